@@ -1,0 +1,127 @@
+/**
+ * A keyed container owned by the runtime. Plugins read and write it in place (no copy per
+ * message); every write is recorded for each change tracker, so a snapshot writes and a
+ * WebSocket frame carries only the keys that changed, and an undo log lets the runtime
+ * roll back a message whose update threw half-way.
+ */
+export type ChangeSet = Set<string>;
+
+export interface ReadonlyKeyedStore<V> {
+  readonly size: number;
+  get(key: string): V | undefined;
+  has(key: string): boolean;
+  keys(): IterableIterator<string>;
+  values(): IterableIterator<V>;
+  entries(): IterableIterator<[string, V]>;
+}
+
+export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
+  protected readonly map = new Map<string, V>();
+  private readonly trackers = new Set<ChangeSet>();
+  /** Previous values of keys touched by the message being applied (reused, never reallocated). */
+  private readonly undo = new Map<string, V | undefined>();
+  private recording = false;
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  get(key: string): V | undefined {
+    return this.map.get(key);
+  }
+
+  has(key: string): boolean {
+    return this.map.has(key);
+  }
+
+  keys(): IterableIterator<string> {
+    return this.map.keys();
+  }
+
+  values(): IterableIterator<V> {
+    return this.map.values();
+  }
+
+  entries(): IterableIterator<[string, V]> {
+    return this.map.entries();
+  }
+
+  set(key: string, value: V): void {
+    this.remember(key);
+    const previous = this.map.get(key);
+    this.map.set(key, value);
+    this.afterWrite(key, previous, value);
+    this.touch(key);
+  }
+
+  /** Read-modify-write in one call: `update(k, (old) => ({ ...old, n: (old?.n ?? 0) + 1 }))`. */
+  update(key: string, fn: (current: V | undefined) => V): V {
+    const next = fn(this.map.get(key));
+    this.set(key, next);
+    return next;
+  }
+
+  delete(key: string): boolean {
+    if (!this.map.has(key)) return false;
+    this.remember(key);
+    const previous = this.map.get(key);
+    this.map.delete(key);
+    this.afterWrite(key, previous, undefined);
+    this.touch(key);
+    return true;
+  }
+
+  /** Starts recording every key written or deleted from now on; the caller drains the set. */
+  track(): ChangeSet {
+    const changes: ChangeSet = new Set();
+    this.trackers.add(changes);
+    return changes;
+  }
+
+  untrack(changes: ChangeSet): void {
+    this.trackers.delete(changes);
+  }
+
+  /** Marks every key as changed for every tracker (after a restore that rewrote the state). */
+  touchAll(): void {
+    for (const key of this.map.keys()) this.touch(key);
+  }
+
+  beginMessage(): void {
+    this.recording = true;
+  }
+
+  /** Restores the values the current message overwrote. Keys stay marked changed: rewriting them is harmless. */
+  rollback(): void {
+    for (const [key, previous] of this.undo) {
+      const current = this.map.get(key);
+      if (previous === undefined) this.map.delete(key);
+      else this.map.set(key, previous);
+      this.afterWrite(key, current, previous);
+    }
+    this.endMessage();
+  }
+
+  endMessage(): void {
+    this.recording = false;
+    if (this.undo.size > 0) this.undo.clear();
+  }
+
+  /** Loads a value without recording it as a change (restore from a snapshot). */
+  load(key: string, value: V): void {
+    const previous = this.map.get(key);
+    this.map.set(key, value);
+    this.afterWrite(key, previous, value);
+  }
+
+  /** Hook for indexes kept beside the map (see RowStore). */
+  protected afterWrite(_key: string, _previous: V | undefined, _next: V | undefined): void {}
+
+  private remember(key: string): void {
+    if (this.recording && !this.undo.has(key)) this.undo.set(key, this.map.get(key));
+  }
+
+  private touch(key: string): void {
+    for (const t of this.trackers) t.add(key);
+  }
+}

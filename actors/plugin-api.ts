@@ -1,0 +1,120 @@
+/**
+ * The plugin author's whole world. A plugin is a plain definition object whose functions
+ * are deterministic (no I/O, no clock, no randomness: time comes from the message); the
+ * runtime owns the state containers, the actor, snapshots, metrics and serving.
+ */
+import type { Envelope, Meta } from '../src/envelope.js';
+import type { KeyedStore, ReadonlyKeyedStore } from './keyed-store.js';
+import type { Row, RowStore } from './row-store.js';
+
+export type { Row } from './row-store.js';
+export type { Envelope, Meta } from '../src/envelope.js';
+
+/** One bus message as a plugin sees it. */
+export interface PluginMessage {
+  readonly topic: string;
+  /** Seconds since the epoch, from the message itself (never the arrival time). */
+  readonly timestamp: number;
+  /** The 4th topic token. */
+  readonly category: string;
+  readonly msgId: string | null;
+  /** The application payload (`envelope.msg`): untrusted, shape depends on the topic. */
+  readonly body: unknown;
+  readonly envelope: Envelope;
+  /** Usernames, packages, agent, link…: computed at most once per message, on first use. */
+  readonly meta: Meta;
+}
+
+/** Marker for an extra keyed container: `stores: { totals: store<number>() }`. */
+export interface StoreSpec<V> {
+  readonly kind: 'store';
+  /** Phantom: carries the value type only. */
+  readonly value?: V;
+}
+
+export function store<V>(): StoreSpec<V> {
+  return { kind: 'store' };
+}
+
+export type StoreSpecs = Readonly<Record<string, StoreSpec<unknown>>>;
+
+export type Stores<S extends StoreSpecs> = { readonly [K in keyof S]: S[K] extends StoreSpec<infer V> ? KeyedStore<V> : never };
+export type ReadonlyStores<S extends StoreSpecs> = {
+  readonly [K in keyof S]: S[K] extends StoreSpec<infer V> ? ReadonlyKeyedStore<V> : never;
+};
+
+/** A query parameter of the plugin's view, validated by the runtime for HTTP and WebSocket alike. */
+export type ParamSpec =
+  | { readonly type: 'string'; readonly description: string; readonly enum?: readonly string[]; readonly maxLength?: number }
+  | { readonly type: 'number' | 'integer'; readonly description: string; readonly min?: number; readonly max?: number }
+  | { readonly type: 'boolean'; readonly description: string };
+
+export type ParamSpecs = Readonly<Record<string, ParamSpec>>;
+
+type ParamValue<P extends ParamSpec> = P['type'] extends 'string' ? string : P['type'] extends 'boolean' ? boolean : number;
+/** Validated values of the parameters the client gave (absent ones are left out). */
+export type ParamValues<P extends ParamSpecs> = { readonly [K in keyof P]?: ParamValue<P[K]> };
+
+export interface UpdateContext<R extends Row, S extends StoreSpecs> {
+  /** The rows the plugin serves, keyed by a row key the plugin chooses. */
+  readonly rows: RowStore<R>;
+  readonly stores: Stores<S>;
+  /** End of the message's time bucket; the message timestamp for plugins without an interval. */
+  readonly bucket: number;
+  /** The interval in seconds, or null. */
+  readonly interval: number | null;
+}
+
+export interface ViewContext<R extends Row, S extends StoreSpecs> {
+  readonly rows: Pick<RowStore<R>, 'size' | 'get' | 'has' | 'scan' | 'count' | 'values' | 'newestTimestamp'>;
+  readonly stores: ReadonlyStores<S>;
+  readonly interval: number | null;
+}
+
+/** What a snapshot holds for one plugin, handed to `migrate` when its version is older than the code's. */
+export interface StoredState {
+  readonly rows: Map<string, unknown>;
+  readonly stores: Readonly<Record<string, Map<string, unknown>>>;
+}
+
+export interface PluginDefinition<R extends Row = Row, S extends StoreSpecs = StoreSpecs, P extends ParamSpecs = ParamSpecs> {
+  /** Display name; the ident is derived from it (statscache-api.md, "Identifiers"). */
+  readonly name: string;
+  /** One line for lists. */
+  readonly summary: string;
+  /** What the rows mean, for the documentation page and discovery. */
+  readonly description: string;
+  /** Bucket width, `1s`…`1d1h` or seconds. Adds `-<interval>` to the ident. */
+  readonly interval?: string | number;
+  /** Topic prefixes the plugin wants; omitted or `[""]` means every message. */
+  readonly topics?: readonly string[];
+  /** Version of the stored state's shape; bump it and add `migrate` when the shape changes. */
+  readonly version?: number;
+  /** The row columns besides `timestamp`, in display order. */
+  readonly columns: readonly string[];
+  /** The columns (with `timestamp` where it matters) that identify a row. */
+  readonly key: readonly string[];
+  /** How far back rows are kept, relative to the newest row (`7d`, or seconds). Default: forever. */
+  readonly retention?: string | number;
+  readonly params?: P;
+  readonly stores?: S;
+  /** A layout object for dashboards, served at `/api/<ident>/layout`. */
+  readonly layout?: unknown;
+  /** Applies one message. May throw: the runtime rolls back this message's writes for this plugin only. */
+  update(message: PluginMessage, ctx: UpdateContext<R, S>): void;
+  /** Rows for a query. Default: every row of `rows`. The runtime filters by time, orders and pages. */
+  view?(ctx: ViewContext<R, S>, params: ParamValues<P>): Iterable<R>;
+  /** Upgrades state stored by an older `version`. */
+  migrate?(stored: StoredState, fromVersion: number): StoredState;
+}
+
+/** Identity function that gives a plugin definition its types (and is the one import a plugin needs). */
+export function definePlugin<R extends Row, S extends StoreSpecs = Record<never, never>, P extends ParamSpecs = Record<never, never>>(
+  definition: PluginDefinition<R, S, P>,
+): PluginDefinition<R, S, P> {
+  return definition;
+}
+
+/** A definition with its type parameters erased, as the runtime holds it. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyPluginDefinition = PluginDefinition<any, any, any>;

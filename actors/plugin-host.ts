@@ -1,0 +1,31 @@
+import type { PluginMessage } from './plugin-api.js';
+import { PluginRuntime, type PluginErrorHandler } from './plugin-runtime.js';
+import type { RegisteredPlugin } from './registry.js';
+
+/** Every plugin's actor, in registration order, addressable by ident. */
+export class PluginHost {
+  readonly runtimes: readonly PluginRuntime[];
+  private readonly byIdent: ReadonlyMap<string, PluginRuntime>;
+
+  constructor(plugins: readonly RegisteredPlugin[], onError: PluginErrorHandler) {
+    this.runtimes = plugins.map((p) => new PluginRuntime(p, onError));
+    this.byIdent = new Map(this.runtimes.map((r) => [r.ident, r]));
+  }
+
+  get idents(): string[] {
+    return this.runtimes.map((r) => r.ident);
+  }
+
+  get(ident: string): PluginRuntime | undefined {
+    return this.byIdent.get(ident);
+  }
+
+  /** Sends one message to the plugins the router picked (indexes into `runtimes`). */
+  dispatch(message: PluginMessage, targets: readonly number[]): void {
+    for (const i of targets) this.runtimes[i]?.send(message);
+  }
+
+  stop(): void {
+    for (const r of this.runtimes) r.stop();
+  }
+}

@@ -1,0 +1,121 @@
+import { createActor, fromTransition, type Actor } from 'xstate';
+import { bucketEnd } from './interval.js';
+import { KeyedStore } from './keyed-store.js';
+import type { PluginMessage, UpdateContext, ViewContext } from './plugin-api.js';
+import type { RegisteredPlugin } from './registry.js';
+import { RowStore, type Row } from './row-store.js';
+
+export type DropReason = 'update_error' | 'expired';
+
+/** What the runtime counts for every plugin, so authors never write that code. */
+export interface PluginCounters {
+  received: number;
+  applied: number;
+  dropped: Record<DropReason, number>;
+  evicted: number;
+  /** Timestamp of the newest message applied, seconds. */
+  lastMessageAt: number | null;
+}
+
+/** The actor's state: containers mutated in place (never copied per message) plus counters. */
+export interface PluginState {
+  readonly rows: RowStore<Row>;
+  readonly stores: Readonly<Record<string, KeyedStore<unknown>>>;
+  readonly counters: PluginCounters;
+  /** Increases on every applied message; caches and ETags key on it. */
+  version: number;
+}
+
+type PluginEvent = { readonly type: 'message'; readonly message: PluginMessage };
+
+export type PluginErrorHandler = (ident: string, error: unknown, message: PluginMessage) => void;
+
+/**
+ * Hosts one plugin as an XState actor. The reducer never throws: a failing update is rolled
+ * back, counted and reported, because XState stops an actor whose transition throws for good.
+ */
+export class PluginRuntime {
+  readonly ident: string;
+  readonly state: PluginState;
+  private readonly actor: Actor<ReturnType<typeof this.logic>>;
+  private readonly updateContext: { rows: RowStore<Row>; stores: Record<string, KeyedStore<unknown>>; bucket: number; interval: number | null };
+
+  constructor(
+    readonly plugin: RegisteredPlugin,
+    private readonly onError: PluginErrorHandler,
+  ) {
+    this.ident = plugin.ident;
+    const stores: Record<string, KeyedStore<unknown>> = {};
+    for (const name of plugin.storeNames) stores[name] = new KeyedStore();
+    this.state = {
+      rows: new RowStore(),
+      stores: Object.freeze(stores),
+      counters: { received: 0, applied: 0, dropped: { update_error: 0, expired: 0 }, evicted: 0, lastMessageAt: null },
+      version: 0,
+    };
+    // One context object reused for every message: only `bucket` changes.
+    this.updateContext = { rows: this.state.rows, stores, bucket: 0, interval: plugin.intervalSeconds };
+    this.actor = createActor(this.logic());
+    this.actor.subscribe({ error: (err) => this.onError(this.ident, err, undefined as never) });
+    this.actor.start();
+  }
+
+  send(message: PluginMessage): void {
+    this.actor.send({ type: 'message', message });
+  }
+
+  stop(): void {
+    this.actor.stop();
+  }
+
+  /** The read side handed to `view`: no write methods. */
+  viewContext(): ViewContext<Row, Record<string, never>> {
+    return { rows: this.state.rows, stores: this.state.stores as never, interval: this.plugin.intervalSeconds };
+  }
+
+  private logic() {
+    return fromTransition((state: PluginState, event: PluginEvent) => {
+      if (event.type === 'message') this.apply(state, event.message);
+      return state;
+    }, this.state);
+  }
+
+  private apply(state: PluginState, message: PluginMessage): void {
+    const { plugin } = this;
+    const counters = state.counters;
+    counters.received++;
+    const interval = plugin.intervalSeconds;
+    const bucket = interval === null ? message.timestamp : bucketEnd(message.timestamp, interval);
+    const retention = plugin.retentionSeconds;
+    const newest = state.rows.newestTimestamp;
+    if (retention !== null && newest !== undefined && bucket < newest - retention) {
+      counters.dropped.expired++;
+      return;
+    }
+    const ctx = this.updateContext;
+    ctx.bucket = bucket;
+    state.rows.beginMessage();
+    for (const s of Object.values(state.stores)) s.beginMessage();
+    try {
+      (plugin.definition.update as (m: PluginMessage, c: UpdateContext<Row, never>) => void)(message, ctx as never);
+    } catch (err) {
+      state.rows.rollback();
+      for (const s of Object.values(state.stores)) s.rollback();
+      counters.dropped.update_error++;
+      this.onError(this.ident, err, message);
+      return;
+    }
+    state.rows.endMessage();
+    for (const s of Object.values(state.stores)) s.endMessage();
+    counters.applied++;
+    if (counters.lastMessageAt === null || message.timestamp > counters.lastMessageAt) counters.lastMessageAt = message.timestamp;
+    state.version++;
+    if (retention !== null) {
+      const top = state.rows.newestTimestamp;
+      const oldest = state.rows.oldestTimestamp;
+      if (top !== undefined && oldest !== undefined && oldest < top - retention) {
+        counters.evicted += state.rows.evictBefore(top - retention);
+      }
+    }
+  }
+}

@@ -1,0 +1,135 @@
+import { KeyedStore } from './keyed-store.js';
+
+/** Every row a plugin exposes has a float UNIX timestamp plus its own columns. */
+export interface Row {
+  readonly timestamp: number;
+}
+
+export interface RowRange {
+  /** Inclusive lower bound on `timestamp`. */
+  readonly start?: number | undefined;
+  /** Inclusive upper bound on `timestamp`. */
+  readonly stop?: number | undefined;
+  readonly order: 'asc' | 'desc';
+}
+
+/**
+ * The rows a plugin serves, keyed by the plugin's row key and indexed by timestamp, so a
+ * page of a time range costs O(log buckets + page) and old buckets are evicted in order
+ * without a timer per bucket.
+ */
+export class RowStore<R extends Row = Row> extends KeyedStore<R> {
+  private readonly byTimestamp = new Map<number, Set<string>>();
+  /** Distinct timestamps, ascending. New buckets are nearly always appended at the end. */
+  private readonly timestamps: number[] = [];
+
+  get newestTimestamp(): number | undefined {
+    return this.timestamps[this.timestamps.length - 1];
+  }
+
+  get oldestTimestamp(): number | undefined {
+    return this.timestamps[0];
+  }
+
+  /** Rows in the range, ordered by (timestamp, key) ascending or both descending. */
+  *scan(range: RowRange): Generator<R> {
+    const [lo, hi] = this.indexRange(range);
+    const asc = range.order === 'asc';
+    for (let i = asc ? lo : hi - 1; asc ? i < hi : i >= lo; i += asc ? 1 : -1) {
+      const group = this.byTimestamp.get(this.timestamps[i] as number);
+      if (!group) continue;
+      const keys = [...group].sort();
+      if (!asc) keys.reverse();
+      for (const key of keys) {
+        const row = this.map.get(key);
+        if (row !== undefined) yield row;
+      }
+    }
+  }
+
+  count(range: Omit<RowRange, 'order'>): number {
+    const [lo, hi] = this.indexRange({ ...range, order: 'asc' });
+    let n = 0;
+    for (let i = lo; i < hi; i++) n += this.byTimestamp.get(this.timestamps[i] as number)?.size ?? 0;
+    return n;
+  }
+
+  /** Deletes every row older than `cutoff` (recorded as changes, so snapshots drop them too). */
+  evictBefore(cutoff: number): number {
+    let evicted = 0;
+    while (this.timestamps.length > 0 && (this.timestamps[0] as number) < cutoff) {
+      const ts = this.timestamps[0] as number;
+      const group = this.byTimestamp.get(ts);
+      if (!group || group.size === 0) {
+        this.byTimestamp.delete(ts);
+        this.timestamps.shift();
+        continue;
+      }
+      // delete() unindexes each key and drops the group once it is empty.
+      for (const key of [...group]) {
+        this.delete(key);
+        evicted++;
+      }
+    }
+    return evicted;
+  }
+
+  protected override afterWrite(key: string, previous: R | undefined, next: R | undefined): void {
+    if (previous !== undefined && previous.timestamp === next?.timestamp) return;
+    if (previous !== undefined) this.unindex(key, previous.timestamp);
+    if (next !== undefined) this.index(key, next.timestamp);
+  }
+
+  private index(key: string, ts: number): void {
+    let group = this.byTimestamp.get(ts);
+    if (!group) {
+      group = new Set();
+      this.byTimestamp.set(ts, group);
+      const at = this.lowerBound(ts);
+      if (at === this.timestamps.length) this.timestamps.push(ts);
+      else this.timestamps.splice(at, 0, ts);
+    }
+    group.add(key);
+  }
+
+  private unindex(key: string, ts: number): void {
+    const group = this.byTimestamp.get(ts);
+    if (!group) return;
+    group.delete(key);
+    if (group.size > 0) return;
+    this.byTimestamp.delete(ts);
+    const at = this.lowerBound(ts);
+    if (this.timestamps[at] === ts) this.timestamps.splice(at, 1);
+  }
+
+  private indexRange(range: RowRange): [number, number] {
+    const lo = range.start === undefined ? 0 : this.lowerBound(range.start);
+    const hi = range.stop === undefined ? this.timestamps.length : this.upperBound(range.stop);
+    return [lo, Math.max(lo, hi)];
+  }
+
+  /** First index whose timestamp is >= ts. */
+  private lowerBound(ts: number): number {
+    let lo = 0;
+    let hi = this.timestamps.length;
+    if (hi > 0 && (this.timestamps[hi - 1] as number) < ts) return hi;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.timestamps[mid] as number) < ts) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** First index whose timestamp is > ts. */
+  private upperBound(ts: number): number {
+    let lo = 0;
+    let hi = this.timestamps.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.timestamps[mid] as number) <= ts) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The one module that talks to ZeroMQ. A Subscriber connects and/or binds to every
+ * configured endpoint (libzmq reconnects on its own) and hands raw frames upward; decoding
+ * and counting live elsewhere so this stays a thin edge.
+ */
+import { Publisher, Subscriber } from 'zeromq';
+
+export interface BusOptions {
+  readonly connect: readonly string[];
+  readonly bind: readonly string[];
+  /** Topic prefixes to subscribe to; `""` is everything. */
+  readonly topics: readonly string[];
+}
+
+export type FramesHandler = (frames: Buffer[]) => void;
+
+export interface BusSubscription {
+  /** Endpoints actually bound (wildcard ports resolved), then those connected to. */
+  readonly bound: readonly string[];
+  readonly connected: readonly string[];
+  /** Resolves when the receive loop has ended (after close()). */
+  readonly done: Promise<void>;
+  close(): void;
+}
+
+export async function subscribe(options: BusOptions, onFrames: FramesHandler, onFatal: (err: unknown) => void): Promise<BusSubscription> {
+  // fedmsg's own defaults: unbounded queue, reconnect 100 ms backing off to 1 s, keepalive.
+  const sock = new Subscriber({
+    receiveHighWaterMark: 0,
+    reconnectInterval: 100,
+    reconnectMaxInterval: 1000,
+    tcpKeepalive: 1,
+    linger: 0,
+  });
+  const bound: string[] = [];
+  try {
+    for (const endpoint of options.bind) {
+      await sock.bind(endpoint);
+      bound.push(sock.lastEndpoint ?? endpoint);
+    }
+    for (const endpoint of options.connect) sock.connect(endpoint);
+    for (const prefix of options.topics) sock.subscribe(prefix);
+  } catch (err) {
+    sock.close();
+    throw err;
+  }
+
+  const done = (async () => {
+    try {
+      for await (const frames of sock) onFrames(frames);
+    } catch (err) {
+      if (!sock.closed) onFatal(err);
+    }
+  })();
+
+  return {
+    bound,
+    connected: [...options.connect],
+    done,
+    close: () => {
+      if (!sock.closed) sock.close();
+    },
+  };
+}
+
+export interface BusPublisher {
+  send(topic: string, body: string): Promise<void>;
+  close(): void;
+}
+
+/** A fedmsg-style publisher (used by the demo's traffic simulator). */
+export async function publisher(endpoint: { connect?: string; bind?: string }): Promise<BusPublisher> {
+  const sock = new Publisher({ linger: 1000, sendHighWaterMark: 100_000 });
+  if (endpoint.bind) await sock.bind(endpoint.bind);
+  if (endpoint.connect) sock.connect(endpoint.connect);
+  return {
+    send: (topic, body) => sock.send([topic, body]),
+    close: () => sock.close(),
+  };
+}

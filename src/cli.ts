@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { isStatscacheError } from '../actors/errors.js';
+import { loadConfig, type Config, type ConfigKey } from './config.js';
+import { createLogger, LOG_LEVELS, type Logger } from './logger.js';
+import { runMetaCommand } from './meta/meta-command.js';
+import { Service } from './service.js';
+import { simulate } from './simulator.js';
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+/** Flags shared by `serve` and `demo`; values are validated by the config schema, not here. */
+function serveOptions(cmd: Command): Command {
+  return cmd
+    .option('--host <address>', 'HTTP listen address (default 127.0.0.1)')
+    .option('--port <number>', 'HTTP port; 0 picks a free one (default 8080)')
+    .option('--connect <endpoint>', 'ZeroMQ endpoint to connect the SUB socket to, like a fedmsg consumer (repeatable)', collect)
+    .option('--bind <endpoint>', 'ZeroMQ endpoint to bind the SUB socket on, so publishers connect to it (repeatable; default tcp://127.0.0.1:2003)', collect)
+    .option('--topic <prefix>', 'topic prefix to subscribe to (repeatable; default: everything)', collect)
+    .option('--data-dir <path>', 'directory for the LMDB snapshot store (default ./data)')
+    .option('--snapshot-interval <seconds>', 'seconds between snapshots (default 30)')
+    .option('--max-frame-bytes <bytes>', 'bus messages larger than this are counted and skipped (default 1048576)')
+    .option('--ws-tick-ms <ms>', 'WebSocket updates are coalesced over this many milliseconds (default 100)')
+    .addOption(new Option('--log-level <level>', 'log level (default info)').choices(LOG_LEVELS))
+    .option('--config <file.json>', 'JSON config file (lowest precedence after defaults)');
+}
+
+function configFrom(opts: Record<string, unknown>): Config {
+  const keys: ConfigKey[] = ['host', 'port', 'connect', 'bind', 'topic', 'dataDir', 'snapshotInterval', 'maxFrameBytes', 'wsTickMs', 'logLevel'];
+  const flags = Object.fromEntries(keys.map((k) => [k, opts[k]]));
+  return loadConfig({ flags, env: process.env, file: opts['config'] as string | undefined });
+}
+
+async function runService(config: Config, log: Logger, withSimulator: boolean): Promise<void> {
+  const service = Service.build({ config, logger: log });
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    // A stop that hangs (a wedged disk) must not keep the process forever.
+    const guard = setTimeout(() => {
+      log.error('graceful stop took longer than 20 s; exiting');
+      process.exit(1);
+    }, 20_000);
+    guard.unref();
+    service.stop().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err: String((err as Error)?.stack ?? err) }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  await service.start();
+  if (withSimulator) {
+    const target = service.subscription?.bound[0];
+    if (!target) throw new Error('the demo needs a --bind endpoint for its simulator to publish to');
+    await simulate({ connect: target, ratePerSecond: 20, log });
+    log.info({ target, open: `http://${config.host}:${service.server?.port}/api/volume-by-category-1m` }, 'demo traffic simulator publishing');
+  }
+}
+
+function fail(err: unknown): never {
+  const message = isStatscacheError(err) ? err.message : (err as Error)?.stack ?? String(err);
+  process.stderr.write(`statscache: ${message}\n`);
+  process.exit(isStatscacheError(err) && err.code === 'SC_CONFIG_INVALID' ? 2 : 1);
+}
+
+const program = new Command('statscache').description('Live statistics from the fedmsg bus, served over HTTP and WebSocket.').showHelpAfterError();
+
+serveOptions(program.command('serve').description('run the service: consume the bus, keep plugin state, serve it')).action(async (opts) => {
+  const config = configFrom(opts);
+  await runService(config, createLogger(config.logLevel), false);
+});
+
+serveOptions(program.command('demo').description('run the service plus a traffic simulator publishing realistic fedmsg messages onto its bus')).action(async (opts) => {
+  const config = configFrom(opts);
+  await runService(config, createLogger(config.logLevel), true);
+});
+
+program
+  .command('meta')
+  .argument('<file.jsonl>', 'one fedmsg envelope per line')
+  .description('print the category, usernames, packages, agent and link of each message, one JSON object per line')
+  .action(async (file: string) => {
+    const { errors } = await runMetaCommand(file, process.stdout);
+    process.exitCode = errors > 0 ? 1 : 0;
+  });
+
+program.parseAsync(process.argv).catch(fail);

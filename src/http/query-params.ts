@@ -1,0 +1,118 @@
+import * as z from 'zod';
+import type { ParamSpec } from '../../actors/plugin-api.js';
+import type { RegisteredPlugin } from '../../actors/registry.js';
+import type { ViewQuery } from '../../actors/view-query.js';
+
+export const MAX_ROWS_PER_PAGE = 100;
+
+/** A JSON-P callback must be a plain identifier path, so it cannot inject script. */
+export const CALLBACK_PATTERN = /^[A-Za-z_$][\w$]{0,127}(\.[A-Za-z_$][\w$]{0,127}){0,7}$/;
+export const CALLBACK_RULE = 'must be a JavaScript identifier path like jQuery123_456';
+
+/** Epoch seconds (float) or an ISO-8601 date; a date without a zone is UTC, never local time. */
+const epochSeconds = z.string().transform((s, ctx) => {
+  const n = Number(s);
+  if (s.trim() !== '' && Number.isFinite(n)) return n;
+  const iso = /^\d{4}-\d{2}-\d{2}(T[\d:.]+)?$/.test(s) ? `${s}${s.includes('T') ? 'Z' : 'T00:00:00Z'}` : s;
+  const ms = /^\d{4}-\d{2}-\d{2}/.test(s) ? Date.parse(iso) : Number.NaN;
+  if (Number.isFinite(ms)) return ms / 1000;
+  ctx.addIssue({ code: 'custom', message: 'must be epoch seconds or an ISO-8601 date' });
+  return z.NEVER;
+});
+
+const positiveInt = z.string().regex(/^\d+$/, 'must be a whole number >= 1').transform(Number).pipe(z.number().int().min(1, 'must be >= 1').max(Number.MAX_SAFE_INTEGER));
+
+/** The parameters every `/api/<ident>` view takes (statscache-api.md). */
+export const viewParamsSchema = z.object({
+  order: z.string().optional().describe('`asc` or `desc` by timestamp; anything else means desc'),
+  limit: positiveInt.optional().describe('cap on the rows considered before paging'),
+  start: epochSeconds.optional().describe('rows with timestamp >= start (epoch seconds or ISO-8601 UTC)'),
+  stop: epochSeconds.optional().describe('rows with timestamp <= stop (default: now)'),
+  page: positiveInt.optional().describe('1-based page number'),
+  rows_per_page: positiveInt.optional().describe(`page size, clamped to ${MAX_ROWS_PER_PAGE}`),
+  callback: z
+    .string()
+    .regex(CALLBACK_PATTERN, CALLBACK_RULE)
+    .optional()
+    .describe('JSON-P function name'),
+});
+
+function paramSchema(spec: ParamSpec): z.ZodType<unknown> {
+  switch (spec.type) {
+    case 'string': {
+      const s = z.string().max(spec.maxLength ?? 256);
+      return spec.enum && spec.enum.length > 0 ? s.refine((v) => spec.enum?.includes(v), `must be one of ${spec.enum.join(', ')}`) : s;
+    }
+    case 'boolean':
+      return z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+    case 'number':
+    case 'integer': {
+      let n = z.number();
+      if (spec.type === 'integer') n = n.int();
+      if (spec.min !== undefined) n = n.min(spec.min);
+      if (spec.max !== undefined) n = n.max(spec.max);
+      return z
+        .string()
+        .regex(/^-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i, 'must be a number')
+        .transform(Number)
+        .pipe(n);
+    }
+  }
+}
+
+/** The schema of one plugin's parameters, built once per plugin from its definition. */
+export function pluginParamsSchema(plugin: RegisteredPlugin): z.ZodObject {
+  const shape: Record<string, z.ZodType<unknown>> = {};
+  for (const [name, spec] of Object.entries(plugin.params)) shape[name] = paramSchema(spec).optional().describe(spec.description);
+  return z.object(shape);
+}
+
+export class BadParameter extends Error {
+  constructor(
+    readonly parameter: string,
+    detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+/** First value of each parameter (a repeated one takes its first value, as Flask did). */
+export function firstValues(query: URLSearchParams): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of query) if (!(k in out)) out[k] = v;
+  return out;
+}
+
+/**
+ * Validates a view query; throws BadParameter naming the first bad parameter. `stop`
+ * defaults to now plus the plugin's interval: rows are stamped with their bucket's end, so a
+ * bare "now" would hide the bucket in progress.
+ */
+export function parseViewQuery(values: Record<string, string>, pluginSchema: z.ZodObject, defaultStop: number): ViewQuery & { callback?: string | undefined } {
+  const common = check(viewParamsSchema, values);
+  const params = check(pluginSchema, pick(values, Object.keys(pluginSchema.shape)));
+  return {
+    order: common.order === 'asc' ? 'asc' : 'desc',
+    limit: common.limit,
+    start: common.start,
+    stop: common.stop ?? defaultStop,
+    page: common.page ?? 1,
+    rowsPerPage: Math.min(common.rows_per_page ?? MAX_ROWS_PER_PAGE, MAX_ROWS_PER_PAGE),
+    params,
+    callback: common.callback,
+  };
+}
+
+function pick(values: Record<string, string>, keys: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of keys) if (values[k] !== undefined) out[k] = values[k];
+  return out;
+}
+
+function check<T extends z.ZodType>(schema: T, values: Record<string, string>): z.infer<T> {
+  const result = schema.safeParse(values);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const name = String(issue?.path[0] ?? 'query');
+  throw new BadParameter(name, `parameter "${name}" ${JSON.stringify(values[name] ?? '')}: ${issue?.message ?? 'invalid'}`);
+}

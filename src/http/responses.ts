@@ -1,0 +1,30 @@
+/** The transport-neutral request and response the route handlers speak (uws-server adapts them). */
+export interface HttpRequest {
+  /** Upper-case method. */
+  readonly method: string;
+  readonly path: string;
+  /** Raw query string without `?`. */
+  readonly query: string;
+  /** Header value by lower-case name, "" when absent. */
+  header(name: string): string;
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string | Uint8Array;
+}
+
+export const CORS_HEADERS: Readonly<Record<string, string>> = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Expose-Headers': 'Link, X-Link-Number, X-Link-Count',
+};
+
+export function json(status: number, value: unknown, headers: Record<string, string> = {}): HttpResponse {
+  return { status, headers: { 'Content-Type': 'application/json; charset=utf-8', ...headers }, body: JSON.stringify(value) };
+}
+
+/** Every error body: a stable code for programs and a detail naming the bad value for people. */
+export function error(status: number, code: string, detail: string, headers: Record<string, string> = {}): HttpResponse {
+  return json(status, { error: code, detail }, headers);
+}

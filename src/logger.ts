@@ -1,0 +1,37 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger } from 'pino';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** JSON lines on stdout: one object per event, ready for journald or a log shipper. */
+export function createLogger(level: LogLevel = 'info'): Logger {
+  return pino({ level, base: { service: 'statscache' }, timestamp: pino.stdTimeFunctions.isoTime });
+}
+
+/**
+ * Lets through at most `burst` log lines per `windowMs` per key and reports how many were
+ * suppressed, so a flood of bad frames cannot flood the log.
+ */
+export function throttled(now: () => number, windowMs = 10_000, burst = 5) {
+  const windows = new Map<string, { start: number; count: number; suppressed: number }>();
+  return (key: string, emit: (suppressed: number) => void): void => {
+    const t = now();
+    let w = windows.get(key);
+    if (!w || t - w.start >= windowMs) {
+      const suppressed = w?.suppressed ?? 0;
+      w = { start: t, count: 0, suppressed: 0 };
+      windows.set(key, w);
+      if (suppressed > 0) w.suppressed = suppressed; // carried into the next emitted line
+    }
+    if (w.count < burst) {
+      w.count++;
+      const s = w.suppressed;
+      w.suppressed = 0;
+      emit(s);
+    } else {
+      w.suppressed++;
+    }
+  };
+}

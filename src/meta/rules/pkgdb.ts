@@ -1,0 +1,42 @@
+import { arr, obj, person, str } from '../fields.js';
+import type { Derived, RuleContext } from './types.js';
+
+/**
+ * The package database. People are whoever acted plus whoever an ACL change is
+ * about; package owners listed in the payload are context, not participants.
+ */
+
+const BASE = 'https://admin.fedoraproject.org/pkgdb';
+
+function packageNames(msg: unknown): (string | undefined)[] {
+  const pkg = obj(msg, 'package');
+  return [
+    str(msg, 'package_name'),
+    // Older branch topics send the bare name; most send a package object.
+    str(msg, 'package'),
+    str(pkg, 'name'),
+    str(msg, 'package_listing', 'package', 'name'),
+    ...arr(msg, 'package_listings').map((pl) => str(pl, 'package', 'name')),
+    str(msg, 'acl', 'packagelist', 'package', 'name'),
+    str(msg, 'info', 'pkg_name'),
+    str(msg, 'action', 'info', 'pkg_name'),
+  ];
+}
+
+export function pkgdb(ctx: RuleContext): Derived {
+  const { msg, sub } = ctx;
+  const agent = person(msg, 'agent');
+  const usernames = [agent];
+  if (sub.startsWith('acl')) {
+    usernames.push(str(msg, 'username'), str(msg, 'acl', 'fas_name'));
+  }
+  const packages = packageNames(msg).filter((p): p is string => p !== undefined);
+  const first = packages[0];
+  const ns = str(msg, 'package', 'namespace') ?? str(msg, 'package_listing', 'package', 'namespace') ?? 'rpms';
+  return {
+    usernames,
+    packages,
+    agent,
+    link: first !== undefined ? `${BASE}/package/${ns}/${first}/` : undefined,
+  };
+}

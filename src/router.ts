@@ -1,0 +1,39 @@
+/**
+ * Maps a topic to the plugins that want it. Built once from the plugins' topic prefixes;
+ * answers are cached per topic because the bus repeats a few hundred topics endlessly.
+ */
+export type Route = (topic: string) => readonly number[];
+
+const CACHE_LIMIT = 10_000;
+
+export function createRouter(targets: readonly { readonly topics: readonly string[] }[]): Route {
+  const everything: number[] = [];
+  const byPrefix = new Map<string, number[]>();
+  targets.forEach((t, index) => {
+    if (t.topics.includes('')) {
+      everything.push(index);
+      return;
+    }
+    for (const prefix of new Set(t.topics)) {
+      const list = byPrefix.get(prefix) ?? [];
+      list.push(index);
+      byPrefix.set(prefix, list);
+    }
+  });
+  const prefixes = [...byPrefix.entries()];
+  const cache = new Map<string, readonly number[]>();
+
+  return (topic) => {
+    const hit = cache.get(topic);
+    if (hit) return hit;
+    const wanted = new Set(everything);
+    for (const [prefix, indexes] of prefixes) {
+      if (topic.startsWith(prefix)) for (const i of indexes) wanted.add(i);
+    }
+    const result = Object.freeze([...wanted].sort((a, b) => a - b));
+    // Unbounded topic sets (a hostile publisher) must not grow the cache forever.
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    cache.set(topic, result);
+    return result;
+  };
+}
