@@ -1,0 +1,117 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Publisher } from 'zeromq';
+
+export const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));
+
+export interface RunningService {
+  readonly child: ChildProcess;
+  readonly port: number;
+  /** The resolved ZeroMQ endpoint the service's SUB socket bound. */
+  readonly bound: string;
+  readonly base: string;
+  readonly logs: string[];
+  /** Sends a signal and waits for the process to exit; resolves with its exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export function tempDir(prefix = 'statscache-test-'): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/**
+ * Starts the built CLI (`npm test` builds first) on a free HTTP port and a wildcard ZeroMQ
+ * bind, and resolves once its "statscache listening" log line says where it is.
+ */
+export function startService(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<RunningService> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--bind', 'tcp://127.0.0.1:*', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    const timer = setTimeout(() => reject(new Error(`service did not start:\n${logs.join('\n')}`)), 20_000);
+    child.stderr?.on('data', (d: Buffer) => logs.push(d.toString()));
+    child.stdout?.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      let nl;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        logs.push(line);
+        let entry: { msg?: string; port?: number; bound?: string[] };
+        try {
+          entry = JSON.parse(line);
+        } catch {
+          continue;
+        }
+        if (entry.msg === 'statscache listening' && entry.port && entry.bound?.[0]) {
+          clearTimeout(timer);
+          const port = entry.port;
+          resolve({
+            child,
+            port,
+            bound: entry.bound[0],
+            base: `http://127.0.0.1:${port}`,
+            logs,
+            stop: async (signal = 'SIGTERM') => {
+              if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+              return exited;
+            },
+          });
+        }
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`service exited with ${code} before listening:\n${logs.join('\n')}`));
+    });
+  });
+}
+
+/** A real ZeroMQ publisher connected to the service's bind, like a fedmsg emitter. */
+export async function connectPublisher(endpoint: string): Promise<{ send(topic: string, body: string): Promise<void>; sendRaw(frames: (string | Buffer)[]): Promise<void>; close(): void }> {
+  const pub = new Publisher({ linger: 2000 });
+  pub.connect(endpoint);
+  // PUB/SUB drops what is sent before the subscription reaches the publisher ("slow joiner").
+  await new Promise((r) => setTimeout(r, 300));
+  return {
+    send: (topic, body) => pub.send([topic, body]),
+    sendRaw: (frames) => pub.send(frames),
+    close: () => pub.close(),
+  };
+}
+
+/** Polls `probe` until it returns a value other than undefined, or fails after `ms`. */
+export async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined, ms = 15_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function getJson(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: unknown }> {
+  const res = await fetch(url, { headers });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* not JSON: keep the text */
+  }
+  return { status: res.status, headers: res.headers, body };
+}
