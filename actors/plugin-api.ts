@@ -36,6 +36,20 @@ export function store<V>(): StoreSpec<V> {
   return { kind: 'store' };
 }
 
+/**
+ * Marker that names the row type so TypeScript can infer it alongside `stores` and `params`:
+ * `rows: rowsOf<MyRow>()`. (Writing `definePlugin<MyRow>(…)` also works for plugins without them.)
+ */
+export interface RowSpec<R extends Row> {
+  readonly kind: 'rows';
+  /** Phantom: carries the row type only. */
+  readonly row?: R;
+}
+
+export function rowsOf<R extends Row>(): RowSpec<R> {
+  return { kind: 'rows' };
+}
+
 export type StoreSpecs = Readonly<Record<string, StoreSpec<unknown>>>;
 
 export type Stores<S extends StoreSpecs> = { readonly [K in keyof S]: S[K] extends StoreSpec<infer V> ? KeyedStore<V> : never };
@@ -90,6 +104,8 @@ export interface PluginDefinition<R extends Row = Row, S extends StoreSpecs = St
   readonly topics?: readonly string[];
   /** Version of the stored state's shape; bump it and add `migrate` when the shape changes. */
   readonly version?: number;
+  /** The row type, for inference only (see rowsOf). */
+  readonly rows?: RowSpec<R>;
   /** The row columns besides `timestamp`, in display order. */
   readonly columns: readonly string[];
   /** The columns (with `timestamp` where it matters) that identify a row. */

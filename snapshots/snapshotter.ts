@@ -60,6 +60,9 @@ export class Snapshotter {
 
   private async write(): Promise<SnapshotReport> {
     const started = performance.now();
+    const idle = this.generation > 0 && this.rewrite.size === 0 && this.tracked.every((t) => t.containers.every((c) => c.changes.size === 0));
+    // Nothing changed since the last snapshot: the one on disk is still exact.
+    if (idle) return { generation: this.generation, durationMs: performance.now() - started, written: 0, removed: 0, bytes: 0, skipped: 0 };
     let written = 0;
     let removed = 0;
     let bytes = 0;

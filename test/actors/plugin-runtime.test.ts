@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { definePlugin, rowsOf } from '../../actors/plugin-api.js';
+import { PluginHost } from '../../actors/plugin-host.js';
+import { registerPlugins } from '../../actors/registry.js';
+import { queryView } from '../../actors/view-query.js';
+import { createPluginMessage } from '../../src/message.js';
+import { deriveMeta } from '../../src/meta/index.js';
+
+type Row = { timestamp: number; topic: string; n: number };
+
+/** Counts per topic, but throws half-way through for topics containing "boom". */
+const fragile = definePlugin({
+  name: 'Fragile',
+  summary: 's',
+  description: 'd',
+  rows: rowsOf<Row>(),
+  columns: ['topic', 'n'],
+  key: ['topic'],
+  interval: '1m',
+  retention: '5m',
+  update(m, { rows, bucket }) {
+    rows.set(`${bucket}|${m.topic}`, { timestamp: bucket, topic: m.topic, n: (rows.get(`${bucket}|${m.topic}`)?.n ?? 0) + 1 });
+    if (m.topic.includes('boom')) throw new Error('plugin bug');
+  },
+});
+
+const msg = (topic: string, timestamp: number) => createPluginMessage({ topic, timestamp, msg: {} }, deriveMeta);
+
+describe('plugin runtime', () => {
+  it('keeps the actor running when a plugin throws, losing only that message for that plugin', () => {
+    const errors: string[] = [];
+    const host = new PluginHost(registerPlugins([fragile]), (ident, err) => errors.push(`${ident}: ${(err as Error).message}`));
+    const rt = host.get('fragile-1m');
+    if (!rt) throw new Error('not registered');
+    rt.send(msg('a.b.c.ok', 10));
+    rt.send(msg('a.b.c.boom', 20));
+    rt.send(msg('a.b.c.ok', 30));
+    expect(errors).toEqual(['fragile-1m: plugin bug']);
+    expect(rt.state.counters).toMatchObject({ received: 3, applied: 2, dropped: { update_error: 1, expired: 0 } });
+    // The half-applied write of the throwing message was rolled back.
+    expect([...rt.state.rows.values()]).toEqual([{ timestamp: 60, topic: 'a.b.c.ok', n: 2 }]);
+    host.stop();
+  });
+
+  it('evicts rows past retention and drops messages older than it', () => {
+    const host = new PluginHost(registerPlugins([fragile]), () => {});
+    const rt = host.get('fragile-1m');
+    if (!rt) throw new Error('not registered');
+    for (const t of [0, 60, 120, 600]) rt.send(msg('a.b.c.x', t));
+    // Newest bucket ends at 660; 5 minutes of retention keeps buckets ending at >= 360.
+    expect([...rt.state.rows.values()].map((r) => r.timestamp)).toEqual([660]);
+    expect(rt.state.counters.evicted).toBe(3);
+    rt.send(msg('a.b.c.x', 10));
+    expect(rt.state.counters.dropped.expired).toBe(1);
+    expect(queryView(rt, { order: 'desc', page: 1, rowsPerPage: 10, params: {} }).total).toBe(1);
+    host.stop();
+  });
+});

@@ -1,0 +1,46 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { CLI, tempDir } from '../helpers/service-process.js';
+
+const dir = tempDir();
+afterAll(() => dir.remove());
+
+describe('configuration', () => {
+  it('has defaults that make a bare start useful, frozen', () => {
+    const c = loadConfig({ env: {} });
+    expect(c).toMatchObject({ host: '127.0.0.1', port: 8080, bind: ['tcp://127.0.0.1:2003'], connect: [], topic: [''], dataDir: 'data', snapshotInterval: 30 });
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.bind)).toBe(true);
+  });
+
+  it('layers config file < environment < flags', () => {
+    const file = join(dir.path, 'c.json');
+    writeFileSync(file, JSON.stringify({ port: 1111, host: '0.0.0.0', dataDir: '/from-file', bind: ['tcp://127.0.0.1:1'] }));
+    const c = loadConfig({ file, env: { STATSCACHE_PORT: '2222', STATSCACHE_CONNECT: 'tcp://a:1, tcp://b:2', STATSCACHE_DATA_DIR: '/from-env' }, flags: { port: '3333' } });
+    expect(c.port).toBe(3333);
+    expect(c.host).toBe('0.0.0.0');
+    expect(c.dataDir).toBe('/from-env');
+    expect(c.connect).toEqual(['tcp://a:1', 'tcp://b:2']);
+    expect(c.bind).toEqual(['tcp://127.0.0.1:1']);
+  });
+
+  it('names the setting and its source when a value is bad', () => {
+    expect(() => loadConfig({ env: {}, flags: { port: '99999' } })).toThrow(/SC_CONFIG_INVALID: setting "port" \(flag --port\).*99999/);
+    expect(() => loadConfig({ env: { STATSCACHE_SNAPSHOT_INTERVAL: 'soon' } })).toThrow(/"snapshotInterval" \(environment STATSCACHE_SNAPSHOT_INTERVAL\)/);
+    expect(() => loadConfig({ env: {}, flags: { connect: ['localhost:9940'] } })).toThrow(/"connect".*ZeroMQ endpoint/);
+    const file = join(dir.path, 'bad.json');
+    writeFileSync(file, '{"prot": 1}');
+    expect(() => loadConfig({ env: {}, file })).toThrow(/setting "prot"/);
+    writeFileSync(file, '{nope');
+    expect(() => loadConfig({ env: {}, file })).toThrow(/not valid JSON/);
+  });
+
+  it('the CLI exits non-zero with that message', () => {
+    const r = spawnSync(process.execPath, [CLI, 'serve', '--snapshot-interval', '-5'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/SC_CONFIG_INVALID: setting "snapshotInterval" \(flag --snapshot-interval\)/);
+  });
+});

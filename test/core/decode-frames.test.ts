@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { decodeFrames } from '../../src/decode-frames.js';
+import { createRouter } from '../../src/router.js';
+
+const b = (s: string) => Buffer.from(s);
+const decode = (frames: Buffer[], max = 1000) => decodeFrames(frames, max, () => 42);
+
+describe('bus frame decoding', () => {
+  it('accepts a fedmsg envelope and keeps its fields', () => {
+    const r = decode([b('t'), b('{"topic":"org.fedoraproject.prod.git.receive","timestamp":5,"msg_id":"2026-x","msg":{"a":1}}')]);
+    expect(r).toMatchObject({ ok: true, filledTimestamp: false, envelope: { topic: 'org.fedoraproject.prod.git.receive', timestamp: 5, msg_id: '2026-x', msg: { a: 1 } } });
+  });
+
+  it('classifies every kind of bad frame', () => {
+    expect(decode([b('t')])).toMatchObject({ ok: false, reason: 'frame_count' });
+    expect(decode([b('t'), b('{}'), b('x')])).toMatchObject({ ok: false, reason: 'frame_count' });
+    expect(decode([b('t'), b(`{"x":"${'a'.repeat(2000)}"}`)])).toMatchObject({ ok: false, reason: 'oversized' });
+    expect(decode([b('t'), b('{nope')])).toMatchObject({ ok: false, reason: 'invalid_json' });
+    expect(decode([b('t'), Buffer.from([0xff, 0xfe])])).toMatchObject({ ok: false, reason: 'invalid_json' });
+    for (const body of ['[1]', '"s"', '3', 'null']) expect(decode([b('t'), b(body)])).toMatchObject({ ok: false, reason: 'not_object' });
+    expect(decode([b(''), b('{"msg":{}}')])).toMatchObject({ ok: false, reason: 'bad_topic' });
+    expect(decode([b('t'), b('{"timestamp":"yesterday"}')])).toMatchObject({ ok: false, reason: 'bad_timestamp' });
+    expect(decode([b('t'), b('{"timestamp":-1}')])).toMatchObject({ ok: false, reason: 'bad_timestamp' });
+  });
+
+  it('takes the frame topic and the receive time when the envelope lacks them', () => {
+    const r = decode([b('org.x.prod.wiki.edit'), b('{"msg_id":7}')]);
+    expect(r).toMatchObject({ ok: true, filledTimestamp: true, envelope: { topic: 'org.x.prod.wiki.edit', timestamp: 42 } });
+    expect(r.ok && 'msg_id' in r.envelope).toBe(false);
+  });
+});
+
+describe('router', () => {
+  it('sends each topic only to the plugins whose prefixes match', () => {
+    const route = createRouter([{ topics: [''] }, { topics: ['io.pagure.prod'] }, { topics: ['org.fedoraproject.prod.bodhi', 'io.pagure'] }, { topics: ['org.fedoraproject.prod.buildsys'] }]);
+    expect(route('io.pagure.prod.pagure.issue.new')).toEqual([0, 1, 2]);
+    expect(route('org.fedoraproject.prod.bodhi.update.comment')).toEqual([0, 2]);
+    expect(route('org.fedoraproject.prod.buildsys.tag')).toEqual([0, 3]);
+    expect(route('org.centos.prod.ci.x')).toEqual([0]);
+    expect(route('org.centos.prod.ci.x')).toBe(route('org.centos.prod.ci.x'));
+  });
+});
