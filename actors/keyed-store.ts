@@ -6,6 +6,11 @@
  */
 export type ChangeSet = Set<string>;
 
+/** Longest key in bytes: snapshots store keys in LMDB, whose limit (1978 bytes) includes a prefix. */
+export const MAX_KEY_BYTES = 1800;
+
+export class KeyTooLongError extends Error {}
+
 export interface ReadonlyKeyedStore<V> {
   readonly size: number;
   get(key: string): V | undefined;
@@ -47,6 +52,10 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
   }
 
   set(key: string, value: V): void {
+    // Strings of up to 600 UTF-16 units are at most 1800 UTF-8 bytes: skip the byte count for them.
+    if (key.length > 600 && Buffer.byteLength(key) > MAX_KEY_BYTES) {
+      throw new KeyTooLongError(`key of ${Buffer.byteLength(key)} bytes exceeds ${MAX_KEY_BYTES}: ${key.slice(0, 80)}…`);
+    }
     this.remember(key);
     const previous = this.map.get(key);
     this.map.set(key, value);

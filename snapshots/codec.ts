@@ -1,10 +1,14 @@
 /**
- * The one module that talks to msgpackr. Plain msgpack (no records extension) so a snapshot
- * can be read by any msgpack library; variable map sizes so large objects cannot throw.
+ * The one module that talks to msgpackr. Plain msgpack (no records extension) so stored
+ * data can be read by any msgpack library; variable map sizes so large objects cannot throw.
+ * Stored values are framed with an 8-byte SHA-1 prefix, so a flipped bit or a torn value is
+ * detected instead of decoding into something plausible but wrong.
  */
+import { hash } from 'node:crypto';
 import { Packr } from 'msgpackr';
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
+const CHECK_BYTES = 8;
 
 export function encode(value: unknown): Buffer {
   return packr.pack(value);
@@ -13,4 +17,26 @@ export function encode(value: unknown): Buffer {
 /** Throws on bytes that are not one complete msgpack value. */
 export function decode(bytes: Uint8Array): unknown {
   return packr.unpack(bytes);
+}
+
+/** A msgpack value behind a checksum of its bytes. */
+export function encodeChecked(value: unknown): Buffer {
+  const body = packr.pack(value);
+  const out = Buffer.allocUnsafe(CHECK_BYTES + body.byteLength);
+  (hash('sha1', body, 'buffer') as Buffer).copy(out, 0, 0, CHECK_BYTES);
+  body.copy(out, CHECK_BYTES);
+  return out;
+}
+
+export class ChecksumError extends Error {}
+
+/** Verifies the checksum, then decodes; throws ChecksumError or a decode error. */
+export function decodeChecked(bytes: Uint8Array): unknown {
+  if (bytes.byteLength <= CHECK_BYTES) throw new ChecksumError(`value of ${bytes.byteLength} bytes is too short to hold a checksum`);
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const body = buf.subarray(CHECK_BYTES);
+  const want = buf.subarray(0, CHECK_BYTES);
+  const got = (hash('sha1', body, 'buffer') as Buffer).subarray(0, CHECK_BYTES);
+  if (!want.equals(got)) throw new ChecksumError('checksum mismatch (corrupted or torn value)');
+  return packr.unpack(body);
 }

@@ -6,24 +6,41 @@ export interface PluginRecord {
   readonly version: number;
   readonly rows: number;
   readonly stores: readonly string[];
+  /** Entries written per container, checked on restore so a lost or extra entry is detected. */
+  readonly entries?: Readonly<Record<string, number>>;
+  /** Timestamp of the newest message the plugin applied, seconds. */
+  readonly lastMessageAt?: number | null;
 }
+
+/** Last `i` and timestamp seen per publisher, for gap detection across restarts. */
+export type PublisherTable = Readonly<Record<string, { readonly i: number; readonly ts: number }>>;
 
 export interface SnapshotMeta {
   readonly format: number;
-  /** Increases by one per snapshot written. */
+  /** Increases by one per snapshot written; the slot is generation mod the slot count. */
   readonly generation: number;
+  readonly slot: number;
   /** Wall-clock milliseconds when it was taken. */
   readonly takenAt: number;
+  /** The last journal seq whose message this state includes: replay starts after it. */
+  readonly journalSeq: number;
+  /** Newest message timestamp (seconds) included, 0 when none. */
+  readonly newestTimestamp: number;
+  readonly publishers: PublisherTable;
   readonly plugins: Readonly<Record<string, PluginRecord>>;
 }
 
-/** Checks the shape of a decoded meta record; returns a description of what is wrong, or null. */
+/** Checks the shape of a decoded meta record; returns what is wrong, or null. */
 export function metaProblem(value: unknown): string | null {
   if (typeof value !== 'object' || value === null) return 'meta record is not an object';
   const m = value as Record<string, unknown>;
   if (typeof m['format'] !== 'number' || !Number.isInteger(m['format'])) return 'meta record has no integer "format"';
-  if (typeof m['generation'] !== 'number') return 'meta record has no "generation"';
+  if (m['format'] > FORMAT_VERSION) return `format ${String(m['format'])} is newer than this statscache reads (${FORMAT_VERSION})`;
+  for (const field of ['generation', 'slot', 'journalSeq', 'takenAt', 'newestTimestamp']) {
+    if (typeof m[field] !== 'number' || !Number.isFinite(m[field])) return `meta record has no numeric "${field}"`;
+  }
   if (typeof m['plugins'] !== 'object' || m['plugins'] === null) return 'meta record has no "plugins"';
+  if (typeof m['publishers'] !== 'object' || m['publishers'] === null) return 'meta record has no "publishers"';
   for (const [ident, rec] of Object.entries(m['plugins'] as Record<string, unknown>)) {
     const r = rec as Record<string, unknown> | null;
     if (r === null || typeof r !== 'object' || typeof r['version'] !== 'number' || !Array.isArray(r['stores'])) {

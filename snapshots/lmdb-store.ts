@@ -1,15 +1,21 @@
 /**
- * The one module that talks to LMDB. Values are opaque bytes (the codec owns encoding).
- * Layout: `m` → snapshot meta; `e\0<ident>\0<store>\0<key>` → one entry of one container.
+ * The one module that talks to LMDB. One environment holds both the snapshot slots and the
+ * journal, so their writes share one ordered queue: a snapshot that commits proves every
+ * journal entry appended before it committed too. Values are opaque bytes (the codec owns
+ * encoding and checksums).
+ *
+ * Databases:
+ *   snapshot      `<slot>\0m` → slot meta; `<slot>\0e\0<ident>\0<store>\0<key>` → one entry
+ *   journal       seq → message record
+ *   journal-ids   message id → seq (de-duplication, GET /id)
+ *   journal-time  [timestamp, seq] → empty (time-window reads)
  */
-import { open, type Database } from 'lmdb';
+import { open, type Database, type RootDatabase } from 'lmdb';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const SEP = '\u0000';
-const META_KEY = 'm';
-/** LMDB's key limit is 1978 bytes; leave room for the prefix. */
-export const MAX_ENTRY_KEY_BYTES = 1800;
+const EMPTY = new Uint8Array(0);
 
 export interface StoredEntry {
   readonly store: string;
@@ -17,69 +23,193 @@ export interface StoredEntry {
   readonly value: Uint8Array;
 }
 
-export interface WriteBatch {
-  putMeta(value: Uint8Array): void;
-  put(ident: string, store: string, key: string, value: Uint8Array): void;
-  remove(ident: string, store: string, key: string): void;
-  /** Removes every entry of a plugin (before a full rewrite after migration). */
-  clear(ident: string): void;
+export interface SnapshotBatch {
+  putMeta(slot: number, value: Uint8Array): void;
+  put(slot: number, ident: string, store: string, key: string, value: Uint8Array): void;
+  remove(slot: number, ident: string, store: string, key: string): void;
+  /** Removes every entry of one plugin in a slot (before rewriting it whole). */
+  clear(slot: number, ident: string): void;
 }
 
-export class SnapshotStore {
-  private readonly db: Database<Uint8Array, string>;
+export interface JournalRecordBytes {
+  readonly seq: number;
+  readonly value: Uint8Array;
+}
 
-  constructor(readonly dir: string) {
-    mkdirSync(dir, { recursive: true });
-    this.db = open<Uint8Array, string>({ path: join(dir, 'snapshots.lmdb'), encoding: 'binary', compression: false });
+const slotPrefix = (slot: number) => `${slot}${SEP}`;
+const entryPrefix = (slot: number, ident: string) => `${slot}${SEP}e${SEP}${ident}${SEP}`;
+const entryEnd = (slot: number, ident: string) => `${slot}${SEP}e${SEP}${ident}\u0001`;
+
+export class DataStore {
+  private readonly root: RootDatabase;
+  private readonly snapshots: Database<Uint8Array, string>;
+  private readonly journal: Database<Uint8Array, number>;
+  private readonly ids: Database<number, string>;
+  private readonly times: Database<Uint8Array, [number, number]>;
+
+  constructor(
+    readonly dir: string,
+    options: { readOnly?: boolean } = {},
+  ) {
+    if (!options.readOnly) mkdirSync(dir, { recursive: true });
+    this.root = open({ path: join(dir, 'statscache.lmdb'), maxDbs: 8, readOnly: options.readOnly ?? false, compression: false });
+    this.snapshots = this.root.openDB<Uint8Array, string>('snapshot', { encoding: 'binary' });
+    this.journal = this.root.openDB<Uint8Array, number>('journal', { encoding: 'binary' });
+    this.ids = this.root.openDB<number, string>('journal-ids', { encoding: 'ordered-binary' });
+    this.times = this.root.openDB<Uint8Array, [number, number]>('journal-time', { encoding: 'binary' });
   }
 
-  readMeta(): Uint8Array | undefined {
-    return this.db.getBinary(META_KEY) ?? undefined;
+  // ── snapshot slots ────────────────────────────────────────────────────────────
+
+  readSlotMeta(slot: number): Uint8Array | undefined {
+    return this.snapshots.getBinary(`${slot}${SEP}m`) ?? undefined;
   }
 
-  *entries(ident: string): Generator<StoredEntry> {
-    const prefix = `e${SEP}${ident}${SEP}`;
-    for (const { key, value } of this.db.getRange({ start: prefix, end: `e${SEP}${ident}\u0001` })) {
+  /** Slots that have a meta record. */
+  slots(): number[] {
+    const out = new Set<number>();
+    for (const key of this.snapshots.getKeys()) out.add(Number(key.slice(0, key.indexOf(SEP))));
+    return [...out].filter((s) => this.readSlotMeta(s) !== undefined).sort((a, b) => a - b);
+  }
+
+  *entries(slot: number, ident: string): Generator<StoredEntry> {
+    const prefix = entryPrefix(slot, ident);
+    for (const { key, value } of this.snapshots.getRange({ start: prefix, end: entryEnd(slot, ident) })) {
       const rest = key.slice(prefix.length);
       const cut = rest.indexOf(SEP);
       yield { store: rest.slice(0, cut), key: rest.slice(cut + 1), value };
     }
   }
 
-  /** Idents that have entries on disk (to report state kept for plugins no longer loaded). */
-  storedIdents(): string[] {
+  /** Idents with entries in a slot. */
+  identsIn(slot: number): string[] {
     const idents = new Set<string>();
-    for (const key of this.db.getKeys({ start: `e${SEP}`, end: `e\u0001` })) {
-      idents.add(key.slice(2, key.indexOf(SEP, 2)));
+    const start = `${slot}${SEP}e${SEP}`;
+    for (const key of this.snapshots.getKeys({ start, end: `${slot}${SEP}e\u0001` })) {
+      idents.add(key.slice(start.length, key.indexOf(SEP, start.length)));
     }
     return [...idents];
   }
 
+  /** Bytes of stored entries per plugin in a slot (for `snapshot list`). */
+  slotSizes(slot: number): Record<string, { entries: number; bytes: number }> {
+    const out: Record<string, { entries: number; bytes: number }> = {};
+    const start = `${slot}${SEP}e${SEP}`;
+    for (const { key, value } of this.snapshots.getRange({ start, end: `${slot}${SEP}e\u0001` })) {
+      const ident = key.slice(start.length, key.indexOf(SEP, start.length));
+      const s = (out[ident] ??= { entries: 0, bytes: 0 });
+      s.entries++;
+      s.bytes += value.byteLength + key.length;
+    }
+    return out;
+  }
+
   /** Runs `fill` inside one write transaction: all of it lands, or none. */
-  write(fill: (batch: WriteBatch) => void): Promise<void> {
-    const db = this.db;
-    const entryKey = (ident: string, store: string, key: string) => `e${SEP}${ident}${SEP}${store}${SEP}${key}`;
-    return db.transaction(() => {
+  writeSnapshot(fill: (batch: SnapshotBatch) => void): Promise<void> {
+    const db = this.snapshots;
+    const entryKey = (slot: number, ident: string, store: string, key: string) => `${entryPrefix(slot, ident)}${store}${SEP}${key}`;
+    return this.root.transaction(() => {
       fill({
-        putMeta: (value) => void db.put(META_KEY, value),
-        put: (ident, store, key, value) => void db.put(entryKey(ident, store, key), value),
-        remove: (ident, store, key) => void db.remove(entryKey(ident, store, key)),
-        clear: (ident) => {
-          for (const key of db.getKeys({ start: `e${SEP}${ident}${SEP}`, end: `e${SEP}${ident}\u0001` })) db.remove(key);
+        putMeta: (slot, value) => void db.put(`${slot}${SEP}m`, value),
+        put: (slot, ident, store, key, value) => void db.put(entryKey(slot, ident, store, key), value),
+        remove: (slot, ident, store, key) => void db.remove(entryKey(slot, ident, store, key)),
+        clear: (slot, ident) => {
+          for (const key of db.getKeys({ start: entryPrefix(slot, ident), end: entryEnd(slot, ident) })) db.remove(key);
         },
       });
     }) as Promise<void>;
   }
 
-  /** Bytes used by the environment file (for metrics and `snapshot list`). */
-  sizeBytes(): number {
-    const stats = this.db.getStats() as { treeBranchPageCount?: number; treeLeafPageCount?: number; overflowPages?: number; pageSize?: number };
-    const pages = (stats.treeBranchPageCount ?? 0) + (stats.treeLeafPageCount ?? 0) + (stats.overflowPages ?? 0);
-    return pages * (stats.pageSize ?? 4096);
+  /** Raw access for tools and corruption tests: every key/value of a slot. */
+  *slotRaw(slot: number): Generator<{ key: string; value: Uint8Array }> {
+    for (const { key, value } of this.snapshots.getRange({ start: slotPrefix(slot), end: `${slot}\u0001` })) yield { key, value };
+  }
+
+  putRaw(key: string, value: Uint8Array): Promise<boolean> {
+    return this.snapshots.put(key, value);
+  }
+
+  // ── journal ───────────────────────────────────────────────────────────────────
+
+  /**
+   * Queues an append (committed asynchronously, in order, by LMDB's write batching). A failed
+   * write is reported, never an unhandled rejection.
+   */
+  append(seq: number, id: string, timestamp: number, value: Uint8Array, onError: (err: unknown) => void): void {
+    this.journal.put(seq, value).catch(onError);
+    this.ids.put(id, seq).catch(onError);
+    this.times.put([timestamp, seq], EMPTY).catch(onError);
+  }
+
+  lastSeq(): number {
+    for (const key of this.journal.getKeys({ reverse: true, limit: 1 })) return key;
+    return 0;
+  }
+
+  firstSeq(): number {
+    for (const key of this.journal.getKeys({ limit: 1 })) return key;
+    return 0;
+  }
+
+  /** Committed journal records with seq > after, in order. */
+  *journalAfter(after: number): Generator<JournalRecordBytes> {
+    for (const { key, value } of this.journal.getRange({ start: after + 1 })) yield { seq: key, value };
+  }
+
+  journalRecord(seq: number): Uint8Array | undefined {
+    return this.journal.getBinary(seq) ?? undefined;
+  }
+
+  seqOfId(id: string): number | undefined {
+    return this.ids.get(id);
+  }
+
+  /** Seqs of records with start <= timestamp <= end, by timestamp. */
+  *seqsByTime(start: number, end: number, order: 'asc' | 'desc'): Generator<number> {
+    const range =
+      order === 'asc'
+        ? { start: [start, 0] as [number, number], end: [end, Number.MAX_SAFE_INTEGER] as [number, number] }
+        : { start: [end, Number.MAX_SAFE_INTEGER] as [number, number], end: [start, 0] as [number, number], reverse: true };
+    for (const key of this.times.getKeys(range)) yield key[1];
+  }
+
+  /** Deletes journal records with seq <= upTo (their index entries given by `indexOf`). */
+  truncate(upTo: number, indexOf: (value: Uint8Array) => { id: string; timestamp: number } | null): Promise<number> {
+    return this.root.transaction(() => {
+      let n = 0;
+      for (const { key, value } of this.journal.getRange({ end: upTo + 1 })) {
+        const idx = indexOf(value);
+        if (idx) {
+          if (this.ids.get(idx.id) === key) this.ids.remove(idx.id);
+          this.times.remove([idx.timestamp, key]);
+        }
+        this.journal.remove(key);
+        n++;
+      }
+      return n;
+    }) as Promise<number>;
+  }
+
+  /** Approximate bytes used by the journal's databases. */
+  journalBytes(): number {
+    return [this.journal, this.ids, this.times].reduce((sum, db) => sum + pagesBytes(db.getStats()), 0);
+  }
+
+  snapshotBytes(): number {
+    return pagesBytes(this.snapshots.getStats());
+  }
+
+  get flushed(): Promise<boolean> {
+    return this.root.flushed;
   }
 
   async close(): Promise<void> {
-    await this.db.flushed;
-    await this.db.close();
+    await this.root.flushed;
+    await this.root.close();
   }
+}
+
+function pagesBytes(stats: unknown): number {
+  const s = stats as { treeBranchPageCount?: number; treeLeafPageCount?: number; overflowPages?: number; pageSize?: number };
+  return ((s.treeBranchPageCount ?? 0) + (s.treeLeafPageCount ?? 0) + (s.overflowPages ?? 0)) * (s.pageSize ?? 4096);
 }

@@ -2,75 +2,116 @@ import { StatscacheError } from '../actors/errors.js';
 import type { KeyedStore } from '../actors/keyed-store.js';
 import type { StoredState } from '../actors/plugin-api.js';
 import type { PluginRuntime } from '../actors/plugin-runtime.js';
-import { decode } from './codec.js';
-import { FORMAT_VERSION, metaProblem, type PluginRecord, type SnapshotMeta } from './format.js';
-import type { SnapshotStore } from './lmdb-store.js';
+import { decodeChecked } from './codec.js';
+import { metaProblem, type PluginRecord, type SnapshotMeta } from './format.js';
+import type { DataStore } from './lmdb-store.js';
+
+export interface Fallback {
+  readonly slot: number;
+  readonly generation: number | null;
+  readonly reason: string;
+}
 
 export interface RestoreReport {
+  /** The generation restored, or null when starting empty. */
   readonly meta: SnapshotMeta | null;
   /** Plugins restored, with the number of rows each got back. */
   readonly restored: Readonly<Record<string, number>>;
   /** Plugins whose state was migrated from an older version (rewritten at the next snapshot). */
   readonly migrated: readonly string[];
-  /** State on disk for plugins not loaded now: kept untouched, never dropped. */
+  /** State on disk for plugins not loaded now: kept, never dropped. */
   readonly retained: Readonly<Record<string, PluginRecord>>;
+  /** Newer generations that could not be read, newest first, and why. */
+  readonly fallbacks: readonly Fallback[];
 }
 
 /**
- * Loads the stored state into the runtimes. Anything it cannot read stops the start with
- * a coded error naming the plugin and key: silently starting empty would lose data.
+ * Loads the newest readable snapshot generation into the runtimes. A damaged generation
+ * (bad checksum, torn value, unknown future format) is reported and the previous one is
+ * tried; the journal then replays what the older generation lacks. Only state newer than
+ * the code (a downgrade) or a failing migration stops the start, since going on would lose it.
  */
-export function restore(runtimes: readonly PluginRuntime[], store: SnapshotStore): RestoreReport {
-  const raw = store.readMeta();
-  if (raw === undefined) return { meta: null, restored: {}, migrated: [], retained: {} };
-  let meta: SnapshotMeta;
-  try {
-    const value = decode(raw);
-    const problem = metaProblem(value);
-    if (problem) throw new Error(problem);
-    meta = value as SnapshotMeta;
-  } catch (err) {
-    throw new StatscacheError('SC_SNAPSHOT_UNREADABLE', `the snapshot meta record in ${store.dir} cannot be read: ${(err as Error).message}`, { cause: err });
-  }
-  if (meta.format > FORMAT_VERSION) {
-    throw new StatscacheError('SC_SNAPSHOT_TOO_NEW', `the snapshot in ${store.dir} has format ${meta.format}; this statscache reads up to ${FORMAT_VERSION}. Run the newer version or restore an older snapshot.`);
-  }
-
-  const restored: Record<string, number> = {};
-  const migrated: string[] = [];
-  const loaded = new Set(runtimes.map((r) => r.ident));
-  for (const runtime of runtimes) {
-    const record = meta.plugins[runtime.ident];
-    if (!record) continue;
-    const codeVersion = runtime.plugin.version;
-    if (record.version > codeVersion) {
-      throw new StatscacheError('SC_SNAPSHOT_TOO_NEW', `plugin "${runtime.ident}" has state version ${record.version} on disk but this code knows version ${codeVersion}; refusing to start rather than discard it`);
+export function restore(runtimes: readonly PluginRuntime[], store: DataStore): RestoreReport {
+  const fallbacks: Fallback[] = [];
+  const candidates: { slot: number; meta: SnapshotMeta }[] = [];
+  for (const slot of store.slots()) {
+    try {
+      const value = decodeChecked(store.readSlotMeta(slot) as Uint8Array);
+      const problem = metaProblem(value);
+      if (problem) throw new Error(problem);
+      candidates.push({ slot, meta: value as SnapshotMeta });
+    } catch (err) {
+      fallbacks.push({ slot, generation: null, reason: `meta record: ${(err as Error).message}` });
     }
-    const stored = readStored(runtime.ident, store);
-    const state = record.version < codeVersion ? migrate(runtime, stored, record.version) : stored;
-    if (state !== stored) migrated.push(runtime.ident);
-    load(runtime, state);
-    restored[runtime.ident] = runtime.state.rows.size;
   }
-  const retained: Record<string, PluginRecord> = {};
-  for (const [ident, record] of Object.entries(meta.plugins)) if (!loaded.has(ident)) retained[ident] = record;
-  return { meta, restored, migrated, retained };
+  candidates.sort((a, b) => b.meta.generation - a.meta.generation);
+
+  for (const { slot, meta } of candidates) {
+    let states: Map<PluginRuntime, StoredState>;
+    const migrated: string[] = [];
+    try {
+      states = new Map();
+      for (const runtime of runtimes) {
+        const record = meta.plugins[runtime.ident];
+        if (!record) continue;
+        checkVersion(runtime, record);
+        const stored = readStored(runtime.ident, slot, store);
+        checkCounts(runtime.ident, record, stored);
+        const state = record.version < runtime.plugin.version ? migrate(runtime, stored, record.version) : stored;
+        if (state !== stored) migrated.push(runtime.ident);
+        validateRows(runtime.ident, state);
+        states.set(runtime, state);
+      }
+    } catch (err) {
+      if (err instanceof StatscacheError && err.code !== 'SC_SNAPSHOT_UNREADABLE') throw err;
+      fallbacks.push({ slot, generation: meta.generation, reason: (err as Error).message });
+      continue;
+    }
+    const restored: Record<string, number> = {};
+    for (const [runtime, state] of states) {
+      load(runtime, state);
+      runtime.state.counters.lastMessageAt = meta.plugins[runtime.ident]?.lastMessageAt ?? null;
+      restored[runtime.ident] = runtime.state.rows.size;
+    }
+    const loaded = new Set(runtimes.map((r) => r.ident));
+    const retained: Record<string, PluginRecord> = {};
+    for (const [ident, record] of Object.entries(meta.plugins)) if (!loaded.has(ident)) retained[ident] = record;
+    return { meta, restored, migrated, retained, fallbacks };
+  }
+  return { meta: null, restored: {}, migrated: [], retained: {}, fallbacks };
 }
 
-function readStored(ident: string, store: SnapshotStore): StoredState {
+function checkVersion(runtime: PluginRuntime, record: PluginRecord): void {
+  if (record.version > runtime.plugin.version) {
+    throw new StatscacheError(
+      'SC_SNAPSHOT_TOO_NEW',
+      `plugin "${runtime.ident}" has state version ${record.version} on disk but this code knows version ${runtime.plugin.version}; refusing to start rather than discard it (run the newer statscache, or restore an older export)`,
+    );
+  }
+}
+
+function readStored(ident: string, slot: number, store: DataStore): StoredState {
   const rows = new Map<string, unknown>();
   const stores: Record<string, Map<string, unknown>> = {};
-  for (const entry of store.entries(ident)) {
+  for (const entry of store.entries(slot, ident)) {
     let value: unknown;
     try {
-      value = decode(entry.value);
+      value = decodeChecked(entry.value);
     } catch (err) {
-      throw new StatscacheError('SC_SNAPSHOT_UNREADABLE', `plugin "${ident}", store "${entry.store}", key ${JSON.stringify(entry.key)}: ${(err as Error).message}`, { cause: err });
+      throw new StatscacheError('SC_SNAPSHOT_UNREADABLE', `slot ${slot}, plugin "${ident}", store "${entry.store}", key ${JSON.stringify(entry.key)}: ${(err as Error).message}`, { cause: err });
     }
     if (entry.store === 'rows') rows.set(entry.key, value);
     else (stores[entry.store] ??= new Map()).set(entry.key, value);
   }
   return { rows, stores };
+}
+
+function checkCounts(ident: string, record: PluginRecord, stored: StoredState): void {
+  if (!record.entries) return;
+  for (const [name, want] of Object.entries(record.entries)) {
+    const got = name === 'rows' ? stored.rows.size : (stored.stores[name]?.size ?? 0);
+    if (got !== want) throw new StatscacheError('SC_SNAPSHOT_UNREADABLE', `plugin "${ident}", store "${name}": ${got} entries on disk, the snapshot wrote ${want} (torn or tampered)`);
+  }
 }
 
 function migrate(runtime: PluginRuntime, stored: StoredState, from: number): StoredState {
@@ -85,18 +126,22 @@ function migrate(runtime: PluginRuntime, stored: StoredState, from: number): Sto
   }
 }
 
-function load(runtime: PluginRuntime, state: StoredState): void {
+function validateRows(ident: string, state: StoredState): void {
   for (const [key, row] of state.rows) {
     const ts = (row as { timestamp?: unknown } | null)?.timestamp;
     if (typeof ts !== 'number' || !Number.isFinite(ts)) {
-      throw new StatscacheError('SC_SNAPSHOT_UNREADABLE', `plugin "${runtime.ident}", row ${JSON.stringify(key)} has no numeric timestamp`);
+      throw new StatscacheError('SC_SNAPSHOT_UNREADABLE', `plugin "${ident}", row ${JSON.stringify(key)} has no numeric timestamp`);
     }
-    runtime.state.rows.load(key, row as { timestamp: number });
   }
+}
+
+function load(runtime: PluginRuntime, state: StoredState): void {
+  for (const [key, row] of state.rows) runtime.state.rows.load(key, row as { timestamp: number });
   for (const [name, entries] of Object.entries(state.stores)) {
     const target = runtime.state.stores[name] as KeyedStore<unknown> | undefined;
-    // A store the plugin no longer declares: its data stays on disk only until a migration drops it.
+    // A store the plugin no longer declares: a migration should have dropped it.
     if (!target) continue;
     for (const [key, value] of entries) target.load(key, value);
   }
+  runtime.state.version++;
 }

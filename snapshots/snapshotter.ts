@@ -1,55 +1,80 @@
 import type { ChangeSet, KeyedStore } from '../actors/keyed-store.js';
 import type { PluginRuntime } from '../actors/plugin-runtime.js';
-import { encode } from './codec.js';
-import { FORMAT_VERSION, type PluginRecord, type SnapshotMeta } from './format.js';
-import { MAX_ENTRY_KEY_BYTES, type SnapshotStore } from './lmdb-store.js';
+import { encodeChecked } from './codec.js';
+import { FORMAT_VERSION, type PluginRecord, type PublisherTable, type SnapshotMeta } from './format.js';
+import type { DataStore } from './lmdb-store.js';
+import type { RestoreReport } from './restore.js';
 
 export interface SnapshotReport {
   readonly generation: number;
+  readonly slot: number;
+  readonly journalSeq: number;
   readonly durationMs: number;
   readonly written: number;
   readonly removed: number;
   readonly bytes: number;
-  /** Entries left out because their key is too long for LMDB. */
-  readonly skipped: number;
 }
 
-interface Tracked {
-  readonly runtime: PluginRuntime;
-  readonly containers: readonly { readonly name: string; readonly store: KeyedStore<unknown>; readonly changes: ChangeSet }[];
+/** Where the state stands when a snapshot is cut, read inside the write transaction. */
+export interface Position {
+  readonly journalSeq: number;
+  readonly newestTimestamp: number;
+  readonly publishers: PublisherTable;
+}
+
+export interface SnapshotterOptions {
+  /** Generations kept: each lives in its own slot, written in turn. */
+  readonly slots: number;
+  readonly now: () => number;
+  readonly position: () => Position;
+}
+
+interface Container {
+  readonly name: string;
+  readonly store: KeyedStore<unknown>;
+  /** One change set per slot: a slot written every N snapshots gets the changes of those N intervals. */
+  readonly changes: readonly ChangeSet[];
 }
 
 /**
- * Writes what changed since the last snapshot, for every plugin, in one LMDB transaction.
- * Change sets are drained inside the transaction callback, so the values written are one
- * consistent point in time; if the transaction fails the keys go back into the change sets.
+ * Writes snapshots into N rotating slots, so the last N generations stay readable: if the
+ * newest is damaged, restore falls back to the one before it and the journal replays the
+ * rest. Each slot is updated incrementally with the keys changed since that slot was last
+ * written, in one LMDB transaction; change sets are drained inside the transaction callback
+ * so the values written are one consistent point in time.
  */
 export class Snapshotter {
-  private readonly tracked: Tracked[];
+  private readonly tracked: { runtime: PluginRuntime; containers: Container[] }[];
   private generation: number;
-  private readonly rewrite: Set<string>;
+  /** `${slot}\0${ident}` pairs that must be rewritten whole (stale or migrated). */
+  private readonly rewrite = new Set<string>();
   private chain: Promise<unknown> = Promise.resolve();
+  private lastSeq = -1;
 
   constructor(
     runtimes: readonly PluginRuntime[],
-    private readonly store: SnapshotStore,
-    private readonly now: () => number,
-    previous: SnapshotMeta | null,
-    /** Plugins whose whole state must be rewritten (after a migration or a fresh start). */
-    rewrite: Iterable<string>,
-    private readonly retained: Readonly<Record<string, PluginRecord>> = {},
+    private readonly store: DataStore,
+    private readonly options: SnapshotterOptions,
+    restored: Pick<RestoreReport, 'meta' | 'migrated' | 'retained'>,
   ) {
-    this.generation = previous?.generation ?? 0;
-    this.rewrite = new Set(rewrite);
-    this.tracked = runtimes.map((runtime) => {
-      const containers = [
+    this.generation = restored.meta?.generation ?? 0;
+    this.tracked = runtimes.map((runtime) => ({
+      runtime,
+      containers: [
         { name: 'rows', store: runtime.state.rows as KeyedStore<unknown> },
         ...Object.entries(runtime.state.stores).map(([name, store]) => ({ name, store })),
-      ].map((c) => ({ ...c, changes: c.store.track() }));
-      if (this.rewrite.has(runtime.ident)) for (const c of containers) c.store.touchAll();
-      return { runtime, containers };
-    });
+      ].map((c) => ({ ...c, changes: Array.from({ length: options.slots }, () => c.store.track()) })),
+    }));
+    for (let slot = 0; slot < options.slots; slot++) {
+      for (const { runtime } of this.tracked) {
+        // Other slots hold older generations (or nothing): their next write must be whole.
+        if (slot !== restored.meta?.slot || restored.migrated.includes(runtime.ident)) this.rewrite.add(`${slot}\u0000${runtime.ident}`);
+      }
+    }
+    this.retained = restored.retained;
   }
+
+  private readonly retained: Readonly<Record<string, PluginRecord>>;
 
   /** Takes a snapshot; calls are serialised so two never interleave. */
   take(): Promise<SnapshotReport> {
@@ -58,55 +83,81 @@ export class Snapshotter {
     return next;
   }
 
+  get currentGeneration(): number {
+    return this.generation;
+  }
+
   private async write(): Promise<SnapshotReport> {
     const started = performance.now();
-    const idle = this.generation > 0 && this.rewrite.size === 0 && this.tracked.every((t) => t.containers.every((c) => c.changes.size === 0));
-    // Nothing changed since the last snapshot: the one on disk is still exact.
-    if (idle) return { generation: this.generation, durationMs: performance.now() - started, written: 0, removed: 0, bytes: 0, skipped: 0 };
+    const position = this.options.position();
+    // Nothing happened since the last snapshot: the newest generation on disk is still exact.
+    if (this.generation > 0 && position.journalSeq === this.lastSeq && this.tracked.every((t) => t.containers.every((c) => c.changes.every((s) => s.size === 0)))) {
+      return { generation: this.generation, slot: this.generation % this.options.slots, journalSeq: position.journalSeq, durationMs: 0, written: 0, removed: 0, bytes: 0 };
+    }
+    const generation = this.generation + 1;
+    const slot = generation % this.options.slots;
     let written = 0;
     let removed = 0;
     let bytes = 0;
-    let skipped = 0;
+    let journalSeq = 0;
     const drained: { changes: ChangeSet; keys: string[] }[] = [];
-    const generation = this.generation + 1;
-    const rewrite = new Set(this.rewrite);
+    const rewritten: string[] = [];
     try {
-      await this.store.write((batch) => {
+      await this.store.writeSnapshot((batch) => {
+        const at = this.options.position();
+        journalSeq = at.journalSeq;
         const plugins: Record<string, PluginRecord> = { ...this.retained };
         for (const { runtime, containers } of this.tracked) {
-          if (rewrite.has(runtime.ident)) batch.clear(runtime.ident);
+          const whole = this.rewrite.has(`${slot}\u0000${runtime.ident}`);
+          if (whole) {
+            batch.clear(slot, runtime.ident);
+            rewritten.push(`${slot}\u0000${runtime.ident}`);
+          }
           for (const { name, store, changes } of containers) {
-            const keys = [...changes];
-            changes.clear();
-            drained.push({ changes, keys });
+            const set = changes[slot] as ChangeSet;
+            const keys = whole ? [...store.keys()] : [...set];
+            drained.push({ changes: set, keys: [...set] });
+            set.clear();
             for (const key of keys) {
-              if (Buffer.byteLength(key) > MAX_ENTRY_KEY_BYTES) {
-                skipped++;
-                continue;
-              }
               const value = store.get(key);
               if (value === undefined) {
-                batch.remove(runtime.ident, name, key);
+                batch.remove(slot, runtime.ident, name, key);
                 removed++;
               } else {
-                const encoded = encode(value);
+                const encoded = encodeChecked(value);
                 bytes += encoded.byteLength;
-                batch.put(runtime.ident, name, key, encoded);
+                batch.put(slot, runtime.ident, name, key, encoded);
                 written++;
               }
             }
           }
-          plugins[runtime.ident] = { version: runtime.plugin.version, rows: runtime.state.rows.size, stores: containers.map((c) => c.name) };
+          plugins[runtime.ident] = {
+            version: runtime.plugin.version,
+            rows: runtime.state.rows.size,
+            stores: containers.map((c) => c.name),
+            entries: Object.fromEntries(containers.map((c) => [c.name, c.store.size])),
+            lastMessageAt: runtime.state.counters.lastMessageAt,
+          };
         }
-        const meta: SnapshotMeta = { format: FORMAT_VERSION, generation, takenAt: this.now(), plugins };
-        batch.putMeta(encode(meta));
+        const meta: SnapshotMeta = {
+          format: FORMAT_VERSION,
+          generation,
+          slot,
+          takenAt: this.options.now(),
+          journalSeq: at.journalSeq,
+          newestTimestamp: at.newestTimestamp,
+          publishers: at.publishers,
+          plugins,
+        };
+        batch.putMeta(slot, encodeChecked(meta));
       });
     } catch (err) {
       for (const { changes, keys } of drained) for (const k of keys) changes.add(k);
       throw err;
     }
     this.generation = generation;
-    for (const ident of rewrite) this.rewrite.delete(ident);
-    return { generation, durationMs: performance.now() - started, written, removed, bytes, skipped };
+    this.lastSeq = journalSeq;
+    for (const r of rewritten) this.rewrite.delete(r);
+    return { generation, slot, journalSeq, durationMs: performance.now() - started, written, removed, bytes };
   }
 }

@@ -12,7 +12,8 @@ export interface BusOptions {
   readonly topics: readonly string[];
 }
 
-export type FramesHandler = (frames: Buffer[]) => void;
+/** Returning a promise pauses the receive loop until it settles (libzmq queues meanwhile). */
+export type FramesHandler = (frames: Buffer[]) => void | Promise<void>;
 
 export interface BusSubscription {
   /** Endpoints actually bound (wildcard ports resolved), then those connected to. */
@@ -47,7 +48,10 @@ export async function subscribe(options: BusOptions, onFrames: FramesHandler, on
 
   const done = (async () => {
     try {
-      for await (const frames of sock) onFrames(frames);
+      for await (const frames of sock) {
+        const pending = onFrames(frames);
+        if (pending) await pending;
+      }
     } catch (err) {
       if (!sock.closed) onFatal(err);
     }

@@ -21,12 +21,29 @@ function serveOptions(cmd: Command): Command {
     .option('--snapshot-interval <seconds>', 'seconds between snapshots (default 30)')
     .option('--max-frame-bytes <bytes>', 'bus messages larger than this are counted and skipped (default 1048576)')
     .option('--ws-tick-ms <ms>', 'WebSocket updates are coalesced over this many milliseconds (default 100)')
+    .option('--ws-max-subscriptions <n>', 'live subscriptions per WebSocket connection (default 64)')
+    .option('--ws-max-connections-per-ip <n>', 'open WebSocket + SSE connections per client IP (default 256)')
+    .option('--ws-max-buffered-bytes <bytes>', 'bytes queued for a client before it only gets coalesced snapshots (default 1048576)')
+    .option('--ws-slow-timeout-seconds <s>', 'seconds a client may stay over --ws-max-buffered-bytes before it is closed with 4008 (default 10)')
+    .option('--ws-max-frame-bytes <bytes>', 'largest frame a WebSocket client may send; bigger closes with 1009 (default 65536)')
+    .option('--ws-idle-timeout-seconds <s>', 'WebSocket idle timeout with automatic pings; 0 or >= 8 (default 60)')
+    .option('--ws-resume-frames <n>', 'update frames kept per view so reconnecting clients can resume (default 256)')
     .addOption(new Option('--log-level <level>', 'log level (default info)').choices(LOG_LEVELS))
+    .option('--datagrepper <url>', 'datagrepper /raw URL to backfill from after downtime and gaps')
+    .option('--backfill-overlap <seconds>', 'seconds re-fetched before the newest journaled message (default 600)')
+    .option('--snapshot-generations <n>', 'snapshot generations kept (default 3)')
+    .option('--journal-max-age <interval>', 'journal retention by message age, like 7d (default 7d)')
+    .option('--journal-max-bytes <bytes>', 'journal size cap (default 2 GiB)')
+    .option('--stop-timeout <seconds>', 'longest graceful stop before exiting anyway (default 20)')
     .option('--config <file.json>', 'JSON config file (lowest precedence after defaults)');
 }
 
 function configFrom(opts: Record<string, unknown>): Config {
-  const keys: ConfigKey[] = ['host', 'port', 'connect', 'bind', 'topic', 'dataDir', 'snapshotInterval', 'maxFrameBytes', 'wsTickMs', 'logLevel'];
+  const keys: ConfigKey[] = [
+    'host', 'port', 'connect', 'bind', 'topic', 'dataDir', 'snapshotInterval', 'maxFrameBytes', 'wsTickMs', 'logLevel',
+    'wsMaxSubscriptions', 'wsMaxConnectionsPerIp', 'wsMaxBufferedBytes', 'wsSlowTimeoutSeconds', 'wsMaxFrameBytes', 'wsIdleTimeoutSeconds', 'wsResumeFrames',
+    'datagrepper', 'backfillOverlap', 'snapshotGenerations', 'journalMaxAge', 'journalMaxBytes', 'stopTimeout',
+  ];
   const flags = Object.fromEntries(keys.map((k) => [k, opts[k]]));
   return loadConfig({ flags, env: process.env, file: opts['config'] as string | undefined });
 }
@@ -40,9 +57,9 @@ async function runService(config: Config, log: Logger, withSimulator: boolean): 
     log.info({ signal }, 'stopping');
     // A stop that hangs (a wedged disk) must not keep the process forever.
     const guard = setTimeout(() => {
-      log.error('graceful stop took longer than 20 s; exiting');
+      log.error({ stopTimeout: config.stopTimeout }, 'graceful stop took too long; exiting');
       process.exit(1);
-    }, 20_000);
+    }, config.stopTimeout * 1000);
     guard.unref();
     service.stop().then(
       () => process.exit(0),

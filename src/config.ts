@@ -11,13 +11,43 @@ export const ConfigSchema = z
     host: z.string().min(1).default('127.0.0.1'),
     port: z.coerce.number().int().min(0).max(65_535).default(8080),
     connect: z.array(endpoint).default([]),
-    bind: z.array(endpoint).default(['tcp://127.0.0.1:2003']),
+    /** Default (when neither bind nor connect is given): fedmsg-relay's inbound tcp://127.0.0.1:2003. */
+    bind: z.array(endpoint).optional(),
     topic: z.array(z.string()).min(1).default(['']),
     dataDir: z.string().min(1).default('data'),
     snapshotInterval: z.coerce.number().positive().max(86_400).default(30),
     maxFrameBytes: z.coerce.number().int().min(64).max(64 * 1024 * 1024).default(1024 * 1024),
     wsTickMs: z.coerce.number().int().min(10).max(10_000).default(100),
+    /** Live push (WebSocket and SSE) limits; see the README's live-push section. */
+    wsMaxSubscriptions: z.coerce.number().int().min(1).max(10_000).default(64),
+    wsMaxConnectionsPerIp: z.coerce.number().int().min(1).max(1_000_000).default(256),
+    /** Bytes queued for one client before it gets coalesced snapshots instead of every frame. */
+    wsMaxBufferedBytes: z.coerce.number().int().min(16 * 1024).max(1024 ** 3).default(1024 * 1024),
+    /** Seconds a client may stay over wsMaxBufferedBytes before it is closed (code 4008). */
+    wsSlowTimeoutSeconds: z.coerce.number().positive().max(3600).default(10),
+    /** Largest frame a client may send; a bigger one closes the connection (code 1009). */
+    wsMaxFrameBytes: z.coerce.number().int().min(256).max(16 * 1024 * 1024).default(64 * 1024),
+    /** Seconds without traffic (pings included) before a WebSocket is reaped; 0 disables. uWS needs 0 or >= 8. */
+    wsIdleTimeoutSeconds: z.coerce.number().int().min(0).max(960).refine((n) => n === 0 || n >= 8, 'must be 0 or at least 8').default(60),
+    /** Update frames kept per view for resume; an older gap gets a fresh snapshot. */
+    wsResumeFrames: z.coerce.number().int().min(0).max(100_000).default(256),
     logLevel: z.enum(LOG_LEVELS).default('info'),
+    /** A datagrepper `/raw` URL to backfill from after downtime and gaps; null: no backfill. */
+    datagrepper: z.url({ protocol: /^https?$/ }).nullable().default(null),
+    /** Seconds re-fetched before the journal's newest message when backfilling (late arrivals). */
+    backfillOverlap: z.coerce.number().min(0).max(86_400).default(600),
+    /** Snapshot generations kept (each in its own slot); a damaged one falls back to the previous. */
+    snapshotGenerations: z.coerce.number().int().min(1).max(16).default(3),
+    /** Journal entries older than this (by message time) are dropped once a snapshot covers them. */
+    journalMaxAge: z.string().regex(/^(\d+d)?(\d+h)?(\d+m)?(\d+s)?$/, 'must be like 7d or 12h').default('7d'),
+    /** Journal size cap in bytes, enforced the same way. */
+    journalMaxBytes: z.coerce.number().int().min(1024 * 1024).default(2 * 1024 ** 3),
+    /** Message ids kept in memory for de-duplication (older ones are looked up in the journal). */
+    dedupeWindow: z.coerce.number().int().min(1000).max(10_000_000).default(200_000),
+    /** Bearer token for the admin routes (POST /admin/snapshot); null disables them. */
+    adminToken: z.string().min(16, 'must be at least 16 characters').nullable().default(null),
+    /** Seconds a graceful stop may take before the process exits anyway. */
+    stopTimeout: z.coerce.number().positive().max(600).default(20),
     /** External plugins: npm package names or paths of local modules (config file only). */
     plugins: z.array(z.string().min(1)).default([]),
     /** Retention overrides, keyed by ident (`volume-1s`) or interval (`1s`): how far back rows are kept. */
@@ -25,7 +55,9 @@ export const ConfigSchema = z
   })
   .strict();
 
-export type Config = Readonly<z.infer<typeof ConfigSchema>>;
+export const DEFAULT_BIND = 'tcp://127.0.0.1:2003';
+
+export type Config = Readonly<Omit<z.infer<typeof ConfigSchema>, 'bind'> & { bind: readonly string[] }>;
 export type ConfigKey = keyof Config;
 
 /** Environment variable per setting; lists are comma-separated. */
@@ -39,7 +71,22 @@ export const ENV_NAMES: Readonly<Record<ConfigKey, string>> = {
   snapshotInterval: 'STATSCACHE_SNAPSHOT_INTERVAL',
   maxFrameBytes: 'STATSCACHE_MAX_FRAME_BYTES',
   wsTickMs: 'STATSCACHE_WS_TICK_MS',
+  wsMaxSubscriptions: 'STATSCACHE_WS_MAX_SUBSCRIPTIONS',
+  wsMaxConnectionsPerIp: 'STATSCACHE_WS_MAX_CONNECTIONS_PER_IP',
+  wsMaxBufferedBytes: 'STATSCACHE_WS_MAX_BUFFERED_BYTES',
+  wsSlowTimeoutSeconds: 'STATSCACHE_WS_SLOW_TIMEOUT_SECONDS',
+  wsMaxFrameBytes: 'STATSCACHE_WS_MAX_FRAME_BYTES',
+  wsIdleTimeoutSeconds: 'STATSCACHE_WS_IDLE_TIMEOUT_SECONDS',
+  wsResumeFrames: 'STATSCACHE_WS_RESUME_FRAMES',
   logLevel: 'STATSCACHE_LOG_LEVEL',
+  datagrepper: 'STATSCACHE_DATAGREPPER',
+  backfillOverlap: 'STATSCACHE_BACKFILL_OVERLAP',
+  snapshotGenerations: 'STATSCACHE_SNAPSHOT_GENERATIONS',
+  journalMaxAge: 'STATSCACHE_JOURNAL_MAX_AGE',
+  journalMaxBytes: 'STATSCACHE_JOURNAL_MAX_BYTES',
+  dedupeWindow: 'STATSCACHE_DEDUPE_WINDOW',
+  adminToken: 'STATSCACHE_ADMIN_TOKEN',
+  stopTimeout: 'STATSCACHE_STOP_TIMEOUT',
   plugins: 'STATSCACHE_PLUGINS',
   retention: 'STATSCACHE_RETENTION',
 };
@@ -91,7 +138,10 @@ export function loadConfig(sources: ConfigSources): Config {
     const from = origin[key] ?? 'config file';
     throw new StatscacheError('SC_CONFIG_INVALID', `setting "${key}" (${from}): ${issue?.message ?? 'invalid'}${key in merged ? `, got ${JSON.stringify(merged[key])}` : ''}`);
   }
-  return deepFreeze(parsed.data) as Config;
+  const data = parsed.data;
+  // A consumer that connects somewhere needs no inbound socket; one given nothing gets fedmsg-relay's.
+  const bind = data.bind ?? (data.connect.length === 0 ? [DEFAULT_BIND] : []);
+  return deepFreeze({ ...data, bind }) as Config;
 }
 
 function parseJsonEnv(name: string, raw: string): unknown {

@@ -25,11 +25,19 @@ export function decodeFrames(frames: readonly Uint8Array[], maxBytes: number, no
   } catch (err) {
     return fail('invalid_json', (err as Error).message.slice(0, 200));
   }
+  return decodeEnvelope(parsed, decoder.decode(topicFrame), nowSeconds);
+}
+
+/**
+ * The object-level checks, shared by the bus and by backfill (datagrepper's `raw_messages`):
+ * a topic from the envelope or the given fallback, and a usable timestamp.
+ */
+export function decodeEnvelope(parsed: unknown, fallbackTopic: string, nowSeconds: () => number): DecodeResult {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    return fail('not_object', `the JSON frame is ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}`);
+    return fail('not_object', `the envelope is ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}`);
   }
   const raw = parsed as Record<string, unknown>;
-  const topic = typeof raw['topic'] === 'string' && raw['topic'] !== '' ? raw['topic'] : decoder.decode(topicFrame);
+  const topic = typeof raw['topic'] === 'string' && raw['topic'] !== '' ? raw['topic'] : fallbackTopic;
   if (topic === '') return fail('bad_topic', 'neither the envelope nor the first frame names a topic');
 
   let timestamp = raw['timestamp'];

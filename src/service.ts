@@ -1,21 +1,32 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { isStatscacheError } from '../actors/errors.js';
+import { parseInterval } from '../actors/interval.js';
 import { PluginHost } from '../actors/plugin-host.js';
 import { registerPlugins } from '../actors/registry.js';
 import { builtinPlugins } from '../plugins/index.js';
-import { SnapshotStore } from '../snapshots/lmdb-store.js';
+import { decodeChecked } from '../snapshots/codec.js';
+import type { SnapshotMeta } from '../snapshots/format.js';
+import { Journal, type JournalEntry } from '../snapshots/journal.js';
+import { trimJournal } from '../snapshots/journal-trim.js';
+import { DataStore } from '../snapshots/lmdb-store.js';
 import { restore, type RestoreReport } from '../snapshots/restore.js';
 import { Snapshotter, type SnapshotReport } from '../snapshots/snapshotter.js';
+import { backfillPages, type BackfillWindow } from './backfill.js';
 import { subscribe, type BusSubscription } from './bus.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { DECODE_ERROR_REASONS, decodeFrames, type DecodeErrorReason } from './decode-frames.js';
 import type { Envelope } from './envelope.js';
+import { GapDetector } from './gap-detector.js';
 import { createHttpHandler, type HttpHandler } from './http/api-routes.js';
+import { EncodedCache } from './http/encoded-cache.js';
 import { listen, type RunningServer } from './http/uws-server.js';
 import { WsHub } from './http/ws-hub.js';
 import { throttled, type Logger } from './logger.js';
 import { createPluginMessage, type MetaDeriver } from './message.js';
 import { deriveMeta } from './meta/index.js';
+import { createMetrics, type ServiceMetrics } from './metrics.js';
+import { Progress } from './progress.js';
 import { createRouter, type Route } from './router.js';
 
 export interface ServiceOptions {
@@ -25,45 +36,81 @@ export interface ServiceOptions {
   /** Plugin definitions; default: the built-in ones. */
   readonly plugins?: readonly unknown[];
   readonly deriveMeta?: MetaDeriver;
+  /** Back-off sleep for backfill retries (tests shorten it). */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
-export interface BusCounters {
+export interface IntakeCounters {
   frames: number;
   accepted: number;
+  duplicates: number;
   filledTimestamps: number;
   decodeErrors: Record<DecodeErrorReason, number>;
+  backfilled: number;
+  backfillInvalid: number;
+  backfillRetries: number;
+  gaps: number;
+  replayed: number;
+  journalWriteErrors: number;
 }
 
-type Phase = 'built' | 'starting' | 'running' | 'stopping' | 'stopped';
+type Phase = 'built' | 'replaying' | 'backfilling' | 'running' | 'stopping' | 'stopped';
+
+/** A gate the bus loop waits on while the journal replays and the start-up backfill runs. */
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open = () => {};
+  const promise = new Promise<void>((r) => (open = r));
+  return { promise, open };
+}
 
 /**
- * The whole service, assembled but not yet listening: build() validates plugins and
- * restores state; start() opens the HTTP port and the bus; stop() drains and snapshots.
- * Tests drive it in-process through ingest() and the HTTP handler.
+ * The whole service. build() validates plugins and restores the newest good snapshot;
+ * start() opens HTTP, subscribes to the bus (holding live messages back), replays the
+ * journal, backfills from datagrepper, then lets live messages in; stop() drains and
+ * snapshots. Every accepted message is journaled before plugins see it and de-duplicated by
+ * id, so after any stop or crash the state is what it would be had each message been seen once.
  */
 export class Service {
   readonly host: PluginHost;
   readonly http: HttpHandler;
+  readonly metrics: ServiceMetrics;
   readonly hub: WsHub;
-  readonly bus: BusCounters = { frames: 0, accepted: 0, filledTimestamps: 0, decodeErrors: Object.fromEntries(DECODE_ERROR_REASONS.map((r) => [r, 0])) as Record<DecodeErrorReason, number> };
+  readonly journal: Journal;
+  readonly counters: IntakeCounters = {
+    frames: 0, accepted: 0, duplicates: 0, filledTimestamps: 0,
+    decodeErrors: Object.fromEntries(DECODE_ERROR_REASONS.map((r) => [r, 0])) as Record<DecodeErrorReason, number>,
+    backfilled: 0, backfillInvalid: 0, backfillRetries: 0, gaps: 0, replayed: 0, journalWriteErrors: 0,
+  };
   readonly restored: RestoreReport;
+  /** Older name of `counters`, kept for readers written against it. */
+  get bus(): IntakeCounters {
+    return this.counters;
+  }
   lastSnapshot: SnapshotReport | null = null;
   server: RunningServer | null = null;
   subscription: BusSubscription | null = null;
 
   private phase: Phase = 'built';
+  private progress: Progress | null = null;
   private readonly clock: Clock;
   private readonly route: Route;
   private readonly meta: MetaDeriver;
   private readonly snapshotter: Snapshotter;
+  private readonly gaps: GapDetector;
   private readonly timers: (() => void)[] = [];
   private readonly logLimited: ReturnType<typeof throttled>;
+  private readonly liveGate = gate();
+  private readonly abort = new AbortController();
+  private newestTimestamp: number;
+  /** Gap windows waiting for backfill, merged; the service is not ready while any is pending. */
+  private pendingGaps: BackfillWindow[] = [];
+  private gapWorker: Promise<void> | null = null;
 
   private constructor(
     readonly config: Config,
     private readonly log: Logger,
-    private readonly store: SnapshotStore,
-    options: ServiceOptions,
+    private readonly store: DataStore,
+    private readonly options: ServiceOptions,
   ) {
     this.clock = options.clock ?? systemClock;
     this.meta = options.deriveMeta ?? deriveMeta;
@@ -76,20 +123,49 @@ export class Service {
     });
     this.route = createRouter(this.host.runtimes.map((r) => r.plugin));
     this.restored = restore(this.host.runtimes, store);
-    const fresh = this.restored.meta === null ? [] : this.restored.migrated;
-    this.snapshotter = new Snapshotter(this.host.runtimes, store, () => this.clock.now(), this.restored.meta, fresh, this.restored.retained);
+    this.newestTimestamp = this.restored.meta?.newestTimestamp ?? 0;
+    this.gaps = new GapDetector({ ...(this.restored.meta?.publishers ?? {}) });
+    this.journal = new Journal(store, {
+      dedupeWindow: config.dedupeWindow,
+      onWriteError: (err) => {
+        this.counters.journalWriteErrors++;
+        this.logLimited('journal', (suppressed) => this.log.error({ err: String(err), suppressed }, 'journal write failed'));
+      },
+    });
+    this.snapshotter = new Snapshotter(
+      this.host.runtimes,
+      store,
+      {
+        slots: config.snapshotGenerations,
+        now: () => this.clock.now(),
+        position: () => ({ journalSeq: this.journal.position, newestTimestamp: this.newestTimestamp, publishers: this.gaps.table() }),
+      },
+      this.restored,
+    );
     this.hub = new WsHub(this.host, (topic, text) => this.server?.publish(topic, text));
+    const httpCache = new EncodedCache();
+    this.metrics = createMetrics({
+      host: this.host,
+      bus: () => this.counters,
+      lastSnapshot: () => this.lastSnapshot,
+      wsClients: () => this.server?.connections() ?? 0,
+      wsSubscribers: (ident) => this.hub.clientCount(ident),
+      uwsNative: () => this.server?.native ?? null,
+      httpCache: () => ({ ...httpCache.stats, entries: httpCache.size, bytes: httpCache.totalBytes }),
+    });
     this.http = createHttpHandler({
       host: this.host,
       nowSeconds: () => this.clock.now() / 1000,
       notReadyReason: () => this.notReadyReason(),
       health: () => ({ phase: this.phase, uws_native: this.server?.native ?? null }),
+      metrics: this.metrics,
+      cache: httpCache,
     });
   }
 
-  /** Validates plugins and restores the last snapshot; throws a coded StatscacheError on bad plugins or unreadable state. */
+  /** Validates plugins and restores the newest readable snapshot; throws a coded StatscacheError when it must not go on. */
   static build(options: ServiceOptions): Service {
-    const store = new SnapshotStore(options.config.dataDir);
+    const store = new DataStore(options.config.dataDir);
     try {
       return new Service(options.config, options.logger, store, options);
     } catch (err) {
@@ -99,12 +175,8 @@ export class Service {
   }
 
   async start(): Promise<void> {
-    this.phase = 'starting';
     const { config, log } = this;
-    const restoredRows = Object.values(this.restored.restored).reduce((a, b) => a + b, 0);
-    log.info({ generation: this.restored.meta?.generation ?? 0, plugins: Object.keys(this.restored.restored).length, rows: restoredRows, migrated: this.restored.migrated }, this.restored.meta ? 'restored snapshot' : 'no snapshot yet; starting empty');
-    for (const [ident, rec] of Object.entries(this.restored.retained)) log.warn({ plugin: ident, rows: rec.rows }, 'state on disk for a plugin that is not loaded; kept untouched');
-
+    this.reportRestore();
     this.server = await listen(
       { host: config.host, port: config.port, maxPayloadBytes: 64 * 1024, idleTimeoutSeconds: 120 },
       this.http,
@@ -112,44 +184,163 @@ export class Service {
       (err) => log.error({ err: String((err as Error)?.stack ?? err) }, 'request handler failed'),
     );
     if (!this.server.native) log.warn('uWebSockets.js native binary did not load for this Node.js; using the slow JS fallback');
+    // Subscribe first so nothing published from now on is missed; the gate holds it back.
     this.subscription = await subscribe(
       { connect: config.connect, bind: config.bind, topics: config.topic },
       (frames) => this.ingest(frames),
       (err) => log.error({ err: String(err) }, 'bus receive loop failed'),
     );
     this.timers.push(this.clock.every(config.wsTickMs, () => this.hub.tick()));
-    this.timers.push(this.clock.every(config.snapshotInterval * 1000, () => void this.snapshot()));
-    this.phase = 'running';
     log.info(
-      { http: `http://${config.host}:${this.server.port}`, port: this.server.port, bound: this.subscription.bound, connected: this.subscription.connected, topics: config.topic, plugins: this.host.idents.length, dataDir: config.dataDir },
+      { http: `http://${config.host}:${this.server.port}`, port: this.server.port, bound: this.subscription.bound, connected: this.subscription.connected, topics: config.topic, plugins: this.host.idents.length, dataDir: config.dataDir, datagrepper: config.datagrepper },
       'statscache listening',
     );
+    await this.recover();
+    if (this.abort.signal.aborted) return;
+    this.timers.push(this.clock.every(config.snapshotInterval * 1000, () => void this.snapshot().catch(() => undefined)));
+    this.phase = 'running';
+    this.liveGate.open();
+    log.info({ journalSeq: this.journal.position }, 'ready: consuming the bus live');
   }
 
-  /** One multipart bus message: decode, count, route, apply. Never throws. */
-  ingest(frames: readonly Uint8Array[]): void {
-    this.bus.frames++;
+  /**
+   * Brings state up to date without the network edges: replays the journal after the
+   * restored snapshot, then backfills from datagrepper what the journal lacks.
+   */
+  async recover(): Promise<void> {
+    await this.replay();
+    const { config } = this;
+    if (config.datagrepper && !this.abort.signal.aborted) {
+      const end = this.clock.now() / 1000;
+      const start = this.newestTimestamp > 0 ? this.newestTimestamp - config.backfillOverlap : end - parseInterval(config.journalMaxAge, 'journalMaxAge');
+      this.phase = 'backfilling';
+      await this.backfill({ start, end }, 'start-up');
+    }
+  }
+
+  /** One multipart bus message: held while starting, then decoded, de-duplicated, journaled and applied. Never throws. */
+  ingest(frames: readonly Uint8Array[]): void | Promise<void> {
+    if (this.phase !== 'running' && this.phase !== 'stopping') return this.liveGate.promise.then(() => this.ingest(frames));
+    this.counters.frames++;
     const result = decodeFrames(frames, this.config.maxFrameBytes, () => this.clock.now() / 1000);
     if (!result.ok) {
-      this.bus.decodeErrors[result.reason]++;
+      this.counters.decodeErrors[result.reason]++;
       this.logLimited(`decode:${result.reason}`, (suppressed) => this.log.warn({ reason: result.reason, detail: result.detail, suppressed }, 'bus frame skipped'));
       return;
     }
-    if (result.filledTimestamp) this.bus.filledTimestamps++;
-    this.bus.accepted++;
-    this.apply(result.envelope);
+    if (result.filledTimestamp) this.counters.filledTimestamps++;
+    const gap = this.gaps.observe(result.envelope);
+    this.accept(result.envelope);
+    if (gap && this.config.datagrepper) {
+      this.counters.gaps++;
+      this.log.warn({ ...gap }, 'publisher sequence jumped; backfilling the gap');
+      this.queueGap({ start: gap.start - this.config.backfillOverlap, end: gap.end });
+    }
   }
 
-  apply(envelope: Envelope): void {
+  /** De-duplicates, journals and applies one envelope; false for a duplicate. */
+  accept(envelope: Envelope): boolean {
+    const entry = this.journal.accept(envelope);
+    if (!entry) {
+      this.counters.duplicates++;
+      return false;
+    }
+    this.counters.accepted++;
+    this.apply(entry.envelope);
+    return true;
+  }
+
+  private apply(envelope: Envelope): void {
+    if (envelope.timestamp > this.newestTimestamp) this.newestTimestamp = envelope.timestamp;
     const targets = this.route(envelope.topic);
     if (targets.length > 0) this.host.dispatch(createPluginMessage(envelope, this.meta), targets);
+  }
+
+  /** Replays the journal after the restored snapshot, in chunks so HTTP keeps answering. */
+  private async replay(): Promise<void> {
+    this.phase = 'replaying';
+    const from = this.restored.meta?.journalSeq ?? 0;
+    const first = this.journal.firstRetained;
+    if (this.restored.meta === null && first > 1) {
+      this.log.error({ firstRetained: first }, 'no readable snapshot and the journal was truncated: state before the oldest journal entry is lost; backfill from datagrepper (--datagrepper) to rebuild it');
+    }
+    const progress = (this.progress = new Progress('replaying journal', Math.max(0, this.journal.position - from), this.log));
+    let sliceStart = performance.now();
+    for (const entry of this.journal.after(from)) {
+      if (this.abort.signal.aborted) return;
+      this.replayEntry(entry);
+      progress.tick();
+      if (performance.now() - sliceStart > 50) {
+        await yieldToLoop();
+        sliceStart = performance.now();
+      }
+    }
+    const done = progress.finish();
+    this.progress = null;
+    if (done.done > 0 || this.journal.corrupt > 0) this.log.info({ replayed: done.done, ms: done.ms, rate: done.rate, corrupt: this.journal.corrupt }, 'journal replayed');
+  }
+
+  private replayEntry(entry: JournalEntry): void {
+    this.counters.replayed++;
+    this.gaps.observe(entry.envelope);
+    this.apply(entry.envelope);
+  }
+
+  /** Feeds every message of a datagrepper window, oldest first; retries pages until they succeed. */
+  private async backfill(window: BackfillWindow, why: string): Promise<void> {
+    const url = this.config.datagrepper;
+    if (!url) return;
+    this.log.info({ why, start: window.start, end: window.end }, 'backfilling from datagrepper');
+    let fed = 0;
+    try {
+      for await (const page of backfillPages(window, {
+        url,
+        nowSeconds: () => this.clock.now() / 1000,
+        signal: this.abort.signal,
+        ...(this.options.sleep ? { sleep: this.options.sleep } : {}),
+        onRetry: (info) => {
+          this.counters.backfillRetries++;
+          this.log.warn({ ...info, why }, 'backfill page failed; retrying');
+        },
+      })) {
+        this.progress = new Progress(`backfilling (${why})`, page.pages, this.log, null);
+        this.progress.done = page.page;
+        this.counters.backfillInvalid += page.invalid;
+        for (const envelope of page.envelopes) {
+          if (this.accept(envelope)) {
+            fed++;
+            this.counters.backfilled++;
+          }
+        }
+      }
+    } catch (err) {
+      if (!this.abort.signal.aborted) throw err;
+    } finally {
+      this.progress = null;
+    }
+    this.log.info({ why, fed }, 'backfill done');
+  }
+
+  private queueGap(window: BackfillWindow): void {
+    this.pendingGaps.push(window);
+    this.gapWorker ??= (async () => {
+      while (this.pendingGaps.length > 0 && !this.abort.signal.aborted) {
+        // Merge everything queued so far into one window: fewer requests, same messages.
+        const start = Math.min(...this.pendingGaps.map((w) => w.start));
+        const end = Math.max(...this.pendingGaps.map((w) => w.end));
+        this.pendingGaps = [];
+        await this.backfill({ start, end }, 'gap');
+      }
+      this.gapWorker = null;
+    })();
   }
 
   async snapshot(): Promise<SnapshotReport> {
     try {
       const report = await this.snapshotter.take();
       this.lastSnapshot = report;
-      this.log.debug({ ...report }, 'snapshot written');
+      if (report.written + report.removed > 0) this.log.debug({ ...report }, 'snapshot written');
+      await this.trimJournal();
       return report;
     } catch (err) {
       this.log.error({ err: String((err as Error)?.stack ?? err) }, 'snapshot failed; changes kept for the next one');
@@ -157,17 +348,42 @@ export class Service {
     }
   }
 
+  /** Drops journal entries past retention that every retained snapshot generation covers. */
+  private async trimJournal(): Promise<void> {
+    let covered = Number.POSITIVE_INFINITY;
+    for (const slot of this.store.slots()) {
+      try {
+        covered = Math.min(covered, (decodeChecked(this.store.readSlotMeta(slot) as Uint8Array) as SnapshotMeta).journalSeq);
+      } catch {
+        // A damaged generation is never restored from, so it pins nothing.
+      }
+    }
+    if (!Number.isFinite(covered)) return;
+    const removed = await trimJournal(this.journal, {
+      coveredSeq: covered,
+      cutoffTimestamp: this.clock.now() / 1000 - parseInterval(this.config.journalMaxAge, 'journalMaxAge'),
+      bytes: this.store.journalBytes(),
+      maxBytes: this.config.journalMaxBytes,
+    });
+    if (removed > 0) this.log.info({ removed, covered }, 'journal trimmed');
+  }
+
   /** Stops intake, pushes the last updates, writes a final snapshot and flushes LMDB. */
   async stop(): Promise<void> {
     if (this.phase === 'stopping' || this.phase === 'stopped') return;
+    const wasRunning = this.phase === 'running';
     this.phase = 'stopping';
+    this.abort.abort();
     for (const cancel of this.timers) cancel();
     this.subscription?.close();
+    this.liveGate.open();
     await this.subscription?.done;
+    await this.gapWorker;
     this.hub.tick();
     try {
+      // A stop during replay still snapshots: what was replayed is state like any other.
       const report = await this.snapshot();
-      this.log.info({ generation: report.generation, written: report.written, ms: Math.round(report.durationMs) }, 'final snapshot written');
+      this.log.info({ generation: report.generation, written: report.written, ms: Math.round(report.durationMs), wasRunning }, 'final snapshot written');
     } finally {
       this.server?.close();
       this.host.stop();
@@ -176,13 +392,25 @@ export class Service {
     }
   }
 
+  private reportRestore(): void {
+    const { log, restored } = this;
+    for (const f of restored.fallbacks) log.error({ slot: f.slot, generation: f.generation, reason: f.reason }, 'snapshot generation unreadable; falling back to an older one');
+    const rows = Object.values(restored.restored).reduce((a, b) => a + b, 0);
+    if (restored.meta) log.info({ generation: restored.meta.generation, journalSeq: restored.meta.journalSeq, plugins: Object.keys(restored.restored).length, rows, migrated: restored.migrated }, 'restored snapshot');
+    else log.info({ fallbacks: restored.fallbacks.length }, 'no readable snapshot; starting empty and replaying the journal');
+    for (const [ident, rec] of Object.entries(restored.retained)) log.warn({ plugin: ident, rows: rec.rows }, 'state on disk for a plugin that is not loaded; kept untouched');
+  }
+
   private notReadyReason(): string | null {
     switch (this.phase) {
       case 'running':
+        if (this.gapWorker) return `backfilling a gap from datagrepper${this.progress ? `: ${this.progress.describe()}` : ''}`;
         return null;
       case 'built':
-      case 'starting':
-        return 'restoring state and connecting to the bus';
+        return 'starting';
+      case 'replaying':
+      case 'backfilling':
+        return this.progress ? this.progress.describe() : this.phase;
       default:
         return 'shutting down';
     }

@@ -28,7 +28,9 @@ export function tempDir(prefix = 'statscache-test-'): { path: string; remove(): 
  * bind, and resolves once its "statscache listening" log line says where it is.
  */
 export function startService(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<RunningService> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--bind', 'tcp://127.0.0.1:*', ...args], {
+  // A service that connects to a publisher needs no inbound socket of its own.
+  const bind = args.includes('--connect') || args.includes('--bind') ? [] : ['--bind', 'tcp://127.0.0.1:*'];
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...bind, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -51,13 +53,13 @@ export function startService(args: readonly string[], env: NodeJS.ProcessEnv = {
         } catch {
           continue;
         }
-        if (entry.msg === 'statscache listening' && entry.port && entry.bound?.[0]) {
+        if (entry.msg === 'statscache listening' && entry.port && entry.bound) {
           clearTimeout(timer);
           const port = entry.port;
           resolve({
             child,
             port,
-            bound: entry.bound[0],
+            bound: entry.bound[0] ?? '',
             base: `http://127.0.0.1:${port}`,
             logs,
             stop: async (signal = 'SIGTERM') => {

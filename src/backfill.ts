@@ -1,0 +1,90 @@
+import { decodeEnvelope } from './decode-frames.js';
+import type { Envelope } from './envelope.js';
+
+export interface BackfillWindow {
+  /** Epoch seconds, inclusive. */
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface BackfillOptions {
+  /** datagrepper's `/raw` URL. */
+  readonly url: string;
+  readonly rowsPerPage?: number;
+  /** Back-off between retries of one page: doubles from `initialDelayMs` up to `maxDelayMs`. */
+  readonly initialDelayMs?: number;
+  readonly maxDelayMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly nowSeconds: () => number;
+  /** Told about every failed attempt (the page is retried, never skipped). */
+  readonly onRetry?: (info: { page: number; attempt: number; delayMs: number; error: string }) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface BackfillPage {
+  readonly page: number;
+  readonly pages: number;
+  readonly total: number;
+  readonly envelopes: readonly Envelope[];
+  /** Messages in the page that were not valid envelopes (counted, not fed). */
+  readonly invalid: number;
+}
+
+/**
+ * Reads every page of a time window from datagrepper, oldest first. A page that fails
+ * (network, 5xx, malformed JSON) is retried with back-off until it succeeds or the signal
+ * aborts: the original skipped failed pages and silently lost their messages.
+ */
+export async function* backfillPages(window: BackfillWindow, options: BackfillOptions): AsyncGenerator<BackfillPage> {
+  const rowsPerPage = options.rowsPerPage ?? 100;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  let pages = 1;
+  for (let page = 1; page <= pages; page++) {
+    const url = new URL(options.url);
+    url.searchParams.set('start', String(window.start));
+    url.searchParams.set('end', String(window.end));
+    url.searchParams.set('order', 'asc');
+    url.searchParams.set('rows_per_page', String(rowsPerPage));
+    url.searchParams.set('page', String(page));
+    let delay = options.initialDelayMs ?? 500;
+    for (let attempt = 1; ; attempt++) {
+      options.signal?.throwIfAborted();
+      try {
+        const body = await fetchJson(url, options.signal);
+        const parsed = parsePage(body, options.nowSeconds);
+        pages = Math.max(parsed.pages, 1);
+        yield { page, pages, total: parsed.total, envelopes: parsed.envelopes, invalid: parsed.invalid };
+        break;
+      } catch (err) {
+        if (options.signal?.aborted) throw err;
+        options.onRetry?.({ page, attempt, delayMs: delay, error: (err as Error).message });
+        await sleep(delay);
+        delay = Math.min(delay * 2, options.maxDelayMs ?? 30_000);
+      }
+    }
+  }
+}
+
+async function fetchJson(url: URL, signal: AbortSignal | undefined): Promise<unknown> {
+  const res = await fetch(url, { headers: { accept: 'application/json' }, ...(signal ? { signal } : {}) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`GET ${url} answered ${res.status}: ${text.slice(0, 200)}`);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error(`GET ${url} answered non-JSON: ${text.slice(0, 200)}`);
+  }
+}
+
+function parsePage(body: unknown, nowSeconds: () => number): { pages: number; total: number; envelopes: Envelope[]; invalid: number } {
+  const b = body as { raw_messages?: unknown; pages?: unknown; total?: unknown } | null;
+  if (!b || !Array.isArray(b.raw_messages) || typeof b.pages !== 'number') throw new Error('answer lacks raw_messages/pages');
+  const envelopes: Envelope[] = [];
+  let invalid = 0;
+  for (const raw of b.raw_messages) {
+    const r = decodeEnvelope(raw, '', nowSeconds);
+    if (r.ok) envelopes.push(r.envelope);
+    else invalid++;
+  }
+  return { pages: b.pages, total: typeof b.total === 'number' ? b.total : envelopes.length, envelopes, invalid };
+}

@@ -1,0 +1,52 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type Stored = Record<string, unknown> & { topic: string; timestamp: number };
+
+/**
+ * A datagrepper-compatible `/raw` for tests: the outside world we cannot reach. Serves what
+ * it holds by time window with `order`, `page` and `rows_per_page`, as datagrepper.md says,
+ * and can be told to fail requests to exercise retries.
+ */
+export class FakeDatagrepper {
+  readonly messages: Stored[] = [];
+  requests = 0;
+  /** Fail this many of the next requests with a 503. */
+  failNext = 0;
+  private server: Server | null = null;
+  url = '';
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      this.requests++;
+      const u = new URL(req.url ?? '/', 'http://x');
+      if (this.failNext > 0) {
+        this.failNext--;
+        res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"overloaded"}');
+        return;
+      }
+      if (u.pathname !== '/raw' && u.pathname !== '/raw/') {
+        res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found"}');
+        return;
+      }
+      const num = (k: string) => (u.searchParams.has(k) ? Number(u.searchParams.get(k)) : undefined);
+      const end = num('end') ?? Date.now() / 1000;
+      const start = num('start') ?? end - 600;
+      const rowsPerPage = Math.min(num('rows_per_page') ?? 25, 100);
+      const page = num('page') ?? 1;
+      const asc = u.searchParams.get('order') === 'asc';
+      const hits = this.messages.filter((m) => m.timestamp >= start && m.timestamp <= end).sort((a, b) => (asc ? a.timestamp - b.timestamp : b.timestamp - a.timestamp));
+      const pages = Math.ceil(hits.length / rowsPerPage);
+      const slice = hits.slice((page - 1) * rowsPerPage, page * rowsPerPage).map((m) => ({ ...m, timestamp: m.timestamp + 0.0, source_name: 'datanommer', source_version: '0.9' }));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ raw_messages: slice, total: hits.length, pages, count: slice.length, arguments: { start, end, page, rows_per_page: rowsPerPage, order: asc ? 'asc' : 'desc' } }));
+    });
+    await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/raw`;
+    return this;
+  }
+
+  close(): Promise<void> {
+    return new Promise((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+}

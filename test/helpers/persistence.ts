@@ -1,0 +1,46 @@
+import { PluginHost } from '../../actors/plugin-host.js';
+import { registerPlugins } from '../../actors/registry.js';
+import { DataStore } from '../../snapshots/lmdb-store.js';
+import { restore, type RestoreReport } from '../../snapshots/restore.js';
+import { Snapshotter } from '../../snapshots/snapshotter.js';
+
+export interface PersistenceSession {
+  readonly host: PluginHost;
+  readonly store: DataStore;
+  readonly report: RestoreReport;
+  readonly snapshotter: Snapshotter;
+  close(): Promise<void>;
+}
+
+/**
+ * Plugins restored from a real LMDB data dir with a snapshotter attached: what the service
+ * does at start, without the bus or HTTP. `journalSeq` stands in for the journal position.
+ */
+export function openSession(dir: string, definitions: readonly unknown[], options: { slots?: number; journalSeq?: () => number } = {}): PersistenceSession {
+  const host = new PluginHost(registerPlugins(definitions), () => {});
+  const store = new DataStore(dir);
+  let report: RestoreReport;
+  try {
+    report = restore(host.runtimes, store);
+  } catch (err) {
+    host.stop();
+    void store.close();
+    throw err;
+  }
+  const snapshotter = new Snapshotter(
+    host.runtimes,
+    store,
+    { slots: options.slots ?? 3, now: () => 0, position: () => ({ journalSeq: options.journalSeq?.() ?? 0, newestTimestamp: 0, publishers: {} }) },
+    report,
+  );
+  return {
+    host,
+    store,
+    report,
+    snapshotter,
+    close: async () => {
+      host.stop();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,82 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { Publisher } from 'zeromq';
+import { FakeDatagrepper, type Stored } from '../helpers/fake-datagrepper.js';
+import { referenceViews, servedViews } from '../helpers/reference.js';
+import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+
+/** One fedmsg publisher per service, each numbering its own messages with `i`, as fedmsg does. */
+const PUBLISHERS = [
+  { category: 'buildsys', topic: 'org.fedoraproject.prod.buildsys.build.state.change', username: 'kojiweb', body: (n: number) => ({ owner: `user${n % 7}`, name: `pkg${n % 11}`, new: 1 }) },
+  { category: 'bodhi', topic: 'org.fedoraproject.prod.bodhi.update.comment', username: 'apache', body: (n: number) => ({ comment: { user: { name: `user${n % 5}` }, update_title: `pkg${n % 3}-1.0-1.fc43` } }) },
+  { category: 'git', topic: 'org.fedoraproject.prod.git.receive', username: 'gitolite', body: (n: number) => ({ commit: { username: `user${n % 4}`, repo: `pkg${n % 9}`, branch: 'rawhide' } }) },
+  { category: 'wiki', topic: 'org.fedoraproject.prod.wiki.article.edit', username: 'wiki', body: (n: number) => ({ user: `user${n % 3}`, title: `Page ${n % 13}` }) },
+  { category: 'copr', topic: 'org.fedoraproject.prod.copr.build.end', username: 'copr', body: (n: number) => ({ user: `user${n % 6}`, copr: 'x', pkg: `pkg${n % 5}`, status: 1 }) },
+];
+
+const rand = (lo: number, hi: number) => lo + Math.random() * (hi - lo);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('nothing lost: SIGKILL at random points while a publisher streams, then restart with backfill', () => {
+  const dir = tempDir();
+  const dg = new FakeDatagrepper();
+  const published: Stored[] = [];
+  let svc: RunningService | null = null;
+
+  afterAll(async () => {
+    await svc?.stop('SIGKILL');
+    await dg.close();
+    dir.remove();
+  });
+
+  it('ends, after 20 kill -9 cycles, with every plugin view equal to a run that saw every message once', async () => {
+    await dg.start();
+    const pub = new Publisher({ linger: 0 });
+    await pub.bind('tcp://127.0.0.1:*');
+    const endpoint = pub.lastEndpoint as string;
+    const counters = PUBLISHERS.map(() => 0);
+    let streaming = true;
+    const stream = (async () => {
+      for (let n = 0; streaming; n++) {
+        const p = n % PUBLISHERS.length;
+        const spec = PUBLISHERS[p]!;
+        const i = ++counters[p]!;
+        const envelope: Stored = { topic: spec.topic, timestamp: Date.now() / 1000, msg_id: `2026-${p}-${i}`, i, username: spec.username, msg: spec.body(n) };
+        // datagrepper archives everything the bus carried, whether or not we were listening.
+        published.push(envelope);
+        dg.messages.push(envelope);
+        await pub.send([spec.topic, JSON.stringify(envelope)]);
+        await sleep(3);
+      }
+    })();
+
+    const args = ['--connect', endpoint, '--datagrepper', dg.url, '--data-dir', dir.path, '--snapshot-interval', '0.25'];
+    let earlyKills = 0;
+    for (let cycle = 0; cycle < 20; cycle++) {
+      svc = await startService(args);
+      if (Math.random() < 0.3) {
+        earlyKills++; // killed during replay, backfill or the first snapshot
+        await sleep(rand(0, 150));
+      } else {
+        const s = svc;
+        await eventually(async () => ((await getJson(`${s.base}/readyz`)).status === 200 ? true : undefined), 20_000, 'ready');
+        await sleep(rand(50, 500));
+      }
+      await svc.stop('SIGKILL');
+      svc = null;
+      await sleep(rand(0, 150)); // the publisher goes on while we are down
+    }
+    streaming = false;
+    await stream;
+    pub.close();
+
+    svc = await startService(args);
+    const s = svc;
+    await eventually(async () => ((await getJson(`${s.base}/readyz`)).status === 200 ? true : undefined), 30_000, 'ready after the last restart');
+    const want = referenceViews(published as never);
+    const got = await servedViews(s.base, want.keys());
+    for (const [ident, rows] of want) expect({ ident, rows: got.get(ident) }).toEqual({ ident, rows });
+    const total = (got.get('volume-by-category-1d') ?? []).reduce((a, r) => a + (r as unknown as { volume: number }).volume, 0);
+    expect(total).toBe(published.length);
+    console.log(`crash cycles: 20 (${earlyKills} before ready), messages published: ${published.length}, datagrepper requests: ${dg.requests}`);
+  }, 240_000);
+});
