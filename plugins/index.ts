@@ -1,10 +1,27 @@
 import type { AnyPluginDefinition } from '../actors/plugin-api.js';
+import { contributionCalendar } from './contribution-calendar.js';
+import { latestEventPerCategory, latestEventPerTopic } from './latest-event.js';
+import { pagureContribution, pagureProjectContribution, pagureUserContribution } from './pagure-contributions.js';
+import { releaseEngineering } from './releng/index.js';
+import { topPackages, topUsers } from './top-n.js';
 import { volume } from './volume.js';
 import { volumeByCategory } from './volume-by-category.js';
+import { volumeByPackage, volumeByTopic, volumeByUser } from './volume-by-key.js';
+
+export { applyRetention } from './retention.js';
 
 /**
  * Retention per bucket width: fine buckets are only interesting recently, coarse ones for
- * years. Memory per tracked key is about 150 bytes (row object + index entries).
+ * years. Rows are evicted relative to the newest row as messages arrive (no timer per bucket).
+ *
+ * Memory per tracked key, measured by test/plugins/memory.test.ts (100 000 distinct keys into
+ * one plugin, heapUsed delta after forced GC, Node 20, x64), name strings included:
+ *   volume-by-user-1m   ~190 B per (bucket, user) row       (many rows share a bucket)
+ *   volume-by-topic-1m  ~280 B per (bucket, topic) row
+ *   volume-1s           ~310 B per bucket (each row has its own timestamp index entry)
+ *   top-users           ~380 B per active user (minute + hour slice entries, three window totals)
+ * So volume-by-user-1s keeping 6 h holds at most 21 600 buckets × the users active in each,
+ * bounded by traffic over the retention, not by the number of users ever seen.
  */
 export const DEFAULT_RETENTION: Readonly<Record<string, string>> = {
   '1s': '6h',
@@ -15,6 +32,9 @@ export const DEFAULT_RETENTION: Readonly<Record<string, string>> = {
   '1d': '3650d',
 };
 
+/** Latest-event plugins keep a row per topic or category; one quiet this long behind the newest message is dropped. */
+export const LATEST_RETENTION = '3650d';
+
 const retention = (interval: string): string | undefined => DEFAULT_RETENTION[interval];
 
 /** The plugins every statscache serves, in the order `/api/` lists them. */
@@ -22,5 +42,17 @@ export function builtinPlugins(): AnyPluginDefinition[] {
   return [
     ...['1s', '5s', '1m'].map((i) => volume(i, retention(i))),
     ...['1s', '15s', '1m', '1h', '1d'].map((i) => volumeByCategory(i, retention(i))),
+    ...['1s', '5s', '1m'].map((i) => volumeByTopic(i, retention(i))),
+    ...['1s', '5s', '1m'].map((i) => volumeByUser(i, retention(i))),
+    ...['1s', '5s', '1m'].map((i) => volumeByPackage(i, retention(i))),
+    pagureContribution(retention('1d')),
+    pagureProjectContribution(retention('1d')),
+    pagureUserContribution(retention('1d')),
+    releaseEngineering(),
+    contributionCalendar(retention('1d')),
+    latestEventPerTopic(LATEST_RETENTION),
+    latestEventPerCategory(LATEST_RETENTION),
+    topUsers(),
+    topPackages(),
   ];
 }

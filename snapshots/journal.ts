@@ -10,22 +10,33 @@ export interface JournalEntry {
   readonly envelope: Envelope;
 }
 
-/** Fields that identify a message; datagrepper's additions (source_name…) are left out. */
-const IDENTITY_FIELDS = ['topic', 'timestamp', 'msg', 'i', 'username'] as const;
 /** Ids longer than this are hashed: LMDB keys are limited and msg_id is untrusted. */
 const MAX_ID_LENGTH = 200;
 
+const digest = (value: unknown) => hash('sha1', stringify(value) ?? '', 'hex');
+
 /**
- * The id a message is de-duplicated by: its `msg_id`, or a stable hash of the fields that
- * identify it when the publisher left `msg_id` out (old messages did).
+ * The id a message is de-duplicated by. Real buses reuse a `msg_id` for different messages
+ * (the captured samples do), so the id is the `msg_id` plus a digest of the topic and
+ * payload: the same message seen twice (live, backfill, replica) matches, two messages
+ * sharing a `msg_id` do not. Without a `msg_id` (old messages), a digest of the fields that
+ * identify it; datagrepper's additions (`source_name`…) and float noise in the timestamp
+ * are left out so an archived copy matches the live one.
  */
 export function messageId(envelope: Envelope): string {
   const id = envelope.msg_id;
-  if (typeof id === 'string' && id !== '' && id.length <= MAX_ID_LENGTH) return id;
-  const identity: Record<string, unknown> = {};
-  for (const f of IDENTITY_FIELDS) if (envelope[f] !== undefined) identity[f] = envelope[f];
-  if (typeof id === 'string') identity['msg_id'] = id;
-  return `sha1:${hash('sha1', stringify(identity) ?? '', 'hex')}`;
+  // Control characters could clash with LMDB's ordered key encoding: such ids take the digest path.
+  if (typeof id === 'string' && id !== '' && id.length <= MAX_ID_LENGTH && !/[\u0000-\u001f]/.test(id)) {
+    return `${id}#${digest({ topic: envelope.topic, msg: envelope.msg }).slice(0, 16)}`;
+  }
+  return `sha1:${digest({
+    msg_id: id,
+    topic: envelope.topic,
+    timestamp: Math.round(envelope.timestamp * 1000) / 1000,
+    msg: envelope.msg,
+    i: envelope.i,
+    username: envelope.username,
+  })}`;
 }
 
 export interface JournalOptions {
@@ -94,8 +105,9 @@ export class Journal {
     return value ? this.decode(seq, value) : null;
   }
 
+  /** By a full id, or by a plain `msg_id` (the first message journaled under it). */
   getById(id: string): JournalEntry | null {
-    const seq = this.store.seqOfId(id);
+    const seq = this.store.seqOfId(id) ?? this.store.firstSeqWithIdPrefix(`${id}#`);
     return seq === undefined ? null : this.get(seq);
   }
 
@@ -105,6 +117,16 @@ export class Journal {
       const entry = this.get(seq);
       if (entry) yield entry;
     }
+  }
+
+  /** Seqs of entries with start <= timestamp <= end, by timestamp, without decoding them (paging reads only what it serves). */
+  seqsByTime(start: number, end: number, order: 'asc' | 'desc'): Generator<number> {
+    return this.store.seqsByTime(start, end, order);
+  }
+
+  /** Entries with start <= timestamp <= end, counted from the time index. */
+  countByTime(start: number, end: number): number {
+    return this.store.countByTime(start, end);
   }
 
   /** Deletes entries up to and including `upTo`; the caller guarantees a durable snapshot covers them. */

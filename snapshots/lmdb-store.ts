@@ -4,8 +4,8 @@
  * journal entry appended before it committed too. Values are opaque bytes (the codec owns
  * encoding and checksums).
  *
- * Databases:
- *   snapshot      `<slot>\0m` → slot meta; `<slot>\0e\0<ident>\0<store>\0<key>` → one entry
+ * Databases (keys are ordered-binary arrays, so no separator character can clash with a key):
+ *   snapshot      [slot, 'm'] → slot meta; [slot, 'e', ident, store, key] → one entry
  *   journal       seq → message record
  *   journal-ids   message id → seq (de-duplication, GET /id)
  *   journal-time  [timestamp, seq] → empty (time-window reads)
@@ -14,8 +14,11 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const SEP = '\u0000';
 const EMPTY = new Uint8Array(0);
+/** Slots are numbered 0…MAX_SLOTS-1 (generations kept). */
+export const MAX_SLOTS = 16;
+
+type SnapshotKey = [number, 'm'] | [number, 'e', string, string, string];
 
 export interface StoredEntry {
   readonly store: string;
@@ -36,13 +39,14 @@ export interface JournalRecordBytes {
   readonly value: Uint8Array;
 }
 
-const slotPrefix = (slot: number) => `${slot}${SEP}`;
-const entryPrefix = (slot: number, ident: string) => `${slot}${SEP}e${SEP}${ident}${SEP}`;
-const entryEnd = (slot: number, ident: string) => `${slot}${SEP}e${SEP}${ident}\u0001`;
+const metaKey = (slot: number): SnapshotKey => [slot, 'm'];
+// A prefix sorts before everything it starts; `ident + \u0001` sorts after every [ident, …].
+const pluginRange = (slot: number, ident: string) => ({ start: [slot, 'e', ident] as unknown as SnapshotKey, end: [slot, 'e', `${ident}\u0001`] as unknown as SnapshotKey });
+const slotEntries = (slot: number) => ({ start: [slot, 'e'] as unknown as SnapshotKey, end: [slot, 'e\u0001'] as unknown as SnapshotKey });
 
 export class DataStore {
   private readonly root: RootDatabase;
-  private readonly snapshots: Database<Uint8Array, string>;
+  private readonly snapshots: Database<Uint8Array, SnapshotKey>;
   private readonly journal: Database<Uint8Array, number>;
   private readonly ids: Database<number, string>;
   private readonly times: Database<Uint8Array, [number, number]>;
@@ -53,7 +57,7 @@ export class DataStore {
   ) {
     if (!options.readOnly) mkdirSync(dir, { recursive: true });
     this.root = open({ path: join(dir, 'statscache.lmdb'), maxDbs: 8, readOnly: options.readOnly ?? false, compression: false });
-    this.snapshots = this.root.openDB<Uint8Array, string>('snapshot', { encoding: 'binary' });
+    this.snapshots = this.root.openDB<Uint8Array, SnapshotKey>('snapshot', { encoding: 'binary' });
     this.journal = this.root.openDB<Uint8Array, number>('journal', { encoding: 'binary' });
     this.ids = this.root.openDB<number, string>('journal-ids', { encoding: 'ordered-binary' });
     this.times = this.root.openDB<Uint8Array, [number, number]>('journal-time', { encoding: 'binary' });
@@ -62,44 +66,36 @@ export class DataStore {
   // ── snapshot slots ────────────────────────────────────────────────────────────
 
   readSlotMeta(slot: number): Uint8Array | undefined {
-    return this.snapshots.getBinary(`${slot}${SEP}m`) ?? undefined;
+    return this.snapshots.getBinary(metaKey(slot)) ?? undefined;
   }
 
   /** Slots that have a meta record. */
   slots(): number[] {
-    const out = new Set<number>();
-    for (const key of this.snapshots.getKeys()) out.add(Number(key.slice(0, key.indexOf(SEP))));
-    return [...out].filter((s) => this.readSlotMeta(s) !== undefined).sort((a, b) => a - b);
+    return Array.from({ length: MAX_SLOTS }, (_, i) => i).filter((s) => this.readSlotMeta(s) !== undefined);
   }
 
   *entries(slot: number, ident: string): Generator<StoredEntry> {
-    const prefix = entryPrefix(slot, ident);
-    for (const { key, value } of this.snapshots.getRange({ start: prefix, end: entryEnd(slot, ident) })) {
-      const rest = key.slice(prefix.length);
-      const cut = rest.indexOf(SEP);
-      yield { store: rest.slice(0, cut), key: rest.slice(cut + 1), value };
+    for (const { key, value } of this.snapshots.getRange(pluginRange(slot, ident))) {
+      const [, , , store, k] = key as [number, 'e', string, string, string];
+      yield { store, key: k, value };
     }
   }
 
   /** Idents with entries in a slot. */
   identsIn(slot: number): string[] {
     const idents = new Set<string>();
-    const start = `${slot}${SEP}e${SEP}`;
-    for (const key of this.snapshots.getKeys({ start, end: `${slot}${SEP}e\u0001` })) {
-      idents.add(key.slice(start.length, key.indexOf(SEP, start.length)));
-    }
+    for (const key of this.snapshots.getKeys(slotEntries(slot))) idents.add(String(key[2]));
     return [...idents];
   }
 
   /** Bytes of stored entries per plugin in a slot (for `snapshot list`). */
   slotSizes(slot: number): Record<string, { entries: number; bytes: number }> {
     const out: Record<string, { entries: number; bytes: number }> = {};
-    const start = `${slot}${SEP}e${SEP}`;
-    for (const { key, value } of this.snapshots.getRange({ start, end: `${slot}${SEP}e\u0001` })) {
-      const ident = key.slice(start.length, key.indexOf(SEP, start.length));
+    for (const { key, value } of this.snapshots.getRange(slotEntries(slot))) {
+      const [, , ident, store, k] = key as [number, 'e', string, string, string];
       const s = (out[ident] ??= { entries: 0, bytes: 0 });
       s.entries++;
-      s.bytes += value.byteLength + key.length;
+      s.bytes += value.byteLength + ident.length + store.length + k.length;
     }
     return out;
   }
@@ -107,26 +103,31 @@ export class DataStore {
   /** Runs `fill` inside one write transaction: all of it lands, or none. */
   writeSnapshot(fill: (batch: SnapshotBatch) => void): Promise<void> {
     const db = this.snapshots;
-    const entryKey = (slot: number, ident: string, store: string, key: string) => `${entryPrefix(slot, ident)}${store}${SEP}${key}`;
     return this.root.transaction(() => {
       fill({
-        putMeta: (slot, value) => void db.put(`${slot}${SEP}m`, value),
-        put: (slot, ident, store, key, value) => void db.put(entryKey(slot, ident, store, key), value),
-        remove: (slot, ident, store, key) => void db.remove(entryKey(slot, ident, store, key)),
+        putMeta: (slot, value) => void db.put(metaKey(slot), value),
+        put: (slot, ident, store, key, value) => void db.put([slot, 'e', ident, store, key], value),
+        remove: (slot, ident, store, key) => void db.remove([slot, 'e', ident, store, key]),
         clear: (slot, ident) => {
-          for (const key of db.getKeys({ start: entryPrefix(slot, ident), end: entryEnd(slot, ident) })) db.remove(key);
+          for (const key of db.getKeys(pluginRange(slot, ident))) db.remove(key);
         },
       });
     }) as Promise<void>;
   }
 
-  /** Raw access for tools and corruption tests: every key/value of a slot. */
-  *slotRaw(slot: number): Generator<{ key: string; value: Uint8Array }> {
-    for (const { key, value } of this.snapshots.getRange({ start: slotPrefix(slot), end: `${slot}\u0001` })) yield { key, value };
+  /** Raw access for tools and corruption tests: every key/value of a slot, meta first. */
+  *slotRaw(slot: number): Generator<{ key: unknown; value: Uint8Array }> {
+    const meta = this.readSlotMeta(slot);
+    if (meta) yield { key: metaKey(slot), value: meta };
+    for (const { key, value } of this.snapshots.getRange(slotEntries(slot))) yield { key, value };
   }
 
-  putRaw(key: string, value: Uint8Array): Promise<boolean> {
-    return this.snapshots.put(key, value);
+  putRaw(key: unknown, value: Uint8Array): Promise<boolean> {
+    return this.snapshots.put(key as SnapshotKey, value);
+  }
+
+  removeRaw(key: unknown): Promise<boolean> {
+    return this.snapshots.remove(key as SnapshotKey);
   }
 
   // ── journal ───────────────────────────────────────────────────────────────────
@@ -164,6 +165,11 @@ export class DataStore {
     return this.ids.get(id);
   }
 
+  firstSeqWithIdPrefix(prefix: string): number | undefined {
+    for (const { value } of this.ids.getRange({ start: prefix, end: `${prefix}\uffff`, limit: 1 })) return value;
+    return undefined;
+  }
+
   /** Seqs of records with start <= timestamp <= end, by timestamp. */
   *seqsByTime(start: number, end: number, order: 'asc' | 'desc'): Generator<number> {
     const range =
@@ -171,6 +177,11 @@ export class DataStore {
         ? { start: [start, 0] as [number, number], end: [end, Number.MAX_SAFE_INTEGER] as [number, number] }
         : { start: [end, Number.MAX_SAFE_INTEGER] as [number, number], end: [start, 0] as [number, number], reverse: true };
     for (const key of this.times.getKeys(range)) yield key[1];
+  }
+
+  /** How many records have start <= timestamp <= end (counted by LMDB without decoding them). */
+  countByTime(start: number, end: number): number {
+    return this.times.getCount({ start: [start, 0], end: [end, Number.MAX_SAFE_INTEGER] });
   }
 
   /** Deletes journal records with seq <= upTo (their index entries given by `indexOf`). */

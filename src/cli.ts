@@ -3,7 +3,9 @@ import { Command, Option } from 'commander';
 import { isStatscacheError } from '../actors/errors.js';
 import { loadConfig, type Config, type ConfigKey } from './config.js';
 import { createLogger, LOG_LEVELS, type Logger } from './logger.js';
+import { registerOperatorCommands } from './commands/register.js';
 import { runMetaCommand } from './meta/meta-command.js';
+import { pluginsForConfig } from './plugin-loader.js';
 import { Service } from './service.js';
 import { simulate } from './simulator.js';
 
@@ -38,6 +40,8 @@ function serveOptions(cmd: Command): Command {
     .option('--config <file.json>', 'JSON config file (lowest precedence after defaults)');
 }
 
+const configFileOf = (opts: Record<string, unknown>): string | undefined => (opts['config'] as string | undefined) ?? (process.env['STATSCACHE_CONFIG'] || undefined);
+
 function configFrom(opts: Record<string, unknown>): Config {
   const keys: ConfigKey[] = [
     'host', 'port', 'connect', 'bind', 'topic', 'dataDir', 'snapshotInterval', 'maxFrameBytes', 'wsTickMs', 'logLevel',
@@ -48,8 +52,10 @@ function configFrom(opts: Record<string, unknown>): Config {
   return loadConfig({ flags, env: process.env, file: opts['config'] as string | undefined });
 }
 
-async function runService(config: Config, log: Logger, withSimulator: boolean): Promise<void> {
-  const service = Service.build({ config, logger: log });
+async function runService(config: Config, log: Logger, withSimulator: boolean, configFile?: string): Promise<void> {
+  // External plugins load asynchronously, so before the (synchronous) build; relative paths are relative to the config file.
+  const plugins = await pluginsForConfig(config, configFile);
+  const service = Service.build({ config, logger: log, plugins });
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -90,12 +96,12 @@ const program = new Command('statscache').description('Live statistics from the 
 
 serveOptions(program.command('serve').description('run the service: consume the bus, keep plugin state, serve it')).action(async (opts) => {
   const config = configFrom(opts);
-  await runService(config, createLogger(config.logLevel), false);
+  await runService(config, createLogger(config.logLevel), false, configFileOf(opts));
 });
 
 serveOptions(program.command('demo').description('run the service plus a traffic simulator publishing realistic fedmsg messages onto its bus')).action(async (opts) => {
   const config = configFrom(opts);
-  await runService(config, createLogger(config.logLevel), true);
+  await runService(config, createLogger(config.logLevel), true, configFileOf(opts));
 });
 
 program
@@ -106,5 +112,7 @@ program
     const { errors } = await runMetaCommand(file, process.stdout);
     process.exitCode = errors > 0 ? 1 : 0;
   });
+
+registerOperatorCommands(program);
 
 program.parseAsync(process.argv).catch(fail);

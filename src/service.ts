@@ -3,12 +3,13 @@ import { isStatscacheError } from '../actors/errors.js';
 import { parseInterval } from '../actors/interval.js';
 import { PluginHost } from '../actors/plugin-host.js';
 import { registerPlugins } from '../actors/registry.js';
-import { builtinPlugins } from '../plugins/index.js';
+import { applyRetention, builtinPlugins } from '../plugins/index.js';
 import { decodeChecked } from '../snapshots/codec.js';
 import type { SnapshotMeta } from '../snapshots/format.js';
 import { Journal, type JournalEntry } from '../snapshots/journal.js';
 import { trimJournal } from '../snapshots/journal-trim.js';
 import { DataStore } from '../snapshots/lmdb-store.js';
+import { removePidFile, writePidFile } from '../snapshots/pid-file.js';
 import { restore, type RestoreReport } from '../snapshots/restore.js';
 import { Snapshotter, type SnapshotReport } from '../snapshots/snapshotter.js';
 import { backfillPages, type BackfillWindow } from './backfill.js';
@@ -19,9 +20,12 @@ import { DECODE_ERROR_REASONS, decodeFrames, type DecodeErrorReason } from './de
 import type { Envelope } from './envelope.js';
 import { GapDetector } from './gap-detector.js';
 import { createHttpHandler, type HttpHandler } from './http/api-routes.js';
+import { createAdminHandler, type AdminHandler } from './http/admin-routes.js';
 import { EncodedCache } from './http/encoded-cache.js';
+import { createHistoryHandler } from './http/history-routes.js';
 import { listen, type RunningServer } from './http/uws-server.js';
-import { WsHub } from './http/ws-hub.js';
+import type { WsHub } from './http/ws-hub.js';
+import { createHub, liveServerParts } from './http/ws-wiring.js';
 import { throttled, type Logger } from './logger.js';
 import { createPluginMessage, type MetaDeriver } from './message.js';
 import { deriveMeta } from './meta/index.js';
@@ -73,6 +77,8 @@ function gate(): { promise: Promise<void>; open: () => void } {
 export class Service {
   readonly host: PluginHost;
   readonly http: HttpHandler;
+  /** `/admin/*` routes (POST /admin/snapshot); null for other paths. */
+  readonly admin: AdminHandler;
   readonly metrics: ServiceMetrics;
   readonly hub: WsHub;
   readonly journal: Journal;
@@ -115,7 +121,8 @@ export class Service {
     this.clock = options.clock ?? systemClock;
     this.meta = options.deriveMeta ?? deriveMeta;
     this.logLimited = throttled(() => this.clock.now());
-    const plugins = registerPlugins(options.plugins ?? builtinPlugins());
+    // Retention overrides from the config replace each matching definition's retention before validation.
+    const plugins = registerPlugins(applyRetention(options.plugins ?? builtinPlugins(), options.config.retention));
     this.host = new PluginHost(plugins, (ident, err, message) => {
       this.logLimited(`plugin:${ident}`, (suppressed) =>
         this.log.warn({ plugin: ident, topic: message?.topic, msg_id: message?.msgId, err: String((err as Error)?.stack ?? err), suppressed }, 'plugin update threw; message skipped for this plugin'),
@@ -142,7 +149,7 @@ export class Service {
       },
       this.restored,
     );
-    this.hub = new WsHub(this.host, (topic, text) => this.server?.publish(topic, text));
+    this.hub = createHub(this.host, config, this.clock, log, (topic, text) => this.server?.publish(topic, text));
     const httpCache = new EncodedCache();
     this.metrics = createMetrics({
       host: this.host,
@@ -153,7 +160,7 @@ export class Service {
       uwsNative: () => this.server?.native ?? null,
       httpCache: () => ({ ...httpCache.stats, entries: httpCache.size, bytes: httpCache.totalBytes }),
     });
-    this.http = createHttpHandler({
+    const api = createHttpHandler({
       host: this.host,
       nowSeconds: () => this.clock.now() / 1000,
       notReadyReason: () => this.notReadyReason(),
@@ -161,13 +168,21 @@ export class Service {
       metrics: this.metrics,
       cache: httpCache,
     });
+    // datagrepper's /raw and /id from the journal, so this instance can be another's --datagrepper.
+    const history = createHistoryHandler({ journal: this.journal, deriveMeta: this.meta, nowSeconds: () => this.clock.now() / 1000 });
+    this.http = (req) => history(req) ?? api(req);
+    // Asynchronous (a snapshot waits for LMDB): the HTTP adapter must route /admin/* here and await it.
+    this.admin = createAdminHandler({ adminToken: config.adminToken, snapshot: () => this.snapshot() });
   }
 
   /** Validates plugins and restores the newest readable snapshot; throws a coded StatscacheError when it must not go on. */
   static build(options: ServiceOptions): Service {
     const store = new DataStore(options.config.dataDir);
     try {
-      return new Service(options.config, options.logger, store, options);
+      const service = new Service(options.config, options.logger, store, options);
+      // Tells offline tools (snapshot import, journal replay) that this data dir is in use.
+      writePidFile(options.config.dataDir);
+      return service;
     } catch (err) {
       void store.close();
       throw err;
@@ -177,11 +192,15 @@ export class Service {
   async start(): Promise<void> {
     const { config, log } = this;
     this.reportRestore();
+    this.metrics.start();
+    const live = liveServerParts(this.hub, config);
     this.server = await listen(
-      { host: config.host, port: config.port, maxPayloadBytes: 64 * 1024, idleTimeoutSeconds: 120 },
-      this.http,
-      { message: (peer, text) => this.hub.onMessage(peer, text), close: (peer) => this.hub.onClose(peer) },
+      { host: config.host, port: config.port, ...live.options },
+      // Admin answers come later (a snapshot waits for LMDB); the adapter awaits promises.
+      (req) => this.admin(req) ?? this.http(req),
+      live.ws,
       (err) => log.error({ err: String((err as Error)?.stack ?? err) }, 'request handler failed'),
+      live.sse,
     );
     if (!this.server.native) log.warn('uWebSockets.js native binary did not load for this Node.js; using the slow JS fallback');
     // Subscribe first so nothing published from now on is missed; the gate holds it back.
@@ -374,6 +393,7 @@ export class Service {
     const wasRunning = this.phase === 'running';
     this.phase = 'stopping';
     this.abort.abort();
+    this.metrics.stop();
     for (const cancel of this.timers) cancel();
     this.subscription?.close();
     this.liveGate.open();
@@ -388,8 +408,22 @@ export class Service {
       this.server?.close();
       this.host.stop();
       await this.store.close();
+      removePidFile(this.config.dataDir);
       this.phase = 'stopped';
     }
+  }
+
+  /** Releases everything without a final snapshot (tools and tests that only read). */
+  async close(): Promise<void> {
+    this.abort.abort();
+    this.metrics.stop();
+    for (const cancel of this.timers) cancel();
+    this.subscription?.close();
+    this.server?.close();
+    this.host.stop();
+    await this.store.close();
+    removePidFile(this.config.dataDir);
+    this.phase = 'stopped';
   }
 
   private reportRestore(): void {

@@ -1,11 +1,24 @@
 import type * as z from 'zod';
 import type { PluginHost } from '../../actors/plugin-host.js';
-import type { PluginRuntime } from '../../actors/plugin-runtime.js';
-import { PageOutOfRange, queryView } from '../../actors/view-query.js';
-import { negotiate } from './negotiate.js';
-import { BadParameter, CALLBACK_PATTERN, CALLBACK_RULE, firstValues, parseViewQuery, pluginParamsSchema } from './query-params.js';
-import { csvLines, render } from './render.js';
+import { conditional } from './conditional.js';
+import { describePlugins, hostVersion } from './discovery.js';
+import { encode, EncodedCache } from './encoded-cache.js';
+import { CONTENT_TYPES, negotiate } from './negotiate.js';
+import { buildOpenApi } from './openapi.js';
+import { dashboardPage } from './pages/dashboard-page.js';
+import { docsPage } from './pages/docs-page.js';
+import { CALLBACK_PATTERN, CALLBACK_RULE, pluginParamsSchema } from './query-params.js';
 import { CORS_HEADERS, error, json, type HttpRequest, type HttpResponse } from './responses.js';
+import { matchRoute, type RoutePattern } from './route-pattern.js';
+import { identList, layout, rows, type RouteContext } from './view-routes.js';
+
+/** What the HTTP layer reports to the metrics module (src/metrics.ts implements it). */
+export interface HttpMetricsSink {
+  countRequest(route: string, method: string, status: number): void;
+  /** Prometheus exposition text, rendered at most a moment ago. */
+  text(): string;
+  readonly contentType: string;
+}
 
 export interface ApiDeps {
   readonly host: PluginHost;
@@ -13,112 +26,113 @@ export interface ApiDeps {
   /** Why the service is not ready yet, or null once restored and consuming. */
   readonly notReadyReason: () => string | null;
   readonly health: () => Readonly<Record<string, unknown>>;
+  readonly metrics?: HttpMetricsSink;
+  /** Encoded-body cache; pass one to read its stats elsewhere (metrics). */
+  readonly cache?: EncodedCache;
 }
 
 export type HttpHandler = (req: HttpRequest) => HttpResponse;
 
 const ALLOWED_METHODS = 'GET, HEAD, OPTIONS';
+const NOSNIFF = { 'X-Content-Type-Options': 'nosniff' };
 
 /** Builds the request handler once; per-plugin schemas are compiled here, not per request. */
 export function createHttpHandler(deps: ApiDeps): HttpHandler {
-  const schemas = new Map<string, z.ZodObject>(deps.host.runtimes.map((r) => [r.ident, pluginParamsSchema(r.plugin)]));
+  const ctx: RouteContext = {
+    host: deps.host,
+    cache: deps.cache ?? new EncodedCache(),
+    nowSeconds: deps.nowSeconds,
+    schemas: new Map<string, z.ZodObject>(deps.host.runtimes.map((r) => [r.ident, pluginParamsSchema(r.plugin)])),
+  };
+  // Static documents: rendered on first use, then served from the cache by ETag.
+  let openapi: string | undefined;
+  const pages = new Map<string, { html: string; csp: string }>();
+  const page = (name: 'docs' | 'dashboard') => {
+    let p = pages.get(name);
+    if (p === undefined) {
+      p = name === 'docs' ? docsPage(describePlugins(deps.host)) : dashboardPage();
+      pages.set(name, p);
+    }
+    return p;
+  };
 
-  return (req) => {
-    const apiRoute = req.path === '/api' || req.path.startsWith('/api/');
+  const route = (req: HttpRequest, pattern: RoutePattern, ident: string | undefined): HttpResponse => {
+    if (pattern === 'unmatched') return error(404, 'not_found', `no route ${JSON.stringify(req.path.slice(0, 200))}; GET / documents the routes`);
     if (req.method === 'OPTIONS') {
       return {
         status: 204,
-        headers: { ...CORS_HEADERS, 'Access-Control-Allow-Methods': ALLOWED_METHODS, 'Access-Control-Allow-Headers': 'Accept, If-None-Match, Content-Type', 'Access-Control-Max-Age': '86400' },
+        headers: { ...CORS_HEADERS, Allow: ALLOWED_METHODS, 'Access-Control-Allow-Methods': ALLOWED_METHODS, 'Access-Control-Allow-Headers': 'Accept, Accept-Encoding, If-None-Match, Content-Type', 'Access-Control-Max-Age': '86400' },
         body: '',
       };
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      return error(405, 'method_not_allowed', `method ${req.method} is not allowed; use GET`, { Allow: ALLOWED_METHODS, ...(apiRoute ? CORS_HEADERS : {}) });
+      return error(405, 'method_not_allowed', `method ${JSON.stringify(req.method.slice(0, 20))} is not allowed on ${pattern}; use GET`, { Allow: ALLOWED_METHODS, ...CORS_HEADERS });
     }
-    if (req.path === '/healthz') return json(200, { status: 'ok', ...deps.health() });
-    if (req.path === '/readyz') {
-      const reason = deps.notReadyReason();
-      return reason === null ? json(200, { status: 'ready' }) : json(503, { status: 'not_ready', reason });
+    switch (pattern) {
+      case '/healthz':
+        return json(200, { status: 'ok', ...deps.health() }, { ...CORS_HEADERS, 'Cache-Control': 'no-store' });
+      case '/readyz': {
+        const reason = deps.notReadyReason();
+        return reason === null ? json(200, { status: 'ready' }, { 'Cache-Control': 'no-store' }) : json(503, { status: 'not_ready', reason }, { 'Cache-Control': 'no-store' });
+      }
+      case '/metrics': {
+        if (!deps.metrics) return error(404, 'not_found', 'metrics are not enabled in this process');
+        const entry = encode(deps.metrics.text(), null);
+        return conditional(req, entry, { 'Content-Type': deps.metrics.contentType, 'Cache-Control': 'no-store' }, ctx.cache);
+      }
+      case '/plugins':
+        return jsonDocument(req, ctx, `plugins:${hostVersion(deps.host)}`, () => describePlugins(deps.host));
+      case '/openapi.json':
+        return jsonDocument(req, ctx, 'openapi', () => (openapi ??= JSON.stringify(buildOpenApi(deps.host))), true);
+      case '/':
+      case '/dashboard': {
+        const { html, csp } = page(pattern === '/' ? 'docs' : 'dashboard');
+        const entry = ctx.cache.getOrMake(`page:${pattern}`, () => encode(html, null));
+        return conditional(req, entry, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': csp, 'Referrer-Policy': 'no-referrer' }, ctx.cache);
+      }
+      case '/api/':
+        return identList(req, ctx);
+      default:
+        break;
     }
-    if (!apiRoute) return error(404, 'not_found', `no route ${req.path}`);
-    const parts = req.path.split('/').filter((p) => p !== '');
-    if (parts.length === 1) return identList(req, deps.host);
-    const runtime = deps.host.get(decodeURIComponent(parts[1] ?? ''));
-    if (!runtime) return error(404, 'unknown_ident', `no plugin with ident ${JSON.stringify(parts[1])}; GET /api/ lists them`, CORS_HEADERS);
-    if (parts.length === 2) return rows(req, runtime, schemas.get(runtime.ident) as z.ZodObject, deps.nowSeconds());
-    if (parts.length === 3 && parts[2] === 'layout') return layout(req, runtime);
-    return error(404, 'not_found', `no route ${req.path}`, CORS_HEADERS);
+    const runtime = deps.host.get(ident ?? '');
+    if (!runtime) return error(404, 'unknown_ident', `no plugin with ident ${JSON.stringify((ident ?? '').slice(0, 200))}; GET /api/ lists them`, CORS_HEADERS);
+    if (pattern === '/api/:ident') return rows(req, runtime, ctx);
+    if (pattern === '/api/:ident/layout') return layout(req, runtime, ctx);
+    // Streams are answered by the HTTP adapter itself; reaching here means this process has none.
+    return error(404, 'not_found', `no event stream for ${JSON.stringify(runtime.ident)} in this process`, CORS_HEADERS);
+  };
+
+  return (req) => {
+    const { pattern, ident } = matchRoute(req.path);
+    let res: HttpResponse;
+    try {
+      res = route(req, pattern, ident);
+    } catch (err) {
+      deps.metrics?.countRequest(pattern, req.method, 500);
+      throw err;
+    }
+    deps.metrics?.countRequest(pattern, req.method, res.status);
+    // HEAD gets no body here: uWS 20.30's endWithoutBody(length > 0) aborts the whole process, so
+    // the adapter must only ever be asked for a zero length (Content-Length on HEAD is optional).
+    return { ...res, headers: { ...NOSNIFF, ...res.headers }, body: req.method === 'HEAD' ? '' : res.body };
   };
 }
 
-function identList(req: HttpRequest, host: PluginHost): HttpResponse {
-  const callback = callbackOf(req);
-  if (callback instanceof BadParameter) return error(400, 'bad_parameter', callback.message, CORS_HEADERS);
+/** A JSON document route (`/plugins`, `/openapi.json`): JSON or JSON-P, cached and conditional. */
+function jsonDocument(req: HttpRequest, ctx: RouteContext, key: string, make: () => unknown, preEncoded = false): HttpResponse {
+  const callback = new URLSearchParams(req.query).get('callback') ?? undefined;
+  if (callback !== undefined && !CALLBACK_PATTERN.test(callback)) {
+    return error(400, 'bad_parameter', `parameter "callback" ${JSON.stringify(callback.slice(0, 100))}: ${CALLBACK_RULE}`, CORS_HEADERS);
+  }
   const format = negotiate(req.header('accept'), callback !== undefined);
-  if (format === null) return notAcceptable(req);
-  if (format === 'csv') return { status: 200, headers: { ...CORS_HEADERS, 'Content-Type': 'text/csv; charset=utf-8' }, body: csvLines(host.idents) };
-  const { body, type } = render(format, host.idents, { callback });
-  return { status: 200, headers: { ...CORS_HEADERS, 'Content-Type': type }, body };
-}
-
-function layout(req: HttpRequest, runtime: PluginRuntime): HttpResponse {
-  const value = runtime.plugin.definition.layout;
-  if (value === undefined) return error(404, 'no_layout', `plugin "${runtime.ident}" has no layout`, CORS_HEADERS);
-  const callback = callbackOf(req);
-  if (callback instanceof BadParameter) return error(400, 'bad_parameter', callback.message, CORS_HEADERS);
-  const format = negotiate(req.header('accept'), callback !== undefined);
-  if (format === null || format === 'csv') return notAcceptable(req);
-  const { body, type } = render(format, value, { callback });
-  return { status: 200, headers: { ...CORS_HEADERS, 'Content-Type': type }, body };
-}
-
-function rows(req: HttpRequest, runtime: PluginRuntime, schema: z.ZodObject, now: number): HttpResponse {
-  const values = firstValues(new URLSearchParams(req.query));
-  let query;
-  try {
-    query = parseViewQuery(values, schema, now + (runtime.plugin.intervalSeconds ?? 0));
-  } catch (err) {
-    if (err instanceof BadParameter) return error(400, 'bad_parameter', err.message, CORS_HEADERS);
-    throw err;
+  if (format === null || format === 'csv') {
+    return error(406, 'not_acceptable', `cannot answer in ${JSON.stringify(req.header('accept').slice(0, 200))}; offered: application/json, text/json, application/javascript (with callback)`, CORS_HEADERS);
   }
-  const format = negotiate(req.header('accept'), query.callback !== undefined);
-  if (format === null) return notAcceptable(req);
-  let page;
-  try {
-    page = queryView(runtime, query);
-  } catch (err) {
-    if (err instanceof PageOutOfRange) return error(400, 'bad_parameter', `parameter "page" ${err.page}: past the last page (${err.pages})`, CORS_HEADERS);
-    throw err;
-  }
-  const { body, type } = render(format, page.rows, { callback: query.callback, columns: runtime.plugin.definition.columns });
-  const headers: Record<string, string> = { ...CORS_HEADERS, 'Content-Type': type, 'X-Link-Number': String(page.page), 'X-Link-Count': String(page.pages) };
-  const link = linkHeader(req, page.page, page.pages);
-  if (link) headers['Link'] = link;
-  return { status: 200, headers, body };
-}
-
-/** GitHub-style paging links that keep every query parameter but `page` (the original dropped them). */
-function linkHeader(req: HttpRequest, page: number, pages: number): string {
-  const url = (p: number) => {
-    const q = new URLSearchParams(req.query);
-    q.set('page', String(p));
-    return `<${req.path}?${q.toString()}>`;
-  };
-  const links: string[] = [];
-  if (page > 1) links.push(`${url(page - 1)}; rel="previous"`);
-  if (page < pages) links.push(`${url(page + 1)}; rel="next"`);
-  return links.join(', ');
-}
-
-function callbackOf(req: HttpRequest): string | undefined | BadParameter {
-  const cb = new URLSearchParams(req.query).get('callback');
-  if (cb === null) return undefined;
-  if (!CALLBACK_PATTERN.test(cb)) {
-    return new BadParameter('callback', `parameter "callback" ${JSON.stringify(cb.slice(0, 100))}: ${CALLBACK_RULE}`);
-  }
-  return cb;
-}
-
-function notAcceptable(req: HttpRequest): HttpResponse {
-  return error(406, 'not_acceptable', `cannot answer in ${JSON.stringify(req.header('accept'))}; offered: application/json, text/json, application/javascript, text/javascript (with callback), application/csv, text/csv`, CORS_HEADERS);
+  const entry = ctx.cache.getOrMake(JSON.stringify([key, format, callback]), () => {
+    const value = make();
+    const text = preEncoded ? (value as string) : JSON.stringify(value);
+    return encode(format === 'jsonp' ? `${callback}(${text})` : text, null);
+  });
+  return conditional(req, entry, { ...CORS_HEADERS, 'Content-Type': CONTENT_TYPES[format] }, ctx.cache);
 }

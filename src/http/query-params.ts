@@ -10,38 +10,52 @@ export const CALLBACK_PATTERN = /^[A-Za-z_$][\w$]{0,127}(\.[A-Za-z_$][\w$]{0,127
 export const CALLBACK_RULE = 'must be a JavaScript identifier path like jQuery123_456';
 
 /** Epoch seconds (float) or an ISO-8601 date; a date without a zone is UTC, never local time. */
-const epochSeconds = z.string().transform((s, ctx) => {
-  const n = Number(s);
-  if (s.trim() !== '' && Number.isFinite(n)) return n;
-  const iso = /^\d{4}-\d{2}-\d{2}(T[\d:.]+)?$/.test(s) ? `${s}${s.includes('T') ? 'Z' : 'T00:00:00Z'}` : s;
-  const ms = /^\d{4}-\d{2}-\d{2}/.test(s) ? Date.parse(iso) : Number.NaN;
-  if (Number.isFinite(ms)) return ms / 1000;
-  ctx.addIssue({ code: 'custom', message: 'must be epoch seconds or an ISO-8601 date' });
-  return z.NEVER;
-});
+const epochSeconds = z
+  .string()
+  .transform((s, ctx) => {
+    const n = Number(s);
+    if (s.trim() !== '' && Number.isFinite(n)) return n;
+    const iso = /^\d{4}-\d{2}-\d{2}(T[\d:.]+)?$/.test(s) ? `${s}${s.includes('T') ? 'Z' : 'T00:00:00Z'}` : s;
+    const ms = /^\d{4}-\d{2}-\d{2}/.test(s) ? Date.parse(iso) : Number.NaN;
+    if (Number.isFinite(ms)) return ms / 1000;
+    ctx.addIssue({ code: 'custom', message: 'must be epoch seconds or an ISO-8601 date' });
+    return z.NEVER;
+  })
+  .pipe(z.number())
+  // What OpenAPI and discovery show: the value may be written either way.
+  .meta({ anyOf: [{ type: 'number' }, { type: 'string', format: 'date-time' }, { type: 'string', format: 'date' }], examples: [1446631260, '2015-11-04T10:01:00Z'] });
 
 const positiveInt = z.string().regex(/^\d+$/, 'must be a whole number >= 1').transform(Number).pipe(z.number().int().min(1, 'must be >= 1').max(Number.MAX_SAFE_INTEGER));
 
-/** The parameters every `/api/<ident>` view takes (statscache-api.md). */
+/**
+ * The parameters every `/api/<ident>` view takes (statscache-api.md). The same schema
+ * validates requests and generates the OpenAPI document, discovery and the docs page.
+ */
 export const viewParamsSchema = z.object({
-  order: z.string().optional().describe('`asc` or `desc` by timestamp; anything else means desc'),
-  limit: positiveInt.optional().describe('cap on the rows considered before paging'),
-  start: epochSeconds.optional().describe('rows with timestamp >= start (epoch seconds or ISO-8601 UTC)'),
-  stop: epochSeconds.optional().describe('rows with timestamp <= stop (default: now)'),
-  page: positiveInt.optional().describe('1-based page number'),
-  rows_per_page: positiveInt.optional().describe(`page size, clamped to ${MAX_ROWS_PER_PAGE}`),
+  order: z.string().optional().meta({ description: '`asc` or `desc` by timestamp; anything else means desc', default: 'desc', examples: ['asc', 'desc'] }),
+  limit: positiveInt.optional().meta({ description: 'cap on the rows considered before paging (the newest `limit` rows for desc, the oldest for asc)' }),
+  start: epochSeconds.optional().meta({ description: 'only rows with timestamp >= start: epoch seconds (float) or ISO-8601, UTC when no zone is given' }),
+  stop: epochSeconds.optional().meta({
+    description:
+      'only rows with timestamp <= stop: epoch seconds (float) or ISO-8601, UTC when no zone is given. Default: now plus the plugin\'s interval, ' +
+      'because rows are stamped with the END of their bucket and a bare "now" would hide the bucket in progress',
+  }),
+  page: positiveInt.optional().meta({ description: '1-based page number; a page past the last one is a 400', default: 1 }),
+  rows_per_page: positiveInt.optional().meta({ description: `page size; larger values are clamped to ${MAX_ROWS_PER_PAGE}, 0 or a non-number is a 400`, default: MAX_ROWS_PER_PAGE }),
   callback: z
     .string()
     .regex(CALLBACK_PATTERN, CALLBACK_RULE)
     .optional()
-    .describe('JSON-P function name'),
+    .meta({ description: `JSON-P function name, used when Accept asks for JavaScript (or */*); ${CALLBACK_RULE}`, examples: ['jQuery123_456'] }),
+  _: z.string().optional().meta({ description: 'ignored (jQuery\'s cache buster)' }),
 });
 
 function paramSchema(spec: ParamSpec): z.ZodType<unknown> {
   switch (spec.type) {
     case 'string': {
-      const s = z.string().max(spec.maxLength ?? 256);
-      return spec.enum && spec.enum.length > 0 ? s.refine((v) => spec.enum?.includes(v), `must be one of ${spec.enum.join(', ')}`) : s;
+      const [first, ...rest] = spec.enum ?? [];
+      if (first !== undefined) return z.enum([first, ...rest], { error: `must be one of ${[first, ...rest].join(', ')}` });
+      return z.string().max(spec.maxLength ?? 256);
     }
     case 'boolean':
       return z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -63,7 +77,7 @@ function paramSchema(spec: ParamSpec): z.ZodType<unknown> {
 /** The schema of one plugin's parameters, built once per plugin from its definition. */
 export function pluginParamsSchema(plugin: RegisteredPlugin): z.ZodObject {
   const shape: Record<string, z.ZodType<unknown>> = {};
-  for (const [name, spec] of Object.entries(plugin.params)) shape[name] = paramSchema(spec).optional().describe(spec.description);
+  for (const [name, spec] of Object.entries(plugin.params)) shape[name] = paramSchema(spec).optional().meta({ description: spec.description });
   return z.object(shape);
 }
 

@@ -1,3 +1,5 @@
+import * as z from 'zod';
+
 /** The transport-neutral request and response the route handlers speak (uws-server adapts them). */
 export interface HttpRequest {
   /** Upper-case method. */
@@ -25,6 +27,12 @@ export function json(status: number, value: unknown, headers: Record<string, str
 }
 
 /** Every error body: a stable code for programs and a detail naming the bad value for people. */
+export const errorBodySchema = z.object({
+  error: z.string().meta({ description: 'stable code: bad_parameter, not_acceptable, unknown_ident, no_layout, not_found, method_not_allowed' }),
+  detail: z.string().meta({ description: 'what was wrong, naming the parameter and value' }),
+});
+
 export function error(status: number, code: string, detail: string, headers: Record<string, string> = {}): HttpResponse {
-  return json(status, { error: code, detail }, headers);
+  const body: z.infer<typeof errorBodySchema> = { error: code, detail };
+  return json(status, body, headers);
 }

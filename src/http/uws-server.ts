@@ -5,20 +5,39 @@
 import { createRequire } from 'node:module';
 import uWS from 'uWebSockets.js';
 import type { HttpHandler } from './api-routes.js';
-import type { HttpRequest } from './responses.js';
+import type { HttpRequest, HttpResponse } from './responses.js';
+import type { SseSink } from './sse-session.js';
 import type { WsPeer } from './ws-hub.js';
 
-export interface WsHandlers {
-  message(peer: WsPeer, text: string | null): void;
-  close(peer: WsPeer): void;
-  open?(peer: WsPeer): void;
+/** The WebSocket side; `C` is the hub's per-connection handle. */
+export interface WsHandlers<C> {
+  /** Checked before the upgrade: false answers 429 instead. */
+  admit?(ip: string): boolean;
+  open(peer: WsPeer, ip: string): C;
+  message(conn: C, text: string | null): void;
+  drain?(conn: C): void;
+  close(conn: C): void;
 }
+
+export interface SseRequest {
+  readonly ident: string;
+  readonly query: URLSearchParams;
+  readonly lastEventId: string;
+  readonly ip: string;
+}
+
+/** `GET /api/<ident>/stream`: an immediate answer (4xx), or a starter called once the event-stream headers are written. */
+export type SseHandler = (req: SseRequest) => HttpResponse | ((sink: SseSink) => { aborted(): void; writable(): void });
 
 export interface ServerOptions {
   readonly host: string;
   readonly port: number;
+  /** Largest frame a client may send: a bigger one is closed with 1009 and a reason (uWS itself cuts off at 4× without one). */
   readonly maxPayloadBytes: number;
+  /** 0 disables; otherwise pings are sent automatically and a silent peer is closed. */
   readonly idleTimeoutSeconds: number;
+  /** Hard per-socket queue limit: uWS closes a socket rather than drop a frame past it. */
+  readonly maxBackpressureBytes: number;
 }
 
 export interface RunningServer {
@@ -31,11 +50,11 @@ export interface RunningServer {
 }
 
 const STATUS_TEXT: Record<number, string> = {
-  200: 'OK', 204: 'No Content', 304: 'Not Modified', 400: 'Bad Request', 404: 'Not Found', 405: 'Method Not Allowed',
-  406: 'Not Acceptable', 500: 'Internal Server Error', 503: 'Service Unavailable',
+  200: 'OK', 204: 'No Content', 304: 'Not Modified', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found',
+  405: 'Method Not Allowed', 406: 'Not Acceptable', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
 };
 
-type PeerData = { peer?: WsPeer };
+type PeerData<C> = { ip: string; conn?: C; closed?: boolean };
 
 /** True when the loaded uWS is the native addon rather than the JS fallback. */
 export function uwsIsNative(): boolean {
@@ -44,40 +63,140 @@ export function uwsIsNative(): boolean {
   return !Object.keys(require.cache).some((k) => k.startsWith(entry.replace(/src[/\\]uws\.js$/, 'dist')));
 }
 
-export function listen(options: ServerOptions, http: HttpHandler, ws: WsHandlers, onError: (err: unknown) => void): Promise<RunningServer> {
+const ipOf = (res: uWS.HttpResponse) => Buffer.from(res.getRemoteAddressAsText()).toString();
+
+function writeResponse(res: uWS.HttpResponse, response: HttpResponse, head: boolean): void {
+  res.cork(() => {
+    res.writeStatus(`${response.status} ${STATUS_TEXT[response.status] ?? ''}`.trim());
+    for (const [k, v] of Object.entries(response.headers)) res.writeHeader(k, v);
+    // endWithoutBody(n) with n > 0 aborts the process in uWS 20.30: HEAD answers carry no length.
+    if (head) res.endWithoutBody();
+    else res.end(response.body);
+  });
+}
+
+const internalError = (): HttpResponse => ({ status: 500, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ error: 'internal', detail: 'unexpected error; see the server log' }) });
+
+export function listen<C>(options: ServerOptions, http: (req: HttpRequest) => HttpResponse | Promise<HttpResponse>, ws: WsHandlers<C>, onError: (err: unknown) => void, sse?: SseHandler): Promise<RunningServer> {
   const app = uWS.App();
-  const sockets = new Set<uWS.WebSocket<PeerData>>();
-  app.ws<PeerData>('/ws', {
-    maxPayloadLength: options.maxPayloadBytes,
+  const sockets = new Set<uWS.WebSocket<PeerData<C>>>();
+  const streams = new Set<() => void>();
+  const guarded = (fn: () => void) => {
+    try {
+      fn();
+    } catch (err) {
+      onError(err);
+    }
+  };
+
+  app.ws<PeerData<C>>('/ws', {
+    maxPayloadLength: options.maxPayloadBytes * 4,
     idleTimeout: options.idleTimeoutSeconds,
-    maxBackpressure: 16 * 1024 * 1024,
-    sendPingsAutomatically: true,
+    sendPingsAutomatically: options.idleTimeoutSeconds > 0,
+    maxBackpressure: options.maxBackpressureBytes,
+    closeOnBackpressureLimit: 1,
+    upgrade: (res, req, context) => {
+      const ip = ipOf(res);
+      if (ws.admit && !ws.admit(ip)) {
+        return writeResponse(res, { status: 429, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ error: 'too_many_connections', detail: `too many open connections from ${ip}` }) }, false);
+      }
+      res.upgrade<PeerData<C>>({ ip }, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
+    },
     open: (socket) => {
       sockets.add(socket);
+      const data = socket.getUserData();
+      // A closed uWS socket throws on any use: every call checks the flag the close handler sets.
       const peer: WsPeer = {
-        send: (text) => void socket.send(text, false),
-        subscribe: (topic) => void socket.subscribe(topic),
-        unsubscribe: (topic) => void socket.unsubscribe(topic),
-        subscriptions: new Set(),
+        send: (text) => (data.closed ? 2 : socket.send(text, false)),
+        bufferedAmount: () => (data.closed ? 0 : socket.getBufferedAmount()),
+        subscribe: (topic) => void (data.closed || socket.subscribe(topic)),
+        unsubscribe: (topic) => void (data.closed || socket.unsubscribe(topic)),
+        end: (code, reason) => void (data.closed || socket.end(code, reason)),
+        terminate: () => void (data.closed || socket.close()),
+        cork: (fn) => (data.closed ? fn() : void socket.cork(fn)),
       };
-      socket.getUserData().peer = peer;
-      ws.open?.(peer);
+      guarded(() => (data.conn = ws.open(peer, data.ip)));
     },
     message: (socket, message, isBinary) => {
-      const peer = socket.getUserData().peer;
-      if (!peer) return;
-      try {
-        ws.message(peer, isBinary ? null : Buffer.from(message).toString('utf8'));
-      } catch (err) {
-        onError(err);
+      if (message.byteLength > options.maxPayloadBytes) {
+        return socket.end(1009, `frame of ${message.byteLength} bytes is over the ${options.maxPayloadBytes}-byte limit`);
       }
+      const conn = socket.getUserData().conn;
+      if (conn !== undefined) guarded(() => ws.message(conn, isBinary ? null : Buffer.from(message).toString('utf8')));
+    },
+    drain: (socket) => {
+      const conn = socket.getUserData().conn;
+      if (conn !== undefined && ws.drain) guarded(() => ws.drain?.(conn));
     },
     close: (socket) => {
       sockets.delete(socket);
-      const peer = socket.getUserData().peer;
-      if (peer) ws.close(peer);
+      const data = socket.getUserData();
+      data.closed = true;
+      if (data.conn !== undefined) guarded(() => ws.close(data.conn as C));
     },
   });
+
+  if (sse) {
+    // More specific than the catch-all below, so uWS routes event streams here whatever the order.
+    app.get('/api/:ident/stream', (res, req) => {
+      let ident = req.getParameter(0) ?? '';
+      try {
+        ident = decodeURIComponent(ident);
+      } catch {
+        /* not percent-encoded: keep it as sent; it will be an unknown ident */
+      }
+      const request: SseRequest = { ident, query: new URLSearchParams(req.getQuery() ?? ''), lastEventId: req.getHeader('last-event-id'), ip: ipOf(res) };
+      let result: ReturnType<SseHandler>;
+      try {
+        result = sse(request);
+      } catch (err) {
+        onError(err);
+        return writeResponse(res, internalError(), false);
+      }
+      if (typeof result !== 'function') return writeResponse(res, result, false);
+      let done = false;
+      let handle: { aborted(): void; writable(): void } | undefined;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        streams.delete(closeStream);
+        if (handle) guarded(() => handle?.aborted());
+      };
+      const closeStream = () => {
+        if (done) return;
+        finish();
+        res.close();
+      };
+      res.onAborted(finish);
+      streams.add(closeStream);
+      const sink: SseSink = {
+        write: (text) => {
+          if (done) return true;
+          let ok = true;
+          res.cork(() => (ok = res.write(text)));
+          return ok;
+        },
+        close: closeStream,
+      };
+      res.cork(() => {
+        res.writeStatus('200 OK');
+        res.writeHeader('Content-Type', 'text/event-stream; charset=utf-8');
+        res.writeHeader('Cache-Control', 'no-cache, no-transform');
+        res.writeHeader('X-Accel-Buffering', 'no');
+        res.writeHeader('Access-Control-Allow-Origin', '*');
+        try {
+          handle = result(sink);
+        } catch (err) {
+          onError(err);
+          closeStream();
+        }
+      });
+      res.onWritable(() => {
+        if (handle && !done) guarded(() => handle?.writable());
+        return true;
+      });
+    });
+  }
 
   app.any('/*', (res, req) => {
     const headers = new Map<string, string>();
@@ -88,19 +207,26 @@ export function listen(options: ServerOptions, http: HttpHandler, ws: WsHandlers
       query: req.getQuery() ?? '',
       header: (name) => headers.get(name) ?? '',
     };
-    let response;
+    let response: HttpResponse | Promise<HttpResponse>;
     try {
       response = http(request);
     } catch (err) {
       onError(err);
-      response = { status: 500, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ error: 'internal', detail: 'unexpected error; see the server log' }) };
+      response = internalError();
     }
-    res.cork(() => {
-      res.writeStatus(`${response.status} ${STATUS_TEXT[response.status] ?? ''}`.trim());
-      for (const [k, v] of Object.entries(response.headers)) res.writeHeader(k, v);
-      if (request.method === 'HEAD') res.endWithoutBody(Buffer.byteLength(response.body as string));
-      else res.end(response.body);
+    if (!(response instanceof Promise)) return writeResponse(res, response, request.method === 'HEAD');
+    // An answer that comes later (admin routes): uWS requires onAborted before returning.
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
     });
+    response.then(
+      (r) => !aborted && writeResponse(res, r, request.method === 'HEAD'),
+      (err) => {
+        onError(err);
+        if (!aborted) writeResponse(res, internalError(), false);
+      },
+    );
   });
 
   return new Promise((resolve, reject) => {
@@ -110,11 +236,12 @@ export function listen(options: ServerOptions, http: HttpHandler, ws: WsHandlers
         port: uWS.us_socket_local_port(socket),
         native: uwsIsNative(),
         publish: (topic, text) => void app.publish(topic, text, false),
-        connections: () => sockets.size,
+        connections: () => sockets.size + streams.size,
         close: () => {
           uWS.us_listen_socket_close(socket);
-          // 1001 "going away": clients reconnect to the restarted service.
-          for (const s of [...sockets]) s.end(1001, 'server stopping');
+          // 1001 "going away": clients reconnect to the restarted service and resume.
+          for (const s of [...sockets]) if (!s.getUserData().closed) s.end(1001, 'server stopping');
+          for (const close of [...streams]) close();
         },
       });
     });

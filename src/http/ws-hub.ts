@@ -1,116 +1,378 @@
-import type { ChangeSet } from '../../actors/keyed-store.js';
+import { randomBytes } from 'node:crypto';
+import type * as z from 'zod';
 import type { PluginHost } from '../../actors/plugin-host.js';
-import type { PluginRuntime } from '../../actors/plugin-runtime.js';
-import type { Row } from '../../actors/row-store.js';
-import { queryView } from '../../actors/view-query.js';
-import { MAX_ROWS_PER_PAGE } from './query-params.js';
+import { BadParameter, pluginParamsSchema } from './query-params.js';
+import { error as errorResponse, CORS_HEADERS, type HttpResponse } from './responses.js';
+import { parseEventId, SseSession, type SseSink } from './sse-session.js';
+import { CLOSE_CODES, parseClientFrame, type ClientFrame, type ResumePoint, type SnapshotReason, type SubscriptionId, type WsErrorCode } from './ws-frames.js';
+import type { LiveView } from './ws-view.js';
+import { viewSpecOf, type ViewSpec } from './ws-view-spec.js';
+import { TooManyViews, ViewRegistry } from './ws-views.js';
 
-/** One WebSocket connection as the hub sees it (uws-server adapts the real socket). */
+/** One WebSocket as the hub sees it (uws-server adapts the real socket). */
 export interface WsPeer {
-  send(text: string): void;
+  /** uWS's result: 1 sent, 0 queued (back-pressure), 2 dropped (over the hard limit). */
+  send(text: string): number;
+  bufferedAmount(): number;
   /** Joins a pub/sub topic: one encoded frame then reaches every member. */
   subscribe(topic: string): void;
   unsubscribe(topic: string): void;
-  readonly subscriptions: Set<string>;
+  /** Graceful close with a code and reason (uWS discards what is still queued: call it once drained). */
+  end(code: number, reason: string): void;
+  /** Immediate close, for a peer that never drains. */
+  terminate(): void;
+  /** Batches the sends of `fn` into one write. */
+  cork(fn: () => void): void;
 }
 
 export type Publish = (topic: string, text: string) => void;
 
-type ClientFrame = { op: 'subscribe' | 'unsubscribe'; ident: string; id?: unknown };
-
-interface Channel {
-  readonly runtime: PluginRuntime;
-  readonly changes: ChangeSet;
-  seq: number;
-  subscribers: number;
+export interface HubLimits {
+  readonly maxSubscriptions: number;
+  readonly maxConnectionsPerIp: number;
+  /** Soft limit: above it a client gets coalesced snapshots; 4× is the hard limit (closed at once). */
+  readonly maxBufferedBytes: number;
+  readonly slowTimeoutMs: number;
+  readonly maxFrameBytes: number;
+  readonly resumeFrames: number;
+  readonly tickMs: number;
 }
 
-const topicOf = (ident: string) => `plugin/${ident}`;
+export interface HubOptions extends HubLimits {
+  readonly now: () => number;
+  readonly log?: (level: 'info' | 'warn', fields: Record<string, unknown>, msg: string) => void;
+  readonly maxViews?: number;
+  readonly lingerMs?: number;
+  readonly sseHeartbeatMs?: number;
+  /** Fixed epoch (tests); default: random per process start. */
+  readonly epoch?: string;
+}
+
+interface Subscription {
+  readonly view: LiveView;
+  id: SubscriptionId | undefined;
+}
+
+/** A WebSocket connection's state: the hub's handle, kept in the socket's user data. */
+export class WsConnection {
+  readonly subs = new Map<string, Subscription>();
+  slowSince: number | null = null;
+  /** Set once the hub decided to close it: the close frame waits for the queue to drain. */
+  closing: { since: number; reason: string } | null = null;
+  closed = false;
+  constructor(
+    readonly peer: WsPeer,
+    readonly ip: string,
+  ) {}
+}
+
+const topicOf = (view: LiveView) => `v:${view.key}`;
+const HARD_FACTOR = 4;
 
 /**
- * Subscriptions and coalesced pushes. Changes accumulate as row keys between ticks, so a
- * burst of a thousand messages to one plugin becomes one update frame with the rows that
- * changed, encoded once and published to every subscriber.
+ * Live push over WebSocket and SSE. Each tick recomputes the views whose plugin changed,
+ * publishes one encoded update per view to its uWS topic (every healthy subscriber gets the
+ * same bytes), writes it to SSE streams, then checks back-pressure: a socket over the soft
+ * limit leaves its topics (uWS `publish` ignores per-socket pacing) and gets one fresh
+ * snapshot per view when it drains; one that stays stuck is closed with 4008.
  */
 export class WsHub {
-  private readonly channels = new Map<string, Channel>();
+  readonly epoch: string;
+  readonly limits: HubLimits;
+  private readonly views: ViewRegistry;
+  private readonly schemas: Map<string, z.ZodObject>;
+  private readonly connections = new Set<WsConnection>();
+  private readonly sse = new Set<SseSession>();
+  private readonly perIp = new Map<string, number>();
+  private readonly now: () => number;
+  private readonly heartbeatMs: number;
+  /** Counters for metrics and tests; `peakBufferedBytes` is the most any one socket had queued at a check. */
+  readonly stats = { slowClosed: 0, slowEntered: 0, resyncs: 0, resumes: 0, snapshots: 0, updates: 0, peakBufferedBytes: 0 };
 
   constructor(
     private readonly host: PluginHost,
     private readonly publish: Publish,
+    private readonly options: HubOptions,
   ) {
-    for (const runtime of host.runtimes) {
-      this.channels.set(runtime.ident, { runtime, changes: runtime.state.rows.track(), seq: 0, subscribers: 0 });
-    }
+    this.epoch = options.epoch ?? randomBytes(8).toString('hex');
+    this.limits = options;
+    this.now = options.now;
+    this.heartbeatMs = options.sseHeartbeatMs ?? 5_000;
+    this.schemas = new Map(host.runtimes.map((r) => [r.ident, pluginParamsSchema(r.plugin)]));
+    this.views = new ViewRegistry({ historyFrames: options.resumeFrames, historyBytes: 1024 * 1024, maxViews: options.maxViews ?? 1000, lingerMs: options.lingerMs ?? 60_000 });
   }
 
-  onMessage(peer: WsPeer, text: string | null): void {
-    const frame = parseFrame(text);
-    if (typeof frame === 'string') return peer.send(JSON.stringify({ type: 'error', error: 'bad_frame', detail: frame }));
-    const reply = (extra: Record<string, unknown>) => JSON.stringify(frame.id === undefined ? extra : { ...extra, id: frame.id });
-    const channel = this.channels.get(frame.ident);
-    if (!channel) return peer.send(reply({ type: 'error', error: 'unknown_ident', ident: frame.ident, detail: `no plugin with ident ${JSON.stringify(frame.ident)}` }));
-    const topic = topicOf(frame.ident);
-    if (frame.op === 'subscribe') {
-      if (!peer.subscriptions.has(topic)) {
-        peer.subscriptions.add(topic);
-        peer.subscribe(topic);
-        channel.subscribers++;
+  /** Whether another long-lived connection from `ip` is allowed. */
+  admit(ip: string): boolean {
+    return (this.perIp.get(ip) ?? 0) < this.limits.maxConnectionsPerIp;
+  }
+
+  open(peer: WsPeer, ip: string): WsConnection {
+    const conn = new WsConnection(peer, ip);
+    this.connections.add(conn);
+    this.countIp(ip, 1);
+    const { maxSubscriptions, maxFrameBytes, maxBufferedBytes, resumeFrames } = this.limits;
+    peer.send(JSON.stringify({ type: 'hello', epoch: this.epoch, tickMs: this.limits.tickMs, limits: { maxSubscriptions, maxFrameBytes, maxBufferedBytes, resumeFrames } }));
+    return conn;
+  }
+
+  onMessage(conn: WsConnection, text: string | null): void {
+    if (conn.closed) return;
+    const parsed = parseClientFrame(text);
+    if (!parsed.ok) return this.fail(conn, parsed.error, parsed.detail, parsed);
+    const frame = parsed.frame;
+    if (frame.op === 'ping') return void conn.peer.send(JSON.stringify({ type: 'pong', ...(frame.id === undefined ? {} : { id: frame.id }) }));
+    if (frame.op === 'unsubscribe') return this.unsubscribe(conn, frame);
+    conn.peer.cork(() => this.subscribe(conn, frame));
+  }
+
+  onDrain(conn: WsConnection): void {
+    if (conn.closing && !conn.closed) return this.finishClose(conn, this.now());
+    if (conn.closed || conn.slowSince === null || conn.peer.bufferedAmount() > this.limits.maxBufferedBytes / 2) return;
+    conn.slowSince = null;
+    this.stats.resyncs++;
+    conn.peer.cork(() => {
+      for (const sub of conn.subs.values()) {
+        if (!this.sendTo(conn, sub.view.snapshotFrame(this.epoch, 'resync', sub.id))) return;
+        conn.peer.subscribe(topicOf(sub.view));
       }
-      const rows = queryView(channel.runtime, { order: 'desc', page: 1, rowsPerPage: MAX_ROWS_PER_PAGE, stop: undefined, params: {} }).rows;
-      peer.send(reply({ type: 'snapshot', ident: frame.ident, seq: channel.seq, rows }));
-    } else {
-      if (peer.subscriptions.delete(topic)) {
-        peer.unsubscribe(topic);
-        channel.subscribers--;
-      }
-      peer.send(reply({ type: 'unsubscribed', ident: frame.ident }));
-    }
+    });
   }
 
-  onClose(peer: WsPeer): void {
-    for (const topic of peer.subscriptions) {
-      const channel = this.channels.get(topic.slice('plugin/'.length));
-      if (channel) channel.subscribers--;
-    }
-    peer.subscriptions.clear();
+  onClose(conn: WsConnection): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    this.connections.delete(conn);
+    this.countIp(conn.ip, -1);
+    const now = this.now();
+    for (const sub of conn.subs.values()) this.views.release(sub.view, now);
+    conn.subs.clear();
   }
 
-  /** Publishes one coalesced update per plugin that changed since the last tick. */
+  /** Publishes one coalesced update per changed view, then enforces back-pressure and heartbeats. */
   tick(): void {
-    for (const [ident, channel] of this.channels) {
-      if (channel.changes.size === 0) continue;
-      const keys = [...channel.changes];
-      channel.changes.clear();
-      if (channel.subscribers === 0) continue;
-      const rows: Row[] = [];
-      for (const key of keys) {
-        const row = channel.runtime.state.rows.get(key);
-        if (row !== undefined) rows.push(row);
+    const now = this.now();
+    const changed = this.views.tick(now, (view, err) => this.options.log?.('warn', { view: view.key, err: String((err as Error)?.stack ?? err) }, 'live view failed to recompute; kept its last rows'));
+    for (const { view, frame } of changed) {
+      this.stats.updates++;
+      this.publish(topicOf(view), frame.text);
+    }
+    if (changed.length > 0 && this.sse.size > 0) {
+      const byView = new Map(changed.map((c) => [c.view, c.frame]));
+      for (const s of this.sse) {
+        const frame = byView.get(s.view);
+        if (frame) s.update(frame, now);
       }
-      if (rows.length === 0) continue;
-      rows.sort((a, b) => b.timestamp - a.timestamp);
-      channel.seq++;
-      this.publish(topicOf(ident), JSON.stringify({ type: 'update', ident, seq: channel.seq, rows }));
+    }
+    for (const conn of this.connections) this.checkPressure(conn, now);
+    for (const s of this.sse) {
+      if (s.slowSince !== null && now - s.slowSince > this.limits.slowTimeoutMs) {
+        this.stats.slowClosed++;
+        s.close();
+        this.closeSse(s);
+      } else if (now - s.lastWriteMs >= this.heartbeatMs) s.heartbeat(now);
     }
   }
 
+  /** Subscriptions (WebSocket and SSE) to any view of `ident`. */
   clientCount(ident: string): number {
-    return this.channels.get(ident)?.subscribers ?? 0;
+    return this.views.subscribers(ident);
+  }
+
+  counts(): { connections: number; sse: number; views: number; slow: number } {
+    let slow = 0;
+    for (const c of this.connections) if (c.slowSince !== null) slow++;
+    for (const s of this.sse) if (s.slowSince !== null) slow++;
+    return { connections: this.connections.size, sse: this.sse.size, views: this.views.size, slow };
+  }
+
+  /**
+   * `GET /api/<ident>/stream`: a 4xx to answer at once, or a starter the adapter calls after
+   * writing the event-stream headers.
+   */
+  openSse(req: { ident: string; query: URLSearchParams; lastEventId: string; ip: string }): HttpResponse | ((sink: SseSink) => { aborted(): void; writable(): void }) {
+    const runtime = this.host.get(req.ident);
+    if (!runtime) return errorResponse(404, 'unknown_ident', `no plugin with ident ${JSON.stringify(req.ident)}; GET /api/ lists them`, CORS_HEADERS);
+    if (!this.admit(req.ip)) return errorResponse(429, 'too_many_connections', `over ${this.limits.maxConnectionsPerIp} open streams from ${req.ip}`, CORS_HEADERS);
+    const values: Record<string, string> = {};
+    for (const [k, v] of req.query) if (!(k in values)) values[k] = v;
+    let spec: ViewSpec;
+    try {
+      spec = viewSpecOf(runtime, this.schemas.get(runtime.ident) as z.ZodObject, values);
+    } catch (err) {
+      if (err instanceof BadParameter) return errorResponse(400, 'bad_parameter', err.message, CORS_HEADERS);
+      throw err;
+    }
+    const now = this.now();
+    let view: LiveView;
+    try {
+      view = this.views.acquire(spec, runtime, now);
+    } catch (err) {
+      if (err instanceof TooManyViews) return errorResponse(503, 'too_many_views', err.message, CORS_HEADERS);
+      return errorResponse(500, 'view_failed', `the view of ${runtime.ident} failed: ${String((err as Error)?.message ?? err)}`, CORS_HEADERS);
+    }
+    const resume = parseEventId(req.lastEventId);
+    return (sink) => {
+      const session = new SseSession(view, req.ip, sink, this.epoch, now);
+      this.sse.add(session);
+      this.countIp(req.ip, 1);
+      session.write('retry: 1000\n\n', now);
+      const plan = this.plan(view, resume);
+      if (plan.kind === 'replay') session.resumed(plan.from, view.framesAfter(plan.from) ?? [], now);
+      else session.snapshot(plan.reason, now);
+      return {
+        aborted: () => this.closeSse(session),
+        writable: () => session.writable(this.now()),
+      };
+    };
+  }
+
+  private subscribe(conn: WsConnection, frame: Extract<ClientFrame, { op: 'subscribe' }>): void {
+    if (conn.closing) return;
+    const runtime = this.host.get(frame.ident);
+    if (!runtime) return this.fail(conn, 'unknown_ident', `no plugin with ident ${JSON.stringify(frame.ident.slice(0, 200))}`, frame);
+    let spec: ViewSpec;
+    try {
+      spec = viewSpecOf(runtime, this.schemas.get(runtime.ident) as z.ZodObject, frame.params);
+    } catch (err) {
+      if (err instanceof BadParameter) return this.fail(conn, 'bad_parameter', err.message, { ...frame, parameter: err.parameter });
+      throw err;
+    }
+    let sub = conn.subs.get(spec.key);
+    if (!sub) {
+      if (conn.subs.size >= this.limits.maxSubscriptions) {
+        return this.fail(conn, 'too_many_subscriptions', `at most ${this.limits.maxSubscriptions} subscriptions per connection; unsubscribe one first`, frame);
+      }
+      let view: LiveView;
+      try {
+        view = this.views.acquire(spec, runtime, this.now());
+      } catch (err) {
+        if (err instanceof TooManyViews) return this.fail(conn, 'too_many_views', err.message, frame);
+        return this.fail(conn, 'view_failed', `the view of ${runtime.ident} failed: ${String((err as Error)?.message ?? err)}`, frame);
+      }
+      sub = { view, id: frame.id };
+      conn.subs.set(spec.key, sub);
+    }
+    sub.id = frame.id;
+    // A slow connection gets its snapshots when it drains (onDrain), not now.
+    if (conn.slowSince !== null) return;
+    const view = sub.view;
+    const plan = this.plan(view, frame.resume ?? null);
+    if (plan.kind === 'replay') {
+      const frames = view.framesAfter(plan.from) ?? [];
+      this.stats.resumes++;
+      if (!this.sendTo(conn, view.resumedFrame(this.epoch, plan.from, frames.length, frame.id))) return;
+      for (const f of frames) if (!this.sendTo(conn, f.text)) return;
+    } else {
+      this.stats.snapshots++;
+      if (!this.sendTo(conn, view.snapshotFrame(this.epoch, plan.reason, frame.id))) return;
+    }
+    // Joined after the snapshot in the same turn: the next publish is seq + 1 exactly.
+    conn.peer.subscribe(topicOf(view));
+  }
+
+  private plan(view: LiveView, resume: ResumePoint | null): { kind: 'replay'; from: number } | { kind: 'snapshot'; reason: SnapshotReason } {
+    if (resume === null) return { kind: 'snapshot', reason: 'subscribe' };
+    if (resume.epoch !== this.epoch) return { kind: 'snapshot', reason: 'resume_epoch' };
+    return view.framesAfter(resume.seq) === null ? { kind: 'snapshot', reason: 'resume_gap' } : { kind: 'replay', from: resume.seq };
+  }
+
+  private unsubscribe(conn: WsConnection, frame: Extract<ClientFrame, { op: 'unsubscribe' }>): void {
+    let key: string | undefined;
+    if (frame.ident !== undefined) {
+      const runtime = this.host.get(frame.ident);
+      if (!runtime) return this.fail(conn, 'unknown_ident', `no plugin with ident ${JSON.stringify(frame.ident.slice(0, 200))}`, frame);
+      try {
+        key = viewSpecOf(runtime, this.schemas.get(runtime.ident) as z.ZodObject, frame.params).key;
+      } catch (err) {
+        if (err instanceof BadParameter) return this.fail(conn, 'bad_parameter', err.message, { ...frame, parameter: err.parameter });
+        throw err;
+      }
+    } else {
+      for (const [k, s] of conn.subs) if (s.id === frame.id) key = k;
+    }
+    const sub = key === undefined ? undefined : conn.subs.get(key);
+    if (!sub || key === undefined) return this.fail(conn, 'not_subscribed', 'no subscription on this connection matches; give the subscription\'s "id", or its "ident" and "params"', frame);
+    conn.subs.delete(key);
+    conn.peer.unsubscribe(topicOf(sub.view));
+    this.views.release(sub.view, this.now());
+    this.sendTo(conn, JSON.stringify({ type: 'unsubscribed', ident: sub.view.spec.ident, view: sub.view.key, ...(frame.id === undefined ? {} : { id: frame.id }) }));
+  }
+
+  private checkPressure(conn: WsConnection, now: number): void {
+    if (conn.closed) return;
+    if (conn.closing) return this.finishClose(conn, now);
+    const buffered = conn.peer.bufferedAmount();
+    if (buffered > this.stats.peakBufferedBytes) this.stats.peakBufferedBytes = buffered;
+    const soft = this.limits.maxBufferedBytes;
+    if (conn.slowSince === null) {
+      if (buffered <= soft) return;
+      // Off the topics: publish would keep queueing for it. Its views are re-sent as snapshots on drain.
+      conn.slowSince = now;
+      this.stats.slowEntered++;
+      for (const sub of conn.subs.values()) conn.peer.unsubscribe(topicOf(sub.view));
+      this.options.log?.('info', { ip: conn.ip, buffered }, 'slow WebSocket client: switched to coalesced snapshots');
+      return;
+    }
+    if (buffered <= soft / 2) return this.onDrain(conn);
+    if (now - conn.slowSince > this.limits.slowTimeoutMs) this.closeSlow(conn, buffered);
+  }
+
+  /**
+   * Starts closing a client that reads too slowly. uWS drops whatever is still queued when a
+   * socket closes, so the 4008 close frame is sent once the queue has drained (a client that
+   * is merely slow then reads its reason); one that stays stuck is cut off after another
+   * slow timeout (it sees an abnormal closure, 1006: it was reading nothing anyway).
+   */
+  private closeSlow(conn: WsConnection, buffered: number): void {
+    if (conn.closing || conn.closed) return;
+    this.stats.slowClosed++;
+    this.options.log?.('warn', { ip: conn.ip, buffered }, 'closing a WebSocket client that stopped reading');
+    conn.closing = { since: this.now(), reason: `too slow: ${buffered} bytes unread for over ${this.limits.slowTimeoutMs / 1000} s`.slice(0, 120) };
+    for (const sub of conn.subs.values()) conn.peer.unsubscribe(topicOf(sub.view));
+    this.finishClose(conn, this.now());
+  }
+
+  private finishClose(conn: WsConnection, now: number): void {
+    const closing = conn.closing;
+    if (!closing || conn.closed) return;
+    if (conn.peer.bufferedAmount() === 0) conn.peer.end(CLOSE_CODES.tooSlow, closing.reason);
+    else if (now - closing.since > this.limits.slowTimeoutMs) conn.peer.terminate();
+    else return;
+    this.onClose(conn);
+  }
+
+  /** Sends one frame; a frame uWS had to drop means the client is past the hard limit: close it, never leave a silent gap. */
+  private sendTo(conn: WsConnection, text: string): boolean {
+    if (conn.closed || conn.closing) return false;
+    const result = conn.peer.send(text);
+    if (result === 2 || conn.peer.bufferedAmount() > this.limits.maxBufferedBytes * HARD_FACTOR) {
+      this.closeSlow(conn, conn.peer.bufferedAmount());
+      return false;
+    }
+    return true;
+  }
+
+  private fail(conn: WsConnection, code: WsErrorCode, detail: string, ctx: { id?: SubscriptionId | undefined; ident?: string | undefined; parameter?: string }): void {
+    const frame: Record<string, unknown> = { type: 'error', error: code, detail };
+    if (ctx.ident !== undefined) frame['ident'] = ctx.ident.slice(0, 200);
+    if (ctx.id !== undefined) frame['id'] = ctx.id;
+    if (ctx.parameter !== undefined) frame['parameter'] = ctx.parameter;
+    this.sendTo(conn, JSON.stringify(frame));
+  }
+
+  private closeSse(session: SseSession): void {
+    if (!this.sse.delete(session)) return;
+    session.closed = true;
+    this.countIp(session.ip, -1);
+    this.views.release(session.view, this.now());
+  }
+
+  private countIp(ip: string, delta: number): void {
+    const n = (this.perIp.get(ip) ?? 0) + delta;
+    if (n <= 0) this.perIp.delete(ip);
+    else this.perIp.set(ip, n);
   }
 }
 
-function parseFrame(text: string | null): ClientFrame | string {
-  if (text === null) return 'binary frames are not accepted; send JSON text';
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return 'frame is not valid JSON';
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'frame must be a JSON object';
-  const f = value as Record<string, unknown>;
-  if (f['op'] !== 'subscribe' && f['op'] !== 'unsubscribe') return `unknown op ${JSON.stringify(f['op'])}; expected "subscribe" or "unsubscribe"`;
-  if (typeof f['ident'] !== 'string') return '"ident" must be a string';
-  return { op: f['op'], ident: f['ident'], id: f['id'] };
-}
+export { HARD_FACTOR as WS_HARD_LIMIT_FACTOR };

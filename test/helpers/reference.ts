@@ -17,6 +17,13 @@ export function referenceViews(envelopes: readonly Envelope[], definitions: read
   const host = new PluginHost(registerPlugins(definitions), () => {});
   const route = createRouter(host.runtimes.map((r) => r.plugin));
   for (const e of envelopes) host.dispatch(createPluginMessage(e, deriveMeta), route(e.topic));
+  const out = hostViews(host);
+  host.stop();
+  return out;
+}
+
+/** Every plugin's full view, read in-process. */
+export function hostViews(host: PluginHost): Map<string, Row[]> {
   const out = new Map<string, Row[]>();
   for (const rt of host.runtimes) {
     const rows: Row[] = [];
@@ -27,7 +34,6 @@ export function referenceViews(envelopes: readonly Envelope[], definitions: read
     }
     out.set(rt.ident, rows);
   }
-  host.stop();
   return out;
 }
 

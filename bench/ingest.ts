@@ -1,0 +1,91 @@
+/**
+ * Ingest, replay and snapshot throughput, each beside a baseline measured in the same run,
+ * reported as ratios (`npm run bench`). Not part of `npm test`: it asserts nothing about time.
+ *
+ *   ingest   decodeFrames + de-dup + journal + every built-in plugin, per message
+ *            baseline: JSON.parse of the same frames (the cheapest thing a consumer must do)
+ *   replay   journal → plugins at start-up; baseline: the same messages through ingest
+ *   snapshot an incremental snapshot after 1% of keys changed; baseline: the first, full one
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { Service } from '../src/service.js';
+
+const N = Number(process.env['BENCH_MESSAGES'] ?? 50_000);
+const samples = readFileSync(new URL('../../../shared/fixtures/fedmsg/samples.jsonl', import.meta.url), 'utf8')
+  .split('\n')
+  .filter((l) => l.trim() !== '')
+  .map((l) => JSON.parse(l) as Record<string, unknown> & { topic: string });
+const start = Math.floor(Date.now() / 1000) - N;
+const frames = Array.from({ length: N }, (_, i) => {
+  const s = samples[i % samples.length]!;
+  const e = { ...s, timestamp: start + i, msg_id: `2026-bench-${i}` };
+  return [Buffer.from(s.topic), Buffer.from(JSON.stringify(e))];
+});
+
+const rate = (n: number, ms: number) => Math.round((n * 1000) / ms);
+const time = (fn: () => void) => {
+  const t = performance.now();
+  fn();
+  return performance.now() - t;
+};
+
+const dir = mkdtempSync(join(tmpdir(), 'statscache-bench-'));
+// One generation, so the second snapshot rewrites the same slot and shows the incremental cost.
+const config = loadConfig({ env: {}, flags: { dataDir: dir, port: 0, snapshotGenerations: 1 } });
+const logger = createLogger('silent');
+
+const baselineMs = time(() => {
+  for (const [, body] of frames) JSON.parse(body!.toString());
+});
+const service = Service.build({ config, logger });
+// ingest() holds messages until start(); accept() is the same path after decoding, so decode here.
+const { decodeFrames } = await import('../src/decode-frames.js');
+const ingestMs = time(() => {
+  for (const f of frames) {
+    const r = decodeFrames(f, 1 << 20, () => 0);
+    if (r.ok) service.accept(r.envelope);
+  }
+});
+const full = await service.snapshot();
+// Touch ~1% of the state: messages in one recent minute.
+for (const f of frames.slice(0, Math.ceil(N / 100))) {
+  const r = decodeFrames(f, 1 << 20, () => 0);
+  if (r.ok) service.accept({ ...r.envelope, msg_id: `${String(r.envelope.msg_id)}-again`, timestamp: start + N });
+}
+const incremental = await service.snapshot();
+await service.close();
+
+// Replay: a fresh process state restores nothing newer than the first snapshot... start empty instead.
+rmSync(join(dir, 'statscache.lmdb'), { force: true });
+const replayDir = mkdtempSync(join(tmpdir(), 'statscache-bench-replay-'));
+const writer = Service.build({ config: loadConfig({ env: {}, flags: { dataDir: replayDir, port: 0 } }), logger });
+for (const f of frames) {
+  const r = decodeFrames(f, 1 << 20, () => 0);
+  if (r.ok) writer.accept(r.envelope);
+}
+await writer.close(); // journal only, no snapshot: the next start replays everything
+const reader = Service.build({ config: loadConfig({ env: {}, flags: { dataDir: replayDir, port: 0 } }), logger });
+const t = performance.now();
+await reader.recover();
+const replayMs = performance.now() - t;
+await reader.close();
+rmSync(dir, { recursive: true, force: true });
+rmSync(replayDir, { recursive: true, force: true });
+
+const report = {
+  messages: N,
+  plugins: service.host.runtimes.length,
+  baseline_json_parse_per_s: rate(N, baselineMs),
+  ingest_per_s: rate(N, ingestMs),
+  ingest_vs_json_parse: +(baselineMs / ingestMs).toFixed(3),
+  replay_per_s: rate(N, replayMs),
+  replay_vs_ingest: +(ingestMs / replayMs).toFixed(3),
+  snapshot_full: { entries: full.written, bytes: full.bytes, ms: Math.round(full.durationMs) },
+  snapshot_incremental: { entries: incremental.written, bytes: incremental.bytes, ms: Math.round(incremental.durationMs) },
+  snapshot_incremental_vs_full_bytes: +(incremental.bytes / Math.max(1, full.bytes)).toFixed(4),
+};
+console.log(JSON.stringify(report, null, 2));

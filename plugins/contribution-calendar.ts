@@ -1,0 +1,68 @@
+import { definePlugin, rowsOf, type PluginDefinition } from '../actors/plugin-api.js';
+import { compareText, joinKey } from './fields.js';
+
+export interface ContributionDayRow {
+  /** End of the UTC day (the API stamps bucketed rows with the bucket's end). */
+  readonly timestamp: number;
+  readonly user: string;
+  /** The UTC day, `YYYY-MM-DD`, as calendar widgets key their cells. */
+  readonly date: string;
+  readonly volume: number;
+}
+
+const DAY = 86_400;
+const DEFAULT_DAYS = 366;
+
+const dateOf = (dayEnd: number) => new Date((dayEnd - DAY) * 1000).toISOString().slice(0, 10);
+
+/**
+ * A GitHub-style contribution calendar: messages per UTC day for every user a message
+ * involves. Asking for one `user` reads only that user's cells (one lookup per day), so a
+ * calendar page costs O(days), not O(users × days).
+ */
+export function contributionCalendar(retention?: string): PluginDefinition<ContributionDayRow> {
+  return definePlugin({
+    name: 'Contribution calendar',
+    interval: '1d',
+    ...(retention === undefined ? {} : { retention }),
+    summary: 'Messages per UTC day per user, for contribution calendars',
+    description:
+      'For every Fedora account a message involves (message meta `usernames`), counts the messages per UTC day. Each row is one ' +
+      '(user, day) with at least one message: `date` is the day, `timestamp` the end of that day. Ask with `user` for one calendar.',
+    rows: rowsOf<ContributionDayRow>(),
+    columns: ['user', 'date', 'volume'],
+    key: ['timestamp', 'user'],
+    params: {
+      user: { type: 'string', maxLength: 255, description: 'Fedora account name: only this user\'s days (without it, every user\'s days)' },
+      days: {
+        type: 'integer',
+        min: 1,
+        max: 3660,
+        description: `with user: how many UTC days back from the newest day with data to include (default ${DEFAULT_DAYS})`,
+      },
+    },
+    update(message, { rows, bucket }) {
+      const users = message.meta.usernames;
+      for (const user of users) {
+        const key = joinKey(bucket, user);
+        const volume = (rows.get(key)?.volume ?? 0) + 1;
+        rows.set(key, { timestamp: bucket, user, date: dateOf(bucket), volume });
+      }
+    },
+    view({ rows, interval }, params) {
+      if (params.user === undefined) {
+        return [...rows.values()].sort((a, b) => a.timestamp - b.timestamp || compareText(a.user, b.user));
+      }
+      const newest = rows.newestTimestamp;
+      const step = interval ?? DAY;
+      const out: ContributionDayRow[] = [];
+      if (newest === undefined) return out;
+      const days = params.days ?? DEFAULT_DAYS;
+      for (let i = days - 1; i >= 0; i--) {
+        const row = rows.get(joinKey(newest - i * step, params.user));
+        if (row) out.push(row);
+      }
+      return out;
+    },
+  });
+}

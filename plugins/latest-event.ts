@@ -1,0 +1,98 @@
+import { definePlugin, rowsOf, type PluginDefinition, type PluginMessage } from '../actors/plugin-api.js';
+import { compareText } from './fields.js';
+
+export interface LatestEventRow {
+  /** The message's own timestamp. */
+  readonly timestamp: number;
+  readonly topic: string;
+  readonly category: string;
+  readonly msg_id: string | null;
+  /** The user who caused the event, when the message meta knows one. */
+  readonly agent: string | null;
+  readonly link: string | null;
+  /** One line of human text; left out when the meta has none. */
+  readonly subtitle?: string;
+}
+
+function rowOf(message: PluginMessage): LatestEventRow {
+  const { agent, link, subtitle } = message.meta;
+  return {
+    timestamp: message.timestamp,
+    topic: message.topic,
+    category: message.category,
+    msg_id: message.msgId,
+    agent,
+    link,
+    ...(subtitle === null ? {} : { subtitle }),
+  };
+}
+
+/** Keeps the newest message per key; an equal timestamp replaces (the later arrival wins). */
+function keepNewest(rows: { get(k: string): LatestEventRow | undefined; set(k: string, r: LatestEventRow): void }, key: string, message: PluginMessage): void {
+  const previous = rows.get(key);
+  if (previous !== undefined && message.timestamp < previous.timestamp) return;
+  rows.set(key, rowOf(message));
+}
+
+const COLUMNS = ['topic', 'category', 'msg_id', 'agent', 'link', 'subtitle'];
+
+const canonical = (a: LatestEventRow, b: LatestEventRow) => compareText(a.topic, b.topic);
+
+/** What happened last on each topic: the "is it still alive?" view dashboards wanted. */
+export function latestEventPerTopic(retention?: string): PluginDefinition<LatestEventRow> {
+  return definePlugin({
+    name: 'Latest event per topic',
+    ...(retention === undefined ? {} : { retention }),
+    summary: 'The newest message of every topic',
+    description:
+      'One row per topic: the newest message seen on it, with its category, msg_id, and the agent, link and subtitle of its message ' +
+      'meta. A topic quiet for longer than the retention behind the newest message is dropped.',
+    rows: rowsOf<LatestEventRow>(),
+    columns: COLUMNS,
+    key: ['topic'],
+    params: {
+      category: { type: 'string', maxLength: 100, description: 'only topics of this category (the 4th topic token, e.g. buildsys)' },
+      prefix: { type: 'string', maxLength: 255, description: 'only topics starting with this prefix (e.g. org.fedoraproject.prod.bodhi.)' },
+    },
+    update(message, { rows }) {
+      keepNewest(rows, message.topic, message);
+    },
+    view({ rows }, params) {
+      const out: LatestEventRow[] = [];
+      for (const row of rows.values()) {
+        if (params.category !== undefined && row.category !== params.category) continue;
+        if (params.prefix !== undefined && !row.topic.startsWith(params.prefix)) continue;
+        out.push(row);
+      }
+      return out.sort(canonical);
+    },
+  });
+}
+
+/** What happened last in each category (buildsys, bodhi, …). */
+export function latestEventPerCategory(retention?: string): PluginDefinition<LatestEventRow> {
+  return definePlugin({
+    name: 'Latest event per category',
+    ...(retention === undefined ? {} : { retention }),
+    summary: 'The newest message of every category',
+    description:
+      'One row per category (the 4th topic token): the newest message seen in it, with its topic, msg_id, and the agent, link and ' +
+      'subtitle of its message meta.',
+    rows: rowsOf<LatestEventRow>(),
+    columns: COLUMNS,
+    key: ['category'],
+    params: {
+      category: { type: 'string', maxLength: 100, description: 'only this category' },
+    },
+    update(message, { rows }) {
+      keepNewest(rows, message.category, message);
+    },
+    view({ rows }, params) {
+      if (params.category !== undefined) {
+        const row = rows.get(params.category);
+        return row === undefined ? [] : [row];
+      }
+      return [...rows.values()].sort((a, b) => compareText(a.category, b.category));
+    },
+  });
+}

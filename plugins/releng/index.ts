@@ -1,0 +1,135 @@
+import { definePlugin, rowsOf, store, type PluginDefinition } from '../../actors/plugin-api.js';
+import { compareText, joinKey } from '../fields.js';
+import { amisSource } from './amis.js';
+import { artifactsSource } from './artifacts.js';
+import { composeSource } from './compose.js';
+import type { ReleaseSource } from './event.js';
+import { LAYOUT_CATEGORIES, RELEASE_LAYOUT } from './layout.js';
+import { updatesSource } from './updates.js';
+
+export interface ReleaseEngineeringRow {
+  readonly timestamp: number;
+  readonly category: string;
+  readonly category_constraint: string;
+  /** JSON text of a ReleaseMessage, as the dashboard expects. */
+  readonly message: string;
+}
+
+const SOURCES: readonly ReleaseSource[] = [composeSource, updatesSource, amisSource, artifactsSource];
+
+/** The dashboard shows 8 entries per component and reads a single 100-row JSON-P page. */
+const DASHBOARD_PER_COMPONENT = 8;
+/**
+ * Entries kept per category. Compose steps and repositories are a small fixed set, but AMI
+ * image names carry a date, so without a cap the AMI categories would grow for ever; the
+ * oldest entry of a full category makes room. A cap rather than a time retention keeps a
+ * compose component that has been quiet for a long time on the dashboard.
+ */
+export const MAX_PER_CATEGORY = 256;
+
+/**
+ * Newest event per (category, constraint) from composes, bodhi repository syncs, AMI
+ * uploads and masher image builds, with the dashboard layout at `/layout`.
+ *
+ * The default view holds only what the dashboard can show (the newest 8 per layout
+ * component), because its one JSON-P call gets the 100 newest rows and a burst of AMI
+ * uploads must not push the compose entries out of that page. `scope=all` and
+ * `per_category` give every stored row.
+ */
+const stores = { constraints: store<readonly string[]>() };
+
+export function releaseEngineering(retention?: string): PluginDefinition<ReleaseEngineeringRow, typeof stores> {
+  return definePlugin({
+    name: 'Release engineering event logs',
+    ...(retention === undefined ? {} : { retention }),
+    summary: 'Newest release-engineering events per dashboard component',
+    description:
+      'Keeps, per (category, category_constraint), only the newest event of four sources: rawhide/branched composes and their ' +
+      'mash, pungify and rsync steps (compose-<branch>_<arch>), bodhi repository syncs (updates-<fedora|epel>), completed AMI ' +
+      'uploads and tests (ami-<rawhide|branched>), and masher appliance/live-CD tasks (artifact-<method>_<arch>). `message` is a ' +
+      'JSON string {name, status, link?, extra_text?, extra_link?}; `category` is a component id of the layout.',
+    topics: [
+      'org.fedoraproject.prod.compose.',
+      'org.fedoraproject.prod.bodhi.updates.',
+      'org.fedoraproject.prod.fedimg.image.',
+      'org.fedoraproject.prod.buildsys.task.',
+    ],
+    rows: rowsOf<ReleaseEngineeringRow>(),
+    columns: ['category', 'category_constraint', 'message'],
+    key: ['category', 'category_constraint'],
+    layout: RELEASE_LAYOUT,
+    stores,
+    params: {
+      scope: {
+        type: 'string',
+        enum: ['layout', 'all'],
+        description: 'layout (default): only categories that are components of the layout; all: every category, including ones the layout does not show',
+      },
+      per_category: {
+        type: 'integer',
+        min: 1,
+        max: 10_000,
+        description: `newest rows kept per category (default ${DASHBOARD_PER_COMPONENT} with scope=layout, unlimited with scope=all)`,
+      },
+    },
+    update(message, { rows, stores: s }) {
+      let event = null;
+      for (const source of SOURCES) {
+        event = source(message);
+        if (event) break;
+      }
+      if (!event) return;
+      const key = joinKey(event.category, event.constraint);
+      const previous = rows.get(key);
+      // Older or equal: a replayed or late message must not replace what is newer.
+      if (previous !== undefined && message.timestamp <= previous.timestamp) return;
+      if (previous === undefined) {
+        // A new entry: record it in its category, evicting that category's oldest when full (O(cap), cap constant).
+        let list = s.constraints.get(event.category) ?? [];
+        if (list.length >= MAX_PER_CATEGORY) {
+          const oldest = oldestOf(list, (c) => rows.get(joinKey(event.category, c))?.timestamp ?? -Infinity);
+          rows.delete(joinKey(event.category, oldest));
+          list = list.filter((c) => c !== oldest);
+        }
+        s.constraints.set(event.category, [...list, event.constraint]);
+      }
+      rows.set(key, {
+        timestamp: message.timestamp,
+        category: event.category,
+        category_constraint: event.constraint,
+        message: JSON.stringify(event.message),
+      });
+    },
+    view({ rows }, params) {
+      const all = params.scope === 'all';
+      const limit = params.per_category ?? (all ? Infinity : DASHBOARD_PER_COMPONENT);
+      const byCategory = new Map<string, ReleaseEngineeringRow[]>();
+      for (const row of rows.values()) {
+        if (!all && !LAYOUT_CATEGORIES.has(row.category)) continue;
+        const list = byCategory.get(row.category);
+        if (list) list.push(row);
+        else byCategory.set(row.category, [row]);
+      }
+      const out: ReleaseEngineeringRow[] = [];
+      for (const list of byCategory.values()) {
+        if (list.length > limit) list.sort((a, b) => b.timestamp - a.timestamp || (a.category_constraint < b.category_constraint ? -1 : 1));
+        out.push(...list.slice(0, limit));
+      }
+      // A canonical order, so rows with equal timestamps page alike before and after a restore.
+      return out.sort((a, b) => compareText(a.category, b.category) || compareText(a.category_constraint, b.category_constraint));
+    },
+  });
+}
+
+function oldestOf(list: readonly string[], timeOf: (c: string) => number): string {
+  let best = list[0] as string;
+  let bestTime = timeOf(best);
+  for (const c of list) {
+    const t = timeOf(c);
+    if (t < bestTime || (t === bestTime && c < best)) {
+      best = c;
+      bestTime = t;
+    }
+  }
+  return best;
+}

@@ -1,0 +1,98 @@
+import { definePlugin, type PluginDefinition, type PluginMessage } from '../actors/plugin-api.js';
+import { joinKey } from './fields.js';
+
+export interface VolumeByTopicRow {
+  readonly timestamp: number;
+  readonly topic: string;
+  readonly volume: number;
+}
+export interface VolumeByUserRow {
+  readonly timestamp: number;
+  readonly user: string;
+  readonly volume: number;
+}
+export interface VolumeByPackageRow {
+  readonly timestamp: number;
+  readonly package: string;
+  readonly volume: number;
+}
+
+type Column = 'topic' | 'user' | 'package';
+type RowOf<C extends Column> = { readonly timestamp: number; readonly volume: number } & { readonly [K in C]: string };
+
+interface Spec<C extends Column> {
+  readonly name: string;
+  readonly column: C;
+  readonly what: string;
+  readonly description: string;
+  /** The values a message counts for; each gets +1 in the message's bucket. */
+  readonly keysOf: (message: PluginMessage) => readonly string[];
+}
+
+/** Messages per (value, time bucket), one row per value seen in a bucket, stamped with the bucket's end. */
+function volumeByKey<C extends Column>(spec: Spec<C>, interval: string, retention?: string): PluginDefinition<RowOf<C>> {
+  return definePlugin<RowOf<C>>({
+    name: spec.name,
+    interval,
+    ...(retention === undefined ? {} : { retention }),
+    summary: `Number of bus messages per ${spec.what} per ${interval} bucket`,
+    description: spec.description,
+    columns: [spec.column, 'volume'],
+    key: ['timestamp', spec.column],
+    update(message, { rows, bucket }) {
+      // Read every value first: a throwing meta getter must leave nothing half-written.
+      const values = spec.keysOf(message);
+      for (const value of values) {
+        const key = joinKey(bucket, value);
+        const volume = (rows.get(key)?.volume ?? 0) + 1;
+        rows.set(key, { timestamp: bucket, [spec.column]: value, volume } as RowOf<C>);
+      }
+    },
+  });
+}
+
+export function volumeByTopic(interval: string, retention?: string): PluginDefinition<VolumeByTopicRow> {
+  return volumeByKey(
+    {
+      name: 'Volume by topic',
+      column: 'topic',
+      what: 'topic',
+      description: 'Counts messages per full topic in fixed time buckets aligned on the UNIX epoch. One row per topic that had messages in a bucket, stamped with the end of the bucket.',
+      keysOf: (m) => [m.topic],
+    },
+    interval,
+    retention,
+  );
+}
+
+export function volumeByUser(interval: string, retention?: string): PluginDefinition<VolumeByUserRow> {
+  return volumeByKey(
+    {
+      name: 'Volume by user',
+      column: 'user',
+      what: 'user',
+      description:
+        'Counts messages per Fedora account name in fixed time buckets aligned on the UNIX epoch. A message counts once for each ' +
+        'of the users it involves (message meta `usernames`); messages involving nobody are not counted. Rows are stamped with the end of the bucket.',
+      keysOf: (m) => m.meta.usernames,
+    },
+    interval,
+    retention,
+  );
+}
+
+export function volumeByPackage(interval: string, retention?: string): PluginDefinition<VolumeByPackageRow> {
+  return volumeByKey(
+    {
+      name: 'Volume by package',
+      column: 'package',
+      what: 'package',
+      description:
+        'Counts messages per package name in fixed time buckets aligned on the UNIX epoch. A message counts once for each ' +
+        'of the packages it involves (message meta `packages`); messages about no package are not counted. Rows are stamped with the end of the bucket.',
+      keysOf: (m) => m.meta.packages,
+    },
+    interval,
+    retention,
+  );
+}

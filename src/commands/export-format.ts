@@ -1,0 +1,109 @@
+import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { decode, encode } from '../../snapshots/codec.js';
+import { metaProblem, type SnapshotMeta } from '../../snapshots/format.js';
+import type { Envelope } from '../envelope.js';
+import type { PluginState } from './generations.js';
+
+/**
+ * A portable snapshot file:
+ *
+ *   offset  size  field
+ *   0       8     magic "SCEXPORT"
+ *   8       4     export format version, uint32 big-endian
+ *   12      8     payload length in bytes, uint64 big-endian
+ *   20      32    SHA-256 of the payload
+ *   52      n     payload: one msgpack value (ExportPayload)
+ *
+ * Values are stored decoded (plain msgpack), so the file does not depend on the LMDB layout
+ * or the per-value checksums of the data dir it came from.
+ */
+export const EXPORT_MAGIC = Buffer.from('SCEXPORT', 'ascii');
+export const EXPORT_VERSION = 1;
+const HEADER_BYTES = 52;
+
+export interface ExportPayload {
+  readonly kind: 'statscache-snapshot';
+  /** Wall-clock milliseconds of the export. */
+  readonly exportedAt: number;
+  readonly meta: SnapshotMeta;
+  readonly plugins: Record<string, PluginState>;
+  /**
+   * Journal messages the state includes from its last moments (newest timestamp minus a
+   * tail): imported into the target journal so a backfill overlapping them de-duplicates
+   * instead of counting them twice.
+   */
+  readonly journalTail: Envelope[];
+}
+
+export class ExportFileError extends Error {}
+
+export function encodeExport(payload: ExportPayload): Buffer {
+  const body = encode(payload);
+  const header = Buffer.alloc(HEADER_BYTES);
+  EXPORT_MAGIC.copy(header, 0);
+  header.writeUInt32BE(EXPORT_VERSION, 8);
+  header.writeBigUInt64BE(BigInt(body.byteLength), 12);
+  createHash('sha256').update(body).digest().copy(header, 20);
+  return Buffer.concat([header, body]);
+}
+
+/** Verifies magic, version, length and checksum before decoding; throws ExportFileError saying which failed. */
+export function decodeExport(file: Buffer): ExportPayload {
+  if (file.byteLength < HEADER_BYTES || !file.subarray(0, 8).equals(EXPORT_MAGIC)) {
+    throw new ExportFileError('not a statscache snapshot export (bad magic header)');
+  }
+  const version = file.readUInt32BE(8);
+  if (version > EXPORT_VERSION) throw new ExportFileError(`export format version ${version} is newer than this statscache reads (${EXPORT_VERSION}); import it with a newer statscache`);
+  if (version < 1) throw new ExportFileError(`export format version ${version} is invalid`);
+  const length = file.readBigUInt64BE(12);
+  const body = file.subarray(HEADER_BYTES);
+  if (BigInt(body.byteLength) !== length) throw new ExportFileError(`truncated or padded: the header announces ${length} payload bytes, the file holds ${body.byteLength}`);
+  if (!createHash('sha256').update(body).digest().equals(file.subarray(20, HEADER_BYTES))) {
+    throw new ExportFileError('checksum mismatch: the file is corrupted (SHA-256 of the payload differs from the header)');
+  }
+  let payload: unknown;
+  try {
+    payload = decode(body);
+  } catch (err) {
+    throw new ExportFileError(`payload does not decode: ${(err as Error).message}`);
+  }
+  const problem = payloadProblem(payload);
+  if (problem) throw new ExportFileError(`payload is malformed: ${problem}`);
+  return payload as ExportPayload;
+}
+
+function payloadProblem(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null) return 'not an object';
+  const p = value as Record<string, unknown>;
+  if (p['kind'] !== 'statscache-snapshot') return 'kind is not "statscache-snapshot"';
+  const metaIssue = metaProblem(p['meta']);
+  if (metaIssue) return metaIssue;
+  if (!Array.isArray(p['journalTail'])) return 'journalTail is not a list';
+  if (typeof p['plugins'] !== 'object' || p['plugins'] === null) return 'plugins is not an object';
+  for (const [ident, state] of Object.entries(p['plugins'] as Record<string, unknown>)) {
+    const s = state as { rows?: unknown; stores?: unknown } | null;
+    if (!s || !isPairs(s.rows) || typeof s.stores !== 'object' || s.stores === null || !Object.values(s.stores).every(isPairs)) {
+      return `plugin "${ident}" state is not rows/stores of [key, value] pairs`;
+    }
+  }
+  return null;
+}
+
+const isPairs = (v: unknown): boolean => Array.isArray(v) && v.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === 'string');
+
+/** Writes beside the target, flushes to disk, then renames: a reader never sees half a file. */
+export function writeFileAtomic(path: string, bytes: Uint8Array): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    for (let off = 0; off < bytes.byteLength; ) off += writeSync(fd, bytes, off);
+    fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  closeSync(fd);
+  renameSync(tmp, path);
+}

@@ -1,0 +1,49 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { SnapshotReport } from '../../snapshots/snapshotter.js';
+import { json, type HttpRequest, type HttpResponse } from './responses.js';
+
+export interface AdminDeps {
+  /** The configured bearer token; null disables every admin route (they answer 404). */
+  readonly adminToken: string | null;
+  readonly snapshot: () => Promise<SnapshotReport>;
+}
+
+/**
+ * Answers `/admin/*` paths (a promise, since a snapshot waits for LMDB) or returns null for
+ * any other path. The HTTP adapter must keep the response open until the promise settles.
+ */
+export type AdminHandler = (req: HttpRequest) => Promise<HttpResponse> | null;
+
+const NO_STORE = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' };
+const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+/**
+ * `POST /admin/snapshot` with `Authorization: Bearer <adminToken>` takes a snapshot now and
+ * answers its report. Without a configured token the admin routes do not exist (404), so an
+ * unconfigured service does not even reveal them; a missing or wrong token is a 401.
+ */
+export function createAdminHandler(deps: AdminDeps): AdminHandler {
+  // Compared as digests: equal lengths, so timingSafeEqual never throws and leaks no length.
+  const want = deps.adminToken === null ? null : digest(deps.adminToken);
+
+  return (req) => {
+    if (req.path !== '/admin' && !req.path.startsWith('/admin/')) return null;
+    return handle(req).catch((err: unknown) =>
+      json(500, { error: 'snapshot_failed', detail: `the snapshot failed: ${String((err as Error)?.message ?? err).slice(0, 500)}; see the server log` }, NO_STORE),
+    );
+  };
+
+  async function handle(req: HttpRequest): Promise<HttpResponse> {
+    if (want === null) return json(404, { error: 'not_found', detail: 'admin routes are disabled: set adminToken (STATSCACHE_ADMIN_TOKEN) to enable them' }, NO_STORE);
+    if (req.path !== '/admin/snapshot' && req.path !== '/admin/snapshot/') {
+      return json(404, { error: 'not_found', detail: `no admin route ${JSON.stringify(req.path.slice(0, 200))}; POST /admin/snapshot exists` }, NO_STORE);
+    }
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(req.header('authorization'));
+    if (!match || !timingSafeEqual(digest(match[1] as string), want)) {
+      return json(401, { error: 'unauthorized', detail: 'send Authorization: Bearer <adminToken>' }, { ...NO_STORE, 'WWW-Authenticate': 'Bearer realm="statscache-admin"' });
+    }
+    if (req.method !== 'POST') return json(405, { error: 'method_not_allowed', detail: `method ${JSON.stringify(req.method.slice(0, 20))} is not allowed on /admin/snapshot; use POST` }, { ...NO_STORE, Allow: 'POST' });
+    const report = await deps.snapshot();
+    return json(200, report, NO_STORE);
+  }
+}

@@ -1,0 +1,111 @@
+import { readFileSync } from 'node:fs';
+import type { Journal } from '../../snapshots/journal.js';
+import type { Envelope, Meta } from '../envelope.js';
+import type { MetaDeriver } from '../message.js';
+import { argumentsOf, BadParameter, one, parseCallback, parseHistoryQuery, parseMetaFields, rawArguments, type MetaField } from './history-params.js';
+import { metaObject, searchJournal } from './history-search.js';
+import { CORS_HEADERS, json, type HttpRequest, type HttpResponse } from './responses.js';
+
+export interface HistoryDeps {
+  readonly journal: Journal;
+  readonly deriveMeta: MetaDeriver;
+  readonly nowSeconds: () => number;
+}
+
+export type HistoryHandler = (req: HttpRequest) => HttpResponse | null;
+
+const ALLOWED_METHODS = 'GET, HEAD, OPTIONS';
+/** Journal ids longer than this are stored hashed (snapshots/journal.ts), so no such id can be found. */
+const MAX_ID_LENGTH = 200;
+const HEADERS = { ...CORS_HEADERS, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' };
+
+type HistoryRoute = '/raw' | '/id' | 'unknown';
+
+function matchHistory(path: string): HistoryRoute | null {
+  if (path === '/raw' || path === '/raw/') return '/raw';
+  if (path === '/id' || path === '/id/') return '/id';
+  if (path.startsWith('/raw/') || path.startsWith('/id/')) return 'unknown';
+  return null;
+}
+
+/**
+ * datagrepper's `GET /raw` and `GET /id` (datagrepper.md) answered from the service's own
+ * journal, so one statscache can be another's `--datagrepper`. Returns null for any other
+ * path so the caller can fall through to the API routes.
+ */
+export function createHistoryHandler(deps: HistoryDeps): HistoryHandler {
+  const sourceVersion = packageVersion();
+  const message = (envelope: Envelope, fields: readonly MetaField[], meta: Meta | undefined) =>
+    messageText(envelope, sourceVersion, fields.length > 0 ? metaObject(fields, envelope, meta ?? deps.deriveMeta(envelope)) : undefined);
+
+  const raw = (params: URLSearchParams): HttpResponse => {
+    const q = parseHistoryQuery(params, deps.nowSeconds());
+    const { hits, total } = searchJournal(deps.journal, q, deps.deriveMeta);
+    const pages = Math.ceil(total / q.rowsPerPage);
+    const texts = hits.map((h) => message(h.entry.envelope, q.meta, h.meta));
+    const body = `{"raw_messages":[${texts.join(',')}],"total":${total},"pages":${pages},"count":${hits.length},"arguments":${JSON.stringify(argumentsOf(q))}}`;
+    return answer(body, q.callback);
+  };
+
+  const byId = (params: URLSearchParams): HttpResponse => {
+    const id = one(params, 'id');
+    if (id === undefined || id === '') throw new BadParameter('id', 'is required: GET /id?id=<msg_id>');
+    const fields = parseMetaFields(params);
+    const callback = parseCallback(params);
+    const entry = id.length > MAX_ID_LENGTH ? null : deps.journal.getById(id);
+    if (!entry) return json(404, { error: 'not_found', detail: `no message with id ${JSON.stringify(id.slice(0, 200))} in the journal` }, HEADERS);
+    return answer(message(entry.envelope, fields, undefined), callback);
+  };
+
+  return (req) => {
+    const route = matchHistory(req.path);
+    if (route === null) return null;
+    if (req.method === 'OPTIONS') {
+      return { status: 204, headers: { ...HEADERS, Allow: ALLOWED_METHODS, 'Access-Control-Allow-Methods': ALLOWED_METHODS, 'Access-Control-Max-Age': '86400' }, body: '' };
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return json(405, { error: 'method_not_allowed', detail: `method ${JSON.stringify(req.method.slice(0, 20))} is not allowed here; use GET` }, { ...HEADERS, Allow: ALLOWED_METHODS });
+    }
+    if (route === 'unknown') return json(404, { error: 'not_found', detail: `no route ${JSON.stringify(req.path.slice(0, 200))}; history is at /raw and /id` }, HEADERS);
+    const params = new URLSearchParams(req.query);
+    try {
+      return route === '/raw' ? raw(params) : byId(params);
+    } catch (err) {
+      if (!(err instanceof BadParameter)) throw err;
+      return json(400, { error: 'bad_parameter', detail: err.message, parameter: err.parameter, arguments: rawArguments(params) }, HEADERS);
+    }
+  };
+}
+
+function answer(body: string, callback: string | undefined): HttpResponse {
+  if (callback === undefined) return { status: 200, headers: { ...HEADERS, 'Content-Type': 'application/json; charset=utf-8' }, body };
+  return { status: 200, headers: { ...HEADERS, 'Content-Type': 'application/javascript; charset=utf-8' }, body: `${callback}(${body});` };
+}
+
+/**
+ * One envelope as datagrepper serves it: a float `timestamp` (written with a fraction, as
+ * Python's json does, so strict clients read a float), `source_name`, `source_version`, and
+ * the requested `meta`.
+ */
+function messageText(envelope: Envelope, sourceVersion: string, meta: Record<string, unknown> | undefined): string {
+  const { timestamp, ...rest } = envelope;
+  const tail = JSON.stringify({ ...rest, source_name: 'statscache', source_version: sourceVersion, ...(meta ? { meta } : {}) });
+  const ts = Number.isInteger(timestamp) && Math.abs(timestamp) < 1e21 ? `${timestamp}.0` : String(timestamp);
+  return `{"timestamp":${ts},${tail.slice(1)}`;
+}
+
+let cachedVersion: string | undefined;
+
+/** The package version, from the source tree (src/http) or the build (dist/src/http). */
+function packageVersion(): string {
+  if (cachedVersion !== undefined) return cachedVersion;
+  for (const rel of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: unknown; version?: unknown };
+      if (pkg.name === 'statscache' && typeof pkg.version === 'string') return (cachedVersion = pkg.version);
+    } catch {
+      // Not at this depth; try the next.
+    }
+  }
+  return (cachedVersion = 'unknown');
+}

@@ -1,0 +1,122 @@
+import type { Journal, JournalEntry } from '../../snapshots/journal.js';
+import { categoryOf, type Envelope, type Meta } from '../envelope.js';
+import type { MetaDeriver } from '../message.js';
+import type { FilterField, HistoryQuery, MetaField } from './history-params.js';
+
+export interface HistoryHit {
+  readonly entry: JournalEntry;
+  /** Derived once when a filter or the `meta` parameter needed it. */
+  readonly meta: Meta | undefined;
+}
+
+export interface HistoryPage {
+  readonly hits: readonly HistoryHit[];
+  readonly total: number;
+}
+
+/** Timestamps are never negative (the bus edge rejects them); this stands for "no upper bound". */
+const NO_END = Number.MAX_SAFE_INTEGER;
+
+type Test = (envelope: Envelope, meta: () => Meta, text: () => string) => boolean;
+
+const anyOf = (values: readonly string[], have: readonly string[]) => values.some((v) => have.includes(v));
+
+/** One predicate per filter kind; OR within a kind, AND across kinds (datagrepper.md). */
+const TESTS: Readonly<Record<FilterField, (values: readonly string[]) => Test>> = {
+  topics: (values) => (e) => values.includes(e.topic),
+  categories: (values) => (e) => values.includes(categoryOf(e.topic)),
+  users: (values) => (_e, meta) => anyOf(values, meta().usernames),
+  packages: (values) => (_e, meta) => anyOf(values, meta().packages),
+  agents: (values) => (_e, meta) => values.includes(meta().agent ?? ''),
+  contains: (values) => (_e, _meta, text) => values.some((v) => text().includes(v)),
+  not_topics: (values) => (e) => !values.includes(e.topic),
+  not_categories: (values) => (e) => !values.includes(categoryOf(e.topic)),
+  not_users: (values) => (_e, meta) => !anyOf(values, meta().usernames),
+  not_packages: (values) => (_e, meta) => !anyOf(values, meta().packages),
+  not_agents: (values) => (_e, meta) => !values.includes(meta().agent ?? ''),
+};
+
+/** Cheap tests first: topic and category need no meta, `contains` needs the JSON text. */
+const TEST_ORDER: readonly FilterField[] = ['topics', 'not_topics', 'categories', 'not_categories', 'agents', 'not_agents', 'users', 'not_users', 'packages', 'not_packages', 'contains'];
+
+/**
+ * One page of the journal for a `/raw` query. The time window is read through the journal's
+ * time index; without filters the total is counted from the index and only the served page is
+ * decoded. With filters every message in the window is decoded and tested once (the window is
+ * bounded by journal retention), meta is derived at most once per message and only when a
+ * filter or the `meta` parameter needs it.
+ */
+export function searchJournal(journal: Journal, q: HistoryQuery, deriveMeta: MetaDeriver): HistoryPage {
+  const lo = Math.max(0, q.window?.start ?? 0);
+  const hi = q.window?.end ?? NO_END;
+  const offset = (q.page - 1) * q.rowsPerPage;
+  const tests = TEST_ORDER.filter((f) => q.filters[f].length > 0).map((f) => TESTS[f](q.filters[f]));
+  const wantMeta = q.meta.length > 0;
+  const hits: HistoryHit[] = [];
+
+  if (tests.length === 0) {
+    const total = journal.countByTime(lo, hi);
+    if (offset >= total) return { hits, total };
+    let skipped = 0;
+    for (const seq of journal.seqsByTime(lo, hi, q.order)) {
+      if (skipped < offset) {
+        skipped++;
+        continue;
+      }
+      const entry = journal.get(seq);
+      if (entry) hits.push({ entry, meta: wantMeta ? deriveMeta(entry.envelope) : undefined });
+      if (hits.length >= q.rowsPerPage) break;
+    }
+    return { hits, total };
+  }
+
+  let total = 0;
+  for (const entry of journal.byTime(lo, hi, q.order)) {
+    const envelope = entry.envelope;
+    let meta: Meta | undefined;
+    let text: string | undefined;
+    const lazyMeta = () => (meta ??= deriveMeta(envelope));
+    const lazyText = () => (text ??= JSON.stringify(envelope));
+    if (!tests.every((t) => t(envelope, lazyMeta, lazyText))) continue;
+    if (total >= offset && hits.length < q.rowsPerPage) hits.push({ entry, meta: wantMeta ? lazyMeta() : undefined });
+    total++;
+  }
+  return { hits, total };
+}
+
+/** The `meta` object datagrepper adds per message, from what statscache derives; fields it cannot derive are null or empty. */
+export function metaObject(fields: readonly MetaField[], envelope: Envelope, meta: Meta): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const field of fields) {
+    switch (field) {
+      case 'title':
+        // fedmsg.meta titles are the topic without its `<prefix>.<env>.` head.
+        out[field] = envelope.topic.split('.').slice(3).join('.') || envelope.topic;
+        break;
+      case 'subtitle':
+        out[field] = meta.subtitle;
+        break;
+      case 'link':
+        out[field] = meta.link;
+        break;
+      case 'usernames':
+        out[field] = meta.usernames;
+        break;
+      case 'packages':
+        out[field] = meta.packages;
+        break;
+      case 'objects':
+        out[field] = [];
+        break;
+      case 'date':
+        // A timestamp past year 275760 has no Date: null rather than a thrown RangeError.
+        out[field] = Math.abs(envelope.timestamp * 1000) <= 8.64e15 ? new Date(envelope.timestamp * 1000).toISOString() : null;
+        break;
+      case 'icon':
+      case 'secondary_icon':
+        out[field] = null;
+        break;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,117 @@
+import type * as z from 'zod';
+import type { PluginHost } from '../../actors/plugin-host.js';
+import type { PluginRuntime } from '../../actors/plugin-runtime.js';
+import { PageOutOfRange, queryView } from '../../actors/view-query.js';
+import { conditional } from './conditional.js';
+import { encode, type EncodedCache } from './encoded-cache.js';
+import { CONTENT_TYPES, negotiate, type Format } from './negotiate.js';
+import { BadParameter, CALLBACK_PATTERN, CALLBACK_RULE, firstValues, parseViewQuery } from './query-params.js';
+import { csvLines, render } from './render.js';
+import { CORS_HEADERS, error, type HttpRequest, type HttpResponse } from './responses.js';
+
+/** What the `/api/…` routes read; built once per handler. */
+export interface RouteContext {
+  readonly host: PluginHost;
+  readonly cache: EncodedCache;
+  readonly nowSeconds: () => number;
+  /** Each plugin's parameter schema, compiled once. */
+  readonly schemas: ReadonlyMap<string, z.ZodObject>;
+}
+
+type Paging = { readonly page: number; readonly pages: number };
+
+/** `/api/`: every ident (a bare array, as old clients expect). */
+export function identList(req: HttpRequest, ctx: RouteContext): HttpResponse {
+  const picked = pick(req, true);
+  if ('status' in picked) return picked;
+  const { format, callback } = picked;
+  const entry = ctx.cache.getOrMake(JSON.stringify(['idents', format, callback]), () => {
+    if (format === 'csv') return encode(csvLines(ctx.host.idents), null);
+    return encode(render(format, ctx.host.idents, { callback }).body, null);
+  });
+  return conditional(req, entry, { ...CORS_HEADERS, 'Content-Type': contentType(format) }, ctx.cache);
+}
+
+/** `/api/<ident>/layout`: the plugin's layout object; 404 when it declares none. */
+export function layout(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext): HttpResponse {
+  const value = runtime.plugin.definition.layout;
+  if (value === undefined) return error(404, 'no_layout', `plugin "${runtime.ident}" has no layout`, CORS_HEADERS);
+  const picked = pick(req, false);
+  if ('status' in picked) return picked;
+  const { format, callback } = picked;
+  const entry = ctx.cache.getOrMake(JSON.stringify(['layout', runtime.ident, format, callback]), () => encode(render(format, value, { callback }).body, null));
+  return conditional(req, entry, { ...CORS_HEADERS, 'Content-Type': contentType(format) }, ctx.cache);
+}
+
+/** `/api/<ident>`: one page of rows, with GitHub-style paging headers. */
+export function rows(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext): HttpResponse {
+  const values = firstValues(new URLSearchParams(req.query));
+  const interval = runtime.plugin.intervalSeconds ?? 0;
+  // Whole seconds keep the cache key stable within a second; ceil never hides a row stamped "now".
+  const defaultStop = Math.ceil(ctx.nowSeconds()) + interval;
+  let query;
+  try {
+    query = parseViewQuery(values, ctx.schemas.get(runtime.ident) as z.ZodObject, defaultStop);
+  } catch (err) {
+    if (err instanceof BadParameter) return error(400, 'bad_parameter', err.message, CORS_HEADERS);
+    throw err;
+  }
+  const format = negotiate(req.header('accept'), query.callback !== undefined);
+  if (format === null) return notAcceptable(req, ['application/csv', 'text/csv']);
+
+  // With the default stop and no row past it, the answer is the same whatever "now" is: one key serves it.
+  const newest = runtime.state.rows.newestTimestamp;
+  const stopKey = values['stop'] === undefined && runtime.plugin.definition.view === undefined && (newest === undefined || newest <= defaultStop) ? 'now' : query.stop;
+  const params = Object.entries(query.params).sort(([a], [b]) => (a < b ? -1 : 1));
+  const key = JSON.stringify(['rows', runtime.ident, runtime.state.version, format, query.callback, query.order, query.limit, query.start, stopKey, query.page, query.rowsPerPage, params]);
+
+  let entry;
+  try {
+    entry = ctx.cache.getOrMake<Paging>(key, () => {
+      const page = queryView(runtime, query);
+      const { body } = render(format, page.rows, { callback: query.callback, columns: runtime.plugin.definition.columns });
+      return encode(body, { page: page.page, pages: page.pages });
+    });
+  } catch (err) {
+    if (err instanceof PageOutOfRange) return error(400, 'bad_parameter', `parameter "page" ${JSON.stringify(String(err.page))}: past the last page (${err.pages})`, CORS_HEADERS);
+    throw err;
+  }
+  const { page, pages } = entry.meta;
+  const headers: Record<string, string> = { ...CORS_HEADERS, 'Content-Type': contentType(format), 'X-Link-Number': String(page), 'X-Link-Count': String(pages) };
+  const link = linkHeader(req, page, pages);
+  if (link !== '') headers['Link'] = link;
+  return conditional(req, entry, headers, ctx.cache);
+}
+
+/** GitHub-style paging links that keep every query parameter but `page` (the original dropped them). */
+export function linkHeader(req: HttpRequest, page: number, pages: number): string {
+  const url = (p: number) => {
+    const q = new URLSearchParams(req.query);
+    q.set('page', String(p));
+    return `<${req.path}?${q.toString()}>`;
+  };
+  const links: string[] = [];
+  if (page > 1) links.push(`${url(page - 1)}; rel="previous"`);
+  if (page < pages) links.push(`${url(page + 1)}; rel="next"`);
+  return links.join(', ');
+}
+
+/** The negotiated format and validated callback, or the 400/406 to answer instead. */
+function pick(req: HttpRequest, csv: boolean): { format: Format; callback: string | undefined } | HttpResponse {
+  const callback = new URLSearchParams(req.query).get('callback') ?? undefined;
+  if (callback !== undefined && !CALLBACK_PATTERN.test(callback)) {
+    return error(400, 'bad_parameter', `parameter "callback" ${JSON.stringify(callback.slice(0, 100))}: ${CALLBACK_RULE}`, CORS_HEADERS);
+  }
+  const format = negotiate(req.header('accept'), callback !== undefined);
+  if (format === null || (format === 'csv' && !csv)) return notAcceptable(req, csv ? ['application/csv', 'text/csv'] : []);
+  return { format, callback };
+}
+
+function contentType(format: Format): string {
+  return CONTENT_TYPES[format];
+}
+
+function notAcceptable(req: HttpRequest, extra: readonly string[]): HttpResponse {
+  const offered = ['application/json', 'text/json', 'application/javascript', 'text/javascript (with callback)', ...extra].join(', ');
+  return error(406, 'not_acceptable', `cannot answer in ${JSON.stringify(req.header('accept').slice(0, 200))}; offered: ${offered}`, CORS_HEADERS);
+}

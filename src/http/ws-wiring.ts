@@ -1,0 +1,40 @@
+import type { PluginHost } from '../../actors/plugin-host.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { ServerOptions, SseHandler, WsHandlers } from './uws-server.js';
+import { WS_HARD_LIMIT_FACTOR, WsHub, type Publish, type WsConnection } from './ws-hub.js';
+
+/** The hub with the limits from the configuration (service.ts builds it through this). */
+export function createHub(host: PluginHost, config: Config, clock: Clock, log: Logger, publish: Publish): WsHub {
+  return new WsHub(host, publish, {
+    now: () => clock.now(),
+    log: (level, fields, msg) => log[level](fields, msg),
+    tickMs: config.wsTickMs,
+    maxSubscriptions: config.wsMaxSubscriptions,
+    maxConnectionsPerIp: config.wsMaxConnectionsPerIp,
+    maxBufferedBytes: config.wsMaxBufferedBytes,
+    slowTimeoutMs: config.wsSlowTimeoutSeconds * 1000,
+    maxFrameBytes: config.wsMaxFrameBytes,
+    resumeFrames: config.wsResumeFrames,
+  });
+}
+
+/** What uws-server's listen() needs for the live-push side. */
+export function liveServerParts(hub: WsHub, config: Config): { options: Omit<ServerOptions, 'host' | 'port'>; ws: WsHandlers<WsConnection>; sse: SseHandler } {
+  return {
+    options: {
+      maxPayloadBytes: config.wsMaxFrameBytes,
+      idleTimeoutSeconds: config.wsIdleTimeoutSeconds,
+      maxBackpressureBytes: config.wsMaxBufferedBytes * WS_HARD_LIMIT_FACTOR,
+    },
+    ws: {
+      admit: (ip) => hub.admit(ip),
+      open: (peer, ip) => hub.open(peer, ip),
+      message: (conn, text) => hub.onMessage(conn, text),
+      drain: (conn) => hub.onDrain(conn),
+      close: (conn) => hub.onClose(conn),
+    },
+    sse: (req) => hub.openSse(req),
+  };
+}

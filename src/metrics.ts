@@ -1,0 +1,154 @@
+/**
+ * The one module that talks to prom-client. Every Service gets its own Registry (never the
+ * global one), so tests can run several services in one process. Per-message counters are
+ * not touched per message: collect() callbacks read the runtime's own counters at scrape time.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { PluginHost } from '../actors/plugin-host.js';
+import type { SnapshotReport } from '../snapshots/snapshotter.js';
+
+export interface MetricsSources {
+  readonly host: PluginHost;
+  /** Intake counters; numeric fields besides these are exported as statscache_intake_total{event}. */
+  readonly bus: () => { readonly frames: number; readonly accepted: number; readonly decodeErrors: Readonly<Record<string, number>> };
+  readonly lastSnapshot: () => SnapshotReport | null;
+  readonly wsClients: () => number;
+  /** Subscribers of one plugin's WebSocket channel. */
+  readonly wsSubscribers: (ident: string) => number;
+  /** Null before the server listens. */
+  readonly uwsNative: () => boolean | null;
+  readonly httpCache?: () => { readonly hits: number; readonly misses: number; readonly gzipped: number; readonly entries: number; readonly bytes: number };
+}
+
+export interface ServiceMetrics {
+  readonly registry: Registry;
+  readonly contentType: string;
+  /** Counts one HTTP answer; `route` is a pattern like `/api/:ident`, never a raw path. */
+  countRequest(route: string, method: string, status: number): void;
+  /** The exposition text as of the last refresh, at most a second old (the HTTP adapter answers synchronously). */
+  text(): string;
+  /** Renders the registry now and keeps the result for text(). */
+  refresh(): Promise<string>;
+  /** Starts the process-level collectors and the refresh timer (a running service only). */
+  start(): void;
+  stop(): void;
+}
+
+/** How stale a scrape may be: the text is re-rendered this often while someone scrapes. */
+const REFRESH_MS = 1_000;
+
+export function createMetrics(sources: MetricsSources): ServiceMetrics {
+  const registry = new Registry();
+  const { host } = sources;
+  const plugins = () => host.runtimes;
+
+  // Counters rebuilt from absolute values at scrape time: reset, then set by inc().
+  const fromCounters = <L extends string>(name: string, help: string, labelNames: readonly L[], fill: (set: (labels: Record<L, string>, value: number) => void) => void) =>
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        fill((labels, value) => this.inc(labels as never, value));
+      },
+    });
+  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[], fill: (set: (labels: Record<L, string>, value: number) => void) => void) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        fill((labels, value) => this.set(labels as never, value));
+      },
+    });
+
+  fromCounters('statscache_plugin_messages_received_total', 'Messages routed to a plugin', ['plugin'], (set) => {
+    for (const r of plugins()) set({ plugin: r.ident }, r.state.counters.received);
+  });
+  fromCounters('statscache_plugin_messages_applied_total', 'Messages a plugin applied', ['plugin'], (set) => {
+    for (const r of plugins()) set({ plugin: r.ident }, r.state.counters.applied);
+  });
+  fromCounters('statscache_plugin_messages_dropped_total', 'Messages a plugin skipped, by reason', ['plugin', 'reason'], (set) => {
+    for (const r of plugins()) for (const [reason, n] of Object.entries(r.state.counters.dropped)) set({ plugin: r.ident, reason }, n);
+  });
+  fromCounters('statscache_plugin_rows_evicted_total', 'Rows removed by retention', ['plugin'], (set) => {
+    for (const r of plugins()) set({ plugin: r.ident }, r.state.counters.evicted);
+  });
+  gauge('statscache_plugin_rows', 'Rows a plugin holds', ['plugin'], (set) => {
+    for (const r of plugins()) set({ plugin: r.ident }, r.state.rows.size);
+  });
+  gauge('statscache_plugin_last_message_timestamp_seconds', 'Timestamp of the newest message a plugin applied', ['plugin'], (set) => {
+    for (const r of plugins()) if (r.state.counters.lastMessageAt !== null) set({ plugin: r.ident }, r.state.counters.lastMessageAt);
+  });
+
+  fromCounters('statscache_bus_frames_total', 'Multipart messages received from the bus', [], (set) => set({}, sources.bus().frames));
+  fromCounters('statscache_bus_accepted_total', 'Bus messages decoded and routed', [], (set) => set({}, sources.bus().accepted));
+  fromCounters('statscache_intake_total', 'Other intake events (duplicates, filled timestamps, backfill, journal…), by event', ['event'], (set) => {
+    for (const [event, n] of Object.entries(sources.bus())) if (typeof n === 'number' && event !== 'frames' && event !== 'accepted') set({ event: snake(event) }, n);
+  });
+  fromCounters('statscache_bus_decode_errors_total', 'Bus messages skipped, by reason', ['reason'], (set) => {
+    for (const [reason, n] of Object.entries(sources.bus().decodeErrors)) set({ reason }, n);
+  });
+
+  const snapshot = (name: string, help: string, read: (r: SnapshotReport) => number) =>
+    gauge(name, help, [], (set) => {
+      const last = sources.lastSnapshot();
+      if (last !== null) set({}, read(last));
+    });
+  snapshot('statscache_snapshot_duration_seconds', 'Duration of the last snapshot', (r) => r.durationMs / 1000);
+  snapshot('statscache_snapshot_bytes', 'Bytes written by the last snapshot', (r) => r.bytes);
+  snapshot('statscache_snapshot_entries_written', 'Entries written by the last snapshot', (r) => r.written);
+  snapshot('statscache_snapshot_generation', 'Generation of the last snapshot', (r) => r.generation);
+
+  gauge('statscache_ws_clients', 'Open WebSocket connections', [], (set) => set({}, sources.wsClients()));
+  gauge('statscache_ws_subscriptions', 'WebSocket subscribers per plugin', ['plugin'], (set) => {
+    for (const r of plugins()) set({ plugin: r.ident }, sources.wsSubscribers(r.ident));
+  });
+  gauge('statscache_uws_native', '1 when uWebSockets.js runs its native binary, 0 on the slow JS fallback', [], (set) => {
+    const native = sources.uwsNative();
+    if (native !== null) set({}, native ? 1 : 0);
+  });
+  if (sources.httpCache) {
+    const cache = sources.httpCache;
+    fromCounters('statscache_http_cache_hits_total', 'API answers served from the encoded-body cache', [], (set) => set({}, cache().hits));
+    fromCounters('statscache_http_cache_misses_total', 'API answers rendered', [], (set) => set({}, cache().misses));
+    fromCounters('statscache_http_gzip_total', 'Bodies compressed (once per cached answer)', [], (set) => set({}, cache().gzipped));
+    gauge('statscache_http_cache_bytes', 'Bytes held by the encoded-body cache', [], (set) => set({}, cache().bytes));
+  }
+
+  const requests = new Counter({ name: 'statscache_http_requests_total', help: 'HTTP requests by route pattern, method and status', labelNames: ['route', 'method', 'status'], registers: [registry] });
+
+  let latest = '';
+  const refresh = async () => {
+    latest = await registry.metrics();
+    return latest;
+  };
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    registry,
+    contentType: registry.contentType,
+    countRequest: (route, method, status) => requests.inc({ route, method: METHODS.has(method) ? method : 'other', status: String(status) }),
+    text: () => latest,
+    refresh,
+    start: () => {
+      if (timer) return;
+      // Event-loop lag and process metrics watch the whole process: only a started service owns them.
+      collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
+      void refresh();
+      // prom-client renders asynchronously and the HTTP adapter answers synchronously: keep a text
+      // at most REFRESH_MS old. Unref'd, so it never keeps the process alive.
+      timer = setInterval(() => void refresh(), REFRESH_MS);
+      timer.unref();
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
+const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** Methods kept as label values; anything else a client invents is `other` (bounded label sets). */
+const METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE']);

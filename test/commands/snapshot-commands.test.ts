@@ -1,0 +1,201 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Row } from '../../actors/row-store.js';
+import { DataStore } from '../../snapshots/lmdb-store.js';
+import { recentSamples } from '../helpers/fixtures.js';
+import { referenceViews, servedViews } from '../helpers/reference.js';
+import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+import { acceptedOnce, feed, type Sample } from '../history/feed.js';
+import { runCli } from './cli.js';
+
+interface Listed {
+  journal: { firstSeq: number; lastSeq: number };
+  generations: { slot: number; status: string; generation: number; journalSeq: number; entries: number; bytes: number; plugins: Record<string, { entries: number; bytes: number; version: number }> }[];
+}
+interface Inspected {
+  meta: { generation: number; journalSeq: number };
+  plugins: Record<string, { record: unknown; rows: Record<string, Row & { volume?: number }>; stores: Record<string, unknown> }>;
+  errors: string[];
+}
+
+const sumVolume = (rows: Record<string, { volume?: number }>) => Object.values(rows).reduce((n, r) => n + (r.volume ?? 0), 0);
+
+describe('operator commands on real data dirs: list, inspect, export/import, journal replay', () => {
+  const source = tempDir();
+  const target = tempDir();
+  const scratch = tempDir();
+  const running = new Set<RunningService>();
+  let kept: Sample[];
+  let end: number;
+  let views: Map<string, Row[]>;
+
+  const start = async (dir: string) => {
+    const s = await startService(['--data-dir', dir]);
+    running.add(s);
+    await eventually(async () => ((await getJson(`${s.base}/readyz`)).status === 200 ? true : undefined), 20_000, 'ready');
+    return s;
+  };
+  const stop = async (s: RunningService) => {
+    expect(await s.stop('SIGTERM')).toBe(0);
+    running.delete(s);
+  };
+  const list = async (dir: string): Promise<Listed> => {
+    const r = await runCli(['snapshot', 'list', '--json', '--data-dir', dir]);
+    expect(r.code, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as Listed;
+  };
+  const inspect = async (dir: string, generation: string, plugin?: string): Promise<Inspected> => {
+    const r = await runCli(['snapshot', 'inspect', generation, '--data-dir', dir, ...(plugin ? ['--plugin', plugin] : [])]);
+    expect(r.code, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as Inspected;
+  };
+
+  beforeAll(async () => {
+    end = Math.floor(Date.now() / 1000) - 5;
+    const samples = recentSamples(end) as Sample[];
+    kept = acceptedOnce(samples);
+    const svc = await start(source.path);
+    await feed(svc, samples);
+    views = await servedViews(svc.base, referenceViews([]).keys());
+    await stop(svc);
+  });
+
+  afterAll(async () => {
+    for (const s of running) await s.stop('SIGKILL');
+    for (const d of [source, target, scratch]) d.remove();
+  });
+
+  it('snapshot list shows generations with journal position and per-plugin sizes', async () => {
+    const listed = await list(source.path);
+    expect(listed.journal.lastSeq).toBe(kept.length);
+    const newest = listed.generations[0];
+    expect(newest?.status).toBe('ok');
+    expect(newest?.journalSeq).toBe(kept.length);
+    expect(newest?.entries).toBeGreaterThan(0);
+    expect(newest?.plugins['volume-by-category-1d']?.entries).toBeGreaterThan(0);
+    expect(newest?.bytes).toBe(Object.values(newest?.plugins ?? {}).reduce((n, p) => n + p.bytes, 0));
+    const human = await runCli(['snapshot', 'list', '--data-dir', source.path]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/GENERATION\s+SLOT\s+TAKEN/);
+    expect(human.stdout).toContain('volume-by-category-1d');
+    const missing = await runCli(['snapshot', 'list', '--data-dir', join(scratch.path, 'nope')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/no statscache data/);
+  });
+
+  it('snapshot inspect decodes a generation, one plugin at a time if asked', async () => {
+    const newest = (await list(source.path)).generations[0]?.generation as number;
+    const one = await inspect(source.path, String(newest), 'volume-by-category-1d');
+    expect(Object.keys(one.plugins)).toEqual(['volume-by-category-1d']);
+    expect(sumVolume(one.plugins['volume-by-category-1d']?.rows ?? {})).toBe(kept.length);
+    expect(one.errors).toEqual([]);
+    const all = await inspect(source.path, 'latest');
+    expect(all.meta.generation).toBe(newest);
+    expect(Object.keys(all.plugins).length).toBeGreaterThan(5);
+    const bad = await runCli(['snapshot', 'inspect', '9999', '--data-dir', source.path]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/no readable generation 9999/);
+  });
+
+  it('export → import into a fresh data dir → the service there serves the same rows', async () => {
+    const file = join(scratch.path, 'state.scx');
+    const exported = await runCli(['snapshot', 'export', file, '--data-dir', source.path]);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(readFileSync(file).subarray(0, 8).toString()).toBe('SCEXPORT');
+    const imported = await runCli(['snapshot', 'import', file, '--data-dir', target.path]);
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stdout).toMatch(/as generation 1 /);
+
+    const svc = await start(target.path);
+    const got = await servedViews(svc.base, views.keys());
+    for (const [ident, rows] of views) expect({ ident, rows: got.get(ident) }).toEqual({ ident, rows });
+    // The journal tail came along: a backfill overlapping the export de-duplicates against it.
+    expect(((await getJson(`${svc.base}/raw?rows_per_page=1`)).body as { total: number }).total).toBe(kept.length);
+
+    // Writers refuse while a service holds the data dir.
+    const busy = await runCli(['snapshot', 'import', file, '--data-dir', target.path]);
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toMatch(/is using/);
+    const busyReplay = await runCli(['journal', 'replay', '--from', '0', '--data-dir', target.path]);
+    expect(busyReplay.code).toBe(1);
+    expect(busyReplay.stderr).toMatch(/is using/);
+    await stop(svc);
+  });
+
+  it('refuses a corrupted, truncated, foreign or too-new export and writes nothing', async () => {
+    const file = join(scratch.path, 'state.scx');
+    const good = readFileSync(file);
+    const flipped = Buffer.from(good);
+    const at = 52 + Math.floor((flipped.length - 52) / 2);
+    flipped[at] = (flipped[at] as number) ^ 0x10;
+    const newer = Buffer.from(good);
+    newer.writeUInt32BE(99, 8);
+    const cases: [string, Buffer, RegExp][] = [
+      ['flipped', flipped, /checksum mismatch/],
+      ['truncated', good.subarray(0, good.length - 100), /truncated/],
+      ['foreign', Buffer.from('{"not":"an export"}'), /not a statscache snapshot export/],
+      ['newer', newer, /version 99 is newer/],
+    ];
+    for (const [name, bytes, message] of cases) {
+      const bad = join(scratch.path, `${name}.scx`);
+      writeFileSync(bad, bytes);
+      const dir = join(scratch.path, `import-${name}`);
+      const r = await runCli(['snapshot', 'import', bad, '--data-dir', dir]);
+      expect({ name, code: r.code }).toEqual({ name, code: 1 });
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).toMatch(/nothing was written/);
+      expect(existsSync(join(dir, 'statscache.lmdb'))).toBe(false);
+    }
+  });
+
+  it('lists a damaged generation as unreadable and exports the previous good one', async () => {
+    const listed = await list(target.path);
+    const [newest, previous] = listed.generations;
+    expect(newest?.status).toBe('ok');
+    expect(previous?.status).toBe('ok');
+    const store = new DataStore(target.path);
+    // slotRaw yields the meta record first, whatever the key layout.
+    const meta = store.slotRaw(newest?.slot as number).next().value as { key: unknown };
+    await store.putRaw(meta.key, Buffer.from('torn write'));
+    await store.close();
+
+    const damaged = await list(target.path);
+    expect(damaged.generations.find((g) => g.slot === newest?.slot)?.status).toBe('unreadable');
+    expect(damaged.generations[0]?.generation).toBe(previous?.generation);
+    const file = join(scratch.path, 'fallback.scx');
+    const r = await runCli(['snapshot', 'export', file, '--data-dir', target.path]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`skipped damaged slot ${newest?.slot}`));
+    expect(r.stdout).toMatch(new RegExp(`exported generation ${previous?.generation} `));
+  });
+
+  it('journal replay --from rebuilds state equal to the live state, and --from a later time only that part', async () => {
+    const before = await list(source.path);
+    const live = await inspect(source.path, 'latest');
+    const replay = await runCli(['journal', 'replay', '--from', '0', '--data-dir', source.path]);
+    expect(replay.code, replay.stderr).toBe(0);
+    expect(replay.stdout).toContain(`replayed ${kept.length} messages`);
+    expect(replay.stdout).toMatch(/\d+ msg\/s/);
+    const after = await list(source.path);
+    expect(after.generations[0]?.generation).toBe((before.generations[0]?.generation as number) + 1);
+    expect(after.generations[0]?.journalSeq).toBe(kept.length);
+    const rebuilt = await inspect(source.path, 'latest');
+    expect(rebuilt.meta.generation).toBe(after.generations[0]?.generation);
+    expect(rebuilt.plugins).toEqual(live.plugins);
+
+    const svc = await start(source.path);
+    const got = await servedViews(svc.base, views.keys());
+    for (const [ident, rows] of views) expect({ ident, rows: got.get(ident) }).toEqual({ ident, rows });
+    await stop(svc);
+
+    const from = end - 99;
+    const partial = await runCli(['journal', 'replay', '--from', new Date(from * 1000).toISOString(), '--data-dir', source.path]);
+    expect(partial.code, partial.stderr).toBe(0);
+    const part = await inspect(source.path, 'latest', 'volume-by-category-1d');
+    expect(sumVolume(part.plugins['volume-by-category-1d']?.rows ?? {})).toBe(kept.filter((e) => e.timestamp >= from).length);
+    const badFrom = await runCli(['journal', 'replay', '--from', 'last tuesday', '--data-dir', source.path]);
+    expect(badFrom.code).toBe(2);
+    expect(badFrom.stderr).toMatch(/--from "last tuesday" must be epoch seconds or an ISO-8601 date/);
+  });
+});

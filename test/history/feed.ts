@@ -1,0 +1,38 @@
+import type { RawEnvelope } from '../helpers/fixtures.js';
+import { connectPublisher, eventually, getJson, type RunningService } from '../helpers/service-process.js';
+
+export type Sample = RawEnvelope & { timestamp: number; msg_id?: string };
+
+/**
+ * What a service keeps of a stream: one message per (msg_id, topic, body) — the captured
+ * samples reuse some msg_ids for different messages, which are not duplicates — and every
+ * message without a msg_id (the restamped samples differ in timestamp, so none collapse).
+ * Written here, apart from the service's de-duplication code, as the expectation.
+ */
+export function acceptedOnce(envelopes: readonly Sample[]): Sample[] {
+  const seen = new Set<string>();
+  return envelopes.filter((e) => {
+    if (typeof e.msg_id !== 'string' || e.msg_id === '') return true;
+    const key = JSON.stringify([e.msg_id, e.topic, e.msg]);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** Publishes every envelope on a real ZeroMQ socket and waits until the journal serves them all. */
+export async function feed(svc: RunningService, envelopes: readonly Sample[]): Promise<number> {
+  const want = acceptedOnce(envelopes).length;
+  const pub = await connectPublisher(svc.bound);
+  try {
+    await eventually(async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined), 20_000, 'ready');
+    for (const e of envelopes) await pub.send(e.topic, JSON.stringify(e));
+    await eventually(async () => {
+      const res = await getJson(`${svc.base}/raw?rows_per_page=1`);
+      return (res.body as { total?: number }).total === want ? true : undefined;
+    }, 20_000, `${want} messages in the journal`);
+  } finally {
+    pub.close();
+  }
+  return want;
+}

@@ -1,0 +1,136 @@
+/**
+ * The plugins beyond the originals: contribution calendar, latest event per topic and per
+ * category, top users and packages over sliding windows. Expected rows come from the chosen
+ * sample lines (comments say why).
+ */
+import { describe, expect, it } from 'vitest';
+import { builtinPlugins } from '../../plugins/index.js';
+import type { RawEnvelope } from '../helpers/fixtures.js';
+import { harness, lines, rowsOf } from './harness.js';
+
+describe('contribution-calendar-1d', () => {
+  // 211, 212: hreindl on 2014-08-23 (13:16, 13:15 UTC); 213: volter the same day 09:50; the day ends 1408838400.
+  // 74: ralph and codeblock on 2012-08-07 (day ending 1344384000).
+  it('counts messages per UTC day per user and answers one user\'s calendar', () => {
+    const h = harness(builtinPlugins());
+    h.feed(lines(74, 211, 212, 213));
+    const rt = h.rt('contribution-calendar-1d');
+    expect(rowsOf(rt, { user: 'hreindl' })).toEqual([{ timestamp: 1408838400, user: 'hreindl', date: '2014-08-23', volume: 2 }]);
+    // ralph's day is two years before the newest day: outside the default 366 days, inside 3660.
+    expect(rowsOf(rt, { user: 'ralph' })).toEqual([]);
+    expect(rowsOf(rt, { user: 'ralph', days: 3660 })).toEqual([{ timestamp: 1344384000, user: 'ralph', date: '2012-08-07', volume: 1 }]);
+    expect(rowsOf(rt, {}, 'asc')).toEqual([
+      { timestamp: 1344384000, user: 'codeblock', date: '2012-08-07', volume: 1 },
+      { timestamp: 1344384000, user: 'ralph', date: '2012-08-07', volume: 1 },
+      { timestamp: 1408838400, user: 'hreindl', date: '2014-08-23', volume: 2 },
+      { timestamp: 1408838400, user: 'volter', date: '2014-08-23', volume: 1 },
+    ]);
+    h.stop();
+  });
+});
+
+describe('latest-event-per-topic and latest-event-per-category', () => {
+  it('keeps the newest message by message time, not arrival order', () => {
+    // 211 (1408799776), 212 (1408799746), 213 (1408787444) share a topic and arrive in that order:
+    // the newest is 211, the first to arrive. 86 (stg, 1389298195) and 87 (prod, 1389298512) are
+    // koji task messages on two topics; 87 is the newest buildsys event.
+    const h = harness(builtinPlugins());
+    h.feed(lines(211, 212, 213, 86, 87));
+    const sqlite = {
+      timestamp: 1408799776,
+      topic: 'org.fedoraproject.prod.bodhi.update.comment',
+      category: 'bodhi',
+      msg_id: '2014-10047900-1379-4ede-ba94-8319823541a8',
+      agent: 'hreindl',
+      link: 'https://bodhi.fedoraproject.org/updates/sqlite-3.8.6-2.fc20',
+      subtitle: 'hreindl commented on bodhi update sqlite-3.8.6-2.fc20 (karma: 1)',
+    };
+    const failedBuild = {
+      timestamp: 1389298512,
+      topic: 'org.fedoraproject.prod.buildsys.task.state.change',
+      category: 'buildsys',
+      msg_id: '2014-991dbbad-b5f5-4f62-b889-d3b637d0cb49',
+      agent: 'ralph',
+      link: 'http://koji.fedoraproject.org/koji/taskinfo?taskID=6380373',
+      subtitle: "ralph's scratch build of python-websocket-client-0.12.0-1.fc20.src.rpm failed",
+    };
+    const topics = h.rt('latest-event-per-topic');
+    expect(rowsOf(topics)).toHaveLength(3);
+    expect(rowsOf(topics, { category: 'bodhi' })).toEqual([sqlite]);
+    expect(rowsOf(topics, { prefix: 'org.fedoraproject.prod.buildsys.' })).toEqual([failedBuild]);
+    expect(rowsOf(h.rt('latest-event-per-category'))).toEqual([sqlite, failedBuild]);
+    expect(rowsOf(h.rt('latest-event-per-category'), { category: 'buildsys' })).toEqual([failedBuild]);
+    h.stop();
+  });
+
+  it('leaves out subtitle and keeps null agent/link when the meta has none', () => {
+    const h = harness(builtinPlugins());
+    h.feed([{ topic: 'org.example.prod.unknownthing.happened', timestamp: 10, msg: {} }]);
+    expect(rowsOf(h.rt('latest-event-per-topic'))).toEqual([{ timestamp: 10, topic: 'org.example.prod.unknownthing.happened', category: 'unknownthing', msg_id: null, agent: null, link: null }]);
+    h.stop();
+  });
+});
+
+describe('top-users and top-packages', () => {
+  // Restamped lines (bodies untouched), T on a minute boundary:
+  //   211 at T       hreindl / sqlite
+  //   212 at T+10    hreindl / file
+  //   74  at T+2000  codeblock, ralph / fedmsg
+  //   213 at T+4000  volter / sqlite
+  // At T+4000 the hour window holds the minutes from T+420 on (60 one-minute steps ending at T+3960),
+  // so 211 and 212 have left it; the day and week windows still hold everything.
+  const T = 1_699_999_980;
+  const at = (line: number, t: number): RawEnvelope => ({ ...lines(line)[0]!, timestamp: t });
+  const feed = [at(211, T), at(212, T + 10), at(74, T + 2000), at(213, T + 4000)];
+
+  it('ranks over the last hour, day and week of message time', () => {
+    const h = harness(builtinPlugins());
+    h.feed(feed);
+    const users = h.rt('top-users');
+    const ranked = (params: Record<string, unknown>) => rowsOf(users, params).map((r) => r as unknown as { rank: number; user: string; volume: number; window: string; timestamp: number });
+    expect(ranked({ window: 'hour' }).map((r) => [r.rank, r.user, r.volume])).toEqual([
+      [1, 'codeblock', 1],
+      [2, 'ralph', 1],
+      [3, 'volter', 1],
+    ]);
+    expect(ranked({}).map((r) => [r.rank, r.user, r.volume, r.window])).toEqual([
+      [1, 'hreindl', 2, 'day'],
+      [2, 'codeblock', 1, 'day'],
+      [3, 'ralph', 1, 'day'],
+      [4, 'volter', 1, 'day'],
+    ]);
+    expect(ranked({ window: 'week', n: 1 })).toEqual([{ timestamp: T + 4000, window: 'week', rank: 1, user: 'hreindl', volume: 2 }]);
+    const packages = h.rt('top-packages');
+    expect(rowsOf(packages, { window: 'hour' })).toEqual([
+      { timestamp: T + 4000, window: 'hour', rank: 1, package: 'fedmsg', volume: 1 },
+      { timestamp: T + 4000, window: 'hour', rank: 2, package: 'sqlite', volume: 1 },
+    ]);
+    expect(rowsOf(packages, { window: 'day' }).map((r) => (r as unknown as { package: string }).package)).toEqual(['sqlite', 'fedmsg', 'file']);
+    h.stop();
+  });
+
+  it('forgets everything once message time moves past the week, and its state shrinks back', () => {
+    const h = harness(builtinPlugins());
+    h.feed(feed);
+    const rt = h.rt('top-users');
+    const sizeBefore = Object.values(rt.state.stores).reduce((n, s) => n + s.size, 0);
+    h.feed([at(211, T + 8 * 86_400)]);
+    for (const window of ['hour', 'day', 'week']) {
+      expect(rowsOf(rt, { window }).map((r) => [(r as unknown as { user: string }).user, (r as unknown as { volume: number }).volume])).toEqual([['hreindl', 1]]);
+    }
+    const sizeAfter = Object.values(rt.state.stores).reduce((n, s) => n + s.size, 0);
+    // hreindl: 1 minute-slice + 1 hour-slice (head + entry each), 3 totals, clock (now + 3 cuts).
+    expect(sizeAfter).toBe(11);
+    expect(sizeAfter).toBeLessThan(sizeBefore);
+    h.stop();
+  });
+
+  it('a late message counts in the windows that still cover its time, and no others', () => {
+    const h = harness(builtinPlugins());
+    h.feed([...feed, at(212, T + 5)]); // 212 again, 5 s after T: behind the hour window, inside the day
+    const rt = h.rt('top-users');
+    expect(rowsOf(rt, { window: 'hour' }).map((r) => (r as unknown as { user: string }).user)).not.toContain('hreindl');
+    expect(rowsOf(rt, { window: 'day', n: 1 })).toMatchObject([{ user: 'hreindl', volume: 3 }]);
+    h.stop();
+  });
+});

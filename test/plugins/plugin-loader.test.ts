@@ -1,0 +1,62 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { registerPlugins } from '../../actors/registry.js';
+import { builtinPlugins } from '../../plugins/index.js';
+import { loadExternalPlugins, pluginsForConfig } from '../../src/plugin-loader.js';
+import { tempDir } from '../helpers/service-process.js';
+
+const EXAMPLE = fileURLToPath(new URL('../../examples/plugins/bodhi-karma.js', import.meta.url));
+const dirs: { remove(): void }[] = [];
+afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
+
+function workspace() {
+  const d = tempDir('statscache-plugins-');
+  dirs.push(d);
+  return d.path;
+}
+
+const plugin = (name: string) => `export default { name: ${JSON.stringify(name)}, summary: 's', description: 'd', columns: ['n'], key: ['n'], update() {} };\n`;
+
+describe('external plugin loading', () => {
+  it('loads a file relative to the config file and registers it after the built-ins', async () => {
+    const dir = workspace();
+    const configFile = join(dir, 'config.json');
+    const spec = relative(dir, EXAMPLE).startsWith('.') ? relative(dir, EXAMPLE) : `./${relative(dir, EXAMPLE)}`;
+    const all = await pluginsForConfig({ plugins: [spec] }, configFile);
+    const idents = registerPlugins(all).map((p) => p.ident);
+    expect(idents.slice(0, builtinPlugins().length)).toEqual(registerPlugins(builtinPlugins()).map((p) => p.ident));
+    expect(idents.at(-1)).toBe('bodhi-karma-1d');
+  });
+
+  it('loads an npm package by name from the config directory, and arrays of definitions', async () => {
+    const dir = workspace();
+    const pkg = join(dir, 'node_modules', 'statscache-plugin-foo');
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'statscache-plugin-foo', type: 'module', main: 'index.js' }));
+    writeFileSync(join(pkg, 'index.js'), `const a = ${plugin('Foo one').replace('export default ', '').trim()}\nconst b = ${plugin('Foo two').replace('export default ', '').trim()}\nexport default [a, b];\n`);
+    const loaded = await loadExternalPlugins(['statscache-plugin-foo'], dir);
+    expect(loaded.map((l) => (l.definition as { name: string }).name)).toEqual(['Foo one', 'Foo two']);
+    expect(loaded[0]?.url).toMatch(/node_modules\/statscache-plugin-foo\/index\.js$/);
+  });
+
+  it('names the spec in every failure, with the coded errors of the registry', async () => {
+    const dir = workspace();
+    writeFileSync(join(dir, 'no-default.mjs'), 'export const plugin = {};\n');
+    writeFileSync(join(dir, 'bad.mjs'), 'export default { name: "Bad", summary: "s", description: "d", columns: ["n"], key: ["n"] };\n');
+    writeFileSync(join(dir, 'throws.mjs'), 'throw new Error("boom at import");\n');
+    await expect(loadExternalPlugins(['./missing.js'], dir)).rejects.toMatchObject({ code: 'SC_PLUGIN_LOAD_FAILED', message: expect.stringContaining('"./missing.js"') });
+    await expect(loadExternalPlugins(['statscache-plugin-nope'], dir)).rejects.toMatchObject({ code: 'SC_PLUGIN_LOAD_FAILED', message: expect.stringContaining('statscache-plugin-nope') });
+    await expect(loadExternalPlugins(['./throws.mjs'], dir)).rejects.toMatchObject({ code: 'SC_PLUGIN_LOAD_FAILED', message: expect.stringContaining('boom at import') });
+    await expect(loadExternalPlugins(['./no-default.mjs'], dir)).rejects.toMatchObject({ code: 'SC_PLUGIN_LOAD_FAILED', message: expect.stringContaining('no default export') });
+    await expect(loadExternalPlugins(['./bad.mjs'], dir)).rejects.toMatchObject({ code: 'SC_PLUGIN_FIELD_MISSING', message: expect.stringMatching(/^SC_PLUGIN_FIELD_MISSING: in plugin module "\.\/bad\.mjs": plugin "Bad" has no "update"/) });
+  });
+
+  it('an external plugin clashing with a built-in ident is refused at registration', async () => {
+    const dir = workspace();
+    writeFileSync(join(dir, 'clash.mjs'), plugin('Top users'));
+    const all = await pluginsForConfig({ plugins: ['./clash.mjs'] }, join(dir, 'config.json'));
+    expect(() => registerPlugins(all)).toThrow(/SC_PLUGIN_IDENT_DUPLICATE.*top-users/);
+  });
+});

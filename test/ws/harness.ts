@@ -1,0 +1,192 @@
+import { createServer } from 'node:net';
+import { Publisher } from 'zeromq';
+import WebSocket from 'ws';
+import { definePlugin, rowsOf } from '../../actors/plugin-api.js';
+import { builtinPlugins } from '../../plugins/index.js';
+import { loadConfig, type ConfigKey } from '../../src/config.js';
+import type { ServerFrame } from '../../src/http/ws-frames.js';
+import { createLogger } from '../../src/logger.js';
+import { Service } from '../../src/service.js';
+import { recentSamples, type RawEnvelope } from '../helpers/fixtures.js';
+import { eventually, tempDir } from '../helpers/service-process.js';
+
+export { eventually };
+
+/** Messages per category per minute, with a `category` parameter served by a custom view: a parameterised live view. */
+export const perCategory = definePlugin({
+  name: 'Live per category',
+  interval: '1m',
+  summary: 'test plugin with a parameterised custom view',
+  description: 'Counts per category per minute; the view filters by the `category` parameter.',
+  rows: rowsOf<{ timestamp: number; category: string; n: number }>(),
+  columns: ['category', 'n'],
+  key: ['timestamp', 'category'],
+  params: { category: { type: 'string', description: 'only this category' } },
+  update(message, { rows, bucket }) {
+    const key = `${bucket}|${message.category}`;
+    rows.set(key, { timestamp: bucket, category: message.category, n: (rows.get(key)?.n ?? 0) + 1 });
+  },
+  view({ rows }, params) {
+    return [...rows.values()].filter((r) => params.category === undefined || r.category === params.category);
+  },
+});
+
+/** Fat rows (8 KB each, one row per message slot): fills a slow client's socket quickly. */
+export const fat = definePlugin({
+  name: 'Fat rows',
+  summary: 'test plugin with large rows',
+  description: 'Row i mod 50 gets the latest message and an 8 KB padding.',
+  topics: ['org.test.fat'],
+  rows: rowsOf<{ timestamp: number; slot: number; n: number; pad: string }>(),
+  columns: ['slot', 'n', 'pad'],
+  key: ['slot'],
+  update(message, { rows }) {
+    const body = message.body as { n: number };
+    const slot = body.n % 50;
+    rows.set(String(slot), { timestamp: message.timestamp, slot, n: body.n, pad: 'x'.repeat(8192) });
+  },
+});
+
+export interface Live {
+  readonly service: Service;
+  readonly port: number;
+  readonly base: string;
+  readonly wsUrl: string;
+  readonly dataDir: string;
+  server(): NonNullable<Service['server']>;
+  /** Publishes on a real ZeroMQ PUB socket and waits until the service accepted them all. */
+  publish(envelopes: readonly RawEnvelope[]): Promise<void>;
+  /** Stops the service (final snapshot) but keeps the data dir. */
+  stop(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A real Service in this process: uWS on a free port (or `port`), a real ZeroMQ bind, LMDB in a temp dir. */
+export async function startLive(flags: Partial<Record<ConfigKey, unknown>> = {}, opts: { dataDir?: string; plugins?: readonly unknown[] } = {}): Promise<Live> {
+  const dir = opts.dataDir ? { path: opts.dataDir, remove: () => {} } : tempDir('statscache-ws-');
+  const config = loadConfig({ env: {}, flags: { port: 0, bind: ['tcp://127.0.0.1:*'], dataDir: dir.path, snapshotInterval: 3600, wsTickMs: 20, ...flags } });
+  const service = Service.build({ config, logger: createLogger('silent'), plugins: opts.plugins ?? [...builtinPlugins(), perCategory, fat] });
+  await service.start();
+  const port = service.server?.port ?? 0;
+  const bound = service.subscription?.bound[0];
+  if (!bound) throw new Error('no ZeroMQ endpoint bound');
+  const pub = new Publisher({ linger: 0 });
+  pub.connect(bound);
+  let joined = false;
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    pub.close();
+    await service.stop();
+  };
+  return {
+    service,
+    port,
+    base: `http://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    dataDir: dir.path,
+    server: () => {
+      if (!service.server) throw new Error('not listening');
+      return service.server;
+    },
+    async publish(envelopes) {
+      if (!joined) {
+        const before = service.counters.frames;
+        await eventually(async () => {
+          await pub.send(['org.test.probe', '{not json']);
+          await new Promise((r) => setTimeout(r, 30));
+          return service.counters.frames > before ? true : undefined;
+        }, 10_000, 'ZeroMQ subscription to join');
+        joined = true;
+      }
+      const target = service.counters.accepted + envelopes.length;
+      for (const e of envelopes) await pub.send([e.topic, JSON.stringify(e)]);
+      await eventually(() => (service.counters.accepted >= target ? true : undefined), 15_000, `${envelopes.length} messages accepted`);
+    },
+    stop,
+    async close() {
+      await stop();
+      dir.remove();
+    },
+  };
+}
+
+let batch = 0;
+
+/** The real samples, restamped one second apart ending `endSeconds`, with ids unique to this batch. */
+export function samplesBatch(endSeconds = Math.floor(Date.now() / 1000) - 2): RawEnvelope[] {
+  const b = ++batch;
+  return recentSamples(endSeconds).map((e, i) => ({ ...e, msg_id: `ws-test-${process.pid}-${b}-${i}` }));
+}
+
+/** `count` synthetic messages for the fat plugin. */
+export function fatBatch(count: number, from = 0): RawEnvelope[] {
+  const b = ++batch;
+  const now = Math.floor(Date.now() / 1000);
+  return Array.from({ length: count }, (_, i) => ({ topic: 'org.test.fat', msg_id: `fat-${process.pid}-${b}-${i}`, timestamp: now, msg: { n: from + i } }));
+}
+
+export type Frame = ServerFrame & Record<string, unknown>;
+
+/** A raw `ws` connection that records every frame, for protocol-level assertions. */
+export class RawClient {
+  readonly frames: Frame[] = [];
+  closed: { code: number; reason: string } | null = null;
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => this.frames.push(JSON.parse(String(data)) as Frame));
+    ws.on('close', (code, reason) => (this.closed = { code, reason: String(reason) }));
+  }
+
+  static async open(url: string, options: WebSocket.ClientOptions = {}): Promise<RawClient> {
+    const ws = new WebSocket(url, options);
+    const client = new RawClient(ws);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return client;
+  }
+
+  send(frame: unknown): void {
+    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  of<T extends Frame['type']>(type: T): Extract<Frame, { type: T }>[] {
+    return this.frames.filter((f) => f.type === type) as Extract<Frame, { type: T }>[];
+  }
+
+  /** The first frame after index `from` matching `pred`. */
+  next(pred: (f: Frame) => boolean, what: string, from = 0, ms = 5_000): Promise<Frame> {
+    return eventually(() => this.frames.slice(from).find(pred), ms, what);
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+/** Every row of a view over HTTP (walking pages), as a Map by the plugin's key columns. */
+export async function httpRows(base: string, ident: string, query = ''): Promise<Record<string, unknown>[]> {
+  const res = await fetch(`${base}/api/${ident}${query ? `?${query}` : ''}`);
+  if (res.status !== 200) throw new Error(`${res.status} ${await res.text()}`);
+  return (await res.json()) as Record<string, unknown>[];
+}
+
+export const keyOf = (cols: readonly string[], row: Record<string, unknown>) => JSON.stringify(cols.map((c) => row[c] ?? null));
+
+/**
+ * A port free right now. Restart tests listen on a fixed port from the start: uWS sets
+ * SO_REUSEADDR only for a fixed port, and without it the first server's TIME_WAIT
+ * connections would block the second listen for a minute.
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}

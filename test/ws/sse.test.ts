@@ -1,0 +1,138 @@
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, httpRows, keyOf, samplesBatch, startLive, type Live } from './harness.js';
+
+interface SseEvent {
+  id: string | undefined;
+  event: string;
+  data: Record<string, unknown>;
+}
+
+/** A real HTTP client reading an event stream (fetch), parsed per the SSE spec's line rules. */
+async function openStream(url: string, headers: Record<string, string> = {}) {
+  const controller = new AbortController();
+  const res = await fetch(url, { headers: { Accept: 'text/event-stream', ...headers }, signal: controller.signal });
+  const events: SseEvent[] = [];
+  let comments = 0;
+  let ended = false;
+  if (res.status === 200 && res.body) {
+    void (async () => {
+      const decoder = new TextDecoder();
+      let buf = '';
+      try {
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          buf += decoder.decode(chunk, { stream: true });
+          let end;
+          while ((end = buf.indexOf('\n\n')) >= 0) {
+            const block = buf.slice(0, end);
+            buf = buf.slice(end + 2);
+            const e: Partial<SseEvent> & { dataText?: string } = {};
+            for (const line of block.split('\n')) {
+              if (line.startsWith(':')) comments++;
+              else if (line.startsWith('id: ')) e.id = line.slice(4);
+              else if (line.startsWith('event: ')) e.event = line.slice(7);
+              else if (line.startsWith('data: ')) e.dataText = (e.dataText === undefined ? '' : `${e.dataText}\n`) + line.slice(6);
+            }
+            if (e.dataText !== undefined) events.push({ id: e.id, event: e.event ?? 'message', data: JSON.parse(e.dataText) as Record<string, unknown> });
+          }
+        }
+      } catch {
+        /* aborted */
+      }
+      ended = true;
+    })();
+  }
+  return { res, events, comments: () => comments, ended: () => ended, close: () => controller.abort() };
+}
+
+/** Applies snapshot/resumed/update events by row key; checks ids and seqs follow one another. */
+function held(events: readonly SseEvent[], start: Map<string, Record<string, unknown>> = new Map(), startSeq: number | null = null) {
+  const rows = new Map(start);
+  let seq = startSeq;
+  let key: readonly string[] = ['timestamp', 'category'];
+  for (const e of events) {
+    const d = e.data;
+    if (e.event === 'snapshot') {
+      rows.clear();
+      key = d['key'] as string[];
+      for (const r of d['rows'] as Record<string, unknown>[]) rows.set(keyOf(key, r), r);
+      seq = d['seq'] as number;
+    } else if (e.event === 'resumed') {
+      expect(d['seq']).toBe(seq);
+    } else if (e.event === 'update') {
+      expect(d['seq']).toBe((seq as number) + 1);
+      seq = d['seq'] as number;
+      for (const k of d['removed'] as unknown[][]) rows.delete(JSON.stringify(k));
+      for (const r of d['rows'] as Record<string, unknown>[]) rows.set(keyOf(key, r), r);
+    }
+    expect(e.id).toBe(`${String(d['epoch'] ?? e.id?.split(':')[0])}:${seq}`);
+  }
+  return { rows, seq };
+}
+
+const canon = (rows: Iterable<Record<string, unknown>>) => JSON.stringify([...rows].map((r) => JSON.stringify(r)).sort());
+
+describe('Server-Sent Events at /api/<ident>/stream', () => {
+  let live: Live;
+  beforeAll(async () => {
+    live = await startLive();
+  });
+  afterAll(() => live?.close());
+
+  it('streams a snapshot then updates (id = epoch:seq), resumes from Last-Event-ID without gap or duplicate', async () => {
+    const url = `${live.base}/api/volume-by-category-1s/stream?rows_per_page=50`;
+    const a = await openStream(url);
+    expect(a.res.status).toBe(200);
+    expect(a.res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    await eventually(() => a.events[0], 5_000, 'snapshot event');
+    expect(a.events[0]).toMatchObject({ event: 'snapshot', data: { type: 'snapshot', ident: 'volume-by-category-1s', epoch: live.service.hub.epoch } });
+    await live.publish(samplesBatch(Math.floor(Date.now() / 1000) - 900));
+    await eventually(async () => (canon(held(a.events).rows.values()) === canon(await httpRows(live.base, 'volume-by-category-1s', 'rows_per_page=50')) ? true : undefined), 10_000, 'stream equals HTTP');
+    const before = held(a.events);
+    const lastId = a.events.at(-1)?.id as string;
+    a.close();
+    await eventually(() => (live.service.hub.counts().sse === 0 ? true : undefined), 5_000, 'stream closed server-side');
+
+    await live.publish(samplesBatch());
+    const b = await openStream(url, { 'Last-Event-ID': lastId });
+    await eventually(() => b.events[0], 5_000, 'first event after resume');
+    expect(b.events[0]).toMatchObject({ event: 'resumed', id: lastId });
+    expect(b.events[0]?.data['replayed']).toBeGreaterThan(0);
+    await eventually(async () => (canon(held(b.events, before.rows, before.seq).rows.values()) === canon(await httpRows(live.base, 'volume-by-category-1s', 'rows_per_page=50')) ? true : undefined), 10_000, 'resumed stream equals HTTP');
+    expect(b.events.some((e) => e.event === 'snapshot')).toBe(false);
+    b.close();
+
+    // An id from another server life (or garbage) gets a fresh snapshot, never a silent gap.
+    const c = await openStream(url, { 'Last-Event-ID': `0123456789abcdef:${before.seq}` });
+    await eventually(() => c.events[0], 5_000, 'snapshot for a foreign id');
+    expect(c.events[0]).toMatchObject({ event: 'snapshot', data: { reason: 'resume_epoch' } });
+    c.close();
+  });
+
+  it('validates parameters like the HTTP view (400 naming the parameter, 404 for an unknown ident)', async () => {
+    const bad = await fetch(`${live.base}/api/volume-1m/stream?rows_per_page=zero`);
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: 'bad_parameter', detail: expect.stringContaining('rows_per_page') });
+    const missing = await fetch(`${live.base}/api/no-such-plugin/stream`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: 'unknown_ident' });
+  });
+
+  it('sends heartbeat comments on a quiet stream', async () => {
+    const s = await openStream(`${live.base}/api/volume-5s/stream`);
+    await eventually(() => (s.comments() > 0 ? true : undefined), 12_000, 'a heartbeat comment');
+    expect(s.ended()).toBe(false);
+    s.close();
+  }, 20_000);
+
+  it('works with curl, a non-Node client', async () => {
+    const out = await new Promise<string>((resolve, reject) => {
+      const p = spawn('curl', ['-sN', '--max-time', '2', `${live.base}/api/volume-1m/stream?order=asc`]);
+      let text = '';
+      p.stdout.on('data', (d: Buffer) => (text += d.toString()));
+      p.on('error', reject);
+      p.on('close', () => resolve(text));
+    });
+    expect(out).toMatch(/^retry: 1000\n\nid: [0-9a-f]{16}:\d+\nevent: snapshot\ndata: \{"type":"snapshot","ident":"volume-1m"/);
+  });
+});
