@@ -23,8 +23,9 @@ export interface ReadonlyKeyedStore<V> {
 export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
   protected readonly map = new Map<string, V>();
   private readonly trackers = new Set<ChangeSet>();
-  /** Previous values of keys touched by the message being applied (reused, never reallocated). */
-  private readonly undo = new Map<string, V | undefined>();
+  /** Keys written by the message being applied and their previous values, in write order (reused arrays). */
+  private readonly undoKeys: string[] = [];
+  private readonly undoValues: (V | undefined)[] = [];
   private recording = false;
 
   get size(): number {
@@ -102,7 +103,10 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
 
   /** Restores the values the current message overwrote. Keys stay marked changed: rewriting them is harmless. */
   rollback(): void {
-    for (const [key, previous] of this.undo) {
+    // Newest first, so a key written twice ends at its value from before the message.
+    for (let i = this.undoKeys.length - 1; i >= 0; i--) {
+      const key = this.undoKeys[i] as string;
+      const previous = this.undoValues[i];
       const current = this.map.get(key);
       if (previous === undefined) this.map.delete(key);
       else this.map.set(key, previous);
@@ -113,7 +117,10 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
 
   endMessage(): void {
     this.recording = false;
-    if (this.undo.size > 0) this.undo.clear();
+    if (this.undoKeys.length > 0) {
+      this.undoKeys.length = 0;
+      this.undoValues.length = 0;
+    }
   }
 
   /** Loads a value without recording it as a change (restore from a snapshot). */
@@ -127,7 +134,10 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
   protected afterWrite(_key: string, _previous: V | undefined, _next: V | undefined): void {}
 
   private remember(key: string): void {
-    if (this.recording && !this.undo.has(key)) this.undo.set(key, this.map.get(key));
+    if (this.recording) {
+      this.undoKeys.push(key);
+      this.undoValues.push(this.map.get(key));
+    }
   }
 
   private touch(key: string): void {

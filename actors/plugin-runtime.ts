@@ -38,6 +38,8 @@ export class PluginRuntime {
   readonly ident: string;
   readonly state: PluginState;
   private readonly actor: Actor<ReturnType<typeof this.logic>>;
+  /** The extra stores as an array: no allocation per message. */
+  private readonly storeList: readonly KeyedStore<unknown>[];
   private readonly updateContext: { rows: RowStore<Row>; stores: Record<string, KeyedStore<unknown>>; bucket: number; interval: number | null };
 
   constructor(
@@ -53,6 +55,7 @@ export class PluginRuntime {
       counters: { received: 0, applied: 0, dropped: { update_error: 0, expired: 0 }, evicted: 0, lastMessageAt: null },
       version: 0,
     };
+    this.storeList = Object.values(stores);
     // One context object reused for every message: only `bucket` changes.
     this.updateContext = { rows: this.state.rows, stores, bucket: 0, interval: plugin.intervalSeconds };
     this.actor = createActor(this.logic());
@@ -95,18 +98,18 @@ export class PluginRuntime {
     const ctx = this.updateContext;
     ctx.bucket = bucket;
     state.rows.beginMessage();
-    for (const s of Object.values(state.stores)) s.beginMessage();
+    for (const s of this.storeList) s.beginMessage();
     try {
       (plugin.definition.update as (m: PluginMessage, c: UpdateContext<Row, never>) => void)(message, ctx as never);
     } catch (err) {
       state.rows.rollback();
-      for (const s of Object.values(state.stores)) s.rollback();
+      for (const s of this.storeList) s.rollback();
       counters.dropped.update_error++;
       this.onError(this.ident, err, message);
       return;
     }
     state.rows.endMessage();
-    for (const s of Object.values(state.stores)) s.endMessage();
+    for (const s of this.storeList) s.endMessage();
     counters.applied++;
     if (counters.lastMessageAt === null || message.timestamp > counters.lastMessageAt) counters.lastMessageAt = message.timestamp;
     state.version++;

@@ -32,16 +32,18 @@ export interface SnapshotterOptions {
 interface Container {
   readonly name: string;
   readonly store: KeyedStore<unknown>;
-  /** One change set per slot: a slot written every N snapshots gets the changes of those N intervals. */
-  readonly changes: readonly ChangeSet[];
+  /** Keys changed since the last snapshot (one Set.add per write on the hot path). */
+  readonly changes: ChangeSet;
+  /** Keys changed in recent generations → the newest generation that changed them. */
+  readonly pending: Map<string, number>;
 }
 
 /**
  * Writes snapshots into N rotating slots, so the last N generations stay readable: if the
  * newest is damaged, restore falls back to the one before it and the journal replays the
  * rest. Each slot is updated incrementally with the keys changed since that slot was last
- * written, in one LMDB transaction; change sets are drained inside the transaction callback
- * so the values written are one consistent point in time.
+ * written, in one LMDB transaction; changes are read inside the transaction callback so the
+ * values written are one consistent point in time.
  */
 export class Snapshotter {
   private readonly tracked: { runtime: PluginRuntime; containers: Container[] }[];
@@ -63,7 +65,7 @@ export class Snapshotter {
       containers: [
         { name: 'rows', store: runtime.state.rows as KeyedStore<unknown> },
         ...Object.entries(runtime.state.stores).map(([name, store]) => ({ name, store })),
-      ].map((c) => ({ ...c, changes: Array.from({ length: options.slots }, () => c.store.track()) })),
+      ].map((c) => ({ ...c, changes: c.store.track(), pending: new Map<string, number>() })),
     }));
     for (let slot = 0; slot < options.slots; slot++) {
       for (const { runtime } of this.tracked) {
@@ -72,7 +74,11 @@ export class Snapshotter {
       }
     }
     this.retained = restored.retained;
+    this.slotGeneration = Array.from({ length: options.slots }, (_, slot) => (slot === restored.meta?.slot ? restored.meta.generation : 0));
   }
+
+  /** The generation last written into each slot: a slot gets the keys changed after it. */
+  private readonly slotGeneration: number[];
 
   private readonly retained: Readonly<Record<string, PluginRecord>>;
 
@@ -91,7 +97,7 @@ export class Snapshotter {
     const started = performance.now();
     const position = this.options.position();
     // Nothing happened since the last snapshot: the newest generation on disk is still exact.
-    if (this.generation > 0 && position.journalSeq === this.lastSeq && this.tracked.every((t) => t.containers.every((c) => c.changes.every((s) => s.size === 0)))) {
+    if (this.generation > 0 && position.journalSeq === this.lastSeq && this.tracked.every((t) => t.containers.every((c) => c.changes.size === 0))) {
       return { generation: this.generation, slot: this.generation % this.options.slots, journalSeq: position.journalSeq, durationMs: 0, written: 0, removed: 0, bytes: 0 };
     }
     const generation = this.generation + 1;
@@ -100,9 +106,8 @@ export class Snapshotter {
     let removed = 0;
     let bytes = 0;
     let journalSeq = 0;
-    const drained: { changes: ChangeSet; keys: string[] }[] = [];
     const rewritten: string[] = [];
-    try {
+    {
       await this.store.writeSnapshot((batch) => {
         const at = this.options.position();
         journalSeq = at.journalSeq;
@@ -113,11 +118,12 @@ export class Snapshotter {
             batch.clear(slot, runtime.ident);
             rewritten.push(`${slot}\u0000${runtime.ident}`);
           }
-          for (const { name, store, changes } of containers) {
-            const set = changes[slot] as ChangeSet;
-            const keys = whole ? [...store.keys()] : [...set];
-            drained.push({ changes: set, keys: [...set] });
-            set.clear();
+          for (const { name, store, changes, pending } of containers) {
+            // Stamped inside the transaction: if it fails, the stamps stay and the retry writes them.
+            for (const key of changes) pending.set(key, generation);
+            changes.clear();
+            const since = this.slotGeneration[slot] ?? 0;
+            const keys = whole ? [...store.keys()] : [...pending].filter(([, g]) => g > since).map(([k]) => k);
             for (const key of keys) {
               const value = store.get(key);
               if (value === undefined) {
@@ -151,11 +157,12 @@ export class Snapshotter {
         };
         batch.putMeta(slot, encodeChecked(meta));
       });
-    } catch (err) {
-      for (const { changes, keys } of drained) for (const k of keys) changes.add(k);
-      throw err;
     }
     this.generation = generation;
+    this.slotGeneration[slot] = generation;
+    // Every slot has what changed up to the oldest slot's generation: forget those stamps.
+    const oldest = Math.min(...this.slotGeneration);
+    for (const { containers } of this.tracked) for (const { pending } of containers) for (const [k, g] of pending) if (g <= oldest) pending.delete(k);
     this.lastSeq = journalSeq;
     for (const r of rewritten) this.rewrite.delete(r);
     return { generation, slot, journalSeq, durationMs: performance.now() - started, written, removed, bytes };

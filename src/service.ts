@@ -196,8 +196,9 @@ export class Service {
     const live = liveServerParts(this.hub, config);
     this.server = await listen(
       { host: config.host, port: config.port, ...live.options },
-      // Admin answers come later (a snapshot waits for LMDB); the adapter awaits promises.
-      (req) => this.admin(req) ?? this.http(req),
+      // Admin answers come later (a snapshot waits for LMDB) and /metrics renders fresh
+      // (prom-client is asynchronous); the adapter awaits promises.
+      (req) => this.admin(req) ?? (req.path === '/metrics' && req.method === 'GET' ? this.metrics.refresh().then(() => this.http(req)) : this.http(req)),
       live.ws,
       (err) => log.error({ err: String((err as Error)?.stack ?? err) }, 'request handler failed'),
       live.sse,
