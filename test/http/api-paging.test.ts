@@ -92,7 +92,7 @@ describe('/api/<ident> paging over the real server', () => {
     const seen: CategoryRow[] = [];
     let hops = 0;
     while (url !== undefined) {
-      const res = await fetch(`${s.base}${url}`);
+      const res: Response = await fetch(`${s.base}${url}`);
       expect(res.status).toBe(200);
       seen.push(...((await res.json()) as CategoryRow[]));
       const next: string | undefined = links(res.headers.get('link'))['next'];

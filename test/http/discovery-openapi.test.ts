@@ -40,7 +40,7 @@ describe('GET /plugins and GET /openapi.json', () => {
     const { plugins } = (await res.json()) as { plugins: Info[] };
     expect(plugins.map((p) => p.ident)).toEqual((await (await fetch(`${s.base}/api/`)).json()) as string[]);
     for (const [i, p] of plugins.entries()) {
-      const def = defs[i] as { name: string; summary: string; description: string; columns: string[]; key: string[]; topics?: string[]; layout?: unknown; params?: Record<string, { description: string }> };
+      const def = defs[i] as unknown as { name: string; summary: string; description: string; columns: string[]; key: string[]; topics?: string[]; layout?: unknown; params?: Record<string, { description: string }> };
       expect([p.name, p.summary, p.description, p.columns, p.key]).toEqual([def.name, def.summary, def.description, def.columns, def.key]);
       if (p.interval !== null) expect(p.ident.endsWith(`-${p.interval.spelled}`)).toBe(true);
       expect(p.has_layout).toBe(def.layout !== undefined);

@@ -106,7 +106,7 @@ describe('snapshots', () => {
     await b.snap.take();
     await b.close();
     const c = await session(d.path, counter(1), []);
-    expect(c.rt.state.rows.get('t.a')?.n).toBe(1);
+    expect((c.rt.state.rows.get('t.a') as Row | undefined)?.n).toBe(1);
     await c.close();
   });
 });
