@@ -1,5 +1,6 @@
 import { bool, get, id, isObj, keys, obj, person, str, strs } from '../fields.js';
 import { fasFromOpenid } from '../names.js';
+import { lookasideUpload } from './scm.js';
 import type { Derived, RuleContext } from './types.js';
 
 /**
@@ -123,18 +124,5 @@ export function kerneltest(ctx: RuleContext): Derived {
 
 /** Summershum indexes lookaside tarballs; the uploader and package come from the original upload. */
 export function summershum(ctx: RuleContext): Derived {
-  const original = obj(ctx.msg, 'original');
-  const agent = str(original, 'agent');
-  const name = str(original, 'name');
-  const file = str(original, 'filename');
-  const md5 = str(original, 'md5sum');
-  return {
-    usernames: [agent],
-    packages: [name],
-    agent,
-    link:
-      name !== undefined && file !== undefined && md5 !== undefined
-        ? `http://pkgs.fedoraproject.org/lookaside/pkgs/${name}/${file}/${md5}/${file}`
-        : undefined,
-  };
+  return lookasideUpload(obj(ctx.msg, 'original'), 'http://pkgs.fedoraproject.org');
 }

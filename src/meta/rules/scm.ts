@@ -33,25 +33,27 @@ function receive(ctx: RuleContext): Derived {
   };
 }
 
+/** A lookaside cache upload ({agent, name, filename, md5sum}), as dist-git and summershum describe it. */
+export function lookasideUpload(upload: unknown, base: string): Derived {
+  const agent = str(upload, 'agent');
+  const name = str(upload, 'name');
+  const file = str(upload, 'filename');
+  const md5 = str(upload, 'md5sum');
+  return {
+    usernames: [agent],
+    packages: [name],
+    agent,
+    link: name !== undefined && file !== undefined && md5 !== undefined ? `${base}/lookaside/pkgs/${name}/${file}/${md5}/${file}` : undefined,
+  };
+}
+
 export function scm(ctx: RuleContext): Derived {
   const { msg, sub } = ctx;
   if (sub.startsWith('receive')) return receive(ctx);
 
   const agent = str(msg, 'agent');
   if (sub.startsWith('lookaside')) {
-    const name = str(msg, 'name');
-    const file = str(msg, 'filename');
-    const md5 = str(msg, 'md5sum');
-    return {
-      usernames: [agent],
-      packages: [name],
-      agent,
-      link:
-        name !== undefined && file !== undefined && md5 !== undefined
-          ? `${DIST_GIT}/lookaside/pkgs/${name}/${file}/${md5}/${file}`
-          : undefined,
-      subtitle: `${agent ?? 'someone'} uploaded ${file ?? 'a file'} for ${name ?? 'a package'}`,
-    };
+    return { ...lookasideUpload(msg, DIST_GIT), subtitle: `${agent ?? 'someone'} uploaded ${str(msg, 'filename') ?? 'a file'} for ${str(msg, 'name') ?? 'a package'}` };
   }
 
   if (sub.startsWith('pkgdb2branch')) {
