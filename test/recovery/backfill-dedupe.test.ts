@@ -1,0 +1,71 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Publisher } from 'zeromq';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { Service } from '../../src/service.js';
+import { FakeDatagrepper, type Stored } from '../helpers/fake-datagrepper.js';
+import { eventually, tempDir } from '../helpers/service-process.js';
+
+const silent = createLogger('silent');
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function message(n: number, timestamp: number, extra: Partial<Stored> = {}): Stored {
+  return { topic: `org.fedoraproject.prod.${['git', 'bodhi', 'wiki'][n % 3]}.x`, timestamp, msg_id: `2026-dedupe-${n}`, i: n + 1, username: 'apache', msg: { n }, ...extra };
+}
+
+async function service(dg: FakeDatagrepper | null, extra: Record<string, unknown> = {}): Promise<Service> {
+  const dir = tempDir();
+  const flags = { dataDir: dir.path, port: 0, bind: ['tcp://127.0.0.1:*'], ...(dg ? { datagrepper: dg.url } : {}), ...extra };
+  const s = Service.build({ config: loadConfig({ env: {}, flags }), logger: silent, sleep: () => new Promise((r) => setTimeout(r, 5)) });
+  cleanups.push(() => dir.remove(), () => s.close());
+  return s;
+}
+
+const total = (s: Service) => [...s.host.get('volume-by-category-1d')!.state.rows.values()].reduce((a, r) => a + (r as unknown as { volume: number }).volume, 0);
+
+describe('backfill and de-duplication', () => {
+  it('retries failed datagrepper pages (never skips one) and is not ready until the backfill is done', async () => {
+    const dg = await new FakeDatagrepper().start();
+    cleanups.push(() => dg.close());
+    const now = Date.now() / 1000;
+    for (let n = 0; n < 250; n++) dg.messages.push(message(n, now - 300 + n));
+    dg.failNext = 4; // the first page fails four times in a row
+    const s = await service(dg);
+    const starting = s.start();
+    expect(s.http({ method: 'GET', path: '/readyz', query: '', header: () => '' }).status).toBe(503);
+    await starting;
+    expect(s.http({ method: 'GET', path: '/readyz', query: '', header: () => '' }).status).toBe(200);
+    expect(s.counters.backfillRetries).toBe(4);
+    expect(s.counters.backfilled).toBe(250);
+    expect(total(s)).toBe(250);
+  });
+
+  it('counts a message once whether it comes twice on the bus or live and again from backfill', async () => {
+    const dg = await new FakeDatagrepper().start();
+    cleanups.push(() => dg.close());
+    const now = Date.now() / 1000;
+    const s = await service(dg);
+    await s.start();
+    const pub = new Publisher({ linger: 0 });
+    pub.connect(s.subscription!.bound[0]!);
+    cleanups.push(() => pub.close());
+    await new Promise((r) => setTimeout(r, 300));
+    const live = [0, 1, 2, 3, 4].map((n) => message(n, now + n));
+    for (const m of [...live, live[0]!, live[3]!]) await pub.send([m.topic, JSON.stringify(m)]);
+    await eventually(() => (s.counters.accepted + s.counters.duplicates === 7 ? true : undefined), 5_000, 'seven frames');
+    expect([s.counters.accepted, s.counters.duplicates]).toEqual([5, 2]);
+    // Same message id, different payload: a different message (real buses reuse ids), counted.
+    const reused = message(0, now + 9, { msg: { n: 'other' } });
+    await pub.send([reused.topic, JSON.stringify(reused)]);
+    // A publisher sequence jump (i 6 → 9) triggers a gap backfill, which re-delivers the live ones.
+    const jumped = message(8, now + 10);
+    dg.messages.push(...live, message(5, now + 5), message(6, now + 6), message(7, now + 7), jumped);
+    await pub.send([jumped.topic, JSON.stringify(jumped)]);
+    await eventually(() => (total(s) === 10 ? true : undefined), 5_000, 'gap backfilled');
+    expect(s.counters.gaps).toBeGreaterThanOrEqual(1);
+    expect(total(s)).toBe(10);
+  });
+});
