@@ -22,7 +22,8 @@ import { GapDetector } from './gap-detector.js';
 import { createHttpHandler, type HttpHandler } from './http/api-routes.js';
 import { createAdminHandler, type AdminHandler } from './http/admin-routes.js';
 import { EncodedCache } from './http/encoded-cache.js';
-import { createHistoryHandler } from './http/history-routes.js';
+import { createHistoryHandler, type HistoryHandler } from './http/history-routes.js';
+import type { HttpRequest, HttpResponse } from './http/responses.js';
 import { listen, type RunningServer } from './http/uws-server.js';
 import type { WsHub } from './http/ws-hub.js';
 import { createHub, liveServerParts } from './http/ws-wiring.js';
@@ -76,7 +77,10 @@ function gate(): { promise: Promise<void>; open: () => void } {
  */
 export class Service {
   readonly host: PluginHost;
+  /** The API routes (synchronous: every read is from memory). */
   readonly http: HttpHandler;
+  /** datagrepper's /raw and /id from the journal; a filtered scan answers asynchronously. */
+  private readonly history: HistoryHandler;
   /** `/admin/*` routes (POST /admin/snapshot); null for other paths. */
   readonly admin: AdminHandler;
   readonly metrics: ServiceMetrics;
@@ -170,7 +174,8 @@ export class Service {
     });
     // datagrepper's /raw and /id from the journal, so this instance can be another's --datagrepper.
     const history = createHistoryHandler({ journal: this.journal, deriveMeta: this.meta, nowSeconds: () => this.clock.now() / 1000 });
-    this.http = (req) => history(req) ?? api(req);
+    this.http = api;
+    this.history = history;
     // Asynchronous (a snapshot waits for LMDB): the HTTP adapter must route /admin/* here and await it.
     this.admin = createAdminHandler({ adminToken: config.adminToken, snapshot: () => this.snapshot() });
   }
@@ -196,9 +201,7 @@ export class Service {
     const live = liveServerParts(this.hub, config);
     this.server = await listen(
       { host: config.host, port: config.port, ...live.options },
-      // Admin answers come later (a snapshot waits for LMDB) and /metrics renders fresh
-      // (prom-client is asynchronous); the adapter awaits promises.
-      (req) => this.admin(req) ?? (req.path === '/metrics' && req.method === 'GET' ? this.metrics.refresh().then(() => this.http(req)) : this.http(req)),
+      (req) => this.handle(req),
       live.ws,
       (err) => log.error({ err: String((err as Error)?.stack ?? err) }, 'request handler failed'),
       live.sse,
@@ -221,6 +224,17 @@ export class Service {
     this.phase = 'running';
     this.liveGate.open();
     log.info({ journalSeq: this.journal.position }, 'ready: consuming the bus live');
+  }
+
+  /**
+   * Every HTTP request. Admin answers come later (a snapshot waits for LMDB), /metrics renders
+   * fresh (prom-client is asynchronous), a filtered /raw scan yields: the adapter awaits promises.
+   */
+  handle(req: HttpRequest): HttpResponse | Promise<HttpResponse> {
+    const special = this.admin(req) ?? this.history(req);
+    if (special) return special;
+    if (req.path === '/metrics' && req.method === 'GET') return this.metrics.refresh().then(() => this.http(req));
+    return this.http(req);
   }
 
   /**

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { Journal } from '../../snapshots/journal.js';
 import type { Envelope, Meta } from '../envelope.js';
 import type { MetaDeriver } from '../message.js';
-import { argumentsOf, BadParameter, one, parseCallback, parseHistoryQuery, parseMetaFields, rawArguments, type MetaField } from './history-params.js';
-import { metaObject, searchJournal } from './history-search.js';
+import { argumentsOf, BadParameter, one, parseCallback, parseHistoryQuery, parseMetaFields, rawArguments, type HistoryQuery, type MetaField } from './history-params.js';
+import { metaObject, searchJournal, type HistoryPage } from './history-search.js';
 import { CORS_HEADERS, json, type HttpRequest, type HttpResponse } from './responses.js';
 
 export interface HistoryDeps {
@@ -12,7 +12,8 @@ export interface HistoryDeps {
   readonly nowSeconds: () => number;
 }
 
-export type HistoryHandler = (req: HttpRequest) => HttpResponse | null;
+/** Null for paths that are not history routes; a filtered `/raw` answers asynchronously. */
+export type HistoryHandler = (req: HttpRequest) => HttpResponse | Promise<HttpResponse> | null;
 
 const ALLOWED_METHODS = 'GET, HEAD, OPTIONS';
 /** Journal ids longer than this are stored hashed (snapshots/journal.ts), so no such id can be found. */
@@ -38,9 +39,13 @@ export function createHistoryHandler(deps: HistoryDeps): HistoryHandler {
   const message = (envelope: Envelope, fields: readonly MetaField[], meta: Meta | undefined) =>
     messageText(envelope, sourceVersion, fields.length > 0 ? metaObject(fields, envelope, meta ?? deps.deriveMeta(envelope)) : undefined);
 
-  const raw = (params: URLSearchParams): HttpResponse => {
+  const raw = (params: URLSearchParams): HttpResponse | Promise<HttpResponse> => {
     const q = parseHistoryQuery(params, deps.nowSeconds());
-    const { hits, total } = searchJournal(deps.journal, q, deps.deriveMeta);
+    const found = searchJournal(deps.journal, q, deps.deriveMeta);
+    return found instanceof Promise ? found.then((page) => rawPage(q, page)) : rawPage(q, found);
+  };
+
+  const rawPage = (q: HistoryQuery, { hits, total }: HistoryPage): HttpResponse => {
     const pages = Math.ceil(total / q.rowsPerPage);
     const texts = hits.map((h) => message(h.entry.envelope, q.meta, h.meta));
     const body = `{"raw_messages":[${texts.join(',')}],"total":${total},"pages":${pages},"count":${hits.length},"arguments":${JSON.stringify(argumentsOf(q))}}`;

@@ -1,3 +1,4 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Journal, JournalEntry } from '../../snapshots/journal.js';
 import { categoryOf, type Envelope, type Meta } from '../envelope.js';
 import type { MetaDeriver } from '../message.js';
@@ -46,7 +47,7 @@ const TEST_ORDER: readonly FilterField[] = ['topics', 'not_topics', 'categories'
  * bounded by journal retention), meta is derived at most once per message and only when a
  * filter or the `meta` parameter needs it.
  */
-export function searchJournal(journal: Journal, q: HistoryQuery, deriveMeta: MetaDeriver): HistoryPage {
+export function searchJournal(journal: Journal, q: HistoryQuery, deriveMeta: MetaDeriver): HistoryPage | Promise<HistoryPage> {
   const lo = Math.max(0, q.window?.start ?? 0);
   const hi = q.window?.end ?? NO_END;
   const offset = (q.page - 1) * q.rowsPerPage;
@@ -70,8 +71,35 @@ export function searchJournal(journal: Journal, q: HistoryQuery, deriveMeta: Met
     return { hits, total };
   }
 
+  return searchFiltered(journal, q, lo, hi, offset, tests, wantMeta, deriveMeta);
+}
+
+/** How long a filtered scan runs before it lets the event loop serve others. */
+const SLICE_MS = 10;
+
+/**
+ * The filtered scan reads the whole window, which can be a large part of the journal: it
+ * yields to the event loop every few milliseconds so live ingest and other clients never wait on it.
+ */
+async function searchFiltered(
+  journal: Journal,
+  q: HistoryQuery,
+  lo: number,
+  hi: number,
+  offset: number,
+  tests: readonly Test[],
+  wantMeta: boolean,
+  deriveMeta: MetaDeriver,
+): Promise<HistoryPage> {
+  const hits: HistoryHit[] = [];
   let total = 0;
+  let sliceStart = performance.now();
+  let n = 0;
   for (const entry of journal.byTime(lo, hi, q.order)) {
+    if ((++n & 255) === 0 && performance.now() - sliceStart > SLICE_MS) {
+      await yieldToLoop();
+      sliceStart = performance.now();
+    }
     const envelope = entry.envelope;
     let meta: Meta | undefined;
     let text: string | undefined;

@@ -3,6 +3,8 @@ import WebSocket from 'ws';
 import { categoryOfTopic, recentSamples, type RawEnvelope } from '../helpers/fixtures.js';
 import { connectPublisher, eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 
+const TOKEN = 'e2e-admin-token-0123456789';
+
 type CategoryRow = { timestamp: number; category: string; volume: number };
 
 /** Every row of a view, walking the pages the server reports. */
@@ -36,7 +38,7 @@ describe('statscache end to end: bus → actors → HTTP/WS → SIGTERM → rest
   const batch = recentSamples(now);
 
   beforeAll(async () => {
-    svc = await startService(['--data-dir', dir.path, '--snapshot-interval', '3600']);
+    svc = await startService(['--data-dir', dir.path, '--snapshot-interval', '3600'], { STATSCACHE_ADMIN_TOKEN: TOKEN });
   });
   afterAll(async () => {
     await svc?.stop('SIGKILL');
@@ -101,6 +103,20 @@ describe('statscache end to end: bus → actors → HTTP/WS → SIGTERM → rest
     expect(ws.readyState).toBe(WebSocket.OPEN);
     ws.close();
     pub.close();
+  });
+
+  it('takes a snapshot on POST /admin/snapshot with the admin token, and refuses a wrong one', async () => {
+    const wrong = await fetch(`${svc.base}/admin/snapshot`, { method: 'POST', headers: { authorization: 'Bearer nope' } });
+    expect(wrong.status).toBe(401);
+    const res = await fetch(`${svc.base}/admin/snapshot`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(res.status).toBe(200);
+    const report = (await res.json()) as { generation: number; journalSeq: number };
+    expect(report.generation).toBeGreaterThanOrEqual(1);
+    expect(report.journalSeq).toBe(batch.length);
+    // HEAD of an API route answers like GET without a body (and never takes the process down).
+    const head = await fetch(`${svc.base}/api/volume-1m`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect((await getJson(`${svc.base}/healthz`)).status).toBe(200);
   });
 
   it('gives the same rows back after SIGTERM and a restart on the same data dir', async () => {
