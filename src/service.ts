@@ -232,7 +232,12 @@ export class Service {
    */
   handle(req: HttpRequest): HttpResponse | Promise<HttpResponse> {
     const special = this.admin(req) ?? this.history(req);
-    if (special) return special;
+    if (special) {
+      // These bypass the API handler, which counts the rest.
+      const route = req.path.startsWith('/admin/') ? '/admin/snapshot' : req.path.startsWith('/id') ? '/id' : '/raw';
+      const count = (r: HttpResponse) => (this.metrics.countRequest(route, req.method, r.status), r);
+      return special instanceof Promise ? special.then(count) : count(special);
+    }
     if (req.path === '/metrics' && req.method === 'GET') return this.metrics.refresh().then(() => this.http(req));
     return this.http(req);
   }
