@@ -24,7 +24,13 @@ export interface BusSubscription {
   close(): void;
 }
 
-export async function subscribe(options: BusOptions, onFrames: FramesHandler, onFatal: (err: unknown) => void): Promise<BusSubscription> {
+/**
+ * Called when a connected endpoint comes back after it dropped: messages published in between
+ * were lost (PUB/SUB does not queue for absent subscribers) and should be backfilled.
+ */
+export type ReconnectHandler = (info: { address: string; downSince: number }) => void;
+
+export async function subscribe(options: BusOptions, onFrames: FramesHandler, onFatal: (err: unknown) => void, onReconnect?: ReconnectHandler): Promise<BusSubscription> {
   // fedmsg's own defaults: unbounded queue, reconnect 100 ms backing off to 1 s, keepalive.
   const sock = new Subscriber({
     receiveHighWaterMark: 0,
@@ -38,6 +44,16 @@ export async function subscribe(options: BusOptions, onFrames: FramesHandler, on
     for (const endpoint of options.bind) {
       await sock.bind(endpoint);
       bound.push(sock.lastEndpoint ?? endpoint);
+    }
+    if (onReconnect && options.connect.length > 0) {
+      const down = new Map<string, number>();
+      sock.events.on('disconnect', (e) => void down.set(e.address, Date.now()));
+      sock.events.on('handshake', (e) => {
+        const since = down.get(e.address);
+        if (since === undefined) return;
+        down.delete(e.address);
+        onReconnect({ address: e.address, downSince: since });
+      });
     }
     for (const endpoint of options.connect) sock.connect(endpoint);
     for (const prefix of options.topics) sock.subscribe(prefix);

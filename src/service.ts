@@ -212,6 +212,12 @@ export class Service {
       { connect: config.connect, bind: config.bind, topics: config.topic },
       (frames) => this.ingest(frames),
       (err) => log.error({ err: String(err) }, 'bus receive loop failed'),
+      ({ address, downSince }) => {
+        log.warn({ address, downSince: new Date(downSince).toISOString() }, 'bus endpoint reconnected; messages published meanwhile were missed');
+        // Everything since the newest message we have (or since the drop), minus the usual overlap.
+        const from = Math.min(this.newestTimestamp || downSince / 1000, downSince / 1000);
+        if (config.datagrepper && this.phase === 'running') this.queueGap({ start: from - config.backfillOverlap, end: this.clock.now() / 1000 });
+      },
     );
     this.timers.push(this.clock.every(config.wsTickMs, () => this.hub.tick()));
     log.info(
