@@ -1,4 +1,20 @@
+import { decodeChecked } from './codec.js';
+import type { SnapshotMeta } from './format.js';
 import type { Journal } from './journal.js';
+import type { DataStore } from './lmdb-store.js';
+
+/** The journal position every readable snapshot generation covers (Infinity with none). */
+export function coveredByAllGenerations(store: DataStore): number {
+  let covered = Number.POSITIVE_INFINITY;
+  for (const slot of store.slots()) {
+    try {
+      covered = Math.min(covered, (decodeChecked(store.readSlotMeta(slot) as Uint8Array) as SnapshotMeta).journalSeq);
+    } catch {
+      // A damaged generation is never restored from, so it pins nothing.
+    }
+  }
+  return covered;
+}
 
 export interface TrimPolicy {
   /** Entries at or before this seq are covered by every retained snapshot generation. */

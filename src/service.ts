@@ -1,24 +1,18 @@
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { isStatscacheError } from '../actors/errors.js';
 import { parseInterval } from '../actors/interval.js';
 import { PluginHost } from '../actors/plugin-host.js';
 import { registerPlugins } from '../actors/registry.js';
 import { applyRetention, builtinPlugins } from '../plugins/index.js';
-import { decodeChecked } from '../snapshots/codec.js';
-import type { SnapshotMeta } from '../snapshots/format.js';
-import { Journal, type JournalEntry } from '../snapshots/journal.js';
-import { trimJournal } from '../snapshots/journal-trim.js';
+import { Journal } from '../snapshots/journal.js';
+import { coveredByAllGenerations, trimJournal } from '../snapshots/journal-trim.js';
 import { DataStore } from '../snapshots/lmdb-store.js';
 import { removePidFile, writePidFile } from '../snapshots/pid-file.js';
 import { restore, type RestoreReport } from '../snapshots/restore.js';
 import { Snapshotter, type SnapshotReport } from '../snapshots/snapshotter.js';
-import { backfillPages, type BackfillWindow } from './backfill.js';
 import { subscribe, type BusSubscription } from './bus.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
-import { DECODE_ERROR_REASONS, decodeFrames, type DecodeErrorReason } from './decode-frames.js';
 import type { Envelope } from './envelope.js';
-import { GapDetector } from './gap-detector.js';
 import { createHttpHandler, type HttpHandler } from './http/api-routes.js';
 import { createAdminHandler, type AdminHandler } from './http/admin-routes.js';
 import { EncodedCache } from './http/encoded-cache.js';
@@ -28,11 +22,12 @@ import { listen, type RunningServer } from './http/uws-server.js';
 import type { WsHub } from './http/ws-hub.js';
 import { createHub, liveServerParts } from './http/ws-wiring.js';
 import { throttled, type Logger } from './logger.js';
-import { createPluginMessage, type MetaDeriver } from './message.js';
+import { Intake, type IntakeCounters } from './intake.js';
+import type { MetaDeriver } from './message.js';
 import { deriveMeta } from './meta/index.js';
 import { createMetrics, type ServiceMetrics } from './metrics.js';
-import { Progress } from './progress.js';
-import { createRouter, type Route } from './router.js';
+import { Recovery } from './recovery.js';
+import { createRouter } from './router.js';
 
 export interface ServiceOptions {
   readonly config: Config;
@@ -45,19 +40,7 @@ export interface ServiceOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-export interface IntakeCounters {
-  frames: number;
-  accepted: number;
-  duplicates: number;
-  filledTimestamps: number;
-  decodeErrors: Record<DecodeErrorReason, number>;
-  backfilled: number;
-  backfillInvalid: number;
-  backfillRetries: number;
-  gaps: number;
-  replayed: number;
-  journalWriteErrors: number;
-}
+export type { IntakeCounters } from './intake.js';
 
 type Phase = 'built' | 'replaying' | 'backfilling' | 'running' | 'stopping' | 'stopped';
 
@@ -86,12 +69,11 @@ export class Service {
   readonly metrics: ServiceMetrics;
   readonly hub: WsHub;
   readonly journal: Journal;
-  readonly counters: IntakeCounters = {
-    frames: 0, accepted: 0, duplicates: 0, filledTimestamps: 0,
-    decodeErrors: Object.fromEntries(DECODE_ERROR_REASONS.map((r) => [r, 0])) as Record<DecodeErrorReason, number>,
-    backfilled: 0, backfillInvalid: 0, backfillRetries: 0, gaps: 0, replayed: 0, journalWriteErrors: 0,
-  };
+  readonly intake: Intake;
   readonly restored: RestoreReport;
+  get counters(): IntakeCounters {
+    return this.intake.counters;
+  }
   /** Older name of `counters`, kept for readers written against it. */
   get bus(): IntakeCounters {
     return this.counters;
@@ -101,26 +83,20 @@ export class Service {
   subscription: BusSubscription | null = null;
 
   private phase: Phase = 'built';
-  private progress: Progress | null = null;
   private readonly clock: Clock;
-  private readonly route: Route;
   private readonly meta: MetaDeriver;
   private readonly snapshotter: Snapshotter;
-  private readonly gaps: GapDetector;
+  private readonly recovery: Recovery;
   private readonly timers: (() => void)[] = [];
   private readonly logLimited: ReturnType<typeof throttled>;
   private readonly liveGate = gate();
   private readonly abort = new AbortController();
-  private newestTimestamp: number;
-  /** Gap windows waiting for backfill, merged; the service is not ready while any is pending. */
-  private pendingGaps: BackfillWindow[] = [];
-  private gapWorker: Promise<void> | null = null;
 
   private constructor(
     readonly config: Config,
     private readonly log: Logger,
     private readonly store: DataStore,
-    private readonly options: ServiceOptions,
+    options: ServiceOptions,
   ) {
     this.clock = options.clock ?? systemClock;
     this.meta = options.deriveMeta ?? deriveMeta;
@@ -132,10 +108,7 @@ export class Service {
         this.log.warn({ plugin: ident, topic: message?.topic, msg_id: message?.msgId, err: String((err as Error)?.stack ?? err), suppressed }, 'plugin update threw; message skipped for this plugin'),
       );
     });
-    this.route = createRouter(this.host.runtimes.map((r) => r.plugin));
     this.restored = restore(this.host.runtimes, store);
-    this.newestTimestamp = this.restored.meta?.newestTimestamp ?? 0;
-    this.gaps = new GapDetector({ ...(this.restored.meta?.publishers ?? {}) });
     this.journal = new Journal(store, {
       dedupeWindow: config.dedupeWindow,
       onWriteError: (err) => {
@@ -143,13 +116,28 @@ export class Service {
         this.logLimited('journal', (suppressed) => this.log.error({ err: String(err), suppressed }, 'journal write failed'));
       },
     });
+    const nowSeconds = () => this.clock.now() / 1000;
+    this.intake = new Intake(
+      {
+        host: this.host,
+        route: createRouter(this.host.runtimes.map((r) => r.plugin)),
+        journal: this.journal,
+        deriveMeta: this.meta,
+        maxFrameBytes: config.maxFrameBytes,
+        nowSeconds,
+        onDecodeFailure: (reason, detail) => this.logLimited(`decode:${reason}`, (suppressed) => this.log.warn({ reason, detail, suppressed }, 'bus frame skipped')),
+      },
+      this.restored.meta?.newestTimestamp ?? 0,
+      this.restored.meta?.publishers ?? {},
+    );
+    this.recovery = new Recovery({ intake: this.intake, journal: this.journal, log, datagrepper: config.datagrepper, nowSeconds, signal: this.abort.signal, sleep: options.sleep });
     this.snapshotter = new Snapshotter(
       this.host.runtimes,
       store,
       {
         slots: config.snapshotGenerations,
         now: () => this.clock.now(),
-        position: () => ({ journalSeq: this.journal.position, newestTimestamp: this.newestTimestamp, publishers: this.gaps.table() }),
+        position: () => this.intake.position(),
       },
       this.restored,
     );
@@ -215,8 +203,8 @@ export class Service {
       ({ address, downSince }) => {
         log.warn({ address, downSince: new Date(downSince).toISOString() }, 'bus endpoint reconnected; messages published meanwhile were missed');
         // Everything since the newest message we have (or since the drop), minus the usual overlap.
-        const from = Math.min(this.newestTimestamp || downSince / 1000, downSince / 1000);
-        if (config.datagrepper && this.phase === 'running') this.queueGap({ start: from - config.backfillOverlap, end: this.clock.now() / 1000 });
+        const from = Math.min(this.intake.newestTimestamp || downSince / 1000, downSince / 1000);
+        if (this.phase === 'running') this.recovery.fillGap({ start: from - config.backfillOverlap, end: this.clock.now() / 1000 });
       },
     );
     this.timers.push(this.clock.every(config.wsTickMs, () => this.hub.tick()));
@@ -253,131 +241,31 @@ export class Service {
    * restored snapshot, then backfills from datagrepper what the journal lacks.
    */
   async recover(): Promise<void> {
-    await this.replay();
+    this.phase = 'replaying';
+    await this.recovery.replay(this.restored.meta?.journalSeq ?? 0, this.restored.meta !== null);
     const { config } = this;
     if (config.datagrepper && !this.abort.signal.aborted) {
       const end = this.clock.now() / 1000;
-      const start = this.newestTimestamp > 0 ? this.newestTimestamp - config.backfillOverlap : end - parseInterval(config.journalMaxAge, 'journalMaxAge');
+      const newest = this.intake.newestTimestamp;
+      const start = newest > 0 ? newest - config.backfillOverlap : end - parseInterval(config.journalMaxAge, 'journalMaxAge');
       this.phase = 'backfilling';
-      await this.backfill({ start, end }, 'start-up');
+      await this.recovery.backfill({ start, end }, 'start-up');
     }
   }
 
   /** One multipart bus message: held while starting, then decoded, de-duplicated, journaled and applied. Never throws. */
   ingest(frames: readonly Uint8Array[]): void | Promise<void> {
     if (this.phase !== 'running' && this.phase !== 'stopping') return this.liveGate.promise.then(() => this.ingest(frames));
-    this.counters.frames++;
-    const result = decodeFrames(frames, this.config.maxFrameBytes, () => this.clock.now() / 1000);
-    if (!result.ok) {
-      this.counters.decodeErrors[result.reason]++;
-      this.logLimited(`decode:${result.reason}`, (suppressed) => this.log.warn({ reason: result.reason, detail: result.detail, suppressed }, 'bus frame skipped'));
-      return;
-    }
-    if (result.filledTimestamp) this.counters.filledTimestamps++;
-    const gap = this.gaps.observe(result.envelope);
-    this.accept(result.envelope);
+    const gap = this.intake.fromBus(frames);
     if (gap && this.config.datagrepper) {
-      this.counters.gaps++;
       this.log.warn({ ...gap }, 'publisher sequence jumped; backfilling the gap');
-      this.queueGap({ start: gap.start - this.config.backfillOverlap, end: gap.end });
+      this.recovery.fillGap({ start: gap.start - this.config.backfillOverlap, end: gap.end });
     }
   }
 
   /** De-duplicates, journals and applies one envelope; false for a duplicate. */
   accept(envelope: Envelope): boolean {
-    const entry = this.journal.accept(envelope);
-    if (!entry) {
-      this.counters.duplicates++;
-      return false;
-    }
-    this.counters.accepted++;
-    this.apply(entry.envelope);
-    return true;
-  }
-
-  private apply(envelope: Envelope): void {
-    if (envelope.timestamp > this.newestTimestamp) this.newestTimestamp = envelope.timestamp;
-    const targets = this.route(envelope.topic);
-    if (targets.length > 0) this.host.dispatch(createPluginMessage(envelope, this.meta), targets);
-  }
-
-  /** Replays the journal after the restored snapshot, in chunks so HTTP keeps answering. */
-  private async replay(): Promise<void> {
-    this.phase = 'replaying';
-    const from = this.restored.meta?.journalSeq ?? 0;
-    const first = this.journal.firstRetained;
-    if (this.restored.meta === null && first > 1) {
-      this.log.error({ firstRetained: first }, 'no readable snapshot and the journal was truncated: state before the oldest journal entry is lost; backfill from datagrepper (--datagrepper) to rebuild it');
-    }
-    const progress = (this.progress = new Progress('replaying journal', Math.max(0, this.journal.position - from), this.log));
-    let sliceStart = performance.now();
-    for (const entry of this.journal.after(from)) {
-      if (this.abort.signal.aborted) return;
-      this.replayEntry(entry);
-      progress.tick();
-      if (performance.now() - sliceStart > 50) {
-        await yieldToLoop();
-        sliceStart = performance.now();
-      }
-    }
-    const done = progress.finish();
-    this.progress = null;
-    if (done.done > 0 || this.journal.corrupt > 0) this.log.info({ replayed: done.done, ms: done.ms, rate: done.rate, corrupt: this.journal.corrupt }, 'journal replayed');
-  }
-
-  private replayEntry(entry: JournalEntry): void {
-    this.counters.replayed++;
-    this.gaps.observe(entry.envelope);
-    this.apply(entry.envelope);
-  }
-
-  /** Feeds every message of a datagrepper window, oldest first; retries pages until they succeed. */
-  private async backfill(window: BackfillWindow, why: string): Promise<void> {
-    const url = this.config.datagrepper;
-    if (!url) return;
-    this.log.info({ why, start: window.start, end: window.end }, 'backfilling from datagrepper');
-    let fed = 0;
-    try {
-      for await (const page of backfillPages(window, {
-        url,
-        nowSeconds: () => this.clock.now() / 1000,
-        signal: this.abort.signal,
-        ...(this.options.sleep ? { sleep: this.options.sleep } : {}),
-        onRetry: (info) => {
-          this.counters.backfillRetries++;
-          this.log.warn({ ...info, why }, 'backfill page failed; retrying');
-        },
-      })) {
-        this.progress = new Progress(`backfilling (${why})`, page.pages, this.log, null);
-        this.progress.done = page.page;
-        this.counters.backfillInvalid += page.invalid;
-        for (const envelope of page.envelopes) {
-          if (this.accept(envelope)) {
-            fed++;
-            this.counters.backfilled++;
-          }
-        }
-      }
-    } catch (err) {
-      if (!this.abort.signal.aborted) throw err;
-    } finally {
-      this.progress = null;
-    }
-    this.log.info({ why, fed }, 'backfill done');
-  }
-
-  private queueGap(window: BackfillWindow): void {
-    this.pendingGaps.push(window);
-    this.gapWorker ??= (async () => {
-      while (this.pendingGaps.length > 0 && !this.abort.signal.aborted) {
-        // Merge everything queued so far into one window: fewer requests, same messages.
-        const start = Math.min(...this.pendingGaps.map((w) => w.start));
-        const end = Math.max(...this.pendingGaps.map((w) => w.end));
-        this.pendingGaps = [];
-        await this.backfill({ start, end }, 'gap');
-      }
-      this.gapWorker = null;
-    })();
+    return this.intake.accept(envelope);
   }
 
   async snapshot(): Promise<SnapshotReport> {
@@ -395,14 +283,7 @@ export class Service {
 
   /** Drops journal entries past retention that every retained snapshot generation covers. */
   private async trimJournal(): Promise<void> {
-    let covered = Number.POSITIVE_INFINITY;
-    for (const slot of this.store.slots()) {
-      try {
-        covered = Math.min(covered, (decodeChecked(this.store.readSlotMeta(slot) as Uint8Array) as SnapshotMeta).journalSeq);
-      } catch {
-        // A damaged generation is never restored from, so it pins nothing.
-      }
-    }
+    const covered = coveredByAllGenerations(this.store);
     if (!Number.isFinite(covered)) return;
     const removed = await trimJournal(this.journal, {
       coveredSeq: covered,
@@ -424,7 +305,7 @@ export class Service {
     this.subscription?.close();
     this.liveGate.open();
     await this.subscription?.done;
-    await this.gapWorker;
+    await this.recovery.drained();
     this.hub.tick();
     try {
       // A stop during replay still snapshots: what was replayed is state like any other.
@@ -464,13 +345,13 @@ export class Service {
   private notReadyReason(): string | null {
     switch (this.phase) {
       case 'running':
-        if (this.gapWorker) return `backfilling a gap from datagrepper${this.progress ? `: ${this.progress.describe()}` : ''}`;
+        if (this.recovery.filling) return `backfilling a gap from datagrepper${this.recovery.progress ? `: ${this.recovery.progress.describe()}` : ''}`;
         return null;
       case 'built':
         return 'starting';
       case 'replaying':
       case 'backfilling':
-        return this.progress ? this.progress.describe() : this.phase;
+        return this.recovery.progress ? this.recovery.progress.describe() : this.phase;
       default:
         return 'shutting down';
     }
