@@ -2,7 +2,7 @@ import { hash } from 'node:crypto';
 import stringify from 'safe-stable-stringify';
 import type { Envelope } from '../src/envelope.js';
 import { decodeChecked, encodeChecked } from './codec.js';
-import type { DataStore } from './lmdb-store.js';
+import type { DataStore, JournalAppend, SnapshotBatch } from './lmdb-store.js';
 
 export interface JournalEntry {
   readonly seq: number;
@@ -55,6 +55,9 @@ export class Journal {
   private readonly recent = new Set<string>();
   /** Records that failed their checksum on replay or read, skipped and counted. */
   corrupt = 0;
+  /** Accepted but not yet handed to LMDB: flushed together on the next turn of the event loop. */
+  private pending: JournalAppend[] = [];
+  private flushScheduled = false;
 
   constructor(
     private readonly store: DataStore,
@@ -83,8 +86,29 @@ export class Journal {
     if (this.seen(id)) return null;
     this.remember(id);
     const seq = ++this.seq;
-    this.store.append(seq, id, envelope.timestamp, encodeChecked({ id, envelope }), this.options.onWriteError);
+    this.pending.push({ seq, id, timestamp: envelope.timestamp, value: encodeChecked({ id, envelope }) });
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // One LMDB transaction per burst instead of three queued writes per message.
+      setImmediate(() => void this.flush());
+    }
     return { seq, id, envelope };
+  }
+
+  /** Hands the pending appends to LMDB; resolves when they are committed. */
+  flush(): Promise<void> {
+    this.flushScheduled = false;
+    if (this.pending.length === 0) return Promise.resolve();
+    const records = this.pending;
+    this.pending = [];
+    return this.store.appendJournal(records).catch((err: unknown) => this.options.onWriteError(err));
+  }
+
+  /** Writes the pending appends inside a snapshot's transaction, so the snapshot never covers a message its journal lacks. */
+  flushInto(batch: SnapshotBatch): void {
+    if (this.pending.length === 0) return;
+    batch.appendJournal(this.pending);
+    this.pending = [];
   }
 
   /**

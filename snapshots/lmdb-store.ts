@@ -26,7 +26,17 @@ export interface StoredEntry {
   readonly value: Uint8Array;
 }
 
+/** One journal record to append. */
+export interface JournalAppend {
+  readonly seq: number;
+  readonly id: string;
+  readonly timestamp: number;
+  readonly value: Uint8Array;
+}
+
 export interface SnapshotBatch {
+  /** Appends journal records in the snapshot's own transaction (those not flushed yet). */
+  appendJournal(records: readonly JournalAppend[]): void;
   putMeta(slot: number, value: Uint8Array): void;
   put(slot: number, ident: string, store: string, key: string, value: Uint8Array): void;
   remove(slot: number, ident: string, store: string, key: string): void;
@@ -105,6 +115,7 @@ export class DataStore {
     const db = this.snapshots;
     return this.root.transaction(() => {
       fill({
+        appendJournal: (records) => this.appendInTransaction(records),
         putMeta: (slot, value) => void db.put(metaKey(slot), value),
         put: (slot, ident, store, key, value) => void db.put([slot, 'e', ident, store, key], value),
         remove: (slot, ident, store, key) => void db.remove([slot, 'e', ident, store, key]),
@@ -133,13 +144,19 @@ export class DataStore {
   // ── journal ───────────────────────────────────────────────────────────────────
 
   /**
-   * Queues an append (committed asynchronously, in order, by LMDB's write batching). A failed
-   * write is reported, never an unhandled rejection.
+   * Appends journal records in one transaction (committed asynchronously, in order with
+   * every other write of this environment, off the main thread).
    */
-  append(seq: number, id: string, timestamp: number, value: Uint8Array, onError: (err: unknown) => void): void {
-    this.journal.put(seq, value).catch(onError);
-    this.ids.put(id, seq).catch(onError);
-    this.times.put([timestamp, seq], EMPTY).catch(onError);
+  appendJournal(records: readonly JournalAppend[]): Promise<void> {
+    return this.root.transaction(() => this.appendInTransaction(records)) as Promise<void>;
+  }
+
+  private appendInTransaction(records: readonly JournalAppend[]): void {
+    for (const r of records) {
+      void this.journal.put(r.seq, r.value);
+      void this.ids.put(r.id, r.seq);
+      void this.times.put([r.timestamp, r.seq], EMPTY);
+    }
   }
 
   lastSeq(): number {

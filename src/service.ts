@@ -138,6 +138,7 @@ export class Service {
         slots: config.snapshotGenerations,
         now: () => this.clock.now(),
         position: () => this.intake.position(),
+        beforeWrite: (batch) => this.journal.flushInto(batch),
       },
       this.restored,
     );
@@ -328,6 +329,7 @@ export class Service {
     this.subscription?.close();
     this.server?.close();
     this.host.stop();
+    await this.journal.flush();
     await this.store.close();
     removePidFile(this.config.dataDir);
     this.phase = 'stopped';
