@@ -6,8 +6,6 @@ import { createLogger, LOG_LEVELS, type Logger } from './logger.js';
 import { registerOperatorCommands } from './commands/register.js';
 import { runMetaCommand } from './meta/meta-command.js';
 import { pluginsForConfig } from './plugin-loader.js';
-import { Service } from './service.js';
-import { simulate } from './simulator.js';
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
@@ -55,6 +53,8 @@ function configFrom(opts: Record<string, unknown>): Config {
 async function runService(config: Config, log: Logger, withSimulator: boolean, configFile?: string): Promise<void> {
   // External plugins load asynchronously, so before the (synchronous) build; relative paths are relative to the config file.
   const plugins = await pluginsForConfig(config, configFile);
+  // Loaded here, not at the top: operator commands should not pay for uWS, ZeroMQ and XState.
+  const { Service } = await import('./service.js');
   const service = Service.build({ config, logger: log, plugins });
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -81,6 +81,7 @@ async function runService(config: Config, log: Logger, withSimulator: boolean, c
   if (withSimulator) {
     const target = service.subscription?.bound[0];
     if (!target) throw new Error('the demo needs a --bind endpoint for its simulator to publish to');
+    const { simulate } = await import('./simulator.js');
     await simulate({ connect: target, ratePerSecond: 20, log });
     log.info({ target, open: `http://${config.host}:${service.server?.port}/api/volume-by-category-1m` }, 'demo traffic simulator publishing');
   }

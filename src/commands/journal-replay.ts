@@ -3,9 +3,8 @@ import { registerPlugins } from '../../actors/registry.js';
 import { applyRetention, builtinPlugins } from '../../plugins/index.js';
 import { Journal } from '../../snapshots/journal.js';
 import { Snapshotter } from '../../snapshots/snapshotter.js';
-import { GapDetector } from '../gap-detector.js';
 import { BadParameter, parseTime } from '../http/history-params.js';
-import { createPluginMessage } from '../message.js';
+import { Intake } from '../intake.js';
 import { deriveMeta } from '../meta/index.js';
 import { createRouter } from '../router.js';
 import { type CommandIO, CommandError, commandConfig, type DataDirOptions, isoTime, openStore, refuseIfRunning } from './common.js';
@@ -38,9 +37,13 @@ export async function runJournalReplay(opts: ReplayOptions, io: CommandIO): Prom
   let pluginErrors = 0;
   const host = new PluginHost(registerPlugins(applyRetention(builtinPlugins(), config.retention)), () => void pluginErrors++);
   try {
-    const route = createRouter(host.runtimes.map((r) => r.plugin));
     const journal = new Journal(rw, { dedupeWindow: 1000, onWriteError: () => undefined });
-    const gaps = new GapDetector();
+    // The service's own intake path, so an offline rebuild applies messages exactly as a live start replays them.
+    const intake = new Intake(
+      { host, route: createRouter(host.runtimes.map((r) => r.plugin)), journal, deriveMeta, maxFrameBytes: config.maxFrameBytes, nowSeconds: () => Date.now() / 1000, onDecodeFailure: () => undefined },
+      0,
+      {},
+    );
     const first = journal.firstRetained;
     const last = journal.position;
     const total = first === 0 ? 0 : last - first + 1;
@@ -55,15 +58,10 @@ export async function runJournalReplay(opts: ReplayOptions, io: CommandIO): Prom
     let lastPrint = started;
     let seen = 0;
     let applied = 0;
-    let newest = 0;
     for (const entry of journal.after(first > 0 ? first - 1 : 0, { remember: false })) {
       seen++;
-      const envelope = entry.envelope;
-      if (envelope.timestamp >= from) {
-        gaps.observe(envelope);
-        if (envelope.timestamp > newest) newest = envelope.timestamp;
-        const targets = route(envelope.topic);
-        if (targets.length > 0) host.dispatch(createPluginMessage(envelope, deriveMeta), targets);
+      if (entry.envelope.timestamp >= from) {
+        intake.replay(entry);
         applied++;
       }
       const now = performance.now();
@@ -80,7 +78,7 @@ export async function runJournalReplay(opts: ReplayOptions, io: CommandIO): Prom
     const snapshotter = new Snapshotter(
       host.runtimes,
       rw,
-      { slots: config.snapshotGenerations, now: () => Date.now(), position: () => ({ journalSeq: journal.position, newestTimestamp: newest, publishers: gaps.table() }) },
+      { slots: config.snapshotGenerations, now: () => Date.now(), position: () => intake.position() },
       { meta: base, migrated: [], retained: {} },
     );
     const report = await snapshotter.take();
