@@ -42,29 +42,15 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
   const { host } = sources;
   const plugins = () => host.runtimes;
 
-  // Counters rebuilt from absolute values at scrape time: reset, then set by inc().
-  const fromCounters = <L extends string>(name: string, help: string, labelNames: readonly L[], fill: (set: (labels: Record<L, string>, value: number) => void) => void) =>
-    new Counter({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
-      collect() {
-        this.reset();
-        fill((labels, value) => this.inc(labels as never, value));
-      },
-    });
-  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[], fill: (set: (labels: Record<L, string>, value: number) => void) => void) =>
-    new Gauge({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
-      collect() {
-        this.reset();
-        fill((labels, value) => this.set(labels as never, value));
-      },
-    });
+  type Fill<L extends string> = (set: (labels: Record<L, string>, value: number) => void) => void;
+  // Metrics read from the runtime's own counters at scrape time (never a prom call per message):
+  // reset, then set every series. A Counter takes the absolute value through inc() from zero.
+  const scraped = <L extends string>(kind: 'counter' | 'gauge', name: string, help: string, labelNames: readonly L[], fill: Fill<L>) =>
+    kind === 'counter'
+      ? new Counter({ name, help, labelNames, registers: [registry], collect() { this.reset(); fill((labels, value) => this.inc(labels as never, value)); } })
+      : new Gauge({ name, help, labelNames, registers: [registry], collect() { this.reset(); fill((labels, value) => this.set(labels as never, value)); } });
+  const fromCounters = <L extends string>(name: string, help: string, labelNames: readonly L[], fill: Fill<L>) => scraped('counter', name, help, labelNames, fill);
+  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[], fill: Fill<L>) => scraped('gauge', name, help, labelNames, fill);
 
   fromCounters('statscache_plugin_messages_received_total', 'Messages routed to a plugin', ['plugin'], (set) => {
     for (const r of plugins()) set({ plugin: r.ident }, r.state.counters.received);
