@@ -73,6 +73,8 @@ export function person(root: unknown, ...path: Key[]): string | undefined {
   const v = get(root, ...path);
   if (typeof v === 'string') return str(v);
   if (isObj(v)) return str(v, 'username') ?? str(v, 'name') ?? str(v, 'nickname');
+  // Some old publishers (pkgdb branch topics) wrapped the single actor in a list.
+  if (Array.isArray(v) && v.length === 1) return person(v, 0);
   return undefined;
 }
 

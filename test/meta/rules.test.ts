@@ -157,6 +157,44 @@ describe('other families', () => {
   });
 });
 
+describe('payload variants seen in older and newer publishers', () => {
+  it('bodhi reads a submitter sent as a {name} object', () => {
+    const m = meta('org.fedoraproject.prod.bodhi.update.eject', { update: { title: 'gizmo-2.0-1.fc40', submitter: { name: 'dana' } } });
+    expect(m).toMatchObject({ usernames: ['dana'], packages: ['gizmo'] });
+  });
+
+  it('pkgdb accepts an actor wrapped in a one-element list', () => {
+    const m = meta('org.fedoraproject.dev.pkgdb.branch.start', { agent: ['erin'], collection_to: { branchname: 'f40' } });
+    expect(m).toMatchObject({ usernames: ['erin'], agent: 'erin' });
+  });
+
+  it('pkgdb branch-request actions name the package object', () => {
+    const m = meta('org.fedoraproject.dev.pkgdb.admin.action.status.update', {
+      agent: 'erin', action: { info: {}, package: { name: 'R-Thing' }, user: 'erin', action: 'request.branch' },
+    });
+    expect(m.packages).toEqual(['R-Thing']);
+  });
+
+  it('anitya version updates without an agent are the anitya service', () => {
+    const m = meta('org.release-monitoring.prod.anitya.project.version.update', {
+      project: { name: 'up', id: 3 }, packages: [{ package_name: 'python-up', distro: 'Fedora' }], upstream_version: '2',
+    });
+    expect(m).toMatchObject({ usernames: ['anitya'], packages: ['python-up'] });
+  });
+
+  it('hotness credits the owner of a real build it follows up on, not of its scratch builds', () => {
+    const trigger = (topic: string, msg: unknown) => ({ topic, msg });
+    const real = meta('org.fedoraproject.prod.hotness.update.bug.followup', {
+      bug: { bug_id: 1 }, trigger: trigger('org.fedoraproject.prod.buildsys.build.state.change', { owner: 'finn', name: 'gd2', version: '1', release: '1.fc40' }),
+    });
+    expect(real).toMatchObject({ usernames: ['finn'], packages: ['gd2'] });
+    const scratch = meta('org.fedoraproject.prod.hotness.update.bug.followup', {
+      bug: { bug_id: 1 }, trigger: trigger('org.fedoraproject.prod.buildsys.task.state.change', { owner: 'hotbot', srpm: 'gd2-1-1.src.rpm' }),
+    });
+    expect(scratch.usernames).toEqual([]);
+  });
+});
+
 describe('malformed input', () => {
   const topics = [
     'org.fedoraproject.prod.buildsys.build.state.change',

@@ -26,7 +26,10 @@ export function anityaPackages(msg: Obj): (string | undefined)[] {
 export function anitya(ctx: RuleContext): Derived {
   const { msg, sub } = ctx;
   const message = obj(msg, 'message');
-  const agent = fasFromIdentity(str(message, 'agent'));
+  // Version checks are run by anitya's own cron job; the oldest payloads (no "message"
+  // wrapper) omit the agent, but it is always the service account.
+  const fallback = sub === 'project.version.update' ? 'anitya' : undefined;
+  const agent = fasFromIdentity(str(message, 'agent')) ?? fallback;
   const projectId = id(msg, 'project', 'id');
   const name = str(msg, 'project', 'name') ?? str(message, 'project');
 
@@ -48,15 +51,21 @@ export function anitya(ctx: RuleContext): Derived {
 
 /**
  * Hotness re-publishes the message that triggered it; the packages are those of
- * the trigger (a new upstream version, a new package), while people are not.
+ * the trigger (a new upstream version, a new package), while people mostly are not.
+ * The exception is a bug follow-up on a packager's real koji build: that build's
+ * owner did the work. (Follow-ups on scratch builds are hotness's own tasks.)
  */
 export function hotness(ctx: RuleContext): Derived {
   const { msg } = ctx;
   const trigger = ctx.nested(obj(msg, 'trigger'));
   const packages: (string | undefined)[] = [...(trigger?.packages ?? []), str(msg, 'package')];
+  const triggerTopic = str(msg, 'trigger', 'topic') ?? '';
+  const realBuild = ctx.sub === 'update.bug.followup' && /\.buildsys\.build\./.test(triggerTopic);
+  const usernames = realBuild ? (trigger?.usernames ?? []) : [];
   const bug = id(msg, 'bug', 'bug_id');
   const projectId = id(msg, 'project', 'id') ?? id(msg, 'trigger', 'msg', 'project', 'id');
   return {
+    usernames,
     packages,
     link: bug !== undefined ? `https://bugzilla.redhat.com/${bug}` : projectId !== undefined ? `${BASE}/project/${projectId}/` : undefined,
   };

@@ -21,7 +21,8 @@ function updatePackages(update: unknown): string[] {
 }
 
 function updateSubmitter(update: unknown): string | undefined {
-  return str(update, 'submitter') ?? person(update, 'user');
+  // Bodhi 1 sent the submitter as a bare name, some Bodhi 2 topics as a {name} object.
+  return person(update, 'submitter') ?? person(update, 'user');
 }
 
 function updateLink(update: unknown): string | undefined {

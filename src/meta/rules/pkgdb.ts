@@ -20,6 +20,8 @@ function packageNames(msg: unknown): (string | undefined)[] {
     str(msg, 'acl', 'packagelist', 'package', 'name'),
     str(msg, 'info', 'pkg_name'),
     str(msg, 'action', 'info', 'pkg_name'),
+    // Branch requests carry an existing package object; new-package requests only "info".
+    str(msg, 'action', 'package', 'name'),
   ];
 }
 
