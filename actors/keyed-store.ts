@@ -22,7 +22,8 @@ export interface ReadonlyKeyedStore<V> {
 
 export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
   protected readonly map = new Map<string, V>();
-  private readonly trackers = new Set<ChangeSet>();
+  /** An array, not a Set: touch() runs on every write and indexed loops allocate nothing. */
+  private trackers: ChangeSet[] = [];
   /** Keys written by the message being applied and their previous values, in write order (reused arrays). */
   private readonly undoKeys: string[] = [];
   private readonly undoValues: (V | undefined)[] = [];
@@ -84,12 +85,12 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
   /** Starts recording every key written or deleted from now on; the caller drains the set. */
   track(): ChangeSet {
     const changes: ChangeSet = new Set();
-    this.trackers.add(changes);
+    this.trackers.push(changes);
     return changes;
   }
 
   untrack(changes: ChangeSet): void {
-    this.trackers.delete(changes);
+    this.trackers = this.trackers.filter((t) => t !== changes);
   }
 
   /** Marks every key as changed for every tracker (after a restore that rewrote the state). */
@@ -141,6 +142,7 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
   }
 
   private touch(key: string): void {
-    for (const t of this.trackers) t.add(key);
+    const trackers = this.trackers;
+    for (let i = 0; i < trackers.length; i++) (trackers[i] as ChangeSet).add(key);
   }
 }
