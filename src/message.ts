@@ -3,19 +3,37 @@ import { categoryOf, type Envelope, type Meta } from './envelope.js';
 
 export type MetaDeriver = (envelope: Envelope) => Meta;
 
+/**
+ * One message as every plugin sees it. A class rather than an object literal with a getter:
+ * it is built once per message on the hot path, and the shared prototype keeps it cheap.
+ */
+class Message implements PluginMessage {
+  readonly topic: string;
+  readonly timestamp: number;
+  readonly category: string;
+  readonly msgId: string | null;
+  readonly body: unknown;
+  private derived: Meta | undefined;
+
+  constructor(
+    readonly envelope: Envelope,
+    private readonly deriveMeta: MetaDeriver,
+  ) {
+    this.topic = envelope.topic;
+    this.timestamp = envelope.timestamp;
+    this.category = categoryOf(envelope.topic);
+    this.msgId = typeof envelope.msg_id === 'string' ? envelope.msg_id : null;
+    this.body = envelope.msg;
+  }
+
+  /** Derived on first use, then shared by every plugin that reads it. */
+  get meta(): Meta {
+    this.derived ??= this.deriveMeta(this.envelope);
+    return this.derived;
+  }
+}
+
 /** Wraps an envelope for plugins; meta is derived on first use and then shared by every plugin. */
 export function createPluginMessage(envelope: Envelope, deriveMeta: MetaDeriver): PluginMessage {
-  let meta: Meta | undefined;
-  return {
-    topic: envelope.topic,
-    timestamp: envelope.timestamp,
-    category: categoryOf(envelope.topic),
-    msgId: typeof envelope.msg_id === 'string' ? envelope.msg_id : null,
-    body: envelope.msg,
-    envelope,
-    get meta(): Meta {
-      meta ??= deriveMeta(envelope);
-      return meta;
-    },
-  };
+  return new Message(envelope, deriveMeta);
 }
