@@ -7,7 +7,7 @@ import uWS from 'uWebSockets.js';
 import type { HttpHandler } from './api-routes.js';
 import type { HttpRequest, HttpResponse } from './responses.js';
 import type { SseSink } from './sse-session.js';
-import type { WsPeer } from './ws-hub.js';
+import type { WsPeer } from './ws-connection.js';
 
 /** The WebSocket side; `C` is the hub's per-connection handle. */
 export interface WsHandlers<C> {

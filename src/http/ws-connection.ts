@@ -1,0 +1,60 @@
+import type { SubscriptionId } from './ws-frames.js';
+import type { LiveView } from './ws-view.js';
+
+/** One WebSocket as the hub sees it (uws-server adapts the real socket). */
+export interface WsPeer {
+  /** uWS's result: 1 sent, 0 queued (back-pressure), 2 dropped (over the hard limit). */
+  send(text: string): number;
+  bufferedAmount(): number;
+  /** Joins a pub/sub topic: one encoded frame then reaches every member. */
+  subscribe(topic: string): void;
+  unsubscribe(topic: string): void;
+  /** Graceful close with a code and reason (uWS discards what is still queued: call it once drained). */
+  end(code: number, reason: string): void;
+  /** Immediate close, for a peer that never drains. */
+  terminate(): void;
+  /** Batches the sends of `fn` into one write. */
+  cork(fn: () => void): void;
+}
+
+export type Publish = (topic: string, text: string) => void;
+
+export interface HubLimits {
+  readonly maxSubscriptions: number;
+  readonly maxConnectionsPerIp: number;
+  /** Soft limit: above it a client gets coalesced snapshots; 4× is the hard limit (closed at once). */
+  readonly maxBufferedBytes: number;
+  readonly slowTimeoutMs: number;
+  readonly maxFrameBytes: number;
+  readonly resumeFrames: number;
+  readonly tickMs: number;
+}
+
+export interface HubOptions extends HubLimits {
+  readonly now: () => number;
+  readonly log?: (level: 'info' | 'warn', fields: Record<string, unknown>, msg: string) => void;
+  readonly maxViews?: number;
+  readonly lingerMs?: number;
+  readonly sseHeartbeatMs?: number;
+  /** Fixed epoch (tests); default: random per process start. */
+  readonly epoch?: string;
+}
+
+export interface Subscription {
+  readonly view: LiveView;
+  id: SubscriptionId | undefined;
+}
+
+/** A WebSocket connection's state: the hub's handle, kept in the socket's user data. */
+export class WsConnection {
+  readonly subs = new Map<string, Subscription>();
+  slowSince: number | null = null;
+  /** Set once the hub decided to close it: the close frame waits for the queue to drain. */
+  closing: { since: number; reason: string } | null = null;
+  closed = false;
+  constructor(
+    readonly peer: WsPeer,
+    readonly ip: string,
+  ) {}
+}
+
