@@ -7,6 +7,7 @@ import type { Derived, RuleContext } from './types.js';
  */
 
 const BASE = 'https://admin.fedoraproject.org/pkgdb';
+const ORPHAN = 'orphan';
 
 function packageNames(msg: unknown): (string | undefined)[] {
   const pkg = obj(msg, 'package');
@@ -26,12 +27,12 @@ function packageNames(msg: unknown): (string | undefined)[] {
 }
 
 export function pkgdb(ctx: RuleContext): Derived {
-  const { msg, sub } = ctx;
+  const { msg } = ctx;
   const agent = person(msg, 'agent');
-  const usernames = [agent];
-  if (sub.startsWith('acl')) {
-    usernames.push(str(msg, 'username'), str(msg, 'acl', 'fas_name'));
-  }
+  // The account an action targets travels in "username" (ACL grants, user removal) or in
+  // an ACL record; whichever topic carries them, that person took part. "orphan" is
+  // pkgdb's placeholder for "nobody owns this", never an account.
+  const usernames = [agent, str(msg, 'username'), str(msg, 'acl', 'fas_name')].filter((u) => u !== ORPHAN);
   const packages = packageNames(msg).filter((p): p is string => p !== undefined);
   const first = packages[0];
   const ns = str(msg, 'package', 'namespace') ?? str(msg, 'package_listing', 'package', 'namespace') ?? 'rpms';
