@@ -1,5 +1,6 @@
 import { definePlugin, rowsOf, type PluginDefinition } from '../actors/plugin-api.js';
 import { compareText, joinKey } from './fields.js';
+import { withRetention } from './retention.js';
 
 export interface ContributionDayRow {
   /** End of the UTC day (the API stamps bucketed rows with the bucket's end). */
@@ -24,7 +25,7 @@ export function contributionCalendar(retention?: string): PluginDefinition<Contr
   return definePlugin({
     name: 'Contribution calendar',
     interval: '1d',
-    ...(retention === undefined ? {} : { retention }),
+    ...withRetention(retention),
     summary: 'Messages per UTC day per user, for contribution calendars',
     description:
       'For every Fedora account a message involves (message meta `usernames`), counts the messages per UTC day. Each row is one ' +

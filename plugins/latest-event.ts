@@ -1,5 +1,6 @@
 import { definePlugin, rowsOf, type PluginDefinition, type PluginMessage } from '../actors/plugin-api.js';
 import { compareText } from './fields.js';
+import { withRetention } from './retention.js';
 
 export interface LatestEventRow {
   /** The message's own timestamp. */
@@ -42,7 +43,7 @@ const canonical = (a: LatestEventRow, b: LatestEventRow) => compareText(a.topic,
 export function latestEventPerTopic(retention?: string): PluginDefinition<LatestEventRow> {
   return definePlugin({
     name: 'Latest event per topic',
-    ...(retention === undefined ? {} : { retention }),
+    ...withRetention(retention),
     summary: 'The newest message of every topic',
     description:
       'One row per topic: the newest message seen on it, with its category, msg_id, and the agent, link and subtitle of its message ' +
@@ -73,7 +74,7 @@ export function latestEventPerTopic(retention?: string): PluginDefinition<Latest
 export function latestEventPerCategory(retention?: string): PluginDefinition<LatestEventRow> {
   return definePlugin({
     name: 'Latest event per category',
-    ...(retention === undefined ? {} : { retention }),
+    ...withRetention(retention),
     summary: 'The newest message of every category',
     description:
       'One row per category (the 4th topic token): the newest message seen in it, with its topic, msg_id, and the agent, link and ' +

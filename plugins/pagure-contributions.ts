@@ -6,6 +6,7 @@
  */
 import { definePlugin, type PluginDefinition, type PluginMessage } from '../actors/plugin-api.js';
 import { joinKey, strAt } from './fields.js';
+import { withRetention } from './retention.js';
 
 const PAGURE = 'io.pagure.prod';
 const EDITED_COMMENT = 'io.pagure.prod.pagure.issue.comment.edited';
@@ -25,13 +26,11 @@ export interface PagureUserContributionRow {
   readonly volume: number;
 }
 
-const retained = (retention: string | undefined) => (retention === undefined ? {} : { retention });
-
 export function pagureContribution(retention?: string): PluginDefinition<PagureContributionRow> {
   return definePlugin<PagureContributionRow>({
     name: 'Number of contribution to pagure.io',
     interval: '1d',
-    ...retained(retention),
+    ...withRetention(retention),
     summary: 'Number of pagure.io events per day',
     description: 'Counts the messages pagure.io publishes (topics starting with io.pagure.prod) per UTC day; rows are stamped with the end of the day.',
     topics: [PAGURE],
@@ -60,7 +59,7 @@ export function pagureProjectContribution(retention?: string): PluginDefinition<
   return definePlugin<PagureProjectContributionRow>({
     name: 'Number of contribution per project to pagure.io',
     interval: '1d',
-    ...retained(retention),
+    ...withRetention(retention),
     summary: 'Number of pagure.io events per project per day',
     description:
       'Counts pagure.io messages per project per UTC day, except edits of issue comments. The project is the pull request\'s ' +
@@ -82,7 +81,7 @@ export function pagureUserContribution(retention?: string): PluginDefinition<Pag
   return definePlugin<PagureUserContributionRow>({
     name: 'Number of contribution per user to pagure.io',
     interval: '1d',
-    ...retained(retention),
+    ...withRetention(retention),
     summary: 'Number of pagure.io events per user per day',
     description: 'Counts pagure.io messages per UTC day for each user the message involves (message meta `usernames`).',
     topics: [PAGURE],

@@ -2,6 +2,9 @@ import { StatscacheError } from '../actors/errors.js';
 import { identOf } from '../actors/ident.js';
 import { parseInterval } from '../actors/interval.js';
 
+/** A factory's optional retention as a definition field, left out when not given so definitions stay plain data. */
+export const withRetention = (retention: string | undefined): { retention?: string } => (retention === undefined ? {} : { retention });
+
 const INTERVAL_SHAPE = /^(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?$/;
 
 /**

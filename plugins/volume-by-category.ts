@@ -1,4 +1,5 @@
 import { definePlugin, type PluginDefinition } from '../actors/plugin-api.js';
+import { withRetention } from './retention.js';
 
 export interface VolumeByCategoryRow {
   readonly timestamp: number;
@@ -11,7 +12,7 @@ export function volumeByCategory(interval: string, retention?: string): PluginDe
   return definePlugin<VolumeByCategoryRow>({
     name: 'Volume by category',
     interval,
-    ...(retention === undefined ? {} : { retention }),
+    ...withRetention(retention),
     summary: `Number of bus messages per category per ${interval} bucket`,
     description:
       'Counts messages per category (the 4th dot-separated token of the topic: buildsys, bodhi, git…) ' +

@@ -1,5 +1,6 @@
 import { definePlugin, type PluginDefinition, type PluginMessage } from '../actors/plugin-api.js';
 import { joinKey } from './fields.js';
+import { withRetention } from './retention.js';
 
 export interface VolumeByTopicRow {
   readonly timestamp: number;
@@ -34,7 +35,7 @@ function volumeByKey<C extends Column>(spec: Spec<C>, interval: string, retentio
   return definePlugin<RowOf<C>>({
     name: spec.name,
     interval,
-    ...(retention === undefined ? {} : { retention }),
+    ...withRetention(retention),
     summary: `Number of bus messages per ${spec.what} per ${interval} bucket`,
     description: spec.description,
     columns: [spec.column, 'volume'],

@@ -1,4 +1,5 @@
 import { definePlugin, type PluginDefinition } from '../actors/plugin-api.js';
+import { withRetention } from './retention.js';
 
 export interface VolumeRow {
   readonly timestamp: number;
@@ -10,7 +11,7 @@ export function volume(interval: string, retention?: string): PluginDefinition<V
   return definePlugin<VolumeRow>({
     name: 'Volume',
     interval,
-    ...(retention === undefined ? {} : { retention }),
+    ...withRetention(retention),
     summary: `Number of bus messages per ${interval} bucket`,
     description:
       'Counts every message on the bus in fixed time buckets aligned on the UNIX epoch. ' +

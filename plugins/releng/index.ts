@@ -6,6 +6,7 @@ import { composeSource } from './compose.js';
 import type { ReleaseSource } from './event.js';
 import { LAYOUT_CATEGORIES, RELEASE_LAYOUT } from './layout.js';
 import { updatesSource } from './updates.js';
+import { withRetention } from '../retention.js';
 
 export interface ReleaseEngineeringRow {
   readonly timestamp: number;
@@ -41,7 +42,7 @@ const stores = { constraints: store<readonly string[]>() };
 export function releaseEngineering(retention?: string): PluginDefinition<ReleaseEngineeringRow, typeof stores> {
   return definePlugin({
     name: 'Release engineering event logs',
-    ...(retention === undefined ? {} : { retention }),
+    ...withRetention(retention),
     summary: 'Newest release-engineering events per dashboard component',
     description:
       'Keeps, per (category, category_constraint), only the newest event of four sources: rawhide/branched composes and their ' +
