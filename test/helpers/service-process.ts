@@ -90,6 +90,19 @@ export async function connectPublisher(endpoint: string): Promise<{ send(topic: 
   };
 }
 
+/**
+ * PUB/SUB drops what is sent before the subscription reaches the publisher ("slow joiner"):
+ * send probe frames (invalid JSON, so counted and skipped) until the service has seen one.
+ */
+export async function waitForSubscription(send: (frames: string[]) => Promise<void>, framesSeen: () => number): Promise<void> {
+  const before = framesSeen();
+  await eventually(async () => {
+    await send(['org.test.statscache.probe', '{not json']);
+    await new Promise((r) => setTimeout(r, 30));
+    return framesSeen() > before ? true : undefined;
+  }, 10_000, 'ZeroMQ subscription to join');
+}
+
 /** Polls `probe` until it returns a value other than undefined, or fails after `ms`. */
 export async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined, ms = 15_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + ms;

@@ -4,7 +4,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
 import { recentSamples, type RawEnvelope } from '../helpers/fixtures.js';
-import { eventually, tempDir } from '../helpers/service-process.js';
+import { eventually, tempDir, waitForSubscription } from '../helpers/service-process.js';
 
 export interface Served {
   readonly service: Service;
@@ -33,13 +33,7 @@ export async function serve(plugins?: readonly unknown[]): Promise<Served> {
     base: `http://127.0.0.1:${port}`,
     async publish(envelopes) {
       if (!joined) {
-        // PUB/SUB drops what is sent before the subscription reaches the publisher: probe until one arrives.
-        const before = service.counters.frames;
-        await eventually(async () => {
-          await pub.send(['org.fedoraproject.prod.statscache.probe', '{not json']);
-          await new Promise((r) => setTimeout(r, 50));
-          return service.counters.frames > before ? true : undefined;
-        }, 10_000, 'ZeroMQ subscription to join');
+        await waitForSubscription((frames) => pub.send(frames), () => service.counters.frames);
         joined = true;
       }
       for (const e of envelopes) await pub.send([e.topic, JSON.stringify(e)]);

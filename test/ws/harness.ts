@@ -8,7 +8,7 @@ import type { ServerFrame } from '../../src/http/ws-frames.js';
 import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
 import { recentSamples, type RawEnvelope } from '../helpers/fixtures.js';
-import { eventually, tempDir } from '../helpers/service-process.js';
+import { eventually, tempDir, waitForSubscription } from '../helpers/service-process.js';
 
 export { eventually };
 
@@ -92,12 +92,7 @@ export async function startLive(flags: Partial<Record<ConfigKey, unknown>> = {},
     },
     async publish(envelopes) {
       if (!joined) {
-        const before = service.counters.frames;
-        await eventually(async () => {
-          await pub.send(['org.test.probe', '{not json']);
-          await new Promise((r) => setTimeout(r, 30));
-          return service.counters.frames > before ? true : undefined;
-        }, 10_000, 'ZeroMQ subscription to join');
+        await waitForSubscription((frames) => pub.send(frames), () => service.counters.frames);
         joined = true;
       }
       const target = service.counters.accepted + envelopes.length;
