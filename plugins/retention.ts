@@ -1,11 +1,10 @@
 import { StatscacheError } from '../actors/errors.js';
 import { identOf } from '../actors/ident.js';
-import { parseInterval } from '../actors/interval.js';
+import { isInterval, parseInterval } from '../actors/interval.js';
 
 /** A factory's optional retention as a definition field, left out when not given so definitions stay plain data. */
 export const withRetention = (retention: string | undefined): { retention?: string } => (retention === undefined ? {} : { retention });
 
-const INTERVAL_SHAPE = /^(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?$/;
 
 /**
  * Applies the `retention` setting (keys: an ident like `volume-1s`, or an interval like `1s`
@@ -22,7 +21,7 @@ export function applyRetention(definitions: readonly unknown[], overrides: Reado
   const byIdent = new Map<string, string>();
   for (const [key, value] of entries) {
     seconds(value, key);
-    if (key !== '' && INTERVAL_SHAPE.test(key)) byInterval.set(seconds(key, key), value);
+    if (isInterval(key)) byInterval.set(seconds(key, key), value);
     else byIdent.set(key, value);
   }
   const described = definitions.map(describe);
@@ -50,7 +49,7 @@ function seconds(spec: string, key: string): number {
 }
 
 function keyOf(overrides: Readonly<Record<string, string>>, s: number): string {
-  return Object.keys(overrides).find((k) => INTERVAL_SHAPE.test(k) && k !== '' && parseInterval(k, k) === s) ?? String(s);
+  return Object.keys(overrides).find((k) => isInterval(k) && parseInterval(k, k) === s) ?? String(s);
 }
 
 /** Ident and interval of a definition, or null when it is too malformed to have them (registration will say why). */

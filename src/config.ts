@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { StatscacheError } from '../actors/errors.js';
+import { isInterval } from '../actors/interval.js';
 import { LOG_LEVELS } from './logger.js';
 
+const interval = (message: string) => z.string().refine(isInterval, message);
 const endpoint = z.string().regex(/^(tcp|ipc|inproc):\/\/\S+$/, 'must be a ZeroMQ endpoint like tcp://127.0.0.1:2003');
 
 /** Every setting, its type, bounds and default. The README's settings table mirrors this. */
@@ -39,7 +41,7 @@ export const ConfigSchema = z
     /** Snapshot generations kept (each in its own slot); a damaged one falls back to the previous. */
     snapshotGenerations: z.coerce.number().int().min(1).max(16).default(3),
     /** Journal entries older than this (by message time) are dropped once a snapshot covers them. */
-    journalMaxAge: z.string().regex(/^(\d+d)?(\d+h)?(\d+m)?(\d+s)?$/, 'must be like 7d or 12h').default('7d'),
+    journalMaxAge: interval('must be a non-zero interval like 7d or 12h').default('7d'),
     /** Journal size cap in bytes, enforced the same way. */
     journalMaxBytes: z.coerce.number().int().min(1024 * 1024).default(2 * 1024 ** 3),
     /** Message ids kept in memory for de-duplication (older ones are looked up in the journal). */
@@ -51,7 +53,7 @@ export const ConfigSchema = z
     /** External plugins: npm package names or paths of local modules (config file only). */
     plugins: z.array(z.string().min(1)).default([]),
     /** Retention overrides, keyed by ident (`volume-1s`) or interval (`1s`): how far back rows are kept. */
-    retention: z.record(z.string(), z.string().regex(/^(\d+d)?(\d+h)?(\d+m)?(\d+s)?$/, 'must be like 6h or 30d')).default({}),
+    retention: z.record(z.string(), interval('must be a non-zero interval like 6h or 30d')).default({}),
   })
   .strict();
 
