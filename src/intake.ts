@@ -49,7 +49,7 @@ export class Intake {
     private newest: number,
     publishers: Publishers,
   ) {
-    this.gaps = new GapDetector({ ...publishers });
+    this.gaps = new GapDetector(publishers);
   }
 
   /** Newest message timestamp applied (seconds), 0 before any. */

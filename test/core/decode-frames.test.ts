@@ -40,3 +40,26 @@ describe('router', () => {
     expect(route('org.centos.prod.ci.x')).toBe(route('org.centos.prod.ci.x'));
   });
 });
+
+describe('gap detector', () => {
+  it('reports a publisher sequence jump as a time window, not a restart or a duplicate', async () => {
+    const { GapDetector } = await import('../../src/gap-detector.js');
+    const g = new GapDetector();
+    const at = (i: number, ts: number) => ({ topic: 'org.fedoraproject.prod.bodhi.x', username: 'apache', i, timestamp: ts, msg: {} });
+    expect(g.observe(at(1, 10))).toBeNull();
+    expect(g.observe(at(2, 11))).toBeNull();
+    expect(g.observe(at(5, 20))).toEqual({ start: 11, end: 20, missing: 2 });
+    expect(g.observe(at(1, 30))).toBeNull(); // restarted publisher
+    expect(g.table()).toEqual({ 'apache|bodhi': { i: 1, ts: 30 } });
+  });
+
+  it('remembers a bounded number of publishers, forgetting the one heard from longest ago', async () => {
+    const { GapDetector } = await import('../../src/gap-detector.js');
+    const g = new GapDetector();
+    for (let n = 0; n < 10_050; n++) g.observe({ topic: 'org.x.prod.wiki.y', username: `u${n}`, i: 1, timestamp: n, msg: {} });
+    const table = g.table();
+    expect(Object.keys(table)).toHaveLength(10_000);
+    expect(table['u0|wiki']).toBeUndefined();
+    expect(table['u10049|wiki']).toEqual({ i: 1, ts: 10_049 });
+  });
+});
