@@ -1,4 +1,3 @@
-import { isStatscacheError } from '../actors/errors.js';
 import { parseInterval } from '../actors/interval.js';
 import { PluginHost } from '../actors/plugin-host.js';
 import { registerPlugins } from '../actors/registry.js';
@@ -73,10 +72,6 @@ export class Service {
   readonly restored: RestoreReport;
   get counters(): IntakeCounters {
     return this.intake.counters;
-  }
-  /** Older name of `counters`, kept for readers written against it. */
-  get bus(): IntakeCounters {
-    return this.counters;
   }
   lastSnapshot: SnapshotReport | null = null;
   server: RunningServer | null = null;
@@ -360,4 +355,3 @@ export class Service {
   }
 }
 
-export { isStatscacheError };
