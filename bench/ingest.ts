@@ -15,7 +15,7 @@ import { createLogger } from '../src/logger.js';
 import { Service } from '../src/service.js';
 
 const N = Number(process.env['BENCH_MESSAGES'] ?? 50_000);
-const samples = readFileSync(new URL('../../../shared/fixtures/fedmsg/samples.jsonl', import.meta.url), 'utf8')
+const samples = readFileSync(new URL('../../test/fixtures/fedmsg/samples.jsonl', import.meta.url), 'utf8')
   .split('\n')
   .filter((l) => l.trim() !== '')
   .map((l) => JSON.parse(l) as Record<string, unknown> & { topic: string });

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** The shared fixtures live beside the repo (../shared), in CI too; they are never copied in. */
-export const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/', import.meta.url));
+/** The repository's own copy of the real fixtures (origin and licence in test/fixtures/README.md). */
+export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 
 export type RawEnvelope = Record<string, unknown> & { topic: string };
 

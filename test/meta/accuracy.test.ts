@@ -4,7 +4,7 @@ import type { Envelope } from '../../src/envelope.js';
 import { deriveMeta } from '../../src/meta/index.js';
 
 /**
- * Scores the rule sets against the real samples shared with the other services.
+ * Scores the rule sets against the real samples in test/fixtures.
  *
  * expected.jsonl is keyed by `index` (line in samples.jsonl). A record that carries
  * expectations but omits `expected_usernames`/`expected_packages` means the empty set.
@@ -12,7 +12,7 @@ import { deriveMeta } from '../../src/meta/index.js';
  * for other purposes) carry no ground truth; they are reported but not scored.
  */
 
-const FIXTURES = new URL('../../../shared/fixtures/fedmsg/', import.meta.url);
+const FIXTURES = new URL('../fixtures/fedmsg/', import.meta.url);
 
 interface Expected {
   index: number;
