@@ -1,5 +1,5 @@
 import type { PluginMessage } from './plugin-api.js';
-import { PluginRuntime, type PluginErrorHandler } from './plugin-runtime.js';
+import { PluginRuntime, type PluginErrorHandler, type RuntimeOptions } from './plugin-runtime.js';
 import type { RegisteredPlugin } from './registry.js';
 
 /** Every plugin's actor, in registration order, addressable by ident. */
@@ -7,8 +7,8 @@ export class PluginHost {
   readonly runtimes: readonly PluginRuntime[];
   private readonly byIdent: ReadonlyMap<string, PluginRuntime>;
 
-  constructor(plugins: readonly RegisteredPlugin[], onError: PluginErrorHandler) {
-    this.runtimes = plugins.map((p) => new PluginRuntime(p, onError));
+  constructor(plugins: readonly RegisteredPlugin[], onError: PluginErrorHandler, options: RuntimeOptions = {}) {
+    this.runtimes = plugins.map((p) => new PluginRuntime(p, onError, options));
     this.byIdent = new Map(this.runtimes.map((r) => [r.ident, r]));
   }
 

@@ -5,7 +5,16 @@ import type { PluginMessage, UpdateContext, ViewContext } from './plugin-api.js'
 import type { RegisteredPlugin } from './registry.js';
 import { RowStore, type Row } from './row-store.js';
 
-export type DropReason = 'update_error' | 'expired';
+/** update_error: the plugin threw; expired: older than retention; key_cap: it would grow a store past the key cap. */
+export type DropReason = 'update_error' | 'expired' | 'key_cap';
+
+/** Keys one container may hold by default (rows, and each extra store). */
+export const DEFAULT_MAX_KEYS = 1_000_000;
+
+export interface RuntimeOptions {
+  /** Most keys in `rows` (the oldest rows make room) and in each store (a message that would exceed it is dropped). */
+  readonly maxKeys?: number;
+}
 
 /** What the runtime counts for every plugin, so authors never write that code. */
 export interface PluginCounters {
@@ -13,6 +22,8 @@ export interface PluginCounters {
   applied: number;
   dropped: Record<DropReason, number>;
   evicted: number;
+  /** Oldest rows removed to keep `rows` within the key cap. */
+  capEvicted: number;
   /** Timestamp of the newest message applied, seconds. */
   lastMessageAt: number | null;
 }
@@ -42,17 +53,21 @@ export class PluginRuntime {
   private readonly storeList: readonly KeyedStore<unknown>[];
   private readonly updateContext: { rows: RowStore<Row>; stores: Record<string, KeyedStore<unknown>>; bucket: number; interval: number | null };
 
+  readonly maxKeys: number;
+
   constructor(
     readonly plugin: RegisteredPlugin,
     private readonly onError: PluginErrorHandler,
+    options: RuntimeOptions = {},
   ) {
     this.ident = plugin.ident;
+    this.maxKeys = options.maxKeys ?? DEFAULT_MAX_KEYS;
     const stores: Record<string, KeyedStore<unknown>> = {};
     for (const name of plugin.storeNames) stores[name] = new KeyedStore();
     this.state = {
       rows: new RowStore(),
       stores: Object.freeze(stores),
-      counters: { received: 0, applied: 0, dropped: { update_error: 0, expired: 0 }, evicted: 0, lastMessageAt: null },
+      counters: { received: 0, applied: 0, dropped: { update_error: 0, expired: 0, key_cap: 0 }, evicted: 0, capEvicted: 0, lastMessageAt: null },
       version: 0,
     };
     this.storeList = Object.values(stores);
@@ -108,6 +123,12 @@ export class PluginRuntime {
       this.onError(this.ident, err, message);
       return;
     }
+    if (this.storeOverCap()) {
+      state.rows.rollback();
+      for (const s of this.storeList) s.rollback();
+      counters.dropped.key_cap++;
+      return;
+    }
     state.rows.endMessage();
     for (const s of this.storeList) s.endMessage();
     counters.applied++;
@@ -120,5 +141,11 @@ export class PluginRuntime {
         counters.evicted += state.rows.evictBefore(top - retention);
       }
     }
+    if (state.rows.size > this.maxKeys) counters.capEvicted += state.rows.evictOldest(state.rows.size - this.maxKeys);
+  }
+
+  private storeOverCap(): boolean {
+    for (let i = 0; i < this.storeList.length; i++) if ((this.storeList[i] as KeyedStore<unknown>).size > this.maxKeys) return true;
+    return false;
   }
 }

@@ -74,6 +74,45 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
     return evicted;
   }
 
+  /** Deletes the `n` oldest rows (oldest bucket first, in insertion order within it), recorded as changes like retention. */
+  evictOldest(n: number): number {
+    let evicted = 0;
+    while (evicted < n && this.timestamps.length > 0) {
+      const group = this.byTimestamp.get(this.timestamps[0] as number);
+      if (!group || group.size === 0) {
+        this.byTimestamp.delete(this.timestamps[0] as number);
+        this.timestamps.shift();
+        continue;
+      }
+      // Deleting while iterating a Set is safe; no copy, so a cap hit costs O(evicted), not O(group).
+      for (const key of group) {
+        if (evicted >= n) break;
+        this.delete(key);
+        evicted++;
+      }
+    }
+    return evicted;
+  }
+
+  /** Deletes every row newer than `cutoff`: state an older version let a message date ahead of the clock. */
+  evictAfter(cutoff: number): number {
+    let evicted = 0;
+    while (this.timestamps.length > 0 && (this.timestamps[this.timestamps.length - 1] as number) > cutoff) {
+      const ts = this.timestamps[this.timestamps.length - 1] as number;
+      const group = this.byTimestamp.get(ts);
+      if (!group || group.size === 0) {
+        this.byTimestamp.delete(ts);
+        this.timestamps.pop();
+        continue;
+      }
+      for (const key of [...group]) {
+        this.delete(key);
+        evicted++;
+      }
+    }
+    return evicted;
+  }
+
   protected override afterWrite(key: string, previous: R | undefined, next: R | undefined): void {
     if (previous !== undefined && previous.timestamp === next?.timestamp) return;
     if (previous !== undefined) this.unindex(key, previous.timestamp);

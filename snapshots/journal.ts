@@ -2,7 +2,7 @@ import { hash } from 'node:crypto';
 import stringify from 'safe-stable-stringify';
 import type { Envelope } from '../src/envelope.js';
 import { decodeChecked, encodeChecked } from './codec.js';
-import type { DataStore, JournalAppend, SnapshotBatch } from './lmdb-store.js';
+import type { DataStore, JournalAppend } from './lmdb-store.js';
 
 export interface JournalEntry {
   readonly seq: number;
@@ -43,12 +43,19 @@ export interface JournalOptions {
   /** Ids remembered in memory for de-duplication; older ones are found in the journal index. */
   readonly dedupeWindow: number;
   readonly onWriteError: (err: unknown) => void;
+  /**
+   * Told, in seq order, about each batch once LMDB has committed it (or failed to: the batch is
+   * still handed over after onWriteError, since dropping accepted messages would lose them for sure).
+   * Plugins apply here, so nothing is served that a crash could take back.
+   */
+  readonly onCommitted?: (entries: readonly JournalEntry[]) => void;
 }
 
 /**
  * The write-ahead journal: every accepted message gets the next sequence number and is
- * appended (asynchronously, batched by LMDB) before the plugins see it. A snapshot records
- * the last seq it covers; restart replays what follows. Also the de-duplication authority.
+ * appended in one LMDB transaction per event-loop turn (group commit); plugins see it only
+ * after that commit (onCommitted). A snapshot records the last seq it covers; restart replays
+ * what follows. Also the de-duplication authority.
  */
 export class Journal {
   private seq: number;
@@ -57,7 +64,10 @@ export class Journal {
   corrupt = 0;
   /** Accepted but not yet handed to LMDB: flushed together on the next turn of the event loop. */
   private pending: JournalAppend[] = [];
+  private pendingEntries: JournalEntry[] = [];
   private flushScheduled = false;
+  /** Settles after the newest batch handed to LMDB is committed and handed on: LMDB commits in order. */
+  private lastCommit: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: DataStore,
@@ -84,31 +94,53 @@ export class Journal {
   accept(envelope: Envelope): JournalEntry | null {
     const id = messageId(envelope);
     if (this.seen(id)) return null;
+    // Encoded before a seq is taken: a message that cannot be stored must not use one up.
+    const seq = this.seq + 1;
+    const value = encodeChecked({ id, envelope });
+    this.seq = seq;
     this.remember(id);
-    const seq = ++this.seq;
-    this.pending.push({ seq, id, timestamp: envelope.timestamp, value: encodeChecked({ id, envelope }) });
+    const entry: JournalEntry = { seq, id, envelope };
+    this.pending.push({ seq, id, timestamp: envelope.timestamp, value });
+    this.pendingEntries.push(entry);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       // One LMDB transaction per burst instead of three queued writes per message.
       setImmediate(() => void this.flush());
     }
-    return { seq, id, envelope };
+    return entry;
   }
 
-  /** Hands the pending appends to LMDB; resolves when they are committed. */
+  /** Accepted entries whose batch has not been handed to LMDB yet. */
+  get unflushed(): number {
+    return this.pending.length;
+  }
+
+  /**
+   * Hands the pending appends to LMDB. Resolves once they (and every earlier batch) are
+   * committed and onCommitted has seen them.
+   */
   flush(): Promise<void> {
     this.flushScheduled = false;
-    if (this.pending.length === 0) return Promise.resolve();
+    if (this.pending.length === 0) return this.lastCommit;
     const records = this.pending;
+    const entries = this.pendingEntries;
     this.pending = [];
-    return this.store.appendJournal(records).catch((err: unknown) => this.options.onWriteError(err));
-  }
-
-  /** Writes the pending appends inside a snapshot's transaction, so the snapshot never covers a message its journal lacks. */
-  flushInto(batch: SnapshotBatch): void {
-    if (this.pending.length === 0) return;
-    batch.appendJournal(this.pending);
-    this.pending = [];
+    this.pendingEntries = [];
+    const write = this.store.appendJournal(records).then(
+      () => null,
+      (err: unknown) => err ?? new Error('journal write failed'),
+    );
+    // Chained on the previous batch so entries are always handed on in seq order.
+    this.lastCommit = Promise.all([this.lastCommit, write]).then(([, err]) => {
+      if (err !== null) this.options.onWriteError(err);
+      try {
+        this.options.onCommitted?.(entries);
+      } catch (handOnError) {
+        // A rejected link would stall every later batch behind it.
+        this.options.onWriteError(handOnError);
+      }
+    });
+    return this.lastCommit;
   }
 
   /**

@@ -35,8 +35,6 @@ export interface JournalAppend {
 }
 
 export interface SnapshotBatch {
-  /** Appends journal records in the snapshot's own transaction (those not flushed yet). */
-  appendJournal(records: readonly JournalAppend[]): void;
   putMeta(slot: number, value: Uint8Array): void;
   put(slot: number, ident: string, store: string, key: string, value: Uint8Array): void;
   remove(slot: number, ident: string, store: string, key: string): void;
@@ -115,7 +113,6 @@ export class DataStore {
     const db = this.snapshots;
     return this.root.transaction(() => {
       fill({
-        appendJournal: (records) => this.appendInTransaction(records),
         putMeta: (slot, value) => void db.put(metaKey(slot), value),
         put: (slot, ident, store, key, value) => void db.put([slot, 'e', ident, store, key], value),
         remove: (slot, ident, store, key) => void db.remove([slot, 'e', ident, store, key]),

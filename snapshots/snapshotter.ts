@@ -2,7 +2,7 @@ import type { ChangeSet, KeyedStore } from '../actors/keyed-store.js';
 import type { PluginRuntime } from '../actors/plugin-runtime.js';
 import { encodeChecked } from './codec.js';
 import { FORMAT_VERSION, type PluginRecord, type PublisherTable, type SnapshotMeta } from './format.js';
-import type { DataStore, SnapshotBatch } from './lmdb-store.js';
+import type { DataStore } from './lmdb-store.js';
 import type { RestoreReport } from './restore.js';
 
 export interface SnapshotReport {
@@ -26,9 +26,8 @@ export interface SnapshotterOptions {
   /** Generations kept: each lives in its own slot, written in turn. */
   readonly slots: number;
   readonly now: () => number;
+  /** The state the plugins hold: journalSeq is the last journal entry they have applied. */
   readonly position: () => Position;
-  /** Called first inside the snapshot's transaction: write what the journal has not flushed yet. */
-  readonly beforeWrite?: (batch: SnapshotBatch) => void;
 }
 
 interface Container {
@@ -111,7 +110,6 @@ export class Snapshotter {
     const rewritten: string[] = [];
     {
       await this.store.writeSnapshot((batch) => {
-        this.options.beforeWrite?.(batch);
         const at = this.options.position();
         journalSeq = at.journalSeq;
         const plugins: Record<string, PluginRecord> = { ...this.retained };

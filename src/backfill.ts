@@ -1,5 +1,6 @@
 import { decodeEnvelope } from './decode-frames.js';
 import type { Envelope } from './envelope.js';
+import { DEFAULT_MAX_CLOCK_SKEW, DEFAULT_MAX_DEPTH, DEFAULT_MAX_KEYS, type EnvelopeLimits } from './envelope-limits.js';
 
 export interface BackfillWindow {
   /** Epoch seconds, inclusive. */
@@ -16,6 +17,8 @@ export interface BackfillOptions {
   readonly maxDelayMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly nowSeconds: () => number;
+  /** The bus's bounds, applied to archived messages alike; default: the built-in defaults. */
+  readonly limits?: Omit<EnvelopeLimits, 'nowSeconds'> | undefined;
   /** Told about every failed attempt (the page is retried, never skipped). */
   readonly onRetry?: (info: { page: number; attempt: number; delayMs: number; error: string }) => void;
   readonly signal?: AbortSignal;
@@ -51,7 +54,7 @@ export async function* backfillPages(window: BackfillWindow, options: BackfillOp
       options.signal?.throwIfAborted();
       try {
         const body = await fetchJson(url, options.signal);
-        const parsed = parsePage(body, options.nowSeconds);
+        const parsed = parsePage(body, { maxDepth: DEFAULT_MAX_DEPTH, maxKeys: DEFAULT_MAX_KEYS, maxClockSkew: DEFAULT_MAX_CLOCK_SKEW, ...options.limits, nowSeconds: options.nowSeconds });
         pages = Math.max(parsed.pages, 1);
         yield { page, pages, total: parsed.total, envelopes: parsed.envelopes, invalid: parsed.invalid };
         break;
@@ -76,13 +79,13 @@ async function fetchJson(url: URL, signal: AbortSignal | undefined): Promise<unk
   }
 }
 
-function parsePage(body: unknown, nowSeconds: () => number): { pages: number; total: number; envelopes: Envelope[]; invalid: number } {
+function parsePage(body: unknown, limits: EnvelopeLimits): { pages: number; total: number; envelopes: Envelope[]; invalid: number } {
   const b = body as { raw_messages?: unknown; pages?: unknown; total?: unknown } | null;
   if (!b || !Array.isArray(b.raw_messages) || typeof b.pages !== 'number') throw new Error('answer lacks raw_messages/pages');
   const envelopes: Envelope[] = [];
   let invalid = 0;
   for (const raw of b.raw_messages) {
-    const r = decodeEnvelope(raw, '', nowSeconds);
+    const r = decodeEnvelope(raw, '', limits);
     if (r.ok) envelopes.push(r.envelope);
     else invalid++;
   }

@@ -20,6 +20,11 @@ function serveOptions(cmd: Command): Command {
     .option('--data-dir <path>', 'directory for the LMDB snapshot store (default ./data)')
     .option('--snapshot-interval <seconds>', 'seconds between snapshots (default 30)')
     .option('--max-frame-bytes <bytes>', 'bus messages larger than this are counted and skipped (default 1048576)')
+    .option('--max-message-depth <n>', 'deepest object/array nesting in one envelope; deeper ones are counted and skipped (default 64)')
+    .option('--max-message-keys <n>', 'most object members plus array elements in one envelope (default 100000)')
+    .option('--max-clock-skew <seconds>', 'how far a message timestamp may run ahead of the clock before it is refused (default 300)')
+    .option('--max-fanout <n>', 'usernames and packages kept per message; the rest are cut and counted (default 256)')
+    .option('--plugin-max-keys <n>', 'keys per plugin container; the oldest rows make room, a store past it drops the message (default 1000000)')
     .option('--ws-tick-ms <ms>', 'WebSocket updates are coalesced over this many milliseconds (default 100)')
     .option('--ws-max-subscriptions <n>', 'live subscriptions per WebSocket connection (default 64)')
     .option('--ws-max-connections-per-ip <n>', 'open WebSocket + SSE connections per client IP (default 256)')
@@ -43,6 +48,7 @@ const configFileOf = (opts: Record<string, unknown>): string | undefined => (opt
 function configFrom(opts: Record<string, unknown>): Config {
   const keys: ConfigKey[] = [
     'host', 'port', 'connect', 'bind', 'topic', 'dataDir', 'snapshotInterval', 'maxFrameBytes', 'wsTickMs', 'logLevel',
+    'maxMessageDepth', 'maxMessageKeys', 'maxClockSkew', 'maxFanout', 'pluginMaxKeys',
     'wsMaxSubscriptions', 'wsMaxConnectionsPerIp', 'wsMaxBufferedBytes', 'wsSlowTimeoutSeconds', 'wsMaxFrameBytes', 'wsIdleTimeoutSeconds', 'wsResumeFrames',
     'datagrepper', 'backfillOverlap', 'snapshotGenerations', 'journalMaxAge', 'journalMaxBytes', 'stopTimeout',
   ];

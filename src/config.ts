@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { StatscacheError } from '../actors/errors.js';
 import { isInterval } from '../actors/interval.js';
+import { DEFAULT_MAX_KEYS as DEFAULT_PLUGIN_MAX_KEYS } from '../actors/plugin-runtime.js';
+import { DEFAULT_MAX_CLOCK_SKEW, DEFAULT_MAX_DEPTH, DEFAULT_MAX_KEYS } from './envelope-limits.js';
+import { DEFAULT_MAX_FANOUT } from './meta/index.js';
 import { LOG_LEVELS } from './logger.js';
 
 const interval = (message: string) => z.string().refine(isInterval, message);
@@ -19,6 +22,16 @@ export const ConfigSchema = z
     dataDir: z.string().min(1).default('data'),
     snapshotInterval: z.coerce.number().positive().max(86_400).default(30),
     maxFrameBytes: z.coerce.number().int().min(64).max(64 * 1024 * 1024).default(1024 * 1024),
+    /** Deepest nesting of objects/arrays in one envelope; deeper ones are counted (too_deep) and skipped. */
+    maxMessageDepth: z.coerce.number().int().min(8).max(1024).default(DEFAULT_MAX_DEPTH),
+    /** Most object members plus array elements in one envelope (too_many_keys). */
+    maxMessageKeys: z.coerce.number().int().min(1000).max(10_000_000).default(DEFAULT_MAX_KEYS),
+    /** Seconds a message timestamp may run ahead of the wall clock (future_timestamp beyond it). */
+    maxClockSkew: z.coerce.number().min(0).max(86_400).default(DEFAULT_MAX_CLOCK_SKEW),
+    /** Usernames and packages kept per message (the rest are cut and counted). */
+    maxFanout: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_MAX_FANOUT),
+    /** Keys per plugin container: rows beyond it evict the oldest, a store beyond it drops the message. */
+    pluginMaxKeys: z.coerce.number().int().min(100).max(100_000_000).default(DEFAULT_PLUGIN_MAX_KEYS),
     wsTickMs: z.coerce.number().int().min(10).max(10_000).default(100),
     /** Live push (WebSocket and SSE) limits; see the README's live-push section. */
     wsMaxSubscriptions: z.coerce.number().int().min(1).max(10_000).default(64),
@@ -72,6 +85,11 @@ export const ENV_NAMES: Readonly<Record<ConfigKey, string>> = {
   dataDir: 'STATSCACHE_DATA_DIR',
   snapshotInterval: 'STATSCACHE_SNAPSHOT_INTERVAL',
   maxFrameBytes: 'STATSCACHE_MAX_FRAME_BYTES',
+  maxMessageDepth: 'STATSCACHE_MAX_MESSAGE_DEPTH',
+  maxMessageKeys: 'STATSCACHE_MAX_MESSAGE_KEYS',
+  maxClockSkew: 'STATSCACHE_MAX_CLOCK_SKEW',
+  maxFanout: 'STATSCACHE_MAX_FANOUT',
+  pluginMaxKeys: 'STATSCACHE_PLUGIN_MAX_KEYS',
   wsTickMs: 'STATSCACHE_WS_TICK_MS',
   wsMaxSubscriptions: 'STATSCACHE_WS_MAX_SUBSCRIPTIONS',
   wsMaxConnectionsPerIp: 'STATSCACHE_WS_MAX_CONNECTIONS_PER_IP',

@@ -1,11 +1,30 @@
 import type { Envelope } from './envelope.js';
+import { checkShape, checkTimestamp, type EnvelopeLimits } from './envelope-limits.js';
 
-export const DECODE_ERROR_REASONS = ['frame_count', 'oversized', 'invalid_json', 'not_object', 'bad_topic', 'bad_timestamp'] as const;
+export const DECODE_ERROR_REASONS = ['frame_count', 'oversized', 'invalid_json', 'not_object', 'bad_topic', 'bad_timestamp', 'too_deep', 'too_many_keys', 'future_timestamp'] as const;
 export type DecodeErrorReason = (typeof DECODE_ERROR_REASONS)[number];
 
 export type DecodeResult =
-  | { readonly ok: true; readonly envelope: Envelope; readonly filledTimestamp: boolean }
+  | {
+      readonly ok: true;
+      readonly envelope: Envelope;
+      readonly filledTimestamp: boolean;
+      /** Set when the timestamp was converted to seconds by the documented rule. */
+      readonly correctedTimestamp: 'milliseconds' | 'microseconds' | null;
+    }
   | { readonly ok: false; readonly reason: DecodeErrorReason; readonly detail: string };
+
+export interface FrameLimits extends EnvelopeLimits {
+  readonly maxFrameBytes: number;
+}
+
+/** The configured bounds (README, "The bus" and "Time"), with the clock that judges timestamps. */
+export function frameLimits(
+  config: { readonly maxFrameBytes: number; readonly maxMessageDepth: number; readonly maxMessageKeys: number; readonly maxClockSkew: number },
+  nowSeconds: () => number,
+): FrameLimits {
+  return { maxFrameBytes: config.maxFrameBytes, maxDepth: config.maxMessageDepth, maxKeys: config.maxMessageKeys, maxClockSkew: config.maxClockSkew, nowSeconds };
+}
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
@@ -13,11 +32,11 @@ const decoder = new TextDecoder('utf-8', { fatal: false });
  * Turns one ZeroMQ multipart message into an envelope, or says why not. Everything here is
  * untrusted input, so nothing in it may throw.
  */
-export function decodeFrames(frames: readonly Uint8Array[], maxBytes: number, nowSeconds: () => number): DecodeResult {
+export function decodeFrames(frames: readonly Uint8Array[], limits: FrameLimits): DecodeResult {
   if (frames.length !== 2) return fail('frame_count', `expected 2 frames [topic, json], got ${frames.length}`);
   const [topicFrame, body] = frames as [Uint8Array, Uint8Array];
   const size = topicFrame.byteLength + body.byteLength;
-  if (size > maxBytes) return fail('oversized', `${size} bytes exceeds the ${maxBytes}-byte limit`);
+  if (size > limits.maxFrameBytes) return fail('oversized', `${size} bytes exceeds the ${limits.maxFrameBytes}-byte limit`);
 
   let parsed: unknown;
   try {
@@ -25,17 +44,19 @@ export function decodeFrames(frames: readonly Uint8Array[], maxBytes: number, no
   } catch (err) {
     return fail('invalid_json', (err as Error).message.slice(0, 200));
   }
-  return decodeEnvelope(parsed, decoder.decode(topicFrame), nowSeconds);
+  return decodeEnvelope(parsed, decoder.decode(topicFrame), limits);
 }
 
 /**
  * The object-level checks, shared by the bus and by backfill (datagrepper's `raw_messages`):
- * a topic from the envelope or the given fallback, and a usable timestamp.
+ * bounded shape, a topic from the envelope or the given fallback, and a sane timestamp.
  */
-export function decodeEnvelope(parsed: unknown, fallbackTopic: string, nowSeconds: () => number): DecodeResult {
+export function decodeEnvelope(parsed: unknown, fallbackTopic: string, limits: EnvelopeLimits): DecodeResult {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     return fail('not_object', `the envelope is ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}`);
   }
+  const shape = checkShape(parsed, limits.maxDepth, limits.maxKeys);
+  if (shape) return fail(shape.reason, shape.detail);
   const raw = parsed as Record<string, unknown>;
   const topic = typeof raw['topic'] === 'string' && raw['topic'] !== '' ? raw['topic'] : fallbackTopic;
   if (topic === '') return fail('bad_topic', 'neither the envelope nor the first frame names a topic');
@@ -43,18 +64,21 @@ export function decodeEnvelope(parsed: unknown, fallbackTopic: string, nowSecond
   let timestamp = raw['timestamp'];
   let filledTimestamp = false;
   if (typeof timestamp === 'string' && timestamp.trim() !== '') timestamp = Number(timestamp);
+  const now = limits.nowSeconds();
   if (timestamp === undefined || timestamp === null) {
     // Some real messages lack a timestamp; the receive time is the best we know.
-    timestamp = nowSeconds();
+    timestamp = now;
     filledTimestamp = true;
   }
   if (typeof timestamp !== 'number' || !Number.isFinite(timestamp) || timestamp < 0) {
-    return fail('bad_timestamp', `timestamp ${JSON.stringify(raw['timestamp'])} is not epoch seconds`);
+    return fail('bad_timestamp', `timestamp ${JSON.stringify(raw['timestamp'])?.slice(0, 80)} is not epoch seconds`);
   }
+  const verdict = checkTimestamp(timestamp, now, limits.maxClockSkew);
+  if (!verdict.ok) return fail('future_timestamp', verdict.detail);
 
-  const envelope: Envelope = { ...raw, topic, timestamp } as Envelope;
+  const envelope: Envelope = { ...raw, topic, timestamp: verdict.seconds } as Envelope;
   if (typeof raw['msg_id'] !== 'string') delete (envelope as { msg_id?: unknown }).msg_id;
-  return { ok: true, envelope, filledTimestamp };
+  return { ok: true, envelope, filledTimestamp, correctedTimestamp: verdict.corrected };
 }
 
 function fail(reason: DecodeErrorReason, detail: string): DecodeResult {

@@ -1,8 +1,9 @@
 import type { PluginHost } from '../actors/plugin-host.js';
 import type { Journal, JournalEntry } from '../snapshots/journal.js';
 import type { Position } from '../snapshots/snapshotter.js';
-import { DECODE_ERROR_REASONS, decodeFrames, type DecodeErrorReason } from './decode-frames.js';
+import { DECODE_ERROR_REASONS, decodeFrames, type DecodeErrorReason, type FrameLimits } from './decode-frames.js';
 import type { Envelope } from './envelope.js';
+import { checkShape, checkTimestamp } from './envelope-limits.js';
 import { GapDetector, type Publishers } from './gap-detector.js';
 import { createPluginMessage, type MetaDeriver } from './message.js';
 import type { Route } from './router.js';
@@ -12,29 +13,48 @@ export interface IntakeCounters {
   accepted: number;
   duplicates: number;
   filledTimestamps: number;
+  /** Timestamps read as milliseconds or microseconds and converted (README, "Time"). */
+  correctedTimestamps: number;
   decodeErrors: Record<DecodeErrorReason, number>;
   backfilled: number;
   backfillInvalid: number;
   backfillRetries: number;
   gaps: number;
   replayed: number;
+  /** Journaled entries refused on replay (written by an older version without today's bounds). */
+  replayRejected: number;
   journalWriteErrors: number;
+  /** Messages whose usernames or packages were cut to --max-fanout. */
+  fanoutTruncated: number;
+  /** Committed entries that failed to apply (a bug, never plugin code: that is caught per plugin). */
+  applyErrors: number;
 }
 
 export type DecodeFailure = (reason: DecodeErrorReason, detail: string) => void;
 
+/** Accepted entries waiting for their journal commit before the bus loop is paused. */
+const MAX_UNCOMMITTED = 20_000;
+
 /**
  * The one path every message takes into the plugins, whichever door it came through (bus,
- * journal replay, backfill): decode, de-duplicate and journal, then route and apply. Keeps
- * the position a snapshot records (journal seq, newest timestamp, publisher sequences).
+ * journal replay, backfill): decode, de-duplicate and journal, then route and apply once the
+ * journal batch has committed, so a count served over HTTP is never taken back by a crash.
+ * Keeps the position a snapshot records (last applied seq, newest timestamp, publisher sequences).
  */
 export class Intake {
   readonly counters: IntakeCounters = {
-    frames: 0, accepted: 0, duplicates: 0, filledTimestamps: 0,
+    frames: 0, accepted: 0, duplicates: 0, filledTimestamps: 0, correctedTimestamps: 0,
     decodeErrors: Object.fromEntries(DECODE_ERROR_REASONS.map((r) => [r, 0])) as Record<DecodeErrorReason, number>,
-    backfilled: 0, backfillInvalid: 0, backfillRetries: 0, gaps: 0, replayed: 0, journalWriteErrors: 0,
+    backfilled: 0, backfillInvalid: 0, backfillRetries: 0, gaps: 0, replayed: 0, replayRejected: 0, journalWriteErrors: 0, fanoutTruncated: 0, applyErrors: 0,
   };
   private readonly gaps: GapDetector;
+  /** Seq of the last entry the plugins have applied: what a snapshot of their state covers. */
+  private appliedSeq: number;
+  /** Accepted, not yet committed and applied. */
+  private uncommitted = 0;
+  /** Milliseconds from accept to apply (the journal commit), for /metrics. */
+  readonly commitDelay = { count: 0, totalMs: 0, maxMs: 0 };
+  private readonly acceptedAt = new Map<number, number>();
 
   constructor(
     private readonly deps: {
@@ -42,14 +62,16 @@ export class Intake {
       readonly route: Route;
       readonly journal: Journal;
       readonly deriveMeta: MetaDeriver;
-      readonly maxFrameBytes: number;
-      readonly nowSeconds: () => number;
+      readonly limits: FrameLimits;
       readonly onDecodeFailure: DecodeFailure;
+      readonly onReplayRejected?: (entry: JournalEntry, detail: string) => void;
+      readonly onApplyError?: (entry: JournalEntry, err: unknown) => void;
     },
     private newest: number,
     publishers: Publishers,
   ) {
     this.gaps = new GapDetector(publishers);
+    this.appliedSeq = deps.journal.position;
   }
 
   /** Newest message timestamp applied (seconds), 0 before any. */
@@ -58,26 +80,27 @@ export class Intake {
   }
 
   position(): Position {
-    return { journalSeq: this.deps.journal.position, newestTimestamp: this.newest, publishers: this.gaps.table() };
+    return { journalSeq: this.appliedSeq, newestTimestamp: this.newest, publishers: this.gaps.table() };
   }
 
   /** One live bus message. Returns the window a publisher-sequence jump says was lost, if any. */
   fromBus(frames: readonly Uint8Array[]): { start: number; end: number; missing: number } | null {
     this.counters.frames++;
-    const result = decodeFrames(frames, this.deps.maxFrameBytes, this.deps.nowSeconds);
+    const result = decodeFrames(frames, this.deps.limits);
     if (!result.ok) {
       this.counters.decodeErrors[result.reason]++;
       this.deps.onDecodeFailure(result.reason, result.detail);
       return null;
     }
     if (result.filledTimestamp) this.counters.filledTimestamps++;
+    if (result.correctedTimestamp) this.counters.correctedTimestamps++;
     const gap = this.gaps.observe(result.envelope);
     this.accept(result.envelope);
     if (gap) this.counters.gaps++;
     return gap;
   }
 
-  /** De-duplicates, journals and applies one envelope; false for a duplicate. */
+  /** De-duplicates and journals one envelope; it is applied once its batch commits. False for a duplicate. */
   accept(envelope: Envelope): boolean {
     const entry = this.deps.journal.accept(envelope);
     if (!entry) {
@@ -85,18 +108,73 @@ export class Intake {
       return false;
     }
     this.counters.accepted++;
-    this.apply(entry.envelope);
+    this.uncommitted++;
+    this.acceptedAt.set(entry.seq, performance.now());
     return true;
   }
 
-  /** A journaled message applied again at start-up (already de-duplicated when it was accepted). */
-  replay(entry: JournalEntry): void {
-    this.counters.replayed++;
-    this.gaps.observe(entry.envelope);
-    this.apply(entry.envelope);
+  /** The journal's onCommitted: these entries are durable now, so the plugins may serve them. */
+  committed(entries: readonly JournalEntry[]): void {
+    const now = performance.now();
+    for (const entry of entries) {
+      const at = this.acceptedAt.get(entry.seq);
+      if (at !== undefined) {
+        this.acceptedAt.delete(entry.seq);
+        const ms = now - at;
+        this.commitDelay.count++;
+        this.commitDelay.totalMs += ms;
+        if (ms > this.commitDelay.maxMs) this.commitDelay.maxMs = ms;
+      }
+      this.uncommitted--;
+      try {
+        this.apply(entry);
+      } catch (err) {
+        // Plugins never throw (the runtime catches); this is a bug in routing or the host, and it
+        // must cost one message, not the journal's commit chain.
+        this.counters.applyErrors++;
+        this.deps.onApplyError?.(entry, err);
+      }
+    }
   }
 
-  private apply(envelope: Envelope): void {
+  /**
+   * Settles once everything accepted so far is committed and applied. The bus loop awaits it
+   * when too much is waiting (LMDB slower than the bus); backfill awaits it after each page.
+   */
+  settled(): Promise<void> {
+    return this.deps.journal.flush();
+  }
+
+  /** A promise to pause the bus on when the commit queue is long, else undefined. */
+  backpressure(): Promise<void> | undefined {
+    return this.uncommitted > MAX_UNCOMMITTED ? this.settled() : undefined;
+  }
+
+  /**
+   * A journaled message applied again at start-up (already de-duplicated when it was accepted).
+   * Entries an older version journaled without today's bounds are refused here, counted and
+   * reported, so one stored hostile message cannot stall every restart or move a watermark.
+   */
+  replay(entry: JournalEntry): void {
+    const { limits } = this.deps;
+    const envelope = entry.envelope;
+    const shape = checkShape(envelope, limits.maxDepth, limits.maxKeys);
+    const time = shape ? null : checkTimestamp(envelope.timestamp, limits.nowSeconds(), limits.maxClockSkew);
+    if (shape || (time && !time.ok)) {
+      this.counters.replayRejected++;
+      this.deps.onReplayRejected?.(entry, shape ? shape.detail : time && !time.ok ? time.detail : '');
+      this.appliedSeq = entry.seq;
+      return;
+    }
+    this.counters.replayed++;
+    this.gaps.observe(envelope);
+    const corrected = time?.ok && time.corrected ? { ...entry, envelope: { ...envelope, timestamp: time.seconds } } : entry;
+    this.apply(corrected);
+  }
+
+  private apply(entry: JournalEntry): void {
+    const { envelope } = entry;
+    if (entry.seq > this.appliedSeq) this.appliedSeq = entry.seq;
     if (envelope.timestamp > this.newest) this.newest = envelope.timestamp;
     const targets = this.deps.route(envelope.topic);
     if (targets.length > 0) this.deps.host.dispatch(createPluginMessage(envelope, this.deps.deriveMeta), targets);

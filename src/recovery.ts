@@ -1,6 +1,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Journal } from '../snapshots/journal.js';
 import { backfillPages, type BackfillWindow } from './backfill.js';
+import type { EnvelopeLimits } from './envelope-limits.js';
 import type { Intake } from './intake.js';
 import type { Logger } from './logger.js';
 import { Progress } from './progress.js';
@@ -12,6 +13,8 @@ export interface RecoveryDeps {
   /** datagrepper's /raw URL, or null: no backfill. */
   readonly datagrepper: string | null;
   readonly nowSeconds: () => number;
+  /** The bus's bounds on one message, applied to archived copies alike. */
+  readonly limits?: Omit<EnvelopeLimits, 'nowSeconds'> | undefined;
   readonly signal: AbortSignal;
   readonly sleep?: ((ms: number) => Promise<void>) | undefined;
 }
@@ -71,6 +74,7 @@ export class Recovery {
       for await (const page of backfillPages(window, {
         url,
         nowSeconds: this.deps.nowSeconds,
+        limits: this.deps.limits,
         signal,
         ...(this.deps.sleep ? { sleep: this.deps.sleep } : {}),
         onRetry: (info) => {
@@ -87,6 +91,8 @@ export class Recovery {
             intake.counters.backfilled++;
           }
         }
+        // Applied (after its journal commit) before the next page is fetched: memory stays one page.
+        await intake.settled();
       }
     } catch (err) {
       if (!signal.aborted) throw err;

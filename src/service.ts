@@ -11,6 +11,7 @@ import { Snapshotter, type SnapshotReport } from '../snapshots/snapshotter.js';
 import { subscribe, type BusSubscription } from './bus.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
+import { frameLimits } from './decode-frames.js';
 import type { Envelope } from './envelope.js';
 import { createHttpHandler, type HttpHandler } from './http/api-routes.js';
 import { createAdminHandler, type AdminHandler } from './http/admin-routes.js';
@@ -43,6 +44,17 @@ export type { IntakeCounters } from './intake.js';
 
 type Phase = 'built' | 'replaying' | 'backfilling' | 'running' | 'stopping' | 'stopped';
 
+/** Drops restored rows dated past `cutoff`: an older version let one message date ahead wipe history. */
+function dropFutureRows(host: PluginHost, cutoff: number): Record<string, number> {
+  const dropped: Record<string, number> = {};
+  for (const r of host.runtimes) {
+    // Rows are stamped with the end of their bucket, which may lie one interval past the message.
+    const n = r.state.rows.evictAfter(cutoff + (r.plugin.intervalSeconds ?? 0));
+    if (n > 0) dropped[r.ident] = n;
+  }
+  return dropped;
+}
+
 /** A gate the bus loop waits on while the journal replays and the start-up backfill runs. */
 function gate(): { promise: Promise<void>; open: () => void } {
   let open = () => {};
@@ -74,6 +86,8 @@ export class Service {
     return this.intake.counters;
   }
   lastSnapshot: SnapshotReport | null = null;
+  /** Rows restored with timestamps ahead of the clock (written before the clock bound existed) and dropped. */
+  readonly futureRowsDropped: Readonly<Record<string, number>>;
   server: RunningServer | null = null;
   subscription: BusSubscription | null = null;
 
@@ -94,38 +108,48 @@ export class Service {
     options: ServiceOptions,
   ) {
     this.clock = options.clock ?? systemClock;
-    this.meta = options.deriveMeta ?? deriveMeta;
+    // Bounded fan-out: one message naming 50,000 people becomes --max-fanout keys per plugin, counted.
+    this.meta = options.deriveMeta ?? ((envelope) => deriveMeta(envelope, { maxFanout: config.maxFanout, onTruncated: () => this.counters.fanoutTruncated++ }));
     this.logLimited = throttled(() => this.clock.now());
     // Retention overrides from the config replace each matching definition's retention before validation.
     const plugins = registerPlugins(applyRetention(options.plugins ?? builtinPlugins(), options.config.retention));
-    this.host = new PluginHost(plugins, (ident, err, message) => {
-      this.logLimited(`plugin:${ident}`, (suppressed) =>
-        this.log.warn({ plugin: ident, topic: message?.topic, msg_id: message?.msgId, err: String((err as Error)?.stack ?? err), suppressed }, 'plugin update threw; message skipped for this plugin'),
-      );
-    });
+    this.host = new PluginHost(
+      plugins,
+      (ident, err, message) => {
+        this.logLimited(`plugin:${ident}`, (suppressed) =>
+          this.log.warn({ plugin: ident, topic: message?.topic, msg_id: message?.msgId, err: String((err as Error)?.stack ?? err), suppressed }, 'plugin update threw; message skipped for this plugin'),
+        );
+      },
+      { maxKeys: config.pluginMaxKeys },
+    );
     this.restored = restore(this.host.runtimes, store);
+    const nowSeconds = () => this.clock.now() / 1000;
     this.journal = new Journal(store, {
       dedupeWindow: config.dedupeWindow,
       onWriteError: (err) => {
         this.counters.journalWriteErrors++;
         this.logLimited('journal', (suppressed) => this.log.error({ err: String(err), suppressed }, 'journal write failed'));
       },
+      // Plugins apply only what the journal has committed: nothing served can be lost to a crash.
+      onCommitted: (entries) => this.intake.committed(entries),
     });
-    const nowSeconds = () => this.clock.now() / 1000;
     this.intake = new Intake(
       {
         host: this.host,
         route: createRouter(this.host.runtimes.map((r) => r.plugin)),
         journal: this.journal,
         deriveMeta: this.meta,
-        maxFrameBytes: config.maxFrameBytes,
-        nowSeconds,
+        limits: frameLimits(config, nowSeconds),
         onDecodeFailure: (reason, detail) => this.logLimited(`decode:${reason}`, (suppressed) => this.log.warn({ reason, detail, suppressed }, 'bus frame skipped')),
+        onReplayRejected: (entry, detail) =>
+          this.logLimited('replay-rejected', (suppressed) => this.log.error({ seq: entry.seq, topic: entry.envelope.topic, detail, suppressed }, 'journaled message refused on replay (it breaks a bound this version enforces)')),
+        onApplyError: (entry, err) => this.logLimited('apply', (suppressed) => this.log.error({ seq: entry.seq, err: String((err as Error)?.stack ?? err), suppressed }, 'committed message failed to apply')),
       },
-      this.restored.meta?.newestTimestamp ?? 0,
+      // A watermark restored from before the clock bound existed must not stay ahead of the clock.
+      Math.min(this.restored.meta?.newestTimestamp ?? 0, nowSeconds() + config.maxClockSkew),
       this.restored.meta?.publishers ?? {},
     );
-    this.recovery = new Recovery({ intake: this.intake, journal: this.journal, log, datagrepper: config.datagrepper, nowSeconds, signal: this.abort.signal, sleep: options.sleep });
+    this.recovery = new Recovery({ intake: this.intake, journal: this.journal, log, datagrepper: config.datagrepper, nowSeconds, limits: frameLimits(config, nowSeconds), signal: this.abort.signal, sleep: options.sleep });
     this.snapshotter = new Snapshotter(
       this.host.runtimes,
       store,
@@ -133,10 +157,11 @@ export class Service {
         slots: config.snapshotGenerations,
         now: () => this.clock.now(),
         position: () => this.intake.position(),
-        beforeWrite: (batch) => this.journal.flushInto(batch),
       },
       this.restored,
     );
+    // After the snapshotter tracks changes, so the next snapshot drops these rows on disk too.
+    this.futureRowsDropped = dropFutureRows(this.host, nowSeconds() + config.maxClockSkew);
     this.hub = createHub(this.host, config, this.clock, log, (topic, text) => this.server?.publish(topic, text));
     const httpCache = new EncodedCache();
     this.metrics = createMetrics({
@@ -257,15 +282,24 @@ export class Service {
       this.log.warn({ ...gap }, 'publisher sequence jumped; backfilling the gap');
       this.recovery.fillGap({ start: gap.start - this.config.backfillOverlap, end: gap.end });
     }
+    // The bus waits (libzmq queues) while the journal is far behind, instead of memory growing.
+    return this.intake.backpressure();
   }
 
-  /** De-duplicates, journals and applies one envelope; false for a duplicate. */
+  /** De-duplicates and journals one envelope; plugins apply it once its journal batch commits (see settled()). False for a duplicate. */
   accept(envelope: Envelope): boolean {
     return this.intake.accept(envelope);
   }
 
+  /** Settles once every message accepted so far is committed to the journal and applied. */
+  settled(): Promise<void> {
+    return this.intake.settled();
+  }
+
   async snapshot(): Promise<SnapshotReport> {
     try {
+      // Everything accepted so far goes into this snapshot rather than the journal tail.
+      await this.intake.settled();
       const report = await this.snapshotter.take();
       this.lastSnapshot = report;
       if (report.written + report.removed > 0) this.log.debug({ ...report }, 'snapshot written');
@@ -336,6 +370,7 @@ export class Service {
     const rows = Object.values(restored.restored).reduce((a, b) => a + b, 0);
     if (restored.meta) log.info({ generation: restored.meta.generation, journalSeq: restored.meta.journalSeq, plugins: Object.keys(restored.restored).length, rows, migrated: restored.migrated }, 'restored snapshot');
     else log.info({ fallbacks: restored.fallbacks.length }, 'no readable snapshot; starting empty and replaying the journal');
+    for (const [plugin, rows] of Object.entries(this.futureRowsDropped)) log.error({ plugin, rows }, 'restored rows dated ahead of the clock dropped (written before timestamps were bounded)');
     for (const [ident, rec] of Object.entries(restored.retained)) log.warn({ plugin: ident, rows: rec.rows }, 'state on disk for a plugin that is not loaded; kept untouched');
   }
 

@@ -4,6 +4,7 @@ import { applyRetention, builtinPlugins } from '../../plugins/index.js';
 import { Journal } from '../../snapshots/journal.js';
 import { Snapshotter } from '../../snapshots/snapshotter.js';
 import { BadParameter, parseTime } from '../http/history-params.js';
+import { frameLimits } from '../decode-frames.js';
 import { Intake } from '../intake.js';
 import { deriveMeta } from '../meta/index.js';
 import { createRouter } from '../router.js';
@@ -40,7 +41,7 @@ export async function runJournalReplay(opts: ReplayOptions, io: CommandIO): Prom
     const journal = new Journal(rw, { dedupeWindow: 1000, onWriteError: () => undefined });
     // The service's own intake path, so an offline rebuild applies messages exactly as a live start replays them.
     const intake = new Intake(
-      { host, route: createRouter(host.runtimes.map((r) => r.plugin)), journal, deriveMeta, maxFrameBytes: config.maxFrameBytes, nowSeconds: () => Date.now() / 1000, onDecodeFailure: () => undefined },
+      { host, route: createRouter(host.runtimes.map((r) => r.plugin)), journal, deriveMeta, limits: frameLimits(config, () => Date.now() / 1000), onDecodeFailure: () => undefined },
       0,
       {},
     );

@@ -9,13 +9,33 @@ const MAX_NESTING = 2;
 
 const EMPTY: readonly string[] = Object.freeze([]);
 
-function cleanSet(values: Iterable<string | undefined> | undefined): readonly string[] {
+/** Usernames or packages kept per message by default: one message naming 50,000 people must not make 50,000 keys in every plugin. */
+export const DEFAULT_MAX_FANOUT = 256;
+
+export interface MetaOptions {
+  /** Most usernames and most packages kept per message; the first ones the rules name are kept. */
+  readonly maxFanout?: number;
+  /** Told once per message whose usernames or packages were cut. */
+  readonly onTruncated?: (envelope: Envelope) => void;
+}
+
+interface Limit {
+  readonly max: number;
+  truncated: boolean;
+}
+
+function cleanSet(values: Iterable<string | undefined> | undefined, limit: Limit): readonly string[] {
   if (values === undefined) return EMPTY;
   const seen = new Set<string>();
   for (const v of values) {
     if (typeof v === 'string') {
       const t = v.trim();
-      if (t !== '') seen.add(t);
+      if (t === '' || seen.has(t)) continue;
+      if (seen.size >= limit.max) {
+        limit.truncated = true;
+        break;
+      }
+      seen.add(t);
     }
   }
   return seen.size === 0 ? EMPTY : [...seen].sort();
@@ -27,7 +47,7 @@ function cleanText(value: unknown): string | null {
   return t === '' ? null : t;
 }
 
-function derive(envelope: Envelope, depth: number): Meta {
+function derive(envelope: Envelope, depth: number, limit: Limit): Meta {
   const topic = typeof envelope.topic === 'string' ? envelope.topic : '';
   const category = categoryOf(topic);
   const tokens = topic.split('.');
@@ -40,7 +60,7 @@ function derive(envelope: Envelope, depth: number): Meta {
     envelope,
     nested: (embedded) => {
       if (depth >= MAX_NESTING || !isObj(embedded) || typeof embedded['topic'] !== 'string') return null;
-      return derive({ ...embedded, topic: embedded['topic'], timestamp: 0, msg: embedded['msg'] }, depth + 1);
+      return derive({ ...embedded, topic: embedded['topic'], timestamp: 0, msg: embedded['msg'] }, depth + 1, limit);
     },
   };
 
@@ -52,12 +72,12 @@ function derive(envelope: Envelope, depth: number): Meta {
     out = {};
   }
 
-  const usernames = cleanSet(out.usernames);
+  const usernames = cleanSet(out.usernames, limit);
   const agent = cleanText(out.agent) ?? (usernames.length === 1 ? (usernames[0] ?? null) : null);
   return {
     category,
     usernames,
-    packages: cleanSet(out.packages),
+    packages: cleanSet(out.packages, limit),
     agent,
     link: cleanText(out.link),
     subtitle: cleanText(out.subtitle),
@@ -65,6 +85,9 @@ function derive(envelope: Envelope, depth: number): Meta {
 }
 
 /** Category, people, packages, link and a one-line summary for any fedmsg envelope. Never throws. */
-export function deriveMeta(envelope: Envelope): Meta {
-  return derive(envelope, 0);
+export function deriveMeta(envelope: Envelope, options: MetaOptions = {}): Meta {
+  const limit: Limit = { max: options.maxFanout ?? DEFAULT_MAX_FANOUT, truncated: false };
+  const meta = derive(envelope, 0, limit);
+  if (limit.truncated) options.onTruncated?.(envelope);
+  return meta;
 }

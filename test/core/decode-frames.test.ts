@@ -3,12 +3,14 @@ import { decodeFrames } from '../../src/decode-frames.js';
 import { createRouter } from '../../src/router.js';
 
 const b = (s: string) => Buffer.from(s);
-const decode = (frames: Buffer[], max = 1000) => decodeFrames(frames, max, () => 42);
+const NOW = 1_700_000_000;
+const limits = { maxFrameBytes: 1000, maxDepth: 64, maxKeys: 100_000, maxClockSkew: 300, nowSeconds: () => NOW };
+const decode = (frames: Buffer[], max = 1000) => decodeFrames(frames, { ...limits, maxFrameBytes: max });
 
 describe('bus frame decoding', () => {
   it('accepts a fedmsg envelope and keeps its fields', () => {
     const r = decode([b('t'), b('{"topic":"org.fedoraproject.prod.git.receive","timestamp":5,"msg_id":"2026-x","msg":{"a":1}}')]);
-    expect(r).toMatchObject({ ok: true, filledTimestamp: false, envelope: { topic: 'org.fedoraproject.prod.git.receive', timestamp: 5, msg_id: '2026-x', msg: { a: 1 } } });
+    expect(r).toMatchObject({ ok: true, filledTimestamp: false, correctedTimestamp: null, envelope: { topic: 'org.fedoraproject.prod.git.receive', timestamp: 5, msg_id: '2026-x', msg: { a: 1 } } });
   });
 
   it('classifies every kind of bad frame', () => {
@@ -25,8 +27,44 @@ describe('bus frame decoding', () => {
 
   it('takes the frame topic and the receive time when the envelope lacks them', () => {
     const r = decode([b('org.x.prod.wiki.edit'), b('{"msg_id":7}')]);
-    expect(r).toMatchObject({ ok: true, filledTimestamp: true, envelope: { topic: 'org.x.prod.wiki.edit', timestamp: 42 } });
+    expect(r).toMatchObject({ ok: true, filledTimestamp: true, envelope: { topic: 'org.x.prod.wiki.edit', timestamp: NOW } });
     expect(r.ok && 'msg_id' in r.envelope).toBe(false);
+  });
+});
+
+describe('bounds on one envelope', () => {
+  const nested = (depth: number, open: string, close: string, middle = '') => `{"topic":"org.x.prod.wiki.edit","timestamp":${NOW},"msg":${open.repeat(depth)}${middle}${close.repeat(depth)}}`;
+
+  it('refuses nesting past the depth limit without recursing (a few thousand levels in 12 KB)', () => {
+    // The envelope is depth 1 and msg's outer array depth 2: 63 arrays reach 64 exactly.
+    expect(decode([b('t'), b(nested(63, '[', ']'))], 1e6)).toMatchObject({ ok: true });
+    expect(decode([b('t'), b(nested(64, '[', ']'))], 1e6)).toMatchObject({ ok: false, reason: 'too_deep' });
+    expect(decode([b('t'), b(nested(6000, '[', ']'))], 1e6)).toMatchObject({ ok: false, reason: 'too_deep' });
+    expect(decode([b('t'), b(nested(6000, '{"a":', '}', '0'))], 1e6)).toMatchObject({ ok: false, reason: 'too_deep' });
+  });
+
+  it('refuses more members than the key limit, counting arrays and objects alike', () => {
+    const small = { ...limits, maxFrameBytes: 1e7, maxKeys: 1000 };
+    const members = (n: number) => `{"topic":"t.x.p.c","timestamp":${NOW},"msg":{"attendees":{${Array.from({ length: n }, (_, i) => `"u${i}":1`).join(',')}}}}`;
+    // The envelope holds topic, timestamp and msg, msg holds attendees: 4 members besides the attendees.
+    expect(decodeFrames([b('t'), b(members(996))], small)).toMatchObject({ ok: true });
+    expect(decodeFrames([b('t'), b(members(997))], small)).toMatchObject({ ok: false, reason: 'too_many_keys' });
+    const elements = `{"topic":"t.x.p.c","timestamp":${NOW},"msg":[${Array.from({ length: 2000 }, () => '[]').join(',')}]}`;
+    expect(decodeFrames([b('t'), b(elements)], small)).toMatchObject({ ok: false, reason: 'too_many_keys' });
+  });
+
+  it('reads milliseconds and microseconds as seconds by the documented rule, and refuses the future', () => {
+    const at = (ts: number | string) => decode([b('t'), b(`{"topic":"t.x.p.c","timestamp":${JSON.stringify(ts)}}`)]);
+    expect(at(NOW * 1000)).toMatchObject({ ok: true, correctedTimestamp: 'milliseconds', envelope: { timestamp: NOW } });
+    expect(at(NOW * 1e6)).toMatchObject({ ok: true, correctedTimestamp: 'microseconds', envelope: { timestamp: NOW } });
+    expect(at(String(NOW * 1000))).toMatchObject({ ok: true, envelope: { timestamp: NOW } });
+    expect(at(NOW + 300)).toMatchObject({ ok: true, correctedTimestamp: null, envelope: { timestamp: NOW + 300 } });
+    expect(at(NOW + 301)).toMatchObject({ ok: false, reason: 'future_timestamp' });
+    expect(at(NOW + 2 * 86_400)).toMatchObject({ ok: false, reason: 'future_timestamp' });
+    expect(at((NOW + 2 * 86_400) * 1000)).toMatchObject({ ok: false, reason: 'future_timestamp' });
+    // Old messages are history, not an attack: 1970 is still epoch seconds.
+    expect(at(0)).toMatchObject({ ok: true, envelope: { timestamp: 0 } });
+    expect(at(99_999_999_999)).toMatchObject({ ok: false, reason: 'future_timestamp' });
   });
 });
 

@@ -1,0 +1,87 @@
+/**
+ * Bounds on what one untrusted envelope may be, checked before anything recursive (digests,
+ * msgpack, meta rules, plugins) touches it: a few thousand nested arrays in 12 KB once
+ * overflowed the stack deep inside the receive loop.
+ */
+export interface EnvelopeLimits {
+  /** Deepest nesting of objects and arrays, the envelope itself being depth 1. */
+  readonly maxDepth: number;
+  /** Most object members plus array elements, summed over the whole envelope. */
+  readonly maxKeys: number;
+  /** Seconds a timestamp may run ahead of the wall clock before it is refused. */
+  readonly maxClockSkew: number;
+  readonly nowSeconds: () => number;
+}
+
+/** Real fedmsg envelopes nest at most 9 deep and hold at most ~500 members (the 510 samples). */
+export const DEFAULT_MAX_DEPTH = 64;
+export const DEFAULT_MAX_KEYS = 100_000;
+export const DEFAULT_MAX_CLOCK_SKEW = 300;
+
+export type ShapeViolation = { readonly reason: 'too_deep' | 'too_many_keys'; readonly detail: string };
+
+/** Walks the value iteratively (a recursive walk would itself overflow on the input it guards against). */
+export function checkShape(value: unknown, maxDepth: number, maxKeys: number): ShapeViolation | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const stack: unknown[] = [value];
+  const depths: number[] = [1];
+  let keys = 0;
+  while (stack.length > 0) {
+    const node = stack.pop() as object;
+    const depth = depths.pop() as number;
+    if (depth > maxDepth) return { reason: 'too_deep', detail: `nesting deeper than ${maxDepth} levels` };
+    if (Array.isArray(node)) {
+      keys += node.length;
+      if (keys > maxKeys) return tooMany(maxKeys);
+      for (let i = 0; i < node.length; i++) {
+        const child: unknown = node[i];
+        if (typeof child === 'object' && child !== null) {
+          stack.push(child);
+          depths.push(depth + 1);
+        }
+      }
+    } else {
+      for (const key in node) {
+        if (++keys > maxKeys) return tooMany(maxKeys);
+        const child: unknown = (node as Record<string, unknown>)[key];
+        if (typeof child === 'object' && child !== null) {
+          stack.push(child);
+          depths.push(depth + 1);
+        }
+      }
+    }
+  }
+  return null;
+}
+
+function tooMany(maxKeys: number): ShapeViolation {
+  return { reason: 'too_many_keys', detail: `more than ${maxKeys} object members and array elements` };
+}
+
+export type TimestampVerdict =
+  | { readonly ok: true; readonly seconds: number; readonly corrected: 'milliseconds' | 'microseconds' | null }
+  | { readonly ok: false; readonly detail: string };
+
+/**
+ * The documented rule (README, "Time"): epoch seconds stay below 1e11 until the year 5138, while
+ * any millisecond stamp after 1973 is at least 1e11 and any microsecond one at least 1e14. So a
+ * value >= 1e14 is read as microseconds and one >= 1e11 as milliseconds, and converted. Whatever
+ * results must not be ahead of the wall clock by more than the allowed skew: one message dated
+ * ahead would otherwise move every retention watermark and evict real history.
+ */
+export function checkTimestamp(seconds: number, nowSeconds: number, maxClockSkew: number): TimestampVerdict {
+  let value = seconds;
+  let corrected: 'milliseconds' | 'microseconds' | null = null;
+  if (value >= 1e14) {
+    value /= 1e6;
+    corrected = 'microseconds';
+  } else if (value >= 1e11) {
+    value /= 1e3;
+    corrected = 'milliseconds';
+  }
+  if (value > nowSeconds + maxClockSkew) {
+    const ahead = Math.round(value - nowSeconds);
+    return { ok: false, detail: `timestamp ${seconds}${corrected ? ` (read as ${corrected})` : ''} is ${ahead} s ahead of the clock; at most ${maxClockSkew} s is allowed` };
+  }
+  return { ok: true, seconds: value, corrected };
+}
