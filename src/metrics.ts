@@ -17,6 +17,8 @@ export interface MetricsSources {
   readonly wsSubscribers: (ident: string) => number;
   /** Null before the server listens. */
   readonly uwsNative: () => boolean | null;
+  /** Accept-to-apply delay (the journal commit) so far. */
+  readonly commitDelay?: () => { readonly count: number; readonly totalMs: number; readonly maxMs: number };
   readonly httpCache?: () => { readonly hits: number; readonly misses: number; readonly gzipped: number; readonly entries: number; readonly bytes: number };
 }
 
@@ -64,6 +66,12 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
   fromCounters('statscache_plugin_rows_evicted_total', 'Rows removed by retention', ['plugin'], (set) => {
     for (const r of plugins()) set({ plugin: r.ident }, r.state.counters.evicted);
   });
+  fromCounters('statscache_plugin_rows_capped_total', 'Oldest rows removed to keep a plugin within --plugin-max-keys', ['plugin'], (set) => {
+    for (const r of plugins()) set({ plugin: r.ident }, r.state.counters.capEvicted);
+  });
+  gauge('statscache_plugin_max_keys', 'Keys one plugin container may hold (--plugin-max-keys)', ['plugin'], (set) => {
+    for (const r of plugins()) set({ plugin: r.ident }, r.maxKeys);
+  });
   gauge('statscache_plugin_rows', 'Rows a plugin holds', ['plugin'], (set) => {
     for (const r of plugins()) set({ plugin: r.ident }, r.state.rows.size);
   });
@@ -79,6 +87,14 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
   fromCounters('statscache_bus_decode_errors_total', 'Bus messages skipped, by reason', ['reason'], (set) => {
     for (const [reason, n] of Object.entries(sources.bus().decodeErrors)) set({ reason }, n);
   });
+
+  if (sources.commitDelay) {
+    const delay = sources.commitDelay;
+    // Plugins apply a message only after its journal batch commits: this is what that costs.
+    fromCounters('statscache_apply_delay_seconds_sum', 'Seconds from accepting messages to applying them (the journal commit), summed', [], (set) => set({}, delay().totalMs / 1000));
+    fromCounters('statscache_apply_delay_seconds_count', 'Messages applied after their journal commit', [], (set) => set({}, delay().count));
+    gauge('statscache_apply_delay_max_seconds', 'Longest accept-to-apply delay seen', [], (set) => set({}, delay().maxMs / 1000));
+  }
 
   const snapshot = (name: string, help: string, read: (r: SnapshotReport) => number) =>
     gauge(name, help, [], (set) => {

@@ -171,6 +171,7 @@ export class Service {
       wsClients: () => this.server?.connections() ?? 0,
       wsSubscribers: (ident) => this.hub.clientCount(ident),
       uwsNative: () => this.server?.native ?? null,
+      commitDelay: () => this.intake.commitDelay,
       httpCache: () => ({ ...httpCache.stats, entries: httpCache.size, bytes: httpCache.totalBytes }),
     });
     const api = createHttpHandler({

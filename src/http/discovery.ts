@@ -32,6 +32,16 @@ export const pluginInfoSchema = z.object({
   rows: z.number().int().nonnegative().meta({ description: 'rows the view serves now with default parameters (all pages)' }),
   last_update: z.number().nullable().meta({ description: 'timestamp (epoch seconds) of the newest message applied since the service started' }),
   newest_row: z.number().nullable().meta({ description: 'timestamp of the newest row' }),
+  counters: z
+    .object({
+      received: z.number().int().nonnegative(),
+      applied: z.number().int().nonnegative(),
+      dropped: z.record(z.string(), z.number().int().nonnegative()).meta({ description: 'messages skipped, by reason: update_error, expired, key_cap' }),
+      evicted: z.number().int().nonnegative().meta({ description: 'rows removed by retention' }),
+      cap_evicted: z.number().int().nonnegative().meta({ description: 'oldest rows removed to stay within max_keys' }),
+      max_keys: z.number().int().positive().meta({ description: 'keys one container of this plugin may hold (--plugin-max-keys)' }),
+    })
+    .meta({ description: 'what the runtime counted for this plugin since the service started' }),
   links: z.object({
     rows: z.string(),
     layout: z.string().nullable(),
@@ -104,9 +114,16 @@ function buildInfo(runtime: PluginRuntime): PluginInfo {
     has_layout: def.layout !== undefined,
     rows: rowCount(runtime),
     last_update: runtime.state.counters.lastMessageAt,
+    // What the runtime counted for this plugin, limits included, so a cap being hit is visible here too.
+    counters: countersOf(runtime),
     newest_row: runtime.state.rows.newestTimestamp ?? null,
     links: { rows: path, layout: def.layout === undefined ? null : `${path}/layout`, stream: `${path}/stream`, websocket: '/ws' },
   };
+}
+
+function countersOf(runtime: PluginRuntime): PluginInfo['counters'] {
+  const c = runtime.state.counters;
+  return { received: c.received, applied: c.applied, dropped: { ...c.dropped }, evicted: c.evicted, cap_evicted: c.capEvicted, max_keys: runtime.maxKeys };
 }
 
 export function describePlugins(host: PluginHost): Discovery {

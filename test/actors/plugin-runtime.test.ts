@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { definePlugin, rowsOf } from '../../actors/plugin-api.js';
+import { definePlugin, rowsOf, store } from '../../actors/plugin-api.js';
 import { PluginHost } from '../../actors/plugin-host.js';
 import { registerPlugins } from '../../actors/registry.js';
 import { queryView } from '../../actors/view-query.js';
@@ -53,6 +53,43 @@ describe('plugin runtime', () => {
     rt.send(msg('a.b.c.x', 10));
     expect(rt.state.counters.dropped.expired).toBe(1);
     expect(queryView(rt, { order: 'desc', page: 1, rowsPerPage: 10, params: {} }).total).toBe(1);
+    host.stop();
+  });
+  it('keeps rows within the key cap by evicting the oldest rows, and drops a message that would grow a store past it', () => {
+    const perUser = definePlugin({
+      name: 'Per user',
+      summary: 's',
+      description: 'd',
+      rows: rowsOf<{ timestamp: number; user: string }>(),
+      columns: ['user'],
+      key: ['user'],
+      interval: '1m',
+      stores: { seen: store<number>() },
+      update(m, { rows, stores, bucket }) {
+        for (const user of m.meta.usernames) rows.set(`${bucket}|${user}`, { timestamp: bucket, user });
+        const first = (m.body as { first?: string }).first;
+        if (first) stores.seen.set(first, m.timestamp);
+      },
+    });
+    const host = new PluginHost(registerPlugins([perUser]), () => {}, { maxKeys: 100 });
+    const rt = host.get('per-user-1m');
+    if (!rt) throw new Error('not registered');
+    const wiki = (t: number, users: number, first?: string) =>
+      createPluginMessage({ topic: 'org.fedoraproject.prod.meetbot.meeting.complete', timestamp: t, msg: { attendees: Object.fromEntries(Array.from({ length: users }, (_, i) => [`u${t}-${i}`, 1])), ...(first ? { first } : {}) } }, deriveMeta);
+    rt.send(wiki(60, 80));
+    rt.send(wiki(120, 50));
+    // 130 rows would exceed 100: the 30 oldest (all from the first bucket) made room.
+    expect(rt.state.rows.size).toBe(100);
+    expect(rt.state.counters.capEvicted).toBe(30);
+    expect([...rt.state.rows.values()].filter((r) => r.timestamp === 180)).toHaveLength(50);
+    expect(rt.state.rows.oldestTimestamp).toBe(120);
+    for (let i = 0; i < 100; i++) rt.send(wiki(200 + i, 0, `k${i}`));
+    expect(rt.state.stores['seen']?.size).toBe(100);
+    rt.send(wiki(400, 1, 'one-too-many'));
+    // The whole message was rolled back for this plugin: its row is not there either.
+    expect(rt.state.counters.dropped.key_cap).toBe(1);
+    expect(rt.state.stores['seen']?.size).toBe(100);
+    expect(rt.state.rows.has('420|u400-0')).toBe(false);
     host.stop();
   });
 });
