@@ -32,12 +32,14 @@ describe('what was served is durable: a count read before SIGKILL is never lower
     const pub = new Publisher({ linger: 0, sendHighWaterMark: 0 });
     await pub.bind('tcp://127.0.0.1:*');
     const endpoint = pub.lastEndpoint as string;
+    // Large payloads keep LMDB commits behind the stream: the window in which an apply-first design serves what is not yet durable.
+    const padding = 'x'.repeat(16_000);
     let streaming = true;
     let sent = 0;
     const stream = (async () => {
       while (streaming) {
         const n = ++sent;
-        const e = { topic: 'org.fedoraproject.prod.buildsys.build.state.change', timestamp: Date.now() / 1000, msg_id: `2026-durable-${n}`, msg: { owner: `u${n % 50}`, name: `p${n % 70}` } };
+        const e = { topic: 'org.fedoraproject.prod.buildsys.build.state.change', timestamp: Date.now() / 1000, msg_id: `2026-durable-${n}`, msg: { owner: `u${n % 50}`, name: `p${n % 70}`, log: padding } };
         await pub.send([e.topic, JSON.stringify(e)]);
         if (n % 50 === 0) await sleep(1);
       }
