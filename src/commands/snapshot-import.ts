@@ -37,7 +37,7 @@ export async function runSnapshotImport(file: string, opts: DataDirOptions & { f
     const journal = new Journal(store, { dedupeWindow: 1000, onWriteError: (err) => writeErrors.push(err) });
     let appended = 0;
     for (const envelope of payload.journalTail) if (journal.accept(envelope)) appended++;
-    await store.flushed;
+    await journal.flush();
     if (writeErrors.length > 0) throw new CommandError(`journal write failed: ${String(writeErrors[0])}; the snapshot was not imported`);
 
     const generation = nextGeneration(store);
