@@ -55,6 +55,7 @@ export interface Live {
   readonly dataDir: string;
   server(): NonNullable<Service['server']>;
   /** Publishes on a real ZeroMQ PUB socket and waits until the service accepted them all. */
+  /** Publishes over the bus; resolves once every message is accepted and applied. */
   publish(envelopes: readonly RawEnvelope[]): Promise<void>;
   /** Stops the service (final snapshot) but keeps the data dir. */
   stop(): Promise<void>;
@@ -98,6 +99,8 @@ export async function startLive(flags: Partial<Record<ConfigKey, unknown>> = {},
       const target = service.counters.accepted + envelopes.length;
       for (const e of envelopes) await pub.send([e.topic, JSON.stringify(e)]);
       await eventually(() => (service.counters.accepted >= target ? true : undefined), 15_000, `${envelopes.length} messages accepted`);
+      // Plugins apply after the journal commit: resolve once they have.
+      await service.settled();
     },
     stop,
     async close() {
