@@ -1,7 +1,6 @@
 import { parseInterval } from '../actors/interval.js';
-import { PluginHost } from '../actors/plugin-host.js';
-import { registerPlugins } from '../actors/registry.js';
-import { applyRetention, builtinPlugins } from '../plugins/index.js';
+import type { PluginHost } from '../actors/plugin-host.js';
+import { builtinPlugins } from '../plugins/index.js';
 import { Journal } from '../snapshots/journal.js';
 import { coveredByAllGenerations, trimJournal } from '../snapshots/journal-trim.js';
 import { DataStore } from '../snapshots/lmdb-store.js';
@@ -26,6 +25,7 @@ import { Intake, type IntakeCounters } from './intake.js';
 import type { MetaDeriver } from './message.js';
 import { deriveMeta } from './meta/index.js';
 import { createMetrics, type ServiceMetrics } from './metrics.js';
+import { buildPluginHost } from './plugin-host-builder.js';
 import { Recovery } from './recovery.js';
 import { createRouter } from './router.js';
 
@@ -112,16 +112,11 @@ export class Service {
     this.meta = options.deriveMeta ?? ((envelope) => deriveMeta(envelope, { maxFanout: config.maxFanout, onTruncated: () => this.counters.fanoutTruncated++ }));
     this.logLimited = throttled(() => this.clock.now());
     // Retention overrides from the config replace each matching definition's retention before validation.
-    const plugins = registerPlugins(applyRetention(options.plugins ?? builtinPlugins(), options.config.retention));
-    this.host = new PluginHost(
-      plugins,
-      (ident, err, message) => {
-        this.logLimited(`plugin:${ident}`, (suppressed) =>
-          this.log.warn({ plugin: ident, topic: message?.topic, msg_id: message?.msgId, err: String((err as Error)?.stack ?? err), suppressed }, 'plugin update threw; message skipped for this plugin'),
-        );
-      },
-      { maxKeys: config.pluginMaxKeys },
-    );
+    this.host = buildPluginHost(config, options.plugins ?? builtinPlugins(), (ident, err, message) => {
+      this.logLimited(`plugin:${ident}`, (suppressed) =>
+        this.log.warn({ plugin: ident, topic: message?.topic, msg_id: message?.msgId, err: String((err as Error)?.stack ?? err), suppressed }, 'plugin update threw; message skipped for this plugin'),
+      );
+    });
     this.restored = restore(this.host.runtimes, store);
     const nowSeconds = () => this.clock.now() / 1000;
     this.journal = new Journal(store, {

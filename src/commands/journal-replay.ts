@@ -1,12 +1,11 @@
-import { PluginHost } from '../../actors/plugin-host.js';
-import { registerPlugins } from '../../actors/registry.js';
-import { applyRetention, builtinPlugins } from '../../plugins/index.js';
 import { Journal } from '../../snapshots/journal.js';
 import { Snapshotter } from '../../snapshots/snapshotter.js';
 import { BadParameter, parseTime } from '../http/history-params.js';
 import { frameLimits } from '../decode-frames.js';
 import { Intake } from '../intake.js';
 import { deriveMeta } from '../meta/index.js';
+import { buildPluginHost } from '../plugin-host-builder.js';
+import { pluginsForConfig } from '../plugin-loader.js';
 import { createRouter } from '../router.js';
 import { type CommandIO, CommandError, commandConfig, type DataDirOptions, isoTime, openStore, refuseIfRunning } from './common.js';
 import { listSlots } from './generations.js';
@@ -35,13 +34,15 @@ export async function runJournalReplay(opts: ReplayOptions, io: CommandIO): Prom
   const config = commandConfig(opts);
   refuseIfRunning(config.dataDir, opts.force);
   const rw = openStore(config.dataDir, { readOnly: false, mustExist: true });
+  // The same plugins serve runs, external ones included: replaying without them wiped their state.
+  const definitions = await pluginsForConfig(config, opts.config);
   let pluginErrors = 0;
-  const host = new PluginHost(registerPlugins(applyRetention(builtinPlugins(), config.retention)), () => void pluginErrors++);
+  const host = buildPluginHost(config, definitions, () => void pluginErrors++);
   try {
     const journal = new Journal(rw, { dedupeWindow: 1000, onWriteError: () => undefined });
     // The service's own intake path, so an offline rebuild applies messages exactly as a live start replays them.
     const intake = new Intake(
-      { host, route: createRouter(host.runtimes.map((r) => r.plugin)), journal, deriveMeta, limits: frameLimits(config, () => Date.now() / 1000), onDecodeFailure: () => undefined },
+      { host, route: createRouter(host.runtimes.map((r) => r.plugin)), journal, deriveMeta: (e) => deriveMeta(e, { maxFanout: config.maxFanout }), limits: frameLimits(config, () => Date.now() / 1000), onDecodeFailure: () => undefined },
       0,
       {},
     );

@@ -1,0 +1,15 @@
+import { PluginHost } from '../actors/plugin-host.js';
+import type { PluginErrorHandler } from '../actors/plugin-runtime.js';
+import { registerPlugins } from '../actors/registry.js';
+import { applyRetention } from '../plugins/index.js';
+import type { Config } from './config.js';
+
+/**
+ * The one way a plugin host is assembled from a config, for `serve` and the offline commands
+ * alike: retention overrides applied, every definition validated, the key cap set. A command
+ * that built its host another way once replayed the journal without the external plugins and
+ * wiped their state.
+ */
+export function buildPluginHost(config: Pick<Config, 'retention' | 'pluginMaxKeys'>, definitions: readonly unknown[], onError: PluginErrorHandler): PluginHost {
+  return new PluginHost(registerPlugins(applyRetention(definitions, config.retention)), onError, { maxKeys: config.pluginMaxKeys });
+}
