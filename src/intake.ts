@@ -3,7 +3,7 @@ import type { Journal, JournalEntry } from '../snapshots/journal.js';
 import type { Position } from '../snapshots/snapshotter.js';
 import { DECODE_ERROR_REASONS, decodeFrames, type DecodeErrorReason } from './decode-frames.js';
 import type { Envelope } from './envelope.js';
-import { GapDetector, type Publishers } from './gap-detector.js';
+import { GapDetector, type GapSignal, type Publishers } from './gap-detector.js';
 import { createPluginMessage, type MetaDeriver } from './message.js';
 import type { Route } from './router.js';
 
@@ -34,7 +34,8 @@ export class Intake {
     decodeErrors: Object.fromEntries(DECODE_ERROR_REASONS.map((r) => [r, 0])) as Record<DecodeErrorReason, number>,
     backfilled: 0, backfillInvalid: 0, backfillRetries: 0, gaps: 0, replayed: 0, journalWriteErrors: 0,
   };
-  private readonly gaps: GapDetector;
+  /** seq_id / i tracking; its counters are exported by the service. */
+  readonly gaps: GapDetector;
 
   constructor(
     private readonly deps: {
@@ -61,8 +62,8 @@ export class Intake {
     return { journalSeq: this.deps.journal.position, newestTimestamp: this.newest, publishers: this.gaps.table() };
   }
 
-  /** One live bus message. Returns the window a publisher-sequence jump says was lost, if any. */
-  fromBus(frames: readonly Uint8Array[]): { start: number; end: number; missing: number } | null {
+  /** One live bus message from `source` (its endpoint). Returns the window a sequence jump says was lost, if any. */
+  fromBus(frames: readonly Uint8Array[], source = ''): GapSignal | null {
     this.counters.frames++;
     const result = decodeFrames(frames, this.deps.maxFrameBytes, this.deps.nowSeconds);
     if (!result.ok) {
@@ -71,7 +72,7 @@ export class Intake {
       return null;
     }
     if (result.filledTimestamp) this.counters.filledTimestamps++;
-    const gap = this.gaps.observe(result.envelope);
+    const gap = this.gaps.observe(result.envelope, source);
     this.accept(result.envelope);
     if (gap) this.counters.gaps++;
     return gap;
