@@ -107,6 +107,14 @@ export async function subscribe(options: BusOptions, hooks: BusHooks): Promise<B
   }
 
   const loop = async ({ sock, source }: { sock: Subscriber; source: string }) => {
+    const ended = (err: unknown) => {
+      if (closing) return;
+      try {
+        hooks.onLoopEnd(err, source);
+      } catch {
+        // Nothing is left to tell; `done` must still settle.
+      }
+    };
     try {
       for await (const frames of sock) {
         try {
@@ -116,9 +124,9 @@ export async function subscribe(options: BusOptions, hooks: BusHooks): Promise<B
           hooks.onReceiveError(err, source);
         }
       }
-      if (!closing) hooks.onLoopEnd(null, source);
+      ended(null);
     } catch (err) {
-      if (!closing) hooks.onLoopEnd(err, source);
+      ended(err);
     }
   };
   const done = Promise.all(sockets.map(loop)).then(() => undefined);

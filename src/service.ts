@@ -347,8 +347,9 @@ export class Service {
   private die(reason: string): void {
     if (this.phase === 'stopping' || this.phase === 'stopped' || this.fatal !== null) return;
     this.fatal = reason;
-    this.log.error({ reason }, 'intake stopped; /healthz now fails');
+    // Told before logging: the log itself may be what broke.
     this.onFatal?.(new Error(reason));
+    this.log.error({ reason }, 'intake stopped; /healthz now fails');
   }
 
   private endpointChanged(status: EndpointStatus, previous: string): void {
