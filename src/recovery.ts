@@ -131,6 +131,8 @@ export class Recovery {
     if (!this.deps.datagrepper) return;
     this.counters.gapWindows++;
     this.pending.push(window);
+    // While a backfill waits on a slow history, suspicions keep coming: keep the queue small.
+    if (this.pending.length > 64) this.pending = coalesce(this.pending);
     this.worker ??= (async () => {
       const { clock, signal, gapIntervalMs } = this.deps;
       while (this.pending.length > 0 && !signal.aborted) {
