@@ -157,6 +157,29 @@ describe('gap detection that fits real buses', () => {
     expect(await intake(svc.base, 'seq_gaps')).toBe(3);
   }, 60_000);
 
+  it('a seq_id gap while the history is down keeps the instance ready (degraded) and is filled once it answers', async () => {
+    const r = await relay();
+    const svc = await serve(['--connect', r.endpoint, '--datagrepper', r.dg.url, '--gap-backfill-interval', '0.2']);
+    await ready(svc);
+    await waitForSubscription((frames) => r.pub.send(frames), () => metricSync(svc));
+    r.dg.failNext = 1_000_000;
+    const msg = (seq: number): Stored => ({ topic: 'org.fedoraproject.prod.git.receive', timestamp: Date.now() / 1000, msg_id: `2026-down-${seq}`, seq_id: seq, username: `u${seq}`, msg: {} });
+    await r.send(msg(1));
+    r.dg.messages.push(msg(2), msg(3)); // lost on the way; only the history has them
+    await r.send(msg(4));
+    const body = await eventually(async () => {
+      const res = await getJson(`${svc.base}/readyz`);
+      const b = res.body as { degraded?: string };
+      return res.status === 200 && b.degraded?.includes('backfilling a gap') ? b : undefined;
+    }, 10_000, 'ready with a degraded reason while the gap waits for the history');
+    expect(body.degraded).toMatch(/backfilling a gap/);
+    expect(await total(svc.base)).toBe(2);
+    expect((await getJson(`${svc.base}/readyz`)).status).toBe(200);
+    r.dg.failNext = 0;
+    await eventually(async () => ((await total(svc.base)) === 4 ? true : undefined), 30_000, 'the gap filled once the history answers');
+    await eventually(async () => ((await getJson(`${svc.base}/readyz`)).body as { degraded?: string }).degraded === undefined ? true : undefined, 5_000, 'plain ready');
+  }, 60_000);
+
   it('a history that is down: ready within --ready-timeout with a degraded reason, plain ready once it answers', async () => {
     const r = await relay();
     const now = Date.now() / 1000;
