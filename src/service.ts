@@ -26,6 +26,7 @@ import { Intake, type IntakeCounters } from './intake.js';
 import type { MetaDeriver } from './message.js';
 import { deriveMeta } from './meta/index.js';
 import { createMetrics, type ServiceMetrics } from './metrics.js';
+import { degradedReason, notReadyReason, readyDetails, type ReadinessView } from './readiness.js';
 import { Recovery } from './recovery.js';
 import { createRouter } from './router.js';
 
@@ -47,7 +48,7 @@ export interface ServiceOptions {
 
 export type { IntakeCounters } from './intake.js';
 
-type Phase = 'built' | 'replaying' | 'backfilling' | 'running' | 'stopping' | 'stopped';
+type Phase = ReadinessView['phase'];
 
 /** A gate the bus loop waits on while the journal replays and the start-up backfill runs. */
 function gate(): { promise: Promise<void>; open: () => void } {
@@ -184,7 +185,7 @@ export class Service {
       host: this.host,
       nowSeconds: () => this.clock.now() / 1000,
       notReadyReason: () => this.notReadyReason(),
-      readyDetails: (ready) => this.readyDetails(ready),
+      readyDetails: (ready) => readyDetails(this.readiness(), ready),
       failingReason: () => this.fatal,
       health: () => ({ phase: this.phase, uws_native: this.server?.native ?? null }),
       metrics: this.metrics,
@@ -443,45 +444,22 @@ export class Service {
     for (const [ident, rec] of Object.entries(restored.retained)) log.warn({ plugin: ident, rows: rec.rows }, 'state on disk for a plugin that is not loaded; kept untouched');
   }
 
-  private notReadyReason(): string | null {
-    switch (this.phase) {
-      case 'running':
-        return null;
-      case 'built':
-        return 'starting';
-      case 'replaying':
-        return this.recovery.progress ? this.recovery.progress.describe() : this.phase;
-      case 'backfilling': {
-        const what = this.recovery.progress ? this.recovery.progress.describe() : this.phase;
-        return `${what} (ready, degraded, after at most ${this.config.readyTimeout} s if the history does not answer)`;
-      }
-      default:
-        return 'shutting down';
-    }
-  }
-
-  /**
-   * Why a ready instance is not fully trustworthy, or null: a start-up backfill still running
-   * past `readyTimeout`, a gap being filled, a `--connect` endpoint that is not connected.
-   */
-  private degradedReason(): string | null {
-    if (this.phase !== 'running') return null;
-    const reasons: string[] = [];
-    const progress = this.recovery.progress ? `: ${this.recovery.progress.describe()}` : '';
-    if (this.startupFill) reasons.push(`history slow or down: start-up backfill still running after ${this.config.readyTimeout} s${progress}`);
-    else if (this.recovery.filling) reasons.push(`backfilling a gap from datagrepper${progress}`);
-    const down = (this.subscription?.endpoints() ?? []).filter((e) => e.state !== 'connected' && e.state !== 'connecting');
-    if (down.length > 0) reasons.push(`bus endpoint${down.length > 1 ? 's' : ''} not connected: ${down.map((e) => `${e.endpoint} (${e.state})`).join(', ')}`);
-    return reasons.length > 0 ? reasons.join('; ') : null;
-  }
-
-  /** Fields /readyz adds to its answer: the degraded reason (when ready) and every --connect endpoint's state. */
-  private readyDetails(ready: boolean): Record<string, unknown> {
-    const endpoints = this.subscription?.endpoints() ?? [];
-    const degraded = ready ? this.degradedReason() : null;
+  private readiness(): ReadinessView {
     return {
-      ...(degraded !== null ? { degraded } : {}),
-      ...(endpoints.length > 0 ? { endpoints: endpoints.map((e) => ({ endpoint: e.endpoint, state: e.state, lastError: e.lastError, since: new Date(e.since).toISOString(), retries: e.retries })) } : {}),
+      phase: this.phase,
+      readyTimeout: this.config.readyTimeout,
+      progress: this.recovery.progress?.describe() ?? null,
+      startupFillPending: this.startupFill !== null,
+      gapFilling: this.recovery.filling,
+      endpoints: this.subscription?.endpoints() ?? [],
     };
+  }
+
+  private notReadyReason(): string | null {
+    return notReadyReason(this.readiness());
+  }
+
+  private degradedReason(): string | null {
+    return degradedReason(this.readiness());
   }
 }
