@@ -21,7 +21,11 @@ export interface BackfillOptions {
   readonly limits?: Omit<EnvelopeLimits, 'nowSeconds'> | undefined;
   /** Told about every failed attempt (the page is retried, never skipped). */
   readonly onRetry?: (info: { page: number; attempt: number; delayMs: number; error: string }) => void;
+  /** Told before every HTTP request (so callers can count what a backfill costs the history). */
+  readonly onRequest?: () => void;
   readonly signal?: AbortSignal;
+  /** One request that takes longer is abandoned and retried (a hung history must not hang the backfill). */
+  readonly requestTimeoutMs?: number;
 }
 
 export interface BackfillPage {
@@ -53,7 +57,8 @@ export async function* backfillPages(window: BackfillWindow, options: BackfillOp
     for (let attempt = 1; ; attempt++) {
       options.signal?.throwIfAborted();
       try {
-        const body = await fetchJson(url, options.signal);
+        options.onRequest?.();
+        const body = await fetchJson(url, options.signal, options.requestTimeoutMs ?? 30_000);
         const parsed = parsePage(body, { maxDepth: DEFAULT_MAX_DEPTH, maxKeys: DEFAULT_MAX_KEYS, maxClockSkew: DEFAULT_MAX_CLOCK_SKEW, ...options.limits, nowSeconds: options.nowSeconds });
         pages = Math.max(parsed.pages, 1);
         yield { page, pages, total: parsed.total, envelopes: parsed.envelopes, invalid: parsed.invalid };
@@ -68,8 +73,9 @@ export async function* backfillPages(window: BackfillWindow, options: BackfillOp
   }
 }
 
-async function fetchJson(url: URL, signal: AbortSignal | undefined): Promise<unknown> {
-  const res = await fetch(url, { headers: { accept: 'application/json' }, ...(signal ? { signal } : {}) });
+async function fetchJson(url: URL, signal: AbortSignal | undefined, timeoutMs: number): Promise<unknown> {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const res = await fetch(url, { headers: { accept: 'application/json' }, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
   const text = await res.text();
   if (!res.ok) throw new Error(`GET ${url} answered ${res.status}: ${text.slice(0, 200)}`);
   try {

@@ -1,9 +1,15 @@
 /**
- * The one module that talks to ZeroMQ. A Subscriber connects and/or binds to every
- * configured endpoint (libzmq reconnects on its own) and hands raw frames upward; decoding
- * and counting live elsewhere so this stays a thin edge.
+ * The one module that talks to ZeroMQ. One Subscriber per `--connect` endpoint (so every
+ * message's source is known: fedmsg relays number their stream with `seq_id`, which is only
+ * meaningful per relay, and each endpoint's connection state can be reported), plus one
+ * Subscriber for all `--bind` endpoints (publishers connecting in are not told apart: libzmq
+ * does not say which peer sent a message). libzmq reconnects on its own; raw frames go
+ * upward, decoding and counting live elsewhere so this stays a thin edge.
  */
 import { Publisher, Subscriber } from 'zeromq';
+import { EndpointTracker, type EndpointState, type EndpointStatus, type MonitorEvent } from './bus-endpoints.js';
+
+export type { EndpointState, EndpointStatus } from './bus-endpoints.js';
 
 export interface BusOptions {
   readonly connect: readonly string[];
@@ -12,17 +18,14 @@ export interface BusOptions {
   readonly topics: readonly string[];
 }
 
-/** Returning a promise pauses the receive loop until it settles (libzmq queues meanwhile). */
-export type FramesHandler = (frames: Buffer[]) => void | Promise<void>;
+/** The source of messages received on the bound socket(s). */
+export const BIND_SOURCE = 'bind';
 
-export interface BusSubscription {
-  /** Endpoints actually bound (wildcard ports resolved), then those connected to. */
-  readonly bound: readonly string[];
-  readonly connected: readonly string[];
-  /** Resolves when the receive loop has ended (after close()). */
-  readonly done: Promise<void>;
-  close(): void;
-}
+/**
+ * `source` is the `--connect` endpoint the message came through, or BIND_SOURCE.
+ * Returning a promise pauses that socket's receive loop until it settles (libzmq queues meanwhile).
+ */
+export type FramesHandler = (frames: Buffer[], source: string) => void | Promise<void>;
 
 /**
  * Called when a connected endpoint comes back after it dropped: messages published in between
@@ -30,56 +33,110 @@ export interface BusSubscription {
  */
 export type ReconnectHandler = (info: { address: string; downSince: number }) => void;
 
-export async function subscribe(options: BusOptions, onFrames: FramesHandler, onFatal: (err: unknown) => void, onReconnect?: ReconnectHandler): Promise<BusSubscription> {
+export interface BusHooks {
+  readonly onFrames: FramesHandler;
+  /** The handler threw or rejected: that message is skipped, the loop goes on. */
+  readonly onReceiveError: (err: unknown, source: string) => void;
+  /** A receive loop ended although close() was not called (err null: it just stopped). */
+  readonly onLoopEnd: (err: unknown, source: string) => void;
+  readonly onReconnect?: ReconnectHandler;
+  /** A `--connect` endpoint changed state (connected, retrying, unresolved…). */
+  readonly onEndpoint?: (status: EndpointStatus, previous: EndpointState) => void;
+  readonly now?: () => number;
+}
+
+export interface BusSubscription {
+  /** Endpoints actually bound (wildcard ports resolved), then those connected to. */
+  readonly bound: readonly string[];
+  readonly connected: readonly string[];
+  /** Resolves when every receive loop has ended (after close(), or on failure). */
+  readonly done: Promise<void>;
+  /** The state of each `--connect` endpoint, in configuration order. */
+  endpoints(): EndpointStatus[];
+  close(): void;
+}
+
+const MONITORED: readonly MonitorEvent[] = ['connect', 'connect:delay', 'connect:retry', 'close', 'disconnect', 'handshake'];
+
+function newSocket(): Subscriber {
   // fedmsg's own defaults: unbounded queue, reconnect 100 ms backing off to 1 s, keepalive.
-  const sock = new Subscriber({
-    receiveHighWaterMark: 0,
-    reconnectInterval: 100,
-    reconnectMaxInterval: 1000,
-    tcpKeepalive: 1,
-    linger: 0,
-  });
+  return new Subscriber({ receiveHighWaterMark: 0, reconnectInterval: 100, reconnectMaxInterval: 1000, tcpKeepalive: 1, linger: 0 });
+}
+
+export async function subscribe(options: BusOptions, hooks: BusHooks): Promise<BusSubscription> {
+  const now = hooks.now ?? Date.now;
+  const sockets: { sock: Subscriber; source: string }[] = [];
+  const trackers: EndpointTracker[] = [];
+  let closing = false;
+  const closeAll = () => {
+    closing = true;
+    for (const { sock } of sockets) if (!sock.closed) sock.close();
+  };
   const bound: string[] = [];
   try {
-    for (const endpoint of options.bind) {
-      await sock.bind(endpoint);
-      bound.push(sock.lastEndpoint ?? endpoint);
+    if (options.bind.length > 0) {
+      const sock = newSocket();
+      sockets.push({ sock, source: BIND_SOURCE });
+      for (const endpoint of options.bind) {
+        await sock.bind(endpoint);
+        bound.push(sock.lastEndpoint ?? endpoint);
+      }
     }
-    if (onReconnect && options.connect.length > 0) {
-      const down = new Map<string, number>();
-      sock.events.on('disconnect', (e) => void down.set(e.address, Date.now()));
-      sock.events.on('handshake', (e) => {
-        const since = down.get(e.address);
-        if (since === undefined) return;
-        down.delete(e.address);
-        onReconnect({ address: e.address, downSince: since });
-      });
+    for (const endpoint of options.connect) {
+      const sock = newSocket();
+      sockets.push({ sock, source: endpoint });
+      const tracker = new EndpointTracker(endpoint, now, (status, previous) => hooks.onEndpoint?.(status, previous));
+      trackers.push(tracker);
+      let downSince: number | null = null;
+      for (const type of MONITORED) {
+        sock.events.on(type, () => {
+          tracker.event(type);
+          if (type === 'disconnect') downSince = now();
+          if (type === 'handshake' && downSince !== null) {
+            hooks.onReconnect?.({ address: endpoint, downSince });
+            downSince = null;
+          }
+        });
+      }
+      sock.connect(endpoint);
     }
-    for (const endpoint of options.connect) sock.connect(endpoint);
-    for (const prefix of options.topics) sock.subscribe(prefix);
+    for (const { sock } of sockets) for (const prefix of options.topics) sock.subscribe(prefix);
   } catch (err) {
-    sock.close();
+    closeAll();
     throw err;
   }
 
-  const done = (async () => {
+  const loop = async ({ sock, source }: { sock: Subscriber; source: string }) => {
+    const ended = (err: unknown) => {
+      if (closing) return;
+      try {
+        hooks.onLoopEnd(err, source);
+      } catch {
+        // Nothing is left to tell; `done` must still settle.
+      }
+    };
     try {
       for await (const frames of sock) {
-        const pending = onFrames(frames);
-        if (pending) await pending;
+        try {
+          const pending = hooks.onFrames(frames, source);
+          if (pending) await pending;
+        } catch (err) {
+          hooks.onReceiveError(err, source);
+        }
       }
+      ended(null);
     } catch (err) {
-      if (!sock.closed) onFatal(err);
+      ended(err);
     }
-  })();
+  };
+  const done = Promise.all(sockets.map(loop)).then(() => undefined);
 
   return {
     bound,
     connected: [...options.connect],
     done,
-    close: () => {
-      if (!sock.closed) sock.close();
-    },
+    endpoints: () => trackers.map((t) => t.current),
+    close: closeAll,
   };
 }
 

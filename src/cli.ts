@@ -36,6 +36,8 @@ function serveOptions(cmd: Command): Command {
     .addOption(new Option('--log-level <level>', 'log level (default info)').choices(LOG_LEVELS))
     .option('--datagrepper <url>', 'datagrepper /raw URL to backfill from after downtime and gaps')
     .option('--backfill-overlap <seconds>', 'seconds re-fetched before the newest journaled message (default 600)')
+    .option('--ready-timeout <seconds>', 'longest a slow or unreachable --datagrepper may keep start-up unready; then ready with a "degraded" reason while backfill goes on (default 30)')
+    .option('--gap-backfill-interval <seconds>', 'least seconds between two gap backfills; gaps suspected meanwhile are merged (default 30)')
     .option('--snapshot-generations <n>', 'snapshot generations kept (default 3)')
     .option('--journal-max-age <interval>', 'journal retention by message age, like 7d (default 7d)')
     .option('--journal-max-bytes <bytes>', 'journal size cap (default 2 GiB)')
@@ -50,7 +52,7 @@ function configFrom(opts: Record<string, unknown>): Config {
     'host', 'port', 'connect', 'bind', 'topic', 'dataDir', 'snapshotInterval', 'maxFrameBytes', 'wsTickMs', 'logLevel',
     'maxMessageDepth', 'maxMessageKeys', 'maxClockSkew', 'maxFanout', 'pluginMaxKeys',
     'wsMaxSubscriptions', 'wsMaxConnectionsPerIp', 'wsMaxBufferedBytes', 'wsSlowTimeoutSeconds', 'wsMaxFrameBytes', 'wsIdleTimeoutSeconds', 'wsResumeFrames',
-    'datagrepper', 'backfillOverlap', 'snapshotGenerations', 'journalMaxAge', 'journalMaxBytes', 'stopTimeout',
+    'datagrepper', 'backfillOverlap', 'readyTimeout', 'gapBackfillInterval', 'snapshotGenerations', 'journalMaxAge', 'journalMaxBytes', 'stopTimeout',
   ];
   const flags = Object.fromEntries(keys.map((k) => [k, opts[k]]));
   return loadConfig({ flags, env: process.env, file: opts['config'] as string | undefined });
@@ -61,12 +63,14 @@ async function runService(config: Config, log: Logger, withSimulator: boolean, c
   const plugins = await pluginsForConfig(config, configFile);
   // Loaded here, not at the top: operator commands should not pay for uWS, ZeroMQ and XState.
   const { Service } = await import('./service.js');
-  const service = Service.build({ config, logger: log, plugins });
   let stopping = false;
-  const shutdown = (signal: string) => {
+  // Intake died (a bus receive loop ended): keep what we have (final snapshot), then exit 1 so a supervisor restarts us.
+  const service = Service.build({ config, logger: log, plugins, onFatal: (err) => shutdown('intake failed', 1, err) });
+  const shutdown = (signal: string, code = 0, cause?: Error) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'stopping');
+    if (cause) log.error({ err: cause.message }, 'stopping: intake failed; exiting with status 1 for the supervisor to restart');
+    else log.info({ signal }, 'stopping');
     // A stop that hangs (a wedged disk) must not keep the process forever.
     const guard = setTimeout(() => {
       log.error({ stopTimeout: config.stopTimeout }, 'graceful stop took too long; exiting');
@@ -74,7 +78,7 @@ async function runService(config: Config, log: Logger, withSimulator: boolean, c
     }, config.stopTimeout * 1000);
     guard.unref();
     service.stop().then(
-      () => process.exit(0),
+      () => process.exit(code),
       (err) => {
         log.error({ err: String((err as Error)?.stack ?? err) }, 'stop failed');
         process.exit(1);

@@ -19,6 +19,20 @@ export const systemClock: Clock = {
   },
 };
 
+/** Resolves after `ms` on `clock` (tests drive it by hand), or at once when `signal` aborts. */
+export function delay(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      cancel();
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const cancel = clock.every(ms, done);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
 /** A clock that only moves when told to: `advance(ms)` fires due timers in order. */
 export class ManualClock implements Clock {
   private timers: { due: number; ms: number; fn: () => void; live: boolean }[] = [];

@@ -51,6 +51,13 @@ export const ConfigSchema = z
     datagrepper: z.url({ protocol: /^https?$/ }).nullable().default(null),
     /** Seconds re-fetched before the journal's newest message when backfilling (late arrivals). */
     backfillOverlap: z.coerce.number().min(0).max(86_400).default(600),
+    /**
+     * Seconds a slow or unreachable history may hold start-up: then live intake opens and
+     * /readyz answers 200 with a `degraded` reason while the backfill goes on in the background.
+     */
+    readyTimeout: z.coerce.number().min(0).max(86_400).default(30),
+    /** Least seconds between two gap backfills; gaps suspected meanwhile are merged into the next one. */
+    gapBackfillInterval: z.coerce.number().min(0.05).max(3600).default(30),
     /** Snapshot generations kept (each in its own slot); a damaged one falls back to the previous. */
     snapshotGenerations: z.coerce.number().int().min(1).max(16).default(3),
     /** Journal entries older than this (by message time) are dropped once a snapshot covers them. */
@@ -101,6 +108,8 @@ export const ENV_NAMES: Readonly<Record<ConfigKey, string>> = {
   logLevel: 'STATSCACHE_LOG_LEVEL',
   datagrepper: 'STATSCACHE_DATAGREPPER',
   backfillOverlap: 'STATSCACHE_BACKFILL_OVERLAP',
+  readyTimeout: 'STATSCACHE_READY_TIMEOUT',
+  gapBackfillInterval: 'STATSCACHE_GAP_BACKFILL_INTERVAL',
   snapshotGenerations: 'STATSCACHE_SNAPSHOT_GENERATIONS',
   journalMaxAge: 'STATSCACHE_JOURNAL_MAX_AGE',
   journalMaxBytes: 'STATSCACHE_JOURNAL_MAX_BYTES',

@@ -1,44 +1,149 @@
 import type { Envelope } from './envelope.js';
 import { categoryOf } from './envelope.js';
 
-export type Publishers = Record<string, { i: number; ts: number }>;
+/** Per-publisher `i` state kept in the snapshot meta (extra fields are optional so older snapshots still load). */
+export type Publishers = Record<string, { i: number; ts: number; unreliable?: boolean }>;
 
-/**
- * Notices messages we never received: fedmsg publishers number their messages with `i`,
- * so a jump (10, 11, 14) means 12 and 13 were lost. The envelope does not name its
- * publisher; (username, category) is the closest stable proxy, so a false alarm is possible
- * and harmless (backfill de-duplicates), a missed gap is caught by the start-up backfill.
- */
+/** A window that may hold lost messages. `seq_id` gaps are real holes; `i` gaps are only hints. */
+export interface GapSignal {
+  readonly start: number;
+  readonly end: number;
+  readonly missing: number;
+  readonly basis: 'seq_id' | 'i';
+  readonly source: string;
+}
+
+export interface GapCounters {
+  /** Jumps in a relay's seq_id: real holes. */
+  seqGaps: number;
+  /** seq_id went backwards: the relay restarted (not a gap). */
+  relayRestarts: number;
+  /** Jumps in a reliable publisher's `i` that fed a window. */
+  iHints: number;
+  /** `i` steps ignored because the key is interleaved or erratic. */
+  iIgnored: number;
+  /** Publisher keys ever marked interleaved/unreliable. */
+  iUnreliableMarked: number;
+}
+
 /** Publishers remembered; the least recently heard is forgotten first, so hostile input cannot grow it. */
 const MAX_PUBLISHERS = 10_000;
+/** Irregular `i` steps (backwards, or a jump) before a key is treated as interleaved and ignored. */
+const STRIKES_UNRELIABLE = 3;
+/** Consecutive exact +1 steps that clear strikes and make an ignored key trusted again. */
+const CLEAN_RUN_TRUSTED = 200;
 
+interface IState {
+  i: number;
+  ts: number;
+  strikes: number;
+  clean: number;
+  unreliable: boolean;
+}
+
+/**
+ * Notices messages we never received, fitted to how fedmsg actually numbers them:
+ *
+ * - `seq_id` is assigned by a relay to its whole outgoing stream (fedmsg's persistent store),
+ *   so a jump from one source is a real gap; lower than before means the relay restarted.
+ *   Tracked per source (the bus endpoint the message came through), never persisted: the
+ *   start-up backfill covers whatever happened while we were down.
+ * - `i` is per publishing process, but the envelope does not name the process. Under one
+ *   (username, category) several processes interleave (Fedora's httpd workers all publish as
+ *   `apache`), which looks like endless jumps. So `i` is only a hint: a key whose `i` goes
+ *   backwards or jumps repeatedly is marked unreliable and ignored until it counts cleanly
+ *   again for a long run; the hints that remain only feed a coalesced, rate-limited window.
+ */
 export class GapDetector {
-  private readonly publishers: Map<string, { i: number; ts: number }>;
+  readonly counters: GapCounters = { seqGaps: 0, relayRestarts: 0, iHints: 0, iIgnored: 0, iUnreliableMarked: 0 };
+  private readonly publishers = new Map<string, IState>();
+  private readonly relays = new Map<string, { seq: number; ts: number }>();
 
   constructor(initial: Publishers = {}) {
-    this.publishers = new Map(Object.entries(initial));
+    for (const [key, p] of Object.entries(initial)) {
+      if (typeof p?.i !== 'number' || typeof p.ts !== 'number') continue;
+      this.publishers.set(key, { i: p.i, ts: p.ts, strikes: 0, clean: 0, unreliable: p.unreliable === true });
+    }
   }
 
-  /** Records the message; returns the time window that may hold lost messages, or null. */
-  observe(envelope: Envelope): { start: number; end: number; missing: number } | null {
+  /** Records the message; returns the window that may hold lost messages, or null. */
+  observe(envelope: Envelope, source = ''): GapSignal | null {
+    const seq = envelope['seq_id'];
+    if (typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0) return this.observeSeq(seq, envelope.timestamp, source);
     const i = envelope.i;
-    if (typeof i !== 'number' || !Number.isInteger(i) || i < 1) return null;
+    if (typeof i !== 'number' || !Number.isSafeInteger(i) || i < 1) return null;
+    return this.observeI(i, envelope, source);
+  }
+
+  private observeSeq(seq: number, ts: number, source: string): GapSignal | null {
+    const last = this.relays.get(source);
+    remember(this.relays, source, { seq, ts });
+    if (!last) return null;
+    if (seq <= last.seq) {
+      // A duplicate re-sent, or the relay restarted its counter: not a gap.
+      if (seq < last.seq) this.counters.relayRestarts++;
+      return null;
+    }
+    if (seq === last.seq + 1) return null;
+    this.counters.seqGaps++;
+    return { start: Math.min(last.ts, ts), end: Math.max(last.ts, ts), missing: seq - last.seq - 1, basis: 'seq_id', source };
+  }
+
+  private observeI(i: number, envelope: Envelope, source: string): GapSignal | null {
     const key = `${typeof envelope.username === 'string' ? envelope.username : ''}|${categoryOf(envelope.topic)}`;
     const last = this.publishers.get(key);
-    // Re-inserted so Map order is recency: the first key is the one heard from longest ago.
-    this.publishers.delete(key);
-    this.publishers.set(key, { i, ts: envelope.timestamp });
-    if (this.publishers.size > MAX_PUBLISHERS) {
-      const oldest = this.publishers.keys().next().value;
-      if (oldest !== undefined) this.publishers.delete(oldest);
+    if (!last) {
+      remember(this.publishers, key, { i, ts: envelope.timestamp, strikes: 0, clean: 0, unreliable: false });
+      return null;
     }
-    // A lower or equal i is a restarted publisher (or a duplicate), not a gap.
-    if (!last || i <= last.i + 1) return null;
-    return { start: Math.min(last.ts, envelope.timestamp), end: Math.max(last.ts, envelope.timestamp), missing: i - last.i - 1 };
+    const next: IState = { ...last, i, ts: envelope.timestamp };
+    remember(this.publishers, key, next);
+    if (i === last.i + 1) {
+      next.clean++;
+      if (next.clean >= CLEAN_RUN_TRUSTED) {
+        next.strikes = 0;
+        next.unreliable = false;
+      }
+      return null;
+    }
+    next.clean = 0;
+    if (i === last.i) return null; // a duplicate
+    next.strikes++;
+    if (!next.unreliable && next.strikes >= STRIKES_UNRELIABLE) {
+      next.unreliable = true;
+      this.counters.iUnreliableMarked++;
+    }
+    if (next.unreliable) {
+      this.counters.iIgnored++;
+      return null;
+    }
+    // Lower: a restarted publisher, not a gap (but a strike: interleaved publishers look like this).
+    if (i < last.i) return null;
+    this.counters.iHints++;
+    return { start: Math.min(last.ts, envelope.timestamp), end: Math.max(last.ts, envelope.timestamp), missing: i - last.i - 1, basis: 'i', source };
+  }
+
+  /** Publisher keys currently ignored as interleaved. */
+  get unreliableKeys(): number {
+    let n = 0;
+    for (const p of this.publishers.values()) if (p.unreliable) n++;
+    return n;
   }
 
   /** A copy for the snapshot meta. */
   table(): Publishers {
-    return Object.fromEntries(this.publishers);
+    const out: Publishers = {};
+    for (const [key, p] of this.publishers) out[key] = p.unreliable ? { i: p.i, ts: p.ts, unreliable: true } : { i: p.i, ts: p.ts };
+    return out;
+  }
+}
+
+/** Re-inserted so Map order is recency: the first key is the one heard from longest ago. */
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > MAX_PUBLISHERS) {
+    const oldest = map.keys().next().value;
+    if (oldest !== undefined) map.delete(oldest);
   }
 }

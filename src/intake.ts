@@ -4,7 +4,7 @@ import type { Position } from '../snapshots/snapshotter.js';
 import { DECODE_ERROR_REASONS, decodeFrames, type DecodeErrorReason, type FrameLimits } from './decode-frames.js';
 import type { Envelope } from './envelope.js';
 import { checkShape, checkTimestamp } from './envelope-limits.js';
-import { GapDetector, type Publishers } from './gap-detector.js';
+import { GapDetector, type GapSignal, type Publishers } from './gap-detector.js';
 import { createPluginMessage, type MetaDeriver } from './message.js';
 import type { Route } from './router.js';
 
@@ -47,7 +47,8 @@ export class Intake {
     decodeErrors: Object.fromEntries(DECODE_ERROR_REASONS.map((r) => [r, 0])) as Record<DecodeErrorReason, number>,
     backfilled: 0, backfillInvalid: 0, backfillRetries: 0, gaps: 0, replayed: 0, replayRejected: 0, journalWriteErrors: 0, fanoutTruncated: 0, applyErrors: 0,
   };
-  private readonly gaps: GapDetector;
+  /** seq_id / i tracking; its counters are exported by the service. */
+  readonly gaps: GapDetector;
   /** Seq of the last entry the plugins have applied: what a snapshot of their state covers. */
   private appliedSeq: number;
   /** Accepted, not yet committed and applied. */
@@ -83,8 +84,8 @@ export class Intake {
     return { journalSeq: this.appliedSeq, newestTimestamp: this.newest, publishers: this.gaps.table() };
   }
 
-  /** One live bus message. Returns the window a publisher-sequence jump says was lost, if any. */
-  fromBus(frames: readonly Uint8Array[]): { start: number; end: number; missing: number } | null {
+  /** One live bus message from `source` (its endpoint). Returns the window a sequence jump says was lost, if any. */
+  fromBus(frames: readonly Uint8Array[], source = ''): GapSignal | null {
     this.counters.frames++;
     const result = decodeFrames(frames, this.deps.limits);
     if (!result.ok) {
@@ -94,7 +95,7 @@ export class Intake {
     }
     if (result.filledTimestamp) this.counters.filledTimestamps++;
     if (result.correctedTimestamp) this.counters.correctedTimestamps++;
-    const gap = this.gaps.observe(result.envelope);
+    const gap = this.gaps.observe(result.envelope, source);
     this.accept(result.envelope);
     if (gap) this.counters.gaps++;
     return gap;

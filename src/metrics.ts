@@ -19,6 +19,8 @@ export interface MetricsSources {
   readonly uwsNative: () => boolean | null;
   /** Accept-to-apply delay (the journal commit) so far. */
   readonly commitDelay?: () => { readonly count: number; readonly totalMs: number; readonly maxMs: number };
+  /** Readiness as /readyz reports it, and each --connect endpoint's state. */
+  readonly readiness?: () => { readonly ready: boolean; readonly degraded: boolean; readonly unreliablePublishers: number; readonly endpoints: readonly { readonly endpoint: string; readonly up: boolean }[] };
   readonly httpCache?: () => { readonly hits: number; readonly misses: number; readonly gzipped: number; readonly entries: number; readonly bytes: number };
 }
 
@@ -114,6 +116,15 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
     const native = sources.uwsNative();
     if (native !== null) set({}, native ? 1 : 0);
   });
+  if (sources.readiness) {
+    const readiness = sources.readiness;
+    gauge('statscache_ready', '1 when /readyz answers 200 (ready or degraded)', [], (set) => set({}, readiness().ready ? 1 : 0));
+    gauge('statscache_degraded', '1 when ready but degraded: history slow or down, a gap being filled, or a bus endpoint not connected (/readyz says why)', [], (set) => set({}, readiness().degraded ? 1 : 0));
+    gauge('statscache_gap_unreliable_publishers', 'Publisher keys (username, category) whose i counter is interleaved and ignored for gap detection', [], (set) => set({}, readiness().unreliablePublishers));
+    gauge('statscache_bus_endpoint_up', '1 when a --connect endpoint is connected', ['endpoint'], (set) => {
+      for (const e of readiness().endpoints) set({ endpoint: e.endpoint }, e.up ? 1 : 0);
+    });
+  }
   if (sources.httpCache) {
     const cache = sources.httpCache;
     fromCounters('statscache_http_cache_hits_total', 'API answers served from the encoded-body cache', [], (set) => set({}, cache().hits));

@@ -1,7 +1,9 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Journal } from '../snapshots/journal.js';
 import { backfillPages, type BackfillWindow } from './backfill.js';
+import { delay, type Clock } from './clock.js';
 import type { EnvelopeLimits } from './envelope-limits.js';
+import { coalesce } from './gap-windows.js';
 import type { Intake } from './intake.js';
 import type { Logger } from './logger.js';
 import { Progress } from './progress.js';
@@ -17,6 +19,21 @@ export interface RecoveryDeps {
   readonly limits?: Omit<EnvelopeLimits, 'nowSeconds'> | undefined;
   readonly signal: AbortSignal;
   readonly sleep?: ((ms: number) => Promise<void>) | undefined;
+  /** Times the minimum interval between gap backfills. */
+  readonly clock: Clock;
+  /** A message whose apply threw (skipped and counted by the caller). */
+  readonly onAcceptError?: (err: unknown, topic: string) => void;
+  /** Least time between the starts of two gap backfills (ms): suspicions meanwhile are coalesced. */
+  readonly gapIntervalMs: number;
+}
+
+export interface RecoveryCounters {
+  /** HTTP requests sent to the history (every page, every retry). */
+  historyRequests: number;
+  /** Gap backfills run (each fetches the coalesced union of the windows queued before it). */
+  gapBackfills: number;
+  /** Windows queued for gap backfill (before coalescing). */
+  gapWindows: number;
 }
 
 /**
@@ -27,12 +44,15 @@ export interface RecoveryDeps {
 export class Recovery {
   /** What is in progress, for /readyz; null when idle. */
   progress: Progress | null = null;
+  readonly counters: RecoveryCounters = { historyRequests: 0, gapBackfills: 0, gapWindows: 0 };
   private pending: BackfillWindow[] = [];
   private worker: Promise<void> | null = null;
+  /** When the last gap backfill started (clock ms); -Infinity before the first. */
+  private lastGapStart = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly deps: RecoveryDeps) {}
 
-  /** True while gap backfills are queued or running: the service is not ready with a known hole. */
+  /** True while gap backfills are queued or running: a known or suspected hole is being filled. */
   get filling(): boolean {
     return this.worker !== null;
   }
@@ -77,6 +97,7 @@ export class Recovery {
         limits: this.deps.limits,
         signal,
         ...(this.deps.sleep ? { sleep: this.deps.sleep } : {}),
+        onRequest: () => void this.counters.historyRequests++,
         onRetry: (info) => {
           intake.counters.backfillRetries++;
           log.warn({ ...info, why }, 'backfill page failed; retrying');
@@ -86,9 +107,14 @@ export class Recovery {
         this.progress.done = page.page;
         intake.counters.backfillInvalid += page.invalid;
         for (const envelope of page.envelopes) {
-          if (intake.accept(envelope)) {
-            fed++;
-            intake.counters.backfilled++;
+          try {
+            if (intake.accept(envelope)) {
+              fed++;
+              intake.counters.backfilled++;
+            }
+          } catch (err) {
+            // One message that breaks the apply path is skipped, never the rest of the backfill.
+            this.deps.onAcceptError?.(err, envelope.topic);
           }
         }
         // Applied (after its journal commit) before the next page is fetched: memory stays one page.
@@ -102,17 +128,29 @@ export class Recovery {
     log.info({ why, fed }, 'backfill done');
   }
 
-  /** Queues a window for backfill; windows queued while one runs are merged into the next. */
+  /**
+   * Queues a window for backfill. Gap backfills start at most once per `gapIntervalMs`: every
+   * window queued until then is fetched together, as the union of the windows (a few disjoint
+   * ranges at most), so a storm of suspicions costs one backfill per interval, not one each.
+   */
   fillGap(window: BackfillWindow): void {
     if (!this.deps.datagrepper) return;
+    this.counters.gapWindows++;
     this.pending.push(window);
+    // While a backfill waits on a slow history, suspicions keep coming: keep the queue small.
+    if (this.pending.length > 64) this.pending = coalesce(this.pending);
     this.worker ??= (async () => {
-      while (this.pending.length > 0 && !this.deps.signal.aborted) {
-        const start = Math.min(...this.pending.map((w) => w.start));
-        const end = Math.max(...this.pending.map((w) => w.end));
+      const { clock, signal, gapIntervalMs } = this.deps;
+      while (this.pending.length > 0 && !signal.aborted) {
+        await delay(clock, this.lastGapStart + gapIntervalMs - clock.now(), signal);
+        if (signal.aborted) break;
+        this.lastGapStart = clock.now();
+        const windows = coalesce(this.pending);
         this.pending = [];
-        await this.backfill({ start, end }, 'gap');
+        this.counters.gapBackfills++;
+        for (const w of windows) await this.backfill(w, 'gap');
       }
+      this.pending = [];
       this.worker = null;
     })();
   }

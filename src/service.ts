@@ -7,11 +7,12 @@ import { DataStore } from '../snapshots/lmdb-store.js';
 import { removePidFile, writePidFile } from '../snapshots/pid-file.js';
 import { restore, type RestoreReport } from '../snapshots/restore.js';
 import { Snapshotter, type SnapshotReport } from '../snapshots/snapshotter.js';
-import { subscribe, type BusSubscription } from './bus.js';
-import { systemClock, type Clock } from './clock.js';
+import { BIND_SOURCE, subscribe, type BusSubscription, type EndpointStatus } from './bus.js';
+import { delay, systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { frameLimits } from './decode-frames.js';
 import type { Envelope } from './envelope.js';
+import type { GapSignal } from './gap-detector.js';
 import { createHttpHandler, type HttpHandler } from './http/api-routes.js';
 import { createAdminHandler, type AdminHandler } from './http/admin-routes.js';
 import { EncodedCache } from './http/encoded-cache.js';
@@ -26,6 +27,7 @@ import type { MetaDeriver } from './message.js';
 import { deriveMeta } from './meta/index.js';
 import { createMetrics, type ServiceMetrics } from './metrics.js';
 import { buildPluginHost } from './plugin-host-builder.js';
+import { degradedReason, notReadyReason, readyDetails, type ReadinessView } from './readiness.js';
 import { Recovery } from './recovery.js';
 import { createRouter } from './router.js';
 
@@ -38,11 +40,16 @@ export interface ServiceOptions {
   readonly deriveMeta?: MetaDeriver;
   /** Back-off sleep for backfill retries (tests shorten it). */
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * Called once if intake can no longer work (a bus receive loop ended while running); the CLI
+   * stops and exits non-zero so a supervisor restarts the process. /healthz fails from then on.
+   */
+  readonly onFatal?: (err: Error) => void;
 }
 
 export type { IntakeCounters } from './intake.js';
 
-type Phase = 'built' | 'replaying' | 'backfilling' | 'running' | 'stopping' | 'stopped';
+type Phase = ReadinessView['phase'];
 
 /** Drops restored rows dated past `cutoff`: an older version let one message date ahead wipe history. */
 function dropFutureRows(host: PluginHost, cutoff: number): Record<string, number> {
@@ -100,6 +107,14 @@ export class Service {
   private readonly logLimited: ReturnType<typeof throttled>;
   private readonly liveGate = gate();
   private readonly abort = new AbortController();
+  private readonly onFatal: ((err: Error) => void) | undefined;
+  /** Why intake is dead (a receive loop ended while running); null while healthy. */
+  private fatal: string | null = null;
+  /** Bus messages whose receive path threw: skipped, the loop went on. */
+  private receiveErrors = 0;
+  /** The start-up backfill while it runs past the ready bound (in the background); null otherwise. */
+  private startupFill: Promise<void> | null = null;
+  private readonly endpointLog: ReturnType<typeof throttled>;
 
   private constructor(
     readonly config: Config,
@@ -111,6 +126,9 @@ export class Service {
     // Bounded fan-out: one message naming 50,000 people becomes --max-fanout keys per plugin, counted.
     this.meta = options.deriveMeta ?? ((envelope) => deriveMeta(envelope, { maxFanout: config.maxFanout, onTruncated: () => this.counters.fanoutTruncated++ }));
     this.logLimited = throttled(() => this.clock.now());
+    // An endpoint that keeps failing retries every second: one line a minute per endpoint is enough.
+    this.endpointLog = throttled(() => this.clock.now(), 60_000, 1);
+    this.onFatal = options.onFatal;
     // Retention overrides from the config replace each matching definition's retention before validation.
     this.host = buildPluginHost(config, options.plugins ?? builtinPlugins(), (ident, err, message) => {
       this.logLimited(`plugin:${ident}`, (suppressed) =>
@@ -144,7 +162,19 @@ export class Service {
       Math.min(this.restored.meta?.newestTimestamp ?? 0, nowSeconds() + config.maxClockSkew),
       this.restored.meta?.publishers ?? {},
     );
-    this.recovery = new Recovery({ intake: this.intake, journal: this.journal, log, datagrepper: config.datagrepper, nowSeconds, limits: frameLimits(config, nowSeconds), signal: this.abort.signal, sleep: options.sleep });
+    this.recovery = new Recovery({
+      intake: this.intake,
+      journal: this.journal,
+      log,
+      datagrepper: config.datagrepper,
+      nowSeconds,
+      limits: frameLimits(config, nowSeconds),
+      signal: this.abort.signal,
+      sleep: options.sleep,
+      clock: this.clock,
+      gapIntervalMs: config.gapBackfillInterval * 1000,
+      onAcceptError: (err, topic) => this.receiveFailed(err, 'backfill', topic),
+    });
     this.snapshotter = new Snapshotter(
       this.host.runtimes,
       store,
@@ -161,7 +191,11 @@ export class Service {
     const httpCache = new EncodedCache();
     this.metrics = createMetrics({
       host: this.host,
-      bus: () => this.counters,
+      bus: () => ({ ...this.counters, ...this.intake.gaps.counters, ...this.recovery.counters, receiveErrors: this.receiveErrors }),
+      readiness: () => {
+        const endpoints = this.subscription?.endpoints() ?? [];
+        return { ready: this.notReadyReason() === null, degraded: this.degradedReason() !== null, unreliablePublishers: this.intake.gaps.unreliableKeys, endpoints: endpoints.map((e) => ({ endpoint: e.endpoint, up: e.state === 'connected' })) };
+      },
       lastSnapshot: () => this.lastSnapshot,
       wsClients: () => this.server?.connections() ?? 0,
       wsSubscribers: (ident) => this.hub.clientCount(ident),
@@ -173,6 +207,8 @@ export class Service {
       host: this.host,
       nowSeconds: () => this.clock.now() / 1000,
       notReadyReason: () => this.notReadyReason(),
+      readyDetails: (ready) => readyDetails(this.readiness(), ready),
+      failingReason: () => this.fatal,
       health: () => ({ phase: this.phase, uws_native: this.server?.native ?? null }),
       metrics: this.metrics,
       cache: httpCache,
@@ -215,13 +251,18 @@ export class Service {
     // Subscribe first so nothing published from now on is missed; the gate holds it back.
     this.subscription = await subscribe(
       { connect: config.connect, bind: config.bind, topics: config.topic },
-      (frames) => this.ingest(frames),
-      (err) => log.error({ err: String(err) }, 'bus receive loop failed'),
-      ({ address, downSince }) => {
-        log.warn({ address, downSince: new Date(downSince).toISOString() }, 'bus endpoint reconnected; messages published meanwhile were missed');
-        // Everything since the newest message we have (or since the drop), minus the usual overlap.
-        const from = Math.min(this.intake.newestTimestamp || downSince / 1000, downSince / 1000);
-        if (this.phase === 'running') this.recovery.fillGap({ start: from - config.backfillOverlap, end: this.clock.now() / 1000 });
+      {
+        onFrames: (frames, source) => this.ingest(frames, source),
+        onReceiveError: (err, source) => this.receiveFailed(err, source),
+        onLoopEnd: (err, source) => this.die(`bus receive loop for ${source} ended${err ? `: ${String((err as Error)?.message ?? err)}` : ''}`),
+        onReconnect: ({ address, downSince }) => {
+          log.warn({ address, downSince: new Date(downSince).toISOString() }, 'bus endpoint reconnected; messages published meanwhile were missed');
+          // Everything since the newest message we have (or since the drop), minus the usual overlap.
+          const from = Math.min(this.intake.newestTimestamp || downSince / 1000, downSince / 1000);
+          if (this.phase === 'running') this.recovery.fillGap({ start: from - config.backfillOverlap, end: this.clock.now() / 1000 });
+        },
+        onEndpoint: (status, previous) => this.endpointChanged(status, previous),
+        now: () => this.clock.now(),
       },
     );
     this.timers.push(this.clock.every(config.wsTickMs, () => this.hub.tick()));
@@ -255,31 +296,95 @@ export class Service {
 
   /**
    * Brings state up to date without the network edges: replays the journal after the
-   * restored snapshot, then backfills from datagrepper what the journal lacks.
+   * restored snapshot, then backfills from datagrepper what the journal lacks. A history
+   * that is slow or down holds this for at most `readyTimeout` seconds: then it returns and
+   * the backfill goes on in the background (/readyz: ready, with a `degraded` reason).
    */
   async recover(): Promise<void> {
     this.phase = 'replaying';
     await this.recovery.replay(this.restored.meta?.journalSeq ?? 0, this.restored.meta !== null);
-    const { config } = this;
+    const { config, log } = this;
     if (config.datagrepper && !this.abort.signal.aborted) {
       const end = this.clock.now() / 1000;
       const newest = this.intake.newestTimestamp;
       const start = newest > 0 ? newest - config.backfillOverlap : end - parseInterval(config.journalMaxAge, 'journalMaxAge');
       this.phase = 'backfilling';
-      await this.recovery.backfill({ start, end }, 'start-up');
+      let finished = false;
+      const fill = this.recovery.backfill({ start, end }, 'start-up').then(
+        () => {
+          finished = true;
+          if (this.startupFill) log.info('start-up backfill finished in the background; no longer degraded');
+          this.startupFill = null;
+        },
+        (err: unknown) => {
+          finished = true;
+          this.startupFill = null;
+          log.error({ err: String((err as Error)?.stack ?? err) }, 'start-up backfill failed');
+        },
+      );
+      const bound = new AbortController();
+      await Promise.race([fill, delay(this.clock, config.readyTimeout * 1000, AbortSignal.any([this.abort.signal, bound.signal]))]);
+      bound.abort();
+      if (!finished && !this.abort.signal.aborted) {
+        this.startupFill = fill;
+        log.warn({ readyTimeout: config.readyTimeout, datagrepper: config.datagrepper, progress: this.recovery.progress?.describe() ?? null }, 'history is slow or down: consuming the bus live now (ready, degraded); the start-up backfill goes on in the background');
+      }
     }
   }
 
-  /** One multipart bus message: held while starting, then decoded, de-duplicated, journaled and applied. Never throws. */
-  ingest(frames: readonly Uint8Array[]): void | Promise<void> {
-    if (this.phase !== 'running' && this.phase !== 'stopping') return this.liveGate.promise.then(() => this.ingest(frames));
-    const gap = this.intake.fromBus(frames);
-    if (gap && this.config.datagrepper) {
-      this.log.warn({ ...gap }, 'publisher sequence jumped; backfilling the gap');
-      this.recovery.fillGap({ start: gap.start - this.config.backfillOverlap, end: gap.end });
-    }
+  /**
+   * One multipart bus message from `source` (its --connect endpoint, or the bound socket):
+   * held while starting, then decoded, de-duplicated, journaled and applied. A throw here is
+   * caught by the bus loop, which skips the message and goes on (receiveFailed).
+   */
+  ingest(frames: readonly Uint8Array[], source: string = BIND_SOURCE): void | Promise<void> {
+    if (this.phase !== 'running' && this.phase !== 'stopping') return this.liveGate.promise.then(() => this.ingest(frames, source));
+    const gap = this.intake.fromBus(frames, source);
+    if (gap && this.config.datagrepper) this.queueGap(gap);
     // The bus waits (libzmq queues) while the journal is far behind, instead of memory growing.
     return this.intake.backpressure();
+  }
+
+  /**
+   * A seq_id jump is a real hole: its window is fetched as is. An `i` jump is only a hint (the
+   * detector already ignores interleaved keys): its window is capped to the last
+   * `backfillOverlap` seconds, as a key heard long ago would otherwise ask for days. Both only
+   * join the coalesced, rate-limited gap backfill (`gapBackfillInterval`).
+   */
+  private queueGap(gap: GapSignal): void {
+    const { backfillOverlap } = this.config;
+    // Publishers' clocks differ a little: a few seconds either side, not the whole overlap.
+    const margin = Math.min(backfillOverlap, 5);
+    const start = gap.basis === 'i' ? Math.max(gap.start, gap.end - backfillOverlap) : gap.start;
+    this.logLimited(`gap:${gap.basis}`, (suppressed) =>
+      this.log.warn({ ...gap, suppressed, nextBackfillWithin: this.config.gapBackfillInterval }, gap.basis === 'seq_id' ? 'relay seq_id jumped: messages were lost; backfilling the window' : 'publisher i jumped (a hint only); window queued for the coalesced backfill'),
+    );
+    this.recovery.fillGap({ start: start - margin, end: gap.end + margin });
+  }
+
+  /** A message whose receive or apply path threw: skipped and counted, intake goes on. */
+  private receiveFailed(err: unknown, source: string, topic?: string): void {
+    this.receiveErrors++;
+    this.logLimited('receive', (suppressed) => this.log.error({ source, topic, err: String((err as Error)?.stack ?? err), suppressed }, 'receive path failed; message skipped'));
+  }
+
+  /** Intake can no longer work: /healthz fails and the owner (the CLI) is told to exit non-zero. */
+  private die(reason: string): void {
+    if (this.phase === 'stopping' || this.phase === 'stopped' || this.fatal !== null) return;
+    this.fatal = reason;
+    // Told before logging: the log itself may be what broke.
+    this.onFatal?.(new Error(reason));
+    this.log.error({ reason }, 'intake stopped; /healthz now fails');
+  }
+
+  private endpointChanged(status: EndpointStatus, previous: string): void {
+    if (status.state === 'connected') {
+      if (previous !== 'connecting') this.log.info({ endpoint: status.endpoint, after: previous }, 'bus endpoint connected');
+      return;
+    }
+    this.endpointLog(`endpoint:${status.endpoint}`, (suppressed) =>
+      this.log.warn({ endpoint: status.endpoint, state: status.state, lastError: status.lastError, retries: status.retries, suppressed }, 'bus endpoint not connected; libzmq keeps retrying'),
+    );
   }
 
   /** De-duplicates and journals one envelope; plugins apply it once its journal batch commits (see settled()). False for a duplicate. */
@@ -332,6 +437,7 @@ export class Service {
     this.liveGate.open();
     await this.subscription?.done;
     await this.recovery.drained();
+    await this.startupFill;
     this.hub.tick();
     try {
       // A stop during replay still snapshots: what was replayed is state like any other.
@@ -370,19 +476,22 @@ export class Service {
     for (const [ident, rec] of Object.entries(restored.retained)) log.warn({ plugin: ident, rows: rec.rows }, 'state on disk for a plugin that is not loaded; kept untouched');
   }
 
+  private readiness(): ReadinessView {
+    return {
+      phase: this.phase,
+      readyTimeout: this.config.readyTimeout,
+      progress: this.recovery.progress?.describe() ?? null,
+      startupFillPending: this.startupFill !== null,
+      gapFilling: this.recovery.filling,
+      endpoints: this.subscription?.endpoints() ?? [],
+    };
+  }
+
   private notReadyReason(): string | null {
-    switch (this.phase) {
-      case 'running':
-        if (this.recovery.filling) return `backfilling a gap from datagrepper${this.recovery.progress ? `: ${this.recovery.progress.describe()}` : ''}`;
-        return null;
-      case 'built':
-        return 'starting';
-      case 'replaying':
-      case 'backfilling':
-        return this.recovery.progress ? this.recovery.progress.describe() : this.phase;
-      default:
-        return 'shutting down';
-    }
+    return notReadyReason(this.readiness());
+  }
+
+  private degradedReason(): string | null {
+    return degradedReason(this.readiness());
   }
 }
-

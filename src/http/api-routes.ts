@@ -25,6 +25,10 @@ export interface ApiDeps {
   readonly nowSeconds: () => number;
   /** Why the service is not ready yet, or null once restored and consuming. */
   readonly notReadyReason: () => string | null;
+  /** Extra /readyz fields (a `degraded` reason when ready, per-endpoint bus state). */
+  readonly readyDetails?: (ready: boolean) => Readonly<Record<string, unknown>>;
+  /** Why the process is alive but can no longer do its job (intake ended), or null: /healthz answers 503 then. */
+  readonly failingReason?: () => string | null;
   readonly health: () => Readonly<Record<string, unknown>>;
   readonly metrics?: HttpMetricsSink;
   /** Encoded-body cache; pass one to read its stats elsewhere (metrics). */
@@ -69,11 +73,16 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
       return error(405, 'method_not_allowed', `method ${JSON.stringify(req.method.slice(0, 20))} is not allowed on ${pattern}; use GET`, { Allow: ALLOWED_METHODS, ...CORS_HEADERS });
     }
     switch (pattern) {
-      case '/healthz':
-        return json(200, { status: 'ok', ...deps.health() }, { ...CORS_HEADERS, 'Cache-Control': 'no-store' });
+      case '/healthz': {
+        const failing = deps.failingReason?.() ?? null;
+        return failing === null
+          ? json(200, { status: 'ok', ...deps.health() }, { ...CORS_HEADERS, 'Cache-Control': 'no-store' })
+          : json(503, { status: 'failing', reason: failing, ...deps.health() }, { ...CORS_HEADERS, 'Cache-Control': 'no-store' });
+      }
       case '/readyz': {
         const reason = deps.notReadyReason();
-        return reason === null ? json(200, { status: 'ready' }, { 'Cache-Control': 'no-store' }) : json(503, { status: 'not_ready', reason }, { 'Cache-Control': 'no-store' });
+        const details = deps.readyDetails?.(reason === null) ?? {};
+        return reason === null ? json(200, { status: 'ready', ...details }, { 'Cache-Control': 'no-store' }) : json(503, { status: 'not_ready', reason, ...details }, { 'Cache-Control': 'no-store' });
       }
       case '/metrics': {
         if (!deps.metrics) return error(404, 'not_found', 'metrics are not enabled in this process');

@@ -131,12 +131,18 @@ export function buildOpenApi(host: PluginHost): Json {
   paths['/openapi.json'] = simple('openapi', 'discovery', 'This document', 'OpenAPI 3.1, generated at start-up from the schemas that validate the parameters.', {
     '200': { description: 'the OpenAPI document', content: { 'application/json': jsonContent({ type: 'object' }) } },
   });
-  paths['/healthz'] = simple('healthz', 'operations', 'Liveness', 'Always 200 while the process serves HTTP, with the lifecycle phase and whether uWebSockets.js runs natively.', {
+  paths['/healthz'] = simple('healthz', 'operations', 'Liveness', '200 while the process serves HTTP and consumes the bus, with the lifecycle phase and whether uWebSockets.js runs natively; 503 once a bus receive loop has ended (the process then exits 1).', {
     '200': { description: 'alive', content: { 'application/json': jsonContent({ type: 'object', required: ['status'], properties: { status: { const: 'ok' }, phase: { type: 'string' }, uws_native: { type: ['boolean', 'null'] } } }) } },
+    '503': { description: 'intake has stopped', content: { 'application/json': jsonContent({ type: 'object', required: ['status', 'reason'], properties: { status: { const: 'failing' }, reason: { type: 'string' }, phase: { type: 'string' } } }) } },
   });
-  paths['/readyz'] = simple('readyz', 'operations', 'Readiness', '200 once state is restored and the bus is consumed; 503 with the reason otherwise.', {
-    '200': { description: 'ready', content: { 'application/json': jsonContent({ type: 'object', properties: { status: { const: 'ready' } } }) } },
-    '503': { description: 'not ready', content: { 'application/json': jsonContent({ type: 'object', required: ['status', 'reason'], properties: { status: { const: 'not_ready' }, reason: { type: 'string' } } }) } },
+  const endpoints = {
+    type: 'array',
+    description: 'each --connect endpoint of the bus',
+    items: { type: 'object', required: ['endpoint', 'state', 'lastError'], properties: { endpoint: { type: 'string' }, state: { enum: ['connecting', 'connected', 'retrying', 'unresolved', 'disconnected'] }, lastError: { type: ['string', 'null'] }, since: { type: 'string', format: 'date-time' }, retries: { type: 'integer' } } },
+  };
+  paths['/readyz'] = simple('readyz', 'operations', 'Readiness', '200 once state is restored and the bus is consumed (at most --ready-timeout seconds of waiting for the history), with a `degraded` reason when ready but not fully trustworthy; 503 with the reason otherwise.', {
+    '200': { description: 'ready', content: { 'application/json': jsonContent({ type: 'object', properties: { status: { const: 'ready' }, degraded: { type: 'string', description: 'why the answers may be incomplete: history slow or down, a gap being backfilled, a bus endpoint not connected' }, endpoints } }) } },
+    '503': { description: 'not ready', content: { 'application/json': jsonContent({ type: 'object', required: ['status', 'reason'], properties: { status: { const: 'not_ready' }, reason: { type: 'string' }, endpoints } }) } },
   });
   paths['/metrics'] = simple('metrics', 'operations', 'Prometheus metrics', 'Messages received/applied/dropped per plugin, bus decode errors, snapshot duration and size, HTTP requests by route and status, WebSocket clients, event-loop lag.', {
     '200': { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } },

@@ -38,6 +38,19 @@ describe('configuration', () => {
     expect(() => loadConfig({ env: {}, file })).toThrow(/not valid JSON/);
   });
 
+  it('bounds the readiness and gap-backfill settings (flag, environment, default)', () => {
+    expect(loadConfig({ env: {} })).toMatchObject({ readyTimeout: 30, gapBackfillInterval: 30 });
+    expect(loadConfig({ env: { STATSCACHE_READY_TIMEOUT: '0', STATSCACHE_GAP_BACKFILL_INTERVAL: '0.5' } })).toMatchObject({ readyTimeout: 0, gapBackfillInterval: 0.5 });
+    expect(() => loadConfig({ env: {}, flags: { readyTimeout: '-1' } })).toThrow(/"readyTimeout" \(flag --ready-timeout\)/);
+    expect(() => loadConfig({ env: {}, flags: { readyTimeout: '86401' } })).toThrow(/"readyTimeout"/);
+    // Zero would mean no rate bound at all.
+    expect(() => loadConfig({ env: { STATSCACHE_GAP_BACKFILL_INTERVAL: '0' } })).toThrow(/"gapBackfillInterval" \(environment STATSCACHE_GAP_BACKFILL_INTERVAL\)/);
+    expect(() => loadConfig({ env: {}, flags: { gapBackfillInterval: '3601' } })).toThrow(/"gapBackfillInterval"/);
+    const r = spawnSync(process.execPath, [CLI, 'serve', '--gap-backfill-interval', '0'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/setting "gapBackfillInterval" \(flag --gap-backfill-interval\)/);
+  });
+
   it('the CLI exits non-zero with that message', () => {
     const r = spawnSync(process.execPath, [CLI, 'serve', '--snapshot-interval', '-5'], { encoding: 'utf8' });
     expect(r.status).toBe(2);

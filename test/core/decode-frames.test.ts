@@ -86,7 +86,7 @@ describe('gap detector', () => {
     const at = (i: number, ts: number) => ({ topic: 'org.fedoraproject.prod.bodhi.x', username: 'apache', i, timestamp: ts, msg: {} });
     expect(g.observe(at(1, 10))).toBeNull();
     expect(g.observe(at(2, 11))).toBeNull();
-    expect(g.observe(at(5, 20))).toEqual({ start: 11, end: 20, missing: 2 });
+    expect(g.observe(at(5, 20))).toEqual({ start: 11, end: 20, missing: 2, basis: 'i', source: '' });
     expect(g.observe(at(1, 30))).toBeNull(); // restarted publisher
     expect(g.table()).toEqual({ 'apache|bodhi': { i: 1, ts: 30 } });
   });

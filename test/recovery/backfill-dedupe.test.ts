@@ -47,7 +47,8 @@ describe('backfill and de-duplication', () => {
     const dg = await new FakeDatagrepper().start();
     cleanups.push(() => dg.close());
     const now = Date.now() / 1000;
-    const s = await service(dg);
+    // Gap backfills are rate-limited (one per interval); a short interval keeps this test quick.
+    const s = await service(dg, { gapBackfillInterval: 0.2 });
     await s.start();
     const pub = new Publisher({ linger: 0 });
     pub.connect(s.subscription!.bound[0]!);

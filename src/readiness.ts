@@ -1,0 +1,54 @@
+import type { EndpointStatus } from './bus.js';
+
+/** What /readyz is computed from; the service fills it in at each request. */
+export interface ReadinessView {
+  readonly phase: 'built' | 'replaying' | 'backfilling' | 'running' | 'stopping' | 'stopped';
+  readonly readyTimeout: number;
+  /** The running step's progress line, when one reports progress. */
+  readonly progress: string | null;
+  /** The start-up backfill outlived `readyTimeout` and goes on in the background. */
+  readonly startupFillPending: boolean;
+  /** A gap backfill is queued or running. */
+  readonly gapFilling: boolean;
+  readonly endpoints: readonly EndpointStatus[];
+}
+
+/** Why the service is not ready, or null. Only start-up holds readiness, the history part of it for at most `readyTimeout`. */
+export function notReadyReason(v: ReadinessView): string | null {
+  switch (v.phase) {
+    case 'running':
+      return null;
+    case 'built':
+      return 'starting';
+    case 'replaying':
+      return v.progress ?? v.phase;
+    case 'backfilling':
+      return `${v.progress ?? v.phase} (ready, degraded, after at most ${v.readyTimeout} s if the history does not answer)`;
+    default:
+      return 'shutting down';
+  }
+}
+
+/**
+ * Why a ready instance is not fully trustworthy, or null: a start-up backfill still running
+ * past `readyTimeout`, a gap being filled, a `--connect` endpoint that is not connected.
+ */
+export function degradedReason(v: ReadinessView): string | null {
+  if (v.phase !== 'running') return null;
+  const reasons: string[] = [];
+  const progress = v.progress ? `: ${v.progress}` : '';
+  if (v.startupFillPending) reasons.push(`history slow or down: start-up backfill still running after ${v.readyTimeout} s${progress}`);
+  else if (v.gapFilling) reasons.push(`backfilling a gap from datagrepper${progress}`);
+  const down = v.endpoints.filter((e) => e.state !== 'connected' && e.state !== 'connecting');
+  if (down.length > 0) reasons.push(`bus endpoint${down.length > 1 ? 's' : ''} not connected: ${down.map((e) => `${e.endpoint} (${e.state})`).join(', ')}`);
+  return reasons.length > 0 ? reasons.join('; ') : null;
+}
+
+/** Fields /readyz adds to its answer: the degraded reason (when ready) and every --connect endpoint's state. */
+export function readyDetails(v: ReadinessView, ready: boolean): Record<string, unknown> {
+  const degraded = ready ? degradedReason(v) : null;
+  return {
+    ...(degraded !== null ? { degraded } : {}),
+    ...(v.endpoints.length > 0 ? { endpoints: v.endpoints.map((e) => ({ endpoint: e.endpoint, state: e.state, lastError: e.lastError, since: new Date(e.since).toISOString(), retries: e.retries })) } : {}),
+  };
+}

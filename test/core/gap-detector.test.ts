@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { EndpointTracker, type MonitorEvent } from '../../src/bus-endpoints.js';
+import type { Envelope } from '../../src/envelope.js';
+import { GapDetector } from '../../src/gap-detector.js';
+import { coalesce } from '../../src/gap-windows.js';
+
+const env = (fields: Partial<Envelope> & Record<string, unknown>): Envelope => ({ topic: 'org.fedoraproject.prod.wiki.article.edit', timestamp: 1000, msg: {}, ...fields }) as Envelope;
+
+describe('GapDetector', () => {
+  it('a seq_id jump from one source is a gap with its window; backwards is a relay restart; sources are separate', () => {
+    const g = new GapDetector();
+    expect(g.observe(env({ seq_id: 1, timestamp: 10 }), 'a')).toBeNull();
+    expect(g.observe(env({ seq_id: 1, timestamp: 11 }), 'b')).toBeNull(); // another relay, its own numbering
+    expect(g.observe(env({ seq_id: 2, timestamp: 12 }), 'a')).toBeNull();
+    expect(g.observe(env({ seq_id: 5, timestamp: 20 }), 'a')).toMatchObject({ start: 12, end: 20, missing: 2, basis: 'seq_id', source: 'a' });
+    expect(g.observe(env({ seq_id: 1, timestamp: 21 }), 'a')).toBeNull();
+    expect(g.counters).toMatchObject({ seqGaps: 1, relayRestarts: 1 });
+    // With a seq_id, i is not even looked at.
+    expect(g.observe(env({ seq_id: 2, i: 999, timestamp: 22 }), 'a')).toBeNull();
+  });
+
+  it('an i jump from a well-behaved publisher is a hint; one restart is not a gap', () => {
+    const g = new GapDetector();
+    for (let i = 1; i <= 5; i++) expect(g.observe(env({ i, username: 'bodhi', timestamp: i }))).toBeNull();
+    expect(g.observe(env({ i: 9, username: 'bodhi', timestamp: 9 }))).toMatchObject({ start: 5, end: 9, missing: 3, basis: 'i' });
+    expect(g.observe(env({ i: 1, username: 'bodhi', timestamp: 10 }))).toBeNull();
+    expect(g.counters.iHints).toBe(1);
+    expect(g.unreliableKeys).toBe(0);
+  });
+
+  it('interleaved counters under one key are marked unreliable after a few irregular steps and ignored', () => {
+    const g = new GapDetector();
+    const workers = [100, 5000, 20, 777];
+    let signals = 0;
+    for (let n = 0; n < 1000; n++) {
+      const w = n % 4;
+      const i = ++workers[w]!;
+      if (g.observe(env({ i, username: 'apache', timestamp: n }))) signals++;
+    }
+    expect(signals).toBeLessThanOrEqual(2);
+    expect(g.unreliableKeys).toBe(1);
+    expect(g.counters.iIgnored).toBeGreaterThan(990);
+    // Persisted and restored as unreliable.
+    const again = new GapDetector(g.table());
+    expect(again.unreliableKeys).toBe(1);
+    expect(again.observe(env({ i: 1_000_000, username: 'apache', timestamp: 2000 }))).toBeNull();
+  });
+
+  it('an unreliable key is trusted again after a long clean run', () => {
+    const g = new GapDetector({ 'apache|wiki': { i: 1, ts: 1, unreliable: true } });
+    for (let i = 2; i <= 201; i++) g.observe(env({ i, username: 'apache', timestamp: i }));
+    expect(g.unreliableKeys).toBe(0);
+    expect(g.observe(env({ i: 300, username: 'apache', timestamp: 300 }))).toMatchObject({ basis: 'i', missing: 98 });
+  });
+});
+
+describe('coalesce', () => {
+  it('merges overlapping windows and caps how many are fetched by joining the closest', () => {
+    expect(coalesce([{ start: 5, end: 10 }, { start: 0, end: 6 }, { start: 20, end: 30 }])).toEqual([{ start: 0, end: 10 }, { start: 20, end: 30 }]);
+    const many = Array.from({ length: 50 }, (_, k) => ({ start: k * 10, end: k * 10 + 1 + (k === 7 ? 8.5 : 0) }));
+    const out = coalesce(many, 4);
+    expect(out).toHaveLength(4);
+    // The union still covers every window.
+    for (const w of many) expect(out.some((o) => o.start <= w.start && o.end >= w.end)).toBe(true);
+    expect(coalesce([{ start: Number.NaN, end: 3 }, { start: 5, end: 2 }])).toEqual([]);
+  });
+});
+
+describe('EndpointTracker', () => {
+  const run = (events: MonitorEvent[], endpoint = 'tcp://relay.example:9940') => {
+    const changes: string[] = [];
+    const t = new EndpointTracker(endpoint, () => 0, (s) => changes.push(s.state));
+    for (const e of events) t.event(e);
+    return { status: t.current, changes };
+  };
+
+  it('retries without a connect attempt: the name did not resolve', () => {
+    const { status } = run(['connect:retry', 'connect:retry']);
+    expect(status).toMatchObject({ state: 'unresolved', retries: 2, lastError: 'host relay.example did not resolve' });
+  });
+
+  it('attempts that close and retry: refused; a handshake: connected, retries reset, then a drop', () => {
+    expect(run(['connect:delay', 'close', 'connect:retry']).status).toMatchObject({ state: 'retrying', lastError: 'connection to relay.example refused or failed' });
+    const { status, changes } = run(['connect:delay', 'close', 'connect:retry', 'connect', 'handshake', 'disconnect']);
+    expect(changes).toEqual(['retrying', 'connected', 'disconnected']);
+    expect(status.retries).toBe(0);
+  });
+});

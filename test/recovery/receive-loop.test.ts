@@ -1,0 +1,83 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { Publisher } from 'zeromq';
+import { loadConfig } from '../../src/config.js';
+import { Service } from '../../src/service.js';
+import { eventually, tempDir, waitForSubscription } from '../helpers/service-process.js';
+
+/**
+ * A failure in the receive path skips that message, never the loop; if the loop ends anyway,
+ * /healthz fails and the owner is told (the CLI then exits 1). The failure is injected through
+ * the log sink, which the receive path really calls: a sink that throws on "bus frame skipped"
+ * makes the handling of one bad frame throw inside the loop.
+ */
+const cleanups: (() => Promise<unknown> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const get = (s: Service, path: string) => s.http({ method: 'GET', path, query: '', header: () => '' });
+const total = (s: Service) => [...s.host.get('volume-by-category-1d')!.state.rows.values()].reduce((a, r) => a + (r as unknown as { volume: number }).volume, 0);
+
+async function setup(throwOn: readonly string[]) {
+  const fatal: Error[] = [];
+  const logger = pino({ level: 'info' }, {
+    write(line: string) {
+      for (const t of throwOn) if (line.includes(`"msg":"${t}"`)) throw new Error('log sink broken');
+    },
+  });
+  const dir = tempDir();
+  const config = loadConfig({ env: {}, flags: { dataDir: dir.path, port: 0, bind: ['tcp://127.0.0.1:*'] } });
+  const s = Service.build({ config, logger, onFatal: (err) => fatal.push(err) });
+  cleanups.push(() => dir.remove(), () => s.stop());
+  await s.start();
+  const pub = new Publisher({ linger: 0 });
+  pub.connect(s.subscription!.bound[0]!);
+  cleanups.push(() => pub.close());
+  const send = (frames: string[]) => pub.send(frames);
+  return { s, fatal, send, message: (n: number) => send(['org.fedoraproject.prod.wiki.article.edit', JSON.stringify({ topic: 'org.fedoraproject.prod.wiki.article.edit', timestamp: Date.now() / 1000, msg_id: `2026-loop-${n}`, msg: { user: 'u', title: `T${n}` } })]) };
+}
+
+describe('the bus receive loop', () => {
+  it('skips a message whose handling throws, counts it, and goes on', async () => {
+    const { s, fatal, send, message } = await setup(['bus frame skipped']);
+    // The probe frames are invalid JSON: each one throws in the receive path from now on.
+    await waitForSubscription(send, () => s.counters.frames);
+    const errorsBefore = metricsValue(await s.metrics.refresh(), 'statscache_intake_total{event="receive_errors"}');
+    expect(errorsBefore).toBeGreaterThanOrEqual(1);
+    await message(1);
+    await send(['org.fedoraproject.prod.wiki.article.edit', '{not json']);
+    await message(2);
+    await eventually(() => (total(s) === 2 ? true : undefined), 5_000, 'both real messages after the failing one');
+    const text = await s.metrics.refresh();
+    expect(metricsValue(text, 'statscache_intake_total{event="receive_errors"}')).toBe(errorsBefore + 1);
+    expect(get(s, '/healthz').status).toBe(200);
+    expect(fatal).toEqual([]);
+  });
+
+  it('when the loop itself ends while running, /healthz fails with the reason and the owner is told once', async () => {
+    // The error path throws too: nothing is left to catch it, the loop ends.
+    const { s, fatal, send, message } = await setup(['bus frame skipped', 'receive path failed; message skipped']);
+    expect(get(s, '/healthz').status).toBe(200);
+    // Join with valid messages (counted), so the first bad frame is the one that breaks the loop.
+    let n = 100;
+    await waitForSubscription(() => message(n++), () => s.counters.frames);
+    await eventually(() => (total(s) === s.counters.frames ? true : undefined), 5_000, 'the joining messages counted');
+    const counted = total(s);
+    await send(['org.fedoraproject.prod.wiki.article.edit', '{not json']);
+    await eventually(() => (fatal.length > 0 ? true : undefined), 5_000, 'onFatal');
+    expect(fatal).toHaveLength(1);
+    expect(fatal[0]!.message).toMatch(/bus receive loop for bind ended: log sink broken/);
+    const health = get(s, '/healthz');
+    expect(health.status).toBe(503);
+    expect(JSON.parse(health.body as string)).toMatchObject({ status: 'failing', reason: expect.stringMatching(/receive loop/) });
+    await message(3);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(total(s)).toBe(counted); // intake really is dead: the failing health check tells the truth
+  });
+});
+
+function metricsValue(text: string, series: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
