@@ -23,6 +23,8 @@ function serveOptions(cmd: Command): Command {
     .option('--ws-tick-ms <ms>', 'WebSocket updates are coalesced over this many milliseconds (default 100)')
     .option('--ws-max-subscriptions <n>', 'live subscriptions per WebSocket connection (default 64)')
     .option('--ws-max-connections-per-ip <n>', 'open WebSocket + SSE connections per client IP (default 256)')
+    .option('--ws-max-subscriptions-per-ip <n>', 'live subscriptions per client IP, WebSocket and SSE together; at most half of --ws-max-views (default 100)')
+    .option('--ws-max-views <n>', 'live views open at once for all clients together (default 1000)')
     .option('--ws-max-buffered-bytes <bytes>', 'bytes queued for a client before it only gets coalesced snapshots (default 1048576)')
     .option('--ws-slow-timeout-seconds <s>', 'seconds a client may stay over --ws-max-buffered-bytes before it is closed with 4008 (default 10)')
     .option('--ws-max-frame-bytes <bytes>', 'largest frame a WebSocket client may send; bigger closes with 1009 (default 65536)')
@@ -43,7 +45,7 @@ const configFileOf = (opts: Record<string, unknown>): string | undefined => (opt
 function configFrom(opts: Record<string, unknown>): Config {
   const keys: ConfigKey[] = [
     'host', 'port', 'connect', 'bind', 'topic', 'dataDir', 'snapshotInterval', 'maxFrameBytes', 'wsTickMs', 'logLevel',
-    'wsMaxSubscriptions', 'wsMaxConnectionsPerIp', 'wsMaxBufferedBytes', 'wsSlowTimeoutSeconds', 'wsMaxFrameBytes', 'wsIdleTimeoutSeconds', 'wsResumeFrames',
+    'wsMaxSubscriptions', 'wsMaxConnectionsPerIp', 'wsMaxSubscriptionsPerIp', 'wsMaxViews', 'wsMaxBufferedBytes', 'wsSlowTimeoutSeconds', 'wsMaxFrameBytes', 'wsIdleTimeoutSeconds', 'wsResumeFrames',
     'datagrepper', 'backfillOverlap', 'snapshotGenerations', 'journalMaxAge', 'journalMaxBytes', 'stopTimeout',
   ];
   const flags = Object.fromEntries(keys.map((k) => [k, opts[k]]));

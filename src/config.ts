@@ -23,6 +23,10 @@ export const ConfigSchema = z
     /** Live push (WebSocket and SSE) limits; see the README's live-push section. */
     wsMaxSubscriptions: z.coerce.number().int().min(1).max(10_000).default(64),
     wsMaxConnectionsPerIp: z.coerce.number().int().min(1).max(1_000_000).default(256),
+    /** Subscriptions (WebSocket and SSE together) one client IP may hold; at most half of wsMaxViews (checked below). */
+    wsMaxSubscriptionsPerIp: z.coerce.number().int().min(1).max(1_000_000).default(100),
+    /** Live views open at once, for every client together; a view is shared by all subscribers of the same parameters. */
+    wsMaxViews: z.coerce.number().int().min(2).max(1_000_000).default(1000),
     /** Bytes queued for one client before it gets coalesced snapshots instead of every frame. */
     wsMaxBufferedBytes: z.coerce.number().int().min(16 * 1024).max(1024 ** 3).default(1024 * 1024),
     /** Seconds a client may stay over wsMaxBufferedBytes before it is closed (code 4008). */
@@ -55,7 +59,12 @@ export const ConfigSchema = z
     /** Retention overrides, keyed by ident (`volume-1s`) or interval (`1s`): how far back rows are kept. */
     retention: z.record(z.string(), interval('must be a non-zero interval like 6h or 30d')).default({}),
   })
-  .strict();
+  .strict()
+  // One client must never be able to take every live view from the others.
+  .refine((c) => c.wsMaxSubscriptionsPerIp <= Math.floor(c.wsMaxViews / 2), {
+    path: ['wsMaxSubscriptionsPerIp'],
+    message: 'must be at most half of wsMaxViews (--ws-max-views), so one client IP cannot take every live view',
+  });
 
 export const DEFAULT_BIND = 'tcp://127.0.0.1:2003';
 
@@ -75,6 +84,8 @@ export const ENV_NAMES: Readonly<Record<ConfigKey, string>> = {
   wsTickMs: 'STATSCACHE_WS_TICK_MS',
   wsMaxSubscriptions: 'STATSCACHE_WS_MAX_SUBSCRIPTIONS',
   wsMaxConnectionsPerIp: 'STATSCACHE_WS_MAX_CONNECTIONS_PER_IP',
+  wsMaxSubscriptionsPerIp: 'STATSCACHE_WS_MAX_SUBSCRIPTIONS_PER_IP',
+  wsMaxViews: 'STATSCACHE_WS_MAX_VIEWS',
   wsMaxBufferedBytes: 'STATSCACHE_WS_MAX_BUFFERED_BYTES',
   wsSlowTimeoutSeconds: 'STATSCACHE_WS_SLOW_TIMEOUT_SECONDS',
   wsMaxFrameBytes: 'STATSCACHE_WS_MAX_FRAME_BYTES',

@@ -147,6 +147,7 @@ export class Service {
       wsSubscribers: (ident) => this.hub.clientCount(ident),
       uwsNative: () => this.server?.native ?? null,
       httpCache: () => ({ ...httpCache.stats, entries: httpCache.size, bytes: httpCache.totalBytes }),
+      limits: () => ({ ...this.hub.refused }),
     });
     const api = createHttpHandler({
       host: this.host,
