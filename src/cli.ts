@@ -31,6 +31,9 @@ function serveOptions(cmd: Command): Command {
     .option('--ws-idle-timeout-seconds <s>', 'WebSocket idle timeout with automatic pings; 0 or >= 8 (default 60)')
     .option('--ws-resume-frames <n>', 'update frames kept per view so reconnecting clients can resume (default 256)')
     .addOption(new Option('--log-level <level>', 'log level (default info)').choices(LOG_LEVELS))
+    .option('--history-scan-concurrency <n>', 'filtered /raw scans running at once (default 2)')
+    .option('--history-scan-queue <n>', 'filtered /raw scans waiting for a slot; more get 503 scan_busy (default 8)')
+    .option('--history-scan-timeout-seconds <s>', 'longest a filtered /raw scan may take, queue wait included; then 503 scan_timeout (default 10)')
     .option('--datagrepper <url>', 'datagrepper /raw URL to backfill from after downtime and gaps')
     .option('--backfill-overlap <seconds>', 'seconds re-fetched before the newest journaled message (default 600)')
     .option('--snapshot-generations <n>', 'snapshot generations kept (default 3)')
@@ -46,6 +49,7 @@ function configFrom(opts: Record<string, unknown>): Config {
   const keys: ConfigKey[] = [
     'host', 'port', 'connect', 'bind', 'topic', 'dataDir', 'snapshotInterval', 'maxFrameBytes', 'wsTickMs', 'logLevel',
     'wsMaxSubscriptions', 'wsMaxConnectionsPerIp', 'wsMaxSubscriptionsPerIp', 'wsMaxViews', 'wsMaxBufferedBytes', 'wsSlowTimeoutSeconds', 'wsMaxFrameBytes', 'wsIdleTimeoutSeconds', 'wsResumeFrames',
+    'historyScanConcurrency', 'historyScanQueue', 'historyScanTimeoutSeconds',
     'datagrepper', 'backfillOverlap', 'snapshotGenerations', 'journalMaxAge', 'journalMaxBytes', 'stopTimeout',
   ];
   const flags = Object.fromEntries(keys.map((k) => [k, opts[k]]));

@@ -38,6 +38,12 @@ export const ConfigSchema = z
     /** Update frames kept per view for resume; an older gap gets a fresh snapshot. */
     wsResumeFrames: z.coerce.number().int().min(0).max(100_000).default(256),
     logLevel: z.enum(LOG_LEVELS).default('info'),
+    /** Filtered `/raw` scans (user=, contains=…) running at once; each reads its whole time window. */
+    historyScanConcurrency: z.coerce.number().int().min(1).max(64).default(2),
+    /** Filtered scans waiting for a slot; more are answered 503 scan_busy with Retry-After. */
+    historyScanQueue: z.coerce.number().int().min(0).max(10_000).default(8),
+    /** Seconds a filtered scan may take from arrival (queue wait included) before it is answered 503 scan_timeout. */
+    historyScanTimeoutSeconds: z.coerce.number().positive().max(3600).default(10),
     /** A datagrepper `/raw` URL to backfill from after downtime and gaps; null: no backfill. */
     datagrepper: z.url({ protocol: /^https?$/ }).nullable().default(null),
     /** Seconds re-fetched before the journal's newest message when backfilling (late arrivals). */
@@ -92,6 +98,9 @@ export const ENV_NAMES: Readonly<Record<ConfigKey, string>> = {
   wsIdleTimeoutSeconds: 'STATSCACHE_WS_IDLE_TIMEOUT_SECONDS',
   wsResumeFrames: 'STATSCACHE_WS_RESUME_FRAMES',
   logLevel: 'STATSCACHE_LOG_LEVEL',
+  historyScanConcurrency: 'STATSCACHE_HISTORY_SCAN_CONCURRENCY',
+  historyScanQueue: 'STATSCACHE_HISTORY_SCAN_QUEUE',
+  historyScanTimeoutSeconds: 'STATSCACHE_HISTORY_SCAN_TIMEOUT_SECONDS',
   datagrepper: 'STATSCACHE_DATAGREPPER',
   backfillOverlap: 'STATSCACHE_BACKFILL_OVERLAP',
   snapshotGenerations: 'STATSCACHE_SNAPSHOT_GENERATIONS',
