@@ -17,6 +17,7 @@ import { createAdminHandler, type AdminHandler } from './http/admin-routes.js';
 import { EncodedCache } from './http/encoded-cache.js';
 import { createHistoryHandler, type HistoryHandler } from './http/history-routes.js';
 import { ScanGate } from './http/scan-gate.js';
+import { linkStats } from './meta/safe-link.js';
 import type { HttpRequest, HttpResponse } from './http/responses.js';
 import { listen, type RunningServer } from './http/uws-server.js';
 import type { WsHub } from './http/ws-hub.js';
@@ -151,7 +152,7 @@ export class Service {
       wsSubscribers: (ident) => this.hub.clientCount(ident),
       uwsNative: () => this.server?.native ?? null,
       httpCache: () => ({ ...httpCache.stats, entries: httpCache.size, bytes: httpCache.totalBytes }),
-      limits: () => ({ ...this.hub.refused, raw_scan_busy: scanGate.stats.busy, raw_scan_timeout: scanGate.stats.timedOut }),
+      limits: () => ({ ...this.hub.refused, raw_scan_busy: scanGate.stats.busy, raw_scan_timeout: scanGate.stats.timedOut, unsafe_link: linkStats.refused }),
     });
     const api = createHttpHandler({
       host: this.host,
