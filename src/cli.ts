@@ -28,12 +28,17 @@ function serveOptions(cmd: Command): Command {
     .option('--ws-tick-ms <ms>', 'WebSocket updates are coalesced over this many milliseconds (default 100)')
     .option('--ws-max-subscriptions <n>', 'live subscriptions per WebSocket connection (default 64)')
     .option('--ws-max-connections-per-ip <n>', 'open WebSocket + SSE connections per client IP (default 256)')
+    .option('--ws-max-subscriptions-per-ip <n>', 'live subscriptions per client IP, WebSocket and SSE together; at most half of --ws-max-views (default 100)')
+    .option('--ws-max-views <n>', 'live views open at once for all clients together (default 1000)')
     .option('--ws-max-buffered-bytes <bytes>', 'bytes queued for a client before it only gets coalesced snapshots (default 1048576)')
     .option('--ws-slow-timeout-seconds <s>', 'seconds a client may stay over --ws-max-buffered-bytes before it is closed with 4008 (default 10)')
     .option('--ws-max-frame-bytes <bytes>', 'largest frame a WebSocket client may send; bigger closes with 1009 (default 65536)')
     .option('--ws-idle-timeout-seconds <s>', 'WebSocket idle timeout with automatic pings; 0 or >= 8 (default 60)')
     .option('--ws-resume-frames <n>', 'update frames kept per view so reconnecting clients can resume (default 256)')
     .addOption(new Option('--log-level <level>', 'log level (default info)').choices(LOG_LEVELS))
+    .option('--history-scan-concurrency <n>', 'filtered /raw scans running at once (default 2)')
+    .option('--history-scan-queue <n>', 'filtered /raw scans waiting for a slot; more get 503 scan_busy (default 8)')
+    .option('--history-scan-timeout-seconds <s>', 'longest a filtered /raw scan may take, queue wait included; then 503 scan_timeout (default 10)')
     .option('--datagrepper <url>', 'datagrepper /raw URL to backfill from after downtime and gaps')
     .option('--backfill-overlap <seconds>', 'seconds re-fetched before the newest journaled message (default 600)')
     .option('--ready-timeout <seconds>', 'longest a slow or unreachable --datagrepper may keep start-up unready; then ready with a "degraded" reason while backfill goes on (default 30)')
@@ -51,7 +56,8 @@ function configFrom(opts: Record<string, unknown>): Config {
   const keys: ConfigKey[] = [
     'host', 'port', 'connect', 'bind', 'topic', 'dataDir', 'snapshotInterval', 'maxFrameBytes', 'wsTickMs', 'logLevel',
     'maxMessageDepth', 'maxMessageKeys', 'maxClockSkew', 'maxFanout', 'pluginMaxKeys',
-    'wsMaxSubscriptions', 'wsMaxConnectionsPerIp', 'wsMaxBufferedBytes', 'wsSlowTimeoutSeconds', 'wsMaxFrameBytes', 'wsIdleTimeoutSeconds', 'wsResumeFrames',
+    'wsMaxSubscriptions', 'wsMaxConnectionsPerIp', 'wsMaxSubscriptionsPerIp', 'wsMaxViews', 'wsMaxBufferedBytes', 'wsSlowTimeoutSeconds', 'wsMaxFrameBytes', 'wsIdleTimeoutSeconds', 'wsResumeFrames',
+    'historyScanConcurrency', 'historyScanQueue', 'historyScanTimeoutSeconds',
     'datagrepper', 'backfillOverlap', 'readyTimeout', 'gapBackfillInterval', 'snapshotGenerations', 'journalMaxAge', 'journalMaxBytes', 'stopTimeout',
   ];
   const flags = Object.fromEntries(keys.map((k) => [k, opts[k]]));

@@ -36,6 +36,10 @@ export const ConfigSchema = z
     /** Live push (WebSocket and SSE) limits; see the README's live-push section. */
     wsMaxSubscriptions: z.coerce.number().int().min(1).max(10_000).default(64),
     wsMaxConnectionsPerIp: z.coerce.number().int().min(1).max(1_000_000).default(256),
+    /** Subscriptions (WebSocket and SSE together) one client IP may hold; at most half of wsMaxViews (checked below). */
+    wsMaxSubscriptionsPerIp: z.coerce.number().int().min(1).max(1_000_000).default(100),
+    /** Live views open at once, for every client together; a view is shared by all subscribers of the same parameters. */
+    wsMaxViews: z.coerce.number().int().min(2).max(1_000_000).default(1000),
     /** Bytes queued for one client before it gets coalesced snapshots instead of every frame. */
     wsMaxBufferedBytes: z.coerce.number().int().min(16 * 1024).max(1024 ** 3).default(1024 * 1024),
     /** Seconds a client may stay over wsMaxBufferedBytes before it is closed (code 4008). */
@@ -47,6 +51,12 @@ export const ConfigSchema = z
     /** Update frames kept per view for resume; an older gap gets a fresh snapshot. */
     wsResumeFrames: z.coerce.number().int().min(0).max(100_000).default(256),
     logLevel: z.enum(LOG_LEVELS).default('info'),
+    /** Filtered `/raw` scans (user=, contains=…) running at once; each reads its whole time window. */
+    historyScanConcurrency: z.coerce.number().int().min(1).max(64).default(2),
+    /** Filtered scans waiting for a slot; more are answered 503 scan_busy with Retry-After. */
+    historyScanQueue: z.coerce.number().int().min(0).max(10_000).default(8),
+    /** Seconds a filtered scan may take from arrival (queue wait included) before it is answered 503 scan_timeout. */
+    historyScanTimeoutSeconds: z.coerce.number().positive().max(3600).default(10),
     /** A datagrepper `/raw` URL to backfill from after downtime and gaps; null: no backfill. */
     datagrepper: z.url({ protocol: /^https?$/ }).nullable().default(null),
     /** Seconds re-fetched before the journal's newest message when backfilling (late arrivals). */
@@ -75,7 +85,12 @@ export const ConfigSchema = z
     /** Retention overrides, keyed by ident (`volume-1s`) or interval (`1s`): how far back rows are kept. */
     retention: z.record(z.string(), interval('must be a non-zero interval like 6h or 30d')).default({}),
   })
-  .strict();
+  .strict()
+  // One client must never be able to take every live view from the others.
+  .refine((c) => c.wsMaxSubscriptionsPerIp <= Math.floor(c.wsMaxViews / 2), {
+    path: ['wsMaxSubscriptionsPerIp'],
+    message: 'must be at most half of wsMaxViews (--ws-max-views), so one client IP cannot take every live view',
+  });
 
 export const DEFAULT_BIND = 'tcp://127.0.0.1:2003';
 
@@ -100,12 +115,17 @@ export const ENV_NAMES: Readonly<Record<ConfigKey, string>> = {
   wsTickMs: 'STATSCACHE_WS_TICK_MS',
   wsMaxSubscriptions: 'STATSCACHE_WS_MAX_SUBSCRIPTIONS',
   wsMaxConnectionsPerIp: 'STATSCACHE_WS_MAX_CONNECTIONS_PER_IP',
+  wsMaxSubscriptionsPerIp: 'STATSCACHE_WS_MAX_SUBSCRIPTIONS_PER_IP',
+  wsMaxViews: 'STATSCACHE_WS_MAX_VIEWS',
   wsMaxBufferedBytes: 'STATSCACHE_WS_MAX_BUFFERED_BYTES',
   wsSlowTimeoutSeconds: 'STATSCACHE_WS_SLOW_TIMEOUT_SECONDS',
   wsMaxFrameBytes: 'STATSCACHE_WS_MAX_FRAME_BYTES',
   wsIdleTimeoutSeconds: 'STATSCACHE_WS_IDLE_TIMEOUT_SECONDS',
   wsResumeFrames: 'STATSCACHE_WS_RESUME_FRAMES',
   logLevel: 'STATSCACHE_LOG_LEVEL',
+  historyScanConcurrency: 'STATSCACHE_HISTORY_SCAN_CONCURRENCY',
+  historyScanQueue: 'STATSCACHE_HISTORY_SCAN_QUEUE',
+  historyScanTimeoutSeconds: 'STATSCACHE_HISTORY_SCAN_TIMEOUT_SECONDS',
   datagrepper: 'STATSCACHE_DATAGREPPER',
   backfillOverlap: 'STATSCACHE_BACKFILL_OVERLAP',
   readyTimeout: 'STATSCACHE_READY_TIMEOUT',

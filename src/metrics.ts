@@ -22,6 +22,8 @@ export interface MetricsSources {
   /** Readiness as /readyz reports it, and each --connect endpoint's state. */
   readonly readiness?: () => { readonly ready: boolean; readonly degraded: boolean; readonly unreliablePublishers: number; readonly endpoints: readonly { readonly endpoint: string; readonly up: boolean }[] };
   readonly httpCache?: () => { readonly hits: number; readonly misses: number; readonly gzipped: number; readonly entries: number; readonly bytes: number };
+  /** Requests refused or cut short by a fairness limit, by limit name (per-IP live caps, /raw scan queue and budget…). */
+  readonly limits?: () => Readonly<Record<string, number>>;
 }
 
 export interface ServiceMetrics {
@@ -131,6 +133,13 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
     fromCounters('statscache_http_cache_misses_total', 'API answers rendered', [], (set) => set({}, cache().misses));
     fromCounters('statscache_http_gzip_total', 'Bodies compressed (once per cached answer)', [], (set) => set({}, cache().gzipped));
     gauge('statscache_http_cache_bytes', 'Bytes held by the encoded-body cache', [], (set) => set({}, cache().bytes));
+  }
+
+  if (sources.limits) {
+    const limits = sources.limits;
+    fromCounters('statscache_limit_refusals_total', 'Requests refused or cut short by a fairness limit, by limit', ['limit'], (set) => {
+      for (const [limit, n] of Object.entries(limits())) set({ limit }, n);
+    });
   }
 
   const requests = new Counter({ name: 'statscache_http_requests_total', help: 'HTTP requests by route pattern, method and status', labelNames: ['route', 'method', 'status'], registers: [registry] });

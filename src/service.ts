@@ -17,6 +17,8 @@ import { createHttpHandler, type HttpHandler } from './http/api-routes.js';
 import { createAdminHandler, type AdminHandler } from './http/admin-routes.js';
 import { EncodedCache } from './http/encoded-cache.js';
 import { createHistoryHandler, type HistoryHandler } from './http/history-routes.js';
+import { ScanGate } from './http/scan-gate.js';
+import { linkStats } from './meta/safe-link.js';
 import type { HttpRequest, HttpResponse } from './http/responses.js';
 import { listen, type RunningServer } from './http/uws-server.js';
 import type { WsHub } from './http/ws-hub.js';
@@ -82,6 +84,8 @@ export class Service {
   readonly http: HttpHandler;
   /** datagrepper's /raw and /id from the journal; a filtered scan answers asynchronously. */
   private readonly history: HistoryHandler;
+  /** Filtered /raw scans running and waiting (tests and metrics read it). */
+  readonly scanGate: ScanGate;
   /** `/admin/*` routes (POST /admin/snapshot); null for other paths. */
   readonly admin: AdminHandler;
   readonly metrics: ServiceMetrics;
@@ -189,6 +193,7 @@ export class Service {
     this.futureRowsDropped = dropFutureRows(this.host, nowSeconds() + config.maxClockSkew);
     this.hub = createHub(this.host, config, this.clock, log, (topic, text) => this.server?.publish(topic, text));
     const httpCache = new EncodedCache();
+    const scanGate = new ScanGate(config.historyScanConcurrency, config.historyScanQueue);
     this.metrics = createMetrics({
       host: this.host,
       bus: () => ({ ...this.counters, ...this.intake.gaps.counters, ...this.recovery.counters, receiveErrors: this.receiveErrors }),
@@ -202,6 +207,7 @@ export class Service {
       uwsNative: () => this.server?.native ?? null,
       commitDelay: () => this.intake.commitDelay,
       httpCache: () => ({ ...httpCache.stats, entries: httpCache.size, bytes: httpCache.totalBytes }),
+      limits: () => ({ ...this.hub.refused, raw_scan_busy: scanGate.stats.busy, raw_scan_timeout: scanGate.stats.timedOut, unsafe_link: linkStats.refused }),
     });
     const api = createHttpHandler({
       host: this.host,
@@ -214,7 +220,13 @@ export class Service {
       cache: httpCache,
     });
     // datagrepper's /raw and /id from the journal, so this instance can be another's --datagrepper.
-    const history = createHistoryHandler({ journal: this.journal, deriveMeta: this.meta, nowSeconds: () => this.clock.now() / 1000 });
+    const history = createHistoryHandler({
+      journal: this.journal,
+      deriveMeta: this.meta,
+      nowSeconds: () => this.clock.now() / 1000,
+      scans: { gate: scanGate, timeoutSeconds: config.historyScanTimeoutSeconds },
+    });
+    this.scanGate = scanGate;
     this.http = api;
     this.history = history;
     // Asynchronous (a snapshot waits for LMDB): the HTTP adapter must route /admin/* here and await it.

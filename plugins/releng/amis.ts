@@ -1,5 +1,6 @@
 import { at, strAt } from '../fields.js';
 import type { ReleaseSource } from './event.js';
+import { safeLink } from '../../src/meta/safe-link.js';
 
 const TOPIC = /^org\.fedoraproject\.prod\.fedimg\.image\.(upload|test)$/;
 const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d+$/;
@@ -16,8 +17,8 @@ export function regionOf(destination: string): string | undefined {
   return REGION.test(region) ? region : undefined;
 }
 
-export function launchUrl(region: string, amiId: string): string {
-  return `https://redirect.fedoraproject.org/console.aws.amazon.com/ec2/v2/home?region=${encodeURIComponent(region)}#LaunchInstanceWizard:ami=${encodeURIComponent(amiId)}`;
+export function launchUrl(region: string, amiId: string): string | undefined {
+  return safeLink(`https://redirect.fedoraproject.org/console.aws.amazon.com/ec2/v2/home?region=${encodeURIComponent(region)}#LaunchInstanceWizard:ami=${encodeURIComponent(amiId)}`, ['redirect.fedoraproject.org']);
 }
 
 /**
@@ -35,13 +36,14 @@ export const amisSource: ReleaseSource = (message) => {
   if (region === undefined) return null;
   const version = (imageName.split('.')[0] ?? '').split('-')[3]?.toLowerCase();
   const amiId = strAt(body, 'extra', 'id');
+  const launch = amiId === undefined ? undefined : launchUrl(region, amiId);
   return {
     category: version === 'rawhide' ? 'ami-rawhide' : 'ami-branched',
     constraint: `${imageName}-${region}`,
     message: {
       name: imageName,
       extra_text: destination,
-      ...(amiId === undefined ? {} : { extra_link: launchUrl(region, amiId) }),
+      ...(launch === undefined ? {} : { extra_link: launch }),
       status: 'completed',
     },
   };

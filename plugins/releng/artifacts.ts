@@ -1,12 +1,14 @@
 import type { PluginMessage } from '../../actors/plugin-api.js';
 import { at, isObj, strAt } from '../fields.js';
 import { TOKEN, type ReleaseSource } from './event.js';
+import { linkHostsOf, safeLink } from '../../src/meta/safe-link.js';
 
 const TOPIC = /^org\.fedoraproject\.prod\.buildsys\.task\.state\.change$/;
 const METHODS: ReadonlySet<string> = new Set(['appliance', 'livecd']);
 /** koji's TASK_STATES, for publishers that send the number instead of the name. */
 const KOJI_TASK_STATES = ['free', 'open', 'closed', 'canceled', 'assigned', 'failed'];
 const TASK_FILES = 'https://kojipkgs.fedoraproject.org/work/tasks/';
+const KOJIPKGS_HOSTS = linkHostsOf('compose');
 
 /**
  * The task state as the dashboard's `status_class_map` spells it (`closed`, `failed`,
@@ -52,12 +54,13 @@ function imageLink(status: string, info: unknown): string | undefined {
   }
   const format = strAt(options, 'format');
   const ext = format === undefined ? '.iso' : format === 'qcow2' ? '-sda.qcow2' : format === 'raw' ? '-sda.raw.xz' : '';
-  return `${TASK_FILES}${bucket}/${childId}/${encodeURIComponent(`${name}-${version}-${release}${ext}`)}`;
+  return safeLink(`${TASK_FILES}${bucket}/${childId}/${encodeURIComponent(`${name}-${version}-${release}${ext}`)}`, KOJIPKGS_HOSTS);
 }
 
 function taskLink(message: PluginMessage): string | undefined {
+  // meta.link was checked against buildsys's hosts already; checked again here against koji's own, as this plugin promises.
   const link = message.meta.link;
-  if (link !== null) return link;
+  if (link !== null) return safeLink(link, linkHostsOf('buildsys'));
   const id = at(message.body, 'id');
   return typeof id === 'number' && Number.isInteger(id) ? `https://koji.fedoraproject.org/koji/taskinfo?taskID=${id}` : undefined;
 }

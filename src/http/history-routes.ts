@@ -3,13 +3,16 @@ import type { Journal } from '../../snapshots/journal.js';
 import type { Envelope, Meta } from '../envelope.js';
 import type { MetaDeriver } from '../message.js';
 import { argumentsOf, BadParameter, one, parseCallback, parseHistoryQuery, parseMetaFields, rawArguments, type HistoryQuery, type MetaField } from './history-params.js';
-import { metaObject, searchJournal, type HistoryPage } from './history-search.js';
+import { isFilteredQuery, metaObject, ScanTimeout, searchJournal, type HistoryPage } from './history-search.js';
 import { CORS_HEADERS, json, type HttpRequest, type HttpResponse } from './responses.js';
+import type { ScanGate } from './scan-gate.js';
 
 export interface HistoryDeps {
   readonly journal: Journal;
   readonly deriveMeta: MetaDeriver;
   readonly nowSeconds: () => number;
+  /** Bounds filtered scans: how many run at once and wait (the gate), and how long each may take from arrival. */
+  readonly scans?: { readonly gate: ScanGate; readonly timeoutSeconds: number };
 }
 
 /** Null for paths that are not history routes; a filtered `/raw` answers asynchronously. */
@@ -40,9 +43,24 @@ export function createHistoryHandler(deps: HistoryDeps): HistoryHandler {
     messageText(envelope, sourceVersion, fields.length > 0 ? metaObject(fields, envelope, meta ?? deps.deriveMeta(envelope)) : undefined);
 
   const raw = (params: URLSearchParams): HttpResponse | Promise<HttpResponse> => {
-    const q = parseHistoryQuery(params, deps.nowSeconds());
-    const found = searchJournal(deps.journal, q, deps.deriveMeta);
-    return found instanceof Promise ? found.then((page) => rawPage(q, page)) : rawPage(q, found);
+    const arrivedMs = deps.nowSeconds() * 1000;
+    const q = parseHistoryQuery(params, arrivedMs / 1000);
+    const scans = deps.scans;
+    if (scans === undefined || !isFilteredQuery(q)) {
+      const found = searchJournal(deps.journal, q, deps.deriveMeta);
+      return found instanceof Promise ? found.then((page) => rawPage(q, page)) : rawPage(q, found);
+    }
+    const { gate, timeoutSeconds } = scans;
+    const budget = { deadlineMs: arrivedMs + timeoutSeconds * 1000, nowMs: () => deps.nowSeconds() * 1000 };
+    const run = gate.run(async () => rawPage(q, await searchJournal(deps.journal, q, deps.deriveMeta, budget)));
+    if (run === null) {
+      return unavailable('scan_busy', `${gate.concurrency} filtered /raw scans are running and ${gate.queueLength} waiting, the limits (--history-scan-concurrency, --history-scan-queue); retry shortly, or narrow the time window`, 1, params);
+    }
+    return run.catch((err: unknown) => {
+      if (!(err instanceof ScanTimeout)) throw err;
+      gate.stats.timedOut++;
+      return unavailable('scan_timeout', `the filtered scan took over ${timeoutSeconds} s, its budget (--history-scan-timeout-seconds); narrow the time window (start, end, delta) or retry later`, Math.max(1, Math.ceil(timeoutSeconds)), params);
+    });
   };
 
   const rawPage = (q: HistoryQuery, { hits, total }: HistoryPage): HttpResponse => {
@@ -80,6 +98,11 @@ export function createHistoryHandler(deps: HistoryDeps): HistoryHandler {
       return json(400, { error: 'bad_parameter', detail: err.message, parameter: err.parameter, arguments: rawArguments(params) }, HEADERS);
     }
   };
+}
+
+/** A 503 that says which bound refused the scan; Retry-After tells a datagrepper client (backfill retries) when to come back. */
+function unavailable(error: 'scan_busy' | 'scan_timeout', detail: string, retryAfterSeconds: number, params: URLSearchParams): HttpResponse {
+  return json(503, { error, detail, arguments: rawArguments(params) }, { ...HEADERS, 'Retry-After': String(retryAfterSeconds) });
 }
 
 function answer(body: string, callback: string | undefined): HttpResponse {

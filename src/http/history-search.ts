@@ -15,6 +15,20 @@ export interface HistoryPage {
   readonly total: number;
 }
 
+/** When a filtered scan must give up: a deadline on the service clock (milliseconds), checked between slices. */
+export interface ScanBudget {
+  readonly deadlineMs: number;
+  readonly nowMs: () => number;
+}
+
+/** A filtered scan ran past its budget; nothing partial is served (a datagrepper client would take it for the whole answer). */
+export class ScanTimeout extends Error {}
+
+/** Whether a query needs the filtered scan (every message of the window decoded and tested) rather than the time index alone. */
+export function isFilteredQuery(q: HistoryQuery): boolean {
+  return TEST_ORDER.some((f) => q.filters[f].length > 0);
+}
+
 /** Timestamps are never negative (the bus edge rejects them); this stands for "no upper bound". */
 const NO_END = Number.MAX_SAFE_INTEGER;
 
@@ -47,7 +61,7 @@ const TEST_ORDER: readonly FilterField[] = ['topics', 'not_topics', 'categories'
  * bounded by journal retention), meta is derived at most once per message and only when a
  * filter or the `meta` parameter needs it.
  */
-export function searchJournal(journal: Journal, q: HistoryQuery, deriveMeta: MetaDeriver): HistoryPage | Promise<HistoryPage> {
+export function searchJournal(journal: Journal, q: HistoryQuery, deriveMeta: MetaDeriver, budget?: ScanBudget): HistoryPage | Promise<HistoryPage> {
   const lo = Math.max(0, q.window?.start ?? 0);
   const hi = q.window?.end ?? NO_END;
   const offset = (q.page - 1) * q.rowsPerPage;
@@ -71,15 +85,21 @@ export function searchJournal(journal: Journal, q: HistoryQuery, deriveMeta: Met
     return { hits, total };
   }
 
-  return searchFiltered(journal, q, lo, hi, offset, tests, wantMeta, deriveMeta);
+  return searchFiltered(journal, q, lo, hi, offset, tests, wantMeta, deriveMeta, budget);
 }
 
-/** How long a filtered scan runs before it lets the event loop serve others. */
-const SLICE_MS = 10;
+/**
+ * How long a filtered scan runs before it lets the event loop serve others. With the scan
+ * gate's few concurrent scans, an `/api` request waits at most about this times the concurrency.
+ */
+const SLICE_MS = 4;
+/** Messages between two looks at the slice timer and the budget. */
+const CHECK_EVERY = 64;
 
 /**
  * The filtered scan reads the whole window, which can be a large part of the journal: it
- * yields to the event loop every few milliseconds so live ingest and other clients never wait on it.
+ * yields to the event loop every few milliseconds so live ingest and other clients never wait
+ * on it, and throws ScanTimeout once past its budget.
  */
 async function searchFiltered(
   journal: Journal,
@@ -90,14 +110,19 @@ async function searchFiltered(
   tests: readonly Test[],
   wantMeta: boolean,
   deriveMeta: MetaDeriver,
+  budget: ScanBudget | undefined,
 ): Promise<HistoryPage> {
   const hits: HistoryHit[] = [];
   let total = 0;
+  const overBudget = () => budget !== undefined && budget.nowMs() > budget.deadlineMs;
+  // Time spent waiting for a slot counts: the client has been waiting all along.
+  if (overBudget()) throw new ScanTimeout();
   let sliceStart = performance.now();
   let n = 0;
   for (const entry of journal.byTime(lo, hi, q.order)) {
-    if ((++n & 255) === 0 && performance.now() - sliceStart > SLICE_MS) {
+    if (++n % CHECK_EVERY === 0 && performance.now() - sliceStart > SLICE_MS) {
       await yieldToLoop();
+      if (overBudget()) throw new ScanTimeout();
       sliceStart = performance.now();
     }
     const envelope = entry.envelope;

@@ -14,14 +14,30 @@ export function render(format: Format, value: unknown, opts: { callback?: string
   }
 }
 
-function csvRows(rows: readonly Row[], columns: readonly string[]): string {
-  const header = ['timestamp', ...[...columns].sort()];
-  const cell = (v: unknown) => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
-  const records = rows.map((r) => header.map((c) => cell((r as unknown as Record<string, unknown>)[c])));
-  return stringify([header, ...records]);
+/**
+ * Spreadsheets run a cell that starts with one of these as a formula (`=HYPERLINK(…)` from a
+ * username on the bus). OWASP's advice: prefix such a cell with a single quote.
+ */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/** A string cell as it is safe to open in a spreadsheet; numbers never pass here, so -3 stays a number. */
+export function neutraliseCsvCell(text: string): string {
+  return FORMULA_START.test(text) ? `'${text}` : text;
 }
 
-/** `/api/` as CSV: idents joined by newlines (statscache-api.md). */
+function csvCell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return neutraliseCsvCell(typeof v === 'string' ? v : JSON.stringify(v));
+}
+
+function csvRows(rows: readonly Row[], columns: readonly string[]): string {
+  const header = ['timestamp', ...[...columns].sort()];
+  const records = rows.map((r) => header.map((c) => csvCell((r as unknown as Record<string, unknown>)[c])));
+  return stringify([header.map(neutraliseCsvCell), ...records]);
+}
+
+/** `/api/` as CSV: idents joined by newlines (statscache-api.md); an external plugin names its own ident. */
 export function csvLines(lines: readonly string[]): string {
-  return lines.join('\n');
+  return lines.map(neutraliseCsvCell).join('\n');
 }

@@ -22,6 +22,8 @@ export type Publish = (topic: string, text: string) => void;
 export interface HubLimits {
   readonly maxSubscriptions: number;
   readonly maxConnectionsPerIp: number;
+  /** Subscriptions (WebSocket subscriptions and SSE streams together) one client IP may hold: each can pin a view. */
+  readonly maxSubscriptionsPerIp: number;
   /** Soft limit: above it a client gets coalesced snapshots; 4× is the hard limit (closed at once). */
   readonly maxBufferedBytes: number;
   readonly slowTimeoutMs: number;

@@ -55,6 +55,7 @@ export type WsErrorCode =
   | 'bad_parameter'
   | 'not_subscribed'
   | 'too_many_subscriptions'
+  | 'too_many_subscriptions_per_ip'
   | 'too_many_views'
   | 'view_failed';
 

@@ -12,6 +12,8 @@ import { TooManyViews, ViewRegistry } from './ws-views.js';
 
 const topicOf = (view: LiveView) => `v:${view.key}`;
 const HARD_FACTOR = 4;
+/** The global cap on live views (config wsMaxViews); each client IP may pin at most wsMaxSubscriptionsPerIp of them. */
+const DEFAULT_MAX_VIEWS = 1000;
 
 /**
  * Live push over WebSocket and SSE. Each tick recomputes the views whose plugin changed,
@@ -28,10 +30,14 @@ export class WsHub {
   private readonly connections = new Set<WsConnection>();
   private readonly sse = new Set<SseSession>();
   private readonly perIp = new Map<string, number>();
+  /** Subscriptions held per client IP (WebSocket subscriptions plus SSE streams): each may pin a view of the global cap. */
+  private readonly subsPerIp = new Map<string, number>();
   private readonly now: () => number;
   private readonly heartbeatMs: number;
   /** Counters for metrics and tests; `peakBufferedBytes` is the most any one socket had queued at a check. */
   readonly stats = { slowClosed: 0, slowEntered: 0, resyncs: 0, resumes: 0, snapshots: 0, updates: 0, peakBufferedBytes: 0 };
+  /** Requests refused by a limit, by limit name (exported as statscache_limit_refusals_total). */
+  readonly refused = { ws_connections_per_ip: 0, ws_subscriptions_per_ip: 0, ws_views: 0 };
 
   constructor(
     private readonly host: PluginHost,
@@ -43,20 +49,33 @@ export class WsHub {
     this.now = options.now;
     this.heartbeatMs = options.sseHeartbeatMs ?? 5_000;
     this.schemas = new Map(host.runtimes.map((r) => [r.ident, pluginParamsSchema(r.plugin)]));
-    this.views = new ViewRegistry({ historyFrames: options.resumeFrames, historyBytes: 1024 * 1024, maxViews: options.maxViews ?? 1000, lingerMs: options.lingerMs ?? 60_000 });
+    this.views = new ViewRegistry({ historyFrames: options.resumeFrames, historyBytes: 1024 * 1024, maxViews: options.maxViews ?? DEFAULT_MAX_VIEWS, lingerMs: options.lingerMs ?? 60_000 });
   }
 
   /** Whether another long-lived connection from `ip` is allowed. */
   admit(ip: string): boolean {
-    return (this.perIp.get(ip) ?? 0) < this.limits.maxConnectionsPerIp;
+    if ((this.perIp.get(ip) ?? 0) < this.limits.maxConnectionsPerIp) return true;
+    this.refused.ws_connections_per_ip++;
+    return false;
+  }
+
+  /** Whether `ip` may hold one more subscription; counts the refusal when not. */
+  private admitSubscription(ip: string): boolean {
+    if ((this.subsPerIp.get(ip) ?? 0) < this.limits.maxSubscriptionsPerIp) return true;
+    this.refused.ws_subscriptions_per_ip++;
+    return false;
+  }
+
+  private perIpDetail(ip: string): string {
+    return `at most ${this.limits.maxSubscriptionsPerIp} live subscriptions per client IP (WebSocket and SSE together; --ws-max-subscriptions-per-ip), and ${ip} holds ${this.subsPerIp.get(ip) ?? 0}; unsubscribe or close one first`;
   }
 
   open(peer: WsPeer, ip: string): WsConnection {
     const conn = new WsConnection(peer, ip);
     this.connections.add(conn);
     this.countIp(ip, 1);
-    const { maxSubscriptions, maxFrameBytes, maxBufferedBytes, resumeFrames } = this.limits;
-    peer.send(JSON.stringify({ type: 'hello', epoch: this.epoch, tickMs: this.limits.tickMs, limits: { maxSubscriptions, maxFrameBytes, maxBufferedBytes, resumeFrames } }));
+    const { maxSubscriptions, maxSubscriptionsPerIp, maxFrameBytes, maxBufferedBytes, resumeFrames } = this.limits;
+    peer.send(JSON.stringify({ type: 'hello', epoch: this.epoch, tickMs: this.limits.tickMs, limits: { maxSubscriptions, maxSubscriptionsPerIp, maxFrameBytes, maxBufferedBytes, resumeFrames } }));
     return conn;
   }
 
@@ -90,6 +109,7 @@ export class WsHub {
     this.countIp(conn.ip, -1);
     const now = this.now();
     for (const sub of conn.subs.values()) this.views.release(sub.view, now);
+    this.count(this.subsPerIp, conn.ip, -conn.subs.size);
     conn.subs.clear();
   }
 
@@ -138,6 +158,7 @@ export class WsHub {
     const runtime = this.host.get(req.ident);
     if (!runtime) return errorResponse(404, 'unknown_ident', `no plugin with ident ${JSON.stringify(req.ident)}; GET /api/ lists them`, CORS_HEADERS);
     if (!this.admit(req.ip)) return errorResponse(429, 'too_many_connections', `over ${this.limits.maxConnectionsPerIp} open streams from ${req.ip}`, CORS_HEADERS);
+    if (!this.admitSubscription(req.ip)) return errorResponse(429, 'too_many_subscriptions_per_ip', this.perIpDetail(req.ip), CORS_HEADERS);
     const values: Record<string, string> = {};
     for (const [k, v] of req.query) if (!(k in values)) values[k] = v;
     let spec: ViewSpec;
@@ -152,7 +173,10 @@ export class WsHub {
     try {
       view = this.views.acquire(spec, runtime, now);
     } catch (err) {
-      if (err instanceof TooManyViews) return errorResponse(503, 'too_many_views', err.message, CORS_HEADERS);
+      if (err instanceof TooManyViews) {
+        this.refused.ws_views++;
+        return errorResponse(503, 'too_many_views', err.message, CORS_HEADERS);
+      }
       return errorResponse(500, 'view_failed', `the view of ${runtime.ident} failed: ${String((err as Error)?.message ?? err)}`, CORS_HEADERS);
     }
     const resume = parseEventId(req.lastEventId);
@@ -160,6 +184,7 @@ export class WsHub {
       const session = new SseSession(view, req.ip, sink, this.epoch, now);
       this.sse.add(session);
       this.countIp(req.ip, 1);
+      this.count(this.subsPerIp, req.ip, 1);
       session.write('retry: 1000\n\n', now);
       const plan = this.plan(view, resume);
       if (plan.kind === 'replay') session.resumed(plan.from, view.framesAfter(plan.from) ?? [], now);
@@ -187,15 +212,20 @@ export class WsHub {
       if (conn.subs.size >= this.limits.maxSubscriptions) {
         return this.fail(conn, 'too_many_subscriptions', `at most ${this.limits.maxSubscriptions} subscriptions per connection; unsubscribe one first`, frame);
       }
+      if (!this.admitSubscription(conn.ip)) return this.fail(conn, 'too_many_subscriptions_per_ip', this.perIpDetail(conn.ip), frame);
       let view: LiveView;
       try {
         view = this.views.acquire(spec, runtime, this.now());
       } catch (err) {
-        if (err instanceof TooManyViews) return this.fail(conn, 'too_many_views', err.message, frame);
+        if (err instanceof TooManyViews) {
+          this.refused.ws_views++;
+          return this.fail(conn, 'too_many_views', err.message, frame);
+        }
         return this.fail(conn, 'view_failed', `the view of ${runtime.ident} failed: ${String((err as Error)?.message ?? err)}`, frame);
       }
       sub = { view, id: frame.id };
       conn.subs.set(spec.key, sub);
+      this.count(this.subsPerIp, conn.ip, 1);
     }
     sub.id = frame.id;
     // A slow connection gets its snapshots when it drains (onDrain), not now.
@@ -238,6 +268,7 @@ export class WsHub {
     const sub = key === undefined ? undefined : conn.subs.get(key);
     if (!sub || key === undefined) return this.fail(conn, 'not_subscribed', 'no subscription on this connection matches; give the subscription\'s "id", or its "ident" and "params"', frame);
     conn.subs.delete(key);
+    this.count(this.subsPerIp, conn.ip, -1);
     conn.peer.unsubscribe(topicOf(sub.view));
     this.views.release(sub.view, this.now());
     this.sendTo(conn, JSON.stringify({ type: 'unsubscribed', ident: sub.view.spec.ident, view: sub.view.key, ...(frame.id === undefined ? {} : { id: frame.id }) }));
@@ -309,13 +340,18 @@ export class WsHub {
     if (!this.sse.delete(session)) return;
     session.closed = true;
     this.countIp(session.ip, -1);
+    this.count(this.subsPerIp, session.ip, -1);
     this.views.release(session.view, this.now());
   }
 
   private countIp(ip: string, delta: number): void {
-    const n = (this.perIp.get(ip) ?? 0) + delta;
-    if (n <= 0) this.perIp.delete(ip);
-    else this.perIp.set(ip, n);
+    this.count(this.perIp, ip, delta);
+  }
+
+  private count(map: Map<string, number>, ip: string, delta: number): void {
+    const n = (map.get(ip) ?? 0) + delta;
+    if (n <= 0) map.delete(ip);
+    else map.set(ip, n);
   }
 }
 

@@ -14,6 +14,8 @@ export function createHub(host: PluginHost, config: Config, clock: Clock, log: L
     tickMs: config.wsTickMs,
     maxSubscriptions: config.wsMaxSubscriptions,
     maxConnectionsPerIp: config.wsMaxConnectionsPerIp,
+    maxSubscriptionsPerIp: config.wsMaxSubscriptionsPerIp,
+    maxViews: config.wsMaxViews,
     maxBufferedBytes: config.wsMaxBufferedBytes,
     slowTimeoutMs: config.wsSlowTimeoutSeconds * 1000,
     maxFrameBytes: config.wsMaxFrameBytes,

@@ -2,6 +2,7 @@ import { categoryOf, type Envelope, type Meta } from '../envelope.js';
 import { isObj } from './fields.js';
 import { RULES } from './rules/registry.js';
 import { generic } from './rules/generic.js';
+import { linkHostsOf, safeLink } from './safe-link.js';
 import type { Derived, RuleContext } from './rules/types.js';
 
 /** Embedded messages (hotness triggers) are followed this deep and no further. */
@@ -73,13 +74,15 @@ function derive(envelope: Envelope, depth: number, limit: Limit): Meta {
   }
 
   const usernames = cleanSet(out.usernames, limit);
+  // Every rule's link passes here: only http(s) to the hosts that category's rule links to.
+  const rawLink = cleanText(out.link);
   const agent = cleanText(out.agent) ?? (usernames.length === 1 ? (usernames[0] ?? null) : null);
   return {
     category,
     usernames,
     packages: cleanSet(out.packages, limit),
     agent,
-    link: cleanText(out.link),
+    link: rawLink === null ? null : (safeLink(rawLink, linkHostsOf(category)) ?? null),
     subtitle: cleanText(out.subtitle),
   };
 }
