@@ -4,13 +4,17 @@ import { FakeDatagrepper, type Stored } from '../helpers/fake-datagrepper.js';
 import { referenceViews, servedViews } from '../helpers/reference.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 
-/** One fedmsg publisher per service, each numbering its own messages with `i`, as fedmsg does. */
+/** fedmsg publishers, each numbering its own messages with `i`, as fedmsg does; three share a username and category. */
 const PUBLISHERS = [
   { category: 'buildsys', topic: 'org.fedoraproject.prod.buildsys.build.state.change', username: 'kojiweb', body: (n: number) => ({ owner: `user${n % 7}`, name: `pkg${n % 11}`, new: 1 }) },
   { category: 'bodhi', topic: 'org.fedoraproject.prod.bodhi.update.comment', username: 'apache', body: (n: number) => ({ comment: { user: { name: `user${n % 5}` }, update_title: `pkg${n % 3}-1.0-1.fc43` } }) },
   { category: 'git', topic: 'org.fedoraproject.prod.git.receive', username: 'gitolite', body: (n: number) => ({ commit: { username: `user${n % 4}`, repo: `pkg${n % 9}`, branch: 'rawhide' } }) },
   { category: 'wiki', topic: 'org.fedoraproject.prod.wiki.article.edit', username: 'wiki', body: (n: number) => ({ user: `user${n % 3}`, title: `Page ${n % 13}` }) },
   { category: 'copr', topic: 'org.fedoraproject.prod.copr.build.end', username: 'copr', body: (n: number) => ({ user: `user${n % 6}`, copr: 'x', pkg: `pkg${n % 5}`, status: 1 }) },
+  // Two more httpd workers publishing bodhi messages as `apache`, each with its own `i`: to the
+  // service they interleave with the first one, as Fedora's real web frontends do.
+  { category: 'bodhi', topic: 'org.fedoraproject.prod.bodhi.update.comment', username: 'apache', body: (n: number) => ({ comment: { user: { name: `user${n % 5}` }, update_title: `pkg${n % 3}-2.0-1.fc43` } }) },
+  { category: 'bodhi', topic: 'org.fedoraproject.prod.bodhi.buildroot_override.tag', username: 'apache', body: (n: number) => ({ override: { submitter: { name: `user${n % 6}` }, build: { nvr: `pkg${n % 4}-1-1` } } }) },
 ];
 
 const rand = (lo: number, hi: number) => lo + Math.random() * (hi - lo);
