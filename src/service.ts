@@ -4,7 +4,9 @@ import { registerPlugins } from '../actors/registry.js';
 import { applyRetention, builtinPlugins } from '../plugins/index.js';
 import { Journal } from '../snapshots/journal.js';
 import { coveredByAllGenerations, trimJournal } from '../snapshots/journal-trim.js';
+import { lockDataDir, unwritableDataDir, type DataDirLock } from '../snapshots/data-dir-lock.js';
 import { DataStore } from '../snapshots/lmdb-store.js';
+import { checkDataFile, quarantineAndSalvage } from '../snapshots/store-check.js';
 import { removePidFile, writePidFile } from '../snapshots/pid-file.js';
 import { restore, type RestoreReport } from '../snapshots/restore.js';
 import { Snapshotter, type SnapshotReport } from '../snapshots/snapshotter.js';
@@ -78,6 +80,8 @@ export class Service {
   subscription: BusSubscription | null = null;
 
   private phase: Phase = 'built';
+  /** The data dir lock, held from build() until stop() or close(). */
+  private lock: DataDirLock | null = null;
   private readonly clock: Clock;
   private readonly meta: MetaDeriver;
   private readonly snapshotter: Snapshotter;
@@ -164,16 +168,39 @@ export class Service {
     this.admin = createAdminHandler({ adminToken: config.adminToken, snapshot: () => this.snapshot() });
   }
 
-  /** Validates plugins and restores the newest readable snapshot; throws a coded StatscacheError when it must not go on. */
+  /**
+   * Locks the data dir (SC_DATA_DIR_LOCKED if another process holds it), checks the data file
+   * in a child process (quarantining and salvaging a damaged one), validates plugins and
+   * restores the newest readable snapshot; throws a coded StatscacheError when it must not go on.
+   */
   static build(options: ServiceOptions): Service {
-    const store = new DataStore(options.config.dataDir);
+    const { dataDir } = options.config;
+    const lock = lockDataDir(dataDir, 'serve');
+    let store: DataStore | null = null;
     try {
+      const check = checkDataFile(dataDir);
+      if (check.ok) options.logger.debug({ ms: Math.round(check.ms), records: check.counts }, 'data file checked');
+      else {
+        const report = quarantineAndSalvage(dataDir, check.problem, (options.clock ?? systemClock).now());
+        options.logger.error(
+          { file: report.file, problem: report.problem, quarantinedTo: report.quarantinedTo, salvagedSlots: report.slots, salvagedJournal: report.journal, lost: report.lost },
+          'data file damaged: moved to quarantine; starting from what could be salvaged (older generations, the journal, --datagrepper backfill)',
+        );
+      }
+      try {
+        store = new DataStore(dataDir);
+      } catch (err) {
+        throw unwritableDataDir(dataDir, err) ?? err;
+      }
       const service = new Service(options.config, options.logger, store, options);
-      // Tells offline tools (snapshot import, journal replay) that this data dir is in use.
-      writePidFile(options.config.dataDir);
+      service.lock = lock;
+      // Tells offline tools and operators which process holds this data dir.
+      writePidFile(dataDir);
       return service;
     } catch (err) {
-      void store.close();
+      const opened = store;
+      if (opened) void opened.close().finally(() => lock.release());
+      else lock.release();
       throw err;
     }
   }
@@ -311,7 +338,7 @@ export class Service {
       this.server?.close();
       this.host.stop();
       await this.store.close();
-      removePidFile(this.config.dataDir);
+      this.releaseDataDir();
       this.phase = 'stopped';
     }
   }
@@ -326,8 +353,15 @@ export class Service {
     this.host.stop();
     await this.journal.flush();
     await this.store.close();
-    removePidFile(this.config.dataDir);
+    this.releaseDataDir();
     this.phase = 'stopped';
+  }
+
+  /** The pid file goes first, while the lock still says it is ours to remove. */
+  private releaseDataDir(): void {
+    removePidFile(this.config.dataDir);
+    this.lock?.release();
+    this.lock = null;
   }
 
   private reportRestore(): void {

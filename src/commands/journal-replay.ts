@@ -2,12 +2,13 @@ import { PluginHost } from '../../actors/plugin-host.js';
 import { registerPlugins } from '../../actors/registry.js';
 import { applyRetention, builtinPlugins } from '../../plugins/index.js';
 import { Journal } from '../../snapshots/journal.js';
+import type { DataStore } from '../../snapshots/lmdb-store.js';
 import { Snapshotter } from '../../snapshots/snapshotter.js';
 import { BadParameter, parseTime } from '../http/history-params.js';
 import { Intake } from '../intake.js';
 import { deriveMeta } from '../meta/index.js';
 import { createRouter } from '../router.js';
-import { type CommandIO, CommandError, commandConfig, type DataDirOptions, isoTime, openStore, refuseIfRunning } from './common.js';
+import { type CommandIO, CommandError, commandConfig, type DataDirOptions, isoTime, lockForCommand, openStore } from './common.js';
 import { listSlots } from './generations.js';
 
 export interface ReplayOptions extends DataDirOptions {
@@ -32,8 +33,14 @@ export async function runJournalReplay(opts: ReplayOptions, io: CommandIO): Prom
     throw err;
   }
   const config = commandConfig(opts);
-  refuseIfRunning(config.dataDir, opts.force);
-  const rw = openStore(config.dataDir, { readOnly: false, mustExist: true });
+  const lock = lockForCommand(config.dataDir, 'journal replay', { mustExist: true });
+  let rw: DataStore;
+  try {
+    rw = openStore(config.dataDir, { readOnly: false, mustExist: true, io });
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   let pluginErrors = 0;
   const host = new PluginHost(registerPlugins(applyRetention(builtinPlugins(), config.retention)), () => void pluginErrors++);
   try {
@@ -91,5 +98,6 @@ export async function runJournalReplay(opts: ReplayOptions, io: CommandIO): Prom
   } finally {
     host.stop();
     await rw.close();
+    lock.release();
   }
 }
