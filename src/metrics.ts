@@ -17,6 +17,8 @@ export interface MetricsSources {
   readonly wsSubscribers: (ident: string) => number;
   /** Null before the server listens. */
   readonly uwsNative: () => boolean | null;
+  /** Damage found on disk: journal records skipped for a bad checksum, data files quarantined at start-up. */
+  readonly storage?: () => { readonly journalCorrupt: number; readonly quarantined: number };
   readonly httpCache?: () => { readonly hits: number; readonly misses: number; readonly gzipped: number; readonly entries: number; readonly bytes: number };
 }
 
@@ -98,6 +100,11 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
     const native = sources.uwsNative();
     if (native !== null) set({}, native ? 1 : 0);
   });
+  if (sources.storage) {
+    const storage = sources.storage;
+    fromCounters('statscache_journal_corrupt_records_total', 'Journal records skipped because they failed their checksum (messages lost)', [], (set) => set({}, storage().journalCorrupt));
+    fromCounters('statscache_data_file_quarantined_total', 'Damaged LMDB data files moved to quarantine at start-up', [], (set) => set({}, storage().quarantined));
+  }
   if (sources.httpCache) {
     const cache = sources.httpCache;
     fromCounters('statscache_http_cache_hits_total', 'API answers served from the encoded-body cache', [], (set) => set({}, cache().hits));

@@ -6,7 +6,7 @@ import { Journal } from '../snapshots/journal.js';
 import { coveredByAllGenerations, trimJournal } from '../snapshots/journal-trim.js';
 import { lockDataDir, unwritableDataDir, type DataDirLock } from '../snapshots/data-dir-lock.js';
 import { DataStore } from '../snapshots/lmdb-store.js';
-import { checkDataFile, quarantineAndSalvage } from '../snapshots/store-check.js';
+import { checkDataFile, quarantineAndSalvage, type SalvageReport } from '../snapshots/store-check.js';
 import { removePidFile, writePidFile } from '../snapshots/pid-file.js';
 import { restore, type RestoreReport } from '../snapshots/restore.js';
 import { Snapshotter, type SnapshotReport } from '../snapshots/snapshotter.js';
@@ -37,6 +37,11 @@ export interface ServiceOptions {
   /** Plugin definitions; default: the built-in ones. */
   readonly plugins?: readonly unknown[];
   readonly deriveMeta?: MetaDeriver;
+  /**
+   * Check the LMDB file in a child process before mapping it (default true). Only in-process
+   * tests that restart hundreds of times over files they damaged at the value level turn it off.
+   */
+  readonly checkDataFile?: boolean;
   /** Back-off sleep for backfill retries (tests shorten it). */
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -80,6 +85,10 @@ export class Service {
   subscription: BusSubscription | null = null;
 
   private phase: Phase = 'built';
+  /** Set when build() found the data file damaged and moved it to quarantine. */
+  quarantine: SalvageReport | null = null;
+  /** journal.corrupt when last logged: new damage found by reads is logged as it appears. */
+  private corruptLogged = 0;
   /** The data dir lock, held from build() until stop() or close(). */
   private lock: DataDirLock | null = null;
   private readonly clock: Clock;
@@ -151,12 +160,15 @@ export class Service {
       wsSubscribers: (ident) => this.hub.clientCount(ident),
       uwsNative: () => this.server?.native ?? null,
       httpCache: () => ({ ...httpCache.stats, entries: httpCache.size, bytes: httpCache.totalBytes }),
+      storage: () => ({ journalCorrupt: this.journal.corrupt, quarantined: this.quarantine ? 1 : 0 }),
     });
     const api = createHttpHandler({
       host: this.host,
       nowSeconds: () => this.clock.now() / 1000,
       notReadyReason: () => this.notReadyReason(),
       health: () => ({ phase: this.phase, uws_native: this.server?.native ?? null }),
+      // Damage is no reason to leave the pool (the rest is served), but a health check must not hide it.
+      readyDetail: () => ({ journal_corrupt_records: this.journal.corrupt, data_file_quarantined: this.quarantine?.quarantinedTo ?? null }),
       metrics: this.metrics,
       cache: httpCache,
     });
@@ -178,10 +190,11 @@ export class Service {
     const lock = lockDataDir(dataDir, 'serve');
     let store: DataStore | null = null;
     try {
-      const check = checkDataFile(dataDir);
+      const check = options.checkDataFile === false ? ({ ok: true, counts: {}, ms: 0 } as const) : checkDataFile(dataDir);
+      let report: SalvageReport | null = null;
       if (check.ok) options.logger.debug({ ms: Math.round(check.ms), records: check.counts }, 'data file checked');
       else {
-        const report = quarantineAndSalvage(dataDir, check.problem, (options.clock ?? systemClock).now());
+        report = quarantineAndSalvage(dataDir, check.problem, (options.clock ?? systemClock).now());
         options.logger.error(
           { file: report.file, problem: report.problem, quarantinedTo: report.quarantinedTo, salvagedSlots: report.slots, salvagedJournal: report.journal, lost: report.lost },
           'data file damaged: moved to quarantine; starting from what could be salvaged (older generations, the journal, --datagrepper backfill)',
@@ -194,6 +207,7 @@ export class Service {
       }
       const service = new Service(options.config, options.logger, store, options);
       service.lock = lock;
+      service.quarantine = report;
       // Tells offline tools and operators which process holds this data dir.
       writePidFile(dataDir);
       return service;
@@ -236,6 +250,8 @@ export class Service {
       'statscache listening',
     );
     await this.recover();
+    // Damage met during replay was logged by the replay itself.
+    this.corruptLogged = this.journal.corrupt;
     if (this.abort.signal.aborted) return;
     this.timers.push(this.clock.every(config.snapshotInterval * 1000, () => void this.snapshot().catch(() => undefined)));
     this.phase = 'running';
@@ -292,6 +308,7 @@ export class Service {
   }
 
   async snapshot(): Promise<SnapshotReport> {
+    this.logNewCorruption();
     try {
       const report = await this.snapshotter.take();
       this.lastSnapshot = report;
@@ -302,6 +319,14 @@ export class Service {
       this.log.error({ err: String((err as Error)?.stack ?? err) }, 'snapshot failed; changes kept for the next one');
       throw err;
     }
+  }
+
+  /** Journal records found damaged since the last report (by /raw reads, say): errors, with the running count. */
+  private logNewCorruption(): void {
+    const { corrupt } = this.journal;
+    if (corrupt <= this.corruptLogged) return;
+    if (this.phase === 'running') this.log.error({ corrupt, new: corrupt - this.corruptLogged }, 'journal records failed their checksum and were skipped');
+    this.corruptLogged = corrupt;
   }
 
   /** Drops journal entries past retention that every retained snapshot generation covers. */
