@@ -6,9 +6,10 @@
  * falls back to the newest complete generation and replays the journal as usual.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { unwritableDataDir } from './data-dir-lock.js';
 import { DATA_FILE, DATA_LOCK_FILE, MAX_SLOTS } from './lmdb-store.js';
 
 /** A walk of a multi-GB file takes seconds; past this the checker is taken as hung on a damaged page. */
@@ -44,10 +45,24 @@ function runChild(args: readonly string[]): { ok: boolean; stdout: string; probl
   return { ok: true, stdout: r.stdout ?? '', problem: '' };
 }
 
-/** Opens and walks every database of the data file in a child; a missing file is fine (a new data dir). */
-export function checkDataFile(dataDir: string): CheckResult {
+/**
+ * Opens and walks every database of the data file in a child; a missing file is fine (a new
+ * data dir). Permissions are checked first: a file this user may not open is not damaged, and
+ * must never be quarantined (SC_DATA_DIR_UNWRITABLE instead).
+ */
+export function checkDataFile(dataDir: string, options: { write: boolean }): CheckResult {
   const started = performance.now();
   if (!existsSync(join(dataDir, DATA_FILE))) return { ok: true, counts: {}, ms: 0 };
+  for (const name of [DATA_FILE, DATA_LOCK_FILE]) {
+    const path = join(dataDir, name);
+    // LMDB writes its lock file even for readers.
+    const mode = name === DATA_LOCK_FILE || options.write ? constants.R_OK | constants.W_OK : constants.R_OK;
+    try {
+      if (existsSync(path)) accessSync(path, mode);
+    } catch (err) {
+      throw unwritableDataDir(dataDir, err) ?? err;
+    }
+  }
   const r = runChild(['check', dataDir]);
   const ms = performance.now() - started;
   if (!r.ok) return { ok: false, problem: r.problem, ms };

@@ -190,7 +190,7 @@ export class Service {
     const lock = lockDataDir(dataDir, 'serve');
     let store: DataStore | null = null;
     try {
-      const check = options.checkDataFile === false ? ({ ok: true, counts: {}, ms: 0 } as const) : checkDataFile(dataDir);
+      const check = options.checkDataFile === false ? ({ ok: true, counts: {}, ms: 0 } as const) : checkDataFile(dataDir, { write: true });
       let report: SalvageReport | null = null;
       if (check.ok) options.logger.debug({ ms: Math.round(check.ms), records: check.counts }, 'data file checked');
       else {

@@ -48,7 +48,7 @@ export function openStore(dataDir: string, options: { readOnly: boolean; mustExi
   if ((options.readOnly || options.mustExist) && !existsSync(file)) {
     throw new CommandError(`no statscache data in ${dataDir} (expected ${file}); pass --data-dir`);
   }
-  const check = checkDataFile(dataDir);
+  const check = checkDataFile(dataDir, { write: !options.readOnly });
   if (!check.ok) {
     if (options.readOnly) {
       throw new CommandError(`the data file ${file} is damaged (${check.problem}); nothing was changed. \`statscache serve\` or \`statscache journal replay\` on this data dir moves it to ${join(dataDir, 'quarantine')}/ and keeps what is still readable`);
