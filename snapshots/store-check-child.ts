@@ -31,7 +31,10 @@ function salvage(dir: string, target: string, what: { slot: number } | { journal
     process.stdout.write(`copied ${copied} ${JSON.stringify(last.key)}\n`);
     batch = [];
   };
+  let first = true;
   for (const record of from.salvageRange(what)) {
+    if (first) process.stdout.write(`first ${JSON.stringify(record.key)}\n`);
+    first = false;
     // Copied out of LMDB's map: the read transaction may move on before the write.
     batch.push({ key: record.key, value: Uint8Array.from(record.value) });
     if (batch.length >= CHUNK) commit();

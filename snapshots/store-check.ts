@@ -74,8 +74,9 @@ export function checkDataFile(dataDir: string, options: { write: boolean }): Che
 }
 
 /** The last `copied <n> <key>` line of a salvage child: how far it got before it ended. */
-function progress(stdout: string): { opened: boolean; records: number; lastKey: unknown; done: boolean } {
+function progress(stdout: string): { opened: boolean; records: number; firstKey: unknown; lastKey: unknown; done: boolean } {
   let records = 0;
+  let firstKey: unknown = null;
   let lastKey: unknown = null;
   let done = false;
   let opened = false;
@@ -84,10 +85,11 @@ function progress(stdout: string): { opened: boolean; records: number; lastKey: 
     if (m) {
       records = Number(m[1]);
       lastKey = JSON.parse(m[2] ?? 'null');
-    } else if (line.startsWith('done ')) done = true;
+    } else if (line.startsWith('first ')) firstKey = JSON.parse(line.slice(6));
+    else if (line.startsWith('done ')) done = true;
     else if (line === 'opened') opened = true;
   }
-  return { opened, records, lastKey, done };
+  return { opened, records, firstKey, lastKey, done };
 }
 
 const stamp = (ms: number) => new Date(ms).toISOString().replace(/[:.]/g, '-');
@@ -119,9 +121,16 @@ export function quarantineAndSalvage(dataDir: string, problem: string, nowMs: nu
   if (opens && !Object.values(slots).some((s) => s.complete)) lost.push('every snapshot generation: state is rebuilt from the salvaged journal (and --datagrepper backfill)');
 
   let after = 0;
+  let gapFrom: number | null = null;
+  let gapProblem = '';
   for (let attempt = 0; attempt <= JOURNAL_RETRIES && opens; attempt++) {
     const r = runChild(['salvage-journal', dataDir, work, String(after)]);
     const p = progress(r.stdout);
+    // The previous run died after seq gapFrom; this one resumed at its first key: everything between is lost.
+    if (gapFrom !== null && typeof p.firstKey === 'number' && p.records > 0) {
+      lost.push(`journal seqs ${gapFrom + 1}..${p.firstKey - 1} (${p.firstKey - 1 - gapFrom} messages): ${gapProblem}`);
+      gapFrom = null;
+    }
     journal.records += p.records;
     if (typeof p.lastKey === 'number') journal.lastSeq = p.lastKey;
     if (r.ok && p.done) {
@@ -132,10 +141,12 @@ export function quarantineAndSalvage(dataDir: string, problem: string, nowMs: nu
     const from = Math.max(after, journal.lastSeq);
     after = from + 256 * 2 ** attempt;
     journal.skippedAfter.push(from);
-    if (attempt === 0) lost.push(`journal records after seq ${from} (${r.problem})${JOURNAL_RETRIES > 0 ? '; salvage skipped ahead past the damage' : ''}`);
-    if (attempt === JOURNAL_RETRIES) lost.push(`journal records after seq ${from}: still unreadable after ${JOURNAL_RETRIES} skips`);
+    if (gapFrom === null) {
+      gapFrom = from;
+      gapProblem = r.problem;
+    }
   }
-  if (opens && journal.skippedAfter.length > 0) lost.push(`journal: ${journal.records} records salvaged, up to seq ${journal.lastSeq}`);
+  if (gapFrom !== null) lost.push(`journal records after seq ${gapFrom}: unreadable (${gapProblem}), still after ${JOURNAL_RETRIES} skips ahead`);
   if (journal.records > 0) runChild(['reindex', work]);
 
   const quarantinedTo = join(dataDir, 'quarantine', stamp(nowMs));
