@@ -147,7 +147,10 @@ export function quarantineAndSalvage(dataDir: string, problem: string, nowMs: nu
     }
   }
   if (gapFrom !== null) lost.push(`journal records after seq ${gapFrom}: unreadable (${gapProblem}), still after ${JOURNAL_RETRIES} skips ahead`);
-  if (journal.records > 0) runChild(['reindex', work]);
+  if (journal.records > 0) {
+    const r = runChild(['reindex', work]);
+    if (!r.ok) lost.push(`the journal's id and time indexes (${r.problem}): de-duplication against older messages and /raw history are incomplete until those records are trimmed`);
+  }
 
   const quarantinedTo = join(dataDir, 'quarantine', stamp(nowMs));
   mkdirSync(quarantinedTo, { recursive: true });

@@ -26,6 +26,24 @@ function serveToRefusal(args: readonly string[]): Promise<{ code: number | null;
 }
 
 describe('one instance per port and per data dir', () => {
+  it('npm run demo (statscache demo) keeps its data in ./data-demo, never in ./data', async () => {
+    const cwd = tempDir();
+    const child = spawn(process.execPath, [CLI, 'demo', '--port', '0', '--bind', 'tcp://127.0.0.1:*'], { cwd: cwd.path, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await eventually(() => (out.includes('demo traffic simulator publishing') ? true : undefined), 20_000, 'demo to start');
+      expect(out).toContain(`"dataDir":"data-demo"`);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(existsSync(join(cwd.path, 'data-demo', 'statscache.lmdb'))).toBe(true);
+    expect(existsSync(join(cwd.path, 'data'))).toBe(false);
+    cwd.remove();
+  });
+
   const dirs = [tempDir(), tempDir(), tempDir()];
   const running = new Set<RunningService>();
   const start = async (args: string[]) => {
