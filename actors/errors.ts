@@ -13,7 +13,12 @@ export type ErrorCode =
   | 'SC_CONFIG_INVALID'
   | 'SC_SNAPSHOT_UNREADABLE'
   | 'SC_SNAPSHOT_TOO_NEW'
-  | 'SC_SNAPSHOT_MIGRATION_FAILED';
+  | 'SC_SNAPSHOT_MIGRATION_FAILED'
+  | 'SC_PORT_IN_USE'
+  | 'SC_LISTEN_FAILED'
+  | 'SC_DATA_DIR_LOCKED'
+  | 'SC_DATA_DIR_UNWRITABLE'
+  | 'SC_DATA_DAMAGED';
 
 export class StatscacheError extends Error {
   readonly code: ErrorCode;
@@ -27,4 +32,14 @@ export class StatscacheError extends Error {
 
 export function isStatscacheError(err: unknown): err is StatscacheError {
   return err instanceof StatscacheError;
+}
+
+/**
+ * Codes an operator fixes by changing how the process is started (a setting, a port, a
+ * folder, a second instance): exit 2, like a usage error, so a supervisor does not loop on them.
+ */
+const OPERATOR_CODES: ReadonlySet<ErrorCode> = new Set(['SC_CONFIG_INVALID', 'SC_PORT_IN_USE', 'SC_LISTEN_FAILED', 'SC_DATA_DIR_LOCKED', 'SC_DATA_DIR_UNWRITABLE']);
+
+export function exitCodeOf(err: StatscacheError): number {
+  return OPERATOR_CODES.has(err.code) ? 2 : 1;
 }

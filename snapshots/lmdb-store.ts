@@ -10,7 +10,7 @@
  *   journal-ids   message id → seq (de-duplication, GET /id)
  *   journal-time  [timestamp, seq] → empty (time-window reads)
  */
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -52,6 +52,10 @@ const metaKey = (slot: number): SnapshotKey => [slot, 'm'];
 const pluginRange = (slot: number, ident: string) => ({ start: [slot, 'e', ident] as unknown as SnapshotKey, end: [slot, 'e', `${ident}\u0001`] as unknown as SnapshotKey });
 const slotEntries = (slot: number) => ({ start: [slot, 'e'] as unknown as SnapshotKey, end: [slot, 'e\u0001'] as unknown as SnapshotKey });
 
+/** The LMDB data file and its lock file inside a data dir. */
+export const DATA_FILE = 'statscache.lmdb';
+export const DATA_LOCK_FILE = 'statscache.lmdb-lock';
+
 export class DataStore {
   private readonly root: RootDatabase;
   private readonly snapshots: Database<Uint8Array, SnapshotKey>;
@@ -64,7 +68,7 @@ export class DataStore {
     options: { readOnly?: boolean } = {},
   ) {
     if (!options.readOnly) mkdirSync(dir, { recursive: true });
-    this.root = open({ path: join(dir, 'statscache.lmdb'), maxDbs: 8, readOnly: options.readOnly ?? false, compression: false });
+    this.root = open({ path: join(dir, DATA_FILE), maxDbs: 8, readOnly: options.readOnly ?? false, compression: false });
     this.snapshots = this.root.openDB<Uint8Array, SnapshotKey>('snapshot', { encoding: 'binary' });
     this.journal = this.root.openDB<Uint8Array, number>('journal', { encoding: 'binary' });
     this.ids = this.root.openDB<number, string>('journal-ids', { encoding: 'ordered-binary' });
@@ -222,6 +226,53 @@ export class DataStore {
 
   snapshotBytes(): number {
     return pagesBytes(this.snapshots.getStats());
+  }
+
+  // ── file check and salvage (run in a child process: a damaged page kills by signal) ──
+
+  /** Reads every key and value of every database, so each page is touched once; counts per database. */
+  walk(): Record<string, number> {
+    const counts: Record<string, number> = { names: 0 };
+    for (const _ of this.root.getKeys()) counts['names'] = (counts['names'] ?? 0) + 1;
+    const dbs = [['snapshot', this.snapshots], ['journal', this.journal], ['journal-ids', this.ids], ['journal-time', this.times]] as unknown as [string, Database<unknown, Key>][];
+    for (const [name, db] of dbs) {
+      let n = 0;
+      for (const { value } of db.getRange({})) if (value !== undefined) n++;
+      counts[name] = n;
+    }
+    return counts;
+  }
+
+  /** Raw records of one slot (snapshot) or of the journal from a seq on, in key order. */
+  *salvageRange(what: { slot: number } | { journalAfter: number }): Generator<{ key: unknown; value: Uint8Array }> {
+    if ('slot' in what) {
+      for (const { key, value } of this.snapshots.getRange({ start: [what.slot] as unknown as SnapshotKey, end: [what.slot + 1] as unknown as SnapshotKey })) yield { key, value };
+    } else {
+      for (const { key, value } of this.journal.getRange({ start: what.journalAfter + 1 })) yield { key, value };
+    }
+  }
+
+  /** Writes salvaged records synchronously (committed before returning, so a later crash keeps them). */
+  putSalvaged(into: 'snapshot' | 'journal', records: readonly { key: unknown; value: Uint8Array }[]): void {
+    const db = (into === 'snapshot' ? this.snapshots : this.journal) as unknown as Database<Uint8Array, Key>;
+    this.root.transactionSync(() => {
+      for (const r of records) db.putSync(r.key as Key, r.value);
+    });
+  }
+
+  /** Rebuilds the id and time indexes from the journal records (after a salvage copied only those). */
+  reindexJournal(indexOf: (value: Uint8Array) => { id: string; timestamp: number } | null): Promise<number> {
+    return this.root.transaction(() => {
+      let n = 0;
+      for (const { key, value } of this.journal.getRange({})) {
+        const idx = indexOf(value);
+        if (!idx) continue;
+        void this.ids.put(idx.id, key);
+        void this.times.put([idx.timestamp, key], EMPTY);
+        n++;
+      }
+      return n;
+    }) as Promise<number>;
   }
 
   get flushed(): Promise<boolean> {

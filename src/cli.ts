@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
-import { isStatscacheError } from '../actors/errors.js';
+import { exitCodeOf, isStatscacheError } from '../actors/errors.js';
 import { loadConfig, type Config, type ConfigKey } from './config.js';
 import { createLogger, LOG_LEVELS, type Logger } from './logger.js';
 import { registerOperatorCommands } from './commands/register.js';
@@ -52,7 +52,7 @@ function serveOptions(cmd: Command): Command {
 
 const configFileOf = (opts: Record<string, unknown>): string | undefined => (opts['config'] as string | undefined) ?? (process.env['STATSCACHE_CONFIG'] || undefined);
 
-function configFrom(opts: Record<string, unknown>): Config {
+function configFrom(opts: Record<string, unknown>, defaults: Partial<Record<ConfigKey, unknown>> = {}): Config {
   const keys: ConfigKey[] = [
     'host', 'port', 'connect', 'bind', 'topic', 'dataDir', 'snapshotInterval', 'maxFrameBytes', 'wsTickMs', 'logLevel',
     'maxMessageDepth', 'maxMessageKeys', 'maxClockSkew', 'maxFanout', 'pluginMaxKeys',
@@ -61,7 +61,7 @@ function configFrom(opts: Record<string, unknown>): Config {
     'datagrepper', 'backfillOverlap', 'readyTimeout', 'gapBackfillInterval', 'snapshotGenerations', 'journalMaxAge', 'journalMaxBytes', 'stopTimeout',
   ];
   const flags = Object.fromEntries(keys.map((k) => [k, opts[k]]));
-  return loadConfig({ flags, env: process.env, file: opts['config'] as string | undefined });
+  return loadConfig({ defaults, flags, env: process.env, file: opts['config'] as string | undefined });
 }
 
 async function runService(config: Config, log: Logger, withSimulator: boolean, configFile?: string): Promise<void> {
@@ -93,7 +93,13 @@ async function runService(config: Config, log: Logger, withSimulator: boolean, c
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  await service.start();
+  try {
+    await service.start();
+  } catch (err) {
+    // Not started (port in use…): give the data dir back before exiting, pid file included.
+    await service.close().catch(() => undefined);
+    throw err;
+  }
   if (withSimulator) {
     const target = service.subscription?.bound[0];
     if (!target) throw new Error('the demo needs a --bind endpoint for its simulator to publish to');
@@ -106,7 +112,15 @@ async function runService(config: Config, log: Logger, withSimulator: boolean, c
 function fail(err: unknown): never {
   const message = isStatscacheError(err) ? err.message : (err as Error)?.stack ?? String(err);
   process.stderr.write(`statscache: ${message}\n`);
-  process.exit(isStatscacheError(err) && err.code === 'SC_CONFIG_INVALID' ? 2 : 1);
+  process.exit(isStatscacheError(err) ? exitCodeOf(err) : 1);
+}
+
+// `statscache snapshot list | head -1`: the reader went away, which is not an error worth a stack.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    throw err;
+  });
 }
 
 const program = new Command('statscache').description('Live statistics from the fedmsg bus, served over HTTP and WebSocket.').showHelpAfterError();
@@ -116,8 +130,9 @@ serveOptions(program.command('serve').description('run the service: consume the 
   await runService(config, createLogger(config.logLevel), false, configFileOf(opts));
 });
 
-serveOptions(program.command('demo').description('run the service plus a traffic simulator publishing realistic fedmsg messages onto its bus')).action(async (opts) => {
-  const config = configFrom(opts);
+serveOptions(program.command('demo').description('run the service plus a traffic simulator publishing realistic fedmsg messages onto its bus (data in ./data-demo unless --data-dir says otherwise)')).action(async (opts) => {
+  // Made-up traffic must never mix with a real service's ./data.
+  const config = configFrom(opts, { dataDir: 'data-demo' });
   await runService(config, createLogger(config.logLevel), true, configFileOf(opts));
 });
 

@@ -148,6 +148,8 @@ const OBJECTS: ReadonlySet<ConfigKey> = new Set(['retention']);
 const flagOf = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 export interface ConfigSources {
+  /** Below the config file: a command's own defaults (`demo` keeps its data apart from `serve`'s). */
+  readonly defaults?: Partial<Record<ConfigKey, unknown>>;
   readonly flags?: Partial<Record<ConfigKey, unknown>>;
   readonly env?: NodeJS.ProcessEnv;
   /** Path of a JSON config file (from --config or STATSCACHE_CONFIG). */
@@ -162,6 +164,7 @@ export interface ConfigSources {
 export function loadConfig(sources: ConfigSources): Config {
   const origin: Partial<Record<string, string>> = {};
   const merged: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(sources.defaults ?? {})) if (value !== undefined) merged[key] = value;
   const path = sources.file ?? sources.env?.['STATSCACHE_CONFIG'];
   if (path) {
     for (const [k, v] of Object.entries(readConfigFile(path))) {

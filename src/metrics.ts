@@ -21,6 +21,8 @@ export interface MetricsSources {
   readonly commitDelay?: () => { readonly count: number; readonly totalMs: number; readonly maxMs: number };
   /** Readiness as /readyz reports it, and each --connect endpoint's state. */
   readonly readiness?: () => { readonly ready: boolean; readonly degraded: boolean; readonly unreliablePublishers: number; readonly endpoints: readonly { readonly endpoint: string; readonly up: boolean }[] };
+  /** Damage found on disk: journal records skipped for a bad checksum, data files quarantined at start-up. */
+  readonly storage?: () => { readonly journalCorrupt: number; readonly quarantined: number };
   readonly httpCache?: () => { readonly hits: number; readonly misses: number; readonly gzipped: number; readonly entries: number; readonly bytes: number };
   /** Requests refused or cut short by a fairness limit, by limit name (per-IP live caps, /raw scan queue and budget…). */
   readonly limits?: () => Readonly<Record<string, number>>;
@@ -126,6 +128,11 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
     gauge('statscache_bus_endpoint_up', '1 when a --connect endpoint is connected', ['endpoint'], (set) => {
       for (const e of readiness().endpoints) set({ endpoint: e.endpoint }, e.up ? 1 : 0);
     });
+  }
+  if (sources.storage) {
+    const storage = sources.storage;
+    fromCounters('statscache_journal_corrupt_records_total', 'Journal records skipped because they failed their checksum (messages lost)', [], (set) => set({}, storage().journalCorrupt));
+    fromCounters('statscache_data_file_quarantined_total', 'Damaged LMDB data files moved to quarantine at start-up', [], (set) => set({}, storage().quarantined));
   }
   if (sources.httpCache) {
     const cache = sources.httpCache;

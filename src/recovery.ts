@@ -82,6 +82,8 @@ export class Recovery {
     const done = progress.finish();
     this.progress = null;
     if (done.done > 0 || journal.corrupt > 0) log.info({ replayed: done.done, ms: done.ms, rate: done.rate, corrupt: journal.corrupt }, 'journal replayed');
+    // Lost messages: an error, with the count, not a field of an info line.
+    if (journal.corrupt > 0) log.error({ corrupt: journal.corrupt }, 'journal records failed their checksum and were skipped: those messages are lost unless --datagrepper backfill brings them back');
   }
 
   /** Feeds every message of a datagrepper window, oldest first; retries pages until they succeed. */

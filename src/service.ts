@@ -3,7 +3,9 @@ import type { PluginHost } from '../actors/plugin-host.js';
 import { builtinPlugins } from '../plugins/index.js';
 import { Journal } from '../snapshots/journal.js';
 import { coveredByAllGenerations, trimJournal } from '../snapshots/journal-trim.js';
+import { lockDataDir, unwritableDataDir, type DataDirLock } from '../snapshots/data-dir-lock.js';
 import { DataStore } from '../snapshots/lmdb-store.js';
+import { checkDataFile, quarantineAndSalvage, type SalvageReport } from '../snapshots/store-check.js';
 import { removePidFile, writePidFile } from '../snapshots/pid-file.js';
 import { restore, type RestoreReport } from '../snapshots/restore.js';
 import { Snapshotter, type SnapshotReport } from '../snapshots/snapshotter.js';
@@ -40,6 +42,11 @@ export interface ServiceOptions {
   /** Plugin definitions; default: the built-in ones. */
   readonly plugins?: readonly unknown[];
   readonly deriveMeta?: MetaDeriver;
+  /**
+   * Check the LMDB file in a child process before mapping it (default true). Only in-process
+   * tests that restart hundreds of times over files they damaged at the value level turn it off.
+   */
+  readonly checkDataFile?: boolean;
   /** Back-off sleep for backfill retries (tests shorten it). */
   readonly sleep?: (ms: number) => Promise<void>;
   /**
@@ -103,6 +110,12 @@ export class Service {
   subscription: BusSubscription | null = null;
 
   private phase: Phase = 'built';
+  /** Set when build() found the data file damaged and moved it to quarantine. */
+  quarantine: SalvageReport | null = null;
+  /** journal.corrupt when last logged: new damage found by reads is logged as it appears. */
+  private corruptLogged = 0;
+  /** The data dir lock, held from build() until stop() or close(). */
+  private lock: DataDirLock | null = null;
   private readonly clock: Clock;
   private readonly meta: MetaDeriver;
   private readonly snapshotter: Snapshotter;
@@ -208,14 +221,20 @@ export class Service {
       commitDelay: () => this.intake.commitDelay,
       httpCache: () => ({ ...httpCache.stats, entries: httpCache.size, bytes: httpCache.totalBytes }),
       limits: () => ({ ...this.hub.refused, raw_scan_busy: scanGate.stats.busy, raw_scan_timeout: scanGate.stats.timedOut, unsafe_link: linkStats.refused }),
+      storage: () => ({ journalCorrupt: this.journal.corrupt, quarantined: this.quarantine ? 1 : 0 }),
     });
     const api = createHttpHandler({
       host: this.host,
       nowSeconds: () => this.clock.now() / 1000,
       notReadyReason: () => this.notReadyReason(),
-      readyDetails: (ready) => readyDetails(this.readiness(), ready),
+      readyDetails: (ready) => ({
+        ...readyDetails(this.readiness(), ready),
+        journal_corrupt_records: this.journal.corrupt,
+        data_file_quarantined: this.quarantine?.quarantinedTo ?? null,
+      }),
       failingReason: () => this.fatal,
       health: () => ({ phase: this.phase, uws_native: this.server?.native ?? null }),
+      // Damage is no reason to leave the pool (the rest is served), but a health check must not hide it.
       metrics: this.metrics,
       cache: httpCache,
     });
@@ -233,16 +252,41 @@ export class Service {
     this.admin = createAdminHandler({ adminToken: config.adminToken, snapshot: () => this.snapshot() });
   }
 
-  /** Validates plugins and restores the newest readable snapshot; throws a coded StatscacheError when it must not go on. */
+  /**
+   * Locks the data dir (SC_DATA_DIR_LOCKED if another process holds it), checks the data file
+   * in a child process (quarantining and salvaging a damaged one), validates plugins and
+   * restores the newest readable snapshot; throws a coded StatscacheError when it must not go on.
+   */
   static build(options: ServiceOptions): Service {
-    const store = new DataStore(options.config.dataDir);
+    const { dataDir } = options.config;
+    const lock = lockDataDir(dataDir, 'serve');
+    let store: DataStore | null = null;
     try {
+      const check = options.checkDataFile === false ? ({ ok: true, counts: {}, ms: 0 } as const) : checkDataFile(dataDir, { write: true });
+      let report: SalvageReport | null = null;
+      if (check.ok) options.logger.debug({ ms: Math.round(check.ms), records: check.counts }, 'data file checked');
+      else {
+        report = quarantineAndSalvage(dataDir, check.problem, (options.clock ?? systemClock).now());
+        options.logger.error(
+          { file: report.file, problem: report.problem, quarantinedTo: report.quarantinedTo, salvagedSlots: report.slots, salvagedJournal: report.journal, lost: report.lost },
+          'data file damaged: moved to quarantine; starting from what could be salvaged (older generations, the journal, --datagrepper backfill)',
+        );
+      }
+      try {
+        store = new DataStore(dataDir);
+      } catch (err) {
+        throw unwritableDataDir(dataDir, err) ?? err;
+      }
       const service = new Service(options.config, options.logger, store, options);
-      // Tells offline tools (snapshot import, journal replay) that this data dir is in use.
-      writePidFile(options.config.dataDir);
+      service.lock = lock;
+      service.quarantine = report;
+      // Tells offline tools and operators which process holds this data dir.
+      writePidFile(dataDir);
       return service;
     } catch (err) {
-      void store.close();
+      const opened = store;
+      if (opened) void opened.close().finally(() => lock.release());
+      else lock.release();
       throw err;
     }
   }
@@ -283,6 +327,8 @@ export class Service {
       'statscache listening',
     );
     await this.recover();
+    // Damage met during replay was logged by the replay itself.
+    this.corruptLogged = this.journal.corrupt;
     if (this.abort.signal.aborted) return;
     this.timers.push(this.clock.every(config.snapshotInterval * 1000, () => void this.snapshot().catch(() => undefined)));
     this.phase = 'running';
@@ -410,6 +456,7 @@ export class Service {
   }
 
   async snapshot(): Promise<SnapshotReport> {
+    this.logNewCorruption();
     try {
       // Everything accepted so far goes into this snapshot rather than the journal tail.
       await this.intake.settled();
@@ -422,6 +469,14 @@ export class Service {
       this.log.error({ err: String((err as Error)?.stack ?? err) }, 'snapshot failed; changes kept for the next one');
       throw err;
     }
+  }
+
+  /** Journal records found damaged since the last report (by /raw reads, say): errors, with the running count. */
+  private logNewCorruption(): void {
+    const { corrupt } = this.journal;
+    if (corrupt <= this.corruptLogged) return;
+    if (this.phase === 'running') this.log.error({ corrupt, new: corrupt - this.corruptLogged }, 'journal records failed their checksum and were skipped');
+    this.corruptLogged = corrupt;
   }
 
   /** Drops journal entries past retention that every retained snapshot generation covers. */
@@ -459,7 +514,7 @@ export class Service {
       this.server?.close();
       this.host.stop();
       await this.store.close();
-      removePidFile(this.config.dataDir);
+      this.releaseDataDir();
       this.phase = 'stopped';
     }
   }
@@ -474,8 +529,15 @@ export class Service {
     this.host.stop();
     await this.journal.flush();
     await this.store.close();
-    removePidFile(this.config.dataDir);
+    this.releaseDataDir();
     this.phase = 'stopped';
+  }
+
+  /** The pid file goes first, while the lock still says it is ours to remove. */
+  private releaseDataDir(): void {
+    removePidFile(this.config.dataDir);
+    this.lock?.release();
+    this.lock = null;
   }
 
   private reportRestore(): void {

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { isStatscacheError } from '../../actors/errors.js';
-import { DataStore } from '../../snapshots/lmdb-store.js';
-import { runningService } from '../../snapshots/pid-file.js';
+import { exitCodeOf, isStatscacheError } from '../../actors/errors.js';
+import { lockDataDir, unwritableDataDir, type DataDirLock } from '../../snapshots/data-dir-lock.js';
+import { DATA_FILE, DataStore } from '../../snapshots/lmdb-store.js';
+import { checkDataFile, quarantineAndSalvage } from '../../snapshots/store-check.js';
 import { loadConfig, type Config } from '../config.js';
 
 /** An operator mistake or a refused operation: printed as one line, no stack, with this exit code. */
@@ -36,20 +37,41 @@ export function commandConfig(opts: DataDirOptions, flags: Record<string, unknow
   return loadConfig({ flags: { dataDir: opts.dataDir, ...flags }, env: process.env, file: opts.config });
 }
 
-/** Opens the data dir's LMDB store; read-only opens never create anything. */
-export function openStore(dataDir: string, options: { readOnly: boolean; mustExist?: boolean }): DataStore {
-  if ((options.readOnly || options.mustExist) && !existsSync(join(dataDir, 'statscache.lmdb'))) {
-    throw new CommandError(`no statscache data in ${dataDir} (expected ${join(dataDir, 'statscache.lmdb')}); pass --data-dir`);
+/**
+ * Opens the data dir's LMDB store after checking the file in a child process (a damaged file
+ * would end this one by a signal). Read-only opens never create or move anything: a damaged
+ * file is reported and left as it is. A writer (which holds the data dir lock) quarantines it
+ * and continues on what could be salvaged, and says so on stderr.
+ */
+export function openStore(dataDir: string, options: { readOnly: boolean; mustExist?: boolean; io?: CommandIO }): DataStore {
+  const file = join(dataDir, DATA_FILE);
+  if ((options.readOnly || options.mustExist) && !existsSync(file)) {
+    throw new CommandError(`no statscache data in ${dataDir} (expected ${file}); pass --data-dir`);
   }
-  return new DataStore(dataDir, { readOnly: options.readOnly });
+  const check = checkDataFile(dataDir, { write: !options.readOnly });
+  if (!check.ok) {
+    if (options.readOnly) {
+      throw new CommandError(`the data file ${file} is damaged (${check.problem}); nothing was changed. \`statscache serve\` or \`statscache journal replay\` on this data dir moves it to ${join(dataDir, 'quarantine')}/ and keeps what is still readable`);
+    }
+    const report = quarantineAndSalvage(dataDir, check.problem, Date.now());
+    options.io?.err(`statscache: error: the data file ${file} is damaged (${check.problem}); moved to ${report.quarantinedTo}; salvaged ${Object.keys(report.slots).length} snapshot slots and ${report.journal.records} journal records${report.lost.length > 0 ? `; lost: ${report.lost.join('; ')}` : ''}\n`);
+  }
+  try {
+    return new DataStore(dataDir, { readOnly: options.readOnly });
+  } catch (err) {
+    throw unwritableDataDir(dataDir, err) ?? err;
+  }
 }
 
-/** Writers must not share a data dir with a live service: its next snapshot would not know about them. */
-export function refuseIfRunning(dataDir: string, force: boolean | undefined): void {
-  const pid = runningService(dataDir);
-  if (pid !== null && !force) {
-    throw new CommandError(`a statscache service (pid ${pid}) is using ${dataDir}; stop it first (or, if that pid is not statscache, delete ${join(dataDir, 'statscache.pid')} or pass --force)`);
-  }
+/**
+ * Writers take the data dir lock for as long as they write: a live service (or another
+ * writer) makes them fail with SC_DATA_DIR_LOCKED naming its pid (exit 2). The lock, not the
+ * pid file, decides: it cannot be stale. `--force` is accepted as before but cannot override it.
+ */
+export function lockForCommand(dataDir: string, what: string, options: { mustExist?: boolean } = {}): DataDirLock {
+  // Checked before locking, which would create the folder a mistyped --data-dir names.
+  if (options.mustExist && !existsSync(join(dataDir, DATA_FILE))) throw new CommandError(`no statscache data in ${dataDir} (expected ${join(dataDir, DATA_FILE)}); pass --data-dir`);
+  return lockDataDir(dataDir, what);
 }
 
 /** Runs a command body and turns expected failures into one line on stderr and an exit code. */
@@ -63,7 +85,7 @@ export async function runCommand(io: CommandIO, body: () => Promise<number | voi
     }
     if (isStatscacheError(err)) {
       io.err(`statscache: ${err.message}\n`);
-      return err.code === 'SC_CONFIG_INVALID' ? 2 : 1;
+      return exitCodeOf(err);
     }
     throw err;
   }

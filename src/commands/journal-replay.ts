@@ -1,4 +1,5 @@
 import { Journal } from '../../snapshots/journal.js';
+import type { DataStore } from '../../snapshots/lmdb-store.js';
 import { Snapshotter } from '../../snapshots/snapshotter.js';
 import { BadParameter, parseTime } from '../http/history-params.js';
 import { frameLimits } from '../decode-frames.js';
@@ -7,7 +8,7 @@ import { deriveMeta } from '../meta/index.js';
 import { buildPluginHost } from '../plugin-host-builder.js';
 import { pluginsForConfig } from '../plugin-loader.js';
 import { createRouter } from '../router.js';
-import { type CommandIO, CommandError, commandConfig, type DataDirOptions, isoTime, openStore, refuseIfRunning } from './common.js';
+import { type CommandIO, CommandError, commandConfig, type DataDirOptions, isoTime, lockForCommand, openStore } from './common.js';
 import { listSlots } from './generations.js';
 
 export interface ReplayOptions extends DataDirOptions {
@@ -32,10 +33,16 @@ export async function runJournalReplay(opts: ReplayOptions, io: CommandIO): Prom
     throw err;
   }
   const config = commandConfig(opts);
-  refuseIfRunning(config.dataDir, opts.force);
-  const rw = openStore(config.dataDir, { readOnly: false, mustExist: true });
   // The same plugins serve runs, external ones included: replaying without them wiped their state.
   const definitions = await pluginsForConfig(config, opts.config);
+  const lock = lockForCommand(config.dataDir, 'journal replay', { mustExist: true });
+  let rw: DataStore;
+  try {
+    rw = openStore(config.dataDir, { readOnly: false, mustExist: true, io });
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   let pluginErrors = 0;
   const host = buildPluginHost(config, definitions, () => void pluginErrors++);
   try {
@@ -93,5 +100,6 @@ export async function runJournalReplay(opts: ReplayOptions, io: CommandIO): Prom
   } finally {
     host.stop();
     await rw.close();
+    lock.release();
   }
 }

@@ -26,7 +26,7 @@ export function registerOperatorCommands(program: Command): void {
     .option('--journal-tail <seconds>', 'journal seconds carried with the state so a later backfill de-duplicates (default 2 x backfillOverlap)')
     .action((file: string, opts) => exit(() => runSnapshotExport(file, opts, processIO)));
   dataDirOptions(snapshot.command('import').argument('<file>', 'a file written by snapshot export').description('verify an export and write it as the newest generation; the next start restores it'))
-    .option('--force', 'import even though the data dir\'s pid file names a live process')
+    .option('--force', 'accepted for compatibility; a data dir locked by a live service or writer is refused regardless')
     .action((file: string, opts) => exit(() => runSnapshotImport(file, opts, processIO)));
   dataDirOptions(snapshot.command('take').description('ask a running service to snapshot now (POST /admin/snapshot)'))
     .option('--url <url>', 'the service\'s base URL (default http://<host>:<port> from the config)')
@@ -36,6 +36,6 @@ export function registerOperatorCommands(program: Command): void {
   const journal = program.command('journal').description('offline journal tools');
   dataDirOptions(journal.command('replay').description('rebuild every plugin\'s state from the journal, offline, and write it as a new snapshot generation'))
     .requiredOption('--from <time>', 'replay messages with timestamp >= this (epoch seconds or ISO-8601 UTC; 0 for all)')
-    .option('--force', 'replay even though the data dir\'s pid file names a live process')
+    .option('--force', 'accepted for compatibility; a data dir locked by a live service or writer is refused regardless')
     .action((opts) => exit(() => runJournalReplay(opts, processIO)));
 }

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { DataStore } from '../../snapshots/lmdb-store.js';
 import { encodeChecked } from '../../snapshots/codec.js';
 import { FORMAT_VERSION, type SnapshotMeta } from '../../snapshots/format.js';
 import { Journal } from '../../snapshots/journal.js';
-import { type CommandIO, CommandError, commandConfig, type DataDirOptions, openStore, refuseIfRunning } from './common.js';
+import { type CommandIO, CommandError, commandConfig, type DataDirOptions, lockForCommand, openStore } from './common.js';
 import { decodeExport, ExportFileError } from './export-format.js';
 import { nextGeneration } from './generations.js';
 
@@ -29,9 +30,15 @@ export async function runSnapshotImport(file: string, opts: DataDirOptions & { f
     if (err instanceof ExportFileError) throw new CommandError(`refusing to import ${path}: ${err.message}; nothing was written`);
     throw err;
   }
-  refuseIfRunning(config.dataDir, opts.force);
+  const lock = lockForCommand(config.dataDir, 'snapshot import');
 
-  const store = openStore(config.dataDir, { readOnly: false });
+  let store: DataStore;
+  try {
+    store = openStore(config.dataDir, { readOnly: false, io });
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   try {
     const writeErrors: unknown[] = [];
     const journal = new Journal(store, { dedupeWindow: 1000, onWriteError: (err) => writeErrors.push(err) });
@@ -63,5 +70,6 @@ export async function runSnapshotImport(file: string, opts: DataDirOptions & { f
     return 0;
   } finally {
     await store.close();
+    lock.release();
   }
 }

@@ -3,7 +3,9 @@
  * transport-neutral handlers (api-routes, ws-hub), which are plain functions tests can call.
  */
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import uWS from 'uWebSockets.js';
+import { StatscacheError } from '../../actors/errors.js';
 import type { HttpHandler } from './api-routes.js';
 import type { HttpRequest, HttpResponse } from './responses.js';
 import type { SseSink } from './sse-session.js';
@@ -61,6 +63,27 @@ export function uwsIsNative(): boolean {
   const require = createRequire(import.meta.url);
   const entry = require.resolve('uWebSockets.js');
   return !Object.keys(require.cache).some((k) => k.startsWith(entry.replace(/src[/\\]uws\.js$/, 'dist')));
+}
+
+/** uWS's ListenOptions.LIBUS_LISTEN_EXCLUSIVE_PORT (the typings have no overload with a host). */
+const LIBUS_LISTEN_EXCLUSIVE_PORT = 1;
+
+/**
+ * uWS only says "false" when listening fails. Node's own listen on the same address tells
+ * why (in use, not permitted, no such address), so the error names the cause.
+ */
+function whyNotListening(host: string, port: number): Promise<StatscacheError> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') resolve(new StatscacheError('SC_PORT_IN_USE', `port ${port} on ${host} is already in use (another statscache, or another program): stop it or pass another --port`));
+      else resolve(new StatscacheError('SC_LISTEN_FAILED', `cannot listen on ${host}:${port}: ${err.code ?? err.message}${err.code === 'EACCES' ? ' (ports below 1024 need privileges)' : ''}; pass another --host or --port`));
+    });
+    probe.listen({ host, port, exclusive: true }, () => {
+      probe.close();
+      resolve(new StatscacheError('SC_LISTEN_FAILED', `cannot listen on ${host}:${port} (uWebSockets.js refused it, for no reason the system reports)`));
+    });
+  });
 }
 
 const ipOf = (res: uWS.HttpResponse) => Buffer.from(res.getRemoteAddressAsText()).toString();
@@ -230,8 +253,11 @@ export function listen<C>(options: ServerOptions, http: (req: HttpRequest) => Ht
   });
 
   return new Promise((resolve, reject) => {
-    app.listen(options.host, options.port, (socket) => {
-      if (!socket) return reject(new Error(`cannot listen on ${options.host}:${options.port} (in use or not permitted)`));
+    // Exclusive: without it uWS sets SO_REUSEPORT, and a second instance on the same port
+    // starts fine and the kernel spreads clients over both at random.
+    const listenWith = app.listen as unknown as (host: string, port: number, options: number, cb: (socket: uWS.us_listen_socket | false) => void) => void;
+    listenWith.call(app, options.host, options.port, LIBUS_LISTEN_EXCLUSIVE_PORT, (socket) => {
+      if (!socket) return void whyNotListening(options.host, options.port).then(reject);
       resolve({
         port: uWS.us_socket_local_port(socket),
         native: uwsIsNative(),

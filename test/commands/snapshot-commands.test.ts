@@ -113,13 +113,13 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
     // The journal tail came along: a backfill overlapping the export de-duplicates against it.
     expect(((await getJson(`${svc.base}/raw?rows_per_page=1`)).body as { total: number }).total).toBe(kept.length);
 
-    // Writers refuse while a service holds the data dir.
+    // Writers refuse while a service holds the data dir lock, naming its pid (exit 2, like any start-up refusal).
     const busy = await runCli(['snapshot', 'import', file, '--data-dir', target.path]);
-    expect(busy.code).toBe(1);
-    expect(busy.stderr).toMatch(/is using/);
-    const busyReplay = await runCli(['journal', 'replay', '--from', '0', '--data-dir', target.path]);
-    expect(busyReplay.code).toBe(1);
-    expect(busyReplay.stderr).toMatch(/is using/);
+    expect(busy.code).toBe(2);
+    expect(busy.stderr).toMatch(new RegExp(`SC_DATA_DIR_LOCKED: .*pid ${svc.child.pid} \\(statscache serve\\) is using it`));
+    const busyReplay = await runCli(['journal', 'replay', '--from', '0', '--data-dir', target.path, '--force']);
+    expect(busyReplay.code).toBe(2);
+    expect(busyReplay.stderr).toMatch(new RegExp(`pid ${svc.child.pid} .*is using`));
     await stop(svc);
   });
 

@@ -1,0 +1,96 @@
+/**
+ * The one module that talks to fs-ext: an exclusive flock(2) on `<data dir>/statscache.lock`,
+ * held for as long as a process writes the data dir. The kernel drops it when the process
+ * ends in any way (SIGKILL, OOM), so a lock can never go stale. flock, not fcntl record
+ * locks: an fcntl lock belongs to the process (a second open in the same process would
+ * "succeed", and closing any descriptor of the file drops it), a flock to the open file.
+ * The lock file is never deleted: a process that opened it just before a delete would lock
+ * an orphaned inode while the next one locks a new file.
+ */
+import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { StatscacheError } from '../actors/errors.js';
+
+export const LOCK_FILE = 'statscache.lock';
+
+interface FsExt {
+  flockSync(fd: number, flags: 'ex' | 'exnb' | 'sh' | 'shnb' | 'un'): void;
+}
+const fsExt = createRequire(import.meta.url)('fs-ext') as FsExt;
+
+export interface DataDirLock {
+  readonly dataDir: string;
+  /** Drops the lock (the process keeps running: a test, a tool that is done writing). */
+  release(): void;
+}
+
+/** Who holds the lock, as its holder wrote it: `<pid> <what>`. */
+export function lockHolder(dataDir: string): { pid: number; what: string } | null {
+  let text: string;
+  try {
+    text = readFileSync(join(dataDir, LOCK_FILE), 'utf8');
+  } catch {
+    return null;
+  }
+  const m = /^(\d+)\s*(.*)$/.exec(text.trim());
+  return m ? { pid: Number(m[1]), what: m[2] ?? '' } : null;
+}
+
+/** Turns a failed mkdir/open under the data dir into an error that names the folder and the permission it lacks. */
+export function unwritableDataDir(dataDir: string, err: unknown): StatscacheError | null {
+  const e = err as NodeJS.ErrnoException;
+  const why: Record<string, string> = {
+    EACCES: 'permission denied: the user running statscache needs write and execute (search) permission on it',
+    EPERM: 'operation not permitted: the user running statscache needs write permission on it',
+    EROFS: 'it is on a read-only file system',
+    ENOTDIR: 'a part of the path is a file, not a folder',
+    EEXIST: 'it exists and is not a folder',
+    ENOSPC: 'no space left on the device',
+  };
+  const reason = e?.code ? why[e.code] : undefined;
+  if (!reason) return null;
+  return new StatscacheError('SC_DATA_DIR_UNWRITABLE', `cannot write the data dir ${dataDir} (${e.code} on ${e.path ?? dataDir}): ${reason}; pass --data-dir or STATSCACHE_DATA_DIR with a writable folder`, { cause: err });
+}
+
+/**
+ * Creates the data dir if needed and takes its lock without waiting; a held lock throws
+ * SC_DATA_DIR_LOCKED naming the holder's pid. `what` ("serve", "journal replay") is written
+ * beside the pid so the refusal says what the holder is.
+ */
+export function lockDataDir(dataDir: string, what: string): DataDirLock {
+  const path = join(dataDir, LOCK_FILE);
+  let fd: number;
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    fd = openSync(path, 'a+');
+  } catch (err) {
+    throw unwritableDataDir(dataDir, err) ?? err;
+  }
+  try {
+    fsExt.flockSync(fd, 'exnb');
+  } catch (err) {
+    closeSync(fd);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK') throw err;
+    const holder = lockHolder(dataDir);
+    const who = holder ? `pid ${holder.pid}${holder.what ? ` (statscache ${holder.what})` : ''}` : 'another process (it has not written its pid yet)';
+    throw new StatscacheError('SC_DATA_DIR_LOCKED', `the data dir ${dataDir} is locked: ${who} is using it (it holds ${path}); stop it first, or pass another --data-dir`);
+  }
+  // 'a+' appends whatever the position: truncate, then write at offset 0.
+  ftruncateSync(fd, 0);
+  writeSync(fd, `${process.pid} ${what}\n`, 0);
+  let held = true;
+  return {
+    dataDir,
+    release: () => {
+      if (!held) return;
+      held = false;
+      try {
+        fsExt.flockSync(fd, 'un');
+      } finally {
+        closeSync(fd);
+      }
+    },
+  };
+}

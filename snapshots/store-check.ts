@@ -1,0 +1,162 @@
+/**
+ * Checks the LMDB data file in a child process before this process maps it: a truncated file
+ * or damaged pages end whoever reads them by SIGBUS/SIGSEGV, with nothing logged. A damaged
+ * file is moved to `<data dir>/quarantine/<time>/` and what can still be read (snapshot slot by
+ * slot, the journal record by record) is copied into a fresh file in its place; restore then
+ * falls back to the newest complete generation and replays the journal as usual.
+ */
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { unwritableDataDir } from './data-dir-lock.js';
+import { DATA_FILE, DATA_LOCK_FILE, MAX_SLOTS } from './lmdb-store.js';
+
+/** A walk of a multi-GB file takes seconds; past this the checker is taken as hung on a damaged page. */
+const CHILD_TIMEOUT_MS = 600_000;
+/** Journal salvage restarts past a bad page this many times, skipping further each time. */
+const JOURNAL_RETRIES = 6;
+
+export type CheckResult = { readonly ok: true; readonly counts: Record<string, number>; readonly ms: number } | { readonly ok: false; readonly problem: string; readonly ms: number };
+
+export interface SalvageReport {
+  readonly file: string;
+  readonly problem: string;
+  readonly quarantinedTo: string;
+  /** Per slot that held anything: records copied, and whether the copy reached the slot's end. */
+  readonly slots: Record<number, { records: number; complete: boolean }>;
+  readonly journal: { records: number; lastSeq: number; complete: boolean; skippedAfter: number[] };
+  /** What was lost, in words, for the error log and the operator. */
+  readonly lost: string[];
+}
+
+function childScript(): string {
+  // From dist/ the child sits beside this module; from the TypeScript sources (tests) it is the built copy.
+  const beside = fileURLToPath(new URL('./store-check-child.js', import.meta.url));
+  return existsSync(beside) ? beside : fileURLToPath(new URL('../dist/snapshots/store-check-child.js', import.meta.url));
+}
+
+function runChild(args: readonly string[]): { ok: boolean; stdout: string; problem: string } {
+  const r = spawnSync(process.execPath, [childScript(), ...args], { encoding: 'utf8', timeout: CHILD_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stderr = (r.stderr ?? '').trim().split('\n').slice(-1)[0] ?? '';
+  if (r.error) return { ok: false, stdout: r.stdout ?? '', problem: `checker failed: ${r.error.message}` };
+  if (r.signal) return { ok: false, stdout: r.stdout ?? '', problem: `reading it killed the checker with ${r.signal}` };
+  if (r.status !== 0) return { ok: false, stdout: r.stdout ?? '', problem: `LMDB refused it: ${stderr || `exit ${r.status}`}` };
+  return { ok: true, stdout: r.stdout ?? '', problem: '' };
+}
+
+/**
+ * Opens and walks every database of the data file in a child; a missing file is fine (a new
+ * data dir). Permissions are checked first: a file this user may not open is not damaged, and
+ * must never be quarantined (SC_DATA_DIR_UNWRITABLE instead).
+ */
+export function checkDataFile(dataDir: string, options: { write: boolean }): CheckResult {
+  const started = performance.now();
+  if (!existsSync(join(dataDir, DATA_FILE))) return { ok: true, counts: {}, ms: 0 };
+  for (const name of [DATA_FILE, DATA_LOCK_FILE]) {
+    const path = join(dataDir, name);
+    // LMDB writes its lock file even for readers.
+    const mode = name === DATA_LOCK_FILE || options.write ? constants.R_OK | constants.W_OK : constants.R_OK;
+    try {
+      if (existsSync(path)) accessSync(path, mode);
+    } catch (err) {
+      throw unwritableDataDir(dataDir, err) ?? err;
+    }
+  }
+  const r = runChild(['check', dataDir]);
+  const ms = performance.now() - started;
+  if (!r.ok) return { ok: false, problem: r.problem, ms };
+  try {
+    return { ok: true, counts: JSON.parse(r.stdout) as Record<string, number>, ms };
+  } catch {
+    return { ok: false, problem: `the checker answered ${JSON.stringify(r.stdout.slice(0, 200))}`, ms };
+  }
+}
+
+/** The last `copied <n> <key>` line of a salvage child: how far it got before it ended. */
+function progress(stdout: string): { opened: boolean; records: number; firstKey: unknown; lastKey: unknown; done: boolean } {
+  let records = 0;
+  let firstKey: unknown = null;
+  let lastKey: unknown = null;
+  let done = false;
+  let opened = false;
+  for (const line of stdout.split('\n')) {
+    const m = /^copied (\d+) (.*)$/.exec(line);
+    if (m) {
+      records = Number(m[1]);
+      lastKey = JSON.parse(m[2] ?? 'null');
+    } else if (line.startsWith('first ')) firstKey = JSON.parse(line.slice(6));
+    else if (line.startsWith('done ')) done = true;
+    else if (line === 'opened') opened = true;
+  }
+  return { opened, records, firstKey, lastKey, done };
+}
+
+const stamp = (ms: number) => new Date(ms).toISOString().replace(/[:.]/g, '-');
+
+/**
+ * Moves the damaged data file (and LMDB's lock file) to quarantine and puts a fresh file with
+ * every record still readable in its place. The caller must hold the data dir lock.
+ */
+export function quarantineAndSalvage(dataDir: string, problem: string, nowMs: number): SalvageReport {
+  const file = join(dataDir, DATA_FILE);
+  const work = join(dataDir, `.salvage-${stamp(nowMs)}`);
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const lost: string[] = [];
+  const slots: SalvageReport['slots'] = {};
+  const journal: SalvageReport['journal'] = { records: 0, lastSeq: 0, complete: false, skippedAfter: [] };
+  const cutShort: string[] = [];
+  let opens = true;
+  for (let slot = 0; slot < MAX_SLOTS && opens; slot++) {
+    const r = runChild(['salvage-slot', dataDir, work, String(slot)]);
+    const p = progress(r.stdout);
+    opens = p.opened;
+    if (!opens) lost.push(`everything: the file does not open (${r.problem}); starting empty, the state comes back from --datagrepper backfill if set`);
+    if (!opens || (r.ok && p.records === 0)) continue;
+    slots[slot] = { records: p.records, complete: r.ok && p.done };
+    if (!slots[slot]?.complete) cutShort.push(`${slot} (${p.records} records copied before: ${r.problem})`);
+  }
+  if (cutShort.length > 0) lost.push(`snapshot slots cut short, restore falls back past them: ${cutShort.join(', ')}`);
+  if (opens && !Object.values(slots).some((s) => s.complete)) lost.push('every snapshot generation: state is rebuilt from the salvaged journal (and --datagrepper backfill)');
+
+  let after = 0;
+  let gapFrom: number | null = null;
+  let gapProblem = '';
+  for (let attempt = 0; attempt <= JOURNAL_RETRIES && opens; attempt++) {
+    const r = runChild(['salvage-journal', dataDir, work, String(after)]);
+    const p = progress(r.stdout);
+    // The previous run died after seq gapFrom; this one resumed at its first key: everything between is lost.
+    if (gapFrom !== null && typeof p.firstKey === 'number' && p.records > 0) {
+      lost.push(`journal seqs ${gapFrom + 1}..${p.firstKey - 1} (${p.firstKey - 1 - gapFrom} messages): ${gapProblem}`);
+      gapFrom = null;
+    }
+    journal.records += p.records;
+    if (typeof p.lastKey === 'number') journal.lastSeq = p.lastKey;
+    if (r.ok && p.done) {
+      journal.complete = attempt === 0;
+      break;
+    }
+    // Past the bad page: skip a growing run of seqs and try again.
+    const from = Math.max(after, journal.lastSeq);
+    after = from + 256 * 2 ** attempt;
+    journal.skippedAfter.push(from);
+    if (gapFrom === null) {
+      gapFrom = from;
+      gapProblem = r.problem;
+    }
+  }
+  if (gapFrom !== null) lost.push(`journal records after seq ${gapFrom}: unreadable (${gapProblem}), still after ${JOURNAL_RETRIES} skips ahead`);
+  if (journal.records > 0) {
+    const r = runChild(['reindex', work]);
+    if (!r.ok) lost.push(`the journal's id and time indexes (${r.problem}): de-duplication against older messages and /raw history are incomplete until those records are trimmed`);
+  }
+
+  const quarantinedTo = join(dataDir, 'quarantine', stamp(nowMs));
+  mkdirSync(quarantinedTo, { recursive: true });
+  renameSync(file, join(quarantinedTo, DATA_FILE));
+  if (existsSync(join(dataDir, DATA_LOCK_FILE))) renameSync(join(dataDir, DATA_LOCK_FILE), join(quarantinedTo, DATA_LOCK_FILE));
+  if (existsSync(join(work, DATA_FILE))) renameSync(join(work, DATA_FILE), file);
+  rmSync(work, { recursive: true, force: true });
+  return { file, problem, quarantinedTo, slots, journal, lost };
+}
