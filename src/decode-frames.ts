@@ -26,6 +26,9 @@ export function frameLimits(
   return { maxFrameBytes: config.maxFrameBytes, maxDepth: config.maxMessageDepth, maxKeys: config.maxMessageKeys, maxClockSkew: config.maxClockSkew, nowSeconds };
 }
 
+/** Longest topic accepted (fedora-messaging's routing-key limit). */
+export const MAX_TOPIC_LENGTH = 255;
+
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
 /**
@@ -60,6 +63,9 @@ export function decodeEnvelope(parsed: unknown, fallbackTopic: string, limits: E
   const raw = parsed as Record<string, unknown>;
   const topic = typeof raw['topic'] === 'string' && raw['topic'] !== '' ? raw['topic'] : fallbackTopic;
   if (topic === '') return fail('bad_topic', 'neither the envelope nor the first frame names a topic');
+  // AMQP caps routing keys at 255 bytes and real fedmsg topics are far shorter; a topic becomes
+  // plugin keys and metric labels, so a megabyte of it must not get that far.
+  if (topic.length > MAX_TOPIC_LENGTH) return fail('bad_topic', `topic of ${topic.length} characters exceeds ${MAX_TOPIC_LENGTH}`);
 
   let timestamp = raw['timestamp'];
   let filledTimestamp = false;

@@ -21,6 +21,9 @@ describe('bus frame decoding', () => {
     expect(decode([b('t'), Buffer.from([0xff, 0xfe])])).toMatchObject({ ok: false, reason: 'invalid_json' });
     for (const body of ['[1]', '"s"', '3', 'null']) expect(decode([b('t'), b(body)])).toMatchObject({ ok: false, reason: 'not_object' });
     expect(decode([b(''), b('{"msg":{}}')])).toMatchObject({ ok: false, reason: 'bad_topic' });
+    expect(decode([b('t'), b(`{"topic":"${'a.'.repeat(127)}b","timestamp":1}`)])).toMatchObject({ ok: true });
+    expect(decode([b('t'), b(`{"topic":"${'a.'.repeat(128)}","timestamp":1}`)])).toMatchObject({ ok: false, reason: 'bad_topic' });
+    expect(decode([b('x'.repeat(300)), b('{"timestamp":1}')])).toMatchObject({ ok: false, reason: 'bad_topic' });
     expect(decode([b('t'), b('{"timestamp":"yesterday"}')])).toMatchObject({ ok: false, reason: 'bad_timestamp' });
     expect(decode([b('t'), b('{"timestamp":-1}')])).toMatchObject({ ok: false, reason: 'bad_timestamp' });
   });
