@@ -73,6 +73,17 @@ describe('a hostile bus: odd messages between real ones never stop intake, move 
       JSON.stringify({ topic: 'org.fedoraproject.prod.buildsys.tag', timestamp: (now + 2 * 86_400) * 1e6, msg_id: '2026-future-us', msg: { owner: 'mallory', name: 'evil', tag: 'f45' } }),
       JSON.stringify({ topic: 'org.fedoraproject.prod.wiki.article.edit', timestamp: now, msg_id: '2026-wide', msg: Array.from({ length: 150_000 }, () => 0) }),
     ];
+    // The longest /healthz answer while all this goes on: what a stall looks like from outside (reported, not asserted).
+    let polling = true;
+    let longestHealthMs = 0;
+    const poller = (async () => {
+      while (polling) {
+        const t0 = performance.now();
+        await getJson(`${s.base}/healthz`);
+        longestHealthMs = Math.max(longestHealthMs, performance.now() - t0);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
     const third = Math.floor(real.length / 3);
     const send = (e: RawEnvelope) => pub.send(e.topic, JSON.stringify(e));
     for (const e of real.slice(0, third)) await send(e);
@@ -90,6 +101,8 @@ describe('a hostile bus: odd messages between real ones never stop intake, move 
     const want = byCategory(accepted);
     await eventually(async () => (sumOf(await allRows<CategoryRow>(s.base, 'volume-by-category-1d')) === accepted.length ? true : undefined), 30_000, 'every accepted message counted');
     expect(await categoryTotals(s.base)).toEqual(want);
+    polling = false;
+    await poller;
 
     expect(await metric(s.base, 'statscache_bus_decode_errors_total', 'reason="too_deep"')).toBe(2);
     expect(await metric(s.base, 'statscache_bus_decode_errors_total', 'reason="future_timestamp"')).toBe(2);
@@ -112,7 +125,7 @@ describe('a hostile bus: odd messages between real ones never stop intake, move 
     expect(flooded).toBeGreaterThan(0);
     expect(flooded).toBeLessThanOrEqual(8 * 256);
     const rssGrowth = (await metric(s.base, 'process_resident_memory_bytes')) - rssBefore;
-    console.log(`hostile bus: RSS growth ${(rssGrowth / 1e6).toFixed(1)} MB over 8 messages naming 50,000 people each`);
+    console.log(`hostile bus: RSS growth ${(rssGrowth / 1e6).toFixed(1)} MB over 8 messages naming 50,000 people each; longest /healthz answer meanwhile ${longestHealthMs.toFixed(0)} ms`);
     expect(rssGrowth).toBeLessThan(256 * 1024 * 1024);
 
     expect((await getJson(`${s.base}/healthz`)).status).toBe(200);
