@@ -56,22 +56,7 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
 
   /** Deletes every row older than `cutoff` (recorded as changes, so snapshots drop them too). */
   evictBefore(cutoff: number): number {
-    let evicted = 0;
-    while (this.timestamps.length > 0 && (this.timestamps[0] as number) < cutoff) {
-      const ts = this.timestamps[0] as number;
-      const group = this.byTimestamp.get(ts);
-      if (!group || group.size === 0) {
-        this.byTimestamp.delete(ts);
-        this.timestamps.shift();
-        continue;
-      }
-      // delete() unindexes each key and drops the group once it is empty.
-      for (const key of [...group]) {
-        this.delete(key);
-        evicted++;
-      }
-    }
-    return evicted;
+    return this.evictEdge('oldest', (ts) => ts < cutoff);
   }
 
   /** Deletes the `n` oldest rows (oldest bucket first, in insertion order within it), recorded as changes like retention. */
@@ -96,15 +81,23 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
 
   /** Deletes every row newer than `cutoff`: state an older version let a message date ahead of the clock. */
   evictAfter(cutoff: number): number {
+    return this.evictEdge('newest', (ts) => ts > cutoff);
+  }
+
+  /** Deletes whole timestamp groups from one end while `beyond` holds for the edge timestamp. */
+  private evictEdge(edge: 'oldest' | 'newest', beyond: (ts: number) => boolean): number {
     let evicted = 0;
-    while (this.timestamps.length > 0 && (this.timestamps[this.timestamps.length - 1] as number) > cutoff) {
-      const ts = this.timestamps[this.timestamps.length - 1] as number;
+    while (this.timestamps.length > 0) {
+      const at = edge === 'oldest' ? 0 : this.timestamps.length - 1;
+      const ts = this.timestamps[at] as number;
+      if (!beyond(ts)) break;
       const group = this.byTimestamp.get(ts);
       if (!group || group.size === 0) {
         this.byTimestamp.delete(ts);
-        this.timestamps.pop();
+        this.timestamps.splice(at, 1);
         continue;
       }
+      // delete() unindexes each key and drops the group once it is empty.
       for (const key of [...group]) {
         this.delete(key);
         evicted++;
