@@ -5,6 +5,8 @@ import { loadConfig } from '../../src/config.js';
 import { createPluginMessage } from '../../src/message.js';
 import { deriveMeta } from '../../src/meta/index.js';
 import { Service } from '../../src/service.js';
+import { Journal } from '../../snapshots/journal.js';
+import { DataStore } from '../../snapshots/lmdb-store.js';
 import { openSession } from '../helpers/persistence.js';
 import { tempDir } from '../helpers/service-process.js';
 
@@ -40,5 +42,27 @@ describe('rows restored from ahead of the clock', () => {
     expect(again.futureRowsDropped).toEqual({});
     expect(again.host.get('volume-by-category-1d')!.state.rows.size).toBe(1);
     await again.close();
+  });
+  it('journal entries an older version accepted from ahead of the clock are refused on replay, and the rest applied', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const now = Math.floor(Date.now() / 1000);
+    const store = new DataStore(d.path);
+    const journal = new Journal(store, { dedupeWindow: 1000, onWriteError: (err) => { throw err; } });
+    const at = (ts: number, id: string) => ({ topic: 'org.fedoraproject.prod.buildsys.tag', timestamp: ts, msg_id: id, msg: { owner: 'a', name: 'b', tag: 'f45' } });
+    journal.accept(at(now - 60, 'ok-1'));
+    journal.accept(at(now + 2 * 86_400, 'ahead'));
+    journal.accept(at((now - 30) * 1000, 'in-ms')); // corrected to seconds on replay
+    await journal.flush();
+    await store.close();
+
+    const config = loadConfig({ env: {}, flags: { dataDir: d.path, port: 0 } });
+    const service = Service.build({ config, logger: pino({ level: 'silent' }) as never });
+    await service.recover();
+    expect(service.counters).toMatchObject({ replayed: 2, replayRejected: 1 });
+    const total = [...service.host.get('volume-by-category-1d')!.state.rows.values()].reduce((a, r) => a + (r as unknown as { volume: number }).volume, 0);
+    expect(total).toBe(2);
+    expect(service.host.get('volume-by-category-1d')!.state.rows.newestTimestamp).toBeLessThanOrEqual((Math.floor(now / 86_400) + 1) * 86_400);
+    await service.close();
   });
 });
