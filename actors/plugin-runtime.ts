@@ -65,7 +65,7 @@ export class PluginRuntime {
     const stores: Record<string, KeyedStore<unknown>> = {};
     for (const name of plugin.storeNames) stores[name] = new KeyedStore();
     this.state = {
-      rows: new RowStore(),
+      rows: new RowStore(plugin.definition.key),
       stores: Object.freeze(stores),
       counters: { received: 0, applied: 0, dropped: { update_error: 0, expired: 0, key_cap: 0 }, evicted: 0, capEvicted: 0, lastMessageAt: null },
       version: 0,

@@ -1,4 +1,5 @@
 import { KeyedStore } from './keyed-store.js';
+import { RowKeyMismatchError, rowKeyOf } from './row-key.js';
 
 /** Every row a plugin exposes has a float UNIX timestamp plus its own columns. */
 export interface Row {
@@ -22,6 +23,36 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
   private readonly byTimestamp = new Map<number, Set<string>>();
   /** Distinct timestamps, ascending. New buckets are nearly always appended at the end. */
   private readonly timestamps: number[] = [];
+
+  /** `keyColumns`: the plugin's `key`; every row is stored under the key they give (see row-key.ts). */
+  constructor(private readonly keyColumns: readonly string[] = []) {
+    super();
+  }
+
+  /** The storage key of a row, or of the key columns' values: `rows.get(rows.keyOf({ timestamp: bucket, user }))`. */
+  keyOf(fields: Readonly<Record<string, unknown>>): string {
+    return rowKeyOf(this.keyColumns, fields);
+  }
+
+  /** Stores a row under the key its key columns give; returns that key. */
+  put(row: R): string {
+    const key = rowKeyOf(this.keyColumns, row as unknown as Record<string, unknown>);
+    super.set(key, row);
+    return key;
+  }
+
+  /** Like put(), with the key spelled out: it must be the one the key columns give, else the write throws. */
+  override set(key: string, row: R): void {
+    if (this.keyColumns.length > 0) {
+      const derived = rowKeyOf(this.keyColumns, row as unknown as Record<string, unknown>);
+      if (derived !== key) {
+        throw new RowKeyMismatchError(
+          `row key ${JSON.stringify(key.slice(0, 120))} is not what the key columns [${this.keyColumns.join(', ')}] give (${JSON.stringify(derived.slice(0, 120))}); HTTP and WebSocket would disagree about this row. Use rows.put(row), or rows.keyOf(...) to build the key`,
+        );
+      }
+    }
+    super.set(key, row);
+  }
 
   get newestTimestamp(): number | undefined {
     return this.timestamps[this.timestamps.length - 1];

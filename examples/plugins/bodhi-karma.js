@@ -32,7 +32,9 @@ const bodhiKarma = {
     'Sums the karma (+1, 0, -1) of the comments on each bodhi update per UTC day and counts the comments. ' +
     'The update is named by its alias (FEDORA-2019-…) when the message has one, else by its title.',
   topics: [TOPIC],
-  version: 1,
+  // Version 2: rows are stored under the key their key columns give (rows.put); version 1 built
+  // its own `${bucket}|${update}` strings, which migrate() below re-keys.
+  version: 2,
   columns: ['update', 'karma', 'comments'],
   key: ['timestamp', 'update'],
   params: {
@@ -46,9 +48,15 @@ const bodhiKarma = {
     const update = updateOf(comment);
     if (update === undefined) return;
     const karma = comment.karma === 1 || comment.karma === -1 ? comment.karma : 0;
-    const key = `${bucket}|${update}`;
-    const previous = rows.get(key);
-    rows.set(key, { timestamp: bucket, update, karma: (previous?.karma ?? 0) + karma, comments: (previous?.comments ?? 0) + 1 });
+    const previous = rows.get(rows.keyOf({ timestamp: bucket, update }));
+    rows.put({ timestamp: bucket, update, karma: (previous?.karma ?? 0) + karma, comments: (previous?.comments ?? 0) + 1 });
+  },
+  migrate(stored, fromVersion) {
+    if (fromVersion >= 2) return stored;
+    // The runtime derives keys from `key` (timestamp, update joined by U+001F); the map key here is only transport.
+    const rows = new Map();
+    for (const row of stored.rows.values()) rows.set(`${row.timestamp}\u001f${row.update}`, row);
+    return { ...stored, rows };
   },
   view({ rows }, params) {
     const out = [];

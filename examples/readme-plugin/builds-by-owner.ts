@@ -17,7 +17,7 @@ export default definePlugin({
   version: 1,                         // bump with a migrate() when the stored shape changes
   rows: rowsOf<Row>(),                // names the row type (TypeScript infers the rest)
   columns: ['owner', 'builds'],
-  key: ['timestamp', 'owner'],        // what identifies a row, for clients applying updates
+  key: ['timestamp', 'owner'],        // what identifies a row: its storage key is derived from these
   params: {
     owner: { type: 'string', description: 'only this owner' },
   },
@@ -25,8 +25,8 @@ export default definePlugin({
   update(message, { rows, stores, bucket }) {
     const body = message.body as { owner?: unknown; new?: unknown } | null;
     if (body?.new !== 1 || typeof body.owner !== 'string') return;
-    const key = `${bucket}|${body.owner}`;
-    rows.set(key, { timestamp: bucket, owner: body.owner, builds: (rows.get(key)?.builds ?? 0) + 1 });
+    const previous = rows.get(rows.keyOf({ timestamp: bucket, owner: body.owner }));
+    rows.put({ timestamp: bucket, owner: body.owner, builds: (previous?.builds ?? 0) + 1 });
     stores.totals.update(body.owner, (n) => (n ?? 0) + 1);
   },
   view({ rows }, params) {            // optional; the runtime filters by start/stop, orders and pages

@@ -15,11 +15,11 @@ const fragile = definePlugin({
   description: 'd',
   rows: rowsOf<Row>(),
   columns: ['topic', 'n'],
-  key: ['topic'],
+  key: ['timestamp', 'topic'],
   interval: '1m',
   retention: '5m',
   update(m, { rows, bucket }) {
-    rows.set(`${bucket}|${m.topic}`, { timestamp: bucket, topic: m.topic, n: (rows.get(`${bucket}|${m.topic}`)?.n ?? 0) + 1 });
+    rows.put({ timestamp: bucket, topic: m.topic, n: (rows.get(rows.keyOf({ timestamp: bucket, topic: m.topic }))?.n ?? 0) + 1 });
     if (m.topic.includes('boom')) throw new Error('plugin bug');
   },
 });
@@ -62,11 +62,11 @@ describe('plugin runtime', () => {
       description: 'd',
       rows: rowsOf<{ timestamp: number; user: string }>(),
       columns: ['user'],
-      key: ['user'],
+      key: ['timestamp', 'user'],
       interval: '1m',
       stores: { seen: store<number>() },
       update(m, { rows, stores, bucket }) {
-        for (const user of m.meta.usernames) rows.set(`${bucket}|${user}`, { timestamp: bucket, user });
+        for (const user of m.meta.usernames) rows.put({ timestamp: bucket, user });
         const first = (m.body as { first?: string }).first;
         if (first) stores.seen.set(first, m.timestamp);
       },
@@ -89,7 +89,35 @@ describe('plugin runtime', () => {
     // The whole message was rolled back for this plugin: its row is not there either.
     expect(rt.state.counters.dropped.key_cap).toBe(1);
     expect(rt.state.stores['seen']?.size).toBe(100);
-    expect(rt.state.rows.has('420|u400-0')).toBe(false);
+    expect(rt.state.rows.has(rt.state.rows.keyOf({ timestamp: 420, user: 'u400-0' }))).toBe(false);
+    host.stop();
+  });
+  it('derives each row key from the key columns, and refuses a hand-built key that disagrees with them', () => {
+    // The bug this guards against: key ['topic'] but one row per (bucket, topic): HTTP served 3 rows, WebSocket 1.
+    const wrong = definePlugin({
+      name: 'Wrong key',
+      summary: 's',
+      description: 'd',
+      rows: rowsOf<Row>(),
+      columns: ['topic', 'n'],
+      key: ['topic'],
+      interval: '1m',
+      update(m, { rows, bucket }) {
+        rows.set(`${bucket}|${m.topic}`, { timestamp: bucket, topic: m.topic, n: 1 });
+      },
+    });
+    const errors: string[] = [];
+    const host = new PluginHost(registerPlugins([wrong, fragile]), (_ident, err) => errors.push(String((err as { code?: string }).code)));
+    const bad = host.get('wrong-key-1m')!;
+    bad.send(msg('a.b.c.x', 10));
+    expect(bad.state.rows.size).toBe(0);
+    expect(bad.state.counters.dropped.update_error).toBe(1);
+    expect(errors).toEqual(['SC_PLUGIN_ROW_KEY']);
+    const good = host.get('fragile-1m')!;
+    for (const t of [10, 70, 130]) good.send(msg('a.b.c.x', t));
+    expect([...good.state.rows.keys()]).toEqual(['60\u001fa.b.c.x', '120\u001fa.b.c.x', '180\u001fa.b.c.x']);
+    // Separators inside values are escaped, so two different rows never share a key.
+    expect(good.state.rows.keyOf({ timestamp: 1, topic: 'a\u001fb' })).not.toBe(good.state.rows.keyOf({ timestamp: '1\u001fa', topic: 'b' }));
     host.stop();
   });
 });

@@ -23,8 +23,8 @@ export const perCategory = definePlugin({
   key: ['timestamp', 'category'],
   params: { category: { type: 'string', description: 'only this category' } },
   update(message, { rows, bucket }) {
-    const key = `${bucket}|${message.category}`;
-    rows.set(key, { timestamp: bucket, category: message.category, n: (rows.get(key)?.n ?? 0) + 1 });
+    const previous = rows.get(rows.keyOf({ timestamp: bucket, category: message.category }));
+    rows.put({ timestamp: bucket, category: message.category, n: (previous?.n ?? 0) + 1 });
   },
   view({ rows }, params) {
     return [...rows.values()].filter((r) => params.category === undefined || r.category === params.category);

@@ -1,0 +1,30 @@
+/** Unit separator: never appears in topics, account or package names. */
+export const SEP = '\u001f';
+
+/**
+ * A row's storage key, derived from the plugin's `key` columns: the values joined by the unit
+ * separator U+001F, each with `\` and U+001F escaped so distinct rows never share a key. For
+ * values without those characters it is exactly the key the built-in plugins have always
+ * written (`joinKey`), so existing snapshots keep their keys.
+ *
+ * HTTP serves one row per storage key while WebSocket frames identify rows by the key columns;
+ * deriving the one from the other is what keeps the two in agreement.
+ */
+export function rowKeyOf(columns: readonly string[], row: Readonly<Record<string, unknown>>): string {
+  if (columns.length === 1) return part(row[columns[0] as string]);
+  let key = '';
+  for (let i = 0; i < columns.length; i++) {
+    if (i > 0) key += SEP;
+    key += part(row[columns[i] as string]);
+  }
+  return key;
+}
+
+function part(value: unknown): string {
+  const s = typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
+  return s.includes(SEP) || s.includes('\\') ? s.replace(/[\\\u001f]/g, (c) => `\\${c}`) : s;
+}
+
+export class RowKeyMismatchError extends Error {
+  readonly code = 'SC_PLUGIN_ROW_KEY';
+}
