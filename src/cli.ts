@@ -36,6 +36,15 @@ function serveOptions(cmd: Command): Command {
     .addOption(new Option('--log-level <level>', 'log level (default info)').choices(LOG_LEVELS))
     .option('--datagrepper <url>', 'datagrepper /raw URL to backfill from after downtime and gaps')
     .option('--backfill-overlap <seconds>', 'seconds re-fetched before the newest journaled message (default 600)')
+    .option('--amqp <url>', 'AMQP broker to consume, like fedora-messaging (amqps://fedora:@rabbitmq.fedoraproject.org/%2Fpublic_pubsub; repeatable)', collect)
+    .option('--amqp-binding <key>', 'routing key to bind on amq.topic (repeatable; default #)', collect)
+    .option('--amqp-queue <name>', 'durable named queue, so nothing is lost while statscache is down (default: server-named, exclusive, auto-delete)')
+    .option('--amqp-prefetch <n>', 'unacked deliveries the broker may send ahead (default 25)')
+    .option('--amqp-heartbeat <seconds>', 'AMQP heartbeat; 0 disables (default 30)')
+    .option('--amqp-ca <file.pem>', 'CA certificate(s) the broker\'s TLS certificate must chain to')
+    .option('--amqp-cert <file.pem>', 'client certificate; logs in with SASL EXTERNAL (needs --amqp-key)')
+    .option('--amqp-key <file.pem>', 'private key of --amqp-cert')
+    .option('--amqp-reconnect-max <seconds>', 'longest wait between reconnect attempts (default 60)')
     .option('--snapshot-generations <n>', 'snapshot generations kept (default 3)')
     .option('--journal-max-age <interval>', 'journal retention by message age, like 7d (default 7d)')
     .option('--journal-max-bytes <bytes>', 'journal size cap (default 2 GiB)')
@@ -51,6 +60,7 @@ function configFrom(opts: Record<string, unknown>): Config {
     'maxMessageDepth', 'maxMessageKeys', 'maxClockSkew', 'maxFanout', 'pluginMaxKeys',
     'wsMaxSubscriptions', 'wsMaxConnectionsPerIp', 'wsMaxBufferedBytes', 'wsSlowTimeoutSeconds', 'wsMaxFrameBytes', 'wsIdleTimeoutSeconds', 'wsResumeFrames',
     'datagrepper', 'backfillOverlap', 'snapshotGenerations', 'journalMaxAge', 'journalMaxBytes', 'stopTimeout',
+    'amqp', 'amqpBinding', 'amqpQueue', 'amqpPrefetch', 'amqpHeartbeat', 'amqpCa', 'amqpCert', 'amqpKey', 'amqpReconnectMax',
   ];
   const flags = Object.fromEntries(keys.map((k) => [k, opts[k]]));
   return loadConfig({ flags, env: process.env, file: opts['config'] as string | undefined });

@@ -19,6 +19,8 @@ export interface MetricsSources {
   readonly uwsNative: () => boolean | null;
   /** Accept-to-apply delay (the journal commit) so far. */
   readonly commitDelay?: () => { readonly count: number; readonly totalMs: number; readonly maxMs: number };
+  /** The AMQP inputs (src/amqp-inputs.ts), labelled by their URL without credentials. */
+  readonly amqp?: () => readonly { readonly input: string; readonly state: string; readonly deliveries: number; readonly acked: number; readonly connects: number; readonly duplicates: number; readonly decodeErrors: Readonly<Record<string, number>> }[];
   readonly httpCache?: () => { readonly hits: number; readonly misses: number; readonly gzipped: number; readonly entries: number; readonly bytes: number };
 }
 
@@ -122,6 +124,28 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
     gauge('statscache_http_cache_bytes', 'Bytes held by the encoded-body cache', [], (set) => set({}, cache().bytes));
   }
 
+  if (sources.amqp) {
+    const amqp = sources.amqp;
+    gauge('statscache_amqp_state', 'AMQP input state: 1 for the current one of connecting, consuming, blocked, closed', ['input', 'state'], (set) => {
+      for (const a of amqp()) for (const state of AMQP_STATES) set({ input: a.input, state }, a.state === state ? 1 : 0);
+    });
+    fromCounters('statscache_amqp_deliveries_total', 'AMQP deliveries received', ['input'], (set) => {
+      for (const a of amqp()) set({ input: a.input }, a.deliveries);
+    });
+    fromCounters('statscache_amqp_acked_total', 'AMQP deliveries acked (after their journal commit, or refused)', ['input'], (set) => {
+      for (const a of amqp()) set({ input: a.input }, a.acked);
+    });
+    fromCounters('statscache_amqp_connects_total', 'AMQP connections established (reconnects included)', ['input'], (set) => {
+      for (const a of amqp()) set({ input: a.input }, a.connects);
+    });
+    fromCounters('statscache_amqp_duplicates_total', 'AMQP deliveries already journaled (redeliveries), acked and counted once', ['input'], (set) => {
+      for (const a of amqp()) set({ input: a.input }, a.duplicates);
+    });
+    fromCounters('statscache_amqp_decode_errors_total', 'AMQP deliveries acked without being applied, by reason (also in statscache_bus_decode_errors_total)', ['input', 'reason'], (set) => {
+      for (const a of amqp()) for (const [reason, n] of Object.entries(a.decodeErrors)) set({ input: a.input, reason }, n);
+    });
+  }
+
   const requests = new Counter({ name: 'statscache_http_requests_total', help: 'HTTP requests by route pattern, method and status', labelNames: ['route', 'method', 'status'], registers: [registry] });
 
   let latest = '';
@@ -149,6 +173,8 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
     stop: () => clearInterval(timer),
   };
 }
+
+const AMQP_STATES = ['connecting', 'consuming', 'blocked', 'closed'] as const;
 
 const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 

@@ -8,6 +8,7 @@ import { DataStore } from '../snapshots/lmdb-store.js';
 import { removePidFile, writePidFile } from '../snapshots/pid-file.js';
 import { restore, type RestoreReport } from '../snapshots/restore.js';
 import { Snapshotter, type SnapshotReport } from '../snapshots/snapshotter.js';
+import { AmqpInputs } from './amqp-inputs.js';
 import { subscribe, type BusSubscription } from './bus.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
@@ -90,6 +91,8 @@ export class Service {
   readonly futureRowsDropped: Readonly<Record<string, number>>;
   server: RunningServer | null = null;
   subscription: BusSubscription | null = null;
+  /** The `--amqp` inputs (fedora-messaging), empty when none are configured. */
+  readonly amqp: AmqpInputs;
 
   private phase: Phase = 'built';
   private readonly clock: Clock;
@@ -149,6 +152,21 @@ export class Service {
       Math.min(this.restored.meta?.newestTimestamp ?? 0, nowSeconds() + config.maxClockSkew),
       this.restored.meta?.publishers ?? {},
     );
+    this.amqp = new AmqpInputs({
+      config,
+      intake: this.intake,
+      limits: frameLimits(config, nowSeconds),
+      log,
+      logLimited: this.logLimited,
+      held: () => (this.phase === 'running' || this.phase === 'stopping' ? undefined : this.liveGate.promise),
+      onResumed: ({ input, downSince }) => {
+        if (this.phase !== 'running' || !config.datagrepper) return;
+        log.warn({ input, downSince: new Date(downSince).toISOString() }, 'AMQP input reconnected on a new server-named queue; backfilling what was published meanwhile');
+        const from = Math.min(this.intake.newestTimestamp || downSince / 1000, downSince / 1000);
+        this.recovery.fillGap({ start: from - config.backfillOverlap, end: this.clock.now() / 1000 });
+      },
+      now: () => this.clock.now(),
+    });
     this.recovery = new Recovery({ intake: this.intake, journal: this.journal, log, datagrepper: config.datagrepper, nowSeconds, limits: frameLimits(config, nowSeconds), signal: this.abort.signal, sleep: options.sleep });
     this.snapshotter = new Snapshotter(
       this.host.runtimes,
@@ -173,11 +191,13 @@ export class Service {
       uwsNative: () => this.server?.native ?? null,
       commitDelay: () => this.intake.commitDelay,
       httpCache: () => ({ ...httpCache.stats, entries: httpCache.size, bytes: httpCache.totalBytes }),
+      amqp: () => this.amqp.reports(),
     });
     const api = createHttpHandler({
       host: this.host,
       nowSeconds: () => this.clock.now() / 1000,
       notReadyReason: () => this.notReadyReason(),
+      readiness: () => (this.amqp.inputs.length > 0 ? this.amqp.readiness() : {}),
       health: () => ({ phase: this.phase, uws_native: this.server?.native ?? null }),
       metrics: this.metrics,
       cache: httpCache,
@@ -229,9 +249,11 @@ export class Service {
         if (this.phase === 'running') this.recovery.fillGap({ start: from - config.backfillOverlap, end: this.clock.now() / 1000 });
       },
     );
+    // Deliveries wait behind the same gate as ZeroMQ frames; unacked, the broker holds the rest.
+    this.amqp.start();
     this.timers.push(this.clock.every(config.wsTickMs, () => this.hub.tick()));
     log.info(
-      { http: `http://${config.host}:${this.server.port}`, port: this.server.port, bound: this.subscription.bound, connected: this.subscription.connected, topics: config.topic, plugins: this.host.idents.length, dataDir: config.dataDir, datagrepper: config.datagrepper },
+      { http: `http://${config.host}:${this.server.port}`, port: this.server.port, bound: this.subscription.bound, connected: this.subscription.connected, topics: config.topic, amqp: this.amqp.reports().map((r) => ({ input: r.input, state: r.state, queue: config.amqpQueue, bindings: config.amqpBinding })), plugins: this.host.idents.length, dataDir: config.dataDir, datagrepper: config.datagrepper },
       'statscache listening',
     );
     await this.recover();
@@ -336,6 +358,8 @@ export class Service {
     this.subscription?.close();
     this.liveGate.open();
     await this.subscription?.done;
+    // Cancels the consumers and acks what reached the journal; the broker requeues the rest.
+    await this.amqp.close();
     await this.recovery.drained();
     this.hub.tick();
     try {
@@ -357,6 +381,7 @@ export class Service {
     this.metrics.stop();
     for (const cancel of this.timers) cancel();
     this.subscription?.close();
+    await this.amqp.close();
     this.server?.close();
     this.host.stop();
     await this.journal.flush();

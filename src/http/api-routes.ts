@@ -26,6 +26,8 @@ export interface ApiDeps {
   /** Why the service is not ready yet, or null once restored and consuming. */
   readonly notReadyReason: () => string | null;
   readonly health: () => Readonly<Record<string, unknown>>;
+  /** Extra /readyz fields (the AMQP inputs' states), on both the ready and the not-ready answer. */
+  readonly readiness?: () => Readonly<Record<string, unknown>>;
   readonly metrics?: HttpMetricsSink;
   /** Encoded-body cache; pass one to read its stats elsewhere (metrics). */
   readonly cache?: EncodedCache;
@@ -73,7 +75,8 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
         return json(200, { status: 'ok', ...deps.health() }, { ...CORS_HEADERS, 'Cache-Control': 'no-store' });
       case '/readyz': {
         const reason = deps.notReadyReason();
-        return reason === null ? json(200, { status: 'ready' }, { 'Cache-Control': 'no-store' }) : json(503, { status: 'not_ready', reason }, { 'Cache-Control': 'no-store' });
+        const extra = deps.readiness?.() ?? {};
+        return reason === null ? json(200, { status: 'ready', ...extra }, { 'Cache-Control': 'no-store' }) : json(503, { status: 'not_ready', reason, ...extra }, { 'Cache-Control': 'no-store' });
       }
       case '/metrics': {
         if (!deps.metrics) return error(404, 'not_found', 'metrics are not enabled in this process');

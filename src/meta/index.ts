@@ -1,5 +1,6 @@
 import { categoryOf, type Envelope, type Meta } from '../envelope.js';
 import { isObj } from './fields.js';
+import { namesFromHeaders, RPM_HEADER, USER_HEADER } from './header-names.js';
 import { RULES } from './rules/registry.js';
 import { generic } from './rules/generic.js';
 import type { Derived, RuleContext } from './rules/types.js';
@@ -72,12 +73,14 @@ function derive(envelope: Envelope, depth: number, limit: Limit): Meta {
     out = {};
   }
 
-  const usernames = cleanSet(out.usernames, limit);
+  // Only the message itself carries headers; an embedded one (depth > 0) is judged by its body.
+  const headers = depth === 0 ? envelope['headers'] : undefined;
+  const usernames = cleanSet(namesFromHeaders(headers, USER_HEADER) ?? out.usernames, limit);
   const agent = cleanText(out.agent) ?? (usernames.length === 1 ? (usernames[0] ?? null) : null);
   return {
     category,
     usernames,
-    packages: cleanSet(out.packages, limit),
+    packages: cleanSet(namesFromHeaders(headers, RPM_HEADER) ?? out.packages, limit),
     agent,
     link: cleanText(out.link),
     subtitle: cleanText(out.subtitle),
