@@ -1,0 +1,230 @@
+/**
+ * fedora-messaging over a real RabbitMQ (private unless STATSCACHE_TEST_AMQP_URL is set):
+ * the same counts as over ZeroMQ, SIGKILL with unacked deliveries on a durable queue, a broker
+ * restart, malformed bodies, and TLS with client certificates and EXTERNAL login.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recentSamples, type RawEnvelope } from '../helpers/fixtures.js';
+import { connectAmqpPublisher, sentAt, toWire, type TestPublisher } from '../helpers/amqp-publisher.js';
+import { startBroker, type TestBroker } from '../helpers/rabbitmq.js';
+import { connectPublisher, eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+
+type Row = { timestamp: number; volume: number } & Record<string, unknown>;
+type AmqpReady = { input: string; state: string; reason: string | null; queue: string | null; durable_queue: boolean; deliveries: number; acked: number };
+type Ready = { status: string; degraded?: boolean; amqp?: AmqpReady[] };
+
+async function allRows(base: string, ident: string): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (let page = 1; ; page++) {
+    const res = await getJson(`${base}/api/${ident}?page=${page}`);
+    expect(res.status).toBe(200);
+    rows.push(...(res.body as Row[]));
+    if (page >= Number(res.headers.get('x-link-count'))) return rows;
+  }
+}
+const total = async (base: string, ident: string) => (await allRows(base, ident)).reduce((a, r) => a + r.volume, 0);
+const byKey = (rows: readonly Row[]) => new Map(rows.map((r) => [JSON.stringify(Object.entries(r).filter(([k]) => k !== 'volume').sort()), r.volume]));
+const ready = async (svc: RunningService) => (await getJson(`${svc.base}/readyz`)).body as Ready;
+/** The value of one /metrics series, 0 when absent. */
+async function metric(svc: RunningService, series: string): Promise<number> {
+  const text = String((await getJson(`${svc.base}/metrics`)).body);
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
+const consuming = (svc: RunningService, connects = 1) =>
+  eventually(async () => {
+    const r = await ready(svc);
+    const a = r.amqp?.[0];
+    return a?.state === 'consuming' && (await metric(svc, `statscache_amqp_connects_total{input="${a.input}"}`)) >= connects ? a : undefined;
+  }, 30_000, 'AMQP input consuming');
+const countReaches = (svc: RunningService, ident: string, n: number, ms = 30_000) =>
+  eventually(async () => ((await total(svc.base, ident)) === n ? true : undefined), ms, `${ident} to count ${n}`);
+
+describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
+  let broker: TestBroker;
+  let main: TestBroker;
+  let pub: TestPublisher;
+  const services: RunningService[] = [];
+  const dirs: { remove(): void }[] = [];
+  const start = async (args: string[], dir = tempDir()) => {
+    dirs.push(dir);
+    const svc = await startService(['--data-dir', dir.path, '--snapshot-interval', '3600', '--amqp-reconnect-max', '2', ...args]);
+    services.push(svc);
+    return svc;
+  };
+
+  beforeAll(async () => {
+    // TLS and broker restarts need a broker of our own; the rest may use STATSCACHE_TEST_AMQP_URL.
+    broker = await startBroker({ tls: true, forcePrivate: true });
+    console.log(`private rabbitmq-server started in ${Math.round(broker.startMs)} ms (openssl certificates included)`);
+    main = process.env['STATSCACHE_TEST_AMQP_URL'] ? await startBroker() : broker;
+    pub = await connectAmqpPublisher(main.url);
+  }, 150_000);
+  afterAll(async () => {
+    await pub?.close();
+    for (const s of services) await s.stop('SIGKILL');
+    for (const d of dirs) d.remove();
+    if (main && main !== broker) await main.stop();
+    await broker?.stop();
+  }, 60_000);
+
+  it('counts the 510 real messages exactly as the same messages over ZeroMQ, with users and packages from the headers', async () => {
+    const amqp = await start(['--amqp', main.url]);
+    const zmq = await start([]);
+    const a = await consuming(amqp);
+    expect(a.durable_queue).toBe(false);
+    expect(a.queue).toMatch(/^amq\.gen-/);
+    const batch: RawEnvelope[] = recentSamples(Math.floor(Date.now() / 1000));
+
+    const zpub = await connectPublisher(zmq.bound);
+    let t = performance.now();
+    for (const e of batch) await zpub.send(e.topic, JSON.stringify(e));
+    await countReaches(zmq, 'volume-by-category-1d', batch.length);
+    const zmqMs = performance.now() - t;
+    zpub.close();
+
+    t = performance.now();
+    for (const e of batch) pub.publish(toWire(e));
+    await pub.confirmed();
+    await countReaches(amqp, 'volume-by-category-1d', batch.length);
+    const amqpMs = performance.now() - t;
+    console.log(`510 messages: ZeroMQ ${Math.round((batch.length * 1000) / zmqMs)} msg/s, AMQP ${Math.round((batch.length * 1000) / amqpMs)} msg/s (publish to counted)`);
+
+    for (const ident of ['volume-by-category-1d', 'volume-by-category-1m', 'volume-1m']) {
+      expect(byKey(await allRows(amqp.base, ident)), ident).toEqual(byKey(await allRows(zmq.base, ident)));
+    }
+    const idents = (await getJson(`${amqp.base}/api/`)).body as string[];
+    const keyed = idents.filter((i) => /^volume-by-(user|package)-/.test(i));
+    expect(keyed.length).toBeGreaterThanOrEqual(2);
+    for (const ident of keyed) {
+      const rows = await allRows(amqp.base, ident);
+      expect(rows.length, ident).toBeGreaterThan(0);
+      expect(byKey(rows), ident).toEqual(byKey(await allRows(zmq.base, ident)));
+    }
+    // Acked only after the journal commit: the broker holds nothing for us once all is counted.
+    await eventually(async () => ((await ready(amqp)).amqp?.[0]?.acked === batch.length ? true : undefined), 10_000, 'every delivery acked');
+    expect(await metric(amqp, `statscache_amqp_deliveries_total{input="${a.input}"}`)).toBe(batch.length);
+  });
+
+  it('acks and counts a malformed delivery by reason, keeps consuming, and prefers header users/packages', async () => {
+    const svc = await start(['--amqp', main.url, '--amqp-binding', 'org.fedoraproject.prod.amqptest.#']);
+    const a = await consuming(svc);
+    const topic = 'org.fedoraproject.prod.amqptest.thing';
+    const now = Math.floor(Date.now() / 1000);
+    pub.publishRaw(topic, '{not json', { messageId: randomUUID(), headers: { 'sent-at': sentAt(now) } });
+    pub.publishRaw(topic, '[1,2,3]', { messageId: randomUUID(), headers: { 'sent-at': sentAt(now) } });
+    pub.publishRaw(topic, '{"a":1}', { messageId: randomUUID(), headers: { 'sent-at': 'yesterday-ish' } });
+    pub.publishRaw(topic, '{"a":1}', { messageId: randomUUID(), headers: { 'sent-at': sentAt(now + 86_400) } });
+    // Not bound: never delivered to this queue at all.
+    pub.publishRaw('org.fedoraproject.prod.other.thing', '{"a":1}', { messageId: randomUUID(), headers: { 'sent-at': sentAt(now) } });
+    const good = { messageId: randomUUID(), headers: { 'sent-at': sentAt(now), fedora_messaging_user_headeronly: true, fedora_messaging_rpm_headerpkg: true } };
+    // The body names someone else: the publisher's headers win.
+    pub.publishRaw(topic, JSON.stringify({ agent: 'bodyuser', user: { name: 'bodyuser' } }), good);
+    pub.publishRaw(topic, JSON.stringify({ agent: 'bodyuser', user: { name: 'bodyuser' } }), good); // the same message again: counted once
+    await pub.confirmed();
+    await countReaches(svc, 'volume-1m', 1);
+    await eventually(async () => ((await ready(svc)).amqp?.[0]?.acked === 6 ? true : undefined), 10_000, 'all six deliveries acked');
+    for (const [reason, n] of [['invalid_json', 1], ['not_object', 1], ['bad_timestamp', 1], ['future_timestamp', 1]] as const) {
+      expect(await metric(svc, `statscache_amqp_decode_errors_total{input="${a.input}",reason="${reason}"}`), reason).toBe(n);
+      expect(await metric(svc, `statscache_bus_decode_errors_total{reason="${reason}"}`), reason).toBe(n);
+    }
+    expect(await metric(svc, `statscache_amqp_duplicates_total{input="${a.input}"}`)).toBe(1);
+    const users = (await getJson(`${svc.base}/api/`)).body as string[];
+    const userIdent = users.find((i) => i.startsWith('volume-by-user-')) as string;
+    const packageIdent = users.find((i) => i.startsWith('volume-by-package-')) as string;
+    const userRows = await allRows(svc.base, userIdent);
+    expect(userRows.map((r) => Object.values(r).filter((v) => typeof v === 'string')).flat()).toEqual(['headeronly']);
+    expect((await allRows(svc.base, packageIdent)).map((r) => Object.values(r).filter((v) => typeof v === 'string')).flat()).toEqual(['headerpkg']);
+    if (main.private) {
+      const queues = await main.ctl('list_queues', '-q', 'name', 'messages', 'messages_unacknowledged');
+      const line = queues.split('\n').find((l) => l.startsWith(a.queue ?? '?'));
+      expect(line?.split(/\s+/).slice(1)).toEqual(['0', '0']);
+    }
+  });
+
+  it('loses nothing and doubles nothing across a SIGKILL with unacked deliveries on a durable queue', async () => {
+    const queue = `statscache-test-${randomUUID()}`;
+    const dir = tempDir();
+    let svc = await start(['--amqp', main.url, '--amqp-queue', queue, '--amqp-prefetch', '200'], dir);
+    const a = await consuming(svc);
+    expect(a).toMatchObject({ queue, durable_queue: true });
+    const batch = recentSamples(Math.floor(Date.now() / 1000));
+    for (const e of batch) pub.publish(toWire(e));
+    await pub.confirmed();
+    // Mid-stream: some counted, and deliveries in hand that are not acked yet.
+    const before = await eventually(async () => {
+      const r = (await ready(svc)).amqp?.[0];
+      return r && r.acked > 0 && r.deliveries > r.acked && r.acked < batch.length ? r : undefined;
+    }, 20_000, 'some deliveries acked, others not yet');
+    await svc.stop('SIGKILL');
+    console.log(`SIGKILL with ${before.deliveries} delivered, ${before.acked} acked`);
+    const atKill = main.private ? await main.ctl('list_queues', '-q', 'name', 'messages') : '';
+    svc = await start(['--amqp', main.url, '--amqp-queue', queue, '--amqp-prefetch', '200'], dir);
+    await countReaches(svc, 'volume-by-category-1d', batch.length);
+    await eventually(async () => ((await ready(svc)).amqp?.[0]?.state === 'consuming' ? true : undefined), 10_000, 'consuming');
+    // Settled: nothing more arrives, nothing counted twice.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await total(svc.base, 'volume-by-category-1d')).toBe(batch.length);
+    expect(await total(svc.base, 'volume-1m')).toBe(batch.length);
+    if (main.private) {
+      console.log(`durable queue at SIGKILL: ${atKill.split('\n').find((l) => l.startsWith(queue))?.trim()}`);
+      const after = await main.ctl('list_queues', '-q', 'name', 'messages');
+      expect(after.split('\n').find((l) => l.startsWith(queue))?.split(/\s+/)[1]).toBe('0');
+      await main.ctl('delete_queue', queue);
+    }
+  });
+
+  it('reconnects after a broker restart and keeps counting', async () => {
+    const svc = await start(['--amqp', broker.url]);
+    const a = await consuming(svc);
+    const bpub = main === broker ? pub : await connectAmqpPublisher(broker.url);
+    const batch = recentSamples(Math.floor(Date.now() / 1000));
+    const [first, second] = [batch.slice(0, 200), batch.slice(200)];
+    for (const e of first) bpub.publish(toWire(e));
+    await bpub.confirmed();
+    await countReaches(svc, 'volume-1m', first.length);
+    if (bpub !== pub) await bpub.close();
+    else await pub.close();
+
+    await broker.restartApp();
+    pub = await connectAmqpPublisher(main.url);
+    const bpub2 = main === broker ? pub : await connectAmqpPublisher(broker.url);
+    const back = await consuming(svc, 2);
+    expect(back.queue).not.toBe(a.queue); // a server-named queue is new on every connection
+    for (const e of second) bpub2.publish(toWire(e));
+    await bpub2.confirmed();
+    await countReaches(svc, 'volume-1m', batch.length);
+    if (bpub2 !== pub) await bpub2.close();
+  });
+
+  it('logs in over TLS with a client certificate and SASL EXTERNAL', async () => {
+    const certs = broker.certs;
+    expect(certs).not.toBeNull();
+    const svc = await start(['--amqp', broker.tlsUrl as string, '--amqp-ca', certs?.ca ?? '', '--amqp-cert', certs?.clientCert ?? '', '--amqp-key', certs?.clientKey ?? '']);
+    const a = await consuming(svc);
+    expect(a.input).toMatch(/^amqps:\/\/localhost:\d+\/$/);
+    const connections = await broker.ctl('list_connections', '-q', 'user', 'auth_mechanism', 'ssl');
+    expect(connections).toMatch(/guest\s+EXTERNAL\s+true/);
+    const bpub = main === broker ? pub : await connectAmqpPublisher(broker.url);
+    const batch = recentSamples(Math.floor(Date.now() / 1000)).slice(0, 50);
+    for (const e of batch) bpub.publish(toWire(e));
+    await bpub.confirmed();
+    await countReaches(svc, 'volume-1m', batch.length);
+    if (bpub !== pub) await bpub.close();
+  });
+
+  it('stays ready but degraded, and says why, while its broker is unreachable', async () => {
+    const svc = await start(['--amqp', 'amqp://guest:secret@127.0.0.1:1/']);
+    const r = await eventually(async () => {
+      const res = await getJson(`${svc.base}/readyz`);
+      const body = res.body as Ready;
+      return res.status === 200 && body.amqp?.[0]?.state === 'closed' ? body : undefined;
+    }, 15_000, 'closed input in /readyz');
+    expect(r.degraded).toBe(true);
+    expect(r.amqp?.[0]?.reason).toMatch(/ECONNREFUSED/);
+    expect(r.amqp?.[0]?.input).toBe('amqp://127.0.0.1:1/'); // never the password
+    expect(await metric(svc, `statscache_amqp_state{input="amqp://127.0.0.1:1/",state="closed"}`)).toBe(1);
+    expect(svc.logs.join('\n')).not.toContain('secret');
+  });
+});
