@@ -129,7 +129,7 @@ export class AmqpInput {
   private set(change: Partial<AmqpStatus>): void {
     const previous = this.status.state;
     this.status = { ...this.status, ...change, ...(change.state && change.state !== previous ? { since: this.now() } : {}) };
-    if (change.state) this.options.onState?.(this.status, previous);
+    if (change.state && change.state !== previous) this.options.onState?.(this.status, previous);
   }
 
   private connectUrl(): string {
