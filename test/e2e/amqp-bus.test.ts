@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeDatagrepper, type Stored } from '../helpers/fake-datagrepper.js';
 import { recentSamples, type RawEnvelope } from '../helpers/fixtures.js';
 import { connectAmqpPublisher, sentAt, toWire, type TestPublisher } from '../helpers/amqp-publisher.js';
 import { startBroker, type TestBroker } from '../helpers/rabbitmq.js';
@@ -212,6 +213,30 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
     await bpub.confirmed();
     await countReaches(svc, 'volume-1m', batch.length);
     if (bpub !== pub) await bpub.close();
+  });
+
+  it('backfills from /v2/search, then counts the same messages arriving over AMQP once', async () => {
+    const batch = recentSamples(Math.floor(Date.now() / 1000));
+    const wire = batch.map(toWire);
+    const fake = await new FakeDatagrepper().start();
+    try {
+      // What datanommer archived from the bus: the first 300, with their fedora-messaging ids.
+      fake.messages.push(...batch.slice(0, 300).map((e, i): Stored => ({ ...e, timestamp: e.timestamp as number, msg_id: wire[i]?.messageId, headers: wire[i]?.headers })));
+      const queue = `statscache-test-${randomUUID()}`;
+      const svc = await start(['--amqp', main.url, '--amqp-queue', queue, '--datagrepper', fake.url.replace(/\/raw$/, '/v2/search')]);
+      await eventually(async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined), 20_000, 'ready after backfill');
+      expect(await total(svc.base, 'volume-1m')).toBe(300);
+      const a = await consuming(svc);
+      for (const m of wire) pub.publish(m);
+      await pub.confirmed();
+      await countReaches(svc, 'volume-1m', batch.length);
+      await eventually(async () => ((await ready(svc)).amqp?.[0]?.acked === batch.length ? true : undefined), 10_000, 'every delivery acked');
+      expect(await total(svc.base, 'volume-1m')).toBe(batch.length);
+      expect(await metric(svc, `statscache_amqp_duplicates_total{input="${a.input}"}`)).toBe(300);
+      if (main.private) await main.ctl('delete_queue', queue);
+    } finally {
+      await fake.close();
+    }
   });
 
   it('stays ready but degraded, and says why, while its broker is unreachable', async () => {
