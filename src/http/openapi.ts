@@ -134,9 +134,29 @@ export function buildOpenApi(host: PluginHost): Json {
   paths['/healthz'] = simple('healthz', 'operations', 'Liveness', 'Always 200 while the process serves HTTP, with the lifecycle phase and whether uWebSockets.js runs natively.', {
     '200': { description: 'alive', content: { 'application/json': jsonContent({ type: 'object', required: ['status'], properties: { status: { const: 'ok' }, phase: { type: 'string' }, uws_native: { type: ['boolean', 'null'] } } }) } },
   });
-  paths['/readyz'] = simple('readyz', 'operations', 'Readiness', '200 once state is restored and the bus is consumed; 503 with the reason otherwise.', {
-    '200': { description: 'ready', content: { 'application/json': jsonContent({ type: 'object', properties: { status: { const: 'ready' } } }) } },
-    '503': { description: 'not ready', content: { 'application/json': jsonContent({ type: 'object', required: ['status', 'reason'], properties: { status: { const: 'not_ready' }, reason: { type: 'string' } } }) } },
+  // With --amqp: each input's state; a down input degrades, it does not unready (README).
+  const amqpInputs: Json = {
+    degraded: { type: 'boolean', description: 'true while any AMQP input is not consuming' },
+    amqp: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          input: { type: 'string', description: 'the broker URL without credentials' },
+          state: { enum: ['connecting', 'consuming', 'blocked', 'closed'] },
+          reason: { type: ['string', 'null'] },
+          since: { type: 'string', format: 'date-time' },
+          queue: { type: ['string', 'null'] },
+          durable_queue: { type: 'boolean' },
+          deliveries: { type: 'integer' },
+          acked: { type: 'integer' },
+        },
+      },
+    },
+  };
+  paths['/readyz'] = simple('readyz', 'operations', 'Readiness', '200 once state is restored and the bus is consumed; 503 with the reason otherwise. With AMQP inputs, both add their states.', {
+    '200': { description: 'ready', content: { 'application/json': jsonContent({ type: 'object', properties: { status: { const: 'ready' }, ...amqpInputs } }) } },
+    '503': { description: 'not ready', content: { 'application/json': jsonContent({ type: 'object', required: ['status', 'reason'], properties: { status: { const: 'not_ready' }, reason: { type: 'string' }, ...amqpInputs } }) } },
   });
   paths['/metrics'] = simple('metrics', 'operations', 'Prometheus metrics', 'Messages received/applied/dropped per plugin, bus decode errors, snapshot duration and size, HTTP requests by route and status, WebSocket clients, event-loop lag.', {
     '200': { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } },
