@@ -119,6 +119,9 @@ export class AmqpInput {
     // No new deliveries from here on; those already here are stored and acked before the close.
     if (consumer) await consumer.channel.cancel(consumer.tag).catch(() => undefined);
     await Promise.allSettled([...this.inflight]);
+    // The channel first: its close-ok comes after the acks on it, whereas a connection close can
+    // overtake acks amqplib still holds in the channel's buffer (the broker would requeue them).
+    if (consumer) await consumer.channel.close().catch(() => undefined);
     const model = this.model;
     this.model = null;
     this.generation++;

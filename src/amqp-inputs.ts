@@ -50,8 +50,14 @@ function readPem(path: string | null, key: 'amqpCa' | 'amqpCert' | 'amqpKey'): B
 export class AmqpInputs {
   readonly inputs: AmqpInput[] = [];
   private readonly tallies: Tally[] = [];
+  /** Rejects on close: a delivery still held back is then left unacked (the broker redelivers it). */
+  private readonly closing: { promise: Promise<never>; reject: (err: Error) => void };
 
   constructor(private readonly deps: AmqpInputsDeps) {
+    let reject: (err: Error) => void = () => {};
+    const promise = new Promise<never>((_, r) => (reject = r));
+    promise.catch(() => undefined);
+    this.closing = { promise, reject };
     const { config } = deps;
     const tls: AmqpTls = { ca: readPem(config.amqpCa, 'amqpCa'), cert: readPem(config.amqpCert, 'amqpCert'), key: readPem(config.amqpKey, 'amqpKey') };
     const labels = new Set<string>();
@@ -85,6 +91,7 @@ export class AmqpInputs {
   }
 
   async close(): Promise<void> {
+    this.closing.reject(new Error('closing before the service consumed it'));
     await Promise.all(this.inputs.map((i) => i.close()));
   }
 
@@ -103,7 +110,7 @@ export class AmqpInputs {
 
   private async deliver(input: string, tally: Tally, delivery: Delivery): Promise<void> {
     const held = this.deps.held();
-    if (held) await held;
+    if (held) await Promise.race([held, this.closing.promise]);
     const { intake } = this.deps;
     const result = decodeDelivery(delivery, this.deps.limits);
     if (!result.ok) {

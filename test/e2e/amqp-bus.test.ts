@@ -144,35 +144,52 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
     }
   });
 
-  it('loses nothing and doubles nothing across a SIGKILL with unacked deliveries on a durable queue', async () => {
+  it('loses nothing and doubles nothing across SIGKILLs with unacked deliveries on a durable queue', async () => {
     const queue = `statscache-test-${randomUUID()}`;
     const dir = tempDir();
-    let svc = await start(['--amqp', main.url, '--amqp-queue', queue, '--amqp-prefetch', '200'], dir);
-    const a = await consuming(svc);
-    expect(a).toMatchObject({ queue, durable_queue: true });
+    const args = ['--amqp', main.url, '--amqp-queue', queue, '--amqp-prefetch', '200'];
     const batch = recentSamples(Math.floor(Date.now() / 1000));
-    for (const e of batch) pub.publish(toWire(e));
-    await pub.confirmed();
-    // Mid-stream: some counted, and deliveries in hand that are not acked yet.
-    const before = await eventually(async () => {
-      const r = (await ready(svc)).amqp?.[0];
-      return r && r.acked > 0 && r.deliveries > r.acked && r.acked < batch.length ? r : undefined;
-    }, 20_000, 'some deliveries acked, others not yet');
-    await svc.stop('SIGKILL');
-    console.log(`SIGKILL with ${before.deliveries} delivered, ${before.acked} acked`);
-    const atKill = main.private ? await main.ctl('list_queues', '-q', 'name', 'messages') : '';
-    svc = await start(['--amqp', main.url, '--amqp-queue', queue, '--amqp-prefetch', '200'], dir);
-    await countReaches(svc, 'volume-by-category-1d', batch.length);
-    await eventually(async () => ((await ready(svc)).amqp?.[0]?.state === 'consuming' ? true : undefined), 10_000, 'consuming');
-    // Settled: nothing more arrives, nothing counted twice.
-    await new Promise((r) => setTimeout(r, 500));
-    expect(await total(svc.base, 'volume-by-category-1d')).toBe(batch.length);
-    expect(await total(svc.base, 'volume-1m')).toBe(batch.length);
-    if (main.private) {
-      console.log(`durable queue at SIGKILL: ${atKill.split('\n').find((l) => l.startsWith(queue))?.trim()}`);
-      const after = await main.ctl('list_queues', '-q', 'name', 'messages');
-      expect(after.split('\n').find((l) => l.startsWith(queue))?.split(/\s+/)[1]).toBe('0');
-      await main.ctl('delete_queue', queue);
+    const [first, second] = [batch.slice(0, 300), batch.slice(300)];
+    const fake = await new FakeDatagrepper().start();
+    try {
+      // 1. Killed mid-stream: whatever was delivered but not yet acked goes back to the queue.
+      let svc = await start(args, dir);
+      expect(await consuming(svc)).toMatchObject({ queue, durable_queue: true });
+      for (const e of first) pub.publish(toWire(e));
+      await pub.confirmed();
+      const mid = await eventually(async () => {
+        const r = (await ready(svc)).amqp?.[0];
+        return r && r.acked > 0 ? r : undefined;
+      }, 20_000, 'some deliveries acked');
+      await svc.stop('SIGKILL');
+      console.log(`SIGKILL mid-stream with ${mid.deliveries} delivered, ${mid.acked} acked (of ${first.length})`);
+
+      // 2. Killed while deliveries are certainly unacked: held back behind a start-up backfill that keeps failing.
+      fake.failNext = 1_000_000;
+      svc = await start([...args, '--datagrepper', fake.url], dir);
+      for (const e of second) pub.publish(toWire(e));
+      await pub.confirmed();
+      const held = await eventually(async () => {
+        const r = (await ready(svc)).amqp?.[0];
+        return r && r.deliveries >= Math.min(200, second.length) ? r : undefined;
+      }, 20_000, 'a full prefetch window held');
+      expect(held.acked).toBe(0);
+      await svc.stop('SIGKILL');
+
+      // 3. Restarted: every message exactly once.
+      svc = await start(args, dir);
+      await countReaches(svc, 'volume-by-category-1d', batch.length);
+      await eventually(async () => ((await ready(svc)).amqp?.[0]?.state === 'consuming' ? true : undefined), 10_000, 'consuming');
+      await new Promise((r) => setTimeout(r, 500)); // nothing more arrives, nothing counted twice
+      expect(await total(svc.base, 'volume-by-category-1d')).toBe(batch.length);
+      expect(await total(svc.base, 'volume-1m')).toBe(batch.length);
+      if (main.private) {
+        const after = await main.ctl('list_queues', '-q', 'name', 'messages');
+        expect(after.split('\n').find((l) => l.startsWith(queue))?.split(/\s+/)[1]).toBe('0');
+        await main.ctl('delete_queue', queue);
+      }
+    } finally {
+      await fake.close();
     }
   });
 
@@ -233,6 +250,33 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
       await eventually(async () => ((await ready(svc)).amqp?.[0]?.acked === batch.length ? true : undefined), 10_000, 'every delivery acked');
       expect(await total(svc.base, 'volume-1m')).toBe(batch.length);
       expect(await metric(svc, `statscache_amqp_duplicates_total{input="${a.input}"}`)).toBe(300);
+      if (main.private) await main.ctl('delete_queue', queue);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('holds deliveries unacked while starting up, and stores them on SIGTERM without losing any', async () => {
+    const fake = await new FakeDatagrepper().start();
+    fake.failNext = 1_000_000; // the start-up backfill keeps retrying: live deliveries stay held
+    const queue = `statscache-test-${randomUUID()}`;
+    const dir = tempDir();
+    try {
+      const svc = await start(['--amqp', main.url, '--amqp-queue', queue, '--datagrepper', fake.url], dir);
+      await consuming(svc);
+      const batch = recentSamples(Math.floor(Date.now() / 1000)).slice(0, 40);
+      for (const e of batch) pub.publish(toWire(e));
+      await pub.confirmed();
+      const held = await eventually(async () => {
+        const r = await getJson(`${svc.base}/readyz`);
+        const a = (r.body as Ready).amqp?.[0];
+        return r.status === 503 && a?.deliveries === 25 ? a : undefined;
+      }, 15_000, 'a prefetch window of held deliveries');
+      expect(held.acked).toBe(0);
+      expect(await svc.stop('SIGTERM')).toBe(0);
+      const again = await start(['--amqp', main.url, '--amqp-queue', queue], dir);
+      await countReaches(again, 'volume-1m', batch.length);
+      await eventually(async () => ((await ready(again)).amqp?.[0]?.acked === batch.length - 25 ? true : undefined), 10_000, 'the rest acked after the restart');
       if (main.private) await main.ctl('delete_queue', queue);
     } finally {
       await fake.close();
