@@ -295,5 +295,8 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
     expect(r.amqp?.[0]?.input).toBe('amqp://127.0.0.1:1/'); // never the password
     expect(await metric(svc, `statscache_amqp_state{input="amqp://127.0.0.1:1/",state="closed"}`)).toBe(1);
     expect(svc.logs.join('\n')).not.toContain('secret');
+    const listening = svc.logs.map((l) => { try { return JSON.parse(l) as { msg?: string; amqp?: unknown }; } catch { return {}; } }).find((l) => l.msg === 'statscache listening');
+    expect(listening?.amqp).toEqual([{ input: 'amqp://127.0.0.1:1/', state: 'connecting', queue: null, bindings: ['#'] }]);
+    expect(svc.logs.some((l) => l.includes('"msg":"AMQP input closed"') && l.includes('ECONNREFUSED'))).toBe(true);
   });
 });
