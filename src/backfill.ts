@@ -1,3 +1,4 @@
+import { isSerializedMessage, serializedToEnvelope } from './amqp-message.js';
 import { decodeEnvelope } from './decode-frames.js';
 import type { Envelope } from './envelope.js';
 import { DEFAULT_MAX_CLOCK_SKEW, DEFAULT_MAX_DEPTH, DEFAULT_MAX_KEYS, type EnvelopeLimits } from './envelope-limits.js';
@@ -9,7 +10,7 @@ export interface BackfillWindow {
 }
 
 export interface BackfillOptions {
-  /** datagrepper's `/raw` URL. */
+  /** datagrepper's `/raw` or `/v2/search` URL (each row's form is detected). */
   readonly url: string;
   readonly rowsPerPage?: number;
   /** Back-off between retries of one page: doubles from `initialDelayMs` up to `maxDelayMs`. */
@@ -91,7 +92,8 @@ function parsePage(body: unknown, limits: EnvelopeLimits): { pages: number; tota
   const envelopes: Envelope[] = [];
   let invalid = 0;
   for (const raw of b.raw_messages) {
-    const r = decodeEnvelope(raw, '', limits);
+    // Today's `/v2/search` answers fedora-messaging's `{topic, body, headers, id}`; legacy `/raw` fedmsg envelopes.
+    const r = decodeEnvelope(isSerializedMessage(raw) ? serializedToEnvelope(raw) : raw, '', limits);
     if (r.ok) envelopes.push(r.envelope);
     else invalid++;
   }

@@ -43,6 +43,15 @@ function serveOptions(cmd: Command): Command {
     .option('--backfill-overlap <seconds>', 'seconds re-fetched before the newest journaled message (default 600)')
     .option('--ready-timeout <seconds>', 'longest a slow or unreachable --datagrepper may keep start-up unready; then ready with a "degraded" reason while backfill goes on (default 30)')
     .option('--gap-backfill-interval <seconds>', 'least seconds between two gap backfills; gaps suspected meanwhile are merged (default 30)')
+    .option('--amqp <url>', 'AMQP broker to consume, like fedora-messaging (amqps://fedora:@rabbitmq.fedoraproject.org/%2Fpublic_pubsub; repeatable)', collect)
+    .option('--amqp-binding <key>', 'routing key to bind on amq.topic (repeatable; default #)', collect)
+    .option('--amqp-queue <name>', 'durable named queue, so nothing is lost while statscache is down (default: server-named, exclusive, auto-delete)')
+    .option('--amqp-prefetch <n>', 'unacked deliveries the broker may send ahead (default 25)')
+    .option('--amqp-heartbeat <seconds>', 'AMQP heartbeat; 0 disables (default 30)')
+    .option('--amqp-ca <file.pem>', 'CA certificate(s) the broker\'s TLS certificate must chain to')
+    .option('--amqp-cert <file.pem>', 'client certificate; logs in with SASL EXTERNAL (needs --amqp-key)')
+    .option('--amqp-key <file.pem>', 'private key of --amqp-cert')
+    .option('--amqp-reconnect-max <seconds>', 'longest wait between reconnect attempts (default 60)')
     .option('--snapshot-generations <n>', 'snapshot generations kept (default 3)')
     .option('--journal-max-age <interval>', 'journal retention by message age, like 7d (default 7d)')
     .option('--journal-max-bytes <bytes>', 'journal size cap (default 2 GiB)')
@@ -59,6 +68,7 @@ function configFrom(opts: Record<string, unknown>, defaults: Partial<Record<Conf
     'wsMaxSubscriptions', 'wsMaxConnectionsPerIp', 'wsMaxSubscriptionsPerIp', 'wsMaxViews', 'wsMaxBufferedBytes', 'wsSlowTimeoutSeconds', 'wsMaxFrameBytes', 'wsIdleTimeoutSeconds', 'wsResumeFrames',
     'historyScanConcurrency', 'historyScanQueue', 'historyScanTimeoutSeconds',
     'datagrepper', 'backfillOverlap', 'readyTimeout', 'gapBackfillInterval', 'snapshotGenerations', 'journalMaxAge', 'journalMaxBytes', 'stopTimeout',
+    'amqp', 'amqpBinding', 'amqpQueue', 'amqpPrefetch', 'amqpHeartbeat', 'amqpCa', 'amqpCert', 'amqpKey', 'amqpReconnectMax',
   ];
   const flags = Object.fromEntries(keys.map((k) => [k, opts[k]]));
   return loadConfig({ defaults, flags, env: process.env, file: opts['config'] as string | undefined });

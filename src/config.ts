@@ -8,6 +8,7 @@ import { DEFAULT_MAX_FANOUT } from './meta/index.js';
 import { LOG_LEVELS } from './logger.js';
 
 const interval = (message: string) => z.string().refine(isInterval, message);
+const amqpUrl = z.string().regex(/^amqps?:\/\/\S+$/, 'must be an AMQP URL like amqps://user:@host/%2Fvhost');
 const endpoint = z.string().regex(/^(tcp|ipc|inproc):\/\/\S+$/, 'must be a ZeroMQ endpoint like tcp://127.0.0.1:2003');
 
 /** Every setting, its type, bounds and default. The README's settings table mirrors this. */
@@ -68,6 +69,22 @@ export const ConfigSchema = z
     readyTimeout: z.coerce.number().min(0).max(86_400).default(30),
     /** Least seconds between two gap backfills; gaps suspected meanwhile are merged into the next one. */
     gapBackfillInterval: z.coerce.number().min(0.05).max(3600).default(30),
+    /** AMQP 0-9-1 brokers to consume (fedora-messaging); see the README's AMQP section. */
+    amqp: z.array(amqpUrl).default([]),
+    /** Routing keys bound on amq.topic (`*` one word, `#` any). */
+    amqpBinding: z.array(z.string().min(1).max(255)).min(1).default(['#']),
+    /** A durable named queue (private brokers); null: server-named, exclusive, auto-delete. */
+    amqpQueue: z.string().min(1).max(255).nullable().default(null),
+    /** Unacked deliveries the broker may send ahead (basic.qos). */
+    amqpPrefetch: z.coerce.number().int().min(1).max(65_535).default(25),
+    /** AMQP heartbeat seconds proposed to the broker; 0 disables. */
+    amqpHeartbeat: z.coerce.number().int().min(0).max(3600).default(30),
+    /** PEM files: the broker's CA, and a client certificate + key (which switch the login to SASL EXTERNAL). */
+    amqpCa: z.string().min(1).nullable().default(null),
+    amqpCert: z.string().min(1).nullable().default(null),
+    amqpKey: z.string().min(1).nullable().default(null),
+    /** Longest wait between reconnect attempts, in seconds (back-off doubles from 0.5 s, with jitter). */
+    amqpReconnectMax: z.coerce.number().min(1).max(3600).default(60),
     /** Snapshot generations kept (each in its own slot); a damaged one falls back to the previous. */
     snapshotGenerations: z.coerce.number().int().min(1).max(16).default(3),
     /** Journal entries older than this (by message time) are dropped once a snapshot covers them. */
@@ -130,6 +147,15 @@ export const ENV_NAMES: Readonly<Record<ConfigKey, string>> = {
   backfillOverlap: 'STATSCACHE_BACKFILL_OVERLAP',
   readyTimeout: 'STATSCACHE_READY_TIMEOUT',
   gapBackfillInterval: 'STATSCACHE_GAP_BACKFILL_INTERVAL',
+  amqp: 'STATSCACHE_AMQP',
+  amqpBinding: 'STATSCACHE_AMQP_BINDING',
+  amqpQueue: 'STATSCACHE_AMQP_QUEUE',
+  amqpPrefetch: 'STATSCACHE_AMQP_PREFETCH',
+  amqpHeartbeat: 'STATSCACHE_AMQP_HEARTBEAT',
+  amqpCa: 'STATSCACHE_AMQP_CA',
+  amqpCert: 'STATSCACHE_AMQP_CERT',
+  amqpKey: 'STATSCACHE_AMQP_KEY',
+  amqpReconnectMax: 'STATSCACHE_AMQP_RECONNECT_MAX',
   snapshotGenerations: 'STATSCACHE_SNAPSHOT_GENERATIONS',
   journalMaxAge: 'STATSCACHE_JOURNAL_MAX_AGE',
   journalMaxBytes: 'STATSCACHE_JOURNAL_MAX_BYTES',
@@ -140,7 +166,7 @@ export const ENV_NAMES: Readonly<Record<ConfigKey, string>> = {
   retention: 'STATSCACHE_RETENTION',
 };
 
-const LISTS: ReadonlySet<ConfigKey> = new Set(['connect', 'bind', 'topic', 'plugins']);
+const LISTS: ReadonlySet<ConfigKey> = new Set(['connect', 'bind', 'topic', 'plugins', 'amqp', 'amqpBinding']);
 /** Settings given in the environment as JSON objects. */
 const OBJECTS: ReadonlySet<ConfigKey> = new Set(['retention']);
 
@@ -191,8 +217,12 @@ export function loadConfig(sources: ConfigSources): Config {
     throw new StatscacheError('SC_CONFIG_INVALID', `setting "${key}" (${from}): ${issue?.message ?? 'invalid'}${key in merged ? `, got ${JSON.stringify(merged[key])}` : ''}`);
   }
   const data = parsed.data;
-  // A consumer that connects somewhere needs no inbound socket; one given nothing gets fedmsg-relay's.
-  const bind = data.bind ?? (data.connect.length === 0 ? [DEFAULT_BIND] : []);
+  if ((data.amqpCert === null) !== (data.amqpKey === null)) {
+    const key = data.amqpCert === null ? 'amqpCert' : 'amqpKey';
+    throw new StatscacheError('SC_CONFIG_INVALID', `setting "${key}": a client certificate needs its key (--amqp-cert and --amqp-key go together)`);
+  }
+  // A consumer that connects somewhere (ZeroMQ or AMQP) needs no inbound socket; one given nothing gets fedmsg-relay's.
+  const bind = data.bind ?? (data.connect.length === 0 && data.amqp.length === 0 ? [DEFAULT_BIND] : []);
   return deepFreeze({ ...data, bind }) as Config;
 }
 

@@ -23,6 +23,8 @@ export interface MetricsSources {
   readonly readiness?: () => { readonly ready: boolean; readonly degraded: boolean; readonly unreliablePublishers: number; readonly endpoints: readonly { readonly endpoint: string; readonly up: boolean }[] };
   /** Damage found on disk: journal records skipped for a bad checksum, data files quarantined at start-up. */
   readonly storage?: () => { readonly journalCorrupt: number; readonly quarantined: number };
+  /** The AMQP inputs (src/amqp-inputs.ts), labelled by their URL without credentials. */
+  readonly amqp?: () => readonly { readonly input: string; readonly state: string; readonly deliveries: number; readonly acked: number; readonly connects: number; readonly duplicates: number; readonly decodeErrors: Readonly<Record<string, number>> }[];
   readonly httpCache?: () => { readonly hits: number; readonly misses: number; readonly gzipped: number; readonly entries: number; readonly bytes: number };
   /** Requests refused or cut short by a fairness limit, by limit name (per-IP live caps, /raw scan queue and budget…). */
   readonly limits?: () => Readonly<Record<string, number>>;
@@ -148,6 +150,27 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
       for (const [limit, n] of Object.entries(limits())) set({ limit }, n);
     });
   }
+  if (sources.amqp) {
+    const amqp = sources.amqp;
+    gauge('statscache_amqp_state', 'AMQP input state: 1 for the current one of connecting, consuming, blocked, closed', ['input', 'state'], (set) => {
+      for (const a of amqp()) for (const state of AMQP_STATES) set({ input: a.input, state }, a.state === state ? 1 : 0);
+    });
+    fromCounters('statscache_amqp_deliveries_total', 'AMQP deliveries received', ['input'], (set) => {
+      for (const a of amqp()) set({ input: a.input }, a.deliveries);
+    });
+    fromCounters('statscache_amqp_acked_total', 'AMQP deliveries acked (after their journal commit, or refused)', ['input'], (set) => {
+      for (const a of amqp()) set({ input: a.input }, a.acked);
+    });
+    fromCounters('statscache_amqp_connects_total', 'AMQP connections established (reconnects included)', ['input'], (set) => {
+      for (const a of amqp()) set({ input: a.input }, a.connects);
+    });
+    fromCounters('statscache_amqp_duplicates_total', 'AMQP deliveries already journaled (redeliveries), acked and counted once', ['input'], (set) => {
+      for (const a of amqp()) set({ input: a.input }, a.duplicates);
+    });
+    fromCounters('statscache_amqp_decode_errors_total', 'AMQP deliveries acked without being applied, by reason (also in statscache_bus_decode_errors_total)', ['input', 'reason'], (set) => {
+      for (const a of amqp()) for (const [reason, n] of Object.entries(a.decodeErrors)) set({ input: a.input, reason }, n);
+    });
+  }
 
   const requests = new Counter({ name: 'statscache_http_requests_total', help: 'HTTP requests by route pattern, method and status', labelNames: ['route', 'method', 'status'], registers: [registry] });
 
@@ -176,6 +199,8 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
     stop: () => clearInterval(timer),
   };
 }
+
+const AMQP_STATES = ['connecting', 'consuming', 'blocked', 'closed'] as const;
 
 const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 

@@ -1,3 +1,4 @@
+import type { AmqpReadiness } from './amqp-inputs.js';
 import type { EndpointStatus } from './bus.js';
 
 /** What /readyz is computed from; the service fills it in at each request. */
@@ -11,6 +12,8 @@ export interface ReadinessView {
   /** A gap backfill is queued or running. */
   readonly gapFilling: boolean;
   readonly endpoints: readonly EndpointStatus[];
+  /** AMQP inputs; one that is not consuming degrades, it does not unready (as a down --connect endpoint). */
+  readonly amqp: readonly AmqpReadiness[];
 }
 
 /** Why the service is not ready, or null. Only start-up holds readiness, the history part of it for at most `readyTimeout`. */
@@ -41,14 +44,17 @@ export function degradedReason(v: ReadinessView): string | null {
   else if (v.gapFilling) reasons.push(`backfilling a gap from datagrepper${progress}`);
   const down = v.endpoints.filter((e) => e.state !== 'connected' && e.state !== 'connecting');
   if (down.length > 0) reasons.push(`bus endpoint${down.length > 1 ? 's' : ''} not connected: ${down.map((e) => `${e.endpoint} (${e.state})`).join(', ')}`);
+  const idle = v.amqp.filter((a) => a.state !== 'consuming');
+  if (idle.length > 0) reasons.push(`AMQP input${idle.length > 1 ? 's' : ''} not consuming: ${idle.map((a) => `${a.input} (${a.state}${a.reason ? `: ${a.reason}` : ''})`).join(', ')}`);
   return reasons.length > 0 ? reasons.join('; ') : null;
 }
 
-/** Fields /readyz adds to its answer: the degraded reason (when ready) and every --connect endpoint's state. */
+/** Fields /readyz adds to its answer: the degraded reason (when ready), every --connect endpoint's and AMQP input's state. */
 export function readyDetails(v: ReadinessView, ready: boolean): Record<string, unknown> {
   const degraded = ready ? degradedReason(v) : null;
   return {
     ...(degraded !== null ? { degraded } : {}),
+    ...(v.amqp.length > 0 ? { amqp: v.amqp } : {}),
     ...(v.endpoints.length > 0 ? { endpoints: v.endpoints.map((e) => ({ endpoint: e.endpoint, state: e.state, lastError: e.lastError, since: new Date(e.since).toISOString(), retries: e.retries })) } : {}),
   };
 }

@@ -9,6 +9,7 @@ import { checkDataFile, quarantineAndSalvage, type SalvageReport } from '../snap
 import { removePidFile, writePidFile } from '../snapshots/pid-file.js';
 import { restore, type RestoreReport } from '../snapshots/restore.js';
 import { Snapshotter, type SnapshotReport } from '../snapshots/snapshotter.js';
+import { AmqpInputs } from './amqp-inputs.js';
 import { BIND_SOURCE, subscribe, type BusSubscription, type EndpointStatus } from './bus.js';
 import { delay, systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
@@ -108,6 +109,8 @@ export class Service {
   readonly futureRowsDropped: Readonly<Record<string, number>>;
   server: RunningServer | null = null;
   subscription: BusSubscription | null = null;
+  /** The `--amqp` inputs (fedora-messaging), empty when none are configured. */
+  readonly amqp: AmqpInputs;
 
   private phase: Phase = 'built';
   /** Set when build() found the data file damaged and moved it to quarantine. */
@@ -192,6 +195,21 @@ export class Service {
       gapIntervalMs: config.gapBackfillInterval * 1000,
       onAcceptError: (err, topic) => this.receiveFailed(err, 'backfill', topic),
     });
+    this.amqp = new AmqpInputs({
+      config,
+      intake: this.intake,
+      limits: frameLimits(config, nowSeconds),
+      log,
+      logLimited: this.logLimited,
+      held: () => (this.phase === 'running' || this.phase === 'stopping' ? undefined : this.liveGate.promise),
+      onResumed: ({ input, downSince }) => {
+        if (this.phase !== 'running' || !config.datagrepper) return;
+        log.warn({ input, downSince: new Date(downSince).toISOString() }, 'AMQP input reconnected on a new server-named queue; backfilling what was published meanwhile');
+        const from = Math.min(this.intake.newestTimestamp || downSince / 1000, downSince / 1000);
+        this.recovery.fillGap({ start: from - config.backfillOverlap, end: this.clock.now() / 1000 });
+      },
+      now: () => this.clock.now(),
+    });
     this.snapshotter = new Snapshotter(
       this.host.runtimes,
       store,
@@ -222,6 +240,7 @@ export class Service {
       httpCache: () => ({ ...httpCache.stats, entries: httpCache.size, bytes: httpCache.totalBytes }),
       limits: () => ({ ...this.hub.refused, raw_scan_busy: scanGate.stats.busy, raw_scan_timeout: scanGate.stats.timedOut, unsafe_link: linkStats.refused }),
       storage: () => ({ journalCorrupt: this.journal.corrupt, quarantined: this.quarantine ? 1 : 0 }),
+      amqp: () => this.amqp.reports(),
     });
     const api = createHttpHandler({
       host: this.host,
@@ -321,9 +340,11 @@ export class Service {
         now: () => this.clock.now(),
       },
     );
+    // Deliveries wait behind the same gate as ZeroMQ frames; unacked, the broker holds the rest.
+    this.amqp.start();
     this.timers.push(this.clock.every(config.wsTickMs, () => this.hub.tick()));
     log.info(
-      { http: `http://${config.host}:${this.server.port}`, port: this.server.port, bound: this.subscription.bound, connected: this.subscription.connected, topics: config.topic, plugins: this.host.idents.length, dataDir: config.dataDir, datagrepper: config.datagrepper },
+      { http: `http://${config.host}:${this.server.port}`, port: this.server.port, bound: this.subscription.bound, connected: this.subscription.connected, topics: config.topic, amqp: this.amqp.reports().map((r) => ({ input: r.input, state: r.state, queue: config.amqpQueue, bindings: config.amqpBinding })), plugins: this.host.idents.length, dataDir: config.dataDir, datagrepper: config.datagrepper },
       'statscache listening',
     );
     await this.recover();
@@ -503,6 +524,8 @@ export class Service {
     this.subscription?.close();
     this.liveGate.open();
     await this.subscription?.done;
+    // Cancels the consumers and acks what reached the journal; the broker requeues the rest.
+    await this.amqp.close();
     await this.recovery.drained();
     await this.startupFill;
     this.hub.tick();
@@ -525,6 +548,7 @@ export class Service {
     this.metrics.stop();
     for (const cancel of this.timers) cancel();
     this.subscription?.close();
+    await this.amqp.close();
     this.server?.close();
     this.host.stop();
     await this.journal.flush();
@@ -558,6 +582,7 @@ export class Service {
       startupFillPending: this.startupFill !== null,
       gapFilling: this.recovery.filling,
       endpoints: this.subscription?.endpoints() ?? [],
+      amqp: this.amqp.readiness(),
     };
   }
 

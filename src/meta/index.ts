@@ -1,5 +1,6 @@
 import { categoryOf, type Envelope, type Meta } from '../envelope.js';
 import { isObj } from './fields.js';
+import { namesFromHeaders, RPM_HEADER, USER_HEADER } from './header-names.js';
 import { RULES } from './rules/registry.js';
 import { generic } from './rules/generic.js';
 import { linkHostsOf, safeLink } from './safe-link.js';
@@ -73,14 +74,16 @@ function derive(envelope: Envelope, depth: number, limit: Limit): Meta {
     out = {};
   }
 
-  const usernames = cleanSet(out.usernames, limit);
+  // Only the message itself carries headers; an embedded one (depth > 0) is judged by its body.
+  const headers = depth === 0 ? envelope['headers'] : undefined;
+  const usernames = cleanSet(namesFromHeaders(headers, USER_HEADER) ?? out.usernames, limit);
   // Every rule's link passes here: only http(s) to the hosts that category's rule links to.
   const rawLink = cleanText(out.link);
   const agent = cleanText(out.agent) ?? (usernames.length === 1 ? (usernames[0] ?? null) : null);
   return {
     category,
     usernames,
-    packages: cleanSet(out.packages, limit),
+    packages: cleanSet(namesFromHeaders(headers, RPM_HEADER) ?? out.packages, limit),
     agent,
     link: rawLink === null ? null : (safeLink(rawLink, linkHostsOf(category)) ?? null),
     subtitle: cleanText(out.subtitle),

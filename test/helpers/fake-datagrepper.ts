@@ -11,6 +11,8 @@ export type Stored = Record<string, unknown> & { topic: string; timestamp: numbe
 export class FakeDatagrepper {
   readonly messages: Stored[] = [];
   requests = 0;
+  /** `/v2/search` rows this returns in the legacy envelope form instead (datagrepper mixes nothing, but parsers must detect). */
+  v2Legacy: (m: Stored, index: number) => boolean = () => false;
   /** Fail this many of the next requests with a 503. */
   failNext = 0;
   private server: Server | null = null;
@@ -25,7 +27,8 @@ export class FakeDatagrepper {
         res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"overloaded"}');
         return;
       }
-      if (u.pathname !== '/raw' && u.pathname !== '/raw/') {
+      const v2 = u.pathname === '/v2/search' || u.pathname === '/v2/search/';
+      if (u.pathname !== '/raw' && u.pathname !== '/raw/' && !v2) {
         res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found"}');
         return;
       }
@@ -37,7 +40,8 @@ export class FakeDatagrepper {
       const asc = u.searchParams.get('order') === 'asc';
       const hits = this.messages.filter((m) => m.timestamp >= start && m.timestamp <= end).sort((a, b) => (asc ? a.timestamp - b.timestamp : b.timestamp - a.timestamp));
       const pages = Math.ceil(hits.length / rowsPerPage);
-      const slice = hits.slice((page - 1) * rowsPerPage, page * rowsPerPage).map((m) => ({ ...m, timestamp: m.timestamp + 0.0, source_name: 'datanommer', source_version: '0.9' }));
+      const legacy = (m: Stored) => ({ ...m, timestamp: m.timestamp + 0.0, source_name: 'datanommer', source_version: '0.9' });
+      const slice = hits.slice((page - 1) * rowsPerPage, page * rowsPerPage).map((m, i) => (v2 && !this.v2Legacy(m, i) ? serialized(m) : legacy(m)));
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ raw_messages: slice, total: hits.length, pages, count: slice.length, arguments: { start, end, page, rows_per_page: rowsPerPage, order: asc ? 'asc' : 'desc' } }));
     });
@@ -49,4 +53,10 @@ export class FakeDatagrepper {
   close(): Promise<void> {
     return new Promise((r) => (this.server ? this.server.close(() => r()) : r()));
   }
+}
+
+/** fedora-messaging's serialized form, as datagrepper's `/v2/search` returns it. */
+export function serialized(m: Stored): Record<string, unknown> {
+  const headers = { ...((m['headers'] as Record<string, unknown> | undefined) ?? {}), 'sent-at': new Date(Math.floor(m.timestamp) * 1000).toISOString().replace(/\.\d{3}Z$/, '+00:00') };
+  return { topic: m.topic, body: m['msg'], headers, id: m['msg_id'], priority: 0, queue: null };
 }

@@ -1,0 +1,260 @@
+/**
+ * The one module that talks to amqplib. One AmqpInput per `--amqp` URL: connects (TLS with
+ * a client certificate and SASL EXTERNAL when one is given), declares the queue, binds it on
+ * `amq.topic`, consumes with manual acks and a prefetch window, and reconnects with
+ * exponential back-off and jitter. A delivery is acked only once the handler's promise
+ * resolves (the service resolves it after the journal commit), in delivery order.
+ */
+import amqplib from 'amqplib';
+import type { Delivery } from './amqp-message.js';
+
+export const AMQP_EXCHANGE = 'amq.topic';
+
+export type AmqpState = 'connecting' | 'consuming' | 'blocked' | 'closed';
+
+export interface AmqpStatus {
+  /** The URL without credentials: the label in /readyz, /metrics and logs. */
+  readonly input: string;
+  readonly state: AmqpState;
+  /** Why the connection is closed or blocked (null otherwise). */
+  readonly reason: string | null;
+  /** Epoch ms of the last state change. */
+  readonly since: number;
+  /** The queue consumed (server-named ones change on every connection). */
+  readonly queue: string | null;
+  readonly durableQueue: boolean;
+  readonly connects: number;
+  readonly deliveries: number;
+  readonly acked: number;
+}
+
+export interface AmqpTls {
+  readonly ca?: Buffer | undefined;
+  readonly cert?: Buffer | undefined;
+  readonly key?: Buffer | undefined;
+}
+
+export interface AmqpInputOptions {
+  readonly url: string;
+  readonly bindings: readonly string[];
+  /** A durable named queue; null: server-named, exclusive, auto-delete (Fedora's public broker). */
+  readonly queue: string | null;
+  readonly prefetch: number;
+  readonly heartbeatSeconds: number;
+  readonly tls: AmqpTls;
+  readonly reconnect: { readonly initialMs: number; readonly maxMs: number };
+  /** Resolves when the delivery may be acked; a rejection drops the connection so the broker redelivers. */
+  readonly onDelivery: (delivery: Delivery) => Promise<void>;
+  readonly onState?: (status: AmqpStatus, previous: AmqpState) => void;
+  readonly now?: () => number;
+  readonly random?: () => number;
+  readonly setTimer?: (fn: () => void, ms: number) => () => void;
+}
+
+/** Equal jitter: half the exponential step is fixed, half random, so restarts do not stampede. */
+export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random: () => number): number {
+  const step = Math.min(maxMs, initialMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
+  return Math.round(step / 2 + random() * (step / 2));
+}
+
+/** `amqps://user:secret@host/vhost` → `amqps://host/vhost` (never log or serve a password). */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    u.search = '';
+    return u.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
+const defaultTimer = (fn: () => void, ms: number) => {
+  const t = setTimeout(fn, ms);
+  t.unref();
+  return () => clearTimeout(t);
+};
+
+type Model = Awaited<ReturnType<typeof amqplib.connect>>;
+type Channel = Awaited<ReturnType<Model['createChannel']>>;
+type Msg = Parameters<Channel['ack']>[0];
+
+export class AmqpInput {
+  private status: AmqpStatus;
+  private model: Model | null = null;
+  private consumer: { channel: Channel; tag: string } | null = null;
+  private attempt = 0;
+  private cancelTimer: (() => void) | null = null;
+  private stopped = false;
+  /** Bumped per connection: acks for an older channel are meaningless (the broker redelivers). */
+  private generation = 0;
+  private readonly inflight = new Set<Promise<void>>();
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly setTimer: (fn: () => void, ms: number) => () => void;
+
+  constructor(private readonly options: AmqpInputOptions, input = redactUrl(options.url)) {
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.setTimer = options.setTimer ?? defaultTimer;
+    this.status = { input, state: 'connecting', reason: null, since: this.now(), queue: null, durableQueue: options.queue !== null, connects: 0, deliveries: 0, acked: 0 };
+  }
+
+  get current(): AmqpStatus {
+    return this.status;
+  }
+
+  /** Starts connecting in the background; state changes are reported through onState. */
+  start(): void {
+    void this.connect();
+  }
+
+  /** Stops consuming, lets in-flight deliveries reach their ack, then closes the connection. */
+  async close(): Promise<void> {
+    this.stopped = true;
+    this.cancelTimer?.();
+    const consumer = this.consumer;
+    this.consumer = null;
+    // No new deliveries from here on; those already here are stored and acked before the close.
+    if (consumer) await consumer.channel.cancel(consumer.tag).catch(() => undefined);
+    await Promise.allSettled([...this.inflight]);
+    // The channel first: its close-ok comes after the acks on it, whereas a connection close can
+    // overtake acks amqplib still holds in the channel's buffer (the broker would requeue them).
+    if (consumer) await consumer.channel.close().catch(() => undefined);
+    const model = this.model;
+    this.model = null;
+    this.generation++;
+    if (model) await model.close().catch(() => undefined);
+    this.set({ state: 'closed', reason: 'stopped' });
+  }
+
+  private set(change: Partial<AmqpStatus>): void {
+    const previous = this.status.state;
+    this.status = { ...this.status, ...change, ...(change.state && change.state !== previous ? { since: this.now() } : {}) };
+    if (change.state && change.state !== previous) this.options.onState?.(this.status, previous);
+  }
+
+  private connectUrl(): string {
+    const u = new URL(this.options.url);
+    if (!u.searchParams.has('heartbeat')) u.searchParams.set('heartbeat', String(this.options.heartbeatSeconds));
+    return u.toString();
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    this.set({ state: 'connecting', reason: this.status.reason });
+    const { tls, queue, bindings, prefetch } = this.options;
+    const generation = ++this.generation;
+    let model: Model | null = null;
+    try {
+      model = await amqplib.connect(this.connectUrl(), {
+        ...(tls.ca ? { ca: [tls.ca] } : {}),
+        ...(tls.cert ? { cert: tls.cert } : {}),
+        ...(tls.key ? { key: tls.key } : {}),
+        // amqplib falls back to PLAIN with the URL's user otherwise, which a certificate-only broker refuses.
+        ...(tls.cert ? { credentials: amqplib.credentials.external() } : {}),
+        clientProperties: { connection_name: 'statscache' },
+      });
+      if (this.stopped || generation !== this.generation) {
+        await model.close().catch(() => undefined);
+        return;
+      }
+      this.model = model;
+      model.on('error', () => undefined); // 'close' follows with the reason
+      model.on('close', (err?: Error) => this.lost(generation, err ? err.message : 'connection closed by the broker'));
+      model.on('blocked', (reason: string) => generation === this.generation && this.set({ state: 'blocked', reason: `broker blocked the connection: ${reason}` }));
+      model.on('unblocked', () => generation === this.generation && this.set({ state: 'consuming', reason: null }));
+      const channel = await model.createChannel();
+      channel.on('error', () => undefined);
+      channel.on('close', () => void model?.close().catch(() => undefined));
+      await channel.prefetch(prefetch);
+      const declared = queue === null ? await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false }) : await channel.assertQueue(queue, { durable: true, exclusive: false, autoDelete: false });
+      for (const key of bindings) await channel.bindQueue(declared.queue, AMQP_EXCHANGE, key);
+      const acks = new AckWindow(channel, () => generation === this.generation, (n) => this.set({ acked: this.status.acked + n }));
+      const { consumerTag } = await channel.consume(declared.queue, (msg) => {
+        if (msg === null) {
+          void model?.close().catch(() => undefined); // consumer cancelled (queue deleted): start over
+          return;
+        }
+        this.deliver(generation, msg, acks);
+      }, { noAck: false });
+      this.consumer = { channel, tag: consumerTag };
+      this.attempt = 0;
+      this.set({ state: 'consuming', reason: null, queue: declared.queue, connects: this.status.connects + 1 });
+    } catch (err) {
+      if (model) await model.close().catch(() => undefined);
+      this.lost(generation, (err as Error)?.message ?? String(err));
+    }
+  }
+
+  private deliver(generation: number, msg: Msg, acks: AckWindow): void {
+    this.set({ deliveries: this.status.deliveries + 1 });
+    const tag = msg.fields.deliveryTag;
+    acks.expect(tag);
+    const pending = this.options
+      .onDelivery({ routingKey: msg.fields.routingKey, content: msg.content, messageId: msg.properties.messageId, headers: msg.properties.headers, redelivered: msg.fields.redelivered })
+      .then(
+        () => acks.done(tag),
+        (err: unknown) => {
+          // Not durable: leave it unacked and start over, so the broker delivers it again.
+          if (generation === this.generation) void this.model?.close().catch(() => undefined);
+          this.lost(generation, `delivery not stored: ${(err as Error)?.message ?? String(err)}`);
+        },
+      );
+    this.inflight.add(pending);
+    void pending.finally(() => this.inflight.delete(pending));
+  }
+
+  private lost(generation: number, reason: string): void {
+    if (generation !== this.generation || this.stopped) return;
+    this.generation++;
+    this.model = null;
+    this.consumer = null;
+    this.attempt++;
+    const delay = backoffDelay(this.attempt, this.options.reconnect.initialMs, this.options.reconnect.maxMs, this.random);
+    this.set({ state: 'closed', reason: `${reason}; reconnecting in ${delay} ms` });
+    this.cancelTimer?.();
+    this.cancelTimer = this.setTimer(() => {
+      this.cancelTimer = null;
+      void this.connect();
+    }, delay);
+  }
+}
+
+/**
+ * Acks in delivery order with `multiple`: a tag is acked once it and every earlier tag are
+ * done, so one ack frame covers a whole committed batch and no tag is ever acked twice.
+ */
+class AckWindow {
+  private readonly order: number[] = [];
+  private readonly finished = new Set<number>();
+
+  constructor(
+    private readonly channel: Channel,
+    private readonly live: () => boolean,
+    private readonly onAcked: (n: number) => void,
+  ) {}
+
+  expect(tag: number): void {
+    this.order.push(tag);
+  }
+
+  done(tag: number): void {
+    this.finished.add(tag);
+    let upTo: number | null = null;
+    let n = 0;
+    while (this.order.length > 0 && this.finished.has(this.order[0] as number)) {
+      upTo = this.order.shift() as number;
+      this.finished.delete(upTo);
+      n++;
+    }
+    if (upTo === null || !this.live()) return;
+    try {
+      this.channel.ack({ fields: { deliveryTag: upTo } } as Msg, true);
+      this.onAcked(n);
+    } catch {
+      // The channel closed meanwhile: the broker redelivers, de-duplication absorbs it.
+    }
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * Wires the `--amqp` inputs to the intake: each delivery is decoded into the fedmsg envelope
+ * form, bounded, de-duplicated and journaled like a ZeroMQ frame, and acked only after its
+ * journal batch committed. A delivery that cannot be decoded is acked (requeueing it would loop
+ * forever, as fedora-messaging's own consumer knows), counted by reason and logged at a limited rate.
+ */
+import { readFileSync } from 'node:fs';
+import { StatscacheError } from '../actors/errors.js';
+import { AmqpInput, redactUrl, type AmqpState, type AmqpStatus, type AmqpTls } from './amqp-bus.js';
+import { decodeDelivery, type Delivery } from './amqp-message.js';
+import type { Config } from './config.js';
+import { DECODE_ERROR_REASONS, type DecodeErrorReason, type FrameLimits } from './decode-frames.js';
+import type { Intake } from './intake.js';
+import type { Logger } from './logger.js';
+
+
+export interface AmqpInputReport extends AmqpStatus {
+  readonly duplicates: number;
+  readonly decodeErrors: Readonly<Record<DecodeErrorReason, number>>;
+}
+
+/** One AMQP input as /readyz shows it. */
+export interface AmqpReadiness {
+  readonly input: string;
+  readonly state: AmqpState;
+  readonly reason: string | null;
+  readonly since: string;
+  readonly queue: string | null;
+  readonly durable_queue: boolean;
+  readonly deliveries: number;
+  readonly acked: number;
+}
+
+export interface AmqpInputsDeps {
+  readonly config: Config;
+  readonly intake: Intake;
+  readonly limits: FrameLimits;
+  readonly log: Logger;
+  readonly logLimited: (key: string, emit: (suppressed: number) => void) => void;
+  /** A promise while live messages are held back (start-up replay and backfill), else undefined. */
+  readonly held: () => Promise<void> | undefined;
+  /** A server-named queue came back after a drop: what was published meanwhile is lost to it. */
+  readonly onResumed: (info: { input: string; downSince: number }) => void;
+  readonly now: () => number;
+}
+
+interface Tally {
+  duplicates: number;
+  decodeErrors: Record<DecodeErrorReason, number>;
+  downSince: number | null;
+}
+
+function readPem(path: string | null, key: 'amqpCa' | 'amqpCert' | 'amqpKey'): Buffer | undefined {
+  if (path === null) return undefined;
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new StatscacheError('SC_CONFIG_INVALID', `setting "${key}": cannot read ${path}: ${(err as Error).message}`);
+  }
+}
+
+export class AmqpInputs {
+  readonly inputs: AmqpInput[] = [];
+  private readonly tallies: Tally[] = [];
+  /** Rejects on close: a delivery still held back is then left unacked (the broker redelivers it). */
+  private readonly closing: { promise: Promise<never>; reject: (err: Error) => void };
+
+  constructor(private readonly deps: AmqpInputsDeps) {
+    let reject: (err: Error) => void = () => {};
+    const promise = new Promise<never>((_, r) => (reject = r));
+    promise.catch(() => undefined);
+    this.closing = { promise, reject };
+    const { config } = deps;
+    const tls: AmqpTls = { ca: readPem(config.amqpCa, 'amqpCa'), cert: readPem(config.amqpCert, 'amqpCert'), key: readPem(config.amqpKey, 'amqpKey') };
+    const labels = new Set<string>();
+    config.amqp.forEach((url, i) => {
+      let label = redactUrl(url);
+      if (labels.has(label)) label = `${label}#${i + 1}`;
+      labels.add(label);
+      const tally: Tally = { duplicates: 0, decodeErrors: Object.fromEntries(DECODE_ERROR_REASONS.map((r) => [r, 0])) as Record<DecodeErrorReason, number>, downSince: null };
+      this.tallies.push(tally);
+      const input = new AmqpInput(
+        {
+          url,
+          bindings: config.amqpBinding,
+          queue: config.amqpQueue,
+          prefetch: config.amqpPrefetch,
+          heartbeatSeconds: config.amqpHeartbeat,
+          tls,
+          reconnect: { initialMs: 500, maxMs: config.amqpReconnectMax * 1000 },
+          onDelivery: (d) => this.deliver(label, tally, d),
+          onState: (status, previous) => this.changed(tally, status, previous),
+          now: deps.now,
+        },
+        label,
+      );
+      this.inputs.push(input);
+    });
+  }
+
+  start(): void {
+    for (const input of this.inputs) input.start();
+  }
+
+  async close(): Promise<void> {
+    this.closing.reject(new Error('closing before the service consumed it'));
+    await Promise.all(this.inputs.map((i) => i.close()));
+  }
+
+  reports(): AmqpInputReport[] {
+    return this.inputs.map((input, i) => {
+      const tally = this.tallies[i] as Tally;
+      return { ...input.current, duplicates: tally.duplicates, decodeErrors: tally.decodeErrors };
+    });
+  }
+
+  /** The /readyz field: every input's state. A down input degrades, it does not unready (README, "Readiness"). */
+  /** Each input as /readyz shows it; one that is not consuming makes the instance degraded (readiness.ts). */
+  readiness(): AmqpReadiness[] {
+    return this.inputs.map(({ current: s }) => ({ input: s.input, state: s.state, reason: s.reason, since: new Date(s.since).toISOString(), queue: s.queue, durable_queue: s.durableQueue, deliveries: s.deliveries, acked: s.acked }));
+  }
+
+  private async deliver(input: string, tally: Tally, delivery: Delivery): Promise<void> {
+    const held = this.deps.held();
+    if (held) await Promise.race([held, this.closing.promise]);
+    const { intake } = this.deps;
+    const result = decodeDelivery(delivery, this.deps.limits);
+    if (!result.ok) {
+      intake.counters.decodeErrors[result.reason]++;
+      tally.decodeErrors[result.reason]++;
+      this.deps.logLimited(`amqp-decode:${result.reason}`, (suppressed) =>
+        this.deps.log.warn({ input, reason: result.reason, detail: result.detail, topic: delivery.routingKey.slice(0, 255), suppressed }, 'AMQP delivery skipped (acked, not requeued)'),
+      );
+      return;
+    }
+    if (result.filledTimestamp) intake.counters.filledTimestamps++;
+    if (result.correctedTimestamp) intake.counters.correctedTimestamps++;
+    const writeErrors = intake.counters.journalWriteErrors;
+    try {
+      if (!intake.accept(result.envelope)) tally.duplicates++;
+    } catch (err) {
+      // It can never be stored, so a redelivery would fail the same way: ack it, say so.
+      this.deps.logLimited('amqp-unstorable', (suppressed) => this.deps.log.error({ input, topic: result.envelope.topic, err: String(err), suppressed }, 'AMQP delivery could not be journaled; acked and dropped'));
+      return;
+    }
+    // A duplicate waits too: its first copy may still be on its way to disk.
+    await intake.settled();
+    if (intake.counters.journalWriteErrors > writeErrors) throw new Error('the journal batch failed to commit');
+  }
+
+  private changed(tally: Tally, status: AmqpStatus, previous: AmqpState): void {
+    const { log } = this.deps;
+    const fields = { input: status.input, state: status.state, reason: status.reason, queue: status.queue };
+    if (status.state === 'consuming') {
+      log.info({ ...fields, durableQueue: status.durableQueue, connects: status.connects }, previous === 'blocked' ? 'AMQP input unblocked' : 'AMQP input consuming');
+      if (tally.downSince !== null && !status.durableQueue) this.deps.onResumed({ input: status.input, downSince: tally.downSince });
+      tally.downSince = null;
+    } else if (status.state === 'closed') {
+      if (previous === 'consuming' || previous === 'blocked') tally.downSince ??= status.since;
+      this.deps.logLimited(`amqp-state:${status.input}`, (suppressed) => log.warn({ ...fields, suppressed }, 'AMQP input closed'));
+    } else if (status.state === 'blocked') {
+      log.warn(fields, 'AMQP input blocked by the broker');
+    }
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * fedora-messaging's wire form (AMQP 0-9-1) turned into the envelope every plugin already
+ * knows from fedmsg: topic = routing key, msg = body, msg_id = message_id, timestamp = the
+ * `sent-at` header, headers kept. Pure and total: every field here is untrusted input.
+ */
+import { decodeEnvelope, type DecodeResult, type FrameLimits } from './decode-frames.js';
+
+/** What the AMQP edge hands upward for one delivery (no amqplib types past the edge). */
+export interface Delivery {
+  readonly routingKey: string;
+  readonly content: Uint8Array;
+  readonly messageId: unknown;
+  readonly headers: unknown;
+  readonly redelivered: boolean;
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: false });
+
+/** `2024-12-15T17:09:56+00:00`, optionally with a fraction; no zone is read as UTC (fedora-messaging writes UTC). */
+const ISO = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/;
+
+/** Epoch seconds from a `sent-at` value, `undefined` when absent, `null` when unreadable. */
+export function parseSentAt(value: unknown): number | null | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (typeof value !== 'string') return null;
+  const m = ISO.exec(value.trim());
+  if (!m) return null;
+  const zone = m[4] === undefined ? 'Z' : m[4].length === 5 ? `${m[4].slice(0, 3)}:${m[4].slice(3)}` : m[4];
+  const ms = Date.parse(`${m[1]}T${m[2]}${zone}`);
+  if (!Number.isFinite(ms)) return null;
+  return ms / 1000 + (m[3] ? Number(`0.${m[3]}`) : 0);
+}
+
+/**
+ * AMQP table values as JSON-safe values (byte arrays as UTF-8 text, non-finite numbers as
+ * null). Returns undefined past `maxDepth`, so a hostile table cannot recurse without bound.
+ */
+export function jsonSafe(value: unknown, maxDepth: number, depth = 1): unknown {
+  if (depth > maxDepth) return undefined;
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (typeof value === 'bigint') return Number(value);
+  if (value instanceof Uint8Array) return decoder.decode(value);
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    for (const v of value) {
+      const s = jsonSafe(v, maxDepth, depth + 1);
+      if (s === undefined && v !== undefined) return undefined;
+      out.push(s ?? null);
+    }
+    return out;
+  }
+  if (typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      if (v === undefined) continue;
+      const s = jsonSafe(v, maxDepth, depth + 1);
+      if (s === undefined) return undefined;
+      out[k] = s;
+    }
+    return out;
+  }
+  return null;
+}
+
+/** One delivery as an envelope, through the same bounds as a ZeroMQ frame, or the reason it is refused. */
+export function decodeDelivery(delivery: Delivery, limits: FrameLimits): DecodeResult {
+  const size = delivery.content.byteLength + delivery.routingKey.length;
+  if (size > limits.maxFrameBytes) return { ok: false, reason: 'oversized', detail: `${size} bytes exceeds the ${limits.maxFrameBytes}-byte limit` };
+  let body: unknown;
+  try {
+    body = JSON.parse(decoder.decode(delivery.content));
+  } catch (err) {
+    return { ok: false, reason: 'invalid_json', detail: (err as Error).message.slice(0, 200) };
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    // fedora-messaging bodies are JSON objects; anything else is not a message we understand.
+    return { ok: false, reason: 'not_object', detail: `the body is ${Array.isArray(body) ? 'an array' : body === null ? 'null' : typeof body}` };
+  }
+  const rawHeaders = delivery.headers ?? {};
+  // Depth 2: the table sits one level below the envelope.
+  const headers = jsonSafe(rawHeaders, limits.maxDepth - 1);
+  if (headers === undefined) return { ok: false, reason: 'too_deep', detail: `headers nest deeper than ${limits.maxDepth} levels` };
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) return { ok: false, reason: 'not_object', detail: 'the headers are not a table' };
+  const sentAt = parseSentAt((headers as Record<string, unknown>)['sent-at']);
+  if (sentAt === null) return { ok: false, reason: 'bad_timestamp', detail: `sent-at ${JSON.stringify((headers as Record<string, unknown>)['sent-at'])?.slice(0, 80)} is not an ISO-8601 time` };
+  const envelope: Record<string, unknown> = { topic: delivery.routingKey, msg: body, headers };
+  if (typeof delivery.messageId === 'string' && delivery.messageId !== '') envelope['msg_id'] = delivery.messageId;
+  if (sentAt !== undefined) envelope['timestamp'] = sentAt;
+  return decodeEnvelope(envelope, delivery.routingKey, limits);
+}
+
+/**
+ * datagrepper's `/v2/search` rows are fedora-messaging's serialized form
+ * `{topic, body, headers, id}`: the same envelope as a live delivery.
+ */
+export function serializedToEnvelope(raw: Record<string, unknown>): Record<string, unknown> {
+  const headers = typeof raw['headers'] === 'object' && raw['headers'] !== null && !Array.isArray(raw['headers']) ? (raw['headers'] as Record<string, unknown>) : {};
+  const envelope: Record<string, unknown> = { topic: raw['topic'], msg: raw['body'], headers };
+  if (typeof raw['id'] === 'string') envelope['msg_id'] = raw['id'];
+  const sentAt = parseSentAt(headers['sent-at']);
+  envelope['timestamp'] = sentAt === null ? 'unreadable sent-at' : sentAt;
+  return envelope;
+}
+
+/** A v2 row has `body` and no `msg`; a legacy `/raw` envelope has `msg`. */
+export function isSerializedMessage(raw: unknown): raw is Record<string, unknown> {
+  return typeof raw === 'object' && raw !== null && !Array.isArray(raw) && 'body' in raw && !('msg' in raw);
+}

@@ -1,0 +1,303 @@
+/**
+ * fedora-messaging over a real RabbitMQ (private unless STATSCACHE_TEST_AMQP_URL is set):
+ * the same counts as over ZeroMQ, SIGKILL with unacked deliveries on a durable queue, a broker
+ * restart, malformed bodies, and TLS with client certificates and EXTERNAL login.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeDatagrepper, type Stored } from '../helpers/fake-datagrepper.js';
+import { recentSamples, type RawEnvelope } from '../helpers/fixtures.js';
+import { connectAmqpPublisher, sentAt, toWire, type TestPublisher } from '../helpers/amqp-publisher.js';
+import { startBroker, type TestBroker } from '../helpers/rabbitmq.js';
+import { connectPublisher, eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+
+type Row = { timestamp: number; volume: number } & Record<string, unknown>;
+type AmqpReady = { input: string; state: string; reason: string | null; queue: string | null; durable_queue: boolean; deliveries: number; acked: number };
+type Ready = { status: string; degraded?: string; amqp?: AmqpReady[] };
+
+async function allRows(base: string, ident: string): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (let page = 1; ; page++) {
+    const res = await getJson(`${base}/api/${ident}?page=${page}`);
+    expect(res.status).toBe(200);
+    rows.push(...(res.body as Row[]));
+    if (page >= Number(res.headers.get('x-link-count'))) return rows;
+  }
+}
+const total = async (base: string, ident: string) => (await allRows(base, ident)).reduce((a, r) => a + r.volume, 0);
+const byKey = (rows: readonly Row[]) => new Map(rows.map((r) => [JSON.stringify(Object.entries(r).filter(([k]) => k !== 'volume').sort()), r.volume]));
+const ready = async (svc: RunningService) => (await getJson(`${svc.base}/readyz`)).body as Ready;
+/** The value of one /metrics series, 0 when absent. */
+async function metric(svc: RunningService, series: string): Promise<number> {
+  const text = String((await getJson(`${svc.base}/metrics`)).body);
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
+const consuming = (svc: RunningService, connects = 1) =>
+  eventually(async () => {
+    const r = await ready(svc);
+    const a = r.amqp?.[0];
+    return a?.state === 'consuming' && (await metric(svc, `statscache_amqp_connects_total{input="${a.input}"}`)) >= connects ? a : undefined;
+  }, 30_000, 'AMQP input consuming');
+const countReaches = (svc: RunningService, ident: string, n: number, ms = 30_000) =>
+  eventually(async () => ((await total(svc.base, ident)) === n ? true : undefined), ms, `${ident} to count ${n}`);
+
+describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
+  let broker: TestBroker;
+  let main: TestBroker;
+  let pub: TestPublisher;
+  const services: RunningService[] = [];
+  const dirs: { remove(): void }[] = [];
+  const start = async (args: string[], dir = tempDir()) => {
+    dirs.push(dir);
+    const svc = await startService(['--data-dir', dir.path, '--snapshot-interval', '3600', '--amqp-reconnect-max', '2', ...args]);
+    services.push(svc);
+    return svc;
+  };
+
+  beforeAll(async () => {
+    // TLS and broker restarts need a broker of our own; the rest may use STATSCACHE_TEST_AMQP_URL.
+    broker = await startBroker({ tls: true, forcePrivate: true });
+    console.log(`private rabbitmq-server started in ${Math.round(broker.startMs)} ms (openssl certificates included)`);
+    main = process.env['STATSCACHE_TEST_AMQP_URL'] ? await startBroker() : broker;
+    pub = await connectAmqpPublisher(main.url);
+  }, 150_000);
+  afterAll(async () => {
+    await pub?.close();
+    for (const s of services) await s.stop('SIGKILL');
+    for (const d of dirs) d.remove();
+    if (main && main !== broker) await main.stop();
+    await broker?.stop();
+  }, 60_000);
+
+  it('counts the 510 real messages exactly as the same messages over ZeroMQ, with users and packages from the headers', async () => {
+    const amqp = await start(['--amqp', main.url]);
+    const zmq = await start([]);
+    const a = await consuming(amqp);
+    expect(a.durable_queue).toBe(false);
+    expect(a.queue).toMatch(/^amq\.gen-/);
+    const batch: RawEnvelope[] = recentSamples(Math.floor(Date.now() / 1000));
+
+    const zpub = await connectPublisher(zmq.bound);
+    let t = performance.now();
+    for (const e of batch) await zpub.send(e.topic, JSON.stringify(e));
+    await countReaches(zmq, 'volume-by-category-1d', batch.length);
+    const zmqMs = performance.now() - t;
+    zpub.close();
+
+    t = performance.now();
+    for (const e of batch) pub.publish(toWire(e));
+    await pub.confirmed();
+    await countReaches(amqp, 'volume-by-category-1d', batch.length);
+    const amqpMs = performance.now() - t;
+    console.log(`510 messages: ZeroMQ ${Math.round((batch.length * 1000) / zmqMs)} msg/s, AMQP ${Math.round((batch.length * 1000) / amqpMs)} msg/s (publish to counted)`);
+
+    for (const ident of ['volume-by-category-1d', 'volume-by-category-1m', 'volume-1m']) {
+      expect(byKey(await allRows(amqp.base, ident)), ident).toEqual(byKey(await allRows(zmq.base, ident)));
+    }
+    const idents = (await getJson(`${amqp.base}/api/`)).body as string[];
+    const keyed = idents.filter((i) => /^volume-by-(user|package)-/.test(i));
+    expect(keyed.length).toBeGreaterThanOrEqual(2);
+    for (const ident of keyed) {
+      const rows = await allRows(amqp.base, ident);
+      expect(rows.length, ident).toBeGreaterThan(0);
+      expect(byKey(rows), ident).toEqual(byKey(await allRows(zmq.base, ident)));
+    }
+    // Acked only after the journal commit: the broker holds nothing for us once all is counted.
+    await eventually(async () => ((await ready(amqp)).amqp?.[0]?.acked === batch.length ? true : undefined), 10_000, 'every delivery acked');
+    expect(await metric(amqp, `statscache_amqp_deliveries_total{input="${a.input}"}`)).toBe(batch.length);
+  });
+
+  it('acks and counts a malformed delivery by reason, keeps consuming, and prefers header users/packages', async () => {
+    const svc = await start(['--amqp', main.url, '--amqp-binding', 'org.fedoraproject.prod.amqptest.#']);
+    const a = await consuming(svc);
+    const topic = 'org.fedoraproject.prod.amqptest.thing';
+    const now = Math.floor(Date.now() / 1000);
+    pub.publishRaw(topic, '{not json', { messageId: randomUUID(), headers: { 'sent-at': sentAt(now) } });
+    pub.publishRaw(topic, '[1,2,3]', { messageId: randomUUID(), headers: { 'sent-at': sentAt(now) } });
+    pub.publishRaw(topic, '{"a":1}', { messageId: randomUUID(), headers: { 'sent-at': 'yesterday-ish' } });
+    pub.publishRaw(topic, '{"a":1}', { messageId: randomUUID(), headers: { 'sent-at': sentAt(now + 86_400) } });
+    // Not bound: never delivered to this queue at all.
+    pub.publishRaw('org.fedoraproject.prod.other.thing', '{"a":1}', { messageId: randomUUID(), headers: { 'sent-at': sentAt(now) } });
+    const good = { messageId: randomUUID(), headers: { 'sent-at': sentAt(now), fedora_messaging_user_headeronly: true, fedora_messaging_rpm_headerpkg: true } };
+    // The body names someone else: the publisher's headers win.
+    pub.publishRaw(topic, JSON.stringify({ agent: 'bodyuser', user: { name: 'bodyuser' } }), good);
+    pub.publishRaw(topic, JSON.stringify({ agent: 'bodyuser', user: { name: 'bodyuser' } }), good); // the same message again: counted once
+    await pub.confirmed();
+    await countReaches(svc, 'volume-1m', 1);
+    await eventually(async () => ((await ready(svc)).amqp?.[0]?.acked === 6 ? true : undefined), 10_000, 'all six deliveries acked');
+    for (const [reason, n] of [['invalid_json', 1], ['not_object', 1], ['bad_timestamp', 1], ['future_timestamp', 1]] as const) {
+      expect(await metric(svc, `statscache_amqp_decode_errors_total{input="${a.input}",reason="${reason}"}`), reason).toBe(n);
+      expect(await metric(svc, `statscache_bus_decode_errors_total{reason="${reason}"}`), reason).toBe(n);
+    }
+    expect(await metric(svc, `statscache_amqp_duplicates_total{input="${a.input}"}`)).toBe(1);
+    const users = (await getJson(`${svc.base}/api/`)).body as string[];
+    const userIdent = users.find((i) => i.startsWith('volume-by-user-')) as string;
+    const packageIdent = users.find((i) => i.startsWith('volume-by-package-')) as string;
+    const userRows = await allRows(svc.base, userIdent);
+    expect(userRows.map((r) => Object.values(r).filter((v) => typeof v === 'string')).flat()).toEqual(['headeronly']);
+    expect((await allRows(svc.base, packageIdent)).map((r) => Object.values(r).filter((v) => typeof v === 'string')).flat()).toEqual(['headerpkg']);
+    if (main.private) {
+      const queues = await main.ctl('list_queues', '-q', 'name', 'messages', 'messages_unacknowledged');
+      const line = queues.split('\n').find((l) => l.startsWith(a.queue ?? '?'));
+      expect(line?.split(/\s+/).slice(1)).toEqual(['0', '0']);
+    }
+  });
+
+  it('loses nothing and doubles nothing across SIGKILLs with unacked deliveries on a durable queue', async () => {
+    const queue = `statscache-test-${randomUUID()}`;
+    const dir = tempDir();
+    const args = ['--amqp', main.url, '--amqp-queue', queue, '--amqp-prefetch', '200'];
+    const batch = recentSamples(Math.floor(Date.now() / 1000));
+    const [first, second] = [batch.slice(0, 300), batch.slice(300)];
+    const fake = await new FakeDatagrepper().start();
+    try {
+      // 1. Killed mid-stream: whatever was delivered but not yet acked goes back to the queue.
+      let svc = await start(args, dir);
+      expect(await consuming(svc)).toMatchObject({ queue, durable_queue: true });
+      for (const e of first) pub.publish(toWire(e));
+      await pub.confirmed();
+      const mid = await eventually(async () => {
+        const r = (await ready(svc)).amqp?.[0];
+        return r && r.acked > 0 ? r : undefined;
+      }, 20_000, 'some deliveries acked');
+      await svc.stop('SIGKILL');
+      console.log(`SIGKILL mid-stream with ${mid.deliveries} delivered, ${mid.acked} acked (of ${first.length})`);
+
+      // 2. Killed while deliveries are certainly unacked: held back behind a start-up backfill that keeps failing.
+      fake.failNext = 1_000_000;
+      svc = await start([...args, '--datagrepper', fake.url], dir);
+      for (const e of second) pub.publish(toWire(e));
+      await pub.confirmed();
+      const held = await eventually(async () => {
+        const r = (await ready(svc)).amqp?.[0];
+        return r && r.deliveries >= Math.min(200, second.length) ? r : undefined;
+      }, 20_000, 'a full prefetch window held');
+      expect(held.acked).toBe(0);
+      await svc.stop('SIGKILL');
+
+      // 3. Restarted: every message exactly once.
+      svc = await start(args, dir);
+      await countReaches(svc, 'volume-by-category-1d', batch.length);
+      await eventually(async () => ((await ready(svc)).amqp?.[0]?.state === 'consuming' ? true : undefined), 10_000, 'consuming');
+      await new Promise((r) => setTimeout(r, 500)); // nothing more arrives, nothing counted twice
+      expect(await total(svc.base, 'volume-by-category-1d')).toBe(batch.length);
+      expect(await total(svc.base, 'volume-1m')).toBe(batch.length);
+      if (main.private) {
+        const after = await main.ctl('list_queues', '-q', 'name', 'messages');
+        expect(after.split('\n').find((l) => l.startsWith(queue))?.split(/\s+/)[1]).toBe('0');
+        await main.ctl('delete_queue', queue);
+      }
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('reconnects after a broker restart and keeps counting', async () => {
+    const svc = await start(['--amqp', broker.url]);
+    const a = await consuming(svc);
+    const bpub = main === broker ? pub : await connectAmqpPublisher(broker.url);
+    const batch = recentSamples(Math.floor(Date.now() / 1000));
+    const [first, second] = [batch.slice(0, 200), batch.slice(200)];
+    for (const e of first) bpub.publish(toWire(e));
+    await bpub.confirmed();
+    await countReaches(svc, 'volume-1m', first.length);
+    if (bpub !== pub) await bpub.close();
+    else await pub.close();
+
+    await broker.restartApp();
+    pub = await connectAmqpPublisher(main.url);
+    const bpub2 = main === broker ? pub : await connectAmqpPublisher(broker.url);
+    const back = await consuming(svc, 2);
+    expect(back.queue).not.toBe(a.queue); // a server-named queue is new on every connection
+    for (const e of second) bpub2.publish(toWire(e));
+    await bpub2.confirmed();
+    await countReaches(svc, 'volume-1m', batch.length);
+    if (bpub2 !== pub) await bpub2.close();
+  });
+
+  it('logs in over TLS with a client certificate and SASL EXTERNAL', async () => {
+    const certs = broker.certs;
+    expect(certs).not.toBeNull();
+    const svc = await start(['--amqp', broker.tlsUrl as string, '--amqp-ca', certs?.ca ?? '', '--amqp-cert', certs?.clientCert ?? '', '--amqp-key', certs?.clientKey ?? '']);
+    const a = await consuming(svc);
+    expect(a.input).toMatch(/^amqps:\/\/localhost:\d+\/$/);
+    const connections = await broker.ctl('list_connections', '-q', 'user', 'auth_mechanism', 'ssl');
+    expect(connections).toMatch(/guest\s+EXTERNAL\s+true/);
+    const bpub = main === broker ? pub : await connectAmqpPublisher(broker.url);
+    const batch = recentSamples(Math.floor(Date.now() / 1000)).slice(0, 50);
+    for (const e of batch) bpub.publish(toWire(e));
+    await bpub.confirmed();
+    await countReaches(svc, 'volume-1m', batch.length);
+    if (bpub !== pub) await bpub.close();
+  });
+
+  it('backfills from /v2/search, then counts the same messages arriving over AMQP once', async () => {
+    const batch = recentSamples(Math.floor(Date.now() / 1000));
+    const wire = batch.map(toWire);
+    const fake = await new FakeDatagrepper().start();
+    try {
+      // What datanommer archived from the bus: the first 300, with their fedora-messaging ids.
+      fake.messages.push(...batch.slice(0, 300).map((e, i): Stored => ({ ...e, timestamp: e.timestamp as number, msg_id: wire[i]?.messageId, headers: wire[i]?.headers })));
+      const queue = `statscache-test-${randomUUID()}`;
+      const svc = await start(['--amqp', main.url, '--amqp-queue', queue, '--datagrepper', fake.url.replace(/\/raw$/, '/v2/search')]);
+      await eventually(async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined), 20_000, 'ready after backfill');
+      expect(await total(svc.base, 'volume-1m')).toBe(300);
+      const a = await consuming(svc);
+      for (const m of wire) pub.publish(m);
+      await pub.confirmed();
+      await countReaches(svc, 'volume-1m', batch.length);
+      await eventually(async () => ((await ready(svc)).amqp?.[0]?.acked === batch.length ? true : undefined), 10_000, 'every delivery acked');
+      expect(await total(svc.base, 'volume-1m')).toBe(batch.length);
+      expect(await metric(svc, `statscache_amqp_duplicates_total{input="${a.input}"}`)).toBe(300);
+      if (main.private) await main.ctl('delete_queue', queue);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('holds deliveries unacked while starting up, and stores them on SIGTERM without losing any', async () => {
+    const fake = await new FakeDatagrepper().start();
+    fake.failNext = 1_000_000; // the start-up backfill keeps retrying: live deliveries stay held
+    const queue = `statscache-test-${randomUUID()}`;
+    const dir = tempDir();
+    try {
+      const svc = await start(['--amqp', main.url, '--amqp-queue', queue, '--datagrepper', fake.url], dir);
+      await consuming(svc);
+      const batch = recentSamples(Math.floor(Date.now() / 1000)).slice(0, 40);
+      for (const e of batch) pub.publish(toWire(e));
+      await pub.confirmed();
+      const held = await eventually(async () => {
+        const r = await getJson(`${svc.base}/readyz`);
+        const a = (r.body as Ready).amqp?.[0];
+        return r.status === 503 && a?.deliveries === 25 ? a : undefined;
+      }, 15_000, 'a prefetch window of held deliveries');
+      expect(held.acked).toBe(0);
+      expect(await svc.stop('SIGTERM')).toBe(0);
+      const again = await start(['--amqp', main.url, '--amqp-queue', queue], dir);
+      await countReaches(again, 'volume-1m', batch.length);
+      await eventually(async () => ((await ready(again)).amqp?.[0]?.acked === batch.length - 25 ? true : undefined), 10_000, 'the rest acked after the restart');
+      if (main.private) await main.ctl('delete_queue', queue);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('stays ready but degraded, and says why, while its broker is unreachable', async () => {
+    const svc = await start(['--amqp', 'amqp://guest:secret@127.0.0.1:1/']);
+    const r = await eventually(async () => {
+      const res = await getJson(`${svc.base}/readyz`);
+      const body = res.body as Ready;
+      return res.status === 200 && body.amqp?.[0]?.state === 'closed' ? body : undefined;
+    }, 15_000, 'closed input in /readyz');
+    expect(r.degraded).toMatch(/AMQP input not consuming: amqp:\/\/127\.0\.0\.1:1\/ \(closed/);
+    expect(r.degraded).not.toContain('secret');
+    expect(r.amqp?.[0]?.reason).toMatch(/ECONNREFUSED/);
+    expect(r.amqp?.[0]?.input).toBe('amqp://127.0.0.1:1/'); // never the password
+    expect(await metric(svc, `statscache_amqp_state{input="amqp://127.0.0.1:1/",state="closed"}`)).toBe(1);
+    expect(svc.logs.join('\n')).not.toContain('secret');
+    const listening = svc.logs.map((l) => { try { return JSON.parse(l) as { msg?: string; amqp?: unknown }; } catch { return {}; } }).find((l) => l.msg === 'statscache listening');
+    expect(listening?.amqp).toEqual([{ input: 'amqp://127.0.0.1:1/', state: 'connecting', queue: null, bindings: ['#'] }]);
+    expect(svc.logs.some((l) => l.includes('"msg":"AMQP input closed"') && l.includes('ECONNREFUSED'))).toBe(true);
+  });
+});

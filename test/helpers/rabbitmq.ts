@@ -1,0 +1,171 @@
+/**
+ * A real RabbitMQ for tests. `STATSCACHE_TEST_AMQP_URL` names one to use; otherwise a PRIVATE
+ * `rabbitmq-server` (Debian package) is started on free ports in a temporary folder, with its
+ * own node name, data, logs, config and Erlang cookie (HOME), so the system broker on 5672 is
+ * never touched, and stopped afterwards. TLS brokers get openssl-made certificates and the
+ * rabbitmq_auth_mechanism_ssl plugin (EXTERNAL login, user = certificate CN).
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const BIN = '/usr/lib/rabbitmq/bin';
+
+export interface TestBroker {
+  /** amqp://guest:guest@127.0.0.1:<port>/ */
+  readonly url: string;
+  /** amqps://localhost:<port>/ when started with TLS. */
+  readonly tlsUrl: string | null;
+  /** PEM files: CA, server and a client certificate with CN=guest. */
+  readonly certs: { ca: string; clientCert: string; clientKey: string } | null;
+  /** False for a STATSCACHE_TEST_AMQP_URL broker (no restart, no TLS). */
+  readonly private: boolean;
+  /** Milliseconds from spawn to await_startup returning. */
+  readonly startMs: number;
+  /** rabbitmqctl against this node. */
+  ctl(...args: string[]): Promise<string>;
+  /** Stops and starts the RabbitMQ application: every connection drops, durable queues survive. */
+  restartApp(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function brokerAvailable(): boolean {
+  return Boolean(process.env['STATSCACHE_TEST_AMQP_URL']) || existsSync(`${BIN}/rabbitmq-server`);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function makeCerts(dir: string): Promise<{ ca: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string }> {
+  const f = (n: string) => join(dir, n);
+  const ssl = (...args: string[]) => run('openssl', args, { cwd: dir });
+  writeFileSync(f('server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  writeFileSync(f('client.ext'), 'extendedKeyUsage=clientAuth\n');
+  await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca-key.pem'), '-out', f('ca.pem'), '-days', '2', '-subj', '/CN=statscache-test-ca');
+  for (const [name, cn] of [['server', 'localhost'], ['client', 'guest']] as const) {
+    await ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f(`${name}-key.pem`), '-out', f(`${name}.csr`), '-subj', `/CN=${cn}`);
+    await ssl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.pem'), '-CAkey', f('ca-key.pem'), '-CAcreateserial', '-out', f(`${name}.pem`), '-days', '2', '-extfile', f(`${name}.ext`));
+  }
+  return { ca: f('ca.pem'), serverCert: f('server.pem'), serverKey: f('server-key.pem'), clientCert: f('client.pem'), clientKey: f('client-key.pem') };
+}
+
+export async function startBroker(options: { tls?: boolean; forcePrivate?: boolean } = {}): Promise<TestBroker> {
+  const external = process.env['STATSCACHE_TEST_AMQP_URL'];
+  if (external && !options.tls && !options.forcePrivate) {
+    return {
+      url: external, tlsUrl: null, certs: null, private: false, startMs: 0,
+      ctl: () => Promise.reject(new Error('rabbitmqctl is not available for STATSCACHE_TEST_AMQP_URL')),
+      restartApp: () => Promise.reject(new Error('cannot restart a STATSCACHE_TEST_AMQP_URL broker')),
+      stop: async () => {},
+    };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'statscache-rabbit-'));
+  const [port, distPort, tlsPort] = [await freePort(), await freePort(), await freePort()];
+  const node = `sc${process.pid}x${Math.random().toString(36).slice(2, 8)}@localhost`;
+  const certs = options.tls ? await makeCerts(dir) : null;
+  const conf = [
+    `listeners.tcp.default = 127.0.0.1:${port}`,
+    'disk_free_limit.absolute = 10MB',
+    'log.console = false',
+    'log.file.level = warning',
+    ...(certs
+      ? [
+          `listeners.ssl.default = 127.0.0.1:${tlsPort}`,
+          `ssl_options.cacertfile = ${certs.ca}`,
+          `ssl_options.certfile = ${certs.serverCert}`,
+          `ssl_options.keyfile = ${certs.serverKey}`,
+          'ssl_options.verify = verify_peer',
+          'ssl_options.fail_if_no_peer_cert = true',
+          'auth_mechanisms.1 = EXTERNAL',
+          'auth_mechanisms.2 = PLAIN',
+          'ssl_cert_login_from = common_name',
+        ]
+      : []),
+  ];
+  writeFileSync(join(dir, 'rabbitmq.conf'), `${conf.join('\n')}\n`);
+  writeFileSync(join(dir, 'enabled_plugins'), certs ? '[rabbitmq_auth_mechanism_ssl].\n' : '[].\n');
+  writeFileSync(join(dir, 'rabbitmq-env.conf'), '');
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    // Erlang keeps its cookie in $HOME: a private HOME gives this node and its rabbitmqctl one cookie.
+    HOME: dir,
+    RABBITMQ_NODENAME: node,
+    RABBITMQ_NODE_PORT: String(port),
+    RABBITMQ_DIST_PORT: String(distPort),
+    RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
+    RABBITMQ_LOG_BASE: join(dir, 'log'),
+    RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq.conf'),
+    RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
+    RABBITMQ_CONF_ENV_FILE: join(dir, 'rabbitmq-env.conf'),
+    RABBITMQ_PID_FILE: join(dir, 'rabbit.pid'),
+    RABBITMQ_ADVANCED_CONFIG_FILE: join(dir, 'advanced.config'),
+    ERL_EPMD_ADDRESS: '127.0.0.1',
+  };
+  const ctl = async (...args: string[]) => (await run(`${BIN}/rabbitmqctl`, ['-n', node, ...args], { env, timeout: 60_000 })).stdout;
+  const started = performance.now();
+  const child: ChildProcess = spawn(`${BIN}/rabbitmq-server`, [], { env, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const kill = () => {
+    // Its own process group (detached): the shell wrapper and the Erlang VM it started.
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  };
+  try {
+    // await_startup needs the node registered in epmd first; until then it fails at once.
+    const deadline = performance.now() + 90_000;
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`rabbitmq-server exited (${child.exitCode ?? child.signalCode})`);
+      try {
+        await ctl('await_startup', '--timeout', '60');
+        break;
+      } catch (err) {
+        if (performance.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  } catch (err) {
+    kill();
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`private rabbitmq-server did not start: ${(err as Error).message}\n${stderr}`);
+  }
+  const startMs = performance.now() - started;
+  return {
+    url: `amqp://guest:guest@127.0.0.1:${port}/`,
+    tlsUrl: certs ? `amqps://localhost:${tlsPort}/` : null,
+    certs: certs ? { ca: certs.ca, clientCert: certs.clientCert, clientKey: certs.clientKey } : null,
+    private: true,
+    startMs,
+    ctl,
+    restartApp: async () => {
+      await ctl('stop_app');
+      await ctl('start_app');
+      await ctl('await_startup', '--timeout', '60');
+    },
+    stop: async () => {
+      await ctl('stop').catch(() => undefined);
+      const timer = setTimeout(kill, 15_000);
+      await exited;
+      clearTimeout(timer);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
