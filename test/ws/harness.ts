@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { Publisher } from 'zeromq';
 import WebSocket from 'ws';
 import { definePlugin, rowsOf } from '../../actors/plugin-api.js';
@@ -173,18 +172,4 @@ export async function httpRows(base: string, ident: string, query = ''): Promise
 
 export const keyOf = (cols: readonly string[], row: Record<string, unknown>) => JSON.stringify(cols.map((c) => row[c] ?? null));
 
-/**
- * A port free right now. Restart tests listen on a fixed port from the start: uWS sets
- * SO_REUSEADDR only for a fixed port, and without it the first server's TIME_WAIT
- * connections would block the second listen for a minute.
- */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../helpers/free-port.js';
