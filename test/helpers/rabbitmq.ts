@@ -33,11 +33,6 @@ export interface TestBroker {
   stop(): Promise<void>;
 }
 
-export function brokerAvailable(): boolean {
-  return Boolean(process.env['STATSCACHE_TEST_AMQP_URL']) || existsSync(`${BIN}/rabbitmq-server`);
-}
-
-
 async function makeCerts(dir: string): Promise<{ ca: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string }> {
   const f = (n: string) => join(dir, n);
   const ssl = (...args: string[]) => run('openssl', args, { cwd: dir });
