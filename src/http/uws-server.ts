@@ -6,7 +6,6 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import uWS from 'uWebSockets.js';
 import { StatscacheError } from '../../actors/errors.js';
-import type { HttpHandler } from './api-routes.js';
 import type { HttpRequest, HttpResponse } from './responses.js';
 import type { SseSink } from './sse-session.js';
 import type { WsPeer } from './ws-connection.js';
