@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { configFileOption, settingOption } from '../cli-options.js';
+import { defaultOf } from '../setting-derive.js';
 import { processIO, runCommand } from './common.js';
 import { runJournalReplay } from './journal-replay.js';
 import { runSnapshotExport } from './snapshot-export.js';
@@ -8,7 +10,7 @@ import { runSnapshotList } from './snapshot-list.js';
 import { runSnapshotTake } from './snapshot-take.js';
 
 const dataDirOptions = (cmd: Command): Command =>
-  cmd.option('--data-dir <path>', 'the service\'s data directory (default ./data)').option('--config <file.json>', 'JSON config file, as for serve');
+  cmd.addOption(settingOption('dataDir', `the service's data directory (default ${String(defaultOf('dataDir'))})`)).addOption(configFileOption('JSON config file, as for serve'));
 
 /** Sets the exit code from a command body; expected failures print one line, not a stack. */
 const exit = (body: () => Promise<number | void> | number | void) => runCommand(processIO, body).then((code) => void (process.exitCode = code));

@@ -1,0 +1,227 @@
+import * as z from 'zod';
+import { isInterval } from '../actors/interval.js';
+import { DEFAULT_MAX_KEYS as DEFAULT_PLUGIN_MAX_KEYS } from '../actors/plugin-runtime.js';
+import { DEFAULT_MAX_CLOCK_SKEW, DEFAULT_MAX_DEPTH, DEFAULT_MAX_KEYS } from './envelope-limits.js';
+import { LOG_LEVELS } from './logger.js';
+import { DEFAULT_MAX_FANOUT } from './meta/index.js';
+
+/**
+ * One entry per setting, and the only place a setting is declared: the config schema, the
+ * environment name, the CLI flag with its --help line and the README's settings table are all
+ * derived from it (src/setting-derive.ts). Adding a setting is adding an entry here.
+ */
+export interface Setting {
+  /** Type, bounds and default (a list type is a repeatable flag and comma-separated in the environment). */
+  readonly type: z.ZodType;
+  /** Placeholder of the flag `--<kebab-case key>`; null: config file and environment only. */
+  readonly flag: string | null;
+  /** What it does, in Markdown: the README's "meaning" column, and the --help line with the Markdown removed. */
+  readonly help: string;
+  /** Appended to the schema default in brackets, in Markdown, when the value alone does not say enough. */
+  readonly defaultNote?: string;
+  /** Replaces the schema default (Markdown), for a default that depends on other settings. */
+  readonly defaultText?: string;
+}
+
+export const DEFAULT_BIND = 'tcp://127.0.0.1:2003';
+/** `demo`'s data dir (a source below the config file), so made-up traffic never mixes with `serve`'s. */
+export const DEMO_DEFAULTS = { dataDir: 'data-demo' } as const;
+
+const interval = (message: string) => z.string().refine(isInterval, message);
+const amqpUrl = z.string().regex(/^amqps?:\/\/\S+$/, 'must be an AMQP URL like amqps://user:@host/%2Fvhost');
+const endpoint = z.string().regex(/^(tcp|ipc|inproc):\/\/\S+$/, 'must be a ZeroMQ endpoint like tcp://127.0.0.1:2003');
+const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const seconds = (min: number, max: number) => z.coerce.number().min(min).max(max);
+
+export const SETTINGS = {
+  host: { type: z.string().min(1).default('127.0.0.1'), flag: '<address>', help: 'HTTP/WebSocket listen address' },
+  port: { type: count(0, 65_535).default(8080), flag: '<number>', help: 'HTTP port (`0` picks a free one; the start-up log says which)' },
+  connect: {
+    type: z.array(endpoint).default([]),
+    flag: '<endpoint>',
+    help: 'SUB socket connects here, like a fedmsg consumer (e.g. `tcp://hub.fedoraproject.org:9940`)',
+  },
+  bind: {
+    type: z.array(endpoint).optional(),
+    flag: '<endpoint>',
+    help: "SUB socket binds here, like fedmsg-relay's inbound side: publishers connect to it. `tcp://127.0.0.1:*` picks a free port (the start-up log says which)",
+    defaultText: `\`${DEFAULT_BIND}\` when neither \`--connect\` nor \`--amqp\` is given, else none`,
+  },
+  topic: { type: z.array(z.string()).min(1).default(['']), flag: '<prefix>', help: 'topic prefixes to subscribe to', defaultNote: 'everything' },
+  dataDir: {
+    type: z.string().min(1).default('data'),
+    flag: '<path>',
+    help: 'where the LMDB snapshot store lives (`.gitignore` covers `data/` and `data-demo/`). One process at a time: see *One instance per port and per data dir*',
+    defaultNote: `\`${DEMO_DEFAULTS.dataDir}\` for \`npm run demo\``,
+  },
+  snapshotInterval: {
+    type: z.coerce.number().positive().max(86_400).default(30),
+    flag: '<seconds>',
+    help: 'seconds between snapshots (one is also written on SIGTERM/SIGINT)',
+  },
+  maxFrameBytes: { type: count(64, 64 * 1024 * 1024).default(1024 * 1024), flag: '<bytes>', help: 'bus messages larger than this are counted and skipped' },
+  maxMessageDepth: {
+    type: count(8, 1024).default(DEFAULT_MAX_DEPTH),
+    flag: '<n>',
+    help: 'deepest object/array nesting in one envelope; deeper ones are counted (`too_deep`) and skipped (see [bounds](#the-bus))',
+  },
+  maxMessageKeys: {
+    type: count(1000, 10_000_000).default(DEFAULT_MAX_KEYS),
+    flag: '<n>',
+    help: 'most object members plus array elements in one envelope (`too_many_keys`)',
+  },
+  maxClockSkew: {
+    type: seconds(0, 86_400).default(DEFAULT_MAX_CLOCK_SKEW),
+    flag: '<seconds>',
+    help: 'seconds a message timestamp may run ahead of the wall clock before it is refused (`future_timestamp`)',
+  },
+  maxFanout: { type: count(1, 100_000).default(DEFAULT_MAX_FANOUT), flag: '<n>', help: 'usernames and packages kept per message; the rest are cut and counted' },
+  pluginMaxKeys: {
+    type: count(100, 100_000_000).default(DEFAULT_PLUGIN_MAX_KEYS),
+    flag: '<n>',
+    help: 'keys per plugin container (rows: the oldest are evicted; stores: the message is dropped)',
+  },
+  wsTickMs: { type: count(10, 10_000).default(100), flag: '<ms>', help: 'WebSocket updates are coalesced over this many milliseconds' },
+  wsMaxSubscriptions: {
+    type: count(1, 10_000).default(64),
+    flag: '<n>',
+    help: 'live subscriptions per WebSocket connection; see [Live push](#live-push-websocket-ws-and-server-sent-events)',
+  },
+  wsMaxConnectionsPerIp: { type: count(1, 1_000_000).default(256), flag: '<n>', help: 'open WebSocket + SSE connections per client IP (over it: `429`)' },
+  wsMaxSubscriptionsPerIp: {
+    type: count(1, 1_000_000).default(100),
+    flag: '<n>',
+    help: 'live subscriptions one client IP may hold, WebSocket subscriptions and SSE streams together; at most half of `--ws-max-views` (start-up refuses more)',
+  },
+  wsMaxViews: {
+    type: count(2, 1_000_000).default(1000),
+    flag: '<n>',
+    help: 'live views open at once for all clients together (a view is shared by every subscriber of the same parameters)',
+  },
+  wsMaxBufferedBytes: {
+    type: count(16 * 1024, 1024 ** 3).default(1024 * 1024),
+    flag: '<bytes>',
+    help: 'bytes queued for a client before it only gets coalesced snapshots (4× is the hard limit)',
+  },
+  wsSlowTimeoutSeconds: {
+    type: z.coerce.number().positive().max(3600).default(10),
+    flag: '<seconds>',
+    help: 'seconds a client may stay over `--ws-max-buffered-bytes` before it is closed with code 4008',
+  },
+  wsMaxFrameBytes: { type: count(256, 16 * 1024 * 1024).default(64 * 1024), flag: '<bytes>', help: 'largest frame a WebSocket client may send; a bigger one closes with 1009' },
+  wsIdleTimeoutSeconds: {
+    type: count(0, 960).refine((n) => n === 0 || n >= 8, 'must be 0 or at least 8').default(60),
+    flag: '<seconds>',
+    help: 'seconds without traffic (automatic pings included) before a WebSocket is reaped; `0` disables, else at least 8',
+  },
+  wsResumeFrames: { type: count(0, 100_000).default(256), flag: '<n>', help: 'update frames kept per view so reconnecting clients can resume' },
+  logLevel: { type: z.enum(LOG_LEVELS).default('info'), flag: '<level>', help: 'log level' },
+  historyScanConcurrency: {
+    type: count(1, 64).default(2),
+    flag: '<n>',
+    help: 'filtered `/raw` scans (`user=`, `contains=`…) running at once, each reading its whole time window; see [History](#history-get-raw-and-get-id)',
+  },
+  historyScanQueue: { type: count(0, 10_000).default(8), flag: '<n>', help: 'filtered scans waiting for a slot; more are answered `503 scan_busy` with `Retry-After`' },
+  historyScanTimeoutSeconds: {
+    type: z.coerce.number().positive().max(3600).default(10),
+    flag: '<seconds>',
+    help: 'longest a filtered scan may take, queue wait included; then `503 scan_timeout`',
+  },
+  datagrepper: {
+    type: z.url({ protocol: /^https?$/ }).nullable().default(null),
+    flag: '<url>',
+    help: "a datagrepper `/raw` or `/v2/search` URL (or another statscache's `/raw`) to backfill from after downtime and detected gaps",
+  },
+  backfillOverlap: {
+    type: seconds(0, 86_400).default(600),
+    flag: '<seconds>',
+    help: 'seconds re-fetched before the newest journaled message (late and in-flight messages)',
+  },
+  readyTimeout: {
+    type: seconds(0, 86_400).default(30),
+    flag: '<seconds>',
+    help: 'longest a slow or unreachable `--datagrepper` may keep start-up unready (0 to 86400); then live intake opens and `/readyz` answers 200 with a `degraded` reason while the backfill goes on in the background',
+  },
+  gapBackfillInterval: {
+    type: seconds(0.05, 3600).default(30),
+    flag: '<seconds>',
+    help: 'least seconds between two gap backfills (0.05 to 3600); gaps suspected meanwhile are merged into the next one',
+  },
+  amqp: {
+    type: z.array(amqpUrl).default([]),
+    flag: '<url>',
+    help: "AMQP 0-9-1 broker to consume, like a fedora-messaging consumer (e.g. `amqps://fedora:@rabbitmq.fedoraproject.org/%2Fpublic_pubsub`); see [Consuming Fedora's bus](#consuming-fedoras-bus-fedora-messaging--amqp)",
+  },
+  amqpBinding: {
+    type: z.array(z.string().min(1).max(255)).min(1).default(['#']),
+    flag: '<key>',
+    help: 'routing key bound on `amq.topic` (`*` one word, `#` any number)',
+  },
+  amqpQueue: {
+    type: z.string().min(1).max(255).nullable().default(null),
+    flag: '<name>',
+    help: 'a durable named queue (private brokers), so nothing is lost while statscache is down',
+    defaultNote: 'server-named, exclusive, auto-delete',
+  },
+  amqpPrefetch: { type: count(1, 65_535).default(25), flag: '<n>', help: 'unacked deliveries the broker may send ahead (`basic.qos`)' },
+  amqpHeartbeat: {
+    type: count(0, 3600).default(30),
+    flag: '<seconds>',
+    help: 'AMQP heartbeat proposed to the broker; `0` disables (a `?heartbeat=` in the URL wins)',
+  },
+  amqpCa: {
+    type: z.string().min(1).nullable().default(null),
+    flag: '<file.pem>',
+    help: "CA certificate(s) the broker's TLS certificate must chain to",
+    defaultNote: 'system CAs',
+  },
+  amqpCert: {
+    type: z.string().min(1).nullable().default(null),
+    flag: '<file.pem>',
+    help: 'client certificate; with it the login is SASL EXTERNAL. Needs `--amqp-key`',
+  },
+  amqpKey: { type: z.string().min(1).nullable().default(null), flag: '<file.pem>', help: 'private key of `--amqp-cert`' },
+  amqpReconnectMax: {
+    type: seconds(1, 3600).default(60),
+    flag: '<seconds>',
+    help: 'longest wait between reconnect attempts (doubling from 0.5 s, with jitter)',
+  },
+  snapshotGenerations: { type: count(1, 16).default(3), flag: '<n>', help: 'snapshot generations kept; a damaged one falls back to the previous' },
+  journalMaxAge: {
+    type: interval('must be a non-zero interval like 7d or 12h').default('7d'),
+    flag: '<interval>',
+    help: 'journal retention by message age (only entries every kept snapshot covers are dropped)',
+  },
+  journalMaxBytes: {
+    type: z.coerce.number().int().min(1024 * 1024).default(2 * 1024 ** 3),
+    flag: '<bytes>',
+    help: 'journal size cap, enforced the same way',
+    defaultNote: '2 GiB',
+  },
+  dedupeWindow: {
+    type: count(1000, 10_000_000).default(200_000),
+    flag: null,
+    help: 'message ids kept in memory for de-duplication (older ones are found in the journal index)',
+  },
+  adminToken: {
+    type: z.string().min(16, 'must be at least 16 characters').nullable().default(null),
+    flag: null,
+    help: 'bearer token of `POST /admin/snapshot` (`statscache snapshot take`); none disables the admin routes',
+  },
+  stopTimeout: { type: z.coerce.number().positive().max(600).default(20), flag: '<seconds>', help: 'longest graceful stop before the process exits anyway' },
+  plugins: { type: z.array(z.string().min(1)).default([]), flag: null, help: 'external plugins to load (npm package names or module paths)' },
+  retention: {
+    type: z.record(z.string(), interval('must be a non-zero interval like 6h or 30d')).default({}),
+    flag: null,
+    help: 'retention overrides, by ident or interval: `{"1s": "2h", "volume-1m": "30d"}` (a JSON object in the environment)',
+    defaultText: 'per plugin (see [Plugins](#plugins))',
+  },
+} as const satisfies Record<string, Setting>;
+
+/** The config file is not a setting; its flag and variable are declared here for the CLI and the README. */
+export const CONFIG_FILE = {
+  flag: '--config',
+  arg: '<file.json>',
+  env: 'STATSCACHE_CONFIG',
+  help: 'JSON config file: an object with any of the config keys (above the defaults, below the environment and flags)',
+} as const;
