@@ -1,6 +1,7 @@
 import type { AnyPluginDefinition } from '../actors/plugin-api.js';
 import { contributionCalendar } from './contribution-calendar.js';
 import { latestEventPerCategory, latestEventPerTopic } from './latest-event.js';
+import { messagesLast24h } from './messages-last-24h.js';
 import { pagureContribution, pagureProjectContribution, pagureUserContribution } from './pagure-contributions.js';
 import { releaseEngineering } from './releng/index.js';
 import { topPackages, topUsers } from './top-n.js';
@@ -54,5 +55,6 @@ export function builtinPlugins(): AnyPluginDefinition[] {
     latestEventPerCategory(LATEST_RETENTION),
     topUsers(),
     topPackages(),
+    messagesLast24h(),
   ];
 }
