@@ -4,7 +4,9 @@
  * runtime owns the state containers, the actor, snapshots, metrics and serving.
  */
 import type { Envelope, Meta } from '../src/envelope.js';
-import type { KeyedStore, ReadonlyKeyedStore } from './keyed-store.js';
+import type { WritableKeyedStore } from './expiring-store.js';
+import type { ReadonlyKeyedStore } from './keyed-store.js';
+import type { ReadonlyWindowedCounter, WindowedCounterWriter } from './windowed-counter.js';
 import type { Row, RowStore } from './row-store.js';
 
 export type { Row } from './row-store.js';
@@ -28,12 +30,40 @@ export interface PluginMessage {
 /** Marker for an extra keyed container: `stores: { totals: store<number>() }`. */
 export interface StoreSpec<V> {
   readonly kind: 'store';
+  /** See StoreOptions. */
+  readonly expireAfter?: string | number;
   /** Phantom: carries the value type only. */
   readonly value?: V;
 }
 
-export function store<V>(): StoreSpec<V> {
-  return { kind: 'store' };
+export interface StoreOptions {
+  /**
+   * Entries expire this long (`24h`, or seconds; at most `3650d`) of message time after their
+   * last write: once a newer message moves time past them, the runtime deletes them, oldest
+   * first, recorded like any write. Default: entries stay until deleted.
+   */
+  readonly expireAfter?: string | number;
+}
+
+export function store<V>(options: StoreOptions = {}): StoreSpec<V> {
+  return options.expireAfter === undefined ? { kind: 'store' } : { kind: 'store', expireAfter: options.expireAfter };
+}
+
+/** Marker for a count per name over a sliding window of message time (see windowedCounter()). */
+export interface WindowedCounterSpec {
+  readonly kind: 'windowedCounter';
+  readonly span: string | number;
+  readonly slices: number;
+}
+
+/**
+ * Counts per name over the last `span` of message time (`1h`, `24h`, or seconds), moving in
+ * `slices` steps (1–10 000; `span` must split into whole seconds): `windowedCounter('1h', { slices: 60 })`
+ * is the last 60 minutes, by the minute. `add(name, message.timestamp)` costs O(1); totals are
+ * kept incrementally and old slices are subtracted as message time moves on.
+ */
+export function windowedCounter(span: string | number, options: { readonly slices: number }): WindowedCounterSpec {
+  return { kind: 'windowedCounter', span, slices: options.slices };
 }
 
 /**
@@ -50,12 +80,16 @@ export function rowsOf<R extends Row>(): RowSpec<R> {
   return { kind: 'rows' };
 }
 
-export type StoreSpecs = Readonly<Record<string, StoreSpec<unknown>>>;
+export type StoreSpecs = Readonly<Record<string, StoreSpec<unknown> | WindowedCounterSpec>>;
 
-export type Stores<S extends StoreSpecs> = { readonly [K in keyof S]: S[K] extends StoreSpec<infer V> ? KeyedStore<V> : never };
-export type ReadonlyStores<S extends StoreSpecs> = {
-  readonly [K in keyof S]: S[K] extends StoreSpec<infer V> ? ReadonlyKeyedStore<V> : never;
+export type Stores<S extends StoreSpecs> = {
+  readonly [K in keyof S]: S[K] extends WindowedCounterSpec ? WindowedCounterWriter : S[K] extends StoreSpec<infer V> ? WritableKeyedStore<V> : never;
 };
+export type ReadonlyStores<S extends StoreSpecs> = {
+  readonly [K in keyof S]: S[K] extends WindowedCounterSpec ? ReadonlyWindowedCounter : S[K] extends StoreSpec<infer V> ? ReadonlyKeyedStore<V> : never;
+};
+export type { ReadonlyWindowedCounter, WindowedCounterWriter } from './windowed-counter.js';
+export type { WritableKeyedStore } from './expiring-store.js';
 
 /** A query parameter of the plugin's view, validated by the runtime for HTTP and WebSocket alike. */
 export type ParamSpec =
@@ -83,6 +117,8 @@ export interface ViewContext<R extends Row, S extends StoreSpecs> {
   readonly rows: Pick<RowStore<R>, 'size' | 'get' | 'has' | 'scan' | 'count' | 'values' | 'newestTimestamp'>;
   readonly stores: ReadonlyStores<S>;
   readonly interval: number | null;
+  /** Timestamp of the newest message applied (where sliding windows end), or null before the first. */
+  readonly newest: number | null;
 }
 
 /** What a snapshot holds for one plugin, handed to `migrate` when its version is older than the code's. */

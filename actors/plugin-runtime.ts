@@ -1,4 +1,5 @@
 import { createActor, fromTransition, type Actor } from 'xstate';
+import { createContainer, isTimed, pluginFacing, type TimedContainer } from './containers.js';
 import { bucketEnd } from './interval.js';
 import { KeyedStore } from './keyed-store.js';
 import type { PluginMessage, UpdateContext, ViewContext } from './plugin-api.js';
@@ -24,6 +25,8 @@ export interface PluginCounters {
   evicted: number;
   /** Oldest rows removed to keep `rows` within the key cap. */
   capEvicted: number;
+  /** Entries of expiring stores and windowed counters deleted as message time moved past them. */
+  expired: number;
   /** Timestamp of the newest message applied, seconds. */
   lastMessageAt: number | null;
 }
@@ -51,7 +54,10 @@ export class PluginRuntime {
   private readonly actor: Actor<ReturnType<typeof this.logic>>;
   /** The extra stores as an array: no allocation per message. */
   private readonly storeList: readonly KeyedStore<unknown>[];
-  private readonly updateContext: { rows: RowStore<Row>; stores: Record<string, KeyedStore<unknown>>; bucket: number; interval: number | null };
+  private readonly updateContext: { rows: RowStore<Row>; stores: Record<string, unknown>; bucket: number; interval: number | null };
+  /** Containers that expire with message time, and what plugins hold of every store. */
+  private readonly timed: readonly TimedContainer[];
+  private readonly facing: Readonly<Record<string, unknown>>;
 
   readonly maxKeys: number;
 
@@ -63,16 +69,18 @@ export class PluginRuntime {
     this.ident = plugin.ident;
     this.maxKeys = options.maxKeys ?? DEFAULT_MAX_KEYS;
     const stores: Record<string, KeyedStore<unknown>> = {};
-    for (const name of plugin.storeNames) stores[name] = new KeyedStore();
+    for (const name of plugin.storeNames) stores[name] = plugin.storePlans[name] ? createContainer(plugin.storePlans[name]) : new KeyedStore();
     this.state = {
       rows: new RowStore(plugin.definition.key),
       stores: Object.freeze(stores),
-      counters: { received: 0, applied: 0, dropped: { update_error: 0, expired: 0, key_cap: 0 }, evicted: 0, capEvicted: 0, lastMessageAt: null },
+      counters: { received: 0, applied: 0, dropped: { update_error: 0, expired: 0, key_cap: 0 }, evicted: 0, capEvicted: 0, expired: 0, lastMessageAt: null },
       version: 0,
     };
     this.storeList = Object.values(stores);
+    this.timed = this.storeList.filter(isTimed);
+    this.facing = Object.freeze(Object.fromEntries(Object.entries(stores).map(([name, c]) => [name, pluginFacing(c)])));
     // One context object reused for every message: only `bucket` changes.
-    this.updateContext = { rows: this.state.rows, stores, bucket: 0, interval: plugin.intervalSeconds };
+    this.updateContext = { rows: this.state.rows, stores: this.facing as Record<string, unknown>, bucket: 0, interval: plugin.intervalSeconds };
     this.actor = createActor(this.logic());
     this.actor.subscribe({ error: (err) => this.onError(this.ident, err, undefined as never) });
     this.actor.start();
@@ -88,7 +96,7 @@ export class PluginRuntime {
 
   /** The read side handed to `view`: no write methods. */
   viewContext(): ViewContext<Row, Record<string, never>> {
-    return { rows: this.state.rows, stores: this.state.stores as never, interval: this.plugin.intervalSeconds };
+    return { rows: this.state.rows, stores: this.facing as never, interval: this.plugin.intervalSeconds, newest: this.state.counters.lastMessageAt };
   }
 
   private logic() {
@@ -114,6 +122,7 @@ export class PluginRuntime {
     ctx.bucket = bucket;
     state.rows.beginMessage();
     for (const s of this.storeList) s.beginMessage();
+    const expired = this.timed.length === 0 ? 0 : this.advanceTimed(message.timestamp);
     try {
       (plugin.definition.update as (m: PluginMessage, c: UpdateContext<Row, never>) => void)(message, ctx as never);
     } catch (err) {
@@ -132,6 +141,7 @@ export class PluginRuntime {
     state.rows.endMessage();
     for (const s of this.storeList) s.endMessage();
     counters.applied++;
+    counters.expired += expired;
     if (counters.lastMessageAt === null || message.timestamp > counters.lastMessageAt) counters.lastMessageAt = message.timestamp;
     state.version++;
     if (retention !== null) {
@@ -142,6 +152,18 @@ export class PluginRuntime {
       }
     }
     if (state.rows.size > this.maxKeys) counters.capEvicted += state.rows.evictOldest(state.rows.size - this.maxKeys);
+  }
+
+  /**
+   * Expiry runs inside the message, before its update: the deletes are undone with it if it
+   * throws, and a late message still sees the window as of the newest message time.
+   */
+  private advanceTimed(messageTime: number): number {
+    const last = this.state.counters.lastMessageAt;
+    const now = last !== null && last > messageTime ? last : messageTime;
+    let expired = 0;
+    for (let i = 0; i < this.timed.length; i++) expired += (this.timed[i] as TimedContainer).advance(now, messageTime);
+    return expired;
   }
 
   private storeOverCap(): boolean {

@@ -1,3 +1,4 @@
+import { planContainer, type ContainerPlan } from './containers.js';
 import { StatscacheError } from './errors.js';
 import { IDENT_PATTERN, identOf } from './ident.js';
 import { parseInterval } from './interval.js';
@@ -16,6 +17,8 @@ export interface RegisteredPlugin {
   readonly topics: readonly string[];
   readonly version: number;
   readonly storeNames: readonly string[];
+  /** Each store's kind and expiry, validated (containers.ts). */
+  readonly storePlans: Readonly<Record<string, ContainerPlan>>;
   readonly params: Readonly<Record<string, ParamSpec>>;
 }
 
@@ -85,12 +88,8 @@ function validate(candidate: unknown, index: number): RegisteredPlugin {
   }
 
   const storeNames = Object.keys(record(def['stores'], label, 'stores'));
-  for (const s of storeNames) {
-    const spec = (def['stores'] as Record<string, unknown>)[s] as { kind?: unknown } | null;
-    if (s === 'rows' || spec === null || typeof spec !== 'object' || spec.kind !== 'store') {
-      throw new StatscacheError('SC_PLUGIN_FIELD_INVALID', `plugin "${label}": store "${s}" must be made with store() and may not be called "rows"`);
-    }
-  }
+  const storePlans: Record<string, ContainerPlan> = {};
+  for (const s of storeNames) storePlans[s] = planContainer((def['stores'] as Record<string, unknown>)[s], label, s);
 
   const params = record(def['params'], label, 'params') as Record<string, ParamSpec>;
   for (const [p, spec] of Object.entries(params)) validateParam(label, p, spec);
@@ -103,6 +102,7 @@ function validate(candidate: unknown, index: number): RegisteredPlugin {
     topics: Object.freeze(topics),
     version,
     storeNames: Object.freeze(storeNames),
+    storePlans: Object.freeze(storePlans),
     params: Object.freeze({ ...params }),
   };
 }

@@ -1,6 +1,7 @@
 import type { AnyPluginDefinition } from '../actors/plugin-api.js';
 import { contributionCalendar } from './contribution-calendar.js';
 import { latestEventPerCategory, latestEventPerTopic } from './latest-event.js';
+import { messagesLast24h } from './messages-last-24h.js';
 import { pagureContribution, pagureProjectContribution, pagureUserContribution } from './pagure-contributions.js';
 import { releaseEngineering } from './releng/index.js';
 import { topPackages, topUsers } from './top-n.js';
@@ -19,7 +20,7 @@ export { applyRetention } from './retention.js';
  *   volume-by-user-1m   ~190 B per (bucket, user) row       (many rows share a bucket)
  *   volume-by-topic-1m  ~280 B per (bucket, topic) row
  *   volume-1s           ~310 B per bucket (each row has its own timestamp index entry)
- *   top-users           ~380 B per active user (minute + hour slice entries, three window totals)
+ *   top-users           ~520 B per active user (a slice count per window: hour, day, week; three totals)
  * So volume-by-user-1s keeping 6 h holds at most 21 600 buckets × the users active in each,
  * bounded by traffic over the retention, not by the number of users ever seen.
  */
@@ -54,5 +55,6 @@ export function builtinPlugins(): AnyPluginDefinition[] {
     latestEventPerCategory(LATEST_RETENTION),
     topUsers(),
     topPackages(),
+    messagesLast24h(),
   ];
 }

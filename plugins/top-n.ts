@@ -1,40 +1,37 @@
-import { definePlugin, store, type PluginDefinition, type PluginMessage } from '../actors/plugin-api.js';
-import { addToWindows, topOf, WINDOWS, type SliceEntry, type SliceHead, type WindowName, type WindowStores } from './sliding-window.js';
+import { definePlugin, windowedCounter, type PluginDefinition, type PluginMessage, type ReadonlyWindowedCounter, type StoredState } from '../actors/plugin-api.js';
+import { compareText, SEP } from './fields.js';
 
-export interface TopUserRow {
-  /** Time of the newest message seen: the windows end there. */
-  readonly timestamp: number;
-  readonly window: WindowName;
-  readonly rank: number;
-  readonly user: string;
-  readonly volume: number;
-}
-export interface TopPackageRow {
-  readonly timestamp: number;
-  readonly window: WindowName;
-  readonly rank: number;
-  readonly package: string;
-  readonly volume: number;
-}
-
-const DEFAULT_N = 10;
-const MAX_N = 100;
-
+export const WINDOWS = ['hour', 'day', 'week'] as const;
+export type WindowName = (typeof WINDOWS)[number];
 type Column = 'user' | 'package';
+/** `timestamp`: the newest message seen, where the windows end. Rank 1 is the most active. */
 type RowOf<C extends Column> = { readonly timestamp: number; readonly window: WindowName; readonly rank: number; readonly volume: number } & { readonly [K in C]: string };
+export type TopUserRow = RowOf<'user'>;
+export type TopPackageRow = RowOf<'package'>;
+const [DEFAULT_N, MAX_N] = [10, 100];
+// The hour moves by the minute, the day and week by the hour.
+const stores = { hour: windowedCounter('1h', { slices: 60 }), day: windowedCounter('1d', { slices: 24 }), week: windowedCounter('7d', { slices: 168 }) };
 
-const stores = {
-  entries: store<SliceEntry>(),
-  slices: store<SliceHead>(),
-  hour: store<number>(),
-  day: store<number>(),
-  week: store<number>(),
-  clock: store<number>(),
-};
+/** The `n` largest totals, ties broken by name so every replica ranks alike. */
+const topOf = (c: ReadonlyWindowedCounter, n: number) => [...c.totals()].sort((a, b) => b[1] - a[1] || compareText(a[0], b[0])).slice(0, n);
+
+/** Version 1 kept linked (resolution, slice, name) entries and a clock of cuts: its counts become the counters' slices. */
+function migrate(stored: StoredState): StoredState {
+  const out = { hour: new Map<string, unknown>(), day: new Map<string, unknown>(), week: new Map<string, unknown>() };
+  const clock = stored.stores['clock'] ?? new Map();
+  for (const [key, entry] of stored.stores['entries'] ?? []) {
+    const [res, start, ...name] = key.split(SEP);
+    for (const w of res === 'm' ? (['hour'] as const) : (['day', 'week'] as const)) {
+      if (Number(start) >= Number(clock.get(w))) out[w].set([start, ...name].join(SEP), (entry as { n: number }).n);
+    }
+  }
+  return { rows: stored.rows, stores: out };
+}
 
 function topN<C extends Column>(name: string, column: C, what: string, namesOf: (m: PluginMessage) => readonly string[]): PluginDefinition<RowOf<C>, typeof stores> {
   return definePlugin<RowOf<C>, typeof stores, { window: { type: 'string'; enum: readonly string[]; description: string }; n: { type: 'integer'; min: number; max: number; description: string } }>({
     name,
+    version: 2,
     summary: `The most active ${what}s over the last hour, day or week`,
     description:
       `Ranks ${what}s by the number of messages involving them (message meta \`${column === 'user' ? 'usernames' : 'packages'}\`) over a ` +
@@ -48,15 +45,14 @@ function topN<C extends Column>(name: string, column: C, what: string, namesOf: 
       n: { type: 'integer', min: 1, max: MAX_N, description: `how many ${what}s to rank (default ${DEFAULT_N})` },
     },
     update(message, { stores: s }) {
-      const names = namesOf(message);
-      addToWindows(s as WindowStores, message.timestamp, names);
+      for (const who of namesOf(message)) for (const w of WINDOWS) s[w].add(who, message.timestamp);
     },
-    view({ stores: s }, params) {
-      const now = s.clock.get('now');
-      if (now === undefined) return [];
+    view({ stores: s, newest }, params) {
       const window = (params.window ?? 'day') as WindowName;
-      return topOf(s[window], params.n ?? DEFAULT_N).map((r) => ({ timestamp: now, window, rank: r.rank, volume: r.volume, [column]: r.name }) as RowOf<C>);
+      if (newest === null) return [];
+      return topOf(s[window], params.n ?? DEFAULT_N).map(([who, volume], i) => ({ timestamp: newest, window, rank: i + 1, volume, [column]: who }) as RowOf<C>);
     },
+    migrate,
   });
 }
 

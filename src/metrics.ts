@@ -77,6 +77,9 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
   fromCounters('statscache_plugin_rows_capped_total', 'Oldest rows removed to keep a plugin within --plugin-max-keys', ['plugin'], (set) => {
     for (const r of plugins()) set({ plugin: r.ident }, r.state.counters.capEvicted);
   });
+  fromCounters('statscache_plugin_entries_expired_total', 'Entries of expiring stores and windowed counters deleted as message time moved past them', ['plugin'], (set) => {
+    for (const r of plugins()) set({ plugin: r.ident }, r.state.counters.expired);
+  });
   gauge('statscache_plugin_max_keys', 'Keys one plugin container may hold (--plugin-max-keys)', ['plugin'], (set) => {
     for (const r of plugins()) set({ plugin: r.ident }, r.maxKeys);
   });

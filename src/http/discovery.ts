@@ -39,6 +39,7 @@ export const pluginInfoSchema = z.object({
       dropped: z.record(z.string(), z.number().int().nonnegative()).meta({ description: 'messages skipped, by reason: update_error, expired, key_cap' }),
       evicted: z.number().int().nonnegative().meta({ description: 'rows removed by retention' }),
       cap_evicted: z.number().int().nonnegative().meta({ description: 'oldest rows removed to stay within max_keys' }),
+      expired: z.number().int().nonnegative().meta({ description: 'entries of expiring stores and windowed counters deleted as message time moved past them' }),
       max_keys: z.number().int().positive().meta({ description: 'keys one container of this plugin may hold (--plugin-max-keys)' }),
     })
     .meta({ description: 'what the runtime counted for this plugin since the service started' }),
@@ -123,7 +124,7 @@ function buildInfo(runtime: PluginRuntime): PluginInfo {
 
 function countersOf(runtime: PluginRuntime): PluginInfo['counters'] {
   const c = runtime.state.counters;
-  return { received: c.received, applied: c.applied, dropped: { ...c.dropped }, evicted: c.evicted, cap_evicted: c.capEvicted, max_keys: runtime.maxKeys };
+  return { received: c.received, applied: c.applied, dropped: { ...c.dropped }, evicted: c.evicted, cap_evicted: c.capEvicted, expired: c.expired, max_keys: runtime.maxKeys };
 }
 
 export function describePlugins(host: PluginHost): Discovery {

@@ -82,6 +82,8 @@ describe('plugin contract (every built-in plugin and the example external plugin
     expect(h.errors).toEqual([]);
     // Retention really evicted: 1 s buckets keep 6 h of an 8.5 h stream.
     expect(h.rt('volume-1s').state.counters.evicted).toBeGreaterThan(0);
+    // Sliding windows really expired: the hour window of top-users moved across the stream.
+    expect(h.rt('top-users').state.counters.expired).toBeGreaterThan(0);
     h.stop();
   });
 

@@ -49,7 +49,7 @@ describe('memory per tracked key', () => {
       (keep as { stop(): void }).stop();
     }
     {
-      // top-users: 100 000 users within one hour → one (minute, user) and one (hour, user) entry plus three totals each.
+      // top-users: 100 000 users within one hour → a (slice, user) count in each of the hour, day and week counters, plus three in-memory totals each.
       const { bytesPerKey, keep } = heapAfter(() => {
         const h = harness(builtinPlugins());
         const rt = h.rt('top-users');

@@ -1,3 +1,4 @@
+/** Version 1 of the sliding windows behind top-n, kept verbatim (imports aside) for the migration test. */
 /**
  * Running totals over sliding windows (last hour, day, week) that cost O(1) amortised per
  * message, driven by message time only (no timers, no clock).
@@ -11,8 +12,8 @@
  * through its entries, so adding a name and walking a slice never copy a list and every
  * write is a plain `set` the runtime can roll back.
  */
-import type { KeyedStore, ReadonlyKeyedStore } from '../actors/keyed-store.js';
-import { compareText, joinKey } from './fields.js';
+import type { KeyedStore, ReadonlyKeyedStore } from '../../../actors/keyed-store.js';
+import { compareText, joinKey } from '../../../plugins/fields.js';
 
 export const WINDOWS = ['hour', 'day', 'week'] as const;
 export type WindowName = (typeof WINDOWS)[number];

@@ -1,0 +1,133 @@
+/**
+ * Counts per name over a sliding window of message time, e.g. `windowedCounter('1h', { slices: 60 })`.
+ *
+ * The window is cut into `slices` sub-buckets of `span / slices` seconds; what is stored (and
+ * snapshotted) is one count per (slice, name) under the key `<slice start>\u001f<name>`. The
+ * total per name over the window lives in memory only and is kept by `afterWrite`, so adding,
+ * rolling back, restoring and expiring all keep it exact in O(1) per entry. When the runtime
+ * moves message time forward, the slices that left the window are deleted oldest first (plain
+ * deletes: recorded as changes, undone with the message if its update throws), which costs
+ * O(expired entries), never a scan of the names.
+ */
+import { KeyedStore } from './keyed-store.js';
+
+const SEP = '\u001f';
+
+/** What `update` may do with a windowed counter. */
+export interface WindowedCounterWriter extends ReadonlyWindowedCounter {
+  /**
+   * Counts `n` (default 1) for `name` at message time `time`. Returns false, counting nothing,
+   * when `time` is already behind the window (a late message).
+   */
+  add(name: string, time: number, n?: number): boolean;
+}
+
+/** What `view` may read. */
+export interface ReadonlyWindowedCounter {
+  /** Window length in seconds, and one slice's. */
+  readonly span: number;
+  readonly step: number;
+  /** Names with a non-zero total. */
+  readonly names: number;
+  /** The total for `name` over the window ending at the newest message (0 when absent). */
+  total(name: string): number;
+  /** [name, total] for every name in the window, in no particular order. */
+  totals(): IterableIterator<[string, number]>;
+}
+
+export class WindowedCounter extends KeyedStore<number> implements WindowedCounterWriter {
+  readonly step: number;
+  private readonly totalsByName = new Map<string, number>();
+  private readonly bySlice = new Map<number, Set<string>>();
+  /** Slice starts that hold entries, ascending; new ones are nearly always appended. */
+  private readonly starts: number[] = [];
+  /** Start of the oldest slice still inside the window, as of the last advance(). */
+  private cut = -Infinity;
+
+  constructor(
+    readonly span: number,
+    readonly slices: number,
+  ) {
+    super();
+    this.step = span / slices;
+  }
+
+  get names(): number {
+    return this.totalsByName.size;
+  }
+
+  total(name: string): number {
+    return this.totalsByName.get(name) ?? 0;
+  }
+
+  totals(): IterableIterator<[string, number]> {
+    return this.totalsByName.entries();
+  }
+
+  add(name: string, time: number, n = 1): boolean {
+    const start = this.sliceStart(time);
+    if (start < this.cut) return false;
+    const key = `${start}${SEP}${name}`;
+    const next = (this.map.get(key) ?? 0) + n;
+    if (next === 0) this.delete(key);
+    else this.set(key, next);
+    return true;
+  }
+
+  /** Moves the window to end at `now` (the newest message time); returns the entries deleted. */
+  advance(now: number): number {
+    this.cut = this.sliceStart(now) - (this.slices - 1) * this.step;
+    let expired = 0;
+    while (this.starts.length > 0 && (this.starts[0] as number) < this.cut) {
+      const keys = this.bySlice.get(this.starts[0] as number);
+      if (!keys || keys.size === 0) {
+        this.bySlice.delete(this.starts[0] as number);
+        this.starts.shift();
+        continue;
+      }
+      // delete() unindexes each key (afterWrite) and drops the slice once it is empty.
+      for (const key of [...keys]) {
+        this.delete(key);
+        expired++;
+      }
+    }
+    return expired;
+  }
+
+  private sliceStart(t: number): number {
+    return Math.floor(t / this.step) * this.step;
+  }
+
+  protected override afterWrite(key: string, previous: number | undefined, next: number | undefined): void {
+    const at = key.indexOf(SEP);
+    const start = Number(key.slice(0, at));
+    const name = key.slice(at + 1);
+    const total = (this.totalsByName.get(name) ?? 0) + (next ?? 0) - (previous ?? 0);
+    if (total === 0) this.totalsByName.delete(name);
+    else this.totalsByName.set(name, total);
+    if (previous === undefined && next !== undefined) this.index(start, key);
+    else if (previous !== undefined && next === undefined) this.unindex(start, key);
+  }
+
+  private index(start: number, key: string): void {
+    let keys = this.bySlice.get(start);
+    if (!keys) {
+      keys = new Set();
+      this.bySlice.set(start, keys);
+      let at = this.starts.length;
+      while (at > 0 && (this.starts[at - 1] as number) > start) at--;
+      this.starts.splice(at, 0, start);
+    }
+    keys.add(key);
+  }
+
+  private unindex(start: number, key: string): void {
+    const keys = this.bySlice.get(start);
+    if (!keys) return;
+    keys.delete(key);
+    if (keys.size > 0) return;
+    this.bySlice.delete(start);
+    const at = this.starts.indexOf(start);
+    if (at >= 0) this.starts.splice(at, 1);
+  }
+}
