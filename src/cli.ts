@@ -56,6 +56,7 @@ function serveOptions(cmd: Command): Command {
     .option('--journal-max-age <interval>', 'journal retention by message age, like 7d (default 7d)')
     .option('--journal-max-bytes <bytes>', 'journal size cap (default 2 GiB)')
     .option('--stop-timeout <seconds>', 'longest graceful stop before exiting anyway (default 20)')
+    .option('--examples', 'serve the built browser examples under /examples/ (default: off; on for demo)')
     .option('--config <file.json>', 'JSON config file (lowest precedence after defaults)');
 }
 
@@ -69,6 +70,7 @@ function configFrom(opts: Record<string, unknown>, defaults: Partial<Record<Conf
     'historyScanConcurrency', 'historyScanQueue', 'historyScanTimeoutSeconds',
     'datagrepper', 'backfillOverlap', 'readyTimeout', 'gapBackfillInterval', 'snapshotGenerations', 'journalMaxAge', 'journalMaxBytes', 'stopTimeout',
     'amqp', 'amqpBinding', 'amqpQueue', 'amqpPrefetch', 'amqpHeartbeat', 'amqpCa', 'amqpCert', 'amqpKey', 'amqpReconnectMax',
+    'examples',
   ];
   const flags = Object.fromEntries(keys.map((k) => [k, opts[k]]));
   return loadConfig({ defaults, flags, env: process.env, file: opts['config'] as string | undefined });
@@ -142,7 +144,7 @@ serveOptions(program.command('serve').description('run the service: consume the 
 
 serveOptions(program.command('demo').description('run the service plus a traffic simulator publishing realistic fedmsg messages onto its bus (data in ./data-demo unless --data-dir says otherwise)')).action(async (opts) => {
   // Made-up traffic must never mix with a real service's ./data.
-  const config = configFrom(opts, { dataDir: 'data-demo' });
+  const config = configFrom(opts, { dataDir: 'data-demo', examples: true });
   await runService(config, createLogger(config.logLevel), true, configFileOf(opts));
 });
 

@@ -101,6 +101,8 @@ export const ConfigSchema = z
     plugins: z.array(z.string().min(1)).default([]),
     /** Retention overrides, keyed by ident (`volume-1s`) or interval (`1s`): how far back rows are kept. */
     retention: z.record(z.string(), interval('must be a non-zero interval like 6h or 30d')).default({}),
+    /** Serve the built browser examples (dist/examples) under /examples/. */
+    examples: z.union([z.boolean(), z.stringbool()]).default(false),
   })
   .strict()
   // One client must never be able to take every live view from the others.
@@ -164,6 +166,7 @@ export const ENV_NAMES: Readonly<Record<ConfigKey, string>> = {
   stopTimeout: 'STATSCACHE_STOP_TIMEOUT',
   plugins: 'STATSCACHE_PLUGINS',
   retention: 'STATSCACHE_RETENTION',
+  examples: 'STATSCACHE_EXAMPLES',
 };
 
 const LISTS: ReadonlySet<ConfigKey> = new Set(['connect', 'bind', 'topic', 'plugins', 'amqp', 'amqpBinding']);
