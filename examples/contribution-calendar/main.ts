@@ -58,7 +58,8 @@ function draw(): void {
   const left = 30;
   const topPad = 18;
   const weeks = Math.ceil(cells.length / 7);
-  const W = left + weeks * (CELL + GAP);
+  // Room on the right for a month label on the last column.
+  const W = left + weeks * (CELL + GAP) + 20;
   const H = topPad + 7 * (CELL + GAP) + 24;
   const svg = select('#calendar').selectAll<SVGSVGElement, null>('svg').data([null]).join('svg').attr('viewBox', `0 0 ${W} ${H}`).attr('width', W).attr('height', H).attr('role', 'img').attr('aria-label', `${user}'s messages per day`);
   svg.selectAll('*').remove();
@@ -97,7 +98,7 @@ function draw(): void {
     .attr('x', 0)
     .attr('y', (d) => topPad + d * (CELL + GAP) + CELL - 2)
     .text((d) => ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][d] ?? '');
-  const legend = svg.append('g').attr('transform', `translate(${W - 5 * (CELL + GAP) - 70},${H - 16})`);
+  const legend = svg.append('g').attr('transform', `translate(${W - 20 - 5 * (CELL + GAP) - 60},${H - 16})`);
   legend.append('text').attr('x', 0).attr('y', 10).text('Less');
   legend
     .selectAll('rect')
