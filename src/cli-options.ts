@@ -15,7 +15,7 @@ export const FLAG_KEYS: readonly SettingKey[] = SETTING_KEYS.filter((k) => setti
 export function settingOption(key: SettingKey, help = helpLine(key)): Option {
   const arg = settingOf(key).flag;
   if (arg === null) throw new Error(`setting "${key}" has no flag`);
-  const option = new Option(`${flagOf(key)} ${arg}`, help);
+  const option = new Option(arg === '' ? flagOf(key) : `${flagOf(key)} ${arg}`, help);
   const choices = choicesOf(key);
   if (choices) option.choices(choices);
   if (kindOf(key) === 'list') option.argParser(collect);

@@ -20,6 +20,7 @@ import { createHttpHandler, type HttpHandler } from './http/api-routes.js';
 import { createAdminHandler, type AdminHandler } from './http/admin-routes.js';
 import { EncodedCache } from './http/encoded-cache.js';
 import { createHistoryHandler, type HistoryHandler } from './http/history-routes.js';
+import { builtExamplesDir, createExamplesHandler, type ExamplesHandler } from './http/pages/examples-route.js';
 import { ScanGate } from './http/scan-gate.js';
 import { linkStats } from './meta/safe-link.js';
 import type { HttpRequest, HttpResponse } from './http/responses.js';
@@ -92,6 +93,7 @@ export class Service {
   readonly http: HttpHandler;
   /** datagrepper's /raw and /id from the journal; a filtered scan answers asynchronously. */
   private readonly history: HistoryHandler;
+  private readonly examples: ExamplesHandler;
   /** Filtered /raw scans running and waiting (tests and metrics read it). */
   readonly scanGate: ScanGate;
   /** `/admin/*` routes (POST /admin/snapshot); null for other paths. */
@@ -267,6 +269,7 @@ export class Service {
     this.scanGate = scanGate;
     this.http = api;
     this.history = history;
+    this.examples = createExamplesHandler(config.examples ? builtExamplesDir() : null);
     // Asynchronous (a snapshot waits for LMDB): the HTTP adapter must route /admin/* here and await it.
     this.admin = createAdminHandler({ adminToken: config.adminToken, snapshot: () => this.snapshot() });
   }
@@ -362,10 +365,10 @@ export class Service {
    * fresh (prom-client is asynchronous), a filtered /raw scan yields: the adapter awaits promises.
    */
   handle(req: HttpRequest): HttpResponse | Promise<HttpResponse> {
-    const special = this.admin(req) ?? this.history(req);
+    const special = this.admin(req) ?? this.history(req) ?? this.examples(req);
     if (special) {
       // These bypass the API handler, which counts the rest.
-      const route = req.path.startsWith('/admin/') ? '/admin/snapshot' : req.path.startsWith('/id') ? '/id' : '/raw';
+      const route = req.path.startsWith('/admin/') ? '/admin/snapshot' : req.path.startsWith('/examples') ? '/examples/' : req.path.startsWith('/id') ? '/id' : '/raw';
       const count = (r: HttpResponse) => (this.metrics.countRequest(route, req.method, r.status), r);
       return special instanceof Promise ? special.then(count) : count(special);
     }

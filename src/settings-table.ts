@@ -13,7 +13,7 @@ const cell = (text: string) => text.replace(/\|/g, '\\|');
 export function settingsTable(): string {
   const rows = SETTING_KEYS.map((key) => {
     const s = settingOf(key);
-    const flag = s.flag === null ? '' : code(`${flagOf(key)} ${s.flag}`);
+    const flag = s.flag === null ? '' : code(s.flag === '' ? flagOf(key) : `${flagOf(key)} ${s.flag}`);
     const choices = choicesOf(key);
     const more = s.flag !== null && kindOf(key) === 'list' ? '. Repeatable' : choices ? `: ${choices.map(code).join(', ')}` : '';
     return [flag, code(envNameOf(key)), code(key), defaultMarkdown(key), `${s.help}${more}`];

@@ -13,7 +13,7 @@ import { DEFAULT_MAX_FANOUT } from './meta/index.js';
 export interface Setting {
   /** Type, bounds and default (a list type is a repeatable flag and comma-separated in the environment). */
   readonly type: z.ZodType;
-  /** Placeholder of the flag `--<kebab-case key>`; null: config file and environment only. */
+  /** Placeholder of the flag `--<kebab-case key>` (`''`: a switch without a value); null: config file and environment only. */
   readonly flag: string | null;
   /** What it does, in Markdown: the README's "meaning" column, and the --help line with the Markdown removed. */
   readonly help: string;
@@ -25,7 +25,7 @@ export interface Setting {
 
 export const DEFAULT_BIND = 'tcp://127.0.0.1:2003';
 /** `demo`'s data dir (a source below the config file), so made-up traffic never mixes with `serve`'s. */
-export const DEMO_DEFAULTS = { dataDir: 'data-demo' } as const;
+export const DEMO_DEFAULTS = { dataDir: 'data-demo', examples: true } as const;
 
 const interval = (message: string) => z.string().refine(isInterval, message);
 const amqpUrl = z.string().regex(/^amqps?:\/\/\S+$/, 'must be an AMQP URL like amqps://user:@host/%2Fvhost');
@@ -209,6 +209,12 @@ export const SETTINGS = {
     help: 'bearer token of `POST /admin/snapshot` (`statscache snapshot take`); none disables the admin routes',
   },
   stopTimeout: { type: z.coerce.number().positive().max(600).default(20), flag: '<seconds>', help: 'longest graceful stop before the process exits anyway' },
+  examples: {
+    type: z.union([z.boolean(), z.stringbool()]).default(false),
+    flag: '',
+    help: 'serve the built browser examples under `/examples/` (see [Examples](#examples))',
+    defaultNote: 'on for `npm run demo`',
+  },
   plugins: { type: z.array(z.string().min(1)).default([]), flag: null, help: 'external plugins to load (npm package names or module paths)' },
   retention: {
     type: z.record(z.string(), interval('must be a non-zero interval like 6h or 30d')).default({}),

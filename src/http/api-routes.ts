@@ -5,7 +5,8 @@ import { describePlugins, hostVersion } from './discovery.js';
 import { encode, EncodedCache } from './encoded-cache.js';
 import { CONTENT_TYPES, negotiate } from './negotiate.js';
 import { buildOpenApi } from './openapi.js';
-import { dashboardPage } from './pages/dashboard-page.js';
+import { DASHBOARD_CSP, dashboardPage } from './pages/dashboard-page.js';
+import { dashboardRows } from './pages/dashboard-rows.js';
 import { docsPage } from './pages/docs-page.js';
 import { CALLBACK_PATTERN, CALLBACK_RULE, pluginParamsSchema } from './query-params.js';
 import { CORS_HEADERS, error, json, type HttpRequest, type HttpResponse } from './responses.js';
@@ -51,11 +52,11 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
   // Static documents: rendered on first use, then served from the cache by ETag.
   let openapi: string | undefined;
   const pages = new Map<string, { html: string; csp: string }>();
-  const page = (name: 'docs' | 'dashboard') => {
-    let p = pages.get(name);
+  const docs = () => {
+    let p = pages.get('docs');
     if (p === undefined) {
-      p = name === 'docs' ? docsPage(describePlugins(deps.host)) : dashboardPage();
-      pages.set(name, p);
+      p = docsPage(describePlugins(deps.host));
+      pages.set('docs', p);
     }
     return p;
   };
@@ -93,11 +94,17 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
         return jsonDocument(req, ctx, `plugins:${hostVersion(deps.host)}`, () => describePlugins(deps.host));
       case '/openapi.json':
         return jsonDocument(req, ctx, 'openapi', () => (openapi ??= JSON.stringify(buildOpenApi(deps.host))), true);
-      case '/':
-      case '/dashboard': {
-        const { html, csp } = page(pattern === '/' ? 'docs' : 'dashboard');
-        const entry = ctx.cache.getOrMake(`page:${pattern}`, () => encode(html, null));
+      case '/': {
+        const { html, csp } = docs();
+        const entry = ctx.cache.getOrMake('page:/', () => encode(html, null));
         return conditional(req, entry, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': csp, 'Referrer-Policy': 'no-referrer' }, ctx.cache);
+      }
+      case '/dashboard': {
+        // The first rows are in the page (first paint shows data): one rendering per state of the plugins.
+        const entry = ctx.cache.getOrMake(`page:/dashboard:${hostVersion(deps.host)}`, () =>
+          encode(dashboardPage(describePlugins(deps.host), dashboardRows(deps.host, deps.nowSeconds())).html, null),
+        );
+        return conditional(req, entry, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': DASHBOARD_CSP, 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-cache' }, ctx.cache);
       }
       case '/api/':
         return identList(req, ctx);

@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { addSettingOptions, configFileOf, FLAG_KEYS, flagValues } from '../../src/cli-options.js';
 import { ENV_NAMES, loadConfig } from '../../src/config.js';
-import { choicesOf, defaultOf, flagOf, helpLine, kindOf, SETTING_KEYS } from '../../src/setting-derive.js';
+import { choicesOf, defaultOf, flagOf, helpLine, kindOf, SETTING_KEYS, settingOf } from '../../src/setting-derive.js';
 import { DEMO_DEFAULTS, SETTINGS } from '../../src/settings.js';
 import { settingsTable, TABLE_BEGIN, TABLE_END, withSettingsTable } from '../../src/settings-table.js';
 import { CLI } from '../helpers/service-process.js';
@@ -27,7 +27,7 @@ const ENV_CONTRACT = {
   amqpCa: 'STATSCACHE_AMQP_CA', amqpCert: 'STATSCACHE_AMQP_CERT', amqpKey: 'STATSCACHE_AMQP_KEY', amqpReconnectMax: 'STATSCACHE_AMQP_RECONNECT_MAX',
   snapshotGenerations: 'STATSCACHE_SNAPSHOT_GENERATIONS', journalMaxAge: 'STATSCACHE_JOURNAL_MAX_AGE', journalMaxBytes: 'STATSCACHE_JOURNAL_MAX_BYTES',
   dedupeWindow: 'STATSCACHE_DEDUPE_WINDOW', adminToken: 'STATSCACHE_ADMIN_TOKEN', stopTimeout: 'STATSCACHE_STOP_TIMEOUT',
-  plugins: 'STATSCACHE_PLUGINS', retention: 'STATSCACHE_RETENTION',
+  plugins: 'STATSCACHE_PLUGINS', retention: 'STATSCACHE_RETENTION', examples: 'STATSCACHE_EXAMPLES',
 };
 const FLAG_CONTRACT = [
   '--host', '--port', '--connect', '--bind', '--topic', '--data-dir', '--snapshot-interval', '--max-frame-bytes', '--max-message-depth',
@@ -36,7 +36,7 @@ const FLAG_CONTRACT = [
   '--ws-max-frame-bytes', '--ws-idle-timeout-seconds', '--ws-resume-frames', '--log-level', '--history-scan-concurrency', '--history-scan-queue',
   '--history-scan-timeout-seconds', '--datagrepper', '--backfill-overlap', '--ready-timeout', '--gap-backfill-interval', '--amqp', '--amqp-binding',
   '--amqp-queue', '--amqp-prefetch', '--amqp-heartbeat', '--amqp-ca', '--amqp-cert', '--amqp-key', '--amqp-reconnect-max',
-  '--snapshot-generations', '--journal-max-age', '--journal-max-bytes', '--stop-timeout',
+  '--snapshot-generations', '--journal-max-age', '--journal-max-bytes', '--stop-timeout', '--examples',
 ];
 
 const parse = (argv: string[]) => addSettingOptions(new Command('serve').exitOverride().configureOutput({ writeErr: () => undefined })).parse(argv, { from: 'user' }).opts();
@@ -69,9 +69,11 @@ describe('settings declared once (src/settings.ts)', () => {
 
   it('hands every flag to loadConfig under its config key; list flags repeat', () => {
     for (const key of FLAG_KEYS) {
+      // A switch (`--examples`) takes no value and reads as true.
+      const isSwitch = settingOf(key).flag === '';
       const value = choicesOf(key)?.[0] ?? 'x';
-      const opts = parse([flagOf(key), value, ...(kindOf(key) === 'list' ? [flagOf(key), 'y'] : [])]);
-      expect(flagValues(opts)[key], key).toEqual(kindOf(key) === 'list' ? [value, 'y'] : value);
+      const opts = parse(isSwitch ? [flagOf(key)] : [flagOf(key), value, ...(kindOf(key) === 'list' ? [flagOf(key), 'y'] : [])]);
+      expect(flagValues(opts)[key], key).toEqual(isSwitch ? true : kindOf(key) === 'list' ? [value, 'y'] : value);
       expect(Object.entries(flagValues(opts)).filter(([, v]) => v !== undefined)).toHaveLength(1);
     }
     expect(() => parse(['--log-level', 'loud'])).toThrow(/--log-level.*loud/);

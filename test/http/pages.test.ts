@@ -1,10 +1,9 @@
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { escapeHtml, html } from '../../src/http/pages/html.js';
+import { checkWidthsAndShoot, launchChromium, openPage } from '../helpers/browser.js';
 import { eventually } from '../helpers/service-process.js';
 import { feed, fedWithSamples, serve, type Served } from './harness.js';
-
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
 
 describe('the documentation page and the dashboard in headless Chromium', () => {
   let s: Served;
@@ -12,7 +11,7 @@ describe('the documentation page and the dashboard in headless Chromium', () => 
   beforeAll(async () => {
     s = await serve();
     await fedWithSamples(s);
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -20,21 +19,7 @@ describe('the documentation page and the dashboard in headless Chromium', () => 
   });
 
   /** A page that records console errors, page errors and failed requests. */
-  async function open(path: string): Promise<{ page: Page; problems: string[] }> {
-    const page = await browser.newPage();
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
-    page.on('response', (r) => {
-      if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
-    });
-    const res = await page.goto(`${s.base}${path}`);
-    expect(res?.status()).toBe(200);
-    return { page, problems };
-  }
+  const open = (path: string): Promise<{ page: Page; problems: string[] }> => openPage(browser, `${s.base}${path}`);
 
   it('/ introduces statscache, lists every plugin with live counts, and its example links work', async () => {
     const { page, problems } = await open('/');
@@ -59,6 +44,7 @@ describe('the documentation page and the dashboard in headless Chromium', () => 
     }
     const errors = await page.$$eval('a.example-error', (as) => as.map((a) => a.getAttribute('href') ?? ''));
     for (const href of errors) expect((await fetch(`${s.base}${href}`)).status, href).toBeGreaterThanOrEqual(400);
+    await checkWidthsAndShoot(page, 'docs');
     expect(problems).toEqual([]);
     await page.close();
   });
@@ -90,6 +76,62 @@ describe('the documentation page and the dashboard in headless Chromium', () => 
     }, 10_000, 'the dashboard to show the new count');
     expect(after).toBe(await api());
     expect(Number(await page.getAttribute('section.card[data-ident="volume-1m"]', 'data-seq'))).toBeGreaterThan(0);
+    await checkWidthsAndShoot(page, 'dashboard');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('the dashboard\'s first paint, before any live frame', () => {
+  let s: Served;
+  let browser: Browser;
+  beforeAll(async () => {
+    s = await serve();
+    await fedWithSamples(s);
+    browser = await launchChromium();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await s?.close();
+  });
+
+  const iso = (ts: number) => new Date(ts * 1000).toISOString();
+
+  it('shows the server\'s rows: periods not end stamps, busiest first, long text cut with the whole text on hover, nothing wider than the window', async () => {
+    // The socket is routed to nowhere: whatever the page shows came with the HTML.
+    const { page, problems } = await openPage(browser, `${s.base}/dashboard`, { before: (p) => p.routeWebSocket(/\/ws$/, () => undefined) });
+    // The routed socket opens but never answers, so no card has a live snapshot (data-seq).
+    expect(await page.$$eval('section.card', (cs) => cs.length)).toBe(s.service.host.idents.length);
+    expect(await page.$$eval('section.card[data-seq]', (cs) => cs.length)).toBe(0);
+    const card = 'section.card[data-ident="volume-by-category-1m"]';
+    const shown = await page.$$eval(`${card} tbody tr`, (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => ({ text: td.textContent ?? '', title: td.getAttribute('title') ?? '' }))));
+    const api = (await (await fetch(`${s.base}/api/volume-by-category-1m?rows_per_page=100`)).json()) as { timestamp: number; category: string; volume: number }[];
+    const expected = [...api].sort((a, b) => b.timestamp - a.timestamp || b.volume - a.volume).slice(0, 8);
+    expect(expected.length).toBeGreaterThan(1);
+    expect(shown.map((r) => Number(r[2]?.text))).toEqual(expected.map((r) => r.volume));
+    for (const [i, row] of shown.entries()) {
+      const want = expected[i];
+      if (!want) throw new Error('more rows shown than expected');
+      // "13:22–13:23": the minute the count covers, with the exact span on hover.
+      expect(row[0]?.text).toBe(`${iso(want.timestamp - 60).slice(11, 16)}–${iso(want.timestamp).slice(11, 16)}`);
+      expect(row[0]?.title).toBe(`${iso(want.timestamp - 60)} – ${iso(want.timestamp)}`);
+      expect(api.some((r) => r.timestamp === want.timestamp && r.category === row[1]?.text && r.volume === want.volume), JSON.stringify(row)).toBe(true);
+    }
+    // The busiest category of the newest minute leads, not the last one alphabetically.
+    const newest = api.filter((r) => r.timestamp === expected[0]?.timestamp);
+    expect(Number(shown[0]?.[2]?.text)).toBe(Math.max(...newest.map((r) => r.volume)));
+
+    const volume = await page.$eval('section.card[data-ident="volume-1m"] tbody tr td:nth-child(2)', (td) => Number(td.textContent));
+    expect(volume).toBe(((await (await fetch(`${s.base}/api/volume-1m?rows_per_page=1`)).json()) as { volume: number }[])[0]?.volume);
+
+    const cut = await page.$$eval('section.card td.text', (tds) => tds.map((td) => ({ text: td.textContent, title: td.getAttribute('title'), cut: td.scrollWidth > td.clientWidth })));
+    expect(cut.length).toBeGreaterThan(20);
+    // The whole value is on hover; a topic may show only its distinctive end.
+    for (const c of cut) expect(c.text?.startsWith('…') ? c.title?.endsWith(c.text.slice(1)) : c.title === c.text, `${c.text} / ${c.title}`).toBe(true);
+    expect(cut.filter((c) => c.cut).length, 'long topics are cut (ellipsis), not spilled').toBeGreaterThan(0);
+    const cards = await page.$$eval('section.card', (cs) => cs.map((c) => ({ ident: c.getAttribute('data-ident'), right: c.getBoundingClientRect().right, tableRight: c.querySelector('table')?.getBoundingClientRect().right ?? 0 })));
+    for (const c of cards) expect(c.tableRight, `${c.ident}: the table stays inside its card`).toBeLessThanOrEqual(c.right);
+    await checkWidthsAndShoot(page, 'dashboard-first-paint');
     expect(problems).toEqual([]);
     await page.close();
   });

@@ -1,118 +1,43 @@
-import { html, pageShell, type Page } from './html.js';
+import type { Discovery } from '../discovery.js';
+import { DASHBOARD_ROWS } from './dashboard-rows.js';
+import { DASHBOARD_SCRIPT } from './dashboard-script.js';
+import { html, pagePolicy, pageShell, SafeHtml, scriptJson, type Page } from './html.js';
 import { STYLE } from './style.js';
 
-/** Rows shown per plugin, as on the original dashboard. */
-export const DASHBOARD_ROWS = 8;
+export { DASHBOARD_ROWS } from './dashboard-rows.js';
 
 /**
- * Client code: reads /plugins, subscribes to every plugin over /ws, merges update frames by
- * each plugin's key columns and re-renders its newest rows. Reconnects with backoff on close.
- * Cells are set through textContent only, so row values can never become markup.
+ * Cards that hold real data: a card never grows past its grid cell (min-width 0, fixed table
+ * layout), long text is cut with an ellipsis and kept whole in the cell's title.
  */
-const SCRIPT = `
-(function () {
-  'use strict';
-  var SHOWN = ${DASHBOARD_ROWS};
-  var KEEP = 100;
-  var plugins = new Map();
-  var grid = document.getElementById('plugins');
-  var status = document.getElementById('status');
-  var socket = null;
-  var backoff = 500;
-
-  function setStatus(text, cls) { status.textContent = text; status.className = 'status ' + cls; }
-  function el(tag, text, cls) { var e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; }
-  function when(ts) { return new Date(ts * 1000).toISOString().replace('.000Z', 'Z').replace('T', ' '); }
-  function cell(v) { return v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v); }
-  function keyOf(p, row) { return p.info.key.map(function (k) { return cell(row[k]); }).join('\\u001f'); }
-
-  function card(info) {
-    var box = el('section', undefined, 'card');
-    box.setAttribute('data-ident', info.ident);
-    var h = el('h3'); var a = el('a', info.name + (info.interval ? ' (' + info.interval.spelled + ')' : ''));
-    a.href = info.links.rows; h.appendChild(a); box.appendChild(h);
-    box.appendChild(el('div', info.summary, 'muted'));
-    var meta = el('div', '', 'muted meta'); box.appendChild(meta);
-    var table = el('table'); var head = el('tr');
-    ['timestamp'].concat(info.columns).forEach(function (c) { head.appendChild(el('th', c)); });
-    var thead = el('thead'); thead.appendChild(head); table.appendChild(thead);
-    var body = el('tbody'); table.appendChild(body); box.appendChild(table);
-    grid.appendChild(box);
-    return { info: info, rows: new Map(), seq: null, body: body, meta: meta, box: box };
-  }
-
-  function render(p, changed) {
-    var rows = Array.from(p.rows.values()).sort(function (a, b) { return b.timestamp - a.timestamp; });
-    if (rows.length > KEEP) rows.slice(KEEP).forEach(function (r) { p.rows.delete(keyOf(p, r)); });
-    p.body.textContent = '';
-    rows.slice(0, SHOWN).forEach(function (r) {
-      var tr = el('tr');
-      tr.appendChild(el('td', when(r.timestamp)));
-      p.info.columns.forEach(function (c) { tr.appendChild(el('td', cell(r[c]), typeof r[c] === 'number' ? 'num' : '')); });
-      if (changed && changed.has(keyOf(p, r))) tr.className = 'flash';
-      p.body.appendChild(tr);
-    });
-    if (rows.length === 0) { var tr = el('tr'); var td = el('td', 'no rows yet', 'muted'); td.colSpan = p.info.columns.length + 1; tr.appendChild(td); p.body.appendChild(tr); }
-    p.meta.textContent = p.rows.size + ' recent rows held, update #' + p.seq;
-    p.box.setAttribute('data-seq', String(p.seq));
-  }
-
-  function onFrame(frame) {
-    var p = plugins.get(frame.ident);
-    if (!p) return;
-    if (frame.type === 'snapshot') {
-      p.rows.clear();
-      frame.rows.forEach(function (r) { p.rows.set(keyOf(p, r), r); });
-      p.seq = frame.seq;
-      render(p, null);
-    } else if (frame.type === 'update') {
-      var changed = new Set();
-      (frame.removed || []).forEach(function (key) { p.rows.delete(key.map(cell).join('\u001f')); });
-      frame.rows.forEach(function (r) { var k = keyOf(p, r); changed.add(k); p.rows.set(k, r); });
-      p.seq = frame.seq;
-      render(p, changed);
-    }
-  }
-
-  function connect() {
-    var scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
-    socket = new WebSocket(scheme + location.host + '/ws');
-    socket.onopen = function () {
-      backoff = 500;
-      setStatus('live', 'live');
-      plugins.forEach(function (p, ident) { socket.send(JSON.stringify({ op: 'subscribe', ident: ident })); });
-    };
-    socket.onmessage = function (event) {
-      var frame;
-      try { frame = JSON.parse(event.data); } catch (e) { return; }
-      if (frame.type === 'error') { setStatus('server said: ' + frame.detail, 'down'); return; }
-      onFrame(frame);
-    };
-    socket.onclose = function () {
-      setStatus('disconnected; reconnecting in ' + Math.round(backoff / 1000) + ' s', 'down');
-      setTimeout(connect, backoff);
-      backoff = Math.min(backoff * 2, 15000);
-    };
-  }
-
-  fetch('/plugins', { headers: { Accept: 'application/json' } })
-    .then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.json(); })
-    .then(function (d) {
-      d.plugins.forEach(function (info) { plugins.set(info.ident, card(info)); });
-      document.body.setAttribute('data-plugins', String(plugins.size));
-      connect();
-    })
-    .catch(function (e) { setStatus('could not load plugins: ' + e.message, 'down'); });
-})();
+const DASHBOARD_STYLE = `${STYLE}
+main.wide { max-width: none; }
+.card { min-width: 0; }
+.card h3 a { display: block; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.card .summary { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.card table { table-layout: fixed; }
+.card th, .card td { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.grid { grid-auto-flow: dense; }
+.card.wide { grid-column: span 2; }
+.card th.when, .card td.when { width: 9.6rem; font-variant-numeric: tabular-nums; }
+.card th.num, .card td.num { width: 4.8rem; text-align: right; }
 `;
 
-/** `/dashboard`: the newest rows of every plugin, kept live over the WebSocket. */
-export function dashboardPage(): Page {
+/** The page's policy: its script and style never change, only the embedded rows do. */
+export const DASHBOARD_CSP = pagePolicy(DASHBOARD_SCRIPT, DASHBOARD_STYLE);
+
+/** `/dashboard`: the newest rows of every plugin, painted from the embedded rows, then kept live over the WebSocket. */
+export function dashboardPage(discovery: Discovery, rows: Readonly<Record<string, readonly unknown[]>>): Page {
+  const boot = {
+    plugins: discovery.plugins.map((p) => ({ ident: p.ident, name: p.name, summary: p.summary, interval: p.interval, columns: p.columns, key: p.key, links: { rows: p.links.rows } })),
+    rows,
+  };
   const body = html`<header>
 <h1>statscache dashboard</h1>
-<p>The newest ${DASHBOARD_ROWS} rows of every plugin, updated live. <span id="status" class="status">connecting…</span></p>
+<p>The newest ${DASHBOARD_ROWS} rows of every plugin, busiest first within a period, updated live. <span id="status" class="status">connecting…</span></p>
 <nav><a href="/">Documentation</a><a href="/plugins">Plugins (JSON)</a></nav>
 </header>
-<main><div id="plugins" class="grid"></div></main>`;
-  return pageShell('statscache dashboard', body, SCRIPT, STYLE);
+<main class="wide"><div id="plugins" class="grid"></div></main>
+<script type="application/json" id="boot">${new SafeHtml(scriptJson(boot))}</script>`;
+  return pageShell('statscache dashboard', body, DASHBOARD_SCRIPT, DASHBOARD_STYLE);
 }

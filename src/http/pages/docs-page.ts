@@ -102,6 +102,7 @@ and ${link('/dashboard')} shows everything updating live.</p>
 <tr><td><code>GET /openapi.json</code></td><td>OpenAPI 3.1 description of every route</td><td>${link('/openapi.json')}</td></tr>
 <tr><td><code>GET /ws</code></td><td>WebSocket of live updates (see below)</td><td><code>ws://HOST/ws</code></td></tr>
 <tr><td><code>GET /dashboard</code></td><td>the newest rows of every plugin, live</td><td>${link('/dashboard')}</td></tr>
+<tr><td><code>GET /examples/</code></td><td>browser examples built on this API (release-engineering dashboard, contribution calendar, volume chart); served with <code>--examples</code>, and by <code>npm run demo</code></td><td><code>/examples/</code></td></tr>
 <tr><td><code>GET /healthz</code></td><td>liveness: 200 while the process serves</td><td>${link('/healthz')}</td></tr>
 <tr><td><code>GET /readyz</code></td><td>readiness: 200 when restored and consuming the bus, else 503 with <code>reason</code></td><td>${link('/readyz')}</td></tr>
 <tr><td><code>GET /metrics</code></td><td>Prometheus metrics</td><td>${link('/metrics')}</td></tr>

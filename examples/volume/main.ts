@@ -1,0 +1,142 @@
+/**
+ * Messages per category over time, stacked: volume-by-category-<1m|1h|1d>. The window's history
+ * is read over HTTP (every page), then one live view (the newest page) keeps it current.
+ */
+import { axisBottom, axisLeft, max, scaleBand, scaleLinear, scaleOrdinal, schemeTableau10, select, stack } from 'd3';
+import { allRows, apiBase, el, Live, mergeCounts, statusBadge, touched, type Row, type Subscription } from '../web-shared/statscache.js';
+
+type Width = '1m' | '1h' | '1d';
+const SECONDS: Record<Width, number> = { '1m': 60, '1h': 3600, '1d': 86_400 };
+/** Buckets shown per width: an hour of minutes, two days of hours, a month of days. */
+const BUCKETS: Record<Width, number> = { '1m': 60, '1h': 48, '1d': 30 };
+/** Categories drawn on their own; the rest are summed as "other". */
+const SHOWN = 9;
+const OTHER = 'other';
+
+const live = new Live(statusBadge());
+let width: Width = '1m';
+let rows = new Map<string, Row>();
+let sub: Subscription | null = null;
+let generation = 0;
+
+const keyOf = (r: Row) => `${r.timestamp}\u001f${String(r['category'])}`;
+const iso = (t: number) => new Date(t * 1000).toISOString();
+function label(end: number, w: Width): string {
+  const from = end - SECONDS[w];
+  if (w === '1d') return iso(from).slice(5, 10);
+  if (w === '1h') return `${iso(from).slice(11, 13)}h`;
+  return iso(from).slice(11, 16);
+}
+function period(end: number, w: Width): string {
+  const from = end - SECONDS[w];
+  if (w === '1d') return iso(from).slice(0, 10);
+  return `${iso(from).slice(0, 16).replace('T', ' ')}–${iso(end).slice(11, 16)} UTC`;
+}
+
+async function show(w: Width): Promise<void> {
+  const mine = ++generation;
+  width = w;
+  for (const b of document.querySelectorAll<HTMLButtonElement>('.switch button')) b.setAttribute('aria-pressed', String(b.dataset['interval'] === w));
+  if (sub) live.unsubscribe(sub);
+  rows = new Map();
+  const ident = `volume-by-category-${w}`;
+  // Live first, so nothing published while the history loads is missed; counts merge by max.
+  sub = live.subscribe(ident, { rows_per_page: 100 }, (changed) => {
+    if (mine !== generation || !sub) return;
+    mergeCounts(rows, touched(sub, changed), keyOf);
+    draw();
+  });
+  const now = Math.ceil(Date.now() / 1000 / SECONDS[w]) * SECONDS[w];
+  const history = await allRows(ident, { start: now - BUCKETS[w] * SECONDS[w] });
+  if (mine !== generation) return;
+  mergeCounts(rows, history, keyOf);
+  draw();
+}
+
+function draw(): void {
+  const step = SECONDS[width];
+  const newest = Math.max(Math.ceil(Date.now() / 1000 / step) * step, ...[...rows.values()].map((r) => r.timestamp));
+  const ends = Array.from({ length: BUCKETS[width] }, (_, i) => newest - (BUCKETS[width] - 1 - i) * step);
+  const first = ends[0] ?? newest;
+  const inWindow = [...rows.values()].filter((r) => r.timestamp >= first && r.timestamp <= newest);
+  for (const [k, r] of rows) if (r.timestamp < first) rows.delete(k);
+
+  const totals = new Map<string, number>();
+  for (const r of inWindow) totals.set(String(r['category']), (totals.get(String(r['category'])) ?? 0) + Number(r['volume']));
+  const busiest = [...totals].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([c]) => c);
+  const categories = busiest.length > SHOWN + 1 ? [...busiest.slice(0, SHOWN), OTHER] : busiest;
+  const named = new Set(categories);
+  const table = ends.map((end) => Object.fromEntries([['end', end], ...categories.map((c) => [c, 0])]) as Record<string, number>);
+  const index = new Map(ends.map((e, i) => [e, i]));
+  for (const r of inWindow) {
+    const row = table[index.get(r.timestamp) ?? -1];
+    if (!row) continue;
+    const c = named.has(String(r['category'])) ? String(r['category']) : OTHER;
+    row[c] = (row[c] ?? 0) + Number(r['volume']);
+  }
+  const total = inWindow.reduce((a, r) => a + Number(r['volume']), 0);
+  const summary = document.getElementById('summary');
+  if (summary) summary.textContent = `${total} messages in ${categories.length === 0 ? 'no category' : `${totals.size} categories`} over the last ${BUCKETS[width]} × ${width}`;
+  document.body.dataset['total'] = String(total);
+  document.body.dataset['interval'] = width;
+
+  const box = document.getElementById('chart') as HTMLElement;
+  const W = Math.max(320, box.clientWidth);
+  const H = 420;
+  const m = { top: 10, right: 10, bottom: 28, left: 44 };
+  const x = scaleBand<number>().domain(ends).range([m.left, W - m.right]).padding(0.15);
+  const layers = stack<Record<string, number>>().keys(categories)(table);
+  const y = scaleLinear().domain([0, Math.max(1, max(table, (d) => categories.reduce((a, c) => a + (d[c] ?? 0), 0)) ?? 1)]).nice().range([H - m.bottom, m.top]);
+  const color = scaleOrdinal<string, string>().domain(categories).range([...schemeTableau10]);
+
+  const svg = select(box).selectAll<SVGSVGElement, null>('svg').data([null]).join('svg').attr('viewBox', `0 0 ${W} ${H}`).attr('role', 'img').attr('aria-label', 'messages per category over time');
+  svg.selectAll('*').remove();
+  const every = Math.ceil(ends.length / Math.max(2, Math.floor((W - m.left) / 70)));
+  svg.append('g').attr('class', 'axis').attr('transform', `translate(0,${H - m.bottom})`).call(axisBottom(x).tickValues(ends.filter((_, i) => i % every === 0)).tickFormat((e) => label(e, width)));
+  svg.append('g').attr('class', 'axis').attr('transform', `translate(${m.left},0)`).call(axisLeft(y).ticks(6));
+  svg
+    .append('g')
+    .selectAll('g')
+    .data(layers)
+    .join('g')
+    .attr('fill', (d) => color(d.key))
+    .attr('data-category', (d) => d.key)
+    .selectAll('rect')
+    .data((d) => d.map((p) => ({ p, key: d.key })))
+    .join('rect')
+    .filter(({ p }) => p[1] > p[0])
+    .attr('x', ({ p }) => x(p.data['end'] ?? 0) ?? 0)
+    .attr('width', x.bandwidth())
+    .attr('y', ({ p }) => y(p[1]))
+    .attr('height', ({ p }) => y(p[0]) - y(p[1]))
+    .attr('data-end', ({ p }) => p.data['end'] ?? 0)
+    .attr('data-volume', ({ p }) => p[1] - p[0])
+    .append('title')
+    .text(({ p, key }) => `${key}: ${p[1] - p[0]} messages, ${period(p.data['end'] ?? 0, width)}`);
+
+  const legend = document.getElementById('legend') as HTMLElement;
+  legend.textContent = '';
+  for (const c of categories) {
+    const item = el('span');
+    item.dataset['category'] = c;
+    const swatch = el('i');
+    swatch.style.background = color(c);
+    item.append(swatch, `${c} ${c === OTHER ? (busiest.length - SHOWN) + ' more ' : ''}(${c === OTHER ? busiest.slice(SHOWN).reduce((a, k) => a + (totals.get(k) ?? 0), 0) : totals.get(c) ?? 0})`);
+    legend.append(item);
+  }
+}
+
+const source = document.getElementById('source');
+if (source) source.textContent = apiBase();
+for (const b of document.querySelectorAll<HTMLButtonElement>('.switch button')) {
+  b.addEventListener('click', () => void show(b.dataset['interval'] as Width).catch(fail));
+}
+window.addEventListener('resize', () => draw());
+function fail(err: Error): void {
+  const summary = document.getElementById('summary');
+  if (summary) {
+    summary.textContent = `Could not read the volumes: ${err.message}`;
+    summary.className = 'error';
+  }
+}
+void show('1m').catch(fail);

@@ -1,0 +1,201 @@
+/**
+ * What every browser example shares: where the statscache is (this origin, or `?api=<url>` for
+ * another one: the API answers any origin), JSON reads, and one WebSocket that keeps live views
+ * (snapshot, then update frames merged by the plugin's key columns) and resubscribes after a drop.
+ */
+
+export type Row = Record<string, unknown> & { readonly timestamp: number };
+
+/** The statscache to read: `?api=http://host:8080` or, by default, the page's own origin. */
+export function apiBase(): string {
+  const given = new URLSearchParams(location.search).get('api');
+  if (given === null || given === '') return location.origin;
+  const url = new URL(given, location.href);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`?api= must be an http(s) URL, got ${given}`);
+  return url.origin + url.pathname.replace(/\/+$/, '');
+}
+
+export async function getJson<T>(path: string): Promise<T> {
+  const res = await fetch(apiBase() + path, { headers: { Accept: 'application/json' } });
+  if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
+  return (await res.json()) as T;
+}
+
+export type Params = Readonly<Record<string, string | number | boolean>>;
+
+/** One live view: `rows` is kept current; `onChange` runs after every snapshot or update. */
+export interface Subscription {
+  readonly ident: string;
+  readonly params: Params;
+  readonly rows: Map<string, Row>;
+  /** Set by the first snapshot; updates before it cannot happen. */
+  seq: number | null;
+  onChange: (changed: ReadonlySet<string>) => void;
+}
+
+type Frame = { type: string; id?: string | number; view?: string; ident?: string; key?: string[]; rows?: Row[]; removed?: unknown[][]; seq?: number; detail?: string };
+
+const keyString = (key: readonly unknown[]) => JSON.stringify(key.map((v) => v ?? null));
+
+/** A WebSocket to the statscache, shared by every live view of the page. */
+export class Live {
+  private socket: WebSocket | null = null;
+  private backoff = 500;
+  private next = 1;
+  private readonly subs = new Map<string, Subscription>();
+  private readonly keys = new Map<string, readonly string[]>();
+  private readonly byView = new Map<string, string>();
+
+  constructor(private readonly onStatus: (text: string, state: 'live' | 'down' | 'connecting') => void) {
+    this.connect();
+  }
+
+  subscribe(ident: string, params: Params, onChange: Subscription['onChange']): Subscription {
+    const id = `s${this.next++}`;
+    const sub: Subscription = { ident, params, rows: new Map(), seq: null, onChange };
+    this.subs.set(id, sub);
+    this.send({ op: 'subscribe', id, ident, params });
+    return sub;
+  }
+
+  unsubscribe(sub: Subscription): void {
+    for (const [id, s] of this.subs) {
+      if (s !== sub) continue;
+      this.subs.delete(id);
+      for (const [view, owner] of this.byView) if (owner === id) this.byView.delete(view);
+      this.send({ op: 'unsubscribe', id });
+    }
+  }
+
+  private send(frame: unknown): void {
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(frame));
+  }
+
+  private connect(): void {
+    const url = `${apiBase().replace(/^http/, 'ws')}/ws`;
+    this.onStatus('connecting…', 'connecting');
+    const socket = new WebSocket(url);
+    this.socket = socket;
+    socket.onopen = () => {
+      this.backoff = 500;
+      this.onStatus('live', 'live');
+      this.byView.clear();
+      for (const [id, s] of this.subs) socket.send(JSON.stringify({ op: 'subscribe', id, ident: s.ident, params: s.params }));
+    };
+    socket.onmessage = (event) => {
+      let frame: Frame;
+      try {
+        frame = JSON.parse(String(event.data)) as Frame;
+      } catch {
+        return;
+      }
+      this.onFrame(frame);
+    };
+    socket.onclose = () => {
+      this.onStatus(`disconnected; retrying in ${Math.round(this.backoff / 1000)} s`, 'down');
+      setTimeout(() => this.connect(), this.backoff);
+      this.backoff = Math.min(this.backoff * 2, 15_000);
+    };
+  }
+
+  private onFrame(frame: Frame): void {
+    if (frame.type === 'error') return this.onStatus(`server said: ${frame.detail ?? 'error'}`, 'down');
+    if (frame.type === 'snapshot' && frame.id !== undefined && frame.view !== undefined) {
+      const id = String(frame.id);
+      const sub = this.subs.get(id);
+      if (!sub) return;
+      this.byView.set(frame.view, id);
+      const key = frame.key ?? [];
+      this.keys.set(frame.view, key);
+      sub.rows.clear();
+      for (const r of frame.rows ?? []) sub.rows.set(keyString(key.map((k) => r[k])), r);
+      sub.seq = frame.seq ?? 0;
+      sub.onChange(new Set());
+      return;
+    }
+    if (frame.type === 'update' && frame.view !== undefined) {
+      const id = this.byView.get(frame.view);
+      const sub = id === undefined ? undefined : this.subs.get(id);
+      const key = this.keys.get(frame.view);
+      if (!sub || !key) return;
+      for (const k of frame.removed ?? []) sub.rows.delete(keyString(k));
+      const changed = new Set<string>();
+      for (const r of frame.rows ?? []) {
+        const k = keyString(key.map((c) => r[c]));
+        sub.rows.set(k, r);
+        changed.add(k);
+      }
+      sub.seq = frame.seq ?? sub.seq;
+      sub.onChange(changed);
+    }
+  }
+}
+
+/** "3 min ago", coarse enough to stay right between refreshes. */
+export function ago(seconds: number, now = Date.now() / 1000): string {
+  const d = Math.max(0, Math.round(now - seconds));
+  if (d < 45) return 'just now';
+  if (d < 90 * 60) return `${Math.round(d / 60)} min ago`;
+  if (d < 36 * 3600) return `${Math.round(d / 3600)} h ago`;
+  return `${Math.round(d / 86_400)} days ago`;
+}
+
+export function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, cls?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  if (cls) e.className = cls;
+  return e;
+}
+
+/** The page's status badge (#status). */
+export function statusBadge(): (text: string, state: string) => void {
+  const badge = document.getElementById('status');
+  return (text, state) => {
+    if (!badge) return;
+    badge.textContent = text;
+    badge.className = `status ${state}`;
+  };
+}
+
+/** Only http(s) links from message data become hrefs. */
+export function safeHref(link: unknown): string | null {
+  if (typeof link !== 'string') return null;
+  try {
+    const u = new URL(link);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u.href : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Every page of `/api/<ident>?<query>` (rows_per_page 100), at most `maxPages` requests. */
+export async function allRows(ident: string, query: Record<string, string | number>, maxPages = 50): Promise<Row[]> {
+  const out: Row[] = [];
+  for (let page = 1; page <= maxPages; page++) {
+    const q = new URLSearchParams(Object.entries({ ...query, rows_per_page: 100, page }).map(([k, v]) => [k, String(v)]));
+    const res = await fetch(`${apiBase()}/api/${encodeURIComponent(ident)}?${q}`, { headers: { Accept: 'application/json' } });
+    if (!res.ok) throw new Error(`/api/${ident}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
+    out.push(...((await res.json()) as Row[]));
+    if (page >= Number(res.headers.get('X-Link-Count') ?? '1')) break;
+  }
+  return out;
+}
+
+/**
+ * Counting rows (volume per bucket) only grow: merging history read over HTTP with rows from a
+ * live view keeps the larger count, whichever arrived first. A live view holds only its newest
+ * page, so a row leaving that page is not a row that stopped existing: removals are not applied.
+ */
+export function mergeCounts(into: Map<string, Row>, rows: Iterable<Row>, keyOf: (r: Row) => string, column = 'volume'): void {
+  for (const r of rows) {
+    const k = keyOf(r);
+    const had = into.get(k);
+    if (had === undefined || Number(r[column]) >= Number(had[column])) into.set(k, r);
+  }
+}
+
+/** Rows of a live view that a frame touched (all of them after a snapshot). */
+export function touched(sub: Subscription, changed: ReadonlySet<string>): Row[] {
+  if (changed.size === 0) return [...sub.rows.values()];
+  return [...changed].map((k) => sub.rows.get(k)).filter((r): r is Row => r !== undefined);
+}

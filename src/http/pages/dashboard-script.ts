@@ -1,0 +1,143 @@
+import { DASHBOARD_ROWS } from './dashboard-rows.js';
+
+/**
+ * Client code of /dashboard. It paints the rows the server embedded (#boot) before anything
+ * else, so the first paint holds data; then subscribes to every plugin over /ws and merges
+ * update frames by each plugin's key columns. Reconnects with backoff on close. Cells are set
+ * through textContent only, so row values can never become markup. The order rule mirrors
+ * dashboardOrder in dashboard-rows.ts.
+ */
+export const DASHBOARD_SCRIPT = `
+(function () {
+  'use strict';
+  var SHOWN = ${DASHBOARD_ROWS};
+  var KEEP = 100;
+  var boot = JSON.parse(document.getElementById('boot').textContent);
+  var plugins = new Map();
+  var grid = document.getElementById('plugins');
+  var status = document.getElementById('status');
+  var socket = null;
+  var backoff = 500;
+
+  function setStatus(text, cls) { status.textContent = text; status.className = 'status ' + cls; }
+  function el(tag, text, cls) { var e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; }
+  function iso(ts) { return new Date(ts * 1000).toISOString(); }
+  function hm(ts, secs) { return iso(ts).slice(11, secs ? 19 : 16); }
+  /** Bucketed rows carry the end of their bucket: show the period, so nothing reads like the future. */
+  function period(ts, interval) {
+    if (!interval) return { text: iso(ts).slice(0, 10) === new Date().toISOString().slice(0, 10) ? hm(ts, true) : iso(ts).slice(0, 16).replace('T', ' '), title: iso(ts) };
+    var s = interval.seconds, from = ts - s;
+    var title = iso(from) + ' – ' + iso(ts);
+    if (s % 86400 === 0) return { text: s === 86400 ? iso(from).slice(0, 10) : iso(from).slice(0, 10) + '–' + iso(ts - 1).slice(5, 10), title: title };
+    var secs = s % 60 !== 0;
+    var day = iso(from).slice(5, 10) + ' ';
+    return { text: (s >= 3600 ? day : '') + hm(from, secs) + '–' + hm(ts, secs), title: title };
+  }
+  function cell(v) { return v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v); }
+  function keyOf(p, row) { return p.info.key.map(function (k) { return cell(row[k]); }).join('\\u001f'); }
+  function order(p) {
+    return function (a, b) {
+      if (b.timestamp !== a.timestamp) return b.timestamp - a.timestamp;
+      for (var i = p.info.columns.length - 1; i >= 0; i--) {
+        var x = a[p.info.columns[i]], y = b[p.info.columns[i]];
+        if (typeof x === 'number' && typeof y === 'number' && x !== y) return y - x;
+      }
+      return 0;
+    };
+  }
+
+  function card(info) {
+    // Tables of many columns get two grid cells, so their text stays readable.
+    var box = el('section', undefined, info.columns.length >= 4 ? 'card wide' : 'card');
+    box.setAttribute('data-ident', info.ident);
+    var h = el('h3'); var a = el('a', info.name + (info.interval ? ' (' + info.interval.spelled + ')' : ''));
+    a.href = info.links.rows; a.title = info.ident; h.appendChild(a); box.appendChild(h);
+    box.appendChild(el('div', info.summary, 'muted summary'));
+    var meta = el('div', '', 'muted meta'); box.appendChild(meta);
+    var table = el('table'); var head = el('tr');
+    head.appendChild(el('th', info.interval ? 'period (UTC)' : 'time (UTC)', 'when'));
+    info.columns.forEach(function (c) { var th = el('th', c); th.title = c; head.appendChild(th); });
+    var thead = el('thead'); thead.appendChild(head); table.appendChild(thead);
+    var body = el('tbody'); table.appendChild(body); box.appendChild(table);
+    grid.appendChild(box);
+    return { info: info, rows: new Map(), seq: null, body: body, meta: meta, box: box, table: table, typed: false };
+  }
+
+  function render(p, changed) {
+    var rows = Array.from(p.rows.values()).sort(order(p));
+    if (rows.length > KEEP) rows.slice(KEEP).forEach(function (r) { p.rows.delete(keyOf(p, r)); });
+    p.body.textContent = '';
+    rows.slice(0, SHOWN).forEach(function (r) {
+      var tr = el('tr');
+      var w = period(r.timestamp, p.info.interval);
+      var td = el('td', w.text, 'when'); td.title = w.title; tr.appendChild(td);
+      p.info.columns.forEach(function (c) {
+        var text = cell(r[c]);
+        // Topics differ only at their end: the shared org.fedoraproject.<env>. prefix gives way to an ellipsis.
+        var shown = c === 'topic' && text.split('.').length > 4 ? '\u2026' + text.split('.').slice(3).join('.') : text;
+        var d = el('td', shown, typeof r[c] === 'number' ? 'num' : 'text');
+        if (typeof r[c] !== 'number') d.title = text;
+        tr.appendChild(d);
+      });
+      if (changed && changed.has(keyOf(p, r))) tr.className = 'flash';
+      p.body.appendChild(tr);
+    });
+    if (rows.length === 0) { var tr = el('tr'); var td = el('td', 'no rows yet', 'muted'); td.colSpan = p.info.columns.length + 1; tr.appendChild(td); p.body.appendChild(tr); }
+    // Number columns stay narrow; the text columns share what is left.
+    if (!p.typed && rows.length > 0) {
+      p.typed = true;
+      var ths = p.table.querySelectorAll('thead th');
+      p.info.columns.forEach(function (c, i) { if (typeof rows[0][c] === 'number') ths[i + 1].className = 'num'; });
+    }
+    p.meta.textContent = p.rows.size + ' recent rows held' + (p.seq === null ? '' : ', update #' + p.seq);
+    if (p.seq !== null) p.box.setAttribute('data-seq', String(p.seq));
+  }
+
+  function onFrame(frame) {
+    var p = plugins.get(frame.ident);
+    if (!p) return;
+    if (frame.type === 'snapshot') {
+      p.rows.clear();
+      frame.rows.forEach(function (r) { p.rows.set(keyOf(p, r), r); });
+      p.seq = frame.seq;
+      render(p, null);
+    } else if (frame.type === 'update') {
+      var changed = new Set();
+      (frame.removed || []).forEach(function (key) { p.rows.delete(key.map(cell).join('\\u001f')); });
+      frame.rows.forEach(function (r) { var k = keyOf(p, r); changed.add(k); p.rows.set(k, r); });
+      p.seq = frame.seq;
+      render(p, changed);
+    }
+  }
+
+  function connect() {
+    var scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
+    socket = new WebSocket(scheme + location.host + '/ws');
+    socket.onopen = function () {
+      backoff = 500;
+      setStatus('live', 'live');
+      plugins.forEach(function (p, ident) { socket.send(JSON.stringify({ op: 'subscribe', ident: ident })); });
+    };
+    socket.onmessage = function (event) {
+      var frame;
+      try { frame = JSON.parse(event.data); } catch (e) { return; }
+      if (frame.type === 'error') { setStatus('server said: ' + frame.detail, 'down'); return; }
+      onFrame(frame);
+    };
+    socket.onclose = function () {
+      setStatus('disconnected; reconnecting in ' + Math.round(backoff / 1000) + ' s', 'down');
+      setTimeout(connect, backoff);
+      backoff = Math.min(backoff * 2, 15000);
+    };
+  }
+
+  boot.plugins.forEach(function (info) {
+    var p = card(info);
+    plugins.set(info.ident, p);
+    (boot.rows[info.ident] || []).forEach(function (r) { p.rows.set(keyOf(p, r), r); });
+    render(p, null);
+  });
+  document.body.setAttribute('data-plugins', String(plugins.size));
+  connect();
+})();
+`;

@@ -1,0 +1,55 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+
+/** Debian's Chromium, headless, with nothing phoning home. */
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
+
+/** Screenshots for review land here (gitignored). */
+export const SCREENSHOTS = join(process.cwd(), 'test-output', 'screenshots');
+
+export interface OpenedPage {
+  readonly page: Page;
+  /** Console errors and warnings, page errors, failed requests and HTTP errors, as they happen. */
+  readonly problems: string[];
+}
+
+/** A page at `width` px that records every problem the browser reports while it lives. */
+export async function openPage(browser: Browser, url: string, options: { width?: number; before?: (page: Page) => Promise<void> } = {}): Promise<OpenedPage> {
+  const page = await browser.newPage({ viewport: { width: options.width ?? 1280, height: 900 } });
+  await options.before?.(page);
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
+  });
+  const res = await page.goto(url);
+  expect(res?.status(), url).toBe(200);
+  return { page, problems };
+}
+
+/** Nothing wider than the viewport: the page never scrolls sideways. */
+export async function expectNoHorizontalOverflow(page: Page, what: string): Promise<void> {
+  const { scroll, inner } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
+  expect(scroll, `${what}: document is ${scroll} px wide in a ${inner} px viewport`).toBeLessThanOrEqual(inner);
+}
+
+/** Checks the page at 1280 and 1400 px wide (no sideways scroll) and saves a full-page screenshot of each. */
+export async function checkWidthsAndShoot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  for (const width of [1280, 1400]) {
+    await page.setViewportSize({ width, height: 900 });
+    await expectNoHorizontalOverflow(page, `${name} at ${width} px`);
+    await page.screenshot({ path: join(SCREENSHOTS, `${name}-${width}.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
