@@ -113,12 +113,12 @@ describe('top-users and top-packages', () => {
     const h = harness(builtinPlugins());
     h.feed(feed);
     const rt = h.rt('top-users');
-    const sizeBefore = Object.values(rt.state.stores).reduce((n, s) => n + s.size, 0);
+    const sizeBefore = Object.values(rt.inspect().stores).reduce((n, s) => n + s.size, 0);
     h.feed([at(211, T + 8 * 86_400)]);
     for (const window of ['hour', 'day', 'week']) {
       expect(rowsOf(rt, { window }).map((r) => [(r as unknown as { user: string }).user, (r as unknown as { volume: number }).volume])).toEqual([['hreindl', 1]]);
     }
-    const sizeAfter = Object.values(rt.state.stores).reduce((n, s) => n + s.size, 0);
+    const sizeAfter = Object.values(rt.inspect().stores).reduce((n, s) => n + s.size, 0);
     // hreindl: 1 minute-slice + 1 hour-slice (head + entry each), 3 totals, clock (now + 3 cuts).
     expect(sizeAfter).toBe(11);
     expect(sizeAfter).toBeLessThan(sizeBefore);
