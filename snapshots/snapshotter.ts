@@ -31,7 +31,7 @@ export interface SnapshotterOptions {
   readonly now: () => number;
   /** The state the plugins hold: journalSeq is the last journal entry they have applied. */
   readonly position: () => Position;
-  /** Longest stretch of snapshot work in one event-loop turn (ms) before it yields. Default 8. */
+  /** Longest stretch of snapshot work in one event-loop turn (ms) before it yields. Default 5. */
   readonly chunkMs?: number;
   /** Most entries encoded, written or cleared between two yields. Default 2048. */
   readonly chunkEntries?: number;
@@ -51,7 +51,7 @@ class Pacer {
   due(count = 1): boolean {
     this.n += count;
     if (this.n >= (this.options.chunkEntries ?? 2048)) return true;
-    return (this.n & 63) === 0 && performance.now() - this.since >= (this.options.chunkMs ?? 8);
+    return (this.n & 63) === 0 && performance.now() - this.since >= (this.options.chunkMs ?? 5);
   }
 
   async yield(): Promise<void> {

@@ -18,12 +18,15 @@ export interface ViewDelta {
 }
 
 /**
- * The rows of one live view, kept current from the plugin's change log: each tick costs
- * O(rows changed since this view's cursor), not O(view). Exact when the view holds every row
- * of its time range (page 1, fewer rows than `rows_per_page` and `limit`), the usual live
- * view. Otherwise the view falls back to recomputing the query and diffing it, and so does a
- * plugin with a custom `view()` (its rows derive from stores in ways only it knows), a
- * default `stop` that moves past rows stamped ahead, and a cursor that fell off the log.
+ * The rows of one live view, kept current from the plugin's change log: a tick costs
+ * O(rows changed since this view's cursor), plus O(window) when a new row pushes the last one
+ * out of a full window, instead of recomputing and re-encoding the whole view. Page 1 (what
+ * live clients watch) is maintained this way: the window is the first `min(rows_per_page,
+ * limit)` rows of the range in view order. The view falls back to recomputing the query and
+ * diffing it when a row leaves a full window (the next row must be pulled in) or crosses its
+ * edge, for pages after the first, for plugins with a custom `view()` (their rows derive from
+ * stores in ways only they know), when a default `stop` moves past rows stamped ahead, and
+ * when the cursor fell off the bounded log.
  */
 export class ViewRows {
   /** Storage key → row, in view order after a recompute (snapshot frames sort when deltas were applied). */
@@ -32,9 +35,13 @@ export class ViewRows {
   /** The view holds every row in its range, so a delta from the change log is exact. */
   private complete = false;
   private sorted = true;
+  /** The window's last row in view order, or null when it must be found again. */
+  private last: [string, ViewRow] | null = null;
   private position = -1;
   private stop: number | undefined;
   private readonly custom: boolean;
+  /** Ticks served from the change log vs by recomputing the query (tests and the bench read them). */
+  readonly counts = { deltas: 0, recomputes: 0 };
 
   constructor(
     private readonly spec: ViewSpec,
@@ -69,8 +76,9 @@ export class ViewRows {
     if (this.custom || this.cursor === null) return this.runtime.position === this.position ? null : this.recompute(nowSeconds);
     const changes = new Map<string, Row | undefined>();
     const covered = this.runtime.rowChangesSince(this.cursor, (key, row) => void changes.set(key, row));
-    if (!covered || (!this.complete && changes.size > 0)) return this.recompute(nowSeconds);
+    if (!covered || this.spec.query.page !== 1) return changes.size > 0 || !covered ? this.recompute(nowSeconds) : null;
     if (changes.size === 0) return null;
+    this.counts.deltas++;
     return this.applyDelta(changes, nowSeconds);
   }
 
@@ -79,35 +87,83 @@ export class ViewRows {
     this.cursor = null;
   }
 
+  /**
+   * Applies the changed rows to the window. A complete view takes every in-range row; a full
+   * window (more rows in range than it shows) takes a row that sorts before its last one and
+   * lets the last one go. Only a row leaving a full window needs the query again (to pull in
+   * the next row), as does a row whose move in time crosses the window's edge.
+   */
   private applyDelta(changes: Map<string, Row | undefined>, nowSeconds: number): ViewDelta | null {
     const { start } = this.spec.query;
     const stop = this.stop;
-    const upserts: [string, ViewRow][] = [];
-    const removed: string[] = [];
-    const gone: string[] = [];
-    let size = this.rows.size;
+    // Storage key → JSON sent / wire key removed; `added`: keys the client has not seen yet.
+    const changed = new Map<string, string>();
+    const removed = new Map<string, string>();
+    const added = new Set<string>();
+    // Values before this delta: a fallback half-way undoes it first, so the recompute diffs against what clients hold.
+    const undo = new Map<string, ViewRow | undefined>();
+    const touch = (key: string) => void (undo.has(key) || undo.set(key, this.rows.get(key)));
+    const fallback = () => {
+      for (const [key, row] of undo) if (row === undefined) this.rows.delete(key);
+      else this.rows.set(key, row);
+      return this.recompute(nowSeconds);
+    };
     for (const [key, row] of changes) {
       const inRange = row !== undefined && (start === undefined || row.timestamp >= start) && (stop === undefined || row.timestamp <= stop);
       const previous = this.rows.get(key);
-      if (inRange) {
-        const json = JSON.stringify(row);
-        if (previous?.json === json) continue;
-        if (previous === undefined) size++;
-        upserts.push([key, { wire: this.wireKey(row), json, timestamp: row.timestamp }]);
-      } else if (previous !== undefined) {
-        size--;
-        removed.push(previous.wire);
-        gone.push(key);
+      if (!inRange) {
+        if (previous === undefined) continue;
+        if (!this.complete) return fallback();
+        touch(key);
+        this.rows.delete(key);
+        this.last = null;
+        removed.set(key, previous.wire);
+        continue;
+      }
+      const json = JSON.stringify(row);
+      if (previous?.json === json) continue;
+      const next: ViewRow = { wire: previous?.wire ?? this.wireKey(row), json, timestamp: row.timestamp };
+      if (!this.complete) {
+        const edge = this.lastRow();
+        const inside = edge === null || this.compare(key, next, edge[0], edge[1]) <= 0;
+        if (previous !== undefined && !inside) return fallback();
+        if (previous === undefined && !inside) continue;
+      }
+      touch(key);
+      this.rows.set(key, next);
+      this.sorted = false;
+      if (previous === undefined || previous.timestamp !== next.timestamp) this.last = null;
+      changed.set(key, json);
+      if (previous === undefined && !removed.delete(key)) added.add(key);
+      if (previous === undefined && this.rows.size > this.capacity()) {
+        // The window overflowed: its last row leaves, and from now on rows sort against that edge.
+        const [edgeKey, edge] = this.lastRow() as [string, ViewRow];
+        touch(edgeKey);
+        this.rows.delete(edgeKey);
+        this.last = null;
+        this.complete = false;
+        changed.delete(edgeKey);
+        if (!added.delete(edgeKey)) removed.set(edgeKey, edge.wire);
       }
     }
-    // The range now holds more rows than the page shows: which ones are shown needs the full query.
-    if (size > this.capacity()) return this.recompute(nowSeconds);
-    for (const key of gone) this.rows.delete(key);
-    for (const [key, value] of upserts) this.rows.set(key, value);
-    if (upserts.length > 0) this.sorted = false;
     this.position = this.runtime.position;
-    if (upserts.length === 0 && removed.length === 0) return null;
-    return { changed: upserts.map(([, r]) => r.json), removed };
+    if (changed.size === 0 && removed.size === 0) return null;
+    return { changed: [...changed.values()], removed: [...removed.values()] };
+  }
+
+  /** The row that sorts last in the window (cached until the window changes). */
+  private lastRow(): [string, ViewRow] | null {
+    if (this.last !== null) return this.last;
+    let worst: [string, ViewRow] | null = null;
+    for (const entry of this.rows) if (worst === null || this.compare(entry[0], entry[1], worst[0], worst[1]) > 0) worst = entry;
+    this.last = worst;
+    return worst;
+  }
+
+  /** The view's order: (timestamp, storage key), both ascending or both descending, as the row store scans. */
+  private compare(ka: string, a: ViewRow, kb: string, b: ViewRow): number {
+    const c = a.timestamp - b.timestamp || (ka < kb ? -1 : ka > kb ? 1 : 0);
+    return this.spec.query.order === 'desc' ? -c : c;
   }
 
   /** Rows page 1 shows at most. */
@@ -130,12 +186,14 @@ export class ViewRows {
   }
 
   private recompute(nowSeconds: number): ViewDelta | null {
+    this.counts.recomputes++;
     const next = this.compute(nowSeconds);
     const changed: string[] = [];
     for (const [key, row] of next) if (this.rows.get(key)?.json !== row.json) changed.push(row.json);
     const removed: string[] = [];
     for (const [key, row] of this.rows) if (!next.has(key)) removed.push(row.wire);
     this.rows = next;
+    this.last = null;
     if (this.cursor !== null) this.runtime.rowChangesSince(this.cursor, () => {});
     if (changed.length === 0 && removed.length === 0) return null;
     return { changed, removed };
