@@ -30,6 +30,8 @@ export class ChangeLog {
   private base = 0;
   private readonly containers: number[] = [];
   private readonly keys: string[] = [];
+  /** Entries in use: the arrays keep their capacity once grown, so recording allocates nothing. */
+  private count = 0;
   /** Bumped by reset(): readers from before it must resynchronise. */
   private resetAt = 0;
   private readonly readers = new Set<ChangeCursor>();
@@ -40,19 +42,20 @@ export class ChangeLog {
 
   /** Changes whenever any container changes: caches key on it. */
   get position(): number {
-    return this.base + this.keys.length;
+    return this.base + this.count;
   }
 
   /** Hot path: two array pushes, no allocation beyond amortised growth. */
   record(container: number, key: string): void {
-    this.containers.push(container);
-    this.keys.push(key);
-    if (this.keys.length >= MIN_CAPACITY && (this.keys.length & 0xfff) === 0) this.trim();
+    this.containers[this.count] = container;
+    this.keys[this.count] = key;
+    this.count++;
+    if (this.count >= MIN_CAPACITY && (this.count & 0xfff) === 0) this.trim();
   }
 
   /** Every reader must start over (the state was replaced wholesale, e.g. by a restore). */
   reset(): void {
-    this.drop(this.keys.length);
+    this.drop(this.count);
     // An empty entry-free jump, so cached answers keyed on the old position are not reused.
     this.base++;
     this.resetAt = this.base;
@@ -89,11 +92,11 @@ export class ChangeLog {
 
   /** The entry at a log position, or undefined once it fell off (read with pin() held, it never does). */
   containerAt(position: number): number | undefined {
-    return position >= this.base ? this.containers[position - this.base] : undefined;
+    return position >= this.base && position < this.position ? this.containers[position - this.base] : undefined;
   }
 
   keyAt(position: number): string | undefined {
-    return position >= this.base ? this.keys[position - this.base] : undefined;
+    return position >= this.base && position < this.position ? this.keys[position - this.base] : undefined;
   }
 
   /** Keeps entries from `position` on while a snapshot reads them over several turns, whatever the capacity. */
@@ -108,12 +111,12 @@ export class ChangeLog {
   /** Moves a reader's cursor and drops entries no reader needs any more. */
   advance(cursor: ChangeCursor, to: number): void {
     cursor.position = to;
-    if (this.keys.length >= 1024) this.trim();
+    if (this.count >= 1024) this.trim();
   }
 
   /** Entries held now (for stats and tests). */
   get length(): number {
-    return this.keys.length;
+    return this.count;
   }
 
   private trim(): void {
@@ -121,17 +124,22 @@ export class ChangeLog {
     for (const r of this.readers) if (r.position < min) min = r.position;
     let drop = Math.max(0, min - this.base);
     // Readers this far behind resynchronise rather than hold memory without bound.
-    const over = this.keys.length - drop - Math.max(MIN_CAPACITY, this.capacity());
+    const over = this.count - drop - Math.max(MIN_CAPACITY, this.capacity());
     if (over > 0) drop += over;
     drop = Math.min(drop, this.pinnedAt - this.base);
     // Drop in large steps only: splice is O(kept).
-    if (drop > 0 && (drop >= this.keys.length / 2 || over > 0)) this.drop(drop);
+    if (drop > 0 && (drop >= this.count / 2 || over > 0)) this.drop(drop);
   }
 
   private drop(n: number): void {
     if (n <= 0) return;
-    this.containers.splice(0, n);
-    this.keys.splice(0, n);
+    // In place (splice would allocate an array of the dropped entries); the arrays keep their capacity.
+    const kept = this.count - n;
+    this.containers.copyWithin(0, n, this.count);
+    this.keys.copyWithin(0, n, this.count);
+    // Stale slots would keep dropped key strings alive until overwritten.
+    this.keys.fill('', kept, this.count);
+    this.count = kept;
     this.base += n;
   }
 }

@@ -34,6 +34,8 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
   /** Keys written by the message being applied and their previous values, in write order (reused arrays). */
   private readonly undoKeys: string[] = [];
   private readonly undoValues: (V | undefined)[] = [];
+  /** Entries of the undo arrays in use: the arrays keep their capacity (setting length 0 would free it, and the next push reallocate). */
+  private undoLength = 0;
   private recording = false;
 
   get size(): number {
@@ -125,7 +127,7 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
   /** Restores the values the current message overwrote. Keys stay marked changed: rewriting them is harmless. */
   rollback(): void {
     // Newest first, so a key written twice ends at its value from before the message.
-    for (let i = this.undoKeys.length - 1; i >= 0; i--) {
+    for (let i = this.undoLength - 1; i >= 0; i--) {
       const key = this.undoKeys[i] as string;
       const previous = this.undoValues[i];
       const current = this.map.get(key);
@@ -138,10 +140,12 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
 
   endMessage(): void {
     this.recording = false;
-    if (this.undoKeys.length > 0) {
-      this.undoKeys.length = 0;
-      this.undoValues.length = 0;
+    // Cleared slot by slot, so old values are not kept alive, without giving up the arrays' capacity.
+    for (let i = 0; i < this.undoLength; i++) {
+      this.undoKeys[i] = '';
+      this.undoValues[i] = undefined;
     }
+    this.undoLength = 0;
   }
 
   /** Loads a value without recording it as a change (restore from a snapshot; the runtime resets the log). */
@@ -157,8 +161,9 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
 
   private remember(key: string): void {
     if (this.recording) {
-      this.undoKeys.push(key);
-      this.undoValues.push(this.map.get(key));
+      this.undoKeys[this.undoLength] = key;
+      this.undoValues[this.undoLength] = this.map.get(key);
+      this.undoLength++;
     }
   }
 

@@ -124,8 +124,8 @@ function migrate(runtime: PluginRuntime, stored: StoredState, from: number): Sto
   }
 }
 
-function validateRows(ident: string, state: StoredState): void {
-  for (const [key, row] of state.rows) {
+function validateRows(ident: string, stored: StoredState): void {
+  for (const [key, row] of stored.rows) {
     const ts = (row as { timestamp?: unknown } | null)?.timestamp;
     if (typeof ts !== 'number' || !Number.isFinite(ts)) {
       throw new StatscacheError('SC_SNAPSHOT_UNREADABLE', `plugin "${ident}", row ${JSON.stringify(key)} has no numeric timestamp`);
