@@ -12,8 +12,12 @@
 /** Container index 0 is `rows`; 1… are the plugin's extra stores in declaration order. */
 export const ROWS = 0;
 
-/** Entries kept at least, whatever the state's size (a small plugin still buffers some history). */
-const MIN_CAPACITY = 65_536;
+/**
+ * Entries kept at least, whatever the state's size (a small plugin still buffers some
+ * history): 16 Ki entries are 256 KiB per plugin. Past max(this, 2 × the state's keys) a
+ * lagging reader is cheaper to resynchronise from the whole state than to keep a log for.
+ */
+const MIN_CAPACITY = 16_384;
 
 export class ChangeCursor {
   /** Log position up to which this reader has consumed changes. */
@@ -123,9 +127,11 @@ export class ChangeLog {
     let min = this.position;
     for (const r of this.readers) if (r.position < min) min = r.position;
     let drop = Math.max(0, min - this.base);
-    // Readers this far behind resynchronise rather than hold memory without bound.
-    const over = this.count - drop - Math.max(MIN_CAPACITY, this.capacity());
-    if (over > 0) drop += over;
+    // Readers this far behind resynchronise rather than hold memory without bound. Half the
+    // capacity goes at once, so the in-place copy stays O(1) per recorded entry.
+    const capacity = Math.max(MIN_CAPACITY, this.capacity());
+    const over = this.count - drop - capacity;
+    if (over > 0) drop += over + (capacity >>> 1);
     drop = Math.min(drop, this.pinnedAt - this.base);
     // Drop in large steps only: splice is O(kept).
     if (drop > 0 && (drop >= this.count / 2 || over > 0)) this.drop(drop);

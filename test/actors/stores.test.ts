@@ -39,8 +39,8 @@ describe('KeyedStore', () => {
     s.attach(log, 0);
     const slow = log.open();
     for (let i = 0; i < 200_000; i++) s.set(`k${i % 10}`, i);
-    // Capacity is the floor (65 536 entries): the slow reader's start is gone.
-    expect(log.length).toBeLessThanOrEqual(65_536 + 4096);
+    // Capacity is the floor (16 384 entries): the slow reader's start is gone.
+    expect(log.length).toBeLessThanOrEqual(16_384 + 4096);
     expect(log.covers(slow.position)).toBe(false);
     expect(log.forEach(slow.position, log.position, () => {})).toBe(false);
     const fresh = log.open();
