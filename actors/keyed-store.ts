@@ -1,10 +1,12 @@
+import type { ChangeLog } from './change-log.js';
+
 /**
  * A keyed container owned by the runtime. Plugins read and write it in place (no copy per
- * message); every write is recorded for each change tracker, so a snapshot writes and a
- * WebSocket frame carries only the keys that changed, and an undo log lets the runtime
- * roll back a message whose update threw half-way.
+ * message); every write is appended to the plugin's change log (change-log.ts), so a
+ * snapshot writes and a WebSocket frame carries only the keys that changed, and an undo log
+ * lets the runtime roll back a message whose update threw half-way. Values are replaced,
+ * never mutated in place (rollback and snapshot cuts keep the old references).
  */
-export type ChangeSet = Set<string>;
 
 /** Longest key in bytes: snapshots store keys in LMDB, whose limit (1978 bytes) includes a prefix. */
 export const MAX_KEY_BYTES = 1800;
@@ -22,11 +24,18 @@ export interface ReadonlyKeyedStore<V> {
 
 export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
   protected readonly map = new Map<string, V>();
-  /** An array, not a Set: touch() runs on every write and indexed loops allocate nothing. */
-  private trackers: ChangeSet[] = [];
+  private log: ChangeLog | null = null;
+  private container = 0;
+  /**
+   * While a snapshot cut is open: each key's value at the cut, saved on its first write after
+   * it (copy-on-write), so a snapshot encoded over several event-loop turns is one point in time.
+   */
+  private cut: Map<string, V | undefined> | null = null;
   /** Keys written by the message being applied and their previous values, in write order (reused arrays). */
   private readonly undoKeys: string[] = [];
   private readonly undoValues: (V | undefined)[] = [];
+  /** Entries of the undo arrays in use: the arrays keep their capacity (setting length 0 would free it, and the next push reallocate). */
+  private undoLength = 0;
   private recording = false;
 
   get size(): number {
@@ -60,6 +69,7 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
     }
     this.remember(key);
     const previous = this.map.get(key);
+    if (this.cut !== null && !this.cut.has(key)) this.cut.set(key, previous);
     this.map.set(key, value);
     this.afterWrite(key, previous, value);
     this.touch(key);
@@ -76,26 +86,38 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
     if (!this.map.has(key)) return false;
     this.remember(key);
     const previous = this.map.get(key);
+    if (this.cut !== null && !this.cut.has(key)) this.cut.set(key, previous);
     this.map.delete(key);
     this.afterWrite(key, previous, undefined);
     this.touch(key);
     return true;
   }
 
-  /** Starts recording every key written or deleted from now on; the caller drains the set. */
-  track(): ChangeSet {
-    const changes: ChangeSet = new Set();
-    this.trackers.push(changes);
-    return changes;
+  /** Appends every later write to `log` as (container, key); the runtime attaches each container once. */
+  attach(log: ChangeLog, container: number): void {
+    this.log = log;
+    this.container = container;
   }
 
-  untrack(changes: ChangeSet): void {
-    this.trackers = this.trackers.filter((t) => t !== changes);
+  /** Starts a copy-on-write cut: valueAtCut() answers as of now until closeCut(). */
+  openCut(): void {
+    this.cut = new Map();
   }
 
-  /** Marks every key as changed for every tracker (after a restore that rewrote the state). */
-  touchAll(): void {
-    for (const key of this.map.keys()) this.touch(key);
+  closeCut(): void {
+    this.cut = null;
+  }
+
+  /** The value `key` had when the cut was opened. */
+  valueAtCut(key: string): V | undefined {
+    const cut = this.cut;
+    return cut !== null && cut.has(key) ? cut.get(key) : this.map.get(key);
+  }
+
+  /** Keys deleted since the cut opened, with their values then (a whole-store walk misses them). */
+  *deletedSinceCut(): Generator<[string, V]> {
+    if (this.cut === null) return;
+    for (const [key, value] of this.cut) if (value !== undefined && !this.map.has(key)) yield [key, value];
   }
 
   beginMessage(): void {
@@ -105,7 +127,7 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
   /** Restores the values the current message overwrote. Keys stay marked changed: rewriting them is harmless. */
   rollback(): void {
     // Newest first, so a key written twice ends at its value from before the message.
-    for (let i = this.undoKeys.length - 1; i >= 0; i--) {
+    for (let i = this.undoLength - 1; i >= 0; i--) {
       const key = this.undoKeys[i] as string;
       const previous = this.undoValues[i];
       const current = this.map.get(key);
@@ -118,15 +140,18 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
 
   endMessage(): void {
     this.recording = false;
-    if (this.undoKeys.length > 0) {
-      this.undoKeys.length = 0;
-      this.undoValues.length = 0;
+    // Cleared slot by slot, so old values are not kept alive, without giving up the arrays' capacity.
+    for (let i = 0; i < this.undoLength; i++) {
+      this.undoKeys[i] = '';
+      this.undoValues[i] = undefined;
     }
+    this.undoLength = 0;
   }
 
-  /** Loads a value without recording it as a change (restore from a snapshot). */
+  /** Loads a value without recording it as a change (restore from a snapshot; the runtime resets the log). */
   load(key: string, value: V): void {
     const previous = this.map.get(key);
+    if (this.cut !== null && !this.cut.has(key)) this.cut.set(key, previous);
     this.map.set(key, value);
     this.afterWrite(key, previous, value);
   }
@@ -136,13 +161,13 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
 
   private remember(key: string): void {
     if (this.recording) {
-      this.undoKeys.push(key);
-      this.undoValues.push(this.map.get(key));
+      this.undoKeys[this.undoLength] = key;
+      this.undoValues[this.undoLength] = this.map.get(key);
+      this.undoLength++;
     }
   }
 
   private touch(key: string): void {
-    const trackers = this.trackers;
-    for (let i = 0; i < trackers.length; i++) (trackers[i] as ChangeSet).add(key);
+    if (this.log !== null) this.log.record(this.container, key);
   }
 }

@@ -25,6 +25,16 @@ export class PluginHost {
     for (const i of targets) this.runtimes[i]?.send(message);
   }
 
+  /** Lifecycle: the journal is being replayed into every plugin. */
+  replaying(): void {
+    for (const r of this.runtimes) r.replaying();
+  }
+
+  /** Lifecycle: restore and replay are done; messages now come live. */
+  live(): void {
+    for (const r of this.runtimes) r.live();
+  }
+
   stop(): void {
     for (const r of this.runtimes) r.stop();
   }

@@ -1,20 +1,31 @@
-import { createActor, fromTransition, type Actor } from 'xstate';
+import { ChangeLog, ROWS, type ChangeCursor } from './change-log.js';
 import { createContainer, isTimed, pluginFacing, type TimedContainer } from './containers.js';
 import { bucketEnd } from './interval.js';
-import { KeyedStore } from './keyed-store.js';
-import type { PluginMessage, UpdateContext, ViewContext } from './plugin-api.js';
+import { KeyedStore, type ReadonlyKeyedStore } from './keyed-store.js';
+import { Lifecycle, type LifecycleState } from './lifecycle.js';
+import type { PluginMessage, StoredState, UpdateContext, ViewContext } from './plugin-api.js';
 import type { RegisteredPlugin } from './registry.js';
 import { RowStore, type Row } from './row-store.js';
+import { SnapshotCut } from './snapshot-cut.js';
+import { queryRows, type ViewPage, type ViewQuery } from './view-query.js';
 
-/** update_error: the plugin threw; expired: older than retention; key_cap: it would grow a store past the key cap. */
-export type DropReason = 'update_error' | 'expired' | 'key_cap';
+/** update_error: the plugin threw; expired: older than retention; key_cap: it would grow a store past the key cap; quarantined: the plugin failed too often in a row. */
+export type DropReason = 'update_error' | 'expired' | 'key_cap' | 'quarantined';
 
 /** Keys one container may hold by default (rows, and each extra store). */
 export const DEFAULT_MAX_KEYS = 1_000_000;
+/** Consecutive update errors that quarantine a plugin. High: a burst of malformed messages must not silence a plugin. */
+export const DEFAULT_QUARANTINE_AFTER = 50;
+/** How long, in message time, a quarantined plugin drops messages before it tries again. */
+export const DEFAULT_QUARANTINE_SECONDS = 600;
 
 export interface RuntimeOptions {
   /** Most keys in `rows` (the oldest rows make room) and in each store (a message that would exceed it is dropped). */
   readonly maxKeys?: number;
+  readonly quarantineAfter?: number;
+  readonly quarantineSeconds?: number;
+  /** Told of every lifecycle transition (the service logs them). */
+  readonly onLifecycle?: (ident: string, from: LifecycleState, to: LifecycleState) => void;
 }
 
 /** What the runtime counts for every plugin, so authors never write that code. */
@@ -31,35 +42,54 @@ export interface PluginCounters {
   lastMessageAt: number | null;
 }
 
-/** The actor's state: containers mutated in place (never copied per message) plus counters. */
-export interface PluginState {
+/** Everything the edges may know about a plugin's state, read in one call. */
+export interface PluginStats {
+  readonly counters: Readonly<PluginCounters> & { readonly dropped: Readonly<Record<DropReason, number>> };
+  readonly rows: number;
+  readonly newestRow: number | undefined;
+  readonly maxKeys: number;
+  readonly lifecycle: LifecycleState;
+  /** Change-log position: moves on every write. */
+  readonly position: number;
+}
+
+/** The containers, private to actors/: edges go through the methods below. */
+interface PluginState {
   readonly rows: RowStore<Row>;
   readonly stores: Readonly<Record<string, KeyedStore<unknown>>>;
   readonly counters: PluginCounters;
-  /** Increases on every applied message; caches and ETags key on it. */
-  version: number;
 }
-
-type PluginEvent = { readonly type: 'message'; readonly message: PluginMessage };
 
 export type PluginErrorHandler = (ident: string, error: unknown, message: PluginMessage) => void;
 
+/** The one place the plugin's generics are erased: the runtime calls its functions on erased containers. */
+type ErasedUpdate = (m: PluginMessage, c: UpdateContext<Row, never>) => void;
+type ErasedView = (c: ViewContext<Row, never>, params: Readonly<Record<string, unknown>>) => Iterable<Row>;
+
 /**
- * Hosts one plugin as an XState actor. The reducer never throws: a failing update is rolled
- * back, counted and reported, because XState stops an actor whose transition throws for good.
+ * The only owner of one plugin's state: applies messages (rolling back a failing update,
+ * counting, enforcing retention and caps), answers view queries, hands out change-log
+ * readers, dumps and loads snapshots, and reports stats. Its lifecycle is an XState machine
+ * (lifecycle.ts); messages do not go through the actor, so applying one allocates nothing.
  */
 export class PluginRuntime {
   readonly ident: string;
-  readonly state: PluginState;
-  private readonly actor: Actor<ReturnType<typeof this.logic>>;
+  readonly maxKeys: number;
+  private readonly state: PluginState;
+  private readonly log: ChangeLog;
+  private readonly lifecycle: Lifecycle;
   /** The extra stores as an array: no allocation per message. */
   private readonly storeList: readonly KeyedStore<unknown>[];
   private readonly updateContext: { rows: RowStore<Row>; stores: Record<string, unknown>; bucket: number; interval: number | null };
   /** Containers that expire with message time, and what plugins hold of every store. */
   private readonly timed: readonly TimedContainer[];
   private readonly facing: Readonly<Record<string, unknown>>;
-
-  readonly maxKeys: number;
+  private readonly update: ErasedUpdate;
+  private readonly view: ErasedView | undefined;
+  private readonly quarantineAfter: number;
+  private readonly quarantineSeconds: number;
+  private failures = 0;
+  private quarantinedAt = 0;
 
   constructor(
     readonly plugin: RegisteredPlugin,
@@ -68,48 +98,185 @@ export class PluginRuntime {
   ) {
     this.ident = plugin.ident;
     this.maxKeys = options.maxKeys ?? DEFAULT_MAX_KEYS;
+    this.quarantineAfter = options.quarantineAfter ?? DEFAULT_QUARANTINE_AFTER;
+    this.quarantineSeconds = options.quarantineSeconds ?? DEFAULT_QUARANTINE_SECONDS;
     const stores: Record<string, KeyedStore<unknown>> = {};
     for (const name of plugin.storeNames) stores[name] = plugin.storePlans[name] ? createContainer(plugin.storePlans[name]) : new KeyedStore();
     this.state = {
       rows: new RowStore(plugin.definition.key),
       stores: Object.freeze(stores),
-      counters: { received: 0, applied: 0, dropped: { update_error: 0, expired: 0, key_cap: 0 }, evicted: 0, capEvicted: 0, expired: 0, lastMessageAt: null },
-      version: 0,
+      counters: { received: 0, applied: 0, dropped: { update_error: 0, expired: 0, key_cap: 0, quarantined: 0 }, evicted: 0, capEvicted: 0, expired: 0, lastMessageAt: null },
     };
     this.storeList = Object.values(stores);
     this.timed = this.storeList.filter(isTimed);
     this.facing = Object.freeze(Object.fromEntries(Object.entries(stores).map(([name, c]) => [name, pluginFacing(c)])));
+    // Twice the state's size: a reader further behind than that rereads the whole state instead.
+    this.log = new ChangeLog(() => 2 * this.storeList.reduce((n, s) => n + s.size, this.state.rows.size));
+    this.state.rows.attach(this.log, ROWS);
+    this.storeList.forEach((s, i) => s.attach(this.log, i + 1));
+    this.update = plugin.definition.update as ErasedUpdate;
+    this.view = plugin.definition.view as ErasedView | undefined;
     // One context object reused for every message: only `bucket` changes.
     this.updateContext = { rows: this.state.rows, stores: this.facing as Record<string, unknown>, bucket: 0, interval: plugin.intervalSeconds };
-    this.actor = createActor(this.logic());
-    this.actor.subscribe({ error: (err) => this.onError(this.ident, err, undefined as never) });
-    this.actor.start();
+    this.lifecycle = new Lifecycle((from, to) => options.onLifecycle?.(this.ident, from, to));
   }
 
+  // ── apply ──────────────────────────────────────────────────────────────────────
+
+  /** Applies one message (kept under its old name: the host and tests call it). */
   send(message: PluginMessage): void {
-    this.actor.send({ type: 'message', message });
+    this.applyMessage(this.state, message);
+  }
+
+  apply(messages: readonly PluginMessage[]): void {
+    for (let i = 0; i < messages.length; i++) this.applyMessage(this.state, messages[i] as PluginMessage);
+  }
+
+  // ── lifecycle ──────────────────────────────────────────────────────────────────
+
+  get lifecycleState(): LifecycleState {
+    return this.lifecycle.current;
+  }
+
+  /** The journal is being replayed into this plugin. */
+  replaying(): void {
+    this.lifecycle.send('replaying');
+  }
+
+  /** Restore and replay are done: messages now come live. */
+  live(): void {
+    this.lifecycle.send('live');
   }
 
   stop(): void {
-    this.actor.stop();
+    this.lifecycle.send('stop');
   }
 
-  /** The read side handed to `view`: no write methods. */
-  viewContext(): ViewContext<Row, Record<string, never>> {
+  // ── read side ──────────────────────────────────────────────────────────────────
+
+  query(q: ViewQuery): ViewPage {
+    return queryRows(this.state.rows, this.view === undefined ? undefined : (params) => (this.view as ErasedView)(this.viewContext(), params), q);
+  }
+
+  /** Rows the view serves with default parameters: the row count, or the custom view's output. */
+  defaultRowCount(): number {
+    if (this.view === undefined) return this.state.rows.size;
+    let n = 0;
+    try {
+      for (const _ of this.view(this.viewContext(), {})) n++;
+    } catch {
+      // A view that needs parameters to answer: the stored rows are the honest count.
+      return this.state.rows.size;
+    }
+    return n;
+  }
+
+  /** The storage key of a row (derived from the plugin's key columns). */
+  rowKeyOf(row: Row): string {
+    return this.state.rows.keyOf(row as unknown as Record<string, unknown>);
+  }
+
+  get position(): number {
+    return this.log.position;
+  }
+
+  get newestRow(): number | undefined {
+    return this.state.rows.newestTimestamp;
+  }
+
+  stats(): PluginStats {
+    const c = this.state.counters;
+    return { counters: { ...c, dropped: { ...c.dropped } }, rows: this.state.rows.size, newestRow: this.state.rows.newestTimestamp, maxKeys: this.maxKeys, lifecycle: this.lifecycle.current, position: this.log.position };
+  }
+
+  /** Read-only containers and counters, for tests and tools that assert on them. */
+  inspect(): { readonly rows: RowStore<Row> & ReadonlyKeyedStore<Row>; readonly stores: Readonly<Record<string, ReadonlyKeyedStore<unknown>>>; readonly counters: Readonly<PluginCounters> } {
+    return this.state;
+  }
+
+  // ── change log ─────────────────────────────────────────────────────────────────
+
+  /** A reader of the change log from now on; close it when done, or the log keeps entries for it. */
+  openReader(): ChangeCursor {
+    return this.log.open();
+  }
+
+  /** Marks a reader as having consumed the changes up to `position` (a snapshot slot after its commit). */
+  advanceReader(cursor: ChangeCursor, position: number): void {
+    this.log.advance(cursor, position);
+  }
+
+  closeReader(cursor: ChangeCursor): void {
+    this.log.close(cursor);
+  }
+
+  /**
+   * Calls `visit(key, row)` for each row changed since the cursor (row undefined: deleted; a
+   * key may come more than once) and moves the cursor to now. False when the cursor fell off
+   * the log: the reader must reread the whole view.
+   */
+  rowChangesSince(cursor: ChangeCursor, visit: (key: string, row: Row | undefined) => void): boolean {
+    const to = this.log.position;
+    const rows = this.state.rows;
+    const ok = this.log.forEach(cursor.position, to, (container, key) => {
+      if (container === ROWS) visit(key, rows.get(key));
+    });
+    this.log.advance(cursor, to);
+    return ok;
+  }
+
+  /**
+   * Every container key changed since the cursor, as (`'rows'` or the store's name, key), and
+   * moves the cursor to now; false when the cursor fell off the log. For readers of whole
+   * plugin state (tools, tests); live views use rowChangesSince.
+   */
+  changesSince(cursor: ChangeCursor, visit: (container: string, key: string) => void): boolean {
+    const to = this.log.position;
+    const names = ['rows', ...Object.keys(this.state.stores)];
+    const ok = this.log.forEach(cursor.position, to, (container, key) => visit(names[container] ?? String(container), key));
+    this.log.advance(cursor, to);
+    return ok;
+  }
+
+  // ── snapshots ──────────────────────────────────────────────────────────────────
+
+  /** A point-in-time view of the state for a snapshot, valid over several event-loop turns until closed. */
+  cut(): SnapshotCut {
+    return new SnapshotCut(this.ident, this.log, this.state.rows, this.state.stores, this.state.counters.lastMessageAt);
+  }
+
+  /** Replaces the state with a stored one (restore): readers start over. */
+  load(stored: StoredState, lastMessageAt: number | null): void {
+    for (const [key, row] of stored.rows) this.state.rows.load(key, row as Row);
+    for (const [name, entries] of Object.entries(stored.stores)) {
+      const target = this.state.stores[name];
+      // A store the plugin no longer declares: a migration should have dropped it.
+      if (!target) continue;
+      for (const [key, value] of entries) target.load(key, value);
+    }
+    this.state.counters.lastMessageAt = lastMessageAt;
+    this.log.reset();
+  }
+
+  /** Deletes rows dated after `cutoff` (recorded in the log, so snapshots drop them too). */
+  dropRowsAfter(cutoff: number): number {
+    return this.state.rows.evictAfter(cutoff);
+  }
+
+  // ── the per-message path ───────────────────────────────────────────────────────
+
+  private viewContext(): ViewContext<Row, never> {
     return { rows: this.state.rows, stores: this.facing as never, interval: this.plugin.intervalSeconds, newest: this.state.counters.lastMessageAt };
   }
 
-  private logic() {
-    return fromTransition((state: PluginState, event: PluginEvent) => {
-      if (event.type === 'message') this.apply(state, event.message);
-      return state;
-    }, this.state);
-  }
-
-  private apply(state: PluginState, message: PluginMessage): void {
+  private applyMessage(state: PluginState, message: PluginMessage): void {
     const { plugin } = this;
     const counters = state.counters;
     counters.received++;
+    if (this.lifecycle.current === 'quarantined' && !this.release(message)) {
+      counters.dropped.quarantined++;
+      return;
+    }
     const interval = plugin.intervalSeconds;
     const bucket = interval === null ? message.timestamp : bucketEnd(message.timestamp, interval);
     const retention = plugin.retentionSeconds;
@@ -124,14 +291,16 @@ export class PluginRuntime {
     for (const s of this.storeList) s.beginMessage();
     const expired = this.timed.length === 0 ? 0 : this.advanceTimed(message.timestamp);
     try {
-      (plugin.definition.update as (m: PluginMessage, c: UpdateContext<Row, never>) => void)(message, ctx as never);
+      this.update(message, ctx as never);
     } catch (err) {
       state.rows.rollback();
       for (const s of this.storeList) s.rollback();
       counters.dropped.update_error++;
       this.onError(this.ident, err, message);
+      if (++this.failures >= this.quarantineAfter) this.quarantine(message);
       return;
     }
+    this.failures = 0;
     if (this.storeOverCap()) {
       state.rows.rollback();
       for (const s of this.storeList) s.rollback();
@@ -143,7 +312,6 @@ export class PluginRuntime {
     counters.applied++;
     counters.expired += expired;
     if (counters.lastMessageAt === null || message.timestamp > counters.lastMessageAt) counters.lastMessageAt = message.timestamp;
-    state.version++;
     if (retention !== null) {
       const top = state.rows.newestTimestamp;
       const oldest = state.rows.oldestTimestamp;
@@ -164,6 +332,19 @@ export class PluginRuntime {
     let expired = 0;
     for (let i = 0; i < this.timed.length; i++) expired += (this.timed[i] as TimedContainer).advance(now, messageTime);
     return expired;
+  }
+
+  private quarantine(message: PluginMessage): void {
+    this.quarantinedAt = message.timestamp;
+    this.lifecycle.send('quarantine');
+  }
+
+  /** Ends a quarantine once the cool-down has passed in message time, on probation: a failure before the next success re-quarantines (half-open). */
+  private release(message: PluginMessage): boolean {
+    if (message.timestamp < this.quarantinedAt + this.quarantineSeconds) return false;
+    this.failures = this.quarantineAfter - 1;
+    this.lifecycle.send('release');
+    return true;
   }
 
   private storeOverCap(): boolean {

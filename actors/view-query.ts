@@ -1,5 +1,5 @@
 import type { PluginRuntime } from './plugin-runtime.js';
-import type { Row } from './row-store.js';
+import type { Row, RowStore } from './row-store.js';
 
 export interface ViewQuery {
   readonly start?: number | undefined;
@@ -32,23 +32,27 @@ export class PageOutOfRange extends Error {
   }
 }
 
-/** Rows of one page of a plugin's view: time window, order, limit, then paging. */
+/** Rows of one page of a plugin's view (the runtime's query()). */
 export function queryView(runtime: PluginRuntime, q: ViewQuery): ViewPage {
-  const view = runtime.plugin.definition.view;
+  return runtime.query(q);
+}
+
+/** One page of rows: time window, order, limit, then paging; `view` is the plugin's custom view, if any. */
+export function queryRows(rowStore: RowStore<Row>, view: ((params: Readonly<Record<string, unknown>>) => Iterable<Row>) | undefined, q: ViewQuery): ViewPage {
   const range = { start: q.start, stop: q.stop };
   let total: number;
   let source: Iterable<Row>;
   if (view) {
     // Custom views are small derived tables; filter and order them here so every plugin pages alike.
-    const all = [...(view(runtime.viewContext() as never, q.params as never) as Iterable<Row>)].filter(
+    const all = [...view(q.params)].filter(
       (r) => (q.start === undefined || r.timestamp >= q.start) && (q.stop === undefined || r.timestamp <= q.stop),
     );
     all.sort(q.order === 'asc' ? (a, b) => a.timestamp - b.timestamp : (a, b) => b.timestamp - a.timestamp);
     total = all.length;
     source = all;
   } else {
-    total = runtime.state.rows.count(range);
-    source = runtime.state.rows.scan({ ...range, order: q.order });
+    total = rowStore.count(range);
+    source = rowStore.scan({ ...range, order: q.order });
   }
   if (q.limit !== undefined) total = Math.min(total, q.limit);
   const pages = Math.max(1, Math.ceil(total / q.rowsPerPage));

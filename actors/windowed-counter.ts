@@ -42,7 +42,7 @@ export class WindowedCounter extends KeyedStore<number> implements WindowedCount
   /** Slice starts that hold entries, ascending; new ones are nearly always appended. */
   private readonly starts: number[] = [];
   /** Start of the oldest slice still inside the window, as of the last advance(). */
-  private cut = -Infinity;
+  private windowStart = -Infinity;
 
   constructor(
     readonly span: number,
@@ -66,7 +66,7 @@ export class WindowedCounter extends KeyedStore<number> implements WindowedCount
 
   add(name: string, time: number, n = 1): boolean {
     const start = this.sliceStart(time);
-    if (start < this.cut) return false;
+    if (start < this.windowStart) return false;
     const key = `${start}${SEP}${name}`;
     const next = (this.map.get(key) ?? 0) + n;
     if (next === 0) this.delete(key);
@@ -76,9 +76,9 @@ export class WindowedCounter extends KeyedStore<number> implements WindowedCount
 
   /** Moves the window to end at `now` (the newest message time); returns the entries deleted. */
   advance(now: number): number {
-    this.cut = this.sliceStart(now) - (this.slices - 1) * this.step;
+    this.windowStart = this.sliceStart(now) - (this.slices - 1) * this.step;
     let expired = 0;
-    while (this.starts.length > 0 && (this.starts[0] as number) < this.cut) {
+    while (this.starts.length > 0 && (this.starts[0] as number) < this.windowStart) {
       const keys = this.bySlice.get(this.starts[0] as number);
       if (!keys || keys.size === 0) {
         this.bySlice.delete(this.starts[0] as number);

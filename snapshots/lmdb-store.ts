@@ -40,6 +40,8 @@ export interface SnapshotBatch {
   remove(slot: number, ident: string, store: string, key: string): void;
   /** Removes every entry of one plugin in a slot (before rewriting it whole). */
   clear(slot: number, ident: string): void;
+  /** Removes at most `limit` entries of one plugin in a slot; returns how many (0: none left). */
+  clearSome(slot: number, ident: string, limit: number): number;
 }
 
 export interface JournalRecordBytes {
@@ -112,16 +114,28 @@ export class DataStore {
     return out;
   }
 
-  /** Runs `fill` inside one write transaction: all of it lands, or none. */
-  writeSnapshot(fill: (batch: SnapshotBatch) => void): Promise<void> {
+  /**
+   * Runs `fill` inside one write transaction: all of it lands, or none. `fill` may be async
+   * (it yields between bounded chunks so the event loop keeps serving): LMDB then holds the
+   * write lock until it settles, and writes queued meanwhile (journal appends) commit with it.
+   */
+  writeSnapshot(fill: (batch: SnapshotBatch) => void | Promise<void>): Promise<void> {
     const db = this.snapshots;
     return this.root.transaction(() => {
-      fill({
+      return fill({
         putMeta: (slot, value) => void db.put(metaKey(slot), value),
         put: (slot, ident, store, key, value) => void db.put([slot, 'e', ident, store, key], value),
         remove: (slot, ident, store, key) => void db.remove([slot, 'e', ident, store, key]),
         clear: (slot, ident) => {
           for (const key of db.getKeys(pluginRange(slot, ident))) db.remove(key);
+        },
+        clearSome: (slot, ident, limit) => {
+          let n = 0;
+          for (const key of [...db.getKeys({ ...pluginRange(slot, ident), limit })]) {
+            db.remove(key);
+            n++;
+          }
+          return n;
         },
       });
     }) as Promise<void>;

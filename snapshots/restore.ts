@@ -1,5 +1,4 @@
 import { StatscacheError } from '../actors/errors.js';
-import type { KeyedStore } from '../actors/keyed-store.js';
 import type { StoredState } from '../actors/plugin-api.js';
 import type { PluginRuntime } from '../actors/plugin-runtime.js';
 import { decodeChecked } from './codec.js';
@@ -69,9 +68,8 @@ export function restore(runtimes: readonly PluginRuntime[], store: DataStore): R
     }
     const restored: Record<string, number> = {};
     for (const [runtime, state] of states) {
-      load(runtime, state);
-      runtime.state.counters.lastMessageAt = meta.plugins[runtime.ident]?.lastMessageAt ?? null;
-      restored[runtime.ident] = runtime.state.rows.size;
+      runtime.load(state, meta.plugins[runtime.ident]?.lastMessageAt ?? null);
+      restored[runtime.ident] = runtime.stats().rows;
     }
     const loaded = new Set(runtimes.map((r) => r.ident));
     const retained: Record<string, PluginRecord> = {};
@@ -126,22 +124,11 @@ function migrate(runtime: PluginRuntime, stored: StoredState, from: number): Sto
   }
 }
 
-function validateRows(ident: string, state: StoredState): void {
-  for (const [key, row] of state.rows) {
+function validateRows(ident: string, stored: StoredState): void {
+  for (const [key, row] of stored.rows) {
     const ts = (row as { timestamp?: unknown } | null)?.timestamp;
     if (typeof ts !== 'number' || !Number.isFinite(ts)) {
       throw new StatscacheError('SC_SNAPSHOT_UNREADABLE', `plugin "${ident}", row ${JSON.stringify(key)} has no numeric timestamp`);
     }
   }
-}
-
-function load(runtime: PluginRuntime, state: StoredState): void {
-  for (const [key, row] of state.rows) runtime.state.rows.load(key, row as { timestamp: number });
-  for (const [name, entries] of Object.entries(state.stores)) {
-    const target = runtime.state.stores[name] as KeyedStore<unknown> | undefined;
-    // A store the plugin no longer declares: a migration should have dropped it.
-    if (!target) continue;
-    for (const [key, value] of entries) target.load(key, value);
-  }
-  runtime.state.version++;
 }

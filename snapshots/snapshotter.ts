@@ -1,5 +1,6 @@
-import type { ChangeSet, KeyedStore } from '../actors/keyed-store.js';
+import type { ChangeCursor } from '../actors/change-log.js';
 import type { PluginRuntime } from '../actors/plugin-runtime.js';
+import type { SnapshotCut } from '../actors/snapshot-cut.js';
 import { encodeChecked } from './codec.js';
 import { FORMAT_VERSION, type PluginRecord, type PublisherTable, type SnapshotMeta } from './format.js';
 import type { DataStore } from './lmdb-store.js';
@@ -13,6 +14,8 @@ export interface SnapshotReport {
   readonly written: number;
   readonly removed: number;
   readonly bytes: number;
+  /** Times the snapshot yielded to the event loop between chunks. */
+  readonly yields?: number;
 }
 
 /** Where the state stands when a snapshot is cut, read inside the write transaction. */
@@ -28,26 +31,54 @@ export interface SnapshotterOptions {
   readonly now: () => number;
   /** The state the plugins hold: journalSeq is the last journal entry they have applied. */
   readonly position: () => Position;
+  /** Longest stretch of snapshot work in one event-loop turn (ms) before it yields. Default 5. */
+  readonly chunkMs?: number;
+  /** Most entries encoded, written or cleared between two yields. Default 2048. */
+  readonly chunkEntries?: number;
+  /** Called at each yield between chunks (tests count them). */
+  readonly onYield?: () => void;
 }
 
-interface Container {
-  readonly name: string;
-  readonly store: KeyedStore<unknown>;
-  /** Keys changed since the last snapshot (one Set.add per write on the hot path). */
-  readonly changes: ChangeSet;
-  /** Keys changed in recent generations → the newest generation that changed them. */
-  readonly pending: Map<string, number>;
+/** Counts work and yields to the event loop when a chunk's budget is spent. */
+class Pacer {
+  private n = 0;
+  private since = performance.now();
+  yields = 0;
+
+  constructor(private readonly options: Pick<SnapshotterOptions, 'chunkMs' | 'chunkEntries' | 'onYield'>) {}
+
+  /** Adds `count` units of work; true when the caller should `await yield()` now. */
+  due(count = 1): boolean {
+    this.n += count;
+    if (this.n >= (this.options.chunkEntries ?? 2048)) return true;
+    return (this.n & 63) === 0 && performance.now() - this.since >= (this.options.chunkMs ?? 5);
+  }
+
+  async yield(): Promise<void> {
+    this.yields++;
+    this.options.onYield?.();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.n = 0;
+    this.since = performance.now();
+  }
 }
 
 /**
  * Writes snapshots into N rotating slots, so the last N generations stay readable: if the
  * newest is damaged, restore falls back to the one before it and the journal replays the
  * rest. Each slot is updated incrementally with the keys changed since that slot was last
- * written, in one LMDB transaction; changes are read inside the transaction callback so the
- * values written are one consistent point in time.
+ * written (each slot is a reader of every plugin's change log), in one LMDB transaction.
+ *
+ * The state is cut at one instant (the position and every plugin's copy-on-write cut are
+ * taken in the same turn), then encoded and written in bounded chunks that yield to the
+ * event loop, so a large snapshot never holds it for more than about `chunkMs`: messages go
+ * on being applied meanwhile and the cut still answers with the values of its instant. The
+ * LMDB transaction stays open across those turns, so a crash at any point leaves the slot
+ * as it was (crash consistency is unchanged); journal appends queued meanwhile commit with it.
  */
 export class Snapshotter {
-  private readonly tracked: { runtime: PluginRuntime; containers: Container[] }[];
+  /** Per plugin: one change-log reader per slot, and the log position of the last cut. */
+  private readonly tracked: { runtime: PluginRuntime; slots: ChangeCursor[]; lastCut: number }[];
   private generation: number;
   /** `${slot}\0${ident}` pairs that must be rewritten whole (stale or migrated). */
   private readonly rewrite = new Set<string>();
@@ -63,10 +94,8 @@ export class Snapshotter {
     this.generation = restored.meta?.generation ?? 0;
     this.tracked = runtimes.map((runtime) => ({
       runtime,
-      containers: [
-        { name: 'rows', store: runtime.state.rows as KeyedStore<unknown> },
-        ...Object.entries(runtime.state.stores).map(([name, store]) => ({ name, store })),
-      ].map((c) => ({ ...c, changes: c.store.track(), pending: new Map<string, number>() })),
+      slots: Array.from({ length: options.slots }, () => runtime.openReader()),
+      lastCut: -1,
     }));
     for (let slot = 0; slot < options.slots; slot++) {
       for (const { runtime } of this.tracked) {
@@ -75,11 +104,7 @@ export class Snapshotter {
       }
     }
     this.retained = restored.retained;
-    this.slotGeneration = Array.from({ length: options.slots }, (_, slot) => (slot === restored.meta?.slot ? restored.meta.generation : 0));
   }
-
-  /** The generation last written into each slot: a slot gets the keys changed after it. */
-  private readonly slotGeneration: number[];
 
   private readonly retained: Readonly<Record<string, PluginRecord>>;
 
@@ -98,74 +123,75 @@ export class Snapshotter {
     const started = performance.now();
     const position = this.options.position();
     // Nothing happened since the last snapshot: the newest generation on disk is still exact.
-    if (this.generation > 0 && position.journalSeq === this.lastSeq && this.tracked.every((t) => t.containers.every((c) => c.changes.size === 0))) {
+    if (this.generation > 0 && position.journalSeq === this.lastSeq && this.tracked.every((t) => t.runtime.position === t.lastCut)) {
       return { generation: this.generation, slot: this.generation % this.options.slots, journalSeq: position.journalSeq, durationMs: 0, written: 0, removed: 0, bytes: 0 };
     }
     const generation = this.generation + 1;
     const slot = generation % this.options.slots;
+    // The cut: position and every plugin's state at this one instant (no await before it).
+    const cuts = this.tracked.map(({ runtime, slots }) => {
+      const cut = runtime.cut();
+      const from = (slots[slot] as ChangeCursor).position;
+      const whole = this.rewrite.has(`${slot}\u0000${runtime.ident}`) || !cut.covers(from);
+      if (!whole) cut.pin(from);
+      return { runtime, cut, from, whole };
+    });
     let written = 0;
     let removed = 0;
     let bytes = 0;
-    let journalSeq = 0;
     const rewritten: string[] = [];
-    {
-      await this.store.writeSnapshot((batch) => {
-        const at = this.options.position();
-        journalSeq = at.journalSeq;
+    const pacer = new Pacer(this.options);
+    try {
+      await this.store.writeSnapshot(async (batch) => {
         const plugins: Record<string, PluginRecord> = { ...this.retained };
-        for (const { runtime, containers } of this.tracked) {
-          const whole = this.rewrite.has(`${slot}\u0000${runtime.ident}`);
+        for (const { runtime, cut, from, whole } of cuts) {
           if (whole) {
-            batch.clear(slot, runtime.ident);
+            let n: number;
+            while ((n = batch.clearSome(slot, runtime.ident, this.options.chunkEntries ?? 2048)) > 0) if (pacer.due(n)) await pacer.yield();
             rewritten.push(`${slot}\u0000${runtime.ident}`);
           }
-          for (const { name, store, changes, pending } of containers) {
-            // Stamped inside the transaction: if it fails, the stamps stay and the retry writes them.
-            for (const key of changes) pending.set(key, generation);
-            changes.clear();
-            const since = this.slotGeneration[slot] ?? 0;
-            const keys = whole ? [...store.keys()] : [...pending].filter(([, g]) => g > since).map(([k]) => k);
-            for (const key of keys) {
-              const value = store.get(key);
-              if (value === undefined) {
-                batch.remove(slot, runtime.ident, name, key);
-                removed++;
-              } else {
-                const encoded = encodeChecked(value);
-                bytes += encoded.byteLength;
-                batch.put(slot, runtime.ident, name, key, encoded);
-                written++;
-              }
+          for (const { store, key, value } of whole ? cut.whole() : cut.changed(from)) {
+            if (value === undefined) {
+              batch.remove(slot, runtime.ident, store, key);
+              removed++;
+            } else {
+              const encoded = encodeChecked(value);
+              bytes += encoded.byteLength;
+              batch.put(slot, runtime.ident, store, key, encoded);
+              written++;
             }
+            if (pacer.due()) await pacer.yield();
           }
-          plugins[runtime.ident] = {
-            version: runtime.plugin.version,
-            rows: runtime.state.rows.size,
-            stores: containers.map((c) => c.name),
-            entries: Object.fromEntries(containers.map((c) => [c.name, c.store.size])),
-            lastMessageAt: runtime.state.counters.lastMessageAt,
-          };
+          plugins[runtime.ident] = recordOf(runtime, cut);
         }
         const meta: SnapshotMeta = {
           format: FORMAT_VERSION,
           generation,
           slot,
           takenAt: this.options.now(),
-          journalSeq: at.journalSeq,
-          newestTimestamp: at.newestTimestamp,
-          publishers: at.publishers,
+          journalSeq: position.journalSeq,
+          newestTimestamp: position.newestTimestamp,
+          publishers: position.publishers,
           plugins,
         };
         batch.putMeta(slot, encodeChecked(meta));
       });
+    } finally {
+      for (const { cut } of cuts) cut.close();
+    }
+    // Committed: this slot now holds every change up to each cut; a failed write leaves the cursors for the retry.
+    for (const [i, t] of this.tracked.entries()) {
+      const cut = (cuts[i] as { cut: SnapshotCut }).cut;
+      t.runtime.advanceReader(t.slots[slot] as ChangeCursor, cut.position);
+      t.lastCut = cut.position;
     }
     this.generation = generation;
-    this.slotGeneration[slot] = generation;
-    // Every slot has what changed up to the oldest slot's generation: forget those stamps.
-    const oldest = Math.min(...this.slotGeneration);
-    for (const { containers } of this.tracked) for (const { pending } of containers) for (const [k, g] of pending) if (g <= oldest) pending.delete(k);
-    this.lastSeq = journalSeq;
+    this.lastSeq = position.journalSeq;
     for (const r of rewritten) this.rewrite.delete(r);
-    return { generation, slot, journalSeq, durationMs: performance.now() - started, written, removed, bytes };
+    return { generation, slot, journalSeq: position.journalSeq, durationMs: performance.now() - started, written, removed, bytes, yields: pacer.yields };
   }
+}
+
+function recordOf(runtime: PluginRuntime, cut: SnapshotCut): PluginRecord {
+  return { version: runtime.plugin.version, rows: cut.rows, stores: [...cut.stores], entries: { ...cut.entries }, lastMessageAt: cut.lastMessageAt };
 }

@@ -4,6 +4,7 @@
  * not touched per message: collect() callbacks read the runtime's own counters at scrape time.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { LIFECYCLE_STATES } from '../actors/lifecycle.js';
 import type { PluginHost } from '../actors/plugin-host.js';
 import type { SnapshotReport } from '../snapshots/snapshotter.js';
 
@@ -62,32 +63,37 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
   const fromCounters = <L extends string>(name: string, help: string, labelNames: readonly L[], fill: Fill<L>) => scraped('counter', name, help, labelNames, fill);
   const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[], fill: Fill<L>) => scraped('gauge', name, help, labelNames, fill);
 
+  // One stats() read per plugin per scrape, shared by every metric below.
+  const stats = () => plugins().map((r) => [r.ident, r.stats()] as const);
   fromCounters('statscache_plugin_messages_received_total', 'Messages routed to a plugin', ['plugin'], (set) => {
-    for (const r of plugins()) set({ plugin: r.ident }, r.state.counters.received);
+    for (const [plugin, s] of stats()) set({ plugin }, s.counters.received);
   });
   fromCounters('statscache_plugin_messages_applied_total', 'Messages a plugin applied', ['plugin'], (set) => {
-    for (const r of plugins()) set({ plugin: r.ident }, r.state.counters.applied);
+    for (const [plugin, s] of stats()) set({ plugin }, s.counters.applied);
   });
   fromCounters('statscache_plugin_messages_dropped_total', 'Messages a plugin skipped, by reason', ['plugin', 'reason'], (set) => {
-    for (const r of plugins()) for (const [reason, n] of Object.entries(r.state.counters.dropped)) set({ plugin: r.ident, reason }, n);
+    for (const [plugin, s] of stats()) for (const [reason, n] of Object.entries(s.counters.dropped)) set({ plugin, reason }, n);
   });
   fromCounters('statscache_plugin_rows_evicted_total', 'Rows removed by retention', ['plugin'], (set) => {
-    for (const r of plugins()) set({ plugin: r.ident }, r.state.counters.evicted);
+    for (const [plugin, s] of stats()) set({ plugin }, s.counters.evicted);
   });
   fromCounters('statscache_plugin_rows_capped_total', 'Oldest rows removed to keep a plugin within --plugin-max-keys', ['plugin'], (set) => {
-    for (const r of plugins()) set({ plugin: r.ident }, r.state.counters.capEvicted);
+    for (const [plugin, s] of stats()) set({ plugin }, s.counters.capEvicted);
   });
   fromCounters('statscache_plugin_entries_expired_total', 'Entries of expiring stores and windowed counters deleted as message time moved past them', ['plugin'], (set) => {
-    for (const r of plugins()) set({ plugin: r.ident }, r.state.counters.expired);
+    for (const [plugin, s] of stats()) set({ plugin }, s.counters.expired);
   });
   gauge('statscache_plugin_max_keys', 'Keys one plugin container may hold (--plugin-max-keys)', ['plugin'], (set) => {
     for (const r of plugins()) set({ plugin: r.ident }, r.maxKeys);
   });
   gauge('statscache_plugin_rows', 'Rows a plugin holds', ['plugin'], (set) => {
-    for (const r of plugins()) set({ plugin: r.ident }, r.state.rows.size);
+    for (const [plugin, s] of stats()) set({ plugin }, s.rows);
+  });
+  gauge('statscache_plugin_lifecycle', 'Lifecycle state of each plugin actor: 1 for the state it is in, 0 for the others', ['plugin', 'state'], (set) => {
+    for (const [plugin, s] of stats()) for (const state of LIFECYCLE_STATES) set({ plugin, state }, s.lifecycle === state ? 1 : 0);
   });
   gauge('statscache_plugin_last_message_timestamp_seconds', 'Timestamp of the newest message a plugin applied', ['plugin'], (set) => {
-    for (const r of plugins()) if (r.state.counters.lastMessageAt !== null) set({ plugin: r.ident }, r.state.counters.lastMessageAt);
+    for (const [plugin, s] of stats()) if (s.counters.lastMessageAt !== null) set({ plugin }, s.counters.lastMessageAt);
   });
 
   fromCounters('statscache_bus_frames_total', 'Multipart messages received from the bus', [], (set) => set({}, sources.bus().frames));

@@ -1,5 +1,5 @@
 import { PluginHost } from '../actors/plugin-host.js';
-import type { PluginErrorHandler } from '../actors/plugin-runtime.js';
+import type { PluginErrorHandler, RuntimeOptions } from '../actors/plugin-runtime.js';
 import { registerPlugins } from '../actors/registry.js';
 import { applyRetention } from '../plugins/index.js';
 import type { Config } from './config.js';
@@ -10,6 +10,11 @@ import type { Config } from './config.js';
  * that built its host another way once replayed the journal without the external plugins and
  * wiped their state.
  */
-export function buildPluginHost(config: Pick<Config, 'retention' | 'pluginMaxKeys'>, definitions: readonly unknown[], onError: PluginErrorHandler): PluginHost {
-  return new PluginHost(registerPlugins(applyRetention(definitions, config.retention)), onError, { maxKeys: config.pluginMaxKeys });
+export function buildPluginHost(
+  config: Pick<Config, 'retention' | 'pluginMaxKeys'>,
+  definitions: readonly unknown[],
+  onError: PluginErrorHandler,
+  onLifecycle?: RuntimeOptions['onLifecycle'],
+): PluginHost {
+  return new PluginHost(registerPlugins(applyRetention(definitions, config.retention)), onError, { maxKeys: config.pluginMaxKeys, ...(onLifecycle ? { onLifecycle } : {}) });
 }

@@ -8,7 +8,7 @@ import { DataStore } from '../snapshots/lmdb-store.js';
 import { checkDataFile, quarantineAndSalvage, type SalvageReport } from '../snapshots/store-check.js';
 import { removePidFile, writePidFile } from '../snapshots/pid-file.js';
 import { restore, type RestoreReport } from '../snapshots/restore.js';
-import { Snapshotter, type SnapshotReport } from '../snapshots/snapshotter.js';
+import { Snapshotter, type SnapshotReport, type SnapshotterOptions } from '../snapshots/snapshotter.js';
 import { AmqpInputs } from './amqp-inputs.js';
 import { BIND_SOURCE, subscribe, type BusSubscription, type EndpointStatus } from './bus.js';
 import { delay, systemClock, type Clock } from './clock.js';
@@ -32,6 +32,7 @@ import { Intake, type IntakeCounters } from './intake.js';
 import type { MetaDeriver } from './message.js';
 import { deriveMeta } from './meta/index.js';
 import { createMetrics, type ServiceMetrics } from './metrics.js';
+import { DEFAULT_QUARANTINE_AFTER, DEFAULT_QUARANTINE_SECONDS } from '../actors/plugin-runtime.js';
 import { buildPluginHost } from './plugin-host-builder.js';
 import { degradedReason, notReadyReason, readyDetails, type ReadinessView } from './readiness.js';
 import { Recovery } from './recovery.js';
@@ -43,6 +44,8 @@ export interface ServiceOptions {
   readonly clock?: Clock;
   /** Plugin definitions; default: the built-in ones. */
   readonly plugins?: readonly unknown[];
+  /** Snapshot chunking (the bench compares chunked with one-turn snapshots); defaults in snapshotter.ts. */
+  readonly snapshotChunk?: Pick<SnapshotterOptions, 'chunkMs' | 'chunkEntries'>;
   readonly deriveMeta?: MetaDeriver;
   /**
    * Check the LMDB file in a child process before mapping it (default true). Only in-process
@@ -67,7 +70,7 @@ function dropFutureRows(host: PluginHost, cutoff: number): Record<string, number
   const dropped: Record<string, number> = {};
   for (const r of host.runtimes) {
     // Rows are stamped with the end of their bucket, which may lie one interval past the message.
-    const n = r.state.rows.evictAfter(cutoff + (r.plugin.intervalSeconds ?? 0));
+    const n = r.dropRowsAfter(cutoff + (r.plugin.intervalSeconds ?? 0));
     if (n > 0) dropped[r.ident] = n;
   }
   return dropped;
@@ -156,6 +159,10 @@ export class Service {
       this.logLimited(`plugin:${ident}`, (suppressed) =>
         this.log.warn({ plugin: ident, topic: message?.topic, msg_id: message?.msgId, err: String((err as Error)?.stack ?? err), suppressed }, 'plugin update threw; message skipped for this plugin'),
       );
+    }, (ident, from, to) => {
+      if (to === 'quarantined') this.log.error({ plugin: ident, after: DEFAULT_QUARANTINE_AFTER, coolDownSeconds: DEFAULT_QUARANTINE_SECONDS }, 'plugin quarantined after repeated update errors; its messages are dropped (reason "quarantined") until the cool-down passes in message time');
+      else if (from === 'quarantined') this.log.warn({ plugin: ident, state: to }, 'plugin leaves quarantine on probation: an update error before its next success quarantines it again');
+      else this.log.debug({ plugin: ident, from, to }, 'plugin lifecycle');
     });
     this.restored = restore(this.host.runtimes, store);
     const nowSeconds = () => this.clock.now() / 1000;
@@ -219,6 +226,7 @@ export class Service {
         slots: config.snapshotGenerations,
         now: () => this.clock.now(),
         position: () => this.intake.position(),
+        ...options.snapshotChunk,
       },
       this.restored,
     );
@@ -384,7 +392,9 @@ export class Service {
    */
   async recover(): Promise<void> {
     this.phase = 'replaying';
+    this.host.replaying();
     await this.recovery.replay(this.restored.meta?.journalSeq ?? 0, this.restored.meta !== null);
+    this.host.live();
     const { config, log } = this;
     if (config.datagrepper && !this.abort.signal.aborted) {
       const end = this.clock.now() / 1000;

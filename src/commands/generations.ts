@@ -43,7 +43,7 @@ export function readGeneration(store: DataStore, slot: number, meta: SnapshotMet
   const plugins: Record<string, PluginState> = {};
   const errors: string[] = [];
   for (const ident of only ?? Object.keys(meta.plugins)) {
-    const state: PluginState = { rows: [], stores: {} };
+    const stored: PluginState = { rows: [], stores: {} };
     for (const entry of store.entries(slot, ident)) {
       let value: unknown;
       try {
@@ -52,13 +52,13 @@ export function readGeneration(store: DataStore, slot: number, meta: SnapshotMet
         errors.push(`plugin "${ident}", store "${entry.store}", key ${JSON.stringify(entry.key)}: ${(err as Error).message}`);
         continue;
       }
-      (entry.store === 'rows' ? state.rows : (state.stores[entry.store] ??= [])).push([entry.key, value]);
+      (entry.store === 'rows' ? stored.rows : (stored.stores[entry.store] ??= [])).push([entry.key, value]);
     }
     for (const [name, want] of Object.entries(meta.plugins[ident]?.entries ?? {})) {
-      const got = name === 'rows' ? state.rows.length : (state.stores[name]?.length ?? 0);
+      const got = name === 'rows' ? stored.rows.length : (stored.stores[name]?.length ?? 0);
       if (got !== want) errors.push(`plugin "${ident}", store "${name}": ${got} readable entries, the snapshot wrote ${want}`);
     }
-    plugins[ident] = state;
+    plugins[ident] = stored;
   }
   return { meta, plugins, errors };
 }

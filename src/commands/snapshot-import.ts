@@ -53,10 +53,10 @@ export async function runSnapshotImport(file: string, opts: DataDirOptions & { f
     let entries = 0;
     await store.writeSnapshot((batch) => {
       for (const ident of new Set([...store.identsIn(slot), ...Object.keys(payload.plugins)])) batch.clear(slot, ident);
-      for (const [ident, state] of Object.entries(payload.plugins)) {
-        for (const [key, value] of state.rows) batch.put(slot, ident, 'rows', key, encodeChecked(value));
-        entries += state.rows.length;
-        for (const [name, pairs] of Object.entries(state.stores)) {
+      for (const [ident, stored] of Object.entries(payload.plugins)) {
+        for (const [key, value] of stored.rows) batch.put(slot, ident, 'rows', key, encodeChecked(value));
+        entries += stored.rows.length;
+        for (const [name, pairs] of Object.entries(stored.stores)) {
           for (const [key, value] of pairs) batch.put(slot, ident, name, key, encodeChecked(value));
           entries += pairs.length;
         }

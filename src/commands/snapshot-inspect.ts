@@ -20,9 +20,9 @@ export function runSnapshotInspect(generation: string, opts: DataDirOptions & { 
     }
     const content = readGeneration(store, wanted.slot, wanted.meta, opts.plugin === undefined ? undefined : [opts.plugin]);
     const plugins = Object.fromEntries(
-      Object.entries(content.plugins).map(([ident, state]) => [
+      Object.entries(content.plugins).map(([ident, stored]) => [
         ident,
-        { record: wanted.meta.plugins[ident], rows: Object.fromEntries(state.rows), stores: Object.fromEntries(Object.entries(state.stores).map(([n, pairs]) => [n, Object.fromEntries(pairs)])) },
+        { record: wanted.meta.plugins[ident], rows: Object.fromEntries(stored.rows), stores: Object.fromEntries(Object.entries(stored.stores).map(([n, pairs]) => [n, Object.fromEntries(pairs)])) },
       ]),
     );
     io.out(`${JSON.stringify({ slot: wanted.slot, meta: wanted.meta, plugins, errors: content.errors }, null, 2)}\n`);

@@ -1,7 +1,8 @@
 import * as z from 'zod';
 import { formatInterval } from '../../actors/interval.js';
 import type { PluginHost } from '../../actors/plugin-host.js';
-import type { PluginRuntime } from '../../actors/plugin-runtime.js';
+import { LIFECYCLE_STATES } from '../../actors/lifecycle.js';
+import type { PluginRuntime, PluginStats } from '../../actors/plugin-runtime.js';
 import { COMMON_PARAMS, paramDocs } from './param-docs.js';
 import { pluginParamsSchema } from './query-params.js';
 
@@ -32,11 +33,14 @@ export const pluginInfoSchema = z.object({
   rows: z.number().int().nonnegative().meta({ description: 'rows the view serves now with default parameters (all pages)' }),
   last_update: z.number().nullable().meta({ description: 'timestamp (epoch seconds) of the newest message applied since the service started' }),
   newest_row: z.number().nullable().meta({ description: 'timestamp of the newest row' }),
+  lifecycle: z.enum(LIFECYCLE_STATES).meta({
+    description: 'the plugin actor\'s state: restoring (loading the snapshot), replaying (the journal), live, quarantined (too many update errors in a row: messages are dropped with reason `quarantined` until a cool-down in message time has passed), stopped',
+  }),
   counters: z
     .object({
       received: z.number().int().nonnegative(),
       applied: z.number().int().nonnegative(),
-      dropped: z.record(z.string(), z.number().int().nonnegative()).meta({ description: 'messages skipped, by reason: update_error, expired, key_cap' }),
+      dropped: z.record(z.string(), z.number().int().nonnegative()).meta({ description: 'messages skipped, by reason: update_error, expired, key_cap, quarantined' }),
       evicted: z.number().int().nonnegative().meta({ description: 'rows removed by retention' }),
       cap_evicted: z.number().int().nonnegative().meta({ description: 'oldest rows removed to stay within max_keys' }),
       expired: z.number().int().nonnegative().meta({ description: 'entries of expiring stores and windowed counters deleted as message time moved past them' }),
@@ -72,35 +76,26 @@ export function parametersOf(runtime: PluginRuntime): PluginInfo['parameters'] {
 
 const spanOf = (seconds: number | null) => (seconds === null ? null : { seconds, spelled: formatInterval(seconds) });
 
-const infoCache = new WeakMap<PluginRuntime, { version: number; info: PluginInfo }>();
+const infoCache = new WeakMap<PluginRuntime, { version: string; info: PluginInfo }>();
 
-/** What a client needs to use one plugin; rebuilt only when the plugin's state version moves. */
+/** The cache key of one plugin's info: its change-log position and lifecycle state. */
+const versionOf = (runtime: PluginRuntime) => `${runtime.position}:${runtime.lifecycleState}`;
+
+/** What a client needs to use one plugin; rebuilt only when its change-log position or lifecycle moves. */
 export function describePlugin(runtime: PluginRuntime): PluginInfo {
   const cached = infoCache.get(runtime);
-  if (cached !== undefined && cached.version === runtime.state.version) return cached.info;
+  const version = versionOf(runtime);
+  if (cached !== undefined && cached.version === version) return cached.info;
   const info = buildInfo(runtime);
-  infoCache.set(runtime, { version: runtime.state.version, info });
+  infoCache.set(runtime, { version, info });
   return info;
-}
-
-/** Rows a view serves with default parameters: the row store's size, or the custom view's output. */
-function rowCount(runtime: PluginRuntime): number {
-  const view = runtime.plugin.definition.view;
-  if (view === undefined) return runtime.state.rows.size;
-  let n = 0;
-  try {
-    for (const _ of view(runtime.viewContext() as never, {} as never) as Iterable<unknown>) n++;
-  } catch {
-    // A view that needs parameters to answer: the stored rows are the honest count.
-    return runtime.state.rows.size;
-  }
-  return n;
 }
 
 function buildInfo(runtime: PluginRuntime): PluginInfo {
   const { plugin, ident } = runtime;
   const def = plugin.definition;
   const path = `/api/${ident}`;
+  const stats = runtime.stats();
   return {
     ident,
     name: def.name,
@@ -113,18 +108,19 @@ function buildInfo(runtime: PluginRuntime): PluginInfo {
     parameters: parametersOf(runtime),
     formats: [...ROW_FORMATS],
     has_layout: def.layout !== undefined,
-    rows: rowCount(runtime),
-    last_update: runtime.state.counters.lastMessageAt,
+    rows: runtime.defaultRowCount(),
+    last_update: stats.counters.lastMessageAt,
     // What the runtime counted for this plugin, limits included, so a cap being hit is visible here too.
-    counters: countersOf(runtime),
-    newest_row: runtime.state.rows.newestTimestamp ?? null,
+    counters: countersOf(stats),
+    newest_row: stats.newestRow ?? null,
+    lifecycle: stats.lifecycle,
     links: { rows: path, layout: def.layout === undefined ? null : `${path}/layout`, stream: `${path}/stream`, websocket: '/ws' },
   };
 }
 
-function countersOf(runtime: PluginRuntime): PluginInfo['counters'] {
-  const c = runtime.state.counters;
-  return { received: c.received, applied: c.applied, dropped: { ...c.dropped }, evicted: c.evicted, cap_evicted: c.capEvicted, expired: c.expired, max_keys: runtime.maxKeys };
+function countersOf(stats: PluginStats): PluginInfo['counters'] {
+  const c = stats.counters;
+  return { received: c.received, applied: c.applied, dropped: { ...c.dropped }, evicted: c.evicted, cap_evicted: c.capEvicted, expired: c.expired, max_keys: stats.maxKeys };
 }
 
 export function describePlugins(host: PluginHost): Discovery {
@@ -133,5 +129,5 @@ export function describePlugins(host: PluginHost): Discovery {
 
 /** Changes whenever any plugin's state does: the cache key of `/plugins`. */
 export function hostVersion(host: PluginHost): string {
-  return host.runtimes.map((r) => r.state.version).join('.');
+  return host.runtimes.map(versionOf).join('.');
 }

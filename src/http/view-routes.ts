@@ -1,7 +1,7 @@
 import type * as z from 'zod';
 import type { PluginHost } from '../../actors/plugin-host.js';
 import type { PluginRuntime } from '../../actors/plugin-runtime.js';
-import { PageOutOfRange, queryView } from '../../actors/view-query.js';
+import { PageOutOfRange } from '../../actors/view-query.js';
 import { conditional } from './conditional.js';
 import { encode, type EncodedCache } from './encoded-cache.js';
 import { CONTENT_TYPES, negotiate, type Format } from './negotiate.js';
@@ -60,15 +60,15 @@ export function rows(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext
   if (format === null) return notAcceptable(req, ['application/csv', 'text/csv']);
 
   // With the default stop and no row past it, the answer is the same whatever "now" is: one key serves it.
-  const newest = runtime.state.rows.newestTimestamp;
+  const newest = runtime.newestRow;
   const stopKey = values['stop'] === undefined && runtime.plugin.definition.view === undefined && (newest === undefined || newest <= defaultStop) ? 'now' : query.stop;
   const params = Object.entries(query.params).sort(([a], [b]) => (a < b ? -1 : 1));
-  const key = JSON.stringify(['rows', runtime.ident, runtime.state.version, format, query.callback, query.order, query.limit, query.start, stopKey, query.page, query.rowsPerPage, params]);
+  const key = JSON.stringify(['rows', runtime.ident, runtime.position, format, query.callback, query.order, query.limit, query.start, stopKey, query.page, query.rowsPerPage, params]);
 
   let entry;
   try {
     entry = ctx.cache.getOrMake<Paging>(key, () => {
-      const page = queryView(runtime, query);
+      const page = runtime.query(query);
       const { body } = render(format, page.rows, { callback: query.callback, columns: runtime.plugin.definition.columns });
       return encode(body, { page: page.page, pages: page.pages });
     });

@@ -98,6 +98,7 @@ export class ViewRegistry {
   }
 
   private retire(view: LiveView): void {
+    view.close();
     this.views.delete(view.key);
     this.retired.set(view.key, view.seq);
     if (this.retired.size > MAX_RETIRED) {

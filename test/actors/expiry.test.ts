@@ -40,8 +40,8 @@ function probe() {
   const errors: unknown[] = [];
   const host = new PluginHost(registerPlugins([plugin]), (_i, e) => errors.push(e));
   const rt = host.runtimes[0]!;
-  const seen = rt.state.stores['seen'] as unknown as ExpiringStore<number>;
-  return { host, rt, errors, seen, hits: rt.state.stores['hits']!, keys: () => [...seen.keys()].sort() };
+  const seen = rt.inspect().stores['seen'] as unknown as ExpiringStore<number>;
+  return { host, rt, errors, seen, hits: rt.inspect().stores['hits']!, keys: () => [...seen.keys()].sort() };
 }
 
 const codeOf = (defs: unknown[]): string => {
@@ -56,20 +56,25 @@ const codeOf = (defs: unknown[]): string => {
 describe('expireAfter store', () => {
   it('deletes entries once message time is more than expireAfter past their last write, oldest first, recording each as a change', () => {
     const { host, rt, seen, keys } = probe();
-    const changes = seen.track();
+    const cursor = rt.openReader();
+    const changes = new Set<string>();
+    const drain = () => rt.changesSince(cursor, (container, key) => container === 'seen' && changes.add(key));
     rt.send(msg('a', 0));
     rt.send(msg('b', 300));
     rt.send(msg('c', 601)); // 601 - 0 > 600: a goes
     expect(keys()).toEqual(['b', 'c']);
-    expect(rt.state.counters.expired).toBe(1);
+    expect(rt.inspect().counters.expired).toBe(1);
     rt.send(msg('b', 700)); // b now lives until time passes 1300
+    drain();
     changes.clear();
     rt.send(msg('d', 1302));
     expect(keys()).toEqual(['d']);
+    drain();
     expect([...changes].sort()).toEqual(['b', 'c', 'd']);
-    expect(rt.state.counters.expired).toBe(3);
+    expect(rt.inspect().counters.expired).toBe(3);
     // Plugins see plain values; what is stored carries the message time of the last write.
-    expect((rt.viewContext().stores as unknown as { seen: { get(k: string): unknown } }).seen.get('d')).toBe(1);
+    // The view adds seen (1) and the window's hits (1) for d: it got the plain value, not the stamped one.
+    expect(rt.query({ order: 'asc', page: 1, rowsPerPage: 10, params: {} }).rows).toEqual([{ timestamp: 1302, key: 'd', n: 2 }]);
     expect(seen.get('d')).toEqual({ timestamp: 1302, value: 1 });
     host.stop();
   });
@@ -90,10 +95,10 @@ describe('expireAfter store', () => {
     rt.send(msg('boom', 700));
     expect(errors).toHaveLength(1);
     expect(keys()).toEqual(['a']);
-    expect(rt.state.counters.expired).toBe(0);
+    expect(rt.inspect().counters.expired).toBe(0);
     rt.send(msg('x', 700));
     expect(keys()).toEqual(['x']);
-    expect(rt.state.counters.expired).toBe(1);
+    expect(rt.inspect().counters.expired).toBe(1);
     host.stop();
   });
 });
@@ -107,8 +112,10 @@ describe('windowedCounter', () => {
     rt.send(msg('b', 1300));
     expect([counter.total('a'), counter.total('b'), counter.names]).toEqual([2, 1, 2]);
     // Window: 6 slices of 600 s ending in the slice of 4200, i.e. slices starting at 1200 and later.
-    const tracker = hits.track();
+    const cursor = rt.openReader();
+    const tracker = new Set<string>();
     rt.send(msg('c', 4200));
+    rt.changesSince(cursor, (container, key) => container === 'hits' && tracker.add(key));
     expect([counter.total('a'), counter.total('b'), counter.total('c')]).toEqual([0, 1, 1]);
     expect([...hits.keys()].sort()).toEqual(['1200\u001fb', '4200\u001fc']);
     expect([...tracker].sort()).toEqual(['0\u001fa', '4200\u001fc', '600\u001fa']);
@@ -117,11 +124,11 @@ describe('windowedCounter', () => {
     expect(counter.total('late')).toBe(0);
     expect(counter.add('late', 1199)).toBe(false);
     // A jump past the whole window expires every entry, and the runtime counts each.
-    const before = rt.state.counters.expired;
-    const entries = hits.size + rt.state.stores['seen']!.size;
+    const before = rt.inspect().counters.expired;
+    const entries = hits.size + rt.inspect().stores['seen']!.size;
     expect(entries).toBe(3); // slices 1200:b and 4200:c, and c in the expireAfter store
     rt.send(msg('d', 100_000));
-    expect(rt.state.counters.expired - before).toBe(entries);
+    expect(rt.inspect().counters.expired - before).toBe(entries);
     expect([...counter.totals()]).toEqual([['d', 1]]);
     host.stop();
   });
@@ -164,24 +171,25 @@ describe('expiry across a snapshot (real LMDB)', () => {
     const a = openSession(d.path, [plugin], { slots: 1 });
     for (const [k, t] of [['a', 0], ['b', 300], ['c', 601]] as const) a.host.runtimes[0]!.send(msg(k, t));
     await a.snapshotter.take();
-    const raw = (s: typeof a) => Object.fromEntries(Object.entries(s.host.runtimes[0]!.state.stores).map(([n, c]) => [n, [...c.entries()].sort()]));
+    const raw = (s: typeof a) => Object.fromEntries(Object.entries(s.host.runtimes[0]!.inspect().stores).map(([n, c]) => [n, [...c.entries()].sort()]));
     const live = raw(a);
     await a.close();
 
     const b = openSession(d.path, [plugin], { slots: 1 });
     const rt = b.host.runtimes[0]!;
     expect(raw(b)).toEqual(live);
-    expect(rt.viewContext().newest).toBe(601);
+    // The view stamps its rows with the newest message time, restored with the state.
+    expect(rt.query({ order: 'asc', page: 1, rowsPerPage: 10, params: {} }).rows.map((r) => r.timestamp)).toEqual([601, 601]);
     rt.send(msg('late', 0)); // message time survived the restart: 601 - 0 > 600, not stored
-    expect([...rt.state.stores['seen']!.keys()].sort()).toEqual(['b', 'c']);
+    expect([...rt.inspect().stores['seen']!.keys()].sort()).toEqual(['b', 'c']);
     rt.send(msg('d', 1302));
-    expect([...rt.state.stores['seen']!.keys()]).toEqual(['d']);
+    expect([...rt.inspect().stores['seen']!.keys()]).toEqual(['d']);
     const report = await b.snapshotter.take();
     expect(report.removed).toBe(2); // one slot, written incrementally: b and c left the disk too
     await b.close();
 
     const c = openSession(d.path, [plugin], { slots: 1 });
-    expect([...c.host.runtimes[0]!.state.stores['seen']!.keys()]).toEqual(['d']);
+    expect([...c.host.runtimes[0]!.inspect().stores['seen']!.keys()]).toEqual(['d']);
     await c.close();
   });
 });

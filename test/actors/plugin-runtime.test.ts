@@ -36,9 +36,9 @@ describe('plugin runtime', () => {
     rt.send(msg('a.b.c.boom', 20));
     rt.send(msg('a.b.c.ok', 30));
     expect(errors).toEqual(['fragile-1m: plugin bug']);
-    expect(rt.state.counters).toMatchObject({ received: 3, applied: 2, dropped: { update_error: 1, expired: 0 } });
+    expect(rt.inspect().counters).toMatchObject({ received: 3, applied: 2, dropped: { update_error: 1, expired: 0 } });
     // The half-applied write of the throwing message was rolled back.
-    expect([...rt.state.rows.values()]).toEqual([{ timestamp: 60, topic: 'a.b.c.ok', n: 2 }]);
+    expect([...rt.inspect().rows.values()]).toEqual([{ timestamp: 60, topic: 'a.b.c.ok', n: 2 }]);
     host.stop();
   });
 
@@ -48,10 +48,10 @@ describe('plugin runtime', () => {
     if (!rt) throw new Error('not registered');
     for (const t of [0, 60, 120, 600]) rt.send(msg('a.b.c.x', t));
     // Newest bucket ends at 660; 5 minutes of retention keeps buckets ending at >= 360.
-    expect([...rt.state.rows.values()].map((r) => r.timestamp)).toEqual([660]);
-    expect(rt.state.counters.evicted).toBe(3);
+    expect([...rt.inspect().rows.values()].map((r) => r.timestamp)).toEqual([660]);
+    expect(rt.inspect().counters.evicted).toBe(3);
     rt.send(msg('a.b.c.x', 10));
-    expect(rt.state.counters.dropped.expired).toBe(1);
+    expect(rt.inspect().counters.dropped.expired).toBe(1);
     expect(queryView(rt, { order: 'desc', page: 1, rowsPerPage: 10, params: {} }).total).toBe(1);
     host.stop();
   });
@@ -79,17 +79,17 @@ describe('plugin runtime', () => {
     rt.send(wiki(60, 80));
     rt.send(wiki(120, 50));
     // 130 rows would exceed 100: the 30 oldest (all from the first bucket) made room.
-    expect(rt.state.rows.size).toBe(100);
-    expect(rt.state.counters.capEvicted).toBe(30);
-    expect([...rt.state.rows.values()].filter((r) => r.timestamp === 180)).toHaveLength(50);
-    expect(rt.state.rows.oldestTimestamp).toBe(120);
+    expect(rt.inspect().rows.size).toBe(100);
+    expect(rt.inspect().counters.capEvicted).toBe(30);
+    expect([...rt.inspect().rows.values()].filter((r) => r.timestamp === 180)).toHaveLength(50);
+    expect(rt.inspect().rows.oldestTimestamp).toBe(120);
     for (let i = 0; i < 100; i++) rt.send(wiki(200 + i, 0, `k${i}`));
-    expect(rt.state.stores['seen']?.size).toBe(100);
+    expect(rt.inspect().stores['seen']?.size).toBe(100);
     rt.send(wiki(400, 1, 'one-too-many'));
     // The whole message was rolled back for this plugin: its row is not there either.
-    expect(rt.state.counters.dropped.key_cap).toBe(1);
-    expect(rt.state.stores['seen']?.size).toBe(100);
-    expect(rt.state.rows.has(rt.state.rows.keyOf({ timestamp: 420, user: 'u400-0' }))).toBe(false);
+    expect(rt.inspect().counters.dropped.key_cap).toBe(1);
+    expect(rt.inspect().stores['seen']?.size).toBe(100);
+    expect(rt.inspect().rows.has(rt.inspect().rows.keyOf({ timestamp: 420, user: 'u400-0' }))).toBe(false);
     host.stop();
   });
   it('derives each row key from the key columns, and refuses a hand-built key that disagrees with them', () => {
@@ -110,14 +110,14 @@ describe('plugin runtime', () => {
     const host = new PluginHost(registerPlugins([wrong, fragile]), (_ident, err) => errors.push(String((err as { code?: string }).code)));
     const bad = host.get('wrong-key-1m')!;
     bad.send(msg('a.b.c.x', 10));
-    expect(bad.state.rows.size).toBe(0);
-    expect(bad.state.counters.dropped.update_error).toBe(1);
+    expect(bad.inspect().rows.size).toBe(0);
+    expect(bad.inspect().counters.dropped.update_error).toBe(1);
     expect(errors).toEqual(['SC_PLUGIN_ROW_KEY']);
     const good = host.get('fragile-1m')!;
     for (const t of [10, 70, 130]) good.send(msg('a.b.c.x', t));
-    expect([...good.state.rows.keys()]).toEqual(['60\u001fa.b.c.x', '120\u001fa.b.c.x', '180\u001fa.b.c.x']);
+    expect([...good.inspect().rows.keys()]).toEqual(['60\u001fa.b.c.x', '120\u001fa.b.c.x', '180\u001fa.b.c.x']);
     // Separators inside values are escaped, so two different rows never share a key.
-    expect(good.state.rows.keyOf({ timestamp: 1, topic: 'a\u001fb' })).not.toBe(good.state.rows.keyOf({ timestamp: '1\u001fa', topic: 'b' }));
+    expect(good.inspect().rows.keyOf({ timestamp: 1, topic: 'a\u001fb' })).not.toBe(good.inspect().rows.keyOf({ timestamp: '1\u001fa', topic: 'b' }));
     host.stop();
   });
 });

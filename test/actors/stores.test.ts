@@ -1,27 +1,65 @@
 import { describe, expect, it } from 'vitest';
+import { ChangeLog, type ChangeCursor } from '../../actors/change-log.js';
 import { KeyedStore } from '../../actors/keyed-store.js';
 import { RowStore } from '../../actors/row-store.js';
 
 type R = { timestamp: number; n: number };
 
+/** Keys changed since a reader's cursor (deduplicated), moving the cursor to the end. */
+const drain = (log: ChangeLog, cursor: ChangeCursor): string[] => {
+  const keys = new Set<string>();
+  expect(log.forEach(cursor.position, log.position, (_c, k) => void keys.add(k))).toBe(true);
+  log.advance(cursor, log.position);
+  return [...keys].sort();
+};
+
 describe('KeyedStore', () => {
-  it('records every written and deleted key for each tracker independently', () => {
+  it('records every written and deleted key in the change log, read by each cursor independently', () => {
     const s = new KeyedStore<number>();
-    const a = s.track();
+    const log = new ChangeLog();
+    s.attach(log, 1);
+    const a = log.open();
     s.set('x', 1);
-    const b = s.track();
+    const b = log.open();
     s.set('y', 2);
     s.delete('x');
-    expect([...a].sort()).toEqual(['x', 'y']);
-    expect([...b].sort()).toEqual(['x', 'y']);
-    a.clear();
+    expect(drain(log, a)).toEqual(['x', 'y']);
+    expect(drain(log, b)).toEqual(['x', 'y']);
     s.update('y', (v) => (v ?? 0) + 1);
-    expect([...a]).toEqual(['y']);
+    expect(drain(log, a)).toEqual(['y']);
     expect(s.get('y')).toBe(3);
-    s.untrack(b);
-    b.clear();
-    s.set('z', 0);
-    expect(b.size).toBe(0);
+    const seen: number[] = [];
+    log.forEach(b.position, log.position, (c) => seen.push(c));
+    expect(seen).toEqual([1]);
+  });
+
+  it('tells a reader that fell behind the bounded log to start over', () => {
+    const s = new KeyedStore<number>();
+    const log = new ChangeLog(() => 0);
+    s.attach(log, 0);
+    const slow = log.open();
+    for (let i = 0; i < 200_000; i++) s.set(`k${i % 10}`, i);
+    // Capacity is the floor (16 384 entries): the slow reader's start is gone.
+    expect(log.length).toBeLessThanOrEqual(16_384 + 4096);
+    expect(log.covers(slow.position)).toBe(false);
+    expect(log.forEach(slow.position, log.position, () => {})).toBe(false);
+    const fresh = log.open();
+    s.set('k1', -1);
+    expect(drain(log, fresh)).toEqual(['k1']);
+  });
+
+  it('answers a cut with the values of its instant while writes go on', () => {
+    const s = new KeyedStore<number>();
+    s.set('a', 1);
+    s.set('b', 2);
+    s.openCut();
+    s.set('a', 10);
+    s.delete('b');
+    s.set('c', 3);
+    expect([s.valueAtCut('a'), s.valueAtCut('b'), s.valueAtCut('c')]).toEqual([1, 2, undefined]);
+    expect([...s.deletedSinceCut()]).toEqual([['b', 2]]);
+    s.closeCut();
+    expect([s.valueAtCut('a'), s.valueAtCut('b')]).toEqual([10, undefined]);
   });
 
   it('rolls back exactly the writes of the current message', () => {
@@ -41,13 +79,14 @@ describe('KeyedStore', () => {
     expect(s.get('new')).toBe(5);
   });
 
-  it('load() restores without marking changes', () => {
+  it('load() restores without logging changes', () => {
     const s = new KeyedStore<number>();
-    const t = s.track();
+    const log = new ChangeLog();
+    s.attach(log, 0);
+    const t = log.open();
     s.load('a', 1);
-    expect(t.size).toBe(0);
-    s.touchAll();
-    expect([...t]).toEqual(['a']);
+    expect(drain(log, t)).toEqual([]);
+    expect(s.get('a')).toBe(1);
   });
 });
 
@@ -70,13 +109,15 @@ describe('RowStore', () => {
 
   it('re-indexes a row whose timestamp changes and evicts old rows as deletions', () => {
     const s = fill();
-    const t = s.track();
+    const log = new ChangeLog();
+    s.attach(log, 0);
+    const t = log.open();
     s.set('e', { timestamp: 40, n: 1 });
     expect(s.newestTimestamp).toBe(40);
     expect(s.oldestTimestamp).toBe(10);
     expect(s.evictBefore(20)).toBe(1);
     expect(s.has('c')).toBe(false);
-    expect(t.has('c')).toBe(true);
+    expect(drain(log, t)).toEqual(['c', 'e']);
     expect(s.count({})).toBe(4);
     expect([...s.scan({ order: 'asc' })].map((r) => r.timestamp)).toEqual([20, 20, 30, 40]);
   });

@@ -27,7 +27,7 @@ describe("the README's example plugin", () => {
       { timestamp: 7_200, owner: 'kevin', builds: 1 },
     ]);
     expect(queryView(rt, { order: 'desc', page: 1, rowsPerPage: 100, params: { owner: 'kevin' } }).rows).toEqual([{ timestamp: 7_200, owner: 'kevin', builds: 1 }]);
-    expect(rt.state.stores['totals']?.get('ralph')).toBe(2);
+    expect(rt.inspect().stores['totals']?.get('ralph')).toBe(2);
     host.stop();
   });
 });

@@ -2,7 +2,7 @@ import { PluginHost } from '../../actors/plugin-host.js';
 import { registerPlugins } from '../../actors/registry.js';
 import { DataStore } from '../../snapshots/lmdb-store.js';
 import { restore, type RestoreReport } from '../../snapshots/restore.js';
-import { Snapshotter } from '../../snapshots/snapshotter.js';
+import { Snapshotter, type SnapshotterOptions } from '../../snapshots/snapshotter.js';
 
 export interface PersistenceSession {
   readonly host: PluginHost;
@@ -16,7 +16,11 @@ export interface PersistenceSession {
  * Plugins restored from a real LMDB data dir with a snapshotter attached: what the service
  * does at start, without the bus or HTTP. `journalSeq` stands in for the journal position.
  */
-export function openSession(dir: string, definitions: readonly unknown[], options: { slots?: number; journalSeq?: () => number } = {}): PersistenceSession {
+export function openSession(
+  dir: string,
+  definitions: readonly unknown[],
+  options: { slots?: number; journalSeq?: () => number; chunk?: Pick<SnapshotterOptions, 'chunkEntries' | 'onYield'> } = {},
+): PersistenceSession {
   const host = new PluginHost(registerPlugins(definitions), () => {});
   const store = new DataStore(dir);
   let report: RestoreReport;
@@ -30,7 +34,7 @@ export function openSession(dir: string, definitions: readonly unknown[], option
   const snapshotter = new Snapshotter(
     host.runtimes,
     store,
-    { slots: options.slots ?? 3, now: () => 0, position: () => ({ journalSeq: options.journalSeq?.() ?? 0, newestTimestamp: 0, publishers: {} }) },
+    { slots: options.slots ?? 3, now: () => 0, position: () => ({ journalSeq: options.journalSeq?.() ?? 0, newestTimestamp: 0, publishers: {} }), ...options.chunk },
     report,
   );
   return {

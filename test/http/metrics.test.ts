@@ -50,7 +50,16 @@ describe('GET /metrics', () => {
       expect(value(all, 'statscache_plugin_messages_received_total', { plugin: r.ident }), r.ident).toBe(mine);
       expect(value(all, 'statscache_plugin_messages_applied_total', { plugin: r.ident })).toBe(mine);
       expect(value(all, 'statscache_plugin_messages_dropped_total', { plugin: r.ident, reason: 'update_error' })).toBe(0);
-      expect(value(all, 'statscache_plugin_rows', { plugin: r.ident })).toBe(r.state.rows.size);
+      expect(value(all, 'statscache_plugin_rows', { plugin: r.ident })).toBe(r.inspect().rows.size);
+      // One lifecycle gauge per plugin and state: 1 for live (replay done), 0 for the rest.
+      expect(value(all, 'statscache_plugin_lifecycle', { plugin: r.ident, state: 'live' }), r.ident).toBe(1);
+      for (const state of ['restoring', 'replaying', 'quarantined', 'stopped']) expect(value(all, 'statscache_plugin_lifecycle', { plugin: r.ident, state })).toBe(0);
+    }
+    const discovery = (await (await fetch(`${s.base}/plugins`)).json()) as { plugins: { ident: string; lifecycle: string; counters: { dropped: Record<string, number> } }[] };
+    expect(discovery.plugins.length).toBe(s.service.host.runtimes.length);
+    for (const p of discovery.plugins) {
+      expect(p.lifecycle, p.ident).toBe('live');
+      expect(p.counters.dropped['quarantined'], p.ident).toBe(0);
     }
     const invalid = value(all, 'statscache_bus_decode_errors_total', { reason: 'invalid_json' }) ?? 0;
     expect(invalid).toBeGreaterThanOrEqual(1);

@@ -50,7 +50,7 @@ function views(h: Harness): Record<string, Row[]> {
 function state(h: Harness): Record<string, unknown> {
   const sorted = (m: Iterable<[string, unknown]>) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return Object.fromEntries(
-    h.host.runtimes.map((rt) => [rt.ident, { rows: sorted(rt.state.rows.entries()), stores: Object.fromEntries(Object.entries(rt.state.stores).map(([n, s]) => [n, sorted(s.entries())])) }]),
+    h.host.runtimes.map((rt) => [rt.ident, { rows: sorted(rt.inspect().rows.entries()), stores: Object.fromEntries(Object.entries(rt.inspect().stores).map(([n, s]) => [n, sorted(s.entries())])) }]),
   );
 }
 
@@ -81,9 +81,9 @@ describe('plugin contract (every built-in plugin and the example external plugin
     expect(empty).toEqual([]);
     expect(h.errors).toEqual([]);
     // Retention really evicted: 1 s buckets keep 6 h of an 8.5 h stream.
-    expect(h.rt('volume-1s').state.counters.evicted).toBeGreaterThan(0);
+    expect(h.rt('volume-1s').inspect().counters.evicted).toBeGreaterThan(0);
     // Sliding windows really expired: the hour window of top-users moved across the stream.
-    expect(h.rt('top-users').state.counters.expired).toBeGreaterThan(0);
+    expect(h.rt('top-users').inspect().counters.expired).toBeGreaterThan(0);
     h.stop();
   });
 
@@ -188,13 +188,13 @@ describe('plugin contract (every built-in plugin and the example external plugin
     const cleanViews = views(clean);
     const controlViews = views(control);
     for (const rt of attacked.host.runtimes) {
-      const routed = rt.state.counters.received - clean.rt(rt.ident).state.counters.received;
-      const dropped = rt.state.counters.dropped.update_error;
+      const routed = rt.inspect().counters.received - clean.rt(rt.ident).inspect().counters.received;
+      const dropped = rt.inspect().counters.dropped.update_error;
       const mine = (v: Record<string, Row[]>) => Object.fromEntries(Object.entries(v).filter(([k]) => k.startsWith(`${rt.ident}?`)));
       if (dropped > 0) {
         // Every hostile message it read was rolled back entirely, and every later message applied.
         expect(dropped, rt.ident).toBe(routed);
-        expect(rt.state.counters.applied, rt.ident).toBe(clean.rt(rt.ident).state.counters.applied);
+        expect(rt.inspect().counters.applied, rt.ident).toBe(clean.rt(rt.ident).inspect().counters.applied);
         expect(mine(attackedViews), rt.ident).toEqual(mine(cleanViews));
       } else {
         // It never touched body or meta, so the hostile message counted like any message on that topic.

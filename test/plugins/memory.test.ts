@@ -42,7 +42,7 @@ describe('memory per tracked key', () => {
           const m = createPluginMessage({ topic: `org.fedoraproject.prod.buildsys.${name}`, timestamp: t, msg: {} }, () => meta({ usernames: [name] }));
           rt.send(m);
         }
-        expect(rt.state.rows.size).toBe(KEYS);
+        expect(rt.inspect().rows.size).toBe(KEYS);
         return h;
       });
       figures[ident] = Math.round(bytesPerKey);

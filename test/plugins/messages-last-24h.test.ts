@@ -27,12 +27,12 @@ describe('messages-last-24h', () => {
       { timestamp: T + 87_300, category: 'bodhi', volume: 1 },
       { timestamp: T + 87_300, category: 'buildsys', volume: 2 },
     ]);
-    expect(rt.state.counters.expired).toBe(1); // one (slice, category) entry: bodhi at T
+    expect(rt.inspect().counters.expired).toBe(1); // one (slice, category) entry: bodhi at T
     h.feed([at(212, T + 50)]); // late: behind the window, counts nothing
     expect(rowsOf(rt, {}, 'asc').map((r) => (r as unknown as { volume: number }).volume)).toEqual([1, 2]);
     h.feed([at(87, T + 10 * 86_400)]);
     expect(rowsOf(rt)).toEqual([{ timestamp: T + 10 * 86_400, category: 'buildsys', volume: 1 }]);
-    expect(rt.state.stores['day']!.size).toBe(1);
+    expect(rt.inspect().stores['day']!.size).toBe(1);
     h.stop();
   });
 });

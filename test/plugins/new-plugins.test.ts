@@ -113,20 +113,20 @@ describe('top-users and top-packages', () => {
     const h = harness(builtinPlugins());
     h.feed(feed);
     const rt = h.rt('top-users');
-    const sizeBefore = Object.values(rt.state.stores).reduce((n, s) => n + s.size, 0);
+    const sizeBefore = Object.values(rt.inspect().stores).reduce((n, s) => n + s.size, 0);
     // hreindl's minute (211 and 212 share it) left the hour window when 213 arrived.
-    const expiredBefore = rt.state.counters.expired;
+    const expiredBefore = rt.inspect().counters.expired;
     expect(expiredBefore).toBe(1);
     h.feed([at(211, T + 8 * 86_400)]);
     for (const window of ['hour', 'day', 'week']) {
       expect(rowsOf(rt, { window }).map((r) => [(r as unknown as { user: string }).user, (r as unknown as { volume: number }).volume])).toEqual([['hreindl', 1]]);
     }
-    const sizeAfter = Object.values(rt.state.stores).reduce((n, s) => n + s.size, 0);
+    const sizeAfter = Object.values(rt.inspect().stores).reduce((n, s) => n + s.size, 0);
     // hreindl: one (slice, user) count in each of the hour, day and week counters (storage layout of version 2).
     expect(sizeAfter).toBe(3);
     expect(sizeAfter).toBeLessThan(sizeBefore);
     // Every entry stored before the jump expired, and the runtime counted it.
-    expect(rt.state.counters.expired - expiredBefore).toBe(sizeBefore);
+    expect(rt.inspect().counters.expired - expiredBefore).toBe(sizeBefore);
     h.stop();
   });
 

@@ -26,7 +26,7 @@ const send = (s: PersistenceSession, envelopes: readonly RawEnvelope[]) => {
 const cases = [{}, { window: 'hour' }, { window: 'day' }, { window: 'week', n: 3 }];
 const viewsOf = (runtimes: readonly Parameters<typeof rowsOf>[0][]) => runtimes.map((rt) => cases.map((c) => rowsOf(rt, c)));
 const stateOf = (runtimes: readonly Parameters<typeof rowsOf>[0][]) =>
-  runtimes.map((rt) => Object.fromEntries(Object.entries(rt.state.stores).map(([n, s]) => [n, [...s.entries()].sort(([a], [b]) => (a < b ? -1 : 1))])));
+  runtimes.map((rt) => Object.fromEntries(Object.entries(rt.inspect().stores).map(([n, s]) => [n, [...s.entries()].sort(([a], [b]) => (a < b ? -1 : 1))])));
 
 describe('top-n version 1 → 2 migration', () => {
   it('restores a v1 snapshot into the state and views v2 builds from the same messages', async () => {
@@ -51,7 +51,7 @@ describe('top-n version 1 → 2 migration', () => {
     // Time moves on: the migrated slices expire exactly like the ones v2 wrote itself.
     send(v2, all.slice(half));
     fresh.feed(all.slice(half));
-    expect(v2.host.runtimes[0]!.state.counters.expired).toBeGreaterThan(0);
+    expect(v2.host.runtimes[0]!.inspect().counters.expired).toBeGreaterThan(0);
     expect(viewsOf(v2.host.runtimes)).toEqual(viewsOf(fresh.host.runtimes));
     expect(stateOf(v2.host.runtimes)).toEqual(stateOf(fresh.host.runtimes));
     await v2.snapshotter.take(); // rewrites both plugins whole: the v1 stores leave the disk

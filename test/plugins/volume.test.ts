@@ -70,7 +70,7 @@ describe('volume-by-user and volume-by-package', () => {
       { timestamp: 1408799760, package: 'file', volume: 1 },
       { timestamp: 1408799820, package: 'sqlite', volume: 1 },
     ]);
-    expect(h.rt('volume-by-user-1m').state.counters.evicted).toBe(2);
+    expect(h.rt('volume-by-user-1m').inspect().counters.evicted).toBe(2);
     h.stop();
   });
 

@@ -24,7 +24,7 @@ async function service(dg: FakeDatagrepper | null, extra: Record<string, unknown
   return s;
 }
 
-const total = (s: Service) => [...s.host.get('volume-by-category-1d')!.state.rows.values()].reduce((a, r) => a + (r as unknown as { volume: number }).volume, 0);
+const total = (s: Service) => [...s.host.get('volume-by-category-1d')!.inspect().rows.values()].reduce((a, r) => a + (r as unknown as { volume: number }).volume, 0);
 
 describe('backfill and de-duplication', () => {
   it('retries failed datagrepper pages (never skips one) and is not ready until the backfill is done', async () => {

@@ -17,7 +17,7 @@ afterEach(async () => {
 });
 
 const get = (s: Service, path: string) => s.http({ method: 'GET', path, query: '', header: () => '' });
-const total = (s: Service) => [...s.host.get('volume-by-category-1d')!.state.rows.values()].reduce((a, r) => a + (r as unknown as { volume: number }).volume, 0);
+const total = (s: Service) => [...s.host.get('volume-by-category-1d')!.inspect().rows.values()].reduce((a, r) => a + (r as unknown as { volume: number }).volume, 0);
 
 async function setup(throwOn: readonly string[]) {
   const fatal: Error[] = [];

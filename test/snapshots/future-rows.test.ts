@@ -26,13 +26,13 @@ describe('rows restored from ahead of the clock', () => {
     const daily = old.host.get('volume-by-category-1d')!;
     daily.send(createPluginMessage({ topic: 'org.fedoraproject.prod.buildsys.tag', timestamp: now - 3600, msg: {} }, deriveMeta));
     daily.send(createPluginMessage({ topic: 'org.fedoraproject.prod.buildsys.tag', timestamp: now + 30 * 86_400, msg: {} }, deriveMeta));
-    expect(daily.state.rows.size).toBe(2);
+    expect(daily.inspect().rows.size).toBe(2);
     await old.snapshotter.take();
     await old.close();
 
     const config = loadConfig({ env: {}, flags: { dataDir: d.path, port: 0 } });
     const service = Service.build({ config, logger: pino({ level: 'silent' }) as never });
-    const rows = [...service.host.get('volume-by-category-1d')!.state.rows.values()];
+    const rows = [...service.host.get('volume-by-category-1d')!.inspect().rows.values()];
     expect(rows.map((r) => r.timestamp)).toEqual([(Math.floor((now - 3600) / 86_400) + 1) * 86_400]);
     expect(service.futureRowsDropped).toEqual({ 'volume-by-category-1d': 1 });
     await service.snapshot();
@@ -40,7 +40,7 @@ describe('rows restored from ahead of the clock', () => {
 
     const again = Service.build({ config, logger: pino({ level: 'silent' }) as never });
     expect(again.futureRowsDropped).toEqual({});
-    expect(again.host.get('volume-by-category-1d')!.state.rows.size).toBe(1);
+    expect(again.host.get('volume-by-category-1d')!.inspect().rows.size).toBe(1);
     await again.close();
   });
   it('journal entries an older version accepted from ahead of the clock are refused on replay, and the rest applied', async () => {
@@ -60,9 +60,9 @@ describe('rows restored from ahead of the clock', () => {
     const service = Service.build({ config, logger: pino({ level: 'silent' }) as never });
     await service.recover();
     expect(service.counters).toMatchObject({ replayed: 2, replayRejected: 1 });
-    const total = [...service.host.get('volume-by-category-1d')!.state.rows.values()].reduce((a, r) => a + (r as unknown as { volume: number }).volume, 0);
+    const total = [...service.host.get('volume-by-category-1d')!.inspect().rows.values()].reduce((a, r) => a + (r as unknown as { volume: number }).volume, 0);
     expect(total).toBe(2);
-    expect(service.host.get('volume-by-category-1d')!.state.rows.newestTimestamp).toBeLessThanOrEqual((Math.floor(now / 86_400) + 1) * 86_400);
+    expect(service.host.get('volume-by-category-1d')!.inspect().rows.newestTimestamp).toBeLessThanOrEqual((Math.floor(now / 86_400) + 1) * 86_400);
     await service.close();
   });
 });

@@ -53,8 +53,8 @@ describe('snapshots', () => {
 
     const b = await session(d.path, counter(1), []);
     expect(b.report.meta?.generation).toBe(2);
-    expect([...b.rt.state.rows.entries()]).toEqual([...a.rt.state.rows.entries()].sort());
-    expect(b.rt.state.stores['seen']?.get('all')).toBe(4);
+    expect([...b.rt.inspect().rows.entries()]).toEqual([...a.rt.inspect().rows.entries()].sort());
+    expect(b.rt.inspect().stores['seen']?.get('all')).toBe(4);
     await b.close();
   });
 
@@ -71,12 +71,12 @@ describe('snapshots', () => {
       return { rows: new Map([...s.rows].map(([k, r]) => [k.toUpperCase(), { ...r, n: r.n * 10 }])), stores: {} };
     }) as never), []);
     expect(migrated.report.migrated).toEqual(['counter']);
-    expect([...migrated.rt.state.rows.entries()]).toEqual([['T.A', { timestamp: 100, topic: 't.a', n: 10 }]]);
+    expect([...migrated.rt.inspect().rows.entries()]).toEqual([['T.A', { timestamp: 100, topic: 't.a', n: 10 }]]);
     await migrated.snap.take(); // rewrites the plugin whole, dropping the old keys
     await migrated.close();
 
     const again = await session(d.path, counter(2), []);
-    expect([...again.rt.state.rows.keys()]).toEqual(['T.A']);
+    expect([...again.rt.inspect().rows.keys()]).toEqual(['T.A']);
     await again.close();
     await expect(session(d.path, counter(1), [])).rejects.toThrow(/SC_SNAPSHOT_TOO_NEW.*"counter".*version 2/);
   });
@@ -106,7 +106,7 @@ describe('snapshots', () => {
     await b.snap.take();
     await b.close();
     const c = await session(d.path, counter(1), []);
-    expect((c.rt.state.rows.get('t.a') as Row | undefined)?.n).toBe(1);
+    expect((c.rt.inspect().rows.get('t.a') as Row | undefined)?.n).toBe(1);
     await c.close();
   });
 });

@@ -1,0 +1,151 @@
+/**
+ * One change log per plugin: every write to any of its containers appends (container, key),
+ * and each reader (a snapshot slot, a live view) keeps its own cursor into it. Readers ask
+ * for the changes since their cursor, so a snapshot writes and a WebSocket frame carries
+ * only what changed, at O(changes) cost; the HTTP cache keys on `position`.
+ *
+ * The log is bounded: entries every reader has passed are dropped, and when readers lag too
+ * far behind (no snapshot for a long time, say) the oldest entries are dropped anyway. A
+ * reader whose cursor fell off the log gets `null` and resynchronises from the whole state.
+ */
+
+/** Container index 0 is `rows`; 1… are the plugin's extra stores in declaration order. */
+export const ROWS = 0;
+
+/**
+ * Entries kept at least, whatever the state's size (a small plugin still buffers some
+ * history): 16 Ki entries are 256 KiB per plugin. Past max(this, 2 × the state's keys) a
+ * lagging reader is cheaper to resynchronise from the whole state than to keep a log for.
+ */
+const MIN_CAPACITY = 16_384;
+
+export class ChangeCursor {
+  /** Log position up to which this reader has consumed changes. */
+  position: number;
+  closed = false;
+
+  constructor(position: number) {
+    this.position = position;
+  }
+}
+
+export class ChangeLog {
+  /** Position of entry 0 in the arrays below. */
+  private base = 0;
+  private readonly containers: number[] = [];
+  private readonly keys: string[] = [];
+  /** Entries in use: the arrays keep their capacity once grown, so recording allocates nothing. */
+  private count = 0;
+  /** Bumped by reset(): readers from before it must resynchronise. */
+  private resetAt = 0;
+  private readonly readers = new Set<ChangeCursor>();
+  private pinnedAt = Number.POSITIVE_INFINITY;
+
+  /** `capacity()`: how many entries may be kept before the oldest go (a function of the state's size). */
+  constructor(private readonly capacity: () => number = () => MIN_CAPACITY) {}
+
+  /** Changes whenever any container changes: caches key on it. */
+  get position(): number {
+    return this.base + this.count;
+  }
+
+  /** Hot path: two array pushes, no allocation beyond amortised growth. */
+  record(container: number, key: string): void {
+    this.containers[this.count] = container;
+    this.keys[this.count] = key;
+    this.count++;
+    if (this.count >= MIN_CAPACITY && (this.count & 0xfff) === 0) this.trim();
+  }
+
+  /** Every reader must start over (the state was replaced wholesale, e.g. by a restore). */
+  reset(): void {
+    this.drop(this.count);
+    // An empty entry-free jump, so cached answers keyed on the old position are not reused.
+    this.base++;
+    this.resetAt = this.base;
+  }
+
+  /** A reader positioned at the current end: it sees only later changes. */
+  open(): ChangeCursor {
+    const cursor = new ChangeCursor(this.position);
+    this.readers.add(cursor);
+    return cursor;
+  }
+
+  close(cursor: ChangeCursor): void {
+    cursor.closed = true;
+    this.readers.delete(cursor);
+    this.trim();
+  }
+
+  /** Whether the entries from `from` on are still in the log (false: resynchronise from the whole state). */
+  covers(from: number): boolean {
+    return from >= this.base && from >= this.resetAt && from <= this.position;
+  }
+
+  /**
+   * Calls `visit` for each entry in [from, to) (both log positions); returns false, visiting
+   * nothing, when `from` fell off the log. Keys may repeat: callers dedupe when it matters.
+   */
+  forEach(from: number, to: number, visit: (container: number, key: string) => void): boolean {
+    if (!this.covers(from)) return false;
+    const end = Math.min(to, this.position) - this.base;
+    for (let i = from - this.base; i < end; i++) visit(this.containers[i] as number, this.keys[i] as string);
+    return true;
+  }
+
+  /** The entry at a log position, or undefined once it fell off (read with pin() held, it never does). */
+  containerAt(position: number): number | undefined {
+    return position >= this.base && position < this.position ? this.containers[position - this.base] : undefined;
+  }
+
+  keyAt(position: number): string | undefined {
+    return position >= this.base && position < this.position ? this.keys[position - this.base] : undefined;
+  }
+
+  /** Keeps entries from `position` on while a snapshot reads them over several turns, whatever the capacity. */
+  pin(position: number): void {
+    this.pinnedAt = position;
+  }
+
+  unpin(): void {
+    this.pinnedAt = Number.POSITIVE_INFINITY;
+  }
+
+  /** Moves a reader's cursor and drops entries no reader needs any more. */
+  advance(cursor: ChangeCursor, to: number): void {
+    cursor.position = to;
+    if (this.count >= 1024) this.trim();
+  }
+
+  /** Entries held now (for stats and tests). */
+  get length(): number {
+    return this.count;
+  }
+
+  private trim(): void {
+    let min = this.position;
+    for (const r of this.readers) if (r.position < min) min = r.position;
+    let drop = Math.max(0, min - this.base);
+    // Readers this far behind resynchronise rather than hold memory without bound. Half the
+    // capacity goes at once, so the in-place copy stays O(1) per recorded entry.
+    const capacity = Math.max(MIN_CAPACITY, this.capacity());
+    const over = this.count - drop - capacity;
+    if (over > 0) drop += over + (capacity >>> 1);
+    drop = Math.min(drop, this.pinnedAt - this.base);
+    // Drop in large steps only: splice is O(kept).
+    if (drop > 0 && (drop >= this.count / 2 || over > 0)) this.drop(drop);
+  }
+
+  private drop(n: number): void {
+    if (n <= 0) return;
+    // In place (splice would allocate an array of the dropped entries); the arrays keep their capacity.
+    const kept = this.count - n;
+    this.containers.copyWithin(0, n, this.count);
+    this.keys.copyWithin(0, n, this.count);
+    // Stale slots would keep dropped key strings alive until overwritten.
+    this.keys.fill('', kept, this.count);
+    this.count = kept;
+    this.base += n;
+  }
+}

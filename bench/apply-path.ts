@@ -1,0 +1,63 @@
+/**
+ * The per-message path of the plugin runtime, before vs after in the same run: each message
+ * applied directly by the runtime (now) or sent through an XState actor whose transition
+ * applies it (how every message went before the lifecycle machine took XState's place).
+ * A plugin that allocates nothing itself (it bumps a number in a store) isolates the
+ * runtime's own cost; allocation is measured with v8.GCProfiler. Not part of `npm test`.
+ *   node dist/bench/apply-path.js
+ */
+import v8 from 'node:v8';
+import { createActor, fromTransition } from 'xstate';
+import { definePlugin, store } from '../actors/plugin-api.js';
+import { PluginHost } from '../actors/plugin-host.js';
+import type { PluginRuntime } from '../actors/plugin-runtime.js';
+import { registerPlugins } from '../actors/registry.js';
+import { createPluginMessage } from '../src/message.js';
+import { deriveMeta } from '../src/meta/index.js';
+
+const N = Number(process.env['BENCH_MESSAGES'] ?? 2_000_000);
+const counter = definePlugin({
+  name: 'Counter',
+  summary: 's',
+  description: 'd',
+  columns: ['n'],
+  key: ['timestamp'],
+  stores: { total: store<number>() },
+  update(_m, { stores }) {
+    stores.total.set('all', (stores.total.get('all') ?? 0) + 1);
+  },
+});
+const messages = Array.from({ length: 64 }, (_, i) => createPluginMessage({ topic: 'a.b.c.d', timestamp: 1_000 + i, msg: {} }, deriveMeta));
+
+/** Runs `apply` N times; returns messages per second and bytes allocated per message. */
+function measure(apply: (i: number) => void) {
+  for (let i = 0; i < 200_000; i++) apply(i); // warm up
+  const profiler = new v8.GCProfiler();
+  const before = v8.getHeapStatistics().used_heap_size;
+  profiler.start();
+  const t = performance.now();
+  for (let i = 0; i < N; i++) apply(i);
+  const ms = performance.now() - t;
+  const after = v8.getHeapStatistics().used_heap_size;
+  const { statistics } = profiler.stop() as unknown as { statistics: { beforeGC: { heapStatistics: { usedHeapSize: number } }; afterGC: { heapStatistics: { usedHeapSize: number } } }[] };
+  const collected = statistics.reduce((sum, s) => sum + s.beforeGC.heapStatistics.usedHeapSize - s.afterGC.heapStatistics.usedHeapSize, 0);
+  return { per_s: Math.round((N * 1000) / ms), bytes_per_message: +((after - before + collected) / N).toFixed(1), gcs: statistics.length };
+}
+
+function host(): PluginRuntime {
+  return new PluginHost(registerPlugins([counter]), () => {}).runtimes[0] as PluginRuntime;
+}
+
+const direct = host();
+const viaActor = host();
+// The old path: one XState actor per plugin, every message an event through its transition.
+const actor = createActor(fromTransition((s: number, e: { type: 'message'; i: number }) => (viaActor.send(messages[e.i & 63]!), s), 0));
+actor.start();
+
+const results: Record<string, unknown> = {};
+// Alternate twice so neither path gets a warmer machine.
+for (const round of [1, 2]) {
+  results[`direct_${round}`] = measure((i) => direct.send(messages[i & 63]!));
+  results[`xstate_send_${round}`] = measure((i) => actor.send({ type: 'message', i }));
+}
+console.log(JSON.stringify({ messages: N, ...results }, null, 2));

@@ -1,0 +1,93 @@
+/**
+ * How long a snapshot delays a `/healthz` answer, with 200 000 tracked keys (BENCH_KEYS):
+ * a client asks `/healthz` over real HTTP back to back while the service takes (1) a full
+ * snapshot and (2) an incremental one after 1% of the keys changed. Each case runs chunked
+ * (the default) and in one event-loop turn (chunking disabled: how snapshots were written
+ * before), in the same run. Reports the worst and the 99th-percentile answer time. Not part
+ * of `npm test`: it asserts nothing about time.   node dist/bench/snapshot-healthz.js
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { definePlugin, rowsOf, store } from '../actors/plugin-api.js';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { Service } from '../src/service.js';
+
+const KEYS = Number(process.env['BENCH_KEYS'] ?? 200_000);
+
+/** Asks /healthz back to back; prints "ready" after 20 warm-up answers, then one answer time (ms) per line until stdin closes. */
+const CLIENT = `
+const url = process.argv[1];
+let stop = false;
+process.stdin.on('end', () => { stop = true; }).resume();
+for (let i = 0; i < 20; i++) await (await fetch(url)).arrayBuffer();
+const times = [];
+process.stdout.write('ready\\n');
+while (!stop) {
+  const t = performance.now();
+  await (await fetch(url)).arrayBuffer();
+  times.push((performance.now() - t).toFixed(2));
+}
+process.stdout.write(times.join('\\n') + '\\n');
+`;
+
+type Row = { timestamp: number; user: string; n: number };
+/** One row and one store entry per user: 2 × KEYS tracked keys. */
+const perUser = definePlugin({
+  name: 'Per user bench',
+  summary: 's',
+  description: 'd',
+  rows: rowsOf<Row>(),
+  columns: ['user', 'n'],
+  key: ['user'],
+  stores: { totals: store<number>() },
+  update(m, { rows, stores }) {
+    const user = (m.body as { user?: unknown }).user;
+    if (typeof user !== 'string') return;
+    rows.put({ timestamp: m.timestamp, user, n: (rows.get(rows.keyOf({ user }))?.n ?? 0) + 1 });
+    stores.totals.update(user, (n) => (n ?? 0) + 1);
+  },
+});
+
+async function run(chunked: boolean) {
+  const dir = mkdtempSync(join(tmpdir(), 'statscache-bench-healthz-'));
+  const config = loadConfig({ env: {}, flags: { dataDir: dir, port: 0, bind: ['tcp://127.0.0.1:*'], snapshotInterval: 3600, snapshotGenerations: 1 } });
+  const service = Service.build({ config, logger: createLogger('silent'), plugins: [perUser], ...(chunked ? {} : { snapshotChunk: { chunkMs: Number.POSITIVE_INFINITY, chunkEntries: Number.POSITIVE_INFINITY } }) });
+  await service.start();
+  const base = `http://127.0.0.1:${service.server?.port ?? 0}`;
+  const now = Math.floor(Date.now() / 1000) - 3600;
+  const feed = async (from: number, to: number, round: string) => {
+    for (let i = from; i < to; i++) {
+      service.accept({ topic: 'org.fedoraproject.prod.bench.user', timestamp: now + (i % 3000), msg_id: `bench-${round}-${i}`, msg: { user: `user-${i}` } } as never);
+      if (i % 5000 === 0) await new Promise((r) => setImmediate(r));
+    }
+    await service.settled();
+  };
+  await feed(0, KEYS, 'a');
+
+  const probe = async (take: () => Promise<{ durationMs: number; written: number; yields?: number }>) => {
+    // The client is another process, so its own work does not compete with the server's event loop.
+    const client = spawn(process.execPath, ['--input-type=module', '-e', CLIENT, `${base}/healthz`], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    client.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    // Wait until it is answered steadily (connection open, code warm).
+    await new Promise<void>((resolve) => client.stdout.once('data', () => resolve()));
+    const report = await take();
+    client.stdin.end();
+    await new Promise((r) => client.once('exit', r));
+    const times = out.trim().split('\n').slice(1).map(Number).sort((a, b) => a - b);
+    return { entries: report.written, snapshot_ms: Math.round(report.durationMs), yields: report.yields ?? 0, healthz_answers: times.length, healthz_max_ms: +(times.at(-1) ?? 0).toFixed(1), healthz_p99_ms: +(times[Math.floor(times.length * 0.99)] ?? 0).toFixed(1) };
+  };
+  const full = await probe(() => service.snapshot());
+  await feed(0, Math.ceil(KEYS / 100), 'b');
+  const incremental = await probe(() => service.snapshot());
+  await service.stop();
+  rmSync(dir, { recursive: true, force: true });
+  return { full, incremental_1pct: incremental };
+}
+
+const chunked = await run(true);
+const oneTurn = await run(false);
+console.log(JSON.stringify({ tracked_keys: 2 * KEYS, chunked, one_turn: oneTurn }, null, 2));

@@ -1,0 +1,92 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { definePlugin, rowsOf, store } from '../../actors/plugin-api.js';
+import { createPluginMessage } from '../../src/message.js';
+import { deriveMeta } from '../../src/meta/index.js';
+import { openSession } from '../helpers/persistence.js';
+import { tempDir } from '../helpers/service-process.js';
+
+type Row = { timestamp: number; user: string; n: number };
+
+/** One row per user plus a per-user total in a store: two containers, so both are chunked. */
+const perUser = definePlugin({
+  name: 'Per user',
+  summary: 's',
+  description: 'd',
+  rows: rowsOf<Row>(),
+  columns: ['user', 'n'],
+  key: ['user'],
+  stores: { totals: store<number>() },
+  update(m, { rows, stores }) {
+    const user = (m.body as { user: string }).user;
+    rows.put({ timestamp: m.timestamp, user, n: (rows.get(rows.keyOf({ user }))?.n ?? 0) + 1 });
+    if (user.startsWith('gone')) rows.delete(rows.keyOf({ user }));
+    stores.totals.update(user, (n) => (n ?? 0) + 1);
+  },
+});
+
+const msg = (user: string, timestamp: number) => createPluginMessage({ topic: 'a.b.c.d', timestamp, msg: { user } }, deriveMeta);
+const KEYS = 5_000;
+
+const dirs: { remove(): void }[] = [];
+afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
+
+describe('a snapshot in bounded chunks', () => {
+  it('yields to the event loop between chunks, keeps serving meanwhile, and still writes the state of one instant', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    let yields = 0;
+    let sentDuring = 0;
+    let rt: ReturnType<typeof openSession>['host']['runtimes'][number] | undefined;
+    const a = openSession(d.path, [perUser], {
+      slots: 1,
+      chunk: {
+        chunkEntries: 500,
+        onYield: () => {
+          yields++;
+          // Live messages keep arriving while the snapshot is written: they must not leak into it.
+          if (yields === 3) {
+            rt?.send(msg('u1', 2_000));
+            rt?.send(msg('late-user', 2_000));
+            rt?.send(msg('gone-u2', 2_000));
+            sentDuring = 3;
+          }
+        },
+      },
+    });
+    rt = a.host.runtimes[0]!;
+    for (let i = 0; i < KEYS; i++) rt.send(msg(`u${i}`, 1_000 + i));
+    const atCut = { rows: [...rt.inspect().rows.entries()].sort(), totals: [...rt.inspect().stores['totals']!.entries()].sort() };
+
+    // Other event-loop work runs while the snapshot is in progress: count the turns it got.
+    let turns = 0;
+    let done = false;
+    const spin = () => setImmediate(() => {
+      if (done) return;
+      turns++;
+      spin();
+    });
+    spin();
+    const first = await a.snapshotter.take();
+    done = true;
+    // 2 × 5 000 entries in chunks of at most 500: at least 19 yields, each a turn for other work.
+    expect(first.written).toBe(2 * KEYS);
+    expect(first.yields).toBeGreaterThanOrEqual(19);
+    expect(yields).toBe(first.yields);
+    expect(turns).toBeGreaterThanOrEqual(first.yields!);
+    expect(sentDuring).toBe(3);
+    // The three messages sent during the snapshot were applied live, not held back.
+    expect((rt.inspect().rows.get(rt.inspect().rows.keyOf({ user: 'u1' })) as Row | undefined)?.n).toBe(2);
+    await a.close();
+
+    // The generation holds the state at its cut, without what arrived while it was written.
+    const b = openSession(d.path, [perUser], { slots: 1 });
+    const rb = b.host.runtimes[0]!;
+    expect(b.report.meta?.generation).toBe(1);
+    expect({ rows: [...rb.inspect().rows.entries()].sort(), totals: [...rb.inspect().stores['totals']!.entries()].sort() }).toEqual(atCut);
+    // The next snapshot writes exactly the keys changed since: rows u1 and late-user, gone-u2 removed, three totals.
+    for (const user of ['u1', 'late-user', 'gone-u2']) rb.send(msg(user, 3_000));
+    const second = await b.snapshotter.take();
+    expect({ written: second.written, removed: second.removed }).toEqual({ written: 5, removed: 1 });
+    await b.close();
+  });
+});
