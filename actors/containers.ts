@@ -29,14 +29,20 @@ const fail = (label: string, name: string, what: string): never => {
 };
 
 function seconds(v: unknown, label: string, name: string, field: string): number {
-  if (typeof v !== 'string' && typeof v !== 'number') return fail(label, name, `"${field}" must be a string like "24h" or seconds, got ${JSON.stringify(v) ?? typeof v}`);
+  if (typeof v !== 'string' && typeof v !== 'number')
+    return fail(label, name, `"${field}" must be a string like "24h" or seconds, got ${JSON.stringify(v) ?? typeof v}`);
   let s: number;
   try {
     s = parseInterval(v, label);
   } catch {
-    return fail(label, name, `"${field}" ${JSON.stringify(v)} is not a positive [Nd][Nh][Nm][Ns] interval or whole number of seconds`);
+    return fail(
+      label,
+      name,
+      `"${field}" ${JSON.stringify(v)} is not a positive [Nd][Nh][Nm][Ns] interval or whole number of seconds`,
+    );
   }
-  if (s > MAX_EXPIRY_SECONDS) fail(label, name, `"${field}" ${JSON.stringify(v)} is longer than ${MAX_EXPIRY_SECONDS} s (3650d)`);
+  if (s > MAX_EXPIRY_SECONDS)
+    fail(label, name, `"${field}" ${JSON.stringify(v)} is longer than ${MAX_EXPIRY_SECONDS} s (3650d)`);
   return s;
 }
 
@@ -44,15 +50,27 @@ function seconds(v: unknown, label: string, name: string, field: string): number
 export function planContainer(spec: unknown, label: string, name: string): ContainerPlan {
   const s = spec as { kind?: unknown; expireAfter?: unknown; span?: unknown; slices?: unknown } | null;
   if (name === 'rows' || s === null || typeof s !== 'object' || (s.kind !== 'store' && s.kind !== 'windowedCounter')) {
-    throw new StatscacheError('SC_PLUGIN_FIELD_INVALID', `plugin "${label}": store "${name}" must be made with store() or windowedCounter() and may not be called "rows"`);
+    throw new StatscacheError(
+      'SC_PLUGIN_FIELD_INVALID',
+      `plugin "${label}": store "${name}" must be made with store() or windowedCounter() and may not be called "rows"`,
+    );
   }
-  if (s.kind === 'store') return { kind: 'store', expireAfter: s.expireAfter === undefined ? null : seconds(s.expireAfter, label, name, 'expireAfter') };
+  if (s.kind === 'store')
+    return {
+      kind: 'store',
+      expireAfter: s.expireAfter === undefined ? null : seconds(s.expireAfter, label, name, 'expireAfter'),
+    };
   const span = seconds(s.span, label, name, 'span');
   const slices = s.slices;
   if (typeof slices !== 'number' || !Number.isInteger(slices) || slices < 1 || slices > MAX_SLICES) {
-    fail(label, name, `"slices" must be a whole number from 1 to ${MAX_SLICES}, got ${JSON.stringify(slices) ?? typeof slices}`);
+    fail(
+      label,
+      name,
+      `"slices" must be a whole number from 1 to ${MAX_SLICES}, got ${JSON.stringify(slices) ?? typeof slices}`,
+    );
   }
-  if (span % (slices as number) !== 0) fail(label, name, `span ${span} s is not a whole number of seconds per slice with ${slices as number} slices`);
+  if (span % (slices as number) !== 0)
+    fail(label, name, `span ${span} s is not a whole number of seconds per slice with ${slices as number} slices`);
   return { kind: 'windowedCounter', span, slices: slices as number };
 }
 

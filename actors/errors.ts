@@ -39,7 +39,13 @@ export function isStatscacheError(err: unknown): err is StatscacheError {
  * Codes an operator fixes by changing how the process is started (a setting, a port, a
  * folder, a second instance): exit 2, like a usage error, so a supervisor does not loop on them.
  */
-const OPERATOR_CODES: ReadonlySet<ErrorCode> = new Set(['SC_CONFIG_INVALID', 'SC_PORT_IN_USE', 'SC_LISTEN_FAILED', 'SC_DATA_DIR_LOCKED', 'SC_DATA_DIR_UNWRITABLE']);
+const OPERATOR_CODES: ReadonlySet<ErrorCode> = new Set([
+  'SC_CONFIG_INVALID',
+  'SC_PORT_IN_USE',
+  'SC_LISTEN_FAILED',
+  'SC_DATA_DIR_LOCKED',
+  'SC_DATA_DIR_UNWRITABLE',
+]);
 
 export function exitCodeOf(err: StatscacheError): number {
   return OPERATOR_CODES.has(err.code) ? 2 : 1;

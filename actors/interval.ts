@@ -13,11 +13,17 @@ const PATTERN = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
 export function parseInterval(spec: string | number, owner: string): number {
   if (typeof spec === 'number') {
     if (Number.isInteger(spec) && spec > 0) return spec;
-    throw new StatscacheError('SC_PLUGIN_INTERVAL_INVALID', `plugin "${owner}": interval ${spec} is not a positive whole number of seconds`);
+    throw new StatscacheError(
+      'SC_PLUGIN_INTERVAL_INVALID',
+      `plugin "${owner}": interval ${spec} is not a positive whole number of seconds`,
+    );
   }
   const m = PATTERN.exec(spec);
   if (spec === '' || !m) {
-    throw new StatscacheError('SC_PLUGIN_INTERVAL_INVALID', `plugin "${owner}": interval "${spec}" is not of the form [Nd][Nh][Nm][Ns]`);
+    throw new StatscacheError(
+      'SC_PLUGIN_INTERVAL_INVALID',
+      `plugin "${owner}": interval "${spec}" is not of the form [Nd][Nh][Nm][Ns]`,
+    );
   }
   let seconds = 0;
   UNITS.forEach(([, factor], i) => {

@@ -65,7 +65,9 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
   set(key: string, value: V): void {
     // Strings of up to 600 UTF-16 units are at most 1800 UTF-8 bytes: skip the byte count for them.
     if (key.length > 600 && Buffer.byteLength(key) > MAX_KEY_BYTES) {
-      throw new KeyTooLongError(`key of ${Buffer.byteLength(key)} bytes exceeds ${MAX_KEY_BYTES}: ${key.slice(0, 80)}…`);
+      throw new KeyTooLongError(
+        `key of ${Buffer.byteLength(key)} bytes exceeds ${MAX_KEY_BYTES}: ${key.slice(0, 80)}…`,
+      );
     }
     this.remember(key);
     const previous = this.map.get(key);

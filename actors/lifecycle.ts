@@ -10,7 +10,12 @@ import { createActor, createMachine, type Actor } from 'xstate';
 export const LIFECYCLE_STATES = ['restoring', 'replaying', 'live', 'quarantined', 'stopped'] as const;
 export type LifecycleState = (typeof LIFECYCLE_STATES)[number];
 
-type LifecycleEvent = { readonly type: 'replaying' } | { readonly type: 'live' } | { readonly type: 'quarantine' } | { readonly type: 'release' } | { readonly type: 'stop' };
+type LifecycleEvent =
+  | { readonly type: 'replaying' }
+  | { readonly type: 'live' }
+  | { readonly type: 'quarantine' }
+  | { readonly type: 'release' }
+  | { readonly type: 'stop' };
 
 export const lifecycleMachine = createMachine({
   types: {} as { events: LifecycleEvent },
@@ -60,8 +65,13 @@ export class Lifecycle {
   constructor(onChange: (from: LifecycleState, to: LifecycleState) => void) {
     this.actor = createActor(lifecycleMachine);
     this.actor.subscribe((snapshot) => {
-      const v = snapshot.value as { phase: 'restoring' | 'replaying' | 'live'; health: 'healthy' | 'quarantined'; run: 'running' | 'stopped' };
-      const next: LifecycleState = v.run === 'stopped' ? 'stopped' : v.health === 'quarantined' ? 'quarantined' : v.phase;
+      const v = snapshot.value as {
+        phase: 'restoring' | 'replaying' | 'live';
+        health: 'healthy' | 'quarantined';
+        run: 'running' | 'stopped';
+      };
+      const next: LifecycleState =
+        v.run === 'stopped' ? 'stopped' : v.health === 'quarantined' ? 'quarantined' : v.phase;
       if (next === this.current) return;
       const from = this.current;
       this.current = next;

@@ -83,23 +83,40 @@ export function rowsOf<R extends Row>(): RowSpec<R> {
 export type StoreSpecs = Readonly<Record<string, StoreSpec<unknown> | WindowedCounterSpec>>;
 
 export type Stores<S extends StoreSpecs> = {
-  readonly [K in keyof S]: S[K] extends WindowedCounterSpec ? WindowedCounterWriter : S[K] extends StoreSpec<infer V> ? WritableKeyedStore<V> : never;
+  readonly [K in keyof S]: S[K] extends WindowedCounterSpec
+    ? WindowedCounterWriter
+    : S[K] extends StoreSpec<infer V>
+      ? WritableKeyedStore<V>
+      : never;
 };
 export type ReadonlyStores<S extends StoreSpecs> = {
-  readonly [K in keyof S]: S[K] extends WindowedCounterSpec ? ReadonlyWindowedCounter : S[K] extends StoreSpec<infer V> ? ReadonlyKeyedStore<V> : never;
+  readonly [K in keyof S]: S[K] extends WindowedCounterSpec
+    ? ReadonlyWindowedCounter
+    : S[K] extends StoreSpec<infer V>
+      ? ReadonlyKeyedStore<V>
+      : never;
 };
 export type { ReadonlyWindowedCounter, WindowedCounterWriter } from './windowed-counter.js';
 export type { WritableKeyedStore } from './expiring-store.js';
 
 /** A query parameter of the plugin's view, validated by the runtime for HTTP and WebSocket alike. */
 export type ParamSpec =
-  | { readonly type: 'string'; readonly description: string; readonly enum?: readonly string[]; readonly maxLength?: number }
+  | {
+      readonly type: 'string';
+      readonly description: string;
+      readonly enum?: readonly string[];
+      readonly maxLength?: number;
+    }
   | { readonly type: 'number' | 'integer'; readonly description: string; readonly min?: number; readonly max?: number }
   | { readonly type: 'boolean'; readonly description: string };
 
 export type ParamSpecs = Readonly<Record<string, ParamSpec>>;
 
-type ParamValue<P extends ParamSpec> = P['type'] extends 'string' ? string : P['type'] extends 'boolean' ? boolean : number;
+type ParamValue<P extends ParamSpec> = P['type'] extends 'string'
+  ? string
+  : P['type'] extends 'boolean'
+    ? boolean
+    : number;
 /** Validated values of the parameters the client gave (absent ones are left out). */
 export type ParamValues<P extends ParamSpecs> = { readonly [K in keyof P]?: ParamValue<P[K]> };
 
@@ -127,7 +144,11 @@ export interface StoredState {
   readonly stores: Readonly<Record<string, Map<string, unknown>>>;
 }
 
-export interface PluginDefinition<R extends Row = Row, S extends StoreSpecs = StoreSpecs, P extends ParamSpecs = ParamSpecs> {
+export interface PluginDefinition<
+  R extends Row = Row,
+  S extends StoreSpecs = StoreSpecs,
+  P extends ParamSpecs = ParamSpecs,
+> {
   /** Display name; the ident is derived from it (statscache-api.md, "Identifiers"). */
   readonly name: string;
   /** One line for lists. */
@@ -161,9 +182,11 @@ export interface PluginDefinition<R extends Row = Row, S extends StoreSpecs = St
 }
 
 /** Identity function that gives a plugin definition its types (and is the one import a plugin needs). */
-export function definePlugin<R extends Row, S extends StoreSpecs = Record<never, never>, P extends ParamSpecs = Record<never, never>>(
-  definition: PluginDefinition<R, S, P>,
-): PluginDefinition<R, S, P> {
+export function definePlugin<
+  R extends Row,
+  S extends StoreSpecs = Record<never, never>,
+  P extends ParamSpecs = Record<never, never>,
+>(definition: PluginDefinition<R, S, P>): PluginDefinition<R, S, P> {
   return definition;
 }
 

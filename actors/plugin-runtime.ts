@@ -80,7 +80,12 @@ export class PluginRuntime {
   private readonly lifecycle: Lifecycle;
   /** The extra stores as an array: no allocation per message. */
   private readonly storeList: readonly KeyedStore<unknown>[];
-  private readonly updateContext: { rows: RowStore<Row>; stores: Record<string, unknown>; bucket: number; interval: number | null };
+  private readonly updateContext: {
+    rows: RowStore<Row>;
+    stores: Record<string, unknown>;
+    bucket: number;
+    interval: number | null;
+  };
   /** Containers that expire with message time, and what plugins hold of every store. */
   private readonly timed: readonly TimedContainer[];
   private readonly facing: Readonly<Record<string, unknown>>;
@@ -101,11 +106,20 @@ export class PluginRuntime {
     this.quarantineAfter = options.quarantineAfter ?? DEFAULT_QUARANTINE_AFTER;
     this.quarantineSeconds = options.quarantineSeconds ?? DEFAULT_QUARANTINE_SECONDS;
     const stores: Record<string, KeyedStore<unknown>> = {};
-    for (const name of plugin.storeNames) stores[name] = plugin.storePlans[name] ? createContainer(plugin.storePlans[name]) : new KeyedStore();
+    for (const name of plugin.storeNames)
+      stores[name] = plugin.storePlans[name] ? createContainer(plugin.storePlans[name]) : new KeyedStore();
     this.state = {
       rows: new RowStore(plugin.definition.key),
       stores: Object.freeze(stores),
-      counters: { received: 0, applied: 0, dropped: { update_error: 0, expired: 0, key_cap: 0, quarantined: 0 }, evicted: 0, capEvicted: 0, expired: 0, lastMessageAt: null },
+      counters: {
+        received: 0,
+        applied: 0,
+        dropped: { update_error: 0, expired: 0, key_cap: 0, quarantined: 0 },
+        evicted: 0,
+        capEvicted: 0,
+        expired: 0,
+        lastMessageAt: null,
+      },
     };
     this.storeList = Object.values(stores);
     this.timed = this.storeList.filter(isTimed);
@@ -117,7 +131,12 @@ export class PluginRuntime {
     this.update = plugin.definition.update as ErasedUpdate;
     this.view = plugin.definition.view as ErasedView | undefined;
     // One context object reused for every message: only `bucket` changes.
-    this.updateContext = { rows: this.state.rows, stores: this.facing as Record<string, unknown>, bucket: 0, interval: plugin.intervalSeconds };
+    this.updateContext = {
+      rows: this.state.rows,
+      stores: this.facing as Record<string, unknown>,
+      bucket: 0,
+      interval: plugin.intervalSeconds,
+    };
     this.lifecycle = new Lifecycle((from, to) => options.onLifecycle?.(this.ident, from, to));
   }
 
@@ -155,7 +174,11 @@ export class PluginRuntime {
   // ── read side ──────────────────────────────────────────────────────────────────
 
   query(q: ViewQuery): ViewPage {
-    return queryRows(this.state.rows, this.view === undefined ? undefined : (params) => (this.view as ErasedView)(this.viewContext(), params), q);
+    return queryRows(
+      this.state.rows,
+      this.view === undefined ? undefined : (params) => (this.view as ErasedView)(this.viewContext(), params),
+      q,
+    );
   }
 
   /** Rows the view serves with default parameters: the row count, or the custom view's output. */
@@ -186,11 +209,22 @@ export class PluginRuntime {
 
   stats(): PluginStats {
     const c = this.state.counters;
-    return { counters: { ...c, dropped: { ...c.dropped } }, rows: this.state.rows.size, newestRow: this.state.rows.newestTimestamp, maxKeys: this.maxKeys, lifecycle: this.lifecycle.current, position: this.log.position };
+    return {
+      counters: { ...c, dropped: { ...c.dropped } },
+      rows: this.state.rows.size,
+      newestRow: this.state.rows.newestTimestamp,
+      maxKeys: this.maxKeys,
+      lifecycle: this.lifecycle.current,
+      position: this.log.position,
+    };
   }
 
   /** Read-only containers and counters, for tests and tools that assert on them. */
-  inspect(): { readonly rows: RowStore<Row> & ReadonlyKeyedStore<Row>; readonly stores: Readonly<Record<string, ReadonlyKeyedStore<unknown>>>; readonly counters: Readonly<PluginCounters> } {
+  inspect(): {
+    readonly rows: RowStore<Row> & ReadonlyKeyedStore<Row>;
+    readonly stores: Readonly<Record<string, ReadonlyKeyedStore<unknown>>>;
+    readonly counters: Readonly<PluginCounters>;
+  } {
     return this.state;
   }
 
@@ -233,7 +267,9 @@ export class PluginRuntime {
   changesSince(cursor: ChangeCursor, visit: (container: string, key: string) => void): boolean {
     const to = this.log.position;
     const names = ['rows', ...Object.keys(this.state.stores)];
-    const ok = this.log.forEach(cursor.position, to, (container, key) => visit(names[container] ?? String(container), key));
+    const ok = this.log.forEach(cursor.position, to, (container, key) =>
+      visit(names[container] ?? String(container), key),
+    );
     this.log.advance(cursor, to);
     return ok;
   }
@@ -266,7 +302,12 @@ export class PluginRuntime {
   // ── the per-message path ───────────────────────────────────────────────────────
 
   private viewContext(): ViewContext<Row, never> {
-    return { rows: this.state.rows, stores: this.facing as never, interval: this.plugin.intervalSeconds, newest: this.state.counters.lastMessageAt };
+    return {
+      rows: this.state.rows,
+      stores: this.facing as never,
+      interval: this.plugin.intervalSeconds,
+      newest: this.state.counters.lastMessageAt,
+    };
   }
 
   private applyMessage(state: PluginState, message: PluginMessage): void {
@@ -311,7 +352,8 @@ export class PluginRuntime {
     for (const s of this.storeList) s.endMessage();
     counters.applied++;
     counters.expired += expired;
-    if (counters.lastMessageAt === null || message.timestamp > counters.lastMessageAt) counters.lastMessageAt = message.timestamp;
+    if (counters.lastMessageAt === null || message.timestamp > counters.lastMessageAt)
+      counters.lastMessageAt = message.timestamp;
     if (retention !== null) {
       const top = state.rows.newestTimestamp;
       const oldest = state.rows.oldestTimestamp;
@@ -348,7 +390,8 @@ export class PluginRuntime {
   }
 
   private storeOverCap(): boolean {
-    for (let i = 0; i < this.storeList.length; i++) if ((this.storeList[i] as KeyedStore<unknown>).size > this.maxKeys) return true;
+    for (let i = 0; i < this.storeList.length; i++)
+      if ((this.storeList[i] as KeyedStore<unknown>).size > this.maxKeys) return true;
     return false;
   }
 }

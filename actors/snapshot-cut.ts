@@ -35,7 +35,9 @@ export class SnapshotCut {
     this.position = log.position;
     this.stores = ['rows', ...Object.keys(stores)];
     this.containers = [rows as KeyedStore<unknown>, ...Object.values(stores)];
-    this.entries = Object.fromEntries(this.stores.map((name, i) => [name, (this.containers[i] as KeyedStore<unknown>).size]));
+    this.entries = Object.fromEntries(
+      this.stores.map((name, i) => [name, (this.containers[i] as KeyedStore<unknown>).size]),
+    );
     for (const c of this.containers) c.openCut();
   }
 
@@ -59,11 +61,16 @@ export class SnapshotCut {
     for (let pos = from; pos < this.position; pos++) {
       const container = this.log.containerAt(pos);
       const key = this.log.keyAt(pos);
-      if (container === undefined || key === undefined) throw new Error(`change log no longer holds position ${pos} (pin it)`);
+      if (container === undefined || key === undefined)
+        throw new Error(`change log no longer holds position ${pos} (pin it)`);
       const set = seen[container] as Set<string>;
       if (set.has(key)) continue;
       set.add(key);
-      yield { store: this.stores[container] as string, key, value: (this.containers[container] as KeyedStore<unknown>).valueAtCut(key) };
+      yield {
+        store: this.stores[container] as string,
+        key,
+        value: (this.containers[container] as KeyedStore<unknown>).valueAtCut(key),
+      };
     }
   }
 
@@ -88,4 +95,3 @@ export class SnapshotCut {
     this.log.unpin();
   }
 }
-

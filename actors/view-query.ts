@@ -38,7 +38,11 @@ export function queryView(runtime: PluginRuntime, q: ViewQuery): ViewPage {
 }
 
 /** One page of rows: time window, order, limit, then paging; `view` is the plugin's custom view, if any. */
-export function queryRows(rowStore: RowStore<Row>, view: ((params: Readonly<Record<string, unknown>>) => Iterable<Row>) | undefined, q: ViewQuery): ViewPage {
+export function queryRows(
+  rowStore: RowStore<Row>,
+  view: ((params: Readonly<Record<string, unknown>>) => Iterable<Row>) | undefined,
+  q: ViewQuery,
+): ViewPage {
   const range = { start: q.start, stop: q.stop };
   let total: number;
   let source: Iterable<Row>;

@@ -27,7 +27,9 @@ const counter = definePlugin({
     stores.total.set('all', (stores.total.get('all') ?? 0) + 1);
   },
 });
-const messages = Array.from({ length: 64 }, (_, i) => createPluginMessage({ topic: 'a.b.c.d', timestamp: 1_000 + i, msg: {} }, deriveMeta));
+const messages = Array.from({ length: 64 }, (_, i) =>
+  createPluginMessage({ topic: 'a.b.c.d', timestamp: 1_000 + i, msg: {} }, deriveMeta),
+);
 
 /** Runs `apply` N times; returns messages per second and bytes allocated per message. */
 function measure(apply: (i: number) => void) {
@@ -39,9 +41,21 @@ function measure(apply: (i: number) => void) {
   for (let i = 0; i < N; i++) apply(i);
   const ms = performance.now() - t;
   const after = v8.getHeapStatistics().used_heap_size;
-  const { statistics } = profiler.stop() as unknown as { statistics: { beforeGC: { heapStatistics: { usedHeapSize: number } }; afterGC: { heapStatistics: { usedHeapSize: number } } }[] };
-  const collected = statistics.reduce((sum, s) => sum + s.beforeGC.heapStatistics.usedHeapSize - s.afterGC.heapStatistics.usedHeapSize, 0);
-  return { per_s: Math.round((N * 1000) / ms), bytes_per_message: +((after - before + collected) / N).toFixed(1), gcs: statistics.length };
+  const { statistics } = profiler.stop() as unknown as {
+    statistics: {
+      beforeGC: { heapStatistics: { usedHeapSize: number } };
+      afterGC: { heapStatistics: { usedHeapSize: number } };
+    }[];
+  };
+  const collected = statistics.reduce(
+    (sum, s) => sum + s.beforeGC.heapStatistics.usedHeapSize - s.afterGC.heapStatistics.usedHeapSize,
+    0,
+  );
+  return {
+    per_s: Math.round((N * 1000) / ms),
+    bytes_per_message: +((after - before + collected) / N).toFixed(1),
+    gcs: statistics.length,
+  };
 }
 
 function host(): PluginRuntime {
@@ -51,7 +65,9 @@ function host(): PluginRuntime {
 const direct = host();
 const viaActor = host();
 // The old path: one XState actor per plugin, every message an event through its transition.
-const actor = createActor(fromTransition((s: number, e: { type: 'message'; i: number }) => (viaActor.send(messages[e.i & 63]!), s), 0));
+const actor = createActor(
+  fromTransition((s: number, e: { type: 'message'; i: number }) => (viaActor.send(messages[e.i & 63]!), s), 0),
+);
 actor.start();
 
 const results: Record<string, unknown> = {};

@@ -89,7 +89,11 @@ const report = {
   replay_per_s: rate(N, replayMs),
   replay_vs_ingest: +(ingestMs / replayMs).toFixed(3),
   snapshot_full: { entries: full.written, bytes: full.bytes, ms: Math.round(full.durationMs) },
-  snapshot_incremental: { entries: incremental.written, bytes: incremental.bytes, ms: Math.round(incremental.durationMs) },
+  snapshot_incremental: {
+    entries: incremental.written,
+    bytes: incremental.bytes,
+    ms: Math.round(incremental.durationMs),
+  },
   snapshot_incremental_vs_full_bytes: +(incremental.bytes / Math.max(1, full.bytes)).toFixed(4),
 };
 console.log(JSON.stringify(report, null, 2));

@@ -13,7 +13,10 @@ import { Publisher } from 'zeromq';
 
 const PARALLEL = Number(process.env['BENCH_SCANS'] ?? 40);
 const COPIES = Number(process.env['BENCH_COPIES'] ?? 40);
-const dists = [new URL('../', import.meta.url).pathname, ...(process.env['BENCH_DIST'] ? [process.env['BENCH_DIST']] : [])];
+const dists = [
+  new URL('../', import.meta.url).pathname,
+  ...(process.env['BENCH_DIST'] ? [process.env['BENCH_DIST']] : []),
+];
 
 const samples = readFileSync(new URL('../../test/fixtures/fedmsg/samples.jsonl', import.meta.url), 'utf8')
   .split('\n')
@@ -36,7 +39,14 @@ async function run(dist: string): Promise<void> {
   const { Service } = (await import(join(dist, 'src/service.js'))) as typeof import('../src/service.js');
   const { builtinPlugins } = (await import(join(dist, 'plugins/index.js'))) as typeof import('../plugins/index.js');
   const dir = mkdtempSync(join(tmpdir(), 'statscache-bench-scans-'));
-  const service = Service.build({ config: loadConfig({ env: {}, flags: { port: 0, bind: ['tcp://127.0.0.1:*'], dataDir: dir, snapshotInterval: 3600 } }), logger: createLogger('silent'), plugins: builtinPlugins() });
+  const service = Service.build({
+    config: loadConfig({
+      env: {},
+      flags: { port: 0, bind: ['tcp://127.0.0.1:*'], dataDir: dir, snapshotInterval: 3600 },
+    }),
+    logger: createLogger('silent'),
+    plugins: builtinPlugins(),
+  });
   await service.start();
   const base = `http://127.0.0.1:${service.server?.port}`;
   const pub = new Publisher({ linger: 0, sendHighWaterMark: 0 });
@@ -62,7 +72,9 @@ async function run(dist: string): Promise<void> {
   for (let i = 0; i < 50; i++) idle.push((await timed(`${base}/api/volume-1m?rows_per_page=5`)).ms);
   const started = performance.now();
   let scansDone = false;
-  const scans = Promise.all(Array.from({ length: PARALLEL }, () => timed(`${base}/raw?user=ralph&rows_per_page=5`))).finally(() => (scansDone = true));
+  const scans = Promise.all(
+    Array.from({ length: PARALLEL }, () => timed(`${base}/raw?user=ralph&rows_per_page=5`)),
+  ).finally(() => (scansDone = true));
   const busy: number[] = [];
   while (!scansDone) busy.push((await timed(`${base}/api/volume-1m?rows_per_page=5`)).ms);
   const answers = await scans;

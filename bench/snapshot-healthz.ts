@@ -53,14 +53,29 @@ const perUser = definePlugin({
 
 async function run(chunked: boolean) {
   const dir = mkdtempSync(join(tmpdir(), 'statscache-bench-healthz-'));
-  const config = loadConfig({ env: {}, flags: { dataDir: dir, port: 0, bind: ['tcp://127.0.0.1:*'], snapshotInterval: 3600, snapshotGenerations: 1 } });
-  const service = Service.build({ config, logger: createLogger('silent'), plugins: [perUser], ...(chunked ? {} : { snapshotChunk: { chunkMs: Number.POSITIVE_INFINITY, chunkEntries: Number.POSITIVE_INFINITY } }) });
+  const config = loadConfig({
+    env: {},
+    flags: { dataDir: dir, port: 0, bind: ['tcp://127.0.0.1:*'], snapshotInterval: 3600, snapshotGenerations: 1 },
+  });
+  const service = Service.build({
+    config,
+    logger: createLogger('silent'),
+    plugins: [perUser],
+    ...(chunked
+      ? {}
+      : { snapshotChunk: { chunkMs: Number.POSITIVE_INFINITY, chunkEntries: Number.POSITIVE_INFINITY } }),
+  });
   await service.start();
   const base = `http://127.0.0.1:${service.server?.port ?? 0}`;
   const now = Math.floor(Date.now() / 1000) - 3600;
   const feed = async (from: number, to: number, round: string) => {
     for (let i = from; i < to; i++) {
-      service.accept({ topic: 'org.fedoraproject.prod.bench.user', timestamp: now + (i % 3000), msg_id: `bench-${round}-${i}`, msg: { user: `user-${i}` } } as never);
+      service.accept({
+        topic: 'org.fedoraproject.prod.bench.user',
+        timestamp: now + (i % 3000),
+        msg_id: `bench-${round}-${i}`,
+        msg: { user: `user-${i}` },
+      } as never);
       if (i % 5000 === 0) await new Promise((r) => setImmediate(r));
     }
     await service.settled();
@@ -69,7 +84,9 @@ async function run(chunked: boolean) {
 
   const probe = async (take: () => Promise<{ durationMs: number; written: number; yields?: number }>) => {
     // The client is another process, so its own work does not compete with the server's event loop.
-    const client = spawn(process.execPath, ['--input-type=module', '-e', CLIENT, `${base}/healthz`], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const client = spawn(process.execPath, ['--input-type=module', '-e', CLIENT, `${base}/healthz`], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     let out = '';
     client.stdout.on('data', (d: Buffer) => (out += d.toString()));
     // Wait until it is answered steadily (connection open, code warm).
@@ -77,8 +94,20 @@ async function run(chunked: boolean) {
     const report = await take();
     client.stdin.end();
     await new Promise((r) => client.once('exit', r));
-    const times = out.trim().split('\n').slice(1).map(Number).sort((a, b) => a - b);
-    return { entries: report.written, snapshot_ms: Math.round(report.durationMs), yields: report.yields ?? 0, healthz_answers: times.length, healthz_max_ms: +(times.at(-1) ?? 0).toFixed(1), healthz_p99_ms: +(times[Math.floor(times.length * 0.99)] ?? 0).toFixed(1) };
+    const times = out
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map(Number)
+      .sort((a, b) => a - b);
+    return {
+      entries: report.written,
+      snapshot_ms: Math.round(report.durationMs),
+      yields: report.yields ?? 0,
+      healthz_answers: times.length,
+      healthz_max_ms: +(times.at(-1) ?? 0).toFixed(1),
+      healthz_p99_ms: +(times[Math.floor(times.length * 0.99)] ?? 0).toFixed(1),
+    };
   };
   const full = await probe(() => service.snapshot());
   await feed(0, Math.ceil(KEYS / 100), 'b');

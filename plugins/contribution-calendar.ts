@@ -34,7 +34,11 @@ export function contributionCalendar(retention?: string): PluginDefinition<Contr
     columns: ['user', 'date', 'volume'],
     key: ['timestamp', 'user'],
     params: {
-      user: { type: 'string', maxLength: 255, description: 'Fedora account name: only this user\'s days (without it, every user\'s days)' },
+      user: {
+        type: 'string',
+        maxLength: 255,
+        description: "Fedora account name: only this user's days (without it, every user's days)",
+      },
       days: {
         type: 'integer',
         min: 1,

@@ -29,7 +29,11 @@ function rowOf(message: PluginMessage): LatestEventRow {
 }
 
 /** Keeps the newest message per key; an equal timestamp replaces (the later arrival wins). */
-function keepNewest(rows: { get(k: string): LatestEventRow | undefined; set(k: string, r: LatestEventRow): void }, key: string, message: PluginMessage): void {
+function keepNewest(
+  rows: { get(k: string): LatestEventRow | undefined; set(k: string, r: LatestEventRow): void },
+  key: string,
+  message: PluginMessage,
+): void {
   const previous = rows.get(key);
   if (previous !== undefined && message.timestamp < previous.timestamp) return;
   rows.set(key, rowOf(message));
@@ -52,8 +56,16 @@ export function latestEventPerTopic(retention?: string): PluginDefinition<Latest
     columns: COLUMNS,
     key: ['topic'],
     params: {
-      category: { type: 'string', maxLength: 100, description: 'only topics of this category (the 4th topic token, e.g. buildsys)' },
-      prefix: { type: 'string', maxLength: 255, description: 'only topics starting with this prefix (e.g. org.fedoraproject.prod.bodhi.)' },
+      category: {
+        type: 'string',
+        maxLength: 100,
+        description: 'only topics of this category (the 4th topic token, e.g. buildsys)',
+      },
+      prefix: {
+        type: 'string',
+        maxLength: 255,
+        description: 'only topics starting with this prefix (e.g. org.fedoraproject.prod.bodhi.)',
+      },
     },
     update(message, { rows }) {
       keepNewest(rows, message.topic, message);

@@ -2,7 +2,11 @@ import { definePlugin, windowedCounter, type PluginDefinition } from '../actors/
 import { compareText } from './fields.js';
 
 /** `timestamp`: the newest message time, where the 24 hours end. */
-export interface MessagesLast24hRow { readonly timestamp: number; readonly category: string; readonly volume: number }
+export interface MessagesLast24hRow {
+  readonly timestamp: number;
+  readonly category: string;
+  readonly volume: number;
+}
 
 const stores = { day: windowedCounter('24h', { slices: 96 }) };
 
@@ -20,6 +24,8 @@ export const messagesLast24h = (): PluginDefinition<MessagesLast24hRow, typeof s
     update: (message, { stores: s }) => void s.day.add(message.category, message.timestamp),
     view({ stores: s, newest }) {
       if (newest === null) return [];
-      return [...s.day.totals()].sort((a, b) => compareText(a[0], b[0])).map(([category, volume]) => ({ timestamp: newest, category, volume }));
+      return [...s.day.totals()]
+        .sort((a, b) => compareText(a[0], b[0]))
+        .map(([category, volume]) => ({ timestamp: newest, category, volume }));
     },
   });

@@ -32,7 +32,8 @@ export function pagureContribution(retention?: string): PluginDefinition<PagureC
     interval: '1d',
     ...withRetention(retention),
     summary: 'Number of pagure.io events per day',
-    description: 'Counts the messages pagure.io publishes (topics starting with io.pagure.prod) per UTC day; rows are stamped with the end of the day.',
+    description:
+      'Counts the messages pagure.io publishes (topics starting with io.pagure.prod) per UTC day; rows are stamped with the end of the day.',
     topics: [PAGURE],
     columns: ['volume'],
     key: ['timestamp'],
@@ -51,7 +52,8 @@ export function pagureContribution(retention?: string): PluginDefinition<PagureC
 export function pagureProjectOf(message: PluginMessage): string | undefined {
   const { topic, body } = message;
   if (topic.startsWith(`${PAGURE}.pagure.pull-request`)) return strAt(body, 'pullrequest', 'project', 'name');
-  if (topic === `${PAGURE}.pagure.git.receive`) return strAt(body, 'repo', 'name') ?? strAt(body, 'commit', 'repo', 'name');
+  if (topic === `${PAGURE}.pagure.git.receive`)
+    return strAt(body, 'repo', 'name') ?? strAt(body, 'commit', 'repo', 'name');
   return strAt(body, 'project', 'name');
 }
 
@@ -62,7 +64,7 @@ export function pagureProjectContribution(retention?: string): PluginDefinition<
     ...withRetention(retention),
     summary: 'Number of pagure.io events per project per day',
     description:
-      'Counts pagure.io messages per project per UTC day, except edits of issue comments. The project is the pull request\'s ' +
+      "Counts pagure.io messages per project per UTC day, except edits of issue comments. The project is the pull request's " +
       'project for pull-request events, the pushed repository for git.receive, and msg.project otherwise.',
     topics: [PAGURE],
     columns: ['project', 'volume'],

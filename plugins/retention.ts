@@ -3,8 +3,8 @@ import { identOf } from '../actors/ident.js';
 import { isInterval, parseInterval } from '../actors/interval.js';
 
 /** A factory's optional retention as a definition field, left out when not given so definitions stay plain data. */
-export const withRetention = (retention: string | undefined): { retention?: string } => (retention === undefined ? {} : { retention });
-
+export const withRetention = (retention: string | undefined): { retention?: string } =>
+  retention === undefined ? {} : { retention };
 
 /**
  * Applies the `retention` setting (keys: an ident like `volume-1s`, or an interval like `1s`
@@ -14,7 +14,10 @@ export const withRetention = (retention: string | undefined): { retention?: stri
  *
  * Entries that are not definition objects pass through untouched: registration reports them.
  */
-export function applyRetention(definitions: readonly unknown[], overrides: Readonly<Record<string, string>>): unknown[] {
+export function applyRetention(
+  definitions: readonly unknown[],
+  overrides: Readonly<Record<string, string>>,
+): unknown[] {
   const entries = Object.entries(overrides);
   if (entries.length === 0) return [...definitions];
   const byInterval = new Map<number, string>();
@@ -27,16 +30,26 @@ export function applyRetention(definitions: readonly unknown[], overrides: Reado
   const described = definitions.map(describe);
   const idents = new Set(described.map((d) => d?.ident));
   const intervals = new Set(described.map((d) => d?.interval));
-  const unknown = [...[...byIdent.keys()].filter((k) => !idents.has(k)), ...[...byInterval.entries()].filter(([s]) => !intervals.has(s)).map(([s]) => keyOf(overrides, s))];
+  const unknown = [
+    ...[...byIdent.keys()].filter((k) => !idents.has(k)),
+    ...[...byInterval.entries()].filter(([s]) => !intervals.has(s)).map(([s]) => keyOf(overrides, s)),
+  ];
   if (unknown.length > 0) {
-    throw new StatscacheError('SC_CONFIG_INVALID', `setting "retention": ${unknown.map((k) => JSON.stringify(k)).join(', ')} names no loaded plugin ident or plugin interval`);
+    throw new StatscacheError(
+      'SC_CONFIG_INVALID',
+      `setting "retention": ${unknown.map((k) => JSON.stringify(k)).join(', ')} names no loaded plugin ident or plugin interval`,
+    );
   }
   return definitions.map((candidate, i) => {
     const d = described[i];
     if (!d) return candidate;
     const override = byIdent.get(d.ident) ?? (d.interval === null ? undefined : byInterval.get(d.interval));
     // Keeps the prototype: an external plugin may define its functions on a class.
-    return override === undefined ? candidate : Object.assign(Object.create(Object.getPrototypeOf(candidate) as object | null) as object, candidate, { retention: override });
+    return override === undefined
+      ? candidate
+      : Object.assign(Object.create(Object.getPrototypeOf(candidate) as object | null) as object, candidate, {
+          retention: override,
+        });
   });
 }
 
@@ -44,7 +57,11 @@ function seconds(spec: string, key: string): number {
   try {
     return parseInterval(spec, key);
   } catch (err) {
-    throw new StatscacheError('SC_CONFIG_INVALID', `setting "retention": ${JSON.stringify(key)} → ${JSON.stringify(spec)} is not a positive interval like 6h or 30d`, { cause: err });
+    throw new StatscacheError(
+      'SC_CONFIG_INVALID',
+      `setting "retention": ${JSON.stringify(key)} → ${JSON.stringify(spec)} is not a positive interval like 6h or 30d`,
+      { cause: err },
+    );
   }
 }
 

@@ -1,19 +1,36 @@
-import { definePlugin, windowedCounter, type PluginDefinition, type PluginMessage, type ReadonlyWindowedCounter, type StoredState } from '../actors/plugin-api.js';
+import {
+  definePlugin,
+  windowedCounter,
+  type PluginDefinition,
+  type PluginMessage,
+  type ReadonlyWindowedCounter,
+  type StoredState,
+} from '../actors/plugin-api.js';
 import { compareText, SEP } from './fields.js';
 
 export const WINDOWS = ['hour', 'day', 'week'] as const;
 export type WindowName = (typeof WINDOWS)[number];
 type Column = 'user' | 'package';
 /** `timestamp`: the newest message seen, where the windows end. Rank 1 is the most active. */
-type RowOf<C extends Column> = { readonly timestamp: number; readonly window: WindowName; readonly rank: number; readonly volume: number } & { readonly [K in C]: string };
+type RowOf<C extends Column> = {
+  readonly timestamp: number;
+  readonly window: WindowName;
+  readonly rank: number;
+  readonly volume: number;
+} & { readonly [K in C]: string };
 export type TopUserRow = RowOf<'user'>;
 export type TopPackageRow = RowOf<'package'>;
 const [DEFAULT_N, MAX_N] = [10, 100];
 // The hour moves by the minute, the day and week by the hour.
-const stores = { hour: windowedCounter('1h', { slices: 60 }), day: windowedCounter('1d', { slices: 24 }), week: windowedCounter('7d', { slices: 168 }) };
+const stores = {
+  hour: windowedCounter('1h', { slices: 60 }),
+  day: windowedCounter('1d', { slices: 24 }),
+  week: windowedCounter('7d', { slices: 168 }),
+};
 
 /** The `n` largest totals, ties broken by name so every replica ranks alike. */
-const topOf = (c: ReadonlyWindowedCounter, n: number) => [...c.totals()].sort((a, b) => b[1] - a[1] || compareText(a[0], b[0])).slice(0, n);
+const topOf = (c: ReadonlyWindowedCounter, n: number) =>
+  [...c.totals()].sort((a, b) => b[1] - a[1] || compareText(a[0], b[0])).slice(0, n);
 
 /** Version 1 kept linked (resolution, slice, name) entries and a clock of cuts: its counts become the counters' slices. */
 function migrate(stored: StoredState): StoredState {
@@ -28,8 +45,20 @@ function migrate(stored: StoredState): StoredState {
   return { rows: stored.rows, stores: out };
 }
 
-function topN<C extends Column>(name: string, column: C, what: string, namesOf: (m: PluginMessage) => readonly string[]): PluginDefinition<RowOf<C>, typeof stores> {
-  return definePlugin<RowOf<C>, typeof stores, { window: { type: 'string'; enum: readonly string[]; description: string }; n: { type: 'integer'; min: number; max: number; description: string } }>({
+function topN<C extends Column>(
+  name: string,
+  column: C,
+  what: string,
+  namesOf: (m: PluginMessage) => readonly string[],
+): PluginDefinition<RowOf<C>, typeof stores> {
+  return definePlugin<
+    RowOf<C>,
+    typeof stores,
+    {
+      window: { type: 'string'; enum: readonly string[]; description: string };
+      n: { type: 'integer'; min: number; max: number; description: string };
+    }
+  >({
     name,
     version: 2,
     summary: `The most active ${what}s over the last hour, day or week`,
@@ -41,7 +70,11 @@ function topN<C extends Column>(name: string, column: C, what: string, namesOf: 
     key: ['window', 'rank'],
     stores,
     params: {
-      window: { type: 'string', enum: WINDOWS, description: 'hour, day (default) or week: how far back from the newest message to count' },
+      window: {
+        type: 'string',
+        enum: WINDOWS,
+        description: 'hour, day (default) or week: how far back from the newest message to count',
+      },
       n: { type: 'integer', min: 1, max: MAX_N, description: `how many ${what}s to rank (default ${DEFAULT_N})` },
     },
     update(message, { stores: s }) {
@@ -50,11 +83,15 @@ function topN<C extends Column>(name: string, column: C, what: string, namesOf: 
     view({ stores: s, newest }, params) {
       const window = (params.window ?? 'day') as WindowName;
       if (newest === null) return [];
-      return topOf(s[window], params.n ?? DEFAULT_N).map(([who, volume], i) => ({ timestamp: newest, window, rank: i + 1, volume, [column]: who }) as RowOf<C>);
+      return topOf(s[window], params.n ?? DEFAULT_N).map(
+        ([who, volume], i) => ({ timestamp: newest, window, rank: i + 1, volume, [column]: who }) as RowOf<C>,
+      );
     },
     migrate,
   });
 }
 
-export const topUsers = (): PluginDefinition<TopUserRow, typeof stores> => topN('Top users', 'user', 'user', (m) => m.meta.usernames);
-export const topPackages = (): PluginDefinition<TopPackageRow, typeof stores> => topN('Top packages', 'package', 'package', (m) => m.meta.packages);
+export const topUsers = (): PluginDefinition<TopUserRow, typeof stores> =>
+  topN('Top users', 'user', 'user', (m) => m.meta.usernames);
+export const topPackages = (): PluginDefinition<TopPackageRow, typeof stores> =>
+  topN('Top packages', 'package', 'package', (m) => m.meta.packages);

@@ -31,7 +31,11 @@ interface Spec<C extends Column> {
 }
 
 /** Messages per (value, time bucket), one row per value seen in a bucket, stamped with the bucket's end. */
-function volumeByKey<C extends Column>(spec: Spec<C>, interval: string, retention?: string): PluginDefinition<RowOf<C>> {
+function volumeByKey<C extends Column>(
+  spec: Spec<C>,
+  interval: string,
+  retention?: string,
+): PluginDefinition<RowOf<C>> {
   return definePlugin<RowOf<C>>({
     name: spec.name,
     interval,
@@ -58,7 +62,8 @@ export function volumeByTopic(interval: string, retention?: string): PluginDefin
       name: 'Volume by topic',
       column: 'topic',
       what: 'topic',
-      description: 'Counts messages per full topic in fixed time buckets aligned on the UNIX epoch. One row per topic that had messages in a bucket, stamped with the end of the bucket.',
+      description:
+        'Counts messages per full topic in fixed time buckets aligned on the UNIX epoch. One row per topic that had messages in a bucket, stamped with the end of the bucket.',
       keysOf: (m) => [m.topic],
     },
     interval,

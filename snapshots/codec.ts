@@ -32,7 +32,8 @@ export class ChecksumError extends Error {}
 
 /** Verifies the checksum, then decodes; throws ChecksumError or a decode error. */
 export function decodeChecked(bytes: Uint8Array): unknown {
-  if (bytes.byteLength <= CHECK_BYTES) throw new ChecksumError(`value of ${bytes.byteLength} bytes is too short to hold a checksum`);
+  if (bytes.byteLength <= CHECK_BYTES)
+    throw new ChecksumError(`value of ${bytes.byteLength} bytes is too short to hold a checksum`);
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const body = buf.subarray(CHECK_BYTES);
   const want = buf.subarray(0, CHECK_BYTES);

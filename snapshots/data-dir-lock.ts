@@ -50,7 +50,11 @@ export function unwritableDataDir(dataDir: string, err: unknown): StatscacheErro
   };
   const reason = e?.code ? why[e.code] : undefined;
   if (!reason) return null;
-  return new StatscacheError('SC_DATA_DIR_UNWRITABLE', `cannot write the data dir ${dataDir} (${e.code} on ${e.path ?? dataDir}): ${reason}; pass --data-dir or STATSCACHE_DATA_DIR with a writable folder`, { cause: err });
+  return new StatscacheError(
+    'SC_DATA_DIR_UNWRITABLE',
+    `cannot write the data dir ${dataDir} (${e.code} on ${e.path ?? dataDir}): ${reason}; pass --data-dir or STATSCACHE_DATA_DIR with a writable folder`,
+    { cause: err },
+  );
 }
 
 /**
@@ -74,8 +78,13 @@ export function lockDataDir(dataDir: string, what: string): DataDirLock {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK') throw err;
     const holder = lockHolder(dataDir);
-    const who = holder ? `pid ${holder.pid}${holder.what ? ` (statscache ${holder.what})` : ''}` : 'another process (it has not written its pid yet)';
-    throw new StatscacheError('SC_DATA_DIR_LOCKED', `the data dir ${dataDir} is locked: ${who} is using it (it holds ${path}); stop it first, or pass another --data-dir`);
+    const who = holder
+      ? `pid ${holder.pid}${holder.what ? ` (statscache ${holder.what})` : ''}`
+      : 'another process (it has not written its pid yet)';
+    throw new StatscacheError(
+      'SC_DATA_DIR_LOCKED',
+      `the data dir ${dataDir} is locked: ${who} is using it (it holds ${path}); stop it first, or pass another --data-dir`,
+    );
   }
   // 'a+' appends whatever the position: truncate, then write at offset 0.
   ftruncateSync(fd, 0);

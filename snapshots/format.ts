@@ -35,7 +35,8 @@ export function metaProblem(value: unknown): string | null {
   if (typeof value !== 'object' || value === null) return 'meta record is not an object';
   const m = value as Record<string, unknown>;
   if (typeof m['format'] !== 'number' || !Number.isInteger(m['format'])) return 'meta record has no integer "format"';
-  if (m['format'] > FORMAT_VERSION) return `format ${String(m['format'])} is newer than this statscache reads (${FORMAT_VERSION})`;
+  if (m['format'] > FORMAT_VERSION)
+    return `format ${String(m['format'])} is newer than this statscache reads (${FORMAT_VERSION})`;
   for (const field of ['generation', 'slot', 'journalSeq', 'takenAt', 'newestTimestamp']) {
     if (typeof m[field] !== 'number' || !Number.isFinite(m[field])) return `meta record has no numeric "${field}"`;
   }

@@ -37,7 +37,8 @@ export async function trimJournal(journal: Journal, policy: TrimPolicy): Promise
   const first = journal.firstRetained;
   if (first === 0 || first > policy.coveredSeq) return 0;
   const entries = Math.max(1, journal.position - first + 1);
-  const excess = policy.bytes > policy.maxBytes ? Math.ceil((entries * (policy.bytes - policy.maxBytes)) / policy.bytes) : 0;
+  const excess =
+    policy.bytes > policy.maxBytes ? Math.ceil((entries * (policy.bytes - policy.maxBytes)) / policy.bytes) : 0;
   let upTo = 0;
   let scanned = 0;
   for (const entry of journal.after(first - 1, { remember: false })) {

@@ -51,8 +51,14 @@ export interface JournalRecordBytes {
 
 const metaKey = (slot: number): SnapshotKey => [slot, 'm'];
 // A prefix sorts before everything it starts; `ident + \u0001` sorts after every [ident, …].
-const pluginRange = (slot: number, ident: string) => ({ start: [slot, 'e', ident] as unknown as SnapshotKey, end: [slot, 'e', `${ident}\u0001`] as unknown as SnapshotKey });
-const slotEntries = (slot: number) => ({ start: [slot, 'e'] as unknown as SnapshotKey, end: [slot, 'e\u0001'] as unknown as SnapshotKey });
+const pluginRange = (slot: number, ident: string) => ({
+  start: [slot, 'e', ident] as unknown as SnapshotKey,
+  end: [slot, 'e', `${ident}\u0001`] as unknown as SnapshotKey,
+});
+const slotEntries = (slot: number) => ({
+  start: [slot, 'e'] as unknown as SnapshotKey,
+  end: [slot, 'e\u0001'] as unknown as SnapshotKey,
+});
 
 /** The LMDB data file and its lock file inside a data dir. */
 export const DATA_FILE = 'statscache.lmdb';
@@ -70,7 +76,12 @@ export class DataStore {
     options: { readOnly?: boolean } = {},
   ) {
     if (!options.readOnly) mkdirSync(dir, { recursive: true });
-    this.root = open({ path: join(dir, DATA_FILE), maxDbs: 8, readOnly: options.readOnly ?? false, compression: false });
+    this.root = open({
+      path: join(dir, DATA_FILE),
+      maxDbs: 8,
+      readOnly: options.readOnly ?? false,
+      compression: false,
+    });
     this.snapshots = this.root.openDB<Uint8Array, SnapshotKey>('snapshot', { encoding: 'binary' });
     this.journal = this.root.openDB<Uint8Array, number>('journal', { encoding: 'binary' });
     this.ids = this.root.openDB<number, string>('journal-ids', { encoding: 'ordered-binary' });
@@ -207,7 +218,11 @@ export class DataStore {
     const range =
       order === 'asc'
         ? { start: [start, 0] as [number, number], end: [end, Number.MAX_SAFE_INTEGER] as [number, number] }
-        : { start: [end, Number.MAX_SAFE_INTEGER] as [number, number], end: [start, 0] as [number, number], reverse: true };
+        : {
+            start: [end, Number.MAX_SAFE_INTEGER] as [number, number],
+            end: [start, 0] as [number, number],
+            reverse: true,
+          };
     for (const key of this.times.getKeys(range)) yield key[1];
   }
 
@@ -248,7 +263,12 @@ export class DataStore {
   walk(): Record<string, number> {
     const counts: Record<string, number> = { names: 0 };
     for (const _ of this.root.getKeys()) counts['names'] = (counts['names'] ?? 0) + 1;
-    const dbs = [['snapshot', this.snapshots], ['journal', this.journal], ['journal-ids', this.ids], ['journal-time', this.times]] as unknown as [string, Database<unknown, Key>][];
+    const dbs = [
+      ['snapshot', this.snapshots],
+      ['journal', this.journal],
+      ['journal-ids', this.ids],
+      ['journal-time', this.times],
+    ] as unknown as [string, Database<unknown, Key>][];
     for (const [name, db] of dbs) {
       let n = 0;
       for (const { value } of db.getRange({})) if (value !== undefined) n++;
@@ -260,7 +280,11 @@ export class DataStore {
   /** Raw records of one slot (snapshot) or of the journal from a seq on, in key order. */
   *salvageRange(what: { slot: number } | { journalAfter: number }): Generator<{ key: unknown; value: Uint8Array }> {
     if ('slot' in what) {
-      for (const { key, value } of this.snapshots.getRange({ start: [what.slot] as unknown as SnapshotKey, end: [what.slot + 1] as unknown as SnapshotKey })) yield { key, value };
+      for (const { key, value } of this.snapshots.getRange({
+        start: [what.slot] as unknown as SnapshotKey,
+        end: [what.slot + 1] as unknown as SnapshotKey,
+      }))
+        yield { key, value };
     } else {
       for (const { key, value } of this.journal.getRange({ start: what.journalAfter + 1 })) yield { key, value };
     }
@@ -300,6 +324,11 @@ export class DataStore {
 }
 
 function pagesBytes(stats: unknown): number {
-  const s = stats as { treeBranchPageCount?: number; treeLeafPageCount?: number; overflowPages?: number; pageSize?: number };
+  const s = stats as {
+    treeBranchPageCount?: number;
+    treeLeafPageCount?: number;
+    overflowPages?: number;
+    pageSize?: number;
+  };
   return ((s.treeBranchPageCount ?? 0) + (s.treeLeafPageCount ?? 0) + (s.overflowPages ?? 0)) * (s.pageSize ?? 4096);
 }

@@ -96,7 +96,11 @@ function readStored(ident: string, slot: number, store: DataStore): StoredState 
     try {
       value = decodeChecked(entry.value);
     } catch (err) {
-      throw new StatscacheError('SC_SNAPSHOT_UNREADABLE', `slot ${slot}, plugin "${ident}", store "${entry.store}", key ${JSON.stringify(entry.key)}: ${(err as Error).message}`, { cause: err });
+      throw new StatscacheError(
+        'SC_SNAPSHOT_UNREADABLE',
+        `slot ${slot}, plugin "${ident}", store "${entry.store}", key ${JSON.stringify(entry.key)}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     if (entry.store === 'rows') rows.set(entry.key, value);
     else (stores[entry.store] ??= new Map()).set(entry.key, value);
@@ -108,19 +112,30 @@ function checkCounts(ident: string, record: PluginRecord, stored: StoredState): 
   if (!record.entries) return;
   for (const [name, want] of Object.entries(record.entries)) {
     const got = name === 'rows' ? stored.rows.size : (stored.stores[name]?.size ?? 0);
-    if (got !== want) throw new StatscacheError('SC_SNAPSHOT_UNREADABLE', `plugin "${ident}", store "${name}": ${got} entries on disk, the snapshot wrote ${want} (torn or tampered)`);
+    if (got !== want)
+      throw new StatscacheError(
+        'SC_SNAPSHOT_UNREADABLE',
+        `plugin "${ident}", store "${name}": ${got} entries on disk, the snapshot wrote ${want} (torn or tampered)`,
+      );
   }
 }
 
 function migrate(runtime: PluginRuntime, stored: StoredState, from: number): StoredState {
   const hook = runtime.plugin.definition.migrate;
   if (!hook) {
-    throw new StatscacheError('SC_SNAPSHOT_MIGRATION_FAILED', `plugin "${runtime.ident}" has state version ${from} on disk, code version ${runtime.plugin.version}, and no migrate hook`);
+    throw new StatscacheError(
+      'SC_SNAPSHOT_MIGRATION_FAILED',
+      `plugin "${runtime.ident}" has state version ${from} on disk, code version ${runtime.plugin.version}, and no migrate hook`,
+    );
   }
   try {
     return hook(stored, from);
   } catch (err) {
-    throw new StatscacheError('SC_SNAPSHOT_MIGRATION_FAILED', `plugin "${runtime.ident}": migrate from version ${from} threw: ${(err as Error).message}`, { cause: err });
+    throw new StatscacheError(
+      'SC_SNAPSHOT_MIGRATION_FAILED',
+      `plugin "${runtime.ident}": migrate from version ${from} threw: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
 }
 
@@ -128,7 +143,10 @@ function validateRows(ident: string, stored: StoredState): void {
   for (const [key, row] of stored.rows) {
     const ts = (row as { timestamp?: unknown } | null)?.timestamp;
     if (typeof ts !== 'number' || !Number.isFinite(ts)) {
-      throw new StatscacheError('SC_SNAPSHOT_UNREADABLE', `plugin "${ident}", row ${JSON.stringify(key)} has no numeric timestamp`);
+      throw new StatscacheError(
+        'SC_SNAPSHOT_UNREADABLE',
+        `plugin "${ident}", row ${JSON.stringify(key)} has no numeric timestamp`,
+      );
     }
   }
 }

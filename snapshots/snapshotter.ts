@@ -100,7 +100,8 @@ export class Snapshotter {
     for (let slot = 0; slot < options.slots; slot++) {
       for (const { runtime } of this.tracked) {
         // Other slots hold older generations (or nothing): their next write must be whole.
-        if (slot !== restored.meta?.slot || restored.migrated.includes(runtime.ident)) this.rewrite.add(`${slot}\u0000${runtime.ident}`);
+        if (slot !== restored.meta?.slot || restored.migrated.includes(runtime.ident))
+          this.rewrite.add(`${slot}\u0000${runtime.ident}`);
       }
     }
     this.retained = restored.retained;
@@ -123,8 +124,20 @@ export class Snapshotter {
     const started = performance.now();
     const position = this.options.position();
     // Nothing happened since the last snapshot: the newest generation on disk is still exact.
-    if (this.generation > 0 && position.journalSeq === this.lastSeq && this.tracked.every((t) => t.runtime.position === t.lastCut)) {
-      return { generation: this.generation, slot: this.generation % this.options.slots, journalSeq: position.journalSeq, durationMs: 0, written: 0, removed: 0, bytes: 0 };
+    if (
+      this.generation > 0 &&
+      position.journalSeq === this.lastSeq &&
+      this.tracked.every((t) => t.runtime.position === t.lastCut)
+    ) {
+      return {
+        generation: this.generation,
+        slot: this.generation % this.options.slots,
+        journalSeq: position.journalSeq,
+        durationMs: 0,
+        written: 0,
+        removed: 0,
+        bytes: 0,
+      };
     }
     const generation = this.generation + 1;
     const slot = generation % this.options.slots;
@@ -147,7 +160,8 @@ export class Snapshotter {
         for (const { runtime, cut, from, whole } of cuts) {
           if (whole) {
             let n: number;
-            while ((n = batch.clearSome(slot, runtime.ident, this.options.chunkEntries ?? 2048)) > 0) if (pacer.due(n)) await pacer.yield();
+            while ((n = batch.clearSome(slot, runtime.ident, this.options.chunkEntries ?? 2048)) > 0)
+              if (pacer.due(n)) await pacer.yield();
             rewritten.push(`${slot}\u0000${runtime.ident}`);
           }
           for (const { store, key, value } of whole ? cut.whole() : cut.changed(from)) {
@@ -188,10 +202,25 @@ export class Snapshotter {
     this.generation = generation;
     this.lastSeq = position.journalSeq;
     for (const r of rewritten) this.rewrite.delete(r);
-    return { generation, slot, journalSeq: position.journalSeq, durationMs: performance.now() - started, written, removed, bytes, yields: pacer.yields };
+    return {
+      generation,
+      slot,
+      journalSeq: position.journalSeq,
+      durationMs: performance.now() - started,
+      written,
+      removed,
+      bytes,
+      yields: pacer.yields,
+    };
   }
 }
 
 function recordOf(runtime: PluginRuntime, cut: SnapshotCut): PluginRecord {
-  return { version: runtime.plugin.version, rows: cut.rows, stores: [...cut.stores], entries: { ...cut.entries }, lastMessageAt: cut.lastMessageAt };
+  return {
+    version: runtime.plugin.version,
+    rows: cut.rows,
+    stores: [...cut.stores],
+    entries: { ...cut.entries },
+    lastMessageAt: cut.lastMessageAt,
+  };
 }

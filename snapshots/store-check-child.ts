@@ -46,7 +46,9 @@ function salvage(dir: string, target: string, what: { slot: number } | { journal
 function indexOf(value: Uint8Array): { id: string; timestamp: number } | null {
   try {
     const { id, envelope } = decodeChecked(value) as { id: string; envelope: { timestamp: number } };
-    return typeof id === 'string' && typeof envelope?.timestamp === 'number' ? { id, timestamp: envelope.timestamp } : null;
+    return typeof id === 'string' && typeof envelope?.timestamp === 'number'
+      ? { id, timestamp: envelope.timestamp }
+      : null;
   } catch {
     return null;
   }

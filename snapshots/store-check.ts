@@ -17,7 +17,9 @@ const CHILD_TIMEOUT_MS = 600_000;
 /** Journal salvage restarts past a bad page this many times, skipping further each time. */
 const JOURNAL_RETRIES = 6;
 
-export type CheckResult = { readonly ok: true; readonly counts: Record<string, number>; readonly ms: number } | { readonly ok: false; readonly problem: string; readonly ms: number };
+export type CheckResult =
+  | { readonly ok: true; readonly counts: Record<string, number>; readonly ms: number }
+  | { readonly ok: false; readonly problem: string; readonly ms: number };
 
 export interface SalvageReport {
   readonly file: string;
@@ -33,15 +35,23 @@ export interface SalvageReport {
 function childScript(): string {
   // From dist/ the child sits beside this module; from the TypeScript sources (tests) it is the built copy.
   const beside = fileURLToPath(new URL('./store-check-child.js', import.meta.url));
-  return existsSync(beside) ? beside : fileURLToPath(new URL('../dist/snapshots/store-check-child.js', import.meta.url));
+  return existsSync(beside)
+    ? beside
+    : fileURLToPath(new URL('../dist/snapshots/store-check-child.js', import.meta.url));
 }
 
 function runChild(args: readonly string[]): { ok: boolean; stdout: string; problem: string } {
-  const r = spawnSync(process.execPath, [childScript(), ...args], { encoding: 'utf8', timeout: CHILD_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(process.execPath, [childScript(), ...args], {
+    encoding: 'utf8',
+    timeout: CHILD_TIMEOUT_MS,
+    maxBuffer: 64 * 1024 * 1024,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const stderr = (r.stderr ?? '').trim().split('\n').slice(-1)[0] ?? '';
   if (r.error) return { ok: false, stdout: r.stdout ?? '', problem: `checker failed: ${r.error.message}` };
   if (r.signal) return { ok: false, stdout: r.stdout ?? '', problem: `reading it killed the checker with ${r.signal}` };
-  if (r.status !== 0) return { ok: false, stdout: r.stdout ?? '', problem: `LMDB refused it: ${stderr || `exit ${r.status}`}` };
+  if (r.status !== 0)
+    return { ok: false, stdout: r.stdout ?? '', problem: `LMDB refused it: ${stderr || `exit ${r.status}`}` };
   return { ok: true, stdout: r.stdout ?? '', problem: '' };
 }
 
@@ -74,7 +84,13 @@ export function checkDataFile(dataDir: string, options: { write: boolean }): Che
 }
 
 /** The last `copied <n> <key>` line of a salvage child: how far it got before it ended. */
-function progress(stdout: string): { opened: boolean; records: number; firstKey: unknown; lastKey: unknown; done: boolean } {
+function progress(stdout: string): {
+  opened: boolean;
+  records: number;
+  firstKey: unknown;
+  lastKey: unknown;
+  done: boolean;
+} {
   let records = 0;
   let firstKey: unknown = null;
   let lastKey: unknown = null;
@@ -112,13 +128,17 @@ export function quarantineAndSalvage(dataDir: string, problem: string, nowMs: nu
     const r = runChild(['salvage-slot', dataDir, work, String(slot)]);
     const p = progress(r.stdout);
     opens = p.opened;
-    if (!opens) lost.push(`everything: the file does not open (${r.problem}); starting empty, the state comes back from --datagrepper backfill if set`);
+    if (!opens)
+      lost.push(
+        `everything: the file does not open (${r.problem}); starting empty, the state comes back from --datagrepper backfill if set`,
+      );
     if (!opens || (r.ok && p.records === 0)) continue;
     slots[slot] = { records: p.records, complete: r.ok && p.done };
     if (!slots[slot]?.complete) cutShort.push(`${slot} (${p.records} records copied before: ${r.problem})`);
   }
   if (cutShort.length > 0) lost.push(`snapshot slots cut short, restore falls back past them: ${cutShort.join(', ')}`);
-  if (opens && !Object.values(slots).some((s) => s.complete)) lost.push('every snapshot generation: state is rebuilt from the salvaged journal (and --datagrepper backfill)');
+  if (opens && !Object.values(slots).some((s) => s.complete))
+    lost.push('every snapshot generation: state is rebuilt from the salvaged journal (and --datagrepper backfill)');
 
   let after = 0;
   let gapFrom: number | null = null;
@@ -146,16 +166,23 @@ export function quarantineAndSalvage(dataDir: string, problem: string, nowMs: nu
       gapProblem = r.problem;
     }
   }
-  if (gapFrom !== null) lost.push(`journal records after seq ${gapFrom}: unreadable (${gapProblem}), still after ${JOURNAL_RETRIES} skips ahead`);
+  if (gapFrom !== null)
+    lost.push(
+      `journal records after seq ${gapFrom}: unreadable (${gapProblem}), still after ${JOURNAL_RETRIES} skips ahead`,
+    );
   if (journal.records > 0) {
     const r = runChild(['reindex', work]);
-    if (!r.ok) lost.push(`the journal's id and time indexes (${r.problem}): de-duplication against older messages and /raw history are incomplete until those records are trimmed`);
+    if (!r.ok)
+      lost.push(
+        `the journal's id and time indexes (${r.problem}): de-duplication against older messages and /raw history are incomplete until those records are trimmed`,
+      );
   }
 
   const quarantinedTo = join(dataDir, 'quarantine', stamp(nowMs));
   mkdirSync(quarantinedTo, { recursive: true });
   renameSync(file, join(quarantinedTo, DATA_FILE));
-  if (existsSync(join(dataDir, DATA_LOCK_FILE))) renameSync(join(dataDir, DATA_LOCK_FILE), join(quarantinedTo, DATA_LOCK_FILE));
+  if (existsSync(join(dataDir, DATA_LOCK_FILE)))
+    renameSync(join(dataDir, DATA_LOCK_FILE), join(quarantinedTo, DATA_LOCK_FILE));
   if (existsSync(join(work, DATA_FILE))) renameSync(join(work, DATA_FILE), file);
   rmSync(work, { recursive: true, force: true });
   return { file, problem, quarantinedTo, slots, journal, lost };

@@ -94,11 +94,24 @@ export class AmqpInput {
   private readonly random: () => number;
   private readonly setTimer: (fn: () => void, ms: number) => () => void;
 
-  constructor(private readonly options: AmqpInputOptions, input = redactUrl(options.url)) {
+  constructor(
+    private readonly options: AmqpInputOptions,
+    input = redactUrl(options.url),
+  ) {
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.setTimer = options.setTimer ?? defaultTimer;
-    this.status = { input, state: 'connecting', reason: null, since: this.now(), queue: null, durableQueue: options.queue !== null, connects: 0, deliveries: 0, acked: 0 };
+    this.status = {
+      input,
+      state: 'connecting',
+      reason: null,
+      since: this.now(),
+      queue: null,
+      durableQueue: options.queue !== null,
+      connects: 0,
+      deliveries: 0,
+      acked: 0,
+    };
   }
 
   get current(): AmqpStatus {
@@ -131,7 +144,11 @@ export class AmqpInput {
 
   private set(change: Partial<AmqpStatus>): void {
     const previous = this.status.state;
-    this.status = { ...this.status, ...change, ...(change.state && change.state !== previous ? { since: this.now() } : {}) };
+    this.status = {
+      ...this.status,
+      ...change,
+      ...(change.state && change.state !== previous ? { since: this.now() } : {}),
+    };
     if (change.state && change.state !== previous) this.options.onState?.(this.status, previous);
   }
 
@@ -163,22 +180,38 @@ export class AmqpInput {
       this.model = model;
       model.on('error', () => undefined); // 'close' follows with the reason
       model.on('close', (err?: Error) => this.lost(generation, err ? err.message : 'connection closed by the broker'));
-      model.on('blocked', (reason: string) => generation === this.generation && this.set({ state: 'blocked', reason: `broker blocked the connection: ${reason}` }));
+      model.on(
+        'blocked',
+        (reason: string) =>
+          generation === this.generation &&
+          this.set({ state: 'blocked', reason: `broker blocked the connection: ${reason}` }),
+      );
       model.on('unblocked', () => generation === this.generation && this.set({ state: 'consuming', reason: null }));
       const channel = await model.createChannel();
       channel.on('error', () => undefined);
       channel.on('close', () => void model?.close().catch(() => undefined));
       await channel.prefetch(prefetch);
-      const declared = queue === null ? await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false }) : await channel.assertQueue(queue, { durable: true, exclusive: false, autoDelete: false });
+      const declared =
+        queue === null
+          ? await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false })
+          : await channel.assertQueue(queue, { durable: true, exclusive: false, autoDelete: false });
       for (const key of bindings) await channel.bindQueue(declared.queue, AMQP_EXCHANGE, key);
-      const acks = new AckWindow(channel, () => generation === this.generation, (n) => this.set({ acked: this.status.acked + n }));
-      const { consumerTag } = await channel.consume(declared.queue, (msg) => {
-        if (msg === null) {
-          void model?.close().catch(() => undefined); // consumer cancelled (queue deleted): start over
-          return;
-        }
-        this.deliver(generation, msg, acks);
-      }, { noAck: false });
+      const acks = new AckWindow(
+        channel,
+        () => generation === this.generation,
+        (n) => this.set({ acked: this.status.acked + n }),
+      );
+      const { consumerTag } = await channel.consume(
+        declared.queue,
+        (msg) => {
+          if (msg === null) {
+            void model?.close().catch(() => undefined); // consumer cancelled (queue deleted): start over
+            return;
+          }
+          this.deliver(generation, msg, acks);
+        },
+        { noAck: false },
+      );
       this.consumer = { channel, tag: consumerTag };
       this.attempt = 0;
       this.set({ state: 'consuming', reason: null, queue: declared.queue, connects: this.status.connects + 1 });
@@ -193,7 +226,13 @@ export class AmqpInput {
     const tag = msg.fields.deliveryTag;
     acks.expect(tag);
     const pending = this.options
-      .onDelivery({ routingKey: msg.fields.routingKey, content: msg.content, messageId: msg.properties.messageId, headers: msg.properties.headers, redelivered: msg.fields.redelivered })
+      .onDelivery({
+        routingKey: msg.fields.routingKey,
+        content: msg.content,
+        messageId: msg.properties.messageId,
+        headers: msg.properties.headers,
+        redelivered: msg.fields.redelivered,
+      })
       .then(
         () => acks.done(tag),
         (err: unknown) => {
@@ -212,7 +251,12 @@ export class AmqpInput {
     this.model = null;
     this.consumer = null;
     this.attempt++;
-    const delay = backoffDelay(this.attempt, this.options.reconnect.initialMs, this.options.reconnect.maxMs, this.random);
+    const delay = backoffDelay(
+      this.attempt,
+      this.options.reconnect.initialMs,
+      this.options.reconnect.maxMs,
+      this.random,
+    );
     this.set({ state: 'closed', reason: `${reason}; reconnecting in ${delay} ms` });
     this.cancelTimer?.();
     this.cancelTimer = this.setTimer(() => {

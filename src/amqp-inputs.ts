@@ -13,7 +13,6 @@ import { DECODE_ERROR_REASONS, type DecodeErrorReason, type FrameLimits } from '
 import type { Intake } from './intake.js';
 import type { Logger } from './logger.js';
 
-
 export interface AmqpInputReport extends AmqpStatus {
   readonly duplicates: number;
   readonly decodeErrors: Readonly<Record<DecodeErrorReason, number>>;
@@ -71,13 +70,21 @@ export class AmqpInputs {
     promise.catch(() => undefined);
     this.closing = { promise, reject };
     const { config } = deps;
-    const tls: AmqpTls = { ca: readPem(config.amqpCa, 'amqpCa'), cert: readPem(config.amqpCert, 'amqpCert'), key: readPem(config.amqpKey, 'amqpKey') };
+    const tls: AmqpTls = {
+      ca: readPem(config.amqpCa, 'amqpCa'),
+      cert: readPem(config.amqpCert, 'amqpCert'),
+      key: readPem(config.amqpKey, 'amqpKey'),
+    };
     const labels = new Set<string>();
     config.amqp.forEach((url, i) => {
       let label = redactUrl(url);
       if (labels.has(label)) label = `${label}#${i + 1}`;
       labels.add(label);
-      const tally: Tally = { duplicates: 0, decodeErrors: Object.fromEntries(DECODE_ERROR_REASONS.map((r) => [r, 0])) as Record<DecodeErrorReason, number>, downSince: null };
+      const tally: Tally = {
+        duplicates: 0,
+        decodeErrors: Object.fromEntries(DECODE_ERROR_REASONS.map((r) => [r, 0])) as Record<DecodeErrorReason, number>,
+        downSince: null,
+      };
       this.tallies.push(tally);
       const input = new AmqpInput(
         {
@@ -117,7 +124,16 @@ export class AmqpInputs {
   /** The /readyz field: every input's state. A down input degrades, it does not unready (README, "Readiness"). */
   /** Each input as /readyz shows it; one that is not consuming makes the instance degraded (readiness.ts). */
   readiness(): AmqpReadiness[] {
-    return this.inputs.map(({ current: s }) => ({ input: s.input, state: s.state, reason: s.reason, since: new Date(s.since).toISOString(), queue: s.queue, durable_queue: s.durableQueue, deliveries: s.deliveries, acked: s.acked }));
+    return this.inputs.map(({ current: s }) => ({
+      input: s.input,
+      state: s.state,
+      reason: s.reason,
+      since: new Date(s.since).toISOString(),
+      queue: s.queue,
+      durable_queue: s.durableQueue,
+      deliveries: s.deliveries,
+      acked: s.acked,
+    }));
   }
 
   private async deliver(input: string, tally: Tally, delivery: Delivery): Promise<void> {
@@ -129,7 +145,10 @@ export class AmqpInputs {
       intake.counters.decodeErrors[result.reason]++;
       tally.decodeErrors[result.reason]++;
       this.deps.logLimited(`amqp-decode:${result.reason}`, (suppressed) =>
-        this.deps.log.warn({ input, reason: result.reason, detail: result.detail, topic: delivery.routingKey.slice(0, 255), suppressed }, 'AMQP delivery skipped (acked, not requeued)'),
+        this.deps.log.warn(
+          { input, reason: result.reason, detail: result.detail, topic: delivery.routingKey.slice(0, 255), suppressed },
+          'AMQP delivery skipped (acked, not requeued)',
+        ),
       );
       return;
     }
@@ -140,7 +159,12 @@ export class AmqpInputs {
       if (!intake.accept(result.envelope)) tally.duplicates++;
     } catch (err) {
       // It can never be stored, so a redelivery would fail the same way: ack it, say so.
-      this.deps.logLimited('amqp-unstorable', (suppressed) => this.deps.log.error({ input, topic: result.envelope.topic, err: String(err), suppressed }, 'AMQP delivery could not be journaled; acked and dropped'));
+      this.deps.logLimited('amqp-unstorable', (suppressed) =>
+        this.deps.log.error(
+          { input, topic: result.envelope.topic, err: String(err), suppressed },
+          'AMQP delivery could not be journaled; acked and dropped',
+        ),
+      );
       return;
     }
     // A duplicate waits too: its first copy may still be on its way to disk.
@@ -152,12 +176,18 @@ export class AmqpInputs {
     const { log } = this.deps;
     const fields = { input: status.input, state: status.state, reason: status.reason, queue: status.queue };
     if (status.state === 'consuming') {
-      log.info({ ...fields, durableQueue: status.durableQueue, connects: status.connects }, previous === 'blocked' ? 'AMQP input unblocked' : 'AMQP input consuming');
-      if (tally.downSince !== null && !status.durableQueue) this.deps.onResumed({ input: status.input, downSince: tally.downSince });
+      log.info(
+        { ...fields, durableQueue: status.durableQueue, connects: status.connects },
+        previous === 'blocked' ? 'AMQP input unblocked' : 'AMQP input consuming',
+      );
+      if (tally.downSince !== null && !status.durableQueue)
+        this.deps.onResumed({ input: status.input, downSince: tally.downSince });
       tally.downSince = null;
     } else if (status.state === 'closed') {
       if (previous === 'consuming' || previous === 'blocked') tally.downSince ??= status.since;
-      this.deps.logLimited(`amqp-state:${status.input}`, (suppressed) => log.warn({ ...fields, suppressed }, 'AMQP input closed'));
+      this.deps.logLimited(`amqp-state:${status.input}`, (suppressed) =>
+        log.warn({ ...fields, suppressed }, 'AMQP input closed'),
+      );
     } else if (status.state === 'blocked') {
       log.warn(fields, 'AMQP input blocked by the broker');
     }

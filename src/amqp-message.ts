@@ -68,7 +68,8 @@ export function jsonSafe(value: unknown, maxDepth: number, depth = 1): unknown {
 /** One delivery as an envelope, through the same bounds as a ZeroMQ frame, or the reason it is refused. */
 export function decodeDelivery(delivery: Delivery, limits: FrameLimits): DecodeResult {
   const size = delivery.content.byteLength + delivery.routingKey.length;
-  if (size > limits.maxFrameBytes) return { ok: false, reason: 'oversized', detail: `${size} bytes exceeds the ${limits.maxFrameBytes}-byte limit` };
+  if (size > limits.maxFrameBytes)
+    return { ok: false, reason: 'oversized', detail: `${size} bytes exceeds the ${limits.maxFrameBytes}-byte limit` };
   let body: unknown;
   try {
     body = JSON.parse(decoder.decode(delivery.content));
@@ -77,15 +78,26 @@ export function decodeDelivery(delivery: Delivery, limits: FrameLimits): DecodeR
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     // fedora-messaging bodies are JSON objects; anything else is not a message we understand.
-    return { ok: false, reason: 'not_object', detail: `the body is ${Array.isArray(body) ? 'an array' : body === null ? 'null' : typeof body}` };
+    return {
+      ok: false,
+      reason: 'not_object',
+      detail: `the body is ${Array.isArray(body) ? 'an array' : body === null ? 'null' : typeof body}`,
+    };
   }
   const rawHeaders = delivery.headers ?? {};
   // Depth 2: the table sits one level below the envelope.
   const headers = jsonSafe(rawHeaders, limits.maxDepth - 1);
-  if (headers === undefined) return { ok: false, reason: 'too_deep', detail: `headers nest deeper than ${limits.maxDepth} levels` };
-  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) return { ok: false, reason: 'not_object', detail: 'the headers are not a table' };
+  if (headers === undefined)
+    return { ok: false, reason: 'too_deep', detail: `headers nest deeper than ${limits.maxDepth} levels` };
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers))
+    return { ok: false, reason: 'not_object', detail: 'the headers are not a table' };
   const sentAt = parseSentAt((headers as Record<string, unknown>)['sent-at']);
-  if (sentAt === null) return { ok: false, reason: 'bad_timestamp', detail: `sent-at ${JSON.stringify((headers as Record<string, unknown>)['sent-at'])?.slice(0, 80)} is not an ISO-8601 time` };
+  if (sentAt === null)
+    return {
+      ok: false,
+      reason: 'bad_timestamp',
+      detail: `sent-at ${JSON.stringify((headers as Record<string, unknown>)['sent-at'])?.slice(0, 80)} is not an ISO-8601 time`,
+    };
   const envelope: Record<string, unknown> = { topic: delivery.routingKey, msg: body, headers };
   if (typeof delivery.messageId === 'string' && delivery.messageId !== '') envelope['msg_id'] = delivery.messageId;
   if (sentAt !== undefined) envelope['timestamp'] = sentAt;
@@ -97,7 +109,10 @@ export function decodeDelivery(delivery: Delivery, limits: FrameLimits): DecodeR
  * `{topic, body, headers, id}`: the same envelope as a live delivery.
  */
 export function serializedToEnvelope(raw: Record<string, unknown>): Record<string, unknown> {
-  const headers = typeof raw['headers'] === 'object' && raw['headers'] !== null && !Array.isArray(raw['headers']) ? (raw['headers'] as Record<string, unknown>) : {};
+  const headers =
+    typeof raw['headers'] === 'object' && raw['headers'] !== null && !Array.isArray(raw['headers'])
+      ? (raw['headers'] as Record<string, unknown>)
+      : {};
   const envelope: Record<string, unknown> = { topic: raw['topic'], msg: raw['body'], headers };
   if (typeof raw['id'] === 'string') envelope['msg_id'] = raw['id'];
   const sentAt = parseSentAt(headers['sent-at']);

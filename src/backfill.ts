@@ -60,7 +60,13 @@ export async function* backfillPages(window: BackfillWindow, options: BackfillOp
       try {
         options.onRequest?.();
         const body = await fetchJson(url, options.signal, options.requestTimeoutMs ?? 30_000);
-        const parsed = parsePage(body, { maxDepth: DEFAULT_MAX_DEPTH, maxKeys: DEFAULT_MAX_KEYS, maxClockSkew: DEFAULT_MAX_CLOCK_SKEW, ...options.limits, nowSeconds: options.nowSeconds });
+        const parsed = parsePage(body, {
+          maxDepth: DEFAULT_MAX_DEPTH,
+          maxKeys: DEFAULT_MAX_KEYS,
+          maxClockSkew: DEFAULT_MAX_CLOCK_SKEW,
+          ...options.limits,
+          nowSeconds: options.nowSeconds,
+        });
         pages = Math.max(parsed.pages, 1);
         yield { page, pages, total: parsed.total, envelopes: parsed.envelopes, invalid: parsed.invalid };
         break;
@@ -76,7 +82,10 @@ export async function* backfillPages(window: BackfillWindow, options: BackfillOp
 
 async function fetchJson(url: URL, signal: AbortSignal | undefined, timeoutMs: number): Promise<unknown> {
   const timeout = AbortSignal.timeout(timeoutMs);
-  const res = await fetch(url, { headers: { accept: 'application/json' }, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+  const res = await fetch(url, {
+    headers: { accept: 'application/json' },
+    signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+  });
   const text = await res.text();
   if (!res.ok) throw new Error(`GET ${url} answered ${res.status}: ${text.slice(0, 200)}`);
   try {
@@ -86,9 +95,13 @@ async function fetchJson(url: URL, signal: AbortSignal | undefined, timeoutMs: n
   }
 }
 
-function parsePage(body: unknown, limits: EnvelopeLimits): { pages: number; total: number; envelopes: Envelope[]; invalid: number } {
+function parsePage(
+  body: unknown,
+  limits: EnvelopeLimits,
+): { pages: number; total: number; envelopes: Envelope[]; invalid: number } {
   const b = body as { raw_messages?: unknown; pages?: unknown; total?: unknown } | null;
-  if (!b || !Array.isArray(b.raw_messages) || typeof b.pages !== 'number') throw new Error('answer lacks raw_messages/pages');
+  if (!b || !Array.isArray(b.raw_messages) || typeof b.pages !== 'number')
+    throw new Error('answer lacks raw_messages/pages');
   const envelopes: Envelope[] = [];
   let invalid = 0;
   for (const raw of b.raw_messages) {

@@ -68,7 +68,13 @@ export class EndpointTracker {
 
   private set(state: EndpointState, lastError: string | null, retries: number): void {
     const previous = this.status.state;
-    this.status = { endpoint: this.endpoint, state, lastError: lastError ?? this.status.lastError, since: state === previous ? this.status.since : this.now(), retries };
+    this.status = {
+      endpoint: this.endpoint,
+      state,
+      lastError: lastError ?? this.status.lastError,
+      since: state === previous ? this.status.since : this.now(),
+      retries,
+    };
     this.onChange(this.status, previous);
   }
 }

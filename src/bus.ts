@@ -56,11 +56,24 @@ export interface BusSubscription {
   close(): void;
 }
 
-const MONITORED: readonly MonitorEvent[] = ['connect', 'connect:delay', 'connect:retry', 'close', 'disconnect', 'handshake'];
+const MONITORED: readonly MonitorEvent[] = [
+  'connect',
+  'connect:delay',
+  'connect:retry',
+  'close',
+  'disconnect',
+  'handshake',
+];
 
 function newSocket(): Subscriber {
   // fedmsg's own defaults: unbounded queue, reconnect 100 ms backing off to 1 s, keepalive.
-  return new Subscriber({ receiveHighWaterMark: 0, reconnectInterval: 100, reconnectMaxInterval: 1000, tcpKeepalive: 1, linger: 0 });
+  return new Subscriber({
+    receiveHighWaterMark: 0,
+    reconnectInterval: 100,
+    reconnectMaxInterval: 1000,
+    tcpKeepalive: 1,
+    linger: 0,
+  });
 }
 
 export async function subscribe(options: BusOptions, hooks: BusHooks): Promise<BusSubscription> {

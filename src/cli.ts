@@ -11,7 +11,12 @@ import { pluginsForConfig } from './plugin-loader.js';
 
 /** `serve` and `demo`: only the defaults differ (`demo` keeps its made-up data apart from `serve`'s). */
 function configFrom(opts: Record<string, unknown>, defaults: Partial<Record<ConfigKey, unknown>> = {}): Config {
-  return loadConfig({ defaults, flags: flagValues(opts), env: process.env, file: opts['config'] as string | undefined });
+  return loadConfig({
+    defaults,
+    flags: flagValues(opts),
+    env: process.env,
+    file: opts['config'] as string | undefined,
+  });
 }
 
 async function runService(config: Config, log: Logger, withSimulator: boolean, configFile?: string): Promise<void> {
@@ -25,7 +30,8 @@ async function runService(config: Config, log: Logger, withSimulator: boolean, c
   const shutdown = (signal: string, code = 0, cause?: Error) => {
     if (stopping) return;
     stopping = true;
-    if (cause) log.error({ err: cause.message }, 'stopping: intake failed; exiting with status 1 for the supervisor to restart');
+    if (cause)
+      log.error({ err: cause.message }, 'stopping: intake failed; exiting with status 1 for the supervisor to restart');
     else log.info({ signal }, 'stopping');
     // A stop that hangs (a wedged disk) must not keep the process forever.
     const guard = setTimeout(() => {
@@ -55,12 +61,15 @@ async function runService(config: Config, log: Logger, withSimulator: boolean, c
     if (!target) throw new Error('the demo needs a --bind endpoint for its simulator to publish to');
     const { simulate } = await import('./simulator.js');
     await simulate({ connect: target, ratePerSecond: 20, log });
-    log.info({ target, open: `http://${config.host}:${service.server?.port}/api/volume-by-category-1m` }, 'demo traffic simulator publishing');
+    log.info(
+      { target, open: `http://${config.host}:${service.server?.port}/api/volume-by-category-1m` },
+      'demo traffic simulator publishing',
+    );
   }
 }
 
 function fail(err: unknown): never {
-  const message = isStatscacheError(err) ? err.message : (err as Error)?.stack ?? String(err);
+  const message = isStatscacheError(err) ? err.message : ((err as Error)?.stack ?? String(err));
   process.stderr.write(`statscache: ${message}\n`);
   process.exit(isStatscacheError(err) ? exitCodeOf(err) : 1);
 }
@@ -73,14 +82,24 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-const program = new Command('statscache').description('Live statistics from the fedmsg bus, served over HTTP and WebSocket.').showHelpAfterError();
+const program = new Command('statscache')
+  .description('Live statistics from the fedmsg bus, served over HTTP and WebSocket.')
+  .showHelpAfterError();
 
-addSettingOptions(program.command('serve').description('run the service: consume the bus, keep plugin state, serve it')).action(async (opts) => {
+addSettingOptions(
+  program.command('serve').description('run the service: consume the bus, keep plugin state, serve it'),
+).action(async (opts) => {
   const config = configFrom(opts);
   await runService(config, createLogger(config.logLevel), false, configFileOf(opts));
 });
 
-addSettingOptions(program.command('demo').description('run the service plus a traffic simulator publishing realistic fedmsg messages onto its bus (data in ./data-demo unless --data-dir says otherwise)')).action(async (opts) => {
+addSettingOptions(
+  program
+    .command('demo')
+    .description(
+      'run the service plus a traffic simulator publishing realistic fedmsg messages onto its bus (data in ./data-demo unless --data-dir says otherwise)',
+    ),
+).action(async (opts) => {
   // Made-up traffic must never mix with a real service's ./data.
   const config = configFrom(opts, DEMO_DEFAULTS);
   await runService(config, createLogger(config.logLevel), true, configFileOf(opts));

@@ -20,7 +20,9 @@ export type Config = Readonly<Omit<z.infer<typeof ConfigSchema>, 'bind'> & { bin
 export type ConfigKey = keyof Config;
 
 /** Environment variable per setting (STATSCACHE_ + the key in SCREAMING_SNAKE); lists are comma-separated. */
-export const ENV_NAMES: Readonly<Record<ConfigKey, string>> = Object.fromEntries(SETTING_KEYS.map((k) => [k, envNameOf(k)])) as Record<ConfigKey, string>;
+export const ENV_NAMES: Readonly<Record<ConfigKey, string>> = Object.fromEntries(
+  SETTING_KEYS.map((k) => [k, envNameOf(k)]),
+) as Record<ConfigKey, string>;
 
 export interface ConfigSources {
   /** Below the config file: a command's own defaults (`demo` keeps its data apart from `serve`'s). */
@@ -51,7 +53,8 @@ export function loadConfig(sources: ConfigSources): Config {
     const raw = sources.env?.[name];
     if (raw === undefined || raw === '') continue;
     const kind = kindOf(key);
-    merged[key] = kind === 'list' ? raw.split(',').map((s) => s.trim()) : kind === 'object' ? parseJsonEnv(name, raw) : raw;
+    merged[key] =
+      kind === 'list' ? raw.split(',').map((s) => s.trim()) : kind === 'object' ? parseJsonEnv(name, raw) : raw;
     origin[key] = `environment ${name}`;
   }
   for (const [key, value] of Object.entries(sources.flags ?? {})) {
@@ -64,12 +67,18 @@ export function loadConfig(sources: ConfigSources): Config {
     const issue = parsed.error.issues[0];
     const key = String(issue?.path[0] ?? (issue as { keys?: string[] } | undefined)?.keys?.[0] ?? '?');
     const from = origin[key] ?? 'config file';
-    throw new StatscacheError('SC_CONFIG_INVALID', `setting "${key}" (${from}): ${issue?.message ?? 'invalid'}${key in merged ? `, got ${JSON.stringify(merged[key])}` : ''}`);
+    throw new StatscacheError(
+      'SC_CONFIG_INVALID',
+      `setting "${key}" (${from}): ${issue?.message ?? 'invalid'}${key in merged ? `, got ${JSON.stringify(merged[key])}` : ''}`,
+    );
   }
   const data = parsed.data;
   if ((data.amqpCert === null) !== (data.amqpKey === null)) {
     const key = data.amqpCert === null ? 'amqpCert' : 'amqpKey';
-    throw new StatscacheError('SC_CONFIG_INVALID', `setting "${key}": a client certificate needs its key (--amqp-cert and --amqp-key go together)`);
+    throw new StatscacheError(
+      'SC_CONFIG_INVALID',
+      `setting "${key}": a client certificate needs its key (--amqp-cert and --amqp-key go together)`,
+    );
   }
   // A consumer that connects somewhere (ZeroMQ or AMQP) needs no inbound socket; one given nothing gets fedmsg-relay's.
   const bind = data.bind ?? (data.connect.length === 0 && data.amqp.length === 0 ? [DEFAULT_BIND] : []);
@@ -80,7 +89,10 @@ function parseJsonEnv(name: string, raw: string): unknown {
   try {
     return JSON.parse(raw);
   } catch {
-    throw new StatscacheError('SC_CONFIG_INVALID', `environment ${name} must be a JSON object, got ${JSON.stringify(raw)}`);
+    throw new StatscacheError(
+      'SC_CONFIG_INVALID',
+      `environment ${name} must be a JSON object, got ${JSON.stringify(raw)}`,
+    );
   }
 }
 
@@ -95,7 +107,10 @@ function readConfigFile(path: string): Record<string, unknown> {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new StatscacheError('SC_CONFIG_INVALID', `setting "config": ${path} is not valid JSON: ${(err as Error).message}`);
+    throw new StatscacheError(
+      'SC_CONFIG_INVALID',
+      `setting "config": ${path} is not valid JSON: ${(err as Error).message}`,
+    );
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new StatscacheError('SC_CONFIG_INVALID', `setting "config": ${path} must hold a JSON object`);

@@ -1,7 +1,17 @@
 import type { Envelope } from './envelope.js';
 import { checkShape, checkTimestamp, type EnvelopeLimits } from './envelope-limits.js';
 
-export const DECODE_ERROR_REASONS = ['frame_count', 'oversized', 'invalid_json', 'not_object', 'bad_topic', 'bad_timestamp', 'too_deep', 'too_many_keys', 'future_timestamp'] as const;
+export const DECODE_ERROR_REASONS = [
+  'frame_count',
+  'oversized',
+  'invalid_json',
+  'not_object',
+  'bad_topic',
+  'bad_timestamp',
+  'too_deep',
+  'too_many_keys',
+  'future_timestamp',
+] as const;
 export type DecodeErrorReason = (typeof DECODE_ERROR_REASONS)[number];
 
 export type DecodeResult =
@@ -20,10 +30,21 @@ export interface FrameLimits extends EnvelopeLimits {
 
 /** The configured bounds (README, "The bus" and "Time"), with the clock that judges timestamps. */
 export function frameLimits(
-  config: { readonly maxFrameBytes: number; readonly maxMessageDepth: number; readonly maxMessageKeys: number; readonly maxClockSkew: number },
+  config: {
+    readonly maxFrameBytes: number;
+    readonly maxMessageDepth: number;
+    readonly maxMessageKeys: number;
+    readonly maxClockSkew: number;
+  },
   nowSeconds: () => number,
 ): FrameLimits {
-  return { maxFrameBytes: config.maxFrameBytes, maxDepth: config.maxMessageDepth, maxKeys: config.maxMessageKeys, maxClockSkew: config.maxClockSkew, nowSeconds };
+  return {
+    maxFrameBytes: config.maxFrameBytes,
+    maxDepth: config.maxMessageDepth,
+    maxKeys: config.maxMessageKeys,
+    maxClockSkew: config.maxClockSkew,
+    nowSeconds,
+  };
 }
 
 /** Longest topic accepted (fedora-messaging's routing-key limit). */
@@ -39,7 +60,8 @@ export function decodeFrames(frames: readonly Uint8Array[], limits: FrameLimits)
   if (frames.length !== 2) return fail('frame_count', `expected 2 frames [topic, json], got ${frames.length}`);
   const [topicFrame, body] = frames as [Uint8Array, Uint8Array];
   const size = topicFrame.byteLength + body.byteLength;
-  if (size > limits.maxFrameBytes) return fail('oversized', `${size} bytes exceeds the ${limits.maxFrameBytes}-byte limit`);
+  if (size > limits.maxFrameBytes)
+    return fail('oversized', `${size} bytes exceeds the ${limits.maxFrameBytes}-byte limit`);
 
   let parsed: unknown;
   try {
@@ -56,7 +78,10 @@ export function decodeFrames(frames: readonly Uint8Array[], limits: FrameLimits)
  */
 export function decodeEnvelope(parsed: unknown, fallbackTopic: string, limits: EnvelopeLimits): DecodeResult {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    return fail('not_object', `the envelope is ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}`);
+    return fail(
+      'not_object',
+      `the envelope is ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}`,
+    );
   }
   const shape = checkShape(parsed, limits.maxDepth, limits.maxKeys);
   if (shape) return fail(shape.reason, shape.detail);
@@ -65,7 +90,8 @@ export function decodeEnvelope(parsed: unknown, fallbackTopic: string, limits: E
   if (topic === '') return fail('bad_topic', 'neither the envelope nor the first frame names a topic');
   // AMQP caps routing keys at 255 bytes and real fedmsg topics are far shorter; a topic becomes
   // plugin keys and metric labels, so a megabyte of it must not get that far.
-  if (topic.length > MAX_TOPIC_LENGTH) return fail('bad_topic', `topic of ${topic.length} characters exceeds ${MAX_TOPIC_LENGTH}`);
+  if (topic.length > MAX_TOPIC_LENGTH)
+    return fail('bad_topic', `topic of ${topic.length} characters exceeds ${MAX_TOPIC_LENGTH}`);
 
   let timestamp = raw['timestamp'];
   let filledTimestamp = false;

@@ -81,7 +81,10 @@ export function checkTimestamp(seconds: number, nowSeconds: number, maxClockSkew
   }
   if (value > nowSeconds + maxClockSkew) {
     const ahead = Math.round(value - nowSeconds);
-    return { ok: false, detail: `timestamp ${seconds}${corrected ? ` (read as ${corrected})` : ''} is ${ahead} s ahead of the clock; at most ${maxClockSkew} s is allowed` };
+    return {
+      ok: false,
+      detail: `timestamp ${seconds}${corrected ? ` (read as ${corrected})` : ''} is ${ahead} s ahead of the clock; at most ${maxClockSkew} s is allowed`,
+    };
   }
   return { ok: true, seconds: value, corrected };
 }

@@ -69,7 +69,8 @@ export class GapDetector {
   /** Records the message; returns the window that may hold lost messages, or null. */
   observe(envelope: Envelope, source = ''): GapSignal | null {
     const seq = envelope['seq_id'];
-    if (typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0) return this.observeSeq(seq, envelope.timestamp, source);
+    if (typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0)
+      return this.observeSeq(seq, envelope.timestamp, source);
     const i = envelope.i;
     if (typeof i !== 'number' || !Number.isSafeInteger(i) || i < 1) return null;
     return this.observeI(i, envelope, source);
@@ -86,7 +87,13 @@ export class GapDetector {
     }
     if (seq === last.seq + 1) return null;
     this.counters.seqGaps++;
-    return { start: Math.min(last.ts, ts), end: Math.max(last.ts, ts), missing: seq - last.seq - 1, basis: 'seq_id', source };
+    return {
+      start: Math.min(last.ts, ts),
+      end: Math.max(last.ts, ts),
+      missing: seq - last.seq - 1,
+      basis: 'seq_id',
+      source,
+    };
   }
 
   private observeI(i: number, envelope: Envelope, source: string): GapSignal | null {
@@ -120,7 +127,13 @@ export class GapDetector {
     // Lower: a restarted publisher, not a gap (but a strike: interleaved publishers look like this).
     if (i < last.i) return null;
     this.counters.iHints++;
-    return { start: Math.min(last.ts, envelope.timestamp), end: Math.max(last.ts, envelope.timestamp), missing: i - last.i - 1, basis: 'i', source };
+    return {
+      start: Math.min(last.ts, envelope.timestamp),
+      end: Math.max(last.ts, envelope.timestamp),
+      missing: i - last.i - 1,
+      basis: 'i',
+      source,
+    };
   }
 
   /** Publisher keys currently ignored as interleaved. */
@@ -133,7 +146,8 @@ export class GapDetector {
   /** A copy for the snapshot meta. */
   table(): Publishers {
     const out: Publishers = {};
-    for (const [key, p] of this.publishers) out[key] = p.unreliable ? { i: p.i, ts: p.ts, unreliable: true } : { i: p.i, ts: p.ts };
+    for (const [key, p] of this.publishers)
+      out[key] = p.unreliable ? { i: p.i, ts: p.ts, unreliable: true } : { i: p.i, ts: p.ts };
     return out;
   }
 }

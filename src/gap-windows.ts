@@ -9,7 +9,9 @@ export const MAX_WINDOWS_PER_FILL = 4;
  * them are joined (fetching a little extra beats one history request per suspicion).
  */
 export function coalesce(windows: readonly BackfillWindow[], max = MAX_WINDOWS_PER_FILL): BackfillWindow[] {
-  const sorted = windows.filter((w) => Number.isFinite(w.start) && Number.isFinite(w.end) && w.end >= w.start).sort((a, b) => a.start - b.start);
+  const sorted = windows
+    .filter((w) => Number.isFinite(w.start) && Number.isFinite(w.end) && w.end >= w.start)
+    .sort((a, b) => a.start - b.start);
   const merged: { start: number; end: number }[] = [];
   for (const w of sorted) {
     const last = merged[merged.length - 1];

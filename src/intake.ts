@@ -43,9 +43,21 @@ const MAX_UNCOMMITTED = 20_000;
  */
 export class Intake {
   readonly counters: IntakeCounters = {
-    frames: 0, accepted: 0, duplicates: 0, filledTimestamps: 0, correctedTimestamps: 0,
+    frames: 0,
+    accepted: 0,
+    duplicates: 0,
+    filledTimestamps: 0,
+    correctedTimestamps: 0,
     decodeErrors: Object.fromEntries(DECODE_ERROR_REASONS.map((r) => [r, 0])) as Record<DecodeErrorReason, number>,
-    backfilled: 0, backfillInvalid: 0, backfillRetries: 0, gaps: 0, replayed: 0, replayRejected: 0, journalWriteErrors: 0, fanoutTruncated: 0, applyErrors: 0,
+    backfilled: 0,
+    backfillInvalid: 0,
+    backfillRetries: 0,
+    gaps: 0,
+    replayed: 0,
+    replayRejected: 0,
+    journalWriteErrors: 0,
+    fanoutTruncated: 0,
+    applyErrors: 0,
   };
   /** seq_id / i tracking; its counters are exported by the service. */
   readonly gaps: GapDetector;
@@ -169,7 +181,8 @@ export class Intake {
     }
     this.counters.replayed++;
     this.gaps.observe(envelope);
-    const corrected = time?.ok && time.corrected ? { ...entry, envelope: { ...envelope, timestamp: time.seconds } } : entry;
+    const corrected =
+      time?.ok && time.corrected ? { ...entry, envelope: { ...envelope, timestamp: time.seconds } } : entry;
     this.apply(corrected);
   }
 

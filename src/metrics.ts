@@ -11,7 +11,11 @@ import type { SnapshotReport } from '../snapshots/snapshotter.js';
 export interface MetricsSources {
   readonly host: PluginHost;
   /** Intake counters; numeric fields besides these are exported as statscache_intake_total{event}. */
-  readonly bus: () => { readonly frames: number; readonly accepted: number; readonly decodeErrors: Readonly<Record<string, number>> };
+  readonly bus: () => {
+    readonly frames: number;
+    readonly accepted: number;
+    readonly decodeErrors: Readonly<Record<string, number>>;
+  };
   readonly lastSnapshot: () => SnapshotReport | null;
   readonly wsClients: () => number;
   /** Subscribers of one plugin's WebSocket channel. */
@@ -21,12 +25,31 @@ export interface MetricsSources {
   /** Accept-to-apply delay (the journal commit) so far. */
   readonly commitDelay?: () => { readonly count: number; readonly totalMs: number; readonly maxMs: number };
   /** Readiness as /readyz reports it, and each --connect endpoint's state. */
-  readonly readiness?: () => { readonly ready: boolean; readonly degraded: boolean; readonly unreliablePublishers: number; readonly endpoints: readonly { readonly endpoint: string; readonly up: boolean }[] };
+  readonly readiness?: () => {
+    readonly ready: boolean;
+    readonly degraded: boolean;
+    readonly unreliablePublishers: number;
+    readonly endpoints: readonly { readonly endpoint: string; readonly up: boolean }[];
+  };
   /** Damage found on disk: journal records skipped for a bad checksum, data files quarantined at start-up. */
   readonly storage?: () => { readonly journalCorrupt: number; readonly quarantined: number };
   /** The AMQP inputs (src/amqp-inputs.ts), labelled by their URL without credentials. */
-  readonly amqp?: () => readonly { readonly input: string; readonly state: string; readonly deliveries: number; readonly acked: number; readonly connects: number; readonly duplicates: number; readonly decodeErrors: Readonly<Record<string, number>> }[];
-  readonly httpCache?: () => { readonly hits: number; readonly misses: number; readonly gzipped: number; readonly entries: number; readonly bytes: number };
+  readonly amqp?: () => readonly {
+    readonly input: string;
+    readonly state: string;
+    readonly deliveries: number;
+    readonly acked: number;
+    readonly connects: number;
+    readonly duplicates: number;
+    readonly decodeErrors: Readonly<Record<string, number>>;
+  }[];
+  readonly httpCache?: () => {
+    readonly hits: number;
+    readonly misses: number;
+    readonly gzipped: number;
+    readonly entries: number;
+    readonly bytes: number;
+  };
   /** Requests refused or cut short by a fairness limit, by limit name (per-IP live caps, /raw scan queue and budget…). */
   readonly limits?: () => Readonly<Record<string, number>>;
 }
@@ -56,12 +79,38 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
   type Fill<L extends string> = (set: (labels: Record<L, string>, value: number) => void) => void;
   // Metrics read from the runtime's own counters at scrape time (never a prom call per message):
   // reset, then set every series. A Counter takes the absolute value through inc() from zero.
-  const scraped = <L extends string>(kind: 'counter' | 'gauge', name: string, help: string, labelNames: readonly L[], fill: Fill<L>) =>
+  const scraped = <L extends string>(
+    kind: 'counter' | 'gauge',
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    fill: Fill<L>,
+  ) =>
     kind === 'counter'
-      ? new Counter({ name, help, labelNames, registers: [registry], collect() { this.reset(); fill((labels, value) => this.inc(labels as never, value)); } })
-      : new Gauge({ name, help, labelNames, registers: [registry], collect() { this.reset(); fill((labels, value) => this.set(labels as never, value)); } });
-  const fromCounters = <L extends string>(name: string, help: string, labelNames: readonly L[], fill: Fill<L>) => scraped('counter', name, help, labelNames, fill);
-  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[], fill: Fill<L>) => scraped('gauge', name, help, labelNames, fill);
+      ? new Counter({
+          name,
+          help,
+          labelNames,
+          registers: [registry],
+          collect() {
+            this.reset();
+            fill((labels, value) => this.inc(labels as never, value));
+          },
+        })
+      : new Gauge({
+          name,
+          help,
+          labelNames,
+          registers: [registry],
+          collect() {
+            this.reset();
+            fill((labels, value) => this.set(labels as never, value));
+          },
+        });
+  const fromCounters = <L extends string>(name: string, help: string, labelNames: readonly L[], fill: Fill<L>) =>
+    scraped('counter', name, help, labelNames, fill);
+  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[], fill: Fill<L>) =>
+    scraped('gauge', name, help, labelNames, fill);
 
   // One stats() read per plugin per scrape, shared by every metric below.
   const stats = () => plugins().map((r) => [r.ident, r.stats()] as const);
@@ -71,36 +120,74 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
   fromCounters('statscache_plugin_messages_applied_total', 'Messages a plugin applied', ['plugin'], (set) => {
     for (const [plugin, s] of stats()) set({ plugin }, s.counters.applied);
   });
-  fromCounters('statscache_plugin_messages_dropped_total', 'Messages a plugin skipped, by reason', ['plugin', 'reason'], (set) => {
-    for (const [plugin, s] of stats()) for (const [reason, n] of Object.entries(s.counters.dropped)) set({ plugin, reason }, n);
-  });
+  fromCounters(
+    'statscache_plugin_messages_dropped_total',
+    'Messages a plugin skipped, by reason',
+    ['plugin', 'reason'],
+    (set) => {
+      for (const [plugin, s] of stats())
+        for (const [reason, n] of Object.entries(s.counters.dropped)) set({ plugin, reason }, n);
+    },
+  );
   fromCounters('statscache_plugin_rows_evicted_total', 'Rows removed by retention', ['plugin'], (set) => {
     for (const [plugin, s] of stats()) set({ plugin }, s.counters.evicted);
   });
-  fromCounters('statscache_plugin_rows_capped_total', 'Oldest rows removed to keep a plugin within --plugin-max-keys', ['plugin'], (set) => {
-    for (const [plugin, s] of stats()) set({ plugin }, s.counters.capEvicted);
-  });
-  fromCounters('statscache_plugin_entries_expired_total', 'Entries of expiring stores and windowed counters deleted as message time moved past them', ['plugin'], (set) => {
-    for (const [plugin, s] of stats()) set({ plugin }, s.counters.expired);
-  });
+  fromCounters(
+    'statscache_plugin_rows_capped_total',
+    'Oldest rows removed to keep a plugin within --plugin-max-keys',
+    ['plugin'],
+    (set) => {
+      for (const [plugin, s] of stats()) set({ plugin }, s.counters.capEvicted);
+    },
+  );
+  fromCounters(
+    'statscache_plugin_entries_expired_total',
+    'Entries of expiring stores and windowed counters deleted as message time moved past them',
+    ['plugin'],
+    (set) => {
+      for (const [plugin, s] of stats()) set({ plugin }, s.counters.expired);
+    },
+  );
   gauge('statscache_plugin_max_keys', 'Keys one plugin container may hold (--plugin-max-keys)', ['plugin'], (set) => {
     for (const r of plugins()) set({ plugin: r.ident }, r.maxKeys);
   });
   gauge('statscache_plugin_rows', 'Rows a plugin holds', ['plugin'], (set) => {
     for (const [plugin, s] of stats()) set({ plugin }, s.rows);
   });
-  gauge('statscache_plugin_lifecycle', 'Lifecycle state of each plugin actor: 1 for the state it is in, 0 for the others', ['plugin', 'state'], (set) => {
-    for (const [plugin, s] of stats()) for (const state of LIFECYCLE_STATES) set({ plugin, state }, s.lifecycle === state ? 1 : 0);
-  });
-  gauge('statscache_plugin_last_message_timestamp_seconds', 'Timestamp of the newest message a plugin applied', ['plugin'], (set) => {
-    for (const [plugin, s] of stats()) if (s.counters.lastMessageAt !== null) set({ plugin }, s.counters.lastMessageAt);
-  });
+  gauge(
+    'statscache_plugin_lifecycle',
+    'Lifecycle state of each plugin actor: 1 for the state it is in, 0 for the others',
+    ['plugin', 'state'],
+    (set) => {
+      for (const [plugin, s] of stats())
+        for (const state of LIFECYCLE_STATES) set({ plugin, state }, s.lifecycle === state ? 1 : 0);
+    },
+  );
+  gauge(
+    'statscache_plugin_last_message_timestamp_seconds',
+    'Timestamp of the newest message a plugin applied',
+    ['plugin'],
+    (set) => {
+      for (const [plugin, s] of stats())
+        if (s.counters.lastMessageAt !== null) set({ plugin }, s.counters.lastMessageAt);
+    },
+  );
 
-  fromCounters('statscache_bus_frames_total', 'Multipart messages received from the bus', [], (set) => set({}, sources.bus().frames));
-  fromCounters('statscache_bus_accepted_total', 'Bus messages decoded and routed', [], (set) => set({}, sources.bus().accepted));
-  fromCounters('statscache_intake_total', 'Other intake events (duplicates, filled timestamps, backfill, journal…), by event', ['event'], (set) => {
-    for (const [event, n] of Object.entries(sources.bus())) if (typeof n === 'number' && event !== 'frames' && event !== 'accepted') set({ event: snake(event) }, n);
-  });
+  fromCounters('statscache_bus_frames_total', 'Multipart messages received from the bus', [], (set) =>
+    set({}, sources.bus().frames),
+  );
+  fromCounters('statscache_bus_accepted_total', 'Bus messages decoded and routed', [], (set) =>
+    set({}, sources.bus().accepted),
+  );
+  fromCounters(
+    'statscache_intake_total',
+    'Other intake events (duplicates, filled timestamps, backfill, journal…), by event',
+    ['event'],
+    (set) => {
+      for (const [event, n] of Object.entries(sources.bus()))
+        if (typeof n === 'number' && event !== 'frames' && event !== 'accepted') set({ event: snake(event) }, n);
+    },
+  );
   fromCounters('statscache_bus_decode_errors_total', 'Bus messages skipped, by reason', ['reason'], (set) => {
     for (const [reason, n] of Object.entries(sources.bus().decodeErrors)) set({ reason }, n);
   });
@@ -108,9 +195,18 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
   if (sources.commitDelay) {
     const delay = sources.commitDelay;
     // Plugins apply a message only after its journal batch commits: this is what that costs.
-    fromCounters('statscache_apply_delay_seconds_sum', 'Seconds from accepting messages to applying them (the journal commit), summed', [], (set) => set({}, delay().totalMs / 1000));
-    fromCounters('statscache_apply_delay_seconds_count', 'Messages applied after their journal commit', [], (set) => set({}, delay().count));
-    gauge('statscache_apply_delay_max_seconds', 'Longest accept-to-apply delay seen', [], (set) => set({}, delay().maxMs / 1000));
+    fromCounters(
+      'statscache_apply_delay_seconds_sum',
+      'Seconds from accepting messages to applying them (the journal commit), summed',
+      [],
+      (set) => set({}, delay().totalMs / 1000),
+    );
+    fromCounters('statscache_apply_delay_seconds_count', 'Messages applied after their journal commit', [], (set) =>
+      set({}, delay().count),
+    );
+    gauge('statscache_apply_delay_max_seconds', 'Longest accept-to-apply delay seen', [], (set) =>
+      set({}, delay().maxMs / 1000),
+    );
   }
 
   const snapshot = (name: string, help: string, read: (r: SnapshotReport) => number) =>
@@ -127,61 +223,129 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
   gauge('statscache_ws_subscriptions', 'WebSocket subscribers per plugin', ['plugin'], (set) => {
     for (const r of plugins()) set({ plugin: r.ident }, sources.wsSubscribers(r.ident));
   });
-  gauge('statscache_uws_native', '1 when uWebSockets.js runs its native binary, 0 on the slow JS fallback', [], (set) => {
-    const native = sources.uwsNative();
-    if (native !== null) set({}, native ? 1 : 0);
-  });
+  gauge(
+    'statscache_uws_native',
+    '1 when uWebSockets.js runs its native binary, 0 on the slow JS fallback',
+    [],
+    (set) => {
+      const native = sources.uwsNative();
+      if (native !== null) set({}, native ? 1 : 0);
+    },
+  );
   if (sources.readiness) {
     const readiness = sources.readiness;
-    gauge('statscache_ready', '1 when /readyz answers 200 (ready or degraded)', [], (set) => set({}, readiness().ready ? 1 : 0));
-    gauge('statscache_degraded', '1 when ready but degraded: history slow or down, a gap being filled, or a bus endpoint not connected (/readyz says why)', [], (set) => set({}, readiness().degraded ? 1 : 0));
-    gauge('statscache_gap_unreliable_publishers', 'Publisher keys (username, category) whose i counter is interleaved and ignored for gap detection', [], (set) => set({}, readiness().unreliablePublishers));
+    gauge('statscache_ready', '1 when /readyz answers 200 (ready or degraded)', [], (set) =>
+      set({}, readiness().ready ? 1 : 0),
+    );
+    gauge(
+      'statscache_degraded',
+      '1 when ready but degraded: history slow or down, a gap being filled, or a bus endpoint not connected (/readyz says why)',
+      [],
+      (set) => set({}, readiness().degraded ? 1 : 0),
+    );
+    gauge(
+      'statscache_gap_unreliable_publishers',
+      'Publisher keys (username, category) whose i counter is interleaved and ignored for gap detection',
+      [],
+      (set) => set({}, readiness().unreliablePublishers),
+    );
     gauge('statscache_bus_endpoint_up', '1 when a --connect endpoint is connected', ['endpoint'], (set) => {
       for (const e of readiness().endpoints) set({ endpoint: e.endpoint }, e.up ? 1 : 0);
     });
   }
   if (sources.storage) {
     const storage = sources.storage;
-    fromCounters('statscache_journal_corrupt_records_total', 'Journal records skipped because they failed their checksum (messages lost)', [], (set) => set({}, storage().journalCorrupt));
-    fromCounters('statscache_data_file_quarantined_total', 'Damaged LMDB data files moved to quarantine at start-up', [], (set) => set({}, storage().quarantined));
+    fromCounters(
+      'statscache_journal_corrupt_records_total',
+      'Journal records skipped because they failed their checksum (messages lost)',
+      [],
+      (set) => set({}, storage().journalCorrupt),
+    );
+    fromCounters(
+      'statscache_data_file_quarantined_total',
+      'Damaged LMDB data files moved to quarantine at start-up',
+      [],
+      (set) => set({}, storage().quarantined),
+    );
   }
   if (sources.httpCache) {
     const cache = sources.httpCache;
-    fromCounters('statscache_http_cache_hits_total', 'API answers served from the encoded-body cache', [], (set) => set({}, cache().hits));
+    fromCounters('statscache_http_cache_hits_total', 'API answers served from the encoded-body cache', [], (set) =>
+      set({}, cache().hits),
+    );
     fromCounters('statscache_http_cache_misses_total', 'API answers rendered', [], (set) => set({}, cache().misses));
-    fromCounters('statscache_http_gzip_total', 'Bodies compressed (once per cached answer)', [], (set) => set({}, cache().gzipped));
+    fromCounters('statscache_http_gzip_total', 'Bodies compressed (once per cached answer)', [], (set) =>
+      set({}, cache().gzipped),
+    );
     gauge('statscache_http_cache_bytes', 'Bytes held by the encoded-body cache', [], (set) => set({}, cache().bytes));
   }
 
   if (sources.limits) {
     const limits = sources.limits;
-    fromCounters('statscache_limit_refusals_total', 'Requests refused or cut short by a fairness limit, by limit', ['limit'], (set) => {
-      for (const [limit, n] of Object.entries(limits())) set({ limit }, n);
-    });
+    fromCounters(
+      'statscache_limit_refusals_total',
+      'Requests refused or cut short by a fairness limit, by limit',
+      ['limit'],
+      (set) => {
+        for (const [limit, n] of Object.entries(limits())) set({ limit }, n);
+      },
+    );
   }
   if (sources.amqp) {
     const amqp = sources.amqp;
-    gauge('statscache_amqp_state', 'AMQP input state: 1 for the current one of connecting, consuming, blocked, closed', ['input', 'state'], (set) => {
-      for (const a of amqp()) for (const state of AMQP_STATES) set({ input: a.input, state }, a.state === state ? 1 : 0);
-    });
+    gauge(
+      'statscache_amqp_state',
+      'AMQP input state: 1 for the current one of connecting, consuming, blocked, closed',
+      ['input', 'state'],
+      (set) => {
+        for (const a of amqp())
+          for (const state of AMQP_STATES) set({ input: a.input, state }, a.state === state ? 1 : 0);
+      },
+    );
     fromCounters('statscache_amqp_deliveries_total', 'AMQP deliveries received', ['input'], (set) => {
       for (const a of amqp()) set({ input: a.input }, a.deliveries);
     });
-    fromCounters('statscache_amqp_acked_total', 'AMQP deliveries acked (after their journal commit, or refused)', ['input'], (set) => {
-      for (const a of amqp()) set({ input: a.input }, a.acked);
-    });
-    fromCounters('statscache_amqp_connects_total', 'AMQP connections established (reconnects included)', ['input'], (set) => {
-      for (const a of amqp()) set({ input: a.input }, a.connects);
-    });
-    fromCounters('statscache_amqp_duplicates_total', 'AMQP deliveries already journaled (redeliveries), acked and counted once', ['input'], (set) => {
-      for (const a of amqp()) set({ input: a.input }, a.duplicates);
-    });
-    fromCounters('statscache_amqp_decode_errors_total', 'AMQP deliveries acked without being applied, by reason (also in statscache_bus_decode_errors_total)', ['input', 'reason'], (set) => {
-      for (const a of amqp()) for (const [reason, n] of Object.entries(a.decodeErrors)) set({ input: a.input, reason }, n);
-    });
+    fromCounters(
+      'statscache_amqp_acked_total',
+      'AMQP deliveries acked (after their journal commit, or refused)',
+      ['input'],
+      (set) => {
+        for (const a of amqp()) set({ input: a.input }, a.acked);
+      },
+    );
+    fromCounters(
+      'statscache_amqp_connects_total',
+      'AMQP connections established (reconnects included)',
+      ['input'],
+      (set) => {
+        for (const a of amqp()) set({ input: a.input }, a.connects);
+      },
+    );
+    fromCounters(
+      'statscache_amqp_duplicates_total',
+      'AMQP deliveries already journaled (redeliveries), acked and counted once',
+      ['input'],
+      (set) => {
+        for (const a of amqp()) set({ input: a.input }, a.duplicates);
+      },
+    );
+    fromCounters(
+      'statscache_amqp_decode_errors_total',
+      'AMQP deliveries acked without being applied, by reason (also in statscache_bus_decode_errors_total)',
+      ['input', 'reason'],
+      (set) => {
+        for (const a of amqp())
+          for (const [reason, n] of Object.entries(a.decodeErrors)) set({ input: a.input, reason }, n);
+      },
+    );
   }
 
-  const requests = new Counter({ name: 'statscache_http_requests_total', help: 'HTTP requests by route pattern, method and status', labelNames: ['route', 'method', 'status'], registers: [registry] });
+  const requests = new Counter({
+    name: 'statscache_http_requests_total',
+    help: 'HTTP requests by route pattern, method and status',
+    labelNames: ['route', 'method', 'status'],
+    registers: [registry],
+  });
 
   let latest = '';
   const refresh = async () => {
@@ -192,7 +356,8 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
   return {
     registry,
     contentType: registry.contentType,
-    countRequest: (route, method, status) => requests.inc({ route, method: METHODS.has(method) ? method : 'other', status: String(status) }),
+    countRequest: (route, method, status) =>
+      requests.inc({ route, method: METHODS.has(method) ? method : 'other', status: String(status) }),
     text: () => latest,
     refresh,
     start: () => {

@@ -16,5 +16,8 @@ export function buildPluginHost(
   onError: PluginErrorHandler,
   onLifecycle?: RuntimeOptions['onLifecycle'],
 ): PluginHost {
-  return new PluginHost(registerPlugins(applyRetention(definitions, config.retention)), onError, { maxKeys: config.pluginMaxKeys, ...(onLifecycle ? { onLifecycle } : {}) });
+  return new PluginHost(registerPlugins(applyRetention(definitions, config.retention)), onError, {
+    maxKeys: config.pluginMaxKeys,
+    ...(onLifecycle ? { onLifecycle } : {}),
+  });
 }

@@ -47,19 +47,29 @@ export async function loadExternalPlugins(specs: readonly string[], baseDir: str
     try {
       namespace = (await import(url)) as Record<string, unknown>;
     } catch (err) {
-      throw new StatscacheError('SC_PLUGIN_LOAD_FAILED', `plugin "${spec}" (${url}) could not be loaded: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      throw new StatscacheError(
+        'SC_PLUGIN_LOAD_FAILED',
+        `plugin "${spec}" (${url}) could not be loaded: ${(err as Error)?.message ?? String(err)}`,
+        { cause: err },
+      );
     }
     if (!('default' in namespace) || namespace['default'] === undefined) {
-      throw new StatscacheError('SC_PLUGIN_LOAD_FAILED', `plugin "${spec}" (${url}) has no default export; export a plugin definition or an array of them as default`);
+      throw new StatscacheError(
+        'SC_PLUGIN_LOAD_FAILED',
+        `plugin "${spec}" (${url}) has no default export; export a plugin definition or an array of them as default`,
+      );
     }
     const exported = namespace['default'];
     const definitions = Array.isArray(exported) ? exported : [exported];
-    if (definitions.length === 0) throw new StatscacheError('SC_PLUGIN_LOAD_FAILED', `plugin "${spec}" (${url}) exports an empty array`);
+    if (definitions.length === 0)
+      throw new StatscacheError('SC_PLUGIN_LOAD_FAILED', `plugin "${spec}" (${url}) exports an empty array`);
     try {
       registerPlugins(definitions);
     } catch (err) {
       if (err instanceof StatscacheError) {
-        throw new StatscacheError(err.code, `in plugin module "${spec}": ${err.message.slice(err.code.length + 2)}`, { cause: err });
+        throw new StatscacheError(err.code, `in plugin module "${spec}": ${err.message.slice(err.code.length + 2)}`, {
+          cause: err,
+        });
       }
       throw err;
     }

@@ -40,12 +40,19 @@ export function degradedReason(v: ReadinessView): string | null {
   if (v.phase !== 'running') return null;
   const reasons: string[] = [];
   const progress = v.progress ? `: ${v.progress}` : '';
-  if (v.startupFillPending) reasons.push(`history slow or down: start-up backfill still running after ${v.readyTimeout} s${progress}`);
+  if (v.startupFillPending)
+    reasons.push(`history slow or down: start-up backfill still running after ${v.readyTimeout} s${progress}`);
   else if (v.gapFilling) reasons.push(`backfilling a gap from datagrepper${progress}`);
   const down = v.endpoints.filter((e) => e.state !== 'connected' && e.state !== 'connecting');
-  if (down.length > 0) reasons.push(`bus endpoint${down.length > 1 ? 's' : ''} not connected: ${down.map((e) => `${e.endpoint} (${e.state})`).join(', ')}`);
+  if (down.length > 0)
+    reasons.push(
+      `bus endpoint${down.length > 1 ? 's' : ''} not connected: ${down.map((e) => `${e.endpoint} (${e.state})`).join(', ')}`,
+    );
   const idle = v.amqp.filter((a) => a.state !== 'consuming');
-  if (idle.length > 0) reasons.push(`AMQP input${idle.length > 1 ? 's' : ''} not consuming: ${idle.map((a) => `${a.input} (${a.state}${a.reason ? `: ${a.reason}` : ''})`).join(', ')}`);
+  if (idle.length > 0)
+    reasons.push(
+      `AMQP input${idle.length > 1 ? 's' : ''} not consuming: ${idle.map((a) => `${a.input} (${a.state}${a.reason ? `: ${a.reason}` : ''})`).join(', ')}`,
+    );
   return reasons.length > 0 ? reasons.join('; ') : null;
 }
 
@@ -55,6 +62,16 @@ export function readyDetails(v: ReadinessView, ready: boolean): Record<string, u
   return {
     ...(degraded !== null ? { degraded } : {}),
     ...(v.amqp.length > 0 ? { amqp: v.amqp } : {}),
-    ...(v.endpoints.length > 0 ? { endpoints: v.endpoints.map((e) => ({ endpoint: e.endpoint, state: e.state, lastError: e.lastError, since: new Date(e.since).toISOString(), retries: e.retries })) } : {}),
+    ...(v.endpoints.length > 0
+      ? {
+          endpoints: v.endpoints.map((e) => ({
+            endpoint: e.endpoint,
+            state: e.state,
+            lastError: e.lastError,
+            since: new Date(e.since).toISOString(),
+            retries: e.retries,
+          })),
+        }
+      : {}),
   };
 }

@@ -66,7 +66,10 @@ export class Recovery {
   async replay(from: number, snapshotRestored: boolean): Promise<void> {
     const { journal, log, intake, signal } = this.deps;
     if (!snapshotRestored && journal.firstRetained > 1) {
-      log.error({ firstRetained: journal.firstRetained }, 'no readable snapshot and the journal was truncated: state before the oldest journal entry is lost; backfill from datagrepper (--datagrepper) to rebuild it');
+      log.error(
+        { firstRetained: journal.firstRetained },
+        'no readable snapshot and the journal was truncated: state before the oldest journal entry is lost; backfill from datagrepper (--datagrepper) to rebuild it',
+      );
     }
     const progress = (this.progress = new Progress('replaying journal', Math.max(0, journal.position - from), log));
     let sliceStart = performance.now();
@@ -81,9 +84,14 @@ export class Recovery {
     }
     const done = progress.finish();
     this.progress = null;
-    if (done.done > 0 || journal.corrupt > 0) log.info({ replayed: done.done, ms: done.ms, rate: done.rate, corrupt: journal.corrupt }, 'journal replayed');
+    if (done.done > 0 || journal.corrupt > 0)
+      log.info({ replayed: done.done, ms: done.ms, rate: done.rate, corrupt: journal.corrupt }, 'journal replayed');
     // Lost messages: an error, with the count, not a field of an info line.
-    if (journal.corrupt > 0) log.error({ corrupt: journal.corrupt }, 'journal records failed their checksum and were skipped: those messages are lost unless --datagrepper backfill brings them back');
+    if (journal.corrupt > 0)
+      log.error(
+        { corrupt: journal.corrupt },
+        'journal records failed their checksum and were skipped: those messages are lost unless --datagrepper backfill brings them back',
+      );
   }
 
   /** Feeds every message of a datagrepper window, oldest first; retries pages until they succeed. */

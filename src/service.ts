@@ -149,28 +149,55 @@ export class Service {
   ) {
     this.clock = options.clock ?? systemClock;
     // Bounded fan-out: one message naming 50,000 people becomes --max-fanout keys per plugin, counted.
-    this.meta = options.deriveMeta ?? ((envelope) => deriveMeta(envelope, { maxFanout: config.maxFanout, onTruncated: () => this.counters.fanoutTruncated++ }));
+    this.meta =
+      options.deriveMeta ??
+      ((envelope) =>
+        deriveMeta(envelope, { maxFanout: config.maxFanout, onTruncated: () => this.counters.fanoutTruncated++ }));
     this.logLimited = throttled(() => this.clock.now());
     // An endpoint that keeps failing retries every second: one line a minute per endpoint is enough.
     this.endpointLog = throttled(() => this.clock.now(), 60_000, 1);
     this.onFatal = options.onFatal;
     // Retention overrides from the config replace each matching definition's retention before validation.
-    this.host = buildPluginHost(config, options.plugins ?? builtinPlugins(), (ident, err, message) => {
-      this.logLimited(`plugin:${ident}`, (suppressed) =>
-        this.log.warn({ plugin: ident, topic: message?.topic, msg_id: message?.msgId, err: String((err as Error)?.stack ?? err), suppressed }, 'plugin update threw; message skipped for this plugin'),
-      );
-    }, (ident, from, to) => {
-      if (to === 'quarantined') this.log.error({ plugin: ident, after: DEFAULT_QUARANTINE_AFTER, coolDownSeconds: DEFAULT_QUARANTINE_SECONDS }, 'plugin quarantined after repeated update errors; its messages are dropped (reason "quarantined") until the cool-down passes in message time');
-      else if (from === 'quarantined') this.log.warn({ plugin: ident, state: to }, 'plugin leaves quarantine on probation: an update error before its next success quarantines it again');
-      else this.log.debug({ plugin: ident, from, to }, 'plugin lifecycle');
-    });
+    this.host = buildPluginHost(
+      config,
+      options.plugins ?? builtinPlugins(),
+      (ident, err, message) => {
+        this.logLimited(`plugin:${ident}`, (suppressed) =>
+          this.log.warn(
+            {
+              plugin: ident,
+              topic: message?.topic,
+              msg_id: message?.msgId,
+              err: String((err as Error)?.stack ?? err),
+              suppressed,
+            },
+            'plugin update threw; message skipped for this plugin',
+          ),
+        );
+      },
+      (ident, from, to) => {
+        if (to === 'quarantined')
+          this.log.error(
+            { plugin: ident, after: DEFAULT_QUARANTINE_AFTER, coolDownSeconds: DEFAULT_QUARANTINE_SECONDS },
+            'plugin quarantined after repeated update errors; its messages are dropped (reason "quarantined") until the cool-down passes in message time',
+          );
+        else if (from === 'quarantined')
+          this.log.warn(
+            { plugin: ident, state: to },
+            'plugin leaves quarantine on probation: an update error before its next success quarantines it again',
+          );
+        else this.log.debug({ plugin: ident, from, to }, 'plugin lifecycle');
+      },
+    );
     this.restored = restore(this.host.runtimes, store);
     const nowSeconds = () => this.clock.now() / 1000;
     this.journal = new Journal(store, {
       dedupeWindow: config.dedupeWindow,
       onWriteError: (err) => {
         this.counters.journalWriteErrors++;
-        this.logLimited('journal', (suppressed) => this.log.error({ err: String(err), suppressed }, 'journal write failed'));
+        this.logLimited('journal', (suppressed) =>
+          this.log.error({ err: String(err), suppressed }, 'journal write failed'),
+        );
       },
       // Plugins apply only what the journal has committed: nothing served can be lost to a crash.
       onCommitted: (entries) => this.intake.committed(entries),
@@ -182,10 +209,24 @@ export class Service {
         journal: this.journal,
         deriveMeta: this.meta,
         limits: frameLimits(config, nowSeconds),
-        onDecodeFailure: (reason, detail) => this.logLimited(`decode:${reason}`, (suppressed) => this.log.warn({ reason, detail, suppressed }, 'bus frame skipped')),
+        onDecodeFailure: (reason, detail) =>
+          this.logLimited(`decode:${reason}`, (suppressed) =>
+            this.log.warn({ reason, detail, suppressed }, 'bus frame skipped'),
+          ),
         onReplayRejected: (entry, detail) =>
-          this.logLimited('replay-rejected', (suppressed) => this.log.error({ seq: entry.seq, topic: entry.envelope.topic, detail, suppressed }, 'journaled message refused on replay (it breaks a bound this version enforces)')),
-        onApplyError: (entry, err) => this.logLimited('apply', (suppressed) => this.log.error({ seq: entry.seq, err: String((err as Error)?.stack ?? err), suppressed }, 'committed message failed to apply')),
+          this.logLimited('replay-rejected', (suppressed) =>
+            this.log.error(
+              { seq: entry.seq, topic: entry.envelope.topic, detail, suppressed },
+              'journaled message refused on replay (it breaks a bound this version enforces)',
+            ),
+          ),
+        onApplyError: (entry, err) =>
+          this.logLimited('apply', (suppressed) =>
+            this.log.error(
+              { seq: entry.seq, err: String((err as Error)?.stack ?? err), suppressed },
+              'committed message failed to apply',
+            ),
+          ),
       },
       // A watermark restored from before the clock bound existed must not stay ahead of the clock.
       Math.min(this.restored.meta?.newestTimestamp ?? 0, nowSeconds() + config.maxClockSkew),
@@ -213,7 +254,10 @@ export class Service {
       held: () => (this.phase === 'running' || this.phase === 'stopping' ? undefined : this.liveGate.promise),
       onResumed: ({ input, downSince }) => {
         if (this.phase !== 'running' || !config.datagrepper) return;
-        log.warn({ input, downSince: new Date(downSince).toISOString() }, 'AMQP input reconnected on a new server-named queue; backfilling what was published meanwhile');
+        log.warn(
+          { input, downSince: new Date(downSince).toISOString() },
+          'AMQP input reconnected on a new server-named queue; backfilling what was published meanwhile',
+        );
         const from = Math.min(this.intake.newestTimestamp || downSince / 1000, downSince / 1000);
         this.recovery.fillGap({ start: from - config.backfillOverlap, end: this.clock.now() / 1000 });
       },
@@ -237,10 +281,20 @@ export class Service {
     const scanGate = new ScanGate(config.historyScanConcurrency, config.historyScanQueue);
     this.metrics = createMetrics({
       host: this.host,
-      bus: () => ({ ...this.counters, ...this.intake.gaps.counters, ...this.recovery.counters, receiveErrors: this.receiveErrors }),
+      bus: () => ({
+        ...this.counters,
+        ...this.intake.gaps.counters,
+        ...this.recovery.counters,
+        receiveErrors: this.receiveErrors,
+      }),
       readiness: () => {
         const endpoints = this.subscription?.endpoints() ?? [];
-        return { ready: this.notReadyReason() === null, degraded: this.degradedReason() !== null, unreliablePublishers: this.intake.gaps.unreliableKeys, endpoints: endpoints.map((e) => ({ endpoint: e.endpoint, up: e.state === 'connected' })) };
+        return {
+          ready: this.notReadyReason() === null,
+          degraded: this.degradedReason() !== null,
+          unreliablePublishers: this.intake.gaps.unreliableKeys,
+          endpoints: endpoints.map((e) => ({ endpoint: e.endpoint, up: e.state === 'connected' })),
+        };
       },
       lastSnapshot: () => this.lastSnapshot,
       wsClients: () => this.server?.connections() ?? 0,
@@ -248,7 +302,12 @@ export class Service {
       uwsNative: () => this.server?.native ?? null,
       commitDelay: () => this.intake.commitDelay,
       httpCache: () => ({ ...httpCache.stats, entries: httpCache.size, bytes: httpCache.totalBytes }),
-      limits: () => ({ ...this.hub.refused, raw_scan_busy: scanGate.stats.busy, raw_scan_timeout: scanGate.stats.timedOut, unsafe_link: linkStats.refused }),
+      limits: () => ({
+        ...this.hub.refused,
+        raw_scan_busy: scanGate.stats.busy,
+        raw_scan_timeout: scanGate.stats.timedOut,
+        unsafe_link: linkStats.refused,
+      }),
       storage: () => ({ journalCorrupt: this.journal.corrupt, quarantined: this.quarantine ? 1 : 0 }),
       amqp: () => this.amqp.reports(),
     });
@@ -292,13 +351,23 @@ export class Service {
     const lock = lockDataDir(dataDir, 'serve');
     let store: DataStore | null = null;
     try {
-      const check = options.checkDataFile === false ? ({ ok: true, counts: {}, ms: 0 } as const) : checkDataFile(dataDir, { write: true });
+      const check =
+        options.checkDataFile === false
+          ? ({ ok: true, counts: {}, ms: 0 } as const)
+          : checkDataFile(dataDir, { write: true });
       let report: SalvageReport | null = null;
       if (check.ok) options.logger.debug({ ms: Math.round(check.ms), records: check.counts }, 'data file checked');
       else {
         report = quarantineAndSalvage(dataDir, check.problem, (options.clock ?? systemClock).now());
         options.logger.error(
-          { file: report.file, problem: report.problem, quarantinedTo: report.quarantinedTo, salvagedSlots: report.slots, salvagedJournal: report.journal, lost: report.lost },
+          {
+            file: report.file,
+            problem: report.problem,
+            quarantinedTo: report.quarantinedTo,
+            salvagedSlots: report.slots,
+            salvagedJournal: report.journal,
+            lost: report.lost,
+          },
           'data file damaged: moved to quarantine; starting from what could be salvaged (older generations, the journal, --datagrepper backfill)',
         );
       }
@@ -333,19 +402,25 @@ export class Service {
       (err) => log.error({ err: String((err as Error)?.stack ?? err) }, 'request handler failed'),
       live.sse,
     );
-    if (!this.server.native) log.warn('uWebSockets.js native binary did not load for this Node.js; using the slow JS fallback');
+    if (!this.server.native)
+      log.warn('uWebSockets.js native binary did not load for this Node.js; using the slow JS fallback');
     // Subscribe first so nothing published from now on is missed; the gate holds it back.
     this.subscription = await subscribe(
       { connect: config.connect, bind: config.bind, topics: config.topic },
       {
         onFrames: (frames, source) => this.ingest(frames, source),
         onReceiveError: (err, source) => this.receiveFailed(err, source),
-        onLoopEnd: (err, source) => this.die(`bus receive loop for ${source} ended${err ? `: ${String((err as Error)?.message ?? err)}` : ''}`),
+        onLoopEnd: (err, source) =>
+          this.die(`bus receive loop for ${source} ended${err ? `: ${String((err as Error)?.message ?? err)}` : ''}`),
         onReconnect: ({ address, downSince }) => {
-          log.warn({ address, downSince: new Date(downSince).toISOString() }, 'bus endpoint reconnected; messages published meanwhile were missed');
+          log.warn(
+            { address, downSince: new Date(downSince).toISOString() },
+            'bus endpoint reconnected; messages published meanwhile were missed',
+          );
           // Everything since the newest message we have (or since the drop), minus the usual overlap.
           const from = Math.min(this.intake.newestTimestamp || downSince / 1000, downSince / 1000);
-          if (this.phase === 'running') this.recovery.fillGap({ start: from - config.backfillOverlap, end: this.clock.now() / 1000 });
+          if (this.phase === 'running')
+            this.recovery.fillGap({ start: from - config.backfillOverlap, end: this.clock.now() / 1000 });
         },
         onEndpoint: (status, previous) => this.endpointChanged(status, previous),
         now: () => this.clock.now(),
@@ -355,14 +430,28 @@ export class Service {
     this.amqp.start();
     this.timers.push(this.clock.every(config.wsTickMs, () => this.hub.tick()));
     log.info(
-      { http: `http://${config.host}:${this.server.port}`, port: this.server.port, bound: this.subscription.bound, connected: this.subscription.connected, topics: config.topic, amqp: this.amqp.reports().map((r) => ({ input: r.input, state: r.state, queue: config.amqpQueue, bindings: config.amqpBinding })), plugins: this.host.idents.length, dataDir: config.dataDir, datagrepper: config.datagrepper },
+      {
+        http: `http://${config.host}:${this.server.port}`,
+        port: this.server.port,
+        bound: this.subscription.bound,
+        connected: this.subscription.connected,
+        topics: config.topic,
+        amqp: this.amqp
+          .reports()
+          .map((r) => ({ input: r.input, state: r.state, queue: config.amqpQueue, bindings: config.amqpBinding })),
+        plugins: this.host.idents.length,
+        dataDir: config.dataDir,
+        datagrepper: config.datagrepper,
+      },
       'statscache listening',
     );
     await this.recover();
     // Damage met during replay was logged by the replay itself.
     this.corruptLogged = this.journal.corrupt;
     if (this.abort.signal.aborted) return;
-    this.timers.push(this.clock.every(config.snapshotInterval * 1000, () => void this.snapshot().catch(() => undefined)));
+    this.timers.push(
+      this.clock.every(config.snapshotInterval * 1000, () => void this.snapshot().catch(() => undefined)),
+    );
     this.phase = 'running';
     this.liveGate.open();
     log.info({ journalSeq: this.journal.position }, 'ready: consuming the bus live');
@@ -376,7 +465,13 @@ export class Service {
     const special = this.admin(req) ?? this.history(req) ?? this.examples(req);
     if (special) {
       // These bypass the API handler, which counts the rest.
-      const route = req.path.startsWith('/admin/') ? '/admin/snapshot' : req.path.startsWith('/examples') ? '/examples/' : req.path.startsWith('/id') ? '/id' : '/raw';
+      const route = req.path.startsWith('/admin/')
+        ? '/admin/snapshot'
+        : req.path.startsWith('/examples')
+          ? '/examples/'
+          : req.path.startsWith('/id')
+            ? '/id'
+            : '/raw';
       const count = (r: HttpResponse) => (this.metrics.countRequest(route, req.method, r.status), r);
       return special instanceof Promise ? special.then(count) : count(special);
     }
@@ -399,7 +494,8 @@ export class Service {
     if (config.datagrepper && !this.abort.signal.aborted) {
       const end = this.clock.now() / 1000;
       const newest = this.intake.newestTimestamp;
-      const start = newest > 0 ? newest - config.backfillOverlap : end - parseInterval(config.journalMaxAge, 'journalMaxAge');
+      const start =
+        newest > 0 ? newest - config.backfillOverlap : end - parseInterval(config.journalMaxAge, 'journalMaxAge');
       this.phase = 'backfilling';
       let finished = false;
       const fill = this.recovery.backfill({ start, end }, 'start-up').then(
@@ -415,11 +511,21 @@ export class Service {
         },
       );
       const bound = new AbortController();
-      await Promise.race([fill, delay(this.clock, config.readyTimeout * 1000, AbortSignal.any([this.abort.signal, bound.signal]))]);
+      await Promise.race([
+        fill,
+        delay(this.clock, config.readyTimeout * 1000, AbortSignal.any([this.abort.signal, bound.signal])),
+      ]);
       bound.abort();
       if (!finished && !this.abort.signal.aborted) {
         this.startupFill = fill;
-        log.warn({ readyTimeout: config.readyTimeout, datagrepper: config.datagrepper, progress: this.recovery.progress?.describe() ?? null }, 'history is slow or down: consuming the bus live now (ready, degraded); the start-up backfill goes on in the background');
+        log.warn(
+          {
+            readyTimeout: config.readyTimeout,
+            datagrepper: config.datagrepper,
+            progress: this.recovery.progress?.describe() ?? null,
+          },
+          'history is slow or down: consuming the bus live now (ready, degraded); the start-up backfill goes on in the background',
+        );
       }
     }
   }
@@ -430,7 +536,8 @@ export class Service {
    * caught by the bus loop, which skips the message and goes on (receiveFailed).
    */
   ingest(frames: readonly Uint8Array[], source: string = BIND_SOURCE): void | Promise<void> {
-    if (this.phase !== 'running' && this.phase !== 'stopping') return this.liveGate.promise.then(() => this.ingest(frames, source));
+    if (this.phase !== 'running' && this.phase !== 'stopping')
+      return this.liveGate.promise.then(() => this.ingest(frames, source));
     const gap = this.intake.fromBus(frames, source);
     if (gap && this.config.datagrepper) this.queueGap(gap);
     // The bus waits (libzmq queues) while the journal is far behind, instead of memory growing.
@@ -449,7 +556,12 @@ export class Service {
     const margin = Math.min(backfillOverlap, 5);
     const start = gap.basis === 'i' ? Math.max(gap.start, gap.end - backfillOverlap) : gap.start;
     this.logLimited(`gap:${gap.basis}`, (suppressed) =>
-      this.log.warn({ ...gap, suppressed, nextBackfillWithin: this.config.gapBackfillInterval }, gap.basis === 'seq_id' ? 'relay seq_id jumped: messages were lost; backfilling the window' : 'publisher i jumped (a hint only); window queued for the coalesced backfill'),
+      this.log.warn(
+        { ...gap, suppressed, nextBackfillWithin: this.config.gapBackfillInterval },
+        gap.basis === 'seq_id'
+          ? 'relay seq_id jumped: messages were lost; backfilling the window'
+          : 'publisher i jumped (a hint only); window queued for the coalesced backfill',
+      ),
     );
     this.recovery.fillGap({ start: start - margin, end: gap.end + margin });
   }
@@ -457,7 +569,12 @@ export class Service {
   /** A message whose receive or apply path threw: skipped and counted, intake goes on. */
   private receiveFailed(err: unknown, source: string, topic?: string): void {
     this.receiveErrors++;
-    this.logLimited('receive', (suppressed) => this.log.error({ source, topic, err: String((err as Error)?.stack ?? err), suppressed }, 'receive path failed; message skipped'));
+    this.logLimited('receive', (suppressed) =>
+      this.log.error(
+        { source, topic, err: String((err as Error)?.stack ?? err), suppressed },
+        'receive path failed; message skipped',
+      ),
+    );
   }
 
   /** Intake can no longer work: /healthz fails and the owner (the CLI) is told to exit non-zero. */
@@ -471,11 +588,21 @@ export class Service {
 
   private endpointChanged(status: EndpointStatus, previous: string): void {
     if (status.state === 'connected') {
-      if (previous !== 'connecting') this.log.info({ endpoint: status.endpoint, after: previous }, 'bus endpoint connected');
+      if (previous !== 'connecting')
+        this.log.info({ endpoint: status.endpoint, after: previous }, 'bus endpoint connected');
       return;
     }
     this.endpointLog(`endpoint:${status.endpoint}`, (suppressed) =>
-      this.log.warn({ endpoint: status.endpoint, state: status.state, lastError: status.lastError, retries: status.retries, suppressed }, 'bus endpoint not connected; libzmq keeps retrying'),
+      this.log.warn(
+        {
+          endpoint: status.endpoint,
+          state: status.state,
+          lastError: status.lastError,
+          retries: status.retries,
+          suppressed,
+        },
+        'bus endpoint not connected; libzmq keeps retrying',
+      ),
     );
   }
 
@@ -509,7 +636,11 @@ export class Service {
   private logNewCorruption(): void {
     const { corrupt } = this.journal;
     if (corrupt <= this.corruptLogged) return;
-    if (this.phase === 'running') this.log.error({ corrupt, new: corrupt - this.corruptLogged }, 'journal records failed their checksum and were skipped');
+    if (this.phase === 'running')
+      this.log.error(
+        { corrupt, new: corrupt - this.corruptLogged },
+        'journal records failed their checksum and were skipped',
+      );
     this.corruptLogged = corrupt;
   }
 
@@ -545,7 +676,10 @@ export class Service {
     try {
       // A stop during replay still snapshots: what was replayed is state like any other.
       const report = await this.snapshot();
-      this.log.info({ generation: report.generation, written: report.written, ms: Math.round(report.durationMs), wasRunning }, 'final snapshot written');
+      this.log.info(
+        { generation: report.generation, written: report.written, ms: Math.round(report.durationMs), wasRunning },
+        'final snapshot written',
+      );
     } finally {
       this.server?.close();
       this.host.stop();
@@ -579,12 +713,35 @@ export class Service {
 
   private reportRestore(): void {
     const { log, restored } = this;
-    for (const f of restored.fallbacks) log.error({ slot: f.slot, generation: f.generation, reason: f.reason }, 'snapshot generation unreadable; falling back to an older one');
+    for (const f of restored.fallbacks)
+      log.error(
+        { slot: f.slot, generation: f.generation, reason: f.reason },
+        'snapshot generation unreadable; falling back to an older one',
+      );
     const rows = Object.values(restored.restored).reduce((a, b) => a + b, 0);
-    if (restored.meta) log.info({ generation: restored.meta.generation, journalSeq: restored.meta.journalSeq, plugins: Object.keys(restored.restored).length, rows, migrated: restored.migrated }, 'restored snapshot');
-    else log.info({ fallbacks: restored.fallbacks.length }, 'no readable snapshot; starting empty and replaying the journal');
-    for (const [plugin, rows] of Object.entries(this.futureRowsDropped)) log.error({ plugin, rows }, 'restored rows dated ahead of the clock dropped (written before timestamps were bounded)');
-    for (const [ident, rec] of Object.entries(restored.retained)) log.warn({ plugin: ident, rows: rec.rows }, 'state on disk for a plugin that is not loaded; kept untouched');
+    if (restored.meta)
+      log.info(
+        {
+          generation: restored.meta.generation,
+          journalSeq: restored.meta.journalSeq,
+          plugins: Object.keys(restored.restored).length,
+          rows,
+          migrated: restored.migrated,
+        },
+        'restored snapshot',
+      );
+    else
+      log.info(
+        { fallbacks: restored.fallbacks.length },
+        'no readable snapshot; starting empty and replaying the journal',
+      );
+    for (const [plugin, rows] of Object.entries(this.futureRowsDropped))
+      log.error(
+        { plugin, rows },
+        'restored rows dated ahead of the clock dropped (written before timestamps were bounded)',
+      );
+    for (const [ident, rec] of Object.entries(restored.retained))
+      log.warn({ plugin: ident, rows: rec.rows }, 'state on disk for a plugin that is not loaded; kept untouched');
   }
 
   private readiness(): ReadinessView {

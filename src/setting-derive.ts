@@ -9,7 +9,9 @@ export const settingOf = (key: SettingKey): Setting => SETTINGS[key];
 
 /** The zod shape of the config object, one field per setting. */
 export const settingsShape = (): { [K in SettingKey]: (typeof SETTINGS)[K]['type'] } =>
-  Object.fromEntries(SETTING_KEYS.map((k) => [k, SETTINGS[k].type])) as { [K in SettingKey]: (typeof SETTINGS)[K]['type'] };
+  Object.fromEntries(SETTING_KEYS.map((k) => [k, SETTINGS[k].type])) as {
+    [K in SettingKey]: (typeof SETTINGS)[K]['type'];
+  };
 
 const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
 const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -23,7 +25,8 @@ export const flagOf = (key: string): string => `--${kebab(key)}`;
 function innerType(type: z.ZodType): z.ZodType {
   let t: z.ZodType = type;
   for (;;) {
-    if (t instanceof z.ZodDefault || t instanceof z.ZodOptional || t instanceof z.ZodNullable) t = t.unwrap() as z.ZodType;
+    if (t instanceof z.ZodDefault || t instanceof z.ZodOptional || t instanceof z.ZodNullable)
+      t = t.unwrap() as z.ZodType;
     else return t;
   }
 }
@@ -31,7 +34,11 @@ function innerType(type: z.ZodType): z.ZodType {
 /** Lists are repeatable flags and comma-separated variables; objects are JSON in the environment. */
 export function kindOf(key: SettingKey): 'list' | 'object' | 'scalar' {
   const inner = innerType(SETTINGS[key].type);
-  return inner instanceof z.ZodArray ? 'list' : inner instanceof z.ZodRecord || inner instanceof z.ZodObject ? 'object' : 'scalar';
+  return inner instanceof z.ZodArray
+    ? 'list'
+    : inner instanceof z.ZodRecord || inner instanceof z.ZodObject
+      ? 'object'
+      : 'scalar';
 }
 
 /** Allowed values of an enum setting (`--log-level`), else undefined. */
@@ -47,7 +54,10 @@ export function defaultOf(key: SettingKey): unknown {
 }
 
 const isEmpty = (v: unknown) =>
-  v === undefined || v === null || (Array.isArray(v) && v.length === 0) || (typeof v === 'object' && v !== null && Object.keys(v).length === 0);
+  v === undefined ||
+  v === null ||
+  (Array.isArray(v) && v.length === 0) ||
+  (typeof v === 'object' && v !== null && Object.keys(v).length === 0);
 
 function markdownValue(v: unknown): string {
   if (isEmpty(v)) return 'none';
@@ -66,7 +76,10 @@ export function defaultMarkdown(key: SettingKey): string {
 
 /** Markdown to the plain text of a --help line: no code marks, links keep their words. */
 export const plainText = (markdown: string): string =>
-  markdown.replace(/\[([^\]]+)\]\([^)]*\)/g, '$1').replace(/`([^`]*)`/g, '$1').replace(/\*+([^*]+)\*+/g, '$1');
+  markdown
+    .replace(/\[([^\]]+)\]\([^)]*\)/g, '$1')
+    .replace(/`([^`]*)`/g, '$1')
+    .replace(/\*+([^*]+)\*+/g, '$1');
 
 /** One --help line: the meaning, then whether it repeats and the default (left out when there is none). */
 export function helpLine(key: SettingKey): string {
@@ -74,7 +87,16 @@ export function helpLine(key: SettingKey): string {
   const value = markdownValue(defaultOf(key));
   // A note alone says more than an empty value ("everything", "system CAs").
   const shown =
-    s.defaultText !== undefined ? s.defaultText : s.defaultNote === undefined ? value : value === 'none' || value === '`""`' ? s.defaultNote : `${value}, ${s.defaultNote}`;
-  const extras = [kindOf(key) === 'list' ? 'repeatable' : undefined, shown === 'none' ? undefined : `default ${plainText(shown)}`].filter(Boolean);
+    s.defaultText !== undefined
+      ? s.defaultText
+      : s.defaultNote === undefined
+        ? value
+        : value === 'none' || value === '`""`'
+          ? s.defaultNote
+          : `${value}, ${s.defaultNote}`;
+  const extras = [
+    kindOf(key) === 'list' ? 'repeatable' : undefined,
+    shown === 'none' ? undefined : `default ${plainText(shown)}`,
+  ].filter(Boolean);
   return `${plainText(s.help)}${extras.length > 0 ? ` (${extras.join('; ')})` : ''}`;
 }

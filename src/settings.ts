@@ -35,7 +35,11 @@ const seconds = (min: number, max: number) => z.coerce.number().min(min).max(max
 
 export const SETTINGS = {
   host: { type: z.string().min(1).default('127.0.0.1'), flag: '<address>', help: 'HTTP/WebSocket listen address' },
-  port: { type: count(0, 65_535).default(8080), flag: '<number>', help: 'HTTP port (`0` picks a free one; the start-up log says which)' },
+  port: {
+    type: count(0, 65_535).default(8080),
+    flag: '<number>',
+    help: 'HTTP port (`0` picks a free one; the start-up log says which)',
+  },
   connect: {
     type: z.array(endpoint).default([]),
     flag: '<endpoint>',
@@ -47,7 +51,12 @@ export const SETTINGS = {
     help: "SUB socket binds here, like fedmsg-relay's inbound side: publishers connect to it. `tcp://127.0.0.1:*` picks a free port (the start-up log says which)",
     defaultText: `\`${DEFAULT_BIND}\` when neither \`--connect\` nor \`--amqp\` is given, else none`,
   },
-  topic: { type: z.array(z.string()).min(1).default(['']), flag: '<prefix>', help: 'topic prefixes to subscribe to', defaultNote: 'everything' },
+  topic: {
+    type: z.array(z.string()).min(1).default(['']),
+    flag: '<prefix>',
+    help: 'topic prefixes to subscribe to',
+    defaultNote: 'everything',
+  },
   dataDir: {
     type: z.string().min(1).default('data'),
     flag: '<path>',
@@ -59,7 +68,11 @@ export const SETTINGS = {
     flag: '<seconds>',
     help: 'seconds between snapshots (one is also written on SIGTERM/SIGINT)',
   },
-  maxFrameBytes: { type: count(64, 64 * 1024 * 1024).default(1024 * 1024), flag: '<bytes>', help: 'bus messages larger than this are counted and skipped' },
+  maxFrameBytes: {
+    type: count(64, 64 * 1024 * 1024).default(1024 * 1024),
+    flag: '<bytes>',
+    help: 'bus messages larger than this are counted and skipped',
+  },
   maxMessageDepth: {
     type: count(8, 1024).default(DEFAULT_MAX_DEPTH),
     flag: '<n>',
@@ -75,19 +88,31 @@ export const SETTINGS = {
     flag: '<seconds>',
     help: 'seconds a message timestamp may run ahead of the wall clock before it is refused (`future_timestamp`)',
   },
-  maxFanout: { type: count(1, 100_000).default(DEFAULT_MAX_FANOUT), flag: '<n>', help: 'usernames and packages kept per message; the rest are cut and counted' },
+  maxFanout: {
+    type: count(1, 100_000).default(DEFAULT_MAX_FANOUT),
+    flag: '<n>',
+    help: 'usernames and packages kept per message; the rest are cut and counted',
+  },
   pluginMaxKeys: {
     type: count(100, 100_000_000).default(DEFAULT_PLUGIN_MAX_KEYS),
     flag: '<n>',
     help: 'keys per plugin container (rows: the oldest are evicted; stores: the message is dropped)',
   },
-  wsTickMs: { type: count(10, 10_000).default(100), flag: '<ms>', help: 'WebSocket updates are coalesced over this many milliseconds' },
+  wsTickMs: {
+    type: count(10, 10_000).default(100),
+    flag: '<ms>',
+    help: 'WebSocket updates are coalesced over this many milliseconds',
+  },
   wsMaxSubscriptions: {
     type: count(1, 10_000).default(64),
     flag: '<n>',
     help: 'live subscriptions per WebSocket connection; see [Live push](#live-push-websocket-ws-and-server-sent-events)',
   },
-  wsMaxConnectionsPerIp: { type: count(1, 1_000_000).default(256), flag: '<n>', help: 'open WebSocket + SSE connections per client IP (over it: `429`)' },
+  wsMaxConnectionsPerIp: {
+    type: count(1, 1_000_000).default(256),
+    flag: '<n>',
+    help: 'open WebSocket + SSE connections per client IP (over it: `429`)',
+  },
   wsMaxSubscriptionsPerIp: {
     type: count(1, 1_000_000).default(100),
     flag: '<n>',
@@ -108,27 +133,44 @@ export const SETTINGS = {
     flag: '<seconds>',
     help: 'seconds a client may stay over `--ws-max-buffered-bytes` before it is closed with code 4008',
   },
-  wsMaxFrameBytes: { type: count(256, 16 * 1024 * 1024).default(64 * 1024), flag: '<bytes>', help: 'largest frame a WebSocket client may send; a bigger one closes with 1009' },
+  wsMaxFrameBytes: {
+    type: count(256, 16 * 1024 * 1024).default(64 * 1024),
+    flag: '<bytes>',
+    help: 'largest frame a WebSocket client may send; a bigger one closes with 1009',
+  },
   wsIdleTimeoutSeconds: {
-    type: count(0, 960).refine((n) => n === 0 || n >= 8, 'must be 0 or at least 8').default(60),
+    type: count(0, 960)
+      .refine((n) => n === 0 || n >= 8, 'must be 0 or at least 8')
+      .default(60),
     flag: '<seconds>',
     help: 'seconds without traffic (automatic pings included) before a WebSocket is reaped; `0` disables, else at least 8',
   },
-  wsResumeFrames: { type: count(0, 100_000).default(256), flag: '<n>', help: 'update frames kept per view so reconnecting clients can resume' },
+  wsResumeFrames: {
+    type: count(0, 100_000).default(256),
+    flag: '<n>',
+    help: 'update frames kept per view so reconnecting clients can resume',
+  },
   logLevel: { type: z.enum(LOG_LEVELS).default('info'), flag: '<level>', help: 'log level' },
   historyScanConcurrency: {
     type: count(1, 64).default(2),
     flag: '<n>',
     help: 'filtered `/raw` scans (`user=`, `contains=`…) running at once, each reading its whole time window; see [History](#history-get-raw-and-get-id)',
   },
-  historyScanQueue: { type: count(0, 10_000).default(8), flag: '<n>', help: 'filtered scans waiting for a slot; more are answered `503 scan_busy` with `Retry-After`' },
+  historyScanQueue: {
+    type: count(0, 10_000).default(8),
+    flag: '<n>',
+    help: 'filtered scans waiting for a slot; more are answered `503 scan_busy` with `Retry-After`',
+  },
   historyScanTimeoutSeconds: {
     type: z.coerce.number().positive().max(3600).default(10),
     flag: '<seconds>',
     help: 'longest a filtered scan may take, queue wait included; then `503 scan_timeout`',
   },
   datagrepper: {
-    type: z.url({ protocol: /^https?$/ }).nullable().default(null),
+    type: z
+      .url({ protocol: /^https?$/ })
+      .nullable()
+      .default(null),
     flag: '<url>',
     help: "a datagrepper `/raw` or `/v2/search` URL (or another statscache's `/raw`) to backfill from after downtime and detected gaps",
   },
@@ -163,7 +205,11 @@ export const SETTINGS = {
     help: 'a durable named queue (private brokers), so nothing is lost while statscache is down',
     defaultNote: 'server-named, exclusive, auto-delete',
   },
-  amqpPrefetch: { type: count(1, 65_535).default(25), flag: '<n>', help: 'unacked deliveries the broker may send ahead (`basic.qos`)' },
+  amqpPrefetch: {
+    type: count(1, 65_535).default(25),
+    flag: '<n>',
+    help: 'unacked deliveries the broker may send ahead (`basic.qos`)',
+  },
   amqpHeartbeat: {
     type: count(0, 3600).default(30),
     flag: '<seconds>',
@@ -180,20 +226,32 @@ export const SETTINGS = {
     flag: '<file.pem>',
     help: 'client certificate; with it the login is SASL EXTERNAL. Needs `--amqp-key`',
   },
-  amqpKey: { type: z.string().min(1).nullable().default(null), flag: '<file.pem>', help: 'private key of `--amqp-cert`' },
+  amqpKey: {
+    type: z.string().min(1).nullable().default(null),
+    flag: '<file.pem>',
+    help: 'private key of `--amqp-cert`',
+  },
   amqpReconnectMax: {
     type: seconds(1, 3600).default(60),
     flag: '<seconds>',
     help: 'longest wait between reconnect attempts (doubling from 0.5 s, with jitter)',
   },
-  snapshotGenerations: { type: count(1, 16).default(3), flag: '<n>', help: 'snapshot generations kept; a damaged one falls back to the previous' },
+  snapshotGenerations: {
+    type: count(1, 16).default(3),
+    flag: '<n>',
+    help: 'snapshot generations kept; a damaged one falls back to the previous',
+  },
   journalMaxAge: {
     type: interval('must be a non-zero interval like 7d or 12h').default('7d'),
     flag: '<interval>',
     help: 'journal retention by message age (only entries every kept snapshot covers are dropped)',
   },
   journalMaxBytes: {
-    type: z.coerce.number().int().min(1024 * 1024).default(2 * 1024 ** 3),
+    type: z.coerce
+      .number()
+      .int()
+      .min(1024 * 1024)
+      .default(2 * 1024 ** 3),
     flag: '<bytes>',
     help: 'journal size cap, enforced the same way',
     defaultNote: '2 GiB',
@@ -208,14 +266,22 @@ export const SETTINGS = {
     flag: null,
     help: 'bearer token of `POST /admin/snapshot` (`statscache snapshot take`); none disables the admin routes',
   },
-  stopTimeout: { type: z.coerce.number().positive().max(600).default(20), flag: '<seconds>', help: 'longest graceful stop before the process exits anyway' },
+  stopTimeout: {
+    type: z.coerce.number().positive().max(600).default(20),
+    flag: '<seconds>',
+    help: 'longest graceful stop before the process exits anyway',
+  },
   examples: {
     type: z.union([z.boolean(), z.stringbool()]).default(false),
     flag: '',
     help: 'serve the built browser examples under `/examples/` (see [Examples](#examples))',
     defaultNote: 'on for `npm run demo`',
   },
-  plugins: { type: z.array(z.string().min(1)).default([]), flag: null, help: 'external plugins to load (npm package names or module paths)' },
+  plugins: {
+    type: z.array(z.string().min(1)).default([]),
+    flag: null,
+    help: 'external plugins to load (npm package names or module paths)',
+  },
   retention: {
     type: z.record(z.string(), interval('must be a non-zero interval like 6h or 30d')).default({}),
     flag: null,

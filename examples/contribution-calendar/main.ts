@@ -4,7 +4,17 @@
  * The year is read over HTTP (every page); one live view of the newest days keeps it current.
  */
 import { max, scaleThreshold, select } from 'd3';
-import { allRows, apiBase, getJson, Live, mergeCounts, statusBadge, touched, type Row, type Subscription } from '../web-shared/statscache.js';
+import {
+  allRows,
+  apiBase,
+  getJson,
+  Live,
+  mergeCounts,
+  statusBadge,
+  touched,
+  type Row,
+  type Subscription,
+} from '../web-shared/statscache.js';
 
 const IDENT = 'contribution-calendar-1d';
 const DAY = 86_400;
@@ -50,10 +60,13 @@ function draw(): void {
   const weekday = new Date(today * 1000).getUTCDay();
   const start = today - (DAYS - 7 + weekday) * DAY;
   const cells: { date: string; t: number; count: number }[] = [];
-  for (let t = start; t <= today; t += DAY) cells.push({ date: dateOf(t), t, count: Number(days.get(dateOf(t))?.['volume'] ?? 0) });
+  for (let t = start; t <= today; t += DAY)
+    cells.push({ date: dateOf(t), t, count: Number(days.get(dateOf(t))?.['volume'] ?? 0) });
   const top = max(cells, (c) => c.count) ?? 0;
   // Four steps of the busiest day, so one user's quiet and busy days both show.
-  const color = scaleThreshold<number, string>().domain([1, Math.max(2, top * 0.25), Math.max(3, top * 0.5), Math.max(4, top * 0.75)]).range(COLORS);
+  const color = scaleThreshold<number, string>()
+    .domain([1, Math.max(2, top * 0.25), Math.max(3, top * 0.5), Math.max(4, top * 0.75)])
+    .range(COLORS);
 
   const left = 30;
   const topPad = 18;
@@ -61,7 +74,15 @@ function draw(): void {
   // Room on the right for a month label on the last column.
   const W = left + weeks * (CELL + GAP) + 20;
   const H = topPad + 7 * (CELL + GAP) + 24;
-  const svg = select('#calendar').selectAll<SVGSVGElement, null>('svg').data([null]).join('svg').attr('viewBox', `0 0 ${W} ${H}`).attr('width', W).attr('height', H).attr('role', 'img').attr('aria-label', `${user}'s messages per day`);
+  const svg = select('#calendar')
+    .selectAll<SVGSVGElement, null>('svg')
+    .data([null])
+    .join('svg')
+    .attr('viewBox', `0 0 ${W} ${H}`)
+    .attr('width', W)
+    .attr('height', H)
+    .attr('role', 'img')
+    .attr('aria-label', `${user}'s messages per day`);
   svg.selectAll('*').remove();
   const col = (t: number) => Math.floor((t - start) / DAY / 7);
   const row = (t: number) => new Date(t * 1000).getUTCDay();
@@ -109,11 +130,16 @@ function draw(): void {
     .attr('height', CELL)
     .attr('rx', 2)
     .attr('fill', (c) => c);
-  legend.append('text').attr('x', 30 + 5 * (CELL + GAP)).attr('y', 10).text('More');
+  legend
+    .append('text')
+    .attr('x', 30 + 5 * (CELL + GAP))
+    .attr('y', 10)
+    .text('More');
 
   const total = cells.reduce((a, c) => a + c.count, 0);
   const active = cells.filter((c) => c.count > 0).length;
-  (document.getElementById('summary') as HTMLElement).textContent = `${total} messages on ${active} day${active === 1 ? '' : 's'} in the last year; busiest day: ${top}.`;
+  (document.getElementById('summary') as HTMLElement).textContent =
+    `${total} messages on ${active} day${active === 1 ? '' : 's'} in the last year; busiest day: ${top}.`;
   document.body.dataset['total'] = String(total);
   document.body.dataset['user'] = user;
 }
@@ -128,7 +154,8 @@ async function main(): Promise<void> {
     option.label = `${t.volume} messages this week`;
     list.append(option);
   }
-  (document.getElementById('top') as HTMLElement).textContent = top.length === 0 ? 'no active users yet' : `${top.length} most active users this week in the list`;
+  (document.getElementById('top') as HTMLElement).textContent =
+    top.length === 0 ? 'no active users yet' : `${top.length} most active users this week in the list`;
   document.getElementById('pick')?.addEventListener('submit', (event) => {
     event.preventDefault();
     const name = (document.getElementById('user') as HTMLInputElement).value.trim();
@@ -137,7 +164,8 @@ async function main(): Promise<void> {
   const asked = new URLSearchParams(location.search).get('user');
   const first = asked ?? top[0]?.user;
   if (first) await show(first);
-  else (document.getElementById('title') as HTMLElement).textContent = 'No user yet: pick one above once messages arrive.';
+  else
+    (document.getElementById('title') as HTMLElement).textContent = 'No user yet: pick one above once messages arrive.';
 }
 
 function fail(err: Error): void {

@@ -49,7 +49,12 @@ const bodhiKarma = {
     if (update === undefined) return;
     const karma = comment.karma === 1 || comment.karma === -1 ? comment.karma : 0;
     const previous = rows.get(rows.keyOf({ timestamp: bucket, update }));
-    rows.put({ timestamp: bucket, update, karma: (previous?.karma ?? 0) + karma, comments: (previous?.comments ?? 0) + 1 });
+    rows.put({
+      timestamp: bucket,
+      update,
+      karma: (previous?.karma ?? 0) + karma,
+      comments: (previous?.comments ?? 0) + 1,
+    });
   },
   migrate(stored, fromVersion) {
     if (fromVersion >= 2) return stored;

@@ -8,16 +8,16 @@ interface Row {
 }
 
 export default definePlugin({
-  name: 'Builds by owner',            // ident: builds-by-owner-1h
-  interval: '1h',                     // buckets aligned on the epoch; ctx.bucket is the bucket's end
-  retention: '30d',                   // rows older than 30 days behind the newest are evicted
+  name: 'Builds by owner', // ident: builds-by-owner-1h
+  interval: '1h', // buckets aligned on the epoch; ctx.bucket is the bucket's end
+  retention: '30d', // rows older than 30 days behind the newest are evicted
   summary: 'Completed koji builds per owner per hour',
   description: 'Counts buildsys.build.state.change messages with new == 1 (COMPLETE), per owner.',
   topics: ['org.fedoraproject.prod.buildsys.build.state.change'],
-  version: 1,                         // bump with a migrate() when the stored shape changes
-  rows: rowsOf<Row>(),                // names the row type (TypeScript infers the rest)
+  version: 1, // bump with a migrate() when the stored shape changes
+  rows: rowsOf<Row>(), // names the row type (TypeScript infers the rest)
   columns: ['owner', 'builds'],
-  key: ['timestamp', 'owner'],        // what identifies a row: its storage key is derived from these
+  key: ['timestamp', 'owner'], // what identifies a row: its storage key is derived from these
   params: {
     owner: { type: 'string', description: 'only this owner' },
   },
@@ -29,10 +29,12 @@ export default definePlugin({
     rows.put({ timestamp: bucket, owner: body.owner, builds: (previous?.builds ?? 0) + 1 });
     stores.totals.update(body.owner, (n) => (n ?? 0) + 1);
   },
-  view({ rows }, params) {            // optional; the runtime filters by start/stop, orders and pages
+  view({ rows }, params) {
+    // optional; the runtime filters by start/stop, orders and pages
     return [...rows.values()].filter((r) => params.owner === undefined || r.owner === params.owner);
   },
-  migrate(stored, fromVersion) {      // called on restore when the snapshot's version is older
+  migrate(stored, fromVersion) {
+    // called on restore when the snapshot's version is older
     return stored;
   },
 });

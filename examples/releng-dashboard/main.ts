@@ -3,13 +3,33 @@
  * from the plugin's layout (GET /api/release-engineering-event-logs/layout); the events from one
  * live subscription to the same plugin. Nothing else is read.
  */
-import { ago, apiBase, el, getJson, Live, safeHref, statusBadge, type Row, type Subscription } from '../web-shared/statscache.js';
+import {
+  ago,
+  apiBase,
+  el,
+  getJson,
+  Live,
+  safeHref,
+  statusBadge,
+  type Row,
+  type Subscription,
+} from '../web-shared/statscache.js';
 
 const IDENT = 'release-engineering-event-logs';
 const PER_COMPONENT = 8;
 
-interface Component { id: string; name: string; show_status?: boolean; show_time_at?: boolean; link_for?: 'name' | 'message' }
-interface Group { id: string; name?: string; components: Component[] }
+interface Component {
+  id: string;
+  name: string;
+  show_status?: boolean;
+  show_time_at?: boolean;
+  link_for?: 'name' | 'message';
+}
+interface Group {
+  id: string;
+  name?: string;
+  components: Component[];
+}
 interface Layout {
   groups: Group[];
   default_options: {
@@ -20,7 +40,13 @@ interface Layout {
     old_log_threshold?: { key: string; value: number };
   };
 }
-interface ReleaseMessage { name?: string; status?: string; link?: string; extra_text?: string; extra_link?: string }
+interface ReleaseMessage {
+  name?: string;
+  status?: string;
+  link?: string;
+  extra_text?: string;
+  extra_link?: string;
+}
 
 const UNIT_SECONDS: Record<string, number> = { seconds: 1, minutes: 60, hours: 3600, days: 86_400, weeks: 604_800 };
 
@@ -37,7 +63,9 @@ function main(layout: Layout): void {
   const root = document.getElementById('groups') as HTMLElement;
   document.getElementById('loading')?.remove();
   const opts = layout.default_options;
-  const threshold = opts.old_log_threshold ? opts.old_log_threshold.value * (UNIT_SECONDS[opts.old_log_threshold.key] ?? 3600) : Infinity;
+  const threshold = opts.old_log_threshold
+    ? opts.old_log_threshold.value * (UNIT_SECONDS[opts.old_log_threshold.key] ?? 3600)
+    : Infinity;
   const lists = new Map<string, { component: Component; list: HTMLOListElement }>();
   for (const group of layout.groups) {
     const section = el('section', undefined, 'group');
@@ -80,26 +108,40 @@ function main(layout: Layout): void {
   setInterval(() => render(sub, new Set()), 30_000);
 }
 
-function eventItem(component: Component, row: Row, now: number, threshold: number, fresh: boolean, opts: Layout['default_options']): HTMLLIElement {
+function eventItem(
+  component: Component,
+  row: Row,
+  now: number,
+  threshold: number,
+  fresh: boolean,
+  opts: Layout['default_options'],
+): HTMLLIElement {
   const m = parseMessage(row);
   const li = el('li', undefined, `event${now - row.timestamp > threshold ? ' old' : ''}${fresh ? ' flash' : ''}`);
   li.dataset['constraint'] = String(row['category_constraint'] ?? '');
   const link = safeHref(m.link);
   const name = m.name ?? String(row['category_constraint'] ?? '');
-  const nameEl = link && component.link_for === 'name' ? Object.assign(el('a', name, 'name'), { href: link }) : el('span', name, 'name');
+  const nameEl =
+    link && component.link_for === 'name'
+      ? Object.assign(el('a', name, 'name'), { href: link })
+      : el('span', name, 'name');
   li.append(nameEl);
   if ((component.show_status ?? opts.show_status ?? true) && m.status) {
     const verb = opts.status_verb_map?.[m.status] ?? m.status;
-    const status = link && component.link_for !== 'name' ? Object.assign(el('a', verb), { href: link }) : el('span', verb);
+    const status =
+      link && component.link_for !== 'name' ? Object.assign(el('a', verb), { href: link }) : el('span', verb);
     status.className = `state ${(opts.status_class_map?.[m.status] ?? '').replace(/^text-/, '')}`;
     li.append(' ', status);
   }
   if (m.extra_text) {
     const extra = safeHref(m.extra_link);
-    li.append(' ', extra ? Object.assign(el('a', m.extra_text, 'extra'), { href: extra }) : el('span', m.extra_text, 'extra'));
+    li.append(
+      ' ',
+      extra ? Object.assign(el('a', m.extra_text, 'extra'), { href: extra }) : el('span', m.extra_text, 'extra'),
+    );
   }
   const iso = new Date(row.timestamp * 1000).toISOString();
-  const at = component.show_time_at ?? opts.show_time_at ?? true ? ` · ${iso.slice(11, 16)}` : '';
+  const at = (component.show_time_at ?? opts.show_time_at ?? true) ? ` · ${iso.slice(11, 16)}` : '';
   const when = el('time', ago(row.timestamp, now) + at, 'when');
   when.dateTime = iso;
   when.title = iso;

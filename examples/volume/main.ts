@@ -3,7 +3,17 @@
  * is read over HTTP (every page), then one live view (the newest page) keeps it current.
  */
 import { axisBottom, axisLeft, max, scaleBand, scaleLinear, scaleOrdinal, schemeTableau10, select, stack } from 'd3';
-import { allRows, apiBase, el, Live, mergeCounts, statusBadge, touched, type Row, type Subscription } from '../web-shared/statscache.js';
+import {
+  allRows,
+  apiBase,
+  el,
+  Live,
+  mergeCounts,
+  statusBadge,
+  touched,
+  type Row,
+  type Subscription,
+} from '../web-shared/statscache.js';
 
 type Width = '1m' | '1h' | '1d';
 const SECONDS: Record<Width, number> = { '1m': 60, '1h': 3600, '1d': 86_400 };
@@ -36,7 +46,8 @@ function period(end: number, w: Width): string {
 async function show(w: Width): Promise<void> {
   const mine = ++generation;
   width = w;
-  for (const b of document.querySelectorAll<HTMLButtonElement>('.switch button')) b.setAttribute('aria-pressed', String(b.dataset['interval'] === w));
+  for (const b of document.querySelectorAll<HTMLButtonElement>('.switch button'))
+    b.setAttribute('aria-pressed', String(b.dataset['interval'] === w));
   if (sub) live.unsubscribe(sub);
   rows = new Map();
   const ident = `volume-by-category-${w}`;
@@ -62,11 +73,14 @@ function draw(): void {
   for (const [k, r] of rows) if (r.timestamp < first) rows.delete(k);
 
   const totals = new Map<string, number>();
-  for (const r of inWindow) totals.set(String(r['category']), (totals.get(String(r['category'])) ?? 0) + Number(r['volume']));
+  for (const r of inWindow)
+    totals.set(String(r['category']), (totals.get(String(r['category'])) ?? 0) + Number(r['volume']));
   const busiest = [...totals].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([c]) => c);
   const categories = busiest.length > SHOWN + 1 ? [...busiest.slice(0, SHOWN), OTHER] : busiest;
   const named = new Set(categories);
-  const table = ends.map((end) => Object.fromEntries([['end', end], ...categories.map((c) => [c, 0])]) as Record<string, number>);
+  const table = ends.map(
+    (end) => Object.fromEntries([['end', end], ...categories.map((c) => [c, 0])]) as Record<string, number>,
+  );
   const index = new Map(ends.map((e, i) => [e, i]));
   for (const r of inWindow) {
     const row = table[index.get(r.timestamp) ?? -1];
@@ -76,7 +90,8 @@ function draw(): void {
   }
   const total = inWindow.reduce((a, r) => a + Number(r['volume']), 0);
   const summary = document.getElementById('summary');
-  if (summary) summary.textContent = `${total} messages in ${categories.length === 0 ? 'no category' : `${totals.size} categories`} over the last ${BUCKETS[width]} × ${width}`;
+  if (summary)
+    summary.textContent = `${total} messages in ${categories.length === 0 ? 'no category' : `${totals.size} categories`} over the last ${BUCKETS[width]} × ${width}`;
   document.body.dataset['total'] = String(total);
   document.body.dataset['interval'] = width;
 
@@ -84,15 +99,37 @@ function draw(): void {
   const W = Math.max(320, box.clientWidth);
   const H = 420;
   const m = { top: 10, right: 10, bottom: 28, left: 44 };
-  const x = scaleBand<number>().domain(ends).range([m.left, W - m.right]).padding(0.15);
+  const x = scaleBand<number>()
+    .domain(ends)
+    .range([m.left, W - m.right])
+    .padding(0.15);
   const layers = stack<Record<string, number>>().keys(categories)(table);
-  const y = scaleLinear().domain([0, Math.max(1, max(table, (d) => categories.reduce((a, c) => a + (d[c] ?? 0), 0)) ?? 1)]).nice().range([H - m.bottom, m.top]);
-  const color = scaleOrdinal<string, string>().domain(categories).range([...schemeTableau10]);
+  const y = scaleLinear()
+    .domain([0, Math.max(1, max(table, (d) => categories.reduce((a, c) => a + (d[c] ?? 0), 0)) ?? 1)])
+    .nice()
+    .range([H - m.bottom, m.top]);
+  const color = scaleOrdinal<string, string>()
+    .domain(categories)
+    .range([...schemeTableau10]);
 
-  const svg = select(box).selectAll<SVGSVGElement, null>('svg').data([null]).join('svg').attr('viewBox', `0 0 ${W} ${H}`).attr('role', 'img').attr('aria-label', 'messages per category over time');
+  const svg = select(box)
+    .selectAll<SVGSVGElement, null>('svg')
+    .data([null])
+    .join('svg')
+    .attr('viewBox', `0 0 ${W} ${H}`)
+    .attr('role', 'img')
+    .attr('aria-label', 'messages per category over time');
   svg.selectAll('*').remove();
   const every = Math.ceil(ends.length / Math.max(2, Math.floor((W - m.left) / 70)));
-  svg.append('g').attr('class', 'axis').attr('transform', `translate(0,${H - m.bottom})`).call(axisBottom(x).tickValues(ends.filter((_, i) => i % every === 0)).tickFormat((e) => label(e, width)));
+  svg
+    .append('g')
+    .attr('class', 'axis')
+    .attr('transform', `translate(0,${H - m.bottom})`)
+    .call(
+      axisBottom(x)
+        .tickValues(ends.filter((_, i) => i % every === 0))
+        .tickFormat((e) => label(e, width)),
+    );
   svg.append('g').attr('class', 'axis').attr('transform', `translate(${m.left},0)`).call(axisLeft(y).ticks(6));
   svg
     .append('g')
@@ -121,7 +158,10 @@ function draw(): void {
     item.dataset['category'] = c;
     const swatch = el('i');
     swatch.style.background = color(c);
-    item.append(swatch, `${c} ${c === OTHER ? (busiest.length - SHOWN) + ' more ' : ''}(${c === OTHER ? busiest.slice(SHOWN).reduce((a, k) => a + (totals.get(k) ?? 0), 0) : totals.get(c) ?? 0})`);
+    item.append(
+      swatch,
+      `${c} ${c === OTHER ? (busiest.length - SHOWN) + ' more ' : ''}(${c === OTHER ? busiest.slice(SHOWN).reduce((a, k) => a + (totals.get(k) ?? 0), 0) : (totals.get(c) ?? 0)})`,
+    );
     legend.append(item);
   }
 }

@@ -11,7 +11,8 @@ export function apiBase(): string {
   const given = new URLSearchParams(location.search).get('api');
   if (given === null || given === '') return location.origin;
   const url = new URL(given, location.href);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`?api= must be an http(s) URL, got ${given}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new Error(`?api= must be an http(s) URL, got ${given}`);
   return url.origin + url.pathname.replace(/\/+$/, '');
 }
 
@@ -33,7 +34,17 @@ export interface Subscription {
   onChange: (changed: ReadonlySet<string>) => void;
 }
 
-type Frame = { type: string; id?: string | number; view?: string; ident?: string; key?: string[]; rows?: Row[]; removed?: unknown[][]; seq?: number; detail?: string };
+type Frame = {
+  type: string;
+  id?: string | number;
+  view?: string;
+  ident?: string;
+  key?: string[];
+  rows?: Row[];
+  removed?: unknown[][];
+  seq?: number;
+  detail?: string;
+};
 
 const keyString = (key: readonly unknown[]) => JSON.stringify(key.map((v) => v ?? null));
 
@@ -80,7 +91,8 @@ export class Live {
       this.backoff = 500;
       this.onStatus('live', 'live');
       this.byView.clear();
-      for (const [id, s] of this.subs) socket.send(JSON.stringify({ op: 'subscribe', id, ident: s.ident, params: s.params }));
+      for (const [id, s] of this.subs)
+        socket.send(JSON.stringify({ op: 'subscribe', id, ident: s.ident, params: s.params }));
     };
     socket.onmessage = (event) => {
       let frame: Frame;
@@ -140,7 +152,11 @@ export function ago(seconds: number, now = Date.now() / 1000): string {
   return `${Math.round(d / 86_400)} days ago`;
 }
 
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, cls?: string): HTMLElementTagNameMap[K] {
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  text?: string,
+  cls?: string,
+): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   if (text !== undefined) e.textContent = text;
   if (cls) e.className = cls;
@@ -172,8 +188,12 @@ export function safeHref(link: unknown): string | null {
 export async function allRows(ident: string, query: Record<string, string | number>, maxPages = 50): Promise<Row[]> {
   const out: Row[] = [];
   for (let page = 1; page <= maxPages; page++) {
-    const q = new URLSearchParams(Object.entries({ ...query, rows_per_page: 100, page }).map(([k, v]) => [k, String(v)]));
-    const res = await fetch(`${apiBase()}/api/${encodeURIComponent(ident)}?${q}`, { headers: { Accept: 'application/json' } });
+    const q = new URLSearchParams(
+      Object.entries({ ...query, rows_per_page: 100, page }).map(([k, v]) => [k, String(v)]),
+    );
+    const res = await fetch(`${apiBase()}/api/${encodeURIComponent(ident)}?${q}`, {
+      headers: { Accept: 'application/json' },
+    });
     if (!res.ok) throw new Error(`/api/${ident}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
     out.push(...((await res.json()) as Row[]));
     if (page >= Number(res.headers.get('X-Link-Count') ?? '1')) break;
@@ -186,7 +206,12 @@ export async function allRows(ident: string, query: Record<string, string | numb
  * live view keeps the larger count, whichever arrived first. A live view holds only its newest
  * page, so a row leaving that page is not a row that stopped existing: removals are not applied.
  */
-export function mergeCounts(into: Map<string, Row>, rows: Iterable<Row>, keyOf: (r: Row) => string, column = 'volume'): void {
+export function mergeCounts(
+  into: Map<string, Row>,
+  rows: Iterable<Row>,
+  keyOf: (r: Row) => string,
+  column = 'volume',
+): void {
   for (const r of rows) {
     const k = keyOf(r);
     const had = into.get(k);

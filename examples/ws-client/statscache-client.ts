@@ -74,7 +74,9 @@ export class LiveSubscription {
   /** The rows in view order (by timestamp, then by key). */
   list(): Row[] {
     const sign = this.order === 'asc' ? 1 : -1;
-    return [...this.rows.entries()].sort(([ka, a], [kb, b]) => sign * (a.timestamp - b.timestamp || (ka < kb ? -1 : ka > kb ? 1 : 0))).map(([, r]) => r);
+    return [...this.rows.entries()]
+      .sort(([ka, a], [kb, b]) => sign * (a.timestamp - b.timestamp || (ka < kb ? -1 : ka > kb ? 1 : 0)))
+      .map(([, r]) => r);
   }
 
   unsubscribe(): void {
@@ -231,7 +233,13 @@ export class StatscacheClient {
 
   private sendSubscribe(sub: LiveSubscription): void {
     const resume = sub.epoch !== null && sub.seq !== null ? { epoch: sub.epoch, seq: sub.seq } : undefined;
-    this.send({ op: 'subscribe', ident: sub.ident, params: sub.params, id: sub.id as SubscriptionId, ...(resume ? { resume } : {}) });
+    this.send({
+      op: 'subscribe',
+      ident: sub.ident,
+      params: sub.params,
+      id: sub.id as SubscriptionId,
+      ...(resume ? { resume } : {}),
+    });
   }
 
   private send(frame: Record<string, unknown>): void {

@@ -18,7 +18,10 @@ export function regionOf(destination: string): string | undefined {
 }
 
 export function launchUrl(region: string, amiId: string): string | undefined {
-  return safeLink(`https://redirect.fedoraproject.org/console.aws.amazon.com/ec2/v2/home?region=${encodeURIComponent(region)}#LaunchInstanceWizard:ami=${encodeURIComponent(amiId)}`, ['redirect.fedoraproject.org']);
+  return safeLink(
+    `https://redirect.fedoraproject.org/console.aws.amazon.com/ec2/v2/home?region=${encodeURIComponent(region)}#LaunchInstanceWizard:ami=${encodeURIComponent(amiId)}`,
+    ['redirect.fedoraproject.org'],
+  );
 }
 
 /**

@@ -49,12 +49,21 @@ function imageLink(status: string, info: unknown): string | undefined {
   const [name, version] = request as unknown[];
   const options: unknown = request[5];
   const release = at(options, 'release');
-  if (bucket === undefined || !/^\d+$/.test(bucket) || typeof name !== 'string' || typeof version !== 'string' || (typeof release !== 'string' && typeof release !== 'number')) {
+  if (
+    bucket === undefined ||
+    !/^\d+$/.test(bucket) ||
+    typeof name !== 'string' ||
+    typeof version !== 'string' ||
+    (typeof release !== 'string' && typeof release !== 'number')
+  ) {
     return undefined;
   }
   const format = strAt(options, 'format');
   const ext = format === undefined ? '.iso' : format === 'qcow2' ? '-sda.qcow2' : format === 'raw' ? '-sda.raw.xz' : '';
-  return safeLink(`${TASK_FILES}${bucket}/${childId}/${encodeURIComponent(`${name}-${version}-${release}${ext}`)}`, KOJIPKGS_HOSTS);
+  return safeLink(
+    `${TASK_FILES}${bucket}/${childId}/${encodeURIComponent(`${name}-${version}-${release}${ext}`)}`,
+    KOJIPKGS_HOSTS,
+  );
 }
 
 function taskLink(message: PluginMessage): string | undefined {
@@ -62,7 +71,9 @@ function taskLink(message: PluginMessage): string | undefined {
   const link = message.meta.link;
   if (link !== null) return safeLink(link, linkHostsOf('buildsys'));
   const id = at(message.body, 'id');
-  return typeof id === 'number' && Number.isInteger(id) ? `https://koji.fedoraproject.org/koji/taskinfo?taskID=${id}` : undefined;
+  return typeof id === 'number' && Number.isInteger(id)
+    ? `https://koji.fedoraproject.org/koji/taskinfo?taskID=${id}`
+    : undefined;
 }
 
 /**

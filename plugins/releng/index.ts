@@ -64,7 +64,8 @@ export function releaseEngineering(retention?: string): PluginDefinition<Release
       scope: {
         type: 'string',
         enum: ['layout', 'all'],
-        description: 'layout (default): only categories that are components of the layout; all: every category, including ones the layout does not show',
+        description:
+          'layout (default): only categories that are components of the layout; all: every category, including ones the layout does not show',
       },
       per_category: {
         type: 'integer',
@@ -113,11 +114,14 @@ export function releaseEngineering(retention?: string): PluginDefinition<Release
       }
       const out: ReleaseEngineeringRow[] = [];
       for (const list of byCategory.values()) {
-        if (list.length > limit) list.sort((a, b) => b.timestamp - a.timestamp || (a.category_constraint < b.category_constraint ? -1 : 1));
+        if (list.length > limit)
+          list.sort((a, b) => b.timestamp - a.timestamp || (a.category_constraint < b.category_constraint ? -1 : 1));
         out.push(...list.slice(0, limit));
       }
       // A canonical order, so rows with equal timestamps page alike before and after a restore.
-      return out.sort((a, b) => compareText(a.category, b.category) || compareText(a.category_constraint, b.category_constraint));
+      return out.sort(
+        (a, b) => compareText(a.category, b.category) || compareText(a.category_constraint, b.category_constraint),
+      );
     },
   });
 }

@@ -130,4 +130,6 @@ export const RELEASE_LAYOUT: ReleaseLayout = {
 };
 
 /** Every component id of the layout: the categories the dashboard shows. */
-export const LAYOUT_CATEGORIES: ReadonlySet<string> = new Set(RELEASE_LAYOUT.groups.flatMap((g) => g.components.map((c) => c.id)));
+export const LAYOUT_CATEGORIES: ReadonlySet<string> = new Set(
+  RELEASE_LAYOUT.groups.flatMap((g) => g.components.map((c) => c.id)),
+);

@@ -43,7 +43,10 @@ export function commandConfig(opts: DataDirOptions, flags: Record<string, unknow
  * file is reported and left as it is. A writer (which holds the data dir lock) quarantines it
  * and continues on what could be salvaged, and says so on stderr.
  */
-export function openStore(dataDir: string, options: { readOnly: boolean; mustExist?: boolean; io?: CommandIO }): DataStore {
+export function openStore(
+  dataDir: string,
+  options: { readOnly: boolean; mustExist?: boolean; io?: CommandIO },
+): DataStore {
   const file = join(dataDir, DATA_FILE);
   if ((options.readOnly || options.mustExist) && !existsSync(file)) {
     throw new CommandError(`no statscache data in ${dataDir} (expected ${file}); pass --data-dir`);
@@ -51,10 +54,14 @@ export function openStore(dataDir: string, options: { readOnly: boolean; mustExi
   const check = checkDataFile(dataDir, { write: !options.readOnly });
   if (!check.ok) {
     if (options.readOnly) {
-      throw new CommandError(`the data file ${file} is damaged (${check.problem}); nothing was changed. \`statscache serve\` or \`statscache journal replay\` on this data dir moves it to ${join(dataDir, 'quarantine')}/ and keeps what is still readable`);
+      throw new CommandError(
+        `the data file ${file} is damaged (${check.problem}); nothing was changed. \`statscache serve\` or \`statscache journal replay\` on this data dir moves it to ${join(dataDir, 'quarantine')}/ and keeps what is still readable`,
+      );
     }
     const report = quarantineAndSalvage(dataDir, check.problem, Date.now());
-    options.io?.err(`statscache: error: the data file ${file} is damaged (${check.problem}); moved to ${report.quarantinedTo}; salvaged ${Object.keys(report.slots).length} snapshot slots and ${report.journal.records} journal records${report.lost.length > 0 ? `; lost: ${report.lost.join('; ')}` : ''}\n`);
+    options.io?.err(
+      `statscache: error: the data file ${file} is damaged (${check.problem}); moved to ${report.quarantinedTo}; salvaged ${Object.keys(report.slots).length} snapshot slots and ${report.journal.records} journal records${report.lost.length > 0 ? `; lost: ${report.lost.join('; ')}` : ''}\n`,
+    );
   }
   try {
     return new DataStore(dataDir, { readOnly: options.readOnly });
@@ -70,7 +77,8 @@ export function openStore(dataDir: string, options: { readOnly: boolean; mustExi
  */
 export function lockForCommand(dataDir: string, what: string, options: { mustExist?: boolean } = {}): DataDirLock {
   // Checked before locking, which would create the folder a mistyped --data-dir names.
-  if (options.mustExist && !existsSync(join(dataDir, DATA_FILE))) throw new CommandError(`no statscache data in ${dataDir} (expected ${join(dataDir, DATA_FILE)}); pass --data-dir`);
+  if (options.mustExist && !existsSync(join(dataDir, DATA_FILE)))
+    throw new CommandError(`no statscache data in ${dataDir} (expected ${join(dataDir, DATA_FILE)}); pass --data-dir`);
   return lockDataDir(dataDir, what);
 }
 
@@ -91,4 +99,5 @@ export async function runCommand(io: CommandIO, body: () => Promise<number | voi
   }
 }
 
-export const isoTime = (ms: number): string => (Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : String(ms));
+export const isoTime = (ms: number): string =>
+  Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : String(ms);

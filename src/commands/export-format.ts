@@ -54,13 +54,21 @@ export function decodeExport(file: Buffer): ExportPayload {
     throw new ExportFileError('not a statscache snapshot export (bad magic header)');
   }
   const version = file.readUInt32BE(8);
-  if (version > EXPORT_VERSION) throw new ExportFileError(`export format version ${version} is newer than this statscache reads (${EXPORT_VERSION}); import it with a newer statscache`);
+  if (version > EXPORT_VERSION)
+    throw new ExportFileError(
+      `export format version ${version} is newer than this statscache reads (${EXPORT_VERSION}); import it with a newer statscache`,
+    );
   if (version < 1) throw new ExportFileError(`export format version ${version} is invalid`);
   const length = file.readBigUInt64BE(12);
   const body = file.subarray(HEADER_BYTES);
-  if (BigInt(body.byteLength) !== length) throw new ExportFileError(`truncated or padded: the header announces ${length} payload bytes, the file holds ${body.byteLength}`);
+  if (BigInt(body.byteLength) !== length)
+    throw new ExportFileError(
+      `truncated or padded: the header announces ${length} payload bytes, the file holds ${body.byteLength}`,
+    );
   if (!createHash('sha256').update(body).digest().equals(file.subarray(20, HEADER_BYTES))) {
-    throw new ExportFileError('checksum mismatch: the file is corrupted (SHA-256 of the payload differs from the header)');
+    throw new ExportFileError(
+      'checksum mismatch: the file is corrupted (SHA-256 of the payload differs from the header)',
+    );
   }
   let payload: unknown;
   try {
@@ -83,14 +91,21 @@ function payloadProblem(value: unknown): string | null {
   if (typeof p['plugins'] !== 'object' || p['plugins'] === null) return 'plugins is not an object';
   for (const [ident, state] of Object.entries(p['plugins'] as Record<string, unknown>)) {
     const s = state as { rows?: unknown; stores?: unknown } | null;
-    if (!s || !isPairs(s.rows) || typeof s.stores !== 'object' || s.stores === null || !Object.values(s.stores).every(isPairs)) {
+    if (
+      !s ||
+      !isPairs(s.rows) ||
+      typeof s.stores !== 'object' ||
+      s.stores === null ||
+      !Object.values(s.stores).every(isPairs)
+    ) {
       return `plugin "${ident}" state is not rows/stores of [key, value] pairs`;
     }
   }
   return null;
 }
 
-const isPairs = (v: unknown): boolean => Array.isArray(v) && v.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === 'string');
+const isPairs = (v: unknown): boolean =>
+  Array.isArray(v) && v.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === 'string');
 
 /** Writes beside the target, flushes to disk, then renames: a reader never sees half a file. */
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {

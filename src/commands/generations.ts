@@ -32,14 +32,21 @@ export function listSlots(store: DataStore): SlotInfo[] {
       out.push({ slot, ok: false, problem: (err as Error).message });
     }
   }
-  return out.sort((a, b) => (a.ok && b.ok ? b.meta.generation - a.meta.generation : a.ok ? -1 : b.ok ? 1 : a.slot - b.slot));
+  return out.sort((a, b) =>
+    a.ok && b.ok ? b.meta.generation - a.meta.generation : a.ok ? -1 : b.ok ? 1 : a.slot - b.slot,
+  );
 }
 
 /**
  * Decodes every entry of a generation, for the given plugins (default: all its meta lists).
  * Nothing throws: what cannot be read is listed in `errors`, as restore would find it.
  */
-export function readGeneration(store: DataStore, slot: number, meta: SnapshotMeta, only?: readonly string[]): GenerationContent {
+export function readGeneration(
+  store: DataStore,
+  slot: number,
+  meta: SnapshotMeta,
+  only?: readonly string[],
+): GenerationContent {
   const plugins: Record<string, PluginState> = {};
   const errors: string[] = [];
   for (const ident of only ?? Object.keys(meta.plugins)) {
@@ -49,14 +56,17 @@ export function readGeneration(store: DataStore, slot: number, meta: SnapshotMet
       try {
         value = decodeChecked(entry.value);
       } catch (err) {
-        errors.push(`plugin "${ident}", store "${entry.store}", key ${JSON.stringify(entry.key)}: ${(err as Error).message}`);
+        errors.push(
+          `plugin "${ident}", store "${entry.store}", key ${JSON.stringify(entry.key)}: ${(err as Error).message}`,
+        );
         continue;
       }
       (entry.store === 'rows' ? stored.rows : (stored.stores[entry.store] ??= [])).push([entry.key, value]);
     }
     for (const [name, want] of Object.entries(meta.plugins[ident]?.entries ?? {})) {
       const got = name === 'rows' ? stored.rows.length : (stored.stores[name]?.length ?? 0);
-      if (got !== want) errors.push(`plugin "${ident}", store "${name}": ${got} readable entries, the snapshot wrote ${want}`);
+      if (got !== want)
+        errors.push(`plugin "${ident}", store "${name}": ${got} readable entries, the snapshot wrote ${want}`);
     }
     plugins[ident] = stored;
   }
@@ -72,7 +82,9 @@ export function newestGood(store: DataStore): { slot: number; content: Generatio
     if (!info.ok) continue;
     const content = readGeneration(store, info.slot, info.meta);
     if (content.errors.length === 0) return { slot: info.slot, content, skipped };
-    skipped.push(`generation ${info.meta.generation} (slot ${info.slot}): ${content.errors[0]}${content.errors.length > 1 ? ` and ${content.errors.length - 1} more` : ''}`);
+    skipped.push(
+      `generation ${info.meta.generation} (slot ${info.slot}): ${content.errors[0]}${content.errors.length > 1 ? ` and ${content.errors.length - 1} more` : ''}`,
+    );
   }
   return null;
 }

@@ -8,7 +8,15 @@ import { deriveMeta } from '../meta/index.js';
 import { buildPluginHost } from '../plugin-host-builder.js';
 import { pluginsForConfig } from '../plugin-loader.js';
 import { createRouter } from '../router.js';
-import { type CommandIO, CommandError, commandConfig, type DataDirOptions, isoTime, lockForCommand, openStore } from './common.js';
+import {
+  type CommandIO,
+  CommandError,
+  commandConfig,
+  type DataDirOptions,
+  isoTime,
+  lockForCommand,
+  openStore,
+} from './common.js';
 import { listSlots } from './generations.js';
 
 export interface ReplayOptions extends DataDirOptions {
@@ -49,7 +57,14 @@ export async function runJournalReplay(opts: ReplayOptions, io: CommandIO): Prom
     const journal = new Journal(rw, { dedupeWindow: 1000, onWriteError: () => undefined });
     // The service's own intake path, so an offline rebuild applies messages exactly as a live start replays them.
     const intake = new Intake(
-      { host, route: createRouter(host.runtimes.map((r) => r.plugin)), journal, deriveMeta: (e) => deriveMeta(e, { maxFanout: config.maxFanout }), limits: frameLimits(config, () => Date.now() / 1000), onDecodeFailure: () => undefined },
+      {
+        host,
+        route: createRouter(host.runtimes.map((r) => r.plugin)),
+        journal,
+        deriveMeta: (e) => deriveMeta(e, { maxFanout: config.maxFanout }),
+        limits: frameLimits(config, () => Date.now() / 1000),
+        onDecodeFailure: () => undefined,
+      },
       0,
       {},
     );
@@ -58,9 +73,13 @@ export async function runJournalReplay(opts: ReplayOptions, io: CommandIO): Prom
     const total = first === 0 ? 0 : last - first + 1;
     if (first > 1) {
       const oldest = journal.get(first);
-      io.err(`statscache: the journal starts at seq ${first}${oldest ? ` (${isoTime(oldest.envelope.timestamp * 1000)})` : ''}: older messages were truncated and are not in the rebuilt state\n`);
+      io.err(
+        `statscache: the journal starts at seq ${first}${oldest ? ` (${isoTime(oldest.envelope.timestamp * 1000)})` : ''}: older messages were truncated and are not in the rebuilt state\n`,
+      );
     }
-    io.err(`replaying ${total} journal entries (seq ${first}..${last}) with timestamp >= ${isoTime(from * 1000)} into empty state\n`);
+    io.err(
+      `replaying ${total} journal entries (seq ${first}..${last}) with timestamp >= ${isoTime(from * 1000)} into empty state\n`,
+    );
 
     const started = performance.now();
     const every = opts.progressEveryMs ?? 1000;
@@ -76,7 +95,9 @@ export async function runJournalReplay(opts: ReplayOptions, io: CommandIO): Prom
       const now = performance.now();
       if (now - lastPrint >= every) {
         lastPrint = now;
-        io.err(`  ${seen}/${total} (${total > 0 ? Math.floor((100 * seen) / total) : 100}%), ${Math.round(seen / ((now - started) / 1000))} msg/s\n`);
+        io.err(
+          `  ${seen}/${total} (${total > 0 ? Math.floor((100 * seen) / total) : 100}%), ${Math.round(seen / ((now - started) / 1000))} msg/s\n`,
+        );
       }
     }
     const seconds = Math.max((performance.now() - started) / 1000, 1e-9);

@@ -10,34 +10,74 @@ import { runSnapshotList } from './snapshot-list.js';
 import { runSnapshotTake } from './snapshot-take.js';
 
 const dataDirOptions = (cmd: Command): Command =>
-  cmd.addOption(settingOption('dataDir', `the service's data directory (default ${String(defaultOf('dataDir'))})`)).addOption(configFileOption('JSON config file, as for serve'));
+  cmd
+    .addOption(settingOption('dataDir', `the service's data directory (default ${String(defaultOf('dataDir'))})`))
+    .addOption(configFileOption('JSON config file, as for serve'));
 
 /** Sets the exit code from a command body; expected failures print one line, not a stack. */
-const exit = (body: () => Promise<number | void> | number | void) => runCommand(processIO, body).then((code) => void (process.exitCode = code));
+const exit = (body: () => Promise<number | void> | number | void) =>
+  runCommand(processIO, body).then((code) => void (process.exitCode = code));
 
 /** `statscache snapshot …` and `statscache journal …`: the operator commands of the restore runbook. */
 export function registerOperatorCommands(program: Command): void {
-  const snapshot = program.command('snapshot').description('list, inspect, export, import and take snapshot generations');
-  dataDirOptions(snapshot.command('list').description('snapshot generations: slot, time, size, journal position, per-plugin entries and bytes'))
+  const snapshot = program
+    .command('snapshot')
+    .description('list, inspect, export, import and take snapshot generations');
+  dataDirOptions(
+    snapshot
+      .command('list')
+      .description('snapshot generations: slot, time, size, journal position, per-plugin entries and bytes'),
+  )
     .option('--json', 'print JSON instead of a table')
     .action((opts) => exit(() => runSnapshotList(opts, processIO)));
-  dataDirOptions(snapshot.command('inspect').argument('<generation>', 'generation number, or "latest"').description('print a generation\'s meta and decoded entries as JSON'))
-    .option('--plugin <ident>', 'only this plugin\'s entries')
+  dataDirOptions(
+    snapshot
+      .command('inspect')
+      .argument('<generation>', 'generation number, or "latest"')
+      .description("print a generation's meta and decoded entries as JSON"),
+  )
+    .option('--plugin <ident>', "only this plugin's entries")
     .action((generation: string, opts) => exit(() => runSnapshotInspect(generation, opts, processIO)));
-  dataDirOptions(snapshot.command('export').argument('<file>', 'file to write').description('write the newest good generation to a portable, versioned, checksummed file'))
-    .option('--journal-tail <seconds>', 'journal seconds carried with the state so a later backfill de-duplicates (default 2 x backfillOverlap)')
+  dataDirOptions(
+    snapshot
+      .command('export')
+      .argument('<file>', 'file to write')
+      .description('write the newest good generation to a portable, versioned, checksummed file'),
+  )
+    .option(
+      '--journal-tail <seconds>',
+      'journal seconds carried with the state so a later backfill de-duplicates (default 2 x backfillOverlap)',
+    )
     .action((file: string, opts) => exit(() => runSnapshotExport(file, opts, processIO)));
-  dataDirOptions(snapshot.command('import').argument('<file>', 'a file written by snapshot export').description('verify an export and write it as the newest generation; the next start restores it'))
-    .option('--force', 'accepted for compatibility; a data dir locked by a live service or writer is refused regardless')
+  dataDirOptions(
+    snapshot
+      .command('import')
+      .argument('<file>', 'a file written by snapshot export')
+      .description('verify an export and write it as the newest generation; the next start restores it'),
+  )
+    .option(
+      '--force',
+      'accepted for compatibility; a data dir locked by a live service or writer is refused regardless',
+    )
     .action((file: string, opts) => exit(() => runSnapshotImport(file, opts, processIO)));
   dataDirOptions(snapshot.command('take').description('ask a running service to snapshot now (POST /admin/snapshot)'))
-    .option('--url <url>', 'the service\'s base URL (default http://<host>:<port> from the config)')
-    .option('--token <token>', 'admin token (default STATSCACHE_ADMIN_TOKEN, then the config file\'s adminToken)')
+    .option('--url <url>', "the service's base URL (default http://<host>:<port> from the config)")
+    .option('--token <token>', "admin token (default STATSCACHE_ADMIN_TOKEN, then the config file's adminToken)")
     .action((opts) => exit(() => runSnapshotTake(opts, processIO)));
 
   const journal = program.command('journal').description('offline journal tools');
-  dataDirOptions(journal.command('replay').description('rebuild every plugin\'s state from the journal, offline, and write it as a new snapshot generation'))
-    .requiredOption('--from <time>', 'replay messages with timestamp >= this (epoch seconds or ISO-8601 UTC; 0 for all)')
-    .option('--force', 'accepted for compatibility; a data dir locked by a live service or writer is refused regardless')
+  dataDirOptions(
+    journal
+      .command('replay')
+      .description("rebuild every plugin's state from the journal, offline, and write it as a new snapshot generation"),
+  )
+    .requiredOption(
+      '--from <time>',
+      'replay messages with timestamp >= this (epoch seconds or ISO-8601 UTC; 0 for all)',
+    )
+    .option(
+      '--force',
+      'accepted for compatibility; a data dir locked by a live service or writer is refused regardless',
+    )
     .action((opts) => exit(() => runJournalReplay(opts, processIO)));
 }

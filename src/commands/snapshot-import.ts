@@ -4,7 +4,14 @@ import type { DataStore } from '../../snapshots/lmdb-store.js';
 import { encodeChecked } from '../../snapshots/codec.js';
 import { FORMAT_VERSION, type SnapshotMeta } from '../../snapshots/format.js';
 import { Journal } from '../../snapshots/journal.js';
-import { type CommandIO, CommandError, commandConfig, type DataDirOptions, lockForCommand, openStore } from './common.js';
+import {
+  type CommandIO,
+  CommandError,
+  commandConfig,
+  type DataDirOptions,
+  lockForCommand,
+  openStore,
+} from './common.js';
 import { decodeExport, ExportFileError } from './export-format.js';
 import { nextGeneration } from './generations.js';
 
@@ -14,7 +21,11 @@ import { nextGeneration } from './generations.js';
  * journal (skipping ids it already holds) and the new generation covers the whole journal:
  * the imported state replaces what was there, nothing is replayed on top of it.
  */
-export async function runSnapshotImport(file: string, opts: DataDirOptions & { force?: boolean }, io: CommandIO): Promise<number> {
+export async function runSnapshotImport(
+  file: string,
+  opts: DataDirOptions & { force?: boolean },
+  io: CommandIO,
+): Promise<number> {
   const config = commandConfig(opts);
   const path = resolve(file);
   let bytes: Buffer;
@@ -27,7 +38,8 @@ export async function runSnapshotImport(file: string, opts: DataDirOptions & { f
   try {
     payload = decodeExport(bytes);
   } catch (err) {
-    if (err instanceof ExportFileError) throw new CommandError(`refusing to import ${path}: ${err.message}; nothing was written`);
+    if (err instanceof ExportFileError)
+      throw new CommandError(`refusing to import ${path}: ${err.message}; nothing was written`);
     throw err;
   }
   const lock = lockForCommand(config.dataDir, 'snapshot import');
@@ -45,11 +57,18 @@ export async function runSnapshotImport(file: string, opts: DataDirOptions & { f
     let appended = 0;
     for (const envelope of payload.journalTail) if (journal.accept(envelope)) appended++;
     await journal.flush();
-    if (writeErrors.length > 0) throw new CommandError(`journal write failed: ${String(writeErrors[0])}; the snapshot was not imported`);
+    if (writeErrors.length > 0)
+      throw new CommandError(`journal write failed: ${String(writeErrors[0])}; the snapshot was not imported`);
 
     const generation = nextGeneration(store);
     const slot = generation % config.snapshotGenerations;
-    const meta: SnapshotMeta = { ...payload.meta, format: FORMAT_VERSION, generation, slot, journalSeq: journal.position };
+    const meta: SnapshotMeta = {
+      ...payload.meta,
+      format: FORMAT_VERSION,
+      generation,
+      slot,
+      journalSeq: journal.position,
+    };
     let entries = 0;
     await store.writeSnapshot((batch) => {
       for (const ident of new Set([...store.identsIn(slot), ...Object.keys(payload.plugins)])) batch.clear(slot, ident);

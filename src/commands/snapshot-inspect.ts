@@ -2,31 +2,53 @@ import { type CommandIO, CommandError, commandConfig, type DataDirOptions, openS
 import { listSlots, readGeneration } from './generations.js';
 
 /** `snapshot inspect <generation|latest> [--plugin X]`: one generation's meta and decoded entries as JSON. */
-export function runSnapshotInspect(generation: string, opts: DataDirOptions & { plugin?: string }, io: CommandIO): number {
+export function runSnapshotInspect(
+  generation: string,
+  opts: DataDirOptions & { plugin?: string },
+  io: CommandIO,
+): number {
   const config = commandConfig(opts);
   const store = openStore(config.dataDir, { readOnly: true });
   try {
     const slots = listSlots(store);
     const readable = slots.flatMap((s) => (s.ok ? [s] : []));
-    const wanted = generation === 'latest' ? readable[0] : readable.find((s) => String(s.meta.generation) === generation);
+    const wanted =
+      generation === 'latest' ? readable[0] : readable.find((s) => String(s.meta.generation) === generation);
     if (!wanted) {
-      if (generation !== 'latest' && !/^\d+$/.test(generation)) throw new CommandError(`generation ${JSON.stringify(generation)} must be a number or "latest"`, 2);
+      if (generation !== 'latest' && !/^\d+$/.test(generation))
+        throw new CommandError(`generation ${JSON.stringify(generation)} must be a number or "latest"`, 2);
       const known = readable.map((s) => s.meta.generation).join(', ') || 'none';
       const damaged = slots.filter((s) => !s.ok).map((s) => `slot ${s.slot}`);
-      throw new CommandError(`no readable generation ${generation} in ${config.dataDir} (readable: ${known}${damaged.length ? `; unreadable: ${damaged.join(', ')}` : ''})`);
+      throw new CommandError(
+        `no readable generation ${generation} in ${config.dataDir} (readable: ${known}${damaged.length ? `; unreadable: ${damaged.join(', ')}` : ''})`,
+      );
     }
     if (opts.plugin !== undefined && !(opts.plugin in wanted.meta.plugins)) {
-      throw new CommandError(`generation ${wanted.meta.generation} has no plugin ${JSON.stringify(opts.plugin)} (it has: ${Object.keys(wanted.meta.plugins).join(', ')})`);
+      throw new CommandError(
+        `generation ${wanted.meta.generation} has no plugin ${JSON.stringify(opts.plugin)} (it has: ${Object.keys(wanted.meta.plugins).join(', ')})`,
+      );
     }
-    const content = readGeneration(store, wanted.slot, wanted.meta, opts.plugin === undefined ? undefined : [opts.plugin]);
+    const content = readGeneration(
+      store,
+      wanted.slot,
+      wanted.meta,
+      opts.plugin === undefined ? undefined : [opts.plugin],
+    );
     const plugins = Object.fromEntries(
       Object.entries(content.plugins).map(([ident, stored]) => [
         ident,
-        { record: wanted.meta.plugins[ident], rows: Object.fromEntries(stored.rows), stores: Object.fromEntries(Object.entries(stored.stores).map(([n, pairs]) => [n, Object.fromEntries(pairs)])) },
+        {
+          record: wanted.meta.plugins[ident],
+          rows: Object.fromEntries(stored.rows),
+          stores: Object.fromEntries(Object.entries(stored.stores).map(([n, pairs]) => [n, Object.fromEntries(pairs)])),
+        },
       ]),
     );
     io.out(`${JSON.stringify({ slot: wanted.slot, meta: wanted.meta, plugins, errors: content.errors }, null, 2)}\n`);
-    if (content.errors.length > 0) io.err(`statscache: generation ${wanted.meta.generation} has ${content.errors.length} unreadable entries (listed under "errors")\n`);
+    if (content.errors.length > 0)
+      io.err(
+        `statscache: generation ${wanted.meta.generation} has ${content.errors.length} unreadable entries (listed under "errors")\n`,
+      );
     return content.errors.length > 0 ? 1 : 0;
   } finally {
     void store.close();

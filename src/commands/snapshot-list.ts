@@ -31,9 +31,17 @@ export function listGenerations(dataDir: string): ListResult {
       const plugins: GenerationSummary['plugins'] = {};
       for (const ident of [...idents].sort()) {
         const rec = meta?.plugins[ident];
-        plugins[ident] = { version: rec?.version ?? null, rows: rec?.rows ?? null, entries: sizes[ident]?.entries ?? 0, bytes: sizes[ident]?.bytes ?? 0 };
+        plugins[ident] = {
+          version: rec?.version ?? null,
+          rows: rec?.rows ?? null,
+          entries: sizes[ident]?.entries ?? 0,
+          bytes: sizes[ident]?.bytes ?? 0,
+        };
       }
-      const total = Object.values(plugins).reduce((a, p) => ({ entries: a.entries + p.entries, bytes: a.bytes + p.bytes }), { entries: 0, bytes: 0 });
+      const total = Object.values(plugins).reduce(
+        (a, p) => ({ entries: a.entries + p.entries, bytes: a.bytes + p.bytes }),
+        { entries: 0, bytes: 0 },
+      );
       return {
         slot: info.slot,
         status: info.ok ? 'ok' : 'unreadable',
@@ -46,17 +54,35 @@ export function listGenerations(dataDir: string): ListResult {
         plugins,
       };
     });
-    return { dataDir, journal: { firstSeq: store.firstSeq(), lastSeq: store.lastSeq(), bytes: store.journalBytes() }, generations };
+    return {
+      dataDir,
+      journal: { firstSeq: store.firstSeq(), lastSeq: store.lastSeq(), bytes: store.journalBytes() },
+      generations,
+    };
   } finally {
     void store.close();
   }
 }
 
-const human = (bytes: number) => (bytes < 1024 ? `${bytes} B` : bytes < 1024 ** 2 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 ** 2).toFixed(1)} MiB`);
+const human = (bytes: number) =>
+  bytes < 1024
+    ? `${bytes} B`
+    : bytes < 1024 ** 2
+      ? `${(bytes / 1024).toFixed(1)} KiB`
+      : `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
 
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(widths[i] ?? 0))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 export function runSnapshotList(opts: DataDirOptions & { json?: boolean }, io: CommandIO): number {
@@ -72,16 +98,34 @@ export function runSnapshotList(opts: DataDirOptions & { json?: boolean }, io: C
     io.out('no snapshot generations\n');
     return 0;
   }
-  const rows = [['GENERATION', 'SLOT', 'TAKEN (UTC)', 'JOURNAL SEQ', 'NEWEST MESSAGE (UTC)', 'ENTRIES', 'SIZE', 'STATUS']];
+  const rows = [
+    ['GENERATION', 'SLOT', 'TAKEN (UTC)', 'JOURNAL SEQ', 'NEWEST MESSAGE (UTC)', 'ENTRIES', 'SIZE', 'STATUS'],
+  ];
   for (const g of result.generations) {
-    rows.push([String(g.generation ?? '?'), String(g.slot), g.takenAt ?? '-', String(g.journalSeq ?? '-'), g.newestMessage ?? '-', String(g.entries), human(g.bytes), g.status === 'ok' ? 'ok' : `UNREADABLE: ${g.problem}`]);
+    rows.push([
+      String(g.generation ?? '?'),
+      String(g.slot),
+      g.takenAt ?? '-',
+      String(g.journalSeq ?? '-'),
+      g.newestMessage ?? '-',
+      String(g.entries),
+      human(g.bytes),
+      g.status === 'ok' ? 'ok' : `UNREADABLE: ${g.problem}`,
+    ]);
   }
   io.out(table(rows));
   for (const g of result.generations) {
     io.out(`\ngeneration ${g.generation ?? '?'} (slot ${g.slot}) per plugin:\n`);
     const prows = [['PLUGIN', 'VERSION', 'ROWS', 'ENTRIES', 'SIZE']];
-    for (const [ident, p] of Object.entries(g.plugins)) prows.push([ident, String(p.version ?? '-'), String(p.rows ?? '-'), String(p.entries), human(p.bytes)]);
-    io.out(`${table(prows).trimEnd().split('\n').map((l) => `  ${l}`).join('\n')}\n`);
+    for (const [ident, p] of Object.entries(g.plugins))
+      prows.push([ident, String(p.version ?? '-'), String(p.rows ?? '-'), String(p.entries), human(p.bytes)]);
+    io.out(
+      `${table(prows)
+        .trimEnd()
+        .split('\n')
+        .map((l) => `  ${l}`)
+        .join('\n')}\n`,
+    );
   }
   return 0;
 }

@@ -13,19 +13,31 @@ export interface TakeOptions extends DataDirOptions {
 export async function runSnapshotTake(opts: TakeOptions, io: CommandIO): Promise<number> {
   const config = commandConfig(opts);
   const token = opts.token ?? config.adminToken;
-  if (!token) throw new CommandError('no admin token: pass --token, set STATSCACHE_ADMIN_TOKEN, or put adminToken in the config file (the service must run with the same one)', 2);
+  if (!token)
+    throw new CommandError(
+      'no admin token: pass --token, set STATSCACHE_ADMIN_TOKEN, or put adminToken in the config file (the service must run with the same one)',
+      2,
+    );
   const base = opts.url ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
   let url: URL;
   try {
-    url = new URL(base.replace(/\/+$/, '').endsWith('/admin/snapshot') ? base : `${base.replace(/\/+$/, '')}/admin/snapshot`);
+    url = new URL(
+      base.replace(/\/+$/, '').endsWith('/admin/snapshot') ? base : `${base.replace(/\/+$/, '')}/admin/snapshot`,
+    );
   } catch {
     throw new CommandError(`--url ${JSON.stringify(base)} is not a URL like http://127.0.0.1:8080`, 2);
   }
   let res: Response;
   try {
-    res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(120_000) });
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(120_000),
+    });
   } catch (err) {
-    throw new CommandError(`cannot reach ${url}: ${(err as Error).message}${(err as { cause?: Error }).cause ? ` (${(err as { cause: Error }).cause.message})` : ''}`);
+    throw new CommandError(
+      `cannot reach ${url}: ${(err as Error).message}${(err as { cause?: Error }).cause ? ` (${(err as { cause: Error }).cause.message})` : ''}`,
+    );
   }
   const text = await res.text();
   if (!res.ok) {

@@ -29,20 +29,54 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
   return (req) => {
     if (req.path !== '/admin' && !req.path.startsWith('/admin/')) return null;
     return handle(req).catch((err: unknown) =>
-      json(500, { error: 'snapshot_failed', detail: `the snapshot failed: ${String((err as Error)?.message ?? err).slice(0, 500)}; see the server log` }, NO_STORE),
+      json(
+        500,
+        {
+          error: 'snapshot_failed',
+          detail: `the snapshot failed: ${String((err as Error)?.message ?? err).slice(0, 500)}; see the server log`,
+        },
+        NO_STORE,
+      ),
     );
   };
 
   async function handle(req: HttpRequest): Promise<HttpResponse> {
-    if (want === null) return json(404, { error: 'not_found', detail: 'admin routes are disabled: set adminToken (STATSCACHE_ADMIN_TOKEN) to enable them' }, NO_STORE);
+    if (want === null)
+      return json(
+        404,
+        {
+          error: 'not_found',
+          detail: 'admin routes are disabled: set adminToken (STATSCACHE_ADMIN_TOKEN) to enable them',
+        },
+        NO_STORE,
+      );
     if (req.path !== '/admin/snapshot' && req.path !== '/admin/snapshot/') {
-      return json(404, { error: 'not_found', detail: `no admin route ${JSON.stringify(req.path.slice(0, 200))}; POST /admin/snapshot exists` }, NO_STORE);
+      return json(
+        404,
+        {
+          error: 'not_found',
+          detail: `no admin route ${JSON.stringify(req.path.slice(0, 200))}; POST /admin/snapshot exists`,
+        },
+        NO_STORE,
+      );
     }
     const match = /^Bearer\s+(\S+)\s*$/i.exec(req.header('authorization'));
     if (!match || !timingSafeEqual(digest(match[1] as string), want)) {
-      return json(401, { error: 'unauthorized', detail: 'send Authorization: Bearer <adminToken>' }, { ...NO_STORE, 'WWW-Authenticate': 'Bearer realm="statscache-admin"' });
+      return json(
+        401,
+        { error: 'unauthorized', detail: 'send Authorization: Bearer <adminToken>' },
+        { ...NO_STORE, 'WWW-Authenticate': 'Bearer realm="statscache-admin"' },
+      );
     }
-    if (req.method !== 'POST') return json(405, { error: 'method_not_allowed', detail: `method ${JSON.stringify(req.method.slice(0, 20))} is not allowed on /admin/snapshot; use POST` }, { ...NO_STORE, Allow: 'POST' });
+    if (req.method !== 'POST')
+      return json(
+        405,
+        {
+          error: 'method_not_allowed',
+          detail: `method ${JSON.stringify(req.method.slice(0, 20))} is not allowed on /admin/snapshot; use POST`,
+        },
+        { ...NO_STORE, Allow: 'POST' },
+      );
     const report = await deps.snapshot();
     return json(200, report, NO_STORE);
   }

@@ -62,33 +62,56 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
   };
 
   const route = (req: HttpRequest, pattern: RoutePattern, ident: string | undefined): HttpResponse => {
-    if (pattern === 'unmatched') return error(404, 'not_found', `no route ${JSON.stringify(req.path.slice(0, 200))}; GET / documents the routes`);
+    if (pattern === 'unmatched')
+      return error(404, 'not_found', `no route ${JSON.stringify(req.path.slice(0, 200))}; GET / documents the routes`);
     if (req.method === 'OPTIONS') {
       return {
         status: 204,
-        headers: { ...CORS_HEADERS, Allow: ALLOWED_METHODS, 'Access-Control-Allow-Methods': ALLOWED_METHODS, 'Access-Control-Allow-Headers': 'Accept, Accept-Encoding, If-None-Match, Content-Type', 'Access-Control-Max-Age': '86400' },
+        headers: {
+          ...CORS_HEADERS,
+          Allow: ALLOWED_METHODS,
+          'Access-Control-Allow-Methods': ALLOWED_METHODS,
+          'Access-Control-Allow-Headers': 'Accept, Accept-Encoding, If-None-Match, Content-Type',
+          'Access-Control-Max-Age': '86400',
+        },
         body: '',
       };
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      return error(405, 'method_not_allowed', `method ${JSON.stringify(req.method.slice(0, 20))} is not allowed on ${pattern}; use GET`, { Allow: ALLOWED_METHODS, ...CORS_HEADERS });
+      return error(
+        405,
+        'method_not_allowed',
+        `method ${JSON.stringify(req.method.slice(0, 20))} is not allowed on ${pattern}; use GET`,
+        { Allow: ALLOWED_METHODS, ...CORS_HEADERS },
+      );
     }
     switch (pattern) {
       case '/healthz': {
         const failing = deps.failingReason?.() ?? null;
         return failing === null
           ? json(200, { status: 'ok', ...deps.health() }, { ...CORS_HEADERS, 'Cache-Control': 'no-store' })
-          : json(503, { status: 'failing', reason: failing, ...deps.health() }, { ...CORS_HEADERS, 'Cache-Control': 'no-store' });
+          : json(
+              503,
+              { status: 'failing', reason: failing, ...deps.health() },
+              { ...CORS_HEADERS, 'Cache-Control': 'no-store' },
+            );
       }
       case '/readyz': {
         const reason = deps.notReadyReason();
         const details = deps.readyDetails?.(reason === null) ?? {};
-        return reason === null ? json(200, { status: 'ready', ...details }, { 'Cache-Control': 'no-store' }) : json(503, { status: 'not_ready', reason, ...details }, { 'Cache-Control': 'no-store' });
+        return reason === null
+          ? json(200, { status: 'ready', ...details }, { 'Cache-Control': 'no-store' })
+          : json(503, { status: 'not_ready', reason, ...details }, { 'Cache-Control': 'no-store' });
       }
       case '/metrics': {
         if (!deps.metrics) return error(404, 'not_found', 'metrics are not enabled in this process');
         const entry = encode(deps.metrics.text(), null);
-        return conditional(req, entry, { 'Content-Type': deps.metrics.contentType, 'Cache-Control': 'no-store' }, ctx.cache);
+        return conditional(
+          req,
+          entry,
+          { 'Content-Type': deps.metrics.contentType, 'Cache-Control': 'no-store' },
+          ctx.cache,
+        );
       }
       case '/plugins':
         return jsonDocument(req, ctx, `plugins:${hostVersion(deps.host)}`, () => describePlugins(deps.host));
@@ -97,14 +120,33 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
       case '/': {
         const { html, csp } = docs();
         const entry = ctx.cache.getOrMake('page:/', () => encode(html, null));
-        return conditional(req, entry, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': csp, 'Referrer-Policy': 'no-referrer' }, ctx.cache);
+        return conditional(
+          req,
+          entry,
+          {
+            'Content-Type': 'text/html; charset=utf-8',
+            'Content-Security-Policy': csp,
+            'Referrer-Policy': 'no-referrer',
+          },
+          ctx.cache,
+        );
       }
       case '/dashboard': {
         // The first rows are in the page (first paint shows data): one rendering per state of the plugins.
         const entry = ctx.cache.getOrMake(`page:/dashboard:${hostVersion(deps.host)}`, () =>
           encode(dashboardPage(describePlugins(deps.host), dashboardRows(deps.host, deps.nowSeconds())).html, null),
         );
-        return conditional(req, entry, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': DASHBOARD_CSP, 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-cache' }, ctx.cache);
+        return conditional(
+          req,
+          entry,
+          {
+            'Content-Type': 'text/html; charset=utf-8',
+            'Content-Security-Policy': DASHBOARD_CSP,
+            'Referrer-Policy': 'no-referrer',
+            'Cache-Control': 'no-cache',
+          },
+          ctx.cache,
+        );
       }
       case '/api/':
         return identList(req, ctx);
@@ -112,11 +154,22 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
         break;
     }
     const runtime = deps.host.get(ident ?? '');
-    if (!runtime) return error(404, 'unknown_ident', `no plugin with ident ${JSON.stringify((ident ?? '').slice(0, 200))}; GET /api/ lists them`, CORS_HEADERS);
+    if (!runtime)
+      return error(
+        404,
+        'unknown_ident',
+        `no plugin with ident ${JSON.stringify((ident ?? '').slice(0, 200))}; GET /api/ lists them`,
+        CORS_HEADERS,
+      );
     if (pattern === '/api/:ident') return rows(req, runtime, ctx);
     if (pattern === '/api/:ident/layout') return layout(req, runtime, ctx);
     // Streams are answered by the HTTP adapter itself; reaching here means this process has none.
-    return error(404, 'not_found', `no event stream for ${JSON.stringify(runtime.ident)} in this process`, CORS_HEADERS);
+    return error(
+      404,
+      'not_found',
+      `no event stream for ${JSON.stringify(runtime.ident)} in this process`,
+      CORS_HEADERS,
+    );
   };
 
   return (req) => {
@@ -136,14 +189,30 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
 }
 
 /** A JSON document route (`/plugins`, `/openapi.json`): JSON or JSON-P, cached and conditional. */
-function jsonDocument(req: HttpRequest, ctx: RouteContext, key: string, make: () => unknown, preEncoded = false): HttpResponse {
+function jsonDocument(
+  req: HttpRequest,
+  ctx: RouteContext,
+  key: string,
+  make: () => unknown,
+  preEncoded = false,
+): HttpResponse {
   const callback = new URLSearchParams(req.query).get('callback') ?? undefined;
   if (callback !== undefined && !CALLBACK_PATTERN.test(callback)) {
-    return error(400, 'bad_parameter', `parameter "callback" ${JSON.stringify(callback.slice(0, 100))}: ${CALLBACK_RULE}`, CORS_HEADERS);
+    return error(
+      400,
+      'bad_parameter',
+      `parameter "callback" ${JSON.stringify(callback.slice(0, 100))}: ${CALLBACK_RULE}`,
+      CORS_HEADERS,
+    );
   }
   const format = negotiate(req.header('accept'), callback !== undefined);
   if (format === null || format === 'csv') {
-    return error(406, 'not_acceptable', `cannot answer in ${JSON.stringify(req.header('accept').slice(0, 200))}; offered: application/json, text/json, application/javascript (with callback)`, CORS_HEADERS);
+    return error(
+      406,
+      'not_acceptable',
+      `cannot answer in ${JSON.stringify(req.header('accept').slice(0, 200))}; offered: application/json, text/json, application/javascript (with callback)`,
+      CORS_HEADERS,
+    );
   }
   const entry = ctx.cache.getOrMake(JSON.stringify([key, format, callback]), () => {
     const value = make();

@@ -9,7 +9,12 @@ export const VARY = 'Accept, Accept-Encoding';
  * it, gzip bytes when the client accepts them, otherwise the identity bytes. HEAD gets the same
  * headers (the adapter drops the body).
  */
-export function conditional(req: HttpRequest, entry: Encoded, headers: Record<string, string>, cache: EncodedCache): HttpResponse {
+export function conditional(
+  req: HttpRequest,
+  entry: Encoded,
+  headers: Record<string, string>,
+  cache: EncodedCache,
+): HttpResponse {
   const gzip = entry.body.length >= GZIP_MIN_BYTES && acceptsGzip(req.header('accept-encoding'));
   // The gzip bytes are another representation, so they get their own strong validator.
   const etag = gzip ? `${entry.etag.slice(0, -1)}-gz"` : entry.etag;

@@ -7,12 +7,17 @@ import { COMMON_PARAMS, paramDocs } from './param-docs.js';
 import { pluginParamsSchema } from './query-params.js';
 
 const span = z
-  .object({ seconds: z.number().int().positive(), spelled: z.string().meta({ description: 'as in the ident: `1m`, `1d1h`' }) })
+  .object({
+    seconds: z.number().int().positive(),
+    spelled: z.string().meta({ description: 'as in the ident: `1m`, `1d1h`' }),
+  })
   .nullable();
 
 const paramDoc = z.object({
   name: z.string(),
-  scope: z.enum(['common', 'plugin']).meta({ description: '`common`: every view takes it; `plugin`: this plugin\'s own' }),
+  scope: z
+    .enum(['common', 'plugin'])
+    .meta({ description: "`common`: every view takes it; `plugin`: this plugin's own" }),
   description: z.string(),
   schema: z.record(z.string(), z.unknown()).meta({ description: 'JSON Schema (2020-12) of the parsed value' }),
 });
@@ -30,21 +35,41 @@ export const pluginInfoSchema = z.object({
   parameters: z.array(paramDoc),
   formats: z.array(z.string()).meta({ description: 'media types `/api/<ident>` answers in' }),
   has_layout: z.boolean(),
-  rows: z.number().int().nonnegative().meta({ description: 'rows the view serves now with default parameters (all pages)' }),
-  last_update: z.number().nullable().meta({ description: 'timestamp (epoch seconds) of the newest message applied since the service started' }),
+  rows: z
+    .number()
+    .int()
+    .nonnegative()
+    .meta({ description: 'rows the view serves now with default parameters (all pages)' }),
+  last_update: z
+    .number()
+    .nullable()
+    .meta({ description: 'timestamp (epoch seconds) of the newest message applied since the service started' }),
   newest_row: z.number().nullable().meta({ description: 'timestamp of the newest row' }),
   lifecycle: z.enum(LIFECYCLE_STATES).meta({
-    description: 'the plugin actor\'s state: restoring (loading the snapshot), replaying (the journal), live, quarantined (too many update errors in a row: messages are dropped with reason `quarantined` until a cool-down in message time has passed), stopped',
+    description:
+      "the plugin actor's state: restoring (loading the snapshot), replaying (the journal), live, quarantined (too many update errors in a row: messages are dropped with reason `quarantined` until a cool-down in message time has passed), stopped",
   }),
   counters: z
     .object({
       received: z.number().int().nonnegative(),
       applied: z.number().int().nonnegative(),
-      dropped: z.record(z.string(), z.number().int().nonnegative()).meta({ description: 'messages skipped, by reason: update_error, expired, key_cap, quarantined' }),
+      dropped: z
+        .record(z.string(), z.number().int().nonnegative())
+        .meta({ description: 'messages skipped, by reason: update_error, expired, key_cap, quarantined' }),
       evicted: z.number().int().nonnegative().meta({ description: 'rows removed by retention' }),
       cap_evicted: z.number().int().nonnegative().meta({ description: 'oldest rows removed to stay within max_keys' }),
-      expired: z.number().int().nonnegative().meta({ description: 'entries of expiring stores and windowed counters deleted as message time moved past them' }),
-      max_keys: z.number().int().positive().meta({ description: 'keys one container of this plugin may hold (--plugin-max-keys)' }),
+      expired: z
+        .number()
+        .int()
+        .nonnegative()
+        .meta({
+          description: 'entries of expiring stores and windowed counters deleted as message time moved past them',
+        }),
+      max_keys: z
+        .number()
+        .int()
+        .positive()
+        .meta({ description: 'keys one container of this plugin may hold (--plugin-max-keys)' }),
     })
     .meta({ description: 'what the runtime counted for this plugin since the service started' }),
   links: z.object({
@@ -60,7 +85,14 @@ export const discoverySchema = z.object({ plugins: z.array(pluginInfoSchema) });
 export type PluginInfo = z.infer<typeof pluginInfoSchema>;
 export type Discovery = z.infer<typeof discoverySchema>;
 
-export const ROW_FORMATS = ['application/json', 'text/json', 'application/javascript', 'text/javascript', 'application/csv', 'text/csv'] as const;
+export const ROW_FORMATS = [
+  'application/json',
+  'text/json',
+  'application/javascript',
+  'text/javascript',
+  'application/csv',
+  'text/csv',
+] as const;
 
 const paramCache = new WeakMap<object, PluginInfo['parameters']>();
 
@@ -114,13 +146,26 @@ function buildInfo(runtime: PluginRuntime): PluginInfo {
     counters: countersOf(stats),
     newest_row: stats.newestRow ?? null,
     lifecycle: stats.lifecycle,
-    links: { rows: path, layout: def.layout === undefined ? null : `${path}/layout`, stream: `${path}/stream`, websocket: '/ws' },
+    links: {
+      rows: path,
+      layout: def.layout === undefined ? null : `${path}/layout`,
+      stream: `${path}/stream`,
+      websocket: '/ws',
+    },
   };
 }
 
 function countersOf(stats: PluginStats): PluginInfo['counters'] {
   const c = stats.counters;
-  return { received: c.received, applied: c.applied, dropped: { ...c.dropped }, evicted: c.evicted, cap_evicted: c.capEvicted, expired: c.expired, max_keys: stats.maxKeys };
+  return {
+    received: c.received,
+    applied: c.applied,
+    dropped: { ...c.dropped },
+    evicted: c.evicted,
+    cap_evicted: c.capEvicted,
+    expired: c.expired,
+    max_keys: stats.maxKeys,
+  };
 }
 
 export function describePlugins(host: PluginHost): Discovery {

@@ -9,7 +9,17 @@ const END_ONLY_SPAN = 600;
 const MAX_VALUES = 100;
 const MAX_VALUE_LENGTH = 1000;
 
-export const META_FIELDS = ['title', 'subtitle', 'icon', 'secondary_icon', 'link', 'usernames', 'packages', 'objects', 'date'] as const;
+export const META_FIELDS = [
+  'title',
+  'subtitle',
+  'icon',
+  'secondary_icon',
+  'link',
+  'usernames',
+  'packages',
+  'objects',
+  'date',
+] as const;
 export type MetaField = (typeof META_FIELDS)[number];
 
 /** Filter kinds: query parameter → the `arguments` field datagrepper echoes it as. */
@@ -73,7 +83,8 @@ export function parseTime(name: string, raw: string): number {
 
 function positiveNumber(name: string, raw: string): number {
   const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n) || n <= 0) throw new BadParameter(name, `${quote(raw)} must be a number of seconds > 0`);
+  if (raw.trim() === '' || !Number.isFinite(n) || n <= 0)
+    throw new BadParameter(name, `${quote(raw)} must be a number of seconds > 0`);
   return n;
 }
 
@@ -88,7 +99,12 @@ function wholeNumber(name: string, raw: string, max: number): number {
 const quote = (raw: string) => JSON.stringify(raw.length > 100 ? `${raw.slice(0, 100)}…` : raw);
 
 /** The time window rules of datagrepper.md, given "now" in epoch seconds. */
-export function resolveWindow(start: number | undefined, end: number | undefined, delta: number | undefined, now: number): { start: number; end: number } | null {
+export function resolveWindow(
+  start: number | undefined,
+  end: number | undefined,
+  delta: number | undefined,
+  now: number,
+): { start: number; end: number } | null {
   if (start !== undefined && end !== undefined) return { start, end };
   if (start !== undefined) return { start, end: delta !== undefined ? start + delta : now };
   if (end !== undefined) return { start: end - (delta ?? END_ONLY_SPAN), end };
@@ -113,26 +129,35 @@ export function parseHistoryQuery(params: URLSearchParams, now: number): History
   const deltaRaw = one(params, 'delta');
   const delta = deltaRaw === undefined ? undefined : positiveNumber('delta', deltaRaw);
   const window = resolveWindow(start, end, delta, now);
-  if (window && window.end < window.start) throw new BadParameter('end', `(${window.end}) is before start (${window.start})`);
+  if (window && window.end < window.start)
+    throw new BadParameter('end', `(${window.end}) is before start (${window.start})`);
 
   const filters = {} as Record<FilterField, string[]>;
   for (const [param, field] of Object.entries(FILTERS) as [FilterParam, FilterField][]) {
     const values = params.getAll(param);
-    if (values.length > MAX_VALUES) throw new BadParameter(param, `is given ${values.length} times; at most ${MAX_VALUES}`);
-    for (const v of values) if (v.length > MAX_VALUE_LENGTH) throw new BadParameter(param, `value is ${v.length} characters long; at most ${MAX_VALUE_LENGTH}`);
+    if (values.length > MAX_VALUES)
+      throw new BadParameter(param, `is given ${values.length} times; at most ${MAX_VALUES}`);
+    for (const v of values)
+      if (v.length > MAX_VALUE_LENGTH)
+        throw new BadParameter(param, `value is ${v.length} characters long; at most ${MAX_VALUE_LENGTH}`);
     filters[field] = values;
   }
 
   const pageRaw = one(params, 'page');
   const page = pageRaw === undefined ? 1 : wholeNumber('page', pageRaw, Number.MAX_SAFE_INTEGER);
   const rppRaw = one(params, 'rows_per_page');
-  const rowsPerPage = rppRaw === undefined ? HISTORY_DEFAULT_ROWS_PER_PAGE : wholeNumber('rows_per_page', rppRaw, HISTORY_MAX_ROWS_PER_PAGE);
+  const rowsPerPage =
+    rppRaw === undefined
+      ? HISTORY_DEFAULT_ROWS_PER_PAGE
+      : wholeNumber('rows_per_page', rppRaw, HISTORY_MAX_ROWS_PER_PAGE);
   const orderRaw = one(params, 'order') ?? 'desc';
-  if (orderRaw !== 'asc' && orderRaw !== 'desc') throw new BadParameter('order', `${quote(orderRaw)} must be asc or desc`);
+  if (orderRaw !== 'asc' && orderRaw !== 'desc')
+    throw new BadParameter('order', `${quote(orderRaw)} must be asc or desc`);
 
   const meta = parseMetaFields(params);
   const groupedRaw = (one(params, 'grouped') ?? 'false').toLowerCase();
-  if (!['true', 'false', '1', '0', 'yes', 'no', ''].includes(groupedRaw)) throw new BadParameter('grouped', `${quote(groupedRaw)} must be true or false`);
+  if (!['true', 'false', '1', '0', 'yes', 'no', ''].includes(groupedRaw))
+    throw new BadParameter('grouped', `${quote(groupedRaw)} must be true or false`);
   const grouped = ['true', '1', 'yes'].includes(groupedRaw);
   const callback = parseCallback(params);
   return { window, filters, page, rowsPerPage, order: orderRaw, meta, grouped, callback };
@@ -144,7 +169,8 @@ export function parseMetaFields(params: URLSearchParams): MetaField[] {
   for (const value of params.getAll('meta').flatMap((v) => v.split(','))) {
     const name = value.trim();
     if (name === '') continue;
-    if (!(META_FIELDS as readonly string[]).includes(name)) throw new BadParameter('meta', `${quote(name)} is not one of ${META_FIELDS.join(', ')}`);
+    if (!(META_FIELDS as readonly string[]).includes(name))
+      throw new BadParameter('meta', `${quote(name)} is not one of ${META_FIELDS.join(', ')}`);
     if (!meta.includes(name as MetaField)) meta.push(name as MetaField);
   }
   return meta;
@@ -152,7 +178,8 @@ export function parseMetaFields(params: URLSearchParams): MetaField[] {
 
 export function parseCallback(params: URLSearchParams): string | undefined {
   const callback = one(params, 'callback');
-  if (callback !== undefined && !CALLBACK_PATTERN.test(callback)) throw new BadParameter('callback', `${quote(callback)}: ${CALLBACK_RULE}`);
+  if (callback !== undefined && !CALLBACK_PATTERN.test(callback))
+    throw new BadParameter('callback', `${quote(callback)}: ${CALLBACK_RULE}`);
   return callback;
 }
 

@@ -2,7 +2,17 @@ import { readFileSync } from 'node:fs';
 import type { Journal } from '../../snapshots/journal.js';
 import type { Envelope, Meta } from '../envelope.js';
 import type { MetaDeriver } from '../message.js';
-import { argumentsOf, BadParameter, one, parseCallback, parseHistoryQuery, parseMetaFields, rawArguments, type HistoryQuery, type MetaField } from './history-params.js';
+import {
+  argumentsOf,
+  BadParameter,
+  one,
+  parseCallback,
+  parseHistoryQuery,
+  parseMetaFields,
+  rawArguments,
+  type HistoryQuery,
+  type MetaField,
+} from './history-params.js';
 import { isFilteredQuery, metaObject, ScanTimeout, searchJournal, type HistoryPage } from './history-search.js';
 import { CORS_HEADERS, json, type HttpRequest, type HttpResponse } from './responses.js';
 import type { ScanGate } from './scan-gate.js';
@@ -40,7 +50,11 @@ function matchHistory(path: string): HistoryRoute | null {
 export function createHistoryHandler(deps: HistoryDeps): HistoryHandler {
   const sourceVersion = packageVersion();
   const message = (envelope: Envelope, fields: readonly MetaField[], meta: Meta | undefined) =>
-    messageText(envelope, sourceVersion, fields.length > 0 ? metaObject(fields, envelope, meta ?? deps.deriveMeta(envelope)) : undefined);
+    messageText(
+      envelope,
+      sourceVersion,
+      fields.length > 0 ? metaObject(fields, envelope, meta ?? deps.deriveMeta(envelope)) : undefined,
+    );
 
   const raw = (params: URLSearchParams): HttpResponse | Promise<HttpResponse> => {
     const arrivedMs = deps.nowSeconds() * 1000;
@@ -54,12 +68,22 @@ export function createHistoryHandler(deps: HistoryDeps): HistoryHandler {
     const budget = { deadlineMs: arrivedMs + timeoutSeconds * 1000, nowMs: () => deps.nowSeconds() * 1000 };
     const run = gate.run(async () => rawPage(q, await searchJournal(deps.journal, q, deps.deriveMeta, budget)));
     if (run === null) {
-      return unavailable('scan_busy', `${gate.concurrency} filtered /raw scans are running and ${gate.queueLength} waiting, the limits (--history-scan-concurrency, --history-scan-queue); retry shortly, or narrow the time window`, 1, params);
+      return unavailable(
+        'scan_busy',
+        `${gate.concurrency} filtered /raw scans are running and ${gate.queueLength} waiting, the limits (--history-scan-concurrency, --history-scan-queue); retry shortly, or narrow the time window`,
+        1,
+        params,
+      );
     }
     return run.catch((err: unknown) => {
       if (!(err instanceof ScanTimeout)) throw err;
       gate.stats.timedOut++;
-      return unavailable('scan_timeout', `the filtered scan took over ${timeoutSeconds} s, its budget (--history-scan-timeout-seconds); narrow the time window (start, end, delta) or retry later`, Math.max(1, Math.ceil(timeoutSeconds)), params);
+      return unavailable(
+        'scan_timeout',
+        `the filtered scan took over ${timeoutSeconds} s, its budget (--history-scan-timeout-seconds); narrow the time window (start, end, delta) or retry later`,
+        Math.max(1, Math.ceil(timeoutSeconds)),
+        params,
+      );
     });
   };
 
@@ -76,7 +100,12 @@ export function createHistoryHandler(deps: HistoryDeps): HistoryHandler {
     const fields = parseMetaFields(params);
     const callback = parseCallback(params);
     const entry = id.length > MAX_ID_LENGTH ? null : deps.journal.getById(id);
-    if (!entry) return json(404, { error: 'not_found', detail: `no message with id ${JSON.stringify(id.slice(0, 200))} in the journal` }, HEADERS);
+    if (!entry)
+      return json(
+        404,
+        { error: 'not_found', detail: `no message with id ${JSON.stringify(id.slice(0, 200))} in the journal` },
+        HEADERS,
+      );
     return answer(message(entry.envelope, fields, undefined), callback);
   };
 
@@ -84,30 +113,72 @@ export function createHistoryHandler(deps: HistoryDeps): HistoryHandler {
     const route = matchHistory(req.path);
     if (route === null) return null;
     if (req.method === 'OPTIONS') {
-      return { status: 204, headers: { ...HEADERS, Allow: ALLOWED_METHODS, 'Access-Control-Allow-Methods': ALLOWED_METHODS, 'Access-Control-Max-Age': '86400' }, body: '' };
+      return {
+        status: 204,
+        headers: {
+          ...HEADERS,
+          Allow: ALLOWED_METHODS,
+          'Access-Control-Allow-Methods': ALLOWED_METHODS,
+          'Access-Control-Max-Age': '86400',
+        },
+        body: '',
+      };
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      return json(405, { error: 'method_not_allowed', detail: `method ${JSON.stringify(req.method.slice(0, 20))} is not allowed here; use GET` }, { ...HEADERS, Allow: ALLOWED_METHODS });
+      return json(
+        405,
+        {
+          error: 'method_not_allowed',
+          detail: `method ${JSON.stringify(req.method.slice(0, 20))} is not allowed here; use GET`,
+        },
+        { ...HEADERS, Allow: ALLOWED_METHODS },
+      );
     }
-    if (route === 'unknown') return json(404, { error: 'not_found', detail: `no route ${JSON.stringify(req.path.slice(0, 200))}; history is at /raw and /id` }, HEADERS);
+    if (route === 'unknown')
+      return json(
+        404,
+        {
+          error: 'not_found',
+          detail: `no route ${JSON.stringify(req.path.slice(0, 200))}; history is at /raw and /id`,
+        },
+        HEADERS,
+      );
     const params = new URLSearchParams(req.query);
     try {
       return route === '/raw' ? raw(params) : byId(params);
     } catch (err) {
       if (!(err instanceof BadParameter)) throw err;
-      return json(400, { error: 'bad_parameter', detail: err.message, parameter: err.parameter, arguments: rawArguments(params) }, HEADERS);
+      return json(
+        400,
+        { error: 'bad_parameter', detail: err.message, parameter: err.parameter, arguments: rawArguments(params) },
+        HEADERS,
+      );
     }
   };
 }
 
 /** A 503 that says which bound refused the scan; Retry-After tells a datagrepper client (backfill retries) when to come back. */
-function unavailable(error: 'scan_busy' | 'scan_timeout', detail: string, retryAfterSeconds: number, params: URLSearchParams): HttpResponse {
-  return json(503, { error, detail, arguments: rawArguments(params) }, { ...HEADERS, 'Retry-After': String(retryAfterSeconds) });
+function unavailable(
+  error: 'scan_busy' | 'scan_timeout',
+  detail: string,
+  retryAfterSeconds: number,
+  params: URLSearchParams,
+): HttpResponse {
+  return json(
+    503,
+    { error, detail, arguments: rawArguments(params) },
+    { ...HEADERS, 'Retry-After': String(retryAfterSeconds) },
+  );
 }
 
 function answer(body: string, callback: string | undefined): HttpResponse {
-  if (callback === undefined) return { status: 200, headers: { ...HEADERS, 'Content-Type': 'application/json; charset=utf-8' }, body };
-  return { status: 200, headers: { ...HEADERS, 'Content-Type': 'application/javascript; charset=utf-8' }, body: `${callback}(${body});` };
+  if (callback === undefined)
+    return { status: 200, headers: { ...HEADERS, 'Content-Type': 'application/json; charset=utf-8' }, body };
+  return {
+    status: 200,
+    headers: { ...HEADERS, 'Content-Type': 'application/javascript; charset=utf-8' },
+    body: `${callback}(${body});`,
+  };
 }
 
 /**
@@ -117,7 +188,12 @@ function answer(body: string, callback: string | undefined): HttpResponse {
  */
 function messageText(envelope: Envelope, sourceVersion: string, meta: Record<string, unknown> | undefined): string {
   const { timestamp, ...rest } = envelope;
-  const tail = JSON.stringify({ ...rest, source_name: 'statscache', source_version: sourceVersion, ...(meta ? { meta } : {}) });
+  const tail = JSON.stringify({
+    ...rest,
+    source_name: 'statscache',
+    source_version: sourceVersion,
+    ...(meta ? { meta } : {}),
+  });
   const ts = Number.isInteger(timestamp) && Math.abs(timestamp) < 1e21 ? `${timestamp}.0` : String(timestamp);
   return `{"timestamp":${ts},${tail.slice(1)}`;
 }
@@ -129,7 +205,10 @@ function packageVersion(): string {
   if (cachedVersion !== undefined) return cachedVersion;
   for (const rel of ['../../package.json', '../../../package.json']) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: unknown; version?: unknown };
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as {
+        name?: unknown;
+        version?: unknown;
+      };
       if (pkg.name === 'statscache' && typeof pkg.version === 'string') return (cachedVersion = pkg.version);
     } catch {
       // Not at this depth; try the next.

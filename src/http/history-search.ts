@@ -52,7 +52,19 @@ const TESTS: Readonly<Record<FilterField, (values: readonly string[]) => Test>> 
 };
 
 /** Cheap tests first: topic and category need no meta, `contains` needs the JSON text. */
-const TEST_ORDER: readonly FilterField[] = ['topics', 'not_topics', 'categories', 'not_categories', 'agents', 'not_agents', 'users', 'not_users', 'packages', 'not_packages', 'contains'];
+const TEST_ORDER: readonly FilterField[] = [
+  'topics',
+  'not_topics',
+  'categories',
+  'not_categories',
+  'agents',
+  'not_agents',
+  'users',
+  'not_users',
+  'packages',
+  'not_packages',
+  'contains',
+];
 
 /**
  * One page of the journal for a `/raw` query. The time window is read through the journal's
@@ -61,7 +73,12 @@ const TEST_ORDER: readonly FilterField[] = ['topics', 'not_topics', 'categories'
  * bounded by journal retention), meta is derived at most once per message and only when a
  * filter or the `meta` parameter needs it.
  */
-export function searchJournal(journal: Journal, q: HistoryQuery, deriveMeta: MetaDeriver, budget?: ScanBudget): HistoryPage | Promise<HistoryPage> {
+export function searchJournal(
+  journal: Journal,
+  q: HistoryQuery,
+  deriveMeta: MetaDeriver,
+  budget?: ScanBudget,
+): HistoryPage | Promise<HistoryPage> {
   const lo = Math.max(0, q.window?.start ?? 0);
   const hi = q.window?.end ?? NO_END;
   const offset = (q.page - 1) * q.rowsPerPage;
@@ -163,7 +180,8 @@ export function metaObject(fields: readonly MetaField[], envelope: Envelope, met
         break;
       case 'date':
         // A timestamp past year 275760 has no Date: null rather than a thrown RangeError.
-        out[field] = Math.abs(envelope.timestamp * 1000) <= 8.64e15 ? new Date(envelope.timestamp * 1000).toISOString() : null;
+        out[field] =
+          Math.abs(envelope.timestamp * 1000) <= 8.64e15 ? new Date(envelope.timestamp * 1000).toISOString() : null;
         break;
       case 'icon':
       case 'secondary_icon':

@@ -45,7 +45,9 @@ export const COMMON_PARAMS: readonly ParamDoc[] = paramDocs(viewParamsSchema, 'c
 export function typeLabel(schema: Readonly<Record<string, unknown>>): string {
   if (Array.isArray(schema['enum'])) return (schema['enum'] as unknown[]).map(String).join(' | ');
   if (Array.isArray(schema['anyOf'])) {
-    return (schema['anyOf'] as Record<string, unknown>[]).map((s) => (typeof s['format'] === 'string' ? s['format'] : String(s['type']))).join(' | ');
+    return (schema['anyOf'] as Record<string, unknown>[])
+      .map((s) => (typeof s['format'] === 'string' ? s['format'] : String(s['type'])))
+      .join(' | ');
   }
   const type = String(schema['type'] ?? 'any');
   const min = schema['minimum'];

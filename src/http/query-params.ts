@@ -23,38 +23,71 @@ const epochSeconds = z
   })
   .pipe(z.number())
   // What OpenAPI and discovery show: the value may be written either way.
-  .meta({ anyOf: [{ type: 'number' }, { type: 'string', format: 'date-time' }, { type: 'string', format: 'date' }], examples: [1446631260, '2015-11-04T10:01:00Z'] });
+  .meta({
+    anyOf: [{ type: 'number' }, { type: 'string', format: 'date-time' }, { type: 'string', format: 'date' }],
+    examples: [1446631260, '2015-11-04T10:01:00Z'],
+  });
 
-const positiveInt = z.string().regex(/^\d+$/, 'must be a whole number >= 1').transform(Number).pipe(z.number().int().min(1, 'must be >= 1').max(Number.MAX_SAFE_INTEGER));
+const positiveInt = z
+  .string()
+  .regex(/^\d+$/, 'must be a whole number >= 1')
+  .transform(Number)
+  .pipe(z.number().int().min(1, 'must be >= 1').max(Number.MAX_SAFE_INTEGER));
 
 /**
  * The parameters every `/api/<ident>` view takes (statscache-api.md). The same schema
  * validates requests and generates the OpenAPI document, discovery and the docs page.
  */
 export const viewParamsSchema = z.object({
-  order: z.string().optional().meta({ description: '`asc` or `desc` by timestamp; anything else means desc', default: 'desc', examples: ['asc', 'desc'] }),
-  limit: positiveInt.optional().meta({ description: 'cap on the rows considered before paging (the newest `limit` rows for desc, the oldest for asc)' }),
-  start: epochSeconds.optional().meta({ description: 'only rows with timestamp >= start: epoch seconds (float) or ISO-8601, UTC when no zone is given' }),
+  order: z
+    .string()
+    .optional()
+    .meta({
+      description: '`asc` or `desc` by timestamp; anything else means desc',
+      default: 'desc',
+      examples: ['asc', 'desc'],
+    }),
+  limit: positiveInt
+    .optional()
+    .meta({
+      description: 'cap on the rows considered before paging (the newest `limit` rows for desc, the oldest for asc)',
+    }),
+  start: epochSeconds
+    .optional()
+    .meta({
+      description: 'only rows with timestamp >= start: epoch seconds (float) or ISO-8601, UTC when no zone is given',
+    }),
   stop: epochSeconds.optional().meta({
     description:
-      'only rows with timestamp <= stop: epoch seconds (float) or ISO-8601, UTC when no zone is given. Default: now plus the plugin\'s interval, ' +
+      "only rows with timestamp <= stop: epoch seconds (float) or ISO-8601, UTC when no zone is given. Default: now plus the plugin's interval, " +
       'because rows are stamped with the END of their bucket and a bare "now" would hide the bucket in progress',
   }),
-  page: positiveInt.optional().meta({ description: '1-based page number; a page past the last one is a 400', default: 1 }),
-  rows_per_page: positiveInt.optional().meta({ description: `page size; larger values are clamped to ${MAX_ROWS_PER_PAGE}, 0 or a non-number is a 400`, default: MAX_ROWS_PER_PAGE }),
+  page: positiveInt
+    .optional()
+    .meta({ description: '1-based page number; a page past the last one is a 400', default: 1 }),
+  rows_per_page: positiveInt
+    .optional()
+    .meta({
+      description: `page size; larger values are clamped to ${MAX_ROWS_PER_PAGE}, 0 or a non-number is a 400`,
+      default: MAX_ROWS_PER_PAGE,
+    }),
   callback: z
     .string()
     .regex(CALLBACK_PATTERN, CALLBACK_RULE)
     .optional()
-    .meta({ description: `JSON-P function name, used when Accept asks for JavaScript (or */*); ${CALLBACK_RULE}`, examples: ['jQuery123_456'] }),
-  _: z.string().optional().meta({ description: 'ignored (jQuery\'s cache buster)' }),
+    .meta({
+      description: `JSON-P function name, used when Accept asks for JavaScript (or */*); ${CALLBACK_RULE}`,
+      examples: ['jQuery123_456'],
+    }),
+  _: z.string().optional().meta({ description: "ignored (jQuery's cache buster)" }),
 });
 
 function paramSchema(spec: ParamSpec): z.ZodType<unknown> {
   switch (spec.type) {
     case 'string': {
       const [first, ...rest] = spec.enum ?? [];
-      if (first !== undefined) return z.enum([first, ...rest], { error: `must be one of ${[first, ...rest].join(', ')}` });
+      if (first !== undefined)
+        return z.enum([first, ...rest], { error: `must be one of ${[first, ...rest].join(', ')}` });
       return z.string().max(spec.maxLength ?? 256);
     }
     case 'boolean':
@@ -77,7 +110,8 @@ function paramSchema(spec: ParamSpec): z.ZodType<unknown> {
 /** The schema of one plugin's parameters, built once per plugin from its definition. */
 export function pluginParamsSchema(plugin: RegisteredPlugin): z.ZodObject {
   const shape: Record<string, z.ZodType<unknown>> = {};
-  for (const [name, spec] of Object.entries(plugin.params)) shape[name] = paramSchema(spec).optional().meta({ description: spec.description });
+  for (const [name, spec] of Object.entries(plugin.params))
+    shape[name] = paramSchema(spec).optional().meta({ description: spec.description });
   return z.object(shape);
 }
 
@@ -102,7 +136,11 @@ export function firstValues(query: URLSearchParams): Record<string, string> {
  * defaults to now plus the plugin's interval: rows are stamped with their bucket's end, so a
  * bare "now" would hide the bucket in progress.
  */
-export function parseViewQuery(values: Record<string, string>, pluginSchema: z.ZodObject, defaultStop: number): ViewQuery & { callback?: string | undefined } {
+export function parseViewQuery(
+  values: Record<string, string>,
+  pluginSchema: z.ZodObject,
+  defaultStop: number,
+): ViewQuery & { callback?: string | undefined } {
   const common = check(viewParamsSchema, values);
   const params = check(pluginSchema, pick(values, Object.keys(pluginSchema.shape)));
   return {
@@ -128,5 +166,8 @@ function check<T extends z.ZodType>(schema: T, values: Record<string, string>): 
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const name = String(issue?.path[0] ?? 'query');
-  throw new BadParameter(name, `parameter "${name}" ${JSON.stringify(values[name] ?? '')}: ${issue?.message ?? 'invalid'}`);
+  throw new BadParameter(
+    name,
+    `parameter "${name}" ${JSON.stringify(values[name] ?? '')}: ${issue?.message ?? 'invalid'}`,
+  );
 }

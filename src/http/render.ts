@@ -3,7 +3,11 @@ import type { Row } from '../../actors/row-store.js';
 import { CONTENT_TYPES, type Format } from './negotiate.js';
 
 /** Serialises a body in the negotiated format; CSV is quoted by a real CSV writer. */
-export function render(format: Format, value: unknown, opts: { callback?: string | undefined; columns?: readonly string[] }): { body: string; type: string } {
+export function render(
+  format: Format,
+  value: unknown,
+  opts: { callback?: string | undefined; columns?: readonly string[] },
+): { body: string; type: string } {
   switch (format) {
     case 'json':
       return { body: JSON.stringify(value), type: CONTENT_TYPES.json };

@@ -23,16 +23,30 @@ export const CORS_HEADERS: Readonly<Record<string, string>> = {
 };
 
 export function json(status: number, value: unknown, headers: Record<string, string> = {}): HttpResponse {
-  return { status, headers: { 'Content-Type': 'application/json; charset=utf-8', ...headers }, body: JSON.stringify(value) };
+  return {
+    status,
+    headers: { 'Content-Type': 'application/json; charset=utf-8', ...headers },
+    body: JSON.stringify(value),
+  };
 }
 
 /** Every error body: a stable code for programs and a detail naming the bad value for people. */
 export const errorBodySchema = z.object({
-  error: z.string().meta({ description: 'stable code: bad_parameter, not_acceptable, unknown_ident, no_layout, not_found, method_not_allowed' }),
+  error: z
+    .string()
+    .meta({
+      description:
+        'stable code: bad_parameter, not_acceptable, unknown_ident, no_layout, not_found, method_not_allowed',
+    }),
   detail: z.string().meta({ description: 'what was wrong, naming the parameter and value' }),
 });
 
-export function error(status: number, code: string, detail: string, headers: Record<string, string> = {}): HttpResponse {
+export function error(
+  status: number,
+  code: string,
+  detail: string,
+  headers: Record<string, string> = {},
+): HttpResponse {
   const body: z.infer<typeof errorBodySchema> = { error: code, detail };
   return json(status, body, headers);
 }

@@ -39,7 +39,10 @@ export class SseSession {
   }
 
   snapshot(reason: SnapshotReason, nowMs: number): void {
-    this.write(`id: ${eventId(this.epoch, this.view.seq)}\nevent: snapshot\ndata: ${this.view.snapshotFrame(this.epoch, reason, undefined)}\n\n`, nowMs);
+    this.write(
+      `id: ${eventId(this.epoch, this.view.seq)}\nevent: snapshot\ndata: ${this.view.snapshotFrame(this.epoch, reason, undefined)}\n\n`,
+      nowMs,
+    );
   }
 
   resumed(from: number, frames: readonly UpdateFrame[], nowMs: number): void {

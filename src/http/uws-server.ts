@@ -51,8 +51,18 @@ export interface RunningServer {
 }
 
 const STATUS_TEXT: Record<number, string> = {
-  200: 'OK', 204: 'No Content', 304: 'Not Modified', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found',
-  405: 'Method Not Allowed', 406: 'Not Acceptable', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
+  200: 'OK',
+  204: 'No Content',
+  304: 'Not Modified',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
 };
 
 type PeerData<C> = { ip: string; conn?: C; closed?: boolean };
@@ -75,12 +85,29 @@ function whyNotListening(host: string, port: number): Promise<StatscacheError> {
   return new Promise((resolve) => {
     const probe = createServer();
     probe.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE') resolve(new StatscacheError('SC_PORT_IN_USE', `port ${port} on ${host} is already in use (another statscache, or another program): stop it or pass another --port`));
-      else resolve(new StatscacheError('SC_LISTEN_FAILED', `cannot listen on ${host}:${port}: ${err.code ?? err.message}${err.code === 'EACCES' ? ' (ports below 1024 need privileges)' : ''}; pass another --host or --port`));
+      if (err.code === 'EADDRINUSE')
+        resolve(
+          new StatscacheError(
+            'SC_PORT_IN_USE',
+            `port ${port} on ${host} is already in use (another statscache, or another program): stop it or pass another --port`,
+          ),
+        );
+      else
+        resolve(
+          new StatscacheError(
+            'SC_LISTEN_FAILED',
+            `cannot listen on ${host}:${port}: ${err.code ?? err.message}${err.code === 'EACCES' ? ' (ports below 1024 need privileges)' : ''}; pass another --host or --port`,
+          ),
+        );
     });
     probe.listen({ host, port, exclusive: true }, () => {
       probe.close();
-      resolve(new StatscacheError('SC_LISTEN_FAILED', `cannot listen on ${host}:${port} (uWebSockets.js refused it, for no reason the system reports)`));
+      resolve(
+        new StatscacheError(
+          'SC_LISTEN_FAILED',
+          `cannot listen on ${host}:${port} (uWebSockets.js refused it, for no reason the system reports)`,
+        ),
+      );
     });
   });
 }
@@ -97,9 +124,19 @@ function writeResponse(res: uWS.HttpResponse, response: HttpResponse, head: bool
   });
 }
 
-const internalError = (): HttpResponse => ({ status: 500, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ error: 'internal', detail: 'unexpected error; see the server log' }) });
+const internalError = (): HttpResponse => ({
+  status: 500,
+  headers: { 'Content-Type': 'application/json' },
+  body: JSON.stringify({ error: 'internal', detail: 'unexpected error; see the server log' }),
+});
 
-export function listen<C>(options: ServerOptions, http: (req: HttpRequest) => HttpResponse | Promise<HttpResponse>, ws: WsHandlers<C>, onError: (err: unknown) => void, sse?: SseHandler): Promise<RunningServer> {
+export function listen<C>(
+  options: ServerOptions,
+  http: (req: HttpRequest) => HttpResponse | Promise<HttpResponse>,
+  ws: WsHandlers<C>,
+  onError: (err: unknown) => void,
+  sse?: SseHandler,
+): Promise<RunningServer> {
   const app = uWS.App();
   const sockets = new Set<uWS.WebSocket<PeerData<C>>>();
   const streams = new Set<() => void>();
@@ -120,9 +157,23 @@ export function listen<C>(options: ServerOptions, http: (req: HttpRequest) => Ht
     upgrade: (res, req, context) => {
       const ip = ipOf(res);
       if (ws.admit && !ws.admit(ip)) {
-        return writeResponse(res, { status: 429, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ error: 'too_many_connections', detail: `too many open connections from ${ip}` }) }, false);
+        return writeResponse(
+          res,
+          {
+            status: 429,
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ error: 'too_many_connections', detail: `too many open connections from ${ip}` }),
+          },
+          false,
+        );
       }
-      res.upgrade<PeerData<C>>({ ip }, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
+      res.upgrade<PeerData<C>>(
+        { ip },
+        req.getHeader('sec-websocket-key'),
+        req.getHeader('sec-websocket-protocol'),
+        req.getHeader('sec-websocket-extensions'),
+        context,
+      );
     },
     open: (socket) => {
       sockets.add(socket);
@@ -141,7 +192,10 @@ export function listen<C>(options: ServerOptions, http: (req: HttpRequest) => Ht
     },
     message: (socket, message, isBinary) => {
       if (message.byteLength > options.maxPayloadBytes) {
-        return socket.end(1009, `frame of ${message.byteLength} bytes is over the ${options.maxPayloadBytes}-byte limit`);
+        return socket.end(
+          1009,
+          `frame of ${message.byteLength} bytes is over the ${options.maxPayloadBytes}-byte limit`,
+        );
       }
       const conn = socket.getUserData().conn;
       if (conn !== undefined) guarded(() => ws.message(conn, isBinary ? null : Buffer.from(message).toString('utf8')));
@@ -167,7 +221,12 @@ export function listen<C>(options: ServerOptions, http: (req: HttpRequest) => Ht
       } catch {
         /* not percent-encoded: keep it as sent; it will be an unknown ident */
       }
-      const request: SseRequest = { ident, query: new URLSearchParams(req.getQuery() ?? ''), lastEventId: req.getHeader('last-event-id'), ip: ipOf(res) };
+      const request: SseRequest = {
+        ident,
+        query: new URLSearchParams(req.getQuery() ?? ''),
+        lastEventId: req.getHeader('last-event-id'),
+        ip: ipOf(res),
+      };
       let result: ReturnType<SseHandler>;
       try {
         result = sse(request);
@@ -254,7 +313,12 @@ export function listen<C>(options: ServerOptions, http: (req: HttpRequest) => Ht
   return new Promise((resolve, reject) => {
     // Exclusive: without it uWS sets SO_REUSEPORT, and a second instance on the same port
     // starts fine and the kernel spreads clients over both at random.
-    const listenWith = app.listen as unknown as (host: string, port: number, options: number, cb: (socket: uWS.us_listen_socket | false) => void) => void;
+    const listenWith = app.listen as unknown as (
+      host: string,
+      port: number,
+      options: number,
+      cb: (socket: uWS.us_listen_socket | false) => void,
+    ) => void;
     listenWith.call(app, options.host, options.port, LIBUS_LISTEN_EXCLUSIVE_PORT, (socket) => {
       if (!socket) return void whyNotListening(options.host, options.port).then(reject);
       resolve({

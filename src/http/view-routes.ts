@@ -39,7 +39,9 @@ export function layout(req: HttpRequest, runtime: PluginRuntime, ctx: RouteConte
   const picked = pick(req, false);
   if ('status' in picked) return picked;
   const { format, callback } = picked;
-  const entry = ctx.cache.getOrMake(JSON.stringify(['layout', runtime.ident, format, callback]), () => encode(render(format, value, { callback }).body, null));
+  const entry = ctx.cache.getOrMake(JSON.stringify(['layout', runtime.ident, format, callback]), () =>
+    encode(render(format, value, { callback }).body, null),
+  );
   return conditional(req, entry, { ...CORS_HEADERS, 'Content-Type': contentType(format) }, ctx.cache);
 }
 
@@ -61,23 +63,55 @@ export function rows(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext
 
   // With the default stop and no row past it, the answer is the same whatever "now" is: one key serves it.
   const newest = runtime.newestRow;
-  const stopKey = values['stop'] === undefined && runtime.plugin.definition.view === undefined && (newest === undefined || newest <= defaultStop) ? 'now' : query.stop;
+  const stopKey =
+    values['stop'] === undefined &&
+    runtime.plugin.definition.view === undefined &&
+    (newest === undefined || newest <= defaultStop)
+      ? 'now'
+      : query.stop;
   const params = Object.entries(query.params).sort(([a], [b]) => (a < b ? -1 : 1));
-  const key = JSON.stringify(['rows', runtime.ident, runtime.position, format, query.callback, query.order, query.limit, query.start, stopKey, query.page, query.rowsPerPage, params]);
+  const key = JSON.stringify([
+    'rows',
+    runtime.ident,
+    runtime.position,
+    format,
+    query.callback,
+    query.order,
+    query.limit,
+    query.start,
+    stopKey,
+    query.page,
+    query.rowsPerPage,
+    params,
+  ]);
 
   let entry;
   try {
     entry = ctx.cache.getOrMake<Paging>(key, () => {
       const page = runtime.query(query);
-      const { body } = render(format, page.rows, { callback: query.callback, columns: runtime.plugin.definition.columns });
+      const { body } = render(format, page.rows, {
+        callback: query.callback,
+        columns: runtime.plugin.definition.columns,
+      });
       return encode(body, { page: page.page, pages: page.pages });
     });
   } catch (err) {
-    if (err instanceof PageOutOfRange) return error(400, 'bad_parameter', `parameter "page" ${JSON.stringify(String(err.page))}: past the last page (${err.pages})`, CORS_HEADERS);
+    if (err instanceof PageOutOfRange)
+      return error(
+        400,
+        'bad_parameter',
+        `parameter "page" ${JSON.stringify(String(err.page))}: past the last page (${err.pages})`,
+        CORS_HEADERS,
+      );
     throw err;
   }
   const { page, pages } = entry.meta;
-  const headers: Record<string, string> = { ...CORS_HEADERS, 'Content-Type': contentType(format), 'X-Link-Number': String(page), 'X-Link-Count': String(pages) };
+  const headers: Record<string, string> = {
+    ...CORS_HEADERS,
+    'Content-Type': contentType(format),
+    'X-Link-Number': String(page),
+    'X-Link-Count': String(pages),
+  };
   const link = linkHeader(req, page, pages);
   if (link !== '') headers['Link'] = link;
   return conditional(req, entry, headers, ctx.cache);
@@ -100,10 +134,16 @@ export function linkHeader(req: HttpRequest, page: number, pages: number): strin
 function pick(req: HttpRequest, csv: boolean): { format: Format; callback: string | undefined } | HttpResponse {
   const callback = new URLSearchParams(req.query).get('callback') ?? undefined;
   if (callback !== undefined && !CALLBACK_PATTERN.test(callback)) {
-    return error(400, 'bad_parameter', `parameter "callback" ${JSON.stringify(callback.slice(0, 100))}: ${CALLBACK_RULE}`, CORS_HEADERS);
+    return error(
+      400,
+      'bad_parameter',
+      `parameter "callback" ${JSON.stringify(callback.slice(0, 100))}: ${CALLBACK_RULE}`,
+      CORS_HEADERS,
+    );
   }
   const format = negotiate(req.header('accept'), callback !== undefined);
-  if (format === null || (format === 'csv' && !csv)) return notAcceptable(req, csv ? ['application/csv', 'text/csv'] : []);
+  if (format === null || (format === 'csv' && !csv))
+    return notAcceptable(req, csv ? ['application/csv', 'text/csv'] : []);
   return { format, callback };
 }
 
@@ -112,6 +152,17 @@ function contentType(format: Format): string {
 }
 
 function notAcceptable(req: HttpRequest, extra: readonly string[]): HttpResponse {
-  const offered = ['application/json', 'text/json', 'application/javascript', 'text/javascript (with callback)', ...extra].join(', ');
-  return error(406, 'not_acceptable', `cannot answer in ${JSON.stringify(req.header('accept').slice(0, 200))}; offered: ${offered}`, CORS_HEADERS);
+  const offered = [
+    'application/json',
+    'text/json',
+    'application/javascript',
+    'text/javascript (with callback)',
+    ...extra,
+  ].join(', ');
+  return error(
+    406,
+    'not_acceptable',
+    `cannot answer in ${JSON.stringify(req.header('accept').slice(0, 200))}; offered: ${offered}`,
+    CORS_HEADERS,
+  );
 }

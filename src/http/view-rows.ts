@@ -63,7 +63,9 @@ export class ViewRows {
   ordered(): string[] {
     if (!this.sorted) {
       const desc = this.spec.query.order === 'desc';
-      const entries = [...this.rows].sort(([ka, a], [kb, b]) => (a.timestamp - b.timestamp || (ka < kb ? -1 : ka > kb ? 1 : 0)) * (desc ? -1 : 1));
+      const entries = [...this.rows].sort(
+        ([ka, a], [kb, b]) => (a.timestamp - b.timestamp || (ka < kb ? -1 : ka > kb ? 1 : 0)) * (desc ? -1 : 1),
+      );
       this.rows = new Map(entries);
       this.sorted = true;
     }
@@ -73,7 +75,8 @@ export class ViewRows {
   /** Brings the rows up to date; null when nothing in the view changed. */
   refresh(nowSeconds: number): ViewDelta | null {
     if (this.stopMovedPastRows(nowSeconds)) return this.recompute(nowSeconds);
-    if (this.custom || this.cursor === null) return this.runtime.position === this.position ? null : this.recompute(nowSeconds);
+    if (this.custom || this.cursor === null)
+      return this.runtime.position === this.position ? null : this.recompute(nowSeconds);
     const changes = new Map<string, Row | undefined>();
     const covered = this.runtime.rowChangesSince(this.cursor, (key, row) => void changes.set(key, row));
     if (!covered || this.spec.query.page !== 1) return changes.size > 0 || !covered ? this.recompute(nowSeconds) : null;
@@ -104,12 +107,16 @@ export class ViewRows {
     const undo = new Map<string, ViewRow | undefined>();
     const touch = (key: string) => void (undo.has(key) || undo.set(key, this.rows.get(key)));
     const fallback = () => {
-      for (const [key, row] of undo) if (row === undefined) this.rows.delete(key);
-      else this.rows.set(key, row);
+      for (const [key, row] of undo)
+        if (row === undefined) this.rows.delete(key);
+        else this.rows.set(key, row);
       return this.recompute(nowSeconds);
     };
     for (const [key, row] of changes) {
-      const inRange = row !== undefined && (start === undefined || row.timestamp >= start) && (stop === undefined || row.timestamp <= stop);
+      const inRange =
+        row !== undefined &&
+        (start === undefined || row.timestamp >= start) &&
+        (stop === undefined || row.timestamp <= stop);
       const previous = this.rows.get(key);
       if (!inRange) {
         if (previous === undefined) continue;
@@ -155,7 +162,8 @@ export class ViewRows {
   private lastRow(): [string, ViewRow] | null {
     if (this.last !== null) return this.last;
     let worst: [string, ViewRow] | null = null;
-    for (const entry of this.rows) if (worst === null || this.compare(entry[0], entry[1], worst[0], worst[1]) > 0) worst = entry;
+    for (const entry of this.rows)
+      if (worst === null || this.compare(entry[0], entry[1], worst[0], worst[1]) > 0) worst = entry;
     this.last = worst;
     return worst;
   }
@@ -218,7 +226,12 @@ export class ViewRows {
     this.complete = q.page === 1 && total <= this.capacity() && (q.limit === undefined || total < q.limit);
     this.sorted = true;
     const out = new Map<string, ViewRow>();
-    for (const row of rows) out.set(this.custom ? this.wireKey(row) : this.runtime.rowKeyOf(row), { wire: this.wireKey(row), json: JSON.stringify(row), timestamp: row.timestamp });
+    for (const row of rows)
+      out.set(this.custom ? this.wireKey(row) : this.runtime.rowKeyOf(row), {
+        wire: this.wireKey(row),
+        json: JSON.stringify(row),
+        timestamp: row.timestamp,
+      });
     return out;
   }
 

@@ -16,7 +16,13 @@ export interface ResumePoint {
 }
 
 export type ClientFrame =
-  | { readonly op: 'subscribe'; readonly ident: string; readonly params: WireParams; readonly id?: SubscriptionId; readonly resume?: ResumePoint }
+  | {
+      readonly op: 'subscribe';
+      readonly ident: string;
+      readonly params: WireParams;
+      readonly id?: SubscriptionId;
+      readonly resume?: ResumePoint;
+    }
   /** By `id` (the subscription's), or by `ident` + `params` (absent params: the default view). */
   | { readonly op: 'unsubscribe'; readonly ident?: string; readonly params: WireParams; readonly id?: SubscriptionId }
   | { readonly op: 'ping'; readonly id?: SubscriptionId };
@@ -27,7 +33,12 @@ export type WireKey = readonly unknown[];
 export type SnapshotReason = 'subscribe' | 'resume_gap' | 'resume_epoch' | 'resync';
 
 export type ServerFrame =
-  | { readonly type: 'hello'; readonly epoch: string; readonly tickMs: number; readonly limits: Readonly<Record<string, number>> }
+  | {
+      readonly type: 'hello';
+      readonly epoch: string;
+      readonly tickMs: number;
+      readonly limits: Readonly<Record<string, number>>;
+    }
   | {
       readonly type: 'snapshot';
       readonly ident: string;
@@ -41,12 +52,36 @@ export type ServerFrame =
       readonly reason: SnapshotReason;
       readonly rows: readonly Record<string, unknown>[];
     }
-  | { readonly type: 'update'; readonly ident: string; readonly view: string; readonly seq: number; readonly rows: readonly Record<string, unknown>[]; readonly removed: readonly WireKey[] }
+  | {
+      readonly type: 'update';
+      readonly ident: string;
+      readonly view: string;
+      readonly seq: number;
+      readonly rows: readonly Record<string, unknown>[];
+      readonly removed: readonly WireKey[];
+    }
   /** Resume accepted: the `replayed` update frames after `seq` follow at once. */
-  | { readonly type: 'resumed'; readonly ident: string; readonly view: string; readonly id?: SubscriptionId; readonly epoch: string; readonly seq: number; readonly replayed: number; readonly key: readonly string[]; readonly order: 'asc' | 'desc' }
+  | {
+      readonly type: 'resumed';
+      readonly ident: string;
+      readonly view: string;
+      readonly id?: SubscriptionId;
+      readonly epoch: string;
+      readonly seq: number;
+      readonly replayed: number;
+      readonly key: readonly string[];
+      readonly order: 'asc' | 'desc';
+    }
   | { readonly type: 'unsubscribed'; readonly ident: string; readonly view: string; readonly id?: SubscriptionId }
   | { readonly type: 'pong'; readonly id?: SubscriptionId }
-  | { readonly type: 'error'; readonly error: WsErrorCode; readonly detail: string; readonly ident?: string; readonly id?: SubscriptionId; readonly parameter?: string };
+  | {
+      readonly type: 'error';
+      readonly error: WsErrorCode;
+      readonly detail: string;
+      readonly ident?: string;
+      readonly id?: SubscriptionId;
+      readonly parameter?: string;
+    };
 
 export type WsErrorCode =
   | 'bad_frame'
@@ -71,7 +106,9 @@ export const CLOSE_CODES = {
 
 const MAX_ID_LENGTH = 128;
 
-export type ParsedFrame = { ok: true; frame: ClientFrame } | { ok: false; error: 'bad_frame' | 'unknown_op'; detail: string; id?: SubscriptionId; ident?: string };
+export type ParsedFrame =
+  | { ok: true; frame: ClientFrame }
+  | { ok: false; error: 'bad_frame' | 'unknown_op'; detail: string; id?: SubscriptionId; ident?: string };
 
 /** Validates one text frame from a client; never throws. */
 export function parseClientFrame(text: string | null): ParsedFrame {
@@ -82,27 +119,48 @@ export function parseClientFrame(text: string | null): ParsedFrame {
   } catch {
     return { ok: false, error: 'bad_frame', detail: 'frame is not valid JSON' };
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, error: 'bad_frame', detail: 'frame must be a JSON object' };
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return { ok: false, error: 'bad_frame', detail: 'frame must be a JSON object' };
   const f = value as Record<string, unknown>;
   const rawId = f['id'];
-  if (rawId !== undefined && !((typeof rawId === 'string' && rawId.length <= MAX_ID_LENGTH) || (typeof rawId === 'number' && Number.isFinite(rawId)))) {
-    return { ok: false, error: 'bad_frame', detail: `"id" must be a number or a string of at most ${MAX_ID_LENGTH} characters` };
+  if (
+    rawId !== undefined &&
+    !(
+      (typeof rawId === 'string' && rawId.length <= MAX_ID_LENGTH) ||
+      (typeof rawId === 'number' && Number.isFinite(rawId))
+    )
+  ) {
+    return {
+      ok: false,
+      error: 'bad_frame',
+      detail: `"id" must be a number or a string of at most ${MAX_ID_LENGTH} characters`,
+    };
   }
   const id = rawId as SubscriptionId | undefined;
   const withId = <T extends object>(o: T): T & { id?: SubscriptionId } => (id === undefined ? o : { ...o, id });
   const ident = typeof f['ident'] === 'string' ? f['ident'] : undefined;
-  const fail = (error: 'bad_frame' | 'unknown_op', detail: string): ParsedFrame => ({ ok: false, error, detail, ...withId({}), ...(ident === undefined ? {} : { ident }) });
+  const fail = (error: 'bad_frame' | 'unknown_op', detail: string): ParsedFrame => ({
+    ok: false,
+    error,
+    detail,
+    ...withId({}),
+    ...(ident === undefined ? {} : { ident }),
+  });
 
   const op = f['op'];
   if (op === 'ping') return { ok: true, frame: withId({ op }) };
   if (op !== 'subscribe' && op !== 'unsubscribe') {
-    return fail('unknown_op', `unknown op ${JSON.stringify(op)?.slice(0, 64) ?? 'undefined'}; expected "subscribe", "unsubscribe" or "ping"`);
+    return fail(
+      'unknown_op',
+      `unknown op ${JSON.stringify(op)?.slice(0, 64) ?? 'undefined'}; expected "subscribe", "unsubscribe" or "ping"`,
+    );
   }
   if (f['ident'] !== undefined && ident === undefined) return fail('bad_frame', '"ident" must be a string');
   const params = parseParams(f['params']);
   if (typeof params === 'string') return fail('bad_frame', params);
   if (op === 'unsubscribe') {
-    if (ident === undefined && id === undefined) return fail('bad_frame', 'unsubscribe needs "id" (of the subscription) or "ident" (plus its "params")');
+    if (ident === undefined && id === undefined)
+      return fail('bad_frame', 'unsubscribe needs "id" (of the subscription) or "ident" (plus its "params")');
     return { ok: true, frame: withId({ op, params, ...(ident === undefined ? {} : { ident }) }) };
   }
   if (ident === undefined) return fail('bad_frame', 'subscribe needs "ident" (a string)');
@@ -117,10 +175,12 @@ export function parseClientFrame(text: string | null): ParsedFrame {
 
 function parseParams(raw: unknown): WireParams | string {
   if (raw === undefined || raw === null) return {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) return '"params" must be an object of parameter values, like {"category": "bodhi"}';
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    return '"params" must be an object of parameter values, like {"category": "bodhi"}';
   const out: Record<string, string | number | boolean> = {};
   for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') return `parameter "${k.slice(0, 64)}" must be a string, number or boolean`;
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean')
+      return `parameter "${k.slice(0, 64)}" must be a string, number or boolean`;
     out[k] = v;
   }
   return out;

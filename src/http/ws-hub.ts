@@ -4,7 +4,15 @@ import type { PluginHost } from '../../actors/plugin-host.js';
 import { BadParameter, pluginParamsSchema } from './query-params.js';
 import { error as errorResponse, CORS_HEADERS, type HttpResponse } from './responses.js';
 import { parseEventId, SseSession, type SseSink } from './sse-session.js';
-import { CLOSE_CODES, parseClientFrame, type ClientFrame, type ResumePoint, type SnapshotReason, type SubscriptionId, type WsErrorCode } from './ws-frames.js';
+import {
+  CLOSE_CODES,
+  parseClientFrame,
+  type ClientFrame,
+  type ResumePoint,
+  type SnapshotReason,
+  type SubscriptionId,
+  type WsErrorCode,
+} from './ws-frames.js';
 import { WsConnection, type HubLimits, type HubOptions, type Publish, type WsPeer } from './ws-connection.js';
 import type { LiveView } from './ws-view.js';
 import { viewSpecOf, type ViewSpec } from './ws-view-spec.js';
@@ -35,7 +43,15 @@ export class WsHub {
   private readonly now: () => number;
   private readonly heartbeatMs: number;
   /** Counters for metrics and tests; `peakBufferedBytes` is the most any one socket had queued at a check. */
-  readonly stats = { slowClosed: 0, slowEntered: 0, resyncs: 0, resumes: 0, snapshots: 0, updates: 0, peakBufferedBytes: 0 };
+  readonly stats = {
+    slowClosed: 0,
+    slowEntered: 0,
+    resyncs: 0,
+    resumes: 0,
+    snapshots: 0,
+    updates: 0,
+    peakBufferedBytes: 0,
+  };
   /** Requests refused by a limit, by limit name (exported as statscache_limit_refusals_total). */
   readonly refused = { ws_connections_per_ip: 0, ws_subscriptions_per_ip: 0, ws_views: 0 };
 
@@ -49,7 +65,12 @@ export class WsHub {
     this.now = options.now;
     this.heartbeatMs = options.sseHeartbeatMs ?? 5_000;
     this.schemas = new Map(host.runtimes.map((r) => [r.ident, pluginParamsSchema(r.plugin)]));
-    this.views = new ViewRegistry({ historyFrames: options.resumeFrames, historyBytes: 1024 * 1024, maxViews: options.maxViews ?? DEFAULT_MAX_VIEWS, lingerMs: options.lingerMs ?? 60_000 });
+    this.views = new ViewRegistry({
+      historyFrames: options.resumeFrames,
+      historyBytes: 1024 * 1024,
+      maxViews: options.maxViews ?? DEFAULT_MAX_VIEWS,
+      lingerMs: options.lingerMs ?? 60_000,
+    });
   }
 
   /** Whether another long-lived connection from `ip` is allowed. */
@@ -75,7 +96,14 @@ export class WsHub {
     this.connections.add(conn);
     this.countIp(ip, 1);
     const { maxSubscriptions, maxSubscriptionsPerIp, maxFrameBytes, maxBufferedBytes, resumeFrames } = this.limits;
-    peer.send(JSON.stringify({ type: 'hello', epoch: this.epoch, tickMs: this.limits.tickMs, limits: { maxSubscriptions, maxSubscriptionsPerIp, maxFrameBytes, maxBufferedBytes, resumeFrames } }));
+    peer.send(
+      JSON.stringify({
+        type: 'hello',
+        epoch: this.epoch,
+        tickMs: this.limits.tickMs,
+        limits: { maxSubscriptions, maxSubscriptionsPerIp, maxFrameBytes, maxBufferedBytes, resumeFrames },
+      }),
+    );
     return conn;
   }
 
@@ -84,7 +112,8 @@ export class WsHub {
     const parsed = parseClientFrame(text);
     if (!parsed.ok) return this.fail(conn, parsed.error, parsed.detail, parsed);
     const frame = parsed.frame;
-    if (frame.op === 'ping') return void conn.peer.send(JSON.stringify({ type: 'pong', ...(frame.id === undefined ? {} : { id: frame.id }) }));
+    if (frame.op === 'ping')
+      return void conn.peer.send(JSON.stringify({ type: 'pong', ...(frame.id === undefined ? {} : { id: frame.id }) }));
     if (frame.op === 'unsubscribe') return this.unsubscribe(conn, frame);
     conn.peer.cork(() => this.subscribe(conn, frame));
   }
@@ -116,7 +145,13 @@ export class WsHub {
   /** Publishes one coalesced update per changed view, then enforces back-pressure and heartbeats. */
   tick(): void {
     const now = this.now();
-    const changed = this.views.tick(now, (view, err) => this.options.log?.('warn', { view: view.key, err: String((err as Error)?.stack ?? err) }, 'live view failed to recompute; kept its last rows'));
+    const changed = this.views.tick(now, (view, err) =>
+      this.options.log?.(
+        'warn',
+        { view: view.key, err: String((err as Error)?.stack ?? err) },
+        'live view failed to recompute; kept its last rows',
+      ),
+    );
     for (const { view, frame } of changed) {
       this.stats.updates++;
       this.publish(topicOf(view), frame.text);
@@ -154,11 +189,29 @@ export class WsHub {
    * `GET /api/<ident>/stream`: a 4xx to answer at once, or a starter the adapter calls after
    * writing the event-stream headers.
    */
-  openSse(req: { ident: string; query: URLSearchParams; lastEventId: string; ip: string }): HttpResponse | ((sink: SseSink) => { aborted(): void; writable(): void }) {
+  openSse(req: {
+    ident: string;
+    query: URLSearchParams;
+    lastEventId: string;
+    ip: string;
+  }): HttpResponse | ((sink: SseSink) => { aborted(): void; writable(): void }) {
     const runtime = this.host.get(req.ident);
-    if (!runtime) return errorResponse(404, 'unknown_ident', `no plugin with ident ${JSON.stringify(req.ident)}; GET /api/ lists them`, CORS_HEADERS);
-    if (!this.admit(req.ip)) return errorResponse(429, 'too_many_connections', `over ${this.limits.maxConnectionsPerIp} open streams from ${req.ip}`, CORS_HEADERS);
-    if (!this.admitSubscription(req.ip)) return errorResponse(429, 'too_many_subscriptions_per_ip', this.perIpDetail(req.ip), CORS_HEADERS);
+    if (!runtime)
+      return errorResponse(
+        404,
+        'unknown_ident',
+        `no plugin with ident ${JSON.stringify(req.ident)}; GET /api/ lists them`,
+        CORS_HEADERS,
+      );
+    if (!this.admit(req.ip))
+      return errorResponse(
+        429,
+        'too_many_connections',
+        `over ${this.limits.maxConnectionsPerIp} open streams from ${req.ip}`,
+        CORS_HEADERS,
+      );
+    if (!this.admitSubscription(req.ip))
+      return errorResponse(429, 'too_many_subscriptions_per_ip', this.perIpDetail(req.ip), CORS_HEADERS);
     const values: Record<string, string> = {};
     for (const [k, v] of req.query) if (!(k in values)) values[k] = v;
     let spec: ViewSpec;
@@ -177,7 +230,12 @@ export class WsHub {
         this.refused.ws_views++;
         return errorResponse(503, 'too_many_views', err.message, CORS_HEADERS);
       }
-      return errorResponse(500, 'view_failed', `the view of ${runtime.ident} failed: ${String((err as Error)?.message ?? err)}`, CORS_HEADERS);
+      return errorResponse(
+        500,
+        'view_failed',
+        `the view of ${runtime.ident} failed: ${String((err as Error)?.message ?? err)}`,
+        CORS_HEADERS,
+      );
     }
     const resume = parseEventId(req.lastEventId);
     return (sink) => {
@@ -199,20 +257,33 @@ export class WsHub {
   private subscribe(conn: WsConnection, frame: Extract<ClientFrame, { op: 'subscribe' }>): void {
     if (conn.closing) return;
     const runtime = this.host.get(frame.ident);
-    if (!runtime) return this.fail(conn, 'unknown_ident', `no plugin with ident ${JSON.stringify(frame.ident.slice(0, 200))}`, frame);
+    if (!runtime)
+      return this.fail(
+        conn,
+        'unknown_ident',
+        `no plugin with ident ${JSON.stringify(frame.ident.slice(0, 200))}`,
+        frame,
+      );
     let spec: ViewSpec;
     try {
       spec = viewSpecOf(runtime, this.schemas.get(runtime.ident) as z.ZodObject, frame.params);
     } catch (err) {
-      if (err instanceof BadParameter) return this.fail(conn, 'bad_parameter', err.message, { ...frame, parameter: err.parameter });
+      if (err instanceof BadParameter)
+        return this.fail(conn, 'bad_parameter', err.message, { ...frame, parameter: err.parameter });
       throw err;
     }
     let sub = conn.subs.get(spec.key);
     if (!sub) {
       if (conn.subs.size >= this.limits.maxSubscriptions) {
-        return this.fail(conn, 'too_many_subscriptions', `at most ${this.limits.maxSubscriptions} subscriptions per connection; unsubscribe one first`, frame);
+        return this.fail(
+          conn,
+          'too_many_subscriptions',
+          `at most ${this.limits.maxSubscriptions} subscriptions per connection; unsubscribe one first`,
+          frame,
+        );
       }
-      if (!this.admitSubscription(conn.ip)) return this.fail(conn, 'too_many_subscriptions_per_ip', this.perIpDetail(conn.ip), frame);
+      if (!this.admitSubscription(conn.ip))
+        return this.fail(conn, 'too_many_subscriptions_per_ip', this.perIpDetail(conn.ip), frame);
       let view: LiveView;
       try {
         view = this.views.acquire(spec, runtime, this.now());
@@ -221,7 +292,12 @@ export class WsHub {
           this.refused.ws_views++;
           return this.fail(conn, 'too_many_views', err.message, frame);
         }
-        return this.fail(conn, 'view_failed', `the view of ${runtime.ident} failed: ${String((err as Error)?.message ?? err)}`, frame);
+        return this.fail(
+          conn,
+          'view_failed',
+          `the view of ${runtime.ident} failed: ${String((err as Error)?.message ?? err)}`,
+          frame,
+        );
       }
       sub = { view, id: frame.id };
       conn.subs.set(spec.key, sub);
@@ -245,33 +321,59 @@ export class WsHub {
     conn.peer.subscribe(topicOf(view));
   }
 
-  private plan(view: LiveView, resume: ResumePoint | null): { kind: 'replay'; from: number } | { kind: 'snapshot'; reason: SnapshotReason } {
+  private plan(
+    view: LiveView,
+    resume: ResumePoint | null,
+  ): { kind: 'replay'; from: number } | { kind: 'snapshot'; reason: SnapshotReason } {
     if (resume === null) return { kind: 'snapshot', reason: 'subscribe' };
     if (resume.epoch !== this.epoch) return { kind: 'snapshot', reason: 'resume_epoch' };
-    return view.framesAfter(resume.seq) === null ? { kind: 'snapshot', reason: 'resume_gap' } : { kind: 'replay', from: resume.seq };
+    return view.framesAfter(resume.seq) === null
+      ? { kind: 'snapshot', reason: 'resume_gap' }
+      : { kind: 'replay', from: resume.seq };
   }
 
   private unsubscribe(conn: WsConnection, frame: Extract<ClientFrame, { op: 'unsubscribe' }>): void {
     let key: string | undefined;
     if (frame.ident !== undefined) {
       const runtime = this.host.get(frame.ident);
-      if (!runtime) return this.fail(conn, 'unknown_ident', `no plugin with ident ${JSON.stringify(frame.ident.slice(0, 200))}`, frame);
+      if (!runtime)
+        return this.fail(
+          conn,
+          'unknown_ident',
+          `no plugin with ident ${JSON.stringify(frame.ident.slice(0, 200))}`,
+          frame,
+        );
       try {
         key = viewSpecOf(runtime, this.schemas.get(runtime.ident) as z.ZodObject, frame.params).key;
       } catch (err) {
-        if (err instanceof BadParameter) return this.fail(conn, 'bad_parameter', err.message, { ...frame, parameter: err.parameter });
+        if (err instanceof BadParameter)
+          return this.fail(conn, 'bad_parameter', err.message, { ...frame, parameter: err.parameter });
         throw err;
       }
     } else {
       for (const [k, s] of conn.subs) if (s.id === frame.id) key = k;
     }
     const sub = key === undefined ? undefined : conn.subs.get(key);
-    if (!sub || key === undefined) return this.fail(conn, 'not_subscribed', 'no subscription on this connection matches; give the subscription\'s "id", or its "ident" and "params"', frame);
+    if (!sub || key === undefined)
+      return this.fail(
+        conn,
+        'not_subscribed',
+        'no subscription on this connection matches; give the subscription\'s "id", or its "ident" and "params"',
+        frame,
+      );
     conn.subs.delete(key);
     this.count(this.subsPerIp, conn.ip, -1);
     conn.peer.unsubscribe(topicOf(sub.view));
     this.views.release(sub.view, this.now());
-    this.sendTo(conn, JSON.stringify({ type: 'unsubscribed', ident: sub.view.spec.ident, view: sub.view.key, ...(frame.id === undefined ? {} : { id: frame.id }) }));
+    this.sendTo(
+      conn,
+      JSON.stringify({
+        type: 'unsubscribed',
+        ident: sub.view.spec.ident,
+        view: sub.view.key,
+        ...(frame.id === undefined ? {} : { id: frame.id }),
+      }),
+    );
   }
 
   private checkPressure(conn: WsConnection, now: number): void {
@@ -303,7 +405,10 @@ export class WsHub {
     if (conn.closing || conn.closed) return;
     this.stats.slowClosed++;
     this.options.log?.('warn', { ip: conn.ip, buffered }, 'closing a WebSocket client that stopped reading');
-    conn.closing = { since: this.now(), reason: `too slow: ${buffered} bytes unread for over ${this.limits.slowTimeoutMs / 1000} s`.slice(0, 120) };
+    conn.closing = {
+      since: this.now(),
+      reason: `too slow: ${buffered} bytes unread for over ${this.limits.slowTimeoutMs / 1000} s`.slice(0, 120),
+    };
     for (const sub of conn.subs.values()) conn.peer.unsubscribe(topicOf(sub.view));
     this.finishClose(conn, this.now());
   }
@@ -328,7 +433,12 @@ export class WsHub {
     return true;
   }
 
-  private fail(conn: WsConnection, code: WsErrorCode, detail: string, ctx: { id?: SubscriptionId | undefined; ident?: string | undefined; parameter?: string }): void {
+  private fail(
+    conn: WsConnection,
+    code: WsErrorCode,
+    detail: string,
+    ctx: { id?: SubscriptionId | undefined; ident?: string | undefined; parameter?: string },
+  ): void {
     const frame: Record<string, unknown> = { type: 'error', error: code, detail };
     if (ctx.ident !== undefined) frame['ident'] = ctx.ident.slice(0, 200);
     if (ctx.id !== undefined) frame['id'] = ctx.id;

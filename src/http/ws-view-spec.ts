@@ -21,17 +21,30 @@ export interface ViewSpec {
  * strings first, as they would be in a URL); throws query-params' BadParameter.
  * `callback` and `_` mean nothing for a live view and are dropped.
  */
-export function viewSpecOf(runtime: PluginRuntime, schema: z.ZodObject, params: WireParams | Record<string, string>): ViewSpec {
+export function viewSpecOf(
+  runtime: PluginRuntime,
+  schema: z.ZodObject,
+  params: WireParams | Record<string, string>,
+): ViewSpec {
   const values: Record<string, string> = {};
   for (const [k, v] of Object.entries(params)) if (k !== 'callback' && k !== '_') values[k] = String(v);
   const parsed = parseViewQuery(values, schema, 0);
   const stop = values['stop'] === undefined ? undefined : parsed.stop;
-  const query = { order: parsed.order, limit: parsed.limit, start: parsed.start, stop, page: parsed.page, rowsPerPage: parsed.rowsPerPage, params: parsed.params };
+  const query = {
+    order: parsed.order,
+    limit: parsed.limit,
+    start: parsed.start,
+    stop,
+    page: parsed.page,
+    rowsPerPage: parsed.rowsPerPage,
+    params: parsed.params,
+  };
   const parts: string[] = [`order=${query.order}`, `page=${query.page}`, `rows_per_page=${query.rowsPerPage}`];
   if (query.limit !== undefined) parts.push(`limit=${query.limit}`);
   if (query.start !== undefined) parts.push(`start=${query.start}`);
   if (query.stop !== undefined) parts.push(`stop=${query.stop}`);
-  for (const name of Object.keys(query.params).sort()) parts.push(`${encodeURIComponent(name)}=${encodeURIComponent(String(query.params[name]))}`);
+  for (const name of Object.keys(query.params).sort())
+    parts.push(`${encodeURIComponent(name)}=${encodeURIComponent(String(query.params[name]))}`);
   return { ident: runtime.ident, key: `${runtime.ident}?${parts.join('&')}`, query };
 }
 

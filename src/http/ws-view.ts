@@ -65,7 +65,10 @@ export class LiveView {
     this.rowsText = null;
     this.seq++;
     const head = JSON.stringify({ type: 'update', ident: this.spec.ident, view: this.spec.key, seq: this.seq });
-    const frame = { seq: this.seq, text: `${head.slice(0, -1)},"rows":[${changed.join(',')}],"removed":[${removed.join(',')}]}` };
+    const frame = {
+      seq: this.seq,
+      text: `${head.slice(0, -1)},"rows":[${changed.join(',')}],"removed":[${removed.join(',')}]}`,
+    };
     this.remember(frame);
     return frame;
   }
@@ -73,12 +76,32 @@ export class LiveView {
   /** The current rows as a snapshot frame (encoded rows are shared by every snapshot until the next change). */
   snapshotFrame(epoch: string, reason: SnapshotReason, id: SubscriptionId | undefined): string {
     this.rowsText ??= this.rows.ordered().join(',');
-    const head = JSON.stringify({ type: 'snapshot', ident: this.spec.ident, view: this.spec.key, ...(id === undefined ? {} : { id }), epoch, seq: this.seq, key: this.keyColumns, order: this.spec.query.order, reason });
+    const head = JSON.stringify({
+      type: 'snapshot',
+      ident: this.spec.ident,
+      view: this.spec.key,
+      ...(id === undefined ? {} : { id }),
+      epoch,
+      seq: this.seq,
+      key: this.keyColumns,
+      order: this.spec.query.order,
+      reason,
+    });
     return `${head.slice(0, -1)},"rows":[${this.rowsText}]}`;
   }
 
   resumedFrame(epoch: string, from: number, replayed: number, id: SubscriptionId | undefined): string {
-    return JSON.stringify({ type: 'resumed', ident: this.spec.ident, view: this.spec.key, ...(id === undefined ? {} : { id }), epoch, seq: from, replayed, key: this.keyColumns, order: this.spec.query.order });
+    return JSON.stringify({
+      type: 'resumed',
+      ident: this.spec.ident,
+      view: this.spec.key,
+      ...(id === undefined ? {} : { id }),
+      epoch,
+      seq: from,
+      replayed,
+      key: this.keyColumns,
+      order: this.spec.query.order,
+    });
   }
 
   /** The update frames after `seq`, or null when they are not all kept (or `seq` is not of this incarnation). */

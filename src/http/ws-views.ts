@@ -41,7 +41,9 @@ export class ViewRegistry {
     let view = this.views.get(spec.key);
     if (!view) {
       if (this.views.size >= this.options.maxViews && !this.retireOldestIdle()) {
-        throw new TooManyViews(`the server has ${this.views.size} live views open, its limit; try again later or reuse parameters other clients use`);
+        throw new TooManyViews(
+          `the server has ${this.views.size} live views open, its limit; try again later or reuse parameters other clients use`,
+        );
       }
       const last = this.retired.get(spec.key);
       const start = last !== undefined ? last + 1 : this.forgotRetired ? this.highestSeq + 1 : 0;
@@ -91,7 +93,8 @@ export class ViewRegistry {
 
   private retireOldestIdle(): boolean {
     let oldest: LiveView | undefined;
-    for (const v of this.views.values()) if (v.idleSince !== null && (oldest === undefined || v.idleSince < (oldest.idleSince as number))) oldest = v;
+    for (const v of this.views.values())
+      if (v.idleSince !== null && (oldest === undefined || v.idleSince < (oldest.idleSince as number))) oldest = v;
     if (!oldest) return false;
     this.retire(oldest);
     return true;

@@ -24,7 +24,10 @@ export function createHub(host: PluginHost, config: Config, clock: Clock, log: L
 }
 
 /** What uws-server's listen() needs for the live-push side. */
-export function liveServerParts(hub: WsHub, config: Config): { options: Omit<ServerOptions, 'host' | 'port'>; ws: WsHandlers<WsConnection>; sse: SseHandler } {
+export function liveServerParts(
+  hub: WsHub,
+  config: Config,
+): { options: Omit<ServerOptions, 'host' | 'port'>; ws: WsHandlers<WsConnection>; sse: SseHandler } {
   return {
     options: {
       maxPayloadBytes: config.wsMaxFrameBytes,

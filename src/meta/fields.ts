@@ -19,7 +19,7 @@ export function get(root: unknown, ...path: Key[]): unknown {
       if (!Array.isArray(cur)) return undefined;
       cur = cur[key < 0 ? cur.length + key : key];
     } else {
-      if (!isObj(cur) || !Object.prototype.hasOwnProperty.call(cur, key)) return undefined;
+      if (!isObj(cur) || !Object.hasOwn(cur, key)) return undefined;
       cur = cur[key];
     }
   }

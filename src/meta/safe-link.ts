@@ -14,12 +14,22 @@ export type HostPattern = string;
 export const linkStats = { refused: 0 };
 
 const FEDORA_INFRA: readonly HostPattern[] = ['fedoraproject.org', '*.fedoraproject.org'];
-const KOJI: readonly HostPattern[] = ['koji.fedoraproject.org', 'koji.stg.fedoraproject.org', '*.koji.fedoraproject.org', '*.koji.stg.fedoraproject.org'];
+const KOJI: readonly HostPattern[] = [
+  'koji.fedoraproject.org',
+  'koji.stg.fedoraproject.org',
+  '*.koji.fedoraproject.org',
+  '*.koji.stg.fedoraproject.org',
+];
 const KOJIPKGS: readonly HostPattern[] = ['kojipkgs.fedoraproject.org', 'kojipkgs.stg.fedoraproject.org'];
 const APPS: readonly HostPattern[] = ['apps.fedoraproject.org', 'apps.stg.fedoraproject.org'];
 const ADMIN: readonly HostPattern[] = ['admin.fedoraproject.org', 'admin.stg.fedoraproject.org'];
 const BADGES: readonly HostPattern[] = ['badges.fedoraproject.org', 'badges.stg.fedoraproject.org'];
-const DIST_GIT: readonly HostPattern[] = ['src.fedoraproject.org', 'src.stg.fedoraproject.org', 'pkgs.fedoraproject.org', 'pkgs.stg.fedoraproject.org'];
+const DIST_GIT: readonly HostPattern[] = [
+  'src.fedoraproject.org',
+  'src.stg.fedoraproject.org',
+  'pkgs.fedoraproject.org',
+  'pkgs.stg.fedoraproject.org',
+];
 const TASKOTRON: readonly HostPattern[] = ['taskotron.fedoraproject.org', 'taskotron.stg.fedoraproject.org'];
 
 /**
@@ -84,7 +94,9 @@ export function linkHostsOf(category: string): readonly HostPattern[] {
 }
 
 function hostMatches(host: string, patterns: readonly HostPattern[]): boolean {
-  return patterns.some((p) => (p.startsWith('*.') ? host.endsWith(p.slice(1)) && host.length > p.length - 1 : host === p));
+  return patterns.some((p) =>
+    p.startsWith('*.') ? host.endsWith(p.slice(1)) && host.length > p.length - 1 : host === p,
+  );
 }
 
 /**
@@ -105,7 +117,8 @@ export function safeLink(url: unknown, hosts: readonly HostPattern[]): string | 
   } catch {
     return refuse();
   }
-  if ((parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.username !== '' || parsed.password !== '') return refuse();
+  if ((parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.username !== '' || parsed.password !== '')
+    return refuse();
   return hostMatches(parsed.hostname.toLowerCase(), hosts) ? text : refuse();
 }
 

@@ -32,10 +32,12 @@ const plugin = definePlugin<Row, typeof stores>({
     s.hits.add(key, m.timestamp);
     if (key === 'boom') throw new Error('plugin bug');
   },
-  view: ({ stores: s, newest }) => [...s.seen.entries()].map(([key, n]) => ({ timestamp: newest ?? 0, key, n: n + s.hits.total(key) })),
+  view: ({ stores: s, newest }) =>
+    [...s.seen.entries()].map(([key, n]) => ({ timestamp: newest ?? 0, key, n: n + s.hits.total(key) })),
 });
 
-const msg = (key: string, timestamp: number) => createPluginMessage({ topic: `a.b.c.${key}`, timestamp, msg: {} }, deriveMeta);
+const msg = (key: string, timestamp: number) =>
+  createPluginMessage({ topic: `a.b.c.${key}`, timestamp, msg: {} }, deriveMeta);
 function probe() {
   const errors: unknown[] = [];
   const host = new PluginHost(registerPlugins([plugin]), (_i, e) => errors.push(e));
@@ -74,7 +76,9 @@ describe('expireAfter store', () => {
     expect(rt.inspect().counters.expired).toBe(3);
     // Plugins see plain values; what is stored carries the message time of the last write.
     // The view adds seen (1) and the window's hits (1) for d: it got the plain value, not the stamped one.
-    expect(rt.query({ order: 'asc', page: 1, rowsPerPage: 10, params: {} }).rows).toEqual([{ timestamp: 1302, key: 'd', n: 2 }]);
+    expect(rt.query({ order: 'asc', page: 1, rowsPerPage: 10, params: {} }).rows).toEqual([
+      { timestamp: 1302, key: 'd', n: 2 },
+    ]);
     expect(seen.get('d')).toEqual({ timestamp: 1302, value: 1 });
     host.stop();
   });
@@ -139,17 +143,29 @@ describe('registration', () => {
   const withStore = (spec: unknown) => [{ ...base, stores: { s: spec } }];
 
   it('refuses a bad expiry or window with SC_PLUGIN_EXPIRY_INVALID naming the value', () => {
-    expect(codeOf(withStore(store({ expireAfter: 'soon' })))).toMatch(/^SC_PLUGIN_EXPIRY_INVALID: plugin "P": store "s": "expireAfter" "soon"/);
+    expect(codeOf(withStore(store({ expireAfter: 'soon' })))).toMatch(
+      /^SC_PLUGIN_EXPIRY_INVALID: plugin "P": store "s": "expireAfter" "soon"/,
+    );
     expect(codeOf(withStore(store({ expireAfter: '0s' })))).toMatch(/SC_PLUGIN_EXPIRY_INVALID.*"0s"/);
     expect(codeOf(withStore(store({ expireAfter: -5 })))).toMatch(/SC_PLUGIN_EXPIRY_INVALID.*-5/);
     expect(codeOf(withStore({ kind: 'store', expireAfter: true }))).toMatch(/SC_PLUGIN_EXPIRY_INVALID.*true/);
-    expect(codeOf(withStore(store({ expireAfter: '3651d' })))).toMatch(/SC_PLUGIN_EXPIRY_INVALID.*"3651d".*longer than/);
-    expect(codeOf(withStore(windowedCounter('1h', { slices: 0 })))).toMatch(/SC_PLUGIN_EXPIRY_INVALID.*"slices".*got 0/);
+    expect(codeOf(withStore(store({ expireAfter: '3651d' })))).toMatch(
+      /SC_PLUGIN_EXPIRY_INVALID.*"3651d".*longer than/,
+    );
+    expect(codeOf(withStore(windowedCounter('1h', { slices: 0 })))).toMatch(
+      /SC_PLUGIN_EXPIRY_INVALID.*"slices".*got 0/,
+    );
     expect(codeOf(withStore(windowedCounter('1h', { slices: 1.5 })))).toMatch(/SC_PLUGIN_EXPIRY_INVALID.*got 1.5/);
-    expect(codeOf(withStore(windowedCounter('100000s', { slices: MAX_SLICES + 1 })))).toMatch(/SC_PLUGIN_EXPIRY_INVALID.*got 10001/);
-    expect(codeOf(withStore(windowedCounter('1h', { slices: 7 })))).toMatch(/SC_PLUGIN_EXPIRY_INVALID.*span 3600 s.*7 slices/);
+    expect(codeOf(withStore(windowedCounter('100000s', { slices: MAX_SLICES + 1 })))).toMatch(
+      /SC_PLUGIN_EXPIRY_INVALID.*got 10001/,
+    );
+    expect(codeOf(withStore(windowedCounter('1h', { slices: 7 })))).toMatch(
+      /SC_PLUGIN_EXPIRY_INVALID.*span 3600 s.*7 slices/,
+    );
     expect(codeOf(withStore(windowedCounter('1y', { slices: 1 })))).toMatch(/SC_PLUGIN_EXPIRY_INVALID.*"span" "1y"/);
-    expect(codeOf(withStore({ kind: 'timer' }))).toMatch(/^SC_PLUGIN_FIELD_INVALID.*store "s" must be made with store\(\) or windowedCounter\(\)/);
+    expect(codeOf(withStore({ kind: 'timer' }))).toMatch(
+      /^SC_PLUGIN_FIELD_INVALID.*store "s" must be made with store\(\) or windowedCounter\(\)/,
+    );
   });
 
   it('accepts the bounds themselves', () => {
@@ -169,9 +185,17 @@ describe('expiry across a snapshot (real LMDB)', () => {
     const d = tempDir();
     dirs.push(d);
     const a = openSession(d.path, [plugin], { slots: 1 });
-    for (const [k, t] of [['a', 0], ['b', 300], ['c', 601]] as const) a.host.runtimes[0]!.send(msg(k, t));
+    for (const [k, t] of [
+      ['a', 0],
+      ['b', 300],
+      ['c', 601],
+    ] as const)
+      a.host.runtimes[0]!.send(msg(k, t));
     await a.snapshotter.take();
-    const raw = (s: typeof a) => Object.fromEntries(Object.entries(s.host.runtimes[0]!.inspect().stores).map(([n, c]) => [n, [...c.entries()].sort()]));
+    const raw = (s: typeof a) =>
+      Object.fromEntries(
+        Object.entries(s.host.runtimes[0]!.inspect().stores).map(([n, c]) => [n, [...c.entries()].sort()]),
+      );
     const live = raw(a);
     await a.close();
 
@@ -179,7 +203,9 @@ describe('expiry across a snapshot (real LMDB)', () => {
     const rt = b.host.runtimes[0]!;
     expect(raw(b)).toEqual(live);
     // The view stamps its rows with the newest message time, restored with the state.
-    expect(rt.query({ order: 'asc', page: 1, rowsPerPage: 10, params: {} }).rows.map((r) => r.timestamp)).toEqual([601, 601]);
+    expect(rt.query({ order: 'asc', page: 1, rowsPerPage: 10, params: {} }).rows.map((r) => r.timestamp)).toEqual([
+      601, 601,
+    ]);
     rt.send(msg('late', 0)); // message time survived the restart: 601 - 0 > 600, not stored
     expect([...rt.inspect().stores['seen']!.keys()].sort()).toEqual(['b', 'c']);
     rt.send(msg('d', 1302));

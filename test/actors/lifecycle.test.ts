@@ -18,7 +18,11 @@ const fragile = definePlugin({
   interval: '1m',
   update(m, { rows, bucket }) {
     if (m.topic.includes('boom')) throw new Error('plugin bug');
-    rows.put({ timestamp: bucket, topic: m.topic, n: (rows.get(rows.keyOf({ timestamp: bucket, topic: m.topic }))?.n ?? 0) + 1 });
+    rows.put({
+      timestamp: bucket,
+      topic: m.topic,
+      n: (rows.get(rows.keyOf({ timestamp: bucket, topic: m.topic }))?.n ?? 0) + 1,
+    });
   },
 });
 
@@ -27,7 +31,9 @@ const msg = (topic: string, timestamp: number) => createPluginMessage({ topic, t
 describe('plugin lifecycle (XState)', () => {
   it('goes restoring → replaying → live, and reports each transition', () => {
     const seen: string[] = [];
-    const host = new PluginHost(registerPlugins([fragile]), () => {}, { onLifecycle: (ident, from, to) => seen.push(`${ident}:${from}>${to}`) });
+    const host = new PluginHost(registerPlugins([fragile]), () => {}, {
+      onLifecycle: (ident, from, to) => seen.push(`${ident}:${from}>${to}`),
+    });
     const rt = host.get('fragile-1m')!;
     expect(rt.lifecycleState).toBe('restoring');
     host.replaying();
@@ -44,7 +50,11 @@ describe('plugin lifecycle (XState)', () => {
 
   it('quarantines after N consecutive update errors, drops messages as "quarantined", and tries again after the cool-down in message time', () => {
     const seen: string[] = [];
-    const host = new PluginHost(registerPlugins([fragile]), () => {}, { quarantineAfter: 3, quarantineSeconds: 600, onLifecycle: (_i, from, to) => seen.push(`${from}>${to}`) });
+    const host = new PluginHost(registerPlugins([fragile]), () => {}, {
+      quarantineAfter: 3,
+      quarantineSeconds: 600,
+      onLifecycle: (_i, from, to) => seen.push(`${from}>${to}`),
+    });
     host.live();
     const rt = host.get('fragile-1m')!;
     // Failures that are not consecutive never quarantine.
@@ -69,7 +79,13 @@ describe('plugin lifecycle (XState)', () => {
     expect(rt.stats().counters.applied).toBe(4);
     rt.send(msg('a.b.c.boom', 1330));
     expect(rt.lifecycleState).toBe('live');
-    expect(seen).toEqual(['restoring>live', 'live>quarantined', 'quarantined>live', 'live>quarantined', 'quarantined>live']);
+    expect(seen).toEqual([
+      'restoring>live',
+      'live>quarantined',
+      'quarantined>live',
+      'live>quarantined',
+      'quarantined>live',
+    ]);
     host.stop();
   });
 });

@@ -19,7 +19,11 @@ const fragile = definePlugin({
   interval: '1m',
   retention: '5m',
   update(m, { rows, bucket }) {
-    rows.put({ timestamp: bucket, topic: m.topic, n: (rows.get(rows.keyOf({ timestamp: bucket, topic: m.topic }))?.n ?? 0) + 1 });
+    rows.put({
+      timestamp: bucket,
+      topic: m.topic,
+      n: (rows.get(rows.keyOf({ timestamp: bucket, topic: m.topic }))?.n ?? 0) + 1,
+    });
     if (m.topic.includes('boom')) throw new Error('plugin bug');
   },
 });
@@ -29,7 +33,9 @@ const msg = (topic: string, timestamp: number) => createPluginMessage({ topic, t
 describe('plugin runtime', () => {
   it('keeps the actor running when a plugin throws, losing only that message for that plugin', () => {
     const errors: string[] = [];
-    const host = new PluginHost(registerPlugins([fragile]), (ident, err) => errors.push(`${ident}: ${(err as Error).message}`));
+    const host = new PluginHost(registerPlugins([fragile]), (ident, err) =>
+      errors.push(`${ident}: ${(err as Error).message}`),
+    );
     const rt = host.get('fragile-1m');
     if (!rt) throw new Error('not registered');
     rt.send(msg('a.b.c.ok', 10));
@@ -75,7 +81,17 @@ describe('plugin runtime', () => {
     const rt = host.get('per-user-1m');
     if (!rt) throw new Error('not registered');
     const wiki = (t: number, users: number, first?: string) =>
-      createPluginMessage({ topic: 'org.fedoraproject.prod.meetbot.meeting.complete', timestamp: t, msg: { attendees: Object.fromEntries(Array.from({ length: users }, (_, i) => [`u${t}-${i}`, 1])), ...(first ? { first } : {}) } }, deriveMeta);
+      createPluginMessage(
+        {
+          topic: 'org.fedoraproject.prod.meetbot.meeting.complete',
+          timestamp: t,
+          msg: {
+            attendees: Object.fromEntries(Array.from({ length: users }, (_, i) => [`u${t}-${i}`, 1])),
+            ...(first ? { first } : {}),
+          },
+        },
+        deriveMeta,
+      );
     rt.send(wiki(60, 80));
     rt.send(wiki(120, 50));
     // 130 rows would exceed 100: the 30 oldest (all from the first bucket) made room.
@@ -107,7 +123,9 @@ describe('plugin runtime', () => {
       },
     });
     const errors: string[] = [];
-    const host = new PluginHost(registerPlugins([wrong, fragile]), (_ident, err) => errors.push(String((err as { code?: string }).code)));
+    const host = new PluginHost(registerPlugins([wrong, fragile]), (_ident, err) =>
+      errors.push(String((err as { code?: string }).code)),
+    );
     const bad = host.get('wrong-key-1m')!;
     bad.send(msg('a.b.c.x', 10));
     expect(bad.inspect().rows.size).toBe(0);
@@ -117,7 +135,9 @@ describe('plugin runtime', () => {
     for (const t of [10, 70, 130]) good.send(msg('a.b.c.x', t));
     expect([...good.inspect().rows.keys()]).toEqual(['60\u001fa.b.c.x', '120\u001fa.b.c.x', '180\u001fa.b.c.x']);
     // Separators inside values are escaped, so two different rows never share a key.
-    expect(good.inspect().rows.keyOf({ timestamp: 1, topic: 'a\u001fb' })).not.toBe(good.inspect().rows.keyOf({ timestamp: '1\u001fa', topic: 'b' }));
+    expect(good.inspect().rows.keyOf({ timestamp: 1, topic: 'a\u001fb' })).not.toBe(
+      good.inspect().rows.keyOf({ timestamp: '1\u001fa', topic: 'b' }),
+    );
     host.stop();
   });
 });

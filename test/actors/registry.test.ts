@@ -5,7 +5,14 @@ import { bucketEnd, formatInterval, parseInterval } from '../../actors/interval.
 import { registerPlugins } from '../../actors/registry.js';
 import { builtinPlugins } from '../../plugins/index.js';
 
-const base = { name: 'Good one', summary: 's', description: 'd', columns: ['volume'], key: ['timestamp'], update: () => {} };
+const base = {
+  name: 'Good one',
+  summary: 's',
+  description: 'd',
+  columns: ['volume'],
+  key: ['timestamp'],
+  update: () => {},
+};
 
 function codeOf(defs: unknown[]): string {
   try {
@@ -21,7 +28,7 @@ describe('identifiers and intervals (statscache-api.md)', () => {
   it('derives idents as the spec says', () => {
     expect(identOf('Volume by category', 60)).toBe('volume-by-category-1m');
     expect(identOf('Release Engineering (event) logs', null)).toBe('release-engineering-event-logs');
-    expect(identOf("Number of contribution to pagure.io", 86_400)).toBe('number-of-contribution-to-pagure.io-1d');
+    expect(identOf('Number of contribution to pagure.io', 86_400)).toBe('number-of-contribution-to-pagure.io-1d');
     expect(identOf('x', 86_400 + 3_600 + 61)).toBe('x-1d1h1m1s');
   });
 

@@ -25,12 +25,20 @@ const hits = (files: readonly string[], pattern: RegExp) =>
 describe('the sealed plugin runtime', () => {
   it('is the only code that touches containers, counters or the state version', () => {
     expect(outside.length).toBeGreaterThan(50);
-    expect(hits(outside, /\.state\.(rows|stores|counters|version)\b|\.inspect\(\)|viewContext\(|\.(track|untrack|touchAll)\(/)).toEqual([]);
+    expect(
+      hits(
+        outside,
+        /\.state\.(rows|stores|counters|version)\b|\.inspect\(\)|viewContext\(|\.(track|untrack|touchAll)\(/,
+      ),
+    ).toEqual([]);
   });
 
   it('erases the plugin generics in one place: calls of update/view/migrate with a cast live in actors/plugin-runtime.ts', () => {
     const all = [...outside, ...sources('actors')];
-    const erasing = hits(all, /definition\.(update|view)\s*(as\b|\()|\bas (never|Erased\w*)\b.*\b(ctx|context|stores|update|view)\b|\b(ctx|stores)\b as never/);
+    const erasing = hits(
+      all,
+      /definition\.(update|view)\s*(as\b|\()|\bas (never|Erased\w*)\b.*\b(ctx|context|stores|update|view)\b|\b(ctx|stores)\b as never/,
+    );
     expect(erasing.length).toBeGreaterThan(0);
     expect(erasing.filter((h) => !h.startsWith('actors/plugin-runtime.ts:'))).toEqual([]);
   });

@@ -93,7 +93,14 @@ describe('KeyedStore', () => {
 describe('RowStore', () => {
   const fill = () => {
     const s = new RowStore<R>();
-    for (const [k, ts] of [['b', 20], ['a', 20], ['c', 10], ['d', 30], ['e', 5]] as const) s.set(k, { timestamp: ts, n: ts });
+    for (const [k, ts] of [
+      ['b', 20],
+      ['a', 20],
+      ['c', 10],
+      ['d', 30],
+      ['e', 5],
+    ] as const)
+      s.set(k, { timestamp: ts, n: ts });
     return s;
   };
 

@@ -7,7 +7,11 @@ import type { Envelope } from '../../src/envelope.js';
 
 const NOW = 1_734_282_596; // 2024-12-15T17:09:56Z
 const limits = { maxFrameBytes: 10_000, maxDepth: 16, maxKeys: 1000, maxClockSkew: 300, nowSeconds: () => NOW };
-const delivery = (body: unknown, headers: unknown = { 'sent-at': '2024-12-15T17:09:56+00:00' }, extra: Partial<Delivery> = {}): Delivery => ({
+const delivery = (
+  body: unknown,
+  headers: unknown = { 'sent-at': '2024-12-15T17:09:56+00:00' },
+  extra: Partial<Delivery> = {},
+): Delivery => ({
   routingKey: 'org.fedoraproject.prod.copr.build.end',
   content: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
   messageId: '1cf56046-167e-45b3-9f5c-4830720d6797',
@@ -18,11 +22,23 @@ const delivery = (body: unknown, headers: unknown = { 'sent-at': '2024-12-15T17:
 
 describe('fedora-messaging deliveries as fedmsg envelopes', () => {
   it('maps routing key, body, message_id, sent-at and headers (the real example from datagrepper)', () => {
-    const headers = { fedora_messaging_schema: 'copr.build.end', fedora_messaging_severity: 20, fedora_messaging_user_ksurma: true, priority: 0, 'sent-at': '2024-12-15T17:09:56+00:00' };
+    const headers = {
+      fedora_messaging_schema: 'copr.build.end',
+      fedora_messaging_severity: 20,
+      fedora_messaging_user_ksurma: true,
+      priority: 0,
+      'sent-at': '2024-12-15T17:09:56+00:00',
+    };
     const r = decodeDelivery(delivery({ build: 1, owner: 'ksurma' }, headers), limits);
     expect(r).toMatchObject({ ok: true, filledTimestamp: false });
     if (!r.ok) return;
-    expect(r.envelope).toEqual({ topic: 'org.fedoraproject.prod.copr.build.end', msg: { build: 1, owner: 'ksurma' }, msg_id: '1cf56046-167e-45b3-9f5c-4830720d6797', timestamp: NOW, headers });
+    expect(r.envelope).toEqual({
+      topic: 'org.fedoraproject.prod.copr.build.end',
+      msg: { build: 1, owner: 'ksurma' },
+      msg_id: '1cf56046-167e-45b3-9f5c-4830720d6797',
+      timestamp: NOW,
+      headers,
+    });
   });
 
   it('reads sent-at with or without zone and fraction, and refuses what is not a time', () => {
@@ -32,7 +48,8 @@ describe('fedora-messaging deliveries as fedmsg envelopes', () => {
     expect(parseSentAt('2024-12-15T18:09:56+0100')).toBe(NOW);
     expect(parseSentAt('2024-12-15T17:09:56.250000+00:00')).toBeCloseTo(NOW + 0.25, 6);
     expect(parseSentAt(undefined)).toBeUndefined();
-    for (const bad of ['yesterday', '2024-13-45T99:00:00Z', '', 12n, {}, Number.NaN]) expect(parseSentAt(bad), String(bad)).toBeNull();
+    for (const bad of ['yesterday', '2024-13-45T99:00:00Z', '', 12n, {}, Number.NaN])
+      expect(parseSentAt(bad), String(bad)).toBeNull();
   });
 
   it('refuses each bad delivery with a reason, never throwing', () => {
@@ -44,9 +61,21 @@ describe('fedora-messaging deliveries as fedmsg envelopes', () => {
       [delivery({ a: 1 }, { 'sent-at': '2030-01-01T00:00:00+00:00' }), 'future_timestamp'],
       [delivery({ a: 'x'.repeat(10_001) }), 'oversized'],
       [delivery(JSON.parse(`${'{"a":'.repeat(20)}1${'}'.repeat(20)}`)), 'too_deep'],
-      [delivery({ a: 1 }, { 'sent-at': '2024-12-15T17:09:56Z', deep: JSON.parse(`${'{"a":'.repeat(20)}1${'}'.repeat(20)}`) }), 'too_deep'],
+      [
+        delivery(
+          { a: 1 },
+          { 'sent-at': '2024-12-15T17:09:56Z', deep: JSON.parse(`${'{"a":'.repeat(20)}1${'}'.repeat(20)}`) },
+        ),
+        'too_deep',
+      ],
       [delivery({ a: Array.from({ length: 2000 }, (_, i) => i) }), 'too_many_keys'],
-      [delivery({ a: 1 }, Object.fromEntries(Array.from({ length: 1200 }, (_, i) => [`fedora_messaging_user_u${i}`, true]))), 'too_many_keys'],
+      [
+        delivery(
+          { a: 1 },
+          Object.fromEntries(Array.from({ length: 1200 }, (_, i) => [`fedora_messaging_user_u${i}`, true])),
+        ),
+        'too_many_keys',
+      ],
       [delivery({ a: 1 }, undefined, { routingKey: '' }), 'bad_topic'],
     ];
     for (const [d, reason] of cases) expect(decodeDelivery(d, limits), reason).toMatchObject({ ok: false, reason });
@@ -59,18 +88,35 @@ describe('fedora-messaging deliveries as fedmsg envelopes', () => {
   });
 
   it('turns AMQP table values into JSON-safe ones', () => {
-    expect(jsonSafe({ b: Buffer.from('héllo'), n: Number.POSITIVE_INFINITY, l: [1, Buffer.from('x')], big: 5n, d: new Date(0) }, 8)).toEqual({ b: 'héllo', n: null, l: [1, 'x'], big: 5, d: '1970-01-01T00:00:00.000Z' });
+    expect(
+      jsonSafe(
+        { b: Buffer.from('héllo'), n: Number.POSITIVE_INFINITY, l: [1, Buffer.from('x')], big: 5n, d: new Date(0) },
+        8,
+      ),
+    ).toEqual({ b: 'héllo', n: null, l: [1, 'x'], big: 5, d: '1970-01-01T00:00:00.000Z' });
     expect(jsonSafe({ a: { b: { c: 1 } } }, 2)).toBeUndefined();
   });
 });
 
 describe('usernames and packages from fedora-messaging headers', () => {
-  const envelope = (headers?: Record<string, unknown>): Envelope => ({ topic: 'org.fedoraproject.prod.copr.build.end', timestamp: NOW, msg: { owner: 'bodyowner', user: 'bodyowner', pkg: 'bodypkg' }, ...(headers ? { headers } : {}) });
+  const envelope = (headers?: Record<string, unknown>): Envelope => ({
+    topic: 'org.fedoraproject.prod.copr.build.end',
+    timestamp: NOW,
+    msg: { owner: 'bodyowner', user: 'bodyowner', pkg: 'bodypkg' },
+    ...(headers ? { headers } : {}),
+  });
 
   it('prefers the header keys over what the rules derive, and falls back when there are none', () => {
     const derived = deriveMeta(envelope());
     expect(derived.usernames).toContain('bodyowner');
-    const m = deriveMeta(envelope({ fedora_messaging_user_ksurma: true, fedora_messaging_user_other: true, fedora_messaging_rpm_python3: true, fedora_messaging_user_gone: false }));
+    const m = deriveMeta(
+      envelope({
+        fedora_messaging_user_ksurma: true,
+        fedora_messaging_user_other: true,
+        fedora_messaging_rpm_python3: true,
+        fedora_messaging_user_gone: false,
+      }),
+    );
     expect(m.usernames).toEqual(['ksurma', 'other']);
     expect(m.packages).toEqual(['python3']);
     // Only users named: packages still come from the rules.
@@ -78,7 +124,9 @@ describe('usernames and packages from fedora-messaging headers', () => {
   });
 
   it('keeps header names within --max-fanout', () => {
-    const headers = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`fedora_messaging_user_u${String(i).padStart(2, '0')}`, true]));
+    const headers = Object.fromEntries(
+      Array.from({ length: 50 }, (_, i) => [`fedora_messaging_user_u${String(i).padStart(2, '0')}`, true]),
+    );
     let truncated = 0;
     const m = deriveMeta(envelope(headers), { maxFanout: 10, onTruncated: () => truncated++ });
     expect(m.usernames).toHaveLength(10);
@@ -89,8 +137,24 @@ describe('usernames and packages from fedora-messaging headers', () => {
 describe('AMQP settings and the connection edge', () => {
   it('reads the settings from flags and the environment, defaults as Fedora consumers need', () => {
     const d = loadConfig({ env: {} });
-    expect(d).toMatchObject({ amqp: [], amqpBinding: ['#'], amqpQueue: null, amqpPrefetch: 25, amqpHeartbeat: 30, amqpCa: null, amqpCert: null, amqpKey: null, amqpReconnectMax: 60 });
-    const c = loadConfig({ env: { STATSCACHE_AMQP: 'amqps://fedora:@rabbitmq.fedoraproject.org/%2Fpublic_pubsub, amqp://localhost', STATSCACHE_AMQP_BINDING: 'org.fedoraproject.prod.#,org.release-monitoring.#', STATSCACHE_AMQP_PREFETCH: '50' } });
+    expect(d).toMatchObject({
+      amqp: [],
+      amqpBinding: ['#'],
+      amqpQueue: null,
+      amqpPrefetch: 25,
+      amqpHeartbeat: 30,
+      amqpCa: null,
+      amqpCert: null,
+      amqpKey: null,
+      amqpReconnectMax: 60,
+    });
+    const c = loadConfig({
+      env: {
+        STATSCACHE_AMQP: 'amqps://fedora:@rabbitmq.fedoraproject.org/%2Fpublic_pubsub, amqp://localhost',
+        STATSCACHE_AMQP_BINDING: 'org.fedoraproject.prod.#,org.release-monitoring.#',
+        STATSCACHE_AMQP_PREFETCH: '50',
+      },
+    });
     expect(c.amqp).toEqual(['amqps://fedora:@rabbitmq.fedoraproject.org/%2Fpublic_pubsub', 'amqp://localhost']);
     expect(c.amqpBinding).toEqual(['org.fedoraproject.prod.#', 'org.release-monitoring.#']);
     expect(c.amqpPrefetch).toBe(50);
@@ -98,12 +162,18 @@ describe('AMQP settings and the connection edge', () => {
     expect(c.bind).toEqual([]);
     expect(() => loadConfig({ env: {}, flags: { amqp: ['http://x'] } })).toThrow(/setting "amqp" \(flag --amqp\)/);
     expect(() => loadConfig({ env: {}, flags: { amqpPrefetch: '0' } })).toThrow(/amqpPrefetch/);
-    expect(() => loadConfig({ env: {}, flags: { amqpCert: '/c.pem' } })).toThrow(/--amqp-cert and --amqp-key go together/);
+    expect(() => loadConfig({ env: {}, flags: { amqpCert: '/c.pem' } })).toThrow(
+      /--amqp-cert and --amqp-key go together/,
+    );
   });
 
   it('backs off exponentially with jitter, capped', () => {
-    expect([1, 2, 3, 4, 5, 10].map((a) => backoffDelay(a, 500, 4000, () => 0))).toEqual([250, 500, 1000, 2000, 2000, 2000]);
-    expect([1, 2, 3, 4, 5, 10].map((a) => backoffDelay(a, 500, 4000, () => 1))).toEqual([500, 1000, 2000, 4000, 4000, 4000]);
+    expect([1, 2, 3, 4, 5, 10].map((a) => backoffDelay(a, 500, 4000, () => 0))).toEqual([
+      250, 500, 1000, 2000, 2000, 2000,
+    ]);
+    expect([1, 2, 3, 4, 5, 10].map((a) => backoffDelay(a, 500, 4000, () => 1))).toEqual([
+      500, 1000, 2000, 4000, 4000, 4000,
+    ]);
   });
 
   it('never shows a password', () => {
@@ -116,7 +186,11 @@ describe('AMQP settings and the connection edge', () => {
     const states: AmqpStatus[] = [];
     const input = new AmqpInput({
       url: 'amqp://guest:guest@127.0.0.1:1/',
-      bindings: ['#'], queue: null, prefetch: 25, heartbeatSeconds: 30, tls: {},
+      bindings: ['#'],
+      queue: null,
+      prefetch: 25,
+      heartbeatSeconds: 30,
+      tls: {},
       reconnect: { initialMs: 500, maxMs: 60_000 },
       onDelivery: () => Promise.resolve(),
       onState: (s) => states.push(s),
@@ -136,7 +210,15 @@ describe('AMQP settings and the connection edge', () => {
     expect(delays).toEqual([500, 1000, 2000, 4000]);
     expect(input.current.state).toBe('closed');
     expect(input.current.reason).toMatch(/ECONNREFUSED.*reconnecting in 4000 ms/);
-    expect(states.map((s) => s.state)).toEqual(['closed', 'connecting', 'closed', 'connecting', 'closed', 'connecting', 'closed']);
+    expect(states.map((s) => s.state)).toEqual([
+      'closed',
+      'connecting',
+      'closed',
+      'connecting',
+      'closed',
+      'connecting',
+      'closed',
+    ]);
     await input.close();
     expect(input.current).toMatchObject({ state: 'closed', reason: 'stopped', connects: 0 });
   });

@@ -26,7 +26,9 @@ describe('POST /admin/snapshot', () => {
       return { generation: 7, slot: 1, journalSeq: 3, durationMs: 1, written: 2, removed: 0, bytes: 10 };
     };
     expect(createAdminHandler({ adminToken: TOKEN, snapshot })(request('GET', '/api/volume-1m'))).toBeNull();
-    const disabled = await createAdminHandler({ adminToken: null, snapshot })(request('POST', '/admin/snapshot', `Bearer ${TOKEN}`));
+    const disabled = await createAdminHandler({ adminToken: null, snapshot })(
+      request('POST', '/admin/snapshot', `Bearer ${TOKEN}`),
+    );
     expect(disabled?.status).toBe(404);
     const admin = createAdminHandler({ adminToken: TOKEN, snapshot });
     expect((await admin(request('POST', '/admin/snapshot')))?.status).toBe(401);
@@ -39,12 +41,15 @@ describe('POST /admin/snapshot', () => {
     expect(ok?.status).toBe(200);
     expect(JSON.parse(ok?.body as string)).toMatchObject({ generation: 7, journalSeq: 3 });
     expect(taken).toBe(1);
-    const failing = await createAdminHandler({ adminToken: TOKEN, snapshot: () => Promise.reject(new Error('disk full')) })(request('POST', '/admin/snapshot', `Bearer ${TOKEN}`));
+    const failing = await createAdminHandler({
+      adminToken: TOKEN,
+      snapshot: () => Promise.reject(new Error('disk full')),
+    })(request('POST', '/admin/snapshot', `Bearer ${TOKEN}`));
     expect(failing?.status).toBe(500);
     expect(JSON.parse(failing?.body as string)).toMatchObject({ error: 'snapshot_failed' });
   });
 
-  describe('statscache snapshot take, against a real service\'s admin handler', () => {
+  describe("statscache snapshot take, against a real service's admin handler", () => {
     const dir = tempDir();
     let service: Service;
     let server: Server;
@@ -53,11 +58,21 @@ describe('POST /admin/snapshot', () => {
     beforeAll(async () => {
       const config = loadConfig({ flags: { dataDir: dir.path, adminToken: TOKEN } });
       service = Service.build({ config, logger: createLogger('silent') });
-      service.accept({ topic: 'org.fedoraproject.prod.buildsys.build.state.change', timestamp: 1_700_000_000, msg: { owner: 'alice', name: 'pkg' }, msg_id: 'm-1' });
+      service.accept({
+        topic: 'org.fedoraproject.prod.buildsys.build.state.change',
+        timestamp: 1_700_000_000,
+        msg: { owner: 'alice', name: 'pkg' },
+        msg_id: 'm-1',
+      });
       // A minimal HTTP transport for the handler until the uWS adapter routes /admin/* (same request shape).
       server = createServer((req, res) => {
         const u = new URL(req.url ?? '/', 'http://x');
-        const pending = service.admin({ method: req.method ?? 'GET', path: u.pathname, query: u.search.slice(1), header: (n) => String(req.headers[n] ?? '') });
+        const pending = service.admin({
+          method: req.method ?? 'GET',
+          path: u.pathname,
+          query: u.search.slice(1),
+          header: (n) => String(req.headers[n] ?? ''),
+        });
         if (!pending) return void res.writeHead(404).end();
         void pending.then((r) => res.writeHead(r.status, r.headers).end(r.body));
       });
@@ -81,7 +96,12 @@ describe('POST /admin/snapshot', () => {
       expect(report.written).toBeGreaterThan(0);
       expect(service.lastSnapshot?.generation).toBe(1);
 
-      service.accept({ topic: 'org.fedoraproject.prod.buildsys.build.state.change', timestamp: 1_700_000_001, msg: { owner: 'bob', name: 'pkg' }, msg_id: 'm-2' });
+      service.accept({
+        topic: 'org.fedoraproject.prod.buildsys.build.state.change',
+        timestamp: 1_700_000_001,
+        msg: { owner: 'bob', name: 'pkg' },
+        msg_id: 'm-2',
+      });
       const second = await runCli(['snapshot', 'take', '--url', url], { STATSCACHE_ADMIN_TOKEN: TOKEN });
       expect(second.code).toBe(0);
       expect(JSON.parse(second.stdout)).toMatchObject({ generation: 2, journalSeq: 2 });

@@ -2,7 +2,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { connectPublisher, eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+import {
+  connectPublisher,
+  eventually,
+  getJson,
+  startService,
+  tempDir,
+  type RunningService,
+} from '../helpers/service-process.js';
 import { runCli } from './cli.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/plugins/bodhi-karma.js', import.meta.url));
@@ -34,12 +41,16 @@ describe('journal replay rebuilds external plugins too', () => {
     });
     const sent = [comment(1, 1), comment(2, 1), comment(3, -1), comment(4, 0)];
     let want: KarmaRow[] = [];
-    await eventually(async () => {
-      for (const m of sent) await pub.send(m.topic, JSON.stringify(m));
-      const rows = (await getJson(`${s.base}/api/bodhi-karma-1d`)).body as KarmaRow[];
-      if (rows.length === 1 && rows[0]!.comments === 4) want = rows;
-      return want.length === 1 ? true : undefined;
-    }, 15_000, 'four comments counted (repeats are de-duplicated)');
+    await eventually(
+      async () => {
+        for (const m of sent) await pub.send(m.topic, JSON.stringify(m));
+        const rows = (await getJson(`${s.base}/api/bodhi-karma-1d`)).body as KarmaRow[];
+        if (rows.length === 1 && rows[0]!.comments === 4) want = rows;
+        return want.length === 1 ? true : undefined;
+      },
+      15_000,
+      'four comments counted (repeats are de-duplicated)',
+    );
     expect(want[0]).toMatchObject({ update: 'FEDORA-2026-0a1b2c', karma: 1, comments: 4 });
     pub.close();
     expect(await s.stop('SIGTERM')).toBe(0);
@@ -51,7 +62,11 @@ describe('journal replay rebuilds external plugins too', () => {
 
     svc = await startService(['--config', config]);
     const t = svc;
-    await eventually(async () => ((await getJson(`${t.base}/readyz`)).status === 200 ? true : undefined), 20_000, 'ready');
+    await eventually(
+      async () => ((await getJson(`${t.base}/readyz`)).status === 200 ? true : undefined),
+      20_000,
+      'ready',
+    );
     expect((await getJson(`${t.base}/api/bodhi-karma-1d`)).body).toEqual(want);
   }, 60_000);
 });

@@ -15,12 +15,16 @@ import { runCli } from './cli.js';
 
 /** Runs a shell pipeline with bash, reporting the CLI's own exit status (PIPESTATUS[0]). */
 function pipeline(cmd: string): Promise<{ status: number; stdout: string; stderr: string }> {
-  const child = spawn('bash', ['-c', `${cmd}; echo "cli-status=\${PIPESTATUS[0]}"`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('bash', ['-c', `${cmd}; echo "cli-status=\${PIPESTATUS[0]}"`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.once('close', () => resolve({ status: Number(/cli-status=(\d+)/.exec(stdout)?.[1] ?? -1), stdout, stderr })));
+  return new Promise((resolve) =>
+    child.once('close', () => resolve({ status: Number(/cli-status=(\d+)/.exec(stdout)?.[1] ?? -1), stdout, stderr })),
+  );
 }
 
 const NO_STACK = /\n\s+at |EPIPE|Error: write/;
@@ -30,7 +34,10 @@ describe('operator errors name the thing', () => {
   const data = join(root.path, 'data');
 
   beforeAll(async () => {
-    const service = Service.build({ config: loadConfig({ env: {}, flags: { dataDir: data, port: 0 } }), logger: createLogger('silent') });
+    const service = Service.build({
+      config: loadConfig({ env: {}, flags: { dataDir: data, port: 0 } }),
+      logger: createLogger('silent'),
+    });
     for (const m of recentSamples(Math.floor(Date.now() / 1000))) service.accept(m as never);
     await service.snapshot();
     await service.stop();
@@ -47,7 +54,9 @@ describe('operator errors name the thing', () => {
       expect(r.status).toBe(0);
     }
     // The long one really outgrew the pipe, so the write after head left did fail with EPIPE.
-    expect((await runCli(['snapshot', 'inspect', 'latest', '--data-dir', data])).stdout.length).toBeGreaterThan(256 * 1024);
+    expect((await runCli(['snapshot', 'inspect', 'latest', '--data-dir', data])).stdout.length).toBeGreaterThan(
+      256 * 1024,
+    );
   });
 
   it('a data dir under a regular file: exit 2, SC_DATA_DIR_UNWRITABLE naming the folder and the cause, no stack', async () => {
@@ -62,22 +71,41 @@ describe('operator errors name the thing', () => {
   });
 
   // Root bypasses permission bits: the EACCES case runs the CLI as `nobody` through setpriv when the tests run as root.
-  const asNobody = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0 && spawnSync('id', ['nobody']).status === 0;
-  it.runIf(asNobody || process.getuid?.() !== 0)('a data dir without write permission: exit 2 naming the folder and the permission', async () => {
-    const parent = join(root.path, 'perm');
-    mkdirSync(parent);
-    const dir = join(parent, 'data');
-    mkdirSync(dir);
-    chmodSync(root.path, 0o755);
-    chmodSync(parent, 0o755);
-    chmodSync(dir, 0o555);
-    const prefix = process.getuid?.() === 0 ? ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'] : [];
-    const [cmd, ...rest] = [...prefix, process.execPath, CLI, 'serve', '--port', '0', '--bind', 'tcp://127.0.0.1:*', '--data-dir', dir];
-    const r = spawnSync(cmd as string, rest, { encoding: 'utf8', timeout: 20_000 });
-    expect(r.signal).toBeNull();
-    expect(r.status).toBe(2);
-    expect(r.stderr).toContain(`SC_DATA_DIR_UNWRITABLE: cannot write the data dir ${dir} (EACCES`);
-    expect(r.stderr).toContain('permission denied: the user running statscache needs write and execute (search) permission on it');
-    expect(r.stderr).not.toMatch(NO_STACK);
-  });
+  const asNobody =
+    process.getuid?.() === 0 &&
+    spawnSync('setpriv', ['--version']).status === 0 &&
+    spawnSync('id', ['nobody']).status === 0;
+  it.runIf(asNobody || process.getuid?.() !== 0)(
+    'a data dir without write permission: exit 2 naming the folder and the permission',
+    async () => {
+      const parent = join(root.path, 'perm');
+      mkdirSync(parent);
+      const dir = join(parent, 'data');
+      mkdirSync(dir);
+      chmodSync(root.path, 0o755);
+      chmodSync(parent, 0o755);
+      chmodSync(dir, 0o555);
+      const prefix = process.getuid?.() === 0 ? ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'] : [];
+      const [cmd, ...rest] = [
+        ...prefix,
+        process.execPath,
+        CLI,
+        'serve',
+        '--port',
+        '0',
+        '--bind',
+        'tcp://127.0.0.1:*',
+        '--data-dir',
+        dir,
+      ];
+      const r = spawnSync(cmd as string, rest, { encoding: 'utf8', timeout: 20_000 });
+      expect(r.signal).toBeNull();
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain(`SC_DATA_DIR_UNWRITABLE: cannot write the data dir ${dir} (EACCES`);
+      expect(r.stderr).toContain(
+        'permission denied: the user running statscache needs write and execute (search) permission on it',
+      );
+      expect(r.stderr).not.toMatch(NO_STACK);
+    },
+  );
 });

@@ -11,15 +11,27 @@ import { runCli } from './cli.js';
 
 interface Listed {
   journal: { firstSeq: number; lastSeq: number };
-  generations: { slot: number; status: string; generation: number; journalSeq: number; entries: number; bytes: number; plugins: Record<string, { entries: number; bytes: number; version: number }> }[];
+  generations: {
+    slot: number;
+    status: string;
+    generation: number;
+    journalSeq: number;
+    entries: number;
+    bytes: number;
+    plugins: Record<string, { entries: number; bytes: number; version: number }>;
+  }[];
 }
 interface Inspected {
   meta: { generation: number; journalSeq: number };
-  plugins: Record<string, { record: unknown; rows: Record<string, Row & { volume?: number }>; stores: Record<string, unknown> }>;
+  plugins: Record<
+    string,
+    { record: unknown; rows: Record<string, Row & { volume?: number }>; stores: Record<string, unknown> }
+  >;
   errors: string[];
 }
 
-const sumVolume = (rows: Record<string, { volume?: number }>) => Object.values(rows).reduce((n, r) => n + (r.volume ?? 0), 0);
+const sumVolume = (rows: Record<string, { volume?: number }>) =>
+  Object.values(rows).reduce((n, r) => n + (r.volume ?? 0), 0);
 
 describe('operator commands on real data dirs: list, inspect, export/import, journal replay', () => {
   const source = tempDir();
@@ -33,7 +45,11 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
   const start = async (dir: string) => {
     const s = await startService(['--data-dir', dir]);
     running.add(s);
-    await eventually(async () => ((await getJson(`${s.base}/readyz`)).status === 200 ? true : undefined), 20_000, 'ready');
+    await eventually(
+      async () => ((await getJson(`${s.base}/readyz`)).status === 200 ? true : undefined),
+      20_000,
+      'ready',
+    );
     return s;
   };
   const stop = async (s: RunningService) => {
@@ -46,7 +62,14 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
     return JSON.parse(r.stdout) as Listed;
   };
   const inspect = async (dir: string, generation: string, plugin?: string): Promise<Inspected> => {
-    const r = await runCli(['snapshot', 'inspect', generation, '--data-dir', dir, ...(plugin ? ['--plugin', plugin] : [])]);
+    const r = await runCli([
+      'snapshot',
+      'inspect',
+      generation,
+      '--data-dir',
+      dir,
+      ...(plugin ? ['--plugin', plugin] : []),
+    ]);
     expect(r.code, r.stderr).toBe(0);
     return JSON.parse(r.stdout) as Inspected;
   };
@@ -116,7 +139,9 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
     // Writers refuse while a service holds the data dir lock, naming its pid (exit 2, like any start-up refusal).
     const busy = await runCli(['snapshot', 'import', file, '--data-dir', target.path]);
     expect(busy.code).toBe(2);
-    expect(busy.stderr).toMatch(new RegExp(`SC_DATA_DIR_LOCKED: .*pid ${svc.child.pid} \\(statscache serve\\) is using it`));
+    expect(busy.stderr).toMatch(
+      new RegExp(`SC_DATA_DIR_LOCKED: .*pid ${svc.child.pid} \\(statscache serve\\) is using it`),
+    );
     const busyReplay = await runCli(['journal', 'replay', '--from', '0', '--data-dir', target.path, '--force']);
     expect(busyReplay.code).toBe(2);
     expect(busyReplay.stderr).toMatch(new RegExp(`pid ${svc.child.pid} .*is using`));
@@ -190,10 +215,19 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
     await stop(svc);
 
     const from = end - 99;
-    const partial = await runCli(['journal', 'replay', '--from', new Date(from * 1000).toISOString(), '--data-dir', source.path]);
+    const partial = await runCli([
+      'journal',
+      'replay',
+      '--from',
+      new Date(from * 1000).toISOString(),
+      '--data-dir',
+      source.path,
+    ]);
     expect(partial.code, partial.stderr).toBe(0);
     const part = await inspect(source.path, 'latest', 'volume-by-category-1d');
-    expect(sumVolume(part.plugins['volume-by-category-1d']?.rows ?? {})).toBe(kept.filter((e) => e.timestamp >= from).length);
+    expect(sumVolume(part.plugins['volume-by-category-1d']?.rows ?? {})).toBe(
+      kept.filter((e) => e.timestamp >= from).length,
+    );
     const badFrom = await runCli(['journal', 'replay', '--from', 'last tuesday', '--data-dir', source.path]);
     expect(badFrom.code).toBe(2);
     expect(badFrom.stderr).toMatch(/--from "last tuesday" must be epoch seconds or an ISO-8601 date/);

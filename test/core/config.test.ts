@@ -11,15 +11,30 @@ afterAll(() => dir.remove());
 describe('configuration', () => {
   it('has defaults that make a bare start useful, frozen', () => {
     const c = loadConfig({ env: {} });
-    expect(c).toMatchObject({ host: '127.0.0.1', port: 8080, bind: ['tcp://127.0.0.1:2003'], connect: [], topic: [''], dataDir: 'data', snapshotInterval: 30 });
+    expect(c).toMatchObject({
+      host: '127.0.0.1',
+      port: 8080,
+      bind: ['tcp://127.0.0.1:2003'],
+      connect: [],
+      topic: [''],
+      dataDir: 'data',
+      snapshotInterval: 30,
+    });
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.bind)).toBe(true);
   });
 
   it('layers config file < environment < flags', () => {
     const file = join(dir.path, 'c.json');
-    writeFileSync(file, JSON.stringify({ port: 1111, host: '0.0.0.0', dataDir: '/from-file', bind: ['tcp://127.0.0.1:1'] }));
-    const c = loadConfig({ file, env: { STATSCACHE_PORT: '2222', STATSCACHE_CONNECT: 'tcp://a:1, tcp://b:2', STATSCACHE_DATA_DIR: '/from-env' }, flags: { port: '3333' } });
+    writeFileSync(
+      file,
+      JSON.stringify({ port: 1111, host: '0.0.0.0', dataDir: '/from-file', bind: ['tcp://127.0.0.1:1'] }),
+    );
+    const c = loadConfig({
+      file,
+      env: { STATSCACHE_PORT: '2222', STATSCACHE_CONNECT: 'tcp://a:1, tcp://b:2', STATSCACHE_DATA_DIR: '/from-env' },
+      flags: { port: '3333' },
+    });
     expect(c.port).toBe(3333);
     expect(c.host).toBe('0.0.0.0');
     expect(c.dataDir).toBe('/from-env');
@@ -28,8 +43,12 @@ describe('configuration', () => {
   });
 
   it('names the setting and its source when a value is bad', () => {
-    expect(() => loadConfig({ env: {}, flags: { port: '99999' } })).toThrow(/SC_CONFIG_INVALID: setting "port" \(flag --port\).*99999/);
-    expect(() => loadConfig({ env: { STATSCACHE_SNAPSHOT_INTERVAL: 'soon' } })).toThrow(/"snapshotInterval" \(environment STATSCACHE_SNAPSHOT_INTERVAL\)/);
+    expect(() => loadConfig({ env: {}, flags: { port: '99999' } })).toThrow(
+      /SC_CONFIG_INVALID: setting "port" \(flag --port\).*99999/,
+    );
+    expect(() => loadConfig({ env: { STATSCACHE_SNAPSHOT_INTERVAL: 'soon' } })).toThrow(
+      /"snapshotInterval" \(environment STATSCACHE_SNAPSHOT_INTERVAL\)/,
+    );
     expect(() => loadConfig({ env: {}, flags: { connect: ['localhost:9940'] } })).toThrow(/"connect".*ZeroMQ endpoint/);
     const file = join(dir.path, 'bad.json');
     writeFileSync(file, '{"prot": 1}');
@@ -40,11 +59,17 @@ describe('configuration', () => {
 
   it('bounds the readiness and gap-backfill settings (flag, environment, default)', () => {
     expect(loadConfig({ env: {} })).toMatchObject({ readyTimeout: 30, gapBackfillInterval: 30 });
-    expect(loadConfig({ env: { STATSCACHE_READY_TIMEOUT: '0', STATSCACHE_GAP_BACKFILL_INTERVAL: '0.5' } })).toMatchObject({ readyTimeout: 0, gapBackfillInterval: 0.5 });
-    expect(() => loadConfig({ env: {}, flags: { readyTimeout: '-1' } })).toThrow(/"readyTimeout" \(flag --ready-timeout\)/);
+    expect(
+      loadConfig({ env: { STATSCACHE_READY_TIMEOUT: '0', STATSCACHE_GAP_BACKFILL_INTERVAL: '0.5' } }),
+    ).toMatchObject({ readyTimeout: 0, gapBackfillInterval: 0.5 });
+    expect(() => loadConfig({ env: {}, flags: { readyTimeout: '-1' } })).toThrow(
+      /"readyTimeout" \(flag --ready-timeout\)/,
+    );
     expect(() => loadConfig({ env: {}, flags: { readyTimeout: '86401' } })).toThrow(/"readyTimeout"/);
     // Zero would mean no rate bound at all.
-    expect(() => loadConfig({ env: { STATSCACHE_GAP_BACKFILL_INTERVAL: '0' } })).toThrow(/"gapBackfillInterval" \(environment STATSCACHE_GAP_BACKFILL_INTERVAL\)/);
+    expect(() => loadConfig({ env: { STATSCACHE_GAP_BACKFILL_INTERVAL: '0' } })).toThrow(
+      /"gapBackfillInterval" \(environment STATSCACHE_GAP_BACKFILL_INTERVAL\)/,
+    );
     expect(() => loadConfig({ env: {}, flags: { gapBackfillInterval: '3601' } })).toThrow(/"gapBackfillInterval"/);
     const r = spawnSync(process.execPath, [CLI, 'serve', '--gap-backfill-interval', '0'], { encoding: 'utf8' });
     expect(r.status).toBe(2);

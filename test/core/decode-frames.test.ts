@@ -9,8 +9,16 @@ const decode = (frames: Buffer[], max = 1000) => decodeFrames(frames, { ...limit
 
 describe('bus frame decoding', () => {
   it('accepts a fedmsg envelope and keeps its fields', () => {
-    const r = decode([b('t'), b('{"topic":"org.fedoraproject.prod.git.receive","timestamp":5,"msg_id":"2026-x","msg":{"a":1}}')]);
-    expect(r).toMatchObject({ ok: true, filledTimestamp: false, correctedTimestamp: null, envelope: { topic: 'org.fedoraproject.prod.git.receive', timestamp: 5, msg_id: '2026-x', msg: { a: 1 } } });
+    const r = decode([
+      b('t'),
+      b('{"topic":"org.fedoraproject.prod.git.receive","timestamp":5,"msg_id":"2026-x","msg":{"a":1}}'),
+    ]);
+    expect(r).toMatchObject({
+      ok: true,
+      filledTimestamp: false,
+      correctedTimestamp: null,
+      envelope: { topic: 'org.fedoraproject.prod.git.receive', timestamp: 5, msg_id: '2026-x', msg: { a: 1 } },
+    });
   });
 
   it('classifies every kind of bad frame', () => {
@@ -19,10 +27,14 @@ describe('bus frame decoding', () => {
     expect(decode([b('t'), b(`{"x":"${'a'.repeat(2000)}"}`)])).toMatchObject({ ok: false, reason: 'oversized' });
     expect(decode([b('t'), b('{nope')])).toMatchObject({ ok: false, reason: 'invalid_json' });
     expect(decode([b('t'), Buffer.from([0xff, 0xfe])])).toMatchObject({ ok: false, reason: 'invalid_json' });
-    for (const body of ['[1]', '"s"', '3', 'null']) expect(decode([b('t'), b(body)])).toMatchObject({ ok: false, reason: 'not_object' });
+    for (const body of ['[1]', '"s"', '3', 'null'])
+      expect(decode([b('t'), b(body)])).toMatchObject({ ok: false, reason: 'not_object' });
     expect(decode([b(''), b('{"msg":{}}')])).toMatchObject({ ok: false, reason: 'bad_topic' });
     expect(decode([b('t'), b(`{"topic":"${'a.'.repeat(127)}b","timestamp":1}`)])).toMatchObject({ ok: true });
-    expect(decode([b('t'), b(`{"topic":"${'a.'.repeat(128)}","timestamp":1}`)])).toMatchObject({ ok: false, reason: 'bad_topic' });
+    expect(decode([b('t'), b(`{"topic":"${'a.'.repeat(128)}","timestamp":1}`)])).toMatchObject({
+      ok: false,
+      reason: 'bad_topic',
+    });
     expect(decode([b('x'.repeat(300)), b('{"timestamp":1}')])).toMatchObject({ ok: false, reason: 'bad_topic' });
     expect(decode([b('t'), b('{"timestamp":"yesterday"}')])).toMatchObject({ ok: false, reason: 'bad_timestamp' });
     expect(decode([b('t'), b('{"timestamp":-1}')])).toMatchObject({ ok: false, reason: 'bad_timestamp' });
@@ -30,13 +42,18 @@ describe('bus frame decoding', () => {
 
   it('takes the frame topic and the receive time when the envelope lacks them', () => {
     const r = decode([b('org.x.prod.wiki.edit'), b('{"msg_id":7}')]);
-    expect(r).toMatchObject({ ok: true, filledTimestamp: true, envelope: { topic: 'org.x.prod.wiki.edit', timestamp: NOW } });
+    expect(r).toMatchObject({
+      ok: true,
+      filledTimestamp: true,
+      envelope: { topic: 'org.x.prod.wiki.edit', timestamp: NOW },
+    });
     expect(r.ok && 'msg_id' in r.envelope).toBe(false);
   });
 });
 
 describe('bounds on one envelope', () => {
-  const nested = (depth: number, open: string, close: string, middle = '') => `{"topic":"org.x.prod.wiki.edit","timestamp":${NOW},"msg":${open.repeat(depth)}${middle}${close.repeat(depth)}}`;
+  const nested = (depth: number, open: string, close: string, middle = '') =>
+    `{"topic":"org.x.prod.wiki.edit","timestamp":${NOW},"msg":${open.repeat(depth)}${middle}${close.repeat(depth)}}`;
 
   it('refuses nesting past the depth limit without recursing (a few thousand levels in 12 KB)', () => {
     // The envelope is depth 1 and msg's outer array depth 2: 63 arrays reach 64 exactly.
@@ -48,7 +65,8 @@ describe('bounds on one envelope', () => {
 
   it('refuses more members than the key limit, counting arrays and objects alike', () => {
     const small = { ...limits, maxFrameBytes: 1e7, maxKeys: 1000 };
-    const members = (n: number) => `{"topic":"t.x.p.c","timestamp":${NOW},"msg":{"attendees":{${Array.from({ length: n }, (_, i) => `"u${i}":1`).join(',')}}}}`;
+    const members = (n: number) =>
+      `{"topic":"t.x.p.c","timestamp":${NOW},"msg":{"attendees":{${Array.from({ length: n }, (_, i) => `"u${i}":1`).join(',')}}}}`;
     // The envelope holds topic, timestamp and msg, msg holds attendees: 4 members besides the attendees.
     expect(decodeFrames([b('t'), b(members(996))], small)).toMatchObject({ ok: true });
     expect(decodeFrames([b('t'), b(members(997))], small)).toMatchObject({ ok: false, reason: 'too_many_keys' });
@@ -58,7 +76,11 @@ describe('bounds on one envelope', () => {
 
   it('reads milliseconds and microseconds as seconds by the documented rule, and refuses the future', () => {
     const at = (ts: number | string) => decode([b('t'), b(`{"topic":"t.x.p.c","timestamp":${JSON.stringify(ts)}}`)]);
-    expect(at(NOW * 1000)).toMatchObject({ ok: true, correctedTimestamp: 'milliseconds', envelope: { timestamp: NOW } });
+    expect(at(NOW * 1000)).toMatchObject({
+      ok: true,
+      correctedTimestamp: 'milliseconds',
+      envelope: { timestamp: NOW },
+    });
     expect(at(NOW * 1e6)).toMatchObject({ ok: true, correctedTimestamp: 'microseconds', envelope: { timestamp: NOW } });
     expect(at(String(NOW * 1000))).toMatchObject({ ok: true, envelope: { timestamp: NOW } });
     expect(at(NOW + 300)).toMatchObject({ ok: true, correctedTimestamp: null, envelope: { timestamp: NOW + 300 } });
@@ -73,7 +95,12 @@ describe('bounds on one envelope', () => {
 
 describe('router', () => {
   it('sends each topic only to the plugins whose prefixes match', () => {
-    const route = createRouter([{ topics: [''] }, { topics: ['io.pagure.prod'] }, { topics: ['org.fedoraproject.prod.bodhi', 'io.pagure'] }, { topics: ['org.fedoraproject.prod.buildsys'] }]);
+    const route = createRouter([
+      { topics: [''] },
+      { topics: ['io.pagure.prod'] },
+      { topics: ['org.fedoraproject.prod.bodhi', 'io.pagure'] },
+      { topics: ['org.fedoraproject.prod.buildsys'] },
+    ]);
     expect(route('io.pagure.prod.pagure.issue.new')).toEqual([0, 1, 2]);
     expect(route('org.fedoraproject.prod.bodhi.update.comment')).toEqual([0, 2]);
     expect(route('org.fedoraproject.prod.buildsys.tag')).toEqual([0, 3]);
@@ -86,7 +113,13 @@ describe('gap detector', () => {
   it('reports a publisher sequence jump as a time window, not a restart or a duplicate', async () => {
     const { GapDetector } = await import('../../src/gap-detector.js');
     const g = new GapDetector();
-    const at = (i: number, ts: number) => ({ topic: 'org.fedoraproject.prod.bodhi.x', username: 'apache', i, timestamp: ts, msg: {} });
+    const at = (i: number, ts: number) => ({
+      topic: 'org.fedoraproject.prod.bodhi.x',
+      username: 'apache',
+      i,
+      timestamp: ts,
+      msg: {},
+    });
     expect(g.observe(at(1, 10))).toBeNull();
     expect(g.observe(at(2, 11))).toBeNull();
     expect(g.observe(at(5, 20))).toEqual({ start: 11, end: 20, missing: 2, basis: 'i', source: '' });
@@ -97,7 +130,8 @@ describe('gap detector', () => {
   it('remembers a bounded number of publishers, forgetting the one heard from longest ago', async () => {
     const { GapDetector } = await import('../../src/gap-detector.js');
     const g = new GapDetector();
-    for (let n = 0; n < 10_050; n++) g.observe({ topic: 'org.x.prod.wiki.y', username: `u${n}`, i: 1, timestamp: n, msg: {} });
+    for (let n = 0; n < 10_050; n++)
+      g.observe({ topic: 'org.x.prod.wiki.y', username: `u${n}`, i: 1, timestamp: n, msg: {} });
     const table = g.table();
     expect(Object.keys(table)).toHaveLength(10_000);
     expect(table['u0|wiki']).toBeUndefined();

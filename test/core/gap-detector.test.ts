@@ -4,7 +4,8 @@ import type { Envelope } from '../../src/envelope.js';
 import { GapDetector } from '../../src/gap-detector.js';
 import { coalesce } from '../../src/gap-windows.js';
 
-const env = (fields: Partial<Envelope> & Record<string, unknown>): Envelope => ({ topic: 'org.fedoraproject.prod.wiki.article.edit', timestamp: 1000, msg: {}, ...fields }) as Envelope;
+const env = (fields: Partial<Envelope> & Record<string, unknown>): Envelope =>
+  ({ topic: 'org.fedoraproject.prod.wiki.article.edit', timestamp: 1000, msg: {}, ...fields }) as Envelope;
 
 describe('GapDetector', () => {
   it('a seq_id jump from one source is a gap with its window; backwards is a relay restart; sources are separate', () => {
@@ -12,7 +13,13 @@ describe('GapDetector', () => {
     expect(g.observe(env({ seq_id: 1, timestamp: 10 }), 'a')).toBeNull();
     expect(g.observe(env({ seq_id: 1, timestamp: 11 }), 'b')).toBeNull(); // another relay, its own numbering
     expect(g.observe(env({ seq_id: 2, timestamp: 12 }), 'a')).toBeNull();
-    expect(g.observe(env({ seq_id: 5, timestamp: 20 }), 'a')).toMatchObject({ start: 12, end: 20, missing: 2, basis: 'seq_id', source: 'a' });
+    expect(g.observe(env({ seq_id: 5, timestamp: 20 }), 'a')).toMatchObject({
+      start: 12,
+      end: 20,
+      missing: 2,
+      basis: 'seq_id',
+      source: 'a',
+    });
     expect(g.observe(env({ seq_id: 1, timestamp: 21 }), 'a')).toBeNull();
     expect(g.counters).toMatchObject({ seqGaps: 1, relayRestarts: 1 });
     // With a seq_id, i is not even looked at.
@@ -22,7 +29,12 @@ describe('GapDetector', () => {
   it('an i jump from a well-behaved publisher is a hint; one restart is not a gap', () => {
     const g = new GapDetector();
     for (let i = 1; i <= 5; i++) expect(g.observe(env({ i, username: 'bodhi', timestamp: i }))).toBeNull();
-    expect(g.observe(env({ i: 9, username: 'bodhi', timestamp: 9 }))).toMatchObject({ start: 5, end: 9, missing: 3, basis: 'i' });
+    expect(g.observe(env({ i: 9, username: 'bodhi', timestamp: 9 }))).toMatchObject({
+      start: 5,
+      end: 9,
+      missing: 3,
+      basis: 'i',
+    });
     expect(g.observe(env({ i: 1, username: 'bodhi', timestamp: 10 }))).toBeNull();
     expect(g.counters.iHints).toBe(1);
     expect(g.unreliableKeys).toBe(0);
@@ -56,20 +68,38 @@ describe('GapDetector', () => {
 
 describe('coalesce', () => {
   it('merges overlapping windows and caps how many are fetched by joining the closest', () => {
-    expect(coalesce([{ start: 5, end: 10 }, { start: 0, end: 6 }, { start: 20, end: 30 }])).toEqual([{ start: 0, end: 10 }, { start: 20, end: 30 }]);
+    expect(
+      coalesce([
+        { start: 5, end: 10 },
+        { start: 0, end: 6 },
+        { start: 20, end: 30 },
+      ]),
+    ).toEqual([
+      { start: 0, end: 10 },
+      { start: 20, end: 30 },
+    ]);
     const many = Array.from({ length: 50 }, (_, k) => ({ start: k * 10, end: k * 10 + 1 + (k === 7 ? 8.5 : 0) }));
     const out = coalesce(many, 4);
     expect(out).toHaveLength(4);
     // The union still covers every window.
     for (const w of many) expect(out.some((o) => o.start <= w.start && o.end >= w.end)).toBe(true);
-    expect(coalesce([{ start: Number.NaN, end: 3 }, { start: 5, end: 2 }])).toEqual([]);
+    expect(
+      coalesce([
+        { start: Number.NaN, end: 3 },
+        { start: 5, end: 2 },
+      ]),
+    ).toEqual([]);
   });
 });
 
 describe('EndpointTracker', () => {
   const run = (events: MonitorEvent[], endpoint = 'tcp://relay.example:9940') => {
     const changes: string[] = [];
-    const t = new EndpointTracker(endpoint, () => 0, (s) => changes.push(s.state));
+    const t = new EndpointTracker(
+      endpoint,
+      () => 0,
+      (s) => changes.push(s.state),
+    );
     for (const e of events) t.event(e);
     return { status: t.current, changes };
   };
@@ -80,7 +110,10 @@ describe('EndpointTracker', () => {
   });
 
   it('attempts that close and retry: refused; a handshake: connected, retries reset, then a drop', () => {
-    expect(run(['connect:delay', 'close', 'connect:retry']).status).toMatchObject({ state: 'retrying', lastError: 'connection to relay.example refused or failed' });
+    expect(run(['connect:delay', 'close', 'connect:retry']).status).toMatchObject({
+      state: 'retrying',
+      lastError: 'connection to relay.example refused or failed',
+    });
     const { status, changes } = run(['connect:delay', 'close', 'connect:retry', 'connect', 'handshake', 'disconnect']);
     expect(changes).toEqual(['retrying', 'connected', 'disconnected']);
     expect(status.retries).toBe(0);

@@ -15,7 +15,16 @@ describe("the README's example plugin", () => {
     });
     const rt = host.runtimes[0]!;
     const send = (owner: unknown, state: number, t: number) =>
-      rt.send(createPluginMessage({ topic: 'org.fedoraproject.prod.buildsys.build.state.change', timestamp: t, msg: { owner, new: state, name: 'kernel' } }, deriveMeta));
+      rt.send(
+        createPluginMessage(
+          {
+            topic: 'org.fedoraproject.prod.buildsys.build.state.change',
+            timestamp: t,
+            msg: { owner, new: state, name: 'kernel' },
+          },
+          deriveMeta,
+        ),
+      );
     send('ralph', 1, 10);
     send('ralph', 1, 20);
     send('ralph', 0, 30); // BUILDING, not counted
@@ -26,7 +35,9 @@ describe("the README's example plugin", () => {
       { timestamp: 3_600, owner: 'ralph', builds: 2 },
       { timestamp: 7_200, owner: 'kevin', builds: 1 },
     ]);
-    expect(queryView(rt, { order: 'desc', page: 1, rowsPerPage: 100, params: { owner: 'kevin' } }).rows).toEqual([{ timestamp: 7_200, owner: 'kevin', builds: 1 }]);
+    expect(queryView(rt, { order: 'desc', page: 1, rowsPerPage: 100, params: { owner: 'kevin' } }).rows).toEqual([
+      { timestamp: 7_200, owner: 'kevin', builds: 1 },
+    ]);
     expect(rt.inspect().stores['totals']?.get('ralph')).toBe(2);
     host.stop();
   });

@@ -11,40 +11,116 @@ import { CLI } from '../helpers/service-process.js';
 
 // Contracts from before the settings were derived: names given out are never renamed.
 const ENV_CONTRACT = {
-  host: 'STATSCACHE_HOST', port: 'STATSCACHE_PORT', connect: 'STATSCACHE_CONNECT', bind: 'STATSCACHE_BIND', topic: 'STATSCACHE_TOPIC',
-  dataDir: 'STATSCACHE_DATA_DIR', snapshotInterval: 'STATSCACHE_SNAPSHOT_INTERVAL', maxFrameBytes: 'STATSCACHE_MAX_FRAME_BYTES',
-  maxMessageDepth: 'STATSCACHE_MAX_MESSAGE_DEPTH', maxMessageKeys: 'STATSCACHE_MAX_MESSAGE_KEYS', maxClockSkew: 'STATSCACHE_MAX_CLOCK_SKEW',
-  maxFanout: 'STATSCACHE_MAX_FANOUT', pluginMaxKeys: 'STATSCACHE_PLUGIN_MAX_KEYS', wsTickMs: 'STATSCACHE_WS_TICK_MS',
-  wsMaxSubscriptions: 'STATSCACHE_WS_MAX_SUBSCRIPTIONS', wsMaxConnectionsPerIp: 'STATSCACHE_WS_MAX_CONNECTIONS_PER_IP',
-  wsMaxSubscriptionsPerIp: 'STATSCACHE_WS_MAX_SUBSCRIPTIONS_PER_IP', wsMaxViews: 'STATSCACHE_WS_MAX_VIEWS',
-  wsMaxBufferedBytes: 'STATSCACHE_WS_MAX_BUFFERED_BYTES', wsSlowTimeoutSeconds: 'STATSCACHE_WS_SLOW_TIMEOUT_SECONDS',
-  wsMaxFrameBytes: 'STATSCACHE_WS_MAX_FRAME_BYTES', wsIdleTimeoutSeconds: 'STATSCACHE_WS_IDLE_TIMEOUT_SECONDS',
-  wsResumeFrames: 'STATSCACHE_WS_RESUME_FRAMES', logLevel: 'STATSCACHE_LOG_LEVEL', historyScanConcurrency: 'STATSCACHE_HISTORY_SCAN_CONCURRENCY',
-  historyScanQueue: 'STATSCACHE_HISTORY_SCAN_QUEUE', historyScanTimeoutSeconds: 'STATSCACHE_HISTORY_SCAN_TIMEOUT_SECONDS',
-  datagrepper: 'STATSCACHE_DATAGREPPER', backfillOverlap: 'STATSCACHE_BACKFILL_OVERLAP', readyTimeout: 'STATSCACHE_READY_TIMEOUT',
-  gapBackfillInterval: 'STATSCACHE_GAP_BACKFILL_INTERVAL', amqp: 'STATSCACHE_AMQP', amqpBinding: 'STATSCACHE_AMQP_BINDING',
-  amqpQueue: 'STATSCACHE_AMQP_QUEUE', amqpPrefetch: 'STATSCACHE_AMQP_PREFETCH', amqpHeartbeat: 'STATSCACHE_AMQP_HEARTBEAT',
-  amqpCa: 'STATSCACHE_AMQP_CA', amqpCert: 'STATSCACHE_AMQP_CERT', amqpKey: 'STATSCACHE_AMQP_KEY', amqpReconnectMax: 'STATSCACHE_AMQP_RECONNECT_MAX',
-  snapshotGenerations: 'STATSCACHE_SNAPSHOT_GENERATIONS', journalMaxAge: 'STATSCACHE_JOURNAL_MAX_AGE', journalMaxBytes: 'STATSCACHE_JOURNAL_MAX_BYTES',
-  dedupeWindow: 'STATSCACHE_DEDUPE_WINDOW', adminToken: 'STATSCACHE_ADMIN_TOKEN', stopTimeout: 'STATSCACHE_STOP_TIMEOUT',
-  plugins: 'STATSCACHE_PLUGINS', retention: 'STATSCACHE_RETENTION', examples: 'STATSCACHE_EXAMPLES',
+  host: 'STATSCACHE_HOST',
+  port: 'STATSCACHE_PORT',
+  connect: 'STATSCACHE_CONNECT',
+  bind: 'STATSCACHE_BIND',
+  topic: 'STATSCACHE_TOPIC',
+  dataDir: 'STATSCACHE_DATA_DIR',
+  snapshotInterval: 'STATSCACHE_SNAPSHOT_INTERVAL',
+  maxFrameBytes: 'STATSCACHE_MAX_FRAME_BYTES',
+  maxMessageDepth: 'STATSCACHE_MAX_MESSAGE_DEPTH',
+  maxMessageKeys: 'STATSCACHE_MAX_MESSAGE_KEYS',
+  maxClockSkew: 'STATSCACHE_MAX_CLOCK_SKEW',
+  maxFanout: 'STATSCACHE_MAX_FANOUT',
+  pluginMaxKeys: 'STATSCACHE_PLUGIN_MAX_KEYS',
+  wsTickMs: 'STATSCACHE_WS_TICK_MS',
+  wsMaxSubscriptions: 'STATSCACHE_WS_MAX_SUBSCRIPTIONS',
+  wsMaxConnectionsPerIp: 'STATSCACHE_WS_MAX_CONNECTIONS_PER_IP',
+  wsMaxSubscriptionsPerIp: 'STATSCACHE_WS_MAX_SUBSCRIPTIONS_PER_IP',
+  wsMaxViews: 'STATSCACHE_WS_MAX_VIEWS',
+  wsMaxBufferedBytes: 'STATSCACHE_WS_MAX_BUFFERED_BYTES',
+  wsSlowTimeoutSeconds: 'STATSCACHE_WS_SLOW_TIMEOUT_SECONDS',
+  wsMaxFrameBytes: 'STATSCACHE_WS_MAX_FRAME_BYTES',
+  wsIdleTimeoutSeconds: 'STATSCACHE_WS_IDLE_TIMEOUT_SECONDS',
+  wsResumeFrames: 'STATSCACHE_WS_RESUME_FRAMES',
+  logLevel: 'STATSCACHE_LOG_LEVEL',
+  historyScanConcurrency: 'STATSCACHE_HISTORY_SCAN_CONCURRENCY',
+  historyScanQueue: 'STATSCACHE_HISTORY_SCAN_QUEUE',
+  historyScanTimeoutSeconds: 'STATSCACHE_HISTORY_SCAN_TIMEOUT_SECONDS',
+  datagrepper: 'STATSCACHE_DATAGREPPER',
+  backfillOverlap: 'STATSCACHE_BACKFILL_OVERLAP',
+  readyTimeout: 'STATSCACHE_READY_TIMEOUT',
+  gapBackfillInterval: 'STATSCACHE_GAP_BACKFILL_INTERVAL',
+  amqp: 'STATSCACHE_AMQP',
+  amqpBinding: 'STATSCACHE_AMQP_BINDING',
+  amqpQueue: 'STATSCACHE_AMQP_QUEUE',
+  amqpPrefetch: 'STATSCACHE_AMQP_PREFETCH',
+  amqpHeartbeat: 'STATSCACHE_AMQP_HEARTBEAT',
+  amqpCa: 'STATSCACHE_AMQP_CA',
+  amqpCert: 'STATSCACHE_AMQP_CERT',
+  amqpKey: 'STATSCACHE_AMQP_KEY',
+  amqpReconnectMax: 'STATSCACHE_AMQP_RECONNECT_MAX',
+  snapshotGenerations: 'STATSCACHE_SNAPSHOT_GENERATIONS',
+  journalMaxAge: 'STATSCACHE_JOURNAL_MAX_AGE',
+  journalMaxBytes: 'STATSCACHE_JOURNAL_MAX_BYTES',
+  dedupeWindow: 'STATSCACHE_DEDUPE_WINDOW',
+  adminToken: 'STATSCACHE_ADMIN_TOKEN',
+  stopTimeout: 'STATSCACHE_STOP_TIMEOUT',
+  plugins: 'STATSCACHE_PLUGINS',
+  retention: 'STATSCACHE_RETENTION',
+  examples: 'STATSCACHE_EXAMPLES',
 };
 const FLAG_CONTRACT = [
-  '--host', '--port', '--connect', '--bind', '--topic', '--data-dir', '--snapshot-interval', '--max-frame-bytes', '--max-message-depth',
-  '--max-message-keys', '--max-clock-skew', '--max-fanout', '--plugin-max-keys', '--ws-tick-ms', '--ws-max-subscriptions',
-  '--ws-max-connections-per-ip', '--ws-max-subscriptions-per-ip', '--ws-max-views', '--ws-max-buffered-bytes', '--ws-slow-timeout-seconds',
-  '--ws-max-frame-bytes', '--ws-idle-timeout-seconds', '--ws-resume-frames', '--log-level', '--history-scan-concurrency', '--history-scan-queue',
-  '--history-scan-timeout-seconds', '--datagrepper', '--backfill-overlap', '--ready-timeout', '--gap-backfill-interval', '--amqp', '--amqp-binding',
-  '--amqp-queue', '--amqp-prefetch', '--amqp-heartbeat', '--amqp-ca', '--amqp-cert', '--amqp-key', '--amqp-reconnect-max',
-  '--snapshot-generations', '--journal-max-age', '--journal-max-bytes', '--stop-timeout', '--examples',
+  '--host',
+  '--port',
+  '--connect',
+  '--bind',
+  '--topic',
+  '--data-dir',
+  '--snapshot-interval',
+  '--max-frame-bytes',
+  '--max-message-depth',
+  '--max-message-keys',
+  '--max-clock-skew',
+  '--max-fanout',
+  '--plugin-max-keys',
+  '--ws-tick-ms',
+  '--ws-max-subscriptions',
+  '--ws-max-connections-per-ip',
+  '--ws-max-subscriptions-per-ip',
+  '--ws-max-views',
+  '--ws-max-buffered-bytes',
+  '--ws-slow-timeout-seconds',
+  '--ws-max-frame-bytes',
+  '--ws-idle-timeout-seconds',
+  '--ws-resume-frames',
+  '--log-level',
+  '--history-scan-concurrency',
+  '--history-scan-queue',
+  '--history-scan-timeout-seconds',
+  '--datagrepper',
+  '--backfill-overlap',
+  '--ready-timeout',
+  '--gap-backfill-interval',
+  '--amqp',
+  '--amqp-binding',
+  '--amqp-queue',
+  '--amqp-prefetch',
+  '--amqp-heartbeat',
+  '--amqp-ca',
+  '--amqp-cert',
+  '--amqp-key',
+  '--amqp-reconnect-max',
+  '--snapshot-generations',
+  '--journal-max-age',
+  '--journal-max-bytes',
+  '--stop-timeout',
+  '--examples',
 ];
 
-const parse = (argv: string[]) => addSettingOptions(new Command('serve').exitOverride().configureOutput({ writeErr: () => undefined })).parse(argv, { from: 'user' }).opts();
+const parse = (argv: string[]) =>
+  addSettingOptions(new Command('serve').exitOverride().configureOutput({ writeErr: () => undefined }))
+    .parse(argv, { from: 'user' })
+    .opts();
 
 describe('settings declared once (src/settings.ts)', () => {
   it("README's settings table is the one the declarations generate (run `npm run docs:settings` after changing a setting)", () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    const inReadme = readme.slice(readme.indexOf(TABLE_BEGIN) + TABLE_BEGIN.length, readme.indexOf(TABLE_END)).trim().split('\n');
+    const inReadme = readme
+      .slice(readme.indexOf(TABLE_BEGIN) + TABLE_BEGIN.length, readme.indexOf(TABLE_END))
+      .trim()
+      .split('\n');
     const generated = settingsTable().split('\n');
     // Row by row, so a failure names the setting that drifted.
     for (const [i, row] of generated.entries()) expect(inReadme[i], `README settings table, row ${i}`).toBe(row);
@@ -62,8 +138,20 @@ describe('settings declared once (src/settings.ts)', () => {
   it('keeps every environment name and flag that was given out', () => {
     expect(ENV_NAMES).toEqual(ENV_CONTRACT);
     expect(FLAG_KEYS.map(flagOf)).toEqual(FLAG_CONTRACT);
-    expect(SETTING_KEYS.filter((k) => SETTINGS[k].flag === null)).toEqual(['dedupeWindow', 'adminToken', 'plugins', 'retention']);
-    expect(SETTING_KEYS.filter((k) => kindOf(k) === 'list')).toEqual(['connect', 'bind', 'topic', 'amqp', 'amqpBinding', 'plugins']);
+    expect(SETTING_KEYS.filter((k) => SETTINGS[k].flag === null)).toEqual([
+      'dedupeWindow',
+      'adminToken',
+      'plugins',
+      'retention',
+    ]);
+    expect(SETTING_KEYS.filter((k) => kindOf(k) === 'list')).toEqual([
+      'connect',
+      'bind',
+      'topic',
+      'amqp',
+      'amqpBinding',
+      'plugins',
+    ]);
     expect(SETTING_KEYS.filter((k) => kindOf(k) === 'object')).toEqual(['retention']);
   });
 
@@ -72,7 +160,9 @@ describe('settings declared once (src/settings.ts)', () => {
       // A switch (`--examples`) takes no value and reads as true.
       const isSwitch = settingOf(key).flag === '';
       const value = choicesOf(key)?.[0] ?? 'x';
-      const opts = parse(isSwitch ? [flagOf(key)] : [flagOf(key), value, ...(kindOf(key) === 'list' ? [flagOf(key), 'y'] : [])]);
+      const opts = parse(
+        isSwitch ? [flagOf(key)] : [flagOf(key), value, ...(kindOf(key) === 'list' ? [flagOf(key), 'y'] : [])],
+      );
       expect(flagValues(opts)[key], key).toEqual(isSwitch ? true : kindOf(key) === 'list' ? [value, 'y'] : value);
       expect(Object.entries(flagValues(opts)).filter(([, v]) => v !== undefined)).toHaveLength(1);
     }
@@ -83,15 +173,33 @@ describe('settings declared once (src/settings.ts)', () => {
 
   it('flags beat the environment, which beats the config file and the demo defaults', () => {
     const flags = flagValues(parse(['--ws-resume-frames', '7', '--amqp-binding', 'a.#', '--amqp-binding', 'b']));
-    const c = loadConfig({ defaults: DEMO_DEFAULTS, flags, env: { STATSCACHE_WS_RESUME_FRAMES: '9', STATSCACHE_HISTORY_SCAN_QUEUE: '3' } });
-    expect(c).toMatchObject({ wsResumeFrames: 7, historyScanQueue: 3, amqpBinding: ['a.#', 'b'], dataDir: 'data-demo' });
-    expect(loadConfig({ env: { STATSCACHE_AMQP_BINDING: 'a.#, b', STATSCACHE_RETENTION: '{"1s":"2h"}' } })).toMatchObject({ amqpBinding: ['a.#', 'b'], retention: { '1s': '2h' } });
-    expect(() => loadConfig({ env: {}, flags: flagValues(parse(['--ws-resume-frames', '-1'])) })).toThrow(/setting "wsResumeFrames" \(flag --ws-resume-frames\)/);
-    expect(() => loadConfig({ env: { STATSCACHE_DEDUPE_WINDOW: '5' } })).toThrow(/setting "dedupeWindow" \(environment STATSCACHE_DEDUPE_WINDOW\)/);
+    const c = loadConfig({
+      defaults: DEMO_DEFAULTS,
+      flags,
+      env: { STATSCACHE_WS_RESUME_FRAMES: '9', STATSCACHE_HISTORY_SCAN_QUEUE: '3' },
+    });
+    expect(c).toMatchObject({
+      wsResumeFrames: 7,
+      historyScanQueue: 3,
+      amqpBinding: ['a.#', 'b'],
+      dataDir: 'data-demo',
+    });
+    expect(
+      loadConfig({ env: { STATSCACHE_AMQP_BINDING: 'a.#, b', STATSCACHE_RETENTION: '{"1s":"2h"}' } }),
+    ).toMatchObject({ amqpBinding: ['a.#', 'b'], retention: { '1s': '2h' } });
+    expect(() => loadConfig({ env: {}, flags: flagValues(parse(['--ws-resume-frames', '-1'])) })).toThrow(
+      /setting "wsResumeFrames" \(flag --ws-resume-frames\)/,
+    );
+    expect(() => loadConfig({ env: { STATSCACHE_DEDUPE_WINDOW: '5' } })).toThrow(
+      /setting "dedupeWindow" \(environment STATSCACHE_DEDUPE_WINDOW\)/,
+    );
   });
 
   it('--help shows each flag with the default the schema holds', () => {
-    const r = spawnSync(process.execPath, [CLI, 'serve', '--help'], { encoding: 'utf8', env: { ...process.env, COLUMNS: '1000' } });
+    const r = spawnSync(process.execPath, [CLI, 'serve', '--help'], {
+      encoding: 'utf8',
+      env: { ...process.env, COLUMNS: '1000' },
+    });
     expect(r.status).toBe(0);
     const lines = r.stdout.split('\n');
     for (const key of FLAG_KEYS) {
@@ -99,7 +207,8 @@ describe('settings declared once (src/settings.ts)', () => {
       expect(line, flagOf(key)).toBeDefined();
       expect(line).toContain(helpLine(key));
       const value = defaultOf(key);
-      if (typeof value === 'number' || (typeof value === 'string' && value !== '')) expect(line, flagOf(key)).toMatch(new RegExp(`default ${String(value)}\\b`));
+      if (typeof value === 'number' || (typeof value === 'string' && value !== ''))
+        expect(line, flagOf(key)).toMatch(new RegExp(`default ${String(value)}\\b`));
     }
     const list = spawnSync(process.execPath, [CLI, 'snapshot', 'list', '--help'], { encoding: 'utf8' });
     expect(list.stdout).toMatch(/--data-dir <path>\s+the service's data directory \(default data\)/);

@@ -9,10 +9,25 @@ import { FakeDatagrepper, type Stored } from '../helpers/fake-datagrepper.js';
 import { recentSamples, type RawEnvelope } from '../helpers/fixtures.js';
 import { connectAmqpPublisher, sentAt, toWire, type TestPublisher } from '../helpers/amqp-publisher.js';
 import { startBroker, type TestBroker } from '../helpers/rabbitmq.js';
-import { connectPublisher, eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+import {
+  connectPublisher,
+  eventually,
+  getJson,
+  startService,
+  tempDir,
+  type RunningService,
+} from '../helpers/service-process.js';
 
 type Row = { timestamp: number; volume: number } & Record<string, unknown>;
-type AmqpReady = { input: string; state: string; reason: string | null; queue: string | null; durable_queue: boolean; deliveries: number; acked: number };
+type AmqpReady = {
+  input: string;
+  state: string;
+  reason: string | null;
+  queue: string | null;
+  durable_queue: boolean;
+  deliveries: number;
+  acked: number;
+};
 type Ready = { status: string; degraded?: string; amqp?: AmqpReady[] };
 
 async function allRows(base: string, ident: string): Promise<Row[]> {
@@ -25,7 +40,17 @@ async function allRows(base: string, ident: string): Promise<Row[]> {
   }
 }
 const total = async (base: string, ident: string) => (await allRows(base, ident)).reduce((a, r) => a + r.volume, 0);
-const byKey = (rows: readonly Row[]) => new Map(rows.map((r) => [JSON.stringify(Object.entries(r).filter(([k]) => k !== 'volume').sort()), r.volume]));
+const byKey = (rows: readonly Row[]) =>
+  new Map(
+    rows.map((r) => [
+      JSON.stringify(
+        Object.entries(r)
+          .filter(([k]) => k !== 'volume')
+          .sort(),
+      ),
+      r.volume,
+    ]),
+  );
 const ready = async (svc: RunningService) => (await getJson(`${svc.base}/readyz`)).body as Ready;
 /** The value of one /metrics series, 0 when absent. */
 async function metric(svc: RunningService, series: string): Promise<number> {
@@ -34,11 +59,18 @@ async function metric(svc: RunningService, series: string): Promise<number> {
   return line ? Number(line.slice(series.length + 1)) : 0;
 }
 const consuming = (svc: RunningService, connects = 1) =>
-  eventually(async () => {
-    const r = await ready(svc);
-    const a = r.amqp?.[0];
-    return a?.state === 'consuming' && (await metric(svc, `statscache_amqp_connects_total{input="${a.input}"}`)) >= connects ? a : undefined;
-  }, 30_000, 'AMQP input consuming');
+  eventually(
+    async () => {
+      const r = await ready(svc);
+      const a = r.amqp?.[0];
+      return a?.state === 'consuming' &&
+        (await metric(svc, `statscache_amqp_connects_total{input="${a.input}"}`)) >= connects
+        ? a
+        : undefined;
+    },
+    30_000,
+    'AMQP input consuming',
+  );
 const countReaches = (svc: RunningService, ident: string, n: number, ms = 30_000) =>
   eventually(async () => ((await total(svc.base, ident)) === n ? true : undefined), ms, `${ident} to count ${n}`);
 
@@ -50,7 +82,15 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
   const dirs: { remove(): void }[] = [];
   const start = async (args: string[], dir = tempDir()) => {
     dirs.push(dir);
-    const svc = await startService(['--data-dir', dir.path, '--snapshot-interval', '3600', '--amqp-reconnect-max', '2', ...args]);
+    const svc = await startService([
+      '--data-dir',
+      dir.path,
+      '--snapshot-interval',
+      '3600',
+      '--amqp-reconnect-max',
+      '2',
+      ...args,
+    ]);
     services.push(svc);
     return svc;
   };
@@ -90,7 +130,9 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
     await pub.confirmed();
     await countReaches(amqp, 'volume-by-category-1d', batch.length);
     const amqpMs = performance.now() - t;
-    console.log(`510 messages: ZeroMQ ${Math.round((batch.length * 1000) / zmqMs)} msg/s, AMQP ${Math.round((batch.length * 1000) / amqpMs)} msg/s (publish to counted)`);
+    console.log(
+      `510 messages: ZeroMQ ${Math.round((batch.length * 1000) / zmqMs)} msg/s, AMQP ${Math.round((batch.length * 1000) / amqpMs)} msg/s (publish to counted)`,
+    );
 
     for (const ident of ['volume-by-category-1d', 'volume-by-category-1m', 'volume-1m']) {
       expect(byKey(await allRows(amqp.base, ident)), ident).toEqual(byKey(await allRows(zmq.base, ident)));
@@ -104,7 +146,11 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
       expect(byKey(rows), ident).toEqual(byKey(await allRows(zmq.base, ident)));
     }
     // Acked only after the journal commit: the broker holds nothing for us once all is counted.
-    await eventually(async () => ((await ready(amqp)).amqp?.[0]?.acked === batch.length ? true : undefined), 10_000, 'every delivery acked');
+    await eventually(
+      async () => ((await ready(amqp)).amqp?.[0]?.acked === batch.length ? true : undefined),
+      10_000,
+      'every delivery acked',
+    );
     expect(await metric(amqp, `statscache_amqp_deliveries_total{input="${a.input}"}`)).toBe(batch.length);
   });
 
@@ -118,16 +164,34 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
     pub.publishRaw(topic, '{"a":1}', { messageId: randomUUID(), headers: { 'sent-at': 'yesterday-ish' } });
     pub.publishRaw(topic, '{"a":1}', { messageId: randomUUID(), headers: { 'sent-at': sentAt(now + 86_400) } });
     // Not bound: never delivered to this queue at all.
-    pub.publishRaw('org.fedoraproject.prod.other.thing', '{"a":1}', { messageId: randomUUID(), headers: { 'sent-at': sentAt(now) } });
-    const good = { messageId: randomUUID(), headers: { 'sent-at': sentAt(now), fedora_messaging_user_headeronly: true, fedora_messaging_rpm_headerpkg: true } };
+    pub.publishRaw('org.fedoraproject.prod.other.thing', '{"a":1}', {
+      messageId: randomUUID(),
+      headers: { 'sent-at': sentAt(now) },
+    });
+    const good = {
+      messageId: randomUUID(),
+      headers: { 'sent-at': sentAt(now), fedora_messaging_user_headeronly: true, fedora_messaging_rpm_headerpkg: true },
+    };
     // The body names someone else: the publisher's headers win.
     pub.publishRaw(topic, JSON.stringify({ agent: 'bodyuser', user: { name: 'bodyuser' } }), good);
     pub.publishRaw(topic, JSON.stringify({ agent: 'bodyuser', user: { name: 'bodyuser' } }), good); // the same message again: counted once
     await pub.confirmed();
     await countReaches(svc, 'volume-1m', 1);
-    await eventually(async () => ((await ready(svc)).amqp?.[0]?.acked === 6 ? true : undefined), 10_000, 'all six deliveries acked');
-    for (const [reason, n] of [['invalid_json', 1], ['not_object', 1], ['bad_timestamp', 1], ['future_timestamp', 1]] as const) {
-      expect(await metric(svc, `statscache_amqp_decode_errors_total{input="${a.input}",reason="${reason}"}`), reason).toBe(n);
+    await eventually(
+      async () => ((await ready(svc)).amqp?.[0]?.acked === 6 ? true : undefined),
+      10_000,
+      'all six deliveries acked',
+    );
+    for (const [reason, n] of [
+      ['invalid_json', 1],
+      ['not_object', 1],
+      ['bad_timestamp', 1],
+      ['future_timestamp', 1],
+    ] as const) {
+      expect(
+        await metric(svc, `statscache_amqp_decode_errors_total{input="${a.input}",reason="${reason}"}`),
+        reason,
+      ).toBe(n);
       expect(await metric(svc, `statscache_bus_decode_errors_total{reason="${reason}"}`), reason).toBe(n);
     }
     expect(await metric(svc, `statscache_amqp_duplicates_total{input="${a.input}"}`)).toBe(1);
@@ -135,8 +199,10 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
     const userIdent = users.find((i) => i.startsWith('volume-by-user-')) as string;
     const packageIdent = users.find((i) => i.startsWith('volume-by-package-')) as string;
     const userRows = await allRows(svc.base, userIdent);
-    expect(userRows.map((r) => Object.values(r).filter((v) => typeof v === 'string')).flat()).toEqual(['headeronly']);
-    expect((await allRows(svc.base, packageIdent)).map((r) => Object.values(r).filter((v) => typeof v === 'string')).flat()).toEqual(['headerpkg']);
+    expect(userRows.flatMap((r) => Object.values(r).filter((v) => typeof v === 'string'))).toEqual(['headeronly']);
+    expect(
+      (await allRows(svc.base, packageIdent)).flatMap((r) => Object.values(r).filter((v) => typeof v === 'string')),
+    ).toEqual(['headerpkg']);
     if (main.private) {
       const queues = await main.ctl('list_queues', '-q', 'name', 'messages', 'messages_unacknowledged');
       const line = queues.split('\n').find((l) => l.startsWith(a.queue ?? '?'));
@@ -157,10 +223,14 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
       expect(await consuming(svc)).toMatchObject({ queue, durable_queue: true });
       for (const e of first) pub.publish(toWire(e));
       await pub.confirmed();
-      const mid = await eventually(async () => {
-        const r = (await ready(svc)).amqp?.[0];
-        return r && r.acked > 0 ? r : undefined;
-      }, 20_000, 'some deliveries acked');
+      const mid = await eventually(
+        async () => {
+          const r = (await ready(svc)).amqp?.[0];
+          return r && r.acked > 0 ? r : undefined;
+        },
+        20_000,
+        'some deliveries acked',
+      );
       await svc.stop('SIGKILL');
       console.log(`SIGKILL mid-stream with ${mid.deliveries} delivered, ${mid.acked} acked (of ${first.length})`);
 
@@ -169,23 +239,36 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
       svc = await start([...args, '--datagrepper', fake.url], dir);
       for (const e of second) pub.publish(toWire(e));
       await pub.confirmed();
-      const held = await eventually(async () => {
-        const r = (await ready(svc)).amqp?.[0];
-        return r && r.deliveries >= Math.min(200, second.length) ? r : undefined;
-      }, 20_000, 'a full prefetch window held');
+      const held = await eventually(
+        async () => {
+          const r = (await ready(svc)).amqp?.[0];
+          return r && r.deliveries >= Math.min(200, second.length) ? r : undefined;
+        },
+        20_000,
+        'a full prefetch window held',
+      );
       expect(held.acked).toBe(0);
       await svc.stop('SIGKILL');
 
       // 3. Restarted: every message exactly once.
       svc = await start(args, dir);
       await countReaches(svc, 'volume-by-category-1d', batch.length);
-      await eventually(async () => ((await ready(svc)).amqp?.[0]?.state === 'consuming' ? true : undefined), 10_000, 'consuming');
+      await eventually(
+        async () => ((await ready(svc)).amqp?.[0]?.state === 'consuming' ? true : undefined),
+        10_000,
+        'consuming',
+      );
       await new Promise((r) => setTimeout(r, 500)); // nothing more arrives, nothing counted twice
       expect(await total(svc.base, 'volume-by-category-1d')).toBe(batch.length);
       expect(await total(svc.base, 'volume-1m')).toBe(batch.length);
       if (main.private) {
         const after = await main.ctl('list_queues', '-q', 'name', 'messages');
-        expect(after.split('\n').find((l) => l.startsWith(queue))?.split(/\s+/)[1]).toBe('0');
+        expect(
+          after
+            .split('\n')
+            .find((l) => l.startsWith(queue))
+            ?.split(/\s+/)[1],
+        ).toBe('0');
         await main.ctl('delete_queue', queue);
       }
     } finally {
@@ -219,7 +302,16 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
   it('logs in over TLS with a client certificate and SASL EXTERNAL', async () => {
     const certs = broker.certs;
     expect(certs).not.toBeNull();
-    const svc = await start(['--amqp', broker.tlsUrl as string, '--amqp-ca', certs?.ca ?? '', '--amqp-cert', certs?.clientCert ?? '', '--amqp-key', certs?.clientKey ?? '']);
+    const svc = await start([
+      '--amqp',
+      broker.tlsUrl as string,
+      '--amqp-ca',
+      certs?.ca ?? '',
+      '--amqp-cert',
+      certs?.clientCert ?? '',
+      '--amqp-key',
+      certs?.clientKey ?? '',
+    ]);
     const a = await consuming(svc);
     expect(a.input).toMatch(/^amqps:\/\/localhost:\d+\/$/);
     const connections = await broker.ctl('list_connections', '-q', 'user', 'auth_mechanism', 'ssl');
@@ -238,16 +330,42 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
     const fake = await new FakeDatagrepper().start();
     try {
       // What datanommer archived from the bus: the first 300, with their fedora-messaging ids.
-      fake.messages.push(...batch.slice(0, 300).map((e, i): Stored => ({ ...e, timestamp: e.timestamp as number, msg_id: wire[i]?.messageId, headers: wire[i]?.headers })));
+      fake.messages.push(
+        ...batch
+          .slice(0, 300)
+          .map(
+            (e, i): Stored => ({
+              ...e,
+              timestamp: e.timestamp as number,
+              msg_id: wire[i]?.messageId,
+              headers: wire[i]?.headers,
+            }),
+          ),
+      );
       const queue = `statscache-test-${randomUUID()}`;
-      const svc = await start(['--amqp', main.url, '--amqp-queue', queue, '--datagrepper', fake.url.replace(/\/raw$/, '/v2/search')]);
-      await eventually(async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined), 20_000, 'ready after backfill');
+      const svc = await start([
+        '--amqp',
+        main.url,
+        '--amqp-queue',
+        queue,
+        '--datagrepper',
+        fake.url.replace(/\/raw$/, '/v2/search'),
+      ]);
+      await eventually(
+        async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined),
+        20_000,
+        'ready after backfill',
+      );
       expect(await total(svc.base, 'volume-1m')).toBe(300);
       const a = await consuming(svc);
       for (const m of wire) pub.publish(m);
       await pub.confirmed();
       await countReaches(svc, 'volume-1m', batch.length);
-      await eventually(async () => ((await ready(svc)).amqp?.[0]?.acked === batch.length ? true : undefined), 10_000, 'every delivery acked');
+      await eventually(
+        async () => ((await ready(svc)).amqp?.[0]?.acked === batch.length ? true : undefined),
+        10_000,
+        'every delivery acked',
+      );
       expect(await total(svc.base, 'volume-1m')).toBe(batch.length);
       expect(await metric(svc, `statscache_amqp_duplicates_total{input="${a.input}"}`)).toBe(300);
       if (main.private) await main.ctl('delete_queue', queue);
@@ -267,16 +385,24 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
       const batch = recentSamples(Math.floor(Date.now() / 1000)).slice(0, 40);
       for (const e of batch) pub.publish(toWire(e));
       await pub.confirmed();
-      const held = await eventually(async () => {
-        const r = await getJson(`${svc.base}/readyz`);
-        const a = (r.body as Ready).amqp?.[0];
-        return r.status === 503 && a?.deliveries === 25 ? a : undefined;
-      }, 15_000, 'a prefetch window of held deliveries');
+      const held = await eventually(
+        async () => {
+          const r = await getJson(`${svc.base}/readyz`);
+          const a = (r.body as Ready).amqp?.[0];
+          return r.status === 503 && a?.deliveries === 25 ? a : undefined;
+        },
+        15_000,
+        'a prefetch window of held deliveries',
+      );
       expect(held.acked).toBe(0);
       expect(await svc.stop('SIGTERM')).toBe(0);
       const again = await start(['--amqp', main.url, '--amqp-queue', queue], dir);
       await countReaches(again, 'volume-1m', batch.length);
-      await eventually(async () => ((await ready(again)).amqp?.[0]?.acked === batch.length - 25 ? true : undefined), 10_000, 'the rest acked after the restart');
+      await eventually(
+        async () => ((await ready(again)).amqp?.[0]?.acked === batch.length - 25 ? true : undefined),
+        10_000,
+        'the rest acked after the restart',
+      );
       if (main.private) await main.ctl('delete_queue', queue);
     } finally {
       await fake.close();
@@ -285,19 +411,33 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
 
   it('stays ready but degraded, and says why, while its broker is unreachable', async () => {
     const svc = await start(['--amqp', 'amqp://guest:secret@127.0.0.1:1/']);
-    const r = await eventually(async () => {
-      const res = await getJson(`${svc.base}/readyz`);
-      const body = res.body as Ready;
-      return res.status === 200 && body.amqp?.[0]?.state === 'closed' ? body : undefined;
-    }, 15_000, 'closed input in /readyz');
+    const r = await eventually(
+      async () => {
+        const res = await getJson(`${svc.base}/readyz`);
+        const body = res.body as Ready;
+        return res.status === 200 && body.amqp?.[0]?.state === 'closed' ? body : undefined;
+      },
+      15_000,
+      'closed input in /readyz',
+    );
     expect(r.degraded).toMatch(/AMQP input not consuming: amqp:\/\/127\.0\.0\.1:1\/ \(closed/);
     expect(r.degraded).not.toContain('secret');
     expect(r.amqp?.[0]?.reason).toMatch(/ECONNREFUSED/);
     expect(r.amqp?.[0]?.input).toBe('amqp://127.0.0.1:1/'); // never the password
     expect(await metric(svc, `statscache_amqp_state{input="amqp://127.0.0.1:1/",state="closed"}`)).toBe(1);
     expect(svc.logs.join('\n')).not.toContain('secret');
-    const listening = svc.logs.map((l) => { try { return JSON.parse(l) as { msg?: string; amqp?: unknown }; } catch { return {}; } }).find((l) => l.msg === 'statscache listening');
-    expect(listening?.amqp).toEqual([{ input: 'amqp://127.0.0.1:1/', state: 'connecting', queue: null, bindings: ['#'] }]);
+    const listening = svc.logs
+      .map((l) => {
+        try {
+          return JSON.parse(l) as { msg?: string; amqp?: unknown };
+        } catch {
+          return {};
+        }
+      })
+      .find((l) => l.msg === 'statscache listening');
+    expect(listening?.amqp).toEqual([
+      { input: 'amqp://127.0.0.1:1/', state: 'connecting', queue: null, bindings: ['#'] },
+    ]);
     expect(svc.logs.some((l) => l.includes('"msg":"AMQP input closed"') && l.includes('ECONNREFUSED'))).toBe(true);
   });
 });

@@ -1,6 +1,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { categoryOfTopic, recentSamples, type RawEnvelope } from '../helpers/fixtures.js';
-import { connectPublisher, eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+import {
+  connectPublisher,
+  eventually,
+  getJson,
+  startService,
+  tempDir,
+  type RunningService,
+} from '../helpers/service-process.js';
 
 type CategoryRow = { timestamp: number; category: string; volume: number };
 
@@ -32,7 +39,8 @@ function byCategory(envelopes: readonly RawEnvelope[]): Record<string, number> {
 
 async function categoryTotals(base: string): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const r of await allRows<CategoryRow>(base, 'volume-by-category-1d')) out[r.category] = (out[r.category] ?? 0) + r.volume;
+  for (const r of await allRows<CategoryRow>(base, 'volume-by-category-1d'))
+    out[r.category] = (out[r.category] ?? 0) + r.volume;
   return out;
 }
 
@@ -45,7 +53,12 @@ describe('a hostile bus: odd messages between real ones never stop intake, move 
     topic: 'org.fedoraproject.prod.meetbot.meeting.complete',
     timestamp: now - 30 + n,
     msg_id: `2026-hostile-meetbot-${n}`,
-    msg: { meeting_topic: 'flood', owner: 'attacker', chairs: {}, attendees: Object.fromEntries(Array.from({ length: attendees }, (_, i) => [`person${n}x${i}`, 1])) },
+    msg: {
+      meeting_topic: 'flood',
+      owner: 'attacker',
+      chairs: {},
+      attendees: Object.fromEntries(Array.from({ length: attendees }, (_, i) => [`person${n}x${i}`, 1])),
+    },
   });
   const deep = (levels: number, open: string, close: string, middle = '') =>
     `{"topic":"org.fedoraproject.prod.wiki.article.edit","timestamp":${now},"msg_id":"2026-deep-${open.length}","msg":${open.repeat(levels)}${middle}${close.repeat(levels)}}`;
@@ -60,18 +73,39 @@ describe('a hostile bus: odd messages between real ones never stop intake, move 
     svc = await startService(['--data-dir', dir.path, '--snapshot-interval', '3600']);
     const s = svc;
     const pub = await connectPublisher(s.bound);
-    await eventually(async () => {
-      await pub.sendRaw(['org.test.probe', '{not json']);
-      return (await metric(s.base, 'statscache_bus_decode_errors_total', 'reason="invalid_json"')) > 0 ? true : undefined;
-    }, 10_000, 'subscription');
+    await eventually(
+      async () => {
+        await pub.sendRaw(['org.test.probe', '{not json']);
+        return (await metric(s.base, 'statscache_bus_decode_errors_total', 'reason="invalid_json"')) > 0
+          ? true
+          : undefined;
+      },
+      10_000,
+      'subscription',
+    );
     const rssBefore = await metric(s.base, 'process_resident_memory_bytes');
 
     const hostile: string[] = [
       deep(6000, '[', ']'), // 12 KB that once ended the receive loop for good
       deep(6000, '{"a":', '}', '0'),
-      JSON.stringify({ topic: 'org.fedoraproject.prod.buildsys.tag', timestamp: now + 2 * 86_400, msg_id: '2026-future', msg: { owner: 'mallory', name: 'evil', tag: 'f45' } }),
-      JSON.stringify({ topic: 'org.fedoraproject.prod.buildsys.tag', timestamp: (now + 2 * 86_400) * 1e6, msg_id: '2026-future-us', msg: { owner: 'mallory', name: 'evil', tag: 'f45' } }),
-      JSON.stringify({ topic: 'org.fedoraproject.prod.wiki.article.edit', timestamp: now, msg_id: '2026-wide', msg: Array.from({ length: 150_000 }, () => 0) }),
+      JSON.stringify({
+        topic: 'org.fedoraproject.prod.buildsys.tag',
+        timestamp: now + 2 * 86_400,
+        msg_id: '2026-future',
+        msg: { owner: 'mallory', name: 'evil', tag: 'f45' },
+      }),
+      JSON.stringify({
+        topic: 'org.fedoraproject.prod.buildsys.tag',
+        timestamp: (now + 2 * 86_400) * 1e6,
+        msg_id: '2026-future-us',
+        msg: { owner: 'mallory', name: 'evil', tag: 'f45' },
+      }),
+      JSON.stringify({
+        topic: 'org.fedoraproject.prod.wiki.article.edit',
+        timestamp: now,
+        msg_id: '2026-wide',
+        msg: Array.from({ length: 150_000 }, () => 0),
+      }),
     ];
     // The longest /healthz answer while all this goes on: what a stall looks like from outside (reported, not asserted).
     let polling = true;
@@ -99,7 +133,12 @@ describe('a hostile bus: odd messages between real ones never stop intake, move 
     accepted.push(...real, { ...inMs, timestamp: now - 10 }, ...floods);
 
     const want = byCategory(accepted);
-    await eventually(async () => (sumOf(await allRows<CategoryRow>(s.base, 'volume-by-category-1d')) === accepted.length ? true : undefined), 30_000, 'every accepted message counted');
+    await eventually(
+      async () =>
+        sumOf(await allRows<CategoryRow>(s.base, 'volume-by-category-1d')) === accepted.length ? true : undefined,
+      30_000,
+      'every accepted message counted',
+    );
     expect(await categoryTotals(s.base)).toEqual(want);
     polling = false;
     await poller;
@@ -111,7 +150,9 @@ describe('a hostile bus: odd messages between real ones never stop intake, move 
     expect(await metric(s.base, 'statscache_intake_total', 'event="fanout_truncated"')).toBe(8);
 
     // History intact: nothing evicted, the 1-second view (6 h retention) still holds every message.
-    const evicted = ((await getJson(`${s.base}/metrics`)).body as string).split('\n').filter((l) => l.startsWith('statscache_plugin_rows_evicted_total{'));
+    const evicted = ((await getJson(`${s.base}/metrics`)).body as string)
+      .split('\n')
+      .filter((l) => l.startsWith('statscache_plugin_rows_evicted_total{'));
     expect(evicted.length).toBeGreaterThan(0);
     for (const line of evicted) expect(line.endsWith(' 0')).toBe(true);
     expect(sumOf(await allRows<{ volume: number }>(s.base, 'volume-1s'))).toBe(accepted.length);
@@ -125,7 +166,9 @@ describe('a hostile bus: odd messages between real ones never stop intake, move 
     expect(flooded).toBeGreaterThan(0);
     expect(flooded).toBeLessThanOrEqual(8 * 256);
     const rssGrowth = (await metric(s.base, 'process_resident_memory_bytes')) - rssBefore;
-    console.log(`hostile bus: RSS growth ${(rssGrowth / 1e6).toFixed(1)} MB over 8 messages naming 50,000 people each; longest /healthz answer meanwhile ${longestHealthMs.toFixed(0)} ms`);
+    console.log(
+      `hostile bus: RSS growth ${(rssGrowth / 1e6).toFixed(1)} MB over 8 messages naming 50,000 people each; longest /healthz answer meanwhile ${longestHealthMs.toFixed(0)} ms`,
+    );
     expect(rssGrowth).toBeLessThan(256 * 1024 * 1024);
 
     expect((await getJson(`${s.base}/healthz`)).status).toBe(200);
@@ -137,25 +180,44 @@ describe('a hostile bus: odd messages between real ones never stop intake, move 
     expect(await svc!.stop('SIGTERM')).toBe(0);
     svc = await startService(['--data-dir', dir.path, '--snapshot-interval', '3600']);
     const s = svc;
-    await eventually(async () => ((await getJson(`${s.base}/readyz`)).status === 200 ? true : undefined), 20_000, 'ready');
+    await eventually(
+      async () => ((await getJson(`${s.base}/readyz`)).status === 200 ? true : undefined),
+      20_000,
+      'ready',
+    );
     expect(await categoryTotals(s.base)).toEqual(byCategory(accepted));
 
     // A refused message once used up a journal seq, so the next one was covered by the snapshot but never replayed.
     const pub = await connectPublisher(s.bound);
-    await eventually(async () => {
-      await pub.sendRaw(['org.test.probe', '{not json']);
-      return (await metric(s.base, 'statscache_bus_decode_errors_total', 'reason="invalid_json"')) > 0 ? true : undefined;
-    }, 10_000, 'subscription');
+    await eventually(
+      async () => {
+        await pub.sendRaw(['org.test.probe', '{not json']);
+        return (await metric(s.base, 'statscache_bus_decode_errors_total', 'reason="invalid_json"')) > 0
+          ? true
+          : undefined;
+      },
+      10_000,
+      'subscription',
+    );
     await pub.send('org.fedoraproject.prod.x', deep(6000, '[', ']'));
     const later = { ...real[5]!, msg_id: '2026-after-restart', timestamp: now };
     await pub.send(later.topic, JSON.stringify(later));
-    await eventually(async () => (sumOf(await allRows<CategoryRow>(s.base, 'volume-by-category-1d')) === accepted.length + 1 ? true : undefined), 15_000, 'the later message served');
+    await eventually(
+      async () =>
+        sumOf(await allRows<CategoryRow>(s.base, 'volume-by-category-1d')) === accepted.length + 1 ? true : undefined,
+      15_000,
+      'the later message served',
+    );
     pub.close();
     await s.stop('SIGKILL');
 
     svc = await startService(['--data-dir', dir.path, '--snapshot-interval', '3600']);
     const t = svc;
-    await eventually(async () => ((await getJson(`${t.base}/readyz`)).status === 200 ? true : undefined), 20_000, 'ready after SIGKILL');
+    await eventually(
+      async () => ((await getJson(`${t.base}/readyz`)).status === 200 ? true : undefined),
+      20_000,
+      'ready after SIGKILL',
+    );
     expect(await categoryTotals(t.base)).toEqual(byCategory([...accepted, later]));
   }, 120_000);
 });

@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { categoryOfTopic, recentSamples, type RawEnvelope } from '../helpers/fixtures.js';
-import { connectPublisher, eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+import {
+  connectPublisher,
+  eventually,
+  getJson,
+  startService,
+  tempDir,
+  type RunningService,
+} from '../helpers/service-process.js';
 
 const TOKEN = 'e2e-admin-token-0123456789';
 
@@ -38,7 +45,9 @@ describe('statscache end to end: bus → actors → HTTP/WS → SIGTERM → rest
   const batch = recentSamples(now);
 
   beforeAll(async () => {
-    svc = await startService(['--data-dir', dir.path, '--snapshot-interval', '3600'], { STATSCACHE_ADMIN_TOKEN: TOKEN });
+    svc = await startService(['--data-dir', dir.path, '--snapshot-interval', '3600'], {
+      STATSCACHE_ADMIN_TOKEN: TOKEN,
+    });
   });
   afterAll(async () => {
     await svc?.stop('SIGKILL');
@@ -49,7 +58,18 @@ describe('statscache end to end: bus → actors → HTTP/WS → SIGTERM → rest
     expect((await getJson(`${svc.base}/healthz`)).status).toBe(200);
     expect((await getJson(`${svc.base}/readyz`)).status).toBe(200);
     const idents = (await getJson(`${svc.base}/api/`)).body as string[];
-    expect(idents).toEqual(expect.arrayContaining(['volume-1s', 'volume-5s', 'volume-1m', 'volume-by-category-1s', 'volume-by-category-15s', 'volume-by-category-1m', 'volume-by-category-1h', 'volume-by-category-1d']));
+    expect(idents).toEqual(
+      expect.arrayContaining([
+        'volume-1s',
+        'volume-5s',
+        'volume-1m',
+        'volume-by-category-1s',
+        'volume-by-category-15s',
+        'volume-by-category-1m',
+        'volume-by-category-1h',
+        'volume-by-category-1d',
+      ]),
+    );
   });
 
   it('counts every real message by category and pushes updates over the WebSocket', async () => {
@@ -83,22 +103,30 @@ describe('statscache end to end: bus → actors → HTTP/WS → SIGTERM → rest
     const stamps = rows.map((r) => r.timestamp);
     expect(stamps).toEqual([...stamps].sort((a, b) => b - a));
 
-    const updates = await eventually(() => {
-      const u = frames.filter((f) => f.type === 'update');
-      const latest = new Map<string, number>();
-      for (const f of u) for (const r of f.rows ?? []) latest.set(`${r.timestamp}|${r.category}`, r.volume);
-      return [...latest.values()].reduce((a, b) => a + b, 0) === batch.length ? u : undefined;
-    }, 5_000, 'WebSocket updates adding up to the batch');
+    const updates = await eventually(
+      () => {
+        const u = frames.filter((f) => f.type === 'update');
+        const latest = new Map<string, number>();
+        for (const f of u) for (const r of f.rows ?? []) latest.set(`${r.timestamp}|${r.category}`, r.volume);
+        return [...latest.values()].reduce((a, b) => a + b, 0) === batch.length ? u : undefined;
+      },
+      5_000,
+      'WebSocket updates adding up to the batch',
+    );
     // Coalesced: far fewer frames than messages, each with a sequence one above the last.
     expect(updates.length).toBeLessThan(batch.length / 2);
     updates.forEach((f, i) => expect(f.seq).toBe(i + 1));
 
     ws.send('this is not json');
     ws.send(JSON.stringify({ op: 'subscribe', ident: 'no-such-plugin' }));
-    const errors = await eventually(() => {
-      const e = frames.filter((f) => f.type === 'error');
-      return e.length >= 2 ? e : undefined;
-    }, 5_000, 'two error frames');
+    const errors = await eventually(
+      () => {
+        const e = frames.filter((f) => f.type === 'error');
+        return e.length >= 2 ? e : undefined;
+      },
+      5_000,
+      'two error frames',
+    );
     expect(errors.map((e) => (e as unknown as { error: string }).error)).toEqual(['bad_frame', 'unknown_ident']);
     expect(ws.readyState).toBe(WebSocket.OPEN);
     ws.close();
@@ -106,9 +134,15 @@ describe('statscache end to end: bus → actors → HTTP/WS → SIGTERM → rest
   });
 
   it('takes a snapshot on POST /admin/snapshot with the admin token, and refuses a wrong one', async () => {
-    const wrong = await fetch(`${svc.base}/admin/snapshot`, { method: 'POST', headers: { authorization: 'Bearer nope' } });
+    const wrong = await fetch(`${svc.base}/admin/snapshot`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer nope' },
+    });
     expect(wrong.status).toBe(401);
-    const res = await fetch(`${svc.base}/admin/snapshot`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+    const res = await fetch(`${svc.base}/admin/snapshot`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
     expect(res.status).toBe(200);
     const report = (await res.json()) as { generation: number; journalSeq: number };
     expect(report.generation).toBeGreaterThanOrEqual(1);

@@ -11,8 +11,12 @@ import { runCli } from '../commands/cli.js';
 import { CLI, eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 
 /** Runs `serve` expecting it to refuse: resolves with its exit code and everything it printed. */
-function serveToRefusal(args: readonly string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--bind', 'tcp://127.0.0.1:*', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function serveToRefusal(
+  args: readonly string[],
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--bind', 'tcp://127.0.0.1:*', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -28,12 +32,19 @@ function serveToRefusal(args: readonly string[]): Promise<{ code: number | null;
 describe('one instance per port and per data dir', () => {
   it('npm run demo (statscache demo) keeps its data in ./data-demo, never in ./data', async () => {
     const cwd = tempDir();
-    const child = spawn(process.execPath, [CLI, 'demo', '--port', '0', '--bind', 'tcp://127.0.0.1:*'], { cwd: cwd.path, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'demo', '--port', '0', '--bind', 'tcp://127.0.0.1:*'], {
+      cwd: cwd.path,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
-      await eventually(() => (out.includes('demo traffic simulator publishing') ? true : undefined), 20_000, 'demo to start');
+      await eventually(
+        () => (out.includes('demo traffic simulator publishing') ? true : undefined),
+        20_000,
+        'demo to start',
+      );
       expect(out).toContain(`"dataDir":"data-demo"`);
     } finally {
       child.kill('SIGTERM');
@@ -49,7 +60,11 @@ describe('one instance per port and per data dir', () => {
   const start = async (args: string[]) => {
     const s = await startService(args);
     running.add(s);
-    await eventually(async () => ((await getJson(`${s.base}/readyz`)).status === 200 ? true : undefined), 20_000, 'ready');
+    await eventually(
+      async () => ((await getJson(`${s.base}/readyz`)).status === 200 ? true : undefined),
+      20_000,
+      'ready',
+    );
     return s;
   };
   afterAll(async () => {
@@ -85,7 +100,9 @@ describe('one instance per port and per data dir', () => {
     const second = await serveToRefusal(['--port', '0', '--data-dir', dir]);
     expect(second.signal).toBeNull();
     expect(second.code).toBe(2);
-    expect(second.out).toContain(`SC_DATA_DIR_LOCKED: the data dir ${dir} is locked: pid ${holder.child.pid} (statscache serve) is using it`);
+    expect(second.out).toContain(
+      `SC_DATA_DIR_LOCKED: the data dir ${dir} is locked: pid ${holder.child.pid} (statscache serve) is using it`,
+    );
     expect(readFileSync(pidFile, 'utf8').trim()).toBe(String(holder.child.pid));
 
     // Offline writers are refused too, --force or not; read-only commands still work.

@@ -34,12 +34,21 @@ export function toWire(e: RawEnvelope): WireMessage {
   };
   for (const u of meta.usernames) headers[`fedora_messaging_user_${u}`] = true;
   for (const p of meta.packages) headers[`fedora_messaging_rpm_${p}`] = true;
-  return { topic: e.topic, body: Buffer.from(JSON.stringify(e.msg)), messageId: typeof e['msg_id'] === 'string' ? e['msg_id'] : randomUUID(), headers };
+  return {
+    topic: e.topic,
+    body: Buffer.from(JSON.stringify(e.msg)),
+    messageId: typeof e['msg_id'] === 'string' ? e['msg_id'] : randomUUID(),
+    headers,
+  };
 }
 
 export interface TestPublisher {
   publish(m: WireMessage): void;
-  publishRaw(topic: string, body: Buffer | string, options?: { messageId?: string; headers?: Record<string, unknown> }): void;
+  publishRaw(
+    topic: string,
+    body: Buffer | string,
+    options?: { messageId?: string; headers?: Record<string, unknown> },
+  ): void;
   /** Resolves once the broker confirmed everything published so far. */
   confirmed(): Promise<void>;
   close(): Promise<void>;

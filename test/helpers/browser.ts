@@ -4,7 +4,16 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 
 /** Debian's Chromium, headless, with nothing phoning home. */
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
@@ -20,7 +29,11 @@ export interface OpenedPage {
 }
 
 /** A page at `width` px that records every problem the browser reports while it lives. */
-export async function openPage(browser: Browser, url: string, options: { width?: number; before?: (page: Page) => Promise<void> } = {}): Promise<OpenedPage> {
+export async function openPage(
+  browser: Browser,
+  url: string,
+  options: { width?: number; before?: (page: Page) => Promise<void> } = {},
+): Promise<OpenedPage> {
   const page = await browser.newPage({ viewport: { width: options.width ?? 1280, height: 900 } });
   await options.before?.(page);
   const problems: string[] = [];
@@ -39,7 +52,10 @@ export async function openPage(browser: Browser, url: string, options: { width?:
 
 /** Nothing wider than the viewport: the page never scrolls sideways. */
 export async function expectNoHorizontalOverflow(page: Page, what: string): Promise<void> {
-  const { scroll, inner } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
+  const { scroll, inner } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    inner: window.innerWidth,
+  }));
   expect(scroll, `${what}: document is ${scroll} px wide in a ${inner} px viewport`).toBeLessThanOrEqual(inner);
 }
 

@@ -38,12 +38,29 @@ export class FakeDatagrepper {
       const rowsPerPage = Math.min(num('rows_per_page') ?? 25, 100);
       const page = num('page') ?? 1;
       const asc = u.searchParams.get('order') === 'asc';
-      const hits = this.messages.filter((m) => m.timestamp >= start && m.timestamp <= end).sort((a, b) => (asc ? a.timestamp - b.timestamp : b.timestamp - a.timestamp));
+      const hits = this.messages
+        .filter((m) => m.timestamp >= start && m.timestamp <= end)
+        .sort((a, b) => (asc ? a.timestamp - b.timestamp : b.timestamp - a.timestamp));
       const pages = Math.ceil(hits.length / rowsPerPage);
-      const legacy = (m: Stored) => ({ ...m, timestamp: m.timestamp + 0.0, source_name: 'datanommer', source_version: '0.9' });
-      const slice = hits.slice((page - 1) * rowsPerPage, page * rowsPerPage).map((m, i) => (v2 && !this.v2Legacy(m, i) ? serialized(m) : legacy(m)));
+      const legacy = (m: Stored) => ({
+        ...m,
+        timestamp: m.timestamp + 0.0,
+        source_name: 'datanommer',
+        source_version: '0.9',
+      });
+      const slice = hits
+        .slice((page - 1) * rowsPerPage, page * rowsPerPage)
+        .map((m, i) => (v2 && !this.v2Legacy(m, i) ? serialized(m) : legacy(m)));
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ raw_messages: slice, total: hits.length, pages, count: slice.length, arguments: { start, end, page, rows_per_page: rowsPerPage, order: asc ? 'asc' : 'desc' } }));
+      res.end(
+        JSON.stringify({
+          raw_messages: slice,
+          total: hits.length,
+          pages,
+          count: slice.length,
+          arguments: { start, end, page, rows_per_page: rowsPerPage, order: asc ? 'asc' : 'desc' },
+        }),
+      );
     });
     await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/raw`;
@@ -57,6 +74,9 @@ export class FakeDatagrepper {
 
 /** fedora-messaging's serialized form, as datagrepper's `/v2/search` returns it. */
 export function serialized(m: Stored): Record<string, unknown> {
-  const headers = { ...((m['headers'] as Record<string, unknown> | undefined) ?? {}), 'sent-at': new Date(Math.floor(m.timestamp) * 1000).toISOString().replace(/\.\d{3}Z$/, '+00:00') };
+  const headers = {
+    ...((m['headers'] as Record<string, unknown> | undefined) ?? {}),
+    'sent-at': new Date(Math.floor(m.timestamp) * 1000).toISOString().replace(/\.\d{3}Z$/, '+00:00'),
+  };
   return { topic: m.topic, body: m['msg'], headers, id: m['msg_id'], priority: 0, queue: null };
 }

@@ -19,7 +19,11 @@ export interface PersistenceSession {
 export function openSession(
   dir: string,
   definitions: readonly unknown[],
-  options: { slots?: number; journalSeq?: () => number; chunk?: Pick<SnapshotterOptions, 'chunkEntries' | 'onYield'> } = {},
+  options: {
+    slots?: number;
+    journalSeq?: () => number;
+    chunk?: Pick<SnapshotterOptions, 'chunkEntries' | 'onYield'>;
+  } = {},
 ): PersistenceSession {
   const host = new PluginHost(registerPlugins(definitions), () => {});
   const store = new DataStore(dir);
@@ -34,7 +38,12 @@ export function openSession(
   const snapshotter = new Snapshotter(
     host.runtimes,
     store,
-    { slots: options.slots ?? 3, now: () => 0, position: () => ({ journalSeq: options.journalSeq?.() ?? 0, newestTimestamp: 0, publishers: {} }), ...options.chunk },
+    {
+      slots: options.slots ?? 3,
+      now: () => 0,
+      position: () => ({ journalSeq: options.journalSeq?.() ?? 0, newestTimestamp: 0, publishers: {} }),
+      ...options.chunk,
+    },
     report,
   );
   return {

@@ -33,24 +33,80 @@ export interface TestBroker {
   stop(): Promise<void>;
 }
 
-async function makeCerts(dir: string): Promise<{ ca: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string }> {
+async function makeCerts(
+  dir: string,
+): Promise<{ ca: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string }> {
   const f = (n: string) => join(dir, n);
   const ssl = (...args: string[]) => run('openssl', args, { cwd: dir });
   writeFileSync(f('server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
   writeFileSync(f('client.ext'), 'extendedKeyUsage=clientAuth\n');
-  await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca-key.pem'), '-out', f('ca.pem'), '-days', '2', '-subj', '/CN=statscache-test-ca');
-  for (const [name, cn] of [['server', 'localhost'], ['client', 'guest']] as const) {
-    await ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f(`${name}-key.pem`), '-out', f(`${name}.csr`), '-subj', `/CN=${cn}`);
-    await ssl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.pem'), '-CAkey', f('ca-key.pem'), '-CAcreateserial', '-out', f(`${name}.pem`), '-days', '2', '-extfile', f(`${name}.ext`));
+  await ssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    f('ca-key.pem'),
+    '-out',
+    f('ca.pem'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=statscache-test-ca',
+  );
+  for (const [name, cn] of [
+    ['server', 'localhost'],
+    ['client', 'guest'],
+  ] as const) {
+    await ssl(
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      f(`${name}-key.pem`),
+      '-out',
+      f(`${name}.csr`),
+      '-subj',
+      `/CN=${cn}`,
+    );
+    await ssl(
+      'x509',
+      '-req',
+      '-in',
+      f(`${name}.csr`),
+      '-CA',
+      f('ca.pem'),
+      '-CAkey',
+      f('ca-key.pem'),
+      '-CAcreateserial',
+      '-out',
+      f(`${name}.pem`),
+      '-days',
+      '2',
+      '-extfile',
+      f(`${name}.ext`),
+    );
   }
-  return { ca: f('ca.pem'), serverCert: f('server.pem'), serverKey: f('server-key.pem'), clientCert: f('client.pem'), clientKey: f('client-key.pem') };
+  return {
+    ca: f('ca.pem'),
+    serverCert: f('server.pem'),
+    serverKey: f('server-key.pem'),
+    clientCert: f('client.pem'),
+    clientKey: f('client-key.pem'),
+  };
 }
 
 export async function startBroker(options: { tls?: boolean; forcePrivate?: boolean } = {}): Promise<TestBroker> {
   const external = process.env['STATSCACHE_TEST_AMQP_URL'];
   if (external && !options.tls && !options.forcePrivate) {
     return {
-      url: external, tlsUrl: null, certs: null, private: false, startMs: 0,
+      url: external,
+      tlsUrl: null,
+      certs: null,
+      private: false,
+      startMs: 0,
       ctl: () => Promise.reject(new Error('rabbitmqctl is not available for STATSCACHE_TEST_AMQP_URL')),
       restartApp: () => Promise.reject(new Error('cannot restart a STATSCACHE_TEST_AMQP_URL broker')),
       stop: async () => {},
@@ -98,9 +154,15 @@ export async function startBroker(options: { tls?: boolean; forcePrivate?: boole
     RABBITMQ_ADVANCED_CONFIG_FILE: join(dir, 'advanced.config'),
     ERL_EPMD_ADDRESS: '127.0.0.1',
   };
-  const ctl = async (...args: string[]) => (await run(`${BIN}/rabbitmqctl`, ['-n', node, ...args], { env, timeout: 60_000 })).stdout;
+  const ctl = async (...args: string[]) =>
+    (await run(`${BIN}/rabbitmqctl`, ['-n', node, ...args], { env, timeout: 60_000 })).stdout;
   const started = performance.now();
-  const child: ChildProcess = spawn(`${BIN}/rabbitmq-server`, [], { env, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const child: ChildProcess = spawn(`${BIN}/rabbitmq-server`, [], {
+    env,
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -118,7 +180,8 @@ export async function startBroker(options: { tls?: boolean; forcePrivate?: boole
     // await_startup needs the node registered in epmd first; until then it fails at once.
     const deadline = performance.now() + 90_000;
     for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`rabbitmq-server exited (${child.exitCode ?? child.signalCode})`);
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`rabbitmq-server exited (${child.exitCode ?? child.signalCode})`);
       try {
         await ctl('await_startup', '--timeout', '60');
         break;

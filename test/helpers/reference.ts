@@ -13,7 +13,10 @@ import { getJson } from './service-process.js';
 const WINDOW = { start: 0, stop: 1e12 };
 
 /** Every plugin's full view after seeing each message exactly once, in order: the truth to compare with. */
-export function referenceViews(envelopes: readonly Envelope[], definitions: readonly unknown[] = builtinPlugins()): Map<string, Row[]> {
+export function referenceViews(
+  envelopes: readonly Envelope[],
+  definitions: readonly unknown[] = builtinPlugins(),
+): Map<string, Row[]> {
   const host = new PluginHost(registerPlugins(definitions), () => {});
   const route = createRouter(host.runtimes.map((r) => r.plugin));
   for (const e of envelopes) host.dispatch(createPluginMessage(e, deriveMeta), route(e.topic));
@@ -43,7 +46,9 @@ export async function servedViews(base: string, idents: Iterable<string>): Promi
   for (const ident of idents) {
     const rows: Row[] = [];
     for (let page = 1; ; page++) {
-      const res = await getJson(`${base}/api/${ident}?order=asc&start=${WINDOW.start}&stop=${WINDOW.stop}&rows_per_page=100&page=${page}`);
+      const res = await getJson(
+        `${base}/api/${ident}?order=asc&start=${WINDOW.start}&stop=${WINDOW.stop}&rows_per_page=100&page=${page}`,
+      );
       if (res.status !== 200) throw new Error(`${ident} page ${page}: ${res.status} ${JSON.stringify(res.body)}`);
       rows.push(...(res.body as Row[]));
       if (page >= Number(res.headers.get('x-link-count'))) break;

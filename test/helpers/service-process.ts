@@ -78,7 +78,13 @@ export function startService(args: readonly string[], env: NodeJS.ProcessEnv = {
 }
 
 /** A real ZeroMQ publisher connected to the service's bind, like a fedmsg emitter. */
-export async function connectPublisher(endpoint: string): Promise<{ send(topic: string, body: string): Promise<void>; sendRaw(frames: (string | Buffer)[]): Promise<void>; close(): void }> {
+export async function connectPublisher(
+  endpoint: string,
+): Promise<{
+  send(topic: string, body: string): Promise<void>;
+  sendRaw(frames: (string | Buffer)[]): Promise<void>;
+  close(): void;
+}> {
   const pub = new Publisher({ linger: 2000 });
   pub.connect(endpoint);
   // PUB/SUB drops what is sent before the subscription reaches the publisher ("slow joiner").
@@ -94,17 +100,28 @@ export async function connectPublisher(endpoint: string): Promise<{ send(topic: 
  * PUB/SUB drops what is sent before the subscription reaches the publisher ("slow joiner"):
  * send probe frames (invalid JSON, so counted and skipped) until the service has seen one.
  */
-export async function waitForSubscription(send: (frames: string[]) => Promise<void>, framesSeen: () => number): Promise<void> {
+export async function waitForSubscription(
+  send: (frames: string[]) => Promise<void>,
+  framesSeen: () => number,
+): Promise<void> {
   const before = framesSeen();
-  await eventually(async () => {
-    await send(['org.test.statscache.probe', '{not json']);
-    await new Promise((r) => setTimeout(r, 30));
-    return framesSeen() > before ? true : undefined;
-  }, 10_000, 'ZeroMQ subscription to join');
+  await eventually(
+    async () => {
+      await send(['org.test.statscache.probe', '{not json']);
+      await new Promise((r) => setTimeout(r, 30));
+      return framesSeen() > before ? true : undefined;
+    },
+    10_000,
+    'ZeroMQ subscription to join',
+  );
 }
 
 /** Polls `probe` until it returns a value other than undefined, or fails after `ms`. */
-export async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined, ms = 15_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  ms = 15_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + ms;
   let last: unknown;
   for (;;) {
@@ -119,7 +136,10 @@ export async function eventually<T>(probe: () => Promise<T | undefined> | T | un
   }
 }
 
-export async function getJson(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: unknown }> {
+export async function getJson(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: unknown }> {
   const res = await fetch(url, { headers });
   const text = await res.text();
   let body: unknown = text;

@@ -25,12 +25,20 @@ export async function feed(svc: RunningService, envelopes: readonly Sample[]): P
   const want = acceptedOnce(envelopes).length;
   const pub = await connectPublisher(svc.bound);
   try {
-    await eventually(async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined), 20_000, 'ready');
+    await eventually(
+      async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined),
+      20_000,
+      'ready',
+    );
     for (const e of envelopes) await pub.send(e.topic, JSON.stringify(e));
-    await eventually(async () => {
-      const res = await getJson(`${svc.base}/raw?rows_per_page=1`);
-      return (res.body as { total?: number }).total === want ? true : undefined;
-    }, 20_000, `${want} messages in the journal`);
+    await eventually(
+      async () => {
+        const res = await getJson(`${svc.base}/raw?rows_per_page=1`);
+        return (res.body as { total?: number }).total === want ? true : undefined;
+      },
+      20_000,
+      `${want} messages in the journal`,
+    );
   } finally {
     pub.close();
   }

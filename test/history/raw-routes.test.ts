@@ -58,16 +58,36 @@ describe('GET /raw and GET /id served from the journal (datagrepper.md)', () => 
     const newest = [...kept].sort((a, b) => b.timestamp - a.timestamp).slice(0, 25);
     expect(ids(body)).toEqual(newest.map(idOf));
     expect(body.arguments).toEqual({
-      start: null, end: null, delta: null,
-      users: [], packages: [], categories: [], topics: [], contains: [], agents: [],
-      not_users: [], not_packages: [], not_categories: [], not_topics: [], not_agents: [],
-      page: 1, rows_per_page: 25, order: 'desc', meta: [], grouped: false,
+      start: null,
+      end: null,
+      delta: null,
+      users: [],
+      packages: [],
+      categories: [],
+      topics: [],
+      contains: [],
+      agents: [],
+      not_users: [],
+      not_packages: [],
+      not_categories: [],
+      not_topics: [],
+      not_agents: [],
+      page: 1,
+      rows_per_page: 25,
+      order: 'desc',
+      meta: [],
+      grouped: false,
     });
     // Python's json writes floats with a fraction; the samples' stamps are whole seconds.
     expect(text).toContain(`"timestamp":${newest[0]?.timestamp}.0,`);
-    for (const m of body.raw_messages) expect(m).toMatchObject({ source_name: 'statscache', source_version: expect.any(String) });
+    for (const m of body.raw_messages)
+      expect(m).toMatchObject({ source_name: 'statscache', source_version: expect.any(String) });
     const original = kept.find((e) => idOf(e) === idOf(body.raw_messages[0] as Sample));
-    const { source_name: _n, source_version: _v, ...envelope } = body.raw_messages[0] as RawPage['raw_messages'][number];
+    const {
+      source_name: _n,
+      source_version: _v,
+      ...envelope
+    } = body.raw_messages[0] as RawPage['raw_messages'][number];
     expect(envelope).toEqual(original);
   });
 
@@ -138,7 +158,9 @@ describe('GET /raw and GET /id served from the journal (datagrepper.md)', () => 
     const user = [...users.entries()].sort((x, y) => y[1] - x[1])[0]?.[0] as string;
     expect((await page(`user=${encodeURIComponent(user)}`)).total).toBe(users.get(user));
     expect((await page(`not_user=${encodeURIComponent(user)}`)).total).toBe(kept.length - (users.get(user) ?? 0));
-    const userAndCategory = count((e) => metas.get(e)?.usernames.includes(user) === true && categoryOfTopic(e.topic) === a);
+    const userAndCategory = count(
+      (e) => metas.get(e)?.usernames.includes(user) === true && categoryOfTopic(e.topic) === a,
+    );
     expect((await page(`user=${encodeURIComponent(user)}&category=${a}`)).total).toBe(userAndCategory);
 
     const pkgs = new Map<string, number>();
@@ -149,13 +171,19 @@ describe('GET /raw and GET /id served from the journal (datagrepper.md)', () => 
 
     const agent = [...metas.values()].find((m) => m.agent !== null)?.agent as string;
     expect((await page(`agent=${encodeURIComponent(agent)}`)).total).toBe(count((e) => metas.get(e)?.agent === agent));
-    expect((await page(`not_agent=${encodeURIComponent(agent)}`)).total).toBe(count((e) => metas.get(e)?.agent !== agent));
+    expect((await page(`not_agent=${encodeURIComponent(agent)}`)).total).toBe(
+      count((e) => metas.get(e)?.agent !== agent),
+    );
 
     expect((await page('contains=rawhide')).total).toBe(count((e) => JSON.stringify(e).includes('rawhide')));
-    expect((await page('contains=rawhide&contains=koji')).total).toBe(count((e) => JSON.stringify(e).includes('rawhide') || JSON.stringify(e).includes('koji')));
+    expect((await page('contains=rawhide&contains=koji')).total).toBe(
+      count((e) => JSON.stringify(e).includes('rawhide') || JSON.stringify(e).includes('koji')),
+    );
     // Filters combine with a time window and paging.
     const windowed = await page(`category=${a}&start=${end - 200}&end=${end}&rows_per_page=3&page=2&order=asc`);
-    const want = kept.filter((e) => categoryOfTopic(e.topic) === a && e.timestamp >= end - 200).sort((x, y) => x.timestamp - y.timestamp);
+    const want = kept
+      .filter((e) => categoryOfTopic(e.topic) === a && e.timestamp >= end - 200)
+      .sort((x, y) => x.timestamp - y.timestamp);
     expect(windowed.total).toBe(want.length);
     expect(windowed.raw_messages.map((m) => m.timestamp)).toEqual(want.slice(3, 6).map((e) => e.timestamp));
     expect(windowed.arguments).toMatchObject({ categories: [a], page: 2, rows_per_page: 3, order: 'asc' });
@@ -167,7 +195,11 @@ describe('GET /raw and GET /id served from the journal (datagrepper.md)', () => 
     for (const m of p.raw_messages) {
       const want = deriveMeta(m as unknown as Envelope);
       expect(Object.keys(m.meta ?? {}).sort()).toEqual(['date', 'packages', 'title', 'usernames']);
-      expect(m.meta).toMatchObject({ usernames: [...want.usernames], packages: [...want.packages], date: new Date(m.timestamp * 1000).toISOString() });
+      expect(m.meta).toMatchObject({
+        usernames: [...want.usernames],
+        packages: [...want.packages],
+        date: new Date(m.timestamp * 1000).toISOString(),
+      });
       expect(m.topic.endsWith(m.meta?.['title'] as string)).toBe(true);
     }
     expect((await page('rows_per_page=5')).raw_messages.every((m) => m.meta === undefined)).toBe(true);
@@ -223,7 +255,9 @@ describe('GET /raw and GET /id served from the journal (datagrepper.md)', () => 
     const { source_name: _n, source_version: _v, ...envelope } = res.body as Record<string, unknown>;
     expect(envelope).toEqual(known);
     const withMeta = await getJson(`${svc.base}/id?id=${encodeURIComponent(known.msg_id as string)}&meta=usernames`);
-    expect((withMeta.body as { meta: unknown }).meta).toEqual({ usernames: [...deriveMeta(known as unknown as Envelope).usernames] });
+    expect((withMeta.body as { meta: unknown }).meta).toEqual({
+      usernames: [...deriveMeta(known as unknown as Envelope).usernames],
+    });
     expect((await getJson(`${svc.base}/id`)).status).toBe(400);
     expect((await getJson(`${svc.base}/id`)).body).toMatchObject({ error: 'bad_parameter', parameter: 'id' });
     const missing = await getJson(`${svc.base}/id?id=no-such-message`);

@@ -23,7 +23,11 @@ describe('one statscache is a valid --datagrepper for another', () => {
 
     const b = await startService(['--data-dir', dirB.path, '--datagrepper', `${a.base}/raw`]);
     running.push(b);
-    await eventually(async () => ((await getJson(`${b.base}/readyz`)).status === 200 ? true : undefined), 30_000, 'B ready after backfill');
+    await eventually(
+      async () => ((await getJson(`${b.base}/readyz`)).status === 200 ? true : undefined),
+      30_000,
+      'B ready after backfill',
+    );
 
     const want = referenceViews(acceptedOnce(samples) as never);
     const viewsA = await servedViews(a.base, want.keys());
@@ -34,7 +38,10 @@ describe('one statscache is a valid --datagrepper for another', () => {
     }
     // B journaled every message once, so it can in turn serve them.
     expect(((await getJson(`${b.base}/raw?rows_per_page=1`)).body as { total: number }).total).toBe(total);
-    const volume = (viewsB.get('volume-by-category-1d') ?? []).reduce((n, r) => n + (r as unknown as { volume: number }).volume, 0);
+    const volume = (viewsB.get('volume-by-category-1d') ?? []).reduce(
+      (n, r) => n + (r as unknown as { volume: number }).volume,
+      0,
+    );
     expect(volume).toBe(total);
   });
 });

@@ -46,28 +46,54 @@ describe('filtered /raw scans are bounded in concurrency and time, and /api keep
   const get = async (path: string): Promise<Answer> => {
     const res = await fetch(`${base}${path}`);
     const text = await res.text();
-    return { status: res.status, body: JSON.parse(text) as Record<string, unknown>, retryAfter: res.headers.get('retry-after'), done: ++order };
+    return {
+      status: res.status,
+      body: JSON.parse(text) as Record<string, unknown>,
+      retryAfter: res.headers.get('retry-after'),
+      done: ++order,
+    };
   };
-  const refusals = async (limit: string) => Number(new RegExp(`^statscache_limit_refusals_total\\{limit="${limit}"\\} (\\d+)$`, 'm').exec(await (await fetch(`${base}/metrics`)).text())?.[1]);
+  const refusals = async (limit: string) =>
+    Number(
+      new RegExp(`^statscache_limit_refusals_total\\{limit="${limit}"\\} (\\d+)$`, 'm').exec(
+        await (await fetch(`${base}/metrics`)).text(),
+      )?.[1],
+    );
 
   beforeAll(async () => {
     const config = loadConfig({
       env: {},
-      flags: { port: 0, bind: ['tcp://127.0.0.1:*'], dataDir: dir.path, snapshotInterval: 3600, historyScanConcurrency: CONCURRENCY, historyScanQueue: QUEUE, historyScanTimeoutSeconds: TIMEOUT_S },
+      flags: {
+        port: 0,
+        bind: ['tcp://127.0.0.1:*'],
+        dataDir: dir.path,
+        snapshotInterval: 3600,
+        historyScanConcurrency: CONCURRENCY,
+        historyScanQueue: QUEUE,
+        historyScanTimeoutSeconds: TIMEOUT_S,
+      },
     });
     service = Service.build({ config, logger: createLogger('silent'), plugins: builtinPlugins(), clock });
     await service.start();
     base = `http://127.0.0.1:${service.server?.port}`;
     const pub = new Publisher({ linger: 0, sendHighWaterMark: 0 });
     pub.connect(service.subscription?.bound[0] ?? '');
-    await waitForSubscription((frames) => pub.send(frames), () => service.counters.frames);
+    await waitForSubscription(
+      (frames) => pub.send(frames),
+      () => service.counters.frames,
+    );
     const end = Math.floor(Date.now() / 1000) - 60;
     for (let copy = 0; copy < COPIES; copy++) {
       const batch = recentSamples(end - copy * 600);
-      for (const [i, e] of batch.entries()) await pub.send([e.topic, JSON.stringify({ ...e, msg_id: `scan-${process.pid}-${copy}-${i}` })]);
+      for (const [i, e] of batch.entries())
+        await pub.send([e.topic, JSON.stringify({ ...e, msg_id: `scan-${process.pid}-${copy}-${i}` })]);
     }
     journaled = COPIES * 510;
-    await eventually(async () => ((await get('/raw?rows_per_page=1')).body['total'] === journaled ? true : undefined), 60_000, `${journaled} messages journaled`);
+    await eventually(
+      async () => ((await get('/raw?rows_per_page=1')).body['total'] === journaled ? true : undefined),
+      60_000,
+      `${journaled} messages journaled`,
+    );
     pub.close();
   }, 120_000);
   afterAll(async () => {

@@ -6,8 +6,12 @@ import { fedWithSamples, serve, type Served } from './harness.js';
 import { probePlugin } from './probe-plugin.js';
 import { readFileSync } from 'node:fs';
 
-const JQUERY_ACCEPT = 'text/javascript, application/javascript, application/ecmascript, application/x-ecmascript, */*; q=0.01';
-const CORS = { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'Link, X-Link-Number, X-Link-Count' };
+const JQUERY_ACCEPT =
+  'text/javascript, application/javascript, application/ecmascript, application/x-ecmascript, */*; q=0.01';
+const CORS = {
+  'access-control-allow-origin': '*',
+  'access-control-expose-headers': 'Link, X-Link-Number, X-Link-Count',
+};
 
 type ErrorBody = { error: string; detail: string };
 
@@ -19,14 +23,20 @@ describe('formats, errors and CORS over the real server', () => {
   });
   afterAll(async () => s?.close());
 
-  const get = (path: string, headers: Record<string, string> = {}, method = 'GET') => fetch(`${s.base}${path}`, { method, headers });
+  const get = (path: string, headers: Record<string, string> = {}, method = 'GET') =>
+    fetch(`${s.base}${path}`, { method, headers });
   const expectCors = (res: Response) => {
     for (const [k, v] of Object.entries(CORS)) expect(res.headers.get(k), k).toBe(v);
   };
 
   it('JSON for application/json, text/json, */* and no Accept at all', async () => {
     const bodies = [];
-    for (const accept of ['application/json', 'text/json', '*/*', 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8']) {
+    for (const accept of [
+      'application/json',
+      'text/json',
+      '*/*',
+      'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+    ]) {
       const res = await get('/api/volume-1m?rows_per_page=5', { accept });
       expect(res.status, accept).toBe(200);
       expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
@@ -178,7 +188,15 @@ describe('formats, errors and CORS over the real server', () => {
       expectCors(res);
       expect(((await res.json()) as ErrorBody).error).toBe('method_not_allowed');
     }
-    const pre = await get('/api/volume-1m', { origin: 'http://dashboard.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'if-none-match' }, 'OPTIONS');
+    const pre = await get(
+      '/api/volume-1m',
+      {
+        origin: 'http://dashboard.example',
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'if-none-match',
+      },
+      'OPTIONS',
+    );
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-origin')).toBe('*');
     expect(pre.headers.get('access-control-allow-methods')).toContain('GET');
@@ -186,7 +204,15 @@ describe('formats, errors and CORS over the real server', () => {
   });
 
   it('CORS on every API answer, success or error', async () => {
-    for (const path of ['/api/', '/api/volume-1m', '/api/layout-probe/layout', '/api/volume-1m/layout', '/api/nope', '/plugins', '/openapi.json']) {
+    for (const path of [
+      '/api/',
+      '/api/volume-1m',
+      '/api/layout-probe/layout',
+      '/api/volume-1m/layout',
+      '/api/nope',
+      '/plugins',
+      '/openapi.json',
+    ]) {
       expectCors(await get(path));
     }
   });

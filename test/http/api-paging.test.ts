@@ -69,7 +69,9 @@ describe('/api/<ident> paging over the real server', () => {
     const last = await get(`rows_per_page=${per}&page=${pages}`);
     const lastRows = (await last.json()) as CategoryRow[];
     expect(lastRows).toHaveLength(total - per * (pages - 1));
-    expect(links(last.headers.get('link'))).toEqual({ previous: `/api/${ident}?rows_per_page=${per}&page=${pages - 1}` });
+    expect(links(last.headers.get('link'))).toEqual({
+      previous: `/api/${ident}?rows_per_page=${per}&page=${pages - 1}`,
+    });
 
     // Every row of those pages is a real row with the right count, newest first.
     for (const r of [...firstRows, ...midRows, ...lastRows]) expect(want.get(keyOf(r))).toBe(r.volume);
@@ -98,7 +100,12 @@ describe('/api/<ident> paging over the real server', () => {
       const next: string | undefined = links(res.headers.get('link'))['next'];
       if (next !== undefined) {
         const q = new URL(next, s.base).searchParams;
-        expect([q.get('order'), q.get('rows_per_page'), q.get('foo'), q.get('_')]).toEqual(['asc', String(per), 'bar', '789']);
+        expect([q.get('order'), q.get('rows_per_page'), q.get('foo'), q.get('_')]).toEqual([
+          'asc',
+          String(per),
+          'bar',
+          '789',
+        ]);
       }
       url = next;
       hops++;
@@ -149,14 +156,22 @@ describe('/api/<ident> paging over the real server', () => {
     const floats = (await (await get(`start=${lo - 0.5}&stop=${hi + 0.25}&rows_per_page=100`)).json()) as CategoryRow[];
     expect(floats).toHaveLength(inWindow);
     const iso = (t: number) => new Date(t * 1000).toISOString().replace('.000Z', '');
-    const isoRows = (await (await get(`start=${iso(lo)}&stop=${encodeURIComponent(`${iso(hi)}+00:00`)}&rows_per_page=100`)).json()) as CategoryRow[];
+    const isoRows = (await (
+      await get(`start=${iso(lo)}&stop=${encodeURIComponent(`${iso(hi)}+00:00`)}&rows_per_page=100`)
+    ).json()) as CategoryRow[];
     expect(isoRows).toEqual(floats);
     // A zone other than UTC shifts the window: 01:00+01:00 is 00:00 UTC.
-    const shifted = (await (await get(`start=${encodeURIComponent(new Date((lo + 3600) * 1000).toISOString().slice(0, 19) + '+01:00')}&stop=${hi}&rows_per_page=100`)).json()) as CategoryRow[];
+    const shifted = (await (
+      await get(
+        `start=${encodeURIComponent(new Date((lo + 3600) * 1000).toISOString().slice(0, 19) + '+01:00')}&stop=${hi}&rows_per_page=100`,
+      )
+    ).json()) as CategoryRow[];
     expect(shifted).toEqual(floats);
     // Day precision: a date alone is midnight UTC.
     const day = new Date(lo * 1000).toISOString().slice(0, 10);
-    const dayRows = (await (await get(`start=${day}&stop=${Date.parse(`${day}T00:00:00Z`) / 1000 - 1}`)).json()) as CategoryRow[];
+    const dayRows = (await (
+      await get(`start=${day}&stop=${Date.parse(`${day}T00:00:00Z`) / 1000 - 1}`)
+    ).json()) as CategoryRow[];
     expect(dayRows).toEqual([]);
   });
 
@@ -166,7 +181,9 @@ describe('/api/<ident> paging over the real server', () => {
     const [newest] = (await minute.json()) as { timestamp: number }[];
     // The newest minute bucket (stamped with its end, usually still in the future) is served.
     expect(newest?.timestamp).toBe((Math.floor(newestMessage / 60) + 1) * 60);
-    const explicit = (await (await fetch(`${s.base}/api/volume-1m?rows_per_page=1&stop=${now - 120}`)).json()) as { timestamp: number }[];
+    const explicit = (await (await fetch(`${s.base}/api/volume-1m?rows_per_page=1&stop=${now - 120}`)).json()) as {
+      timestamp: number;
+    }[];
     expect(explicit[0]?.timestamp).toBeLessThanOrEqual(now - 120);
   });
 });

@@ -13,7 +13,8 @@ describe('ETag, 304, gzip and HEAD over the real server', () => {
   afterAll(async () => s?.close());
 
   const url = (path: string) => `${s.base}${path}`;
-  const gzipCount = async () => Number(/^statscache_http_gzip_total (\d+)$/m.exec(await s.service.metrics.refresh())?.[1]);
+  const gzipCount = async () =>
+    Number(/^statscache_http_gzip_total (\d+)$/m.exec(await s.service.metrics.refresh())?.[1]);
 
   it('every API answer has an ETag, and If-None-Match gives 304 (strong, weak, lists, *)', async () => {
     for (const path of ['/api/', '/api/volume-1m?rows_per_page=7', '/plugins', '/openapi.json', '/', '/dashboard']) {
@@ -44,10 +45,14 @@ describe('ETag, 304, gzip and HEAD over the real server', () => {
     expect(same.headers['etag']).toBe(json.headers['etag']);
 
     await s.publish(feed().slice(0, 20));
-    const changed = await eventually(async () => {
-      const r = await raw(url('/api/volume-1m'), { headers: { 'if-none-match': json.headers['etag'] as string } });
-      return r.status === 200 ? r : undefined;
-    }, 10_000, 'ETag to change after new messages');
+    const changed = await eventually(
+      async () => {
+        const r = await raw(url('/api/volume-1m'), { headers: { 'if-none-match': json.headers['etag'] as string } });
+        return r.status === 200 ? r : undefined;
+      },
+      10_000,
+      'ETag to change after new messages',
+    );
     expect(changed.headers['etag']).not.toBe(json.headers['etag']);
     expect(changed.body.equals(json.body)).toBe(false);
   });
@@ -71,19 +76,35 @@ describe('ETag, 304, gzip and HEAD over the real server', () => {
     }
     expect(await gzipCount()).toBe(before + 1);
     // Either representation's tag revalidates.
-    expect((await raw(url(path), { headers: { 'accept-encoding': 'gzip', 'if-none-match': plain.headers['etag'] as string } })).status).toBe(304);
+    expect(
+      (
+        await raw(url(path), {
+          headers: { 'accept-encoding': 'gzip', 'if-none-match': plain.headers['etag'] as string },
+        })
+      ).status,
+    ).toBe(304);
     expect((await raw(url(path), { headers: { 'if-none-match': zipped.headers['etag'] as string } })).status).toBe(304);
     // q=0 refuses gzip.
-    expect((await raw(url(path), { headers: { 'accept-encoding': 'gzip;q=0, *' } })).headers['content-encoding']).toBeUndefined();
+    expect(
+      (await raw(url(path), { headers: { 'accept-encoding': 'gzip;q=0, *' } })).headers['content-encoding'],
+    ).toBeUndefined();
   });
 
   it('HEAD answers the same status and headers as GET, without a body', async () => {
-    for (const path of ['/api/volume-1m?rows_per_page=3', '/api/', '/plugins', '/', '/api/nope', '/api/volume-1m?page=0']) {
+    for (const path of [
+      '/api/volume-1m?rows_per_page=3',
+      '/api/',
+      '/plugins',
+      '/',
+      '/api/nope',
+      '/api/volume-1m?page=0',
+    ]) {
       const get = await raw(url(path), { headers: { 'accept-encoding': 'identity' } });
       const head = await raw(url(path), { method: 'HEAD', headers: { 'accept-encoding': 'identity' } });
       expect(head.status, path).toBe(get.status);
       expect(head.body.length).toBe(0);
-      for (const h of ['etag', 'content-type', 'x-link-count', 'link']) expect(head.headers[h], `${path} ${h}`).toEqual(get.headers[h]);
+      for (const h of ['etag', 'content-type', 'x-link-count', 'link'])
+        expect(head.headers[h], `${path} ${h}`).toEqual(get.headers[h]);
     }
   });
 });

@@ -19,7 +19,8 @@ function balancePlugin() {
     columns: ['user', 'balance'],
     key: ['user'],
     update(message, { rows }) {
-      for (const user of message.meta.usernames) rows.set(user, { timestamp: message.timestamp, user, balance: (rows.get(user)?.balance ?? 0) - 1 });
+      for (const user of message.meta.usernames)
+        rows.set(user, { timestamp: message.timestamp, user, balance: (rows.get(user)?.balance ?? 0) - 1 });
     },
   });
 }
@@ -30,8 +31,20 @@ describe('CSV cells that a spreadsheet would run as formulas', () => {
   beforeAll(async () => {
     s = await serve([...builtinPlugins(), balancePlugin()]);
     const users = [EVIL, ...OTHERS, 'plainuser'];
-    await s.publish(users.map((user, i) => ({ topic: 'org.fedoraproject.prod.fas.user.update', timestamp: now, msg_id: `csv-${process.pid}-${i}`, msg: { agent: user, user } })));
-    await eventually(async () => ((await (await fetch(`${s.base}/api/balance-probe`)).json()) as unknown[]).length === users.length || undefined, 20_000, 'all users applied');
+    await s.publish(
+      users.map((user, i) => ({
+        topic: 'org.fedoraproject.prod.fas.user.update',
+        timestamp: now,
+        msg_id: `csv-${process.pid}-${i}`,
+        msg: { agent: user, user },
+      })),
+    );
+    await eventually(
+      async () =>
+        ((await (await fetch(`${s.base}/api/balance-probe`)).json()) as unknown[]).length === users.length || undefined,
+      20_000,
+      'all users applied',
+    );
   });
   afterAll(async () => s?.close());
 

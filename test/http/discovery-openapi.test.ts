@@ -40,16 +40,37 @@ describe('GET /plugins and GET /openapi.json', () => {
     const { plugins } = (await res.json()) as { plugins: Info[] };
     expect(plugins.map((p) => p.ident)).toEqual((await (await fetch(`${s.base}/api/`)).json()) as string[]);
     for (const [i, p] of plugins.entries()) {
-      const def = defs[i] as unknown as { name: string; summary: string; description: string; columns: string[]; key: string[]; topics?: string[]; layout?: unknown; params?: Record<string, { description: string }> };
-      expect([p.name, p.summary, p.description, p.columns, p.key]).toEqual([def.name, def.summary, def.description, def.columns, def.key]);
+      const def = defs[i] as unknown as {
+        name: string;
+        summary: string;
+        description: string;
+        columns: string[];
+        key: string[];
+        topics?: string[];
+        layout?: unknown;
+        params?: Record<string, { description: string }>;
+      };
+      expect([p.name, p.summary, p.description, p.columns, p.key]).toEqual([
+        def.name,
+        def.summary,
+        def.description,
+        def.columns,
+        def.key,
+      ]);
       if (p.interval !== null) expect(p.ident.endsWith(`-${p.interval.spelled}`)).toBe(true);
       expect(p.has_layout).toBe(def.layout !== undefined);
-      expect(p.parameters.filter((q) => q.scope === 'common').map((q) => q.name)).toEqual(expect.arrayContaining(COMMON));
-      expect(p.parameters.filter((q) => q.scope === 'plugin').map((q) => [q.name, q.description])).toEqual(Object.entries(def.params ?? {}).map(([n, spec]) => [n, spec.description]));
+      expect(p.parameters.filter((q) => q.scope === 'common').map((q) => q.name)).toEqual(
+        expect.arrayContaining(COMMON),
+      );
+      expect(p.parameters.filter((q) => q.scope === 'plugin').map((q) => [q.name, q.description])).toEqual(
+        Object.entries(def.params ?? {}).map(([n, spec]) => [n, spec.description]),
+      );
       expect(p.formats).toEqual(expect.arrayContaining(['application/json', 'application/javascript', 'text/csv']));
       // The newest message among those the plugin's topic prefixes select.
       const prefixes = def.topics ?? [''];
-      const mine = envelopes.filter((e) => prefixes.some((t) => e.topic.startsWith(t))).map((e) => e.timestamp as number);
+      const mine = envelopes
+        .filter((e) => prefixes.some((t) => e.topic.startsWith(t)))
+        .map((e) => e.timestamp as number);
       expect(p.last_update, p.ident).toBe(mine.length === 0 ? null : Math.max(...mine));
       // The row count is what paging the view reports.
       const view = await fetch(`${s.base}${p.links.rows}?rows_per_page=100`);
@@ -73,7 +94,19 @@ describe('GET /plugins and GET /openapi.json', () => {
     expect(result.valid, result.valid ? '' : compileErrors(result)).toBe(true);
     expect(doc.openapi).toBe('3.1.0');
     const paths = Object.keys(doc.paths ?? {});
-    for (const route of ['/api/', '/plugins', '/openapi.json', '/healthz', '/readyz', '/metrics', '/ws', '/api/{ident}/stream', '/', '/dashboard']) expect(paths).toContain(route);
+    for (const route of [
+      '/api/',
+      '/plugins',
+      '/openapi.json',
+      '/healthz',
+      '/readyz',
+      '/metrics',
+      '/ws',
+      '/api/{ident}/stream',
+      '/',
+      '/dashboard',
+    ])
+      expect(paths).toContain(route);
     for (const ident of s.service.host.idents) expect(paths).toContain(`/api/${ident}`);
     expect(paths).toContain('/api/layout-probe/layout');
     expect(paths).not.toContain('/api/volume-1m/layout');
@@ -84,7 +117,9 @@ describe('GET /plugins and GET /openapi.json', () => {
     expect(names).toEqual(expect.arrayContaining([...COMMON, 'category', 'min_length']));
     const rows = doc.components?.parameters?.['rows_per_page'] as OpenAPIV3_1.ParameterObject;
     expect(rows.schema).toMatchObject({ type: 'integer', minimum: 1 });
-    expect((await fetch(`${s.base}/api/volume-1m?rows_per_page=${(rows.schema as { minimum: number }).minimum - 1}`)).status).toBe(400);
+    expect(
+      (await fetch(`${s.base}/api/volume-1m?rows_per_page=${(rows.schema as { minimum: number }).minimum - 1}`)).status,
+    ).toBe(400);
     const stop = doc.components?.parameters?.['stop'] as OpenAPIV3_1.ParameterObject;
     expect(stop.description).toContain('END of their bucket');
     const callback = doc.components?.parameters?.['callback'] as OpenAPIV3_1.ParameterObject;

@@ -38,19 +38,26 @@ describe('the browser examples in headless Chromium', () => {
     await Promise.all([live?.close(), other?.close()]);
   });
 
-  const open = (path: string, before?: (page: Page) => Promise<void>) => openPage(browser, `${live.base}${path}`, before ? { before } : {});
+  const open = (path: string, before?: (page: Page) => Promise<void>) =>
+    openPage(browser, `${live.base}${path}`, before ? { before } : {});
 
   it('/examples/ links every example; files are served with their types and policy, nothing else is', async () => {
     const { page, problems } = await open('/examples/');
     const links = await page.$$eval('main a', (as) => as.map((a) => (a as HTMLAnchorElement).href));
-    for (const name of ['releng-dashboard', 'contribution-calendar', 'volume']) expect(links).toContain(`${live.base}/examples/${name}/`);
+    for (const name of ['releng-dashboard', 'contribution-calendar', 'volume'])
+      expect(links).toContain(`${live.base}/examples/${name}/`);
     const js = await fetch(`${live.base}/examples/volume/main.js`);
     expect(js.status).toBe(200);
     expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(js.headers.get('content-security-policy')).toContain("script-src 'self'");
     const redirect = await fetch(`${live.base}/examples/volume?api=x`, { redirect: 'manual' });
     expect([redirect.status, redirect.headers.get('location')]).toEqual([308, '/examples/volume/?api=x']);
-    for (const path of ['/examples/nope.js', '/examples/%2e%2e/package.json', '/examples/../package.json', '/examples/volume/main.ts']) {
+    for (const path of [
+      '/examples/nope.js',
+      '/examples/%2e%2e/package.json',
+      '/examples/../package.json',
+      '/examples/volume/main.ts',
+    ]) {
       expect((await fetch(`${live.base}${path}`)).status, path).toBe(404);
     }
     // Off unless asked for.
@@ -65,19 +72,37 @@ describe('the browser examples in headless Chromium', () => {
     const layout = (await (await fetch(`${live.base}/api/release-engineering-event-logs/layout`)).json()) as Layout;
     const rows = await every<ReleaseRow>(live.base, 'release-engineering-event-logs', 'order=desc');
     expect(rows.length).toBeGreaterThan(0);
-    expect(await page.$$eval('section.group', (s) => s.map((g) => g.getAttribute('data-group')))).toEqual(layout.groups.map((g) => g.id));
+    expect(await page.$$eval('section.group', (s) => s.map((g) => g.getAttribute('data-group')))).toEqual(
+      layout.groups.map((g) => g.id),
+    );
     const shown = await page.$$eval('article.component', (cs) =>
       cs.map((c) => ({
         id: c.getAttribute('data-component'),
         name: c.querySelector('h3')?.textContent,
-        events: [...c.querySelectorAll('li.event')].map((li) => ({ name: li.querySelector('.name')?.textContent, when: li.querySelector('time')?.getAttribute('datetime'), ago: li.querySelector('time')?.textContent, old: li.classList.contains('old') })),
+        events: [...c.querySelectorAll('li.event')].map((li) => ({
+          name: li.querySelector('.name')?.textContent,
+          when: li.querySelector('time')?.getAttribute('datetime'),
+          ago: li.querySelector('time')?.textContent,
+          old: li.classList.contains('old'),
+        })),
       })),
     );
-    expect(shown.map((c) => [c.id, c.name])).toEqual(layout.groups.flatMap((g) => g.components.map((c) => [c.id, c.name])));
+    expect(shown.map((c) => [c.id, c.name])).toEqual(
+      layout.groups.flatMap((g) => g.components.map((c) => [c.id, c.name])),
+    );
     for (const c of shown) {
-      const mine = rows.filter((r) => r.category === c.id).sort((a, b) => b.timestamp - a.timestamp).slice(0, 8);
-      expect(c.events.map((e) => [e.name, e.when]), c.id ?? '').toEqual(mine.map((r) => [(JSON.parse(r.message) as { name: string }).name, new Date(r.timestamp * 1000).toISOString()]));
-      for (const e of c.events) expect([e.ago, e.old]).toEqual([expect.stringMatching(/^(just now|\d+ min ago)/), false]);
+      const mine = rows
+        .filter((r) => r.category === c.id)
+        .sort((a, b) => b.timestamp - a.timestamp)
+        .slice(0, 8);
+      expect(
+        c.events.map((e) => [e.name, e.when]),
+        c.id ?? '',
+      ).toEqual(
+        mine.map((r) => [(JSON.parse(r.message) as { name: string }).name, new Date(r.timestamp * 1000).toISOString()]),
+      );
+      for (const e of c.events)
+        expect([e.ago, e.old]).toEqual([expect.stringMatching(/^(just now|\d+ min ago)/), false]);
     }
     const withEvents = shown.filter((c) => c.events.length > 0);
     expect(withEvents.length).toBeGreaterThan(1);
@@ -87,17 +112,32 @@ describe('the browser examples in headless Chromium', () => {
     const target = withEvents[0]?.id ?? '';
     const before = withEvents[0]?.events[0]?.when;
     await live.publish(samplesBatch(Math.floor(Date.now() / 1000) + 1));
-    const newest = async () => (await every<ReleaseRow>(live.base, 'release-engineering-event-logs', 'order=desc')).filter((r) => r.category === target).sort((a, b) => b.timestamp - a.timestamp)[0]?.timestamp ?? 0;
+    const newest = async () =>
+      (await every<ReleaseRow>(live.base, 'release-engineering-event-logs', 'order=desc'))
+        .filter((r) => r.category === target)
+        .sort((a, b) => b.timestamp - a.timestamp)[0]?.timestamp ?? 0;
     const want = new Date((await newest()) * 1000).toISOString();
     expect(want).not.toBe(before);
-    await eventually(async () => ((await page.$eval(`article[data-component="${target}"] li.event time`, (t) => t.getAttribute('datetime'))) === want ? true : undefined), 5_000, 'the newer event on the page');
+    await eventually(
+      async () =>
+        (await page.$eval(`article[data-component="${target}"] li.event time`, (t) => t.getAttribute('datetime'))) ===
+        want
+          ? true
+          : undefined,
+      5_000,
+      'the newer event on the page',
+    );
     expect(problems).toEqual([]);
     await page.close();
 
     // A day later (the page's clock only), everything is past the layout's 24 h threshold: greyed.
-    const later = await open('/examples/releng-dashboard/', (p) => p.clock.setFixedTime(new Date(Date.now() + 25 * 3600 * 1000)));
+    const later = await open('/examples/releng-dashboard/', (p) =>
+      p.clock.setFixedTime(new Date(Date.now() + 25 * 3600 * 1000)),
+    );
     await later.page.waitForSelector('body[data-seq]', { timeout: 10_000 });
-    const old = await later.page.$$eval('li.event', (lis) => lis.map((li) => [li.classList.contains('old'), li.querySelector('time')?.textContent]));
+    const old = await later.page.$$eval('li.event', (lis) =>
+      lis.map((li) => [li.classList.contains('old'), li.querySelector('time')?.textContent]),
+    );
     expect(old.length).toBeGreaterThan(0);
     for (const o of old) expect(o).toEqual([true, expect.stringMatching(/h ago|days ago/)]);
     expect(later.problems).toEqual([]);
@@ -108,10 +148,15 @@ describe('the browser examples in headless Chromium', () => {
     const step = { '1m': 60, '1h': 3600, '1d': 86_400 }[width] ?? 60;
     const buckets = { '1m': 60, '1h': 48, '1d': 30 }[width] ?? 60;
     const newest = Math.ceil(Date.now() / 1000 / step) * step;
-    const rows = (await every<VolumeRow>(base, `volume-by-category-${width}`, `start=${newest - buckets * step}`)).filter((r) => r.timestamp > newest - buckets * step);
+    const rows = (
+      await every<VolumeRow>(base, `volume-by-category-${width}`, `start=${newest - buckets * step}`)
+    ).filter((r) => r.timestamp > newest - buckets * step);
     const per = new Map<string, number>();
     for (const r of rows) per.set(r.category, (per.get(r.category) ?? 0) + r.volume);
-    return { total: rows.reduce((a, r) => a + r.volume, 0), busiest: [...per].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0] ?? '' };
+    return {
+      total: rows.reduce((a, r) => a + r.volume, 0),
+      busiest: [...per].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0] ?? '',
+    };
   }
 
   it('volume: stacked counts per category for 1 m, 1 h and 1 d that add up to the API, live', async () => {
@@ -120,10 +165,23 @@ describe('the browser examples in headless Chromium', () => {
       if (width !== '1m') await page.click(`button[data-interval="${width}"]`);
       const api = await volumeTotal(live.base, width);
       expect(api.total).toBeGreaterThan(0);
-      await eventually(async () => ((await page.getAttribute('body', 'data-total')) === String(api.total) && (await page.getAttribute('body', 'data-interval')) === width ? true : undefined), 5_000, `${width}: total ${api.total}`);
-      const drawn = await page.$$eval('#chart rect[data-volume]', (rs) => rs.reduce((a, r) => a + Number(r.getAttribute('data-volume')), 0));
+      await eventually(
+        async () =>
+          (await page.getAttribute('body', 'data-total')) === String(api.total) &&
+          (await page.getAttribute('body', 'data-interval')) === width
+            ? true
+            : undefined,
+        5_000,
+        `${width}: total ${api.total}`,
+      );
+      const drawn = await page.$$eval('#chart rect[data-volume]', (rs) =>
+        rs.reduce((a, r) => a + Number(r.getAttribute('data-volume')), 0),
+      );
       expect(drawn, `${width}: the bars add up`).toBe(api.total);
-      expect(await page.$eval('#legend span', (s) => s.getAttribute('data-category')), 'the busiest category first').toBe(api.busiest);
+      expect(
+        await page.$eval('#legend span', (s) => s.getAttribute('data-category')),
+        'the busiest category first',
+      ).toBe(api.busiest);
       await checkWidthsAndShoot(page, `example-volume-${width}`);
     }
     await page.click('button[data-interval="1m"]');
@@ -131,19 +189,37 @@ describe('the browser examples in headless Chromium', () => {
     await live.publish(samplesBatch(Math.floor(Date.now() / 1000)).slice(-40));
     const after = (await volumeTotal(live.base, '1m')).total;
     expect(after).toBeGreaterThan(before);
-    await eventually(async () => ((await page.getAttribute('body', 'data-total')) === String(after) ? true : undefined), 5_000, `the live total ${after}`);
+    await eventually(
+      async () => ((await page.getAttribute('body', 'data-total')) === String(after) ? true : undefined),
+      5_000,
+      `the live total ${after}`,
+    );
     expect(problems).toEqual([]);
     await page.close();
   });
 
-  it('contribution-calendar: the busiest user\'s year as day cells matching the API, picked from top-users, live', async () => {
+  it("contribution-calendar: the busiest user's year as day cells matching the API, picked from top-users, live", async () => {
     const { page, problems } = await open('/examples/contribution-calendar/');
     const top = (await (await fetch(`${live.base}/api/top-users?window=week&n=100`)).json()) as { user: string }[];
     const first = top[0]?.user ?? '';
     await page.waitForSelector(`body[data-user="${first}"][data-total]`, { timeout: 10_000 });
-    expect(await page.$$eval('#users option', (os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual(top.map((t) => t.user));
-    const cells = async () => page.$$eval('rect.day', (rs) => rs.map((r) => [r.getAttribute('data-date') ?? '', Number(r.getAttribute('data-count'))] as const));
-    const apiDays = async (user: string) => new Map((await every<{ date: string; volume: number }>(live.base, 'contribution-calendar-1d', `user=${encodeURIComponent(user)}&days=371`)).map((r) => [r.date, r.volume]));
+    expect(await page.$$eval('#users option', (os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual(
+      top.map((t) => t.user),
+    );
+    const cells = async () =>
+      page.$$eval('rect.day', (rs) =>
+        rs.map((r) => [r.getAttribute('data-date') ?? '', Number(r.getAttribute('data-count'))] as const),
+      );
+    const apiDays = async (user: string) =>
+      new Map(
+        (
+          await every<{ date: string; volume: number }>(
+            live.base,
+            'contribution-calendar-1d',
+            `user=${encodeURIComponent(user)}&days=371`,
+          )
+        ).map((r) => [r.date, r.volume]),
+      );
     const shown = await cells();
     expect(shown.length).toBeGreaterThanOrEqual(365);
     expect(shown.length).toBeLessThanOrEqual(371);
@@ -158,11 +234,15 @@ describe('the browser examples in headless Chromium', () => {
     await page.fill('#user', second);
     await page.click('#pick button[type="submit"]');
     await page.waitForSelector(`body[data-user="${second}"]`, { timeout: 5_000 });
-    await eventually(async () => {
-      const now = new Map((await cells()).filter(([, n]) => n > 0));
-      const api = await apiDays(second);
-      return now.size > 0 && JSON.stringify([...now]) === JSON.stringify([...api].sort()) ? true : undefined;
-    }, 5_000, `${second}'s days`);
+    await eventually(
+      async () => {
+        const now = new Map((await cells()).filter(([, n]) => n > 0));
+        const api = await apiDays(second);
+        return now.size > 0 && JSON.stringify([...now]) === JSON.stringify([...api].sort()) ? true : undefined;
+      },
+      5_000,
+      `${second}'s days`,
+    );
 
     // Their messages published again: today's cell grows to the API's count.
     const today = new Date().toISOString().slice(0, 10);
@@ -170,7 +250,12 @@ describe('the browser examples in headless Chromium', () => {
     await live.publish(samplesBatch(Math.floor(Date.now() / 1000)));
     const after = (await apiDays(second)).get(today) ?? 0;
     expect(after).toBeGreaterThan(before);
-    await eventually(async () => ((await page.getAttribute(`rect[data-date="${today}"]`, 'data-count')) === String(after) ? true : undefined), 5_000, `today's cell at ${after}`);
+    await eventually(
+      async () =>
+        (await page.getAttribute(`rect[data-date="${today}"]`, 'data-count')) === String(after) ? true : undefined,
+      5_000,
+      `today's cell at ${after}`,
+    );
     expect(problems).toEqual([]);
     await page.close();
   });

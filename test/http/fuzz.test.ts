@@ -32,7 +32,22 @@ describe('fuzzed requests never produce a 5xx', () => {
   it(`${REQUESTS} seeded random requests (seed ${SEED})`, async () => {
     const r = rng(SEED);
     const idents = s.service.host.idents;
-    const params = ['order', 'limit', 'start', 'stop', 'page', 'rows_per_page', 'callback', '_', 'category', 'min_length', 'x', '', 'page[]', 'ROWS_PER_PAGE'];
+    const params = [
+      'order',
+      'limit',
+      'start',
+      'stop',
+      'page',
+      'rows_per_page',
+      'callback',
+      '_',
+      'category',
+      'min_length',
+      'x',
+      '',
+      'page[]',
+      'ROWS_PER_PAGE',
+    ];
     const randomText = () => {
       const alphabet = 'aZ09_-.$()[]{}<>"\'`;:/\\?#&=+ %~!*,é漢🙂\u0000\u2028';
       return Array.from({ length: r.int(12) }, () => r.pick([...alphabet])).join('');
@@ -78,7 +93,21 @@ describe('fuzzed requests never produce a 5xx', () => {
       () => '/api//volume-1m',
       () => '/api/../api/',
     ];
-    const accepts = ['', '*/*', 'application/json', 'text/csv', 'application/csv', 'text/javascript, application/javascript, */*; q=0.01', 'text/html', 'application/xml;q=0.9', 'text/*', '*/*;q=0', 'application/json;q=abc', ';;;,,,', 'text/csv;q=0.5, application/json;q=0.6'];
+    const accepts = [
+      '',
+      '*/*',
+      'application/json',
+      'text/csv',
+      'application/csv',
+      'text/javascript, application/javascript, */*; q=0.01',
+      'text/html',
+      'application/xml;q=0.9',
+      'text/*',
+      '*/*;q=0',
+      'application/json;q=abc',
+      ';;;,,,',
+      'text/csv;q=0.5, application/json;q=0.6',
+    ];
     const methods = ['GET', 'GET', 'GET', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'DELETE', 'PATCH', 'TRACE'];
 
     const statuses = new Map<number, number>();
@@ -89,26 +118,35 @@ describe('fuzzed requests never produce a 5xx', () => {
       const query = Array.from({ length: n }, () => {
         const name = r.pick(params);
         const value = r.pick(values)();
-        return r.next() < 0.1 ? `${encodeURIComponent(name)}=%${r.pick(['zz', '4', '', 'E0%A4'])}` : `${encodeURIComponent(name)}=${encodeURIComponent(value)}`;
+        return r.next() < 0.1
+          ? `${encodeURIComponent(name)}=%${r.pick(['zz', '4', '', 'E0%A4'])}`
+          : `${encodeURIComponent(name)}=${encodeURIComponent(value)}`;
       }).join('&');
       const path = r.pick(paths)();
       const method = r.pick(methods);
       const headers: Record<string, string> = { accept: r.pick(accepts) };
-      if (r.next() < 0.3) headers['if-none-match'] = r.pick(['*', '"x"', 'W/"', '",', randomText().replace(/[^\x20-\x7e]/g, '')]);
+      if (r.next() < 0.3)
+        headers['if-none-match'] = r.pick(['*', '"x"', 'W/"', '",', randomText().replace(/[^\x20-\x7e]/g, '')]);
       if (r.next() < 0.5) headers['accept-encoding'] = r.pick(['gzip', 'gzip;q=0', '*', 'br', 'gzip;q=x']);
       const target = `${s.base}${path}${query === '' ? '' : `?${query}`}`;
       let res;
       try {
         res = await raw(target, { method, headers });
       } catch (err) {
-        failures.push(`${method} ${target.slice(0, 300)} (${target.length} chars) ${JSON.stringify(headers)} → ${String(err)}`);
+        failures.push(
+          `${method} ${target.slice(0, 300)} (${target.length} chars) ${JSON.stringify(headers)} → ${String(err)}`,
+        );
         return;
       }
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-      if (res.status >= 500) failures.push(`${method} ${target} ${JSON.stringify(headers)} → ${res.status} ${res.body.toString().slice(0, 200)}`);
+      if (res.status >= 500)
+        failures.push(
+          `${method} ${target} ${JSON.stringify(headers)} → ${res.status} ${res.body.toString().slice(0, 200)}`,
+        );
       else if (res.status >= 400 && method !== 'HEAD') {
         const body = JSON.parse(res.body.toString()) as { error?: unknown; detail?: unknown };
-        if (typeof body.error !== 'string' || typeof body.detail !== 'string') failures.push(`${method} ${target}: error body ${res.body.toString().slice(0, 200)}`);
+        if (typeof body.error !== 'string' || typeof body.detail !== 'string')
+          failures.push(`${method} ${target}: error body ${res.body.toString().slice(0, 200)}`);
       }
     };
     // The generator is consumed in order, so the sequence is the seed's whatever the timing.
@@ -122,6 +160,7 @@ describe('fuzzed requests never produce a 5xx', () => {
     await Promise.all(workers);
     expect(failures).toEqual([]);
     // The fuzz reached successes and every kind of client error.
-    for (const code of [200, 304, 400, 404, 405, 406]) expect(statuses.get(code) ?? 0, `status ${code}`).toBeGreaterThan(0);
+    for (const code of [200, 304, 400, 404, 405, 406])
+      expect(statuses.get(code) ?? 0, `status ${code}`).toBeGreaterThan(0);
   }, 120_000);
 });

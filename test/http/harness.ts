@@ -18,7 +18,9 @@ export interface Served {
 /** A real Service in this process: uWS on an ephemeral port, a real ZeroMQ bind, LMDB in a temp dir. */
 export async function serve(plugins?: readonly unknown[]): Promise<Served> {
   const dir = tempDir('statscache-http-');
-  const config = loadConfig({ flags: { port: 0, bind: ['tcp://127.0.0.1:*'], dataDir: dir.path, snapshotInterval: 3600 } });
+  const config = loadConfig({
+    flags: { port: 0, bind: ['tcp://127.0.0.1:*'], dataDir: dir.path, snapshotInterval: 3600 },
+  });
   const service = Service.build({ config, logger: createLogger('silent'), ...(plugins ? { plugins } : {}) });
   await service.start();
   const port = service.server?.port ?? 0;
@@ -33,7 +35,10 @@ export async function serve(plugins?: readonly unknown[]): Promise<Served> {
     base: `http://127.0.0.1:${port}`,
     async publish(envelopes) {
       if (!joined) {
-        await waitForSubscription((frames) => pub.send(frames), () => service.counters.frames);
+        await waitForSubscription(
+          (frames) => pub.send(frames),
+          () => service.counters.frames,
+        );
         joined = true;
       }
       for (const e of envelopes) await pub.send([e.topic, JSON.stringify(e)]);
@@ -54,7 +59,10 @@ let batches = 0;
  */
 export function feed(endSeconds = Math.floor(Date.now() / 1000) - 5): RawEnvelope[] {
   const batch = ++batches;
-  return recentSamples(endSeconds).map((e, i) => ({ ...e, msg_id: `statscache-http-test-${process.pid}-${batch}-${i}` }));
+  return recentSamples(endSeconds).map((e, i) => ({
+    ...e,
+    msg_id: `statscache-http-test-${process.pid}-${batch}-${i}`,
+  }));
 }
 
 export interface RawResponse {
@@ -64,7 +72,10 @@ export interface RawResponse {
 }
 
 /** An HTTP request that shows the bytes as sent (fetch would decompress gzip and hide HEAD details). */
-export function raw(url: string, options: { method?: string; headers?: Record<string, string> } = {}): Promise<RawResponse> {
+export function raw(
+  url: string,
+  options: { method?: string; headers?: Record<string, string> } = {},
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: options.method ?? 'GET', headers: options.headers ?? {} }, (res) => {
       const chunks: Buffer[] = [];

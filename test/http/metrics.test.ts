@@ -40,22 +40,31 @@ describe('GET /metrics', () => {
 
   it('counts messages per plugin, bus frames and decode errors by reason, from the runtime counters', async () => {
     // The harness's join probes are malformed frames: they must show up as decode errors.
-    const all = await eventually(async () => {
-      const m = await scrape();
-      return value(m, 'statscache_plugin_messages_applied_total', { plugin: 'volume-1m' }) === sent ? m : undefined;
-    }, 10_000, 'metrics to show every applied message');
+    const all = await eventually(
+      async () => {
+        const m = await scrape();
+        return value(m, 'statscache_plugin_messages_applied_total', { plugin: 'volume-1m' }) === sent ? m : undefined;
+      },
+      10_000,
+      'metrics to show every applied message',
+    );
     for (const r of s.service.host.runtimes) {
       // A plugin receives the messages its topic prefixes select.
       const mine = envelopes.filter((e) => r.plugin.topics.some((t) => e.topic.startsWith(t))).length;
       expect(value(all, 'statscache_plugin_messages_received_total', { plugin: r.ident }), r.ident).toBe(mine);
       expect(value(all, 'statscache_plugin_messages_applied_total', { plugin: r.ident })).toBe(mine);
-      expect(value(all, 'statscache_plugin_messages_dropped_total', { plugin: r.ident, reason: 'update_error' })).toBe(0);
+      expect(value(all, 'statscache_plugin_messages_dropped_total', { plugin: r.ident, reason: 'update_error' })).toBe(
+        0,
+      );
       expect(value(all, 'statscache_plugin_rows', { plugin: r.ident })).toBe(r.inspect().rows.size);
       // One lifecycle gauge per plugin and state: 1 for live (replay done), 0 for the rest.
       expect(value(all, 'statscache_plugin_lifecycle', { plugin: r.ident, state: 'live' }), r.ident).toBe(1);
-      for (const state of ['restoring', 'replaying', 'quarantined', 'stopped']) expect(value(all, 'statscache_plugin_lifecycle', { plugin: r.ident, state })).toBe(0);
+      for (const state of ['restoring', 'replaying', 'quarantined', 'stopped'])
+        expect(value(all, 'statscache_plugin_lifecycle', { plugin: r.ident, state })).toBe(0);
     }
-    const discovery = (await (await fetch(`${s.base}/plugins`)).json()) as { plugins: { ident: string; lifecycle: string; counters: { dropped: Record<string, number> } }[] };
+    const discovery = (await (await fetch(`${s.base}/plugins`)).json()) as {
+      plugins: { ident: string; lifecycle: string; counters: { dropped: Record<string, number> } }[];
+    };
     expect(discovery.plugins.length).toBe(s.service.host.runtimes.length);
     for (const p of discovery.plugins) {
       expect(p.lifecycle, p.ident).toBe('live');
@@ -72,31 +81,53 @@ describe('GET /metrics', () => {
     await fetch(`${s.base}/api/volume-by-category-1d`);
     await fetch(`${s.base}/no/such/thing`);
     await fetch(`${s.base}/api/volume-1m`, { method: 'DELETE' });
-    const all = await eventually(async () => {
-      const m = await scrape();
-      return (value(m, 'statscache_http_requests_total', { route: '/api/:ident', status: '405' }) ?? 0) >= 1 ? m : undefined;
-    }, 10_000, 'the 405 to be counted');
-    const routes = new Set(all.filter((x) => x.name === 'statscache_http_requests_total').map((x) => x.labels['route']));
+    const all = await eventually(
+      async () => {
+        const m = await scrape();
+        return (value(m, 'statscache_http_requests_total', { route: '/api/:ident', status: '405' }) ?? 0) >= 1
+          ? m
+          : undefined;
+      },
+      10_000,
+      'the 405 to be counted',
+    );
+    const routes = new Set(
+      all.filter((x) => x.name === 'statscache_http_requests_total').map((x) => x.labels['route']),
+    );
     expect(routes).toContain('/api/:ident');
     expect(routes).toContain('unmatched');
     for (const r of routes) expect(r, 'route label').not.toMatch(/volume|such/);
-    expect(value(all, 'statscache_http_requests_total', { route: '/api/:ident', method: 'GET', status: '400' })).toBeGreaterThanOrEqual(1);
-    expect(value(all, 'statscache_http_requests_total', { route: 'unmatched', status: '404' })).toBeGreaterThanOrEqual(1);
+    expect(
+      value(all, 'statscache_http_requests_total', { route: '/api/:ident', method: 'GET', status: '400' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(value(all, 'statscache_http_requests_total', { route: 'unmatched', status: '404' })).toBeGreaterThanOrEqual(
+      1,
+    );
   });
 
   it('reports WebSocket clients, snapshot duration and size, event-loop lag and uws_native', async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${s.port}/ws`);
     await new Promise((r, j) => ws.once('open', r).once('error', j));
     await s.service.snapshot();
-    const all = await eventually(async () => {
-      const m = await scrape();
-      return value(m, 'statscache_ws_clients') === 1 && value(m, 'statscache_snapshot_bytes') !== undefined ? m : undefined;
-    }, 10_000, 'ws client and snapshot metrics');
+    const all = await eventually(
+      async () => {
+        const m = await scrape();
+        return value(m, 'statscache_ws_clients') === 1 && value(m, 'statscache_snapshot_bytes') !== undefined
+          ? m
+          : undefined;
+      },
+      10_000,
+      'ws client and snapshot metrics',
+    );
     expect(value(all, 'statscache_snapshot_bytes')).toBeGreaterThan(0);
     expect(value(all, 'statscache_snapshot_duration_seconds')).toBeGreaterThanOrEqual(0);
     expect(all.some((x) => x.name === 'nodejs_eventloop_lag_seconds')).toBe(true);
     expect([0, 1]).toContain(value(all, 'statscache_uws_native'));
     ws.close();
-    await eventually(async () => (value(await scrape(), 'statscache_ws_clients') === 0 ? true : undefined), 10_000, 'ws client gone');
+    await eventually(
+      async () => (value(await scrape(), 'statscache_ws_clients') === 0 ? true : undefined),
+      10_000,
+      'ws client gone',
+    );
   });
 });

@@ -32,7 +32,16 @@ describe('the documentation page and the dashboard in headless Chromium', () => 
     expect(counts).toEqual(discovery.plugins.map((p) => String(p.rows)));
     expect(counts.some((c) => Number(c) > 0)).toBe(true);
     const text = await page.textContent('main');
-    for (const phrase of ['What is this?', 'rows_per_page', 'X-Link-Count', 'If-None-Match', "op: 'subscribe'", '"type":"snapshot"', '"type":"update"', '"seq"']) {
+    for (const phrase of [
+      'What is this?',
+      'rows_per_page',
+      'X-Link-Count',
+      'If-None-Match',
+      "op: 'subscribe'",
+      '"type":"snapshot"',
+      '"type":"update"',
+      '"seq"',
+    ]) {
       expect(text, phrase).toContain(phrase);
     }
     const examples = await page.$$eval('a.example', (as) => as.map((a) => a.getAttribute('href') ?? ''));
@@ -53,9 +62,13 @@ describe('the documentation page and the dashboard in headless Chromium', () => 
     const { page, problems } = await open('/dashboard');
     const idents = s.service.host.idents;
     await page.waitForSelector(`body[data-plugins="${idents.length}"]`, { timeout: 10_000 });
-    await page.waitForFunction((n) => document.querySelectorAll('section.card[data-seq]').length === n, idents.length, { timeout: 10_000 });
+    await page.waitForFunction((n) => document.querySelectorAll('section.card[data-seq]').length === n, idents.length, {
+      timeout: 10_000,
+    });
     expect(await page.textContent('#status')).toBe('live');
-    const cards = await page.$$eval('section.card', (cs) => cs.map((c) => ({ ident: c.getAttribute('data-ident'), rows: c.querySelectorAll('tbody tr').length })));
+    const cards = await page.$$eval('section.card', (cs) =>
+      cs.map((c) => ({ ident: c.getAttribute('data-ident'), rows: c.querySelectorAll('tbody tr').length })),
+    );
     expect(cards.map((c) => c.ident)).toEqual(idents);
     for (const c of cards) {
       const newest = (await (await fetch(`${s.base}/api/${c.ident}?rows_per_page=8`)).json()) as unknown[];
@@ -64,16 +77,22 @@ describe('the documentation page and the dashboard in headless Chromium', () => 
     }
 
     // The newest minute's count as the page shows it, then after more messages.
-    const cellOf = () => page.$eval('section.card[data-ident="volume-1m"] tbody tr td:nth-child(2)', (td) => td.textContent);
+    const cellOf = () =>
+      page.$eval('section.card[data-ident="volume-1m"] tbody tr td:nth-child(2)', (td) => td.textContent);
     const before = Number(await cellOf());
-    const api = async () => ((await (await fetch(`${s.base}/api/volume-1m?rows_per_page=1`)).json()) as { volume: number }[])[0]?.volume;
+    const api = async () =>
+      ((await (await fetch(`${s.base}/api/volume-1m?rows_per_page=1`)).json()) as { volume: number }[])[0]?.volume;
     expect(before).toBe(await api());
     const more = feed(Math.floor(Date.now() / 1000)).slice(-30);
     await s.publish(more);
-    const after = await eventually(async () => {
-      const v = Number(await cellOf());
-      return v !== before && v === (await api()) ? v : undefined;
-    }, 10_000, 'the dashboard to show the new count');
+    const after = await eventually(
+      async () => {
+        const v = Number(await cellOf());
+        return v !== before && v === (await api()) ? v : undefined;
+      },
+      10_000,
+      'the dashboard to show the new count',
+    );
     expect(after).toBe(await api());
     expect(Number(await page.getAttribute('section.card[data-ident="volume-1m"]', 'data-seq'))).toBeGreaterThan(0);
     await checkWidthsAndShoot(page, 'dashboard');
@@ -82,7 +101,7 @@ describe('the documentation page and the dashboard in headless Chromium', () => 
   });
 });
 
-describe('the dashboard\'s first paint, before any live frame', () => {
+describe("the dashboard's first paint, before any live frame", () => {
   let s: Served;
   let browser: Browser;
   beforeAll(async () => {
@@ -97,15 +116,28 @@ describe('the dashboard\'s first paint, before any live frame', () => {
 
   const iso = (ts: number) => new Date(ts * 1000).toISOString();
 
-  it('shows the server\'s rows: periods not end stamps, busiest first, long text cut with the whole text on hover, nothing wider than the window', async () => {
+  it("shows the server's rows: periods not end stamps, busiest first, long text cut with the whole text on hover, nothing wider than the window", async () => {
     // The socket is routed to nowhere: whatever the page shows came with the HTML.
-    const { page, problems } = await openPage(browser, `${s.base}/dashboard`, { before: (p) => p.routeWebSocket(/\/ws$/, () => undefined) });
+    const { page, problems } = await openPage(browser, `${s.base}/dashboard`, {
+      before: (p) => p.routeWebSocket(/\/ws$/, () => undefined),
+    });
     // The routed socket opens but never answers, so no card has a live snapshot (data-seq).
     expect(await page.$$eval('section.card', (cs) => cs.length)).toBe(s.service.host.idents.length);
     expect(await page.$$eval('section.card[data-seq]', (cs) => cs.length)).toBe(0);
     const card = 'section.card[data-ident="volume-by-category-1m"]';
-    const shown = await page.$$eval(`${card} tbody tr`, (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => ({ text: td.textContent ?? '', title: td.getAttribute('title') ?? '' }))));
-    const api = (await (await fetch(`${s.base}/api/volume-by-category-1m?rows_per_page=100`)).json()) as { timestamp: number; category: string; volume: number }[];
+    const shown = await page.$$eval(`${card} tbody tr`, (trs) =>
+      trs.map((tr) =>
+        [...tr.querySelectorAll('td')].map((td) => ({
+          text: td.textContent ?? '',
+          title: td.getAttribute('title') ?? '',
+        })),
+      ),
+    );
+    const api = (await (await fetch(`${s.base}/api/volume-by-category-1m?rows_per_page=100`)).json()) as {
+      timestamp: number;
+      category: string;
+      volume: number;
+    }[];
     const expected = [...api].sort((a, b) => b.timestamp - a.timestamp || b.volume - a.volume).slice(0, 8);
     expect(expected.length).toBeGreaterThan(1);
     expect(shown.map((r) => Number(r[2]?.text))).toEqual(expected.map((r) => r.volume));
@@ -115,22 +147,46 @@ describe('the dashboard\'s first paint, before any live frame', () => {
       // "13:22–13:23": the minute the count covers, with the exact span on hover.
       expect(row[0]?.text).toBe(`${iso(want.timestamp - 60).slice(11, 16)}–${iso(want.timestamp).slice(11, 16)}`);
       expect(row[0]?.title).toBe(`${iso(want.timestamp - 60)} – ${iso(want.timestamp)}`);
-      expect(api.some((r) => r.timestamp === want.timestamp && r.category === row[1]?.text && r.volume === want.volume), JSON.stringify(row)).toBe(true);
+      expect(
+        api.some((r) => r.timestamp === want.timestamp && r.category === row[1]?.text && r.volume === want.volume),
+        JSON.stringify(row),
+      ).toBe(true);
     }
     // The busiest category of the newest minute leads, not the last one alphabetically.
     const newest = api.filter((r) => r.timestamp === expected[0]?.timestamp);
     expect(Number(shown[0]?.[2]?.text)).toBe(Math.max(...newest.map((r) => r.volume)));
 
-    const volume = await page.$eval('section.card[data-ident="volume-1m"] tbody tr td:nth-child(2)', (td) => Number(td.textContent));
-    expect(volume).toBe(((await (await fetch(`${s.base}/api/volume-1m?rows_per_page=1`)).json()) as { volume: number }[])[0]?.volume);
+    const volume = await page.$eval('section.card[data-ident="volume-1m"] tbody tr td:nth-child(2)', (td) =>
+      Number(td.textContent),
+    );
+    expect(volume).toBe(
+      ((await (await fetch(`${s.base}/api/volume-1m?rows_per_page=1`)).json()) as { volume: number }[])[0]?.volume,
+    );
 
-    const cut = await page.$$eval('section.card td.text', (tds) => tds.map((td) => ({ text: td.textContent, title: td.getAttribute('title'), cut: td.scrollWidth > td.clientWidth })));
+    const cut = await page.$$eval('section.card td.text', (tds) =>
+      tds.map((td) => ({
+        text: td.textContent,
+        title: td.getAttribute('title'),
+        cut: td.scrollWidth > td.clientWidth,
+      })),
+    );
     expect(cut.length).toBeGreaterThan(20);
     // The whole value is on hover; a topic may show only its distinctive end.
-    for (const c of cut) expect(c.text?.startsWith('…') ? c.title?.endsWith(c.text.slice(1)) : c.title === c.text, `${c.text} / ${c.title}`).toBe(true);
+    for (const c of cut)
+      expect(
+        c.text?.startsWith('…') ? c.title?.endsWith(c.text.slice(1)) : c.title === c.text,
+        `${c.text} / ${c.title}`,
+      ).toBe(true);
     expect(cut.filter((c) => c.cut).length, 'long topics are cut (ellipsis), not spilled').toBeGreaterThan(0);
-    const cards = await page.$$eval('section.card', (cs) => cs.map((c) => ({ ident: c.getAttribute('data-ident'), right: c.getBoundingClientRect().right, tableRight: c.querySelector('table')?.getBoundingClientRect().right ?? 0 })));
-    for (const c of cards) expect(c.tableRight, `${c.ident}: the table stays inside its card`).toBeLessThanOrEqual(c.right);
+    const cards = await page.$$eval('section.card', (cs) =>
+      cs.map((c) => ({
+        ident: c.getAttribute('data-ident'),
+        right: c.getBoundingClientRect().right,
+        tableRight: c.querySelector('table')?.getBoundingClientRect().right ?? 0,
+      })),
+    );
+    for (const c of cards)
+      expect(c.tableRight, `${c.ident}: the table stays inside its card`).toBeLessThanOrEqual(c.right);
     await checkWidthsAndShoot(page, 'dashboard-first-paint');
     expect(problems).toEqual([]);
     await page.close();
@@ -139,8 +195,12 @@ describe('the dashboard\'s first paint, before any live frame', () => {
 
 describe('HTML escaping of the page templates', () => {
   it('escapes every interpolated value', () => {
-    expect(escapeHtml(`<script>alert("x")</script>&'`)).toBe('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;');
+    expect(escapeHtml(`<script>alert("x")</script>&'`)).toBe(
+      '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;',
+    );
     const evil = '"><img src=x onerror=alert(1)>';
-    expect(html`<a title="${evil}">${evil}</a>`.value).toBe('<a title="&quot;&gt;&lt;img src=x onerror=alert(1)&gt;">&quot;&gt;&lt;img src=x onerror=alert(1)&gt;</a>');
+    expect(html`<a title="${evil}">${evil}</a>`.value).toBe(
+      '<a title="&quot;&gt;&lt;img src=x onerror=alert(1)&gt;">&quot;&gt;&lt;img src=x onerror=alert(1)&gt;</a>',
+    );
   });
 });

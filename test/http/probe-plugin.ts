@@ -8,10 +8,18 @@ import { FIXTURES } from '../helpers/fixtures.js';
  */
 export function probePlugin() {
   const layout = JSON.parse(readFileSync(`${FIXTURES}releng-layout.json`, 'utf8')) as unknown;
-  return definePlugin<{ timestamp: number; category: string; topic: string; note: string }, Record<never, never>, { category: { type: 'string'; description: string }; min_length: { type: 'integer'; description: string; min: number } }>({
+  return definePlugin<
+    { timestamp: number; category: string; topic: string; note: string },
+    Record<never, never>,
+    {
+      category: { type: 'string'; description: string };
+      min_length: { type: 'integer'; description: string; min: number };
+    }
+  >({
     name: 'Layout probe',
     summary: 'Newest topic per category, with a layout',
-    description: 'Test plugin: keeps the newest topic seen per category; its view filters by category and topic length.',
+    description:
+      'Test plugin: keeps the newest topic seen per category; its view filters by category and topic length.',
     columns: ['category', 'topic', 'note'],
     key: ['category'],
     layout,
@@ -23,10 +31,19 @@ export function probePlugin() {
       const prev = rows.get(message.category);
       if (prev && prev.timestamp > message.timestamp) return;
       // A value with a comma, a quote and a newline: CSV must quote it.
-      rows.set(message.category, { timestamp: message.timestamp, category: message.category, topic: message.topic, note: `a "quoted", value\nfor ${message.category}` });
+      rows.set(message.category, {
+        timestamp: message.timestamp,
+        category: message.category,
+        topic: message.topic,
+        note: `a "quoted", value\nfor ${message.category}`,
+      });
     },
     view({ rows }, params) {
-      return [...rows.values()].filter((r) => (params.category === undefined || r.category === params.category) && (params.min_length === undefined || r.topic.length >= params.min_length));
+      return [...rows.values()].filter(
+        (r) =>
+          (params.category === undefined || r.category === params.category) &&
+          (params.min_length === undefined || r.topic.length >= params.min_length),
+      );
     },
   });
 }

@@ -24,7 +24,12 @@ const brittle = definePlugin({
 });
 
 const now = () => Math.floor(Date.now() / 1000);
-const wiki = (i: number, msg: Record<string, unknown>) => ({ topic: 'org.fedoraproject.prod.wiki.article.edit', timestamp: now() - 60 + i / 1000, msg_id: `quarantine-${i}`, msg });
+const wiki = (i: number, msg: Record<string, unknown>) => ({
+  topic: 'org.fedoraproject.prod.wiki.article.edit',
+  timestamp: now() - 60 + i / 1000,
+  msg_id: `quarantine-${i}`,
+  msg,
+});
 
 describe('a plugin quarantined after repeated update errors', () => {
   let s: Served;
@@ -38,12 +43,21 @@ describe('a plugin quarantined after repeated update errors', () => {
     const failing = Array.from({ length: DEFAULT_QUARANTINE_AFTER }, (_, i) => wiki(1 + i, { user: 'u' }));
     // Good messages inside the cool-down: counted, not applied.
     await s.publish([...failing, wiki(100, { title: 'During' }), wiki(101, { title: 'During 2' })]);
-    type Info = { ident: string; lifecycle: string; rows: number; counters: { applied: number; dropped: Record<string, number> } };
-    const info = await eventually(async () => {
-      const plugins = ((await (await fetch(`${s.base}/plugins`)).json()) as { plugins: Info[] }).plugins;
-      const mine = plugins.find((p) => p.ident === 'brittle');
-      return mine && mine.counters.dropped['quarantined'] === 2 ? mine : undefined;
-    }, 10_000, 'the quarantine to show in /plugins');
+    type Info = {
+      ident: string;
+      lifecycle: string;
+      rows: number;
+      counters: { applied: number; dropped: Record<string, number> };
+    };
+    const info = await eventually(
+      async () => {
+        const plugins = ((await (await fetch(`${s.base}/plugins`)).json()) as { plugins: Info[] }).plugins;
+        const mine = plugins.find((p) => p.ident === 'brittle');
+        return mine && mine.counters.dropped['quarantined'] === 2 ? mine : undefined;
+      },
+      10_000,
+      'the quarantine to show in /plugins',
+    );
     expect(info.lifecycle).toBe('quarantined');
     expect(info.counters.dropped['update_error']).toBe(DEFAULT_QUARANTINE_AFTER);
     expect(info.counters.applied).toBe(1);
@@ -53,7 +67,9 @@ describe('a plugin quarantined after repeated update errors', () => {
     expect(metrics).toMatch(/^statscache_plugin_lifecycle\{plugin="brittle",state="live"\} 0$/m);
     expect(metrics).toMatch(/^statscache_plugin_messages_dropped_total\{plugin="brittle",reason="quarantined"\} 2$/m);
     // A built-in plugin that reads the same messages stayed live and counted every one.
-    const volume = ((await (await fetch(`${s.base}/plugins`)).json()) as { plugins: Info[] }).plugins.find((p) => p.ident === 'volume-1m')!;
+    const volume = ((await (await fetch(`${s.base}/plugins`)).json()) as { plugins: Info[] }).plugins.find(
+      (p) => p.ident === 'volume-1m',
+    )!;
     expect(volume.lifecycle).toBe('live');
     expect(volume.counters.applied).toBeGreaterThanOrEqual(DEFAULT_QUARANTINE_AFTER + 3);
   });

@@ -57,7 +57,9 @@ describe('meta accuracy on the real samples', () => {
     if (!okUsers || !okPkgs) {
       mismatches.push(
         `#${index} ${sample.topic}` +
-          (okUsers ? '' : ` users got=${JSON.stringify(meta.usernames)} want=${JSON.stringify([...wantUsers].sort())}`) +
+          (okUsers
+            ? ''
+            : ` users got=${JSON.stringify(meta.usernames)} want=${JSON.stringify([...wantUsers].sort())}`) +
           (okPkgs ? '' : ` pkgs got=${JSON.stringify(meta.packages)} want=${JSON.stringify([...wantPkgs].sort())}`),
       );
     }

@@ -16,19 +16,33 @@ async function run(content: string) {
   out.on('data', (c: Buffer) => chunks.push(c.toString('utf8')));
   const result = await runMetaCommand(file, out);
   out.end();
-  const lines = chunks.join('').split('\n').filter((l) => l !== '');
+  const lines = chunks
+    .join('')
+    .split('\n')
+    .filter((l) => l !== '');
   return { result, lines: lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 
 describe('runMetaCommand', () => {
   it('writes one object per input line, in order, and survives a bad line in the middle', async () => {
-    const good1 = JSON.stringify({ topic: 'org.fedoraproject.prod.buildsys.tag', timestamp: 1, msg: { owner: 'b', user: 'a', name: 'pkg', tag_id: 3 } });
-    const good2 = JSON.stringify({ topic: 'org.fedoraproject.prod.fas.user.create', timestamp: 2, msg: { user: 'c', agent: 'c' } });
+    const good1 = JSON.stringify({
+      topic: 'org.fedoraproject.prod.buildsys.tag',
+      timestamp: 1,
+      msg: { owner: 'b', user: 'a', name: 'pkg', tag_id: 3 },
+    });
+    const good2 = JSON.stringify({
+      topic: 'org.fedoraproject.prod.fas.user.create',
+      timestamp: 2,
+      msg: { user: 'c', agent: 'c' },
+    });
     const { result, lines } = await run(`${good1}\n{not json\n\n[1,2]\n${good2}\n`);
     expect(result).toEqual({ lines: 4, errors: 2 });
     expect(lines).toHaveLength(4);
     expect(lines[0]).toEqual({
-      category: 'buildsys', usernames: ['a', 'b'], packages: ['pkg'], agent: 'a',
+      category: 'buildsys',
+      usernames: ['a', 'b'],
+      packages: ['pkg'],
+      agent: 'a',
       link: 'http://koji.fedoraproject.org/koji/taginfo?tagID=3',
     });
     expect(lines[1]).toMatchObject({ line: 2 });

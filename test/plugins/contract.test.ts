@@ -40,7 +40,8 @@ function views(h: Harness): Record<string, Row[]> {
   for (const rt of h.host.runtimes) {
     const base = rowsOf(rt);
     for (const params of paramCases(rt.plugin, base)) {
-      for (const order of ['desc', 'asc'] as const) out[`${rt.ident}?${JSON.stringify(params)}&${order}`] = rowsOf(rt, params, order);
+      for (const order of ['desc', 'asc'] as const)
+        out[`${rt.ident}?${JSON.stringify(params)}&${order}`] = rowsOf(rt, params, order);
     }
   }
   return out;
@@ -50,7 +51,13 @@ function views(h: Harness): Record<string, Row[]> {
 function state(h: Harness): Record<string, unknown> {
   const sorted = (m: Iterable<[string, unknown]>) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return Object.fromEntries(
-    h.host.runtimes.map((rt) => [rt.ident, { rows: sorted(rt.inspect().rows.entries()), stores: Object.fromEntries(Object.entries(rt.inspect().stores).map(([n, s]) => [n, sorted(s.entries())])) }]),
+    h.host.runtimes.map((rt) => [
+      rt.ident,
+      {
+        rows: sorted(rt.inspect().rows.entries()),
+        stores: Object.fromEntries(Object.entries(rt.inspect().stores).map(([n, s]) => [n, sorted(s.entries())])),
+      },
+    ]),
   );
 }
 
@@ -62,7 +69,12 @@ async function lifetime(dir: string, envelopes: readonly RawEnvelope[], snapshot
   const h = harness(every());
   const store = new DataStore(dir);
   const report = restore(h.host.runtimes, store);
-  const snap = new Snapshotter(h.host.runtimes, store, { slots: 2, now: () => 0, position: () => ({ journalSeq: 0, newestTimestamp: 0, publishers: {} }) }, report);
+  const snap = new Snapshotter(
+    h.host.runtimes,
+    store,
+    { slots: 2, now: () => 0, position: () => ({ journalSeq: 0, newestTimestamp: 0, publishers: {} }) },
+    report,
+  );
   const chunk = Math.ceil(envelopes.length / snapshots);
   for (let i = 0; i < envelopes.length; i += chunk) {
     h.feed(envelopes.slice(i, i + chunk));
@@ -157,14 +169,27 @@ describe('plugin contract (every built-in plugin and the example external plugin
     const at = [100, 200, 300, 400];
     const hostile = (topic: string, timestamp: number): PluginMessage => {
       const envelope = { topic, timestamp } as Envelope;
-      Object.defineProperty(envelope, 'msg', { get: () => { throw new Error('hostile body'); } });
+      Object.defineProperty(envelope, 'msg', {
+        get: () => {
+          throw new Error('hostile body');
+        },
+      });
       return {
-        topic, timestamp, category: topic.split('.')[3] ?? '', msgId: null, envelope,
-        get body(): unknown { throw new Error('hostile body'); },
-        get meta(): never { throw new Error('hostile meta'); },
+        topic,
+        timestamp,
+        category: topic.split('.')[3] ?? '',
+        msgId: null,
+        envelope,
+        get body(): unknown {
+          throw new Error('hostile body');
+        },
+        get meta(): never {
+          throw new Error('hostile meta');
+        },
       };
     };
-    const standIn = (topic: string, timestamp: number) => createPluginMessage({ topic, timestamp, msg: {} }, deriveMeta);
+    const standIn = (topic: string, timestamp: number) =>
+      createPluginMessage({ topic, timestamp, msg: {} }, deriveMeta);
     const run = (make: ((topic: string, t: number) => PluginMessage) | null) => {
       const h = harness(every());
       let last = 0;
@@ -181,7 +206,14 @@ describe('plugin contract (every built-in plugin and the example external plugin
     const control = run(standIn);
     const threw = new Set(attacked.errors.map((e) => e.ident));
     // Plugins that read meta or bodies must have thrown (and been rolled back), or this test proves nothing.
-    for (const ident of ['volume-by-user-1s', 'number-of-contribution-per-project-to-pagure.io-1d', 'release-engineering-event-logs', 'bodhi-karma-1d', 'top-users', 'latest-event-per-topic']) {
+    for (const ident of [
+      'volume-by-user-1s',
+      'number-of-contribution-per-project-to-pagure.io-1d',
+      'release-engineering-event-logs',
+      'bodhi-karma-1d',
+      'top-users',
+      'latest-event-per-topic',
+    ]) {
       expect(threw.has(ident), ident).toBe(true);
     }
     const attackedViews = views(attacked);
@@ -190,7 +222,8 @@ describe('plugin contract (every built-in plugin and the example external plugin
     for (const rt of attacked.host.runtimes) {
       const routed = rt.inspect().counters.received - clean.rt(rt.ident).inspect().counters.received;
       const dropped = rt.inspect().counters.dropped.update_error;
-      const mine = (v: Record<string, Row[]>) => Object.fromEntries(Object.entries(v).filter(([k]) => k.startsWith(`${rt.ident}?`)));
+      const mine = (v: Record<string, Row[]>) =>
+        Object.fromEntries(Object.entries(v).filter(([k]) => k.startsWith(`${rt.ident}?`)));
       if (dropped > 0) {
         // Every hostile message it read was rolled back entirely, and every later message applied.
         expect(dropped, rt.ident).toBe(routed);
@@ -206,9 +239,23 @@ describe('plugin contract (every built-in plugin and the example external plugin
 
   it('malformed bodies (null, text, arrays, numbers, mistyped fields) never make a plugin throw', () => {
     const all = stream();
-    const wrap = (v: unknown) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, [x]])) : v);
-    const retype = (v: unknown) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.keys(v).map((k) => [k, 7])) : v);
-    const variants: ((e: RawEnvelope) => unknown)[] = [() => null, () => 'garbage', () => [], () => 42, () => ({}), (e) => wrap(e['msg']), (e) => retype(e['msg'])];
+    const wrap = (v: unknown) =>
+      v !== null && typeof v === 'object' && !Array.isArray(v)
+        ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, [x]]))
+        : v;
+    const retype = (v: unknown) =>
+      v !== null && typeof v === 'object' && !Array.isArray(v)
+        ? Object.fromEntries(Object.keys(v).map((k) => [k, 7]))
+        : v;
+    const variants: ((e: RawEnvelope) => unknown)[] = [
+      () => null,
+      () => 'garbage',
+      () => [],
+      () => 42,
+      () => ({}),
+      (e) => wrap(e['msg']),
+      (e) => retype(e['msg']),
+    ];
     const h = harness(every());
     for (const variant of variants) h.feed(all.map((e) => ({ ...e, msg: variant(e) })));
     expect(h.errors.map((e) => `${e.ident}: ${String(e.error)}`)).toEqual([]);

@@ -85,7 +85,9 @@ export function paramCases(plugin: RegisteredPlugin, rows: readonly Row[]): Reco
     if (spec.type === 'string') {
       if (spec.enum) for (const v of spec.enum) cases.push({ [name]: v });
       else {
-        const seen = rows.map((r) => (r as unknown as Record<string, unknown>)[name]).find((v) => typeof v === 'string');
+        const seen = rows
+          .map((r) => (r as unknown as Record<string, unknown>)[name])
+          .find((v) => typeof v === 'string');
         cases.push({ [name]: typeof seen === 'string' ? seen : 'nobody-has-this' });
         if (name === 'prefix') cases.push({ [name]: 'org.fedoraproject.prod.' });
       }

@@ -25,7 +25,14 @@ function heapAfter(fn: () => unknown): { bytesPerKey: number; keep: unknown } {
   return { bytesPerKey: (after - before) / KEYS, keep };
 }
 
-const meta = (names: { usernames?: string[]; packages?: string[] }): Meta => ({ category: 'buildsys', usernames: names.usernames ?? [], packages: names.packages ?? [], agent: null, link: null, subtitle: null });
+const meta = (names: { usernames?: string[]; packages?: string[] }): Meta => ({
+  category: 'buildsys',
+  usernames: names.usernames ?? [],
+  packages: names.packages ?? [],
+  agent: null,
+  link: null,
+  subtitle: null,
+});
 
 describe('memory per tracked key', () => {
   it('stays in the hundreds of bytes for row plugins and sliding windows', () => {
@@ -39,7 +46,10 @@ describe('memory per tracked key', () => {
           // volume-1s: one key per second bucket; the others: 100 000 names in 1 000 minute buckets.
           const t = ident === 'volume-1s' ? 1_700_000_000 + i : 1_700_000_000 + (i % 1000) * 60;
           const name = `name-${i}`;
-          const m = createPluginMessage({ topic: `org.fedoraproject.prod.buildsys.${name}`, timestamp: t, msg: {} }, () => meta({ usernames: [name] }));
+          const m = createPluginMessage(
+            { topic: `org.fedoraproject.prod.buildsys.${name}`, timestamp: t, msg: {} },
+            () => meta({ usernames: [name] }),
+          );
           rt.send(m);
         }
         expect(rt.inspect().rows.size).toBe(KEYS);
@@ -54,7 +64,12 @@ describe('memory per tracked key', () => {
         const h = harness(builtinPlugins());
         const rt = h.rt('top-users');
         for (let i = 0; i < KEYS; i++) {
-          rt.send(createPluginMessage({ topic: 'org.fedoraproject.prod.fas.user.update', timestamp: 1_700_000_000 + (i % 3000) / 100, msg: {} }, () => meta({ usernames: [`user-${i}`] })));
+          rt.send(
+            createPluginMessage(
+              { topic: 'org.fedoraproject.prod.fas.user.update', timestamp: 1_700_000_000 + (i % 3000) / 100, msg: {} },
+              () => meta({ usernames: [`user-${i}`] }),
+            ),
+          );
         }
         return h;
       });

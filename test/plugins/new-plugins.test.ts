@@ -11,14 +11,18 @@ import { harness, lines, rowsOf } from './harness.js';
 describe('contribution-calendar-1d', () => {
   // 211, 212: hreindl on 2014-08-23 (13:16, 13:15 UTC); 213: volter the same day 09:50; the day ends 1408838400.
   // 74: ralph and codeblock on 2012-08-07 (day ending 1344384000).
-  it('counts messages per UTC day per user and answers one user\'s calendar', () => {
+  it("counts messages per UTC day per user and answers one user's calendar", () => {
     const h = harness(builtinPlugins());
     h.feed(lines(74, 211, 212, 213));
     const rt = h.rt('contribution-calendar-1d');
-    expect(rowsOf(rt, { user: 'hreindl' })).toEqual([{ timestamp: 1408838400, user: 'hreindl', date: '2014-08-23', volume: 2 }]);
+    expect(rowsOf(rt, { user: 'hreindl' })).toEqual([
+      { timestamp: 1408838400, user: 'hreindl', date: '2014-08-23', volume: 2 },
+    ]);
     // ralph's day is two years before the newest day: outside the default 366 days, inside 3660.
     expect(rowsOf(rt, { user: 'ralph' })).toEqual([]);
-    expect(rowsOf(rt, { user: 'ralph', days: 3660 })).toEqual([{ timestamp: 1344384000, user: 'ralph', date: '2012-08-07', volume: 1 }]);
+    expect(rowsOf(rt, { user: 'ralph', days: 3660 })).toEqual([
+      { timestamp: 1344384000, user: 'ralph', date: '2012-08-07', volume: 1 },
+    ]);
     expect(rowsOf(rt, {}, 'asc')).toEqual([
       { timestamp: 1344384000, user: 'codeblock', date: '2012-08-07', volume: 1 },
       { timestamp: 1344384000, user: 'ralph', date: '2012-08-07', volume: 1 },
@@ -66,7 +70,16 @@ describe('latest-event-per-topic and latest-event-per-category', () => {
   it('leaves out subtitle and keeps null agent/link when the meta has none', () => {
     const h = harness(builtinPlugins());
     h.feed([{ topic: 'org.example.prod.unknownthing.happened', timestamp: 10, msg: {} }]);
-    expect(rowsOf(h.rt('latest-event-per-topic'))).toEqual([{ timestamp: 10, topic: 'org.example.prod.unknownthing.happened', category: 'unknownthing', msg_id: null, agent: null, link: null }]);
+    expect(rowsOf(h.rt('latest-event-per-topic'))).toEqual([
+      {
+        timestamp: 10,
+        topic: 'org.example.prod.unknownthing.happened',
+        category: 'unknownthing',
+        msg_id: null,
+        agent: null,
+        link: null,
+      },
+    ]);
     h.stop();
   });
 });
@@ -87,7 +100,10 @@ describe('top-users and top-packages', () => {
     const h = harness(builtinPlugins());
     h.feed(feed);
     const users = h.rt('top-users');
-    const ranked = (params: Record<string, unknown>) => rowsOf(users, params).map((r) => r as unknown as { rank: number; user: string; volume: number; window: string; timestamp: number });
+    const ranked = (params: Record<string, unknown>) =>
+      rowsOf(users, params).map(
+        (r) => r as unknown as { rank: number; user: string; volume: number; window: string; timestamp: number },
+      );
     expect(ranked({ window: 'hour' }).map((r) => [r.rank, r.user, r.volume])).toEqual([
       [1, 'codeblock', 1],
       [2, 'ralph', 1],
@@ -99,13 +115,19 @@ describe('top-users and top-packages', () => {
       [3, 'ralph', 1, 'day'],
       [4, 'volter', 1, 'day'],
     ]);
-    expect(ranked({ window: 'week', n: 1 })).toEqual([{ timestamp: T + 4000, window: 'week', rank: 1, user: 'hreindl', volume: 2 }]);
+    expect(ranked({ window: 'week', n: 1 })).toEqual([
+      { timestamp: T + 4000, window: 'week', rank: 1, user: 'hreindl', volume: 2 },
+    ]);
     const packages = h.rt('top-packages');
     expect(rowsOf(packages, { window: 'hour' })).toEqual([
       { timestamp: T + 4000, window: 'hour', rank: 1, package: 'fedmsg', volume: 1 },
       { timestamp: T + 4000, window: 'hour', rank: 2, package: 'sqlite', volume: 1 },
     ]);
-    expect(rowsOf(packages, { window: 'day' }).map((r) => (r as unknown as { package: string }).package)).toEqual(['sqlite', 'fedmsg', 'file']);
+    expect(rowsOf(packages, { window: 'day' }).map((r) => (r as unknown as { package: string }).package)).toEqual([
+      'sqlite',
+      'fedmsg',
+      'file',
+    ]);
     h.stop();
   });
 
@@ -119,7 +141,12 @@ describe('top-users and top-packages', () => {
     expect(expiredBefore).toBe(1);
     h.feed([at(211, T + 8 * 86_400)]);
     for (const window of ['hour', 'day', 'week']) {
-      expect(rowsOf(rt, { window }).map((r) => [(r as unknown as { user: string }).user, (r as unknown as { volume: number }).volume])).toEqual([['hreindl', 1]]);
+      expect(
+        rowsOf(rt, { window }).map((r) => [
+          (r as unknown as { user: string }).user,
+          (r as unknown as { volume: number }).volume,
+        ]),
+      ).toEqual([['hreindl', 1]]);
     }
     const sizeAfter = Object.values(rt.inspect().stores).reduce((n, s) => n + s.size, 0);
     // hreindl: one (slice, user) count in each of the hour, day and week counters (storage layout of version 2).

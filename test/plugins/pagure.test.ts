@@ -14,7 +14,11 @@ describe('pagure.io contribution plugins', () => {
   it('have exactly the idents of the original', () => {
     const idents = registerPlugins(builtinPlugins()).map((p) => p.ident);
     expect(idents).toEqual(
-      expect.arrayContaining(['number-of-contribution-to-pagure.io-1d', 'number-of-contribution-per-project-to-pagure.io-1d', 'number-of-contribution-per-user-to-pagure.io-1d']),
+      expect.arrayContaining([
+        'number-of-contribution-to-pagure.io-1d',
+        'number-of-contribution-per-project-to-pagure.io-1d',
+        'number-of-contribution-per-user-to-pagure.io-1d',
+      ]),
     );
   });
 
@@ -42,7 +46,9 @@ describe('pagure.io contribution plugins', () => {
     // (day ending 1521072000). Lines 274/275: sgallagh opens pungi-fedora PR #19 and comments on it.
     const h = harness(builtinPlugins());
     h.feed(lines(274, 275, 442));
-    expect(rowsOf(h.rt('number-of-contribution-per-project-to-pagure.io-1d'))).toEqual([{ timestamp: DAY_END, project: 'pungi-fedora', volume: 2 }]);
+    expect(rowsOf(h.rt('number-of-contribution-per-project-to-pagure.io-1d'))).toEqual([
+      { timestamp: DAY_END, project: 'pungi-fedora', volume: 2 },
+    ]);
     expect(rowsOf(h.rt('number-of-contribution-per-user-to-pagure.io-1d'))).toEqual([
       { timestamp: 1521072000, user: 'churchyard', volume: 1 },
       { timestamp: DAY_END, user: 'sgallagh', volume: 2 },

@@ -17,7 +17,8 @@ function workspace() {
   return d.path;
 }
 
-const plugin = (name: string) => `export default { name: ${JSON.stringify(name)}, summary: 's', description: 'd', columns: ['n'], key: ['n'], update() {} };\n`;
+const plugin = (name: string) =>
+  `export default { name: ${JSON.stringify(name)}, summary: 's', description: 'd', columns: ['n'], key: ['n'], update() {} };\n`;
 
 describe('external plugin loading', () => {
   it('loads a file relative to the config file and registers it after the built-ins', async () => {
@@ -34,8 +35,14 @@ describe('external plugin loading', () => {
     const dir = workspace();
     const pkg = join(dir, 'node_modules', 'statscache-plugin-foo');
     mkdirSync(pkg, { recursive: true });
-    writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'statscache-plugin-foo', type: 'module', main: 'index.js' }));
-    writeFileSync(join(pkg, 'index.js'), `const a = ${plugin('Foo one').replace('export default ', '').trim()}\nconst b = ${plugin('Foo two').replace('export default ', '').trim()}\nexport default [a, b];\n`);
+    writeFileSync(
+      join(pkg, 'package.json'),
+      JSON.stringify({ name: 'statscache-plugin-foo', type: 'module', main: 'index.js' }),
+    );
+    writeFileSync(
+      join(pkg, 'index.js'),
+      `const a = ${plugin('Foo one').replace('export default ', '').trim()}\nconst b = ${plugin('Foo two').replace('export default ', '').trim()}\nexport default [a, b];\n`,
+    );
     const loaded = await loadExternalPlugins(['statscache-plugin-foo'], dir);
     expect(loaded.map((l) => (l.definition as { name: string }).name)).toEqual(['Foo one', 'Foo two']);
     expect(loaded[0]?.url).toMatch(/node_modules\/statscache-plugin-foo\/index\.js$/);
@@ -44,13 +51,33 @@ describe('external plugin loading', () => {
   it('names the spec in every failure, with the coded errors of the registry', async () => {
     const dir = workspace();
     writeFileSync(join(dir, 'no-default.mjs'), 'export const plugin = {};\n');
-    writeFileSync(join(dir, 'bad.mjs'), 'export default { name: "Bad", summary: "s", description: "d", columns: ["n"], key: ["n"] };\n');
+    writeFileSync(
+      join(dir, 'bad.mjs'),
+      'export default { name: "Bad", summary: "s", description: "d", columns: ["n"], key: ["n"] };\n',
+    );
     writeFileSync(join(dir, 'throws.mjs'), 'throw new Error("boom at import");\n');
-    await expect(loadExternalPlugins(['./missing.js'], dir)).rejects.toMatchObject({ code: 'SC_PLUGIN_LOAD_FAILED', message: expect.stringContaining('"./missing.js"') });
-    await expect(loadExternalPlugins(['statscache-plugin-nope'], dir)).rejects.toMatchObject({ code: 'SC_PLUGIN_LOAD_FAILED', message: expect.stringContaining('statscache-plugin-nope') });
-    await expect(loadExternalPlugins(['./throws.mjs'], dir)).rejects.toMatchObject({ code: 'SC_PLUGIN_LOAD_FAILED', message: expect.stringContaining('boom at import') });
-    await expect(loadExternalPlugins(['./no-default.mjs'], dir)).rejects.toMatchObject({ code: 'SC_PLUGIN_LOAD_FAILED', message: expect.stringContaining('no default export') });
-    await expect(loadExternalPlugins(['./bad.mjs'], dir)).rejects.toMatchObject({ code: 'SC_PLUGIN_FIELD_MISSING', message: expect.stringMatching(/^SC_PLUGIN_FIELD_MISSING: in plugin module "\.\/bad\.mjs": plugin "Bad" has no "update"/) });
+    await expect(loadExternalPlugins(['./missing.js'], dir)).rejects.toMatchObject({
+      code: 'SC_PLUGIN_LOAD_FAILED',
+      message: expect.stringContaining('"./missing.js"'),
+    });
+    await expect(loadExternalPlugins(['statscache-plugin-nope'], dir)).rejects.toMatchObject({
+      code: 'SC_PLUGIN_LOAD_FAILED',
+      message: expect.stringContaining('statscache-plugin-nope'),
+    });
+    await expect(loadExternalPlugins(['./throws.mjs'], dir)).rejects.toMatchObject({
+      code: 'SC_PLUGIN_LOAD_FAILED',
+      message: expect.stringContaining('boom at import'),
+    });
+    await expect(loadExternalPlugins(['./no-default.mjs'], dir)).rejects.toMatchObject({
+      code: 'SC_PLUGIN_LOAD_FAILED',
+      message: expect.stringContaining('no default export'),
+    });
+    await expect(loadExternalPlugins(['./bad.mjs'], dir)).rejects.toMatchObject({
+      code: 'SC_PLUGIN_FIELD_MISSING',
+      message: expect.stringMatching(
+        /^SC_PLUGIN_FIELD_MISSING: in plugin module "\.\/bad\.mjs": plugin "Bad" has no "update"/,
+      ),
+    });
   });
 
   it('an external plugin clashing with a built-in ident is refused at registration', async () => {

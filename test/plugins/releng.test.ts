@@ -22,12 +22,25 @@ function run(envelopes: RawEnvelope[], params: Record<string, unknown> = {}) {
   return rows.map((r) => ({ ...r, message: JSON.parse(r.message) as Record<string, unknown> }));
 }
 
-const fedimg = (topic: string, t: number, msg: Record<string, unknown>): RawEnvelope => ({ topic: `org.fedoraproject.prod.fedimg.image.${topic}`, timestamp: t, i: 1, username: 'fedimg', msg });
-const masher = (t: number, msg: Record<string, unknown>): RawEnvelope => ({ topic: 'org.fedoraproject.prod.buildsys.task.state.change', timestamp: t, i: 1, msg: { attribute: 'state', owner: 'masher', ...msg } });
+const fedimg = (topic: string, t: number, msg: Record<string, unknown>): RawEnvelope => ({
+  topic: `org.fedoraproject.prod.fedimg.image.${topic}`,
+  timestamp: t,
+  i: 1,
+  username: 'fedimg',
+  msg,
+});
+const masher = (t: number, msg: Record<string, unknown>): RawEnvelope => ({
+  topic: 'org.fedoraproject.prod.buildsys.task.state.change',
+  timestamp: t,
+  i: 1,
+  msg: { attribute: 'state', owner: 'masher', ...msg },
+});
 
 describe('release-engineering-event-logs', () => {
   it('serves the dashboard layout unchanged', () => {
-    expect(JSON.parse(JSON.stringify(RELEASE_LAYOUT))).toEqual(JSON.parse(readFileSync(`${FIXTURES}releng-layout.json`, 'utf8')));
+    expect(JSON.parse(JSON.stringify(RELEASE_LAYOUT))).toEqual(
+      JSON.parse(readFileSync(`${FIXTURES}releng-layout.json`, 'utf8')),
+    );
     expect(releaseEngineering().layout).toBe(RELEASE_LAYOUT);
   });
 
@@ -39,9 +52,24 @@ describe('release-engineering-event-logs', () => {
     // 159 rawhide.complete with arch "arm" → compose-rawhide_arm. 155 branched.image.start: "image" is not a step.
     const rows = run(lines(141, 142, 148, 149, 150, 159, 155));
     expect(rows).toEqual([
-      { timestamp: 1344447839.891876, category: 'compose-rawhide_arm', category_constraint: 'rawhide', message: { name: 'Rawhide', status: 'complete' } },
-      { timestamp: 1512395453, category: 'compose-rawhide_primary', category_constraint: 'rsync', message: { name: 'Rsync', status: 'start' } },
-      { timestamp: 1512398352, category: 'compose-rawhide_primary', category_constraint: 'rawhide', message: { name: 'Rawhide', status: 'complete' } },
+      {
+        timestamp: 1344447839.891876,
+        category: 'compose-rawhide_arm',
+        category_constraint: 'rawhide',
+        message: { name: 'Rawhide', status: 'complete' },
+      },
+      {
+        timestamp: 1512395453,
+        category: 'compose-rawhide_primary',
+        category_constraint: 'rsync',
+        message: { name: 'Rsync', status: 'start' },
+      },
+      {
+        timestamp: 1512398352,
+        category: 'compose-rawhide_primary',
+        category_constraint: 'rawhide',
+        message: { name: 'Rawhide', status: 'complete' },
+      },
     ]);
   });
 
@@ -58,10 +86,29 @@ describe('release-engineering-event-logs', () => {
   it('updates: one entry per <release>-<repo>, replaced by newer syncs instead of piling up', () => {
     // Line 85: bodhi.updates.epel.sync with release "7", repo "epel-testing" at 1561597841.
     const [sync] = lines(85);
-    const rows = run([sync!, { ...sync!, timestamp: 1561597900 }, { ...sync!, timestamp: 1561597950, topic: 'org.fedoraproject.prod.bodhi.updates.fedora.sync', msg: { release: 30, repo: 'f30-updates' } }]);
+    const rows = run([
+      sync!,
+      { ...sync!, timestamp: 1561597900 },
+      {
+        ...sync!,
+        timestamp: 1561597950,
+        topic: 'org.fedoraproject.prod.bodhi.updates.fedora.sync',
+        msg: { release: 30, repo: 'f30-updates' },
+      },
+    ]);
     expect(rows).toEqual([
-      { timestamp: 1561597900, category: 'updates-epel', category_constraint: '7-epel-testing', message: { name: '7-epel-testing', status: 'synced out' } },
-      { timestamp: 1561597950, category: 'updates-fedora', category_constraint: '30-f30-updates', message: { name: '30-f30-updates', status: 'synced out' } },
+      {
+        timestamp: 1561597900,
+        category: 'updates-epel',
+        category_constraint: '7-epel-testing',
+        message: { name: '7-epel-testing', status: 'synced out' },
+      },
+      {
+        timestamp: 1561597950,
+        category: 'updates-fedora',
+        category_constraint: '30-f30-updates',
+        message: { name: '30-f30-updates', status: 'synced out' },
+      },
     ]);
   });
 
@@ -79,31 +126,52 @@ describe('release-engineering-event-logs', () => {
       fedimg('upload', 1004, started!), // status "started": ignored
       fedimg('upload', 1005, { ...b340!, destination: 'not a region' }), // unknown destination: ignored
     ]);
-    const launch = (region: string, id: string) => `https://redirect.fedoraproject.org/console.aws.amazon.com/ec2/v2/home?region=${region}#LaunchInstanceWizard:ami=${id}`;
+    const launch = (region: string, id: string) =>
+      `https://redirect.fedoraproject.org/console.aws.amazon.com/ec2/v2/home?region=${region}#LaunchInstanceWizard:ami=${id}`;
     expect(rows).toEqual([
       {
         timestamp: 1000,
         category: 'ami-rawhide',
         category_constraint: 'fedora-cloud-base-rawhide-20140604.x86_64-eu-west-1',
-        message: { name: 'fedora-cloud-base-rawhide-20140604.x86_64', extra_text: 'EC2-eu-west-1', extra_link: launch('eu-west-1', 'ami-1234fda'), status: 'completed' },
+        message: {
+          name: 'fedora-cloud-base-rawhide-20140604.x86_64',
+          extra_text: 'EC2-eu-west-1',
+          extra_link: launch('eu-west-1', 'ami-1234fda'),
+          status: 'completed',
+        },
       },
       {
         timestamp: 1001,
         category: 'ami-branched',
         category_constraint: 'Fedora-Cloud-Base-24-20160710.0.x86_64-eu-west-1',
-        message: { name: 'Fedora-Cloud-Base-24-20160710.0.x86_64', extra_text: 'EC2-eu-west-1', extra_link: launch('eu-west-1', 'ami-1234fda'), status: 'completed' },
+        message: {
+          name: 'Fedora-Cloud-Base-24-20160710.0.x86_64',
+          extra_text: 'EC2-eu-west-1',
+          extra_link: launch('eu-west-1', 'ami-1234fda'),
+          status: 'completed',
+        },
       },
       {
         timestamp: 1002,
         category: 'ami-branched',
         category_constraint: 'Fedora-Cloud-Base-24-20160710.0.x86_64-us-east-1',
-        message: { name: 'Fedora-Cloud-Base-24-20160710.0.x86_64', extra_text: 'us-east-1', extra_link: launch('us-east-1', 'ami-aaaa'), status: 'completed' },
+        message: {
+          name: 'Fedora-Cloud-Base-24-20160710.0.x86_64',
+          extra_text: 'us-east-1',
+          extra_link: launch('us-east-1', 'ami-aaaa'),
+          status: 'completed',
+        },
       },
       {
         timestamp: 1003,
         category: 'ami-branched',
         category_constraint: 'Fedora-Cloud-Base-24-20160710.0.x86_64-ap-southeast-2',
-        message: { name: 'Fedora-Cloud-Base-24-20160710.0.x86_64', extra_text: 'AWS EC2 (ap-southeast-2)', extra_link: launch('ap-southeast-2', 'ami-bbbb'), status: 'completed' },
+        message: {
+          name: 'Fedora-Cloud-Base-24-20160710.0.x86_64',
+          extra_text: 'AWS EC2 (ap-southeast-2)',
+          extra_link: launch('ap-southeast-2', 'ami-bbbb'),
+          status: 'completed',
+        },
       },
     ]);
   });
@@ -120,7 +188,14 @@ describe('release-engineering-event-logs', () => {
         new: 'CLOSED',
         id: 102,
         info: {
-          request: ['Fedora-Live-KDE-i686', 'rawhide', 'i686', 'rawhide', 'kde.ks', { release: '20160101', format: 'raw' }],
+          request: [
+            'Fedora-Live-KDE-i686',
+            'rawhide',
+            'i686',
+            'rawhide',
+            'kde.ks',
+            { release: '20160101', format: 'raw' },
+          ],
           children: [{ id: 103 }],
           result: 'Results in: /mnt/koji/work/tasks/5103/103',
         },
@@ -131,43 +206,67 @@ describe('release-engineering-event-logs', () => {
       masher(2003, { method: 'livecd', srpm: 'x-x86_64', new: 'OPEN', owner: 'ralph' }),
       masher(2004, { method: 'build', srpm: 'foo-1-1.src.rpm', new: 'OPEN' }),
     ]);
-    expect(rows).toEqual([
-      {
-        timestamp: 2002,
-        category: 'artifact-appliance_armhfp',
-        category_constraint: 'Fedora-Minimal-armhfp',
-        message: { name: 'Fedora-Minimal-armhfp', status: 'failed', extra_text: '(details)', extra_link: 'http://koji.fedoraproject.org/koji/taskinfo?taskID=104' },
-      },
-      {
-        timestamp: 2001,
-        category: 'artifact-livecd_i686',
-        category_constraint: 'Fedora-Live-KDE-i686 (raw) (rawhide)',
-        message: {
-          name: 'Fedora-Live-KDE-i686 (raw) (rawhide)',
-          status: 'closed',
-          link: 'https://kojipkgs.fedoraproject.org/work/tasks/5103/103/Fedora-Live-KDE-i686-rawhide-20160101-sda.raw.xz',
-          extra_text: '(details)',
-          extra_link: 'http://koji.fedoraproject.org/koji/taskinfo?taskID=102',
+    expect(rows).toEqual(
+      [
+        {
+          timestamp: 2002,
+          category: 'artifact-appliance_armhfp',
+          category_constraint: 'Fedora-Minimal-armhfp',
+          message: {
+            name: 'Fedora-Minimal-armhfp',
+            status: 'failed',
+            extra_text: '(details)',
+            extra_link: 'http://koji.fedoraproject.org/koji/taskinfo?taskID=104',
+          },
         },
-      },
-      {
-        timestamp: 2000,
-        category: 'artifact-livecd_x86_64',
-        category_constraint: 'Fedora-Live-Workstation-x86_64',
-        message: { name: 'Fedora-Live-Workstation-x86_64', status: 'open', extra_text: '(details)', extra_link: 'http://koji.fedoraproject.org/koji/taskinfo?taskID=101' },
-      },
-    ].sort((a, b) => a.timestamp - b.timestamp));
+        {
+          timestamp: 2001,
+          category: 'artifact-livecd_i686',
+          category_constraint: 'Fedora-Live-KDE-i686 (raw) (rawhide)',
+          message: {
+            name: 'Fedora-Live-KDE-i686 (raw) (rawhide)',
+            status: 'closed',
+            link: 'https://kojipkgs.fedoraproject.org/work/tasks/5103/103/Fedora-Live-KDE-i686-rawhide-20160101-sda.raw.xz',
+            extra_text: '(details)',
+            extra_link: 'http://koji.fedoraproject.org/koji/taskinfo?taskID=102',
+          },
+        },
+        {
+          timestamp: 2000,
+          category: 'artifact-livecd_x86_64',
+          category_constraint: 'Fedora-Live-Workstation-x86_64',
+          message: {
+            name: 'Fedora-Live-Workstation-x86_64',
+            status: 'open',
+            extra_text: '(details)',
+            extra_link: 'http://koji.fedoraproject.org/koji/taskinfo?taskID=101',
+          },
+        },
+      ].sort((a, b) => a.timestamp - b.timestamp),
+    );
   });
 
   it('the default view fits the dashboard: at most 8 newest per layout component, all in one 100-row page', () => {
     // 300 AMI uploads (a busy day) and one rawhide compose: the compose must still be on page 1.
-    const uploads = Array.from({ length: 300 }, (_, i) => fedimg('upload', 5000 + i, { image_name: `Fedora-Cloud-Base-30-2019${String(i).padStart(4, '0')}.0.x86_64`, destination: 'eu-west-1', status: 'completed', extra: { id: `ami-${i}` } }));
+    const uploads = Array.from({ length: 300 }, (_, i) =>
+      fedimg('upload', 5000 + i, {
+        image_name: `Fedora-Cloud-Base-30-2019${String(i).padStart(4, '0')}.0.x86_64`,
+        destination: 'eu-west-1',
+        status: 'completed',
+        extra: { id: `ami-${i}` },
+      }),
+    );
     const h = harness([releaseEngineering()]);
-    h.feed([{ topic: 'org.fedoraproject.prod.compose.rawhide.start', timestamp: 4000, msg: { branch: 'rawhide' } }, ...uploads]);
+    h.feed([
+      { topic: 'org.fedoraproject.prod.compose.rawhide.start', timestamp: 4000, msg: { branch: 'rawhide' } },
+      ...uploads,
+    ]);
     const rt = h.rt(IDENT);
     const page = rowsOf(rt) as unknown as ReleRow[];
     expect(page.filter((r) => r.category === 'ami-branched')).toHaveLength(8);
-    expect(page.filter((r) => r.category === 'ami-branched').map((r) => r.timestamp)).toEqual([5299, 5298, 5297, 5296, 5295, 5294, 5293, 5292]);
+    expect(page.filter((r) => r.category === 'ami-branched').map((r) => r.timestamp)).toEqual([
+      5299, 5298, 5297, 5296, 5295, 5294, 5293, 5292,
+    ]);
     expect(page.map((r) => r.category)).toContain('compose-rawhide_primary');
     expect(rowsOf(rt, { scope: 'all' })).toHaveLength(257); // capped at 256 per category, plus the compose
     h.stop();

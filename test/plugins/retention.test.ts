@@ -6,21 +6,31 @@ import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
 import { tempDir } from '../helpers/service-process.js';
 
-const retentionOf = (defs: unknown[]) => Object.fromEntries(registerPlugins(defs).map((p) => [p.ident, p.retentionSeconds]));
+const retentionOf = (defs: unknown[]) =>
+  Object.fromEntries(registerPlugins(defs).map((p) => [p.ident, p.retentionSeconds]));
 
 const dirs: { remove(): void }[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
 
 describe('retention', () => {
   it('every bucketed built-in plugin has one', () => {
-    const missing = registerPlugins(builtinPlugins()).filter((p) => p.intervalSeconds !== null && p.retentionSeconds === null);
+    const missing = registerPlugins(builtinPlugins()).filter(
+      (p) => p.intervalSeconds !== null && p.retentionSeconds === null,
+    );
     expect(missing.map((p) => p.ident)).toEqual([]);
     expect(retentionOf(builtinPlugins())['volume-1s']).toBe(6 * 3600);
     expect(Object.keys(DEFAULT_RETENTION)).toContain('1d');
   });
 
   it('is overridden by ident or by interval (any spelling); the ident wins', () => {
-    const r = retentionOf(applyRetention(builtinPlugins(), { '1s': '2h', '60s': '1d', 'volume-by-user-1s': '30m', 'latest-event-per-topic': '30d' }));
+    const r = retentionOf(
+      applyRetention(builtinPlugins(), {
+        '1s': '2h',
+        '60s': '1d',
+        'volume-by-user-1s': '30m',
+        'latest-event-per-topic': '30d',
+      }),
+    );
     expect(r['volume-1s']).toBe(7200);
     expect(r['volume-by-category-1s']).toBe(7200);
     expect(r['volume-by-user-1s']).toBe(1800);
@@ -44,7 +54,10 @@ describe('retention', () => {
   it('is applied by the service from the config', async () => {
     const d = tempDir();
     dirs.push(d);
-    const config = loadConfig({ flags: { dataDir: d.path }, env: { STATSCACHE_RETENTION: JSON.stringify({ 'volume-1s': '90m', '1d': '400d' }) } });
+    const config = loadConfig({
+      flags: { dataDir: d.path },
+      env: { STATSCACHE_RETENTION: JSON.stringify({ 'volume-1s': '90m', '1d': '400d' }) },
+    });
     const service = Service.build({ config, logger: createLogger('silent') });
     try {
       expect(service.host.get('volume-1s')?.plugin.retentionSeconds).toBe(5400);

@@ -21,12 +21,18 @@ afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
 const all = samples().map((e, i) => ({ ...e, timestamp: 1_700_000_000 + i * 97 }));
 const half = Math.floor(all.length / 2);
 const send = (s: PersistenceSession, envelopes: readonly RawEnvelope[]) => {
-  for (const e of envelopes) for (const rt of s.host.runtimes) rt.send(createPluginMessage(e as unknown as Envelope, deriveMeta));
+  for (const e of envelopes)
+    for (const rt of s.host.runtimes) rt.send(createPluginMessage(e as unknown as Envelope, deriveMeta));
 };
 const cases = [{}, { window: 'hour' }, { window: 'day' }, { window: 'week', n: 3 }];
-const viewsOf = (runtimes: readonly Parameters<typeof rowsOf>[0][]) => runtimes.map((rt) => cases.map((c) => rowsOf(rt, c)));
+const viewsOf = (runtimes: readonly Parameters<typeof rowsOf>[0][]) =>
+  runtimes.map((rt) => cases.map((c) => rowsOf(rt, c)));
 const stateOf = (runtimes: readonly Parameters<typeof rowsOf>[0][]) =>
-  runtimes.map((rt) => Object.fromEntries(Object.entries(rt.inspect().stores).map(([n, s]) => [n, [...s.entries()].sort(([a], [b]) => (a < b ? -1 : 1))])));
+  runtimes.map((rt) =>
+    Object.fromEntries(
+      Object.entries(rt.inspect().stores).map(([n, s]) => [n, [...s.entries()].sort(([a], [b]) => (a < b ? -1 : 1))]),
+    ),
+  );
 
 describe('top-n version 1 → 2 migration', () => {
   it('restores a v1 snapshot into the state and views v2 builds from the same messages', async () => {
@@ -59,7 +65,10 @@ describe('top-n version 1 → 2 migration', () => {
 
     const again = openSession(d.path, [topUsers(), topPackages()]);
     expect(again.report.migrated).toEqual([]);
-    expect(again.report.meta?.plugins['top-users']).toMatchObject({ version: 2, stores: ['rows', 'hour', 'day', 'week'] });
+    expect(again.report.meta?.plugins['top-users']).toMatchObject({
+      version: 2,
+      stores: ['rows', 'hour', 'day', 'week'],
+    });
     expect(viewsOf(again.host.runtimes)).toEqual(viewsOf(fresh.host.runtimes));
     await again.close();
     fresh.stop();

@@ -15,7 +15,8 @@ describe('volume, volume-by-category, volume-by-topic', () => {
   it('counts every message in the bucket of its own timestamp', () => {
     const h = harness(builtinPlugins());
     h.feed(compose);
-    for (const ident of ['volume-1s', 'volume-5s', 'volume-1m']) expect(rowsOf(h.rt(ident)), ident).toEqual([{ timestamp: 1344447840, volume: 12 }]);
+    for (const ident of ['volume-1s', 'volume-5s', 'volume-1m'])
+      expect(rowsOf(h.rt(ident)), ident).toEqual([{ timestamp: 1344447840, volume: 12 }]);
     expect(rowsOf(h.rt('volume-by-category-1h'))).toEqual([{ timestamp: 1344448800, category: 'compose', volume: 12 }]);
     expect(rowsOf(h.rt('volume-by-category-1d'))).toEqual([{ timestamp: 1344470400, category: 'compose', volume: 12 }]);
     h.stop();
@@ -26,8 +27,16 @@ describe('volume, volume-by-category, volume-by-topic', () => {
     h.feed(compose);
     const rows = rowsOf(h.rt('volume-by-topic-1s'), {}, 'asc');
     expect(rows).toHaveLength(11);
-    expect(rows).toContainEqual({ timestamp: 1344447840, topic: 'org.fedoraproject.prod.compose.rawhide.start', volume: 2 });
-    expect(rows).toContainEqual({ timestamp: 1344447840, topic: 'org.fedoraproject.prod.compose.branched.pungify.start', volume: 1 });
+    expect(rows).toContainEqual({
+      timestamp: 1344447840,
+      topic: 'org.fedoraproject.prod.compose.rawhide.start',
+      volume: 2,
+    });
+    expect(rows).toContainEqual({
+      timestamp: 1344447840,
+      topic: 'org.fedoraproject.prod.compose.branched.pungify.start',
+      volume: 1,
+    });
     expect(rows.reduce((n, r) => n + (r as unknown as { volume: number }).volume, 0)).toBe(12);
     h.stop();
   });

@@ -13,18 +13,43 @@ afterEach(async () => {
 });
 
 function message(n: number, timestamp: number, extra: Partial<Stored> = {}): Stored {
-  return { topic: `org.fedoraproject.prod.${['git', 'bodhi', 'wiki'][n % 3]}.x`, timestamp, msg_id: `2026-dedupe-${n}`, i: n + 1, username: 'apache', msg: { n }, ...extra };
+  return {
+    topic: `org.fedoraproject.prod.${['git', 'bodhi', 'wiki'][n % 3]}.x`,
+    timestamp,
+    msg_id: `2026-dedupe-${n}`,
+    i: n + 1,
+    username: 'apache',
+    msg: { n },
+    ...extra,
+  };
 }
 
 async function service(dg: FakeDatagrepper | null, extra: Record<string, unknown> = {}): Promise<Service> {
   const dir = tempDir();
-  const flags = { dataDir: dir.path, port: 0, bind: ['tcp://127.0.0.1:*'], ...(dg ? { datagrepper: dg.url } : {}), ...extra };
-  const s = Service.build({ config: loadConfig({ env: {}, flags }), logger: silent, sleep: () => new Promise((r) => setTimeout(r, 5)) });
-  cleanups.push(() => dir.remove(), () => s.close());
+  const flags = {
+    dataDir: dir.path,
+    port: 0,
+    bind: ['tcp://127.0.0.1:*'],
+    ...(dg ? { datagrepper: dg.url } : {}),
+    ...extra,
+  };
+  const s = Service.build({
+    config: loadConfig({ env: {}, flags }),
+    logger: silent,
+    sleep: () => new Promise((r) => setTimeout(r, 5)),
+  });
+  cleanups.push(
+    () => dir.remove(),
+    () => s.close(),
+  );
   return s;
 }
 
-const total = (s: Service) => [...s.host.get('volume-by-category-1d')!.inspect().rows.values()].reduce((a, r) => a + (r as unknown as { volume: number }).volume, 0);
+const total = (s: Service) =>
+  [...s.host.get('volume-by-category-1d')!.inspect().rows.values()].reduce(
+    (a, r) => a + (r as unknown as { volume: number }).volume,
+    0,
+  );
 
 describe('backfill and de-duplication', () => {
   it('retries failed datagrepper pages (never skips one) and is not ready until the backfill is done', async () => {
@@ -56,7 +81,11 @@ describe('backfill and de-duplication', () => {
     await new Promise((r) => setTimeout(r, 300));
     const live = [0, 1, 2, 3, 4].map((n) => message(n, now + n));
     for (const m of [...live, live[0]!, live[3]!]) await pub.send([m.topic, JSON.stringify(m)]);
-    await eventually(() => (s.counters.accepted + s.counters.duplicates === 7 ? true : undefined), 5_000, 'seven frames');
+    await eventually(
+      () => (s.counters.accepted + s.counters.duplicates === 7 ? true : undefined),
+      5_000,
+      'seven frames',
+    );
     expect([s.counters.accepted, s.counters.duplicates]).toEqual([5, 2]);
     // Same message id, different payload: a different message (real buses reuse ids), counted.
     const reused = message(0, now + 9, { msg: { n: 'other' } });
@@ -91,7 +120,11 @@ describe('backfill and de-duplication', () => {
     const second = new Publisher({ linger: 0 });
     cleanups.push(() => second.close());
     await second.bind(endpoint);
-    await eventually(() => (total(s) === 7 ? true : undefined), 10_000, 'the four missed messages backfilled after the reconnect');
+    await eventually(
+      () => (total(s) === 7 ? true : undefined),
+      10_000,
+      'the four missed messages backfilled after the reconnect',
+    );
     expect(s.counters.backfilled).toBe(4);
   });
 });

@@ -6,15 +6,50 @@ import { eventually, getJson, startService, tempDir, type RunningService } from 
 
 /** fedmsg publishers, each numbering its own messages with `i`, as fedmsg does; three share a username and category. */
 const PUBLISHERS = [
-  { category: 'buildsys', topic: 'org.fedoraproject.prod.buildsys.build.state.change', username: 'kojiweb', body: (n: number) => ({ owner: `user${n % 7}`, name: `pkg${n % 11}`, new: 1 }) },
-  { category: 'bodhi', topic: 'org.fedoraproject.prod.bodhi.update.comment', username: 'apache', body: (n: number) => ({ comment: { user: { name: `user${n % 5}` }, update_title: `pkg${n % 3}-1.0-1.fc43` } }) },
-  { category: 'git', topic: 'org.fedoraproject.prod.git.receive', username: 'gitolite', body: (n: number) => ({ commit: { username: `user${n % 4}`, repo: `pkg${n % 9}`, branch: 'rawhide' } }) },
-  { category: 'wiki', topic: 'org.fedoraproject.prod.wiki.article.edit', username: 'wiki', body: (n: number) => ({ user: `user${n % 3}`, title: `Page ${n % 13}` }) },
-  { category: 'copr', topic: 'org.fedoraproject.prod.copr.build.end', username: 'copr', body: (n: number) => ({ user: `user${n % 6}`, copr: 'x', pkg: `pkg${n % 5}`, status: 1 }) },
+  {
+    category: 'buildsys',
+    topic: 'org.fedoraproject.prod.buildsys.build.state.change',
+    username: 'kojiweb',
+    body: (n: number) => ({ owner: `user${n % 7}`, name: `pkg${n % 11}`, new: 1 }),
+  },
+  {
+    category: 'bodhi',
+    topic: 'org.fedoraproject.prod.bodhi.update.comment',
+    username: 'apache',
+    body: (n: number) => ({ comment: { user: { name: `user${n % 5}` }, update_title: `pkg${n % 3}-1.0-1.fc43` } }),
+  },
+  {
+    category: 'git',
+    topic: 'org.fedoraproject.prod.git.receive',
+    username: 'gitolite',
+    body: (n: number) => ({ commit: { username: `user${n % 4}`, repo: `pkg${n % 9}`, branch: 'rawhide' } }),
+  },
+  {
+    category: 'wiki',
+    topic: 'org.fedoraproject.prod.wiki.article.edit',
+    username: 'wiki',
+    body: (n: number) => ({ user: `user${n % 3}`, title: `Page ${n % 13}` }),
+  },
+  {
+    category: 'copr',
+    topic: 'org.fedoraproject.prod.copr.build.end',
+    username: 'copr',
+    body: (n: number) => ({ user: `user${n % 6}`, copr: 'x', pkg: `pkg${n % 5}`, status: 1 }),
+  },
   // Two more httpd workers publishing bodhi messages as `apache`, each with its own `i`: to the
   // service they interleave with the first one, as Fedora's real web frontends do.
-  { category: 'bodhi', topic: 'org.fedoraproject.prod.bodhi.update.comment', username: 'apache', body: (n: number) => ({ comment: { user: { name: `user${n % 5}` }, update_title: `pkg${n % 3}-2.0-1.fc43` } }) },
-  { category: 'bodhi', topic: 'org.fedoraproject.prod.bodhi.buildroot_override.tag', username: 'apache', body: (n: number) => ({ override: { submitter: { name: `user${n % 6}` }, build: { nvr: `pkg${n % 4}-1-1` } } }) },
+  {
+    category: 'bodhi',
+    topic: 'org.fedoraproject.prod.bodhi.update.comment',
+    username: 'apache',
+    body: (n: number) => ({ comment: { user: { name: `user${n % 5}` }, update_title: `pkg${n % 3}-2.0-1.fc43` } }),
+  },
+  {
+    category: 'bodhi',
+    topic: 'org.fedoraproject.prod.bodhi.buildroot_override.tag',
+    username: 'apache',
+    body: (n: number) => ({ override: { submitter: { name: `user${n % 6}` }, build: { nvr: `pkg${n % 4}-1-1` } } }),
+  },
 ];
 
 const rand = (lo: number, hi: number) => lo + Math.random() * (hi - lo);
@@ -44,7 +79,14 @@ describe('nothing lost: SIGKILL at random points while a publisher streams, then
         const p = n % PUBLISHERS.length;
         const spec = PUBLISHERS[p]!;
         const i = ++counters[p]!;
-        const envelope: Stored = { topic: spec.topic, timestamp: Date.now() / 1000, msg_id: `2026-${p}-${i}`, i, username: spec.username, msg: spec.body(n) };
+        const envelope: Stored = {
+          topic: spec.topic,
+          timestamp: Date.now() / 1000,
+          msg_id: `2026-${p}-${i}`,
+          i,
+          username: spec.username,
+          msg: spec.body(n),
+        };
         // datagrepper archives everything the bus carried, whether or not we were listening.
         published.push(envelope);
         dg.messages.push(envelope);
@@ -53,7 +95,16 @@ describe('nothing lost: SIGKILL at random points while a publisher streams, then
       }
     })();
 
-    const args = ['--connect', endpoint, '--datagrepper', dg.url, '--data-dir', dir.path, '--snapshot-interval', '0.25'];
+    const args = [
+      '--connect',
+      endpoint,
+      '--datagrepper',
+      dg.url,
+      '--data-dir',
+      dir.path,
+      '--snapshot-interval',
+      '0.25',
+    ];
     let earlyKills = 0;
     for (let cycle = 0; cycle < 20; cycle++) {
       svc = await startService(args);
@@ -62,7 +113,11 @@ describe('nothing lost: SIGKILL at random points while a publisher streams, then
         await sleep(rand(0, 150));
       } else {
         const s = svc;
-        await eventually(async () => ((await getJson(`${s.base}/readyz`)).status === 200 ? true : undefined), 20_000, 'ready');
+        await eventually(
+          async () => ((await getJson(`${s.base}/readyz`)).status === 200 ? true : undefined),
+          20_000,
+          'ready',
+        );
         await sleep(rand(50, 500));
       }
       await svc.stop('SIGKILL');
@@ -75,12 +130,21 @@ describe('nothing lost: SIGKILL at random points while a publisher streams, then
 
     svc = await startService(args);
     const s = svc;
-    await eventually(async () => ((await getJson(`${s.base}/readyz`)).status === 200 ? true : undefined), 30_000, 'ready after the last restart');
+    await eventually(
+      async () => ((await getJson(`${s.base}/readyz`)).status === 200 ? true : undefined),
+      30_000,
+      'ready after the last restart',
+    );
     const want = referenceViews(published as never);
     const got = await servedViews(s.base, want.keys());
     for (const [ident, rows] of want) expect({ ident, rows: got.get(ident) }).toEqual({ ident, rows });
-    const total = (got.get('volume-by-category-1d') ?? []).reduce((a, r) => a + (r as unknown as { volume: number }).volume, 0);
+    const total = (got.get('volume-by-category-1d') ?? []).reduce(
+      (a, r) => a + (r as unknown as { volume: number }).volume,
+      0,
+    );
     expect(total).toBe(published.length);
-    console.log(`crash cycles: 20 (${earlyKills} before ready), messages published: ${published.length}, datagrepper requests: ${dg.requests}`);
+    console.log(
+      `crash cycles: 20 (${earlyKills} before ready), messages published: ${published.length}, datagrepper requests: ${dg.requests}`,
+    );
   }, 240_000);
 });

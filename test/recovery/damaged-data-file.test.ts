@@ -22,7 +22,7 @@ const DAMAGES: Damage[] = ['truncated', 'meta-pages', 'garbage'];
 /** A seeded generator: the same damage on every run. */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
 }
 
 function damage(dir: string, kind: Damage): void {
@@ -69,7 +69,10 @@ function breakJournalSubtree(file: string): void {
 }
 
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
-const quarantined = (dir: string): string[] => (existsSync(join(dir, 'quarantine')) ? readdirSync(join(dir, 'quarantine')).map((d) => join(dir, 'quarantine', d)) : []);
+const quarantined = (dir: string): string[] =>
+  existsSync(join(dir, 'quarantine'))
+    ? readdirSync(join(dir, 'quarantine')).map((d) => join(dir, 'quarantine', d))
+    : [];
 
 describe('a damaged data file never kills a process silently', () => {
   const root = tempDir();
@@ -83,7 +86,10 @@ describe('a damaged data file never kills a process silently', () => {
   };
 
   beforeAll(async () => {
-    const service = Service.build({ config: loadConfig({ env: {}, flags: { dataDir: pristine, port: 0 } }), logger: createLogger('silent') });
+    const service = Service.build({
+      config: loadConfig({ env: {}, flags: { dataDir: pristine, port: 0 } }),
+      logger: createLogger('silent'),
+    });
     for (const m of recentSamples(Math.floor(Date.now() / 1000)).slice(0, 200)) service.accept(m as never);
     await service.snapshot();
     await service.stop();
@@ -94,7 +100,11 @@ describe('a damaged data file never kills a process silently', () => {
     const dir = join(root.path, 'sound');
     cpSync(pristine, dir, { recursive: true });
     const svc = await startService(['--data-dir', dir, '--log-level', 'debug']);
-    await eventually(async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined), 20_000, 'ready');
+    await eventually(
+      async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined),
+      20_000,
+      'ready',
+    );
     const ready = (await getJson(`${svc.base}/readyz`)).body as Record<string, unknown>;
     expect(ready).toMatchObject({ status: 'ready', journal_corrupt_records: 0, data_file_quarantined: null });
     expect(svc.logs.some((l) => l.includes('"msg":"data file checked"') && /"journal":[1-9]/.test(l))).toBe(true);
@@ -106,7 +116,10 @@ describe('a damaged data file never kills a process silently', () => {
     const dir = join(root.path, 'partial');
     const now = Math.floor(Date.now() / 1000);
     const base = recentSamples(now);
-    const service = Service.build({ config: loadConfig({ env: {}, flags: { dataDir: dir, port: 0 } }), logger: createLogger('silent') });
+    const service = Service.build({
+      config: loadConfig({ env: {}, flags: { dataDir: dir, port: 0 } }),
+      logger: createLogger('silent'),
+    });
     // Enough journal records for a B-tree with several branch pages.
     const total = 30_000;
     for (let i = 0; i < total; i++) {
@@ -118,8 +131,20 @@ describe('a damaged data file never kills a process silently', () => {
     breakJournalSubtree(join(dir, DATA));
 
     const svc = await startService(['--data-dir', dir]);
-    await eventually(async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined), 30_000, 'ready');
-    const line = svc.logs.map((l) => { try { return JSON.parse(l) as Record<string, unknown>; } catch { return null; } }).find((e) => String(e?.['msg'] ?? '').startsWith('data file damaged'));
+    await eventually(
+      async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined),
+      30_000,
+      'ready',
+    );
+    const line = svc.logs
+      .map((l) => {
+        try {
+          return JSON.parse(l) as Record<string, unknown>;
+        } catch {
+          return null;
+        }
+      })
+      .find((e) => String(e?.['msg'] ?? '').startsWith('data file damaged'));
     expect(line?.['level']).toBe(50);
     const salvaged = line?.['salvagedJournal'] as { records: number; lastSeq: number };
     const lost = line?.['lost'] as string[];
@@ -130,10 +155,14 @@ describe('a damaged data file never kills a process silently', () => {
     expect(salvaged.records + missing).toBe(total);
     expect(salvaged.lastSeq).toBe(total);
     // The snapshot generation came through whole and was restored, not rebuilt from nothing.
-    expect(Object.values(line?.['salvagedSlots'] as Record<string, { complete: boolean }>).some((s) => s.complete)).toBe(true);
+    expect(
+      Object.values(line?.['salvagedSlots'] as Record<string, { complete: boolean }>).some((s) => s.complete),
+    ).toBe(true);
     expect(svc.logs.some((l) => l.includes('"msg":"restored snapshot"'))).toBe(true);
     // History serves exactly the journal records that survived.
-    const raw = (await getJson(`${svc.base}/raw?rows_per_page=1&start=${now - 7200}&end=${now + 60}`)).body as { total: number };
+    const raw = (await getJson(`${svc.base}/raw?rows_per_page=1&start=${now - 7200}&end=${now + 60}`)).body as {
+      total: number;
+    };
     expect(raw.total).toBe(salvaged.records);
     expect(await svc.stop()).toBe(0);
   }, 120_000);
@@ -155,7 +184,11 @@ describe('a damaged data file never kills a process silently', () => {
         const { dir, hash } = damagedCopy(kind);
         const r = await runCli(['journal', 'replay', '--from', '0', '--data-dir', dir]);
         expect(r.code, r.stderr).toBe(0);
-        expect(r.stderr).toMatch(new RegExp(`error: the data file ${join(dir, DATA).replace(/[.]/g, '\\.')} is damaged \\(.+\\); moved to .*quarantine.*; lost: `));
+        expect(r.stderr).toMatch(
+          new RegExp(
+            `error: the data file ${join(dir, DATA).replace(/[.]/g, '\\.')} is damaged \\(.+\\); moved to .*quarantine.*; lost: `,
+          ),
+        );
         const [q] = quarantined(dir);
         expect(q).toBeDefined();
         expect(sha(join(q as string, DATA))).toBe(hash);
@@ -168,11 +201,23 @@ describe('a damaged data file never kills a process silently', () => {
       it('serve quarantines it, logs the loss at error level, and answers /readyz and /metrics with it', async () => {
         const { dir, hash } = damagedCopy(kind);
         const svc = await startService(['--data-dir', dir]);
-        await eventually(async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined), 20_000, 'ready');
+        await eventually(
+          async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined),
+          20_000,
+          'ready',
+        );
         const [q] = quarantined(dir);
         expect(q).toBeDefined();
         expect(sha(join(q as string, DATA))).toBe(hash);
-        const line = svc.logs.map((l) => { try { return JSON.parse(l) as Record<string, unknown>; } catch { return null; } }).find((e) => e?.['msg'] !== undefined && String(e['msg']).startsWith('data file damaged'));
+        const line = svc.logs
+          .map((l) => {
+            try {
+              return JSON.parse(l) as Record<string, unknown>;
+            } catch {
+              return null;
+            }
+          })
+          .find((e) => e?.['msg'] !== undefined && String(e['msg']).startsWith('data file damaged'));
         expect(line).toBeDefined();
         expect(line?.['level']).toBe(50);
         expect(line?.['file']).toBe(join(dir, DATA));

@@ -2,7 +2,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
 import { Publisher } from 'zeromq';
 import { FakeDatagrepper, type Stored } from '../helpers/fake-datagrepper.js';
-import { eventually, getJson, startService, tempDir, waitForSubscription, type RunningService } from '../helpers/service-process.js';
+import {
+  eventually,
+  getJson,
+  startService,
+  tempDir,
+  waitForSubscription,
+  type RunningService,
+} from '../helpers/service-process.js';
 
 /**
  * Gap detection on buses as they really are, over the real CLI: publishers that interleave
@@ -18,7 +25,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function metric(base: string, name: string, labels = ''): Promise<number> {
   const text = (await getJson(`${base}/metrics`)).body as string;
-  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `) || (!labels && l.startsWith(`${name} `)));
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `) || (!labels && l.startsWith(`${name} `)));
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
 }
 const intake = (base: string, event: string) => metric(base, 'statscache_intake_total', `event="${event}"`);
@@ -29,11 +38,19 @@ async function total(base: string): Promise<number> {
 }
 
 /** A bus publisher the service connects to (like fedmsg's relay), plus the history that archives what it sends. */
-async function relay(): Promise<{ pub: Publisher; endpoint: string; dg: FakeDatagrepper; send(m: Stored, archived?: boolean): Promise<void> }> {
+async function relay(): Promise<{
+  pub: Publisher;
+  endpoint: string;
+  dg: FakeDatagrepper;
+  send(m: Stored, archived?: boolean): Promise<void>;
+}> {
   const dg = await new FakeDatagrepper().start();
   const pub = new Publisher({ linger: 0, sendHighWaterMark: 0 });
   await pub.bind('tcp://127.0.0.1:*');
-  cleanups.push(() => dg.close(), () => pub.close());
+  cleanups.push(
+    () => dg.close(),
+    () => pub.close(),
+  );
   return {
     pub,
     endpoint: pub.lastEndpoint as string,
@@ -48,7 +65,10 @@ async function relay(): Promise<{ pub: Publisher; endpoint: string; dg: FakeData
 async function serve(args: string[]): Promise<RunningService> {
   const dir = tempDir();
   const svc = await startService(['--data-dir', dir.path, ...args]);
-  cleanups.push(() => dir.remove(), () => svc.stop('SIGKILL'));
+  cleanups.push(
+    () => dir.remove(),
+    () => svc.stop('SIGKILL'),
+  );
   return svc;
 }
 
@@ -65,14 +85,18 @@ async function watchReadiness(base: string, work: Promise<unknown>): Promise<num
   return seen;
 }
 
-const ready = (svc: RunningService) => eventually(async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined), 20_000, 'ready');
+const ready = (svc: RunningService) =>
+  eventually(async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined), 20_000, 'ready');
 
 describe('gap detection that fits real buses', () => {
   it('four publishers interleaving their i under one username and category: exact counts, few history requests, always ready', async () => {
     const r = await relay();
     const svc = await serve(['--connect', r.endpoint, '--datagrepper', r.dg.url, '--gap-backfill-interval', '1']);
     await ready(svc);
-    await waitForSubscription((frames) => r.pub.send(frames), () => metricSync(svc));
+    await waitForSubscription(
+      (frames) => r.pub.send(frames),
+      () => metricSync(svc),
+    );
     const startupRequests = r.dg.requests;
     // 2,892 messages, as in the issue: each long-running worker has its own i, the bus interleaves them at random.
     const counters = [0, 1500, 40, 7000];
@@ -81,17 +105,31 @@ describe('gap detection that fits real buses', () => {
       for (let n = 0; n < N; n++) {
         const w = Math.floor(Math.random() * 4);
         const i = (counters[w] = counters[w]! + 1);
-        await r.send({ topic: 'org.fedoraproject.prod.wiki.article.edit', timestamp: Date.now() / 1000, msg_id: `2026-wiki-${w}-${i}`, i, username: 'apache', msg: { user: `u${n % 9}`, title: `Page ${n}` } });
+        await r.send({
+          topic: 'org.fedoraproject.prod.wiki.article.edit',
+          timestamp: Date.now() / 1000,
+          msg_id: `2026-wiki-${w}-${i}`,
+          i,
+          username: 'apache',
+          msg: { user: `u${n % 9}`, title: `Page ${n}` },
+        });
         // About 400 msg/s.
         if (n % 20 === 19) await sleep(50);
       }
     })();
     const statuses = await watchReadiness(svc.base, publish);
     await eventually(async () => ((await total(svc.base)) === N ? true : undefined), 20_000, `${N} messages counted`);
-    await eventually(async () => ((await getJson(`${svc.base}/readyz`)).body as { degraded?: string }).degraded === undefined ? true : undefined, 10_000, 'gap backfills drained');
+    await eventually(
+      async () =>
+        ((await getJson(`${svc.base}/readyz`)).body as { degraded?: string }).degraded === undefined ? true : undefined,
+      10_000,
+      'gap backfills drained',
+    );
     const gapRequests = r.dg.requests - startupRequests;
     const unreliable = await metric(svc.base, 'statscache_gap_unreliable_publishers');
-    console.log(`interleaved i: ${N} messages, history requests after start-up ${gapRequests} (gap backfills ${await intake(svc.base, 'gap_backfills')}, i hints ${await intake(svc.base, 'i_hints')}, ignored ${await intake(svc.base, 'i_ignored')}), /readyz polls ${statuses.length}, 503s ${statuses.filter((s) => s !== 200).length}`);
+    console.log(
+      `interleaved i: ${N} messages, history requests after start-up ${gapRequests} (gap backfills ${await intake(svc.base, 'gap_backfills')}, i hints ${await intake(svc.base, 'i_hints')}, ignored ${await intake(svc.base, 'i_ignored')}), /readyz polls ${statuses.length}, 503s ${statuses.filter((s) => s !== 200).length}`,
+    );
     expect(await total(svc.base)).toBe(N);
     expect(statuses.every((s) => s === 200)).toBe(true);
     expect(unreliable).toBe(1);
@@ -104,14 +142,24 @@ describe('gap detection that fits real buses', () => {
     const r = await relay();
     const svc = await serve(['--connect', r.endpoint, '--datagrepper', r.dg.url, '--gap-backfill-interval', '1']);
     await ready(svc);
-    await waitForSubscription((frames) => r.pub.send(frames), () => metricSync(svc));
+    await waitForSubscription(
+      (frames) => r.pub.send(frames),
+      () => metricSync(svc),
+    );
     const startupRequests = r.dg.requests;
     const categories = ['buildsys', 'bodhi', 'git', 'wiki', 'copr', 'pagure', 'fas', 'koschei'];
     const N = 2000;
     const publish = (async () => {
       for (let n = 0; n < N; n++) {
         const cat = categories[n % categories.length]!;
-        await r.send({ topic: `org.fedoraproject.prod.${cat}.thing.happened`, timestamp: Date.now() / 1000, msg_id: `2026-shared-${n}`, i: n + 1, username: 'apache', msg: { n } });
+        await r.send({
+          topic: `org.fedoraproject.prod.${cat}.thing.happened`,
+          timestamp: Date.now() / 1000,
+          msg_id: `2026-shared-${n}`,
+          i: n + 1,
+          username: 'apache',
+          msg: { n },
+        });
         // About 400 msg/s.
         if (n % 20 === 19) await sleep(50);
       }
@@ -120,7 +168,9 @@ describe('gap detection that fits real buses', () => {
     await eventually(async () => ((await total(svc.base)) === N ? true : undefined), 20_000, `${N} messages counted`);
     const gapRequests = r.dg.requests - startupRequests;
     const hints = await intake(svc.base, 'i_hints');
-    console.log(`shared i across ${categories.length} categories: ${N} messages, history requests after start-up ${gapRequests}, i hints ${hints}, gap backfills ${await intake(svc.base, 'gap_backfills')}, /readyz 503s ${statuses.filter((s) => s !== 200).length} of ${statuses.length}`);
+    console.log(
+      `shared i across ${categories.length} categories: ${N} messages, history requests after start-up ${gapRequests}, i hints ${hints}, gap backfills ${await intake(svc.base, 'gap_backfills')}, /readyz 503s ${statuses.filter((s) => s !== 200).length} of ${statuses.length}`,
+    );
     expect(statuses.every((s) => s === 200)).toBe(true);
     expect(hints).toBeLessThanOrEqual(2 * categories.length);
     expect(await metric(svc.base, 'statscache_gap_unreliable_publishers')).toBe(categories.length);
@@ -132,26 +182,52 @@ describe('gap detection that fits real buses', () => {
     const r = await relay();
     const svc = await serve(['--connect', r.endpoint, '--datagrepper', r.dg.url, '--gap-backfill-interval', '0.2']);
     await ready(svc);
-    await waitForSubscription((frames) => r.pub.send(frames), () => metricSync(svc));
+    await waitForSubscription(
+      (frames) => r.pub.send(frames),
+      () => metricSync(svc),
+    );
     const skipped = new Set([7, 8, 20, 41, 42, 43]);
     const N = 60;
     for (let seq = 1; seq <= N; seq++) {
       // Different usernames and no i: only seq_id can reveal the holes.
-      const m: Stored = { topic: 'org.fedoraproject.prod.git.receive', timestamp: Date.now() / 1000, msg_id: `2026-seq-${seq}`, seq_id: seq, username: `user${seq}`, msg: { commit: { username: `user${seq}`, repo: 'pkg', branch: 'rawhide' } } };
-      if (skipped.has(seq)) r.dg.messages.push(m); // lost on the way to us; the history has it
+      const m: Stored = {
+        topic: 'org.fedoraproject.prod.git.receive',
+        timestamp: Date.now() / 1000,
+        msg_id: `2026-seq-${seq}`,
+        seq_id: seq,
+        username: `user${seq}`,
+        msg: { commit: { username: `user${seq}`, repo: 'pkg', branch: 'rawhide' } },
+      };
+      if (skipped.has(seq))
+        r.dg.messages.push(m); // lost on the way to us; the history has it
       else await r.send(m);
       await sleep(5);
     }
-    await eventually(async () => ((await total(svc.base)) === N ? true : undefined), 15_000, 'the skipped messages backfilled');
+    await eventually(
+      async () => ((await total(svc.base)) === N ? true : undefined),
+      15_000,
+      'the skipped messages backfilled',
+    );
     expect(await intake(svc.base, 'seq_gaps')).toBe(3);
     // The windows may also catch a live message before the bus delivers it; that copy is then a duplicate, never counted twice.
     expect(await intake(svc.base, 'backfilled')).toBeGreaterThanOrEqual(skipped.size);
     // The relay restarts: its seq_id starts again at 1. Not a gap.
     const gapsBefore = await intake(svc.base, 'gap_windows');
     for (let seq = 1; seq <= 5; seq++) {
-      await r.send({ topic: 'org.fedoraproject.prod.git.receive', timestamp: Date.now() / 1000, msg_id: `2026-seq-again-${seq}`, seq_id: seq, username: 'restarted', msg: {} });
+      await r.send({
+        topic: 'org.fedoraproject.prod.git.receive',
+        timestamp: Date.now() / 1000,
+        msg_id: `2026-seq-again-${seq}`,
+        seq_id: seq,
+        username: 'restarted',
+        msg: {},
+      });
     }
-    await eventually(async () => ((await total(svc.base)) === N + 5 ? true : undefined), 10_000, 'messages after the relay restart');
+    await eventually(
+      async () => ((await total(svc.base)) === N + 5 ? true : undefined),
+      10_000,
+      'messages after the relay restart',
+    );
     expect(await intake(svc.base, 'relay_restarts')).toBe(1);
     expect(await intake(svc.base, 'gap_windows')).toBe(gapsBefore);
     expect(await intake(svc.base, 'seq_gaps')).toBe(3);
@@ -161,59 +237,117 @@ describe('gap detection that fits real buses', () => {
     const r = await relay();
     const svc = await serve(['--connect', r.endpoint, '--datagrepper', r.dg.url, '--gap-backfill-interval', '0.2']);
     await ready(svc);
-    await waitForSubscription((frames) => r.pub.send(frames), () => metricSync(svc));
+    await waitForSubscription(
+      (frames) => r.pub.send(frames),
+      () => metricSync(svc),
+    );
     r.dg.failNext = 1_000_000;
-    const msg = (seq: number): Stored => ({ topic: 'org.fedoraproject.prod.git.receive', timestamp: Date.now() / 1000, msg_id: `2026-down-${seq}`, seq_id: seq, username: `u${seq}`, msg: {} });
+    const msg = (seq: number): Stored => ({
+      topic: 'org.fedoraproject.prod.git.receive',
+      timestamp: Date.now() / 1000,
+      msg_id: `2026-down-${seq}`,
+      seq_id: seq,
+      username: `u${seq}`,
+      msg: {},
+    });
     await r.send(msg(1));
     r.dg.messages.push(msg(2), msg(3)); // lost on the way; only the history has them
     await r.send(msg(4));
-    const body = await eventually(async () => {
-      const res = await getJson(`${svc.base}/readyz`);
-      const b = res.body as { degraded?: string };
-      return res.status === 200 && b.degraded?.includes('backfilling a gap') ? b : undefined;
-    }, 10_000, 'ready with a degraded reason while the gap waits for the history');
+    const body = await eventually(
+      async () => {
+        const res = await getJson(`${svc.base}/readyz`);
+        const b = res.body as { degraded?: string };
+        return res.status === 200 && b.degraded?.includes('backfilling a gap') ? b : undefined;
+      },
+      10_000,
+      'ready with a degraded reason while the gap waits for the history',
+    );
     expect(body.degraded).toMatch(/backfilling a gap/);
     // Both live messages are served (once their journal batch commits), the gap is not.
     await eventually(async () => ((await total(svc.base)) === 2 ? true : undefined), 10_000, 'the two live messages');
     expect((await getJson(`${svc.base}/readyz`)).status).toBe(200);
     r.dg.failNext = 0;
-    await eventually(async () => ((await total(svc.base)) === 4 ? true : undefined), 30_000, 'the gap filled once the history answers');
-    await eventually(async () => ((await getJson(`${svc.base}/readyz`)).body as { degraded?: string }).degraded === undefined ? true : undefined, 5_000, 'plain ready');
+    await eventually(
+      async () => ((await total(svc.base)) === 4 ? true : undefined),
+      30_000,
+      'the gap filled once the history answers',
+    );
+    await eventually(
+      async () =>
+        ((await getJson(`${svc.base}/readyz`)).body as { degraded?: string }).degraded === undefined ? true : undefined,
+      5_000,
+      'plain ready',
+    );
   }, 60_000);
 
   it('a history that is down: ready within --ready-timeout with a degraded reason, plain ready once it answers', async () => {
     const r = await relay();
     const now = Date.now() / 1000;
     // Earlier messages only the history holds.
-    for (let n = 0; n < 30; n++) r.dg.messages.push({ topic: 'org.fedoraproject.prod.bodhi.update.comment', timestamp: now - 100 + n, msg_id: `2026-old-${n}`, username: `old${n}`, msg: {} });
+    for (let n = 0; n < 30; n++)
+      r.dg.messages.push({
+        topic: 'org.fedoraproject.prod.bodhi.update.comment',
+        timestamp: now - 100 + n,
+        msg_id: `2026-old-${n}`,
+        username: `old${n}`,
+        msg: {},
+      });
     r.dg.failNext = 1_000_000;
     const started = performance.now();
     const svc = await serve(['--connect', r.endpoint, '--datagrepper', r.dg.url, '--ready-timeout', '1']);
-    const degraded = await eventually(async () => {
-      const res = await getJson(`${svc.base}/readyz`);
-      return res.status === 200 ? (res.body as { status: string; degraded?: string }) : undefined;
-    }, 20_000, 'ready (degraded) although the history is down');
+    const degraded = await eventually(
+      async () => {
+        const res = await getJson(`${svc.base}/readyz`);
+        return res.status === 200 ? (res.body as { status: string; degraded?: string }) : undefined;
+      },
+      20_000,
+      'ready (degraded) although the history is down',
+    );
     const readyAfter = performance.now() - started;
     expect(degraded.status).toBe('ready');
     expect(degraded.degraded).toMatch(/history slow or down/);
     expect(await metric(svc.base, 'statscache_degraded')).toBe(1);
     expect(await metric(svc.base, 'statscache_ready')).toBe(1);
     // Live intake is open meanwhile.
-    await waitForSubscription((frames) => r.pub.send(frames), () => metricSync(svc));
-    for (let n = 0; n < 10; n++) await r.send({ topic: 'org.fedoraproject.prod.wiki.article.edit', timestamp: Date.now() / 1000, msg_id: `2026-live-${n}`, username: `live${n}`, msg: { user: 'x', title: 'T' } });
-    await eventually(async () => ((await total(svc.base)) === 10 ? true : undefined), 10_000, 'live messages while degraded');
+    await waitForSubscription(
+      (frames) => r.pub.send(frames),
+      () => metricSync(svc),
+    );
+    for (let n = 0; n < 10; n++)
+      await r.send({
+        topic: 'org.fedoraproject.prod.wiki.article.edit',
+        timestamp: Date.now() / 1000,
+        msg_id: `2026-live-${n}`,
+        username: `live${n}`,
+        msg: { user: 'x', title: 'T' },
+      });
+    await eventually(
+      async () => ((await total(svc.base)) === 10 ? true : undefined),
+      10_000,
+      'live messages while degraded',
+    );
     expect(r.dg.requests).toBeGreaterThan(1); // it keeps trying
     r.dg.failNext = 0;
     const back = performance.now();
-    const plain = await eventually(async () => {
-      const res = await getJson(`${svc.base}/readyz`);
-      const body = res.body as { status: string; degraded?: string };
-      return res.status === 200 && body.degraded === undefined ? body : undefined;
-    }, 30_000, 'plain ready once the history answers');
-    console.log(`history down: ready (degraded) ${Math.round(readyAfter)} ms after spawn with --ready-timeout 1; plain ready ${Math.round(performance.now() - back)} ms after the history came back; history requests ${r.dg.requests}`);
+    const plain = await eventually(
+      async () => {
+        const res = await getJson(`${svc.base}/readyz`);
+        const body = res.body as { status: string; degraded?: string };
+        return res.status === 200 && body.degraded === undefined ? body : undefined;
+      },
+      30_000,
+      'plain ready once the history answers',
+    );
+    console.log(
+      `history down: ready (degraded) ${Math.round(readyAfter)} ms after spawn with --ready-timeout 1; plain ready ${Math.round(performance.now() - back)} ms after the history came back; history requests ${r.dg.requests}`,
+    );
     expect(plain.status).toBe('ready');
     expect(await total(svc.base)).toBe(40);
-    await eventually(async () => ((await metric(svc.base, 'statscache_degraded')) === 0 ? true : undefined), 5_000, 'degraded metric cleared');
+    await eventually(
+      async () => ((await metric(svc.base, 'statscache_degraded')) === 0 ? true : undefined),
+      5_000,
+      'degraded metric cleared',
+    );
   }, 60_000);
 
   it('shows each --connect endpoint in /readyz: unresolvable, refused, connected; warns at a limited rate', async () => {
@@ -227,29 +361,56 @@ describe('gap detection that fits real buses', () => {
     const unresolved = 'tcp://no-such-host.invalid:9940';
     const refused = `tcp://127.0.0.1:${closedPort}`;
     const svc = await serve(['--connect', unresolved, '--connect', refused, '--connect', r.endpoint]);
-    type Body = { status: string; degraded?: string; endpoints: { endpoint: string; state: string; lastError: string | null }[] };
-    const body = await eventually(async () => {
-      const res = await getJson(`${svc.base}/readyz`);
-      const b = res.body as Body;
-      const states = b.endpoints?.map((e) => e.state).join(',');
-      return res.status === 200 && states === 'unresolved,retrying,connected' ? b : undefined;
-    }, 15_000, 'endpoint states');
+    type Body = {
+      status: string;
+      degraded?: string;
+      endpoints: { endpoint: string; state: string; lastError: string | null }[];
+    };
+    const body = await eventually(
+      async () => {
+        const res = await getJson(`${svc.base}/readyz`);
+        const b = res.body as Body;
+        const states = b.endpoints?.map((e) => e.state).join(',');
+        return res.status === 200 && states === 'unresolved,retrying,connected' ? b : undefined;
+      },
+      15_000,
+      'endpoint states',
+    );
     expect(body.endpoints.map((e) => e.endpoint)).toEqual([unresolved, refused, r.endpoint]);
     expect(body.endpoints[0]!.lastError).toMatch(/no-such-host\.invalid did not resolve/);
     expect(body.endpoints[1]!.lastError).toMatch(/refused/);
     expect(body.endpoints[2]!.lastError).toBeNull();
-    expect(body.degraded).toMatch(/not connected: tcp:\/\/no-such-host\.invalid:9940 \(unresolved\), tcp:\/\/127\.0\.0\.1:\d+ \(retrying\)/);
+    expect(body.degraded).toMatch(
+      /not connected: tcp:\/\/no-such-host\.invalid:9940 \(unresolved\), tcp:\/\/127\.0\.0\.1:\d+ \(retrying\)/,
+    );
     expect(await metric(svc.base, 'statscache_bus_endpoint_up', `endpoint="${r.endpoint}"`)).toBe(1);
     expect(await metric(svc.base, 'statscache_bus_endpoint_up', `endpoint="${unresolved}"`)).toBe(0);
     // libzmq retries every second or so; the log says so once a minute per endpoint, not every time.
     await sleep(2500);
-    const warnings = (endpoint: string) => svc.logs.filter((l) => l.includes('bus endpoint not connected') && l.includes(endpoint)).length;
+    const warnings = (endpoint: string) =>
+      svc.logs.filter((l) => l.includes('bus endpoint not connected') && l.includes(endpoint)).length;
     expect(warnings(unresolved)).toBe(1);
     expect(warnings(refused)).toBe(1);
     // The live endpoint still delivers.
-    await waitForSubscription((frames) => r.pub.send(frames), () => metricSync(svc));
-    await r.send({ topic: 'org.fedoraproject.prod.wiki.article.edit', timestamp: Date.now() / 1000, msg_id: '2026-ep-1', username: 'x', msg: {} }, false);
-    await eventually(async () => ((await total(svc.base)) === 1 ? true : undefined), 10_000, 'message from the connected endpoint');
+    await waitForSubscription(
+      (frames) => r.pub.send(frames),
+      () => metricSync(svc),
+    );
+    await r.send(
+      {
+        topic: 'org.fedoraproject.prod.wiki.article.edit',
+        timestamp: Date.now() / 1000,
+        msg_id: '2026-ep-1',
+        username: 'x',
+        msg: {},
+      },
+      false,
+    );
+    await eventually(
+      async () => ((await total(svc.base)) === 1 ? true : undefined),
+      10_000,
+      'message from the connected endpoint',
+    );
   }, 60_000);
 });
 

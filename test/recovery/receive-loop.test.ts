@@ -17,25 +17,49 @@ afterEach(async () => {
 });
 
 const get = (s: Service, path: string) => s.http({ method: 'GET', path, query: '', header: () => '' });
-const total = (s: Service) => [...s.host.get('volume-by-category-1d')!.inspect().rows.values()].reduce((a, r) => a + (r as unknown as { volume: number }).volume, 0);
+const total = (s: Service) =>
+  [...s.host.get('volume-by-category-1d')!.inspect().rows.values()].reduce(
+    (a, r) => a + (r as unknown as { volume: number }).volume,
+    0,
+  );
 
 async function setup(throwOn: readonly string[]) {
   const fatal: Error[] = [];
-  const logger = pino({ level: 'info' }, {
-    write(line: string) {
-      for (const t of throwOn) if (line.includes(`"msg":"${t}"`)) throw new Error('log sink broken');
+  const logger = pino(
+    { level: 'info' },
+    {
+      write(line: string) {
+        for (const t of throwOn) if (line.includes(`"msg":"${t}"`)) throw new Error('log sink broken');
+      },
     },
-  });
+  );
   const dir = tempDir();
   const config = loadConfig({ env: {}, flags: { dataDir: dir.path, port: 0, bind: ['tcp://127.0.0.1:*'] } });
   const s = Service.build({ config, logger, onFatal: (err) => fatal.push(err) });
-  cleanups.push(() => dir.remove(), () => s.stop());
+  cleanups.push(
+    () => dir.remove(),
+    () => s.stop(),
+  );
   await s.start();
   const pub = new Publisher({ linger: 0 });
   pub.connect(s.subscription!.bound[0]!);
   cleanups.push(() => pub.close());
   const send = (frames: string[]) => pub.send(frames);
-  return { s, fatal, send, message: (n: number) => send(['org.fedoraproject.prod.wiki.article.edit', JSON.stringify({ topic: 'org.fedoraproject.prod.wiki.article.edit', timestamp: Date.now() / 1000, msg_id: `2026-loop-${n}`, msg: { user: 'u', title: `T${n}` } })]) };
+  return {
+    s,
+    fatal,
+    send,
+    message: (n: number) =>
+      send([
+        'org.fedoraproject.prod.wiki.article.edit',
+        JSON.stringify({
+          topic: 'org.fedoraproject.prod.wiki.article.edit',
+          timestamp: Date.now() / 1000,
+          msg_id: `2026-loop-${n}`,
+          msg: { user: 'u', title: `T${n}` },
+        }),
+      ]),
+  };
 }
 
 describe('the bus receive loop', () => {
@@ -61,7 +85,10 @@ describe('the bus receive loop', () => {
     expect(get(s, '/healthz').status).toBe(200);
     // Join with valid messages (counted), so the first bad frame is the one that breaks the loop.
     let n = 100;
-    await waitForSubscription(() => message(n++), () => s.counters.frames);
+    await waitForSubscription(
+      () => message(n++),
+      () => s.counters.frames,
+    );
     await eventually(() => (total(s) === s.counters.frames ? true : undefined), 5_000, 'the joining messages counted');
     const counted = total(s);
     await send(['org.fedoraproject.prod.wiki.article.edit', '{not json']);
@@ -70,7 +97,10 @@ describe('the bus receive loop', () => {
     expect(fatal[0]!.message).toMatch(/bus receive loop for bind ended: log sink broken/);
     const health = get(s, '/healthz');
     expect(health.status).toBe(503);
-    expect(JSON.parse(health.body as string)).toMatchObject({ status: 'failing', reason: expect.stringMatching(/receive loop/) });
+    expect(JSON.parse(health.body as string)).toMatchObject({
+      status: 'failing',
+      reason: expect.stringMatching(/receive loop/),
+    });
     await message(3);
     await new Promise((r) => setTimeout(r, 200));
     expect(total(s)).toBe(counted); // intake really is dead: the failing health check tells the truth

@@ -39,7 +39,12 @@ describe('what was served is durable: a count read before SIGKILL is never lower
     const stream = (async () => {
       while (streaming) {
         const n = ++sent;
-        const e = { topic: 'org.fedoraproject.prod.buildsys.build.state.change', timestamp: Date.now() / 1000, msg_id: `2026-durable-${n}`, msg: { owner: `u${n % 50}`, name: `p${n % 70}`, log: padding } };
+        const e = {
+          topic: 'org.fedoraproject.prod.buildsys.build.state.change',
+          timestamp: Date.now() / 1000,
+          msg_id: `2026-durable-${n}`,
+          msg: { owner: `u${n % 50}`, name: `p${n % 70}`, log: padding },
+        };
         await pub.send([e.topic, JSON.stringify(e)]);
         if (n % 50 === 0) await sleep(1);
       }
@@ -50,16 +55,24 @@ describe('what was served is durable: a count read before SIGKILL is never lower
     for (let cycle = 0; cycle < 6; cycle++) {
       svc = await startService(args);
       const s = svc;
-      await eventually(async () => ((await getJson(`${s.base}/readyz`)).status === 200 ? true : undefined), 20_000, 'ready');
+      await eventually(
+        async () => ((await getJson(`${s.base}/readyz`)).status === 200 ? true : undefined),
+        20_000,
+        'ready',
+      );
       const first = await servedTotal(s.base);
       expect(first).not.toBeNull();
       // Never lower than what the previous incarnation served.
       expect(first!).toBeGreaterThanOrEqual(previousMax);
       // Some progress in every cycle, so each kill lands while new messages are being applied.
-      let max = await eventually(async () => {
-        const t = await servedTotal(s.base);
-        return t !== null && t > previousMax ? t : undefined;
-      }, 20_000, 'new messages served');
+      let max = await eventually(
+        async () => {
+          const t = await servedTotal(s.base);
+          return t !== null && t > previousMax ? t : undefined;
+        },
+        20_000,
+        'new messages served',
+      );
       const until = Date.now() + 300 + Math.random() * 700;
       while (Date.now() < until) {
         const t = await servedTotal(s.base);
@@ -79,8 +92,14 @@ describe('what was served is durable: a count read before SIGKILL is never lower
 
     svc = await startService(args);
     const s = svc;
-    await eventually(async () => ((await getJson(`${s.base}/readyz`)).status === 200 ? true : undefined), 20_000, 'ready');
+    await eventually(
+      async () => ((await getJson(`${s.base}/readyz`)).status === 200 ? true : undefined),
+      20_000,
+      'ready',
+    );
     expect((await servedTotal(s.base))!).toBeGreaterThanOrEqual(previousMax);
-    console.log(`served-durable: 6 kills, ${sent} messages published, highest count served before the last kill ${previousMax}`);
+    console.log(
+      `served-durable: 6 kills, ${sent} messages published, highest count served before the last kill ${previousMax}`,
+    );
   }, 180_000);
 });

@@ -39,7 +39,8 @@ async function corrupt(dir: string, random: () => number): Promise<string[]> {
     const entries = [...store.slotRaw(slot)];
     const kind = KINDS[Math.floor(random() * KINDS.length)] as Corruption;
     // slotRaw yields the meta record first.
-    const target = kind === 'future-format' || kind === 'drop-meta' ? entries[0] : entries[Math.floor(random() * entries.length)];
+    const target =
+      kind === 'future-format' || kind === 'drop-meta' ? entries[0] : entries[Math.floor(random() * entries.length)];
     if (!target) continue;
     const bytes = Buffer.from(target.value);
     switch (kind) {
@@ -53,7 +54,10 @@ async function corrupt(dir: string, random: () => number): Promise<string[]> {
         await store.putRaw(target.key, bytes.subarray(0, Math.floor(random() * bytes.length)));
         break;
       case 'garbage':
-        await store.putRaw(target.key, Buffer.from(Array.from({ length: 1 + Math.floor(random() * 64) }, () => Math.floor(random() * 256))));
+        await store.putRaw(
+          target.key,
+          Buffer.from(Array.from({ length: 1 + Math.floor(random() * 64) }, () => Math.floor(random() * 256))),
+        );
         break;
       case 'future-format': {
         const meta = decodeChecked(bytes) as Record<string, unknown>;
@@ -108,7 +112,9 @@ describe('damaged snapshots: the service always starts, falls back, and ends wit
         // Values are damaged through LMDB itself, so the file stays sound: the file check (a child process per start) would only add minutes.
         service = Service.build({ config: config(dir), logger: silent, checkDataFile: false });
       } catch (err) {
-        throw new Error(`seed ${seed}, round ${round}, damage ${damage.join(', ')}: start failed: ${(err as Error).message}`);
+        throw new Error(
+          `seed ${seed}, round ${round}, damage ${damage.join(', ')}: start failed: ${(err as Error).message}`,
+        );
       }
       await service.recover();
       if (service.restored.fallbacks.length > 0) fellBack++;
@@ -116,13 +122,17 @@ describe('damaged snapshots: the service always starts, falls back, and ends wit
       const got = hostViews(service.host);
       for (const [ident, rows] of want) {
         if (JSON.stringify(got.get(ident)) !== JSON.stringify(rows)) {
-          throw new Error(`seed ${seed}, round ${round}, damage ${damage.join(', ')}: plugin ${ident} differs from the reference`);
+          throw new Error(
+            `seed ${seed}, round ${round}, damage ${damage.join(', ')}: plugin ${ident} differs from the reference`,
+          );
         }
       }
       await service.close();
       rmSync(dir, { recursive: true, force: true });
     }
-    console.log(`corruption seed ${seed}: 400 starts, ${corruptions} corruptions, ${fellBack} fell back to an older generation, ${startedEmpty} rebuilt from the journal alone`);
+    console.log(
+      `corruption seed ${seed}: 400 starts, ${corruptions} corruptions, ${fellBack} fell back to an older generation, ${startedEmpty} rebuilt from the journal alone`,
+    );
     expect(corruptions).toBeGreaterThanOrEqual(1000);
     expect(fellBack).toBeGreaterThan(100);
   }, 240_000);

@@ -24,8 +24,15 @@ describe('rows restored from ahead of the clock', () => {
     const now = Math.floor(Date.now() / 1000);
     const old = openSession(d.path, builtinPlugins(), { slots: 3, journalSeq: () => 0 });
     const daily = old.host.get('volume-by-category-1d')!;
-    daily.send(createPluginMessage({ topic: 'org.fedoraproject.prod.buildsys.tag', timestamp: now - 3600, msg: {} }, deriveMeta));
-    daily.send(createPluginMessage({ topic: 'org.fedoraproject.prod.buildsys.tag', timestamp: now + 30 * 86_400, msg: {} }, deriveMeta));
+    daily.send(
+      createPluginMessage({ topic: 'org.fedoraproject.prod.buildsys.tag', timestamp: now - 3600, msg: {} }, deriveMeta),
+    );
+    daily.send(
+      createPluginMessage(
+        { topic: 'org.fedoraproject.prod.buildsys.tag', timestamp: now + 30 * 86_400, msg: {} },
+        deriveMeta,
+      ),
+    );
     expect(daily.inspect().rows.size).toBe(2);
     await old.snapshotter.take();
     await old.close();
@@ -48,8 +55,18 @@ describe('rows restored from ahead of the clock', () => {
     dirs.push(d);
     const now = Math.floor(Date.now() / 1000);
     const store = new DataStore(d.path);
-    const journal = new Journal(store, { dedupeWindow: 1000, onWriteError: (err) => { throw err; } });
-    const at = (ts: number, id: string) => ({ topic: 'org.fedoraproject.prod.buildsys.tag', timestamp: ts, msg_id: id, msg: { owner: 'a', name: 'b', tag: 'f45' } });
+    const journal = new Journal(store, {
+      dedupeWindow: 1000,
+      onWriteError: (err) => {
+        throw err;
+      },
+    });
+    const at = (ts: number, id: string) => ({
+      topic: 'org.fedoraproject.prod.buildsys.tag',
+      timestamp: ts,
+      msg_id: id,
+      msg: { owner: 'a', name: 'b', tag: 'f45' },
+    });
     journal.accept(at(now - 60, 'ok-1'));
     journal.accept(at(now + 2 * 86_400, 'ahead'));
     journal.accept(at((now - 30) * 1000, 'in-ms')); // corrected to seconds on replay
@@ -60,9 +77,14 @@ describe('rows restored from ahead of the clock', () => {
     const service = Service.build({ config, logger: pino({ level: 'silent' }) as never });
     await service.recover();
     expect(service.counters).toMatchObject({ replayed: 2, replayRejected: 1 });
-    const total = [...service.host.get('volume-by-category-1d')!.inspect().rows.values()].reduce((a, r) => a + (r as unknown as { volume: number }).volume, 0);
+    const total = [...service.host.get('volume-by-category-1d')!.inspect().rows.values()].reduce(
+      (a, r) => a + (r as unknown as { volume: number }).volume,
+      0,
+    );
     expect(total).toBe(2);
-    expect(service.host.get('volume-by-category-1d')!.inspect().rows.newestTimestamp).toBeLessThanOrEqual((Math.floor(now / 86_400) + 1) * 86_400);
+    expect(service.host.get('volume-by-category-1d')!.inspect().rows.newestTimestamp).toBeLessThanOrEqual(
+      (Math.floor(now / 86_400) + 1) * 86_400,
+    );
     await service.close();
   });
 });

@@ -24,7 +24,8 @@ const perUser = definePlugin({
   },
 });
 
-const msg = (user: string, timestamp: number) => createPluginMessage({ topic: 'a.b.c.d', timestamp, msg: { user } }, deriveMeta);
+const msg = (user: string, timestamp: number) =>
+  createPluginMessage({ topic: 'a.b.c.d', timestamp, msg: { user } }, deriveMeta);
 const KEYS = 5_000;
 
 const dirs: { remove(): void }[] = [];
@@ -55,16 +56,20 @@ describe('a snapshot in bounded chunks', () => {
     });
     rt = a.host.runtimes[0]!;
     for (let i = 0; i < KEYS; i++) rt.send(msg(`u${i}`, 1_000 + i));
-    const atCut = { rows: [...rt.inspect().rows.entries()].sort(), totals: [...rt.inspect().stores['totals']!.entries()].sort() };
+    const atCut = {
+      rows: [...rt.inspect().rows.entries()].sort(),
+      totals: [...rt.inspect().stores['totals']!.entries()].sort(),
+    };
 
     // Other event-loop work runs while the snapshot is in progress: count the turns it got.
     let turns = 0;
     let done = false;
-    const spin = () => setImmediate(() => {
-      if (done) return;
-      turns++;
-      spin();
-    });
+    const spin = () =>
+      setImmediate(() => {
+        if (done) return;
+        turns++;
+        spin();
+      });
     spin();
     const first = await a.snapshotter.take();
     done = true;
@@ -82,7 +87,10 @@ describe('a snapshot in bounded chunks', () => {
     const b = openSession(d.path, [perUser], { slots: 1 });
     const rb = b.host.runtimes[0]!;
     expect(b.report.meta?.generation).toBe(1);
-    expect({ rows: [...rb.inspect().rows.entries()].sort(), totals: [...rb.inspect().stores['totals']!.entries()].sort() }).toEqual(atCut);
+    expect({
+      rows: [...rb.inspect().rows.entries()].sort(),
+      totals: [...rb.inspect().stores['totals']!.entries()].sort(),
+    }).toEqual(atCut);
     // The next snapshot writes exactly the keys changed since: rows u1 and late-user, gone-u2 removed, three totals.
     for (const user of ['u1', 'late-user', 'gone-u2']) rb.send(msg(user, 3_000));
     const second = await b.snapshotter.take();

@@ -66,10 +66,14 @@ describe('snapshots', () => {
     await a.close();
 
     await expect(session(d.path, counter(2), [])).rejects.toThrow(/SC_SNAPSHOT_MIGRATION_FAILED.*no migrate hook/);
-    const migrated = await session(d.path, counter(2, ((s: { rows: Map<string, Row> }, from: number) => {
-      expect(from).toBe(1);
-      return { rows: new Map([...s.rows].map(([k, r]) => [k.toUpperCase(), { ...r, n: r.n * 10 }])), stores: {} };
-    }) as never), []);
+    const migrated = await session(
+      d.path,
+      counter(2, ((s: { rows: Map<string, Row> }, from: number) => {
+        expect(from).toBe(1);
+        return { rows: new Map([...s.rows].map(([k, r]) => [k.toUpperCase(), { ...r, n: r.n * 10 }])), stores: {} };
+      }) as never),
+      [],
+    );
     expect(migrated.report.migrated).toEqual(['counter']);
     expect([...migrated.rt.inspect().rows.entries()]).toEqual([['T.A', { timestamp: 100, topic: 't.a', n: 10 }]]);
     await migrated.snap.take(); // rewrites the plugin whole, dropping the old keys
@@ -86,11 +90,15 @@ describe('snapshots', () => {
     dirs.push(d);
     const a = await session(d.path, counter(1), ['t.a']);
     await a.snap.take();
-    await a.store.writeSnapshot((batch) => batch.put(0, 'counter', 'rows', 't.a', Buffer.from([0xc1, 0, 0, 0, 0, 0, 0, 0, 0xc1]))); // fails its checksum
+    await a.store.writeSnapshot((batch) =>
+      batch.put(0, 'counter', 'rows', 't.a', Buffer.from([0xc1, 0, 0, 0, 0, 0, 0, 0, 0xc1])),
+    ); // fails its checksum
     await a.close();
     const b = await session(d.path, counter(1), []);
     expect(b.report.meta).toBeNull();
-    expect(b.report.fallbacks).toEqual([{ slot: 0, generation: 1, reason: expect.stringMatching(/plugin "counter".*"t\.a".*checksum/) }]);
+    expect(b.report.fallbacks).toEqual([
+      { slot: 0, generation: 1, reason: expect.stringMatching(/plugin "counter".*"t\.a".*checksum/) },
+    ]);
     await b.close();
   });
 

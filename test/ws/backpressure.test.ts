@@ -5,7 +5,8 @@ import { StatscacheClient, type WebSocketCtor } from '../../examples/ws-client/s
 import { eventually, fatBatch, httpRows, RawClient, startLive, type Live } from './harness.js';
 
 const SOFT = 64 * 1024;
-const canon = (rows: Iterable<Record<string, unknown>>) => JSON.stringify([...rows].map((r) => JSON.stringify(r)).sort());
+const canon = (rows: Iterable<Record<string, unknown>>) =>
+  JSON.stringify([...rows].map((r) => JSON.stringify(r)).sort());
 const socketOf = (c: RawClient) => (c.ws as unknown as { _socket: Socket })._socket;
 
 describe('back-pressure: a client that stops reading', () => {
@@ -30,11 +31,15 @@ describe('back-pressure: a client that stops reading', () => {
     const [late, dead] = stuck as [RawClient, RawClient];
 
     let n = 0;
-    await eventually(async () => {
-      await live.publish(fatBatch(400, n));
-      n += 400;
-      return live.service.hub.stats.slowClosed >= 2 ? true : undefined;
-    }, 25_000, 'both stuck clients to be given up on');
+    await eventually(
+      async () => {
+        await live.publish(fatBatch(400, n));
+        n += 400;
+        return live.service.hub.stats.slowClosed >= 2 ? true : undefined;
+      },
+      25_000,
+      'both stuck clients to be given up on',
+    );
     expect(live.service.hub.stats.slowEntered).toBeGreaterThanOrEqual(2);
     // Bounded: never more than the hard limit (4 × soft) plus the one tick of frames that crossed it.
     expect(live.service.hub.stats.peakBufferedBytes).toBeLessThan(4 * SOFT + 50 * 9 * 1024);
@@ -45,12 +50,20 @@ describe('back-pressure: a client that stops reading', () => {
     expect(late.closed).toMatchObject({ code: 4008 });
     expect(late.closed?.reason).toMatch(/too slow/);
     // The other never reads: the server drops it after another slow timeout, keeping only the healthy client.
-    await eventually(() => (live.service.hub.counts().connections === 1 ? true : undefined), 20_000, 'the dead client dropped');
+    await eventually(
+      () => (live.service.hub.counts().connections === 1 ? true : undefined),
+      20_000,
+      'the dead client dropped',
+    );
     expect(live.server().connections()).toBe(1);
 
     // The healthy client saw every change in order and holds the HTTP view.
     await live.publish(fatBatch(50, n));
-    await eventually(async () => (canon(sub.rows.values()) === canon(await httpRows(live.base, 'fat-rows')) ? true : undefined), 10_000, 'fast client equals HTTP');
+    await eventually(
+      async () => (canon(sub.rows.values()) === canon(await httpRows(live.base, 'fat-rows')) ? true : undefined),
+      10_000,
+      'fast client equals HTTP',
+    );
     expect(fast.stats.gaps).toBe(0);
     expect(fast.stats.snapshots).toBe(1);
     expect(fast.stats.updates).toBeGreaterThan(5);
@@ -72,11 +85,15 @@ describe('back-pressure: a client that falls behind, then catches up', () => {
     await c.next((f) => f.type === 'snapshot', 'snapshot');
     socketOf(c).pause();
     let n = 0;
-    await eventually(async () => {
-      await live.publish(fatBatch(200, n));
-      n += 200;
-      return live.service.hub.counts().slow > 0 ? true : undefined;
-    }, 25_000, 'the client to be marked slow');
+    await eventually(
+      async () => {
+        await live.publish(fatBatch(200, n));
+        n += 200;
+        return live.service.hub.counts().slow > 0 ? true : undefined;
+      },
+      25_000,
+      'the client to be marked slow',
+    );
     const skippedFrom = live.service.hub.stats.updates;
     await live.publish(fatBatch(200, n));
     n += 200;
@@ -86,19 +103,23 @@ describe('back-pressure: a client that falls behind, then catches up', () => {
     expect(live.service.hub.stats.updates).toBeGreaterThan(skippedFrom);
     await live.publish(fatBatch(100, n));
     // After the resync: updates continue from its seq, and the rows equal the HTTP view.
-    await eventually(async () => {
-      const at = c.frames.indexOf(resync);
-      const rows = new Map<string, Record<string, unknown>>();
-      for (const r of resync['rows'] as Record<string, unknown>[]) rows.set(String(r['slot']), r);
-      let seq = resync['seq'] as number;
-      for (const f of c.frames.slice(at + 1)) {
-        if (f.type !== 'update') continue;
-        expect(f.seq).toBe(seq + 1);
-        seq = f.seq;
-        for (const r of f.rows) rows.set(String(r['slot']), r);
-      }
-      return canon(rows.values()) === canon(await httpRows(live.base, 'fat-rows')) ? true : undefined;
-    }, 10_000, 'caught-up client equals HTTP');
+    await eventually(
+      async () => {
+        const at = c.frames.indexOf(resync);
+        const rows = new Map<string, Record<string, unknown>>();
+        for (const r of resync['rows'] as Record<string, unknown>[]) rows.set(String(r['slot']), r);
+        let seq = resync['seq'] as number;
+        for (const f of c.frames.slice(at + 1)) {
+          if (f.type !== 'update') continue;
+          expect(f.seq).toBe(seq + 1);
+          seq = f.seq;
+          for (const r of f.rows) rows.set(String(r['slot']), r);
+        }
+        return canon(rows.values()) === canon(await httpRows(live.base, 'fat-rows')) ? true : undefined;
+      },
+      10_000,
+      'caught-up client equals HTTP',
+    );
     expect(c.closed).toBeNull();
     c.close();
   });

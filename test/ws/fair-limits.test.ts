@@ -7,7 +7,10 @@ const PER_IP = 5;
 const VIEWS = 10;
 
 /** An SSE request from a chosen loopback address (each 127.x.y.z is its own client IP to the server). */
-function openSse(url: string, localAddress = '127.0.0.1'): Promise<{ status: number; body: () => Promise<string>; close(): void }> {
+function openSse(
+  url: string,
+  localAddress = '127.0.0.1',
+): Promise<{ status: number; body: () => Promise<string>; close(): void }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { localAddress, headers: { accept: 'text/event-stream' } }, (res: IncomingMessage) => {
       const chunks: Buffer[] = [];
@@ -23,7 +26,11 @@ function openSse(url: string, localAddress = '127.0.0.1'): Promise<{ status: num
 const subscribe = async (c: RawClient, id: number) => {
   const from = c.frames.length;
   c.send({ op: 'subscribe', ident: 'volume-1m', params: { rows_per_page: id }, id });
-  return c.next((f) => (f.type === 'snapshot' || f.type === 'error') && f['id'] === id, `answer to subscription ${id}`, from);
+  return c.next(
+    (f) => (f.type === 'snapshot' || f.type === 'error') && f['id'] === id,
+    `answer to subscription ${id}`,
+    from,
+  );
 };
 
 const refusals = async (base: string, limit: string): Promise<number> => {
@@ -75,7 +82,11 @@ describe('per-IP cap on live subscriptions (WebSocket and SSE together) under th
     // Closing the SSE stream and a connection gives their subscriptions back.
     again.close();
     a1.close();
-    await eventually(async () => ((await subscribe(a2, 9))['type'] === 'snapshot' ? true : undefined), 5_000, 'slots freed by closing');
+    await eventually(
+      async () => ((await subscribe(a2, 9))['type'] === 'snapshot' ? true : undefined),
+      5_000,
+      'slots freed by closing',
+    );
 
     expect(await refusals(live.base, 'ws_subscriptions_per_ip')).toBeGreaterThanOrEqual(3);
     expect(await refusals(live.base, 'ws_views')).toBe(1);
@@ -87,7 +98,11 @@ describe('per-IP cap on live subscriptions (WebSocket and SSE together) under th
     const base = { flags: { dataDir: '/nonexistent' } };
     expect(loadConfig(base).wsMaxSubscriptionsPerIp).toBe(100);
     expect(loadConfig(base).wsMaxViews).toBe(1000);
-    expect(loadConfig({ ...base, env: { STATSCACHE_WS_MAX_SUBSCRIPTIONS_PER_IP: '7', STATSCACHE_WS_MAX_VIEWS: '20' } })).toMatchObject({ wsMaxSubscriptionsPerIp: 7, wsMaxViews: 20 });
-    expect(() => loadConfig({ flags: { wsMaxSubscriptionsPerIp: 600 } })).toThrow(/setting "wsMaxSubscriptionsPerIp" \(flag --ws-max-subscriptions-per-ip\): must be at most half of wsMaxViews/);
+    expect(
+      loadConfig({ ...base, env: { STATSCACHE_WS_MAX_SUBSCRIPTIONS_PER_IP: '7', STATSCACHE_WS_MAX_VIEWS: '20' } }),
+    ).toMatchObject({ wsMaxSubscriptionsPerIp: 7, wsMaxViews: 20 });
+    expect(() => loadConfig({ flags: { wsMaxSubscriptionsPerIp: 600 } })).toThrow(
+      /setting "wsMaxSubscriptionsPerIp" \(flag --ws-max-subscriptions-per-ip\): must be at most half of wsMaxViews/,
+    );
   });
 });

@@ -62,10 +62,20 @@ export interface Live {
 }
 
 /** A real Service in this process: uWS on a free port (or `port`), a real ZeroMQ bind, LMDB in a temp dir. */
-export async function startLive(flags: Partial<Record<ConfigKey, unknown>> = {}, opts: { dataDir?: string; plugins?: readonly unknown[] } = {}): Promise<Live> {
+export async function startLive(
+  flags: Partial<Record<ConfigKey, unknown>> = {},
+  opts: { dataDir?: string; plugins?: readonly unknown[] } = {},
+): Promise<Live> {
   const dir = opts.dataDir ? { path: opts.dataDir, remove: () => {} } : tempDir('statscache-ws-');
-  const config = loadConfig({ env: {}, flags: { port: 0, bind: ['tcp://127.0.0.1:*'], dataDir: dir.path, snapshotInterval: 3600, wsTickMs: 20, ...flags } });
-  const service = Service.build({ config, logger: createLogger('silent'), plugins: opts.plugins ?? [...builtinPlugins(), perCategory, fat] });
+  const config = loadConfig({
+    env: {},
+    flags: { port: 0, bind: ['tcp://127.0.0.1:*'], dataDir: dir.path, snapshotInterval: 3600, wsTickMs: 20, ...flags },
+  });
+  const service = Service.build({
+    config,
+    logger: createLogger('silent'),
+    plugins: opts.plugins ?? [...builtinPlugins(), perCategory, fat],
+  });
   await service.start();
   const port = service.server?.port ?? 0;
   const bound = service.subscription?.bound[0];
@@ -92,12 +102,19 @@ export async function startLive(flags: Partial<Record<ConfigKey, unknown>> = {},
     },
     async publish(envelopes) {
       if (!joined) {
-        await waitForSubscription((frames) => pub.send(frames), () => service.counters.frames);
+        await waitForSubscription(
+          (frames) => pub.send(frames),
+          () => service.counters.frames,
+        );
         joined = true;
       }
       const target = service.counters.accepted + envelopes.length;
       for (const e of envelopes) await pub.send([e.topic, JSON.stringify(e)]);
-      await eventually(() => (service.counters.accepted >= target ? true : undefined), 15_000, `${envelopes.length} messages accepted`);
+      await eventually(
+        () => (service.counters.accepted >= target ? true : undefined),
+        15_000,
+        `${envelopes.length} messages accepted`,
+      );
       // Plugins apply after the journal commit: resolve once they have.
       await service.settled();
     },
@@ -121,7 +138,12 @@ export function samplesBatch(endSeconds = Math.floor(Date.now() / 1000) - 2): Ra
 export function fatBatch(count: number, from = 0): RawEnvelope[] {
   const b = ++batch;
   const now = Math.floor(Date.now() / 1000);
-  return Array.from({ length: count }, (_, i) => ({ topic: 'org.test.fat', msg_id: `fat-${process.pid}-${b}-${i}`, timestamp: now, msg: { n: from + i } }));
+  return Array.from({ length: count }, (_, i) => ({
+    topic: 'org.test.fat',
+    msg_id: `fat-${process.pid}-${b}-${i}`,
+    timestamp: now,
+    msg: { n: from + i },
+  }));
 }
 
 export type Frame = ServerFrame & Record<string, unknown>;
@@ -170,6 +192,7 @@ export async function httpRows(base: string, ident: string, query = ''): Promise
   return (await res.json()) as Record<string, unknown>[];
 }
 
-export const keyOf = (cols: readonly string[], row: Record<string, unknown>) => JSON.stringify(cols.map((c) => row[c] ?? null));
+export const keyOf = (cols: readonly string[], row: Record<string, unknown>) =>
+  JSON.stringify(cols.map((c) => row[c] ?? null));
 
 export { freePort } from '../helpers/free-port.js';

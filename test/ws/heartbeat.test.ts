@@ -16,7 +16,11 @@ describe('heartbeat: uWS pings, idle timeout reaps dead peers', () => {
     const frozen = await RawClient.open(live.wsUrl, { autoPong: false });
     frozen.send({ op: 'subscribe', ident: 'volume-1m' });
     alive.send({ op: 'subscribe', ident: 'volume-1m' });
-    await eventually(() => (live.service.hub.clientCount('volume-1m') === 2 ? true : undefined), 5_000, 'two subscribers');
+    await eventually(
+      () => (live.service.hub.clientCount('volume-1m') === 2 ? true : undefined),
+      5_000,
+      'two subscribers',
+    );
     await eventually(() => frozen.closed ?? undefined, 25_000, 'the frozen peer to be reaped');
     expect(live.service.hub.clientCount('volume-1m')).toBe(1);
     expect(pings).toBeGreaterThan(0);

@@ -24,7 +24,11 @@ describe('protocol robustness: bad frames never crash or drop the connection', (
       [{ op: 'subscribe', ident: 'volume-1m', resume: { epoch: 5 } }, 'bad_frame', {}],
       [{ op: 'subscribe', ident: 'volume-1m', id: { nested: true } }, 'bad_frame', {}],
       [{ op: 'subscribe', ident: 'no-such-plugin', id: 9 }, 'unknown_ident', { id: 9, ident: 'no-such-plugin' }],
-      [{ op: 'subscribe', ident: 'volume-1m', params: { start: 'yesterday' } }, 'bad_parameter', { parameter: 'start' }],
+      [
+        { op: 'subscribe', ident: 'volume-1m', params: { start: 'yesterday' } },
+        'bad_parameter',
+        { parameter: 'start' },
+      ],
       [{ op: 'unsubscribe' }, 'bad_frame', {}],
       [{ op: 'unsubscribe', ident: 'volume-1m' }, 'not_subscribed', {}],
     ];
@@ -59,7 +63,11 @@ describe('protocol robustness: bad frames never crash or drop the connection', (
   });
 
   it('limits connections per IP (WebSocket and SSE together) with a 429', async () => {
-    await eventually(() => (live.service.hub.counts().connections === 0 ? true : undefined), 5_000, 'earlier clients gone');
+    await eventually(
+      () => (live.service.hub.counts().connections === 0 ? true : undefined),
+      5_000,
+      'earlier clients gone',
+    );
     const open = [await RawClient.open(live.wsUrl), await RawClient.open(live.wsUrl), await RawClient.open(live.wsUrl)];
     const sse = await fetch(`${live.base}/api/volume-1m/stream`);
     expect(sse.status).toBe(200);

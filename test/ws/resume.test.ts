@@ -1,18 +1,46 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { StatscacheClient, type LiveSubscription, type WebSocketCtor } from '../../examples/ws-client/statscache-client.js';
+import {
+  StatscacheClient,
+  type LiveSubscription,
+  type WebSocketCtor,
+} from '../../examples/ws-client/statscache-client.js';
 import type { ServerFrame } from '../../src/http/ws-frames.js';
-import { eventually, freePort, httpRows, keyOf, RawClient, samplesBatch, startLive, type Frame, type Live } from './harness.js';
+import {
+  eventually,
+  freePort,
+  httpRows,
+  keyOf,
+  RawClient,
+  samplesBatch,
+  startLive,
+  type Frame,
+  type Live,
+} from './harness.js';
 
-const canon = (rows: Iterable<Record<string, unknown>>) => JSON.stringify([...rows].map((r) => JSON.stringify(r)).sort());
+const canon = (rows: Iterable<Record<string, unknown>>) =>
+  JSON.stringify([...rows].map((r) => JSON.stringify(r)).sort());
 
 /** Polls until the subscription holds exactly what GET /api/<ident>?<query> answers. */
 async function matchesHttp(live: Live, sub: LiveSubscription, query = ''): Promise<void> {
-  await eventually(async () => (sub.rows.size > 0 && canon(sub.rows.values()) === canon(await httpRows(live.base, sub.ident, query)) ? true : undefined), 10_000, `${sub.ident}?${query} to equal the HTTP view`);
+  await eventually(
+    async () =>
+      sub.rows.size > 0 && canon(sub.rows.values()) === canon(await httpRows(live.base, sub.ident, query))
+        ? true
+        : undefined,
+    10_000,
+    `${sub.ident}?${query} to equal the HTTP view`,
+  );
 }
 
 function client(url: string, frames: ServerFrame[] = []): StatscacheClient {
-  return new StatscacheClient({ url, WebSocket: WebSocket as unknown as WebSocketCtor, initialDelayMs: 50, maxDelayMs: 400, onFrame: (f) => frames.push(f) });
+  return new StatscacheClient({
+    url,
+    WebSocket: WebSocket as unknown as WebSocketCtor,
+    initialDelayMs: 50,
+    maxDelayMs: 400,
+    onFrame: (f) => frames.push(f),
+  });
 }
 
 describe('resume and reconnect', () => {
@@ -50,11 +78,17 @@ describe('resume and reconnect', () => {
     const resumed = await b.next((f) => f.type === 'resumed', 'resumed');
     expect(resumed).toMatchObject({ id: 'x', seq, epoch: snap.epoch, view: snap.view });
     expect(resumed['replayed']).toBeGreaterThan(0);
-    await eventually(async () => {
-      const fresh = b.frames.filter((f) => f.type === 'update' && f.seq > seq);
-      fresh.forEach(apply);
-      return held.size > 0 && canon(held.values()) === canon(await httpRows(live.base, 'volume-by-category-1s')) ? true : undefined;
-    }, 10_000, 'resumed view to equal HTTP');
+    await eventually(
+      async () => {
+        const fresh = b.frames.filter((f) => f.type === 'update' && f.seq > seq);
+        fresh.forEach(apply);
+        return held.size > 0 && canon(held.values()) === canon(await httpRows(live.base, 'volume-by-category-1s'))
+          ? true
+          : undefined;
+      },
+      10_000,
+      'resumed view to equal HTTP',
+    );
     expect(b.of('snapshot')).toHaveLength(0);
     expect(b.of('update').some((u) => u.removed.length > 0)).toBe(true);
     b.close();
@@ -63,20 +97,32 @@ describe('resume and reconnect', () => {
   it('the client module reconnects with back-off, resumes, and holds exactly the HTTP views after bursts', async () => {
     const frames: ServerFrame[] = [];
     const c = client(live.wsUrl, frames);
-    const subs = [c.subscribe('volume-by-category-1s'), c.subscribe('volume-1s', { rows_per_page: 10 }), c.subscribe('live-per-category-1m', { category: 'buildsys' })];
+    const subs = [
+      c.subscribe('volume-by-category-1s'),
+      c.subscribe('volume-1s', { rows_per_page: 10 }),
+      c.subscribe('live-per-category-1m', { category: 'buildsys' }),
+    ];
     const queries = ['', 'rows_per_page=10', 'category=buildsys'];
     await Promise.all(subs.map((s) => s.ready()));
     const burst = live.publish(samplesBatch());
     c.dropConnection();
     await burst;
-    await eventually(() => (c.connected && c.stats.resumes + c.stats.snapshots > subs.length ? true : undefined), 10_000, 'reconnect');
+    await eventually(
+      () => (c.connected && c.stats.resumes + c.stats.snapshots > subs.length ? true : undefined),
+      10_000,
+      'reconnect',
+    );
     await live.publish(samplesBatch());
     for (const [i, s] of subs.entries()) await matchesHttp(live, s, queries[i]);
     expect(c.stats.connects).toBeGreaterThanOrEqual(2);
     expect(c.stats.gaps).toBe(0);
     expect(c.stats.duplicates).toBe(0);
     expect(c.stats.resumes).toBe(subs.length);
-    expect(frames.filter((f) => f.type === 'snapshot').map((f) => (f as { reason: string }).reason)).toEqual(['subscribe', 'subscribe', 'subscribe']);
+    expect(frames.filter((f) => f.type === 'snapshot').map((f) => (f as { reason: string }).reason)).toEqual([
+      'subscribe',
+      'subscribe',
+      'subscribe',
+    ]);
     c.close();
   });
 
@@ -94,7 +140,11 @@ describe('resume and reconnect', () => {
       probe.send({ op: 'subscribe', ident: 'volume-1s' });
       await probe.next((f) => f.type === 'snapshot', 'probe snapshot');
       await tiny.publish(samplesBatch(Math.floor(Date.now() / 1000) + 120).slice(0, 50));
-      await eventually(() => (probe.of('update').length > 0 && probe.of('update').at(-1)!.seq >= snap.seq + 2 ? true : undefined), 5_000, 'two updates past the old seq');
+      await eventually(
+        () => (probe.of('update').length > 0 && probe.of('update').at(-1)!.seq >= snap.seq + 2 ? true : undefined),
+        5_000,
+        'two updates past the old seq',
+      );
       const b = await RawClient.open(tiny.wsUrl);
       b.send({ op: 'subscribe', ident: 'volume-1s', resume: { epoch: snap.epoch, seq: snap.seq } });
       const again = await b.next((f) => f.type === 'snapshot' || f.type === 'resumed', 'snapshot after a too-old gap');

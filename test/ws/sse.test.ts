@@ -31,9 +31,15 @@ async function openStream(url: string, headers: Record<string, string> = {}) {
               if (line.startsWith(':')) comments++;
               else if (line.startsWith('id: ')) e.id = line.slice(4);
               else if (line.startsWith('event: ')) e.event = line.slice(7);
-              else if (line.startsWith('data: ')) e.dataText = (e.dataText === undefined ? '' : `${e.dataText}\n`) + line.slice(6);
+              else if (line.startsWith('data: '))
+                e.dataText = (e.dataText === undefined ? '' : `${e.dataText}\n`) + line.slice(6);
             }
-            if (e.dataText !== undefined) events.push({ id: e.id, event: e.event ?? 'message', data: JSON.parse(e.dataText) as Record<string, unknown> });
+            if (e.dataText !== undefined)
+              events.push({
+                id: e.id,
+                event: e.event ?? 'message',
+                data: JSON.parse(e.dataText) as Record<string, unknown>,
+              });
           }
         }
       } catch {
@@ -46,7 +52,11 @@ async function openStream(url: string, headers: Record<string, string> = {}) {
 }
 
 /** Applies snapshot/resumed/update events by row key; checks ids and seqs follow one another. */
-function held(events: readonly SseEvent[], start: Map<string, Record<string, unknown>> = new Map(), startSeq: number | null = null) {
+function held(
+  events: readonly SseEvent[],
+  start: Map<string, Record<string, unknown>> = new Map(),
+  startSeq: number | null = null,
+) {
   const rows = new Map(start);
   let seq = startSeq;
   let key: readonly string[] = ['timestamp', 'category'];
@@ -70,7 +80,8 @@ function held(events: readonly SseEvent[], start: Map<string, Record<string, unk
   return { rows, seq };
 }
 
-const canon = (rows: Iterable<Record<string, unknown>>) => JSON.stringify([...rows].map((r) => JSON.stringify(r)).sort());
+const canon = (rows: Iterable<Record<string, unknown>>) =>
+  JSON.stringify([...rows].map((r) => JSON.stringify(r)).sort());
 
 describe('Server-Sent Events at /api/<ident>/stream', () => {
   let live: Live;
@@ -85,20 +96,43 @@ describe('Server-Sent Events at /api/<ident>/stream', () => {
     expect(a.res.status).toBe(200);
     expect(a.res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     await eventually(() => a.events[0], 5_000, 'snapshot event');
-    expect(a.events[0]).toMatchObject({ event: 'snapshot', data: { type: 'snapshot', ident: 'volume-by-category-1s', epoch: live.service.hub.epoch } });
+    expect(a.events[0]).toMatchObject({
+      event: 'snapshot',
+      data: { type: 'snapshot', ident: 'volume-by-category-1s', epoch: live.service.hub.epoch },
+    });
     await live.publish(samplesBatch(Math.floor(Date.now() / 1000) - 900));
-    await eventually(async () => (canon(held(a.events).rows.values()) === canon(await httpRows(live.base, 'volume-by-category-1s', 'rows_per_page=50')) ? true : undefined), 10_000, 'stream equals HTTP');
+    await eventually(
+      async () =>
+        canon(held(a.events).rows.values()) ===
+        canon(await httpRows(live.base, 'volume-by-category-1s', 'rows_per_page=50'))
+          ? true
+          : undefined,
+      10_000,
+      'stream equals HTTP',
+    );
     const before = held(a.events);
     const lastId = a.events.at(-1)?.id as string;
     a.close();
-    await eventually(() => (live.service.hub.counts().sse === 0 ? true : undefined), 5_000, 'stream closed server-side');
+    await eventually(
+      () => (live.service.hub.counts().sse === 0 ? true : undefined),
+      5_000,
+      'stream closed server-side',
+    );
 
     await live.publish(samplesBatch());
     const b = await openStream(url, { 'Last-Event-ID': lastId });
     await eventually(() => b.events[0], 5_000, 'first event after resume');
     expect(b.events[0]).toMatchObject({ event: 'resumed', id: lastId });
     expect(b.events[0]?.data['replayed']).toBeGreaterThan(0);
-    await eventually(async () => (canon(held(b.events, before.rows, before.seq).rows.values()) === canon(await httpRows(live.base, 'volume-by-category-1s', 'rows_per_page=50')) ? true : undefined), 10_000, 'resumed stream equals HTTP');
+    await eventually(
+      async () =>
+        canon(held(b.events, before.rows, before.seq).rows.values()) ===
+        canon(await httpRows(live.base, 'volume-by-category-1s', 'rows_per_page=50'))
+          ? true
+          : undefined,
+      10_000,
+      'resumed stream equals HTTP',
+    );
     expect(b.events.some((e) => e.event === 'snapshot')).toBe(false);
     b.close();
 
@@ -112,7 +146,10 @@ describe('Server-Sent Events at /api/<ident>/stream', () => {
   it('validates parameters like the HTTP view (400 naming the parameter, 404 for an unknown ident)', async () => {
     const bad = await fetch(`${live.base}/api/volume-1m/stream?rows_per_page=zero`);
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toMatchObject({ error: 'bad_parameter', detail: expect.stringContaining('rows_per_page') });
+    expect(await bad.json()).toMatchObject({
+      error: 'bad_parameter',
+      detail: expect.stringContaining('rows_per_page'),
+    });
     const missing = await fetch(`${live.base}/api/no-such-plugin/stream`);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ error: 'unknown_ident' });
@@ -133,6 +170,8 @@ describe('Server-Sent Events at /api/<ident>/stream', () => {
       p.on('error', reject);
       p.on('close', () => resolve(text));
     });
-    expect(out).toMatch(/^retry: 1000\n\nid: [0-9a-f]{16}:\d+\nevent: snapshot\ndata: \{"type":"snapshot","ident":"volume-1m"/);
+    expect(out).toMatch(
+      /^retry: 1000\n\nid: [0-9a-f]{16}:\d+\nevent: snapshot\ndata: \{"type":"snapshot","ident":"volume-1m"/,
+    );
   });
 });

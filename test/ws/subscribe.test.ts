@@ -36,13 +36,26 @@ describe('WebSocket subscriptions: snapshot, updates, parameters', () => {
     expect(hello.epoch).toMatch(/^[0-9a-f]{16}$/);
     c.send({ op: 'subscribe', ident: 'volume-by-category-1h', id: 'a' });
     const snap = (await c.next((f) => f.type === 'snapshot', 'snapshot')) as Extract<Frame, { type: 'snapshot' }>;
-    expect(snap).toMatchObject({ ident: 'volume-by-category-1h', id: 'a', epoch: hello.epoch, key: ['timestamp', 'category'], order: 'desc', reason: 'subscribe' });
+    expect(snap).toMatchObject({
+      ident: 'volume-by-category-1h',
+      id: 'a',
+      epoch: hello.epoch,
+      key: ['timestamp', 'category'],
+      order: 'desc',
+      reason: 'subscribe',
+    });
     expect(Number.isInteger(snap.seq)).toBe(true);
 
     const batch = samplesBatch();
     await live.publish(batch);
     const total = batch.length;
-    await c.next((f) => f.type === 'update' && (replay(c.frames, snap.view).size > 0) && [...replay(c.frames, snap.view).values()].reduce((a, r) => a + (r['volume'] as number), 0) === total, 'updates adding up to the batch');
+    await c.next(
+      (f) =>
+        f.type === 'update' &&
+        replay(c.frames, snap.view).size > 0 &&
+        [...replay(c.frames, snap.view).values()].reduce((a, r) => a + (r['volume'] as number), 0) === total,
+      'updates adding up to the batch',
+    );
     const updates = c.of('update');
     expect(updates.length).toBeGreaterThan(0);
     expect(updates.length).toBeLessThan(total / 2);
@@ -52,10 +65,17 @@ describe('WebSocket subscriptions: snapshot, updates, parameters', () => {
     for (const e of batch) byCat.set(categoryOfTopic(e.topic), (byCat.get(categoryOfTopic(e.topic)) ?? 0) + 1);
     const held = replay(c.frames, snap.view);
     const heldByCat = new Map<string, number>();
-    for (const r of held.values()) heldByCat.set(r['category'] as string, (heldByCat.get(r['category'] as string) ?? 0) + (r['volume'] as number));
+    for (const r of held.values())
+      heldByCat.set(r['category'] as string, (heldByCat.get(r['category'] as string) ?? 0) + (r['volume'] as number));
     expect(heldByCat).toEqual(byCat);
-    expect([...held.values()].sort((a, b) => String(keyOf(['timestamp', 'category'], a)).localeCompare(keyOf(['timestamp', 'category'], b)))).toEqual(
-      (await httpRows(live.base, 'volume-by-category-1h')).sort((a, b) => keyOf(['timestamp', 'category'], a).localeCompare(keyOf(['timestamp', 'category'], b))),
+    expect(
+      [...held.values()].sort((a, b) =>
+        String(keyOf(['timestamp', 'category'], a)).localeCompare(keyOf(['timestamp', 'category'], b)),
+      ),
+    ).toEqual(
+      (await httpRows(live.base, 'volume-by-category-1h')).sort((a, b) =>
+        keyOf(['timestamp', 'category'], a).localeCompare(keyOf(['timestamp', 'category'], b)),
+      ),
     );
     c.close();
   });
@@ -64,7 +84,12 @@ describe('WebSocket subscriptions: snapshot, updates, parameters', () => {
     const c = await RawClient.open(live.wsUrl);
     c.send({ op: 'subscribe', ident: 'volume-by-category-1m', params: { rows_per_page: 0 }, id: 1 });
     const bad = await c.next((f) => f.type === 'error', 'bad_parameter error');
-    expect(bad).toMatchObject({ error: 'bad_parameter', id: 1, ident: 'volume-by-category-1m', parameter: 'rows_per_page' });
+    expect(bad).toMatchObject({
+      error: 'bad_parameter',
+      id: 1,
+      ident: 'volume-by-category-1m',
+      parameter: 'rows_per_page',
+    });
     expect(String(bad['detail'])).toContain('rows_per_page');
     const http = await fetch(`${live.base}/api/volume-by-category-1m?rows_per_page=0`);
     expect(http.status).toBe(400);
@@ -72,7 +97,9 @@ describe('WebSocket subscriptions: snapshot, updates, parameters', () => {
     c.send({ op: 'subscribe', ident: 'live-per-category-1m', params: { category: 'nope-not-a-category' }, id: 2 });
     c.send({ op: 'subscribe', ident: 'live-per-category-1m', params: { category: 'buildsys' }, id: 3 });
     c.send({ op: 'subscribe', ident: 'volume-by-category-1m', params: { rows_per_page: 3, order: 'asc' }, id: 4 });
-    const snaps = await Promise.all([2, 3, 4].map((id) => c.next((f) => f.type === 'snapshot' && f['id'] === id, `snapshot ${id}`)));
+    const snaps = await Promise.all(
+      [2, 3, 4].map((id) => c.next((f) => f.type === 'snapshot' && f['id'] === id, `snapshot ${id}`)),
+    );
     const views = snaps.map((s) => s['view'] as string);
     expect(new Set(views).size).toBe(3);
     expect(views[1]).toBe('live-per-category-1m?order=desc&page=1&rows_per_page=100&category=buildsys');
@@ -86,15 +113,23 @@ describe('WebSocket subscriptions: snapshot, updates, parameters', () => {
     await heldEqualsHttp(live, c, views[2] as string, 'volume-by-category-1m', 'rows_per_page=3&order=asc');
     const after = c.frames.slice(mark);
     // The filtered view only ever carries its category; the empty one never changes.
-    for (const u of after.filter((f) => f.type === 'update' && f['view'] === views[1])) for (const r of u['rows'] as { category: string }[]) expect(r.category).toBe('buildsys');
-    expect(after.some((f) => f.type === 'update' && f['view'] === views[0])).toBe(false)
+    for (const u of after.filter((f) => f.type === 'update' && f['view'] === views[1]))
+      for (const r of u['rows'] as { category: string }[]) expect(r.category).toBe('buildsys');
+    expect(after.some((f) => f.type === 'update' && f['view'] === views[0])).toBe(false);
 
     c.send({ op: 'unsubscribe', id: 3 });
-    expect(await c.next((f) => f.type === 'unsubscribed', 'unsubscribed by id', mark)).toMatchObject({ id: 3, view: views[1] });
+    expect(await c.next((f) => f.type === 'unsubscribed', 'unsubscribed by id', mark)).toMatchObject({
+      id: 3,
+      view: views[1],
+    });
     c.send({ op: 'unsubscribe', ident: 'volume-by-category-1m', params: { order: 'asc', rows_per_page: '3' } });
-    expect(await c.next((f) => f.type === 'unsubscribed' && f['view'] === views[2], 'unsubscribed by ident + params', mark)).toBeTruthy();
+    expect(
+      await c.next((f) => f.type === 'unsubscribed' && f['view'] === views[2], 'unsubscribed by ident + params', mark),
+    ).toBeTruthy();
     c.send({ op: 'unsubscribe', id: 3, ident: undefined });
-    expect(await c.next((f) => f.type === 'error' && f['error'] === 'not_subscribed', 'not_subscribed', mark)).toMatchObject({ id: 3 });
+    expect(
+      await c.next((f) => f.type === 'error' && f['error'] === 'not_subscribed', 'not_subscribed', mark),
+    ).toMatchObject({ id: 3 });
     expect(live.service.hub.clientCount('live-per-category-1m')).toBe(2); // the empty "nope" view and the unfiltered one
 
     const before = c.frames.length;
@@ -128,12 +163,16 @@ describe('WebSocket subscriptions: snapshot, updates, parameters', () => {
 async function heldEqualsHttp(live: Live, c: RawClient, view: string, ident: string, query: string): Promise<void> {
   const canon = (rows: Iterable<Record<string, unknown>>) => [...rows].map((r) => JSON.stringify(r)).sort();
   let last: unknown;
-  await eventually(async () => {
-    const held = canon(replay(c.frames, view).values());
-    const want = canon(await httpRows(live.base, ident, query));
-    last = { held: held.length, want: want.length };
-    return want.length > 0 && JSON.stringify(held) === JSON.stringify(want) ? true : undefined;
-  }, 10_000, `${view} to match GET /api/${ident}?${query}`).catch((err) => {
+  await eventually(
+    async () => {
+      const held = canon(replay(c.frames, view).values());
+      const want = canon(await httpRows(live.base, ident, query));
+      last = { held: held.length, want: want.length };
+      return want.length > 0 && JSON.stringify(held) === JSON.stringify(want) ? true : undefined;
+    },
+    10_000,
+    `${view} to match GET /api/${ident}?${query}`,
+  ).catch((err) => {
     throw new Error(`${String(err)} ${JSON.stringify(last)}`);
   });
 }

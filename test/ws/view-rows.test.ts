@@ -37,7 +37,16 @@ function prng(seed: number): () => number {
 }
 
 const spec = (query: Partial<ViewQuery>): ViewSpec => {
-  const q = { order: 'desc' as const, page: 1, rowsPerPage: 100, params: {}, limit: undefined, start: undefined, stop: 5_000, ...query };
+  const q = {
+    order: 'desc' as const,
+    page: 1,
+    rowsPerPage: 100,
+    params: {},
+    limit: undefined,
+    start: undefined,
+    stop: 5_000,
+    ...query,
+  };
   return { ident: 'per-user', key: JSON.stringify(q), query: q };
 };
 
@@ -62,7 +71,9 @@ describe('live view rows from the change log', () => {
       for (let i = 0; i < n; i++) {
         t += Math.floor(random() * 3);
         const user = `u${Math.floor(random() * 60)}`;
-        rt.send(createPluginMessage({ topic: 'a.b.c.d', timestamp: t, msg: { user, drop: random() < 0.15 } }, deriveMeta));
+        rt.send(
+          createPluginMessage({ topic: 'a.b.c.d', timestamp: t, msg: { user, drop: random() < 0.15 } }, deriveMeta),
+        );
       }
       for (const v of views) {
         const delta = v.rows.refresh(0);

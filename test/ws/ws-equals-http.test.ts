@@ -4,7 +4,8 @@ import bodhiKarma from '../../examples/plugins/bodhi-karma.js';
 import { builtinPlugins } from '../../plugins/index.js';
 import { eventually, httpRows, keyOf, RawClient, samplesBatch, startLive, type Frame, type Live } from './harness.js';
 
-const canon = (rows: Iterable<Record<string, unknown>>) => JSON.stringify([...rows].map((r) => JSON.stringify(r)).sort());
+const canon = (rows: Iterable<Record<string, unknown>>) =>
+  JSON.stringify([...rows].map((r) => JSON.stringify(r)).sort());
 
 /** What a client holds for one subscription: the snapshot, then every update applied by the key columns. */
 class Held {
@@ -46,19 +47,28 @@ describe('every plugin: the WebSocket state equals the HTTP answer', () => {
     const client = await RawClient.open(live.wsUrl);
     const held = new Map(idents.map((ident) => [ident, new Held()]));
     for (const ident of idents) client.send({ op: 'subscribe', ident, id: ident });
-    await eventually(() => (client.of('snapshot').length === idents.length ? true : undefined), 10_000, 'a snapshot per ident');
+    await eventually(
+      () => (client.of('snapshot').length === idents.length ? true : undefined),
+      10_000,
+      'a snapshot per ident',
+    );
 
     const now = Math.floor(Date.now() / 1000);
     for (const end of [now - 1200, now - 600, now - 2]) {
       await live.publish(samplesBatch(end));
-      await eventually(async () => {
-        for (const [ident, h] of held) {
-          h.seq = -1;
-          for (const f of client.frames) if (f['ident'] === ident) h.apply(f);
-        }
-        for (const [ident, h] of held) if (canon(h.rows.values()) !== canon(await httpRows(live.base, ident))) return undefined;
-        return true;
-      }, 15_000, 'every WebSocket view to equal its HTTP answer');
+      await eventually(
+        async () => {
+          for (const [ident, h] of held) {
+            h.seq = -1;
+            for (const f of client.frames) if (f['ident'] === ident) h.apply(f);
+          }
+          for (const [ident, h] of held)
+            if (canon(h.rows.values()) !== canon(await httpRows(live.base, ident))) return undefined;
+          return true;
+        },
+        15_000,
+        'every WebSocket view to equal its HTTP answer',
+      );
     }
     // Not vacuous: most plugins hold rows by now.
     const withRows = [...held.values()].filter((h) => h.rows.size > 0).length;

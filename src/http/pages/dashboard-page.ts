@@ -29,7 +29,15 @@ export const DASHBOARD_CSP = pagePolicy(DASHBOARD_SCRIPT, DASHBOARD_STYLE);
 /** `/dashboard`: the newest rows of every plugin, painted from the embedded rows, then kept live over the WebSocket. */
 export function dashboardPage(discovery: Discovery, rows: Readonly<Record<string, readonly unknown[]>>): Page {
   const boot = {
-    plugins: discovery.plugins.map((p) => ({ ident: p.ident, name: p.name, summary: p.summary, interval: p.interval, columns: p.columns, key: p.key, links: { rows: p.links.rows } })),
+    plugins: discovery.plugins.map((p) => ({
+      ident: p.ident,
+      name: p.name,
+      summary: p.summary,
+      interval: p.interval,
+      columns: p.columns,
+      key: p.key,
+      links: { rows: p.links.rows },
+    })),
     rows,
   };
   const body = html`<header>

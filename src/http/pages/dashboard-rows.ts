@@ -35,7 +35,13 @@ export function dashboardRows(host: PluginHost, nowSeconds: number): Record<stri
   for (const runtime of host.runtimes) {
     let rows: Row[];
     try {
-      const page = queryView(runtime, { order: 'desc', page: 1, rowsPerPage: MAX_ROWS_PER_PAGE, stop: defaultStop(runtime, nowSeconds), params: {} });
+      const page = queryView(runtime, {
+        order: 'desc',
+        page: 1,
+        rowsPerPage: MAX_ROWS_PER_PAGE,
+        stop: defaultStop(runtime, nowSeconds),
+        params: {},
+      });
       rows = [...(page.rows as Iterable<Row>)];
     } catch {
       // A view that cannot answer without parameters: the live snapshot will say so; paint it empty.

@@ -62,8 +62,11 @@ function pluginRow(p: PluginInfo): SafeHtml {
 /** The front page: what statscache is, its plugins, every route and parameter with working examples. */
 export function docsPage(discovery: Discovery): Page {
   const plugins = discovery.plugins;
-  const ex = (plugins.find((p) => p.interval !== null && p.interval.seconds >= 3600) ?? plugins[0])?.ident ?? 'volume-1m';
-  const pluginParams = plugins.flatMap((p) => p.parameters.filter((q) => q.scope === 'plugin').map((q) => ({ plugin: p.ident, ...q })));
+  const ex =
+    (plugins.find((p) => p.interval !== null && p.interval.seconds >= 3600) ?? plugins[0])?.ident ?? 'volume-1m';
+  const pluginParams = plugins.flatMap((p) =>
+    p.parameters.filter((q) => q.scope === 'plugin').map((q) => ({ plugin: p.ident, ...q })),
+  );
   const body = html`<header>
 <h1>statscache</h1>
 <p>Live statistics from the Fedora message bus, served as JSON, JSON-P and CSV.</p>
@@ -113,7 +116,8 @@ and ${link('/dashboard')} shows everything updating live.</p>
 <table>
 <thead><tr><th>parameter</th><th>type</th><th>default</th><th>meaning</th><th>example</th></tr></thead>
 <tbody>${COMMON_PARAMS.filter((p) => p.name !== '_').map(
-    (p) => html`<tr><td><code>${p.name}</code></td><td>${typeLabel(p.schema)}</td><td>${p.schema['default'] === undefined ? (p.name === 'stop' ? 'now + interval' : '-') : String(p.schema['default'])}</td><td>${p.description}</td><td>${link(example(ex, p.name))}</td></tr>`,
+    (p) =>
+      html`<tr><td><code>${p.name}</code></td><td>${typeLabel(p.schema)}</td><td>${p.schema['default'] === undefined ? (p.name === 'stop' ? 'now + interval' : '-') : String(p.schema['default'])}</td><td>${p.description}</td><td>${link(example(ex, p.name))}</td></tr>`,
   )}</tbody>
 </table>
 <p>Rows are filtered by <code>start</code>/<code>stop</code>, ordered, cut to <code>limit</code>, then paged: <code>rows_per_page</code>
@@ -122,7 +126,8 @@ ${
   pluginParams.length === 0
     ? html``
     : html`<h3>Plugin parameters</h3><table><thead><tr><th>plugin</th><th>parameter</th><th>type</th><th>meaning</th></tr></thead><tbody>${pluginParams.map(
-        (p) => html`<tr><td><code>${p.plugin}</code></td><td><code>${p.name}</code></td><td>${typeLabel(p.schema)}</td><td>${p.description}</td></tr>`,
+        (p) =>
+          html`<tr><td><code>${p.plugin}</code></td><td><code>${p.name}</code></td><td>${typeLabel(p.schema)}</td><td>${p.description}</td></tr>`,
       )}</tbody></table>`
 }
 

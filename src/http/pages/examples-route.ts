@@ -43,7 +43,11 @@ export function builtExamplesDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) {
     const up = dirname(dir);
-    if (up === dir) throw new StatscacheError('SC_CONFIG_INVALID', 'cannot find the statscache package directory to serve the examples from');
+    if (up === dir)
+      throw new StatscacheError(
+        'SC_CONFIG_INVALID',
+        'cannot find the statscache package directory to serve the examples from',
+      );
     dir = up;
   }
   return join(dir, 'dist', 'examples');
@@ -65,7 +69,10 @@ function loadFiles(root: string): Map<string, Encoded<string>> {
       const body = readFileSync(path);
       total += body.length;
       if (total > MAX_EXAMPLES_BYTES || files.size >= MAX_FILES) {
-        throw new StatscacheError('SC_CONFIG_INVALID', `setting "examples": ${root} holds more than ${MAX_FILES} files or ${MAX_EXAMPLES_BYTES} bytes; is it the built examples directory?`);
+        throw new StatscacheError(
+          'SC_CONFIG_INVALID',
+          `setting "examples": ${root} holds more than ${MAX_FILES} files or ${MAX_EXAMPLES_BYTES} bytes; is it the built examples directory?`,
+        );
       }
       files.set(`/examples/${relative(root, path).split(sep).join('/')}`, encode(body, type));
     }
@@ -81,17 +88,37 @@ function loadFiles(root: string): Map<string, Encoded<string>> {
 export function createExamplesHandler(dir: string | null): ExamplesHandler {
   if (dir === null) return () => null;
   if (!existsSync(dir)) {
-    throw new StatscacheError('SC_CONFIG_INVALID', `setting "examples": ${dir} does not exist; run \`npm run build\` to build the examples`);
+    throw new StatscacheError(
+      'SC_CONFIG_INVALID',
+      `setting "examples": ${dir} does not exist; run \`npm run build\` to build the examples`,
+    );
   }
   const files = loadFiles(dir);
   const cache = new EncodedCache();
   return (req) => {
     if (req.path !== '/examples' && !req.path.startsWith('/examples/')) return null;
-    if (req.method !== 'GET' && req.method !== 'HEAD') return error(405, 'method_not_allowed', `method ${JSON.stringify(req.method.slice(0, 20))} is not allowed on /examples/; use GET`, { Allow: 'GET, HEAD' });
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return error(
+        405,
+        'method_not_allowed',
+        `method ${JSON.stringify(req.method.slice(0, 20))} is not allowed on /examples/; use GET`,
+        { Allow: 'GET, HEAD' },
+      );
     // A directory is its index.html; without the trailing slash its relative links would break.
-    if (req.path === '/examples' || files.has(`${req.path}/index.html`)) return { status: 308, headers: { Location: `${req.path}/${req.query ? `?${req.query}` : ''}` }, body: '' };
+    if (req.path === '/examples' || files.has(`${req.path}/index.html`))
+      return { status: 308, headers: { Location: `${req.path}/${req.query ? `?${req.query}` : ''}` }, body: '' };
     const entry = files.get(req.path.endsWith('/') ? `${req.path}index.html` : req.path);
-    if (entry === undefined) return error(404, 'not_found', `no example file ${JSON.stringify(req.path.slice(0, 200))}; GET /examples/ lists the examples`);
-    return conditional(req, entry, { 'Content-Type': entry.meta, 'Content-Security-Policy': EXAMPLES_CSP, 'Referrer-Policy': 'no-referrer' }, cache);
+    if (entry === undefined)
+      return error(
+        404,
+        'not_found',
+        `no example file ${JSON.stringify(req.path.slice(0, 200))}; GET /examples/ lists the examples`,
+      );
+    return conditional(
+      req,
+      entry,
+      { 'Content-Type': entry.meta, 'Content-Security-Policy': EXAMPLES_CSP, 'Referrer-Policy': 'no-referrer' },
+      cache,
+    );
   };
 }

@@ -67,6 +67,11 @@ export function hotness(ctx: RuleContext): Derived {
   return {
     usernames,
     packages,
-    link: bug !== undefined ? `https://bugzilla.redhat.com/${bug}` : projectId !== undefined ? `${BASE}/project/${projectId}/` : undefined,
+    link:
+      bug !== undefined
+        ? `https://bugzilla.redhat.com/${bug}`
+        : projectId !== undefined
+          ? `${BASE}/project/${projectId}/`
+          : undefined,
   };
 }

@@ -15,7 +15,9 @@ function updatePackages(update: unknown): string[] {
   const out: string[] = [];
   for (const build of builds) {
     // Bodhi 1 nested the package object; Bodhi 2+ only sends the N-V-R.
-    out.push(...[str(build, 'package', 'name') ?? nvrName(str(build, 'nvr'))].filter((p): p is string => p !== undefined));
+    out.push(
+      ...[str(build, 'package', 'name') ?? nvrName(str(build, 'nvr'))].filter((p): p is string => p !== undefined),
+    );
   }
   return out.length > 0 ? out : nvrNames(str(update, 'title'));
 }
@@ -128,7 +130,10 @@ export function bodhi(ctx: RuleContext): Derived {
     let subtitle: string | undefined;
     if (sub.startsWith('update.request.')) {
       const req = sub.slice('update.request.'.length);
-      subtitle = req === 'revoke' ? `${agent ?? submitter ?? 'someone'} revoked ${title}` : `${agent ?? submitter ?? 'someone'} submitted ${title} to ${req}`;
+      subtitle =
+        req === 'revoke'
+          ? `${agent ?? submitter ?? 'someone'} revoked ${title}`
+          : `${agent ?? submitter ?? 'someone'} submitted ${title} to ${req}`;
     } else if (sub.startsWith('update.complete.')) {
       subtitle = `${submitter ?? 'someone'}'s ${title} bodhi update completed push to ${sub.slice('update.complete.'.length)}`;
     } else if (sub === 'update.edit') {

@@ -93,7 +93,8 @@ function taggerPackage(pkg: unknown): string[] {
 
 export function tagger(ctx: RuleContext): Derived {
   const { msg } = ctx;
-  const user = taggerUser(get(msg, 'vote', 'user')) ?? taggerUser(get(msg, 'rating', 'user')) ?? taggerUser(get(msg, 'user'));
+  const user =
+    taggerUser(get(msg, 'vote', 'user')) ?? taggerUser(get(msg, 'rating', 'user')) ?? taggerUser(get(msg, 'user'));
   const packages = [
     ...taggerPackage(get(msg, 'tag', 'package')),
     ...taggerPackage(get(msg, 'vote', 'tag', 'package')),

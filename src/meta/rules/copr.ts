@@ -9,7 +9,13 @@ import type { Derived, RuleContext } from './types.js';
 const FRONTEND = 'https://copr.fedoraproject.org';
 const BACKEND = 'https://copr-be.cloud.fedoraproject.org/results';
 
-const STATUS: Record<string, string> = { '0': 'failed', '1': 'succeeded', '2': 'was skipped', '3': 'is running', '4': 'is pending' };
+const STATUS: Record<string, string> = {
+  '0': 'failed',
+  '1': 'succeeded',
+  '2': 'was skipped',
+  '3': 'is running',
+  '4': 'is pending',
+};
 
 export function copr(ctx: RuleContext): Derived {
   const { msg, sub } = ctx;

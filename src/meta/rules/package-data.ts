@@ -11,7 +11,11 @@ export function bugzilla(ctx: RuleContext): Derived {
   const bugId = id(bug, 'id');
   return {
     // People arrive as e-mail addresses; only Fedora addresses name accounts.
-    usernames: [fasFromEmail(str(msg, 'event', 'who')), fasFromEmail(str(bug, 'assigned_to')), fasFromEmail(str(bug, 'creator'))],
+    usernames: [
+      fasFromEmail(str(msg, 'event', 'who')),
+      fasFromEmail(str(bug, 'assigned_to')),
+      fasFromEmail(str(bug, 'creator')),
+    ],
     packages: [component],
     agent: fasFromEmail(str(msg, 'event', 'who')),
     link: bugId !== undefined ? `https://bugzilla.redhat.com/show_bug.cgi?id=${bugId}` : str(bug, 'weburl'),

@@ -87,19 +87,32 @@ function subtitle(ctx: RuleContext, user: string | undefined): string | undefine
   const prId = id(pr, 'id');
   const tags = strs(msg, 'tags').join(' and ');
   switch (sub) {
-    case 'project.new': return `${who} created a new project "${project}"`;
-    case 'project.deleted': return `${who} deleted the project "${str(msg, 'project', 'name') ?? project}"`;
-    case 'project.forked': return `${who} forked ${str(msg, 'project', 'parent', 'name') ?? ''} to ${project}`;
-    case 'issue.new': return `${who} opened a new ticket ${project}#${issueId ?? '?'}: "${issueTitle ?? ''}"`;
-    case 'issue.comment.added': return `${who} commented on ticket ${project}#${issueId ?? '?'}: "${issueTitle ?? ''}"`;
-    case 'issue.comment.edited': return `${who} edited a comment on ticket ${project}#${issueId ?? '?'}: "${issueTitle ?? ''}"`;
-    case 'issue.tag.added': return `${who} tagged ticket ${project}#${issueId ?? '?'}: ${tags}`;
-    case 'issue.tag.removed': return `${who} removed the ${tags} tags from ticket ${project}#${issueId ?? '?'}`;
-    case 'issue.assigned.reset': return `${who} reset the assignee of ticket ${project}#${issueId ?? '?'}`;
-    case 'pull-request.new': return `${who} opened pull request #${prId ?? '?'} on ${project}: ${str(pr, 'title') ?? ''}`;
-    case 'pull-request.comment.added': return `${who} commented on pull-request#${prId ?? '?'} of project "${project}"`;
-    case 'pull-request.rebased': return `Pull-request #${prId ?? '?'} has been rebased`;
-    default: return undefined;
+    case 'project.new':
+      return `${who} created a new project "${project}"`;
+    case 'project.deleted':
+      return `${who} deleted the project "${str(msg, 'project', 'name') ?? project}"`;
+    case 'project.forked':
+      return `${who} forked ${str(msg, 'project', 'parent', 'name') ?? ''} to ${project}`;
+    case 'issue.new':
+      return `${who} opened a new ticket ${project}#${issueId ?? '?'}: "${issueTitle ?? ''}"`;
+    case 'issue.comment.added':
+      return `${who} commented on ticket ${project}#${issueId ?? '?'}: "${issueTitle ?? ''}"`;
+    case 'issue.comment.edited':
+      return `${who} edited a comment on ticket ${project}#${issueId ?? '?'}: "${issueTitle ?? ''}"`;
+    case 'issue.tag.added':
+      return `${who} tagged ticket ${project}#${issueId ?? '?'}: ${tags}`;
+    case 'issue.tag.removed':
+      return `${who} removed the ${tags} tags from ticket ${project}#${issueId ?? '?'}`;
+    case 'issue.assigned.reset':
+      return `${who} reset the assignee of ticket ${project}#${issueId ?? '?'}`;
+    case 'pull-request.new':
+      return `${who} opened pull request #${prId ?? '?'} on ${project}: ${str(pr, 'title') ?? ''}`;
+    case 'pull-request.comment.added':
+      return `${who} commented on pull-request#${prId ?? '?'} of project "${project}"`;
+    case 'pull-request.rebased':
+      return `Pull-request #${prId ?? '?'} has been rebased`;
+    default:
+      return undefined;
   }
 }
 

@@ -2,7 +2,16 @@ import { anitya, hotness } from './anitya.js';
 import { bodhi } from './bodhi.js';
 import { buildsys } from './buildsys.js';
 import {
-  askbot, badges, elections, fedocal, fmn, kerneltest, nuancier, planet, summershum, tagger,
+  askbot,
+  badges,
+  elections,
+  fedocal,
+  fmn,
+  kerneltest,
+  nuancier,
+  planet,
+  summershum,
+  tagger,
 } from './community.js';
 import { copr } from './copr.js';
 import { fas } from './fas.js';
@@ -13,7 +22,19 @@ import { bugzilla, faf, mdapi } from './package-data.js';
 import { pagure } from './pagure.js';
 import { pkgdb } from './pkgdb.js';
 import {
-  ansible, autocloud, compose, datanommer, fedimg, mbs, mirrormanager, nagios, odcs, pdc, pungi, releng, zanata,
+  ansible,
+  autocloud,
+  compose,
+  datanommer,
+  fedimg,
+  mbs,
+  mirrormanager,
+  nagios,
+  odcs,
+  pdc,
+  pungi,
+  releng,
+  zanata,
 } from './releng.js';
 import { scm } from './scm.js';
 import { ci, greenwave, jenkins, koschei, openqa, rats, taskotron, waiverdb } from './testing.js';

@@ -26,7 +26,10 @@ export function pungi(ctx: RuleContext): Derived {
   const composeId = str(msg, 'compose_id');
   return {
     link: location,
-    subtitle: composeId !== undefined ? `pungi compose ${composeId}: ${ctx.sub.replace(/^compose\./, '').replace(/\./g, ' ')}` : undefined,
+    subtitle:
+      composeId !== undefined
+        ? `pungi compose ${composeId}: ${ctx.sub.replace(/^compose\./, '').replace(/\./g, ' ')}`
+        : undefined,
   };
 }
 
@@ -84,7 +87,8 @@ export function ansible(ctx: RuleContext): Derived {
   return {
     usernames: [user],
     agent: user,
-    link: playbook !== undefined ? `http://infrastructure.fedoraproject.org/cgit/ansible.git/tree/${playbook}` : undefined,
+    link:
+      playbook !== undefined ? `http://infrastructure.fedoraproject.org/cgit/ansible.git/tree/${playbook}` : undefined,
   };
 }
 
@@ -95,7 +99,10 @@ export function nagios(ctx: RuleContext): Derived {
   const host = str(msg, 'host');
   return {
     usernames: acks,
-    link: host !== undefined ? `https://admin.fedoraproject.org/nagios/cgi-bin/status.cgi?navbarsearch=1&host=${host}` : undefined,
+    link:
+      host !== undefined
+        ? `https://admin.fedoraproject.org/nagios/cgi-bin/status.cgi?navbarsearch=1&host=${host}`
+        : undefined,
   };
 }
 

@@ -43,7 +43,10 @@ export function lookasideUpload(upload: unknown, base: string): Derived {
     usernames: [agent],
     packages: [name],
     agent,
-    link: name !== undefined && file !== undefined && md5 !== undefined ? `${base}/lookaside/pkgs/${name}/${file}/${md5}/${file}` : undefined,
+    link:
+      name !== undefined && file !== undefined && md5 !== undefined
+        ? `${base}/lookaside/pkgs/${name}/${file}/${md5}/${file}`
+        : undefined,
   };
 }
 
@@ -53,7 +56,10 @@ export function scm(ctx: RuleContext): Derived {
 
   const agent = str(msg, 'agent');
   if (sub.startsWith('lookaside')) {
-    return { ...lookasideUpload(msg, DIST_GIT), subtitle: `${agent ?? 'someone'} uploaded ${str(msg, 'filename') ?? 'a file'} for ${str(msg, 'name') ?? 'a package'}` };
+    return {
+      ...lookasideUpload(msg, DIST_GIT),
+      subtitle: `${agent ?? 'someone'} uploaded ${str(msg, 'filename') ?? 'a file'} for ${str(msg, 'name') ?? 'a package'}`,
+    };
   }
 
   if (sub.startsWith('pkgdb2branch')) {

@@ -20,8 +20,14 @@ export function jenkins(ctx: RuleContext): Derived {
   const project = str(msg, 'project');
   const build = id(msg, 'build');
   return {
-    link: project !== undefined && build !== undefined ? `http://jenkins.cloud.fedoraproject.org/job/${project}/${build}/` : undefined,
-    subtitle: project !== undefined ? `jenkins build of ${project}${build !== undefined ? ` #${build}` : ''} ${ctx.sub.replace(/^build\./, '')}` : undefined,
+    link:
+      project !== undefined && build !== undefined
+        ? `http://jenkins.cloud.fedoraproject.org/job/${project}/${build}/`
+        : undefined,
+    subtitle:
+      project !== undefined
+        ? `jenkins build of ${project}${build !== undefined ? ` #${build}` : ''} ${ctx.sub.replace(/^build\./, '')}`
+        : undefined,
   };
 }
 
@@ -46,9 +52,10 @@ export function greenwave(ctx: RuleContext): Derived {
   const type = str(first, 'type') ?? str(msg, 'subject_type');
   return {
     packages: subjects.map((s) => kojiBuildPackage(get(s, 'item'), get(s, 'type'))),
-    link: item !== undefined && type !== undefined
-      ? `https://taskotron.fedoraproject.org/resultsdb/results?item=${item}&type=${type}`
-      : undefined,
+    link:
+      item !== undefined && type !== undefined
+        ? `https://taskotron.fedoraproject.org/resultsdb/results?item=${item}&type=${type}`
+        : undefined,
     subtitle: str(msg, 'summary'),
   };
 }
@@ -61,7 +68,12 @@ export function openqa(ctx: RuleContext): Derived {
   if (sub.startsWith('comment')) {
     const job = id(msg, 'job_id');
     const group = id(msg, 'group_id');
-    link = job !== undefined ? `${base}/tests/${job}#comments` : group !== undefined ? `${base}/group_overview/${group}` : undefined;
+    link =
+      job !== undefined
+        ? `${base}/tests/${job}#comments`
+        : group !== undefined
+          ? `${base}/group_overview/${group}`
+          : undefined;
   } else {
     const job = id(msg, 'id');
     link = job !== undefined ? `${base}/tests/${job}` : undefined;
@@ -76,7 +88,10 @@ export function waiverdb(ctx: RuleContext): Derived {
   return {
     usernames: [user],
     agent: user,
-    link: waiver !== undefined ? `https://waiverdb-web-waiverdb.app.os.fedoraproject.org/api/v1.0/waivers/${waiver}` : undefined,
+    link:
+      waiver !== undefined
+        ? `https://waiverdb-web-waiverdb.app.os.fedoraproject.org/api/v1.0/waivers/${waiver}`
+        : undefined,
   };
 }
 
@@ -85,7 +100,9 @@ export function koschei(ctx: RuleContext): Derived {
   const { msg, sub } = ctx;
   const collection = str(msg, 'collection');
   if (sub.startsWith('collection')) {
-    return { link: collection !== undefined ? `https://apps.fedoraproject.org/koschei/collection/${collection}` : undefined };
+    return {
+      link: collection !== undefined ? `https://apps.fedoraproject.org/koschei/collection/${collection}` : undefined,
+    };
   }
   const name = str(msg, 'name');
   return {
@@ -104,6 +121,9 @@ export function rats(ctx: RuleContext): Derived {
   return {
     usernames: [agent],
     agent,
-    link: project !== undefined && prId !== undefined ? `https://src.fedoraproject.org/${project}/pull-request/${prId}` : undefined,
+    link:
+      project !== undefined && prId !== undefined
+        ? `https://src.fedoraproject.org/${project}/pull-request/${prId}`
+        : undefined,
   };
 }

@@ -24,7 +24,10 @@ export function trac(ctx: RuleContext): Derived {
     return {
       usernames: [user],
       agent: user,
-      link: repo !== undefined && rev !== undefined ? `https://git.fedorahosted.org/cgit/${repo}.git/commit/?id=${rev}` : undefined,
+      link:
+        repo !== undefined && rev !== undefined
+          ? `https://git.fedorahosted.org/cgit/${repo}.git/commit/?id=${rev}`
+          : undefined,
     };
   }
   const page = str(msg, 'page', 'name');
