@@ -58,13 +58,9 @@ export const pluginInfoSchema = z.object({
         .meta({ description: 'messages skipped, by reason: update_error, expired, key_cap, quarantined' }),
       evicted: z.number().int().nonnegative().meta({ description: 'rows removed by retention' }),
       cap_evicted: z.number().int().nonnegative().meta({ description: 'oldest rows removed to stay within max_keys' }),
-      expired: z
-        .number()
-        .int()
-        .nonnegative()
-        .meta({
-          description: 'entries of expiring stores and windowed counters deleted as message time moved past them',
-        }),
+      expired: z.number().int().nonnegative().meta({
+        description: 'entries of expiring stores and windowed counters deleted as message time moved past them',
+      }),
       max_keys: z
         .number()
         .int()

@@ -47,16 +47,12 @@ export const viewParamsSchema = z.object({
       default: 'desc',
       examples: ['asc', 'desc'],
     }),
-  limit: positiveInt
-    .optional()
-    .meta({
-      description: 'cap on the rows considered before paging (the newest `limit` rows for desc, the oldest for asc)',
-    }),
-  start: epochSeconds
-    .optional()
-    .meta({
-      description: 'only rows with timestamp >= start: epoch seconds (float) or ISO-8601, UTC when no zone is given',
-    }),
+  limit: positiveInt.optional().meta({
+    description: 'cap on the rows considered before paging (the newest `limit` rows for desc, the oldest for asc)',
+  }),
+  start: epochSeconds.optional().meta({
+    description: 'only rows with timestamp >= start: epoch seconds (float) or ISO-8601, UTC when no zone is given',
+  }),
   stop: epochSeconds.optional().meta({
     description:
       "only rows with timestamp <= stop: epoch seconds (float) or ISO-8601, UTC when no zone is given. Default: now plus the plugin's interval, " +
@@ -65,12 +61,10 @@ export const viewParamsSchema = z.object({
   page: positiveInt
     .optional()
     .meta({ description: '1-based page number; a page past the last one is a 400', default: 1 }),
-  rows_per_page: positiveInt
-    .optional()
-    .meta({
-      description: `page size; larger values are clamped to ${MAX_ROWS_PER_PAGE}, 0 or a non-number is a 400`,
-      default: MAX_ROWS_PER_PAGE,
-    }),
+  rows_per_page: positiveInt.optional().meta({
+    description: `page size; larger values are clamped to ${MAX_ROWS_PER_PAGE}, 0 or a non-number is a 400`,
+    default: MAX_ROWS_PER_PAGE,
+  }),
   callback: z
     .string()
     .regex(CALLBACK_PATTERN, CALLBACK_RULE)

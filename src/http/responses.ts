@@ -32,12 +32,9 @@ export function json(status: number, value: unknown, headers: Record<string, str
 
 /** Every error body: a stable code for programs and a detail naming the bad value for people. */
 export const errorBodySchema = z.object({
-  error: z
-    .string()
-    .meta({
-      description:
-        'stable code: bad_parameter, not_acceptable, unknown_ident, no_layout, not_found, method_not_allowed',
-    }),
+  error: z.string().meta({
+    description: 'stable code: bad_parameter, not_acceptable, unknown_ident, no_layout, not_found, method_not_allowed',
+  }),
   detail: z.string().meta({ description: 'what was wrong, naming the parameter and value' }),
 });
 

@@ -331,16 +331,14 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
     try {
       // What datanommer archived from the bus: the first 300, with their fedora-messaging ids.
       fake.messages.push(
-        ...batch
-          .slice(0, 300)
-          .map(
-            (e, i): Stored => ({
-              ...e,
-              timestamp: e.timestamp as number,
-              msg_id: wire[i]?.messageId,
-              headers: wire[i]?.headers,
-            }),
-          ),
+        ...batch.slice(0, 300).map(
+          (e, i): Stored => ({
+            ...e,
+            timestamp: e.timestamp as number,
+            msg_id: wire[i]?.messageId,
+            headers: wire[i]?.headers,
+          }),
+        ),
       );
       const queue = `statscache-test-${randomUUID()}`;
       const svc = await start([

@@ -78,9 +78,7 @@ export function startService(args: readonly string[], env: NodeJS.ProcessEnv = {
 }
 
 /** A real ZeroMQ publisher connected to the service's bind, like a fedmsg emitter. */
-export async function connectPublisher(
-  endpoint: string,
-): Promise<{
+export async function connectPublisher(endpoint: string): Promise<{
   send(topic: string, body: string): Promise<void>;
   sendRaw(frames: (string | Buffer)[]): Promise<void>;
   close(): void;
