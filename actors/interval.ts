@@ -38,7 +38,8 @@ export function parseInterval(spec: string | number, owner: string): number {
 /** True for a non-zero `[Nd][Nh][Nm][Ns]` spelling: the check settings and config keys use. */
 export function isInterval(spec: string): boolean {
   const m = spec === '' ? null : PATTERN.exec(spec);
-  return m !== null && m.slice(1).some((part) => part !== undefined && Number(part) > 0);
+  if (m === null) return false;
+  return m.slice(1).some((part) => part !== undefined && Number(part) > 0);
 }
 
 /** The canonical spelling used in idents: zero parts left out (`90` → `1m30s`). */

@@ -113,7 +113,7 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
   /** The value `key` had when the cut was opened. */
   valueAtCut(key: string): V | undefined {
     const cut = this.cut;
-    return cut !== null && cut.has(key) ? cut.get(key) : this.map.get(key);
+    return cut?.has(key) ? cut.get(key) : this.map.get(key);
   }
 
   /** Keys deleted since the cut opened, with their values then (a whole-store walk misses them). */

@@ -191,5 +191,5 @@ export function definePlugin<
 }
 
 /** A definition with its type parameters erased, as the runtime holds it. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: the one place a definition's generics are erased; the runtime casts back in plugin-runtime.ts
 export type AnyPluginDefinition = PluginDefinition<any, any, any>;

@@ -22,6 +22,7 @@ export function rowKeyOf(columns: readonly string[], row: Readonly<Record<string
 
 function part(value: unknown): string {
   const s = typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: U+001F is the separator being escaped
   return s.includes(SEP) || s.includes('\\') ? s.replace(/[\\\u001f]/g, (c) => `\\${c}`) : s;
 }
 

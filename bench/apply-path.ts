@@ -66,7 +66,10 @@ const direct = host();
 const viaActor = host();
 // The old path: one XState actor per plugin, every message an event through its transition.
 const actor = createActor(
-  fromTransition((s: number, e: { type: 'message'; i: number }) => (viaActor.send(messages[e.i & 63]!), s), 0),
+  fromTransition((s: number, e: { type: 'message'; i: number }) => {
+    viaActor.send(messages[e.i & 63]!);
+    return s;
+  }, 0),
 );
 actor.start();
 

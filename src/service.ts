@@ -472,7 +472,10 @@ export class Service {
           : req.path.startsWith('/id')
             ? '/id'
             : '/raw';
-      const count = (r: HttpResponse) => (this.metrics.countRequest(route, req.method, r.status), r);
+      const count = (r: HttpResponse) => {
+        this.metrics.countRequest(route, req.method, r.status);
+        return r;
+      };
       return special instanceof Promise ? special.then(count) : count(special);
     }
     if (req.path === '/metrics' && req.method === 'GET') return this.metrics.refresh().then(() => this.http(req));

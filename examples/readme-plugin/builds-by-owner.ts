@@ -33,7 +33,7 @@ export default definePlugin({
     // optional; the runtime filters by start/stop, orders and pages
     return [...rows.values()].filter((r) => params.owner === undefined || r.owner === params.owner);
   },
-  migrate(stored, fromVersion) {
+  migrate(stored, _fromVersion) {
     // called on restore when the snapshot's version is older
     return stored;
   },

@@ -160,7 +160,7 @@ function draw(): void {
     swatch.style.background = color(c);
     item.append(
       swatch,
-      `${c} ${c === OTHER ? (busiest.length - SHOWN) + ' more ' : ''}(${c === OTHER ? busiest.slice(SHOWN).reduce((a, k) => a + (totals.get(k) ?? 0), 0) : (totals.get(c) ?? 0)})`,
+      `${c} ${c === OTHER ? `${busiest.length - SHOWN} more ` : ''}(${c === OTHER ? busiest.slice(SHOWN).reduce((a, k) => a + (totals.get(k) ?? 0), 0) : (totals.get(c) ?? 0)})`,
     );
     legend.append(item);
   }

@@ -34,7 +34,7 @@ export async function runSnapshotImport(
   } catch (err) {
     throw new CommandError(`cannot read ${path}: ${(err as Error).message}`);
   }
-  let payload;
+  let payload: ReturnType<typeof decodeExport>;
   try {
     payload = decodeExport(bytes);
   } catch (err) {

@@ -51,7 +51,7 @@ export function rows(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext
   const interval = runtime.plugin.intervalSeconds ?? 0;
   // Whole seconds keep the cache key stable within a second; ceil never hides a row stamped "now".
   const defaultStop = Math.ceil(ctx.nowSeconds()) + interval;
-  let query;
+  let query: ReturnType<typeof parseViewQuery>;
   try {
     query = parseViewQuery(values, ctx.schemas.get(runtime.ident) as z.ZodObject, defaultStop);
   } catch (err) {
@@ -85,7 +85,7 @@ export function rows(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext
     params,
   ]);
 
-  let entry;
+  let entry: ReturnType<typeof ctx.cache.getOrMake<Paging>>;
   try {
     entry = ctx.cache.getOrMake<Paging>(key, () => {
       const page = runtime.query(query);

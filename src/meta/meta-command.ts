@@ -20,7 +20,7 @@ function toEnvelope(value: unknown): Envelope | string {
 
 async function write(out: NodeJS.WritableStream, line: string): Promise<void> {
   // Respect backpressure so a large file does not buffer all output in memory.
-  if (!out.write(line + '\n')) await once(out, 'drain');
+  if (!out.write(`${line}\n`)) await once(out, 'drain');
 }
 
 export async function runMetaCommand(

@@ -109,7 +109,7 @@ export function safeLink(url: unknown, hosts: readonly HostPattern[]): string | 
   if (typeof url !== 'string' || url.length > 4096) return refuse();
   const text = url.trim();
   // WHATWG URL parsing forgives control characters and reads a backslash as a slash: refuse what a browser might read differently.
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what a link may not contain
   if (!/^https?:\/\/[^\\\u0000-\u001f\u007f]*$/i.test(text)) return refuse();
   let parsed: URL;
   try {

@@ -10,7 +10,7 @@ describe("the README's example plugin", () => {
   it('registers, counts completed builds per owner per hour, and filters by its parameter', () => {
     const [plugin] = registerPlugins([buildsByOwner]);
     expect(plugin?.ident).toBe('builds-by-owner-1h');
-    const host = new PluginHost(registerPlugins([buildsByOwner]), (i, e) => {
+    const host = new PluginHost(registerPlugins([buildsByOwner]), (_i, e) => {
       throw e;
     });
     const rt = host.runtimes[0]!;

@@ -42,7 +42,7 @@ export function startService(args: readonly string[], env: NodeJS.ProcessEnv = {
     child.stderr?.on('data', (d: Buffer) => logs.push(d.toString()));
     child.stdout?.on('data', (d: Buffer) => {
       buffered += d.toString();
-      let nl;
+      let nl: number;
       while ((nl = buffered.indexOf('\n')) >= 0) {
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);

@@ -163,7 +163,7 @@ describe('/api/<ident> paging over the real server', () => {
     // A zone other than UTC shifts the window: 01:00+01:00 is 00:00 UTC.
     const shifted = (await (
       await get(
-        `start=${encodeURIComponent(new Date((lo + 3600) * 1000).toISOString().slice(0, 19) + '+01:00')}&stop=${hi}&rows_per_page=100`,
+        `start=${encodeURIComponent(`${new Date((lo + 3600) * 1000).toISOString().slice(0, 19)}+01:00`)}&stop=${hi}&rows_per_page=100`,
       )
     ).json()) as CategoryRow[];
     expect(shifted).toEqual(floats);

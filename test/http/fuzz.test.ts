@@ -129,7 +129,7 @@ describe('fuzzed requests never produce a 5xx', () => {
         headers['if-none-match'] = r.pick(['*', '"x"', 'W/"', '",', randomText().replace(/[^\x20-\x7e]/g, '')]);
       if (r.next() < 0.5) headers['accept-encoding'] = r.pick(['gzip', 'gzip;q=0', '*', 'br', 'gzip;q=x']);
       const target = `${s.base}${path}${query === '' ? '' : `?${query}`}`;
-      let res;
+      let res: Awaited<ReturnType<typeof raw>>;
       try {
         res = await raw(target, { method, headers });
       } catch (err) {

@@ -22,7 +22,7 @@ async function openStream(url: string, headers: Record<string, string> = {}) {
       try {
         for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
           buf += decoder.decode(chunk, { stream: true });
-          let end;
+          let end: number;
           while ((end = buf.indexOf('\n\n')) >= 0) {
             const block = buf.slice(0, end);
             buf = buf.slice(end + 2);

@@ -33,7 +33,7 @@ export function anitya(ctx: RuleContext): Derived {
   const projectId = id(msg, 'project', 'id');
   const name = str(msg, 'project', 'name') ?? str(message, 'project');
 
-  let link = BASE + '/';
+  let link = `${BASE}/`;
   if (sub.startsWith('distro')) link = `${BASE}/distros`;
   else if (projectId !== undefined) link = `${BASE}/project/${projectId}/`;
 
