@@ -1,14 +1,14 @@
 import { parseInterval } from '../actors/interval.js';
 import type { PluginHost } from '../actors/plugin-host.js';
 import { builtinPlugins } from '../plugins/index.js';
-import { Journal } from '../snapshots/journal.js';
+import type { Journal } from '../snapshots/journal.js';
 import { coveredByAllGenerations, trimJournal } from '../snapshots/journal-trim.js';
 import { lockDataDir, unwritableDataDir, type DataDirLock } from '../snapshots/data-dir-lock.js';
 import { DataStore } from '../snapshots/lmdb-store.js';
 import { checkDataFile, quarantineAndSalvage, type SalvageReport } from '../snapshots/store-check.js';
 import { removePidFile, writePidFile } from '../snapshots/pid-file.js';
-import { restore, type RestoreReport } from '../snapshots/restore.js';
-import { Snapshotter, type SnapshotReport, type SnapshotterOptions } from '../snapshots/snapshotter.js';
+import type { RestoreReport } from '../snapshots/restore.js';
+import type { Snapshotter, SnapshotReport, SnapshotterOptions } from '../snapshots/snapshotter.js';
 import { AmqpInputs } from './amqp-inputs.js';
 import { BIND_SOURCE, subscribe, type BusSubscription, type EndpointStatus } from './bus.js';
 import { delay, systemClock, type Clock } from './clock.js';
@@ -28,15 +28,13 @@ import { listen, type RunningServer } from './http/uws-server.js';
 import type { WsHub } from './http/ws-hub.js';
 import { createHub, liveServerParts } from './http/ws-wiring.js';
 import { throttled, type Logger } from './logger.js';
-import { Intake, type IntakeCounters } from './intake.js';
+import type { Intake, IntakeCounters } from './intake.js';
 import type { MetaDeriver } from './message.js';
-import { deriveMeta } from './meta/index.js';
 import { createMetrics, type ServiceMetrics } from './metrics.js';
 import { DEFAULT_QUARANTINE_AFTER, DEFAULT_QUARANTINE_SECONDS } from '../actors/plugin-runtime.js';
-import { buildPluginHost } from './plugin-host-builder.js';
 import { degradedReason, notReadyReason, readyDetails, type ReadinessView } from './readiness.js';
 import { Recovery } from './recovery.js';
-import { createRouter } from './router.js';
+import { assembleCore, type CoreEvents } from './core.js';
 
 export interface ServiceOptions {
   readonly config: Config;
@@ -64,17 +62,6 @@ export interface ServiceOptions {
 export type { IntakeCounters } from './intake.js';
 
 type Phase = ReadinessView['phase'];
-
-/** Drops restored rows dated past `cutoff`: an older version let one message date ahead wipe history. */
-function dropFutureRows(host: PluginHost, cutoff: number): Record<string, number> {
-  const dropped: Record<string, number> = {};
-  for (const r of host.runtimes) {
-    // Rows are stamped with the end of their bucket, which may lie one interval past the message.
-    const n = r.dropRowsAfter(cutoff + (r.plugin.intervalSeconds ?? 0));
-    if (n > 0) dropped[r.ident] = n;
-  }
-  return dropped;
-}
 
 /** A gate the bus loop waits on while the journal replays and the start-up backfill runs. */
 function gate(): { promise: Promise<void>; open: () => void } {
@@ -148,90 +135,27 @@ export class Service {
     options: ServiceOptions,
   ) {
     this.clock = options.clock ?? systemClock;
-    // Bounded fan-out: one message naming 50,000 people becomes --max-fanout keys per plugin, counted.
-    this.meta =
-      options.deriveMeta ??
-      ((envelope) =>
-        deriveMeta(envelope, { maxFanout: config.maxFanout, onTruncated: () => this.counters.fanoutTruncated++ }));
     this.logLimited = throttled(() => this.clock.now());
     // An endpoint that keeps failing retries every second: one line a minute per endpoint is enough.
     this.endpointLog = throttled(() => this.clock.now(), 60_000, 1);
     this.onFatal = options.onFatal;
-    // Retention overrides from the config replace each matching definition's retention before validation.
-    this.host = buildPluginHost(
+    const core = assembleCore({
       config,
-      options.plugins ?? builtinPlugins(),
-      (ident, err, message) => {
-        this.logLimited(`plugin:${ident}`, (suppressed) =>
-          this.log.warn(
-            {
-              plugin: ident,
-              topic: message?.topic,
-              msg_id: message?.msgId,
-              err: String((err as Error)?.stack ?? err),
-              suppressed,
-            },
-            'plugin update threw; message skipped for this plugin',
-          ),
-        );
-      },
-      (ident, from, to) => {
-        if (to === 'quarantined')
-          this.log.error(
-            { plugin: ident, after: DEFAULT_QUARANTINE_AFTER, coolDownSeconds: DEFAULT_QUARANTINE_SECONDS },
-            'plugin quarantined after repeated update errors; its messages are dropped (reason "quarantined") until the cool-down passes in message time',
-          );
-        else if (from === 'quarantined')
-          this.log.warn(
-            { plugin: ident, state: to },
-            'plugin leaves quarantine on probation: an update error before its next success quarantines it again',
-          );
-        else this.log.debug({ plugin: ident, from, to }, 'plugin lifecycle');
-      },
-    );
-    this.restored = restore(this.host.runtimes, store);
-    const nowSeconds = () => this.clock.now() / 1000;
-    this.journal = new Journal(store, {
-      dedupeWindow: config.dedupeWindow,
-      onWriteError: (err) => {
-        this.counters.journalWriteErrors++;
-        this.logLimited('journal', (suppressed) =>
-          this.log.error({ err: String(err), suppressed }, 'journal write failed'),
-        );
-      },
-      // Plugins apply only what the journal has committed: nothing served can be lost to a crash.
-      onCommitted: (entries) => this.intake.committed(entries),
+      store,
+      plugins: options.plugins ?? builtinPlugins(),
+      now: () => this.clock.now(),
+      deriveMeta: options.deriveMeta,
+      snapshotChunk: options.snapshotChunk,
+      events: this.coreEvents(),
     });
-    this.intake = new Intake(
-      {
-        host: this.host,
-        route: createRouter(this.host.runtimes.map((r) => r.plugin)),
-        journal: this.journal,
-        deriveMeta: this.meta,
-        limits: frameLimits(config, nowSeconds),
-        onDecodeFailure: (reason, detail) =>
-          this.logLimited(`decode:${reason}`, (suppressed) =>
-            this.log.warn({ reason, detail, suppressed }, 'bus frame skipped'),
-          ),
-        onReplayRejected: (entry, detail) =>
-          this.logLimited('replay-rejected', (suppressed) =>
-            this.log.error(
-              { seq: entry.seq, topic: entry.envelope.topic, detail, suppressed },
-              'journaled message refused on replay (it breaks a bound this version enforces)',
-            ),
-          ),
-        onApplyError: (entry, err) =>
-          this.logLimited('apply', (suppressed) =>
-            this.log.error(
-              { seq: entry.seq, err: String((err as Error)?.stack ?? err), suppressed },
-              'committed message failed to apply',
-            ),
-          ),
-      },
-      // A watermark restored from before the clock bound existed must not stay ahead of the clock.
-      Math.min(this.restored.meta?.newestTimestamp ?? 0, nowSeconds() + config.maxClockSkew),
-      this.restored.meta?.publishers ?? {},
-    );
+    this.host = core.host;
+    this.restored = core.restored;
+    this.journal = core.journal;
+    this.intake = core.intake;
+    this.snapshotter = core.snapshotter;
+    this.meta = core.meta;
+    this.futureRowsDropped = core.futureRowsDropped;
+    const nowSeconds = () => this.clock.now() / 1000;
     this.recovery = new Recovery({
       intake: this.intake,
       journal: this.journal,
@@ -263,19 +187,6 @@ export class Service {
       },
       now: () => this.clock.now(),
     });
-    this.snapshotter = new Snapshotter(
-      this.host.runtimes,
-      store,
-      {
-        slots: config.snapshotGenerations,
-        now: () => this.clock.now(),
-        position: () => this.intake.position(),
-        ...options.snapshotChunk,
-      },
-      this.restored,
-    );
-    // After the snapshotter tracks changes, so the next snapshot drops these rows on disk too.
-    this.futureRowsDropped = dropFutureRows(this.host, nowSeconds() + config.maxClockSkew);
     this.hub = createHub(this.host, config, this.clock, log, (topic, text) => this.server?.publish(topic, text));
     const httpCache = new EncodedCache();
     const scanGate = new ScanGate(config.historyScanConcurrency, config.historyScanQueue);
@@ -339,6 +250,59 @@ export class Service {
     this.examples = createExamplesHandler(config.examples ? builtExamplesDir() : null);
     // Asynchronous (a snapshot waits for LMDB): the HTTP adapter must route /admin/* here and await it.
     this.admin = createAdminHandler({ adminToken: config.adminToken, snapshot: () => this.snapshot() });
+  }
+
+  /** What the core reports, as log lines (rate-limited where a flood is possible). */
+  private coreEvents(): CoreEvents {
+    const { log } = this;
+    return {
+      pluginError: (ident, err, message) =>
+        this.logLimited(`plugin:${ident}`, (suppressed) =>
+          log.warn(
+            {
+              plugin: ident,
+              topic: message?.topic,
+              msg_id: message?.msgId,
+              err: String((err as Error)?.stack ?? err),
+              suppressed,
+            },
+            'plugin update threw; message skipped for this plugin',
+          ),
+        ),
+      lifecycle: (ident, from, to) => {
+        if (to === 'quarantined')
+          log.error(
+            { plugin: ident, after: DEFAULT_QUARANTINE_AFTER, coolDownSeconds: DEFAULT_QUARANTINE_SECONDS },
+            'plugin quarantined after repeated update errors; its messages are dropped (reason "quarantined") until the cool-down passes in message time',
+          );
+        else if (from === 'quarantined')
+          log.warn(
+            { plugin: ident, state: to },
+            'plugin leaves quarantine on probation: an update error before its next success quarantines it again',
+          );
+        else log.debug({ plugin: ident, from, to }, 'plugin lifecycle');
+      },
+      journalWriteError: (err) =>
+        this.logLimited('journal', (suppressed) => log.error({ err: String(err), suppressed }, 'journal write failed')),
+      decodeFailure: (reason, detail) =>
+        this.logLimited(`decode:${reason}`, (suppressed) =>
+          log.warn({ reason, detail, suppressed }, 'bus frame skipped'),
+        ),
+      replayRejected: (entry, detail) =>
+        this.logLimited('replay-rejected', (suppressed) =>
+          log.error(
+            { seq: entry.seq, topic: entry.envelope.topic, detail, suppressed },
+            'journaled message refused on replay (it breaks a bound this version enforces)',
+          ),
+        ),
+      applyError: (entry, err) =>
+        this.logLimited('apply', (suppressed) =>
+          log.error(
+            { seq: entry.seq, err: String((err as Error)?.stack ?? err), suppressed },
+            'committed message failed to apply',
+          ),
+        ),
+    };
   }
 
   /**

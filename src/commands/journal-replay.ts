@@ -1,13 +1,7 @@
-import { Journal } from '../../snapshots/journal.js';
 import type { DataStore } from '../../snapshots/lmdb-store.js';
-import { Snapshotter } from '../../snapshots/snapshotter.js';
 import { BadParameter, parseTime } from '../http/history-params.js';
-import { frameLimits } from '../decode-frames.js';
-import { Intake } from '../intake.js';
-import { deriveMeta } from '../meta/index.js';
-import { buildPluginHost } from '../plugin-host-builder.js';
+import { assembleCore } from '../core.js';
 import { pluginsForConfig } from '../plugin-loader.js';
-import { createRouter } from '../router.js';
 import {
   type CommandIO,
   CommandError,
@@ -52,22 +46,19 @@ export async function runJournalReplay(opts: ReplayOptions, io: CommandIO): Prom
     throw err;
   }
   let pluginErrors = 0;
-  const host = buildPluginHost(config, definitions, () => void pluginErrors++);
+  // Every existing slot is rewritten whole (slot -1 matches none): no stale key of an older generation survives.
+  const newestMeta = listSlots(rw).find((s) => s.ok);
+  const base = newestMeta?.ok ? { ...newestMeta.meta, slot: -1 } : null;
+  // The service's own core and intake path, so an offline rebuild applies messages exactly as a live start replays them.
+  const { host, journal, intake, snapshotter } = assembleCore({
+    config,
+    store: rw,
+    plugins: definitions,
+    now: () => Date.now(),
+    restore: { base: { meta: base, restored: {}, migrated: [], retained: {}, fallbacks: [] } },
+    events: { pluginError: () => void pluginErrors++ },
+  });
   try {
-    const journal = new Journal(rw, { dedupeWindow: 1000, onWriteError: () => undefined });
-    // The service's own intake path, so an offline rebuild applies messages exactly as a live start replays them.
-    const intake = new Intake(
-      {
-        host,
-        route: createRouter(host.runtimes.map((r) => r.plugin)),
-        journal,
-        deriveMeta: (e) => deriveMeta(e, { maxFanout: config.maxFanout }),
-        limits: frameLimits(config, () => Date.now() / 1000),
-        onDecodeFailure: () => undefined,
-      },
-      0,
-      {},
-    );
     const first = journal.firstRetained;
     const last = journal.position;
     const total = first === 0 ? 0 : last - first + 1;
@@ -102,15 +93,6 @@ export async function runJournalReplay(opts: ReplayOptions, io: CommandIO): Prom
     }
     const seconds = Math.max((performance.now() - started) / 1000, 1e-9);
 
-    // Every existing slot is rewritten whole (slot -1 matches none): no stale key of an older generation survives.
-    const newestMeta = listSlots(rw).find((s) => s.ok);
-    const base = newestMeta?.ok ? { ...newestMeta.meta, slot: -1 } : null;
-    const snapshotter = new Snapshotter(
-      host.runtimes,
-      rw,
-      { slots: config.snapshotGenerations, now: () => Date.now(), position: () => intake.position() },
-      { meta: base, migrated: [], retained: {} },
-    );
     const report = await snapshotter.take();
     const rate = Math.round(seen / seconds);
     io.out(

@@ -1,0 +1,128 @@
+import type { PluginHost } from '../actors/plugin-host.js';
+import type { PluginErrorHandler, RuntimeOptions } from '../actors/plugin-runtime.js';
+import { Journal, type JournalEntry } from '../snapshots/journal.js';
+import type { DataStore } from '../snapshots/lmdb-store.js';
+import { restore, type RestoreReport } from '../snapshots/restore.js';
+import { Snapshotter, type SnapshotterOptions } from '../snapshots/snapshotter.js';
+import type { Config } from './config.js';
+import { type DecodeErrorReason, frameLimits } from './decode-frames.js';
+import { Intake } from './intake.js';
+import type { MetaDeriver } from './message.js';
+import { deriveMeta } from './meta/index.js';
+import { buildPluginHost } from './plugin-host-builder.js';
+import { createRouter } from './router.js';
+
+/** What the core tells its owner about; each has a default of silence, so tools pass only what they report. */
+export interface CoreEvents {
+  readonly pluginError?: PluginErrorHandler;
+  readonly lifecycle?: RuntimeOptions['onLifecycle'];
+  readonly journalWriteError?: (err: unknown) => void;
+  readonly decodeFailure?: (reason: DecodeErrorReason, detail: string) => void;
+  readonly replayRejected?: (entry: JournalEntry, detail: string) => void;
+  readonly applyError?: (entry: JournalEntry, err: unknown) => void;
+}
+
+export interface CoreOptions {
+  readonly config: Config;
+  readonly store: DataStore;
+  /** Plugin definitions, built-in and external (plugin-loader.ts pluginsForConfig). */
+  readonly plugins: readonly unknown[];
+  /** Wall clock in milliseconds: judges timestamps and stamps snapshots. */
+  readonly now: () => number;
+  /** Default: meta bounded by `maxFanout`, truncations counted in the intake counters. */
+  readonly deriveMeta?: MetaDeriver | undefined;
+  /**
+   * Restore the newest readable snapshot (default). `journal replay` starts empty instead and
+   * gives the generation its snapshots continue from.
+   */
+  readonly restore?: boolean | { readonly base: RestoreReport };
+  readonly snapshotChunk?: Pick<SnapshotterOptions, 'chunkEntries' | 'chunkMs'> | undefined;
+  readonly events?: CoreEvents;
+}
+
+/** Plugins, their restored state, the journal, the intake and the snapshotter, wired together once. */
+export interface Core {
+  readonly host: PluginHost;
+  readonly restored: RestoreReport;
+  readonly journal: Journal;
+  readonly intake: Intake;
+  readonly snapshotter: Snapshotter;
+  readonly meta: MetaDeriver;
+  /** Rows restored with timestamps ahead of the clock (written before the clock bound existed), dropped. */
+  readonly futureRowsDropped: Readonly<Record<string, number>>;
+}
+
+const EMPTY: RestoreReport = { meta: null, restored: {}, migrated: [], retained: {}, fallbacks: [] };
+
+/**
+ * The composition root of statscache's core: `serve` (Service), `journal replay` and the
+ * bench assemble the same parts here, in the one order that is correct: plugins, then their
+ * restored state, then the journal (whose commits apply messages), the intake, and the
+ * snapshotter, which must track changes before rows dated ahead of the clock are dropped so
+ * the next snapshot drops them on disk too.
+ */
+export function assembleCore(options: CoreOptions): Core {
+  const { config, store, events = {} } = options;
+  const nowSeconds = () => options.now() / 1000;
+  const host = buildPluginHost(config, options.plugins, events.pluginError ?? (() => {}), events.lifecycle);
+  const restored =
+    options.restore === undefined || options.restore === true
+      ? restore(host.runtimes, store)
+      : options.restore === false
+        ? EMPTY
+        : options.restore.base;
+  let intake: Intake | null = null;
+  const meta =
+    options.deriveMeta ??
+    ((envelope) =>
+      deriveMeta(envelope, {
+        maxFanout: config.maxFanout,
+        onTruncated: () => {
+          if (intake) intake.counters.fanoutTruncated++;
+        },
+      }));
+  const journal = new Journal(store, {
+    dedupeWindow: config.dedupeWindow,
+    onWriteError: (err) => {
+      if (intake) intake.counters.journalWriteErrors++;
+      events.journalWriteError?.(err);
+    },
+    // Plugins apply only what the journal has committed: nothing served can be lost to a crash.
+    onCommitted: (entries) => intake?.committed(entries),
+  });
+  intake = new Intake(
+    {
+      host,
+      route: createRouter(host.runtimes.map((r) => r.plugin)),
+      journal,
+      deriveMeta: meta,
+      limits: frameLimits(config, nowSeconds),
+      onDecodeFailure: events.decodeFailure ?? (() => {}),
+      ...(events.replayRejected ? { onReplayRejected: events.replayRejected } : {}),
+      ...(events.applyError ? { onApplyError: events.applyError } : {}),
+    },
+    // A watermark restored from before the clock bound existed must not stay ahead of the clock.
+    Math.min(restored.meta?.newestTimestamp ?? 0, nowSeconds() + config.maxClockSkew),
+    restored.meta?.publishers ?? {},
+  );
+  const live = intake;
+  const snapshotter = new Snapshotter(
+    host.runtimes,
+    store,
+    { slots: config.snapshotGenerations, now: options.now, position: () => live.position(), ...options.snapshotChunk },
+    restored,
+  );
+  const futureRowsDropped = dropFutureRows(host, nowSeconds() + config.maxClockSkew);
+  return { host, restored, journal, intake: live, snapshotter, meta, futureRowsDropped };
+}
+
+/** Drops restored rows dated past `cutoff`: an older version let one message date ahead wipe history. */
+function dropFutureRows(host: PluginHost, cutoff: number): Record<string, number> {
+  const dropped: Record<string, number> = {};
+  for (const r of host.runtimes) {
+    // Rows are stamped with the end of their bucket, which may lie one interval past the message.
+    const n = r.dropRowsAfter(cutoff + (r.plugin.intervalSeconds ?? 0));
+    if (n > 0) dropped[r.ident] = n;
+  }
+  return dropped;
+}
