@@ -28,6 +28,22 @@ async function metric(base: string, name: string, labels = ''): Promise<number> 
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
 }
 
+/** A publisher whose subscription has reached the service (PUB/SUB drops what is sent before). */
+async function joinedPublisher(s: RunningService): Promise<Awaited<ReturnType<typeof connectPublisher>>> {
+  const pub = await connectPublisher(s.bound);
+  await eventually(
+    async () => {
+      await pub.sendRaw(['org.test.probe', '{not json']);
+      return (await metric(s.base, 'statscache_bus_decode_errors_total', 'reason="invalid_json"')) > 0
+        ? true
+        : undefined;
+    },
+    10_000,
+    'subscription',
+  );
+  return pub;
+}
+
 const sumOf = (rows: readonly { volume: number }[]) => rows.reduce((a, r) => a + r.volume, 0);
 
 /** What a category count must be, from the envelopes alone. */
@@ -72,17 +88,7 @@ describe('a hostile bus: odd messages between real ones never stop intake, move 
   it('counts every real message exactly while refusing, correcting and capping the hostile ones', async () => {
     svc = await startService(['--data-dir', dir.path, '--snapshot-interval', '3600']);
     const s = svc;
-    const pub = await connectPublisher(s.bound);
-    await eventually(
-      async () => {
-        await pub.sendRaw(['org.test.probe', '{not json']);
-        return (await metric(s.base, 'statscache_bus_decode_errors_total', 'reason="invalid_json"')) > 0
-          ? true
-          : undefined;
-      },
-      10_000,
-      'subscription',
-    );
+    const pub = await joinedPublisher(s);
     const rssBefore = await metric(s.base, 'process_resident_memory_bytes');
 
     const hostile: string[] = [
@@ -188,17 +194,7 @@ describe('a hostile bus: odd messages between real ones never stop intake, move 
     expect(await categoryTotals(s.base)).toEqual(byCategory(accepted));
 
     // A refused message once used up a journal seq, so the next one was covered by the snapshot but never replayed.
-    const pub = await connectPublisher(s.bound);
-    await eventually(
-      async () => {
-        await pub.sendRaw(['org.test.probe', '{not json']);
-        return (await metric(s.base, 'statscache_bus_decode_errors_total', 'reason="invalid_json"')) > 0
-          ? true
-          : undefined;
-      },
-      10_000,
-      'subscription',
-    );
+    const pub = await joinedPublisher(s);
     await pub.send('org.fedoraproject.prod.x', deep(6000, '[', ']'));
     const later = { ...real[5]!, msg_id: '2026-after-restart', timestamp: now };
     await pub.send(later.topic, JSON.stringify(later));
