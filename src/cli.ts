@@ -114,6 +114,21 @@ program
     process.exitCode = errors > 0 ? 1 : 0;
   });
 
+program
+  .command('proxy')
+  .description(
+    "fan one upstream fedmsg publisher out to any number of replicas with ZeroMQ's own proxy (XSUB connects upstream, XPUB binds for replicas)",
+  )
+  .requiredOption('--frontend <endpoint>', 'upstream publisher to connect to, e.g. tcp://hub.fedoraproject.org:9940')
+  .requiredOption(
+    '--backend <endpoint>',
+    'endpoint to bind for replicas (they --connect to it), e.g. tcp://0.0.0.0:9941',
+  )
+  .action(async (opts: { frontend: string; backend: string }) => {
+    const { runProxyCommand } = await import('./commands/proxy.js');
+    await runProxyCommand(opts, createLogger('info'));
+  });
+
 registerOperatorCommands(program);
 
 program.parseAsync(process.argv).catch(fail);
