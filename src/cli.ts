@@ -22,6 +22,8 @@ function configFrom(opts: Record<string, unknown>, defaults: Partial<Record<Conf
 async function runService(config: Config, log: Logger, withSimulator: boolean, configFile?: string): Promise<void> {
   // External plugins load asynchronously, so before the (synchronous) build; relative paths are relative to the config file.
   const plugins = await pluginsForConfig(config, configFile);
+  // Before the service opens (and restores) the data dir: an empty one is filled from the peer first.
+  if (config.bootstrap !== null) config = await (await import('./bootstrap.js')).bootstrapFromPeer(config, log);
   // Loaded here, not at the top: operator commands should not pay for uWS, ZeroMQ and XState.
   const { Service } = await import('./service.js');
   let stopping = false;
