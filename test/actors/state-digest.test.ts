@@ -86,6 +86,22 @@ describe('state digest', () => {
     expect(formatDigest([x.digest])).toBe('0000000000000000');
   });
 
+  it('hashes values structurally: member order and undefined members do not count, array order and types do', () => {
+    const one = (value: unknown) => {
+      const s = new KeyedStore<unknown>();
+      s.set('k', value);
+      return formatDigest([s.digest]);
+    };
+    expect(one({ a: { x: 1, y: [1, 'two'] }, b: null })).toBe(one({ b: null, a: { y: [1, 'two'], x: 1 } }));
+    expect(one({ a: 1, gone: undefined })).toBe(one({ a: 1 }));
+    expect(one(-0)).toBe(one(0));
+    expect(one([1, 2])).not.toBe(one([2, 1]));
+    expect(one(1)).not.toBe(one('1'));
+    expect(one({ a: 1 })).not.toBe(one({ b: 1 }));
+    expect(one({ a: { b: 1 } })).not.toBe(one({ a: { b: 2 } }));
+    expect(one('k')).not.toBe(formatDigest([]));
+  });
+
   it('is unchanged by an update that throws (rolled back)', () => {
     const fragile = definePlugin({
       name: 'Fragile',
