@@ -19,7 +19,8 @@ export type ErrorCode =
   | 'SC_LISTEN_FAILED'
   | 'SC_DATA_DIR_LOCKED'
   | 'SC_DATA_DIR_UNWRITABLE'
-  | 'SC_DATA_DAMAGED';
+  | 'SC_DATA_DAMAGED'
+  | 'SC_BOOTSTRAP_FAILED';
 
 export class StatscacheError extends Error {
   readonly code: ErrorCode;

@@ -1,4 +1,5 @@
 import type { ChangeLog } from './change-log.js';
+import { StateDigest } from './state-digest.js';
 
 /**
  * A keyed container owned by the runtime. Plugins read and write it in place (no copy per
@@ -37,6 +38,8 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
   /** Entries of the undo arrays in use: the arrays keep their capacity (setting length 0 would free it, and the next push reallocate). */
   private undoLength = 0;
   private recording = false;
+  /** Fingerprint of this container's entries, kept on every write (state-digest.ts). */
+  readonly digest = new StateDigest();
 
   get size(): number {
     return this.map.size;
@@ -74,6 +77,7 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
     if (this.cut !== null && !this.cut.has(key)) this.cut.set(key, previous);
     this.map.set(key, value);
     this.afterWrite(key, previous, value);
+    this.fold(key, previous, value);
     this.touch(key);
   }
 
@@ -91,6 +95,7 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
     if (this.cut !== null && !this.cut.has(key)) this.cut.set(key, previous);
     this.map.delete(key);
     this.afterWrite(key, previous, undefined);
+    this.fold(key, previous, undefined);
     this.touch(key);
     return true;
   }
@@ -136,6 +141,7 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
       if (previous === undefined) this.map.delete(key);
       else this.map.set(key, previous);
       this.afterWrite(key, current, previous);
+      this.fold(key, current, previous);
     }
     this.endMessage();
   }
@@ -156,10 +162,17 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
     if (this.cut !== null && !this.cut.has(key)) this.cut.set(key, previous);
     this.map.set(key, value);
     this.afterWrite(key, previous, value);
+    this.fold(key, previous, value);
   }
 
   /** Hook for indexes kept beside the map (see RowStore). */
   protected afterWrite(_key: string, _previous: V | undefined, _next: V | undefined): void {}
+
+  private fold(key: string, previous: V | undefined, next: V | undefined): void {
+    if (previous === next) return;
+    this.digest.toggle(this.container, key, previous);
+    this.digest.toggle(this.container, key, next);
+  }
 
   private remember(key: string): void {
     if (this.recording) {

@@ -7,6 +7,7 @@ import type { PluginMessage, StoredState, UpdateContext, ViewContext } from './p
 import type { RegisteredPlugin } from './registry.js';
 import { RowStore, type Row } from './row-store.js';
 import { SnapshotCut } from './snapshot-cut.js';
+import { formatDigest, type StateDigest } from './state-digest.js';
 import { queryRows, type ViewPage, type ViewQuery } from './view-query.js';
 
 /** update_error: the plugin threw; expired: older than retention; key_cap: it would grow a store past the key cap; quarantined: the plugin failed too often in a row. */
@@ -51,6 +52,8 @@ export interface PluginStats {
   readonly lifecycle: LifecycleState;
   /** Change-log position: moves on every write. */
   readonly position: number;
+  /** Order-independent fingerprint of every container's entries: equal on replicas fed the same messages. */
+  readonly digest: string;
 }
 
 /** The containers, private to actors/: edges go through the methods below. */
@@ -80,6 +83,8 @@ export class PluginRuntime {
   private readonly lifecycle: Lifecycle;
   /** The extra stores as an array: no allocation per message. */
   private readonly storeList: readonly KeyedStore<unknown>[];
+  /** Every container's running digest, rows first. */
+  private readonly digests: readonly StateDigest[];
   private readonly updateContext: {
     rows: RowStore<Row>;
     stores: Record<string, unknown>;
@@ -123,6 +128,7 @@ export class PluginRuntime {
     };
     this.storeList = Object.values(stores);
     this.timed = this.storeList.filter(isTimed);
+    this.digests = [this.state.rows.digest, ...this.storeList.map((s) => s.digest)];
     this.facing = Object.freeze(Object.fromEntries(Object.entries(stores).map(([name, c]) => [name, pluginFacing(c)])));
     // Twice the state's size: a reader further behind than that rereads the whole state instead.
     this.log = new ChangeLog(() => 2 * this.storeList.reduce((n, s) => n + s.size, this.state.rows.size));
@@ -203,6 +209,11 @@ export class PluginRuntime {
     return this.log.position;
   }
 
+  /** The state digest (see state-digest.ts): O(containers), no walk of the state. */
+  get digest(): string {
+    return formatDigest(this.digests);
+  }
+
   get newestRow(): number | undefined {
     return this.state.rows.newestTimestamp;
   }
@@ -216,6 +227,7 @@ export class PluginRuntime {
       maxKeys: this.maxKeys,
       lifecycle: this.lifecycle.current,
       position: this.log.position,
+      digest: this.digest,
     };
   }
 

@@ -6,7 +6,7 @@
  * does not say which peer sent a message). libzmq reconnects on its own; raw frames go
  * upward, decoding and counting live elsewhere so this stays a thin edge.
  */
-import { Publisher, Subscriber } from 'zeromq';
+import { Proxy as ZmqProxy, Publisher, Subscriber, XPublisher, XSubscriber } from 'zeromq';
 import { EndpointTracker, type EndpointState, type EndpointStatus, type MonitorEvent } from './bus-endpoints.js';
 
 export type { EndpointState, EndpointStatus } from './bus-endpoints.js';
@@ -166,5 +166,51 @@ export async function publisher(endpoint: { connect?: string; bind?: string }): 
   return {
     send: (topic, body) => sock.send([topic, body]),
     close: () => sock.close(),
+  };
+}
+
+/** Messages queued per replica behind the proxy before libzmq drops for that replica (it then backfills its seq_id gap). */
+export const PROXY_HIGH_WATER_MARK = 100_000;
+
+export interface BusProxy {
+  /** The backend endpoint actually bound (a wildcard port resolved). */
+  readonly backend: string;
+  /** Resolves when the proxy has stopped (after close()). */
+  readonly done: Promise<void>;
+  close(): void;
+}
+
+/**
+ * ZeroMQ's own forwarder (zmq_proxy): an XSUB connected to one upstream publisher, an XPUB
+ * bound for any number of replicas. Subscriptions travel upstream, messages down, so one
+ * upstream connection feeds every replica. One upstream per proxy: fedmsg's `seq_id` is only
+ * meaningful per relay, and replicas detect gaps per endpoint they connect to.
+ */
+export async function startProxy(options: { frontend: string; backend: string }): Promise<BusProxy> {
+  const front = new XSubscriber({
+    receiveHighWaterMark: PROXY_HIGH_WATER_MARK,
+    reconnectInterval: 100,
+    reconnectMaxInterval: 1000,
+    tcpKeepalive: 1,
+    linger: 0,
+  });
+  const back = new XPublisher({ sendHighWaterMark: PROXY_HIGH_WATER_MARK, linger: 0 });
+  try {
+    await back.bind(options.backend);
+    front.connect(options.frontend);
+  } catch (err) {
+    front.close();
+    back.close();
+    throw err;
+  }
+  const proxy = new ZmqProxy(front, back);
+  const done = proxy.run().finally(() => {
+    if (!front.closed) front.close();
+    if (!back.closed) back.close();
+  });
+  return {
+    backend: back.lastEndpoint ?? options.backend,
+    done,
+    close: () => proxy.terminate(),
   };
 }

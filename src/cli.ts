@@ -22,6 +22,8 @@ function configFrom(opts: Record<string, unknown>, defaults: Partial<Record<Conf
 async function runService(config: Config, log: Logger, withSimulator: boolean, configFile?: string): Promise<void> {
   // External plugins load asynchronously, so before the (synchronous) build; relative paths are relative to the config file.
   const plugins = await pluginsForConfig(config, configFile);
+  // Before the service opens (and restores) the data dir: an empty one is filled from the peer first.
+  if (config.bootstrap !== null) config = await (await import('./bootstrap.js')).bootstrapFromPeer(config, log);
   // Loaded here, not at the top: operator commands should not pay for uWS, ZeroMQ and XState.
   const { Service } = await import('./service.js');
   let stopping = false;
@@ -112,6 +114,21 @@ program
   .action(async (file: string) => {
     const { errors } = await runMetaCommand(file, process.stdout);
     process.exitCode = errors > 0 ? 1 : 0;
+  });
+
+program
+  .command('proxy')
+  .description(
+    "fan one upstream fedmsg publisher out to any number of replicas with ZeroMQ's own proxy (XSUB connects upstream, XPUB binds for replicas)",
+  )
+  .requiredOption('--frontend <endpoint>', 'upstream publisher to connect to, e.g. tcp://hub.fedoraproject.org:9940')
+  .requiredOption(
+    '--backend <endpoint>',
+    'endpoint to bind for replicas (they --connect to it), e.g. tcp://0.0.0.0:9941',
+  )
+  .action(async (opts: { frontend: string; backend: string }) => {
+    const { runProxyCommand } = await import('./commands/proxy.js');
+    await runProxyCommand(opts, createLogger('info'));
   });
 
 registerOperatorCommands(program);

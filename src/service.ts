@@ -11,6 +11,7 @@ import type { RestoreReport } from '../snapshots/restore.js';
 import type { Snapshotter, SnapshotReport, SnapshotterOptions } from '../snapshots/snapshotter.js';
 import { AmqpInputs } from './amqp-inputs.js';
 import { BIND_SOURCE, subscribe, type BusSubscription, type EndpointStatus } from './bus.js';
+import { peerExport } from './bootstrap.js';
 import { delay, systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { frameLimits } from './decode-frames.js';
@@ -249,7 +250,11 @@ export class Service {
     this.history = history;
     this.examples = createExamplesHandler(config.examples ? builtExamplesDir() : null);
     // Asynchronous (a snapshot waits for LMDB): the HTTP adapter must route /admin/* here and await it.
-    this.admin = createAdminHandler({ adminToken: config.adminToken, snapshot: () => this.snapshot() });
+    this.admin = createAdminHandler({
+      adminToken: config.adminToken,
+      snapshot: () => this.snapshot(),
+      exportSnapshot: peerExport(store, this.journal, config.backfillOverlap),
+    });
   }
 
   /** What the core reports, as log lines (rate-limited where a flood is possible). */

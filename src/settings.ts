@@ -174,6 +174,14 @@ export const SETTINGS = {
     flag: '<url>',
     help: "a datagrepper `/raw` or `/v2/search` URL (or another statscache's `/raw`) to backfill from after downtime and detected gaps",
   },
+  bootstrap: {
+    type: z
+      .url({ protocol: /^https?$/ })
+      .nullable()
+      .default(null),
+    flag: '<peer url>',
+    help: "a running peer's base URL: an empty data dir is first filled from the peer's newest snapshot (`GET /admin/export`, with this replica's adminToken; checksum verified), then backfilled from the peer's `/raw` before the replica reports ready; a data dir that already holds state ignores it",
+  },
   backfillOverlap: {
     type: seconds(0, 86_400).default(600),
     flag: '<seconds>',

@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import { Journal } from '../../snapshots/journal.js';
 import type { Envelope } from '../envelope.js';
+import type { DataStore } from '../../snapshots/lmdb-store.js';
+import type { SnapshotMeta } from '../../snapshots/format.js';
 import { type CommandIO, CommandError, commandConfig, type DataDirOptions, openStore } from './common.js';
 import { encodeExport, writeFileAtomic } from './export-format.js';
 import { newestGood } from './generations.js';
@@ -20,32 +22,57 @@ export function runSnapshotExport(
     throw new CommandError(`--journal-tail ${JSON.stringify(opts.journalTail)} must be a number of seconds >= 0`, 2);
   const store = openStore(config.dataDir, { readOnly: true });
   try {
-    const good = newestGood(store);
-    for (const s of good?.skipped ?? []) io.err(`statscache: skipped damaged ${s}\n`);
-    if (!good)
+    const built = buildExport(store, new Journal(store, { dedupeWindow: 1000, onWriteError: () => undefined }), tail);
+    for (const s of built.skipped) io.err(`statscache: skipped damaged ${s}\n`);
+    if (!built.export)
       throw new CommandError(
         `no readable snapshot generation in ${config.dataDir}; nothing to export (statscache journal replay can rebuild one from the journal)`,
       );
-    const { meta, plugins } = good.content;
-    // The journal is read-only here: only its reads are used (dedupeWindow/onWriteError are for writers).
-    const journal = new Journal(store, { dedupeWindow: 1000, onWriteError: () => undefined });
-    const journalTail: Envelope[] = [];
-    if (meta.newestTimestamp > 0 && tail > 0) {
-      for (const entry of journal.byTime(meta.newestTimestamp - tail, meta.newestTimestamp, 'asc'))
-        if (entry.seq <= meta.journalSeq) journalTail.push(entry.envelope);
-    }
-    const bytes = encodeExport({ kind: 'statscache-snapshot', exportedAt: Date.now(), meta, plugins, journalTail });
+    const { bytes, meta, plugins, entries, journalMessages } = built.export;
     const target = resolve(file);
     writeFileAtomic(target, bytes);
-    const entries = Object.values(plugins).reduce(
-      (n, p) => n + p.rows.length + Object.values(p.stores).reduce((m, s) => m + s.length, 0),
-      0,
-    );
     io.out(
-      `exported generation ${meta.generation} (journal seq ${meta.journalSeq}, ${Object.keys(plugins).length} plugins, ${entries} entries, ${journalTail.length} journal messages) to ${target} (${bytes.byteLength} bytes)\n`,
+      `exported generation ${meta.generation} (journal seq ${meta.journalSeq}, ${plugins} plugins, ${entries} entries, ${journalMessages} journal messages) to ${target} (${bytes.byteLength} bytes)\n`,
     );
     return 0;
   } finally {
     void store.close();
   }
+}
+
+export interface BuiltExport {
+  readonly bytes: Buffer;
+  readonly meta: SnapshotMeta;
+  readonly plugins: number;
+  readonly entries: number;
+  readonly journalMessages: number;
+}
+
+/**
+ * The newest good generation of `store` as export bytes, with the journal's last `tail`
+ * seconds up to that generation (the CLI's `snapshot export` and the peer route
+ * `GET /admin/export` share it); `export` is null when no generation is readable.
+ */
+export function buildExport(
+  store: DataStore,
+  journal: Pick<Journal, 'byTime'>,
+  tail: number,
+): { export: BuiltExport | null; skipped: readonly string[] } {
+  const good = newestGood(store);
+  if (!good) return { export: null, skipped: [] };
+  const { meta, plugins } = good.content;
+  const journalTail: Envelope[] = [];
+  if (meta.newestTimestamp > 0 && tail > 0) {
+    for (const entry of journal.byTime(meta.newestTimestamp - tail, meta.newestTimestamp, 'asc'))
+      if (entry.seq <= meta.journalSeq) journalTail.push(entry.envelope);
+  }
+  const bytes = encodeExport({ kind: 'statscache-snapshot', exportedAt: Date.now(), meta, plugins, journalTail });
+  const entries = Object.values(plugins).reduce(
+    (n, p) => n + p.rows.length + Object.values(p.stores).reduce((m, s) => m + s.length, 0),
+    0,
+  );
+  return {
+    export: { bytes, meta, plugins: Object.keys(plugins).length, entries, journalMessages: journalTail.length },
+    skipped: good.skipped,
+  };
 }

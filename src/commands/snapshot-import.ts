@@ -12,7 +12,8 @@ import {
   lockForCommand,
   openStore,
 } from './common.js';
-import { decodeExport, ExportFileError } from './export-format.js';
+import { decodeExport, ExportFileError, type ExportPayload } from './export-format.js';
+import type { Config } from '../config.js';
 import { nextGeneration } from './generations.js';
 
 /**
@@ -42,6 +43,21 @@ export async function runSnapshotImport(
       throw new CommandError(`refusing to import ${path}: ${err.message}; nothing was written`);
     throw err;
   }
+  return importPayload(payload, path, config, io);
+}
+
+/**
+ * Writes a verified export into `config.dataDir` as its newest generation (the journal tail
+ * appended, skipping ids already held), under the data dir lock. Shared by `snapshot import`
+ * and `--bootstrap` (src/bootstrap.ts); `source` names where the export came from.
+ */
+export async function importPayload(
+  payload: ExportPayload,
+  source: string,
+  config: Pick<Config, 'dataDir' | 'snapshotGenerations'>,
+  io: CommandIO,
+): Promise<number> {
+  const path = source;
   const lock = lockForCommand(config.dataDir, 'snapshot import');
 
   let store: DataStore;

@@ -6,7 +6,12 @@ export interface AdminDeps {
   /** The configured bearer token; null disables every admin route (they answer 404). */
   readonly adminToken: string | null;
   readonly snapshot: () => Promise<SnapshotReport>;
+  /** The newest good snapshot generation as export-file bytes (`snapshot export`'s format); null when there is none. */
+  readonly exportSnapshot?: () => Promise<{ bytes: Uint8Array; generation: number } | null>;
 }
+
+/** The admin routes and the one method each accepts. */
+const ROUTES: Readonly<Record<string, 'POST' | 'GET'>> = { '/admin/snapshot': 'POST', '/admin/export': 'GET' };
 
 /**
  * Answers `/admin/*` paths (a promise, since a snapshot waits for LMDB) or returns null for
@@ -19,7 +24,9 @@ const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
 /**
  * `POST /admin/snapshot` with `Authorization: Bearer <adminToken>` takes a snapshot now and
- * answers its report. Without a configured token the admin routes do not exist (404), so an
+ * answers its report; `GET /admin/export` answers the newest snapshot generation as an export
+ * file (what `--bootstrap` pulls from a peer: the whole state and journal tail, so behind the
+ * token like every admin route, and not something to let anyone trigger). Without a configured token the admin routes do not exist (404), so an
  * unconfigured service does not even reveal them; a missing or wrong token is a 401.
  */
 export function createAdminHandler(deps: AdminDeps): AdminHandler {
@@ -50,12 +57,14 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
         },
         NO_STORE,
       );
-    if (req.path !== '/admin/snapshot' && req.path !== '/admin/snapshot/') {
+    const route = req.path.endsWith('/') ? req.path.slice(0, -1) : req.path;
+    const method = ROUTES[route];
+    if (method === undefined || (route === '/admin/export' && !deps.exportSnapshot)) {
       return json(
         404,
         {
           error: 'not_found',
-          detail: `no admin route ${JSON.stringify(req.path.slice(0, 200))}; POST /admin/snapshot exists`,
+          detail: `no admin route ${JSON.stringify(req.path.slice(0, 200))}; POST /admin/snapshot and GET /admin/export exist`,
         },
         NO_STORE,
       );
@@ -68,16 +77,41 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
         { ...NO_STORE, 'WWW-Authenticate': 'Bearer realm="statscache-admin"' },
       );
     }
-    if (req.method !== 'POST')
+    if (req.method !== method)
       return json(
         405,
         {
           error: 'method_not_allowed',
-          detail: `method ${JSON.stringify(req.method.slice(0, 20))} is not allowed on /admin/snapshot; use POST`,
+          detail: `method ${JSON.stringify(req.method.slice(0, 20))} is not allowed on ${route}; use ${method}`,
         },
-        { ...NO_STORE, Allow: 'POST' },
+        { ...NO_STORE, Allow: method },
       );
+    if (route === '/admin/export') return exportResponse();
     const report = await deps.snapshot();
     return json(200, report, NO_STORE);
+  }
+
+  /** The file `statscache snapshot export` would write; its header carries the payload's SHA-256, which the reader verifies. */
+  async function exportResponse(): Promise<HttpResponse> {
+    const built = await deps.exportSnapshot?.();
+    if (!built)
+      return json(
+        503,
+        {
+          error: 'no_snapshot',
+          detail: 'this service has no readable snapshot generation yet; POST /admin/snapshot takes one',
+        },
+        { ...NO_STORE, 'Retry-After': '10' },
+      );
+    return {
+      status: 200,
+      headers: {
+        ...NO_STORE,
+        'Content-Type': 'application/vnd.statscache.snapshot',
+        'Content-Disposition': `attachment; filename="statscache-generation-${built.generation}.scexport"`,
+        'X-Statscache-Generation': String(built.generation),
+      },
+      body: built.bytes,
+    };
   }
 }

@@ -45,6 +45,13 @@ export const pluginInfoSchema = z.object({
     .nullable()
     .meta({ description: 'timestamp (epoch seconds) of the newest message applied since the service started' }),
   newest_row: z.number().nullable().meta({ description: 'timestamp of the newest row' }),
+  digest: z
+    .string()
+    .regex(/^[0-9a-f]{16}$/)
+    .meta({
+      description:
+        "fingerprint of the plugin's whole state (rows and stores), kept incrementally on every write: replicas fed the same messages show the same digest, so a difference is divergence",
+    }),
   lifecycle: z.enum(LIFECYCLE_STATES).meta({
     description:
       "the plugin actor's state: restoring (loading the snapshot), replaying (the journal), live, quarantined (too many update errors in a row: messages are dropped with reason `quarantined` until a cool-down in message time has passed), stopped",
@@ -141,6 +148,7 @@ function buildInfo(runtime: PluginRuntime): PluginInfo {
     // What the runtime counted for this plugin, limits included, so a cap being hit is visible here too.
     counters: countersOf(stats),
     newest_row: stats.newestRow ?? null,
+    digest: stats.digest,
     lifecycle: stats.lifecycle,
     links: {
       rows: path,

@@ -388,6 +388,24 @@ export function buildOpenApi(host: PluginHost): Json {
       },
     },
   };
+  paths['/admin/export'] = {
+    get: {
+      operationId: 'exportSnapshot',
+      tags: ['operations'],
+      summary: 'The newest snapshot generation as an export file',
+      description:
+        'The file `statscache snapshot export` writes (header with the SHA-256 of the payload, then the state and the journal tail); `--bootstrap <peer url>` pulls it. Needs `Authorization: Bearer <adminToken>`; answers 404 when no token is configured.',
+      responses: {
+        '200': {
+          description: 'the export file',
+          content: { 'application/vnd.statscache.snapshot': { schema: { type: 'string', format: 'binary' } } },
+        },
+        '401': { description: 'missing or wrong token' },
+        '404': { description: 'admin routes disabled' },
+        '503': { description: 'no snapshot generation yet (POST /admin/snapshot takes one)' },
+      },
+    },
+  };
   paths['/'] = simple(
     'docs',
     'pages',

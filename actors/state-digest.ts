@@ -1,0 +1,134 @@
+/**
+ * An order-independent fingerprint of a plugin's state: the XOR of a 64-bit hash of every
+ * (container, key, value) it holds. A write XORs the old entry's hash out and the new one's in,
+ * so the digest is kept at O(size of one value) per write and read for free; a restore
+ * rebuilds it through the same path. Replicas fed the same messages hold the same entries,
+ * whatever order or batching they were applied in, so equal digests mean equal state (up to
+ * 2^-64 collisions) and unequal digests are divergence worth an alert.
+ *
+ * Values are hashed structurally, without encoding them to a string (the hot path allocates
+ * nothing): an object is the XOR of its members' hashes, so property order does not matter,
+ * and members holding `undefined` are skipped, as a snapshot round trip drops them.
+ */
+
+// Two 32-bit lanes (JS bit operations are 32-bit), mixed as in cyrb53.
+let la = 0;
+let lb = 0;
+const SEED_A = 0xdeadbeef;
+const SEED_B = 0x41c6ce57;
+const f64 = new Float64Array(1);
+const u32 = new Uint32Array(f64.buffer);
+
+function mix(x: number): void {
+  la = Math.imul(la ^ x, 2654435761);
+  lb = Math.imul(lb ^ x, 1597334677);
+}
+
+function finish(): void {
+  const a = Math.imul(la ^ (la >>> 16), 2246822507) ^ Math.imul(lb ^ (lb >>> 13), 3266489909);
+  const b = Math.imul(lb ^ (lb >>> 16), 2246822507) ^ Math.imul(a ^ (a >>> 13), 3266489909);
+  la = a >>> 0;
+  lb = b >>> 0;
+}
+
+function feedString(s: string): void {
+  mix(s.length);
+  for (let i = 0; i < s.length; i++) mix(s.charCodeAt(i));
+}
+
+function feed(v: unknown): void {
+  switch (typeof v) {
+    case 'number':
+      if (Number.isNaN(v)) mix(7);
+      else {
+        mix(1);
+        // -0 and 0 are one value once stored.
+        f64[0] = v === 0 ? 0 : v;
+        mix(u32[0] as number);
+        mix(u32[1] as number);
+      }
+      return;
+    case 'string':
+      mix(2);
+      feedString(v);
+      return;
+    case 'boolean':
+      mix(v ? 3 : 4);
+      return;
+    case 'bigint':
+      mix(10);
+      feedString(v.toString());
+      return;
+    case 'object':
+      if (v === null) mix(6);
+      else if (Array.isArray(v)) {
+        mix(8);
+        mix(v.length);
+        for (let i = 0; i < v.length; i++) {
+          const el: unknown = v[i];
+          if (el === undefined) mix(6);
+          else feed(el);
+        }
+      } else feedObject(v as Record<string, unknown>);
+      return;
+    default:
+      // undefined, functions, symbols: not storable data; hashed alike.
+      mix(5);
+  }
+}
+
+function feedObject(o: Record<string, unknown>): void {
+  const a = la;
+  const b = lb;
+  let xa = 0;
+  let xb = 0;
+  let n = 0;
+  for (const k in o) {
+    if (!Object.hasOwn(o, k)) continue;
+    const value = o[k];
+    if (value === undefined) continue;
+    la = SEED_A;
+    lb = SEED_B;
+    feedString(k);
+    feed(value);
+    finish();
+    xa ^= la;
+    xb ^= lb;
+    n++;
+  }
+  la = a;
+  lb = b;
+  mix(9);
+  mix(n);
+  mix(xa);
+  mix(xb);
+}
+
+export class StateDigest {
+  hi = 0;
+  lo = 0;
+
+  /** XORs the entry in (or out: XOR is its own inverse). Undefined values are absent entries. */
+  toggle(container: number, key: string, value: unknown): void {
+    if (value === undefined) return;
+    la = SEED_A;
+    lb = SEED_B;
+    mix(container);
+    feedString(key);
+    feed(value);
+    finish();
+    this.hi = (this.hi ^ lb) >>> 0;
+    this.lo = (this.lo ^ la) >>> 0;
+  }
+}
+
+/** 16 lowercase hex digits: the XOR of the containers' digests. */
+export function formatDigest(parts: readonly StateDigest[]): string {
+  let hi = 0;
+  let lo = 0;
+  for (const p of parts) {
+    hi ^= p.hi;
+    lo ^= p.lo;
+  }
+  return (hi >>> 0).toString(16).padStart(8, '0') + (lo >>> 0).toString(16).padStart(8, '0');
+}

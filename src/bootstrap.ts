@@ -1,0 +1,156 @@
+/**
+ * `--bootstrap <peer url>`: a new replica starts from a running peer instead of from nothing.
+ * Before the service opens its data dir, the peer's newest snapshot generation is pulled
+ * (`GET /admin/export`, the `snapshot export` file format), its SHA-256 verified, and written
+ * as this data dir's newest generation with the peer's journal tail; the service then
+ * restores it and its start-up backfill (from the peer's `/raw` unless `--datagrepper` says
+ * otherwise) fetches what the peer received since, de-duplicated by the journal, before it
+ * reports ready. The peer side of the route is peerExport().
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { StatscacheError } from '../actors/errors.js';
+import type { Journal } from '../snapshots/journal.js';
+import { DATA_FILE, type DataStore } from '../snapshots/lmdb-store.js';
+import { openStore } from './commands/common.js';
+import { decodeExport, ExportFileError } from './commands/export-format.js';
+import { listSlots } from './commands/generations.js';
+import { buildExport, tailSeconds } from './commands/snapshot-export.js';
+import { importPayload } from './commands/snapshot-import.js';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+
+/** Largest export a replica accepts from a peer (a state of millions of keys is a few hundred MB). */
+export const MAX_EXPORT_BYTES = 1024 ** 3;
+/** Longest the whole download may take. */
+export const EXPORT_TIMEOUT_MS = 600_000;
+
+/** The peer side: the newest good generation as export bytes (`GET /admin/export`). */
+export function peerExport(
+  store: DataStore,
+  journal: Pick<Journal, 'byTime'>,
+  backfillOverlap: number,
+): () => Promise<{ bytes: Uint8Array; generation: number } | null> {
+  return async () => {
+    const built = buildExport(store, journal, tailSeconds(backfillOverlap)).export;
+    return built ? { bytes: built.bytes, generation: built.meta.generation } : null;
+  };
+}
+
+const fail = (message: string, cause?: unknown): never => {
+  throw new StatscacheError('SC_BOOTSTRAP_FAILED', message, cause === undefined ? undefined : { cause });
+};
+
+/** What the data dir holds: nothing (bootstrap), statscache state (keep it), or something else (refuse). */
+function dataDirState(dataDir: string): 'empty' | 'has-state' {
+  if (!existsSync(dataDir)) return 'empty';
+  const names = readdirSync(dataDir);
+  if (names.length === 0) return 'empty';
+  if (names.includes(DATA_FILE)) {
+    const store = openStore(dataDir, { readOnly: true });
+    try {
+      if (listSlots(store).some((s) => s.ok)) return 'has-state';
+    } finally {
+      void store.close();
+    }
+  }
+  // Only statscache's own files and no generation (a bootstrap killed before it wrote one): nothing to keep.
+  if (names.every((n) => n.startsWith('statscache.'))) return 'empty';
+  throw new StatscacheError(
+    'SC_CONFIG_INVALID',
+    `--bootstrap needs an empty data dir, and ${dataDir} holds ${names
+      .slice(0, 5)
+      .map((n) => JSON.stringify(n))
+      .join(', ')}${names.length > 5 ? '…' : ''} but no statscache snapshot; point --data-dir at an empty folder`,
+  );
+}
+
+async function download(url: string, token: string, maxBytes: number): Promise<Buffer> {
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      headers: { Authorization: `Bearer ${token}`, Accept: 'application/vnd.statscache.snapshot' },
+      signal: AbortSignal.timeout(EXPORT_TIMEOUT_MS),
+    });
+  } catch (err) {
+    return fail(`cannot reach the peer at ${url}: ${(err as Error).message}`, err);
+  }
+  if (res.status !== 200) {
+    const text = (await res.text().catch(() => '')).slice(0, 300);
+    return fail(
+      `the peer answered ${res.status} to GET ${url}${res.status === 401 ? ' (this replica needs the peer’s adminToken)' : ''}: ${text}`,
+    );
+  }
+  const announced = Number(res.headers.get('content-length') ?? Number.NaN);
+  if (announced > maxBytes) return fail(`the peer's export is ${announced} bytes, more than the ${maxBytes} accepted`);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const body = res.body;
+  if (body === null) return fail(`the peer sent no body for GET ${url}`);
+  try {
+    for await (const chunk of body) {
+      total += chunk.byteLength;
+      if (total > maxBytes) {
+        await body.cancel().catch(() => undefined);
+        return fail(`the peer's export exceeds the ${maxBytes} bytes accepted`);
+      }
+      chunks.push(Buffer.from(chunk));
+    }
+  } catch (err) {
+    if (err instanceof StatscacheError) throw err;
+    return fail(`download from ${url} failed after ${total} bytes: ${(err as Error).message}`, err);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/**
+ * Fills an empty data dir from the peer and returns the config the service runs with: the
+ * peer's `/raw` as the history to backfill from when none is configured. A data dir that
+ * already holds a snapshot (a restarted replica) is kept as it is: the bootstrap is skipped.
+ */
+export async function bootstrapFromPeer(
+  config: Config,
+  log: Logger,
+  options: { maxBytes?: number } = {},
+): Promise<Config> {
+  const peer = config.bootstrap;
+  if (peer === null) return config;
+  const base = peer.replace(/\/+$/, '');
+  const withHistory = Object.freeze({ ...config, datagrepper: config.datagrepper ?? `${base}/raw` });
+  if (dataDirState(config.dataDir) === 'has-state') {
+    log.info(
+      { dataDir: config.dataDir, peer: base },
+      'data dir already holds a snapshot: --bootstrap skipped, restoring it and backfilling',
+    );
+    return withHistory;
+  }
+  if (config.adminToken === null)
+    throw new StatscacheError(
+      'SC_CONFIG_INVALID',
+      "--bootstrap pulls the peer's GET /admin/export, which needs the peer's admin token: set adminToken (STATSCACHE_ADMIN_TOKEN) to the same value as the peer's",
+    );
+  const url = `${base}/admin/export`;
+  const started = Date.now();
+  const bytes = await download(url, config.adminToken, options.maxBytes ?? MAX_EXPORT_BYTES);
+  let payload: ReturnType<typeof decodeExport>;
+  try {
+    payload = decodeExport(bytes);
+  } catch (err) {
+    if (err instanceof ExportFileError) return fail(`the peer's export from ${url} is refused: ${err.message}`, err);
+    throw err;
+  }
+  const lines: string[] = [];
+  await importPayload(payload, url, config, { out: (s) => lines.push(s.trim()), err: (s) => lines.push(s.trim()) });
+  log.info(
+    {
+      peer: base,
+      bytes: bytes.byteLength,
+      generation: payload.meta.generation,
+      journalTail: payload.journalTail.length,
+      ms: Date.now() - started,
+      detail: lines.join(' '),
+      backfillFrom: withHistory.datagrepper,
+    },
+    "bootstrapped from the peer's snapshot (checksum verified); backfilling what it received since",
+  );
+  return withHistory;
+}

@@ -1,0 +1,143 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { definePlugin, rowsOf } from '../../actors/plugin-api.js';
+import { PluginHost } from '../../actors/plugin-host.js';
+import type { PluginMessage } from '../../actors/plugin-api.js';
+import { KeyedStore } from '../../actors/keyed-store.js';
+import { registerPlugins } from '../../actors/registry.js';
+import { formatDigest } from '../../actors/state-digest.js';
+import { builtinPlugins } from '../../plugins/index.js';
+import type { Envelope } from '../../src/envelope.js';
+import { createPluginMessage } from '../../src/message.js';
+import { deriveMeta } from '../../src/meta/index.js';
+import { createRouter } from '../../src/router.js';
+import { recentSamples } from '../helpers/fixtures.js';
+import { openSession } from '../helpers/persistence.js';
+import { tempDir } from '../helpers/service-process.js';
+
+const dirs: { remove(): void }[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) d.remove();
+});
+
+// Numeric timestamps, as the envelope decoder hands them to plugins.
+const envelopes = recentSamples(1_700_000_000) as unknown as Envelope[];
+
+/** Each plugin's messages in bus order, as the router would hand them out. */
+function routed(host: PluginHost, list: readonly Envelope[]): PluginMessage[][] {
+  const route = createRouter(host.runtimes.map((r) => r.plugin));
+  const perPlugin: PluginMessage[][] = host.runtimes.map(() => []);
+  for (const e of list) {
+    const m = createPluginMessage(e, deriveMeta);
+    for (const i of route(e.topic)) perPlugin[i]?.push(m);
+  }
+  return perPlugin;
+}
+
+const digests = (host: PluginHost) => Object.fromEntries(host.runtimes.map((r) => [r.ident, r.digest]));
+
+describe('state digest', () => {
+  it('is equal on two runtimes fed the same messages in different batchings, and differs when one misses a message', () => {
+    const empty = digests(new PluginHost(registerPlugins(builtinPlugins()), () => {}));
+    const a = new PluginHost(registerPlugins(builtinPlugins()), () => {});
+    const route = createRouter(a.runtimes.map((r) => r.plugin));
+    for (const e of envelopes) a.dispatch(createPluginMessage(e, deriveMeta), route(e.topic));
+
+    const b = new PluginHost(registerPlugins(builtinPlugins()), () => {});
+    routed(b, envelopes).forEach((msgs, i) => {
+      // Uneven batches: 1, 2, 3… messages per apply() call.
+      for (let at = 0, size = 1; at < msgs.length; at += size, size++) b.runtimes[i]?.apply(msgs.slice(at, at + size));
+    });
+    expect(digests(b)).toEqual(digests(a));
+    // The digests say something: fed plugins moved away from the empty state's digest.
+    const moved = a.runtimes.filter((r) => r.stats().rows > 0);
+    expect(moved.length).toBeGreaterThan(3);
+    for (const r of moved) expect(r.digest).not.toBe(empty[r.ident]);
+    for (const d of Object.values(digests(a))) expect(d).toMatch(/^[0-9a-f]{16}$/);
+
+    // A replica that missed one message shows it in at least one plugin's digest.
+    const c = new PluginHost(registerPlugins(builtinPlugins()), () => {});
+    const skip = envelopes.length >> 1;
+    envelopes.forEach((e, i) => {
+      if (i !== skip) c.dispatch(createPluginMessage(e, deriveMeta), route(e.topic));
+    });
+    expect(Object.entries(digests(c)).filter(([ident, d]) => d !== digests(a)[ident]).length).toBeGreaterThan(0);
+    for (const h of [a, b, c]) h.stop();
+  });
+
+  it('does not depend on write order and returns to the same value when a write is undone', () => {
+    const x = new KeyedStore<unknown>();
+    const y = new KeyedStore<unknown>();
+    x.set('k1', { a: 1, b: [1, 2] });
+    x.set('k2', 'v');
+    y.set('k2', 'v');
+    // Same value built in another property order.
+    y.set('k1', { b: [1, 2], a: 1 });
+    expect(formatDigest([x.digest])).toBe(formatDigest([y.digest]));
+    const before = formatDigest([x.digest]);
+    x.beginMessage();
+    x.set('k1', 42);
+    x.delete('k2');
+    x.set('k3', null);
+    expect(formatDigest([x.digest])).not.toBe(before);
+    x.rollback();
+    expect(formatDigest([x.digest])).toBe(before);
+    x.delete('k1');
+    x.delete('k2');
+    expect(formatDigest([x.digest])).toBe('0000000000000000');
+  });
+
+  it('hashes values structurally: member order and undefined members do not count, array order and types do', () => {
+    const one = (value: unknown) => {
+      const s = new KeyedStore<unknown>();
+      s.set('k', value);
+      return formatDigest([s.digest]);
+    };
+    expect(one({ a: { x: 1, y: [1, 'two'] }, b: null })).toBe(one({ b: null, a: { y: [1, 'two'], x: 1 } }));
+    expect(one({ a: 1, gone: undefined })).toBe(one({ a: 1 }));
+    expect(one(-0)).toBe(one(0));
+    expect(one([1, 2])).not.toBe(one([2, 1]));
+    expect(one(1)).not.toBe(one('1'));
+    expect(one({ a: 1 })).not.toBe(one({ b: 1 }));
+    expect(one({ a: { b: 1 } })).not.toBe(one({ a: { b: 2 } }));
+    expect(one('k')).not.toBe(formatDigest([]));
+  });
+
+  it('is unchanged by an update that throws (rolled back)', () => {
+    const fragile = definePlugin({
+      name: 'Fragile',
+      summary: 's',
+      description: 'd',
+      rows: rowsOf<{ timestamp: number; topic: string }>(),
+      columns: ['topic'],
+      key: ['timestamp', 'topic'],
+      update(m, { rows }) {
+        rows.put({ timestamp: m.timestamp, topic: m.topic });
+        if (m.topic.includes('boom')) throw new Error('plugin bug');
+      },
+    });
+    const host = new PluginHost(registerPlugins([fragile]), () => {});
+    const rt = host.runtimes[0];
+    if (!rt) throw new Error('not registered');
+    rt.send(createPluginMessage({ topic: 'a.b.c.ok', timestamp: 10, msg: {} }, deriveMeta));
+    const before = rt.digest;
+    rt.send(createPluginMessage({ topic: 'a.b.c.boom', timestamp: 20, msg: {} }, deriveMeta));
+    expect(rt.digest).toBe(before);
+    host.stop();
+  });
+
+  it('is the same after a snapshot and a restore into a fresh runtime', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const first = openSession(d.path, builtinPlugins());
+    routed(first.host, envelopes).forEach((msgs, i) => first.host.runtimes[i]?.apply(msgs));
+    const live = digests(first.host);
+    const taken = await first.snapshotter.take();
+    expect(taken.generation).toBe(1);
+    await first.close();
+
+    const second = openSession(d.path, builtinPlugins());
+    expect(second.report.meta?.generation).toBe(1);
+    expect(digests(second.host)).toEqual(live);
+    await second.close();
+  });
+});

@@ -1,0 +1,99 @@
+import { createServer, type Server } from 'node:http';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { bootstrapFromPeer } from '../../src/bootstrap.js';
+import { encodeExport } from '../../src/commands/export-format.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { FORMAT_VERSION, type SnapshotMeta } from '../../snapshots/format.js';
+import { tempDir } from '../helpers/service-process.js';
+
+/**
+ * What `--bootstrap` refuses, in-process against a stand-in peer that serves chosen bytes:
+ * a corrupted export (checksum), a wrong token, an export over the size bound, a peer that
+ * is down. Each leaves the data dir without any state. The success path runs against a real
+ * peer process in bootstrap.test.ts.
+ */
+const TOKEN = 'refusal-test-token-0123456789';
+const meta: SnapshotMeta = {
+  format: FORMAT_VERSION,
+  generation: 4,
+  slot: 1,
+  takenAt: 1_700_000_000_000,
+  journalSeq: 0,
+  newestTimestamp: 0,
+  publishers: {},
+  plugins: {},
+};
+const good = encodeExport({ kind: 'statscache-snapshot', exportedAt: 0, meta, plugins: {}, journalTail: [] });
+
+let body: Buffer = good;
+let seenAuth = '';
+const server: Server = createServer((req, res) => {
+  seenAuth = req.headers.authorization ?? '';
+  if (seenAuth !== `Bearer ${TOKEN}`) {
+    res.writeHead(401).end('{"error":"unauthorized"}');
+    return;
+  }
+  res.writeHead(200, { 'Content-Type': 'application/vnd.statscache.snapshot' }).end(body);
+});
+const listening = new Promise<number>((r) =>
+  server.listen(0, '127.0.0.1', () => r((server.address() as { port: number }).port)),
+);
+const dirs: { path: string; remove(): void }[] = [];
+afterAll(() => {
+  server.close();
+  for (const d of dirs) d.remove();
+});
+
+async function attempt(options: { token?: string; maxBytes?: number; peer?: string } = {}) {
+  const dir = tempDir();
+  dirs.push(dir);
+  const peer = options.peer ?? `http://127.0.0.1:${await listening}`;
+  const config = loadConfig({
+    flags: { dataDir: join(dir.path, 'data'), bootstrap: peer },
+    env: { STATSCACHE_ADMIN_TOKEN: options.token ?? TOKEN },
+  });
+  const run = bootstrapFromPeer(config, createLogger('silent'), options.maxBytes ? { maxBytes: options.maxBytes } : {});
+  return { run, data: join(dir.path, 'data') };
+}
+
+const noState = (data: string) => !existsSync(data) || !readdirSync(data).includes('statscache.lmdb');
+
+describe('--bootstrap refusals', () => {
+  it('accepts a good export (the stand-in is a valid peer) and sends the bearer token', async () => {
+    body = good;
+    const { run, data } = await attempt();
+    const config = await run;
+    expect(config.datagrepper).toBe(`http://127.0.0.1:${await listening}/raw`);
+    expect(seenAuth).toBe(`Bearer ${TOKEN}`);
+    expect(noState(data)).toBe(false);
+  });
+
+  it('refuses an export whose payload does not match its SHA-256, writing nothing', async () => {
+    body = Buffer.from(good);
+    body[body.length - 1] = (body[body.length - 1] as number) ^ 0xff;
+    const { run, data } = await attempt();
+    await expect(run).rejects.toThrow(/SC_BOOTSTRAP_FAILED: .*checksum mismatch/);
+    expect(noState(data)).toBe(true);
+  });
+
+  it('refuses an export over the size bound', async () => {
+    body = good;
+    const { run, data } = await attempt({ maxBytes: good.byteLength - 1 });
+    await expect(run).rejects.toThrow(new RegExp(`SC_BOOTSTRAP_FAILED: .*${good.byteLength - 1} (bytes )?accepted`));
+    expect(noState(data)).toBe(true);
+  });
+
+  it("says so when the peer refuses this replica's token", async () => {
+    const { run, data } = await attempt({ token: 'another-token-0123456789abcdef' });
+    await expect(run).rejects.toThrow(/SC_BOOTSTRAP_FAILED: the peer answered 401 .*adminToken/);
+    expect(noState(data)).toBe(true);
+  });
+
+  it('says so when the peer is unreachable', async () => {
+    const { run } = await attempt({ peer: 'http://127.0.0.1:9' });
+    await expect(run).rejects.toThrow(/SC_BOOTSTRAP_FAILED: cannot reach the peer/);
+  });
+});
