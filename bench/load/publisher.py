@@ -5,7 +5,7 @@
     COUNT     messages to send (0: until stdin closes)
     RATE      messages per second (0: as fast as possible)
     MODE      ingest | ingest-connect | push-connect
-              ingest*: the real fixture samples, unique msg_id, recent timestamps
+              ingest*: the real fixture samples, unique msg_id, timestamps spread over the last hour
               push*:   one category ("benchpush"), one fixed bucket, so the view's volume counts them
 Prints "ready" once the socket is up, waits for "go" on stdin, publishes, then prints one JSON
 line: {"sent": n, "seconds": s, "send_times_ms": [...] (push only, epoch ms)}.
@@ -32,10 +32,10 @@ frames = []
 if mode.startswith("ingest"):
     samples = [json.loads(l) for l in open(samples_path) if l.strip()]
     n = count if count > 0 else 100_000
-    start = now - n
+    # All within the last hour, so /api/messages-last-24h counts every one of them.
     for i in range(n):
         s = samples[i % len(samples)]
-        e = dict(s, timestamp=start + i, msg_id="bench-%d-%d" % (now, i))
+        e = dict(s, timestamp=round(now - 3600 + i * 3600 / n, 3), msg_id="bench-%d-%d" % (now, i))
         frames.append((s["topic"].encode(), json.dumps(e).encode()))
 
 print("ready", flush=True)
