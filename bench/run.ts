@@ -98,7 +98,7 @@ if (want('snapshot')) {
   rows.push([
     `snapshot stall, ${k(keys)} keys, 1% changed (longest /healthz ms)`,
     `${c['incremental_1pct']?.['healthz_max_ms']} (full: ${c['full']?.['healthz_max_ms']})`,
-    `one event-loop turn ${o['incremental_1pct']?.['healthz_max_ms']} (full: ${o['full']?.['healthz_max_ms']})`,
+    `no snapshot ${c['idle']?.['healthz_max_ms']}; one event-loop turn ${o['incremental_1pct']?.['healthz_max_ms']} (full: ${o['full']?.['healthz_max_ms']})`,
     '',
     '≤ 10 ms at 1 M keys',
   ]);

@@ -118,12 +118,20 @@ async function run(chunked: boolean) {
     };
   };
   const full = await probe(() => service.snapshot());
+  // Baseline: the same client for as long as the full snapshot took, with no snapshot running
+  // (what the shared machine itself does to the answer times).
+  const idle = await probe(
+    () =>
+      new Promise((r) =>
+        setTimeout(() => r({ durationMs: full.snapshot_ms, written: 0 }), Math.max(200, full.snapshot_ms)),
+      ),
+  );
   await feed(0, Math.ceil(KEYS / 100), 'b');
   const incremental = await probe(() => service.snapshot());
   if (!chunked) {
     await service.stop();
     rmSync(dir, { recursive: true, force: true });
-    return { full, incremental_1pct: incremental };
+    return { full, incremental_1pct: incremental, idle };
   }
   // Journal records newer than the snapshot, then close without one: restore replays them.
   const journalRecords = Math.ceil(KEYS / 5);
@@ -138,6 +146,7 @@ async function run(chunked: boolean) {
   return {
     full,
     incremental_1pct: incremental,
+    idle,
     bytes_per_key: bytesPerKey,
     restore: { ms: restoreMs, journal_records: journalRecords },
   };
