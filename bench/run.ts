@@ -20,6 +20,7 @@ const scale = quick
       ingest: 30_000,
       replay: 30_000,
       wrkSeconds: 4,
+      wrkRounds: 1,
       pushClients: 100,
       pushSeconds: 4,
       keys: 50_000,
@@ -28,7 +29,8 @@ const scale = quick
   : {
       ingest: 200_000,
       replay: 100_000,
-      wrkSeconds: 10,
+      wrkSeconds: 8,
+      wrkRounds: 2,
       pushClients: 1000,
       pushSeconds: 8,
       keys: 500_000,
@@ -77,7 +79,7 @@ if (want('replay')) {
   ]);
 }
 if (want('reads')) {
-  const f = await readFigures(scale.wrkSeconds);
+  const f = await readFigures(scale.wrkSeconds, scale.wrkRounds);
   json['reads'] = f;
   rows.push([
     'GET /api/volume-by-category-1m?rows_per_page=100 (req/s), ingesting 1 k msg/s',

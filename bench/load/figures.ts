@@ -12,6 +12,7 @@ import {
   SAMPLES,
   sleep,
   startService,
+  type WrkResult,
   wrk,
 } from './lib.js';
 
@@ -60,8 +61,11 @@ export async function ingestFigures(count: number) {
 
 const VIEW = '/api/volume-by-category-1m?rows_per_page=100';
 
-/** wrk against the service while a publisher sends 1 k msg/s, then bare uWS and node:http serving the same bytes. */
-export async function readFigures(seconds: number) {
+/**
+ * wrk against the service while a publisher sends 1 k msg/s, and against bare uWS and node:http
+ * serving the same bytes; `rounds` alternations, each figure the mean over its rounds.
+ */
+export async function readFigures(seconds: number, rounds: number) {
   const s = await startService();
   const pub = publisher(s.bus, 0, 1000, 'ingest-connect');
   await pub.line();
@@ -70,9 +74,6 @@ export async function readFigures(seconds: number) {
   const body = Buffer.from(await (await fetch(`${s.base}${VIEW}`)).arrayBuffer());
   const file = join(s.dataDir, 'view.json');
   writeFileSync(file, body);
-  const applied0 = await metric(s.base, 'statscache_apply_delay_seconds_count');
-  const service = await wrk(`${s.base}${VIEW}`, seconds);
-  const appliedDuring = (await metric(s.base, 'statscache_apply_delay_seconds_count')) - applied0;
   const bare = async (kind: string) => {
     const port = await freePort();
     const c = child(process.execPath, [join(DIST, 'bench/load/bare-http.js'), kind, String(port), file]);
@@ -81,16 +82,36 @@ export async function readFigures(seconds: number) {
     await c.stop();
     return result;
   };
-  const uws = await bare('uws');
-  const node = await bare('node');
+  // Rounds alternate the three servers, so a burst of other work on the machine is spread over all.
+  const runs: Record<'service' | 'uws' | 'node', WrkResult[]> = { service: [], uws: [], node: [] };
+  const applied0 = await metric(s.base, 'statscache_apply_delay_seconds_count');
+  const t0 = performance.now();
+  for (let round = 0; round < rounds; round++) {
+    runs.service.push(await wrk(`${s.base}${VIEW}`, seconds));
+    runs.uws.push(await bare('uws'));
+    runs.node.push(await bare('node'));
+  }
+  const appliedPerS =
+    ((await metric(s.base, 'statscache_apply_delay_seconds_count')) - applied0) / ((performance.now() - t0) / 1000);
+  const mean = (rs: WrkResult[]): WrkResult => ({
+    rps: Math.round(rs.reduce((n, r) => n + r.rps, 0) / rs.length),
+    p50_ms: +(rs.reduce((n, r) => n + r.p50_ms, 0) / rs.length).toFixed(2),
+    p99_ms: +(rs.reduce((n, r) => n + r.p99_ms, 0) / rs.length).toFixed(2),
+    errors: rs.reduce((n, r) => n + r.errors, 0),
+  });
+  const service = mean(runs.service);
+  const uws = mean(runs.uws);
+  const node = mean(runs.node);
   await pub.stop();
   await s.svc.stop();
   return {
     body_bytes: body.length,
-    ingest_during_wrk_per_s: Math.round(appliedDuring / seconds),
+    ingest_during_run_per_s: Math.round(appliedPerS),
+    rounds,
     service,
     uws,
     node,
+    runs,
   };
 }
 
