@@ -6,9 +6,10 @@
  */
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { child, DIST } from './load/lib.js';
+import { child, DIST, preflight } from './load/lib.js';
 import { ingestFigures, pushFigures, readFigures } from './load/figures.js';
 
+preflight();
 const quick = process.argv.includes('--quick');
 const only = process.argv
   .find((a) => a.startsWith('--only='))

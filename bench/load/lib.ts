@@ -1,5 +1,5 @@
 /** Shared plumbing of the benchmark harness: child processes, the service under test, wrk, tables. */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -34,8 +34,27 @@ export interface Child {
   stop(): Promise<void>;
 }
 
+/** Every child still running: killed if the harness exits early (a failed figure leaves no load behind). */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of running) p.kill('SIGKILL');
+});
+
+/** Stops with a clear message when wrk or python3-zmq is missing, instead of a spawn error mid-run. */
+export function preflight(): void {
+  const missing: string[] = [];
+  if (spawnSync('wrk', ['--version']).error) missing.push('wrk');
+  if (spawnSync(PYTHON, ['-c', 'import zmq']).status !== 0) missing.push('python3-zmq');
+  if (missing.length > 0) {
+    console.error(`npm run bench needs the Debian packages: apt-get install -y ${missing.join(' ')}`);
+    process.exit(2);
+  }
+}
+
 export function child(cmd: string, args: string[], env: Record<string, string> = {}): Child {
   const proc = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
   let buffer = '';
   const waiters: ((l: string) => void)[] = [];
   const lines: string[] = [];
