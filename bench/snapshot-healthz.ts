@@ -4,7 +4,9 @@
  * snapshot and (2) an incremental one after 1% of the keys changed. Each case runs chunked
  * (the default) and in one event-loop turn (chunking disabled: how snapshots were written
  * before), in the same run. Reports the worst and the 99th-percentile answer time. Not part
- * of `npm test`: it asserts nothing about time.   node dist/bench/snapshot-healthz.js
+ * of `npm test`: it asserts nothing about time.   node --expose-gc dist/bench/snapshot-healthz.js
+ * The chunked run also reports heap bytes per tracked key, and restore: a fresh service
+ * recovering the snapshot plus KEYS / 5 journal records written after it.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -66,6 +68,11 @@ async function run(chunked: boolean) {
       : { snapshotChunk: { chunkMs: Number.POSITIVE_INFINITY, chunkEntries: Number.POSITIVE_INFINITY } }),
   });
   await service.start();
+  const heap = () => {
+    (globalThis as { gc?: () => void }).gc?.();
+    return process.memoryUsage().heapUsed;
+  };
+  const heapBefore = heap();
   const base = `http://127.0.0.1:${service.server?.port ?? 0}`;
   const now = Math.floor(Date.now() / 1000) - 3600;
   const feed = async (from: number, to: number, round: string) => {
@@ -81,6 +88,7 @@ async function run(chunked: boolean) {
     await service.settled();
   };
   await feed(0, KEYS, 'a');
+  const bytesPerKey = Math.round((heap() - heapBefore) / (2 * KEYS));
 
   const probe = async (take: () => Promise<{ durationMs: number; written: number; yields?: number }>) => {
     // The client is another process, so its own work does not compete with the server's event loop.
@@ -110,13 +118,43 @@ async function run(chunked: boolean) {
     };
   };
   const full = await probe(() => service.snapshot());
+  // Baseline: the same client for as long as the full snapshot took, with no snapshot running
+  // (what the shared machine itself does to the answer times).
+  const idle = await probe(
+    () =>
+      new Promise((r) =>
+        setTimeout(() => r({ durationMs: full.snapshot_ms, written: 0 }), Math.max(200, full.snapshot_ms)),
+      ),
+  );
   await feed(0, Math.ceil(KEYS / 100), 'b');
   const incremental = await probe(() => service.snapshot());
-  await service.stop();
+  if (!chunked) {
+    await service.stop();
+    rmSync(dir, { recursive: true, force: true });
+    return { full, incremental_1pct: incremental, idle };
+  }
+  // Journal records newer than the snapshot, then close without one: restore replays them.
+  const journalRecords = Math.ceil(KEYS / 5);
+  await feed(0, journalRecords, 'c');
+  await service.close();
+  const restored = Service.build({ config, logger: createLogger('silent'), plugins: [perUser] });
+  const t = performance.now();
+  await restored.recover();
+  const restoreMs = Math.round(performance.now() - t);
+  await restored.close();
   rmSync(dir, { recursive: true, force: true });
-  return { full, incremental_1pct: incremental };
+  return {
+    full,
+    incremental_1pct: incremental,
+    idle,
+    bytes_per_key: bytesPerKey,
+    restore: { ms: restoreMs, journal_records: journalRecords },
+  };
 }
 
 const chunked = await run(true);
 const oneTurn = await run(false);
-console.log(JSON.stringify({ tracked_keys: 2 * KEYS, chunked, one_turn: oneTurn }, null, 2));
+const { bytes_per_key, restore, ...chunkedStall } = chunked;
+console.log(
+  JSON.stringify({ tracked_keys: 2 * KEYS, bytes_per_key, restore, chunked: chunkedStall, one_turn: oneTurn }, null, 2),
+);

@@ -2,6 +2,7 @@ import type * as z from 'zod';
 import type { PluginHost } from '../../actors/plugin-host.js';
 import { conditional } from './conditional.js';
 import { describePlugins, hostVersion } from './discovery.js';
+import { AnswerMemo, derivedOnce } from './answer-memo.js';
 import { encode, EncodedCache } from './encoded-cache.js';
 import { CONTENT_TYPES, negotiate } from './negotiate.js';
 import { buildOpenApi } from './openapi.js';
@@ -48,7 +49,11 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
     cache: deps.cache ?? new EncodedCache(),
     nowSeconds: deps.nowSeconds,
     schemas: new Map<string, z.ZodObject>(deps.host.runtimes.map((r) => [r.ident, pluginParamsSchema(r.plugin)])),
+    answers: new AnswerMemo<HttpResponse>(),
   };
+  // A memoised answer is the same object each time, so its final form is built once too.
+  const finalGet = new WeakMap<HttpResponse, HttpResponse>();
+  const finalHead = new WeakMap<HttpResponse, HttpResponse>();
   // Static documents: rendered on first use, then served from the cache by ETag.
   let openapi: string | undefined;
   const pages = new Map<string, { html: string; csp: string }>();
@@ -184,7 +189,12 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
     deps.metrics?.countRequest(pattern, req.method, res.status);
     // HEAD gets no body here: uWS 20.30's endWithoutBody(length > 0) aborts the whole process, so
     // the adapter must only ever be asked for a zero length (Content-Length on HEAD is optional).
-    return { ...res, headers: { ...NOSNIFF, ...res.headers }, body: req.method === 'HEAD' ? '' : res.body };
+    const head = req.method === 'HEAD';
+    return derivedOnce(head ? finalHead : finalGet, res, (r) => ({
+      ...r,
+      headers: { ...NOSNIFF, ...r.headers },
+      body: head ? '' : r.body,
+    }));
   };
 }
 

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import uWS from 'uWebSockets.js';
 import { StatscacheError } from '../../actors/errors.js';
+import { derivedOnce } from './answer-memo.js';
 import type { HttpRequest, HttpResponse } from './responses.js';
 import type { SseSink } from './sse-session.js';
 import type { WsPeer } from './ws-connection.js';
@@ -114,10 +115,18 @@ function whyNotListening(host: string, port: number): Promise<StatscacheError> {
 
 const ipOf = (res: uWS.HttpResponse) => Buffer.from(res.getRemoteAddressAsText()).toString();
 
+/** Status line and header list per answer object: a memoised answer is walked once. */
+const prepared = new WeakMap<HttpResponse, { status: string; headers: [string, string][] }>();
+const prepare = (r: HttpResponse) => ({
+  status: `${r.status} ${STATUS_TEXT[r.status] ?? ''}`.trim(),
+  headers: Object.entries(r.headers),
+});
+
 function writeResponse(res: uWS.HttpResponse, response: HttpResponse, head: boolean): void {
+  const { status, headers } = derivedOnce(prepared, response, prepare);
   res.cork(() => {
-    res.writeStatus(`${response.status} ${STATUS_TEXT[response.status] ?? ''}`.trim());
-    for (const [k, v] of Object.entries(response.headers)) res.writeHeader(k, v);
+    res.writeStatus(status);
+    for (const [k, v] of headers) res.writeHeader(k, v);
     // endWithoutBody(n) with n > 0 aborts the process in uWS 20.30: HEAD answers carry no length.
     if (head) res.endWithoutBody();
     else res.end(response.body);

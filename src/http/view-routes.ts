@@ -3,6 +3,7 @@ import type { PluginHost } from '../../actors/plugin-host.js';
 import type { PluginRuntime } from '../../actors/plugin-runtime.js';
 import { PageOutOfRange } from '../../actors/view-query.js';
 import { conditional } from './conditional.js';
+import type { AnswerMemo } from './answer-memo.js';
 import { encode, type EncodedCache } from './encoded-cache.js';
 import { CONTENT_TYPES, negotiate, type Format } from './negotiate.js';
 import { BadParameter, CALLBACK_PATTERN, CALLBACK_RULE, firstValues, parseViewQuery } from './query-params.js';
@@ -16,6 +17,8 @@ export interface RouteContext {
   readonly nowSeconds: () => number;
   /** Each plugin's parameter schema, compiled once. */
   readonly schemas: ReadonlyMap<string, z.ZodObject>;
+  /** Finished `/api/<ident>` answers by request and state version (absent: none kept). */
+  readonly answers?: AnswerMemo<HttpResponse>;
 }
 
 type Paging = { readonly page: number; readonly pages: number };
@@ -47,10 +50,22 @@ export function layout(req: HttpRequest, runtime: PluginRuntime, ctx: RouteConte
 
 /** `/api/<ident>`: one page of rows, with GitHub-style paging headers. */
 export function rows(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext): HttpResponse {
-  const values = firstValues(new URLSearchParams(req.query));
   const interval = runtime.plugin.intervalSeconds ?? 0;
   // Whole seconds keep the cache key stable within a second; ceil never hides a row stamped "now".
   const defaultStop = Math.ceil(ctx.nowSeconds()) + interval;
+  if (ctx.answers === undefined) return renderRows(req, runtime, ctx, defaultStop);
+  // Everything the answer depends on: the plugin's state version, "now", the request as sent.
+  const key = `${runtime.position}\u0000${defaultStop}\u0000${req.path}\u0000${req.query}\u0000${req.header('accept')}\u0000${req.header('accept-encoding')}\u0000${req.header('if-none-match')}`;
+  const known = ctx.answers.get(key);
+  if (known !== undefined) {
+    ctx.cache.stats.hits++;
+    return known;
+  }
+  return ctx.answers.set(key, renderRows(req, runtime, ctx, defaultStop));
+}
+
+function renderRows(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext, defaultStop: number): HttpResponse {
+  const values = firstValues(new URLSearchParams(req.query));
   let query: ReturnType<typeof parseViewQuery>;
   try {
     query = parseViewQuery(values, ctx.schemas.get(runtime.ident) as z.ZodObject, defaultStop);

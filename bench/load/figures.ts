@@ -1,0 +1,175 @@
+/** The figures measured across processes: ingest, reads under wrk, push latency. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  child,
+  DIST,
+  freePort,
+  metric,
+  PUBLISHER,
+  PYTHON,
+  percentile,
+  SAMPLES,
+  sleep,
+  startService,
+  type WrkResult,
+  wrk,
+} from './lib.js';
+
+const publisher = (endpoint: string, count: number, rate: number, mode: string) =>
+  child(PYTHON, [PUBLISHER, endpoint, String(count), String(rate), mode, SAMPLES]);
+
+/** The same publisher feeds the service (every built-in plugin), then a bare subscriber. */
+export async function ingestFigures(count: number) {
+  const pubEndpoint = `tcp://127.0.0.1:${await freePort()}`;
+  let pub = publisher(pubEndpoint, count, 0, 'ingest');
+  await pub.line();
+  const s = await startService([], pubEndpoint);
+  await sleep(500); // the subscription reaches the publisher
+  pub.send('go\n');
+  // Progress from a plugin's own answer (every message is in the last 24 hours): /metrics is
+  // refreshed once a second, too coarse to time a run by.
+  let first = 0;
+  let applied = 0;
+  const t0 = performance.now();
+  while (applied < count) {
+    await sleep(25);
+    const day = (await (await fetch(`${s.base}/api/messages-last-24h`)).json()) as { volume: number }[];
+    applied = day.reduce((n, r) => n + r.volume, 0);
+    if (first === 0 && applied > 0) first = performance.now();
+    if (performance.now() - t0 > 600_000) throw new Error(`ingest stalled at ${applied}/${count}`);
+  }
+  const serviceSeconds = (performance.now() - first) / 1000;
+  await pub.rest();
+  await s.svc.stop();
+
+  pub = publisher(pubEndpoint, count, 0, 'ingest');
+  await pub.line();
+  const bare = child(process.execPath, [join(DIST, 'bench/load/bare-subscriber.js'), pubEndpoint, String(count)]);
+  await bare.line();
+  await sleep(500);
+  pub.send('go\n');
+  const b = JSON.parse(await bare.line()) as { received: number; seconds: number };
+  await pub.rest();
+  await bare.stop();
+  return {
+    messages: count,
+    service_per_s: Math.round(count / serviceSeconds),
+    bare_per_s: Math.round(b.received / b.seconds),
+  };
+}
+
+const VIEW = '/api/volume-by-category-1m?rows_per_page=100';
+
+/**
+ * wrk against the service while a publisher sends 1 k msg/s, and against bare uWS and node:http
+ * serving the same bytes; `rounds` alternations, each figure the mean over its rounds.
+ */
+export async function readFigures(seconds: number, rounds: number) {
+  const s = await startService();
+  const pub = publisher(s.bus, 0, 1000, 'ingest-connect');
+  await pub.line();
+  pub.send('go\n');
+  await sleep(1500);
+  const body = Buffer.from(await (await fetch(`${s.base}${VIEW}`)).arrayBuffer());
+  const file = join(s.dataDir, 'view.json');
+  writeFileSync(file, body);
+  const bare = async (kind: string) => {
+    const port = await freePort();
+    const c = child(process.execPath, [join(DIST, 'bench/load/bare-http.js'), kind, String(port), file]);
+    await c.line();
+    const result = await wrk(`http://127.0.0.1:${port}${VIEW}`, seconds);
+    await c.stop();
+    return result;
+  };
+  // Rounds alternate the three servers, so a burst of other work on the machine is spread over all.
+  const runs: Record<'service' | 'uws' | 'node', WrkResult[]> = { service: [], uws: [], node: [] };
+  const applied0 = await metric(s.base, 'statscache_apply_delay_seconds_count');
+  const t0 = performance.now();
+  for (let round = 0; round < rounds; round++) {
+    runs.service.push(await wrk(`${s.base}${VIEW}`, seconds));
+    runs.uws.push(await bare('uws'));
+    runs.node.push(await bare('node'));
+  }
+  const appliedPerS =
+    ((await metric(s.base, 'statscache_apply_delay_seconds_count')) - applied0) / ((performance.now() - t0) / 1000);
+  const mean = (rs: WrkResult[]): WrkResult => ({
+    rps: Math.round(rs.reduce((n, r) => n + r.rps, 0) / rs.length),
+    p50_ms: +(rs.reduce((n, r) => n + r.p50_ms, 0) / rs.length).toFixed(2),
+    p99_ms: +(rs.reduce((n, r) => n + r.p99_ms, 0) / rs.length).toFixed(2),
+    errors: rs.reduce((n, r) => n + r.errors, 0),
+  });
+  const service = mean(runs.service);
+  const uws = mean(runs.uws);
+  const node = mean(runs.node);
+  await pub.stop();
+  await s.svc.stop();
+  return {
+    body_bytes: body.length,
+    ingest_during_run_per_s: Math.round(appliedPerS),
+    rounds,
+    service,
+    uws,
+    node,
+    runs,
+  };
+}
+
+async function pushRun(wsUrl: string, bus: string, clients: number, seconds: number) {
+  const procs = clients >= 200 ? 2 : 1;
+  const loads = Array.from({ length: procs }, (_, i) =>
+    child(process.execPath, [
+      join(DIST, 'bench/load/ws-clients.js'),
+      wsUrl,
+      String(Math.floor(clients / procs) + (i < clients % procs ? 1 : 0)),
+    ]),
+  );
+  for (const l of loads) await l.line();
+  const pub = publisher(bus, 1000 * seconds, 1000, 'push-connect');
+  await pub.line();
+  await sleep(500);
+  pub.send('go\n');
+  const sent = JSON.parse(await pub.line()) as { send_times_ms: number[] };
+  await sleep(1000); // the last coalescing tick and its frames
+  const times = `${JSON.stringify(sent.send_times_ms)}\n`;
+  const results = await Promise.all(
+    loads.map(async (l) => {
+      l.send(times);
+      return JSON.parse(await l.line()) as { frames: number; samples: number; missing: number; latencies_ms: number[] };
+    }),
+  );
+  await pub.rest();
+  const all = results.flatMap((r) => r.latencies_ms);
+  return {
+    samples: results.reduce((n, r) => n + r.samples, 0),
+    missing: results.reduce((n, r) => n + r.missing, 0),
+    p50_ms: +percentile(all, 0.5).toFixed(2),
+    p99_ms: +percentile(all, 0.99).toFixed(2),
+    frames_per_s: Math.round(results.reduce((n, r) => n + r.frames, 0) / (seconds + 1.5)),
+  };
+}
+
+/** Publish → WebSocket receive, N clients on one view, against a bare uWS server pushing to the same clients. */
+export async function pushFigures(clients: number, seconds: number) {
+  const limits = [
+    '--ws-tick-ms',
+    '100',
+    '--ws-max-connections-per-ip',
+    String(clients + 10),
+    '--ws-max-subscriptions-per-ip',
+    String(clients + 10),
+    '--ws-max-views',
+    String(2 * clients + 20),
+  ];
+  const s = await startService(limits);
+  const tick = 100;
+  const service = await pushRun(`ws://127.0.0.1:${s.port}/ws`, s.bus, clients, seconds);
+  await s.svc.stop();
+  const port = await freePort();
+  const bus = `tcp://127.0.0.1:${await freePort()}`;
+  const b = child(process.execPath, [join(DIST, 'bench/load/bare-ws.js'), String(port), bus]);
+  await b.line();
+  const bare = await pushRun(`ws://127.0.0.1:${port}/ws`, bus, clients, seconds);
+  await b.stop();
+  return { clients, rate_per_s: 1000, tick_ms: tick, service, bare };
+}

@@ -1,0 +1,65 @@
+"""Independent (non-Node) fedmsg publisher for the benchmarks: /usr/bin/python3 with python3-zmq.
+
+  publisher.py ENDPOINT COUNT RATE MODE [SAMPLES]
+    ENDPOINT  tcp://127.0.0.1:port; connects when MODE ends in "-connect", else binds
+    COUNT     messages to send (0: until stdin closes)
+    RATE      messages per second (0: as fast as possible)
+    MODE      ingest | ingest-connect | push-connect
+              ingest*: the real fixture samples, unique msg_id, timestamps spread over the last hour
+              push*:   one category ("benchpush"), one fixed bucket, so the view's volume counts them
+Prints "ready" once the socket is up, waits for "go" on stdin, publishes, then prints one JSON
+line: {"sent": n, "seconds": s, "send_times_ms": [...] (push only, epoch ms)}.
+"""
+import json
+import sys
+import time
+
+import zmq
+
+endpoint, count, rate, mode = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+samples_path = sys.argv[5] if len(sys.argv) > 5 else None
+ctx = zmq.Context()
+sock = ctx.socket(zmq.PUB)
+sock.setsockopt(zmq.SNDHWM, 0)  # never drop: a slow subscriber makes the publisher queue, not lose
+sock.setsockopt(zmq.LINGER, -1)
+if mode.endswith("-connect"):
+    sock.connect(endpoint)
+else:
+    sock.bind(endpoint)
+
+now = int(time.time())
+frames = []
+if mode.startswith("ingest"):
+    samples = [json.loads(l) for l in open(samples_path) if l.strip()]
+    n = count if count > 0 else 100_000
+    # All within the last hour, so /api/messages-last-24h counts every one of them.
+    for i in range(n):
+        s = samples[i % len(samples)]
+        e = dict(s, timestamp=round(now - 3600 + i * 3600 / n, 3), msg_id="bench-%d-%d" % (now, i))
+        frames.append((s["topic"].encode(), json.dumps(e).encode()))
+
+print("ready", flush=True)
+sys.stdin.readline()
+send_times = []
+t0 = time.time()
+interval = 1.0 / rate if rate > 0 else 0.0
+i = 0
+while count == 0 or i < count:
+    if interval:
+        due = t0 + i * interval
+        delay = due - time.time()
+        if delay > 0:
+            time.sleep(delay)
+    if mode.startswith("push"):
+        body = json.dumps({"topic": "org.fedoraproject.prod.benchpush.tick", "timestamp": now,
+                           "msg_id": "push-%d-%d" % (now, i), "msg": {"i": i}}).encode()
+        send_times.append(time.time() * 1000)
+        sock.send_multipart((b"org.fedoraproject.prod.benchpush.tick", body))
+    else:
+        topic, body = frames[i % len(frames)]
+        sock.send_multipart((topic, body))
+    i += 1
+seconds = time.time() - t0
+print(json.dumps({"sent": i, "seconds": seconds, "send_times_ms": send_times}), flush=True)
+sock.close()
+ctx.term()

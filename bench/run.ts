@@ -1,0 +1,160 @@
+/**
+ * The benchmark harness (`npm run bench`, or `npm run bench -- --quick` for a run under two
+ * minutes). Every figure is measured beside its baseline in the same run; load comes from
+ * other processes (the Python publisher, wrk, WebSocket client processes). Prints a table and
+ * one JSON line. Not part of `npm test`: it asserts nothing about time. See docs/benchmarks.md.
+ */
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { child, DIST, preflight } from './load/lib.js';
+import { ingestFigures, pushFigures, readFigures } from './load/figures.js';
+
+preflight();
+const quick = process.argv.includes('--quick');
+const only = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice(7)
+  .split(',');
+const want = (name: string) => !only || only.includes(name);
+const scale = quick
+  ? {
+      ingest: 30_000,
+      replay: 30_000,
+      wrkSeconds: 4,
+      wrkRounds: 1,
+      pushClients: 100,
+      pushSeconds: 4,
+      keys: 50_000,
+      memoryKeys: 200_000,
+    }
+  : {
+      ingest: 200_000,
+      replay: 100_000,
+      wrkSeconds: 8,
+      wrkRounds: 2,
+      pushClients: 1000,
+      pushSeconds: 8,
+      keys: 500_000,
+      memoryKeys: 1_000_000,
+    };
+
+type Row = [figure: string, value: string, baseline: string, ratio: string, target: string];
+const rows: Row[] = [];
+const json: Record<string, unknown> = {
+  quick,
+  node: process.version,
+  cpus: cpus().length,
+  cpu: cpus()[0]?.model,
+  mem_gb: Math.round(totalmem() / 2 ** 30),
+};
+const k = (n: number) => `${(n / 1000).toFixed(1)} k`;
+const r2 = (n: number) => n.toFixed(2);
+
+/** Runs one of the in-process benches as a child and parses the JSON it prints. */
+async function benchChild(file: string, env: Record<string, string>) {
+  const c = child(process.execPath, ['--expose-gc', join(DIST, 'bench', file)], env);
+  // biome-ignore lint/suspicious/noExplicitAny: the child's own JSON report, read field by field below
+  return JSON.parse(await c.rest()) as Record<string, any>;
+}
+
+if (want('ingest')) {
+  const f = await ingestFigures(scale.ingest);
+  json['ingest'] = f;
+  rows.push([
+    'ingest, every built-in plugin (msg/s)',
+    k(f.service_per_s),
+    `bare zeromq.js + JSON.parse ${k(f.bare_per_s)}`,
+    r2(f.service_per_s / f.bare_per_s),
+    '≥ 0.85',
+  ]);
+}
+if (want('replay')) {
+  const f = await benchChild('ingest.js', { BENCH_MESSAGES: String(scale.replay) });
+  json['replay'] = f;
+  rows.push([
+    'replay, journal apply at start-up (msg/s)',
+    k(f.replay_per_s),
+    `JSON.parse + no-op dispatch ${k(f.baseline_parse_dispatch_per_s)}`,
+    r2(f.replay_per_s / f.baseline_parse_dispatch_per_s),
+    '≥ 200 k and ≥ 0.5',
+  ]);
+}
+if (want('reads')) {
+  const f = await readFigures(scale.wrkSeconds, scale.wrkRounds);
+  json['reads'] = f;
+  rows.push([
+    'GET /api/volume-by-category-1m?rows_per_page=100 (req/s), ingesting 1 k msg/s',
+    `${k(f.service.rps)}, p99 ${f.service.p99_ms} ms`,
+    `bare uWS ${k(f.uws.rps)} (p99 ${f.uws.p99_ms}); node:http ${k(f.node.rps)} (p99 ${f.node.p99_ms})`,
+    `${r2(f.service.rps / f.uws.rps)} of uWS, ${r2(f.service.rps / f.node.rps)}× node:http`,
+    '≥ 0.90, ≥ 2.2×, p99 < 5 ms',
+  ]);
+}
+if (want('push')) {
+  const f = await pushFigures(scale.pushClients, scale.pushSeconds);
+  json['push'] = f;
+  rows.push([
+    `push latency, ${scale.pushClients} clients, 1 k msg/s (ms)`,
+    `p50 ${f.service.p50_ms}, p99 ${f.service.p99_ms} (tick ${f.tick_ms})`,
+    `bare uWS p50 ${f.bare.p50_ms}, p99 ${f.bare.p99_ms}`,
+    `p99 ${r2(f.service.p99_ms / Math.max(0.01, f.tick_ms + 1.2 * f.bare.p99_ms))} of tick + 1.2× bare`,
+    'p99 ≤ tick + 1.2× bare',
+  ]);
+  rows.push([
+    'push fan-out (frames/s received)',
+    k(f.service.frames_per_s),
+    `bare uWS ${k(f.bare.frames_per_s)}`,
+    '',
+    'reported',
+  ]);
+}
+if (want('snapshot')) {
+  const f = await benchChild('snapshot-healthz.js', { BENCH_KEYS: String(scale.keys) });
+  json['snapshot'] = f;
+  const c = f.chunked as Record<string, Record<string, number>>;
+  const o = f.one_turn as Record<string, Record<string, number>>;
+  const keys = f.tracked_keys as number;
+  rows.push([
+    `snapshot stall, ${k(keys)} keys, 1% changed (longest /healthz ms)`,
+    `${c['incremental_1pct']?.['healthz_max_ms']} (full: ${c['full']?.['healthz_max_ms']})`,
+    `no snapshot ${c['idle']?.['healthz_max_ms']}; one event-loop turn ${o['incremental_1pct']?.['healthz_max_ms']} (full: ${o['full']?.['healthz_max_ms']})`,
+    '',
+    '≤ 10 ms at 1 M keys',
+  ]);
+  const restore = f.restore as Record<string, number>;
+  rows.push([
+    `restore, ${k(keys)} keys + ${k(restore['journal_records'] ?? 0)} journal records (ms)`,
+    String(restore['ms']),
+    '',
+    '',
+    '≤ 3000 ms at 1 M keys + 100 k records',
+  ]);
+  rows.push([
+    `memory per tracked key (B), ${k(keys)} keys, bench plugin (row + store entry per user)`,
+    String(f.bytes_per_key),
+    '',
+    '',
+    '≤ 150 B',
+  ]);
+}
+if (want('memory')) {
+  const f = await benchChild('memory.js', { BENCH_KEYS: String(scale.memoryKeys) });
+  json['memory'] = f;
+  rows.push([
+    `memory per tracked key (B), ${k(f.keys)} keys: contribution calendar; volume-by-user-1d`,
+    `${f.calendar.bytes_per_key}; ${f.counter.bytes_per_key}`,
+    '',
+    '',
+    '≤ 150 B at 1 M keys',
+  ]);
+}
+
+const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...[...rows, HEADER()].map((r) => r[i]?.length ?? 0)));
+function HEADER(): Row {
+  return ['figure', 'statscache', 'baseline (same run)', 'ratio', 'target'];
+}
+const line = (r: Row) => `| ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+console.log(line(HEADER()));
+console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+for (const r of rows) console.log(line(r));
+console.log(JSON.stringify(json));

@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AnswerMemo } from '../../src/http/answer-memo.js';
+import { ManualClock } from '../../src/clock.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { Service } from '../../src/service.js';
+import { tempDir } from '../helpers/service-process.js';
+
+describe('AnswerMemo', () => {
+  it('keeps at most maxEntries answers, then starts over', () => {
+    const memo = new AnswerMemo<{ n: number }>(3);
+    for (let n = 0; n < 3; n++) memo.set(`k${n}`, { n });
+    expect(memo.get('k2')).toEqual({ n: 2 });
+    memo.set('k3', { n: 3 });
+    expect(memo.size).toBe(1);
+    expect(memo.get('k0')).toBeUndefined();
+    expect(memo.get('k3')).toEqual({ n: 3 });
+  });
+});
+
+describe('memoised /api answers over the real server', () => {
+  const start = 1_900_000_000_000;
+  const clock = new ManualClock(start);
+  const dir = tempDir('statscache-memo-');
+  let service: Service;
+  let base = '';
+  beforeAll(async () => {
+    const config = loadConfig({
+      flags: { port: 0, bind: ['tcp://127.0.0.1:*'], dataDir: dir.path, snapshotInterval: 3600 },
+    });
+    service = Service.build({ config, logger: createLogger('silent'), clock });
+    await service.start();
+    base = `http://127.0.0.1:${service.server?.port ?? 0}`;
+  });
+  afterAll(async () => {
+    await service?.stop();
+    dir.remove();
+  });
+
+  const hits = async () =>
+    Number(/^statscache_http_cache_hits_total (\d+)$/m.exec(await service.metrics.refresh())?.[1]);
+  const rows = async () => (await (await fetch(`${base}/api/volume-1m`)).json()) as { volume: number }[];
+
+  it('a repeated read is served from the memo, and both a new state and a later "now" change it', async () => {
+    // Two minutes ahead of "now": past the default stop, so not shown until the clock gets there.
+    service.accept({ topic: 'org.fedoraproject.prod.a.b', timestamp: start / 1000 + 120, msg_id: 'm1', msg: {} });
+    await service.settled();
+    expect(await rows()).toEqual([]);
+    const before = await hits();
+    expect(await rows()).toEqual([]);
+    expect(await hits()).toBe(before + 1);
+
+    clock.advance(200_000);
+    expect((await rows()).map((r) => r.volume)).toEqual([1]);
+
+    service.accept({ topic: 'org.fedoraproject.prod.a.b', timestamp: start / 1000 + 121, msg_id: 'm2', msg: {} });
+    await service.settled();
+    expect((await rows()).map((r) => r.volume)).toEqual([2]);
+  });
+});
