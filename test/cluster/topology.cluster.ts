@@ -10,6 +10,7 @@ import { freePort } from '../helpers/free-port.js';
 import { startProxy, type RunningProxy } from '../helpers/proxy-process.js';
 import { referenceViews, servedViews } from '../helpers/reference.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+import { digestsOf, journaledTotal, metricOf, waitReady } from '../helpers/probes.js';
 import { startNginx, type RunningNginx } from './nginx.js';
 
 /**
@@ -22,26 +23,6 @@ import { startNginx, type RunningNginx } from './nginx.js';
 const TOKEN = 'cluster-test-token-0123456789abcdef';
 const env = { STATSCACHE_ADMIN_TOKEN: TOKEN };
 const WATCHED = 'volume-by-category-1d';
-
-async function metric(base: string, name: string): Promise<number> {
-  const text = (await getJson(`${base}/metrics`)).body as string;
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
-}
-
-const journaled = async (base: string) =>
-  ((await getJson(`${base}/raw?rows_per_page=1`)).body as { total?: number }).total;
-
-const digestsOf = async (base: string) =>
-  Object.fromEntries(
-    ((await getJson(`${base}/plugins`)).body as { plugins: { ident: string; digest: string }[] }).plugins.map((p) => [
-      p.ident,
-      p.digest,
-    ]),
-  );
-
-const ready = (s: RunningService) =>
-  eventually(async () => ((await getJson(`${s.base}/readyz`)).status === 200 ? true : undefined), 60_000, 'ready');
 
 describe('cluster on loopback: proxy, three replicas, nginx, SIGKILL and bootstrap', () => {
   const dirs: { path: string; remove(): void }[] = [];
@@ -74,12 +55,12 @@ describe('cluster on loopback: proxy, three replicas, nginx, SIGKILL and bootstr
 
   /** Probe frames (invalid JSON: counted, skipped) until every service has seen one through the proxy. */
   const joined = async (list: readonly RunningService[]) => {
-    const before = await Promise.all(list.map((s) => metric(s.base, 'statscache_bus_frames_total')));
+    const before = await Promise.all(list.map((s) => metricOf(s.base, 'statscache_bus_frames_total')));
     await eventually(
       async () => {
         await pub.send(['org.test.statscache.probe', '{not json']);
         await new Promise((r) => setTimeout(r, 50));
-        const now = await Promise.all(list.map((s) => metric(s.base, 'statscache_bus_frames_total')));
+        const now = await Promise.all(list.map((s) => metricOf(s.base, 'statscache_bus_frames_total')));
         return now.every((n, i) => n > (before[i] as number)) ? true : undefined;
       },
       20_000,
@@ -91,7 +72,7 @@ describe('cluster on loopback: proxy, three replicas, nginx, SIGKILL and bootstr
     for (const e of list) await pub.send([e.topic, JSON.stringify(e)]);
     for (const s of to)
       await eventually(
-        async () => ((await journaled(s.base)) === total ? true : undefined),
+        async () => ((await journaledTotal(s.base)) === total ? true : undefined),
         30_000,
         `${total} journaled by ${s.base}`,
       );
@@ -104,7 +85,7 @@ describe('cluster on loopback: proxy, three replicas, nginx, SIGKILL and bootstr
     const [refPort, nginxPort, ...replicaPorts] = ports as [number, number, number, number, number];
     const reference = await serve(refPort);
     const replicas = await Promise.all(replicaPorts.map((p) => serve(p)));
-    for (const s of [reference, ...replicas]) await ready(s);
+    for (const s of [reference, ...replicas]) await waitReady(s, 60_000);
     await joined([reference, ...replicas]);
     const ngxDir = tempDir('statscache-nginx-');
     dirs.push(ngxDir);
@@ -121,7 +102,7 @@ describe('cluster on loopback: proxy, three replicas, nginx, SIGKILL and bootstr
     });
     const sub = client.subscribe(WATCHED);
     await sub.ready();
-    const holders = await Promise.all(replicas.map((s) => metric(s.base, 'statscache_ws_clients')));
+    const holders = await Promise.all(replicas.map((s) => metricOf(s.base, 'statscache_ws_clients')));
     const victimAt = holders.indexOf(1);
     expect(holders.filter((n) => n === 1)).toHaveLength(1);
     const victim = replicas[victimAt] as RunningService;
@@ -145,7 +126,7 @@ describe('cluster on loopback: proxy, three replicas, nginx, SIGKILL and bootstr
     );
 
     const fresh = await serve(replicaPorts[victimAt] as number, ['--bootstrap', peer.base]);
-    await ready(fresh);
+    await waitReady(fresh, 60_000);
     expect(fresh.logs.some((l) => l.includes('bootstrapped from the peer'))).toBe(true);
     await joined([reference, ...survivors, fresh]);
     const all = acceptedOnce(samples).length;

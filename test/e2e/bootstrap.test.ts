@@ -13,24 +13,11 @@ import {
   tempDir,
   type RunningService,
 } from '../helpers/service-process.js';
+import { digestsOf, journaledTotal, waitReady } from '../helpers/probes.js';
 
 const TOKEN = 'bootstrap-test-token-0123456789';
 const env = { STATSCACHE_ADMIN_TOKEN: TOKEN };
 const auth = { Authorization: `Bearer ${TOKEN}` };
-
-const journaled = async (base: string) =>
-  ((await getJson(`${base}/raw?rows_per_page=1`)).body as { total?: number }).total;
-
-const digestsOf = async (base: string) =>
-  Object.fromEntries(
-    ((await getJson(`${base}/plugins`)).body as { plugins: { ident: string; digest: string }[] }).plugins.map((p) => [
-      p.ident,
-      p.digest,
-    ]),
-  );
-
-const ready = (s: RunningService) =>
-  eventually(async () => ((await getJson(`${s.base}/readyz`)).status === 200 ? true : undefined), 30_000, 'ready');
 
 describe('--bootstrap <peer url>', () => {
   const dirs: { path: string; remove(): void }[] = [tempDir(), tempDir(), tempDir()];
@@ -46,14 +33,14 @@ describe('--bootstrap <peer url>', () => {
     // No timed snapshot: the export holds exactly the first part, the rest must come by backfill.
     const a = await startService(['--data-dir', dirA.path, '--snapshot-interval', '86400'], env);
     running.push(a);
-    await ready(a);
+    await waitReady(a);
     const samples = recentSamples(Math.floor(Date.now() / 1000) - 5) as Sample[];
     const first = samples.slice(0, 300);
     const pub = await connectPublisher(a.bound);
     const publish = async (list: readonly Sample[], want: number) => {
       for (const e of list) await pub.send(e.topic, JSON.stringify(e));
       await eventually(
-        async () => ((await journaled(a.base)) === want ? true : undefined),
+        async () => ((await journaledTotal(a.base)) === want ? true : undefined),
         20_000,
         `${want} journaled`,
       );
@@ -73,7 +60,7 @@ describe('--bootstrap <peer url>', () => {
 
     const b = await startService(['--data-dir', dirB.path, '--bootstrap', a.base], env);
     running.push(b);
-    await ready(b);
+    await waitReady(b);
     const line = b.logs.find((l) => l.includes('bootstrapped from the peer'));
     expect(line).toBeDefined();
     expect(JSON.parse(line as string)).toMatchObject({ generation: payload.meta.generation, peer: a.base });
@@ -83,7 +70,7 @@ describe('--bootstrap <peer url>', () => {
     for (const [ident, rows] of reference) expect({ ident, rows: viewsB.get(ident) }).toEqual({ ident, rows });
     expect(await digestsOf(b.base)).toEqual(await digestsOf(a.base));
     // Every message journaled once: the imported tail and the overlapping backfill were de-duplicated.
-    expect(await journaled(b.base)).toBe(acceptedOnce(samples).length);
+    expect(await journaledTotal(b.base)).toBe(acceptedOnce(samples).length);
   });
 
   it('refuses a data dir holding files that are not statscache state', async () => {

@@ -8,6 +8,7 @@ import {
   tempDir,
   type RunningService,
 } from '../helpers/service-process.js';
+import { metricOf } from '../helpers/probes.js';
 
 type CategoryRow = { timestamp: number; category: string; volume: number };
 
@@ -21,20 +22,13 @@ async function allRows<T>(base: string, ident: string, query = ''): Promise<T[]>
   }
 }
 
-/** One sample of a Prometheus text exposition, 0 when the series is absent. */
-async function metric(base: string, name: string, labels = ''): Promise<number> {
-  const text = (await getJson(`${base}/metrics`)).body as string;
-  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
-  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
-}
-
 /** A publisher whose subscription has reached the service (PUB/SUB drops what is sent before). */
 async function joinedPublisher(s: RunningService): Promise<Awaited<ReturnType<typeof connectPublisher>>> {
   const pub = await connectPublisher(s.bound);
   await eventually(
     async () => {
       await pub.sendRaw(['org.test.probe', '{not json']);
-      return (await metric(s.base, 'statscache_bus_decode_errors_total', 'reason="invalid_json"')) > 0
+      return (await metricOf(s.base, 'statscache_bus_decode_errors_total', 'reason="invalid_json"')) > 0
         ? true
         : undefined;
     },
@@ -89,7 +83,7 @@ describe('a hostile bus: odd messages between real ones never stop intake, move 
     svc = await startService(['--data-dir', dir.path, '--snapshot-interval', '3600']);
     const s = svc;
     const pub = await joinedPublisher(s);
-    const rssBefore = await metric(s.base, 'process_resident_memory_bytes');
+    const rssBefore = await metricOf(s.base, 'process_resident_memory_bytes');
 
     const hostile: string[] = [
       deep(6000, '[', ']'), // 12 KB that once ended the receive loop for good
@@ -149,11 +143,11 @@ describe('a hostile bus: odd messages between real ones never stop intake, move 
     polling = false;
     await poller;
 
-    expect(await metric(s.base, 'statscache_bus_decode_errors_total', 'reason="too_deep"')).toBe(2);
-    expect(await metric(s.base, 'statscache_bus_decode_errors_total', 'reason="future_timestamp"')).toBe(2);
-    expect(await metric(s.base, 'statscache_bus_decode_errors_total', 'reason="too_many_keys"')).toBe(1);
-    expect(await metric(s.base, 'statscache_intake_total', 'event="corrected_timestamps"')).toBe(1);
-    expect(await metric(s.base, 'statscache_intake_total', 'event="fanout_truncated"')).toBe(8);
+    expect(await metricOf(s.base, 'statscache_bus_decode_errors_total', 'reason="too_deep"')).toBe(2);
+    expect(await metricOf(s.base, 'statscache_bus_decode_errors_total', 'reason="future_timestamp"')).toBe(2);
+    expect(await metricOf(s.base, 'statscache_bus_decode_errors_total', 'reason="too_many_keys"')).toBe(1);
+    expect(await metricOf(s.base, 'statscache_intake_total', 'event="corrected_timestamps"')).toBe(1);
+    expect(await metricOf(s.base, 'statscache_intake_total', 'event="fanout_truncated"')).toBe(8);
 
     // History intact: nothing evicted, the 1-second view (6 h retention) still holds every message.
     const evicted = ((await getJson(`${s.base}/metrics`)).body as string)
@@ -171,7 +165,7 @@ describe('a hostile bus: odd messages between real ones never stop intake, move 
     const flooded = users.filter((r) => r.user.startsWith('person')).length;
     expect(flooded).toBeGreaterThan(0);
     expect(flooded).toBeLessThanOrEqual(8 * 256);
-    const rssGrowth = (await metric(s.base, 'process_resident_memory_bytes')) - rssBefore;
+    const rssGrowth = (await metricOf(s.base, 'process_resident_memory_bytes')) - rssBefore;
     console.log(
       `hostile bus: RSS growth ${(rssGrowth / 1e6).toFixed(1)} MB over 8 messages naming 50,000 people each; longest /healthz answer meanwhile ${longestHealthMs.toFixed(0)} ms`,
     );

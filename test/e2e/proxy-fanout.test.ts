@@ -5,20 +5,9 @@ import { recentSamples } from '../helpers/fixtures.js';
 import { startProxy, type RunningProxy } from '../helpers/proxy-process.js';
 import { referenceViews, servedViews } from '../helpers/reference.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+import { digestsOf, metricOf } from '../helpers/probes.js';
 
-async function busFrames(base: string): Promise<number> {
-  const text = (await getJson(`${base}/metrics`)).body as string;
-  const line = text.split('\n').find((l) => l.startsWith('statscache_bus_frames_total '));
-  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
-}
-
-const digestsOf = async (base: string) =>
-  Object.fromEntries(
-    ((await getJson(`${base}/plugins`)).body as { plugins: { ident: string; digest: string }[] }).plugins.map((p) => [
-      p.ident,
-      p.digest,
-    ]),
-  );
+const busFrames = (base: string) => metricOf(base, 'statscache_bus_frames_total');
 
 describe('statscache proxy: one upstream publisher fanned out to replicas', () => {
   const dirs = [tempDir(), tempDir()];

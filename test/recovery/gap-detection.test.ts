@@ -10,6 +10,7 @@ import {
   waitForSubscription,
   type RunningService,
 } from '../helpers/service-process.js';
+import { metricOf, waitReady } from '../helpers/probes.js';
 
 /**
  * Gap detection on buses as they really are, over the real CLI: publishers that interleave
@@ -23,14 +24,7 @@ afterEach(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function metric(base: string, name: string, labels = ''): Promise<number> {
-  const text = (await getJson(`${base}/metrics`)).body as string;
-  const line = text
-    .split('\n')
-    .find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `) || (!labels && l.startsWith(`${name} `)));
-  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
-}
-const intake = (base: string, event: string) => metric(base, 'statscache_intake_total', `event="${event}"`);
+const intake = (base: string, event: string) => metricOf(base, 'statscache_intake_total', `event="${event}"`);
 
 async function total(base: string): Promise<number> {
   const rows = (await getJson(`${base}/api/volume-by-category-1d`)).body as { volume: number }[];
@@ -85,14 +79,11 @@ async function watchReadiness(base: string, work: Promise<unknown>): Promise<num
   return seen;
 }
 
-const ready = (svc: RunningService) =>
-  eventually(async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined), 20_000, 'ready');
-
 describe('gap detection that fits real buses', () => {
   it('four publishers interleaving their i under one username and category: exact counts, few history requests, always ready', async () => {
     const r = await relay();
     const svc = await serve(['--connect', r.endpoint, '--datagrepper', r.dg.url, '--gap-backfill-interval', '1']);
-    await ready(svc);
+    await waitReady(svc, 20_000);
     await waitForSubscription(
       (frames) => r.pub.send(frames),
       () => metricSync(svc),
@@ -126,7 +117,7 @@ describe('gap detection that fits real buses', () => {
       'gap backfills drained',
     );
     const gapRequests = r.dg.requests - startupRequests;
-    const unreliable = await metric(svc.base, 'statscache_gap_unreliable_publishers');
+    const unreliable = await metricOf(svc.base, 'statscache_gap_unreliable_publishers');
     console.log(
       `interleaved i: ${N} messages, history requests after start-up ${gapRequests} (gap backfills ${await intake(svc.base, 'gap_backfills')}, i hints ${await intake(svc.base, 'i_hints')}, ignored ${await intake(svc.base, 'i_ignored')}), /readyz polls ${statuses.length}, 503s ${statuses.filter((s) => s !== 200).length}`,
     );
@@ -141,7 +132,7 @@ describe('gap detection that fits real buses', () => {
   it('one i counter shared across topics at a steady rate: never unready, history requests bounded', async () => {
     const r = await relay();
     const svc = await serve(['--connect', r.endpoint, '--datagrepper', r.dg.url, '--gap-backfill-interval', '1']);
-    await ready(svc);
+    await waitReady(svc, 20_000);
     await waitForSubscription(
       (frames) => r.pub.send(frames),
       () => metricSync(svc),
@@ -173,7 +164,7 @@ describe('gap detection that fits real buses', () => {
     );
     expect(statuses.every((s) => s === 200)).toBe(true);
     expect(hints).toBeLessThanOrEqual(2 * categories.length);
-    expect(await metric(svc.base, 'statscache_gap_unreliable_publishers')).toBe(categories.length);
+    expect(await metricOf(svc.base, 'statscache_gap_unreliable_publishers')).toBe(categories.length);
     expect(gapRequests).toBeLessThanOrEqual(40);
     expect(await total(svc.base)).toBe(N);
   }, 90_000);
@@ -181,7 +172,7 @@ describe('gap detection that fits real buses', () => {
   it('a relay seq_id gap is backfilled (messages only the history holds arrive), a relay restart is not a gap', async () => {
     const r = await relay();
     const svc = await serve(['--connect', r.endpoint, '--datagrepper', r.dg.url, '--gap-backfill-interval', '0.2']);
-    await ready(svc);
+    await waitReady(svc, 20_000);
     await waitForSubscription(
       (frames) => r.pub.send(frames),
       () => metricSync(svc),
@@ -236,7 +227,7 @@ describe('gap detection that fits real buses', () => {
   it('a seq_id gap while the history is down keeps the instance ready (degraded) and is filled once it answers', async () => {
     const r = await relay();
     const svc = await serve(['--connect', r.endpoint, '--datagrepper', r.dg.url, '--gap-backfill-interval', '0.2']);
-    await ready(svc);
+    await waitReady(svc, 20_000);
     await waitForSubscription(
       (frames) => r.pub.send(frames),
       () => metricSync(svc),
@@ -306,8 +297,8 @@ describe('gap detection that fits real buses', () => {
     const readyAfter = performance.now() - started;
     expect(degraded.status).toBe('ready');
     expect(degraded.degraded).toMatch(/history slow or down/);
-    expect(await metric(svc.base, 'statscache_degraded')).toBe(1);
-    expect(await metric(svc.base, 'statscache_ready')).toBe(1);
+    expect(await metricOf(svc.base, 'statscache_degraded')).toBe(1);
+    expect(await metricOf(svc.base, 'statscache_ready')).toBe(1);
     // Live intake is open meanwhile.
     await waitForSubscription(
       (frames) => r.pub.send(frames),
@@ -344,7 +335,7 @@ describe('gap detection that fits real buses', () => {
     expect(plain.status).toBe('ready');
     expect(await total(svc.base)).toBe(40);
     await eventually(
-      async () => ((await metric(svc.base, 'statscache_degraded')) === 0 ? true : undefined),
+      async () => ((await metricOf(svc.base, 'statscache_degraded')) === 0 ? true : undefined),
       5_000,
       'degraded metric cleared',
     );
@@ -383,8 +374,8 @@ describe('gap detection that fits real buses', () => {
     expect(body.degraded).toMatch(
       /not connected: tcp:\/\/no-such-host\.invalid:9940 \(unresolved\), tcp:\/\/127\.0\.0\.1:\d+ \(retrying\)/,
     );
-    expect(await metric(svc.base, 'statscache_bus_endpoint_up', `endpoint="${r.endpoint}"`)).toBe(1);
-    expect(await metric(svc.base, 'statscache_bus_endpoint_up', `endpoint="${unresolved}"`)).toBe(0);
+    expect(await metricOf(svc.base, 'statscache_bus_endpoint_up', `endpoint="${r.endpoint}"`)).toBe(1);
+    expect(await metricOf(svc.base, 'statscache_bus_endpoint_up', `endpoint="${unresolved}"`)).toBe(0);
     // libzmq retries every second or so; the log says so once a minute per endpoint, not every time.
     await sleep(2500);
     const warnings = (endpoint: string) =>
@@ -417,6 +408,6 @@ describe('gap detection that fits real buses', () => {
 /** waitForSubscription wants a synchronous counter; keep the last scraped value of frames. */
 const frameCounts = new Map<string, number>();
 function metricSync(svc: RunningService): number {
-  void metric(svc.base, 'statscache_bus_frames_total').then((n) => frameCounts.set(svc.base, n));
+  void metricOf(svc.base, 'statscache_bus_frames_total').then((n) => frameCounts.set(svc.base, n));
   return frameCounts.get(svc.base) ?? 0;
 }

@@ -1,0 +1,28 @@
+import { eventually, getJson, type RunningService } from './service-process.js';
+
+/**
+ * What end-to-end tests read from a running service over HTTP, the way an operator would:
+ * one /metrics sample, readiness, per-plugin digests, the journal's size.
+ */
+
+/** One sample of the Prometheus text exposition (`labels` as written inside `{}`), 0 when the series is absent. */
+export async function metricOf(base: string, name: string, labels = ''): Promise<number> {
+  const text = String((await getJson(`${base}/metrics`)).body);
+  const series = `${name}${labels ? `{${labels}}` : ''} `;
+  const line = text.split('\n').find((l) => l.startsWith(series));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}
+
+/** Resolves once /readyz answers 200. */
+export const waitReady = (svc: RunningService, ms = 30_000): Promise<true> =>
+  eventually(async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined), ms, 'ready');
+
+/** Each plugin's state digest from /plugins, by ident. */
+export async function digestsOf(base: string): Promise<Record<string, string>> {
+  const body = (await getJson(`${base}/plugins`)).body as { plugins: { ident: string; digest: string }[] };
+  return Object.fromEntries(body.plugins.map((p) => [p.ident, p.digest]));
+}
+
+/** Messages the journal holds, as its /raw reports the total. */
+export const journaledTotal = async (base: string): Promise<number | undefined> =>
+  ((await getJson(`${base}/raw?rows_per_page=1`)).body as { total?: number }).total;
