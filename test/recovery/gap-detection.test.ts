@@ -79,15 +79,21 @@ async function watchReadiness(base: string, work: Promise<unknown>): Promise<num
   return seen;
 }
 
+/** A service fed by the relay with history from its fake datagrepper: ready, and its subscription joined. */
+async function servedLive(r: Awaited<ReturnType<typeof relay>>, args: readonly string[]): Promise<RunningService> {
+  const svc = await serve(['--connect', r.endpoint, '--datagrepper', r.dg.url, ...args]);
+  await waitReady(svc, 20_000);
+  await waitForSubscription(
+    (frames) => r.pub.send(frames),
+    () => metricSync(svc),
+  );
+  return svc;
+}
+
 describe('gap detection that fits real buses', () => {
   it('four publishers interleaving their i under one username and category: exact counts, few history requests, always ready', async () => {
     const r = await relay();
-    const svc = await serve(['--connect', r.endpoint, '--datagrepper', r.dg.url, '--gap-backfill-interval', '1']);
-    await waitReady(svc, 20_000);
-    await waitForSubscription(
-      (frames) => r.pub.send(frames),
-      () => metricSync(svc),
-    );
+    const svc = await servedLive(r, ['--gap-backfill-interval', '1']);
     const startupRequests = r.dg.requests;
     // 2,892 messages, as in the issue: each long-running worker has its own i, the bus interleaves them at random.
     const counters = [0, 1500, 40, 7000];
@@ -131,12 +137,7 @@ describe('gap detection that fits real buses', () => {
 
   it('one i counter shared across topics at a steady rate: never unready, history requests bounded', async () => {
     const r = await relay();
-    const svc = await serve(['--connect', r.endpoint, '--datagrepper', r.dg.url, '--gap-backfill-interval', '1']);
-    await waitReady(svc, 20_000);
-    await waitForSubscription(
-      (frames) => r.pub.send(frames),
-      () => metricSync(svc),
-    );
+    const svc = await servedLive(r, ['--gap-backfill-interval', '1']);
     const startupRequests = r.dg.requests;
     const categories = ['buildsys', 'bodhi', 'git', 'wiki', 'copr', 'pagure', 'fas', 'koschei'];
     const N = 2000;
@@ -171,12 +172,7 @@ describe('gap detection that fits real buses', () => {
 
   it('a relay seq_id gap is backfilled (messages only the history holds arrive), a relay restart is not a gap', async () => {
     const r = await relay();
-    const svc = await serve(['--connect', r.endpoint, '--datagrepper', r.dg.url, '--gap-backfill-interval', '0.2']);
-    await waitReady(svc, 20_000);
-    await waitForSubscription(
-      (frames) => r.pub.send(frames),
-      () => metricSync(svc),
-    );
+    const svc = await servedLive(r, ['--gap-backfill-interval', '0.2']);
     const skipped = new Set([7, 8, 20, 41, 42, 43]);
     const N = 60;
     for (let seq = 1; seq <= N; seq++) {
@@ -226,12 +222,7 @@ describe('gap detection that fits real buses', () => {
 
   it('a seq_id gap while the history is down keeps the instance ready (degraded) and is filled once it answers', async () => {
     const r = await relay();
-    const svc = await serve(['--connect', r.endpoint, '--datagrepper', r.dg.url, '--gap-backfill-interval', '0.2']);
-    await waitReady(svc, 20_000);
-    await waitForSubscription(
-      (frames) => r.pub.send(frames),
-      () => metricSync(svc),
-    );
+    const svc = await servedLive(r, ['--gap-backfill-interval', '0.2']);
     r.dg.failNext = 1_000_000;
     const msg = (seq: number): Stored => ({
       topic: 'org.fedoraproject.prod.git.receive',
