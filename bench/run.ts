@@ -62,7 +62,7 @@ if (want('ingest')) {
   json['ingest'] = f;
   rows.push([
     'ingest, every built-in plugin (msg/s)',
-    k(f.service_per_s),
+    `${k(f.service_per_s)} (bus thread off: ${k(f.single_thread_per_s)})`,
     `bare zeromq.js + JSON.parse ${k(f.bare_per_s)}`,
     r2(f.service_per_s / f.bare_per_s),
     '≥ 0.85',

@@ -28,6 +28,11 @@ export function encodeChecked(value: unknown): Buffer {
   return out;
 }
 
+/** Decodes a value framed by encodeChecked without verifying it: only for bytes that never left this process. */
+export function decodeUnchecked(bytes: Uint8Array): unknown {
+  return packr.unpack(bytes.subarray(CHECK_BYTES));
+}
+
 export class ChecksumError extends Error {}
 
 /** Verifies the checksum, then decodes; throws ChecksumError or a decode error. */

@@ -1,13 +1,15 @@
 import { hash } from 'node:crypto';
 import stringify from 'safe-stable-stringify';
-import type { Envelope } from '../src/envelope.js';
-import { decodeChecked, encodeChecked } from './codec.js';
+import type { Envelope, Meta } from '../src/envelope.js';
+import { decodeChecked, decodeUnchecked, encodeChecked } from './codec.js';
 import type { DataStore, JournalAppend } from './lmdb-store.js';
 
 export interface JournalEntry {
   readonly seq: number;
   readonly id: string;
   readonly envelope: Envelope;
+  /** Meta the bus thread derived already (never stored: replay derives it again). */
+  readonly meta?: Meta;
 }
 
 /** Ids longer than this are hashed: LMDB keys are limited and msg_id is untrusted. */
@@ -38,6 +40,19 @@ export function messageId(envelope: Envelope): string {
     i: envelope.i,
     username: envelope.username,
   })}`;
+}
+
+/** The stored form of an accepted message (what the journal appends and replays). */
+export function encodeJournalRecord(id: string, envelope: Envelope): Uint8Array {
+  return encodeChecked({ id, envelope });
+}
+
+/**
+ * A record made by encodeJournalRecord in this process (the bus thread), read back without
+ * verifying its checksum: it never left memory. LMDB reads go through decode() below.
+ */
+export function decodeFreshRecord(value: Uint8Array): { id: string; envelope: Envelope } {
+  return decodeUnchecked(value) as { id: string; envelope: Envelope };
 }
 
 export interface JournalOptions {
@@ -96,11 +111,19 @@ export class Journal {
     const id = messageId(envelope);
     if (this.seen(id)) return null;
     // Encoded before a seq is taken: a message that cannot be stored must not use one up.
+    return this.acceptEncoded(id, envelope, encodeJournalRecord(id, envelope));
+  }
+
+  /**
+   * accept() with the id and the stored record already made (by the bus thread, from the
+   * same envelope: encodeJournalRecord), so the main thread neither hashes nor encodes.
+   */
+  acceptEncoded(id: string, envelope: Envelope, value: Uint8Array, meta?: Meta): JournalEntry | null {
+    if (this.seen(id)) return null;
     const seq = this.seq + 1;
-    const value = encodeChecked({ id, envelope });
     this.seq = seq;
     this.remember(id);
-    const entry: JournalEntry = { seq, id, envelope };
+    const entry: JournalEntry = meta === undefined ? { seq, id, envelope } : { seq, id, envelope, meta };
     this.pending.push({ seq, id, timestamp: envelope.timestamp, value });
     this.pendingEntries.push(entry);
     if (!this.flushScheduled) {

@@ -83,3 +83,47 @@ function hostOf(endpoint: string): string {
   const m = /^tcp:\/\/(.+):[^:]+$/.exec(endpoint);
   return m?.[1] ?? endpoint;
 }
+
+/**
+ * Every `--connect` endpoint's tracker, fed monitor events by source, plus reconnect
+ * detection: a handshake after a disconnect means messages published in between were lost
+ * (PUB/SUB does not queue for absent subscribers) and should be backfilled.
+ */
+export class EndpointSet {
+  private readonly trackers = new Map<string, { tracker: EndpointTracker; downSince: number | null }>();
+  private readonly now: () => number;
+
+  constructor(
+    endpoints: readonly string[],
+    private readonly hooks: {
+      readonly onEndpoint?: (status: EndpointStatus, previous: EndpointState) => void;
+      readonly onReconnect?: (info: { address: string; downSince: number }) => void;
+      readonly now?: () => number;
+    },
+  ) {
+    this.now = hooks.now ?? Date.now;
+    for (const endpoint of endpoints) {
+      const tracker = new EndpointTracker(endpoint, this.now, (status, previous) =>
+        hooks.onEndpoint?.(status, previous),
+      );
+      this.trackers.set(endpoint, { tracker, downSince: null });
+    }
+  }
+
+  event(endpoint: string, type: MonitorEvent): void {
+    const entry = this.trackers.get(endpoint);
+    if (!entry) return;
+    entry.tracker.event(type);
+    if (type === 'disconnect') entry.downSince = this.now();
+    if (type === 'handshake' && entry.downSince !== null) {
+      const downSince = entry.downSince;
+      entry.downSince = null;
+      this.hooks.onReconnect?.({ address: endpoint, downSince });
+    }
+  }
+
+  /** In configuration order. */
+  statuses(): EndpointStatus[] {
+    return [...this.trackers.values()].map((e) => e.tracker.current);
+  }
+}

@@ -7,9 +7,10 @@
  * upward, decoding and counting live elsewhere so this stays a thin edge.
  */
 import { Proxy as ZmqProxy, Publisher, Subscriber, XPublisher, XSubscriber } from 'zeromq';
-import { EndpointTracker, type EndpointState, type EndpointStatus, type MonitorEvent } from './bus-endpoints.js';
+import { EndpointSet, type MonitorEvent } from './bus-endpoints.js';
 
-export type { EndpointState, EndpointStatus } from './bus-endpoints.js';
+export type { EndpointState, EndpointStatus, MonitorEvent } from './bus-endpoints.js';
+import type { EndpointState, EndpointStatus } from './bus-endpoints.js';
 
 export interface BusOptions {
   readonly connect: readonly string[];
@@ -76,10 +77,27 @@ function newSocket(): Subscriber {
   });
 }
 
-export async function subscribe(options: BusOptions, hooks: BusHooks): Promise<BusSubscription> {
-  const now = hooks.now ?? Date.now;
+/** The socket side of a subscription: raw frames and monitor events, nothing interpreted. */
+export interface SocketHooks {
+  readonly onFrames: FramesHandler;
+  readonly onMonitor: (source: string, type: MonitorEvent) => void;
+  readonly onReceiveError: (err: unknown, source: string) => void;
+  readonly onLoopEnd: (err: unknown, source: string) => void;
+}
+
+export interface OpenSockets {
+  readonly bound: readonly string[];
+  readonly done: Promise<void>;
+  close(): void;
+}
+
+/**
+ * Opens the sockets and runs one receive loop per socket. Endpoint states are not kept here:
+ * the bus decoder thread (bus-thread.ts) runs this off the main thread and forwards monitor
+ * events, so states are kept where the service's clock is.
+ */
+export async function openSockets(options: BusOptions, hooks: SocketHooks): Promise<OpenSockets> {
   const sockets: { sock: Subscriber; source: string }[] = [];
-  const trackers: EndpointTracker[] = [];
   let closing = false;
   const closeAll = () => {
     closing = true;
@@ -98,19 +116,7 @@ export async function subscribe(options: BusOptions, hooks: BusHooks): Promise<B
     for (const endpoint of options.connect) {
       const sock = newSocket();
       sockets.push({ sock, source: endpoint });
-      const tracker = new EndpointTracker(endpoint, now, (status, previous) => hooks.onEndpoint?.(status, previous));
-      trackers.push(tracker);
-      let downSince: number | null = null;
-      for (const type of MONITORED) {
-        sock.events.on(type, () => {
-          tracker.event(type);
-          if (type === 'disconnect') downSince = now();
-          if (type === 'handshake' && downSince !== null) {
-            hooks.onReconnect?.({ address: endpoint, downSince });
-            downSince = null;
-          }
-        });
-      }
+      for (const type of MONITORED) sock.events.on(type, () => hooks.onMonitor(endpoint, type));
       sock.connect(endpoint);
     }
     for (const { sock } of sockets) for (const prefix of options.topics) sock.subscribe(prefix);
@@ -143,13 +149,24 @@ export async function subscribe(options: BusOptions, hooks: BusHooks): Promise<B
     }
   };
   const done = Promise.all(sockets.map(loop)).then(() => undefined);
+  return { bound, done, close: closeAll };
+}
 
+/** Receives on this thread: sockets plus endpoint tracking (the service runs it when the decoder thread is off). */
+export async function subscribe(options: BusOptions, hooks: BusHooks): Promise<BusSubscription> {
+  const endpoints = new EndpointSet(options.connect, hooks);
+  const sockets = await openSockets(options, {
+    onFrames: hooks.onFrames,
+    onMonitor: (source, type) => endpoints.event(source, type),
+    onReceiveError: hooks.onReceiveError,
+    onLoopEnd: hooks.onLoopEnd,
+  });
   return {
-    bound,
+    bound: sockets.bound,
     connected: [...options.connect],
-    done,
-    endpoints: () => trackers.map((t) => t.current),
-    close: closeAll,
+    done: sockets.done,
+    endpoints: () => endpoints.statuses(),
+    close: sockets.close,
   };
 }
 

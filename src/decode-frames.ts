@@ -57,19 +57,27 @@ const decoder = new TextDecoder('utf-8', { fatal: false });
  * untrusted input, so nothing in it may throw.
  */
 export function decodeFrames(frames: readonly Uint8Array[], limits: FrameLimits): DecodeResult {
+  const parsed = parseFrames(frames, limits);
+  return parsed.ok ? decodeEnvelope(parsed.value, parsed.topic, limits) : parsed;
+}
+
+/** The frame-level checks and the JSON parse, without the envelope checks (the bus thread needs them apart). */
+export function parseFrames(
+  frames: readonly Uint8Array[],
+  limits: Pick<FrameLimits, 'maxFrameBytes'>,
+):
+  | { readonly ok: true; readonly value: unknown; readonly topic: string }
+  | { readonly ok: false; readonly reason: DecodeErrorReason; readonly detail: string } {
   if (frames.length !== 2) return fail('frame_count', `expected 2 frames [topic, json], got ${frames.length}`);
   const [topicFrame, body] = frames as [Uint8Array, Uint8Array];
   const size = topicFrame.byteLength + body.byteLength;
   if (size > limits.maxFrameBytes)
     return fail('oversized', `${size} bytes exceeds the ${limits.maxFrameBytes}-byte limit`);
-
-  let parsed: unknown;
   try {
-    parsed = JSON.parse(decoder.decode(body));
+    return { ok: true, value: JSON.parse(decoder.decode(body)), topic: decoder.decode(topicFrame) };
   } catch (err) {
     return fail('invalid_json', (err as Error).message.slice(0, 200));
   }
-  return decodeEnvelope(parsed, decoder.decode(topicFrame), limits);
 }
 
 /**
@@ -113,6 +121,6 @@ export function decodeEnvelope(parsed: unknown, fallbackTopic: string, limits: E
   return { ok: true, envelope, filledTimestamp, correctedTimestamp: verdict.corrected };
 }
 
-function fail(reason: DecodeErrorReason, detail: string): DecodeResult {
+function fail(reason: DecodeErrorReason, detail: string): { ok: false; reason: DecodeErrorReason; detail: string } {
   return { ok: false, reason, detail };
 }

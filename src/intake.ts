@@ -2,6 +2,7 @@ import type { PluginHost } from '../actors/plugin-host.js';
 import type { Journal, JournalEntry } from '../snapshots/journal.js';
 import type { Position } from '../snapshots/snapshotter.js';
 import { DECODE_ERROR_REASONS, decodeFrames, type DecodeErrorReason, type FrameLimits } from './decode-frames.js';
+import type { ThreadMessage } from './bus-thread.js';
 import type { Envelope } from './envelope.js';
 import { checkShape, checkTimestamp } from './envelope-limits.js';
 import { GapDetector, type GapSignal, type Publishers } from './gap-detector.js';
@@ -113,9 +114,42 @@ export class Intake {
     return gap;
   }
 
+  /**
+   * One live bus message the bus thread has prepared (bus-thread.ts): decoded, bounded and
+   * encoded there; the clock's bound is judged here, with the service's clock.
+   */
+  fromThread(message: ThreadMessage): GapSignal | null {
+    if (message.kind === 'clock') return this.fromBus(message.frames, message.source);
+    this.counters.frames++;
+    if (message.kind === 'rejected') {
+      this.counters.decodeErrors[message.reason]++;
+      this.deps.onDecodeFailure(message.reason, message.detail);
+      return null;
+    }
+    const { envelope } = message;
+    const { nowSeconds, maxClockSkew } = this.deps.limits;
+    const now = nowSeconds();
+    if (envelope.timestamp > now + maxClockSkew) {
+      const detail = `timestamp ${envelope.timestamp}${message.corrected ? ` (read as ${message.corrected})` : ''} is ${Math.round(envelope.timestamp - now)} s ahead of the clock; at most ${maxClockSkew} s is allowed`;
+      this.counters.decodeErrors.future_timestamp++;
+      this.deps.onDecodeFailure('future_timestamp', detail);
+      return null;
+    }
+    if (message.corrected) this.counters.correctedTimestamps++;
+    const gap = this.gaps.observe(envelope, message.source);
+    if (message.truncated) this.counters.fanoutTruncated++;
+    const entry = this.deps.journal.acceptEncoded(message.id, envelope, message.record, message.meta);
+    this.admitted(entry);
+    if (gap) this.counters.gaps++;
+    return gap;
+  }
+
   /** De-duplicates and journals one envelope; it is applied once its batch commits. False for a duplicate. */
   accept(envelope: Envelope): boolean {
-    const entry = this.deps.journal.accept(envelope);
+    return this.admitted(this.deps.journal.accept(envelope));
+  }
+
+  private admitted(entry: JournalEntry | null): boolean {
     if (!entry) {
       this.counters.duplicates++;
       return false;
@@ -191,6 +225,7 @@ export class Intake {
     if (entry.seq > this.appliedSeq) this.appliedSeq = entry.seq;
     if (envelope.timestamp > this.newest) this.newest = envelope.timestamp;
     const targets = this.deps.route(envelope.topic);
-    if (targets.length > 0) this.deps.host.dispatch(createPluginMessage(envelope, this.deps.deriveMeta), targets);
+    if (targets.length > 0)
+      this.deps.host.dispatch(createPluginMessage(envelope, this.deps.deriveMeta, entry.meta), targets);
   }
 }

@@ -18,7 +18,9 @@ class Message implements PluginMessage {
   constructor(
     readonly envelope: Envelope,
     private readonly deriveMeta: MetaDeriver,
+    derived: Meta | undefined,
   ) {
+    this.derived = derived;
     this.topic = envelope.topic;
     this.timestamp = envelope.timestamp;
     this.category = categoryOf(envelope.topic);
@@ -33,7 +35,7 @@ class Message implements PluginMessage {
   }
 }
 
-/** Wraps an envelope for plugins; meta is derived on first use and then shared by every plugin. */
-export function createPluginMessage(envelope: Envelope, deriveMeta: MetaDeriver): PluginMessage {
-  return new Message(envelope, deriveMeta);
+/** Wraps an envelope for plugins; meta (unless given: the bus thread derives it) is derived on first use and then shared by every plugin. */
+export function createPluginMessage(envelope: Envelope, deriveMeta: MetaDeriver, meta?: Meta): PluginMessage {
+  return new Message(envelope, deriveMeta, meta);
 }

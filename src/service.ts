@@ -10,7 +10,16 @@ import { removePidFile, writePidFile } from '../snapshots/pid-file.js';
 import type { RestoreReport } from '../snapshots/restore.js';
 import type { Snapshotter, SnapshotReport, SnapshotterOptions } from '../snapshots/snapshotter.js';
 import { AmqpInputs } from './amqp-inputs.js';
-import { BIND_SOURCE, subscribe, type BusSubscription, type EndpointStatus } from './bus.js';
+import {
+  BIND_SOURCE,
+  type BusHooks,
+  subscribe,
+  type BusSubscription,
+  type EndpointState,
+  type EndpointStatus,
+} from './bus.js';
+import { threadLimits } from './bus-prepare.js';
+import { subscribeThreaded, type ThreadMessage } from './bus-thread.js';
 import { peerExport } from './bootstrap.js';
 import { delay, systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
@@ -374,27 +383,31 @@ export class Service {
     if (!this.server.native)
       log.warn('uWebSockets.js native binary did not load for this Node.js; using the slow JS fallback');
     // Subscribe first so nothing published from now on is missed; the gate holds it back.
-    this.subscription = await subscribe(
-      { connect: config.connect, bind: config.bind, topics: config.topic },
-      {
-        onFrames: (frames, source) => this.ingest(frames, source),
-        onReceiveError: (err, source) => this.receiveFailed(err, source),
-        onLoopEnd: (err, source) =>
-          this.die(`bus receive loop for ${source} ended${err ? `: ${String((err as Error)?.message ?? err)}` : ''}`),
-        onReconnect: ({ address, downSince }) => {
-          log.warn(
-            { address, downSince: new Date(downSince).toISOString() },
-            'bus endpoint reconnected; messages published meanwhile were missed',
-          );
-          // Everything since the newest message we have (or since the drop), minus the usual overlap.
-          const from = Math.min(this.intake.newestTimestamp || downSince / 1000, downSince / 1000);
-          if (this.phase === 'running')
-            this.recovery.fillGap({ start: from - config.backfillOverlap, end: this.clock.now() / 1000 });
-        },
-        onEndpoint: (status, previous) => this.endpointChanged(status, previous),
-        now: () => this.clock.now(),
+    const busOptions = { connect: config.connect, bind: config.bind, topics: config.topic };
+    const busHooks: Omit<BusHooks, 'onFrames'> = {
+      onReceiveError: (err, source) => this.receiveFailed(err, source),
+      onLoopEnd: (err, source) =>
+        this.die(`bus receive loop for ${source} ended${err ? `: ${String((err as Error)?.message ?? err)}` : ''}`),
+      onReconnect: ({ address, downSince }) => {
+        log.warn(
+          { address, downSince: new Date(downSince).toISOString() },
+          'bus endpoint reconnected; messages published meanwhile were missed',
+        );
+        // Everything since the newest message we have (or since the drop), minus the usual overlap.
+        const from = Math.min(this.intake.newestTimestamp || downSince / 1000, downSince / 1000);
+        if (this.phase === 'running')
+          this.recovery.fillGap({ start: from - config.backfillOverlap, end: this.clock.now() / 1000 });
       },
-    );
+      onEndpoint: (status: EndpointStatus, previous: EndpointState) => this.endpointChanged(status, previous),
+      now: () => this.clock.now(),
+    };
+    this.subscription = config.busThread
+      ? await subscribeThreaded(
+          busOptions,
+          { limits: threadLimits(config) },
+          { ...busHooks, onBatch: (messages) => this.ingestPrepared(messages) },
+        )
+      : await subscribe(busOptions, { ...busHooks, onFrames: (frames, source) => this.ingest(frames, source) });
     // Deliveries wait behind the same gate as ZeroMQ frames; unacked, the broker holds the rest.
     this.amqp.start();
     this.timers.push(this.clock.every(config.wsTickMs, () => this.hub.tick()));
@@ -513,6 +526,21 @@ export class Service {
     const gap = this.intake.fromBus(frames, source);
     if (gap && this.config.datagrepper) this.queueGap(gap);
     // The bus waits (libzmq queues) while the journal is far behind, instead of memory growing.
+    return this.intake.backpressure();
+  }
+
+  /** A batch from the bus thread: like ingest(), for messages already decoded and encoded there. */
+  ingestPrepared(messages: readonly ThreadMessage[]): void | Promise<void> {
+    if (this.phase !== 'running' && this.phase !== 'stopping')
+      return this.liveGate.promise.then(() => this.ingestPrepared(messages));
+    for (const message of messages) {
+      try {
+        const gap = this.intake.fromThread(message);
+        if (gap && this.config.datagrepper) this.queueGap(gap);
+      } catch (err) {
+        this.receiveFailed(err, message.source);
+      }
+    }
     return this.intake.backpressure();
   }
 

@@ -279,6 +279,11 @@ export const SETTINGS = {
     flag: '<seconds>',
     help: 'longest graceful stop before the process exits anyway',
   },
+  busThread: {
+    type: z.union([z.boolean(), z.stringbool()]).default(true),
+    flag: '<true|false>',
+    help: 'receive and decode ZeroMQ messages on a second thread, so decoding and applying use both cores (`false`: all on the main thread)',
+  },
   examples: {
     type: z.union([z.boolean(), z.stringbool()]).default(false),
     flag: '',

@@ -19,12 +19,37 @@ import {
 const publisher = (endpoint: string, count: number, rate: number, mode: string) =>
   child(PYTHON, [PUBLISHER, endpoint, String(count), String(rate), mode, SAMPLES]);
 
-/** The same publisher feeds the service (every built-in plugin), then a bare subscriber. */
+/**
+ * The same publisher feeds the service (every built-in plugin) with its bus thread, the
+ * service with everything on the main thread (`--bus-thread false`, the design before), then a
+ * bare subscriber.
+ */
 export async function ingestFigures(count: number) {
   const pubEndpoint = `tcp://127.0.0.1:${await freePort()}`;
-  let pub = publisher(pubEndpoint, count, 0, 'ingest');
+  const threaded = await timeService(pubEndpoint, count, []);
+  const single = await timeService(pubEndpoint, count, ['--bus-thread', 'false']);
+  const pub = publisher(pubEndpoint, count, 0, 'ingest');
   await pub.line();
-  const s = await startService([], pubEndpoint);
+  const bare = child(process.execPath, [join(DIST, 'bench/load/bare-subscriber.js'), pubEndpoint, String(count)]);
+  await bare.line();
+  await sleep(500);
+  pub.send('go\n');
+  const b = JSON.parse(await bare.line()) as { received: number; seconds: number };
+  await pub.rest();
+  await bare.stop();
+  return {
+    messages: count,
+    service_per_s: Math.round(count / threaded),
+    single_thread_per_s: Math.round(count / single),
+    bare_per_s: Math.round(b.received / b.seconds),
+  };
+}
+
+/** Seconds from the first to the last of `count` messages applied by a service started with `args`. */
+async function timeService(pubEndpoint: string, count: number, args: string[]): Promise<number> {
+  const pub = publisher(pubEndpoint, count, 0, 'ingest');
+  await pub.line();
+  const s = await startService(args, pubEndpoint);
   await sleep(500); // the subscription reaches the publisher
   pub.send('go\n');
   // Progress from a plugin's own answer (every message is in the last 24 hours): /metrics is
@@ -39,24 +64,10 @@ export async function ingestFigures(count: number) {
     if (first === 0 && applied > 0) first = performance.now();
     if (performance.now() - t0 > 600_000) throw new Error(`ingest stalled at ${applied}/${count}`);
   }
-  const serviceSeconds = (performance.now() - first) / 1000;
+  const seconds = (performance.now() - first) / 1000;
   await pub.rest();
   await s.svc.stop();
-
-  pub = publisher(pubEndpoint, count, 0, 'ingest');
-  await pub.line();
-  const bare = child(process.execPath, [join(DIST, 'bench/load/bare-subscriber.js'), pubEndpoint, String(count)]);
-  await bare.line();
-  await sleep(500);
-  pub.send('go\n');
-  const b = JSON.parse(await bare.line()) as { received: number; seconds: number };
-  await pub.rest();
-  await bare.stop();
-  return {
-    messages: count,
-    service_per_s: Math.round(count / serviceSeconds),
-    bare_per_s: Math.round(b.received / b.seconds),
-  };
+  return seconds;
 }
 
 const VIEW = '/api/volume-by-category-1m?rows_per_page=100';

@@ -60,6 +60,7 @@ const ENV_CONTRACT = {
   stopTimeout: 'STATSCACHE_STOP_TIMEOUT',
   plugins: 'STATSCACHE_PLUGINS',
   retention: 'STATSCACHE_RETENTION',
+  busThread: 'STATSCACHE_BUS_THREAD',
   examples: 'STATSCACHE_EXAMPLES',
 };
 const FLAG_CONTRACT = [
@@ -108,6 +109,7 @@ const FLAG_CONTRACT = [
   '--journal-max-age',
   '--journal-max-bytes',
   '--stop-timeout',
+  '--bus-thread',
   '--examples',
 ];
 

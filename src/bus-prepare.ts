@@ -1,0 +1,77 @@
+import { encode } from '../snapshots/codec.js';
+import { encodeJournalRecord, messageId } from '../snapshots/journal.js';
+import { deriveMeta } from './meta/index.js';
+import { type DecodeErrorReason, decodeEnvelope, type FrameLimits, frameLimits, parseFrames } from './decode-frames.js';
+
+/** The bounds the bus thread applies: every FrameLimits bound but the clock, which stays with the service. */
+export type ThreadLimits = Omit<FrameLimits, 'nowSeconds'> & { readonly maxFanout: number };
+
+/**
+ * One bus message as the bus thread hands it over. `ready`: decoded, bounded, timestamp in
+ * seconds, with its journal record (id and envelope, encoded) already made, so the main
+ * thread only unpacks it. `clock`: it has no timestamp, so the service's clock must fill it
+ * in (the main thread decodes these frames itself). `rejected`: counted and skipped.
+ */
+export type Prepared =
+  | {
+      readonly kind: 'ready';
+      readonly record: Uint8Array;
+      /** The message's meta (deriveMeta with the configured fan-out cap), encoded. */
+      readonly meta: Uint8Array;
+      readonly truncated: boolean;
+      readonly corrected: 'milliseconds' | 'microseconds' | null;
+    }
+  | { readonly kind: 'clock'; readonly frames: readonly Uint8Array[] }
+  | { readonly kind: 'rejected'; readonly reason: DecodeErrorReason; readonly detail: string };
+
+export function threadLimits(config: {
+  readonly maxFrameBytes: number;
+  readonly maxMessageDepth: number;
+  readonly maxMessageKeys: number;
+  readonly maxClockSkew: number;
+  readonly maxFanout: number;
+}): ThreadLimits {
+  const { nowSeconds: _, ...limits } = frameLimits(config, () => 0);
+  return { ...limits, maxFanout: config.maxFanout };
+}
+
+/** The limits with no clock: the future-timestamp bound is judged on the main thread (bus-thread.ts). */
+export function unclocked(limits: ThreadLimits): FrameLimits & { readonly maxFanout: number } {
+  return { ...limits, nowSeconds: () => Number.POSITIVE_INFINITY };
+}
+
+/** Everything the main thread used to do per message before journaling it, except what needs its clock. */
+export function prepareFrames(
+  frames: readonly Uint8Array[],
+  limits: FrameLimits & { readonly maxFanout: number },
+): Prepared {
+  const parsed = parseFrames(frames, limits);
+  if (!parsed.ok) return { kind: 'rejected', reason: parsed.reason, detail: parsed.detail };
+  const value = parsed.value as { timestamp?: unknown } | null;
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    (value.timestamp === undefined || value.timestamp === null)
+  ) {
+    // Copies: the frames' memory belongs to libzmq's receive buffer, reused after this call.
+    return { kind: 'clock', frames: frames.map((f) => f.slice()) };
+  }
+  const result = decodeEnvelope(parsed.value, parsed.topic, limits);
+  if (!result.ok) return { kind: 'rejected', reason: result.reason, detail: result.detail };
+  const id = messageId(result.envelope);
+  let truncated = false;
+  const meta = deriveMeta(result.envelope, {
+    maxFanout: limits.maxFanout,
+    onTruncated: () => {
+      truncated = true;
+    },
+  });
+  return {
+    kind: 'ready',
+    record: encodeJournalRecord(id, result.envelope),
+    meta: encode(meta),
+    truncated,
+    corrected: result.correctedTimestamp,
+  };
+}

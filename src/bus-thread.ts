@@ -1,0 +1,159 @@
+import { Worker } from 'node:worker_threads';
+import { decodeFreshRecord } from '../snapshots/journal.js';
+import type { BusHooks, BusOptions, BusSubscription } from './bus.js';
+import { EndpointSet } from './bus-endpoints.js';
+import type { ThreadLimits } from './bus-prepare.js';
+import type { FromBusThread, ThreadItem, ToBusThread } from './bus-thread-protocol.js';
+import type { DecodeErrorReason } from './decode-frames.js';
+import type { Envelope, Meta } from './envelope.js';
+import { decode } from '../snapshots/codec.js';
+
+/** A bus message as the main thread receives it from the bus thread (see bus-prepare.ts). */
+export type ThreadMessage =
+  | {
+      readonly kind: 'ready';
+      readonly source: string;
+      readonly id: string;
+      readonly envelope: Envelope;
+      /** The journal record of (id, envelope), stored as is. */
+      readonly record: Uint8Array;
+      readonly meta: Meta;
+      readonly truncated: boolean;
+      readonly corrected: 'milliseconds' | 'microseconds' | null;
+    }
+  | { readonly kind: 'clock'; readonly source: string; readonly frames: readonly Uint8Array[] }
+  | { readonly kind: 'rejected'; readonly source: string; readonly reason: DecodeErrorReason; readonly detail: string };
+
+export interface ThreadedBusHooks extends Omit<BusHooks, 'onFrames'> {
+  /** One batch, in arrival order; the next is handed over once the returned promise settles. */
+  readonly onBatch: (messages: readonly ThreadMessage[]) => void | Promise<void>;
+}
+
+export interface ThreadOptions {
+  readonly limits: ThreadLimits;
+  /** Messages handed over and not yet processed, beyond which the bus thread stops receiving (libzmq queues). */
+  readonly maxInFlight?: number;
+  /** Most messages per batch. */
+  readonly maxBatch?: number;
+}
+
+/** Under vitest the sources are TypeScript; the thread always runs the built file. */
+const WORKER_URL = import.meta.url.endsWith('.ts')
+  ? new URL('../dist/src/bus-worker.js', import.meta.url)
+  : new URL('./bus-worker.js', import.meta.url);
+
+/** The source named when the bus thread itself fails. */
+export const BUS_THREAD_SOURCE = 'bus-thread';
+
+/**
+ * subscribe() with receiving and preparing on another thread (bus-worker.ts). Endpoint
+ * states are kept here, from the monitor events the thread forwards, on the service's clock.
+ */
+export async function subscribeThreaded(
+  options: BusOptions,
+  thread: ThreadOptions,
+  hooks: ThreadedBusHooks,
+): Promise<BusSubscription> {
+  const worker = new Worker(WORKER_URL, {
+    workerData: {
+      options: { connect: [...options.connect], bind: [...options.bind], topics: [...options.topics] },
+      limits: { ...thread.limits },
+      maxInFlight: thread.maxInFlight ?? 8192,
+      maxBatch: thread.maxBatch ?? 512,
+    },
+  });
+  const endpoints = new EndpointSet(options.connect, hooks);
+  const send = (message: ToBusThread) => worker.postMessage(message);
+  let closing = false;
+  let chain: Promise<void> = Promise.resolve();
+  const done = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+
+  const bound = await new Promise<readonly string[]>((resolve, reject) => {
+    const onStartExit = (code: number) =>
+      reject(new Error(`the bus thread exited (code ${code}) before it opened its sockets`));
+    worker.once('exit', onStartExit);
+    worker.once('error', reject);
+    worker.on('message', (message: FromBusThread) => {
+      switch (message.type) {
+        case 'ready':
+          worker.off('exit', onStartExit);
+          worker.off('error', reject);
+          resolve(message.bound);
+          return;
+        case 'open-failed':
+          reject(Object.assign(new Error(message.message), { code: message.code }));
+          return;
+        case 'batch': {
+          const batch = message;
+          // In order, one at a time: a paused batch (start-up gate, backpressure) holds the ones behind it.
+          chain = chain.then(() => handle(batch.items, batch.buffer));
+          return;
+        }
+        case 'monitor':
+          endpoints.event(message.source, message.event);
+          return;
+        case 'receive-error':
+          hooks.onReceiveError(new Error(message.message), message.source);
+          return;
+        case 'loop-end':
+          if (!closing) hooks.onLoopEnd(message.message === null ? null : new Error(message.message), message.source);
+          return;
+      }
+    });
+  });
+  worker.on('error', (err) => {
+    if (!closing) hooks.onLoopEnd(err, BUS_THREAD_SOURCE);
+  });
+  worker.on('exit', (code) => {
+    if (!closing) hooks.onLoopEnd(new Error(`the bus thread exited (code ${code})`), BUS_THREAD_SOURCE);
+  });
+
+  async function handle(items: readonly ThreadItem[], buffer: ArrayBuffer): Promise<void> {
+    const messages: ThreadMessage[] = [];
+    let start = 0;
+    for (const item of items) {
+      if (item.k === 'ready') {
+        const record = new Uint8Array(buffer, start, item.end - start);
+        const metaBytes = new Uint8Array(buffer, item.end, item.metaEnd - item.end);
+        start = item.metaEnd;
+        try {
+          const { id, envelope } = decodeFreshRecord(record);
+          const meta = decode(metaBytes) as Meta;
+          messages.push({
+            kind: 'ready',
+            source: item.s,
+            id,
+            envelope,
+            record,
+            meta,
+            truncated: item.t,
+            corrected: item.c,
+          });
+        } catch (err) {
+          hooks.onReceiveError(err, item.s);
+        }
+      } else if (item.k === 'clock') messages.push({ kind: 'clock', source: item.s, frames: item.f });
+      else messages.push({ kind: 'rejected', source: item.s, reason: item.r, detail: item.d });
+    }
+    try {
+      await hooks.onBatch(messages);
+    } catch (err) {
+      hooks.onReceiveError(err, messages[0]?.source ?? BUS_THREAD_SOURCE);
+    }
+    if (!closing) send({ type: 'ack', count: items.length });
+  }
+
+  return {
+    bound,
+    connected: [...options.connect],
+    done,
+    endpoints: () => endpoints.statuses(),
+    close: () => {
+      if (closing) return;
+      closing = true;
+      send({ type: 'close' });
+      // A thread that does not end by itself (a socket that will not close) must not hold the process.
+      setTimeout(() => void worker.terminate(), 2000).unref();
+    },
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * The bus thread: receives ZeroMQ frames and does the per-message work that needs no plugin
+ * state (JSON parse, bounds, timestamp units, de-duplication id, journal record encoding),
+ * so the two cores pipeline: this thread prepares message n+1 while the main thread journals
+ * and applies message n. Batches go to the main thread in one transferred buffer; the main
+ * thread acknowledges each, and at most `maxInFlight` messages are unacknowledged (beyond
+ * that this thread stops receiving and libzmq queues, as the single-thread bus does).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { type BusOptions, openSockets } from './bus.js';
+import { prepareFrames, type ThreadLimits, unclocked } from './bus-prepare.js';
+import type { FromBusThread, ThreadItem, ToBusThread } from './bus-thread-protocol.js';
+
+interface BusWorkerData {
+  readonly options: BusOptions;
+  readonly limits: ThreadLimits;
+  readonly maxInFlight: number;
+  readonly maxBatch: number;
+}
+
+const port = parentPort;
+if (!port) throw new Error('bus-worker.js runs as a worker thread (src/bus-thread.ts starts it)');
+const data = workerData as BusWorkerData;
+const limits = unclocked(data.limits);
+const post = (message: FromBusThread, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer ?? []);
+
+let items: ThreadItem[] = [];
+let records: Uint8Array[] = [];
+let recordBytes = 0;
+let flushScheduled = false;
+let inFlight = 0;
+let resume: (() => void) | null = null;
+
+function flush(): void {
+  flushScheduled = false;
+  if (items.length === 0) return;
+  // One buffer per batch, transferred: no copy across threads, and no pooled Buffer sent whole.
+  const buffer = new ArrayBuffer(recordBytes);
+  const bytes = new Uint8Array(buffer);
+  let at = 0;
+  for (const r of records) {
+    bytes.set(r, at);
+    at += r.byteLength;
+  }
+  inFlight += items.length;
+  post({ type: 'batch', items, buffer }, [buffer]);
+  items = [];
+  records = [];
+  recordBytes = 0;
+}
+
+function onFrames(frames: readonly Uint8Array[], source: string): void | Promise<void> {
+  const prepared = prepareFrames(frames, limits);
+  switch (prepared.kind) {
+    case 'ready': {
+      records.push(prepared.record, prepared.meta);
+      recordBytes += prepared.record.byteLength;
+      const end = recordBytes;
+      recordBytes += prepared.meta.byteLength;
+      items.push({ k: 'ready', s: source, end, metaEnd: recordBytes, c: prepared.corrected, t: prepared.truncated });
+      break;
+    }
+    case 'clock':
+      items.push({ k: 'clock', s: source, f: prepared.frames });
+      break;
+    case 'rejected':
+      items.push({ k: 'rejected', s: source, r: prepared.reason, d: prepared.detail });
+      break;
+  }
+  // libzmq hands over queued messages without leaving the microtask queue: flush by size too.
+  if (items.length >= data.maxBatch) flush();
+  else if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flush);
+  }
+  if (inFlight + items.length < data.maxInFlight) return;
+  flush();
+  return new Promise((r) => {
+    resume = r;
+  });
+}
+
+const sockets = await openSockets(data.options, {
+  onFrames,
+  onMonitor: (source, event) => post({ type: 'monitor', source, event }),
+  onReceiveError: (err, source) =>
+    post({ type: 'receive-error', source, message: String((err as Error)?.message ?? err) }),
+  onLoopEnd: (err, source) =>
+    post({ type: 'loop-end', source, message: err === null ? null : String((err as Error)?.message ?? err) }),
+}).catch((err: unknown) => {
+  post({ type: 'open-failed', message: String((err as Error)?.message ?? err), code: (err as { code?: string }).code });
+  return null;
+});
+
+if (sockets) {
+  port.on('message', (message: ToBusThread) => {
+    if (message.type === 'ack') {
+      inFlight -= message.count;
+      if (resume && inFlight < data.maxInFlight) {
+        const r = resume;
+        resume = null;
+        r();
+      }
+    } else if (message.type === 'close') {
+      sockets.close();
+      // A receive loop waiting for credit would keep the thread alive after close.
+      resume?.();
+      port.close();
+    }
+  });
+  post({ type: 'ready', bound: [...sockets.bound] });
+} else {
+  port.close();
+}

@@ -1,0 +1,185 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { Publisher } from 'zeromq';
+import { decodeFreshRecord, encodeJournalRecord, messageId } from '../../snapshots/journal.js';
+import { decode } from '../../snapshots/codec.js';
+import { prepareFrames, threadLimits, unclocked } from '../../src/bus-prepare.js';
+import { subscribeThreaded, type ThreadMessage } from '../../src/bus-thread.js';
+import { loadConfig } from '../../src/config.js';
+import { decodeFrames, frameLimits } from '../../src/decode-frames.js';
+import { deriveMeta } from '../../src/meta/index.js';
+import { Service } from '../../src/service.js';
+import { recentSamples } from '../helpers/fixtures.js';
+import { eventually, tempDir } from '../helpers/service-process.js';
+
+/**
+ * The bus thread (bus-worker.ts) does the per-message work the main thread used to do before
+ * journaling: the result must be the same bytes, ids, meta and verdicts, and the service must
+ * end in the same state either way. Its hand-over is bounded: a main thread that does not keep
+ * up stops the thread from receiving (libzmq queues), instead of memory growing.
+ */
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const config = loadConfig({ env: {}, flags: { port: 0, maxFanout: 3 } });
+const limits = unclocked(threadLimits(config));
+const frame = (e: Record<string, unknown>) => [Buffer.from(String(e['topic'] ?? 't')), Buffer.from(JSON.stringify(e))];
+
+describe('preparing a message off the main thread', () => {
+  it('gives the id, journal record and meta the main thread would have made', () => {
+    let truncatedOnMain = 0;
+    let truncatedInThread = 0;
+    const now = Math.floor(Date.now() / 1000);
+    for (const e of recentSamples(now)) {
+      const frames = frame(e);
+      const main = decodeFrames(
+        frames,
+        frameLimits(config, () => now),
+      );
+      const prepared = prepareFrames(frames, limits);
+      expect(main.ok).toBe(true);
+      if (!main.ok || prepared.kind !== 'ready') throw new Error(`expected a ready message, got ${prepared.kind}`);
+      const id = messageId(main.envelope);
+      expect(Buffer.from(prepared.record).equals(Buffer.from(encodeJournalRecord(id, main.envelope)))).toBe(true);
+      expect(decodeFreshRecord(prepared.record)).toEqual({ id, envelope: main.envelope });
+      const meta = deriveMeta(main.envelope, { maxFanout: 3, onTruncated: () => truncatedOnMain++ });
+      expect(decode(prepared.meta)).toEqual(meta);
+      if (prepared.truncated) truncatedInThread++;
+    }
+    // maxFanout 3 cuts some real messages: the flag is carried over, not lost.
+    expect(truncatedOnMain).toBeGreaterThan(0);
+    expect(truncatedInThread).toBe(truncatedOnMain);
+  });
+
+  it('rejects for the same reasons, converts timestamp units, and leaves clock work to the main thread', () => {
+    const t = 1_780_000_000;
+    const cases: [Uint8Array[], string][] = [
+      [[Buffer.from('a')], 'frame_count'],
+      [[Buffer.from('t'), Buffer.from('{nope')], 'invalid_json'],
+      [[Buffer.from('t'), Buffer.from('[1]')], 'not_object'],
+      [frame({ topic: 'x'.repeat(300), timestamp: t, msg: {} }), 'bad_topic'],
+      [frame({ topic: 't', timestamp: -1, msg: {} }), 'bad_timestamp'],
+      [frame({ topic: 't', timestamp: t, msg: JSON.parse(`${'['.repeat(100)}${']'.repeat(100)}`) }), 'too_deep'],
+    ];
+    for (const [frames, reason] of cases) {
+      const p = prepareFrames(frames, limits);
+      expect(p).toMatchObject({ kind: 'rejected', reason });
+      expect(
+        decodeFrames(
+          frames,
+          frameLimits(config, () => t),
+        ),
+      ).toMatchObject({ ok: false, reason });
+    }
+    const ms = prepareFrames(frame({ topic: 't', timestamp: t * 1000, msg: {} }), limits);
+    expect(ms).toMatchObject({ kind: 'ready', corrected: 'milliseconds' });
+    if (ms.kind === 'ready') expect(decodeFreshRecord(ms.record).envelope.timestamp).toBe(t);
+    // No timestamp: the service's clock fills it in, so the frames go over as they came.
+    const untimed = prepareFrames(frame({ topic: 't', msg: {} }), limits);
+    expect(untimed.kind).toBe('clock');
+    // Far in the future: only the main thread has the clock to judge it.
+    expect(prepareFrames(frame({ topic: 't', timestamp: 9e9, msg: {} }), limits).kind).toBe('ready');
+  });
+});
+
+describe('the bus thread', () => {
+  it('hands batches over in order, and stops receiving while maxInFlight messages are unacknowledged', async () => {
+    const received: ThreadMessage[] = [];
+    let release: () => void = () => {};
+    let held = true;
+    const sub = await subscribeThreaded(
+      { connect: [], bind: ['tcp://127.0.0.1:*'], topics: [''] },
+      { limits: threadLimits(config), maxInFlight: 20, maxBatch: 5 },
+      {
+        onBatch: (messages) => {
+          received.push(...messages);
+          if (!held) return;
+          return new Promise<void>((r) => {
+            release = r;
+          });
+        },
+        onReceiveError: (err) => {
+          throw err;
+        },
+        onLoopEnd: (err) => {
+          throw err ?? new Error('loop ended');
+        },
+      },
+    );
+    cleanups.push(() => sub.close());
+    const pub = new Publisher({ linger: 0, sendHighWaterMark: 0 });
+    pub.connect(sub.bound[0] as string);
+    cleanups.push(() => pub.close());
+    // Probes until the subscription has joined (a PUB drops messages for a subscriber not there yet).
+    await eventually(
+      async () => {
+        await pub.send(['probe', '{bad']);
+        await new Promise((r) => setTimeout(r, 20));
+        return received.length > 0 ? true : undefined;
+      },
+      10_000,
+      'subscription',
+    );
+    const t = Math.floor(Date.now() / 1000);
+    for (let i = 0; i < 200; i++)
+      await pub.send(['t', JSON.stringify({ topic: 't', timestamp: t, msg_id: `m-${i}`, msg: { i } })]);
+    // The first batch is held: the thread hands over no more than maxInFlight (20) more.
+    await new Promise((r) => setTimeout(r, 300));
+    const whileHeld = received.length;
+    expect(whileHeld).toBeLessThanOrEqual(received.filter((m) => m.kind === 'rejected').length + 20);
+    held = false;
+    release();
+    const all = await eventually(
+      async () => {
+        const ready = received.filter((m) => m.kind === 'ready');
+        return ready.length === 200 ? ready : undefined;
+      },
+      10_000,
+      'all 200 messages',
+    );
+    expect(all.map((m) => (m.kind === 'ready' ? m.id.split('#')[0] : ''))).toEqual(
+      Array.from({ length: 200 }, (_, i) => `m-${i}`),
+    );
+    const probes = received.filter((m) => m.kind === 'rejected');
+    expect(probes.every((m) => m.kind === 'rejected' && m.reason === 'invalid_json')).toBe(true);
+  });
+
+  it('leaves the service in the same state as receiving on the main thread', async () => {
+    const digests: Record<string, string>[] = [];
+    const now = Math.floor(Date.now() / 1000);
+    const messages = recentSamples(now);
+    for (const busThread of [true, false]) {
+      const dir = tempDir();
+      cleanups.push(() => dir.remove());
+      const c = loadConfig({ env: {}, flags: { dataDir: dir.path, port: 0, bind: ['tcp://127.0.0.1:*'], busThread } });
+      const s = Service.build({ config: c, logger: pino({ level: 'silent' }) });
+      await s.start();
+      cleanups.push(() => s.stop());
+      const pub = new Publisher({ linger: 0, sendHighWaterMark: 0 });
+      pub.connect(s.subscription?.bound[0] as string);
+      cleanups.push(() => pub.close());
+      await eventually(
+        async () => {
+          await pub.send(['probe', '{bad']);
+          await new Promise((r) => setTimeout(r, 20));
+          return s.intake.counters.frames > 0 ? true : undefined;
+        },
+        10_000,
+        'subscription',
+      );
+      for (const e of messages) await pub.send([e.topic, JSON.stringify(e)]);
+      await eventually(
+        async () => (s.intake.counters.accepted === messages.length ? true : undefined),
+        20_000,
+        `${messages.length} accepted (bus thread ${busThread})`,
+      );
+      await s.intake.settled();
+      digests.push(Object.fromEntries(s.host.runtimes.map((r) => [r.ident, r.digest])));
+      expect(s.intake.counters.duplicates).toBe(0);
+    }
+    expect(Object.keys(digests[0] ?? {}).length).toBeGreaterThan(20);
+    expect(digests[0]).toEqual(digests[1]);
+  });
+});
