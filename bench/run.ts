@@ -102,6 +102,14 @@ if (want('reads')) {
     `${r2(f.service.server_cpu_us_per_req / f.uws.server_cpu_us_per_req)}× bare uWS`,
     `ingest alone: ${f.ingest_event_loop_pct_of_core}% of a core`,
   ]);
+  const q = f.not_ingesting;
+  rows.push([
+    'the same with ingest stopped (one round): the read path alone',
+    `${k(q.service.rps)}, p99 ${q.service.p99_ms} ms, ${q.service.server_cpu_us_per_req} µs CPU/req`,
+    `bare uWS ${k(q.uws.rps)} (p99 ${q.uws.p99_ms}, ${q.uws.server_cpu_us_per_req} µs CPU/req)`,
+    `${r2(q.service.rps / q.uws.rps)} of uWS; CPU/req ${r2(q.service.server_cpu_us_per_req / q.uws.server_cpu_us_per_req)}×`,
+    '',
+  ]);
   if (f.compare)
     rows.push([
       `the same, build in ${f.compare.dist} (same rounds)`,

@@ -159,6 +159,15 @@ export async function readFigures(seconds: number, rounds: number, compareDist?:
   const machine = machineLoad(machine0);
   const appliedPerS =
     ((await metric(s.base, 'statscache_apply_delay_seconds_count')) - applied0) / ((performance.now() - t0) / 1000);
+  // The same pair with ingest stopped (no publisher, no second service): the read path alone
+  // against bare uWS, and how much of the gap above the ingest on the same 2 cores accounts for.
+  for (const x of [main, other]) await x?.pub.stop();
+  await other?.s.svc.stop();
+  await sleep(2000);
+  const quiet = {
+    service: await measured(`${s.base}${VIEW}`, seconds, s.svc.proc.pid),
+    uws: await bare('uws'),
+  };
   const mean = (rs: Measured[]): Measured => ({
     rps: Math.round(rs.reduce((n, r) => n + r.rps, 0) / rs.length),
     server_cpu_us_per_req: +(rs.reduce((n, r) => n + r.server_cpu_us_per_req, 0) / rs.length).toFixed(1),
@@ -166,10 +175,7 @@ export async function readFigures(seconds: number, rounds: number, compareDist?:
     p99_ms: +(rs.reduce((n, r) => n + r.p99_ms, 0) / rs.length).toFixed(2),
     errors: rs.reduce((n, r) => n + r.errors, 0),
   });
-  for (const x of [main, other]) {
-    await x?.pub.stop();
-    await x?.s.svc.stop();
-  }
+  await s.svc.stop();
   return {
     body_bytes: body.length,
     ingest_during_run_per_s: Math.round(appliedPerS),
@@ -180,6 +186,7 @@ export async function readFigures(seconds: number, rounds: number, compareDist?:
     uws: mean(runs.uws),
     node: mean(runs.node),
     ...(other ? { compare: { dist: compareDist, ...mean(runs.compare) } } : {}),
+    not_ingesting: quiet,
     runs,
   };
 }
