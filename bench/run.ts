@@ -80,15 +80,44 @@ if (want('replay')) {
   ]);
 }
 if (want('reads')) {
-  const f = await readFigures(scale.wrkSeconds, scale.wrkRounds);
+  const compare = process.argv.find((a) => a.startsWith('--reads-compare='))?.slice('--reads-compare='.length);
+  const roundsFlag = process.argv.find((a) => a.startsWith('--reads-rounds='))?.slice('--reads-rounds='.length);
+  const f = await readFigures(
+    scale.wrkSeconds,
+    roundsFlag ? Math.max(1, Number(roundsFlag) | 0) : scale.wrkRounds,
+    compare,
+  );
   json['reads'] = f;
   rows.push([
-    'GET /api/volume-by-category-1m?rows_per_page=100 (req/s), ingesting 1 k msg/s',
+    `GET /api/volume-by-category-1m?rows_per_page=100 (req/s), ingesting 1 k msg/s; machine ${f.machine_busy_pct}% busy, CPU pressure ${f.cpu_pressure_pct ?? '?'}%`,
     `${k(f.service.rps)}, p99 ${f.service.p99_ms} ms`,
     `bare uWS ${k(f.uws.rps)} (p99 ${f.uws.p99_ms}); node:http ${k(f.node.rps)} (p99 ${f.node.p99_ms})`,
     `${r2(f.service.rps / f.uws.rps)} of uWS, ${r2(f.service.rps / f.node.rps)}× node:http`,
     '≥ 0.90, ≥ 2.2×, p99 < 5 ms',
   ]);
+  rows.push([
+    "server main-thread CPU per request (µs), the same runs (the service's includes its ingest)",
+    String(f.service.server_cpu_us_per_req),
+    `bare uWS ${f.uws.server_cpu_us_per_req}; node:http ${f.node.server_cpu_us_per_req}`,
+    `${r2(f.service.server_cpu_us_per_req / f.uws.server_cpu_us_per_req)}× bare uWS`,
+    `ingest alone: ${f.ingest_event_loop_pct_of_core}% of a core`,
+  ]);
+  const q = f.not_ingesting;
+  rows.push([
+    'the same with ingest stopped (one round): the read path alone',
+    `${k(q.service.rps)}, p99 ${q.service.p99_ms} ms, ${q.service.server_cpu_us_per_req} µs CPU/req`,
+    `bare uWS ${k(q.uws.rps)} (p99 ${q.uws.p99_ms}, ${q.uws.server_cpu_us_per_req} µs CPU/req)`,
+    `${r2(q.service.rps / q.uws.rps)} of uWS; CPU/req ${r2(q.service.server_cpu_us_per_req / q.uws.server_cpu_us_per_req)}×`,
+    '',
+  ]);
+  if (f.compare)
+    rows.push([
+      `the same, build in ${f.compare.dist} (same rounds)`,
+      `${k(f.compare.rps)}, p99 ${f.compare.p99_ms} ms`,
+      'the bare servers above',
+      `${r2(f.compare.rps / f.uws.rps)} of uWS, ${r2(f.compare.rps / f.node.rps)}× node:http`,
+      `CPU per request ${f.compare.server_cpu_us_per_req} µs`,
+    ]);
 }
 if (want('push')) {
   const f = await pushFigures(scale.pushClients, scale.pushSeconds);

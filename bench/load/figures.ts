@@ -1,5 +1,5 @@
 /** The figures measured across processes: ingest, reads under wrk, push latency. */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   child,
@@ -72,15 +72,68 @@ async function timeService(pubEndpoint: string, count: number, args: string[]): 
 
 const VIEW = '/api/volume-by-category-1m?rows_per_page=100';
 
+/** CPU seconds (user + system) of a process's main thread: the event loop that answers (not LMDB's or GC's threads). */
+function cpuSeconds(pid: number | undefined): number {
+  const fields = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** A wrk run plus the server's main-thread CPU time per answered request, in µs (the service's includes its ingest). */
+type Measured = WrkResult & { readonly server_cpu_us_per_req: number };
+async function measured(url: string, seconds: number, pid: number | undefined): Promise<Measured> {
+  const c0 = cpuSeconds(pid);
+  const r = await wrk(url, seconds);
+  const cpu = cpuSeconds(pid) - c0;
+  return { ...r, server_cpu_us_per_req: +((cpu * 1e6) / Math.max(1, r.rps * seconds)).toFixed(1) };
+}
+
+type LoadMark = { readonly at: number; readonly idle: number; readonly total: number; readonly stall: number };
+/**
+ * How contended the machine was (other work shares its 2 cores): the busy share of all CPUs, and
+ * the share of time some runnable task waited for a CPU (Linux PSI, /proc/pressure/cpu "some").
+ */
+function machineLoad(): LoadMark;
+function machineLoad(since: LoadMark): { machine_busy_pct: number; cpu_pressure_pct: number | null };
+function machineLoad(since?: LoadMark) {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+  let stall = Number.NaN;
+  try {
+    stall = Number(/^some .*total=(\d+)/m.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1]);
+  } catch {
+    /* no PSI in this kernel: reported as null */
+  }
+  const mark = {
+    at: performance.now(),
+    idle: (cpu[3] ?? 0) + (cpu[4] ?? 0),
+    total: cpu.reduce((a, b) => a + b, 0),
+    stall,
+  };
+  if (since === undefined) return mark;
+  const pressure = (100 * (mark.stall - since.stall)) / 1000 / (mark.at - since.at);
+  return {
+    machine_busy_pct: Math.round(100 * (1 - (mark.idle - since.idle) / Math.max(1, mark.total - since.total))),
+    cpu_pressure_pct: Number.isFinite(pressure) ? Math.round(pressure) : null,
+  };
+}
+
 /**
  * wrk against the service while a publisher sends 1 k msg/s, and against bare uWS and node:http
  * serving the same bytes; `rounds` alternations, each figure the mean over its rounds.
+ * `compareDist` (another build's dist/, e.g. of the commit before a change) adds a second
+ * service, fed by a publisher of its own at the same rate, measured in the same rounds: a
+ * before/after pair that shares the machine's noise.
  */
-export async function readFigures(seconds: number, rounds: number) {
-  const s = await startService();
-  const pub = publisher(s.bus, 0, 1000, 'ingest-connect');
-  await pub.line();
-  pub.send('go\n');
+export async function readFigures(seconds: number, rounds: number, compareDist?: string) {
+  const started = async (dist?: string) => {
+    const svc = await startService([], undefined, dist);
+    const pub = publisher(svc.bus, 0, 1000, 'ingest-connect');
+    await pub.line();
+    pub.send('go\n');
+    return { s: svc, pub };
+  };
+  const main = await started();
+  const other = compareDist === undefined ? undefined : await started(compareDist);
+  const s = main.s;
   await sleep(1500);
   const body = Buffer.from(await (await fetch(`${s.base}${VIEW}`)).arrayBuffer());
   const file = join(s.dataDir, 'view.json');
@@ -89,39 +142,62 @@ export async function readFigures(seconds: number, rounds: number) {
     const port = await freePort();
     const c = child(process.execPath, [join(DIST, 'bench/load/bare-http.js'), kind, String(port), file]);
     await c.line();
-    const result = await wrk(`http://127.0.0.1:${port}${VIEW}`, seconds);
+    const result = await measured(`http://127.0.0.1:${port}${VIEW}`, seconds, c.proc.pid);
     await c.stop();
     return result;
   };
-  // Rounds alternate the three servers, so a burst of other work on the machine is spread over all.
-  const runs: Record<'service' | 'uws' | 'node', WrkResult[]> = { service: [], uws: [], node: [] };
+  // Rounds alternate the servers, so a burst of other work on the machine is spread over all.
+  const runs: Record<'service' | 'uws' | 'node' | 'compare', Measured[]> = {
+    service: [],
+    uws: [],
+    node: [],
+    compare: [],
+  };
+  // What ingest alone costs the service's event loop (share of one core, no reads), for reading
+  // the figures: that share is not available to answer requests.
+  const c0 = cpuSeconds(s.svc.proc.pid);
+  await sleep(2000);
+  const ingestCpu = (cpuSeconds(s.svc.proc.pid) - c0) / 2;
   const applied0 = await metric(s.base, 'statscache_apply_delay_seconds_count');
+  const machine0 = machineLoad();
   const t0 = performance.now();
   for (let round = 0; round < rounds; round++) {
-    runs.service.push(await wrk(`${s.base}${VIEW}`, seconds));
+    runs.service.push(await measured(`${s.base}${VIEW}`, seconds, s.svc.proc.pid));
     runs.uws.push(await bare('uws'));
+    if (other) runs.compare.push(await measured(`${other.s.base}${VIEW}`, seconds, other.s.svc.proc.pid));
     runs.node.push(await bare('node'));
   }
+  const machine = machineLoad(machine0);
   const appliedPerS =
     ((await metric(s.base, 'statscache_apply_delay_seconds_count')) - applied0) / ((performance.now() - t0) / 1000);
-  const mean = (rs: WrkResult[]): WrkResult => ({
+  // The same pair with ingest stopped (no publisher, no second service): the read path alone
+  // against bare uWS, and how much of the gap above the ingest on the same 2 cores accounts for.
+  for (const x of [main, other]) await x?.pub.stop();
+  await other?.s.svc.stop();
+  await sleep(2000);
+  const quiet = {
+    service: await measured(`${s.base}${VIEW}`, seconds, s.svc.proc.pid),
+    uws: await bare('uws'),
+  };
+  const mean = (rs: Measured[]): Measured => ({
     rps: Math.round(rs.reduce((n, r) => n + r.rps, 0) / rs.length),
+    server_cpu_us_per_req: +(rs.reduce((n, r) => n + r.server_cpu_us_per_req, 0) / rs.length).toFixed(1),
     p50_ms: +(rs.reduce((n, r) => n + r.p50_ms, 0) / rs.length).toFixed(2),
     p99_ms: +(rs.reduce((n, r) => n + r.p99_ms, 0) / rs.length).toFixed(2),
     errors: rs.reduce((n, r) => n + r.errors, 0),
   });
-  const service = mean(runs.service);
-  const uws = mean(runs.uws);
-  const node = mean(runs.node);
-  await pub.stop();
   await s.svc.stop();
   return {
     body_bytes: body.length,
     ingest_during_run_per_s: Math.round(appliedPerS),
+    ingest_event_loop_pct_of_core: Math.round(100 * ingestCpu),
+    ...machine,
     rounds,
-    service,
-    uws,
-    node,
+    service: mean(runs.service),
+    uws: mean(runs.uws),
+    node: mean(runs.node),
+    ...(other ? { compare: { dist: compareDist, ...mean(runs.compare) } } : {}),
+    not_ingesting: quiet,
     runs,
   };
 }

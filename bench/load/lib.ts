@@ -91,13 +91,13 @@ export function child(cmd: string, args: string[], env: Record<string, string> =
   };
 }
 
-/** The real service, started through its CLI as a user would. */
-export async function startService(extra: string[] = [], connect?: string) {
+/** The real service, started through its CLI as a user would; `dist` picks another build (an A/B run). */
+export async function startService(extra: string[] = [], connect?: string, dist = DIST) {
   const port = await freePort();
   const busPort = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'statscache-bench-'));
   const args = [
-    join(DIST, 'src/cli.js'),
+    join(dist, 'src/cli.js'),
     'serve',
     '--port',
     String(port),

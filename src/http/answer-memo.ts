@@ -7,6 +7,7 @@
  */
 export class AnswerMemo<T extends object> {
   private readonly entries = new Map<string, T>();
+  private readonly last = new Map<object, { parts: readonly (string | number)[]; value: T }>();
 
   constructor(private readonly maxEntries = 2048) {}
 
@@ -16,6 +17,23 @@ export class AnswerMemo<T extends object> {
 
   get(key: string): T | undefined {
     return this.entries.get(key);
+  }
+
+  /**
+   * The answer last served for `owner` when every part of its key is the same again: a repeated
+   * read (the common case: many clients polling one view) skips building and hashing the key.
+   */
+  recent(owner: object, parts: readonly (string | number)[]): T | undefined {
+    const last = this.last.get(owner);
+    if (last === undefined || last.parts.length !== parts.length) return undefined;
+    for (let i = 0; i < parts.length; i++) if (last.parts[i] !== parts[i]) return undefined;
+    return last.value;
+  }
+
+  /** Remembers `value` as `owner`'s most recent answer (see recent()); owners are few (plugins). */
+  remember(owner: object, parts: readonly (string | number)[], value: T): T {
+    this.last.set(owner, { parts, value });
+    return value;
   }
 
   set(key: string, value: T): T {

@@ -17,6 +17,8 @@ import { identList, layout, rows, type RouteContext } from './view-routes.js';
 /** What the HTTP layer reports to the metrics module (src/metrics.ts implements it). */
 export interface HttpMetricsSink {
   countRequest(route: string, method: string, status: number): void;
+  /** The same count as a function bound to one label set, for an answer served again and again. */
+  counter?(route: string, method: string, status: number): () => void;
   /** Prometheus exposition text, rendered at most a moment ago. */
   text(): string;
   readonly contentType: string;
@@ -51,9 +53,11 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
     schemas: new Map<string, z.ZodObject>(deps.host.runtimes.map((r) => [r.ident, pluginParamsSchema(r.plugin)])),
     answers: new AnswerMemo<HttpResponse>(),
   };
-  // A memoised answer is the same object each time, so its final form is built once too.
-  const finalGet = new WeakMap<HttpResponse, HttpResponse>();
-  const finalHead = new WeakMap<HttpResponse, HttpResponse>();
+  // A memoised answer is the same object each time, so its final form (and the request counter
+  // of its labels) is built once too.
+  type Final = { readonly res: HttpResponse; readonly pattern: RoutePattern; readonly count: (() => void) | undefined };
+  const finalGet = new WeakMap<HttpResponse, Final>();
+  const finalHead = new WeakMap<HttpResponse, Final>();
   // Static documents: rendered on first use, then served from the cache by ETag.
   let openapi: string | undefined;
   const pages = new Map<string, { html: string; csp: string }>();
@@ -186,15 +190,18 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
       deps.metrics?.countRequest(pattern, req.method, 500);
       throw err;
     }
-    deps.metrics?.countRequest(pattern, req.method, res.status);
     // HEAD gets no body here: uWS 20.30's endWithoutBody(length > 0) aborts the whole process, so
     // the adapter must only ever be asked for a zero length (Content-Length on HEAD is optional).
     const head = req.method === 'HEAD';
-    return derivedOnce(head ? finalHead : finalGet, res, (r) => ({
-      ...r,
-      headers: { ...NOSNIFF, ...r.headers },
-      body: head ? '' : r.body,
+    const final = derivedOnce(head ? finalHead : finalGet, res, (r) => ({
+      res: { ...r, headers: { ...NOSNIFF, ...r.headers }, body: head ? '' : r.body },
+      pattern,
+      count: deps.metrics?.counter?.(pattern, req.method, r.status),
     }));
+    // Only GET and HEAD share answer objects, each in its own map; the pattern is checked all the same.
+    if (final.count !== undefined && final.pattern === pattern) final.count();
+    else deps.metrics?.countRequest(pattern, req.method, res.status);
+    return final.res;
   };
 }
 

@@ -41,6 +41,9 @@ export function matchRoute(path: string): RouteMatch {
   const fixed = FIXED.get(path);
   if (fixed !== undefined) return { pattern: fixed };
   if (!path.startsWith('/api/')) return { pattern: 'unmatched' };
+  // The hot read, `/api/<ident>` with a plain ident: no split, nothing to decode.
+  if (path.length > 5 && path.indexOf('/', 5) === -1 && path.indexOf('%') === -1)
+    return { pattern: '/api/:ident', ident: path.slice(5) };
   const parts = path.slice('/api/'.length).split('/');
   // One trailing slash is tolerated (`/api/volume-1m/`), as Flask did.
   if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();

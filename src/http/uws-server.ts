@@ -115,18 +115,34 @@ function whyNotListening(host: string, port: number): Promise<StatscacheError> {
 
 const ipOf = (res: uWS.HttpResponse) => Buffer.from(res.getRemoteAddressAsText()).toString();
 
-/** Status line and header list per answer object: a memoised answer is walked once. */
-const prepared = new WeakMap<HttpResponse, { status: string; headers: [string, string][] }>();
-const prepare = (r: HttpResponse) => ({
-  status: `${r.status} ${STATUS_TEXT[r.status] ?? ''}`.trim(),
-  headers: Object.entries(r.headers),
-});
+/**
+ * The status line and every header of one answer as a single string, built once per answer
+ * object (a memoised answer is the same object each time). uWS writes `writeStatus`'s argument
+ * verbatim between `HTTP/1.1 ` and CRLF, so status and headers go out in one native call instead
+ * of one per header; uWS still appends Date and Content-Length itself when the body is ended.
+ * An answer whose header names or values hold CR or LF (none of ours should) is written header
+ * by header instead, so a stray line break can never end the header block early.
+ */
+export interface Wire {
+  readonly head: string;
+  readonly headers: readonly [string, string][] | null;
+}
+const prepared = new WeakMap<HttpResponse, Wire>();
+const LINE_BREAK = /[\r\n]/;
+export const wireOf = (r: HttpResponse): Wire => {
+  const status = `${r.status} ${STATUS_TEXT[r.status] ?? ''}`.trim();
+  const headers = Object.entries(r.headers);
+  if (headers.some(([k, v]) => LINE_BREAK.test(k) || LINE_BREAK.test(v))) return { head: status, headers };
+  let head = status;
+  for (const [k, v] of headers) head += `\r\n${k}: ${v}`;
+  return { head, headers: null };
+};
 
 function writeResponse(res: uWS.HttpResponse, response: HttpResponse, head: boolean): void {
-  const { status, headers } = derivedOnce(prepared, response, prepare);
+  const wire = derivedOnce(prepared, response, wireOf);
   res.cork(() => {
-    res.writeStatus(status);
-    for (const [k, v] of headers) res.writeHeader(k, v);
+    res.writeStatus(wire.head);
+    if (wire.headers !== null) for (const [k, v] of wire.headers) res.writeHeader(k, v);
     // endWithoutBody(n) with n > 0 aborts the process in uWS 20.30: HEAD answers carry no length.
     if (head) res.endWithoutBody();
     else res.end(response.body);
@@ -289,13 +305,15 @@ export function listen<C>(
   }
 
   app.any('/*', (res, req) => {
-    const headers = new Map<string, string>();
-    req.forEach((k, v) => headers.set(k, v));
+    // Headers are read from uWS as the handler asks for them (the request object is only valid
+    // until this callback returns): copying every header per request cost more than the few the
+    // routes read. An answer that comes later gets a copy taken before returning, below.
+    let copied: Map<string, string> | undefined;
     const request: HttpRequest = {
       method: req.getMethod().toUpperCase(),
       path: req.getUrl(),
       query: req.getQuery() ?? '',
-      header: (name) => headers.get(name) ?? '',
+      header: (name) => (copied === undefined ? req.getHeader(name) : (copied.get(name) ?? '')),
     };
     let response: HttpResponse | Promise<HttpResponse>;
     try {
@@ -306,6 +324,9 @@ export function listen<C>(
     }
     if (!(response instanceof Promise)) return writeResponse(res, response, request.method === 'HEAD');
     // An answer that comes later (admin routes): uWS requires onAborted before returning.
+    const headers = new Map<string, string>();
+    req.forEach((k, v) => headers.set(k, v));
+    copied = headers;
     let aborted = false;
     res.onAborted(() => {
       aborted = true;

@@ -55,13 +55,28 @@ export function rows(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext
   const defaultStop = Math.ceil(ctx.nowSeconds()) + interval;
   if (ctx.answers === undefined) return renderRows(req, runtime, ctx, defaultStop);
   // Everything the answer depends on: the plugin's state version, "now", the request as sent.
-  const key = `${runtime.position}\u0000${defaultStop}\u0000${req.path}\u0000${req.query}\u0000${req.header('accept')}\u0000${req.header('accept-encoding')}\u0000${req.header('if-none-match')}`;
-  const known = ctx.answers.get(key);
+  const parts = [
+    runtime.position,
+    defaultStop,
+    req.path,
+    req.query,
+    req.header('accept'),
+    req.header('accept-encoding'),
+    req.header('if-none-match'),
+  ];
+  const answers = ctx.answers;
+  const recent = answers.recent(runtime, parts);
+  if (recent !== undefined) {
+    ctx.cache.stats.hits++;
+    return recent;
+  }
+  const key = parts.join('\u0000');
+  const known = answers.get(key);
   if (known !== undefined) {
     ctx.cache.stats.hits++;
-    return known;
+    return answers.remember(runtime, parts, known);
   }
-  return ctx.answers.set(key, renderRows(req, runtime, ctx, defaultStop));
+  return answers.remember(runtime, parts, answers.set(key, renderRows(req, runtime, ctx, defaultStop)));
 }
 
 function renderRows(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext, defaultStop: number): HttpResponse {

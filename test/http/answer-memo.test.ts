@@ -18,6 +18,25 @@ describe('AnswerMemo', () => {
   });
 });
 
+describe('AnswerMemo.recent', () => {
+  it('answers only when every part of the key is the same again, per owner', () => {
+    const memo = new AnswerMemo<{ n: number }>();
+    const a = {};
+    const b = {};
+    expect(memo.recent(a, [1, 'x'])).toBeUndefined();
+    memo.remember(a, [1, 'x'], { n: 1 });
+    expect(memo.recent(a, [1, 'x'])).toEqual({ n: 1 });
+    expect(memo.recent(b, [1, 'x'])).toBeUndefined();
+    expect(memo.recent(a, [2, 'x'])).toBeUndefined();
+    expect(memo.recent(a, [1, 'y'])).toBeUndefined();
+    expect(memo.recent(a, [1, 'x', ''])).toBeUndefined();
+    expect(memo.recent(a, ['1', 'x'])).toBeUndefined();
+    memo.remember(a, [2, 'x'], { n: 2 });
+    expect(memo.recent(a, [1, 'x'])).toBeUndefined();
+    expect(memo.recent(a, [2, 'x'])).toEqual({ n: 2 });
+  });
+});
+
 describe('memoised /api answers over the real server', () => {
   const start = 1_900_000_000_000;
   const clock = new ManualClock(start);

@@ -1,0 +1,188 @@
+import { connect } from 'node:net';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHttpHandler } from '../../src/http/api-routes.js';
+import type { HttpRequest, HttpResponse } from '../../src/http/responses.js';
+import { matchRoute } from '../../src/http/route-pattern.js';
+import { wireOf } from '../../src/http/uws-server.js';
+import { ManualClock } from '../../src/clock.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { Service } from '../../src/service.js';
+import { tempDir } from '../helpers/service-process.js';
+
+/** One raw HTTP/1.1 exchange: the exact bytes the server wrote, split into head and body. */
+function exchange(port: number, path: string, headers: Record<string, string> = {}) {
+  const lines = [`GET ${path} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close'];
+  for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+  return new Promise<{ status: string; headers: [string, string][]; body: Buffer }>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = connect(port, '127.0.0.1', () => socket.write(`${lines.join('\r\n')}\r\n\r\n`));
+    socket.on('data', (d: Buffer) => chunks.push(d));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const raw = Buffer.concat(chunks);
+      const end = raw.indexOf('\r\n\r\n');
+      const [status = '', ...rest] = raw.subarray(0, end).toString('latin1').split('\r\n');
+      resolve({
+        status,
+        headers: rest.map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]),
+        body: raw.subarray(end + 4),
+      });
+    });
+  });
+}
+
+/** What the route handler answers, as (name, value) pairs in order, for comparison with the wire. */
+const headerPairs = (r: HttpResponse) => Object.entries(r.headers);
+/** The wire's headers without the ones uWS adds itself on every answer. */
+const ours = (hs: [string, string][]) =>
+  hs.filter(([k]) => !['date', 'content-length', 'uwebsockets'].includes(k.toLowerCase()));
+
+describe('answers on the wire: one pre-built head per answer', () => {
+  const start = 1_900_000_000_000;
+  const clock = new ManualClock(start);
+  const dir = tempDir('statscache-wire-');
+  let service: Service;
+  let port = 0;
+  beforeAll(async () => {
+    const config = loadConfig({
+      flags: { port: 0, bind: ['tcp://127.0.0.1:*'], dataDir: dir.path, snapshotInterval: 3600 },
+    });
+    service = Service.build({ config, logger: createLogger('silent'), clock });
+    await service.start();
+    port = service.server?.port ?? 0;
+    for (let i = 0; i < 40; i++)
+      service.accept({
+        topic: `org.fedoraproject.prod.cat${i % 7}.thing`,
+        timestamp: start / 1000 - 60 * i,
+        msg_id: `w${i}`,
+        msg: {},
+      });
+    await service.settled();
+  });
+  afterAll(async () => {
+    await service?.stop();
+    dir.remove();
+  });
+
+  /** A handler of its own (empty memo and cache) over the same plugins: the rendering path, never a memoised answer. */
+  const rendered = (path: string, query: string, headers: Record<string, string> = {}) =>
+    createHttpHandler({
+      host: service.host,
+      nowSeconds: () => clock.now() / 1000,
+      notReadyReason: () => null,
+      health: () => ({}),
+    })({ method: 'GET', path, query, header: (n) => headers[n] ?? '' } satisfies HttpRequest);
+
+  it('a memoised answer goes out byte for byte as the rendered one: status, every header in order, body', async () => {
+    const path = '/api/volume-by-category-1m';
+    const query = 'rows_per_page=5&page=2';
+    const first = await exchange(port, `${path}?${query}`);
+    const second = await exchange(port, `${path}?${query}`);
+    const expected = rendered(path, query);
+    for (const got of [first, second]) {
+      expect(got.status).toBe('HTTP/1.1 200 OK');
+      expect(ours(got.headers)).toEqual(headerPairs(expected));
+      expect(got.body.equals(Buffer.from(expected.body))).toBe(true);
+    }
+    // The paging headers are there, and uWS still adds a correct length after the pre-built head.
+    expect(Object.fromEntries(first.headers)['Link']).toContain('rel="next"');
+    expect(Number(Object.fromEntries(first.headers)['Content-Length'])).toBe(first.body.length);
+  });
+
+  it('gzip, 304 and JSON-P answers are the rendered ones too', async () => {
+    const path = '/api/volume-by-category-1m';
+    const gz = await exchange(port, `${path}?rows_per_page=40`, { 'Accept-Encoding': 'gzip' });
+    const gzAgain = await exchange(port, `${path}?rows_per_page=40`, { 'Accept-Encoding': 'gzip' });
+    const expected = rendered(path, 'rows_per_page=40', { 'accept-encoding': 'gzip' });
+    expect(expected.headers['Content-Encoding']).toBe('gzip');
+    for (const got of [gz, gzAgain]) {
+      expect(ours(got.headers)).toEqual(headerPairs(expected));
+      expect(gunzipSync(got.body).equals(gunzipSync(Buffer.from(expected.body)))).toBe(true);
+    }
+    const etag = Object.fromEntries(gz.headers)['ETag'] ?? '';
+    const notModified = await exchange(port, `${path}?rows_per_page=40`, { 'If-None-Match': etag });
+    expect(notModified.status).toBe('HTTP/1.1 304 Not Modified');
+    expect(ours(notModified.headers)).toEqual(
+      headerPairs(rendered(path, 'rows_per_page=40', { 'if-none-match': etag })),
+    );
+    const jsonp = await exchange(port, `${path}?callback=cb&rows_per_page=3`);
+    expect(jsonp.body.toString().startsWith('cb(')).toBe(true);
+    expect(ours(jsonp.headers)).toEqual(headerPairs(rendered(path, 'callback=cb&rows_per_page=3')));
+  });
+
+  it('a new state of the plugin is a new answer: new bytes, new ETag', async () => {
+    const url = '/api/volume-by-category-1m?rows_per_page=100';
+    const before = await exchange(port, url);
+    expect((await exchange(port, url)).body.equals(before.body)).toBe(true);
+    service.accept({ topic: 'org.fedoraproject.prod.newcat.thing', timestamp: start / 1000, msg_id: 'w-new', msg: {} });
+    await service.settled();
+    const after = await exchange(port, url);
+    expect(after.body.equals(before.body)).toBe(false);
+    expect(after.body.toString()).toContain('newcat');
+    expect(Object.fromEntries(after.headers)['ETag']).not.toBe(Object.fromEntries(before.headers)['ETag']);
+    expect(ours(after.headers)).toEqual(headerPairs(rendered('/api/volume-by-category-1m', 'rows_per_page=100')));
+  });
+
+  it('counts every request exactly, and invented methods fold into one bounded "other" series', async () => {
+    const count = async () => {
+      // Over HTTP: /metrics renders when scraped (no timer), so it already counts the requests just made.
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const series = text.split('\n').filter((l) => l.startsWith('statscache_http_requests_total{'));
+      const of = (labels: string) => {
+        const line = series.find((l) => l.includes(labels));
+        return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+      };
+      return { series, of };
+    };
+    const before = await count();
+    const gets = before.of('route="/api/:ident",method="GET",status="200"');
+    for (let i = 0; i < 25; i++) await exchange(port, '/api/volume-1m');
+    const after = await count();
+    expect(after.of('route="/api/:ident",method="GET",status="200"')).toBe(gets + 25);
+    expect(after.of('route="/metrics",method="GET",status="200"')).toBe(
+      before.of('route="/metrics",method="GET",status="200"') + 1,
+    );
+    // Many distinct invented methods: each is counted, none gets a series of its own.
+    for (let i = 0; i < 600; i++) service.metrics.countRequest('unmatched', `M${i}`, 404);
+    const invented = await count();
+    expect(invented.of('route="unmatched",method="other",status="404"')).toBe(
+      after.of('route="unmatched",method="other",status="404"') + 600,
+    );
+    // One new series (`other`), whatever the number of invented methods.
+    expect(invented.series.length).toBe(after.series.length + 1);
+    expect(invented.series.some((l) => /method="M\d/.test(l))).toBe(false);
+    const head = await fetch(`http://127.0.0.1:${port}/metrics`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('etag')).not.toBeNull();
+  });
+});
+
+describe('wireOf', () => {
+  it('joins status and headers into one head, in order', () => {
+    const w = wireOf({ status: 404, headers: { A: '1', 'B-C': 'x y' }, body: '' });
+    expect(w).toEqual({ head: '404 Not Found\r\nA: 1\r\nB-C: x y', headers: null });
+  });
+
+  it('writes header by header when a name or value holds a line break', () => {
+    for (const headers of [{ A: '1\r\nEvil: yes' }, { 'A\nB': '1' }] as Record<string, string>[]) {
+      const w = wireOf({ status: 200, headers, body: '' });
+      expect(w.head).toBe('200 OK');
+      expect(w.headers).toEqual(Object.entries(headers));
+    }
+  });
+});
+
+describe('matchRoute', () => {
+  it('the plain-ident fast path agrees with the general one', () => {
+    expect(matchRoute('/api/volume-1m')).toEqual({ pattern: '/api/:ident', ident: 'volume-1m' });
+    expect(matchRoute('/api/volume-1m/')).toEqual({ pattern: '/api/:ident', ident: 'volume-1m' });
+    expect(matchRoute('/api/vol%75me')).toEqual({ pattern: '/api/:ident', ident: 'volume' });
+    expect(matchRoute('/api/%E0%A4%A')).toEqual({ pattern: '/api/:ident', ident: '%E0%A4%A' });
+    expect(matchRoute('/api/')).toEqual({ pattern: '/api/' });
+    expect(matchRoute('/api//')).toEqual({ pattern: 'unmatched' });
+    expect(matchRoute('/api/x/layout')).toEqual({ pattern: '/api/:ident/layout', ident: 'x' });
+    expect(matchRoute('/api/x/y/z')).toEqual({ pattern: 'unmatched' });
+  });
+});
