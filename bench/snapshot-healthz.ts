@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { definePlugin, rowsOf, store } from '../actors/plugin-api.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
@@ -90,7 +91,8 @@ async function run(chunked: boolean) {
   await feed(0, KEYS, 'a');
   const bytesPerKey = Math.round((heap() - heapBefore) / (2 * KEYS));
 
-  const probe = async (take: () => Promise<{ durationMs: number; written: number; yields?: number }>) => {
+  type Taken = { durationMs: number; written: number; yields?: number; longestTurnMs?: number; cutMs?: number };
+  const probe = async (take: () => Promise<Taken>) => {
     // The client is another process, so its own work does not compete with the server's event loop.
     const client = spawn(process.execPath, ['--input-type=module', '-e', CLIENT, `${base}/healthz`], {
       stdio: ['pipe', 'pipe', 'inherit'],
@@ -99,7 +101,12 @@ async function run(chunked: boolean) {
     client.stdout.on('data', (d: Buffer) => (out += d.toString()));
     // Wait until it is answered steadily (connection open, code warm).
     await new Promise<void>((resolve) => client.stdout.once('data', () => resolve()));
+    // Inside the server: how late a 1 ms timer fires (the event loop's own stalls, without the
+    // client's and the kernel's share that the /healthz answer times also carry).
+    const delay = monitorEventLoopDelay({ resolution: 1 });
+    delay.enable();
     const report = await take();
+    delay.disable();
     client.stdin.end();
     await new Promise((r) => client.once('exit', r));
     const times = out
@@ -115,6 +122,11 @@ async function run(chunked: boolean) {
       healthz_answers: times.length,
       healthz_max_ms: +(times.at(-1) ?? 0).toFixed(1),
       healthz_p99_ms: +(times[Math.floor(times.length * 0.99)] ?? 0).toFixed(1),
+      loop_delay_max_ms: +(delay.max / 1e6).toFixed(1),
+      loop_delay_p99_ms: +(delay.percentile(99) / 1e6).toFixed(1),
+      ...(report.longestTurnMs === undefined
+        ? {}
+        : { snapshot_longest_turn_ms: +report.longestTurnMs.toFixed(1), cut_ms: +(report.cutMs ?? 0).toFixed(1) }),
     };
   };
   const full = await probe(() => service.snapshot());
@@ -153,7 +165,8 @@ async function run(chunked: boolean) {
 }
 
 const chunked = await run(true);
-const oneTurn = await run(false);
+// BENCH_ONE_TURN=0 skips the one-turn baseline (quicker profiling runs).
+const oneTurn = process.env['BENCH_ONE_TURN'] === '0' ? null : await run(false);
 const { bytes_per_key, restore, ...chunkedStall } = chunked;
 console.log(
   JSON.stringify({ tracked_keys: 2 * KEYS, bytes_per_key, restore, chunked: chunkedStall, one_turn: oneTurn }, null, 2),

@@ -16,6 +16,10 @@ export interface SnapshotReport {
   readonly bytes: number;
   /** Times the snapshot yielded to the event loop between chunks. */
   readonly yields?: number;
+  /** Longest stretch of snapshot work in one event-loop turn (ms): the cut, a chunk, or the last chunk. */
+  readonly longestTurnMs?: number;
+  /** The cut (position and every plugin's copy-on-write cut, one turn), ms. */
+  readonly cutMs?: number;
 }
 
 /** Where the state stands when a snapshot is cut, read inside the write transaction. */
@@ -44,6 +48,8 @@ class Pacer {
   private n = 0;
   private since = performance.now();
   yields = 0;
+  /** Longest turn of snapshot work seen so far (ms). */
+  longest = 0;
 
   constructor(private readonly options: Pick<SnapshotterOptions, 'chunkMs' | 'chunkEntries' | 'onYield'>) {}
 
@@ -54,7 +60,19 @@ class Pacer {
     return (this.n & 63) === 0 && performance.now() - this.since >= (this.options.chunkMs ?? 5);
   }
 
+  /** A turn of snapshot work starts now (the write transaction's callback, or after a yield). */
+  start(): void {
+    this.n = 0;
+    this.since = performance.now();
+  }
+
+  /** The current turn of snapshot work ends here (a yield, or the last chunk). */
+  end(): void {
+    this.longest = Math.max(this.longest, performance.now() - this.since);
+  }
+
   async yield(): Promise<void> {
+    this.end();
     this.yields++;
     this.options.onYield?.();
     await new Promise<void>((resolve) => setImmediate(resolve));
@@ -139,6 +157,7 @@ export class Snapshotter {
         bytes: 0,
       };
     }
+    const cutStarted = performance.now();
     const generation = this.generation + 1;
     const slot = generation % this.options.slots;
     // The cut: position and every plugin's state at this one instant (no await before it).
@@ -149,6 +168,7 @@ export class Snapshotter {
       if (!whole) cut.pin(from);
       return { runtime, cut, from, whole };
     });
+    const cutMs = performance.now() - cutStarted;
     let written = 0;
     let removed = 0;
     let bytes = 0;
@@ -156,6 +176,7 @@ export class Snapshotter {
     const pacer = new Pacer(this.options);
     try {
       await this.store.writeSnapshot(async (batch) => {
+        pacer.start();
         const plugins: Record<string, PluginRecord> = { ...this.retained };
         for (const { runtime, cut, from, whole } of cuts) {
           if (whole) {
@@ -189,6 +210,7 @@ export class Snapshotter {
           plugins,
         };
         batch.putMeta(slot, encodeChecked(meta));
+        pacer.end();
       });
     } finally {
       for (const { cut } of cuts) cut.close();
@@ -211,6 +233,8 @@ export class Snapshotter {
       removed,
       bytes,
       yields: pacer.yields,
+      longestTurnMs: Math.max(pacer.longest, cutMs),
+      cutMs,
     };
   }
 }

@@ -79,6 +79,9 @@ describe('a snapshot in bounded chunks', () => {
     expect(yields).toBe(first.yields);
     expect(turns).toBeGreaterThanOrEqual(first.yields!);
     expect(sentDuring).toBe(3);
+    // The longest turn of snapshot work is one of the turns the snapshot took, the cut among them.
+    expect(first.longestTurnMs).toBeGreaterThanOrEqual(first.cutMs!);
+    expect(first.longestTurnMs).toBeLessThanOrEqual(first.durationMs);
     // The three messages sent during the snapshot were applied live, not held back.
     expect((rt.inspect().rows.get(rt.inspect().rows.keyOf({ user: 'u1' })) as Row | undefined)?.n).toBe(2);
     await a.close();
