@@ -25,28 +25,69 @@ export interface TrimPolicy {
   readonly maxBytes: number;
 }
 
-/** How far a trim looks per call, so one never stalls the event loop for long. */
+/** How far a trim looks per call, so one call's work stays bounded. */
 const SCAN_LIMIT = 200_000;
+/**
+ * Entries decoded between two yields of the scan, and dropped per LMDB transaction. Both run
+ * on the main thread (a transaction's callback too): a trim that scanned and dropped 200 000
+ * entries in one go held the event loop for seconds right after a snapshot.
+ */
+const TRIM_STEP = 256;
+
+export interface TrimPacing {
+  /** Entries per step (default 256); tests make it small. */
+  readonly step?: number;
+  /** Called between steps (tests count them). */
+  readonly onStep?: () => void;
+}
 
 /**
  * Drops the oldest journal entries that are both covered by a durable snapshot and past
  * retention (too old, or the journal is over its size cap). Never drops an entry a retained
- * snapshot generation would need to replay.
+ * snapshot generation would need to replay. Scans and drops in bounded steps with the event
+ * loop free between them; each step's transaction drops a prefix, so a crash half-way leaves
+ * a shorter but still consistent journal.
  */
-export async function trimJournal(journal: Journal, policy: TrimPolicy): Promise<number> {
+export async function trimJournal(journal: Journal, policy: TrimPolicy, pacing: TrimPacing = {}): Promise<number> {
   const first = journal.firstRetained;
   if (first === 0 || first > policy.coveredSeq) return 0;
+  const step = Math.max(1, pacing.step ?? TRIM_STEP);
   const entries = Math.max(1, journal.position - first + 1);
   const excess =
     policy.bytes > policy.maxBytes ? Math.ceil((entries * (policy.bytes - policy.maxBytes)) / policy.bytes) : 0;
+  // The last seq of each step: every transaction below drops at most one step's entries.
+  const bounds: number[] = [];
   let upTo = 0;
   let scanned = 0;
-  for (const entry of journal.after(first - 1, { remember: false })) {
-    if (entry.seq > policy.coveredSeq || scanned >= SCAN_LIMIT) break;
-    const old = entry.envelope.timestamp < policy.cutoffTimestamp;
-    if (!old && scanned >= excess) break;
-    upTo = entry.seq;
-    scanned++;
+  let more = true;
+  while (more) {
+    more = false;
+    let inStep = 0;
+    // A fresh range read per step: an LMDB cursor is not kept open across turns.
+    for (const entry of journal.after(upTo > 0 ? upTo : first - 1, { remember: false })) {
+      if (entry.seq > policy.coveredSeq || scanned >= SCAN_LIMIT) break;
+      const old = entry.envelope.timestamp < policy.cutoffTimestamp;
+      if (!old && scanned >= excess) break;
+      upTo = entry.seq;
+      scanned++;
+      if (++inStep >= step) {
+        bounds.push(upTo);
+        more = true;
+        break;
+      }
+    }
+    if (more) await pause(pacing);
   }
-  return upTo > 0 ? journal.truncate(upTo) : 0;
+  if (upTo > 0 && bounds.at(-1) !== upTo) bounds.push(upTo);
+  let removed = 0;
+  for (const [i, bound] of bounds.entries()) {
+    if (i > 0) await pause(pacing);
+    removed += await journal.truncate(bound);
+  }
+  return removed;
+}
+
+function pause(pacing: TrimPacing): Promise<void> {
+  pacing.onStep?.();
+  return new Promise((resolve) => setImmediate(resolve));
 }

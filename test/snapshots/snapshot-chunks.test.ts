@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { definePlugin, rowsOf, store } from '../../actors/plugin-api.js';
 import { createPluginMessage } from '../../src/message.js';
 import { deriveMeta } from '../../src/meta/index.js';
+import { Snapshotter } from '../../snapshots/snapshotter.js';
 import { openSession } from '../helpers/persistence.js';
 import { tempDir } from '../helpers/service-process.js';
 
@@ -79,6 +80,9 @@ describe('a snapshot in bounded chunks', () => {
     expect(yields).toBe(first.yields);
     expect(turns).toBeGreaterThanOrEqual(first.yields!);
     expect(sentDuring).toBe(3);
+    // The longest turn of snapshot work is one of the turns the snapshot took, the cut among them.
+    expect(first.longestTurnMs).toBeGreaterThanOrEqual(first.cutMs!);
+    expect(first.longestTurnMs).toBeLessThanOrEqual(first.durationMs);
     // The three messages sent during the snapshot were applied live, not held back.
     expect((rt.inspect().rows.get(rt.inspect().rows.keyOf({ user: 'u1' })) as Row | undefined)?.n).toBe(2);
     await a.close();
@@ -95,6 +99,43 @@ describe('a snapshot in bounded chunks', () => {
     for (const user of ['u1', 'late-user', 'gone-u2']) rb.send(msg(user, 3_000));
     const second = await b.snapshotter.take();
     expect({ written: second.written, removed: second.removed }).toEqual({ written: 5, removed: 1 });
+    await b.close();
+  });
+
+  it('reads the clock every few entries and clears a slot in small steps, so no stretch between two checks is long', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const a = openSession(d.path, [perUser], { slots: 1 });
+    const rt = a.host.runtimes[0]!;
+    const users = 1_000;
+    for (let i = 0; i < users; i++) rt.send(msg(`u${i}`, 1_000 + i));
+    expect((await a.snapshotter.take()).written).toBe(2 * users);
+    // A snapshotter that knows nothing of the slot rewrites it whole: it first clears the 2 000 entries there.
+    let yields = 0;
+    const fresh = new Snapshotter(
+      a.host.runtimes,
+      a.store,
+      {
+        slots: 1,
+        now: () => 0,
+        position: () => ({ journalSeq: 0, newestTimestamp: 0, publishers: {} }),
+        // Every read of the clock finds the budget spent: the yields count the reads.
+        chunkMs: 0,
+        onYield: () => yields++,
+      },
+      { meta: null, migrated: [], retained: {} },
+    );
+    const whole = await fresh.take();
+    expect(whole.written).toBe(2 * users);
+    expect(whole.yields).toBe(yields);
+    // At least one read per 64 entries cleared and one per 8 written (not one per 2 048 cleared and 64 written).
+    expect(yields).toBeGreaterThanOrEqual(Math.floor((2 * users) / 64) + (2 * users) / 8);
+    const atCut = [...rt.inspect().rows.entries()].sort();
+    await a.close();
+    const b = openSession(d.path, [perUser], { slots: 1 });
+    expect(b.report.meta?.generation).toBe(1);
+    expect([...b.host.runtimes[0]!.inspect().rows.entries()].sort()).toEqual(atCut);
+    expect(b.host.runtimes[0]!.inspect().stores['totals']!.size).toBe(users);
     await b.close();
   });
 });

@@ -1,0 +1,61 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Journal } from '../../snapshots/journal.js';
+import { trimJournal } from '../../snapshots/journal-trim.js';
+import { DataStore } from '../../snapshots/lmdb-store.js';
+import { tempDir } from '../helpers/service-process.js';
+
+const dirs: { remove(): void }[] = [];
+afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
+
+/** A journal of `old` entries dated 1 000 s, then `recent` dated 5 000 s. */
+async function journalOf(old: number, recent: number) {
+  const d = tempDir();
+  dirs.push(d);
+  const store = new DataStore(d.path);
+  const journal = new Journal(store, {
+    dedupeWindow: 1000,
+    onWriteError: (err) => {
+      throw err;
+    },
+  });
+  for (let i = 0; i < old + recent; i++)
+    journal.accept({ topic: 'a.b.c.d', timestamp: i < old ? 1_000 : 5_000, msg_id: `m-${i}`, msg: { i } });
+  await journal.flush();
+  return { store, journal };
+}
+
+const seqs = (journal: Journal) => [...journal.after(0, { remember: false })].map((e) => e.seq);
+
+describe('journal trim', () => {
+  it('scans and drops in bounded steps with the event loop free between them, up to what every snapshot covers', async () => {
+    const { store, journal } = await journalOf(1_000, 0);
+    let steps = 0;
+    const removed = await trimJournal(
+      journal,
+      { coveredSeq: 600, cutoffTimestamp: 2_000, bytes: 0, maxBytes: 1 },
+      { step: 50, onStep: () => steps++ },
+    );
+    expect(removed).toBe(600);
+    expect(seqs(journal)).toEqual(Array.from({ length: 400 }, (_, i) => 601 + i));
+    // 600 entries in steps of 50: 12 scan steps, then 12 transactions with a pause between each two.
+    expect(steps).toBe(12 + 11);
+    await store.close();
+  });
+
+  it('stops at the first entry still within retention, and drops the same with one step or many', async () => {
+    for (const step of [7, 10_000]) {
+      const { store, journal } = await journalOf(300, 200);
+      const removed = await trimJournal(
+        journal,
+        { coveredSeq: 500, cutoffTimestamp: 2_000, bytes: 0, maxBytes: 1 },
+        { step },
+      );
+      expect(removed).toBe(300);
+      expect(journal.firstRetained).toBe(301);
+      expect(seqs(journal)).toHaveLength(200);
+      expect(journal.getById('m-300')?.seq).toBe(301);
+      expect(journal.getById('m-299')).toBeNull();
+      await store.close();
+    }
+  });
+});
