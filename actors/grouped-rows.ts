@@ -1,5 +1,6 @@
 import type { Table } from './keyed-store.js';
 import { SEP } from './row-key.js';
+import { SortedTimes } from './sorted-times.js';
 
 /** What RowStore needs of a row here: its timestamp (row-store.ts defines Row; imported from there it would be a cycle). */
 interface Stamped {
@@ -35,8 +36,8 @@ class Group<R> {
  */
 export class GroupedRows<R extends Stamped> implements Table<R> {
   private readonly groups = new Map<number, Group<R>>();
-  /** Timestamps that hold rows, ascending. New buckets are nearly always appended at the end. */
-  readonly timestamps: number[] = [];
+  /** Timestamps that hold rows, ascending. */
+  readonly times = new SortedTimes();
   /** Groups holding odd keys, by full key (empty for state written through put/set). */
   private readonly oddAt = new Map<string, Group<R>>();
   private count = 0;
@@ -203,17 +204,14 @@ export class GroupedRows<R extends Stamped> implements Table<R> {
   private addGroup(ts: number): Group<R> {
     const g = new Group<R>(ts, String(ts));
     this.groups.set(ts, g);
-    const list = this.timestamps;
-    if (list.length === 0 || (list[list.length - 1] as number) < ts) list.push(ts);
-    else list.splice(lowerBound(list, ts), 0, ts);
+    this.times.insert(ts);
     return g;
   }
 
   private dropIfEmpty(g: Group<R>): void {
     if (g.size > 0) return;
     this.groups.delete(g.ts);
-    const at = lowerBound(this.timestamps, g.ts);
-    if (this.timestamps[at] === g.ts) this.timestamps.splice(at, 1);
+    this.times.remove(g.ts);
   }
 
   private deleteRegular(key: string): boolean {
@@ -234,17 +232,4 @@ export class GroupedRows<R extends Stamped> implements Table<R> {
     this.dropIfEmpty(g);
     return true;
   }
-}
-
-/** First index of the ascending `list` whose value is >= ts. */
-export function lowerBound(list: readonly number[], ts: number): number {
-  let lo = 0;
-  let hi = list.length;
-  if (hi > 0 && (list[hi - 1] as number) < ts) return hi;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((list[mid] as number) < ts) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -114,7 +114,7 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
     if (previous === undefined && !this.map.has(key)) return false;
     this.remember(key, previous);
     if (this.cut !== null && !this.cut.has(key)) this.cut.set(key, previous);
-    this.digest.touch(key, previous);
+    this.digest.touchRemoval(key, previous);
     this.map.delete(key);
     this.afterWrite(key, previous, undefined);
     this.touch(key);
@@ -160,9 +160,13 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
       const key = this.undoKeys[i] as string;
       const previous = this.undoValues[i];
       const current = this.map.get(key);
-      if (current !== previous) this.digest.touch(key, current);
-      if (previous === undefined) this.map.delete(key);
-      else this.map.set(key, previous);
+      if (previous === undefined) {
+        this.digest.touchRemoval(key, current);
+        this.map.delete(key);
+      } else {
+        if (current !== previous) this.digest.touch(key, current);
+        this.map.set(key, previous);
+      }
       this.afterWrite(key, current, previous);
     }
     this.endMessage();

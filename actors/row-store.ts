@@ -1,6 +1,7 @@
-import { GroupedRows, lowerBound } from './grouped-rows.js';
+import { GroupedRows } from './grouped-rows.js';
 import { KeyedStore } from './keyed-store.js';
 import { RowKeyMismatchError, keyPart, rowKeyOf } from './row-key.js';
+import type { SortedTimes } from './sorted-times.js';
 import { TimestampIndex } from './timestamp-index.js';
 
 /** Every row a plugin exposes has a float UNIX timestamp plus its own columns. */
@@ -18,7 +19,7 @@ export interface RowRange {
 
 /** What scans, counts and evictions read: GroupedRows, or a TimestampIndex beside a Map. */
 interface TimeIndex<R> {
-  readonly timestamps: readonly number[];
+  readonly times: SortedTimes;
   countAt(ts: number): number;
   keysAt(ts: number): IterableIterator<string>;
   sortedAt(ts: number, asc: boolean): R[];
@@ -73,21 +74,20 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
   }
 
   get newestTimestamp(): number | undefined {
-    const list = this.index.timestamps;
-    return list[list.length - 1];
+    return this.index.times.last;
   }
 
   get oldestTimestamp(): number | undefined {
-    return this.index.timestamps[0];
+    return this.index.times.first;
   }
 
   /** Rows in the range, ordered by (timestamp, key) ascending or both descending. */
   *scan(range: RowRange): Generator<R> {
     const [lo, hi] = this.indexRange(range);
     const asc = range.order === 'asc';
-    const list = this.index.timestamps;
+    const list = this.index.times;
     for (let i = asc ? lo : hi - 1; asc ? i < hi : i >= lo; i += asc ? 1 : -1) {
-      const ts = list[i];
+      const ts = list.at(i);
       if (ts === undefined) continue;
       yield* this.index.sortedAt(ts, asc);
     }
@@ -95,9 +95,9 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
 
   count(range: Omit<RowRange, 'order'>): number {
     const [lo, hi] = this.indexRange({ ...range, order: 'asc' });
-    const list = this.index.timestamps;
+    const list = this.index.times;
     let n = 0;
-    for (let i = lo; i < hi; i++) n += this.index.countAt(list[i] as number);
+    for (let i = lo; i < hi; i++) n += this.index.countAt(list.at(i) as number);
     return n;
   }
 
@@ -109,11 +109,11 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
   /** Deletes the `n` oldest rows (oldest bucket first, in insertion order within it), recorded as changes like retention. */
   evictOldest(n: number): number {
     let evicted = 0;
-    const list = this.index.timestamps;
+    const list = this.index.times;
     while (evicted < n && list.length > 0) {
       const before = evicted;
       // Deleting while iterating a Map or Set is safe; no copy, so a cap hit costs O(evicted), not O(group).
-      for (const key of this.index.keysAt(list[0] as number)) {
+      for (const key of this.index.keysAt(list.first as number)) {
         if (evicted >= n) break;
         this.delete(key);
         evicted++;
@@ -132,9 +132,9 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
   /** Deletes whole timestamp groups from one end while `beyond` holds for the edge timestamp. */
   private evictEdge(edge: 'oldest' | 'newest', beyond: (ts: number) => boolean): number {
     let evicted = 0;
-    const list = this.index.timestamps;
+    const list = this.index.times;
     while (list.length > 0) {
-      const ts = list[edge === 'oldest' ? 0 : list.length - 1] as number;
+      const ts = (edge === 'oldest' ? list.first : list.last) as number;
       if (!beyond(ts)) break;
       const before = evicted;
       // delete() unindexes each key and drops the timestamp once its last row is gone.
@@ -162,21 +162,9 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
   }
 
   private indexRange(range: RowRange): [number, number] {
-    const list = this.index.timestamps;
-    const lo = range.start === undefined ? 0 : lowerBound(list, range.start);
-    const hi = range.stop === undefined ? list.length : upperBound(list, range.stop);
+    const list = this.index.times;
+    const lo = range.start === undefined ? 0 : list.lowerBound(range.start);
+    const hi = range.stop === undefined ? list.length : list.upperBound(range.stop);
     return [lo, Math.max(lo, hi)];
   }
-}
-
-/** First index whose timestamp is > ts. */
-function upperBound(list: readonly number[], ts: number): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((list[mid] as number) <= ts) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -174,6 +174,17 @@ export class StateDigest {
     pending.set(key, slot);
   }
 
+  /**
+   * Call before `key` is deleted, with its value then. A key not touched in this epoch leaves
+   * the digest at once (its hash out), with no pending entry: evictions touch each key once.
+   */
+  touchRemoval(key: string, current: unknown): void {
+    if (current === undefined || this.pending.has(key)) return;
+    hashEntry(this.container, key, current);
+    this.hiValue = (this.hiValue ^ lb) >>> 0;
+    this.loValue = (this.loValue ^ la) >>> 0;
+  }
+
   /** XORs the entry in (or out: XOR is its own inverse) at once. Undefined values are absent entries. */
   toggle(container: number, key: string, value: unknown): void {
     if (value === undefined) return;

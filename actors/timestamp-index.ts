@@ -1,4 +1,4 @@
-import { lowerBound } from './grouped-rows.js';
+import { SortedTimes } from './sorted-times.js';
 
 /**
  * The timestamp index of a RowStore whose rows live in a plain Map (key columns that do not
@@ -7,8 +7,8 @@ import { lowerBound } from './grouped-rows.js';
  */
 export class TimestampIndex<R extends { readonly timestamp: number }> {
   private readonly byTimestamp = new Map<number, Set<string>>();
-  /** Distinct timestamps, ascending. New buckets are nearly always appended at the end. */
-  readonly timestamps: number[] = [];
+  /** Distinct timestamps, ascending. */
+  readonly times = new SortedTimes();
 
   constructor(private readonly rowOf: (key: string) => R | undefined) {}
 
@@ -47,9 +47,7 @@ export class TimestampIndex<R extends { readonly timestamp: number }> {
     if (!group) {
       group = new Set();
       this.byTimestamp.set(ts, group);
-      const at = lowerBound(this.timestamps, ts);
-      if (at === this.timestamps.length) this.timestamps.push(ts);
-      else this.timestamps.splice(at, 0, ts);
+      this.times.insert(ts);
     }
     group.add(key);
   }
@@ -60,7 +58,6 @@ export class TimestampIndex<R extends { readonly timestamp: number }> {
     group.delete(key);
     if (group.size > 0) return;
     this.byTimestamp.delete(ts);
-    const at = lowerBound(this.timestamps, ts);
-    if (this.timestamps[at] === ts) this.timestamps.splice(at, 1);
+    this.times.remove(ts);
   }
 }

@@ -3,6 +3,7 @@ import { ChangeLog } from '../../actors/change-log.js';
 import { KeyedStore } from '../../actors/keyed-store.js';
 import { RowKeyMismatchError, SEP, rowKeyOf } from '../../actors/row-key.js';
 import { RowStore } from '../../actors/row-store.js';
+import { SortedTimes } from '../../actors/sorted-times.js';
 import { StateDigest, formatDigest } from '../../actors/state-digest.js';
 
 type U = { timestamp: number; user: string; volume: number };
@@ -157,5 +158,44 @@ describe('state digest kept lazily', () => {
       expect(s.size).toBeGreaterThan(0);
       expect(formatDigest([s.digest])).toBe(fromScratch(s, container));
     }
+  });
+});
+
+describe('SortedTimes', () => {
+  it('keeps ascending distinct timestamps like a sorted array model through appends, inserts and removals at both ends and inside', () => {
+    const times = new SortedTimes();
+    const model: number[] = [];
+    const rnd = lcg(3);
+    let next = 0;
+    for (let step = 0; step < 20_000; step++) {
+      const r = rnd();
+      if (r < 0.5) {
+        next += 1 + Math.floor(rnd() * 3);
+        times.insert(next);
+        model.push(next);
+      } else if (r < 0.55 && model.length > 0) {
+        // An insert between existing buckets (a late message's bucket).
+        const ts = Math.floor(rnd() * next) + 0.5;
+        if (!model.includes(ts)) {
+          times.insert(ts);
+          model.push(ts);
+          model.sort((a, b) => a - b);
+        }
+      } else if (r < 0.95 && model.length > 0) {
+        // Mostly the oldest goes (retention), as evictions do.
+        const i = rnd() < 0.9 ? 0 : Math.floor(rnd() * model.length);
+        times.remove(model[i] as number);
+        model.splice(i, 1);
+      } else times.remove(-1);
+      expect(times.length).toBe(model.length);
+      expect(times.first).toBe(model[0]);
+      expect(times.last).toBe(model[model.length - 1]);
+    }
+    expect(Array.from({ length: times.length }, (_, i) => times.at(i))).toEqual(model);
+    const probe = model[Math.floor(model.length / 2)] as number;
+    expect(times.lowerBound(probe)).toBe(model.findIndex((t) => t >= probe));
+    expect(times.upperBound(probe)).toBe(model.findIndex((t) => t > probe));
+    expect(times.at(-1)).toBeUndefined();
+    expect(times.at(times.length)).toBeUndefined();
   });
 });
