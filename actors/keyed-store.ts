@@ -23,8 +23,23 @@ export interface ReadonlyKeyedStore<V> {
   entries(): IterableIterator<[string, V]>;
 }
 
+/**
+ * Where a container keeps its entries: a `Map` by default; RowStore may keep rows grouped by
+ * timestamp instead (grouped-rows.ts), which is what a key costs in memory.
+ */
+export interface Table<V> {
+  readonly size: number;
+  get(key: string): V | undefined;
+  has(key: string): boolean;
+  set(key: string, value: V): unknown;
+  delete(key: string): boolean;
+  keys(): IterableIterator<string>;
+  values(): IterableIterator<V>;
+  entries(): IterableIterator<[string, V]>;
+}
+
 export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
-  protected readonly map = new Map<string, V>();
+  protected readonly map: Table<V>;
   private log: ChangeLog | null = null;
   private container = 0;
   /**
@@ -38,8 +53,13 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
   /** Entries of the undo arrays in use: the arrays keep their capacity (setting length 0 would free it, and the next push reallocate). */
   private undoLength = 0;
   private recording = false;
-  /** Fingerprint of this container's entries, kept on every write (state-digest.ts). */
-  readonly digest = new StateDigest();
+  /** Fingerprint of this container's entries, brought up to date on read (state-digest.ts). */
+  readonly digest: StateDigest;
+
+  constructor(table: Table<V> = new Map<string, V>()) {
+    this.map = table;
+    this.digest = new StateDigest((key) => this.map.get(key));
+  }
 
   get size(): number {
     return this.map.size;
@@ -72,12 +92,13 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
         `key of ${Buffer.byteLength(key)} bytes exceeds ${MAX_KEY_BYTES}: ${key.slice(0, 80)}…`,
       );
     }
-    this.remember(key);
+    // One lookup of the previous value serves the undo log, the cut, the digest and the index.
     const previous = this.map.get(key);
+    this.remember(key, previous);
     if (this.cut !== null && !this.cut.has(key)) this.cut.set(key, previous);
+    if (previous !== value) this.digest.touch(key, previous);
     this.map.set(key, value);
     this.afterWrite(key, previous, value);
-    this.fold(key, previous, value);
     this.touch(key);
   }
 
@@ -89,13 +110,13 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
   }
 
   delete(key: string): boolean {
-    if (!this.map.has(key)) return false;
-    this.remember(key);
     const previous = this.map.get(key);
+    if (previous === undefined && !this.map.has(key)) return false;
+    this.remember(key, previous);
     if (this.cut !== null && !this.cut.has(key)) this.cut.set(key, previous);
+    this.digest.touchRemoval(key, previous);
     this.map.delete(key);
     this.afterWrite(key, previous, undefined);
-    this.fold(key, previous, undefined);
     this.touch(key);
     return true;
   }
@@ -104,6 +125,7 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
   attach(log: ChangeLog, container: number): void {
     this.log = log;
     this.container = container;
+    this.digest.setContainer(container);
   }
 
   /** Starts a copy-on-write cut: valueAtCut() answers as of now until closeCut(). */
@@ -138,10 +160,14 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
       const key = this.undoKeys[i] as string;
       const previous = this.undoValues[i];
       const current = this.map.get(key);
-      if (previous === undefined) this.map.delete(key);
-      else this.map.set(key, previous);
+      if (previous === undefined) {
+        this.digest.touchRemoval(key, current);
+        this.map.delete(key);
+      } else {
+        if (current !== previous) this.digest.touch(key, current);
+        this.map.set(key, previous);
+      }
       this.afterWrite(key, current, previous);
-      this.fold(key, current, previous);
     }
     this.endMessage();
   }
@@ -160,24 +186,18 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
   load(key: string, value: V): void {
     const previous = this.map.get(key);
     if (this.cut !== null && !this.cut.has(key)) this.cut.set(key, previous);
+    if (previous !== value) this.digest.touch(key, previous);
     this.map.set(key, value);
     this.afterWrite(key, previous, value);
-    this.fold(key, previous, value);
   }
 
   /** Hook for indexes kept beside the map (see RowStore). */
   protected afterWrite(_key: string, _previous: V | undefined, _next: V | undefined): void {}
 
-  private fold(key: string, previous: V | undefined, next: V | undefined): void {
-    if (previous === next) return;
-    this.digest.toggle(this.container, key, previous);
-    this.digest.toggle(this.container, key, next);
-  }
-
-  private remember(key: string): void {
+  private remember(key: string, previous: V | undefined): void {
     if (this.recording) {
       this.undoKeys[this.undoLength] = key;
-      this.undoValues[this.undoLength] = this.map.get(key);
+      this.undoValues[this.undoLength] = previous;
       this.undoLength++;
     }
   }

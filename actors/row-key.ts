@@ -11,16 +11,17 @@ export const SEP = '\u001f';
  * deriving the one from the other is what keeps the two in agreement.
  */
 export function rowKeyOf(columns: readonly string[], row: Readonly<Record<string, unknown>>): string {
-  if (columns.length === 1) return part(row[columns[0] as string]);
+  if (columns.length === 1) return keyPart(row[columns[0] as string]);
   let key = '';
   for (let i = 0; i < columns.length; i++) {
     if (i > 0) key += SEP;
-    key += part(row[columns[i] as string]);
+    key += keyPart(row[columns[i] as string]);
   }
   return key;
 }
 
-function part(value: unknown): string {
+/** One column's share of a row key (a string value without `\` or U+001F is its own share, uncopied). */
+export function keyPart(value: unknown): string {
   const s = typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
   // biome-ignore lint/suspicious/noControlCharactersInRegex: U+001F is the separator being escaped
   return s.includes(SEP) || s.includes('\\') ? s.replace(/[\\\u001f]/g, (c) => `\\${c}`) : s;

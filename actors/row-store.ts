@@ -1,5 +1,8 @@
+import { GroupedRows } from './grouped-rows.js';
 import { KeyedStore } from './keyed-store.js';
-import { RowKeyMismatchError, rowKeyOf } from './row-key.js';
+import { RowKeyMismatchError, keyPart, rowKeyOf } from './row-key.js';
+import type { SortedTimes } from './sorted-times.js';
+import { TimestampIndex } from './timestamp-index.js';
 
 /** Every row a plugin exposes has a float UNIX timestamp plus its own columns. */
 export interface Row {
@@ -14,19 +17,35 @@ export interface RowRange {
   readonly order: 'asc' | 'desc';
 }
 
+/** What scans, counts and evictions read: GroupedRows, or a TimestampIndex beside a Map. */
+interface TimeIndex<R> {
+  readonly times: SortedTimes;
+  countAt(ts: number): number;
+  keysAt(ts: number): IterableIterator<string>;
+  sortedAt(ts: number, asc: boolean): R[];
+}
+
 /**
  * The rows a plugin serves, keyed by the plugin's row key and indexed by timestamp, so a
  * page of a time range costs O(log buckets + page) and old buckets are evicted in order
- * without a timer per bucket.
+ * without a timer per bucket. When the key columns start with `timestamp` the rows are kept
+ * grouped by timestamp without their key strings (grouped-rows.ts); otherwise in a Map with
+ * a Set of keys per timestamp beside it.
  */
 export class RowStore<R extends Row = Row> extends KeyedStore<R> {
-  private readonly byTimestamp = new Map<number, Set<string>>();
-  /** Distinct timestamps, ascending. New buckets are nearly always appended at the end. */
-  private readonly timestamps: number[] = [];
+  private readonly index: TimeIndex<R>;
+  private readonly flat: TimestampIndex<R> | null;
+  /** With grouped rows and two key columns: the second, whose value is the key's rest. */
+  private readonly restColumn: string | null;
 
   /** `keyColumns`: the plugin's `key`; every row is stored under the key they give (see row-key.ts). */
   constructor(private readonly keyColumns: readonly string[] = []) {
-    super();
+    const restColumn = keyColumns.length === 2 ? (keyColumns[1] as string) : null;
+    const grouped = keyColumns.length >= 2 && keyColumns[0] === 'timestamp' ? new GroupedRows<R>(restColumn) : null;
+    super(grouped ?? new Map<string, R>());
+    this.restColumn = grouped === null ? null : restColumn;
+    this.flat = grouped === null ? new TimestampIndex<R>((key) => this.map.get(key)) : null;
+    this.index = grouped ?? (this.flat as TimestampIndex<R>);
   }
 
   /** The storage key of a row, or of the key columns' values: `rows.get(rows.keyOf({ timestamp: bucket, user }))`. */
@@ -43,7 +62,7 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
 
   /** Like put(), with the key spelled out: it must be the one the key columns give, else the write throws. */
   override set(key: string, row: R): void {
-    if (this.keyColumns.length > 0) {
+    if (this.keyColumns.length > 0 && !this.isKeyOf(key, row)) {
       const derived = rowKeyOf(this.keyColumns, row as unknown as Record<string, unknown>);
       if (derived !== key) {
         throw new RowKeyMismatchError(
@@ -55,33 +74,30 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
   }
 
   get newestTimestamp(): number | undefined {
-    return this.timestamps[this.timestamps.length - 1];
+    return this.index.times.last;
   }
 
   get oldestTimestamp(): number | undefined {
-    return this.timestamps[0];
+    return this.index.times.first;
   }
 
   /** Rows in the range, ordered by (timestamp, key) ascending or both descending. */
   *scan(range: RowRange): Generator<R> {
     const [lo, hi] = this.indexRange(range);
     const asc = range.order === 'asc';
+    const list = this.index.times;
     for (let i = asc ? lo : hi - 1; asc ? i < hi : i >= lo; i += asc ? 1 : -1) {
-      const group = this.byTimestamp.get(this.timestamps[i] as number);
-      if (!group) continue;
-      const keys = [...group].sort();
-      if (!asc) keys.reverse();
-      for (const key of keys) {
-        const row = this.map.get(key);
-        if (row !== undefined) yield row;
-      }
+      const ts = list.at(i);
+      if (ts === undefined) continue;
+      yield* this.index.sortedAt(ts, asc);
     }
   }
 
   count(range: Omit<RowRange, 'order'>): number {
     const [lo, hi] = this.indexRange({ ...range, order: 'asc' });
+    const list = this.index.times;
     let n = 0;
-    for (let i = lo; i < hi; i++) n += this.byTimestamp.get(this.timestamps[i] as number)?.size ?? 0;
+    for (let i = lo; i < hi; i++) n += this.index.countAt(list.at(i) as number);
     return n;
   }
 
@@ -93,19 +109,17 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
   /** Deletes the `n` oldest rows (oldest bucket first, in insertion order within it), recorded as changes like retention. */
   evictOldest(n: number): number {
     let evicted = 0;
-    while (evicted < n && this.timestamps.length > 0) {
-      const group = this.byTimestamp.get(this.timestamps[0] as number);
-      if (!group || group.size === 0) {
-        this.byTimestamp.delete(this.timestamps[0] as number);
-        this.timestamps.shift();
-        continue;
-      }
-      // Deleting while iterating a Set is safe; no copy, so a cap hit costs O(evicted), not O(group).
-      for (const key of group) {
+    const list = this.index.times;
+    while (evicted < n && list.length > 0) {
+      const before = evicted;
+      // Deleting while iterating a Map or Set is safe; no copy, so a cap hit costs O(evicted), not O(group).
+      for (const key of this.index.keysAt(list.first as number)) {
         if (evicted >= n) break;
         this.delete(key);
         evicted++;
       }
+      // The index drops a timestamp with its last row; an empty one would be a bug, not a loop.
+      if (evicted === before) break;
     }
     return evicted;
   }
@@ -118,81 +132,39 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
   /** Deletes whole timestamp groups from one end while `beyond` holds for the edge timestamp. */
   private evictEdge(edge: 'oldest' | 'newest', beyond: (ts: number) => boolean): number {
     let evicted = 0;
-    while (this.timestamps.length > 0) {
-      const at = edge === 'oldest' ? 0 : this.timestamps.length - 1;
-      const ts = this.timestamps[at] as number;
+    const list = this.index.times;
+    while (list.length > 0) {
+      const ts = (edge === 'oldest' ? list.first : list.last) as number;
       if (!beyond(ts)) break;
-      const group = this.byTimestamp.get(ts);
-      if (!group || group.size === 0) {
-        this.byTimestamp.delete(ts);
-        this.timestamps.splice(at, 1);
-        continue;
-      }
-      // delete() unindexes each key and drops the group once it is empty.
-      for (const key of [...group]) {
+      const before = evicted;
+      // delete() unindexes each key and drops the timestamp once its last row is gone.
+      for (const key of [...this.index.keysAt(ts)]) {
         this.delete(key);
         evicted++;
       }
+      if (evicted === before) break;
     }
     return evicted;
   }
 
   protected override afterWrite(key: string, previous: R | undefined, next: R | undefined): void {
-    if (previous !== undefined && previous.timestamp === next?.timestamp) return;
-    if (previous !== undefined) this.unindex(key, previous.timestamp);
-    if (next !== undefined) this.index(key, next.timestamp);
+    if (this.flat !== null) this.flat.written(key, previous, next);
   }
 
-  private index(key: string, ts: number): void {
-    let group = this.byTimestamp.get(ts);
-    if (!group) {
-      group = new Set();
-      this.byTimestamp.set(ts, group);
-      const at = this.lowerBound(ts);
-      if (at === this.timestamps.length) this.timestamps.push(ts);
-      else this.timestamps.splice(at, 0, ts);
-    }
-    group.add(key);
-  }
-
-  private unindex(key: string, ts: number): void {
-    const group = this.byTimestamp.get(ts);
-    if (!group) return;
-    group.delete(key);
-    if (group.size > 0) return;
-    this.byTimestamp.delete(ts);
-    const at = this.lowerBound(ts);
-    if (this.timestamps[at] === ts) this.timestamps.splice(at, 1);
+  /** Whether `key` is the one the key columns give for `row`, without building it (the common, grouped case). */
+  private isKeyOf(key: string, row: R): boolean {
+    if (this.restColumn === null || typeof row.timestamp !== 'number') return false;
+    const rest = keyPart((row as unknown as Record<string, unknown>)[this.restColumn]);
+    const head = key.length - rest.length - 1;
+    if (head <= 0 || key.charCodeAt(head) !== 0x1f || !key.endsWith(rest)) return false;
+    const ts = String(row.timestamp);
+    return ts.length === head && key.startsWith(ts);
   }
 
   private indexRange(range: RowRange): [number, number] {
-    const lo = range.start === undefined ? 0 : this.lowerBound(range.start);
-    const hi = range.stop === undefined ? this.timestamps.length : this.upperBound(range.stop);
+    const list = this.index.times;
+    const lo = range.start === undefined ? 0 : list.lowerBound(range.start);
+    const hi = range.stop === undefined ? list.length : list.upperBound(range.stop);
     return [lo, Math.max(lo, hi)];
-  }
-
-  /** First index whose timestamp is >= ts. */
-  private lowerBound(ts: number): number {
-    let lo = 0;
-    let hi = this.timestamps.length;
-    if (hi > 0 && (this.timestamps[hi - 1] as number) < ts) return hi;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((this.timestamps[mid] as number) < ts) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
-  /** First index whose timestamp is > ts. */
-  private upperBound(ts: number): number {
-    let lo = 0;
-    let hi = this.timestamps.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((this.timestamps[mid] as number) <= ts) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
   }
 }

@@ -1,8 +1,9 @@
 /**
  * An order-independent fingerprint of a plugin's state: the XOR of a 64-bit hash of every
- * (container, key, value) it holds. A write XORs the old entry's hash out and the new one's in,
- * so the digest is kept at O(size of one value) per write and read for free; a restore
- * rebuilds it through the same path. Replicas fed the same messages hold the same entries,
+ * (container, key, value) it holds. A write XORs the old entry's hash out and the new one's in
+ * (lazily: see StateDigest.touch), so the digest costs O(size of one value) per key written
+ * per epoch, and a read folds at most FOLD_AFTER pending keys; a restore rebuilds it through
+ * the same path. Replicas fed the same messages hold the same entries,
  * whatever order or batching they were applied in, so equal digests mean equal state (up to
  * 2^-64 collisions) and unequal digests are divergence worth an alert.
  *
@@ -104,21 +105,121 @@ function feedObject(o: Record<string, unknown>): void {
   mix(xb);
 }
 
-export class StateDigest {
-  hi = 0;
-  lo = 0;
+/** Entries hashed into (or out of) the digest, by value: the hash of (container, key, value) in la/lb. */
+function hashEntry(container: number, key: string, value: unknown): void {
+  la = SEED_A;
+  lb = SEED_B;
+  mix(container);
+  feedString(key);
+  feed(value);
+  finish();
+}
 
-  /** XORs the entry in (or out: XOR is its own inverse). Undefined values are absent entries. */
+/**
+ * Keys touched since the last fold: a plugin writes the same few keys many times (a counter
+ * per bucket), so the digest hashes a key's value when it is first touched in an epoch and
+ * its current value when the epoch is folded, not the old and new value of every write.
+ */
+const FOLD_AFTER = 4096;
+
+export class StateDigest {
+  private hiValue = 0;
+  private loValue = 0;
+  /** Container number mixed into every entry's hash (the runtime's change-log number). */
+  private container = 0;
+  /** Key → slot of its hash at first touch in this epoch (0,0: the key was absent). */
+  private readonly pending = new Map<string, number>();
+  private oldHi = new Uint32Array(64);
+  private oldLo = new Uint32Array(64);
+
+  /** `read`: the key's current value in the container this digest fingerprints (undefined: absent). */
+  constructor(private readonly read: (key: string) => unknown = () => undefined) {}
+
+  get hi(): number {
+    this.fold();
+    return this.hiValue;
+  }
+
+  get lo(): number {
+    this.fold();
+    return this.loValue;
+  }
+
+  /** Changes the container number; entries hashed so far keep theirs (fold first). */
+  setContainer(container: number): void {
+    this.fold();
+    this.container = container;
+  }
+
+  /**
+   * Call before every change to `key`, with its value then (undefined: absent). The first
+   * touch in an epoch remembers that value's hash; the fold XORs it out and the current
+   * value's in, so the digest is exact whatever happened to the key in between.
+   */
+  touch(key: string, current: unknown): void {
+    const pending = this.pending;
+    if (pending.has(key)) return;
+    // Folded before the new key is added: every pending key's write has been applied by now.
+    if (pending.size >= FOLD_AFTER) this.fold();
+    const slot = pending.size;
+    if (slot === this.oldHi.length) this.grow();
+    if (current === undefined) {
+      this.oldHi[slot] = 0;
+      this.oldLo[slot] = 0;
+    } else {
+      hashEntry(this.container, key, current);
+      this.oldHi[slot] = lb;
+      this.oldLo[slot] = la;
+    }
+    pending.set(key, slot);
+  }
+
+  /**
+   * Call before `key` is deleted, with its value then. A key not touched in this epoch leaves
+   * the digest at once (its hash out), with no pending entry: evictions touch each key once.
+   */
+  touchRemoval(key: string, current: unknown): void {
+    if (current === undefined || this.pending.has(key)) return;
+    hashEntry(this.container, key, current);
+    this.hiValue = (this.hiValue ^ lb) >>> 0;
+    this.loValue = (this.loValue ^ la) >>> 0;
+  }
+
+  /** XORs the entry in (or out: XOR is its own inverse) at once. Undefined values are absent entries. */
   toggle(container: number, key: string, value: unknown): void {
     if (value === undefined) return;
-    la = SEED_A;
-    lb = SEED_B;
-    mix(container);
-    feedString(key);
-    feed(value);
-    finish();
-    this.hi = (this.hi ^ lb) >>> 0;
-    this.lo = (this.lo ^ la) >>> 0;
+    hashEntry(container, key, value);
+    this.hiValue = (this.hiValue ^ lb) >>> 0;
+    this.loValue = (this.loValue ^ la) >>> 0;
+  }
+
+  /** Brings the digest up to date: each touched key's old hash out, its current one in. */
+  fold(): void {
+    if (this.pending.size === 0) return;
+    let hi = this.hiValue;
+    let lo = this.loValue;
+    for (const [key, slot] of this.pending) {
+      hi ^= this.oldHi[slot] as number;
+      lo ^= this.oldLo[slot] as number;
+      const value = this.read(key);
+      if (value !== undefined) {
+        hashEntry(this.container, key, value);
+        hi ^= lb;
+        lo ^= la;
+      }
+    }
+    this.pending.clear();
+    this.hiValue = hi >>> 0;
+    this.loValue = lo >>> 0;
+  }
+
+  private grow(): void {
+    const hi = new Uint32Array(this.oldHi.length * 2);
+    const lo = new Uint32Array(this.oldLo.length * 2);
+    hi.set(this.oldHi);
+    lo.set(this.oldLo);
+    this.oldHi = hi;
+    this.oldLo = lo;
   }
 }
 

@@ -41,6 +41,10 @@ export class WindowedCounter extends KeyedStore<number> implements WindowedCount
   private readonly bySlice = new Map<number, Set<string>>();
   /** Slice starts that hold entries, ascending; new ones are nearly always appended. */
   private readonly starts: number[] = [];
+  /** The key add() is writing, split already, so afterWrite need not parse it back. */
+  private addingKey = '';
+  private addingStart = 0;
+  private addingName = '';
   /** Start of the oldest slice still inside the window, as of the last advance(). */
   private windowStart = -Infinity;
 
@@ -69,8 +73,12 @@ export class WindowedCounter extends KeyedStore<number> implements WindowedCount
     if (start < this.windowStart) return false;
     const key = `${start}${SEP}${name}`;
     const next = (this.map.get(key) ?? 0) + n;
+    this.addingKey = key;
+    this.addingStart = start;
+    this.addingName = name;
     if (next === 0) this.delete(key);
     else this.set(key, next);
+    this.addingKey = '';
     return true;
   }
 
@@ -99,9 +107,13 @@ export class WindowedCounter extends KeyedStore<number> implements WindowedCount
   }
 
   protected override afterWrite(key: string, previous: number | undefined, next: number | undefined): void {
-    const at = key.indexOf(SEP);
-    const start = Number(key.slice(0, at));
-    const name = key.slice(at + 1);
+    let start = this.addingStart;
+    let name = this.addingName;
+    if (key !== this.addingKey) {
+      const at = key.indexOf(SEP);
+      start = Number(key.slice(0, at));
+      name = key.slice(at + 1);
+    }
     const total = (this.totalsByName.get(name) ?? 0) + (next ?? 0) - (previous ?? 0);
     if (total === 0) this.totalsByName.delete(name);
     else this.totalsByName.set(name, total);

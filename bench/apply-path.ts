@@ -4,6 +4,11 @@
  * applies it (how every message went before the lifecycle machine took XState's place).
  * A plugin that allocates nothing itself (it bumps a number in a store) isolates the
  * runtime's own cost; allocation is measured with v8.GCProfiler. Not part of `npm test`.
+ *
+ * `builtins`: the fixture messages, re-stamped one second apart, through every built-in
+ * plugin (router and meta done beforehand), so the figure is the plugins' and containers'
+ * cost per message: what bounds replay. Compare it across commits by running both builds
+ * alternately on one machine.
  *   node dist/bench/apply-path.js
  */
 import v8 from 'node:v8';
@@ -12,8 +17,13 @@ import { definePlugin, store } from '../actors/plugin-api.js';
 import { PluginHost } from '../actors/plugin-host.js';
 import type { PluginRuntime } from '../actors/plugin-runtime.js';
 import { registerPlugins } from '../actors/registry.js';
+import { readFileSync } from 'node:fs';
+import type { PluginMessage } from '../actors/plugin-api.js';
+import { builtinPlugins } from '../plugins/index.js';
+import type { Envelope } from '../src/envelope.js';
 import { createPluginMessage } from '../src/message.js';
 import { deriveMeta } from '../src/meta/index.js';
+import { createRouter } from '../src/router.js';
 
 const N = Number(process.env['BENCH_MESSAGES'] ?? 2_000_000);
 const counter = definePlugin({
@@ -79,4 +89,36 @@ for (const round of [1, 2]) {
   results[`direct_${round}`] = measure((i) => direct.send(messages[i & 63]!));
   results[`xstate_send_${round}`] = measure((i) => actor.send({ type: 'message', i }));
 }
-console.log(JSON.stringify({ messages: N, ...results }, null, 2));
+// Every built-in plugin, fresh state per round; the same messages each round.
+const B = Number(process.env['BENCH_BUILTIN_MESSAGES'] ?? 60_000);
+const samples = readFileSync(new URL('../../test/fixtures/fedmsg/samples.jsonl', import.meta.url), 'utf8')
+  .split('\n')
+  .filter((l) => l.trim() !== '')
+  .map((l) => JSON.parse(l) as Envelope);
+const routed: [PluginMessage, number[]][] = [];
+{
+  const route = createRouter(new PluginHost(registerPlugins(builtinPlugins()), () => {}).runtimes.map((r) => r.plugin));
+  for (let i = 0; i < B; i++) {
+    const e = samples[i % samples.length] as Envelope;
+    const m = createPluginMessage({ ...e, timestamp: 1_700_000_000 + i, msg_id: `bench-${i}` }, deriveMeta);
+    void m.meta.usernames; // derived now, not inside the timed loop
+    void m.meta.packages;
+    routed.push([m, [...route(e.topic)]]);
+  }
+}
+for (const round of [1, 2, 3]) {
+  const builtins = new PluginHost(registerPlugins(builtinPlugins()), () => {});
+  const t = performance.now();
+  const cpu = process.cpuUsage();
+  for (const [m, targets] of routed) builtins.dispatch(m, targets);
+  const ms = performance.now() - t;
+  const used = process.cpuUsage(cpu);
+  // Per CPU second as well: on a shared machine the process's own CPU time varies far less than the wall clock.
+  results[`builtins_${round}`] = {
+    per_s: Math.round((B * 1000) / ms),
+    per_cpu_s: Math.round((B * 1e6) / (used.user + used.system)),
+    plugins: builtins.runtimes.length,
+  };
+  builtins.stop();
+}
+console.log(JSON.stringify({ messages: N, builtin_messages: B, ...results }, null, 2));

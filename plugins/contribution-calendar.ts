@@ -14,7 +14,28 @@ export interface ContributionDayRow {
 const DAY = 86_400;
 const DEFAULT_DAYS = 366;
 
-const dateOf = (dayEnd: number) => new Date((dayEnd - DAY) * 1000).toISOString().slice(0, 10);
+/**
+ * The UTC day a bucket ends, one string per day: every row of a day shares it (a copy per
+ * row is a fifth of what a row costs), and the Date is built once per day, not per message.
+ */
+function dayNames(): (dayEnd: number) => string {
+  let lastEnd = Number.NaN;
+  let lastName = '';
+  const names = new Map<number, string>();
+  return (dayEnd) => {
+    if (dayEnd === lastEnd) return lastName;
+    let name = names.get(dayEnd);
+    if (name === undefined) {
+      // Bounded: days seen lately (a replay walks them in order); older ones are made again if asked.
+      if (names.size >= 4096) names.clear();
+      name = new Date((dayEnd - DAY) * 1000).toISOString().slice(0, 10);
+      names.set(dayEnd, name);
+    }
+    lastEnd = dayEnd;
+    lastName = name;
+    return name;
+  };
+}
 
 /**
  * A GitHub-style contribution calendar: messages per UTC day for every user a message
@@ -22,6 +43,7 @@ const dateOf = (dayEnd: number) => new Date((dayEnd - DAY) * 1000).toISOString()
  * calendar page costs O(days), not O(users × days).
  */
 export function contributionCalendar(retention?: string): PluginDefinition<ContributionDayRow> {
+  const dateOf = dayNames();
   return definePlugin({
     name: 'Contribution calendar',
     interval: '1d',

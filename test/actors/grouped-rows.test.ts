@@ -1,0 +1,201 @@
+import { describe, expect, it } from 'vitest';
+import { ChangeLog } from '../../actors/change-log.js';
+import { KeyedStore } from '../../actors/keyed-store.js';
+import { RowKeyMismatchError, SEP, rowKeyOf } from '../../actors/row-key.js';
+import { RowStore } from '../../actors/row-store.js';
+import { SortedTimes } from '../../actors/sorted-times.js';
+import { StateDigest, formatDigest } from '../../actors/state-digest.js';
+
+type U = { timestamp: number; user: string; volume: number };
+const KEY = ['timestamp', 'user'] as const;
+
+/** A small deterministic generator (tests never use Math.random: failures must replay). */
+function lcg(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    return x / 2 ** 32;
+  };
+}
+
+/** The order RowStore promises: (timestamp, key) ascending. */
+const ordered = (model: Map<string, U>) =>
+  [...model.entries()]
+    .sort(([ka, a], [kb, b]) => a.timestamp - b.timestamp || (ka < kb ? -1 : ka > kb ? 1 : 0))
+    .map(([, r]) => r);
+
+describe('RowStore with key columns starting at timestamp (rows grouped per timestamp)', () => {
+  it('answers get, has, size, keys, scan, count and evictions exactly like a plain Map model through random writes and rollbacks', () => {
+    const rows = new RowStore<U>([...KEY]);
+    const model = new Map<string, U>();
+    const rnd = lcg(7);
+    // Users with the characters a key must escape, so keys and the users' own strings differ.
+    const users = ['alice', 'bob', `odd${SEP}one`, 'back\\slash', 'carol', ''];
+    for (let step = 0; step < 4000; step++) {
+      const ts = 1_000 + Math.floor(rnd() * 12) * 60;
+      const user = users[Math.floor(rnd() * users.length)] as string;
+      const key = rowKeyOf(KEY, { timestamp: ts, user });
+      const r = rnd();
+      if (r < 0.55) {
+        const row = { timestamp: ts, user, volume: (model.get(key)?.volume ?? 0) + 1 };
+        rows.set(key, row);
+        model.set(key, row);
+      } else if (r < 0.7) {
+        expect(rows.delete(key)).toBe(model.delete(key));
+      } else if (r < 0.8) {
+        // A message that writes and deletes, then throws: nothing of it may stay.
+        rows.beginMessage();
+        rows.put({ timestamp: ts + 7, user, volume: 1 });
+        rows.delete(key);
+        rows.rollback();
+      } else if (r < 0.82) {
+        const n = Math.floor(rnd() * 5);
+        expect(rows.evictOldest(n)).toBe(Math.min(n, model.size));
+        const gone = [...model.entries()].filter(([k]) => !rows.has(k));
+        expect(gone.length).toBe(Math.min(n, model.size));
+        for (const [k] of gone) model.delete(k);
+        // Oldest first: nothing kept is older than what went.
+        for (const [, r] of gone)
+          for (const kept of model.values()) expect(kept.timestamp).toBeGreaterThanOrEqual(r.timestamp);
+      }
+      expect(rows.get(key)).toBe(model.get(key));
+      expect(rows.has(key)).toBe(model.has(key));
+      expect(rows.size).toBe(model.size);
+    }
+    expect(model.size).toBeGreaterThan(10);
+    expect(new Set(rows.keys())).toEqual(new Set(model.keys()));
+    expect(new Map(rows.entries())).toEqual(model);
+    expect([...rows.scan({ order: 'asc' })]).toEqual(ordered(model));
+    expect([...rows.scan({ order: 'desc', start: 1_120, stop: 1_400 })]).toEqual(
+      ordered(model)
+        .filter((r) => r.timestamp >= 1_120 && r.timestamp <= 1_400)
+        .reverse(),
+    );
+    expect(rows.count({ start: 1_120, stop: 1_400 })).toBe(
+      [...model.values()].filter((r) => r.timestamp >= 1_120 && r.timestamp <= 1_400).length,
+    );
+    const times = [...model.values()].map((r) => r.timestamp);
+    expect(rows.oldestTimestamp).toBe(Math.min(...times));
+    expect(rows.newestTimestamp).toBe(Math.max(...times));
+  });
+
+  it('keeps keys that do not have the regular form when loaded (restored state) and finds, scans and deletes them', () => {
+    const rows = new RowStore<U>([...KEY]);
+    const a = { timestamp: 7, user: 'a', volume: 1 };
+    const b = { timestamp: 7, user: 'b', volume: 2 };
+    const c = { timestamp: 9, user: 'c', volume: 3 };
+    rows.load(`7${SEP}b`, b);
+    // Head not the row's timestamp, a non-canonical head, no separator at all.
+    rows.load(`5${SEP}a`, a);
+    rows.load(`09${SEP}c`, c);
+    rows.load('plain', { timestamp: 9, user: 'p', volume: 4 });
+    expect(rows.size).toBe(4);
+    expect(rows.get(`5${SEP}a`)).toBe(a);
+    expect(rows.get(`7${SEP}a`)).toBeUndefined();
+    expect(rows.get(`09${SEP}c`)).toBe(c);
+    expect(rows.get(`9${SEP}c`)).toBeUndefined();
+    expect(rows.has('plain')).toBe(true);
+    expect(new Set(rows.keys())).toEqual(new Set([`7${SEP}b`, `5${SEP}a`, `09${SEP}c`, 'plain']));
+    expect([...rows.scan({ order: 'asc' })].map((r) => r.user)).toEqual(['a', 'b', 'c', 'p']);
+    expect(rows.count({ start: 9, stop: 9 })).toBe(2);
+    // The regular key of the same row is another key: writing it adds a row, it does not move the odd one.
+    rows.put({ ...c, timestamp: 9 });
+    expect(rows.size).toBe(5);
+    expect(rows.delete(`09${SEP}c`)).toBe(true);
+    expect(rows.delete(`09${SEP}c`)).toBe(false);
+    expect(rows.get(`9${SEP}c`)).toEqual(c);
+    rows.load(`5${SEP}a`, { ...a, timestamp: 9 });
+    expect(rows.count({ start: 7, stop: 7 })).toBe(1);
+    expect(rows.evictBefore(100)).toBe(4);
+    expect(rows.size).toBe(0);
+    expect(rows.oldestTimestamp).toBeUndefined();
+  });
+
+  it('still refuses a key the key columns do not give, and accepts the escaped one', () => {
+    const rows = new RowStore<U>([...KEY]);
+    const row = { timestamp: 60, user: `x${SEP}y`, volume: 1 };
+    expect(() => rows.set(`60${SEP}x${SEP}y`, row)).toThrow(RowKeyMismatchError);
+    expect(() => rows.set(`61${SEP}x\\${SEP}y`, row)).toThrow(RowKeyMismatchError);
+    rows.set(`60${SEP}x\\${SEP}y`, row);
+    expect(rows.get(rows.keyOf(row))).toBe(row);
+    expect(() => rows.set(`60${SEP}alice`, { timestamp: 60, user: 'bob', volume: 1 })).toThrow(RowKeyMismatchError);
+  });
+});
+
+describe('state digest kept lazily', () => {
+  /** The digest of a store's entries computed from scratch, entry by entry. */
+  const fromScratch = (s: KeyedStore<unknown>, container: number) => {
+    const d = new StateDigest();
+    for (const [k, v] of s.entries()) d.toggle(container, k, v);
+    return formatDigest([d]);
+  };
+
+  it('equals a from-scratch digest however often it is read, across folds, rollbacks and row stores', () => {
+    const rnd = lcg(11);
+    const stores: [KeyedStore<unknown>, number][] = [
+      [new KeyedStore<unknown>(), 3],
+      [new RowStore<U>([...KEY]) as KeyedStore<unknown>, 0],
+    ];
+    for (const [s, container] of stores) {
+      s.attach(new ChangeLog(), container);
+      for (let message = 0; message < 60; message++) {
+        s.beginMessage();
+        // Up to ~9 000 distinct keys in one message: past the fold threshold mid-message.
+        const writes = Math.floor(rnd() * 300) + (message === 30 ? 9_000 : 0);
+        for (let i = 0; i < writes; i++) {
+          const user = `u${Math.floor(rnd() * (message === 30 ? 20_000 : 50))}`;
+          const ts = 60 * Math.floor(rnd() * 3);
+          const row = { timestamp: ts, user, volume: Math.floor(rnd() * 4) };
+          const key = rowKeyOf(KEY, row);
+          if (rnd() < 0.2) s.delete(key);
+          else s.set(key, row);
+          if (rnd() < 0.01) expect(formatDigest([s.digest])).toBe(fromScratch(s, container));
+        }
+        if (rnd() < 0.3) s.rollback();
+        else s.endMessage();
+        if (rnd() < 0.5) expect(formatDigest([s.digest])).toBe(fromScratch(s, container));
+      }
+      expect(s.size).toBeGreaterThan(0);
+      expect(formatDigest([s.digest])).toBe(fromScratch(s, container));
+    }
+  });
+});
+
+describe('SortedTimes', () => {
+  it('keeps ascending distinct timestamps like a sorted array model through appends, inserts and removals at both ends and inside', () => {
+    const times = new SortedTimes();
+    const model: number[] = [];
+    const rnd = lcg(3);
+    let next = 0;
+    for (let step = 0; step < 20_000; step++) {
+      const r = rnd();
+      if (r < 0.5) {
+        next += 1 + Math.floor(rnd() * 3);
+        times.insert(next);
+        model.push(next);
+      } else if (r < 0.55 && model.length > 0) {
+        // An insert between existing buckets (a late message's bucket).
+        const ts = Math.floor(rnd() * next) + 0.5;
+        if (!model.includes(ts)) {
+          times.insert(ts);
+          model.push(ts);
+          model.sort((a, b) => a - b);
+        }
+      } else if (r < 0.95 && model.length > 0) {
+        // Mostly the oldest goes (retention), as evictions do.
+        const i = rnd() < 0.9 ? 0 : Math.floor(rnd() * model.length);
+        times.remove(model[i] as number);
+        model.splice(i, 1);
+      } else times.remove(-1);
+      expect(times.length).toBe(model.length);
+      expect(times.first).toBe(model[0]);
+      expect(times.last).toBe(model[model.length - 1]);
+    }
+    expect(Array.from({ length: times.length }, (_, i) => times.at(i))).toEqual(model);
+    const probe = model[Math.floor(model.length / 2)] as number;
+    expect(times.lowerBound(probe)).toBe(model.findIndex((t) => t >= probe));
+    expect(times.upperBound(probe)).toBe(model.findIndex((t) => t > probe));
+    expect(times.at(-1)).toBeUndefined();
+    expect(times.at(times.length)).toBeUndefined();
+  });
+});
