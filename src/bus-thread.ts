@@ -108,7 +108,30 @@ export async function subscribeThreaded(
     if (!closing) hooks.onLoopEnd(new Error(`the bus thread exited (code ${code})`), BUS_THREAD_SOURCE);
   });
 
+  /**
+   * The receive path's own error handling threw: nothing is left to catch the next failure,
+   * so the loop ends, as a single-thread receive loop does when its handler's handler throws.
+   */
+  function endLoop(err: unknown, source: string): void {
+    if (closing) return;
+    closing = true;
+    send({ type: 'close' });
+    setTimeout(() => void worker.terminate(), 2000).unref();
+    hooks.onLoopEnd(err, source);
+  }
+
+  function receiveError(err: unknown, source: string): boolean {
+    try {
+      hooks.onReceiveError(err, source);
+      return true;
+    } catch (fatal) {
+      endLoop(fatal, source);
+      return false;
+    }
+  }
+
   async function handle(items: readonly ThreadItem[], buffer: ArrayBuffer): Promise<void> {
+    if (closing) return;
     const messages: ThreadMessage[] = [];
     let start = 0;
     for (const item of items) {
@@ -130,7 +153,7 @@ export async function subscribeThreaded(
             corrected: item.c,
           });
         } catch (err) {
-          hooks.onReceiveError(err, item.s);
+          if (!receiveError(err, item.s)) return;
         }
       } else if (item.k === 'clock') messages.push({ kind: 'clock', source: item.s, frames: item.f });
       else messages.push({ kind: 'rejected', source: item.s, reason: item.r, detail: item.d });
@@ -138,7 +161,7 @@ export async function subscribeThreaded(
     try {
       await hooks.onBatch(messages);
     } catch (err) {
-      hooks.onReceiveError(err, messages[0]?.source ?? BUS_THREAD_SOURCE);
+      if (!receiveError(err, messages[0]?.source ?? BUS_THREAD_SOURCE)) return;
     }
     if (!closing) send({ type: 'ack', count: items.length });
   }
