@@ -709,9 +709,13 @@ export class Service {
     for (const cancel of this.timers) cancel();
     this.subscription?.close();
     this.liveGate.open();
-    await this.subscription?.done;
     // Cancels the consumers and acks what reached the journal; the broker requeues the rest.
-    await this.amqp.close();
+    // Started in the same turn as the gate opens (held deliveries are let through, as the gate
+    // resolved first): the cancel reaches the broker ahead of their acks, so the freed prefetch
+    // window is not refilled while the bus thread winds down.
+    const amqpClosed = this.amqp.close();
+    await this.subscription?.done;
+    await amqpClosed;
     await this.recovery.drained();
     await this.startupFill;
     this.hub.tick();
