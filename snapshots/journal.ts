@@ -111,7 +111,7 @@ export class Journal {
     const id = messageId(envelope);
     if (this.seen(id)) return null;
     // Encoded before a seq is taken: a message that cannot be stored must not use one up.
-    return this.acceptEncoded(id, envelope, encodeJournalRecord(id, envelope));
+    return this.append(id, envelope, encodeJournalRecord(id, envelope), undefined);
   }
 
   /**
@@ -119,7 +119,11 @@ export class Journal {
    * same envelope: encodeJournalRecord), so the main thread neither hashes nor encodes.
    */
   acceptEncoded(id: string, envelope: Envelope, value: Uint8Array, meta?: Meta): JournalEntry | null {
-    if (this.seen(id)) return null;
+    return this.seen(id) ? null : this.append(id, envelope, value, meta);
+  }
+
+  /** Takes the next seq for a message not seen before and queues it for the next group commit. */
+  private append(id: string, envelope: Envelope, value: Uint8Array, meta: Meta | undefined): JournalEntry {
     const seq = this.seq + 1;
     this.seq = seq;
     this.remember(id);

@@ -114,10 +114,15 @@ export async function subscribeThreaded(
    */
   function endLoop(err: unknown, source: string): void {
     if (closing) return;
+    shutdown();
+    hooks.onLoopEnd(err, source);
+  }
+
+  function shutdown(): void {
     closing = true;
     send({ type: 'close' });
+    // A thread that does not end by itself (a socket that will not close) must not hold the process.
     setTimeout(() => void worker.terminate(), 2000).unref();
-    hooks.onLoopEnd(err, source);
   }
 
   function receiveError(err: unknown, source: string): boolean {
@@ -172,11 +177,7 @@ export async function subscribeThreaded(
     done,
     endpoints: () => endpoints.statuses(),
     close: () => {
-      if (closing) return;
-      closing = true;
-      send({ type: 'close' });
-      // A thread that does not end by itself (a socket that will not close) must not hold the process.
-      setTimeout(() => void worker.terminate(), 2000).unref();
+      if (!closing) shutdown();
     },
   };
 }

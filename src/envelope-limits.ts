@@ -79,12 +79,23 @@ export function checkTimestamp(seconds: number, nowSeconds: number, maxClockSkew
     value /= 1e3;
     corrected = 'milliseconds';
   }
-  if (value > nowSeconds + maxClockSkew) {
-    const ahead = Math.round(value - nowSeconds);
-    return {
-      ok: false,
-      detail: `timestamp ${seconds}${corrected ? ` (read as ${corrected})` : ''} is ${ahead} s ahead of the clock; at most ${maxClockSkew} s is allowed`,
-    };
-  }
-  return { ok: true, seconds: value, corrected };
+  const ahead = aheadOfClock(value, seconds, corrected, nowSeconds, maxClockSkew);
+  return ahead === null ? { ok: true, seconds: value, corrected } : { ok: false, detail: ahead };
+}
+
+/**
+ * The clock half of checkTimestamp, for a timestamp already in seconds (`shown`: the value as
+ * received, for the message): why it is refused, or null. The bus thread converts units; the
+ * main thread, which has the service's clock, judges here.
+ */
+export function aheadOfClock(
+  seconds: number,
+  shown: number,
+  corrected: 'milliseconds' | 'microseconds' | null,
+  nowSeconds: number,
+  maxClockSkew: number,
+): string | null {
+  if (seconds <= nowSeconds + maxClockSkew) return null;
+  const ahead = Math.round(seconds - nowSeconds);
+  return `timestamp ${shown}${corrected ? ` (read as ${corrected})` : ''} is ${ahead} s ahead of the clock; at most ${maxClockSkew} s is allowed`;
 }

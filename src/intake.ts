@@ -4,7 +4,7 @@ import type { Position } from '../snapshots/snapshotter.js';
 import { DECODE_ERROR_REASONS, decodeFrames, type DecodeErrorReason, type FrameLimits } from './decode-frames.js';
 import type { ThreadMessage } from './bus-thread.js';
 import type { Envelope } from './envelope.js';
-import { checkShape, checkTimestamp } from './envelope-limits.js';
+import { aheadOfClock, checkShape, checkTimestamp } from './envelope-limits.js';
 import { GapDetector, type GapSignal, type Publishers } from './gap-detector.js';
 import { createPluginMessage, type MetaDeriver } from './message.js';
 import type { Route } from './router.js';
@@ -128,9 +128,9 @@ export class Intake {
     }
     const { envelope } = message;
     const { nowSeconds, maxClockSkew } = this.deps.limits;
-    const now = nowSeconds();
-    if (envelope.timestamp > now + maxClockSkew) {
-      const detail = `timestamp ${envelope.timestamp}${message.corrected ? ` (read as ${message.corrected})` : ''} is ${Math.round(envelope.timestamp - now)} s ahead of the clock; at most ${maxClockSkew} s is allowed`;
+    const ts = envelope.timestamp;
+    const detail = aheadOfClock(ts, ts, message.corrected, nowSeconds(), maxClockSkew);
+    if (detail !== null) {
       this.counters.decodeErrors.future_timestamp++;
       this.deps.onDecodeFailure('future_timestamp', detail);
       return null;
