@@ -35,6 +35,8 @@ export interface ThreadOptions {
   readonly maxInFlight?: number;
   /** Most messages per batch. */
   readonly maxBatch?: number;
+  /** Longest a message waits for others to share its batch (ms); 0: handed over on the next turn. */
+  readonly lingerMs?: number;
 }
 
 /** Under vitest the sources are TypeScript; the thread always runs the built file. */
@@ -60,6 +62,7 @@ export async function subscribeThreaded(
       limits: { ...thread.limits },
       maxInFlight: thread.maxInFlight ?? 8192,
       maxBatch: thread.maxBatch ?? 512,
+      lingerMs: thread.lingerMs ?? 0,
     },
   });
   const endpoints = new EndpointSet(options.connect, hooks);

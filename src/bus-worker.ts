@@ -16,6 +16,7 @@ interface BusWorkerData {
   readonly limits: ThreadLimits;
   readonly maxInFlight: number;
   readonly maxBatch: number;
+  readonly lingerMs: number;
 }
 
 const port = parentPort;
@@ -27,12 +28,14 @@ const post = (message: FromBusThread, transfer?: ArrayBuffer[]) => port.postMess
 let items: ThreadItem[] = [];
 let records: Uint8Array[] = [];
 let recordBytes = 0;
-let flushScheduled = false;
+/** Cancels the pending timed flush; null when none is scheduled. */
+let cancelFlush: (() => void) | null = null;
 let inFlight = 0;
 let resume: (() => void) | null = null;
 
 function flush(): void {
-  flushScheduled = false;
+  cancelFlush?.();
+  cancelFlush = null;
   if (items.length === 0) return;
   // One buffer per batch, transferred: no copy across threads, and no pooled Buffer sent whole.
   const buffer = new ArrayBuffer(recordBytes);
@@ -47,6 +50,15 @@ function flush(): void {
   items = [];
   records = [];
   recordBytes = 0;
+}
+
+function scheduleFlush(): () => void {
+  if (data.lingerMs > 0) {
+    const timer = setTimeout(flush, data.lingerMs);
+    return () => clearTimeout(timer);
+  }
+  const immediate = setImmediate(flush);
+  return () => clearImmediate(immediate);
 }
 
 function onFrames(frames: readonly Uint8Array[], source: string): void | Promise<void> {
@@ -68,11 +80,10 @@ function onFrames(frames: readonly Uint8Array[], source: string): void | Promise
       break;
   }
   // libzmq hands over queued messages without leaving the microtask queue: flush by size too.
+  // Otherwise the first message of a batch waits up to lingerMs for company: every batch costs
+  // a hand-over, an ack and a journal commit, which a trickle would pay once per message.
   if (items.length >= data.maxBatch) flush();
-  else if (!flushScheduled) {
-    flushScheduled = true;
-    setImmediate(flush);
-  }
+  else if (cancelFlush === null) cancelFlush = scheduleFlush();
   if (inFlight + items.length < data.maxInFlight) return;
   flush();
   return new Promise((r) => {
@@ -102,6 +113,8 @@ if (sockets) {
         r();
       }
     } else if (message.type === 'close') {
+      // Not handed over: the main thread takes no batch once it has asked the thread to close.
+      cancelFlush?.();
       sockets.close();
       // A receive loop waiting for credit would keep the thread alive after close.
       resume?.();

@@ -414,7 +414,7 @@ export class Service {
     this.subscription = config.busThread
       ? await subscribeThreaded(
           busOptions,
-          { limits: threadLimits(config) },
+          { limits: threadLimits(config), lingerMs: config.busLinger },
           { ...busHooks, onBatch: (messages) => this.ingestPrepared(messages) },
         )
       : await subscribe(busOptions, { ...busHooks, onFrames: (frames, source) => this.ingest(frames, source) });

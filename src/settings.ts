@@ -284,6 +284,11 @@ export const SETTINGS = {
     flag: '<true|false>',
     help: 'receive and decode ZeroMQ messages on a second thread, so decoding and applying use both cores (`false`: all on the main thread)',
   },
+  busLinger: {
+    type: count(0, 1000).default(5),
+    flag: '<ms>',
+    help: 'longest the bus thread holds a received message to hand it over with the ones that follow: at a steady trickle, fewer and larger batches cost each message less CPU (journal commits, thread hand-overs); a full batch goes at once, so bursts never wait (`0`: hand over on the next turn)',
+  },
   examples: {
     type: z.union([z.boolean(), z.stringbool()]).default(false),
     flag: '',

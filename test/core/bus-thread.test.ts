@@ -146,6 +146,73 @@ describe('the bus thread', () => {
     expect(probes.every((m) => m.kind === 'rejected' && m.reason === 'invalid_json')).toBe(true);
   });
 
+  /** A bus thread with `options`, a publisher joined to it, and every batch it handed over. */
+  async function joined(options: { maxBatch: number; lingerMs: number }) {
+    const batches: ThreadMessage[][] = [];
+    const sub = await subscribeThreaded(
+      { connect: [], bind: ['tcp://127.0.0.1:*'], topics: [''] },
+      { limits: threadLimits(config), ...options },
+      {
+        onBatch: (messages) => void batches.push([...messages]),
+        onReceiveError: (err) => {
+          throw err;
+        },
+        onLoopEnd: (err) => {
+          throw err ?? new Error('loop ended');
+        },
+      },
+    );
+    cleanups.push(() => sub.close());
+    const pub = new Publisher({ linger: 0, sendHighWaterMark: 0 });
+    pub.connect(sub.bound[0] as string);
+    cleanups.push(() => pub.close());
+    await eventually(
+      async () => {
+        await pub.send(['probe', '{bad']);
+        await new Promise((r) => setTimeout(r, 20));
+        return batches.length > 0 ? true : undefined;
+      },
+      20_000,
+      'subscription',
+    );
+    const t = Math.floor(Date.now() / 1000);
+    const send = (i: number) =>
+      pub.send(['t', JSON.stringify({ topic: 't', timestamp: t, msg_id: `m-${i}`, msg: { i } })]);
+    const ready = () => batches.flatMap((b) => b.filter((m) => m.kind === 'ready'));
+    return { batches, send, ready };
+  }
+
+  it('holds a trickle for the linger time and hands it over as one batch', async () => {
+    const { batches, send, ready } = await joined({ maxBatch: 512, lingerMs: 1500 });
+    // Five messages 20 ms apart: on the next turn each would be a batch of its own.
+    for (let i = 0; i < 5; i++) {
+      await send(i);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await eventually(async () => (ready().length === 5 ? true : undefined), 10_000, 'five messages');
+    const holding = batches.filter((b) => b.some((m) => m.kind === 'ready'));
+    expect(holding).toHaveLength(1);
+    expect(ready().map((m) => (m.kind === 'ready' ? m.id.split('#')[0] : ''))).toEqual([
+      'm-0',
+      'm-1',
+      'm-2',
+      'm-3',
+      'm-4',
+    ]);
+  });
+
+  it('hands a full batch over at once, whatever the linger time', async () => {
+    // A minute of linger: only batches that filled up can arrive within the test's time.
+    const { batches, send, ready } = await joined({ maxBatch: 8, lingerMs: 60_000 });
+    for (let i = 0; i < 24; i++) await send(i);
+    // Up to 7 items (probes or messages) may sit in a partial batch; the rest went full.
+    await eventually(async () => (ready().length >= 24 - 7 ? true : undefined), 10_000, 'full batches');
+    expect(batches.every((b) => b.length === 8)).toBe(true);
+    expect(ready().map((m) => (m.kind === 'ready' ? m.id.split('#')[0] : ''))).toEqual(
+      Array.from({ length: ready().length }, (_, i) => `m-${i}`),
+    );
+  });
+
   it('leaves the service in the same state as receiving on the main thread', async () => {
     const digests: Record<string, string>[] = [];
     const now = Math.floor(Date.now() / 1000);

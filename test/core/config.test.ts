@@ -76,6 +76,17 @@ describe('configuration', () => {
     expect(r.stderr).toMatch(/setting "gapBackfillInterval" \(flag --gap-backfill-interval\)/);
   });
 
+  it('bounds the bus linger: 0 (next turn) to a second', () => {
+    expect(loadConfig({ env: {} }).busLinger).toBe(5);
+    expect(loadConfig({ env: { STATSCACHE_BUS_LINGER: '0' } }).busLinger).toBe(0);
+    expect(loadConfig({ env: {}, flags: { busLinger: '1000' } }).busLinger).toBe(1000);
+    expect(() => loadConfig({ env: {}, flags: { busLinger: '1001' } })).toThrow(/"busLinger" \(flag --bus-linger\)/);
+    expect(() => loadConfig({ env: { STATSCACHE_BUS_LINGER: '-1' } })).toThrow(
+      /"busLinger" \(environment STATSCACHE_BUS_LINGER\)/,
+    );
+    expect(() => loadConfig({ env: {}, flags: { busLinger: '2.5' } })).toThrow(/"busLinger"/);
+  });
+
   it('the CLI exits non-zero with that message', () => {
     const r = spawnSync(process.execPath, [CLI, 'serve', '--snapshot-interval', '-5'], { encoding: 'utf8' });
     expect(r.status).toBe(2);

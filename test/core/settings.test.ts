@@ -61,6 +61,7 @@ const ENV_CONTRACT = {
   plugins: 'STATSCACHE_PLUGINS',
   retention: 'STATSCACHE_RETENTION',
   busThread: 'STATSCACHE_BUS_THREAD',
+  busLinger: 'STATSCACHE_BUS_LINGER',
   examples: 'STATSCACHE_EXAMPLES',
 };
 const FLAG_CONTRACT = [
@@ -110,6 +111,7 @@ const FLAG_CONTRACT = [
   '--journal-max-bytes',
   '--stop-timeout',
   '--bus-thread',
+  '--bus-linger',
   '--examples',
 ];
 
