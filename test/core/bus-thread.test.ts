@@ -85,20 +85,22 @@ describe('preparing a message off the main thread', () => {
 });
 
 describe('the bus thread', () => {
-  it('hands batches over in order, and stops receiving while maxInFlight messages are unacknowledged', async () => {
-    const received: ThreadMessage[] = [];
-    let release: () => void = () => {};
-    let held = true;
+  /**
+   * A bus thread with `options`, a publisher joined to it, and every batch it handed over;
+   * `hook` sees each batch after it is recorded (a promise it returns holds the thread's credit).
+   */
+  async function joined(
+    options: { maxBatch: number; lingerMs?: number; maxInFlight?: number },
+    hook?: (messages: readonly ThreadMessage[]) => void | Promise<void>,
+  ) {
+    const batches: ThreadMessage[][] = [];
     const sub = await subscribeThreaded(
       { connect: [], bind: ['tcp://127.0.0.1:*'], topics: [''] },
-      { limits: threadLimits(config), maxInFlight: 20, maxBatch: 5 },
+      { limits: threadLimits(config), ...options },
       {
         onBatch: (messages) => {
-          received.push(...messages);
-          if (!held) return;
-          return new Promise<void>((r) => {
-            release = r;
-          });
+          batches.push([...messages]);
+          return hook?.(messages);
         },
         onReceiveError: (err) => {
           throw err;
@@ -117,59 +119,6 @@ describe('the bus thread', () => {
       async () => {
         await pub.send(['probe', '{bad']);
         await new Promise((r) => setTimeout(r, 20));
-        return received.length > 0 ? true : undefined;
-      },
-      10_000,
-      'subscription',
-    );
-    const t = Math.floor(Date.now() / 1000);
-    for (let i = 0; i < 200; i++)
-      await pub.send(['t', JSON.stringify({ topic: 't', timestamp: t, msg_id: `m-${i}`, msg: { i } })]);
-    // The first batch is held: the thread hands over no more than maxInFlight (20) more.
-    await new Promise((r) => setTimeout(r, 300));
-    const whileHeld = received.length;
-    expect(whileHeld).toBeLessThanOrEqual(received.filter((m) => m.kind === 'rejected').length + 20);
-    held = false;
-    release();
-    const all = await eventually(
-      async () => {
-        const ready = received.filter((m) => m.kind === 'ready');
-        return ready.length === 200 ? ready : undefined;
-      },
-      10_000,
-      'all 200 messages',
-    );
-    expect(all.map((m) => (m.kind === 'ready' ? m.id.split('#')[0] : ''))).toEqual(
-      Array.from({ length: 200 }, (_, i) => `m-${i}`),
-    );
-    const probes = received.filter((m) => m.kind === 'rejected');
-    expect(probes.every((m) => m.kind === 'rejected' && m.reason === 'invalid_json')).toBe(true);
-  });
-
-  /** A bus thread with `options`, a publisher joined to it, and every batch it handed over. */
-  async function joined(options: { maxBatch: number; lingerMs: number }) {
-    const batches: ThreadMessage[][] = [];
-    const sub = await subscribeThreaded(
-      { connect: [], bind: ['tcp://127.0.0.1:*'], topics: [''] },
-      { limits: threadLimits(config), ...options },
-      {
-        onBatch: (messages) => void batches.push([...messages]),
-        onReceiveError: (err) => {
-          throw err;
-        },
-        onLoopEnd: (err) => {
-          throw err ?? new Error('loop ended');
-        },
-      },
-    );
-    cleanups.push(() => sub.close());
-    const pub = new Publisher({ linger: 0, sendHighWaterMark: 0 });
-    pub.connect(sub.bound[0] as string);
-    cleanups.push(() => pub.close());
-    await eventually(
-      async () => {
-        await pub.send(['probe', '{bad']);
-        await new Promise((r) => setTimeout(r, 20));
         return batches.length > 0 ? true : undefined;
       },
       20_000,
@@ -178,9 +127,38 @@ describe('the bus thread', () => {
     const t = Math.floor(Date.now() / 1000);
     const send = (i: number) =>
       pub.send(['t', JSON.stringify({ topic: 't', timestamp: t, msg_id: `m-${i}`, msg: { i } })]);
-    const ready = () => batches.flatMap((b) => b.filter((m) => m.kind === 'ready'));
-    return { batches, send, ready };
+    const received = () => batches.flat();
+    const ready = () => received().filter((m) => m.kind === 'ready');
+    return { batches, send, received, ready };
   }
+
+  it('hands batches over in order, and stops receiving while maxInFlight messages are unacknowledged', async () => {
+    let release: () => void = () => {};
+    let held = true;
+    const { send, received, ready } = await joined({ maxInFlight: 20, maxBatch: 5 }, () => {
+      if (!held) return;
+      return new Promise<void>((r) => {
+        release = r;
+      });
+    });
+    for (let i = 0; i < 200; i++) await send(i);
+    // The first batch is held: the thread hands over no more than maxInFlight (20) more.
+    await new Promise((r) => setTimeout(r, 300));
+    const whileHeld = received().length;
+    expect(whileHeld).toBeLessThanOrEqual(received().filter((m) => m.kind === 'rejected').length + 20);
+    held = false;
+    release();
+    const all = await eventually(
+      async () => (ready().length === 200 ? ready() : undefined),
+      10_000,
+      'all 200 messages',
+    );
+    expect(all.map((m) => (m.kind === 'ready' ? m.id.split('#')[0] : ''))).toEqual(
+      Array.from({ length: 200 }, (_, i) => `m-${i}`),
+    );
+    const probes = received().filter((m) => m.kind === 'rejected');
+    expect(probes.every((m) => m.kind === 'rejected' && m.reason === 'invalid_json')).toBe(true);
+  });
 
   it('holds a trickle for the linger time and hands it over as one batch', async () => {
     const { batches, send, ready } = await joined({ maxBatch: 512, lingerMs: 1500 });
