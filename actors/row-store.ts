@@ -35,6 +35,7 @@ interface TimeIndex<R> {
 export class RowStore<R extends Row = Row> extends KeyedStore<R> {
   private readonly index: TimeIndex<R>;
   private readonly flat: TimestampIndex<R> | null;
+  private readonly grouped: GroupedRows<R> | null;
   /** With grouped rows and two key columns: the second, whose value is the key's rest. */
   private readonly restColumn: string | null;
 
@@ -44,6 +45,7 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
     const grouped = keyColumns.length >= 2 && keyColumns[0] === 'timestamp' ? new GroupedRows<R>(restColumn) : null;
     super(grouped ?? new Map<string, R>());
     this.restColumn = grouped === null ? null : restColumn;
+    this.grouped = grouped;
     this.flat = grouped === null ? new TimestampIndex<R>((key) => this.map.get(key)) : null;
     this.index = grouped ?? (this.flat as TimestampIndex<R>);
   }
@@ -136,29 +138,71 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
     while (list.length > 0) {
       const ts = (edge === 'oldest' ? list.first : list.last) as number;
       if (!beyond(ts)) break;
-      const before = evicted;
-      // delete() unindexes each key and drops the timestamp once its last row is gone.
-      for (const key of [...this.index.keysAt(ts)]) {
-        this.delete(key);
-        evicted++;
-      }
-      if (evicted === before) break;
+      const n = this.evictGroup(ts);
+      if (n === 0) break;
+      evicted += n;
     }
     return evicted;
+  }
+
+  /**
+   * Deletes every row at `ts`: the group leaves the table and the index in one step, and each
+   * key is then recorded as a delete() would record it (undo, cut, digest, change log), in the
+   * order keysAt() gives, without looking each key up again.
+   */
+  private evictGroup(ts: number): number {
+    if (this.grouped !== null) {
+      const group = this.grouped.takeGroup(ts);
+      if (group !== null) {
+        const head = group.head;
+        group.forEachRegular((rest, row) => this.recordDeleted(head + rest, row));
+        return group.regularSize;
+      }
+    } else if (this.flat !== null) {
+      const keys = this.flat.takeGroup(ts);
+      if (typeof keys === 'string') {
+        this.deleteIndexed(keys);
+        return 1;
+      }
+      if (keys !== null) {
+        for (const key of keys) this.deleteIndexed(key);
+        return keys.size;
+      }
+    }
+    // Odd keys (restored state only): one by one; delete() unindexes each and drops the timestamp with its last row.
+    let n = 0;
+    for (const key of [...this.index.keysAt(ts)]) {
+      this.delete(key);
+      n++;
+    }
+    return n;
+  }
+
+  /** Deletes the row of a key the flat index has already let go of. */
+  private deleteIndexed(key: string): void {
+    const previous = this.map.get(key) as R;
+    this.map.delete(key);
+    this.recordDeleted(key, previous);
   }
 
   protected override afterWrite(key: string, previous: R | undefined, next: R | undefined): void {
     if (this.flat !== null) this.flat.written(key, previous, next);
   }
 
-  /** Whether `key` is the one the key columns give for `row`, without building it (the common, grouped case). */
+  /** Whether `key` is the one the key columns give for `row`, without building it (the common cases). */
   private isKeyOf(key: string, row: R): boolean {
-    if (this.restColumn === null || typeof row.timestamp !== 'number') return false;
-    const rest = keyPart((row as unknown as Record<string, unknown>)[this.restColumn]);
+    const fields = row as unknown as Record<string, unknown>;
+    if (this.restColumn === null) {
+      // One key column holding a number (`timestamp` alone): the key must be how String() writes it.
+      if (this.keyColumns.length !== 1) return false;
+      const value = fields[this.keyColumns[0] as string];
+      return typeof value === 'number' && writesNumber(key, key.length, value);
+    }
+    if (typeof row.timestamp !== 'number') return false;
+    const rest = keyPart(fields[this.restColumn]);
     const head = key.length - rest.length - 1;
     if (head <= 0 || key.charCodeAt(head) !== 0x1f || !key.endsWith(rest)) return false;
-    const ts = String(row.timestamp);
-    return ts.length === head && key.startsWith(ts);
+    return writesNumber(key, head, row.timestamp);
   }
 
   private indexRange(range: RowRange): [number, number] {
@@ -167,4 +211,21 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
     const hi = range.stop === undefined ? list.length : list.upperBound(range.stop);
     return [lo, Math.max(lo, hi)];
   }
+}
+
+/** Whether `key.slice(0, end)` is String(n), without building either string for whole numbers. */
+function writesNumber(key: string, end: number, n: number): boolean {
+  if (!(Number.isInteger(n) && n >= 0 && n < 1e15)) {
+    const text = String(n);
+    return text.length === end && key.startsWith(text);
+  }
+  // String() writes such a number as its digits, without a leading zero.
+  if (end < 1 || end > 15 || (end > 1 && key.charCodeAt(0) === 48)) return false;
+  let v = 0;
+  for (let i = 0; i < end; i++) {
+    const d = key.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return false;
+    v = v * 10 + d;
+  }
+  return v === n;
 }

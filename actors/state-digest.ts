@@ -1,8 +1,8 @@
 /**
  * An order-independent fingerprint of a plugin's state: the XOR of a 64-bit hash of every
  * (container, key, value) it holds. A write XORs the old entry's hash out and the new one's in
- * (lazily: see StateDigest.touch), so the digest costs O(size of one value) per key written
- * per epoch, and a read folds at most FOLD_AFTER pending keys; a restore rebuilds it through
+ * (lazily for overwrites: see StateDigest), so the digest costs O(size of one value) per key
+ * written per epoch, and a read folds at most FOLD_AFTER pending keys; a restore rebuilds it through
  * the same path. Replicas fed the same messages hold the same entries,
  * whatever order or batching they were applied in, so equal digests mean equal state (up to
  * 2^-64 collisions) and unequal digests are divergence worth an alert.
@@ -116,9 +116,11 @@ function hashEntry(container: number, key: string, value: unknown): void {
 }
 
 /**
- * Keys touched since the last fold: a plugin writes the same few keys many times (a counter
- * per bucket), so the digest hashes a key's value when it is first touched in an epoch and
- * its current value when the epoch is folded, not the old and new value of every write.
+ * Keys rewritten since the last fold: a plugin writes the same few keys many times (a counter
+ * per bucket), so the digest hashes a key's value when it is first overwritten in an epoch
+ * and its current value when the epoch is folded, not the old and new value of every write.
+ * A key that did not exist has no old hash to keep: its first value is hashed in at once
+ * (one hash, no pending entry), which is what a bucket opened and later evicted costs.
  */
 const FOLD_AFTER = 4096;
 
@@ -127,13 +129,17 @@ export class StateDigest {
   private loValue = 0;
   /** Container number mixed into every entry's hash (the runtime's change-log number). */
   private container = 0;
-  /** Key → slot of its hash at first touch in this epoch (0,0: the key was absent). */
+  /**
+   * Key → slot of its hash before its first overwrite in this epoch. Invariant: every key not
+   * pending has its current value's hash in hiValue/loValue; a pending key has its old one.
+   */
   private readonly pending = new Map<string, number>();
+  /** Slots handed out this epoch (a key deleted while pending frees its entry, not its slot). */
+  private slots = 0;
   private oldHi = new Uint32Array(64);
   private oldLo = new Uint32Array(64);
-
-  /** `read`: the key's current value in the container this digest fingerprints (undefined: absent). */
-  constructor(private readonly read: (key: string) => unknown = () => undefined) {}
+  /** Each pending key's value now (never undefined: a deleted key leaves `pending`). */
+  private current: unknown[] = new Array(64).fill(undefined);
 
   get hi(): number {
     this.fold();
@@ -151,38 +157,48 @@ export class StateDigest {
     this.container = container;
   }
 
-  /**
-   * Call before every change to `key`, with its value then (undefined: absent). The first
-   * touch in an epoch remembers that value's hash; the fold XORs it out and the current
-   * value's in, so the digest is exact whatever happened to the key in between.
-   */
-  touch(key: string, current: unknown): void {
-    const pending = this.pending;
-    if (pending.has(key)) return;
-    // Folded before the new key is added: every pending key's write has been applied by now.
-    if (pending.size >= FOLD_AFTER) this.fold();
-    const slot = pending.size;
-    if (slot === this.oldHi.length) this.grow();
-    if (current === undefined) {
-      this.oldHi[slot] = 0;
-      this.oldLo[slot] = 0;
-    } else {
-      hashEntry(this.container, key, current);
-      this.oldHi[slot] = lb;
-      this.oldLo[slot] = la;
+  /** Call on every change of `key` from `previous` to `next` (undefined: absent). */
+  touch(key: string, previous: unknown, next: unknown): void {
+    if (next === undefined) {
+      this.touchRemoval(key, previous);
+      return;
     }
+    if (previous === undefined) {
+      // An absent key is never pending: its entry goes in now.
+      this.xorEntry(key, next);
+      return;
+    }
+    const pending = this.pending;
+    const at = pending.get(key);
+    if (at !== undefined) {
+      this.current[at] = next;
+      return;
+    }
+    if (this.slots >= FOLD_AFTER) this.fold();
+    const slot = this.slots++;
+    if (slot === this.oldHi.length) this.grow();
+    hashEntry(this.container, key, previous);
+    this.oldHi[slot] = lb;
+    this.oldLo[slot] = la;
+    this.current[slot] = next;
     pending.set(key, slot);
   }
 
-  /**
-   * Call before `key` is deleted, with its value then. A key not touched in this epoch leaves
-   * the digest at once (its hash out), with no pending entry: evictions touch each key once.
-   */
-  touchRemoval(key: string, current: unknown): void {
-    if (current === undefined || this.pending.has(key)) return;
-    hashEntry(this.container, key, current);
-    this.hiValue = (this.hiValue ^ lb) >>> 0;
-    this.loValue = (this.loValue ^ la) >>> 0;
+  /** Call when `key` is deleted, with its value then: its entry leaves the digest at once. */
+  touchRemoval(key: string, previous: unknown): void {
+    if (previous === undefined) return;
+    if (this.pending.size > 0) {
+      const at = this.pending.get(key);
+      if (at !== undefined) {
+        // The digest still holds the hash from before the key's first overwrite: that goes.
+        this.hiValue = (this.hiValue ^ (this.oldHi[at] as number)) >>> 0;
+        this.loValue = (this.loValue ^ (this.oldLo[at] as number)) >>> 0;
+        this.current[at] = undefined;
+        this.pending.delete(key);
+        return;
+      }
+    }
+    this.xorEntry(key, previous);
   }
 
   /** XORs the entry in (or out: XOR is its own inverse) at once. Undefined values are absent entries. */
@@ -193,24 +209,31 @@ export class StateDigest {
     this.loValue = (this.loValue ^ la) >>> 0;
   }
 
-  /** Brings the digest up to date: each touched key's old hash out, its current one in. */
+  /** Brings the digest up to date: each overwritten key's old hash out, its current one in. */
   fold(): void {
-    if (this.pending.size === 0) return;
+    if (this.slots === 0) return;
     let hi = this.hiValue;
     let lo = this.loValue;
+    const current = this.current;
     for (const [key, slot] of this.pending) {
       hi ^= this.oldHi[slot] as number;
       lo ^= this.oldLo[slot] as number;
-      const value = this.read(key);
-      if (value !== undefined) {
-        hashEntry(this.container, key, value);
-        hi ^= lb;
-        lo ^= la;
-      }
+      hashEntry(this.container, key, current[slot]);
+      hi ^= lb;
+      lo ^= la;
     }
+    // Not kept alive until the slots are reused.
+    current.fill(undefined, 0, this.slots);
     this.pending.clear();
+    this.slots = 0;
     this.hiValue = hi >>> 0;
     this.loValue = lo >>> 0;
+  }
+
+  private xorEntry(key: string, value: unknown): void {
+    hashEntry(this.container, key, value);
+    this.hiValue = (this.hiValue ^ lb) >>> 0;
+    this.loValue = (this.loValue ^ la) >>> 0;
   }
 
   private grow(): void {
@@ -220,6 +243,9 @@ export class StateDigest {
     lo.set(this.oldLo);
     this.oldHi = hi;
     this.oldLo = lo;
+    const current = new Array(this.current.length * 2).fill(undefined);
+    for (let i = 0; i < this.current.length; i++) current[i] = this.current[i];
+    this.current = current;
   }
 }
 

@@ -159,6 +159,21 @@ describe('state digest kept lazily', () => {
       expect(formatDigest([s.digest])).toBe(fromScratch(s, container));
     }
   });
+  it('hashes a new key at once and an overwritten one at the fold, whatever the order of sets, deletes and undefined values', () => {
+    const s = new KeyedStore<unknown>();
+    s.attach(new ChangeLog(), 4);
+    const rnd = lcg(23);
+    for (let i = 0; i < 20_000; i++) {
+      const key = `k${Math.floor(rnd() * 40)}`;
+      const r = rnd();
+      // undefined is an absent entry to the digest, as a snapshot round trip makes it.
+      if (r < 0.1) s.set(key, undefined);
+      else if (r < 0.3) s.delete(key);
+      else s.set(key, r < 0.6 ? Math.floor(r * 10) : { n: i % 3 });
+      if (i % 1_000 === 999) expect(formatDigest([s.digest])).toBe(fromScratch(s, 4));
+    }
+    expect(formatDigest([s.digest])).toBe(fromScratch(s, 4));
+  });
 });
 
 describe('SortedTimes', () => {
