@@ -14,7 +14,7 @@ interface Stamped {
  * inline row first, then the Map: insertion order, since the inline slot is refilled only
  * while the Map is empty.
  */
-class Group<R> {
+export class Group<R> {
   /** Rest (key after `<timestamp>U+001F`) and row of the inline entry; null: the slot is free. */
   rest0: string | null = null;
   row0: R | undefined = undefined;
@@ -86,12 +86,6 @@ class Group<R> {
   *regularRows(): IterableIterator<R> {
     if (this.rest0 !== null) yield this.row0 as R;
     if (this.rows !== null) yield* this.rows.values();
-  }
-
-  /** Calls `visit` for each regular row in insertion order. */
-  forEachRegular(visit: (rest: string, row: R) => void): void {
-    if (this.rest0 !== null) visit(this.rest0, this.row0 as R);
-    if (this.rows !== null) for (const [rest, row] of this.rows) visit(rest, row);
   }
 }
 

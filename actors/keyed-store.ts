@@ -105,12 +105,12 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
     const previous = key === this.readKey ? this.readValue : this.map.get(key);
     this.remember(key, previous);
     if (this.cut !== null && !this.cut.has(key)) this.cut.set(key, previous);
-    if (previous !== value) this.digest.touch(key, previous, value);
+    const logged = previous === value ? key : this.digest.touch(key, previous, value);
     this.map.set(key, value);
     this.readKey = key;
     this.readValue = value;
     this.afterWrite(key, previous, value);
-    this.touch(key);
+    this.touch(logged);
   }
 
   /** Read-modify-write in one call: `update(k, (old) => ({ ...old, n: (old?.n ?? 0) + 1 }))`. */

@@ -105,7 +105,15 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
 
   /** Deletes every row older than `cutoff` (recorded as changes, so snapshots drop them too). */
   evictBefore(cutoff: number): number {
-    return this.evictEdge('oldest', (ts) => ts < cutoff);
+    let evicted = 0;
+    const list = this.index.times;
+    // Whole groups from the oldest end; a group that deletes nothing would be a bug, not a loop.
+    while (list.length > 0 && (list.first as number) < cutoff) {
+      const n = this.evictGroup(list.first as number);
+      if (n === 0) break;
+      evicted += n;
+    }
+    return evicted;
   }
 
   /** Deletes the `n` oldest rows (oldest bucket first, in insertion order within it), recorded as changes like retention. */
@@ -128,17 +136,10 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
 
   /** Deletes every row newer than `cutoff`: state an older version let a message date ahead of the clock. */
   evictAfter(cutoff: number): number {
-    return this.evictEdge('newest', (ts) => ts > cutoff);
-  }
-
-  /** Deletes whole timestamp groups from one end while `beyond` holds for the edge timestamp. */
-  private evictEdge(edge: 'oldest' | 'newest', beyond: (ts: number) => boolean): number {
     let evicted = 0;
     const list = this.index.times;
-    while (list.length > 0) {
-      const ts = (edge === 'oldest' ? list.first : list.last) as number;
-      if (!beyond(ts)) break;
-      const n = this.evictGroup(ts);
+    while (list.length > 0 && (list.last as number) > cutoff) {
+      const n = this.evictGroup(list.last as number);
       if (n === 0) break;
       evicted += n;
     }
@@ -155,7 +156,8 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
       const group = this.grouped.takeGroup(ts);
       if (group !== null) {
         const head = group.head;
-        group.forEachRegular((rest, row) => this.recordDeleted(head + rest, row));
+        if (group.rest0 !== null) this.recordDeleted(head + group.rest0, group.row0 as R);
+        if (group.rows !== null) for (const [rest, row] of group.rows) this.recordDeleted(head + rest, row);
         return group.regularSize;
       }
     } else if (this.flat !== null) {

@@ -12,10 +12,12 @@
  * and members holding `undefined` are skipped, as a snapshot round trip drops them.
  */
 
-// Two 32-bit lanes (JS bit operations are 32-bit), mixed as in cyrb53.
+// Two 32-bit lanes (JS bit operations are 32-bit), mixed as in cyrb53. The lanes are kept as
+// signed int32 (the same bits as the unsigned value): an unsigned value above 2^31 stored in
+// a module variable is a heap number, allocated on every store, which made hashing allocate.
 let la = 0;
 let lb = 0;
-const SEED_A = 0xdeadbeef;
+const SEED_A = 0xdeadbeef | 0;
 const SEED_B = 0x41c6ce57;
 const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);
@@ -28,8 +30,8 @@ function mix(x: number): void {
 function finish(): void {
   const a = Math.imul(la ^ (la >>> 16), 2246822507) ^ Math.imul(lb ^ (lb >>> 13), 3266489909);
   const b = Math.imul(lb ^ (lb >>> 16), 2246822507) ^ Math.imul(a ^ (a >>> 13), 3266489909);
-  la = a >>> 0;
-  lb = b >>> 0;
+  la = a;
+  lb = b;
 }
 
 function feedString(s: string): void {
@@ -140,6 +142,8 @@ export class StateDigest {
   private oldLo = new Uint32Array(64);
   /** Each pending key's value now (never undefined: a deleted key leaves `pending`). */
   private current: unknown[] = new Array(64).fill(undefined);
+  /** Each pending key as first written this epoch: later writes of it hand that string to the change log. */
+  private keys: string[] = new Array(64).fill('');
 
   get hi(): number {
     this.fold();
@@ -157,22 +161,27 @@ export class StateDigest {
     this.container = container;
   }
 
-  /** Call on every change of `key` from `previous` to `next` (undefined: absent). */
-  touch(key: string, previous: unknown, next: unknown): void {
+  /**
+   * Call on every change of `key` from `previous` to `next` (undefined: absent). Returns the
+   * string to record the write under: `key`, or for a key rewritten in this epoch the string it
+   * was first written with, so a counter bumped on every message keeps one key string alive in
+   * the change log, not one per write (each of which the GC would otherwise copy and promote).
+   */
+  touch(key: string, previous: unknown, next: unknown): string {
     if (next === undefined) {
       this.touchRemoval(key, previous);
-      return;
+      return key;
     }
     if (previous === undefined) {
       // An absent key is never pending: its entry goes in now.
       this.xorEntry(key, next);
-      return;
+      return key;
     }
     const pending = this.pending;
     const at = pending.get(key);
     if (at !== undefined) {
       this.current[at] = next;
-      return;
+      return this.keys[at] as string;
     }
     if (this.slots >= FOLD_AFTER) this.fold();
     const slot = this.slots++;
@@ -181,7 +190,9 @@ export class StateDigest {
     this.oldHi[slot] = lb;
     this.oldLo[slot] = la;
     this.current[slot] = next;
+    this.keys[slot] = key;
     pending.set(key, slot);
+    return key;
   }
 
   /** Call when `key` is deleted, with its value then: its entry leaves the digest at once. */
@@ -224,6 +235,7 @@ export class StateDigest {
     }
     // Not kept alive until the slots are reused.
     current.fill(undefined, 0, this.slots);
+    this.keys.fill('', 0, this.slots);
     this.pending.clear();
     this.slots = 0;
     this.hiValue = hi >>> 0;
@@ -244,8 +256,13 @@ export class StateDigest {
     this.oldHi = hi;
     this.oldLo = lo;
     const current = new Array(this.current.length * 2).fill(undefined);
-    for (let i = 0; i < this.current.length; i++) current[i] = this.current[i];
+    const keys = new Array(this.keys.length * 2).fill('');
+    for (let i = 0; i < this.current.length; i++) {
+      current[i] = this.current[i];
+      keys[i] = this.keys[i];
+    }
     this.current = current;
+    this.keys = keys;
   }
 }
 
