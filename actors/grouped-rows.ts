@@ -22,15 +22,10 @@ export class Group<R> {
   rows: Map<string, R> | null = null;
   /** Full key → row, for keys not of the form `<String(timestamp)>U+001F…` (only loaded state can hold them). */
   odd: Map<string, R> | null = null;
-  private headText: string | null = null;
+  /** What every regular key of the group starts with, once asked (GroupedRows.headOf). */
+  headText: string | null = null;
 
   constructor(readonly ts: number) {}
-
-  /** `<String(ts)>U+001F`: what every regular key of the group starts with. */
-  get head(): string {
-    if (this.headText === null) this.headText = String(this.ts) + SEP;
-    return this.headText;
-  }
 
   get regularSize(): number {
     return (this.rest0 === null ? 0 : 1) + (this.rows === null ? 0 : this.rows.size);
@@ -117,6 +112,12 @@ export class GroupedRows<R extends Stamped> implements Table<R> {
   /** `restColumn`: the one key column after `timestamp`, or null when there are several. */
   constructor(private readonly restColumn: string | null) {}
 
+  /** `<String(ts)>U+001F`: what every regular key of `g` starts with. */
+  headOf(g: Group<R>): string {
+    if (g.headText === null) g.headText = String(g.ts) + SEP;
+    return g.headText;
+  }
+
   get size(): number {
     return this.count;
   }
@@ -173,7 +174,7 @@ export class GroupedRows<R extends Stamped> implements Table<R> {
 
   *entries(): IterableIterator<[string, R]> {
     for (const g of this.groups.values()) {
-      const head = g.head;
+      const head = this.headOf(g);
       for (const rest of g.rests()) yield [head + rest, g.get(rest) as R];
       if (g.odd !== null) yield* g.odd.entries();
     }
@@ -224,7 +225,7 @@ export class GroupedRows<R extends Stamped> implements Table<R> {
   // ── internals ──────────────────────────────────────────────────────────────────
 
   private *keysOf(g: Group<R>): IterableIterator<string> {
-    const head = g.head;
+    const head = this.headOf(g);
     for (const rest of g.rests()) yield head + rest;
     if (g.odd !== null) yield* g.odd.keys();
   }

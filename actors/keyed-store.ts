@@ -53,12 +53,6 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
   /** Entries of the undo arrays in use: the arrays keep their capacity (setting length 0 would free it, and the next push reallocate). */
   private undoLength = 0;
   private recording = false;
-  /**
-   * The last key get() looked up and what it found: plugins read a key and then write it, and
-   * the write reuses the read instead of a second lookup. Forgotten on every other change.
-   */
-  private readKey: string | null = null;
-  private readValue: V | undefined = undefined;
   /** Fingerprint of this container's entries, brought up to date on read (state-digest.ts). */
   readonly digest: StateDigest;
 
@@ -72,10 +66,7 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
   }
 
   get(key: string): V | undefined {
-    const value = this.map.get(key);
-    this.readKey = key;
-    this.readValue = value;
-    return value;
+    return this.map.get(key);
   }
 
   has(key: string): boolean {
@@ -101,14 +92,12 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
         `key of ${Buffer.byteLength(key)} bytes exceeds ${MAX_KEY_BYTES}: ${key.slice(0, 80)}…`,
       );
     }
-    // One lookup of the previous value (or the plugin's own read of it) serves the undo log, the cut, the digest and the index.
-    const previous = key === this.readKey ? this.readValue : this.map.get(key);
+    // One lookup of the previous value serves the undo log, the cut, the digest and the index.
+    const previous = this.map.get(key);
     this.remember(key, previous);
     if (this.cut !== null && !this.cut.has(key)) this.cut.set(key, previous);
     const logged = previous === value ? key : this.digest.touch(key, previous, value);
     this.map.set(key, value);
-    this.readKey = key;
-    this.readValue = value;
     this.afterWrite(key, previous, value);
     this.touch(logged);
   }
@@ -121,7 +110,6 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
   }
 
   delete(key: string): boolean {
-    this.readKey = null;
     const previous = this.map.get(key);
     if (previous === undefined && !this.map.has(key)) return false;
     this.remember(key, previous);
@@ -167,7 +155,6 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
 
   /** Restores the values the current message overwrote. Keys stay marked changed: rewriting them is harmless. */
   rollback(): void {
-    this.readKey = null;
     // Newest first, so a key written twice ends at its value from before the message.
     for (let i = this.undoLength - 1; i >= 0; i--) {
       const key = this.undoKeys[i] as string;
@@ -197,7 +184,6 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
 
   /** Loads a value without recording it as a change (restore from a snapshot; the runtime resets the log). */
   load(key: string, value: V): void {
-    this.readKey = null;
     const previous = this.map.get(key);
     if (this.cut !== null && !this.cut.has(key)) this.cut.set(key, previous);
     if (previous !== value) this.digest.touch(key, previous, value);
@@ -211,7 +197,6 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
    * The caller keeps its own indexes (no afterWrite).
    */
   protected recordDeleted(key: string, previous: V): void {
-    this.readKey = null;
     this.remember(key, previous);
     if (this.cut !== null && !this.cut.has(key)) this.cut.set(key, previous);
     this.digest.touchRemoval(key, previous);

@@ -30,7 +30,7 @@ interface TimeIndex<R> {
  * page of a time range costs O(log buckets + page) and old buckets are evicted in order
  * without a timer per bucket. When the key columns start with `timestamp` the rows are kept
  * grouped by timestamp without their key strings (grouped-rows.ts); otherwise in a Map with
- * a Set of keys per timestamp beside it.
+ * the keys per timestamp beside it (timestamp-index.ts).
  */
 export class RowStore<R extends Row = Row> extends KeyedStore<R> {
   private readonly index: TimeIndex<R>;
@@ -42,6 +42,8 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
   /** `keyColumns`: the plugin's `key`; every row is stored under the key they give (see row-key.ts). */
   constructor(private readonly keyColumns: readonly string[] = []) {
     const restColumn = keyColumns.length === 2 ? (keyColumns[1] as string) : null;
+    // With `timestamp` alone a flat Map does as well: one row per timestamp, and String(bucket)
+    // comes from V8's number-string cache, so the key is already hashed.
     const grouped = keyColumns.length >= 2 && keyColumns[0] === 'timestamp' ? new GroupedRows<R>(restColumn) : null;
     super(grouped ?? new Map<string, R>());
     this.restColumn = grouped === null ? null : restColumn;
@@ -155,7 +157,7 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
     if (this.grouped !== null) {
       const group = this.grouped.takeGroup(ts);
       if (group !== null) {
-        const head = group.head;
+        const head = (this.grouped as GroupedRows<R>).headOf(group);
         if (group.rest0 !== null) this.recordDeleted(head + group.rest0, group.row0 as R);
         if (group.rows !== null) for (const [rest, row] of group.rows) this.recordDeleted(head + rest, row);
         return group.regularSize;
@@ -194,17 +196,18 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
   /** Whether `key` is the one the key columns give for `row`, without building it (the common cases). */
   private isKeyOf(key: string, row: R): boolean {
     const fields = row as unknown as Record<string, unknown>;
+    // String(number) is V8's cached string of that number: usually the very string the plugin built the key from.
     if (this.restColumn === null) {
-      // One key column holding a number (`timestamp` alone): the key must be how String() writes it.
       if (this.keyColumns.length !== 1) return false;
       const value = fields[this.keyColumns[0] as string];
-      return typeof value === 'number' && writesNumber(key, key.length, value);
+      return typeof value === 'number' && String(value) === key;
     }
     if (typeof row.timestamp !== 'number') return false;
     const rest = keyPart(fields[this.restColumn]);
     const head = key.length - rest.length - 1;
     if (head <= 0 || key.charCodeAt(head) !== 0x1f || !key.endsWith(rest)) return false;
-    return writesNumber(key, head, row.timestamp);
+    const ts = String(row.timestamp);
+    return ts.length === head && key.startsWith(ts);
   }
 
   private indexRange(range: RowRange): [number, number] {
@@ -213,21 +216,4 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
     const hi = range.stop === undefined ? list.length : list.upperBound(range.stop);
     return [lo, Math.max(lo, hi)];
   }
-}
-
-/** Whether `key.slice(0, end)` is String(n), without building either string for whole numbers. */
-function writesNumber(key: string, end: number, n: number): boolean {
-  if (!(Number.isInteger(n) && n >= 0 && n < 1e15)) {
-    const text = String(n);
-    return text.length === end && key.startsWith(text);
-  }
-  // String() writes such a number as its digits, without a leading zero.
-  if (end < 1 || end > 15 || (end > 1 && key.charCodeAt(0) === 48)) return false;
-  let v = 0;
-  for (let i = 0; i < end; i++) {
-    const d = key.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return false;
-    v = v * 10 + d;
-  }
-  return v === n;
 }
