@@ -7,21 +7,80 @@ interface Stamped {
   readonly timestamp: number;
 }
 
-/** The rows of one timestamp. */
-class Group<R> {
-  /** Key after `<timestamp>U+001F` → row. */
-  readonly rows = new Map<string, R>();
+/**
+ * The rows of one timestamp. The first regular row is held in the group itself and a Map is
+ * made only for a second one: a 1-second bucket often holds a single row, and the Map would
+ * be most of what opening (and later evicting) that bucket allocates. Regular rows iterate
+ * inline row first, then the Map: insertion order, since the inline slot is refilled only
+ * while the Map is empty.
+ */
+export class Group<R> {
+  /** Rest (key after `<timestamp>U+001F`) and row of the inline entry; null: the slot is free. */
+  rest0: string | null = null;
+  row0: R | undefined = undefined;
+  /** Further regular rows by rest, once there is more than one. */
+  rows: Map<string, R> | null = null;
   /** Full key → row, for keys not of the form `<String(timestamp)>U+001F…` (only loaded state can hold them). */
   odd: Map<string, R> | null = null;
+  /** What every regular key of the group starts with, once asked (GroupedRows.headOf). */
+  headText: string | null = null;
 
-  constructor(
-    readonly ts: number,
-    /** String(ts): the head of every regular key of the group. */
-    readonly prefix: string,
-  ) {}
+  constructor(readonly ts: number) {}
+
+  get regularSize(): number {
+    return (this.rest0 === null ? 0 : 1) + (this.rows === null ? 0 : this.rows.size);
+  }
 
   get size(): number {
-    return this.rows.size + (this.odd === null ? 0 : this.odd.size);
+    return this.regularSize + (this.odd === null ? 0 : this.odd.size);
+  }
+
+  get(rest: string): R | undefined {
+    if (rest === this.rest0) return this.row0;
+    return this.rows === null ? undefined : this.rows.get(rest);
+  }
+
+  /** Returns whether the rest is new to the group. */
+  set(rest: string, row: R): boolean {
+    if (rest === this.rest0) {
+      this.row0 = row;
+      return false;
+    }
+    const rows = this.rows;
+    if (rows === null || rows.size === 0) {
+      if (this.rest0 === null) {
+        this.rest0 = rest;
+        this.row0 = row;
+        return true;
+      }
+      if (rows === null) {
+        this.rows = new Map([[rest, row]]);
+        return true;
+      }
+    }
+    const before = (rows as Map<string, R>).size;
+    (rows as Map<string, R>).set(rest, row);
+    return (rows as Map<string, R>).size !== before;
+  }
+
+  delete(rest: string): boolean {
+    if (rest === this.rest0) {
+      this.rest0 = null;
+      this.row0 = undefined;
+      return true;
+    }
+    return this.rows?.delete(rest) === true;
+  }
+
+  /** Regular rows' rests in insertion order; deleting while iterating is safe. */
+  *rests(): IterableIterator<string> {
+    if (this.rest0 !== null) yield this.rest0;
+    if (this.rows !== null) yield* this.rows.keys();
+  }
+
+  *regularRows(): IterableIterator<R> {
+    if (this.rest0 !== null) yield this.row0 as R;
+    if (this.rows !== null) yield* this.rows.values();
   }
 }
 
@@ -46,10 +105,18 @@ export class GroupedRows<R extends Stamped> implements Table<R> {
   private lastOk = false;
   private lastTs = 0;
   private lastHead = 0;
+  /** Whether the last key's head is plain digits without a leading zero: then it is String(lastTs). */
+  private lastCanonical = false;
   private lastRest = '';
 
   /** `restColumn`: the one key column after `timestamp`, or null when there are several. */
   constructor(private readonly restColumn: string | null) {}
+
+  /** `<String(ts)>U+001F`: what every regular key of `g` starts with. */
+  headOf(g: Group<R>): string {
+    if (g.headText === null) g.headText = String(g.ts) + SEP;
+    return g.headText;
+  }
 
   get size(): number {
     return this.count;
@@ -58,7 +125,7 @@ export class GroupedRows<R extends Stamped> implements Table<R> {
   get(key: string): R | undefined {
     const g = this.regularGroup(key);
     if (g !== undefined) {
-      const row = g.rows.get(this.lastRest);
+      const row = g.get(this.lastRest);
       if (row !== undefined || this.oddAt.size === 0) return row;
     }
     return this.oddAt.size === 0 ? undefined : this.oddAt.get(key)?.odd?.get(key);
@@ -66,30 +133,23 @@ export class GroupedRows<R extends Stamped> implements Table<R> {
 
   has(key: string): boolean {
     const g = this.regularGroup(key);
-    if (g?.rows.has(this.lastRest)) return true;
+    if (g !== undefined && g.get(this.lastRest) !== undefined) return true;
     return this.oddAt.size > 0 && this.oddAt.has(key);
   }
 
   set(key: string, row: R): this {
     const ts = row.timestamp === 0 ? 0 : row.timestamp;
     if (this.oddAt.size > 0) this.deleteOdd(key);
-    let g = this.groups.get(ts);
-    const regular =
-      typeof ts === 'number' &&
-      this.parse(key) &&
-      this.lastTs === ts &&
-      (g === undefined ? key.startsWith(String(ts)) && String(ts).length === this.lastHead : this.isHead(key, g));
+    const regular = typeof ts === 'number' && this.parse(key) && this.lastTs === ts && this.headIs(key, ts);
     if (regular) {
+      let g = this.groups.get(ts);
       if (g === undefined) g = this.addGroup(ts);
-      const rows = g.rows;
-      const before = rows.size;
-      rows.set(this.restOf(row), row);
-      if (rows.size !== before) this.count++;
+      if (g.set(this.restOf(row), row)) this.count++;
       return this;
     }
     // Not of the regular form for this row's timestamp: drop any regular entry under the key, keep it whole.
     this.deleteRegular(key);
-    g = this.groups.get(ts) ?? this.addGroup(ts);
+    const g = this.groups.get(ts) ?? this.addGroup(ts);
     if (g.odd === null) g.odd = new Map();
     g.odd.set(key, row);
     this.oddAt.set(key, g);
@@ -107,15 +167,15 @@ export class GroupedRows<R extends Stamped> implements Table<R> {
 
   *values(): IterableIterator<R> {
     for (const g of this.groups.values()) {
-      yield* g.rows.values();
+      yield* g.regularRows();
       if (g.odd !== null) yield* g.odd.values();
     }
   }
 
   *entries(): IterableIterator<[string, R]> {
     for (const g of this.groups.values()) {
-      const head = g.prefix + SEP;
-      for (const [rest, row] of g.rows) yield [head + rest, row];
+      const head = this.headOf(g);
+      for (const rest of g.rests()) yield [head + rest, g.get(rest) as R];
       if (g.odd !== null) yield* g.odd.entries();
     }
   }
@@ -139,8 +199,8 @@ export class GroupedRows<R extends Stamped> implements Table<R> {
     let out: R[];
     if (g.odd === null) {
       // Every key shares the head, so the rests sort as the full keys do.
-      const rests = [...g.rows.keys()].sort();
-      out = rests.map((rest) => g.rows.get(rest) as R);
+      const rests = [...g.rests()].sort();
+      out = rests.map((rest) => g.get(rest) as R);
     } else {
       const keys = [...this.keysOf(g)].sort();
       out = keys.map((key) => this.get(key) as R);
@@ -149,11 +209,24 @@ export class GroupedRows<R extends Stamped> implements Table<R> {
     return out;
   }
 
+  /**
+   * Removes the whole group at `ts` at once and returns it (its rows by rest; full keys are
+   * `head + rest`), or null when there is none or it holds odd keys (delete those one by one).
+   */
+  takeGroup(ts: number): Group<R> | null {
+    const g = this.groups.get(ts);
+    if (g === undefined || g.odd !== null) return null;
+    this.groups.delete(ts);
+    this.times.remove(ts);
+    this.count -= g.regularSize;
+    return g;
+  }
+
   // ── internals ──────────────────────────────────────────────────────────────────
 
   private *keysOf(g: Group<R>): IterableIterator<string> {
-    const head = g.prefix + SEP;
-    for (const rest of g.rows.keys()) yield head + rest;
+    const head = this.headOf(g);
+    for (const rest of g.rests()) yield head + rest;
     if (g.odd !== null) yield* g.odd.keys();
   }
 
@@ -171,11 +244,14 @@ export class GroupedRows<R extends Stamped> implements Table<R> {
   private regularGroup(key: string): Group<R> | undefined {
     if (!this.parse(key)) return undefined;
     const g = this.groups.get(this.lastTs);
-    return g !== undefined && this.isHead(key, g) ? g : undefined;
+    return g !== undefined && this.headIs(key, g.ts) ? g : undefined;
   }
 
-  private isHead(key: string, g: Group<R>): boolean {
-    return g.prefix.length === this.lastHead && key.startsWith(g.prefix);
+  /** Whether the last parsed key (`key`) starts with String(ts) and its separator; lastTs === ts already. */
+  private headIs(key: string, ts: number): boolean {
+    if (this.lastCanonical) return true;
+    const head = String(ts);
+    return head.length === this.lastHead && key.startsWith(head);
   }
 
   /** Splits `key` at its first separator into a number and the rest; false when it has no numeric head. */
@@ -193,6 +269,8 @@ export class GroupedRows<R extends Stamped> implements Table<R> {
       if (d < 0 || d > 9) digits = false;
       else ts = ts * 10 + d;
     }
+    // Up to 15 digits without a leading zero are exactly how String() writes that number.
+    this.lastCanonical = digits && (at === 1 || key.charCodeAt(0) !== 48);
     if (!digits) ts = Number(key.slice(0, at));
     this.lastTs = ts === 0 ? 0 : ts;
     this.lastHead = at;
@@ -202,7 +280,7 @@ export class GroupedRows<R extends Stamped> implements Table<R> {
   }
 
   private addGroup(ts: number): Group<R> {
-    const g = new Group<R>(ts, String(ts));
+    const g = new Group<R>(ts);
     this.groups.set(ts, g);
     this.times.insert(ts);
     return g;
@@ -216,7 +294,7 @@ export class GroupedRows<R extends Stamped> implements Table<R> {
 
   private deleteRegular(key: string): boolean {
     const g = this.regularGroup(key);
-    if (g === undefined || !g.rows.delete(this.lastRest)) return false;
+    if (g === undefined || !g.delete(this.lastRest)) return false;
     this.count--;
     this.dropIfEmpty(g);
     return true;

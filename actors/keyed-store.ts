@@ -58,7 +58,7 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
 
   constructor(table: Table<V> = new Map<string, V>()) {
     this.map = table;
-    this.digest = new StateDigest((key) => this.map.get(key));
+    this.digest = new StateDigest();
   }
 
   get size(): number {
@@ -96,15 +96,15 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
     const previous = this.map.get(key);
     this.remember(key, previous);
     if (this.cut !== null && !this.cut.has(key)) this.cut.set(key, previous);
-    if (previous !== value) this.digest.touch(key, previous);
+    const logged = previous === value ? key : this.digest.touch(key, previous, value);
     this.map.set(key, value);
     this.afterWrite(key, previous, value);
-    this.touch(key);
+    this.touch(logged);
   }
 
   /** Read-modify-write in one call: `update(k, (old) => ({ ...old, n: (old?.n ?? 0) + 1 }))`. */
   update(key: string, fn: (current: V | undefined) => V): V {
-    const next = fn(this.map.get(key));
+    const next = fn(this.get(key));
     this.set(key, next);
     return next;
   }
@@ -164,7 +164,7 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
         this.digest.touchRemoval(key, current);
         this.map.delete(key);
       } else {
-        if (current !== previous) this.digest.touch(key, current);
+        if (current !== previous) this.digest.touch(key, current, previous);
         this.map.set(key, previous);
       }
       this.afterWrite(key, current, previous);
@@ -186,9 +186,21 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
   load(key: string, value: V): void {
     const previous = this.map.get(key);
     if (this.cut !== null && !this.cut.has(key)) this.cut.set(key, previous);
-    if (previous !== value) this.digest.touch(key, previous);
+    if (previous !== value) this.digest.touch(key, previous, value);
     this.map.set(key, value);
     this.afterWrite(key, previous, value);
+  }
+
+  /**
+   * What delete() records, for an entry the table has already dropped (a whole timestamp group
+   * evicted at once): the undo log, the cut, the digest and the change log, as delete() would.
+   * The caller keeps its own indexes (no afterWrite).
+   */
+  protected recordDeleted(key: string, previous: V): void {
+    this.remember(key, previous);
+    if (this.cut !== null && !this.cut.has(key)) this.cut.set(key, previous);
+    this.digest.touchRemoval(key, previous);
+    this.touch(key);
   }
 
   /** Hook for indexes kept beside the map (see RowStore). */

@@ -30,20 +30,24 @@ interface TimeIndex<R> {
  * page of a time range costs O(log buckets + page) and old buckets are evicted in order
  * without a timer per bucket. When the key columns start with `timestamp` the rows are kept
  * grouped by timestamp without their key strings (grouped-rows.ts); otherwise in a Map with
- * a Set of keys per timestamp beside it.
+ * the keys per timestamp beside it (timestamp-index.ts).
  */
 export class RowStore<R extends Row = Row> extends KeyedStore<R> {
   private readonly index: TimeIndex<R>;
   private readonly flat: TimestampIndex<R> | null;
+  private readonly grouped: GroupedRows<R> | null;
   /** With grouped rows and two key columns: the second, whose value is the key's rest. */
   private readonly restColumn: string | null;
 
   /** `keyColumns`: the plugin's `key`; every row is stored under the key they give (see row-key.ts). */
   constructor(private readonly keyColumns: readonly string[] = []) {
     const restColumn = keyColumns.length === 2 ? (keyColumns[1] as string) : null;
+    // With `timestamp` alone a flat Map does as well: one row per timestamp, and String(bucket)
+    // comes from V8's number-string cache, so the key is already hashed.
     const grouped = keyColumns.length >= 2 && keyColumns[0] === 'timestamp' ? new GroupedRows<R>(restColumn) : null;
     super(grouped ?? new Map<string, R>());
     this.restColumn = grouped === null ? null : restColumn;
+    this.grouped = grouped;
     this.flat = grouped === null ? new TimestampIndex<R>((key) => this.map.get(key)) : null;
     this.index = grouped ?? (this.flat as TimestampIndex<R>);
   }
@@ -103,7 +107,15 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
 
   /** Deletes every row older than `cutoff` (recorded as changes, so snapshots drop them too). */
   evictBefore(cutoff: number): number {
-    return this.evictEdge('oldest', (ts) => ts < cutoff);
+    let evicted = 0;
+    const list = this.index.times;
+    // Whole groups from the oldest end; a group that deletes nothing would be a bug, not a loop.
+    while (list.length > 0 && (list.first as number) < cutoff) {
+      const n = this.evictGroup(list.first as number);
+      if (n === 0) break;
+      evicted += n;
+    }
+    return evicted;
   }
 
   /** Deletes the `n` oldest rows (oldest bucket first, in insertion order within it), recorded as changes like retention. */
@@ -126,35 +138,72 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
 
   /** Deletes every row newer than `cutoff`: state an older version let a message date ahead of the clock. */
   evictAfter(cutoff: number): number {
-    return this.evictEdge('newest', (ts) => ts > cutoff);
-  }
-
-  /** Deletes whole timestamp groups from one end while `beyond` holds for the edge timestamp. */
-  private evictEdge(edge: 'oldest' | 'newest', beyond: (ts: number) => boolean): number {
     let evicted = 0;
     const list = this.index.times;
-    while (list.length > 0) {
-      const ts = (edge === 'oldest' ? list.first : list.last) as number;
-      if (!beyond(ts)) break;
-      const before = evicted;
-      // delete() unindexes each key and drops the timestamp once its last row is gone.
-      for (const key of [...this.index.keysAt(ts)]) {
-        this.delete(key);
-        evicted++;
-      }
-      if (evicted === before) break;
+    while (list.length > 0 && (list.last as number) > cutoff) {
+      const n = this.evictGroup(list.last as number);
+      if (n === 0) break;
+      evicted += n;
     }
     return evicted;
+  }
+
+  /**
+   * Deletes every row at `ts`: the group leaves the table and the index in one step, and each
+   * key is then recorded as a delete() would record it (undo, cut, digest, change log), in the
+   * order keysAt() gives, without looking each key up again.
+   */
+  private evictGroup(ts: number): number {
+    if (this.grouped !== null) {
+      const group = this.grouped.takeGroup(ts);
+      if (group !== null) {
+        const head = (this.grouped as GroupedRows<R>).headOf(group);
+        if (group.rest0 !== null) this.recordDeleted(head + group.rest0, group.row0 as R);
+        if (group.rows !== null) for (const [rest, row] of group.rows) this.recordDeleted(head + rest, row);
+        return group.regularSize;
+      }
+    } else if (this.flat !== null) {
+      const keys = this.flat.takeGroup(ts);
+      if (typeof keys === 'string') {
+        this.deleteIndexed(keys);
+        return 1;
+      }
+      if (keys !== null) {
+        for (const key of keys) this.deleteIndexed(key);
+        return keys.size;
+      }
+    }
+    // Odd keys (restored state only): one by one; delete() unindexes each and drops the timestamp with its last row.
+    let n = 0;
+    for (const key of [...this.index.keysAt(ts)]) {
+      this.delete(key);
+      n++;
+    }
+    return n;
+  }
+
+  /** Deletes the row of a key the flat index has already let go of. */
+  private deleteIndexed(key: string): void {
+    const previous = this.map.get(key) as R;
+    this.map.delete(key);
+    this.recordDeleted(key, previous);
   }
 
   protected override afterWrite(key: string, previous: R | undefined, next: R | undefined): void {
     if (this.flat !== null) this.flat.written(key, previous, next);
   }
 
-  /** Whether `key` is the one the key columns give for `row`, without building it (the common, grouped case). */
+  /** Whether `key` is the one the key columns give for `row`, without building it (the common cases). */
   private isKeyOf(key: string, row: R): boolean {
-    if (this.restColumn === null || typeof row.timestamp !== 'number') return false;
-    const rest = keyPart((row as unknown as Record<string, unknown>)[this.restColumn]);
+    const fields = row as unknown as Record<string, unknown>;
+    // String(number) is V8's cached string of that number: usually the very string the plugin built the key from.
+    if (this.restColumn === null) {
+      if (this.keyColumns.length !== 1) return false;
+      const value = fields[this.keyColumns[0] as string];
+      return typeof value === 'number' && String(value) === key;
+    }
+    if (typeof row.timestamp !== 'number') return false;
+    const rest = keyPart(fields[this.restColumn]);
     const head = key.length - rest.length - 1;
     if (head <= 0 || key.charCodeAt(head) !== 0x1f || !key.endsWith(rest)) return false;
     const ts = String(row.timestamp);

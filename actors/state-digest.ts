@@ -1,8 +1,8 @@
 /**
  * An order-independent fingerprint of a plugin's state: the XOR of a 64-bit hash of every
  * (container, key, value) it holds. A write XORs the old entry's hash out and the new one's in
- * (lazily: see StateDigest.touch), so the digest costs O(size of one value) per key written
- * per epoch, and a read folds at most FOLD_AFTER pending keys; a restore rebuilds it through
+ * (lazily for overwrites: see StateDigest), so the digest costs O(size of one value) per key
+ * written per epoch, and a read folds at most FOLD_AFTER pending keys; a restore rebuilds it through
  * the same path. Replicas fed the same messages hold the same entries,
  * whatever order or batching they were applied in, so equal digests mean equal state (up to
  * 2^-64 collisions) and unequal digests are divergence worth an alert.
@@ -12,10 +12,12 @@
  * and members holding `undefined` are skipped, as a snapshot round trip drops them.
  */
 
-// Two 32-bit lanes (JS bit operations are 32-bit), mixed as in cyrb53.
+// Two 32-bit lanes (JS bit operations are 32-bit), mixed as in cyrb53. The lanes are kept as
+// signed int32 (the same bits as the unsigned value): an unsigned value above 2^31 stored in
+// a module variable is a heap number, allocated on every store, which made hashing allocate.
 let la = 0;
 let lb = 0;
-const SEED_A = 0xdeadbeef;
+const SEED_A = 0xdeadbeef | 0;
 const SEED_B = 0x41c6ce57;
 const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);
@@ -28,8 +30,8 @@ function mix(x: number): void {
 function finish(): void {
   const a = Math.imul(la ^ (la >>> 16), 2246822507) ^ Math.imul(lb ^ (lb >>> 13), 3266489909);
   const b = Math.imul(lb ^ (lb >>> 16), 2246822507) ^ Math.imul(a ^ (a >>> 13), 3266489909);
-  la = a >>> 0;
-  lb = b >>> 0;
+  la = a;
+  lb = b;
 }
 
 function feedString(s: string): void {
@@ -116,9 +118,11 @@ function hashEntry(container: number, key: string, value: unknown): void {
 }
 
 /**
- * Keys touched since the last fold: a plugin writes the same few keys many times (a counter
- * per bucket), so the digest hashes a key's value when it is first touched in an epoch and
- * its current value when the epoch is folded, not the old and new value of every write.
+ * Keys written since the last fold: a plugin writes the same few keys many times (a counter
+ * per bucket), so the digest hashes a key's value when it is first written in an epoch and
+ * its current value when the epoch is folded, not the old and new value of every write. A key
+ * that did not exist has no old hash and is known not to be pending: it costs no hash and no
+ * lookup until the fold.
  */
 const FOLD_AFTER = 4096;
 
@@ -127,13 +131,20 @@ export class StateDigest {
   private loValue = 0;
   /** Container number mixed into every entry's hash (the runtime's change-log number). */
   private container = 0;
-  /** Key → slot of its hash at first touch in this epoch (0,0: the key was absent). */
+  /**
+   * Key → slot of its hash before its first write in this epoch (0,0: it was absent).
+   * Invariant: every key not pending has its current value's hash in hiValue/loValue; a
+   * pending key has its old one (none when it was absent).
+   */
   private readonly pending = new Map<string, number>();
+  /** Slots handed out this epoch (a key deleted while pending frees its entry, not its slot). */
+  private slots = 0;
   private oldHi = new Uint32Array(64);
   private oldLo = new Uint32Array(64);
-
-  /** `read`: the key's current value in the container this digest fingerprints (undefined: absent). */
-  constructor(private readonly read: (key: string) => unknown = () => undefined) {}
+  /** Each pending key's value now (never undefined: a deleted key leaves `pending`). */
+  private current: unknown[] = new Array(64).fill(undefined);
+  /** Each pending key as first written this epoch: later writes of it hand that string to the change log. */
+  private keys: string[] = new Array(64).fill('');
 
   get hi(): number {
     this.fold();
@@ -152,37 +163,55 @@ export class StateDigest {
   }
 
   /**
-   * Call before every change to `key`, with its value then (undefined: absent). The first
-   * touch in an epoch remembers that value's hash; the fold XORs it out and the current
-   * value's in, so the digest is exact whatever happened to the key in between.
+   * Call on every change of `key` from `previous` to `next` (undefined: absent). Returns the
+   * string to record the write under: `key`, or for a key rewritten in this epoch the string it
+   * was first written with, so a counter bumped on every message keeps one key string alive in
+   * the change log, not one per write (each of which the GC would otherwise copy and promote).
    */
-  touch(key: string, current: unknown): void {
+  touch(key: string, previous: unknown, next: unknown): string {
+    if (next === undefined) {
+      this.touchRemoval(key, previous);
+      return key;
+    }
     const pending = this.pending;
-    if (pending.has(key)) return;
-    // Folded before the new key is added: every pending key's write has been applied by now.
-    if (pending.size >= FOLD_AFTER) this.fold();
-    const slot = pending.size;
+    // An absent key is never pending (a delete takes it out): no lookup, and no old hash to keep.
+    const at = previous === undefined ? undefined : pending.get(key);
+    if (at !== undefined) {
+      this.current[at] = next;
+      return this.keys[at] as string;
+    }
+    if (this.slots >= FOLD_AFTER) this.fold();
+    const slot = this.slots++;
     if (slot === this.oldHi.length) this.grow();
-    if (current === undefined) {
+    if (previous === undefined) {
       this.oldHi[slot] = 0;
       this.oldLo[slot] = 0;
     } else {
-      hashEntry(this.container, key, current);
+      hashEntry(this.container, key, previous);
       this.oldHi[slot] = lb;
       this.oldLo[slot] = la;
     }
+    this.current[slot] = next;
+    this.keys[slot] = key;
     pending.set(key, slot);
+    return key;
   }
 
-  /**
-   * Call before `key` is deleted, with its value then. A key not touched in this epoch leaves
-   * the digest at once (its hash out), with no pending entry: evictions touch each key once.
-   */
-  touchRemoval(key: string, current: unknown): void {
-    if (current === undefined || this.pending.has(key)) return;
-    hashEntry(this.container, key, current);
-    this.hiValue = (this.hiValue ^ lb) >>> 0;
-    this.loValue = (this.loValue ^ la) >>> 0;
+  /** Call when `key` is deleted, with its value then: its entry leaves the digest at once. */
+  touchRemoval(key: string, previous: unknown): void {
+    if (previous === undefined) return;
+    if (this.pending.size > 0) {
+      const at = this.pending.get(key);
+      if (at !== undefined) {
+        // The digest still holds the hash from before the key's first overwrite: that goes.
+        this.hiValue = (this.hiValue ^ (this.oldHi[at] as number)) >>> 0;
+        this.loValue = (this.loValue ^ (this.oldLo[at] as number)) >>> 0;
+        this.current[at] = undefined;
+        this.pending.delete(key);
+        return;
+      }
+    }
+    this.xorEntry(key, previous);
   }
 
   /** XORs the entry in (or out: XOR is its own inverse) at once. Undefined values are absent entries. */
@@ -193,24 +222,32 @@ export class StateDigest {
     this.loValue = (this.loValue ^ la) >>> 0;
   }
 
-  /** Brings the digest up to date: each touched key's old hash out, its current one in. */
+  /** Brings the digest up to date: each overwritten key's old hash out, its current one in. */
   fold(): void {
-    if (this.pending.size === 0) return;
+    if (this.slots === 0) return;
     let hi = this.hiValue;
     let lo = this.loValue;
+    const current = this.current;
     for (const [key, slot] of this.pending) {
       hi ^= this.oldHi[slot] as number;
       lo ^= this.oldLo[slot] as number;
-      const value = this.read(key);
-      if (value !== undefined) {
-        hashEntry(this.container, key, value);
-        hi ^= lb;
-        lo ^= la;
-      }
+      hashEntry(this.container, key, current[slot]);
+      hi ^= lb;
+      lo ^= la;
     }
+    // Not kept alive until the slots are reused.
+    current.fill(undefined, 0, this.slots);
+    this.keys.fill('', 0, this.slots);
     this.pending.clear();
+    this.slots = 0;
     this.hiValue = hi >>> 0;
     this.loValue = lo >>> 0;
+  }
+
+  private xorEntry(key: string, value: unknown): void {
+    hashEntry(this.container, key, value);
+    this.hiValue = (this.hiValue ^ lb) >>> 0;
+    this.loValue = (this.loValue ^ la) >>> 0;
   }
 
   private grow(): void {
@@ -220,6 +257,14 @@ export class StateDigest {
     lo.set(this.oldLo);
     this.oldHi = hi;
     this.oldLo = lo;
+    const current = new Array(this.current.length * 2).fill(undefined);
+    const keys = new Array(this.keys.length * 2).fill('');
+    for (let i = 0; i < this.current.length; i++) {
+      current[i] = this.current[i];
+      keys[i] = this.keys[i];
+    }
+    this.current = current;
+    this.keys = keys;
   }
 }
 

@@ -2,30 +2,32 @@ import { SortedTimes } from './sorted-times.js';
 
 /**
  * The timestamp index of a RowStore whose rows live in a plain Map (key columns that do not
- * start with `timestamp`, and expiring stores): a Set of keys per distinct timestamp.
+ * start with `timestamp`, and expiring stores): the keys per distinct timestamp. A timestamp
+ * with one key holds that key itself (key `timestamp` alone: one row per timestamp, always),
+ * a Set only from the second on, so a new bucket costs no Set.
  * GroupedRows answers the same questions from its own groups.
  */
 export class TimestampIndex<R extends { readonly timestamp: number }> {
-  private readonly byTimestamp = new Map<number, Set<string>>();
+  private readonly byTimestamp = new Map<number, string | Set<string>>();
   /** Distinct timestamps, ascending. */
   readonly times = new SortedTimes();
 
   constructor(private readonly rowOf: (key: string) => R | undefined) {}
 
   countAt(ts: number): number {
-    return this.byTimestamp.get(ts)?.size ?? 0;
+    const group = this.byTimestamp.get(ts);
+    return group === undefined ? 0 : typeof group === 'string' ? 1 : group.size;
   }
 
   /** Keys at `ts` in insertion order; safe to delete from while iterating. */
   *keysAt(ts: number): IterableIterator<string> {
     const group = this.byTimestamp.get(ts);
-    if (group !== undefined) yield* group;
+    if (typeof group === 'string') yield group;
+    else if (group !== undefined) yield* group;
   }
 
   sortedAt(ts: number, asc: boolean): R[] {
-    const group = this.byTimestamp.get(ts);
-    if (group === undefined) return [];
-    const keys = [...group].sort();
+    const keys = [...this.keysAt(ts)].sort();
     if (!asc) keys.reverse();
     const out: R[] = [];
     for (const key of keys) {
@@ -33,6 +35,15 @@ export class TimestampIndex<R extends { readonly timestamp: number }> {
       if (row !== undefined) out.push(row);
     }
     return out;
+  }
+
+  /** Removes every key at `ts` from the index at once and returns it or them (the caller deletes their rows). */
+  takeGroup(ts: number): string | ReadonlySet<string> | null {
+    const group = this.byTimestamp.get(ts);
+    if (group === undefined) return null;
+    this.byTimestamp.delete(ts);
+    this.times.remove(ts);
+    return group;
   }
 
   /** Keeps the index in step with a write (next undefined: deleted). */
@@ -43,20 +54,23 @@ export class TimestampIndex<R extends { readonly timestamp: number }> {
   }
 
   private index(key: string, ts: number): void {
-    let group = this.byTimestamp.get(ts);
-    if (!group) {
-      group = new Set();
-      this.byTimestamp.set(ts, group);
+    const group = this.byTimestamp.get(ts);
+    if (group === undefined) {
+      this.byTimestamp.set(ts, key);
       this.times.insert(ts);
-    }
-    group.add(key);
+    } else if (typeof group !== 'string') group.add(key);
+    else if (group !== key) this.byTimestamp.set(ts, new Set([group, key]));
   }
 
   private unindex(key: string, ts: number): void {
     const group = this.byTimestamp.get(ts);
-    if (!group) return;
-    group.delete(key);
-    if (group.size > 0) return;
+    if (group === undefined) return;
+    if (typeof group === 'string') {
+      if (group !== key) return;
+    } else {
+      group.delete(key);
+      if (group.size > 0) return;
+    }
     this.byTimestamp.delete(ts);
     this.times.remove(ts);
   }

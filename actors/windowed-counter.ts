@@ -72,7 +72,7 @@ export class WindowedCounter extends KeyedStore<number> implements WindowedCount
     const start = this.sliceStart(time);
     if (start < this.windowStart) return false;
     const key = `${start}${SEP}${name}`;
-    const next = (this.map.get(key) ?? 0) + n;
+    const next = (this.get(key) ?? 0) + n;
     this.addingKey = key;
     this.addingStart = start;
     this.addingName = name;
@@ -86,16 +86,19 @@ export class WindowedCounter extends KeyedStore<number> implements WindowedCount
   advance(now: number): number {
     this.windowStart = this.sliceStart(now) - (this.slices - 1) * this.step;
     let expired = 0;
-    while (this.starts.length > 0 && (this.starts[0] as number) < this.windowStart) {
-      const keys = this.bySlice.get(this.starts[0] as number);
-      if (!keys || keys.size === 0) {
-        this.bySlice.delete(this.starts[0] as number);
-        this.starts.shift();
-        continue;
-      }
-      // delete() unindexes each key (afterWrite) and drops the slice once it is empty.
-      for (const key of [...keys]) {
-        this.delete(key);
+    const starts = this.starts;
+    while (starts.length > 0 && (starts[0] as number) < this.windowStart) {
+      const start = starts[0] as number;
+      const keys = this.bySlice.get(start);
+      // The slice leaves the index at once; each key is then deleted as delete() would, minus the unindexing.
+      this.bySlice.delete(start);
+      starts.shift();
+      if (keys === undefined) continue;
+      for (const key of keys) {
+        const previous = this.map.get(key) as number;
+        this.map.delete(key);
+        this.retotal(key.slice(key.indexOf(SEP) + 1), previous, undefined);
+        this.recordDeleted(key, previous);
         expired++;
       }
     }
@@ -114,11 +117,16 @@ export class WindowedCounter extends KeyedStore<number> implements WindowedCount
       start = Number(key.slice(0, at));
       name = key.slice(at + 1);
     }
+    this.retotal(name, previous, next);
+    if (previous === undefined && next !== undefined) this.index(start, key);
+    else if (previous !== undefined && next === undefined) this.unindex(start, key);
+  }
+
+  /** Moves the total of `name` by one entry's change from `previous` to `next`. */
+  private retotal(name: string, previous: number | undefined, next: number | undefined): void {
     const total = (this.totalsByName.get(name) ?? 0) + (next ?? 0) - (previous ?? 0);
     if (total === 0) this.totalsByName.delete(name);
     else this.totalsByName.set(name, total);
-    if (previous === undefined && next !== undefined) this.index(start, key);
-    else if (previous !== undefined && next === undefined) this.unindex(start, key);
   }
 
   private index(start: number, key: string): void {

@@ -1,5 +1,5 @@
 import { definePlugin, type PluginDefinition, type PluginMessage } from '../actors/plugin-api.js';
-import { joinKey } from './fields.js';
+import { SEP } from './fields.js';
 import { withRetention } from './retention.js';
 
 export interface VolumeByTopicRow {
@@ -49,8 +49,10 @@ function volumeByKey<C extends Column>(
     update(message, { rows, bucket }) {
       // Read every value first: a throwing meta getter must leave nothing half-written.
       const values = spec.keysOf(message);
-      for (const value of values) {
-        const key = joinKey(bucket, value);
+      for (let i = 0; i < values.length; i++) {
+        const value = values[i] as string;
+        // joinKey(bucket, value), without its argument array.
+        const key = `${bucket}${SEP}${value}`;
         const volume = (rows.get(key)?.volume ?? 0) + 1;
         rows.set(key, spec.row(bucket, value, volume));
       }
