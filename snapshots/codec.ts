@@ -15,6 +15,8 @@ const packr = new Packr({ useRecords: false, variableMapSize: true });
  */
 const unpacker = new Packr({ useRecords: false, variableMapSize: true, copyBuffers: true });
 const CHECK_BYTES = 8;
+/** Where the msgpack body of a value framed by encodeChecked begins. */
+export const CHECKED_BODY_START = CHECK_BYTES;
 
 export function encode(value: unknown): Buffer {
   return packr.pack(value);

@@ -1,8 +1,9 @@
 import { hash } from 'node:crypto';
 import stringify from 'safe-stable-stringify';
 import type { Envelope, Meta } from '../src/envelope.js';
-import { decodeChecked, decodeUnchecked, encodeChecked } from './codec.js';
+import { CHECKED_BODY_START, decodeChecked, decodeUnchecked, encodeChecked } from './codec.js';
 import type { DataStore, JournalAppend } from './lmdb-store.js';
+import { recordWithinShape } from './msgpack-shape.js';
 
 export interface JournalEntry {
   readonly seq: number;
@@ -10,6 +11,14 @@ export interface JournalEntry {
   readonly envelope: Envelope;
   /** Meta the bus thread derived already (never stored: replay derives it again). */
   readonly meta?: Meta;
+  /** Shape bounds the stored bytes proved the envelope within (after() with `shape`). */
+  readonly withinShape?: ShapeBounds;
+}
+
+/** checkShape's bounds (envelope-limits.ts). */
+export interface ShapeBounds {
+  readonly maxDepth: number;
+  readonly maxKeys: number;
 }
 
 /** Ids longer than this are hashed: LMDB keys are limited and msg_id is untrusted. */
@@ -42,13 +51,20 @@ export function messageId(envelope: Envelope): string {
   })}`;
 }
 
-/** A journal record read in place (from LMDB's shared buffer); null when damaged. */
-function readRecord(bytes: Uint8Array, size: number): { id: string; envelope: Envelope } | null {
+/**
+ * The entry of a journal record read in place (from LMDB's shared buffer); null when damaged.
+ * With `shape`, the record's bytes are also read for those bounds (after its checksum held).
+ */
+function readEntry(seq: number, bytes: Uint8Array, size: number, shape: ShapeBounds | undefined): JournalEntry | null {
+  let record: { id: string; envelope: Envelope };
   try {
-    return decodeChecked(bytes, size) as { id: string; envelope: Envelope };
+    record = decodeChecked(bytes, size) as { id: string; envelope: Envelope };
   } catch {
     return null;
   }
+  const within =
+    shape !== undefined && recordWithinShape(bytes, CHECKED_BODY_START, size, shape.maxDepth, shape.maxKeys);
+  return { seq, id: record.id, envelope: record.envelope, withinShape: within ? shape : undefined };
 }
 
 /**
@@ -193,16 +209,22 @@ export class Journal {
 
   /**
    * Committed entries after `seq`, in order; damaged records are counted and skipped. Replay
-   * remembers their ids (they were accepted); maintenance reads pass `remember: false`.
+   * remembers their ids (they were accepted); maintenance reads pass `remember: false`. With
+   * `shape`, an entry whose stored bytes prove its envelope within those bounds says so.
    */
-  *after(seq: number, options: { remember: boolean } = { remember: true }): Generator<JournalEntry> {
-    for (const { seq: s, value } of this.store.journalAfter(seq, readRecord)) {
-      if (value === null) {
+  *after(
+    seq: number,
+    options: { remember: boolean; shape?: ShapeBounds } = { remember: true },
+  ): Generator<JournalEntry> {
+    const { remember, shape } = options;
+    const read = (s: number, bytes: Uint8Array, size: number) => readEntry(s, bytes, size, shape);
+    for (const entry of this.store.journalAfter(seq, read)) {
+      if (entry === null) {
         this.corrupt++;
         continue;
       }
-      if (options.remember) this.remember(flat(value.id));
-      yield { seq: s, id: value.id, envelope: value.envelope };
+      if (remember) this.remember(flat(entry.id));
+      yield entry;
     }
   }
 

@@ -212,9 +212,9 @@ export class DataStore {
    * Committed journal records with seq > after, in order, each passed to `read` as the first
    * `size` bytes of a buffer LMDB reuses for the next record: `read` must not keep it.
    */
-  *journalAfter<T>(after: number, read: (bytes: Uint8Array, size: number) => T): Generator<{ seq: number; value: T }> {
+  *journalAfter<T>(after: number, read: (seq: number, bytes: Uint8Array, size: number) => T): Generator<T> {
     for (const { key, value } of this.journalShared.getRange({ start: after + 1 }))
-      yield { seq: key, value: read(value, this.sharedSize) };
+      yield read(key, value, this.sharedSize);
   }
 
   journalRecord(seq: number): Uint8Array | undefined {

@@ -73,7 +73,7 @@ export class Recovery {
     }
     const progress = (this.progress = new Progress('replaying journal', Math.max(0, journal.position - from), log));
     let sliceStart = performance.now();
-    for (const entry of journal.after(from)) {
+    for (const entry of journal.after(from, { remember: true, shape: intake.shapeBounds })) {
       if (signal.aborted) return;
       intake.replay(entry);
       // One clock read per entry serves the progress line and the slice.

@@ -1,4 +1,7 @@
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { Service } from '../../src/service.js';
 import { Journal, messageId } from '../../snapshots/journal.js';
 import { DataStore } from '../../snapshots/lmdb-store.js';
 import type { Envelope } from '../../src/envelope.js';
@@ -61,5 +64,47 @@ describe('journal reads at replay', () => {
     expect(entries.find((e) => e.seq === 201)?.envelope).toEqual(envelopes[200]);
     expect(journal.corrupt).toBe(2);
     await store.close();
+  });
+
+  it('hold every stored envelope to the bounds configured today, however it was journaled', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const store = new DataStore(d.path);
+    // Journal.accept checks no shape: records as an older version, or looser settings, left them.
+    const journal = new Journal(store, {
+      dedupeWindow: 1000,
+      onWriteError: (err) => {
+        throw err;
+      },
+    });
+    const now = Math.floor(Date.now() / 1000);
+    const nest = (depth: number): unknown => (depth === 0 ? 1 : [nest(depth - 1)]);
+    const at = (i: number, msg: unknown) =>
+      ({ topic: 'org.fedoraproject.prod.buildsys.tag', timestamp: now - 100 + i, msg_id: `m-${i}`, msg }) as Envelope;
+    const wide = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i]));
+    // Envelope depth is 1 + the msg's; envelope members are 4 + the msg's.
+    journal.accept(at(0, nest(15))); // depth 16: within
+    journal.accept(at(1, nest(16))); // depth 17: too deep for 16
+    journal.accept(at(2, wide(1_996))); // 4 + 1 996 = 2 000 members: within
+    journal.accept(at(3, wide(1_997))); // 2 001: too many for 2 000
+    journal.accept(at(4, { b: new Uint8Array(3000) })); // a typed array: 3 000 indexes to walk, too many
+    journal.accept(at(5, { ok: [1, 2, 3] }));
+    await journal.flush();
+    await store.close();
+
+    const replay = async (flags: Record<string, number>) => {
+      const config = loadConfig({ env: {}, flags: { dataDir: d.path, port: 0, ...flags } });
+      const service = Service.build({ config, logger: pino({ level: 'silent' }) as never });
+      await service.recover();
+      const counters = { ...service.counters };
+      await service.close();
+      return counters;
+    };
+    expect(await replay({ maxMessageDepth: 16, maxMessageKeys: 2_000 })).toMatchObject({
+      replayed: 3,
+      replayRejected: 3,
+    });
+    expect(await replay({})).toMatchObject({ replayed: 6, replayRejected: 0 });
+    expect(await replay({ maxMessageDepth: 8 })).toMatchObject({ replayed: 4, replayRejected: 2 });
   });
 });
