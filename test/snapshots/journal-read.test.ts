@@ -47,6 +47,30 @@ describe('journal reads at replay', () => {
     await store.close();
   });
 
+  it("give back records larger than LMDB's shared read buffer, between small ones", async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const store = new DataStore(d.path);
+    const journal = new Journal(store, {
+      dedupeWindow: 1000,
+      onWriteError: (err) => {
+        throw err;
+      },
+    });
+    const sizes = [10, 70_000, 10, 300_000, 2_000_000, 10];
+    const envelopes = sizes.map(
+      (n, i) =>
+        ({ topic: 'a.b.c.d', timestamp: 1_000 + i, msg_id: `big-${i}`, msg: { text: 'é'.repeat(n) } }) as Envelope,
+    );
+    for (const e of envelopes) journal.accept(e);
+    await journal.flush();
+    const entries = [...journal.after(0, { remember: false, shape: { maxDepth: 64, maxKeys: 100 } })];
+    expect(entries.map((e) => e.envelope)).toEqual(envelopes);
+    expect(entries.every((e) => e.withinShape !== undefined)).toBe(true);
+    expect(journal.corrupt).toBe(0);
+    await store.close();
+  });
+
   it('count and skip a record whose stored bytes changed, and replay every other one', async () => {
     const { store, journal, envelopes } = await journalOfSamples();
     const stored = store.journalRecord(200) as Uint8Array;
