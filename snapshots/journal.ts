@@ -1,9 +1,11 @@
 import { hash } from 'node:crypto';
 import stringify from 'safe-stable-stringify';
 import type { Envelope, Meta } from '../src/envelope.js';
-import { CHECKED_BODY_START, decodeChecked, decodeUnchecked, encodeChecked } from './codec.js';
+import { decodeChecked, decodeUnchecked, encodeChecked } from './codec.js';
+import { flat, readEntry, type ShapeBounds } from './journal-read.js';
 import type { DataStore, JournalAppend } from './lmdb-store.js';
-import { recordWithinShape } from './msgpack-shape.js';
+
+export type { ShapeBounds } from './journal-read.js';
 
 export interface JournalEntry {
   readonly seq: number;
@@ -13,12 +15,6 @@ export interface JournalEntry {
   readonly meta?: Meta;
   /** Shape bounds the stored bytes proved the envelope within (after() with `shape`). */
   readonly withinShape?: ShapeBounds;
-}
-
-/** checkShape's bounds (envelope-limits.ts). */
-export interface ShapeBounds {
-  readonly maxDepth: number;
-  readonly maxKeys: number;
 }
 
 /** Ids longer than this are hashed: LMDB keys are limited and msg_id is untrusted. */
@@ -49,33 +45,6 @@ export function messageId(envelope: Envelope): string {
     i: envelope.i,
     username: envelope.username,
   })}`;
-}
-
-/**
- * The entry of a journal record read in place (from LMDB's shared buffer); null when damaged.
- * With `shape`, the record's bytes are also read for those bounds (after its checksum held).
- */
-function readEntry(seq: number, bytes: Uint8Array, size: number, shape: ShapeBounds | undefined): JournalEntry | null {
-  let record: { id: string; envelope: Envelope };
-  try {
-    record = decodeChecked(bytes, size) as { id: string; envelope: Envelope };
-  } catch {
-    return null;
-  }
-  const within =
-    shape !== undefined && recordWithinShape(bytes, CHECKED_BODY_START, size, shape.maxDepth, shape.maxKeys);
-  return { seq, id: record.id, envelope: record.envelope, withinShape: within ? shape : undefined };
-}
-
-/**
- * A copy of a decoded string that holds only its own characters. msgpackr's native decoder
- * returns most strings as slices of one string per record, so an id kept for de-duplication
- * would keep its whole record's text alive: ~120 MB more heap, all of it traced by the GC, for
- * the default window of 200 k ids (replayed, or decoded from the bus thread's records).
- * Slicing a one-character concatenation copies just the id.
- */
-function flat(id: string): string {
-  return ` ${id}`.slice(1);
 }
 
 /** The stored form of an accepted message (what the journal appends and replays). */
