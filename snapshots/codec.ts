@@ -8,7 +8,15 @@ import { hash } from 'node:crypto';
 import { Packr } from 'msgpackr';
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
+/**
+ * Reads values in buffers that are reused after the call (LMDB's shared read buffer): msgpack
+ * `bin` values are copied out rather than left as views into it. Reused buffers also keep the
+ * DataView msgpackr caches on them, where a new view per value would make one each time.
+ */
+const unpacker = new Packr({ useRecords: false, variableMapSize: true, copyBuffers: true });
 const CHECK_BYTES = 8;
+/** Where the msgpack body of a value framed by encodeChecked begins. */
+export const CHECKED_BODY_START = CHECK_BYTES;
 
 export function encode(value: unknown): Buffer {
   return packr.pack(value);
@@ -44,13 +52,16 @@ export function decodeUnchecked(bytes: Uint8Array): unknown {
 
 export class ChecksumError extends Error {}
 
-/** Verifies the checksum, then decodes; throws ChecksumError or a decode error. */
-export function decodeChecked(bytes: Uint8Array): unknown {
-  if (bytes.byteLength <= CHECK_BYTES)
-    throw new ChecksumError(`value of ${bytes.byteLength} bytes is too short to hold a checksum`);
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const body = buf.subarray(CHECK_BYTES);
-  if (buf.toString('latin1', 0, CHECK_BYTES) !== checksumOf(body))
-    throw new ChecksumError('checksum mismatch (corrupted or torn value)');
-  return packr.unpack(body);
+/**
+ * Verifies the checksum, then decodes; throws ChecksumError or a decode error. `end` bounds the
+ * value inside `bytes` (LMDB's shared read buffer holds the current value at its start): it is
+ * read in place, no copy and no view made, and nothing decoded refers to it afterwards.
+ */
+export function decodeChecked(bytes: Uint8Array, end = bytes.byteLength): unknown {
+  if (end <= CHECK_BYTES) throw new ChecksumError(`value of ${end} bytes is too short to hold a checksum`);
+  const check = checksumOf(bytes.subarray(CHECK_BYTES, end));
+  // Compared byte by byte: no string is made of the stored checksum.
+  for (let i = 0; i < CHECK_BYTES; i++)
+    if (bytes[i] !== check.charCodeAt(i)) throw new ChecksumError('checksum mismatch (corrupted or torn value)');
+  return unpacker.unpack(bytes, { start: CHECK_BYTES, end });
 }

@@ -2,7 +2,10 @@ import { hash } from 'node:crypto';
 import stringify from 'safe-stable-stringify';
 import type { Envelope, Meta } from '../src/envelope.js';
 import { decodeChecked, decodeUnchecked, encodeChecked } from './codec.js';
+import { flat, readEntry, type ShapeBounds } from './journal-read.js';
 import type { DataStore, JournalAppend } from './lmdb-store.js';
+
+export type { ShapeBounds } from './journal-read.js';
 
 export interface JournalEntry {
   readonly seq: number;
@@ -10,6 +13,8 @@ export interface JournalEntry {
   readonly envelope: Envelope;
   /** Meta the bus thread derived already (never stored: replay derives it again). */
   readonly meta?: Meta;
+  /** Shape bounds the stored bytes proved the envelope within (after() with `shape`). */
+  readonly withinShape?: ShapeBounds;
 }
 
 /** Ids longer than this are hashed: LMDB keys are limited and msg_id is untrusted. */
@@ -119,7 +124,7 @@ export class Journal {
    * same envelope: encodeJournalRecord), so the main thread neither hashes nor encodes.
    */
   acceptEncoded(id: string, envelope: Envelope, value: Uint8Array, meta?: Meta): JournalEntry | null {
-    return this.seen(id) ? null : this.append(id, envelope, value, meta);
+    return this.seen(id) ? null : this.append(flat(id), envelope, value, meta);
   }
 
   /** Takes the next seq for a message not seen before and queues it for the next group commit. */
@@ -173,13 +178,21 @@ export class Journal {
 
   /**
    * Committed entries after `seq`, in order; damaged records are counted and skipped. Replay
-   * remembers their ids (they were accepted); maintenance reads pass `remember: false`.
+   * remembers their ids (they were accepted); maintenance reads pass `remember: false`. With
+   * `shape`, an entry whose stored bytes prove its envelope within those bounds says so.
    */
-  *after(seq: number, options: { remember: boolean } = { remember: true }): Generator<JournalEntry> {
-    for (const { seq: s, value } of this.store.journalAfter(seq)) {
-      const entry = this.decode(s, value);
-      if (!entry) continue;
-      if (options.remember) this.remember(entry.id);
+  *after(
+    seq: number,
+    options: { remember: boolean; shape?: ShapeBounds } = { remember: true },
+  ): Generator<JournalEntry> {
+    const { remember, shape } = options;
+    const read = (s: number, bytes: Uint8Array, size: number) => readEntry(s, bytes, size, shape);
+    for (const entry of this.store.journalAfter(seq, read)) {
+      if (entry === null) {
+        this.corrupt++;
+        continue;
+      }
+      if (remember) this.remember(flat(entry.id));
       yield entry;
     }
   }

@@ -44,11 +44,6 @@ export interface SnapshotBatch {
   clearSome(slot: number, ident: string, limit: number): number;
 }
 
-export interface JournalRecordBytes {
-  readonly seq: number;
-  readonly value: Uint8Array;
-}
-
 const metaKey = (slot: number): SnapshotKey => [slot, 'm'];
 // A prefix sorts before everything it starts; `ident + \u0001` sorts after every [ident, …].
 const pluginRange = (slot: number, ident: string) => ({
@@ -68,6 +63,10 @@ export class DataStore {
   private readonly root: RootDatabase;
   private readonly snapshots: Database<Uint8Array, SnapshotKey>;
   private readonly journal: Database<Uint8Array, number>;
+  /** The journal again, read through LMDB's shared buffer (journalAfter). */
+  private readonly journalShared: Database<Uint8Array, number>;
+  /** Size of the value the shared handle last read (its buffer is larger than the value). */
+  private sharedSize = 0;
   private readonly ids: Database<number, string>;
   private readonly times: Database<Uint8Array, [number, number]>;
 
@@ -84,6 +83,20 @@ export class DataStore {
     });
     this.snapshots = this.root.openDB<Uint8Array, SnapshotKey>('snapshot', { encoding: 'binary' });
     this.journal = this.root.openDB<Uint8Array, number>('journal', { encoding: 'binary' });
+    // A handle with a decoder that copies nothing: range reads then hand it LMDB's one shared
+    // read buffer instead of a fresh ArrayBuffer per value (replay reads every record once).
+    this.journalShared = this.root.openDB<Uint8Array, number>('journal', {
+      encoding: 'binary',
+      encoder: {
+        encode: (): never => {
+          throw new Error('the shared journal handle is read-only');
+        },
+        decode: (bytes: Uint8Array, size: number) => {
+          this.sharedSize = size;
+          return bytes;
+        },
+      },
+    } as object);
     this.ids = this.root.openDB<number, string>('journal-ids', { encoding: 'ordered-binary' });
     this.times = this.root.openDB<Uint8Array, [number, number]>('journal-time', { encoding: 'binary' });
   }
@@ -195,9 +208,13 @@ export class DataStore {
     return 0;
   }
 
-  /** Committed journal records with seq > after, in order. */
-  *journalAfter(after: number): Generator<JournalRecordBytes> {
-    for (const { key, value } of this.journal.getRange({ start: after + 1 })) yield { seq: key, value };
+  /**
+   * Committed journal records with seq > after, in order, each passed to `read` as the first
+   * `size` bytes of a buffer LMDB reuses for the next record: `read` must not keep it.
+   */
+  *journalAfter<T>(after: number, read: (seq: number, bytes: Uint8Array, size: number) => T): Generator<T> {
+    for (const { key, value } of this.journalShared.getRange({ start: after + 1 }))
+      yield read(key, value, this.sharedSize);
   }
 
   journalRecord(seq: number): Uint8Array | undefined {

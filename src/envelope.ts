@@ -31,6 +31,34 @@ export interface Meta {
 
 /** The category is the 4th token of `<prefix>.<env>.<category>…` ("" when the topic is too short). */
 export function categoryOf(topic: string): string {
-  const parts = topic.split('.', 4);
-  return parts[3] ?? '';
+  // topic.split('.', 4)[3] without the array: every message asks this two or three times.
+  return tokenAfter(topic, nthDot(topic, 3));
+}
+
+/** The 3rd token (`prod`, `stg`…): topic.split('.')[2] ?? '', without the array. */
+export function envOf(topic: string): string {
+  return tokenAfter(topic, nthDot(topic, 2));
+}
+
+/** Everything after the 4th token: topic.split('.').slice(4).join('.'), without the arrays. */
+export function subOf(topic: string): string {
+  const fourth = nthDot(topic, 4);
+  return fourth === -1 ? '' : topic.slice(fourth + 1);
+}
+
+/** Where the `n`th dot (n >= 1) of `topic` is, or -1. */
+function nthDot(topic: string, n: number): number {
+  let at = -1;
+  for (let i = 0; i < n; i++) {
+    at = topic.indexOf('.', at + 1);
+    if (at === -1) return -1;
+  }
+  return at;
+}
+
+/** The token that starts after the dot at `dot` ('' when there is no such dot). */
+function tokenAfter(topic: string, dot: number): string {
+  if (dot === -1) return '';
+  const end = topic.indexOf('.', dot + 1);
+  return end === -1 ? topic.slice(dot + 1) : topic.slice(dot + 1, end);
 }

@@ -98,39 +98,43 @@ export class GapDetector {
 
   private observeI(i: number, envelope: Envelope, source: string): GapSignal | null {
     const key = `${typeof envelope.username === 'string' ? envelope.username : ''}|${categoryOf(envelope.topic)}`;
-    const last = this.publishers.get(key);
-    if (!last) {
+    const state = this.publishers.get(key);
+    if (!state) {
       remember(this.publishers, key, { i, ts: envelope.timestamp, strikes: 0, clean: 0, unreliable: false });
       return null;
     }
-    const next: IState = { ...last, i, ts: envelope.timestamp };
-    remember(this.publishers, key, next);
-    if (i === last.i + 1) {
-      next.clean++;
-      if (next.clean >= CLEAN_RUN_TRUSTED) {
-        next.strikes = 0;
-        next.unreliable = false;
+    // Updated in place (one object per publisher, not one per message); re-inserted for recency.
+    const lastI = state.i;
+    const lastTs = state.ts;
+    state.i = i;
+    state.ts = envelope.timestamp;
+    remember(this.publishers, key, state);
+    if (i === lastI + 1) {
+      state.clean++;
+      if (state.clean >= CLEAN_RUN_TRUSTED) {
+        state.strikes = 0;
+        state.unreliable = false;
       }
       return null;
     }
-    next.clean = 0;
-    if (i === last.i) return null; // a duplicate
-    next.strikes++;
-    if (!next.unreliable && next.strikes >= STRIKES_UNRELIABLE) {
-      next.unreliable = true;
+    state.clean = 0;
+    if (i === lastI) return null; // a duplicate
+    state.strikes++;
+    if (!state.unreliable && state.strikes >= STRIKES_UNRELIABLE) {
+      state.unreliable = true;
       this.counters.iUnreliableMarked++;
     }
-    if (next.unreliable) {
+    if (state.unreliable) {
       this.counters.iIgnored++;
       return null;
     }
     // Lower: a restarted publisher, not a gap (but a strike: interleaved publishers look like this).
-    if (i < last.i) return null;
+    if (i < lastI) return null;
     this.counters.iHints++;
     return {
-      start: Math.min(last.ts, envelope.timestamp),
-      end: Math.max(last.ts, envelope.timestamp),
-      missing: i - last.i - 1,
+      start: Math.min(lastTs, envelope.timestamp),
+      end: Math.max(lastTs, envelope.timestamp),
+      missing: i - lastI - 1,
       basis: 'i',
       source,
     };

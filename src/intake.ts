@@ -1,5 +1,5 @@
 import type { PluginHost } from '../actors/plugin-host.js';
-import type { Journal, JournalEntry } from '../snapshots/journal.js';
+import type { Journal, JournalEntry, ShapeBounds } from '../snapshots/journal.js';
 import type { Position } from '../snapshots/snapshotter.js';
 import { DECODE_ERROR_REASONS, decodeFrames, type DecodeErrorReason, type FrameLimits } from './decode-frames.js';
 import type { ThreadMessage } from './bus-thread.js';
@@ -86,6 +86,11 @@ export class Intake {
   ) {
     this.gaps = new GapDetector(publishers);
     this.appliedSeq = deps.journal.position;
+  }
+
+  /** The shape bounds replay holds journaled envelopes to (Journal.after reads records for them). */
+  get shapeBounds(): ShapeBounds {
+    return this.deps.limits;
   }
 
   /** Newest message timestamp applied (seconds), 0 before any. */
@@ -205,7 +210,12 @@ export class Intake {
   replay(entry: JournalEntry): void {
     const { limits } = this.deps;
     const envelope = entry.envelope;
-    const shape = checkShape(envelope, limits.maxDepth, limits.maxKeys);
+    const proved = entry.withinShape;
+    // Bounds its stored bytes were read for (Journal.after), if no looser than today's, settle it.
+    const shape =
+      proved !== undefined && proved.maxDepth <= limits.maxDepth && proved.maxKeys <= limits.maxKeys
+        ? null
+        : checkShape(envelope, limits.maxDepth, limits.maxKeys);
     const time = shape ? null : checkTimestamp(envelope.timestamp, limits.nowSeconds(), limits.maxClockSkew);
     if (shape || (time && !time.ok)) {
       this.counters.replayRejected++;

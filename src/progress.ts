@@ -26,9 +26,9 @@ export class Progress {
     return `${this.what}: ${this.done}/${this.total}${pct}, ${Math.round(this.rate)} msg/s`;
   }
 
-  tick(n = 1): void {
+  /** `now`: performance.now(), when the caller has just read it. */
+  tick(n = 1, now = performance.now()): void {
     this.done += n;
-    const now = performance.now();
     if (this.tty && now - this.lastLog > 100) {
       this.tty.write(`\r${this.describe()}   `);
       this.lastLog = now;

@@ -73,11 +73,13 @@ export class Recovery {
     }
     const progress = (this.progress = new Progress('replaying journal', Math.max(0, journal.position - from), log));
     let sliceStart = performance.now();
-    for (const entry of journal.after(from)) {
+    for (const entry of journal.after(from, { remember: true, shape: intake.shapeBounds })) {
       if (signal.aborted) return;
       intake.replay(entry);
-      progress.tick();
-      if (performance.now() - sliceStart > 50) {
+      // One clock read per entry serves the progress line and the slice.
+      const now = performance.now();
+      progress.tick(1, now);
+      if (now - sliceStart > 50) {
         await yieldToLoop();
         sliceStart = performance.now();
       }

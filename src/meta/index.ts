@@ -1,4 +1,4 @@
-import { categoryOf, type Envelope, type Meta } from '../envelope.js';
+import { categoryOf, envOf, type Envelope, type Meta, subOf } from '../envelope.js';
 import { isObj } from './fields.js';
 import { namesFromHeaders, RPM_HEADER, USER_HEADER } from './header-names.js';
 import { RULES } from './rules/registry.js';
@@ -45,19 +45,19 @@ function cleanSet(values: Iterable<string | undefined> | undefined, limit: Limit
 
 function cleanText(value: unknown): string | null {
   if (typeof value !== 'string') return null;
-  const t = value.replace(/\s*\n\s*/g, ' ').trim();
+  // Most texts are one line already: the regular expression only runs on those that are not.
+  const t = (value.includes('\n') ? value.replace(/\s*\n\s*/g, ' ') : value).trim();
   return t === '' ? null : t;
 }
 
 function derive(envelope: Envelope, depth: number, limit: Limit): Meta {
   const topic = typeof envelope.topic === 'string' ? envelope.topic : '';
   const category = categoryOf(topic);
-  const tokens = topic.split('.');
   const ctx: RuleContext = {
     topic,
     category,
-    sub: tokens.slice(4).join('.'),
-    env: tokens[2] ?? '',
+    sub: subOf(topic),
+    env: envOf(topic),
     msg: isObj(envelope.msg) ? envelope.msg : {},
     envelope,
     nested: (embedded) => {

@@ -34,4 +34,21 @@ describe('checked values', () => {
     }
     expect(() => decodeChecked(new Uint8Array(8))).toThrow(ChecksumError);
   });
+
+  it('decode a value at the start of a larger buffer up to `end`, and keep no view into that buffer', () => {
+    const value = { id: 'x', bytes: Buffer.from([1, 2, 3, 4]), envelope: { topic: 'a.b.c.d', timestamp: 1 } };
+    const out = encodeChecked(value);
+    const shared = Buffer.alloc(out.byteLength + 100, 0xc1);
+    out.copy(shared);
+    const decoded = decodeChecked(shared, out.byteLength) as typeof value;
+    expect(decoded).toEqual(value);
+    // The buffer is reused for the next value: what was decoded must not change with it.
+    shared.fill(0xff);
+    expect([...decoded.bytes]).toEqual([1, 2, 3, 4]);
+    // The bytes after `end` are not part of the value, and a value cut short is an error.
+    out.copy(shared);
+    expect(() => decodeChecked(shared, out.byteLength + 1)).toThrow(ChecksumError);
+    expect(() => decodeChecked(shared, out.byteLength - 1)).toThrow(ChecksumError);
+    expect(() => decodeChecked(shared, 8)).toThrow(ChecksumError);
+  });
 });

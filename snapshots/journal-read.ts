@@ -1,0 +1,47 @@
+/**
+ * How replay reads journal records: in place from LMDB's shared read buffer (lmdb-store.ts
+ * journalAfter), with the shape bounds read from the bytes, and ids copied out of the strings
+ * msgpackr decoded them into before the journal keeps them.
+ */
+import type { Envelope } from '../src/envelope.js';
+import { CHECKED_BODY_START, decodeChecked } from './codec.js';
+import type { JournalEntry } from './journal.js';
+import { recordWithinShape } from './msgpack-shape.js';
+
+/** checkShape's bounds (envelope-limits.ts). */
+export interface ShapeBounds {
+  readonly maxDepth: number;
+  readonly maxKeys: number;
+}
+
+/**
+ * The entry of a journal record read in place (from LMDB's shared buffer); null when damaged.
+ * With `shape`, the record's bytes are also read for those bounds (after its checksum held).
+ */
+export function readEntry(
+  seq: number,
+  bytes: Uint8Array,
+  size: number,
+  shape: ShapeBounds | undefined,
+): JournalEntry | null {
+  let record: { id: string; envelope: Envelope };
+  try {
+    record = decodeChecked(bytes, size) as { id: string; envelope: Envelope };
+  } catch {
+    return null;
+  }
+  const within =
+    shape !== undefined && recordWithinShape(bytes, CHECKED_BODY_START, size, shape.maxDepth, shape.maxKeys);
+  return { seq, id: record.id, envelope: record.envelope, withinShape: within ? shape : undefined };
+}
+
+/**
+ * A copy of a decoded string that holds only its own characters. msgpackr's native decoder
+ * returns most strings as slices of one string per record, so an id kept for de-duplication
+ * would keep its whole record's text alive: ~120 MB more heap, all of it traced by the GC, for
+ * the default window of 200 k ids (replayed, or decoded from the bus thread's records).
+ * Slicing a one-character concatenation copies just the id.
+ */
+export function flat(id: string): string {
+  return ` ${id}`.slice(1);
+}
