@@ -91,7 +91,7 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
     const asc = range.order === 'asc';
     const list = this.index.times;
     for (let i = asc ? lo : hi - 1; asc ? i < hi : i >= lo; i += asc ? 1 : -1) {
-      const ts = list.at(i);
+      const ts = list.slot(i);
       if (ts === undefined) continue;
       yield* this.index.sortedAt(ts, asc);
     }
@@ -101,7 +101,10 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
     const [lo, hi] = this.indexRange({ ...range, order: 'asc' });
     const list = this.index.times;
     let n = 0;
-    for (let i = lo; i < hi; i++) n += this.index.countAt(list.at(i) as number);
+    for (let i = lo; i < hi; i++) {
+      const ts = list.slot(i);
+      if (ts !== undefined) n += this.index.countAt(ts);
+    }
     return n;
   }
 
@@ -213,7 +216,7 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
   private indexRange(range: RowRange): [number, number] {
     const list = this.index.times;
     const lo = range.start === undefined ? 0 : list.lowerBound(range.start);
-    const hi = range.stop === undefined ? list.length : list.upperBound(range.stop);
+    const hi = range.stop === undefined ? list.slots : list.upperBound(range.stop);
     return [lo, Math.max(lo, hi)];
   }
 }
