@@ -27,7 +27,8 @@ interface TimeIndex<R> {
 
 /**
  * The rows a plugin serves, keyed by the plugin's row key and indexed by timestamp, so a
- * page of a time range costs O(log buckets + page) and old buckets are evicted in order
+ * page of a time range costs O(log buckets + page), plus any dead slots in it (in all never
+ * more than the live plus 32: sorted-times.ts), and old buckets are evicted in order
  * without a timer per bucket. When the key columns start with `timestamp` the rows are kept
  * grouped by timestamp without their key strings (grouped-rows.ts); otherwise in a Map with
  * the keys per timestamp beside it (timestamp-index.ts).
