@@ -27,7 +27,8 @@ interface TimeIndex<R> {
 
 /**
  * The rows a plugin serves, keyed by the plugin's row key and indexed by timestamp, so a
- * page of a time range costs O(log buckets + page) and old buckets are evicted in order
+ * page of a time range costs O(log buckets + page), plus any dead slots in it (in all never
+ * more than the live plus 32: sorted-times.ts), and old buckets are evicted in order
  * without a timer per bucket. When the key columns start with `timestamp` the rows are kept
  * grouped by timestamp without their key strings (grouped-rows.ts); otherwise in a Map with
  * the keys per timestamp beside it (timestamp-index.ts).
@@ -91,7 +92,7 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
     const asc = range.order === 'asc';
     const list = this.index.times;
     for (let i = asc ? lo : hi - 1; asc ? i < hi : i >= lo; i += asc ? 1 : -1) {
-      const ts = list.at(i);
+      const ts = list.slot(i);
       if (ts === undefined) continue;
       yield* this.index.sortedAt(ts, asc);
     }
@@ -101,7 +102,10 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
     const [lo, hi] = this.indexRange({ ...range, order: 'asc' });
     const list = this.index.times;
     let n = 0;
-    for (let i = lo; i < hi; i++) n += this.index.countAt(list.at(i) as number);
+    for (let i = lo; i < hi; i++) {
+      const ts = list.slot(i);
+      if (ts !== undefined) n += this.index.countAt(ts);
+    }
     return n;
   }
 
@@ -213,7 +217,7 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
   private indexRange(range: RowRange): [number, number] {
     const list = this.index.times;
     const lo = range.start === undefined ? 0 : list.lowerBound(range.start);
-    const hi = range.stop === undefined ? list.length : list.upperBound(range.stop);
+    const hi = range.stop === undefined ? list.slots : list.upperBound(range.stop);
     return [lo, Math.max(lo, hi)];
   }
 }

@@ -4,52 +4,94 @@
  * the oldest is O(1) amortised: a head offset moves on and the array is compacted once the
  * dead prefix is half of it, where `splice(0, 1)` would move every later bucket (21 600 of
  * them for 1 s buckets kept 6 h) on every eviction.
+ *
+ * A timestamp leaving from the middle (a row rewritten at a newer timestamp, the last at its
+ * old one: one row per topic, moved on every message) only has its slot marked dead, where a
+ * splice would move every later timestamp; the array is compacted once the dead outnumber the
+ * live, so each removal costs O(1) amortised. The first and last slots are always live, so
+ * `first`, `last` and evicting from either end never see a dead one; scans walk slots and skip
+ * the dead (at most as many as the live, plus 32).
  */
 export class SortedTimes {
   private items: number[] = [];
+  /** Beside each slot of `items`: 1 while its timestamp is present, 0 once removed (a dead slot). */
+  private alive: number[] = [];
   private head = 0;
+  /** Dead slots past `head`. */
+  private dead = 0;
+  private moved = 0;
 
+  /** Live timestamps. */
   get length(): number {
+    return this.items.length - this.head - this.dead;
+  }
+
+  /** Slots, live or dead: the range lowerBound() and upperBound() index into. */
+  get slots(): number {
     return this.items.length - this.head;
   }
 
-  /** The i-th oldest, or undefined out of range. */
-  at(i: number): number | undefined {
-    return i >= 0 && i < this.length ? this.items[this.head + i] : undefined;
+  /**
+   * Array elements copied or stepped over so far (splices, compactions, dead slots dropped from
+   * an end): what the tests read to show a removal costs O(1) amortised whatever the size.
+   */
+  get elementMoves(): number {
+    return this.moved;
+  }
+
+  /** The timestamp in slot i, or undefined when that slot is dead or out of range. */
+  slot(i: number): number | undefined {
+    if (i < 0 || i >= this.slots) return undefined;
+    return this.alive[this.head + i] === 1 ? this.items[this.head + i] : undefined;
   }
 
   get first(): number | undefined {
-    return this.length > 0 ? this.items[this.head] : undefined;
+    return this.slots > 0 ? this.items[this.head] : undefined;
   }
 
   get last(): number | undefined {
-    return this.length > 0 ? this.items[this.items.length - 1] : undefined;
+    return this.slots > 0 ? this.items[this.items.length - 1] : undefined;
   }
 
   /** Adds a timestamp not yet present. */
   insert(ts: number): void {
     const last = this.last;
-    if (last === undefined || last < ts) this.items.push(ts);
-    else this.items.splice(this.head + this.lowerBound(ts), 0, ts);
+    if (last === undefined || last < ts) {
+      this.items.push(ts);
+      this.alive.push(1);
+      return;
+    }
+    const at = this.head + this.lowerBound(ts);
+    // Still in its slot from before it went: live again where it stands.
+    if (this.items[at] === ts) {
+      if (this.alive[at] === 0) this.dead--;
+      this.alive[at] = 1;
+      return;
+    }
+    this.moved += this.items.length - at;
+    this.items.splice(at, 0, ts);
+    this.alive.splice(at, 0, 1);
   }
 
   remove(ts: number): void {
     const i = this.lowerBound(ts);
-    if (this.at(i) !== ts) return;
+    const at = this.head + i;
+    if (this.items[at] !== ts || this.alive[at] !== 1) return;
     if (i === 0) {
       this.head++;
-      if (this.head === this.items.length) {
-        this.items.length = 0;
-        this.head = 0;
-      } else if (this.head >= 64 && this.head * 2 >= this.items.length) {
-        this.items = this.items.slice(this.head);
-        this.head = 0;
-      }
-    } else if (i === this.length - 1) this.items.pop();
-    else this.items.splice(this.head + i, 1);
+      this.dropDeadHead();
+    } else if (i === this.slots - 1) {
+      this.items.pop();
+      this.alive.pop();
+      this.dropDeadTail();
+    } else {
+      this.alive[at] = 0;
+      this.dead++;
+      if (this.dead >= 32 && this.dead * 2 > this.slots) this.compact();
+    }
   }
 
-  /** First index whose timestamp is >= ts. */
+  /** First slot whose timestamp is >= ts. */
   lowerBound(ts: number): number {
     const items = this.items;
     let lo = this.head;
@@ -63,7 +105,7 @@ export class SortedTimes {
     return lo - this.head;
   }
 
-  /** First index whose timestamp is > ts. */
+  /** First slot whose timestamp is > ts. */
   upperBound(ts: number): number {
     const items = this.items;
     let lo = this.head;
@@ -74,5 +116,51 @@ export class SortedTimes {
       else hi = mid;
     }
     return lo - this.head;
+  }
+
+  /** After the oldest went: steps over dead slots so the first is live; drops the prefix once it is half the array. */
+  private dropDeadHead(): void {
+    while (this.dead > 0 && this.alive[this.head] === 0) {
+      this.head++;
+      this.dead--;
+      this.moved++;
+    }
+    const n = this.items.length;
+    if (this.head === n) this.clear();
+    else if (this.head >= 64 && this.head * 2 >= n) {
+      this.moved += n - this.head;
+      this.items = this.items.slice(this.head);
+      this.alive = this.alive.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** After the newest went: pops dead slots so the last is live. */
+  private dropDeadTail(): void {
+    while (this.dead > 0 && this.alive[this.alive.length - 1] === 0) {
+      this.items.pop();
+      this.alive.pop();
+      this.dead--;
+      this.moved++;
+    }
+    if (this.head === this.items.length) this.clear();
+  }
+
+  /** Keeps the live slots only: O(slots), paid for by the more than slots/2 removals that made them dead. */
+  private compact(): void {
+    const live: number[] = [];
+    for (let i = this.head; i < this.items.length; i++) if (this.alive[i] === 1) live.push(this.items[i] as number);
+    this.moved += this.items.length - this.head;
+    this.items = live;
+    this.alive = live.map(() => 1);
+    this.head = 0;
+    this.dead = 0;
+  }
+
+  private clear(): void {
+    this.items.length = 0;
+    this.alive.length = 0;
+    this.head = 0;
+    this.dead = 0;
   }
 }

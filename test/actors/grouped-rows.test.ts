@@ -208,6 +208,10 @@ describe('state digest kept lazily', () => {
   });
 });
 
+/** The live timestamps of `times`, in slot order. */
+const liveOf = (times: SortedTimes) =>
+  Array.from({ length: times.slots }, (_, i) => times.slot(i)).filter((t): t is number => t !== undefined);
+
 describe('SortedTimes', () => {
   it('keeps ascending distinct timestamps like a sorted array model through appends, inserts and removals at both ends and inside', () => {
     const times = new SortedTimes();
@@ -221,28 +225,105 @@ describe('SortedTimes', () => {
         times.insert(next);
         model.push(next);
       } else if (r < 0.55 && model.length > 0) {
-        // An insert between existing buckets (a late message's bucket).
-        const ts = Math.floor(rnd() * next) + 0.5;
+        // An insert between existing buckets (a late message's bucket), or back where one went.
+        const ts = Math.floor(rnd() * next) + (rnd() < 0.5 ? 0.5 : 1);
         if (!model.includes(ts)) {
           times.insert(ts);
           model.push(ts);
           model.sort((a, b) => a - b);
         }
       } else if (r < 0.95 && model.length > 0) {
-        // Mostly the oldest goes (retention), as evictions do.
-        const i = rnd() < 0.9 ? 0 : Math.floor(rnd() * model.length);
+        // Mostly the oldest goes (retention), as evictions do; else the newest or one inside.
+        const i = rnd() < 0.8 ? 0 : rnd() < 0.3 ? model.length - 1 : Math.floor(rnd() * model.length);
         times.remove(model[i] as number);
         model.splice(i, 1);
-      } else times.remove(-1);
+      } else times.remove(rnd() < 0.5 ? -1 : (model[Math.floor(rnd() * model.length)] ?? -1) + 0.25);
       expect(times.length).toBe(model.length);
       expect(times.first).toBe(model[0]);
       expect(times.last).toBe(model[model.length - 1]);
+      if (step % 97 === 0) expect(liveOf(times)).toEqual(model);
     }
-    expect(Array.from({ length: times.length }, (_, i) => times.at(i))).toEqual(model);
+    expect(liveOf(times)).toEqual(model);
     const probe = model[Math.floor(model.length / 2)] as number;
-    expect(times.lowerBound(probe)).toBe(model.findIndex((t) => t >= probe));
-    expect(times.upperBound(probe)).toBe(model.findIndex((t) => t > probe));
-    expect(times.at(-1)).toBeUndefined();
-    expect(times.at(times.length)).toBeUndefined();
+    // Bounds are slots: the live timestamps before one are those the model has before it.
+    const below = (slot: number) =>
+      Array.from({ length: slot }, (_, j) => times.slot(j)).filter((t) => t !== undefined).length;
+    expect(below(times.lowerBound(probe))).toBe(model.findIndex((t) => t >= probe));
+    expect(below(times.upperBound(probe))).toBe(model.findIndex((t) => t > probe));
+    expect(times.slot(-1)).toBeUndefined();
+    expect(times.slot(times.slots)).toBeUndefined();
+  });
+
+  it('keeps matching the model when timestamps leave from the middle far more often than from the ends (one row per topic)', () => {
+    const times = new SortedTimes();
+    let model: number[] = [];
+    const rnd = lcg(11);
+    let next = 0;
+    for (let step = 0; step < 30_000; step++) {
+      const r = rnd();
+      if (r < 0.45 || model.length < 3) {
+        next += 1;
+        times.insert(next);
+        model.push(next);
+      } else if (r < 0.9) {
+        // A topic's row moved on: its old timestamp, anywhere, goes.
+        const i = Math.floor(rnd() * model.length);
+        times.remove(model[i] as number);
+        model.splice(i, 1);
+      } else if (r < 0.95) {
+        // A late message back at a timestamp that went (its slot may still be there, dead).
+        const ts = 1 + Math.floor(rnd() * next);
+        if (!model.includes(ts)) {
+          times.insert(ts);
+          model = [...model, ts].sort((a, b) => a - b);
+        }
+      } else {
+        // Retention from the front, several at once.
+        for (let n = Math.floor(rnd() * 4); n > 0 && model.length > 0; n--) {
+          times.remove(model[0] as number);
+          model.shift();
+        }
+      }
+      expect(times.length).toBe(model.length);
+      expect(times.first).toBe(model[0]);
+      expect(times.last).toBe(model[model.length - 1]);
+      if (step % 101 === 0) expect(liveOf(times)).toEqual(model);
+      // Dead slots never outnumber the live ones by more than the small slack before a compaction.
+      expect(times.slots).toBeLessThanOrEqual(2 * times.length + 32);
+    }
+    expect(liveOf(times)).toEqual(model);
+  });
+
+  it('removes from the middle at a cost that does not grow with the number of timestamps', () => {
+    // Per operation: the newest timestamp appended, a random older one removed, as a row per topic does.
+    const movesPerOp = (size: number): number => {
+      const times = new SortedTimes();
+      const live: number[] = [];
+      for (let t = 1; t <= size; t++) {
+        times.insert(t);
+        live.push(t);
+      }
+      const rnd = lcg(size);
+      const before = times.elementMoves;
+      // Several times the size, so the compactions a removal pays for are all in the count.
+      const ops = 3 * size;
+      for (let op = 0, next = size + 1; op < ops; op++, next++) {
+        const i = Math.floor(rnd() * live.length);
+        const gone = live[i] as number;
+        live[i] = live[live.length - 1] as number;
+        live.pop();
+        times.remove(gone);
+        times.insert(next);
+        live.push(next);
+      }
+      expect(times.length).toBe(size);
+      return (times.elementMoves - before) / ops;
+    };
+    const small = movesPerOp(100);
+    const large = movesPerOp(100_000);
+    // A splice per removal would move about size/2 elements: 50 and 50 000.
+    expect(small).toBeGreaterThan(0);
+    expect(large).toBeLessThan(4);
+    expect(large).toBeLessThan(small * 1.5);
   });
 });

@@ -139,3 +139,106 @@ describe('RowStore', () => {
     expect(s.newestTimestamp).toBe(30);
   });
 });
+
+describe('RowStore with one row per key rewritten at each newer timestamp (latest event per topic)', () => {
+  /** A small deterministic generator (tests never use Math.random: failures must replay). */
+  const lcg = (seed: number) => {
+    let x = seed >>> 0;
+    return () => {
+      x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+      return x / 2 ** 32;
+    };
+  };
+  type T = { timestamp: number; topic: string; n: number };
+
+  it('moves keys between timestamps many times, then evicts exactly what a plain Map model evicts, in its order', () => {
+    const rows = new RowStore<T>(['topic']);
+    const log = new ChangeLog();
+    rows.attach(log, 0);
+    const cursor = log.open();
+    const model = new Map<string, T>();
+    // The keys per timestamp in the order they arrived there: the order evictions take them in.
+    const at = new Map<number, Set<string>>();
+    const put = (row: T) => {
+      const previous = model.get(row.topic);
+      if (previous !== undefined) {
+        at.get(previous.timestamp)?.delete(row.topic);
+        if (at.get(previous.timestamp)?.size === 0) at.delete(previous.timestamp);
+      }
+      model.set(row.topic, row);
+      at.set(row.timestamp, (at.get(row.timestamp) ?? new Set()).add(row.topic));
+    };
+    const drop = (topic: string) => {
+      const previous = model.get(topic) as T;
+      model.delete(topic);
+      at.get(previous.timestamp)?.delete(topic);
+      if (at.get(previous.timestamp)?.size === 0) at.delete(previous.timestamp);
+    };
+    const ordered = () => [...at.keys()].sort((a, b) => a - b).flatMap((ts) => [...(at.get(ts) as Set<string>)]);
+    const rnd = lcg(5);
+    let clock = 1_000;
+    for (let step = 0; step < 12_000; step++) {
+      const topic = `t${Math.floor(rnd() * 300)}`;
+      const r = rnd();
+      if (r < 0.85) {
+        // Mostly a newer timestamp (its own, or shared with the last message); now and then a late one.
+        if (rnd() < 0.7) clock += 1;
+        const ts = rnd() < 0.05 ? clock - Math.floor(rnd() * 400) : clock;
+        const row = { timestamp: ts, topic, n: step };
+        rows.put(row);
+        put(row);
+      } else if (r < 0.9) {
+        expect(rows.delete(topic)).toBe(model.has(topic));
+        if (model.has(topic)) drop(topic);
+      } else if (r < 0.997) {
+        expect(rows.get(topic)).toBe(model.get(topic));
+        continue;
+      } else {
+        drain(log, cursor);
+        const which = rnd();
+        let gone: string[];
+        if (which < 0.4) {
+          const n = Math.floor(rnd() * 80);
+          gone = ordered().slice(0, n);
+          expect(rows.evictOldest(n)).toBe(gone.length);
+        } else if (which < 0.8) {
+          const cutoff = clock - Math.floor(rnd() * 600);
+          gone = [...model.values()].filter((row) => row.timestamp < cutoff).map((row) => row.topic);
+          expect(rows.evictBefore(cutoff)).toBe(gone.length);
+        } else {
+          const cutoff = clock - Math.floor(rnd() * 30);
+          gone = [...model.values()].filter((row) => row.timestamp > cutoff).map((row) => row.topic);
+          expect(rows.evictAfter(cutoff)).toBe(gone.length);
+        }
+        for (const topic of gone) drop(topic);
+        expect(drain(log, cursor)).toEqual([...gone].sort());
+      }
+      expect(rows.size).toBe(model.size);
+      const times = [...at.keys()];
+      expect(rows.oldestTimestamp).toBe(times.length === 0 ? undefined : Math.min(...times));
+      expect(rows.newestTimestamp).toBe(times.length === 0 ? undefined : Math.max(...times));
+      if (step % 500 === 0) {
+        expect([...rows.scan({ order: 'asc' })].map((row) => row.topic)).toEqual(
+          [...model.values()]
+            .sort((a, b) => a.timestamp - b.timestamp || (a.topic < b.topic ? -1 : 1))
+            .map((row) => row.topic),
+        );
+        const [start, stop] = [clock - 500, clock - 100];
+        expect(rows.count({ start, stop })).toBe(
+          [...model.values()].filter((row) => row.timestamp >= start && row.timestamp <= stop).length,
+        );
+      }
+    }
+    expect(model.size).toBeGreaterThan(50);
+    expect(new Map(rows.entries())).toEqual(model);
+    // What is left goes oldest first, in arrival order within a timestamp, 7 at a time.
+    const rest = ordered();
+    for (let i = 0; i < rest.length; i += 7) {
+      const before = new Set(rows.keys());
+      expect(rows.evictOldest(7)).toBe(Math.min(7, rest.length - i));
+      expect(new Set([...before].filter((k) => !rows.has(k)))).toEqual(new Set(rest.slice(i, i + 7)));
+    }
+    expect(rows.size).toBe(0);
+    expect(rows.oldestTimestamp).toBeUndefined();
+  });
+});
