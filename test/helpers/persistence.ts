@@ -1,8 +1,10 @@
 import { PluginHost } from '../../actors/plugin-host.js';
 import { registerPlugins } from '../../actors/registry.js';
+import { Journal } from '../../snapshots/journal.js';
 import { DataStore } from '../../snapshots/lmdb-store.js';
 import { restore, type RestoreReport } from '../../snapshots/restore.js';
 import { Snapshotter, type SnapshotterOptions } from '../../snapshots/snapshotter.js';
+import { tempDir } from './service-process.js';
 
 export interface PersistenceSession {
   readonly host: PluginHost;
@@ -56,4 +58,21 @@ export function openSession(
       await store.close();
     },
   };
+}
+
+/**
+ * A journal on a fresh LMDB data dir (removed by the caller's cleanup through `dirs`); a write
+ * error fails the test instead of being counted.
+ */
+export function openJournal(dirs: { remove(): void }[]): { dir: string; store: DataStore; journal: Journal } {
+  const d = tempDir();
+  dirs.push(d);
+  const store = new DataStore(d.path);
+  const journal = new Journal(store, {
+    dedupeWindow: 1000,
+    onWriteError: (err) => {
+      throw err;
+    },
+  });
+  return { dir: d.path, store, journal };
 }

@@ -5,9 +5,8 @@ import { loadConfig } from '../../src/config.js';
 import { createPluginMessage } from '../../src/message.js';
 import { deriveMeta } from '../../src/meta/index.js';
 import { Service } from '../../src/service.js';
-import { Journal } from '../../snapshots/journal.js';
-import { DataStore } from '../../snapshots/lmdb-store.js';
 import { openSession } from '../helpers/persistence.js';
+import { openJournal } from '../helpers/persistence.js';
 import { tempDir } from '../helpers/service-process.js';
 
 const dirs: { remove(): void }[] = [];
@@ -51,16 +50,8 @@ describe('rows restored from ahead of the clock', () => {
     await again.close();
   });
   it('journal entries an older version accepted from ahead of the clock are refused on replay, and the rest applied', async () => {
-    const d = tempDir();
-    dirs.push(d);
     const now = Math.floor(Date.now() / 1000);
-    const store = new DataStore(d.path);
-    const journal = new Journal(store, {
-      dedupeWindow: 1000,
-      onWriteError: (err) => {
-        throw err;
-      },
-    });
+    const { dir, store, journal } = openJournal(dirs);
     const at = (ts: number, id: string) => ({
       topic: 'org.fedoraproject.prod.buildsys.tag',
       timestamp: ts,
@@ -73,7 +64,7 @@ describe('rows restored from ahead of the clock', () => {
     await journal.flush();
     await store.close();
 
-    const config = loadConfig({ env: {}, flags: { dataDir: d.path, port: 0 } });
+    const config = loadConfig({ env: {}, flags: { dataDir: dir, port: 0 } });
     const service = Service.build({ config, logger: pino({ level: 'silent' }) as never });
     await service.recover();
     expect(service.counters).toMatchObject({ replayed: 2, replayRejected: 1 });

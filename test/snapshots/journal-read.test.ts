@@ -2,26 +2,17 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { Service } from '../../src/service.js';
-import { Journal, messageId } from '../../snapshots/journal.js';
-import { DataStore } from '../../snapshots/lmdb-store.js';
+import { messageId } from '../../snapshots/journal.js';
 import type { Envelope } from '../../src/envelope.js';
 import { samples } from '../helpers/fixtures.js';
-import { tempDir } from '../helpers/service-process.js';
+import { openJournal } from '../helpers/persistence.js';
 
 const dirs: { remove(): void }[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
 
 /** The 510 real envelopes, journaled in file order (record sizes vary from ~200 bytes to several KB). */
 async function journalOfSamples() {
-  const d = tempDir();
-  dirs.push(d);
-  const store = new DataStore(d.path);
-  const journal = new Journal(store, {
-    dedupeWindow: 1000,
-    onWriteError: (err) => {
-      throw err;
-    },
-  });
+  const { store, journal } = openJournal(dirs);
   const envelopes = samples().map((e, i) => ({ ...e, timestamp: 1_700_000_000 + i }) as Envelope);
   for (const e of envelopes) expect(journal.accept(e)).not.toBeNull();
   await journal.flush();
@@ -48,15 +39,7 @@ describe('journal reads at replay', () => {
   });
 
   it("give back records larger than LMDB's shared read buffer, between small ones", async () => {
-    const d = tempDir();
-    dirs.push(d);
-    const store = new DataStore(d.path);
-    const journal = new Journal(store, {
-      dedupeWindow: 1000,
-      onWriteError: (err) => {
-        throw err;
-      },
-    });
+    const { store, journal } = openJournal(dirs);
     const sizes = [10, 70_000, 10, 300_000, 2_000_000, 10];
     const envelopes = sizes.map(
       (n, i) =>
@@ -91,16 +74,8 @@ describe('journal reads at replay', () => {
   });
 
   it('hold every stored envelope to the bounds configured today, however it was journaled', async () => {
-    const d = tempDir();
-    dirs.push(d);
-    const store = new DataStore(d.path);
     // Journal.accept checks no shape: records as an older version, or looser settings, left them.
-    const journal = new Journal(store, {
-      dedupeWindow: 1000,
-      onWriteError: (err) => {
-        throw err;
-      },
-    });
+    const { dir, store, journal } = openJournal(dirs);
     const now = Math.floor(Date.now() / 1000);
     const nest = (depth: number): unknown => (depth === 0 ? 1 : [nest(depth - 1)]);
     const at = (i: number, msg: unknown) =>
@@ -117,7 +92,7 @@ describe('journal reads at replay', () => {
     await store.close();
 
     const replay = async (flags: Record<string, number>) => {
-      const config = loadConfig({ env: {}, flags: { dataDir: d.path, port: 0, ...flags } });
+      const config = loadConfig({ env: {}, flags: { dataDir: dir, port: 0, ...flags } });
       const service = Service.build({ config, logger: pino({ level: 'silent' }) as never });
       await service.recover();
       const counters = { ...service.counters };

@@ -1,23 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Journal } from '../../snapshots/journal.js';
+import type { Journal } from '../../snapshots/journal.js';
 import { trimJournal } from '../../snapshots/journal-trim.js';
-import { DataStore } from '../../snapshots/lmdb-store.js';
-import { tempDir } from '../helpers/service-process.js';
+import { openJournal } from '../helpers/persistence.js';
 
 const dirs: { remove(): void }[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
 
 /** A journal of `old` entries dated 1 000 s, then `recent` dated 5 000 s. */
 async function journalOf(old: number, recent: number) {
-  const d = tempDir();
-  dirs.push(d);
-  const store = new DataStore(d.path);
-  const journal = new Journal(store, {
-    dedupeWindow: 1000,
-    onWriteError: (err) => {
-      throw err;
-    },
-  });
+  const { store, journal } = openJournal(dirs);
   for (let i = 0; i < old + recent; i++)
     journal.accept({ topic: 'a.b.c.d', timestamp: i < old ? 1_000 : 5_000, msg_id: `m-${i}`, msg: { i } });
   await journal.flush();
