@@ -161,7 +161,7 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
     if (this.grouped !== null) {
       const group = this.grouped.takeGroup(ts);
       if (group !== null) {
-        const head = (this.grouped as GroupedRows<R>).headOf(group);
+        const head = this.grouped.headOf(group);
         if (group.rest0 !== null) this.recordDeleted(head + group.rest0, group.row0 as R);
         if (group.rows !== null) for (const [rest, row] of group.rows) this.recordDeleted(head + rest, row);
         return group.regularSize;

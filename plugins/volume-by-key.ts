@@ -1,5 +1,5 @@
 import { definePlugin, type PluginDefinition, type PluginMessage } from '../actors/plugin-api.js';
-import { SEP } from './fields.js';
+import { joinKey } from './fields.js';
 import { withRetention } from './retention.js';
 
 export interface VolumeByTopicRow {
@@ -51,8 +51,7 @@ function volumeByKey<C extends Column>(
       const values = spec.keysOf(message);
       for (let i = 0; i < values.length; i++) {
         const value = values[i] as string;
-        // joinKey(bucket, value), without its argument array.
-        const key = `${bucket}${SEP}${value}`;
+        const key = joinKey(bucket, value);
         const volume = (rows.get(key)?.volume ?? 0) + 1;
         rows.set(key, spec.row(bucket, value, volume));
       }

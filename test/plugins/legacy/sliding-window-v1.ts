@@ -58,7 +58,7 @@ export interface WindowStores {
 const sliceStart = (t: number, res: Resolution) => Math.floor(t / STEP[res]) * STEP[res];
 const cutAt = (now: number, w: WindowName) => sliceStart(now, SPEC[w].res) - (SPEC[w].slots - 1) * STEP[SPEC[w].res];
 const sliceKey = (res: Resolution, start: number) => joinKey(res, start);
-const entryKey = (res: Resolution, start: number, name: string) => joinKey(res, start, name);
+const entryKey = (res: Resolution, start: number, name: string) => joinKey(joinKey(res, start), name);
 
 /** Adds one message (its time and the names it counts for) to every window. */
 export function addToWindows(s: WindowStores, t: number, names: readonly string[]): void {
