@@ -211,7 +211,7 @@ export class StateDigest {
         return;
       }
     }
-    this.xorEntry(key, previous);
+    this.toggle(this.container, key, previous);
   }
 
   /** XORs the entry in (or out: XOR is its own inverse) at once. Undefined values are absent entries. */
@@ -242,12 +242,6 @@ export class StateDigest {
     this.slots = 0;
     this.hiValue = hi >>> 0;
     this.loValue = lo >>> 0;
-  }
-
-  private xorEntry(key: string, value: unknown): void {
-    hashEntry(this.container, key, value);
-    this.hiValue = (this.hiValue ^ lb) >>> 0;
-    this.loValue = (this.loValue ^ la) >>> 0;
   }
 
   private grow(): void {
