@@ -46,21 +46,19 @@ export class Group<R> {
       this.row0 = row;
       return false;
     }
-    const rows = this.rows;
-    if (rows === null || rows.size === 0) {
-      if (this.rest0 === null) {
-        this.rest0 = rest;
-        this.row0 = row;
-        return true;
-      }
-      if (rows === null) {
-        this.rows = new Map([[rest, row]]);
-        return true;
-      }
+    // The inline slot is refilled only while the Map is empty, which keeps insertion order.
+    if (this.rest0 === null && (this.rows === null || this.rows.size === 0)) {
+      this.rest0 = rest;
+      this.row0 = row;
+      return true;
     }
-    const before = (rows as Map<string, R>).size;
-    (rows as Map<string, R>).set(rest, row);
-    return (rows as Map<string, R>).size !== before;
+    if (this.rows === null) {
+      this.rows = new Map([[rest, row]]);
+      return true;
+    }
+    const before = this.rows.size;
+    this.rows.set(rest, row);
+    return this.rows.size !== before;
   }
 
   delete(rest: string): boolean {
