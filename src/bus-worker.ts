@@ -28,14 +28,25 @@ const post = (message: FromBusThread, transfer?: ArrayBuffer[]) => port.postMess
 let items: ThreadItem[] = [];
 let records: Uint8Array[] = [];
 let recordBytes = 0;
-/** Cancels the pending timed flush; null when none is scheduled. */
-let cancelFlush: (() => void) | null = null;
+/**
+ * The open batch's linger: while it runs, a receive loop with nothing queued waits on `ended`
+ * instead of on the socket (see onDrained); once `over`, the next loop to find its socket
+ * empty hands the batch over. Null when no batch is open.
+ */
+let linger: { cancel: () => void; over: boolean; readonly ended: Promise<void>; readonly end: () => void } | null =
+  null;
 let inFlight = 0;
 let resume: (() => void) | null = null;
 
+function endLinger(): void {
+  if (linger === null) return;
+  linger.cancel();
+  linger.end();
+  linger = null;
+}
+
 function flush(): void {
-  cancelFlush?.();
-  cancelFlush = null;
+  endLinger();
   if (items.length === 0) return;
   // One buffer per batch, transferred: no copy across threads, and no pooled Buffer sent whole.
   const buffer = new ArrayBuffer(recordBytes);
@@ -52,13 +63,39 @@ function flush(): void {
   recordBytes = 0;
 }
 
-function scheduleFlush(): () => void {
+function startLinger(): void {
+  let end = () => {};
+  const ended = new Promise<void>((r) => {
+    end = r;
+  });
+  const open = { cancel: () => {}, over: false, ended, end };
+  const expire = () => {
+    open.over = true;
+    // Paused receive loops wake and read what came meanwhile into this batch, then hand it over.
+    open.end();
+    // With no loop paused (or one still reading), the batch still goes before the next turn.
+    setImmediate(() => {
+      if (linger === open) flush();
+    });
+  };
   if (data.lingerMs > 0) {
-    const timer = setTimeout(flush, data.lingerMs);
-    return () => clearTimeout(timer);
+    const timer = setTimeout(expire, data.lingerMs);
+    open.cancel = () => clearTimeout(timer);
+  } else {
+    const immediate = setImmediate(expire);
+    open.cancel = () => clearImmediate(immediate);
   }
-  const immediate = setImmediate(flush);
-  return () => clearImmediate(immediate);
+  linger = open;
+}
+
+/** The receive loops' hook when their socket has nothing queued: wait out the linger, then hand over. */
+function onDrained(): Promise<void> | undefined {
+  if (items.length === 0) return undefined;
+  if (linger === null || linger.over) {
+    flush();
+    return undefined;
+  }
+  return linger.ended;
 }
 
 function onFrames(frames: readonly Uint8Array[], source: string): void | Promise<void> {
@@ -83,7 +120,7 @@ function onFrames(frames: readonly Uint8Array[], source: string): void | Promise
   // Otherwise the first message of a batch waits up to lingerMs for company: every batch costs
   // a hand-over, an ack and a journal commit, which a trickle would pay once per message.
   if (items.length >= data.maxBatch) flush();
-  else if (cancelFlush === null) cancelFlush = scheduleFlush();
+  else if (linger === null) startLinger();
   if (inFlight + items.length < data.maxInFlight) return;
   flush();
   return new Promise((r) => {
@@ -94,6 +131,7 @@ function onFrames(frames: readonly Uint8Array[], source: string): void | Promise
 const sockets = await openSockets(data.options, {
   onFrames,
   onMonitor: (source, event) => post({ type: 'monitor', source, event }),
+  onDrained,
   onReceiveError: (err, source) =>
     post({ type: 'receive-error', source, message: String((err as Error)?.message ?? err) }),
   onLoopEnd: (err, source) =>
@@ -114,8 +152,9 @@ if (sockets) {
       }
     } else if (message.type === 'close') {
       // Not handed over: the main thread takes no batch once it has asked the thread to close.
-      cancelFlush?.();
       sockets.close();
+      // After close(): the loops it releases see that they are closing.
+      endLinger();
       // A receive loop waiting for credit would keep the thread alive after close.
       resume?.();
       port.close();

@@ -83,6 +83,13 @@ export interface SocketHooks {
   readonly onMonitor: (source: string, type: MonitorEvent) => void;
   readonly onReceiveError: (err: unknown, source: string) => void;
   readonly onLoopEnd: (err: unknown, source: string) => void;
+  /**
+   * Called after a message when the socket has nothing more queued; a returned promise delays
+   * the next receive until it settles, and the hook is asked again if still nothing is queued.
+   * The bus thread waits out its linger here: a trickle then wakes it once per batch, and the
+   * messages that came meanwhile are read back to back, not one wake-up each.
+   */
+  readonly onDrained?: () => Promise<void> | undefined;
 }
 
 export interface OpenSockets {
@@ -141,6 +148,11 @@ export async function openSockets(options: BusOptions, hooks: SocketHooks): Prom
           if (pending) await pending;
         } catch (err) {
           hooks.onReceiveError(err, source);
+        }
+        while (hooks.onDrained !== undefined && !closing && !sock.readable) {
+          const wait = hooks.onDrained();
+          if (wait === undefined) break;
+          await wait;
         }
       }
       ended(null);

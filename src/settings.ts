@@ -287,7 +287,7 @@ export const SETTINGS = {
   busLinger: {
     type: count(0, 1000).default(5),
     flag: '<ms>',
-    help: 'longest the bus thread holds a received message to hand it over with the ones that follow: at a steady trickle, fewer and larger batches cost each message less CPU (journal commits, thread hand-overs); a full batch goes at once, so bursts never wait (`0`: hand over on the next turn)',
+    help: 'longest the bus thread holds a received message to hand it over with the ones that follow: at a trickle it sleeps through this time once per batch and then reads what came meanwhile back to back, so fewer wake-ups and larger batches cost each message less CPU (journal commits, thread hand-overs); no message waits longer, and a batch that fills while reading (512) goes at once (`0`: hand over on the next turn)',
   },
   examples: {
     type: z.union([z.boolean(), z.stringbool()]).default(false),
