@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: it decides how msgpackr decodes strings, which msgpackr reads once, on load.
+import './msgpack-strings.js';
 import { Command } from 'commander';
 import { exitCodeOf, isStatscacheError } from '../actors/errors.js';
 import { loadConfig, type Config, type ConfigKey } from './config.js';
