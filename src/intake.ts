@@ -35,6 +35,8 @@ export type DecodeFailure = (reason: DecodeErrorReason, detail: string) => void;
 
 /** Accepted entries waiting for their journal commit before the bus loop is paused. */
 const MAX_UNCOMMITTED = 20_000;
+/** Replayed entries routed before they are applied, plugin by plugin (PluginHost.queue). */
+const REPLAY_BATCH = 1024;
 
 /**
  * The one path every message takes into the plugins, whichever door it came through (bus,
@@ -66,6 +68,8 @@ export class Intake {
   private appliedSeq: number;
   /** Accepted, not yet committed and applied. */
   private uncommitted = 0;
+  /** Replayed entries routed and not yet applied. */
+  private replayQueued = 0;
   /** Milliseconds from accept to apply (the journal commit), for /metrics. */
   readonly commitDelay = { count: 0, totalMs: 0, maxMs: 0 };
   private readonly acceptedAt = new Map<number, number>();
@@ -187,6 +191,23 @@ export class Intake {
         this.deps.onApplyError?.(entry, err);
       }
     }
+    const first = entries[0];
+    if (first !== undefined) this.applyQueued(first);
+  }
+
+  /**
+   * Applies the messages routed since the last call (PluginHost.queue): the bus and backfill
+   * after each committed batch, replay before it yields and when it is done.
+   */
+  applyQueued(batchStart?: JournalEntry): void {
+    this.replayQueued = 0;
+    try {
+      this.deps.host.applyQueued();
+    } catch (err) {
+      // As in committed(): a bug outside plugin code, counted, not allowed to stop the chain.
+      this.counters.applyErrors++;
+      if (batchStart !== undefined) this.deps.onApplyError?.(batchStart, err);
+    }
   }
 
   /**
@@ -228,6 +249,8 @@ export class Intake {
     const corrected =
       time?.ok && time.corrected ? { ...entry, envelope: { ...envelope, timestamp: time.seconds } } : entry;
     this.apply(corrected);
+    // Bounded: the caller also calls applyQueued() before it yields and when it is done.
+    if (++this.replayQueued >= REPLAY_BATCH) this.applyQueued();
   }
 
   private apply(entry: JournalEntry): void {
@@ -236,6 +259,6 @@ export class Intake {
     if (envelope.timestamp > this.newest) this.newest = envelope.timestamp;
     const targets = this.deps.route(envelope.topic);
     if (targets.length > 0)
-      this.deps.host.dispatch(createPluginMessage(envelope, this.deps.deriveMeta, entry.meta), targets);
+      this.deps.host.queue(createPluginMessage(envelope, this.deps.deriveMeta, entry.meta), targets);
   }
 }

@@ -73,16 +73,23 @@ export class Recovery {
     }
     const progress = (this.progress = new Progress('replaying journal', Math.max(0, journal.position - from), log));
     let sliceStart = performance.now();
-    for (const entry of journal.after(from, { remember: true, shape: intake.shapeBounds })) {
-      if (signal.aborted) return;
-      intake.replay(entry);
-      // One clock read per entry serves the progress line and the slice.
-      const now = performance.now();
-      progress.tick(1, now);
-      if (now - sliceStart > 50) {
-        await yieldToLoop();
-        sliceStart = performance.now();
+    try {
+      for (const entry of journal.after(from, { remember: true, shape: intake.shapeBounds })) {
+        if (signal.aborted) return;
+        intake.replay(entry);
+        // One clock read per entry serves the progress line and the slice.
+        const now = performance.now();
+        progress.tick(1, now);
+        if (now - sliceStart > 50) {
+          // HTTP answers between slices from state that holds every entry replayed so far.
+          intake.applyQueued();
+          await yieldToLoop();
+          sliceStart = performance.now();
+        }
       }
+    } finally {
+      // Whatever ends the loop: the position a snapshot records counts these entries as applied.
+      intake.applyQueued();
     }
     const done = progress.finish();
     this.progress = null;

@@ -91,6 +91,7 @@ export async function runJournalReplay(opts: ReplayOptions, io: CommandIO): Prom
         );
       }
     }
+    intake.applyQueued();
     const seconds = Math.max((performance.now() - started) / 1000, 1e-9);
 
     const report = await snapshotter.take();
