@@ -1,5 +1,6 @@
 import { encode } from '../snapshots/codec.js';
 import { encodeJournalRecord, messageId } from '../snapshots/journal.js';
+import type { Envelope, Meta } from './envelope.js';
 import { deriveMeta } from './meta/index.js';
 import { type DecodeErrorReason, decodeEnvelope, type FrameLimits, frameLimits, parseFrames } from './decode-frames.js';
 
@@ -16,13 +17,25 @@ export type Prepared =
   | {
       readonly kind: 'ready';
       readonly record: Uint8Array;
-      /** The message's meta (deriveMeta with the configured fan-out cap), encoded. */
-      readonly meta: Uint8Array;
+      /**
+       * What the main thread reads of every message, encoded (a PreparedHead): the id, the meta
+       * (deriveMeta with the configured fan-out cap) and the envelope without its `msg`, which is
+       * most of a record's bytes and read from the record only when a plugin asks for it.
+       */
+      readonly head: Uint8Array;
       readonly truncated: boolean;
       readonly corrected: 'milliseconds' | 'microseconds' | null;
     }
   | { readonly kind: 'clock'; readonly frames: readonly Uint8Array[] }
   | { readonly kind: 'rejected'; readonly reason: DecodeErrorReason; readonly detail: string };
+
+/** Prepared.head, decoded. */
+export interface PreparedHead {
+  readonly id: string;
+  readonly meta: Meta;
+  /** Every field of the envelope but `msg`. */
+  readonly fields: Omit<Envelope, 'msg'>;
+}
 
 export function threadLimits(config: {
   readonly maxFrameBytes: number;
@@ -67,10 +80,12 @@ export function prepareFrames(
       truncated = true;
     },
   });
+  const { msg: _, ...fields } = result.envelope;
+  const head: PreparedHead = { id, meta, fields };
   return {
     kind: 'ready',
     record: encodeJournalRecord(id, result.envelope),
-    meta: encode(meta),
+    head: encode(head),
     truncated,
     corrected: result.correctedTimestamp,
   };

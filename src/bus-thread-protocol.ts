@@ -7,8 +7,8 @@ export type ThreadItem =
       readonly k: 'ready';
       readonly s: string;
       readonly end: number;
-      /** Where its encoded meta ends (it follows the record). */
-      readonly metaEnd: number;
+      /** Where its encoded head (bus-prepare.ts PreparedHead) ends: it follows the record. */
+      readonly headEnd: number;
       readonly c: 'milliseconds' | 'microseconds' | null;
       /** Meta was cut to the fan-out cap. */
       readonly t: boolean;

@@ -102,11 +102,11 @@ function onFrames(frames: readonly Uint8Array[], source: string): void | Promise
   const prepared = prepareFrames(frames, limits);
   switch (prepared.kind) {
     case 'ready': {
-      records.push(prepared.record, prepared.meta);
+      records.push(prepared.record, prepared.head);
       recordBytes += prepared.record.byteLength;
       const end = recordBytes;
-      recordBytes += prepared.meta.byteLength;
-      items.push({ k: 'ready', s: source, end, metaEnd: recordBytes, c: prepared.corrected, t: prepared.truncated });
+      recordBytes += prepared.head.byteLength;
+      items.push({ k: 'ready', s: source, end, headEnd: recordBytes, c: prepared.corrected, t: prepared.truncated });
       break;
     }
     case 'clock':

@@ -12,7 +12,6 @@ class Message implements PluginMessage {
   readonly timestamp: number;
   readonly category: string;
   readonly msgId: string | null;
-  readonly body: unknown;
   private derived: Meta | undefined;
 
   constructor(
@@ -25,7 +24,11 @@ class Message implements PluginMessage {
     this.timestamp = envelope.timestamp;
     this.category = categoryOf(envelope.topic);
     this.msgId = typeof envelope.msg_id === 'string' ? envelope.msg_id : null;
-    this.body = envelope.msg;
+  }
+
+  /** Read on use: a live envelope decodes its body from the journal record only then (bus-thread.ts). */
+  get body(): unknown {
+    return this.envelope.msg;
   }
 
   /** Derived on first use, then shared by every plugin that reads it. */

@@ -4,7 +4,7 @@ import { Publisher } from 'zeromq';
 import { decodeFreshRecord, encodeJournalRecord, messageId } from '../../snapshots/journal.js';
 import { decode } from '../../snapshots/codec.js';
 import { prepareFrames, threadLimits, unclocked } from '../../src/bus-prepare.js';
-import { subscribeThreaded, type ThreadMessage } from '../../src/bus-thread.js';
+import { subscribeThreaded, type ThreadMessage, withBodyFrom } from '../../src/bus-thread.js';
 import { loadConfig } from '../../src/config.js';
 import { decodeFrames, frameLimits } from '../../src/decode-frames.js';
 import { deriveMeta } from '../../src/meta/index.js';
@@ -45,7 +45,8 @@ describe('preparing a message off the main thread', () => {
       expect(Buffer.from(prepared.record).equals(Buffer.from(encodeJournalRecord(id, main.envelope)))).toBe(true);
       expect(decodeFreshRecord(prepared.record)).toEqual({ id, envelope: main.envelope });
       const meta = deriveMeta(main.envelope, { maxFanout: 3, onTruncated: () => truncatedOnMain++ });
-      expect(decode(prepared.meta)).toEqual(meta);
+      const { msg: _, ...fields } = main.envelope;
+      expect(decode(prepared.head)).toEqual({ id, meta, fields });
       if (prepared.truncated) truncatedInThread++;
     }
     // maxFanout 3 cuts some real messages: the flag is carried over, not lost.
@@ -81,6 +82,32 @@ describe('preparing a message off the main thread', () => {
     expect(untimed.kind).toBe('clock');
     // Far in the future: only the main thread has the clock to judge it.
     expect(prepareFrames(frame({ topic: 't', timestamp: 9e9, msg: {} }), limits).kind).toBe('ready');
+  });
+});
+
+describe('the envelope the main thread is handed', () => {
+  it('is every real envelope, with its body read from the record only when asked, once', () => {
+    const now = Math.floor(Date.now() / 1000);
+    for (const e of recentSamples(now)) {
+      const prepared = prepareFrames(frame(e), limits);
+      if (prepared.kind !== 'ready') throw new Error(`expected a ready message, got ${prepared.kind}`);
+      const { id, fields } = decode(prepared.head) as { id: string; fields: Record<string, unknown> };
+      const { envelope } = decodeFreshRecord(prepared.record);
+      const handed = withBodyFrom(fields as never, prepared.record);
+      expect(handed).toEqual(envelope);
+      // Key order is not kept (msg comes last), and nothing reads it: ids are made on the thread.
+      expect(JSON.parse(JSON.stringify(handed))).toEqual(JSON.parse(JSON.stringify(envelope)));
+      expect({ ...handed, timestamp: 1 }).toEqual({ ...envelope, timestamp: 1 });
+      expect(handed.msg).toBe(handed.msg);
+      expect(messageId(handed)).toBe(id);
+    }
+  });
+
+  it('does not touch the record until the body is read', () => {
+    const damaged = new Uint8Array([0xc1, 0xc1, 0xc1]);
+    const handed = withBodyFrom({ topic: 't', timestamp: 1 }, damaged);
+    expect(handed.topic).toBe('t');
+    expect(() => handed.msg).toThrow();
   });
 });
 
