@@ -98,6 +98,8 @@ describe('the envelope the main thread is handed', () => {
       // Key order is not kept (msg comes last), and nothing reads it: ids are made on the thread.
       expect(JSON.parse(JSON.stringify(handed))).toEqual(JSON.parse(JSON.stringify(envelope)));
       expect({ ...handed, timestamp: 1 }).toEqual({ ...envelope, timestamp: 1 });
+      // A copy takes the body, not the record it was read from.
+      expect(Object.getOwnPropertySymbols({ ...handed })).toEqual([]);
       expect(handed.msg).toBe(handed.msg);
       expect(messageId(handed)).toBe(id);
     }
