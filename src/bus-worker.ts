@@ -29,9 +29,10 @@ let items: ThreadItem[] = [];
 let records: Uint8Array[] = [];
 let recordBytes = 0;
 /**
- * The open batch's linger: while it runs, a receive loop with nothing queued waits on `ended`
- * instead of on the socket (see onDrained); once `over`, the next loop to find its socket
- * empty hands the batch over. Null when no batch is open.
+ * The open batch's linger: while it runs, the receive loop that opened the batch waits on
+ * `ended` instead of on its socket if nothing is queued (idleWait); when it is over, what
+ * queued meanwhile is read back to back and the batch goes on the next turn. Null when no
+ * batch is open.
  */
 let linger: { cancel: () => void; over: boolean; readonly ended: Promise<void>; readonly end: () => void } | null =
   null;
@@ -71,9 +72,9 @@ function startLinger(): void {
   const open = { cancel: () => {}, over: false, ended, end };
   const expire = () => {
     open.over = true;
-    // Paused receive loops wake and read what came meanwhile into this batch, then hand it over.
+    // A paused receive loop wakes and reads what came meanwhile into this batch (microtasks:
+    // libzmq hands queued messages over without a wake-up); the batch goes once that is done.
     open.end();
-    // With no loop paused (or one still reading), the batch still goes before the next turn.
     setImmediate(() => {
       if (linger === open) flush();
     });
@@ -88,14 +89,9 @@ function startLinger(): void {
   linger = open;
 }
 
-/** The receive loops' hook when their socket has nothing queued: wait out the linger, then hand over. */
-function onDrained(): Promise<void> | undefined {
-  if (items.length === 0) return undefined;
-  if (linger === null || linger.over) {
-    flush();
-    return undefined;
-  }
-  return linger.ended;
+/** Only the message that opened a batch waits out its linger; later ones are being read back to back. */
+function idleWait(): Promise<void> | undefined {
+  return linger !== null && !linger.over && items.length === 1 ? linger.ended : undefined;
 }
 
 function onFrames(frames: readonly Uint8Array[], source: string): void | Promise<void> {
@@ -131,7 +127,7 @@ function onFrames(frames: readonly Uint8Array[], source: string): void | Promise
 const sockets = await openSockets(data.options, {
   onFrames,
   onMonitor: (source, event) => post({ type: 'monitor', source, event }),
-  onDrained,
+  idleWait,
   onReceiveError: (err, source) =>
     post({ type: 'receive-error', source, message: String((err as Error)?.message ?? err) }),
   onLoopEnd: (err, source) =>

@@ -84,12 +84,13 @@ export interface SocketHooks {
   readonly onReceiveError: (err: unknown, source: string) => void;
   readonly onLoopEnd: (err: unknown, source: string) => void;
   /**
-   * Called after a message when the socket has nothing more queued; a returned promise delays
-   * the next receive until it settles, and the hook is asked again if still nothing is queued.
-   * The bus thread waits out its linger here: a trickle then wakes it once per batch, and the
-   * messages that came meanwhile are read back to back, not one wake-up each.
+   * Called after each message; when it returns a promise and the socket has nothing queued,
+   * the next receive waits for it. The bus thread waits out its linger here after the first
+   * message of a batch: a trickle then wakes it once per batch, and the messages that came
+   * meanwhile are read back to back. Asking the socket whether it holds more costs a call into
+   * libzmq, so it is asked only when the hook wants to wait (at saturation, once per batch).
    */
-  readonly onDrained?: () => Promise<void> | undefined;
+  readonly idleWait?: () => Promise<void> | undefined;
 }
 
 export interface OpenSockets {
@@ -149,11 +150,8 @@ export async function openSockets(options: BusOptions, hooks: SocketHooks): Prom
         } catch (err) {
           hooks.onReceiveError(err, source);
         }
-        while (hooks.onDrained !== undefined && !closing && !sock.readable) {
-          const wait = hooks.onDrained();
-          if (wait === undefined) break;
-          await wait;
-        }
+        const wait = hooks.idleWait?.();
+        if (wait !== undefined && !closing && !sock.readable) await wait;
       }
       ended(null);
     } catch (err) {
