@@ -1,7 +1,6 @@
-import { encode } from '../snapshots/codec.js';
 import { encodeJournalRecord, messageId } from '../snapshots/journal.js';
-import type { Envelope, Meta } from './envelope.js';
 import { deriveMeta } from './meta/index.js';
+import { encodeHead, type PreparedHead } from './prepared-head.js';
 import { type DecodeErrorReason, decodeEnvelope, type FrameLimits, frameLimits, parseFrames } from './decode-frames.js';
 
 /** The bounds the bus thread applies: every FrameLimits bound but the clock, which stays with the service. */
@@ -18,7 +17,7 @@ export type Prepared =
       readonly kind: 'ready';
       readonly record: Uint8Array;
       /**
-       * What the main thread reads of every message, encoded (a PreparedHead): the id, the meta
+       * What the main thread reads of every message, encoded (a PreparedHead: prepared-head.ts): the id, the meta
        * (deriveMeta with the configured fan-out cap) and the envelope without its `msg`, which is
        * most of a record's bytes and read from the record only when a plugin asks for it.
        */
@@ -28,14 +27,6 @@ export type Prepared =
     }
   | { readonly kind: 'clock'; readonly frames: readonly Uint8Array[] }
   | { readonly kind: 'rejected'; readonly reason: DecodeErrorReason; readonly detail: string };
-
-/** Prepared.head, decoded. */
-export interface PreparedHead {
-  readonly id: string;
-  readonly meta: Meta;
-  /** Every field of the envelope but `msg`. */
-  readonly fields: Omit<Envelope, 'msg'>;
-}
 
 export function threadLimits(config: {
   readonly maxFrameBytes: number;
@@ -85,7 +76,7 @@ export function prepareFrames(
   return {
     kind: 'ready',
     record: encodeJournalRecord(id, result.envelope),
-    head: encode(head),
+    head: encodeHead(head),
     truncated,
     corrected: result.correctedTimestamp,
   };

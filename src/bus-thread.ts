@@ -2,11 +2,11 @@ import { Worker } from 'node:worker_threads';
 import { decodeFreshRecord } from '../snapshots/journal.js';
 import type { BusHooks, BusOptions, BusSubscription } from './bus.js';
 import { EndpointSet } from './bus-endpoints.js';
-import type { PreparedHead, ThreadLimits } from './bus-prepare.js';
+import type { ThreadLimits } from './bus-prepare.js';
 import type { FromBusThread, ThreadItem, ToBusThread } from './bus-thread-protocol.js';
 import type { DecodeErrorReason } from './decode-frames.js';
 import type { Envelope, Meta } from './envelope.js';
-import { decode } from '../snapshots/codec.js';
+import { decodeHead } from './prepared-head.js';
 
 /** A bus message as the main thread receives it from the bus thread (see bus-prepare.ts). */
 export type ThreadMessage =
@@ -170,7 +170,7 @@ export async function subscribeThreaded(
         const headBytes = new Uint8Array(buffer, item.end, item.headEnd - item.end);
         start = item.headEnd;
         try {
-          const { id, meta, fields } = decode(headBytes) as PreparedHead;
+          const { id, meta, fields } = decodeHead(headBytes);
           messages.push({
             kind: 'ready',
             source: item.s,

@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { Publisher } from 'zeromq';
 import { decodeFreshRecord, encodeJournalRecord, messageId } from '../../snapshots/journal.js';
-import { decode } from '../../snapshots/codec.js';
 import { prepareFrames, threadLimits, unclocked } from '../../src/bus-prepare.js';
+import { decodeHead } from '../../src/prepared-head.js';
 import { subscribeThreaded, type ThreadMessage, withBodyFrom } from '../../src/bus-thread.js';
 import { loadConfig } from '../../src/config.js';
 import { decodeFrames, frameLimits } from '../../src/decode-frames.js';
@@ -46,7 +46,7 @@ describe('preparing a message off the main thread', () => {
       expect(decodeFreshRecord(prepared.record)).toEqual({ id, envelope: main.envelope });
       const meta = deriveMeta(main.envelope, { maxFanout: 3, onTruncated: () => truncatedOnMain++ });
       const { msg: _, ...fields } = main.envelope;
-      expect(decode(prepared.head)).toEqual({ id, meta, fields });
+      expect(decodeHead(prepared.head)).toEqual({ id, meta, fields });
       if (prepared.truncated) truncatedInThread++;
     }
     // maxFanout 3 cuts some real messages: the flag is carried over, not lost.
@@ -91,9 +91,9 @@ describe('the envelope the main thread is handed', () => {
     for (const e of recentSamples(now)) {
       const prepared = prepareFrames(frame(e), limits);
       if (prepared.kind !== 'ready') throw new Error(`expected a ready message, got ${prepared.kind}`);
-      const { id, fields } = decode(prepared.head) as { id: string; fields: Record<string, unknown> };
+      const { id, fields } = decodeHead(prepared.head);
       const { envelope } = decodeFreshRecord(prepared.record);
-      const handed = withBodyFrom(fields as never, prepared.record);
+      const handed = withBodyFrom(fields, prepared.record);
       expect(handed).toEqual(envelope);
       // Key order is not kept (msg comes last), and nothing reads it: ids are made on the thread.
       expect(JSON.parse(JSON.stringify(handed))).toEqual(JSON.parse(JSON.stringify(envelope)));

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { decode, encode } from '../../snapshots/codec.js';
+import { prepareFrames, threadLimits, unclocked } from '../../src/bus-prepare.js';
+import { loadConfig } from '../../src/config.js';
+import type { Envelope } from '../../src/envelope.js';
+import { decodeHead, encodeHead, type PreparedHead } from '../../src/prepared-head.js';
+import { recentSamples } from '../helpers/fixtures.js';
+
+/**
+ * The head crosses threads as JSON when that is exact and as msgpack otherwise: whichever way
+ * it goes, the main thread must get back the value the bus thread made.
+ */
+const meta = { category: 'c', usernames: ['a'], packages: [], agent: null, link: null, subtitle: null };
+const head = (fields: Record<string, unknown>): PreparedHead => ({
+  id: 'x#1',
+  meta,
+  fields: { topic: 't', timestamp: 1, ...fields } as Omit<Envelope, 'msg'>,
+});
+const OPEN_BRACE = 0x7b;
+
+describe('a prepared head', () => {
+  it('goes as JSON for every real message and comes back equal to the msgpack form', () => {
+    const limits = unclocked(threadLimits(loadConfig({ env: {}, flags: { port: 0 } })));
+    let n = 0;
+    for (const e of recentSamples(Math.floor(Date.now() / 1000))) {
+      const p = prepareFrames([Buffer.from(e.topic), Buffer.from(JSON.stringify(e))], limits);
+      if (p.kind !== 'ready') throw new Error(`expected a ready message, got ${p.kind}`);
+      expect(p.head[0]).toBe(OPEN_BRACE);
+      const back = decodeHead(p.head);
+      // The msgpack form of the same head is the reference the JSON form must equal.
+      expect(back).toEqual(decode(encode(back)));
+      expect(back.fields.topic).toBe(e.topic);
+      n++;
+    }
+    expect(n).toBe(510);
+  });
+
+  it('takes msgpack when JSON would change a value, and keeps that value', () => {
+    const cases: [string, Record<string, unknown>][] = [
+      ['an overflowing number (Infinity)', { headers: { size: Number.POSITIVE_INFINITY } }],
+      ['-Infinity in an array', { crypto: [1, Number.NEGATIVE_INFINITY] }],
+      ['NaN', { i: Number.NaN }],
+    ];
+    for (const [what, fields] of cases) {
+      const bytes = encodeHead(head(fields));
+      expect(bytes[0], what).not.toBe(OPEN_BRACE);
+      expect(decodeHead(bytes), what).toEqual(head(fields));
+    }
+    // -0 is 0 after either form (msgpackr writes it as the integer 0), so it needs no detour.
+    expect(encodeHead(head({ i: -0 }))[0]).toBe(OPEN_BRACE);
+    expect(decodeHead(encodeHead(head({ i: -0 })))).toEqual(decode(encode(head({ i: -0 }))));
+  });
+
+  it('keeps strings JSON cannot write as UTF-8 (lone surrogates) and nesting past the walk bound', () => {
+    const lone = head({ username: 'a\ud800b', headers: { '\u2028': '\u0000"\\' } });
+    const bytes = encodeHead(lone);
+    expect(bytes[0]).toBe(OPEN_BRACE);
+    expect(decodeHead(bytes)).toEqual(lone);
+    let deep: unknown = 1;
+    for (let i = 0; i < 40; i++) deep = { d: deep };
+    const nested = head({ headers: deep });
+    const deepBytes = encodeHead(nested);
+    expect(deepBytes[0]).not.toBe(OPEN_BRACE);
+    expect(decodeHead(deepBytes)).toEqual(nested);
+  });
+
+  it('throws on bytes that are neither form', () => {
+    expect(() => decodeHead(Buffer.from('{"id":'))).toThrow();
+    // A msgpack map cut short.
+    expect(() => decodeHead(new Uint8Array([0x82, 0xa2, 0x69]))).toThrow();
+  });
+});
