@@ -248,6 +248,11 @@ export class Journal {
     }
   }
 
+  /** An id replayed from the journal outside after() (the replay thread): it was accepted, so it is a duplicate if seen again. */
+  rememberReplayed(id: string): void {
+    this.remember(id);
+  }
+
   private remember(id: string): void {
     this.recent.add(id);
     if (this.recent.size > this.options.dedupeWindow) {

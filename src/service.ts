@@ -187,6 +187,9 @@ export class Service {
       sleep: options.sleep,
       clock: this.clock,
       gapIntervalMs: config.gapBackfillInterval * 1000,
+      // A custom meta deriver is a function of this thread: the replay thread could not use it.
+      replayThread:
+        config.replayThread && !options.deriveMeta ? { dir: config.dataDir, maxFanout: config.maxFanout } : undefined,
       onAcceptError: (err, topic) => this.receiveFailed(err, 'backfill', topic),
     });
     this.amqp = new AmqpInputs({

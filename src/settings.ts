@@ -289,6 +289,11 @@ export const SETTINGS = {
     flag: '<ms>',
     help: 'longest the bus thread holds a received message to hand it over with the ones that follow: at a trickle it sleeps through this time once per batch and then reads what came meanwhile back to back, so fewer wake-ups and larger batches cost each message less CPU (journal commits, thread hand-overs); no message waits longer, and a batch that fills while reading (512) goes at once (`0`: hand over on the next turn)',
   },
+  replayThread: {
+    type: z.union([z.boolean(), z.stringbool()]).default(true),
+    flag: '<true|false>',
+    help: 'read, check and decode journal records for start-up replay on a second thread, so replay uses both cores (`false`: all on the main thread; replays under 4096 records always are)',
+  },
   examples: {
     type: z.union([z.boolean(), z.stringbool()]).default(false),
     flag: '',

@@ -62,6 +62,7 @@ const ENV_CONTRACT = {
   retention: 'STATSCACHE_RETENTION',
   busThread: 'STATSCACHE_BUS_THREAD',
   busLinger: 'STATSCACHE_BUS_LINGER',
+  replayThread: 'STATSCACHE_REPLAY_THREAD',
   examples: 'STATSCACHE_EXAMPLES',
 };
 const FLAG_CONTRACT = [
@@ -112,6 +113,7 @@ const FLAG_CONTRACT = [
   '--stop-timeout',
   '--bus-thread',
   '--bus-linger',
+  '--replay-thread',
   '--examples',
 ];
 

@@ -1,0 +1,112 @@
+import { Worker } from 'node:worker_threads';
+import type { JournalEntry, ShapeBounds } from '../snapshots/journal.js';
+import { withBodyFrom } from './bus-thread.js';
+import { decodeHead } from './prepared-head.js';
+import type { FromReplayThread, ReplayWorkerData, ToReplayThread } from './replay-thread-protocol.js';
+
+/** Under vitest the sources are TypeScript; the thread always runs the built file. */
+const WORKER_URL = import.meta.url.endsWith('.ts')
+  ? new URL('../dist/src/replay-worker.js', import.meta.url)
+  : new URL('./replay-worker.js', import.meta.url);
+
+/** The replay thread failed or exited early; entries it handed over before are good. */
+export class ReplayThreadError extends Error {}
+
+export interface ReplayBatch {
+  /** In seq order; each with its meta derived and its body read from its record on use. */
+  readonly entries: readonly JournalEntry[];
+  /** Entries whose meta was cut to the fan-out cap. */
+  readonly truncated: number;
+  /** Records that failed their checksum, skipped. */
+  readonly corrupt: number;
+}
+
+export interface ReplayThreadOptions {
+  readonly dir: string;
+  readonly after: number;
+  readonly shape: ShapeBounds | undefined;
+  readonly maxFanout: number;
+  readonly batch?: number;
+  readonly maxInFlight?: number;
+}
+
+/**
+ * The committed journal records after `after`, read and prepared on another thread
+ * (replay-worker.ts), one batch per yield; the next is asked for when the consumer comes back
+ * for it, so at most `maxInFlight` batches wait. Throws if the thread fails; the consumer can go
+ * on in-thread from the last entry it got. Leaving early stops the thread.
+ */
+export async function* replayBatches(options: ReplayThreadOptions): AsyncGenerator<ReplayBatch> {
+  const data: ReplayWorkerData = {
+    dir: options.dir,
+    after: options.after,
+    // Only the bounds: the caller's object may carry more (functions do not cross threads).
+    shape: options.shape && { maxDepth: options.shape.maxDepth, maxKeys: options.shape.maxKeys },
+    maxFanout: options.maxFanout,
+    batch: options.batch ?? 1024,
+    maxInFlight: options.maxInFlight ?? 4,
+  };
+  let worker: Worker;
+  try {
+    worker = new Worker(WORKER_URL, { workerData: data });
+  } catch (err) {
+    throw new ReplayThreadError(`cannot start: ${(err as Error)?.message ?? String(err)}`);
+  }
+  const queue: FromReplayThread[] = [];
+  let wake: (() => void) | null = null;
+  const arrive = (message: FromReplayThread) => {
+    queue.push(message);
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  worker.on('message', arrive);
+  worker.on('error', (err) => arrive({ type: 'error', message: err.message }));
+  // After any message it sent: an exit before 'end' is a failure.
+  worker.on('exit', (code) => arrive({ type: 'error', message: `replay thread exited (code ${code})` }));
+  const send = (message: ToReplayThread) => worker.postMessage(message);
+  let finished = false;
+  try {
+    for (;;) {
+      while (queue.length === 0) await new Promise<void>((r) => (wake = r));
+      const message = queue.shift() as FromReplayThread;
+      if (message.type === 'end') {
+        finished = true;
+        return;
+      }
+      if (message.type === 'error') {
+        finished = true;
+        throw new ReplayThreadError(message.message);
+      }
+      yield unpackBatch(message, options.shape);
+      send({ type: 'ack' });
+    }
+  } finally {
+    // Left early (an abort, or the consumer failed): the thread stops at its next record.
+    if (!finished) send({ type: 'stop' });
+    worker.unref();
+  }
+}
+
+function unpackBatch(
+  message: Extract<FromReplayThread, { type: 'batch' }>,
+  shape: ShapeBounds | undefined,
+): ReplayBatch {
+  const { buffer } = message;
+  const entries: JournalEntry[] = [];
+  let truncated = 0;
+  let start = 0;
+  for (const item of message.items) {
+    const record = new Uint8Array(buffer, start, item.end - start);
+    const { id, meta, fields } = decodeHead(new Uint8Array(buffer, item.end, item.headEnd - item.end));
+    start = item.headEnd;
+    if (item.t) truncated++;
+    const envelope = withBodyFrom(fields, record);
+    entries.push(
+      item.w && shape !== undefined
+        ? { seq: item.seq, id, envelope, meta, withinShape: shape }
+        : { seq: item.seq, id, envelope, meta },
+    );
+  }
+  return { entries, truncated, corrupt: message.corrupt };
+}

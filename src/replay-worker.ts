@@ -1,0 +1,107 @@
+/**
+ * The replay thread: reads the journal after a seq and does, per record, what needs no plugin
+ * state (checksum, decode, shape bounds from the bytes, meta), so start-up replay pipelines on
+ * two cores as live ingest does (bus-worker.ts): this thread prepares batch n+1 while the main
+ * thread applies batch n. Each batch is one transferred buffer of record and head pairs, as the
+ * bus thread sends them; at most `maxInFlight` batches are unacknowledged.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { readEntry } from '../snapshots/journal-read.js';
+import { DataStore } from '../snapshots/lmdb-store.js';
+import { deriveMeta } from './meta/index.js';
+import { encodeHead } from './prepared-head.js';
+import type { FromReplayThread, ReplayItem, ReplayWorkerData, ToReplayThread } from './replay-thread-protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('replay-worker.js runs as a worker thread (src/replay-thread.ts starts it)');
+const data = workerData as ReplayWorkerData;
+const post = (message: FromReplayThread, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer ?? []);
+
+let inFlight = 0;
+let stopped = false;
+let credit: (() => void) | null = null;
+
+port.on('message', (message: ToReplayThread) => {
+  if (message.type === 'ack') inFlight--;
+  else stopped = true;
+  const resume = credit;
+  credit = null;
+  resume?.();
+});
+
+let items: ReplayItem[] = [];
+let parts: Uint8Array[] = [];
+let bytes = 0;
+let corrupt = 0;
+let truncated = false;
+const onTruncated = () => {
+  truncated = true;
+};
+
+function flush(): void {
+  if (items.length === 0 && corrupt === 0) return;
+  const buffer = new ArrayBuffer(bytes);
+  const view = new Uint8Array(buffer);
+  let at = 0;
+  for (const p of parts) {
+    view.set(p, at);
+    at += p.byteLength;
+  }
+  post({ type: 'batch', items, buffer, corrupt }, [buffer]);
+  inFlight++;
+  items = [];
+  parts = [];
+  bytes = 0;
+  corrupt = 0;
+}
+
+/** One stored record: its bytes are LMDB's shared read buffer, reused for the next one. */
+function read(seq: number, stored: Uint8Array, size: number): void {
+  const entry = readEntry(seq, stored, size, data.shape);
+  if (entry === null) {
+    corrupt++;
+    return;
+  }
+  const { msg: _, ...fields } = entry.envelope;
+  truncated = false;
+  const meta = deriveMeta(entry.envelope, { maxFanout: data.maxFanout, onTruncated });
+  const head = encodeHead({ id: entry.id, meta, fields });
+  // A copy (Buffer#slice would be a view of the buffer LMDB reuses).
+  parts.push(Uint8Array.prototype.slice.call(stored, 0, size), head);
+  bytes += size;
+  const end = bytes;
+  bytes += head.byteLength;
+  items.push({ seq, end, headEnd: bytes, t: truncated, w: entry.withinShape !== undefined });
+}
+
+try {
+  const store = new DataStore(data.dir, { readOnly: true });
+  let after = data.after;
+  let more = true;
+  while (more && !stopped) {
+    more = false;
+    // A fresh range per credit wait: no read transaction is held open while the main thread works.
+    for (const seq of store.journalAfter(after, (s, stored, size) => {
+      read(s, stored, size);
+      return s;
+    })) {
+      after = seq;
+      if (stopped) break;
+      if (items.length < data.batch) continue;
+      flush();
+      if (inFlight >= data.maxInFlight) {
+        more = true;
+        break;
+      }
+    }
+    if (more) await new Promise<void>((r) => (credit = r));
+  }
+  if (!stopped) {
+    flush();
+    post({ type: 'end' });
+  }
+  await store.close();
+} catch (err) {
+  post({ type: 'error', message: String((err as Error)?.message ?? err) });
+}
+port.close();

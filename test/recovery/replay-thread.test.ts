@@ -1,0 +1,180 @@
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/clock.js';
+import { loadConfig } from '../../src/config.js';
+import type { Envelope } from '../../src/envelope.js';
+import { deriveMeta } from '../../src/meta/index.js';
+import { Recovery } from '../../src/recovery.js';
+import { replayBatches, ReplayThreadError } from '../../src/replay-thread.js';
+import { Service } from '../../src/service.js';
+import { recentSamples } from '../helpers/fixtures.js';
+import { openJournal } from '../helpers/persistence.js';
+import { tempDir } from '../helpers/service-process.js';
+
+/**
+ * Start-up replay reads and prepares journal records on a second thread (replay-worker.ts).
+ * Whatever thread reads them, every plugin must end in the same state, every record must be
+ * replayed once, and damaged records must be counted and skipped alike.
+ */
+const dirs: { remove(): void }[] = [];
+afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
+const silent = pino({ level: 'silent' }) as never;
+const temp = (prefix: string): string => {
+  const d = tempDir(prefix);
+  dirs.push(d);
+  return d.path;
+};
+
+/** The real samples, journaled in file order, with records 200 and 300 damaged on disk. */
+async function damagedJournal() {
+  const { dir, store, journal } = openJournal(dirs);
+  const envelopes = recentSamples(Math.floor(Date.now() / 1000)) as Envelope[];
+  for (const e of envelopes) expect(journal.accept(e)).not.toBeNull();
+  await journal.flush();
+  const bad = Buffer.from(store.journalRecord(200) as Uint8Array);
+  bad[bad.length - 1] = (bad[bad.length - 1] as number) ^ 0x01;
+  store.putSalvaged('journal', [{ key: 200, value: bad }]);
+  store.putSalvaged('journal', [
+    { key: 300, value: Buffer.from(store.journalRecord(300) as Uint8Array).subarray(0, 40) },
+  ]);
+  return { dir, store, journal, envelopes };
+}
+
+describe('the replay thread', () => {
+  it('hands over what an in-thread read gives: entries, bounds proved, meta, damaged records', async () => {
+    const { dir, store, journal } = await damagedJournal();
+    const shape = { maxDepth: 32, maxKeys: 10_000 };
+    const expected = [...journal.after(0, { remember: false, shape })];
+    const corruptInThread = journal.corrupt;
+    expect(corruptInThread).toBe(2);
+    let truncatedInThread = 0;
+    const metas = expected.map((e) => deriveMeta(e.envelope, { maxFanout: 3, onTruncated: () => truncatedInThread++ }));
+    expect(truncatedInThread).toBeGreaterThan(0);
+
+    const got = [];
+    let batches = 0;
+    let corrupt = 0;
+    let truncated = 0;
+    // Small batches and one in flight: the thread waits for credit many times.
+    for await (const batch of replayBatches({ dir, after: 0, shape, maxFanout: 3, batch: 64, maxInFlight: 1 })) {
+      batches++;
+      corrupt += batch.corrupt;
+      truncated += batch.truncated;
+      got.push(...batch.entries);
+    }
+    expect(batches).toBeGreaterThan(5);
+    expect(corrupt).toBe(corruptInThread);
+    expect(truncated).toBe(truncatedInThread);
+    expect(got.map((e) => e.seq)).toEqual(expected.map((e) => e.seq));
+    got.forEach((entry, i) => {
+      const want = expected[i];
+      expect(entry.id).toBe(want?.id);
+      expect(entry.envelope).toEqual(want?.envelope);
+      expect(entry.withinShape).toEqual(want?.withinShape);
+      expect(entry.meta).toEqual(metas[i]);
+    });
+    // From the middle: the next seq on.
+    const tail = [];
+    for await (const batch of replayBatches({ dir, after: 505, shape, maxFanout: 3 })) tail.push(...batch.entries);
+    expect(tail.map((e) => e.seq)).toEqual([506, 507, 508, 509, 510]);
+    await store.close();
+  });
+
+  it('stops when left early, and a later replay still reads everything', async () => {
+    const { dir, store } = await damagedJournal();
+    let first = 0;
+    for await (const batch of replayBatches({ dir, after: 0, shape: undefined, maxFanout: 100, batch: 16 })) {
+      first = batch.entries.length;
+      break;
+    }
+    expect(first).toBe(16);
+    let all = 0;
+    for await (const batch of replayBatches({ dir, after: 0, shape: undefined, maxFanout: 100 }))
+      all += batch.entries.length;
+    expect(all).toBe(508);
+    await store.close();
+  });
+
+  it('fails with a ReplayThreadError when it cannot read the data', async () => {
+    const missing = temp('statscache-replay-missing-');
+    const read = async () => {
+      for await (const _ of replayBatches({
+        dir: `${missing}/nothing-here`,
+        after: 0,
+        shape: undefined,
+        maxFanout: 1,
+      }));
+    };
+    await expect(read()).rejects.toBeInstanceOf(ReplayThreadError);
+  });
+});
+
+describe('start-up replay', () => {
+  /** A journal of `n` messages (the samples over and over, each its own msg_id), no snapshot. */
+  async function journalOf(n: number): Promise<string> {
+    const dir = temp('statscache-replay-thread-');
+    const writer = Service.build({ config: loadConfig({ env: {}, flags: { dataDir: dir, port: 0 } }), logger: silent });
+    const samples = recentSamples(Math.floor(Date.now() / 1000));
+    for (let i = 0; i < n; i++) {
+      const s = samples[i % samples.length] as Envelope;
+      writer.accept({ ...s, msg_id: `replay-thread-${i}` });
+    }
+    await writer.settled();
+    await writer.close();
+    return dir;
+  }
+
+  async function replayed(dir: string, replayThread: boolean) {
+    const config = loadConfig({ env: {}, flags: { dataDir: dir, port: 0, replayThread, maxFanout: 3 } });
+    const service = Service.build({ config, logger: silent });
+    await service.recover();
+    const digests = Object.fromEntries(service.host.runtimes.map((r) => [r.ident, r.digest]));
+    const { replayed, replayRejected, fanoutTruncated } = service.counters;
+    // Ids replayed on either thread are remembered: the same message again is a duplicate.
+    const again = service.accept({
+      ...(recentSamples(Math.floor(Date.now() / 1000))[7] as Envelope),
+      msg_id: 'replay-thread-7',
+    });
+    await service.close();
+    return { digests, replayed, replayRejected, fanoutTruncated, again };
+  }
+
+  it('ends every plugin in the same state on either thread, each record replayed once', async () => {
+    const n = 5_000;
+    const dir = await journalOf(n);
+    const inThread = await replayed(dir, false);
+    const threaded = await replayed(dir, true);
+    expect(inThread.replayed).toBe(n);
+    expect(threaded).toEqual(inThread);
+    expect(threaded.again).toBe(false);
+    expect(threaded.fanoutTruncated).toBeGreaterThan(0);
+    expect(Object.keys(threaded.digests).length).toBeGreaterThan(20);
+  });
+
+  it('goes on in-thread, losing nothing, when the thread fails', async () => {
+    const n = 5_000;
+    const dir = await journalOf(n);
+    const reference = await replayed(dir, false);
+    const config = loadConfig({ env: {}, flags: { dataDir: dir, port: 0, replayThread: false, maxFanout: 3 } });
+    const service = Service.build({ config, logger: silent });
+    const warnings: string[] = [];
+    const log = { ...pino({ level: 'silent' }), warn: (_: unknown, msg: string) => warnings.push(msg) } as never;
+    const recovery = new Recovery({
+      intake: service.intake,
+      journal: service.journal,
+      log,
+      datagrepper: null,
+      nowSeconds: () => Date.now() / 1000,
+      signal: new AbortController().signal,
+      clock: systemClock,
+      gapIntervalMs: 1000,
+      // A directory with no data file: the thread fails before handing anything over.
+      replayThread: { dir: temp('statscache-replay-empty-'), maxFanout: 3 },
+    });
+    await recovery.replay(0, false);
+    expect(warnings.some((w) => w.includes('replay thread failed'))).toBe(true);
+    expect(service.counters.replayed).toBe(n);
+    expect(Object.fromEntries(service.host.runtimes.map((r) => [r.ident, r.digest]))).toEqual(reference.digests);
+    await service.close();
+  });
+});
