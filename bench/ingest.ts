@@ -81,11 +81,41 @@ for (const f of frames) {
 }
 await writer.settled();
 await writer.close(); // journal only, no snapshot: the next start replays everything
-const reader = Service.build({ config: loadConfig({ env: {}, flags: { dataDir: replayDir, port: 0 } }), logger });
-const t = performance.now();
-await reader.recover();
-const replayMs = performance.now() - t;
-await reader.close();
+/** CPU seconds of this process's main thread (Linux; NaN elsewhere): the replay thread's work is not in it. */
+const mainThreadCpu = (): number => {
+  try {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+};
+/** recover() of the whole journal; the reader closes without a snapshot, so the next one replays it all again. */
+const replayOnce = async (replayThread: boolean) => {
+  const reader = Service.build({
+    config: loadConfig({ env: {}, flags: { dataDir: replayDir, port: 0, replayThread } }),
+    logger,
+  });
+  const cpu0 = mainThreadCpu();
+  const t0 = performance.now();
+  await reader.recover();
+  const ms = performance.now() - t0;
+  const cpu = mainThreadCpu() - cpu0;
+  const replayed = reader.counters.replayed;
+  await reader.close();
+  return { ms, cpu, replayed };
+};
+// In-thread, threaded, threaded, in-thread: the first run also warms the JIT and the page
+// cache, and the order cancels that (and any drift) out of the two means.
+const runs = [await replayOnce(false), await replayOnce(true), await replayOnce(true), await replayOnce(false)];
+const mean = (a: (typeof runs)[number], b: (typeof runs)[number]) => ({
+  ms: (a.ms + b.ms) / 2,
+  cpu: (a.cpu + b.cpu) / 2,
+  replayed: Math.min(a.replayed, b.replayed),
+});
+const inThread = mean(runs[0] as (typeof runs)[number], runs[3] as (typeof runs)[number]);
+const threaded = mean(runs[1] as (typeof runs)[number], runs[2] as (typeof runs)[number]);
+const replayMs = threaded.ms;
 rmSync(dir, { recursive: true, force: true });
 rmSync(replayDir, { recursive: true, force: true });
 
@@ -99,6 +129,12 @@ const report = {
   baseline_parse_dispatch_per_s: rate(dispatched, parseDispatchMs),
   replay_vs_parse_dispatch: +(parseDispatchMs / replayMs).toFixed(3),
   replay_vs_ingest: +(ingestMs / replayMs).toFixed(3),
+  replay_thread_off_per_s: rate(N, inThread.ms),
+  replayed: { thread: threaded.replayed, thread_off: inThread.replayed },
+  replay_main_thread_cpu_us_per_msg: {
+    thread: +((threaded.cpu * 1e6) / N).toFixed(1),
+    thread_off: +((inThread.cpu * 1e6) / N).toFixed(1),
+  },
   snapshot_full: { entries: full.written, bytes: full.bytes, ms: Math.round(full.durationMs) },
   snapshot_incremental: {
     entries: incremental.written,
