@@ -62,6 +62,8 @@ export interface ServiceOptions {
   readonly checkDataFile?: boolean;
   /** Back-off sleep for backfill retries (tests shorten it). */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Main-thread µs per replayed entry from which the replay thread takes over (recovery.ts; tests pin it). */
+  readonly replayThreadWorthUs?: number;
   /**
    * Called once if intake can no longer work (a bus receive loop ended while running); the CLI
    * stops and exits non-zero so a supervisor restarts the process. /healthz fails from then on.
@@ -189,7 +191,9 @@ export class Service {
       gapIntervalMs: config.gapBackfillInterval * 1000,
       // A custom meta deriver is a function of this thread: the replay thread could not use it.
       replayThread:
-        config.replayThread && !options.deriveMeta ? { dir: config.dataDir, maxFanout: config.maxFanout } : undefined,
+        config.replayThread && !options.deriveMeta
+          ? { dir: config.dataDir, maxFanout: config.maxFanout, worthUs: options.replayThreadWorthUs }
+          : undefined,
       onAcceptError: (err, topic) => this.receiveFailed(err, 'backfill', topic),
     });
     this.amqp = new AmqpInputs({

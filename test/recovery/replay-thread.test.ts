@@ -124,35 +124,46 @@ describe('start-up replay', () => {
     return dir;
   }
 
-  async function replayed(dir: string, replayThread: boolean) {
+  /** `worthUs`: the main-thread cost per entry from which the thread takes over, pinned so timing cannot decide. */
+  async function replayed(dir: string, replayThread: boolean, worthUs = 0) {
     const config = loadConfig({ env: {}, flags: { dataDir: dir, port: 0, replayThread, maxFanout: 3 } });
-    const service = Service.build({ config, logger: silent });
+    const service = Service.build({ config, logger: silent, replayThreadWorthUs: worthUs });
     await service.recover();
     const digests = Object.fromEntries(service.host.runtimes.map((r) => [r.ident, r.digest]));
     const { replayed, replayRejected, fanoutTruncated } = service.counters;
+    // What an operator sees in /metrics.
+    const metrics = await service.metrics.refresh();
+    const onThread = Number(/^statscache_intake_total\{event="replayed_on_thread"\} (\d+)$/m.exec(metrics)?.[1]);
     // Ids replayed on either thread are remembered: the same message again is a duplicate.
     const again = service.accept({
       ...(recentSamples(Math.floor(Date.now() / 1000))[7] as Envelope),
       msg_id: 'replay-thread-7',
     });
     await service.close();
-    return { digests, replayed, replayRejected, fanoutTruncated, again };
+    return { state: { digests, replayed, replayRejected, fanoutTruncated, again }, onThread };
   }
 
   it('ends every plugin in the same state on either thread, each record replayed once', async () => {
-    const n = 5_000;
+    const n = 6_000;
     const dir = await journalOf(n);
     const inThread = await replayed(dir, false);
     const threaded = await replayed(dir, true);
-    expect(inThread.replayed).toBe(n);
-    expect(threaded).toEqual(inThread);
-    expect(threaded.again).toBe(false);
-    expect(threaded.fanoutTruncated).toBeGreaterThan(0);
-    expect(Object.keys(threaded.digests).length).toBeGreaterThan(20);
+    expect(inThread.onThread).toBe(0);
+    // The first 2048 are replayed in-thread to time them; the rest go over.
+    expect(threaded.onThread).toBe(n - 2048);
+    // Where applying costs less than the thread's own work, all of it stays in-thread.
+    const cheap = await replayed(dir, true, Number.POSITIVE_INFINITY);
+    expect(cheap.onThread).toBe(0);
+    expect(cheap.state).toEqual(inThread.state);
+    expect(inThread.state.replayed).toBe(n);
+    expect(threaded.state).toEqual(inThread.state);
+    expect(threaded.state.again).toBe(false);
+    expect(threaded.state.fanoutTruncated).toBeGreaterThan(0);
+    expect(Object.keys(threaded.state.digests).length).toBeGreaterThan(20);
   });
 
   it('goes on in-thread, losing nothing, when the thread fails', async () => {
-    const n = 5_000;
+    const n = 6_000;
     const dir = await journalOf(n);
     const reference = await replayed(dir, false);
     const config = loadConfig({ env: {}, flags: { dataDir: dir, port: 0, replayThread: false, maxFanout: 3 } });
@@ -169,12 +180,12 @@ describe('start-up replay', () => {
       clock: systemClock,
       gapIntervalMs: 1000,
       // A directory with no data file: the thread fails before handing anything over.
-      replayThread: { dir: temp('statscache-replay-empty-'), maxFanout: 3 },
+      replayThread: { dir: temp('statscache-replay-empty-'), maxFanout: 3, worthUs: 0 },
     });
     await recovery.replay(0, false);
     expect(warnings.some((w) => w.includes('replay thread failed'))).toBe(true);
     expect(service.counters.replayed).toBe(n);
-    expect(Object.fromEntries(service.host.runtimes.map((r) => [r.ident, r.digest]))).toEqual(reference.digests);
+    expect(Object.fromEntries(service.host.runtimes.map((r) => [r.ident, r.digest]))).toEqual(reference.state.digests);
     await service.close();
   });
 });
