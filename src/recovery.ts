@@ -1,4 +1,3 @@
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Journal } from '../snapshots/journal.js';
 import { backfillPages, type BackfillWindow } from './backfill.js';
 import { delay, type Clock } from './clock.js';
@@ -7,18 +6,7 @@ import { coalesce } from './gap-windows.js';
 import type { Intake } from './intake.js';
 import type { Logger } from './logger.js';
 import { Progress } from './progress.js';
-import { replayBatches, ReplayThreadError } from './replay-thread.js';
-
-/** Entries whose in-thread replay is timed (the first PROBE_FROM warm the JIT up). */
-const PROBE_FROM = 1024;
-const PROBE_TO = 2048;
-/**
- * Main-thread cost per entry (µs) from which the replay thread pays: what it costs that thread
- * to read, check, decode and derive meta, and the main thread to take a head, on this 2-core box.
- */
-const THREAD_WORTH_US = 30;
-/** Fewer entries left than this finish in-thread: starting the replay thread costs ~0.1 s. */
-const THREADED_REPLAY_MIN = 2048;
+import { type ReplayThreadOptions, replayAfter } from './startup-replay.js';
 
 export interface RecoveryDeps {
   readonly intake: Intake;
@@ -41,14 +29,7 @@ export interface RecoveryDeps {
    * Read and prepare journal records for replay on a second thread (replay-thread.ts), with the
    * default meta (fan-out capped at `maxFanout`); undefined: all on this thread.
    */
-  readonly replayThread?:
-    | {
-        readonly dir: string;
-        readonly maxFanout: number;
-        /** Main-thread µs per entry from which the thread takes over (default THREAD_WORTH_US). */
-        readonly worthUs?: number | undefined;
-      }
-    | undefined;
+  readonly replayThread?: ReplayThreadOptions | undefined;
 }
 
 export interface RecoveryCounters {
@@ -98,88 +79,13 @@ export class Recovery {
       );
     }
     const progress = (this.progress = new Progress('replaying journal', Math.max(0, journal.position - from), log));
-    const threaded = this.deps.replayThread;
-    let last = from;
-    let sliceStart = performance.now();
-    /** Time spent replaying so far, yields left out (ms). */
-    let busy = 0;
-    const active = () => busy + (performance.now() - sliceStart);
-    // Called when a slice has run 50 ms: HTTP answers between slices, from state that holds
-    // every entry replayed so far.
-    const pause = async () => {
-      intake.applyQueued();
-      busy += performance.now() - sliceStart;
-      await yieldToLoop();
-      sliceStart = performance.now();
-    };
-    try {
-      // In-thread first. Where a long replay remains, the cost per entry of its second thousand
-      // (the first warms the JIT) decides whether the replay thread would pay: it takes over
-      // only when applying costs the main thread more than preparing costs that thread.
-      let probeFrom = 0;
-      let useThread = false;
-      let n = 0;
-      for (const entry of journal.after(last, { remember: true, shape: intake.shapeBounds })) {
-        if (signal.aborted) return;
-        intake.replay(entry);
-        last = entry.seq;
-        n++;
-        // One clock read per entry serves the progress line and the slice.
-        const now = performance.now();
-        progress.tick(1, now);
-        if (threaded && n === PROBE_FROM) probeFrom = active();
-        if (threaded && n === PROBE_TO) {
-          // Applied, so its cost is in the measure (REPLAY_BATCH divides PROBE_TO).
-          intake.applyQueued();
-          const perEntryUs = ((active() - probeFrom) * 1000) / (PROBE_TO - PROBE_FROM);
-          if (perEntryUs >= (threaded.worthUs ?? THREAD_WORTH_US) && journal.position - last >= THREADED_REPLAY_MIN) {
-            useThread = true;
-            break;
-          }
-        }
-        if (now - sliceStart > 50) await pause();
-      }
-      if (threaded && useThread) {
-        try {
-          for await (const batch of replayBatches({
-            dir: threaded.dir,
-            maxFanout: threaded.maxFanout,
-            after: last,
-            shape: intake.shapeBounds,
-          })) {
-            journal.corrupt += batch.corrupt;
-            intake.counters.fanoutTruncated += batch.truncated;
-            for (const entry of batch.entries) {
-              if (signal.aborted) return;
-              journal.rememberReplayed(entry.id);
-              intake.replay(entry);
-              last = entry.seq;
-            }
-            this.counters.replayedOnThread += batch.entries.length;
-            const now = performance.now();
-            progress.tick(batch.entries.length, now);
-            if (now - sliceStart > 50) await pause();
-          }
-          useThread = false;
-        } catch (err) {
-          if (!(err instanceof ReplayThreadError)) throw err;
-          // Nothing is lost: the rest is read here, from the last entry the thread handed over.
-          log.warn({ err, after: last }, 'replay thread failed; replaying the rest on the main thread');
-        }
-        if (useThread) {
-          for (const entry of journal.after(last, { remember: true, shape: intake.shapeBounds })) {
-            if (signal.aborted) return;
-            intake.replay(entry);
-            const now = performance.now();
-            progress.tick(1, now);
-            if (now - sliceStart > 50) await pause();
-          }
-        }
-      }
-    } finally {
-      // Whatever ends the loop: the position a snapshot records counts these entries as applied.
-      intake.applyQueued();
-    }
+    await replayAfter(
+      { intake, journal, log, signal, replayThread: this.deps.replayThread, counters: this.counters },
+      from,
+      progress,
+    );
+    // Stopped part-way: not a finished replay to report.
+    if (signal.aborted) return;
     const done = progress.finish();
     this.progress = null;
     if (done.done > 0 || journal.corrupt > 0)
