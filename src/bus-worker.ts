@@ -10,6 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { type BusOptions, openSockets } from './bus.js';
 import { prepareFrames, type ThreadLimits, unclocked } from './bus-prepare.js';
 import type { FromBusThread, ThreadItem, ToBusThread } from './bus-thread-protocol.js';
+import { joinForTransfer } from './transfer-buffer.js';
 
 interface BusWorkerData {
   readonly options: BusOptions;
@@ -49,14 +50,8 @@ function endLinger(): void {
 function flush(): void {
   endLinger();
   if (items.length === 0) return;
-  // One buffer per batch, transferred: no copy across threads, and no pooled Buffer sent whole.
-  const buffer = new ArrayBuffer(recordBytes);
-  const bytes = new Uint8Array(buffer);
-  let at = 0;
-  for (const r of records) {
-    bytes.set(r, at);
-    at += r.byteLength;
-  }
+  // One buffer per batch, transferred: no copy across threads.
+  const buffer = joinForTransfer(records, recordBytes);
   inFlight += items.length;
   post({ type: 'batch', items, buffer }, [buffer]);
   items = [];

@@ -10,6 +10,7 @@ import { readEntry } from '../snapshots/journal-read.js';
 import { DataStore } from '../snapshots/lmdb-store.js';
 import { deriveMeta } from './meta/index.js';
 import { encodeHead } from './prepared-head.js';
+import { joinForTransfer } from './transfer-buffer.js';
 import type { FromReplayThread, ReplayItem, ReplayWorkerData, ToReplayThread } from './replay-thread-protocol.js';
 
 const port = parentPort;
@@ -40,13 +41,7 @@ const onTruncated = () => {
 
 function flush(): void {
   if (items.length === 0 && corrupt === 0) return;
-  const buffer = new ArrayBuffer(bytes);
-  const view = new Uint8Array(buffer);
-  let at = 0;
-  for (const p of parts) {
-    view.set(p, at);
-    at += p.byteLength;
-  }
+  const buffer = joinForTransfer(parts, bytes);
   post({ type: 'batch', items, buffer, corrupt }, [buffer]);
   inFlight++;
   items = [];
