@@ -55,69 +55,61 @@ export async function replayAfter(deps: StartupReplayDeps, from: number, progres
     await yieldToLoop();
     sliceStart = performance.now();
   };
-  try {
-    // In-thread first. Where a long replay remains, the cost per entry of its second thousand
-    // (the first warms the JIT) decides whether the replay thread would pay: it takes over
-    // only when applying costs the main thread more than preparing costs that thread.
+  /**
+   * Replays in-thread from `last`. With `probe`, times the second thousand entries (the first
+   * warms the JIT) and stops early, returning true, when the replay thread would pay: applying
+   * costs the main thread more than preparing costs that thread, and a long replay remains.
+   */
+  const inThread = async (probe: boolean): Promise<boolean> => {
     let probeFrom = 0;
-    let useThread = false;
     let n = 0;
     for (const entry of journal.after(last, { remember: true, shape: intake.shapeBounds })) {
-      if (signal.aborted) return;
+      if (signal.aborted) return false;
       intake.replay(entry);
       last = entry.seq;
       n++;
       // One clock read per entry serves the progress line and the slice.
       const now = performance.now();
       progress.tick(1, now);
-      if (threaded && n === PROBE_FROM) probeFrom = active();
-      if (threaded && n === PROBE_TO) {
+      if (probe && n === PROBE_FROM) probeFrom = active();
+      if (probe && n === PROBE_TO && threaded) {
         // Applied, so its cost is in the measure (REPLAY_BATCH divides PROBE_TO).
         intake.applyQueued();
         const perEntryUs = ((active() - probeFrom) * 1000) / (PROBE_TO - PROBE_FROM);
-        if (perEntryUs >= (threaded.worthUs ?? THREAD_WORTH_US) && journal.position - last >= THREADED_REPLAY_MIN) {
-          useThread = true;
-          break;
-        }
+        if (perEntryUs >= (threaded.worthUs ?? THREAD_WORTH_US) && journal.position - last >= THREADED_REPLAY_MIN)
+          return true;
       }
       if (now - sliceStart > 50) await pause();
     }
-    if (threaded && useThread) {
-      try {
-        for await (const batch of replayBatches({
-          dir: threaded.dir,
-          maxFanout: threaded.maxFanout,
-          after: last,
-          shape: intake.shapeBounds,
-        })) {
-          journal.corrupt += batch.corrupt;
-          intake.counters.fanoutTruncated += batch.truncated;
-          for (const entry of batch.entries) {
-            if (signal.aborted) return;
-            journal.rememberReplayed(entry.id);
-            intake.replay(entry);
-            last = entry.seq;
-          }
-          deps.counters.replayedOnThread += batch.entries.length;
-          const now = performance.now();
-          progress.tick(batch.entries.length, now);
-          if (now - sliceStart > 50) await pause();
-        }
-        useThread = false;
-      } catch (err) {
-        if (!(err instanceof ReplayThreadError)) throw err;
-        // Nothing is lost: the rest is read here, from the last entry the thread handed over.
-        log.warn({ err, after: last }, 'replay thread failed; replaying the rest on the main thread');
-      }
-      if (useThread) {
-        for (const entry of journal.after(last, { remember: true, shape: intake.shapeBounds })) {
+    return false;
+  };
+  try {
+    if (!(await inThread(threaded !== undefined)) || !threaded) return;
+    try {
+      for await (const batch of replayBatches({
+        dir: threaded.dir,
+        maxFanout: threaded.maxFanout,
+        after: last,
+        shape: intake.shapeBounds,
+      })) {
+        journal.corrupt += batch.corrupt;
+        intake.counters.fanoutTruncated += batch.truncated;
+        for (const entry of batch.entries) {
           if (signal.aborted) return;
+          journal.rememberReplayed(entry.id);
           intake.replay(entry);
-          const now = performance.now();
-          progress.tick(1, now);
-          if (now - sliceStart > 50) await pause();
+          last = entry.seq;
         }
+        deps.counters.replayedOnThread += batch.entries.length;
+        const now = performance.now();
+        progress.tick(batch.entries.length, now);
+        if (now - sliceStart > 50) await pause();
       }
+    } catch (err) {
+      if (!(err instanceof ReplayThreadError)) throw err;
+      // Nothing is lost: the rest is read here, from the last entry the thread handed over.
+      log.warn({ err, after: last }, 'replay thread failed; replaying the rest on the main thread');
+      await inThread(false);
     }
   } finally {
     // Whatever ends the loop: the position a snapshot records counts these entries as applied.
