@@ -1,12 +1,11 @@
 import { Worker } from 'node:worker_threads';
-import { decodeFreshRecord } from '../snapshots/journal.js';
 import type { BusHooks, BusOptions, BusSubscription } from './bus.js';
 import { EndpointSet } from './bus-endpoints.js';
 import type { ThreadLimits } from './bus-prepare.js';
 import type { FromBusThread, ThreadItem, ToBusThread } from './bus-thread-protocol.js';
 import type { DecodeErrorReason } from './decode-frames.js';
 import type { Envelope, Meta } from './envelope.js';
-import { decodeHead } from './prepared-head.js';
+import { decodeHead, withBodyFrom } from './prepared-head.js';
 
 /** A bus message as the main thread receives it from the bus thread (see bus-prepare.ts). */
 export type ThreadMessage =
@@ -37,28 +36,6 @@ export interface ThreadOptions {
   readonly maxBatch?: number;
   /** Longest a message waits for others to share its batch (ms); 0: handed over on the next turn. */
   readonly lingerMs?: number;
-}
-
-const RECORD = Symbol('journal record');
-const BODY = Symbol('decoded msg');
-type WithRecord = { readonly [RECORD]: Uint8Array; [BODY]?: unknown };
-
-/** One getter shared by every envelope (a closure each would cost ~1 µs more per message). */
-function readBody(this: WithRecord): unknown {
-  if (!(BODY in this)) Object.defineProperty(this, BODY, { value: decodeFreshRecord(this[RECORD]).envelope.msg });
-  return this[BODY];
-}
-const BODY_PROPERTY: PropertyDescriptor = { enumerable: true, configurable: true, get: readBody };
-
-/**
- * The envelope with `msg` read from its journal record on first use: the fields every message
- * needs came decoded in the head, and most plugins never read the body (80% of a fedmsg
- * record's bytes). `msg` is an own enumerable getter, so a spread or JSON.stringify still has
- * it; the record sits beside it, not enumerable, so a spread does not carry it along.
- */
-export function withBodyFrom(fields: Omit<Envelope, 'msg'>, record: Uint8Array): Envelope {
-  Object.defineProperty(fields, RECORD, { value: record });
-  return Object.defineProperty(fields, 'msg', BODY_PROPERTY) as Envelope;
 }
 
 /** Under vitest the sources are TypeScript; the thread always runs the built file. */

@@ -26,7 +26,7 @@ class Message implements PluginMessage {
     this.msgId = typeof envelope.msg_id === 'string' ? envelope.msg_id : null;
   }
 
-  /** Read on use: a live envelope decodes its body from the journal record only then (bus-thread.ts). */
+  /** Read on use: a live envelope decodes its body from the journal record only then (prepared-head.ts withBodyFrom). */
   get body(): unknown {
     return this.envelope.msg;
   }

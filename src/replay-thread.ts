@@ -1,7 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { JournalEntry, ShapeBounds } from '../snapshots/journal.js';
-import { withBodyFrom } from './bus-thread.js';
-import { decodeHead } from './prepared-head.js';
+import { decodeHead, withBodyFrom } from './prepared-head.js';
 import type { FromReplayThread, ReplayWorkerData, ToReplayThread } from './replay-thread-protocol.js';
 
 /** Under vitest the sources are TypeScript; the thread always runs the built file. */
