@@ -62,7 +62,7 @@ export interface ServiceOptions {
   readonly checkDataFile?: boolean;
   /** Back-off sleep for backfill retries (tests shorten it). */
   readonly sleep?: (ms: number) => Promise<void>;
-  /** Main-thread µs per replayed entry from which the replay thread takes over (recovery.ts; tests pin it). */
+  /** Main-thread µs per replayed entry from which the replay thread takes over (startup-replay.ts; tests pin it). */
   readonly replayThreadWorthUs?: number;
   /**
    * Called once if intake can no longer work (a bus receive loop ended while running); the CLI
