@@ -36,6 +36,11 @@ export interface ThreadOptions {
   readonly maxBatch?: number;
   /** Longest a message waits for others to share its batch (ms); 0: handed over on the next turn. */
   readonly lingerMs?: number;
+  /**
+   * The push tick (ms), fired on wall-clock multiples (`Clock.aligned`): a lingering batch is
+   * handed over before the next one (bus-linger.ts). 0: no tick to keep to.
+   */
+  readonly tickMs?: number;
 }
 
 /** Under vitest the sources are TypeScript; the thread always runs the built file. */
@@ -62,6 +67,7 @@ export async function subscribeThreaded(
       maxInFlight: thread.maxInFlight ?? 8192,
       maxBatch: thread.maxBatch ?? 512,
       lingerMs: thread.lingerMs ?? 0,
+      tickMs: thread.tickMs ?? 0,
     },
   });
   const endpoints = new EndpointSet(options.connect, hooks);

@@ -8,6 +8,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { type BusOptions, openSockets } from './bus.js';
+import { lingerWait } from './bus-linger.js';
 import { prepareFrames, type ThreadLimits, unclocked } from './bus-prepare.js';
 import type { FromBusThread, ThreadItem, ToBusThread } from './bus-thread-protocol.js';
 import { joinForTransfer } from './transfer-buffer.js';
@@ -18,6 +19,8 @@ interface BusWorkerData {
   readonly maxInFlight: number;
   readonly maxBatch: number;
   readonly lingerMs: number;
+  /** The main thread's push tick (ms, on wall-clock multiples): batches go before it (bus-linger.ts). */
+  readonly tickMs: number;
 }
 
 const port = parentPort;
@@ -75,7 +78,7 @@ function startLinger(): void {
     });
   };
   if (data.lingerMs > 0) {
-    const timer = setTimeout(expire, data.lingerMs);
+    const timer = setTimeout(expire, lingerWait(Date.now(), data.lingerMs, data.tickMs));
     open.cancel = () => clearTimeout(timer);
   } else {
     const immediate = setImmediate(expire);

@@ -7,6 +7,12 @@ export interface Clock {
   now(): number;
   /** Calls `fn` every `ms` until the returned function is called. */
   every(ms: number, fn: () => void): () => void;
+  /**
+   * Calls `fn` at every multiple of `ms` of `now()` until the returned function is called: its
+   * phase is the clock's, so another thread reading the same wall clock knows when it fires
+   * (the bus thread hands batches over just before the WebSocket tick: src/bus-linger.ts).
+   */
+  aligned(ms: number, fn: () => void): () => void;
 }
 
 export const systemClock: Clock = {
@@ -16,6 +22,29 @@ export const systemClock: Clock = {
     // Timers must not keep a stopping process alive.
     t.unref();
     return () => clearInterval(t);
+  },
+  aligned(ms, fn) {
+    let live = true;
+    let timer: NodeJS.Timeout | undefined;
+    // The multiple aimed at: a timer may fire a little before the wall clock reaches it (the
+    // next is then the one after it, not an extra call a moment later) or late (a busy loop).
+    let due = (Math.floor(Date.now() / ms) + 1) * ms;
+    const arm = () => {
+      timer = setTimeout(() => {
+        if (!live) return;
+        const now = Date.now();
+        due += ms;
+        if (due <= now) due = (Math.floor(now / ms) + 1) * ms;
+        arm();
+        fn();
+      }, due - Date.now());
+      timer.unref();
+    };
+    arm();
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
   },
 };
 
@@ -45,6 +74,14 @@ export class ManualClock implements Clock {
 
   every(ms: number, fn: () => void): () => void {
     const timer = { due: this.current + ms, ms, fn, live: true };
+    this.timers.push(timer);
+    return () => {
+      timer.live = false;
+    };
+  }
+
+  aligned(ms: number, fn: () => void): () => void {
+    const timer = { due: (Math.floor(this.current / ms) + 1) * ms, ms, fn, live: true };
     this.timers.push(timer);
     return () => {
       timer.live = false;

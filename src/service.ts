@@ -421,13 +421,14 @@ export class Service {
     this.subscription = config.busThread
       ? await subscribeThreaded(
           busOptions,
-          { limits: threadLimits(config), lingerMs: config.busLinger },
+          { limits: threadLimits(config), lingerMs: config.busLinger, tickMs: config.wsTickMs },
           { ...busHooks, onBatch: (messages) => this.ingestPrepared(messages) },
         )
       : await subscribe(busOptions, { ...busHooks, onFrames: (frames, source) => this.ingest(frames, source) });
     // Deliveries wait behind the same gate as ZeroMQ frames; unacked, the broker holds the rest.
     this.amqp.start();
-    this.timers.push(this.clock.every(config.wsTickMs, () => this.hub.tick()));
+    // On wall-clock multiples: the bus thread hands its batches over just before each (bus-linger.ts).
+    this.timers.push(this.clock.aligned(config.wsTickMs, () => this.hub.tick()));
     log.info(
       {
         http: `http://${config.host}:${this.server.port}`,

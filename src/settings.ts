@@ -285,9 +285,9 @@ export const SETTINGS = {
     help: 'receive and decode ZeroMQ messages on a second thread, so decoding and applying use both cores (`false`: all on the main thread)',
   },
   busLinger: {
-    type: count(0, 1000).default(5),
+    type: count(0, 1000).default(25),
     flag: '<ms>',
-    help: 'longest the bus thread holds a received message to hand it over with the ones that follow: at a trickle it sleeps through this time once per batch and then reads what came meanwhile back to back, so fewer wake-ups and larger batches cost each message less CPU (journal commits, thread hand-overs); no message waits longer, and a batch that fills while reading (512) goes at once (`0`: hand over on the next turn)',
+    help: "longest the bus thread holds a received message to hand it over with the ones that follow: at a trickle it sleeps through this time once per batch and then reads what came meanwhile back to back, so fewer and larger batches cost each message less CPU (thread hand-overs, journal commits, each plugin's code brought back into cache); a batch still goes before the next WebSocket tick (`--ws-tick-ms`, which falls on multiples of the wall clock), so lingering delays no live push, only what HTTP readers see, and by at most this; a batch that fills while reading (512) goes at once (`0`: hand over on the next turn)",
   },
   replayThread: {
     type: z.union([z.boolean(), z.stringbool()]).default(true),

@@ -119,7 +119,7 @@ describe('the bus thread', () => {
    * `hook` sees each batch after it is recorded (a promise it returns holds the thread's credit).
    */
   async function joined(
-    options: { maxBatch: number; lingerMs?: number; maxInFlight?: number },
+    options: { maxBatch: number; lingerMs?: number; tickMs?: number; maxInFlight?: number },
     hook?: (messages: readonly ThreadMessage[]) => void | Promise<void>,
   ) {
     const batches: ThreadMessage[][] = [];
@@ -199,6 +199,21 @@ describe('the bus thread', () => {
     await eventually(async () => (ready().length === 5 ? true : undefined), 10_000, 'five messages');
     const holding = batches.filter((b) => b.some((m) => m.kind === 'ready'));
     expect(holding).toHaveLength(1);
+    expect(ready().map((m) => (m.kind === 'ready' ? m.id.split('#')[0] : ''))).toEqual([
+      'm-0',
+      'm-1',
+      'm-2',
+      'm-3',
+      'm-4',
+    ]);
+  });
+
+  it('hands a lingering batch over before the next push tick, however long the linger', async () => {
+    // A minute's linger: without the tick's cut not even the joining probe would come back in time.
+    const { batches, send, ready } = await joined({ maxBatch: 512, lingerMs: 60_000, tickMs: 200 });
+    for (let i = 0; i < 5; i++) await send(i);
+    await eventually(async () => (ready().length === 5 ? true : undefined), 10_000, 'five messages');
+    expect(batches.length).toBeGreaterThan(1);
     expect(ready().map((m) => (m.kind === 'ready' ? m.id.split('#')[0] : ''))).toEqual([
       'm-0',
       'm-1',

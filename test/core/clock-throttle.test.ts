@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock, systemClock } from '../../src/clock.js';
 import { throttled } from '../../src/logger.js';
 
 describe('rate-limited logging on an injected clock', () => {
@@ -27,5 +27,26 @@ describe('rate-limited logging on an injected clock', () => {
     clock.advance(1_000);
     expect(fired).toHaveLength(3);
     expect(clock.now()).toBe(3_000);
+  });
+
+  it('fires aligned timers on multiples of their period of the clock, whenever they start', () => {
+    const clock = new ManualClock(1_050);
+    const fired: number[] = [];
+    const cancel = clock.aligned(100, () => fired.push(clock.now()));
+    clock.advance(300);
+    expect(fired).toEqual([1_100, 1_200, 1_300]);
+    cancel();
+    clock.advance(300);
+    expect(fired).toHaveLength(3);
+  });
+
+  it('fires the aligned timer of the system clock repeatedly, and not after it is cancelled', async () => {
+    let calls = 0;
+    const cancel = systemClock.aligned(10, () => calls++);
+    while (calls < 3) await new Promise((r) => setTimeout(r, 10));
+    cancel();
+    const after = calls;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(calls).toBe(after);
   });
 });

@@ -77,7 +77,7 @@ describe('configuration', () => {
   });
 
   it('bounds the bus linger: 0 (next turn) to a second', () => {
-    expect(loadConfig({ env: {} }).busLinger).toBe(5);
+    expect(loadConfig({ env: {} }).busLinger).toBe(25);
     expect(loadConfig({ env: { STATSCACHE_BUS_LINGER: '0' } }).busLinger).toBe(0);
     expect(loadConfig({ env: {}, flags: { busLinger: '1000' } }).busLinger).toBe(1000);
     expect(() => loadConfig({ env: {}, flags: { busLinger: '1001' } })).toThrow(/"busLinger" \(flag --bus-linger\)/);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Publisher } from 'zeromq';
 import { builtinPlugins } from '../../plugins/index.js';
-import type { Clock } from '../../src/clock.js';
+import { type Clock, systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
@@ -30,6 +30,9 @@ class SteppingClock implements Clock {
     const t = setInterval(fn, ms);
     t.unref();
     return () => clearInterval(t);
+  }
+  aligned(ms: number, fn: () => void): () => void {
+    return systemClock.aligned(ms, fn);
   }
 }
 
