@@ -1,10 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { definePlugin, rowsOf } from '../../actors/plugin-api.js';
 import { PluginHost } from '../../actors/plugin-host.js';
 import type { PluginMessage } from '../../actors/plugin-api.js';
 import { KeyedStore } from '../../actors/keyed-store.js';
 import { registerPlugins } from '../../actors/registry.js';
-import { formatDigest } from '../../actors/state-digest.js';
+import { formatDigest, StateDigest } from '../../actors/state-digest.js';
 import { builtinPlugins } from '../../plugins/index.js';
 import type { Envelope } from '../../src/envelope.js';
 import { createPluginMessage } from '../../src/message.js';
@@ -36,6 +36,23 @@ function routed(host: PluginHost, list: readonly Envelope[]): PluginMessage[][] 
 const digests = (host: PluginHost) => Object.fromEntries(host.runtimes.map((r) => [r.ident, r.digest]));
 
 describe('state digest', () => {
+  it('is brought up to date when read, not when the other stats are (a /metrics scrape)', () => {
+    const host = new PluginHost(registerPlugins(builtinPlugins()), () => {});
+    const route = createRouter(host.runtimes.map((r) => r.plugin));
+    for (const e of envelopes.slice(0, 50)) host.dispatch(createPluginMessage(e, deriveMeta), route(e.topic));
+    const fold = vi.spyOn(StateDigest.prototype, 'fold');
+    try {
+      const stats = host.runtimes.map((r) => r.stats());
+      expect(stats.reduce((n, s) => n + s.rows, 0)).toBeGreaterThan(0);
+      expect(fold).not.toHaveBeenCalled();
+      // Read through stats, it is the runtime's own digest.
+      expect(stats.map((s) => s.digest)).toEqual(host.runtimes.map((r) => r.digest));
+      expect(fold).toHaveBeenCalled();
+    } finally {
+      fold.mockRestore();
+    }
+  });
+
   it('is equal on two runtimes fed the same messages in different batchings, and differs when one misses a message', () => {
     const empty = digests(new PluginHost(registerPlugins(builtinPlugins()), () => {}));
     const a = new PluginHost(registerPlugins(builtinPlugins()), () => {});
