@@ -15,6 +15,18 @@ export interface Clock {
   aligned(ms: number, fn: () => void): () => void;
 }
 
+/**
+ * The multiple of `ms` an aligned timer aims at next, called at `now` when it fired aiming at
+ * `aimed`. A timer may fire a little before the wall clock reaches its multiple: the next is
+ * then the one after it, not an extra call a moment later. Otherwise the first multiple after
+ * `now`: a late timer skips what it missed, and a wall clock stepped back (NTP) does not leave
+ * the timer aiming an hour ahead.
+ */
+export function nextMultiple(now: number, aimed: number, ms: number): number {
+  const early = aimed - now;
+  return early > 0 && early < ms ? aimed + ms : (Math.floor(now / ms) + 1) * ms;
+}
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   every(ms, fn) {
@@ -26,15 +38,11 @@ export const systemClock: Clock = {
   aligned(ms, fn) {
     let live = true;
     let timer: NodeJS.Timeout | undefined;
-    // The multiple aimed at: a timer may fire a little before the wall clock reaches it (the
-    // next is then the one after it, not an extra call a moment later) or late (a busy loop).
-    let due = (Math.floor(Date.now() / ms) + 1) * ms;
+    let due = nextMultiple(Date.now(), Number.NaN, ms);
     const arm = () => {
       timer = setTimeout(() => {
         if (!live) return;
-        const now = Date.now();
-        due += ms;
-        if (due <= now) due = (Math.floor(now / ms) + 1) * ms;
+        due = nextMultiple(Date.now(), due, ms);
         arm();
         fn();
       }, due - Date.now());

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { ManualClock, systemClock } from '../../src/clock.js';
+import { describe, expect, it, vi } from 'vitest';
+import { ManualClock, nextMultiple, systemClock } from '../../src/clock.js';
 import { throttled } from '../../src/logger.js';
 
 describe('rate-limited logging on an injected clock', () => {
@@ -48,5 +48,31 @@ describe('rate-limited logging on an injected clock', () => {
     const after = calls;
     await new Promise((r) => setTimeout(r, 50));
     expect(calls).toBe(after);
+  });
+
+  it('aims an aligned timer at the next multiple, whether it fired early, late or the wall clock stepped', () => {
+    expect(nextMultiple(1_099.6, 1_100, 100)).toBe(1_200); // a moment early: not again at 1_100
+    expect(nextMultiple(1_100, 1_100, 100)).toBe(1_200);
+    expect(nextMultiple(1_130, 1_100, 100)).toBe(1_200); // late
+    expect(nextMultiple(1_450, 1_100, 100)).toBe(1_500); // very late: what it missed is skipped
+    expect(nextMultiple(1_000_050, 3_601_000_100, 100)).toBe(1_000_100); // the clock stepped back an hour
+    expect(nextMultiple(1_050, Number.NaN, 100)).toBe(1_100); // the first
+  });
+
+  it('keeps ticking on the system clock after the wall clock steps back', () => {
+    vi.useFakeTimers({ now: 3_600_000_000 });
+    try {
+      let calls = 0;
+      const cancel = systemClock.aligned(100, () => calls++);
+      vi.advanceTimersByTime(250);
+      expect(calls).toBe(2);
+      vi.setSystemTime(3_600_000_250 - 3_600_000);
+      vi.advanceTimersByTime(450);
+      // The timer armed before the step fires once; from then on it aims by the new time.
+      expect(calls).toBeGreaterThanOrEqual(5);
+      cancel();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
