@@ -101,7 +101,7 @@ export const SETTINGS = {
   wsTickMs: {
     type: count(10, 10_000).default(100),
     flag: '<ms>',
-    help: 'WebSocket updates are coalesced over this many milliseconds',
+    help: 'WebSocket updates are coalesced over this many milliseconds; ticks fall on multiples of it of the wall clock, and the bus thread hands its batches over before each (see `--bus-linger`)',
   },
   wsMaxSubscriptions: {
     type: count(1, 10_000).default(64),
