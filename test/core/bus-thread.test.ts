@@ -158,7 +158,9 @@ describe('the bus thread', () => {
       pub.send(['t', JSON.stringify({ topic: 't', timestamp: t, msg_id: `m-${i}`, msg: { i } })]);
     const received = () => batches.flat();
     const ready = () => received().filter((m) => m.kind === 'ready');
-    return { batches, send, received, ready };
+    /** The msg_id of each message handed over ready, in order. */
+    const readyIds = () => ready().map((m) => (m.kind === 'ready' ? m.id.split('#')[0] : ''));
+    return { batches, send, received, ready, readyIds };
   }
 
   it('hands batches over in order, and stops receiving while maxInFlight messages are unacknowledged', async () => {
@@ -190,7 +192,7 @@ describe('the bus thread', () => {
   });
 
   it('holds a trickle for the linger time and hands it over as one batch', async () => {
-    const { batches, send, ready } = await joined({ maxBatch: 512, lingerMs: 1500 });
+    const { batches, send, ready, readyIds } = await joined({ maxBatch: 512, lingerMs: 1500 });
     // Five messages 20 ms apart: on the next turn each would be a batch of its own.
     for (let i = 0; i < 5; i++) {
       await send(i);
@@ -199,32 +201,20 @@ describe('the bus thread', () => {
     await eventually(async () => (ready().length === 5 ? true : undefined), 10_000, 'five messages');
     const holding = batches.filter((b) => b.some((m) => m.kind === 'ready'));
     expect(holding).toHaveLength(1);
-    expect(ready().map((m) => (m.kind === 'ready' ? m.id.split('#')[0] : ''))).toEqual([
-      'm-0',
-      'm-1',
-      'm-2',
-      'm-3',
-      'm-4',
-    ]);
+    expect(readyIds()).toEqual(['m-0', 'm-1', 'm-2', 'm-3', 'm-4']);
   });
 
   it('hands a lingering batch over before the next push tick, however long the linger', async () => {
     // A minute's linger: without the tick's cut not even the joining probe would come back in time.
-    const { batches, send, ready } = await joined({ maxBatch: 512, lingerMs: 60_000, tickMs: 200 });
+    const { batches, send, ready, readyIds } = await joined({ maxBatch: 512, lingerMs: 60_000, tickMs: 200 });
     for (let i = 0; i < 5; i++) await send(i);
     await eventually(async () => (ready().length === 5 ? true : undefined), 10_000, 'five messages');
     expect(batches.length).toBeGreaterThan(1);
-    expect(ready().map((m) => (m.kind === 'ready' ? m.id.split('#')[0] : ''))).toEqual([
-      'm-0',
-      'm-1',
-      'm-2',
-      'm-3',
-      'm-4',
-    ]);
+    expect(readyIds()).toEqual(['m-0', 'm-1', 'm-2', 'm-3', 'm-4']);
   });
 
   it('reads what queued during the linger back to back, handing each full batch over at once', async () => {
-    const { batches, send, ready } = await joined({ maxBatch: 8, lingerMs: 1000 });
+    const { batches, send, ready, readyIds } = await joined({ maxBatch: 8, lingerMs: 1000 });
     const before = batches.length;
     // The first message starts a linger the thread sleeps through; the rest queue in libzmq.
     for (let i = 0; i < 24; i++) await send(i);
@@ -234,9 +224,7 @@ describe('the bus thread', () => {
     // may have started that linger, so 25 items can come as 8, 8, 8, 1).
     expect(after.slice(0, -1).every((b) => b.length === 8)).toBe(true);
     expect(after.length).toBeLessThanOrEqual(4);
-    expect(ready().map((m) => (m.kind === 'ready' ? m.id.split('#')[0] : ''))).toEqual(
-      Array.from({ length: 24 }, (_, i) => `m-${i}`),
-    );
+    expect(readyIds()).toEqual(Array.from({ length: 24 }, (_, i) => `m-${i}`));
   });
 
   it('leaves the service in the same state as receiving on the main thread', async () => {

@@ -17,28 +17,29 @@ describe('rate-limited logging on an injected clock', () => {
     expect(lines.at(-1)).toBe('decode:invalid_json:3');
   });
 
-  it('fires periodic timers in order as time is advanced, and not after they are cancelled', () => {
-    const clock = new ManualClock(1_000);
-    const fired: number[] = [];
-    const cancel = clock.every(300, () => fired.push(clock.now()));
-    clock.advance(1_000);
-    expect(fired).toEqual([1_300, 1_600, 1_900]);
-    cancel();
-    clock.advance(1_000);
-    expect(fired).toHaveLength(3);
-    expect(clock.now()).toBe(3_000);
-  });
-
-  it('fires aligned timers on multiples of their period of the clock, whenever they start', () => {
-    const clock = new ManualClock(1_050);
-    const fired: number[] = [];
-    const cancel = clock.aligned(100, () => fired.push(clock.now()));
-    clock.advance(300);
-    expect(fired).toEqual([1_100, 1_200, 1_300]);
-    cancel();
-    clock.advance(300);
-    expect(fired).toHaveLength(3);
-  });
+  it.each([
+    // every(): from when it is set; aligned(): on multiples of the period of the clock, whenever it starts.
+    { kind: 'every', start: 1_000, ms: 300, want: [1_300, 1_600, 1_900] },
+    {
+      kind: 'aligned',
+      start: 1_050,
+      ms: 100,
+      want: [1_100, 1_200, 1_300, 1_400, 1_500, 1_600, 1_700, 1_800, 1_900, 2_000],
+    },
+  ] as const)(
+    'fires $kind timers in order as time is advanced, and not after they are cancelled',
+    ({ kind, start, ms, want }) => {
+      const clock = new ManualClock(start);
+      const fired: number[] = [];
+      const cancel = clock[kind](ms, () => fired.push(clock.now()));
+      clock.advance(1_000);
+      expect(fired).toEqual(want);
+      cancel();
+      clock.advance(1_000);
+      expect(fired).toHaveLength(want.length);
+      expect(clock.now()).toBe(start + 2_000);
+    },
+  );
 
   it('fires the aligned timer of the system clock repeatedly, and not after it is cancelled', async () => {
     let calls = 0;
