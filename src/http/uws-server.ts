@@ -116,15 +116,16 @@ function whyNotListening(host: string, port: number): Promise<StatscacheError> {
 const ipOf = (res: uWS.HttpResponse) => Buffer.from(res.getRemoteAddressAsText()).toString();
 
 /**
- * The status line and every header of one answer as a single string, built once per answer
- * object (a memoised answer is the same object each time). uWS writes `writeStatus`'s argument
+ * The status line and every header of one answer as UTF-8 bytes, built once per answer object
+ * (a memoised answer is the same object each time). uWS writes `writeStatus`'s argument
  * verbatim between `HTTP/1.1 ` and CRLF, so status and headers go out in one native call instead
- * of one per header; uWS still appends Date and Content-Length itself when the body is ended.
- * An answer whose header names or values hold CR or LF (none of ours should) is written header
- * by header instead, so a stray line break can never end the header block early.
+ * of one per header; as bytes they are copied, not measured and converted from a JS string on
+ * every request. uWS still appends Date and Content-Length itself when the body is ended. An
+ * answer whose header names or values hold CR or LF (none of ours should) is written header by
+ * header instead, so a stray line break can never end the header block early.
  */
 export interface Wire {
-  readonly head: string;
+  readonly head: Buffer;
   readonly headers: readonly [string, string][] | null;
 }
 const prepared = new WeakMap<HttpResponse, Wire>();
@@ -132,10 +133,10 @@ const LINE_BREAK = /[\r\n]/;
 export const wireOf = (r: HttpResponse): Wire => {
   const status = `${r.status} ${STATUS_TEXT[r.status] ?? ''}`.trim();
   const headers = Object.entries(r.headers);
-  if (headers.some(([k, v]) => LINE_BREAK.test(k) || LINE_BREAK.test(v))) return { head: status, headers };
+  if (headers.some(([k, v]) => LINE_BREAK.test(k) || LINE_BREAK.test(v))) return { head: Buffer.from(status), headers };
   let head = status;
   for (const [k, v] of headers) head += `\r\n${k}: ${v}`;
-  return { head, headers: null };
+  return { head: Buffer.from(head), headers: null };
 };
 
 function writeResponse(res: uWS.HttpResponse, response: HttpResponse, head: boolean): void {
