@@ -70,8 +70,8 @@ export class Intake {
   private uncommitted = 0;
   /** Replayed entries routed and not yet applied. */
   private replayQueued = 0;
-  /** Milliseconds from accept to apply (the journal commit), for /metrics. */
-  readonly commitDelay = { count: 0, totalMs: 0, maxMs: 0 };
+  /** Milliseconds from accept to apply (the journal commit), and the batches committed, for /metrics. */
+  readonly commitDelay = { count: 0, totalMs: 0, maxMs: 0, batches: 0 };
   private readonly acceptedAt = new Map<number, number>();
 
   constructor(
@@ -172,6 +172,7 @@ export class Intake {
   /** The journal's onCommitted: these entries are durable now, so the plugins may serve them. */
   committed(entries: readonly JournalEntry[]): void {
     const now = performance.now();
+    if (entries.length > 0) this.commitDelay.batches++;
     for (const entry of entries) {
       const at = this.acceptedAt.get(entry.seq);
       if (at !== undefined) {

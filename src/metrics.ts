@@ -23,7 +23,12 @@ export interface MetricsSources {
   /** Null before the server listens. */
   readonly uwsNative: () => boolean | null;
   /** Accept-to-apply delay (the journal commit) so far. */
-  readonly commitDelay?: () => { readonly count: number; readonly totalMs: number; readonly maxMs: number };
+  readonly commitDelay?: () => {
+    readonly count: number;
+    readonly totalMs: number;
+    readonly maxMs: number;
+    readonly batches: number;
+  };
   /** Readiness as /readyz reports it, and each --connect endpoint's state. */
   readonly readiness?: () => {
     readonly ready: boolean;
@@ -205,6 +210,13 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
     );
     gauge('statscache_apply_delay_max_seconds', 'Longest accept-to-apply delay seen', [], (set) =>
       set({}, delay().maxMs / 1000),
+    );
+    // Each batch costs the main thread about the same whatever its size: how well intake batches.
+    fromCounters(
+      'statscache_journal_batches_total',
+      'Journal batches committed and applied, one LMDB transaction each (statscache_apply_delay_seconds_count over this is the mean batch size; --bus-linger raises it at a trickle)',
+      [],
+      (set) => set({}, delay().batches),
     );
   }
 

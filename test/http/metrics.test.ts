@@ -74,6 +74,12 @@ describe('GET /metrics', () => {
     expect(invalid).toBeGreaterThanOrEqual(1);
     expect(value(all, 'statscache_bus_frames_total')).toBe(sent + invalid);
     expect(value(all, 'statscache_bus_accepted_total')).toBe(sent);
+    // Every accepted message was applied after its batch's commit, and the bus thread's linger
+    // gathered the samples, published back to back, into fewer batches than messages.
+    expect(value(all, 'statscache_apply_delay_seconds_count')).toBe(sent);
+    const batches = value(all, 'statscache_journal_batches_total') ?? 0;
+    expect(batches).toBeGreaterThanOrEqual(1);
+    expect(batches).toBeLessThan(sent);
   });
 
   it('counts HTTP requests by route pattern and status, never by raw path', async () => {
