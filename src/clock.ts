@@ -81,15 +81,16 @@ export class ManualClock implements Clock {
   }
 
   every(ms: number, fn: () => void): () => void {
-    const timer = { due: this.current + ms, ms, fn, live: true };
-    this.timers.push(timer);
-    return () => {
-      timer.live = false;
-    };
+    return this.schedule(this.current + ms, ms, fn);
   }
 
   aligned(ms: number, fn: () => void): () => void {
-    const timer = { due: (Math.floor(this.current / ms) + 1) * ms, ms, fn, live: true };
+    return this.schedule(nextMultiple(this.current, Number.NaN, ms), ms, fn);
+  }
+
+  /** A timer first due at `due`, then every `ms` (a manual clock neither fires early nor steps back). */
+  private schedule(due: number, ms: number, fn: () => void): () => void {
+    const timer = { due, ms, fn, live: true };
     this.timers.push(timer);
     return () => {
       timer.live = false;
