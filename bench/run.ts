@@ -100,7 +100,7 @@ if (want('reads')) {
     String(f.service.server_cpu_us_per_req),
     `bare uWS ${f.uws.server_cpu_us_per_req}; node:http ${f.node.server_cpu_us_per_req}`,
     `${r2(f.service.server_cpu_us_per_req / f.uws.server_cpu_us_per_req)}× bare uWS`,
-    `ingest alone: ${f.ingest_event_loop_pct_of_core}% of a core`,
+    `ingest alone: ${f.ingest_event_loop_pct_of_core}% of a core, ${f.ingest_mean_batch ?? '?'} messages per batch`,
   ]);
   const q = f.not_ingesting;
   rows.push([

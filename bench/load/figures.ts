@@ -159,6 +159,7 @@ export async function readFigures(seconds: number, rounds: number, compareDist?:
   await sleep(2000);
   const ingestCpu = (cpuSeconds(s.svc.proc.pid) - c0) / 2;
   const applied0 = await metric(s.base, 'statscache_apply_delay_seconds_count');
+  const batches0 = await metric(s.base, 'statscache_journal_batches_total');
   const machine0 = machineLoad();
   const t0 = performance.now();
   for (let round = 0; round < rounds; round++) {
@@ -168,8 +169,10 @@ export async function readFigures(seconds: number, rounds: number, compareDist?:
     runs.node.push(await bare('node'));
   }
   const machine = machineLoad(machine0);
-  const appliedPerS =
-    ((await metric(s.base, 'statscache_apply_delay_seconds_count')) - applied0) / ((performance.now() - t0) / 1000);
+  const applied = (await metric(s.base, 'statscache_apply_delay_seconds_count')) - applied0;
+  const appliedPerS = applied / ((performance.now() - t0) / 1000);
+  // Messages per journal batch while ingesting: what --bus-linger buys (each batch costs about the same).
+  const batches = (await metric(s.base, 'statscache_journal_batches_total')) - batches0;
   // The same pair with ingest stopped (no publisher, no second service): the read path alone
   // against bare uWS, and how much of the gap above the ingest on the same 2 cores accounts for.
   for (const x of [main, other]) await x?.pub.stop();
@@ -190,6 +193,7 @@ export async function readFigures(seconds: number, rounds: number, compareDist?:
   return {
     body_bytes: body.length,
     ingest_during_run_per_s: Math.round(appliedPerS),
+    ingest_mean_batch: batches > 0 ? +(applied / batches).toFixed(1) : null,
     ingest_event_loop_pct_of_core: Math.round(100 * ingestCpu),
     ...machine,
     rounds,
