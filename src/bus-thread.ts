@@ -5,7 +5,7 @@ import type { ThreadLimits } from './bus-prepare.js';
 import type { FromBusThread, ThreadItem, ToBusThread } from './bus-thread-protocol.js';
 import type { DecodeErrorReason } from './decode-frames.js';
 import type { Envelope, Meta } from './envelope.js';
-import { decodeHead, withBodyFrom } from './prepared-head.js';
+import { unpackPrepared } from './prepared-head.js';
 
 /** A bus message as the main thread receives it from the bus thread (see bus-prepare.ts). */
 export type ThreadMessage =
@@ -149,16 +149,15 @@ export async function subscribeThreaded(
     let start = 0;
     for (const item of items) {
       if (item.k === 'ready') {
-        const record = new Uint8Array(buffer, start, item.end - start);
-        const headBytes = new Uint8Array(buffer, item.end, item.headEnd - item.end);
+        const at = start;
         start = item.headEnd;
         try {
-          const { id, meta, fields } = decodeHead(headBytes);
+          const { id, meta, envelope, record } = unpackPrepared(buffer, at, item.end, item.headEnd);
           messages.push({
             kind: 'ready',
             source: item.s,
             id,
-            envelope: withBodyFrom(fields, record),
+            envelope,
             record,
             meta,
             truncated: item.t,

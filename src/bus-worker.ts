@@ -11,7 +11,7 @@ import { type BusOptions, openSockets } from './bus.js';
 import { lingerWait } from './bus-linger.js';
 import { prepareFrames, type ThreadLimits, unclocked } from './bus-prepare.js';
 import type { FromBusThread, ThreadItem, ToBusThread } from './bus-thread-protocol.js';
-import { joinForTransfer } from './transfer-buffer.js';
+import { PairBatch } from './transfer-buffer.js';
 
 interface BusWorkerData {
   readonly options: BusOptions;
@@ -30,8 +30,7 @@ const limits = unclocked(data.limits);
 const post = (message: FromBusThread, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer ?? []);
 
 let items: ThreadItem[] = [];
-let records: Uint8Array[] = [];
-let recordBytes = 0;
+const pairs = new PairBatch();
 /**
  * The open batch's linger: while it runs, the receive loop that opened the batch waits on
  * `ended` instead of on its socket if nothing is queued (idleWait); when it is over, what
@@ -54,12 +53,10 @@ function flush(): void {
   endLinger();
   if (items.length === 0) return;
   // One buffer per batch, transferred: no copy across threads.
-  const buffer = joinForTransfer(records, recordBytes);
+  const buffer = pairs.take();
   inFlight += items.length;
   post({ type: 'batch', items, buffer }, [buffer]);
   items = [];
-  records = [];
-  recordBytes = 0;
 }
 
 function startLinger(): void {
@@ -96,11 +93,8 @@ function onFrames(frames: readonly Uint8Array[], source: string): void | Promise
   const prepared = prepareFrames(frames, limits);
   switch (prepared.kind) {
     case 'ready': {
-      records.push(prepared.record, prepared.head);
-      recordBytes += prepared.record.byteLength;
-      const end = recordBytes;
-      recordBytes += prepared.head.byteLength;
-      items.push({ k: 'ready', s: source, end, headEnd: recordBytes, c: prepared.corrected, t: prepared.truncated });
+      const end = pairs.add(prepared.record, prepared.head);
+      items.push({ k: 'ready', s: source, end, headEnd: pairs.size, c: prepared.corrected, t: prepared.truncated });
       break;
     }
     case 'clock':

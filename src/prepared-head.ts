@@ -75,3 +75,19 @@ export function withBodyFrom(fields: Omit<Envelope, 'msg'>, record: Uint8Array):
   Object.defineProperty(fields, RECORD, { value: record });
   return Object.defineProperty(fields, 'msg', BODY_PROPERTY) as Envelope;
 }
+
+/**
+ * One message of a batch buffer (transfer-buffer.ts): its record in [start, end), its head in
+ * [end, headEnd); the envelope reads its body from the record on use. Throws on a head of
+ * neither form.
+ */
+export function unpackPrepared(
+  buffer: ArrayBuffer,
+  start: number,
+  end: number,
+  headEnd: number,
+): { readonly id: string; readonly meta: Meta; readonly envelope: Envelope; readonly record: Uint8Array } {
+  const record = new Uint8Array(buffer, start, end - start);
+  const { id, meta, fields } = decodeHead(new Uint8Array(buffer, end, headEnd - end));
+  return { id, meta, envelope: withBodyFrom(fields, record), record };
+}

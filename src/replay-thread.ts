@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { JournalEntry, ShapeBounds } from '../snapshots/journal.js';
-import { decodeHead, withBodyFrom } from './prepared-head.js';
+import { unpackPrepared } from './prepared-head.js';
 import type { FromReplayThread, ReplayWorkerData, ToReplayThread } from './replay-thread-protocol.js';
 
 /** Under vitest the sources are TypeScript; the thread always runs the built file. */
@@ -96,11 +96,9 @@ function unpackBatch(
   let truncated = 0;
   let start = 0;
   for (const item of message.items) {
-    const record = new Uint8Array(buffer, start, item.end - start);
-    const { id, meta, fields } = decodeHead(new Uint8Array(buffer, item.end, item.headEnd - item.end));
+    const { id, meta, envelope } = unpackPrepared(buffer, start, item.end, item.headEnd);
     start = item.headEnd;
     if (item.t) truncated++;
-    const envelope = withBodyFrom(fields, record);
     entries.push(
       item.w && shape !== undefined
         ? { seq: item.seq, id, envelope, meta, withinShape: shape }

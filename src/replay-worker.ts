@@ -10,7 +10,7 @@ import { readEntry } from '../snapshots/journal-read.js';
 import { DataStore } from '../snapshots/lmdb-store.js';
 import { deriveMeta } from './meta/index.js';
 import { encodeHead } from './prepared-head.js';
-import { joinForTransfer } from './transfer-buffer.js';
+import { PairBatch } from './transfer-buffer.js';
 import type { FromReplayThread, ReplayItem, ReplayWorkerData, ToReplayThread } from './replay-thread-protocol.js';
 
 const port = parentPort;
@@ -31,8 +31,7 @@ port.on('message', (message: ToReplayThread) => {
 });
 
 let items: ReplayItem[] = [];
-let parts: Uint8Array[] = [];
-let bytes = 0;
+const pairs = new PairBatch();
 let corrupt = 0;
 let truncated = false;
 const onTruncated = () => {
@@ -41,12 +40,10 @@ const onTruncated = () => {
 
 function flush(): void {
   if (items.length === 0 && corrupt === 0) return;
-  const buffer = joinForTransfer(parts, bytes);
+  const buffer = pairs.take();
   post({ type: 'batch', items, buffer, corrupt }, [buffer]);
   inFlight++;
   items = [];
-  parts = [];
-  bytes = 0;
   corrupt = 0;
 }
 
@@ -62,11 +59,8 @@ function read(seq: number, stored: Uint8Array, size: number): void {
   const meta = deriveMeta(entry.envelope, { maxFanout: data.maxFanout, onTruncated });
   const head = encodeHead({ id: entry.id, meta, fields });
   // A copy (Buffer#slice would be a view of the buffer LMDB reuses).
-  parts.push(Uint8Array.prototype.slice.call(stored, 0, size), head);
-  bytes += size;
-  const end = bytes;
-  bytes += head.byteLength;
-  items.push({ seq, end, headEnd: bytes, t: truncated, w: entry.withinShape !== undefined });
+  const end = pairs.add(Uint8Array.prototype.slice.call(stored, 0, size), head);
+  items.push({ seq, end, headEnd: pairs.size, t: truncated, w: entry.withinShape !== undefined });
 }
 
 try {

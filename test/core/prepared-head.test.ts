@@ -3,7 +3,9 @@ import { decode, encode } from '../../snapshots/codec.js';
 import { prepareFrames, threadLimits, unclocked } from '../../src/bus-prepare.js';
 import { loadConfig } from '../../src/config.js';
 import type { Envelope } from '../../src/envelope.js';
-import { decodeHead, encodeHead, type PreparedHead } from '../../src/prepared-head.js';
+import { decodeHead, encodeHead, type PreparedHead, unpackPrepared } from '../../src/prepared-head.js';
+import { PairBatch } from '../../src/transfer-buffer.js';
+import { decodeFreshRecord } from '../../snapshots/journal.js';
 import { recentSamples } from '../helpers/fixtures.js';
 
 /**
@@ -68,5 +70,30 @@ describe('a prepared head', () => {
     expect(() => decodeHead(Buffer.from('{"id":'))).toThrow();
     // A msgpack map cut short.
     expect(() => decodeHead(new Uint8Array([0x82, 0xa2, 0x69]))).toThrow();
+  });
+
+  it('crosses in a batch buffer and comes back whole: id, meta, fields, and the body from its record', () => {
+    const limits = unclocked(threadLimits(loadConfig({ env: {}, flags: { port: 0 } })));
+    const pairs = new PairBatch();
+    const sent: { end: number; headEnd: number; record: Uint8Array; head: PreparedHead }[] = [];
+    for (const e of recentSamples(Math.floor(Date.now() / 1000)).slice(0, 40)) {
+      const p = prepareFrames([Buffer.from(e.topic), Buffer.from(JSON.stringify(e))], limits);
+      if (p.kind !== 'ready') continue;
+      const end = pairs.add(p.record, p.head);
+      sent.push({ end, headEnd: pairs.size, record: p.record, head: decodeHead(p.head) });
+    }
+    expect(sent.length).toBe(40);
+    const buffer = pairs.take();
+    expect(buffer.byteLength).toBe(sent.at(-1)?.headEnd);
+    expect(pairs.size).toBe(0);
+    let start = 0;
+    for (const s of sent) {
+      const got = unpackPrepared(buffer, start, s.end, s.headEnd);
+      start = s.headEnd;
+      expect(got.id).toBe(s.head.id);
+      expect(got.meta).toEqual(s.head.meta);
+      expect(Buffer.from(got.record).equals(Buffer.from(s.record))).toBe(true);
+      expect({ ...got.envelope }).toEqual(decodeFreshRecord(s.record).envelope);
+    }
   });
 });
