@@ -20,7 +20,8 @@ export interface ReplayBatch {
   readonly corrupt: number;
 }
 
-export interface ReplayThreadOptions {
+/** What replayBatches reads and how (not startup-replay.ts's ReplayThreadOptions, the service's setting). */
+export interface ReplayBatchesOptions {
   readonly dir: string;
   readonly after: number;
   readonly shape: ShapeBounds | undefined;
@@ -35,7 +36,7 @@ export interface ReplayThreadOptions {
  * for it, so at most `maxInFlight` batches wait. Throws if the thread fails; the consumer can go
  * on in-thread from the last entry it got. Leaving early stops the thread.
  */
-export async function* replayBatches(options: ReplayThreadOptions): AsyncGenerator<ReplayBatch> {
+export async function* replayBatches(options: ReplayBatchesOptions): AsyncGenerator<ReplayBatch> {
   const data: ReplayWorkerData = {
     dir: options.dir,
     after: options.after,
