@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { Service } from '../src/service.js';
+import { mainThreadCpuSeconds } from './load/lib.js';
 
 const N = Number(process.env['BENCH_MESSAGES'] ?? 50_000);
 const samples = readFileSync(new URL('../../test/fixtures/fedmsg/samples.jsonl', import.meta.url), 'utf8')
@@ -81,26 +82,17 @@ for (const f of frames) {
 }
 await writer.settled();
 await writer.close(); // journal only, no snapshot: the next start replays everything
-/** CPU seconds of this process's main thread (Linux; NaN elsewhere): the replay thread's work is not in it. */
-const mainThreadCpu = (): number => {
-  try {
-    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
-};
 /** recover() of the whole journal; the reader closes without a snapshot, so the next one replays it all again. */
 const replayOnce = async (replayThread: boolean) => {
   const reader = Service.build({
     config: loadConfig({ env: {}, flags: { dataDir: replayDir, port: 0, replayThread } }),
     logger,
   });
-  const cpu0 = mainThreadCpu();
+  const cpu0 = mainThreadCpuSeconds(process.pid);
   const t0 = performance.now();
   await reader.recover();
   const ms = performance.now() - t0;
-  const cpu = mainThreadCpu() - cpu0;
+  const cpu = mainThreadCpuSeconds(process.pid) - cpu0;
   const replayed = reader.counters.replayed;
   await reader.close();
   return { ms, cpu, replayed };

@@ -5,6 +5,7 @@ import {
   child,
   DIST,
   freePort,
+  mainThreadCpuSeconds,
   metric,
   PUBLISHER,
   PYTHON,
@@ -72,18 +73,12 @@ async function timeService(pubEndpoint: string, count: number, args: string[]): 
 
 const VIEW = '/api/volume-by-category-1m?rows_per_page=100';
 
-/** CPU seconds (user + system) of a process's main thread: the event loop that answers (not LMDB's or GC's threads). */
-function cpuSeconds(pid: number | undefined): number {
-  const fields = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 /** A wrk run plus the server's main-thread CPU time per answered request, in µs (the service's includes its ingest). */
 type Measured = WrkResult & { readonly server_cpu_us_per_req: number };
 async function measured(url: string, seconds: number, pid: number | undefined): Promise<Measured> {
-  const c0 = cpuSeconds(pid);
+  const c0 = mainThreadCpuSeconds(pid);
   const r = await wrk(url, seconds);
-  const cpu = cpuSeconds(pid) - c0;
+  const cpu = mainThreadCpuSeconds(pid) - c0;
   return { ...r, server_cpu_us_per_req: +((cpu * 1e6) / Math.max(1, r.rps * seconds)).toFixed(1) };
 }
 
@@ -155,9 +150,9 @@ export async function readFigures(seconds: number, rounds: number, compareDist?:
   };
   // What ingest alone costs the service's event loop (share of one core, no reads), for reading
   // the figures: that share is not available to answer requests.
-  const c0 = cpuSeconds(s.svc.proc.pid);
+  const c0 = mainThreadCpuSeconds(s.svc.proc.pid);
   await sleep(2000);
-  const ingestCpu = (cpuSeconds(s.svc.proc.pid) - c0) / 2;
+  const ingestCpu = (mainThreadCpuSeconds(s.svc.proc.pid) - c0) / 2;
   const applied0 = await metric(s.base, 'statscache_apply_delay_seconds_count');
   const batches0 = await metric(s.base, 'statscache_journal_batches_total');
   const machine0 = machineLoad();

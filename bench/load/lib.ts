@@ -1,6 +1,6 @@
 /** Shared plumbing of the benchmark harness: child processes, the service under test, wrk, tables. */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,19 @@ export const PUBLISHER = fileURLToPath(new URL('../../../bench/load/publisher.py
 export const PYTHON = '/usr/bin/python3';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * CPU seconds (user + system) of a process's main thread (Linux; NaN elsewhere): the event loop
+ * that answers and applies, not LMDB's, GC's or the bus and replay threads'.
+ */
+export function mainThreadCpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
