@@ -1,5 +1,6 @@
 import type * as z from 'zod';
 import type { PluginHost } from '../../actors/plugin-host.js';
+import type { PluginRuntime } from '../../actors/plugin-runtime.js';
 import { conditional } from './conditional.js';
 import { describePlugins, hostVersion } from './discovery.js';
 import { AnswerMemo, derivedOnce } from './answer-memo.js';
@@ -68,6 +69,18 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
       pages.set('docs', p);
     }
     return p;
+  };
+
+  // The last ident looked up: pollers read one view again and again, and comparing the URL's new
+  // string with the last one costs less than hashing it for the map.
+  let lastIdent = '';
+  let lastRuntime: PluginRuntime | undefined;
+  const runtimeOf = (ident: string): PluginRuntime | undefined => {
+    if (lastRuntime === undefined || ident !== lastIdent) {
+      lastRuntime = deps.host.get(ident);
+      lastIdent = ident;
+    }
+    return lastRuntime;
   };
 
   const route = (req: HttpRequest, pattern: RoutePattern, ident: string | undefined): HttpResponse => {
@@ -162,7 +175,7 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
       default:
         break;
     }
-    const runtime = deps.host.get(ident ?? '');
+    const runtime = runtimeOf(ident ?? '');
     if (!runtime)
       return error(
         404,

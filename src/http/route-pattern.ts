@@ -38,12 +38,13 @@ const FIXED: ReadonlyMap<string, RoutePattern> = new Map<string, RoutePattern>([
 
 /** Maps a raw request path to its route pattern; never throws, whatever the path holds. */
 export function matchRoute(path: string): RouteMatch {
+  // The hot read, `/api/<ident>` with a plain ident: no split, nothing to decode, and no hash of
+  // a path that is a new string on every request (FIXED holds no such path).
+  if (path.length > 5 && path.startsWith('/api/') && path.indexOf('/', 5) === -1 && path.indexOf('%') === -1)
+    return { pattern: '/api/:ident', ident: path.slice(5) };
   const fixed = FIXED.get(path);
   if (fixed !== undefined) return { pattern: fixed };
   if (!path.startsWith('/api/')) return { pattern: 'unmatched' };
-  // The hot read, `/api/<ident>` with a plain ident: no split, nothing to decode.
-  if (path.length > 5 && path.indexOf('/', 5) === -1 && path.indexOf('%') === -1)
-    return { pattern: '/api/:ident', ident: path.slice(5) };
   const parts = path.slice('/api/'.length).split('/');
   // One trailing slash is tolerated (`/api/volume-1m/`), as Flask did.
   if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();

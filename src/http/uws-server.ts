@@ -113,6 +113,9 @@ function whyNotListening(host: string, port: number): Promise<StatscacheError> {
   });
 }
 
+/** The method as sent is upper case from every real client; only another spelling pays for a conversion. */
+const upperMethod = (m: string): string => (m === 'GET' ? 'GET' : m.toUpperCase());
+
 const ipOf = (res: uWS.HttpResponse) => Buffer.from(res.getRemoteAddressAsText()).toString();
 
 /**
@@ -139,15 +142,22 @@ export const wireOf = (r: HttpResponse): Wire => {
   return { head: Buffer.from(head), headers: null };
 };
 
-function writeResponse(res: uWS.HttpResponse, response: HttpResponse, head: boolean): void {
+/**
+ * Writes one answer. uWS corks a response by itself while its route handler runs, so an answer
+ * given there (`inHandler`) is written directly; one that comes later is written in `cork()`, or
+ * each write would be its own send.
+ */
+function writeResponse(res: uWS.HttpResponse, response: HttpResponse, head: boolean, inHandler = false): void {
   const wire = derivedOnce(prepared, response, wireOf);
-  res.cork(() => {
+  const write = () => {
     res.writeStatus(wire.head);
     if (wire.headers !== null) for (const [k, v] of wire.headers) res.writeHeader(k, v);
     // endWithoutBody(n) with n > 0 aborts the process in uWS 20.30: HEAD answers carry no length.
     if (head) res.endWithoutBody();
     else res.end(response.body);
-  });
+  };
+  if (inHandler) write();
+  else res.cork(write);
 }
 
 const internalError = (): HttpResponse => ({
@@ -311,7 +321,7 @@ export function listen<C>(
     // routes read. An answer that comes later gets a copy taken before returning, below.
     let copied: Map<string, string> | undefined;
     const request: HttpRequest = {
-      method: req.getMethod().toUpperCase(),
+      method: upperMethod(req.getCaseSensitiveMethod()),
       path: req.getUrl(),
       query: req.getQuery() ?? '',
       header: (name) => (copied === undefined ? req.getHeader(name) : (copied.get(name) ?? '')),
@@ -323,7 +333,7 @@ export function listen<C>(
       onError(err);
       response = internalError();
     }
-    if (!(response instanceof Promise)) return writeResponse(res, response, request.method === 'HEAD');
+    if (!(response instanceof Promise)) return writeResponse(res, response, request.method === 'HEAD', true);
     // An answer that comes later (admin routes): uWS requires onAborted before returning.
     const headers = new Map<string, string>();
     req.forEach((k, v) => headers.set(k, v));

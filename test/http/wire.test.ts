@@ -12,8 +12,8 @@ import { Service } from '../../src/service.js';
 import { tempDir } from '../helpers/service-process.js';
 
 /** One raw HTTP/1.1 exchange: the exact bytes the server wrote, split into head and body. */
-function exchange(port: number, path: string, headers: Record<string, string> = {}) {
-  const lines = [`GET ${path} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close'];
+function exchange(port: number, path: string, headers: Record<string, string> = {}, method = 'GET') {
+  const lines = [`${method} ${path} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close'];
   for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
   return new Promise<{ status: string; headers: [string, string][]; body: Buffer }>((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -123,6 +123,28 @@ describe('answers on the wire: one pre-built head per answer', () => {
     expect(after.body.toString()).toContain('newcat');
     expect(Object.fromEntries(after.headers)['ETag']).not.toBe(Object.fromEntries(before.headers)['ETag']);
     expect(ours(after.headers)).toEqual(headerPairs(rendered('/api/volume-by-category-1m', 'rows_per_page=100')));
+  });
+
+  it('methods reach the routes in upper case: HEAD answers without a body, DELETE is refused naming it', async () => {
+    const head = await exchange(port, '/api/volume-1m', {}, 'HEAD');
+    expect(head.status).toBe('HTTP/1.1 200 OK');
+    expect(head.body.length).toBe(0);
+    const refused = await exchange(port, '/api/volume-1m', {}, 'DELETE');
+    expect(refused.status).toBe('HTTP/1.1 405 Method Not Allowed');
+    expect(JSON.parse(refused.body.toString()).detail).toContain('"DELETE"');
+    // uWS itself drops a request line whose method is not upper case, before any route: the
+    // adapter's conversion of another spelling (upperMethod) is only a guard should that change.
+    for (const method of ['get', 'Head']) expect((await exchange(port, '/api/volume-1m', {}, method)).status).toBe('');
+  });
+
+  it('idents read in turn each get their own view, also after an unknown one', async () => {
+    const views = ['/api/volume-1m', '/api/volume-by-category-1m', '/api/nope', '/api/volume-1m', '/api/nope'];
+    for (const path of [...views, ...views.reverse()]) {
+      const wire = await exchange(port, path);
+      const alone = rendered(path, '');
+      expect(wire.status.slice('HTTP/1.1 '.length, 'HTTP/1.1 '.length + 3)).toBe(String(alone.status));
+      expect(wire.body.toString()).toBe(Buffer.from(alone.body).toString());
+    }
   });
 
   it('counts every request exactly, and invented methods fold into one bounded "other" series', async () => {
