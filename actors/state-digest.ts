@@ -118,11 +118,11 @@ function hashEntry(container: number, key: string, value: unknown): void {
 }
 
 /**
- * Keys written since the last fold: a plugin writes the same few keys many times (a counter
- * per bucket), so the digest hashes a key's value when it is first written in an epoch and
- * its current value when the epoch is folded, not the old and new value of every write. A key
- * that did not exist has no old hash and is known not to be pending: it costs no hash and no
- * lookup until the fold.
+ * Keys overwritten since the last fold: a plugin writes the same few keys many times (a
+ * counter per bucket), so the digest hashes a key's old value when it is first overwritten in
+ * an epoch and its current value when the epoch is folded, not the old and new value of every
+ * write. A new key is hashed in when written, with no lookup: it has no old value, and most
+ * keys are written once.
  */
 const FOLD_AFTER = 4096;
 
@@ -132,9 +132,8 @@ export class StateDigest {
   /** Container number mixed into every entry's hash (the runtime's change-log number). */
   private container = 0;
   /**
-   * Key → slot of its hash before its first write in this epoch (0,0: it was absent).
-   * Invariant: every key not pending has its current value's hash in hiValue/loValue; a
-   * pending key has its old one (none when it was absent).
+   * Key → slot of its hash before its first overwrite in this epoch. Invariant: every key not
+   * pending has its current value's hash in hiValue/loValue; a pending key has its old one.
    */
   private readonly pending = new Map<string, number>();
   /** Slots handed out this epoch (a key deleted while pending frees its entry, not its slot). */
@@ -173,9 +172,16 @@ export class StateDigest {
       this.touchRemoval(key, previous);
       return key;
     }
+    if (previous === undefined) {
+      // A new key (never pending: a delete takes a key out) goes in at once and stays out of
+      // `pending`: most keys are written once (a bucket's row, a restored entry), and for them
+      // the hash they would get at the fold is all there is to do. Written again, it is then an
+      // overwrite like any other (its hash is in the digest, as the invariant says).
+      this.toggle(this.container, key, next);
+      return key;
+    }
     const pending = this.pending;
-    // An absent key is never pending (a delete takes it out): no lookup, and no old hash to keep.
-    const at = previous === undefined ? undefined : pending.get(key);
+    const at = pending.get(key);
     if (at !== undefined) {
       this.current[at] = next;
       return this.keys[at] as string;
@@ -183,14 +189,9 @@ export class StateDigest {
     if (this.slots >= FOLD_AFTER) this.fold();
     const slot = this.slots++;
     if (slot === this.oldHi.length) this.grow();
-    if (previous === undefined) {
-      this.oldHi[slot] = 0;
-      this.oldLo[slot] = 0;
-    } else {
-      hashEntry(this.container, key, previous);
-      this.oldHi[slot] = lb;
-      this.oldLo[slot] = la;
-    }
+    hashEntry(this.container, key, previous);
+    this.oldHi[slot] = lb;
+    this.oldLo[slot] = la;
     this.current[slot] = next;
     this.keys[slot] = key;
     pending.set(key, slot);
