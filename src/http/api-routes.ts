@@ -4,6 +4,7 @@ import type { PluginRuntime } from '../../actors/plugin-runtime.js';
 import { conditional } from './conditional.js';
 import { describePlugins, hostVersion } from './discovery.js';
 import { AnswerMemo, derivedOnce } from './answer-memo.js';
+import type { HotAnswer } from './hot-answer.js';
 import { encode, EncodedCache } from './encoded-cache.js';
 import { CONTENT_TYPES, negotiate } from './negotiate.js';
 import { buildOpenApi } from './openapi.js';
@@ -56,7 +57,13 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
   };
   // A memoised answer is the same object each time, so its final form (and the request counter
   // of its labels) is built once too.
-  type Final = { readonly res: HttpResponse; readonly pattern: RoutePattern; readonly count: (() => void) | undefined };
+  type Final = {
+    readonly res: HttpResponse;
+    readonly pattern: RoutePattern;
+    readonly count: (() => void) | undefined;
+    /** Made when first offered to an adapter (hot-answer.ts). */
+    hot?: HotAnswer;
+  };
   const finalGet = new WeakMap<HttpResponse, Final>();
   const finalHead = new WeakMap<HttpResponse, Final>();
   // Static documents: rendered on first use, then served from the cache by ETag.
@@ -194,9 +201,35 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
     );
   };
 
+  /** A memoised `/api/<ident>` answer as a hot answer: the same request again gets it while its plugin and second stay. */
+  const hotAnswer = (req: HttpRequest, final: Final, made: NonNullable<RouteContext['memoised']>): HotAnswer => {
+    const { runtime, position, stop } = made;
+    const interval = runtime.plugin.intervalSeconds ?? 0;
+    const { count, res } = final;
+    const { method } = req;
+    const stats = ctx.cache.stats;
+    return {
+      method,
+      path: req.path,
+      query: req.query,
+      accept: req.header('accept'),
+      acceptEncoding: req.header('accept-encoding'),
+      ifNoneMatch: req.header('if-none-match'),
+      response: res,
+      // What rows() keys its memo on besides the request: the plugin's state version and "now".
+      fresh: () => runtime.position === position && Math.ceil(deps.nowSeconds()) + interval === stop,
+      served: () => {
+        stats.hits++;
+        if (count !== undefined) count();
+        else deps.metrics?.countRequest('/api/:ident', method, res.status);
+      },
+    };
+  };
+
   return (req) => {
     const { pattern, ident } = matchRoute(req.path);
     let res: HttpResponse;
+    ctx.memoised = null;
     try {
       res = route(req, pattern, ident);
     } catch (err) {
@@ -214,6 +247,9 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
     // Only GET and HEAD share answer objects, each in its own map; the pattern is checked all the same.
     if (final.count !== undefined && final.pattern === pattern) final.count();
     else deps.metrics?.countRequest(pattern, req.method, res.status);
+    const made = ctx.memoised;
+    if (req.offer !== undefined && made != null && pattern === '/api/:ident' && final.pattern === pattern)
+      req.offer((final.hot ??= hotAnswer(req, final, made)));
     return final.res;
   };
 }

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import type { HotAnswer } from './hot-answer.js';
 
 /** The transport-neutral request and response the route handlers speak (uws-server adapts them). */
 export interface HttpRequest {
@@ -9,6 +10,8 @@ export interface HttpRequest {
   readonly query: string;
   /** Header value by lower-case name, "" when absent. */
   header(name: string): string;
+  /** Set by an adapter that can give an answer again by itself (hot-answer.ts); the handler offers memoised ones. */
+  readonly offer?: (hot: HotAnswer) => void;
 }
 
 export interface HttpResponse {

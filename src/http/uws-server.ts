@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import uWS from 'uWebSockets.js';
 import { StatscacheError } from '../../actors/errors.js';
 import { derivedOnce } from './answer-memo.js';
+import { type HotAnswer, HotAnswers } from './hot-answer.js';
 import type { HttpRequest, HttpResponse } from './responses.js';
 import type { SseSink } from './sse-session.js';
 import type { WsPeer } from './ws-connection.js';
@@ -315,16 +316,36 @@ export function listen<C>(
     });
   }
 
+  const hot = new HotAnswers();
+  const offer = (answer: HotAnswer) => hot.offer(answer);
   app.any('/*', (res, req) => {
+    const path = req.getUrl();
+    const method = upperMethod(req.getCaseSensitiveMethod());
+    const query = req.getQuery() ?? '';
+    // A request the handler answered before, answered again while still fresh (hot-answer.ts).
+    if (hot.holds(path)) {
+      const again = hot.match(path, {
+        method,
+        query,
+        accept: req.getHeader('accept'),
+        acceptEncoding: req.getHeader('accept-encoding'),
+        ifNoneMatch: req.getHeader('if-none-match'),
+      });
+      if (again !== undefined) {
+        again.served();
+        return writeResponse(res, again.response, method === 'HEAD', true);
+      }
+    }
     // Headers are read from uWS as the handler asks for them (the request object is only valid
     // until this callback returns): copying every header per request cost more than the few the
     // routes read. An answer that comes later gets a copy taken before returning, below.
     let copied: Map<string, string> | undefined;
     const request: HttpRequest = {
-      method: upperMethod(req.getCaseSensitiveMethod()),
-      path: req.getUrl(),
-      query: req.getQuery() ?? '',
+      method,
+      path,
+      query,
       header: (name) => (copied === undefined ? req.getHeader(name) : (copied.get(name) ?? '')),
+      offer,
     };
     let response: HttpResponse | Promise<HttpResponse>;
     try {

@@ -19,6 +19,11 @@ export interface RouteContext {
   readonly schemas: ReadonlyMap<string, z.ZodObject>;
   /** Finished `/api/<ident>` answers by request and state version (absent: none kept). */
   readonly answers?: AnswerMemo<HttpResponse>;
+  /**
+   * Set by rows() when its answer came from (or went into) `answers`: what that answer was made
+   * for, so the caller can offer it as a hot answer (hot-answer.ts). The caller clears it first.
+   */
+  memoised?: { readonly runtime: PluginRuntime; readonly position: number; readonly stop: number } | null;
 }
 
 type Paging = { readonly page: number; readonly pages: number };
@@ -65,6 +70,7 @@ export function rows(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext
     req.header('if-none-match'),
   ];
   const answers = ctx.answers;
+  ctx.memoised = { runtime, position: runtime.position, stop: defaultStop };
   const recent = answers.recent(runtime, parts);
   if (recent !== undefined) {
     ctx.cache.stats.hits++;
