@@ -102,6 +102,11 @@ export class Intake {
     return this.newest;
   }
 
+  /** Seq of the newest journaled message applied to the plugins. */
+  get appliedSeqNumber(): number {
+    return this.appliedSeq;
+  }
+
   position(): Position {
     return { journalSeq: this.appliedSeq, newestTimestamp: this.newest, publishers: this.gaps.table() };
   }

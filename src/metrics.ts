@@ -22,6 +22,8 @@ export interface MetricsSources {
   readonly wsSubscribers: (ident: string) => number;
   /** Null before the server listens. */
   readonly uwsNative: () => boolean | null;
+  /** Journal positions: the newest message accepted, and the newest the plugins have applied. */
+  readonly journalSeq?: () => { readonly accepted: number; readonly applied: number };
   /** Accept-to-apply delay (the journal commit) so far. */
   readonly commitDelay?: () => {
     readonly count: number;
@@ -195,6 +197,20 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
   fromCounters('statscache_bus_decode_errors_total', 'Bus messages skipped, by reason', ['reason'], (set) => {
     for (const [reason, n] of Object.entries(sources.bus().decodeErrors)) set({ reason }, n);
   });
+
+  if (sources.journalSeq) {
+    const seq = sources.journalSeq;
+    gauge('statscache_journal_last_seq', 'Sequence number of the newest message accepted into the journal', [], (set) =>
+      set({}, seq().accepted),
+    );
+    // Plugins apply a batch once LMDB has committed it: the difference is what /raw shows and the views do not yet.
+    gauge(
+      'statscache_journal_applied_seq',
+      'Sequence number of the newest journaled message the plugins have applied (statscache_journal_last_seq minus this is the apply lag in messages)',
+      [],
+      (set) => set({}, seq().applied),
+    );
+  }
 
   if (sources.commitDelay) {
     const delay = sources.commitDelay;

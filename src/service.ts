@@ -239,6 +239,7 @@ export class Service {
       wsSubscribers: (ident) => this.hub.clientCount(ident),
       uwsNative: () => this.server?.native ?? null,
       commitDelay: () => this.intake.commitDelay,
+      journalSeq: () => ({ accepted: this.journal.position, applied: this.intake.appliedSeqNumber }),
       httpCache: () => ({ ...httpCache.stats, entries: httpCache.size, bytes: httpCache.totalBytes }),
       limits: () => ({
         ...this.hub.refused,

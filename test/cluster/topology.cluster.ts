@@ -10,7 +10,7 @@ import { freePort } from '../helpers/free-port.js';
 import { startProxy, type RunningProxy } from '../helpers/proxy-process.js';
 import { referenceViews, servedViews } from '../helpers/reference.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
-import { digestsOf, journaledTotal, metricOf, waitReady } from '../helpers/probes.js';
+import { digestsOf, journaledAndApplied, metricOf, waitReady } from '../helpers/probes.js';
 import { startNginx, type RunningNginx } from './nginx.js';
 
 /**
@@ -72,9 +72,9 @@ describe('cluster on loopback: proxy, three replicas, nginx, SIGKILL and bootstr
     for (const e of list) await pub.send([e.topic, JSON.stringify(e)]);
     for (const s of to)
       await eventually(
-        async () => ((await journaledTotal(s.base)) === total ? true : undefined),
+        async () => ((await journaledAndApplied(s.base, total)) ? true : undefined),
         30_000,
-        `${total} journaled by ${s.base}`,
+        `${total} journaled and applied by ${s.base}`,
       );
   };
 

@@ -13,7 +13,7 @@ import {
   tempDir,
   type RunningService,
 } from '../helpers/service-process.js';
-import { digestsOf, journaledTotal, waitReady } from '../helpers/probes.js';
+import { digestsOf, journaledAndApplied, journaledTotal, waitReady } from '../helpers/probes.js';
 
 const TOKEN = 'bootstrap-test-token-0123456789';
 const env = { STATSCACHE_ADMIN_TOKEN: TOKEN };
@@ -40,9 +40,9 @@ describe('--bootstrap <peer url>', () => {
     const publish = async (list: readonly Sample[], want: number) => {
       for (const e of list) await pub.send(e.topic, JSON.stringify(e));
       await eventually(
-        async () => ((await journaledTotal(a.base)) === want ? true : undefined),
+        async () => ((await journaledAndApplied(a.base, want)) ? true : undefined),
         20_000,
-        `${want} journaled`,
+        `${want} journaled and applied`,
       );
     };
     await publish(first, acceptedOnce(first).length);

@@ -5,7 +5,7 @@ import { recentSamples } from '../helpers/fixtures.js';
 import { startProxy, type RunningProxy } from '../helpers/proxy-process.js';
 import { referenceViews, servedViews } from '../helpers/reference.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
-import { digestsOf, metricOf } from '../helpers/probes.js';
+import { digestsOf, journaledAndApplied, metricOf } from '../helpers/probes.js';
 
 const busFrames = (base: string) => metricOf(base, 'statscache_bus_frames_total');
 
@@ -45,12 +45,9 @@ describe('statscache proxy: one upstream publisher fanned out to replicas', () =
     const want = acceptedOnce(samples).length;
     for (const s of services)
       await eventually(
-        async () =>
-          ((await getJson(`${s.base}/raw?rows_per_page=1`)).body as { total?: number }).total === want
-            ? true
-            : undefined,
+        async () => ((await journaledAndApplied(s.base, want)) ? true : undefined),
         20_000,
-        `${want} messages journaled by ${s.base}`,
+        `${want} messages journaled and applied by ${s.base}`,
       );
 
     const reference = referenceViews(acceptedOnce(samples) as never);

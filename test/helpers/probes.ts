@@ -26,3 +26,14 @@ export async function digestsOf(base: string): Promise<Record<string, string>> {
 /** Messages the journal holds, as its /raw reports the total. */
 export const journaledTotal = async (base: string): Promise<number | undefined> =>
   ((await getJson(`${base}/raw?rows_per_page=1`)).body as { total?: number }).total;
+
+/**
+ * Whether the journal holds `total` messages and the plugins have applied all of them: /raw
+ * reads what LMDB has committed, and a batch is applied just after its commit, so the journal
+ * can be a batch ahead of the views for a moment (statscache_journal_applied_seq tells).
+ */
+export async function journaledAndApplied(base: string, total: number): Promise<boolean> {
+  if ((await journaledTotal(base)) !== total) return false;
+  const last = await metricOf(base, 'statscache_journal_last_seq');
+  return (await metricOf(base, 'statscache_journal_applied_seq')) === last;
+}

@@ -1,4 +1,5 @@
 import type { RawEnvelope } from '../helpers/fixtures.js';
+import { journaledAndApplied } from '../helpers/probes.js';
 import { connectPublisher, eventually, getJson, type RunningService } from '../helpers/service-process.js';
 
 export type Sample = RawEnvelope & { timestamp: number; msg_id?: string };
@@ -20,7 +21,11 @@ export function acceptedOnce(envelopes: readonly Sample[]): Sample[] {
   });
 }
 
-/** Publishes every envelope on a real ZeroMQ socket and waits until the journal serves them all. */
+/**
+ * Publishes every envelope on a real ZeroMQ socket and waits until the journal serves them all
+ * and the plugins have applied them: /raw reads what LMDB has committed, and a batch is
+ * applied just after its commit, so the journal can be a batch ahead of the views for a moment.
+ */
 export async function feed(svc: RunningService, envelopes: readonly Sample[]): Promise<number> {
   const want = acceptedOnce(envelopes).length;
   const pub = await connectPublisher(svc.bound);
@@ -32,12 +37,9 @@ export async function feed(svc: RunningService, envelopes: readonly Sample[]): P
     );
     for (const e of envelopes) await pub.send(e.topic, JSON.stringify(e));
     await eventually(
-      async () => {
-        const res = await getJson(`${svc.base}/raw?rows_per_page=1`);
-        return (res.body as { total?: number }).total === want ? true : undefined;
-      },
+      async () => ((await journaledAndApplied(svc.base, want)) ? true : undefined),
       20_000,
-      `${want} messages in the journal`,
+      `${want} messages journaled and applied`,
     );
   } finally {
     pub.close();

@@ -80,6 +80,9 @@ describe('GET /metrics', () => {
     const batches = value(all, 'statscache_journal_batches_total') ?? 0;
     expect(batches).toBeGreaterThanOrEqual(1);
     expect(batches).toBeLessThan(sent);
+    // Every accepted message was journaled and applied: no lag once the batches are in.
+    expect(value(all, 'statscache_journal_last_seq')).toBe(sent);
+    expect(value(all, 'statscache_journal_applied_seq')).toBe(sent);
   });
 
   it('counts HTTP requests by route pattern and status, never by raw path', async () => {
