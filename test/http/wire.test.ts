@@ -1,37 +1,9 @@
-import { connect } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHttpHandler } from '../../src/http/api-routes.js';
-import type { HttpRequest, HttpResponse } from '../../src/http/responses.js';
+import { describe, expect, it } from 'vitest';
+import type { HttpResponse } from '../../src/http/responses.js';
 import { matchRoute } from '../../src/http/route-pattern.js';
 import { wireOf } from '../../src/http/uws-server.js';
-import { ManualClock } from '../../src/clock.js';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { Service } from '../../src/service.js';
-import { tempDir } from '../helpers/service-process.js';
-
-/** One raw HTTP/1.1 exchange: the exact bytes the server wrote, split into head and body. */
-function exchange(port: number, path: string, headers: Record<string, string> = {}, method = 'GET') {
-  const lines = [`${method} ${path} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close'];
-  for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
-  return new Promise<{ status: string; headers: [string, string][]; body: Buffer }>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const socket = connect(port, '127.0.0.1', () => socket.write(`${lines.join('\r\n')}\r\n\r\n`));
-    socket.on('data', (d: Buffer) => chunks.push(d));
-    socket.on('error', reject);
-    socket.on('close', () => {
-      const raw = Buffer.concat(chunks);
-      const end = raw.indexOf('\r\n\r\n');
-      const [status = '', ...rest] = raw.subarray(0, end).toString('latin1').split('\r\n');
-      resolve({
-        status,
-        headers: rest.map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]),
-        body: raw.subarray(end + 4),
-      });
-    });
-  });
-}
+import { exchange, serviceOnManualClock, spreadMessages } from './wire-harness.js';
 
 /** What the route handler answers, as (name, value) pairs in order, for comparison with the wire. */
 const headerPairs = (r: HttpResponse) => Object.entries(r.headers);
@@ -41,45 +13,14 @@ const ours = (hs: [string, string][]) =>
 
 describe('answers on the wire: one pre-built head per answer', () => {
   const start = 1_900_000_000_000;
-  const clock = new ManualClock(start);
-  const dir = tempDir('statscache-wire-');
-  let service: Service;
-  let port = 0;
-  beforeAll(async () => {
-    const config = loadConfig({
-      flags: { port: 0, bind: ['tcp://127.0.0.1:*'], dataDir: dir.path, snapshotInterval: 3600 },
-    });
-    service = Service.build({ config, logger: createLogger('silent'), clock });
-    await service.start();
-    port = service.server?.port ?? 0;
-    for (let i = 0; i < 40; i++)
-      service.accept({
-        topic: `org.fedoraproject.prod.cat${i % 7}.thing`,
-        timestamp: start / 1000 - 60 * i,
-        msg_id: `w${i}`,
-        msg: {},
-      });
-    await service.settled();
-  });
-  afterAll(async () => {
-    await service?.stop();
-    dir.remove();
-  });
-
-  /** A handler of its own (empty memo and cache) over the same plugins: the rendering path, never a memoised answer. */
-  const rendered = (path: string, query: string, headers: Record<string, string> = {}) =>
-    createHttpHandler({
-      host: service.host,
-      nowSeconds: () => clock.now() / 1000,
-      notReadyReason: () => null,
-      health: () => ({}),
-    })({ method: 'GET', path, query, header: (n) => headers[n] ?? '' } satisfies HttpRequest);
+  const wire = serviceOnManualClock(start, spreadMessages(40, 7, 60, 'w'));
+  const { rendered } = wire;
 
   it('a memoised answer goes out byte for byte as the rendered one: status, every header in order, body', async () => {
     const path = '/api/volume-by-category-1m';
     const query = 'rows_per_page=5&page=2';
-    const first = await exchange(port, `${path}?${query}`);
-    const second = await exchange(port, `${path}?${query}`);
+    const first = await exchange(wire.port, `${path}?${query}`);
+    const second = await exchange(wire.port, `${path}?${query}`);
     const expected = rendered(path, query);
     for (const got of [first, second]) {
       expect(got.status).toBe('HTTP/1.1 200 OK');
@@ -93,8 +34,8 @@ describe('answers on the wire: one pre-built head per answer', () => {
 
   it('gzip, 304 and JSON-P answers are the rendered ones too', async () => {
     const path = '/api/volume-by-category-1m';
-    const gz = await exchange(port, `${path}?rows_per_page=40`, { 'Accept-Encoding': 'gzip' });
-    const gzAgain = await exchange(port, `${path}?rows_per_page=40`, { 'Accept-Encoding': 'gzip' });
+    const gz = await exchange(wire.port, `${path}?rows_per_page=40`, { 'Accept-Encoding': 'gzip' });
+    const gzAgain = await exchange(wire.port, `${path}?rows_per_page=40`, { 'Accept-Encoding': 'gzip' });
     const expected = rendered(path, 'rows_per_page=40', { 'accept-encoding': 'gzip' });
     expect(expected.headers['Content-Encoding']).toBe('gzip');
     for (const got of [gz, gzAgain]) {
@@ -102,23 +43,28 @@ describe('answers on the wire: one pre-built head per answer', () => {
       expect(gunzipSync(got.body).equals(gunzipSync(Buffer.from(expected.body)))).toBe(true);
     }
     const etag = Object.fromEntries(gz.headers)['ETag'] ?? '';
-    const notModified = await exchange(port, `${path}?rows_per_page=40`, { 'If-None-Match': etag });
+    const notModified = await exchange(wire.port, `${path}?rows_per_page=40`, { 'If-None-Match': etag });
     expect(notModified.status).toBe('HTTP/1.1 304 Not Modified');
     expect(ours(notModified.headers)).toEqual(
       headerPairs(rendered(path, 'rows_per_page=40', { 'if-none-match': etag })),
     );
-    const jsonp = await exchange(port, `${path}?callback=cb&rows_per_page=3`);
+    const jsonp = await exchange(wire.port, `${path}?callback=cb&rows_per_page=3`);
     expect(jsonp.body.toString().startsWith('cb(')).toBe(true);
     expect(ours(jsonp.headers)).toEqual(headerPairs(rendered(path, 'callback=cb&rows_per_page=3')));
   });
 
   it('a new state of the plugin is a new answer: new bytes, new ETag', async () => {
     const url = '/api/volume-by-category-1m?rows_per_page=100';
-    const before = await exchange(port, url);
-    expect((await exchange(port, url)).body.equals(before.body)).toBe(true);
-    service.accept({ topic: 'org.fedoraproject.prod.newcat.thing', timestamp: start / 1000, msg_id: 'w-new', msg: {} });
-    await service.settled();
-    const after = await exchange(port, url);
+    const before = await exchange(wire.port, url);
+    expect((await exchange(wire.port, url)).body.equals(before.body)).toBe(true);
+    wire.service.accept({
+      topic: 'org.fedoraproject.prod.newcat.thing',
+      timestamp: start / 1000,
+      msg_id: 'w-new',
+      msg: {},
+    });
+    await wire.service.settled();
+    const after = await exchange(wire.port, url);
     expect(after.body.equals(before.body)).toBe(false);
     expect(after.body.toString()).toContain('newcat');
     expect(Object.fromEntries(after.headers)['ETag']).not.toBe(Object.fromEntries(before.headers)['ETag']);
@@ -126,31 +72,32 @@ describe('answers on the wire: one pre-built head per answer', () => {
   });
 
   it('methods reach the routes in upper case: HEAD answers without a body, DELETE is refused naming it', async () => {
-    const head = await exchange(port, '/api/volume-1m', {}, 'HEAD');
+    const head = await exchange(wire.port, '/api/volume-1m', {}, 'HEAD');
     expect(head.status).toBe('HTTP/1.1 200 OK');
     expect(head.body.length).toBe(0);
-    const refused = await exchange(port, '/api/volume-1m', {}, 'DELETE');
+    const refused = await exchange(wire.port, '/api/volume-1m', {}, 'DELETE');
     expect(refused.status).toBe('HTTP/1.1 405 Method Not Allowed');
     expect(JSON.parse(refused.body.toString()).detail).toContain('"DELETE"');
     // uWS itself drops a request line whose method is not upper case, before any route: the
     // adapter's conversion of another spelling (upperMethod) is only a guard should that change.
-    for (const method of ['get', 'Head']) expect((await exchange(port, '/api/volume-1m', {}, method)).status).toBe('');
+    for (const method of ['get', 'Head'])
+      expect((await exchange(wire.port, '/api/volume-1m', {}, method)).status).toBe('');
   });
 
   it('idents read in turn each get their own view, also after an unknown one', async () => {
     const views = ['/api/volume-1m', '/api/volume-by-category-1m', '/api/nope', '/api/volume-1m', '/api/nope'];
     for (const path of [...views, ...views.reverse()]) {
-      const wire = await exchange(port, path);
+      const got = await exchange(wire.port, path);
       const alone = rendered(path, '');
-      expect(wire.status.slice('HTTP/1.1 '.length, 'HTTP/1.1 '.length + 3)).toBe(String(alone.status));
-      expect(wire.body.toString()).toBe(Buffer.from(alone.body).toString());
+      expect(got.status.slice('HTTP/1.1 '.length, 'HTTP/1.1 '.length + 3)).toBe(String(alone.status));
+      expect(got.body.toString()).toBe(Buffer.from(alone.body).toString());
     }
   });
 
   it('counts every request exactly, and invented methods fold into one bounded "other" series', async () => {
     const count = async () => {
       // Over HTTP: /metrics renders when scraped (no timer), so it already counts the requests just made.
-      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const text = await (await fetch(`http://127.0.0.1:${wire.port}/metrics`)).text();
       const series = text.split('\n').filter((l) => l.startsWith('statscache_http_requests_total{'));
       const of = (labels: string) => {
         const line = series.find((l) => l.includes(labels));
@@ -160,14 +107,14 @@ describe('answers on the wire: one pre-built head per answer', () => {
     };
     const before = await count();
     const gets = before.of('route="/api/:ident",method="GET",status="200"');
-    for (let i = 0; i < 25; i++) await exchange(port, '/api/volume-1m');
+    for (let i = 0; i < 25; i++) await exchange(wire.port, '/api/volume-1m');
     const after = await count();
     expect(after.of('route="/api/:ident",method="GET",status="200"')).toBe(gets + 25);
     expect(after.of('route="/metrics",method="GET",status="200"')).toBe(
       before.of('route="/metrics",method="GET",status="200"') + 1,
     );
     // Many distinct invented methods: each is counted, none gets a series of its own.
-    for (let i = 0; i < 600; i++) service.metrics.countRequest('unmatched', `M${i}`, 404);
+    for (let i = 0; i < 600; i++) wire.service.metrics.countRequest('unmatched', `M${i}`, 404);
     const invented = await count();
     expect(invented.of('route="unmatched",method="other",status="404"')).toBe(
       after.of('route="unmatched",method="other",status="404"') + 600,
@@ -175,7 +122,7 @@ describe('answers on the wire: one pre-built head per answer', () => {
     // One new series (`other`), whatever the number of invented methods.
     expect(invented.series.length).toBe(after.series.length + 1);
     expect(invented.series.some((l) => /method="M\d/.test(l))).toBe(false);
-    const head = await fetch(`http://127.0.0.1:${port}/metrics`, { method: 'HEAD' });
+    const head = await fetch(`http://127.0.0.1:${wire.port}/metrics`, { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(head.headers.get('etag')).not.toBeNull();
   });
