@@ -5,12 +5,18 @@ import { eventually, getJson, type RunningService } from './service-process.js';
  * one /metrics sample, readiness, per-plugin digests, the journal's size.
  */
 
-/** One sample of the Prometheus text exposition (`labels` as written inside `{}`), 0 when the series is absent. */
-export async function metricOf(base: string, name: string, labels = ''): Promise<number> {
-  const text = String((await getJson(`${base}/metrics`)).body);
+/** One sample of a Prometheus text exposition (`labels` as written inside `{}`), 0 when the series is absent. */
+function sampleOf(text: string, name: string, labels = ''): number {
   const series = `${name}${labels ? `{${labels}}` : ''} `;
   const line = text.split('\n').find((l) => l.startsWith(series));
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}
+
+const metricsText = async (base: string): Promise<string> => String((await getJson(`${base}/metrics`)).body);
+
+/** One sample of the service's /metrics (`labels` as written inside `{}`), 0 when the series is absent. */
+export async function metricOf(base: string, name: string, labels = ''): Promise<number> {
+  return sampleOf(await metricsText(base), name, labels);
 }
 
 /** Resolves once /readyz answers 200. */
@@ -34,6 +40,7 @@ export const journaledTotal = async (base: string): Promise<number | undefined> 
  */
 export async function journaledAndApplied(base: string, total: number): Promise<boolean> {
   if ((await journaledTotal(base)) !== total) return false;
-  const last = await metricOf(base, 'statscache_journal_last_seq');
-  return (await metricOf(base, 'statscache_journal_applied_seq')) === last;
+  // Both from one scrape: the same instant, and one rendering instead of two.
+  const text = await metricsText(base);
+  return sampleOf(text, 'statscache_journal_applied_seq') === sampleOf(text, 'statscache_journal_last_seq');
 }
