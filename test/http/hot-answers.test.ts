@@ -9,7 +9,7 @@ const exchange = async (port: number, path: string, headers: Record<string, stri
   return { ...got, headers: Object.fromEntries(got.headers) };
 };
 
-const answer = (path: string, fresh: () => boolean, over: Partial<HotAnswer> = {}): HotAnswer => ({
+const answer = (path: string, fresh: () => boolean): HotAnswer => ({
   method: 'GET',
   path,
   query: '',
@@ -19,7 +19,6 @@ const answer = (path: string, fresh: () => boolean, over: Partial<HotAnswer> = {
   response: { status: 200, headers: {}, body: path },
   fresh,
   served: () => {},
-  ...over,
 });
 const key = { method: 'GET', query: '', accept: '', acceptEncoding: '', ifNoneMatch: '' };
 
