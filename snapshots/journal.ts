@@ -1,8 +1,8 @@
 import { hash } from 'node:crypto';
-import stringify from 'safe-stable-stringify';
 import type { Envelope, Meta } from '../src/envelope.js';
 import { decodeChecked, decodeUnchecked, encodeChecked } from './codec.js';
 import { flat, readEntry, type ShapeBounds } from './journal-read.js';
+import { stableJson } from './stable-json.js';
 import type { DataStore, JournalAppend } from './lmdb-store.js';
 
 export type { ShapeBounds } from './journal-read.js';
@@ -20,7 +20,7 @@ export interface JournalEntry {
 /** Ids longer than this are hashed: LMDB keys are limited and msg_id is untrusted. */
 const MAX_ID_LENGTH = 200;
 
-const digest = (value: unknown) => hash('sha1', stringify(value) ?? '', 'hex');
+const digest = (value: unknown) => hash('sha1', stableJson(value) ?? '', 'hex');
 
 /**
  * The id a message is de-duplicated by. Real buses reuse a `msg_id` for different messages
@@ -35,14 +35,15 @@ export function messageId(envelope: Envelope): string {
   // Control characters could clash with LMDB's ordered key encoding: such ids take the digest path.
   // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
   if (typeof id === 'string' && id !== '' && id.length <= MAX_ID_LENGTH && !/[\u0000-\u001f]/.test(id)) {
-    return `${id}#${digest({ topic: envelope.topic, msg: envelope.msg }).slice(0, 16)}`;
+    // Members in sorted order, as the digest's text has them: then nothing needs sorting (stable-json.ts).
+    return `${id}#${digest({ msg: envelope.msg, topic: envelope.topic }).slice(0, 16)}`;
   }
   return `sha1:${digest({
-    msg_id: id,
-    topic: envelope.topic,
-    timestamp: Math.round(envelope.timestamp * 1000) / 1000,
-    msg: envelope.msg,
     i: envelope.i,
+    msg: envelope.msg,
+    msg_id: id,
+    timestamp: Math.round(envelope.timestamp * 1000) / 1000,
+    topic: envelope.topic,
     username: envelope.username,
   })}`;
 }

@@ -5,7 +5,8 @@
     COUNT     messages to send (0: until stdin closes)
     RATE      messages per second (0: as fast as possible)
     MODE      ingest | ingest-connect | push-connect
-              ingest*: the real fixture samples, unique msg_id, timestamps spread over the last hour
+              ingest*: the real fixture samples, unique msg_id, timestamps spread over the last hour,
+                       each sent as fedmsg sends it: compact JSON with sorted keys
               push*:   one category ("benchpush"), one fixed bucket, so the view's volume counts them
 Prints "ready" once the socket is up, waits for "go" on stdin, publishes, then prints one JSON
 line: {"sent": n, "seconds": s, "send_times_ms": [...] (push only, epoch ms)}.
@@ -28,6 +29,13 @@ else:
     sock.bind(endpoint)
 
 now = int(time.time())
+
+
+def wire(envelope):
+    """As fedmsg puts an envelope on the bus: compact JSON with sorted keys (spec/fedmsg.md)."""
+    return json.dumps(envelope, sort_keys=True, separators=(",", ":")).encode()
+
+
 frames = []
 if mode.startswith("ingest"):
     samples = [json.loads(l) for l in open(samples_path) if l.strip()]
@@ -36,7 +44,7 @@ if mode.startswith("ingest"):
     for i in range(n):
         s = samples[i % len(samples)]
         e = dict(s, timestamp=round(now - 3600 + i * 3600 / n, 3), msg_id="bench-%d-%d" % (now, i))
-        frames.append((s["topic"].encode(), json.dumps(e).encode()))
+        frames.append((s["topic"].encode(), wire(e)))
 
 print("ready", flush=True)
 sys.stdin.readline()
@@ -51,8 +59,8 @@ while count == 0 or i < count:
         if delay > 0:
             time.sleep(delay)
     if mode.startswith("push"):
-        body = json.dumps({"topic": "org.fedoraproject.prod.benchpush.tick", "timestamp": now,
-                           "msg_id": "push-%d-%d" % (now, i), "msg": {"i": i}}).encode()
+        body = wire({"topic": "org.fedoraproject.prod.benchpush.tick", "timestamp": now,
+                     "msg_id": "push-%d-%d" % (now, i), "msg": {"i": i}})
         send_times.append(time.time() * 1000)
         sock.send_multipart((b"org.fedoraproject.prod.benchpush.tick", body))
     else:
