@@ -1,18 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinPlugins } from '../../plugins/index.js';
+import { mulberry32 } from '../helpers/seeded-random.js';
 import { fedWithSamples, raw, serve, type Served } from './harness.js';
 import { probePlugin } from './probe-plugin.js';
 
-/** mulberry32: a small seeded PRNG, so a failure replays exactly. */
+/** A seeded generator (mulberry32), so a failure replays exactly. */
 function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const int = (n: number) => Math.floor(next() * n);
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)] as T;
   return { next, int, pick };

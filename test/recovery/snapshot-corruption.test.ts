@@ -8,22 +8,11 @@ import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { hostViews, referenceViews } from '../helpers/reference.js';
+import { mulberry32 } from '../helpers/seeded-random.js';
 import { tempDir } from '../helpers/service-process.js';
 
 const silent = createLogger('silent');
 const config = (dataDir: string) => loadConfig({ env: {}, flags: { dataDir, port: 0, snapshotGenerations: 3 } });
-
-/** A seeded generator, so a failing corruption can be reproduced from the printed seed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Corruption = 'bitflip' | 'truncate' | 'garbage' | 'future-format' | 'delete' | 'drop-meta';
 const KINDS: Corruption[] = ['bitflip', 'truncate', 'garbage', 'future-format', 'delete', 'drop-meta'];
@@ -103,7 +92,8 @@ describe('damaged snapshots: the service always starts, falls back, and ends wit
 
   it('starts 400 times over at least 1,000 random corruptions of stored snapshot values', async () => {
     const seed = Number(process.env['CORRUPTION_SEED'] ?? Date.now() % 100_000);
-    const random = rng(seed);
+    // Seeded, so a failing corruption can be reproduced from the printed seed.
+    const random = mulberry32(seed);
     let fellBack = 0;
     let startedEmpty = 0;
     let corruptions = 0;

@@ -5,6 +5,7 @@ import type { Envelope } from '../../src/envelope.js';
 import { messageId } from '../../snapshots/journal.js';
 import { keysInOrder, stableJson } from '../../snapshots/stable-json.js';
 import { samples } from '../helpers/fixtures.js';
+import { mulberry32 } from '../helpers/seeded-random.js';
 
 /** The same value with every object's keys inserted in sorted order: what fedmsg's wire JSON parses to. */
 function sortedDeep(value: unknown): unknown {
@@ -17,18 +18,6 @@ function sortedDeep(value: unknown): unknown {
 
 /** As the wire carries it: compact JSON with sorted keys, parsed. */
 const wire = (value: unknown): unknown => JSON.parse(JSON.stringify(sortedDeep(value)));
-
-/** A small deterministic generator (mulberry32), so a failure names a seed that reproduces it. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Strings and keys that stress escaping and ordering: quotes, controls, lone and paired surrogates, non-ASCII, digits. */
 const ATOMS = [
@@ -100,7 +89,7 @@ describe('stableJson', () => {
   it('is safe-stable-stringify’s text for random JSON values, sorted or not (escapes, surrogates, integer-like keys, -0)', () => {
     let fast = 0;
     for (let seed = 1; seed <= 3000; seed++) {
-      const v = value(random(seed), 0);
+      const v = value(mulberry32(seed), 0);
       // Through JSON text, as the bus gives them (own "__proto__" keys included), and sorted.
       const parsed = JSON.parse(JSON.stringify(v) ?? 'null') as unknown;
       for (const w of [v, parsed, sortedDeep(parsed), wire(parsed)]) {

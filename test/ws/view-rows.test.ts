@@ -7,6 +7,7 @@ import { ViewRows } from '../../src/http/view-rows.js';
 import type { ViewSpec } from '../../src/http/ws-view-spec.js';
 import { createPluginMessage } from '../../src/message.js';
 import { deriveMeta } from '../../src/meta/index.js';
+import { mulberry32 } from '../helpers/seeded-random.js';
 
 type Row = { timestamp: number; user: string; n: number };
 
@@ -24,17 +25,6 @@ const perUser = definePlugin({
     else rows.put({ timestamp: m.timestamp, user, n: (rows.get(rows.keyOf({ user }))?.n ?? 0) + 1 });
   },
 });
-
-/** A small deterministic PRNG (mulberry32): the same sequence on every run. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const spec = (query: Partial<ViewQuery>): ViewSpec => {
   const q = {
@@ -54,7 +44,7 @@ describe('live view rows from the change log', () => {
   it('hold exactly the HTTP answer after every tick, for complete views, full windows, limits, time ranges and both orders', () => {
     const host = new PluginHost(registerPlugins([perUser]), () => {});
     const rt = host.get('per-user')!;
-    const random = prng(10);
+    const random = mulberry32(10);
     const views = [
       spec({}),
       spec({ order: 'asc' }),
