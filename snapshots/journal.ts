@@ -2,6 +2,7 @@ import { hash } from 'node:crypto';
 import type { Envelope, Meta } from '../src/envelope.js';
 import { decodeChecked, decodeUnchecked, encodeChecked } from './codec.js';
 import { flat, readEntry, type ShapeBounds } from './journal-read.js';
+import { KnownIds } from './known-ids.js';
 import { stableJson } from './stable-json.js';
 import type { DataStore, JournalAppend } from './lmdb-store.js';
 
@@ -81,7 +82,8 @@ export interface JournalOptions {
  */
 export class Journal {
   private seq: number;
-  private readonly recent = new Set<string>();
+  /** The de-duplication authority: recent ids in memory, older ones in the index (known-ids.ts). */
+  readonly known: KnownIds;
   /** Records that failed their checksum on replay or read, skipped and counted. */
   corrupt = 0;
   /** Accepted but not yet handed to LMDB: flushed together on the next turn of the event loop. */
@@ -96,6 +98,7 @@ export class Journal {
     private readonly options: JournalOptions,
   ) {
     this.seq = store.lastSeq();
+    this.known = new KnownIds(store, options.dedupeWindow, () => this.flush());
   }
 
   /** The seq of the last message accepted. */
@@ -109,7 +112,7 @@ export class Journal {
 
   /** True when this id was accepted before (in the memory window or the journal index). */
   seen(id: string): boolean {
-    return this.recent.has(id) || this.store.seqOfId(id) !== undefined;
+    return this.known.has(id);
   }
 
   /** Appends a message not seen before and returns its entry; null for a duplicate. */
@@ -132,7 +135,7 @@ export class Journal {
   private append(id: string, envelope: Envelope, value: Uint8Array, meta: Meta | undefined): JournalEntry {
     const seq = this.seq + 1;
     this.seq = seq;
-    this.remember(id);
+    this.known.appended(id);
     const entry: JournalEntry = meta === undefined ? { seq, id, envelope } : { seq, id, envelope, meta };
     this.pending.push({ seq, id, timestamp: envelope.timestamp, value });
     this.pendingEntries.push(entry);
@@ -193,7 +196,7 @@ export class Journal {
         this.corrupt++;
         continue;
       }
-      if (remember) this.remember(flat(entry.id));
+      if (remember) this.known.remember(flat(entry.id));
       yield entry;
     }
   }
@@ -251,15 +254,6 @@ export class Journal {
 
   /** An id replayed from the journal outside after() (the replay thread): it was accepted, so it is a duplicate if seen again. */
   rememberReplayed(id: string): void {
-    this.remember(id);
-  }
-
-  private remember(id: string): void {
-    this.recent.add(id);
-    if (this.recent.size > this.options.dedupeWindow) {
-      // Sets iterate in insertion order: the first id is the oldest.
-      const oldest = this.recent.values().next().value;
-      if (oldest !== undefined) this.recent.delete(oldest);
-    }
+    this.known.remember(id);
   }
 }

@@ -236,6 +236,19 @@ export class DataStore {
     return this.ids.get(id);
   }
 
+  /** Up to `limit` ids of the id index after `after` (from the first when undefined), in key order. */
+  idsAfter(after: string | undefined, limit: number): string[] {
+    const ids: string[] = [];
+    const range = after === undefined ? { limit } : { start: after, limit: limit + 1 };
+    for (const id of this.ids.getKeys(range)) if (id !== after) ids.push(id);
+    return ids.length > limit ? ids.slice(0, limit) : ids;
+  }
+
+  /** Entries in the id index. */
+  idCount(): number {
+    return (this.ids.getStats() as { entryCount?: number }).entryCount ?? 0;
+  }
+
   firstSeqWithIdPrefix(prefix: string): number | undefined {
     for (const { value } of this.ids.getRange({ start: prefix, end: `${prefix}\uffff`, limit: 1 })) return value;
     return undefined;

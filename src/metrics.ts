@@ -3,6 +3,7 @@
  * global one), so tests can run several services in one process. Per-message counters are
  * not touched per message: collect() callbacks read the runtime's own counters at scrape time.
  */
+import type { KnownIdsStats } from '../snapshots/known-ids.js';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { LIFECYCLE_STATES } from '../actors/lifecycle.js';
 import type { PluginHost } from '../actors/plugin-host.js';
@@ -39,7 +40,11 @@ export interface MetricsSources {
     readonly endpoints: readonly { readonly endpoint: string; readonly up: boolean }[];
   };
   /** Damage found on disk: journal records skipped for a bad checksum, data files quarantined at start-up. */
-  readonly storage?: () => { readonly journalCorrupt: number; readonly quarantined: number };
+  readonly storage?: () => {
+    readonly journalCorrupt: number;
+    readonly quarantined: number;
+    readonly dedupe: Readonly<KnownIdsStats>;
+  };
   /** The AMQP inputs (src/amqp-inputs.ts), labelled by their URL without credentials. */
   readonly amqp?: () => readonly {
     readonly input: string;
@@ -293,6 +298,27 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
       'Damaged LMDB data files moved to quarantine at start-up',
       [],
       (set) => set({}, storage().quarantined),
+    );
+    fromCounters(
+      'statscache_dedupe_index_reads_total',
+      "Reads of the journal's id index to tell a new message from a duplicate (duplicates, filter false positives, and every new id until the filter is built)",
+      [],
+      (set) => set({}, storage().dedupe.indexReads),
+    );
+    fromCounters(
+      'statscache_dedupe_filter_skips_total',
+      'New message ids the in-memory id filter settled without reading the id index',
+      [],
+      (set) => set({}, storage().dedupe.filterSkips),
+    );
+    fromCounters(
+      'statscache_dedupe_filter_builds_total',
+      'Id filters filled from the id index (at start-up, then whenever the last outgrew its size)',
+      [],
+      (set) => set({}, storage().dedupe.filterBuilds),
+    );
+    gauge('statscache_dedupe_filter_bytes', 'Memory of the id filter in use (0: not built yet)', [], (set) =>
+      set({}, storage().dedupe.filterBytes),
     );
   }
   if (sources.httpCache) {

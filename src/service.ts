@@ -247,7 +247,11 @@ export class Service {
         raw_scan_timeout: scanGate.stats.timedOut,
         unsafe_link: linkStats.refused,
       }),
-      storage: () => ({ journalCorrupt: this.journal.corrupt, quarantined: this.quarantine ? 1 : 0 }),
+      storage: () => ({
+        journalCorrupt: this.journal.corrupt,
+        quarantined: this.quarantine ? 1 : 0,
+        dedupe: this.journal.known.stats,
+      }),
       amqp: () => this.amqp.reports(),
     });
     const api = createHttpHandler({
@@ -455,6 +459,8 @@ export class Service {
     );
     this.phase = 'running';
     this.liveGate.open();
+    // In the background: until it is built, de-duplication reads the id index for every new id.
+    void this.journal.known.build();
     log.info({ journalSeq: this.journal.position }, 'ready: consuming the bus live');
   }
 
@@ -738,6 +744,7 @@ export class Service {
     } finally {
       this.server?.close();
       this.host.stop();
+      this.journal.known.stop();
       await this.store.close();
       this.releaseDataDir();
       this.phase = 'stopped';
@@ -753,6 +760,7 @@ export class Service {
     await this.amqp.close();
     this.server?.close();
     this.host.stop();
+    this.journal.known.stop();
     await this.journal.flush();
     await this.store.close();
     this.releaseDataDir();

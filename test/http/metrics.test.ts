@@ -83,6 +83,13 @@ describe('GET /metrics', () => {
     // Every accepted message was journaled and applied: no lag once the batches are in.
     expect(value(all, 'statscache_journal_last_seq')).toBe(sent);
     expect(value(all, 'statscache_journal_applied_seq')).toBe(sent);
+    // De-duplication settled each new id once: by the id filter (built once live, from the
+    // empty journal) or, for any that came before it was, by reading the id index.
+    const skips = value(all, 'statscache_dedupe_filter_skips_total') ?? 0;
+    expect(skips + (value(all, 'statscache_dedupe_index_reads_total') ?? 0)).toBe(sent);
+    expect(skips).toBeGreaterThan(0);
+    expect(value(all, 'statscache_dedupe_filter_builds_total')).toBe(1);
+    expect(value(all, 'statscache_dedupe_filter_bytes')).toBe(128 * 1024);
   });
 
   it('counts HTTP requests by route pattern and status, never by raw path', async () => {
