@@ -1,26 +1,92 @@
 import type { MonitorEvent } from './bus-endpoints.js';
 import type { DecodeErrorReason } from './decode-frames.js';
 
-/** One message of a batch; `end`: where its record ends in the batch buffer (records and meta back to back). */
-export type ThreadItem =
-  | {
-      readonly k: 'ready';
-      readonly s: string;
-      readonly end: number;
-      /** Where its encoded head (bus-prepare.ts PreparedHead) ends: it follows the record. */
-      readonly headEnd: number;
-      readonly c: 'milliseconds' | 'microseconds' | null;
-      /** Meta was cut to the fan-out cap. */
-      readonly t: boolean;
+/**
+ * A batch's items travel packed, ITEM_INTS int32s each, in an ArrayBuffer transferred with it:
+ * flags, source (an index into the batch's `sources`), where the message's record ends in the
+ * batch buffer and where its encoded head (prepared-head.ts) ends. Structured-cloning an object
+ * per message cost both threads ~1 µs a message; the rare messages the bus thread could not
+ * prepare ride along as objects in `others`, in order, one per item without READY.
+ */
+export const ITEM_INTS = 4;
+/** Flags of an item: prepared (else the next of `others`); meta cut to the fan-out cap; timestamp read as ms or µs. */
+export const READY = 1;
+export const TRUNCATED = 2;
+export const FROM_MILLISECONDS = 4;
+export const FROM_MICROSECONDS = 8;
+
+/** A message the main thread decodes itself (no timestamp: its clock fills it in), or a refused one. */
+export type OtherItem =
+  | { readonly k: 'clock'; readonly f: readonly Uint8Array[] }
+  | { readonly k: 'rejected'; readonly r: DecodeErrorReason; readonly d: string };
+
+export interface PackedItems {
+  /** count × ITEM_INTS int32s. */
+  readonly items: ArrayBuffer;
+  readonly count: number;
+  readonly sources: readonly string[];
+  readonly others: readonly OtherItem[];
+}
+
+/** Gathers a batch's items on the bus thread. */
+export class ItemBatch {
+  private ints = new Int32Array(64 * ITEM_INTS);
+  private sources: string[] = [];
+  private others: OtherItem[] = [];
+  /** Items gathered since the last take(). */
+  count = 0;
+
+  ready(
+    source: string,
+    end: number,
+    headEnd: number,
+    corrected: 'milliseconds' | 'microseconds' | null,
+    truncated: boolean,
+  ): void {
+    const flags =
+      READY |
+      (truncated ? TRUNCATED : 0) |
+      (corrected === 'milliseconds' ? FROM_MILLISECONDS : corrected === 'microseconds' ? FROM_MICROSECONDS : 0);
+    this.push(flags, source, end, headEnd);
+  }
+
+  other(source: string, item: OtherItem): void {
+    this.others.push(item);
+    this.push(0, source, 0, 0);
+  }
+
+  /** The items packed to transfer; starts the next batch. */
+  take(): PackedItems {
+    const items = this.ints.slice(0, this.count * ITEM_INTS).buffer;
+    const packed = { items, count: this.count, sources: this.sources, others: this.others };
+    this.sources = [];
+    this.others = [];
+    this.count = 0;
+    return packed;
+  }
+
+  private push(flags: number, source: string, end: number, headEnd: number): void {
+    let s = this.sources.indexOf(source);
+    if (s < 0) s = this.sources.push(source) - 1;
+    const at = this.count * ITEM_INTS;
+    if (at + ITEM_INTS > this.ints.length) {
+      const grown = new Int32Array(this.ints.length * 2);
+      grown.set(this.ints);
+      this.ints = grown;
     }
-  | { readonly k: 'clock'; readonly s: string; readonly f: readonly Uint8Array[] }
-  | { readonly k: 'rejected'; readonly s: string; readonly r: DecodeErrorReason; readonly d: string };
+    this.ints[at] = flags;
+    this.ints[at + 1] = s;
+    this.ints[at + 2] = end;
+    this.ints[at + 3] = headEnd;
+    this.count++;
+  }
+}
 
 /** Bus thread → main thread. */
 export type FromBusThread =
   | { readonly type: 'ready'; readonly bound: readonly string[] }
   | { readonly type: 'open-failed'; readonly message: string; readonly code: string | undefined }
-  | { readonly type: 'batch'; readonly items: readonly ThreadItem[]; readonly buffer: ArrayBuffer }
+  | ({ readonly type: 'batch'; readonly buffer: ArrayBuffer } & PackedItems)
   | { readonly type: 'monitor'; readonly source: string; readonly event: MonitorEvent }
   | { readonly type: 'receive-error'; readonly source: string; readonly message: string }
   | { readonly type: 'loop-end'; readonly source: string; readonly message: string | null };

@@ -2,7 +2,16 @@ import { Worker } from 'node:worker_threads';
 import type { BusHooks, BusOptions, BusSubscription } from './bus.js';
 import { EndpointSet } from './bus-endpoints.js';
 import type { ThreadLimits } from './bus-prepare.js';
-import type { FromBusThread, ThreadItem, ToBusThread } from './bus-thread-protocol.js';
+import {
+  FROM_MICROSECONDS,
+  FROM_MILLISECONDS,
+  type FromBusThread,
+  ITEM_INTS,
+  type PackedItems,
+  READY,
+  type ToBusThread,
+  TRUNCATED,
+} from './bus-thread-protocol.js';
 import type { DecodeErrorReason } from './decode-frames.js';
 import type { Envelope, Meta } from './envelope.js';
 import { unpackPrepared } from './prepared-head.js';
@@ -94,7 +103,7 @@ export async function subscribeThreaded(
         case 'batch': {
           const batch = message;
           // In order, one at a time: a paused batch (start-up gate, backpressure) holds the ones behind it.
-          chain = chain.then(() => handle(batch.items, batch.buffer));
+          chain = chain.then(() => handle(batch, batch.buffer));
           return;
         }
         case 'monitor':
@@ -143,38 +152,57 @@ export async function subscribeThreaded(
     }
   }
 
-  async function handle(items: readonly ThreadItem[], buffer: ArrayBuffer): Promise<void> {
+  async function handle(batch: PackedItems, buffer: ArrayBuffer): Promise<void> {
     if (closing) return;
     const messages: ThreadMessage[] = [];
+    const ints = new Int32Array(batch.items);
     let start = 0;
-    for (const item of items) {
-      if (item.k === 'ready') {
-        const at = start;
-        start = item.headEnd;
+    let other = 0;
+    for (let i = 0; i < batch.count; i++) {
+      const at = i * ITEM_INTS;
+      const flags = ints[at] as number;
+      const source = batch.sources[ints[at + 1] as number] ?? BUS_THREAD_SOURCE;
+      if ((flags & READY) !== 0) {
+        const from = start;
+        const end = ints[at + 2] as number;
+        start = ints[at + 3] as number;
         try {
-          const { id, meta, envelope, record } = unpackPrepared(buffer, at, item.end, item.headEnd);
+          const { id, meta, envelope, record } = unpackPrepared(buffer, from, end, start);
           messages.push({
             kind: 'ready',
-            source: item.s,
+            source,
             id,
             envelope,
             record,
             meta,
-            truncated: item.t,
-            corrected: item.c,
+            truncated: (flags & TRUNCATED) !== 0,
+            corrected:
+              (flags & FROM_MILLISECONDS) !== 0
+                ? 'milliseconds'
+                : (flags & FROM_MICROSECONDS) !== 0
+                  ? 'microseconds'
+                  : null,
           });
         } catch (err) {
-          if (!receiveError(err, item.s)) return;
+          if (!receiveError(err, source)) return;
         }
-      } else if (item.k === 'clock') messages.push({ kind: 'clock', source: item.s, frames: item.f });
-      else messages.push({ kind: 'rejected', source: item.s, reason: item.r, detail: item.d });
+        continue;
+      }
+      const item = batch.others[other++];
+      if (item === undefined) {
+        // Cannot happen: the thread adds one to `others` for each item without READY.
+        if (!receiveError(new Error('a bus thread batch lists more unprepared items than it carries'), source)) return;
+        continue;
+      }
+      if (item.k === 'clock') messages.push({ kind: 'clock', source, frames: item.f });
+      else messages.push({ kind: 'rejected', source, reason: item.r, detail: item.d });
     }
     try {
       await hooks.onBatch(messages);
     } catch (err) {
       if (!receiveError(err, messages[0]?.source ?? BUS_THREAD_SOURCE)) return;
     }
-    if (!closing) send({ type: 'ack', count: items.length });
+    if (!closing) send({ type: 'ack', count: batch.count });
   }
 
   return {

@@ -10,7 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { type BusOptions, openSockets } from './bus.js';
 import { lingerWait } from './bus-linger.js';
 import { prepareFrames, type ThreadLimits, unclocked } from './bus-prepare.js';
-import type { FromBusThread, ThreadItem, ToBusThread } from './bus-thread-protocol.js';
+import { type FromBusThread, ItemBatch, type ToBusThread } from './bus-thread-protocol.js';
 import { PairBatch } from './transfer-buffer.js';
 
 interface BusWorkerData {
@@ -29,7 +29,7 @@ const data = workerData as BusWorkerData;
 const limits = unclocked(data.limits);
 const post = (message: FromBusThread, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer ?? []);
 
-let items: ThreadItem[] = [];
+const items = new ItemBatch();
 const pairs = new PairBatch();
 /**
  * The open batch's linger: while it runs, the receive loop that opened the batch waits on
@@ -51,12 +51,12 @@ function endLinger(): void {
 
 function flush(): void {
   endLinger();
-  if (items.length === 0) return;
-  // One buffer per batch, transferred: no copy across threads.
+  if (items.count === 0) return;
+  // Two buffers per batch, transferred: no copy across threads.
   const buffer = pairs.take();
-  inFlight += items.length;
-  post({ type: 'batch', items, buffer }, [buffer]);
-  items = [];
+  const packed = items.take();
+  inFlight += packed.count;
+  post({ type: 'batch', ...packed, buffer }, [buffer, packed.items]);
 }
 
 function startLinger(): void {
@@ -86,7 +86,7 @@ function startLinger(): void {
 
 /** Only the message that opened a batch waits out its linger; later ones are being read back to back. */
 function idleWait(): Promise<void> | undefined {
-  return linger !== null && !linger.over && items.length === 1 ? linger.ended : undefined;
+  return linger !== null && !linger.over && items.count === 1 ? linger.ended : undefined;
 }
 
 function onFrames(frames: readonly Uint8Array[], source: string): void | Promise<void> {
@@ -94,22 +94,22 @@ function onFrames(frames: readonly Uint8Array[], source: string): void | Promise
   switch (prepared.kind) {
     case 'ready': {
       const end = pairs.add(prepared.record, prepared.head);
-      items.push({ k: 'ready', s: source, end, headEnd: pairs.size, c: prepared.corrected, t: prepared.truncated });
+      items.ready(source, end, pairs.size, prepared.corrected, prepared.truncated);
       break;
     }
     case 'clock':
-      items.push({ k: 'clock', s: source, f: prepared.frames });
+      items.other(source, { k: 'clock', f: prepared.frames });
       break;
     case 'rejected':
-      items.push({ k: 'rejected', s: source, r: prepared.reason, d: prepared.detail });
+      items.other(source, { k: 'rejected', r: prepared.reason, d: prepared.detail });
       break;
   }
   // libzmq hands over queued messages without leaving the microtask queue: flush by size too.
   // Otherwise the first message of a batch waits up to lingerMs for company: every batch costs
   // a hand-over, an ack and a journal commit, which a trickle would pay once per message.
-  if (items.length >= data.maxBatch) flush();
+  if (items.count >= data.maxBatch) flush();
   else if (linger === null) startLinger();
-  if (inFlight + items.length < data.maxInFlight) return;
+  if (inFlight + items.count < data.maxInFlight) return;
   flush();
   return new Promise((r) => {
     resume = r;

@@ -156,11 +156,12 @@ describe('the bus thread', () => {
     const t = Math.floor(Date.now() / 1000);
     const send = (i: number) =>
       pub.send(['t', JSON.stringify({ topic: 't', timestamp: t, msg_id: `m-${i}`, msg: { i } })]);
+    const sendRaw = (frames: readonly Buffer[]) => pub.send([...frames]);
     const received = () => batches.flat();
     const ready = () => received().filter((m) => m.kind === 'ready');
     /** The msg_id of each message handed over ready, in order. */
     const readyIds = () => ready().map((m) => (m.kind === 'ready' ? m.id.split('#')[0] : ''));
-    return { batches, send, received, ready, readyIds };
+    return { batches, send, sendRaw, received, ready, readyIds };
   }
 
   it('hands batches over in order, and stops receiving while maxInFlight messages are unacknowledged', async () => {
@@ -225,6 +226,60 @@ describe('the bus thread', () => {
     expect(after.slice(0, -1).every((b) => b.length === 8)).toBe(true);
     expect(after.length).toBeLessThanOrEqual(4);
     expect(readyIds()).toEqual(Array.from({ length: 24 }, (_, i) => `m-${i}`));
+  });
+
+  it('carries every message across as prepareFrames left it: kind, id, flags and reason, in order, in batches past 64', async () => {
+    const { sendRaw, received, batches } = await joined({ maxBatch: 512, lingerMs: 300 });
+    const now = Math.floor(Date.now() / 1000);
+    const base = recentSamples(now).slice(0, 150);
+    // Real messages (some with meta past the fan-out cap of 3), and between them timestamps in
+    // ms and µs, one without a timestamp (the main thread's clock fills it) and malformed ones.
+    const frames: Buffer[][] = [];
+    base.forEach((e, i) => {
+      frames.push(frame(e));
+      if (i % 10 === 1) frames.push(frame({ ...e, msg_id: `ms-${i}`, timestamp: (now - 5) * 1000 }));
+      if (i % 10 === 3) frames.push(frame({ ...e, msg_id: `us-${i}`, timestamp: (now - 5) * 1_000_000 }));
+      if (i % 10 === 5) frames.push(frame({ ...e, msg_id: `clock-${i}`, timestamp: undefined }));
+      if (i % 10 === 7) frames.push([Buffer.from('t'), Buffer.from('{bad')]);
+    });
+    const expected = frames.map((f) => prepareFrames(f, limits));
+    // A probe sent while joining may still be on its way: let it land before counting.
+    await new Promise((r) => setTimeout(r, 500));
+    const before = received().length;
+    const batchesBefore = batches.length;
+    for (const f of frames) await sendRaw(f);
+    const got = await eventually(
+      async () => (received().length - before >= frames.length ? received().slice(before) : undefined),
+      20_000,
+      `${frames.length} messages`,
+    );
+    expect(got).toHaveLength(frames.length);
+    expect(Math.max(...batches.slice(batchesBefore).map((b) => b.length))).toBeGreaterThan(64);
+    got.forEach((m, i) => {
+      const want = expected[i];
+      expect(m.kind, `message ${i}`).toBe(want?.kind);
+      expect(m.source).toBe('bind');
+      if (m.kind === 'ready' && want?.kind === 'ready') {
+        expect(m.truncated, `message ${i}`).toBe(want.truncated);
+        expect(m.corrected, `message ${i}`).toBe(want.corrected);
+        expect(Buffer.from(m.record).equals(Buffer.from(want.record))).toBe(true);
+        expect(m.id).toBe(decodeHead(want.head).id);
+      } else if (m.kind === 'rejected' && want?.kind === 'rejected') expect(m.reason).toBe(want.reason);
+      else if (m.kind === 'clock' && want?.kind === 'clock')
+        expect(m.frames.map((x) => Buffer.from(x).toString())).toEqual(
+          want.frames.map((x) => Buffer.from(x).toString()),
+        );
+    });
+    const kinds = new Set(got.map((m) => (m.kind === 'ready' ? `ready:${m.truncated}:${m.corrected}` : m.kind)));
+    for (const k of [
+      'ready:false:null',
+      'ready:true:null',
+      'ready:false:milliseconds',
+      'ready:false:microseconds',
+      'clock',
+      'rejected',
+    ])
+      expect(kinds, k).toContain(k);
   });
 
   it('leaves the service in the same state as receiving on the main thread', async () => {
