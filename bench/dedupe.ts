@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Journal } from '../snapshots/journal.js';
+import { KnownIds } from '../snapshots/known-ids.js';
 import { DataStore } from '../snapshots/lmdb-store.js';
 
 const N = Number(process.env['BENCH_IDS'] ?? 500_000);
@@ -47,6 +48,38 @@ await journal.known.build();
 const buildMs = performance.now() - started;
 const filter = [perId(), perId(), perId()];
 const min = (xs: number[]) => Math.min(...xs);
+
+/**
+ * Remembering an id once the memory window is full (the default 200 k), against what did it
+ * before in the same run: a Set whose oldest id was found with values().next(). V8 leaves a
+ * deleted entry as a hole at the front of the Set's table until a rehash, and the iterator
+ * steps over every hole, so that cost grew with the window.
+ */
+const WINDOW = 200_000;
+const stream = Array.from({ length: WINDOW + 300_000 }, (_, i) => idOf(i, 'window'));
+const rememberUs = (remember: (id: string) => void) => {
+  for (let i = 0; i < WINDOW; i++) remember(stream[i] as string);
+  const cpu = process.cpuUsage();
+  for (let i = WINDOW; i < stream.length; i++) remember(stream[i] as string);
+  const used = process.cpuUsage(cpu);
+  return (used.user + used.system) / (stream.length - WINDOW);
+};
+const windowRing = () => {
+  const known = new KnownIds(store, WINDOW, () => Promise.resolve());
+  return rememberUs((id) => known.remember(id));
+};
+const windowSetIterator = () => {
+  const recent = new Set<string>();
+  return rememberUs((id) => {
+    recent.add(id);
+    if (recent.size > WINDOW) {
+      const oldest = recent.values().next().value;
+      if (oldest !== undefined) recent.delete(oldest);
+    }
+  });
+};
+const ring = [windowRing(), windowRing()];
+const setIterator = [windowSetIterator(), windowSetIterator()];
 console.log(
   JSON.stringify({
     journal_ids: N,
@@ -55,6 +88,8 @@ console.log(
     ratio: +(min(index) / min(filter)).toFixed(2),
     filter_build_ms: Math.round(buildMs),
     filter_bytes: journal.known.stats.filterBytes,
+    remember_us_window_full: +min(ring).toFixed(3),
+    remember_us_window_full_set_iterator: +min(setIterator).toFixed(3),
   }),
 );
 await store.close();

@@ -31,6 +31,12 @@ export interface KnownIdsStats {
  */
 export class KnownIds {
   private readonly recent = new Set<string>();
+  /**
+   * The ids in `recent`, oldest first from `oldest`, as a ring: the next to forget is found
+   * without a Set iterator (an iterator and its result object per message, for the GC).
+   */
+  private readonly order: string[] = [];
+  private oldest = 0;
   private filter: IdFilter | null = null;
   /** The filter being filled, if any. */
   private next: IdFilter | null = null;
@@ -59,12 +65,17 @@ export class KnownIds {
 
   /** An id replayed from the journal (its index holds it already). */
   remember(id: string): void {
+    const before = this.recent.size;
     this.recent.add(id);
-    if (this.recent.size > this.window) {
-      // Sets iterate in insertion order: the first id is the oldest.
-      const oldest = this.recent.values().next().value;
-      if (oldest !== undefined) this.recent.delete(oldest);
+    if (this.recent.size === before) return;
+    if (this.order.length < this.window) {
+      this.order.push(id);
+      return;
     }
+    // Full: the oldest id makes room, and its slot takes the newest.
+    this.recent.delete(this.order[this.oldest] as string);
+    this.order[this.oldest] = id;
+    this.oldest = this.oldest + 1 === this.window ? 0 : this.oldest + 1;
   }
 
   /** An id being appended to the journal now. */

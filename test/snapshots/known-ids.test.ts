@@ -16,6 +16,22 @@ function acceptRange(journal: Journal, from: number, to: number): number {
   return accepted;
 }
 
+describe('ids in memory', () => {
+  it('keeps the newest `window` ids, forgetting the oldest first; an id remembered twice takes one place', async () => {
+    const { store } = openJournal(dirs);
+    const known = new KnownIds(store, 3, () => Promise.resolve());
+    for (const id of ['a', 'b', 'c', 'd']) known.remember(id);
+    // The index is empty: only memory can say yes.
+    expect(['a', 'b', 'c', 'd'].map((id) => known.has(id))).toEqual([false, true, true, true]);
+    known.remember('c');
+    known.remember('e');
+    expect(['b', 'c', 'd', 'e'].map((id) => known.has(id))).toEqual([false, true, true, true]);
+    for (let i = 0; i < 10; i++) known.remember(`x${i}`);
+    expect(['x6', 'x7', 'x8', 'x9', 'e'].map((id) => known.has(id))).toEqual([false, true, true, true, false]);
+    await store.close();
+  });
+});
+
 describe('de-duplication with the id filter (a real LMDB journal, 1 000 ids in memory)', () => {
   it('refuses a duplicate older than the memory window before and after the filter, and reads the index only for maybes', async () => {
     const { store, journal } = openJournal(dirs);
