@@ -1,3 +1,4 @@
+import { forgetOldest } from './forget-oldest.js';
 import type { Envelope } from './envelope.js';
 import { categoryOf } from './envelope.js';
 
@@ -160,8 +161,5 @@ export class GapDetector {
 function remember<V>(map: Map<string, V>, key: string, value: V): void {
   map.delete(key);
   map.set(key, value);
-  if (map.size > MAX_PUBLISHERS) {
-    const oldest = map.keys().next().value;
-    if (oldest !== undefined) map.delete(oldest);
-  }
+  if (map.size > MAX_PUBLISHERS) forgetOldest(map);
 }

@@ -1,3 +1,4 @@
+import { forgetOldest } from '../forget-oldest.js';
 import type { PluginRuntime } from '../../actors/plugin-runtime.js';
 import { LiveView, type UpdateFrame, type ViewLimits } from './ws-view.js';
 import type { ViewSpec } from './ws-view-spec.js';
@@ -105,8 +106,7 @@ export class ViewRegistry {
     this.views.delete(view.key);
     this.retired.set(view.key, view.seq);
     if (this.retired.size > MAX_RETIRED) {
-      const first = this.retired.keys().next().value as string;
-      this.retired.delete(first);
+      forgetOldest(this.retired);
       this.forgotRetired = true;
     }
   }

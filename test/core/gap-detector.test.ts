@@ -26,6 +26,28 @@ describe('GapDetector', () => {
     expect(g.observe(env({ seq_id: 2, i: 999, timestamp: 22 }), 'a')).toBeNull();
   });
 
+  it('keeps at most 10 000 publishers, forgetting the one heard from longest ago', () => {
+    const g = new GapDetector();
+    const heard = (n: number, i: number) => g.observe(env({ username: `u${n}`, i, timestamp: 1000 + i }));
+    for (let n = 0; n < 10_000; n++) heard(n, 1);
+    // u0 is heard again (now the most recent); u1 is then the oldest.
+    heard(0, 2);
+    for (let n = 10_000; n < 25_000; n++) heard(n, 1);
+    const keys = Object.keys(g.table());
+    expect(keys).toHaveLength(10_000);
+    expect(keys[0]).toBe('u15000|wiki');
+    expect(keys.at(-1)).toBe('u24999|wiki');
+    expect(keys).not.toContain('u0|wiki');
+    // Within the cap, recency decides: heard again just before the last 9 999, u0 outlives u1.
+    const h = new GapDetector();
+    for (let n = 0; n < 10_000; n++) h.observe(env({ username: `v${n}`, i: 1 }));
+    h.observe(env({ username: 'v0', i: 2 }));
+    h.observe(env({ username: 'new', i: 1 }));
+    const kept = Object.keys(h.table());
+    expect(kept).toContain('v0|wiki');
+    expect(kept).not.toContain('v1|wiki');
+  });
+
   it('an i jump from a well-behaved publisher is a hint; one restart is not a gap', () => {
     const g = new GapDetector();
     for (let i = 1; i <= 5; i++) expect(g.observe(env({ i, username: 'bodhi', timestamp: i }))).toBeNull();
