@@ -1,4 +1,5 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { forgetOldest } from '../src/forget-oldest.js';
 import { IdFilter } from './id-filter.js';
 import type { DataStore } from './lmdb-store.js';
 
@@ -30,13 +31,8 @@ export interface KnownIdsStats {
  * still answers (it holds a superset, so it is never wrong, only less often useful).
  */
 export class KnownIds {
+  /** The newest `window` ids, oldest first (forget-oldest.ts says why not `values().next()`). */
   private readonly recent = new Set<string>();
-  /**
-   * The ids in `recent`, oldest first from `oldest`, as a ring: the next to forget is found
-   * without a Set iterator (an iterator and its result object per message, for the GC).
-   */
-  private readonly order: string[] = [];
-  private oldest = 0;
   private filter: IdFilter | null = null;
   /** The filter being filled, if any. */
   private next: IdFilter | null = null;
@@ -65,17 +61,8 @@ export class KnownIds {
 
   /** An id replayed from the journal (its index holds it already). */
   remember(id: string): void {
-    const before = this.recent.size;
     this.recent.add(id);
-    if (this.recent.size === before) return;
-    if (this.order.length < this.window) {
-      this.order.push(id);
-      return;
-    }
-    // Full: the oldest id makes room, and its slot takes the newest.
-    this.recent.delete(this.order[this.oldest] as string);
-    this.order[this.oldest] = id;
-    this.oldest = this.oldest + 1 === this.window ? 0 : this.oldest + 1;
+    if (this.recent.size > this.window) forgetOldest(this.recent);
   }
 
   /** An id being appended to the journal now. */
