@@ -7,7 +7,7 @@
  * duplicates and ~1% false positives) still read the index, which stays the authority.
  *
  * Never a false "no" for an id added: ids trimmed from the journal stay in (they only raise the
- * false-positive rate until the next rebuild, see Journal).
+ * false-positive rate until the next rebuild, see known-ids.ts).
  */
 
 /** Bits per id at capacity, and hash functions: ~0.8% false positives when full. */

@@ -39,7 +39,7 @@ export interface MetricsSources {
     readonly unreliablePublishers: number;
     readonly endpoints: readonly { readonly endpoint: string; readonly up: boolean }[];
   };
-  /** Damage found on disk: journal records skipped for a bad checksum, data files quarantined at start-up. */
+  /** Damage found on disk (journal records skipped for a bad checksum, data files quarantined at start-up), and how de-duplication reads the id index. */
   readonly storage?: () => {
     readonly journalCorrupt: number;
     readonly quarantined: number;
