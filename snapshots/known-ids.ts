@@ -15,6 +15,8 @@ export interface KnownIdsStats {
   filterBuilds: number;
   /** Bytes of the filter in use, 0 before the first is built. */
   filterBytes: number;
+  /** Builds that could not read the id index: after one, no more are tried (the index answers as before). */
+  filterBuildFailures: number;
 }
 
 /**
@@ -37,7 +39,13 @@ export class KnownIds {
   /** The filter being filled, if any. */
   private next: IdFilter | null = null;
   private stopped = false;
-  readonly stats: KnownIdsStats = { filterSkips: 0, indexReads: 0, filterBuilds: 0, filterBytes: 0 };
+  readonly stats: KnownIdsStats = {
+    filterSkips: 0,
+    indexReads: 0,
+    filterBuilds: 0,
+    filterBytes: 0,
+    filterBuildFailures: 0,
+  };
 
   constructor(
     private readonly store: Pick<DataStore, 'seqOfId' | 'idsAfter' | 'idCount'>,
@@ -78,7 +86,9 @@ export class KnownIds {
 
   /**
    * Fills a filter from the id index over many turns, then answers from it. Never rejects: a
-   * build that fails (the store closed under it) leaves the previous filter, or none, in use.
+   * build that fails (the store closed under it) leaves the previous filter, or none, in use,
+   * and is counted; no build is tried after one, or every append past the old filter's size
+   * would try again.
    */
   async build(): Promise<void> {
     if (this.next !== null || this.stopped) return;
@@ -87,6 +97,7 @@ export class KnownIds {
       // Room for twice the ids indexed now: the journal keeps growing until it trims.
       next = new IdFilter(2 * this.store.idCount());
     } catch {
+      this.failed();
       return;
     }
     this.next = next;
@@ -107,6 +118,7 @@ export class KnownIds {
       this.stats.filterBytes = next.bytes;
     } catch {
       // The index could not be read: keep answering as before.
+      this.failed();
     } finally {
       this.next = null;
     }
@@ -114,6 +126,11 @@ export class KnownIds {
 
   /** Ends any build: the store is about to close. */
   stop(): void {
+    this.stopped = true;
+  }
+
+  private failed(): void {
+    this.stats.filterBuildFailures++;
     this.stopped = true;
   }
 }

@@ -317,6 +317,12 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
       [],
       (set) => set({}, storage().dedupe.filterBuilds),
     );
+    fromCounters(
+      'statscache_dedupe_filter_build_failures_total',
+      'Id filter builds that could not read the id index (after one, de-duplication reads the index for every new id)',
+      [],
+      (set) => set({}, storage().dedupe.filterBuildFailures),
+    );
     gauge('statscache_dedupe_filter_bytes', 'Memory of the id filter in use (0: not built yet)', [], (set) =>
       set({}, storage().dedupe.filterBytes),
     );

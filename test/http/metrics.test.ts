@@ -89,6 +89,7 @@ describe('GET /metrics', () => {
     expect(skips + (value(all, 'statscache_dedupe_index_reads_total') ?? 0)).toBe(sent);
     expect(skips).toBeGreaterThan(0);
     expect(value(all, 'statscache_dedupe_filter_builds_total')).toBe(1);
+    expect(value(all, 'statscache_dedupe_filter_build_failures_total')).toBe(0);
     expect(value(all, 'statscache_dedupe_filter_bytes')).toBe(128 * 1024);
   });
 

@@ -88,6 +88,16 @@ describe('de-duplication with the id filter (a real LMDB journal, 1 000 ids in m
     expect([...older, ...during].every((id) => known.has(id))).toBe(true);
     expect(known.stats.indexReads - reads).toBe(older.length + during.length);
 
+    // A store that cannot be read (closed under it): one failed build, counted, none after.
+    const { store: closed } = openJournal(dirs);
+    const failing = new KnownIds(closed, 1_000, () => Promise.resolve(), 10);
+    await failing.build();
+    await closed.close();
+    await failing.build();
+    await failing.build();
+    expect(failing.stats.filterBuildFailures).toBe(1);
+    expect(failing.stats.filterBuilds).toBe(1);
+
     const stopped = new KnownIds(store, 1_000, () => Promise.resolve(), 10);
     const half = stopped.build();
     await new Promise((r) => setImmediate(r));
