@@ -64,9 +64,9 @@ const rememberUs = (remember: (id: string) => void) => {
   const used = process.cpuUsage(cpu);
   return (used.user + used.system) / (stream.length - WINDOW);
 };
-const windowRing = () => {
-  const known = new KnownIds(store, WINDOW, () => Promise.resolve());
-  return rememberUs((id) => known.remember(id));
+const windowKnownIds = () => {
+  const ids = new KnownIds(store, WINDOW, () => Promise.resolve());
+  return rememberUs((id) => ids.remember(id));
 };
 const windowSetIterator = () => {
   const recent = new Set<string>();
@@ -78,7 +78,7 @@ const windowSetIterator = () => {
     }
   });
 };
-const ring = [windowRing(), windowRing()];
+const known = [windowKnownIds(), windowKnownIds()];
 const setIterator = [windowSetIterator(), windowSetIterator()];
 console.log(
   JSON.stringify({
@@ -88,7 +88,7 @@ console.log(
     ratio: +(min(index) / min(filter)).toFixed(2),
     filter_build_ms: Math.round(buildMs),
     filter_bytes: journal.known.stats.filterBytes,
-    remember_us_window_full: +min(ring).toFixed(3),
+    remember_us_window_full: +min(known).toFixed(3),
     remember_us_window_full_set_iterator: +min(setIterator).toFixed(3),
   }),
 );
