@@ -299,30 +299,30 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
       [],
       (set) => set({}, storage().quarantined),
     );
-    fromCounters(
-      'statscache_dedupe_index_reads_total',
-      "Reads of the journal's id index to tell a new message from a duplicate (duplicates, filter false positives, and every new id until the filter is built)",
-      [],
-      (set) => set({}, storage().dedupe.indexReads),
-    );
-    fromCounters(
-      'statscache_dedupe_filter_skips_total',
-      'New message ids the in-memory id filter settled without reading the id index',
-      [],
-      (set) => set({}, storage().dedupe.filterSkips),
-    );
-    fromCounters(
-      'statscache_dedupe_filter_builds_total',
-      'Id filters filled from the id index (at start-up, then whenever the last outgrew its size)',
-      [],
-      (set) => set({}, storage().dedupe.filterBuilds),
-    );
-    fromCounters(
-      'statscache_dedupe_filter_build_failures_total',
-      'Id filter builds that could not read the id index (after one, de-duplication reads the index for every new id)',
-      [],
-      (set) => set({}, storage().dedupe.filterBuildFailures),
-    );
+    const dedupeCounters: readonly (readonly [string, string, Exclude<keyof KnownIdsStats, 'filterBytes'>])[] = [
+      [
+        'statscache_dedupe_index_reads_total',
+        "Reads of the journal's id index to tell a new message from a duplicate (duplicates, filter false positives, and every new id until the filter is built)",
+        'indexReads',
+      ],
+      [
+        'statscache_dedupe_filter_skips_total',
+        'New message ids the in-memory id filter settled without reading the id index',
+        'filterSkips',
+      ],
+      [
+        'statscache_dedupe_filter_builds_total',
+        'Id filters filled from the id index (at start-up, then whenever the last outgrew its size)',
+        'filterBuilds',
+      ],
+      [
+        'statscache_dedupe_filter_build_failures_total',
+        'Id filter builds that could not read the id index (none is tried after one; the filter in use, if any, keeps answering)',
+        'filterBuildFailures',
+      ],
+    ];
+    for (const [name, help, stat] of dedupeCounters)
+      fromCounters(name, help, [], (set) => set({}, storage().dedupe[stat]));
     gauge('statscache_dedupe_filter_bytes', 'Memory of the id filter in use (0: not built yet)', [], (set) =>
       set({}, storage().dedupe.filterBytes),
     );
