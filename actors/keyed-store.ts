@@ -128,6 +128,11 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
     this.digest.setContainer(container);
   }
 
+  /** Leaves writes unhashed until the digest is settled from the entries (state-digest.ts, defer()). */
+  deferDigest(): void {
+    this.digest.defer(() => this.map.entries());
+  }
+
   /** Starts a copy-on-write cut: valueAtCut() answers as of now until closeCut(). */
   openCut(): void {
     this.cut = new Map();

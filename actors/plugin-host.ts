@@ -68,4 +68,22 @@ export class PluginHost {
   stop(): void {
     for (const r of this.runtimes) r.stop();
   }
+
+  /** Restore and replay ahead: no digest hashes a write until settleDigests() (state-digest.ts, defer()). */
+  deferDigests(): void {
+    for (const r of this.runtimes) r.deferDigest();
+  }
+
+  /**
+   * Brings every deferred digest up to date, `budget` entries per step with `pause()` between
+   * steps, so a large state is hashed without holding the event loop. A read of a digest
+   * meanwhile settles that one at once; so does one after an abort left the rest deferred.
+   */
+  async settleDigests(budget: number, pause: () => Promise<void>, signal?: AbortSignal): Promise<void> {
+    for (const r of this.runtimes)
+      while (!r.settleDigest(budget)) {
+        if (signal?.aborted) return;
+        await pause();
+      }
+  }
 }

@@ -213,7 +213,24 @@ export class PluginRuntime {
     return this.log.position;
   }
 
-  /** The state digest (see state-digest.ts): O(containers), no walk of the state. */
+  /** Restore and replay ahead: writes go unhashed until settleDigest() (state-digest.ts, defer()). */
+  deferDigest(): void {
+    this.state.rows.deferDigest();
+    for (const s of this.storeList) s.deferDigest();
+  }
+
+  /** Whether some container's digest still waits for its settle (state-digest.ts, defer()). */
+  get digestDeferred(): boolean {
+    return this.digests.some((d) => d.deferred);
+  }
+
+  /** Hashes up to `budget` entries of a deferred digest; true once it is up to date. */
+  settleDigest(budget: number): boolean {
+    for (const d of this.digests) if (!d.settleSome(budget)) return false;
+    return true;
+  }
+
+  /** The state digest (see state-digest.ts): O(containers), no walk of the state once settled. */
   get digest(): string {
     return formatDigest(this.digests);
   }

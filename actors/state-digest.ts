@@ -2,8 +2,9 @@
  * An order-independent fingerprint of a plugin's state: the XOR of a 64-bit hash of every
  * (container, key, value) it holds. A write XORs the old entry's hash out and the new one's in
  * (lazily for overwrites: see StateDigest), so the digest costs O(size of one value) per key
- * written per epoch, and a read folds at most FOLD_AFTER pending keys; a restore rebuilds it through
- * the same path. Replicas fed the same messages hold the same entries,
+ * written per epoch, and a read folds at most FOLD_AFTER pending keys. Through restore and
+ * replay it is deferred instead: writes go unhashed, and each entry is hashed once at the end
+ * (defer()). Replicas fed the same messages hold the same entries,
  * whatever order or batching they were applied in, so equal digests mean equal state (up to
  * 2^-64 collisions) and unequal digests are divergence worth an alert.
  *
@@ -126,9 +127,23 @@ function hashEntry(container: number, key: string, value: unknown): void {
  */
 const FOLD_AFTER = 4096;
 
+/** The entries a deferred digest is rebuilt from: the container's own, as (key, value). */
+export type DigestSource = () => Iterator<[string, unknown]>;
+
 export class StateDigest {
   private hiValue = 0;
   private loValue = 0;
+  /**
+   * While set, writes are not hashed at all: the digest is rebuilt from the entries, once, by
+   * settleSome() or on the first read. Restore and replay write each key of a large state once
+   * or a few times and nobody reads the digest meanwhile, so one hash per entry at the end
+   * replaces one or two per write.
+   */
+  private deferredFrom: DigestSource | null = null;
+  /** A settle in progress: its entries so far, and how many writes there had been when it began. */
+  private settling: { entries: Iterator<[string, unknown]>; hi: number; lo: number; writes: number } | null = null;
+  /** Writes while deferred: a settle spread over turns starts over when one lands between its steps. */
+  private deferredWrites = 0;
   /** Container number mixed into every entry's hash (the runtime's change-log number). */
   private container = 0;
   /**
@@ -146,19 +161,64 @@ export class StateDigest {
   private keys: string[] = new Array(64).fill('');
 
   get hi(): number {
+    this.settleSome(Number.POSITIVE_INFINITY);
     this.fold();
     return this.hiValue;
   }
 
   get lo(): number {
+    this.settleSome(Number.POSITIVE_INFINITY);
     this.fold();
     return this.loValue;
   }
 
+  /** Whether writes go unhashed until a settle (see defer()). */
+  get deferred(): boolean {
+    return this.deferredFrom !== null;
+  }
+
   /** Changes the container number; entries hashed so far keep theirs (fold first). */
   setContainer(container: number): void {
-    this.fold();
+    if (this.deferredFrom === null) this.fold();
     this.container = container;
+  }
+
+  /** Stops hashing writes; the digest is rebuilt from `source` by settleSome() or on the next read. */
+  defer(source: DigestSource): void {
+    this.fold();
+    this.deferredFrom = source;
+    this.settling = null;
+  }
+
+  /**
+   * Hashes up to `budget` entries of a deferred digest (a settle spread over event-loop turns);
+   * true once it is up to date. A write between two steps starts the settle over: the entries
+   * already hashed may be the ones it changed.
+   */
+  settleSome(budget: number): boolean {
+    const source = this.deferredFrom;
+    if (source === null) return true;
+    let run = this.settling;
+    if (run === null || run.writes !== this.deferredWrites) {
+      run = { entries: source(), hi: 0, lo: 0, writes: this.deferredWrites };
+      this.settling = run;
+    }
+    for (let n = 0; n < budget; n++) {
+      const next = run.entries.next();
+      if (next.done === true) {
+        this.deferredFrom = null;
+        this.settling = null;
+        this.hiValue = run.hi >>> 0;
+        this.loValue = run.lo >>> 0;
+        return true;
+      }
+      const [key, value] = next.value;
+      if (value === undefined) continue;
+      hashEntry(this.container, key, value);
+      run.hi ^= lb;
+      run.lo ^= la;
+    }
+    return false;
   }
 
   /**
@@ -168,6 +228,10 @@ export class StateDigest {
    * the change log, not one per write (each of which the GC would otherwise copy and promote).
    */
   touch(key: string, previous: unknown, next: unknown): string {
+    if (this.deferredFrom !== null) {
+      this.deferredWrites++;
+      return key;
+    }
     if (next === undefined) {
       this.touchRemoval(key, previous);
       return key;
@@ -201,6 +265,10 @@ export class StateDigest {
   /** Call when `key` is deleted, with its value then: its entry leaves the digest at once. */
   touchRemoval(key: string, previous: unknown): void {
     if (previous === undefined) return;
+    if (this.deferredFrom !== null) {
+      this.deferredWrites++;
+      return;
+    }
     if (this.pending.size > 0) {
       const at = this.pending.get(key);
       if (at !== undefined) {
@@ -218,6 +286,10 @@ export class StateDigest {
   /** XORs the entry in (or out: XOR is its own inverse) at once. Undefined values are absent entries. */
   toggle(container: number, key: string, value: unknown): void {
     if (value === undefined) return;
+    if (this.deferredFrom !== null) {
+      this.deferredWrites++;
+      return;
+    }
     hashEntry(container, key, value);
     this.hiValue = (this.hiValue ^ lb) >>> 0;
     this.loValue = (this.loValue ^ la) >>> 0;

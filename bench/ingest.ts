@@ -52,6 +52,9 @@ const parseDispatchMs = time(() => {
   for (const [, body] of frames) dispatch(JSON.parse(body!.toString()));
 });
 const service = Service.build({ config, logger });
+// As a running service: recovery (nothing to replay) settles the digests, which from then on
+// hash every write; without it they would stay deferred and ingest would skip that work.
+await service.recover();
 // ingest() holds messages until start(); accept() is the same path after decoding, so decode here.
 const { decodeFrames, frameLimits } = await import('../src/decode-frames.js');
 const limits = frameLimits(config, () => Date.now() / 1000);

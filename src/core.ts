@@ -65,6 +65,9 @@ export function assembleCore(options: CoreOptions): Core {
   const { config, store, events = {} } = options;
   const nowSeconds = () => options.now() / 1000;
   const host = buildPluginHost(config, options.plugins, events.pluginError ?? (() => {}), events.lifecycle);
+  // Restore and replay write every key once or more and nobody reads a digest meanwhile: each is
+  // hashed once, from the entries, when recovery settles it (or at its first read).
+  host.deferDigests();
   const restored =
     options.restore === undefined || options.restore === true
       ? restore(host.runtimes, store)

@@ -64,6 +64,8 @@ export interface ServiceOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Main-thread µs per replayed entry from which the replay thread takes over (startup-replay.ts; tests pin it). */
   readonly replayThreadWorthUs?: number;
+  /** Entries hashed per event-loop turn when recovery settles the deferred digests (tests make it small). */
+  readonly digestSettleStep?: number;
   /**
    * Called once if intake can no longer work (a bus receive loop ended while running); the CLI
    * stops and exits non-zero so a supervisor restarts the process. /healthz fails from then on.
@@ -87,6 +89,8 @@ const INGEST_SLICE_MS = 2;
 /** Most bus messages accepted in one event-loop turn: they are applied together once their journal batch commits. */
 const INGEST_TURN_MESSAGES = 128;
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** Entries hashed per event-loop turn when the digests deferred through restore and replay settle: a few ms. */
+const DIGEST_SETTLE_STEP = 10_000;
 
 /**
  * The whole service. build() validates plugins and restores the newest good snapshot;
@@ -149,6 +153,7 @@ export class Service {
   /** The start-up backfill while it runs past the ready bound (in the background); null otherwise. */
   private startupFill: Promise<void> | null = null;
   private readonly endpointLog: ReturnType<typeof throttled>;
+  private readonly digestSettleStep: number;
 
   private constructor(
     readonly config: Config,
@@ -161,6 +166,7 @@ export class Service {
     // An endpoint that keeps failing retries every second: one line a minute per endpoint is enough.
     this.endpointLog = throttled(() => this.clock.now(), 60_000, 1);
     this.onFatal = options.onFatal;
+    this.digestSettleStep = options.digestSettleStep ?? DIGEST_SETTLE_STEP;
     const core = assembleCore({
       config,
       store,
@@ -500,6 +506,7 @@ export class Service {
     this.phase = 'replaying';
     this.host.replaying();
     await this.recovery.replay(this.restored.meta?.journalSeq ?? 0, this.restored.meta !== null);
+    await this.host.settleDigests(this.digestSettleStep, nextTurn, this.abort.signal);
     this.host.live();
     const { config, log } = this;
     if (config.datagrepper && !this.abort.signal.aborted) {

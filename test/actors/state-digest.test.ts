@@ -189,3 +189,80 @@ describe('state digest against a rebuild', () => {
     expect(live.size).toBeGreaterThan(100);
   });
 });
+
+describe('a deferred digest', () => {
+  /** The same deterministic mix of writes (new keys, overwrites, deletes, rollbacks) on every store it is given. */
+  function drive(stores: readonly KeyedStore<unknown>[], rounds: number, seed: number, between: () => void): void {
+    let s = seed;
+    const next = (n: number) => {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+      return (s >>> 8) % n;
+    };
+    for (let round = 0; round < rounds; round++) {
+      for (const st of stores) st.beginMessage();
+      for (let i = 0; i < 300; i++) {
+        const key = `k${next(round % 2 === 0 ? 5000 : 200)}`;
+        const op = next(10);
+        const value = op < 6 ? { n: next(5), round } : next(3);
+        for (const st of stores) {
+          if (op < 8) st.set(key, value);
+          else st.delete(key);
+        }
+      }
+      for (const st of stores) {
+        if (round % 4 === 3) st.rollback();
+        else st.endMessage();
+      }
+      between();
+    }
+  }
+
+  it('equals the digest kept write by write, settled at its first read, in steps, or in steps with writes between them', () => {
+    const kept = new KeyedStore<unknown>();
+    const onRead = new KeyedStore<unknown>();
+    const stepped = new KeyedStore<unknown>();
+    const interrupted = new KeyedStore<unknown>();
+    for (const st of [onRead, stepped, interrupted]) st.deferDigest();
+    // Restored entries first (load: no change log), as a restore does.
+    for (let i = 0; i < 2000; i++) for (const st of [kept, onRead, stepped, interrupted]) st.load(`r${i}`, { r: i });
+    let steps = 0;
+    drive([kept, onRead, stepped, interrupted], 30, 11, () => {
+      // A settle step between messages: each message's writes start it over.
+      if (!interrupted.digest.settleSome(500)) steps++;
+    });
+    expect(steps).toBeGreaterThan(0);
+    expect(onRead.digest.deferred && stepped.digest.deferred && interrupted.digest.deferred).toBe(true);
+    let stepCount = 0;
+    while (!stepped.digest.settleSome(250)) stepCount++;
+    expect(stepCount).toBeGreaterThan(4);
+    expect(stepped.digest.deferred).toBe(false);
+    const want = formatDigest([kept.digest]);
+    expect(formatDigest([stepped.digest])).toBe(want);
+    // Read while deferred (and mid-settle for `interrupted`): settled there and then.
+    expect(formatDigest([onRead.digest])).toBe(want);
+    expect(formatDigest([interrupted.digest])).toBe(want);
+    expect(onRead.digest.deferred || interrupted.digest.deferred).toBe(false);
+    // Once settled, writes are hashed one by one again and the four stay equal.
+    drive([kept, onRead, stepped, interrupted], 12, 5, () => {});
+    const after = formatDigest([kept.digest]);
+    expect(after).not.toBe(want);
+    for (const st of [onRead, stepped, interrupted]) expect(formatDigest([st.digest])).toBe(after);
+  });
+
+  it('writes while deferred are not hashed', () => {
+    const store = new KeyedStore<unknown>();
+    store.deferDigest();
+    const hash = vi.spyOn(StateDigest.prototype, 'toggle');
+    try {
+      for (let i = 0; i < 100; i++) store.set(`k${i}`, { i });
+      for (let i = 0; i < 50; i++) store.delete(`k${i}`);
+      expect(hash).not.toHaveBeenCalled();
+    } finally {
+      hash.mockRestore();
+    }
+    expect(store.digest.settleSome(Number.POSITIVE_INFINITY)).toBe(true);
+    const fresh = new KeyedStore<unknown>();
+    for (const [k, v] of store.entries()) fresh.load(k, v);
+    expect(formatDigest([store.digest])).toBe(formatDigest([fresh.digest]));
+  });
+});
