@@ -65,6 +65,7 @@ export class DataStore {
   private readonly journal: Database<Uint8Array, number>;
   /** The journal again, read through LMDB's shared buffer (journalAfter). */
   private readonly journalShared: Database<Uint8Array, number>;
+  private readonly snapshotsShared: Database<Uint8Array, SnapshotKey>;
   /** Size of the value the shared handle last read (its buffer is larger than the value). */
   private sharedSize = 0;
   private readonly ids: Database<number, string>;
@@ -99,6 +100,19 @@ export class DataStore {
         },
       },
     } as object);
+    // The same for snapshot entries: a restore reads every one once and decodes it in place.
+    this.snapshotsShared = this.root.openDB<Uint8Array, SnapshotKey>('snapshot', {
+      encoding: 'binary',
+      encoder: {
+        encode: (): never => {
+          throw new Error('the shared snapshot handle is read-only');
+        },
+        decode: (bytes: Uint8Array, size: number) => {
+          this.sharedSize = size;
+          return bytes;
+        },
+      },
+    } as object);
     this.ids = this.root.openDB<number, string>('journal-ids', { encoding: 'ordered-binary' });
     this.times = this.root.openDB<Uint8Array, [number, number]>('journal-time', { encoding: 'binary' });
   }
@@ -118,6 +132,21 @@ export class DataStore {
     for (const { key, value } of this.snapshots.getRange(pluginRange(slot, ident))) {
       const [, , , store, k] = key as [number, 'e', string, string, string];
       yield { store, key: k, value };
+    }
+  }
+
+  /**
+   * Each entry of a plugin in a slot, passed to `read` as the first `size` bytes of a buffer
+   * LMDB reuses for the next entry (`read` must not keep it): no copy of each value.
+   */
+  forEachEntry(
+    slot: number,
+    ident: string,
+    read: (store: string, key: string, bytes: Uint8Array, size: number) => void,
+  ): void {
+    for (const { key, value } of this.snapshotsShared.getRange(pluginRange(slot, ident))) {
+      const k = key as [number, 'e', string, string, string];
+      read(k[3], k[4], value, this.sharedSize);
     }
   }
 

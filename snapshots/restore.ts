@@ -91,20 +91,20 @@ function checkVersion(runtime: PluginRuntime, record: PluginRecord): void {
 function readStored(ident: string, slot: number, store: DataStore): StoredState {
   const rows = new Map<string, unknown>();
   const stores: Record<string, Map<string, unknown>> = {};
-  for (const entry of store.entries(slot, ident)) {
+  store.forEachEntry(slot, ident, (name, key, bytes, size) => {
     let value: unknown;
     try {
-      value = decodeChecked(entry.value);
+      value = decodeChecked(bytes, size);
     } catch (err) {
       throw new StatscacheError(
         'SC_SNAPSHOT_UNREADABLE',
-        `slot ${slot}, plugin "${ident}", store "${entry.store}", key ${JSON.stringify(entry.key)}: ${(err as Error).message}`,
+        `slot ${slot}, plugin "${ident}", store "${name}", key ${JSON.stringify(key)}: ${(err as Error).message}`,
         { cause: err },
       );
     }
-    if (entry.store === 'rows') rows.set(entry.key, value);
-    else (stores[entry.store] ??= new Map()).set(entry.key, value);
-  }
+    if (name === 'rows') rows.set(key, value);
+    else (stores[name] ??= new Map()).set(key, value);
+  });
   return { rows, stores };
 }
 
