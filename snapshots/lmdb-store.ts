@@ -333,9 +333,11 @@ export class DataStore {
   walk(): Record<string, number> {
     const counts: Record<string, number> = { names: 0 };
     for (const _ of this.root.getKeys()) counts['names'] = (counts['names'] ?? 0) + 1;
+    // The shared-buffer handles: each value is still read in full (a damaged page faults
+    // here, in the checker), into LMDB's one reused buffer instead of a copy of its own.
     const dbs = [
-      ['snapshot', this.snapshots],
-      ['journal', this.journal],
+      ['snapshot', this.snapshotsShared],
+      ['journal', this.journalShared],
       ['journal-ids', this.ids],
       ['journal-time', this.times],
     ] as unknown as [string, Database<unknown, Key>][];
