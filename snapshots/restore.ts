@@ -1,6 +1,6 @@
 import { StatscacheError } from '../actors/errors.js';
 import type { StoredState } from '../actors/plugin-api.js';
-import type { PluginRuntime } from '../actors/plugin-runtime.js';
+import type { LoadedEntries, LoadedState, PluginRuntime } from '../actors/plugin-runtime.js';
 import { decodeChecked } from './codec.js';
 import { metaProblem, type PluginRecord, type SnapshotMeta } from './format.js';
 import type { DataStore } from './lmdb-store.js';
@@ -46,7 +46,7 @@ export function restore(runtimes: readonly PluginRuntime[], store: DataStore): R
   candidates.sort((a, b) => b.meta.generation - a.meta.generation);
 
   for (const { slot, meta } of candidates) {
-    let states: Map<PluginRuntime, StoredState>;
+    let states: Map<PluginRuntime, LoadedState>;
     const migrated: string[] = [];
     try {
       states = new Map();
@@ -56,7 +56,8 @@ export function restore(runtimes: readonly PluginRuntime[], store: DataStore): R
         checkVersion(runtime, record);
         const stored = readStored(runtime.ident, slot, store);
         checkCounts(runtime.ident, record, stored);
-        const state = record.version < runtime.plugin.version ? migrate(runtime, stored, record.version) : stored;
+        const state =
+          record.version < runtime.plugin.version ? fromMaps(migrate(runtime, toMaps(stored), record.version)) : stored;
         if (state !== stored) migrated.push(runtime.ident);
         validateRows(runtime.ident, state);
         states.set(runtime, state);
@@ -88,9 +89,15 @@ function checkVersion(runtime: PluginRuntime, record: PluginRecord): void {
   }
 }
 
-function readStored(ident: string, slot: number, store: DataStore): StoredState {
-  const rows = new Map<string, unknown>();
-  const stores: Record<string, Map<string, unknown>> = {};
+/** Keys and values side by side, filled as read (a Map per container cost a hash and its growth per entry, twice over with the load). */
+interface Filling {
+  readonly keys: string[];
+  readonly values: unknown[];
+}
+
+function readStored(ident: string, slot: number, store: DataStore): LoadedState {
+  const rows: Filling = { keys: [], values: [] };
+  const stores: Record<string, Filling> = {};
   store.forEachEntry(slot, ident, (name, key, bytes, size) => {
     let value: unknown;
     try {
@@ -102,16 +109,36 @@ function readStored(ident: string, slot: number, store: DataStore): StoredState 
         { cause: err },
       );
     }
-    if (name === 'rows') rows.set(key, value);
-    else (stores[name] ??= new Map()).set(key, value);
+    // LMDB hands a plugin's entries in key order, each key once: no lookup needed.
+    const into = name === 'rows' ? rows : (stores[name] ??= { keys: [], values: [] });
+    into.keys.push(key);
+    into.values.push(value);
   });
   return { rows, stores };
 }
 
-function checkCounts(ident: string, record: PluginRecord, stored: StoredState): void {
+/** The Maps a plugin's migrate hook is given (plugin-api.ts, StoredState). */
+function toMaps(state: LoadedState): StoredState {
+  const map = (e: LoadedEntries) => new Map(e.keys.map((k, i) => [k, e.values[i]] as [string, unknown]));
+  return {
+    rows: map(state.rows),
+    stores: Object.fromEntries(Object.entries(state.stores).map(([name, e]) => [name, map(e)])),
+  };
+}
+
+/** A migrate hook's answer, as load() takes it. */
+function fromMaps(state: StoredState): LoadedState {
+  const entries = (m: Map<string, unknown>): LoadedEntries => ({ keys: [...m.keys()], values: [...m.values()] });
+  return {
+    rows: entries(state.rows),
+    stores: Object.fromEntries(Object.entries(state.stores).map(([name, m]) => [name, entries(m)])),
+  };
+}
+
+function checkCounts(ident: string, record: PluginRecord, stored: LoadedState): void {
   if (!record.entries) return;
   for (const [name, want] of Object.entries(record.entries)) {
-    const got = name === 'rows' ? stored.rows.size : (stored.stores[name]?.size ?? 0);
+    const got = name === 'rows' ? stored.rows.keys.length : (stored.stores[name]?.keys.length ?? 0);
     if (got !== want)
       throw new StatscacheError(
         'SC_SNAPSHOT_UNREADABLE',
@@ -139,9 +166,11 @@ function migrate(runtime: PluginRuntime, stored: StoredState, from: number): Sto
   }
 }
 
-function validateRows(ident: string, stored: StoredState): void {
-  for (const [key, row] of stored.rows) {
-    const ts = (row as { timestamp?: unknown } | null)?.timestamp;
+function validateRows(ident: string, stored: LoadedState): void {
+  const { keys, values } = stored.rows;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i];
+    const ts = (values[i] as { timestamp?: unknown } | null)?.timestamp;
     if (typeof ts !== 'number' || !Number.isFinite(ts)) {
       throw new StatscacheError(
         'SC_SNAPSHOT_UNREADABLE',
