@@ -65,8 +65,9 @@ export class DataStore {
   private readonly journal: Database<Uint8Array, number>;
   /** The journal again, read through LMDB's shared buffer (journalAfter). */
   private readonly journalShared: Database<Uint8Array, number>;
+  /** The snapshot table again, read the same way (forEachEntry, walk). */
   private readonly snapshotsShared: Database<Uint8Array, SnapshotKey>;
-  /** Size of the value the shared handle last read (its buffer is larger than the value). */
+  /** Size of the value a shared handle last read (its buffer is larger than the value). */
   private sharedSize = 0;
   private readonly ids: Database<number, string>;
   private readonly times: Database<Uint8Array, [number, number]>;
