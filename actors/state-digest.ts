@@ -227,7 +227,8 @@ export class StateDigest {
    * was first written with, so a counter bumped on every message keeps one key string alive in
    * the change log, not one per write (each of which the GC would otherwise copy and promote).
    * While deferred, always `key`: that bookkeeping is the pending map's, which a deferred digest
-   * does not keep (tried: no fewer instructions per replayed message, 394 k against 399 k).
+   * does not keep (tried: 1% fewer instructions per replayed message, 394 k against 399 k, and
+   * no difference in replay time).
    */
   touch(key: string, previous: unknown, next: unknown): string {
     if (this.deferredFrom !== null) {
