@@ -87,35 +87,31 @@ export class DataStore {
     });
     this.snapshots = this.root.openDB<Uint8Array, SnapshotKey>('snapshot', { encoding: 'binary' });
     this.journal = this.root.openDB<Uint8Array, number>('journal', { encoding: 'binary' });
-    // A handle with a decoder that copies nothing: range reads then hand it LMDB's one shared
-    // read buffer instead of a fresh ArrayBuffer per value (replay reads every record once).
-    this.journalShared = this.root.openDB<Uint8Array, number>('journal', {
-      encoding: 'binary',
-      encoder: {
-        encode: (): never => {
-          throw new Error('the shared journal handle is read-only');
-        },
-        decode: (bytes: Uint8Array, size: number) => {
-          this.sharedSize = size;
-          return bytes;
-        },
-      },
-    } as object);
-    // The same for snapshot entries: a restore reads every one once and decodes it in place.
-    this.snapshotsShared = this.root.openDB<Uint8Array, SnapshotKey>('snapshot', {
-      encoding: 'binary',
-      encoder: {
-        encode: (): never => {
-          throw new Error('the shared snapshot handle is read-only');
-        },
-        decode: (bytes: Uint8Array, size: number) => {
-          this.sharedSize = size;
-          return bytes;
-        },
-      },
-    } as object);
+    // Replay reads every journal record once, and restore every snapshot entry of a generation.
+    this.journalShared = this.sharedReader<number>('journal');
+    this.snapshotsShared = this.sharedReader<SnapshotKey>('snapshot');
     this.ids = this.root.openDB<number, string>('journal-ids', { encoding: 'ordered-binary' });
     this.times = this.root.openDB<Uint8Array, [number, number]>('journal-time', { encoding: 'binary' });
+  }
+
+  /**
+   * A read-only handle on `name` whose decoder copies nothing: range reads then hand it LMDB's
+   * one shared read buffer (and the value's size, in sharedSize) instead of a fresh
+   * ArrayBuffer per value.
+   */
+  private sharedReader<K extends Key>(name: string): Database<Uint8Array, K> {
+    return this.root.openDB<Uint8Array, K>(name, {
+      encoding: 'binary',
+      encoder: {
+        encode: (): never => {
+          throw new Error(`the shared ${name} handle is read-only`);
+        },
+        decode: (bytes: Uint8Array, size: number) => {
+          this.sharedSize = size;
+          return bytes;
+        },
+      },
+    } as object);
   }
 
   // ── snapshot slots ────────────────────────────────────────────────────────────
