@@ -20,12 +20,6 @@ export const MAX_SLOTS = 16;
 
 type SnapshotKey = [number, 'm'] | [number, 'e', string, string, string];
 
-export interface StoredEntry {
-  readonly store: string;
-  readonly key: string;
-  readonly value: Uint8Array;
-}
-
 /** One journal record to append. */
 export interface JournalAppend {
   readonly seq: number;
@@ -123,13 +117,6 @@ export class DataStore {
   /** Slots that have a meta record. */
   slots(): number[] {
     return Array.from({ length: MAX_SLOTS }, (_, i) => i).filter((s) => this.readSlotMeta(s) !== undefined);
-  }
-
-  *entries(slot: number, ident: string): Generator<StoredEntry> {
-    for (const { key, value } of this.snapshots.getRange(pluginRange(slot, ident))) {
-      const [, , , store, k] = key as [number, 'e', string, string, string];
-      yield { store, key: k, value };
-    }
   }
 
   /**

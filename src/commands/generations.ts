@@ -51,18 +51,16 @@ export function readGeneration(
   const errors: string[] = [];
   for (const ident of only ?? Object.keys(meta.plugins)) {
     const stored: PluginState = { rows: [], stores: {} };
-    for (const entry of store.entries(slot, ident)) {
+    store.forEachEntry(slot, ident, (name, key, bytes, size) => {
       let value: unknown;
       try {
-        value = decodeChecked(entry.value);
+        value = decodeChecked(bytes, size);
       } catch (err) {
-        errors.push(
-          `plugin "${ident}", store "${entry.store}", key ${JSON.stringify(entry.key)}: ${(err as Error).message}`,
-        );
-        continue;
+        errors.push(`plugin "${ident}", store "${name}", key ${JSON.stringify(key)}: ${(err as Error).message}`);
+        return;
       }
-      (entry.store === 'rows' ? stored.rows : (stored.stores[entry.store] ??= [])).push([entry.key, value]);
-    }
+      (name === 'rows' ? stored.rows : (stored.stores[name] ??= [])).push([key, value]);
+    });
     for (const [name, want] of Object.entries(meta.plugins[ident]?.entries ?? {})) {
       const got = name === 'rows' ? stored.rows.length : (stored.stores[name]?.length ?? 0);
       if (got !== want)
