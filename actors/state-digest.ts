@@ -289,10 +289,6 @@ export class StateDigest {
   /** XORs the entry in (or out: XOR is its own inverse) at once. Undefined values are absent entries. */
   toggle(container: number, key: string, value: unknown): void {
     if (value === undefined) return;
-    if (this.deferredFrom !== null) {
-      this.deferredWrites++;
-      return;
-    }
     hashEntry(container, key, value);
     this.hiValue = (this.hiValue ^ lb) >>> 0;
     this.loValue = (this.loValue ^ la) >>> 0;
