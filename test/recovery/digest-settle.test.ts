@@ -42,21 +42,36 @@ describe('digests deferred through restore and replay', () => {
     const reader = Service.build({ config, logger: silent, digestSettleStep: 50 });
     // The snapshot is restored with every digest deferred.
     expect(reader.host.runtimes.every((r) => r.digestDeferred)).toBe(true);
-    const settle = vi.spyOn(StateDigest.prototype, 'settleSome');
+    // Event-loop turns, counted by a chain of setImmediate callbacks; each unfinished settle step
+    // notes the count it ran at.
     let turns = 0;
-    const ticker = setInterval(() => turns++, 0);
+    let counting = true;
+    const tick = () => {
+      turns++;
+      if (counting) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const stepTurns: number[] = [];
+    const original = StateDigest.prototype.settleSome;
+    const settle = vi.spyOn(StateDigest.prototype, 'settleSome').mockImplementation(function (
+      this: StateDigest,
+      budget,
+    ) {
+      const done = original.call(this, budget);
+      if (!done) stepTurns.push(turns);
+      return done;
+    });
     try {
       await reader.recover();
     } finally {
-      clearInterval(ticker);
+      counting = false;
+      settle.mockRestore();
     }
-    const steps = settle.mock.results.filter((r) => r.value === false).length;
-    settle.mockRestore();
     expect(reader.counters.replayed).toBe(1500);
     expect(reader.host.runtimes.some((r) => r.digestDeferred)).toBe(false);
-    // Settled in steps of 50 entries, with the event loop running in between.
-    expect(steps).toBeGreaterThan(20);
-    expect(turns).toBeGreaterThan(0);
+    // Settled in steps of 50 entries, each in an event-loop turn of its own.
+    expect(stepTurns.length).toBeGreaterThan(20);
+    for (let i = 1; i < stepTurns.length; i++) expect(stepTurns[i]).toBeGreaterThan(stepTurns[i - 1] as number);
     expect(digests(reader)).toEqual(kept);
     await reader.close();
   });
