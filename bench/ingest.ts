@@ -51,7 +51,7 @@ const dispatch = (record: unknown) => {
 const parseDispatchMs = time(() => {
   for (const [, body] of frames) dispatch(JSON.parse(body!.toString()));
 });
-const service = Service.build({ config, logger });
+const service = await Service.build({ config, logger });
 // As a running service: recovery (nothing to replay) settles the digests, which from then on
 // hash every write; without it they would stay deferred and ingest would skip that work.
 await service.recover();
@@ -78,7 +78,7 @@ await service.close();
 // Replay: a fresh process state restores nothing newer than the first snapshot... start empty instead.
 rmSync(join(dir, 'statscache.lmdb'), { force: true });
 const replayDir = mkdtempSync(join(tmpdir(), 'statscache-bench-replay-'));
-const writer = Service.build({ config: loadConfig({ env: {}, flags: { dataDir: replayDir, port: 0 } }), logger });
+const writer = await Service.build({ config: loadConfig({ env: {}, flags: { dataDir: replayDir, port: 0 } }), logger });
 for (const f of frames) {
   const r = decodeFrames(f, limits);
   if (r.ok) writer.accept(r.envelope);
@@ -87,7 +87,7 @@ await writer.settled();
 await writer.close(); // journal only, no snapshot: the next start replays everything
 /** recover() of the whole journal; the reader closes without a snapshot, so the next one replays it all again. */
 const replayOnce = async (replayThread: boolean) => {
-  const reader = Service.build({
+  const reader = await Service.build({
     config: loadConfig({ env: {}, flags: { dataDir: replayDir, port: 0, replayThread } }),
     logger,
   });

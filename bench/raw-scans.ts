@@ -39,7 +39,7 @@ async function run(dist: string): Promise<void> {
   const { Service } = (await import(join(dist, 'src/service.js'))) as typeof import('../src/service.js');
   const { builtinPlugins } = (await import(join(dist, 'plugins/index.js'))) as typeof import('../plugins/index.js');
   const dir = mkdtempSync(join(tmpdir(), 'statscache-bench-scans-'));
-  const service = Service.build({
+  const service = await Service.build({
     config: loadConfig({
       env: {},
       flags: { port: 0, bind: ['tcp://127.0.0.1:*'], dataDir: dir, snapshotInterval: 3600 },

@@ -77,7 +77,7 @@ async function run(chunked: boolean) {
   const snapshotChunk: Pick<SnapshotterOptions, 'chunkMs' | 'chunkEntries' | 'turnClock'> = chunked
     ? { turnClock: processCpuMs }
     : { chunkMs: Number.POSITIVE_INFINITY, chunkEntries: Number.POSITIVE_INFINITY, turnClock: processCpuMs };
-  const service = Service.build({ config, logger: createLogger('silent'), plugins: [perUser], snapshotChunk });
+  const service = await Service.build({ config, logger: createLogger('silent'), plugins: [perUser], snapshotChunk });
   await service.start();
   const heap = () => {
     (globalThis as { gc?: () => void }).gc?.();
@@ -165,7 +165,7 @@ async function run(chunked: boolean) {
   // Timed from build(): it checks the data file and loads the snapshot; recover() replays the
   // journal after it and settles the digests. An operator waits for both.
   const t = performance.now();
-  const restored = Service.build({ config, logger: createLogger('silent'), plugins: [perUser] });
+  const restored = await Service.build({ config, logger: createLogger('silent'), plugins: [perUser] });
   const built = performance.now();
   await restored.recover();
   const restoreMs = Math.round(performance.now() - t);

@@ -53,15 +53,97 @@ export function decodeUnchecked(bytes: Uint8Array): unknown {
 export class ChecksumError extends Error {}
 
 /**
+ * What is wrong with a value framed by encodeChecked (too short, or its checksum does not
+ * match its bytes), or null when it is intact. `end` bounds the value inside `bytes`, as in
+ * decodeChecked.
+ */
+export function checksumProblem(bytes: Uint8Array, end = bytes.byteLength): string | null {
+  if (end <= CHECK_BYTES) return `value of ${end} bytes is too short to hold a checksum`;
+  const check = checksumOf(bytes.subarray(CHECK_BYTES, end));
+  // Compared byte by byte: no string is made of the stored checksum.
+  for (let i = 0; i < CHECK_BYTES; i++)
+    if (bytes[i] !== check.charCodeAt(i)) return 'checksum mismatch (corrupted or torn value)';
+  return null;
+}
+
+/**
  * Verifies the checksum, then decodes; throws ChecksumError or a decode error. `end` bounds the
  * value inside `bytes` (LMDB's shared read buffer holds the current value at its start): it is
  * read in place, no copy and no view made, and nothing decoded refers to it afterwards.
  */
 export function decodeChecked(bytes: Uint8Array, end = bytes.byteLength): unknown {
-  if (end <= CHECK_BYTES) throw new ChecksumError(`value of ${end} bytes is too short to hold a checksum`);
-  const check = checksumOf(bytes.subarray(CHECK_BYTES, end));
-  // Compared byte by byte: no string is made of the stored checksum.
-  for (let i = 0; i < CHECK_BYTES; i++)
-    if (bytes[i] !== check.charCodeAt(i)) throw new ChecksumError('checksum mismatch (corrupted or torn value)');
-  return unpacker.unpack(bytes, { start: CHECK_BYTES, end });
+  const problem = checksumProblem(bytes, end);
+  if (problem !== null) throw new ChecksumError(problem);
+  return unpacker.unpack(bytes, { start: CHECKED_BODY_START, end });
+}
+
+/**
+ * Decodes msgpack values laid end to end (a SequenceWriter's output), in order. Byte strings
+ * are copied out: nothing decoded keeps `bytes` alive.
+ */
+export function decodeSequence(bytes: Uint8Array, each: (value: unknown) => void): void {
+  unpacker.unpackMultiple(bytes, (value: unknown) => {
+    each(value);
+  });
+}
+
+/**
+ * Lays msgpack values end to end in one growing buffer: strings it encodes itself, and the
+ * bodies of values framed by encodeChecked copied as they are (already msgpack, so they are
+ * never decoded on the writer's side).
+ */
+export class SequenceWriter {
+  private buffer = Buffer.allocUnsafe(1 << 16);
+  /** Bytes written since the last take(). */
+  length = 0;
+
+  string(value: string): void {
+    // A msgpack str header is at most 5 bytes; UTF-8 takes at most 3 bytes per UTF-16 unit.
+    this.reserve(5 + 3 * value.length);
+    const b = this.buffer;
+    const at = this.length;
+    // Written after a 5-byte gap, then moved back when the header turns out shorter.
+    const n = b.write(value, at + 5, 'utf8');
+    let head: number;
+    if (n < 32) {
+      b[at] = 0xa0 | n;
+      head = 1;
+    } else if (n < 0x100) {
+      b[at] = 0xd9;
+      b[at + 1] = n;
+      head = 2;
+    } else if (n < 0x10000) {
+      b[at] = 0xda;
+      b.writeUInt16BE(n, at + 1);
+      head = 3;
+    } else {
+      b[at] = 0xdb;
+      b.writeUInt32BE(n, at + 1);
+      head = 5;
+    }
+    if (head < 5) b.copy(b, at + head, at + 5, at + 5 + n);
+    this.length = at + head + n;
+  }
+
+  /** The msgpack body of a value framed by encodeChecked: bytes[CHECKED_BODY_START, end). */
+  checkedBody(bytes: Uint8Array, end: number): void {
+    const n = end - CHECKED_BODY_START;
+    this.reserve(n);
+    this.buffer.set(bytes.subarray(CHECKED_BODY_START, end), this.length);
+    this.length += n;
+  }
+
+  /** A copy of what was written; the writer starts over. */
+  take(): Buffer {
+    const out = Buffer.from(this.buffer.subarray(0, this.length));
+    this.length = 0;
+    return out;
+  }
+
+  private reserve(n: number): void {
+    if (this.length + n <= this.buffer.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + n));
+    this.buffer.copy(grown, 0, 0, this.length);
+    this.buffer = grown;
+  }
 }

@@ -10,7 +10,7 @@
  *   journal-ids   message id → seq (de-duplication, GET /id)
  *   journal-time  [timestamp, seq] → empty (time-window reads)
  */
-import { open, type Database, type Key, type RootDatabase } from 'lmdb';
+import { open, type Database, type Key, type RangeOptions, type RootDatabase } from 'lmdb';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -19,6 +19,8 @@ const EMPTY = new Uint8Array(0);
 export const MAX_SLOTS = 16;
 
 type SnapshotKey = [number, 'm'] | [number, 'e', string, string, string];
+/** Where one reader's share of a slot's entries begins or ends (slotCuts). */
+export type SlotCut = SnapshotKey;
 
 /** One journal record to append. */
 export interface JournalAppend {
@@ -132,6 +134,38 @@ export class DataStore {
       const k = key as [number, 'e', string, string, string];
       read(k[3], k[4], value, this.sharedSize);
     }
+  }
+
+  /**
+   * Every entry of a slot, plugin by plugin and store by store in key order, passed as
+   * forEachEntry passes them (`read` must not keep `bytes`).
+   */
+  forEachSlotEntry(
+    slot: number,
+    read: (ident: string, store: string, key: string, bytes: Uint8Array, size: number) => void,
+    part: { readonly from: SlotCut | null; readonly to: SlotCut | null } = { from: null, to: null },
+  ): void {
+    const whole = slotEntries(slot);
+    const range = { start: part.from ?? whole.start, end: part.to ?? whole.end };
+    for (const { key, value } of this.snapshotsShared.getRange(range)) {
+      const k = key as [number, 'e', string, string, string];
+      read(k[2], k[3], k[4], value, this.sharedSize);
+    }
+  }
+
+  /**
+   * Keys that cut a slot's entries into `parts` runs of near-equal length, for readers that
+   * share them out: LMDB counts and skips entries natively, without handing each to JS.
+   */
+  slotCuts(slot: number, parts: number): SlotCut[] {
+    // Each call gets its own options: lmdb-js sets flags on the object it is given.
+    const n = this.snapshots.getKeysCount(slotEntries(slot));
+    const cuts: SlotCut[] = [];
+    for (let i = 1; i < parts; i++) {
+      for (const key of this.snapshots.getKeys({ ...slotEntries(slot), offset: Math.floor((i * n) / parts), limit: 1 }))
+        cuts.push(key as SlotCut);
+    }
+    return cuts;
   }
 
   /** Idents with entries in a slot. */
@@ -313,21 +347,25 @@ export class DataStore {
 
   // ── file check and salvage (run in a child process: a damaged page kills by signal) ──
 
-  /** Reads every key and value of every database, so each page is touched once; counts per database. */
-  walk(): Record<string, number> {
+  /**
+   * Reads every key and value of every database, so each page is touched once; counts per
+   * database. `skipEntriesOf` leaves one slot's entries out (another reader walks them).
+   */
+  walk(options: { skipEntriesOf?: number } = {}): Record<string, number> {
     const counts: Record<string, number> = { names: 0 };
     for (const _ of this.root.getKeys()) counts['names'] = (counts['names'] ?? 0) + 1;
+    const skip = options.skipEntriesOf === undefined ? null : slotEntries(options.skipEntriesOf);
     // The shared-buffer handles: each value is still read in full (a damaged page faults
     // here, in the checker), into LMDB's one reused buffer instead of a copy of its own.
-    const dbs = [
-      ['snapshot', this.snapshotsShared],
-      ['journal', this.journalShared],
-      ['journal-ids', this.ids],
-      ['journal-time', this.times],
-    ] as unknown as [string, Database<unknown, Key>][];
-    for (const [name, db] of dbs) {
+    const walks = [
+      ['snapshot', this.snapshotsShared, skip ? [{ end: skip.start }, { start: skip.end }] : [{}]],
+      ['journal', this.journalShared, [{}]],
+      ['journal-ids', this.ids, [{}]],
+      ['journal-time', this.times, [{}]],
+    ] as unknown as [string, Database<unknown, Key>, RangeOptions[]][];
+    for (const [name, db, ranges] of walks) {
       let n = 0;
-      for (const { value } of db.getRange({})) if (value !== undefined) n++;
+      for (const range of ranges) for (const { value } of db.getRange(range)) if (value !== undefined) n++;
       counts[name] = n;
     }
     return counts;

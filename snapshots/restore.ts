@@ -30,22 +30,13 @@ export interface RestoreReport {
  * tried; the journal then replays what the older generation lacks. Only state newer than
  * the code (a downgrade) or a failing migration stops the start, since going on would lose it.
  */
-export function restore(runtimes: readonly PluginRuntime[], store: DataStore): RestoreReport {
-  const fallbacks: Fallback[] = [];
-  const candidates: { slot: number; meta: SnapshotMeta }[] = [];
-  for (const slot of store.slots()) {
-    try {
-      const value = decodeChecked(store.readSlotMeta(slot) as Uint8Array);
-      const problem = metaProblem(value);
-      if (problem) throw new Error(problem);
-      candidates.push({ slot, meta: value as SnapshotMeta });
-    } catch (err) {
-      fallbacks.push({ slot, generation: null, reason: `meta record: ${(err as Error).message}` });
-    }
-  }
-  candidates.sort((a, b) => b.meta.generation - a.meta.generation);
-
+export function restore(runtimes: readonly PluginRuntime[], store: DataStore, preread?: PrereadSlot): RestoreReport {
+  const { candidates, fallbacks } = slotCandidates(store);
   for (const { slot, meta } of candidates) {
+    const read =
+      preread?.slot === slot && preread.generation === meta.generation
+        ? (ident: string) => fromPreread(preread, ident)
+        : (ident: string) => readStored(ident, slot, store);
     let states: Map<PluginRuntime, LoadedState>;
     const migrated: string[] = [];
     try {
@@ -54,7 +45,7 @@ export function restore(runtimes: readonly PluginRuntime[], store: DataStore): R
         const record = meta.plugins[runtime.ident];
         if (!record) continue;
         checkVersion(runtime, record);
-        const stored = readStored(runtime.ident, slot, store);
+        const stored = read(runtime.ident);
         checkCounts(runtime.ident, record, stored);
         const state =
           record.version < runtime.plugin.version ? fromMaps(migrate(runtime, toMaps(stored), record.version)) : stored;
@@ -78,6 +69,48 @@ export function restore(runtimes: readonly PluginRuntime[], store: DataStore): R
     return { meta, restored, migrated, retained, fallbacks };
   }
   return { meta: null, restored: {}, migrated: [], retained: {}, fallbacks };
+}
+
+/**
+ * Slots whose meta record reads, newest generation first, and those whose does not. The first
+ * candidate is what restore tries first (and what the start-up check streams ahead: check-and-read.ts).
+ */
+export function slotCandidates(store: DataStore): {
+  candidates: { slot: number; meta: SnapshotMeta }[];
+  fallbacks: Fallback[];
+} {
+  const fallbacks: Fallback[] = [];
+  const candidates: { slot: number; meta: SnapshotMeta }[] = [];
+  for (const slot of store.slots()) {
+    try {
+      const value = decodeChecked(store.readSlotMeta(slot) as Uint8Array);
+      const problem = metaProblem(value);
+      if (problem) throw new Error(problem);
+      candidates.push({ slot, meta: value as SnapshotMeta });
+    } catch (err) {
+      fallbacks.push({ slot, generation: null, reason: `meta record: ${(err as Error).message}` });
+    }
+  }
+  candidates.sort((a, b) => b.meta.generation - a.meta.generation);
+  return { candidates, fallbacks };
+}
+
+/**
+ * A slot's entries read ahead of restore by the start-up check's child (check-and-read.ts),
+ * checksums verified there; per plugin whose entries could not be read, why (the message
+ * readStored would give).
+ */
+export interface PrereadSlot {
+  readonly slot: number;
+  readonly generation: number;
+  readonly plugins: ReadonlyMap<string, LoadedState>;
+  readonly unreadable: ReadonlyMap<string, string>;
+}
+
+function fromPreread(preread: PrereadSlot, ident: string): LoadedState {
+  const problem = preread.unreadable.get(ident);
+  if (problem !== undefined) throw new StatscacheError('SC_SNAPSHOT_UNREADABLE', problem);
+  return preread.plugins.get(ident) ?? { rows: { keys: [], values: [] }, stores: {} };
 }
 
 function checkVersion(runtime: PluginRuntime, record: PluginRecord): void {

@@ -4,6 +4,8 @@
  * from this process's exit and its stdout lines.
  *
  *   check <dir>                          every record of every database; prints the counts as JSON
+ *   stream-slot <dir> <part> <parts>     share <part> of the newest snapshot slot's entries, as slot-stream.ts frames
+ *   check-rest <dir>                     every record but that slot's entries; prints {slot, counts}
  *   salvage-slot <dir> <target> <slot>   copies one snapshot slot into <target>'s store
  *   salvage-journal <dir> <target> <after>  copies journal records with seq > after
  *   reindex <target>                     rebuilds the journal's id and time indexes
@@ -11,8 +13,11 @@
  * Salvage commits every CHUNK records and prints `copied <n> <last key as JSON>` after each
  * commit, so a death mid-way keeps, and reports, what was copied.
  */
+import { writeSync } from 'node:fs';
 import { decodeChecked } from './codec.js';
 import { DataStore } from './lmdb-store.js';
+import { slotCandidates } from './restore.js';
+import { streamSlot } from './slot-stream.js';
 
 const CHUNK = 500;
 
@@ -43,6 +48,21 @@ function salvage(dir: string, target: string, what: { slot: number } | { journal
   process.stdout.write(`done ${copied}\n`);
 }
 
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/** Written before the process exits (process.stdout may queue a large write and lose it at exit). */
+function writeAll(bytes: Uint8Array): void {
+  let at = 0;
+  while (at < bytes.byteLength) {
+    try {
+      at += writeSync(1, bytes, at);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+}
+
 function indexOf(value: Uint8Array): { id: string; timestamp: number } | null {
   try {
     const { id, envelope } = decodeChecked(value) as { id: string; envelope: { timestamp: number } };
@@ -61,6 +81,21 @@ async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(`${JSON.stringify(store.walk())}\n`);
     return;
   }
+  if (command === 'stream-slot' && dir && target && arg) {
+    const store = new DataStore(dir, { readOnly: true });
+    const newest = slotCandidates(store).candidates[0];
+    const share = { part: Number(target), parts: Number(arg) };
+    if (newest) streamSlot(store, { slot: newest.slot, generation: newest.meta.generation }, share, writeAll);
+    return;
+  }
+  if (command === 'check-rest' && dir) {
+    const store = new DataStore(dir, { readOnly: true });
+    // The same choice stream-slot makes: its entries are the ones that child reads.
+    const slot = slotCandidates(store).candidates[0]?.slot ?? null;
+    const counts = store.walk(slot === null ? {} : { skipEntriesOf: slot });
+    writeAll(Buffer.from(`${JSON.stringify({ slot, counts })}\n`));
+    return;
+  }
   if (command === 'salvage-slot' && dir && target && arg) return salvage(dir, target, { slot: Number(arg) });
   if (command === 'salvage-journal' && dir && target && arg) return salvage(dir, target, { journalAfter: Number(arg) });
   if (command === 'reindex' && dir) {
@@ -70,7 +105,9 @@ async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(`done ${n}\n`);
     return;
   }
-  process.stderr.write(`usage: store-check-child check|salvage-slot|salvage-journal|reindex …\n`);
+  process.stderr.write(
+    `usage: store-check-child check|stream-slot|check-rest|salvage-slot|salvage-journal|reindex …\n`,
+  );
   process.exitCode = 64;
 }
 

@@ -13,7 +13,7 @@ import { unwritableDataDir } from './data-dir-lock.js';
 import { DATA_FILE, DATA_LOCK_FILE, MAX_SLOTS } from './lmdb-store.js';
 
 /** A walk of a multi-GB file takes seconds; past this the checker is taken as hung on a damaged page. */
-const CHILD_TIMEOUT_MS = 600_000;
+export const CHILD_TIMEOUT_MS = 600_000;
 /** Journal salvage restarts past a bad page this many times, skipping further each time. */
 const JOURNAL_RETRIES = 6;
 
@@ -32,7 +32,7 @@ export interface SalvageReport {
   readonly lost: string[];
 }
 
-function childScript(): string {
+export function childScript(): string {
   // From dist/ the child sits beside this module; from the TypeScript sources (tests) it is the built copy.
   const beside = fileURLToPath(new URL('./store-check-child.js', import.meta.url));
   return existsSync(beside)
@@ -40,39 +40,62 @@ function childScript(): string {
     : fileURLToPath(new URL('../dist/snapshots/store-check-child.js', import.meta.url));
 }
 
-function runChild(args: readonly string[]): { ok: boolean; stdout: string; problem: string } {
+export interface ChildOutcome {
+  readonly ok: boolean;
+  readonly stdout: string;
+  readonly problem: string;
+}
+
+/** How a checker child ended, in the words the error log and the quarantine report use. */
+export function childOutcome(r: {
+  error?: Error | undefined;
+  signal: NodeJS.Signals | null;
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}): ChildOutcome {
+  const stderr = r.stderr.trim().split('\n').slice(-1)[0] ?? '';
+  if (r.error) return { ok: false, stdout: r.stdout, problem: `checker failed: ${r.error.message}` };
+  if (r.signal) return { ok: false, stdout: r.stdout, problem: `reading it killed the checker with ${r.signal}` };
+  if (r.status !== 0)
+    return { ok: false, stdout: r.stdout, problem: `LMDB refused it: ${stderr || `exit ${r.status}`}` };
+  return { ok: true, stdout: r.stdout, problem: '' };
+}
+
+function runChild(args: readonly string[]): ChildOutcome {
   const r = spawnSync(process.execPath, [childScript(), ...args], {
     encoding: 'utf8',
     timeout: CHILD_TIMEOUT_MS,
     maxBuffer: 64 * 1024 * 1024,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const stderr = (r.stderr ?? '').trim().split('\n').slice(-1)[0] ?? '';
-  if (r.error) return { ok: false, stdout: r.stdout ?? '', problem: `checker failed: ${r.error.message}` };
-  if (r.signal) return { ok: false, stdout: r.stdout ?? '', problem: `reading it killed the checker with ${r.signal}` };
-  if (r.status !== 0)
-    return { ok: false, stdout: r.stdout ?? '', problem: `LMDB refused it: ${stderr || `exit ${r.status}`}` };
-  return { ok: true, stdout: r.stdout ?? '', problem: '' };
+  return childOutcome({ ...r, stdout: r.stdout ?? '', stderr: r.stderr ?? '' });
 }
 
 /**
- * Opens and walks every database of the data file in a child; a missing file is fine (a new
- * data dir). Permissions are checked first: a file this user may not open is not damaged, and
- * must never be quarantined (SC_DATA_DIR_UNWRITABLE instead).
+ * A file this user may not open is not damaged, and must never be quarantined: throws
+ * SC_DATA_DIR_UNWRITABLE. LMDB writes its lock file even for readers.
  */
-export function checkDataFile(dataDir: string, options: { write: boolean }): CheckResult {
-  const started = performance.now();
-  if (!existsSync(join(dataDir, DATA_FILE))) return { ok: true, counts: {}, ms: 0 };
+export function checkAccess(dataDir: string, write: boolean): void {
   for (const name of [DATA_FILE, DATA_LOCK_FILE]) {
     const path = join(dataDir, name);
-    // LMDB writes its lock file even for readers.
-    const mode = name === DATA_LOCK_FILE || options.write ? constants.R_OK | constants.W_OK : constants.R_OK;
+    const mode = name === DATA_LOCK_FILE || write ? constants.R_OK | constants.W_OK : constants.R_OK;
     try {
       if (existsSync(path)) accessSync(path, mode);
     } catch (err) {
       throw unwritableDataDir(dataDir, err) ?? err;
     }
   }
+}
+
+/**
+ * Opens and walks every database of the data file in a child; a missing file is fine (a new
+ * data dir). Permissions are checked first (checkAccess).
+ */
+export function checkDataFile(dataDir: string, options: { write: boolean }): CheckResult {
+  const started = performance.now();
+  if (!existsSync(join(dataDir, DATA_FILE))) return { ok: true, counts: {}, ms: 0 };
+  checkAccess(dataDir, options.write);
   const r = runChild(['check', dataDir]);
   const ms = performance.now() - started;
   if (!r.ok) return { ok: false, problem: r.problem, ms };

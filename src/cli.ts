@@ -30,7 +30,12 @@ async function runService(config: Config, log: Logger, withSimulator: boolean, c
   const { Service } = await import('./service.js');
   let stopping = false;
   // Intake died (a bus receive loop ended): keep what we have (final snapshot), then exit 1 so a supervisor restarts us.
-  const service = Service.build({ config, logger: log, plugins, onFatal: (err) => shutdown('intake failed', 1, err) });
+  const service = await Service.build({
+    config,
+    logger: log,
+    plugins,
+    onFatal: (err) => shutdown('intake failed', 1, err),
+  });
   const shutdown = (signal: string, code = 0, cause?: Error) => {
     if (stopping) return;
     stopping = true;

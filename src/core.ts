@@ -2,7 +2,7 @@ import type { PluginHost } from '../actors/plugin-host.js';
 import type { PluginErrorHandler, RuntimeOptions } from '../actors/plugin-runtime.js';
 import { Journal, type JournalEntry } from '../snapshots/journal.js';
 import type { DataStore } from '../snapshots/lmdb-store.js';
-import { restore, type RestoreReport } from '../snapshots/restore.js';
+import { type PrereadSlot, restore, type RestoreReport } from '../snapshots/restore.js';
 import { Snapshotter, type SnapshotterOptions } from '../snapshots/snapshotter.js';
 import type { Config } from './config.js';
 import { type DecodeErrorReason, frameLimits } from './decode-frames.js';
@@ -36,6 +36,8 @@ export interface CoreOptions {
    * gives the generation its snapshots continue from.
    */
   readonly restore?: boolean | { readonly base: RestoreReport };
+  /** The newest slot's entries, read by the start-up check (check-and-read.ts); restore reads them there. */
+  readonly preread?: PrereadSlot | null | undefined;
   readonly snapshotChunk?: Pick<SnapshotterOptions, 'chunkEntries' | 'chunkMs'> | undefined;
   readonly events?: CoreEvents;
 }
@@ -70,7 +72,7 @@ export function assembleCore(options: CoreOptions): Core {
   host.deferDigests();
   const restored =
     options.restore === undefined || options.restore === true
-      ? restore(host.runtimes, store)
+      ? restore(host.runtimes, store, options.preread ?? undefined)
       : options.restore === false
         ? EMPTY
         : options.restore.base;

@@ -5,9 +5,10 @@ import type { Journal } from '../snapshots/journal.js';
 import { coveredByAllGenerations, trimJournal } from '../snapshots/journal-trim.js';
 import { lockDataDir, unwritableDataDir, type DataDirLock } from '../snapshots/data-dir-lock.js';
 import { DataStore } from '../snapshots/lmdb-store.js';
-import { checkDataFile, quarantineAndSalvage, type SalvageReport } from '../snapshots/store-check.js';
+import { checkAndRead } from '../snapshots/check-and-read.js';
+import { quarantineAndSalvage, type SalvageReport } from '../snapshots/store-check.js';
 import { removePidFile, writePidFile } from '../snapshots/pid-file.js';
-import type { RestoreReport } from '../snapshots/restore.js';
+import type { PrereadSlot, RestoreReport } from '../snapshots/restore.js';
 import type { Snapshotter, SnapshotReport, SnapshotterOptions } from '../snapshots/snapshotter.js';
 import { AmqpInputs } from './amqp-inputs.js';
 import {
@@ -160,6 +161,7 @@ export class Service {
     private readonly log: Logger,
     private readonly store: DataStore,
     options: ServiceOptions,
+    preread: PrereadSlot | null,
   ) {
     this.clock = options.clock ?? systemClock;
     this.logLimited = throttled(() => this.clock.now());
@@ -175,6 +177,7 @@ export class Service {
       deriveMeta: options.deriveMeta,
       snapshotChunk: options.snapshotChunk,
       events: this.coreEvents(),
+      preread,
     });
     this.host = core.host;
     this.restored = core.restored;
@@ -352,15 +355,15 @@ export class Service {
    * in a child process (quarantining and salvaging a damaged one), validates plugins and
    * restores the newest readable snapshot; throws a coded StatscacheError when it must not go on.
    */
-  static build(options: ServiceOptions): Service {
+  static async build(options: ServiceOptions): Promise<Service> {
     const { dataDir } = options.config;
     const lock = lockDataDir(dataDir, 'serve');
     let store: DataStore | null = null;
     try {
       const check =
         options.checkDataFile === false
-          ? ({ ok: true, counts: {}, ms: 0 } as const)
-          : checkDataFile(dataDir, { write: true });
+          ? ({ ok: true, counts: {}, ms: 0, preread: null } as const)
+          : await checkAndRead(dataDir, { write: true });
       let report: SalvageReport | null = null;
       if (check.ok) options.logger.debug({ ms: Math.round(check.ms), records: check.counts }, 'data file checked');
       else {
@@ -382,7 +385,7 @@ export class Service {
       } catch (err) {
         throw unwritableDataDir(dataDir, err) ?? err;
       }
-      const service = new Service(options.config, options.logger, store, options);
+      const service = new Service(options.config, options.logger, store, options, check.ok ? check.preread : null);
       service.lock = lock;
       service.quarantine = report;
       // Tells offline tools and operators which process holds this data dir.

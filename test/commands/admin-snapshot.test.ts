@@ -57,7 +57,7 @@ describe('POST /admin/snapshot', () => {
 
     beforeAll(async () => {
       const config = loadConfig({ flags: { dataDir: dir.path, adminToken: TOKEN } });
-      service = Service.build({ config, logger: createLogger('silent') });
+      service = await Service.build({ config, logger: createLogger('silent') });
       service.accept({
         topic: 'org.fedoraproject.prod.buildsys.build.state.change',
         timestamp: 1_700_000_000,

@@ -34,7 +34,7 @@ describe('operator errors name the thing', () => {
   const data = join(root.path, 'data');
 
   beforeAll(async () => {
-    const service = Service.build({
+    const service = await Service.build({
       config: loadConfig({ env: {}, flags: { dataDir: data, port: 0 } }),
       logger: createLogger('silent'),
     });

@@ -294,7 +294,7 @@ describe('the bus thread', () => {
       const dir = tempDir();
       cleanups.push(() => dir.remove());
       const c = loadConfig({ env: {}, flags: { dataDir: dir.path, port: 0, bind: ['tcp://127.0.0.1:*'], busThread } });
-      const s = Service.build({ config: c, logger: pino({ level: 'silent' }) });
+      const s = await Service.build({ config: c, logger: pino({ level: 'silent' }) });
       await s.start();
       cleanups.push(() => s.stop());
       const pub = new Publisher({ linger: 0, sendHighWaterMark: 0 });

@@ -76,7 +76,7 @@ describe('filtered /raw scans are bounded in concurrency and time, and /api keep
         historyScanTimeoutSeconds: TIMEOUT_S,
       },
     });
-    service = Service.build({ config, logger: createLogger('silent'), plugins: builtinPlugins(), clock });
+    service = await Service.build({ config, logger: createLogger('silent'), plugins: builtinPlugins(), clock });
     await service.start();
     base = `http://127.0.0.1:${service.server?.port}`;
     const pub = new Publisher({ linger: 0, sendHighWaterMark: 0 });

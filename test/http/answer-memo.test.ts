@@ -47,7 +47,7 @@ describe('memoised /api answers over the real server', () => {
     const config = loadConfig({
       flags: { port: 0, bind: ['tcp://127.0.0.1:*'], dataDir: dir.path, snapshotInterval: 3600 },
     });
-    service = Service.build({ config, logger: createLogger('silent'), clock });
+    service = await Service.build({ config, logger: createLogger('silent'), clock });
     await service.start();
     base = `http://127.0.0.1:${service.server?.port ?? 0}`;
   });

@@ -21,7 +21,7 @@ export async function serve(plugins?: readonly unknown[]): Promise<Served> {
   const config = loadConfig({
     flags: { port: 0, bind: ['tcp://127.0.0.1:*'], dataDir: dir.path, snapshotInterval: 3600 },
   });
-  const service = Service.build({ config, logger: createLogger('silent'), ...(plugins ? { plugins } : {}) });
+  const service = await Service.build({ config, logger: createLogger('silent'), ...(plugins ? { plugins } : {}) });
   await service.start();
   const port = service.server?.port ?? 0;
   const bound = service.subscription?.bound[0];

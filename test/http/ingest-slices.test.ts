@@ -17,7 +17,7 @@ describe('bus frames are handled in slices', () => {
     const config = loadConfig({
       flags: { port: 0, bind: ['tcp://127.0.0.1:*'], dataDir: dir.path, snapshotInterval: 3600 },
     });
-    service = Service.build({ config, logger: createLogger('silent') });
+    service = await Service.build({ config, logger: createLogger('silent') });
     await service.start();
     // Frames wait behind the live gate until recovery is done: slices only matter after it.
     const base = `http://127.0.0.1:${service.server?.port}`;

@@ -64,7 +64,7 @@ export function serviceOnManualClock(startMs: number, envelopes: (startSeconds: 
     const config = loadConfig({
       flags: { port: 0, bind: ['tcp://127.0.0.1:*'], dataDir: dir.path, snapshotInterval: 3600 },
     });
-    service = Service.build({ config, logger: createLogger('silent'), clock });
+    service = await Service.build({ config, logger: createLogger('silent'), clock });
     await service.start();
     for (const e of envelopes(startMs / 1000)) service.accept(e);
     await service.settled();

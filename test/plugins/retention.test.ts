@@ -58,7 +58,7 @@ describe('retention', () => {
       flags: { dataDir: d.path },
       env: { STATSCACHE_RETENTION: JSON.stringify({ 'volume-1s': '90m', '1d': '400d' }) },
     });
-    const service = Service.build({ config, logger: createLogger('silent') });
+    const service = await Service.build({ config, logger: createLogger('silent') });
     try {
       expect(service.host.get('volume-1s')?.plugin.retentionSeconds).toBe(5400);
       expect(service.host.get('number-of-contribution-to-pagure.io-1d')?.plugin.retentionSeconds).toBe(400 * 86_400);

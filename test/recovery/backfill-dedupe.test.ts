@@ -33,7 +33,7 @@ async function service(dg: FakeDatagrepper | null, extra: Record<string, unknown
     ...(dg ? { datagrepper: dg.url } : {}),
     ...extra,
   };
-  const s = Service.build({
+  const s = await Service.build({
     config: loadConfig({ env: {}, flags }),
     logger: silent,
     sleep: () => new Promise((r) => setTimeout(r, 5)),

@@ -86,7 +86,7 @@ describe('a damaged data file never kills a process silently', () => {
   };
 
   beforeAll(async () => {
-    const service = Service.build({
+    const service = await Service.build({
       config: loadConfig({ env: {}, flags: { dataDir: pristine, port: 0 } }),
       logger: createLogger('silent'),
     });
@@ -116,7 +116,7 @@ describe('a damaged data file never kills a process silently', () => {
     const dir = join(root.path, 'partial');
     const now = Math.floor(Date.now() / 1000);
     const base = recentSamples(now);
-    const service = Service.build({
+    const service = await Service.build({
       config: loadConfig({ env: {}, flags: { dataDir: dir, port: 0 } }),
       logger: createLogger('silent'),
     });

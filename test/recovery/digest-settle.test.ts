@@ -27,7 +27,7 @@ describe('digests deferred through restore and replay', () => {
       for (let i = from; i < to; i++) s.accept({ ...(samples[i % samples.length] as Envelope), msg_id: `settle-${i}` });
     };
 
-    const writer = Service.build({ config, logger: silent });
+    const writer = await Service.build({ config, logger: silent });
     // Nothing to replay: the digests settle at once and are kept write by write from here on.
     await writer.recover();
     expect(writer.host.runtimes.some((r) => r.digestDeferred)).toBe(false);
@@ -39,7 +39,7 @@ describe('digests deferred through restore and replay', () => {
     const kept = digests(writer);
     await writer.close();
 
-    const reader = Service.build({ config, logger: silent, digestSettleStep: 50 });
+    const reader = await Service.build({ config, logger: silent, digestSettleStep: 50 });
     // The snapshot is restored with every digest deferred.
     expect(reader.host.runtimes.every((r) => r.digestDeferred)).toBe(true);
     // Event-loop turns, counted by a chain of setImmediate callbacks; each unfinished settle step

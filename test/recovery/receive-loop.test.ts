@@ -35,7 +35,7 @@ async function setup(throwOn: readonly string[]) {
   );
   const dir = tempDir();
   const config = loadConfig({ env: {}, flags: { dataDir: dir.path, port: 0, bind: ['tcp://127.0.0.1:*'] } });
-  const s = Service.build({ config, logger, onFatal: (err) => fatal.push(err) });
+  const s = await Service.build({ config, logger, onFatal: (err) => fatal.push(err) });
   cleanups.push(
     () => dir.remove(),
     () => s.stop(),

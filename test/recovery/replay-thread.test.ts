@@ -113,7 +113,10 @@ describe('start-up replay', () => {
   /** A journal of `n` messages (the samples over and over, each its own msg_id), no snapshot. */
   async function journalOf(n: number): Promise<string> {
     const dir = temp('statscache-replay-thread-');
-    const writer = Service.build({ config: loadConfig({ env: {}, flags: { dataDir: dir, port: 0 } }), logger: silent });
+    const writer = await Service.build({
+      config: loadConfig({ env: {}, flags: { dataDir: dir, port: 0 } }),
+      logger: silent,
+    });
     const samples = recentSamples(Math.floor(Date.now() / 1000));
     for (let i = 0; i < n; i++) {
       const s = samples[i % samples.length] as Envelope;
@@ -127,7 +130,7 @@ describe('start-up replay', () => {
   /** `worthUs`: the main-thread cost per entry from which the thread takes over, pinned so timing cannot decide. */
   async function replayed(dir: string, replayThread: boolean, worthUs = 0) {
     const config = loadConfig({ env: {}, flags: { dataDir: dir, port: 0, replayThread, maxFanout: 3 } });
-    const service = Service.build({ config, logger: silent, replayThreadWorthUs: worthUs });
+    const service = await Service.build({ config, logger: silent, replayThreadWorthUs: worthUs });
     await service.recover();
     const digests = Object.fromEntries(service.host.runtimes.map((r) => [r.ident, r.digest]));
     const { replayed, replayRejected, fanoutTruncated } = service.counters;
@@ -167,7 +170,7 @@ describe('start-up replay', () => {
     const dir = await journalOf(n);
     const reference = await replayed(dir, false);
     const config = loadConfig({ env: {}, flags: { dataDir: dir, port: 0, replayThread: false, maxFanout: 3 } });
-    const service = Service.build({ config, logger: silent });
+    const service = await Service.build({ config, logger: silent });
     const warnings: string[] = [];
     const log = { ...pino({ level: 'silent' }), warn: (_: unknown, msg: string) => warnings.push(msg) } as never;
     const recovery = new Recovery({

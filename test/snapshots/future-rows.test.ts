@@ -37,14 +37,14 @@ describe('rows restored from ahead of the clock', () => {
     await old.close();
 
     const config = loadConfig({ env: {}, flags: { dataDir: d.path, port: 0 } });
-    const service = Service.build({ config, logger: pino({ level: 'silent' }) as never });
+    const service = await Service.build({ config, logger: pino({ level: 'silent' }) as never });
     const rows = [...service.host.get('volume-by-category-1d')!.inspect().rows.values()];
     expect(rows.map((r) => r.timestamp)).toEqual([(Math.floor((now - 3600) / 86_400) + 1) * 86_400]);
     expect(service.futureRowsDropped).toEqual({ 'volume-by-category-1d': 1 });
     await service.snapshot();
     await service.close();
 
-    const again = Service.build({ config, logger: pino({ level: 'silent' }) as never });
+    const again = await Service.build({ config, logger: pino({ level: 'silent' }) as never });
     expect(again.futureRowsDropped).toEqual({});
     expect(again.host.get('volume-by-category-1d')!.inspect().rows.size).toBe(1);
     await again.close();
@@ -65,7 +65,7 @@ describe('rows restored from ahead of the clock', () => {
     await store.close();
 
     const config = loadConfig({ env: {}, flags: { dataDir: dir, port: 0 } });
-    const service = Service.build({ config, logger: pino({ level: 'silent' }) as never });
+    const service = await Service.build({ config, logger: pino({ level: 'silent' }) as never });
     await service.recover();
     expect(service.counters).toMatchObject({ replayed: 2, replayRejected: 1 });
     const total = [...service.host.get('volume-by-category-1d')!.inspect().rows.values()].reduce(

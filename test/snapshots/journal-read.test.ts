@@ -93,7 +93,7 @@ describe('journal reads at replay', () => {
 
     const replay = async (flags: Record<string, number>) => {
       const config = loadConfig({ env: {}, flags: { dataDir: dir, port: 0, ...flags } });
-      const service = Service.build({ config, logger: pino({ level: 'silent' }) as never });
+      const service = await Service.build({ config, logger: pino({ level: 'silent' }) as never });
       await service.recover();
       const counters = { ...service.counters };
       await service.close();

@@ -71,7 +71,7 @@ export async function startLive(
     env: {},
     flags: { port: 0, bind: ['tcp://127.0.0.1:*'], dataDir: dir.path, snapshotInterval: 3600, wsTickMs: 20, ...flags },
   });
-  const service = Service.build({
+  const service = await Service.build({
     config,
     logger: createLogger('silent'),
     plugins: opts.plugins ?? [...builtinPlugins(), perCategory, fat],

@@ -1,0 +1,93 @@
+/**
+ * The start-up check of the data file (store-check.ts), with the newest snapshot slot read on
+ * the way. Children stream shares of that slot's entries, checksums verified (slot-stream.ts),
+ * while another walks every other record; this process decodes the streams as they arrive. The two
+ * cores share the work the check and the load used to do one after the other. As before, the
+ * service maps the file only after both children have read every page and exited cleanly, and
+ * what they read counts only then.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { DATA_FILE } from './lmdb-store.js';
+import type { PrereadSlot } from './restore.js';
+import { joinShares, SlotStreamReader } from './slot-stream.js';
+import {
+  CHILD_TIMEOUT_MS,
+  type CheckResult,
+  type ChildOutcome,
+  checkAccess,
+  checkDataFile,
+  childOutcome,
+  childScript,
+} from './store-check.js';
+
+/**
+ * Children reading shares of the slot at once: with the walk of the rest, and this process
+ * decoding, two keep a 2-core machine busy without one share waiting on another for long.
+ */
+const STREAM_SHARES = 2;
+
+/** A passed check may bring the newest slot's entries (null: restore reads the slot itself). */
+export type CheckAndReadResult =
+  | (CheckResult & { readonly ok: true; readonly preread: PrereadSlot | null })
+  | (CheckResult & { readonly ok: false });
+
+function runChild(args: readonly string[], onData?: (chunk: Buffer) => void): Promise<ChildOutcome> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [childScript(), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let error: Error | undefined;
+    const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
+    child.stdout.on('data', onData ?? ((chunk: Buffer) => (stdout += chunk.toString())));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', (err) => (error = err));
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      resolve(childOutcome({ error, signal, status, stdout, stderr }));
+    });
+  });
+}
+
+export async function checkAndRead(dataDir: string, options: { write: boolean }): Promise<CheckAndReadResult> {
+  const started = performance.now();
+  if (!existsSync(join(dataDir, DATA_FILE))) return { ok: true, counts: {}, ms: 0, preread: null };
+  checkAccess(dataDir, options.write);
+  const readers = Array.from({ length: STREAM_SHARES }, () => new SlotStreamReader());
+  // A stream this process cannot follow costs the read ahead only: restore reads the slot itself.
+  let followed = true;
+  const runs = await Promise.all([
+    runChild(['check-rest', dataDir]),
+    ...readers.map((reader, part) =>
+      runChild(['stream-slot', dataDir, String(part), String(STREAM_SHARES)], (chunk) => {
+        if (!followed) return;
+        try {
+          reader.push(chunk);
+        } catch {
+          followed = false;
+        }
+      }),
+    ),
+  ]);
+  const rest = runs[0] as ChildOutcome;
+  const ms = performance.now() - started;
+  const failed = runs.find((r) => !r.ok);
+  if (failed) return { ok: false, problem: failed.problem, ms };
+  let walked: { slot: number | null; counts: Record<string, number> };
+  try {
+    walked = JSON.parse(rest.stdout) as typeof walked;
+  } catch {
+    return { ok: false, problem: `the checker answered ${JSON.stringify(rest.stdout.slice(0, 200))}`, ms };
+  }
+  // The children chose the slot apart: the one left out of the walk may not have been read. Never
+  // expected (nothing writes the file meanwhile), so the whole check runs again the old way.
+  if (readers.some((r) => r.slot !== walked.slot)) {
+    const check = checkDataFile(dataDir, options);
+    return check.ok ? { ...check, preread: null } : check;
+  }
+  const preread = followed ? joinShares(readers) : null;
+  const streamed = readers.reduce((n, r) => n + (r.entries ?? 0), 0);
+  const counts = { ...walked.counts, snapshot: (walked.counts['snapshot'] ?? 0) + streamed };
+  return { ok: true, counts, ms, preread };
+}

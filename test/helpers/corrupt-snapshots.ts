@@ -1,0 +1,63 @@
+/**
+ * Damage done to stored snapshot values through LMDB itself (the file stays sound): the
+ * snapshot-corruption and check-and-read tests share it.
+ */
+import { decodeChecked, encodeChecked } from '../../snapshots/codec.js';
+import { DataStore } from '../../snapshots/lmdb-store.js';
+
+type Corruption = 'bitflip' | 'truncate' | 'garbage' | 'future-format' | 'delete' | 'drop-meta';
+const KINDS: Corruption[] = ['bitflip', 'truncate', 'garbage', 'future-format', 'delete', 'drop-meta'];
+
+/** One to five random damages to stored snapshot values and meta records; says what it did. */
+export async function corrupt(dir: string, random: () => number): Promise<string[]> {
+  const store = new DataStore(dir);
+  const done: string[] = [];
+  const slots = store.slots();
+  // One to five damages per start, often in every generation at once.
+  const count = 1 + Math.floor(random() * 5);
+  for (let n = 0; n < count; n++) {
+    const slot = slots[Math.floor(random() * slots.length)] as number;
+    const entries = [...store.slotRaw(slot)];
+    const kind = KINDS[Math.floor(random() * KINDS.length)] as Corruption;
+    // slotRaw yields the meta record first.
+    const target =
+      kind === 'future-format' || kind === 'drop-meta' ? entries[0] : entries[Math.floor(random() * entries.length)];
+    if (!target) continue;
+    const bytes = Buffer.from(target.value);
+    switch (kind) {
+      case 'bitflip': {
+        const at = Math.floor(random() * bytes.length);
+        bytes[at] = (bytes[at] as number) ^ (1 << Math.floor(random() * 8));
+        await store.putRaw(target.key, bytes);
+        break;
+      }
+      case 'truncate':
+        await store.putRaw(target.key, bytes.subarray(0, Math.floor(random() * bytes.length)));
+        break;
+      case 'garbage':
+        await store.putRaw(
+          target.key,
+          Buffer.from(Array.from({ length: 1 + Math.floor(random() * 64) }, () => Math.floor(random() * 256))),
+        );
+        break;
+      case 'future-format': {
+        let meta: Record<string, unknown>;
+        try {
+          meta = decodeChecked(bytes) as Record<string, unknown>;
+        } catch {
+          // An earlier damage this round already hit this record: it stays as that one left it.
+          continue;
+        }
+        await store.putRaw(target.key, encodeChecked({ ...meta, format: 99 }));
+        break;
+      }
+      case 'delete':
+      case 'drop-meta':
+        await store.removeRaw(target.key);
+        break;
+    }
+    done.push(`${kind}@slot${slot}:${JSON.stringify(target.key).slice(0, 80)}`);
+  }
+  await store.close();
+  return done;
+}

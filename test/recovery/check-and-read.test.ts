@@ -1,0 +1,202 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Row } from '../../actors/row-store.js';
+import { builtinPlugins } from '../../plugins/index.js';
+import { checkAndRead } from '../../snapshots/check-and-read.js';
+import { decodeSequence, encodeChecked, SequenceWriter } from '../../snapshots/codec.js';
+import { DataStore } from '../../snapshots/lmdb-store.js';
+import { type PrereadSlot, restore, slotCandidates } from '../../snapshots/restore.js';
+import { joinShares, SlotStreamReader } from '../../snapshots/slot-stream.js';
+import { childScript } from '../../snapshots/store-check.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { buildPluginHost } from '../../src/plugin-host-builder.js';
+import { Service } from '../../src/service.js';
+import { corrupt } from '../helpers/corrupt-snapshots.js';
+import { recentSamples } from '../helpers/fixtures.js';
+import { hostViews } from '../helpers/reference.js';
+import { mulberry32 } from '../helpers/seeded-random.js';
+import { tempDir } from '../helpers/service-process.js';
+
+const silent = createLogger('silent');
+const config = (dataDir: string) => loadConfig({ env: {}, flags: { dataDir, port: 0, snapshotGenerations: 3 } });
+
+/** What a start restored, recovered and settled: its report, every digest, every view. */
+async function started(dir: string, check: boolean) {
+  const service = await Service.build({
+    config: config(dir),
+    logger: silent,
+    ...(check ? {} : { checkDataFile: false }),
+  });
+  await service.recover();
+  const out = {
+    restored: service.restored,
+    digests: service.host.runtimes.map((r) => [r.ident, r.stats().digest]),
+    views: [...hostViews(service.host)],
+  };
+  await service.close();
+  return out;
+}
+
+const newestSlot = (dir: string) => {
+  const store = new DataStore(dir, { readOnly: true });
+  try {
+    return slotCandidates(store).candidates[0];
+  } finally {
+    void store.close();
+  }
+};
+
+describe('the start-up check reads the newest snapshot slot ahead of restore', () => {
+  const root = tempDir();
+  const pristine = join(root.path, 'pristine');
+  const messages = recentSamples(Math.floor(Date.now() / 1000)).filter((_, i) => i % 3 === 0);
+
+  beforeAll(async () => {
+    // Three generations that differ, and journal records after the newest for the replay.
+    const service = await Service.build({ config: config(pristine), logger: silent });
+    const part = Math.ceil(messages.length / 4);
+    for (let q = 0; q < 4; q++) {
+      for (const m of messages.slice(q * part, (q + 1) * part)) service.accept(m as never);
+      if (q < 3) await service.snapshot();
+    }
+    await service.settled();
+    await service.close();
+  });
+  afterAll(() => root.remove());
+
+  it("hands over the newest slot, every plugin's entries as many as the snapshot wrote", async () => {
+    const check = await checkAndRead(pristine, { write: false });
+    if (!check.ok) throw new Error(check.problem);
+    const newest = newestSlot(pristine);
+    expect(newest).toBeDefined();
+    expect(check.preread?.slot).toBe(newest?.slot);
+    expect(check.preread?.generation).toBe(newest?.meta.generation);
+    expect(check.preread?.unreadable.size).toBe(0);
+    let plugins = 0;
+    for (const [ident, record] of Object.entries(newest?.meta.plugins ?? {})) {
+      const got = check.preread?.plugins.get(ident);
+      for (const [store, want] of Object.entries(record.entries ?? {})) {
+        const entries = store === 'rows' ? got?.rows : got?.stores[store];
+        expect(entries?.keys.length ?? 0, `${ident}/${store}`).toBe(want);
+        expect(entries?.values.length ?? 0, `${ident}/${store}`).toBe(want);
+      }
+      if (record.rows > 0) plugins++;
+    }
+    expect(plugins).toBeGreaterThan(5);
+  });
+
+  it('restore takes the entries from what was read ahead, and from the file when that is another generation', async () => {
+    const check = await checkAndRead(pristine, { write: false });
+    if (!check.ok || !check.preread) throw new Error('no preread');
+    const [ident, state] = [...check.preread.plugins].find(([, s]) => s.rows.keys.length > 0) ?? [];
+    if (!ident || !state) throw new Error('no plugin with rows');
+    const key = state.rows.keys[0] as string;
+    const original = state.rows.values[0] as Row;
+    // A value only the read-ahead holds: restore must load it from there.
+    const doctored = new Map(check.preread.plugins);
+    const values = [...state.rows.values];
+    values[0] = { ...original, doctored: true };
+    doctored.set(ident, { ...state, rows: { keys: state.rows.keys, values } });
+    const load = (preread: PrereadSlot) => {
+      const store = new DataStore(pristine, { readOnly: true });
+      const host = buildPluginHost(config(pristine), builtinPlugins(), () => {});
+      try {
+        restore(host.runtimes, store, preread);
+        return host.get(ident)?.inspect().rows.get(key);
+      } finally {
+        host.stop();
+        void store.close();
+      }
+    };
+    expect(load({ ...check.preread, plugins: doctored })).toEqual({ ...original, doctored: true });
+    expect(load({ ...check.preread, generation: check.preread.generation - 1, plugins: doctored })).toEqual(original);
+  });
+
+  it('ends each start where restore in-process ends, over 30 randomly damaged copies', async () => {
+    const seed = Number(process.env['CORRUPTION_SEED'] ?? Date.now() % 100_000);
+    const random = mulberry32(seed);
+    let newestUnreadable = 0;
+    for (let round = 0; round < 30; round++) {
+      const damaged = join(root.path, `d${round}`);
+      const copy = join(root.path, `c${round}`);
+      mkdirSync(damaged);
+      cpSync(pristine, damaged, { recursive: true });
+      const damage = await corrupt(damaged, random);
+      cpSync(damaged, copy, { recursive: true });
+      const newest = newestSlot(damaged);
+      const [checked, inProcess] = [await started(damaged, true), await started(copy, false)];
+      const where = `seed ${seed}, round ${round}, damage ${damage.join(', ')}`;
+      expect(checked.restored, where).toEqual(inProcess.restored);
+      expect(checked.digests, where).toEqual(inProcess.digests);
+      expect(JSON.stringify(checked.views), where).toBe(JSON.stringify(inProcess.views));
+      if (checked.restored.fallbacks.some((f) => f.slot === newest?.slot && f.generation !== null)) newestUnreadable++;
+      rmSync(damaged, { recursive: true, force: true });
+      rmSync(copy, { recursive: true, force: true });
+    }
+    // The read-ahead's own failure path (a value of the newest slot refused) was taken.
+    expect(newestUnreadable).toBeGreaterThan(3);
+  }, 120_000);
+
+  it('reads the same stream cut into chunks of any size as whole', () => {
+    const r = spawnSync(process.execPath, [childScript(), 'stream-slot', pristine, '0', '1'], { maxBuffer: 1 << 28 });
+    expect(r.status).toBe(0);
+    const bytes = r.stdout as Buffer;
+    const whole = new SlotStreamReader();
+    whole.push(bytes);
+    const cut = new SlotStreamReader();
+    const random = mulberry32(7);
+    for (let at = 0; at < bytes.length; ) {
+      const n = 1 + Math.floor(random() * 300);
+      cut.push(bytes.subarray(at, at + n));
+      at += n;
+    }
+    const plain = (p: PrereadSlot | null) =>
+      JSON.stringify(p && { ...p, plugins: [...p.plugins], unreadable: [...p.unreadable] });
+    expect(whole.result()).not.toBeNull();
+    expect(whole.entries).toBeGreaterThan(100);
+    expect(plain(cut.result())).toBe(plain(whole.result()));
+  });
+
+  it('joins shares read by separate children into the slot one child reads whole', () => {
+    const read = (part: number, parts: number) => {
+      const r = spawnSync(process.execPath, [childScript(), 'stream-slot', pristine, String(part), String(parts)], {
+        maxBuffer: 1 << 28,
+      });
+      expect(r.status).toBe(0);
+      const reader = new SlotStreamReader();
+      reader.push(r.stdout as Buffer);
+      return reader;
+    };
+    const plain = (p: PrereadSlot | null) =>
+      JSON.stringify(p && { ...p, plugins: [...p.plugins], unreadable: [...p.unreadable] });
+    const whole = read(0, 1);
+    for (const parts of [2, 3, 7]) {
+      const shares = Array.from({ length: parts }, (_, part) => read(part, parts));
+      // Each share holds some of the entries, and none holds them all.
+      for (const share of shares) expect(share.entries).toBeLessThan(whole.entries ?? 0);
+      expect(shares.reduce((n, s) => n + (s.entries ?? 0), 0)).toBe(whole.entries);
+      expect(plain(joinShares(shares))).toBe(plain(whole.result()));
+    }
+  });
+});
+
+describe('msgpack sequences (codec.ts)', () => {
+  it('carry keys at every string header size and checked bodies unchanged', () => {
+    const keys = [0, 1, 31, 32, 255, 256, 65_535, 65_536].map((n) => 'k'.repeat(n));
+    keys.push('é'.repeat(16), 'é'.repeat(128), '𝄞 clef', 'user\u0000nul');
+    const values: unknown[] = keys.map((k, i) => ({ i, k: k.length, nested: [i, 'x', { b: Buffer.from([i & 255]) }] }));
+    const writer = new SequenceWriter();
+    keys.forEach((k, i) => {
+      writer.string(k);
+      const framed = encodeChecked(values[i]);
+      writer.checkedBody(framed, framed.byteLength);
+    });
+    const got: unknown[] = [];
+    decodeSequence(writer.take(), (v) => got.push(v));
+    expect(got).toEqual(keys.flatMap((k, i) => [k, values[i]]));
+    expect(writer.length).toBe(0);
+  });
+});
