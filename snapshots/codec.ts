@@ -94,7 +94,7 @@ export function decodeSequence(bytes: Uint8Array, each: (value: unknown) => void
  */
 export class SequenceWriter {
   private buffer = Buffer.allocUnsafe(1 << 16);
-  /** Bytes written since the last take(). */
+  /** Bytes written since the last clear(). */
   length = 0;
 
   string(value: string): void {
@@ -133,11 +133,13 @@ export class SequenceWriter {
     this.length += n;
   }
 
-  /** A copy of what was written; the writer starts over. */
-  take(): Buffer {
-    const out = Buffer.from(this.buffer.subarray(0, this.length));
+  /** What was written, as a view that the next write or clear() overwrites (no copy). */
+  written(): Buffer {
+    return this.buffer.subarray(0, this.length);
+  }
+
+  clear(): void {
     this.length = 0;
-    return out;
   }
 
   private reserve(n: number): void {

@@ -36,7 +36,8 @@ export function streamSlot(
   store: DataStore,
   at: { slot: number; generation: number },
   share: { part: number; parts: number },
-  write: (frame: Buffer) => void,
+  /** Synchronous: a buffer handed to it may be overwritten once it returns. */
+  write: (bytes: Buffer) => void,
 ): number {
   const cuts = store.slotCuts(at.slot, share.parts);
   const range = {
@@ -52,12 +53,16 @@ export function streamSlot(
   const flush = () => {
     if (writer.length === 0) return;
     const header = Buffer.from(JSON.stringify({ ident, store: name }));
-    const body = writer.take();
-    const payload = Buffer.allocUnsafe(2 + header.byteLength + body.byteLength);
-    payload.writeUInt16LE(header.byteLength, 0);
-    payload.set(header, 2);
-    payload.set(body, 2 + header.byteLength);
-    write(frame('B', payload));
+    const body = writer.written();
+    // The frame's head, then the entries straight from the writer's buffer: `write` is synchronous.
+    const head = Buffer.allocUnsafe(HEAD + 2 + header.byteLength);
+    head.writeUInt32LE(2 + header.byteLength + body.byteLength, 0);
+    head[4] = 'B'.charCodeAt(0);
+    head.writeUInt16LE(header.byteLength, HEAD);
+    head.set(header, HEAD + 2);
+    write(head);
+    write(body);
+    writer.clear();
   };
   store.forEachSlotEntry(
     at.slot,
@@ -72,7 +77,7 @@ export function streamSlot(
       const problem = checksumProblem(bytes, size);
       if (problem !== null) {
         bad = i;
-        writer.length = 0;
+        writer.clear();
         // Word for word what restore's own read of the slot reports (restore.ts readStored).
         const reason = `slot ${at.slot}, plugin "${i}", store "${n}", key ${JSON.stringify(key)}: ${problem}`;
         write(json('X', { ident: i, reason }));

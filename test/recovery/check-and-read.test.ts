@@ -195,8 +195,9 @@ describe('msgpack sequences (codec.ts)', () => {
       writer.checkedBody(framed, framed.byteLength);
     });
     const got: unknown[] = [];
-    decodeSequence(writer.take(), (v) => got.push(v));
+    decodeSequence(writer.written(), (v) => got.push(v));
     expect(got).toEqual(keys.flatMap((k, i) => [k, values[i]]));
-    expect(writer.length).toBe(0);
+    writer.clear();
+    expect(writer.written().byteLength).toBe(0);
   });
 });
