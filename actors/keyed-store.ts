@@ -197,6 +197,24 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
   }
 
   /**
+   * load() of each entry, keys given once each (as a snapshot stores them). Into an empty
+   * container with no cut open (restore's fill) there is no previous value to look up or save.
+   */
+  loadAll(keys: readonly string[], values: readonly V[]): void {
+    if (this.map.size > 0 || this.cut !== null) {
+      for (let i = 0; i < keys.length; i++) this.load(keys[i] as string, values[i] as V);
+      return;
+    }
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
+      const value = values[i] as V;
+      this.digest.touch(key, undefined, value);
+      this.map.set(key, value);
+      this.afterWrite(key, undefined, value);
+    }
+  }
+
+  /**
    * What delete() records, for an entry the table has already dropped (a whole timestamp group
    * evicted at once): the undo log, the cut, the digest and the change log, as delete() would.
    * The caller keeps its own indexes (no afterWrite).

@@ -331,14 +331,10 @@ export class PluginRuntime {
 
   /** Replaces the state with a stored one (restore): readers start over. */
   load(stored: LoadedState, lastMessageAt: number | null): void {
-    const rows = this.state.rows;
-    const { keys, values } = stored.rows;
-    for (let i = 0; i < keys.length; i++) rows.load(keys[i] as string, values[i] as Row);
+    this.state.rows.loadAll(stored.rows.keys, stored.rows.values as readonly Row[]);
     for (const [name, entries] of Object.entries(stored.stores)) {
-      const target = this.state.stores[name];
       // A store the plugin no longer declares: a migration should have dropped it.
-      if (!target) continue;
-      for (let i = 0; i < entries.keys.length; i++) target.load(entries.keys[i] as string, entries.values[i]);
+      this.state.stores[name]?.loadAll(entries.keys, entries.values);
     }
     this.state.counters.lastMessageAt = lastMessageAt;
     this.log.reset();

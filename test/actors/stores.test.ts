@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ChangeLog, type ChangeCursor } from '../../actors/change-log.js';
 import { KeyedStore } from '../../actors/keyed-store.js';
 import { RowStore } from '../../actors/row-store.js';
+import { formatDigest } from '../../actors/state-digest.js';
 
 type R = { timestamp: number; n: number };
 
@@ -127,6 +128,37 @@ describe('RowStore', () => {
     expect(drain(log, t)).toEqual(['c', 'e']);
     expect(s.count({})).toBe(4);
     expect([...s.scan({ order: 'asc' })].map((r) => r.timestamp)).toEqual([20, 20, 30, 40]);
+  });
+
+  it('loadAll() leaves the state, index and digest that load() entry by entry leaves, empty or not', () => {
+    type K = R & { k: string };
+    const rows: K[] = Array.from({ length: 300 }, (_, i) => ({ timestamp: i % 7, n: i, k: `k${i}` }));
+    const state = (s: RowStore<K>) => ({
+      rows: [...s.scan({ order: 'asc' })],
+      counts: [0, 3, 6, 13].map((ts) => s.count({ start: ts, stop: ts })),
+      digest: formatDigest([s.digest]),
+    });
+    // Rows in a Map with a timestamp index, and rows grouped by timestamp (grouped-rows.ts).
+    for (const columns of [['k'], ['timestamp', 'k']]) {
+      const one = new RowStore<K>(columns);
+      const all = new RowStore<K>(columns);
+      const keys = rows.map((r) => one.keyOf(r));
+      for (const [i, key] of keys.entries()) one.load(key, rows[i] as K);
+      all.loadAll(keys, rows);
+      expect(state(all)).toEqual(state(one));
+      expect(all.size).toBe(300);
+    }
+    // Into a store that holds the keys already, at other timestamps: each row moves in the index.
+    const one = new RowStore<K>(['k']);
+    const all = new RowStore<K>(['k']);
+    const keys = rows.map((r) => r.k);
+    all.loadAll(keys, rows);
+    const moved = rows.map((r) => ({ ...r, timestamp: r.timestamp + 10 }));
+    for (const [i, key] of keys.entries()) one.load(key, moved[i] as K);
+    all.loadAll(keys, moved);
+    expect(state(all)).toEqual(state(one));
+    expect(all.count({ start: 0, stop: 9 })).toBe(0);
+    expect(all.count({ start: 10, stop: 16 })).toBe(300);
   });
 
   it('keeps its index consistent through a rollback', () => {
