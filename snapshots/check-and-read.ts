@@ -3,8 +3,8 @@
  * the way. Children stream shares of that slot's entries, checksums verified (slot-stream.ts),
  * while another walks every other record; this process decodes the streams as they arrive. The two
  * cores share the work the check and the load used to do one after the other. As before, the
- * service maps the file only after both children have read every page and exited cleanly, and
- * what they read counts only then.
+ * service maps the file only after every child has read its pages and exited cleanly, and what
+ * they read counts only then.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';

@@ -348,8 +348,9 @@ export class DataStore {
   // ── file check and salvage (run in a child process: a damaged page kills by signal) ──
 
   /**
-   * Reads every key and value of every database, so each page is touched once; counts per
-   * database. `skipEntriesOf` leaves one slot's entries out (another reader walks them).
+   * Touches every page of every database once (a damaged one faults here), reading each
+   * snapshot entry and journal record; counts per database. `skipEntriesOf` leaves one slot's
+   * entries out (another reader walks them).
    */
   walk(options: { skipEntriesOf?: number } = {}): Record<string, number> {
     const counts: Record<string, number> = { names: 0 };
