@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'SC_DATA_DIR_LOCKED'
   | 'SC_DATA_DIR_UNWRITABLE'
   | 'SC_DATA_DAMAGED'
+  | 'SC_DATA_FILE_UNCHECKED'
   | 'SC_BOOTSTRAP_FAILED';
 
 export class StatscacheError extends Error {

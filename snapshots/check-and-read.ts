@@ -14,9 +14,11 @@ import type { PrereadSlot } from './restore.js';
 import { joinShares, SlotStreamReader } from './slot-stream.js';
 import {
   CHILD_TIMEOUT_MS,
+  type CheckerOptions,
   type CheckResult,
   type ChildOutcome,
   checkAccess,
+  checkerNotStarted,
   checkDataFile,
   childOutcome,
   childScript,
@@ -33,9 +35,15 @@ export type CheckAndReadResult =
   | (CheckResult & { readonly ok: true; readonly preread: PrereadSlot | null })
   | (CheckResult & { readonly ok: false });
 
-function runChild(args: readonly string[], onData?: (chunk: Buffer) => void): Promise<ChildOutcome> {
+function runChild(
+  args: readonly string[],
+  options: CheckerOptions,
+  onData?: (chunk: Buffer) => void,
+): Promise<ChildOutcome> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [childScript(), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(options.node ?? process.execPath, [childScript(), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let error: Error | undefined;
@@ -50,7 +58,10 @@ function runChild(args: readonly string[], onData?: (chunk: Buffer) => void): Pr
   });
 }
 
-export async function checkAndRead(dataDir: string, options: { write: boolean }): Promise<CheckAndReadResult> {
+export async function checkAndRead(
+  dataDir: string,
+  options: { write: boolean } & CheckerOptions,
+): Promise<CheckAndReadResult> {
   const started = performance.now();
   if (!existsSync(join(dataDir, DATA_FILE))) return { ok: true, counts: {}, ms: 0, preread: null };
   checkAccess(dataDir, options.write);
@@ -58,9 +69,9 @@ export async function checkAndRead(dataDir: string, options: { write: boolean })
   // A stream this process cannot follow costs the read ahead only: restore reads the slot itself.
   let followed = true;
   const runs = await Promise.all([
-    runChild(['check-rest', dataDir]),
+    runChild(['check-rest', dataDir], options),
     ...readers.map((reader, part) =>
-      runChild(['stream-slot', dataDir, String(part), String(STREAM_SHARES)], (chunk) => {
+      runChild(['stream-slot', dataDir, String(part), String(STREAM_SHARES)], options, (chunk) => {
         if (!followed) return;
         try {
           reader.push(chunk);
@@ -71,6 +82,8 @@ export async function checkAndRead(dataDir: string, options: { write: boolean })
     ),
   ]);
   const rest = runs[0] as ChildOutcome;
+  const unstarted = runs.find((r) => !r.started);
+  if (unstarted) throw checkerNotStarted(dataDir, unstarted);
   const ms = performance.now() - started;
   const failed = runs.find((r) => !r.ok);
   if (failed) return { ok: false, problem: failed.problem, ms };

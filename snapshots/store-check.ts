@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { StatscacheError } from '../actors/errors.js';
 import { unwritableDataDir } from './data-dir-lock.js';
 import { DATA_FILE, DATA_LOCK_FILE, MAX_SLOTS } from './lmdb-store.js';
 
@@ -44,7 +45,12 @@ export interface ChildOutcome {
   readonly ok: boolean;
   readonly stdout: string;
   readonly problem: string;
+  /** False when no checker process could be started (no memory, no process slot): that says nothing of the file. */
+  readonly started: boolean;
 }
+
+/** Errors of a checker that ran: it hung past its time (on a damaged page), or printed past the buffer. */
+const RAN = new Set(['ETIMEDOUT', 'ENOBUFS']);
 
 /** How a checker child ended, in the words the error log and the quarantine report use. */
 export function childOutcome(r: {
@@ -55,15 +61,36 @@ export function childOutcome(r: {
   stderr: string;
 }): ChildOutcome {
   const stderr = r.stderr.trim().split('\n').slice(-1)[0] ?? '';
-  if (r.error) return { ok: false, stdout: r.stdout, problem: `checker failed: ${r.error.message}` };
-  if (r.signal) return { ok: false, stdout: r.stdout, problem: `reading it killed the checker with ${r.signal}` };
+  if (r.error) {
+    const started = RAN.has((r.error as NodeJS.ErrnoException).code ?? '');
+    return { ok: false, stdout: r.stdout, problem: `checker failed: ${r.error.message}`, started };
+  }
+  if (r.signal)
+    return { ok: false, stdout: r.stdout, problem: `reading it killed the checker with ${r.signal}`, started: true };
   if (r.status !== 0)
-    return { ok: false, stdout: r.stdout, problem: `LMDB refused it: ${stderr || `exit ${r.status}`}` };
-  return { ok: true, stdout: r.stdout, problem: '' };
+    return { ok: false, stdout: r.stdout, problem: `LMDB refused it: ${stderr || `exit ${r.status}`}`, started: true };
+  return { ok: true, stdout: r.stdout, problem: '', started: true };
 }
 
-function runChild(args: readonly string[]): ChildOutcome {
-  const r = spawnSync(process.execPath, [childScript(), ...args], {
+/**
+ * A checker that could not be started has read nothing: the file is neither known good nor
+ * known damaged, so nothing may open, move or salvage it. The start stops (exit 1) and a
+ * supervisor's retry finds the resources again.
+ */
+export function checkerNotStarted(dataDir: string, outcome: ChildOutcome): StatscacheError {
+  return new StatscacheError(
+    'SC_DATA_FILE_UNCHECKED',
+    `could not start the process that checks ${join(dataDir, DATA_FILE)} before it is opened (${outcome.problem}); nothing was read, moved or changed. Start again once processes and memory are available`,
+  );
+}
+
+/** Which Node runs the checker children: this one (tests name another to see one fail to start). */
+export interface CheckerOptions {
+  readonly node?: string;
+}
+
+function runChecker(args: readonly string[], options: CheckerOptions = {}): ChildOutcome {
+  const r = spawnSync(options.node ?? process.execPath, [childScript(), ...args], {
     encoding: 'utf8',
     timeout: CHILD_TIMEOUT_MS,
     maxBuffer: 64 * 1024 * 1024,
@@ -92,11 +119,12 @@ export function checkAccess(dataDir: string, write: boolean): void {
  * Opens and walks every database of the data file in a child; a missing file is fine (a new
  * data dir). Permissions are checked first (checkAccess).
  */
-export function checkDataFile(dataDir: string, options: { write: boolean }): CheckResult {
+export function checkDataFile(dataDir: string, options: { write: boolean } & CheckerOptions): CheckResult {
   const started = performance.now();
   if (!existsSync(join(dataDir, DATA_FILE))) return { ok: true, counts: {}, ms: 0 };
   checkAccess(dataDir, options.write);
-  const r = runChild(['check', dataDir]);
+  const r = runChecker(['check', dataDir], options);
+  if (!r.started) throw checkerNotStarted(dataDir, r);
   const ms = performance.now() - started;
   if (!r.ok) return { ok: false, problem: r.problem, ms };
   try {
@@ -137,9 +165,21 @@ const stamp = (ms: number) => new Date(ms).toISOString().replace(/[:.]/g, '-');
  * Moves the damaged data file (and LMDB's lock file) to quarantine and puts a fresh file with
  * every record still readable in its place. The caller must hold the data dir lock.
  */
-export function quarantineAndSalvage(dataDir: string, problem: string, nowMs: number): SalvageReport {
+export function quarantineAndSalvage(
+  dataDir: string,
+  problem: string,
+  nowMs: number,
+  options: CheckerOptions = {},
+): SalvageReport {
   const file = join(dataDir, DATA_FILE);
   const work = join(dataDir, `.salvage-${stamp(nowMs)}`);
+  // A salvage child that cannot start would read as a file that does not open: stop before anything moves.
+  const runChild = (args: readonly string[]): ChildOutcome => {
+    const r = runChecker(args, options);
+    if (r.started) return r;
+    rmSync(work, { recursive: true, force: true });
+    throw checkerNotStarted(dataDir, r);
+  };
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   const lost: string[] = [];

@@ -1,15 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Row } from '../../actors/row-store.js';
 import { builtinPlugins } from '../../plugins/index.js';
 import { checkAndRead } from '../../snapshots/check-and-read.js';
 import { decodeSequence, encodeChecked, SequenceWriter } from '../../snapshots/codec.js';
-import { DataStore } from '../../snapshots/lmdb-store.js';
+import { DATA_FILE, DataStore } from '../../snapshots/lmdb-store.js';
 import { type PrereadSlot, restore, slotCandidates } from '../../snapshots/restore.js';
 import { joinShares, SlotStreamReader } from '../../snapshots/slot-stream.js';
-import { childScript } from '../../snapshots/store-check.js';
+import { checkDataFile, childScript, quarantineAndSalvage } from '../../snapshots/store-check.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { buildPluginHost } from '../../src/plugin-host-builder.js';
@@ -139,6 +139,28 @@ describe('the start-up check reads the newest snapshot slot ahead of restore', (
     // The read-ahead's own failure path (a value of the newest slot refused) was taken.
     expect(newestUnreadable).toBeGreaterThan(3);
   }, 120_000);
+
+  it('stops, and moves nothing, when no checker process can be started', async () => {
+    const dir = join(root.path, 'unchecked');
+    cpSync(pristine, dir, { recursive: true });
+    const before = readdirSync(dir).sort();
+    const bytes = readFileSync(join(dir, DATA_FILE));
+    // A Node that is not there: spawn fails, as it does without memory or a free process slot.
+    const node = join(root.path, 'no-such-node');
+    await expect(checkAndRead(dir, { write: true, node })).rejects.toThrow(/^SC_DATA_FILE_UNCHECKED: .*nothing was/);
+    expect(() => checkDataFile(dir, { write: true, node })).toThrow(/^SC_DATA_FILE_UNCHECKED: /);
+    expect(() => quarantineAndSalvage(dir, 'a test', Date.now(), { node })).toThrow(/^SC_DATA_FILE_UNCHECKED: /);
+    expect(readdirSync(dir).sort()).toEqual(before);
+    expect(readFileSync(join(dir, DATA_FILE)).equals(bytes)).toBe(true);
+    // A checker that starts but dies still counts as damage (quarantine), as before.
+    const died = await checkAndRead(dir, { write: true, node: '/bin/false' });
+    expect(died.ok).toBe(false);
+    // And the file starts as it did: the newest generation, nothing quarantined.
+    const after = await started(dir, true);
+    expect(after.restored.meta?.generation).toBe(newestSlot(pristine)?.meta.generation);
+    expect(after.restored.fallbacks).toEqual([]);
+    expect(readdirSync(dir)).not.toContain('quarantine');
+  });
 
   it('reads the same stream cut into chunks of any size as whole', () => {
     const r = spawnSync(process.execPath, [childScript(), 'stream-slot', pristine, '0', '1'], { maxBuffer: 1 << 28 });
