@@ -1,7 +1,7 @@
 import { StatscacheError } from '../actors/errors.js';
 import type { StoredState } from '../actors/plugin-api.js';
 import type { LoadedEntries, LoadedState, PluginRuntime } from '../actors/plugin-runtime.js';
-import { decodeChecked } from './codec.js';
+import { ChecksumError, checksumProblem, decodeChecked } from './codec.js';
 import { metaProblem, type PluginRecord, type SnapshotMeta } from './format.js';
 import type { DataStore } from './lmdb-store.js';
 
@@ -134,13 +134,12 @@ function readStored(ident: string, slot: number, store: DataStore): LoadedState 
   store.forEachEntry(slot, ident, (name, key, bytes, size) => {
     let value: unknown;
     try {
+      if (typeof key !== 'string') throw new Error(NOT_A_STRING);
       value = decodeChecked(bytes, size);
     } catch (err) {
-      throw new StatscacheError(
-        'SC_SNAPSHOT_UNREADABLE',
-        `slot ${slot}, plugin "${ident}", store "${name}", key ${JSON.stringify(key)}: ${(err as Error).message}`,
-        { cause: err },
-      );
+      throw new StatscacheError('SC_SNAPSHOT_UNREADABLE', entryUnreadable(slot, ident, name, key, err as Error), {
+        cause: err,
+      });
     }
     // LMDB hands a plugin's entries in key order, each key once: no lookup needed.
     const into = name === 'rows' ? rows : (stores[name] ??= { keys: [], values: [] });
@@ -148,6 +147,24 @@ function readStored(ident: string, slot: number, store: DataStore): LoadedState 
     into.values.push(value);
   });
   return { rows, stores };
+}
+
+/** Only a tampered file holds one: the snapshotter writes string keys. */
+const NOT_A_STRING = 'the key is not a string';
+
+/**
+ * Why an entry of a slot cannot be restored, in the words restore's fallback reports: read here
+ * and by the start-up check's stream child (slot-stream.ts), which must say the same.
+ */
+export function entryUnreadable(slot: number, ident: string, store: string, key: unknown, problem: Error): string {
+  return `slot ${slot}, plugin "${ident}", store "${store}", key ${JSON.stringify(key)}: ${problem.message}`;
+}
+
+/** What is wrong with an entry as stored (its key's type, its value's checksum), or null: restore's checks before it decodes. */
+export function storedEntryProblem(key: unknown, bytes: Uint8Array, size: number): Error | null {
+  if (typeof key !== 'string') return new Error(NOT_A_STRING);
+  const problem = checksumProblem(bytes, size);
+  return problem === null ? null : new ChecksumError(problem);
 }
 
 /** The Maps a plugin's migrate hook is given (plugin-api.ts, StoredState). */

@@ -10,9 +10,9 @@
  *   E  {"entries"} (JSON)              every entry of the slot was read
  */
 import type { LoadedEntries, LoadedState } from '../actors/plugin-runtime.js';
-import { checksumProblem, decodeSequence, SequenceWriter } from './codec.js';
+import { decodeSequence, SequenceWriter } from './codec.js';
 import type { DataStore } from './lmdb-store.js';
-import type { PrereadSlot } from './restore.js';
+import { entryUnreadable, type PrereadSlot, storedEntryProblem } from './restore.js';
 
 /** Bytes of entries per B frame: a few pipe buffers, so neither side waits long on the other. */
 const BATCH_BYTES = 1 << 18;
@@ -74,13 +74,12 @@ export function streamSlot(
         name = n;
       }
       if (bad === i) return;
-      const problem = checksumProblem(bytes, size);
+      const problem = storedEntryProblem(key, bytes, size);
       if (problem !== null) {
         bad = i;
         writer.clear();
-        // Word for word what restore's own read of the slot reports (restore.ts readStored).
-        const reason = `slot ${at.slot}, plugin "${i}", store "${n}", key ${JSON.stringify(key)}: ${problem}`;
-        write(json('X', { ident: i, reason }));
+        // Word for word what restore's own read of the slot reports.
+        write(json('X', { ident: i, reason: entryUnreadable(at.slot, i, n, key, problem) }));
         return;
       }
       writer.string(key);

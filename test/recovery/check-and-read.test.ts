@@ -40,12 +40,12 @@ async function started(dir: string, check: boolean) {
   return out;
 }
 
-const newestSlot = (dir: string) => {
+const newestSlot = async (dir: string) => {
   const store = new DataStore(dir, { readOnly: true });
   try {
     return slotCandidates(store).candidates[0];
   } finally {
-    void store.close();
+    await store.close();
   }
 };
 
@@ -70,7 +70,7 @@ describe('the start-up check reads the newest snapshot slot ahead of restore', (
   it("hands over the newest slot, every plugin's entries as many as the snapshot wrote", async () => {
     const check = await checkAndRead(pristine, { write: false });
     if (!check.ok) throw new Error(check.problem);
-    const newest = newestSlot(pristine);
+    const newest = await newestSlot(pristine);
     expect(newest).toBeDefined();
     expect(check.preread?.slot).toBe(newest?.slot);
     expect(check.preread?.generation).toBe(newest?.meta.generation);
@@ -100,7 +100,7 @@ describe('the start-up check reads the newest snapshot slot ahead of restore', (
     const values = [...state.rows.values];
     values[0] = { ...original, doctored: true };
     doctored.set(ident, { ...state, rows: { keys: state.rows.keys, values } });
-    const load = (preread: PrereadSlot) => {
+    const load = async (preread: PrereadSlot) => {
       const store = new DataStore(pristine, { readOnly: true });
       const host = buildPluginHost(config(pristine), builtinPlugins(), () => {});
       try {
@@ -108,11 +108,13 @@ describe('the start-up check reads the newest snapshot slot ahead of restore', (
         return host.get(ident)?.inspect().rows.get(key);
       } finally {
         host.stop();
-        void store.close();
+        await store.close();
       }
     };
-    expect(load({ ...check.preread, plugins: doctored })).toEqual({ ...original, doctored: true });
-    expect(load({ ...check.preread, generation: check.preread.generation - 1, plugins: doctored })).toEqual(original);
+    expect(await load({ ...check.preread, plugins: doctored })).toEqual({ ...original, doctored: true });
+    expect(await load({ ...check.preread, generation: check.preread.generation - 1, plugins: doctored })).toEqual(
+      original,
+    );
   });
 
   it('ends each start where restore in-process ends, over 30 randomly damaged copies', async () => {
@@ -126,7 +128,7 @@ describe('the start-up check reads the newest snapshot slot ahead of restore', (
       cpSync(pristine, damaged, { recursive: true });
       const damage = await corrupt(damaged, random);
       cpSync(damaged, copy, { recursive: true });
-      const newest = newestSlot(damaged);
+      const newest = await newestSlot(damaged);
       const [checked, inProcess] = [await started(damaged, true), await started(copy, false)];
       const where = `seed ${seed}, round ${round}, damage ${damage.join(', ')}`;
       expect(checked.restored, where).toEqual(inProcess.restored);
@@ -139,6 +141,25 @@ describe('the start-up check reads the newest snapshot slot ahead of restore', (
     // The read-ahead's own failure path (a value of the newest slot refused) was taken.
     expect(newestUnreadable).toBeGreaterThan(3);
   }, 120_000);
+
+  it('refuses an entry whose key is not a string, in the stream as in-process, and falls back alike', async () => {
+    const damaged = join(root.path, 'odd-key');
+    const copy = join(root.path, 'odd-key-copy');
+    cpSync(pristine, damaged, { recursive: true });
+    const newest = await newestSlot(damaged);
+    const ident = Object.entries(newest?.meta.plugins ?? {}).find(([, r]) => r.rows > 0)?.[0];
+    if (!newest || !ident) throw new Error('no plugin with rows');
+    const store = new DataStore(damaged);
+    // Only a tampered file holds such a key: the snapshotter writes strings.
+    await store.putRaw([newest.slot, 'e', ident, 'rows', 12345], encodeChecked({ timestamp: 1, n: 1 }));
+    await store.close();
+    cpSync(damaged, copy, { recursive: true });
+    const [checked, inProcess] = [await started(damaged, true), await started(copy, false)];
+    expect(checked.restored.fallbacks[0]?.reason).toMatch(/key 12345: the key is not a string/);
+    expect(checked.restored).toEqual(inProcess.restored);
+    expect(checked.digests).toEqual(inProcess.digests);
+    expect(readdirSync(damaged)).not.toContain('quarantine');
+  });
 
   it('stops, and moves nothing, when no checker process can be started', async () => {
     const dir = join(root.path, 'unchecked');
@@ -157,7 +178,7 @@ describe('the start-up check reads the newest snapshot slot ahead of restore', (
     expect(died.ok).toBe(false);
     // And the file starts as it did: the newest generation, nothing quarantined.
     const after = await started(dir, true);
-    expect(after.restored.meta?.generation).toBe(newestSlot(pristine)?.meta.generation);
+    expect(after.restored.meta?.generation).toBe((await newestSlot(pristine))?.meta.generation);
     expect(after.restored.fallbacks).toEqual([]);
     expect(readdirSync(dir)).not.toContain('quarantine');
   });
