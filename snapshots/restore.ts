@@ -30,7 +30,11 @@ export interface RestoreReport {
  * tried; the journal then replays what the older generation lacks. Only state newer than
  * the code (a downgrade) or a failing migration stops the start, since going on would lose it.
  */
-export function restore(runtimes: readonly PluginRuntime[], store: DataStore, preread?: PrereadSlot): RestoreReport {
+export function restore(
+  runtimes: readonly PluginRuntime[],
+  store: DataStore,
+  preread: PrereadSlot | null = null,
+): RestoreReport {
   const { candidates, fallbacks } = slotCandidates(store);
   for (const { slot, meta } of candidates) {
     const read =

@@ -37,7 +37,7 @@ export interface CoreOptions {
    */
   readonly restore?: boolean | { readonly base: RestoreReport };
   /** The newest slot's entries, read by the start-up check (check-and-read.ts); restore reads them there. */
-  readonly preread?: PrereadSlot | null | undefined;
+  readonly preread?: PrereadSlot | null;
   readonly snapshotChunk?: Pick<SnapshotterOptions, 'chunkEntries' | 'chunkMs'> | undefined;
   readonly events?: CoreEvents;
 }
@@ -72,7 +72,7 @@ export function assembleCore(options: CoreOptions): Core {
   host.deferDigests();
   const restored =
     options.restore === undefined || options.restore === true
-      ? restore(host.runtimes, store, options.preread ?? undefined)
+      ? restore(host.runtimes, store, options.preread ?? null)
       : options.restore === false
         ? EMPTY
         : options.restore.base;

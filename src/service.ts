@@ -352,8 +352,9 @@ export class Service {
 
   /**
    * Locks the data dir (SC_DATA_DIR_LOCKED if another process holds it), checks the data file
-   * in a child process (quarantining and salvaging a damaged one), validates plugins and
-   * restores the newest readable snapshot; throws a coded StatscacheError when it must not go on.
+   * in child processes that also read the newest snapshot ahead (check-and-read.ts; a damaged
+   * file is quarantined and salvaged), validates plugins and restores the newest readable
+   * snapshot; throws a coded StatscacheError when it must not go on.
    */
   static async build(options: ServiceOptions): Promise<Service> {
     const { dataDir } = options.config;
