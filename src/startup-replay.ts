@@ -5,10 +5,16 @@ import type { Logger } from './logger.js';
 import type { Progress } from './progress.js';
 import { replayBatches, ReplayThreadError } from './replay-thread.js';
 
-/** Entries whose in-thread replay is timed (the first PROBE_FROM warm the JIT up), in two windows. */
+/**
+ * Entries whose in-thread replay is timed, in windows of PROBE_WINDOW after the first
+ * PROBE_FROM. The cheapest window decides: the first few thousand entries after a large
+ * restore cost 2-5x what the rest do (JIT tiers, the GC catching up with the restored heap),
+ * so one early window sent cheap replays to the thread, where they took twice as long.
+ */
 const PROBE_FROM = 1024;
 const PROBE_WINDOW = 1024;
-const PROBE_TO = PROBE_FROM + 2 * PROBE_WINDOW;
+/** The entry at which the probe decides (the replay thread, if it takes over, starts after it). */
+export const PROBE_TO = PROBE_FROM + 7 * PROBE_WINDOW;
 /**
  * Main-thread cost per entry (µs) from which the replay thread pays: what it costs that thread
  * to read, check, decode and derive meta, and the main thread to take a head, on this 2-core box.
@@ -57,10 +63,9 @@ export async function replayAfter(deps: StartupReplayDeps, from: number, progres
     sliceStart = performance.now();
   };
   /**
-   * Replays in-thread from `last`. With `probe`, times the second and third thousand entries
-   * (the first warms the JIT) and stops early, returning true, when the replay thread would pay:
-   * applying costs the main thread more than preparing costs that thread, in both, and a long
-   * replay remains.
+   * Replays in-thread from `last`. With `probe`, times windows of entries up to PROBE_TO and
+   * stops there, returning true, when the replay thread would pay: applying costs the main
+   * thread more than preparing costs that thread, in every window, and a long replay remains.
    */
   const inThread = async (probe: boolean): Promise<boolean> => {
     let windowFrom = 0;
@@ -81,8 +86,6 @@ export async function replayAfter(deps: StartupReplayDeps, from: number, progres
         const at = active();
         if (n > PROBE_FROM) cheapest = Math.min(cheapest, ((at - windowFrom) * 1000) / PROBE_WINDOW);
         windowFrom = at;
-        // The cheaper window decides: a GC pause inside one sent a cheap replay to the thread,
-        // where it took twice as long (2 of 10 starts of 1 M keys + 100 k records).
         if (
           n === PROBE_TO &&
           cheapest >= (threaded.worthUs ?? THREAD_WORTH_US) &&

@@ -7,6 +7,7 @@ import { deriveMeta } from '../../src/meta/index.js';
 import { Recovery } from '../../src/recovery.js';
 import { replayBatches, ReplayThreadError } from '../../src/replay-thread.js';
 import { Service } from '../../src/service.js';
+import { PROBE_TO } from '../../src/startup-replay.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { openJournal } from '../helpers/persistence.js';
 import { tempDir } from '../helpers/service-process.js';
@@ -147,13 +148,14 @@ describe('start-up replay', () => {
   }
 
   it('ends every plugin in the same state on either thread, each record replayed once', async () => {
-    const n = 6_000;
+    // Past the probe, with more left than the thread's minimum, so the thread takes a share.
+    const n = PROBE_TO + 4_000;
     const dir = await journalOf(n);
     const inThread = await replayed(dir, false);
     const threaded = await replayed(dir, true);
     expect(inThread.onThread).toBe(0);
-    // The first 3072 are replayed in-thread to time them (two windows after 1024 of warm-up); the rest go over.
-    expect(threaded.onThread).toBe(n - 3072);
+    // The first PROBE_TO are replayed in-thread to time them; the rest go over.
+    expect(threaded.onThread).toBe(n - PROBE_TO);
     // Where applying costs less than the thread's own work, all of it stays in-thread.
     const cheap = await replayed(dir, true, Number.POSITIVE_INFINITY);
     expect(cheap.onThread).toBe(0);
@@ -166,7 +168,7 @@ describe('start-up replay', () => {
   });
 
   it('goes on in-thread, losing nothing, when the thread fails', async () => {
-    const n = 6_000;
+    const n = PROBE_TO + 4_000;
     const dir = await journalOf(n);
     const reference = await replayed(dir, false);
     const config = loadConfig({ env: {}, flags: { dataDir: dir, port: 0, replayThread: false, maxFanout: 3 } });
