@@ -69,7 +69,7 @@ export async function replayAfter(deps: StartupReplayDeps, from: number, progres
    */
   const inThread = async (probe: boolean): Promise<boolean> => {
     let windowFrom = 0;
-    /** µs per entry in the cheaper window so far. */
+    /** µs per entry in the cheapest window so far. */
     let cheapest = Number.POSITIVE_INFINITY;
     let n = 0;
     for (const entry of journal.after(last, { remember: true, shape: intake.shapeBounds })) {
