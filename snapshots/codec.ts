@@ -74,6 +74,11 @@ export function checksumProblem(bytes: Uint8Array, end = bytes.byteLength): stri
 export function decodeChecked(bytes: Uint8Array, end = bytes.byteLength): unknown {
   const problem = checksumProblem(bytes, end);
   if (problem !== null) throw new ChecksumError(problem);
+  return decodeVerified(bytes, end);
+}
+
+/** decodeChecked for a value whose checksum the caller has verified already (checksumProblem). */
+export function decodeVerified(bytes: Uint8Array, end = bytes.byteLength): unknown {
   return unpacker.unpack(bytes, { start: CHECKED_BODY_START, end });
 }
 

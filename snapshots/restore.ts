@@ -1,7 +1,7 @@
 import { StatscacheError } from '../actors/errors.js';
 import type { StoredState } from '../actors/plugin-api.js';
 import type { LoadedEntries, LoadedState, PluginRuntime } from '../actors/plugin-runtime.js';
-import { ChecksumError, checksumProblem, decodeChecked } from './codec.js';
+import { ChecksumError, checksumProblem, decodeChecked, decodeVerified } from './codec.js';
 import { metaProblem, type PluginRecord, type SnapshotMeta } from './format.js';
 import type { DataStore } from './lmdb-store.js';
 
@@ -126,8 +126,11 @@ function checkVersion(runtime: PluginRuntime, record: PluginRecord): void {
   }
 }
 
-/** Keys and values side by side, filled as read (a Map per container cost a hash and its growth per entry, twice over with the load). */
-interface Filling {
+/**
+ * Keys and values side by side, filled as read (a Map per container cost a hash and its growth
+ * per entry, twice over with the load): here and by the start-up check's stream reader.
+ */
+export interface Filling {
   readonly keys: string[];
   readonly values: unknown[];
 }
@@ -138,8 +141,10 @@ function readStored(ident: string, slot: number, store: DataStore): LoadedState 
   store.forEachEntry(slot, ident, (name, key, bytes, size) => {
     let value: unknown;
     try {
-      if (typeof key !== 'string') throw new Error(NOT_A_STRING);
-      value = decodeChecked(bytes, size);
+      // The checks the start-up check's stream child makes, then the decode it leaves to us.
+      const problem = storedEntryProblem(key, bytes, size);
+      if (problem !== null) throw problem;
+      value = decodeVerified(bytes, size);
     } catch (err) {
       throw new StatscacheError('SC_SNAPSHOT_UNREADABLE', entryUnreadable(slot, ident, name, key, err as Error), {
         cause: err,
@@ -153,9 +158,6 @@ function readStored(ident: string, slot: number, store: DataStore): LoadedState 
   return { rows, stores };
 }
 
-/** Only a tampered file holds one: the snapshotter writes string keys. */
-const NOT_A_STRING = 'the key is not a string';
-
 /**
  * Why an entry of a slot cannot be restored, in the words restore's fallback reports: read here
  * and by the start-up check's stream child (slot-stream.ts), which must say the same.
@@ -166,7 +168,8 @@ export function entryUnreadable(slot: number, ident: string, store: string, key:
 
 /** What is wrong with an entry as stored (its key's type, its value's checksum), or null: restore's checks before it decodes. */
 export function storedEntryProblem(key: unknown, bytes: Uint8Array, size: number): Error | null {
-  if (typeof key !== 'string') return new Error(NOT_A_STRING);
+  // Only a tampered file holds one: the snapshotter writes string keys.
+  if (typeof key !== 'string') return new Error('the key is not a string');
   const problem = checksumProblem(bytes, size);
   return problem === null ? null : new ChecksumError(problem);
 }

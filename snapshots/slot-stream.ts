@@ -12,7 +12,7 @@
 import type { LoadedEntries, LoadedState } from '../actors/plugin-runtime.js';
 import { decodeSequence, SequenceWriter } from './codec.js';
 import type { DataStore } from './lmdb-store.js';
-import { entryUnreadable, type PrereadSlot, storedEntryProblem } from './restore.js';
+import { entryUnreadable, type Filling, type PrereadSlot, storedEntryProblem } from './restore.js';
 
 /** Bytes of entries per B frame: a few pipe buffers, so neither side waits long on the other. */
 const BATCH_BYTES = 1 << 18;
@@ -91,11 +91,6 @@ export function streamSlot(
   flush();
   write(json('E', { entries }));
   return entries;
-}
-
-interface Filling {
-  readonly keys: string[];
-  readonly values: unknown[];
 }
 
 /** Parent side: takes the child's stdout chunk by chunk and decodes each frame as it completes. */
