@@ -10,7 +10,7 @@
  *   journal-ids   message id → seq (de-duplication, GET /id)
  *   journal-time  [timestamp, seq] → empty (time-window reads)
  */
-import { open, type Database, type Key, type RangeOptions, type RootDatabase } from 'lmdb';
+import { compareKeys, open, type Database, type Key, type RangeOptions, type RootDatabase } from 'lmdb';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -21,6 +21,22 @@ export const MAX_SLOTS = 16;
 type SnapshotKey = [number, 'm'] | [number, 'e', string, string, string];
 /** Where one reader's share of a slot's entries begins or ends (slotCuts). */
 export type SlotCut = SnapshotKey;
+
+/** Entries per plugin ident and container name, as a slot's meta record gives them (PluginRecord.entries). */
+export type SlotSizes = Readonly<Record<string, Readonly<Record<string, number>> | undefined>>;
+
+/** A slot's containers in LMDB's key order, with their sizes; null when a size is missing or not a count. */
+function containersInKeyOrder(slot: number, sizes: SlotSizes): { start: SlotCut; n: number }[] | null {
+  const out: { start: SlotCut; n: number }[] = [];
+  for (const [ident, entries] of Object.entries(sizes)) {
+    if (entries === undefined) return null;
+    for (const [store, n] of Object.entries(entries)) {
+      if (!Number.isSafeInteger(n) || n < 0) return null;
+      out.push({ start: [slot, 'e', ident, store] as unknown as SlotCut, n });
+    }
+  }
+  return out.sort((a, b) => compareKeys(a.start as Key, b.start as Key));
+}
 
 /** One journal record to append. */
 export interface JournalAppend {
@@ -155,15 +171,42 @@ export class DataStore {
 
   /**
    * Keys that cut a slot's entries into `parts` runs of near-equal length, for readers that
-   * share them out: LMDB counts and skips entries natively, without handing each to JS.
+   * share them out. With `sizes` (the entries per plugin and container its meta record says
+   * were written), a cut lands in the container that holds its entry, where LMDB skips to it
+   * natively; without them, LMDB counts the whole slot first (as long as reading a tenth of it
+   * at 1 M entries). Always `parts - 1` cuts in key order: any such keys cut the slot into
+   * disjoint runs that cover it, so sizes that do not match the file only make the runs uneven.
    */
-  slotCuts(slot: number, parts: number): SlotCut[] {
-    // Each call gets its own options: lmdb-js sets flags on the object it is given.
-    const n = this.snapshots.getKeysCount(slotEntries(slot));
+  slotCuts(slot: number, parts: number, sizes?: SlotSizes): SlotCut[] {
+    const containers = sizes === undefined ? null : containersInKeyOrder(slot, sizes);
+    const n =
+      containers === null ? this.snapshots.getKeysCount(slotEntries(slot)) : containers.reduce((t, c) => t + c.n, 0);
+    const { start: first, end } = slotEntries(slot);
     const cuts: SlotCut[] = [];
     for (let i = 1; i < parts; i++) {
-      for (const key of this.snapshots.getKeys({ ...slotEntries(slot), offset: Math.floor((i * n) / parts), limit: 1 }))
-        cuts.push(key as SlotCut);
+      const target = Math.floor((i * n) / parts);
+      let start = first;
+      let offset = target;
+      let cut: SlotCut | null = null;
+      if (containers !== null) {
+        let before = 0;
+        const at = containers.find((c) => (before += c.n) > target);
+        if (at !== undefined) {
+          start = at.start;
+          offset = target - (before - at.n);
+          // A container's prefix sorts before every key in it and after every earlier one.
+          if (offset === 0) cut = at.start;
+        }
+      }
+      // Each call gets its own options: lmdb-js sets flags on the object it is given.
+      if (cut === null)
+        for (const key of this.snapshots.getKeys({ start, end, offset, limit: 1 })) cut = key as SlotCut;
+      // Past the last entry (sizes larger than the file): the later runs are empty. Never before
+      // the previous cut, so the runs stay disjoint whatever the sizes said.
+      const previous = cuts[cuts.length - 1];
+      if (cut === null) cut = end as unknown as SlotCut;
+      if (previous !== undefined && compareKeys(cut as Key, previous as Key) < 0) cut = previous;
+      cuts.push(cut);
     }
     return cuts;
   }

@@ -11,7 +11,7 @@
  */
 import type { LoadedEntries, LoadedState } from '../actors/plugin-runtime.js';
 import { decodeSequence, SequenceWriter } from './codec.js';
-import type { DataStore } from './lmdb-store.js';
+import type { DataStore, SlotSizes } from './lmdb-store.js';
 import { entryUnreadable, type Filling, type PrereadSlot, storedEntryProblem } from './restore.js';
 
 /** Bytes of entries per B frame: a few pipe buffers, so neither side waits long on the other. */
@@ -30,16 +30,17 @@ const json = (type: string, value: unknown) => frame(type, Buffer.from(JSON.stri
 
 /**
  * Child side: streams share `part` of `parts` of one slot's entries to `write` (the shares are
- * runs of near-equal length, in key order); every value is read, whether it is sent or not.
+ * runs of near-equal length, in key order, cut where `sizes` says if given: see slotCuts);
+ * every value is read, whether it is sent or not.
  */
 export function streamSlot(
   store: DataStore,
   at: { slot: number; generation: number },
-  share: { part: number; parts: number },
+  share: { part: number; parts: number; sizes?: SlotSizes },
   /** Synchronous: a buffer handed to it may be overwritten once it returns. */
   write: (bytes: Buffer) => void,
 ): number {
-  const cuts = store.slotCuts(at.slot, share.parts);
+  const cuts = store.slotCuts(at.slot, share.parts, share.sizes);
   const range = {
     from: share.part === 0 ? null : (cuts[share.part - 1] ?? null),
     to: share.part === share.parts - 1 ? null : (cuts[share.part] ?? null),

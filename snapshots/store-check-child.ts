@@ -84,8 +84,12 @@ async function main(argv: readonly string[]): Promise<void> {
   if (command === 'stream-slot' && dir && target && arg) {
     const store = new DataStore(dir, { readOnly: true });
     const newest = slotCandidates(store).candidates[0];
-    const share = { part: Number(target), parts: Number(arg) };
-    if (newest) streamSlot(store, { slot: newest.slot, generation: newest.meta.generation }, share, writeAll);
+    if (newest) {
+      // The meta's entry counts place the cuts, so the slot is not counted first (lmdb-store.ts, slotCuts).
+      const sizes = Object.fromEntries(Object.entries(newest.meta.plugins).map(([ident, p]) => [ident, p.entries]));
+      const share = { part: Number(target), parts: Number(arg), sizes };
+      streamSlot(store, { slot: newest.slot, generation: newest.meta.generation }, share, writeAll);
+    }
     return;
   }
   if (command === 'check-rest' && dir) {

@@ -6,7 +6,7 @@ import type { Row } from '../../actors/row-store.js';
 import { builtinPlugins } from '../../plugins/index.js';
 import { checkAndRead } from '../../snapshots/check-and-read.js';
 import { decodeSequence, encodeChecked, SequenceWriter } from '../../snapshots/codec.js';
-import { DATA_FILE, DataStore } from '../../snapshots/lmdb-store.js';
+import { DATA_FILE, DataStore, type SlotCut, type SlotSizes } from '../../snapshots/lmdb-store.js';
 import { type PrereadSlot, restore, slotCandidates } from '../../snapshots/restore.js';
 import { joinShares, SlotStreamReader } from '../../snapshots/slot-stream.js';
 import { checkDataFile, childScript, quarantineAndSalvage } from '../../snapshots/store-check.js';
@@ -222,6 +222,57 @@ describe('the start-up check reads the newest snapshot slot ahead of restore', (
       for (const share of shares) expect(share.entries).toBeLessThan(whole.entries ?? 0);
       expect(shares.reduce((n, s) => n + (s.entries ?? 0), 0)).toBe(whole.entries);
       expect(plain(joinShares(shares))).toBe(plain(whole.result()));
+      // Cut where the meta's entry counts say, the runs are as long as counting the slot makes them.
+      const n = whole.entries ?? 0;
+      expect(shares.map((s) => s.entries)).toEqual(
+        Array.from({ length: parts }, (_, i) => Math.floor(((i + 1) * n) / parts) - Math.floor((i * n) / parts)),
+      );
+    }
+  });
+
+  it('cuts a slot soundly whatever sizes it is told: runs disjoint, in key order, covering it', async () => {
+    const newest = await newestSlot(pristine);
+    expect(newest).toBeDefined();
+    const { slot, meta } = newest as NonNullable<typeof newest>;
+    const store = new DataStore(pristine, { readOnly: true });
+    try {
+      const keysOf = (range?: { from: SlotCut | null; to: SlotCut | null }) => {
+        const keys: string[] = [];
+        store.forEachSlotEntry(slot, (ident, name, key) => keys.push(`${ident}/${name}/${key}`), range);
+        return keys;
+      };
+      const whole = keysOf();
+      const told = Object.fromEntries(Object.entries(meta.plugins).map(([ident, p]) => [ident, p.entries]));
+      const idents = Object.keys(told);
+      expect(idents.length).toBeGreaterThan(10);
+      const wrong: Record<string, SlotSizes> = {
+        'as written': told,
+        doubled: Object.fromEntries(
+          Object.entries(told).map(([i, e]) => [
+            i,
+            Object.fromEntries(Object.entries(e ?? {}).map(([k, v]) => [k, 2 * v])),
+          ]),
+        ),
+        'half the plugins': Object.fromEntries(Object.entries(told).slice(0, Math.floor(idents.length / 2))),
+        'one huge': { [idents[0] as string]: { rows: 1e9 } },
+        'an unknown plugin': { ...told, 'zz-gone': { rows: 5000 } },
+        'a count missing': { ...told, [idents[1] as string]: undefined },
+        'none at all': {},
+        'all empty': Object.fromEntries(idents.map((i) => [i, {}])),
+      };
+      for (const [label, sizes] of Object.entries(wrong)) {
+        for (const parts of [2, 3, 7]) {
+          const cuts = store.slotCuts(slot, parts, sizes);
+          expect(cuts).toHaveLength(parts - 1);
+          const bounds = [null, ...cuts, null];
+          const runs = Array.from({ length: bounds.length - 1 }, (_, i) =>
+            keysOf({ from: bounds[i] ?? null, to: bounds[i + 1] ?? null }),
+          );
+          expect(runs.flat(), `${label}, ${parts} parts`).toEqual(whole);
+        }
+      }
+    } finally {
+      await store.close();
     }
   });
 });
