@@ -36,6 +36,27 @@ function routed(host: PluginHost, list: readonly Envelope[]): PluginMessage[][] 
 const digests = (host: PluginHost) => Object.fromEntries(host.runtimes.map((r) => [r.ident, r.digest]));
 
 describe('state digest', () => {
+  it('hashes entries to the values earlier versions did, so replicas mid-upgrade still agree', () => {
+    // Known answers, computed by the version before feedString was rewritten on locals.
+    const cases: [number, string, unknown, string][] = [
+      [0, 'a', 1, '49202cf08de3e282'],
+      [
+        1,
+        '1700000000\u001forg.fedoraproject.prod.buildsys.build.state.change',
+        { timestamp: 1700000000, topic: 'org.fedoraproject.prod.buildsys.build.state.change', volume: 42 },
+        '49d70bb3acb9a163',
+      ],
+      [2, 'user-é-😀', 'naïve ☃ \ud800', '019c42eb0af6d489'],
+      [3, '', [1, 'two', null, [true, false], { x: -0 }], 'bfdf9f5417697410'],
+      [4, 'k'.repeat(300), { a: { b: { c: 'd'.repeat(100) } }, n: Number.NaN, big: 10n }, '630caff7f7d41aa8'],
+    ];
+    for (const [container, key, value, want] of cases) {
+      const d = new StateDigest();
+      d.toggle(container, key, value);
+      expect(formatDigest([d]), key.slice(0, 20)).toBe(want);
+    }
+  });
+
   it('is brought up to date when read, not when the other stats are (a /metrics scrape)', () => {
     const host = new PluginHost(registerPlugins(builtinPlugins()), () => {});
     const route = createRouter(host.runtimes.map((r) => r.plugin));
