@@ -3,6 +3,7 @@
  * knows from fedmsg: topic = routing key, msg = body, msg_id = message_id, timestamp = the
  * `sent-at` header, headers kept. Pure and total: every field here is untrusted input.
  */
+import { mayHoldLoneSurrogate } from './well-formed.js';
 import { decodeEnvelope, type DecodeResult, type FrameLimits } from './decode-frames.js';
 
 /** What the AMQP edge hands upward for one delivery (no amqplib types past the edge). */
@@ -71,8 +72,10 @@ export function decodeDelivery(delivery: Delivery, limits: FrameLimits): DecodeR
   if (size > limits.maxFrameBytes)
     return { ok: false, reason: 'oversized', detail: `${size} bytes exceeds the ${limits.maxFrameBytes}-byte limit` };
   let body: unknown;
+  let text: string;
   try {
-    body = JSON.parse(decoder.decode(delivery.content));
+    text = decoder.decode(delivery.content);
+    body = JSON.parse(text);
   } catch (err) {
     return { ok: false, reason: 'invalid_json', detail: (err as Error).message.slice(0, 200) };
   }
@@ -101,7 +104,8 @@ export function decodeDelivery(delivery: Delivery, limits: FrameLimits): DecodeR
   const envelope: Record<string, unknown> = { topic: delivery.routingKey, msg: body, headers };
   if (typeof delivery.messageId === 'string' && delivery.messageId !== '') envelope['msg_id'] = delivery.messageId;
   if (sentAt !== undefined) envelope['timestamp'] = sentAt;
-  return decodeEnvelope(envelope, delivery.routingKey, limits);
+  // The headers come from AMQP's UTF-8 tables, never a \u escape: only the body's text can hold one.
+  return decodeEnvelope(envelope, delivery.routingKey, limits, mayHoldLoneSurrogate(text));
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Envelope } from './envelope.js';
 import { checkShape, checkTimestamp, type EnvelopeLimits } from './envelope-limits.js';
+import { mayHoldLoneSurrogate, wellFormed } from './well-formed.js';
 
 export const DECODE_ERROR_REASONS = [
   'frame_count',
@@ -58,7 +59,7 @@ const decoder = new TextDecoder('utf-8', { fatal: false });
  */
 export function decodeFrames(frames: readonly Uint8Array[], limits: FrameLimits): DecodeResult {
   const parsed = parseFrames(frames, limits);
-  return parsed.ok ? decodeEnvelope(parsed.value, parsed.topic, limits) : parsed;
+  return parsed.ok ? decodeEnvelope(parsed.value, parsed.topic, limits, parsed.loneSurrogates) : parsed;
 }
 
 /** The frame-level checks and the JSON parse, without the envelope checks (the bus thread needs them apart). */
@@ -66,7 +67,13 @@ export function parseFrames(
   frames: readonly Uint8Array[],
   limits: Pick<FrameLimits, 'maxFrameBytes'>,
 ):
-  | { readonly ok: true; readonly value: unknown; readonly topic: string }
+  | {
+      readonly ok: true;
+      readonly value: unknown;
+      readonly topic: string;
+      /** False when the JSON text proves no string in it holds an unpaired surrogate (well-formed.ts). */
+      readonly loneSurrogates: boolean;
+    }
   | { readonly ok: false; readonly reason: DecodeErrorReason; readonly detail: string } {
   if (frames.length !== 2) return fail('frame_count', `expected 2 frames [topic, json], got ${frames.length}`);
   const [topicFrame, body] = frames as [Uint8Array, Uint8Array];
@@ -74,7 +81,9 @@ export function parseFrames(
   if (size > limits.maxFrameBytes)
     return fail('oversized', `${size} bytes exceeds the ${limits.maxFrameBytes}-byte limit`);
   try {
-    return { ok: true, value: JSON.parse(decoder.decode(body)), topic: decoder.decode(topicFrame) };
+    const text = decoder.decode(body);
+    const value: unknown = JSON.parse(text);
+    return { ok: true, value, topic: decoder.decode(topicFrame), loneSurrogates: mayHoldLoneSurrogate(text) };
   } catch (err) {
     return fail('invalid_json', (err as Error).message.slice(0, 200));
   }
@@ -82,9 +91,16 @@ export function parseFrames(
 
 /**
  * The object-level checks, shared by the bus and by backfill (datagrepper's `raw_messages`):
- * bounded shape, a topic from the envelope or the given fallback, and a sane timestamp.
+ * bounded shape, a topic from the envelope or the given fallback, and a sane timestamp. Every
+ * string comes out well-formed (well-formed.ts); `loneSurrogates` false (the JSON text proved
+ * there are none) skips that walk.
  */
-export function decodeEnvelope(parsed: unknown, fallbackTopic: string, limits: EnvelopeLimits): DecodeResult {
+export function decodeEnvelope(
+  parsed: unknown,
+  fallbackTopic: string,
+  limits: EnvelopeLimits,
+  loneSurrogates = true,
+): DecodeResult {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     return fail(
       'not_object',
@@ -93,7 +109,8 @@ export function decodeEnvelope(parsed: unknown, fallbackTopic: string, limits: E
   }
   const shape = checkShape(parsed, limits.maxDepth, limits.maxKeys);
   if (shape) return fail(shape.reason, shape.detail);
-  const raw = parsed as Record<string, unknown>;
+  // After the shape check: wellFormed() recurses, and the depth is bounded now.
+  const raw = (loneSurrogates ? wellFormed(parsed) : parsed) as Record<string, unknown>;
   const topic = typeof raw['topic'] === 'string' && raw['topic'] !== '' ? raw['topic'] : fallbackTopic;
   if (topic === '') return fail('bad_topic', 'neither the envelope nor the first frame names a topic');
   // AMQP caps routing keys at 255 bytes and real fedmsg topics are far shorter; a topic becomes

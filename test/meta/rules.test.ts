@@ -69,6 +69,13 @@ describe('bodhi', () => {
     expect(m.agent).toBe('carol');
   });
 
+  it('shortens a long update title without splitting a surrogate pair', () => {
+    const title = `${'t'.repeat(39)}😀 and more words past forty`;
+    const m = meta('org.fedoraproject.prod.bodhi.update.request.testing', { update: { title, submitter: 'ann' } });
+    expect(m.subtitle).toBe(`ann submitted ${'t'.repeat(39)}... to testing`);
+    expect(m.subtitle?.isWellFormed()).toBe(true);
+  });
+
   it('adds @-mentions from comments', () => {
     const m = meta('org.fedoraproject.prod.bodhi.update.comment', {
       comment: { author: 'erin', text: 'works, thanks /cc @frank', update_title: 'pkg-1.0-1.fc40', karma: 1 },

@@ -34,7 +34,10 @@ function updateLink(update: unknown): string | undefined {
 
 function shortTitle(update: unknown): string {
   const title = str(update, 'title') ?? 'an update';
-  return title.length > 40 ? `${title.slice(0, 40)}...` : title;
+  if (title.length <= 40) return title;
+  // Not between the two halves of a surrogate pair (an emoji): half of one has no UTF-8 form.
+  const cut = (title.charCodeAt(39) & 0xfc00) === 0xd800 ? 39 : 40;
+  return `${title.slice(0, cut)}...`;
 }
 
 function comment(ctx: RuleContext): Derived {
