@@ -5,7 +5,8 @@
  * encoding and checksums).
  *
  * Databases (keys are ordered-binary arrays, so no separator character can clash with a key):
- *   snapshot      [slot, 'm'] → slot meta; [slot, 'e', ident, store, key] → one entry
+ *   snapshot      [slot, 'm'] → slot meta; [slot, 'e', ident, store, key] → one entry (a key of
+ *                 64+ units holding a unit 0-4 as parts of 63 after `store`: see entryKey)
  *   journal       seq → message record
  *   journal-ids   message id → seq (de-duplication, GET /id)
  *   journal-time  [timestamp, seq] → empty (time-window reads)
@@ -57,6 +58,37 @@ export interface SnapshotBatch {
 }
 
 const metaKey = (slot: number): SnapshotKey => [slot, 'm'];
+
+/**
+ * LMDB's key encoding (ordered-binary) escapes UTF-16 units 0-4 only in strings of fewer than 64
+ * units; in a longer one a unit 0 ends the string on reading (it separates a key's parts), so
+ * such a key came back cut short after a restart, and two keys differing after it became one.
+ * A key of 64 or more units holding one is stored as parts of 63 units after the store name,
+ * each escaped as a short string is; the reader joins the parts (entryKeyOf). Other keys are
+ * stored as one part, as they always were.
+ */
+const PART = 63;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the units ordered-binary escapes are the point
+const LOW_UNIT = /[\u0000-\u0004]/;
+
+function entryKey(slot: number, ident: string, store: string, key: string): SnapshotKey {
+  if (key.length <= PART || !LOW_UNIT.test(key)) return [slot, 'e', ident, store, key];
+  const parts: string[] = [];
+  for (let at = 0; at < key.length; at += PART) parts.push(key.slice(at, at + PART));
+  return [slot, 'e', ident, store, ...parts] as unknown as SnapshotKey;
+}
+
+/** The entry key a stored key holds: its one part, or its parts joined; not a string when a part is not one. */
+function entryKeyOf(k: readonly unknown[]): unknown {
+  if (k.length <= 5) return k[4];
+  let key = '';
+  for (let i = 4; i < k.length; i++) {
+    const part = k[i];
+    if (typeof part !== 'string') return part;
+    key += part;
+  }
+  return key;
+}
 // A prefix sorts before everything it starts; `ident + \u0001` sorts after every [ident, …].
 const pluginRange = (slot: number, ident: string) => ({
   start: [slot, 'e', ident] as unknown as SnapshotKey,
@@ -147,8 +179,8 @@ export class DataStore {
     read: (store: string, key: string, bytes: Uint8Array, size: number) => void,
   ): void {
     for (const { key, value } of this.snapshotsShared.getRange(pluginRange(slot, ident))) {
-      const k = key as [number, 'e', string, string, string];
-      read(k[3], k[4], value, this.sharedSize);
+      const k = key as unknown as [number, 'e', string, string, ...unknown[]];
+      read(k[3], entryKeyOf(k) as string, value, this.sharedSize);
     }
   }
 
@@ -164,8 +196,8 @@ export class DataStore {
     const whole = slotEntries(slot);
     const range = { start: part.from ?? whole.start, end: part.to ?? whole.end };
     for (const { key, value } of this.snapshotsShared.getRange(range)) {
-      const k = key as [number, 'e', string, string, string];
-      read(k[2], k[3], k[4], value, this.sharedSize);
+      const k = key as unknown as [number, 'e', string, string, ...unknown[]];
+      read(k[2], k[3], entryKeyOf(k) as string, value, this.sharedSize);
     }
   }
 
@@ -222,10 +254,11 @@ export class DataStore {
   slotSizes(slot: number): Record<string, { entries: number; bytes: number }> {
     const out: Record<string, { entries: number; bytes: number }> = {};
     for (const { key, value } of this.snapshots.getRange(slotEntries(slot))) {
-      const [, , ident, store, k] = key as [number, 'e', string, string, string];
+      const [, , ident, store] = key as [number, 'e', string, string, string];
+      const k = entryKeyOf(key as unknown[]);
       const s = (out[ident] ??= { entries: 0, bytes: 0 });
       s.entries++;
-      s.bytes += value.byteLength + ident.length + store.length + k.length;
+      s.bytes += value.byteLength + ident.length + store.length + String(k).length;
     }
     return out;
   }
@@ -241,8 +274,8 @@ export class DataStore {
     const written = this.root.transaction(() => {
       return fill({
         putMeta: (slot, value) => void db.put(metaKey(slot), value),
-        put: (slot, ident, store, key, value) => void db.put([slot, 'e', ident, store, key], value),
-        remove: (slot, ident, store, key) => void db.remove([slot, 'e', ident, store, key]),
+        put: (slot, ident, store, key, value) => void db.put(entryKey(slot, ident, store, key), value),
+        remove: (slot, ident, store, key) => void db.remove(entryKey(slot, ident, store, key)),
         clear: (slot, ident) => {
           for (const key of db.getKeys(pluginRange(slot, ident))) db.remove(key);
         },
