@@ -1,30 +1,20 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { definePlugin, rowsOf, store } from '../../actors/plugin-api.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
+import { perUserPlugin } from '../helpers/per-user-plugin.js';
 import { tempDir } from '../helpers/service-process.js';
 
-type Row = { timestamp: number; user: string; n: number };
 /** One row and one store entry per `user`; `drop` deletes a user's store entry. */
-const perUser = definePlugin({
-  name: 'Long keys',
-  summary: 's',
-  description: 'd',
-  rows: rowsOf<Row>(),
-  columns: ['user', 'n'],
-  key: ['user'],
-  stores: { totals: store<number>() },
-  update(m, { rows, stores }) {
-    const { user, drop } = m.body as { user: string; drop?: boolean };
-    if (drop) {
-      stores.totals.delete(user);
-      return;
-    }
-    const n = (stores.totals.get(user) ?? 0) + 1;
-    rows.put({ timestamp: m.timestamp, user, n });
-    stores.totals.set(user, n);
-  },
+const perUser = perUserPlugin('Long keys', (m, { rows, stores }) => {
+  const { user, drop } = m.body as { user: string; drop?: boolean };
+  if (drop) {
+    stores.totals.delete(user);
+    return;
+  }
+  const n = (stores.totals.get(user) ?? 0) + 1;
+  rows.put({ timestamp: m.timestamp, user, n });
+  stores.totals.set(user, n);
 });
 
 const long = (c: string) => c.repeat(70);

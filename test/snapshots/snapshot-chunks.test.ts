@@ -1,28 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { definePlugin, rowsOf, store } from '../../actors/plugin-api.js';
 import { createPluginMessage } from '../../src/message.js';
 import { deriveMeta } from '../../src/meta/index.js';
 import { Snapshotter } from '../../snapshots/snapshotter.js';
 import { openSession } from '../helpers/persistence.js';
+import { type PerUserRow, perUserPlugin } from '../helpers/per-user-plugin.js';
 import { tempDir } from '../helpers/service-process.js';
 
-type Row = { timestamp: number; user: string; n: number };
-
 /** One row per user plus a per-user total in a store: two containers, so both are chunked. */
-const perUser = definePlugin({
-  name: 'Per user',
-  summary: 's',
-  description: 'd',
-  rows: rowsOf<Row>(),
-  columns: ['user', 'n'],
-  key: ['user'],
-  stores: { totals: store<number>() },
-  update(m, { rows, stores }) {
-    const user = (m.body as { user: string }).user;
-    rows.put({ timestamp: m.timestamp, user, n: (rows.get(rows.keyOf({ user }))?.n ?? 0) + 1 });
-    if (user.startsWith('gone')) rows.delete(rows.keyOf({ user }));
-    stores.totals.update(user, (n) => (n ?? 0) + 1);
-  },
+const perUser = perUserPlugin('Per user', (m, { rows, stores }) => {
+  const user = (m.body as { user: string }).user;
+  rows.put({ timestamp: m.timestamp, user, n: (rows.get(rows.keyOf({ user }))?.n ?? 0) + 1 });
+  if (user.startsWith('gone')) rows.delete(rows.keyOf({ user }));
+  stores.totals.update(user, (n) => (n ?? 0) + 1);
 });
 
 const msg = (user: string, timestamp: number) =>
@@ -84,7 +73,7 @@ describe('a snapshot in bounded chunks', () => {
     expect(first.longestTurnMs).toBeGreaterThanOrEqual(first.cutMs!);
     expect(first.longestTurnMs).toBeLessThanOrEqual(first.durationMs);
     // The three messages sent during the snapshot were applied live, not held back.
-    expect((rt.inspect().rows.get(rt.inspect().rows.keyOf({ user: 'u1' })) as Row | undefined)?.n).toBe(2);
+    expect((rt.inspect().rows.get(rt.inspect().rows.keyOf({ user: 'u1' })) as PerUserRow | undefined)?.n).toBe(2);
     await a.close();
 
     // The generation holds the state at its cut, without what arrived while it was written.
