@@ -97,8 +97,11 @@ const replayOnce = async (replayThread: boolean) => {
   const ms = performance.now() - t0;
   const cpu = mainThreadCpuSeconds(process.pid) - cpu0;
   const replayed = reader.counters.replayed;
+  // Whether the probe handed the replay to the second thread (startup-replay.ts), as /metrics says.
+  const metrics = await reader.metrics.refresh();
+  const onThread = Number(/^statscache_intake_total\{event="replayed_on_thread"\} (\d+)$/m.exec(metrics)?.[1] ?? 0);
   await reader.close();
-  return { ms, cpu, replayed };
+  return { ms, cpu, replayed, onThread };
 };
 // In-thread, threaded, threaded, in-thread: the first run also warms the JIT and the page
 // cache, and the order cancels that (and any drift) out of the two means.
@@ -126,6 +129,8 @@ const report = {
   replay_vs_ingest: +(ingestMs / replayMs).toFixed(3),
   replay_thread_off_per_s: rate(N, inThread.ms),
   replayed: { thread: threaded.replayed, thread_off: inThread.replayed },
+  // Per run, in the order threaded, threaded: 0 when the probe kept the replay on the main thread.
+  replayed_on_thread: [runs[1]?.onThread ?? 0, runs[2]?.onThread ?? 0],
   replay_main_thread_cpu_us_per_msg: {
     thread: +((threaded.cpu * 1e6) / N).toFixed(1),
     thread_off: +((inThread.cpu * 1e6) / N).toFixed(1),
