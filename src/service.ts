@@ -65,6 +65,8 @@ export interface ServiceOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Main-thread µs per replayed entry from which the replay thread takes over (startup-replay.ts; tests pin it). */
   readonly replayThreadWorthUs?: number;
+  /** Entries left after the probe from which the replay thread takes over (startup-replay.ts; tests lower it). */
+  readonly replayThreadMinEntries?: number;
   /** Entries hashed per event-loop turn when recovery settles the deferred digests (tests make it small). */
   readonly digestSettleStep?: number;
   /**
@@ -201,7 +203,12 @@ export class Service {
       // A custom meta deriver is a function of this thread: the replay thread could not use it.
       replayThread:
         config.replayThread && !options.deriveMeta
-          ? { dir: config.dataDir, maxFanout: config.maxFanout, worthUs: options.replayThreadWorthUs }
+          ? {
+              dir: config.dataDir,
+              maxFanout: config.maxFanout,
+              worthUs: options.replayThreadWorthUs,
+              minEntries: options.replayThreadMinEntries,
+            }
           : undefined,
       onAcceptError: (err, topic) => this.receiveFailed(err, 'backfill', topic),
     });

@@ -292,7 +292,7 @@ export const SETTINGS = {
   replayThread: {
     type: z.union([z.boolean(), z.stringbool()]).default(true),
     flag: '<true|false>',
-    help: 'read, check and decode journal records for start-up replay on a second thread, so replay uses both cores; replay times its second thousand records and hands the rest over only when applying them costs the main thread more than that thread costs (at least 2048 left) (`false`: all on the main thread)',
+    help: 'read, check and decode journal records for start-up replay on a second thread, so replay uses both cores; replay times its first 8192 records in windows and hands the rest over only when applying them costs the main thread more than that thread costs, and at least 40,000 are left (fewer finish sooner on the main thread) (`false`: all on the main thread)',
   },
   examples: {
     type: z.union([z.boolean(), z.stringbool()]).default(false),

@@ -20,8 +20,14 @@ export const PROBE_TO = PROBE_FROM + 7 * PROBE_WINDOW;
  * to read, check, decode and derive meta, and the main thread to take a head, on this 2-core box.
  */
 const THREAD_WORTH_US = 30;
-/** Fewer entries left than this finish in-thread: starting the replay thread costs ~0.1 s. */
-const THREADED_REPLAY_MIN = 2048;
+/**
+ * Fewer entries left than this finish in-thread. The thread saves the main thread ~20 µs per
+ * entry, but starting it and warming its code up cost ~0.7 s of wall time on this 2-core box:
+ * every built-in plugin, thread against none, alternated (AMD): with 21.8 k entries left it was
+ * slower in 5 runs of 5 (3-28%), with 36.8 k once faster and once slower (+2%, -14%), with
+ * 51.8 k faster (+8%, +27%), with 92 k faster (+26%).
+ */
+const THREADED_REPLAY_MIN = 40_000;
 
 /** Where the replay thread reads, and how it derives meta. */
 export interface ReplayThreadOptions {
@@ -29,6 +35,8 @@ export interface ReplayThreadOptions {
   readonly maxFanout: number;
   /** Main-thread µs per entry from which the thread takes over (default THREAD_WORTH_US). */
   readonly worthUs?: number | undefined;
+  /** Entries that must be left after the probe for the thread to take over (default THREADED_REPLAY_MIN). */
+  readonly minEntries?: number | undefined;
 }
 
 export interface StartupReplayDeps {
@@ -89,7 +97,7 @@ export async function replayAfter(deps: StartupReplayDeps, from: number, progres
         if (
           n === PROBE_TO &&
           cheapest >= (threaded.worthUs ?? THREAD_WORTH_US) &&
-          journal.position - last >= THREADED_REPLAY_MIN
+          journal.position - last >= (threaded.minEntries ?? THREADED_REPLAY_MIN)
         )
           return true;
       }

@@ -128,10 +128,19 @@ describe('start-up replay', () => {
     return dir;
   }
 
-  /** `worthUs`: the main-thread cost per entry from which the thread takes over, pinned so timing cannot decide. */
-  async function replayed(dir: string, replayThread: boolean, worthUs = 0) {
+  /**
+   * `worthUs`: the main-thread cost per entry from which the thread takes over, pinned so timing
+   * cannot decide; `minEntries`: the entries that must be left (lowered, so a short journal does;
+   * null: the service's default).
+   */
+  async function replayed(dir: string, replayThread: boolean, worthUs = 0, minEntries: number | null = 2048) {
     const config = loadConfig({ env: {}, flags: { dataDir: dir, port: 0, replayThread, maxFanout: 3 } });
-    const service = await Service.build({ config, logger: silent, replayThreadWorthUs: worthUs });
+    const service = await Service.build({
+      config,
+      logger: silent,
+      replayThreadWorthUs: worthUs,
+      ...(minEntries === null ? {} : { replayThreadMinEntries: minEntries }),
+    });
     await service.recover();
     const digests = Object.fromEntries(service.host.runtimes.map((r) => [r.ident, r.digest]));
     const { replayed, replayRejected, fanoutTruncated } = service.counters;
@@ -160,6 +169,10 @@ describe('start-up replay', () => {
     const cheap = await replayed(dir, true, Number.POSITIVE_INFINITY);
     expect(cheap.onThread).toBe(0);
     expect(cheap.state).toEqual(inThread.state);
+    // With the default minimum (40 k entries left), a replay this short stays in-thread too.
+    const short = await replayed(dir, true, 0, null);
+    expect(short.onThread).toBe(0);
+    expect(short.state).toEqual(inThread.state);
     expect(inThread.state.replayed).toBe(n);
     expect(threaded.state).toEqual(inThread.state);
     expect(threaded.state.again).toBe(false);
@@ -185,7 +198,7 @@ describe('start-up replay', () => {
       clock: systemClock,
       gapIntervalMs: 1000,
       // A directory with no data file: the thread fails before handing anything over.
-      replayThread: { dir: temp('statscache-replay-empty-'), maxFanout: 3, worthUs: 0 },
+      replayThread: { dir: temp('statscache-replay-empty-'), maxFanout: 3, worthUs: 0, minEntries: 2048 },
     });
     await recovery.replay(0, false);
     expect(warnings.some((w) => w.includes('replay thread failed'))).toBe(true);
