@@ -4,6 +4,7 @@ import { DEFAULT_MAX_KEYS as DEFAULT_PLUGIN_MAX_KEYS } from '../actors/plugin-ru
 import { DEFAULT_MAX_CLOCK_SKEW, DEFAULT_MAX_DEPTH, DEFAULT_MAX_KEYS } from './envelope-limits.js';
 import { LOG_LEVELS } from './logger.js';
 import { DEFAULT_MAX_FANOUT } from './meta/index.js';
+import { PROBE_TO, THREADED_REPLAY_MIN } from './startup-replay.js';
 
 /**
  * One entry per setting, and the only place a setting is declared: the config schema, the
@@ -292,7 +293,7 @@ export const SETTINGS = {
   replayThread: {
     type: z.union([z.boolean(), z.stringbool()]).default(true),
     flag: '<true|false>',
-    help: 'read, check and decode journal records for start-up replay on a second thread, so replay uses both cores; replay times its first 8192 records in windows and hands the rest over only when applying them costs the main thread more than that thread costs, and at least 40,000 are left (fewer finish sooner on the main thread) (`false`: all on the main thread)',
+    help: `read, check and decode journal records for start-up replay on a second thread, so replay uses both cores; replay times its first ${PROBE_TO} records in windows and hands the rest over only when applying them costs the main thread more than that thread costs, and at least ${THREADED_REPLAY_MIN.toLocaleString('en-US')} are left (fewer finish sooner on the main thread) (\`false\`: all on the main thread)`,
   },
   examples: {
     type: z.union([z.boolean(), z.stringbool()]).default(false),

@@ -27,7 +27,7 @@ const THREAD_WORTH_US = 30;
  * slower in 5 runs of 5 (3-28%), with 36.8 k once faster and once slower (+2%, -14%), with
  * 51.8 k faster (+8%, +27%), with 92 k faster (+26%).
  */
-const THREADED_REPLAY_MIN = 40_000;
+export const THREADED_REPLAY_MIN = 40_000;
 
 /** Where the replay thread reads, and how it derives meta. */
 export interface ReplayThreadOptions {
