@@ -82,7 +82,7 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
     await feed(svc, samples);
     views = await servedViews(svc.base, referenceViews([]).keys());
     await stop(svc);
-  });
+  }, 90_000);
 
   afterAll(async () => {
     for (const s of running) await s.stop('SIGKILL');
@@ -231,5 +231,5 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
     const badFrom = await runCli(['journal', 'replay', '--from', 'last tuesday', '--data-dir', source.path]);
     expect(badFrom.code).toBe(2);
     expect(badFrom.stderr).toMatch(/--from "last tuesday" must be epoch seconds or an ISO-8601 date/);
-  });
+  }, 90_000);
 });

@@ -18,6 +18,9 @@ export interface RunningService {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** How long startService waits for the "statscache listening" line. */
+const START_TIMEOUT_MS = 60_000;
+
 export function tempDir(prefix = 'statscache-test-'): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
@@ -38,7 +41,12 @@ export function startService(args: readonly string[], env: NodeJS.ProcessEnv = {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     let buffered = '';
-    const timer = setTimeout(() => reject(new Error(`service did not start:\n${logs.join('\n')}`)), 20_000);
+    // Generous: a start that salvages or replays a large data file on a loaded 2-core machine
+    // takes tens of seconds. A child that never listens is killed, not left running.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`service did not start within ${START_TIMEOUT_MS} ms:\n${logs.join('\n')}`));
+    }, START_TIMEOUT_MS);
     child.stderr?.on('data', (d: Buffer) => logs.push(d.toString()));
     child.stdout?.on('data', (d: Buffer) => {
       buffered += d.toString();

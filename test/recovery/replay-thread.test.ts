@@ -178,7 +178,7 @@ describe('start-up replay', () => {
     expect(threaded.state.again).toBe(false);
     expect(threaded.state.fanoutTruncated).toBeGreaterThan(0);
     expect(Object.keys(threaded.state.digests).length).toBeGreaterThan(20);
-  });
+  }, 60_000);
 
   it('goes on in-thread, losing nothing, when the thread fails', async () => {
     const n = PROBE_TO + 4_000;
