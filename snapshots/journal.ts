@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import type { Envelope, Meta } from '../src/envelope.js';
 import { decodeChecked, decodeUnchecked, encodeChecked } from './codec.js';
+import { JournalBacklog } from './journal-backlog.js';
 import { flat, readEntry, type ShapeBounds } from './journal-read.js';
 import { KnownIds } from './known-ids.js';
 import { stableJson } from './stable-json.js';
@@ -72,7 +73,22 @@ export interface JournalOptions {
    * Plugins apply here, so nothing is served that a crash could take back.
    */
   readonly onCommitted?: (entries: readonly JournalEntry[]) => void;
+  /** Held records were written after failures: every accepted message is on disk again. */
+  readonly onWriteRecovered?: (records: number) => void;
+  /** The clock failures are dated by (ms since the epoch). */
+  readonly now?: () => number;
+  /**
+   * Calls `flush` after `ms`, to write held records again on a quiet bus (a busy one retries
+   * with each batch). Default: an unref'd setTimeout.
+   */
+  readonly retryLater?: (ms: number, flush: () => void) => void;
+  /** Bound of the records held for another try (journal-backlog.ts). */
+  readonly maxBacklogBytes?: number;
 }
+
+/** First wait before held records are written again on a quiet bus; doubled per failure up to RETRY_MAX_MS. */
+const RETRY_MIN_MS = 1_000;
+const RETRY_MAX_MS = 30_000;
 
 /**
  * The write-ahead journal: every accepted message gets the next sequence number and is
@@ -92,12 +108,17 @@ export class Journal {
   private flushScheduled = false;
   /** Settles after the newest batch handed to LMDB is committed and handed on: LMDB commits in order. */
   private lastCommit: Promise<void> = Promise.resolve();
+  /** Records whose commit failed, written again with the next batch. */
+  readonly backlog: JournalBacklog;
+  private retryMs = RETRY_MIN_MS;
+  private retryArmed = false;
 
   constructor(
     private readonly store: DataStore,
     private readonly options: JournalOptions,
   ) {
     this.seq = store.lastSeq();
+    this.backlog = new JournalBacklog(options.maxBacklogBytes);
     this.known = new KnownIds(store, options.dedupeWindow, () => this.flush());
   }
 
@@ -157,27 +178,84 @@ export class Journal {
    * committed and onCommitted has seen them.
    */
   flush(): Promise<void> {
+    return this.write(false);
+  }
+
+  /**
+   * With `retry` false, while writes fail, new records join the held ones untried (a full disk
+   * refuses them all the same, and each try writes everything held): the retry timer tries.
+   */
+  private write(retry: boolean): Promise<void> {
     this.flushScheduled = false;
-    if (this.pending.length === 0) return this.lastCommit;
-    const records = this.pending;
+    if (this.pending.length === 0 && !(retry && this.backlog.held > 0)) return this.lastCommit;
+    const fresh = this.pending;
     const entries = this.pendingEntries;
     this.pending = [];
     this.pendingEntries = [];
-    const write = this.store.appendJournal(records).then(
+    if (this.backlog.failing && !retry) {
+      this.lastCommit = this.lastCommit.then(() => {
+        this.backlog.hold(fresh);
+        this.retrySoon();
+        this.handOn(entries);
+      });
+      return this.lastCommit;
+    }
+    const retried = this.backlog.take();
+    const records = retried.length === 0 ? fresh : retried.concat(fresh);
+    let appended: Promise<void>;
+    try {
+      appended = this.store.appendJournal(records);
+    } catch (err) {
+      // A closed or broken environment throws at once: the records are held all the same.
+      appended = Promise.reject(err);
+    }
+    const write = appended.then(
       () => null,
       (err: unknown) => err ?? new Error('journal write failed'),
     );
     // Chained on the previous batch so entries are always handed on in seq order.
     this.lastCommit = Promise.all([this.lastCommit, write]).then(([, err]) => {
-      if (err !== null) this.options.onWriteError(err);
-      try {
-        this.options.onCommitted?.(entries);
-      } catch (handOnError) {
-        // A rejected link would stall every later batch behind it.
-        this.options.onWriteError(handOnError);
+      if (err !== null) {
+        this.backlog.failed(records, err, (this.options.now ?? Date.now)());
+        this.options.onWriteError(err);
+        this.retrySoon();
+      } else {
+        this.retryMs = RETRY_MIN_MS;
+        const wasFailing = this.backlog.status() !== null;
+        this.backlog.committed();
+        if (wasFailing && this.backlog.status() === null) this.options.onWriteRecovered?.(retried.length);
       }
+      this.handOn(entries);
     });
     return this.lastCommit;
+  }
+
+  private handOn(entries: readonly JournalEntry[]): void {
+    try {
+      this.options.onCommitted?.(entries);
+    } catch (handOnError) {
+      // A rejected link would stall every later batch behind it.
+      this.options.onWriteError(handOnError);
+    }
+  }
+
+  /** Writes the held records again after a pause, in case no message comes to carry them. */
+  private retrySoon(): void {
+    if (this.retryArmed) return;
+    this.retryArmed = true;
+    const ms = this.retryMs;
+    this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
+    const run = () => {
+      this.retryArmed = false;
+      if (this.backlog.held > 0) void this.write(true);
+    };
+    if (this.options.retryLater) this.options.retryLater(ms, run);
+    else setTimeout(run, ms).unref();
+  }
+
+  /** A snapshot covering seqs up to `journalSeq` is on disk: held records it covers need no writing. */
+  coveredBySnapshot(journalSeq: number): void {
+    this.backlog.covered(journalSeq);
   }
 
   /**

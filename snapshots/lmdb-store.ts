@@ -16,6 +16,40 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * A write transaction that did not commit (disk full, file size limit, I/O error, map full):
+ * nothing of it landed. `cause` is LMDB's own error, which lmdb-js hands out separately.
+ */
+export class WriteFailedError extends Error {
+  override readonly name = 'WriteFailedError';
+}
+
+/**
+ * lmdb-js rejects each write of a failed commit with "Commit failed (see commitError for
+ * details)" and rejects a second promise, `error.commitError`, with the cause. Nothing in
+ * lmdb-js handles that one (kriszyp/lmdb-js#368), and an unhandled rejection ends a Node
+ * process: so every failed write is passed through here, which handles it and names the cause.
+ */
+async function writeFailure(err: unknown): Promise<WriteFailedError> {
+  const inner = (err as { commitError?: unknown } | null)?.commitError;
+  let cause: unknown = err;
+  if (inner instanceof Promise)
+    cause = await inner.then(
+      () => err,
+      (e: unknown) => e,
+    );
+  const text = cause instanceof Error ? cause.message : String(cause);
+  const code = (cause as { code?: unknown } | null)?.code;
+  return new WriteFailedError(code === undefined ? text : `${text} (code ${String(code)})`, { cause });
+}
+
+/** `write`, rejecting with a WriteFailedError that names LMDB's cause when its commit fails. */
+function checked<T>(write: Promise<T>): Promise<T> {
+  return write.catch(async (err: unknown) => {
+    throw await writeFailure(err);
+  });
+}
 /** Slots are numbered 0…MAX_SLOTS-1 (generations kept). */
 export const MAX_SLOTS = 16;
 
@@ -128,6 +162,10 @@ export class DataStore {
       maxDbs: 8,
       readOnly: options.readOnly ?? false,
       compression: false,
+      // Writes are batched per turn here (journal.ts) or run in a transaction. lmdb-js's own
+      // per-turn batch keeps a commit promise nobody can handle, so a failed commit (a full
+      // disk) ended the process with an unhandled rejection.
+      eventTurnBatching: false,
     });
     this.snapshots = this.root.openDB<Uint8Array, SnapshotKey>('snapshot', { encoding: 'binary' });
     this.journal = this.root.openDB<Uint8Array, number>('journal', { encoding: 'binary' });
@@ -289,7 +327,7 @@ export class DataStore {
         },
       });
     }) as Promise<void>;
-    return written.finally(() => this.snapshotsWriting--);
+    return checked(written).finally(() => this.snapshotsWriting--);
   }
 
   /** Raw access for tools and corruption tests: every key/value of a slot, meta first. */
@@ -300,11 +338,11 @@ export class DataStore {
   }
 
   putRaw(key: unknown, value: Uint8Array): Promise<boolean> {
-    return this.snapshots.put(key as SnapshotKey, value);
+    return checked(this.snapshots.put(key as SnapshotKey, value));
   }
 
   removeRaw(key: unknown): Promise<boolean> {
-    return this.snapshots.remove(key as SnapshotKey);
+    return checked(this.snapshots.remove(key as SnapshotKey));
   }
 
   // ── journal ───────────────────────────────────────────────────────────────────
@@ -320,8 +358,8 @@ export class DataStore {
    */
   appendJournal(records: readonly JournalAppend[]): Promise<void> {
     if (this.snapshotsWriting > 0)
-      return this.root.transaction(() => this.appendInTransaction(records)) as Promise<void>;
-    return this.root.batch(() => this.appendInTransaction(records)).then(() => undefined);
+      return checked(this.root.transaction(() => this.appendInTransaction(records)) as Promise<void>);
+    return checked(this.root.batch(() => this.appendInTransaction(records))).then(() => undefined);
   }
 
   private appendInTransaction(records: readonly JournalAppend[]): void {
@@ -397,19 +435,21 @@ export class DataStore {
 
   /** Deletes journal records with seq <= upTo (their index entries given by `indexOf`). */
   truncate(upTo: number, indexOf: (value: Uint8Array) => { id: string; timestamp: number } | null): Promise<number> {
-    return this.root.transaction(() => {
-      let n = 0;
-      for (const { key, value } of this.journal.getRange({ end: upTo + 1 })) {
-        const idx = indexOf(value);
-        if (idx) {
-          if (this.ids.get(idx.id) === key) this.ids.remove(idx.id);
-          this.times.remove([idx.timestamp, key]);
+    return checked(
+      this.root.transaction(() => {
+        let n = 0;
+        for (const { key, value } of this.journal.getRange({ end: upTo + 1 })) {
+          const idx = indexOf(value);
+          if (idx) {
+            if (this.ids.get(idx.id) === key) this.ids.remove(idx.id);
+            this.times.remove([idx.timestamp, key]);
+          }
+          this.journal.remove(key);
+          n++;
         }
-        this.journal.remove(key);
-        n++;
-      }
-      return n;
-    }) as Promise<number>;
+        return n;
+      }) as Promise<number>,
+    );
   }
 
   /** Approximate bytes used by the journal's databases. */
@@ -474,17 +514,19 @@ export class DataStore {
 
   /** Rebuilds the id and time indexes from the journal records (after a salvage copied only those). */
   reindexJournal(indexOf: (value: Uint8Array) => { id: string; timestamp: number } | null): Promise<number> {
-    return this.root.transaction(() => {
-      let n = 0;
-      for (const { key, value } of this.journal.getRange({})) {
-        const idx = indexOf(value);
-        if (!idx) continue;
-        void this.ids.put(idx.id, key);
-        void this.times.put([idx.timestamp, key], EMPTY);
-        n++;
-      }
-      return n;
-    }) as Promise<number>;
+    return checked(
+      this.root.transaction(() => {
+        let n = 0;
+        for (const { key, value } of this.journal.getRange({})) {
+          const idx = indexOf(value);
+          if (!idx) continue;
+          void this.ids.put(idx.id, key);
+          void this.times.put([idx.timestamp, key], EMPTY);
+          n++;
+        }
+        return n;
+      }) as Promise<number>,
+    );
   }
 
   get flushed(): Promise<boolean> {

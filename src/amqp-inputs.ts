@@ -169,7 +169,9 @@ export class AmqpInputs {
     }
     // A duplicate waits too: its first copy may still be on its way to disk.
     await intake.settled();
-    if (intake.counters.journalWriteErrors > writeErrors) throw new Error('the journal batch failed to commit');
+    // Held in memory after failed commits is not on disk: the broker keeps it until it is.
+    if (intake.counters.journalWriteErrors > writeErrors || !intake.durable)
+      throw new Error('the journal batch failed to commit');
   }
 
   private changed(tally: Tally, status: AmqpStatus, previous: AmqpState): void {

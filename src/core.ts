@@ -17,6 +17,8 @@ export interface CoreEvents {
   readonly pluginError?: PluginErrorHandler;
   readonly lifecycle?: RuntimeOptions['onLifecycle'];
   readonly journalWriteError?: (err: unknown) => void;
+  /** Records held after failed journal commits were all written: `records` of them in the last batch. */
+  readonly journalWriteRecovered?: (records: number) => void;
   readonly decodeFailure?: (reason: DecodeErrorReason, detail: string) => void;
   readonly replayRejected?: (entry: JournalEntry, detail: string) => void;
   readonly applyError?: (entry: JournalEntry, err: unknown) => void;
@@ -92,6 +94,8 @@ export function assembleCore(options: CoreOptions): Core {
       if (intake) intake.counters.journalWriteErrors++;
       events.journalWriteError?.(err);
     },
+    ...(events.journalWriteRecovered ? { onWriteRecovered: events.journalWriteRecovered } : {}),
+    now: options.now,
     // Plugins apply only what the journal has committed: nothing served can be lost to a crash.
     onCommitted: (entries) => intake?.committed(entries),
   });

@@ -224,6 +224,11 @@ export class Intake {
     return this.deps.journal.flush();
   }
 
+  /** False while some accepted message is in no journal record on disk (failed commits: journal-backlog.ts). */
+  get durable(): boolean {
+    return this.deps.journal.backlog.status() === null;
+  }
+
   /** A promise to pause the bus on when the commit queue is long, else undefined. */
   backpressure(): Promise<void> | undefined {
     return this.uncommitted > MAX_UNCOMMITTED ? this.settled() : undefined;

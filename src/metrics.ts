@@ -43,6 +43,9 @@ export interface MetricsSources {
   readonly storage?: () => {
     readonly journalCorrupt: number;
     readonly quarantined: number;
+    /** Journal records whose commit failed: held for another try, or let go to bound memory (on disk at the next snapshot). */
+    readonly unwritten: { readonly held: number; readonly dropped: number };
+    readonly snapshotFailures: number;
     readonly dedupe: Readonly<KnownIdsStats>;
   };
   /** The AMQP inputs (src/amqp-inputs.ts), labelled by their URL without credentials. */
@@ -271,7 +274,7 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
     );
     gauge(
       'statscache_degraded',
-      '1 when ready but degraded: history slow or down, a gap being filled, or a bus endpoint not connected (/readyz says why)',
+      '1 when ready but degraded: history slow or down, a gap being filled, a bus endpoint not connected, or the disk refusing writes (/readyz says why)',
       [],
       (set) => set({}, readiness().degraded ? 1 : 0),
     );
@@ -298,6 +301,22 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
       'Damaged LMDB data files moved to quarantine at start-up',
       [],
       (set) => set({}, storage().quarantined),
+    );
+    gauge(
+      'statscache_journal_unwritten_records',
+      'Accepted messages whose journal commit failed (a full disk): held in memory for another try, or dropped from that hold and on disk only at the next snapshot. A restart loses them until then',
+      ['state'],
+      (set) => {
+        const { held, dropped } = storage().unwritten;
+        set({ state: 'held' }, held);
+        set({ state: 'dropped' }, dropped);
+      },
+    );
+    fromCounters(
+      'statscache_snapshot_failures_total',
+      'Snapshots that failed (the changes are kept for the next one)',
+      [],
+      (set) => set({}, storage().snapshotFailures),
     );
     const dedupeCounters: readonly (readonly [string, string, Exclude<keyof KnownIdsStats, 'filterBytes'>])[] = [
       [

@@ -1,4 +1,5 @@
 import type { AmqpReadiness } from './amqp-inputs.js';
+import type { BacklogStatus } from '../snapshots/journal-backlog.js';
 import type { EndpointStatus } from './bus.js';
 
 /** What /readyz is computed from; the service fills it in at each request. */
@@ -14,6 +15,8 @@ export interface ReadinessView {
   readonly endpoints: readonly EndpointStatus[];
   /** AMQP inputs; one that is not consuming degrades, it does not unready (as a down --connect endpoint). */
   readonly amqp: readonly AmqpReadiness[];
+  /** Why accepted messages are not all on disk (failed journal commits or snapshots), or null. */
+  readonly persistence: string | null;
 }
 
 /** Why the service is not ready, or null. Only start-up holds readiness, the history part of it for at most `readyTimeout`. */
@@ -34,7 +37,8 @@ export function notReadyReason(v: ReadinessView): string | null {
 
 /**
  * Why a ready instance is not fully trustworthy, or null: a start-up backfill still running
- * past `readyTimeout`, a gap being filled, a `--connect` endpoint that is not connected.
+ * past `readyTimeout`, a gap being filled, a `--connect` endpoint that is not connected, data
+ * that a restart would lose because the disk refuses writes.
  */
 export function degradedReason(v: ReadinessView): string | null {
   if (v.phase !== 'running') return null;
@@ -53,6 +57,7 @@ export function degradedReason(v: ReadinessView): string | null {
     reasons.push(
       `AMQP input${idle.length > 1 ? 's' : ''} not consuming: ${idle.map((a) => `${a.input} (${a.state}${a.reason ? `: ${a.reason}` : ''})`).join(', ')}`,
     );
+  if (v.persistence !== null) reasons.push(v.persistence);
   return reasons.length > 0 ? reasons.join('; ') : null;
 }
 
@@ -74,4 +79,26 @@ export function readyDetails(v: ReadinessView, ready: boolean): Record<string, u
         }
       : {}),
   };
+}
+
+/** Since when snapshots fail (ms since the epoch), and the last failure's cause. */
+export interface SnapshotFailure {
+  readonly since: number;
+  readonly error: string;
+}
+
+/** What the disk refused, in /readyz's words, or null when every accepted message is on disk or held by nothing. */
+export function persistenceProblem(backlog: BacklogStatus | null, snapshots: SnapshotFailure | null): string | null {
+  const reasons: string[] = [];
+  if (backlog !== null && backlog.held > 0)
+    reasons.push(
+      `journal writes failing${backlog.failingSince === null ? '' : ` since ${new Date(backlog.failingSince).toISOString()}`}: ${backlog.lastError ?? 'unknown error'}; ${backlog.held} accepted messages held in memory for another try (a restart now would lose them)`,
+    );
+  if (backlog !== null && backlog.dropped > 0)
+    reasons.push(
+      `${backlog.dropped} accepted messages not journaled (too many to hold): on disk once a snapshot succeeds`,
+    );
+  if (snapshots !== null)
+    reasons.push(`snapshots failing since ${new Date(snapshots.since).toISOString()}: ${snapshots.error}`);
+  return reasons.length > 0 ? reasons.join('; ') : null;
 }

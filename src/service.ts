@@ -43,7 +43,14 @@ import type { Intake, IntakeCounters } from './intake.js';
 import type { MetaDeriver } from './message.js';
 import { createMetrics, type ServiceMetrics } from './metrics.js';
 import { DEFAULT_QUARANTINE_AFTER, DEFAULT_QUARANTINE_SECONDS } from '../actors/plugin-runtime.js';
-import { degradedReason, notReadyReason, readyDetails, type ReadinessView } from './readiness.js';
+import {
+  degradedReason,
+  notReadyReason,
+  persistenceProblem,
+  readyDetails,
+  type ReadinessView,
+  type SnapshotFailure,
+} from './readiness.js';
 import { Recovery } from './recovery.js';
 import { assembleCore, type CoreEvents } from './core.js';
 
@@ -122,6 +129,10 @@ export class Service {
     return this.intake.counters;
   }
   lastSnapshot: SnapshotReport | null = null;
+  /** Since when snapshots fail, and why; null after one succeeds. */
+  private snapshotFailure: SnapshotFailure | null = null;
+  /** Snapshots that failed, for /metrics. */
+  private snapshotFailures = 0;
   /** Rows restored with timestamps ahead of the clock (written before the clock bound existed) and dropped. */
   readonly futureRowsDropped: Readonly<Record<string, number>>;
   server: RunningServer | null = null;
@@ -266,6 +277,8 @@ export class Service {
       storage: () => ({
         journalCorrupt: this.journal.corrupt,
         quarantined: this.quarantine ? 1 : 0,
+        unwritten: this.journal.backlog.status() ?? { held: 0, dropped: 0 },
+        snapshotFailures: this.snapshotFailures,
         dedupe: this.journal.known.stats,
       }),
       amqp: () => this.amqp.reports(),
@@ -280,7 +293,15 @@ export class Service {
         data_file_quarantined: this.quarantine?.quarantinedTo ?? null,
       }),
       failingReason: () => this.fatal,
-      health: () => ({ phase: this.phase, uws_native: this.server?.native ?? null }),
+      health: () => {
+        // A live process whose data a restart would lose is alive, not healthy in silence.
+        const degraded = this.degradedReason();
+        return {
+          phase: this.phase,
+          uws_native: this.server?.native ?? null,
+          ...(degraded !== null ? { degraded } : {}),
+        };
+      },
       // Damage is no reason to leave the pool (the rest is served), but a health check must not hide it.
       metrics: this.metrics,
       cache: httpCache,
@@ -335,7 +356,14 @@ export class Service {
         else log.debug({ plugin: ident, from, to }, 'plugin lifecycle');
       },
       journalWriteError: (err) =>
-        this.logLimited('journal', (suppressed) => log.error({ err: String(err), suppressed }, 'journal write failed')),
+        this.logLimited('journal', (suppressed) =>
+          log.error(
+            { err: String(err), suppressed, held: this.journal.backlog.held },
+            'journal write failed; its messages are applied and held in memory to be written again (/readyz: degraded)',
+          ),
+        ),
+      journalWriteRecovered: (records) =>
+        log.warn({ records }, 'journal writes succeed again: every held message is on disk'),
       decodeFailure: (reason, detail) =>
         this.logLimited(`decode:${reason}`, (suppressed) =>
           log.warn({ reason, detail, suppressed }, 'bus frame skipped'),
@@ -699,9 +727,26 @@ export class Service {
       const report = await this.snapshotter.take();
       this.lastSnapshot = report;
       if (report.written + report.removed > 0) this.log.debug({ ...report }, 'snapshot written');
+      // What the snapshot covers is on disk, journaled or not.
+      const unwritten = this.journal.backlog.status();
+      this.journal.coveredBySnapshot(report.journalSeq);
+      if (unwritten !== null && this.journal.backlog.status() === null)
+        this.log.warn(
+          { journalSeq: report.journalSeq },
+          'a snapshot holds every message the journal could not write: all accepted messages are on disk',
+        );
+      if (this.snapshotFailure !== null) {
+        this.log.warn({ failingSince: new Date(this.snapshotFailure.since).toISOString() }, 'snapshots succeed again');
+        this.snapshotFailure = null;
+      }
       await this.trimJournal();
       return report;
     } catch (err) {
+      this.snapshotFailures++;
+      this.snapshotFailure = {
+        since: this.snapshotFailure?.since ?? this.clock.now(),
+        error: err instanceof Error ? err.message : String(err),
+      };
       this.log.error({ err: String((err as Error)?.stack ?? err) }, 'snapshot failed; changes kept for the next one');
       throw err;
     }
@@ -834,6 +879,7 @@ export class Service {
       gapFilling: this.recovery.filling,
       endpoints: this.subscription?.endpoints() ?? [],
       amqp: this.amqp.readiness(),
+      persistence: persistenceProblem(this.journal.backlog.status(), this.snapshotFailure),
     };
   }
 

@@ -30,13 +30,33 @@ export function tempDir(prefix = 'statscache-test-'): { path: string; remove(): 
  * Starts the built CLI (`npm test` builds first) on a free HTTP port and a wildcard ZeroMQ
  * bind, and resolves once its "statscache listening" log line says where it is.
  */
-export function startService(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<RunningService> {
+export function startService(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  options: {
+    /**
+     * The largest file the process may write, in KiB (RLIMIT_FSIZE, soft: `prlimit --pid`
+     * can lift it while it runs). A write past it fails with EFBIG, as on a full disk.
+     */
+    readonly fileSizeLimitKb?: number;
+  } = {},
+): Promise<RunningService> {
   // A service that connects to a publisher needs no inbound socket of its own.
   const bind = args.includes('--connect') || args.includes('--bind') ? [] : ['--bind', 'tcp://127.0.0.1:*'];
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...bind, ...args], {
+  const argv = [CLI, 'serve', '--port', '0', ...bind, ...args];
+  const spawnOptions = {
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+    stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'],
+  };
+  // bash sets the limit and execs node, so the child's pid is the service's own.
+  const child =
+    options.fileSizeLimitKb === undefined
+      ? spawn(process.execPath, argv, spawnOptions)
+      : spawn(
+          'bash',
+          ['-c', 'ulimit -S -f "$0" && exec "$@"', String(options.fileSizeLimitKb), process.execPath, ...argv],
+          spawnOptions,
+        );
   const logs: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {

@@ -1,0 +1,109 @@
+import type { JournalAppend } from './lmdb-store.js';
+
+/** Bytes of records kept for another try once commits fail (a full disk): 64 MiB. */
+export const MAX_BACKLOG_BYTES = 64 * 1024 * 1024;
+
+/** Why accepted messages are not on disk yet, or null when every one is (/readyz's `degraded`). */
+export interface BacklogStatus {
+  /** Since when commits fail (ms since the epoch), or null once one succeeded again. */
+  readonly failingSince: number | null;
+  /** The last failure's cause, as LMDB named it. */
+  readonly lastError: string | null;
+  /** Records held in memory, written again with the next batch. */
+  readonly held: number;
+  /** Records let go to bound memory: their messages are in the state, on disk only once a snapshot covers them. */
+  readonly dropped: number;
+}
+
+/**
+ * Journal records whose commit failed. A failed LMDB transaction lands nothing, so they are
+ * written again ahead of the next batch, until one commits: a disk that fills up and is freed
+ * loses no message. The plugins applied them already (dropping them would lose them for
+ * sure), so a snapshot that covers their seq also makes them durable, and they go.
+ */
+export class JournalBacklog {
+  private records: JournalAppend[] = [];
+  private bytes = 0;
+  private dropped = 0;
+  /** Highest seq let go unwritten: a snapshot at or past it covers every one. */
+  private droppedThrough = 0;
+  private failingSince: number | null = null;
+  private lastError: string | null = null;
+
+  constructor(private readonly maxBytes: number = MAX_BACKLOG_BYTES) {}
+
+  /** Records waiting for another try. */
+  get held(): number {
+    return this.records.length;
+  }
+
+  /** Hands over the held records to write with the next batch (failed() puts them back). */
+  take(): JournalAppend[] {
+    const records = this.records;
+    this.records = [];
+    this.bytes = 0;
+    return records;
+  }
+
+  /** Whether the last write failed: new records are held, not tried, until the retry. */
+  get failing(): boolean {
+    return this.failingSince !== null;
+  }
+
+  /** A batch did not commit: keep its records. */
+  failed(records: readonly JournalAppend[], err: unknown, now: number): void {
+    this.failingSince ??= now;
+    this.lastError = err instanceof Error ? err.message : String(err);
+    this.hold(records);
+  }
+
+  /** Keeps records to write with the held ones (the oldest go past the byte bound). */
+  hold(records: readonly JournalAppend[]): void {
+    for (const r of records) {
+      this.records.push(r);
+      this.bytes += r.value.byteLength;
+    }
+    let drop = 0;
+    while (this.bytes > this.maxBytes && drop < this.records.length) {
+      const r = this.records[drop++] as JournalAppend;
+      this.bytes -= r.value.byteLength;
+      this.dropped++;
+      if (r.seq > this.droppedThrough) this.droppedThrough = r.seq;
+    }
+    if (drop > 0) this.records = this.records.slice(drop);
+  }
+
+  /** A batch committed, with every record it was handed. */
+  committed(): void {
+    if (this.records.length === 0) {
+      this.failingSince = null;
+      this.lastError = null;
+    }
+  }
+
+  /** A snapshot covering seqs up to `journalSeq` is on disk: what it covers needs no journal record. */
+  covered(journalSeq: number): void {
+    if (this.records.length > 0) {
+      const left = this.records.filter((r) => r.seq > journalSeq);
+      if (left.length !== this.records.length) {
+        this.records = left;
+        this.bytes = left.reduce((sum, r) => sum + r.value.byteLength, 0);
+      }
+    }
+    if (this.dropped > 0 && this.droppedThrough <= journalSeq) this.dropped = 0;
+    if (this.records.length === 0 && this.dropped === 0) {
+      this.failingSince = null;
+      this.lastError = null;
+    }
+  }
+
+  status(): BacklogStatus | null {
+    if (this.records.length === 0 && this.dropped === 0 && this.failingSince === null) return null;
+    return {
+      failingSince: this.failingSince,
+      lastError: this.lastError,
+      held: this.records.length,
+      dropped: this.dropped,
+    };
+  }
+}

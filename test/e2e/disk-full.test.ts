@@ -1,0 +1,121 @@
+import { execFileSync } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Publisher } from 'zeromq';
+import { recentSamples } from '../helpers/fixtures.js';
+import { digestsOf, metricOf, waitReady } from '../helpers/probes.js';
+import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+
+/**
+ * A disk that refuses writes (full, or here a file size limit: a real EFBIG from the kernel,
+ * the way a full disk fails LMDB's commit). It used to end the process: lmdb-js leaves the
+ * failed commit's promise unhandled. Now every message is still applied and served, held in
+ * memory and written again once the disk takes writes, and /healthz, /readyz and /metrics say
+ * what a restart would lose until then.
+ */
+describe('a disk that refuses writes, then takes them again', () => {
+  const dir = tempDir();
+  const pub = new Publisher({ linger: 0 });
+  let svc: RunningService | null = null;
+
+  afterAll(async () => {
+    await svc?.stop('SIGKILL');
+    pub.close();
+    dir.remove();
+  });
+
+  const volumeTotal = async (base: string): Promise<number> => {
+    const res = await getJson(`${base}/api/volume-by-category-1d?rows_per_page=100`);
+    expect(res.status).toBe(200);
+    return (res.body as { volume: number }[]).reduce((a, r) => a + r.volume, 0);
+  };
+
+  it('keeps serving every message, says what is at risk, writes it all once it can, and loses nothing to a kill', async () => {
+    await pub.bind('tcp://127.0.0.1:*');
+    const args = ['--connect', pub.lastEndpoint as string, '--data-dir', dir.path, '--snapshot-interval', '3600'];
+    // 1 MiB: the empty data file fits, a few hundred real messages do not.
+    const s = await startService(args, {}, { fileSizeLimitKb: 1024 });
+    svc = s;
+    await waitReady(s);
+    const healthy = (await getJson(`${s.base}/healthz`)).body as Record<string, unknown>;
+    expect(healthy['degraded']).toBeUndefined();
+
+    const samples = recentSamples(Math.floor(Date.now() / 1000) - 5);
+    let sent = 0;
+    const send = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const m = samples[sent % samples.length] as Record<string, unknown>;
+        await pub.send([String(m['topic']), JSON.stringify({ ...m, msg_id: `2026-disk-${sent}` })]);
+        sent++;
+      }
+    };
+    // Until a commit fails; the first sends may go before the subscription has joined.
+    await eventually(
+      async () => {
+        await send(200);
+        return (await metricOf(s.base, 'statscache_intake_total', 'event="journal_write_errors"')) > 0
+          ? true
+          : undefined;
+      },
+      60_000,
+      'a journal commit refused by the file size limit',
+    );
+    // Messages may still be in flight: a marker on a category of its own, delivered in order
+    // behind them all, says when every one has been applied.
+    const marker = 'org.fedoraproject.prod.diskmarker.done';
+    await pub.send([
+      marker,
+      JSON.stringify({ topic: marker, timestamp: Date.now() / 1000, msg_id: '2026-disk-marker', msg: {} }),
+    ]);
+    await eventually(async () => {
+      const rows = (await getJson(`${s.base}/api/volume-by-category-1d?rows_per_page=100`)).body as {
+        category: string;
+      }[];
+      return rows.some((r) => r.category === 'diskmarker') ? true : undefined;
+    });
+    const accepted = await metricOf(s.base, 'statscache_bus_accepted_total');
+    expect(accepted).toBeGreaterThan(1);
+    expect(await metricOf(s.base, 'statscache_journal_applied_seq')).toBe(accepted);
+
+    // Still alive and serving all of it, and saying so.
+    expect(s.child.exitCode).toBeNull();
+    expect(await volumeTotal(s.base)).toBe(accepted);
+    const health = await getJson(`${s.base}/healthz`);
+    expect(health.status).toBe(200);
+    expect(String((health.body as Record<string, unknown>)['degraded'])).toMatch(
+      /journal writes failing since .*: .*accepted messages held in memory/,
+    );
+    const ready = await getJson(`${s.base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(String((ready.body as Record<string, unknown>)['degraded'])).toMatch(/a restart now would lose them/);
+    expect(await metricOf(s.base, 'statscache_degraded')).toBe(1);
+    const held = await metricOf(s.base, 'statscache_journal_unwritten_records', 'state="held"');
+    expect(held).toBeGreaterThan(0);
+    expect(held).toBeLessThanOrEqual(accepted);
+    expect(s.logs.some((l) => l.includes('"msg":"journal write failed'))).toBe(true);
+
+    // Room again: the retry writes what was held, with nothing new needed to carry it.
+    execFileSync('prlimit', ['--pid', String(s.child.pid), '--fsize=unlimited']);
+    await eventually(
+      async () =>
+        (await metricOf(s.base, 'statscache_journal_unwritten_records', 'state="held"')) === 0 ? true : undefined,
+      60_000,
+      'the held records written',
+    );
+    expect((await getJson(`${s.base}/readyz`)).body).not.toHaveProperty('degraded');
+    expect((await getJson(`${s.base}/healthz`)).body).not.toHaveProperty('degraded');
+    expect(await metricOf(s.base, 'statscache_degraded')).toBe(0);
+    expect(s.logs.some((l) => l.includes('"msg":"journal writes succeed again'))).toBe(true);
+    const raw = (await getJson(`${s.base}/raw?rows_per_page=1`)).body as { total: number };
+    expect(raw.total).toBe(accepted);
+    const digests = await digestsOf(s.base);
+
+    // No snapshot was taken (interval of an hour): only the journal can bring it all back.
+    expect(await s.stop('SIGKILL')).toBeNull();
+    const again = await startService(args);
+    svc = again;
+    await waitReady(again);
+    expect(await volumeTotal(again.base)).toBe(accepted);
+    expect(await digestsOf(again.base)).toEqual(digests);
+    expect(await metricOf(again.base, 'statscache_journal_last_seq')).toBe(accepted);
+  }, 180_000);
+});

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { JournalBacklog } from '../../snapshots/journal-backlog.js';
+import type { JournalAppend } from '../../snapshots/lmdb-store.js';
+
+const record = (seq: number, bytes = 100): JournalAppend => ({
+  seq,
+  id: `id-${seq}`,
+  timestamp: seq,
+  value: new Uint8Array(bytes),
+});
+const seqs = (records: readonly JournalAppend[]) => records.map((r) => r.seq);
+
+/** What the journal holds after failed commits (the real commit failure: test/e2e/disk-full.test.ts). */
+describe('the records held after failed journal commits', () => {
+  it('holds them for another try, and is clear once a commit takes them', () => {
+    const b = new JournalBacklog(10_000);
+    expect(b.status()).toBeNull();
+    b.failed([record(1), record(2)], new Error('Input/output error'), 5_000);
+    expect(b.failing).toBe(true);
+    expect(b.status()).toEqual({ failingSince: 5_000, lastError: 'Input/output error', held: 2, dropped: 0 });
+    // Held untried while failing, then all tried together.
+    b.hold([record(3)]);
+    const tried = b.take();
+    expect(seqs(tried)).toEqual([1, 2, 3]);
+    // Tried again and refused again: the first failure's time stays.
+    b.failed(tried, new Error('No space left on device'), 9_000);
+    expect(b.status()).toMatchObject({ failingSince: 5_000, lastError: 'No space left on device', held: 3 });
+    b.take();
+    b.committed();
+    expect(b.status()).toBeNull();
+    expect(b.failing).toBe(false);
+  });
+
+  it('stays failing when a later batch commits while an earlier one is still held', () => {
+    const b = new JournalBacklog(10_000);
+    b.failed([record(1)], new Error('e'), 1);
+    b.committed();
+    expect(b.status()).toMatchObject({ held: 1 });
+  });
+
+  it('lets the oldest go past its byte bound, and a snapshot covering them clears them', () => {
+    const b = new JournalBacklog(250);
+    b.failed([record(1), record(2), record(3), record(4)], new Error('e'), 1);
+    expect(b.status()).toMatchObject({ held: 2, dropped: 2 });
+    // A snapshot short of the dropped ones does not clear them.
+    b.covered(1);
+    expect(b.status()).toMatchObject({ held: 2, dropped: 2 });
+    // One covering seq 3 clears the dropped ones and the held record it covers.
+    b.covered(3);
+    expect(b.status()).toMatchObject({ held: 1, dropped: 0 });
+    expect(seqs(b.take())).toEqual([4]);
+    b.covered(4);
+    expect(b.status()).toBeNull();
+  });
+});
