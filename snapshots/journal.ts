@@ -112,6 +112,7 @@ export class Journal {
   readonly backlog: JournalBacklog;
   private retryMs = RETRY_MIN_MS;
   private retryArmed = false;
+  private retryStopped = false;
 
   constructor(
     private readonly store: DataStore,
@@ -239,15 +240,20 @@ export class Journal {
     }
   }
 
+  /** No more tries of held records (the store is closing): they go with the process. */
+  stopRetrying(): void {
+    this.retryStopped = true;
+  }
+
   /** Writes the held records again after a pause, in case no message comes to carry them. */
   private retrySoon(): void {
-    if (this.retryArmed) return;
+    if (this.retryArmed || this.retryStopped) return;
     this.retryArmed = true;
     const ms = this.retryMs;
     this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
     const run = () => {
       this.retryArmed = false;
-      if (this.backlog.held > 0) void this.write(true);
+      if (this.backlog.held > 0 && !this.retryStopped) void this.write(true);
     };
     if (this.options.retryLater) this.options.retryLater(ms, run);
     else setTimeout(run, ms).unref();

@@ -44,12 +44,6 @@ async function writeFailure(err: unknown): Promise<WriteFailedError> {
   return new WriteFailedError(code === undefined ? text : `${text} (code ${String(code)})`, { cause });
 }
 
-/** `write`, rejecting with a WriteFailedError that names LMDB's cause when its commit fails. */
-function checked<T>(write: Promise<T>): Promise<T> {
-  return write.catch(async (err: unknown) => {
-    throw await writeFailure(err);
-  });
-}
 /** Slots are numbered 0…MAX_SLOTS-1 (generations kept). */
 export const MAX_SLOTS = 16;
 
@@ -149,6 +143,8 @@ export class DataStore {
   private sharedSize = 0;
   private readonly ids: Database<number, string>;
   private readonly times: Database<Uint8Array, [number, number]>;
+  /** The last write's commit failed (a full disk): close() cannot wait for LMDB then. */
+  private writeFailed = false;
   /** writeSnapshot() calls not yet settled: their transaction may be open across turns. */
   private snapshotsWriting = 0;
 
@@ -327,7 +323,7 @@ export class DataStore {
         },
       });
     }) as Promise<void>;
-    return checked(written).finally(() => this.snapshotsWriting--);
+    return this.checked(written).finally(() => this.snapshotsWriting--);
   }
 
   /** Raw access for tools and corruption tests: every key/value of a slot, meta first. */
@@ -338,11 +334,11 @@ export class DataStore {
   }
 
   putRaw(key: unknown, value: Uint8Array): Promise<boolean> {
-    return checked(this.snapshots.put(key as SnapshotKey, value));
+    return this.checked(this.snapshots.put(key as SnapshotKey, value));
   }
 
   removeRaw(key: unknown): Promise<boolean> {
-    return checked(this.snapshots.remove(key as SnapshotKey));
+    return this.checked(this.snapshots.remove(key as SnapshotKey));
   }
 
   // ── journal ───────────────────────────────────────────────────────────────────
@@ -358,8 +354,8 @@ export class DataStore {
    */
   appendJournal(records: readonly JournalAppend[]): Promise<void> {
     if (this.snapshotsWriting > 0)
-      return checked(this.root.transaction(() => this.appendInTransaction(records)) as Promise<void>);
-    return checked(this.root.batch(() => this.appendInTransaction(records))).then(() => undefined);
+      return this.checked(this.root.transaction(() => this.appendInTransaction(records)) as Promise<void>);
+    return this.checked(this.root.batch(() => this.appendInTransaction(records))).then(() => undefined);
   }
 
   private appendInTransaction(records: readonly JournalAppend[]): void {
@@ -435,7 +431,7 @@ export class DataStore {
 
   /** Deletes journal records with seq <= upTo (their index entries given by `indexOf`). */
   truncate(upTo: number, indexOf: (value: Uint8Array) => { id: string; timestamp: number } | null): Promise<number> {
-    return checked(
+    return this.checked(
       this.root.transaction(() => {
         let n = 0;
         for (const { key, value } of this.journal.getRange({ end: upTo + 1 })) {
@@ -514,7 +510,7 @@ export class DataStore {
 
   /** Rebuilds the id and time indexes from the journal records (after a salvage copied only those). */
   reindexJournal(indexOf: (value: Uint8Array) => { id: string; timestamp: number } | null): Promise<number> {
-    return checked(
+    return this.checked(
       this.root.transaction(() => {
         let n = 0;
         for (const { key, value } of this.journal.getRange({})) {
@@ -534,8 +530,28 @@ export class DataStore {
   }
 
   async close(): Promise<void> {
+    if (this.writeFailed) {
+      // After a failed commit lmdb-js settles neither `flushed` nor close() (both still pending
+      // 2 s later, measured): nothing more can reach the disk, and waiting would hang the stop.
+      void this.root.close().catch(() => undefined);
+      return;
+    }
     await this.root.flushed;
     await this.root.close();
+  }
+
+  /** `write`, rejecting with a WriteFailedError that names LMDB's cause when its commit fails. */
+  private checked<T>(write: Promise<T>): Promise<T> {
+    return write.then(
+      (value) => {
+        this.writeFailed = false;
+        return value;
+      },
+      async (err: unknown) => {
+        this.writeFailed = true;
+        throw await writeFailure(err);
+      },
+    );
   }
 }
 

@@ -43,11 +43,12 @@ async function runService(config: Config, log: Logger, withSimulator: boolean, c
       log.error({ err: cause.message }, 'stopping: intake failed; exiting with status 1 for the supervisor to restart');
     else log.info({ signal }, 'stopping');
     // A stop that hangs (a wedged disk) must not keep the process forever.
-    const guard = setTimeout(() => {
+    // Not unref'd: a stop left waiting on a promise that never settles (a disk refusing the
+    // last writes) would otherwise let the event loop drain and the process exit 0 in silence.
+    setTimeout(() => {
       log.error({ stopTimeout: config.stopTimeout }, 'graceful stop took too long; exiting');
       process.exit(1);
     }, config.stopTimeout * 1000);
-    guard.unref();
     service.stop().then(
       () => process.exit(code),
       (err) => {

@@ -804,10 +804,20 @@ export class Service {
         { generation: report.generation, written: report.written, ms: Math.round(report.durationMs), wasRunning },
         'final snapshot written',
       );
+    } catch (err) {
+      // The last chance to put held messages on disk is gone: say what goes with the process.
+      const unwritten = this.journal.backlog.status();
+      if (unwritten !== null)
+        this.log.error(
+          { held: unwritten.held, dropped: unwritten.dropped, lastError: unwritten.lastError },
+          'stopping with accepted messages on no disk (journal writes and the final snapshot failed): lost unless --datagrepper backfills them',
+        );
+      throw err;
     } finally {
       this.server?.close();
       this.host.stop();
       this.journal.known.stop();
+      this.journal.stopRetrying();
       await this.store.close();
       this.releaseDataDir();
       this.phase = 'stopped';
@@ -824,6 +834,7 @@ export class Service {
     this.server?.close();
     this.host.stop();
     this.journal.known.stop();
+    this.journal.stopRetrying();
     await this.journal.flush();
     await this.store.close();
     this.releaseDataDir();

@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Publisher } from 'zeromq';
 import { recentSamples } from '../helpers/fixtures.js';
@@ -48,17 +50,21 @@ describe('a disk that refuses writes, then takes them again', () => {
         sent++;
       }
     };
-    // Until a commit fails; the first sends may go before the subscription has joined.
-    await eventually(
-      async () => {
-        await send(200);
-        return (await metricOf(s.base, 'statscache_intake_total', 'event="journal_write_errors"')) > 0
-          ? true
-          : undefined;
-      },
-      60_000,
-      'a journal commit refused by the file size limit',
-    );
+    /** Sends real messages until a journal commit is refused; the first may go before the subscription has joined. */
+    const sendUntilRefused = async (target: RunningService) => {
+      const before = await metricOf(target.base, 'statscache_intake_total', 'event="journal_write_errors"');
+      await eventually(
+        async () => {
+          await send(200);
+          return (await metricOf(target.base, 'statscache_intake_total', 'event="journal_write_errors"')) > before
+            ? true
+            : undefined;
+        },
+        60_000,
+        'a journal commit refused by the file size limit',
+      );
+    };
+    await sendUntilRefused(s);
     // Messages may still be in flight: a marker on a category of its own, delivered in order
     // behind them all, says when every one has been applied.
     const marker = 'org.fedoraproject.prod.diskmarker.done';
@@ -117,5 +123,33 @@ describe('a disk that refuses writes, then takes them again', () => {
     expect(await volumeTotal(again.base)).toBe(accepted);
     expect(await digestsOf(again.base)).toEqual(digests);
     expect(await metricOf(again.base, 'statscache_journal_last_seq')).toBe(accepted);
+
+    // Full again (no growth past the file as it is now), and stopped before it clears. The final
+    // snapshot may still fit in the file's free pages (then it covers every held message), or
+    // not: either way the exit code and the log tell the truth about what a restart finds.
+    const size = statSync(join(dir.path, 'statscache.lmdb')).size; // prlimit takes bytes
+    execFileSync('prlimit', ['--pid', String(again.child.pid), `--fsize=${size}:unlimited`]);
+    await sendUntilRefused(again);
+    expect(await metricOf(again.base, 'statscache_journal_unwritten_records', 'state="held"')).toBeGreaterThan(0);
+    const served = await volumeTotal(again.base);
+    expect(served).toBeGreaterThan(accepted);
+    const code = await again.stop('SIGTERM');
+    const lost = again.logs.some((l) => l.includes('"msg":"stopping with accepted messages on no disk'));
+    const last = await startService(args);
+    svc = last;
+    await waitReady(last);
+    if (code === 0) {
+      expect(lost).toBe(false);
+      expect(await volumeTotal(last.base)).toBe(served);
+    } else {
+      // Exit 1 from the failed stop itself, not from --stop-timeout's guard: LMDB is not waited
+      // for after a failed commit (it would never settle).
+      expect(code).toBe(1);
+      expect(again.logs.some((l) => l.includes('"msg":"stop failed'))).toBe(true);
+      expect(again.logs.some((l) => l.includes('graceful stop took too long'))).toBe(false);
+      expect(lost).toBe(true);
+      expect(again.logs.some((l) => l.includes('"msg":"snapshot failed'))).toBe(true);
+      expect(await volumeTotal(last.base)).toBeLessThan(served);
+    }
   }, 180_000);
 });
