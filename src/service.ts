@@ -739,7 +739,12 @@ export class Service {
         this.log.warn({ failingSince: new Date(this.snapshotFailure.since).toISOString() }, 'snapshots succeed again');
         this.snapshotFailure = null;
       }
-      await this.trimJournal();
+      try {
+        await this.trimJournal();
+      } catch (err) {
+        // The snapshot is on disk; a trim the disk refused is tried again after the next one.
+        this.log.error({ err: String(err) }, 'journal trim failed; tried again after the next snapshot');
+      }
       return report;
     } catch (err) {
       this.snapshotFailures++;
