@@ -9,7 +9,7 @@ export interface BacklogStatus {
   readonly failingSince: number | null;
   /** The last failure's cause, as LMDB named it. */
   readonly lastError: string | null;
-  /** Records held in memory, written again with the next batch. */
+  /** Records held in memory, tried again after a pause. */
   readonly held: number;
   /** Records let go to bound memory: their messages are in the state, on disk only once a snapshot covers them. */
   readonly dropped: number;
@@ -17,8 +17,8 @@ export interface BacklogStatus {
 
 /**
  * Journal records whose commit failed. A failed LMDB transaction lands nothing, so they are
- * written again ahead of the next batch, until one commits: a disk that fills up and is freed
- * loses no message. The plugins applied them already (dropping them would lose them for
+ * tried again after a pause, with every batch accepted meanwhile, until one commits: a disk
+ * that fills up and is freed loses no message. The plugins applied them already (dropping them would lose them for
  * sure), so a snapshot that covers their seq also makes them durable, and they go.
  */
 export class JournalBacklog {

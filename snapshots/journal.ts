@@ -77,16 +77,9 @@ export interface JournalOptions {
   readonly onWriteRecovered?: (records: number) => void;
   /** The clock failures are dated by (ms since the epoch). */
   readonly now?: () => number;
-  /**
-   * Calls `flush` after `ms`, to write held records again on a quiet bus (a busy one retries
-   * with each batch). Default: an unref'd setTimeout.
-   */
-  readonly retryLater?: (ms: number, flush: () => void) => void;
-  /** Bound of the records held for another try (journal-backlog.ts). */
-  readonly maxBacklogBytes?: number;
 }
 
-/** First wait before held records are written again on a quiet bus; doubled per failure up to RETRY_MAX_MS. */
+/** First wait before held records are tried again; doubled per failed try up to RETRY_MAX_MS. */
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 30_000;
 
@@ -108,7 +101,7 @@ export class Journal {
   private flushScheduled = false;
   /** Settles after the newest batch handed to LMDB is committed and handed on: LMDB commits in order. */
   private lastCommit: Promise<void> = Promise.resolve();
-  /** Records whose commit failed, written again with the next batch. */
+  /** Records whose commit failed, tried again by retrySoon(). */
   readonly backlog: JournalBacklog;
   private retryMs = RETRY_MIN_MS;
   private retryArmed = false;
@@ -119,7 +112,7 @@ export class Journal {
     private readonly options: JournalOptions,
   ) {
     this.seq = store.lastSeq();
-    this.backlog = new JournalBacklog(options.maxBacklogBytes);
+    this.backlog = new JournalBacklog();
     this.known = new KnownIds(store, options.dedupeWindow, () => this.flush());
   }
 
@@ -245,7 +238,7 @@ export class Journal {
     this.retryStopped = true;
   }
 
-  /** Writes the held records again after a pause, in case no message comes to carry them. */
+  /** Tries the held records again after a pause (new batches join them untried meanwhile). */
   private retrySoon(): void {
     if (this.retryArmed || this.retryStopped) return;
     this.retryArmed = true;
@@ -255,8 +248,8 @@ export class Journal {
       this.retryArmed = false;
       if (this.backlog.held > 0 && !this.retryStopped) void this.write(true);
     };
-    if (this.options.retryLater) this.options.retryLater(ms, run);
-    else setTimeout(run, ms).unref();
+    // Not the service's clock: this is I/O pacing, and no plugin state or test depends on when it fires.
+    setTimeout(run, ms).unref();
   }
 
   /** A snapshot covering seqs up to `journalSeq` is on disk: held records it covers need no writing. */
