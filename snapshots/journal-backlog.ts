@@ -18,8 +18,9 @@ export interface BacklogStatus {
 /**
  * Journal records whose commit failed. A failed LMDB transaction lands nothing, so they are
  * tried again after a pause, with every batch accepted meanwhile, until one commits: a disk
- * that fills up and is freed loses no message. The plugins applied them already (dropping them would lose them for
- * sure), so a snapshot that covers their seq also makes them durable, and they go.
+ * that fills up and is freed loses no message. The plugins applied them already (dropping
+ * them would lose them for sure), so a snapshot that covers their seq also makes them
+ * durable, and they go.
  */
 export class JournalBacklog {
   private records: JournalAppend[] = [];
