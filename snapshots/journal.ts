@@ -73,10 +73,16 @@ export interface JournalOptions {
    * Plugins apply here, so nothing is served that a crash could take back.
    */
   readonly onCommitted?: (entries: readonly JournalEntry[]) => void;
-  /** Held records were written after failures: every accepted message is on disk again. */
-  readonly onWriteRecovered?: (records: number) => void;
+  /**
+   * Writes succeed again after failures, every held record written with them. `dropped`: records
+   * let go past the hold's bound meanwhile, on disk only once a snapshot covers them (0: every
+   * accepted message is on disk again).
+   */
+  readonly onWriteRecovered?: (records: number, dropped: number) => void;
   /** The clock failures are dated by (ms since the epoch). */
   readonly now?: () => number;
+  /** Bytes of records held while writes fail (journal-backlog.ts; default MAX_BACKLOG_BYTES). */
+  readonly maxHeldBytes?: number;
 }
 
 /** First wait before held records are tried again; doubled per failed try up to RETRY_MAX_MS. */
@@ -112,7 +118,7 @@ export class Journal {
     private readonly options: JournalOptions,
   ) {
     this.seq = store.lastSeq();
-    this.backlog = new JournalBacklog();
+    this.backlog = new JournalBacklog(options.maxHeldBytes);
     this.known = new KnownIds(store, options.dedupeWindow, () => this.flush());
   }
 
@@ -215,9 +221,10 @@ export class Journal {
         this.retrySoon();
       } else {
         this.retryMs = RETRY_MIN_MS;
-        const wasFailing = this.backlog.status() !== null;
+        const wasFailing = this.backlog.failing;
         this.backlog.committed();
-        if (wasFailing && this.backlog.status() === null) this.options.onWriteRecovered?.(retried.length);
+        if (wasFailing && !this.backlog.failing)
+          this.options.onWriteRecovered?.(retried.length, this.backlog.status()?.dropped ?? 0);
       }
       this.handOn(entries);
     });

@@ -18,7 +18,7 @@ export interface CoreEvents {
   readonly lifecycle?: RuntimeOptions['onLifecycle'];
   readonly journalWriteError?: (err: unknown) => void;
   /** Records held after failed journal commits were all written: `records` of them in the last batch. */
-  readonly journalWriteRecovered?: (records: number) => void;
+  readonly journalWriteRecovered?: (records: number, dropped: number) => void;
   readonly decodeFailure?: (reason: DecodeErrorReason, detail: string) => void;
   readonly replayRejected?: (entry: JournalEntry, detail: string) => void;
   readonly applyError?: (entry: JournalEntry, err: unknown) => void;
@@ -90,6 +90,7 @@ export function assembleCore(options: CoreOptions): Core {
       }));
   const journal = new Journal(store, {
     dedupeWindow: config.dedupeWindow,
+    maxHeldBytes: config.journalMaxHeldBytes,
     onWriteError: (err) => {
       if (intake) intake.counters.journalWriteErrors++;
       events.journalWriteError?.(err);

@@ -362,8 +362,16 @@ export class Service {
             'journal write failed; its messages are applied and held in memory to be written again (/readyz: degraded)',
           ),
         ),
-      journalWriteRecovered: (records) =>
-        log.warn({ records }, 'journal writes succeed again: every held message is on disk'),
+      journalWriteRecovered: (records, dropped) => {
+        if (dropped === 0) return log.warn({ records }, 'journal writes succeed again: every held message is on disk');
+        // What went past the hold is on disk only in a snapshot: take one now rather than at the
+        // next interval, so a crash meanwhile cannot lose it and /readyz stops saying so sooner.
+        log.warn(
+          { records, dropped },
+          'journal writes succeed again; messages let go past the in-memory hold reach the disk with a snapshot, taken now',
+        );
+        if (this.phase !== 'stopping' && this.phase !== 'stopped') void this.snapshot().catch(() => undefined);
+      },
       decodeFailure: (reason, detail) =>
         this.logLimited(`decode:${reason}`, (suppressed) =>
           log.warn({ reason, detail, suppressed }, 'bus frame skipped'),

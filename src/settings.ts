@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { isInterval } from '../actors/interval.js';
 import { DEFAULT_MAX_KEYS as DEFAULT_PLUGIN_MAX_KEYS } from '../actors/plugin-runtime.js';
+import { MAX_BACKLOG_BYTES } from '../snapshots/journal-backlog.js';
 import { DEFAULT_MAX_CLOCK_SKEW, DEFAULT_MAX_DEPTH, DEFAULT_MAX_KEYS } from './envelope-limits.js';
 import { LOG_LEVELS } from './logger.js';
 import { DEFAULT_MAX_FANOUT } from './meta/index.js';
@@ -264,6 +265,12 @@ export const SETTINGS = {
     flag: '<bytes>',
     help: 'journal size cap, enforced the same way',
     defaultNote: '2 GiB',
+  },
+  journalMaxHeldBytes: {
+    type: count(4096, 4 * 1024 ** 3).default(MAX_BACKLOG_BYTES),
+    flag: '<bytes>',
+    help: 'journal records held in memory while the disk refuses writes, to be written again (runbook: Disk full); older ones past it are let go and reach the disk with the next snapshot, taken as soon as writes succeed again',
+    defaultNote: '64 MiB',
   },
   dedupeWindow: {
     type: count(1000, 10_000_000).default(200_000),
