@@ -4,6 +4,7 @@ import { namesFromHeaders, RPM_HEADER, USER_HEADER } from './header-names.js';
 import { RULES } from './rules/registry.js';
 import { generic } from './rules/generic.js';
 import { linkHostsOf, safeLink } from './safe-link.js';
+import { joinLines } from './text.js';
 import type { Derived, RuleContext } from './rules/types.js';
 
 /** Embedded messages (hotness triggers) are followed this deep and no further. */
@@ -33,6 +34,10 @@ function cleanSet(values: Iterable<string | undefined> | undefined, limit: Limit
     if (typeof v === 'string') {
       const t = v.trim();
       if (t === '' || seen.has(t)) continue;
+      if (t.length > MAX_NAME) {
+        limit.truncated = true;
+        continue;
+      }
       if (seen.size >= limit.max) {
         limit.truncated = true;
         break;
@@ -43,10 +48,18 @@ function cleanSet(values: Iterable<string | undefined> | undefined, limit: Limit
   return seen.size === 0 ? EMPTY : [...seen].sort();
 }
 
+/**
+ * Longest subtitle or agent kept, in UTF-16 units: a summary line, not the message; past it the
+ * text is cut. A longer link is dropped (cut, it would no longer be the one sent).
+ */
+export const MAX_TEXT = 4096;
+/** Longest username or package name kept (Fedora's are far shorter); a longer one is cut from the message's names. */
+export const MAX_NAME = 255;
+
 function cleanText(value: unknown): string | null {
   if (typeof value !== 'string') return null;
-  // Most texts are one line already: the regular expression only runs on those that are not.
-  const t = (value.includes('\n') ? value.replace(/\s*\n\s*/g, ' ') : value).trim();
+  const cut = value.length > MAX_TEXT ? value.slice(0, MAX_TEXT) : value;
+  const t = joinLines(cut).trim();
   return t === '' ? null : t;
 }
 
@@ -78,7 +91,7 @@ function derive(envelope: Envelope, depth: number, limit: Limit): Meta {
   const headers = depth === 0 ? envelope['headers'] : undefined;
   const usernames = cleanSet(namesFromHeaders(headers, USER_HEADER) ?? out.usernames, limit);
   // Every rule's link passes here: only http(s) to the hosts that category's rule links to.
-  const rawLink = cleanText(out.link);
+  const rawLink = typeof out.link === 'string' && out.link.length > MAX_TEXT ? null : cleanText(out.link);
   const agent = cleanText(out.agent) ?? (usernames.length === 1 ? (usernames[0] ?? null) : null);
   return {
     category,

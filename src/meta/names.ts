@@ -8,9 +8,14 @@ const FEDORA_EMAIL = /^([A-Za-z0-9][A-Za-z0-9._-]*)@fedoraproject\.org$/i;
 const FEDORA_OPENID = /^(?:https?:\/\/)?([A-Za-z0-9][A-Za-z0-9._-]*)\.id\.fedoraproject\.org\/?$/i;
 const ACCOUNT = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
+/** Longest "Name <address>" read for an account name. */
+const MAX_EMAIL = 512;
+
 /** "user@fedoraproject.org" → "user"; any other address has no known account. */
 export function fasFromEmail(email: string | undefined): string | undefined {
-  if (email === undefined) return undefined;
+  // No address is this long (RFC 5321: 254), and the pattern below backtracks quadratically in
+  // the length of a string of many '<'.
+  if (email === undefined || email.length > MAX_EMAIL) return undefined;
   const m = FEDORA_EMAIL.exec(email.trim().replace(/^.*<([^>]+)>.*$/, '$1'));
   return m?.[1];
 }

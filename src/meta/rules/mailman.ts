@@ -1,5 +1,6 @@
 import { str } from '../fields.js';
 import { fasFromEmail } from '../names.js';
+import { bracketed, withoutBrackets } from '../text.js';
 import type { Derived, RuleContext } from './types.js';
 
 /**
@@ -11,7 +12,7 @@ const ARCHIVES = 'https://lists.fedoraproject.org/archives';
 export function mailman(ctx: RuleContext): Derived {
   const { msg } = ctx;
   const from = str(msg, 'msg', 'from');
-  const address = from?.match(/<([^>]+)>/)?.[1] ?? from;
+  const address = (from === undefined ? undefined : bracketed(from)) ?? from;
   const user = fasFromEmail(address);
   // HyperKitty sometimes sends the archive path without its host.
   const archivedRaw = str(msg, 'msg', 'archived-at')?.replace(/^<|>$/g, '');
@@ -22,6 +23,6 @@ export function mailman(ctx: RuleContext): Derived {
     usernames: [user],
     agent: user,
     link: archived,
-    subtitle: `${from?.replace(/\s*<[^>]*>/, '').replace(/"/g, '') ?? 'someone'} wrote${subject !== undefined ? ` "${subject}"` : ''}${list !== undefined ? ` to the ${list} list` : ''}`,
+    subtitle: `${from === undefined ? 'someone' : withoutBrackets(from).replace(/"/g, '')} wrote${subject !== undefined ? ` "${subject}"` : ''}${list !== undefined ? ` to the ${list} list` : ''}`,
   };
 }

@@ -1,5 +1,6 @@
 import { arr, get, id, isObj, obj, str, strs } from '../fields.js';
 import { fasFromEmail } from '../names.js';
+import { withoutParenSuffix } from '../text.js';
 import type { Derived, RuleContext } from './types.js';
 
 /** Services that report about packages without a human actor: Bugzilla, FAF (ABRT), mdapi. */
@@ -35,7 +36,7 @@ export function faf(ctx: RuleContext): Derived {
  */
 function diffEntryName(kind: string, entry: readonly unknown[]): string | undefined {
   const raw: unknown = kind === 'files' ? entry[entry.length - 1] : entry[0];
-  return typeof raw === 'string' ? raw.replace(/\([^)]*\)$/, '') : undefined;
+  return typeof raw === 'string' ? withoutParenSuffix(raw) : undefined;
 }
 
 export function mdapi(ctx: RuleContext): Derived {
