@@ -1,7 +1,7 @@
 import { ChangeLog, ROWS, type ChangeCursor } from './change-log.js';
 import { createContainer, isTimed, pluginFacing, type TimedContainer } from './containers.js';
 import { bucketEnd } from './interval.js';
-import { KeyedStore, type ReadonlyKeyedStore } from './keyed-store.js';
+import { KeyedStore, KeyTooLongError, type ReadonlyKeyedStore } from './keyed-store.js';
 import { Lifecycle, type LifecycleState } from './lifecycle.js';
 import type { PluginMessage, UpdateContext, ViewContext } from './plugin-api.js';
 import type { RegisteredPlugin } from './registry.js';
@@ -10,8 +10,13 @@ import { SnapshotCut } from './snapshot-cut.js';
 import { formatDigest, type StateDigest } from './state-digest.js';
 import { queryRows, type ViewPage, type ViewQuery } from './view-query.js';
 
-/** update_error: the plugin threw; expired: older than retention; key_cap: it would grow a store past the key cap; quarantined: the plugin failed too often in a row. */
-export type DropReason = 'update_error' | 'expired' | 'key_cap' | 'quarantined';
+/**
+ * update_error: the plugin threw; expired: older than retention; key_cap: it would grow a store
+ * past the key cap; key_too_long: it would write a key longer than a snapshot can store (the
+ * message's doing, not the plugin's: it never counts towards a quarantine); quarantined: the
+ * plugin failed too often in a row.
+ */
+export type DropReason = 'update_error' | 'expired' | 'key_cap' | 'key_too_long' | 'quarantined';
 
 /** Keys one container may hold by default (rows, and each extra store). */
 export const DEFAULT_MAX_KEYS = 1_000_000;
@@ -135,7 +140,7 @@ export class PluginRuntime {
       counters: {
         received: 0,
         applied: 0,
-        dropped: { update_error: 0, expired: 0, key_cap: 0, quarantined: 0 },
+        dropped: { update_error: 0, expired: 0, key_cap: 0, key_too_long: 0, quarantined: 0 },
         evicted: 0,
         capEvicted: 0,
         expired: 0,
@@ -382,6 +387,12 @@ export class PluginRuntime {
     } catch (err) {
       state.rows.rollback();
       for (const s of this.storeList) s.rollback();
+      // A key from the message too long to store: that message is refused, and a run of them
+      // (one publisher's odd names) must not quarantine the plugin for everyone else's.
+      if (err instanceof KeyTooLongError) {
+        counters.dropped.key_too_long++;
+        return;
+      }
       counters.dropped.update_error++;
       this.onError(this.ident, err, message);
       if (++this.failures >= this.quarantineAfter) this.quarantine(message);

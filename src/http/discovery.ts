@@ -60,9 +60,9 @@ export const pluginInfoSchema = z.object({
     .object({
       received: z.number().int().nonnegative(),
       applied: z.number().int().nonnegative(),
-      dropped: z
-        .record(z.string(), z.number().int().nonnegative())
-        .meta({ description: 'messages skipped, by reason: update_error, expired, key_cap, quarantined' }),
+      dropped: z.record(z.string(), z.number().int().nonnegative()).meta({
+        description: 'messages skipped, by reason: update_error, expired, key_cap, key_too_long, quarantined',
+      }),
       evicted: z.number().int().nonnegative().meta({ description: 'rows removed by retention' }),
       cap_evicted: z.number().int().nonnegative().meta({ description: 'oldest rows removed to stay within max_keys' }),
       expired: z.number().int().nonnegative().meta({

@@ -86,4 +86,42 @@ describe('snapshot keys of 64 units or more holding units 0-4 come back whole', 
       await s.close();
     }
   });
+
+  it('refuses a key too long as stored (units 0-4 take two bytes) and keeps snapshots going, without quarantine', async () => {
+    const d = tempDir();
+    try {
+      const s = await Service.build({
+        config: loadConfig({ env: {}, flags: { dataDir: d.path, port: 0, snapshotInterval: 3600 } }),
+        logger: createLogger('silent'),
+        plugins: [perUser],
+      });
+      // 1,790 bytes in UTF-8, under MAX_KEY_BYTES; 3,600 and more in LMDB's key, over its limit.
+      const low = (i: number) => `${'\u0001'.repeat(1780)}${String(i).padStart(5, '0')}`;
+      // The widest keys that fit: 600 low units (2 bytes each plus part separators) and 1,800 ASCII.
+      const fits = ['\u0002'.repeat(600), 'w'.repeat(1800)];
+      await feed(s, [...Array.from({ length: 60 }, (_, i) => ({ user: low(i) })), ...fits.map((user) => ({ user }))]);
+      const rt = s.host.runtimes.find((r) => r.ident === 'long-keys');
+      const counters = rt?.inspect().counters;
+      expect(counters?.dropped.key_too_long).toBe(60);
+      expect(counters?.dropped.update_error).toBe(0);
+      expect(rt?.lifecycleState).not.toBe('quarantined');
+      expect(counters?.dropped.quarantined).toBe(0);
+      expect([...(rt?.inspect().rows.keys() ?? [])].sort()).toEqual([...fits].sort());
+      // Every snapshot used to fail while such a key was kept (LMDB: key size larger than 1978).
+      await s.snapshot();
+      await s.snapshot();
+      await s.close();
+      const again = await Service.build({
+        config: loadConfig({ env: {}, flags: { dataDir: d.path, port: 0, snapshotInterval: 3600 } }),
+        logger: createLogger('silent'),
+        plugins: [perUser],
+      });
+      await again.recover();
+      expect(again.restored.meta).not.toBeNull();
+      expect(again.restored.restored['long-keys']).toBe(fits.length);
+      await again.close();
+    } finally {
+      d.remove();
+    }
+  });
 });
