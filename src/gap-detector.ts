@@ -29,6 +29,12 @@ export interface GapCounters {
 
 /** Publishers remembered; the least recently heard is forgotten first, so hostile input cannot grow it. */
 const MAX_PUBLISHERS = 10_000;
+/**
+ * Longest publisher key, `<username>|<category>`, tracked. The key comes from the envelope and the
+ * table goes into every snapshot's meta: 800 messages with 1 MB usernames made it gigabytes, in
+ * memory and on disk. A username that long names no real publisher; its messages get no hint.
+ */
+const MAX_PUBLISHER_KEY = 512;
 /** Irregular `i` steps (backwards, or a jump) before a key is treated as interleaved and ignored. */
 const STRIKES_UNRELIABLE = 3;
 /** Consecutive exact +1 steps that clear strikes and make an ignored key trusted again. */
@@ -62,7 +68,9 @@ export class GapDetector {
 
   constructor(initial: Publishers = {}) {
     for (const [key, p] of Object.entries(initial)) {
-      if (typeof p?.i !== 'number' || typeof p.ts !== 'number') continue;
+      // A table written before the bounds held may break them: what they would refuse is not kept.
+      if (this.publishers.size >= MAX_PUBLISHERS) break;
+      if (key.length > MAX_PUBLISHER_KEY || typeof p?.i !== 'number' || typeof p.ts !== 'number') continue;
       this.publishers.set(key, { i: p.i, ts: p.ts, strikes: 0, clean: 0, unreliable: p.unreliable === true });
     }
   }
@@ -99,6 +107,7 @@ export class GapDetector {
 
   private observeI(i: number, envelope: Envelope, source: string): GapSignal | null {
     const key = `${typeof envelope.username === 'string' ? envelope.username : ''}|${categoryOf(envelope.topic)}`;
+    if (key.length > MAX_PUBLISHER_KEY) return null;
     const state = this.publishers.get(key);
     if (!state) {
       remember(this.publishers, key, { i, ts: envelope.timestamp, strikes: 0, clean: 0, unreliable: false });

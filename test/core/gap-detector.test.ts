@@ -26,6 +26,24 @@ describe('GapDetector', () => {
     expect(g.observe(env({ seq_id: 2, i: 999, timestamp: 22 }), 'a')).toBeNull();
   });
 
+  it('tracks no publisher key longer than 512 units, from the bus or from a snapshot written before the bound', () => {
+    const long = 'x'.repeat(600);
+    const g = new GapDetector({
+      [`${long}|wiki`]: { i: 1, ts: 1 },
+      'apache|wiki': { i: 1, ts: 1 },
+      ...Object.fromEntries(Array.from({ length: 10_005 }, (_, n) => [`p${n}|wiki`, { i: 1, ts: 1 }])),
+    });
+    expect(Object.keys(g.table())).not.toContain(`${long}|wiki`);
+    expect(Object.keys(g.table())).toHaveLength(10_000);
+    // Each of these would be one more table entry, and one more in every snapshot's meta.
+    for (let i = 1; i <= 3; i++) expect(g.observe(env({ username: `${long}${i}`, i: 5 * i }))).toBeNull();
+    expect(Object.keys(g.table()).some((k) => k.length > 512)).toBe(false);
+    expect(g.counters.iHints).toBe(0);
+    const fits = 'y'.repeat(507);
+    g.observe(env({ username: fits, i: 1 }));
+    expect(Object.keys(g.table())).toContain(`${fits}|wiki`);
+  });
+
   it('keeps at most 10 000 publishers, forgetting the one heard from longest ago', () => {
     const g = new GapDetector();
     const heard = (n: number, i: number) => g.observe(env({ username: `u${n}`, i, timestamp: 1000 + i }));
