@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { StatscacheError } from '../actors/errors.js';
 import type { BusHooks, BusOptions, BusSubscription } from './bus.js';
 import { EndpointSet } from './bus-endpoints.js';
 import type { ThreadLimits } from './bus-prepare.js';
@@ -71,7 +72,12 @@ export async function subscribeThreaded(
 ): Promise<BusSubscription> {
   const worker = new Worker(WORKER_URL, {
     workerData: {
-      options: { connect: [...options.connect], bind: [...options.bind], topics: [...options.topics] },
+      options: {
+        connect: [...options.connect],
+        bind: [...options.bind],
+        topics: [...options.topics],
+        ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes }),
+      },
       limits: { ...thread.limits },
       maxInFlight: thread.maxInFlight ?? 8192,
       maxBatch: thread.maxBatch ?? 512,
@@ -98,7 +104,12 @@ export async function subscribeThreaded(
           resolve(message.bound);
           return;
         case 'open-failed':
-          reject(Object.assign(new Error(message.message), { code: message.code }));
+          // A coded refusal crosses the thread as its code and message: the same error again.
+          reject(
+            message.code === 'SC_BUS_BIND_FAILED'
+              ? new StatscacheError(message.code, message.message.replace(`${message.code}: `, ''))
+              : Object.assign(new Error(message.message), { code: message.code }),
+          );
           return;
         case 'batch': {
           const batch = message;

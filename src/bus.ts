@@ -7,6 +7,7 @@
  * upward, decoding and counting live elsewhere so this stays a thin edge.
  */
 import { Proxy as ZmqProxy, Publisher, Subscriber, XPublisher, XSubscriber } from 'zeromq';
+import { StatscacheError } from '../actors/errors.js';
 import { EndpointSet, type MonitorEvent } from './bus-endpoints.js';
 
 export type { EndpointState, EndpointStatus, MonitorEvent } from './bus-endpoints.js';
@@ -17,7 +18,18 @@ export interface BusOptions {
   readonly bind: readonly string[];
   /** Topic prefixes to subscribe to; `""` is everything. */
   readonly topics: readonly string[];
+  /**
+   * Largest frame the bound socket takes in at all (ZMQ_MAXMSGSIZE): a publisher that connects
+   * and sends a larger one is disconnected before it is buffered, and reconnects. Frames under it
+   * but over --max-frame-bytes are received, counted (oversized) and skipped; without it a 1 GiB
+   * frame took 1 GiB to be refused. Not set on --connect sockets: libzmq treats the refusal as a
+   * protocol error and never reconnects to that endpoint, which would end intake from it.
+   */
+  readonly maxMessageBytes?: number;
 }
+
+/** The hard cap libzmq enforces, as a multiple of --max-frame-bytes (see BusOptions.maxMessageBytes). */
+export const HARD_FRAME_FACTOR = 4;
 
 /** The source of messages received on the bound socket(s). */
 export const BIND_SOURCE = 'bind';
@@ -66,7 +78,7 @@ const MONITORED: readonly MonitorEvent[] = [
   'handshake',
 ];
 
-function newSocket(): Subscriber {
+function newSocket(maxMessageBytes: number | undefined): Subscriber {
   // fedmsg's own defaults: unbounded queue, reconnect 100 ms backing off to 1 s, keepalive.
   return new Subscriber({
     receiveHighWaterMark: 0,
@@ -74,6 +86,7 @@ function newSocket(): Subscriber {
     reconnectMaxInterval: 1000,
     tcpKeepalive: 1,
     linger: 0,
+    ...(maxMessageBytes === undefined ? {} : { maxMessageSize: maxMessageBytes }),
   });
 }
 
@@ -114,15 +127,23 @@ export async function openSockets(options: BusOptions, hooks: SocketHooks): Prom
   const bound: string[] = [];
   try {
     if (options.bind.length > 0) {
-      const sock = newSocket();
+      const sock = newSocket(options.maxMessageBytes);
       sockets.push({ sock, source: BIND_SOURCE });
       for (const endpoint of options.bind) {
-        await sock.bind(endpoint);
+        try {
+          await sock.bind(endpoint);
+        } catch (err) {
+          // An operator's to fix (exit 2): a supervisor restarting us would meet the same refusal.
+          throw new StatscacheError(
+            'SC_BUS_BIND_FAILED',
+            `cannot bind the bus socket to ${endpoint}: ${(err as Error)?.message ?? String(err)}; pass another --bind or stop what holds it`,
+          );
+        }
         bound.push(sock.lastEndpoint ?? endpoint);
       }
     }
     for (const endpoint of options.connect) {
-      const sock = newSocket();
+      const sock = newSocket(undefined);
       sockets.push({ sock, source: endpoint });
       for (const type of MONITORED) sock.events.on(type, () => hooks.onMonitor(endpoint, type));
       sock.connect(endpoint);

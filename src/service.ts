@@ -14,6 +14,8 @@ import { AmqpInputs } from './amqp-inputs.js';
 import {
   BIND_SOURCE,
   type BusHooks,
+  type BusOptions,
+  HARD_FRAME_FACTOR,
   subscribe,
   type BusSubscription,
   type EndpointState,
@@ -458,7 +460,12 @@ export class Service {
     if (!this.server.native)
       log.warn('uWebSockets.js native binary did not load for this Node.js; using the slow JS fallback');
     // Subscribe first so nothing published from now on is missed; the gate holds it back.
-    const busOptions = { connect: config.connect, bind: config.bind, topics: config.topic };
+    const busOptions: BusOptions = {
+      connect: config.connect,
+      bind: config.bind,
+      topics: config.topic,
+      maxMessageBytes: config.maxFrameBytes * HARD_FRAME_FACTOR,
+    };
     const busHooks: Omit<BusHooks, 'onFrames'> = {
       onReceiveError: (err, source) => this.receiveFailed(err, source),
       onLoopEnd: (err, source) =>

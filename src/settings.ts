@@ -73,7 +73,7 @@ export const SETTINGS = {
   maxFrameBytes: {
     type: count(64, 64 * 1024 * 1024).default(1024 * 1024),
     flag: '<bytes>',
-    help: 'bus messages larger than this are counted and skipped',
+    help: 'bus messages larger than this are counted and skipped; a frame over 4× this sent to a `--bind` socket is refused by libzmq before it is read, and its publisher disconnected (it reconnects)',
   },
   maxMessageDepth: {
     type: count(8, 1024).default(DEFAULT_MAX_DEPTH),

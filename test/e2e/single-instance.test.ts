@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../commands/cli.js';
@@ -89,6 +90,35 @@ describe('one instance per port and per data dir', () => {
     running.delete(again);
     await first.stop('SIGTERM');
     running.delete(first);
+  });
+
+  it('a --bind endpoint another process holds exits 2 naming it, with the bus thread and without', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as { port: number }).port;
+    try {
+      for (const thread of ['true', 'false']) {
+        const dir = tempDir();
+        const refused = await serveToRefusal([
+          '--bind',
+          `tcp://127.0.0.1:${port}`,
+          '--bus-thread',
+          thread,
+          '--port',
+          '0',
+          '--data-dir',
+          dir.path,
+        ]);
+        dir.remove();
+        expect(refused.signal, thread).toBeNull();
+        // Exit 1 would have a supervisor start it again and again into the same refusal.
+        expect(refused.code, `${thread}: ${refused.out}`).toBe(2);
+        expect(refused.out).toContain(`SC_BUS_BIND_FAILED: cannot bind the bus socket to tcp://127.0.0.1:${port}`);
+        expect(refused.out).toContain('Address already in use');
+      }
+    } finally {
+      holder.close();
+    }
   });
 
   it('a second serve on a data dir in use exits 2 naming the holder pid, and the holder keeps its pid file', async () => {
