@@ -498,6 +498,7 @@ export class Service {
       {
         http: `http://${config.host}:${this.server.port}`,
         port: this.server.port,
+        trustProxy: config.trustProxy,
         bound: this.subscription.bound,
         connected: this.subscription.connected,
         topics: config.topic,

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { isInterval } from '../actors/interval.js';
 import { DEFAULT_MAX_KEYS as DEFAULT_PLUGIN_MAX_KEYS } from '../actors/plugin-runtime.js';
 import { MAX_BACKLOG_BYTES } from '../snapshots/journal-backlog.js';
+import { isProxyRange } from './http/client-address.js';
 import { DEFAULT_MAX_CLOCK_SKEW, DEFAULT_MAX_DEPTH, DEFAULT_MAX_KEYS } from './envelope-limits.js';
 import { LOG_LEVELS } from './logger.js';
 import { DEFAULT_MAX_FANOUT } from './meta/index.js';
@@ -32,6 +33,9 @@ export const DEMO_DEFAULTS = { dataDir: 'data-demo', examples: true } as const;
 const interval = (message: string) => z.string().refine(isInterval, message);
 const amqpUrl = z.string().regex(/^amqps?:\/\/\S+$/, 'must be an AMQP URL like amqps://user:@host/%2Fvhost');
 const endpoint = z.string().regex(/^(tcp|ipc|inproc):\/\/\S+$/, 'must be a ZeroMQ endpoint like tcp://127.0.0.1:2003');
+const proxyRange = z.string().refine(isProxyRange, {
+  error: (iss) => `${JSON.stringify(iss.input)} is not an IP address or CIDR range (like 127.0.0.1 or 10.0.0.0/8)`,
+});
 const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const seconds = (min: number, max: number) => z.coerce.number().min(min).max(max);
 
@@ -41,6 +45,11 @@ export const SETTINGS = {
     type: count(0, 65_535).default(8080),
     flag: '<number>',
     help: 'HTTP port (`0` picks a free one; the start-up log says which)',
+  },
+  trustProxy: {
+    type: z.array(proxyRange).default([]),
+    flag: '<address>',
+    help: 'a reverse proxy (IP address or CIDR range; `127.0.0.1` for `deploy/nginx.conf` on the same host) whose `X-Forwarded-For` names the client: per-IP limits and log fields then use the rightmost address there that is not itself a trusted proxy. Without it, everyone behind the proxy shares its per-IP allowance. List only proxies you run: a client that connects from a trusted address can claim any IP',
   },
   connect: {
     type: z.array(endpoint).default([]),

@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import uWS from 'uWebSockets.js';
 import { StatscacheError } from '../../actors/errors.js';
 import { derivedOnce } from './answer-memo.js';
+import { TrustedProxies } from './client-address.js';
 import { type HotAnswer, HotAnswers } from './hot-answer.js';
 import type { HttpRequest, HttpResponse } from './responses.js';
 import type { SseSink } from './sse-session.js';
@@ -41,6 +42,8 @@ export interface ServerOptions {
   readonly idleTimeoutSeconds: number;
   /** Hard per-socket queue limit: uWS closes a socket rather than drop a frame past it. */
   readonly maxBackpressureBytes: number;
+  /** `--trust-proxy`: peers whose X-Forwarded-For names the client (client-address.ts). */
+  readonly trustProxy?: readonly string[];
 }
 
 export interface RunningServer {
@@ -117,7 +120,19 @@ function whyNotListening(host: string, port: number): Promise<StatscacheError> {
 /** The method as sent is upper case from every real client; only another spelling pays for a conversion. */
 const upperMethod = (m: string): string => (m === 'GET' ? 'GET' : m.toUpperCase());
 
-const ipOf = (res: uWS.HttpResponse) => Buffer.from(res.getRemoteAddressAsText()).toString();
+/**
+ * Every X-Forwarded-For header of the request, joined as one list (RFC 9110 §5.3): a proxy that
+ * appends its own header line instead of extending the client's would otherwise have the
+ * client's forged line read first. uWS caps how many headers a request has (it drops the
+ * connection past about 50), and pickClient reads only the joined list's tail.
+ */
+function forwardedFor(req: uWS.HttpRequest): string {
+  let value = '';
+  req.forEach((name, v) => {
+    if (name === 'x-forwarded-for') value = value === '' ? v : `${value},${v}`;
+  });
+  return value;
+}
 
 /**
  * The status line and every header of one answer as UTF-8 bytes, built once per answer object
@@ -175,6 +190,11 @@ export function listen<C>(
   sse?: SseHandler,
 ): Promise<RunningServer> {
   const app = uWS.App();
+  const proxies = new TrustedProxies(options.trustProxy ?? []);
+  // The client's address for per-IP limits and logs. Called only in the upgrade and SSE
+  // handlers, while `req` is still valid; the plain GET path never needs it.
+  const clientOf = (res: uWS.HttpResponse, req: uWS.HttpRequest): string =>
+    proxies.clientOf(Buffer.from(res.getRemoteAddressAsText()).toString(), () => forwardedFor(req));
   const sockets = new Set<uWS.WebSocket<PeerData<C>>>();
   const streams = new Set<() => void>();
   const guarded = (fn: () => void) => {
@@ -192,7 +212,7 @@ export function listen<C>(
     maxBackpressure: options.maxBackpressureBytes,
     closeOnBackpressureLimit: 1,
     upgrade: (res, req, context) => {
-      const ip = ipOf(res);
+      const ip = clientOf(res, req);
       if (ws.admit && !ws.admit(ip)) {
         return writeResponse(
           res,
@@ -262,7 +282,7 @@ export function listen<C>(
         ident,
         query: new URLSearchParams(req.getQuery() ?? ''),
         lastEventId: req.getHeader('last-event-id'),
-        ip: ipOf(res),
+        ip: clientOf(res, req),
       };
       let result: ReturnType<SseHandler>;
       try {

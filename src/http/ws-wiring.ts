@@ -33,6 +33,7 @@ export function liveServerParts(
       maxPayloadBytes: config.wsMaxFrameBytes,
       idleTimeoutSeconds: config.wsIdleTimeoutSeconds,
       maxBackpressureBytes: config.wsMaxBufferedBytes * WS_HARD_LIMIT_FACTOR,
+      trustProxy: config.trustProxy,
     },
     ws: {
       admit: (ip) => hub.admit(ip),

@@ -13,6 +13,7 @@ import { CLI } from '../helpers/service-process.js';
 const ENV_CONTRACT = {
   host: 'STATSCACHE_HOST',
   port: 'STATSCACHE_PORT',
+  trustProxy: 'STATSCACHE_TRUST_PROXY',
   connect: 'STATSCACHE_CONNECT',
   bind: 'STATSCACHE_BIND',
   topic: 'STATSCACHE_TOPIC',
@@ -69,6 +70,7 @@ const ENV_CONTRACT = {
 const FLAG_CONTRACT = [
   '--host',
   '--port',
+  '--trust-proxy',
   '--connect',
   '--bind',
   '--topic',
@@ -155,6 +157,7 @@ describe('settings declared once (src/settings.ts)', () => {
       'retention',
     ]);
     expect(SETTING_KEYS.filter((k) => kindOf(k) === 'list')).toEqual([
+      'trustProxy',
       'connect',
       'bind',
       'topic',
