@@ -9,12 +9,12 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { StatscacheError } from '../actors/errors.js';
-import type { Journal } from '../snapshots/journal.js';
-import { DATA_FILE, type DataStore } from '../snapshots/lmdb-store.js';
+import { DATA_FILE } from '../snapshots/lmdb-store.js';
 import { openStore } from './commands/common.js';
 import { decodeExport, ExportFileError } from './commands/export-format.js';
 import { listSlots } from './commands/generations.js';
-import { buildExport, tailSeconds } from './commands/snapshot-export.js';
+import { tailSeconds } from './commands/snapshot-export.js';
+import { exportInChild, type PeerExport, shared } from './export-process.js';
 import { importPayload } from './commands/snapshot-import.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
@@ -24,16 +24,10 @@ export const MAX_EXPORT_BYTES = 1024 ** 3;
 /** Longest the whole download may take. */
 export const EXPORT_TIMEOUT_MS = 600_000;
 
-/** The peer side: the newest good generation as export bytes (`GET /admin/export`). */
-export function peerExport(
-  store: DataStore,
-  journal: Pick<Journal, 'byTime'>,
-  backfillOverlap: number,
-): () => Promise<{ bytes: Uint8Array; generation: number } | null> {
-  return async () => {
-    const built = buildExport(store, journal, tailSeconds(backfillOverlap)).export;
-    return built ? { bytes: built.bytes, generation: built.meta.generation } : null;
-  };
+/** The peer side: the newest good generation as export bytes (`GET /admin/export`), built by a child process. */
+export function peerExport(dataDir: string, backfillOverlap: number): () => Promise<PeerExport> {
+  // No bigger than a replica accepts: it would be refused there after the whole transfer.
+  return shared(() => exportInChild(dataDir, tailSeconds(backfillOverlap), { maxBytes: MAX_EXPORT_BYTES }));
 }
 
 const fail = (message: string, cause?: unknown): never => {

@@ -323,7 +323,7 @@ export class Service {
     this.admin = createAdminHandler({
       adminToken: config.adminToken,
       snapshot: () => this.snapshot(),
-      exportSnapshot: peerExport(store, this.journal, config.backfillOverlap),
+      exportSnapshot: peerExport(config.dataDir, config.backfillOverlap),
     });
   }
 
