@@ -86,14 +86,30 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
     return this.index.times.first;
   }
 
-  /** Rows in the range, ordered by (timestamp, key) ascending or both descending. */
-  *scan(range: RowRange): Generator<R> {
+  /**
+   * Rows in the range, ordered by (timestamp, key) ascending or both descending, from the
+   * `skip`-th on. Skipped timestamps are counted, not sorted or read: a deep page costs one
+   * step per timestamp before it rather than per row.
+   */
+  *scan(range: RowRange, skip = 0): Generator<R> {
     const [lo, hi] = this.indexRange(range);
     const asc = range.order === 'asc';
     const list = this.index.times;
+    let left = skip;
     for (let i = asc ? lo : hi - 1; asc ? i < hi : i >= lo; i += asc ? 1 : -1) {
       const ts = list.slot(i);
       if (ts === undefined) continue;
+      if (left > 0) {
+        const n = this.index.countAt(ts);
+        if (n <= left) {
+          left -= n;
+          continue;
+        }
+        const rows = this.index.sortedAt(ts, asc);
+        for (let j = left; j < rows.length; j++) yield rows[j] as R;
+        left = 0;
+        continue;
+      }
       yield* this.index.sortedAt(ts, asc);
     }
   }

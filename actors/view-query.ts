@@ -45,7 +45,7 @@ export function queryRows(
 ): ViewPage {
   const range = { start: q.start, stop: q.stop };
   let total: number;
-  let source: Iterable<Row>;
+  let source: (skip: number) => Iterable<Row>;
   if (view) {
     // Custom views are small derived tables; filter and order them here so every plugin pages alike.
     const all = [...view(q.params)].filter(
@@ -53,10 +53,12 @@ export function queryRows(
     );
     all.sort(q.order === 'asc' ? (a, b) => a.timestamp - b.timestamp : (a, b) => b.timestamp - a.timestamp);
     total = all.length;
-    source = all;
+    source = function* (skip) {
+      for (let i = skip; i < all.length; i++) yield all[i] as Row;
+    };
   } else {
     total = rowStore.count(range);
-    source = rowStore.scan({ ...range, order: q.order });
+    source = (skip) => rowStore.scan({ ...range, order: q.order }, skip);
   }
   if (q.limit !== undefined) total = Math.min(total, q.limit);
   const pages = Math.max(1, Math.ceil(total / q.rowsPerPage));
@@ -64,11 +66,10 @@ export function queryRows(
   const from = (q.page - 1) * q.rowsPerPage;
   const to = Math.min(total, from + q.rowsPerPage);
   const rows: Row[] = [];
-  let i = 0;
-  for (const row of source) {
-    if (i >= to) break;
-    if (i >= from) rows.push(row);
-    i++;
+  // The rows before the page are skipped in the source, not walked one by one.
+  for (const row of source(from)) {
+    if (rows.length >= to - from) break;
+    rows.push(row);
   }
   return { rows, total, pages, page: q.page };
 }

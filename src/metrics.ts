@@ -67,6 +67,15 @@ export interface MetricsSources {
   };
   /** Requests refused or cut short by a fairness limit, by limit name (per-IP live caps, /raw scan queue and budget…). */
   readonly limits?: () => Readonly<Record<string, number>>;
+  /** Live views watched and lingering, and the work done for them (ws-views.ts). */
+  readonly liveViews?: () => {
+    readonly watched: number;
+    readonly idle: number;
+    readonly created: number;
+    readonly refreshed: number;
+    readonly recomputed: number;
+    readonly woken: number;
+  };
 }
 
 export interface ServiceMetrics {
@@ -258,6 +267,28 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
   gauge('statscache_ws_subscriptions', 'WebSocket subscribers per plugin', ['plugin'], (set) => {
     for (const r of plugins()) set({ plugin: r.ident }, sources.wsSubscribers(r.ident));
   });
+  if (sources.liveViews) {
+    const views = sources.liveViews;
+    gauge(
+      'statscache_ws_views',
+      'Live views someone watches, and views lingering unwatched (not refreshed)',
+      ['state'],
+      (set) => {
+        const v = views();
+        set({ state: 'watched' }, v.watched);
+        set({ state: 'idle' }, v.idle);
+      },
+    );
+    fromCounters(
+      'statscache_ws_view_work_total',
+      'Live view work: views created, refreshed by a tick (watched ones only), recomputed in full (deep pages, fallbacks), woken from lingering',
+      ['kind'],
+      (set) => {
+        const v = views();
+        for (const kind of ['created', 'refreshed', 'recomputed', 'woken'] as const) set({ kind }, v[kind]);
+      },
+    );
+  }
   gauge(
     'statscache_uws_native',
     '1 when uWebSockets.js runs its native binary, 0 on the slow JS fallback',

@@ -266,6 +266,7 @@ export class Service {
       lastSnapshot: () => this.lastSnapshot,
       wsClients: () => this.server?.connections() ?? 0,
       wsSubscribers: (ident) => this.hub.clientCount(ident),
+      liveViews: () => this.hub.viewStats(),
       uwsNative: () => this.server?.native ?? null,
       commitDelay: () => this.intake.commitDelay,
       journalSeq: () => ({ accepted: this.journal.position, applied: this.intake.appliedSeqNumber }),
@@ -307,6 +308,7 @@ export class Service {
       // Damage is no reason to leave the pool (the rest is served), but a health check must not hide it.
       metrics: this.metrics,
       cache: httpCache,
+      maxPageDepth: config.maxPageDepth,
     });
     // datagrepper's /raw and /id from the journal, so this instance can be another's --datagrepper.
     const history = createHistoryHandler({

@@ -4,6 +4,8 @@ import { DEFAULT_MAX_KEYS as DEFAULT_PLUGIN_MAX_KEYS } from '../actors/plugin-ru
 import { MAX_BACKLOG_BYTES } from '../snapshots/journal-backlog.js';
 import { isProxyRange } from './http/client-address.js';
 import { DEFAULT_MAX_CLOCK_SKEW, DEFAULT_MAX_DEPTH, DEFAULT_MAX_KEYS } from './envelope-limits.js';
+import { DEFAULT_MAX_PAGE_DEPTH, MAX_ROWS_PER_PAGE } from './http/query-params.js';
+import { DEFAULT_MAX_NEW_VIEWS_PER_IP } from './http/view-budget.js';
 import { LOG_LEVELS } from './logger.js';
 import { DEFAULT_MAX_FANOUT } from './meta/index.js';
 import { PROBE_TO, THREADED_REPLAY_MIN } from './startup-replay.js';
@@ -109,6 +111,11 @@ export const SETTINGS = {
     flag: '<n>',
     help: 'keys per plugin container (rows: the oldest are evicted; stores: the message is dropped)',
   },
+  maxPageDepth: {
+    type: count(MAX_ROWS_PER_PAGE, 100_000_000).default(DEFAULT_MAX_PAGE_DEPTH),
+    flag: '<rows>',
+    help: "deepest row a page may reach (`page` × `rows_per_page`), for `/api/<ident>` and live views alike, as Elasticsearch's `index.max_result_window`: a page costs the rows before it, so a deeper one is `400 bad_parameter` naming `page`; narrow with `start`/`stop` (or `order=asc`) instead",
+  },
   wsTickMs: {
     type: count(10, 10_000).default(100),
     flag: '<ms>',
@@ -128,6 +135,11 @@ export const SETTINGS = {
     type: count(1, 1_000_000).default(100),
     flag: '<n>',
     help: 'live subscriptions one client IP may hold, WebSocket subscriptions and SSE streams together; at most half of `--ws-max-views` (start-up refuses more)',
+  },
+  wsMaxNewViewsPerIp: {
+    type: count(1, 1_000_000).default(DEFAULT_MAX_NEW_VIEWS_PER_IP),
+    flag: '<n>',
+    help: 'live views one client IP may open per minute (a burst of this many, then refilled over the minute), WebSocket and SSE together: creating a view, or waking one nobody watched, computes it afresh; joining a view others watch is free (over it: `too_many_new_views`, `429` over SSE)',
   },
   wsMaxViews: {
     type: count(2, 1_000_000).default(1000),

@@ -11,7 +11,7 @@ import { buildOpenApi } from './openapi.js';
 import { DASHBOARD_CSP, dashboardPage } from './pages/dashboard-page.js';
 import { dashboardRows } from './pages/dashboard-rows.js';
 import { docsPage } from './pages/docs-page.js';
-import { CALLBACK_PATTERN, CALLBACK_RULE, pluginParamsSchema } from './query-params.js';
+import { CALLBACK_PATTERN, CALLBACK_RULE, DEFAULT_MAX_PAGE_DEPTH, pluginParamsSchema } from './query-params.js';
 import { CORS_HEADERS, error, json, type HttpRequest, type HttpResponse } from './responses.js';
 import { matchRoute, type RoutePattern } from './route-pattern.js';
 import { identList, layout, rows, type RouteContext } from './view-routes.js';
@@ -39,6 +39,8 @@ export interface ApiDeps {
   readonly metrics?: HttpMetricsSink;
   /** Encoded-body cache; pass one to read its stats elsewhere (metrics). */
   readonly cache?: EncodedCache;
+  /** Deepest row a page may reach (config maxPageDepth); default DEFAULT_MAX_PAGE_DEPTH. */
+  readonly maxPageDepth?: number;
 }
 
 export type HttpHandler = (req: HttpRequest) => HttpResponse;
@@ -54,6 +56,7 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
     nowSeconds: deps.nowSeconds,
     schemas: new Map<string, z.ZodObject>(deps.host.runtimes.map((r) => [r.ident, pluginParamsSchema(r.plugin)])),
     answers: new AnswerMemo<HttpResponse>(),
+    maxPageDepth: deps.maxPageDepth ?? DEFAULT_MAX_PAGE_DEPTH,
   };
   // A memoised answer is the same object each time, so its final form (and the request counter
   // of its labels) is built once too.

@@ -4,6 +4,13 @@ import type { RegisteredPlugin } from '../../actors/registry.js';
 import type { ViewQuery } from '../../actors/view-query.js';
 
 export const MAX_ROWS_PER_PAGE = 100;
+/**
+ * The deepest row a page may reach (config maxPageDepth), as Elasticsearch's
+ * `index.max_result_window`: a page costs the rows before it, to the HTTP answer and to every
+ * recompute of a live view. Paging clients of the contract (the dashboards, allRows in the
+ * examples: 50 pages of 100) stay well within it.
+ */
+export const DEFAULT_MAX_PAGE_DEPTH = 10_000;
 
 /** A JSON-P callback must be a plain identifier path, so it cannot inject script. */
 export const CALLBACK_PATTERN = /^[A-Za-z_$][\w$]{0,127}(\.[A-Za-z_$][\w$]{0,127}){0,7}$/;
@@ -58,9 +65,11 @@ export const viewParamsSchema = z.object({
       "only rows with timestamp <= stop: epoch seconds (float) or ISO-8601, UTC when no zone is given. Default: now plus the plugin's interval, " +
       'because rows are stamped with the END of their bucket and a bare "now" would hide the bucket in progress',
   }),
-  page: positiveInt
-    .optional()
-    .meta({ description: '1-based page number; a page past the last one is a 400', default: 1 }),
+  page: positiveInt.optional().meta({
+    description:
+      '1-based page number; a page past the last one is a 400, and so is one reaching deeper than the server pages (`page` × `rows_per_page` over `--max-page-depth`, 10000 by default): narrow with `start`/`stop` instead',
+    default: 1,
+  }),
   rows_per_page: positiveInt.optional().meta({
     description: `page size; larger values are clamped to ${MAX_ROWS_PER_PAGE}, 0 or a non-number is a 400`,
     default: MAX_ROWS_PER_PAGE,
@@ -126,24 +135,35 @@ export function firstValues(query: URLSearchParams): Record<string, string> {
 }
 
 /**
- * Validates a view query; throws BadParameter naming the first bad parameter. `stop`
- * defaults to now plus the plugin's interval: rows are stamped with their bucket's end, so a
- * bare "now" would hide the bucket in progress.
+ * Validates a view query (HTTP `/api/<ident>`, and WebSocket and SSE subscriptions through
+ * ws-view-spec); throws BadParameter naming the first bad parameter. `stop` defaults to now
+ * plus the plugin's interval: rows are stamped with their bucket's end, so a bare "now" would
+ * hide the bucket in progress. A page reaching past `maxPageDepth` rows is refused here,
+ * before any row is read.
  */
 export function parseViewQuery(
   values: Record<string, string>,
   pluginSchema: z.ZodObject,
   defaultStop: number,
+  maxPageDepth: number,
 ): ViewQuery & { callback?: string | undefined } {
   const common = check(viewParamsSchema, values);
   const params = check(pluginSchema, pick(values, Object.keys(pluginSchema.shape)));
+  const page = common.page ?? 1;
+  const rowsPerPage = Math.min(common.rows_per_page ?? MAX_ROWS_PER_PAGE, MAX_ROWS_PER_PAGE);
+  if (page * rowsPerPage > maxPageDepth) {
+    throw new BadParameter(
+      'page',
+      `parameter "page" ${JSON.stringify(values['page'] ?? '')}: page ${page} of ${rowsPerPage} rows reaches row ${page * rowsPerPage}, deeper than this server pages (${maxPageDepth} rows, --max-page-depth); narrow the rows with start/stop (or order=asc for the oldest) instead`,
+    );
+  }
   return {
     order: common.order === 'asc' ? 'asc' : 'desc',
     limit: common.limit,
     start: common.start,
     stop: common.stop ?? defaultStop,
-    page: common.page ?? 1,
-    rowsPerPage: Math.min(common.rows_per_page ?? MAX_ROWS_PER_PAGE, MAX_ROWS_PER_PAGE),
+    page,
+    rowsPerPage,
     params,
     callback: common.callback,
   };

@@ -17,6 +17,8 @@ export interface RouteContext {
   readonly nowSeconds: () => number;
   /** Each plugin's parameter schema, compiled once. */
   readonly schemas: ReadonlyMap<string, z.ZodObject>;
+  /** Deepest row a page may reach (config maxPageDepth). */
+  readonly maxPageDepth: number;
   /** Finished `/api/<ident>` answers by request and state version (absent: none kept). */
   readonly answers?: AnswerMemo<HttpResponse>;
   /**
@@ -89,7 +91,7 @@ function renderRows(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext,
   const values = firstValues(new URLSearchParams(req.query));
   let query: ReturnType<typeof parseViewQuery>;
   try {
-    query = parseViewQuery(values, ctx.schemas.get(runtime.ident) as z.ZodObject, defaultStop);
+    query = parseViewQuery(values, ctx.schemas.get(runtime.ident) as z.ZodObject, defaultStop, ctx.maxPageDepth);
   } catch (err) {
     if (err instanceof BadParameter) return error(400, 'bad_parameter', err.message, CORS_HEADERS);
     throw err;

@@ -26,7 +26,8 @@ export interface ViewDelta {
  * diffing it when a row leaves a full window (the next row must be pulled in) or crosses its
  * edge, for pages after the first, for plugins with a custom `view()` (their rows derive from
  * stores in ways only they know), when a default `stop` moves past rows stamped ahead, and
- * when the cursor fell off the bounded log.
+ * when the cursor fell off the bounded log. A view nobody watches is suspended: it lets its
+ * reader go and is not refreshed at all until resume() catches it up with one recompute.
  */
 export class ViewRows {
   /** Storage key → row, in view order after a recompute (snapshot frames sort when deltas were applied). */
@@ -42,6 +43,7 @@ export class ViewRows {
   private readonly custom: boolean;
   /** Ticks served from the change log vs by recomputing the query (tests and the bench read them). */
   readonly counts = { deltas: 0, recomputes: 0 };
+  private suspended = false;
 
   constructor(
     private readonly spec: ViewSpec,
@@ -74,6 +76,7 @@ export class ViewRows {
 
   /** Brings the rows up to date; null when nothing in the view changed. */
   refresh(nowSeconds: number): ViewDelta | null {
+    if (this.suspended) return null;
     if (this.stopMovedPastRows(nowSeconds)) return this.recompute(nowSeconds);
     if (this.custom || this.cursor === null)
       return this.runtime.position === this.position ? null : this.recompute(nowSeconds);
@@ -88,6 +91,29 @@ export class ViewRows {
   close(): void {
     if (this.cursor !== null) this.runtime.closeReader(this.cursor);
     this.cursor = null;
+  }
+
+  /**
+   * Stops following the plugin while nobody watches: no work per tick, and no reader holding
+   * the change log back. The rows stay what the last subscribers were sent.
+   */
+  suspend(): void {
+    this.close();
+    this.suspended = true;
+  }
+
+  /**
+   * Follows the plugin again. The delta from the rows held when suspended to the current ones
+   * is one recompute-and-diff (skipped when nothing can have changed), so clients that held the
+   * view before get exactly the rows that changed meanwhile, as from any other tick.
+   */
+  resume(nowSeconds: number): ViewDelta | null {
+    if (!this.suspended) return null;
+    this.suspended = false;
+    // Opened before the recompute, which moves it to now: changes from here on are deltas again.
+    if (!this.custom) this.cursor = this.runtime.openReader();
+    if (this.runtime.position === this.position && !this.stopMovedPastRows(nowSeconds)) return null;
+    return this.recompute(nowSeconds);
   }
 
   /**

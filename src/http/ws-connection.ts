@@ -36,6 +36,10 @@ export interface HubOptions extends HubLimits {
   readonly now: () => number;
   readonly log?: (level: 'info' | 'warn', fields: Record<string, unknown>, msg: string) => void;
   readonly maxViews?: number;
+  /** Views one client IP may have computed (created or woken) per minute; see view-budget.ts. */
+  readonly maxNewViewsPerIp?: number;
+  /** Deepest row a subscription's page may reach, as for `/api/<ident>`. */
+  readonly maxPageDepth?: number;
   readonly lingerMs?: number;
   readonly sseHeartbeatMs?: number;
   /** Fixed epoch (tests); default: random per process start. */

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type * as z from 'zod';
 import type { PluginHost } from '../../actors/plugin-host.js';
-import { BadParameter, pluginParamsSchema } from './query-params.js';
+import type { PluginRuntime } from '../../actors/plugin-runtime.js';
+import { BadParameter, DEFAULT_MAX_PAGE_DEPTH, pluginParamsSchema } from './query-params.js';
 import { error as errorResponse, CORS_HEADERS, type HttpResponse } from './responses.js';
 import { parseEventId, SseSession, type SseSink } from './sse-session.js';
 import {
@@ -16,7 +17,8 @@ import {
 import { WsConnection, type HubLimits, type HubOptions, type Publish, type WsPeer } from './ws-connection.js';
 import type { LiveView } from './ws-view.js';
 import { viewSpecOf, type ViewSpec } from './ws-view-spec.js';
-import { TooManyViews, ViewRegistry } from './ws-views.js';
+import { DEFAULT_MAX_NEW_VIEWS_PER_IP, ViewBudget } from './view-budget.js';
+import { TooManyNewViews, TooManyViews, ViewRegistry, type ViewFailed } from './ws-views.js';
 
 const topicOf = (view: LiveView) => `v:${view.key}`;
 const HARD_FACTOR = 4;
@@ -53,7 +55,15 @@ export class WsHub {
     peakBufferedBytes: 0,
   };
   /** Requests refused by a limit, by limit name (exported as statscache_limit_refusals_total). */
-  readonly refused = { ws_connections_per_ip: 0, ws_subscriptions_per_ip: 0, ws_views: 0 };
+  readonly refused = { ws_connections_per_ip: 0, ws_subscriptions_per_ip: 0, ws_views: 0, ws_new_views_per_ip: 0 };
+  private readonly budget: ViewBudget;
+  private readonly maxPageDepth: number;
+  private readonly viewFailed: ViewFailed = (view, err) =>
+    this.options.log?.(
+      'warn',
+      { view: view.key, err: String((err as Error)?.stack ?? err) },
+      'live view failed to recompute; kept its last rows',
+    );
 
   constructor(
     private readonly host: PluginHost,
@@ -71,6 +81,13 @@ export class WsHub {
       maxViews: options.maxViews ?? DEFAULT_MAX_VIEWS,
       lingerMs: options.lingerMs ?? 60_000,
     });
+    this.budget = new ViewBudget(options.maxNewViewsPerIp ?? DEFAULT_MAX_NEW_VIEWS_PER_IP, options.now);
+    this.maxPageDepth = options.maxPageDepth ?? DEFAULT_MAX_PAGE_DEPTH;
+  }
+
+  /** Work done for live views: created, refreshed and recomputed by ticks, woken; and how many are watched or idle. */
+  viewStats(): ViewRegistry['stats'] & ReturnType<ViewRegistry['counts']> {
+    return { ...this.views.stats, ...this.views.counts() };
   }
 
   /** Whether another long-lived connection from `ip` is allowed. */
@@ -101,7 +118,15 @@ export class WsHub {
         type: 'hello',
         epoch: this.epoch,
         tickMs: this.limits.tickMs,
-        limits: { maxSubscriptions, maxSubscriptionsPerIp, maxFrameBytes, maxBufferedBytes, resumeFrames },
+        limits: {
+          maxSubscriptions,
+          maxSubscriptionsPerIp,
+          maxNewViewsPerIp: this.budget.perMinute,
+          maxPageDepth: this.maxPageDepth,
+          maxFrameBytes,
+          maxBufferedBytes,
+          resumeFrames,
+        },
       }),
     );
     return conn;
@@ -145,13 +170,7 @@ export class WsHub {
   /** Publishes one coalesced update per changed view, then enforces back-pressure and heartbeats. */
   tick(): void {
     const now = this.now();
-    const changed = this.views.tick(now, (view, err) =>
-      this.options.log?.(
-        'warn',
-        { view: view.key, err: String((err as Error)?.stack ?? err) },
-        'live view failed to recompute; kept its last rows',
-      ),
-    );
+    const changed = this.views.tick(now, this.viewFailed);
     for (const { view, frame } of changed) {
       this.stats.updates++;
       this.publish(topicOf(view), frame.text);
@@ -216,27 +235,20 @@ export class WsHub {
     for (const [k, v] of req.query) if (!(k in values)) values[k] = v;
     let spec: ViewSpec;
     try {
-      spec = viewSpecOf(runtime, this.schemas.get(runtime.ident) as z.ZodObject, values);
+      spec = this.specOf(runtime, values);
     } catch (err) {
       if (err instanceof BadParameter) return errorResponse(400, 'bad_parameter', err.message, CORS_HEADERS);
       throw err;
     }
     const now = this.now();
-    let view: LiveView;
-    try {
-      view = this.views.acquire(spec, runtime, now);
-    } catch (err) {
-      if (err instanceof TooManyViews) {
-        this.refused.ws_views++;
-        return errorResponse(503, 'too_many_views', err.message, CORS_HEADERS);
-      }
-      return errorResponse(
-        500,
-        'view_failed',
-        `the view of ${runtime.ident} failed: ${String((err as Error)?.message ?? err)}`,
-        CORS_HEADERS,
-      );
+    const opened = this.openView(spec, runtime, req.ip);
+    if (!('view' in opened)) {
+      const status = { too_many_views: 503, too_many_new_views: 429, view_failed: 500 }[opened.code];
+      const headers: Record<string, string> = { ...CORS_HEADERS };
+      if (opened.code === 'too_many_new_views') headers['Retry-After'] = String(this.budget.retryAfterSeconds(req.ip));
+      return errorResponse(status, opened.code, opened.detail, headers);
     }
+    const view = opened.view;
     const resume = parseEventId(req.lastEventId);
     return (sink) => {
       const session = new SseSession(view, req.ip, sink, this.epoch, now);
@@ -266,7 +278,7 @@ export class WsHub {
       );
     let spec: ViewSpec;
     try {
-      spec = viewSpecOf(runtime, this.schemas.get(runtime.ident) as z.ZodObject, frame.params);
+      spec = this.specOf(runtime, frame.params);
     } catch (err) {
       if (err instanceof BadParameter)
         return this.fail(conn, 'bad_parameter', err.message, { ...frame, parameter: err.parameter });
@@ -284,22 +296,9 @@ export class WsHub {
       }
       if (!this.admitSubscription(conn.ip))
         return this.fail(conn, 'too_many_subscriptions_per_ip', this.perIpDetail(conn.ip), frame);
-      let view: LiveView;
-      try {
-        view = this.views.acquire(spec, runtime, this.now());
-      } catch (err) {
-        if (err instanceof TooManyViews) {
-          this.refused.ws_views++;
-          return this.fail(conn, 'too_many_views', err.message, frame);
-        }
-        return this.fail(
-          conn,
-          'view_failed',
-          `the view of ${runtime.ident} failed: ${String((err as Error)?.message ?? err)}`,
-          frame,
-        );
-      }
-      sub = { view, id: frame.id };
+      const opened = this.openView(spec, runtime, conn.ip);
+      if (!('view' in opened)) return this.fail(conn, opened.code, opened.detail, frame);
+      sub = { view: opened.view, id: frame.id };
       conn.subs.set(spec.key, sub);
       this.count(this.subsPerIp, conn.ip, 1);
     }
@@ -319,6 +318,35 @@ export class WsHub {
     }
     // Joined after the snapshot in the same turn: the next publish is seq + 1 exactly.
     conn.peer.subscribe(topicOf(view));
+  }
+
+  /** Validates subscription parameters as `/api/<ident>` does, the page depth bound included. */
+  private specOf(runtime: PluginRuntime, params: Parameters<typeof viewSpecOf>[2]): ViewSpec {
+    return viewSpecOf(runtime, this.schemas.get(runtime.ident) as z.ZodObject, params, this.maxPageDepth);
+  }
+
+  /** The view with one more subscriber, or why not (counted as a refusal when a limit said no). */
+  private openView(
+    spec: ViewSpec,
+    runtime: PluginRuntime,
+    ip: string,
+  ): { view: LiveView } | { code: 'too_many_views' | 'too_many_new_views' | 'view_failed'; detail: string } {
+    try {
+      return { view: this.views.acquire(spec, runtime, this.now(), () => this.budget.take(ip), this.viewFailed) };
+    } catch (err) {
+      if (err instanceof TooManyViews) {
+        this.refused.ws_views++;
+        return { code: 'too_many_views', detail: err.message };
+      }
+      if (err instanceof TooManyNewViews) {
+        this.refused.ws_new_views_per_ip++;
+        return { code: 'too_many_new_views', detail: this.budget.refusal(ip) };
+      }
+      return {
+        code: 'view_failed',
+        detail: `the view of ${runtime.ident} failed: ${String((err as Error)?.message ?? err)}`,
+      };
+    }
   }
 
   private plan(
@@ -344,7 +372,7 @@ export class WsHub {
           frame,
         );
       try {
-        key = viewSpecOf(runtime, this.schemas.get(runtime.ident) as z.ZodObject, frame.params).key;
+        key = this.specOf(runtime, frame.params).key;
       } catch (err) {
         if (err instanceof BadParameter)
           return this.fail(conn, 'bad_parameter', err.message, { ...frame, parameter: err.parameter });

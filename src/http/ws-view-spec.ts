@@ -25,10 +25,11 @@ export function viewSpecOf(
   runtime: PluginRuntime,
   schema: z.ZodObject,
   params: WireParams | Record<string, string>,
+  maxPageDepth: number,
 ): ViewSpec {
   const values: Record<string, string> = {};
   for (const [k, v] of Object.entries(params)) if (k !== 'callback' && k !== '_') values[k] = String(v);
-  const parsed = parseViewQuery(values, schema, 0);
+  const parsed = parseViewQuery(values, schema, 0, maxPageDepth);
   const stop = values['stop'] === undefined ? undefined : parsed.stop;
   const query = {
     order: parsed.order,

@@ -1,5 +1,5 @@
 import type { PluginRuntime } from '../../actors/plugin-runtime.js';
-import { ViewRows } from './view-rows.js';
+import { ViewRows, type ViewDelta } from './view-rows.js';
 import type { SnapshotReason, SubscriptionId } from './ws-frames.js';
 import type { ViewSpec } from './ws-view-spec.js';
 
@@ -59,7 +59,29 @@ export class LiveView {
 
   /** Recomputes when needed; returns the update frame to publish, or null when nothing in the view changed. */
   refresh(nowSeconds: number): UpdateFrame | null {
-    const delta = this.rows.refresh(nowSeconds);
+    return this.frameOf(this.rows.refresh(nowSeconds));
+  }
+
+  /** The view lost its last subscriber: it stops being refreshed until resume(). */
+  suspend(): void {
+    this.rows.suspend();
+  }
+
+  /**
+   * Catches a suspended view up before a subscriber joins: what changed meanwhile becomes one
+   * update frame, kept in the history like any other, so a client resuming from before the
+   * suspension replays it and one subscribing afresh gets a snapshot of current rows.
+   */
+  resume(nowSeconds: number): UpdateFrame | null {
+    return this.frameOf(this.rows.resume(nowSeconds));
+  }
+
+  /** Recomputes (not deltas) done for this view: what a view costs the tick beyond its changes. */
+  get recomputes(): number {
+    return this.rows.counts.recomputes;
+  }
+
+  private frameOf(delta: ViewDelta | null): UpdateFrame | null {
     if (delta === null) return null;
     const { changed, removed } = delta;
     this.rowsText = null;

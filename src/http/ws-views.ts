@@ -6,26 +6,39 @@ import type { ViewSpec } from './ws-view-spec.js';
 export interface ViewRegistryOptions extends ViewLimits {
   /** Views open at once (with or without subscribers); memory is bounded by this times the history cap. */
   readonly maxViews: number;
-  /** How long a view with no subscriber is kept (still computed) so a reconnecting client can resume. */
+  /** How long a view with no subscriber is kept (suspended, not computed) so a reconnecting client can resume. */
   readonly lingerMs: number;
 }
+
+/** What went wrong refreshing a view; its last rows are kept and it is tried again on the next change. */
+export type ViewFailed = (view: LiveView, err: unknown) => void;
 
 /** Retired views whose last seq is remembered, so a re-created view never reuses a seq. */
 const MAX_RETIRED = 10_000;
 
 export class TooManyViews extends Error {}
+/** The client may not have another view computed now (its ViewBudget is spent). */
+export class TooManyNewViews extends Error {}
 
 /**
  * Every live view, shared by all subscribers of the same plugin + parameters. A view with no
  * subscriber lingers for `lingerMs` (resume across a dropped connection), then is retired;
  * re-creating it later continues above its last seq, so a stale resume point can only ever
- * miss the history and get a fresh snapshot, never a wrong replay.
+ * miss the history and get a fresh snapshot, never a wrong replay. A lingering view is
+ * suspended, not refreshed: a tick's work is bounded by the views someone watches, however
+ * many a client opened and left. It is caught up when a subscriber comes back.
  */
 export class ViewRegistry {
   private readonly views = new Map<string, LiveView>();
   private readonly retired = new Map<string, number>();
   private forgotRetired = false;
   private highestSeq = 0;
+  /**
+   * Work done for views (tests and metrics read it): views computed on creation, refreshed by
+   * ticks, recomputed in full by ticks or on waking, and woken from suspension; `lastTick` is
+   * the refreshes and recomputes of the latest tick alone.
+   */
+  readonly stats = { created: 0, refreshed: 0, recomputed: 0, woken: 0, lastTick: { refreshed: 0, recomputed: 0 } };
 
   constructor(private readonly options: ViewRegistryOptions) {}
 
@@ -37,8 +50,20 @@ export class ViewRegistry {
     return this.views.get(key);
   }
 
-  /** The view for `spec`, created when needed, with one more subscriber. Throws TooManyViews, or what a custom view throws. */
-  acquire(spec: ViewSpec, runtime: PluginRuntime, nowMs: number): LiveView {
+  /**
+   * The view for `spec` with one more subscriber. Creating it, or waking it from suspension,
+   * computes it: `mayCompute` (the client's ViewBudget) is asked first and, when it says no,
+   * TooManyNewViews is thrown; joining a view someone watches asks nothing. Also throws
+   * TooManyViews, or what a custom view throws on creation (a failure waking it is reported to
+   * `onError` and the view keeps its rows, as on a tick).
+   */
+  acquire(
+    spec: ViewSpec,
+    runtime: PluginRuntime,
+    nowMs: number,
+    mayCompute: () => boolean,
+    onError: ViewFailed,
+  ): LiveView {
     let view = this.views.get(spec.key);
     if (!view) {
       if (this.views.size >= this.options.maxViews && !this.retireOldestIdle()) {
@@ -46,12 +71,17 @@ export class ViewRegistry {
           `the server has ${this.views.size} live views open, its limit; try again later or reuse parameters other clients use`,
         );
       }
+      if (!mayCompute()) throw new TooManyNewViews();
       const last = this.retired.get(spec.key);
       const start = last !== undefined ? last + 1 : this.forgotRetired ? this.highestSeq + 1 : 0;
       view = new LiveView(spec, runtime, start, this.options, nowMs / 1000);
+      this.stats.created++;
       this.retired.delete(spec.key);
       this.views.set(spec.key, view);
       this.highestSeq = Math.max(this.highestSeq, start);
+    } else if (view.subscribers === 0) {
+      if (!mayCompute()) throw new TooManyNewViews();
+      this.wake(view, nowMs, onError);
     }
     view.subscribers++;
     view.idleSince = null;
@@ -60,30 +90,61 @@ export class ViewRegistry {
 
   release(view: LiveView, nowMs: number): void {
     view.subscribers = Math.max(0, view.subscribers - 1);
-    if (view.subscribers === 0) view.idleSince = nowMs;
+    if (view.subscribers > 0) return;
+    view.idleSince = nowMs;
+    view.suspend();
   }
 
-  /** Recomputes every view that may have changed; retires views idle past the linger time. */
-  tick(nowMs: number, onError: (view: LiveView, err: unknown) => void): { view: LiveView; frame: UpdateFrame }[] {
+  /** Refreshes every watched view that may have changed; retires views idle past the linger time. */
+  tick(nowMs: number, onError: ViewFailed): { view: LiveView; frame: UpdateFrame }[] {
     const out: { view: LiveView; frame: UpdateFrame }[] = [];
+    const work = { refreshed: 0, recomputed: 0 };
     for (const view of this.views.values()) {
-      if (view.idleSince !== null && nowMs - view.idleSince >= this.options.lingerMs) {
-        this.retire(view);
+      if (view.idleSince !== null) {
+        if (nowMs - view.idleSince >= this.options.lingerMs) this.retire(view);
         continue;
       }
+      work.refreshed++;
+      const before = view.recomputes;
       let frame: UpdateFrame | null;
       try {
         frame = view.refresh(nowMs / 1000);
       } catch (err) {
         onError(view, err);
         continue;
+      } finally {
+        work.recomputed += view.recomputes - before;
       }
       if (frame) {
         out.push({ view, frame });
         if (frame.seq > this.highestSeq) this.highestSeq = frame.seq;
       }
     }
+    this.stats.refreshed += work.refreshed;
+    this.stats.recomputed += work.recomputed;
+    this.stats.lastTick = work;
     return out;
+  }
+
+  /** Views someone watches, and views lingering (suspended) with no subscriber. */
+  counts(): { watched: number; idle: number } {
+    let idle = 0;
+    for (const v of this.views.values()) if (v.idleSince !== null) idle++;
+    return { watched: this.views.size - idle, idle };
+  }
+
+  /** Catches a suspended view up; its catch-up frame goes to the history (nobody is subscribed to publish to). */
+  private wake(view: LiveView, nowMs: number, onError: ViewFailed): void {
+    this.stats.woken++;
+    const before = view.recomputes;
+    try {
+      const frame = view.resume(nowMs / 1000);
+      if (frame && frame.seq > this.highestSeq) this.highestSeq = frame.seq;
+    } catch (err) {
+      onError(view, err);
+    } finally {
+      this.stats.recomputed += view.recomputes - before;
+    }
   }
 
   subscribers(ident: string): number {

@@ -16,6 +16,8 @@ export function createHub(host: PluginHost, config: Config, clock: Clock, log: L
     maxConnectionsPerIp: config.wsMaxConnectionsPerIp,
     maxSubscriptionsPerIp: config.wsMaxSubscriptionsPerIp,
     maxViews: config.wsMaxViews,
+    maxNewViewsPerIp: config.wsMaxNewViewsPerIp,
+    maxPageDepth: config.maxPageDepth,
     maxBufferedBytes: config.wsMaxBufferedBytes,
     slowTimeoutMs: config.wsSlowTimeoutSeconds * 1000,
     maxFrameBytes: config.wsMaxFrameBytes,

@@ -3,6 +3,7 @@ import { ChangeLog, type ChangeCursor } from '../../actors/change-log.js';
 import { KeyedStore } from '../../actors/keyed-store.js';
 import { RowStore } from '../../actors/row-store.js';
 import { formatDigest } from '../../actors/state-digest.js';
+import { mulberry32 } from '../helpers/seeded-random.js';
 
 type R = { timestamp: number; n: number };
 
@@ -113,6 +114,29 @@ describe('RowStore', () => {
     expect(s.count({ start: 10, stop: 20 })).toBe(3);
     expect(s.count({ start: 31 })).toBe(0);
     expect(s.count({ start: 20, stop: 10 })).toBe(0);
+  });
+
+  it('scans from the skip-th row exactly as the full scan cut there, grouped or flat, both orders, any range', () => {
+    type G = { timestamp: number; k: string };
+    const random = mulberry32(7);
+    const flat = new RowStore<G>(['k']);
+    const grouped = new RowStore<G>(['timestamp', 'k']);
+    for (let i = 0; i < 300; i++) {
+      // Several rows share a timestamp, so skips end inside groups as well as between them.
+      const row = { timestamp: 100 + Math.floor(random() * 60), k: `k${i}` };
+      flat.put(row);
+      grouped.put(row);
+    }
+    for (const store of [flat, grouped])
+      for (const range of [
+        { order: 'asc' as const },
+        { order: 'desc' as const },
+        { order: 'desc' as const, start: 120, stop: 140 },
+      ]) {
+        const all = [...store.scan(range)];
+        for (const skip of [0, 1, 5, 17, 150, all.length - 1, all.length, all.length + 3])
+          expect([...store.scan(range, skip)], `${JSON.stringify(range)} skip ${skip}`).toEqual(all.slice(skip));
+      }
   });
 
   it('re-indexes a row whose timestamp changes and evicts old rows as deletions', () => {

@@ -88,4 +88,60 @@ describe('live view rows from the change log', () => {
     for (const v of views) v.rows.close();
     host.stop();
   });
+
+  it('a suspended view does no work however much changes, and its resume delta brings a client from its old rows to the HTTP answer', () => {
+    const host = new PluginHost(registerPlugins([perUser]), () => {});
+    const rt = host.get('per-user')!;
+    const random = mulberry32(11);
+    const views = [
+      spec({}),
+      spec({ rowsPerPage: 10 }),
+      spec({ page: 2, rowsPerPage: 10 }),
+      spec({ order: 'asc', page: 3, rowsPerPage: 5 }),
+    ].map((s) => ({ s, rows: new ViewRows(s, rt, ['user'], 0), client: new Map<string, string>(), suspended: false }));
+    for (const v of views)
+      for (const json of v.rows.ordered()) v.client.set(JSON.stringify([(JSON.parse(json) as Row).user]), json);
+    const apply = (v: (typeof views)[number], delta: ReturnType<ViewRows['refresh']>) => {
+      for (const json of delta?.changed ?? []) v.client.set(JSON.stringify([(JSON.parse(json) as Row).user]), json);
+      for (const wire of delta?.removed ?? []) v.client.delete(wire);
+    };
+    let t = 1_000;
+    let resumes = 0;
+    for (let tick = 0; tick < 300; tick++) {
+      for (let i = 0; i < 1 + Math.floor(random() * 4); i++) {
+        t += Math.floor(random() * 3);
+        const user = `u${Math.floor(random() * 60)}`;
+        rt.send(
+          createPluginMessage({ topic: 'a.b.c.d', timestamp: t, msg: { user, drop: random() < 0.15 } }, deriveMeta),
+        );
+      }
+      for (const v of views) {
+        // Subscribers come and go: a view is left for a few ticks, then taken up again.
+        if (random() < 0.1) {
+          if (v.suspended) {
+            apply(v, v.rows.resume(0));
+            resumes++;
+          } else v.rows.suspend();
+          v.suspended = !v.suspended;
+        }
+        const work = { ...v.rows.counts };
+        apply(v, v.rows.refresh(0));
+        if (v.suspended) {
+          expect(v.rows.counts, `${v.s.key} tick ${tick}: suspended, no work`).toEqual(work);
+          continue;
+        }
+        let expected: string[] = [];
+        try {
+          expected = rt.query(v.s.query as ViewQuery).rows.map((r) => JSON.stringify(r));
+        } catch {
+          // A page past the end: the live view is empty.
+        }
+        expect([...v.client.values()].sort(), `${v.s.key} tick ${tick}`).toEqual([...expected].sort());
+        expect(v.rows.ordered(), `${v.s.key} tick ${tick}`).toEqual(expected);
+      }
+    }
+    expect(resumes).toBeGreaterThan(20);
+    for (const v of views) v.rows.close();
+    host.stop();
+  });
 });
