@@ -76,6 +76,8 @@ export interface MetricsSources {
     readonly recomputed: number;
     readonly woken: number;
   };
+  /** HTTP answers a connection could not take at once, and connections closed before reading theirs (uws-server.ts). */
+  readonly heldAnswers?: () => { readonly held: number; readonly closedUnread: number };
 }
 
 export interface ServiceMetrics {
@@ -398,6 +400,21 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
       (set) => {
         for (const [limit, n] of Object.entries(limits())) set({ limit }, n);
       },
+    );
+  }
+  if (sources.heldAnswers) {
+    const held = sources.heldAnswers;
+    fromCounters(
+      'statscache_http_held_answers_total',
+      'HTTP answers larger than their connection could take at once, sent as the client read them',
+      [],
+      (set) => set({}, held().held),
+    );
+    fromCounters(
+      'statscache_http_unread_closes_total',
+      'HTTP connections closed with an answer unread: another request sent before reading it, nothing read for 10 s, or the client went away',
+      [],
+      (set) => set({}, held().closedUnread),
     );
   }
   if (sources.amqp) {

@@ -265,6 +265,7 @@ export class Service {
       },
       lastSnapshot: () => this.lastSnapshot,
       wsClients: () => this.server?.connections() ?? 0,
+      heldAnswers: () => this.server?.heldAnswers() ?? { held: 0, closedUnread: 0 },
       wsSubscribers: (ident) => this.hub.clientCount(ident),
       liveViews: () => this.hub.viewStats(),
       uwsNative: () => this.server?.native ?? null,

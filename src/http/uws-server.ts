@@ -52,7 +52,16 @@ export interface RunningServer {
   readonly native: boolean;
   publish(topic: string, text: string): void;
   connections(): number;
+  /** Answers that waited for their client to read them (see holdRest), counted since listening. */
+  heldAnswers(): HeldAnswers;
   close(): void;
+}
+
+export interface HeldAnswers {
+  /** Answers the connection could not take at once: the rest was sent as the client read. */
+  readonly held: number;
+  /** Connections closed while such an answer was still unsent (see holdRest for why). */
+  readonly closedUnread: number;
 }
 
 const STATUS_TEXT: Record<number, string> = {
@@ -158,22 +167,62 @@ export const wireOf = (r: HttpResponse): Wire => {
   return { head: Buffer.from(head), headers: null };
 };
 
+type HeldTally = { -readonly [K in keyof HeldAnswers]: number };
+
 /**
  * Writes one answer. uWS corks a response by itself while its route handler runs, so an answer
- * given there (`inHandler`) is written directly; one that comes later is written in `cork()`, or
- * each write would be its own send.
+ * given there (`inHandler`) is written directly (and without allocating a callback, as this is
+ * the hot path); one that comes later is written in `cork()`, or each write would be its own send.
  */
-function writeResponse(res: uWS.HttpResponse, response: HttpResponse, head: boolean, inHandler = false): void {
+function writeAnswer(
+  res: uWS.HttpResponse,
+  response: HttpResponse,
+  head: boolean,
+  inHandler: boolean,
+  tally: HeldTally,
+): void {
+  if (inHandler) sendAnswer(res, response, head, tally);
+  else res.cork(() => sendAnswer(res, response, head, tally));
+}
+
+function sendAnswer(res: uWS.HttpResponse, response: HttpResponse, head: boolean, tally: HeldTally): void {
   const wire = derivedOnce(prepared, response, wireOf);
-  const write = () => {
-    res.writeStatus(wire.head);
-    if (wire.headers !== null) for (const [k, v] of wire.headers) res.writeHeader(k, v);
-    // endWithoutBody(n) with n > 0 aborts the process in uWS 20.30: HEAD answers carry no length.
-    if (head) res.endWithoutBody();
-    else res.end(response.body);
-  };
-  if (inHandler) write();
-  else res.cork(write);
+  res.writeStatus(wire.head);
+  if (wire.headers !== null) for (const [k, v] of wire.headers) res.writeHeader(k, v);
+  // endWithoutBody(n) with n > 0 aborts the process in uWS 20.30: HEAD answers carry no length.
+  if (head) res.endWithoutBody();
+  // Not end(): it copies whatever the socket cannot take now into uWS's buffer for that
+  // connection, without limit. tryEnd sends what the socket takes and keeps no copy; a total of
+  // 0 means "this is the whole body" (uWS measures a string's UTF-8 length itself).
+  else if (!res.tryEnd(response.body, 0)[1]) holdRest(res, response, tally);
+}
+
+/** A string body as bytes, made once per answer object (a memoised answer is shared) and only when held. */
+const bodyBytes = new WeakMap<HttpResponse, Uint8Array>();
+const bytesOf = (r: HttpResponse): Uint8Array => (typeof r.body === 'string' ? Buffer.from(r.body) : r.body);
+
+/**
+ * The rest of an answer its connection could not take at once, sent as the client reads. It is
+ * held by reference (a memoised body is the one all clients share), never copied. Nothing is
+ * queued behind it: uWS closes a connection that sends another request while its answer is
+ * unfinished, and one that takes nothing for 10 s (its HTTP timeout). So a client that does not
+ * read costs the kernel's socket buffers, uWS's 16 KiB cork buffer and this one answer, whatever
+ * it asks for, while the answer itself is exempt from any size bound (a GET /admin/export of
+ * hundreds of MB still reaches a slow reader). uWS.js counts no queued bytes per HTTP
+ * connection (getWriteOffset is this answer's; getBufferedAmount is WebSocket-only), so a
+ * byte bound spanning several answers could not be measured. The price: a client that
+ * pipelines past an answer it has not read is closed; request/response clients never are.
+ * Bodiless answers (HEAD, 304) have nothing to hold: their headers are queued as before.
+ */
+function holdRest(res: uWS.HttpResponse, response: HttpResponse, tally: HeldTally): void {
+  tally.held++;
+  const body = derivedOnce(bodyBytes, response, bytesOf);
+  // Replaces an async route's own abort handler, which has no more use once its answer is written.
+  res.onAborted(() => {
+    tally.closedUnread++;
+  });
+  // `offset` is how much of the body the socket has taken; uWS drops both handlers once it is all sent.
+  res.onWritable((offset) => res.tryEnd(body.subarray(offset), body.byteLength)[0]);
 }
 
 const internalError = (): HttpResponse => ({
@@ -195,6 +244,9 @@ export function listen<C>(
   // handlers, while `req` is still valid; the plain GET path never needs it.
   const clientOf = (res: uWS.HttpResponse, req: uWS.HttpRequest): string =>
     proxies.clientOf(Buffer.from(res.getRemoteAddressAsText()).toString(), () => forwardedFor(req));
+  const tally: HeldTally = { held: 0, closedUnread: 0 };
+  const writeResponse = (res: uWS.HttpResponse, response: HttpResponse, head: boolean, inHandler = false) =>
+    writeAnswer(res, response, head, inHandler, tally);
   const sockets = new Set<uWS.WebSocket<PeerData<C>>>();
   const streams = new Set<() => void>();
   const guarded = (fn: () => void) => {
@@ -408,6 +460,7 @@ export function listen<C>(
         native: uwsIsNative(),
         publish: (topic, text) => void app.publish(topic, text, false),
         connections: () => sockets.size + streams.size,
+        heldAnswers: () => tally,
         close: () => {
           uWS.us_listen_socket_close(socket);
           // 1001 "going away": clients reconnect to the restarted service and resume.
