@@ -1,11 +1,25 @@
 import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { Publisher } from 'zeromq';
+import { describe, expect, it } from 'vitest';
+import type { Publisher } from 'zeromq';
 import { recentSamples } from '../helpers/fixtures.js';
 import { digestsOf, metricOf, waitReady } from '../helpers/probes.js';
-import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+import { busFixture } from '../helpers/bus-fixture.js';
+import { eventually, getJson, startService, type RunningService } from '../helpers/service-process.js';
+
+/**
+ * Sends a message on a category of its own and waits until it is served: ZeroMQ delivers in
+ * order, so every message sent before it has been applied by then.
+ */
+async function sendMarker(pub: Publisher, base: string, category: string): Promise<void> {
+  const topic = `org.fedoraproject.prod.${category}.done`;
+  await pub.send([topic, JSON.stringify({ topic, timestamp: Date.now() / 1000, msg_id: `2026-${category}`, msg: {} })]);
+  await eventually(async () => {
+    const rows = (await getJson(`${base}/api/volume-by-category-1d?rows_per_page=100`)).body as { category: string }[];
+    return rows.some((r) => r.category === category) ? true : undefined;
+  });
+}
 
 /**
  * A disk that refuses writes (full, or here a file size limit: a real EFBIG from the kernel,
@@ -15,15 +29,7 @@ import { eventually, getJson, startService, tempDir, type RunningService } from 
  * what a restart would lose until then.
  */
 describe('a disk that refuses writes, then takes them again', () => {
-  const dir = tempDir();
-  const pub = new Publisher({ linger: 0 });
-  let svc: RunningService | null = null;
-
-  afterAll(async () => {
-    await svc?.stop('SIGKILL');
-    pub.close();
-    dir.remove();
-  });
+  const { dir, pub, use } = busFixture();
 
   const volumeTotal = async (base: string): Promise<number> => {
     const res = await getJson(`${base}/api/volume-by-category-1d?rows_per_page=100`);
@@ -36,7 +42,7 @@ describe('a disk that refuses writes, then takes them again', () => {
     const args = ['--connect', pub.lastEndpoint as string, '--data-dir', dir.path, '--snapshot-interval', '3600'];
     // 1 MiB: the empty data file fits, a few hundred real messages do not.
     const s = await startService(args, {}, { fileSizeLimitKb: 1024 });
-    svc = s;
+    use(s);
     await waitReady(s);
     const healthy = (await getJson(`${s.base}/healthz`)).body as Record<string, unknown>;
     expect(healthy['degraded']).toBeUndefined();
@@ -67,17 +73,7 @@ describe('a disk that refuses writes, then takes them again', () => {
     await sendUntilRefused(s);
     // Messages may still be in flight: a marker on a category of its own, delivered in order
     // behind them all, says when every one has been applied.
-    const marker = 'org.fedoraproject.prod.diskmarker.done';
-    await pub.send([
-      marker,
-      JSON.stringify({ topic: marker, timestamp: Date.now() / 1000, msg_id: '2026-disk-marker', msg: {} }),
-    ]);
-    await eventually(async () => {
-      const rows = (await getJson(`${s.base}/api/volume-by-category-1d?rows_per_page=100`)).body as {
-        category: string;
-      }[];
-      return rows.some((r) => r.category === 'diskmarker') ? true : undefined;
-    });
+    await sendMarker(pub, s.base, 'diskmarker');
     const accepted = await metricOf(s.base, 'statscache_bus_accepted_total');
     expect(accepted).toBeGreaterThan(1);
     expect(await metricOf(s.base, 'statscache_journal_applied_seq')).toBe(accepted);
@@ -119,7 +115,7 @@ describe('a disk that refuses writes, then takes them again', () => {
     // No snapshot was taken (interval of an hour): only the journal can bring it all back.
     expect(await s.stop('SIGKILL')).toBeNull();
     const again = await startService(args);
-    svc = again;
+    use(again);
     await waitReady(again);
     expect(await volumeTotal(again.base)).toBe(accepted);
     expect(await digestsOf(again.base)).toEqual(digests);
@@ -137,7 +133,7 @@ describe('a disk that refuses writes, then takes them again', () => {
     const code = await again.stop('SIGTERM');
     const lost = again.logs.some((l) => l.includes('"msg":"stopping with accepted messages on no disk'));
     const last = await startService(args);
-    svc = last;
+    use(last);
     await waitReady(last);
     if (code === 0) {
       expect(lost).toBe(false);
@@ -161,15 +157,7 @@ describe('a disk that refuses writes, then takes them again', () => {
  * that does must be the one taken as soon as journal writes succeed again.
  */
 describe('records let go past the hold while the disk refuses writes', () => {
-  const dir = tempDir();
-  const pub = new Publisher({ linger: 0 });
-  let svc: RunningService | null = null;
-
-  afterAll(async () => {
-    await svc?.stop('SIGKILL');
-    pub.close();
-    dir.remove();
-  });
+  const { dir, pub, use } = busFixture();
 
   it('are on disk by a snapshot taken once writes succeed, not an hour later', async () => {
     await pub.bind('tcp://127.0.0.1:*');
@@ -184,7 +172,7 @@ describe('records let go past the hold while the disk refuses writes', () => {
       '65536',
     ];
     const s = await startService(args, {}, { fileSizeLimitKb: 1024 });
-    svc = s;
+    use(s);
     await waitReady(s);
     const samples = recentSamples(Math.floor(Date.now() / 1000) - 5);
     let sent = 0;
@@ -200,17 +188,7 @@ describe('records let go past the hold while the disk refuses writes', () => {
       60_000,
       'records let go past a 64 KiB hold',
     );
-    const marker = 'org.fedoraproject.prod.dropmarker.done';
-    await pub.send([
-      marker,
-      JSON.stringify({ topic: marker, timestamp: Date.now() / 1000, msg_id: '2026-drop-marker', msg: {} }),
-    ]);
-    await eventually(async () => {
-      const rows = (await getJson(`${s.base}/api/volume-by-category-1d?rows_per_page=100`)).body as {
-        category: string;
-      }[];
-      return rows.some((r) => r.category === 'dropmarker') ? true : undefined;
-    });
+    await sendMarker(pub, s.base, 'dropmarker');
     const accepted = await metricOf(s.base, 'statscache_bus_accepted_total');
     const ready = (await getJson(`${s.base}/readyz`)).body as Record<string, unknown>;
     expect(String(ready['degraded'])).toMatch(/\d+ accepted messages not journaled \(too many to hold\)/);
@@ -233,7 +211,7 @@ describe('records let go past the hold while the disk refuses writes', () => {
     // Killed: the snapshot and the journal after it bring back every accepted message.
     expect(await s.stop('SIGKILL')).toBeNull();
     const again = await startService(args);
-    svc = again;
+    use(again);
     await waitReady(again);
     const total = (await getJson(`${again.base}/api/volume-by-category-1d?rows_per_page=100`)).body as {
       volume: number;

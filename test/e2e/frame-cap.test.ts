@@ -1,8 +1,8 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { Publisher } from 'zeromq';
+import { describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/free-port.js';
 import { metricOf, waitReady } from '../helpers/probes.js';
-import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+import { busFixture } from '../helpers/bus-fixture.js';
+import { eventually, getJson, startService, type RunningService } from '../helpers/service-process.js';
 
 /**
  * Frames over --max-frame-bytes are counted and skipped, but were first received whole: two
@@ -11,14 +11,7 @@ import { eventually, getJson, startService, tempDir, type RunningService } from 
  * it, which reconnects.
  */
 describe('the largest frame the bus socket takes in', () => {
-  const dir = tempDir();
-  const pub = new Publisher({ linger: 0 });
-  let svc: RunningService | null = null;
-  afterAll(async () => {
-    await svc?.stop('SIGKILL');
-    pub.close();
-    dir.remove();
-  });
+  const { dir, pub, use } = busFixture();
 
   const LIMIT = 65_536;
   let n = 0;
@@ -41,7 +34,7 @@ describe('the largest frame the bus socket takes in', () => {
   it('counts a frame over --max-frame-bytes, refuses one over 4× unread, and takes the next messages', async () => {
     const endpoint = `tcp://127.0.0.1:${await freePort()}`;
     const s = await startService(['--bind', endpoint, '--data-dir', dir.path, '--max-frame-bytes', String(LIMIT)]);
-    svc = s;
+    use(s);
     await waitReady(s);
     pub.connect(endpoint);
     // Joined once a probe gets through (a PUB drops what it sends before the subscription).

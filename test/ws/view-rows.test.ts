@@ -40,6 +40,24 @@ const spec = (query: Partial<ViewQuery>): ViewSpec => {
   return { ident: 'per-user', key: JSON.stringify(q), query: q };
 };
 
+type Runtime = NonNullable<ReturnType<PluginHost['get']>>;
+
+/** What a client following the view holds, and the view's own rows, are the HTTP answer now. */
+function expectHttpAnswer(
+  rt: Runtime,
+  v: { s: ViewSpec; rows: ViewRows; client: Map<string, string> },
+  where: string,
+): void {
+  let expected: string[] = [];
+  try {
+    expected = rt.query(v.s.query as ViewQuery).rows.map((r) => JSON.stringify(r));
+  } catch {
+    // A page past the end: the live view is empty.
+  }
+  expect([...v.client.values()].sort(), where).toEqual([...expected].sort());
+  expect(v.rows.ordered(), where).toEqual(expected);
+}
+
 describe('live view rows from the change log', () => {
   it('hold exactly the HTTP answer after every tick, for complete views, full windows, limits, time ranges and both orders', () => {
     const host = new PluginHost(registerPlugins([perUser]), () => {});
@@ -69,14 +87,7 @@ describe('live view rows from the change log', () => {
         const delta = v.rows.refresh(0);
         for (const json of delta?.changed ?? []) v.client.set(JSON.stringify([(JSON.parse(json) as Row).user]), json);
         for (const wire of delta?.removed ?? []) v.client.delete(wire);
-        let expected: string[] = [];
-        try {
-          expected = rt.query(v.s.query as ViewQuery).rows.map((r) => JSON.stringify(r));
-        } catch {
-          // A page past the end: the live view is empty.
-        }
-        expect([...v.client.values()].sort(), `${v.s.key} tick ${tick}`).toEqual([...expected].sort());
-        expect(v.rows.ordered(), `${v.s.key} tick ${tick}`).toEqual(expected);
+        expectHttpAnswer(rt, v, `${v.s.key} tick ${tick}`);
       }
     }
     // Page-1 views are served from the change log on most ticks; page 2 always recomputes.
@@ -130,14 +141,7 @@ describe('live view rows from the change log', () => {
           expect(v.rows.counts, `${v.s.key} tick ${tick}: suspended, no work`).toEqual(work);
           continue;
         }
-        let expected: string[] = [];
-        try {
-          expected = rt.query(v.s.query as ViewQuery).rows.map((r) => JSON.stringify(r));
-        } catch {
-          // A page past the end: the live view is empty.
-        }
-        expect([...v.client.values()].sort(), `${v.s.key} tick ${tick}`).toEqual([...expected].sort());
-        expect(v.rows.ordered(), `${v.s.key} tick ${tick}`).toEqual(expected);
+        expectHttpAnswer(rt, v, `${v.s.key} tick ${tick}`);
       }
     }
     expect(resumes).toBeGreaterThan(20);
