@@ -46,7 +46,18 @@ describe('cluster on loopback: proxy, three replicas, nginx, SIGKILL and bootstr
     dirs.push(dir);
     if (!proxy) throw new Error('proxy first');
     const s = await startService(
-      ['--data-dir', dir.path, '--connect', proxy.backend, '--port', String(port), ...extra],
+      // Behind nginx as deploy/statscache.service runs it: per-IP limits count clients, not nginx.
+      [
+        '--data-dir',
+        dir.path,
+        '--connect',
+        proxy.backend,
+        '--port',
+        String(port),
+        '--trust-proxy',
+        '127.0.0.1',
+        ...extra,
+      ],
       env,
     );
     services.push(s);
