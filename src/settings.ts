@@ -6,6 +6,7 @@ import { isProxyRange } from './http/client-address.js';
 import { DEFAULT_MAX_CLOCK_SKEW, DEFAULT_MAX_DEPTH, DEFAULT_MAX_KEYS } from './envelope-limits.js';
 import { DEFAULT_MAX_PAGE_DEPTH, MAX_ROWS_PER_PAGE } from './http/query-params.js';
 import { DEFAULT_MAX_NEW_VIEWS_PER_IP } from './http/view-budget.js';
+import { DEFAULT_MAX_FRAMES_PER_SECOND } from './http/ws-connection.js';
 import { LOG_LEVELS } from './logger.js';
 import { DEFAULT_MAX_FANOUT } from './meta/index.js';
 import { PROBE_TO, THREADED_REPLAY_MIN } from './startup-replay.js';
@@ -135,6 +136,11 @@ export const SETTINGS = {
     type: count(1, 1_000_000).default(100),
     flag: '<n>',
     help: 'live subscriptions one client IP may hold, WebSocket subscriptions and SSE streams together; at most half of `--ws-max-views` (start-up refuses more)',
+  },
+  wsMaxFramesPerSecond: {
+    type: count(1, 100_000).default(DEFAULT_MAX_FRAMES_PER_SECOND),
+    flag: '<n>',
+    help: 'frames one WebSocket client may send per second, sustained (twice as many at once: a page subscribing to all its views); past it the connection is closed with 1008',
   },
   wsMaxNewViewsPerIp: {
     type: count(1, 1_000_000).default(DEFAULT_MAX_NEW_VIEWS_PER_IP),

@@ -17,6 +17,9 @@ export interface WsPeer {
   cork(fn: () => void): void;
 }
 
+/** Frames per second a client may send by default (config wsMaxFramesPerSecond). */
+export const DEFAULT_MAX_FRAMES_PER_SECOND = 100;
+
 export type Publish = (topic: string, text: string) => void;
 
 export interface HubLimits {
@@ -28,6 +31,8 @@ export interface HubLimits {
   readonly maxBufferedBytes: number;
   readonly slowTimeoutMs: number;
   readonly maxFrameBytes: number;
+  /** Frames a client may send per second, sustained; twice as many at once (a page subscribing to all its views). */
+  readonly maxFramesPerSecond?: number;
   readonly resumeFrames: number;
   readonly tickMs: number;
 }
@@ -58,6 +63,9 @@ export class WsConnection {
   /** Set once the hub decided to close it: the close frame waits for the queue to drain. */
   closing: { since: number; reason: string } | null = null;
   closed = false;
+  /** Frames this client may still send now (refilled at maxFramesPerSecond); NaN until its first frame. */
+  frameTokens = Number.NaN;
+  frameTokensAt = 0;
   constructor(
     readonly peer: WsPeer,
     readonly ip: string,

@@ -103,6 +103,8 @@ export const CLOSE_CODES = {
   goingAway: 1001,
   /** Frame larger than wsMaxFrameBytes (uWS closes with it). */
   tooBig: 1009,
+  /** Policy violation: more frames than --ws-max-frames-per-second allows (RFC 6455 1008). */
+  tooManyFrames: 1008,
 } as const;
 
 const MAX_ID_LENGTH = 128;

@@ -17,6 +17,7 @@ export function createHub(host: PluginHost, config: Config, clock: Clock, log: L
     maxSubscriptionsPerIp: config.wsMaxSubscriptionsPerIp,
     maxViews: config.wsMaxViews,
     maxNewViewsPerIp: config.wsMaxNewViewsPerIp,
+    maxFramesPerSecond: config.wsMaxFramesPerSecond,
     maxPageDepth: config.maxPageDepth,
     maxBufferedBytes: config.wsMaxBufferedBytes,
     slowTimeoutMs: config.wsSlowTimeoutSeconds * 1000,
