@@ -101,6 +101,14 @@ export async function checkAndRead(
   }
   const preread = followed ? joinShares(readers) : null;
   const streamed = readers.reduce((n, r) => n + (r.entries ?? 0), 0);
-  const counts = { ...walked.counts, snapshot: (walked.counts['snapshot'] ?? 0) + streamed };
+  const { 'snapshot-recorded': recorded, ...walkedCounts } = walked.counts;
+  const counts = { ...walkedCounts, snapshot: (walkedCounts['snapshot'] ?? 0) + streamed };
+  // As walkedAll (lmdb-store.ts) checks each whole walk: a page the cursors stepped over silently.
+  if (recorded !== undefined && recorded !== counts.snapshot)
+    return {
+      ok: false,
+      problem: `LMDB refused it: snapshot: the walk met ${counts.snapshot} records, the database records ${recorded} (a damaged page)`,
+      ms,
+    };
   return { ok: true, counts, ms, preread };
 }

@@ -127,6 +127,19 @@ const slotEntries = (slot: number) => ({
   end: [slot, 'e\u0001'] as unknown as SnapshotKey,
 });
 
+/**
+ * A walk of a whole database that met fewer (or more) records than LMDB's own count of them: a
+ * damaged page the cursor stepped over without an error. Garbage written into the middle of the
+ * file did that: the check passed, and every start then died on MDB_CORRUPTED (a crash loop
+ * under a supervisor). Throwing here fails the check, and the start quarantines and salvages.
+ */
+function walkedAll(name: string, walked: number, db: { getStats(): unknown }): number {
+  const recorded = (db.getStats() as { entryCount?: number }).entryCount;
+  if (recorded !== undefined && recorded !== walked)
+    throw new Error(`${name}: the walk met ${walked} records, the database records ${recorded} (a damaged page)`);
+  return walked;
+}
+
 /** The LMDB data file and its lock file inside a data dir. */
 export const DATA_FILE = 'statscache.lmdb';
 export const DATA_LOCK_FILE = 'statscache.lmdb-lock';
@@ -478,12 +491,15 @@ export class DataStore {
       let n = 0;
       for (const range of ranges) for (const { value } of db.getRange(range)) if (value !== undefined) n++;
       counts[name] = n;
+      if (skip === null || name !== 'snapshot') walkedAll(name, n, db);
+      // The skipped slot is streamed by other children: the parent adds theirs and compares.
+      else counts['snapshot-recorded'] = (db.getStats() as { entryCount?: number }).entryCount ?? n;
     }
     // The indexes' values (a seq, nothing) sit in their leaf pages, never on overflow pages of
     // their own: LMDB's native count steps through every leaf and branch page, so it touches
     // every page a read of each record would, without handing each record to JS.
-    counts['journal-ids'] = this.ids.getKeysCount({});
-    counts['journal-time'] = this.times.getKeysCount({});
+    counts['journal-ids'] = walkedAll('journal-ids', this.ids.getKeysCount({}), this.ids);
+    counts['journal-time'] = walkedAll('journal-time', this.times.getKeysCount({}), this.times);
     return counts;
   }
 

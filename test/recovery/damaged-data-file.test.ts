@@ -5,7 +5,19 @@
  * error level what was lost, and go on from what could be salvaged.
  */
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  cpSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { checkDataFile } from '../../snapshots/store-check.js';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
@@ -111,6 +123,31 @@ describe('a damaged data file never kills a process silently', () => {
     expect(await svc.stop()).toBe(0);
     expect(quarantined(dir)).toEqual([]);
   });
+
+  it('garbage in the middle of the file (pages a cursor steps over without an error): the check fails, serve quarantines and starts', async () => {
+    const dir = join(root.path, 'mid-garbage');
+    cpSync(pristine, dir, { recursive: true });
+    const file = join(dir, DATA);
+    const middle = Math.floor(statSync(file).size / 4096 / 2) * 4096;
+    const fd = openSync(file, 'r+');
+    writeSync(fd, Buffer.alloc(16_384, 0xab), 0, 16_384, middle);
+    closeSync(fd);
+    // It used to pass (the walk stopped short, counts and all), and every start then died on MDB_CORRUPTED.
+    const check = checkDataFile(dir, { write: false });
+    expect(check.ok).toBe(false);
+    expect(check.ok ? '' : check.problem).toMatch(
+      /the walk met \d+ records, the database records \d+ \(a damaged page\)/,
+    );
+    const svc = await startService(['--data-dir', dir]);
+    await eventually(
+      async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined),
+      30_000,
+      'ready',
+    );
+    expect(quarantined(dir)).toHaveLength(1);
+    expect(svc.logs.some((l) => l.includes('"msg":"data file damaged'))).toBe(true);
+    expect(await svc.stop()).toBe(0);
+  }, 90_000);
 
   it('part of the journal unreadable: serve salvages the rest and the snapshot, names the lost seqs, and serves what survived', async () => {
     const dir = join(root.path, 'partial');
