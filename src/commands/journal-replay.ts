@@ -35,6 +35,14 @@ export async function runJournalReplay(opts: ReplayOptions, io: CommandIO): Prom
     throw err;
   }
   const config = commandConfig(opts);
+  // A time ahead of the clock selects no message: the rebuild would be empty state, written as
+  // the newest generation (milliseconds for seconds did that, exit 0).
+  const ahead = from - Date.now() / 1000;
+  if (ahead > config.maxClockSkew)
+    throw new CommandError(
+      `--from ${JSON.stringify(opts.from)} is ${Math.round(ahead)} s ahead of the clock: no message is that new (epoch seconds, not milliseconds, or an ISO date)`,
+      2,
+    );
   // The same plugins serve runs, external ones included: replaying without them wiped their state.
   const definitions = await pluginsForConfig(config, opts.config);
   const lock = lockForCommand(config.dataDir, 'journal replay', { mustExist: true });
@@ -92,6 +100,11 @@ export async function runJournalReplay(opts: ReplayOptions, io: CommandIO): Prom
       }
     }
     intake.applyQueued();
+    if (applied === 0)
+      throw new CommandError(
+        `no journal message has a timestamp >= ${isoTime(from * 1000)} (${seen} read): nothing was written, the newest generation stays as it is (an empty rebuild would replace every plugin's state with nothing)`,
+        2,
+      );
     const seconds = Math.max((performance.now() - started) / 1000, 1e-9);
 
     const report = await snapshotter.take();

@@ -231,5 +231,23 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
     const badFrom = await runCli(['journal', 'replay', '--from', 'last tuesday', '--data-dir', source.path]);
     expect(badFrom.code).toBe(2);
     expect(badFrom.stderr).toMatch(/--from "last tuesday" must be epoch seconds or an ISO-8601 date/);
+
+    // A --from no message reaches would write empty state as the newest generation: refused, nothing written.
+    const generations = await list(source.path);
+    const ms = await runCli(['journal', 'replay', '--from', String(Date.now()), '--data-dir', source.path]);
+    expect(ms.code).toBe(2);
+    expect(ms.stderr).toMatch(/--from "\d+" is \d+ s ahead of the clock: no message is that new/);
+    const newest = Math.max(...kept.map((e) => e.timestamp));
+    const past = await runCli([
+      'journal',
+      'replay',
+      '--from',
+      String(Math.floor(newest) + 1),
+      '--data-dir',
+      source.path,
+    ]);
+    expect(past.code).toBe(2);
+    expect(past.stderr).toMatch(/no journal message has a timestamp >= .*: nothing was written/);
+    expect(await list(source.path)).toEqual(generations);
   }, 90_000);
 });
