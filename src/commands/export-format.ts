@@ -88,6 +88,12 @@ function payloadProblem(value: unknown): string | null {
   const metaIssue = metaProblem(p['meta']);
   if (metaIssue) return metaIssue;
   if (!Array.isArray(p['journalTail'])) return 'journalTail is not a list';
+  // What the journal and restore would refuse later, refused before anything is written.
+  const notEnvelope = (p['journalTail'] as unknown[]).findIndex(
+    (e) =>
+      typeof e !== 'object' || e === null || Array.isArray(e) || typeof (e as { topic?: unknown }).topic !== 'string',
+  );
+  if (notEnvelope >= 0) return `journalTail entry ${notEnvelope} is not a message envelope`;
   if (typeof p['plugins'] !== 'object' || p['plugins'] === null) return 'plugins is not an object';
   for (const [ident, state] of Object.entries(p['plugins'] as Record<string, unknown>)) {
     const s = state as { rows?: unknown; stores?: unknown } | null;
@@ -100,6 +106,10 @@ function payloadProblem(value: unknown): string | null {
     ) {
       return `plugin "${ident}" state is not rows/stores of [key, value] pairs`;
     }
+    const badRow = (s.rows as [string, unknown][]).find(
+      ([, row]) => !Number.isFinite((row as { timestamp?: unknown } | null)?.timestamp),
+    );
+    if (badRow) return `plugin "${ident}", row ${JSON.stringify(badRow[0]).slice(0, 200)} has no numeric timestamp`;
   }
   return null;
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Row } from '../../actors/row-store.js';
 import { DataStore } from '../../snapshots/lmdb-store.js';
+import { decodeExport, encodeExport } from '../../src/commands/export-format.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { referenceViews, servedViews } from '../helpers/reference.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
@@ -156,7 +157,17 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
     flipped[at] = (flipped[at] as number) ^ 0x10;
     const newer = Buffer.from(good);
     newer.writeUInt32BE(99, 8);
+    // Well framed and checksummed, but holding what restore would refuse at the next start.
+    const payload = decodeExport(good);
+    const ident = Object.keys(payload.plugins).find((i) => (payload.plugins[i]?.rows.length ?? 0) > 0) as string;
+    const badRows = encodeExport({
+      ...payload,
+      plugins: { ...payload.plugins, [ident]: { rows: [['k', { no: 'timestamp' }]], stores: {} } },
+    });
+    const badTail = encodeExport({ ...payload, journalTail: [null as never] });
     const cases: [string, Buffer, RegExp][] = [
+      ['bad rows', badRows, new RegExp(`plugin "${ident}", row "k" has no numeric timestamp`)],
+      ['bad tail', badTail, /journalTail entry 0 is not a message envelope/],
       ['flipped', flipped, /checksum mismatch/],
       ['truncated', good.subarray(0, good.length - 100), /truncated/],
       ['foreign', Buffer.from('{"not":"an export"}'), /not a statscache snapshot export/],
