@@ -100,7 +100,8 @@ export async function runJournalReplay(opts: ReplayOptions, io: CommandIO): Prom
       }
     }
     intake.applyQueued();
-    if (applied === 0)
+    // Messages there were, and --from passed over every one (an empty journal still rebuilds to empty state).
+    if (applied === 0 && seen > 0)
       throw new CommandError(
         `no journal message has a timestamp >= ${isoTime(from * 1000)} (${seen} read): nothing was written, the newest generation stays as it is (an empty rebuild would replace every plugin's state with nothing)`,
         2,
