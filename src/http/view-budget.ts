@@ -1,14 +1,10 @@
+import { TokenBucket } from './token-bucket.js';
+
 /** Views one client IP may open per minute by default (config wsMaxNewViewsPerIp). */
 export const DEFAULT_MAX_NEW_VIEWS_PER_IP = 200;
 
-const MINUTE_MS = 60_000;
 /** Buckets kept before full ones are let go (a full bucket is what a new IP starts with anyway). */
 const SWEEP_AT = 1024;
-
-interface Bucket {
-  tokens: number;
-  at: number;
-}
 
 /**
  * A token bucket per client IP for opening live views. Opening one computes it from the whole
@@ -18,7 +14,7 @@ interface Bucket {
  * over the minute; joining a view someone already watches costs nothing and takes no token.
  */
 export class ViewBudget {
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly buckets = new Map<string, TokenBucket>();
   private sweepAt = SWEEP_AT;
 
   constructor(
@@ -34,25 +30,19 @@ export class ViewBudget {
   /** Takes one token for `ip`; false (nothing taken) when its bucket is empty. */
   take(ip: string): boolean {
     const now = this.now();
-    const bucket = this.buckets.get(ip);
+    let bucket = this.buckets.get(ip);
     if (bucket === undefined) {
       if (this.buckets.size >= this.sweepAt) this.sweep(now);
-      this.buckets.set(ip, { tokens: this.perMinute - 1, at: now });
-      return true;
+      bucket = new TokenBucket(this.perMinute / 60, this.perMinute, now);
+      this.buckets.set(ip, bucket);
     }
-    this.refill(bucket, now);
-    if (bucket.tokens < 1) return false;
-    bucket.tokens--;
-    return true;
+    return bucket.take(now);
   }
 
   /** Seconds until `ip` has a token again (for Retry-After). */
   retryAfterSeconds(ip: string): number {
-    const bucket = this.buckets.get(ip);
-    if (bucket === undefined) return 0;
-    this.refill(bucket, this.now());
-    if (bucket.tokens >= 1) return 0;
-    return Math.max(1, Math.ceil(((1 - bucket.tokens) * MINUTE_MS) / this.perMinute / 1000));
+    const ms = this.buckets.get(ip)?.msUntilToken(this.now()) ?? 0;
+    return ms === 0 ? 0 : Math.max(1, Math.ceil(ms / 1000));
   }
 
   /** Why `ip` was refused, for the error frame or answer. */
@@ -60,17 +50,9 @@ export class ViewBudget {
     return `at most ${this.perMinute} live views opened per minute per client IP (--ws-max-new-views-per-ip), and opening a view nobody watches computes it; retry in ${this.retryAfterSeconds(ip)} s, or keep views subscribed rather than opening new ones`;
   }
 
-  private refill(bucket: Bucket, now: number): void {
-    bucket.tokens = Math.min(this.perMinute, bucket.tokens + ((now - bucket.at) * this.perMinute) / MINUTE_MS);
-    bucket.at = now;
-  }
-
   /** Drops full buckets; the next sweep waits until the map has doubled, so sweeping stays O(1) per take. */
   private sweep(now: number): void {
-    for (const [ip, bucket] of this.buckets) {
-      this.refill(bucket, now);
-      if (bucket.tokens >= this.perMinute) this.buckets.delete(ip);
-    }
+    for (const [ip, bucket] of this.buckets) if (bucket.full(now)) this.buckets.delete(ip);
     this.sweepAt = Math.max(SWEEP_AT, this.buckets.size * 2);
   }
 }

@@ -1,3 +1,4 @@
+import type { TokenBucket } from './token-bucket.js';
 import type { SubscriptionId } from './ws-frames.js';
 import type { LiveView } from './ws-view.js';
 
@@ -63,9 +64,8 @@ export class WsConnection {
   /** Set once the hub decided to close it: the close frame waits for the queue to drain. */
   closing: { since: number; reason: string } | null = null;
   closed = false;
-  /** Frames this client may still send now (refilled at maxFramesPerSecond); NaN until its first frame. */
-  frameTokens = Number.NaN;
-  frameTokensAt = 0;
+  /** The frames this client may still send (refilled at maxFramesPerSecond); null until its first frame. */
+  frames: TokenBucket | null = null;
   constructor(
     readonly peer: WsPeer,
     readonly ip: string,

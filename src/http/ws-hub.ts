@@ -5,6 +5,7 @@ import type { PluginRuntime } from '../../actors/plugin-runtime.js';
 import { BadParameter, DEFAULT_MAX_PAGE_DEPTH, pluginParamsSchema } from './query-params.js';
 import { error as errorResponse, CORS_HEADERS, type HttpResponse } from './responses.js';
 import { parseEventId, SseSession, type SseSink } from './sse-session.js';
+import { TokenBucket } from './token-bucket.js';
 import {
   CLOSE_CODES,
   parseClientFrame,
@@ -166,15 +167,8 @@ export class WsHub {
   private frameAllowed(conn: WsConnection): boolean {
     const rate = this.limits.maxFramesPerSecond ?? DEFAULT_MAX_FRAMES_PER_SECOND;
     const now = this.now();
-    const burst = 2 * rate;
-    conn.frameTokens = Number.isNaN(conn.frameTokens)
-      ? burst
-      : Math.min(burst, conn.frameTokens + ((now - conn.frameTokensAt) * rate) / 1000);
-    conn.frameTokensAt = now;
-    if (conn.frameTokens >= 1) {
-      conn.frameTokens--;
-      return true;
-    }
+    conn.frames ??= new TokenBucket(rate, 2 * rate, now);
+    if (conn.frames.take(now)) return true;
     this.refused.ws_frames_per_second++;
     conn.peer.end(CLOSE_CODES.tooManyFrames, `over ${rate} frames per second (--ws-max-frames-per-second)`);
     this.onClose(conn);
