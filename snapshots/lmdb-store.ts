@@ -127,6 +127,10 @@ const slotEntries = (slot: number) => ({
   end: [slot, 'e\u0001'] as unknown as SnapshotKey,
 });
 
+/** LMDB's own count of a database's records (its root record's), as lmdb-js reports it. */
+const recordedEntries = (db: { getStats(): unknown }): number | undefined =>
+  (db.getStats() as { entryCount?: number }).entryCount;
+
 /**
  * A walk of a whole database that met fewer (or more) records than LMDB's own count of them: a
  * damaged page the cursor stepped over without an error. Garbage written into the middle of the
@@ -134,7 +138,7 @@ const slotEntries = (slot: number) => ({
  * under a supervisor). Throwing here fails the check, and the start quarantines and salvages.
  */
 function walkedAll(name: string, walked: number, db: { getStats(): unknown }): number {
-  const recorded = (db.getStats() as { entryCount?: number }).entryCount;
+  const recorded = recordedEntries(db);
   if (recorded !== undefined && recorded !== walked)
     throw new Error(`${name}: the walk met ${walked} records, the database records ${recorded} (a damaged page)`);
   return walked;
@@ -416,7 +420,7 @@ export class DataStore {
 
   /** Entries in the id index. */
   idCount(): number {
-    return (this.ids.getStats() as { entryCount?: number }).entryCount ?? 0;
+    return recordedEntries(this.ids) ?? 0;
   }
 
   firstSeqWithIdPrefix(prefix: string): number | undefined {
@@ -493,7 +497,7 @@ export class DataStore {
       counts[name] = n;
       if (skip === null || name !== 'snapshot') walkedAll(name, n, db);
       // The skipped slot is streamed by other children: the parent adds theirs and compares.
-      else counts['snapshot-recorded'] = (db.getStats() as { entryCount?: number }).entryCount ?? n;
+      else counts['snapshot-recorded'] = recordedEntries(db) ?? n;
     }
     // The indexes' values (a seq, nothing) sit in their leaf pages, never on overflow pages of
     // their own: LMDB's native count steps through every leaf and branch page, so it touches
