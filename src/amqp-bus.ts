@@ -85,6 +85,8 @@ export class AmqpInput {
   private model: Model | null = null;
   private consumer: { channel: Channel; tag: string } | null = null;
   private attempt = 0;
+  /** When the current connection started consuming (null while not consuming). */
+  private consumingSince: number | null = null;
   private cancelTimer: (() => void) | null = null;
   private stopped = false;
   /** Bumped per connection: acks for an older channel are meaningless (the broker redelivers). */
@@ -199,7 +201,10 @@ export class AmqpInput {
       const acks = new AckWindow(
         channel,
         () => generation === this.generation,
-        (n) => this.set({ acked: this.status.acked + n }),
+        (n) => {
+          this.attempt = 0;
+          this.set({ acked: this.status.acked + n });
+        },
       );
       const { consumerTag } = await channel.consume(
         declared.queue,
@@ -213,7 +218,10 @@ export class AmqpInput {
         { noAck: false },
       );
       this.consumer = { channel, tag: consumerTag };
-      this.attempt = 0;
+      // The back-off is not reset here: a connection that opens and then fails every delivery
+      // (a full disk) would otherwise reconnect at the initial delay forever. Only a stored
+      // delivery (an ack) or a connection that stayed up past the longest delay resets it.
+      this.consumingSince = this.now();
       this.set({ state: 'consuming', reason: null, queue: declared.queue, connects: this.status.connects + 1 });
     } catch (err) {
       if (model) await model.close().catch(() => undefined);
@@ -238,15 +246,18 @@ export class AmqpInput {
         (err: unknown) => {
           // Not durable: leave it unacked and start over, so the broker delivers it again.
           if (generation === this.generation) void this.model?.close().catch(() => undefined);
-          this.lost(generation, `delivery not stored: ${(err as Error)?.message ?? String(err)}`);
+          this.lost(generation, `delivery not stored: ${(err as Error)?.message ?? String(err)}`, true);
         },
       );
     this.inflight.add(pending);
     void pending.finally(() => this.inflight.delete(pending));
   }
 
-  private lost(generation: number, reason: string): void {
+  private lost(generation: number, reason: string, deliveryFailed = false): void {
     if (generation !== this.generation || this.stopped) return;
+    const upFor = this.consumingSince === null ? 0 : this.now() - this.consumingSince;
+    if (!deliveryFailed && upFor >= this.options.reconnect.maxMs) this.attempt = 0;
+    this.consumingSince = null;
     this.generation++;
     this.model = null;
     this.consumer = null;

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { StatscacheError } from '../actors/errors.js';
 import { AmqpInput, redactUrl, type AmqpState, type AmqpStatus, type AmqpTls } from './amqp-bus.js';
-import { decodeDelivery, type Delivery } from './amqp-message.js';
+import { decodeDelivery, oversizedDelivery, type Delivery } from './amqp-message.js';
 import type { Config } from './config.js';
 import { DECODE_ERROR_REASONS, type DecodeErrorReason, type FrameLimits } from './decode-frames.js';
 import type { Intake } from './intake.js';
@@ -138,9 +138,11 @@ export class AmqpInputs {
 
   private async deliver(input: string, tally: Tally, delivery: Delivery): Promise<void> {
     const held = this.deps.held();
-    if (held) await Promise.race([held, this.closing.promise]);
+    // An oversized body is refused before the hold, so held deliveries never pin the broker's 128 MiB each.
+    const early = held ? oversizedDelivery(delivery, this.deps.limits) : null;
+    if (held && !early) await Promise.race([held, this.closing.promise]);
     const { intake } = this.deps;
-    const result = decodeDelivery(delivery, this.deps.limits);
+    const result = early ?? decodeDelivery(delivery, this.deps.limits);
     if (!result.ok) {
       intake.counters.decodeErrors[result.reason]++;
       tally.decodeErrors[result.reason]++;

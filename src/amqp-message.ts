@@ -66,11 +66,21 @@ export function jsonSafe(value: unknown, maxDepth: number, depth = 1): unknown {
   return null;
 }
 
+/**
+ * The size bound alone: cheap, so it runs before a delivery is held back during start-up, and a
+ * held prefetch window costs at most prefetch × `--max-frame-bytes`, not × the broker's 128 MiB.
+ */
+export function oversizedDelivery(delivery: Delivery, limits: FrameLimits): DecodeResult | null {
+  const size = delivery.content.byteLength + delivery.routingKey.length;
+  return size > limits.maxFrameBytes
+    ? { ok: false, reason: 'oversized', detail: `${size} bytes exceeds the ${limits.maxFrameBytes}-byte limit` }
+    : null;
+}
+
 /** One delivery as an envelope, through the same bounds as a ZeroMQ frame, or the reason it is refused. */
 export function decodeDelivery(delivery: Delivery, limits: FrameLimits): DecodeResult {
-  const size = delivery.content.byteLength + delivery.routingKey.length;
-  if (size > limits.maxFrameBytes)
-    return { ok: false, reason: 'oversized', detail: `${size} bytes exceeds the ${limits.maxFrameBytes}-byte limit` };
+  const oversized = oversizedDelivery(delivery, limits);
+  if (oversized) return oversized;
   let body: unknown;
   let text: string;
   try {

@@ -4,7 +4,9 @@
  * restart, malformed bodies, and TLS with client certificates and EXTERNAL login.
  */
 import { randomUUID } from 'node:crypto';
+import amqplib from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AmqpInput } from '../../src/amqp-bus.js';
 import { FakeDatagrepper, type Stored } from '../helpers/fake-datagrepper.js';
 import { recentSamples, type RawEnvelope } from '../helpers/fixtures.js';
 import { connectAmqpPublisher, sentAt, toWire, type TestPublisher } from '../helpers/amqp-publisher.js';
@@ -378,23 +380,32 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
     const queue = `statscache-test-${randomUUID()}`;
     const dir = tempDir();
     try {
-      const svc = await start(['--amqp', main.url, '--amqp-queue', queue, '--datagrepper', fake.url], dir);
-      await consuming(svc);
+      const limit = ['--max-frame-bytes', '65536'];
+      const svc = await start(['--amqp', main.url, '--amqp-queue', queue, '--datagrepper', fake.url, ...limit], dir);
+      const a = await consuming(svc);
       const batch = recentSamples(Math.floor(Date.now() / 1000)).slice(0, 40);
+      // Oversized bodies are refused (acked, counted) at once: a held window never pins their bytes.
+      const huge = JSON.stringify({ pad: 'x'.repeat(200_000) });
+      for (let i = 0; i < 3; i++)
+        pub.publishRaw('org.fedoraproject.prod.amqptest.huge', huge, {
+          messageId: randomUUID(),
+          headers: { 'sent-at': sentAt(Math.floor(Date.now() / 1000)) },
+        });
       for (const e of batch) pub.publish(toWire(e));
       await pub.confirmed();
       const held = await eventually(
         async () => {
           const r = await getJson(`${svc.base}/readyz`);
           const a = (r.body as Ready).amqp?.[0];
-          return r.status === 503 && a?.deliveries === 25 ? a : undefined;
+          return r.status === 503 && a?.deliveries === 28 ? a : undefined;
         },
         15_000,
         'a prefetch window of held deliveries',
       );
-      expect(held.acked).toBe(0);
+      expect(held.acked).toBe(3);
+      expect(await metric(svc, `statscache_amqp_decode_errors_total{input="${a.input}",reason="oversized"}`)).toBe(3);
       expect(await svc.stop('SIGTERM')).toBe(0);
-      const again = await start(['--amqp', main.url, '--amqp-queue', queue], dir);
+      const again = await start(['--amqp', main.url, '--amqp-queue', queue, ...limit], dir);
       await countReaches(again, 'volume-1m', batch.length);
       await eventually(
         async () => ((await ready(again)).amqp?.[0]?.acked === batch.length - 25 ? true : undefined),
@@ -404,6 +415,61 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
       if (main.private) await main.ctl('delete_queue', queue);
     } finally {
       await fake.close();
+    }
+  });
+
+  it('keeps backing off while every delivery fails to store, and starts over once one is acked', async () => {
+    // In-process: the reconnect schedule is read off an injected timer instead of waited for.
+    const queue = `statscache-test-${randomUUID()}`;
+    const topic = `org.fedoraproject.prod.backofftest.${randomUUID()}`;
+    const delays: number[] = [];
+    const fire: (() => void)[] = [];
+    let storing = false;
+    const input = new AmqpInput({
+      url: main.url,
+      bindings: [topic],
+      queue,
+      prefetch: 5,
+      heartbeatSeconds: 30,
+      tls: {},
+      reconnect: { initialMs: 100, maxMs: 60_000 },
+      onDelivery: () => (storing ? Promise.resolve() : Promise.reject(new Error('disk full'))),
+      random: () => 1,
+      setTimer: (fn, ms) => {
+        delays.push(ms);
+        fire.push(fn);
+        return () => {};
+      },
+    });
+    try {
+      input.start();
+      await expect.poll(() => input.current.state, { timeout: 10_000 }).toBe('consuming');
+      pub.publishRaw(topic, '{"a":1}', { messageId: randomUUID() });
+      await pub.confirmed();
+      // Each reconnect is redelivered the same message, fails to store it, and waits twice as long.
+      for (let i = 1; i <= 4; i++) {
+        await expect.poll(() => delays.length, { timeout: 10_000 }).toBe(i);
+        if (i < 4) fire[i - 1]?.();
+      }
+      expect(delays).toEqual([100, 200, 400, 800]);
+      expect(input.current.reason).toMatch(/delivery not stored: disk full; reconnecting in 800 ms/);
+      expect(input.current.acked).toBe(0);
+      // The disk is back: the redelivery is stored and acked, and the next failure starts from the initial delay.
+      storing = true;
+      fire[3]?.();
+      await expect.poll(() => input.current.acked, { timeout: 10_000 }).toBe(1);
+      storing = false;
+      pub.publishRaw(topic, '{"a":2}', { messageId: randomUUID() });
+      await pub.confirmed();
+      await expect.poll(() => delays.length, { timeout: 10_000 }).toBe(5);
+      expect(delays[4]).toBe(100);
+      expect(input.current.connects).toBe(5);
+    } finally {
+      await input.close();
+      const conn = await amqplib.connect(main.url);
+      const ch = await conn.createChannel();
+      await ch.deleteQueue(queue);
+      await conn.close();
     }
   });
 
