@@ -46,6 +46,16 @@ export interface AmqpInputOptions {
   /** Resolves when the delivery may be acked; a rejection drops the connection so the broker redelivers. */
   readonly onDelivery: (delivery: Delivery) => Promise<void>;
   readonly onState?: (status: AmqpStatus, previous: AmqpState) => void;
+  /**
+   * What a durable queue was bound to before (AMQP cannot list bindings): keys no longer
+   * configured are unbound on connect, and `record` is told what is bound now. `record` must
+   * not throw (a failure to remember costs a stale binding later, not this connection).
+   */
+  readonly bindingRecord?: {
+    readonly previous: () => readonly string[];
+    readonly record: (keys: readonly string[]) => void;
+    readonly unbound: (keys: readonly string[]) => void;
+  };
   readonly now?: () => number;
   readonly random?: () => number;
   readonly setTimer?: (fn: () => void, ms: number) => () => void;
@@ -197,7 +207,17 @@ export class AmqpInput {
         queue === null
           ? await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false })
           : await channel.assertQueue(queue, { durable: true, exclusive: false, autoDelete: false });
+      const record = queue === null ? undefined : this.options.bindingRecord;
+      const before = record?.previous() ?? [];
+      const stale = before.filter((key) => !bindings.includes(key));
+      // Recorded first as the union: a crash between binding and unbinding still knows every key.
+      record?.record([...new Set([...before, ...bindings])]);
       for (const key of bindings) await channel.bindQueue(declared.queue, AMQP_EXCHANGE, key);
+      for (const key of stale) await channel.unbindQueue(declared.queue, AMQP_EXCHANGE, key);
+      if (record) {
+        record.record(bindings);
+        if (stale.length > 0) record.unbound(stale);
+      }
       const acks = new AckWindow(
         channel,
         () => generation === this.generation,
@@ -215,7 +235,9 @@ export class AmqpInput {
           }
           this.deliver(generation, msg, acks);
         },
-        { noAck: false },
+        // A durable queue has one consumer: a second service on it would silently get every
+        // other message. The broker refuses it (ACCESS_REFUSED), and it keeps retrying.
+        { noAck: false, exclusive: queue !== null },
       );
       this.consumer = { channel, tag: consumerTag };
       // The back-off is not reset here: a connection that opens and then fails every delivery
@@ -225,7 +247,13 @@ export class AmqpInput {
       this.set({ state: 'consuming', reason: null, queue: declared.queue, connects: this.status.connects + 1 });
     } catch (err) {
       if (model) await model.close().catch(() => undefined);
-      this.lost(generation, (err as Error)?.message ?? String(err));
+      const message = (err as Error)?.message ?? String(err);
+      this.lost(
+        generation,
+        /exclusive use/.test(message) && queue !== null
+          ? `another consumer (a second statscache?) holds queue ${queue}: ${message}`
+          : message,
+      );
     }
   }
 

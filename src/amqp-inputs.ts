@@ -6,7 +6,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { StatscacheError } from '../actors/errors.js';
-import { AmqpInput, redactUrl, type AmqpState, type AmqpStatus, type AmqpTls } from './amqp-bus.js';
+import { AmqpBindingRecord } from './amqp-binding-record.js';
+import {
+  AmqpInput,
+  redactUrl,
+  type AmqpInputOptions,
+  type AmqpState,
+  type AmqpStatus,
+  type AmqpTls,
+} from './amqp-bus.js';
 import { decodeDelivery, oversizedDelivery, type Delivery } from './amqp-message.js';
 import type { Config } from './config.js';
 import { DECODE_ERROR_REASONS, type DecodeErrorReason, type FrameLimits } from './decode-frames.js';
@@ -97,12 +105,32 @@ export class AmqpInputs {
           reconnect: { initialMs: 500, maxMs: config.amqpReconnectMax * 1000 },
           onDelivery: (d) => this.deliver(label, tally, d),
           onState: (status, previous) => this.changed(tally, status, previous),
+          ...(config.amqpQueue === null ? {} : { bindingRecord: this.bindingRecord(label, config.amqpQueue) }),
           now: deps.now,
         },
         label,
       );
       this.inputs.push(input);
     });
+  }
+
+  private bindingRecord(input: string, queue: string): NonNullable<AmqpInputOptions['bindingRecord']> {
+    const { log } = this.deps;
+    const file = new AmqpBindingRecord(this.deps.config.dataDir);
+    return {
+      previous: () => file.read(input, queue),
+      record: (keys) => {
+        try {
+          file.write(input, queue, keys);
+        } catch (err) {
+          log.warn(
+            { input, queue, err: String(err) },
+            'could not record the AMQP bindings (a later change may leave one stale)',
+          );
+        }
+      },
+      unbound: (keys) => log.info({ input, queue, keys }, 'AMQP bindings no longer configured removed from the queue'),
+    };
   }
 
   start(): void {

@@ -418,6 +418,58 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
     }
   });
 
+  it('unbinds routing keys dropped from the configuration of a durable queue, and lets one service consume it', async () => {
+    const queue = `statscache-test-${randomUUID()}`;
+    const dir = tempDir();
+    const [oldTopic, newTopic] = ['org.fedoraproject.prod.oldbinding.x', 'org.fedoraproject.prod.newbinding.x'];
+    const now = Math.floor(Date.now() / 1000);
+    const publish = (topic: string) =>
+      pub.publishRaw(topic, '{"a":1}', { messageId: randomUUID(), headers: { 'sent-at': sentAt(now) } });
+    const first = await start(
+      ['--amqp', main.url, '--amqp-queue', queue, '--amqp-binding', 'org.*.*.oldbinding.#'],
+      dir,
+    );
+    await consuming(first);
+    expect(await first.stop('SIGTERM')).toBe(0);
+    const svc = await start(['--amqp', main.url, '--amqp-queue', queue, '--amqp-binding', 'org.*.*.newbinding.#'], dir);
+    await consuming(svc);
+    const unbound = svc.logs.find((l) => l.includes('AMQP bindings no longer configured removed'));
+    expect(unbound).toContain('"keys":["org.*.*.oldbinding.#"]');
+    // In queue order: had the old binding stayed, the first message would be counted before the second.
+    publish(oldTopic);
+    publish(newTopic);
+    await pub.confirmed();
+    await countReaches(svc, 'volume-1m', 1);
+    expect(await total(svc.base, 'volume-by-category-1d')).toBe(1);
+    expect((await ready(svc)).amqp?.[0]?.deliveries).toBe(1);
+
+    // A second service on the same queue (another data dir) is refused by the broker instead of
+    // silently taking every other message, says so, and takes over once the first one stops.
+    const second = await start(['--amqp', main.url, '--amqp-queue', queue, '--amqp-binding', 'org.*.*.newbinding.#']);
+    const refused = await eventually(
+      async () => {
+        const r = await getJson(`${second.base}/readyz`);
+        const body = r.body as Ready;
+        return body.amqp?.[0]?.state === 'closed' && /another consumer/.test(body.amqp[0].reason ?? '')
+          ? body
+          : undefined;
+      },
+      20_000,
+      'the second consumer refused',
+    );
+    expect(refused.degraded).toMatch(/AMQP input not consuming/);
+    expect(refused.amqp?.[0]?.reason).toContain(queue);
+    publish(newTopic);
+    await pub.confirmed();
+    await countReaches(svc, 'volume-1m', 2);
+    expect(await svc.stop('SIGTERM')).toBe(0);
+    await consuming(second);
+    publish(newTopic);
+    await pub.confirmed();
+    await countReaches(second, 'volume-1m', 1);
+    if (main.private) await main.ctl('delete_queue', queue);
+  });
+
   it('keeps backing off while every delivery fails to store, and starts over once one is acked', async () => {
     // In-process: the reconnect schedule is read off an injected timer instead of waited for.
     const queue = `statscache-test-${randomUUID()}`;

@@ -1,0 +1,62 @@
+/**
+ * `<data dir>/amqp-bindings.json`: the routing keys this data dir last bound on each durable
+ * `--amqp-queue`. AMQP 0-9-1 cannot list a queue's bindings, and a durable queue keeps them
+ * across restarts, so without this record a binding dropped from the configuration would keep
+ * routing its topics into the queue (and into every statistic) forever.
+ */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const AMQP_BINDINGS_FILE = 'amqp-bindings.json';
+
+/** Bounds on what is read back: the file is ours, but a hand-edited or damaged one must not hurt. */
+const MAX_KEYS = 1000;
+const MAX_KEY_LENGTH = 255;
+
+type Recorded = Record<string, Record<string, string[]>>;
+
+export class AmqpBindingRecord {
+  private readonly path: string;
+
+  constructor(dataDir: string) {
+    this.path = join(dataDir, AMQP_BINDINGS_FILE);
+  }
+
+  /** The keys last bound on `queue` through `input` (a redacted URL); empty when none are known. */
+  read(input: string, queue: string): string[] {
+    const keys = this.load()[input]?.[queue];
+    return Array.isArray(keys) ? keys : [];
+  }
+
+  /** Replaces the record for one queue; written to a temporary file and renamed, so never half-written. */
+  write(input: string, queue: string, keys: readonly string[]): void {
+    const all = this.load();
+    all[input] = { ...all[input], [queue]: [...keys] };
+    const tmp = `${this.path}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(all, null, 1)}\n`);
+    renameSync(tmp, this.path);
+  }
+
+  private load(): Recorded {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(this.path, 'utf8'));
+    } catch {
+      return {};
+    }
+    const out: Recorded = {};
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return out;
+    for (const [input, queues] of Object.entries(raw)) {
+      if (typeof queues !== 'object' || queues === null || Array.isArray(queues)) continue;
+      const kept: Record<string, string[]> = {};
+      for (const [queue, keys] of Object.entries(queues)) {
+        if (!Array.isArray(keys)) continue;
+        kept[queue] = keys
+          .filter((k): k is string => typeof k === 'string' && k.length <= MAX_KEY_LENGTH)
+          .slice(0, MAX_KEYS);
+      }
+      out[input] = kept;
+    }
+    return out;
+  }
+}

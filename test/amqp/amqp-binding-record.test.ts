@@ -1,0 +1,58 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AMQP_BINDINGS_FILE, AmqpBindingRecord } from '../../src/amqp-binding-record.js';
+
+describe('the record of bindings made on durable AMQP queues', () => {
+  const dirs: string[] = [];
+  const dir = () => {
+    const d = mkdtempSync(join(tmpdir(), 'statscache-bindings-'));
+    dirs.push(d);
+    return d;
+  };
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('keeps keys per input and queue, replacing only the one written', () => {
+    const d = dir();
+    const record = new AmqpBindingRecord(d);
+    expect(record.read('amqp://a/', 'q')).toEqual([]);
+    record.write('amqp://a/', 'q', ['x.#', 'y.*']);
+    record.write('amqp://a/', 'r', ['z']);
+    record.write('amqp://b/', 'q', ['w']);
+    record.write('amqp://a/', 'q', ['y.*']);
+    const again = new AmqpBindingRecord(d);
+    expect(again.read('amqp://a/', 'q')).toEqual(['y.*']);
+    expect(again.read('amqp://a/', 'r')).toEqual(['z']);
+    expect(again.read('amqp://b/', 'q')).toEqual(['w']);
+    expect(JSON.parse(readFileSync(join(d, AMQP_BINDINGS_FILE), 'utf8'))).toEqual({
+      'amqp://a/': { q: ['y.*'], r: ['z'] },
+      'amqp://b/': { q: ['w'] },
+    });
+  });
+
+  it('reads a damaged or hand-edited file as knowing nothing, within bounds', () => {
+    const d = dir();
+    const file = join(d, AMQP_BINDINGS_FILE);
+    writeFileSync(file, '{"amqp://a/": {"q": ["x"');
+    expect(new AmqpBindingRecord(d).read('amqp://a/', 'q')).toEqual([]);
+    writeFileSync(file, JSON.stringify([1, 2]));
+    expect(new AmqpBindingRecord(d).read('amqp://a/', 'q')).toEqual([]);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        'amqp://a/': { q: ['ok', 7, null, 'k'.repeat(256), ...Array.from({ length: 2000 }, (_, i) => `k${i}`)] },
+        'amqp://b/': 'not a table',
+      }),
+    );
+    const keys = new AmqpBindingRecord(d).read('amqp://a/', 'q');
+    expect(keys.slice(0, 2)).toEqual(['ok', 'k0']);
+    expect(keys).toHaveLength(1000);
+    expect(new AmqpBindingRecord(d).read('amqp://b/', 'q')).toEqual([]);
+    // Writing over a damaged file starts it afresh rather than failing.
+    new AmqpBindingRecord(d).write('amqp://b/', 'q', ['n']);
+    expect(new AmqpBindingRecord(d).read('amqp://b/', 'q')).toEqual(['n']);
+  });
+});
