@@ -15,7 +15,9 @@ import { decodeExport, ExportFileError } from './commands/export-format.js';
 import { listSlots } from './commands/generations.js';
 import { tailSeconds } from './commands/snapshot-export.js';
 import { exportInChild, type PeerExport, shared } from './export-process.js';
-import { importPayload } from './commands/snapshot-import.js';
+import { importPayload, stateTooNew } from './commands/snapshot-import.js';
+import { registerPlugins } from '../actors/registry.js';
+import { builtinPlugins } from '../plugins/index.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 
@@ -104,7 +106,7 @@ async function download(url: string, token: string, maxBytes: number): Promise<B
 export async function bootstrapFromPeer(
   config: Config,
   log: Logger,
-  options: { maxBytes?: number } = {},
+  options: { maxBytes?: number; plugins?: readonly unknown[] } = {},
 ): Promise<Config> {
   const peer = config.bootstrap;
   if (peer === null) return config;
@@ -132,6 +134,8 @@ export async function bootstrapFromPeer(
     if (err instanceof ExportFileError) return fail(`the peer's export from ${url} is refused: ${err.message}`, err);
     throw err;
   }
+  const tooNew = stateTooNew(payload, registerPlugins(options.plugins ?? builtinPlugins()));
+  if (tooNew !== null) return fail(`the peer's export from ${url} is refused: ${tooNew}`);
   const lines: string[] = [];
   await importPayload(payload, url, config, { out: (s) => lines.push(s.trim()), err: (s) => lines.push(s.trim()) });
   log.info(

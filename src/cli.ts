@@ -25,7 +25,8 @@ async function runService(config: Config, log: Logger, withSimulator: boolean, c
   // External plugins load asynchronously, so before the (synchronous) build; relative paths are relative to the config file.
   const plugins = await pluginsForConfig(config, configFile);
   // Before the service opens (and restores) the data dir: an empty one is filled from the peer first.
-  if (config.bootstrap !== null) config = await (await import('./bootstrap.js')).bootstrapFromPeer(config, log);
+  if (config.bootstrap !== null)
+    config = await (await import('./bootstrap.js')).bootstrapFromPeer(config, log, { plugins });
   // Loaded here, not at the top: operator commands should not pay for uWS, ZeroMQ and XState.
   const { Service } = await import('./service.js');
   let stopping = false;

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Row } from '../../actors/row-store.js';
+import type { PluginRecord } from '../../snapshots/format.js';
 import { DataStore } from '../../snapshots/lmdb-store.js';
 import { decodeExport, encodeExport } from '../../src/commands/export-format.js';
 import { recentSamples } from '../helpers/fixtures.js';
@@ -165,9 +166,25 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
       plugins: { ...payload.plugins, [ident]: { rows: [['k', { no: 'timestamp' }]], stores: {} } },
     });
     const badTail = encodeExport({ ...payload, journalTail: [null as never] });
+    // What the next start would refuse (SC_SNAPSHOT_TOO_NEW), refused before a data dir exists.
+    const record = payload.meta.plugins[ident] as PluginRecord;
+    const tooNew = encodeExport({
+      ...payload,
+      meta: {
+        ...payload.meta,
+        plugins: { ...payload.meta.plugins, [ident]: { ...record, version: record.version + 1 } },
+      },
+    });
     const cases: [string, Buffer, RegExp][] = [
       ['bad rows', badRows, new RegExp(`plugin "${ident}", row "k" has no numeric timestamp`)],
       ['bad tail', badTail, /journalTail entry 0 is not a message envelope/],
+      [
+        'plugin state too new',
+        tooNew,
+        new RegExp(
+          `plugin "${ident}" has state version ${record.version + 1} but this statscache knows version ${record.version}`,
+        ),
+      ],
       ['flipped', flipped, /checksum mismatch/],
       ['truncated', good.subarray(0, good.length - 100), /truncated/],
       ['foreign', Buffer.from('{"not":"an export"}'), /not a statscache snapshot export/],

@@ -2,6 +2,8 @@ import { createServer, type Server } from 'node:http';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { registerPlugins, type RegisteredPlugin } from '../../actors/registry.js';
+import { builtinPlugins } from '../../plugins/index.js';
 import { bootstrapFromPeer } from '../../src/bootstrap.js';
 import { encodeExport } from '../../src/commands/export-format.js';
 import { loadConfig } from '../../src/config.js';
@@ -83,6 +85,26 @@ describe('--bootstrap refusals', () => {
     body = good;
     const { run, data } = await attempt({ maxBytes: good.byteLength - 1 });
     await expect(run).rejects.toThrow(new RegExp(`SC_BOOTSTRAP_FAILED: .*${good.byteLength - 1} (bytes )?accepted`));
+    expect(noState(data)).toBe(true);
+  });
+
+  it('refuses an export holding plugin state newer than this code, before writing anything', async () => {
+    const plugin = registerPlugins(builtinPlugins())[0] as RegisteredPlugin;
+    const record = { version: plugin.version + 1, rows: 0, stores: [], entries: {} };
+    body = encodeExport({
+      kind: 'statscache-snapshot',
+      exportedAt: 0,
+      meta: { ...meta, plugins: { [plugin.ident]: record, 'not-loaded-here': { ...record, version: 999 } } },
+      plugins: {},
+      journalTail: [],
+    });
+    const { run, data } = await attempt();
+    await expect(run).rejects.toThrow(
+      new RegExp(
+        `SC_BOOTSTRAP_FAILED: .*plugin "${plugin.ident}" has state version ${plugin.version + 1} but this statscache knows version ${plugin.version}`,
+      ),
+    );
+    await expect(run).rejects.not.toThrow(/not-loaded-here/);
     expect(noState(data)).toBe(true);
   });
 
