@@ -4,6 +4,7 @@ import { decodeChecked, decodeUnchecked, encodeChecked } from './codec.js';
 import { JournalBacklog } from './journal-backlog.js';
 import { flat, readEntry, type ShapeBounds } from './journal-read.js';
 import { KnownIds } from './known-ids.js';
+import { slotCandidates } from './restore.js';
 import { stableJson } from './stable-json.js';
 import type { DataStore, JournalAppend } from './lmdb-store.js';
 
@@ -48,6 +49,18 @@ export function messageId(envelope: Envelope): string {
     topic: envelope.topic,
     username: envelope.username,
   })}`;
+}
+
+/**
+ * Where numbering continues: after the newest record, or after the newest generation's
+ * journalSeq if that is higher. Trim may remove every record (all covered and past
+ * --journal-max-age on a quiet bus); numbering from 1 again would put new messages below the
+ * restored state's journalSeq, where replay after a crash never looks.
+ */
+function nextSeqBase(store: DataStore): number {
+  let seq = store.lastSeq();
+  for (const { meta } of slotCandidates(store).candidates) seq = Math.max(seq, meta.journalSeq);
+  return seq;
 }
 
 /** The stored form of an accepted message (what the journal appends and replays). */
@@ -117,7 +130,7 @@ export class Journal {
     private readonly store: DataStore,
     private readonly options: JournalOptions,
   ) {
-    this.seq = store.lastSeq();
+    this.seq = nextSeqBase(store);
     this.backlog = new JournalBacklog(options.maxHeldBytes);
     this.known = new KnownIds(store, options.dedupeWindow, () => this.flush());
   }
