@@ -343,6 +343,29 @@ export class DataStore {
     return this.checked(written).finally(() => this.snapshotsWriting--);
   }
 
+  /**
+   * Removes up to `limit` entries of a slot in one transaction; the number removed. For a slot
+   * at or past --snapshot-generations (the count was lowered), emptied in bounded steps.
+   */
+  async clearSlotSome(slot: number, limit: number): Promise<number> {
+    const db = this.snapshots;
+    let n = 0;
+    await this.checked(
+      this.root.transaction(() => {
+        for (const key of [...db.getKeys({ ...slotEntries(slot), limit })]) {
+          db.remove(key);
+          n++;
+        }
+      }) as Promise<unknown>,
+    );
+    return n;
+  }
+
+  /** Removes a slot's meta record: it is no longer a generation (its entries go first: clearSlotSome). */
+  dropSlotMeta(slot: number): Promise<boolean> {
+    return this.checked(this.snapshots.remove(metaKey(slot)));
+  }
+
   /** Raw access for tools and corruption tests: every key/value of a slot, meta first. */
   *slotRaw(slot: number): Generator<{ key: unknown; value: Uint8Array }> {
     const meta = this.readSlotMeta(slot);

@@ -111,6 +111,9 @@ const DIGEST_SETTLE_STEP = 10_000;
  * snapshots. Every accepted message is journaled before plugins see it and de-duplicated by
  * id, so after any stop or crash the state is what it would be had each message been seen once.
  */
+/** Entries of a retired snapshot slot removed per LMDB transaction. */
+const RETIRE_STEP = 5000;
+
 export class Service {
   readonly host: PluginHost;
   /** The API routes (synchronous: every read is from memory). */
@@ -759,6 +762,7 @@ export class Service {
         this.snapshotFailure = null;
       }
       try {
+        await this.retireSlots();
         await this.trimJournal();
       } catch (err) {
         // The snapshot is on disk; a trim the disk refused is tried again after the next one.
@@ -786,6 +790,29 @@ export class Service {
         'journal records failed their checksum and were skipped',
       );
     this.corruptLogged = corrupt;
+  }
+
+  /**
+   * Slots at or past --snapshot-generations (the count was lowered) are never written again and
+   * would pin the journal's trim for good: once a snapshot at the new count is on disk, they go,
+   * entries first in bounded steps (a kill half-way leaves a slot restore only falls back to,
+   * and the next snapshot carries on), then the meta record.
+   */
+  private async retireSlots(): Promise<void> {
+    for (const slot of this.store.slots()) {
+      if (slot < this.config.snapshotGenerations) continue;
+      let removed = 0;
+      let n: number;
+      while ((n = await this.store.clearSlotSome(slot, RETIRE_STEP)) > 0) {
+        removed += n;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await this.store.dropSlotMeta(slot);
+      this.log.info(
+        { slot, entries: removed, snapshotGenerations: this.config.snapshotGenerations },
+        'snapshot slot past --snapshot-generations removed',
+      );
+    }
   }
 
   /** Drops journal entries past retention that every retained snapshot generation covers. */

@@ -276,7 +276,7 @@ export const SETTINGS = {
   snapshotGenerations: {
     type: count(1, 16).default(3),
     flag: '<n>',
-    help: 'snapshot generations kept; a damaged one falls back to the previous',
+    help: 'snapshot generations kept; a damaged one falls back to the previous. Lowered, the slots past the new count are removed after the first snapshot at it',
   },
   journalMaxAge: {
     type: interval('must be a non-zero interval like 7d or 12h').default('7d'),
