@@ -88,6 +88,11 @@ export function assembleCore(options: CoreOptions): Core {
           if (intake) intake.counters.fanoutTruncated++;
         },
       }));
+  // The clock when the restored state was written (plus one snapshot interval: the journal after
+  // it, replayed after a crash, is at most that much younger). A clock stepped back since (NTP, a
+  // VM restored) must not refuse what was within bounds when it was accepted.
+  const clockThen = restored.meta ? restored.meta.takenAt / 1000 + config.snapshotInterval : 0;
+  const clockFloor = () => Math.max(nowSeconds(), clockThen);
   const journal = new Journal(store, {
     dedupeWindow: config.dedupeWindow,
     maxHeldBytes: config.journalMaxHeldBytes,
@@ -108,11 +113,12 @@ export function assembleCore(options: CoreOptions): Core {
       deriveMeta: meta,
       limits: frameLimits(config, nowSeconds),
       onDecodeFailure: events.decodeFailure ?? (() => {}),
+      replayClockFloor: clockThen,
       ...(events.replayRejected ? { onReplayRejected: events.replayRejected } : {}),
       ...(events.applyError ? { onApplyError: events.applyError } : {}),
     },
     // A watermark restored from before the clock bound existed must not stay ahead of the clock.
-    Math.min(restored.meta?.newestTimestamp ?? 0, nowSeconds() + config.maxClockSkew),
+    Math.min(restored.meta?.newestTimestamp ?? 0, clockFloor() + config.maxClockSkew),
     restored.meta?.publishers ?? {},
   );
   const live = intake;
@@ -122,11 +128,14 @@ export function assembleCore(options: CoreOptions): Core {
     { slots: config.snapshotGenerations, now: options.now, position: () => live.position(), ...options.snapshotChunk },
     restored,
   );
-  const futureRowsDropped = dropFutureRows(host, nowSeconds() + config.maxClockSkew);
+  const futureRowsDropped = dropFutureRows(host, clockFloor() + config.maxClockSkew);
   return { host, restored, journal, intake: live, snapshotter, meta, futureRowsDropped };
 }
 
-/** Drops restored rows dated past `cutoff`: an older version let one message date ahead wipe history. */
+/**
+ * Drops restored rows dated past `cutoff` (the clock when they were written, or now if later,
+ * plus the skew): an older version let one message date ahead wipe history.
+ */
 function dropFutureRows(host: PluginHost, cutoff: number): Record<string, number> {
   const dropped: Record<string, number> = {};
   for (const r of host.runtimes) {

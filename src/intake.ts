@@ -82,6 +82,11 @@ export class Intake {
       readonly deriveMeta: MetaDeriver;
       readonly limits: FrameLimits;
       readonly onDecodeFailure: DecodeFailure;
+      /**
+       * Epoch seconds the clock read when the restored state was written (0: none). Replay judges
+       * timestamps against it when the clock now reads earlier: what was accepted then stays.
+       */
+      readonly replayClockFloor?: number;
       readonly onReplayRejected?: (entry: JournalEntry, detail: string) => void;
       readonly onApplyError?: (entry: JournalEntry, err: unknown) => void;
     },
@@ -248,7 +253,8 @@ export class Intake {
       proved !== undefined && proved.maxDepth <= limits.maxDepth && proved.maxKeys <= limits.maxKeys
         ? null
         : checkShape(envelope, limits.maxDepth, limits.maxKeys);
-    const time = shape ? null : checkTimestamp(envelope.timestamp, limits.nowSeconds(), limits.maxClockSkew);
+    const clock = Math.max(limits.nowSeconds(), this.deps.replayClockFloor ?? 0);
+    const time = shape ? null : checkTimestamp(envelope.timestamp, clock, limits.maxClockSkew);
     if (shape || (time && !time.ok)) {
       this.counters.replayRejected++;
       this.deps.onReplayRejected?.(entry, shape ? shape.detail : time && !time.ok ? time.detail : '');

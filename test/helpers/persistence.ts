@@ -25,6 +25,8 @@ export function openSession(
     slots?: number;
     journalSeq?: () => number;
     chunk?: Pick<SnapshotterOptions, 'chunkEntries' | 'onYield'>;
+    /** The snapshotter's clock (epoch ms; a generation's takenAt); 0 by default. */
+    now?: () => number;
   } = {},
 ): PersistenceSession {
   const host = new PluginHost(registerPlugins(definitions), () => {});
@@ -42,7 +44,7 @@ export function openSession(
     store,
     {
       slots: options.slots ?? 3,
-      now: () => 0,
+      now: options.now ?? (() => 0),
       position: () => ({ journalSeq: options.journalSeq?.() ?? 0, newestTimestamp: 0, publishers: {} }),
       ...options.chunk,
     },

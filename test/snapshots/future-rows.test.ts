@@ -5,6 +5,8 @@ import { loadConfig } from '../../src/config.js';
 import { createPluginMessage } from '../../src/message.js';
 import { deriveMeta } from '../../src/meta/index.js';
 import { Service } from '../../src/service.js';
+import { DataStore } from '../../snapshots/lmdb-store.js';
+import { Journal } from '../../snapshots/journal.js';
 import { openSession } from '../helpers/persistence.js';
 import { openJournal } from '../helpers/persistence.js';
 import { tempDir } from '../helpers/service-process.js';
@@ -49,6 +51,50 @@ describe('rows restored from ahead of the clock', () => {
     expect(again.host.get('volume-by-category-1d')!.inspect().rows.size).toBe(1);
     await again.close();
   });
+  it('keeps rows and journal entries accepted while the clock ran ahead, once the clock steps back', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const now = Math.floor(Date.now() / 1000);
+    // The clock read an hour ahead when these were accepted (within its 300 s skew then), then NTP stepped it back.
+    const clockThen = now + 3600;
+    const tag = (timestamp: number, msg_id: string) => ({
+      topic: 'org.fedoraproject.prod.buildsys.tag',
+      timestamp,
+      msg_id,
+      msg: { owner: 'a', name: 'b', tag: 'f45' },
+    });
+    const old = openSession(d.path, builtinPlugins(), { slots: 3, journalSeq: () => 0, now: () => clockThen * 1000 });
+    const minutely = old.host.get('volume-by-category-1m')!;
+    minutely.send(createPluginMessage(tag(now - 60, 'before'), deriveMeta));
+    minutely.send(createPluginMessage(tag(clockThen - 600, 'ahead'), deriveMeta));
+    await old.snapshotter.take();
+    await old.close();
+    // Journaled after that snapshot, then a crash: replay brings it back.
+    {
+      const store = new DataStore(d.path);
+      const journal = new Journal(store, {
+        dedupeWindow: 100,
+        onWriteError: (err) => {
+          throw err;
+        },
+      });
+      journal.accept(tag(clockThen - 300, 'after-snapshot'));
+      await journal.flush();
+      await store.close();
+    }
+
+    const config = loadConfig({ env: {}, flags: { dataDir: d.path, port: 0 } });
+    const service = await Service.build({ config, logger: pino({ level: 'silent' }) as never });
+    expect(service.futureRowsDropped).toEqual({});
+    await service.recover();
+    expect(service.counters).toMatchObject({ replayed: 1, replayRejected: 0 });
+    const rows = [...service.host.get('volume-by-category-1m')!.inspect().rows.values()];
+    expect(rows.map((r) => r.timestamp).sort()).toEqual(
+      [now - 60, clockThen - 600, clockThen - 300].map((t) => (Math.floor(t / 60) + 1) * 60),
+    );
+    await service.close();
+  });
+
   it('journal entries an older version accepted from ahead of the clock are refused on replay, and the rest applied', async () => {
     const now = Math.floor(Date.now() / 1000);
     const { dir, store, journal } = openJournal(dirs);
