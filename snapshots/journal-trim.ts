@@ -23,6 +23,13 @@ export interface TrimPolicy {
   readonly cutoffTimestamp: number;
   readonly bytes: number;
   readonly maxBytes: number;
+  /**
+   * Nothing dated at or after this (epoch seconds) is dropped, by age or by size: a backfill
+   * re-fetches from the newest message minus --backfill-overlap and de-duplicates against the
+   * journal's ids, so an entry trimmed inside that window would be counted twice. Unset when
+   * there is no history to backfill from.
+   */
+  readonly keepFromTimestamp?: number;
 }
 
 /** How far a trim looks per call, so one call's work stays bounded. */
@@ -66,6 +73,8 @@ export async function trimJournal(journal: Journal, policy: TrimPolicy, pacing: 
     // A fresh range read per step: an LMDB cursor is not kept open across turns.
     for (const entry of journal.after(upTo > 0 ? upTo : first - 1, { remember: false })) {
       if (entry.seq > policy.coveredSeq || scanned >= SCAN_LIMIT) break;
+      // Inside the backfill's window nothing goes, by age or by size (see keepFromTimestamp).
+      if (entry.envelope.timestamp >= (policy.keepFromTimestamp ?? Number.POSITIVE_INFINITY)) break;
       const old = entry.envelope.timestamp < policy.cutoffTimestamp;
       if (!old && scanned >= excess) break;
       upTo = entry.seq;

@@ -824,6 +824,10 @@ export class Service {
       cutoffTimestamp: this.clock.now() / 1000 - parseInterval(this.config.journalMaxAge, 'journalMaxAge'),
       bytes: this.store.journalBytes(),
       maxBytes: this.config.journalMaxBytes,
+      // Only a history source re-fetches (start-up, reconnect and gap backfills all need --datagrepper).
+      ...(this.config.datagrepper === null
+        ? {}
+        : { keepFromTimestamp: this.intake.newestTimestamp - this.config.backfillOverlap }),
     });
     if (removed > 0) this.log.info({ removed, covered }, 'journal trimmed');
   }

@@ -49,4 +49,19 @@ describe('journal trim', () => {
       await store.close();
     }
   });
+
+  it('keeps everything inside the backfill window, whatever the size cap or the age says', async () => {
+    // 300 entries dated 1 000 s, then 200 dated 5 000 s; the journal is far over its cap.
+    const { store, journal } = await journalOf(300, 200);
+    const over = { coveredSeq: 500, cutoffTimestamp: 0, bytes: 10_000_000, maxBytes: 1 };
+    // Without a window the size cap takes every covered entry; with the window from 4 400 s on it stops at the first one dated inside.
+    const kept = await trimJournal(journal, { ...over, keepFromTimestamp: 5_000 - 600 });
+    expect(kept).toBe(300);
+    expect(journal.firstRetained).toBe(301);
+    // Past --journal-max-age too: still kept while inside the window.
+    expect(await trimJournal(journal, { ...over, cutoffTimestamp: 9_000, keepFromTimestamp: 4_400 })).toBe(0);
+    expect(seqs(journal)).toHaveLength(200);
+    expect(await trimJournal(journal, over)).toBe(200);
+    await store.close();
+  });
 });
