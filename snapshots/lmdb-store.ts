@@ -75,6 +75,14 @@ export interface JournalAppend {
   readonly value: Uint8Array;
 }
 
+/** One journal record moved to a later seq (snapshot import): its id and time index entries follow it. */
+export interface JournalMove {
+  readonly from: number;
+  readonly to: number;
+  readonly id: string;
+  readonly timestamp: number;
+}
+
 export interface SnapshotBatch {
   putMeta(slot: number, value: Uint8Array): void;
   put(slot: number, ident: string, store: string, key: string, value: Uint8Array): void;
@@ -364,6 +372,30 @@ export class DataStore {
   /** Removes a slot's meta record: it is no longer a generation (its entries go first: clearSlotSome). */
   dropSlotMeta(slot: number): Promise<boolean> {
     return this.checked(this.snapshots.remove(metaKey(slot)));
+  }
+
+  /**
+   * writeSnapshot, with journal records moved to later seqs in the same transaction (all of it
+   * lands, or none): `snapshot import` puts the data dir's own messages that the imported state
+   * lacks after its journalSeq, so the next start replays them on top. Each record keeps its
+   * bytes; its id and time index entries follow it.
+   */
+  writeSnapshotMovingJournal(
+    moves: readonly JournalMove[],
+    fill: (batch: SnapshotBatch) => void | Promise<void>,
+  ): Promise<void> {
+    return this.writeSnapshot((batch) => {
+      for (const m of moves) {
+        const value = this.journal.getBinary(m.from);
+        if (value === undefined || value === null) throw new Error(`journal record ${m.from} to move is gone`);
+        void this.journal.put(m.to, value);
+        void this.journal.remove(m.from);
+        void this.ids.put(m.id, m.to);
+        void this.times.remove([m.timestamp, m.from]);
+        void this.times.put([m.timestamp, m.to], EMPTY);
+      }
+      return fill(batch);
+    });
   }
 
   /** Raw access for tools and corruption tests: every key/value of a slot, meta first. */

@@ -34,6 +34,12 @@ export interface ExportPayload {
    * instead of counting them twice.
    */
   readonly journalTail: Envelope[];
+  /**
+   * The tail's window in seconds: journalTail holds every message of the state timestamped
+   * from meta.newestTimestamp minus this on. Absent in exports made before it was written
+   * (import then takes the span the tail shows).
+   */
+  readonly journalTailSeconds?: number;
 }
 
 export class ExportFileError extends Error {}
@@ -94,6 +100,9 @@ function payloadProblem(value: unknown): string | null {
       typeof e !== 'object' || e === null || Array.isArray(e) || typeof (e as { topic?: unknown }).topic !== 'string',
   );
   if (notEnvelope >= 0) return `journalTail entry ${notEnvelope} is not a message envelope`;
+  const window = p['journalTailSeconds'];
+  if (window !== undefined && !(typeof window === 'number' && Number.isFinite(window) && window >= 0))
+    return 'journalTailSeconds is not a number of seconds >= 0';
   if (typeof p['plugins'] !== 'object' || p['plugins'] === null) return 'plugins is not an object';
   for (const [ident, state] of Object.entries(p['plugins'] as Record<string, unknown>)) {
     const s = state as { rows?: unknown; stores?: unknown } | null;

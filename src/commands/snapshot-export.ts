@@ -66,7 +66,14 @@ export function buildExport(
     for (const entry of journal.byTime(meta.newestTimestamp - tail, meta.newestTimestamp, 'asc'))
       if (entry.seq <= meta.journalSeq) journalTail.push(entry.envelope);
   }
-  const bytes = encodeExport({ kind: 'statscache-snapshot', exportedAt: Date.now(), meta, plugins, journalTail });
+  const bytes = encodeExport({
+    kind: 'statscache-snapshot',
+    exportedAt: Date.now(),
+    meta,
+    plugins,
+    journalTail,
+    journalTailSeconds: tail,
+  });
   const entries = Object.values(plugins).reduce(
     (n, p) => n + p.rows.length + Object.values(p.stores).reduce((m, s) => m + s.length, 0),
     0,

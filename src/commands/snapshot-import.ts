@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { DataStore } from '../../snapshots/lmdb-store.js';
+import type { DataStore, JournalMove } from '../../snapshots/lmdb-store.js';
 import { encodeChecked } from '../../snapshots/codec.js';
 import { FORMAT_VERSION, type SnapshotMeta } from '../../snapshots/format.js';
-import { Journal } from '../../snapshots/journal.js';
+import { Journal, messageId } from '../../snapshots/journal.js';
 import {
   type CommandIO,
   CommandError,
@@ -21,8 +21,9 @@ import { nextGeneration } from './generations.js';
 /**
  * `snapshot import <file>`: verifies an export and writes it as the newest generation of the
  * data dir, so the next start restores it. The exported journal tail is appended to the
- * journal (skipping ids it already holds) and the new generation covers the whole journal:
- * the imported state replaces what was there, nothing is replayed on top of it.
+ * journal (skipping ids it already holds) and the imported state replaces what was there;
+ * the data dir's own messages that state lacks (ownMessagesNotIn) are moved after the new
+ * generation's journalSeq, so the next start replays them on top of it.
  */
 export async function runSnapshotImport(
   file: string,
@@ -67,9 +68,41 @@ export function stateTooNew(payload: ExportPayload, plugins: readonly Registered
 }
 
 /**
+ * The tail's window in seconds (ExportPayload.journalTailSeconds); for an export made before
+ * that was written, the span its tail shows (newest timestamp minus the oldest tail message's).
+ */
+function tailWindow(payload: ExportPayload): number {
+  if (payload.journalTailSeconds !== undefined) return payload.journalTailSeconds;
+  let oldest = payload.meta.newestTimestamp;
+  for (const e of payload.journalTail) if (e.timestamp < oldest) oldest = e.timestamp;
+  return payload.meta.newestTimestamp - oldest;
+}
+
+/**
+ * Messages of this data dir's journal that are not in the exported state, in journal order:
+ * those timestamped after its newest message, and those within the tail's window before it
+ * whose id the tail lacks (the tail holds every message of the state in that window). Older
+ * messages are assumed to be in the state: the export says nothing about them.
+ */
+function ownMessagesNotIn(payload: ExportPayload, journal: Journal): Omit<JournalMove, 'to'>[] {
+  const newest = payload.meta.newestTimestamp;
+  const window = tailWindow(payload);
+  const inTail = new Set(payload.journalTail.map(messageId));
+  const own: Omit<JournalMove, 'to'>[] = [];
+  // Without a window, a message timestamped exactly the state's newest may be in it: kept as covered.
+  for (const entry of journal.byTime(window > 0 ? newest - window : newest, Number.MAX_VALUE, 'asc')) {
+    const timestamp = entry.envelope.timestamp;
+    if (inTail.has(entry.id) || (window === 0 && timestamp <= newest)) continue;
+    own.push({ from: entry.seq, id: entry.id, timestamp });
+  }
+  return own.sort((a, b) => a.from - b.from);
+}
+
+/**
  * Writes a verified export into `config.dataDir` as its newest generation (the journal tail
- * appended, skipping ids already held), under the data dir lock. Shared by `snapshot import`
- * and `--bootstrap` (src/bootstrap.ts); `source` names where the export came from.
+ * appended, skipping ids already held; the data dir's own messages the export lacks moved
+ * after it, to be replayed on top), under the data dir lock. Shared by `snapshot import` and
+ * `--bootstrap` (src/bootstrap.ts); `source` names where the export came from.
  */
 export async function importPayload(
   payload: ExportPayload,
@@ -90,6 +123,8 @@ export async function importPayload(
   try {
     const writeErrors: unknown[] = [];
     const journal = new Journal(store, { dedupeWindow: 1000, onWriteError: (err) => writeErrors.push(err) });
+    // Read before the tail is appended: the tail's messages are in the exported state.
+    const own = ownMessagesNotIn(payload, journal);
     let appended = 0;
     for (const envelope of payload.journalTail) if (journal.accept(envelope)) appended++;
     await journal.flush();
@@ -106,7 +141,9 @@ export async function importPayload(
       journalSeq: journal.position,
     };
     let entries = 0;
-    await store.writeSnapshot((batch) => {
+    // The new generation covers the whole journal, tail included: the data dir's own messages it lacks go after it.
+    const moves = own.map((m, i) => ({ ...m, to: journal.position + 1 + i }));
+    await store.writeSnapshotMovingJournal(moves, (batch) => {
       for (const ident of new Set([...store.identsIn(slot), ...Object.keys(payload.plugins)])) batch.clear(slot, ident);
       for (const [ident, stored] of Object.entries(payload.plugins)) {
         for (const [key, value] of stored.rows) batch.put(slot, ident, 'rows', key, encodeChecked(value));
@@ -120,7 +157,8 @@ export async function importPayload(
     });
     io.out(
       `imported ${path} (exported generation ${payload.meta.generation}) as generation ${generation} in slot ${slot} of ${config.dataDir}: ` +
-        `${Object.keys(payload.plugins).length} plugins, ${entries} entries, ${appended} journal messages added (${payload.journalTail.length - appended} already present); the next start restores it\n`,
+        `${Object.keys(payload.plugins).length} plugins, ${entries} entries, ${appended} journal messages added (${payload.journalTail.length - appended} already present); ` +
+        `the next start restores it and replays ${moves.length} of this data dir's own messages the export lacks on top\n`,
     );
     return 0;
   } finally {
