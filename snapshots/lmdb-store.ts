@@ -91,6 +91,18 @@ export interface SnapshotBatch {
   clear(slot: number, ident: string): void;
   /** Removes at most `limit` entries of one plugin in a slot; returns how many (0: none left). */
   clearSome(slot: number, ident: string, limit: number): number;
+  /**
+   * Copies at most `limit` entries of one plugin from slot `from` into slot `to` as stored (key
+   * and checksummed value alike), starting after `after` (from its first entry when null).
+   * Returns how many, and where the next call starts.
+   */
+  copySome(
+    from: number,
+    to: number,
+    ident: string,
+    after: SlotCut | null,
+    limit: number,
+  ): { n: number; last: SlotCut | null };
 }
 
 const metaKey = (slot: number): SnapshotKey => [slot, 'm'];
@@ -345,6 +357,22 @@ export class DataStore {
             n++;
           }
           return n;
+        },
+        copySome: (from, to, ident, after, limit) => {
+          const range = pluginRange(from, ident);
+          // The start is inclusive: one more is read, and `after` itself (copied last time) left out.
+          const read = [...db.getRange({ start: after ?? range.start, end: range.end, limit: limit + 1 })];
+          const next = read.filter(({ key }) => after === null || compareKeys(key as Key, after as Key) !== 0);
+          let last: SlotCut | null = after;
+          let n = 0;
+          for (const { key, value } of next.slice(0, limit)) {
+            const parts = [...(key as unknown as unknown[])];
+            parts[0] = to;
+            void db.put(parts as unknown as SnapshotKey, value);
+            last = key;
+            n++;
+          }
+          return { n, last };
         },
       });
     }) as Promise<void>;

@@ -18,8 +18,13 @@ export interface RestoreReport {
   readonly restored: Readonly<Record<string, number>>;
   /** Plugins whose state was migrated from an older version (rewritten at the next snapshot). */
   readonly migrated: readonly string[];
-  /** State on disk for plugins not loaded now: kept, never dropped. */
+  /**
+   * State on disk for plugins not loaded now: kept, never dropped. Every new generation carries
+   * their records and entries as they are in `retainedSlot` (default: the slot restored, meta.slot).
+   */
   readonly retained: Readonly<Record<string, PluginRecord>>;
+  /** Where the retained plugins' entries are when that is not meta.slot (journal replay gives a meta of slot -1). */
+  readonly retainedSlot?: number;
   /** Newer generations that could not be read, newest first, and why. */
   readonly fallbacks: readonly Fallback[];
 }

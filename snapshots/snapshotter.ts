@@ -3,7 +3,7 @@ import type { PluginRuntime } from '../actors/plugin-runtime.js';
 import type { SnapshotCut } from '../actors/snapshot-cut.js';
 import { encodeChecked } from './codec.js';
 import { FORMAT_VERSION, type PluginRecord, type PublisherTable, type SnapshotMeta } from './format.js';
-import type { DataStore } from './lmdb-store.js';
+import type { DataStore, SlotCut } from './lmdb-store.js';
 import type { RestoreReport } from './restore.js';
 
 export interface SnapshotReport {
@@ -136,7 +136,7 @@ export class Snapshotter {
     runtimes: readonly PluginRuntime[],
     private readonly store: DataStore,
     private readonly options: SnapshotterOptions,
-    restored: Pick<RestoreReport, 'meta' | 'migrated' | 'retained'>,
+    restored: Pick<RestoreReport, 'meta' | 'migrated' | 'retained' | 'retainedSlot'>,
   ) {
     this.generation = restored.meta?.generation ?? 0;
     this.tracked = runtimes.map((runtime) => ({
@@ -152,9 +152,20 @@ export class Snapshotter {
       }
     }
     this.retained = restored.retained;
+    const from = restored.retainedSlot ?? restored.meta?.slot;
+    this.retainedFrom = Object.keys(this.retained).length > 0 && from !== undefined ? from : null;
+    if (this.retainedFrom !== null) this.retainedCopied.add(this.retainedFrom);
   }
 
+  /** Plugins not loaded now: their records go into every generation as restored, never changed. */
   private readonly retained: Readonly<Record<string, PluginRecord>>;
+  /** The slot holding the retained plugins' entries (restored from), or null when none is retained. */
+  private readonly retainedFrom: number | null;
+  /**
+   * Slots whose entries of the retained plugins are those of retainedFrom. Any other slot holds
+   * theirs from an older generation (or none): its next write copies them from retainedFrom once.
+   */
+  private readonly retainedCopied = new Set<number>();
 
   /** Takes a snapshot; calls are serialised so two never interleave. */
   take(): Promise<SnapshotReport> {
@@ -203,11 +214,25 @@ export class Snapshotter {
     let removed = 0;
     let bytes = 0;
     const rewritten: string[] = [];
+    const copyFrom = this.retainedFrom !== null && !this.retainedCopied.has(slot) ? this.retainedFrom : null;
     const pacer = new Pacer(this.options);
     try {
       await this.store.writeSnapshot(async (batch) => {
         pacer.start();
         const plugins: Record<string, PluginRecord> = { ...this.retained };
+        // The records above describe the retained plugins' entries in retainedFrom: this slot gets those, as stored.
+        if (copyFrom !== null) {
+          for (const ident of Object.keys(this.retained)) {
+            let n: number;
+            while ((n = batch.clearSome(slot, ident, CLEAR_STEP)) > 0) if (pacer.due(n)) await pacer.yield();
+            let step: { n: number; last: SlotCut | null } = { n: 0, last: null };
+            do {
+              step = batch.copySome(copyFrom, slot, ident, step.last, CLEAR_STEP);
+              written += step.n;
+              if (pacer.due(step.n)) await pacer.yield();
+            } while (step.n > 0);
+          }
+        }
         for (const { runtime, cut, from, whole } of cuts) {
           if (whole) {
             let n: number;
@@ -253,6 +278,7 @@ export class Snapshotter {
     this.generation = generation;
     this.lastSeq = position.journalSeq;
     for (const r of rewritten) this.rewrite.delete(r);
+    if (copyFrom !== null) this.retainedCopied.add(slot);
     return {
       generation,
       slot,

@@ -35,7 +35,8 @@ export interface CoreOptions {
   readonly deriveMeta?: MetaDeriver | undefined;
   /**
    * Restore the newest readable snapshot (default). `journal replay` starts empty instead and
-   * gives the generation its snapshots continue from.
+   * gives the generation its snapshots continue from, and the plugin records to keep (those of
+   * plugins loaded now are left out).
    */
   readonly restore?: boolean | { readonly base: RestoreReport };
   /** The newest slot's entries, read by the start-up check (check-and-read.ts); restore reads them there. */
@@ -77,7 +78,7 @@ export function assembleCore(options: CoreOptions): Core {
       ? restore(host.runtimes, store, options.preread ?? null)
       : options.restore === false
         ? EMPTY
-        : options.restore.base;
+        : notLoaded(options.restore.base, host);
   let intake: Intake | null = null;
   const meta =
     options.deriveMeta ??
@@ -130,6 +131,13 @@ export function assembleCore(options: CoreOptions): Core {
   );
   const futureRowsDropped = dropFutureRows(host, clockFloor() + config.maxClockSkew);
   return { host, restored, journal, intake: live, snapshotter, meta, futureRowsDropped };
+}
+
+/** A given base whose retained plugins are only those not loaded now (the loaded ones start empty). */
+function notLoaded(base: RestoreReport, host: PluginHost): RestoreReport {
+  const loaded = new Set(host.runtimes.map((r) => r.ident));
+  const retained = Object.fromEntries(Object.entries(base.retained).filter(([ident]) => !loaded.has(ident)));
+  return { ...base, retained };
 }
 
 /**

@@ -57,13 +57,18 @@ export async function runJournalReplay(opts: ReplayOptions, io: CommandIO): Prom
   // Every existing slot is rewritten whole (slot -1 matches none): no stale key of an older generation survives.
   const newestMeta = listSlots(rw).find((s) => s.ok);
   const base = newestMeta?.ok ? { ...newestMeta.meta, slot: -1 } : null;
+  // Plugins not configured now keep their records and entries (those of the newest generation), as serve keeps them;
+  // assembleCore leaves out the plugins loaded here, which are rebuilt.
+  const retained = newestMeta?.ok
+    ? { retained: newestMeta.meta.plugins, retainedSlot: newestMeta.slot }
+    : { retained: {} };
   // The service's own core and intake path, so an offline rebuild applies messages exactly as a live start replays them.
   const { host, journal, intake, snapshotter } = assembleCore({
     config,
     store: rw,
     plugins: definitions,
     now: () => Date.now(),
-    restore: { base: { meta: base, restored: {}, migrated: [], retained: {}, fallbacks: [] } },
+    restore: { base: { meta: base, restored: {}, migrated: [], ...retained, fallbacks: [] } },
     events: { pluginError: () => void pluginErrors++ },
   });
   try {

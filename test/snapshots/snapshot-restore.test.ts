@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { definePlugin, rowsOf, store } from '../../actors/plugin-api.js';
+import { listSlots, readGeneration } from '../../src/commands/generations.js';
+import { runCli } from '../commands/cli.js';
+import type { SnapshotReport } from '../../snapshots/snapshotter.js';
 import { openSession } from '../helpers/persistence.js';
 import { createPluginMessage } from '../../src/message.js';
 import { deriveMeta } from '../../src/meta/index.js';
@@ -28,13 +31,44 @@ const dirs: { remove(): void }[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
 
 let seq = 0;
-async function session(dir: string, def: unknown, topics: string[], slots = 1) {
-  const s = openSession(dir, [def], { slots, journalSeq: () => seq });
+async function session(dir: string, def: unknown, topics: string[], slots = 1, chunkEntries?: number) {
+  const s = openSession(dir, [def], {
+    slots,
+    journalSeq: () => seq,
+    ...(chunkEntries ? { chunk: { chunkEntries } } : {}),
+  });
   topics.forEach((t, i) => {
     seq++;
     s.host.runtimes[0]?.send(createPluginMessage({ topic: t, timestamp: 100 + i, msg: {} }, deriveMeta));
   });
   return { ...s, snap: s.snapshotter, rt: s.host.runtimes[0]! };
+}
+
+/** One message to the session's plugin, then a snapshot. */
+async function hitAndTake(s: Awaited<ReturnType<typeof session>>, topic: string): Promise<SnapshotReport> {
+  seq++;
+  s.rt.send(createPluginMessage({ topic, timestamp: 100 + seq, msg: {} }, deriveMeta));
+  return s.snap.take();
+}
+
+const sorted = (rows: Iterable<[string, unknown]>) => [...rows].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+
+/**
+ * Four generations of `counter` in three slots (1, 2, 0, 1), each older slot holding an older
+ * count of t.a (4 last), plus 100 rows (more than one step of a copy); its rows at the end.
+ */
+async function fourGenerations(dir: string): Promise<[string, unknown][]> {
+  const a = await session(dir, counter(1), [], 3);
+  for (let i = 0; i < 100; i++) {
+    seq++;
+    a.rt.send(createPluginMessage({ topic: `t.${String(i).padStart(3, '0')}`, timestamp: 100, msg: {} }, deriveMeta));
+  }
+  for (let i = 0; i < 4; i++) await hitAndTake(a, 't.a');
+  expect((a.rt.inspect().rows.get('t.a') as Row).n).toBe(4);
+  expect(a.snap.currentGeneration).toBe(4);
+  const rows = sorted(a.rt.inspect().rows.entries());
+  await a.close();
+  return rows;
 }
 
 describe('snapshots', () => {
@@ -115,6 +149,66 @@ describe('snapshots', () => {
     await b.close();
     const c = await session(d.path, counter(1), []);
     expect((c.rt.inspect().rows.get('t.a') as Row | undefined)?.n).toBe(1);
+    await c.close();
+  });
+
+  it('keeps a plugin that is not loaded exactly as it was through generations written in every slot', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const before = await fourGenerations(d.path);
+    const other = definePlugin({ ...counter(1), name: 'Other' });
+    // Two runs without counter: generations 5-8 (slots 2, 0, 1, 2), then 9-11 from the copy in slot 2;
+    // chunks of 16 entries, so a copy spans several turns of its transaction.
+    const reports: SnapshotReport[][] = [];
+    for (const gens of [4, 3]) {
+      const b = await session(d.path, other, [], 3, 16);
+      expect(Object.keys(b.report.retained)).toEqual(['counter']);
+      const run: SnapshotReport[] = [];
+      for (let i = 0; i < gens; i++) run.push(await hitAndTake(b, 'x'));
+      reports.push(run);
+      await b.close();
+    }
+    const c = await session(d.path, counter(1), [], 3);
+    expect(c.report.meta).toMatchObject({ generation: 11, slot: 2 });
+    expect(c.report.fallbacks).toEqual([]);
+    expect((c.rt.inspect().rows.get('t.a') as Row | undefined)?.n).toBe(4);
+    expect(c.rt.inspect().stores['seen']?.get('all')).toBe(104);
+    expect(sorted(c.rt.inspect().rows.entries())).toEqual(before);
+    // Every generation kept holds that state, so a fallback to an older one finds it too.
+    const slots = listSlots(c.store);
+    expect(slots.map((s) => (s.ok ? s.meta.generation : s.problem))).toEqual([11, 10, 9]);
+    for (const s of slots) {
+      if (!s.ok) continue;
+      const gen = readGeneration(c.store, s.slot, s.meta, ['counter']);
+      expect({ generation: s.meta.generation, errors: gen.errors, rows: gen.plugins['counter']?.rows }).toEqual({
+        generation: s.meta.generation,
+        errors: [],
+        rows: before,
+      });
+    }
+    // Other's 2 entries per snapshot, plus counter's 102 copied once into each slot the run had not read them from.
+    expect(reports.map((run) => run.map((r) => r.written))).toEqual([
+      [104, 104, 2, 2],
+      [104, 104, 2],
+    ]);
+    for (const r of reports.flat()) if (r.written > 2) expect(r.yields).toBeGreaterThan(0);
+    await c.close();
+  });
+
+  it('keeps a plugin that is not loaded through `journal replay`', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const before = await fourGenerations(d.path);
+    // The CLI loads the built-in plugins only: counter is not among them.
+    const replay = await runCli(['journal', 'replay', '--from', '0', '--data-dir', d.path]);
+    expect(replay.code, replay.stderr).toBe(0);
+    expect(replay.stdout).toMatch(/wrote generation 5 \(slot 2,/);
+    const c = await session(d.path, counter(1), [], 3);
+    expect(c.report.meta).toMatchObject({ generation: 5, slot: 2 });
+    expect(c.report.fallbacks).toEqual([]);
+    expect((c.rt.inspect().rows.get('t.a') as Row | undefined)?.n).toBe(4);
+    expect(c.rt.inspect().stores['seen']?.get('all')).toBe(104);
+    expect(sorted(c.rt.inspect().rows.entries())).toEqual(before);
     await c.close();
   });
 });
