@@ -160,7 +160,7 @@ export class Snapshotter {
   /** Plugins not loaded now: their records go into every generation as restored, never changed. */
   private readonly retained: Readonly<Record<string, PluginRecord>>;
   /** The slot holding the retained plugins' entries (restored from), or null when none is retained. */
-  private readonly retainedFrom: number | null;
+  private retainedFrom: number | null;
   /**
    * Slots whose entries of the retained plugins are those of retainedFrom. Any other slot holds
    * theirs from an older generation (or none): its next write copies them from retainedFrom once.
@@ -278,7 +278,12 @@ export class Snapshotter {
     this.generation = generation;
     this.lastSeq = position.journalSeq;
     for (const r of rewritten) this.rewrite.delete(r);
-    if (copyFrom !== null) this.retainedCopied.add(slot);
+    if (copyFrom !== null) {
+      this.retainedCopied.add(slot);
+      // The copy is exact, so it serves as the source from now on: the slot restored from may be
+      // one past a lowered --snapshot-generations, which goes after this snapshot (retireSlots).
+      this.retainedFrom = slot;
+    }
     return {
       generation,
       slot,

@@ -195,6 +195,30 @@ describe('snapshots', () => {
     await c.close();
   });
 
+  it('keeps a plugin that is not loaded when the slot it was restored from is retired (--snapshot-generations lowered)', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    // Five generations in three slots: the newest, 5, in slot 2.
+    const a = await session(d.path, counter(1), [], 3);
+    for (let i = 0; i < 5; i++) await hitAndTake(a, 't.a');
+    await a.close();
+    const other = definePlugin({ ...counter(1), name: 'Other' });
+    // Two generations now: 6 goes to slot 0 (the copy), slot 2 is retired as the service does
+    // after that snapshot, and 7 goes to slot 1, which must get the copy all the same.
+    const b = await session(d.path, other, [], 2);
+    expect(b.report.meta).toMatchObject({ generation: 5, slot: 2 });
+    await hitAndTake(b, 'x');
+    while ((await b.store.clearSlotSome(2, 1000)) > 0);
+    await b.store.dropSlotMeta(2);
+    await hitAndTake(b, 'x');
+    await b.close();
+    const c = await session(d.path, counter(1), [], 2);
+    expect(c.report.meta).toMatchObject({ generation: 7, slot: 1 });
+    expect(c.report.fallbacks).toEqual([]);
+    expect((c.rt.inspect().rows.get('t.a') as Row | undefined)?.n).toBe(5);
+    await c.close();
+  });
+
   it('keeps a plugin that is not loaded through `journal replay`', async () => {
     const d = tempDir();
     dirs.push(d);
