@@ -1,5 +1,5 @@
 import { definePlugin, rowsOf, type PluginDefinition, type PluginMessage } from '../actors/plugin-api.js';
-import { compareText } from './fields.js';
+import { compareText, oneKey } from './fields.js';
 import { withRetention } from './retention.js';
 
 export interface LatestEventRow {
@@ -68,7 +68,7 @@ export function latestEventPerTopic(retention?: string): PluginDefinition<Latest
       },
     },
     update(message, { rows }) {
-      keepNewest(rows, message.topic, message);
+      keepNewest(rows, oneKey(message.topic), message);
     },
     view({ rows }, params) {
       const out: LatestEventRow[] = [];
@@ -98,7 +98,7 @@ export function latestEventPerCategory(retention?: string): PluginDefinition<Lat
       category: { type: 'string', maxLength: 100, description: 'only this category' },
     },
     update(message, { rows }) {
-      keepNewest(rows, message.category, message);
+      keepNewest(rows, oneKey(message.category), message);
     },
     view({ rows }, params) {
       if (params.category !== undefined) {

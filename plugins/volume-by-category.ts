@@ -1,4 +1,5 @@
 import { definePlugin, type PluginDefinition } from '../actors/plugin-api.js';
+import { joinKey } from './fields.js';
 import { withRetention } from './retention.js';
 
 export interface VolumeByCategoryRow {
@@ -21,7 +22,7 @@ export function volumeByCategory(interval: string, retention?: string): PluginDe
     columns: ['category', 'volume'],
     key: ['timestamp', 'category'],
     update(message, { rows, bucket }) {
-      const key = `${bucket}\u001f${message.category}`;
+      const key = joinKey(bucket, message.category);
       rows.set(key, { timestamp: bucket, category: message.category, volume: (rows.get(key)?.volume ?? 0) + 1 });
     },
   });
