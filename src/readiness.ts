@@ -17,6 +17,8 @@ export interface ReadinessView {
   readonly amqp: readonly AmqpReadiness[];
   /** Why accepted messages are not all on disk (failed journal commits or snapshots), or null. */
   readonly persistence: string | null;
+  /** Plugins quarantined after repeated update errors: their views stand still meanwhile. */
+  readonly quarantined: readonly string[];
 }
 
 /** Why the service is not ready, or null. Only start-up holds readiness, the history part of it for at most `readyTimeout`. */
@@ -38,7 +40,7 @@ export function notReadyReason(v: ReadinessView): string | null {
 /**
  * Why a ready instance is not fully trustworthy, or null: a start-up backfill still running
  * past `readyTimeout`, a gap being filled, a `--connect` endpoint that is not connected, data
- * that a restart would lose because the disk refuses writes.
+ * that a restart would lose because the disk refuses writes, a plugin in quarantine.
  */
 export function degradedReason(v: ReadinessView): string | null {
   if (v.phase !== 'running') return null;
@@ -58,6 +60,10 @@ export function degradedReason(v: ReadinessView): string | null {
       `AMQP input${idle.length > 1 ? 's' : ''} not consuming: ${idle.map((a) => `${a.input} (${a.state}${a.reason ? `: ${a.reason}` : ''})`).join(', ')}`,
     );
   if (v.persistence !== null) reasons.push(v.persistence);
+  if (v.quarantined.length > 0)
+    reasons.push(
+      `plugin${v.quarantined.length > 1 ? 's' : ''} quarantined after repeated update errors (their messages are dropped): ${v.quarantined.join(', ')}`,
+    );
   return reasons.length > 0 ? reasons.join('; ') : null;
 }
 

@@ -946,6 +946,7 @@ export class Service {
       endpoints: this.subscription?.endpoints() ?? [],
       amqp: this.amqp.readiness(),
       persistence: persistenceProblem(this.journal.backlog.status(), this.snapshotFailure),
+      quarantined: this.host.runtimes.filter((r) => r.lifecycleState === 'quarantined').map((r) => r.ident),
     };
   }
 

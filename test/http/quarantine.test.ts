@@ -71,6 +71,14 @@ describe('a plugin quarantined after repeated update errors', () => {
       (p) => p.ident === 'volume-1m',
     )!;
     expect(volume.lifecycle).toBe('live');
+    // Ready, but not fully trustworthy: the health checks say which plugin stands still.
+    const ready = await fetch(`${s.base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(((await ready.json()) as { degraded?: string }).degraded).toMatch(
+      /plugin quarantined after repeated update errors \(their messages are dropped\): brittle$/,
+    );
+    expect(((await (await fetch(`${s.base}/healthz`)).json()) as { degraded?: string }).degraded).toMatch(/brittle$/);
+    expect(metrics).toMatch(/^statscache_degraded 1$/m);
     expect(volume.counters.applied).toBeGreaterThanOrEqual(DEFAULT_QUARANTINE_AFTER + 3);
   });
 });
