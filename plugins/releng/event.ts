@@ -1,4 +1,5 @@
 import type { PluginMessage } from '../../actors/plugin-api.js';
+import { cutText } from '../../src/meta/text.js';
 
 /** What the dashboard parses out of a row's `message` string. `status` is always a string. */
 export interface ReleaseMessage {
@@ -22,3 +23,23 @@ export type ReleaseSource = (message: PluginMessage) => ReleaseEvent | null;
 
 /** Values from the bus end up in category ids and URLs: keep them to a plain token. */
 export const TOKEN = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$/;
+
+/**
+ * Longest text kept from a message for a release event (real image names, destinations and
+ * titles are under 200 units). Rows keep no retention, and the dashboard reads every one of
+ * them on each load: a few messages of 1 MB strings held 0.5 GB and made each read 15 MiB.
+ */
+export const MAX_EVENT_TEXT = 512;
+
+/** The event with every text cut to MAX_EVENT_TEXT (links are safeLink's, bounded there); members keep their order. */
+export function boundedEvent(event: ReleaseEvent): ReleaseEvent {
+  const cut = (s: string) => cutText(s, MAX_EVENT_TEXT);
+  const message: Record<string, string> = {};
+  for (const [k, v] of Object.entries(event.message))
+    if (typeof v === 'string') message[k] = k === 'link' || k === 'extra_link' ? v : cut(v);
+  return {
+    category: cut(event.category),
+    constraint: cut(event.constraint),
+    message: message as unknown as ReleaseMessage,
+  };
+}

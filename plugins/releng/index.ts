@@ -3,7 +3,7 @@ import { compareText, joinKey } from '../fields.js';
 import { amisSource } from './amis.js';
 import { artifactsSource } from './artifacts.js';
 import { composeSource } from './compose.js';
-import type { ReleaseSource } from './event.js';
+import { boundedEvent, type ReleaseSource } from './event.js';
 import { LAYOUT_CATEGORIES, RELEASE_LAYOUT } from './layout.js';
 import { updatesSource } from './updates.js';
 import { withRetention } from '../retention.js';
@@ -81,6 +81,7 @@ export function releaseEngineering(retention?: string): PluginDefinition<Release
         if (event) break;
       }
       if (!event) return;
+      event = boundedEvent(event);
       const key = joinKey(event.category, event.constraint);
       const previous = rows.get(key);
       // Older or equal: a replayed or late message must not replace what is newer.

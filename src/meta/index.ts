@@ -4,7 +4,7 @@ import { namesFromHeaders, RPM_HEADER, USER_HEADER } from './header-names.js';
 import { RULES } from './rules/registry.js';
 import { generic } from './rules/generic.js';
 import { linkHostsOf, safeLink } from './safe-link.js';
-import { joinLines } from './text.js';
+import { cutText, joinLines } from './text.js';
 import type { Derived, RuleContext } from './rules/types.js';
 
 /** Embedded messages (hotness triggers) are followed this deep and no further. */
@@ -58,7 +58,7 @@ export const MAX_NAME = 255;
 
 function cleanText(value: unknown): string | null {
   if (typeof value !== 'string') return null;
-  const cut = value.length > MAX_TEXT ? value.slice(0, MAX_TEXT) : value;
+  const cut = cutText(value, MAX_TEXT);
   const t = joinLines(cut).trim();
   return t === '' ? null : t;
 }

@@ -6,6 +6,17 @@
  * for minutes while the health checks stayed green.
  */
 
+/**
+ * The first `max` UTF-16 units of `text`, one fewer when the cut would split a surrogate pair:
+ * half a pair is a lone surrogate, which a snapshot round trip turns into U+FFFD (state and
+ * digests would then differ across a restart).
+ */
+export function cutText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const last = text.charCodeAt(max - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
+}
+
 /** Each whitespace run that holds a line break as one space (what the pattern "\s*\n\s*", global, replaced by ' ' gives). */
 export function joinLines(text: string): string {
   return text.includes('\n') ? text.replace(/\s+/g, (run) => (run.includes('\n') ? ' ' : run)) : text;

@@ -112,6 +112,26 @@ describe('release-engineering-event-logs', () => {
     ]);
   });
 
+  it('keeps at most 512 UTF-16 units of any text a message gives it, never half a surrogate pair', () => {
+    const [b340] = lines(340).map((e) => e['msg'] as Record<string, unknown>);
+    // Megabyte strings in the image name and the destination (the region still reads), and a
+    // name whose cut falls inside a surrogate pair.
+    const rows = run([
+      fedimg('upload', 1000, { ...b340!, destination: `${'x'.repeat(1_000_000)} (eu-west-1)` }),
+      fedimg('upload', 1001, { ...b340!, image_name: `Fedora-Cloud-Base-24-${'y'.repeat(1_000_000)}` }),
+      fedimg('upload', 1002, { ...b340!, image_name: `Fedora-Cloud-Base-24-${'z'.repeat(490)}\u{1F600}tail` }),
+    ]);
+    expect(rows).toHaveLength(3);
+    for (const r of rows) {
+      expect(r.category_constraint.length).toBeLessThanOrEqual(512);
+      for (const v of Object.values(r.message)) expect(String(v).length).toBeLessThanOrEqual(512);
+    }
+    expect(rows[0]?.message['extra_text']).toBe('x'.repeat(512));
+    expect(rows[1]?.message['name']).toBe(`Fedora-Cloud-Base-24-${'y'.repeat(512 - 21)}`);
+    // 511 units end in the pair's first half: cut before it, at 511.
+    expect(rows[2]?.message['name']).toBe(`Fedora-Cloud-Base-24-${'z'.repeat(490)}`);
+  });
+
   it('amis: completed uploads and tests, every destination format, rawhide versus branched', () => {
     // Lines 340 and 343 are staging (stg) uploads: not production, so not on the dashboard.
     expect(run(lines(340, 343))).toEqual([]);
