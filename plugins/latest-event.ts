@@ -1,4 +1,5 @@
 import { definePlugin, rowsOf, type PluginDefinition, type PluginMessage } from '../actors/plugin-api.js';
+import type { RowStore } from '../actors/row-store.js';
 import { compareText, oneKey } from './fields.js';
 import { withRetention } from './retention.js';
 
@@ -28,14 +29,24 @@ function rowOf(message: PluginMessage): LatestEventRow {
   };
 }
 
+/**
+ * Rows kept: topics and categories are the publisher's choice, and a row holds up to ~9 KB (a
+ * 4096-unit subtitle, a link), so a flood of made-up topics would otherwise grow the state to
+ * the runtime's million-key cap (~8 GiB) and then refuse every new real topic for the
+ * retention's ten years. Fedora publishes a few thousand topics; past the bound the row seen
+ * longest ago gives way (it comes back with its topic's next message).
+ */
+export const MAX_LATEST_ROWS = 20_000;
+
 /** Keeps the newest message per key; an equal timestamp replaces (the later arrival wins). */
-function keepNewest(
-  rows: { get(k: string): LatestEventRow | undefined; set(k: string, r: LatestEventRow): void },
-  key: string,
-  message: PluginMessage,
-): void {
+function keepNewest(rows: RowStore<LatestEventRow>, key: string, message: PluginMessage): void {
   const previous = rows.get(key);
   if (previous !== undefined && message.timestamp < previous.timestamp) return;
+  if (previous === undefined && rows.size >= MAX_LATEST_ROWS)
+    for (const oldest of rows.scan({ order: 'asc' })) {
+      rows.delete(rows.keyOf(oldest as unknown as Readonly<Record<string, unknown>>));
+      break;
+    }
   rows.set(key, rowOf(message));
 }
 

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { builtinPlugins } from '../../plugins/index.js';
+import { latestEventPerCategory, latestEventPerTopic, MAX_LATEST_ROWS } from '../../plugins/latest-event.js';
 import type { RawEnvelope } from '../helpers/fixtures.js';
 import { harness, lines, rowsOf } from './harness.js';
 
@@ -64,6 +65,30 @@ describe('latest-event-per-topic and latest-event-per-category', () => {
     expect(rowsOf(topics, { prefix: 'org.fedoraproject.prod.buildsys.' })).toEqual([failedBuild]);
     expect(rowsOf(h.rt('latest-event-per-category'))).toEqual([sqlite, failedBuild]);
     expect(rowsOf(h.rt('latest-event-per-category'), { category: 'buildsys' })).toEqual([failedBuild]);
+    h.stop();
+  });
+
+  it('keeps at most MAX_LATEST_ROWS topics and categories, the one seen longest ago giving way', () => {
+    const h = harness([latestEventPerTopic(), latestEventPerCategory()]);
+    const extra = 500;
+    // Made-up topics, each its own category, in time order; then the oldest topic once more.
+    const flood = Array.from({ length: MAX_LATEST_ROWS + extra }, (_, i) => ({
+      topic: `org.example.prod.flood${i}.x`,
+      timestamp: 1_000_000 + i,
+      msg: {},
+    }));
+    h.feed(flood);
+    h.feed([{ topic: 'org.example.prod.flood0.x', timestamp: 2_000_000, msg: {} }]);
+    for (const ident of ['latest-event-per-topic', 'latest-event-per-category']) {
+      const rt = h.rt(ident);
+      expect(rt.stats().rows).toBe(MAX_LATEST_ROWS);
+      expect(rt.stats().counters.dropped).toMatchObject({ key_cap: 0, update_error: 0 });
+      const kept = rowsOf(rt, {}, 'asc').map((r) => (r as unknown as { category: string }).category);
+      // flood0 came back as the newest; flood1..flood500 gave way to make room, oldest first.
+      expect(kept[0]).toBe(`flood${extra + 1}`);
+      expect(kept.at(-1)).toBe('flood0');
+      expect(kept).not.toContain(`flood${extra}`);
+    }
     h.stop();
   });
 
