@@ -217,8 +217,9 @@ function migrate(runtime: PluginRuntime, stored: StoredState, from: number): Sto
       `plugin "${runtime.ident}" has state version ${from} on disk, code version ${runtime.plugin.version}, and no migrate hook`,
     );
   }
+  let out: unknown;
   try {
-    return hook(stored, from);
+    out = hook(stored, from);
   } catch (err) {
     throw new StatscacheError(
       'SC_SNAPSHOT_MIGRATION_FAILED',
@@ -226,6 +227,24 @@ function migrate(runtime: PluginRuntime, stored: StoredState, from: number): Sto
       { cause: err },
     );
   }
+  // A malformed answer is the hook's fault, not the generation's: taken for damage, restore
+  // fell back through every generation and started empty, and the next snapshot wrote that.
+  const problem = migratedShapeProblem(out);
+  if (problem !== null)
+    throw new StatscacheError(
+      'SC_SNAPSHOT_MIGRATION_FAILED',
+      `plugin "${runtime.ident}": migrate from version ${from} returned ${problem}; expected { rows: Map, stores: { <name>: Map } }`,
+    );
+  return out as StoredState;
+}
+
+function migratedShapeProblem(out: unknown): string | null {
+  if (typeof out !== 'object' || out === null) return String(out);
+  const { rows, stores } = out as { rows?: unknown; stores?: unknown };
+  if (!(rows instanceof Map)) return 'no Map in "rows"';
+  if (typeof stores !== 'object' || stores === null) return 'no object in "stores"';
+  for (const [name, m] of Object.entries(stores)) if (!(m instanceof Map)) return `no Map in "stores.${name}"`;
+  return null;
 }
 
 function validateRows(ident: string, stored: LoadedState): void {

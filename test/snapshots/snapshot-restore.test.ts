@@ -100,6 +100,10 @@ describe('snapshots', () => {
     await a.close();
 
     await expect(session(d.path, counter(2), [])).rejects.toThrow(/SC_SNAPSHOT_MIGRATION_FAILED.*no migrate hook/);
+    // A hook whose answer lacks its stores is refused by name, not taken for a damaged generation (which started empty).
+    await expect(
+      session(d.path, counter(2, ((s: { rows: Map<string, Row> }) => ({ rows: s.rows })) as never), []),
+    ).rejects.toThrow(/SC_SNAPSHOT_MIGRATION_FAILED.*migrate from version 1 returned no object in "stores"/);
     const migrated = await session(
       d.path,
       counter(2, ((s: { rows: Map<string, Row> }, from: number) => {
