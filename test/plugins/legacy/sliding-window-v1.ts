@@ -13,7 +13,10 @@
  * write is a plain `set` the runtime can roll back.
  */
 import type { KeyedStore, ReadonlyKeyedStore } from '../../../actors/keyed-store.js';
-import { compareText, joinKey } from '../../../plugins/fields.js';
+import { compareText } from '../../../plugins/fields.js';
+
+/** Version 1's joinKey, which escaped nothing (today's escapes `\` and U+001F, so nested joins differ). */
+const joinKey = (a: string | number, b: string | number): string => `${a}\u001f${b}`;
 
 export const WINDOWS = ['hour', 'day', 'week'] as const;
 export type WindowName = (typeof WINDOWS)[number];
