@@ -5,8 +5,9 @@
  * Each value is stored (and snapshotted) with the message time of its last write as
  * `{ timestamp, value }`; the timestamp index of RowStore orders them, so when the runtime
  * moves message time forward the expired entries are deleted oldest first in O(expired), with
- * no timer and no scan. Deletes are ordinary writes: recorded as changes for snapshots and
- * live views, and undone with the message if its update throws. Plugins see plain values
+ * no timer and no scan. Deletes are ordinary writes, recorded as changes for snapshots and
+ * live views, and committed before the message's own writes (a dropped message does not undo
+ * them). Plugins see plain values
  * through `writer` (the stamps are the runtime's business).
  */
 import type { ReadonlyKeyedStore } from './keyed-store.js';

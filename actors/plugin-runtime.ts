@@ -9,12 +9,13 @@ import { RowStore, type Row } from './row-store.js';
 import { SnapshotCut } from './snapshot-cut.js';
 import { formatDigest, type StateDigest } from './state-digest.js';
 import { queryRows, type ViewPage, type ViewQuery } from './view-query.js';
+import { WindowedCounter } from './windowed-counter.js';
 
 /**
  * update_error: the plugin threw; expired: older than retention; key_cap: it would grow a store
- * past the key cap; key_too_long: it would write a key longer than a snapshot can store (the
- * message's doing, not the plugin's: it never counts towards a quarantine); quarantined: the
- * plugin failed too often in a row.
+ * (of a windowed counter, its newest slice) past the key cap; key_too_long: it would write a key
+ * longer than a snapshot can store (the message's doing, not the plugin's: it never counts
+ * towards a quarantine); quarantined: the plugin failed too often in a row.
  */
 export type DropReason = 'update_error' | 'expired' | 'key_cap' | 'key_too_long' | 'quarantined';
 
@@ -26,7 +27,11 @@ export const DEFAULT_QUARANTINE_AFTER = 50;
 export const DEFAULT_QUARANTINE_SECONDS = 600;
 
 export interface RuntimeOptions {
-  /** Most keys in `rows` (the oldest rows make room) and in each store (a message that would exceed it is dropped). */
+  /**
+   * Most keys in `rows` (the oldest rows make room), in a windowed counter (its oldest slices make
+   * room; only its newest slice past the cap drops the message) and in each other store (a message
+   * that would exceed it is dropped).
+   */
   readonly maxKeys?: number;
   readonly quarantineAfter?: number;
   readonly quarantineSeconds?: number;
@@ -40,7 +45,7 @@ export interface PluginCounters {
   applied: number;
   dropped: Record<DropReason, number>;
   evicted: number;
-  /** Oldest rows removed to keep `rows` within the key cap. */
+  /** Oldest rows, and entries of a windowed counter's oldest slices, removed to keep within the key cap. */
   capEvicted: number;
   /** Entries of expiring stores and windowed counters deleted as message time moved past them. */
   expired: number;
@@ -114,6 +119,13 @@ export class PluginRuntime {
   };
   /** Containers that expire with message time, and what plugins hold of every store. */
   private readonly timed: readonly TimedContainer[];
+  /** The windowed counters, which make room at the key cap by forgetting their oldest slices. */
+  private readonly windowed: readonly WindowedCounter[];
+  /**
+   * Message time the timed containers have expired to: the newest message time that reached its
+   * update, applied or not (a dropped message's expiry stays done). At least `lastMessageAt`.
+   */
+  private clock = Number.NEGATIVE_INFINITY;
   private readonly facing: Readonly<Record<string, unknown>>;
   private readonly update: ErasedUpdate;
   private readonly view: ErasedView | undefined;
@@ -149,6 +161,7 @@ export class PluginRuntime {
     };
     this.storeList = Object.values(stores);
     this.timed = this.storeList.filter(isTimed);
+    this.windowed = this.storeList.filter((s): s is WindowedCounter => s instanceof WindowedCounter);
     this.digests = [this.state.rows.digest, ...this.storeList.map((s) => s.digest)];
     this.facing = Object.freeze(Object.fromEntries(Object.entries(stores).map(([name, c]) => [name, pluginFacing(c)])));
     // Twice the state's size: a reader further behind than that rereads the whole state instead.
@@ -331,17 +344,23 @@ export class PluginRuntime {
 
   /** A point-in-time view of the state for a snapshot, valid over several event-loop turns until closed. */
   cut(): SnapshotCut {
-    return new SnapshotCut(this.ident, this.log, this.state.rows, this.state.stores, this.state.counters.lastMessageAt);
+    const last = this.state.counters.lastMessageAt;
+    const ahead = Number.isFinite(this.clock) && (last === null || this.clock > last) ? this.clock : null;
+    return new SnapshotCut(this.ident, this.log, this.state.rows, this.state.stores, last, ahead);
   }
 
-  /** Replaces the state with a stored one (restore): readers start over. */
-  load(stored: LoadedState, lastMessageAt: number | null): void {
+  /**
+   * Replaces the state with a stored one (restore): readers start over. `expiredTo`: the message
+   * time expiry had reached when it was ahead of `lastMessageAt` (see SnapshotCut).
+   */
+  load(stored: LoadedState, lastMessageAt: number | null, expiredTo: number | null = null): void {
     this.state.rows.loadAll(stored.rows.keys, stored.rows.values as readonly Row[]);
     for (const [name, entries] of Object.entries(stored.stores)) {
       // A store the plugin no longer declares: a migration should have dropped it.
       this.state.stores[name]?.loadAll(entries.keys, entries.values);
     }
     this.state.counters.lastMessageAt = lastMessageAt;
+    this.clock = Math.max(expiredTo ?? Number.NEGATIVE_INFINITY, lastMessageAt ?? Number.NEGATIVE_INFINITY);
     this.log.reset();
   }
 
@@ -357,8 +376,14 @@ export class PluginRuntime {
       rows: this.state.rows,
       stores: this.facing as never,
       interval: this.plugin.intervalSeconds,
-      newest: this.state.counters.lastMessageAt,
+      newest: this.newest(),
     };
+  }
+
+  /** Where the windows end: the newest message applied, or a newer dropped one that moved expiry. */
+  private newest(): number | null {
+    const last = this.state.counters.lastMessageAt;
+    return Number.isFinite(this.clock) && (last === null || this.clock > last) ? this.clock : last;
   }
 
   private applyMessage(state: PluginState, message: PluginMessage): void {
@@ -379,9 +404,12 @@ export class PluginRuntime {
     }
     const ctx = this.updateContext;
     ctx.bucket = bucket;
+    // Expiry first, committed on its own (outside the undo scope): a message dropped below takes
+    // back only its own writes. Undone with it, the expiry ran again on every later message, and
+    // a counter at the key cap kept the entries that should have made room (O(state) per message).
+    if (this.timed.length > 0) counters.expired += this.advanceTimed(message.timestamp);
     state.rows.beginMessage();
     for (const s of this.storeList) s.beginMessage();
-    const expired = this.timed.length === 0 ? 0 : this.advanceTimed(message.timestamp);
     try {
       this.update(message, ctx as never);
     } catch (err) {
@@ -408,7 +436,6 @@ export class PluginRuntime {
     state.rows.endMessage();
     for (const s of this.storeList) s.endMessage();
     counters.applied++;
-    counters.expired += expired;
     if (counters.lastMessageAt === null || message.timestamp > counters.lastMessageAt)
       counters.lastMessageAt = message.timestamp;
     if (retention !== null) {
@@ -419,15 +446,22 @@ export class PluginRuntime {
       }
     }
     if (state.rows.size > this.maxKeys) counters.capEvicted += state.rows.evictOldest(state.rows.size - this.maxKeys);
+    // A windowed counter past the cap forgets its oldest slices early (storeOverCap() let it through
+    // only if that suffices): the cost is the entries forgotten, each once, as with expiry.
+    for (let i = 0; i < this.windowed.length; i++) {
+      const c = this.windowed[i] as WindowedCounter;
+      if (c.size > this.maxKeys) counters.capEvicted += c.evictOldestSlices(this.maxKeys);
+    }
   }
 
   /**
-   * Expiry runs inside the message, before its update: the deletes are undone with it if it
-   * throws, and a late message still sees the window as of the newest message time.
+   * Expiry runs before the message's update and outside its undo scope: the deletes stay done
+   * (recorded in the change log, so snapshots and live views see them) even when the message is
+   * then dropped, and a late message still sees the window as of the newest message time.
    */
   private advanceTimed(messageTime: number): number {
-    const last = this.state.counters.lastMessageAt;
-    const now = last !== null && last > messageTime ? last : messageTime;
+    const now = Math.max(this.clock, messageTime);
+    this.clock = now;
     let expired = 0;
     for (let i = 0; i < this.timed.length; i++) expired += (this.timed[i] as TimedContainer).advance(now, messageTime);
     return expired;
@@ -446,9 +480,16 @@ export class PluginRuntime {
     return true;
   }
 
+  /**
+   * Whether the message must be dropped for the key cap: a store past it, other than a windowed
+   * counter whose older slices can make room (one whose newest slice alone exceeds the cap cannot).
+   */
   private storeOverCap(): boolean {
-    for (let i = 0; i < this.storeList.length; i++)
-      if ((this.storeList[i] as KeyedStore<unknown>).size > this.maxKeys) return true;
+    for (let i = 0; i < this.storeList.length; i++) {
+      const s = this.storeList[i] as KeyedStore<unknown>;
+      if (s.size <= this.maxKeys) continue;
+      if (!(s instanceof WindowedCounter) || s.newestSliceSize > this.maxKeys) return true;
+    }
     return false;
   }
 }

@@ -31,6 +31,8 @@ export class SnapshotCut {
     rows: RowStore<Row>,
     stores: Readonly<Record<string, KeyedStore<unknown>>>,
     readonly lastMessageAt: number | null,
+    /** Message time expiry reached, when ahead of `lastMessageAt` (the newest messages were dropped); else null. */
+    readonly expiredTo: number | null = null,
   ) {
     this.position = log.position;
     this.stores = ['rows', ...Object.keys(stores)];

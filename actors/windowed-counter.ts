@@ -6,8 +6,9 @@
  * total per name over the window lives in memory only and is kept by `afterWrite`, so adding,
  * rolling back, restoring and expiring all keep it exact in O(1) per entry. When the runtime
  * moves message time forward, the slices that left the window are deleted oldest first (plain
- * deletes: recorded as changes, undone with the message if its update throws), which costs
- * O(expired entries), never a scan of the names.
+ * deletes, recorded as changes; the runtime commits them before the message's own writes, so a
+ * dropped message does not undo them), which costs O(expired entries), never a scan of the names.
+ * Past the key cap, the oldest slices are forgotten early the same way (evictOldestSlices()).
  */
 import { KeyedStore } from './keyed-store.js';
 
@@ -86,23 +87,41 @@ export class WindowedCounter extends KeyedStore<number> implements WindowedCount
   advance(now: number): number {
     this.windowStart = this.sliceStart(now) - (this.slices - 1) * this.step;
     let expired = 0;
-    const starts = this.starts;
-    while (starts.length > 0 && (starts[0] as number) < this.windowStart) {
-      const start = starts[0] as number;
-      const keys = this.bySlice.get(start);
-      // The slice leaves the index at once; each key is then deleted as delete() would, minus the unindexing.
-      this.bySlice.delete(start);
-      starts.shift();
-      if (keys === undefined) continue;
-      for (const key of keys) {
-        const previous = this.map.get(key) as number;
-        this.map.delete(key);
-        this.retotal(key.slice(key.indexOf(SEP) + 1), previous, undefined);
-        this.recordDeleted(key, previous);
-        expired++;
-      }
-    }
+    while (this.starts.length > 0 && (this.starts[0] as number) < this.windowStart) expired += this.dropOldestSlice();
     return expired;
+  }
+
+  /** Entries in the newest slice holding any: what evictOldestSlices() cannot make room from. */
+  get newestSliceSize(): number {
+    const starts = this.starts;
+    return starts.length === 0 ? 0 : (this.bySlice.get(starts[starts.length - 1] as number)?.size ?? 0);
+  }
+
+  /**
+   * Deletes whole slices, oldest first, until at most `maxKeys` entries are left or only the
+   * newest slice is; returns the entries deleted. Whole slices, so which entries go depends on
+   * the message times alone (not on the order a restore loaded them): replicas stay equal.
+   */
+  evictOldestSlices(maxKeys: number): number {
+    let evicted = 0;
+    while (this.size > maxKeys && this.starts.length > 1) evicted += this.dropOldestSlice();
+    return evicted;
+  }
+
+  /** Deletes the oldest slice's entries, each recorded as delete() would (minus the unindexing). */
+  private dropOldestSlice(): number {
+    const start = this.starts.shift() as number;
+    const keys = this.bySlice.get(start);
+    // The slice leaves the index at once; its keys are then deleted one by one.
+    this.bySlice.delete(start);
+    if (keys === undefined) return 0;
+    for (const key of keys) {
+      const previous = this.map.get(key) as number;
+      this.map.delete(key);
+      this.retotal(key.slice(key.indexOf(SEP) + 1), previous, undefined);
+      this.recordDeleted(key, previous);
+    }
+    return keys.size;
   }
 
   private sliceStart(t: number): number {

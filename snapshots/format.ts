@@ -10,6 +10,11 @@ export interface PluginRecord {
   readonly entries?: Readonly<Record<string, number>>;
   /** Timestamp of the newest message the plugin applied, seconds. */
   readonly lastMessageAt?: number | null;
+  /**
+   * Message time the plugin's expiring stores and windowed counters were expired to, written only
+   * when ahead of `lastMessageAt` (its newest messages were dropped after their expiry ran).
+   */
+  readonly expiredTo?: number;
 }
 
 /** Last `i` and timestamp seen per publisher, for gap detection across restarts. */

@@ -69,7 +69,9 @@ export function restore(
     }
     const restored: Record<string, number> = {};
     for (const [runtime, state] of states) {
-      runtime.load(state, meta.plugins[runtime.ident]?.lastMessageAt ?? null);
+      const record = meta.plugins[runtime.ident];
+      const expiredTo = record?.expiredTo;
+      runtime.load(state, record?.lastMessageAt ?? null, typeof expiredTo === 'number' ? expiredTo : null);
       restored[runtime.ident] = runtime.stats().rows;
     }
     const loaded = new Set(runtimes.map((r) => r.ident));

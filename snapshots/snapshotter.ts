@@ -306,5 +306,6 @@ function recordOf(runtime: PluginRuntime, cut: SnapshotCut): PluginRecord {
     stores: [...cut.stores],
     entries: { ...cut.entries },
     lastMessageAt: cut.lastMessageAt,
+    ...(cut.expiredTo === null ? {} : { expiredTo: cut.expiredTo }),
   };
 }

@@ -159,7 +159,7 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
   });
   fromCounters(
     'statscache_plugin_rows_capped_total',
-    'Oldest rows removed to keep a plugin within --plugin-max-keys',
+    'Oldest rows, and entries of oldest windowed-counter slices, removed to keep a plugin within --plugin-max-keys',
     ['plugin'],
     (set) => {
       for (const [plugin, s] of stats()) set({ plugin }, s.counters.capEvicted);

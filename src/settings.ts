@@ -110,7 +110,7 @@ export const SETTINGS = {
   pluginMaxKeys: {
     type: count(100, 100_000_000).default(DEFAULT_PLUGIN_MAX_KEYS),
     flag: '<n>',
-    help: 'keys per plugin container (rows: the oldest are evicted; stores: the message is dropped)',
+    help: 'keys per plugin container (rows: the oldest are evicted; windowed counters: the oldest slices; other stores: the message is dropped)',
   },
   maxPageDepth: {
     type: count(MAX_ROWS_PER_PAGE, 100_000_000).default(DEFAULT_MAX_PAGE_DEPTH),

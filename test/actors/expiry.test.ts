@@ -1,6 +1,6 @@
 /**
  * Time-based expiry of plugin containers (actors/containers.ts): an `expireAfter` store and a
- * windowed counter, driven by message time only, rolled back with a failing message, recorded
+ * windowed counter, driven by message time only, kept when a failing message is rolled back, recorded
  * as changes, counted, validated at registration, and kept across a real LMDB snapshot.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -93,13 +93,14 @@ describe('expireAfter store', () => {
     host.stop();
   });
 
-  it('expiry is part of the message: undone with it when its update throws, and done by the next one', () => {
+  it('expiry is committed before the update: a throwing message loses its own writes, never the expiry, which is done once', () => {
     const { host, rt, errors, keys } = probe();
     rt.send(msg('a', 0));
     rt.send(msg('boom', 700));
     expect(errors).toHaveLength(1);
-    expect(keys()).toEqual(['a']);
-    expect(rt.inspect().counters.expired).toBe(0);
+    // a expired (700 - 0 > 600) and stays expired; boom's own write was rolled back.
+    expect(keys()).toEqual([]);
+    expect(rt.inspect().counters.expired).toBe(1);
     rt.send(msg('x', 700));
     expect(keys()).toEqual(['x']);
     expect(rt.inspect().counters.expired).toBe(1);
@@ -217,5 +218,33 @@ describe('expiry across a snapshot (real LMDB)', () => {
     const c = openSession(d.path, [plugin], { slots: 1 });
     expect([...c.host.runtimes[0]!.inspect().stores['seen']!.keys()]).toEqual(['d']);
     await c.close();
+  });
+
+  it('keeps the message time a dropped message expired to, so a restored plugin judges a late message like a live one', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const live = probe();
+    const a = openSession(d.path, [plugin], { slots: 1 });
+    for (const rt of [live.rt, a.host.runtimes[0]!]) {
+      rt.send(msg('a', 0));
+      rt.send(msg('boom', 700)); // dropped (throws), after its expiry of a (700 - 0 > 600) was committed
+      expect(rt.inspect().stores['seen']!.size).toBe(0);
+      expect(rt.stats().counters.lastMessageAt).toBe(0);
+    }
+    await a.snapshotter.take();
+    await a.close();
+
+    const b = openSession(d.path, [plugin], { slots: 1 });
+    const restored = b.host.runtimes[0]!;
+    for (const rt of [live.rt, restored]) {
+      rt.send(msg('late', 50)); // behind expiry as of 700 (700 - 50 > 600): not stored
+      expect(rt.inspect().stores['seen']!.size).toBe(0);
+      rt.send(msg('e', 600)); // within it
+    }
+    expect([...restored.inspect().stores['seen']!.keys()]).toEqual(['e']);
+    expect([...live.keys()]).toEqual(['e']);
+    expect(restored.digest).toBe(live.rt.digest);
+    live.host.stop();
+    await b.close();
   });
 });
