@@ -33,6 +33,12 @@ export interface RuntimeOptions {
    * that would exceed it is dropped).
    */
   readonly maxKeys?: number;
+  /**
+   * How far ahead of the clock a message may be dated (the intake's --max-clock-skew), so how far
+   * past "now" rows may be stamped: the default view reaches that far, or one message dated a
+   * minute ahead hid every row of a plugin stamped with its newest message time until then.
+   */
+  readonly aheadSeconds?: number;
   readonly quarantineAfter?: number;
   readonly quarantineSeconds?: number;
   /** Told of every lifecycle transition (the service logs them). */
@@ -104,6 +110,8 @@ type ErasedView = (c: ViewContext<Row, never>, params: Readonly<Record<string, u
 export class PluginRuntime {
   readonly ident: string;
   readonly maxKeys: number;
+  /** See RuntimeOptions.aheadSeconds. */
+  readonly aheadSeconds: number;
   private readonly state: PluginState;
   private readonly log: ChangeLog;
   private readonly lifecycle: Lifecycle;
@@ -141,6 +149,7 @@ export class PluginRuntime {
   ) {
     this.ident = plugin.ident;
     this.maxKeys = options.maxKeys ?? DEFAULT_MAX_KEYS;
+    this.aheadSeconds = options.aheadSeconds ?? 0;
     this.quarantineAfter = options.quarantineAfter ?? DEFAULT_QUARANTINE_AFTER;
     this.quarantineSeconds = options.quarantineSeconds ?? DEFAULT_QUARANTINE_SECONDS;
     const stores: Record<string, KeyedStore<unknown>> = {};

@@ -11,13 +11,14 @@ import type { Config } from './config.js';
  * wiped their state.
  */
 export function buildPluginHost(
-  config: Pick<Config, 'retention' | 'pluginMaxKeys'>,
+  config: Pick<Config, 'retention' | 'pluginMaxKeys' | 'maxClockSkew'>,
   definitions: readonly unknown[],
   onError: PluginErrorHandler,
   onLifecycle?: RuntimeOptions['onLifecycle'],
 ): PluginHost {
   return new PluginHost(registerPlugins(applyRetention(definitions, config.retention)), onError, {
     maxKeys: config.pluginMaxKeys,
+    aheadSeconds: config.maxClockSkew,
     ...(onLifecycle ? { onLifecycle } : {}),
   });
 }

@@ -15,6 +15,7 @@ import { CALLBACK_PATTERN, CALLBACK_RULE, DEFAULT_MAX_PAGE_DEPTH, pluginParamsSc
 import { CORS_HEADERS, error, json, type HttpRequest, type HttpResponse } from './responses.js';
 import { matchRoute, type RoutePattern } from './route-pattern.js';
 import { identList, layout, rows, type RouteContext } from './view-routes.js';
+import { defaultStop } from './ws-view-spec.js';
 
 /** What the HTTP layer reports to the metrics module (src/metrics.ts implements it). */
 export interface HttpMetricsSink {
@@ -207,7 +208,6 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
   /** A memoised `/api/<ident>` answer as a hot answer: the same request again gets it while its plugin and second stay. */
   const hotAnswer = (req: HttpRequest, final: Final, made: NonNullable<RouteContext['memoised']>): HotAnswer => {
     const { runtime, position, stop } = made;
-    const interval = runtime.plugin.intervalSeconds ?? 0;
     const { count, res } = final;
     const { method } = req;
     const stats = ctx.cache.stats;
@@ -220,7 +220,7 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
       ifNoneMatch: req.header('if-none-match'),
       response: res,
       // What rows() keys its memo on besides the request: the plugin's state version and "now".
-      fresh: () => runtime.position === position && Math.ceil(deps.nowSeconds()) + interval === stop,
+      fresh: () => runtime.position === position && defaultStop(runtime, deps.nowSeconds()) === stop,
       served: () => {
         stats.hits++;
         if (count !== undefined) count();

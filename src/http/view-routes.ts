@@ -8,6 +8,7 @@ import { encode, type EncodedCache } from './encoded-cache.js';
 import { CONTENT_TYPES, negotiate, type Format } from './negotiate.js';
 import { BadParameter, CALLBACK_PATTERN, CALLBACK_RULE, firstValues, parseViewQuery } from './query-params.js';
 import { csvLines, render } from './render.js';
+import { defaultStop as defaultStopOf } from './ws-view-spec.js';
 import { CORS_HEADERS, error, type HttpRequest, type HttpResponse } from './responses.js';
 
 /** What the `/api/…` routes read; built once per handler. */
@@ -57,9 +58,7 @@ export function layout(req: HttpRequest, runtime: PluginRuntime, ctx: RouteConte
 
 /** `/api/<ident>`: one page of rows, with GitHub-style paging headers. */
 export function rows(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext): HttpResponse {
-  const interval = runtime.plugin.intervalSeconds ?? 0;
-  // Whole seconds keep the cache key stable within a second; ceil never hides a row stamped "now".
-  const defaultStop = Math.ceil(ctx.nowSeconds()) + interval;
+  const defaultStop = defaultStopOf(runtime, ctx.nowSeconds());
   if (ctx.answers === undefined) return renderRows(req, runtime, ctx, defaultStop);
   // Everything the answer depends on: the plugin's state version, "now", the request as sent.
   const parts = [

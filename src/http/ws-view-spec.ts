@@ -49,7 +49,12 @@ export function viewSpecOf(
   return { ident: runtime.ident, key: `${runtime.ident}?${parts.join('&')}`, query };
 }
 
-/** HTTP's default stop (view-routes): now plus the interval, since rows are stamped with their bucket's end. */
+/**
+ * The default stop of every view (HTTP, WebSocket, SSE, the dashboard's first paint): now plus
+ * the interval, since rows are stamped with their bucket's end, plus how far ahead of the clock
+ * a message may be dated (rows stamped with such a message's time are real, and were hidden).
+ * Whole seconds keep cache keys stable within a second; ceil never hides a row stamped "now".
+ */
 export function defaultStop(runtime: PluginRuntime, nowSeconds: number): number {
-  return Math.ceil(nowSeconds) + (runtime.plugin.intervalSeconds ?? 0);
+  return Math.ceil(nowSeconds) + (runtime.plugin.intervalSeconds ?? 0) + runtime.aheadSeconds;
 }
