@@ -1,5 +1,6 @@
 import type { Table } from './keyed-store.js';
 import { SEP } from './row-key.js';
+import { SORTED_KEYS_MIN, SortedKeys, compareKeyValues, compareKeys } from './sorted-keys.js';
 import { SortedTimes } from './sorted-times.js';
 
 /** What RowStore needs of a row here: its timestamp (row-store.ts defines Row; imported from there it would be a cycle). */
@@ -24,6 +25,9 @@ export class Group<R> {
   odd: Map<string, R> | null = null;
   /** What every regular key of the group starts with, once asked (GroupedRows.headOf). */
   headText: string | null = null;
+  /** The regular rests in key order and in value order, each kept once a large group was read so (sorted-keys.ts). */
+  sorted: SortedKeys | null = null;
+  sortedByValue: SortedKeys | null = null;
 
   constructor(readonly ts: number) {}
 
@@ -50,24 +54,41 @@ export class Group<R> {
     if (this.rest0 === null && (this.rows === null || this.rows.size === 0)) {
       this.rest0 = rest;
       this.row0 = row;
+      this.keyAdded(rest);
       return true;
     }
     if (this.rows === null) {
       this.rows = new Map([[rest, row]]);
+      this.keyAdded(rest);
       return true;
     }
     const before = this.rows.size;
     this.rows.set(rest, row);
-    return this.rows.size !== before;
+    if (this.rows.size === before) return false;
+    this.keyAdded(rest);
+    return true;
   }
 
   delete(rest: string): boolean {
     if (rest === this.rest0) {
       this.rest0 = null;
       this.row0 = undefined;
+      this.keyRemoved(rest);
       return true;
     }
-    return this.rows?.delete(rest) === true;
+    if (this.rows?.delete(rest) !== true) return false;
+    this.keyRemoved(rest);
+    return true;
+  }
+
+  private keyAdded(rest: string): void {
+    this.sorted?.add(rest);
+    this.sortedByValue?.add(rest);
+  }
+
+  private keyRemoved(rest: string): void {
+    this.sorted?.remove(rest);
+    this.sortedByValue?.remove(rest);
   }
 
   /** Regular rows' rests in insertion order; deleting while iterating is safe. */
@@ -190,21 +211,29 @@ export class GroupedRows<R extends Stamped> implements Table<R> {
     if (g !== undefined) yield* this.keysOf(g);
   }
 
-  /** Rows at `ts` in key order, ascending or descending. */
-  sortedAt(ts: number, asc: boolean): R[] {
+  /**
+   * Rows at `ts` from the `from`-th on, in key order ascending or descending, read lazily (a
+   * page takes only its rows). `byValue`: in the order of the values the keys were made from
+   * (sorted-keys.ts, compareKeyValues) instead.
+   */
+  *rowsAt(ts: number, asc: boolean, from: number, byValue: boolean): Generator<R> {
     const g = this.groups.get(ts);
-    if (g === undefined) return [];
-    let out: R[];
-    if (g.odd === null) {
-      // Every key shares the head, so the rests sort as the full keys do.
-      const rests = [...g.rests()].sort();
-      out = rests.map((rest) => g.get(rest) as R);
-    } else {
-      const keys = [...this.keysOf(g)].sort();
-      out = keys.map((key) => this.get(key) as R);
+    if (g === undefined) return;
+    if (g.odd !== null) {
+      // Keys only loaded state holds: sorted whole, as they come.
+      const keys = [...this.keysOf(g)];
+      let rows = keys.sort(compareKeys).map((key) => this.get(key) as R);
+      if (byValue) rows = this.byRestValue(rows, keys);
+      if (!asc) rows.reverse();
+      for (let j = from; j < rows.length; j++) yield rows[j] as R;
+      return;
     }
-    if (!asc) out.reverse();
-    return out;
+    const rests = this.sortedRests(g, byValue);
+    const n = rests.length;
+    for (let j = from; j < n; j++) {
+      const row = g.get(rests[asc ? j : n - 1 - j] as string);
+      if (row !== undefined) yield row;
+    }
   }
 
   /**
@@ -221,6 +250,32 @@ export class GroupedRows<R extends Stamped> implements Table<R> {
   }
 
   // ── internals ──────────────────────────────────────────────────────────────────
+
+  /** A regular group's rests in order: kept between reads for a large group, sorted each time for a small one. */
+  private sortedRests(g: Group<R>, byValue: boolean): readonly string[] {
+    let kept = byValue ? g.sortedByValue : g.sorted;
+    if (kept === null) {
+      if (g.regularSize < SORTED_KEYS_MIN) return [...g.rests()].sort(byValue ? compareKeyValues : compareKeys);
+      kept = new SortedKeys(byValue, g.rests());
+      if (byValue) g.sortedByValue = kept;
+      else g.sorted = kept;
+    }
+    return kept.keys(() => g.rests());
+  }
+
+  /** Rows (with their full keys, in key order) in the order of their rest column's value, the key breaking ties. */
+  private byRestValue(rows: R[], keys: readonly string[]): R[] {
+    const column = this.restColumn;
+    if (column === null) return rows;
+    const textOf = (row: R) => {
+      const v = (row as unknown as Record<string, unknown>)[column];
+      return v === undefined || v === null ? '' : String(v);
+    };
+    return rows
+      .map((row, i) => ({ row, value: textOf(row), key: keys[i] as string }))
+      .sort((a, b) => compareKeys(a.value, b.value) || compareKeys(a.key, b.key))
+      .map((e) => e.row);
+  }
 
   private *keysOf(g: Group<R>): IterableIterator<string> {
     const head = this.headOf(g);

@@ -175,8 +175,20 @@ export interface PluginDefinition<
   readonly layout?: unknown;
   /** Applies one message. May throw: the runtime rolls back this message's writes for this plugin only. */
   update(message: PluginMessage, ctx: UpdateContext<R, S>): void;
-  /** Rows for a query. Default: every row of `rows`. The runtime filters by time, orders and pages. */
+  /**
+   * Rows for a query. Default: every row of `rows`. The runtime filters by time, orders and
+   * pages, and calls it at most once per state of the plugin and set of parameters (paging
+   * aside): it must read nothing but its context and parameters.
+   */
   view?(ctx: ViewContext<R, S>, params: ParamValues<P>): Iterable<R>;
+  /**
+   * Parameters for which `view` gives exactly every stored row, the rows of one timestamp in
+   * ascending (code-unit) order of the key column that is not `timestamp` (so only for a `key`
+   * of one column, or of `timestamp` and one column). The runtime then answers those queries
+   * from the row store, as for a plugin without `view`: a page costs O(page) and live views
+   * follow the change log, instead of building and sorting every row on each query and tick.
+   */
+  viewIsRows?(params: ParamValues<P>): boolean;
   /** Upgrades state stored by an older `version`. */
   migrate?(stored: StoredState, fromVersion: number): StoredState;
 }

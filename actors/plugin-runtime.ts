@@ -8,7 +8,8 @@ import type { RegisteredPlugin } from './registry.js';
 import { RowStore, type Row } from './row-store.js';
 import { SnapshotCut } from './snapshot-cut.js';
 import { formatDigest, type StateDigest } from './state-digest.js';
-import { queryRows, type ViewPage, type ViewQuery } from './view-query.js';
+import { ViewCache } from './view-cache.js';
+import { queryRows, querySorted, type ViewPage, type ViewQuery } from './view-query.js';
 import { WindowedCounter } from './windowed-counter.js';
 
 /**
@@ -100,6 +101,7 @@ export type PluginErrorHandler = (ident: string, error: unknown, message: Plugin
 /** The one place the plugin's generics are erased: the runtime calls its functions on erased containers. */
 type ErasedUpdate = (m: PluginMessage, c: UpdateContext<Row, never>) => void;
 type ErasedView = (c: ViewContext<Row, never>, params: Readonly<Record<string, unknown>>) => Iterable<Row>;
+type ErasedViewIsRows = (params: Readonly<Record<string, unknown>>) => boolean;
 
 /**
  * The only owner of one plugin's state: applies messages (rolling back a failing update,
@@ -137,6 +139,9 @@ export class PluginRuntime {
   private readonly facing: Readonly<Record<string, unknown>>;
   private readonly update: ErasedUpdate;
   private readonly view: ErasedView | undefined;
+  private readonly viewIsRows: ErasedViewIsRows | undefined;
+  /** The custom view's rows per parameters, for the current state only (view-cache.ts). */
+  private readonly views = new ViewCache();
   private readonly quarantineAfter: number;
   private readonly quarantineSeconds: number;
   private failures = 0;
@@ -179,6 +184,7 @@ export class PluginRuntime {
     this.storeList.forEach((s, i) => s.attach(this.log, i + 1));
     this.update = plugin.definition.update as ErasedUpdate;
     this.view = plugin.definition.view as ErasedView | undefined;
+    this.viewIsRows = plugin.definition.viewIsRows as ErasedViewIsRows | undefined;
     // One context object reused for every message: only `bucket` changes.
     this.updateContext = {
       rows: this.state.rows,
@@ -222,25 +228,54 @@ export class PluginRuntime {
 
   // ── read side ──────────────────────────────────────────────────────────────────
 
+  /**
+   * One page of the view. From the row store when the plugin has no custom view or declares
+   * that its view is the stored rows for these parameters (`viewIsRows`); otherwise from the
+   * custom view, called at most once per state and parameters (ViewCache) and shared by every
+   * query, live view and count that asks for it.
+   */
   query(q: ViewQuery): ViewPage {
-    return queryRows(
-      this.state.rows,
-      this.view === undefined ? undefined : (params) => (this.view as ErasedView)(this.viewContext(), params),
-      q,
-    );
+    if (!this.customView(q.params)) return queryRows(this.state.rows, q, this.tiesByValue(q.params));
+    return querySorted(this.customRows(q.params), q);
+  }
+
+  /**
+   * Whether rows of one timestamp come in ascending order of their key values whatever the
+   * order (a view the plugin declared to be its rows: the order its `view()` gives them), rather
+   * than in key order following the order (RowStore.scan). Custom views keep their own order.
+   */
+  tiesByValue(params: Readonly<Record<string, unknown>>): boolean {
+    return this.view !== undefined && !this.customView(params);
+  }
+
+  /**
+   * Whether queries with these parameters are answered by the plugin's own `view()` (false:
+   * from the row store, so they cost O(page) and live views follow the change log).
+   */
+  customView(params: Readonly<Record<string, unknown>>): boolean {
+    return this.view !== undefined && this.viewIsRows?.(params) !== true;
   }
 
   /** Rows the view serves with default parameters: the row count, or the custom view's output. */
   defaultRowCount(): number {
-    if (this.view === undefined) return this.state.rows.size;
-    let n = 0;
+    if (!this.customView({})) return this.state.rows.size;
     try {
-      for (const _ of this.view(this.viewContext(), {})) n++;
+      return this.customRows({}).size;
     } catch {
       // A view that needs parameters to answer: the stored rows are the honest count.
       return this.state.rows.size;
     }
-    return n;
+  }
+
+  /** Custom views computed (calls of the plugin's `view()`) and answers that shared one already computed. */
+  get viewStats(): { readonly computed: number; readonly shared: number } {
+    return this.views.stats;
+  }
+
+  private customRows(params: Readonly<Record<string, unknown>>) {
+    return this.views.get(this.log.position, this.state.counters.lastMessageAt, params, () =>
+      (this.view as ErasedView)(this.viewContext(), params),
+    );
   }
 
   /** The storage key of a row (derived from the plugin's key columns). */

@@ -69,7 +69,7 @@ function validate(candidate: unknown, index: number): RegisteredPlugin {
   need('summary', 'string');
   need('description', 'string');
   need('update', 'function');
-  for (const optional of ['view', 'migrate'] as const) {
+  for (const optional of ['view', 'viewIsRows', 'migrate'] as const) {
     if (def[optional] !== undefined && typeof def[optional] !== 'function') {
       throw new StatscacheError(
         'SC_PLUGIN_FIELD_INVALID',
@@ -106,6 +106,15 @@ function validate(candidate: unknown, index: number): RegisteredPlugin {
         `plugin "${label}": key column "${k}" is not one of its columns`,
       );
     }
+  }
+  // Rows of one timestamp are then ordered by the one key column besides timestamp (RowStore.scan, tiesByValue).
+  const oneColumn =
+    key.length === 1 ? key[0] !== 'timestamp' : key.length === 2 && key[0] === 'timestamp' && key[1] !== 'timestamp';
+  if (def['viewIsRows'] !== undefined && !oneColumn) {
+    throw new StatscacheError(
+      'SC_PLUGIN_FIELD_INVALID',
+      `plugin "${label}": "viewIsRows" needs a "key" of one column, or of "timestamp" and one column, got ${describe(key)}`,
+    );
   }
 
   const version = def['version'] ?? 1;

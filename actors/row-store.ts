@@ -22,14 +22,15 @@ interface TimeIndex<R> {
   readonly times: SortedTimes;
   countAt(ts: number): number;
   keysAt(ts: number): IterableIterator<string>;
-  sortedAt(ts: number, asc: boolean): R[];
+  rowsAt(ts: number, asc: boolean, from: number, byValue: boolean): Iterable<R>;
 }
 
 /**
  * The rows a plugin serves, keyed by the plugin's row key and indexed by timestamp, so a
  * page of a time range costs O(log buckets + page), plus any dead slots in it (in all never
- * more than the live plus 32: sorted-times.ts), and old buckets are evicted in order
- * without a timer per bucket. When the key columns start with `timestamp` the rows are kept
+ * more than the live plus 32: sorted-times.ts), plus putting in order the keys a large
+ * timestamp gained or lost since it was last read (sorted-keys.ts), and old buckets are
+ * evicted in order without a timer per bucket. When the key columns start with `timestamp` the rows are kept
  * grouped by timestamp without their key strings (grouped-rows.ts); otherwise in a Map with
  * the keys per timestamp beside it (timestamp-index.ts).
  */
@@ -89,11 +90,16 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
   /**
    * Rows in the range, ordered by (timestamp, key) ascending or both descending, from the
    * `skip`-th on. Skipped timestamps are counted, not sorted or read: a deep page costs one
-   * step per timestamp before it rather than per row.
+   * step per timestamp before it rather than per row. The keys of a timestamp holding many
+   * rows are sorted once and then kept in order (sorted-keys.ts), so reading its first rows
+   * again costs the page, not a sort. `tiesByValue`: rows of one timestamp come in ascending
+   * order of the values their keys were made from (escapes undone, sorted-keys.ts), whatever
+   * `order` (the order a plugin's view gives them when it sorts by its key column).
    */
-  *scan(range: RowRange, skip = 0): Generator<R> {
+  *scan(range: RowRange, skip = 0, tiesByValue = false): Generator<R> {
     const [lo, hi] = this.indexRange(range);
     const asc = range.order === 'asc';
+    const keysAsc = asc || tiesByValue;
     const list = this.index.times;
     let left = skip;
     for (let i = asc ? lo : hi - 1; asc ? i < hi : i >= lo; i += asc ? 1 : -1) {
@@ -105,12 +111,11 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
           left -= n;
           continue;
         }
-        const rows = this.index.sortedAt(ts, asc);
-        for (let j = left; j < rows.length; j++) yield rows[j] as R;
+        yield* this.index.rowsAt(ts, keysAsc, left, tiesByValue);
         left = 0;
         continue;
       }
-      yield* this.index.sortedAt(ts, asc);
+      yield* this.index.rowsAt(ts, keysAsc, 0, tiesByValue);
     }
   }
 

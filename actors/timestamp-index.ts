@@ -1,3 +1,4 @@
+import { SORTED_KEYS_MIN, SortedKeys, compareKeyValues, compareKeys } from './sorted-keys.js';
 import { SortedTimes } from './sorted-times.js';
 
 /**
@@ -9,6 +10,9 @@ import { SortedTimes } from './sorted-times.js';
  */
 export class TimestampIndex<R extends { readonly timestamp: number }> {
   private readonly byTimestamp = new Map<number, string | Set<string>>();
+  /** The keys of large timestamps in key order and in value order, each kept once read so (sorted-keys.ts). */
+  private readonly sorted = new Map<number, SortedKeys>();
+  private readonly sortedByValue = new Map<number, SortedKeys>();
   /** Distinct timestamps, ascending. */
   readonly times = new SortedTimes();
 
@@ -26,15 +30,17 @@ export class TimestampIndex<R extends { readonly timestamp: number }> {
     else if (group !== undefined) yield* group;
   }
 
-  sortedAt(ts: number, asc: boolean): R[] {
-    const keys = [...this.keysAt(ts)].sort();
-    if (!asc) keys.reverse();
-    const out: R[] = [];
-    for (const key of keys) {
-      const row = this.rowOf(key);
-      if (row !== undefined) out.push(row);
+  /**
+   * Rows at `ts` from the `from`-th on, in key order ascending or descending, read lazily;
+   * `byValue`: in the order of the values the keys were made from (sorted-keys.ts).
+   */
+  *rowsAt(ts: number, asc: boolean, from: number, byValue: boolean): Generator<R> {
+    const keys = this.sortedKeysAt(ts, byValue);
+    const n = keys.length;
+    for (let j = from; j < n; j++) {
+      const row = this.rowOf(keys[asc ? j : n - 1 - j] as string);
+      if (row !== undefined) yield row;
     }
-    return out;
   }
 
   /** Removes every key at `ts` from the index at once and returns it or them (the caller deletes their rows). */
@@ -43,6 +49,7 @@ export class TimestampIndex<R extends { readonly timestamp: number }> {
     if (group === undefined) return null;
     this.byTimestamp.delete(ts);
     this.times.remove(ts);
+    this.forgetSorted(ts);
     return group;
   }
 
@@ -58,8 +65,14 @@ export class TimestampIndex<R extends { readonly timestamp: number }> {
     if (group === undefined) {
       this.byTimestamp.set(ts, key);
       this.times.insert(ts);
-    } else if (typeof group !== 'string') group.add(key);
-    else if (group !== key) this.byTimestamp.set(ts, new Set([group, key]));
+    } else if (typeof group !== 'string') {
+      const before = group.size;
+      group.add(key);
+      if (group.size !== before && (this.sorted.size > 0 || this.sortedByValue.size > 0)) {
+        this.sorted.get(ts)?.add(key);
+        this.sortedByValue.get(ts)?.add(key);
+      }
+    } else if (group !== key) this.byTimestamp.set(ts, new Set([group, key]));
   }
 
   private unindex(key: string, ts: number): void {
@@ -68,10 +81,33 @@ export class TimestampIndex<R extends { readonly timestamp: number }> {
     if (typeof group === 'string') {
       if (group !== key) return;
     } else {
-      group.delete(key);
+      if (group.delete(key) && (this.sorted.size > 0 || this.sortedByValue.size > 0)) {
+        this.sorted.get(ts)?.remove(key);
+        this.sortedByValue.get(ts)?.remove(key);
+      }
       if (group.size > 0) return;
     }
     this.byTimestamp.delete(ts);
     this.times.remove(ts);
+    this.forgetSorted(ts);
+  }
+
+  private forgetSorted(ts: number): void {
+    if (this.sorted.size > 0) this.sorted.delete(ts);
+    if (this.sortedByValue.size > 0) this.sortedByValue.delete(ts);
+  }
+
+  /** The keys at `ts` in order: kept between reads for a large timestamp, sorted each time for a small one. */
+  private sortedKeysAt(ts: number, byValue: boolean): readonly string[] {
+    const group = this.byTimestamp.get(ts);
+    if (group === undefined) return [];
+    if (typeof group === 'string') return [group];
+    const cache = byValue ? this.sortedByValue : this.sorted;
+    const kept = cache.get(ts);
+    if (kept !== undefined) return kept.keys(() => group);
+    if (group.size < SORTED_KEYS_MIN) return [...group].sort(byValue ? compareKeyValues : compareKeys);
+    const made = new SortedKeys(byValue, group);
+    cache.set(ts, made);
+    return made.keys(() => group);
   }
 }

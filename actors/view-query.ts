@@ -1,5 +1,6 @@
 import type { PluginRuntime } from './plugin-runtime.js';
 import type { Row, RowStore } from './row-store.js';
+import type { SortedView } from './view-cache.js';
 
 export interface ViewQuery {
   readonly start?: number | undefined;
@@ -37,29 +38,26 @@ export function queryView(runtime: PluginRuntime, q: ViewQuery): ViewPage {
   return runtime.query(q);
 }
 
-/** One page of rows: time window, order, limit, then paging; `view` is the plugin's custom view, if any. */
-export function queryRows(
-  rowStore: RowStore<Row>,
-  view: ((params: Readonly<Record<string, unknown>>) => Iterable<Row>) | undefined,
-  q: ViewQuery,
-): ViewPage {
+/**
+ * One page of rows from the row store: time window, order, limit, then paging. `tiesByValue`:
+ * rows of one timestamp in ascending order of their key values whatever the order (RowStore.scan).
+ */
+export function queryRows(rowStore: RowStore<Row>, q: ViewQuery, tiesByValue = false): ViewPage {
   const range = { start: q.start, stop: q.stop };
-  let total: number;
-  let source: (skip: number) => Iterable<Row>;
-  if (view) {
-    // Custom views are small derived tables; filter and order them here so every plugin pages alike.
-    const all = [...view(q.params)].filter(
-      (r) => (q.start === undefined || r.timestamp >= q.start) && (q.stop === undefined || r.timestamp <= q.stop),
-    );
-    all.sort(q.order === 'asc' ? (a, b) => a.timestamp - b.timestamp : (a, b) => b.timestamp - a.timestamp);
-    total = all.length;
-    source = function* (skip) {
-      for (let i = skip; i < all.length; i++) yield all[i] as Row;
-    };
-  } else {
-    total = rowStore.count(range);
-    source = (skip) => rowStore.scan({ ...range, order: q.order }, skip);
-  }
+  return pageOf(rowStore.count(range), q, (skip) => rowStore.scan({ ...range, order: q.order }, skip, tiesByValue));
+}
+
+/** One page of a custom view's rows, computed once for its state (view-cache.ts). */
+export function querySorted(view: SortedView, q: ViewQuery): ViewPage {
+  const { rows, from, to } = view.range(q.order, q.start, q.stop);
+  return pageOf(to - from, q, function* (skip) {
+    for (let i = from + skip; i < to; i++) yield rows[i] as Row;
+  });
+}
+
+/** The page of `source` (rows in order; `skip` of them left out) that `q` asks for, of `total` in range. */
+function pageOf(inRange: number, q: ViewQuery, source: (skip: number) => Iterable<Row>): ViewPage {
+  let total = inRange;
   if (q.limit !== undefined) total = Math.min(total, q.limit);
   const pages = Math.max(1, Math.ceil(total / q.rowsPerPage));
   if (q.page > pages) throw new PageOutOfRange(q.page, pages);
@@ -67,9 +65,10 @@ export function queryRows(
   const to = Math.min(total, from + q.rowsPerPage);
   const rows: Row[] = [];
   // The rows before the page are skipped in the source, not walked one by one.
-  for (const row of source(from)) {
-    if (rows.length >= to - from) break;
-    rows.push(row);
-  }
+  if (from < to)
+    for (const row of source(from)) {
+      if (rows.length >= to - from) break;
+      rows.push(row);
+    }
   return { rows, total, pages, page: q.page };
 }

@@ -76,6 +76,8 @@ export function contributionCalendar(retention?: string): PluginDefinition<Contr
         rows.set(key, { timestamp: bucket, user, date: dateOf(bucket), volume });
       }
     },
+    // Without `user` the view is every row, a day's rows by user: served from the row store (O(page)), never built here.
+    viewIsRows: (params) => params.user === undefined,
     view({ rows, interval }, params) {
       if (params.user === undefined) {
         return [...rows.values()].sort((a, b) => a.timestamp - b.timestamp || compareText(a.user, b.user));

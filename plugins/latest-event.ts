@@ -81,6 +81,8 @@ export function latestEventPerTopic(retention?: string): PluginDefinition<Latest
     update(message, { rows }) {
       keepNewest(rows, oneKey(message.topic), message);
     },
+    // Unfiltered, the view is every row (ties by topic): served from the row store, never built here.
+    viewIsRows: (params) => params.category === undefined && params.prefix === undefined,
     view({ rows }, params) {
       const out: LatestEventRow[] = [];
       for (const row of rows.values()) {
@@ -111,9 +113,11 @@ export function latestEventPerCategory(retention?: string): PluginDefinition<Lat
     update(message, { rows }) {
       keepNewest(rows, oneKey(message.category), message);
     },
+    // Unfiltered, the view is every row (ties by category): served from the row store, never built here.
+    viewIsRows: (params) => params.category === undefined,
     view({ rows }, params) {
       if (params.category !== undefined) {
-        const row = rows.get(params.category);
+        const row = rows.get(oneKey(params.category));
         return row === undefined ? [] : [row];
       }
       return [...rows.values()].sort((a, b) => compareText(a.category, b.category));

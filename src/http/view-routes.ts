@@ -101,9 +101,7 @@ function renderRows(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext,
   // With the default stop and no row past it, the answer is the same whatever "now" is: one key serves it.
   const newest = runtime.newestRow;
   const stopKey =
-    values['stop'] === undefined &&
-    runtime.plugin.definition.view === undefined &&
-    (newest === undefined || newest <= defaultStop)
+    values['stop'] === undefined && !runtime.customView(query.params) && (newest === undefined || newest <= defaultStop)
       ? 'now'
       : query.stop;
   const params = Object.entries(query.params).sort(([a], [b]) => (a < b ? -1 : 1));

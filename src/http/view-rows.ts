@@ -1,6 +1,7 @@
 import type { ChangeCursor } from '../../actors/change-log.js';
 import type { PluginRuntime } from '../../actors/plugin-runtime.js';
 import type { Row } from '../../actors/row-store.js';
+import { compareKeyValues } from '../../actors/sorted-keys.js';
 import { PageOutOfRange } from '../../actors/view-query.js';
 import { defaultStop, type ViewSpec } from './ws-view-spec.js';
 
@@ -40,7 +41,10 @@ export class ViewRows {
   private last: [string, ViewRow] | null = null;
   private position = -1;
   private stop: number | undefined;
+  /** Rows from the plugin's own `view()` (recomputed when the state moved, from a result shared per state). */
   private readonly custom: boolean;
+  /** Rows of one timestamp in ascending key-value order whatever the order (PluginRuntime.tiesByValue). */
+  private readonly tiesByValue: boolean;
   /** Ticks served from the change log vs by recomputing the query (tests and the bench read them). */
   readonly counts = { deltas: 0, recomputes: 0 };
   private suspended = false;
@@ -51,7 +55,8 @@ export class ViewRows {
     private readonly keyColumns: readonly string[],
     nowSeconds: number,
   ) {
-    this.custom = runtime.plugin.definition.view !== undefined;
+    this.custom = runtime.customView(spec.query.params);
+    this.tiesByValue = runtime.tiesByValue(spec.query.params);
     this.rows = this.compute(nowSeconds);
     // Opened after the first compute: a custom view that throws leaves no reader behind.
     if (!this.custom) this.cursor = runtime.openReader();
@@ -64,10 +69,7 @@ export class ViewRows {
   /** Row JSON in view order. */
   ordered(): string[] {
     if (!this.sorted) {
-      const desc = this.spec.query.order === 'desc';
-      const entries = [...this.rows].sort(
-        ([ka, a], [kb, b]) => (a.timestamp - b.timestamp || (ka < kb ? -1 : ka > kb ? 1 : 0)) * (desc ? -1 : 1),
-      );
+      const entries = [...this.rows].sort(([ka, a], [kb, b]) => this.compare(ka, a, kb, b));
       this.rows = new Map(entries);
       this.sorted = true;
     }
@@ -194,10 +196,16 @@ export class ViewRows {
     return worst;
   }
 
-  /** The view's order: (timestamp, storage key), both ascending or both descending, as the row store scans. */
+  /**
+   * The view's order, as the row store scans: (timestamp, storage key), both ascending or both
+   * descending; with tiesByValue the keys' values ascend whatever the order.
+   */
   private compare(ka: string, a: ViewRow, kb: string, b: ViewRow): number {
+    const desc = this.spec.query.order === 'desc';
+    if (this.tiesByValue)
+      return (desc ? b.timestamp - a.timestamp : a.timestamp - b.timestamp) || compareKeyValues(ka, kb);
     const c = a.timestamp - b.timestamp || (ka < kb ? -1 : ka > kb ? 1 : 0);
-    return this.spec.query.order === 'desc' ? -c : c;
+    return desc ? -c : c;
   }
 
   /** Rows page 1 shows at most. */

@@ -1,0 +1,159 @@
+import type { Row } from './row-store.js';
+
+/**
+ * A plugin's custom `view()` output for one set of parameters, ordered as queries page it: by
+ * timestamp (a stable sort, so rows of one timestamp keep the view's order), ascending, and
+ * descending made from that without sorting again. A query then finds its time range by binary
+ * search and takes its page: O(log rows + page) instead of filtering and sorting the view.
+ */
+export class SortedView {
+  private readonly asc: readonly Row[];
+  private descRows: readonly Row[] | null = null;
+  /** The view's rows as it gave them, kept only when some timestamp is not a number (see range()). */
+  private readonly given: readonly Row[] | null;
+
+  constructor(rows: Iterable<Row>) {
+    const all = [...rows];
+    if (all.every((r) => typeof r.timestamp === 'number' && !Number.isNaN(r.timestamp))) {
+      this.given = null;
+      this.asc = all.sort((a, b) => a.timestamp - b.timestamp);
+    } else {
+      this.given = all;
+      this.asc = [];
+    }
+  }
+
+  /** Rows of the view. */
+  get size(): number {
+    return (this.given ?? this.asc).length;
+  }
+
+  /** The rows in `order` and the index range of those stamped within [start, stop]. */
+  range(
+    order: 'asc' | 'desc',
+    start: number | undefined,
+    stop: number | undefined,
+  ): { rows: readonly Row[]; from: number; to: number } {
+    if (this.given !== null) {
+      // Timestamps that do not order (NaN, not numbers): exactly what filtering then sorting gave, per query.
+      const rows = this.given
+        .filter((r) => (start === undefined || r.timestamp >= start) && (stop === undefined || r.timestamp <= stop))
+        .sort(order === 'asc' ? (a, b) => a.timestamp - b.timestamp : (a, b) => b.timestamp - a.timestamp);
+      return { rows, from: 0, to: rows.length };
+    }
+    if (order === 'asc') {
+      const rows = this.asc;
+      const from = start === undefined ? 0 : firstIndex(rows, (t) => t >= start);
+      const to = stop === undefined ? rows.length : firstIndex(rows, (t) => t > stop);
+      return { rows, from, to: Math.max(from, to) };
+    }
+    const rows = this.desc();
+    const from = stop === undefined ? 0 : firstIndex(rows, (t) => t <= stop);
+    const to = start === undefined ? rows.length : firstIndex(rows, (t) => t < start);
+    return { rows, from, to: Math.max(from, to) };
+  }
+
+  /** Newest timestamp first, rows of one timestamp still in the view's order (what a stable descending sort gives). */
+  private desc(): readonly Row[] {
+    if (this.descRows !== null) return this.descRows;
+    const asc = this.asc;
+    const out: Row[] = [];
+    let end = asc.length;
+    while (end > 0) {
+      const ts = (asc[end - 1] as Row).timestamp;
+      let begin = end - 1;
+      while (begin > 0 && (asc[begin - 1] as Row).timestamp === ts) begin--;
+      for (let i = begin; i < end; i++) out.push(asc[i] as Row);
+      end = begin;
+    }
+    this.descRows = out;
+    return out;
+  }
+}
+
+/** First index whose timestamp passes `test` (false for a prefix, true after it), or the length. */
+function firstIndex(rows: readonly Row[], test: (ts: number) => boolean): number {
+  let lo = 0;
+  let hi = rows.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (test((rows[mid] as Row).timestamp)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/** Parameter sets whose views are kept per state. */
+export const MAX_CACHED_VIEWS = 64;
+/** Rows kept over all of them (the newest view is kept whatever its size). */
+export const MAX_CACHED_ROWS = 1_000_000;
+
+type Entry = { readonly view: SortedView } | { readonly error: unknown };
+
+/**
+ * A plugin's custom views by parameters, for one state of the plugin: every HTTP query, live
+ * view (WebSocket and SSE), `/plugins` count and dashboard paint with the same parameters
+ * (paging aside) shares one call of `view()` per state, however many read it. The state is
+ * the change-log position and the newest message time (the two things a view reads that can
+ * change); when either moves, everything kept is dropped. A view that throws is remembered
+ * too: it throws again for that state without being called. Bounded by MAX_CACHED_VIEWS
+ * parameter sets and MAX_CACHED_ROWS rows, least recently used first out.
+ */
+export class ViewCache {
+  private readonly entries = new Map<string, Entry>();
+  private position = Number.NaN;
+  private newest: number | null = null;
+  private rows = 0;
+  /** Calls of `view()` made and answers served from what was kept (tests and metrics read them). */
+  readonly stats = { computed: 0, shared: 0 };
+
+  /** The view for `params` at this state: kept, or made by `compute` (and kept). */
+  get(
+    position: number,
+    newest: number | null,
+    params: Readonly<Record<string, unknown>>,
+    compute: () => Iterable<Row>,
+  ): SortedView {
+    if (position !== this.position || newest !== this.newest) {
+      this.entries.clear();
+      this.rows = 0;
+      this.position = position;
+      this.newest = newest;
+    }
+    const key = paramsKey(params);
+    let entry = this.entries.get(key);
+    if (entry !== undefined) {
+      this.stats.shared++;
+      // Most recently used last.
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+    } else {
+      this.stats.computed++;
+      try {
+        entry = { view: new SortedView(compute()) };
+      } catch (error) {
+        entry = { error };
+      }
+      this.keep(key, entry);
+    }
+    if ('error' in entry) throw entry.error;
+    return entry.view;
+  }
+
+  private keep(key: string, entry: Entry): void {
+    const size = 'view' in entry ? entry.view.size : 0;
+    for (const [k, e] of this.entries) {
+      if (this.entries.size < MAX_CACHED_VIEWS && this.rows + size <= MAX_CACHED_ROWS) break;
+      this.entries.delete(k);
+      if ('view' in e) this.rows -= e.view.size;
+    }
+    this.entries.set(key, entry);
+    this.rows += size;
+  }
+}
+
+/** Validated parameter values in name order: equal sets give equal keys. */
+function paramsKey(params: Readonly<Record<string, unknown>>): string {
+  const names = Object.keys(params).sort();
+  return JSON.stringify(names.map((n) => [n, params[n]]));
+}
