@@ -1,4 +1,4 @@
-import { eventually, getJson, type RunningService } from './service-process.js';
+import { connectPublisher, eventually, getJson, type RunningService } from './service-process.js';
 
 /**
  * What end-to-end tests read from a running service over HTTP, the way an operator would:
@@ -43,4 +43,22 @@ export async function journaledAndApplied(base: string, total: number): Promise<
   // Both from one scrape: the same instant, and one rendering instead of two.
   const text = await metricsText(base);
   return sampleOf(text, 'statscache_journal_applied_seq') === sampleOf(text, 'statscache_journal_last_seq');
+}
+
+/**
+ * A ZeroMQ publisher connected to a running service, returned once its subscription has joined:
+ * PUB/SUB drops what is sent before that, so it probes (invalid JSON, counted and skipped) until
+ * the service has seen a frame.
+ */
+export async function joinedPublisher(svc: RunningService): Promise<Awaited<ReturnType<typeof connectPublisher>>> {
+  const pub = await connectPublisher(svc.bound);
+  await eventually(
+    async () => {
+      await pub.sendRaw(['org.test.statscache.probe', '{not json']);
+      return (await metricOf(svc.base, 'statscache_bus_frames_total')) > 0 ? true : undefined;
+    },
+    10_000,
+    'subscription joined',
+  );
+  return pub;
 }

@@ -1,13 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../commands/cli.js';
-import { journaledTotal, metricOf, waitReady } from '../helpers/probes.js';
-import {
-  connectPublisher,
-  eventually,
-  type RunningService,
-  startService,
-  tempDir,
-} from '../helpers/service-process.js';
+import { joinedPublisher, journaledTotal, metricOf, waitReady } from '../helpers/probes.js';
+import { eventually, type RunningService, startService, tempDir } from '../helpers/service-process.js';
 
 interface Listed {
   generations: { slot: number; generation: number; status: string }[];
@@ -29,16 +23,7 @@ describe('--snapshot-generations lowered between runs', () => {
     const svc = await startService(['--data-dir', dir.path, ...args]);
     running.push(svc);
     await waitReady(svc);
-    const pub = await connectPublisher(svc.bound);
-    // PUB/SUB drops what is sent before the subscription joins: probe (counted, skipped) until one is seen.
-    await eventually(
-      async () => {
-        await pub.sendRaw(['org.test.statscache.probe', '{not json']);
-        return (await metricOf(svc.base, 'statscache_bus_frames_total')) > 0 ? true : undefined;
-      },
-      10_000,
-      'subscription joined',
-    );
+    const pub = await joinedPublisher(svc);
     for (let n = first; n < first + messages; n++)
       await pub.send(
         'org.fedoraproject.prod.wiki.article.edit',

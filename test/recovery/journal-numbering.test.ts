@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { journaledTotal, metricOf, waitReady } from '../helpers/probes.js';
+import { joinedPublisher, journaledTotal, metricOf, waitReady } from '../helpers/probes.js';
 import {
-  connectPublisher,
+  type connectPublisher,
   eventually,
   getJson,
   type RunningService,
@@ -35,16 +35,7 @@ describe('journal numbering once trim has emptied the journal', () => {
     ]);
     running.push(svc);
     await waitReady(svc);
-    const pub = await connectPublisher(svc.bound);
-    // PUB/SUB drops what is sent before the subscription joins: probe (counted, skipped) until one is seen.
-    await eventually(
-      async () => {
-        await pub.sendRaw(['org.test.statscache.probe', '{not json']);
-        return (await metricOf(svc.base, 'statscache_bus_frames_total')) > 0 ? true : undefined;
-      },
-      10_000,
-      'subscription joined',
-    );
+    const pub = await joinedPublisher(svc);
     return { svc, pub };
   };
   const send = (pub: Awaited<ReturnType<typeof connectPublisher>>, n: number, timestamp: number) =>

@@ -1,31 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { definePlugin, rowsOf, type AnyPluginDefinition, type ViewContext } from '../../actors/plugin-api.js';
+import { definePlugin, type AnyPluginDefinition, type ViewContext } from '../../actors/plugin-api.js';
 import type { Row } from '../../actors/row-store.js';
 import { builtinPlugins } from '../../plugins/index.js';
 import type { RawEnvelope } from '../helpers/fixtures.js';
-import { eventually, httpRows, keyOf, RawClient, startLive, type Frame, type Live } from './harness.js';
+import { eventually, httpRows, keyOf, perCategory, RawClient, startLive, type Frame, type Live } from './harness.js';
 
 const CALENDAR = 'contribution-calendar-1d';
 const COUNTED = 'view-counter-1m';
 
-/** Messages per category per minute, served by a custom view filtering by `category` (a view that is not its rows). */
-const viewCounter = definePlugin({
-  name: 'View counter',
-  interval: '1m',
-  summary: 'test plugin with a custom view',
-  description: 'Counts per category per minute; the view filters by the `category` parameter.',
-  rows: rowsOf<{ timestamp: number; category: string; n: number }>(),
-  columns: ['category', 'n'],
-  key: ['timestamp', 'category'],
-  params: { category: { type: 'string', description: 'only this category' } },
-  update(message, { rows, bucket }) {
-    const previous = rows.get(rows.keyOf({ timestamp: bucket, category: message.category }));
-    rows.put({ timestamp: bucket, category: message.category, n: (previous?.n ?? 0) + 1 });
-  },
-  view({ rows }, params) {
-    return [...rows.values()].filter((r) => params.category === undefined || r.category === params.category);
-  },
-});
+/** Messages per category per minute, served by a custom view filtering by `category` (a view that is not its rows): the ws harness's plugin under its own name. */
+const viewCounter = definePlugin({ ...perCategory, name: 'View counter' });
 
 /** Every call of a plugin's view: its parameters and the plugin's change-log position at the time. */
 const calls = new Map<string, { params: string; position: number }[]>();
