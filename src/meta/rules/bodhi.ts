@@ -1,5 +1,6 @@
 import { arr, get, obj, person, str, strs } from '../fields.js';
 import { mentions, nvrName, nvrNames } from '../names.js';
+import { cutText } from '../text.js';
 import type { Derived, RuleContext } from './types.js';
 
 /**
@@ -36,8 +37,7 @@ function shortTitle(update: unknown): string {
   const title = str(update, 'title') ?? 'an update';
   if (title.length <= 40) return title;
   // Not between the two halves of a surrogate pair (an emoji): half of one has no UTF-8 form.
-  const cut = (title.charCodeAt(39) & 0xfc00) === 0xd800 ? 39 : 40;
-  return `${title.slice(0, cut)}...`;
+  return `${cutText(title, 40)}...`;
 }
 
 function comment(ctx: RuleContext): Derived {
