@@ -416,11 +416,10 @@ export class DataStore {
       for (const m of moves) {
         const value = this.journal.getBinary(m.from);
         if (value === undefined || value === null) throw new Error(`journal record ${m.from} to move is gone`);
-        void this.journal.put(m.to, value);
         void this.journal.remove(m.from);
-        void this.ids.put(m.id, m.to);
         void this.times.remove([m.timestamp, m.from]);
-        void this.times.put([m.timestamp, m.to], EMPTY);
+        // Written back as any append is: the record, its id (now pointing at `to`) and its time.
+        this.appendInTransaction([{ seq: m.to, id: m.id, timestamp: m.timestamp, value }]);
       }
       return fill(batch);
     });
