@@ -104,6 +104,9 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 /** Entries hashed per event-loop turn when the digests deferred through restore and replay settle: a few ms. */
 const DIGEST_SETTLE_STEP = 10_000;
 
+/** Entries of a retired snapshot slot removed per LMDB transaction. */
+const RETIRE_STEP = 5000;
+
 /**
  * The whole service. build() validates plugins and restores the newest good snapshot;
  * start() opens HTTP, subscribes to the bus (holding live messages back), replays the
@@ -111,9 +114,6 @@ const DIGEST_SETTLE_STEP = 10_000;
  * snapshots. Every accepted message is journaled before plugins see it and de-duplicated by
  * id, so after any stop or crash the state is what it would be had each message been seen once.
  */
-/** Entries of a retired snapshot slot removed per LMDB transaction. */
-const RETIRE_STEP = 5000;
-
 export class Service {
   readonly host: PluginHost;
   /** The API routes (synchronous: every read is from memory). */
@@ -805,7 +805,7 @@ export class Service {
       let n: number;
       while ((n = await this.store.clearSlotSome(slot, RETIRE_STEP)) > 0) {
         removed += n;
-        await new Promise((resolve) => setImmediate(resolve));
+        await nextTurn();
       }
       await this.store.dropSlotMeta(slot);
       this.log.info(
