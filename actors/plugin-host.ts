@@ -1,6 +1,12 @@
+import { KeyBudget, type KeyBudgetState } from './key-budget.js';
 import type { PluginMessage } from './plugin-api.js';
 import { PluginRuntime, type PluginErrorHandler, type RuntimeOptions } from './plugin-runtime.js';
 import type { RegisteredPlugin } from './registry.js';
+
+export interface HostOptions extends RuntimeOptions {
+  /** Keys every plugin container may hold together (--max-keys-total; key-budget.ts). Default: no bound. */
+  readonly maxKeysTotal?: number;
+}
 
 /** Every plugin's actor, in registration order, addressable by ident. */
 export class PluginHost {
@@ -8,11 +14,15 @@ export class PluginHost {
   private readonly byIdent: ReadonlyMap<string, PluginRuntime>;
   /** Messages queue() has routed to each plugin, in order, until applyQueued(). */
   private readonly queued: PluginMessage[][];
+  private readonly budget: KeyBudget | null;
+  /** Reused by checkKeyBudget(): no allocation per batch. */
+  private readonly sizes: number[] = [];
 
-  constructor(plugins: readonly RegisteredPlugin[], onError: PluginErrorHandler, options: RuntimeOptions = {}) {
+  constructor(plugins: readonly RegisteredPlugin[], onError: PluginErrorHandler, options: HostOptions = {}) {
     this.runtimes = plugins.map((p) => new PluginRuntime(p, onError, options));
     this.byIdent = new Map(this.runtimes.map((r) => [r.ident, r]));
     this.queued = this.runtimes.map(() => []);
+    this.budget = options.maxKeysTotal === undefined ? null : new KeyBudget(options.maxKeysTotal);
   }
 
   get idents(): string[] {
@@ -52,7 +62,37 @@ export class PluginHost {
         messages.length = 0;
       }
     }
+    this.checkKeyBudget();
     if (failure !== null) throw failure.error;
+  }
+
+  /**
+   * Measures every container against --max-keys-total and holds them all to the fair share
+   * while it is full (key-budget.ts). Runs after each applied batch and once restore and replay
+   * are done (a budget lowered since the state was written). Returns the entries evicted.
+   */
+  checkKeyBudget(): number {
+    if (this.budget === null) return 0;
+    const sizes = this.sizes;
+    sizes.length = 0;
+    for (const r of this.runtimes) r.containerSizes(sizes);
+    const cap = this.budget.check(sizes);
+    let evicted = 0;
+    for (const r of this.runtimes)
+      if (r.keyCap !== Math.min(r.maxKeys, cap) || r.largestContainer > cap) evicted += r.limitKeys(cap);
+    return evicted;
+  }
+
+  /** The key budget after the last check, or null when --max-keys-total is not set. */
+  get keyBudget(): KeyBudgetState | null {
+    return this.budget?.state ?? null;
+  }
+
+  /** Plugins holding a container at the budget's cap: the ones giving way while it is full. */
+  atKeyBudget(): string[] {
+    const cap = this.budget?.state.cap ?? Number.POSITIVE_INFINITY;
+    if (cap === Number.POSITIVE_INFINITY) return [];
+    return this.runtimes.filter((r) => r.largestContainer >= cap).map((r) => r.ident);
   }
 
   /** Lifecycle: the journal is being replayed into every plugin. */
@@ -63,6 +103,7 @@ export class PluginHost {
   /** Lifecycle: restore and replay are done; messages now come live. */
   live(): void {
     for (const r of this.runtimes) r.live();
+    this.checkKeyBudget();
   }
 
   stop(): void {

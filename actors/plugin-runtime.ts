@@ -64,8 +64,12 @@ export interface PluginCounters {
 export interface PluginStats {
   readonly counters: Readonly<PluginCounters> & { readonly dropped: Readonly<Record<DropReason, number>> };
   readonly rows: number;
+  /** Entries of every container together (rows and extra stores). */
+  readonly keys: number;
   readonly newestRow: number | undefined;
   readonly maxKeys: number;
+  /** What each container is held to now: maxKeys, or less while the key budget is full. */
+  readonly keyCap: number;
   readonly lifecycle: LifecycleState;
   /** Change-log position: moves on every write. */
   readonly position: number;
@@ -112,6 +116,13 @@ type ErasedViewIsRows = (params: Readonly<Record<string, unknown>>) => boolean;
 export class PluginRuntime {
   readonly ident: string;
   readonly maxKeys: number;
+  /**
+   * What each container is held to now: maxKeys, or less while the service-wide key budget is
+   * full (limitKeys(), key-budget.ts).
+   */
+  private cap: number;
+  /** Each extra store's size when the current message began: a store over the cap may not grow. */
+  private readonly sizesBefore: number[];
   /** See RuntimeOptions.aheadSeconds. */
   readonly aheadSeconds: number;
   private readonly state: PluginState;
@@ -154,6 +165,7 @@ export class PluginRuntime {
   ) {
     this.ident = plugin.ident;
     this.maxKeys = options.maxKeys ?? DEFAULT_MAX_KEYS;
+    this.cap = this.maxKeys;
     this.aheadSeconds = options.aheadSeconds ?? 0;
     this.quarantineAfter = options.quarantineAfter ?? DEFAULT_QUARANTINE_AFTER;
     this.quarantineSeconds = options.quarantineSeconds ?? DEFAULT_QUARANTINE_SECONDS;
@@ -174,6 +186,7 @@ export class PluginRuntime {
       },
     };
     this.storeList = Object.values(stores);
+    this.sizesBefore = this.storeList.map(() => 0);
     this.timed = this.storeList.filter(isTimed);
     this.windowed = this.storeList.filter((s): s is WindowedCounter => s instanceof WindowedCounter);
     this.digests = [this.state.rows.digest, ...this.storeList.map((s) => s.digest)];
@@ -319,8 +332,10 @@ export class PluginRuntime {
     return {
       counters: { ...c, dropped: { ...c.dropped } },
       rows: this.state.rows.size,
+      keys: this.keyCount,
       newestRow: this.state.rows.newestTimestamp,
       maxKeys: this.maxKeys,
+      keyCap: this.cap,
       lifecycle: this.lifecycle.current,
       position: this.log.position,
       get digest() {
@@ -336,6 +351,42 @@ export class PluginRuntime {
     readonly counters: Readonly<PluginCounters>;
   } {
     return this.state;
+  }
+
+  // ── key budget ─────────────────────────────────────────────────────────────────
+
+  /** Keys held in every container together. */
+  get keyCount(): number {
+    let n = this.state.rows.size;
+    for (let i = 0; i < this.storeList.length; i++) n += (this.storeList[i] as KeyedStore<unknown>).size;
+    return n;
+  }
+
+  /** Appends each container's size (rows first) to `into`. */
+  containerSizes(into: number[]): void {
+    into.push(this.state.rows.size);
+    for (let i = 0; i < this.storeList.length; i++) into.push((this.storeList[i] as KeyedStore<unknown>).size);
+  }
+
+  /** The largest container's size: at the cap, this plugin is giving way to the key budget. */
+  get largestContainer(): number {
+    let n = this.state.rows.size;
+    for (let i = 0; i < this.storeList.length; i++) n = Math.max(n, (this.storeList[i] as KeyedStore<unknown>).size);
+    return n;
+  }
+
+  /**
+   * Holds every container to `cap` (at most maxKeys; Infinity lifts it) from now on, and cuts
+   * rows and windowed counters down to it at once, committed outside any message as expiry is;
+   * other stores stop growing. Returns the entries evicted.
+   */
+  limitKeys(cap: number): number {
+    this.cap = Math.min(this.maxKeys, cap);
+    return this.evictToCap();
+  }
+
+  get keyCap(): number {
+    return this.cap;
   }
 
   // ── change log ─────────────────────────────────────────────────────────────────
@@ -453,7 +504,11 @@ export class PluginRuntime {
     // a counter at the key cap kept the entries that should have made room (O(state) per message).
     if (this.timed.length > 0) counters.expired += this.advanceTimed(message.timestamp);
     state.rows.beginMessage();
-    for (const s of this.storeList) s.beginMessage();
+    for (let i = 0; i < this.storeList.length; i++) {
+      const s = this.storeList[i] as KeyedStore<unknown>;
+      this.sizesBefore[i] = s.size;
+      s.beginMessage();
+    }
     try {
       this.update(message, ctx as never);
     } catch (err) {
@@ -489,13 +544,24 @@ export class PluginRuntime {
         counters.evicted += state.rows.evictBefore(top - retention);
       }
     }
-    if (state.rows.size > this.maxKeys) counters.capEvicted += state.rows.evictOldest(state.rows.size - this.maxKeys);
-    // A windowed counter past the cap forgets its oldest slices early (storeOverCap() let it through
-    // only if that suffices): the cost is the entries forgotten, each once, as with expiry.
+    this.evictToCap();
+  }
+
+  /**
+   * Rows past the cap lose their oldest; a windowed counter past it forgets its oldest slices
+   * (storeOverCap() let it through only if that suffices): the cost is the entries forgotten,
+   * each once, as with expiry.
+   */
+  private evictToCap(): number {
+    const { rows, counters } = this.state;
+    let evicted = 0;
+    if (rows.size > this.cap) evicted += rows.evictOldest(rows.size - this.cap);
     for (let i = 0; i < this.windowed.length; i++) {
       const c = this.windowed[i] as WindowedCounter;
-      if (c.size > this.maxKeys) counters.capEvicted += c.evictOldestSlices(this.maxKeys);
+      if (c.size > this.cap) evicted += c.evictOldestSlices(this.cap);
     }
+    counters.capEvicted += evicted;
+    return evicted;
   }
 
   /**
@@ -525,14 +591,16 @@ export class PluginRuntime {
   }
 
   /**
-   * Whether the message must be dropped for the key cap: a store past it, other than a windowed
-   * counter whose older slices can make room (one whose newest slice alone exceeds the cap cannot).
+   * Whether the message must be dropped for the key cap: it grew a store past it, other than a
+   * windowed counter whose older slices can make room (one whose newest slice alone exceeds the
+   * cap cannot). A store already past a lowered cap (limitKeys()) still takes messages that add
+   * no key, or a full key budget would freeze every count it holds.
    */
   private storeOverCap(): boolean {
     for (let i = 0; i < this.storeList.length; i++) {
       const s = this.storeList[i] as KeyedStore<unknown>;
-      if (s.size <= this.maxKeys) continue;
-      if (!(s instanceof WindowedCounter) || s.newestSliceSize > this.maxKeys) return true;
+      if (s.size <= this.cap || s.size <= (this.sizesBefore[i] as number)) continue;
+      if (!(s instanceof WindowedCounter) || s.newestSliceSize > this.cap) return true;
     }
     return false;
   }

@@ -159,7 +159,7 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
   });
   fromCounters(
     'statscache_plugin_rows_capped_total',
-    'Oldest rows, and entries of oldest windowed-counter slices, removed to keep a plugin within --plugin-max-keys',
+    'Oldest rows, and entries of oldest windowed-counter slices, removed to keep a plugin within --plugin-max-keys or the key budget (--max-keys-total)',
     ['plugin'],
     (set) => {
       for (const [plugin, s] of stats()) set({ plugin }, s.counters.capEvicted);
@@ -179,6 +179,25 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
   gauge('statscache_plugin_rows', 'Rows a plugin holds', ['plugin'], (set) => {
     for (const [plugin, s] of stats()) set({ plugin }, s.rows);
   });
+  gauge('statscache_plugin_keys', 'Keys a plugin holds in all its containers (rows and stores)', ['plugin'], (set) => {
+    for (const [plugin, s] of stats()) set({ plugin }, s.keys);
+  });
+  gauge('statscache_keys', 'Keys all plugin containers hold together, as of the last key-budget check', [], (set) => {
+    const b = sources.host.keyBudget;
+    if (b !== null) set({}, b.total);
+  });
+  gauge('statscache_max_keys_total', 'Keys all plugin containers may hold together (--max-keys-total)', [], (set) => {
+    const b = sources.host.keyBudget;
+    if (b !== null) set({}, b.limit);
+  });
+  gauge(
+    'statscache_plugin_key_cap',
+    'Keys one plugin container may hold now: --plugin-max-keys, or less while the key budget (--max-keys-total) is full',
+    ['plugin'],
+    (set) => {
+      for (const [plugin, s] of stats()) set({ plugin }, s.keyCap);
+    },
+  );
   gauge(
     'statscache_plugin_lifecycle',
     'Lifecycle state of each plugin actor: 1 for the state it is in, 0 for the others',
@@ -307,7 +326,7 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
     );
     gauge(
       'statscache_degraded',
-      '1 when ready but degraded: history slow or down, a gap being filled, a bus endpoint not connected, or the disk refusing writes (/readyz says why)',
+      '1 when ready but degraded: history slow or down, a gap being filled, a bus endpoint not connected, the disk refusing writes, a plugin quarantined or the key budget full (/readyz says why)',
       [],
       (set) => set({}, readiness().degraded ? 1 : 0),
     );

@@ -6,18 +6,19 @@ import type { Config } from './config.js';
 
 /**
  * The one way a plugin host is assembled from a config, for `serve` and the offline commands
- * alike: retention overrides applied, every definition validated, the key cap set. A command
+ * alike: retention overrides applied, every definition validated, the key caps set. A command
  * that built its host another way once replayed the journal without the external plugins and
  * wiped their state.
  */
 export function buildPluginHost(
-  config: Pick<Config, 'retention' | 'pluginMaxKeys' | 'maxClockSkew'>,
+  config: Pick<Config, 'retention' | 'pluginMaxKeys' | 'maxKeysTotal' | 'maxClockSkew'>,
   definitions: readonly unknown[],
   onError: PluginErrorHandler,
   onLifecycle?: RuntimeOptions['onLifecycle'],
 ): PluginHost {
   return new PluginHost(registerPlugins(applyRetention(definitions, config.retention)), onError, {
     maxKeys: config.pluginMaxKeys,
+    maxKeysTotal: config.maxKeysTotal,
     aheadSeconds: config.maxClockSkew,
     ...(onLifecycle ? { onLifecycle } : {}),
   });

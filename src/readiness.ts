@@ -19,6 +19,8 @@ export interface ReadinessView {
   readonly persistence: string | null;
   /** Plugins quarantined after repeated update errors: their views stand still meanwhile. */
   readonly quarantined: readonly string[];
+  /** Why the key budget (--max-keys-total) holds plugins below --plugin-max-keys, or null. */
+  readonly keyBudget: string | null;
 }
 
 /** Why the service is not ready, or null. Only start-up holds readiness, the history part of it for at most `readyTimeout`. */
@@ -64,7 +66,21 @@ export function degradedReason(v: ReadinessView): string | null {
     reasons.push(
       `plugin${v.quarantined.length > 1 ? 's' : ''} quarantined after repeated update errors (their messages are dropped): ${v.quarantined.join(', ')}`,
     );
+  if (v.keyBudget !== null) reasons.push(v.keyBudget);
   return reasons.length > 0 ? reasons.join('; ') : null;
+}
+
+/** The key budget's part of the degraded reason: how full it is, the cap, who gives way. */
+export function keyBudgetProblem(
+  budget: { readonly limit: number; readonly total: number; readonly cap: number } | null,
+  atCap: readonly string[],
+): string | null {
+  if (budget === null || budget.cap === Number.POSITIVE_INFINITY) return null;
+  return (
+    `key budget full: ${budget.total} keys held of --max-keys-total ${budget.limit}; every plugin container is held to ${budget.cap} keys ` +
+    `(oldest rows and windowed slices give way, other stores drop messages that add keys) until the total falls below 90% of it` +
+    (atCap.length > 0 ? `; at that cap: ${atCap.join(', ')}` : '')
+  );
 }
 
 /** Fields /readyz adds to its answer: the degraded reason (when ready), every --connect endpoint's and AMQP input's state. */

@@ -1,6 +1,7 @@
 import { parseInterval } from '../actors/interval.js';
 import type { PluginHost } from '../actors/plugin-host.js';
 import { builtinPlugins } from '../plugins/index.js';
+import { warnIfBudgetPastHeap } from './heap-check.js';
 import type { Journal } from '../snapshots/journal.js';
 import { coveredByAllGenerations, trimJournal } from '../snapshots/journal-trim.js';
 import { lockDataDir, unwritableDataDir, type DataDirLock } from '../snapshots/data-dir-lock.js';
@@ -47,6 +48,7 @@ import { createMetrics, type ServiceMetrics } from './metrics.js';
 import { DEFAULT_QUARANTINE_AFTER, DEFAULT_QUARANTINE_SECONDS } from '../actors/plugin-runtime.js';
 import {
   degradedReason,
+  keyBudgetProblem,
   notReadyReason,
   persistenceProblem,
   readyDetails,
@@ -198,6 +200,7 @@ export class Service {
       preread,
     });
     this.host = core.host;
+    warnIfBudgetPastHeap(config.maxKeysTotal, log);
     this.restored = core.restored;
     this.journal = core.journal;
     this.intake = core.intake;
@@ -947,6 +950,7 @@ export class Service {
       amqp: this.amqp.readiness(),
       persistence: persistenceProblem(this.journal.backlog.status(), this.snapshotFailure),
       quarantined: this.host.runtimes.filter((r) => r.lifecycleState === 'quarantined').map((r) => r.ident),
+      keyBudget: keyBudgetProblem(this.host.keyBudget, this.host.atKeyBudget()),
     };
   }
 

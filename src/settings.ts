@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { isInterval } from '../actors/interval.js';
+import { DEFAULT_MAX_KEYS_TOTAL } from '../actors/key-budget.js';
 import { DEFAULT_MAX_KEYS as DEFAULT_PLUGIN_MAX_KEYS } from '../actors/plugin-runtime.js';
 import { MAX_BACKLOG_BYTES } from '../snapshots/journal-backlog.js';
 import { isProxyRange } from './http/client-address.js';
@@ -111,6 +112,11 @@ export const SETTINGS = {
     type: count(100, 100_000_000).default(DEFAULT_PLUGIN_MAX_KEYS),
     flag: '<n>',
     help: 'keys per plugin container (rows: the oldest are evicted; windowed counters: the oldest slices; other stores: the message is dropped)',
+  },
+  maxKeysTotal: {
+    type: count(1_000, 1_000_000_000).default(DEFAULT_MAX_KEYS_TOTAL),
+    flag: '<n>',
+    help: 'keys all plugin containers may hold together (each key costs ~130–460 B of heap); once past it, checked after each applied batch, every container is held to its fair share of the budget: the largest give way first, as at `--plugin-max-keys`, and `/healthz` says degraded until the total falls below 90% of it',
   },
   maxPageDepth: {
     type: count(MAX_ROWS_PER_PAGE, 100_000_000).default(DEFAULT_MAX_PAGE_DEPTH),

@@ -64,7 +64,9 @@ export const pluginInfoSchema = z.object({
         description: 'messages skipped, by reason: update_error, expired, key_cap, key_too_long, quarantined',
       }),
       evicted: z.number().int().nonnegative().meta({ description: 'rows removed by retention' }),
-      cap_evicted: z.number().int().nonnegative().meta({ description: 'oldest rows removed to stay within max_keys' }),
+      cap_evicted: z.number().int().nonnegative().meta({
+        description: 'oldest rows, and entries of oldest windowed-counter slices, removed to stay within key_cap',
+      }),
       expired: z.number().int().nonnegative().meta({
         description: 'entries of expiring stores and windowed counters deleted as message time moved past them',
       }),
@@ -73,6 +75,15 @@ export const pluginInfoSchema = z.object({
         .int()
         .positive()
         .meta({ description: 'keys one container of this plugin may hold (--plugin-max-keys)' }),
+      keys: z
+        .number()
+        .int()
+        .nonnegative()
+        .meta({ description: 'keys this plugin holds in all its containers (rows and stores)' }),
+      key_cap: z.number().int().positive().meta({
+        description:
+          'keys one container may hold now: max_keys, or less while the key budget (--max-keys-total) is full',
+      }),
     })
     .meta({ description: 'what the runtime counted for this plugin since the service started' }),
   links: z.object({
@@ -169,6 +180,8 @@ function countersOf(stats: PluginStats): PluginInfo['counters'] {
     cap_evicted: c.capEvicted,
     expired: c.expired,
     max_keys: stats.maxKeys,
+    keys: stats.keys,
+    key_cap: stats.keyCap,
   };
 }
 

@@ -6,13 +6,13 @@ import { connectPublisher, eventually, getJson, type RunningService } from './se
  */
 
 /** One sample of a Prometheus text exposition (`labels` as written inside `{}`), 0 when the series is absent. */
-function sampleOf(text: string, name: string, labels = ''): number {
+export function sampleOf(text: string, name: string, labels = ''): number {
   const series = `${name}${labels ? `{${labels}}` : ''} `;
   const line = text.split('\n').find((l) => l.startsWith(series));
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
 }
 
-const metricsText = async (base: string): Promise<string> => String((await getJson(`${base}/metrics`)).body);
+export const metricsText = async (base: string): Promise<string> => String((await getJson(`${base}/metrics`)).body);
 
 /** One sample of the service's /metrics (`labels` as written inside `{}`), 0 when the series is absent. */
 export async function metricOf(base: string, name: string, labels = ''): Promise<number> {

@@ -1,0 +1,77 @@
+/**
+ * The service-wide key budget (--max-keys-total). Each plugin container is capped on its own
+ * (--plugin-max-keys), but 27 built-in plugins with one to four containers each could together
+ * hold tens of millions of keys: past the heap limit, a crash, and the same state restored into
+ * the same crash. A flood of new names (one message naming 256 users reaches a dozen per-user
+ * containers) fills them all at once, so the total needs a bound of its own.
+ *
+ * As Redis's `maxmemory`, it is checked after each applied batch, not per write: once the total
+ * passes the budget, every container is capped at the max-min fair share of it (water-filling),
+ * so the largest give way first and small ones may still grow to that share. The cap stays
+ * until the total falls below LIFT_AT of the budget, so a full budget does not flap.
+ */
+
+/**
+ * Keys all plugins may hold together by default: at the ~130–460 B each that
+ * test/plugins/memory.test.ts measures, 1–3.7 GB, inside the ~4 GB heap Node gives a 64-bit
+ * process by default.
+ */
+export const DEFAULT_MAX_KEYS_TOTAL = 8_000_000;
+
+/** Below this share of the budget the cap is lifted. */
+export const LIFT_AT = 0.9;
+
+/**
+ * The largest L with Σ min(size, L) ≤ limit: containers under it keep everything, larger ones
+ * are cut to it. Infinity when the sizes fit the limit already.
+ */
+export function fairShare(sizes: readonly number[], limit: number): number {
+  let total = 0;
+  for (let i = 0; i < sizes.length; i++) total += sizes[i] as number;
+  if (total <= limit) return Number.POSITIVE_INFINITY;
+  const sorted = [...sizes].sort((a, b) => a - b);
+  let remaining = limit;
+  for (let i = 0; i < sorted.length; i++) {
+    const size = sorted[i] as number;
+    const share = Math.floor(remaining / (sorted.length - i));
+    if (size > share) return Math.max(1, share);
+    remaining -= size;
+  }
+  return Number.POSITIVE_INFINITY;
+}
+
+/** Where the budget stands after a check. */
+export interface KeyBudgetState {
+  readonly limit: number;
+  /** Keys every plugin container holds together, as of the last check. */
+  readonly total: number;
+  /** The cap every container is held to while the budget is full; Infinity otherwise. */
+  readonly cap: number;
+}
+
+/**
+ * Decides the cap from the containers' sizes (the host measures them and applies the cap): a
+ * new, lower cap once the total passes the limit; none once it falls below LIFT_AT of it.
+ */
+export class KeyBudget {
+  private current: KeyBudgetState;
+
+  constructor(readonly limit: number) {
+    this.current = { limit, total: 0, cap: Number.POSITIVE_INFINITY };
+  }
+
+  get state(): KeyBudgetState {
+    return this.current;
+  }
+
+  /** Records the sizes; returns the cap to hold every container to (Infinity: none). */
+  check(sizes: readonly number[]): number {
+    let total = 0;
+    for (let i = 0; i < sizes.length; i++) total += sizes[i] as number;
+    let cap = this.current.cap;
+    if (total > this.limit) cap = Math.min(cap, fairShare(sizes, this.limit));
+    else if (total < LIFT_AT * this.limit) cap = Number.POSITIVE_INFINITY;
+    this.current = { limit: this.limit, total, cap };
+    return cap;
+  }
+}
