@@ -28,9 +28,38 @@ const stores = {
   week: windowedCounter('7d', { slices: 168 }),
 };
 
-/** The `n` largest totals, ties broken by name so every replica ranks alike. */
-const topOf = (c: ReadonlyWindowedCounter, n: number) =>
-  [...c.totals()].sort((a, b) => b[1] - a[1] || compareText(a[0], b[0])).slice(0, n);
+/** Whether total `a` of `nameA` ranks before total `b` of `nameB`: more first, ties by name so every replica ranks alike. */
+const ranksBefore = (a: number, nameA: string, b: number, nameB: string): boolean =>
+  a > b || (a === b && compareText(nameA, nameB) < 0);
+
+/**
+ * The `n` largest totals in rank order. A selection, not a sort of every name: n ≤ 100 while a
+ * window may count a million names, and the view runs once per new state. Sorting them all
+ * took 0.5–1.2 s of the event loop at 1 M names; one pass keeping the best n is O(names × log n)
+ * and allocates only what it keeps.
+ */
+function topOf(c: ReadonlyWindowedCounter, n: number): [string, number][] {
+  const best: [string, number][] = [];
+  for (const entry of c.totals()) {
+    const [name, total] = entry;
+    if (best.length === n) {
+      const last = best[n - 1] as [string, number];
+      if (!ranksBefore(total, name, last[1], last[0])) continue;
+      best.pop();
+    }
+    // Binary search for the first kept entry this one ranks before.
+    let lo = 0;
+    let hi = best.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const m = best[mid] as [string, number];
+      if (ranksBefore(total, name, m[1], m[0])) hi = mid;
+      else lo = mid + 1;
+    }
+    best.splice(lo, 0, entry);
+  }
+  return best;
+}
 
 /** Version 1 kept linked (resolution, slice, name) entries and a clock of cuts: its counts become the counters' slices. */
 function migrate(stored: StoredState): StoredState {

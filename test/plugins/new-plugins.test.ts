@@ -5,6 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { builtinPlugins } from '../../plugins/index.js';
+import { topUsers } from '../../plugins/top-n.js';
+import { mulberry32 } from '../helpers/seeded-random.js';
 import { latestEventPerCategory, latestEventPerTopic, MAX_LATEST_ROWS } from '../../plugins/latest-event.js';
 import type { RawEnvelope } from '../helpers/fixtures.js';
 import { harness, lines, rowsOf } from './harness.js';
@@ -188,6 +190,37 @@ describe('top-users and top-packages', () => {
     const rt = h.rt('top-users');
     expect(rowsOf(rt, { window: 'hour' }).map((r) => (r as unknown as { user: string }).user)).not.toContain('hreindl');
     expect(rowsOf(rt, { window: 'day', n: 1 })).toMatchObject([{ user: 'hreindl', volume: 3 }]);
+    h.stop();
+  });
+
+  it('ranks exactly as a full sort would, ties by name, for every n (the view selects, it does not sort every name)', () => {
+    const h = harness([topUsers()]);
+    const random = mulberry32(11);
+    const tally = new Map<string, number>();
+    const envelopes: RawEnvelope[] = [];
+    for (let i = 0; i < 400; i++) {
+      // 300 names, counts from a skewed draw: many ties at every volume.
+      const users = new Set(
+        Array.from({ length: 1 + Math.floor(random() * 6) }, () => `u${Math.floor(random() ** 2 * 300)}`),
+      );
+      for (const u of users) tally.set(u, (tally.get(u) ?? 0) + 1);
+      envelopes.push({
+        topic: 'org.fedoraproject.prod.meetbot.meeting.complete',
+        timestamp: T + i,
+        msg_id: `rank-${i}`,
+        msg: { attendees: Object.fromEntries([...users].map((u) => [u, 1])) },
+      } as RawEnvelope);
+    }
+    h.feed(envelopes);
+    const expected = [...tally].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const rt = h.rt('top-users');
+    for (const n of [1, 2, 7, 50, 100]) {
+      const got = rowsOf(rt, { window: 'hour', n }, 'asc').map((r) => {
+        const row = r as unknown as { rank: number; user: string; volume: number };
+        return [row.rank, row.user, row.volume];
+      });
+      expect(got, `n=${n}`).toEqual(expected.slice(0, n).map(([u, v], i) => [i + 1, u, v]));
+    }
     h.stop();
   });
 });
