@@ -1,6 +1,35 @@
 import type { Row } from './row-store.js';
 
 /**
+ * Most rows a custom `view()` may give for one query. Built-in views give at most the plugin's
+ * key cap; past this, a plugin bug (a generator that never ends, a cross product of its
+ * containers) would hold the event loop and the heap without end, every time the state moves.
+ */
+export const MAX_VIEW_ROWS = 2_000_000;
+
+/** A custom view gave more than MAX_VIEW_ROWS rows: that view fails (remembered for the state), nothing else does. */
+export class ViewTooLarge extends Error {
+  constructor(readonly limit: number) {
+    super(`the plugin's view() gave more than ${limit} rows (the bound on a custom view); it was stopped there`);
+    this.name = 'ViewTooLarge';
+  }
+}
+
+/** The view's rows in an array of its own, stopping at `limit` (an endless generator ends here). */
+function collect(rows: Iterable<Row>, limit: number): Row[] {
+  if (Array.isArray(rows)) {
+    if (rows.length > limit) throw new ViewTooLarge(limit);
+    return rows.slice();
+  }
+  const all: Row[] = [];
+  for (const row of rows) {
+    if (all.length === limit) throw new ViewTooLarge(limit);
+    all.push(row);
+  }
+  return all;
+}
+
+/**
  * A plugin's custom `view()` output for one set of parameters, ordered as queries page it: by
  * timestamp (a stable sort, so rows of one timestamp keep the view's order), ascending, and
  * descending made from that without sorting again. A query then finds its time range by binary
@@ -12,8 +41,8 @@ export class SortedView {
   /** The view's rows as it gave them, kept only when some timestamp is not a number (see range()). */
   private readonly given: readonly Row[] | null;
 
-  constructor(rows: Iterable<Row>) {
-    const all = [...rows];
+  constructor(rows: Iterable<Row>, limit = MAX_VIEW_ROWS) {
+    const all = collect(rows, limit);
     if (all.every((r) => typeof r.timestamp === 'number' && !Number.isNaN(r.timestamp))) {
       this.given = null;
       this.asc = all.sort((a, b) => a.timestamp - b.timestamp);

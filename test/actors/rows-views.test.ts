@@ -6,6 +6,7 @@ import { registerPlugins } from '../../actors/registry.js';
 import { SEP, rowKeyOf } from '../../actors/row-key.js';
 import { RowStore, type Row } from '../../actors/row-store.js';
 import { SORTED_KEYS_MIN, SortedKeys, compareKeyValues, compareKeys } from '../../actors/sorted-keys.js';
+import { MAX_VIEW_ROWS, SortedView, ViewTooLarge } from '../../actors/view-cache.js';
 import { PageOutOfRange, type ViewQuery } from '../../actors/view-query.js';
 import { contributionCalendar } from '../../plugins/contribution-calendar.js';
 import { latestEventPerCategory, latestEventPerTopic } from '../../plugins/latest-event.js';
@@ -244,6 +245,55 @@ describe('custom views are computed once per state and parameters', () => {
     expect(q({}, 6).total).toBe(4);
     expect(seen.length).toBe(4);
     host.stop();
+  });
+});
+
+describe('a custom view past MAX_VIEW_ROWS', () => {
+  it('fails that query (an endless generator is stopped), remembered for the state; other parameters and the plugin go on', () => {
+    let calls = 0;
+    const runaway = definePlugin({
+      name: 'Runaway',
+      summary: 's',
+      description: 'd',
+      rows: rowsOf<{ timestamp: number; name: string }>(),
+      columns: ['name'],
+      key: ['name'],
+      params: { endless: { type: 'boolean', description: 'a view that never ends' } },
+      update(m, { rows }) {
+        for (const name of (m.body as { names: string[] }).names) rows.put({ timestamp: m.timestamp, name });
+      },
+      *view({ rows }, params) {
+        calls++;
+        if (!params.endless) {
+          yield* rows.values();
+          return;
+        }
+        // A bug: a generator that never returns. Before the bound, the query never returned either.
+        for (let i = 0; ; i++) yield { timestamp: i, name: `n${i}` };
+      },
+    });
+    const host = new PluginHost(registerPlugins([runaway]), () => {});
+    const rt = host.get('runaway')!;
+    rt.send(bodyMessage(100, { names: ['a', 'b'] }));
+    const q = (params: Record<string, unknown>) => rt.query({ order: 'desc', page: 1, rowsPerPage: 10, params });
+    expect(() => q({ endless: true })).toThrow(ViewTooLarge);
+    expect(() => q({ endless: true })).toThrow(`more than ${MAX_VIEW_ROWS} rows`);
+    expect(calls).toBe(1);
+    expect(q({}).total).toBe(2);
+    rt.send(bodyMessage(101, { names: ['c'] }));
+    expect(rt.inspect().counters.applied).toBe(2);
+    expect(q({}).total).toBe(3);
+    host.stop();
+  });
+
+  it('refuses an array past it at once, and takes one at it', () => {
+    const at = Array.from({ length: 10 }, (_, i) => ({ timestamp: i }));
+    expect(new SortedView(at, 10).size).toBe(10);
+    expect(() => new SortedView([...at, { timestamp: 11 }], 10)).toThrow(ViewTooLarge);
+    // The view's own array is not sorted in place (the plugin may keep it).
+    const given = [{ timestamp: 3 }, { timestamp: 1 }];
+    new SortedView(given, 10);
+    expect(given.map((r) => r.timestamp)).toEqual([3, 1]);
   });
 });
 
