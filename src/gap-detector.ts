@@ -75,16 +75,26 @@ export class GapDetector {
     }
   }
 
-  /** Records the message; returns the window that may hold lost messages, or null. */
-  observe(envelope: Envelope, source = ''): GapSignal | null {
+  /**
+   * Records the message; returns the window that may hold lost messages, or null. `receivedAt`
+   * (epoch seconds, the service's clock) dates a `seq_id` window; it defaults to the message's
+   * own timestamp for replays, whose windows nobody fetches.
+   */
+  observe(envelope: Envelope, source = '', receivedAt = envelope.timestamp): GapSignal | null {
     const seq = envelope['seq_id'];
     if (typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0)
-      return this.observeSeq(seq, envelope.timestamp, source);
+      return this.observeSeq(seq, receivedAt, source);
     const i = envelope.i;
     if (typeof i !== 'number' || !Number.isSafeInteger(i) || i < 1) return null;
     return this.observeI(i, envelope, source);
   }
 
+  /**
+   * The lost messages went out between the two we received, so the window runs between those
+   * receptions, by our clock. Not by the messages' own timestamps: those come from publishers,
+   * and one message dated a month back before a jump asked the history for the whole month,
+   * counting again every message the journal no longer held ids for.
+   */
   private observeSeq(seq: number, ts: number, source: string): GapSignal | null {
     const last = this.relays.get(source);
     remember(this.relays, source, { seq, ts });

@@ -127,7 +127,7 @@ export class Intake {
     }
     if (result.filledTimestamp) this.counters.filledTimestamps++;
     if (result.correctedTimestamp) this.counters.correctedTimestamps++;
-    const gap = this.gaps.observe(result.envelope, source);
+    const gap = this.gaps.observe(result.envelope, source, this.deps.limits.nowSeconds());
     this.accept(result.envelope);
     if (gap) this.counters.gaps++;
     return gap;
@@ -155,7 +155,7 @@ export class Intake {
       return null;
     }
     if (message.corrected) this.counters.correctedTimestamps++;
-    const gap = this.gaps.observe(envelope, message.source);
+    const gap = this.gaps.observe(envelope, message.source, nowSeconds());
     if (message.truncated) this.counters.fanoutTruncated++;
     const entry = this.deps.journal.acceptEncoded(message.id, envelope, message.record, message.meta);
     this.admitted(entry);

@@ -26,6 +26,16 @@ describe('GapDetector', () => {
     expect(g.observe(env({ seq_id: 2, i: 999, timestamp: 22 }), 'a')).toBeNull();
   });
 
+  it("dates a seq_id window by the receptions (the service's clock), not by the messages' own timestamps", () => {
+    const g = new GapDetector();
+    expect(g.observe(env({ seq_id: 1, timestamp: 1000 - 30 * 86_400 }), 'a', 1000)).toBeNull();
+    expect(g.observe(env({ seq_id: 4, timestamp: 1010 }), 'a', 1012)).toMatchObject({
+      start: 1000,
+      end: 1012,
+      missing: 2,
+    });
+  });
+
   it('tracks no publisher key longer than 512 units, from the bus or from a snapshot written before the bound', () => {
     const long = 'x'.repeat(600);
     const g = new GapDetector({

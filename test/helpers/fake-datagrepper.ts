@@ -11,6 +11,8 @@ export type Stored = Record<string, unknown> & { topic: string; timestamp: numbe
 export class FakeDatagrepper {
   readonly messages: Stored[] = [];
   requests = 0;
+  /** The time window of every answered request (start, end as asked or defaulted). */
+  readonly windows: { start: number; end: number }[] = [];
   /** `/v2/search` rows this returns in the legacy envelope form instead (datagrepper mixes nothing, but parsers must detect). */
   v2Legacy: (m: Stored, index: number) => boolean = () => false;
   /** Fail this many of the next requests with a 503. */
@@ -35,6 +37,7 @@ export class FakeDatagrepper {
       const num = (k: string) => (u.searchParams.has(k) ? Number(u.searchParams.get(k)) : undefined);
       const end = num('end') ?? Date.now() / 1000;
       const start = num('start') ?? end - 600;
+      this.windows.push({ start, end });
       const rowsPerPage = Math.min(num('rows_per_page') ?? 25, 100);
       const page = num('page') ?? 1;
       const asc = u.searchParams.get('order') === 'asc';

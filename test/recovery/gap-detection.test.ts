@@ -220,6 +220,49 @@ describe('gap detection that fits real buses', () => {
     expect(await intake(svc.base, 'seq_gaps')).toBe(3);
   }, 60_000);
 
+  it('a seq_id window runs between the receptions, by our clock: a message dated a month back asks the history for no month', async () => {
+    const r = await relay();
+    const svc = await servedLive(r, ['--gap-backfill-interval', '0.2']);
+    const now = Date.now() / 1000;
+    const DAY = 86_400;
+    // What the history holds from a month ago: never received here, and no business of a gap.
+    for (let k = 0; k < 10; k++)
+      r.dg.messages.push({
+        topic: 'org.fedoraproject.prod.git.receive',
+        timestamp: now - 30 * DAY + k,
+        msg_id: `old-${k}`,
+        msg: {},
+      });
+    const m = (seq: number, timestamp: number): Stored => ({
+      topic: 'org.fedoraproject.prod.git.receive',
+      timestamp,
+      msg_id: `month-seq-${seq}`,
+      seq_id: seq,
+      msg: {},
+    });
+    const startedAt = Date.now() / 1000;
+    const asked = r.dg.windows.length; // the start-up backfill's requests came before
+    await r.send(m(1, now - 30 * DAY)); // a publisher's clock (or a relay's replay) a month behind
+    await sleep(50);
+    r.dg.messages.push(m(2, Date.now() / 1000)); // lost on the way; the history has it
+    await r.send(m(3, Date.now() / 1000));
+    await eventually(
+      async () => ((await intake(svc.base, 'backfilled')) >= 1 ? true : undefined),
+      15_000,
+      'the gap backfilled',
+    );
+    expect(await intake(svc.base, 'seq_gaps')).toBe(1);
+    const windows = r.dg.windows.slice(asked);
+    expect(windows.length).toBeGreaterThan(0);
+    // Every window asked of the history starts at the first reception (less a few seconds), not a month back.
+    for (const w of windows) expect(w.start).toBeGreaterThan(startedAt - 60);
+    // Counted: the three relay messages; none of the month-old history.
+    const rows = (await getJson(`${svc.base}/api/volume-by-category-1d?rows_per_page=100`)).body as {
+      volume: number;
+    }[];
+    expect(rows.reduce((a, row) => a + row.volume, 0)).toBe(3);
+  }, 60_000);
+
   it('a seq_id gap while the history is down keeps the instance ready (degraded) and is filled once it answers', async () => {
     const r = await relay();
     const svc = await servedLive(r, ['--gap-backfill-interval', '0.2']);
