@@ -3,7 +3,7 @@
  * knows from fedmsg: topic = routing key, msg = body, msg_id = message_id, timestamp = the
  * `sent-at` header, headers kept. Pure and total: every field here is untrusted input.
  */
-import { mayHoldLoneSurrogate } from './well-formed.js';
+import { mayNeedWellFormed } from './well-formed.js';
 import { decodeEnvelope, type DecodeResult, type FrameLimits } from './decode-frames.js';
 
 /** What the AMQP edge hands upward for one delivery (no amqplib types past the edge). */
@@ -115,7 +115,7 @@ export function decodeDelivery(delivery: Delivery, limits: FrameLimits): DecodeR
   if (typeof delivery.messageId === 'string' && delivery.messageId !== '') envelope['msg_id'] = delivery.messageId;
   if (sentAt !== undefined) envelope['timestamp'] = sentAt;
   // The headers come from AMQP's UTF-8 tables, never a \u escape: only the body's text can hold one.
-  return decodeEnvelope(envelope, delivery.routingKey, limits, mayHoldLoneSurrogate(text));
+  return decodeEnvelope(envelope, delivery.routingKey, limits, mayNeedWellFormed(text));
 }
 
 /**

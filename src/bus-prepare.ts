@@ -61,7 +61,7 @@ export function prepareFrames(
     // Copies: the frames' memory belongs to libzmq's receive buffer, reused after this call.
     return { kind: 'clock', frames: frames.map((f) => f.slice()) };
   }
-  const result = decodeEnvelope(parsed.value, parsed.topic, limits, parsed.loneSurrogates);
+  const result = decodeEnvelope(parsed.value, parsed.topic, limits, parsed.needsWellFormed);
   if (!result.ok) return { kind: 'rejected', reason: result.reason, detail: result.detail };
   const id = messageId(result.envelope);
   let truncated = false;

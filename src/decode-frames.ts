@@ -1,6 +1,6 @@
 import type { Envelope } from './envelope.js';
 import { checkShape, checkTimestamp, type EnvelopeLimits } from './envelope-limits.js';
-import { mayHoldLoneSurrogate, wellFormed } from './well-formed.js';
+import { mayNeedWellFormed, wellFormed } from './well-formed.js';
 
 export const DECODE_ERROR_REASONS = [
   'frame_count',
@@ -59,7 +59,7 @@ const decoder = new TextDecoder('utf-8', { fatal: false });
  */
 export function decodeFrames(frames: readonly Uint8Array[], limits: FrameLimits): DecodeResult {
   const parsed = parseFrames(frames, limits);
-  return parsed.ok ? decodeEnvelope(parsed.value, parsed.topic, limits, parsed.loneSurrogates) : parsed;
+  return parsed.ok ? decodeEnvelope(parsed.value, parsed.topic, limits, parsed.needsWellFormed) : parsed;
 }
 
 /** The frame-level checks and the JSON parse, without the envelope checks (the bus thread needs them apart). */
@@ -72,7 +72,7 @@ export function parseFrames(
       readonly value: unknown;
       readonly topic: string;
       /** False when the JSON text proves no string in it holds an unpaired surrogate (well-formed.ts). */
-      readonly loneSurrogates: boolean;
+      readonly needsWellFormed: boolean;
     }
   | { readonly ok: false; readonly reason: DecodeErrorReason; readonly detail: string } {
   if (frames.length !== 2) return fail('frame_count', `expected 2 frames [topic, json], got ${frames.length}`);
@@ -83,7 +83,7 @@ export function parseFrames(
   try {
     const text = decoder.decode(body);
     const value: unknown = JSON.parse(text);
-    return { ok: true, value, topic: decoder.decode(topicFrame), loneSurrogates: mayHoldLoneSurrogate(text) };
+    return { ok: true, value, topic: decoder.decode(topicFrame), needsWellFormed: mayNeedWellFormed(text) };
   } catch (err) {
     return fail('invalid_json', (err as Error).message.slice(0, 200));
   }
@@ -92,14 +92,14 @@ export function parseFrames(
 /**
  * The object-level checks, shared by the bus and by backfill (datagrepper's `raw_messages`):
  * bounded shape, a topic from the envelope or the given fallback, and a sane timestamp. Every
- * string comes out well-formed (well-formed.ts); `loneSurrogates` false (the JSON text proved
+ * string comes out well-formed (well-formed.ts); `needsWellFormed` false (the JSON text proved
  * there are none) skips that walk.
  */
 export function decodeEnvelope(
   parsed: unknown,
   fallbackTopic: string,
   limits: EnvelopeLimits,
-  loneSurrogates = true,
+  needsWellFormed = true,
 ): DecodeResult {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     return fail(
@@ -110,7 +110,7 @@ export function decodeEnvelope(
   const shape = checkShape(parsed, limits.maxDepth, limits.maxKeys);
   if (shape) return fail(shape.reason, shape.detail);
   // After the shape check: wellFormed() recurses, and the depth is bounded now.
-  const raw = (loneSurrogates ? wellFormed(parsed) : parsed) as Record<string, unknown>;
+  const raw = (needsWellFormed ? wellFormed(parsed) : parsed) as Record<string, unknown>;
   const topic = typeof raw['topic'] === 'string' && raw['topic'] !== '' ? raw['topic'] : fallbackTopic;
   if (topic === '') return fail('bad_topic', 'neither the envelope nor the first frame names a topic');
   // AMQP caps routing keys at 255 bytes and real fedmsg topics are far shorter; a topic becomes

@@ -7,9 +7,20 @@
  * restarted), and two snapshot keys differing only there became one key on disk, so the
  * snapshot read back an entry short and was refused as torn. UTF-8 bytes cannot decode to an
  * unpaired surrogate (a decoder substitutes U+FFFD), so only a \u escape makes one.
+ *
+ * A member named `__proto__` is renamed `__proto_` here too, as msgpackr renames it when it reads
+ * a journal record back (it will not build an object with that own member): a meetbot attendee
+ * of that name was counted under one name live and under the other after a replay, `/raw`
+ * served the renamed body, and a replica backfilling from it derived another id for the same
+ * message and counted it twice.
  */
 
 const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+/** An escaped character of `__proto__` (U+005F, U+006F, U+0070, U+0072, U+0074 lie in 0x50–0x7F). */
+const PROTO_ESCAPE = /\\u00[5-7][0-9a-fA-F]/;
+/** The member name msgpackr reads back for `__proto__`. */
+const PROTO = '__proto__';
+const PROTO_STORED = '__proto_';
 
 /** Whether JSON text may decode to an unpaired surrogate: false proves it cannot (conservative otherwise). */
 export function mayHoldLoneSurrogate(text: string): boolean {
@@ -17,7 +28,17 @@ export function mayHoldLoneSurrogate(text: string): boolean {
 }
 
 /**
- * `value` with every string and object member name well-formed. Nothing is modified in place:
+ * Whether JSON text may decode to something wellFormed() changes (an unpaired surrogate, a
+ * member named `__proto__`): false proves it cannot, so the walk is skipped.
+ */
+export function mayNeedWellFormed(text: string): boolean {
+  if (text.includes(PROTO)) return true;
+  return text.includes('\\u') && (SURROGATE_ESCAPE.test(text) || PROTO_ESCAPE.test(text));
+}
+
+/**
+ * `value` with every string and object member name well-formed, and `__proto__` members named
+ * as msgpack reads them back (`__proto_`). Nothing is modified in place:
  * the same value comes back when nothing needed it, else copies of the containers on the way to
  * each change. Recursive: call it on values whose depth is bounded already (checkShape).
  */
@@ -40,7 +61,7 @@ export function wellFormed(value: unknown): unknown {
     if (!Object.hasOwn(o, k)) continue;
     const v = o[k];
     const w = wellFormed(v);
-    const name = k.isWellFormed() ? k : k.toWellFormed();
+    const name = k === PROTO ? PROTO_STORED : k.isWellFormed() ? k : k.toWellFormed();
     if (out === null && (w !== v || name !== k)) {
       out = {};
       // The members before this one are unchanged: copied as they are, in their order.
@@ -49,7 +70,7 @@ export function wellFormed(value: unknown): unknown {
         if (Object.hasOwn(o, p)) member(out, p, o[p]);
       }
     }
-    // Two names that differed only in an unpaired surrogate are one name now: the later wins.
+    // Two names that differed only in an unpaired surrogate (or `__proto_` and `__proto__`) are one name now: the later wins, as in msgpack.
     if (out !== null) member(out, name, w);
   }
   return out ?? value;

@@ -12,7 +12,7 @@ const long = 'x'.repeat(70);
  * restart, or two keys differing only there became one on disk and the snapshot was refused
  * as torn. The service replaces them at intake, so what it serves, snapshots and replays agree.
  */
-describe('unpaired surrogates on the bus: replaced at intake, the same state after restarts', () => {
+describe('unpaired surrogates (and __proto__ members) on the bus: replaced at intake, the same state after restarts', () => {
   const dir = tempDir();
   let svc: RunningService | null = null;
   const pub = new Publisher({ linger: 0 });
@@ -94,9 +94,18 @@ describe('unpaired surrogates on the bus: replaced at intake, the same state aft
 
     // Killed before any snapshot of these: they come back from the journal's replay.
     await publish(s, [{ user: 'again\udfff' }, { user: 'lone\ud800' }]);
+    // A meetbot attendee named __proto__ (an IRC nick): msgpack reads that member name back as
+    // __proto_, so intake names it so, and live and replayed counts agree.
+    await publish(
+      s,
+      [{ attendees: JSON.parse('{"__proto__":1}') as unknown }],
+      'org.fedoraproject.prod.meetbot.meeting.complete',
+    );
     const more = await users(s.base);
     expect(more['again\ufffd']).toBe(1);
     expect(more['lone\ufffd']).toBe(2);
+    expect(more['__proto_']).toBe(1);
+    expect(Object.hasOwn(more, '__proto__')).toBe(false);
     const digestsBeforeKill = await digestsOf(s.base);
     await s.stop('SIGKILL');
     s = await start();
