@@ -21,6 +21,8 @@ export interface ReadinessView {
   readonly quarantined: readonly string[];
   /** Why the key budget (--max-keys-total) holds plugins below --plugin-max-keys, or null. */
   readonly keyBudget: string | null;
+  /** Most recent messages refused as dated ahead of the clock (skew-watch.ts), or null. */
+  readonly clockSkew: string | null;
 }
 
 /** Why the service is not ready, or null. Only start-up holds readiness, the history part of it for at most `readyTimeout`. */
@@ -67,6 +69,7 @@ export function degradedReason(v: ReadinessView): string | null {
       `plugin${v.quarantined.length > 1 ? 's' : ''} quarantined after repeated update errors (their messages are dropped): ${v.quarantined.join(', ')}`,
     );
   if (v.keyBudget !== null) reasons.push(v.keyBudget);
+  if (v.clockSkew !== null) reasons.push(v.clockSkew);
   return reasons.length > 0 ? reasons.join('; ') : null;
 }
 

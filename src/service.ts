@@ -2,6 +2,7 @@ import { parseInterval } from '../actors/interval.js';
 import type { PluginHost } from '../actors/plugin-host.js';
 import { builtinPlugins } from '../plugins/index.js';
 import { warnIfBudgetPastHeap } from './heap-check.js';
+import { SkewWatch } from './skew-watch.js';
 import type { Journal } from '../snapshots/journal.js';
 import { coveredByAllGenerations, trimJournal } from '../snapshots/journal-trim.js';
 import { lockDataDir, unwritableDataDir, type DataDirLock } from '../snapshots/data-dir-lock.js';
@@ -161,6 +162,7 @@ export class Service {
   private readonly timers: (() => void)[] = [];
   private readonly logLimited: ReturnType<typeof throttled>;
   private readonly liveGate = gate();
+  private readonly skewWatch = new SkewWatch();
   /** When the current run of bus frames began (performance.now()), -1 between runs. */
   private sliceStart = -1;
   /** Bus messages accepted in the current turn. */
@@ -951,6 +953,14 @@ export class Service {
       persistence: persistenceProblem(this.journal.backlog.status(), this.snapshotFailure),
       quarantined: this.host.runtimes.filter((r) => r.lifecycleState === 'quarantined').map((r) => r.ident),
       keyBudget: keyBudgetProblem(this.host.keyBudget, this.host.atKeyBudget()),
+      clockSkew: this.skewWatch.problem(
+        this.clock.now() / 1000,
+        {
+          passed: this.counters.accepted + this.counters.duplicates,
+          future: this.counters.decodeErrors.future_timestamp,
+        },
+        this.config.maxClockSkew,
+      ),
     };
   }
 

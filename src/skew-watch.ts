@@ -1,0 +1,50 @@
+/**
+ * Whether most recent messages are refused as dated ahead of the clock (`future_timestamp`).
+ * One such message is a publisher's problem; most of them means this host's clock is behind
+ * (or every publisher's ahead), and intake has all but stopped while every health check said
+ * ready. Read from the intake's own monotonic counters when readiness is asked, so nothing is
+ * added to the per-message path: samples are kept at most every SAMPLE_SECONDS, and the
+ * newest one at least WINDOW_SECONDS old is the baseline.
+ */
+
+const SAMPLE_SECONDS = 10;
+const WINDOW_SECONDS = 60;
+const SAMPLES = Math.ceil(WINDOW_SECONDS / SAMPLE_SECONDS) + 2;
+/** Refusals in the window below which no conclusion is drawn (a handful of odd publishers). */
+export const SKEW_MIN_REFUSED = 20;
+/** Share of the window's messages refused as future_timestamp that degrades the instance. */
+export const SKEW_SHARE = 0.5;
+
+export interface SkewCounts {
+  /** Messages taken in (accepted and duplicates): they passed the clock's bound. */
+  readonly passed: number;
+  readonly future: number;
+}
+
+interface Sample extends SkewCounts {
+  readonly at: number;
+}
+
+export class SkewWatch {
+  private readonly samples: Sample[] = [];
+
+  /** The degraded reason, or null; `now` in epoch seconds, `counts` the intake's totals so far. */
+  problem(now: number, counts: SkewCounts, maxClockSkew: number): string | null {
+    const newest = this.samples.at(-1);
+    if (newest === undefined || now - newest.at >= SAMPLE_SECONDS || now < newest.at) {
+      this.samples.push({ at: now, ...counts });
+      if (this.samples.length > SAMPLES) this.samples.shift();
+    }
+    let base: Sample | undefined;
+    for (const s of this.samples) if (now - s.at >= WINDOW_SECONDS || base === undefined) base = s;
+    if (base === undefined) return null;
+    const future = counts.future - base.future;
+    const passed = counts.passed - base.passed;
+    if (future < SKEW_MIN_REFUSED || future < SKEW_SHARE * (future + passed)) return null;
+    const since = Math.round(now - base.at);
+    return (
+      `most messages refused as dated ahead of this host's clock (future_timestamp): ${future} of ${future + passed}` +
+      `${since > 0 ? ` in the last ${since} s` : ''}; is this host's clock behind? (--max-clock-skew ${maxClockSkew} s)`
+    );
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * A host clock behind its publishers (or every publisher ahead) makes intake refuse nearly
+ * every message as future_timestamp: the service takes nothing in. Health checks must say so,
+ * over the real CLI and a real ZeroMQ publisher, and stop saying so once messages pass again.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { joinedPublisher, metricOf } from '../helpers/probes.js';
+import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+
+const degradedOf = async (base: string) => ((await getJson(`${base}/readyz`)).body as { degraded?: string }).degraded;
+
+describe('health when most messages are dated ahead of the clock', () => {
+  const dir = tempDir('statscache-skew-');
+  let svc: RunningService | undefined;
+  afterAll(async () => {
+    await svc?.stop('SIGKILL');
+    dir.remove();
+  });
+
+  it('/readyz and /healthz are degraded while most are refused, and plain again once they pass', async () => {
+    svc = await startService(['--data-dir', dir.path, '--max-clock-skew', '60']);
+    const s = svc;
+    const pub = await joinedPublisher(s);
+    expect(await degradedOf(s.base)).toBeUndefined();
+    const send = async (n: number, offset: number, tag: string) => {
+      for (let i = 0; i < n; i++) {
+        const now = Date.now() / 1000;
+        const m = {
+          topic: 'org.fedoraproject.prod.wiki.article.edit',
+          timestamp: now + offset,
+          msg_id: `${tag}-${i}`,
+          msg: {},
+        };
+        await pub.send(m.topic, JSON.stringify(m));
+      }
+    };
+    await send(100, 3600, 'ahead');
+    await eventually(
+      async () =>
+        (await metricOf(s.base, 'statscache_bus_decode_errors_total', 'reason="future_timestamp"')) === 100
+          ? true
+          : undefined,
+      10_000,
+      'the refusals counted',
+    );
+    const degraded = await degradedOf(s.base);
+    expect(degraded).toMatch(
+      /most messages refused as dated ahead of this host's clock \(future_timestamp\): 100 of 100/,
+    );
+    expect(degraded).toMatch(/--max-clock-skew 60 s/);
+    expect(((await getJson(`${s.base}/healthz`)).body as { degraded?: string }).degraded).toBe(degraded);
+    expect(await metricOf(s.base, 'statscache_degraded')).toBe(1);
+    // The clocks agree again: most messages pass, and the reason goes.
+    await send(300, 0, 'now');
+    await eventually(
+      async () => ((await metricOf(s.base, 'statscache_bus_accepted_total')) >= 300 ? true : undefined),
+      10_000,
+      'the good messages accepted',
+    );
+    expect(await degradedOf(s.base)).toBeUndefined();
+    pub.close();
+  });
+});
