@@ -327,6 +327,11 @@ export class Journal {
     return this.store.countByTime(start, end);
   }
 
+  /** The newest message time among the entries trimmed so far, -Infinity if none (DataStore.trimmedThrough). */
+  get trimmedThrough(): number {
+    return this.store.trimmedThrough();
+  }
+
   /** Deletes entries up to and including `upTo`; the caller guarantees a durable snapshot covers them. */
   truncate(upTo: number): Promise<number> {
     return this.store.truncate(upTo, (value) => {

@@ -180,6 +180,11 @@ export class DataStore {
   private sharedSize = 0;
   private readonly ids: Database<number, string>;
   private readonly times: Database<Uint8Array, [number, number]>;
+  /**
+   * What trimming the journal let go: `through`, the newest message time among the records it
+   * dropped (see trimmedThrough()). Absent from a read-only handle on a file older than it.
+   */
+  private readonly trimmed: Database<number, string> | undefined;
   /** The last write's commit failed (a full disk): close() cannot wait for LMDB then. */
   private writeFailed = false;
   /** writeSnapshot() calls not yet settled: their transaction may be open across turns. */
@@ -207,6 +212,8 @@ export class DataStore {
     this.snapshotsShared = this.sharedReader<SnapshotKey>('snapshot');
     this.ids = this.root.openDB<number, string>('journal-ids', { encoding: 'ordered-binary' });
     this.times = this.root.openDB<Uint8Array, [number, number]>('journal-time', { encoding: 'binary' });
+    // lmdb-js hands back no handle for a database a read-only file does not hold yet.
+    this.trimmed = this.root.openDB<number, string>('journal-trimmed', {}) as Database<number, string> | undefined;
   }
 
   /**
@@ -528,23 +535,39 @@ export class DataStore {
     return this.times.getCount({ start: [start, 0], end: [end, Number.MAX_SAFE_INTEGER] });
   }
 
-  /** Deletes journal records with seq <= upTo (their index entries given by `indexOf`). */
+  /**
+   * Deletes journal records with seq <= upTo (their index entries given by `indexOf`), and
+   * records in the same transaction the newest message time among them (trimmedThrough()).
+   */
   truncate(upTo: number, indexOf: (value: Uint8Array) => { id: string; timestamp: number } | null): Promise<number> {
     return this.checked(
       this.root.transaction(() => {
         let n = 0;
+        let through = this.trimmedThrough();
         for (const { key, value } of this.journal.getRange({ end: upTo + 1 })) {
           const idx = indexOf(value);
           if (idx) {
             if (this.ids.get(idx.id) === key) this.ids.remove(idx.id);
             this.times.remove([idx.timestamp, key]);
+            if (idx.timestamp > through) through = idx.timestamp;
           }
           this.journal.remove(key);
           n++;
         }
+        if (through > this.trimmedThrough()) void this.trimmed?.put('through', through);
         return n;
       }) as Promise<number>,
     );
+  }
+
+  /**
+   * The newest message time among the journal records ever trimmed (-Infinity: none). A message
+   * dated at or before it may have been counted while its id is gone from the journal, so
+   * de-duplication can no longer tell; after it, every counted message's id is still held.
+   */
+  trimmedThrough(): number {
+    const through = this.trimmed?.get('through');
+    return typeof through === 'number' ? through : Number.NEGATIVE_INFINITY;
   }
 
   /** Approximate bytes used by the journal's databases. */

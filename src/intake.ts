@@ -19,6 +19,11 @@ export interface IntakeCounters {
   decodeErrors: Record<DecodeErrorReason, number>;
   backfilled: number;
   backfillInvalid: number;
+  /**
+   * History messages dated at or before the journal's trimmed part (Journal.trimmedThrough):
+   * they may have been counted already and their ids are gone, so they are not taken in.
+   */
+  backfillBeforeJournal: number;
   backfillRetries: number;
   gaps: number;
   replayed: number;
@@ -54,6 +59,7 @@ export class Intake {
     decodeErrors: Object.fromEntries(DECODE_ERROR_REASONS.map((r) => [r, 0])) as Record<DecodeErrorReason, number>,
     backfilled: 0,
     backfillInvalid: 0,
+    backfillBeforeJournal: 0,
     backfillRetries: 0,
     gaps: 0,
     replayed: 0,

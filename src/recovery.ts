@@ -104,6 +104,7 @@ export class Recovery {
     if (!url) return;
     log.info({ why, start: window.start, end: window.end }, 'backfilling from datagrepper');
     let fed = 0;
+    let skipped = 0;
     try {
       for await (const page of backfillPages(window, {
         url,
@@ -120,7 +121,14 @@ export class Recovery {
         this.progress = new Progress(`backfilling (${why})`, page.pages, log, null);
         this.progress.done = page.page;
         intake.counters.backfillInvalid += page.invalid;
+        const trimmedThrough = this.deps.journal.trimmedThrough;
         for (const envelope of page.envelopes) {
+          // Counted before, maybe, with its id trimmed from the journal since: de-duplication cannot tell.
+          if (envelope.timestamp <= trimmedThrough) {
+            intake.counters.backfillBeforeJournal++;
+            skipped++;
+            continue;
+          }
           try {
             if (intake.accept(envelope)) {
               fed++;
@@ -139,6 +147,11 @@ export class Recovery {
     } finally {
       this.progress = null;
     }
+    if (skipped > 0)
+      log.warn(
+        { why, skipped, trimmedThrough: this.deps.journal.trimmedThrough },
+        'history messages dated at or before what the journal has trimmed were not taken in: they may have been counted already, and their ids are gone',
+      );
     log.info({ why, fed }, 'backfill done');
   }
 

@@ -263,6 +263,77 @@ describe('gap detection that fits real buses', () => {
     expect(rows.reduce((a, row) => a + row.volume, 0)).toBe(3);
   }, 60_000);
 
+  it('a backfill window reaching before what the journal trimmed counts nothing from there again', async () => {
+    const r = await relay();
+    const dir = tempDir();
+    cleanups.push(() => dir.remove());
+    const args = ['--data-dir', dir.path, '--connect', r.endpoint, '--datagrepper', r.dg.url];
+    args.push('--gap-backfill-interval', '0.2', '--journal-max-age', '10m');
+    args.push('--snapshot-interval', '1', '--snapshot-generations', '1');
+    const live = async () => {
+      const s = await startService(args);
+      cleanups.push(() => s.stop('SIGKILL'));
+      await waitReady(s, 20_000);
+      await waitForSubscription(
+        (frames) => r.pub.send(frames),
+        () => metricSync(s),
+      );
+      return s;
+    };
+    let svc = await live();
+    const hourAgo = Date.now() / 1000 - 3600;
+    const old = (k: number): Stored => ({
+      topic: 'org.fedoraproject.prod.git.receive',
+      timestamp: hourAgo + k,
+      msg_id: `trimmed-${k}`,
+      msg: {},
+    });
+    // Counted live an hour ago (archived too), then trimmed past --journal-max-age behind the snapshots.
+    for (let k = 0; k < 20; k++) await r.send(old(k));
+    // And one now: trim keeps the backfill overlap before the newest message, which this moves on.
+    await r.send({ ...old(0), msg_id: 'now', timestamp: Date.now() / 1000 }, false);
+    await eventually(
+      async () => ((await total(svc.base)) === 21 ? true : undefined),
+      10_000,
+      'the old messages counted',
+    );
+    await eventually(
+      async () => {
+        const raw = (await getJson(`${svc.base}/raw?start=${hourAgo - 10}&end=${hourAgo + 30}`)).body as {
+          total: number;
+        };
+        return raw.total === 0 ? true : undefined;
+      },
+      20_000,
+      'the old messages trimmed from the journal',
+    );
+    // A restart, as any deploy: the ids held in memory for de-duplication are gone with it.
+    expect(await svc.stop('SIGTERM')).toBe(0);
+    svc = await live();
+    // A publisher's i jumps on messages dated inside that hour-old stretch: a hint window there.
+    const hint = (i: number, ts: number): Stored => ({
+      topic: 'org.fedoraproject.prod.wiki.article.edit',
+      timestamp: ts,
+      msg_id: `hint-${i}`,
+      username: 'gapper',
+      i,
+      msg: {},
+    });
+    await r.send(hint(1, hourAgo + 5), false);
+    await r.send(hint(5, hourAgo + 10), false);
+    await eventually(
+      async () =>
+        (await intake(svc.base, 'backfill_before_journal')) > 0 || (await intake(svc.base, 'backfilled')) > 0
+          ? true
+          : undefined,
+      15_000,
+      'the hint window backfilled',
+    );
+    // The 21 once and the 2 hints: none of the trimmed ones a second time.
+    expect(await total(svc.base)).toBe(23);
+    expect(await intake(svc.base, 'backfilled')).toBe(0);
+  }, 60_000);
+
   it('a seq_id gap while the history is down keeps the instance ready (degraded) and is filled once it answers', async () => {
     const r = await relay();
     const svc = await servedLive(r, ['--gap-backfill-interval', '0.2']);
