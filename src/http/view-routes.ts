@@ -56,6 +56,14 @@ export function layout(req: HttpRequest, runtime: PluginRuntime, ctx: RouteConte
   return conditional(req, entry, { ...CORS_HEADERS, 'Content-Type': contentType(format) }, ctx.cache);
 }
 
+/**
+ * Longest request (path, query and the negotiation headers, in UTF-16 units) whose answer is
+ * memoised. The memo is bounded by entries, and an answer keeps its key and headers (its Link
+ * header repeats the query twice): 2,048 requests of 100 KB, each made new by a parameter no
+ * route reads (`_=…`), held over a gigabyte. Real dashboard queries are under 300.
+ */
+export const MEMO_REQUEST_MAX = 2048;
+
 /** `/api/<ident>`: one page of rows, with GitHub-style paging headers. */
 export function rows(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext): HttpResponse {
   const defaultStop = defaultStopOf(runtime, ctx.nowSeconds());
@@ -70,6 +78,10 @@ export function rows(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext
     req.header('accept-encoding'),
     req.header('if-none-match'),
   ];
+  // A request this long is not a dashboard polling a view: answered, never kept (see MEMO_REQUEST_MAX).
+  let size = 0;
+  for (let i = 2; i < parts.length; i++) size += (parts[i] as string).length;
+  if (size > MEMO_REQUEST_MAX) return renderRows(req, runtime, ctx, defaultStop);
   const answers = ctx.answers;
   ctx.memoised = { runtime, position: runtime.position, stop: defaultStop };
   const recent = answers.recent(runtime, parts);

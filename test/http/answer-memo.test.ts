@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PluginHost } from '../../actors/plugin-host.js';
+import { registerPlugins } from '../../actors/registry.js';
+import { volume } from '../../plugins/volume.js';
 import { AnswerMemo } from '../../src/http/answer-memo.js';
+import { EncodedCache } from '../../src/http/encoded-cache.js';
+import { pluginParamsSchema } from '../../src/http/query-params.js';
+import type { HttpResponse } from '../../src/http/responses.js';
+import { MEMO_REQUEST_MAX, rows as rowsRoute, type RouteContext } from '../../src/http/view-routes.js';
 import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -76,5 +83,37 @@ describe('memoised /api answers over the real server', () => {
     service.accept({ topic: 'org.fedoraproject.prod.a.b', timestamp: start / 1000 + 121, msg_id: 'm2', msg: {} });
     await service.settled();
     expect((await rows()).map((r) => r.volume)).toEqual([2]);
+  });
+});
+
+describe('what the /api memo keeps', () => {
+  it('answers a request longer than MEMO_REQUEST_MAX without keeping it: a client cannot fill the memo with 100 KB keys', () => {
+    const host = new PluginHost(registerPlugins([volume('1m')]), () => {});
+    const rt = host.get('volume-1m')!;
+    const ctx: RouteContext = {
+      host,
+      cache: new EncodedCache(),
+      nowSeconds: () => 1_900_000_000,
+      schemas: new Map([[rt.ident, pluginParamsSchema(rt.plugin)]]),
+      maxPageDepth: 10_000,
+      answers: new AnswerMemo<HttpResponse>(),
+    };
+    const get = (query: string) =>
+      rowsRoute({ method: 'GET', path: '/api/volume-1m', query, header: () => '' }, rt, ctx);
+    const plain = get('rows_per_page=10');
+    expect(plain.status).toBe(200);
+    expect(ctx.answers?.size).toBe(1);
+    // A parameter no route reads, made new each time: before the bound, every one was kept.
+    for (let i = 0; i < 50; i++) {
+      ctx.memoised = null;
+      const long = get(`rows_per_page=10&_=${i}${'x'.repeat(MEMO_REQUEST_MAX)}`);
+      expect(long.status).toBe(200);
+      expect(long.body).toEqual(plain.body);
+      expect(ctx.memoised).toBeNull();
+    }
+    expect(ctx.answers?.size).toBe(1);
+    // Just under the bound: kept as before.
+    get(`rows_per_page=10&_=${'y'.repeat(MEMO_REQUEST_MAX - 100)}`);
+    expect(ctx.answers?.size).toBe(2);
   });
 });
