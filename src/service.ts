@@ -558,7 +558,7 @@ export class Service {
       return special instanceof Promise ? special.then(count) : count(special);
     }
     if (req.path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD'))
-      return this.metrics.refresh().then(() => this.http(req));
+      return this.metrics.scrape().then(() => this.http(req));
     return this.http(req);
   }
 

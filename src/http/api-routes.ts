@@ -59,6 +59,7 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
     answers: new AnswerMemo<HttpResponse>(),
     maxPageDepth: deps.maxPageDepth ?? DEFAULT_MAX_PAGE_DEPTH,
   };
+  let metricsEntry: { readonly text: string; readonly entry: ReturnType<typeof encode> } | null = null;
   // A memoised answer is the same object each time, so its final form (and the request counter
   // of its labels) is built once too.
   type Final = {
@@ -138,7 +139,10 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
       }
       case '/metrics': {
         if (!deps.metrics) return error(404, 'not_found', 'metrics are not enabled in this process');
-        const entry = encode(deps.metrics.text(), null);
+        // One encoding (ETag, gzip) per render, shared by every scrape that render answers.
+        const text = deps.metrics.text();
+        if (metricsEntry?.text !== text) metricsEntry = { text, entry: encode(text, null) };
+        const entry = metricsEntry.entry;
         return conditional(
           req,
           entry,
