@@ -8,7 +8,18 @@ export interface ViewRegistryOptions extends ViewLimits {
   readonly maxViews: number;
   /** How long a view with no subscriber is kept (suspended, not computed) so a reconnecting client can resume. */
   readonly lingerMs: number;
+  /** Milliseconds one tick may spend refreshing views before the rest wait for the next tick (default TICK_BUDGET_MS). */
+  readonly tickBudgetMs?: number;
+  /** A monotonic clock in milliseconds for that budget (default performance.now); tests inject one. */
+  readonly cpuNow?: () => number;
 }
+
+/**
+ * A tick's time for refreshing views. Views are bounded in number, not in cost: 1,000 views of
+ * deep pages, each recomputed whenever its plugin changed, held the event loop 1.3 s per tick.
+ * Past this, the views not yet refreshed wait for the next tick, which starts with them.
+ */
+export const TICK_BUDGET_MS = 25;
 
 /** What went wrong refreshing a view; its last rows are kept and it is tried again on the next change. */
 export type ViewFailed = (view: LiveView, err: unknown) => void;
@@ -38,7 +49,17 @@ export class ViewRegistry {
    * ticks, recomputed in full by ticks or on waking, and woken from suspension; `lastTick` is
    * the refreshes and recomputes of the latest tick alone.
    */
-  readonly stats = { created: 0, refreshed: 0, recomputed: 0, woken: 0, lastTick: { refreshed: 0, recomputed: 0 } };
+  readonly stats = {
+    created: 0,
+    refreshed: 0,
+    recomputed: 0,
+    woken: 0,
+    /** Refreshes a tick left to the next one, its budget spent. */
+    deferred: 0,
+    lastTick: { refreshed: 0, recomputed: 0 },
+  };
+  /** Where the next tick starts among the watched views: after the last one refreshed. */
+  private nextIndex = 0;
 
   constructor(private readonly options: ViewRegistryOptions) {}
 
@@ -95,15 +116,32 @@ export class ViewRegistry {
     view.suspend();
   }
 
-  /** Refreshes every watched view that may have changed; retires views idle past the linger time. */
+  /**
+   * Refreshes the watched views that may have changed, within the tick's budget (the rest first
+   * on the next tick: their frames come a tick later, nothing is lost); retires views idle past
+   * the linger time.
+   */
   tick(nowMs: number, onError: ViewFailed): { view: LiveView; frame: UpdateFrame }[] {
     const out: { view: LiveView; frame: UpdateFrame }[] = [];
     const work = { refreshed: 0, recomputed: 0 };
+    const watched: LiveView[] = [];
     for (const view of this.views.values()) {
-      if (view.idleSince !== null) {
-        if (nowMs - view.idleSince >= this.options.lingerMs) this.retire(view);
-        continue;
+      if (view.idleSince === null) watched.push(view);
+      else if (nowMs - view.idleSince >= this.options.lingerMs) this.retire(view);
+    }
+    const cpuNow = this.options.cpuNow ?? (() => performance.now());
+    const budget = this.options.tickBudgetMs ?? TICK_BUDGET_MS;
+    const started = cpuNow();
+    const n = watched.length;
+    const from = n === 0 ? 0 : this.nextIndex % n;
+    this.nextIndex = from;
+    for (let k = 0; k < n; k++) {
+      if (k > 0 && cpuNow() - started > budget) {
+        this.nextIndex = (from + k) % n;
+        this.stats.deferred += n - k;
+        break;
       }
+      const view = watched[(from + k) % n] as LiveView;
       work.refreshed++;
       const before = view.recomputes;
       let frame: UpdateFrame | null;
