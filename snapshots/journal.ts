@@ -318,8 +318,26 @@ export class Journal {
   }
 
   /** Seqs of entries with start <= timestamp <= end, by timestamp, without decoding them (paging reads only what it serves). */
-  seqsByTime(start: number, end: number, order: 'asc' | 'desc'): Generator<number> {
-    return this.store.seqsByTime(start, end, order);
+  seqsByTime(start: number, end: number, order: 'asc' | 'desc', offset = 0): Generator<number> {
+    return this.store.seqsByTime(start, end, order, offset);
+  }
+
+  /** countByTime() and a page of seqsByTime() in one walk that yields every `step` keys (DataStore.pageByTime). */
+  pageByTime(
+    start: number,
+    end: number,
+    order: 'asc' | 'desc',
+    offset: number,
+    limit: number,
+    pause: () => Promise<void>,
+    step?: number,
+  ): Promise<{ total: number; seqs: number[] }> {
+    return this.store.pageByTime(start, end, order, offset, limit, pause, step);
+  }
+
+  /** Entries held, from LMDB's own count (O(1)). */
+  get entries(): number {
+    return this.store.idCount();
   }
 
   /** Entries with start <= timestamp <= end, counted from the time index. */

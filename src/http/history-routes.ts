@@ -31,6 +31,14 @@ export type HistoryHandler = (req: HttpRequest) => HttpResponse | Promise<HttpRe
 const ALLOWED_METHODS = 'GET, HEAD, OPTIONS';
 /** Journal ids longer than this are stored hashed (snapshots/journal.ts), so no such id can be found. */
 const MAX_ID_LENGTH = 200;
+/**
+ * Journal entries up to which an unfiltered `/raw` query runs at once. Past it, counting the
+ * window (LMDB counts every key in it: ~25 ms at 400 k) and reaching a deep page cost tens of
+ * milliseconds of the event loop each, and 16 clients asking in a loop held /healthz at 2.7 s;
+ * such queries then share the filtered scans' gate (--history-scan-concurrency), so at most that
+ * many hold the loop at once and the rest are told to retry.
+ */
+export const UNGATED_JOURNAL_MAX = 50_000;
 const HEADERS = { ...CORS_HEADERS, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' };
 
 type HistoryRoute = '/raw' | '/id' | 'unknown';
@@ -60,7 +68,7 @@ export function createHistoryHandler(deps: HistoryDeps): HistoryHandler {
     const arrivedMs = deps.nowSeconds() * 1000;
     const q = parseHistoryQuery(params, arrivedMs / 1000);
     const scans = deps.scans;
-    if (scans === undefined || !isFilteredQuery(q)) {
+    if (scans === undefined || (!isFilteredQuery(q) && deps.journal.entries <= UNGATED_JOURNAL_MAX)) {
       const found = searchJournal(deps.journal, q, deps.deriveMeta);
       return found instanceof Promise ? found.then((page) => rawPage(q, page)) : rawPage(q, found);
     }
@@ -70,7 +78,7 @@ export function createHistoryHandler(deps: HistoryDeps): HistoryHandler {
     if (run === null) {
       return unavailable(
         'scan_busy',
-        `${gate.concurrency} filtered /raw scans are running and ${gate.queueLength} waiting, the limits (--history-scan-concurrency, --history-scan-queue); retry shortly, or narrow the time window`,
+        `${gate.concurrency} /raw scans are running and ${gate.queueLength} waiting, the limits (--history-scan-concurrency, --history-scan-queue); retry shortly, or narrow the time window`,
         1,
         params,
       );

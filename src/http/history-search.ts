@@ -87,14 +87,11 @@ export function searchJournal(
   const hits: HistoryHit[] = [];
 
   if (tests.length === 0) {
+    // Gated (a large journal): counted and paged in steps that yield, as a filtered scan does.
+    if (budget !== undefined) return pageSliced(journal, q, lo, hi, offset, wantMeta, deriveMeta);
     const total = journal.countByTime(lo, hi);
     if (offset >= total) return { hits, total };
-    let skipped = 0;
-    for (const seq of journal.seqsByTime(lo, hi, q.order)) {
-      if (skipped < offset) {
-        skipped++;
-        continue;
-      }
+    for (const seq of journal.seqsByTime(lo, hi, q.order, offset)) {
       const entry = journal.get(seq);
       if (entry) hits.push({ entry, meta: wantMeta ? deriveMeta(entry.envelope) : undefined });
       if (hits.length >= q.rowsPerPage) break;
@@ -103,6 +100,27 @@ export function searchJournal(
   }
 
   return searchFiltered(journal, q, lo, hi, offset, tests, wantMeta, deriveMeta, budget);
+}
+
+/** An unfiltered page of a large journal: LMDB walks the time index a step at a time, yielding between steps. */
+async function pageSliced(
+  journal: Journal,
+  q: HistoryQuery,
+  lo: number,
+  hi: number,
+  offset: number,
+  wantMeta: boolean,
+  deriveMeta: MetaDeriver,
+): Promise<HistoryPage> {
+  // Once before the walk too: the requests that came with this one meet it running (the gate holds them).
+  await yieldToLoop();
+  const { total, seqs } = await journal.pageByTime(lo, hi, q.order, offset, q.rowsPerPage, yieldToLoop);
+  const hits: HistoryHit[] = [];
+  for (const seq of seqs) {
+    const entry = journal.get(seq);
+    if (entry) hits.push({ entry, meta: wantMeta ? deriveMeta(entry.envelope) : undefined });
+  }
+  return { hits, total };
 }
 
 /**
