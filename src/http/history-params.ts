@@ -1,4 +1,4 @@
-import { CALLBACK_PATTERN, CALLBACK_RULE } from './query-params.js';
+import { CALLBACK_PATTERN, CALLBACK_RULE, isDecimal } from './query-params.js';
 
 /** datagrepper's page-size cap; more is a 400, as datagrepper answers. */
 export const HISTORY_MAX_ROWS_PER_PAGE = 100;
@@ -67,7 +67,7 @@ export class BadParameter extends Error {
 export function parseTime(name: string, raw: string): number {
   const s = raw.trim();
   const n = Number(s);
-  if (s !== '' && Number.isFinite(n)) {
+  if (isDecimal(s) && Number.isFinite(n)) {
     if (n < 0) throw new BadParameter(name, `${quote(raw)} must not be negative`);
     return n;
   }
@@ -83,12 +83,13 @@ export function parseTime(name: string, raw: string): number {
 
 function positiveNumber(name: string, raw: string): number {
   const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n) || n <= 0)
+  if (!isDecimal(raw.trim()) || !Number.isFinite(n) || n <= 0)
     throw new BadParameter(name, `${quote(raw)} must be a number of seconds > 0`);
   return n;
 }
 
 function wholeNumber(name: string, raw: string, max: number): number {
+  if (/^\d{16,}$/.test(raw)) throw new BadParameter(name, `${quote(raw)} must be at most ${max}`);
   if (!/^\d{1,15}$/.test(raw)) throw new BadParameter(name, `${quote(raw)} must be a whole number >= 1`);
   const n = Number(raw);
   if (n < 1) throw new BadParameter(name, `${quote(raw)} must be >= 1`);
@@ -106,7 +107,12 @@ export function resolveWindow(
   now: number,
 ): { start: number; end: number } | null {
   if (start !== undefined && end !== undefined) return { start, end };
-  if (start !== undefined) return { start, end: delta !== undefined ? start + delta : now };
+  if (start !== undefined) {
+    const sum = delta !== undefined ? start + delta : now;
+    // 1e308 + 1e308: no window ends at Infinity (it was echoed as "end": null).
+    if (!Number.isFinite(sum)) throw new BadParameter('delta', `${delta} after start ${start} ends past any time`);
+    return { start, end: sum };
+  }
   if (end !== undefined) return { start: end - (delta ?? END_ONLY_SPAN), end };
   if (delta !== undefined) return { start: now - delta, end: now };
   return null;

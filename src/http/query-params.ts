@@ -16,12 +16,19 @@ export const DEFAULT_MAX_PAGE_DEPTH = 10_000;
 export const CALLBACK_PATTERN = /^[A-Za-z_$][\w$]{0,127}(\.[A-Za-z_$][\w$]{0,127}){0,7}$/;
 export const CALLBACK_RULE = 'must be a JavaScript identifier path like jQuery123_456';
 
+/**
+ * A number written in decimal, as datagrepper's float() reads it: `Number()` alone also takes
+ * `0x10`, `0b11`, `0o7` and surrounding blanks, which no client means as epoch seconds.
+ */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+export const isDecimal = (s: string): boolean => DECIMAL.test(s);
+
 /** Epoch seconds (float) or an ISO-8601 date; a date without a zone is UTC, never local time. */
 const epochSeconds = z
   .string()
   .transform((s, ctx) => {
     const n = Number(s);
-    if (s.trim() !== '' && Number.isFinite(n)) return n;
+    if (isDecimal(s.trim()) && Number.isFinite(n)) return n;
     const iso = /^\d{4}-\d{2}-\d{2}(T[\d:.]+)?$/.test(s) ? `${s}${s.includes('T') ? 'Z' : 'T00:00:00Z'}` : s;
     const ms = /^\d{4}-\d{2}-\d{2}/.test(s) ? Date.parse(iso) : Number.NaN;
     if (Number.isFinite(ms)) return ms / 1000;

@@ -230,6 +230,15 @@ describe('GET /raw and GET /id served from the journal (datagrepper.md)', () => 
       ['meta=colour', 'meta'],
       ['grouped=perhaps', 'grouped'],
       ['start=1&start=2', 'start'],
+      // Number() reads these; no client means them as seconds.
+      ['start=0x10', 'start'],
+      ['end=0b11', 'end'],
+      ['delta=0o7', 'delta'],
+      ['start=Infinity', 'start'],
+      // A window that would end at Infinity (it was answered, its end echoed as null).
+      ['start=1e308&delta=1e308', 'delta'],
+      // Past 15 digits: named for what is wrong (too large), not as "not a whole number".
+      ['page=9007199254740993', 'page'],
     ];
     for (const [query, parameter] of cases) {
       const res = await raw(query);
@@ -239,7 +248,9 @@ describe('GET /raw and GET /id served from the journal (datagrepper.md)', () => 
       expect(body.detail).toContain(`"${parameter}"`);
       expect(typeof body.arguments).toBe('object');
     }
+    expect(((await raw('page=9007199254740993')).body as { detail: string }).detail).toMatch(/must be at most/);
     expect((await raw('grouped=true')).status).toBe(200);
+    expect((await raw('start=1e3&delta=5.5e1')).status).toBe(200);
     const unknown = await getJson(`${svc.base}/raw/nothing-here`);
     expect(unknown.status).toBe(404);
     expect(unknown.body).toMatchObject({ error: 'not_found' });
