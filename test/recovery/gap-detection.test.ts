@@ -513,6 +513,10 @@ describe('gap detection that fits real buses', () => {
 /** waitForSubscription wants a synchronous counter; keep the last scraped value of frames. */
 const frameCounts = new Map<string, number>();
 function metricSync(svc: RunningService): number {
-  void metricOf(svc.base, 'statscache_bus_frames_total').then((n) => frameCounts.set(svc.base, n));
+  // Fire and forget: one still in flight when a test stops the service must not fail the run.
+  void metricOf(svc.base, 'statscache_bus_frames_total').then(
+    (n) => frameCounts.set(svc.base, n),
+    () => undefined,
+  );
   return frameCounts.get(svc.base) ?? 0;
 }
