@@ -46,7 +46,6 @@ import { throttled, type Logger } from './logger.js';
 import type { Intake, IntakeCounters } from './intake.js';
 import type { MetaDeriver } from './message.js';
 import { createMetrics, type ServiceMetrics } from './metrics.js';
-import { DEFAULT_QUARANTINE_AFTER, DEFAULT_QUARANTINE_SECONDS } from '../actors/plugin-runtime.js';
 import {
   degradedReason,
   keyBudgetProblem,
@@ -57,7 +56,8 @@ import {
   type SnapshotFailure,
 } from './readiness.js';
 import { Recovery } from './recovery.js';
-import { assembleCore, type CoreEvents } from './core.js';
+import { assembleCore } from './core.js';
+import { coreEventLog } from './core-event-log.js';
 
 export interface ServiceOptions {
   readonly config: Config;
@@ -198,7 +198,14 @@ export class Service {
       now: () => this.clock.now(),
       deriveMeta: options.deriveMeta,
       snapshotChunk: options.snapshotChunk,
-      events: this.coreEvents(),
+      events: coreEventLog({
+        log,
+        logLimited: this.logLimited,
+        held: () => this.journal.backlog.held,
+        snapshotNow: () => {
+          if (this.phase !== 'stopping' && this.phase !== 'stopped') void this.snapshot().catch(() => undefined);
+        },
+      }),
       preread,
     });
     this.host = core.host;
@@ -336,74 +343,6 @@ export class Service {
       snapshot: () => this.snapshot(),
       exportSnapshot: peerExport(config.dataDir, config.backfillOverlap),
     });
-  }
-
-  /** What the core reports, as log lines (rate-limited where a flood is possible). */
-  private coreEvents(): CoreEvents {
-    const { log } = this;
-    return {
-      pluginError: (ident, err, message) =>
-        this.logLimited(`plugin:${ident}`, (suppressed) =>
-          log.warn(
-            {
-              plugin: ident,
-              topic: message?.topic,
-              msg_id: message?.msgId,
-              err: String((err as Error)?.stack ?? err),
-              suppressed,
-            },
-            'plugin update threw; message skipped for this plugin',
-          ),
-        ),
-      lifecycle: (ident, from, to) => {
-        if (to === 'quarantined')
-          log.error(
-            { plugin: ident, after: DEFAULT_QUARANTINE_AFTER, coolDownSeconds: DEFAULT_QUARANTINE_SECONDS },
-            'plugin quarantined after repeated update errors; its messages are dropped (reason "quarantined") until the cool-down passes in message time',
-          );
-        else if (from === 'quarantined')
-          log.warn(
-            { plugin: ident, state: to },
-            'plugin leaves quarantine on probation: an update error before its next success quarantines it again',
-          );
-        else log.debug({ plugin: ident, from, to }, 'plugin lifecycle');
-      },
-      journalWriteError: (err) =>
-        this.logLimited('journal', (suppressed) =>
-          log.error(
-            { err: String(err), suppressed, held: this.journal.backlog.held },
-            'journal write failed; its messages are applied and held in memory to be written again (/readyz: degraded)',
-          ),
-        ),
-      journalWriteRecovered: (records, dropped) => {
-        if (dropped === 0) return log.warn({ records }, 'journal writes succeed again: every held message is on disk');
-        // What went past the hold is on disk only in a snapshot: take one now rather than at the
-        // next interval, so a crash meanwhile cannot lose it and /readyz stops saying so sooner.
-        log.warn(
-          { records, dropped },
-          'journal writes succeed again; messages let go past the in-memory hold reach the disk with a snapshot, taken now',
-        );
-        if (this.phase !== 'stopping' && this.phase !== 'stopped') void this.snapshot().catch(() => undefined);
-      },
-      decodeFailure: (reason, detail) =>
-        this.logLimited(`decode:${reason}`, (suppressed) =>
-          log.warn({ reason, detail, suppressed }, 'bus frame skipped'),
-        ),
-      replayRejected: (entry, detail) =>
-        this.logLimited('replay-rejected', (suppressed) =>
-          log.error(
-            { seq: entry.seq, topic: entry.envelope.topic, detail, suppressed },
-            'journaled message refused on replay (it breaks a bound this version enforces)',
-          ),
-        ),
-      applyError: (entry, err) =>
-        this.logLimited('apply', (suppressed) =>
-          log.error(
-            { seq: entry.seq, err: String((err as Error)?.stack ?? err), suppressed },
-            'committed message failed to apply',
-          ),
-        ),
-    };
   }
 
   /**
