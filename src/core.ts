@@ -121,6 +121,7 @@ export function assembleCore(options: CoreOptions): Core {
     // A watermark restored from before the clock bound existed must not stay ahead of the clock.
     Math.min(restored.meta?.newestTimestamp ?? 0, clockFloor() + config.maxClockSkew),
     restored.meta?.publishers ?? {},
+    restored.meta?.journalSeq ?? 0,
   );
   const live = intake;
   const snapshotter = new Snapshotter(

@@ -98,9 +98,16 @@ export class Intake {
     },
     private newest: number,
     publishers: Publishers,
+    /**
+     * The journal seq the restored state covers: replay applies what follows, and until it has,
+     * position() must not claim more. Starting at the journal's end, a stop during start-up
+     * replay wrote a final snapshot claiming every entry while holding only those replayed, and
+     * the next start replayed nothing: the rest was lost without a word.
+     */
+    appliedSeq: number,
   ) {
     this.gaps = new GapDetector(publishers);
-    this.appliedSeq = deps.journal.position;
+    this.appliedSeq = appliedSeq;
   }
 
   /** The shape bounds replay holds journaled envelopes to (Journal.after reads records for them). */
