@@ -75,6 +75,10 @@ export async function runJournalReplay(opts: ReplayOptions, io: CommandIO): Prom
     const first = journal.firstRetained;
     const last = journal.position;
     const total = first === 0 ? 0 : last - first + 1;
+    if (first === 0 && last > 0)
+      io.err(
+        `statscache: the journal holds no entries: retention trimmed all ${last} of them (each covered by a snapshot)\n`,
+      );
     if (first > 1) {
       const oldest = journal.get(first);
       io.err(
@@ -105,10 +109,19 @@ export async function runJournalReplay(opts: ReplayOptions, io: CommandIO): Prom
       }
     }
     intake.applyQueued();
-    // Messages there were, and --from passed over every one (an empty journal still rebuilds to empty state).
+    // Messages there were, and --from passed over every one.
     if (applied === 0 && seen > 0)
       throw new CommandError(
         `no journal message has a timestamp >= ${isoTime(from * 1000)} (${seen} read): nothing was written, the newest generation stays as it is (an empty rebuild would replace every plugin's state with nothing)`,
+        2,
+      );
+    // None left to read, yet some were journaled (retention trimmed them) or the newest
+    // generation holds rows: rebuilt from nothing, every plugin would start empty. Only a dir
+    // that never held a message rebuilds to empty state.
+    const held = newestMeta?.ok ? Object.values(newestMeta.meta.plugins).some((p) => p.rows > 0) : false;
+    if (applied === 0 && (last > 0 || held))
+      throw new CommandError(
+        `the journal holds no message to replay (${last > 0 ? `all ${last} journaled were trimmed by retention` : 'none journaled'}, while the newest generation holds state): nothing was written, the newest generation stays as it is (an empty rebuild would replace every plugin's state with nothing)`,
         2,
       );
     const seconds = Math.max((performance.now() - started) / 1000, 1e-9);

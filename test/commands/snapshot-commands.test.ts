@@ -7,6 +7,7 @@ import { DataStore } from '../../snapshots/lmdb-store.js';
 import { decodeExport, encodeExport } from '../../src/commands/export-format.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { referenceViews, servedViews } from '../helpers/reference.js';
+import { joinedPublisher } from '../helpers/probes.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 import { acceptedOnce, feed, type Sample } from '../history/feed.js';
 import { runCli } from './cli.js';
@@ -278,4 +279,36 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
     expect(past.stderr).toMatch(/no journal message has a timestamp >= .*: nothing was written/);
     expect(await list(source.path)).toEqual(generations);
   }, 90_000);
+
+  it('journal replay on a dir whose journal retention has emptied refuses (exit 2) and writes nothing', async () => {
+    const dir = join(scratch.path, 'trimmed');
+    const s = await startService(['--data-dir', dir, '--journal-max-age', '1s', '--snapshot-interval', '1']);
+    running.add(s);
+    const pub = await joinedPublisher(s);
+    const now = Math.floor(Date.now() / 1000);
+    for (let i = 0; i < 30; i++) {
+      const m = { topic: 'org.fedoraproject.prod.buildsys.tag', timestamp: now - 30 + i, msg_id: `trim-${i}`, msg: {} };
+      await pub.send(m.topic, JSON.stringify(m));
+    }
+    pub.close();
+    await eventually(
+      async () => ((await getJson(`${s.base}/api/volume-1m`)).body as unknown[]).length > 0 || undefined,
+      20_000,
+      'the messages counted',
+    );
+    // Trimmed once a snapshot covers them and they are older than a second.
+    await eventually(
+      async () => (((await getJson(`${s.base}/raw`)).body as { total: number }).total === 0 ? true : undefined),
+      20_000,
+      'the journal emptied by retention',
+    );
+    await stop(s);
+    const generations = await list(dir);
+    const replay = await runCli(['journal', 'replay', '--from', '0', '--data-dir', dir]);
+    // Before: exit 0 and a generation of 0 entries above the good one; the next start served nothing.
+    expect(replay.code).toBe(2);
+    expect(replay.stderr).toMatch(/retention trimmed all \d+ of them/);
+    expect(replay.stderr).toMatch(/holds no message to replay .*nothing was written/);
+    expect(await list(dir)).toEqual(generations);
+  }, 60_000);
 });
