@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { decode, encode } from '../../snapshots/codec.js';
 import { metaProblem, type SnapshotMeta } from '../../snapshots/format.js';
 import type { Envelope } from '../envelope.js';
@@ -125,19 +124,3 @@ function payloadProblem(value: unknown): string | null {
 
 const isPairs = (v: unknown): boolean =>
   Array.isArray(v) && v.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === 'string');
-
-/** Writes beside the target, flushes to disk, then renames: a reader never sees half a file. */
-export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    for (let off = 0; off < bytes.byteLength; ) off += writeSync(fd, bytes, off);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  closeSync(fd);
-  renameSync(tmp, path);
-}

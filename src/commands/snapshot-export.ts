@@ -4,7 +4,8 @@ import type { Envelope } from '../envelope.js';
 import type { DataStore } from '../../snapshots/lmdb-store.js';
 import type { SnapshotMeta } from '../../snapshots/format.js';
 import { type CommandIO, CommandError, commandConfig, type DataDirOptions, openStore } from './common.js';
-import { encodeExport, writeFileAtomic } from './export-format.js';
+import { writeExportFile } from './export-file.js';
+import { encodeExport } from './export-format.js';
 import { newestGood } from './generations.js';
 
 /** Journal seconds carried with the state by default: twice the backfill overlap, so a backfill after import de-duplicates. */
@@ -30,8 +31,9 @@ export function runSnapshotExport(
       );
     const { bytes, meta, plugins, entries, journalMessages } = built.export;
     const target = resolve(file);
-    writeFileAtomic(target, bytes);
-    io.out(
+    const how = writeExportFile(target, bytes);
+    // Streamed (a pipe, /dev/stdout): the line goes to stderr, never into the export.
+    (how === 'streamed' ? io.err : io.out)(
       `exported generation ${meta.generation} (journal seq ${meta.journalSeq}, ${plugins} plugins, ${entries} entries, ${journalMessages} journal messages) to ${target} (${bytes.byteLength} bytes)\n`,
     );
     return 0;

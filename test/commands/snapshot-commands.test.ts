@@ -1,4 +1,14 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  createReadStream,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Row } from '../../actors/row-store.js';
@@ -122,6 +132,50 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
     const bad = await runCli(['snapshot', 'inspect', '9999', '--data-dir', source.path]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/no readable generation 9999/);
+  });
+
+  it('export to a folder, a missing folder, a symlink or a pipe: a clear refusal, or the bytes where they were asked', async () => {
+    const folder = join(scratch.path, 'a-folder');
+    mkdirSync(folder);
+    const toFolder = await runCli(['snapshot', 'export', folder, '--data-dir', source.path]);
+    expect(toFolder.code).toBe(2);
+    expect(toFolder.stderr).toMatch(/is a folder: name a file/);
+    // Nothing left beside it (the rename failed after a full write, and the tmp file stayed).
+    expect(readdirSync(scratch.path).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    const noFolder = await runCli([
+      'snapshot',
+      'export',
+      join(scratch.path, 'nope', 'x.scx'),
+      '--data-dir',
+      source.path,
+    ]);
+    expect(noFolder.code).toBe(2);
+    expect(noFolder.stderr).toMatch(/folder .*nope does not exist/);
+    // A symlink: its target is replaced, the link stays a link.
+    const real = join(scratch.path, 'real.scx');
+    writeFileSync(real, 'old');
+    const link = join(scratch.path, 'link.scx');
+    symlinkSync(real, link);
+    expect((await runCli(['snapshot', 'export', link, '--data-dir', source.path])).code).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(decodeExport(readFileSync(real)).meta.generation).toBeGreaterThan(0);
+    // A pipe (as /dev/stdout into ssh): written in place, not replaced by a file; the line goes to stderr.
+    const fifo = join(scratch.path, 'pipe.scx');
+    execFileSync('mkfifo', [fifo]);
+    const chunks: Buffer[] = [];
+    const reading = new Promise<void>((resolve, reject) =>
+      createReadStream(fifo)
+        .on('data', (c) => chunks.push(c as Buffer))
+        .on('end', resolve)
+        .on('error', reject),
+    );
+    const piped = await runCli(['snapshot', 'export', fifo, '--data-dir', source.path]);
+    await reading;
+    expect(piped.code, piped.stderr).toBe(0);
+    expect(piped.stdout).toBe('');
+    expect(piped.stderr).toMatch(/exported generation/);
+    expect(decodeExport(Buffer.concat(chunks)).meta.generation).toBeGreaterThan(0);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
   });
 
   it('export → import into a fresh data dir → the service there serves the same rows', async () => {
