@@ -3,7 +3,7 @@
 import './msgpack-strings.js';
 import { Command } from 'commander';
 import { exitCodeOf, isStatscacheError } from '../actors/errors.js';
-import { loadConfig, type Config, type ConfigKey } from './config.js';
+import { loadConfig, unknownEnvNames, type Config, type ConfigKey } from './config.js';
 import { addSettingOptions, configFileOf, flagValues } from './cli-options.js';
 import { createLogger, type Logger } from './logger.js';
 import { DEMO_DEFAULTS } from './settings.js';
@@ -22,6 +22,11 @@ function configFrom(opts: Record<string, unknown>, defaults: Partial<Record<Conf
 }
 
 async function runService(config: Config, log: Logger, withSimulator: boolean, configFile?: string): Promise<void> {
+  for (const { name, nearest } of unknownEnvNames(process.env))
+    log.warn(
+      { variable: name, nearest },
+      `environment variable ${name} is no setting and is ignored; did you mean ${nearest}?`,
+    );
   // External plugins load asynchronously, so before the (synchronous) build; relative paths are relative to the config file.
   const plugins = await pluginsForConfig(config, configFile);
   // Before the service opens (and restores) the data dir: an empty one is filled from the peer first.

@@ -40,7 +40,9 @@ export interface ConfigSources {
  */
 export function loadConfig(sources: ConfigSources): Config {
   const origin: Partial<Record<string, string>> = {};
-  const merged: Record<string, unknown> = {};
+  // No prototype: a config file's "__proto__" key set the prototype of a plain object ({"__proto__":
+  // {"port": 1}} gave port 1 and no unknown-key error); here it is an own key, refused as unknown.
+  const merged: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const [key, value] of Object.entries(sources.defaults ?? {})) if (value !== undefined) merged[key] = value;
   const path = sources.file ?? sources.env?.[CONFIG_FILE.env];
   if (path) {
@@ -53,8 +55,16 @@ export function loadConfig(sources: ConfigSources): Config {
     const raw = sources.env?.[name];
     if (raw === undefined || raw === '') continue;
     const kind = kindOf(key);
+    // Empty items are dropped: a trailing comma in STATSCACHE_TOPIC made an empty prefix, which subscribes to everything.
     merged[key] =
-      kind === 'list' ? raw.split(',').map((s) => s.trim()) : kind === 'object' ? parseJsonEnv(name, raw) : raw;
+      kind === 'list'
+        ? raw
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s !== '')
+        : kind === 'object'
+          ? parseJsonEnv(name, raw)
+          : raw;
     origin[key] = `environment ${name}`;
   }
   for (const [key, value] of Object.entries(sources.flags ?? {})) {
@@ -124,4 +134,44 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/** Variables of this prefix that no setting reads: the tests' own (STATSCACHE_TEST_…). */
+const FOREIGN_ENV_PREFIX = 'STATSCACHE_TEST_';
+
+/**
+ * STATSCACHE_* variables no setting reads, each with the setting name it most likely meant:
+ * a typo (STATSCACHE_DATADIR) was ignored without a word, and serve started empty in ./data.
+ * Warned about, not refused: other tools may share the prefix.
+ */
+export function unknownEnvNames(env: NodeJS.ProcessEnv): { readonly name: string; readonly nearest: string }[] {
+  const known = new Set<string>([...Object.values(ENV_NAMES), CONFIG_FILE.env]);
+  const out: { name: string; nearest: string }[] = [];
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith('STATSCACHE_') || known.has(name) || name.startsWith(FOREIGN_ENV_PREFIX)) continue;
+    let nearest = '';
+    let best = Number.POSITIVE_INFINITY;
+    for (const k of known) {
+      const d = editDistance(name, k);
+      if (d < best) [best, nearest] = [d, k];
+    }
+    out.push({ name, nearest });
+  }
+  return out;
+}
+
+/** Levenshtein distance; names are short (under 50 characters). */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(
+        (prev[j] as number) + 1,
+        (row[j - 1] as number) + 1,
+        (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    prev = row;
+  }
+  return prev[b.length] as number;
 }

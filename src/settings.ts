@@ -5,7 +5,7 @@ import { DEFAULT_MAX_KEYS as DEFAULT_PLUGIN_MAX_KEYS } from '../actors/plugin-ru
 import { MAX_BACKLOG_BYTES } from '../snapshots/journal-backlog.js';
 import { isProxyRange } from './http/client-address.js';
 import { DEFAULT_MAX_CLOCK_SKEW, DEFAULT_MAX_DEPTH, DEFAULT_MAX_KEYS } from './envelope-limits.js';
-import { DEFAULT_MAX_PAGE_DEPTH, MAX_ROWS_PER_PAGE } from './http/query-params.js';
+import { DEFAULT_MAX_PAGE_DEPTH, isDecimal, MAX_ROWS_PER_PAGE } from './http/query-params.js';
 import { DEFAULT_MAX_NEW_VIEWS_PER_IP } from './http/view-budget.js';
 import { DEFAULT_MAX_FRAMES_PER_SECOND } from './http/ws-connection.js';
 import { LOG_LEVELS } from './logger.js';
@@ -40,8 +40,16 @@ const endpoint = z.string().regex(/^(tcp|ipc|inproc):\/\/\S+$/, 'must be a ZeroM
 const proxyRange = z.string().refine(isProxyRange, {
   error: (iss) => `${JSON.stringify(iss.input)} is not an IP address or CIDR range (like 127.0.0.1 or 10.0.0.0/8)`,
 });
-const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const seconds = (min: number, max: number) => z.coerce.number().min(min).max(max);
+/**
+ * Flags and the environment give strings: one written as a decimal number is read as that
+ * number; anything else stays as it is and fails as not a number. z.coerce read "" and " " as
+ * 0 (an unset variable in a unit file gave a random port and a zero clock skew), true as 1,
+ * null and [] as 0, and 0x1F90 as 8080.
+ */
+const decimal = (v: unknown): unknown => (typeof v === 'string' && isDecimal(v.trim()) ? Number(v.trim()) : v);
+const numeric = <T extends z.ZodNumber>(inner: T) => z.preprocess(decimal, inner);
+const count = (min: number, max: number) => numeric(z.number().int().min(min).max(max));
+const seconds = (min: number, max: number) => numeric(z.number().min(min).max(max));
 
 export const SETTINGS = {
   host: { type: z.string().min(1).default('127.0.0.1'), flag: '<address>', help: 'HTTP/WebSocket listen address' },
@@ -79,9 +87,10 @@ export const SETTINGS = {
     defaultNote: `\`${DEMO_DEFAULTS.dataDir}\` for \`npm run demo\``,
   },
   snapshotInterval: {
-    type: z.coerce.number().positive().max(86_400).default(30),
+    // At least 0.1 s: 1e-9 was accepted, a snapshot timer every turn (37% of a core idle).
+    type: seconds(0.1, 86_400).default(30),
     flag: '<seconds>',
-    help: 'seconds between snapshots (one is also written on SIGTERM/SIGINT)',
+    help: 'seconds between snapshots (0.1 to 86400; one is also written on SIGTERM/SIGINT)',
   },
   maxFrameBytes: {
     type: count(64, 64 * 1024 * 1024).default(1024 * 1024),
@@ -164,7 +173,7 @@ export const SETTINGS = {
     help: 'bytes queued for a client before it only gets coalesced snapshots (4× is the hard limit)',
   },
   wsSlowTimeoutSeconds: {
-    type: z.coerce.number().positive().max(3600).default(10),
+    type: numeric(z.number().positive().max(3600)).default(10),
     flag: '<seconds>',
     help: 'seconds a client may stay over `--ws-max-buffered-bytes` before it is closed with code 4008',
   },
@@ -197,7 +206,7 @@ export const SETTINGS = {
     help: 'filtered scans waiting for a slot; more are answered `503 scan_busy` with `Retry-After`',
   },
   historyScanTimeoutSeconds: {
-    type: z.coerce.number().positive().max(3600).default(10),
+    type: numeric(z.number().positive().max(3600)).default(10),
     flag: '<seconds>',
     help: 'longest a filtered scan may take, queue wait included; then `503 scan_timeout`',
   },
@@ -290,11 +299,12 @@ export const SETTINGS = {
     help: 'journal retention by message age (only entries every kept snapshot covers are dropped)',
   },
   journalMaxBytes: {
-    type: z.coerce
-      .number()
-      .int()
-      .min(1024 * 1024)
-      .default(2 * 1024 ** 3),
+    type: numeric(
+      z
+        .number()
+        .int()
+        .min(1024 * 1024),
+    ).default(2 * 1024 ** 3),
     flag: '<bytes>',
     help: 'journal size cap, enforced the same way',
     defaultNote: '2 GiB',
@@ -316,7 +326,7 @@ export const SETTINGS = {
     help: 'bearer token of `POST /admin/snapshot` (`statscache snapshot take`); none disables the admin routes',
   },
   stopTimeout: {
-    type: z.coerce.number().positive().max(600).default(20),
+    type: numeric(z.number().positive().max(600)).default(20),
     flag: '<seconds>',
     help: 'longest graceful stop before the process exits anyway',
   },

@@ -4,6 +4,7 @@ import type { Envelope } from '../envelope.js';
 import type { DataStore } from '../../snapshots/lmdb-store.js';
 import type { SnapshotMeta } from '../../snapshots/format.js';
 import { type CommandIO, CommandError, commandConfig, type DataDirOptions, openStore } from './common.js';
+import { isDecimal } from '../http/query-params.js';
 import { writeExportFile } from './export-file.js';
 import { encodeExport } from './export-format.js';
 import { newestGood } from './generations.js';
@@ -19,7 +20,8 @@ export function runSnapshotExport(
 ): number {
   const config = commandConfig(opts);
   const tail = opts.journalTail === undefined ? tailSeconds(config.backfillOverlap) : Number(opts.journalTail);
-  if (!Number.isFinite(tail) || tail < 0)
+  // Decimal text only: Number("") is 0, which carried no journal at all.
+  if ((opts.journalTail !== undefined && !isDecimal(opts.journalTail.trim())) || !Number.isFinite(tail) || tail < 0)
     throw new CommandError(`--journal-tail ${JSON.stringify(opts.journalTail)} must be a number of seconds >= 0`, 2);
   const store = openStore(config.dataDir, { readOnly: true });
   try {

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, unknownEnvNames } from '../../src/config.js';
 import { CLI, tempDir } from '../helpers/service-process.js';
 
 const dir = tempDir();
@@ -55,6 +55,40 @@ describe('configuration', () => {
     expect(() => loadConfig({ env: {}, file })).toThrow(/setting "prot"/);
     writeFileSync(file, '{nope');
     expect(() => loadConfig({ env: {}, file })).toThrow(/not valid JSON/);
+  });
+
+  it('reads numbers only from decimal text: blanks, booleans, null, lists and hex are refused, not 0, 1 or 8080', () => {
+    const bad: [Parameters<typeof loadConfig>[0], RegExp][] = [
+      [{ env: {}, flags: { port: '' } }, /setting "port" \(flag --port\)/],
+      [{ env: { STATSCACHE_PORT: ' ' } }, /setting "port" \(environment STATSCACHE_PORT\)/],
+      [{ env: {}, flags: { port: '0x1F90' } }, /setting "port"/],
+      [{ env: {}, flags: { maxClockSkew: '' } }, /setting "maxClockSkew"/],
+      [{ env: {}, flags: { snapshotInterval: '1e-9' } }, /setting "snapshotInterval"/],
+    ];
+    for (const [sources, message] of bad) expect(() => loadConfig(sources), JSON.stringify(sources)).toThrow(message);
+    const file = join(dir.path, 'types.json');
+    for (const value of ['true', 'null', '[]', '"8080x"']) {
+      writeFileSync(file, `{"port": ${value}}`);
+      expect(() => loadConfig({ env: {}, file }), value).toThrow(/setting "port" \(config file/);
+    }
+    // A "__proto__" key is an unknown setting, not the prototype of the merged settings.
+    writeFileSync(file, '{"__proto__": {"port": 1}}');
+    expect(() => loadConfig({ env: {}, file })).toThrow(/SC_CONFIG_INVALID/);
+    // Still read: decimals with blanks around them, exponents.
+    expect(loadConfig({ env: { STATSCACHE_PORT: ' 8081 ' }, flags: { snapshotInterval: '2.5e1' } })).toMatchObject({
+      port: 8081,
+      snapshotInterval: 25,
+    });
+  });
+
+  it('drops empty list items from the environment, and names STATSCACHE_ variables no setting reads', () => {
+    // A trailing comma made an empty prefix: a subscription to everything.
+    expect(loadConfig({ env: { STATSCACHE_TOPIC: 'org.fedoraproject.prod.buildsys,' } }).topic).toEqual([
+      'org.fedoraproject.prod.buildsys',
+    ]);
+    expect(
+      unknownEnvNames({ STATSCACHE_DATADIR: '/x', STATSCACHE_PORT: '1', STATSCACHE_TEST_NGINX: '1', HOME: '/root' }),
+    ).toEqual([{ name: 'STATSCACHE_DATADIR', nearest: 'STATSCACHE_DATA_DIR' }]);
   });
 
   it('bounds the readiness and gap-backfill settings (flag, environment, default)', () => {
