@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // First: it decides how msgpackr decodes strings, which msgpackr reads once, on load.
 import './msgpack-strings.js';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { exitCodeOf, isStatscacheError } from '../actors/errors.js';
 import { loadConfig, unknownEnvNames, type Config, type ConfigKey } from './config.js';
 import { addSettingOptions, configFileOf, flagValues } from './cli-options.js';
@@ -85,6 +85,8 @@ async function runService(config: Config, log: Logger, withSimulator: boolean, c
 }
 
 function fail(err: unknown): never {
+  // Commander has written its message already; help and --version end here too, with 0.
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
   const message = isStatscacheError(err) ? err.message : ((err as Error)?.stack ?? String(err));
   process.stderr.write(`statscache: ${message}\n`);
   process.exit(isStatscacheError(err) ? exitCodeOf(err) : 1);
@@ -100,7 +102,11 @@ for (const stream of [process.stdout, process.stderr]) {
 
 const program = new Command('statscache')
   .description('Live statistics from the fedmsg bus, served over HTTP and WebSocket.')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors (an unknown option or command, a bad choice, a missing argument) come back to
+  // fail() instead of exiting 1 from inside commander: the operator fixes them, so exit 2.
+  // Subcommands added below inherit it.
+  .exitOverride();
 
 addSettingOptions(
   program.command('serve').description('run the service: consume the bus, keep plugin state, serve it'),

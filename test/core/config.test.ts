@@ -126,4 +126,21 @@ describe('configuration', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/SC_CONFIG_INVALID: setting "snapshotInterval" \(flag --snapshot-interval\)/);
   });
+
+  it('usage errors exit 2, as the refusals an operator fixes do; help exits 0', () => {
+    const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+    for (const args of [
+      ['serve', '--log-level', 'verbose'],
+      ['serve', '--prot', '1'],
+      ['nosuch'],
+      ['journal', 'replay'],
+    ]) {
+      const r = run(...args);
+      // Before: 1, from inside commander.
+      expect({ args, status: r.status }).toEqual({ args, status: 2 });
+      expect(r.stderr).toMatch(/error/i);
+    }
+    expect(run('--help').status).toBe(0);
+    expect(run('snapshot', 'list', '--help').status).toBe(0);
+  });
 });
