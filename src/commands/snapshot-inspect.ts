@@ -23,7 +23,7 @@ export function runSnapshotInspect(
         `no readable generation ${generation} in ${config.dataDir} (readable: ${known}${damaged.length ? `; unreadable: ${damaged.join(', ')}` : ''})`,
       );
     }
-    if (opts.plugin !== undefined && !(opts.plugin in wanted.meta.plugins)) {
+    if (opts.plugin !== undefined && !Object.hasOwn(wanted.meta.plugins, opts.plugin)) {
       throw new CommandError(
         `generation ${wanted.meta.generation} has no plugin ${JSON.stringify(opts.plugin)} (it has: ${Object.keys(wanted.meta.plugins).join(', ')})`,
       );

@@ -129,6 +129,18 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
     const all = await inspect(source.path, 'latest');
     expect(all.meta.generation).toBe(newest);
     expect(Object.keys(all.plugins).length).toBeGreaterThan(5);
+    // A name every object has (toString): no such plugin, not an empty one (it printed {} and exit 0).
+    const inherited = await runCli([
+      'snapshot',
+      'inspect',
+      'latest',
+      '--plugin',
+      'toString',
+      '--data-dir',
+      source.path,
+    ]);
+    expect(inherited.code).toBe(1);
+    expect(inherited.stderr).toMatch(/has no plugin "toString"/);
     const bad = await runCli(['snapshot', 'inspect', '9999', '--data-dir', source.path]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/no readable generation 9999/);
