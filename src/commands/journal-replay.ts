@@ -115,13 +115,17 @@ export async function runJournalReplay(opts: ReplayOptions, io: CommandIO): Prom
         `no journal message has a timestamp >= ${isoTime(from * 1000)} (${seen} read): nothing was written, the newest generation stays as it is (an empty rebuild would replace every plugin's state with nothing)`,
         2,
       );
-    // None left to read, yet some were journaled (retention trimmed them) or the newest
-    // generation holds rows: rebuilt from nothing, every plugin would start empty. Only a dir
-    // that never held a message rebuilds to empty state.
-    const held = newestMeta?.ok ? Object.values(newestMeta.meta.plugins).some((p) => p.rows > 0) : false;
-    if (applied === 0 && (last > 0 || held))
+    // None left to read (retention trimmed them, or none came), while the newest generation
+    // holds state for plugins rebuilt here: rebuilt from nothing, they would start empty.
+    const wiped = newestMeta?.ok
+      ? host.idents.filter((ident) => {
+          const rec = newestMeta.meta.plugins[ident];
+          return rec !== undefined && (rec.rows > 0 || Object.values(rec.entries ?? {}).some((n) => n > 0));
+        })
+      : [];
+    if (applied === 0 && wiped.length > 0)
       throw new CommandError(
-        `the journal holds no message to replay (${last > 0 ? `all ${last} journaled were trimmed by retention` : 'none journaled'}, while the newest generation holds state): nothing was written, the newest generation stays as it is (an empty rebuild would replace every plugin's state with nothing)`,
+        `the journal holds no message to replay (${last > 0 ? `all ${last} journaled were trimmed by retention` : 'none journaled'}), while the newest generation holds state for ${wiped.join(', ')}: nothing was written, the newest generation stays as it is (an empty rebuild would replace that state with nothing)`,
         2,
       );
     const seconds = Math.max((performance.now() - started) / 1000, 1e-9);
