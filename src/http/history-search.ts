@@ -84,19 +84,16 @@ export function searchJournal(
   const offset = (q.page - 1) * q.rowsPerPage;
   const tests = TEST_ORDER.filter((f) => q.filters[f].length > 0).map((f) => TESTS[f](q.filters[f]));
   const wantMeta = q.meta.length > 0;
-  const hits: HistoryHit[] = [];
 
   if (tests.length === 0) {
     // Gated (a large journal): counted and paged in steps that yield, as a filtered scan does.
     if (budget !== undefined) return pageSliced(journal, q, lo, hi, offset, wantMeta, deriveMeta);
     const total = journal.countByTime(lo, hi);
-    if (offset >= total) return { hits, total };
-    for (const seq of journal.seqsByTime(lo, hi, q.order, offset)) {
-      const entry = journal.get(seq);
-      if (entry) hits.push({ entry, meta: wantMeta ? deriveMeta(entry.envelope) : undefined });
-      if (hits.length >= q.rowsPerPage) break;
-    }
-    return { hits, total };
+    if (offset >= total) return { hits: [], total };
+    return {
+      hits: hitsOf(journal, journal.seqsByTime(lo, hi, q.order, offset), q.rowsPerPage, wantMeta, deriveMeta),
+      total,
+    };
   }
 
   return searchFiltered(journal, q, lo, hi, offset, tests, wantMeta, deriveMeta, budget);
@@ -115,12 +112,24 @@ async function pageSliced(
   // Once before the walk too: the requests that came with this one meet it running (the gate holds them).
   await yieldToLoop();
   const { total, seqs } = await journal.pageByTime(lo, hi, q.order, offset, q.rowsPerPage, yieldToLoop);
+  return { hits: hitsOf(journal, seqs, q.rowsPerPage, wantMeta, deriveMeta), total };
+}
+
+/** The journal entries of up to `limit` seqs of a page, with their meta when asked. */
+function hitsOf(
+  journal: Journal,
+  seqs: Iterable<number>,
+  limit: number,
+  wantMeta: boolean,
+  deriveMeta: MetaDeriver,
+): HistoryHit[] {
   const hits: HistoryHit[] = [];
   for (const seq of seqs) {
     const entry = journal.get(seq);
     if (entry) hits.push({ entry, meta: wantMeta ? deriveMeta(entry.envelope) : undefined });
+    if (hits.length >= limit) break;
   }
-  return { hits, total };
+  return hits;
 }
 
 /**
