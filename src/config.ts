@@ -44,6 +44,9 @@ export function loadConfig(sources: ConfigSources): Config {
   // {"port": 1}} gave port 1 and no unknown-key error); here it is an own key, refused as unknown.
   const merged: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const [key, value] of Object.entries(sources.defaults ?? {})) if (value !== undefined) merged[key] = value;
+  // An empty --config (an unset variable in a unit file) named no file and hid STATSCACHE_CONFIG too.
+  if (sources.file === '')
+    throw new StatscacheError('SC_CONFIG_INVALID', '--config "" names no file: give the path of a JSON config file');
   const path = sources.file ?? sources.env?.[CONFIG_FILE.env];
   if (path) {
     for (const [k, v] of Object.entries(readConfigFile(path))) {

@@ -71,6 +71,7 @@ describe('configuration', () => {
       writeFileSync(file, `{"port": ${value}}`);
       expect(() => loadConfig({ env: {}, file }), value).toThrow(/setting "port" \(config file/);
     }
+    expect(() => loadConfig({ env: { STATSCACHE_CONFIG: file }, file: '' })).toThrow(/--config "" names no file/);
     // A "__proto__" key is an unknown setting, not the prototype of the merged settings.
     writeFileSync(file, '{"__proto__": {"port": 1}}');
     expect(() => loadConfig({ env: {}, file })).toThrow(/SC_CONFIG_INVALID/);
