@@ -27,6 +27,9 @@ export async function runSnapshotTake(opts: TakeOptions, io: CommandIO): Promise
   } catch {
     throw new CommandError(`--url ${JSON.stringify(base)} is not a URL like http://127.0.0.1:8080`, 2);
   }
+  // localhost:8080 parses as a URL of scheme "localhost:": fetch then failed with exit 1.
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new CommandError(`--url ${JSON.stringify(base)} is not a URL like http://127.0.0.1:8080 (http or https)`, 2);
   let res: Response;
   try {
     res = await fetch(url, {

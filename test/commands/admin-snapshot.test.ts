@@ -115,6 +115,10 @@ describe('POST /admin/snapshot', () => {
       const down = await runCli(['snapshot', 'take', '--url', 'http://127.0.0.1:1', '--token', TOKEN]);
       expect(down.code).toBe(1);
       expect(down.stderr).toMatch(/cannot reach/);
+      // No scheme: an operator's typo, exit 2 (it was a scheme "localhost:" and a fetch failure, exit 1).
+      const bare = await runCli(['snapshot', 'take', '--url', 'localhost:8080', '--token', TOKEN]);
+      expect(bare.code).toBe(2);
+      expect(bare.stderr).toMatch(/is not a URL like http:\/\/127\.0\.0\.1:8080 \(http or https\)/);
     });
   });
 });
