@@ -79,7 +79,8 @@ export function loadConfig(sources: ConfigSources): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const key = String(issue?.path[0] ?? (issue as { keys?: string[] } | undefined)?.keys?.[0] ?? '?');
-    const from = origin[key] ?? 'config file';
+    // A key no source set is at its default: a cross-setting check (wsMaxViews lowered) blamed "config file".
+    const from = origin[key] ?? (key in merged ? 'config file' : 'default');
     throw new StatscacheError(
       'SC_CONFIG_INVALID',
       `setting "${key}" (${from}): ${issue?.message ?? 'invalid'}${key in merged ? `, got ${JSON.stringify(merged[key])}` : ''}`,

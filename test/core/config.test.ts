@@ -72,6 +72,10 @@ describe('configuration', () => {
       expect(() => loadConfig({ env: {}, file }), value).toThrow(/setting "port" \(config file/);
     }
     expect(() => loadConfig({ env: { STATSCACHE_CONFIG: file }, file: '' })).toThrow(/--config "" names no file/);
+    // Lowering one setting breaks a check on another left at its default: named as the default.
+    expect(() => loadConfig({ env: {}, flags: { wsMaxViews: '10' } })).toThrow(
+      /setting "wsMaxSubscriptionsPerIp" \(default\): must be at most half of wsMaxViews/,
+    );
     // A "__proto__" key is an unknown setting, not the prototype of the merged settings.
     writeFileSync(file, '{"__proto__": {"port": 1}}');
     expect(() => loadConfig({ env: {}, file })).toThrow(/SC_CONFIG_INVALID/);
