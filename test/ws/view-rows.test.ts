@@ -51,6 +51,15 @@ const spec = (query: Partial<ViewQuery>): ViewSpec => {
 type Runtime = NonNullable<ReturnType<PluginHost['get']>>;
 
 /** What a client following the view holds, and the view's own rows, are the HTTP answer now. */
+/** What a client does with a delta: rows by their wire key (the user), changed ones set, removed ones deleted. */
+function applyDelta(
+  client: Map<string, string>,
+  delta: { readonly changed: readonly string[]; readonly removed: readonly string[] } | null,
+): void {
+  for (const json of delta?.changed ?? []) client.set(JSON.stringify([(JSON.parse(json) as Row).user]), json);
+  for (const wire of delta?.removed ?? []) client.delete(wire);
+}
+
 function expectHttpAnswer(
   rt: Runtime,
   v: { s: ViewSpec; rows: ViewRows; client: Map<string, string> },
@@ -92,9 +101,7 @@ describe('live view rows from the change log', () => {
         );
       }
       for (const v of views) {
-        const delta = v.rows.refresh(0);
-        for (const json of delta?.changed ?? []) v.client.set(JSON.stringify([(JSON.parse(json) as Row).user]), json);
-        for (const wire of delta?.removed ?? []) v.client.delete(wire);
+        applyDelta(v.client, v.rows.refresh(0));
         expectHttpAnswer(rt, v, `${v.s.key} tick ${tick}`);
       }
     }
@@ -131,9 +138,7 @@ describe('live view rows from the change log', () => {
         );
       }
       for (const v of views) {
-        const delta = v.rows.refresh(0);
-        for (const json of delta?.changed ?? []) v.client.set(JSON.stringify([(JSON.parse(json) as Row).user]), json);
-        for (const wire of delta?.removed ?? []) v.client.delete(wire);
+        applyDelta(v.client, v.rows.refresh(0));
         expectHttpAnswer(rt, v, `${v.s.key} tick ${tick}`);
       }
     }
@@ -162,12 +167,7 @@ describe('live view rows from the change log', () => {
       spec({ page: 2, rowsPerPage: 10 }),
       spec({ order: 'asc', page: 3, rowsPerPage: 5 }),
     ].map((s) => ({ s, rows: new ViewRows(s, rt, ['user'], 0), client: new Map<string, string>(), suspended: false }));
-    for (const v of views)
-      for (const json of v.rows.ordered()) v.client.set(JSON.stringify([(JSON.parse(json) as Row).user]), json);
-    const apply = (v: (typeof views)[number], delta: ReturnType<ViewRows['refresh']>) => {
-      for (const json of delta?.changed ?? []) v.client.set(JSON.stringify([(JSON.parse(json) as Row).user]), json);
-      for (const wire of delta?.removed ?? []) v.client.delete(wire);
-    };
+    for (const v of views) applyDelta(v.client, { changed: v.rows.ordered(), removed: [] });
     let t = 1_000;
     let resumes = 0;
     for (let tick = 0; tick < 300; tick++) {
@@ -182,13 +182,13 @@ describe('live view rows from the change log', () => {
         // Subscribers come and go: a view is left for a few ticks, then taken up again.
         if (random() < 0.1) {
           if (v.suspended) {
-            apply(v, v.rows.resume(0));
+            applyDelta(v.client, v.rows.resume(0));
             resumes++;
           } else v.rows.suspend();
           v.suspended = !v.suspended;
         }
         const work = { ...v.rows.counts };
-        apply(v, v.rows.refresh(0));
+        applyDelta(v.client, v.rows.refresh(0));
         if (v.suspended) {
           expect(v.rows.counts, `${v.s.key} tick ${tick}: suspended, no work`).toEqual(work);
           continue;
