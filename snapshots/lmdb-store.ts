@@ -589,7 +589,8 @@ export class DataStore {
     return this.checked(
       this.root.transaction(() => {
         let n = 0;
-        let through = this.trimmedThrough();
+        const before = this.trimmedThrough();
+        let through = before;
         for (const { key, value } of this.journal.getRange({ end: upTo + 1 })) {
           const idx = indexOf(value);
           if (idx) {
@@ -600,7 +601,7 @@ export class DataStore {
           this.journal.remove(key);
           n++;
         }
-        if (through > this.trimmedThrough()) void this.trimmed?.put('through', through);
+        if (through > before) void this.trimmed?.put('through', through);
         return n;
       }) as Promise<number>,
     );
