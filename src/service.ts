@@ -4,14 +4,14 @@ import { builtinPlugins } from '../plugins/index.js';
 import { warnIfBudgetPastHeap } from './heap-check.js';
 import { SkewWatch } from './skew-watch.js';
 import type { Journal } from '../snapshots/journal.js';
-import { coveredByAllGenerations, trimJournal } from '../snapshots/journal-trim.js';
 import { lockDataDir, unwritableDataDir, type DataDirLock } from '../snapshots/data-dir-lock.js';
 import { DataStore } from '../snapshots/lmdb-store.js';
 import { checkAndRead } from '../snapshots/check-and-read.js';
 import { quarantineAndSalvage, type SalvageReport } from '../snapshots/store-check.js';
 import { removePidFile, writePidFile } from '../snapshots/pid-file.js';
 import type { PrereadSlot, RestoreReport } from '../snapshots/restore.js';
-import type { Snapshotter, SnapshotReport, SnapshotterOptions } from '../snapshots/snapshotter.js';
+import type { SnapshotReport, SnapshotterOptions } from '../snapshots/snapshotter.js';
+import { SnapshotCycle } from './snapshot-cycle.js';
 import { AmqpInputs } from './amqp-inputs.js';
 import {
   BIND_SOURCE,
@@ -24,13 +24,13 @@ import {
   type EndpointStatus,
 } from './bus.js';
 import { threadLimits } from './bus-prepare.js';
-import { subscribeThreaded, type ThreadMessage } from './bus-thread.js';
+import { subscribeThreaded } from './bus-thread.js';
 import { peerExport } from './bootstrap.js';
 import { delay, systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { frameLimits } from './decode-frames.js';
 import type { Envelope } from './envelope.js';
-import type { GapSignal } from './gap-detector.js';
+import { BusIngest } from './bus-ingest.js';
 import { createHttpHandler, type HttpHandler } from './http/api-routes.js';
 import { createAdminHandler, type AdminHandler } from './http/admin-routes.js';
 import { EncodedCache } from './http/encoded-cache.js';
@@ -53,7 +53,6 @@ import {
   persistenceProblem,
   readyDetails,
   type ReadinessView,
-  type SnapshotFailure,
 } from './readiness.js';
 import { Recovery } from './recovery.js';
 import { assembleCore } from './core.js';
@@ -99,16 +98,9 @@ function gate(): { promise: Promise<void>; open: () => void } {
   return { promise, open };
 }
 
-/** Longest run of bus frames handled before the receive loop lets I/O (HTTP) in. */
-const INGEST_SLICE_MS = 2;
-/** Most bus messages accepted in one event-loop turn: they are applied together once their journal batch commits. */
-const INGEST_TURN_MESSAGES = 128;
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 /** Entries hashed per event-loop turn when the digests deferred through restore and replay settle: a few ms. */
 const DIGEST_SETTLE_STEP = 10_000;
-
-/** Entries of a retired snapshot slot removed per LMDB transaction. */
-const RETIRE_STEP = 5000;
 
 /**
  * The whole service. build() validates plugins and restores the newest good snapshot;
@@ -136,11 +128,10 @@ export class Service {
   get counters(): IntakeCounters {
     return this.intake.counters;
   }
-  lastSnapshot: SnapshotReport | null = null;
-  /** Since when snapshots fail, and why; null after one succeeds. */
-  private snapshotFailure: SnapshotFailure | null = null;
-  /** Snapshots that failed, for /metrics. */
-  private snapshotFailures = 0;
+  get lastSnapshot(): SnapshotReport | null {
+    return this.snapshots.last;
+  }
+  private readonly snapshots: SnapshotCycle;
   /** Rows restored with timestamps ahead of the clock (written before the clock bound existed) and dropped. */
   readonly futureRowsDropped: Readonly<Record<string, number>>;
   server: RunningServer | null = null;
@@ -151,28 +142,20 @@ export class Service {
   private phase: Phase = 'built';
   /** Set when build() found the data file damaged and moved it to quarantine. */
   quarantine: SalvageReport | null = null;
-  /** journal.corrupt when last logged: new damage found by reads is logged as it appears. */
-  private corruptLogged = 0;
   /** The data dir lock, held from build() until stop() or close(). */
   private lock: DataDirLock | null = null;
   private readonly clock: Clock;
   private readonly meta: MetaDeriver;
-  private readonly snapshotter: Snapshotter;
   private readonly recovery: Recovery;
   private readonly timers: (() => void)[] = [];
   private readonly logLimited: ReturnType<typeof throttled>;
   private readonly liveGate = gate();
   private readonly skewWatch = new SkewWatch();
-  /** When the current run of bus frames began (performance.now()), -1 between runs. */
-  private sliceStart = -1;
-  /** Bus messages accepted in the current turn. */
-  private sliceCount = 0;
+  private readonly busIngest: BusIngest;
   private readonly abort = new AbortController();
   private readonly onFatal: ((err: Error) => void) | undefined;
   /** Why intake is dead (a receive loop ended while running); null while healthy. */
   private fatal: string | null = null;
-  /** Bus messages whose receive path threw: skipped, the loop went on. */
-  private receiveErrors = 0;
   /** The start-up backfill while it runs past the ready bound (in the background); null otherwise. */
   private startupFill: Promise<void> | null = null;
   private readonly endpointLog: ReturnType<typeof throttled>;
@@ -213,7 +196,16 @@ export class Service {
     this.restored = core.restored;
     this.journal = core.journal;
     this.intake = core.intake;
-    this.snapshotter = core.snapshotter;
+    this.snapshots = new SnapshotCycle({
+      config,
+      log,
+      clock: this.clock,
+      store,
+      journal: this.journal,
+      intake: this.intake,
+      snapshotter: core.snapshotter,
+      running: () => this.phase === 'running',
+    });
     this.meta = core.meta;
     this.futureRowsDropped = core.futureRowsDropped;
     const nowSeconds = () => this.clock.now() / 1000;
@@ -239,6 +231,14 @@ export class Service {
             }
           : undefined,
       onAcceptError: (err, topic) => this.receiveFailed(err, 'backfill', topic),
+    });
+    this.busIngest = new BusIngest({
+      config,
+      log,
+      logLimited: this.logLimited,
+      intake: this.intake,
+      held: () => (this.phase === 'running' || this.phase === 'stopping' ? null : this.liveGate.promise),
+      fillGap: (window) => this.recovery.fillGap(window),
     });
     this.amqp = new AmqpInputs({
       config,
@@ -267,7 +267,7 @@ export class Service {
         ...this.counters,
         ...this.intake.gaps.counters,
         ...this.recovery.counters,
-        receiveErrors: this.receiveErrors,
+        receiveErrors: this.busIngest.receiveErrors,
       }),
       readiness: () => {
         const endpoints = this.subscription?.endpoints() ?? [];
@@ -297,7 +297,7 @@ export class Service {
         journalCorrupt: this.journal.corrupt,
         quarantined: this.quarantine ? 1 : 0,
         unwritten: this.journal.backlog.status() ?? { held: 0, dropped: 0 },
-        snapshotFailures: this.snapshotFailures,
+        snapshotFailures: this.snapshots.failures,
         dedupe: this.journal.known.stats,
       }),
       amqp: () => this.amqp.reports(),
@@ -437,7 +437,7 @@ export class Service {
       ? await subscribeThreaded(
           busOptions,
           { limits: threadLimits(config), lingerMs: config.busLinger, tickMs: config.wsTickMs },
-          { ...busHooks, onBatch: (messages) => this.ingestPrepared(messages) },
+          { ...busHooks, onBatch: (messages) => this.busIngest.prepared(messages) },
         )
       : await subscribe(busOptions, { ...busHooks, onFrames: (frames, source) => this.ingest(frames, source) });
     // Deliveries wait behind the same gate as ZeroMQ frames; unacked, the broker holds the rest.
@@ -463,7 +463,7 @@ export class Service {
     );
     await this.recover();
     // Damage met during replay was logged by the replay itself.
-    this.corruptLogged = this.journal.corrupt;
+    this.snapshots.damageSeen();
     if (this.abort.signal.aborted) return;
     this.timers.push(
       this.clock.every(config.snapshotInterval * 1000, () => void this.snapshot().catch(() => undefined)),
@@ -555,95 +555,14 @@ export class Service {
 
   /**
    * One multipart bus message from `source` (its --connect endpoint, or the bound socket):
-   * held while starting, then decoded, de-duplicated, journaled and applied. A throw here is
-   * caught by the bus loop, which skips the message and goes on (receiveFailed).
+   * held while starting, then decoded, de-duplicated, journaled and applied (bus-ingest.ts).
    */
   ingest(frames: readonly Uint8Array[], source: string = BIND_SOURCE): void | Promise<void> {
-    if (this.phase !== 'running' && this.phase !== 'stopping')
-      return this.liveGate.promise.then(() => this.ingest(frames, source));
-    this.startSlice();
-    const gap = this.intake.fromBus(frames, source);
-    if (gap && this.config.datagrepper) this.queueGap(gap);
-    // The bus waits (libzmq queues) while the journal is far behind, instead of memory growing.
-    const behind = this.intake.backpressure();
-    if (behind || !this.sliceSpent()) return behind;
-    return nextTurn();
+    return this.busIngest.frames(frames, source);
   }
 
-  /**
-   * A burst of queued frames is received in one chain of microtasks, which HTTP never gets
-   * between: after INGEST_SLICE_MS of it, or INGEST_TURN_MESSAGES accepted in one turn (they
-   * are applied together when their journal batch commits, a stall of its own), the loop
-   * waits for the check phase, so reads answer between slices instead of behind the whole
-   * burst (the reads bench's p99).
-   */
-  private startSlice(): void {
-    this.sliceCount++;
-    if (this.sliceStart >= 0) return;
-    this.sliceStart = performance.now();
-    setImmediate(() => {
-      this.sliceStart = -1;
-      this.sliceCount = 0;
-    });
-  }
-
-  private sliceSpent(): boolean {
-    return this.sliceCount >= INGEST_TURN_MESSAGES || performance.now() - this.sliceStart >= INGEST_SLICE_MS;
-  }
-
-  /** A batch from the bus thread: like ingest(), for messages already decoded and encoded there. */
-  ingestPrepared(messages: readonly ThreadMessage[], from = 0): void | Promise<void> {
-    if (this.phase !== 'running' && this.phase !== 'stopping')
-      return this.liveGate.promise.then(() => this.ingestPrepared(messages, from));
-    for (let i = from; i < messages.length; i++) {
-      const message = messages[i] as ThreadMessage;
-      this.startSlice();
-      try {
-        const gap = this.intake.fromThread(message);
-        if (gap && this.config.datagrepper) this.queueGap(gap);
-      } catch (err) {
-        this.receiveFailed(err, message.source);
-      }
-      // The rest of the batch waits for a later turn (see startSlice).
-      if (i + 1 < messages.length && this.sliceSpent())
-        return nextTurn().then(() => this.ingestPrepared(messages, i + 1));
-    }
-    const behind = this.intake.backpressure();
-    if (behind || !this.sliceSpent()) return behind;
-    return nextTurn();
-  }
-
-  /**
-   * A seq_id jump is a real hole: its window is fetched as is. An `i` jump is only a hint (the
-   * detector already ignores interleaved keys): its window is capped to the last
-   * `backfillOverlap` seconds, as a key heard long ago would otherwise ask for days. Both only
-   * join the coalesced, rate-limited gap backfill (`gapBackfillInterval`).
-   */
-  private queueGap(gap: GapSignal): void {
-    const { backfillOverlap } = this.config;
-    // Publishers' clocks differ a little: a few seconds either side, not the whole overlap.
-    const margin = Math.min(backfillOverlap, 5);
-    const start = gap.basis === 'i' ? Math.max(gap.start, gap.end - backfillOverlap) : gap.start;
-    this.logLimited(`gap:${gap.basis}`, (suppressed) =>
-      this.log.warn(
-        { ...gap, suppressed, nextBackfillWithin: this.config.gapBackfillInterval },
-        gap.basis === 'seq_id'
-          ? 'relay seq_id jumped: messages were lost; backfilling the window'
-          : 'publisher i jumped (a hint only); window queued for the coalesced backfill',
-      ),
-    );
-    this.recovery.fillGap({ start: start - margin, end: gap.end + margin });
-  }
-
-  /** A message whose receive or apply path threw: skipped and counted, intake goes on. */
   private receiveFailed(err: unknown, source: string, topic?: string): void {
-    this.receiveErrors++;
-    this.logLimited('receive', (suppressed) =>
-      this.log.error(
-        { source, topic, err: String((err as Error)?.stack ?? err), suppressed },
-        'receive path failed; message skipped',
-      ),
-    );
+    this.busIngest.failed(err, source, topic);
   }
 
   /** Intake can no longer work: /healthz fails and the owner (the CLI) is told to exit non-zero. */
@@ -686,94 +605,7 @@ export class Service {
   }
 
   async snapshot(): Promise<SnapshotReport> {
-    this.logNewCorruption();
-    try {
-      // Everything accepted so far goes into this snapshot rather than the journal tail.
-      await this.intake.settled();
-      const report = await this.snapshotter.take();
-      this.lastSnapshot = report;
-      if (report.written + report.removed > 0) this.log.debug({ ...report }, 'snapshot written');
-      // What the snapshot covers is on disk, journaled or not.
-      const unwritten = this.journal.backlog.status();
-      this.journal.coveredBySnapshot(report.journalSeq);
-      if (unwritten !== null && this.journal.backlog.status() === null)
-        this.log.warn(
-          { journalSeq: report.journalSeq },
-          'a snapshot holds every message the journal could not write: all accepted messages are on disk',
-        );
-      if (this.snapshotFailure !== null) {
-        this.log.warn({ failingSince: new Date(this.snapshotFailure.since).toISOString() }, 'snapshots succeed again');
-        this.snapshotFailure = null;
-      }
-      try {
-        await this.retireSlots();
-        await this.trimJournal();
-      } catch (err) {
-        // The snapshot is on disk; a trim the disk refused is tried again after the next one.
-        this.log.error({ err: String(err) }, 'journal trim failed; tried again after the next snapshot');
-      }
-      return report;
-    } catch (err) {
-      this.snapshotFailures++;
-      this.snapshotFailure = {
-        since: this.snapshotFailure?.since ?? this.clock.now(),
-        error: err instanceof Error ? err.message : String(err),
-      };
-      this.log.error({ err: String((err as Error)?.stack ?? err) }, 'snapshot failed; changes kept for the next one');
-      throw err;
-    }
-  }
-
-  /** Journal records found damaged since the last report (by /raw reads, say): errors, with the running count. */
-  private logNewCorruption(): void {
-    const { corrupt } = this.journal;
-    if (corrupt <= this.corruptLogged) return;
-    if (this.phase === 'running')
-      this.log.error(
-        { corrupt, new: corrupt - this.corruptLogged },
-        'journal records failed their checksum and were skipped',
-      );
-    this.corruptLogged = corrupt;
-  }
-
-  /**
-   * Slots at or past --snapshot-generations (the count was lowered) are never written again and
-   * would pin the journal's trim for good: once a snapshot at the new count is on disk, they go,
-   * entries first in bounded steps (a kill half-way leaves a slot restore only falls back to,
-   * and the next snapshot carries on), then the meta record.
-   */
-  private async retireSlots(): Promise<void> {
-    for (const slot of this.store.slots()) {
-      if (slot < this.config.snapshotGenerations) continue;
-      let removed = 0;
-      let n: number;
-      while ((n = await this.store.clearSlotSome(slot, RETIRE_STEP)) > 0) {
-        removed += n;
-        await nextTurn();
-      }
-      await this.store.dropSlotMeta(slot);
-      this.log.info(
-        { slot, entries: removed, snapshotGenerations: this.config.snapshotGenerations },
-        'snapshot slot past --snapshot-generations removed',
-      );
-    }
-  }
-
-  /** Drops journal entries past retention that every retained snapshot generation covers. */
-  private async trimJournal(): Promise<void> {
-    const covered = coveredByAllGenerations(this.store);
-    if (!Number.isFinite(covered)) return;
-    const removed = await trimJournal(this.journal, {
-      coveredSeq: covered,
-      cutoffTimestamp: this.clock.now() / 1000 - parseInterval(this.config.journalMaxAge, 'journalMaxAge'),
-      bytes: this.store.journalBytes(),
-      maxBytes: this.config.journalMaxBytes,
-      // Only a history source re-fetches (start-up, reconnect and gap backfills all need --datagrepper).
-      ...(this.config.datagrepper === null
-        ? {}
-        : { keepFromTimestamp: this.intake.newestTimestamp - this.config.backfillOverlap }),
-    });
-    if (removed > 0) this.log.info({ removed, covered }, 'journal trimmed');
+    return this.snapshots.take();
   }
 
   /** Stops intake, pushes the last updates, writes a final snapshot and flushes LMDB. */
@@ -889,7 +721,7 @@ export class Service {
       gapFilling: this.recovery.filling,
       endpoints: this.subscription?.endpoints() ?? [],
       amqp: this.amqp.readiness(),
-      persistence: persistenceProblem(this.journal.backlog.status(), this.snapshotFailure),
+      persistence: persistenceProblem(this.journal.backlog.status(), this.snapshots.failure),
       quarantined: this.host.runtimes.filter((r) => r.lifecycleState === 'quarantined').map((r) => r.ident),
       keyBudget: keyBudgetProblem(this.host.keyBudget, this.host.atKeyBudget()),
       clockSkew: this.skewWatch.problem(

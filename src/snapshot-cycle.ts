@@ -1,0 +1,140 @@
+import { parseInterval } from '../actors/interval.js';
+import type { Journal } from '../snapshots/journal.js';
+import { coveredByAllGenerations, trimJournal } from '../snapshots/journal-trim.js';
+import type { DataStore } from '../snapshots/lmdb-store.js';
+import type { Snapshotter, SnapshotReport } from '../snapshots/snapshotter.js';
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import type { Intake } from './intake.js';
+import type { Logger } from './logger.js';
+import type { SnapshotFailure } from './readiness.js';
+
+/** Entries of a retired snapshot slot removed per LMDB transaction. */
+const RETIRE_STEP = 5000;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export interface SnapshotCycleDeps {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly store: DataStore;
+  readonly journal: Journal;
+  readonly intake: Intake;
+  readonly snapshotter: Snapshotter;
+  /** Journal damage is an error to log only once the service runs (replay reports its own). */
+  readonly running: () => boolean;
+}
+
+/**
+ * One snapshot and what it allows afterwards: the journal it covers is trimmed, slots past a
+ * lowered --snapshot-generations retired. Keeps what health and metrics say about snapshots
+ * (the last report, failing since when, how many failed).
+ */
+export class SnapshotCycle {
+  last: SnapshotReport | null = null;
+  /** Since when snapshots fail, and why; null after one succeeds. */
+  failure: SnapshotFailure | null = null;
+  /** Snapshots that failed, for /metrics. */
+  failures = 0;
+  /** journal.corrupt when last logged: new damage found by reads is logged as it appears. */
+  private corruptLogged = 0;
+
+  constructor(private readonly deps: SnapshotCycleDeps) {}
+
+  /** Damage met so far (by the start-up replay, which logged it itself) is not logged again. */
+  damageSeen(): void {
+    this.corruptLogged = this.deps.journal.corrupt;
+  }
+
+  async take(): Promise<SnapshotReport> {
+    const { intake, snapshotter, journal, log, clock } = this.deps;
+    this.logNewCorruption();
+    try {
+      // Everything accepted so far goes into this snapshot rather than the journal tail.
+      await intake.settled();
+      const report = await snapshotter.take();
+      this.last = report;
+      if (report.written + report.removed > 0) log.debug({ ...report }, 'snapshot written');
+      // What the snapshot covers is on disk, journaled or not.
+      const unwritten = journal.backlog.status();
+      journal.coveredBySnapshot(report.journalSeq);
+      if (unwritten !== null && journal.backlog.status() === null)
+        log.warn(
+          { journalSeq: report.journalSeq },
+          'a snapshot holds every message the journal could not write: all accepted messages are on disk',
+        );
+      if (this.failure !== null) {
+        log.warn({ failingSince: new Date(this.failure.since).toISOString() }, 'snapshots succeed again');
+        this.failure = null;
+      }
+      try {
+        await this.retireSlots();
+        await this.trimJournal();
+      } catch (err) {
+        // The snapshot is on disk; a trim the disk refused is tried again after the next one.
+        log.error({ err: String(err) }, 'journal trim failed; tried again after the next snapshot');
+      }
+      return report;
+    } catch (err) {
+      this.failures++;
+      this.failure = {
+        since: this.failure?.since ?? clock.now(),
+        error: err instanceof Error ? err.message : String(err),
+      };
+      log.error({ err: String((err as Error)?.stack ?? err) }, 'snapshot failed; changes kept for the next one');
+      throw err;
+    }
+  }
+
+  /** Journal records found damaged since the last report (by /raw reads, say): errors, with the running count. */
+  private logNewCorruption(): void {
+    const { corrupt } = this.deps.journal;
+    if (corrupt <= this.corruptLogged) return;
+    if (this.deps.running())
+      this.deps.log.error(
+        { corrupt, new: corrupt - this.corruptLogged },
+        'journal records failed their checksum and were skipped',
+      );
+    this.corruptLogged = corrupt;
+  }
+
+  /**
+   * Slots at or past --snapshot-generations (the count was lowered) are never written again and
+   * would pin the journal's trim for good: once a snapshot at the new count is on disk, they go,
+   * entries first in bounded steps (a kill half-way leaves a slot restore only falls back to,
+   * and the next snapshot carries on), then the meta record.
+   */
+  private async retireSlots(): Promise<void> {
+    const { store, config, log } = this.deps;
+    for (const slot of store.slots()) {
+      if (slot < config.snapshotGenerations) continue;
+      let removed = 0;
+      let n: number;
+      while ((n = await store.clearSlotSome(slot, RETIRE_STEP)) > 0) {
+        removed += n;
+        await nextTurn();
+      }
+      await store.dropSlotMeta(slot);
+      log.info(
+        { slot, entries: removed, snapshotGenerations: config.snapshotGenerations },
+        'snapshot slot past --snapshot-generations removed',
+      );
+    }
+  }
+
+  /** Drops journal entries past retention that every retained snapshot generation covers. */
+  private async trimJournal(): Promise<void> {
+    const { store, config, journal, intake, clock, log } = this.deps;
+    const covered = coveredByAllGenerations(store);
+    if (!Number.isFinite(covered)) return;
+    const removed = await trimJournal(journal, {
+      coveredSeq: covered,
+      cutoffTimestamp: clock.now() / 1000 - parseInterval(config.journalMaxAge, 'journalMaxAge'),
+      bytes: store.journalBytes(),
+      maxBytes: config.journalMaxBytes,
+      // Only a history source re-fetches (start-up, reconnect and gap backfills all need --datagrepper).
+      ...(config.datagrepper === null ? {} : { keepFromTimestamp: intake.newestTimestamp - config.backfillOverlap }),
+    });
+    if (removed > 0) log.info({ removed, covered }, 'journal trimmed');
+  }
+}
