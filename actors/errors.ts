@@ -39,11 +39,20 @@ export function isStatscacheError(err: unknown): err is StatscacheError {
 }
 
 /**
- * Codes an operator fixes by changing how the process is started (a setting, a port, a
- * folder, a second instance): exit 2, like a usage error, so a supervisor does not loop on them.
+ * Codes an operator fixes by changing how the process is started (a setting, the plugin list
+ * or a plugin's definition, a port, a folder, a second instance): exit 2, like a usage error, so
+ * a supervisor does not loop on them.
  */
 const OPERATOR_CODES: ReadonlySet<ErrorCode> = new Set([
   'SC_CONFIG_INVALID',
+  'SC_PLUGIN_INVALID',
+  'SC_PLUGIN_NAME_INVALID',
+  'SC_PLUGIN_IDENT_DUPLICATE',
+  'SC_PLUGIN_INTERVAL_INVALID',
+  'SC_PLUGIN_EXPIRY_INVALID',
+  'SC_PLUGIN_FIELD_MISSING',
+  'SC_PLUGIN_FIELD_INVALID',
+  'SC_PLUGIN_LOAD_FAILED',
   'SC_PORT_IN_USE',
   'SC_LISTEN_FAILED',
   'SC_BUS_BIND_FAILED',

@@ -9,20 +9,20 @@ const UNITS: ReadonlyArray<readonly [string, number]> = [
 
 const PATTERN = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
 
-/** Parses `1d1h1m1s`-style intervals (or a number of seconds) into whole seconds. */
-export function parseInterval(spec: string | number, owner: string): number {
+/** Parses `1d1h1m1s`-style intervals (or a number of seconds) into whole seconds; `field` names it in errors. */
+export function parseInterval(spec: string | number, owner: string, field = 'interval'): number {
   if (typeof spec === 'number') {
     if (Number.isInteger(spec) && spec > 0) return spec;
     throw new StatscacheError(
       'SC_PLUGIN_INTERVAL_INVALID',
-      `plugin "${owner}": interval ${spec} is not a positive whole number of seconds`,
+      `plugin "${owner}": ${field} ${spec} is not a positive whole number of seconds`,
     );
   }
   const m = PATTERN.exec(spec);
   if (spec === '' || !m) {
     throw new StatscacheError(
       'SC_PLUGIN_INTERVAL_INVALID',
-      `plugin "${owner}": interval "${spec}" is not of the form [Nd][Nh][Nm][Ns]`,
+      `plugin "${owner}": ${field} "${spec}" is not of the form [Nd][Nh][Nm][Ns]`,
     );
   }
   let seconds = 0;
@@ -30,7 +30,7 @@ export function parseInterval(spec: string | number, owner: string): number {
     seconds += Number(m[i + 1] ?? 0) * factor;
   });
   if (seconds <= 0) {
-    throw new StatscacheError('SC_PLUGIN_INTERVAL_INVALID', `plugin "${owner}": interval "${spec}" is zero`);
+    throw new StatscacheError('SC_PLUGIN_INTERVAL_INVALID', `plugin "${owner}": ${field} "${spec}" is zero`);
   }
   return seconds;
 }

@@ -113,6 +113,22 @@ type ErasedViewIsRows = (params: Readonly<Record<string, unknown>>) => boolean;
  * readers, dumps and loads snapshots, and reports stats. Its lifecycle is an XState machine
  * (lifecycle.ts); messages do not go through the actor, so applying one allocates nothing.
  */
+const isThenable = (v: unknown): v is PromiseLike<unknown> =>
+  (typeof v === 'object' || typeof v === 'function') &&
+  v !== null &&
+  typeof (v as { then?: unknown }).then === 'function';
+
+/**
+ * An update that returned a promise (a plain function wrapping async work; async functions are
+ * refused at registration): its writes after the first await would land outside the message's
+ * undo scope, and its rejection would end the process. The message is refused as an update
+ * error and the promise's outcome is swallowed.
+ */
+function throwPromise(result: PromiseLike<unknown>): never {
+  result.then(undefined, () => undefined);
+  throw new TypeError('update returned a promise: plugin updates must be synchronous; message skipped for this plugin');
+}
+
 export class PluginRuntime {
   readonly ident: string;
   readonly maxKeys: number;
@@ -510,7 +526,8 @@ export class PluginRuntime {
       s.beginMessage();
     }
     try {
-      this.update(message, ctx as never);
+      const result: unknown = this.update(message, ctx as never);
+      if (isThenable(result)) throwPromise(result);
     } catch (err) {
       state.rows.rollback();
       for (const s of this.storeList) s.rollback();
@@ -521,8 +538,15 @@ export class PluginRuntime {
         return;
       }
       counters.dropped.update_error++;
-      this.onError(this.ident, err, message);
-      if (++this.failures >= this.quarantineAfter) this.quarantine(message);
+      // Counted before the report: a handler that throws (an error value that cannot be
+      // printed) must neither skip the quarantine count nor lose the rest of the batch.
+      const quarantine = ++this.failures >= this.quarantineAfter;
+      try {
+        this.onError(this.ident, err, message);
+      } catch {
+        /* the report is best effort; the message is already counted as dropped */
+      }
+      if (quarantine) this.quarantine(message);
       return;
     }
     this.failures = 0;

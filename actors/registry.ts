@@ -22,19 +22,27 @@ export interface RegisteredPlugin {
   readonly params: Readonly<Record<string, ParamSpec>>;
 }
 
-/** Validates every definition (failing on the first bad one with a coded error naming it) and freezes the list. */
-export function registerPlugins(definitions: readonly unknown[]): readonly RegisteredPlugin[] {
+/**
+ * Validates every definition (failing on the first bad one with a coded error naming it) and
+ * freezes the list. `origins` (one per definition: "built-in", a module's path) name where each
+ * came from when two share an ident, as two plugins may well share a name.
+ */
+export function registerPlugins(
+  definitions: readonly unknown[],
+  origins?: readonly string[],
+): readonly RegisteredPlugin[] {
   const seen = new Map<string, string>();
   const out = definitions.map((candidate, index) => {
     const plugin = validate(candidate, index);
     const other = seen.get(plugin.ident);
+    const named = `"${plugin.definition.name}"${origins?.[index] === undefined ? '' : ` (${origins[index]})`}`;
     if (other !== undefined) {
       throw new StatscacheError(
         'SC_PLUGIN_IDENT_DUPLICATE',
-        `plugins "${other}" and "${plugin.definition.name}" both have the ident "${plugin.ident}"`,
+        `plugins ${other} and ${named} both have the ident "${plugin.ident}"`,
       );
     }
-    seen.set(plugin.ident, plugin.definition.name);
+    seen.set(plugin.ident, named);
     return Object.freeze(plugin);
   });
   return Object.freeze(out);
@@ -77,9 +85,18 @@ function validate(candidate: unknown, index: number): RegisteredPlugin {
       );
     }
   }
+  for (const field of ['update', 'view', 'viewIsRows', 'migrate'] as const) {
+    const kind = def[field] === undefined ? null : notPlainFunction(def[field] as (...args: never[]) => unknown);
+    // A view returns its rows as any iterable, so a generator is a fine view.
+    if (kind !== null && !(field === 'view' && kind === 'a generator function')) {
+      throw new StatscacheError(
+        'SC_PLUGIN_FIELD_INVALID',
+        `plugin "${label}": "${field}" must be a plain synchronous function, got ${kind} (the runtime uses what it returns at once, and rolls back a message's writes only until it returns)`,
+      );
+    }
+  }
 
-  const intervalSeconds =
-    def['interval'] === undefined ? null : parseInterval(asIntervalSpec(def['interval'], label, 'interval'), label);
+  const intervalSeconds = def['interval'] === undefined ? null : boundedInterval(def['interval'], label, 'interval');
   const ident = identOf(name, intervalSeconds);
   if (!IDENT_PATTERN.test(ident) || ident.length > 120) {
     throw new StatscacheError(
@@ -88,7 +105,7 @@ function validate(candidate: unknown, index: number): RegisteredPlugin {
     );
   }
   const retentionSeconds =
-    def['retention'] === undefined ? null : parseInterval(asIntervalSpec(def['retention'], label, 'retention'), label);
+    def['retention'] === undefined ? null : boundedInterval(def['retention'], label, 'retention');
 
   const topics = stringList(def['topics'] ?? [''], label, 'topics', true);
   const columns = stringList(def['columns'], label, 'columns', false);
@@ -98,7 +115,9 @@ function validate(candidate: unknown, index: number): RegisteredPlugin {
       `plugin "${label}": "columns" lists "timestamp", which every row has implicitly`,
     );
   }
+  checkNames(columns, label, 'columns');
   const key = stringList(def['key'], label, 'key', false);
+  checkNames(key, label, 'key');
   for (const k of key) {
     if (k !== 'timestamp' && !columns.includes(k)) {
       throw new StatscacheError(
@@ -128,6 +147,18 @@ function validate(candidate: unknown, index: number): RegisteredPlugin {
   const storeNames = Object.keys(record(def['stores'], label, 'stores'));
   const storePlans: Record<string, ContainerPlan> = {};
   for (const s of storeNames) storePlans[s] = planContainer((def['stores'] as Record<string, unknown>)[s], label, s);
+
+  if (def['layout'] !== undefined) {
+    // Served as JSON at /api/<ident>/layout: one that cannot be (a BigInt, a cycle) fails here, not per request.
+    try {
+      JSON.stringify(def['layout']);
+    } catch (err) {
+      throw new StatscacheError(
+        'SC_PLUGIN_FIELD_INVALID',
+        `plugin "${label}": "layout" cannot be written as JSON (${err instanceof Error ? err.message : 'unserialisable'})`,
+      );
+    }
+  }
 
   const params = record(def['params'], label, 'params') as Record<string, ParamSpec>;
   for (const [p, spec] of Object.entries(params)) validateParam(label, p, spec);
@@ -170,6 +201,60 @@ function validateParam(label: string, name: string, spec: unknown): void {
       `plugin "${label}": parameter "${name}" needs a type (string|number|integer|boolean) and a description`,
     );
   }
+  // Checked here, not met per request: a bad bound made every value of the parameter a 400.
+  const bad = (what: string): never => {
+    throw new StatscacheError('SC_PLUGIN_FIELD_INVALID', `plugin "${label}": parameter "${name}": ${what}`);
+  };
+  const p = spec as Record<string, unknown>;
+  for (const bound of ['min', 'max'] as const) {
+    if (p[bound] !== undefined && (typeof p[bound] !== 'number' || !Number.isFinite(p[bound])))
+      bad(`"${bound}" must be a finite number, got ${describe(p[bound])}`);
+  }
+  if (typeof p['min'] === 'number' && typeof p['max'] === 'number' && p['min'] > p['max'])
+    bad(`"min" ${p['min']} is above "max" ${p['max']}: no value would be accepted`);
+  if (p['enum'] !== undefined) {
+    const values = p['enum'];
+    if (!Array.isArray(values) || values.length === 0 || !values.every((v) => typeof v === 'string'))
+      bad(`"enum" must be a non-empty array of strings, got ${describe(values)}`);
+  }
+  if (p['maxLength'] !== undefined) {
+    const n = p['maxLength'];
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1)
+      bad(`"maxLength" must be a whole number >= 1, got ${describe(n)}`);
+  }
+}
+
+/** Column names rows are built from and JSON objects are keyed by: each once, and none that is an object's own machinery. */
+function checkNames(names: readonly string[], label: string, field: string): void {
+  const seen = new Set<string>();
+  for (const n of names) {
+    if (n === '__proto__' || n === 'constructor' || n === 'prototype')
+      throw new StatscacheError(
+        'SC_PLUGIN_FIELD_INVALID',
+        `plugin "${label}": "${field}" lists "${n}", which cannot name a row member`,
+      );
+    if (seen.has(n))
+      throw new StatscacheError('SC_PLUGIN_FIELD_INVALID', `plugin "${label}": "${field}" lists "${n}" twice`);
+    seen.add(n);
+  }
+}
+
+/**
+ * Longest bucket or retention: 100 years (36500d). Bucket ends are timestamps clients turn into
+ * dates; an interval of 200000000d made them 1.7e13 s, past what a JavaScript Date holds, and
+ * the dashboard's script stopped on it before connecting (no card of any plugin went live).
+ */
+export const MAX_INTERVAL_SECONDS = 36_500 * 86_400;
+
+function boundedInterval(v: unknown, label: string, field: 'interval' | 'retention'): number {
+  const seconds = parseInterval(asIntervalSpec(v, label, field), label, field);
+  if (seconds > MAX_INTERVAL_SECONDS) {
+    throw new StatscacheError(
+      'SC_PLUGIN_INTERVAL_INVALID',
+      `plugin "${label}": ${field} ${JSON.stringify(v)} is longer than ${MAX_INTERVAL_SECONDS} s (36500d)`,
+    );
+  }
+  return seconds;
 }
 
 function asIntervalSpec(v: unknown, label: string, field: string): string | number {
@@ -199,6 +284,21 @@ function record(v: unknown, label: string, field: string): Record<string, unknow
     );
   }
   return v as Record<string, unknown>;
+}
+
+/**
+ * What makes a function unfit as a plugin hook, or null: the runtime calls hooks synchronously
+ * and rolls a message's writes back when one throws. An async hook's rejection escaped as an
+ * unhandled rejection (the process died, and again on every restart replaying that message);
+ * a generator's body never runs; a class cannot be called.
+ */
+function notPlainFunction(fn: (...args: never[]) => unknown): string | null {
+  const ctor = Object.getPrototypeOf(fn)?.constructor?.name;
+  if (ctor === 'AsyncFunction') return 'an async function';
+  if (ctor === 'GeneratorFunction') return 'a generator function';
+  if (ctor === 'AsyncGeneratorFunction') return 'an async generator function';
+  if (/^class[\s{]/.test(Function.prototype.toString.call(fn))) return 'a class';
+  return null;
 }
 
 function describe(v: unknown): string {

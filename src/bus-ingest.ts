@@ -2,7 +2,7 @@ import type { ThreadMessage } from './bus-thread.js';
 import type { Config } from './config.js';
 import type { GapSignal } from './gap-detector.js';
 import type { Intake } from './intake.js';
-import type { Logger, throttled } from './logger.js';
+import { errorText, type Logger, type throttled } from './logger.js';
 
 /** Longest run of bus frames handled before the receive loop lets I/O (HTTP) in. */
 const INGEST_SLICE_MS = 2;
@@ -74,10 +74,7 @@ export class BusIngest {
   failed(err: unknown, source: string, topic?: string): void {
     this.receiveErrors++;
     this.deps.logLimited('receive', (suppressed) =>
-      this.deps.log.error(
-        { source, topic, err: String((err as Error)?.stack ?? err), suppressed },
-        'receive path failed; message skipped',
-      ),
+      this.deps.log.error({ source, topic, err: errorText(err), suppressed }, 'receive path failed; message skipped'),
     );
   }
 

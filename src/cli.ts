@@ -5,7 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { exitCodeOf, isStatscacheError } from '../actors/errors.js';
 import { loadConfig, unknownEnvNames, type Config, type ConfigKey } from './config.js';
 import { addSettingOptions, configFileOf, flagValues } from './cli-options.js';
-import { createLogger, type Logger } from './logger.js';
+import { errorText, createLogger, type Logger } from './logger.js';
 import { DEMO_DEFAULTS } from './settings.js';
 import { registerOperatorCommands } from './commands/register.js';
 import { runMetaCommand } from './meta/meta-command.js';
@@ -58,7 +58,7 @@ async function runService(config: Config, log: Logger, withSimulator: boolean, c
     service.stop().then(
       () => process.exit(code),
       (err) => {
-        log.error({ err: String((err as Error)?.stack ?? err) }, 'stop failed');
+        log.error({ err: errorText(err) }, 'stop failed');
         process.exit(1);
       },
     );

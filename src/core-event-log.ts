@@ -1,6 +1,6 @@
 import { DEFAULT_QUARANTINE_AFTER, DEFAULT_QUARANTINE_SECONDS } from '../actors/plugin-runtime.js';
 import type { CoreEvents } from './core.js';
-import type { Logger, throttled } from './logger.js';
+import { errorText, type Logger, type throttled } from './logger.js';
 
 export interface CoreEventLogDeps {
   readonly log: Logger;
@@ -23,7 +23,7 @@ export function coreEventLog(deps: CoreEventLogDeps): CoreEvents {
             plugin: ident,
             topic: message?.topic,
             msg_id: message?.msgId,
-            err: String((err as Error)?.stack ?? err),
+            err: errorText(err),
             suppressed,
           },
           'plugin update threw; message skipped for this plugin',
@@ -72,10 +72,7 @@ export function coreEventLog(deps: CoreEventLogDeps): CoreEvents {
       ),
     applyError: (entry, err) =>
       deps.logLimited('apply', (suppressed) =>
-        log.error(
-          { seq: entry.seq, err: String((err as Error)?.stack ?? err), suppressed },
-          'committed message failed to apply',
-        ),
+        log.error({ seq: entry.seq, err: errorText(err), suppressed }, 'committed message failed to apply'),
       ),
   };
 }

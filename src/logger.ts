@@ -35,3 +35,16 @@ export function throttled(now: () => number, windowMs = 10_000, burst = 5) {
     }
   };
 }
+
+/**
+ * An error as log text, whatever was thrown: a plugin may throw a value that cannot be turned
+ * into a string (`Object.create(null)`, an object whose toString throws), and a log call that
+ * throws from inside a catch block loses what it was reporting, or worse, escapes into uWS.
+ */
+export function errorText(err: unknown): string {
+  try {
+    return String((err as Error)?.stack ?? err);
+  } catch {
+    return Object.prototype.toString.call(err);
+  }
+}

@@ -86,5 +86,8 @@ export async function loadExternalPlugins(specs: readonly string[], baseDir: str
 export async function pluginsForConfig(config: Pick<Config, 'plugins'>, configFile?: string): Promise<unknown[]> {
   const baseDir = configFile === undefined ? process.cwd() : dirname(resolve(configFile));
   const external = await loadExternalPlugins(config.plugins, baseDir);
-  return [...builtinPlugins(), ...external.map((p) => p.definition)];
+  const all = [...builtinPlugins(), ...external.map((p) => p.definition)];
+  // Checked here, where each definition's module is known: an ident taken twice names both.
+  registerPlugins(all, [...builtinPlugins().map(() => 'built-in'), ...external.map((p) => `module "${p.spec}"`)]);
+  return all;
 }

@@ -42,7 +42,7 @@ import type { HttpRequest, HttpResponse } from './http/responses.js';
 import { listen, type RunningServer } from './http/uws-server.js';
 import type { WsHub } from './http/ws-hub.js';
 import { createHub, liveServerParts } from './http/ws-wiring.js';
-import { throttled, type Logger } from './logger.js';
+import { errorText, throttled, type Logger } from './logger.js';
 import type { Intake, IntakeCounters } from './intake.js';
 import type { MetaDeriver } from './message.js';
 import { createMetrics, type ServiceMetrics } from './metrics.js';
@@ -404,7 +404,7 @@ export class Service {
       { host: config.host, port: config.port, ...live.options },
       (req) => this.handle(req),
       live.ws,
-      (err) => log.error({ err: String((err as Error)?.stack ?? err) }, 'request handler failed'),
+      (err) => log.error({ err: errorText(err) }, 'request handler failed'),
       live.sse,
     );
     if (!this.server.native)
@@ -530,7 +530,7 @@ export class Service {
         (err: unknown) => {
           finished = true;
           this.startupFill = null;
-          log.error({ err: String((err as Error)?.stack ?? err) }, 'start-up backfill failed');
+          log.error({ err: errorText(err) }, 'start-up backfill failed');
         },
       );
       const bound = new AbortController();

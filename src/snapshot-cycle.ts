@@ -6,7 +6,7 @@ import type { Snapshotter, SnapshotReport } from '../snapshots/snapshotter.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Intake } from './intake.js';
-import type { Logger } from './logger.js';
+import { errorText, type Logger } from './logger.js';
 import type { SnapshotFailure } from './readiness.js';
 
 /** Entries of a retired snapshot slot removed per LMDB transaction. */
@@ -81,7 +81,7 @@ export class SnapshotCycle {
         since: this.failure?.since ?? clock.now(),
         error: err instanceof Error ? err.message : String(err),
       };
-      log.error({ err: String((err as Error)?.stack ?? err) }, 'snapshot failed; changes kept for the next one');
+      log.error({ err: errorText(err) }, 'snapshot failed; changes kept for the next one');
       throw err;
     }
   }

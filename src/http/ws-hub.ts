@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { errorText } from '../logger.js';
 import type * as z from 'zod';
 import type { PluginHost } from '../../actors/plugin-host.js';
 import type { PluginRuntime } from '../../actors/plugin-runtime.js';
@@ -75,7 +76,7 @@ export class WsHub {
   private readonly viewFailed: ViewFailed = (view, err) =>
     this.options.log?.(
       'warn',
-      { view: view.key, err: String((err as Error)?.stack ?? err) },
+      { view: view.key, err: errorText(err) },
       'live view failed to recompute; kept its last rows',
     );
 
