@@ -21,6 +21,7 @@ const SECONDS: Record<Width, number> = { '1m': 60, '1h': 3600, '1d': 86_400 };
 const BUCKETS: Record<Width, number> = { '1m': 60, '1h': 48, '1d': 30 };
 /** Categories drawn on their own; the rest are summed as "other". */
 const SHOWN = 9;
+/** The legend's label for the categories summed together (a label only: layers are keyed by position). */
 const OTHER = 'other';
 
 const live = new Live(statusBadge());
@@ -76,22 +77,30 @@ function draw(): void {
   for (const r of inWindow)
     totals.set(String(r['category']), (totals.get(String(r['category'])) ?? 0) + Number(r['volume']));
   const busiest = [...totals].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([c]) => c);
-  const categories = busiest.length > SHOWN + 1 ? [...busiest.slice(0, SHOWN), OTHER] : busiest;
-  const named = new Set(categories);
-  const table = ends.map(
-    (end) => Object.fromEntries([['end', end], ...categories.map((c) => [c, 0])]) as Record<string, number>,
-  );
+  // Layers are keyed by position, never by name: a category is whatever the publisher put in the
+  // topic, so one called "other", "end" or "__proto__" would collide with the page's own keys.
+  const rest = busiest.length > SHOWN + 1;
+  const categories = rest ? busiest.slice(0, SHOWN) : busiest;
+  const layerKeys = [...categories, ...(rest ? [OTHER] : [])].map((_, i) => `layer${i}`);
+  const slot = new Map(categories.map((c, i) => [c, `layer${i}`]));
+  const table = ends.map((end) => {
+    const row: Record<string, number> = { end };
+    for (const k of layerKeys) row[k] = 0;
+    return row;
+  });
   const index = new Map(ends.map((e, i) => [e, i]));
   for (const r of inWindow) {
     const row = table[index.get(r.timestamp) ?? -1];
     if (!row) continue;
-    const c = named.has(String(r['category'])) ? String(r['category']) : OTHER;
-    row[c] = (row[c] ?? 0) + Number(r['volume']);
+    const k = slot.get(String(r['category'])) ?? `layer${categories.length}`;
+    row[k] = (row[k] ?? 0) + Number(r['volume']);
   }
+  const nameOf = (k: string): string => categories[Number(k.slice(5))] ?? OTHER;
+  const isRest = (k: string): boolean => Number(k.slice(5)) >= categories.length;
   const total = inWindow.reduce((a, r) => a + Number(r['volume']), 0);
   const summary = document.getElementById('summary');
   if (summary)
-    summary.textContent = `${total} messages in ${categories.length === 0 ? 'no category' : `${totals.size} categories`} over the last ${BUCKETS[width]} × ${width}`;
+    summary.textContent = `${total} messages in ${totals.size === 0 ? 'no category' : `${totals.size} categories`} over the last ${BUCKETS[width]} × ${width}`;
   document.body.dataset['total'] = String(total);
   document.body.dataset['interval'] = width;
 
@@ -103,13 +112,13 @@ function draw(): void {
     .domain(ends)
     .range([m.left, W - m.right])
     .padding(0.15);
-  const layers = stack<Record<string, number>>().keys(categories)(table);
+  const layers = stack<Record<string, number>>().keys(layerKeys)(table);
   const y = scaleLinear()
-    .domain([0, Math.max(1, max(table, (d) => categories.reduce((a, c) => a + (d[c] ?? 0), 0)) ?? 1)])
+    .domain([0, Math.max(1, max(table, (d) => layerKeys.reduce((a, k) => a + (d[k] ?? 0), 0)) ?? 1)])
     .nice()
     .range([H - m.bottom, m.top]);
   const color = scaleOrdinal<string, string>()
-    .domain(categories)
+    .domain(layerKeys)
     .range([...schemeTableau10]);
 
   const svg = select(box)
@@ -137,7 +146,8 @@ function draw(): void {
     .data(layers)
     .join('g')
     .attr('fill', (d) => color(d.key))
-    .attr('data-category', (d) => d.key)
+    .attr('data-category', (d) => (isRest(d.key) ? null : nameOf(d.key)))
+    .attr('data-rest', (d) => (isRest(d.key) ? 'true' : null))
     .selectAll('rect')
     .data((d) => d.map((p) => ({ p, key: d.key })))
     .join('rect')
@@ -149,19 +159,23 @@ function draw(): void {
     .attr('data-end', ({ p }) => p.data['end'] ?? 0)
     .attr('data-volume', ({ p }) => p[1] - p[0])
     .append('title')
-    .text(({ p, key }) => `${key}: ${p[1] - p[0]} messages, ${period(p.data['end'] ?? 0, width)}`);
+    .text(({ p, key }) => `${nameOf(key)}: ${p[1] - p[0]} messages, ${period(p.data['end'] ?? 0, width)}`);
 
   const legend = document.getElementById('legend') as HTMLElement;
   legend.textContent = '';
-  for (const c of categories) {
+  for (const k of layerKeys) {
     const item = el('span');
-    item.dataset['category'] = c;
     const swatch = el('i');
-    swatch.style.background = color(c);
-    item.append(
-      swatch,
-      `${c} ${c === OTHER ? `${busiest.length - SHOWN} more ` : ''}(${c === OTHER ? busiest.slice(SHOWN).reduce((a, k) => a + (totals.get(k) ?? 0), 0) : (totals.get(c) ?? 0)})`,
-    );
+    swatch.style.background = color(k);
+    if (isRest(k)) {
+      item.dataset['rest'] = 'true';
+      const others = busiest.slice(SHOWN);
+      item.append(swatch, `${OTHER} ${others.length} more (${others.reduce((a, c) => a + (totals.get(c) ?? 0), 0)})`);
+    } else {
+      const c = nameOf(k);
+      item.dataset['category'] = c;
+      item.append(swatch, `${c} (${totals.get(c) ?? 0})`);
+    }
     legend.append(item);
   }
 }

@@ -48,6 +48,19 @@ describe('the browser examples in headless Chromium', () => {
       expect(links).toContain(`${live.base}/examples/${name}/`);
     const js = await fetch(`${live.base}/examples/volume/main.js`);
     expect(js.status).toBe(200);
+    // Served before the API handler that adds it elsewhere: every answer here says it too.
+    expect(js.headers.get('x-content-type-options')).toBe('nosniff');
+    for (const [path, init] of [
+      ['/examples/nope.js', {}],
+      ['/examples/volume', { redirect: 'manual' }],
+      ['/examples/volume/main.js', { method: 'POST' }],
+    ] as const) {
+      const r = await fetch(`${live.base}${path}`, init);
+      expect([r.status, r.headers.get('x-content-type-options')], path).toEqual([
+        { '/examples/nope.js': 404, '/examples/volume': 308, '/examples/volume/main.js': 405 }[path],
+        'nosniff',
+      ]);
+    }
     expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(js.headers.get('content-security-policy')).toContain("script-src 'self'");
     const redirect = await fetch(`${live.base}/examples/volume?api=x`, { redirect: 'manual' });
@@ -277,6 +290,59 @@ describe('the browser examples in headless Chromium', () => {
     }
     const res = await fetch(`${other.base}/api/volume-by-category-1m`, { headers: { Origin: 'http://example.org' } });
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
+  });
+
+  it('volume: categories named like the page\'s own keys ("other", "end") are drawn once, as themselves', async () => {
+    const third = await startLive();
+    try {
+      const now = Math.floor(Date.now() / 1000) - 2;
+      // Twelve categories, more than the page draws on their own: the busiest is called "other".
+      const counts: [string, number][] = [
+        ['other', 31],
+        ['end', 20],
+        ...Array.from({ length: 10 }, (_, i): [string, number] => [`cat${i}`, 12 - i]),
+      ];
+      let n = 0;
+      await third.publish(
+        counts.flatMap(([category, k]) =>
+          Array.from({ length: k }, () => ({
+            topic: `org.fedoraproject.prod.${category}.thing`,
+            msg_id: `names-${process.pid}-${n++}`,
+            timestamp: now,
+            msg: {},
+          })),
+        ),
+      );
+      const api = await volumeTotal(third.base, '1m');
+      expect(api.total).toBe(n);
+      const { page, problems } = await open(`/examples/volume/?api=${encodeURIComponent(third.base)}`);
+      await page.waitForSelector(`body[data-total="${api.total}"]`, { timeout: 10_000 });
+      const drawn = await page.$$eval('#chart rect[data-volume]', (rs) =>
+        rs.reduce((a, r) => a + Number(r.getAttribute('data-volume')), 0),
+      );
+      expect(drawn, 'the bars add up to the API').toBe(api.total);
+      const legend = await page.$$eval('#legend span', (spans) =>
+        spans.map((sp) => ({
+          category: sp.getAttribute('data-category'),
+          rest: sp.hasAttribute('data-rest'),
+          text: sp.textContent,
+        })),
+      );
+      expect(legend[0]).toEqual({ category: 'other', rest: false, text: 'other (31)' });
+      expect(legend.filter((l) => l.category === 'end')).toEqual([{ category: 'end', rest: false, text: 'end (20)' }]);
+      // Nine drawn on their own, the three quietest summed: 5 + 4 + 3.
+      expect(legend.filter((l) => l.rest)).toEqual([{ category: null, rest: true, text: 'other 3 more (12)' }]);
+      const layers = await page.$$eval('#chart g[data-category="other"]', (gs) =>
+        gs.map((g) =>
+          [...g.querySelectorAll('rect[data-volume]')].reduce((a, r) => a + Number(r.getAttribute('data-volume')), 0),
+        ),
+      );
+      expect(layers, 'one layer for the category "other", holding its own count').toEqual([31]);
+      expect(problems).toEqual([]);
+      await page.close();
+    } finally {
+      await third.close();
+    }
   });
 });
 

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { escapeHtml, html } from '../../src/http/pages/html.js';
 import { checkWidthsAndShoot, launchChromium, openPage } from '../helpers/browser.js';
 import { eventually } from '../helpers/service-process.js';
+import { builtinPlugins } from '../../plugins/index.js';
 import { feed, fedWithSamples, serve, type Served } from './harness.js';
 
 describe('the documentation page and the dashboard in headless Chromium', () => {
@@ -188,6 +189,54 @@ describe("the dashboard's first paint, before any live frame", () => {
     for (const c of cards)
       expect(c.tableRight, `${c.ident}: the table stays inside its card`).toBeLessThanOrEqual(c.right);
     await checkWidthsAndShoot(page, 'dashboard-first-paint');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('a plugin whose rows the page cannot show costs its own card only', () => {
+  let s: Served;
+  let browser: Browser;
+  /** Rows JSON cannot hold once a message arrived (a BigInt): /api answers 500 for it alone. */
+  const bigint = {
+    name: 'Big count',
+    summary: 's',
+    description: 'd',
+    columns: ['n'],
+    key: ['timestamp'],
+    update: () => {},
+    view: (ctx: { newest: number | null }) => (ctx.newest === null ? [] : [{ timestamp: ctx.newest, n: 1n }]),
+  };
+  beforeAll(async () => {
+    s = await serve([...builtinPlugins(), bigint]);
+    await fedWithSamples(s);
+    browser = await launchChromium();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await s?.close();
+  });
+
+  it('serves the dashboard, paints every other card and goes live; the failing card says why', async () => {
+    expect((await fetch(`${s.base}/api/big-count`)).status).toBe(500);
+    const res = await fetch(`${s.base}/dashboard`);
+    expect(res.status).toBe(200);
+    const { page, problems } = await openPage(browser, `${s.base}/dashboard`);
+    const idents = s.service.host.idents;
+    await page.waitForSelector(`body[data-plugins="${idents.length}"]`, { timeout: 10_000 });
+    // Every card but the failing one gets its live snapshot, and the connection stays live.
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('section.card[data-seq]').length === n,
+      idents.length - 1,
+      { timeout: 10_000 },
+    );
+    expect(await page.textContent('#status')).toBe('live');
+    expect(await page.getAttribute('section.card[data-ident="big-count"]', 'data-error')).toBe('view_failed');
+    expect(await page.textContent('section.card[data-ident="big-count"] .meta')).toMatch(/^server said: /);
+    const volume = await page.$eval('section.card[data-ident="volume-1m"] tbody tr td:nth-child(2)', (td) =>
+      Number(td.textContent),
+    );
+    expect(volume).toBeGreaterThan(0);
     expect(problems).toEqual([]);
     await page.close();
   });

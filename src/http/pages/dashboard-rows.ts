@@ -42,12 +42,17 @@ export function dashboardRows(host: PluginHost, nowSeconds: number): Record<stri
         stop: defaultStop(runtime, nowSeconds),
         params: {},
       });
-      rows = [...(page.rows as Iterable<Row>)];
+      rows = [...(page.rows as Iterable<Row>)]
+        .sort(dashboardOrder(runtime.plugin.definition.columns))
+        .slice(0, DASHBOARD_ROWS);
+      // The page embeds every plugin's rows in one JSON document: a row JSON cannot hold (a
+      // BigInt, a cycle, a throwing toJSON) must cost this card, not the whole page.
+      JSON.stringify(rows);
     } catch {
-      // A view that cannot answer without parameters: the live snapshot will say so; paint it empty.
+      // A view that cannot answer without parameters, or not in JSON: the live snapshot will say so; paint it empty.
       rows = [];
     }
-    out[runtime.ident] = rows.sort(dashboardOrder(runtime.plugin.definition.columns)).slice(0, DASHBOARD_ROWS);
+    out[runtime.ident] = rows;
   }
   return out;
 }

@@ -21,7 +21,8 @@ export const DASHBOARD_SCRIPT = `
 
   function setStatus(text, cls) { status.textContent = text; status.className = 'status ' + cls; }
   function el(tag, text, cls) { var e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; }
-  function iso(ts) { return new Date(ts * 1000).toISOString(); }
+  /** A timestamp no Date can hold (a plugin's odd bucket) prints as a number rather than stopping the page. */
+  function iso(ts) { var d = new Date(ts * 1000); return isNaN(d.getTime()) ? String(ts) : d.toISOString(); }
   function hm(ts, secs) { return iso(ts).slice(11, secs ? 19 : 16); }
   /** Bucketed rows carry the end of their bucket: show the period, so nothing reads like the future. */
   function period(ts, interval) {
@@ -121,7 +122,13 @@ export const DASHBOARD_SCRIPT = `
     socket.onmessage = function (event) {
       var frame;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
-      if (frame.type === 'error') { setStatus('server said: ' + frame.detail, 'down'); return; }
+      if (frame.type === 'error') {
+        // One plugin's failure (its view cannot be served) belongs on its card, not on the connection.
+        var failed = frame.ident ? plugins.get(frame.ident) : undefined;
+        if (failed) { failed.meta.textContent = 'server said: ' + frame.detail; failed.box.setAttribute('data-error', String(frame.error)); return; }
+        setStatus('server said: ' + frame.detail, 'down');
+        return;
+      }
       onFrame(frame);
     };
     socket.onclose = function () {
@@ -134,8 +141,11 @@ export const DASHBOARD_SCRIPT = `
   boot.plugins.forEach(function (info) {
     var p = card(info);
     plugins.set(info.ident, p);
-    (boot.rows[info.ident] || []).forEach(function (r) { p.rows.set(keyOf(p, r), r); });
-    render(p, null);
+    // One card that cannot paint must not keep the others from going live.
+    try {
+      (boot.rows[info.ident] || []).forEach(function (r) { p.rows.set(keyOf(p, r), r); });
+      render(p, null);
+    } catch (e) { if (window.console) console.error('statscache: cannot paint ' + info.ident, e); }
   });
   document.body.setAttribute('data-plugins', String(plugins.size));
   connect();

@@ -85,6 +85,9 @@ function loadFiles(root: string): Map<string, Encoded<string>> {
  * `GET /examples/…`: the built browser examples (npm run build puts them in dist/examples),
  * from the same origin as the API. Disabled (null dir): every path falls through.
  */
+/** Answered here, not by the API handler that adds it to the rest: a browser must not sniff a script out of a 404. */
+const NOSNIFF = { 'X-Content-Type-Options': 'nosniff' };
+
 export function createExamplesHandler(dir: string | null): ExamplesHandler {
   if (dir === null) return () => null;
   if (!existsSync(dir)) {
@@ -102,22 +105,32 @@ export function createExamplesHandler(dir: string | null): ExamplesHandler {
         405,
         'method_not_allowed',
         `method ${JSON.stringify(req.method.slice(0, 20))} is not allowed on /examples/; use GET`,
-        { Allow: 'GET, HEAD' },
+        { Allow: 'GET, HEAD', ...NOSNIFF },
       );
     // A directory is its index.html; without the trailing slash its relative links would break.
     if (req.path === '/examples' || files.has(`${req.path}/index.html`))
-      return { status: 308, headers: { Location: `${req.path}/${req.query ? `?${req.query}` : ''}` }, body: '' };
+      return {
+        status: 308,
+        headers: { Location: `${req.path}/${req.query ? `?${req.query}` : ''}`, ...NOSNIFF },
+        body: '',
+      };
     const entry = files.get(req.path.endsWith('/') ? `${req.path}index.html` : req.path);
     if (entry === undefined)
       return error(
         404,
         'not_found',
         `no example file ${JSON.stringify(req.path.slice(0, 200))}; GET /examples/ lists the examples`,
+        NOSNIFF,
       );
     return conditional(
       req,
       entry,
-      { 'Content-Type': entry.meta, 'Content-Security-Policy': EXAMPLES_CSP, 'Referrer-Policy': 'no-referrer' },
+      {
+        'Content-Type': entry.meta,
+        'Content-Security-Policy': EXAMPLES_CSP,
+        'Referrer-Policy': 'no-referrer',
+        ...NOSNIFF,
+      },
       cache,
     );
   };
