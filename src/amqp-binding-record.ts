@@ -22,15 +22,26 @@ export class AmqpBindingRecord {
     this.path = join(dataDir, AMQP_BINDINGS_FILE);
   }
 
-  /** The keys last bound on `queue` through `input` (a redacted URL); empty when none are known. */
-  read(input: string, queue: string): string[] {
-    const keys = this.load()[input]?.[queue];
-    return Array.isArray(keys) ? keys : [];
+  /**
+   * The keys last bound on `queue`, through any input: the URL it was reached by is only a
+   * label, and the same broker written another way (`localhost` for `127.0.0.1`, a new port,
+   * `amqps` after a move to TLS) must not lose track of what the queue is bound to. Every
+   * input binds the same `--amqp-binding` keys, and unbinding a key a queue does not have is a
+   * no-op in RabbitMQ, so the union is safe. Empty when none are known.
+   */
+  read(_input: string, queue: string): string[] {
+    const keys = new Set<string>();
+    for (const queues of Object.values(this.load())) for (const k of queues[queue] ?? []) keys.add(k);
+    return [...keys].slice(0, MAX_KEYS);
   }
 
-  /** Replaces the record for one queue; written to a temporary file and renamed, so never half-written. */
+  /**
+   * Replaces the record for one queue (under `input`, dropping what other spellings recorded
+   * for it); written to a temporary file and renamed, so never half-written.
+   */
   write(input: string, queue: string, keys: readonly string[]): void {
     const all = this.load();
+    for (const other of Object.keys(all)) if (other !== input) delete all[other]?.[queue];
     all[input] = { ...all[input], [queue]: [...keys] };
     const tmp = `${this.path}.tmp`;
     writeFileSync(tmp, `${JSON.stringify(all, null, 1)}\n`);

@@ -4,7 +4,9 @@
  * `amq.topic`, consumes with manual acks and a prefetch window, and reconnects with
  * exponential back-off and jitter. A delivery is acked only once the handler's promise
  * resolves (the service resolves it after the journal commit), in delivery order.
+ * amqp-codec-guard.ts, imported first, bounds amqplib's header table decoder.
  */
+import './amqp-codec-guard.js';
 import amqplib from 'amqplib';
 import type { Delivery } from './amqp-message.js';
 
@@ -59,6 +61,8 @@ export interface AmqpInputOptions {
   readonly now?: () => number;
   readonly random?: () => number;
   readonly setTimer?: (fn: () => void, ms: number) => () => void;
+  /** Longest wait for each step of close() (tests shorten it); default CLOSE_STEP_MS. */
+  readonly closeStepMs?: number;
 }
 
 /** Equal jitter: half the exponential step is fixed, half random, so restarts do not stampede. */
@@ -85,6 +89,30 @@ const defaultTimer = (fn: () => void, ms: number) => {
   t.unref();
   return () => clearTimeout(t);
 };
+
+/** Longest wait for the broker's answer to each step of a close (cancel, channel close, connection close). */
+const CLOSE_STEP_MS = 3000;
+
+/** True if `p` settles (either way) within `ms`; false once the timer fires first. */
+function settlesWithin(
+  p: Promise<unknown>,
+  ms: number,
+  setTimer: (fn: () => void, ms: number) => () => void,
+): Promise<boolean> {
+  return new Promise((resolve) => {
+    const cancel = setTimer(() => resolve(false), ms);
+    p.then(
+      () => {
+        cancel();
+        resolve(true);
+      },
+      () => {
+        cancel();
+        resolve(true);
+      },
+    );
+  });
+}
 
 type Model = Awaited<ReturnType<typeof amqplib.connect>>;
 type Channel = Awaited<ReturnType<Model['createChannel']>>;
@@ -135,23 +163,38 @@ export class AmqpInput {
     void this.connect();
   }
 
-  /** Stops consuming, lets in-flight deliveries reach their ack, then closes the connection. */
+  /**
+   * Stops consuming, lets in-flight deliveries reach their ack, then closes the connection. Each
+   * exchange with the broker waits at most `closeStepMs` (a broker that stopped answering would
+   * otherwise hold the service's stop until --stop-timeout, and its final snapshot with it);
+   * past that the socket is dropped: what was not acked, the broker delivers again.
+   */
   async close(): Promise<void> {
     this.stopped = true;
     this.cancelTimer?.();
     const consumer = this.consumer;
     this.consumer = null;
+    const step = this.options.closeStepMs ?? CLOSE_STEP_MS;
+    let answering = true;
+    const bounded = async (p: Promise<unknown>) => {
+      if (answering) answering = await settlesWithin(p, step, this.setTimer);
+    };
     // No new deliveries from here on; those already here are stored and acked before the close.
-    if (consumer) await consumer.channel.cancel(consumer.tag).catch(() => undefined);
+    if (consumer) await bounded(consumer.channel.cancel(consumer.tag));
     await Promise.allSettled([...this.inflight]);
     // The channel first: its close-ok comes after the acks on it, whereas a connection close can
     // overtake acks amqplib still holds in the channel's buffer (the broker would requeue them).
-    if (consumer) await consumer.channel.close().catch(() => undefined);
+    if (consumer) await bounded(consumer.channel.close());
     const model = this.model;
     this.model = null;
     this.generation++;
-    if (model) await model.close().catch(() => undefined);
-    this.set({ state: 'closed', reason: 'stopped' });
+    if (model) await bounded(model.close());
+    if (model && !answering)
+      (model as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    this.set({
+      state: 'closed',
+      reason: answering ? 'stopped' : 'stopped (the broker did not answer; socket dropped)',
+    });
   }
 
   private set(change: Partial<AmqpStatus>): void {
@@ -239,6 +282,13 @@ export class AmqpInput {
         // other message. The broker refuses it (ACCESS_REFUSED), and it keeps retrying.
         { noAck: false, exclusive: queue !== null },
       );
+      // The connection may have dropped while we awaited the broker (lost() ran and scheduled a
+      // reconnect): saying "consuming" now would hide that until the next reconnect, for up to
+      // the longest back-off, while nothing is connected.
+      if (this.stopped || generation !== this.generation) {
+        await model.close().catch(() => undefined);
+        return;
+      }
       this.consumer = { channel, tag: consumerTag };
       // The back-off is not reset here: a connection that opens and then fails every delivery
       // (a full disk) would otherwise reconnect at the initial delay forever. Only a stored

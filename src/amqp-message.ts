@@ -3,8 +3,16 @@
  * knows from fedmsg: topic = routing key, msg = body, msg_id = message_id, timestamp = the
  * `sent-at` header, headers kept. Pure and total: every field here is untrusted input.
  */
+import { createHash } from 'node:crypto';
+import { stableJson } from '../snapshots/stable-json.js';
 import { mayNeedWellFormed } from './well-formed.js';
 import { decodeEnvelope, type DecodeResult, type FrameLimits } from './decode-frames.js';
+
+/**
+ * Set on a delivery's headers table by amqp-codec-guard.ts, in place of its content, when its
+ * tables nest too deep to decode safely: the depth found.
+ */
+export const TOO_DEEP: unique symbol = Symbol('statscache.amqp.tooDeep');
 
 /** What the AMQP edge hands upward for one delivery (no amqplib types past the edge). */
 export interface Delivery {
@@ -77,6 +85,24 @@ export function oversizedDelivery(delivery: Delivery, limits: FrameLimits): Deco
     : null;
 }
 
+/** An id the journal de-duplicates by as it is (snapshots/journal.ts messageId): at most 200 units, no control characters. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const usableId = (id: unknown): boolean =>
+  typeof id === 'string' && id !== '' && id.length <= 200 && !/[\u0000-\u001f]/.test(id);
+
+/**
+ * The id of a delivery that has neither a usable message_id nor a `sent-at`: its timestamp is
+ * then the time we received it, which the journal's digest of an id-less message includes, so
+ * every redelivery (a lost ack, a cut connection) was counted again. A digest of what the
+ * broker redelivers unchanged (routing key, body, headers, the unusable id) is the same each time.
+ */
+function contentId(delivery: Delivery, body: string, headers: unknown): string {
+  const sum = createHash('sha1').update(delivery.routingKey).update('\n').update(body).update('\n');
+  sum.update(stableJson(headers) ?? '').update('\n');
+  sum.update(typeof delivery.messageId === 'string' ? delivery.messageId : '');
+  return `amqp-content:${sum.digest('hex')}`;
+}
+
 /** One delivery as an envelope, through the same bounds as a ZeroMQ frame, or the reason it is refused. */
 export function decodeDelivery(delivery: Delivery, limits: FrameLimits): DecodeResult {
   const oversized = oversizedDelivery(delivery, limits);
@@ -98,6 +124,9 @@ export function decodeDelivery(delivery: Delivery, limits: FrameLimits): DecodeR
     };
   }
   const rawHeaders = delivery.headers ?? {};
+  const tooDeep = (rawHeaders as { [TOO_DEEP]?: number })[TOO_DEEP];
+  if (tooDeep !== undefined)
+    return { ok: false, reason: 'too_deep', detail: `headers nest ${tooDeep}+ tables deep (left undecoded)` };
   // Depth 2: the table sits one level below the envelope.
   const headers = jsonSafe(rawHeaders, limits.maxDepth - 1);
   if (headers === undefined)
@@ -114,6 +143,7 @@ export function decodeDelivery(delivery: Delivery, limits: FrameLimits): DecodeR
   const envelope: Record<string, unknown> = { topic: delivery.routingKey, msg: body, headers };
   if (typeof delivery.messageId === 'string' && delivery.messageId !== '') envelope['msg_id'] = delivery.messageId;
   if (sentAt !== undefined) envelope['timestamp'] = sentAt;
+  else if (!usableId(delivery.messageId)) envelope['msg_id'] = contentId(delivery, text, headers);
   // The headers come from AMQP's UTF-8 tables, never a \u escape: only the body's text can hold one.
   return decodeEnvelope(envelope, delivery.routingKey, limits, mayNeedWellFormed(text));
 }

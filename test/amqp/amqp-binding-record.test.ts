@@ -15,22 +15,33 @@ describe('the record of bindings made on durable AMQP queues', () => {
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
-  it('keeps keys per input and queue, replacing only the one written', () => {
+  it('keeps keys per queue, whichever spelling of the broker URL recorded them, replacing only the queue written', () => {
     const d = dir();
     const record = new AmqpBindingRecord(d);
     expect(record.read('amqp://a/', 'q')).toEqual([]);
     record.write('amqp://a/', 'q', ['x.#', 'y.*']);
     record.write('amqp://a/', 'r', ['z']);
+    // The same queue reached by another spelling of the URL (localhost for 127.0.0.1, amqps after TLS).
+    expect(record.read('amqp://b/', 'q')).toEqual(['x.#', 'y.*']);
     record.write('amqp://b/', 'q', ['w']);
     record.write('amqp://a/', 'q', ['y.*']);
     const again = new AmqpBindingRecord(d);
     expect(again.read('amqp://a/', 'q')).toEqual(['y.*']);
+    expect(again.read('amqp://b/', 'q')).toEqual(['y.*']);
     expect(again.read('amqp://a/', 'r')).toEqual(['z']);
-    expect(again.read('amqp://b/', 'q')).toEqual(['w']);
     expect(JSON.parse(readFileSync(join(d, AMQP_BINDINGS_FILE), 'utf8'))).toEqual({
       'amqp://a/': { q: ['y.*'], r: ['z'] },
-      'amqp://b/': { q: ['w'] },
+      'amqp://b/': {},
     });
+  });
+
+  it('reads the union of what older records kept for a queue under several URLs', () => {
+    const d = dir();
+    writeFileSync(
+      join(d, AMQP_BINDINGS_FILE),
+      JSON.stringify({ 'amqp://127.0.0.1/': { q: ['a.#', 'b.#'] }, 'amqp://localhost/': { q: ['b.#', 'c.#'] } }),
+    );
+    expect(new AmqpBindingRecord(d).read('amqps://broker/', 'q').sort()).toEqual(['a.#', 'b.#', 'c.#']);
   });
 
   it('reads a damaged or hand-edited file as knowing nothing, within bounds', () => {
@@ -50,7 +61,9 @@ describe('the record of bindings made on durable AMQP queues', () => {
     const keys = new AmqpBindingRecord(d).read('amqp://a/', 'q');
     expect(keys.slice(0, 2)).toEqual(['ok', 'k0']);
     expect(keys).toHaveLength(1000);
-    expect(new AmqpBindingRecord(d).read('amqp://b/', 'q')).toEqual([]);
+    // An input whose entry is not a table adds nothing: the queue's keys are a's alone.
+    expect(new AmqpBindingRecord(d).read('amqp://b/', 'q')).toHaveLength(1000);
+    expect(new AmqpBindingRecord(d).read('amqp://b/', 'other')).toEqual([]);
     // Writing over a damaged file starts it afresh rather than failing.
     new AmqpBindingRecord(d).write('amqp://b/', 'q', ['n']);
     expect(new AmqpBindingRecord(d).read('amqp://b/', 'q')).toEqual(['n']);

@@ -4,6 +4,7 @@ import { decodeDelivery, jsonSafe, parseSentAt, type Delivery } from '../../src/
 import { loadConfig } from '../../src/config.js';
 import { deriveMeta } from '../../src/meta/index.js';
 import type { Envelope } from '../../src/envelope.js';
+import { messageId } from '../../snapshots/journal.js';
 
 const NOW = 1_734_282_596; // 2024-12-15T17:09:56Z
 const limits = { maxFrameBytes: 10_000, maxDepth: 16, maxKeys: 1000, maxClockSkew: 300, nowSeconds: () => NOW };
@@ -81,10 +82,38 @@ describe('fedora-messaging deliveries as fedmsg envelopes', () => {
     for (const [d, reason] of cases) expect(decodeDelivery(d, limits), reason).toMatchObject({ ok: false, reason });
   });
 
-  it('fills a missing sent-at from the clock and drops a non-string message_id', () => {
+  it('fills a missing sent-at from the clock; a non-string message_id is not used as the id', () => {
     const r = decodeDelivery(delivery({ a: 1 }, {}, { messageId: 42 }), limits);
     expect(r).toMatchObject({ ok: true, filledTimestamp: true, envelope: { timestamp: NOW, headers: {} } });
-    expect(r.ok && 'msg_id' in r.envelope).toBe(false);
+    expect(r.ok && r.envelope.msg_id).toMatch(/^amqp-content:[0-9a-f]{40}$/);
+    // With sent-at, the journal's own digest is stable already: nothing is made up.
+    const timed = decodeDelivery(
+      delivery({ a: 1 }, { 'sent-at': '2024-12-15T17:09:56+00:00' }, { messageId: 42 }),
+      limits,
+    );
+    expect(timed.ok && 'msg_id' in timed.envelope).toBe(false);
+  });
+
+  it('gives a redelivery of a message without a usable message_id nor sent-at the id it had the first time', () => {
+    // The second copy arrives later: its filled timestamp differs, which used to make it a new message.
+    const at = (now: number) => ({ ...limits, nowSeconds: () => now });
+    const idOf = (d: Delivery, now: number) => {
+      const r = decodeDelivery(d, at(now));
+      if (!r.ok) throw new Error(r.detail);
+      return messageId(r.envelope);
+    };
+    for (const messageIdValue of [undefined, '', 'x'.repeat(201), 'a\u0001b']) {
+      const d = delivery({ a: 1 }, { fedora_messaging_severity: 20 }, { messageId: messageIdValue });
+      expect(idOf(d, NOW), String(messageIdValue)).toBe(idOf({ ...d, redelivered: true }, NOW + 40));
+      // Another body, routing key or header is another message.
+      expect(idOf(d, NOW)).not.toBe(idOf({ ...d, content: Buffer.from('{"a":2}') }, NOW));
+      expect(idOf(d, NOW)).not.toBe(idOf({ ...d, routingKey: `${d.routingKey}.x` }, NOW));
+      expect(idOf(d, NOW)).not.toBe(idOf({ ...d, headers: { fedora_messaging_severity: 30 } }, NOW));
+    }
+    // A usable message_id is used as it is, whatever the clock.
+    const named = delivery({ a: 1 }, {});
+    expect(idOf(named, NOW)).toBe(idOf(named, NOW + 40));
+    expect(idOf(named, NOW).startsWith('1cf56046-167e-45b3-9f5c-4830720d6797#')).toBe(true);
   });
 
   it('turns AMQP table values into JSON-safe ones', () => {

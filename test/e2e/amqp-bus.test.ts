@@ -3,7 +3,12 @@
  * the same counts as over ZeroMQ, SIGKILL with unacked deliveries on a durable queue, a broker
  * restart, malformed bodies, and TLS with client certificates and EXTERNAL login.
  */
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { createRequire } from 'node:module';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import amqplib from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AmqpInput } from '../../src/amqp-bus.js';
@@ -75,6 +80,60 @@ const consuming = (svc: RunningService, connects = 1) =>
   );
 const countReaches = (svc: RunningService, ident: string, n: number, ms = 30_000) =>
   eventually(async () => ((await total(svc.base, ident)) === n ? true : undefined), ms, `${ident} to count ${n}`);
+
+/**
+ * Publishes one message whose headers nest `depth` tables deep, from a worker thread with a large
+ * stack (amqplib's encoder recurses as its decoder does).
+ */
+async function publishDeep(url: string, topic: string, depth: number, sent: string): Promise<void> {
+  const worker = new Worker(
+    `const { workerData: w, parentPort } = require('node:worker_threads');
+     const amqplib = require(w.amqplib);
+     (async () => {
+       const conn = await amqplib.connect(w.url);
+       const ch = await conn.createConfirmChannel();
+       let deep = { v: 'x' };
+       for (let i = 1; i < w.depth; i++) deep = { n: deep };
+       ch.publish('amq.topic', w.topic, Buffer.from('{"deep":true}'), { messageId: 'deep-' + w.topic, headers: { 'sent-at': w.sent, deep } });
+       await ch.waitForConfirms();
+       await conn.close();
+     })().then(() => parentPort.postMessage('ok'), (e) => parentPort.postMessage(String(e && e.stack || e)));`,
+    {
+      eval: true,
+      workerData: { amqplib: createRequire(import.meta.url).resolve('amqplib'), url, topic, depth, sent },
+      resourceLimits: { stackSizeMb: 256 },
+    },
+  );
+  const [result] = (await once(worker, 'message')) as [string];
+  await worker.terminate();
+  expect(result).toBe('ok');
+}
+
+/** A TCP proxy to a local port that can stop passing bytes either way (a broker that stops answering). */
+async function tcpProxy(target: string): Promise<{ port: number; blackhole(): void; close(): void }> {
+  let open = true;
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(Number(target), '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+    }
+    client.on('data', (d) => open && upstream.write(d));
+    upstream.on('data', (d) => open && client.write(d));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as AddressInfo).port,
+    blackhole: () => {
+      open = false;
+    },
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
 
 describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
   let broker: TestBroker;
@@ -518,6 +577,124 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
       expect(input.current.connects).toBe(5);
     } finally {
       await input.close();
+      const conn = await amqplib.connect(main.url);
+      const ch = await conn.createChannel();
+      await ch.deleteQueue(queue);
+      await conn.close();
+    }
+  });
+
+  it('acks and counts a delivery whose headers nest 8000 tables deep as too_deep, and counts everything around it', async () => {
+    // amqplib decoded such headers recursively while parsing the frame: the stack overflowed,
+    // the connection closed before the delivery reached the service, and the broker put it back
+    // at the head of the durable queue on every reconnect (5 of 25 counted, health "consuming").
+    const queue = `statscache-test-${randomUUID()}`;
+    const category = `deeptest${randomUUID().slice(0, 8)}`;
+    const topic = `org.fedoraproject.prod.${category}.thing`;
+    const svc = await start(['--amqp', main.url, '--amqp-queue', queue, '--amqp-binding', topic]);
+    const a = await consuming(svc);
+    const now = Math.floor(Date.now() / 1000);
+    const good = (i: number) =>
+      pub.publishRaw(topic, JSON.stringify({ i }), { messageId: `${queue}-${i}`, headers: { 'sent-at': sentAt(now) } });
+    for (let i = 0; i < 5; i++) good(i);
+    await pub.confirmed();
+    // The publisher's own encoder recurses too: it runs on a thread with a stack big enough.
+    await publishDeep(main.url, topic, 8000, sentAt(now));
+    for (let i = 5; i < 25; i++) good(i);
+    await pub.confirmed();
+    await countReaches(svc, 'volume-1m', 25);
+    await eventually(
+      async () => ((await ready(svc)).amqp?.[0]?.acked === 26 ? true : undefined),
+      15_000,
+      'all 26 deliveries acked',
+    );
+    expect(await metric(svc, `statscache_amqp_decode_errors_total{input="${a.input}",reason="too_deep"}`)).toBe(1);
+    expect(await metric(svc, `statscache_amqp_connects_total{input="${a.input}"}`)).toBe(1);
+    if (main.private) {
+      const queues = await main.ctl('list_queues', '-q', 'name', 'messages');
+      expect(
+        queues
+          .split('\n')
+          .find((l) => l.startsWith(queue))
+          ?.split(/\s+/)[1],
+      ).toBe('0');
+    }
+  });
+
+  it('keeps what a server-named queue delivered while the disk refused writes, and writes it once it can', async () => {
+    // Dropping the connection to get a redelivery (as for a durable queue) deleted the
+    // exclusive queue with what it held: 323 of 600 kept through a 30 s outage.
+    const dir = tempDir();
+    dirs.push(dir);
+    const category = `disktest${randomUUID().slice(0, 8)}`;
+    const topic = `org.fedoraproject.prod.${category}.thing`;
+    const svc = await startService(
+      ['--data-dir', dir.path, '--snapshot-interval', '3600', '--amqp', main.url, '--amqp-binding', topic],
+      {},
+      { fileSizeLimitKb: 1024 },
+    );
+    services.push(svc);
+    await consuming(svc);
+    const now = Math.floor(Date.now() / 1000);
+    const body = JSON.stringify({ pad: 'x'.repeat(2000) });
+    let sent = 0;
+    const send = async (n: number) => {
+      for (let i = 0; i < n; i++, sent++)
+        pub.publishRaw(topic, body, { messageId: `${category}-${sent}`, headers: { 'sent-at': sentAt(now) } });
+      await pub.confirmed();
+    };
+    await eventually(
+      async () => {
+        await send(100);
+        return (await metric(svc, 'statscache_intake_total{event="journal_write_errors"}')) > 0 ? true : undefined;
+      },
+      60_000,
+      'a journal commit refused by the file size limit',
+    );
+    await send(100);
+    await countReaches(svc, 'volume-1m', sent);
+    expect(await metric(svc, 'statscache_journal_unwritten_records{state="held"}')).toBeGreaterThan(0);
+    expect((await ready(svc)).degraded).toMatch(/journal writes failing/);
+    // One connection throughout: the queue was never dropped.
+    expect((await ready(svc)).amqp?.[0]?.state).toBe('consuming');
+    execFileSync('prlimit', ['--pid', String(svc.child.pid), '--fsize=unlimited']);
+    await eventually(
+      async () => ((await metric(svc, 'statscache_journal_unwritten_records{state="held"}')) === 0 ? true : undefined),
+      60_000,
+      'the held records written',
+    );
+    expect(await total(svc.base, 'volume-1m')).toBe(sent);
+    expect(((await getJson(`${svc.base}/raw?rows_per_page=1`)).body as { total: number }).total).toBe(sent);
+  }, 150_000);
+
+  it('stops within its close bound when the broker stops answering, and says it dropped the socket', async () => {
+    const proxy = await tcpProxy(new URL(main.url).port);
+    const queue = `statscache-test-${randomUUID()}`;
+    const input = new AmqpInput({
+      url: main.url.replace(/:\d+\//, `:${proxy.port}/`),
+      bindings: ['org.fedoraproject.prod.closetest.#'],
+      queue,
+      prefetch: 5,
+      heartbeatSeconds: 0,
+      tls: {},
+      reconnect: { initialMs: 100, maxMs: 1000 },
+      onDelivery: () => Promise.resolve(),
+      closeStepMs: 300,
+    });
+    try {
+      input.start();
+      await expect.poll(() => input.current.state, { timeout: 10_000 }).toBe('consuming');
+      proxy.blackhole();
+      const t0 = performance.now();
+      await input.close();
+      // Three steps (cancel, channel close, connection close) of 300 ms at most, not --stop-timeout.
+      expect(performance.now() - t0).toBeLessThan(5_000);
+      expect(input.current).toMatchObject({
+        state: 'closed',
+        reason: 'stopped (the broker did not answer; socket dropped)',
+      });
+    } finally {
+      proxy.close();
       const conn = await amqplib.connect(main.url);
       const ch = await conn.createChannel();
       await ch.deleteQueue(queue);

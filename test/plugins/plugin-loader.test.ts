@@ -80,10 +80,17 @@ describe('external plugin loading', () => {
     });
   });
 
-  it('an external plugin clashing with a built-in ident is refused at registration', async () => {
+  it('an external plugin clashing with a built-in ident is refused when loaded, naming both and where each came from', async () => {
     const dir = workspace();
     writeFileSync(join(dir, 'clash.mjs'), plugin('Top users'));
-    const all = await pluginsForConfig({ plugins: ['./clash.mjs'] }, join(dir, 'config.json'));
-    expect(() => registerPlugins(all)).toThrow(/SC_PLUGIN_IDENT_DUPLICATE.*top-users/);
+    await expect(pluginsForConfig({ plugins: ['./clash.mjs'] }, join(dir, 'config.json'))).rejects.toThrow(
+      'SC_PLUGIN_IDENT_DUPLICATE: plugins "Top users" (built-in) and "Top users" (module "./clash.mjs") both have the ident "top-users"',
+    );
+    // Two modules clashing with each other.
+    writeFileSync(join(dir, 'one.mjs'), plugin('Mine'));
+    writeFileSync(join(dir, 'two.mjs'), plugin('Mine'));
+    await expect(pluginsForConfig({ plugins: ['./one.mjs', './two.mjs'] }, join(dir, 'config.json'))).rejects.toThrow(
+      /plugins "Mine" \(module "\.\/one\.mjs"\) and "Mine" \(module "\.\/two\.mjs"\)/,
+    );
   });
 });

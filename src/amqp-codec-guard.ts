@@ -1,0 +1,111 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { TOO_DEEP } from './amqp-message.js';
+
+/**
+ * amqplib decodes AMQP field tables (message headers) recursively, while it parses the frame:
+ * one delivery whose headers nest ~6000 tables deep overflowed the stack there, amqplib closed
+ * the connection before the delivery reached us, and the broker redelivered it at the head of
+ * the queue on every reconnect. A durable queue was wedged for good (5 of 25 counted, no
+ * decode error, health "consuming"); a server-named one lost everything behind it.
+ *
+ * This module replaces amqplib's table decoder, before amqplib's generated decoders copy it
+ * (lib/defs.js reads `codec.decodeFields` once, when it loads: import this module first), with
+ * one that first measures the table's nesting without recursing and, past TABLE_DEPTH_LIMIT,
+ * returns a table holding only the TOO_DEEP mark instead of decoding it. decodeDelivery refuses
+ * such a delivery as `too_deep`, and it is acked like any other refused message.
+ */
+
+/** Above `--max-message-depth`'s largest value (1024), far below what overflows the stack. */
+export const TABLE_DEPTH_LIMIT = 1100;
+
+type Decode = (slice: Buffer) => Record<string, unknown>;
+
+/** Fixed sizes of the AMQP 0-9-1 field value types (RabbitMQ's dialect, as amqplib reads it); -1: length-prefixed. */
+const SIZE: Readonly<Record<string, number>> = {
+  b: 1,
+  B: 1,
+  t: 1,
+  s: 2,
+  u: 2,
+  I: 4,
+  i: 4,
+  f: 4,
+  D: 5,
+  d: 8,
+  l: 8,
+  T: 8,
+  V: 0,
+  S: -1,
+  x: -1,
+  F: -1,
+  A: -1,
+};
+
+/**
+ * How deep the tables and arrays of one field table nest (1 for a flat table), walked with an
+ * explicit stack; stops counting past `limit`. A malformed table (an unknown tag, a length past
+ * its end) returns 0: amqplib's own decoder then reports it as it always has.
+ */
+export function tableDepth(table: Buffer, limit: number): number {
+  // Each entry: where its content ends, whether it is a table (key then value) or an array (values only).
+  const ends: number[] = [table.length];
+  const isTable: boolean[] = [true];
+  let offset = 0;
+  let deepest = 1;
+  while (ends.length > 0) {
+    const top = ends.length - 1;
+    if (offset >= (ends[top] as number)) {
+      offset = ends[top] as number;
+      ends.pop();
+      isTable.pop();
+      continue;
+    }
+    if (isTable[top]) {
+      if (offset + 1 > table.length) return 0;
+      offset += 1 + (table[offset] as number);
+    }
+    if (offset >= table.length) return 0;
+    const tag = String.fromCharCode(table[offset] as number);
+    offset++;
+    const size = SIZE[tag];
+    if (size === undefined) return 0;
+    if (size >= 0) {
+      offset += size;
+      continue;
+    }
+    if (offset + 4 > table.length) return 0;
+    const len = table.readUInt32BE(offset);
+    offset += 4;
+    const end = offset + len;
+    if (end > (ends[top] as number)) return 0;
+    if (tag === 'F' || tag === 'A') {
+      ends.push(end);
+      isTable.push(tag === 'F');
+      if (ends.length > deepest) deepest = ends.length;
+      if (deepest > limit) return deepest;
+    } else offset = end;
+  }
+  return deepest;
+}
+
+let installed = false;
+
+/** Puts the guarded decoder in amqplib's codec module; idempotent. Must run before amqplib is first loaded. */
+export function guardAmqpTables(): void {
+  if (installed) return;
+  installed = true;
+  const require = createRequire(import.meta.url);
+  // The package's exports map hides lib/: reach the same file (the same cached module) by path.
+  const codec = require(join(dirname(require.resolve('amqplib')), 'lib', 'codec.js')) as { decodeFields: Decode };
+  const original = codec.decodeFields;
+  codec.decodeFields = (slice) => {
+    const depth = tableDepth(slice, TABLE_DEPTH_LIMIT);
+    if (depth <= TABLE_DEPTH_LIMIT) return original(slice);
+    const marked: Record<string, unknown> & { [TOO_DEEP]?: number } = {};
+    marked[TOO_DEEP] = depth;
+    return marked;
+  };
+}
+
+guardAmqpTables();
