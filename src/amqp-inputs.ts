@@ -205,10 +205,7 @@ export class AmqpInputs {
     // us until the reconnect (323 of 600 kept through a 30 s disk outage). There the message
     // is acked and stays in the journal's in-memory hold, as a ZeroMQ message does (/readyz
     // degraded meanwhile; the next snapshot or successful write puts it on disk).
-    if (
-      this.deps.config.amqpQueue !== null &&
-      (intake.counters.journalWriteErrors > writeErrors || !intake.durable)
-    )
+    if (this.deps.config.amqpQueue !== null && (intake.counters.journalWriteErrors > writeErrors || !intake.durable))
       throw new Error('the journal batch failed to commit');
   }
 

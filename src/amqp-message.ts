@@ -87,8 +87,8 @@ export function oversizedDelivery(delivery: Delivery, limits: FrameLimits): Deco
 
 /** An id the journal de-duplicates by as it is (snapshots/journal.ts messageId): at most 200 units, no control characters. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const usableId = (id: unknown): boolean =>
-  typeof id === 'string' && id !== '' && id.length <= 200 && !/[\u0000-\u001f]/.test(id);
+const CONTROL = /[\u0000-\u001f]/;
+const usableId = (id: unknown): boolean => typeof id === 'string' && id !== '' && id.length <= 200 && !CONTROL.test(id);
 
 /**
  * The id of a delivery that has neither a usable message_id nor a `sent-at`: its timestamp is
