@@ -19,8 +19,8 @@ export interface BacklogStatus {
  * Journal records whose commit failed. A failed LMDB transaction lands nothing, so they are
  * tried again after a pause, with every batch accepted meanwhile, until one commits: a disk
  * that fills up and is freed loses no message. The plugins applied them already (dropping
- * them would lose them for sure), so a snapshot that covers their seq also makes them
- * durable, and they go.
+ * them would lose them for sure); records let go past the byte bound are durable once a
+ * snapshot covers their seq.
  */
 export class JournalBacklog {
   private records: JournalAppend[] = [];
@@ -82,15 +82,14 @@ export class JournalBacklog {
     }
   }
 
-  /** A snapshot covering seqs up to `journalSeq` is on disk: what it covers needs no journal record. */
+  /**
+   * A snapshot covering seqs up to `journalSeq` is on disk: the records let go past the bound
+   * are durable now. Held records stay held, to be written: a snapshot puts a message's effect
+   * on disk, not its record, which de-duplication (a repeat, a backfill), `/raw` and a rebuild
+   * from the journal need; discarding them there counted 2,800 messages twice after a restart
+   * and lost them from `journal replay`.
+   */
   covered(journalSeq: number): void {
-    if (this.records.length > 0) {
-      const left = this.records.filter((r) => r.seq > journalSeq);
-      if (left.length !== this.records.length) {
-        this.records = left;
-        this.bytes = left.reduce((sum, r) => sum + r.value.byteLength, 0);
-      }
-    }
     if (this.dropped > 0 && this.droppedThrough <= journalSeq) this.dropped = 0;
     if (this.records.length === 0 && this.dropped === 0) {
       this.failingSince = null;

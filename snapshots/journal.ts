@@ -272,9 +272,17 @@ export class Journal {
     setTimeout(run, ms).unref();
   }
 
-  /** A snapshot covering seqs up to `journalSeq` is on disk: held records it covers need no writing. */
-  coveredBySnapshot(journalSeq: number): void {
+  /**
+   * A snapshot covering seqs up to `journalSeq` is on disk. The disk just took a write: held
+   * records are tried now rather than at the end of the retry back-off (up to 30 s), so they
+   * reach the journal (and its id index) before anything else can race them. Settles once
+   * that try has committed or failed.
+   */
+  coveredBySnapshot(journalSeq: number): Promise<void> {
     this.backlog.covered(journalSeq);
+    if (this.backlog.held === 0 || this.retryStopped) return this.lastCommit;
+    this.retryMs = RETRY_MIN_MS;
+    return this.write(true);
   }
 
   /**

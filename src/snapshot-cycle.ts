@@ -55,13 +55,13 @@ export class SnapshotCycle {
       const report = await snapshotter.take();
       this.last = report;
       if (report.written + report.removed > 0) log.debug({ ...report }, 'snapshot written');
-      // What the snapshot covers is on disk, journaled or not.
+      // What the snapshot covers is on disk; held journal records are written now.
       const unwritten = journal.backlog.status();
-      journal.coveredBySnapshot(report.journalSeq);
-      if (unwritten !== null && journal.backlog.status() === null)
+      await journal.coveredBySnapshot(report.journalSeq);
+      if (unwritten !== null && unwritten.dropped > 0 && journal.backlog.status() === null)
         log.warn(
-          { journalSeq: report.journalSeq },
-          'a snapshot holds every message the journal could not write: all accepted messages are on disk',
+          { journalSeq: report.journalSeq, dropped: unwritten.dropped },
+          'a snapshot holds the messages let go past the journal hold: all accepted messages are on disk',
         );
       if (this.failure !== null) {
         log.warn({ failingSince: new Date(this.failure.since).toISOString() }, 'snapshots succeed again');

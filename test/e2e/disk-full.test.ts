@@ -220,3 +220,74 @@ describe('records let go past the hold while the disk refuses writes', () => {
     expect(await digestsOf(again.base)).toEqual(digests);
   }, 180_000);
 });
+
+/**
+ * Held records (within the hold) and a snapshot that succeeds before the journal's own retry:
+ * the snapshot used to discard them as "covered". Their messages were in the state, but not in
+ * the journal or its id index: /raw had a gap, a repeat after a restart was counted again, and a
+ * rebuild from the journal lost them.
+ */
+describe('records held while the disk refused writes, when a snapshot is the first write to succeed', () => {
+  const { dir, pub, use } = busFixture();
+
+  it('are written to the journal then, so a restart and a repeat of every message count each once', async () => {
+    await pub.bind('tcp://127.0.0.1:*');
+    const token = 'disk-full-test-token-0123456789';
+    const args = ['--connect', pub.lastEndpoint as string, '--data-dir', dir.path, '--snapshot-interval', '3600'];
+    const env = { STATSCACHE_ADMIN_TOKEN: token };
+    const s = await startService(args, env, { fileSizeLimitKb: 1024 });
+    use(s);
+    await waitReady(s);
+    const samples = recentSamples(Math.floor(Date.now() / 1000) - 5);
+    const messages: [string, string][] = [];
+    const send = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const m = samples[messages.length % samples.length] as Record<string, unknown>;
+        const frames: [string, string] = [
+          String(m['topic']),
+          JSON.stringify({ ...m, msg_id: `2026-race-${messages.length}` }),
+        ];
+        messages.push(frames);
+        await pub.send(frames);
+      }
+    };
+    const writeErrors = () => metricOf(s.base, 'statscache_intake_total', 'event="journal_write_errors"');
+    await eventually(
+      async () => {
+        await send(200);
+        return (await writeErrors()) > 0 ? true : undefined;
+      },
+      60_000,
+      'a journal commit refused by the file size limit',
+    );
+    // A few failed retries, so the next one is seconds away when room comes back.
+    await eventually(async () => ((await writeErrors()) >= 4 ? true : undefined), 30_000, 'four failed tries');
+    await sendMarker(pub, s.base, 'racemarker');
+    const accepted = await metricOf(s.base, 'statscache_bus_accepted_total');
+    expect(await metricOf(s.base, 'statscache_journal_unwritten_records', 'state="held"')).toBeGreaterThan(0);
+
+    execFileSync('prlimit', ['--pid', String(s.child.pid), '--fsize=unlimited']);
+    const snap = await fetch(`${s.base}/admin/snapshot`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    expect(snap.status).toBe(200);
+    // Once the snapshot has answered, every accepted message is in the journal too.
+    expect(await metricOf(s.base, 'statscache_journal_unwritten_records', 'state="held"')).toBe(0);
+    expect(((await getJson(`${s.base}/raw?rows_per_page=1`)).body as { total: number }).total).toBe(accepted);
+
+    expect(await s.stop('SIGKILL')).toBeNull();
+    const again = await startService(args, env);
+    use(again);
+    await waitReady(again);
+    // Every message again (a publisher's repeat, a backfill): each is known, none counted twice.
+    for (const frames of messages) await pub.send(frames);
+    await sendMarker(pub, again.base, 'racemarker2');
+    const res = await getJson(`${again.base}/api/volume-by-category-1d?rows_per_page=100`);
+    const served = (res.body as { category: string; volume: number }[])
+      .filter((r) => r.category !== 'racemarker2')
+      .reduce((a, r) => a + r.volume, 0);
+    expect(served).toBe(accepted);
+    expect(((await getJson(`${again.base}/raw?rows_per_page=1`)).body as { total: number }).total).toBe(accepted + 1);
+  }, 180_000);
+});
