@@ -6,7 +6,7 @@
  * falls back to the newest complete generation and replays the journal as usual.
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StatscacheError } from '../actors/errors.js';
@@ -161,6 +161,13 @@ function progress(stdout: string): {
 
 const stamp = (ms: number) => new Date(ms).toISOString().replace(/[:.]/g, '-');
 
+/** Work dirs of earlier salvages (`.salvage-<time>`), removed; the caller holds the data dir lock. */
+export function removeOldSalvages(dataDir: string): string[] {
+  const removed = readdirSync(dataDir).filter((name) => name.startsWith('.salvage-'));
+  for (const name of removed) rmSync(join(dataDir, name), { recursive: true, force: true });
+  return removed;
+}
+
 /**
  * Moves the damaged data file (and LMDB's lock file) to quarantine and puts a fresh file with
  * every record still readable in its place. The caller must hold the data dir lock.
@@ -180,7 +187,9 @@ export function quarantineAndSalvage(
     rmSync(work, { recursive: true, force: true });
     throw checkerNotStarted(dataDir, r);
   };
-  rmSync(work, { recursive: true, force: true });
+  // A salvage killed half-way (OOM, a supervisor's timeout) left its work dir, a copy of the
+  // data, under its own time: nothing else removes those, so each start that salvages does.
+  removeOldSalvages(dataDir);
   mkdirSync(work, { recursive: true });
   const lost: string[] = [];
   const slots: SalvageReport['slots'] = {};

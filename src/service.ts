@@ -7,7 +7,7 @@ import type { Journal } from '../snapshots/journal.js';
 import { lockDataDir, unwritableDataDir, type DataDirLock } from '../snapshots/data-dir-lock.js';
 import { DataStore } from '../snapshots/lmdb-store.js';
 import { checkAndRead } from '../snapshots/check-and-read.js';
-import { quarantineAndSalvage, type SalvageReport } from '../snapshots/store-check.js';
+import { quarantineAndSalvage, removeOldSalvages, type SalvageReport } from '../snapshots/store-check.js';
 import { removePidFile, writePidFile } from '../snapshots/pid-file.js';
 import type { PrereadSlot, RestoreReport } from '../snapshots/restore.js';
 import type { SnapshotReport, SnapshotterOptions } from '../snapshots/snapshotter.js';
@@ -356,6 +356,10 @@ export class Service {
     const lock = lockDataDir(dataDir, 'serve');
     let store: DataStore | null = null;
     try {
+      // Left by a salvage that was killed half-way (each a copy of the data); ours to remove under the lock.
+      const leftovers = removeOldSalvages(dataDir);
+      if (leftovers.length > 0)
+        options.logger.warn({ removed: leftovers }, 'removed the work dirs of salvages that did not finish');
       const check =
         options.checkDataFile === false
           ? ({ ok: true, counts: {}, ms: 0, preread: null } as const)

@@ -124,6 +124,28 @@ describe('a damaged data file never kills a process silently', () => {
     expect(quarantined(dir)).toEqual([]);
   });
 
+  it('a salvage killed half-way left its work dir (a copy of the data): the next start removes it and says so', async () => {
+    const dir = join(root.path, 'leftover');
+    cpSync(pristine, dir, { recursive: true });
+    const leftover = join(dir, '.salvage-2026-12-03T09-49-23-687Z');
+    cpSync(join(pristine, DATA), join(leftover, DATA));
+    const svc = await startService(['--data-dir', dir]);
+    await eventually(
+      async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined),
+      20_000,
+      'ready',
+    );
+    expect(readdirSync(dir).filter((n) => n.startsWith('.salvage-'))).toEqual([]);
+    expect(
+      svc.logs.some(
+        (l) =>
+          l.includes('"msg":"removed the work dirs of salvages that did not finish"') &&
+          l.includes('.salvage-2026-12-03T09-49-23-687Z'),
+      ),
+    ).toBe(true);
+    expect(await svc.stop()).toBe(0);
+  });
+
   it('garbage in the middle of the file (pages a cursor steps over without an error): the check fails, serve quarantines and starts', async () => {
     const dir = join(root.path, 'mid-garbage');
     cpSync(pristine, dir, { recursive: true });
