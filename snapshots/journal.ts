@@ -165,6 +165,24 @@ export class Journal {
     return this.seen(id) ? null : this.append(flat(id), envelope, value, meta);
   }
 
+  /**
+   * Records for the envelopes not seen before, numbered after the journal's end and remembered,
+   * but not queued: the caller writes them in a transaction of its own (`snapshot import`, with
+   * the generation they belong to, so a kill leaves both or neither).
+   */
+  recordsFor(envelopes: readonly Envelope[]): JournalAppend[] {
+    const out: JournalAppend[] = [];
+    for (const envelope of envelopes) {
+      const id = messageId(envelope);
+      if (this.seen(id)) continue;
+      const value = encodeJournalRecord(id, envelope);
+      this.seq++;
+      this.known.appended(id);
+      out.push({ seq: this.seq, id, timestamp: envelope.timestamp, value });
+    }
+    return out;
+  }
+
   /** Takes the next seq for a message not seen before and queues it for the next group commit. */
   private append(id: string, envelope: Envelope, value: Uint8Array, meta: Meta | undefined): JournalEntry {
     const seq = this.seq + 1;

@@ -413,13 +413,16 @@ export class DataStore {
    * writeSnapshot, with journal records moved to later seqs in the same transaction (all of it
    * lands, or none): `snapshot import` puts the data dir's own messages that the imported state
    * lacks after its journalSeq, so the next start replays them on top. Each record keeps its
-   * bytes; its id and time index entries follow it.
+   * bytes; its id and time index entries follow it. `appends` (the export's journal tail) are
+   * written in the same transaction.
    */
   writeSnapshotMovingJournal(
     moves: readonly JournalMove[],
     fill: (batch: SnapshotBatch) => void | Promise<void>,
+    appends: readonly JournalAppend[] = [],
   ): Promise<void> {
     return this.writeSnapshot((batch) => {
+      this.appendInTransaction(appends);
       for (const m of moves) {
         const value = this.journal.getBinary(m.from);
         if (value === undefined || value === null) throw new Error(`journal record ${m.from} to move is gone`);

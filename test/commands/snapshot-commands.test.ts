@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import {
   createReadStream,
   existsSync,
@@ -6,6 +6,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -18,7 +19,7 @@ import { decodeExport, encodeExport } from '../../src/commands/export-format.js'
 import { recentSamples } from '../helpers/fixtures.js';
 import { referenceViews, servedViews } from '../helpers/reference.js';
 import { joinedPublisher } from '../helpers/probes.js';
-import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+import { CLI, eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 import { acceptedOnce, feed, type Sample } from '../history/feed.js';
 import { runCli } from './cli.js';
 
@@ -215,6 +216,66 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
     expect(busyReplay.code).toBe(2);
     expect(busyReplay.stderr).toMatch(new RegExp(`pid ${svc.child.pid} .*is using`));
     await stop(svc);
+  });
+
+  it('an import the disk refuses half-way leaves no journal tail behind: all of it lands, or none', async () => {
+    const file = join(scratch.path, 'atomic.scx');
+    const exported = await runCli(['snapshot', 'export', file, '--data-dir', source.path]);
+    expect(exported.code, exported.stderr).toBe(0);
+    const tail = decodeExport(readFileSync(file)).journalTail.length;
+    expect(tail).toBeGreaterThan(0);
+    const whole = tempDir();
+    const refused = tempDir();
+    try {
+      const ok = await runCli(['snapshot', 'import', file, '--data-dir', whole.path]);
+      expect(ok.code, ok.stderr).toBe(0);
+      const full = statSync(join(whole.path, 'statscache.lmdb')).size;
+      // Room for about two thirds of what the import writes (a file size limit fails LMDB's
+      // commit with EFBIG, as a full disk does). The tail and the generation used to be two
+      // transactions: the tail fit, the generation did not, and a start served the tail alone.
+      const limitKb = Math.floor((full * 2) / 3 / 1024);
+      const cut = await new Promise<number | null>((resolve) => {
+        const child = spawn(
+          'bash',
+          [
+            '-c',
+            'ulimit -S -f "$0" && exec "$@"',
+            String(limitKb),
+            process.execPath,
+            CLI,
+            'snapshot',
+            'import',
+            file,
+            '--data-dir',
+            refused.path,
+          ],
+          { stdio: 'ignore', env: { ...process.env, STATSCACHE_ADMIN_TOKEN: '' } },
+        );
+        child.once('exit', (code) => resolve(code));
+      });
+      expect(cut).not.toBe(0);
+      const store = new DataStore(refused.path);
+      try {
+        expect({ journal: store.lastSeq(), generations: store.slots() }).toEqual({ journal: 0, generations: [] });
+      } finally {
+        await store.close();
+      }
+      // Room again: the same import lands whole.
+      const again = await runCli(['snapshot', 'import', file, '--data-dir', refused.path]);
+      expect(again.code, again.stderr).toBe(0);
+      const after = new DataStore(refused.path);
+      try {
+        expect({ journal: after.lastSeq(), generations: after.slots().length }).toEqual({
+          journal: tail,
+          generations: 1,
+        });
+      } finally {
+        await after.close();
+      }
+    } finally {
+      whole.remove();
+      refused.remove();
+    }
   });
 
   it('refuses a corrupted, truncated, foreign or too-new export and writes nothing', async () => {
