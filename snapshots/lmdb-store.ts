@@ -205,13 +205,26 @@ export class DataStore {
       // disk) ended the process with an unhandled rejection.
       eventTurnBatching: false,
     });
-    this.snapshots = this.root.openDB<Uint8Array, SnapshotKey>('snapshot', { encoding: 'binary' });
-    this.journal = this.root.openDB<Uint8Array, number>('journal', { encoding: 'binary' });
+    // Read-only, lmdb-js hands back no handle for a database the file does not hold: say so
+    // here, rather than "cannot read properties of undefined" at the first read (a file copied
+    // while it was written, or not a statscache file at all).
+    const need = <T>(db: T | undefined, name: string): T => {
+      if (db === undefined || db === null)
+        throw new Error(
+          `${join(dir, DATA_FILE)} holds no "${name}" database: not a statscache data file, or a copy taken while it was being written`,
+        );
+      return db;
+    };
+    this.snapshots = need(this.root.openDB<Uint8Array, SnapshotKey>('snapshot', { encoding: 'binary' }), 'snapshot');
+    this.journal = need(this.root.openDB<Uint8Array, number>('journal', { encoding: 'binary' }), 'journal');
     // Replay reads every journal record once, and restore every snapshot entry of a generation.
-    this.journalShared = this.sharedReader<number>('journal');
-    this.snapshotsShared = this.sharedReader<SnapshotKey>('snapshot');
-    this.ids = this.root.openDB<number, string>('journal-ids', { encoding: 'ordered-binary' });
-    this.times = this.root.openDB<Uint8Array, [number, number]>('journal-time', { encoding: 'binary' });
+    this.journalShared = need(this.sharedReader<number>('journal'), 'journal');
+    this.snapshotsShared = need(this.sharedReader<SnapshotKey>('snapshot'), 'snapshot');
+    this.ids = need(this.root.openDB<number, string>('journal-ids', { encoding: 'ordered-binary' }), 'journal-ids');
+    this.times = need(
+      this.root.openDB<Uint8Array, [number, number]>('journal-time', { encoding: 'binary' }),
+      'journal-time',
+    );
     // lmdb-js hands back no handle for a database a read-only file does not hold yet.
     this.trimmed = this.root.openDB<number, string>('journal-trimmed', {}) as Database<number, string> | undefined;
   }

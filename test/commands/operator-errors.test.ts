@@ -5,6 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { open } from 'lmdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -108,4 +109,18 @@ describe('operator errors name the thing', () => {
       expect(r.stderr).not.toMatch(NO_STACK);
     },
   );
+
+  it('a data file that is LMDB but holds none of our databases is named as such, not as a JavaScript error', async () => {
+    const dir = join(root.path, 'foreign');
+    mkdirSync(dir);
+    // Another program's LMDB file (or a copy caught half-written): valid, but no "snapshot" database.
+    const foreign = open({ path: join(dir, 'statscache.lmdb'), maxDbs: 2 });
+    await foreign.openDB({ name: 'other' }).put('k', 'v');
+    await foreign.close();
+    const r = await runCli(['snapshot', 'list', '--data-dir', dir]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('holds no "snapshot" database: not a statscache data file');
+    expect(r.stderr).not.toContain('Cannot read properties of undefined');
+    expect(r.stderr).not.toMatch(NO_STACK);
+  });
 });
