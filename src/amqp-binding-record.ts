@@ -36,12 +36,14 @@ export class AmqpBindingRecord {
   }
 
   /**
-   * Replaces the record for one queue (under `input`, dropping what other spellings recorded
-   * for it); written to a temporary file and renamed, so never half-written.
+   * Replaces the record for one queue under `input`, and drops what inputs no longer configured
+   * (`live`: the labels of every `--amqp` input now) recorded for it: old spellings of a URL.
+   * Another live input's entry stays, as its broker has a queue of that name of its own, still
+   * to be unbound there. Written to a temporary file and renamed, so never half-written.
    */
-  write(input: string, queue: string, keys: readonly string[]): void {
+  write(input: string, queue: string, keys: readonly string[], live: ReadonlySet<string> = new Set()): void {
     const all = this.load();
-    for (const other of Object.keys(all)) if (other !== input) delete all[other]?.[queue];
+    for (const other of Object.keys(all)) if (other !== input && !live.has(other)) delete all[other]?.[queue];
     all[input] = { ...all[input], [queue]: [...keys] };
     const tmp = `${this.path}.tmp`;
     writeFileSync(tmp, `${JSON.stringify(all, null, 1)}\n`);

@@ -11,8 +11,9 @@ import { TOO_DEEP } from './amqp-message.js';
  *
  * This module replaces amqplib's table decoder, before amqplib's generated decoders copy it
  * (lib/defs.js reads `codec.decodeFields` once, when it loads: import this module first), with
- * one that first measures the table's nesting without recursing and, past TABLE_DEPTH_LIMIT,
- * returns a table holding only the TOO_DEEP mark instead of decoding it. decodeDelivery refuses
+ * one that first measures the table's nesting without recursing and, past TABLE_DEPTH_LIMIT or
+ * when the table is not well formed, returns a table holding only the TOO_DEEP mark (the depth,
+ * or MALFORMED) instead of decoding it. decodeDelivery refuses
  * such a delivery as `too_deep`, and it is acked like any other refused message.
  */
 
@@ -42,10 +43,14 @@ const SIZE: Readonly<Record<string, number>> = {
   A: -1,
 };
 
+/** tableDepth()'s answer for a table that is not well formed. */
+export const MALFORMED = -1;
+
 /**
  * How deep the tables and arrays of one field table nest (1 for a flat table), walked with an
- * explicit stack; stops counting past `limit`. A malformed table (an unknown tag, a length past
- * its end) returns 0: amqplib's own decoder then reports it as it always has.
+ * explicit stack; stops counting past `limit`. Strict: every key and value must lie within its
+ * own container, else MALFORMED. amqplib's decoder is laxer (an array's last value may run past
+ * the array's end), so a table it would read differently from this walk never reaches it.
  */
 export function tableDepth(table: Buffer, limit: number): number {
   // Each entry: where its content ends, whether it is a table (key then value) or an array (values only).
@@ -55,36 +60,36 @@ export function tableDepth(table: Buffer, limit: number): number {
   let deepest = 1;
   while (ends.length > 0) {
     const top = ends.length - 1;
-    if (offset >= (ends[top] as number)) {
-      offset = ends[top] as number;
+    const end = ends[top] as number;
+    if (offset === end) {
       ends.pop();
       isTable.pop();
       continue;
     }
     if (isTable[top]) {
-      if (offset + 1 > table.length) return 0;
       offset += 1 + (table[offset] as number);
+      if (offset >= end) return MALFORMED;
     }
-    if (offset >= table.length) return 0;
-    const tag = String.fromCharCode(table[offset] as number);
+    const size = SIZE[String.fromCharCode(table[offset] as number)];
     offset++;
-    const size = SIZE[tag];
-    if (size === undefined) return 0;
+    if (size === undefined) return MALFORMED;
     if (size >= 0) {
       offset += size;
+      if (offset > end) return MALFORMED;
       continue;
     }
-    if (offset + 4 > table.length) return 0;
+    if (offset + 4 > end) return MALFORMED;
+    const tag = table[offset - 1];
     const len = table.readUInt32BE(offset);
     offset += 4;
-    const end = offset + len;
-    if (end > (ends[top] as number)) return 0;
-    if (tag === 'F' || tag === 'A') {
-      ends.push(end);
-      isTable.push(tag === 'F');
+    const inner = offset + len;
+    if (inner > end) return MALFORMED;
+    if (tag === 0x46 /* F */ || tag === 0x41 /* A */) {
+      ends.push(inner);
+      isTable.push(tag === 0x46);
       if (ends.length > deepest) deepest = ends.length;
       if (deepest > limit) return deepest;
-    } else offset = end;
+    } else offset = inner;
   }
   return deepest;
 }
@@ -101,7 +106,7 @@ export function guardAmqpTables(): void {
   const original = codec.decodeFields;
   codec.decodeFields = (slice) => {
     const depth = tableDepth(slice, TABLE_DEPTH_LIMIT);
-    if (depth <= TABLE_DEPTH_LIMIT) return original(slice);
+    if (depth !== MALFORMED && depth <= TABLE_DEPTH_LIMIT) return original(slice);
     const marked: Record<string, unknown> & { [TOO_DEEP]?: number } = {};
     marked[TOO_DEEP] = depth;
     return marked;

@@ -105,7 +105,7 @@ export class AmqpInputs {
           reconnect: { initialMs: 500, maxMs: config.amqpReconnectMax * 1000 },
           onDelivery: (d) => this.deliver(label, tally, d),
           onState: (status, previous) => this.changed(tally, status, previous),
-          ...(config.amqpQueue === null ? {} : { bindingRecord: this.bindingRecord(label, config.amqpQueue) }),
+          ...(config.amqpQueue === null ? {} : { bindingRecord: this.bindingRecord(label, config.amqpQueue, labels) }),
           now: deps.now,
         },
         label,
@@ -114,14 +114,19 @@ export class AmqpInputs {
     });
   }
 
-  private bindingRecord(input: string, queue: string): NonNullable<AmqpInputOptions['bindingRecord']> {
+  /** `inputs`: every input's label (filled by the time any connects). */
+  private bindingRecord(
+    input: string,
+    queue: string,
+    inputs: ReadonlySet<string>,
+  ): NonNullable<AmqpInputOptions['bindingRecord']> {
     const { log } = this.deps;
     const file = new AmqpBindingRecord(this.deps.config.dataDir);
     return {
       previous: () => file.read(input, queue),
       record: (keys) => {
         try {
-          file.write(input, queue, keys);
+          file.write(input, queue, keys, inputs);
         } catch (err) {
           log.warn(
             { input, queue, err: String(err) },

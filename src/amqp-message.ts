@@ -96,9 +96,14 @@ const usableId = (id: unknown): boolean => typeof id === 'string' && id !== '' &
  * every redelivery (a lost ack, a cut connection) was counted again. A digest of what the
  * broker redelivers unchanged (routing key, body, headers, the unusable id) is the same each time.
  */
-function contentId(delivery: Delivery, body: string, headers: unknown): string {
+function contentId(delivery: Delivery, body: string, headers: Record<string, unknown>): string {
   const sum = createHash('sha1').update(delivery.routingKey).update('\n').update(body).update('\n');
-  sum.update(stableJson(headers) ?? '').update('\n');
+  // Brokers add headers of their own to a redelivery (a quorum queue's x-delivery-count, x-death
+  // after dead-lettering): the publisher's headers alone are what repeats.
+  const own = Object.fromEntries(
+    Object.entries(headers as Record<string, unknown>).filter(([k]) => !k.startsWith('x-')),
+  );
+  sum.update(stableJson(own) ?? '').update('\n');
   sum.update(typeof delivery.messageId === 'string' ? delivery.messageId : '');
   return `amqp-content:${sum.digest('hex')}`;
 }
@@ -126,7 +131,9 @@ export function decodeDelivery(delivery: Delivery, limits: FrameLimits): DecodeR
   const rawHeaders = delivery.headers ?? {};
   const tooDeep = (rawHeaders as { [TOO_DEEP]?: number })[TOO_DEEP];
   if (tooDeep !== undefined)
-    return { ok: false, reason: 'too_deep', detail: `headers nest ${tooDeep}+ tables deep (left undecoded)` };
+    return tooDeep < 0
+      ? { ok: false, reason: 'not_object', detail: 'the headers table is not well formed (left undecoded)' }
+      : { ok: false, reason: 'too_deep', detail: `headers nest ${tooDeep}+ tables deep (left undecoded)` };
   // Depth 2: the table sits one level below the envelope.
   const headers = jsonSafe(rawHeaders, limits.maxDepth - 1);
   if (headers === undefined)
@@ -143,7 +150,8 @@ export function decodeDelivery(delivery: Delivery, limits: FrameLimits): DecodeR
   const envelope: Record<string, unknown> = { topic: delivery.routingKey, msg: body, headers };
   if (typeof delivery.messageId === 'string' && delivery.messageId !== '') envelope['msg_id'] = delivery.messageId;
   if (sentAt !== undefined) envelope['timestamp'] = sentAt;
-  else if (!usableId(delivery.messageId)) envelope['msg_id'] = contentId(delivery, text, headers);
+  else if (!usableId(delivery.messageId))
+    envelope['msg_id'] = contentId(delivery, text, headers as Record<string, unknown>);
   // The headers come from AMQP's UTF-8 tables, never a \u escape: only the body's text can hold one.
   return decodeEnvelope(envelope, delivery.routingKey, limits, mayNeedWellFormed(text));
 }

@@ -45,6 +45,11 @@ export function errorText(err: unknown): string {
   try {
     return String((err as Error)?.stack ?? err);
   } catch {
-    return Object.prototype.toString.call(err);
+    try {
+      return Object.prototype.toString.call(err);
+    } catch {
+      // A revoked Proxy, a throwing Symbol.toStringTag getter.
+      return '(unprintable thrown value)';
+    }
   }
 }

@@ -162,6 +162,9 @@ describe('a plugin that throws something odd', () => {
     ).toBe('[object Object]');
     expect(errorText(new Error('plain'))).toMatch(/^Error: plain/);
     expect(errorText(undefined)).toBe('undefined');
+    const revocable = Proxy.revocable({}, {});
+    revocable.revoke();
+    expect(errorText(revocable.proxy)).toBe('(unprintable thrown value)');
   });
 });
 

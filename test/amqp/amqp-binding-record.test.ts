@@ -44,6 +44,27 @@ describe('the record of bindings made on durable AMQP queues', () => {
     expect(new AmqpBindingRecord(d).read('amqps://broker/', 'q').sort()).toEqual(['a.#', 'b.#', 'c.#']);
   });
 
+  it('keeps the entry of another configured input (its own broker, its own queue of that name) until that input unbinds', () => {
+    const d = dir();
+    const record = new AmqpBindingRecord(d);
+    // An earlier configuration reached one of the brokers by another spelling of its URL.
+    record.write('amqp://old-spelling/', 'q', ['k3'], new Set(['amqp://old-spelling/']));
+    const live = new Set(['amqp://a/', 'amqp://b/']);
+    record.write('amqp://a/', 'q', ['k1', 'k2'], new Set(['amqp://a/', 'amqp://b/', 'amqp://old-spelling/']));
+    record.write('amqp://b/', 'q', ['k1', 'k2'], new Set(['amqp://a/', 'amqp://b/', 'amqp://old-spelling/']));
+    // k2 is dropped from the configuration; broker a connects first and records what it bound.
+    record.write('amqp://a/', 'q', ['k1'], live);
+    // b still sees k2 (so it unbinds it on its own broker); the old spelling is gone.
+    expect(record.read('amqp://b/', 'q').sort()).toEqual(['k1', 'k2']);
+    expect(JSON.parse(readFileSync(join(d, AMQP_BINDINGS_FILE), 'utf8'))).toEqual({
+      'amqp://a/': { q: ['k1'] },
+      'amqp://b/': { q: ['k1', 'k2'] },
+      'amqp://old-spelling/': {},
+    });
+    record.write('amqp://b/', 'q', ['k1'], live);
+    expect(record.read('amqp://a/', 'q')).toEqual(['k1']);
+  });
+
   it('reads a damaged or hand-edited file as knowing nothing, within bounds', () => {
     const d = dir();
     const file = join(d, AMQP_BINDINGS_FILE);

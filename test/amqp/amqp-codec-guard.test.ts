@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TABLE_DEPTH_LIMIT, tableDepth } from '../../src/amqp-codec-guard.js';
+import { MALFORMED, TABLE_DEPTH_LIMIT, tableDepth } from '../../src/amqp-codec-guard.js';
 import { decodeDelivery, TOO_DEEP } from '../../src/amqp-message.js';
 
 const require = createRequire(import.meta.url);
@@ -62,9 +62,11 @@ describe("amqplib's header tables, decoded within a depth bound", () => {
     expect(tableDepth(nestedTable(10, 'A'), 100)).toBe(10);
     // Stops counting past the limit.
     expect(tableDepth(nestedTable(5000), 50)).toBe(51);
-    // Malformed (an unknown tag, a length past the end): 0, left to amqplib's own error.
-    expect(tableDepth(Buffer.from([1, 0x6b, 0x3f]), 100)).toBe(0);
-    expect(tableDepth(Buffer.from([1, 0x6b, 0x46, 0, 0, 0, 99]), 100)).toBe(0);
+    // Malformed (an unknown tag, a length past the end, a value past its array's end): MALFORMED.
+    expect(tableDepth(Buffer.from([1, 0x6b, 0x3f]), 100)).toBe(MALFORMED);
+    expect(tableDepth(Buffer.from([1, 0x6b, 0x46, 0, 0, 0, 99]), 100)).toBe(MALFORMED);
+    // A 1-byte array holding a 4-byte value: amqplib reads on past the array, so would read the rest differently.
+    expect(tableDepth(Buffer.from([1, 0x6b, 0x41, 0, 0, 0, 1, 0x49, 0, 0, 0, 7]), 100)).toBe(MALFORMED);
   });
 
   it('decodes a table past the bound as only the mark, where amqplib alone overflowed the stack', () => {
@@ -79,6 +81,20 @@ describe("amqplib's header tables, decoded within a depth bound", () => {
     const within = codec.decodeFields(nestedTable(TABLE_DEPTH_LIMIT));
     expect(within[TOO_DEEP]).toBeUndefined();
     expect(Object.keys(within)).toEqual(['k']);
+  });
+
+  it('leaves a malformed table undecoded, however deep amqplib would have read it', () => {
+    // An array whose declared length ends inside its first value; amqplib's reading runs on into
+    // 8000 nested tables that the strict walk never sees as nesting.
+    const deep = nestedTable(8000);
+    const crafted = Buffer.concat([Buffer.from([1, 0x61, 0x41, 0, 0, 0, 1, 0x78]), deep.subarray(0, 4), deep]);
+    const marked = codec.decodeFields(crafted);
+    expect(marked[TOO_DEEP]).toBe(MALFORMED);
+    const r = decodeDelivery(
+      { routingKey: 'a.b.c.d', content: Buffer.from('{"a":1}'), messageId: 'm', headers: marked, redelivered: false },
+      { maxFrameBytes: 10_000, maxDepth: 64, maxKeys: 1000, maxClockSkew: 300, nowSeconds: () => 1e9 },
+    );
+    expect(r).toMatchObject({ ok: false, reason: 'not_object', detail: expect.stringMatching(/not well formed/) });
   });
 
   it('refuses such a delivery as too_deep', () => {

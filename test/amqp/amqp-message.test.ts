@@ -110,6 +110,14 @@ describe('fedora-messaging deliveries as fedmsg envelopes', () => {
       expect(idOf(d, NOW)).not.toBe(idOf({ ...d, routingKey: `${d.routingKey}.x` }, NOW));
       expect(idOf(d, NOW)).not.toBe(idOf({ ...d, headers: { fedora_messaging_severity: 30 } }, NOW));
     }
+    // Headers a broker adds to a redelivery (a quorum queue's count, dead-lettering) are not the message's.
+    const plain = delivery({ a: 1 }, { foo: 'bar' }, { messageId: undefined });
+    expect(idOf(plain, NOW)).toBe(
+      idOf(
+        { ...plain, redelivered: true, headers: { foo: 'bar', 'x-delivery-count': 1, 'x-death': [{ count: 1 }] } },
+        NOW + 9,
+      ),
+    );
     // A usable message_id is used as it is, whatever the clock.
     const named = delivery({ a: 1 }, {});
     expect(idOf(named, NOW)).toBe(idOf(named, NOW + 40));
