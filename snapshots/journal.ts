@@ -176,18 +176,20 @@ export class Journal {
       const id = messageId(envelope);
       if (this.seen(id)) continue;
       const value = encodeJournalRecord(id, envelope);
-      this.seq++;
-      this.known.appended(id);
-      out.push({ seq: this.seq, id, timestamp: envelope.timestamp, value });
+      out.push({ seq: this.claim(id), id, timestamp: envelope.timestamp, value });
     }
     return out;
   }
 
+  /** The next seq, for a message not seen before, whose id is remembered from now on. */
+  private claim(id: string): number {
+    this.known.appended(id);
+    return ++this.seq;
+  }
+
   /** Takes the next seq for a message not seen before and queues it for the next group commit. */
   private append(id: string, envelope: Envelope, value: Uint8Array, meta: Meta | undefined): JournalEntry {
-    const seq = this.seq + 1;
-    this.seq = seq;
-    this.known.appended(id);
+    const seq = this.claim(id);
     const entry: JournalEntry = meta === undefined ? { seq, id, envelope } : { seq, id, envelope, meta };
     this.pending.push({ seq, id, timestamp: envelope.timestamp, value });
     this.pendingEntries.push(entry);

@@ -1,4 +1,5 @@
 import type { ThreadMessage } from './bus-thread.js';
+import { nextTurn } from './clock.js';
 import type { Config } from './config.js';
 import type { GapSignal } from './gap-detector.js';
 import type { Intake } from './intake.js';
@@ -8,7 +9,6 @@ import { errorText, type Logger, type throttled } from './logger.js';
 const INGEST_SLICE_MS = 2;
 /** Most bus messages accepted in one event-loop turn: they are applied together once their journal batch commits. */
 const INGEST_TURN_MESSAGES = 128;
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export interface BusIngestDeps {
   readonly config: Config;

@@ -57,6 +57,9 @@ export const systemClock: Clock = {
 };
 
 /** Resolves after `ms` on `clock` (tests drive it by hand), or at once when `signal` aborts. */
+/** Resolves in the event loop's check phase: I/O (HTTP, the bus) gets a turn before the caller goes on. */
+export const nextTurn = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
+
 export function delay(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
   if (ms <= 0 || signal?.aborted) return Promise.resolve();
   return new Promise((resolve) => {

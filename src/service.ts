@@ -26,7 +26,7 @@ import {
 import { threadLimits } from './bus-prepare.js';
 import { subscribeThreaded } from './bus-thread.js';
 import { peerExport } from './bootstrap.js';
-import { delay, systemClock, type Clock } from './clock.js';
+import { delay, nextTurn, systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { frameLimits } from './decode-frames.js';
 import type { Envelope } from './envelope.js';
@@ -98,7 +98,6 @@ function gate(): { promise: Promise<void>; open: () => void } {
   return { promise, open };
 }
 
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 /** Entries hashed per event-loop turn when the digests deferred through restore and replay settle: a few ms. */
 const DIGEST_SETTLE_STEP = 10_000;
 

@@ -3,7 +3,7 @@ import type { Journal } from '../snapshots/journal.js';
 import { coveredByAllGenerations, trimJournal } from '../snapshots/journal-trim.js';
 import type { DataStore } from '../snapshots/lmdb-store.js';
 import type { Snapshotter, SnapshotReport } from '../snapshots/snapshotter.js';
-import type { Clock } from './clock.js';
+import { type Clock, nextTurn } from './clock.js';
 import type { Config } from './config.js';
 import type { Intake } from './intake.js';
 import { errorText, type Logger } from './logger.js';
@@ -11,7 +11,6 @@ import type { SnapshotFailure } from './readiness.js';
 
 /** Entries of a retired snapshot slot removed per LMDB transaction. */
 const RETIRE_STEP = 5000;
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export interface SnapshotCycleDeps {
   readonly config: Config;
