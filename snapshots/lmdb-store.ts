@@ -204,6 +204,12 @@ export class DataStore {
       // per-turn batch keeps a commit promise nobody can handle, so a failed commit (a full
       // disk) ended the process with an unhandled rejection.
       eventTurnBatching: false,
+      // With overlapping sync (lmdb-js's default on Linux) a commit resolves before its pages
+      // are flushed, and a flush the disk refuses is reported nowhere: journal batches said
+      // "committed" were gone once a disk filled (seqs 205-228 of 400 in
+      // test/e2e/amqp-bus.test.ts), never held, never written again. A commit now resolves once
+      // it is on disk, so a full disk fails it and the journal holds its records.
+      overlappingSync: false,
     });
     // Read-only, lmdb-js hands back no handle for a database the file does not hold: say so
     // here, rather than "cannot read properties of undefined" at the first read (a file copied
