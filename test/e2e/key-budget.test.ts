@@ -6,7 +6,7 @@
  * who gives way, and the plugins with few keys go on counting every message.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { joinedPublisher, metricOf, metricsText, sampleOf } from '../helpers/probes.js';
+import { joinedPublisher, metricOf, metricsText, sampleOf, waitReady } from '../helpers/probes.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 
 type PluginInfo = {
@@ -68,6 +68,8 @@ describe('the key budget on the real service', () => {
     expect(await svc.stop('SIGTERM')).toBe(0);
 
     svc = await startService(['--data-dir', dir.path, '--max-keys-total', String(BUDGET)]);
+    // HTTP listens before the restored state is replayed and checked against the budget: ready is after.
+    await waitReady(svc);
     const text = await metricsText(svc.base);
     expect(sampleOf(text, 'statscache_max_keys_total')).toBe(BUDGET);
     const plugins = await pluginsOf(svc.base);
