@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { Envelope, Meta } from '../src/envelope.js';
+import { type Envelope, type Meta, usableMsgId } from '../src/envelope.js';
 import { decodeChecked, decodeUnchecked, encodeChecked } from './codec.js';
 import { JournalBacklog } from './journal-backlog.js';
 import { flat, readEntry, type ShapeBounds } from './journal-read.js';
@@ -20,9 +20,6 @@ export interface JournalEntry {
   readonly withinShape?: ShapeBounds;
 }
 
-/** Ids longer than this are hashed: LMDB keys are limited and msg_id is untrusted. */
-const MAX_ID_LENGTH = 200;
-
 const digest = (value: unknown) => hash('sha1', stableJson(value) ?? '', 'hex');
 
 /**
@@ -35,9 +32,7 @@ const digest = (value: unknown) => hash('sha1', stableJson(value) ?? '', 'hex');
  */
 export function messageId(envelope: Envelope): string {
   const id = envelope.msg_id;
-  // Control characters could clash with LMDB's ordered key encoding: such ids take the digest path.
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-  if (typeof id === 'string' && id !== '' && id.length <= MAX_ID_LENGTH && !/[\u0000-\u001f]/.test(id)) {
+  if (usableMsgId(id)) {
     // Members in sorted order, as the digest's text has them: then nothing needs sorting (stable-json.ts).
     return `${id}#${digest({ msg: envelope.msg, topic: envelope.topic }).slice(0, 16)}`;
   }

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { stableJson } from '../snapshots/stable-json.js';
 import { mayNeedWellFormed } from './well-formed.js';
 import { decodeEnvelope, type DecodeResult, type FrameLimits } from './decode-frames.js';
+import { usableMsgId } from './envelope.js';
 
 /**
  * Set on a delivery's headers table by amqp-codec-guard.ts, in place of its content, when its
@@ -85,11 +86,6 @@ export function oversizedDelivery(delivery: Delivery, limits: FrameLimits): Deco
     : null;
 }
 
-/** An id the journal de-duplicates by as it is (snapshots/journal.ts messageId): at most 200 units, no control characters. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROL = /[\u0000-\u001f]/;
-const usableId = (id: unknown): boolean => typeof id === 'string' && id !== '' && id.length <= 200 && !CONTROL.test(id);
-
 /**
  * The id of a delivery that has neither a usable message_id nor a `sent-at`: its timestamp is
  * then the time we received it, which the journal's digest of an id-less message includes, so
@@ -100,9 +96,7 @@ function contentId(delivery: Delivery, body: string, headers: Record<string, unk
   const sum = createHash('sha1').update(delivery.routingKey).update('\n').update(body).update('\n');
   // Brokers add headers of their own to a redelivery (a quorum queue's x-delivery-count, x-death
   // after dead-lettering): the publisher's headers alone are what repeats.
-  const own = Object.fromEntries(
-    Object.entries(headers as Record<string, unknown>).filter(([k]) => !k.startsWith('x-')),
-  );
+  const own = Object.fromEntries(Object.entries(headers).filter(([k]) => !k.startsWith('x-')));
   sum.update(stableJson(own) ?? '').update('\n');
   sum.update(typeof delivery.messageId === 'string' ? delivery.messageId : '');
   return `amqp-content:${sum.digest('hex')}`;
@@ -150,7 +144,7 @@ export function decodeDelivery(delivery: Delivery, limits: FrameLimits): DecodeR
   const envelope: Record<string, unknown> = { topic: delivery.routingKey, msg: body, headers };
   if (typeof delivery.messageId === 'string' && delivery.messageId !== '') envelope['msg_id'] = delivery.messageId;
   if (sentAt !== undefined) envelope['timestamp'] = sentAt;
-  else if (!usableId(delivery.messageId))
+  else if (!usableMsgId(delivery.messageId))
     envelope['msg_id'] = contentId(delivery, text, headers as Record<string, unknown>);
   // The headers come from AMQP's UTF-8 tables, never a \u escape: only the body's text can hold one.
   return decodeEnvelope(envelope, delivery.routingKey, limits, mayNeedWellFormed(text));

@@ -62,3 +62,17 @@ function tokenAfter(topic: string, dot: number): string {
   const end = topic.indexOf('.', dot + 1);
   return end === -1 ? topic.slice(dot + 1) : topic.slice(dot + 1, end);
 }
+
+/** Longest `msg_id` used as given: LMDB keys are limited and msg_id is untrusted. */
+export const MAX_MSG_ID_LENGTH = 200;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROL = /[\u0000-\u001f]/;
+
+/**
+ * Whether a `msg_id` is de-duplicated by as given (snapshots/journal.ts messageId): a string of
+ * 1-200 units without control characters, which could clash with LMDB's ordered key encoding.
+ * Any other id takes the digest path.
+ */
+export function usableMsgId(id: unknown): id is string {
+  return typeof id === 'string' && id !== '' && id.length <= MAX_MSG_ID_LENGTH && !CONTROL.test(id);
+}
