@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { isInterval } from '../actors/interval.js';
+import { isBoundedInterval } from '../actors/interval.js';
 import { DEFAULT_MAX_KEYS_TOTAL } from '../actors/key-budget.js';
 import { DEFAULT_MAX_KEYS as DEFAULT_PLUGIN_MAX_KEYS } from '../actors/plugin-runtime.js';
 import { MAX_BACKLOG_BYTES } from '../snapshots/journal-backlog.js';
@@ -11,6 +11,7 @@ import { DEFAULT_MAX_FRAMES_PER_SECOND } from './http/ws-connection.js';
 import { LOG_LEVELS } from './logger.js';
 import { DEFAULT_MAX_FANOUT } from './meta/index.js';
 import { PROBE_TO, THREADED_REPLAY_MIN } from './startup-replay.js';
+import { type EndpointRole, endpointProblem } from './zmq-endpoint.js';
 
 /**
  * One entry per setting, and the only place a setting is declared: the config schema, the
@@ -34,9 +35,13 @@ export const DEFAULT_BIND = 'tcp://127.0.0.1:2003';
 /** `demo`'s data dir (a source below the config file), so made-up traffic never mixes with `serve`'s. */
 export const DEMO_DEFAULTS = { dataDir: 'data-demo', examples: true } as const;
 
-const interval = (message: string) => z.string().refine(isInterval, message);
+const interval = (message: string) => z.string().refine(isBoundedInterval, message);
 const amqpUrl = z.string().regex(/^amqps?:\/\/\S+$/, 'must be an AMQP URL like amqps://user:@host/%2Fvhost');
-const endpoint = z.string().regex(/^(tcp|ipc|inproc):\/\/\S+$/, 'must be a ZeroMQ endpoint like tcp://127.0.0.1:2003');
+const endpoint = (role: EndpointRole) =>
+  z.string().superRefine((value, ctx) => {
+    const problem = endpointProblem(value, role);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+  });
 const proxyRange = z.string().refine(isProxyRange, {
   error: (iss) => `${JSON.stringify(iss.input)} is not an IP address or CIDR range (like 127.0.0.1 or 10.0.0.0/8)`,
 });
@@ -64,12 +69,12 @@ export const SETTINGS = {
     help: 'a reverse proxy (IP address or CIDR range; `127.0.0.1` for `deploy/nginx.conf` on the same host) whose `X-Forwarded-For` names the client: per-IP limits and log fields then use the rightmost address there that is not itself a trusted proxy. Without it, everyone behind the proxy shares its per-IP allowance. List only proxies you run: a client that connects from a trusted address can claim any IP',
   },
   connect: {
-    type: z.array(endpoint).default([]),
+    type: z.array(endpoint('connect')).default([]),
     flag: '<endpoint>',
     help: 'SUB socket connects here, like a fedmsg consumer (e.g. `tcp://hub.fedoraproject.org:9940`)',
   },
   bind: {
-    type: z.array(endpoint).optional(),
+    type: z.array(endpoint('bind')).optional(),
     flag: '<endpoint>',
     help: "SUB socket binds here, like fedmsg-relay's inbound side: publishers connect to it. `tcp://127.0.0.1:*` picks a free port (the start-up log says which)",
     defaultText: `\`${DEFAULT_BIND}\` when neither \`--connect\` nor \`--amqp\` is given, else none`,
@@ -294,7 +299,7 @@ export const SETTINGS = {
     help: 'snapshot generations kept; a damaged one falls back to the previous. Lowered, the slots past the new count are removed after the first snapshot at it',
   },
   journalMaxAge: {
-    type: interval('must be a non-zero interval like 7d or 12h').default('7d'),
+    type: interval('must be a non-zero interval up to 36500d, like 7d or 12h').default('7d'),
     flag: '<interval>',
     help: 'journal retention by message age (only entries every kept snapshot covers are dropped)',
   },
@@ -357,7 +362,7 @@ export const SETTINGS = {
     help: 'external plugins to load (npm package names or module paths)',
   },
   retention: {
-    type: z.record(z.string(), interval('must be a non-zero interval like 6h or 30d')).default({}),
+    type: z.record(z.string(), interval('must be a non-zero interval up to 36500d, like 6h or 30d')).default({}),
     flag: null,
     help: 'retention overrides, by ident or interval: `{"1s": "2h", "volume-1m": "30d"}` (a JSON object in the environment)',
     defaultText: 'per plugin (see [Plugins](#plugins))',

@@ -1,21 +1,18 @@
 import { StatscacheError } from '../../actors/errors.js';
 import type { Logger } from '../logger.js';
+import { type EndpointRole, endpointProblem } from '../zmq-endpoint.js';
 
 export interface ProxyOptions {
   readonly frontend?: unknown;
   readonly backend?: unknown;
 }
 
-/** A ZeroMQ tcp/ipc/inproc endpoint; anything else is refused before libzmq sees it. */
-const ENDPOINT = /^(tcp|ipc|inproc):\/\/\S{1,255}$/;
-
-function endpoint(value: unknown, flag: string): string {
-  if (typeof value !== 'string' || !ENDPOINT.test(value))
-    throw new StatscacheError(
-      'SC_CONFIG_INVALID',
-      `${flag} must be a ZeroMQ endpoint like tcp://host:port, got ${JSON.stringify(value) ?? typeof value}`,
-    );
-  return value;
+/** A ZeroMQ tcp/ipc/inproc endpoint (zmq-endpoint.ts); anything else is refused before libzmq sees it. */
+function endpoint(value: unknown, flag: string, role: EndpointRole): string {
+  const problem = typeof value === 'string' ? endpointProblem(value, role) : 'must be a ZeroMQ endpoint';
+  if (problem !== null)
+    throw new StatscacheError('SC_CONFIG_INVALID', `${flag} ${problem}, got ${JSON.stringify(value) ?? typeof value}`);
+  return value as string;
 }
 
 /**
@@ -23,8 +20,8 @@ function endpoint(value: unknown, flag: string): string {
  * through zmq_proxy (see src/bus.ts). Runs until SIGTERM/SIGINT.
  */
 export async function runProxyCommand(opts: ProxyOptions, log: Logger): Promise<void> {
-  const frontend = endpoint(opts.frontend, '--frontend');
-  const backend = endpoint(opts.backend, '--backend');
+  const frontend = endpoint(opts.frontend, '--frontend', 'connect');
+  const backend = endpoint(opts.backend, '--backend', 'bind');
   // Loaded here so the other operator commands do not load ZeroMQ.
   const { startProxy } = await import('../bus.js');
   let proxy: Awaited<ReturnType<typeof startProxy>>;
