@@ -35,12 +35,23 @@ export function parseInterval(spec: string | number, owner: string, field = 'int
   return seconds;
 }
 
+/**
+ * Longest bucket, retention or journal age: 100 years (36500d). Bucket ends are timestamps clients turn into
+ * dates; an interval of 200000000d made them 1.7e13 s, past what a JavaScript Date holds, and
+ * the dashboard's script stopped on it before connecting (no card of any plugin went live).
+ */
+export const MAX_INTERVAL_SECONDS = 36_500 * 86_400;
+
 /** True for a non-zero `[Nd][Nh][Nm][Ns]` spelling: the check settings and config keys use. */
 export function isInterval(spec: string): boolean {
   const m = spec === '' ? null : PATTERN.exec(spec);
   if (m === null) return false;
   return m.slice(1).some((part) => part !== undefined && Number(part) > 0);
 }
+
+/** A non-zero interval no longer than MAX_INTERVAL_SECONDS: what a setting may give. */
+export const isBoundedInterval = (spec: string): boolean =>
+  isInterval(spec) && parseInterval(spec, spec) <= MAX_INTERVAL_SECONDS;
 
 /** The canonical spelling used in idents: zero parts left out (`90` → `1m30s`). */
 export function formatInterval(seconds: number): string {

@@ -1,7 +1,7 @@
 import { planContainer, type ContainerPlan } from './containers.js';
 import { StatscacheError } from './errors.js';
 import { IDENT_PATTERN, identOf } from './ident.js';
-import { parseInterval } from './interval.js';
+import { MAX_INTERVAL_SECONDS, parseInterval } from './interval.js';
 import type { AnyPluginDefinition, ParamSpec } from './plugin-api.js';
 
 /** Query parameters every view already has (statscache-api.md); a plugin may not redefine them. */
@@ -238,13 +238,6 @@ function checkNames(names: readonly string[], label: string, field: string): voi
     seen.add(n);
   }
 }
-
-/**
- * Longest bucket or retention: 100 years (36500d). Bucket ends are timestamps clients turn into
- * dates; an interval of 200000000d made them 1.7e13 s, past what a JavaScript Date holds, and
- * the dashboard's script stopped on it before connecting (no card of any plugin went live).
- */
-export const MAX_INTERVAL_SECONDS = 36_500 * 86_400;
 
 function boundedInterval(v: unknown, label: string, field: 'interval' | 'retention'): number {
   const seconds = parseInterval(asIntervalSpec(v, label, field), label, field);

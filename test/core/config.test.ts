@@ -50,6 +50,12 @@ describe('configuration', () => {
       /"snapshotInterval" \(environment STATSCACHE_SNAPSHOT_INTERVAL\)/,
     );
     expect(() => loadConfig({ env: {}, flags: { connect: ['localhost:9940'] } })).toThrow(/"connect".*ZeroMQ endpoint/);
+    // 99999999999d was taken (8.6e18 ms of journal age); intervals are bounded as plugins' are.
+    expect(() => loadConfig({ env: {}, flags: { journalMaxAge: '99999999999d' } })).toThrow(
+      /setting "journalMaxAge" \(flag --journal-max-age\): must be a non-zero interval up to 36500d/,
+    );
+    expect(() => loadConfig({ env: { STATSCACHE_RETENTION: '{"1m": "36501d"}' } })).toThrow(/setting "retention"/);
+    expect(loadConfig({ env: {}, flags: { journalMaxAge: '36500d' } }).journalMaxAge).toBe('36500d');
     const file = join(dir.path, 'bad.json');
     writeFileSync(file, '{"prot": 1}');
     expect(() => loadConfig({ env: {}, file })).toThrow(/setting "prot"/);
