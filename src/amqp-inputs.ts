@@ -4,9 +4,9 @@
  * journal batch committed. A delivery that cannot be decoded is acked (requeueing it would loop
  * forever, as fedora-messaging's own consumer knows), counted by reason and logged at a limited rate.
  */
-import { readFileSync } from 'node:fs';
 import { StatscacheError } from '../actors/errors.js';
 import { AmqpBindingRecord } from './amqp-binding-record.js';
+import { readBoundedFile } from './bounded-read.js';
 import {
   AmqpInput,
   redactUrl,
@@ -60,7 +60,7 @@ interface Tally {
 function readPem(path: string | null, key: 'amqpCa' | 'amqpCert' | 'amqpKey'): Buffer | undefined {
   if (path === null) return undefined;
   try {
-    return readFileSync(path);
+    return readBoundedFile(path);
   } catch (err) {
     throw new StatscacheError('SC_CONFIG_INVALID', `setting "${key}": cannot read ${path}: ${(err as Error).message}`);
   }

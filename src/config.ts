@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { StatscacheError } from '../actors/errors.js';
+import { readBoundedFile } from './bounded-read.js';
 import { envNameOf, flagOf, kindOf, SETTING_KEYS, settingsShape } from './setting-derive.js';
 import { CONFIG_FILE, DEFAULT_BIND } from './settings.js';
 
@@ -113,7 +113,7 @@ function parseJsonEnv(name: string, raw: string): unknown {
 function readConfigFile(path: string): Record<string, unknown> {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readBoundedFile(path).toString('utf8');
   } catch (err) {
     throw new StatscacheError('SC_CONFIG_INVALID', `setting "config": cannot read ${path}: ${(err as Error).message}`);
   }

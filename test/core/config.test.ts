@@ -61,6 +61,14 @@ describe('configuration', () => {
     expect(() => loadConfig({ env: {}, file })).toThrow(/setting "prot"/);
     writeFileSync(file, '{nope');
     expect(() => loadConfig({ env: {}, file })).toThrow(/not valid JSON/);
+    // /dev/zero was read for ever, into memory; a file is read up to 1 MiB, a pipe included.
+    expect(() => loadConfig({ env: {}, file: '/dev/zero' })).toThrow(
+      /setting "config": cannot read \/dev\/zero: larger than 1048576 bytes/,
+    );
+    writeFileSync(file, `{"port": 1234${' '.repeat(1024 * 1024)}}`);
+    expect(() => loadConfig({ env: {}, file })).toThrow(/larger than 1048576 bytes/);
+    writeFileSync(file, `{"port": 1234${' '.repeat(1024 * 1024 - 20)}}`);
+    expect(loadConfig({ env: {}, file }).port).toBe(1234);
   });
 
   it('reads numbers only from decimal text: blanks, booleans, null, lists and hex are refused, not 0, 1 or 8080', () => {
@@ -136,6 +144,17 @@ describe('configuration', () => {
     const r = spawnSync(process.execPath, [CLI, 'serve', '--snapshot-interval', '-5'], { encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/SC_CONFIG_INVALID: setting "snapshotInterval" \(flag --snapshot-interval\)/);
+  });
+
+  it('reads a PEM file up to 1 MiB, as the config file', () => {
+    const dataDir = join(dir.path, 'pem-data');
+    const args = ['serve', '--data-dir', dataDir, '--port', '0', '--amqp', 'amqp://127.0.0.1:1'];
+    const r = spawnSync(process.execPath, [CLI, ...args, '--amqp-ca', '/dev/zero'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/SC_CONFIG_INVALID: setting "amqpCa": cannot read \/dev\/zero: larger than 1048576 bytes/);
   });
 
   it('usage errors exit 2, as the refusals an operator fixes do; help exits 0', () => {
