@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runMetaCommand } from '../../src/meta/meta-command.js';
+import { MAX_LINE_BYTES, runMetaCommand } from '../../src/meta/meta-command.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'statscache-meta-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -55,5 +55,25 @@ describe('runMetaCommand', () => {
     const { result, lines } = await run('');
     expect(result).toEqual({ lines: 0, errors: 0 });
     expect(lines).toEqual([]);
+  });
+
+  it('bounds a line: a longer one is an error line, the rest read past, and the lines after it still come', async () => {
+    // readline kept any line whole: `meta /dev/zero` grew one string until V8 refused it.
+    const good = JSON.stringify({ topic: 'org.fedoraproject.prod.fas.user.create', timestamp: 2, msg: { user: 'c' } });
+    const long = `{"topic": "t", "msg": "${'x'.repeat(MAX_LINE_BYTES)}"}`;
+    const { result, lines } = await run(`${good}\r\n${long}\n${good}\n`);
+    expect(result).toEqual({ lines: 3, errors: 1 });
+    expect(lines[0]).toMatchObject({ category: 'fas', usernames: ['c'] });
+    expect(lines[1]).toEqual({ error: `line longer than ${MAX_LINE_BYTES} bytes`, line: 2 });
+    expect(lines[2]).toMatchObject({ category: 'fas', usernames: ['c'] });
+  });
+
+  it('applies the bus bounds on nesting and size before deriving meta', async () => {
+    const deep = `{"topic": "org.fedoraproject.prod.x", "msg": ${'['.repeat(5000)}${']'.repeat(5000)}}`;
+    const wide = JSON.stringify({ topic: 'org.fedoraproject.prod.x', msg: new Array(200_000).fill(0) });
+    const { result, lines } = await run(`${deep}\n${wide}\n`);
+    expect(result).toEqual({ lines: 2, errors: 2 });
+    expect(lines[0]).toMatchObject({ line: 1, error: expect.stringMatching(/^too_deep/) });
+    expect(lines[1]).toMatchObject({ line: 2, error: expect.stringMatching(/^too_many_keys/) });
   });
 });
