@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { StatscacheError } from '../actors/errors.js';
 import { readBoundedFile } from './bounded-read.js';
+import { deepFreeze } from './deep-freeze.js';
 import { envNameOf, flagOf, kindOf, SETTING_KEYS, settingsShape } from './setting-derive.js';
 import { CONFIG_FILE, DEFAULT_BIND } from './settings.js';
 
@@ -130,14 +131,6 @@ function readConfigFile(path: string): Record<string, unknown> {
     throw new StatscacheError('SC_CONFIG_INVALID', `setting "config": ${path} must hold a JSON object`);
   }
   return value as Record<string, unknown>;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null) {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
 }
 
 /** Variables of this prefix that no setting reads: the tests' own (STATSCACHE_TEST_…). */

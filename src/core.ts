@@ -112,6 +112,9 @@ export function assembleCore(options: CoreOptions): Core {
       route: createRouter(host.runtimes.map((r) => r.plugin)),
       journal,
       deriveMeta: meta,
+      // The built-in plugins are checked never to change a message (test/plugins/contract.test.ts),
+      // so the ~3 µs a body costs to freeze is paid only for plugins that are not.
+      freezeMessages: config.plugins.length > 0,
       limits: frameLimits(config, nowSeconds),
       onDecodeFailure: events.decodeFailure ?? (() => {}),
       replayClockFloor: clockThen,

@@ -86,6 +86,8 @@ export class Intake {
       readonly route: Route;
       readonly journal: Journal;
       readonly deriveMeta: MetaDeriver;
+      /** Hand plugins frozen messages (message.ts): on while plugins other than the built-in ones are loaded. */
+      readonly freezeMessages: boolean;
       readonly limits: FrameLimits;
       readonly onDecodeFailure: DecodeFailure;
       /**
@@ -289,6 +291,9 @@ export class Intake {
     if (envelope.timestamp > this.newest) this.newest = envelope.timestamp;
     const targets = this.deps.route(envelope.topic);
     if (targets.length > 0)
-      this.deps.host.queue(createPluginMessage(envelope, this.deps.deriveMeta, entry.meta), targets);
+      this.deps.host.queue(
+        createPluginMessage(envelope, this.deps.deriveMeta, entry.meta, this.deps.freezeMessages),
+        targets,
+      );
   }
 }

@@ -5,6 +5,8 @@ import { PluginHost } from '../../actors/plugin-host.js';
 import { registerPlugins } from '../../actors/registry.js';
 import { errorText } from '../../src/logger.js';
 import { createPluginMessage } from '../../src/message.js';
+import { withBodyFrom } from '../../src/prepared-head.js';
+import { encodeJournalRecord } from '../../snapshots/journal.js';
 import { deriveMeta } from '../../src/meta/index.js';
 
 /**
@@ -228,5 +230,61 @@ describe('definitions checked at registration rather than met per request', () =
     ] as const)
       expect(exitCodeOf(new StatscacheError(code, 'x')), code).toBe(2);
     expect(exitCodeOf(new StatscacheError('SC_DATA_DAMAGED', 'x'))).toBe(1);
+  });
+});
+
+describe('a plugin that changes the message it is handed', () => {
+  it('loses that message; the plugins after it see the message as it came, and meta is derived from it', () => {
+    // Every plugin is handed the same message: a change reached the plugins after it, and meta
+    // derived later named the changed owner where a replay of the journal named the real one.
+    const meddler = definePlugin({
+      ...base,
+      name: 'Meddler',
+      update(m) {
+        const how = m.topic.split('.').at(-1) ?? '';
+        const body = m.body as { owner: string; extra?: unknown; tags: string[] };
+        if (how === 'body') body.owner = 'mallory';
+        if (how === 'nested') body.tags.push('evil');
+        if (how === 'add') body.extra = 1;
+        if (how === 'envelope') (m.envelope as { topic: string }).topic = 'org.fedoraproject.prod.fas.x';
+        if (how === 'meta') (m.meta.usernames as string[]).push('mallory');
+      },
+    });
+    const seen: string[] = [];
+    const reader = definePlugin({
+      ...base,
+      name: 'Reader',
+      update(m) {
+        const body = m.body as { owner: string; tags: string[]; extra?: unknown };
+        seen.push(
+          `${body.owner} ${body.tags.join(',')} ${String(body.extra)} ${m.envelope.topic} ${m.meta.usernames.join(',')}`,
+        );
+      },
+    });
+    const errors: string[] = [];
+    const host = new PluginHost(registerPlugins([meddler, reader]), (_ident, err) => errors.push(errorText(err)));
+    const ways = ['body', 'nested', 'add', 'envelope', 'meta'];
+    ways.forEach((how, i) => {
+      const envelope = {
+        topic: `org.fedoraproject.prod.buildsys.build.${how}`,
+        timestamp: 10 + i,
+        msg: { owner: 'ralph', tags: ['a'] },
+      };
+      // Odd messages as the live path hands them: the body read from the journal record on first use.
+      const { msg: _body, ...fields } = envelope;
+      const given = i % 2 === 1 ? withBodyFrom(fields, encodeJournalRecord(`id-${i}`, envelope)) : envelope;
+      host.queue(createPluginMessage(given, deriveMeta), [0, 1]);
+    });
+    host.applyQueued();
+    expect(errors).toHaveLength(ways.length);
+    for (const e of errors) expect(e).toMatch(/read.only|not extensible|Cannot (assign|add)/);
+    expect(host.get('meddler')?.inspect().counters).toMatchObject({
+      received: 5,
+      applied: 0,
+      dropped: { update_error: 5 },
+    });
+    expect(host.get('reader')?.inspect().counters).toMatchObject({ received: 5, applied: 5 });
+    expect(seen).toEqual(ways.map((how) => `ralph a undefined org.fedoraproject.prod.buildsys.build.${how} ralph`));
+    host.stop();
   });
 });
