@@ -161,6 +161,24 @@ function progress(stdout: string): {
 
 const stamp = (ms: number) => new Date(ms).toISOString().replace(/[:.]/g, '-');
 
+/**
+ * The quarantine folders present in the data dir (`<data dir>/quarantine/<time>/`, oldest first),
+ * whichever run made them (a serve start, `journal replay`, `snapshot import`): each holds a
+ * damaged file and means data may have been lost, so it is reported until an operator removes it.
+ * A folder that cannot be listed reports none.
+ */
+export function quarantineFolders(dataDir: string): string[] {
+  const root = join(dataDir, 'quarantine');
+  try {
+    return readdirSync(root, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => join(root, e.name))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
 /** Work dirs of earlier salvages (`.salvage-<time>`), removed; the caller holds the data dir lock. */
 export function removeOldSalvages(dataDir: string): string[] {
   const removed = readdirSync(dataDir).filter((name) => name.startsWith('.salvage-'));

@@ -43,6 +43,8 @@ export interface MetricsSources {
   readonly storage?: () => {
     readonly journalCorrupt: number;
     readonly quarantined: number;
+    /** Quarantine folders present in the data dir, from any start or offline tool, until an operator removes them. */
+    readonly quarantineFolders: number;
     /** Journal records whose commit failed: held for another try, or let go to bound memory (on disk at the next snapshot). */
     readonly unwritten: { readonly held: number; readonly dropped: number };
     readonly snapshotFailures: number;
@@ -363,6 +365,12 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
       'Damaged LMDB data files moved to quarantine at start-up',
       [],
       (set) => set({}, storage().quarantined),
+    );
+    gauge(
+      'statscache_data_file_quarantine_folders',
+      'Quarantine folders in the data dir (each a damaged data file moved aside, by serve, journal replay or snapshot import): stays until an operator removes them',
+      [],
+      (set) => set({}, storage().quarantineFolders),
     );
     gauge(
       'statscache_journal_unwritten_records',

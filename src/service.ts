@@ -7,7 +7,12 @@ import type { Journal } from '../snapshots/journal.js';
 import { lockDataDir, unwritableDataDir, type DataDirLock } from '../snapshots/data-dir-lock.js';
 import { DataStore } from '../snapshots/lmdb-store.js';
 import { checkAndRead } from '../snapshots/check-and-read.js';
-import { quarantineAndSalvage, removeOldSalvages, type SalvageReport } from '../snapshots/store-check.js';
+import {
+  quarantineAndSalvage,
+  quarantineFolders,
+  removeOldSalvages,
+  type SalvageReport,
+} from '../snapshots/store-check.js';
 import { removePidFile, writePidFile } from '../snapshots/pid-file.js';
 import type { PrereadSlot, RestoreReport } from '../snapshots/restore.js';
 import type { SnapshotReport, SnapshotterOptions } from '../snapshots/snapshotter.js';
@@ -295,6 +300,7 @@ export class Service {
       storage: () => ({
         journalCorrupt: this.journal.corrupt,
         quarantined: this.quarantine ? 1 : 0,
+        quarantineFolders: quarantineFolders(config.dataDir).length,
         unwritten: this.journal.backlog.status() ?? { held: 0, dropped: 0 },
         snapshotFailures: this.snapshots.failures,
         dedupe: this.journal.known.stats,
@@ -308,7 +314,9 @@ export class Service {
       readyDetails: (ready) => ({
         ...readyDetails(this.readiness(), ready),
         journal_corrupt_records: this.journal.corrupt,
-        data_file_quarantined: this.quarantine?.quarantinedTo ?? null,
+        // Read at each request: a folder left by an earlier start or an offline tool is reported
+        // on every start (not only the one that made it), and no longer once an operator removes it.
+        data_file_quarantined: quarantineFolders(config.dataDir).at(-1) ?? null,
       }),
       failingReason: () => this.fatal,
       health: () => {

@@ -12,6 +12,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   truncateSync,
   writeFileSync,
@@ -170,6 +171,32 @@ describe('a damaged data file never kills a process silently', () => {
     expect(svc.logs.some((l) => l.includes('"msg":"data file damaged'))).toBe(true);
     expect(await svc.stop()).toBe(0);
   }, 90_000);
+
+  it('a quarantine folder left by an earlier run is reported by later starts until an operator removes it', async () => {
+    const { dir } = damagedCopy('truncated');
+    // Quarantined offline: serve then starts on a sound file, with the folder still there.
+    const replayed = await runCli(['journal', 'replay', '--from', '0', '--data-dir', dir]);
+    expect(replayed.code, replayed.stderr).toBe(0);
+    const [q] = quarantined(dir);
+    expect(q).toBeDefined();
+    const svc = await startService(['--data-dir', dir]);
+    await eventually(
+      async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined),
+      20_000,
+      'ready',
+    );
+    expect(svc.logs.some((l) => l.includes('"msg":"data file damaged'))).toBe(false);
+    expect((await getJson(`${svc.base}/readyz`)).body).toMatchObject({ status: 'ready', data_file_quarantined: q });
+    let metrics = await (await fetch(`${svc.base}/metrics`)).text();
+    // This start moved nothing; the folder an earlier run left is still counted.
+    expect(metrics).toMatch(/^statscache_data_file_quarantined_total 0$/m);
+    expect(metrics).toMatch(/^statscache_data_file_quarantine_folders 1$/m);
+    rmSync(join(dir, 'quarantine'), { recursive: true });
+    expect((await getJson(`${svc.base}/readyz`)).body).toMatchObject({ status: 'ready', data_file_quarantined: null });
+    metrics = await (await fetch(`${svc.base}/metrics`)).text();
+    expect(metrics).toMatch(/^statscache_data_file_quarantine_folders 0$/m);
+    expect(await svc.stop()).toBe(0);
+  });
 
   it('part of the journal unreadable: serve salvages the rest and the snapshot, names the lost seqs, and serves what survived', async () => {
     const dir = join(root.path, 'partial');
