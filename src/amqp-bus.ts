@@ -63,6 +63,8 @@ export interface AmqpInputOptions {
   readonly setTimer?: (fn: () => void, ms: number) => () => void;
   /** Longest wait for each step of close() (tests shorten it); default CLOSE_STEP_MS. */
   readonly closeStepMs?: number;
+  /** Longest a connection may take from the TCP connect to consuming (tests shorten it); default SETUP_TIMEOUT_MS. */
+  readonly setupTimeoutMs?: number;
 }
 
 /** Equal jitter: half the exponential step is fixed, half random, so restarts do not stampede. */
@@ -92,6 +94,15 @@ const defaultTimer = (fn: () => void, ms: number) => {
 
 /** Longest wait for the broker's answer to each step of a close (cancel, channel close, connection close). */
 const CLOSE_STEP_MS = 3000;
+
+/**
+ * Longest a connection may take from the TCP connect to consuming (login, channel, queue,
+ * bindings). amqplib waits for the broker's handshake without end, and heartbeats only start
+ * once it is done: a peer that accepted the connection and never answered (a wedged broker or
+ * proxy, a path that dropped after the SYN) held the input at `connecting` for good, no retry
+ * ever made, so it never recovered once the broker did. RabbitMQ's own handshake timeout is 10 s.
+ */
+const SETUP_TIMEOUT_MS = 30_000;
 
 /** True if `p` settles (either way) within `ms`; false once the timer fires first. */
 function settlesWithin(
@@ -219,8 +230,18 @@ export class AmqpInput {
     const { tls, queue, bindings, prefetch } = this.options;
     const generation = ++this.generation;
     let model: Model | null = null;
+    const setupMs = this.options.setupTimeoutMs ?? SETUP_TIMEOUT_MS;
+    const cancelSetup = this.setTimer(() => {
+      if (generation !== this.generation || this.stopped) return;
+      const stalled = model;
+      this.lost(generation, `the broker did not answer within ${setupMs / 1000} s of connecting`);
+      // The socket goes too: a step still awaiting the broker then fails, and finds itself superseded.
+      (stalled as unknown as { connection?: { stream?: { destroy(): void } } } | null)?.connection?.stream?.destroy();
+    }, setupMs);
     try {
       model = await amqplib.connect(this.connectUrl(), {
+        // Before the handshake is done: amqplib then destroys the socket it is still opening.
+        timeout: setupMs,
         ...(tls.ca ? { ca: [tls.ca] } : {}),
         ...(tls.cert ? { cert: tls.cert } : {}),
         ...(tls.key ? { key: tls.key } : {}),
@@ -304,6 +325,8 @@ export class AmqpInput {
           ? `another consumer (a second statscache?) holds queue ${queue}: ${message}`
           : message,
       );
+    } finally {
+      cancelSetup();
     }
   }
 

@@ -232,7 +232,10 @@ describe('AMQP settings and the connection edge', () => {
       onDelivery: () => Promise.resolve(),
       onState: (s) => states.push(s),
       random: () => 1,
+      // Each connection's set-up bound is a timer too; it never fires here, and is not a reconnect delay.
+      setupTimeoutMs: 3_600_000,
       setTimer: (fn, ms) => {
+        if (ms === 3_600_000) return () => {};
         delays.push(ms);
         fire.push(fn);
         return () => {};

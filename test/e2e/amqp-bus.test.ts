@@ -109,11 +109,24 @@ async function publishDeep(url: string, topic: string, depth: number, sent: stri
   expect(result).toBe('ok');
 }
 
-/** A TCP proxy to a local port that can stop passing bytes either way (a broker that stops answering). */
-async function tcpProxy(target: string): Promise<{ port: number; blackhole(): void; close(): void }> {
+/**
+ * A TCP proxy to a local port that can stop passing bytes either way (a broker that stops
+ * answering), or accept new connections and never answer them (a wedged broker or proxy).
+ */
+async function tcpProxy(
+  target: string,
+): Promise<{ port: number; accepted: () => number; blackhole(): void; hangNew(hang: boolean): void; close(): void }> {
   let open = true;
+  let hanging = false;
+  let accepted = 0;
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
+    accepted++;
+    if (hanging) {
+      sockets.add(client);
+      client.on('error', () => undefined);
+      return;
+    }
     const upstream = connect(Number(target), '127.0.0.1');
     for (const s of [client, upstream]) {
       sockets.add(s);
@@ -125,8 +138,12 @@ async function tcpProxy(target: string): Promise<{ port: number; blackhole(): vo
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     port: (server.address() as AddressInfo).port,
+    accepted: () => accepted,
     blackhole: () => {
       open = false;
+    },
+    hangNew: (hang) => {
+      hanging = hang;
     },
     close: () => {
       for (const s of sockets) s.destroy();
@@ -546,7 +563,10 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
       reconnect: { initialMs: 100, maxMs: 60_000 },
       onDelivery: () => (storing ? Promise.resolve() : Promise.reject(new Error('disk full'))),
       random: () => 1,
+      // Each connection's set-up bound is a timer too; it never fires here, and is not a reconnect delay.
+      setupTimeoutMs: 3_600_000,
       setTimer: (fn, ms) => {
+        if (ms === 3_600_000) return () => {};
         delays.push(ms);
         fire.push(fn);
         return () => {};
@@ -699,6 +719,37 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
       const ch = await conn.createChannel();
       await ch.deleteQueue(queue);
       await conn.close();
+    }
+  });
+
+  it('gives up on a broker that accepts the connection and never answers, and consumes once it answers again', async () => {
+    const proxy = await tcpProxy(new URL(main.url).port);
+    proxy.hangNew(true);
+    const input = new AmqpInput({
+      url: main.url.replace(/:\d+\//, `:${proxy.port}/`),
+      bindings: ['org.fedoraproject.prod.setuptest.#'],
+      queue: null,
+      prefetch: 5,
+      heartbeatSeconds: 30,
+      tls: {},
+      reconnect: { initialMs: 50, maxMs: 200 },
+      onDelivery: () => Promise.resolve(),
+      setupTimeoutMs: 500,
+    });
+    try {
+      input.start();
+      // It used to wait at `connecting` on the first connection for good: one accepted, no retry.
+      await expect.poll(() => proxy.accepted(), { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+      await expect
+        .poll(() => input.current.reason ?? '', { timeout: 10_000 })
+        .toMatch(/^the broker did not answer within 0\.5 s of connecting; reconnecting in \d+ ms$/);
+      expect(input.current.state).not.toBe('consuming');
+      proxy.hangNew(false);
+      await expect.poll(() => input.current.state, { timeout: 10_000 }).toBe('consuming');
+      expect(input.current.connects).toBe(1);
+    } finally {
+      await input.close();
+      proxy.close();
     }
   });
 
