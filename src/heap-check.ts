@@ -1,3 +1,4 @@
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import type { Logger } from './logger.js';
 
@@ -15,5 +16,65 @@ export function warnIfBudgetPastHeap(maxKeysTotal: number, log: Logger): void {
   log.warn(
     { maxKeysTotal, heapLimitMiB: Math.round(heapLimit / 2 ** 20), neededMiB: Math.round(needed / 2 ** 20) },
     `--max-keys-total may need more heap than Node allows (up to ${BYTES_PER_KEY_WORST} B a key): lower it, or raise the heap with NODE_OPTIONS=--max-old-space-size=<MiB>`,
+  );
+}
+
+/**
+ * Share of the old generation's limit (--max-old-space-size) that live data may fill before the
+ * instance says it is degraded. V8 may abort short of the whole limit: measured with Node 20,
+ * live data held in arrays of strings and collected every 2 MiB aborted at 84% of 64 MiB and 81%
+ * of 256 MiB; the service under a flood of new names reached 99% of 128 MiB, 10 s after passing 70% ("ineffective mark-compacts near heap limit"). Up to that abort (a flood of new names
+ * while the key budget is larger than the heap; the restore of the same state repeats it) every
+ * health check said ok.
+ */
+export const HEAP_DEGRADED_SHARE = 0.7;
+
+/**
+ * Live heap as measured just after each full (mark-compact) collection, when what is in use is
+ * what is kept: the used size read at an arbitrary moment also counts garbage not yet collected,
+ * and would say "nearly full" at every sawtooth peak.
+ */
+export class HeapWatch {
+  private live = 0;
+  private readonly observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries())
+      if ((entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR)
+        this.live = getHeapStatistics().used_heap_size;
+  });
+
+  start(): void {
+    this.observer.observe({ entryTypes: ['gc'] });
+  }
+
+  stop(): void {
+    this.observer.disconnect();
+  }
+
+  /** The degraded reason, or null while live data fits well within the limit. */
+  problem(): string | null {
+    return heapProblem(this.live, oldGenerationLimit(getHeapStatistics().heap_size_limit));
+  }
+}
+
+/**
+ * V8's young generation in 64-bit Node 20: two 16 MiB semi-spaces and a new large-object space
+ * as large. heap_size_limit counts it, but live data never stays there (an abort comes when the
+ * old generation is full): measured, heap_size_limit is --max-old-space-size + 48 MiB at every
+ * size from 32 MiB to 4 GiB, so against heap_size_limit a 128 MiB heap aborted at 75% "full".
+ */
+const YOUNG_GENERATION_BYTES = 48 * 2 ** 20;
+
+/** What live data may fill before V8 gives up: the old generation's limit. */
+export function oldGenerationLimit(heapSizeLimit: number): number {
+  return heapSizeLimit > 2 * YOUNG_GENERATION_BYTES ? heapSizeLimit - YOUNG_GENERATION_BYTES : heapSizeLimit;
+}
+
+/** The degraded reason for `live` bytes after a full collection against the old generation's `limit`. */
+export function heapProblem(live: number, limit: number): string | null {
+  if (limit <= 0 || live < HEAP_DEGRADED_SHARE * limit) return null;
+  const mib = (n: number) => Math.round(n / 2 ** 20);
+  return (
+    `heap nearly full: ${mib(live)} MiB live after the last full collection of the ${mib(limit)} MiB limit ` +
+    `(${Math.round((100 * live) / limit)}%); lower --max-keys-total or raise NODE_OPTIONS=--max-old-space-size=<MiB> before it runs out`
   );
 }

@@ -23,6 +23,8 @@ export interface ReadinessView {
   readonly keyBudget: string | null;
   /** Most recent messages refused as dated ahead of the clock (skew-watch.ts), or null. */
   readonly clockSkew: string | null;
+  /** Live heap past HEAP_DEGRADED_SHARE of its limit (heap-check.ts), or null. */
+  readonly heap: string | null;
 }
 
 /** Why the service is not ready, or null. Only start-up holds readiness, the history part of it for at most `readyTimeout`. */
@@ -70,6 +72,7 @@ export function degradedReason(v: ReadinessView): string | null {
     );
   if (v.keyBudget !== null) reasons.push(v.keyBudget);
   if (v.clockSkew !== null) reasons.push(v.clockSkew);
+  if (v.heap !== null) reasons.push(v.heap);
   return reasons.length > 0 ? reasons.join('; ') : null;
 }
 

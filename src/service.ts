@@ -1,7 +1,7 @@
 import { parseInterval } from '../actors/interval.js';
 import type { PluginHost } from '../actors/plugin-host.js';
 import { builtinPlugins } from '../plugins/index.js';
-import { warnIfBudgetPastHeap } from './heap-check.js';
+import { HeapWatch, warnIfBudgetPastHeap } from './heap-check.js';
 import { SkewWatch } from './skew-watch.js';
 import type { Journal } from '../snapshots/journal.js';
 import { lockDataDir, unwritableDataDir, type DataDirLock } from '../snapshots/data-dir-lock.js';
@@ -155,6 +155,7 @@ export class Service {
   private readonly logLimited: ReturnType<typeof throttled>;
   private readonly liveGate = gate();
   private readonly skewWatch = new SkewWatch();
+  private readonly heapWatch = new HeapWatch();
   private readonly busIngest: BusIngest;
   private readonly abort = new AbortController();
   private readonly onFatal: ((err: Error) => void) | undefined;
@@ -410,6 +411,7 @@ export class Service {
     const { config, log } = this;
     this.reportRestore();
     this.metrics.start();
+    this.heapWatch.start();
     const live = liveServerParts(this.hub, config);
     this.server = await listen(
       { host: config.host, port: config.port, ...live.options },
@@ -626,6 +628,7 @@ export class Service {
     this.phase = 'stopping';
     this.abort.abort();
     this.metrics.stop();
+    this.heapWatch.stop();
     for (const cancel of this.timers) cancel();
     this.subscription?.close();
     this.liveGate.open();
@@ -670,6 +673,7 @@ export class Service {
   async close(): Promise<void> {
     this.abort.abort();
     this.metrics.stop();
+    this.heapWatch.stop();
     for (const cancel of this.timers) cancel();
     this.subscription?.close();
     await this.amqp.close();
@@ -743,6 +747,7 @@ export class Service {
         },
         this.config.maxClockSkew,
       ),
+      heap: this.heapWatch.problem(),
     };
   }
 
