@@ -25,6 +25,13 @@ export interface AmqpStatus {
   /** The queue consumed (server-named ones change on every connection). */
   readonly queue: string | null;
   readonly durableQueue: boolean;
+  /**
+   * This connection consumes a queue made anew since the last one consumed: what was published
+   * in between never reached it. Always so for a server-named queue (it dies with its
+   * connection); for a durable one, once the broker cancelled its consumer because the queue was
+   * deleted (by an operator, a policy, a lost cluster node).
+   */
+  readonly lostQueue: boolean;
   readonly connects: number;
   readonly deliveries: number;
   readonly acked: number;
@@ -138,6 +145,8 @@ export class AmqpInput {
   private consumingSince: number | null = null;
   private cancelTimer: (() => void) | null = null;
   private stopped = false;
+  /** The broker cancelled the consumer (its queue was deleted) since the last connection consumed. */
+  private queueDeleted = false;
   /** Bumped per connection: acks for an older channel are meaningless (the broker redelivers). */
   private generation = 0;
   private readonly inflight = new Set<Promise<void>>();
@@ -159,6 +168,7 @@ export class AmqpInput {
       since: this.now(),
       queue: null,
       durableQueue: options.queue !== null,
+      lostQueue: options.queue === null,
       connects: 0,
       deliveries: 0,
       acked: 0,
@@ -294,7 +304,13 @@ export class AmqpInput {
         declared.queue,
         (msg) => {
           if (msg === null) {
-            void model?.close().catch(() => undefined); // consumer cancelled (queue deleted): start over
+            // Consumer cancelled: the queue was deleted, with what it held, and nothing reaches it
+            // until it is declared again. Start over, and have that reconnect count as a gap.
+            if (generation === this.generation) {
+              this.queueDeleted = true;
+              this.lost(generation, `the broker cancelled the consumer (queue ${declared.queue} deleted?)`);
+            }
+            void model?.close().catch(() => undefined);
             return;
           }
           this.deliver(generation, msg, acks);
@@ -315,7 +331,14 @@ export class AmqpInput {
       // (a full disk) would otherwise reconnect at the initial delay forever. Only a stored
       // delivery (an ack) or a connection that stayed up past the longest delay resets it.
       this.consumingSince = this.now();
-      this.set({ state: 'consuming', reason: null, queue: declared.queue, connects: this.status.connects + 1 });
+      this.set({
+        state: 'consuming',
+        reason: null,
+        queue: declared.queue,
+        lostQueue: queue === null || this.queueDeleted,
+        connects: this.status.connects + 1,
+      });
+      this.queueDeleted = false;
     } catch (err) {
       if (model) await model.close().catch(() => undefined);
       const message = (err as Error)?.message ?? String(err);

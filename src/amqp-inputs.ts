@@ -46,7 +46,7 @@ export interface AmqpInputsDeps {
   readonly logLimited: (key: string, emit: (suppressed: number) => void) => void;
   /** A promise while live messages are held back (start-up replay and backfill), else undefined. */
   readonly held: () => Promise<void> | undefined;
-  /** A server-named queue came back after a drop: what was published meanwhile is lost to it. */
+  /** A queue made anew came back after a drop (server-named, or a durable one deleted): what was published meanwhile is lost to it. */
   readonly onResumed: (info: { input: string; downSince: number }) => void;
   readonly now: () => number;
 }
@@ -222,7 +222,7 @@ export class AmqpInputs {
         { ...fields, durableQueue: status.durableQueue, connects: status.connects },
         previous === 'blocked' ? 'AMQP input unblocked' : 'AMQP input consuming',
       );
-      if (tally.downSince !== null && !status.durableQueue)
+      if (tally.downSince !== null && status.lostQueue)
         this.deps.onResumed({ input: status.input, downSince: tally.downSince });
       tally.downSince = null;
     } else if (status.state === 'closed') {

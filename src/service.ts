@@ -256,7 +256,7 @@ export class Service {
         if (this.phase !== 'running' || !config.datagrepper) return;
         log.warn(
           { input, downSince: new Date(downSince).toISOString() },
-          'AMQP input reconnected on a new server-named queue; backfilling what was published meanwhile',
+          'AMQP input reconnected on a new queue (server-named, or the durable one was deleted); backfilling what was published meanwhile',
         );
         const from = Math.min(this.intake.newestTimestamp || downSince / 1000, downSince / 1000);
         this.recovery.fillGap({ start: from - config.backfillOverlap, end: this.clock.now() / 1000 });

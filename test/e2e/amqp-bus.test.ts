@@ -450,6 +450,55 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
     }
   });
 
+  it('backfills what was published while its durable queue was deleted, once it declares the queue again', async () => {
+    const batch = recentSamples(Math.floor(Date.now() / 1000));
+    const wire = batch.map(toWire);
+    const stored = (i: number): Stored => ({
+      ...(batch[i] as RawEnvelope),
+      timestamp: batch[i]?.timestamp as number,
+      msg_id: wire[i]?.messageId,
+      headers: wire[i]?.headers,
+    });
+    const fake = await new FakeDatagrepper().start();
+    try {
+      const queue = `statscache-test-${randomUUID()}`;
+      const svc = await start([
+        '--amqp',
+        main.url,
+        '--amqp-queue',
+        queue,
+        '--datagrepper',
+        fake.url.replace(/\/raw$/, '/v2/search'),
+        '--gap-backfill-interval',
+        '1',
+      ]);
+      await consuming(svc);
+      for (const m of wire.slice(0, 100)) pub.publish(m);
+      await pub.confirmed();
+      await countReaches(svc, 'volume-1m', 100);
+      // Published while the queue was gone: archived by datanommer, never routed to any queue of ours.
+      fake.messages.push(...batch.slice(0, 200).map((_, i) => stored(i)));
+      const conn = await amqplib.connect(main.url);
+      try {
+        const ch = await conn.createChannel();
+        await ch.deleteQueue(queue);
+      } finally {
+        await conn.close();
+      }
+      await consuming(svc, 2);
+      // It used to consume the new queue and never look back: 100 of 200.
+      await countReaches(svc, 'volume-1m', 200);
+      expect(
+        svc.logs.some(
+          (l) => l.includes('"msg":"AMQP input closed"') && l.includes('the broker cancelled the consumer'),
+        ),
+      ).toBe(true);
+      if (main.private) await main.ctl('delete_queue', queue);
+    } finally {
+      await fake.close();
+    }
+  });
+
   it('holds deliveries unacked while starting up, and stores them on SIGTERM without losing any', async () => {
     const fake = await new FakeDatagrepper().start();
     fake.failNext = 1_000_000; // the start-up backfill keeps retrying: live deliveries stay held
