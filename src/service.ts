@@ -253,7 +253,15 @@ export class Service {
       logLimited: this.logLimited,
       held: () => (this.phase === 'running' || this.phase === 'stopping' ? undefined : this.liveGate.promise),
       onResumed: ({ input, downSince }) => {
-        if (this.phase !== 'running' || !config.datagrepper) return;
+        if (this.phase !== 'running') return;
+        if (!config.datagrepper) {
+          // As a ZeroMQ reconnect says so: the loss is the operator's to know, even with nothing to fill it.
+          log.warn(
+            { input, downSince: new Date(downSince).toISOString() },
+            'AMQP input reconnected on a new queue (server-named, or the durable one was deleted); messages published meanwhile were missed (no --datagrepper to backfill them)',
+          );
+          return;
+        }
         log.warn(
           { input, downSince: new Date(downSince).toISOString() },
           'AMQP input reconnected on a new queue (server-named, or the durable one was deleted); backfilling what was published meanwhile',

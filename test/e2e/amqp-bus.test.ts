@@ -371,6 +371,15 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
     const bpub2 = main === broker ? pub : await connectAmqpPublisher(broker.url);
     const back = await consuming(svc, 2);
     expect(back.queue).not.toBe(a.queue); // a server-named queue is new on every connection
+    // What was published while it was down never reached the new queue: without --datagrepper, the log says so.
+    await eventually(
+      async () =>
+        svc.logs.some((l) => l.includes('messages published meanwhile were missed (no --datagrepper to backfill them)'))
+          ? true
+          : undefined,
+      5_000,
+      'the log to say what the reconnect missed',
+    );
     for (const e of second) bpub2.publish(toWire(e));
     await bpub2.confirmed();
     await countReaches(svc, 'volume-1m', batch.length);
