@@ -38,6 +38,8 @@ export interface MetricsSources {
     readonly degraded: boolean;
     readonly unreliablePublishers: number;
     readonly endpoints: readonly { readonly endpoint: string; readonly up: boolean }[];
+    /** Seconds the newest live message is dated behind the clock while live messages flow, else 0 (lag-watch.ts). */
+    readonly intakeLagSeconds: number;
   };
   /** Damage found on disk (journal records skipped for a bad checksum, data files quarantined at start-up), and how de-duplication reads the id index. */
   readonly storage?: () => {
@@ -338,7 +340,7 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
     );
     gauge(
       'statscache_degraded',
-      '1 when ready but degraded: history slow or down, a gap being filled, a bus endpoint not connected, the disk refusing writes, a plugin quarantined, the key budget full, most messages refused as ahead of the clock or the heap nearly full (/readyz says why)',
+      '1 when ready but degraded: history slow or down, a gap being filled, a bus endpoint not connected, the disk refusing writes, a plugin quarantined, the key budget full, most messages refused as ahead of the clock, the heap nearly full or intake behind the bus (/readyz says why)',
       [],
       (set) => set({}, readiness().degraded ? 1 : 0),
     );
@@ -347,6 +349,12 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
       'Publisher keys (username, category) whose i counter is interleaved and ignored for gap detection',
       [],
       (set) => set({}, readiness().unreliablePublishers),
+    );
+    gauge(
+      'statscache_intake_lag_seconds',
+      'How far the newest live message taken in is dated behind the clock while live messages keep coming (0 on a quiet bus); past 120 s /readyz says degraded: intake is behind',
+      [],
+      (set) => set({}, readiness().intakeLagSeconds),
     );
     gauge('statscache_bus_endpoint_up', '1 when a --connect endpoint is connected', ['endpoint'], (set) => {
       for (const e of readiness().endpoints) set({ endpoint: e.endpoint }, e.up ? 1 : 0);

@@ -25,6 +25,8 @@ export interface ReadinessView {
   readonly clockSkew: string | null;
   /** Live heap past HEAP_DEGRADED_SHARE of its limit (heap-check.ts), or null. */
   readonly heap: string | null;
+  /** Live messages keep coming but the newest is dated long ago (lag-watch.ts), or null. */
+  readonly intakeLag: string | null;
 }
 
 /** Why the service is not ready, or null. Only start-up holds readiness, the history part of it for at most `readyTimeout`. */
@@ -73,6 +75,7 @@ export function degradedReason(v: ReadinessView): string | null {
   if (v.keyBudget !== null) reasons.push(v.keyBudget);
   if (v.clockSkew !== null) reasons.push(v.clockSkew);
   if (v.heap !== null) reasons.push(v.heap);
+  if (v.intakeLag !== null) reasons.push(v.intakeLag);
   return reasons.length > 0 ? reasons.join('; ') : null;
 }
 

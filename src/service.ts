@@ -3,6 +3,7 @@ import type { PluginHost } from '../actors/plugin-host.js';
 import { builtinPlugins } from '../plugins/index.js';
 import { HeapWatch, warnIfBudgetPastHeap } from './heap-check.js';
 import { SkewWatch } from './skew-watch.js';
+import { LagWatch } from './lag-watch.js';
 import type { Journal } from '../snapshots/journal.js';
 import { lockDataDir, unwritableDataDir, type DataDirLock } from '../snapshots/data-dir-lock.js';
 import { DataStore } from '../snapshots/lmdb-store.js';
@@ -155,6 +156,7 @@ export class Service {
   private readonly logLimited: ReturnType<typeof throttled>;
   private readonly liveGate = gate();
   private readonly skewWatch = new SkewWatch();
+  private readonly lagWatch = new LagWatch();
   private readonly heapWatch = new HeapWatch();
   private readonly busIngest: BusIngest;
   private readonly abort = new AbortController();
@@ -289,6 +291,7 @@ export class Service {
           degraded: this.degradedReason() !== null,
           unreliablePublishers: this.intake.gaps.unreliableKeys,
           endpoints: endpoints.map((e) => ({ endpoint: e.endpoint, up: e.state === 'connected' })),
+          intakeLagSeconds: this.lagWatch.lag(this.clock.now() / 1000, this.lagCounts()),
         };
       },
       lastSnapshot: () => this.lastSnapshot,
@@ -756,7 +759,13 @@ export class Service {
         this.config.maxClockSkew,
       ),
       heap: this.heapWatch.problem(),
+      intakeLag: this.lagWatch.problem(this.clock.now() / 1000, this.lagCounts()),
     };
+  }
+
+  /** Live messages taken in so far (backfilled ones are not live) and the newest message's time. */
+  private lagCounts(): { live: number; newest: number } {
+    return { live: this.counters.accepted - this.counters.backfilled, newest: this.intake.newestTimestamp };
   }
 
   private notReadyReason(): string | null {
