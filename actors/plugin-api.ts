@@ -19,6 +19,10 @@ export interface PluginMessage {
   readonly timestamp: number;
   /** The 4th topic token. */
   readonly category: string;
+  /**
+   * The envelope's `msg_id` when usable as an id (1-200 units, no control characters: what
+   * de-duplication and `/id` use), else null. The raw value, if any, is in `envelope`.
+   */
   readonly msgId: string | null;
   /** The application payload (`envelope.msg`): untrusted, shape depends on the topic. */
   readonly body: unknown;

@@ -94,6 +94,23 @@ describe('latest-event-per-topic and latest-event-per-category', () => {
     h.stop();
   });
 
+  it('keeps msg_id only when usable as an id: a huge one is not stored in the row', () => {
+    // A row is bounded (subtitle 4096 units, topic 255) except for msg_id, which came whole:
+    // 900 KB ids on made-up topics held 0.9 MB per row, up to MAX_LATEST_ROWS of them.
+    const h = harness([latestEventPerTopic()]);
+    const id200 = `2026-${'a'.repeat(195)}`;
+    h.feed([
+      { topic: 'org.example.prod.a.x', timestamp: 10, msg: {}, msg_id: 'x'.repeat(900_000) },
+      { topic: 'org.example.prod.b.x', timestamp: 11, msg: {}, msg_id: 'with\u0000control' },
+      { topic: 'org.example.prod.c.x', timestamp: 12, msg: {}, msg_id: id200 },
+    ]);
+    const ids = rowsOf(h.rt('latest-event-per-topic'), {}, 'asc').map(
+      (r) => (r as unknown as { msg_id: unknown }).msg_id,
+    );
+    expect(ids).toEqual([null, null, id200]);
+    h.stop();
+  });
+
   it('leaves out subtitle and keeps null agent/link when the meta has none', () => {
     const h = harness(builtinPlugins());
     h.feed([{ topic: 'org.example.prod.unknownthing.happened', timestamp: 10, msg: {} }]);
