@@ -211,6 +211,17 @@ export class GroupedRows<R extends Stamped> implements Table<R> {
     if (g !== undefined) yield* this.keysOf(g);
   }
 
+  /** The last `n` full keys at `ts` in key order (a regular group's head is common to its keys: its rests' order). */
+  lastKeysAt(ts: number, n: number): string[] {
+    const g = this.groups.get(ts);
+    if (g === undefined) return [];
+    if (g.odd !== null) return [...this.keysOf(g)].sort(compareKeys).slice(-n);
+    const head = this.headOf(g);
+    return this.sortedRests(g, false)
+      .slice(-n)
+      .map((rest) => head + rest);
+  }
+
   /**
    * Rows at `ts` from the `from`-th on, in key order ascending or descending, read lazily (a
    * page takes only its rows). `byValue`: in the order of the values the keys were made from

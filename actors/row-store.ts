@@ -22,6 +22,8 @@ interface TimeIndex<R> {
   readonly times: SortedTimes;
   countAt(ts: number): number;
   keysAt(ts: number): IterableIterator<string>;
+  /** The last `n` keys at `ts` in key order. */
+  lastKeysAt(ts: number, n: number): string[];
   rowsAt(ts: number, asc: boolean, from: number, byValue: boolean): Iterable<R>;
 }
 
@@ -143,20 +145,26 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
     return evicted;
   }
 
-  /** Deletes the `n` oldest rows (oldest bucket first, in insertion order within it), recorded as changes like retention. */
+  /**
+   * Deletes the `n` oldest rows, recorded as changes like retention: whole buckets oldest first,
+   * and of the bucket that goes only in part, its last keys in key order. Not the order the rows
+   * were written in: a restore loads them in key order, so a replica that had restarted kept
+   * other rows of that bucket than one that had not (the key cap and the key budget cut here).
+   * The last, not the first: a large bucket's kept key order loses its end in O(1), its start
+   * in O(keys) (sorted-keys.ts), and at the cap this runs for every message.
+   */
   evictOldest(n: number): number {
     let evicted = 0;
     const list = this.index.times;
     while (evicted < n && list.length > 0) {
-      const before = evicted;
-      // Deleting while iterating a Map or Set is safe; no copy, so a cap hit costs O(evicted), not O(group).
-      for (const key of this.index.keysAt(list.first as number)) {
-        if (evicted >= n) break;
-        this.delete(key);
-        evicted++;
-      }
+      const ts = list.first as number;
+      const left = n - evicted;
+      let gone = 0;
+      if (this.index.countAt(ts) <= left) gone = this.evictGroup(ts);
+      else for (const key of this.index.lastKeysAt(ts, left)) if (this.delete(key)) gone++;
       // The index drops a timestamp with its last row; an empty one would be a bug, not a loop.
-      if (evicted === before) break;
+      if (gone === 0) break;
+      evicted += gone;
     }
     return evicted;
   }

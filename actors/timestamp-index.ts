@@ -30,6 +30,11 @@ export class TimestampIndex<R extends { readonly timestamp: number }> {
     else if (group !== undefined) yield* group;
   }
 
+  /** The last `n` keys at `ts` in key order. */
+  lastKeysAt(ts: number, n: number): string[] {
+    return this.sortedKeysAt(ts, false).slice(-n);
+  }
+
   /**
    * Rows at `ts` from the `from`-th on, in key order ascending or descending, read lazily;
    * `byValue`: in the order of the values the keys were made from (sorted-keys.ts).
