@@ -316,6 +316,11 @@ export class PluginRuntime {
     return this.log.position;
   }
 
+  /** Messages received so far (counters.received), without copying the counters as stats() does. */
+  get received(): number {
+    return this.state.counters.received;
+  }
+
   /** Restore and replay ahead: writes go unhashed until settleDigest() (state-digest.ts, defer()). */
   deferDigest(): void {
     this.state.rows.deferDigest();

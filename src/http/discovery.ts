@@ -124,8 +124,16 @@ const spanOf = (seconds: number | null) => (seconds === null ? null : { seconds,
 
 const infoCache = new WeakMap<PluginRuntime, { version: string; info: PluginInfo }>();
 
-/** The cache key of one plugin's info: its change-log position and lifecycle state. */
-const versionOf = (runtime: PluginRuntime) => `${runtime.position}:${runtime.lifecycleState}`;
+/**
+ * The cache key of one plugin's info: its change-log position, lifecycle state, messages
+ * received and key cap. The position alone missed every message that changed no state (dropped
+ * as expired, key_cap or quarantined, or ignored by the plugin): after one message dated hours
+ * ahead, volume-1s dropped every later message as expired while /plugins kept showing the
+ * counters from before (received 101, expired 0; /metrics: 121 and 20), and a lowered key
+ * budget's cap showed only once a row moved.
+ */
+const versionOf = (runtime: PluginRuntime) =>
+  `${runtime.position}:${runtime.lifecycleState}:${runtime.received}:${runtime.keyCap}`;
 
 /** What a client needs to use one plugin; rebuilt only when its change-log position or lifecycle moves. */
 export function describePlugin(runtime: PluginRuntime): PluginInfo {
@@ -189,7 +197,7 @@ export function describePlugins(host: PluginHost): Discovery {
   return { plugins: host.runtimes.map(describePlugin) };
 }
 
-/** Changes whenever any plugin's state does: the cache key of `/plugins`. */
+/** Changes whenever any plugin's state or counters do: the cache key of `/plugins`. */
 export function hostVersion(host: PluginHost): string {
   return host.runtimes.map(versionOf).join('.');
 }
