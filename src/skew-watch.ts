@@ -5,6 +5,11 @@
  * ready. Read from the intake's own monotonic counters when readiness is asked, so nothing is
  * added to the per-message path: samples are kept at most every SAMPLE_SECONDS, and the
  * newest one at least WINDOW_SECONDS old is the baseline.
+ *
+ * A quiet bus (a few messages a minute, or `--topic` keeping only a few topics) never refuses
+ * SKEW_MIN_REFUSED in one window, so intake could stop there for good with /readyz plain. So,
+ * besides the window: SKEW_MIN_REFUSED refusals with no message taken in since the last one
+ * was, however long that took, degrade too; the next message taken in ends it.
  */
 
 const SAMPLE_SECONDS = 10;
@@ -27,9 +32,28 @@ interface Sample extends SkewCounts {
 
 export class SkewWatch {
   private readonly samples: Sample[] = [];
+  /** The counts when a message was last seen taken in (or first asked), and when: where a stall starts. */
+  private lastPass: Sample | null = null;
 
   /** The degraded reason, or null; `now` in epoch seconds, `counts` the intake's totals so far. */
   problem(now: number, counts: SkewCounts, maxClockSkew: number): string | null {
+    if (this.lastPass === null || counts.passed !== this.lastPass.passed) this.lastPass = { at: now, ...counts };
+    return this.inWindow(now, counts, maxClockSkew) ?? this.stalled(now, counts, maxClockSkew);
+  }
+
+  /** Nothing taken in since lastPass, and at least SKEW_MIN_REFUSED refused as dated ahead meanwhile. */
+  private stalled(now: number, counts: SkewCounts, maxClockSkew: number): string | null {
+    const since = this.lastPass as Sample;
+    const future = counts.future - since.future;
+    if (future < SKEW_MIN_REFUSED) return null;
+    const seconds = Math.round(now - since.at);
+    return (
+      `every message refused as dated ahead of this host's clock (future_timestamp): ${future}, none taken in` +
+      `${seconds > 0 ? ` for ${seconds} s` : ''}; is this host's clock behind? (--max-clock-skew ${maxClockSkew} s)`
+    );
+  }
+
+  private inWindow(now: number, counts: SkewCounts, maxClockSkew: number): string | null {
     const newest = this.samples.at(-1);
     if (newest === undefined || now - newest.at >= SAMPLE_SECONDS || now < newest.at) {
       this.samples.push({ at: now, ...counts });
