@@ -1,4 +1,4 @@
-import { definePlugin, rowsOf, store, type PluginDefinition } from '../../actors/plugin-api.js';
+import { definePlugin, rowsOf, store, type PluginDefinition, type StoredState } from '../../actors/plugin-api.js';
 import { compareText, joinKey } from '../fields.js';
 import { amisSource } from './amis.js';
 import { artifactsSource } from './artifacts.js';
@@ -27,6 +27,14 @@ const DASHBOARD_PER_COMPONENT = 8;
  * compose component that has been quiet for a long time on the dashboard.
  */
 export const MAX_PER_CATEGORY = 256;
+/**
+ * Categories kept. An arch is the publisher's word (any plain token), so a flood of made-up
+ * arches made a category each, for good: up to the runtime's million-key cap, where the oldest
+ * rows, the quiet compose entries the dashboard shows, gave way, and every read of the view
+ * walked them all. Fedora has a few dozen categories; past the bound, the category whose newest
+ * event is oldest gives way, never one the layout shows.
+ */
+export const MAX_CATEGORIES = 256;
 
 /**
  * Newest event per (category, constraint) from composes, bodhi repository syncs, AMI
@@ -37,11 +45,24 @@ export const MAX_PER_CATEGORY = 256;
  * uploads must not push the compose entries out of that page. `scope=all` and
  * `per_category` give every stored row.
  */
-const stores = { constraints: store<readonly string[]>() };
+/** constraints: each category's constraints; newest: each category's newest event time (which category gives way). */
+const stores = { constraints: store<readonly string[]>(), newest: store<number>() };
+
+/** Version 1 kept no `newest`: it is each category's newest row. */
+function migrate(stored: StoredState): StoredState {
+  const newest = new Map<string, unknown>();
+  for (const value of stored.rows.values()) {
+    const row = value as ReleaseEngineeringRow;
+    const known = newest.get(row.category) as number | undefined;
+    if (known === undefined || row.timestamp > known) newest.set(row.category, row.timestamp);
+  }
+  return { rows: stored.rows, stores: { ...stored.stores, newest } };
+}
 
 export function releaseEngineering(retention?: string): PluginDefinition<ReleaseEngineeringRow, typeof stores> {
   return definePlugin({
     name: 'Release engineering event logs',
+    version: 2,
     ...withRetention(retention),
     summary: 'Newest release-engineering events per dashboard component',
     description:
@@ -87,8 +108,18 @@ export function releaseEngineering(retention?: string): PluginDefinition<Release
       // Older or equal: a replayed or late message must not replace what is newer.
       if (previous !== undefined && message.timestamp <= previous.timestamp) return;
       if (previous === undefined) {
+        const known = s.constraints.get(event.category);
+        // A new category past the bound: the non-layout one whose newest event is oldest goes, rows and all (O(categories)).
+        if (known === undefined && s.constraints.size >= MAX_CATEGORIES) {
+          const victim = staleCategory(s.newest.entries());
+          if (victim !== undefined) {
+            for (const c of s.constraints.get(victim) ?? []) rows.delete(joinKey(victim, c));
+            s.constraints.delete(victim);
+            s.newest.delete(victim);
+          }
+        }
         // A new entry: record it in its category, evicting that category's oldest when full (O(cap), cap constant).
-        let list = s.constraints.get(event.category) ?? [];
+        let list = known ?? [];
         if (list.length >= MAX_PER_CATEGORY) {
           const oldest = oldestOf(list, (c) => rows.get(joinKey(event.category, c))?.timestamp ?? -Infinity);
           rows.delete(joinKey(event.category, oldest));
@@ -96,6 +127,8 @@ export function releaseEngineering(retention?: string): PluginDefinition<Release
         }
         s.constraints.set(event.category, [...list, event.constraint]);
       }
+      const newest = s.newest.get(event.category);
+      if (newest === undefined || message.timestamp > newest) s.newest.set(event.category, message.timestamp);
       rows.set(key, {
         timestamp: message.timestamp,
         category: event.category,
@@ -124,7 +157,22 @@ export function releaseEngineering(retention?: string): PluginDefinition<Release
         (a, b) => compareText(a.category, b.category) || compareText(a.category_constraint, b.category_constraint),
       );
     },
+    migrate,
   });
+}
+
+/** The category the layout does not show whose newest event is oldest (ties: the first by name), if any. */
+function staleCategory(newest: Iterable<[string, number]>): string | undefined {
+  let best: string | undefined;
+  let bestTime = Infinity;
+  for (const [category, time] of newest) {
+    if (LAYOUT_CATEGORIES.has(category)) continue;
+    if (time < bestTime || (time === bestTime && best !== undefined && category < best)) {
+      best = category;
+      bestTime = time;
+    }
+  }
+  return best;
 }
 
 function oldestOf(list: readonly string[], timeOf: (c: string) => number): string {

@@ -4,10 +4,17 @@
  * (the samples hold only staging fedimg messages and no masher tasks).
  */
 import { describe, expect, it } from 'vitest';
-import { releaseEngineering } from '../../plugins/releng/index.js';
+import { KeyedStore } from '../../actors/keyed-store.js';
+import { store, type AnyPluginDefinition } from '../../actors/plugin-api.js';
+import { MAX_CATEGORIES, releaseEngineering } from '../../plugins/releng/index.js';
 import { RELEASE_LAYOUT } from '../../plugins/releng/layout.js';
 import { readFileSync } from 'node:fs';
+import type { Envelope } from '../../src/envelope.js';
+import { createPluginMessage } from '../../src/message.js';
+import { deriveMeta } from '../../src/meta/index.js';
 import { FIXTURES, type RawEnvelope } from '../helpers/fixtures.js';
+import { openSession } from '../helpers/persistence.js';
+import { tempDir } from '../helpers/service-process.js';
 import { harness, lines, rowsOf } from './harness.js';
 
 const IDENT = 'release-engineering-event-logs';
@@ -291,4 +298,80 @@ describe('release-engineering-event-logs', () => {
     expect(rowsOf(rt, { scope: 'all' })).toHaveLength(257); // capped at 256 per category, plus the compose
     h.stop();
   });
+
+  it('keeps at most MAX_CATEGORIES categories: made-up arches give way, stalest first, the layout never', () => {
+    // The real rawhide compose is the oldest event of all; 50 more made-up categories than the bound follow.
+    const h = harness([releaseEngineering()]);
+    h.feed([rawhide(1000), ...junk(MAX_CATEGORIES + 50)]);
+    const rt = h.rt(IDENT);
+    const all = rowsOf(rt, { scope: 'all' }, 'asc') as unknown as ReleRow[];
+    expect(all).toHaveLength(MAX_CATEGORIES);
+    expect(rt.inspect().stores['constraints']?.size).toBe(MAX_CATEGORIES);
+    expect(rt.inspect().stores['newest']?.size).toBe(MAX_CATEGORIES);
+    // The layout's compose stayed; junk0 … junk50 (the stalest) made room for the rest.
+    expect(all[0]).toMatchObject({ category: 'compose-rawhide_primary', timestamp: 1000 });
+    expect(all.slice(1).map((r) => r.category)).toEqual(
+      Array.from({ length: MAX_CATEGORIES - 1 }, (_, i) => `compose-rawhide_junk${i + 51}`),
+    );
+    expect(rowsOf(rt)).toEqual([all[0]]);
+    h.stop();
+  });
+
+  it('version 2 restores a version 1 snapshot with each category newest event, as if it had written it', async () => {
+    const d = tempDir();
+    try {
+      const early = [rawhide(1000), ...junk(3)];
+      const v1Session = openSession(d.path, [releaseEngineeringV1()]);
+      for (const m of early) v1Session.host.runtimes[0]?.send(message(m));
+      await v1Session.snapshotter.take();
+      await v1Session.close();
+
+      const v2 = openSession(d.path, [releaseEngineering()]);
+      expect(v2.report.migrated).toEqual([IDENT]);
+      const fresh = harness([releaseEngineering()]);
+      fresh.feed(early);
+      const storesOf = (rt: (typeof v2.host.runtimes)[number]) =>
+        Object.entries(rt.inspect().stores).map(([n, c]) => [n, [...c.entries()].sort(([a], [b]) => (a < b ? -1 : 1))]);
+      const restored = v2.host.runtimes[0] as (typeof v2.host.runtimes)[number];
+      expect(storesOf(restored)).toEqual(storesOf(fresh.rt(IDENT)));
+      // Past the bound the restored categories give way in the same order as the fresh ones.
+      const later = junk(MAX_CATEGORIES + 10).slice(3);
+      for (const m of later) restored.send(message(m));
+      fresh.feed(later);
+      expect(rowsOf(restored, { scope: 'all' })).toEqual(rowsOf(fresh.rt(IDENT), { scope: 'all' }));
+      expect(restored.digest).toBe(fresh.rt(IDENT).digest);
+      fresh.stop();
+      await v2.close();
+    } finally {
+      d.remove();
+    }
+  });
 });
+
+const rawhide = (t: number): RawEnvelope => ({
+  topic: 'org.fedoraproject.prod.compose.rawhide.start',
+  timestamp: t,
+  msg: { branch: 'rawhide' },
+});
+/** Composes with made-up arches, one category each, a second apart. */
+const junk = (n: number): RawEnvelope[] =>
+  Array.from({ length: n }, (_, i) => ({
+    topic: 'org.fedoraproject.prod.compose.rawhide.start',
+    timestamp: 2000 + i,
+    msg: { arch: `junk${i}` },
+  }));
+const message = (e: RawEnvelope) => createPluginMessage(e as unknown as Envelope, deriveMeta);
+
+/** Version 1: no `newest` store (today's update, its writes there thrown away: below the category bound that is all 2 added). */
+function releaseEngineeringV1(): AnyPluginDefinition {
+  const v2 = releaseEngineering() as unknown as AnyPluginDefinition & {
+    update: (m: unknown, ctx: { stores: Record<string, unknown> }) => void;
+  };
+  const { version: _version, migrate: _migrate, ...rest } = v2;
+  return {
+    ...rest,
+    stores: { constraints: store<readonly string[]>() },
+    update: (m: unknown, ctx: { stores: Record<string, unknown> }) =>
+      v2.update(m, { ...ctx, stores: { ...ctx.stores, newest: new KeyedStore<number>() } }),
+  } as unknown as AnyPluginDefinition;
+}
