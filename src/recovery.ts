@@ -15,8 +15,8 @@ export interface RecoveryDeps {
   /** datagrepper's /raw URL, or null: no backfill. */
   readonly datagrepper: string | null;
   readonly nowSeconds: () => number;
-  /** The bus's bounds on one message, applied to archived copies alike. */
-  readonly limits?: Omit<EnvelopeLimits, 'nowSeconds'> | undefined;
+  /** The bus's bounds on one message, applied to archived copies alike (maxFrameBytes also bounds a page's bytes). */
+  readonly limits?: (Omit<EnvelopeLimits, 'nowSeconds'> & { readonly maxFrameBytes?: number }) | undefined;
   readonly signal: AbortSignal;
   readonly sleep?: ((ms: number) => Promise<void>) | undefined;
   /** Times the minimum interval between gap backfills. */
