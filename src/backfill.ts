@@ -30,6 +30,10 @@ export interface BackfillOptions {
   readonly signal?: AbortSignal;
   /** One request that takes longer is abandoned and retried (a hung history must not hang the backfill). */
   readonly requestTimeoutMs?: number;
+  /** Default MAX_BACKFILL_PAGES. */
+  readonly maxPages?: number;
+  /** Told when paging ends other than at a short last page as announced: messages may be missing. */
+  readonly onCutShort?: (info: { page: number; reason: string }) => void;
 }
 
 export interface BackfillPage {
@@ -41,16 +45,31 @@ export interface BackfillPage {
   readonly invalid: number;
 }
 
+/** Most pages one window is read for (10^7 messages at 100 a page); a history whose paging never ends stops there. */
+export const MAX_BACKFILL_PAGES = 100_000;
+
 /**
  * Reads every page of a time window from datagrepper, oldest first. A page that fails
  * (network, 5xx, malformed JSON) is retried with back-off until it succeeds or the signal
  * aborts: the original skipped failed pages and silently lost their messages.
+ *
+ * Paging ends at the first page that is not full, as datagrepper pages: the `pages` an answer
+ * announces is not trusted either way (too low, a full last page would end the window early;
+ * too high or growing, an empty page was asked for again and again, 1,200 a second).
+ * A page that repeats the one before (a history that ignores `page=`) and the
+ * MAX_BACKFILL_PAGES-th page end it too; onCutShort names each such end.
  */
 export async function* backfillPages(window: BackfillWindow, options: BackfillOptions): AsyncGenerator<BackfillPage> {
   const rowsPerPage = options.rowsPerPage ?? 100;
+  const maxPages = options.maxPages ?? MAX_BACKFILL_PAGES;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  let pages = 1;
-  for (let page = 1; page <= pages; page++) {
+  const maxBytes = pageByteBound(rowsPerPage, options.limits?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
+  let previous = '';
+  for (let page = 1; ; page++) {
+    if (page > maxPages) {
+      options.onCutShort?.({ page, reason: `stopped after ${maxPages} pages, the most one window is read for` });
+      return;
+    }
     const url = new URL(options.url);
     url.searchParams.set('start', String(window.start));
     url.searchParams.set('end', String(window.end));
@@ -58,21 +77,19 @@ export async function* backfillPages(window: BackfillWindow, options: BackfillOp
     url.searchParams.set('rows_per_page', String(rowsPerPage));
     url.searchParams.set('page', String(page));
     let delay = options.initialDelayMs ?? 500;
+    let parsed: ParsedPage;
     for (let attempt = 1; ; attempt++) {
       options.signal?.throwIfAborted();
       try {
         options.onRequest?.();
-        const maxBytes = pageByteBound(rowsPerPage, options.limits?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
         const body = await fetchJson(url, options.signal, options.requestTimeoutMs ?? 30_000, maxBytes);
-        const parsed = parsePage(body, rowsPerPage, {
+        parsed = parsePage(body, rowsPerPage, {
           maxDepth: DEFAULT_MAX_DEPTH,
           maxKeys: DEFAULT_MAX_KEYS,
           maxClockSkew: DEFAULT_MAX_CLOCK_SKEW,
           ...options.limits,
           nowSeconds: options.nowSeconds,
         });
-        pages = Math.max(parsed.pages, 1);
-        yield { page, pages, total: parsed.total, envelopes: parsed.envelopes, invalid: parsed.invalid };
         break;
       } catch (err) {
         if (options.signal?.aborted) throw err;
@@ -80,6 +97,27 @@ export async function* backfillPages(window: BackfillWindow, options: BackfillOp
         await sleep(delay);
         delay = Math.min(delay * 2, options.maxDelayMs ?? 30_000);
       }
+    }
+    const announced = `${parsed.pages} page${parsed.pages === 1 ? '' : 's'} announced`;
+    if (parsed.rows === 0) {
+      if (page <= parsed.pages) options.onCutShort?.({ page, reason: `page ${page} was empty (${announced})` });
+      return;
+    }
+    if (page > 1 && parsed.identity !== '' && parsed.identity === previous) {
+      options.onCutShort?.({ page, reason: `page ${page} repeats page ${page - 1}: the history ignores page=` });
+      return;
+    }
+    previous = parsed.identity;
+    const last = parsed.rows < parsed.pageSize;
+    const pages = last ? page : Math.max(parsed.pages, page + 1);
+    yield { page, pages, total: parsed.total, envelopes: parsed.envelopes, invalid: parsed.invalid };
+    if (last) {
+      if (page < parsed.pages)
+        options.onCutShort?.({
+          page,
+          reason: `page ${page} held ${parsed.rows} of ${parsed.pageSize} rows, so it is the last (${announced})`,
+        });
+      return;
     }
   }
 }
@@ -150,26 +188,61 @@ async function readUpTo(res: Response, maxBytes: number): Promise<{ text: string
   return { text: Buffer.concat(chunks).toString('utf8'), over };
 }
 
-function parsePage(
-  body: unknown,
-  rowsPerPage: number,
-  limits: EnvelopeLimits,
-): { pages: number; total: number; envelopes: Envelope[]; invalid: number } {
-  const b = body as { raw_messages?: unknown; pages?: unknown; total?: unknown } | null;
+interface ParsedPage {
+  readonly pages: number;
+  readonly total: number;
+  readonly envelopes: Envelope[];
+  readonly invalid: number;
+  /** Rows in the answer, valid or not. */
+  readonly rows: number;
+  /** Rows a full page holds: rows_per_page, or the smaller one the answer's `arguments` says it used. */
+  readonly pageSize: number;
+  /** Equal on consecutive pages: the page was repeated (pageIdentity). */
+  readonly identity: string;
+}
+
+function parsePage(body: unknown, rowsPerPage: number, limits: EnvelopeLimits): ParsedPage {
+  const b = body as { raw_messages?: unknown; pages?: unknown; total?: unknown; arguments?: unknown } | null;
   if (!b || !Array.isArray(b.raw_messages) || typeof b.pages !== 'number')
     throw new Error('answer lacks raw_messages/pages');
+  const rows: unknown[] = b.raw_messages;
   // More rows than asked for is not a page of this window's paging (nor bounded by it).
-  if (b.raw_messages.length > rowsPerPage)
-    throw new Error(
-      `answer holds ${b.raw_messages.length} messages, more than the rows_per_page=${rowsPerPage} asked for`,
-    );
+  if (rows.length > rowsPerPage)
+    throw new Error(`answer holds ${rows.length} messages, more than the rows_per_page=${rowsPerPage} asked for`);
   const envelopes: Envelope[] = [];
   let invalid = 0;
-  for (const raw of b.raw_messages) {
+  const ends: (Envelope | null)[] = [];
+  for (let i = 0; i < rows.length; i++) {
+    const raw = rows[i];
     // Today's `/v2/search` answers fedora-messaging's `{topic, body, headers, id}`; legacy `/raw` fedmsg envelopes.
     const r = decodeEnvelope(isSerializedMessage(raw) ? serializedToEnvelope(raw) : raw, '', limits);
     if (r.ok) envelopes.push(r.envelope);
     else invalid++;
+    if (i === 0 || i === rows.length - 1) ends.push(r.ok ? r.envelope : null);
   }
-  return { pages: b.pages, total: typeof b.total === 'number' ? b.total : envelopes.length, envelopes, invalid };
+  return {
+    pages: b.pages,
+    total: typeof b.total === 'number' ? b.total : envelopes.length,
+    envelopes,
+    invalid,
+    rows: rows.length,
+    pageSize: usedPageSize(b.arguments, rowsPerPage),
+    identity: pageIdentity(rows.length, ends),
+  };
+}
+
+/**
+ * The row count and the first and last messages: the same on two consecutive pages, the history
+ * sent one page twice. Empty ('': never compared) when an end is not a valid envelope, which
+ * may be unbounded in depth and size; MAX_BACKFILL_PAGES still bounds such paging.
+ */
+function pageIdentity(rows: number, ends: readonly (Envelope | null)[]): string {
+  if (rows === 0 || ends.some((e) => e === null)) return '';
+  return `${rows}:${ends.map((e) => JSON.stringify(e)).join(':')}`;
+}
+
+/** A history that caps rows_per_page lower (and says so in `arguments`) pages by its own size. */
+function usedPageSize(args: unknown, asked: number): number {
+  const used = (args as { rows_per_page?: unknown } | null | undefined)?.rows_per_page;
+  return typeof used === 'number' && Number.isInteger(used) && used >= 1 && used < asked ? used : asked;
 }

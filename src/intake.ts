@@ -25,6 +25,8 @@ export interface IntakeCounters {
    */
   backfillBeforeJournal: number;
   backfillRetries: number;
+  /** Backfill windows whose paging ended early: empty, short or repeated pages, or MAX_BACKFILL_PAGES. */
+  backfillCutShort: number;
   gaps: number;
   replayed: number;
   /** Journaled entries refused on replay (written by an older version without today's bounds). */
@@ -61,6 +63,7 @@ export class Intake {
     backfillInvalid: 0,
     backfillBeforeJournal: 0,
     backfillRetries: 0,
+    backfillCutShort: 0,
     gaps: 0,
     replayed: 0,
     replayRejected: 0,

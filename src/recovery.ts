@@ -117,6 +117,13 @@ export class Recovery {
           intake.counters.backfillRetries++;
           log.warn({ ...info, why }, 'backfill page failed; retrying');
         },
+        onCutShort: (info) => {
+          intake.counters.backfillCutShort++;
+          log.error(
+            { ...info, why, start: window.start, end: window.end },
+            'backfill paging ended before the history said it would: messages of this window may be missing',
+          );
+        },
       })) {
         this.progress = new Progress(`backfilling (${why})`, page.pages, log, null);
         this.progress.done = page.page;

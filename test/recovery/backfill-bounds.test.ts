@@ -134,3 +134,114 @@ describe('backfill: the bounds on what one history answer may be', () => {
     expect(error).toBe('answer holds 11 messages, more than the rows_per_page=10 asked for');
   });
 });
+
+/** Reads the whole window (no failures expected); what was read, asked for, and why paging ended early. */
+async function readAll(url: string, rowsPerPage: number, maxPages?: number) {
+  const ids: string[] = [];
+  const cutShort: string[] = [];
+  let requests = 0;
+  for await (const page of backfillPages(
+    { start: now - 60, end: now },
+    {
+      url,
+      rowsPerPage,
+      nowSeconds: () => now,
+      sleep: async () => {},
+      ...(maxPages === undefined ? {} : { maxPages }),
+      onRequest: () => void requests++,
+      onRetry: (info) => {
+        throw new Error(`unexpected retry: ${info.error}`);
+      },
+      onCutShort: (info) => void cutShort.push(info.reason),
+    },
+  ))
+    ids.push(...page.envelopes.map((e) => e.msg_id as string));
+  return { ids, cutShort, requests };
+}
+
+/** A history holding `held` messages whose answers say what `lie` makes of the true paging. */
+async function paging(
+  held: number,
+  lie: (truth: { page: number; pages: number; rows: unknown[]; rowsPerPage: number }) => Record<string, unknown>,
+) {
+  const h = await history((req, res) => {
+    const u = new URL(req.url ?? '/', 'http://x');
+    const page = Number(u.searchParams.get('page'));
+    const rowsPerPage = Number(u.searchParams.get('rows_per_page'));
+    const rows = Array.from({ length: held }, (_, i) => message(i)).slice((page - 1) * rowsPerPage, page * rowsPerPage);
+    const answer = lie({ page, pages: Math.ceil(held / rowsPerPage), rows, rowsPerPage });
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+  });
+  servers.push(h.server);
+  return h.url;
+}
+
+describe('backfill: paging a history that lies about it', () => {
+  it('stops at an empty page when the announced page count keeps growing', async () => {
+    const url = await paging(0, ({ page, rows }) => ({ raw_messages: rows, pages: page + 1, total: 10 ** 9 }));
+    const r = await readAll(url, 10);
+    expect(r.requests).toBe(1);
+    expect(r.cutShort).toEqual(['page 1 was empty (2 pages announced)']);
+  });
+
+  it('stops when a page repeats the one before (the page parameter ignored), after feeding it once', async () => {
+    const url = await paging(5, ({ rows }) => ({
+      raw_messages: rows.length > 0 ? rows : [message(0)],
+      pages: 10 ** 7,
+    }));
+    // Every page is page 1 (five rows), whatever page= asks.
+    const same = await paging(5, () => ({
+      raw_messages: [0, 1, 2, 3, 4].map(message),
+      pages: 10 ** 7,
+      total: 10 ** 9,
+    }));
+    const r = await readAll(same, 5);
+    expect(r.ids).toEqual(['id-0', 'id-1', 'id-2', 'id-3', 'id-4']);
+    expect(r.requests).toBe(2);
+    expect(r.cutShort).toEqual(['page 2 repeats page 1: the history ignores page=']);
+    // A short page is the last whatever is announced.
+    const short = await readAll(url, 10);
+    expect(short.ids).toEqual(['id-0', 'id-1', 'id-2', 'id-3', 'id-4']);
+    expect(short.cutShort).toEqual(['page 1 held 5 of 10 rows, so it is the last (10000000 pages announced)']);
+  });
+
+  it('reads past a page count announced too low while pages come full, and says nothing when it was right', async () => {
+    const low = await paging(25, ({ rows }) => ({ raw_messages: rows, pages: 1, total: 3 }));
+    const r = await readAll(low, 10);
+    expect(r.ids).toEqual(Array.from({ length: 25 }, (_, i) => `id-${i}`));
+    expect(r.cutShort).toEqual([]);
+    const exact = await paging(20, ({ rows, pages }) => ({ raw_messages: rows, pages, total: 20 }));
+    const e = await readAll(exact, 10);
+    expect(e.ids).toHaveLength(20);
+    // The last page was full: one more request finds it empty.
+    expect(e.requests).toBe(3);
+    expect(e.cutShort).toEqual([]);
+  });
+
+  it('pages by the smaller rows_per_page an answer says it used', async () => {
+    // A history that serves 4 rows a page whatever is asked, and says so.
+    const url = await paging(12, ({ page }) => ({
+      raw_messages: Array.from({ length: 12 }, (_, i) => message(i)).slice((page - 1) * 4, page * 4),
+      pages: 3,
+      total: 12,
+      arguments: { page, rows_per_page: 4 },
+    }));
+    const r = await readAll(url, 10);
+    expect(r.ids).toEqual(Array.from({ length: 12 }, (_, i) => `id-${i}`));
+    expect(r.cutShort).toEqual([]);
+  });
+
+  it('stops after the most pages one window is read for, when every page is full of new messages', async () => {
+    let n = 0;
+    const h = await history((_req, res) =>
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ raw_messages: [message(n++), message(n++)], pages: 10 ** 9, total: 2 * 10 ** 9 })),
+    );
+    servers.push(h.server);
+    const r = await readAll(h.url, 2, 50);
+    expect(r.requests).toBe(50);
+    expect(r.ids).toHaveLength(100);
+    expect(r.cutShort).toEqual(['stopped after 50 pages, the most one window is read for']);
+  });
+});
