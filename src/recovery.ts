@@ -117,6 +117,11 @@ export class Recovery {
           intake.counters.backfillRetries++;
           log.warn({ ...info, why }, 'backfill page failed; retrying');
         },
+        onStepBack: (info) =>
+          log.info(
+            { ...info, why },
+            'the history window shrank while paging (a peer trimming its journal): reading again from this page',
+          ),
         onCutShort: (info) => {
           intake.counters.backfillCutShort++;
           log.error(

@@ -245,3 +245,58 @@ describe('backfill: paging a history that lies about it', () => {
     expect(r.cutShort).toEqual(['stopped after 50 pages, the most one window is read for']);
   });
 });
+
+describe('backfill: a history whose window shrinks while it is paged (a statscache peer trimming its journal)', () => {
+  /** Serves `held` by offset paging, as a peer's /raw does, and drops the oldest `trim` after answering page `after`. */
+  async function trimming(count: number, after: number, trim: number, withTotal = true) {
+    const held = Array.from({ length: count }, (_, i) => message(i));
+    const asked: number[] = [];
+    const h = await history((req, res) => {
+      const u = new URL(req.url ?? '/', 'http://x');
+      const page = Number(u.searchParams.get('page'));
+      const rowsPerPage = Number(u.searchParams.get('rows_per_page'));
+      asked.push(page);
+      const rows = held.slice((page - 1) * rowsPerPage, page * rowsPerPage);
+      const answer = {
+        raw_messages: rows,
+        pages: Math.ceil(held.length / rowsPerPage),
+        ...(withTotal ? { total: held.length } : {}),
+      };
+      // Once, as a trim would: the second answer for that page trims nothing.
+      if (page === after && asked.filter((p) => p === after).length === 1) held.splice(0, trim);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+    });
+    servers.push(h.server);
+    return { url: h.url, asked };
+  }
+
+  it('steps back over the messages that moved, so none still held is skipped', async () => {
+    const t = await trimming(50, 2, 15);
+    const r = await readAll(t.url, 10);
+    // Before: ids 20-34 moved into pages already read and were never fetched (35 of 50).
+    expect(new Set(r.ids)).toEqual(new Set(Array.from({ length: 50 }, (_, i) => `id-${i}`)));
+    // Page 3 saw 15 fewer: back to page 1 of the new numbering, which starts at id-15.
+    expect(t.asked).toEqual([1, 2, 3, 1, 2, 3, 4]);
+    expect(r.cutShort).toEqual([]);
+  });
+
+  it('steps back from a short or empty last page too', async () => {
+    // 35 held; after page 3 the oldest 10 go: page 4 (offsets 30-39 of 25) is empty, ids 30-34 unread.
+    const empty = await trimming(35, 3, 10);
+    const e = await readAll(empty.url, 10);
+    expect(new Set(e.ids)).toEqual(new Set(Array.from({ length: 35 }, (_, i) => `id-${i}`)));
+    expect(empty.asked).toEqual([1, 2, 3, 4, 3]);
+    // 38 held; after page 3 the oldest 5 go: page 4 holds ids 35-37 only, ids 30-34 unread.
+    const short = await trimming(38, 3, 5);
+    const s = await readAll(short.url, 10);
+    expect(new Set(s.ids)).toEqual(new Set(Array.from({ length: 38 }, (_, i) => `id-${i}`)));
+    expect(s.cutShort).toEqual([]);
+  });
+
+  it('does not step back on an answer without a total (whose valid rows may vary)', async () => {
+    const t = await trimming(30, 99, 0, false);
+    const r = await readAll(t.url, 10);
+    expect(r.ids).toHaveLength(30);
+    expect(t.asked).toEqual([1, 2, 3, 4]);
+  });
+});
