@@ -164,12 +164,22 @@ async function fetchJson(
   maxBytes: number,
 ): Promise<unknown> {
   const timeout = AbortSignal.timeout(timeoutMs);
-  const res = await fetch(url, {
-    headers: { accept: 'application/json' },
-    signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-  });
+  // Transport failures named with their cause: undici's own message is a bare 'fetch failed'
+  // (refused, unknown host, a redirect loop or to file:), which told an operator nothing.
+  const transport = <T>(step: Promise<T>): Promise<T> =>
+    step.catch((err: unknown) => {
+      throw timeout.aborted
+        ? new Error(`GET ${url} gave no complete answer within ${timeoutMs} ms`)
+        : new Error(`GET ${url} failed: ${causeChain(err)}`);
+    });
+  const res = await transport(
+    fetch(url, {
+      headers: { accept: 'application/json' },
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    }),
+  );
   if (!res.ok) {
-    const { text } = await readUpTo(res, ERROR_TEXT_BYTES);
+    const { text } = await transport(readUpTo(res, ERROR_TEXT_BYTES));
     throw new Error(`GET ${url} answered ${res.status}: ${text.slice(0, 200)}`);
   }
   const announced = Number(res.headers.get('content-length') ?? Number.NaN);
@@ -177,13 +187,20 @@ async function fetchJson(
     await res.body?.cancel().catch(() => undefined);
     throw new Error(`GET ${url} announced a ${announced}-byte page, more than the ${maxBytes} bytes a page may take`);
   }
-  const { text, over } = await readUpTo(res, maxBytes);
+  const { text, over } = await transport(readUpTo(res, maxBytes));
   if (over) throw new Error(`GET ${url} sent a page of more than the ${maxBytes} bytes a page may take`);
   try {
     return JSON.parse(text);
   } catch {
     throw new Error(`GET ${url} answered non-JSON: ${text.slice(0, 200)}`);
   }
+}
+
+/** An error's message with its causes ('fetch failed: connect ECONNREFUSED 127.0.0.1:1'), at most four deep. */
+export function causeChain(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e instanceof Error && parts.length < 4; e = e.cause) parts.push(e.message);
+  return parts.length > 0 ? parts.join(': ') : String(err);
 }
 
 /** The body as text, read no further than `maxBytes` (then the transfer is cancelled and `over` set). */

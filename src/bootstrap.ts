@@ -9,6 +9,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { StatscacheError } from '../actors/errors.js';
+import { causeChain } from './backfill.js';
 import { DATA_FILE } from '../snapshots/lmdb-store.js';
 import { openStore } from './commands/common.js';
 import { decodeExport, ExportFileError } from './commands/export-format.js';
@@ -62,13 +63,15 @@ function dataDirState(dataDir: string): 'empty' | 'has-state' {
 
 async function download(url: string, token: string, maxBytes: number): Promise<Buffer> {
   let res: Response;
+  const timeout = AbortSignal.timeout(EXPORT_TIMEOUT_MS);
+  const timedOut = `no complete export within ${EXPORT_TIMEOUT_MS / 1000} s, the longest the download may take`;
   try {
     res = await fetch(url, {
       headers: { Authorization: `Bearer ${token}`, Accept: 'application/vnd.statscache.snapshot' },
-      signal: AbortSignal.timeout(EXPORT_TIMEOUT_MS),
+      signal: timeout,
     });
   } catch (err) {
-    return fail(`cannot reach the peer at ${url}: ${(err as Error).message}`, err);
+    return fail(`cannot reach the peer at ${url}: ${timeout.aborted ? timedOut : causeChain(err)}`, err);
   }
   if (res.status !== 200) {
     const text = (await res.text().catch(() => '')).slice(0, 300);
@@ -93,7 +96,10 @@ async function download(url: string, token: string, maxBytes: number): Promise<B
     }
   } catch (err) {
     if (err instanceof StatscacheError) throw err;
-    return fail(`download from ${url} failed after ${total} bytes: ${(err as Error).message}`, err);
+    return fail(
+      `download from ${url} failed after ${total} bytes: ${timeout.aborted ? timedOut : causeChain(err)}`,
+      err,
+    );
   }
   return Buffer.concat(chunks, total);
 }

@@ -9,6 +9,7 @@ import { encodeExport } from '../../src/commands/export-format.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { FORMAT_VERSION, type SnapshotMeta } from '../../snapshots/format.js';
+import { freePort } from '../helpers/free-port.js';
 import { tempDir } from '../helpers/service-process.js';
 
 /**
@@ -114,8 +115,11 @@ describe('--bootstrap refusals', () => {
     expect(noState(data)).toBe(true);
   });
 
-  it('says so when the peer is unreachable', async () => {
-    const { run } = await attempt({ peer: 'http://127.0.0.1:9' });
-    await expect(run).rejects.toThrow(/SC_BOOTSTRAP_FAILED: cannot reach the peer/);
+  it('says so when the peer is unreachable, and why', async () => {
+    const { run } = await attempt({ peer: `http://127.0.0.1:${await freePort()}` });
+    // The cause, not undici's bare 'fetch failed'.
+    await expect(run).rejects.toThrow(
+      /SC_BOOTSTRAP_FAILED: cannot reach the peer at .*: fetch failed: connect ECONNREFUSED/,
+    );
   });
 });

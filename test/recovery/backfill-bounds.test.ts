@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type BackfillPage, backfillPages, pageByteBound } from '../../src/backfill.js';
+import { freePort } from '../helpers/free-port.js';
 
 /** A history that answers every request with `handler`: the hostile or broken outside world. */
 async function history(
@@ -298,5 +299,47 @@ describe('backfill: a history whose window shrinks while it is paged (a statscac
     const r = await readAll(t.url, 10);
     expect(r.ids).toHaveLength(30);
     expect(t.asked).toEqual([1, 2, 3, 4]);
+  });
+});
+
+describe('backfill: a failed request names its cause', () => {
+  it('a refused connection, a redirect loop, a redirect to file: and a stall after the headers', async () => {
+    const port = await freePort();
+    const h = await history((req, res) => {
+      if (req.url?.startsWith('/raw/loop')) res.writeHead(302, { location: req.url }).end();
+      else if (req.url?.startsWith('/raw/file')) res.writeHead(302, { location: 'file:///etc/passwd' }).end();
+      else res.writeHead(200, { 'content-type': 'application/json' }).write('{"raw_messages":[');
+    });
+    servers.push(h.server);
+    const errorOf = async (url: string, requestTimeoutMs = 120_000) => {
+      const abort = new AbortController();
+      let error = '';
+      try {
+        for await (const _ of backfillPages(
+          { start: now - 60, end: now },
+          {
+            url,
+            nowSeconds: () => now,
+            signal: abort.signal,
+            requestTimeoutMs,
+            sleep: async () => {},
+            onRetry: (info) => {
+              error = info.error;
+              abort.abort();
+            },
+          },
+        ));
+      } catch (err) {
+        if (!abort.signal.aborted) throw err;
+      }
+      return error;
+    };
+    expect(await errorOf(`http://127.0.0.1:${port}/raw`)).toMatch(
+      new RegExp(`^GET http://127.0.0.1:${port}/raw\\?.* failed: fetch failed: connect ECONNREFUSED`),
+    );
+    expect(await errorOf(`${h.url}/loop`)).toMatch(/failed: fetch failed: redirect count exceeded$/);
+    expect(await errorOf(`${h.url}/file`)).toMatch(/failed: fetch failed: URL scheme must be a HTTP\(S\) scheme$/);
+    // The stall: headers, then nothing (a short timeout, as the test cannot wait 30 s).
+    expect(await errorOf(h.url, 300)).toMatch(/gave no complete answer within 300 ms$/);
   });
 });
