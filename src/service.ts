@@ -541,8 +541,14 @@ export class Service {
     if (config.datagrepper && !this.abort.signal.aborted) {
       const end = this.clock.now() / 1000;
       const newest = this.intake.newestTimestamp;
+      // The overlap counts back from the newest message or the clock, whichever is earlier: a
+      // message dated ahead of the clock (a publisher up to --max-clock-skew ahead, this clock set
+      // back) made the window start after it ended, which a history refuses (400), retried for
+      // as long as the service ran, degraded. The gap windows count back the same way.
       const start =
-        newest > 0 ? newest - config.backfillOverlap : end - parseInterval(config.journalMaxAge, 'journalMaxAge');
+        newest > 0
+          ? Math.min(newest, end) - config.backfillOverlap
+          : end - parseInterval(config.journalMaxAge, 'journalMaxAge');
       this.phase = 'backfilling';
       let finished = false;
       const fill = this.recovery.backfill({ start, end }, 'start-up').then(

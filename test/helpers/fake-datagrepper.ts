@@ -38,6 +38,15 @@ export class FakeDatagrepper {
       const end = num('end') ?? Date.now() / 1000;
       const start = num('start') ?? end - 600;
       this.windows.push({ start, end });
+      // As statscache's /raw (and datagrepper.md: a bad parameter is a 400) answers it.
+      if (end < start) {
+        res
+          .writeHead(400, { 'content-type': 'application/json' })
+          .end(
+            JSON.stringify({ error: 'bad_parameter', detail: `parameter "end" (${end}) is before start (${start})` }),
+          );
+        return;
+      }
       const rowsPerPage = Math.min(num('rows_per_page') ?? 25, 100);
       const page = num('page') ?? 1;
       const asc = u.searchParams.get('order') === 'asc';

@@ -1,0 +1,74 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Publisher } from 'zeromq';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { Service } from '../../src/service.js';
+import { FakeDatagrepper } from '../helpers/fake-datagrepper.js';
+import { eventually, tempDir } from '../helpers/service-process.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const readyz = (s: Service) =>
+  JSON.parse(String(s.http({ method: 'GET', path: '/readyz', query: '', header: () => '' }).body)) as {
+    status: string;
+    degraded?: string;
+  };
+
+describe('the start-up backfill window', () => {
+  it('never starts after it ends when the newest message is dated ahead of the clock (a publisher ahead, --backfill-overlap 0)', async () => {
+    const dg = await new FakeDatagrepper().start();
+    cleanups.push(() => dg.close());
+    const dir = tempDir();
+    cleanups.push(() => dir.remove());
+    const now = Date.now() / 1000;
+    dg.messages.push({ topic: 'org.fedoraproject.prod.git.receive', msg_id: 'on-time', timestamp: now - 30, msg: {} });
+    const build = () =>
+      Service.build({
+        config: loadConfig({
+          env: {},
+          flags: {
+            dataDir: dir.path,
+            port: 0,
+            bind: ['tcp://127.0.0.1:*'],
+            datagrepper: dg.url,
+            backfillOverlap: 0,
+            readyTimeout: 2,
+          },
+        }),
+        logger: createLogger('silent'),
+        sleep: () => new Promise((r) => setTimeout(r, 5)),
+      });
+    const first = await build();
+    await first.start();
+    expect(first.counters.backfilled).toBe(1);
+    // Within the 300 s a timestamp may run ahead of the clock: accepted live, and the newest.
+    const pub = new Publisher({ linger: 0 });
+    pub.connect(first.subscription!.bound[0]!);
+    const ahead = { topic: 'org.fedoraproject.prod.git.receive', msg_id: 'ahead', timestamp: now + 200, msg: {} };
+    await eventually(
+      async () => {
+        await pub.send([ahead.topic, JSON.stringify(ahead)]);
+        return first.counters.accepted + first.counters.duplicates > 1 ? true : undefined;
+      },
+      5_000,
+      'the message ahead of the clock accepted',
+    );
+    pub.close();
+    await eventually(() => (first.intake.appliedSeqNumber === 2 ? true : undefined), 5_000, 'applied');
+    await first.close();
+
+    // A restart a moment later: the window began at that message (200 s from now) and ended now,
+    // which a history refuses (400), retried for as long as the service ran, degraded.
+    const second = await build();
+    cleanups.push(() => second.close());
+    await second.start();
+    expect(second.counters.backfillRetries).toBe(0);
+    expect(readyz(second)).toEqual(expect.objectContaining({ status: 'ready' }));
+    expect(readyz(second).degraded).toBeUndefined();
+    const last = dg.windows.at(-1)!;
+    expect(last.start).toBeLessThanOrEqual(last.end);
+  });
+});
