@@ -87,7 +87,9 @@ export async function* backfillPages(window: BackfillWindow, options: BackfillOp
       options.signal?.throwIfAborted();
       try {
         options.onRequest?.();
-        const body = await fetchJson(url, options.signal, options.requestTimeoutMs ?? 30_000, maxBytes);
+        const body = await fetchJson(url, options.signal, options.requestTimeoutMs ?? 30_000, maxBytes, () =>
+          options.nowSeconds(),
+        );
         parsed = parsePage(body, rowsPerPage, {
           maxDepth: DEFAULT_MAX_DEPTH,
           maxKeys: DEFAULT_MAX_KEYS,
@@ -98,8 +100,11 @@ export async function* backfillPages(window: BackfillWindow, options: BackfillOp
         break;
       } catch (err) {
         if (options.signal?.aborted) throw err;
-        options.onRetry?.({ page, attempt, delayMs: delay, error: (err as Error).message });
-        await sleep(delay);
+        // A history that says when to come back (429, 503) is not asked sooner, nor waited for past the bound.
+        const asked = err instanceof HistoryAnswerError ? err.retryAfterMs : null;
+        const wait = asked === null ? delay : Math.max(delay, Math.min(asked, MAX_RETRY_AFTER_MS));
+        options.onRetry?.({ page, attempt, delayMs: wait, error: (err as Error).message });
+        await sleep(wait);
         delay = Math.min(delay * 2, options.maxDelayMs ?? 30_000);
       }
     }
@@ -162,6 +167,7 @@ async function fetchJson(
   signal: AbortSignal | undefined,
   timeoutMs: number,
   maxBytes: number,
+  nowSeconds: () => number,
 ): Promise<unknown> {
   const timeout = AbortSignal.timeout(timeoutMs);
   // Transport failures named with their cause: undici's own message is a bare 'fetch failed'
@@ -180,7 +186,11 @@ async function fetchJson(
   );
   if (!res.ok) {
     const { text } = await transport(readUpTo(res, ERROR_TEXT_BYTES));
-    throw new Error(`GET ${url} answered ${res.status}: ${text.slice(0, 200)}`);
+    const retryAfter = res.headers.get('retry-after');
+    throw new HistoryAnswerError(
+      `GET ${url} answered ${res.status}${retryAfter === null ? '' : ` (Retry-After: ${retryAfter.slice(0, 40)})`}: ${text.slice(0, 200)}`,
+      retryAfterMs(retryAfter, nowSeconds() * 1000),
+    );
   }
   const announced = Number(res.headers.get('content-length') ?? Number.NaN);
   if (announced > maxBytes) {
@@ -194,6 +204,31 @@ async function fetchJson(
   } catch {
     throw new Error(`GET ${url} answered non-JSON: ${text.slice(0, 200)}`);
   }
+}
+
+/** Longest a history's Retry-After is waited for before the page is asked again. */
+export const MAX_RETRY_AFTER_MS = 300_000;
+
+/** An error answer, with the wait its Retry-After asked for (null: none, or unreadable). */
+class HistoryAnswerError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number | null,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Retry-After as milliseconds from now: whole seconds, or an HTTP date (past: 0). Anything else
+ * (negative, fractional, a date that does not parse) is no answer: the back-off applies.
+ */
+export function retryAfterMs(value: string | null, nowMs: number): number | null {
+  if (value === null) return null;
+  const v = value.trim();
+  if (/^\d{1,12}$/.test(v)) return Number(v) * 1000;
+  const date = /[a-z]/i.test(v) ? Date.parse(v) : Number.NaN;
+  return Number.isFinite(date) ? Math.max(0, date - nowMs) : null;
 }
 
 /** An error's message with its causes ('fetch failed: connect ECONNREFUSED 127.0.0.1:1'), at most four deep. */

@@ -1,7 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type BackfillPage, backfillPages, pageByteBound } from '../../src/backfill.js';
+import {
+  type BackfillPage,
+  backfillPages,
+  MAX_RETRY_AFTER_MS,
+  pageByteBound,
+  retryAfterMs,
+} from '../../src/backfill.js';
 import { freePort } from '../helpers/free-port.js';
 
 /** A history that answers every request with `handler`: the hostile or broken outside world. */
@@ -341,5 +347,35 @@ describe('backfill: a failed request names its cause', () => {
     expect(await errorOf(`${h.url}/file`)).toMatch(/failed: fetch failed: URL scheme must be a HTTP\(S\) scheme$/);
     // The stall: headers, then nothing (a short timeout, as the test cannot wait 30 s).
     expect(await errorOf(h.url, 300)).toMatch(/gave no complete answer within 300 ms$/);
+  });
+});
+
+describe("backfill: a history's Retry-After", () => {
+  it('is waited for, within bounds: never less than the back-off, never more than MAX_RETRY_AFTER_MS', async () => {
+    const answers = ['7', '0', '-5', '99999999', 'soon', new Date((now + 20) * 1000).toUTCString(), '1.5'];
+    let n = 0;
+    const h = await history((_req, res) => {
+      const retryAfter = answers[n++];
+      if (retryAfter === undefined)
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"raw_messages":[],"pages":0,"total":0}');
+      else res.writeHead(n % 2 ? 429 : 503, { 'retry-after': retryAfter }).end('{"error":"slow down"}');
+    });
+    servers.push(h.server);
+    const waits: number[] = [];
+    const errors: string[] = [];
+    for await (const _ of backfillPages(
+      { start: now - 60, end: now },
+      {
+        url: h.url,
+        nowSeconds: () => now,
+        initialDelayMs: 100,
+        maxDelayMs: 100,
+        sleep: async (ms) => void waits.push(ms),
+        onRetry: (info) => void errors.push(info.error),
+      },
+    ));
+    expect(waits).toEqual([7_000, 100, 100, MAX_RETRY_AFTER_MS, 100, 20_000, 100]);
+    expect(errors[0]).toMatch(/answered 429 \(Retry-After: 7\): \{"error":"slow down"\}$/);
+    expect(retryAfterMs(null, 0)).toBeNull();
   });
 });
