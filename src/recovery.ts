@@ -164,7 +164,9 @@ export class Recovery {
         { why, skipped, trimmedThrough: this.deps.journal.trimmedThrough },
         'history messages dated at or before what the journal has trimmed were not taken in: they may have been counted already, and their ids are gone',
       );
-    log.info({ why, fed }, 'backfill done');
+    // Stopped part-way: not a finished backfill to report.
+    if (signal.aborted) log.info({ why, fed }, 'backfill stopped: the service is stopping');
+    else log.info({ why, fed }, 'backfill done');
   }
 
   /**

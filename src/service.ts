@@ -554,7 +554,8 @@ export class Service {
       const fill = this.recovery.backfill({ start, end }, 'start-up').then(
         () => {
           finished = true;
-          if (this.startupFill) log.info('start-up backfill finished in the background; no longer degraded');
+          if (this.startupFill && !this.abort.signal.aborted)
+            log.info('start-up backfill finished in the background; no longer degraded');
           this.startupFill = null;
         },
         (err: unknown) => {

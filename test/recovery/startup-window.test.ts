@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
 import { Publisher } from 'zeromq';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -70,5 +71,32 @@ describe('the start-up backfill window', () => {
     expect(readyz(second).degraded).toBeUndefined();
     const last = dg.windows.at(-1)!;
     expect(last.start).toBeLessThanOrEqual(last.end);
+  });
+});
+
+describe('a start-up backfill cut off by a stop', () => {
+  it('is logged as stopped, never as done or finished', async () => {
+    const dg = await new FakeDatagrepper().start();
+    cleanups.push(() => dg.close());
+    dg.failNext = Number.MAX_SAFE_INTEGER;
+    const dir = tempDir();
+    cleanups.push(() => dir.remove());
+    const lines: string[] = [];
+    const s = await Service.build({
+      config: loadConfig({
+        env: {},
+        flags: { dataDir: dir.path, port: 0, bind: ['tcp://127.0.0.1:*'], datagrepper: dg.url, readyTimeout: 0.2 },
+      }),
+      logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }),
+      sleep: () => new Promise((r) => setTimeout(r, 5)),
+    });
+    await s.start();
+    expect(readyz(s).degraded).toMatch(/history/);
+    // SIGTERM's path: the background backfill is aborted and awaited before the final snapshot.
+    await s.stop();
+    const messages = lines.map((l) => (JSON.parse(l) as { msg: string }).msg);
+    expect(messages).toContain('backfill stopped: the service is stopping');
+    expect(messages).not.toContain('backfill done');
+    expect(messages).not.toContain('start-up backfill finished in the background; no longer degraded');
   });
 });
