@@ -25,6 +25,8 @@ export interface RecoveryDeps {
   readonly onAcceptError?: (err: unknown, topic: string) => void;
   /** Least time between the starts of two gap backfills (ms): suspicions meanwhile are coalesced. */
   readonly gapIntervalMs: number;
+  /** How far the history's archive may run behind the bus (ms): see recheckLater; 0 or absent: no rechecks. */
+  readonly historyLagMs?: number;
   /**
    * Read and prepare journal records for replay on a second thread (replay-thread.ts), with the
    * default meta (fan-out capped at `maxFanout`); undefined: all on this thread.
@@ -41,6 +43,8 @@ export interface RecoveryCounters {
   gapWindows: number;
   /** Journal entries replayed from batches the replay thread prepared. */
   replayedOnThread: number;
+  /** Window tails fetched again once the history had time to archive them (recheckLater). */
+  rechecks: number;
 }
 
 /**
@@ -51,17 +55,30 @@ export interface RecoveryCounters {
 export class Recovery {
   /** What is in progress, for /readyz; null when idle. */
   progress: Progress | null = null;
-  readonly counters: RecoveryCounters = { historyRequests: 0, gapBackfills: 0, gapWindows: 0, replayedOnThread: 0 };
+  readonly counters: RecoveryCounters = {
+    historyRequests: 0,
+    gapBackfills: 0,
+    gapWindows: 0,
+    replayedOnThread: 0,
+    rechecks: 0,
+  };
   private pending: BackfillWindow[] = [];
+  /** Tails of backfilled windows, due to be fetched again (recheckLater). */
+  private rechecks: BackfillWindow[] = [];
   private worker: Promise<void> | null = null;
   /** When the last gap backfill started (clock ms); -Infinity before the first. */
   private lastGapStart = Number.NEGATIVE_INFINITY;
+  /** The worker is fetching gap windows (not only rechecks). */
+  private fillingGaps = false;
 
   constructor(private readonly deps: RecoveryDeps) {}
 
-  /** True while gap backfills are queued or running: a known or suspected hole is being filled. */
+  /**
+   * True while gap backfills are queued or running: a known or suspected hole is being filled.
+   * A recheck (recheckLater) is routine, not a hole: it does not make the instance degraded.
+   */
   get filling(): boolean {
-    return this.worker !== null;
+    return this.pending.length > 0 || this.fillingGaps;
   }
 
   /** Settles when queued gap backfills are done (or aborted). */
@@ -180,18 +197,58 @@ export class Recovery {
     this.pending.push(window);
     // While a backfill waits on a slow history, suspicions keep coming: keep the queue small.
     if (this.pending.length > 64) this.pending = coalesce(this.pending);
+    this.work();
+  }
+
+  /**
+   * Fetches what a window held from `historyLagMs` before it was read (`readAt`, epoch seconds)
+   * again, once that long has passed since its end or the read, whichever is later: the
+   * history archives what the bus carried a little later (datanommer consumes the same bus),
+   * so a window read at once, as a gap is when detected and the start-up window ending now,
+   * lacked the messages published just before the read, and nothing read them again
+   * (datagrepper.md: "messages not yet archived … were missed"). Read twice, a message is a
+   * duplicate the journal drops. A recheck is not rechecked.
+   */
+  recheckLater(window: BackfillWindow, readAt: number): void {
+    const { datagrepper, historyLagMs, clock, signal } = this.deps;
+    if (!datagrepper || !historyLagMs || signal.aborted) return;
+    const lag = historyLagMs / 1000;
+    const tail = { start: Math.max(window.start, Math.min(window.end, readAt) - lag), end: window.end };
+    void delay(clock, (Math.max(window.end, readAt) + lag) * 1000 - clock.now(), signal).then(() => {
+      if (signal.aborted) return;
+      this.counters.rechecks++;
+      this.rechecks.push(tail);
+      if (this.rechecks.length > 64) this.rechecks = coalesce(this.rechecks);
+      this.work();
+    });
+  }
+
+  private work(): void {
     this.worker ??= (async () => {
       const { clock, signal, gapIntervalMs } = this.deps;
-      while (this.pending.length > 0 && !signal.aborted) {
+      while ((this.pending.length > 0 || this.rechecks.length > 0) && !signal.aborted) {
         await delay(clock, this.lastGapStart + gapIntervalMs - clock.now(), signal);
         if (signal.aborted) break;
         this.lastGapStart = clock.now();
         const windows = coalesce(this.pending);
+        const rechecks = coalesce(this.rechecks);
         this.pending = [];
-        this.counters.gapBackfills++;
-        for (const w of windows) await this.backfill(w, 'gap');
+        this.rechecks = [];
+        if (windows.length > 0) this.counters.gapBackfills++;
+        this.fillingGaps = windows.length > 0;
+        try {
+          for (const w of windows) {
+            const readAt = clock.now() / 1000;
+            await this.backfill(w, 'gap');
+            this.recheckLater(w, readAt);
+          }
+        } finally {
+          this.fillingGaps = false;
+        }
+        for (const w of rechecks) await this.backfill(w, 'recheck');
       }
       this.pending = [];
+      this.rechecks = [];
       this.worker = null;
     })();
   }

@@ -227,6 +227,7 @@ export class Service {
       sleep: options.sleep,
       clock: this.clock,
       gapIntervalMs: config.gapBackfillInterval * 1000,
+      historyLagMs: config.historyLag * 1000,
       // A custom meta deriver is a function of this thread: the replay thread could not use it.
       replayThread:
         config.replayThread && !options.deriveMeta
@@ -554,6 +555,8 @@ export class Service {
       const fill = this.recovery.backfill({ start, end }, 'start-up').then(
         () => {
           finished = true;
+          // Read from `end` on: the clock when the window was cut.
+          this.recovery.recheckLater({ start, end }, end);
           if (this.startupFill && !this.abort.signal.aborted)
             log.info('start-up backfill finished in the background; no longer degraded');
           this.startupFill = null;

@@ -246,6 +246,11 @@ export const SETTINGS = {
     flag: '<seconds>',
     help: 'least seconds between two gap backfills (0.05 to 3600); gaps suspected meanwhile are merged into the next one',
   },
+  historyLag: {
+    type: seconds(0, 3600).default(30),
+    flag: '<seconds>',
+    help: "how far the history's archive may run behind the bus (datanommer stores what the bus carried a little later): what every backfilled window (the start-up one, each gap's) held from this many seconds before it was read is fetched again once this long has passed since its end or the read, de-duplicated (0: never)",
+  },
   amqp: {
     type: z.array(amqpUrl).default([]),
     flag: '<url>',

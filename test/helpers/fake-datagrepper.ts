@@ -17,12 +17,15 @@ export class FakeDatagrepper {
   v2Legacy: (m: Stored, index: number) => boolean = () => false;
   /** Fail this many of the next requests with a 503. */
   failNext = 0;
+  /** While set, requests are answered only once it resolves (a slow history, held by the test). */
+  hold: Promise<void> | null = null;
   private server: Server | null = null;
   url = '';
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => {
+    this.server = createServer(async (req, res) => {
       this.requests++;
+      if (this.hold) await this.hold;
       const u = new URL(req.url ?? '/', 'http://x');
       if (this.failNext > 0) {
         this.failNext--;

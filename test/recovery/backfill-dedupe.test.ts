@@ -127,4 +127,26 @@ describe('backfill and de-duplication', () => {
     );
     expect(s.counters.backfilled).toBe(4);
   });
+
+  it('fetches a gap window again once the history had time to archive it: messages stored after the first read are counted', async () => {
+    const dg = await new FakeDatagrepper().start();
+    cleanups.push(() => dg.close());
+    const s = await service(dg, { gapBackfillInterval: 0.05, historyLag: 0.5 });
+    await s.start();
+    const pub = new Publisher({ linger: 0 });
+    pub.connect(s.subscription!.bound[0]!);
+    cleanups.push(() => pub.close());
+    await new Promise((r) => setTimeout(r, 300));
+    const now = Date.now() / 1000;
+    for (const n of [0, 1]) await pub.send([message(n, now + n).topic, JSON.stringify(message(n, now + n))]);
+    await eventually(() => (total(s) === 2 ? true : undefined), 5_000, 'first two');
+    const asked = dg.requests;
+    // i 2 → 5: a gap, read from the history at once, before it has stored the two missed messages.
+    const jumped = message(4, now + 4);
+    await pub.send([jumped.topic, JSON.stringify(jumped)]);
+    await eventually(() => (dg.requests > asked ? true : undefined), 5_000, 'the gap read');
+    dg.messages.push(message(2, now + 2), message(3, now + 3));
+    await eventually(() => (total(s) === 5 ? true : undefined), 15_000, 'the late-archived messages');
+    expect(s.counters.backfilled).toBe(2);
+  });
 });

@@ -100,3 +100,40 @@ describe('a start-up backfill cut off by a stop', () => {
     expect(messages).not.toContain('start-up backfill finished in the background; no longer degraded');
   });
 });
+
+describe("the history's archive lag", () => {
+  it('fetches the end of the start-up window again: a message archived after the first read is counted, once', async () => {
+    const dg = await new FakeDatagrepper().start();
+    cleanups.push(() => dg.close());
+    const dir = tempDir();
+    cleanups.push(() => dir.remove());
+    const now = Date.now() / 1000;
+    dg.messages.push({ topic: 'org.fedoraproject.prod.git.receive', msg_id: 'archived', timestamp: now - 60, msg: {} });
+    const s = await Service.build({
+      config: loadConfig({
+        env: {},
+        flags: { dataDir: dir.path, port: 0, bind: ['tcp://127.0.0.1:*'], datagrepper: dg.url, historyLag: 0.5 },
+      }),
+      logger: createLogger('silent'),
+      sleep: () => new Promise((r) => setTimeout(r, 5)),
+    });
+    cleanups.push(() => s.close());
+    await s.start();
+    expect(s.counters.backfilled).toBe(1);
+    // Published before the restart, stored by the history only after the start-up backfill read it.
+    const end = dg.windows[0]!.end;
+    dg.messages.push({ topic: 'org.fedoraproject.prod.git.receive', msg_id: 'late', timestamp: end - 0.2, msg: {} });
+    let release = () => {};
+    dg.hold = new Promise<void>((r) => (release = r));
+    const before = dg.requests;
+    await eventually(() => (dg.requests > before ? true : undefined), 10_000, 'the recheck asked');
+    // Routine, not a hole: the instance is not degraded while the recheck waits on the history.
+    expect(readyz(s).degraded).toBeUndefined();
+    dg.hold = null;
+    release();
+    await eventually(() => (s.counters.backfilled === 2 ? true : undefined), 10_000, 'the late-archived message');
+    // The recheck asked only for the window's last historyLag seconds.
+    expect(dg.windows.at(-1)).toEqual({ start: end - 0.5, end });
+    expect(s.counters.duplicates).toBe(0);
+  });
+});
