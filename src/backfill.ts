@@ -288,9 +288,12 @@ function parsePage(body: unknown, rowsPerPage: number, limits: EnvelopeLimits): 
     const raw = rows[i];
     // Today's `/v2/search` answers fedora-messaging's `{topic, body, headers, id}`; legacy `/raw` fedmsg envelopes.
     const r = decodeEnvelope(isSerializedMessage(raw) ? serializedToEnvelope(raw) : raw, '', limits);
-    if (r.ok) envelopes.push(r.envelope);
+    // An archived message without its time would be dated now, each time it is read: counted in
+    // the wrong bucket, and without a msg_id too its id (which digests the time) differed on
+    // every backfill, so each one counted it again.
+    if (r.ok && !r.filledTimestamp) envelopes.push(r.envelope);
     else invalid++;
-    if (i === 0 || i === rows.length - 1) ends.push(r.ok ? r.envelope : null);
+    if (i === 0 || i === rows.length - 1) ends.push(r.ok && !r.filledTimestamp ? r.envelope : null);
   }
   return {
     pages: b.pages,

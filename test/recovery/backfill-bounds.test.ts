@@ -379,3 +379,23 @@ describe("backfill: a history's Retry-After", () => {
     expect(retryAfterMs(null, 0)).toBeNull();
   });
 });
+
+describe('backfill: archived messages that lack their time', () => {
+  it('are counted invalid, not dated at the time of reading (which re-counted them on every backfill without a msg_id)', async () => {
+    const rows = [
+      { topic: 'org.fedoraproject.prod.x.y', msg: { n: 1 } },
+      { topic: 'org.fedoraproject.prod.x.y', msg_id: 'has-id', msg: { n: 2 } },
+      { topic: 'org.fedoraproject.prod.x.y', msg_id: 'dated', timestamp: now - 5, msg: { n: 3 } },
+    ];
+    const h = await history((_req, res) =>
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ raw_messages: rows, pages: 1, total: 3 })),
+    );
+    servers.push(h.server);
+    const pages: BackfillPage[] = [];
+    for await (const page of backfillPages({ start: now - 60, end: now }, { url: h.url, nowSeconds: () => now }))
+      pages.push(page);
+    expect(pages.map((p) => [p.envelopes.map((e) => e.msg_id), p.invalid])).toEqual([[['dated'], 2]]);
+  });
+});
