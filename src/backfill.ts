@@ -185,7 +185,7 @@ async function fetchJson(
     }),
   );
   if (!res.ok) {
-    const { text } = await transport(readUpTo(res, ERROR_TEXT_BYTES));
+    const text = (await transport(readUpTo(res, ERROR_TEXT_BYTES))).text();
     const retryAfter = res.headers.get('retry-after');
     throw new HistoryAnswerError(
       `GET ${url} answered ${res.status}${retryAfter === null ? '' : ` (Retry-After: ${retryAfter.slice(0, 40)})`}: ${text.slice(0, 200)}`,
@@ -197,8 +197,9 @@ async function fetchJson(
     await res.body?.cancel().catch(() => undefined);
     throw new Error(`GET ${url} announced a ${announced}-byte page, more than the ${maxBytes} bytes a page may take`);
   }
-  const { text, over } = await transport(readUpTo(res, maxBytes));
-  if (over) throw new Error(`GET ${url} sent a page of more than the ${maxBytes} bytes a page may take`);
+  const body = await transport(readUpTo(res, maxBytes));
+  if (body.over) throw new Error(`GET ${url} sent a page of more than the ${maxBytes} bytes a page may take`);
+  const text = body.text();
   try {
     return JSON.parse(text);
   } catch {
@@ -238,8 +239,11 @@ export function causeChain(err: unknown): string {
   return parts.length > 0 ? parts.join(': ') : String(err);
 }
 
-/** The body as text, read no further than `maxBytes` (then the transfer is cancelled and `over` set). */
-async function readUpTo(res: Response, maxBytes: number): Promise<{ text: string; over: boolean }> {
+/**
+ * The body read no further than `maxBytes` (then the transfer is cancelled and `over` set); its
+ * text is decoded only when asked for, not for a page refused as too large.
+ */
+async function readUpTo(res: Response, maxBytes: number): Promise<{ text: () => string; over: boolean }> {
   const chunks: Uint8Array[] = [];
   let total = 0;
   let over = false;
@@ -255,7 +259,7 @@ async function readUpTo(res: Response, maxBytes: number): Promise<{ text: string
       total += chunk.byteLength;
     }
   }
-  return { text: Buffer.concat(chunks).toString('utf8'), over };
+  return { text: () => Buffer.concat(chunks).toString('utf8'), over };
 }
 
 interface ParsedPage {
