@@ -64,9 +64,28 @@ export class HeapWatch {
  */
 const YOUNG_GENERATION_BYTES = 48 * 2 ** 20;
 
-/** What live data may fill before V8 gives up: the old generation's limit. */
-export function oldGenerationLimit(heapSizeLimit: number): number {
+/**
+ * What live data may fill before V8 gives up: the old generation's limit. Where the operator set
+ * it (`--max-old-space-size` in the process's flags or NODE_OPTIONS), that number; otherwise
+ * heap_size_limit less Node 20's young generation (another Node may size that differently).
+ */
+export function oldGenerationLimit(
+  heapSizeLimit: number,
+  flags: readonly string[] = [...process.execArgv, ...(process.env['NODE_OPTIONS'] ?? '').split(/\s+/)],
+): number {
+  const given = maxOldSpaceMiB(flags);
+  if (given !== null) return given * 2 ** 20;
   return heapSizeLimit > 2 * YOUNG_GENERATION_BYTES ? heapSizeLimit - YOUNG_GENERATION_BYTES : heapSizeLimit;
+}
+
+/** The last `--max-old-space-size=<MiB>` (or `_` spelling) among V8 flags, or null. */
+function maxOldSpaceMiB(flags: readonly string[]): number | null {
+  let mib: number | null = null;
+  for (const f of flags) {
+    const m = /^--max[-_]old[-_]space[-_]size=(\d+)$/.exec(f);
+    if (m !== null && Number(m[1]) > 0) mib = Number(m[1]);
+  }
+  return mib;
 }
 
 /** The degraded reason for `live` bytes after a full collection against the old generation's `limit`. */
