@@ -224,8 +224,10 @@ export const SETTINGS = {
     help: "a datagrepper `/raw` or `/v2/search` URL (or another statscache's `/raw`) to backfill from after downtime and detected gaps",
   },
   bootstrap: {
+    // The peer's paths are appended to it: a query or fragment made `?x=1/admin/export`.
     type: z
       .url({ protocol: /^https?$/ })
+      .refine((u) => !/[?#]/.test(u), 'must be a base URL without ?query or #fragment, like http://peer:8080')
       .nullable()
       .default(null),
     flag: '<peer url>',

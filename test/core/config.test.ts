@@ -56,6 +56,13 @@ describe('configuration', () => {
     );
     expect(() => loadConfig({ env: { STATSCACHE_RETENTION: '{"1m": "36501d"}' } })).toThrow(/setting "retention"/);
     expect(loadConfig({ env: {}, flags: { journalMaxAge: '36500d' } }).journalMaxAge).toBe('36500d');
+    // Paths are appended to the peer's base URL: a query made it ask `?x=1/admin/export`.
+    expect(() => loadConfig({ env: {}, flags: { bootstrap: 'http://peer:8080/?x=1' } })).toThrow(
+      /setting "bootstrap" \(flag --bootstrap\): must be a base URL without \?query or #fragment/,
+    );
+    expect(loadConfig({ env: {}, flags: { bootstrap: 'http://peer:8080/base' } }).bootstrap).toBe(
+      'http://peer:8080/base',
+    );
     const file = join(dir.path, 'bad.json');
     writeFileSync(file, '{"prot": 1}');
     expect(() => loadConfig({ env: {}, file })).toThrow(/setting "prot"/);
