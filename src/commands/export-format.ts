@@ -19,7 +19,8 @@ import type { PluginState } from './generations.js';
  */
 export const EXPORT_MAGIC = Buffer.from('SCEXPORT', 'ascii');
 export const EXPORT_VERSION = 1;
-const HEADER_BYTES = 52;
+export const EXPORT_HEADER_BYTES = 52;
+const HEADER_BYTES = EXPORT_HEADER_BYTES;
 
 export interface ExportPayload {
   readonly kind: 'statscache-snapshot';
@@ -53,18 +54,26 @@ export function encodeExport(payload: ExportPayload): Buffer {
   return Buffer.concat([header, body]);
 }
 
-/** Verifies magic, version, length and checksum before decoding; throws ExportFileError saying which failed. */
-export function decodeExport(file: Buffer): ExportPayload {
-  if (file.byteLength < HEADER_BYTES || !file.subarray(0, 8).equals(EXPORT_MAGIC)) {
+/**
+ * The payload length an export's header announces, once its magic and version are checked;
+ * throws ExportFileError saying which failed. `start` is at least the header's first bytes.
+ */
+export function announcedLength(start: Buffer): bigint {
+  if (start.byteLength < HEADER_BYTES || !start.subarray(0, 8).equals(EXPORT_MAGIC)) {
     throw new ExportFileError('not a statscache snapshot export (bad magic header)');
   }
-  const version = file.readUInt32BE(8);
+  const version = start.readUInt32BE(8);
   if (version > EXPORT_VERSION)
     throw new ExportFileError(
       `export format version ${version} is newer than this statscache reads (${EXPORT_VERSION}); import it with a newer statscache`,
     );
   if (version < 1) throw new ExportFileError(`export format version ${version} is invalid`);
-  const length = file.readBigUInt64BE(12);
+  return start.readBigUInt64BE(12);
+}
+
+/** Verifies magic, version, length and checksum before decoding; throws ExportFileError saying which failed. */
+export function decodeExport(file: Buffer): ExportPayload {
+  const length = announcedLength(file);
   const body = file.subarray(HEADER_BYTES);
   if (BigInt(body.byteLength) !== length)
     throw new ExportFileError(

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { DataStore, JournalMove } from '../../snapshots/lmdb-store.js';
 import { encodeChecked } from '../../snapshots/codec.js';
@@ -13,6 +12,7 @@ import {
   openStore,
 } from './common.js';
 import { decodeExport, ExportFileError, type ExportPayload } from './export-format.js';
+import { readExportFile } from './export-read.js';
 import type { Config } from '../config.js';
 import { pluginsForConfig } from '../plugin-loader.js';
 import { registerPlugins, type RegisteredPlugin } from '../../actors/registry.js';
@@ -32,18 +32,14 @@ export async function runSnapshotImport(
 ): Promise<number> {
   const config = commandConfig(opts);
   const path = resolve(file);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    throw new CommandError(`cannot read ${path}: ${(err as Error).message}`);
-  }
   let payload: ReturnType<typeof decodeExport>;
   try {
-    payload = decodeExport(bytes);
+    payload = decodeExport(readExportFile(path));
   } catch (err) {
     if (err instanceof ExportFileError)
       throw new CommandError(`refusing to import ${path}: ${err.message}; nothing was written`);
+    if ((err as NodeJS.ErrnoException).code !== undefined)
+      throw new CommandError(`cannot read ${path}: ${(err as Error).message}`);
     throw err;
   }
   const tooNew = stateTooNew(payload, registerPlugins(await pluginsForConfig(config, opts.config)));

@@ -328,6 +328,20 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
       expect(r.stderr).toMatch(/nothing was written/);
       expect(existsSync(join(dir, 'statscache.lmdb'))).toBe(false);
     }
+    // Read as far as the header says and no further: readFileSync read /dev/zero for ever.
+    const zero = await runCli(['snapshot', 'import', '/dev/zero', '--data-dir', join(scratch.path, 'import-zero')]);
+    expect(zero.code).toBe(1);
+    expect(zero.stderr).toMatch(
+      /refusing to import \/dev\/zero: not a statscache snapshot export \(bad magic header\); nothing was written/,
+    );
+    // Padded past its announced end (the read stops one byte past it, which is enough to tell).
+    const padded = join(scratch.path, 'padded.scx');
+    writeFileSync(padded, Buffer.concat([good, Buffer.alloc(4 * 1024 * 1024)]));
+    const pad = await runCli(['snapshot', 'import', padded, '--data-dir', join(scratch.path, 'import-padded')]);
+    expect(pad.code).toBe(1);
+    expect(pad.stderr).toMatch(
+      new RegExp(`announces ${good.length - 52} payload bytes, the file holds ${good.length - 51}`),
+    );
   });
 
   it('lists a damaged generation as unreadable and exports the previous good one', async () => {
