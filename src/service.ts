@@ -1,4 +1,3 @@
-import { parseInterval } from '../actors/interval.js';
 import type { PluginHost } from '../actors/plugin-host.js';
 import { builtinPlugins } from '../plugins/index.js';
 import { HeapWatch, warnIfBudgetPastHeap } from './heap-check.js';
@@ -8,12 +7,7 @@ import type { Journal } from '../snapshots/journal.js';
 import { lockDataDir, unwritableDataDir, type DataDirLock } from '../snapshots/data-dir-lock.js';
 import { DataStore } from '../snapshots/lmdb-store.js';
 import { checkAndRead } from '../snapshots/check-and-read.js';
-import {
-  quarantineAndSalvage,
-  quarantineFolders,
-  removeOldSalvages,
-  type SalvageReport,
-} from '../snapshots/store-check.js';
+import { quarantineAndSalvage, removeOldSalvages, type SalvageReport } from '../snapshots/store-check.js';
 import { removePidFile, writePidFile } from '../snapshots/pid-file.js';
 import type { PrereadSlot, RestoreReport } from '../snapshots/restore.js';
 import type { SnapshotReport, SnapshotterOptions } from '../snapshots/snapshotter.js';
@@ -31,19 +25,14 @@ import {
 } from './bus.js';
 import { threadLimits } from './bus-prepare.js';
 import { subscribeThreaded } from './bus-thread.js';
-import { peerExport } from './bootstrap.js';
-import { delay, nextTurn, systemClock, type Clock } from './clock.js';
+import { nextTurn, systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { frameLimits } from './decode-frames.js';
 import type { Envelope } from './envelope.js';
 import { BusIngest } from './bus-ingest.js';
-import { createHttpHandler, type HttpHandler } from './http/api-routes.js';
-import { createAdminHandler, type AdminHandler } from './http/admin-routes.js';
-import { EncodedCache } from './http/encoded-cache.js';
-import { createHistoryHandler, type HistoryHandler } from './http/history-routes.js';
-import { builtExamplesDir, createExamplesHandler, type ExamplesHandler } from './http/pages/examples-route.js';
-import { ScanGate } from './http/scan-gate.js';
-import { linkStats } from './meta/safe-link.js';
+import type { HttpHandler } from './http/api-routes.js';
+import type { AdminHandler } from './http/admin-routes.js';
+import type { ScanGate } from './http/scan-gate.js';
 import type { HttpRequest, HttpResponse } from './http/responses.js';
 import { listen, type RunningServer } from './http/uws-server.js';
 import type { WsHub } from './http/ws-hub.js';
@@ -51,16 +40,12 @@ import { createHub, liveServerParts } from './http/ws-wiring.js';
 import { errorText, throttled, type Logger } from './logger.js';
 import type { Intake, IntakeCounters } from './intake.js';
 import type { MetaDeriver } from './message.js';
-import { createMetrics, type ServiceMetrics } from './metrics.js';
-import {
-  degradedReason,
-  keyBudgetProblem,
-  notReadyReason,
-  persistenceProblem,
-  readyDetails,
-  type ReadinessView,
-} from './readiness.js';
+import type { ServiceMetrics } from './metrics.js';
+import { keyBudgetProblem, persistenceProblem, type ReadinessView } from './readiness.js';
 import { Recovery } from './recovery.js';
+import { createServiceHttp } from './service-http.js';
+import { logRestore } from './restore-log.js';
+import { StartupBackfill } from './startup-backfill.js';
 import { assembleCore } from './core.js';
 import { coreEventLog } from './core-event-log.js';
 
@@ -118,9 +103,8 @@ export class Service {
   readonly host: PluginHost;
   /** The API routes (synchronous: every read is from memory). */
   readonly http: HttpHandler;
-  /** datagrepper's /raw and /id from the journal; a filtered scan answers asynchronously. */
-  private readonly history: HistoryHandler;
-  private readonly examples: ExamplesHandler;
+  /** Every request, routed (service-http.ts). */
+  private readonly route: (req: HttpRequest) => HttpResponse | Promise<HttpResponse>;
   /** Filtered /raw scans running and waiting (tests and metrics read it). */
   readonly scanGate: ScanGate;
   /** `/admin/*` routes (POST /admin/snapshot); null for other paths. */
@@ -163,8 +147,8 @@ export class Service {
   private readonly onFatal: ((err: Error) => void) | undefined;
   /** Why intake is dead (a receive loop ended while running); null while healthy. */
   private fatal: string | null = null;
-  /** The start-up backfill while it runs past the ready bound (in the background); null otherwise. */
-  private startupFill: Promise<void> | null = null;
+  /** The start-up backfill from datagrepper; `pending` while it runs past the ready bound (in the background). */
+  private readonly startupFill = new StartupBackfill();
   private readonly endpointLog: ReturnType<typeof throttled>;
   private readonly digestSettleStep: number;
 
@@ -275,94 +259,37 @@ export class Service {
       now: () => this.clock.now(),
     });
     this.hub = createHub(this.host, config, this.clock, log, (topic, text) => this.server?.publish(topic, text));
-    const httpCache = new EncodedCache();
-    const scanGate = new ScanGate(config.historyScanConcurrency, config.historyScanQueue);
-    this.metrics = createMetrics({
+    const web = createServiceHttp({
+      config,
       host: this.host,
-      bus: () => ({
+      clock: this.clock,
+      hub: this.hub,
+      journal: this.journal,
+      intake: this.intake,
+      meta: this.meta,
+      amqp: this.amqp,
+      busCounters: () => ({
         ...this.counters,
         ...this.intake.gaps.counters,
         ...this.recovery.counters,
         receiveErrors: this.busIngest.receiveErrors,
       }),
-      readiness: () => {
-        const endpoints = this.subscription?.endpoints() ?? [];
-        return {
-          ready: this.notReadyReason() === null,
-          degraded: this.degradedReason() !== null,
-          unreliablePublishers: this.intake.gaps.unreliableKeys,
-          endpoints: endpoints.map((e) => ({ endpoint: e.endpoint, up: e.state === 'connected' })),
-          intakeLagSeconds: this.lagWatch.lag(this.clock.now() / 1000, this.lagCounts()),
-        };
-      },
+      server: () => this.server,
+      endpoints: () => this.subscription?.endpoints() ?? [],
+      readiness: () => this.readiness(),
+      intakeLagSeconds: () => this.lagWatch.lag(this.clock.now() / 1000, this.lagCounts()),
       lastSnapshot: () => this.lastSnapshot,
-      wsClients: () => this.server?.connections() ?? 0,
-      heldAnswers: () => this.server?.heldAnswers() ?? { held: 0, closedUnread: 0 },
-      wsSubscribers: (ident) => this.hub.clientCount(ident),
-      liveViews: () => this.hub.viewStats(),
-      uwsNative: () => this.server?.native ?? null,
-      commitDelay: () => this.intake.commitDelay,
-      journalSeq: () => ({ accepted: this.journal.position, applied: this.intake.appliedSeqNumber }),
-      httpCache: () => ({ ...httpCache.stats, entries: httpCache.size, bytes: httpCache.totalBytes }),
-      limits: () => ({
-        ...this.hub.refused,
-        raw_scan_busy: scanGate.stats.busy,
-        raw_scan_timeout: scanGate.stats.timedOut,
-        unsafe_link: linkStats.refused,
-      }),
-      storage: () => ({
-        journalCorrupt: this.journal.corrupt,
-        quarantined: this.quarantine ? 1 : 0,
-        quarantineFolders: quarantineFolders(config.dataDir).length,
-        unwritten: this.journal.backlog.status() ?? { held: 0, dropped: 0 },
-        snapshotFailures: this.snapshots.failures,
-        dedupe: this.journal.known.stats,
-      }),
-      amqp: () => this.amqp.reports(),
-    });
-    const api = createHttpHandler({
-      host: this.host,
-      nowSeconds: () => this.clock.now() / 1000,
-      notReadyReason: () => this.notReadyReason(),
-      readyDetails: (ready) => ({
-        ...readyDetails(this.readiness(), ready),
-        journal_corrupt_records: this.journal.corrupt,
-        // Read at each request: a folder left by an earlier start or an offline tool is reported
-        // on every start (not only the one that made it), and no longer once an operator removes it.
-        data_file_quarantined: quarantineFolders(config.dataDir).at(-1) ?? null,
-      }),
-      failingReason: () => this.fatal,
-      health: () => {
-        // A live process whose data a restart would lose is alive, not healthy in silence.
-        const degraded = this.degradedReason();
-        return {
-          phase: this.phase,
-          uws_native: this.server?.native ?? null,
-          ...(degraded !== null ? { degraded } : {}),
-        };
-      },
-      // Damage is no reason to leave the pool (the rest is served), but a health check must not hide it.
-      metrics: this.metrics,
-      cache: httpCache,
-      maxPageDepth: config.maxPageDepth,
-    });
-    // datagrepper's /raw and /id from the journal, so this instance can be another's --datagrepper.
-    const history = createHistoryHandler({
-      journal: this.journal,
-      deriveMeta: this.meta,
-      nowSeconds: () => this.clock.now() / 1000,
-      scans: { gate: scanGate, timeoutSeconds: config.historyScanTimeoutSeconds },
-    });
-    this.scanGate = scanGate;
-    this.http = api;
-    this.history = history;
-    this.examples = createExamplesHandler(config.examples ? builtExamplesDir() : null);
-    // Asynchronous (a snapshot waits for LMDB): the HTTP adapter must route /admin/* here and await it.
-    this.admin = createAdminHandler({
-      adminToken: config.adminToken,
+      snapshotFailures: () => this.snapshots.failures,
+      quarantinedNow: () => this.quarantine !== null,
+      phase: () => this.phase,
+      fatal: () => this.fatal,
       snapshot: () => this.snapshot(),
-      exportSnapshot: peerExport(config.dataDir, config.backfillOverlap),
     });
+    this.http = web.api;
+    this.admin = web.admin;
+    this.metrics = web.metrics;
+    this.scanGate = web.scanGate;
+    this.route = web.handle;
   }
 
   /**
@@ -421,7 +348,7 @@ export class Service {
 
   async start(): Promise<void> {
     const { config, log } = this;
-    this.reportRestore();
+    logRestore(this.log, this.restored, this.futureRowsDropped);
     this.metrics.start();
     this.heapWatch.start();
     const live = liveServerParts(this.hub, config);
@@ -500,30 +427,9 @@ export class Service {
     log.info({ journalSeq: this.journal.position }, 'ready: consuming the bus live');
   }
 
-  /**
-   * Every HTTP request. Admin answers come later (a snapshot waits for LMDB), /metrics renders
-   * fresh (prom-client is asynchronous), a filtered /raw scan yields: the adapter awaits promises.
-   */
+  /** Every HTTP request (service-http.ts): admin, history and example routes, /metrics, the API. */
   handle(req: HttpRequest): HttpResponse | Promise<HttpResponse> {
-    const special = this.admin(req) ?? this.history(req) ?? this.examples(req);
-    if (special) {
-      // These bypass the API handler, which counts the rest.
-      const route = req.path.startsWith('/admin/')
-        ? '/admin/snapshot'
-        : req.path.startsWith('/examples')
-          ? '/examples/'
-          : req.path.startsWith('/id')
-            ? '/id'
-            : '/raw';
-      const count = (r: HttpResponse) => {
-        this.metrics.countRequest(route, req.method, r.status);
-        return r;
-      };
-      return special instanceof Promise ? special.then(count) : count(special);
-    }
-    if (req.path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD'))
-      return this.metrics.scrape().then(() => this.http(req));
-    return this.http(req);
+    return this.route(req);
   }
 
   /**
@@ -538,52 +444,16 @@ export class Service {
     await this.recovery.replay(this.restored.meta?.journalSeq ?? 0, this.restored.meta !== null);
     await this.host.settleDigests(this.digestSettleStep, nextTurn, this.abort.signal);
     this.host.live();
-    const { config, log } = this;
-    if (config.datagrepper && !this.abort.signal.aborted) {
-      const end = this.clock.now() / 1000;
-      const newest = this.intake.newestTimestamp;
-      // The overlap counts back from the newest message or the clock, whichever is earlier: a
-      // message dated ahead of the clock (a publisher up to --max-clock-skew ahead, this clock set
-      // back) made the window start after it ended, which a history refuses (400), retried for
-      // as long as the service ran, degraded. The gap windows count back the same way.
-      const start =
-        newest > 0
-          ? Math.min(newest, end) - config.backfillOverlap
-          : end - parseInterval(config.journalMaxAge, 'journalMaxAge');
+    if (this.config.datagrepper && !this.abort.signal.aborted) {
       this.phase = 'backfilling';
-      let finished = false;
-      const fill = this.recovery.backfill({ start, end }, 'start-up').then(
-        () => {
-          finished = true;
-          // Read from `end` on: the clock when the window was cut.
-          this.recovery.recheckLater({ start, end }, end);
-          if (this.startupFill && !this.abort.signal.aborted)
-            log.info('start-up backfill finished in the background; no longer degraded');
-          this.startupFill = null;
-        },
-        (err: unknown) => {
-          finished = true;
-          this.startupFill = null;
-          log.error({ err: errorText(err) }, 'start-up backfill failed');
-        },
-      );
-      const bound = new AbortController();
-      await Promise.race([
-        fill,
-        delay(this.clock, config.readyTimeout * 1000, AbortSignal.any([this.abort.signal, bound.signal])),
-      ]);
-      bound.abort();
-      if (!finished && !this.abort.signal.aborted) {
-        this.startupFill = fill;
-        log.warn(
-          {
-            readyTimeout: config.readyTimeout,
-            datagrepper: config.datagrepper,
-            progress: this.recovery.progress?.describe() ?? null,
-          },
-          'history is slow or down: consuming the bus live now (ready, degraded); the start-up backfill goes on in the background',
-        );
-      }
+      await this.startupFill.run({
+        config: this.config,
+        log: this.log,
+        clock: this.clock,
+        recovery: this.recovery,
+        newestTimestamp: this.intake.newestTimestamp,
+        signal: this.abort.signal,
+      });
     }
   }
 
@@ -661,7 +531,7 @@ export class Service {
     await this.subscription?.done;
     await amqpClosed;
     await this.recovery.drained();
-    await this.startupFill;
+    await this.startupFill.pending;
     this.hub.tick();
     try {
       // A stop during replay still snapshots: what was replayed is state like any other.
@@ -715,45 +585,12 @@ export class Service {
     this.lock = null;
   }
 
-  private reportRestore(): void {
-    const { log, restored } = this;
-    for (const f of restored.fallbacks)
-      log.error(
-        { slot: f.slot, generation: f.generation, reason: f.reason },
-        'snapshot generation unreadable; falling back to an older one',
-      );
-    const rows = Object.values(restored.restored).reduce((a, b) => a + b, 0);
-    if (restored.meta)
-      log.info(
-        {
-          generation: restored.meta.generation,
-          journalSeq: restored.meta.journalSeq,
-          plugins: Object.keys(restored.restored).length,
-          rows,
-          migrated: restored.migrated,
-        },
-        'restored snapshot',
-      );
-    else
-      log.info(
-        { fallbacks: restored.fallbacks.length },
-        'no readable snapshot; starting empty and replaying the journal',
-      );
-    for (const [plugin, rows] of Object.entries(this.futureRowsDropped))
-      log.error(
-        { plugin, rows },
-        'restored rows dated ahead of the clock dropped (written before timestamps were bounded)',
-      );
-    for (const [ident, rec] of Object.entries(restored.retained))
-      log.warn({ plugin: ident, rows: rec.rows }, 'state on disk for a plugin that is not loaded; kept untouched');
-  }
-
   private readiness(): ReadinessView {
     return {
       phase: this.phase,
       readyTimeout: this.config.readyTimeout,
       progress: this.recovery.progress?.describe() ?? null,
-      startupFillPending: this.startupFill !== null,
+      startupFillPending: this.startupFill.pending !== null,
       gapFilling: this.recovery.filling,
       endpoints: this.subscription?.endpoints() ?? [],
       amqp: this.amqp.readiness(),
@@ -776,13 +613,5 @@ export class Service {
   /** Live messages taken in so far (backfilled ones are not live) and the newest message's time. */
   private lagCounts(): { live: number; newest: number } {
     return { live: this.counters.accepted - this.counters.backfilled, newest: this.intake.newestTimestamp };
-  }
-
-  private notReadyReason(): string | null {
-    return notReadyReason(this.readiness());
-  }
-
-  private degradedReason(): string | null {
-    return degradedReason(this.readiness());
   }
 }

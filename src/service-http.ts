@@ -1,0 +1,173 @@
+import type { PluginHost } from '../actors/plugin-host.js';
+import type { Journal } from '../snapshots/journal.js';
+import type { SnapshotReport } from '../snapshots/snapshotter.js';
+import { quarantineFolders } from '../snapshots/store-check.js';
+import type { AmqpInputs } from './amqp-inputs.js';
+import { peerExport } from './bootstrap.js';
+import type { EndpointStatus } from './bus.js';
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import { type AdminHandler, createAdminHandler } from './http/admin-routes.js';
+import { createHttpHandler, type HttpHandler } from './http/api-routes.js';
+import { EncodedCache } from './http/encoded-cache.js';
+import { createHistoryHandler } from './http/history-routes.js';
+import { builtExamplesDir, createExamplesHandler } from './http/pages/examples-route.js';
+import type { HttpRequest, HttpResponse } from './http/responses.js';
+import { ScanGate } from './http/scan-gate.js';
+import type { RunningServer } from './http/uws-server.js';
+import type { WsHub } from './http/ws-hub.js';
+import type { Intake, IntakeCounters } from './intake.js';
+import type { MetaDeriver } from './message.js';
+import { linkStats } from './meta/safe-link.js';
+import { createMetrics, type ServiceMetrics } from './metrics.js';
+import { notReadyReason, degradedReason, type ReadinessView, readyDetails } from './readiness.js';
+
+/** What the HTTP side reads of the running service, each read when a request or scrape asks. */
+export interface ServiceHttpDeps {
+  readonly config: Config;
+  readonly host: PluginHost;
+  readonly clock: Clock;
+  readonly hub: WsHub;
+  readonly journal: Journal;
+  readonly intake: Intake;
+  readonly meta: MetaDeriver;
+  readonly amqp: AmqpInputs;
+  /** The intake's counters with the gap detector's, the recovery's and the bus's receive errors. */
+  readonly busCounters: () => IntakeCounters & Record<string, unknown>;
+  readonly server: () => RunningServer | null;
+  readonly endpoints: () => readonly EndpointStatus[];
+  readonly readiness: () => ReadinessView;
+  readonly intakeLagSeconds: () => number;
+  readonly lastSnapshot: () => SnapshotReport | null;
+  readonly snapshotFailures: () => number;
+  /** Whether this start moved a damaged data file to quarantine. */
+  readonly quarantinedNow: () => boolean;
+  readonly phase: () => ReadinessView['phase'];
+  /** Why intake is dead, or null. */
+  readonly fatal: () => string | null;
+  readonly snapshot: () => Promise<SnapshotReport>;
+}
+
+export interface ServiceHttp {
+  /** The API routes (synchronous: every read is from memory). */
+  readonly api: HttpHandler;
+  /** `/admin/*` routes (POST /admin/snapshot); null for other paths. */
+  readonly admin: AdminHandler;
+  readonly metrics: ServiceMetrics;
+  /** Filtered /raw scans running and waiting. */
+  readonly scanGate: ScanGate;
+  /**
+   * Every HTTP request. Admin answers come later (a snapshot waits for LMDB), /metrics renders
+   * fresh (prom-client is asynchronous), a filtered /raw scan yields: the adapter awaits promises.
+   */
+  handle(req: HttpRequest): HttpResponse | Promise<HttpResponse>;
+}
+
+/** The service's routes and metrics, wired to what they report on. */
+export function createServiceHttp(d: ServiceHttpDeps): ServiceHttp {
+  const { config } = d;
+  const nowSeconds = () => d.clock.now() / 1000;
+  const httpCache = new EncodedCache();
+  const scanGate = new ScanGate(config.historyScanConcurrency, config.historyScanQueue);
+  const metrics = createMetrics({
+    host: d.host,
+    bus: d.busCounters,
+    readiness: () => {
+      const view = d.readiness();
+      return {
+        ready: notReadyReason(view) === null,
+        degraded: degradedReason(view) !== null,
+        unreliablePublishers: d.intake.gaps.unreliableKeys,
+        endpoints: d.endpoints().map((e) => ({ endpoint: e.endpoint, up: e.state === 'connected' })),
+        intakeLagSeconds: d.intakeLagSeconds(),
+      };
+    },
+    lastSnapshot: d.lastSnapshot,
+    wsClients: () => d.server()?.connections() ?? 0,
+    heldAnswers: () => d.server()?.heldAnswers() ?? { held: 0, closedUnread: 0 },
+    wsSubscribers: (ident) => d.hub.clientCount(ident),
+    liveViews: () => d.hub.viewStats(),
+    uwsNative: () => d.server()?.native ?? null,
+    commitDelay: () => d.intake.commitDelay,
+    journalSeq: () => ({ accepted: d.journal.position, applied: d.intake.appliedSeqNumber }),
+    httpCache: () => ({ ...httpCache.stats, entries: httpCache.size, bytes: httpCache.totalBytes }),
+    limits: () => ({
+      ...d.hub.refused,
+      raw_scan_busy: scanGate.stats.busy,
+      raw_scan_timeout: scanGate.stats.timedOut,
+      unsafe_link: linkStats.refused,
+    }),
+    storage: () => ({
+      journalCorrupt: d.journal.corrupt,
+      quarantined: d.quarantinedNow() ? 1 : 0,
+      quarantineFolders: quarantineFolders(config.dataDir).length,
+      unwritten: d.journal.backlog.status() ?? { held: 0, dropped: 0 },
+      snapshotFailures: d.snapshotFailures(),
+      dedupe: d.journal.known.stats,
+    }),
+    amqp: () => d.amqp.reports(),
+  });
+  const api = createHttpHandler({
+    host: d.host,
+    nowSeconds,
+    notReadyReason: () => notReadyReason(d.readiness()),
+    readyDetails: (ready) => ({
+      ...readyDetails(d.readiness(), ready),
+      journal_corrupt_records: d.journal.corrupt,
+      // Read at each request: a folder left by an earlier start or an offline tool is reported
+      // on every start (not only the one that made it), and no longer once an operator removes it.
+      data_file_quarantined: quarantineFolders(config.dataDir).at(-1) ?? null,
+    }),
+    failingReason: d.fatal,
+    health: () => {
+      // A live process whose data a restart would lose is alive, not healthy in silence.
+      const degraded = degradedReason(d.readiness());
+      return {
+        phase: d.phase(),
+        uws_native: d.server()?.native ?? null,
+        ...(degraded !== null ? { degraded } : {}),
+      };
+    },
+    // Damage is no reason to leave the pool (the rest is served), but a health check must not hide it.
+    metrics,
+    cache: httpCache,
+    maxPageDepth: config.maxPageDepth,
+  });
+  // datagrepper's /raw and /id from the journal, so this instance can be another's --datagrepper.
+  const history = createHistoryHandler({
+    journal: d.journal,
+    deriveMeta: d.meta,
+    nowSeconds,
+    scans: { gate: scanGate, timeoutSeconds: config.historyScanTimeoutSeconds },
+  });
+  const examples = createExamplesHandler(config.examples ? builtExamplesDir() : null);
+  // Asynchronous (a snapshot waits for LMDB): the HTTP adapter must route /admin/* here and await it.
+  const admin = createAdminHandler({
+    adminToken: config.adminToken,
+    snapshot: d.snapshot,
+    exportSnapshot: peerExport(config.dataDir, config.backfillOverlap),
+  });
+
+  const handle = (req: HttpRequest): HttpResponse | Promise<HttpResponse> => {
+    const special = admin(req) ?? history(req) ?? examples(req);
+    if (special) {
+      // These bypass the API handler, which counts the rest.
+      const route = req.path.startsWith('/admin/')
+        ? '/admin/snapshot'
+        : req.path.startsWith('/examples')
+          ? '/examples/'
+          : req.path.startsWith('/id')
+            ? '/id'
+            : '/raw';
+      const count = (r: HttpResponse) => {
+        metrics.countRequest(route, req.method, r.status);
+        return r;
+      };
+      return special instanceof Promise ? special.then(count) : count(special);
+    }
+    if (req.path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD'))
+      return metrics.scrape().then(() => api(req));
+    return api(req);
+  };
+  return { api, admin, metrics, scanGate, handle };
+}
