@@ -90,13 +90,18 @@ export async function* backfillPages(window: BackfillWindow, options: BackfillOp
         const body = await fetchJson(url, options.signal, options.requestTimeoutMs ?? 30_000, maxBytes, () =>
           options.nowSeconds(),
         );
-        parsed = parsePage(body, rowsPerPage, {
-          maxDepth: DEFAULT_MAX_DEPTH,
-          maxKeys: DEFAULT_MAX_KEYS,
-          maxClockSkew: DEFAULT_MAX_CLOCK_SKEW,
-          ...options.limits,
-          nowSeconds: options.nowSeconds,
-        });
+        parsed = parsePage(
+          body,
+          rowsPerPage,
+          {
+            maxDepth: DEFAULT_MAX_DEPTH,
+            maxKeys: DEFAULT_MAX_KEYS,
+            maxClockSkew: DEFAULT_MAX_CLOCK_SKEW,
+            ...options.limits,
+            nowSeconds: options.nowSeconds,
+          },
+          options.limits?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+        );
         break;
       } catch (err) {
         if (options.signal?.aborted) throw err;
@@ -277,7 +282,18 @@ interface ParsedPage {
   readonly identity: string;
 }
 
-function parsePage(body: unknown, rowsPerPage: number, limits: EnvelopeLimits): ParsedPage {
+/**
+ * Whether one archived message is over `max` bytes as JSON: measured on a message that
+ * passed the depth and size checks. Only the page was bounded: a message the bus refuses for
+ * --max-frame-bytes (a 900 KB msg_id, a 50 MB body) was taken in from the history.
+ */
+function overBytes(raw: unknown, max: number): boolean {
+  const text = JSON.stringify(raw);
+  // UTF-8 is at most 3 bytes per UTF-16 unit: only a long text needs counting exactly.
+  return text.length > max || (text.length * 3 > max && Buffer.byteLength(text) > max);
+}
+
+function parsePage(body: unknown, rowsPerPage: number, limits: EnvelopeLimits, maxMessageBytes: number): ParsedPage {
   const b = body as { raw_messages?: unknown; pages?: unknown; total?: unknown; arguments?: unknown } | null;
   if (!b || !Array.isArray(b.raw_messages) || typeof b.pages !== 'number')
     throw new Error('answer lacks raw_messages/pages');
@@ -295,9 +311,10 @@ function parsePage(body: unknown, rowsPerPage: number, limits: EnvelopeLimits): 
     // An archived message without its time would be dated now, each time it is read: counted in
     // the wrong bucket, and without a msg_id too its id (which digests the time) differed on
     // every backfill, so each one counted it again.
-    if (r.ok && !r.filledTimestamp) envelopes.push(r.envelope);
+    const usable = r.ok && !r.filledTimestamp && !overBytes(raw, maxMessageBytes);
+    if (usable) envelopes.push(r.envelope);
     else invalid++;
-    if (i === 0 || i === rows.length - 1) ends.push(r.ok && !r.filledTimestamp ? r.envelope : null);
+    if (i === 0 || i === rows.length - 1) ends.push(usable ? r.envelope : null);
   }
   return {
     pages: b.pages,

@@ -399,3 +399,32 @@ describe('backfill: archived messages that lack their time', () => {
     expect(pages.map((p) => [p.envelopes.map((e) => e.msg_id), p.invalid])).toEqual([[['dated'], 2]]);
   });
 });
+
+describe('backfill: one archived message over --max-frame-bytes', () => {
+  it('is counted invalid, as the bus refuses it, while the rest of its page is taken in', async () => {
+    // Only the page was bounded: a 50 MB body or a 900 KB msg_id came in from the history.
+    const rows = [message(1), { ...message(2), msg: { text: 'é'.repeat(600) } }, message(3)];
+    const h = await history((_req, res) =>
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ raw_messages: rows, pages: 1, total: 3 })),
+    );
+    servers.push(h.server);
+    const read = async (maxFrameBytes: number) => {
+      const pages: BackfillPage[] = [];
+      for await (const page of backfillPages(
+        { start: now - 60, end: now },
+        {
+          url: h.url,
+          nowSeconds: () => now,
+          limits: { maxDepth: 64, maxKeys: 100_000, maxClockSkew: 300, maxFrameBytes },
+        },
+      ))
+        pages.push(page);
+      return pages.map((p) => [p.envelopes.map((e) => e.msg_id), p.invalid]);
+    };
+    // 600 two-byte characters: 1,200 bytes of text, over 1,024 in UTF-8 though 600 units in JSON.
+    expect(await read(1024)).toEqual([[['id-1', 'id-3'], 1]]);
+    expect(await read(2048)).toEqual([[['id-1', 'id-2', 'id-3'], 0]]);
+  });
+});
