@@ -1,17 +1,17 @@
+import { SampleWindow } from './sample-window.js';
+
 /**
  * Whether intake has fallen behind the bus: live messages keep coming in, but the newest of
  * them is dated long before now. A publisher offering more than the plugins apply queues the
  * rest in libzmq (its receive queue is unbounded, as fedmsg's is) or at the broker: a flood of
  * 30 k msg/s against ~5 k applied grew the process from 334 MB to 1.17 GB in 30 s while both
  * probes said ok, and what dashboards showed fell further behind every second. Read from the
- * intake's counters when readiness is asked, so nothing is added per message: samples are kept
- * at most every SAMPLE_SECONDS, and the newest one at least WINDOW_SECONDS old is the baseline.
+ * intake's counters when readiness is asked (sample-window.ts), so nothing is added per message.
  * A quiet bus is not behind (nothing came in), nor is a backfill (its messages are not live).
  */
 
 const SAMPLE_SECONDS = 5;
 const WINDOW_SECONDS = 30;
-const SAMPLES = Math.ceil(WINDOW_SECONDS / SAMPLE_SECONDS) + 2;
 /** Live messages in the window below which no conclusion is drawn. */
 export const LAG_MIN_MESSAGES = 100;
 /** How far the newest live message may be dated behind the clock before intake is said to be behind. */
@@ -24,24 +24,13 @@ export interface LagCounts {
   readonly newest: number;
 }
 
-interface Sample {
-  readonly at: number;
-  readonly live: number;
-}
-
 export class LagWatch {
-  private readonly samples: Sample[] = [];
+  private readonly window = new SampleWindow<number>(SAMPLE_SECONDS, WINDOW_SECONDS);
 
   /** Seconds the newest live message is dated behind `now` while live messages flow, else 0. */
   lag(now: number, counts: LagCounts): number {
-    const newest = this.samples.at(-1);
-    if (newest === undefined || now - newest.at >= SAMPLE_SECONDS || now < newest.at) {
-      this.samples.push({ at: now, live: counts.live });
-      if (this.samples.length > SAMPLES) this.samples.shift();
-    }
-    let base: Sample | undefined;
-    for (const s of this.samples) if (now - s.at >= WINDOW_SECONDS || base === undefined) base = s;
-    if (base === undefined || counts.live - base.live < LAG_MIN_MESSAGES || counts.newest <= 0) return 0;
+    const base = this.window.baseline(now, counts.live).counts;
+    if (counts.live - base < LAG_MIN_MESSAGES || counts.newest <= 0) return 0;
     return Math.max(0, now - counts.newest);
   }
 

@@ -1,10 +1,11 @@
+import { SampleWindow } from './sample-window.js';
+
 /**
  * Whether most recent messages are refused as dated ahead of the clock (`future_timestamp`).
  * One such message is a publisher's problem; most of them means this host's clock is behind
  * (or every publisher's ahead), and intake has all but stopped while every health check said
- * ready. Read from the intake's own monotonic counters when readiness is asked, so nothing is
- * added to the per-message path: samples are kept at most every SAMPLE_SECONDS, and the
- * newest one at least WINDOW_SECONDS old is the baseline.
+ * ready. Read from the intake's own counters when readiness is asked (sample-window.ts), so
+ * nothing is added to the per-message path.
  *
  * A quiet bus (a few messages a minute, or `--topic` keeping only a few topics) never refuses
  * SKEW_MIN_REFUSED in one window, so intake could stop there for good with /readyz plain. So,
@@ -14,7 +15,6 @@
 
 const SAMPLE_SECONDS = 10;
 const WINDOW_SECONDS = 60;
-const SAMPLES = Math.ceil(WINDOW_SECONDS / SAMPLE_SECONDS) + 2;
 /** Refusals in the window below which no conclusion is drawn (a handful of odd publishers). */
 export const SKEW_MIN_REFUSED = 20;
 /** Share of the window's messages refused as future_timestamp that degrades the instance. */
@@ -31,7 +31,7 @@ interface Sample extends SkewCounts {
 }
 
 export class SkewWatch {
-  private readonly samples: Sample[] = [];
+  private readonly window = new SampleWindow<SkewCounts>(SAMPLE_SECONDS, WINDOW_SECONDS);
   /** The counts when a message was last seen taken in (or first asked), and when: where a stall starts. */
   private lastPass: Sample | null = null;
 
@@ -54,18 +54,11 @@ export class SkewWatch {
   }
 
   private inWindow(now: number, counts: SkewCounts, maxClockSkew: number): string | null {
-    const newest = this.samples.at(-1);
-    if (newest === undefined || now - newest.at >= SAMPLE_SECONDS || now < newest.at) {
-      this.samples.push({ at: now, ...counts });
-      if (this.samples.length > SAMPLES) this.samples.shift();
-    }
-    let base: Sample | undefined;
-    for (const s of this.samples) if (now - s.at >= WINDOW_SECONDS || base === undefined) base = s;
-    if (base === undefined) return null;
+    const { at, counts: base } = this.window.baseline(now, counts);
     const future = counts.future - base.future;
     const passed = counts.passed - base.passed;
     if (future < SKEW_MIN_REFUSED || future < SKEW_SHARE * (future + passed)) return null;
-    const since = Math.round(now - base.at);
+    const since = Math.round(now - at);
     return (
       `most messages refused as dated ahead of this host's clock (future_timestamp): ${future} of ${future + passed}` +
       `${since > 0 ? ` in the last ${since} s` : ''}; is this host's clock behind? (--max-clock-skew ${maxClockSkew} s)`
