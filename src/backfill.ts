@@ -1,7 +1,13 @@
 import { isSerializedMessage, serializedToEnvelope } from './amqp-message.js';
 import { decodeEnvelope } from './decode-frames.js';
 import type { Envelope } from './envelope.js';
-import { DEFAULT_MAX_CLOCK_SKEW, DEFAULT_MAX_DEPTH, DEFAULT_MAX_KEYS, type EnvelopeLimits } from './envelope-limits.js';
+import {
+  DEFAULT_MAX_CLOCK_SKEW,
+  DEFAULT_MAX_DEPTH,
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_MAX_KEYS,
+  type EnvelopeLimits,
+} from './envelope-limits.js';
 
 export interface BackfillWindow {
   /** Epoch seconds, inclusive. */
@@ -150,8 +156,6 @@ export async function* backfillPages(window: BackfillWindow, options: BackfillOp
   }
 }
 
-/** The bus's default --max-frame-bytes (settings.ts), for callers that pass no limits. */
-const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
 /** Longest string V8 can make: a body past it could not be decoded at all. */
 const MAX_STRING_LENGTH = 0x1fffffe8;
 /** What a failed answer's body is read for: the start of its error text. */

@@ -17,6 +17,8 @@ export interface EnvelopeLimits {
 export const DEFAULT_MAX_DEPTH = 64;
 export const DEFAULT_MAX_KEYS = 100_000;
 export const DEFAULT_MAX_CLOCK_SKEW = 300;
+/** --max-frame-bytes: a bus message, an archived one and a `meta` input line alike. */
+export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
 
 export type ShapeViolation = { readonly reason: 'too_deep' | 'too_many_keys'; readonly detail: string };
 

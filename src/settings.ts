@@ -4,7 +4,12 @@ import { DEFAULT_MAX_KEYS_TOTAL } from '../actors/key-budget.js';
 import { DEFAULT_MAX_KEYS as DEFAULT_PLUGIN_MAX_KEYS } from '../actors/plugin-runtime.js';
 import { MAX_BACKLOG_BYTES } from '../snapshots/journal-backlog.js';
 import { isProxyRange } from './http/client-address.js';
-import { DEFAULT_MAX_CLOCK_SKEW, DEFAULT_MAX_DEPTH, DEFAULT_MAX_KEYS } from './envelope-limits.js';
+import {
+  DEFAULT_MAX_CLOCK_SKEW,
+  DEFAULT_MAX_DEPTH,
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_MAX_KEYS,
+} from './envelope-limits.js';
 import { DEFAULT_MAX_PAGE_DEPTH, isDecimal, MAX_ROWS_PER_PAGE } from './http/query-params.js';
 import { DEFAULT_MAX_NEW_VIEWS_PER_IP } from './http/view-budget.js';
 import { DEFAULT_MAX_FRAMES_PER_SECOND } from './http/ws-connection.js';
@@ -98,7 +103,7 @@ export const SETTINGS = {
     help: 'seconds between snapshots (0.1 to 86400; one is also written on SIGTERM/SIGINT)',
   },
   maxFrameBytes: {
-    type: count(64, 64 * 1024 * 1024).default(1024 * 1024),
+    type: count(64, 64 * 1024 * 1024).default(DEFAULT_MAX_FRAME_BYTES),
     flag: '<bytes>',
     help: 'bus messages larger than this are counted and skipped; a frame over 4× this sent to a `--bind` socket is refused by libzmq before it is read, and its publisher disconnected (it reconnects)',
   },

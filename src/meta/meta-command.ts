@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Envelope } from '../envelope.js';
-import { checkShape, DEFAULT_MAX_DEPTH, DEFAULT_MAX_KEYS } from '../envelope-limits.js';
+import { checkShape, DEFAULT_MAX_DEPTH, DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_KEYS } from '../envelope-limits.js';
 import { isObj } from './fields.js';
 import { deriveMeta } from './index.js';
 
@@ -23,7 +23,7 @@ function toEnvelope(value: unknown): Envelope | string {
  * own and the rest of it is skipped; readline kept a line whole however long it ran (`meta
  * /dev/zero` grew one string until V8 refused it and the command ended on a stack trace).
  */
-export const MAX_LINE_BYTES = 1024 * 1024;
+export const MAX_LINE_BYTES = DEFAULT_MAX_FRAME_BYTES;
 
 type Line = { readonly text: string } | { readonly tooLong: true };
 
