@@ -133,6 +133,10 @@ function settlesWithin(
 }
 
 type Model = Awaited<ReturnType<typeof amqplib.connect>>;
+
+/** Drops a connection's socket: amqplib's typings hide it, and a broker that does not answer never closes it. */
+const dropSocket = (model: Model | null): void =>
+  (model as unknown as { connection?: { stream?: { destroy(): void } } } | null)?.connection?.stream?.destroy();
 type Channel = Awaited<ReturnType<Model['createChannel']>>;
 type Msg = Parameters<Channel['ack']>[0];
 
@@ -210,8 +214,7 @@ export class AmqpInput {
     this.model = null;
     this.generation++;
     if (model) await bounded(model.close());
-    if (model && !answering)
-      (model as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    if (!answering) dropSocket(model);
     this.set({
       state: 'closed',
       reason: answering ? 'stopped' : 'stopped (the broker did not answer; socket dropped)',
@@ -246,7 +249,7 @@ export class AmqpInput {
       const stalled = model;
       this.lost(generation, `the broker did not answer within ${setupMs / 1000} s of connecting`);
       // The socket goes too: a step still awaiting the broker then fails, and finds itself superseded.
-      (stalled as unknown as { connection?: { stream?: { destroy(): void } } } | null)?.connection?.stream?.destroy();
+      dropSocket(stalled);
     }, setupMs);
     try {
       model = await amqplib.connect(this.connectUrl(), {
