@@ -38,17 +38,28 @@ function rowOf(message: PluginMessage): LatestEventRow {
  */
 export const MAX_LATEST_ROWS = 20_000;
 
-/** Keeps the newest message per key; an equal timestamp replaces (the later arrival wins). */
+/**
+ * Keeps the newest message per key. Of two with an equal timestamp, the one whose row is greater
+ * as JSON text, whichever came first: the later arrival won, so a replica that got them in
+ * another order (one live, one from a backfill) kept the other row, and the replicas' views
+ * and digests differed for good.
+ */
 function keepNewest(rows: RowStore<LatestEventRow>, key: string, message: PluginMessage): void {
   const previous = rows.get(key);
   if (previous !== undefined && message.timestamp < previous.timestamp) return;
+  const row = rowOf(message);
+  if (previous !== undefined && message.timestamp === previous.timestamp && !laterInText(row, previous)) return;
   if (previous === undefined && rows.size >= MAX_LATEST_ROWS)
     for (const oldest of rows.scan({ order: 'asc' })) {
       rows.delete(rows.keyOf(oldest as unknown as Readonly<Record<string, unknown>>));
       break;
     }
-  rows.set(key, rowOf(message));
+  rows.set(key, row);
 }
+
+/** The order of equal-timestamp rows: their JSON text (only ever computed for such a tie). */
+const laterInText = (row: LatestEventRow, previous: LatestEventRow): boolean =>
+  JSON.stringify(row) > JSON.stringify(previous);
 
 const COLUMNS = ['topic', 'category', 'msg_id', 'agent', 'link', 'subtitle'];
 

@@ -105,8 +105,12 @@ export function releaseEngineering(retention?: string): PluginDefinition<Release
       event = boundedEvent(event);
       const key = joinKey(event.category, event.constraint);
       const previous = rows.get(key);
-      // Older or equal: a replayed or late message must not replace what is newer.
-      if (previous !== undefined && message.timestamp <= previous.timestamp) return;
+      // Older: a replayed or late message must not replace what is newer. Of two with an equal
+      // timestamp, the greater event text, whichever came first: the earlier arrival won, so
+      // replicas that got them in another order (live, backfill) kept different rows for good.
+      if (previous !== undefined && message.timestamp < previous.timestamp) return;
+      const text = JSON.stringify(event.message);
+      if (previous !== undefined && message.timestamp === previous.timestamp && text <= previous.message) return;
       if (previous === undefined) {
         const known = s.constraints.get(event.category);
         // A new category past the bound: the non-layout one whose newest event is oldest goes, rows and all (O(categories)).
@@ -133,7 +137,7 @@ export function releaseEngineering(retention?: string): PluginDefinition<Release
         timestamp: message.timestamp,
         category: event.category,
         category_constraint: event.constraint,
-        message: JSON.stringify(event.message),
+        message: text,
       });
     },
     view({ rows }, params) {
