@@ -9,6 +9,21 @@ import { eventually, getJson, startService, tempDir, type RunningService } from 
 
 const degradedOf = async (base: string) => ((await getJson(`${base}/readyz`)).body as { degraded?: string }).degraded;
 
+type Publisher = Awaited<ReturnType<typeof joinedPublisher>>;
+
+/** Publishes `n` wiki edits dated `offset` seconds from now (negative: in the past), ids `<tag>-<i>`. */
+async function sendDated(pub: Publisher, n: number, offset: number, tag: string): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const m = {
+      topic: 'org.fedoraproject.prod.wiki.article.edit',
+      timestamp: Date.now() / 1000 + offset,
+      msg_id: `${tag}-${i}`,
+      msg: {},
+    };
+    await pub.send(m.topic, JSON.stringify(m));
+  }
+}
+
 describe('health when most messages are dated ahead of the clock', () => {
   const dir = tempDir('statscache-skew-');
   let svc: RunningService | undefined;
@@ -22,18 +37,7 @@ describe('health when most messages are dated ahead of the clock', () => {
     const s = svc;
     const pub = await joinedPublisher(s);
     expect(await degradedOf(s.base)).toBeUndefined();
-    const send = async (n: number, offset: number, tag: string) => {
-      for (let i = 0; i < n; i++) {
-        const now = Date.now() / 1000;
-        const m = {
-          topic: 'org.fedoraproject.prod.wiki.article.edit',
-          timestamp: now + offset,
-          msg_id: `${tag}-${i}`,
-          msg: {},
-        };
-        await pub.send(m.topic, JSON.stringify(m));
-      }
-    };
+    const send = (n: number, offset: number, tag: string) => sendDated(pub, n, offset, tag);
     await send(100, 3600, 'ahead');
     await eventually(
       async () =>
@@ -71,17 +75,7 @@ describe('health when most messages are dated ahead of the clock', () => {
       const pub = await joinedPublisher(lagging);
       expect(await degradedOf(lagging.base)).toBeUndefined();
       expect(await metricOf(lagging.base, 'statscache_intake_lag_seconds')).toBe(0);
-      const send = async (n: number, age: number, tag: string) => {
-        for (let i = 0; i < n; i++) {
-          const m = {
-            topic: 'org.fedoraproject.prod.wiki.article.edit',
-            timestamp: Date.now() / 1000 - age,
-            msg_id: `${tag}-${i}`,
-            msg: {},
-          };
-          await pub.send(m.topic, JSON.stringify(m));
-        }
-      };
+      const send = (n: number, age: number, tag: string) => sendDated(pub, n, -age, tag);
       // Fewer than LAG_MIN_MESSAGES (100) old ones: no conclusion drawn.
       await send(50, 600, 'few');
       await eventually(
