@@ -29,3 +29,12 @@ export function coalesce(windows: readonly BackfillWindow[], max = MAX_WINDOWS_P
   }
   return merged;
 }
+
+/** Queued windows past which a queue is coalesced as it grows: a slow history meets a steady stream of them. */
+const MAX_QUEUED_WINDOWS = 64;
+
+/** `queue` with `window` added, coalesced once it holds more than MAX_QUEUED_WINDOWS. */
+export function enqueueWindow(queue: BackfillWindow[], window: BackfillWindow): BackfillWindow[] {
+  queue.push(window);
+  return queue.length > MAX_QUEUED_WINDOWS ? coalesce(queue) : queue;
+}

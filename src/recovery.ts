@@ -2,7 +2,7 @@ import type { Journal } from '../snapshots/journal.js';
 import { backfillPages, type BackfillWindow } from './backfill.js';
 import { delay, type Clock } from './clock.js';
 import type { EnvelopeLimits } from './envelope-limits.js';
-import { coalesce } from './gap-windows.js';
+import { coalesce, enqueueWindow } from './gap-windows.js';
 import type { Intake } from './intake.js';
 import type { Logger } from './logger.js';
 import { Progress } from './progress.js';
@@ -194,9 +194,8 @@ export class Recovery {
   fillGap(window: BackfillWindow): void {
     if (!this.deps.datagrepper) return;
     this.counters.gapWindows++;
-    this.pending.push(window);
     // While a backfill waits on a slow history, suspicions keep coming: keep the queue small.
-    if (this.pending.length > 64) this.pending = coalesce(this.pending);
+    this.pending = enqueueWindow(this.pending, window);
     this.work();
   }
 
@@ -217,8 +216,7 @@ export class Recovery {
     void delay(clock, (Math.max(window.end, readAt) + lag) * 1000 - clock.now(), signal).then(() => {
       if (signal.aborted) return;
       this.counters.rechecks++;
-      this.rechecks.push(tail);
-      if (this.rechecks.length > 64) this.rechecks = coalesce(this.rechecks);
+      this.rechecks = enqueueWindow(this.rechecks, tail);
       this.work();
     });
   }
