@@ -1,3 +1,4 @@
+import { ApplyTiming, type Stopwatch } from './apply-timing.js';
 import { KeyBudget, type KeyBudgetState } from './key-budget.js';
 import type { PluginMessage } from './plugin-api.js';
 import { PluginRuntime, type PluginErrorHandler, type RuntimeOptions } from './plugin-runtime.js';
@@ -6,6 +7,8 @@ import type { RegisteredPlugin } from './registry.js';
 export interface HostOptions extends RuntimeOptions {
   /** Keys every plugin container may hold together (--max-keys-total; key-budget.ts). Default: no bound. */
   readonly maxKeysTotal?: number;
+  /** The monotonic clock apply times are read from (apply-timing.ts). Default: performance.now. */
+  readonly stopwatch?: Stopwatch;
 }
 
 /** Every plugin's actor, in registration order, addressable by ident. */
@@ -17,12 +20,18 @@ export class PluginHost {
   private readonly budget: KeyBudget | null;
   /** Reused by checkKeyBudget(): no allocation per batch. */
   private readonly sizes: number[] = [];
+  /** How long each plugin's batches hold the event loop. */
+  readonly timing: ApplyTiming;
 
   constructor(plugins: readonly RegisteredPlugin[], onError: PluginErrorHandler, options: HostOptions = {}) {
     this.runtimes = plugins.map((p) => new PluginRuntime(p, onError, options));
     this.byIdent = new Map(this.runtimes.map((r) => [r.ident, r]));
     this.queued = this.runtimes.map(() => []);
     this.budget = options.maxKeysTotal === undefined ? null : new KeyBudget(options.maxKeysTotal);
+    this.timing = new ApplyTiming(
+      this.runtimes.map((r) => r.ident),
+      options.stopwatch ?? (() => performance.now()),
+    );
   }
 
   get idents(): string[] {
@@ -54,11 +63,13 @@ export class PluginHost {
     for (let i = 0; i < this.runtimes.length; i++) {
       const messages = this.queued[i] as PluginMessage[];
       if (messages.length === 0) continue;
+      const start = this.timing.now();
       try {
         (this.runtimes[i] as PluginRuntime).apply(messages);
       } catch (error) {
         failure ??= { error };
       } finally {
+        this.timing.record(i, start, messages.length);
         messages.length = 0;
       }
     }

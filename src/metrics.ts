@@ -5,6 +5,7 @@
  */
 import type { KnownIdsStats } from '../snapshots/known-ids.js';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { SLOW_BATCH_MS } from '../actors/apply-timing.js';
 import { LIFECYCLE_STATES } from '../actors/lifecycle.js';
 import type { PluginHost } from '../actors/plugin-host.js';
 import type { SnapshotReport } from '../snapshots/snapshotter.js';
@@ -166,6 +167,22 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
     (set) => {
       for (const [plugin, s] of stats())
         for (const [reason, n] of Object.entries(s.counters.dropped)) set({ plugin, reason }, n);
+    },
+  );
+  fromCounters(
+    'statscache_plugin_apply_seconds_total',
+    'Seconds a plugin spent applying messages, on the main thread (nothing else runs meanwhile)',
+    ['plugin'],
+    (set) => {
+      host.runtimes.forEach((r, i) => set({ plugin: r.ident }, host.timing.seconds(i)));
+    },
+  );
+  fromCounters(
+    'statscache_plugin_slow_batches_total',
+    `Batches a plugin took ${SLOW_BATCH_MS / 1000} s or more to apply, holding every read, push and probe meanwhile`,
+    ['plugin'],
+    (set) => {
+      host.runtimes.forEach((r, i) => set({ plugin: r.ident }, host.timing.slowBatches(i)));
     },
   );
   fromCounters('statscache_plugin_rows_evicted_total', 'Rows removed by retention', ['plugin'], (set) => {

@@ -27,6 +27,8 @@ export interface ReadinessView {
   readonly heap: string | null;
   /** Live messages keep coming but the newest is dated long ago (lag-watch.ts), or null. */
   readonly intakeLag: string | null;
+  /** Plugins whose batch held the event loop a second or more lately (apply-timing.ts), or null. */
+  readonly slowPlugins: string | null;
 }
 
 /** Why the service is not ready, or null. Only start-up holds readiness, the history part of it for at most `readyTimeout`. */
@@ -76,6 +78,7 @@ export function degradedReason(v: ReadinessView): string | null {
   if (v.clockSkew !== null) reasons.push(v.clockSkew);
   if (v.heap !== null) reasons.push(v.heap);
   if (v.intakeLag !== null) reasons.push(v.intakeLag);
+  if (v.slowPlugins !== null) reasons.push(v.slowPlugins);
   return reasons.length > 0 ? reasons.join('; ') : null;
 }
 

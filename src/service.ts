@@ -1,5 +1,6 @@
 import type { PluginHost } from '../actors/plugin-host.js';
 import { builtinPlugins } from '../plugins/index.js';
+import { slowApplyProblem } from '../actors/apply-timing.js';
 import { HeapWatch, warnIfBudgetPastHeap } from './heap-check.js';
 import { SkewWatch } from './skew-watch.js';
 import { LagWatch } from './lag-watch.js';
@@ -607,6 +608,7 @@ export class Service {
       ),
       heap: this.heapWatch.problem(),
       intakeLag: this.lagWatch.problem(this.clock.now() / 1000, this.lagCounts()),
+      slowPlugins: slowApplyProblem(this.host.timing.recentSlow()),
     };
   }
 
