@@ -105,10 +105,15 @@ export function child(cmd: string, args: string[], env: Record<string, string> =
 }
 
 /** The real service, started through its CLI as a user would; `dist` picks another build (an A/B run). */
-export async function startService(extra: string[] = [], connect?: string, dist = DIST) {
+export async function startService(
+  extra: string[] = [],
+  connect?: string,
+  dist = DIST,
+  env: Record<string, string> = {},
+  dataDir = mkdtempSync(join(tmpdir(), 'statscache-bench-')),
+) {
   const port = await freePort();
   const busPort = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), 'statscache-bench-'));
   const args = [
     join(dist, 'src/cli.js'),
     'serve',
@@ -126,6 +131,7 @@ export async function startService(extra: string[] = [], connect?: string, dist 
   const svc = child(
     process.execPath,
     [...(process.env['BENCH_NODE_FLAGS']?.split(' ') ?? []), ...args].filter(Boolean),
+    env,
   );
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
