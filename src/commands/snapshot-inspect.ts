@@ -1,6 +1,19 @@
 import { type CommandIO, CommandError, commandConfig, type DataDirOptions, openStore } from './common.js';
 import { listSlots, readGeneration } from './generations.js';
 
+/**
+ * "latest", or a generation as `snapshot list` prints it. Leading zeros are allowed (007 is
+ * generation 7: it used to be looked up as the text "007" and not found); anything past
+ * Number.MAX_SAFE_INTEGER cannot name a generation and is refused as a usage error.
+ */
+function generationNumber(generation: string): number | 'latest' {
+  if (generation === 'latest') return generation;
+  const n = /^\d{1,20}$/.test(generation) ? Number(generation) : Number.NaN;
+  if (!Number.isSafeInteger(n))
+    throw new CommandError(`generation ${JSON.stringify(generation)} must be a number or "latest"`, 2);
+  return n;
+}
+
 /** `snapshot inspect <generation|latest> [--plugin X]`: one generation's meta and decoded entries as JSON. */
 export function runSnapshotInspect(
   generation: string,
@@ -10,13 +23,11 @@ export function runSnapshotInspect(
   const config = commandConfig(opts);
   const store = openStore(config.dataDir, { readOnly: true });
   try {
+    const number = generationNumber(generation);
     const slots = listSlots(store);
     const readable = slots.flatMap((s) => (s.ok ? [s] : []));
-    const wanted =
-      generation === 'latest' ? readable[0] : readable.find((s) => String(s.meta.generation) === generation);
+    const wanted = number === 'latest' ? readable[0] : readable.find((s) => s.meta.generation === number);
     if (!wanted) {
-      if (generation !== 'latest' && !/^\d+$/.test(generation))
-        throw new CommandError(`generation ${JSON.stringify(generation)} must be a number or "latest"`, 2);
       const known = readable.map((s) => s.meta.generation).join(', ') || 'none';
       const damaged = slots.filter((s) => !s.ok).map((s) => `slot ${s.slot}`);
       throw new CommandError(

@@ -145,6 +145,14 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
     const bad = await runCli(['snapshot', 'inspect', '9999', '--data-dir', source.path]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/no readable generation 9999/);
+    // Leading zeros name the same generation (007 used to be "no readable generation 007", exit 1).
+    const padded = await inspect(source.path, `00${newest}`, 'volume-by-category-1d');
+    expect(padded.meta.generation).toBe(newest);
+    expect(padded.plugins).toEqual(one.plugins);
+    // Past Number.MAX_SAFE_INTEGER no generation can be named: a usage error, not "not found".
+    const huge = await runCli(['snapshot', 'inspect', '99999999999999999999', '--data-dir', source.path]);
+    expect(huge.code).toBe(2);
+    expect(huge.stderr).toMatch(/generation "99999999999999999999" must be a number or "latest"/);
   });
 
   it('export to a folder, a missing folder, a symlink or a pipe: a clear refusal, or the bytes where they were asked', async () => {
