@@ -120,7 +120,7 @@ export const SETTINGS = {
   maxClockSkew: {
     type: seconds(0, 86_400).default(DEFAULT_MAX_CLOCK_SKEW),
     flag: '<seconds>',
-    help: 'seconds a message timestamp may run ahead of the wall clock before it is refused (`future_timestamp`); every plugin retention must be longer than this plus its interval (start-up refuses otherwise)',
+    help: 'seconds a message timestamp may run ahead of the wall clock before it is refused (`future_timestamp`); every plugin retention must be longer than this plus its interval, and every window of message time at least this plus one slice (the built-in hour windows: at most 3540 s; start-up refuses otherwise)',
   },
   maxFanout: {
     type: count(1, 100_000).default(DEFAULT_MAX_FANOUT),
