@@ -47,6 +47,20 @@ export const lifecycleMachine = createMachine({
   },
 });
 
+/**
+ * Where a plugin stands with update errors, kept in snapshots (snapshots/format.ts): without it
+ * a restarted replica applied what one that did not restart still dropped as quarantined, and
+ * the two diverged for good.
+ */
+export interface UpdateHealth {
+  /** Update errors in a row (on probation after a quarantine: one short of quarantining again). */
+  readonly failures: number;
+  /** While quarantined: the message time its cool-down ends; null when healthy. */
+  readonly quarantinedUntil: number | null;
+}
+
+export const HEALTHY: UpdateHealth = Object.freeze({ failures: 0, quarantinedUntil: null });
+
 // One object per event kind, sent as is: a transition allocates no event.
 const EVENTS = {
   replaying: { type: 'replaying' },

@@ -2,7 +2,7 @@ import { ChangeLog, ROWS, type ChangeCursor } from './change-log.js';
 import { createContainer, isTimed, pluginFacing, type TimedContainer } from './containers.js';
 import { bucketEnd } from './interval.js';
 import { KeyedStore, KeyTooLongError, type ReadonlyKeyedStore } from './keyed-store.js';
-import { Lifecycle, type LifecycleState } from './lifecycle.js';
+import { Lifecycle, type LifecycleState, type UpdateHealth } from './lifecycle.js';
 import type { PluginMessage, UpdateContext, ViewContext } from './plugin-api.js';
 import type { RegisteredPlugin } from './registry.js';
 import { RowStore, type Row } from './row-store.js';
@@ -172,7 +172,8 @@ export class PluginRuntime {
   private readonly quarantineAfter: number;
   private readonly quarantineSeconds: number;
   private failures = 0;
-  private quarantinedAt = 0;
+  /** See UpdateHealth.quarantinedUntil. */
+  private quarantinedUntil: number | null = null;
 
   constructor(
     readonly plugin: RegisteredPlugin,
@@ -462,14 +463,26 @@ export class PluginRuntime {
   cut(): SnapshotCut {
     const last = this.state.counters.lastMessageAt;
     const ahead = Number.isFinite(this.clock) && (last === null || this.clock > last) ? this.clock : null;
-    return new SnapshotCut(this.ident, this.log, this.state.rows, this.state.stores, last, ahead);
+    return new SnapshotCut(this.ident, this.log, this.state.rows, this.state.stores, last, ahead, this.health);
+  }
+
+  /** Update errors in a row and any quarantine: restored with the state, so a restart resumes them. */
+  get health(): UpdateHealth {
+    return { failures: this.failures, quarantinedUntil: this.quarantinedUntil };
   }
 
   /**
    * Replaces the state with a stored one (restore): readers start over. `expiredTo`: the message
-   * time expiry had reached when it was ahead of `lastMessageAt` (see SnapshotCut).
+   * time expiry had reached when it was ahead of `lastMessageAt` (see SnapshotCut). `health`:
+   * the update errors in a row and quarantine when it was written (a record from before they
+   * were kept has none: healthy).
    */
-  load(stored: LoadedState, lastMessageAt: number | null, expiredTo: number | null = null): void {
+  load(
+    stored: LoadedState,
+    lastMessageAt: number | null,
+    expiredTo: number | null = null,
+    health: UpdateHealth | null = null,
+  ): void {
     this.state.rows.loadAll(stored.rows.keys, stored.rows.values as readonly Row[]);
     for (const [name, entries] of Object.entries(stored.stores)) {
       // A store the plugin no longer declares: a migration should have dropped it.
@@ -477,6 +490,9 @@ export class PluginRuntime {
     }
     this.state.counters.lastMessageAt = lastMessageAt;
     this.clock = Math.max(expiredTo ?? Number.NEGATIVE_INFINITY, lastMessageAt ?? Number.NEGATIVE_INFINITY);
+    this.failures = health?.failures ?? 0;
+    this.quarantinedUntil = health?.quarantinedUntil ?? null;
+    this.lifecycle.send(this.quarantinedUntil === null ? 'release' : 'quarantine');
     this.log.reset();
   }
 
@@ -607,13 +623,14 @@ export class PluginRuntime {
   }
 
   private quarantine(message: PluginMessage): void {
-    this.quarantinedAt = message.timestamp;
+    this.quarantinedUntil = message.timestamp + this.quarantineSeconds;
     this.lifecycle.send('quarantine');
   }
 
   /** Ends a quarantine once the cool-down has passed in message time, on probation: a failure before the next success re-quarantines (half-open). */
   private release(message: PluginMessage): boolean {
-    if (message.timestamp < this.quarantinedAt + this.quarantineSeconds) return false;
+    if (message.timestamp < (this.quarantinedUntil ?? Number.NEGATIVE_INFINITY)) return false;
+    this.quarantinedUntil = null;
     this.failures = this.quarantineAfter - 1;
     this.lifecycle.send('release');
     return true;

@@ -1,5 +1,6 @@
 import type { ChangeLog } from './change-log.js';
 import type { KeyedStore } from './keyed-store.js';
+import { HEALTHY, type UpdateHealth } from './lifecycle.js';
 import type { RowStore, Row } from './row-store.js';
 
 /** One container entry as of the cut; `value` undefined: the key is gone (remove it on disk). */
@@ -33,6 +34,8 @@ export class SnapshotCut {
     readonly lastMessageAt: number | null,
     /** Message time expiry reached, when ahead of `lastMessageAt` (the newest messages were dropped); else null. */
     readonly expiredTo: number | null = null,
+    /** Update errors in a row and any quarantine, as of the cut. */
+    readonly health: UpdateHealth = HEALTHY,
   ) {
     this.position = log.position;
     this.stores = ['rows', ...Object.keys(stores)];

@@ -15,6 +15,14 @@ export interface PluginRecord {
    * when ahead of `lastMessageAt` (its newest messages were dropped after their expiry ran).
    */
   readonly expiredTo?: number;
+  /** Update errors in a row, written only when some (absent: none; records before they were kept). */
+  readonly failures?: number;
+  /**
+   * Written only while the plugin is quarantined: the message time its cool-down ends, so a
+   * restore resumes the quarantine where a replica that did not restart still has it (absent:
+   * healthy; records before it was kept restore healthy, as they always did).
+   */
+  readonly quarantinedUntil?: number;
 }
 
 /** Last `i` and timestamp seen per publisher, for gap detection across restarts. */

@@ -1,4 +1,5 @@
 import { StatscacheError } from '../actors/errors.js';
+import type { UpdateHealth } from '../actors/lifecycle.js';
 import type { StoredState } from '../actors/plugin-api.js';
 import type { LoadedEntries, LoadedState, PluginRuntime } from '../actors/plugin-runtime.js';
 import { ChecksumError, checksumProblem, decodeChecked, decodeVerified } from './codec.js';
@@ -71,7 +72,12 @@ export function restore(
     for (const [runtime, state] of states) {
       const record = meta.plugins[runtime.ident];
       const expiredTo = record?.expiredTo;
-      runtime.load(state, record?.lastMessageAt ?? null, typeof expiredTo === 'number' ? expiredTo : null);
+      runtime.load(
+        state,
+        record?.lastMessageAt ?? null,
+        typeof expiredTo === 'number' ? expiredTo : null,
+        record ? healthOf(record) : null,
+      );
       restored[runtime.ident] = runtime.stats().rows;
     }
     const loaded = new Set(runtimes.map((r) => r.ident));
@@ -80,6 +86,20 @@ export function restore(
     return { meta, restored, migrated, retained, fallbacks };
   }
   return { meta: null, restored: {}, migrated: [], retained: {}, fallbacks };
+}
+
+/**
+ * The update errors in a row and quarantine a record was written with; a record from before they
+ * were kept has neither (healthy, as such a restore always was). Values of the wrong type, which
+ * only a hand-edited record holds, count as absent, as `expiredTo` does.
+ */
+function healthOf(record: PluginRecord): UpdateHealth {
+  const { failures, quarantinedUntil } = record as { failures?: unknown; quarantinedUntil?: unknown };
+  return {
+    failures: typeof failures === 'number' && Number.isSafeInteger(failures) && failures > 0 ? failures : 0,
+    quarantinedUntil:
+      typeof quarantinedUntil === 'number' && Number.isFinite(quarantinedUntil) ? quarantinedUntil : null,
+  };
 }
 
 /**

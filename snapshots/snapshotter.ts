@@ -307,5 +307,7 @@ function recordOf(runtime: PluginRuntime, cut: SnapshotCut): PluginRecord {
     entries: { ...cut.entries },
     lastMessageAt: cut.lastMessageAt,
     ...(cut.expiredTo === null ? {} : { expiredTo: cut.expiredTo }),
+    ...(cut.health.failures > 0 ? { failures: cut.health.failures } : {}),
+    ...(cut.health.quarantinedUntil === null ? {} : { quarantinedUntil: cut.health.quarantinedUntil }),
   };
 }

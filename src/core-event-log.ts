@@ -32,7 +32,13 @@ export function coreEventLog(deps: CoreEventLogDeps): CoreEvents {
     lifecycle: (ident, from, to) => {
       if (to === 'quarantined')
         log.error(
-          { plugin: ident, after: DEFAULT_QUARANTINE_AFTER, coolDownSeconds: DEFAULT_QUARANTINE_SECONDS },
+          {
+            plugin: ident,
+            after: DEFAULT_QUARANTINE_AFTER,
+            coolDownSeconds: DEFAULT_QUARANTINE_SECONDS,
+            // Resumed from the snapshot rather than entered now.
+            restored: from === 'restoring',
+          },
           'plugin quarantined after repeated update errors; its messages are dropped (reason "quarantined") until the cool-down passes in message time',
         );
       else if (from === 'quarantined')

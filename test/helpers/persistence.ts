@@ -1,4 +1,4 @@
-import { PluginHost } from '../../actors/plugin-host.js';
+import { type HostOptions, PluginHost } from '../../actors/plugin-host.js';
 import { registerPlugins } from '../../actors/registry.js';
 import { Journal } from '../../snapshots/journal.js';
 import { DataStore } from '../../snapshots/lmdb-store.js';
@@ -27,9 +27,11 @@ export function openSession(
     chunk?: Pick<SnapshotterOptions, 'chunkEntries' | 'onYield'>;
     /** The snapshotter's clock (epoch ms; a generation's takenAt); 0 by default. */
     now?: () => number;
+    /** The runtimes' options (quarantine thresholds, key caps). */
+    host?: HostOptions;
   } = {},
 ): PersistenceSession {
-  const host = new PluginHost(registerPlugins(definitions), () => {});
+  const host = new PluginHost(registerPlugins(definitions), () => {}, options.host);
   const store = new DataStore(dir);
   let report: RestoreReport;
   try {
