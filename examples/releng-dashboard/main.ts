@@ -40,15 +40,28 @@ interface Layout {
     old_log_threshold?: { key: string; value: number };
   };
 }
+/** As published: any field may be missing or of any type. */
 interface ReleaseMessage {
-  name?: string;
-  status?: string;
-  link?: string;
-  extra_text?: string;
-  extra_link?: string;
+  name?: unknown;
+  status?: unknown;
+  link?: unknown;
+  extra_text?: unknown;
+  extra_link?: unknown;
 }
 
 const UNIT_SECONDS: Record<string, number> = { seconds: 1, minutes: 60, hours: 3600, days: 86_400, weeks: 604_800 };
+
+/** A field of a published message as text: anything else (a number, an object) is not shown. */
+const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+
+/**
+ * A layout map's own entry: a status is published text, and `constructor` or `__proto__` must
+ * not reach Object.prototype (a function there stopped every later component's render).
+ */
+const entry = (map: Record<string, string> | undefined, key: string): string | undefined => {
+  const value = map !== undefined && Object.hasOwn(map, key) ? map[key] : undefined;
+  return typeof value === 'string' ? value : undefined;
+};
 
 function parseMessage(row: Row): ReleaseMessage {
   try {
@@ -120,24 +133,26 @@ function eventItem(
   const li = el('li', undefined, `event${now - row.timestamp > threshold ? ' old' : ''}${fresh ? ' flash' : ''}`);
   li.dataset['constraint'] = String(row['category_constraint'] ?? '');
   const link = safeHref(m.link);
-  const name = m.name ?? String(row['category_constraint'] ?? '');
+  const name = text(m.name) ?? String(row['category_constraint'] ?? '');
   const nameEl =
     link && component.link_for === 'name'
       ? Object.assign(el('a', name, 'name'), { href: link })
       : el('span', name, 'name');
   li.append(nameEl);
-  if ((component.show_status ?? opts.show_status ?? true) && m.status) {
-    const verb = opts.status_verb_map?.[m.status] ?? m.status;
+  const state = text(m.status);
+  if ((component.show_status ?? opts.show_status ?? true) && state) {
+    const verb = entry(opts.status_verb_map, state) ?? state;
     const status =
       link && component.link_for !== 'name' ? Object.assign(el('a', verb), { href: link }) : el('span', verb);
-    status.className = `state ${(opts.status_class_map?.[m.status] ?? '').replace(/^text-/, '')}`;
+    status.className = `state ${(entry(opts.status_class_map, state) ?? '').replace(/^text-/, '')}`;
     li.append(' ', status);
   }
-  if (m.extra_text) {
+  const extraText = text(m.extra_text);
+  if (extraText) {
     const extra = safeHref(m.extra_link);
     li.append(
       ' ',
-      extra ? Object.assign(el('a', m.extra_text, 'extra'), { href: extra }) : el('span', m.extra_text, 'extra'),
+      extra ? Object.assign(el('a', extraText, 'extra'), { href: extra }) : el('span', extraText, 'extra'),
     );
   }
   const iso = new Date(row.timestamp * 1000).toISOString();
