@@ -40,11 +40,14 @@ export function isStatscacheError(err: unknown): err is StatscacheError {
 
 /**
  * Codes an operator fixes by changing how the process is started (a setting, the plugin list
- * or a plugin's definition, a port, a folder, a second instance): exit 2, like a usage error, so
- * a supervisor does not loop on them.
+ * or a plugin's definition, a port, a folder, a second instance, the statscache version that
+ * reads the stored state): exit 2, like a usage error, so a supervisor does not loop on them.
  */
 const OPERATOR_CODES: ReadonlySet<ErrorCode> = new Set([
   'SC_CONFIG_INVALID',
+  // The same code reading the same state refuses it the same way on every start.
+  'SC_SNAPSHOT_TOO_NEW',
+  'SC_SNAPSHOT_MIGRATION_FAILED',
   'SC_PLUGIN_INVALID',
   'SC_PLUGIN_NAME_INVALID',
   'SC_PLUGIN_IDENT_DUPLICATE',
