@@ -1,13 +1,16 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RawEnvelope } from '../helpers/fixtures.js';
-import { expectNoHorizontalOverflow, launchChromium, openPage } from '../helpers/browser.js';
+import { checkWidthsAndShoot, launchChromium, openPage } from '../helpers/browser.js';
 import { samplesBatch, startLive, type Live } from '../ws/harness.js';
 
 /** Markup that runs script if any page ever parses published text as HTML. */
 const XSS = '<img src=x onerror="window.__pwned=1">';
 const RLO = '\u202E';
 const ZWSP = '\u200B';
+/** As long as a username may be (MAX_NAME), without a space to break at. */
+const LONG = 'u'.repeat(255);
+const CATEGORY = 'c'.repeat(200);
 
 /** A masher live-CD task (the releng plugin's artifact source): `new` is the status the page shows. */
 const livecd = (n: number, t: number, srpm: string, state: string): RawEnvelope => ({
@@ -42,6 +45,13 @@ describe('pages showing hostile published text, in headless Chromium', () => {
         msg_id: `hostile-page-${process.pid}-wiki`,
         msg: { user: `${XSS}${RLO}${ZWSP}`, title: XSS, url: 'javascript:window.__pwned=2' },
       },
+      // The busiest category of all (so the volume example names it), 200 characters long.
+      ...Array.from({ length: 60 }, (_, i) => ({
+        topic: `org.fedoraproject.prod.${CATEGORY}.x`,
+        timestamp: t - (i % 30),
+        msg_id: `hostile-page-${process.pid}-long-${i}`,
+        msg: { user: LONG },
+      })),
     ]);
     browser = await launchChromium();
   }, 60_000);
@@ -66,7 +76,7 @@ describe('pages showing hostile published text, in headless Chromium', () => {
     ]);
     // The component after them renders too (before, the first throw ended the render there).
     expect(await events('artifact-livecd_i686')).toEqual([{ name: 'baz-i686', state: 'x'.repeat(400) }]);
-    await expectNoHorizontalOverflow(page, 'releng-dashboard with a 400-character status');
+    await checkWidthsAndShoot(page, 'hostile-releng-dashboard');
     expect(await page.$$eval('img', (imgs) => imgs.length)).toBe(0);
     expect(await pwned(page)).toBeNull();
     expect(problems).toEqual([]);
@@ -74,11 +84,16 @@ describe('pages showing hostile published text, in headless Chromium', () => {
   });
 
   it('the dashboard, the docs page and the other examples show the hostile username as text', async () => {
-    for (const [path, ready] of [
-      ['/dashboard', 'section.card[data-seq]'],
-      ['/', 'body[data-loaded="true"]'],
-      ['/examples/volume/', 'body[data-total]'],
-      [`/examples/contribution-calendar/?user=${encodeURIComponent(`${XSS}${RLO}${ZWSP}`)}`, 'body[data-total]'],
+    for (const [path, ready, shot] of [
+      ['/dashboard', 'section.card[data-seq]', 'hostile-dashboard'],
+      ['/', 'body[data-loaded="true"]', 'hostile-docs'],
+      ['/examples/volume/', 'body[data-total]', 'hostile-volume'],
+      [
+        `/examples/contribution-calendar/?user=${encodeURIComponent(`${XSS}${RLO}${ZWSP}`)}`,
+        'body[data-total]',
+        'hostile-calendar-markup',
+      ],
+      [`/examples/contribution-calendar/?user=${LONG}`, 'body[data-total]', 'hostile-calendar-long'],
     ] as const) {
       const { page, problems } = await openPage(browser, `${live.base}${path}`);
       await page.waitForSelector(ready, { timeout: 10_000 });
@@ -87,10 +102,14 @@ describe('pages showing hostile published text, in headless Chromium', () => {
           tds.map((td) => td.textContent),
         );
         expect(users).toContain(`${XSS}${RLO}${ZWSP}`);
+        expect(users).toContain(LONG);
       }
-      if (path.startsWith('/examples/contribution-calendar/'))
-        expect(await page.textContent('#title')).toBe(`${XSS}${RLO}${ZWSP}`);
-      await expectNoHorizontalOverflow(page, path);
+      if (path === '/examples/volume/')
+        expect(
+          await page.$$eval('.legend [data-category]', (es) => es.map((e) => e.getAttribute('data-category'))),
+        ).toContain(CATEGORY);
+      if (path.includes(encodeURIComponent(XSS))) expect(await page.textContent('#title')).toBe(`${XSS}${RLO}${ZWSP}`);
+      await checkWidthsAndShoot(page, shot);
       expect(await page.$$eval('img', (imgs) => imgs.length), path).toBe(0);
       expect(await pwned(page), path).toBeNull();
       expect(problems, path).toEqual([]);
