@@ -162,5 +162,9 @@ describe('cluster on loopback: proxy, three replicas, nginx, SIGKILL and bootstr
       'WS view = HTTP view',
     );
     expect(client.stats.gaps).toBe(0);
+    // Operator routes stay on the replicas' own ports: the public edge answers 404 for them.
+    expect((await fetch(`${nginx.base}/metrics`)).status).toBe(404);
+    expect((await fetch(`${nginx.base}/admin/export`)).status).toBe(404);
+    expect((await fetch(`${reference.base}/metrics`)).status).toBe(200);
   });
 });
