@@ -26,11 +26,17 @@ export type ErrorCode =
 
 export class StatscacheError extends Error {
   readonly code: ErrorCode;
+  /**
+   * The operator's to fix even though the code also covers passing failures (a peer refusing
+   * this replica's token, not a peer that is down): exit 2 for this one.
+   */
+  readonly operatorFix: boolean;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(`${code}: ${message}`, options);
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; operatorFix?: boolean }) {
+    super(`${code}: ${message}`, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'StatscacheError';
     this.code = code;
+    this.operatorFix = options?.operatorFix ?? false;
   }
 }
 
@@ -64,5 +70,5 @@ const OPERATOR_CODES: ReadonlySet<ErrorCode> = new Set([
 ]);
 
 export function exitCodeOf(err: StatscacheError): number {
-  return OPERATOR_CODES.has(err.code) ? 2 : 1;
+  return err.operatorFix || OPERATOR_CODES.has(err.code) ? 2 : 1;
 }

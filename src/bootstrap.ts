@@ -37,6 +37,16 @@ const fail = (message: string, cause?: unknown): never => {
   throw new StatscacheError('SC_BOOTSTRAP_FAILED', message, cause === undefined ? undefined : { cause });
 };
 
+/**
+ * A peer refusing this replica's token (401, 403), or having no such route (404: a wrong URL, or
+ * a peer without an adminToken), refuses the same way on every start; an export larger than a
+ * replica accepts stays larger. Exit 2 for these, so systemd does not retry them every 2 s;
+ * a peer that is down, busy or cut off mid-transfer is worth the retry (exit 1).
+ */
+const refuse = (message: string): never => {
+  throw new StatscacheError('SC_BOOTSTRAP_FAILED', message, { operatorFix: true });
+};
+
 /** What the data dir holds: nothing (bootstrap), statscache state (keep it), or something else (refuse). */
 function dataDirState(dataDir: string): 'empty' | 'has-state' {
   if (!existsSync(dataDir)) return 'empty';
@@ -75,12 +85,13 @@ async function download(url: string, token: string, maxBytes: number): Promise<B
   }
   if (res.status !== 200) {
     const text = (await res.text().catch(() => '')).slice(0, 300);
-    return fail(
+    return ([401, 403, 404].includes(res.status) ? refuse : fail)(
       `the peer answered ${res.status} to GET ${url}${res.status === 401 ? ' (this replica needs the peer’s adminToken)' : ''}: ${text}`,
     );
   }
   const announced = Number(res.headers.get('content-length') ?? Number.NaN);
-  if (announced > maxBytes) return fail(`the peer's export is ${announced} bytes, more than the ${maxBytes} accepted`);
+  if (announced > maxBytes)
+    return refuse(`the peer's export is ${announced} bytes, more than the ${maxBytes} accepted`);
   const chunks: Buffer[] = [];
   let total = 0;
   const body = res.body;
@@ -90,7 +101,7 @@ async function download(url: string, token: string, maxBytes: number): Promise<B
       total += chunk.byteLength;
       if (total > maxBytes) {
         await body.cancel().catch(() => undefined);
-        return fail(`the peer's export exceeds the ${maxBytes} bytes accepted`);
+        return refuse(`the peer's export exceeds the ${maxBytes} bytes accepted`);
       }
       chunks.push(Buffer.from(chunk));
     }

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { exitCodeOf, type StatscacheError } from '../../actors/errors.js';
 import { registerPlugins, type RegisteredPlugin } from '../../actors/registry.js';
 import { builtinPlugins } from '../../plugins/index.js';
 import { bootstrapFromPeer } from '../../src/bootstrap.js';
@@ -62,6 +63,13 @@ async function attempt(options: { token?: string; maxBytes?: number; peer?: stri
   return { run, data: join(dir.path, 'data') };
 }
 
+/** The exit code the CLI gives the refusal: 2 (systemd does not restart) or 1 (it retries). */
+const exitOf = (run: Promise<unknown>) =>
+  run.then(
+    () => null,
+    (err: StatscacheError) => exitCodeOf(err),
+  );
+
 const noState = (data: string) => !existsSync(data) || !readdirSync(data).includes('statscache.lmdb');
 
 describe('--bootstrap refusals', () => {
@@ -86,6 +94,8 @@ describe('--bootstrap refusals', () => {
     body = good;
     const { run, data } = await attempt({ maxBytes: good.byteLength - 1 });
     await expect(run).rejects.toThrow(new RegExp(`SC_BOOTSTRAP_FAILED: .*${good.byteLength - 1} (bytes )?accepted`));
+    // The same export is as large on the next start.
+    expect(await exitOf(run)).toBe(2);
     expect(noState(data)).toBe(true);
   });
 
@@ -112,6 +122,8 @@ describe('--bootstrap refusals', () => {
   it("says so when the peer refuses this replica's token", async () => {
     const { run, data } = await attempt({ token: 'another-token-0123456789abcdef' });
     await expect(run).rejects.toThrow(/SC_BOOTSTRAP_FAILED: the peer answered 401 .*adminToken/);
+    // Refused the same way on every start: exit 2, not 1 (systemd retried it every 2 s).
+    expect(await exitOf(run)).toBe(2);
     expect(noState(data)).toBe(true);
   });
 
@@ -121,5 +133,7 @@ describe('--bootstrap refusals', () => {
     await expect(run).rejects.toThrow(
       /SC_BOOTSTRAP_FAILED: cannot reach the peer at .*: fetch failed: connect ECONNREFUSED/,
     );
+    // A peer that is down may be up on the next start: exit 1, restarted.
+    expect(await exitOf(run)).toBe(1);
   });
 });
