@@ -1,32 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { definePlugin, rowsOf } from '../../actors/plugin-api.js';
 import { PluginHost } from '../../actors/plugin-host.js';
 import { registerPlugins } from '../../actors/registry.js';
-import { createPluginMessage } from '../../src/message.js';
-import { deriveMeta } from '../../src/meta/index.js';
-
-type Row = { timestamp: number; topic: string; n: number };
-
-/** Counts per topic; throws for topics containing "boom". */
-const fragile = definePlugin({
-  name: 'Fragile',
-  summary: 's',
-  description: 'd',
-  rows: rowsOf<Row>(),
-  columns: ['topic', 'n'],
-  key: ['timestamp', 'topic'],
-  interval: '1m',
-  update(m, { rows, bucket }) {
-    if (m.topic.includes('boom')) throw new Error('plugin bug');
-    rows.put({
-      timestamp: bucket,
-      topic: m.topic,
-      n: (rows.get(rows.keyOf({ timestamp: bucket, topic: m.topic }))?.n ?? 0) + 1,
-    });
-  },
-});
-
-const msg = (topic: string, timestamp: number) => createPluginMessage({ topic, timestamp, msg: {} }, deriveMeta);
+import { fragile, msg } from '../helpers/fragile-plugin.js';
 
 describe('plugin lifecycle (XState)', () => {
   it('goes restoring → replaying → live, and reports each transition', () => {

@@ -5,41 +5,17 @@
  * views and digests. Snapshots written before these were kept still restore (healthy).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { definePlugin, rowsOf } from '../../actors/plugin-api.js';
 import { PluginHost } from '../../actors/plugin-host.js';
 import { registerPlugins } from '../../actors/registry.js';
 import type { PluginRuntime } from '../../actors/plugin-runtime.js';
 import { decodeChecked, encodeChecked } from '../../snapshots/codec.js';
 import type { SnapshotMeta } from '../../snapshots/format.js';
 import { DataStore } from '../../snapshots/lmdb-store.js';
-import { createPluginMessage } from '../../src/message.js';
-import { deriveMeta } from '../../src/meta/index.js';
+import { fragile, msg } from '../helpers/fragile-plugin.js';
 import { openSession } from '../helpers/persistence.js';
 import { tempDir } from '../helpers/service-process.js';
 
-type Row = { timestamp: number; topic: string; n: number };
-
-/** Counts per topic and minute; throws for topics containing "boom". */
-const fragile = definePlugin({
-  name: 'Fragile',
-  summary: 's',
-  description: 'd',
-  rows: rowsOf<Row>(),
-  columns: ['topic', 'n'],
-  key: ['timestamp', 'topic'],
-  interval: '1m',
-  update(m, { rows, bucket }) {
-    if (m.topic.includes('boom')) throw new Error('plugin bug');
-    rows.put({
-      timestamp: bucket,
-      topic: m.topic,
-      n: (rows.get(rows.keyOf({ timestamp: bucket, topic: m.topic }))?.n ?? 0) + 1,
-    });
-  },
-});
-
 const OPTIONS = { quarantineAfter: 3, quarantineSeconds: 600 };
-const msg = (topic: string, timestamp: number) => createPluginMessage({ topic, timestamp, msg: {} }, deriveMeta);
 const ok = (t: number) => msg('a.b.c.ok', t);
 const boom = (t: number) => msg('a.b.c.boom', t);
 
@@ -180,7 +156,7 @@ describe('quarantine across a snapshot (real LMDB)', () => {
     expect(rt.lifecycleState).toBe('live');
     rt.send(boom(330));
     expect(rt.lifecycleState).toBe('quarantined');
-    expect(viewOf(rt).map((r) => (r as unknown as Row).n)).toEqual([1, 1]);
+    expect(viewOf(rt).map((r) => (r as unknown as { n: number }).n)).toEqual([1, 1]);
     await b.close();
   });
 });

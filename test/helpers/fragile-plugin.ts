@@ -1,0 +1,27 @@
+import { definePlugin, rowsOf } from '../../actors/plugin-api.js';
+import { createPluginMessage } from '../../src/message.js';
+import { deriveMeta } from '../../src/meta/index.js';
+
+type Row = { timestamp: number; topic: string; n: number };
+
+/** Counts per topic and minute; throws for topics containing "boom" (the quarantine tests' plugin). */
+export const fragile = definePlugin({
+  name: 'Fragile',
+  summary: 's',
+  description: 'd',
+  rows: rowsOf<Row>(),
+  columns: ['topic', 'n'],
+  key: ['timestamp', 'topic'],
+  interval: '1m',
+  update(m, { rows, bucket }) {
+    if (m.topic.includes('boom')) throw new Error('plugin bug');
+    rows.put({
+      timestamp: bucket,
+      topic: m.topic,
+      n: (rows.get(rows.keyOf({ timestamp: bucket, topic: m.topic }))?.n ?? 0) + 1,
+    });
+  },
+});
+
+/** A message of `topic` at `timestamp`, as the intake hands it to plugins. */
+export const msg = (topic: string, timestamp: number) => createPluginMessage({ topic, timestamp, msg: {} }, deriveMeta);
