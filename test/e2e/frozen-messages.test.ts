@@ -1,5 +1,3 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   connectPublisher,
@@ -9,6 +7,7 @@ import {
   tempDir,
   type RunningService,
 } from '../helpers/service-process.js';
+import { pluginConfig } from '../helpers/plugin-config.js';
 
 /**
  * With operator plugins loaded, every plugin is handed a frozen message: one that changes it
@@ -37,13 +36,8 @@ type Info = { ident: string; counters: { received: number; applied: number; drop
 
 describe('operator plugins are handed frozen messages', () => {
   const dir = tempDir();
-  const config = join(dir.path, 'config.json');
-  writeFileSync(join(dir.path, 'meddler.mjs'), MEDDLER);
-  writeFileSync(join(dir.path, 'owners.mjs'), OWNERS);
-  writeFileSync(
-    config,
-    JSON.stringify({ plugins: ['./meddler.mjs', './owners.mjs'], dataDir: join(dir.path, 'data') }),
-  );
+  // In this order: the meddler runs before the counting plugin.
+  const config = pluginConfig(dir.path, { 'meddler.mjs': MEDDLER, 'owners.mjs': OWNERS });
   let svc: RunningService | null = null;
   afterAll(async () => {
     await svc?.stop('SIGKILL');

@@ -1,5 +1,3 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../commands/cli.js';
 import {
@@ -10,6 +8,7 @@ import {
   tempDir,
   type RunningService,
 } from '../helpers/service-process.js';
+import { pluginConfig } from '../helpers/plugin-config.js';
 
 /**
  * A plugin quarantined by a snapshot's time stays quarantined after a restart: the restored
@@ -38,12 +37,7 @@ type Info = {
 
 describe('a quarantine survives a restart', () => {
   const dir = tempDir();
-  const config = join(dir.path, 'config.json');
-  writeFileSync(join(dir.path, 'fragile.mjs'), FRAGILE);
-  writeFileSync(
-    config,
-    JSON.stringify({ plugins: ['./fragile.mjs'], dataDir: join(dir.path, 'data'), adminToken: TOKEN }),
-  );
+  const config = pluginConfig(dir.path, { 'fragile.mjs': FRAGILE }, { adminToken: TOKEN });
   let svc: RunningService | null = null;
   afterAll(async () => {
     await svc?.stop('SIGKILL');

@@ -1,5 +1,3 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { metricOf, metricsText, sampleOf, waitReady } from '../helpers/probes.js';
 import {
@@ -10,6 +8,7 @@ import {
   tempDir,
   type RunningService,
 } from '../helpers/service-process.js';
+import { pluginConfig } from '../helpers/plugin-config.js';
 
 /**
  * An operator plugin whose update runs for seconds holds the whole event loop: reads, pushes
@@ -32,9 +31,7 @@ const degradedOf = async (base: string, path: string) =>
 
 describe('a plugin that holds the event loop', () => {
   const dir = tempDir();
-  const config = join(dir.path, 'config.json');
-  writeFileSync(join(dir.path, 'slow.mjs'), SLOW);
-  writeFileSync(config, JSON.stringify({ plugins: ['./slow.mjs'], dataDir: join(dir.path, 'data') }));
+  const config = pluginConfig(dir.path, { 'slow.mjs': SLOW });
   let svc: RunningService | null = null;
   afterAll(async () => {
     await svc?.stop('SIGKILL');
