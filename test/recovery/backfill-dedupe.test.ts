@@ -107,12 +107,20 @@ describe('backfill and de-duplication', () => {
     const endpoint = first.lastEndpoint as string;
     const s = await service(dg, { connect: [endpoint], bind: [] });
     await s.start();
-    await new Promise((r) => setTimeout(r, 300));
     const now = Date.now() / 1000 - 30; // in the past: backfill windows end at the present
     // Distinct usernames: no publisher-sequence gap can be what triggers the backfill here.
     const before = [0, 1, 2].map((n) => message(n, now + n, { username: `p${n}`, i: 1 }));
-    for (const m of before) await first.send([m.topic, JSON.stringify(m)]);
-    await eventually(() => (total(s) === 3 ? true : undefined), 5_000, 'first three');
+    // Sent until they arrive: a PUB drops what it sends before the subscription reaches it (a
+    // slow joiner under load); the ids make every repeat a duplicate.
+    await eventually(
+      async () => {
+        for (const m of before) await first.send([m.topic, JSON.stringify(m)]);
+        await new Promise((r) => setTimeout(r, 100));
+        return total(s) === 3 ? true : undefined;
+      },
+      15_000,
+      'first three',
+    );
     first.close();
     await new Promise((r) => setTimeout(r, 300));
     // Published while we were cut off: only the archive has them.
@@ -122,7 +130,7 @@ describe('backfill and de-duplication', () => {
     await second.bind(endpoint);
     await eventually(
       () => (total(s) === 7 ? true : undefined),
-      10_000,
+      20_000,
       'the four missed messages backfilled after the reconnect',
     );
     expect(s.counters.backfilled).toBe(4);
