@@ -77,6 +77,7 @@ export async function subscribeThreaded(
         bind: [...options.bind],
         topics: [...options.topics],
         ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes }),
+        ...(options.queueMax === undefined ? {} : { queueMax: options.queueMax }),
       },
       limits: { ...thread.limits },
       maxInFlight: thread.maxInFlight ?? 8192,

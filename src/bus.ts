@@ -26,6 +26,12 @@ export interface BusOptions {
    * protocol error and never reconnects to that endpoint, which would end intake from it.
    */
   readonly maxMessageBytes?: number;
+  /**
+   * Messages libzmq queues per connection before it stops reading it (ZMQ_RCVHWM, see
+   * bus-queue.ts); the publisher then drops past its send high-water mark and the gap detector
+   * counts the hole. Unset: unbounded, fedmsg's default.
+   */
+  readonly queueMax?: number;
 }
 
 /** The hard cap libzmq enforces, as a multiple of --max-frame-bytes (see BusOptions.maxMessageBytes). */
@@ -78,10 +84,10 @@ const MONITORED: readonly MonitorEvent[] = [
   'handshake',
 ];
 
-function newSocket(maxMessageBytes: number | undefined): Subscriber {
-  // fedmsg's own defaults: unbounded queue, reconnect 100 ms backing off to 1 s, keepalive.
+function newSocket(maxMessageBytes: number | undefined, queueMax: number | undefined): Subscriber {
+  // fedmsg's own defaults (reconnect 100 ms backing off to 1 s, keepalive), but a bounded queue when asked.
   return new Subscriber({
-    receiveHighWaterMark: 0,
+    receiveHighWaterMark: queueMax ?? 0,
     reconnectInterval: 100,
     reconnectMaxInterval: 1000,
     tcpKeepalive: 1,
@@ -127,7 +133,7 @@ export async function openSockets(options: BusOptions, hooks: SocketHooks): Prom
   const bound: string[] = [];
   try {
     if (options.bind.length > 0) {
-      const sock = newSocket(options.maxMessageBytes);
+      const sock = newSocket(options.maxMessageBytes, options.queueMax);
       sockets.push({ sock, source: BIND_SOURCE });
       for (const endpoint of options.bind) {
         try {
@@ -143,7 +149,7 @@ export async function openSockets(options: BusOptions, hooks: SocketHooks): Prom
       }
     }
     for (const endpoint of options.connect) {
-      const sock = newSocket(undefined);
+      const sock = newSocket(undefined, options.queueMax);
       sockets.push({ sock, source: endpoint });
       for (const type of MONITORED) sock.events.on(type, () => hooks.onMonitor(endpoint, type));
       sock.connect(endpoint);

@@ -17,6 +17,8 @@ export interface GapSignal {
 export interface GapCounters {
   /** Jumps in a relay's seq_id: real holes. */
   seqGaps: number;
+  /** Messages those jumps skipped: what the relay sent and never reached us (a full queue drops them). */
+  seqMissing: number;
   /** seq_id went backwards: the relay restarted (not a gap). */
   relayRestarts: number;
   /** Jumps in a reliable publisher's `i` that fed a window. */
@@ -62,7 +64,14 @@ interface IState {
  *   again for a long run; the hints that remain only feed a coalesced, rate-limited window.
  */
 export class GapDetector {
-  readonly counters: GapCounters = { seqGaps: 0, relayRestarts: 0, iHints: 0, iIgnored: 0, iUnreliableMarked: 0 };
+  readonly counters: GapCounters = {
+    seqGaps: 0,
+    seqMissing: 0,
+    relayRestarts: 0,
+    iHints: 0,
+    iIgnored: 0,
+    iUnreliableMarked: 0,
+  };
   private readonly publishers = new Map<string, IState>();
   private readonly relays = new Map<string, { seq: number; ts: number }>();
 
@@ -105,11 +114,13 @@ export class GapDetector {
       return null;
     }
     if (seq === last.seq + 1) return null;
+    const missing = seq - last.seq - 1;
     this.counters.seqGaps++;
+    this.counters.seqMissing += missing;
     return {
       start: Math.min(last.ts, ts),
       end: Math.max(last.ts, ts),
-      missing: seq - last.seq - 1,
+      missing,
       basis: 'seq_id',
       source,
     };

@@ -368,6 +368,7 @@ export class Service {
       bind: config.bind,
       topics: config.topic,
       maxMessageBytes: config.maxFrameBytes * HARD_FRAME_FACTOR,
+      queueMax: config.busQueueMax,
     };
     const busHooks: Omit<BusHooks, 'onFrames'> = {
       onReceiveError: (err, source) => this.receiveFailed(err, source),

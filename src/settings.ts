@@ -15,6 +15,7 @@ import { DEFAULT_MAX_NEW_VIEWS_PER_IP } from './http/view-budget.js';
 import { DEFAULT_MAX_FRAMES_PER_SECOND } from './http/ws-connection.js';
 import { LOG_LEVELS } from './logger.js';
 import { DEFAULT_MAX_FANOUT } from './meta/index.js';
+import { DEFAULT_BUS_QUEUE_MAX } from './bus-queue.js';
 import { PROBE_TO, THREADED_REPLAY_MIN } from './startup-replay.js';
 import { type EndpointRole, endpointProblem } from './zmq-endpoint.js';
 
@@ -356,6 +357,11 @@ export const SETTINGS = {
     type: count(0, 1000).default(25),
     flag: '<ms>',
     help: "longest the bus thread holds a received message to hand it over with the ones that follow: at a trickle it sleeps through this time once per batch and then reads what came meanwhile back to back, so fewer and larger batches cost each message less CPU (thread hand-overs, journal commits, each plugin's code brought back into cache); a batch still goes before the next WebSocket tick (`--ws-tick-ms`, which falls on multiples of the wall clock), so lingering delays no live push, only what HTTP readers see, and by at most this; a batch that fills while reading (512) goes at once (`0`: hand over on the next turn)",
+  },
+  busQueueMax: {
+    type: count(100, 10_000_000).default(DEFAULT_BUS_QUEUE_MAX),
+    flag: '<n>',
+    help: "bus messages received and not yet taken in that libzmq queues per `--connect` endpoint, and per publisher connected to a `--bind` socket (ZMQ_RCVHWM): past it libzmq stops reading that connection and the publisher's send queue drops what it cannot hold, so a publisher faster than the plugins apply costs bounded memory (about this many times the messages' size) instead of growing until the OOM killer. The loss is not silent: relays number their stream (`seq_id`), so the hole is counted (`statscache_intake_total{event=\"seq_missing\"}`) and backfilled from `--datagrepper` when one is set. fedmsg's own default is unbounded",
   },
   replayThread: {
     type: z.union([z.boolean(), z.stringbool()]).default(true),

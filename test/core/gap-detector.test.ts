@@ -21,7 +21,7 @@ describe('GapDetector', () => {
       source: 'a',
     });
     expect(g.observe(env({ seq_id: 1, timestamp: 21 }), 'a')).toBeNull();
-    expect(g.counters).toMatchObject({ seqGaps: 1, relayRestarts: 1 });
+    expect(g.counters).toMatchObject({ seqGaps: 1, seqMissing: 2, relayRestarts: 1 });
     // With a seq_id, i is not even looked at.
     expect(g.observe(env({ seq_id: 2, i: 999, timestamp: 22 }), 'a')).toBeNull();
   });

@@ -69,6 +69,7 @@ const ENV_CONTRACT = {
   retention: 'STATSCACHE_RETENTION',
   busThread: 'STATSCACHE_BUS_THREAD',
   busLinger: 'STATSCACHE_BUS_LINGER',
+  busQueueMax: 'STATSCACHE_BUS_QUEUE_MAX',
   replayThread: 'STATSCACHE_REPLAY_THREAD',
   examples: 'STATSCACHE_EXAMPLES',
 };
@@ -127,6 +128,7 @@ const FLAG_CONTRACT = [
   '--stop-timeout',
   '--bus-thread',
   '--bus-linger',
+  '--bus-queue-max',
   '--replay-thread',
   '--examples',
 ];

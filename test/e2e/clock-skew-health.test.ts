@@ -67,7 +67,7 @@ describe('health when most messages are dated ahead of the clock', () => {
 
   it('says intake is behind the bus while live messages keep coming dated long ago, and not once they are fresh', async () => {
     // A publisher faster than the plugins apply queues the rest in memory (libzmq's receive queue
-    // is unbounded, as fedmsg's): 30 k msg/s against ~5 k applied grew the process to 1.17 GB in
+    // was unbounded, as fedmsg's; now up to --bus-queue-max): 30 k msg/s against ~5 k applied grew the process to 1.17 GB in
     // 30 s while both probes said ok. Messages dated 10 minutes back are what such a backlog hands in.
     const lagDir = tempDir('statscache-lag-');
     const lagging = await startService(['--data-dir', lagDir.path]);
