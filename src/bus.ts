@@ -6,7 +6,7 @@
  * does not say which peer sent a message). libzmq reconnects on its own; raw frames go
  * upward, decoding and counting live elsewhere so this stays a thin edge.
  */
-import { Proxy as ZmqProxy, Publisher, Subscriber, XPublisher, XSubscriber } from 'zeromq';
+import { Publisher, Subscriber, XPublisher, XSubscriber } from 'zeromq';
 import { StatscacheError } from '../actors/errors.js';
 import { EndpointSet, type MonitorEvent } from './bus-endpoints.js';
 import { BIND_START_PEERS, queueShare, RESHARE_MS } from './bus-queue.js';
@@ -263,19 +263,45 @@ export interface BusProxy {
   close(): void;
 }
 
+export interface ProxyOptions {
+  readonly frontend: string;
+  readonly backend: string;
+  /** Messages larger than this (all frames together) are not forwarded: counted and dropped. */
+  readonly maxFrameBytes: number;
+  /** A message over maxFrameBytes was dropped (`bytes`: its size). */
+  readonly onOversized?: (bytes: number) => void;
+  /**
+   * libzmq refused a frame over HARD_FRAME_FACTOR × maxFrameBytes unread and dropped the upstream
+   * connection without reconnecting; the proxy connects again itself.
+   */
+  readonly onRefused?: () => void;
+}
+
+/** How long after an upstream disconnect libzmq has to schedule its own reconnect before the proxy reconnects. */
+const PROXY_REFUSED_GRACE_MS = 1000;
+
 /**
- * ZeroMQ's own forwarder (zmq_proxy): an XSUB connected to one upstream publisher, an XPUB
- * bound for any number of replicas. Subscriptions travel upstream, messages down, so one
- * upstream connection feeds every replica. One upstream per proxy: fedmsg's `seq_id` is only
- * meaningful per relay, and replicas detect gaps per endpoint they connect to.
+ * An XSUB connected to one upstream publisher and an XPUB bound for any number of replicas,
+ * forwarded here instead of by zmq_proxy so a message's size can be checked: subscriptions
+ * travel upstream, messages down, so one upstream connection feeds every replica. One upstream
+ * per proxy: fedmsg's `seq_id` is only meaningful per relay, and replicas detect gaps per
+ * endpoint they connect to.
+ *
+ * zmq_proxy forwarded frames of any size: 300 MB frames with replicas that did not read took
+ * the proxy to 1.3 GB. A message over maxFrameBytes is dropped here (replicas see a seq_id gap).
+ * One over HARD_FRAME_FACTOR times that is refused by libzmq before it is read
+ * (ZMQ_MAXMSGSIZE), which treats it as a protocol error and never reconnects to that endpoint:
+ * after a disconnect that libzmq does not follow with a reconnect of its own, the proxy
+ * disconnects and connects the endpoint again (the XSUB sends its subscriptions again).
  */
-export async function startProxy(options: { frontend: string; backend: string }): Promise<BusProxy> {
+export async function startProxy(options: ProxyOptions): Promise<BusProxy> {
   const front = new XSubscriber({
     receiveHighWaterMark: PROXY_HIGH_WATER_MARK,
     reconnectInterval: 100,
     reconnectMaxInterval: 1000,
     tcpKeepalive: 1,
     linger: 0,
+    maxMessageSize: options.maxFrameBytes * HARD_FRAME_FACTOR,
   });
   const back = new XPublisher({ sendHighWaterMark: PROXY_HIGH_WATER_MARK, linger: 0 });
   try {
@@ -286,14 +312,50 @@ export async function startProxy(options: { frontend: string; backend: string })
     back.close();
     throw err;
   }
-  const proxy = new ZmqProxy(front, back);
-  const done = proxy.run().finally(() => {
+  let closing = false;
+  let refused: ReturnType<typeof setTimeout> | undefined;
+  front.events.on('disconnect', () => {
+    clearTimeout(refused);
+    refused = setTimeout(() => {
+      if (closing || front.closed) return;
+      front.disconnect(options.frontend);
+      front.connect(options.frontend);
+      options.onRefused?.();
+    }, PROXY_REFUSED_GRACE_MS);
+  });
+  // libzmq reconnecting on its own (connect:retry), or a connection made: nothing to do.
+  for (const type of ['connect:retry', 'connect:delay', 'connect'] as const)
+    front.events.on(type, () => clearTimeout(refused));
+
+  const max = options.maxFrameBytes;
+  const down = async () => {
+    for await (const frames of front) {
+      let bytes = 0;
+      for (const f of frames) bytes += f.length;
+      if (bytes > max) options.onOversized?.(bytes);
+      else await back.send(frames);
+    }
+  };
+  const up = async () => {
+    for await (const frames of back) await front.send(frames);
+  };
+  const loop = (run: () => Promise<void>) =>
+    run().catch((err: unknown) => {
+      if (!closing) throw err;
+    });
+  const close = () => {
+    closing = true;
+    clearTimeout(refused);
     if (!front.closed) front.close();
     if (!back.closed) back.close();
+  };
+  const done = Promise.all([loop(down), loop(up)]).then(close, (err: unknown) => {
+    close();
+    throw err;
   });
   return {
     backend: back.lastEndpoint ?? options.backend,
     done,
-    close: () => proxy.terminate(),
+    close,
   };
 }

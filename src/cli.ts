@@ -6,6 +6,7 @@ import { exitCodeOf, isStatscacheError } from '../actors/errors.js';
 import { loadConfig, unknownEnvNames, type Config, type ConfigKey } from './config.js';
 import { addSettingOptions, configFileOf, flagValues } from './cli-options.js';
 import { errorText, createLogger, type Logger } from './logger.js';
+import { DEFAULT_MAX_FRAME_BYTES } from './envelope-limits.js';
 import { DEMO_DEFAULTS } from './settings.js';
 import { registerOperatorCommands } from './commands/register.js';
 import { runMetaCommand } from './meta/meta-command.js';
@@ -139,14 +140,18 @@ program
 program
   .command('proxy')
   .description(
-    "fan one upstream fedmsg publisher out to any number of replicas with ZeroMQ's own proxy (XSUB connects upstream, XPUB binds for replicas)",
+    'fan one upstream fedmsg publisher out to any number of replicas (XSUB connects upstream, XPUB binds for replicas; messages over --max-frame-bytes are dropped)',
   )
   .requiredOption('--frontend <endpoint>', 'upstream publisher to connect to, e.g. tcp://hub.fedoraproject.org:9940')
   .requiredOption(
     '--backend <endpoint>',
     'endpoint to bind for replicas (they --connect to it), e.g. tcp://0.0.0.0:9941',
   )
-  .action(async (opts: { frontend: string; backend: string }) => {
+  .option(
+    '--max-frame-bytes <bytes>',
+    `messages larger than this are not forwarded (dropped, and logged at a limited rate); a frame over 4× this is refused by libzmq unread and the proxy connects upstream again (default ${DEFAULT_MAX_FRAME_BYTES}, as serve)`,
+  )
+  .action(async (opts: { frontend: string; backend: string; maxFrameBytes?: string }) => {
     const { runProxyCommand } = await import('./commands/proxy.js');
     await runProxyCommand(opts, createLogger('info'));
   });

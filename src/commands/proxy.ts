@@ -1,10 +1,12 @@
 import { StatscacheError } from '../../actors/errors.js';
-import type { Logger } from '../logger.js';
+import { type Logger, throttled } from '../logger.js';
+import { SETTINGS } from '../settings.js';
 import { type EndpointRole, endpointProblem } from '../zmq-endpoint.js';
 
 export interface ProxyOptions {
   readonly frontend?: unknown;
   readonly backend?: unknown;
+  readonly maxFrameBytes?: unknown;
 }
 
 /** A ZeroMQ tcp/ipc/inproc endpoint (zmq-endpoint.ts); anything else is refused before libzmq sees it. */
@@ -15,18 +17,56 @@ function endpoint(value: unknown, flag: string, role: EndpointRole): string {
   return value as string;
 }
 
+/** --max-frame-bytes, with serve's bounds and default. */
+function maxFrameBytes(value: unknown): number {
+  const parsed = SETTINGS.maxFrameBytes.type.safeParse(value);
+  if (!parsed.success)
+    throw new StatscacheError(
+      'SC_CONFIG_INVALID',
+      `--max-frame-bytes ${parsed.error.issues[0]?.message ?? 'is invalid'}, got ${JSON.stringify(value)}`,
+    );
+  return parsed.data as number;
+}
+
 /**
  * `statscache proxy`: one upstream fedmsg connection fanned out to any number of replicas
- * through zmq_proxy (see src/bus.ts). Runs until SIGTERM/SIGINT.
+ * (see startProxy() in src/bus.ts). Runs until SIGTERM/SIGINT.
  */
 export async function runProxyCommand(opts: ProxyOptions, log: Logger): Promise<void> {
   const frontend = endpoint(opts.frontend, '--frontend', 'connect');
   const backend = endpoint(opts.backend, '--backend', 'bind');
+  const limit = maxFrameBytes(opts.maxFrameBytes);
   // Loaded here so the other operator commands do not load ZeroMQ.
-  const { startProxy } = await import('../bus.js');
+  const { startProxy, HARD_FRAME_FACTOR } = await import('../bus.js');
   let proxy: Awaited<ReturnType<typeof startProxy>>;
+  // Totals since start, in every log line: a rate-limited log still tells how many were dropped.
+  let oversized = 0;
+  let refused = 0;
+  const logLimited = throttled(() => Date.now());
   try {
-    proxy = await startProxy({ frontend, backend });
+    proxy = await startProxy({
+      frontend,
+      backend,
+      maxFrameBytes: limit,
+      onOversized: (bytes) => {
+        oversized++;
+        logLimited('oversized', (suppressed) =>
+          log.warn(
+            { bytes, maxFrameBytes: limit, oversized, suppressed },
+            'proxy dropped a message over --max-frame-bytes (replicas see a seq_id gap)',
+          ),
+        );
+      },
+      onRefused: () => {
+        refused++;
+        logLimited('refused', (suppressed) =>
+          log.warn(
+            { hardLimit: limit * HARD_FRAME_FACTOR, refused, suppressed },
+            `upstream sent a frame over ${HARD_FRAME_FACTOR}× --max-frame-bytes: libzmq refused it unread and dropped the connection; connecting again`,
+          ),
+        );
+      },
+    });
   } catch (err) {
     throw new StatscacheError(
       'SC_LISTEN_FAILED',
@@ -34,7 +74,7 @@ export async function runProxyCommand(opts: ProxyOptions, log: Logger): Promise<
       { cause: err },
     );
   }
-  log.info({ frontend, backend: proxy.backend }, 'statscache proxy running');
+  log.info({ frontend, backend: proxy.backend, maxFrameBytes: limit }, 'statscache proxy running');
   const stop = (signal: string) => {
     log.info({ signal }, 'stopping proxy');
     proxy.close();

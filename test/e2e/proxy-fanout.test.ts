@@ -61,7 +61,7 @@ describe('statscache proxy: one upstream publisher fanned out to replicas', () =
     const digestsA = await digestsOf(a.base);
     expect(Object.keys(digestsA).length).toBe(reference.size);
     expect(await digestsOf(b.base)).toEqual(digestsA);
-    // Stopping the proxy is clean (SIGTERM ends zmq_proxy, exit 0).
+    // Stopping the proxy is clean (SIGTERM ends its forwarding loops, exit 0).
     expect(await proxy.stop()).toBe(0);
   });
 });

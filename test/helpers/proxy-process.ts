@@ -10,8 +10,12 @@ export interface RunningProxy {
 }
 
 /** Starts `statscache proxy` and resolves once its log line gives the bound backend. */
-export function startProxy(frontend: string, backend = 'tcp://127.0.0.1:*'): Promise<RunningProxy> {
-  const child = spawn(process.execPath, [CLI, 'proxy', '--frontend', frontend, '--backend', backend], {
+export function startProxy(
+  frontend: string,
+  backend = 'tcp://127.0.0.1:*',
+  args: readonly string[] = [],
+): Promise<RunningProxy> {
+  const child = spawn(process.execPath, [CLI, 'proxy', '--frontend', frontend, '--backend', backend, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
