@@ -89,7 +89,6 @@ describe('the bus receive queue is bounded (--bus-queue-max)', () => {
     );
     clearInterval(sampler);
     pub.close();
-    if (process.env.QDEBUG) console.log({ before, peak, ...counts, seq });
     expect(peak - before).toBeLessThan(BOUND_MIB);
     // What was not taken in is counted, message for message (the wait above): the publisher dropped most of the flood.
     expect(counts.gaps).toBeGreaterThan(0);
