@@ -10,23 +10,19 @@
 /** Messages queued per connection by default: ~1.1 KB each in libzmq for typical fedmsg messages, so ~55 MB. */
 export const DEFAULT_BUS_QUEUE_MAX = 50_000;
 
+/** Publishers connected to a --bind socket that share --bus-queue-max: each gets this fraction of it. */
+export const BIND_PUBLISHERS = 16;
+
 /**
- * libzmq applies the bound to each connection: on a `--bind` socket every publisher that
- * connects gets its own queue, so the socket's total would grow with the number of publishers.
- * The bind socket's bound is shared instead: each of `peers` connections gets an equal part
- * (at least one message), recomputed when one connects or goes (libzmq applies a changed
- * ZMQ_RCVHWM to the connections it already has).
+ * libzmq applies the bound to each connection: on a --bind socket every publisher that connects
+ * gets its own queue, so the socket's total grows with the number of publishers. Each gets a
+ * sixteenth of the bound instead, so up to 16 flooding publishers together stay within it (and
+ * the socket's total grows past it only with more). The share is fixed when the socket is
+ * bound, never changed after: raising ZMQ_RCVHWM on a connection whose queue is full wedges it
+ * for good (its low-water mark moves past what is queued, so libzmq never resumes reading it:
+ * measured, 0 of 40 later messages came through), and sharing by the number of publishers
+ * connected would raise it whenever one goes.
  */
-export function queueShare(queueMax: number, peers: number): number {
-  return Math.max(1, Math.floor(queueMax / Math.max(1, peers)));
+export function bindQueue(queueMax: number): number {
+  return Math.max(1, Math.floor(queueMax / BIND_PUBLISHERS));
 }
-
-/**
- * A new connection to a --bind socket starts with the bound the socket was bound with, until the
- * socket takes it in and the share is applied: that start is the share of this many publishers,
- * so connections made while the receive loop is paused (and takes nothing in) stay small.
- */
-export const BIND_START_PEERS = 16;
-
-/** The share is applied again this long after a handshake, once the socket has taken the connection in. */
-export const RESHARE_MS = 200;

@@ -9,7 +9,7 @@
 import { Publisher, Subscriber, XPublisher, XSubscriber } from 'zeromq';
 import { StatscacheError } from '../actors/errors.js';
 import { EndpointSet, type MonitorEvent } from './bus-endpoints.js';
-import { BIND_START_PEERS, queueShare, RESHARE_MS } from './bus-queue.js';
+import { bindQueue } from './bus-queue.js';
 
 export type { EndpointState, EndpointStatus, MonitorEvent } from './bus-endpoints.js';
 import type { EndpointState, EndpointStatus } from './bus-endpoints.js';
@@ -97,32 +97,6 @@ function newSocket(maxMessageBytes: number | undefined, queueMax: number | undef
   });
 }
 
-/**
- * The bind socket's queue bound split among the publishers connected to it (bus-queue.ts), on
- * connection events, never per message. A publisher counts from its accept to its disconnect
- * (libzmq reports both for every connection, a failed handshake too). libzmq applies a changed
- * bound only to the connections the socket has taken in, which it does when it next processes
- * its commands (on a receive); a new connection starts at the bound the socket was bound with
- * (BIND_START_SHARE), so the share is applied on its handshake and once more a moment later.
- */
-function shareQueue(sock: Subscriber, queueMax: number): void {
-  let peers = 0;
-  const share = () => {
-    if (!sock.closed) sock.receiveHighWaterMark = queueShare(queueMax, peers);
-  };
-  sock.events.on('accept', () => {
-    peers++;
-  });
-  sock.events.on('handshake', () => {
-    share();
-    setTimeout(share, RESHARE_MS).unref();
-  });
-  sock.events.on('disconnect', () => {
-    peers = Math.max(0, peers - 1);
-    share();
-  });
-}
-
 /** The socket side of a subscription: raw frames and monitor events, nothing interpreted. */
 export interface SocketHooks {
   readonly onFrames: FramesHandler;
@@ -160,8 +134,8 @@ export async function openSockets(options: BusOptions, hooks: SocketHooks): Prom
   const bound: string[] = [];
   try {
     if (options.bind.length > 0) {
-      const start = options.queueMax === undefined ? undefined : queueShare(options.queueMax, BIND_START_PEERS);
-      const sock = newSocket(options.maxMessageBytes, start);
+      const perPublisher = options.queueMax === undefined ? undefined : bindQueue(options.queueMax);
+      const sock = newSocket(options.maxMessageBytes, perPublisher);
       sockets.push({ sock, source: BIND_SOURCE });
       for (const endpoint of options.bind) {
         try {
@@ -175,7 +149,6 @@ export async function openSockets(options: BusOptions, hooks: SocketHooks): Prom
         }
         bound.push(sock.lastEndpoint ?? endpoint);
       }
-      if (options.queueMax !== undefined) shareQueue(sock, options.queueMax);
     }
     for (const endpoint of options.connect) {
       const sock = newSocket(undefined, options.queueMax);

@@ -361,7 +361,7 @@ export const SETTINGS = {
   busQueueMax: {
     type: count(100, 10_000_000).default(DEFAULT_BUS_QUEUE_MAX),
     flag: '<n>',
-    help: "bus messages received and not yet taken in that libzmq queues per `--connect` endpoint, and for all publishers connected to a `--bind` socket together (each gets an equal part; ZMQ_RCVHWM): past it libzmq stops reading that connection and the publisher's send queue drops what it cannot hold, so a publisher faster than the plugins apply costs bounded memory (about this many times the messages' size) instead of growing until the OOM killer. The loss is not silent: relays number their stream (`seq_id`), so the hole is counted (`statscache_intake_total{event=\"seq_missing\"}`) and backfilled from `--datagrepper` when one is set. fedmsg's own default is unbounded",
+    help: "bus messages received and not yet taken in that libzmq queues per `--connect` endpoint (ZMQ_RCVHWM); each publisher connected to a `--bind` socket gets a sixteenth of it: past it libzmq stops reading that connection and the publisher's send queue drops what it cannot hold, so a publisher faster than the plugins apply costs bounded memory (about this many times the messages' size) instead of growing until the OOM killer. The loss is not silent: relays number their stream (`seq_id`), so the hole is counted (`statscache_intake_total{event=\"seq_missing\"}`) and backfilled from `--datagrepper` when one is set. fedmsg's own default is unbounded",
   },
   replayThread: {
     type: z.union([z.boolean(), z.stringbool()]).default(true),
