@@ -2,13 +2,16 @@
  * A publisher faster than the plugins apply: libzmq's receive queue was unbounded (fedmsg's
  * default), so the backlog piled up in the process until the OOM killer (30 k msg/s against
  * ~5 k applied: 334 MB to 1.17 GB in 30 s). With --bus-queue-max the queue stops at that many
- * messages, libzmq stops reading the connection, and the publisher's send high-water mark drops
- * the rest: memory stays bounded, and the loss is counted as seq_id gaps, not silent.
+ * messages (a sixteenth of it per publisher on a --bind socket), libzmq stops reading the
+ * connection, and the publisher's send high-water mark drops the rest: memory stays bounded, and
+ * the loss is counted as seq_id gaps, not silent. Both ways in: a publisher connecting to the
+ * service's --bind socket, and the service connecting to a relay's PUB (--connect).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { joinedPublisher, metricsText, sampleOf } from '../helpers/probes.js';
+import { Publisher } from 'zeromq';
+import { joinedPublisher, metricOf, metricsText, sampleOf } from '../helpers/probes.js';
 import { eventually, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 
 /** An operator plugin that costs ~0.5 ms of CPU per message: intake applies ~2 k msg/s at most. */
@@ -39,22 +42,46 @@ function rssAnonMiB(pid: number): number {
   return Number(line?.replace(/\D+/g, '') ?? Number.NaN) / 1024;
 }
 
+type Send = (topic: string, body: string) => Promise<void>;
+
+/** A publisher bound for the service to --connect to, like a fedmsg relay, joined once a probe gets through. */
+async function relay(): Promise<{
+  endpoint: string;
+  join(svc: RunningService): Promise<void>;
+  send: Send;
+  close(): void;
+}> {
+  const pub = new Publisher({ linger: 0 });
+  await pub.bind('tcp://127.0.0.1:*');
+  return {
+    endpoint: pub.lastEndpoint as string,
+    join: async (svc) => {
+      await eventually(
+        async () => {
+          await pub.send(['org.test.statscache.probe', '{not json']);
+          return (await metricOf(svc.base, 'statscache_bus_frames_total')) > 0 ? true : undefined;
+        },
+        10_000,
+        'subscription joined',
+      );
+    },
+    send: (topic, body) => pub.send([topic, body]),
+    close: () => pub.close(),
+  };
+}
+
 describe('the bus receive queue is bounded (--bus-queue-max)', () => {
   const dir = tempDir('statscache-queue-');
-  const config = join(dir.path, 'config.json');
   writeFileSync(join(dir.path, 'slow.mjs'), SLOW);
-  writeFileSync(config, JSON.stringify({ plugins: ['./slow.mjs'], dataDir: join(dir.path, 'data') }));
-  let svc: RunningService | undefined;
+  const services: RunningService[] = [];
   afterAll(async () => {
-    await svc?.stop('SIGKILL');
+    for (const s of services) await s.stop('SIGKILL');
     dir.remove();
   });
 
-  it('a flood against a slow intake keeps memory bounded and shows the loss as seq_id gaps', async () => {
-    svc = await startService(['--config', config, '--bus-queue-max', String(QUEUE_MAX)]);
-    const s = svc;
+  /** Floods the service through `send` and checks memory and the accounting of every seq_id. */
+  async function flood(s: RunningService, send: Send): Promise<void> {
     const pid = s.child.pid as number;
-    const pub = await joinedPublisher(s);
     const before = rssAnonMiB(pid);
     let peak = before;
     const sampler = setInterval(() => {
@@ -64,12 +91,12 @@ describe('the bus receive queue is bounded (--bus-queue-max)', () => {
     const now = Math.floor(Date.now() / 1000);
     const topic = 'org.fedoraproject.prod.wiki.article.edit';
     let seq = 0;
-    const send = async () => {
+    const next = async () => {
       seq++;
       const m = { topic, timestamp: now, msg_id: `2026-flood-${seq}`, seq_id: seq, msg: { pad: PAD } };
-      await pub.send(topic, JSON.stringify(m));
+      await send(topic, JSON.stringify(m));
     };
-    for (let i = 0; i < FLOOD; i++) await send();
+    for (let i = 0; i < FLOOD; i++) await next();
     // Unbounded, libzmq had read most of the flood by now: +788 MiB here.
     expect(peak - before).toBeLessThan(BOUND_MIB);
     // The tail: one more message at a time until every seq_id sent is either taken in or counted missing.
@@ -81,19 +108,47 @@ describe('the bus receive queue is bounded (--bus-queue-max)', () => {
         const gaps = sampleOf(text, 'statscache_intake_total', 'event="seq_gaps"');
         const ready = sampleOf(text, 'statscache_ready');
         if (accepted + missing === seq) return { accepted, missing, gaps, ready };
-        await send();
+        await next();
         return undefined;
       },
       180_000,
       'every seq_id sent taken in or counted missing',
     );
     clearInterval(sampler);
-    pub.close();
     expect(peak - before).toBeLessThan(BOUND_MIB);
     // What was not taken in is counted, message for message (the wait above): the publisher dropped most of the flood.
     expect(counts.gaps).toBeGreaterThan(0);
     expect(counts.missing).toBeGreaterThan(FLOOD / 2);
     // Still ready: a dropping publisher is the bound at work, not a failure.
     expect(counts.ready).toBe(1);
+  }
+
+  const start = async (name: string, args: readonly string[]) => {
+    const config = join(dir.path, `${name}.json`);
+    writeFileSync(config, JSON.stringify({ plugins: ['./slow.mjs'], dataDir: join(dir.path, name) }));
+    const s = await startService(['--config', config, '--bus-queue-max', String(QUEUE_MAX), ...args]);
+    services.push(s);
+    return s;
+  };
+
+  it('a publisher flooding the --bind socket of a slow intake: memory bounded, the loss counted as seq_id gaps', async () => {
+    const s = await start('bind', []);
+    const pub = await joinedPublisher(s);
+    try {
+      await flood(s, pub.send);
+    } finally {
+      pub.close();
+    }
+  }, 240_000);
+
+  it('a relay flooding a slow intake that --connects to it: memory bounded, the loss counted as seq_id gaps', async () => {
+    const pub = await relay();
+    try {
+      const s = await start('connect', ['--connect', pub.endpoint]);
+      await pub.join(s);
+      await flood(s, pub.send);
+    } finally {
+      pub.close();
+    }
   }, 240_000);
 });
