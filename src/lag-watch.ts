@@ -5,8 +5,9 @@ import { SampleWindow } from './sample-window.js';
  * them is dated long before now. A publisher offering more than the plugins apply queues the
  * rest in libzmq (up to --bus-queue-max per connection; it was unbounded, as fedmsg's is) or at
  * the broker: a flood of 30 k msg/s against ~5 k applied grew the process from 334 MB to 1.17 GB
- * in 30 s while both probes said ok, and what dashboards showed fell further behind every second. Read from the
- * intake's counters when readiness is asked (sample-window.ts), so nothing is added per message.
+ * in 30 s while both probes said ok, and what dashboards showed fell further behind every
+ * second. Read from the intake's counters when readiness is asked (sample-window.ts), so
+ * nothing is added per message.
  * A quiet bus is not behind (nothing came in), nor is a backfill (its messages are not live).
  */
 
