@@ -4,17 +4,8 @@
  * The year is read over HTTP (every page); one live view of the newest days keeps it current.
  */
 import { max, scaleThreshold, select } from 'd3';
-import {
-  allRows,
-  apiBase,
-  getJson,
-  Live,
-  mergeCounts,
-  statusBadge,
-  touched,
-  type Row,
-  type Subscription,
-} from '../web-shared/statscache.js';
+import { type CountsView, countsView } from '../web-shared/counts-view.js';
+import { allRows, apiBase, getJson, Live, statusBadge, type Row } from '../web-shared/statscache.js';
 
 const IDENT = 'contribution-calendar-1d';
 const DAY = 86_400;
@@ -25,36 +16,33 @@ const COLORS = ['#ebedf0', '#9be9a8', '#40c463', '#30a14e', '#216e39'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 const live = new Live(statusBadge());
-let sub: Subscription | null = null;
-let days = new Map<string, Row>();
+let view: CountsView | null = null;
 let user = '';
-let generation = 0;
 
 const dateOf = (t: number) => new Date(t * 1000).toISOString().slice(0, 10);
 const keyOf = (r: Row) => String(r['date']);
 
-async function show(name: string): Promise<void> {
-  const mine = ++generation;
+function show(name: string): void {
   user = name;
   const url = new URL(location.href);
   url.searchParams.set('user', name);
   history.replaceState(null, '', url);
   (document.getElementById('user') as HTMLInputElement).value = name;
   (document.getElementById('title') as HTMLElement).textContent = name;
-  if (sub) live.unsubscribe(sub);
-  days = new Map();
-  sub = live.subscribe(IDENT, { user: name, rows_per_page: 100 }, (changed) => {
-    if (mine !== generation || !sub) return;
-    mergeCounts(days, touched(sub, changed), keyOf);
-    draw();
-  });
-  const year = await allRows(IDENT, { user: name, days: DAYS });
-  if (mine !== generation) return;
-  mergeCounts(days, year, keyOf);
-  draw();
+  view?.close();
+  view = countsView(
+    live,
+    IDENT,
+    { user: name, rows_per_page: 100 },
+    () => allRows(IDENT, { user: name, days: DAYS }),
+    keyOf,
+    draw,
+    fail,
+  );
 }
 
 function draw(): void {
+  const days = view?.rows() ?? new Map<string, Row>();
   // Columns are weeks starting on Sunday (UTC); the last column holds today.
   const today = Math.floor(Date.now() / 1000 / DAY) * DAY;
   const weekday = new Date(today * 1000).getUTCDay();
@@ -159,11 +147,11 @@ async function main(): Promise<void> {
   document.getElementById('pick')?.addEventListener('submit', (event) => {
     event.preventDefault();
     const name = (document.getElementById('user') as HTMLInputElement).value.trim();
-    if (name !== '') void show(name).catch(fail);
+    if (name !== '') show(name);
   });
   const asked = new URLSearchParams(location.search).get('user');
   const first = asked ?? top[0]?.user;
-  if (first) await show(first);
+  if (first) show(first);
   else
     (document.getElementById('title') as HTMLElement).textContent = 'No user yet: pick one above once messages arrive.';
 }

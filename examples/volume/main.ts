@@ -3,17 +3,8 @@
  * is read over HTTP (every page), then one live view (the newest page) keeps it current.
  */
 import { axisBottom, axisLeft, max, scaleBand, scaleLinear, scaleOrdinal, schemeTableau10, select, stack } from 'd3';
-import {
-  allRows,
-  apiBase,
-  el,
-  Live,
-  mergeCounts,
-  statusBadge,
-  touched,
-  type Row,
-  type Subscription,
-} from '../web-shared/statscache.js';
+import { type CountsView, countsView } from '../web-shared/counts-view.js';
+import { allRows, apiBase, el, Live, statusBadge, type Row } from '../web-shared/statscache.js';
 
 type Width = '1m' | '1h' | '1d';
 const SECONDS: Record<Width, number> = { '1m': 60, '1h': 3600, '1d': 86_400 };
@@ -26,9 +17,7 @@ const OTHER = 'other';
 
 const live = new Live(statusBadge());
 let width: Width = '1m';
-let rows = new Map<string, Row>();
-let sub: Subscription | null = null;
-let generation = 0;
+let view: CountsView | null = null;
 
 const keyOf = (r: Row) => `${r.timestamp}\u001f${String(r['category'])}`;
 const iso = (t: number) => new Date(t * 1000).toISOString();
@@ -44,28 +33,28 @@ function period(end: number, w: Width): string {
   return `${iso(from).slice(0, 16).replace('T', ' ')}–${iso(end).slice(11, 16)} UTC`;
 }
 
-async function show(w: Width): Promise<void> {
-  const mine = ++generation;
+function show(w: Width): void {
   width = w;
   for (const b of document.querySelectorAll<HTMLButtonElement>('.switch button'))
     b.setAttribute('aria-pressed', String(b.dataset['interval'] === w));
-  if (sub) live.unsubscribe(sub);
-  rows = new Map();
+  view?.close();
   const ident = `volume-by-category-${w}`;
-  // Live first, so nothing published while the history loads is missed; counts merge by max.
-  sub = live.subscribe(ident, { rows_per_page: 100 }, (changed) => {
-    if (mine !== generation || !sub) return;
-    mergeCounts(rows, touched(sub, changed), keyOf);
-    draw();
-  });
-  const now = Math.ceil(Date.now() / 1000 / SECONDS[w]) * SECONDS[w];
-  const history = await allRows(ident, { start: now - BUCKETS[w] * SECONDS[w] });
-  if (mine !== generation) return;
-  mergeCounts(rows, history, keyOf);
-  draw();
+  view = countsView(
+    live,
+    ident,
+    { rows_per_page: 100 },
+    () => {
+      const now = Math.ceil(Date.now() / 1000 / SECONDS[w]) * SECONDS[w];
+      return allRows(ident, { start: now - BUCKETS[w] * SECONDS[w] });
+    },
+    keyOf,
+    draw,
+    fail,
+  );
 }
 
 function draw(): void {
+  const rows = view?.rows() ?? new Map<string, Row>();
   const step = SECONDS[width];
   const newest = Math.max(Math.ceil(Date.now() / 1000 / step) * step, ...[...rows.values()].map((r) => r.timestamp));
   const ends = Array.from({ length: BUCKETS[width] }, (_, i) => newest - (BUCKETS[width] - 1 - i) * step);
@@ -183,7 +172,7 @@ function draw(): void {
 const source = document.getElementById('source');
 if (source) source.textContent = apiBase();
 for (const b of document.querySelectorAll<HTMLButtonElement>('.switch button')) {
-  b.addEventListener('click', () => void show(b.dataset['interval'] as Width).catch(fail));
+  b.addEventListener('click', () => show(b.dataset['interval'] as Width));
 }
 window.addEventListener('resize', () => draw());
 function fail(err: Error): void {
@@ -193,4 +182,4 @@ function fail(err: Error): void {
     summary.className = 'error';
   }
 }
-void show('1m').catch(fail);
+show('1m');

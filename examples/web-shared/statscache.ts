@@ -31,7 +31,13 @@ export interface Subscription {
   readonly rows: Map<string, Row>;
   /** Set by the first snapshot; updates before it cannot happen. */
   seq: number | null;
-  onChange: (changed: ReadonlySet<string>) => void;
+  /** Snapshots received: more than one means the rows were replaced (a reconnect, maybe to a restarted server, or a resync). */
+  snapshots: number;
+  /**
+   * `snapshot` is true when `rows` were replaced as a whole: anything the page derived from
+   * earlier rows came from another connection (a restarted server, another epoch) and is stale.
+   */
+  onChange: (changed: ReadonlySet<string>, snapshot: boolean) => void;
 }
 
 type Frame = {
@@ -63,7 +69,7 @@ export class Live {
 
   subscribe(ident: string, params: Params, onChange: Subscription['onChange']): Subscription {
     const id = `s${this.next++}`;
-    const sub: Subscription = { ident, params, rows: new Map(), seq: null, onChange };
+    const sub: Subscription = { ident, params, rows: new Map(), seq: null, snapshots: 0, onChange };
     this.subs.set(id, sub);
     this.send({ op: 'subscribe', id, ident, params });
     return sub;
@@ -122,7 +128,8 @@ export class Live {
       sub.rows.clear();
       for (const r of frame.rows ?? []) sub.rows.set(keyString(key.map((k) => r[k])), r);
       sub.seq = frame.seq ?? 0;
-      sub.onChange(new Set());
+      sub.snapshots++;
+      sub.onChange(new Set(), true);
       return;
     }
     if (frame.type === 'update' && frame.view !== undefined) {
@@ -138,7 +145,7 @@ export class Live {
         changed.add(k);
       }
       sub.seq = frame.seq ?? sub.seq;
-      sub.onChange(changed);
+      sub.onChange(changed, false);
     }
   }
 }
