@@ -16,6 +16,12 @@ export function apiBase(): string {
   return url.origin + url.pathname.replace(/\/+$/, '');
 }
 
+/** The longest wait between two tries of a refused subscription. */
+const MAX_RETRY_MS = 30_000;
+
+/** Doubling from `ms`, with ±25% jitter so pages that lost the same server do not come back in step. */
+const jittered = (ms: number) => Math.round(ms * (0.75 + Math.random() * 0.5));
+
 export async function getJson<T>(path: string): Promise<T> {
   const res = await fetch(apiBase() + path, { headers: { Accept: 'application/json' } });
   if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
@@ -42,6 +48,7 @@ export interface Subscription {
 
 type Frame = {
   type: string;
+  error?: string;
   id?: string | number;
   view?: string;
   ident?: string;
@@ -54,6 +61,9 @@ type Frame = {
 
 const keyString = (key: readonly unknown[]) => JSON.stringify(key.map((v) => v ?? null));
 
+/** Subscription refusals that may pass (load shedding, a view that failed to compute): asked again later. */
+const RETRY_ERRORS = new Set(['too_many_new_views', 'too_many_views', 'too_many_subscriptions_per_ip', 'view_failed']);
+
 /** A WebSocket to the statscache, shared by every live view of the page. */
 export class Live {
   private socket: WebSocket | null = null;
@@ -62,6 +72,8 @@ export class Live {
   private readonly subs = new Map<string, Subscription>();
   private readonly keys = new Map<string, readonly string[]>();
   private readonly byView = new Map<string, string>();
+  /** Subscriptions the server refused for now (load shedding), with the wait before the next try. */
+  private readonly refused = new Map<string, { wait: number; timer: ReturnType<typeof setTimeout> | null }>();
 
   constructor(private readonly onStatus: (text: string, state: 'live' | 'down' | 'connecting') => void) {
     this.connect();
@@ -79,6 +91,7 @@ export class Live {
     for (const [id, s] of this.subs) {
       if (s !== sub) continue;
       this.subs.delete(id);
+      this.clearRefusal(id);
       for (const [view, owner] of this.byView) if (owner === id) this.byView.delete(view);
       this.send({ op: 'unsubscribe', id });
     }
@@ -110,18 +123,58 @@ export class Live {
       this.onFrame(frame);
     };
     socket.onclose = () => {
-      this.onStatus(`disconnected; retrying in ${Math.round(this.backoff / 1000)} s`, 'down');
-      setTimeout(() => this.connect(), this.backoff);
+      // Every subscription is sent again on open: a refusal's own retry would only duplicate it.
+      for (const r of this.refused.values()) if (r.timer !== null) clearTimeout(r.timer);
+      this.refused.clear();
+      const delay = jittered(this.backoff);
+      this.onStatus(`disconnected; retrying in ${Math.max(1, Math.round(delay / 1000))} s`, 'down');
+      setTimeout(() => this.connect(), delay);
       this.backoff = Math.min(this.backoff * 2, 15_000);
     };
   }
 
+  private clearRefusal(id: string): void {
+    const r = this.refused.get(id);
+    if (r?.timer) clearTimeout(r.timer);
+    this.refused.delete(id);
+  }
+
+  /**
+   * A subscription refused for now (too many views opened, the server's view cap, a view that
+   * failed to compute) is asked for again with back-off; until it is served, the badge says
+   * the page is not live, for its rows are the old connection's.
+   */
+  private retryLater(id: string, frame: Frame): void {
+    const wait = this.refused.get(id)?.wait ?? 1000;
+    const delay = jittered(wait);
+    const timer = setTimeout(() => {
+      const r = this.refused.get(id);
+      if (r) r.timer = null;
+      const sub = this.subs.get(id);
+      if (sub) this.send({ op: 'subscribe', id, ident: sub.ident, params: sub.params });
+    }, delay);
+    this.refused.set(id, { wait: Math.min(wait * 2, MAX_RETRY_MS), timer });
+    this.onStatus(
+      `live view refused (${frame.error ?? 'error'}); retrying in ${Math.max(1, Math.round(delay / 1000))} s`,
+      'down',
+    );
+  }
+
   private onFrame(frame: Frame): void {
-    if (frame.type === 'error') return this.onStatus(`server said: ${frame.detail ?? 'error'}`, 'down');
+    if (frame.type === 'error') {
+      const id = frame.id === undefined ? undefined : String(frame.id);
+      if (id !== undefined && this.subs.has(id) && RETRY_ERRORS.has(frame.error ?? ''))
+        return this.retryLater(id, frame);
+      return this.onStatus(`server said: ${frame.detail ?? 'error'}`, 'down');
+    }
     if (frame.type === 'snapshot' && frame.id !== undefined && frame.view !== undefined) {
       const id = String(frame.id);
       const sub = this.subs.get(id);
       if (!sub) return;
+      if (this.refused.has(id)) {
+        this.clearRefusal(id);
+        if (this.refused.size === 0) this.onStatus('live', 'live');
+      }
       this.byView.set(frame.view, id);
       const key = frame.key ?? [];
       this.keys.set(frame.view, key);

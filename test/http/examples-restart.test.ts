@@ -1,5 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { launchChromium, openPage } from '../helpers/browser.js';
 import { freePort } from '../helpers/free-port.js';
 import { recentSamples, type RawEnvelope } from '../helpers/fixtures.js';
@@ -90,7 +91,8 @@ const batch = (end: number, count = 510): RawEnvelope[] => {
 /**
  * The browser examples across a real service process killed (SIGKILL) and restarted on the same
  * port: the badge stops saying live while it is gone; back, each page reconnects on its own and
- * ends showing what /api serves, after a restart onto another epoch with less state too.
+ * ends showing what /api serves, after a restart onto another epoch with less state too; a live
+ * view refused for load shedding is asked for again, with back-off.
  */
 describe('the browser examples across service restarts, in headless Chromium', () => {
   const dirA = tempDir('statscache-restart-a-');
@@ -220,4 +222,49 @@ describe('the browser examples across service restarts, in headless Chromium', (
     await publish(batch(T - 100, 60), 60);
     await agree('a new epoch with less state');
   }, 60_000);
+
+  it('live views refused by load shedding (too_many_new_views) are asked again with back-off, and served', async () => {
+    await killAndSeeBadgesDrop();
+    svc = await start(dirB.path, svc.port, ['--ws-max-new-views-per-ip', '30']);
+    await agree('restarted with a new-view budget');
+    // This IP's burst of new views, spent at once: one more is granted every 2 s.
+    const hog = new WebSocket(`ws://127.0.0.1:${svc.port}/ws`);
+    await new Promise((r) => hog.once('open', r));
+    const refused: string[] = [];
+    hog.on('message', (d) => {
+      const f = JSON.parse(String(d)) as { type: string; error?: string };
+      if (f.type === 'error') refused.push(f.error ?? '');
+    });
+    for (let i = 1; i <= 30; i++)
+      hog.send(JSON.stringify({ op: 'subscribe', id: i, ident: 'volume-1s', params: { rows_per_page: i } }));
+    await eventually(() => (refused.length > 0 ? true : undefined), 5_000, 'the burst spent');
+    expect(refused[0]).toBe('too_many_new_views');
+    // New views the pages ask for now are refused until the budget refills.
+    const volume = pages.find((p) => p.name === 'volume');
+    const calendar = pages.find((p) => p.name === 'calendar');
+    if (!volume || !calendar) throw new Error('pages missing');
+    const sentBefore = [volume.subscribes, calendar.subscribes];
+    const shownUser = await calendar.page.getAttribute('body', 'data-user');
+    const top = (await (await fetch(`${svc.base}/api/top-users?window=week&n=5`)).json()) as { user: string }[];
+    const other = top.find((t) => t.user !== shownUser)?.user ?? '';
+    expect(other).not.toBe('');
+    await volume.page.click('button[data-interval="1h"]');
+    await calendar.page.fill('#user', other);
+    await calendar.page.click('#pick button[type="submit"]');
+    await agree('after refusals');
+    hog.close();
+    for (const [i, p] of [volume, calendar].entries()) {
+      const history = await badgeHistory(p.page);
+      expect(
+        history.some((b) => b.includes('too_many_new_views')),
+        `${p.name}: the badge said it was refused`,
+      ).toBe(true);
+      // Retried, with back-off: a few subscribes, not one per tick.
+      const sent = p.subscribes - (sentBefore[i] ?? 0);
+      expect(sent, p.name).toBeGreaterThanOrEqual(2);
+      expect(sent, p.name).toBeLessThanOrEqual(8);
+    }
+    expect(await volume.page.getAttribute('body', 'data-interval')).toBe('1h');
+    expect(await calendar.page.getAttribute('body', 'data-user')).toBe(other);
+  }, 45_000);
 });
