@@ -16,14 +16,48 @@ export function apiBase(): string {
   return url.origin + url.pathname.replace(/\/+$/, '');
 }
 
-/** The longest wait between two tries of a refused subscription. */
+/** Answers that say "not now" (load shedding, a proxy whose upstream is restarting), not "never". */
+const RETRY_STATUSES = new Set([429, 502, 503, 504]);
+/** The longest wait between two tries of one read, whatever Retry-After asks. */
 const MAX_RETRY_MS = 30_000;
 
 /** Doubling from `ms`, with ±25% jitter so pages that lost the same server do not come back in step. */
 const jittered = (ms: number) => Math.round(ms * (0.75 + Math.random() * 0.5));
 
+/**
+ * A GET that outlasts a restart or load shedding: 429/502/503/504 and network failures are
+ * retried (Retry-After when given, else 1 s doubling to 30 s), the badge saying so meanwhile;
+ * any other error status is final.
+ */
+export async function fetchRetrying(path: string): Promise<Response> {
+  let wait = 1000;
+  for (let attempt = 1; ; attempt++) {
+    let why: string;
+    let after: number | null = null;
+    try {
+      const res = await fetch(apiBase() + path, { headers: { Accept: 'application/json' } });
+      if (!RETRY_STATUSES.has(res.status)) {
+        troubles.delete(path);
+        renderBadge();
+        return res;
+      }
+      const seconds = Number(res.headers.get('Retry-After'));
+      if (Number.isFinite(seconds) && seconds > 0) after = seconds * 1000;
+      why = `HTTP ${res.status}`;
+      await res.body?.cancel();
+    } catch (err) {
+      why = err instanceof Error ? err.message : String(err);
+    }
+    const delay = Math.min(MAX_RETRY_MS, after ?? jittered(wait));
+    wait = Math.min(wait * 2, MAX_RETRY_MS);
+    troubles.set(path, `${path.split('?')[0]}: ${why}; retrying in ${Math.ceil(delay / 1000)} s (try ${attempt + 1})`);
+    renderBadge();
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
 export async function getJson<T>(path: string): Promise<T> {
-  const res = await fetch(apiBase() + path, { headers: { Accept: 'application/json' } });
+  const res = await fetchRetrying(path);
   if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
   return (await res.json()) as T;
 }
@@ -223,13 +257,24 @@ export function el<K extends keyof HTMLElementTagNameMap>(
   return e;
 }
 
-/** The page's status badge (#status). */
-export function statusBadge(): (text: string, state: string) => void {
+/** Reads being retried (path → why), shown on the badge ahead of the WebSocket's state. */
+const troubles = new Map<string, string>();
+let wsStatus: readonly [string, string] = ['connecting…', 'connecting'];
+
+function renderBadge(): void {
   const badge = document.getElementById('status');
+  if (!badge) return;
+  const trouble = troubles.values().next();
+  const [text, state] = trouble.done ? wsStatus : [trouble.value, 'down'];
+  badge.textContent = text;
+  badge.className = `status ${state}`;
+}
+
+/** The page's status badge (#status): the WebSocket's state, unless a read is being retried. */
+export function statusBadge(): (text: string, state: string) => void {
   return (text, state) => {
-    if (!badge) return;
-    badge.textContent = text;
-    badge.className = `status ${state}`;
+    wsStatus = [text, state];
+    renderBadge();
   };
 }
 
@@ -251,9 +296,7 @@ export async function allRows(ident: string, query: Record<string, string | numb
     const q = new URLSearchParams(
       Object.entries({ ...query, rows_per_page: 100, page }).map(([k, v]) => [k, String(v)]),
     );
-    const res = await fetch(`${apiBase()}/api/${encodeURIComponent(ident)}?${q}`, {
-      headers: { Accept: 'application/json' },
-    });
+    const res = await fetchRetrying(`/api/${encodeURIComponent(ident)}?${q}`);
     if (!res.ok) throw new Error(`/api/${ident}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
     out.push(...((await res.json()) as Row[]));
     if (page >= Number(res.headers.get('X-Link-Count') ?? '1')) break;

@@ -92,7 +92,7 @@ const batch = (end: number, count = 510): RawEnvelope[] => {
  * The browser examples across a real service process killed (SIGKILL) and restarted on the same
  * port: the badge stops saying live while it is gone; back, each page reconnects on its own and
  * ends showing what /api serves, after a restart onto another epoch with less state too; a live
- * view refused for load shedding is asked for again, with back-off.
+ * view refused for load shedding and reads answered 503/429 are retried, with back-off.
  */
 describe('the browser examples across service restarts, in headless Chromium', () => {
   const dirA = tempDir('statscache-restart-a-');
@@ -267,4 +267,29 @@ describe('the browser examples across service restarts, in headless Chromium', (
     expect(await volume.page.getAttribute('body', 'data-interval')).toBe('1h');
     expect(await calendar.page.getAttribute('body', 'data-user')).toBe(other);
   }, 45_000);
+
+  it('reads answered 503 and 429 (a proxy shedding load) are retried after Retry-After, the badge saying so', async () => {
+    let n = 0;
+    const { page } = await openPage(browser, `${svc.base}/examples/releng-dashboard/`, {
+      before: async (p) => {
+        await p.route(`**/api/${RELENG}/layout`, async (route) => {
+          n++;
+          if (n === 1) return route.fulfill({ status: 503, headers: { 'Retry-After': '1' }, body: 'busy' });
+          if (n === 2) return route.fulfill({ status: 429, headers: { 'Retry-After': '1' }, body: 'slow down' });
+          return route.continue();
+        });
+      },
+    });
+    await eventually(
+      async () => ((await badge(page))[1].includes('HTTP 429; retrying') ? true : undefined),
+      5_000,
+      'the badge naming the refusal',
+    );
+    await page.waitForSelector('body[data-seq]', { timeout: 10_000 });
+    const { shown, api } = await views.releng(page, svc.base);
+    expect(shown).toEqual(api);
+    expect(await badge(page)).toEqual(['status live', 'live']);
+    expect(n, 'the layout asked for three times: refused, refused, served').toBe(3);
+    await page.close();
+  }, 30_000);
 });
