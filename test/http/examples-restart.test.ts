@@ -92,7 +92,8 @@ const batch = (end: number, count = 510): RawEnvelope[] => {
  * The browser examples across a real service process killed (SIGKILL) and restarted on the same
  * port: the badge stops saying live while it is gone; back, each page reconnects on its own and
  * ends showing what /api serves, after a restart onto another epoch with less state too; a live
- * view refused for load shedding and reads answered 503/429 are retried, with back-off.
+ * view refused for load shedding (on /dashboard too) and reads answered 503/429 are retried, with
+ * back-off.
  */
 describe('the browser examples across service restarts, in headless Chromium', () => {
   const dirA = tempDir('statscache-restart-a-');
@@ -292,4 +293,23 @@ describe('the browser examples across service restarts, in headless Chromium', (
     expect(n, 'the layout asked for three times: refused, refused, served').toBe(3);
     await page.close();
   }, 30_000);
+
+  it('/dashboard: cards refused after a restart (too_many_new_views) are asked again and go live', async () => {
+    for (const p of pages.splice(0)) await p.page.close();
+    const idents = (await (await fetch(`${svc.base}/api/`)).json()) as string[];
+    await svc.stop('SIGKILL');
+    // One dashboard opens a view per plugin: a budget two short refuses two cards, refilled within seconds.
+    svc = await start(dirB.path, svc.port, ['--ws-max-new-views-per-ip', String(idents.length - 2)]);
+    const { page } = await openPage(browser, `${svc.base}/dashboard`);
+    await page.waitForSelector('section.card[data-error="too_many_new_views"]', { timeout: 10_000 });
+    await page.waitForFunction(
+      (n) =>
+        document.querySelectorAll('section.card[data-seq]').length === n &&
+        document.querySelectorAll('section.card[data-error]').length === 0,
+      idents.length,
+      { timeout: 20_000 },
+    );
+    expect(await badge(page)).toEqual(['status live', 'live']);
+    await page.close();
+  }, 40_000);
 });

@@ -3,7 +3,8 @@ import { DASHBOARD_ROWS } from './dashboard-rows.js';
 /**
  * Client code of /dashboard. It paints the rows the server embedded (#boot) before anything
  * else, so the first paint holds data; then subscribes to every plugin over /ws and merges
- * update frames by each plugin's key columns. Reconnects with backoff on close. Cells are set
+ * update frames by each plugin's key columns. Reconnects with backoff on close, and asks again,
+ * with backoff, for a card refused for now (load shedding). Cells are set
  * through textContent only, so row values can never become markup. The order rule mirrors
  * dashboardOrder in dashboard-rows.ts.
  */
@@ -98,6 +99,9 @@ export const DASHBOARD_SCRIPT = `
     var p = plugins.get(frame.ident);
     if (!p) return;
     if (frame.type === 'snapshot') {
+      clearTimeout(p.retryTimer);
+      p.retryWait = 0;
+      p.box.removeAttribute('data-error');
       p.rows.clear();
       frame.rows.forEach(function (r) { p.rows.set(keyOf(p, r), r); });
       p.seq = frame.seq;
@@ -109,6 +113,24 @@ export const DASHBOARD_SCRIPT = `
       p.seq = frame.seq;
       render(p, changed);
     }
+  }
+
+  /**
+   * A refusal that may pass (load shedding, as when every dashboard of one IP re-opens its
+   * views after a restart; a view that failed to compute) is asked again with back-off, jittered;
+   * until its snapshot comes, the card keeps data-error and says it shows older rows.
+   */
+  var RETRY = { too_many_new_views: 1, too_many_views: 1, too_many_subscriptions_per_ip: 1, view_failed: 1 };
+  function retryLater(ident, p, code) {
+    var wait = p.retryWait || 1000;
+    p.retryWait = Math.min(wait * 2, 30000);
+    var delay = Math.round(wait * (0.75 + Math.random() * 0.5));
+    p.meta.textContent += ' (asking again in ' + Math.max(1, Math.round(delay / 1000)) + ' s)';
+    var s = socket;
+    clearTimeout(p.retryTimer);
+    p.retryTimer = setTimeout(function () {
+      if (socket === s && s.readyState === 1) s.send(JSON.stringify({ op: 'subscribe', ident: ident }));
+    }, delay);
   }
 
   function connect() {
@@ -125,15 +147,22 @@ export const DASHBOARD_SCRIPT = `
       if (frame.type === 'error') {
         // One plugin's failure (its view cannot be served) belongs on its card, not on the connection.
         var failed = frame.ident ? plugins.get(frame.ident) : undefined;
-        if (failed) { failed.meta.textContent = 'server said: ' + frame.detail; failed.box.setAttribute('data-error', String(frame.error)); return; }
+        if (failed) {
+          failed.meta.textContent = 'server said: ' + frame.detail;
+          failed.box.setAttribute('data-error', String(frame.error));
+          if (RETRY[frame.error]) retryLater(frame.ident, failed, frame.error);
+          return;
+        }
         setStatus('server said: ' + frame.detail, 'down');
         return;
       }
       onFrame(frame);
     };
     socket.onclose = function () {
-      setStatus('disconnected; reconnecting in ' + Math.round(backoff / 1000) + ' s', 'down');
-      setTimeout(connect, backoff);
+      // Every card is subscribed again on open; jittered, so the dashboards that lost one server do not return in step.
+      var delay = Math.round(backoff * (0.75 + Math.random() * 0.5));
+      setStatus('disconnected; reconnecting in ' + Math.max(1, Math.round(delay / 1000)) + ' s', 'down');
+      setTimeout(connect, delay);
       backoff = Math.min(backoff * 2, 15000);
     };
   }
