@@ -4,6 +4,8 @@
  * (snapshot, then update frames merged by the plugin's key columns) and resubscribes after a drop.
  */
 
+import { SilenceWatch } from './silence-watch.js';
+
 export type Row = Record<string, unknown> & { readonly timestamp: number };
 
 /** The statscache to read: `?api=http://host:8080` or, by default, the page's own origin. */
@@ -107,6 +109,7 @@ export class Live {
   private readonly keys = new Map<string, readonly string[]>();
   private readonly byView = new Map<string, string>();
   /** Subscriptions the server refused for now (load shedding), with the wait before the next try. */
+  private watch: SilenceWatch | null = null;
   private readonly refused = new Map<string, { wait: number; timer: ReturnType<typeof setTimeout> | null }>();
 
   constructor(private readonly onStatus: (text: string, state: 'live' | 'down' | 'connecting') => void) {
@@ -140,6 +143,18 @@ export class Live {
     this.onStatus('connecting…', 'connecting');
     const socket = new WebSocket(url);
     this.socket = socket;
+    // Given up on silence: the close handshake with a server that does not answer would only wait.
+    this.watch = new SilenceWatch(
+      () => this.send({ op: 'ping' }),
+      (why) => {
+        socket.onclose = null;
+        socket.onmessage = null;
+        socket.onopen = null;
+        socket.close();
+        this.dropped(why);
+      },
+    );
+    this.watch.start(() => socket.readyState === WebSocket.OPEN);
     socket.onopen = () => {
       this.backoff = 500;
       this.onStatus('live', 'live');
@@ -148,6 +163,7 @@ export class Live {
         socket.send(JSON.stringify({ op: 'subscribe', id, ident: s.ident, params: s.params }));
     };
     socket.onmessage = (event) => {
+      this.watch?.heard();
       let frame: Frame;
       try {
         frame = JSON.parse(String(event.data)) as Frame;
@@ -156,15 +172,18 @@ export class Live {
       }
       this.onFrame(frame);
     };
-    socket.onclose = () => {
-      // Every subscription is sent again on open: a refusal's own retry would only duplicate it.
-      for (const r of this.refused.values()) if (r.timer !== null) clearTimeout(r.timer);
-      this.refused.clear();
-      const delay = jittered(this.backoff);
-      this.onStatus(`disconnected; retrying in ${Math.max(1, Math.round(delay / 1000))} s`, 'down');
-      setTimeout(() => this.connect(), delay);
-      this.backoff = Math.min(this.backoff * 2, 15_000);
-    };
+    socket.onclose = () => this.dropped('disconnected');
+  }
+
+  private dropped(why: string): void {
+    this.watch?.stop();
+    // Every subscription is sent again on open: a refusal's own retry would only duplicate it.
+    for (const r of this.refused.values()) if (r.timer !== null) clearTimeout(r.timer);
+    this.refused.clear();
+    const delay = jittered(this.backoff);
+    this.onStatus(`${why}; retrying in ${Math.max(1, Math.round(delay / 1000))} s`, 'down');
+    setTimeout(() => this.connect(), delay);
+    this.backoff = Math.min(this.backoff * 2, 15_000);
   }
 
   private clearRefusal(id: string): void {

@@ -312,4 +312,31 @@ describe('the browser examples across service restarts, in headless Chromium', (
     expect(await badge(page)).toEqual(['status live', 'live']);
     await page.close();
   }, 40_000);
+
+  it('a server that stops answering without closing (SIGSTOP): the badge stops saying live, and comes back', async () => {
+    const { page } = await openPage(browser, `${svc.base}/examples/releng-dashboard/`, {
+      before: (p) => p.clock.install(),
+    });
+    await page.waitForSelector('body[data-seq]', { timeout: 10_000 });
+    expect(await badge(page)).toEqual(['status live', 'live']);
+    const pid = svc.child.pid ?? 0;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      // Quiet for 16 s (the page asks whether the server is there), then 11 s without an answer.
+      await page.clock.fastForward(16_000);
+      await page.clock.fastForward(11_000);
+      await eventually(
+        async () => ((await badge(page))[0] !== 'status live' ? true : undefined),
+        5_000,
+        'the badge no longer live',
+      );
+      expect((await badge(page))[1]).toMatch(/^no answer from the server in \d+ s; retrying in \d+ s$/);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await eventually(async () => ((await badge(page))[0] === 'status live' ? true : undefined), 15_000, 'live again');
+    const { shown, api } = await views.releng(page, svc.base);
+    expect(shown).toEqual(api);
+    await page.close();
+  }, 30_000);
 });
