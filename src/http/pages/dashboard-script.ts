@@ -121,7 +121,7 @@ export const DASHBOARD_SCRIPT = `
    * until its snapshot comes, the card keeps data-error and says it shows older rows.
    */
   var RETRY = { too_many_new_views: 1, too_many_views: 1, too_many_subscriptions_per_ip: 1, view_failed: 1 };
-  function retryLater(ident, p, code) {
+  function retryLater(ident, p) {
     var wait = p.retryWait || 1000;
     p.retryWait = Math.min(wait * 2, 30000);
     var delay = Math.round(wait * (0.75 + Math.random() * 0.5));
@@ -133,15 +133,42 @@ export const DASHBOARD_SCRIPT = `
     }, delay);
   }
 
+  /**
+   * A server that stops without closing (frozen, its host gone, the network cut) sends no close,
+   * and the browser may wait minutes for TCP to notice, the badge saying live all along: after
+   * QUIET_MS without a frame the server is pinged, and with no answer ANSWER_MS later (or no open
+   * within ANSWER_MS) the connection is given up and made again.
+   */
+  var QUIET_MS = 15000, ANSWER_MS = 10000;
+
   function connect() {
     var scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
-    socket = new WebSocket(scheme + location.host + '/ws');
-    socket.onopen = function () {
+    var s = new WebSocket(scheme + location.host + '/ws');
+    socket = s;
+    var began = Date.now(), heard = began, pinged = null;
+    var watch = setInterval(function () {
+      var now = Date.now();
+      if (s.readyState !== 1) { if (now - began >= ANSWER_MS) give('no answer to the connection in ' + ANSWER_MS / 1000 + ' s'); return; }
+      if (pinged !== null && now - pinged >= ANSWER_MS) give('no answer from the server in ' + Math.round((now - heard) / 1000) + ' s');
+      else if (pinged === null && now - heard >= QUIET_MS) { pinged = now; s.send('{"op":"ping"}'); }
+    }, 1000);
+    function give(why) { s.onclose = null; s.onmessage = null; s.onopen = null; s.close(); dropped(why); }
+    function dropped(why) {
+      clearInterval(watch);
+      // Every card is subscribed again on open; jittered, so the dashboards that lost one server do not return in step.
+      var delay = Math.round(backoff * (0.75 + Math.random() * 0.5));
+      setStatus(why + '; reconnecting in ' + Math.max(1, Math.round(delay / 1000)) + ' s', 'down');
+      setTimeout(connect, delay);
+      backoff = Math.min(backoff * 2, 15000);
+    }
+    s.onopen = function () {
       backoff = 500;
       setStatus('live', 'live');
-      plugins.forEach(function (p, ident) { socket.send(JSON.stringify({ op: 'subscribe', ident: ident })); });
+      plugins.forEach(function (p, ident) { s.send(JSON.stringify({ op: 'subscribe', ident: ident })); });
     };
-    socket.onmessage = function (event) {
+    s.onmessage = function (event) {
+      heard = Date.now();
+      pinged = null;
       var frame;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
       if (frame.type === 'error') {
@@ -150,7 +177,7 @@ export const DASHBOARD_SCRIPT = `
         if (failed) {
           failed.meta.textContent = 'server said: ' + frame.detail;
           failed.box.setAttribute('data-error', String(frame.error));
-          if (RETRY[frame.error]) retryLater(frame.ident, failed, frame.error);
+          if (RETRY[frame.error]) retryLater(frame.ident, failed);
           return;
         }
         setStatus('server said: ' + frame.detail, 'down');
@@ -158,13 +185,7 @@ export const DASHBOARD_SCRIPT = `
       }
       onFrame(frame);
     };
-    socket.onclose = function () {
-      // Every card is subscribed again on open; jittered, so the dashboards that lost one server do not return in step.
-      var delay = Math.round(backoff * (0.75 + Math.random() * 0.5));
-      setStatus('disconnected; reconnecting in ' + Math.max(1, Math.round(delay / 1000)) + ' s', 'down');
-      setTimeout(connect, delay);
-      backoff = Math.min(backoff * 2, 15000);
-    };
+    s.onclose = function () { dropped('disconnected'); };
   }
 
   boot.plugins.forEach(function (info) {
