@@ -8,7 +8,12 @@
  * As Redis's `maxmemory`, it is checked after each applied batch, not per write: once the total
  * passes the budget, every container is capped at the max-min fair share of it (water-filling),
  * so the largest give way first and small ones may still grow to that share. The cap stays
- * until the total falls below LIFT_AT of the budget, so a full budget does not flap.
+ * until the total falls below LIFT_AT of the budget, and below LIFT_AT of what the last cut
+ * left, so a full budget does not flap. The second bound is there because a cut can overshoot:
+ * a windowed counter gives way by whole slices, so one whose oldest slice is most of it drops
+ * far below the cap (top-users' day window: 3000 keys in two hourly slices cut to the newest
+ * 300 under a cap of ~1000). The total then fell below LIFT_AT of the budget by the cut alone,
+ * and the next check, with no message in between, lifted the cap it had just set.
  */
 
 /**
@@ -55,9 +60,12 @@ export interface KeyBudgetState {
  */
 export class KeyBudget {
   private current: KeyBudgetState;
+  /** The total below which the cap is lifted: LIFT_AT of the budget, or of what the last cut left. */
+  private liftBelow: number;
 
   constructor(readonly limit: number) {
     this.current = { limit, total: 0, cap: Number.POSITIVE_INFINITY };
+    this.liftBelow = LIFT_AT * limit;
   }
 
   get state(): KeyBudgetState {
@@ -70,8 +78,17 @@ export class KeyBudget {
     for (let i = 0; i < sizes.length; i++) total += sizes[i] as number;
     let cap = this.current.cap;
     if (total > this.limit) cap = Math.min(cap, fairShare(sizes, this.limit));
-    else if (total < LIFT_AT * this.limit) cap = Number.POSITIVE_INFINITY;
+    else if (total < this.liftBelow) {
+      cap = Number.POSITIVE_INFINITY;
+      this.liftBelow = LIFT_AT * this.limit;
+    }
     this.current = { limit: this.limit, total, cap };
     return cap;
+  }
+
+  /** Records the total once the host has cut the containers to the cap check() returned. */
+  cut(total: number): void {
+    this.current = { ...this.current, total };
+    this.liftBelow = LIFT_AT * Math.min(this.limit, total);
   }
 }

@@ -91,6 +91,11 @@ export class PluginHost {
     let evicted = 0;
     for (const r of this.runtimes)
       if (r.keyCap !== Math.min(r.maxKeys, cap) || r.largestContainer > cap) evicted += r.limitKeys(cap);
+    if (evicted > 0) {
+      let total = 0;
+      for (const r of this.runtimes) total += r.keyCount;
+      this.budget.cut(total);
+    }
     return evicted;
   }
 

@@ -176,6 +176,31 @@ describe('the key budget in a PluginHost', () => {
     expect(kindsRt.inspect().stores['seen']?.get('new')).toBe(1);
   });
 
+  it('keeps the cap its own cut set, though whole slices gave way past it (no lift on the next check)', () => {
+    // 30 meetings a minute apart, 100 new names each, the last three just after the hour: the
+    // day and week windows hold 2700 names in the old hour's slice and 300 in the new one.
+    const budget = 4_000;
+    const host = build(budget);
+    const all = host.runtimes.map((_, i) => i);
+    for (let m = 0; m < 30; m++) host.dispatch(meeting(T + 180 - 60 * (30 - m), names(`h${m}-`, 100)), all);
+    // The restored state measured against a lowered budget (as host.live() does at start).
+    host.checkKeyBudget();
+    const cap = host.keyBudget?.cap ?? Number.POSITIVE_INFINITY;
+    expect(cap).toBeLessThan(budget);
+    // The cut went past the cap: top-users' day window kept only its newest slice.
+    const held = total(host);
+    expect(held).toBeLessThan(LIFT_AT * budget);
+    expect(host.keyBudget?.total).toBe(held);
+    // Nothing happened since: the next check (the one after replay, or an empty batch) keeps it.
+    host.checkKeyBudget();
+    expect(host.keyBudget?.cap).toBe(cap);
+    expect(host.get('volume-by-user-1m')?.keyCap).toBe(cap);
+    // It is lifted once the total falls below LIFT_AT of what the cut left: two weeks later.
+    host.queue(meeting(T + 14 * 86_400, ['quiet'], { kind: 'k0' }), all);
+    host.applyQueued();
+    expect(host.keyBudget?.cap).toBe(Number.POSITIVE_INFINITY);
+  });
+
   it('lifts the cap once expiry and eviction bring the total below LIFT_AT of the budget', () => {
     const host = build(LIMIT);
     for (let batch = 0; batch < BATCHES; batch++) flood(host, batch);
