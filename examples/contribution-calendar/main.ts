@@ -5,7 +5,8 @@
  */
 import { max, scaleThreshold, select } from 'd3';
 import { type CountsView, countsView } from '../web-shared/counts-view.js';
-import { allRows, apiBase, getJson, Live, statusBadge, type Row } from '../web-shared/statscache.js';
+import { Live } from '../web-shared/live.js';
+import { allRows, apiBase, getJson, statusBadge, type Row } from '../web-shared/statscache.js';
 
 const IDENT = 'contribution-calendar-1d';
 const DAY = 86_400;

@@ -3,17 +3,8 @@
  * from the plugin's layout (GET /api/release-engineering-event-logs/layout); the events from one
  * live subscription to the same plugin. Nothing else is read.
  */
-import {
-  ago,
-  apiBase,
-  el,
-  getJson,
-  Live,
-  safeHref,
-  statusBadge,
-  type Row,
-  type Subscription,
-} from '../web-shared/statscache.js';
+import { Live, type Subscription } from '../web-shared/live.js';
+import { ago, apiBase, el, getJson, safeHref, statusBadge, type Row } from '../web-shared/statscache.js';
 
 const IDENT = 'release-engineering-event-logs';
 const PER_COMPONENT = 8;

@@ -4,7 +4,8 @@
  */
 import { axisBottom, axisLeft, max, scaleBand, scaleLinear, scaleOrdinal, schemeTableau10, select, stack } from 'd3';
 import { type CountsView, countsView } from '../web-shared/counts-view.js';
-import { allRows, apiBase, el, Live, statusBadge, type Row } from '../web-shared/statscache.js';
+import { Live } from '../web-shared/live.js';
+import { allRows, apiBase, el, statusBadge, type Row } from '../web-shared/statscache.js';
 
 type Width = '1m' | '1h' | '1d';
 const SECONDS: Record<Width, number> = { '1m': 60, '1h': 3600, '1d': 86_400 };

@@ -5,7 +5,8 @@
  * or be another replica (another epoch), so every snapshot after the first rebuilds the rows
  * from that snapshot and a fresh read of the history, never merging onto what was shown.
  */
-import { type Live, mergeCounts, type Params, type Row, type Subscription, touched } from './statscache.js';
+import type { Live, Params, Subscription } from './live.js';
+import { mergeCounts, type Row, touched } from './statscache.js';
 
 export interface CountsView {
   /** The merged rows, replaced as a whole on a rebuild. */
