@@ -20,11 +20,12 @@ export interface BusOptions {
   /** Topic prefixes to subscribe to; `""` is everything. */
   readonly topics: readonly string[];
   /**
-   * Largest frame the bound socket takes in at all (ZMQ_MAXMSGSIZE): a publisher that connects
-   * and sends a larger one is disconnected before it is buffered, and reconnects. Frames under it
-   * but over --max-frame-bytes are received, counted (oversized) and skipped; without it a 1 GiB
-   * frame took 1 GiB to be refused. Not set on --connect sockets: libzmq treats the refusal as a
-   * protocol error and never reconnects to that endpoint, which would end intake from it.
+   * Largest frame a bus socket takes in at all (ZMQ_MAXMSGSIZE): a frame over it is refused
+   * before it is buffered. Frames under it but over --max-frame-bytes are received, counted
+   * (oversized) and skipped; without it a 1 GiB frame took 1 GiB to be refused. A publisher
+   * connected to the bound socket is disconnected and reconnects; on a --connect socket libzmq
+   * treats the refusal as a protocol error and never reconnects on its own, so the socket is
+   * connected again here (reconnectAfterRefusal) and the refusal reported as a receive error.
    */
   readonly maxMessageBytes?: number;
   /**
@@ -151,9 +152,24 @@ export async function openSockets(options: BusOptions, hooks: SocketHooks): Prom
       }
     }
     for (const endpoint of options.connect) {
-      const sock = newSocket(undefined, options.queueMax);
+      const sock = newSocket(options.maxMessageBytes, options.queueMax);
       sockets.push({ sock, source: endpoint });
       for (const type of MONITORED) sock.events.on(type, () => hooks.onMonitor(endpoint, type));
+      if (options.maxMessageBytes !== undefined) {
+        const limit = options.maxMessageBytes;
+        reconnectAfterRefusal(
+          sock,
+          endpoint,
+          () => closing,
+          () =>
+            hooks.onReceiveError(
+              new Error(
+                `a message over ${limit} bytes was refused unread and the connection dropped; connecting again`,
+              ),
+              endpoint,
+            ),
+        );
+      }
       sock.connect(endpoint);
     }
     for (const { sock } of sockets) for (const prefix of options.topics) sock.subscribe(prefix);
@@ -250,8 +266,38 @@ export interface ProxyOptions {
   readonly onRefused?: () => void;
 }
 
-/** How long after an upstream disconnect libzmq has to schedule its own reconnect before the proxy reconnects. */
-const PROXY_REFUSED_GRACE_MS = 1000;
+/** How long after a disconnect libzmq has to schedule its own reconnect before the socket is connected again. */
+const REFUSED_GRACE_MS = 1000;
+
+/**
+ * libzmq refuses a message over ZMQ_MAXMSGSIZE before it is read, treats that as a protocol
+ * error and ends the session without reconnecting (checked with real sockets: after a 500 KB
+ * frame against a 100 KB cap, only 'disconnect', no 'connect:retry', nothing more delivered).
+ * After a disconnect that libzmq does not follow with a reconnect of its own within
+ * REFUSED_GRACE_MS, the endpoint is disconnected and connected again (a SUB sends its
+ * subscriptions again) and `onRefused` told. Returns a function that cancels a pending one.
+ */
+export function reconnectAfterRefusal(
+  sock: Subscriber | XSubscriber,
+  endpoint: string,
+  closing: () => boolean,
+  onRefused: () => void,
+): () => void {
+  let refused: ReturnType<typeof setTimeout> | undefined;
+  sock.events.on('disconnect', () => {
+    clearTimeout(refused);
+    refused = setTimeout(() => {
+      if (closing() || sock.closed) return;
+      sock.disconnect(endpoint);
+      sock.connect(endpoint);
+      onRefused();
+    }, REFUSED_GRACE_MS);
+  });
+  // libzmq reconnecting on its own (connect:retry), or a connection made: nothing to do.
+  for (const type of ['connect:retry', 'connect:delay', 'connect'] as const)
+    sock.events.on(type, () => clearTimeout(refused));
+  return () => clearTimeout(refused);
+}
 
 /**
  * An XSUB connected to one upstream publisher and an XPUB bound for any number of replicas,
@@ -286,19 +332,12 @@ export async function startProxy(options: ProxyOptions): Promise<BusProxy> {
     throw err;
   }
   let closing = false;
-  let refused: ReturnType<typeof setTimeout> | undefined;
-  front.events.on('disconnect', () => {
-    clearTimeout(refused);
-    refused = setTimeout(() => {
-      if (closing || front.closed) return;
-      front.disconnect(options.frontend);
-      front.connect(options.frontend);
-      options.onRefused?.();
-    }, PROXY_REFUSED_GRACE_MS);
-  });
-  // libzmq reconnecting on its own (connect:retry), or a connection made: nothing to do.
-  for (const type of ['connect:retry', 'connect:delay', 'connect'] as const)
-    front.events.on(type, () => clearTimeout(refused));
+  const cancelReconnect = reconnectAfterRefusal(
+    front,
+    options.frontend,
+    () => closing,
+    () => options.onRefused?.(),
+  );
 
   const max = options.maxFrameBytes;
   const down = async () => {
@@ -318,7 +357,7 @@ export async function startProxy(options: ProxyOptions): Promise<BusProxy> {
     });
   const close = () => {
     closing = true;
-    clearTimeout(refused);
+    cancelReconnect();
     if (!front.closed) front.close();
     if (!back.closed) back.close();
   };

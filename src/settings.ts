@@ -106,7 +106,7 @@ export const SETTINGS = {
   maxFrameBytes: {
     type: count(64, 64 * 1024 * 1024).default(DEFAULT_MAX_FRAME_BYTES),
     flag: '<bytes>',
-    help: 'bus messages larger than this are counted and skipped; a frame over 4× this sent to a `--bind` socket is refused by libzmq before it is read, and its publisher disconnected (it reconnects)',
+    help: 'bus messages larger than this are counted and skipped; a frame over 4× this is refused by libzmq before it is read: on a `--bind` socket its publisher is disconnected (it reconnects), and a `--connect` socket is connected again to its relay (counted as `receive_errors`)',
   },
   maxMessageDepth: {
     type: count(8, 1024).default(DEFAULT_MAX_DEPTH),

@@ -10,26 +10,26 @@ import { eventually, getJson, startService, type RunningService } from '../helpe
  * frame over 4× the limit before reading it (ZMQ_MAXMSGSIZE) and drops the publisher that sent
  * it, which reconnects.
  */
+const LIMIT = 65_536;
+let n = 0;
+const message = (category: string, pad = 0) => {
+  const topic = `org.fedoraproject.prod.${category}.x`;
+  n++;
+  return [
+    topic,
+    JSON.stringify({ topic, timestamp: Date.now() / 1000, msg_id: `2026-cap-${n}`, msg: { pad: 'p'.repeat(pad) } }),
+  ];
+};
+const volume = async (s: RunningService, category: string) => {
+  const rows = (await getJson(`${s.base}/api/volume-by-category-1d?rows_per_page=100`)).body as {
+    category: string;
+    volume: number;
+  }[];
+  return rows.find((r) => r.category === category)?.volume ?? 0;
+};
+
 describe('the largest frame the bus socket takes in', () => {
   const { dir, pub, use } = busFixture();
-
-  const LIMIT = 65_536;
-  let n = 0;
-  const message = (category: string, pad = 0) => {
-    const topic = `org.fedoraproject.prod.${category}.x`;
-    n++;
-    return [
-      topic,
-      JSON.stringify({ topic, timestamp: Date.now() / 1000, msg_id: `2026-cap-${n}`, msg: { pad: 'p'.repeat(pad) } }),
-    ];
-  };
-  const volume = async (s: RunningService, category: string) => {
-    const rows = (await getJson(`${s.base}/api/volume-by-category-1d?rows_per_page=100`)).body as {
-      category: string;
-      volume: number;
-    }[];
-    return rows.find((r) => r.category === category)?.volume ?? 0;
-  };
 
   it('counts a frame over --max-frame-bytes, refuses one over 4× unread, and takes the next messages', async () => {
     const endpoint = `tcp://127.0.0.1:${await freePort()}`;
@@ -62,6 +62,51 @@ describe('the largest frame the bus socket takes in', () => {
     );
     expect(await oversized()).toBe(1);
     expect(await volume(s, 'caphuge')).toBe(0);
+    expect(s.child.exitCode).toBeNull();
+  }, 60_000);
+});
+
+/**
+ * A --connect socket had no such cap (libzmq never reconnects after refusing a frame there), so
+ * a relay's 1 GiB frame was received whole before being counted and skipped. It now has the
+ * cap, and is connected again after a refusal, which is counted as a receive error.
+ */
+describe('the largest frame a --connect socket takes in', () => {
+  const { dir, pub, use } = busFixture();
+
+  it('refuses a frame over 4× --max-frame-bytes unread, says so, connects again and takes the next messages', async () => {
+    await pub.bind('tcp://127.0.0.1:*');
+    const relay = pub.lastEndpoint as string;
+    const s = use(await startService(['--connect', relay, '--data-dir', dir.path, '--max-frame-bytes', String(LIMIT)]));
+    await waitReady(s);
+    await eventually(async () => {
+      await pub.send(message('connjoin'));
+      return (await volume(s, 'connjoin')) > 0 ? true : undefined;
+    });
+    const oversized = () => metricOf(s.base, 'statscache_bus_decode_errors_total', 'reason="oversized"');
+    const refusals = () => metricOf(s.base, 'statscache_intake_total', 'event="receive_errors"');
+    expect(await refusals()).toBe(0);
+
+    await pub.send(message('connover', 2 * LIMIT));
+    await eventually(async () => ((await oversized()) === 1 ? true : undefined), 15_000, 'an oversized frame counted');
+
+    // Over the hard cap: refused before it is read (so never counted as oversized), reported,
+    // and the socket connects to the relay again: later messages arrive.
+    await pub.send(message('connhuge', 8 * LIMIT));
+    await eventually(
+      async () => {
+        await pub.send(message('connafter'));
+        return (await volume(s, 'connafter')) > 0 ? true : undefined;
+      },
+      30_000,
+      'messages after the refused frame',
+    );
+    expect(await oversized()).toBe(1);
+    expect(await refusals()).toBe(1);
+    expect(await volume(s, 'connhuge')).toBe(0);
+    expect(s.logs.some((l) => l.includes('was refused unread and the connection dropped; connecting again'))).toBe(
+      true,
+    );
     expect(s.child.exitCode).toBeNull();
   }, 60_000);
 });
