@@ -73,6 +73,8 @@ async function runService(config: Config, log: Logger, withSimulator: boolean, c
     await service.close().catch(() => undefined);
     throw err;
   }
+  // Stopped while starting: shutdown() exits once the stop is done; nothing more to open.
+  if (stopping) return;
   if (withSimulator) {
     const target = service.subscription?.bound[0];
     if (!target) throw new Error('the demo needs a --bind endpoint for its simulator to publish to');

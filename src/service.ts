@@ -145,6 +145,13 @@ export class Service {
   private readonly heapWatch = new HeapWatch();
   private readonly busIngest: BusIngest;
   private readonly abort = new AbortController();
+  /**
+   * What start() is opening now (the HTTP listener, the bus sockets): stop() waits for it, then
+   * closes what it opened. A stop that did not wait found nothing to close yet, finished, and
+   * the process exited with the bus thread's sockets half open: libzmq aborted the process
+   * (SIGABRT, 3 of 40 starts stopped at random points).
+   */
+  private opening: Promise<unknown> = Promise.resolve();
   private readonly onFatal: ((err: Error) => void) | undefined;
   /** Why intake is dead (a receive loop ended while running); null while healthy. */
   private fatal: string | null = null;
@@ -353,13 +360,16 @@ export class Service {
     this.metrics.start();
     this.heapWatch.start();
     const live = liveServerParts(this.hub, config);
-    this.server = await listen(
-      { host: config.host, port: config.port, ...live.options },
-      (req) => this.handle(req),
-      live.ws,
-      (err) => log.error({ err: errorText(err) }, 'request handler failed'),
-      live.sse,
+    this.server = await this.step(
+      listen(
+        { host: config.host, port: config.port, ...live.options },
+        (req) => this.handle(req),
+        live.ws,
+        (err) => log.error({ err: errorText(err) }, 'request handler failed'),
+        live.sse,
+      ),
     );
+    if (this.abort.signal.aborted) return;
     if (!this.server.native)
       log.warn('uWebSockets.js native binary did not load for this Node.js; using the slow JS fallback');
     // Subscribe first so nothing published from now on is missed; the gate holds it back.
@@ -387,13 +397,17 @@ export class Service {
       onEndpoint: (status: EndpointStatus, previous: EndpointState) => this.endpointChanged(status, previous),
       now: () => this.clock.now(),
     };
-    this.subscription = config.busThread
-      ? await subscribeThreaded(
-          busOptions,
-          { limits: threadLimits(config), lingerMs: config.busLinger, tickMs: config.wsTickMs },
-          { ...busHooks, onBatch: (messages) => this.busIngest.prepared(messages) },
-        )
-      : await subscribe(busOptions, { ...busHooks, onFrames: (frames, source) => this.ingest(frames, source) });
+    this.subscription = await this.step(
+      config.busThread
+        ? subscribeThreaded(
+            busOptions,
+            { limits: threadLimits(config), lingerMs: config.busLinger, tickMs: config.wsTickMs },
+            { ...busHooks, onBatch: (messages) => this.busIngest.prepared(messages) },
+          )
+        : subscribe(busOptions, { ...busHooks, onFrames: (frames, source) => this.ingest(frames, source) }),
+    );
+    // Stopped meanwhile: stop() closes what was opened; nothing more is started.
+    if (this.abort.signal.aborted) return;
     // Deliveries wait behind the same gate as ZeroMQ frames; unacked, the broker holds the rest.
     this.amqp.start();
     // On wall-clock multiples: the bus thread hands its batches over just before each (bus-linger.ts).
@@ -514,6 +528,12 @@ export class Service {
     return this.snapshots.take();
   }
 
+  /** Marks `opening` as what start() awaits now, so a stop meanwhile waits for it. */
+  private step<T>(opening: Promise<T>): Promise<T> {
+    this.opening = opening.catch(() => undefined);
+    return opening;
+  }
+
   /** Stops intake, pushes the last updates, writes a final snapshot and flushes LMDB. */
   async stop(): Promise<void> {
     if (this.phase === 'stopping' || this.phase === 'stopped') return;
@@ -523,6 +543,8 @@ export class Service {
     this.metrics.stop();
     this.heapWatch.stop();
     for (const cancel of this.timers) cancel();
+    // A start under way finishes opening its listener or bus sockets first (start() then returns).
+    await this.opening;
     this.subscription?.close();
     this.liveGate.open();
     // Cancels the consumers and acks what reached the journal; the broker requeues the rest.
@@ -568,6 +590,7 @@ export class Service {
     this.metrics.stop();
     this.heapWatch.stop();
     for (const cancel of this.timers) cancel();
+    await this.opening;
     this.subscription?.close();
     await this.amqp.close();
     this.server?.close();
