@@ -79,6 +79,18 @@ if (want('replay')) {
     '≥ 200 k and ≥ 0.5',
   ]);
 }
+// Not in --quick: a sizing figure for a data-layout change (bench/counter-floor.ts), not a target.
+if ((!quick && !only) || only?.includes('floor')) {
+  const f = await benchChild('counter-floor.js', {});
+  json['counter_floor'] = f;
+  rows.push([
+    `apply, the ${f.counter_plugins} bucketed counter plugins (µs per message)`,
+    String(f.runtime_us_per_msg),
+    `leanest layout doing their work ${f.floor_us_per_msg}`,
+    r2(f.runtime_vs_floor),
+    'sizing only',
+  ]);
+}
 if (want('reads')) {
   const compare = process.argv.find((a) => a.startsWith('--reads-compare='))?.slice('--reads-compare='.length);
   const roundsFlag = process.argv.find((a) => a.startsWith('--reads-rounds='))?.slice('--reads-rounds='.length);
