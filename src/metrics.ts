@@ -474,7 +474,7 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
     );
     fromCounters(
       'statscache_http_unread_closes_total',
-      'HTTP connections closed with an answer unread: another request sent before reading it, nothing read for 10 s, or the client went away',
+      'HTTP connections closed with an answer unread: another request sent before reading it (or, after an answer without a body, in the same event-loop turn), nothing read for 10 s, or the client went away',
       [],
       (set) => set({}, held().closedUnread),
     );

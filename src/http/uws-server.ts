@@ -169,10 +169,53 @@ export const wireOf = (r: HttpResponse): Wire => {
 
 type HeldTally = { -readonly [K in keyof HeldAnswers]: number };
 
+const isEmpty = (body: string | Uint8Array): boolean =>
+  typeof body === 'string' ? body.length === 0 : body.byteLength === 0;
+
+/**
+ * Answers without a body (HEAD, 304, 204) given in a route handler, written at the end of the
+ * event-loop turn their request arrived in. Until then the request is unfinished, and uWS closes
+ * a connection that sends another request while one is unfinished: so a client pipelining
+ * thousands of HEADs or conditional GETs without reading gets its connection closed at the
+ * second one, instead of the server queueing thousands of header blocks for it. A body gives
+ * tryEnd a way to tell that the socket took nothing (holdRest below), and uWS.js has none for
+ * headers alone: its write of a header block always succeeds, into a per-connection buffer
+ * without limit, and it reports no buffered amount for HTTP. Clients that wait for each answer
+ * before sending the next request never notice (their next request comes in a later turn).
+ */
+class BodilessAnswers {
+  private pending: { res: uWS.HttpResponse; response: HttpResponse; head: boolean; gone: boolean }[] = [];
+  private scheduled = false;
+
+  constructor(private readonly tally: HeldTally) {}
+
+  defer(res: uWS.HttpResponse, response: HttpResponse, head: boolean): void {
+    const entry = { res, response, head, gone: false };
+    // Called when uWS closes the connection first: for a request pipelined behind this answer, or a client gone.
+    res.onAborted(() => {
+      entry.gone = true;
+      this.tally.closedUnread++;
+    });
+    this.pending.push(entry);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    const due = this.pending;
+    this.pending = [];
+    for (const e of due) if (!e.gone) e.res.cork(() => sendAnswer(e.res, e.response, e.head, this.tally));
+  };
+}
+
 /**
  * Writes one answer. uWS corks a response by itself while its route handler runs, so an answer
  * given there (`inHandler`) is written directly (and without allocating a callback, as this is
  * the hot path); one that comes later is written in `cork()`, or each write would be its own send.
+ * An answer that comes later is already one uWS holds the connection's next request for.
  */
 function writeAnswer(
   res: uWS.HttpResponse,
@@ -180,9 +223,11 @@ function writeAnswer(
   head: boolean,
   inHandler: boolean,
   tally: HeldTally,
+  bodiless: BodilessAnswers,
 ): void {
-  if (inHandler) sendAnswer(res, response, head, tally);
-  else res.cork(() => sendAnswer(res, response, head, tally));
+  if (!inHandler) res.cork(() => sendAnswer(res, response, head, tally));
+  else if (head || isEmpty(response.body)) bodiless.defer(res, response, head);
+  else sendAnswer(res, response, head, tally);
 }
 
 function sendAnswer(res: uWS.HttpResponse, response: HttpResponse, head: boolean, tally: HeldTally): void {
@@ -212,7 +257,7 @@ const bytesOf = (r: HttpResponse): Uint8Array => (typeof r.body === 'string' ? B
  * connection (getWriteOffset is this answer's; getBufferedAmount is WebSocket-only), so a
  * byte bound spanning several answers could not be measured. The price: a client that
  * pipelines past an answer it has not read is closed; request/response clients never are.
- * Bodiless answers (HEAD, 304) have nothing to hold: their headers are queued as before.
+ * Bodiless answers (HEAD, 304) have nothing to hold: see BodilessAnswers.
  */
 function holdRest(res: uWS.HttpResponse, response: HttpResponse, tally: HeldTally): void {
   tally.held++;
@@ -245,8 +290,9 @@ export function listen<C>(
   const clientOf = (res: uWS.HttpResponse, req: uWS.HttpRequest): string =>
     proxies.clientOf(Buffer.from(res.getRemoteAddressAsText()).toString(), () => forwardedFor(req));
   const tally: HeldTally = { held: 0, closedUnread: 0 };
+  const bodiless = new BodilessAnswers(tally);
   const writeResponse = (res: uWS.HttpResponse, response: HttpResponse, head: boolean, inHandler = false) =>
-    writeAnswer(res, response, head, inHandler, tally);
+    writeAnswer(res, response, head, inHandler, tally, bodiless);
   const sockets = new Set<uWS.WebSocket<PeerData<C>>>();
   const streams = new Set<() => void>();
   const guarded = (fn: () => void) => {

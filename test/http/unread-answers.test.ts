@@ -67,6 +67,64 @@ describe('HTTP clients that do not read their answers', () => {
     expect(JSON.parse(await again.text())).toHaveProperty('openapi');
   });
 
+  it('a connection that pipelines thousands of HEADs or conditional GETs and reads nothing is closed', async () => {
+    const closes = await metricOf(svc.base, CLOSES);
+    const first = await fetch(`${svc.base}/openapi.json`);
+    const etag = first.headers.get('etag') ?? '';
+    await first.text();
+    expect(etag).not.toBe('');
+    // Bodiless answers (~350 bytes of headers each) for ~40 bytes of request: 20,000 of them
+    // were ~7 MB queued in uWS for a client that reads nothing, and a client that kept sending
+    // grew the server without bound (RSS +113 MB in 8 s from one connection).
+    const asked = 20_000;
+    const heads = unreadConnection(svc.port, 'HEAD /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(asked));
+    const conditionals = unreadConnection(
+      svc.port,
+      `GET /openapi.json HTTP/1.1\r\nHost: x\r\nIf-None-Match: ${etag}\r\n\r\n`.repeat(asked),
+    );
+
+    await eventually(
+      async () => ((await metricOf(svc.base, CLOSES)) >= closes + 2 ? true : undefined),
+      20_000,
+      'both connections that read nothing to be closed',
+    );
+    for (const greedy of [heads, conditionals]) {
+      greedy.socket.resume();
+      const received = (await greedy.closed).toString('latin1');
+      expect(received.split('HTTP/1.1 ').length - 1).toBeLessThan(asked);
+    }
+
+    // Clients that wait for each answer keep their connection for the next request.
+    const sequential = unreadConnection(svc.port, '');
+    sequential.socket.resume();
+    let received = '';
+    sequential.socket.on('data', (d: Buffer) => {
+      received += d.toString('latin1');
+    });
+    const answers = () => received.split('HTTP/1.1 ').length - 1;
+    const requests = [
+      'HEAD /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n',
+      `GET /openapi.json HTTP/1.1\r\nHost: x\r\nIf-None-Match: ${etag}\r\n\r\n`,
+      'HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n',
+      'OPTIONS /api/volume-1s HTTP/1.1\r\nHost: x\r\n\r\n',
+      'HEAD /openapi.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    ];
+    for (const [i, request] of requests.entries()) {
+      sequential.socket.write(request);
+      await eventually(async () => (answers() > i ? true : undefined), 10_000, `answer ${i + 1}`);
+    }
+    await sequential.closed;
+    expect(received.match(/HTTP\/1\.1 \d+/g)).toEqual([
+      'HTTP/1.1 200',
+      'HTTP/1.1 304',
+      'HTTP/1.1 200',
+      'HTTP/1.1 204',
+      'HTTP/1.1 200',
+    ]);
+    expect(await metricOf(svc.base, CLOSES)).toBe(closes + 2);
+    expect(svc.child.exitCode).toBeNull();
+  });
+
   it('an answer larger than the socket buffers reaches, complete, a client that starts reading late', async () => {
     const pub = await connectPublisher(svc.bound);
     try {
