@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { StatscacheClient, type WebSocketCtor } from '../../examples/ws-client/statscache-client.js';
 import { eventually, fatBatch, httpRows, RawClient, startLive, type Live } from './harness.js';
 
@@ -122,5 +122,58 @@ describe('back-pressure: a client that falls behind, then catches up', () => {
     );
     expect(c.closed).toBeNull();
     c.close();
+  });
+});
+
+describe('back-pressure: an SSE stream that stops reading', () => {
+  let live: Live;
+  beforeAll(async () => {
+    live = await startLive({ wsMaxBufferedBytes: SOFT, wsSlowTimeoutSeconds: 1 });
+  });
+  afterAll(() => live?.close());
+
+  it('gets no more updates once its socket is full, is closed after the slow timeout, and frees its per-IP slots', async () => {
+    const fast = new StatscacheClient({ url: live.wsUrl, WebSocket: WebSocket as unknown as WebSocketCtor });
+    const sub = fast.subscribe('fat-rows');
+    await sub.ready();
+    // A raw connection that asks for the stream and never reads: the kernel buffers fill, then
+    // uWS reports each write as queued, and the hub stops writing to it.
+    const stuck = connect(live.port, '127.0.0.1');
+    stuck.pause();
+    stuck.on('error', () => {});
+    const ended = new Promise<void>((resolve) => stuck.once('close', () => resolve()));
+    stuck.write('GET /api/fat-rows/stream HTTP/1.1\r\nHost: x\r\n\r\n');
+    await eventually(() => (live.service.hub.counts().sse === 1 ? true : undefined), 10_000, 'the stream opened');
+    const closedBefore = live.service.hub.stats.slowClosed;
+
+    let n = 0;
+    await eventually(
+      async () => {
+        await live.publish(fatBatch(400, n));
+        n += 400;
+        return live.service.hub.stats.slowClosed > closedBefore ? true : undefined;
+      },
+      25_000,
+      'the stuck stream to be given up on',
+    );
+    expect(live.service.hub.counts()).toMatchObject({ sse: 0, slow: 0 });
+    // Closed, not merely forgotten: reading now reaches the end of the connection.
+    stuck.resume();
+    await ended;
+    expect(live.server().connections()).toBe(1);
+    // Its connection and subscription no longer count against the IP: a new stream is admitted.
+    const again = await fetch(`${live.base}/api/fat-rows/stream`);
+    expect(again.status).toBe(200);
+    await again.body?.cancel();
+
+    // The healthy client saw every change.
+    await live.publish(fatBatch(50, n));
+    await eventually(
+      async () => (canon(sub.rows.values()) === canon(await httpRows(live.base, 'fat-rows')) ? true : undefined),
+      10_000,
+      'fast client equals HTTP',
+    );
+    expect(fast.stats.gaps).toBe(0);
+    fast.close();
   });
 });
