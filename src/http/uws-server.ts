@@ -235,7 +235,9 @@ function sendAnswer(res: uWS.HttpResponse, response: HttpResponse, head: boolean
   res.writeStatus(wire.head);
   if (wire.headers !== null) for (const [k, v] of wire.headers) res.writeHeader(k, v);
   // endWithoutBody(n) with n > 0 aborts the process in uWS 20.30: HEAD answers carry no length.
-  if (head) res.endWithoutBody();
+  // 204 and 304 have no content by definition, and RFC 9110 (8.6) forbids a Content-Length on
+  // a 204 and allows one on a 304 only as the 200's length: end() would write "Content-Length: 0".
+  if (head || response.status === 204 || response.status === 304) res.endWithoutBody();
   // Not end(): it copies whatever the socket cannot take now into uWS's buffer for that
   // connection, without limit. tryEnd sends what the socket takes and keeps no copy; a total of
   // 0 means "this is the whole body" (uWS measures a string's UTF-8 length itself).

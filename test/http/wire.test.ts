@@ -48,6 +48,12 @@ describe('answers on the wire: one pre-built head per answer', () => {
     expect(ours(notModified.headers)).toEqual(
       headerPairs(rendered(path, 'rows_per_page=40', { 'if-none-match': etag })),
     );
+    // No content, so no Content-Length (RFC 9110 8.6: on a 304 it may only be the 200's length).
+    expect(notModified.headers.map(([k]) => k.toLowerCase())).not.toContain('content-length');
+    expect(notModified.body.length).toBe(0);
+    const preflight = await exchange(wire.port, path, { Origin: 'https://example.org' }, 'OPTIONS');
+    expect(preflight.status).toBe('HTTP/1.1 204 No Content');
+    expect(preflight.headers.map(([k]) => k.toLowerCase())).not.toContain('content-length');
     const jsonp = await exchange(wire.port, `${path}?callback=cb&rows_per_page=3`);
     expect(jsonp.body.toString().startsWith('cb(')).toBe(true);
     expect(ours(jsonp.headers)).toEqual(headerPairs(rendered(path, 'callback=cb&rows_per_page=3')));
