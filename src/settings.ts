@@ -4,6 +4,7 @@ import { DEFAULT_MAX_KEYS_TOTAL } from '../actors/key-budget.js';
 import { DEFAULT_MAX_KEYS as DEFAULT_PLUGIN_MAX_KEYS } from '../actors/plugin-runtime.js';
 import { MAX_BACKLOG_BYTES } from '../snapshots/journal-backlog.js';
 import { isProxyRange } from './http/client-address.js';
+import { DEFAULT_IPV6_CLIENT_PREFIX } from './http/client-network.js';
 import {
   DEFAULT_MAX_CLOCK_SKEW,
   DEFAULT_MAX_DEPTH,
@@ -157,6 +158,16 @@ export const SETTINGS = {
     type: count(1, 1_000_000).default(256),
     flag: '<n>',
     help: 'open WebSocket + SSE connections per client IP (over it: `429`)',
+  },
+  wsMaxConnections: {
+    type: count(1, 1_000_000).default(10_000),
+    flag: '<n>',
+    help: 'open WebSocket + SSE connections for all clients together (over it: `503` with `Retry-After`, `server_full`): many clients, each under its own per-IP cap, cannot take every file descriptor, and HTTP reads and health checks keep being answered',
+  },
+  ipv6ClientPrefix: {
+    type: count(16, 128).default(DEFAULT_IPV6_CLIENT_PREFIX),
+    flag: '<bits>',
+    help: 'IPv6 clients are counted per network of this many leading bits by every per-IP limit (an ISP gives one subscriber a /64 or more: counted per address, one host could take any number of shares); `128` counts each address',
   },
   wsMaxSubscriptionsPerIp: {
     type: count(1, 1_000_000).default(100),

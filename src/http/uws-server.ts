@@ -8,15 +8,17 @@ import uWS from 'uWebSockets.js';
 import { StatscacheError } from '../../actors/errors.js';
 import { derivedOnce } from './answer-memo.js';
 import { TrustedProxies } from './client-address.js';
+import { clientNetwork, DEFAULT_IPV6_CLIENT_PREFIX } from './client-network.js';
 import { type HotAnswer, HotAnswers } from './hot-answer.js';
 import type { HttpRequest, HttpResponse } from './responses.js';
 import type { SseSink } from './sse-session.js';
-import type { WsPeer } from './ws-connection.js';
+import type { ConnectionRefusal, WsPeer } from './ws-connection.js';
 
 /** The WebSocket side; `C` is the hub's per-connection handle. */
 export interface WsHandlers<C> {
   /** Checked before the upgrade: false answers 429 instead. */
-  admit?(ip: string): boolean;
+  /** Null: another long-lived connection from `ip` is allowed; else the answer that refuses it. */
+  admit?(ip: string): ConnectionRefusal | null;
   open(peer: WsPeer, ip: string): C;
   message(conn: C, text: string | null): void;
   drain?(conn: C): void;
@@ -44,6 +46,8 @@ export interface ServerOptions {
   readonly maxBackpressureBytes: number;
   /** `--trust-proxy`: peers whose X-Forwarded-For names the client (client-address.ts). */
   readonly trustProxy?: readonly string[];
+  /** `--ipv6-client-prefix`: an IPv6 client is its network of this many bits (client-network.ts). Default 64. */
+  readonly ipv6ClientPrefix?: number;
 }
 
 export interface RunningServer {
@@ -289,8 +293,13 @@ export function listen<C>(
   const proxies = new TrustedProxies(options.trustProxy ?? []);
   // The client's address for per-IP limits and logs. Called only in the upgrade and SSE
   // handlers, while `req` is still valid; the plain GET path never needs it.
+  const ipv6Prefix = options.ipv6ClientPrefix ?? DEFAULT_IPV6_CLIENT_PREFIX;
+  // The key per-IP limits count the client under (its IPv6 network), and what their refusals name.
   const clientOf = (res: uWS.HttpResponse, req: uWS.HttpRequest): string =>
-    proxies.clientOf(Buffer.from(res.getRemoteAddressAsText()).toString(), () => forwardedFor(req));
+    clientNetwork(
+      proxies.clientOf(Buffer.from(res.getRemoteAddressAsText()).toString(), () => forwardedFor(req)),
+      ipv6Prefix,
+    );
   const tally: HeldTally = { held: 0, closedUnread: 0 };
   const bodiless = new BodilessAnswers(tally);
   const writeResponse = (res: uWS.HttpResponse, response: HttpResponse, head: boolean, inHandler = false) =>
@@ -313,14 +322,13 @@ export function listen<C>(
     closeOnBackpressureLimit: 1,
     upgrade: (res, req, context) => {
       const ip = clientOf(res, req);
-      if (ws.admit && !ws.admit(ip)) {
+      const refusal = ws.admit?.(ip) ?? null;
+      if (refusal !== null) {
+        const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+        if (refusal.retryAfterSeconds !== undefined) headers['Retry-After'] = String(refusal.retryAfterSeconds);
         return writeResponse(
           res,
-          {
-            status: 429,
-            headers: { 'Content-Type': 'application/json' },
-            body: JSON.stringify({ error: 'too_many_connections', detail: `too many open connections from ${ip}` }),
-          },
+          { status: refusal.status, headers, body: JSON.stringify({ error: refusal.error, detail: refusal.detail }) },
           false,
         );
       }

@@ -23,8 +23,18 @@ export const DEFAULT_MAX_FRAMES_PER_SECOND = 100;
 
 export type Publish = (topic: string, text: string) => void;
 
+/** Why a long-lived connection (WebSocket upgrade, SSE stream) is not taken, as its HTTP answer. */
+export interface ConnectionRefusal {
+  readonly status: 429 | 503;
+  readonly error: 'too_many_connections' | 'server_full';
+  readonly detail: string;
+  readonly retryAfterSeconds?: number;
+}
+
 export interface HubLimits {
   readonly maxSubscriptions: number;
+  /** WebSocket and SSE connections of all clients together (config wsMaxConnections). Default: no bound. */
+  readonly maxConnections?: number;
   readonly maxConnectionsPerIp: number;
   /** Subscriptions (WebSocket subscriptions and SSE streams together) one client IP may hold: each can pin a view. */
   readonly maxSubscriptionsPerIp: number;

@@ -17,6 +17,7 @@ import {
   type WsErrorCode,
 } from './ws-frames.js';
 import {
+  type ConnectionRefusal,
   DEFAULT_MAX_FRAMES_PER_SECOND,
   WsConnection,
   type HubLimits,
@@ -66,6 +67,7 @@ export class WsHub {
   /** Requests refused by a limit, by limit name (exported as statscache_limit_refusals_total). */
   readonly refused = {
     ws_connections_per_ip: 0,
+    ws_connections: 0,
     ws_subscriptions_per_ip: 0,
     ws_views: 0,
     ws_new_views_per_ip: 0,
@@ -105,11 +107,30 @@ export class WsHub {
     return { ...this.views.stats, ...this.views.counts() };
   }
 
-  /** Whether another long-lived connection from `ip` is allowed. */
-  admit(ip: string): boolean {
-    if ((this.perIp.get(ip) ?? 0) < this.limits.maxConnectionsPerIp) return true;
+  /** Null when another long-lived connection (`kind`) from `ip` is allowed; else why not, counted. */
+  admit(ip: string, kind: 'ws' | 'sse' = 'ws'): ConnectionRefusal | null {
+    const open = this.connections.size + this.sse.size;
+    const max = this.limits.maxConnections ?? Number.POSITIVE_INFINITY;
+    if (open >= max) {
+      this.refused.ws_connections++;
+      return {
+        status: 503,
+        error: 'server_full',
+        detail: `the server holds ${open} WebSocket and SSE connections, its limit (--ws-max-connections); try again later`,
+        // Spread, so clients refused together do not come back together.
+        retryAfterSeconds: 5 + Math.floor(Math.random() * 10),
+      };
+    }
+    if ((this.perIp.get(ip) ?? 0) < this.limits.maxConnectionsPerIp) return null;
     this.refused.ws_connections_per_ip++;
-    return false;
+    return {
+      status: 429,
+      error: 'too_many_connections',
+      detail:
+        kind === 'ws'
+          ? `too many open connections from ${ip}`
+          : `over ${this.limits.maxConnectionsPerIp} open streams from ${ip}`,
+    };
   }
 
   /** Whether `ip` may hold one more subscription; counts the refusal when not. */
@@ -255,13 +276,12 @@ export class WsHub {
         `no plugin with ident ${JSON.stringify(req.ident)}; GET /api/ lists them`,
         CORS_HEADERS,
       );
-    if (!this.admit(req.ip))
-      return errorResponse(
-        429,
-        'too_many_connections',
-        `over ${this.limits.maxConnectionsPerIp} open streams from ${req.ip}`,
-        CORS_HEADERS,
-      );
+    const refusal = this.admit(req.ip, 'sse');
+    if (refusal !== null) {
+      const headers: Record<string, string> = { ...CORS_HEADERS };
+      if (refusal.retryAfterSeconds !== undefined) headers['Retry-After'] = String(refusal.retryAfterSeconds);
+      return errorResponse(refusal.status, refusal.error, refusal.detail, headers);
+    }
     if (!this.admitSubscription(req.ip))
       return errorResponse(429, 'too_many_subscriptions_per_ip', this.perIpDetail(req.ip), CORS_HEADERS);
     const values: Record<string, string> = {};

@@ -13,6 +13,7 @@ export function createHub(host: PluginHost, config: Config, clock: Clock, log: L
     log: (level, fields, msg) => log[level](fields, msg),
     tickMs: config.wsTickMs,
     maxSubscriptions: config.wsMaxSubscriptions,
+    maxConnections: config.wsMaxConnections,
     maxConnectionsPerIp: config.wsMaxConnectionsPerIp,
     maxSubscriptionsPerIp: config.wsMaxSubscriptionsPerIp,
     maxViews: config.wsMaxViews,
@@ -37,6 +38,7 @@ export function liveServerParts(
       idleTimeoutSeconds: config.wsIdleTimeoutSeconds,
       maxBackpressureBytes: config.wsMaxBufferedBytes * WS_HARD_LIMIT_FACTOR,
       trustProxy: config.trustProxy,
+      ipv6ClientPrefix: config.ipv6ClientPrefix,
     },
     ws: {
       admit: (ip) => hub.admit(ip),

@@ -7,6 +7,7 @@ import {
   pickClient,
   TrustedProxies,
 } from '../../src/http/client-address.js';
+import { clientNetwork } from '../../src/http/client-network.js';
 
 const PROXY = '127.0.0.1';
 const proxies = new TrustedProxies([PROXY, '10.0.0.0/8', 'fd00::/8']);
@@ -106,5 +107,19 @@ describe('the client behind trusted proxies', () => {
     };
     expect(pickClient(PROXY, trustedHops(200).join(','), counting)).toBe('10.0.0.185');
     expect(calls).toBe(MAX_FORWARDED_HOPS);
+  });
+});
+
+describe('the network an IPv6 client is counted under (client-network.ts)', () => {
+  it('masks to the prefix, in the short spelling, whatever spelling came in; IPv4 and /128 stay addresses', () => {
+    expect(clientNetwork('2001:db8:1:2:3:4:5:6', 64)).toBe('2001:db8:1:2::/64');
+    expect(clientNetwork('2001:0db8:0001:0002:ffff:ffff:ffff:ffff', 64)).toBe('2001:db8:1:2::/64');
+    expect(clientNetwork('2001:db8:abcd:ef01::9', 48)).toBe('2001:db8:abcd::/48');
+    expect(clientNetwork('2001:db8:abcd:ef01::9', 56)).toBe('2001:db8:abcd:ef00::/56');
+    expect(clientNetwork('64:ff9b::192.0.2.33', 120)).toBe('64:ff9b::c000:200/120');
+    expect(clientNetwork('::1', 64)).toBe('::/64');
+    expect(clientNetwork('2001:db8::1', 128)).toBe('2001:db8::1');
+    expect(clientNetwork('203.0.113.7', 64)).toBe('203.0.113.7');
+    expect(clientNetwork('not an address', 64)).toBe('not an address');
   });
 });

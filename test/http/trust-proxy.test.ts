@@ -5,56 +5,13 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { type IncomingMessage, request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import type { ConfigKey } from '../../src/config.js';
 import { NGINX, type RunningNginx, startNginx } from '../cluster/nginx.js';
+import { detailOf, type Opened, sse, upgrade, xff } from '../helpers/live-connections.js';
 import { CLI, tempDir } from '../helpers/service-process.js';
 import { freePort, type Live, RawClient, startLive } from '../ws/harness.js';
-
-type Headers = Record<string, string | string[]>;
-type Opened = { status: number; body: string; close(): void };
-
-/** A WebSocket upgrade: 101 and an open socket, or the refusal's status and body. */
-function upgrade(url: string, headers: Headers = {}): Promise<Opened> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
-    ws.once('open', () => resolve({ status: 101, body: '', close: () => ws.close() }));
-    ws.once('unexpected-response', (req, res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => {
-        req.destroy();
-        resolve({ status: res.statusCode ?? 0, body, close: () => undefined });
-      });
-    });
-    ws.on('error', reject);
-  });
-}
-
-/** `GET /api/volume-1m/stream`: 200 and an open stream, or the refusal's status and body. */
-function sse(base: string, headers: Headers = {}): Promise<Opened> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${base}/api/volume-1m/stream`, { headers }, (res: IncomingMessage) => {
-      if (res.statusCode === 200) return resolve({ status: 200, body: '', close: () => req.destroy() });
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, close: () => undefined }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** An array goes out as one header line per value (node:http), as a proxy that adds a line would send it. */
-function xff(value: string): Record<string, string>;
-function xff(value: string | string[]): Headers;
-function xff(value: string | string[]): Headers {
-  return { 'x-forwarded-for': value };
-}
-const detailOf = (o: Opened) => String((JSON.parse(o.body) as { detail?: unknown }).detail);
 
 /** Subscribes to `ids` (one view each) and resolves with every answer, snapshot or error. */
 async function subscribeAll(c: RawClient, ids: readonly number[]) {
