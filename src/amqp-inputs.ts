@@ -18,7 +18,7 @@ import {
 import { decodeDelivery, oversizedDelivery, type Delivery } from './amqp-message.js';
 import type { Config } from './config.js';
 import { DECODE_ERROR_REASONS, type DecodeErrorReason, type FrameLimits } from './decode-frames.js';
-import type { Intake } from './intake.js';
+import { decodedBytes, type Intake } from './intake.js';
 import type { Logger } from './logger.js';
 
 export interface AmqpInputReport extends AmqpStatus {
@@ -191,7 +191,7 @@ export class AmqpInputs {
     if (result.correctedTimestamp) intake.counters.correctedTimestamps++;
     const writeErrors = intake.counters.journalWriteErrors;
     try {
-      if (!intake.accept(result.envelope)) tally.duplicates++;
+      if (!intake.accept(result.envelope, decodedBytes([delivery.content]))) tally.duplicates++;
     } catch (err) {
       // It can never be stored, so a redelivery would fail the same way: ack it, say so.
       this.deps.logLimited('amqp-unstorable', (suppressed) =>

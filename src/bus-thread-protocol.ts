@@ -86,10 +86,19 @@ export class ItemBatch {
 export type FromBusThread =
   | { readonly type: 'ready'; readonly bound: readonly string[] }
   | { readonly type: 'open-failed'; readonly message: string; readonly code: string | undefined }
-  | ({ readonly type: 'batch'; readonly buffer: ArrayBuffer } & PackedItems)
+  | ({ readonly type: 'batch'; readonly buffer: ArrayBuffer; readonly bytes: number } & PackedItems)
   | { readonly type: 'monitor'; readonly source: string; readonly event: MonitorEvent }
   | { readonly type: 'receive-error'; readonly source: string; readonly message: string }
   | { readonly type: 'loop-end'; readonly source: string; readonly message: string | null };
 
 /** Main thread → bus thread. */
-export type ToBusThread = { readonly type: 'ack'; readonly count: number } | { readonly type: 'close' };
+export type ToBusThread =
+  /** A batch taken in: its messages and the bytes they were counted as when it was sent (credit back). */
+  { readonly type: 'ack'; readonly count: number; readonly bytes: number } | { readonly type: 'close' };
+
+/**
+ * What a message the bus thread hands over is counted as against --bus-queue-max-bytes: the
+ * bytes it carries plus this, for the objects that carry them on both threads (the item, the
+ * unpacked head, the journal entry), so that a flood of tiny messages is bounded too.
+ */
+export const ITEM_OVERHEAD_BYTES = 512;

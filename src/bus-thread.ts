@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { StatscacheError } from '../actors/errors.js';
 import type { BusHooks, BusOptions, BusSubscription } from './bus.js';
+import { DEFAULT_MAX_IN_FLIGHT } from './bus-budget.js';
 import { EndpointSet } from './bus-endpoints.js';
 import type { ThreadLimits } from './bus-prepare.js';
 import {
@@ -42,6 +43,13 @@ export interface ThreadOptions {
   readonly limits: ThreadLimits;
   /** Messages handed over and not yet processed, beyond which the bus thread stops receiving (libzmq queues). */
   readonly maxInFlight?: number;
+  /**
+   * Bytes likewise (records, heads, frames the main thread decodes itself): beyond them the bus
+   * thread stops receiving too (--bus-queue-max-bytes; bus-budget.ts). Unset: messages only.
+   */
+  readonly maxInFlightBytes?: number;
+  /** Never sleep on the socket through a batch's linger (libzmq's queue is short: bus-worker.ts). */
+  readonly readThrough?: boolean;
   /** Most messages per batch. */
   readonly maxBatch?: number;
   /** Longest a message waits for others to share its batch (ms); 0: handed over on the next turn. */
@@ -78,12 +86,15 @@ export async function subscribeThreaded(
         topics: [...options.topics],
         ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes }),
         ...(options.queueMax === undefined ? {} : { queueMax: options.queueMax }),
+        ...(options.bindQueueMax === undefined ? {} : { bindQueueMax: options.bindQueueMax }),
       },
       limits: { ...thread.limits },
-      maxInFlight: thread.maxInFlight ?? 8192,
+      maxInFlight: thread.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+      maxInFlightBytes: thread.maxInFlightBytes ?? Number.POSITIVE_INFINITY,
       maxBatch: thread.maxBatch ?? 512,
       lingerMs: thread.lingerMs ?? 0,
       tickMs: thread.tickMs ?? 0,
+      readThrough: thread.readThrough ?? false,
     },
   });
   const endpoints = new EndpointSet(options.connect, hooks);
@@ -164,7 +175,7 @@ export async function subscribeThreaded(
     }
   }
 
-  async function handle(batch: PackedItems, buffer: ArrayBuffer): Promise<void> {
+  async function handle(batch: PackedItems & { readonly bytes: number }, buffer: ArrayBuffer): Promise<void> {
     if (closing) return;
     const messages: ThreadMessage[] = [];
     const ints = new Int32Array(batch.items);
@@ -214,7 +225,7 @@ export async function subscribeThreaded(
     } catch (err) {
       if (!receiveError(err, messages[0]?.source ?? BUS_THREAD_SOURCE)) return;
     }
-    if (!closing) send({ type: 'ack', count: batch.count });
+    if (!closing) send({ type: 'ack', count: batch.count, bytes: batch.bytes });
   }
 
   return {

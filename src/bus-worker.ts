@@ -3,24 +3,33 @@
  * state (JSON parse, bounds, timestamp units, de-duplication id, journal record encoding),
  * so the two cores pipeline: this thread prepares message n+1 while the main thread journals
  * and applies message n. Batches go to the main thread in one transferred buffer; the main
- * thread acknowledges each, and at most `maxInFlight` messages are unacknowledged (beyond
- * that this thread stops receiving and libzmq queues, as the single-thread bus does).
+ * thread acknowledges each, and at most `maxInFlight` messages and `maxInFlightBytes` bytes are
+ * unacknowledged (beyond that this thread stops receiving and libzmq queues, as the
+ * single-thread bus does).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { type BusOptions, openSockets } from './bus.js';
 import { lingerWait } from './bus-linger.js';
 import { prepareFrames, type ThreadLimits, unclocked } from './bus-prepare.js';
-import { type FromBusThread, ItemBatch, type ToBusThread } from './bus-thread-protocol.js';
+import { type FromBusThread, ITEM_OVERHEAD_BYTES, ItemBatch, type ToBusThread } from './bus-thread-protocol.js';
 import { PairBatch } from './transfer-buffer.js';
 
 interface BusWorkerData {
   readonly options: BusOptions;
   readonly limits: ThreadLimits;
   readonly maxInFlight: number;
+  /** Bytes likewise (ITEM_OVERHEAD_BYTES each, plus what it carries); Infinity without --bus-queue-max-bytes. */
+  readonly maxInFlightBytes: number;
   readonly maxBatch: number;
   readonly lingerMs: number;
   /** The main thread's push tick (ms, on wall-clock multiples): batches go before it (bus-linger.ts). */
   readonly tickMs: number;
+  /**
+   * Read on through a batch's linger instead of waiting it out on the socket: libzmq's queue is
+   * cut short by --bus-queue-max-bytes, and while the loop slept a burst would find it full and
+   * the publisher dropping (17,004 of 20,000 small messages lost at a queue of one).
+   */
+  readonly readThrough: boolean;
 }
 
 const port = parentPort;
@@ -40,7 +49,15 @@ const pairs = new PairBatch();
 let linger: { cancel: () => void; over: boolean; readonly ended: Promise<void>; readonly end: () => void } | null =
   null;
 let inFlight = 0;
+/** Bytes handed over and not yet acknowledged, and those gathered into the open batch. */
+let inFlightBytes = 0;
+let batchBytes = 0;
 let resume: (() => void) | null = null;
+
+/** Room for more: under both the message and the byte bound, counting the open batch. */
+function hasCredit(): boolean {
+  return inFlight + items.count < data.maxInFlight && inFlightBytes + batchBytes < data.maxInFlightBytes;
+}
 
 function endLinger(): void {
   if (linger === null) return;
@@ -55,8 +72,11 @@ function flush(): void {
   // Two buffers per batch, transferred: no copy across threads.
   const buffer = pairs.take();
   const packed = items.take();
+  const bytes = batchBytes;
+  batchBytes = 0;
   inFlight += packed.count;
-  post({ type: 'batch', ...packed, buffer }, [buffer, packed.items]);
+  inFlightBytes += bytes;
+  post({ type: 'batch', ...packed, buffer, bytes }, [buffer, packed.items]);
 }
 
 function startLinger(): void {
@@ -95,13 +115,17 @@ function onFrames(frames: readonly Uint8Array[], source: string): void | Promise
     case 'ready': {
       const end = pairs.add(prepared.record, prepared.head);
       items.ready(source, end, pairs.size, prepared.corrected, prepared.truncated);
+      batchBytes += ITEM_OVERHEAD_BYTES + prepared.record.byteLength + prepared.head.byteLength;
       break;
     }
     case 'clock':
       items.other(source, { k: 'clock', f: prepared.frames });
+      batchBytes += ITEM_OVERHEAD_BYTES;
+      for (const f of prepared.frames) batchBytes += f.byteLength;
       break;
     case 'rejected':
       items.other(source, { k: 'rejected', r: prepared.reason, d: prepared.detail });
+      batchBytes += ITEM_OVERHEAD_BYTES + prepared.detail.length;
       break;
   }
   // libzmq hands over queued messages without leaving the microtask queue: flush by size too.
@@ -109,7 +133,7 @@ function onFrames(frames: readonly Uint8Array[], source: string): void | Promise
   // a hand-over, an ack and a journal commit, which a trickle would pay once per message.
   if (items.count >= data.maxBatch) flush();
   else if (linger === null) startLinger();
-  if (inFlight + items.count < data.maxInFlight) return;
+  if (hasCredit()) return;
   flush();
   return new Promise((r) => {
     resume = r;
@@ -119,7 +143,7 @@ function onFrames(frames: readonly Uint8Array[], source: string): void | Promise
 const sockets = await openSockets(data.options, {
   onFrames,
   onMonitor: (source, event) => post({ type: 'monitor', source, event }),
-  idleWait,
+  ...(data.readThrough ? {} : { idleWait }),
   onReceiveError: (err, source) =>
     post({ type: 'receive-error', source, message: String((err as Error)?.message ?? err) }),
   onLoopEnd: (err, source) =>
@@ -133,7 +157,8 @@ if (sockets) {
   port.on('message', (message: ToBusThread) => {
     if (message.type === 'ack') {
       inFlight -= message.count;
-      if (resume && inFlight < data.maxInFlight) {
+      inFlightBytes -= message.bytes;
+      if (resume && hasCredit()) {
         const r = resume;
         resume = null;
         r();

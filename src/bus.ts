@@ -9,7 +9,7 @@
 import { Publisher, Subscriber, XPublisher, XSubscriber } from 'zeromq';
 import { StatscacheError } from '../actors/errors.js';
 import { EndpointSet, type MonitorEvent } from './bus-endpoints.js';
-import { bindQueue } from './bus-queue.js';
+import { bindQueue, HARD_FRAME_FACTOR } from './bus-queue.js';
 
 export type { EndpointState, EndpointStatus, MonitorEvent } from './bus-endpoints.js';
 import type { EndpointState, EndpointStatus } from './bus-endpoints.js';
@@ -34,10 +34,15 @@ export interface BusOptions {
    * counts the hole. Unset: unbounded, fedmsg's default.
    */
   readonly queueMax?: number;
+  /**
+   * The --bind socket's queue per publisher, when --bus-queue-max-bytes sets it (bus-budget.ts);
+   * else a sixteenth of queueMax (bus-queue.ts).
+   */
+  readonly bindQueueMax?: number;
 }
 
-/** The hard cap libzmq enforces, as a multiple of --max-frame-bytes (see BusOptions.maxMessageBytes). */
-export const HARD_FRAME_FACTOR = 4;
+// Declared beside the queue bounds, which config validation reads without loading libzmq.
+export { HARD_FRAME_FACTOR };
 
 /** The source of messages received on the bound socket(s). */
 export const BIND_SOURCE = 'bind';
@@ -135,7 +140,8 @@ export async function openSockets(options: BusOptions, hooks: SocketHooks): Prom
   const bound: string[] = [];
   try {
     if (options.bind.length > 0) {
-      const perPublisher = options.queueMax === undefined ? undefined : bindQueue(options.queueMax);
+      const perPublisher =
+        options.bindQueueMax ?? (options.queueMax === undefined ? undefined : bindQueue(options.queueMax));
       const sock = newSocket(options.maxMessageBytes, perPublisher);
       sockets.push({ sock, source: BIND_SOURCE });
       for (const endpoint of options.bind) {

@@ -1,6 +1,8 @@
 import * as z from 'zod';
 import { StatscacheError } from '../actors/errors.js';
 import { readBoundedFile } from './bounded-read.js';
+import { minimumBudget } from './bus-budget.js';
+import { BIND_PUBLISHERS } from './bus-queue.js';
 import { deepFreeze } from './deep-freeze.js';
 import { envNameOf, flagOf, kindOf, SETTING_KEYS, settingsShape } from './setting-derive.js';
 import { CONFIG_FILE, DEFAULT_BIND } from './settings.js';
@@ -97,6 +99,17 @@ export function loadConfig(sources: ConfigSources): Config {
   }
   // A consumer that connects somewhere (ZeroMQ or AMQP) needs no inbound socket; one given nothing gets fedmsg-relay's.
   const bind = data.bind ?? (data.connect.length === 0 && data.amqp.length === 0 ? [DEFAULT_BIND] : []);
+  if (data.busQueueMaxBytes !== null) {
+    const shape = { maxFrameBytes: data.maxFrameBytes, connects: data.connect.length, bind: bind.length > 0 };
+    const least = minimumBudget(shape);
+    if (data.busQueueMaxBytes < least) {
+      const key = 'busQueueMaxBytes';
+      throw new StatscacheError(
+        'SC_CONFIG_INVALID',
+        `setting "${key}" (${origin[key] ?? 'config file'}): ${data.busQueueMaxBytes} bytes cannot hold one message of --max-frame-bytes ${data.maxFrameBytes} (2 frames at 4× it) per libzmq connection (${shape.connects} --connect, ${shape.bind ? `${BIND_PUBLISHERS} publishers on --bind` : 'no --bind'}) and as much again in JavaScript: give at least ${least}, or a smaller --max-frame-bytes`,
+      );
+    }
+  }
   return deepFreeze({ ...data, bind }) as Config;
 }
 

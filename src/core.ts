@@ -6,6 +6,7 @@ import { type PrereadSlot, restore, type RestoreReport } from '../snapshots/rest
 import { Snapshotter, type SnapshotterOptions } from '../snapshots/snapshotter.js';
 import type { Config } from './config.js';
 import { type DecodeErrorReason, frameLimits } from './decode-frames.js';
+import { configBudget } from './bus-budget.js';
 import { Intake } from './intake.js';
 import type { MetaDeriver } from './message.js';
 import { deriveMeta } from './meta/index.js';
@@ -106,6 +107,7 @@ export function assembleCore(options: CoreOptions): Core {
     // Plugins apply only what the journal has committed: nothing served can be lost to a crash.
     onCommitted: (entries) => intake?.committed(entries),
   });
+  const budget = configBudget(config);
   intake = new Intake(
     {
       host,
@@ -120,6 +122,7 @@ export function assembleCore(options: CoreOptions): Core {
       replayClockFloor: clockThen,
       ...(events.replayRejected ? { onReplayRejected: events.replayRejected } : {}),
       ...(events.applyError ? { onApplyError: events.applyError } : {}),
+      ...(budget ? { maxUncommittedBytes: budget.uncommittedBytes } : {}),
     },
     // A watermark restored from before the clock bound existed must not stay ahead of the clock.
     Math.min(restored.meta?.newestTimestamp ?? 0, clockFloor() + config.maxClockSkew),

@@ -3,6 +3,7 @@ import type { Journal, JournalEntry, ShapeBounds } from '../snapshots/journal.js
 import type { Position } from '../snapshots/snapshotter.js';
 import { DECODE_ERROR_REASONS, decodeFrames, type DecodeErrorReason, type FrameLimits } from './decode-frames.js';
 import type { ThreadMessage } from './bus-thread.js';
+import { ITEM_OVERHEAD_BYTES } from './bus-thread-protocol.js';
 import type { Envelope } from './envelope.js';
 import { aheadOfClock, checkShape, checkTimestamp } from './envelope-limits.js';
 import { GapDetector, type GapSignal, type Publishers } from './gap-detector.js';
@@ -39,6 +40,17 @@ export interface IntakeCounters {
 }
 
 export type DecodeFailure = (reason: DecodeErrorReason, detail: string) => void;
+
+/**
+ * What a message decoded on the main thread is counted as while it waits for its commit: its
+ * frames, the JavaScript objects parsed from them (about as large again), its journal record
+ * (about as large once more) and the objects that carry it.
+ */
+export function decodedBytes(frames: readonly Uint8Array[]): number {
+  let bytes = 0;
+  for (const f of frames) bytes += f.byteLength;
+  return ITEM_OVERHEAD_BYTES + 3 * bytes;
+}
 
 /** Accepted entries waiting for their journal commit before the bus loop is paused. */
 const MAX_UNCOMMITTED = 20_000;
@@ -77,6 +89,9 @@ export class Intake {
   private appliedSeq: number;
   /** Accepted, not yet committed and applied. */
   private uncommitted = 0;
+  /** What those are counted as against maxUncommittedBytes, and each one's share, by seq (only with that bound). */
+  private uncommittedBytes = 0;
+  private readonly heldBytes: Map<number, number> | null;
   /** Replayed entries routed and not yet applied. */
   private replayQueued = 0;
   /** Milliseconds from accept to apply (the journal commit), and the batches committed, for /metrics. */
@@ -100,6 +115,11 @@ export class Intake {
       readonly replayClockFloor?: number;
       readonly onReplayRejected?: (entry: JournalEntry, detail: string) => void;
       readonly onApplyError?: (entry: JournalEntry, err: unknown) => void;
+      /**
+       * Bytes of accepted messages not yet committed and applied past which backpressure() holds
+       * the bus (--bus-queue-max-bytes; bus-budget.ts). Unset: counted in messages only.
+       */
+      readonly maxUncommittedBytes?: number;
     },
     private newest: number,
     publishers: Publishers,
@@ -113,6 +133,7 @@ export class Intake {
   ) {
     this.gaps = new GapDetector(publishers);
     this.appliedSeq = appliedSeq;
+    this.heldBytes = Number.isFinite(deps.maxUncommittedBytes ?? Number.POSITIVE_INFINITY) ? new Map() : null;
   }
 
   /** The shape bounds replay holds journaled envelopes to (Journal.after reads records for them). */
@@ -146,7 +167,7 @@ export class Intake {
     if (result.filledTimestamp) this.counters.filledTimestamps++;
     if (result.correctedTimestamp) this.counters.correctedTimestamps++;
     const gap = this.gaps.observe(result.envelope, source, this.deps.limits.nowSeconds());
-    this.accept(result.envelope);
+    this.accept(result.envelope, this.heldBytes === null ? 0 : decodedBytes(frames));
     if (gap) this.counters.gaps++;
     return gap;
   }
@@ -176,23 +197,32 @@ export class Intake {
     const gap = this.gaps.observe(envelope, message.source, nowSeconds());
     if (message.truncated) this.counters.fanoutTruncated++;
     const entry = this.deps.journal.acceptEncoded(message.id, envelope, message.record, message.meta);
-    this.admitted(entry);
+    // The record (the body is decoded from it only when applied) and the head's objects.
+    this.admitted(entry, ITEM_OVERHEAD_BYTES + message.record.byteLength);
     if (gap) this.counters.gaps++;
     return gap;
   }
 
-  /** De-duplicates and journals one envelope; it is applied once its batch commits. False for a duplicate. */
-  accept(envelope: Envelope): boolean {
-    return this.admitted(this.deps.journal.accept(envelope));
+  /**
+   * De-duplicates and journals one envelope; it is applied once its batch commits. False for a
+   * duplicate. `bytes`: what it is counted as until then against maxUncommittedBytes (a live
+   * message's decodedBytes(); backfill's pages are bounded by their own reads).
+   */
+  accept(envelope: Envelope, bytes = 0): boolean {
+    return this.admitted(this.deps.journal.accept(envelope), bytes);
   }
 
-  private admitted(entry: JournalEntry | null): boolean {
+  private admitted(entry: JournalEntry | null, bytes: number): boolean {
     if (!entry) {
       this.counters.duplicates++;
       return false;
     }
     this.counters.accepted++;
     this.uncommitted++;
+    if (this.heldBytes !== null && bytes > 0) {
+      this.heldBytes.set(entry.seq, bytes);
+      this.uncommittedBytes += bytes;
+    }
     this.acceptedAt.set(entry.seq, performance.now());
     return true;
   }
@@ -211,6 +241,11 @@ export class Intake {
         if (ms > this.commitDelay.maxMs) this.commitDelay.maxMs = ms;
       }
       this.uncommitted--;
+      const bytes = this.heldBytes?.get(entry.seq);
+      if (bytes !== undefined) {
+        (this.heldBytes as Map<number, number>).delete(entry.seq);
+        this.uncommittedBytes -= bytes;
+      }
       try {
         this.apply(entry);
       } catch (err) {
@@ -254,7 +289,15 @@ export class Intake {
 
   /** A promise to pause the bus on when the commit queue is long, else undefined. */
   backpressure(): Promise<void> | undefined {
-    return this.uncommitted > MAX_UNCOMMITTED ? this.settled() : undefined;
+    return this.uncommitted > MAX_UNCOMMITTED ||
+      this.uncommittedBytes > (this.deps.maxUncommittedBytes ?? Number.POSITIVE_INFINITY)
+      ? this.settled()
+      : undefined;
+  }
+
+  /** Bytes of accepted messages waiting for their commit, as counted against maxUncommittedBytes (0 without it). */
+  get heldUncommittedBytes(): number {
+    return this.uncommittedBytes;
   }
 
   /**

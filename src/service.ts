@@ -25,6 +25,7 @@ import {
   type EndpointStatus,
 } from './bus.js';
 import { threadLimits } from './bus-prepare.js';
+import { configBudget } from './bus-budget.js';
 import { subscribeThreaded } from './bus-thread.js';
 import { nextTurn, systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
@@ -373,12 +374,15 @@ export class Service {
     if (!this.server.native)
       log.warn('uWebSockets.js native binary did not load for this Node.js; using the slow JS fallback');
     // Subscribe first so nothing published from now on is missed; the gate holds it back.
+    const budget = configBudget(config);
+    if (budget) log.info({ busQueueMaxBytes: config.busQueueMaxBytes, ...budget }, 'bus queue bounded in bytes');
     const busOptions: BusOptions = {
       connect: config.connect,
       bind: config.bind,
       topics: config.topic,
       maxMessageBytes: config.maxFrameBytes * HARD_FRAME_FACTOR,
-      queueMax: config.busQueueMax,
+      queueMax: budget?.connectQueue ?? config.busQueueMax,
+      ...(budget ? { bindQueueMax: budget.bindQueue } : {}),
     };
     const busHooks: Omit<BusHooks, 'onFrames'> = {
       onReceiveError: (err, source) => this.receiveFailed(err, source),
@@ -401,7 +405,14 @@ export class Service {
       config.busThread
         ? subscribeThreaded(
             busOptions,
-            { limits: threadLimits(config), lingerMs: config.busLinger, tickMs: config.wsTickMs },
+            {
+              limits: threadLimits(config),
+              lingerMs: config.busLinger,
+              tickMs: config.wsTickMs,
+              ...(budget
+                ? { maxInFlight: budget.inFlightMessages, maxInFlightBytes: budget.inFlightBytes, readThrough: true }
+                : {}),
+            },
             { ...busHooks, onBatch: (messages) => this.busIngest.prepared(messages) },
           )
         : subscribe(busOptions, { ...busHooks, onFrames: (frames, source) => this.ingest(frames, source) }),

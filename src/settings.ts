@@ -374,6 +374,14 @@ export const SETTINGS = {
     flag: '<n>',
     help: "bus messages received and not yet taken in that libzmq queues per `--connect` endpoint (ZMQ_RCVHWM); each publisher connected to a `--bind` socket gets a sixteenth of it: past it libzmq stops reading that connection and the publisher's send queue drops what it cannot hold, so a publisher faster than the plugins apply costs bounded memory (about this many times the messages' size) instead of growing until the OOM killer. The loss is not silent: relays number their stream (`seq_id`), so the hole is counted (`statscache_intake_total{event=\"seq_missing\"}`) and backfilled from `--datagrepper` when one is set. fedmsg's own default is unbounded",
   },
+  busQueueMaxBytes: {
+    type: count(1024 * 1024, 2 ** 50)
+      .nullable()
+      .default(null),
+    flag: '<bytes>',
+    help: 'bytes of bus messages received and not yet applied, at most: half for libzmq, whose queue per connection (`--connect` endpoint, or each of up to 16 publishers on a `--bind` socket) is then cut to the messages of 2 frames at 4× `--max-frame-bytes` that fit its share (`--bus-queue-max` still caps it), half for what the bus thread has handed over and the intake not yet committed and applied, counted in bytes (a burst of small messages waits there, up to `--bus-queue-max` of them). At the bound the service stops reading, and the publisher drops what it cannot hold (counted as `seq_missing`, backfilled from `--datagrepper`). Start-up refuses a budget under 32 × `--max-frame-bytes` per connection (512 MiB with a `--bind` socket at the default frame cap). See *Memory of the bus queue* in docs/deployment.md',
+    defaultText: 'none: bounded in messages only (`--bus-queue-max`)',
+  },
   replayThread: {
     type: z.union([z.boolean(), z.stringbool()]).default(true),
     flag: '<true|false>',

@@ -72,6 +72,7 @@ const ENV_CONTRACT = {
   busThread: 'STATSCACHE_BUS_THREAD',
   busLinger: 'STATSCACHE_BUS_LINGER',
   busQueueMax: 'STATSCACHE_BUS_QUEUE_MAX',
+  busQueueMaxBytes: 'STATSCACHE_BUS_QUEUE_MAX_BYTES',
   replayThread: 'STATSCACHE_REPLAY_THREAD',
   examples: 'STATSCACHE_EXAMPLES',
 };
@@ -133,6 +134,7 @@ const FLAG_CONTRACT = [
   '--bus-thread',
   '--bus-linger',
   '--bus-queue-max',
+  '--bus-queue-max-bytes',
   '--replay-thread',
   '--examples',
 ];

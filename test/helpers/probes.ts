@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { connectPublisher, eventually, getJson, type RunningService } from './service-process.js';
 
 /**
@@ -61,4 +62,12 @@ export async function joinedPublisher(svc: RunningService): Promise<Awaited<Retu
     'subscription joined',
   );
   return pub;
+}
+
+/** Anonymous resident memory of a process (heap, libzmq's queues; not LMDB's file-backed map), in MiB. */
+export function rssAnonMiB(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('RssAnon:'));
+  return Number(line?.replace(/\D+/g, '') ?? Number.NaN) / 1024;
 }
