@@ -1,7 +1,10 @@
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { definePlugin, rowsOf } from '../../actors/plugin-api.js';
+import { builtinPlugins } from '../../plugins/index.js';
 import { loadConfig } from '../../src/config.js';
-import { checkWidthsAndShoot, launchChromium, openPage } from '../helpers/browser.js';
+import { checkWidthsAndShoot, launchChromium, openPage, SCREENSHOTS } from '../helpers/browser.js';
 import { eventually, samplesBatch, startLive, type Live } from '../ws/harness.js';
 
 type VolumeRow = { timestamp: number; category: string; volume: number };
@@ -355,4 +358,88 @@ describe('the examples setting', () => {
     expect(loadConfig({ ...base, env: { STATSCACHE_EXAMPLES: 'false' } }).examples).toBe(false);
     expect(() => loadConfig({ ...base, env: { STATSCACHE_EXAMPLES: 'maybe' } })).toThrow(/examples/);
   });
+});
+
+/** Counts past 8 digits: one column of them, and a card with two (one below zero). */
+const bigCount = definePlugin({
+  name: 'Big count',
+  summary: 'test plugin with a count past 8 digits',
+  description: 'One row per message: its category and a count of 12 digits.',
+  rows: rowsOf<{ timestamp: number; label: string; count: number }>(),
+  columns: ['label', 'count'],
+  key: ['timestamp', 'label'],
+  update(message, { rows }) {
+    rows.put({ timestamp: message.timestamp, label: message.category, count: 123_456_789_012 });
+  },
+});
+const bigPair = definePlugin({
+  name: 'Big pair',
+  summary: 'test plugin with two number columns past 8 digits',
+  description: 'One row per message: its category, the largest safe integer and a negative 13-digit total.',
+  rows: rowsOf<{ timestamp: number; label: string; count: number; total: number }>(),
+  columns: ['label', 'count', 'total'],
+  key: ['timestamp', 'label'],
+  update(message, { rows }) {
+    rows.put({
+      timestamp: message.timestamp,
+      label: message.category,
+      count: Number.MAX_SAFE_INTEGER,
+      total: -1_234_567_890_123,
+    });
+  },
+});
+
+describe('what the pages show when /api serves more than the easy case, in headless Chromium', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('/dashboard: numbers past 8 digits are shown whole, never cut, and nothing grows past 1280 px', async () => {
+    const t = await startLive({}, { plugins: [...builtinPlugins(), bigCount, bigPair] });
+    try {
+      await t.publish(samplesBatch());
+      const { page, problems } = await openPage(browser, `${t.base}/dashboard`);
+      await page.waitForSelector('section.card[data-ident="big-pair"][data-seq]', { timeout: 10_000 });
+      await page.waitForSelector('section.card[data-ident="big-count"][data-seq]', { timeout: 10_000 });
+      const cells = await page.$$eval('section.card td.num', (tds) =>
+        tds.map((td) => ({
+          ident: td.closest('section')?.getAttribute('data-ident') ?? '',
+          text: td.textContent ?? '',
+          cut: td.scrollWidth > td.clientWidth,
+          right: td.getBoundingClientRect().right,
+          card: td.closest('section')?.getBoundingClientRect().right ?? 0,
+        })),
+      );
+      const big = cells.filter((c) => c.ident === 'big-count' || c.ident === 'big-pair');
+      expect(big.length).toBeGreaterThanOrEqual(3 * 8);
+      expect(new Set(big.map((c) => c.text))).toEqual(
+        new Set(['123456789012', String(Number.MAX_SAFE_INTEGER), '-1234567890123']),
+      );
+      for (const c of cells) {
+        expect(c.cut, `${c.ident}: ${c.text} is cut`).toBe(false);
+        expect(c.right, `${c.ident}: ${c.text} spills out of its card`).toBeLessThanOrEqual(c.card);
+      }
+      // The one number column of a card widens to hold 12 digits on one line.
+      const lines = await page.$$eval('section.card[data-ident="big-count"] td.num', (tds) =>
+        tds.map((td) => {
+          const range = document.createRange();
+          range.selectNodeContents(td);
+          return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+        }),
+      );
+      expect(new Set(lines)).toEqual(new Set([1]));
+      await checkWidthsAndShoot(page, 'dashboard-big-numbers');
+      await page
+        .locator('section.card[data-ident="big-pair"]')
+        .screenshot({ path: join(SCREENSHOTS, 'dashboard-big-pair.png') });
+      expect(problems).toEqual([]);
+      await page.close();
+    } finally {
+      await t.close();
+    }
+  }, 40_000);
 });

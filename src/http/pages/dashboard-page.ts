@@ -8,7 +8,8 @@ export { DASHBOARD_ROWS } from './dashboard-rows.js';
 
 /**
  * Cards that hold real data: a card never grows past its grid cell (min-width 0, fixed table
- * layout), long text is cut with an ellipsis and kept whole in the cell's title.
+ * layout), long text is cut with an ellipsis and kept whole in the cell's title; numbers are
+ * never cut: their column widens to the longest shown, and past that they wrap.
  */
 const DASHBOARD_STYLE = `${STYLE}
 main.wide { max-width: none; }
@@ -21,6 +22,7 @@ main.wide { max-width: none; }
 .card.wide { grid-column: span 2; }
 .card th.when, .card td.when { width: 9.6rem; font-variant-numeric: tabular-nums; }
 .card th.num, .card td.num { width: 4.8rem; text-align: right; }
+.card td.num { white-space: normal; overflow: visible; text-overflow: clip; overflow-wrap: anywhere; }
 `;
 
 /** The page's policy: its script and style never change, only the embedded rows do. */

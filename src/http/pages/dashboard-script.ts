@@ -13,6 +13,12 @@ export const DASHBOARD_SCRIPT = `
   'use strict';
   var SHOWN = ${DASHBOARD_ROWS};
   var KEEP = 100;
+  /**
+   * Characters a number column holds at its narrowest (4.8rem), and the characters all number
+   * columns of a card may widen to together (twice that in a wide card): a card of 22rem keeps
+   * its period column and some room for text beside them.
+   */
+  var NARROW = 8, NUMBER_CHARS = 14;
   var boot = JSON.parse(document.getElementById('boot').textContent);
   var plugins = new Map();
   var grid = document.getElementById('plugins');
@@ -34,6 +40,24 @@ export const DASHBOARD_SCRIPT = `
     var secs = s % 60 !== 0;
     var day = iso(from).slice(5, 10) + ' ';
     return { text: (s >= 3600 ? day : '') + hm(from, secs) + '–' + hm(ts, secs), title: title };
+  }
+  /**
+   * A number's cell: the whole value, digits grouped by three with a break allowed between
+   * groups (<wbr>, no text), so a count wider than its column wraps instead of being cut; its
+   * text is still the number.
+   */
+  function numberCell(text) {
+    var d = el('td', undefined, 'num');
+    d.title = text;
+    var m = /^(-?)(\\d+)$/.exec(text);
+    if (!m || m[2].length <= 6) { d.textContent = text; return d; }
+    var digits = m[2], head = digits.length % 3 || 3;
+    d.appendChild(document.createTextNode(m[1] + digits.slice(0, head)));
+    for (var i = head; i < digits.length; i += 3) {
+      d.appendChild(document.createElement('wbr'));
+      d.appendChild(document.createTextNode(digits.slice(i, i + 3)));
+    }
+    return d;
   }
   function cell(v) { return v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v); }
   function keyOf(p, row) { return p.info.key.map(function (k) { return cell(row[k]); }).join('\\u001f'); }
@@ -75,10 +99,11 @@ export const DASHBOARD_SCRIPT = `
       var td = el('td', w.text, 'when'); td.title = w.title; tr.appendChild(td);
       p.info.columns.forEach(function (c) {
         var text = cell(r[c]);
+        if (typeof r[c] === 'number') { tr.appendChild(numberCell(text)); return; }
         // Topics differ only at their end: the shared org.fedoraproject.<env>. prefix gives way to an ellipsis.
         var shown = c === 'topic' && text.split('.').length > 4 ? '\u2026' + text.split('.').slice(3).join('.') : text;
-        var d = el('td', shown, typeof r[c] === 'number' ? 'num' : 'text');
-        if (typeof r[c] !== 'number') d.title = text;
+        var d = el('td', shown, 'text');
+        d.title = text;
         tr.appendChild(d);
       });
       if (changed && changed.has(keyOf(p, r))) tr.className = 'flash';
@@ -91,6 +116,18 @@ export const DASHBOARD_SCRIPT = `
       var ths = p.table.querySelectorAll('thead th');
       p.info.columns.forEach(function (c, i) { if (typeof rows[0][c] === 'number') ths[i + 1].className = 'num'; });
     }
+    // A number column is as wide as its longest value shown, within the card's share for
+    // numbers, so big counts read whole on one line; past that they wrap (numberCell), never cut.
+    var heads = p.table.querySelectorAll('thead th');
+    var numeric = p.info.columns.filter(function (c, i) { return heads[i + 1].className === 'num'; });
+    var share = Math.floor((p.box.className.indexOf('wide') >= 0 ? 2 : 1) * NUMBER_CHARS / Math.max(1, numeric.length));
+    p.info.columns.forEach(function (c, i) {
+      if (heads[i + 1].className !== 'num') return;
+      var longest = 0;
+      rows.slice(0, SHOWN).forEach(function (r) { if (typeof r[c] === 'number') longest = Math.max(longest, cell(r[c]).length); });
+      var chars = Math.min(longest, share);
+      heads[i + 1].style.width = chars > NARROW ? 'calc(' + chars + 'ch + 1.2rem)' : '';
+    });
     p.meta.textContent = p.rows.size + ' recent rows held' + (p.seq === null ? '' : ', update #' + p.seq);
     if (p.seq !== null) p.box.setAttribute('data-seq', String(p.seq));
   }
