@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { definePlugin, rowsOf } from '../../actors/plugin-api.js';
@@ -437,6 +438,88 @@ describe('what the pages show when /api serves more than the easy case, in headl
         .locator('section.card[data-ident="big-pair"]')
         .screenshot({ path: join(SCREENSHOTS, 'dashboard-big-pair.png') });
       expect(problems).toEqual([]);
+      await page.close();
+    } finally {
+      await t.close();
+    }
+  }, 40_000);
+
+  it('two live views of one page on the same view both stay current, and the one the server holds may leave', async () => {
+    const t = await startLive({ examples: true });
+    try {
+      await t.publish(samplesBatch());
+      const bundle = await build({
+        entryPoints: ['examples/web-shared/live.ts'],
+        bundle: true,
+        write: false,
+        format: 'iife',
+        globalName: '__liveModule',
+        target: 'chrome110',
+        logLevel: 'silent',
+      });
+      const page = await browser.newPage({ bypassCSP: true });
+      await page.goto(`${t.base}/examples/`);
+      // Run as a script, not an expression: the bundle's global must outlive the evaluation.
+      await page.evaluate(`${bundle.outputFiles[0]?.text ?? ''}\nglobalThis.__liveModule = __liveModule;`);
+      await page.evaluate(() => {
+        type Sub = { rows: Map<string, unknown>; seq: number | null };
+        const w = window as unknown as {
+          __liveModule: { Live: new (s: () => void) => { subscribe(...a: unknown[]): Sub; unsubscribe(s: Sub): void } };
+          __live: { subscribe(...a: unknown[]): Sub; unsubscribe(s: Sub): void };
+          __subs: Sub[];
+        };
+        w.__live = new w.__liveModule.Live(() => {});
+        const params = { rows_per_page: 5 };
+        w.__subs = [
+          w.__live.subscribe('volume-by-category-1m', params, () => {}),
+          w.__live.subscribe('volume-by-category-1m', params, () => {}),
+        ];
+      });
+      /** Each subscription's rows, in the API's order, once both are at least at `seq`. */
+      const held = () =>
+        page.evaluate(() =>
+          (
+            window as unknown as {
+              __subs: { rows: Map<string, { timestamp: number; category: string }>; seq: number | null }[];
+            }
+          ).__subs.map((s) => ({
+            seq: s.seq,
+            rows: [...s.rows.values()].sort((a, b) => b.timestamp - a.timestamp || (a.category < b.category ? -1 : 1)),
+          })),
+        );
+      const api = async () =>
+        (
+          (await (await fetch(`${t.base}/api/volume-by-category-1m?rows_per_page=5`)).json()) as {
+            timestamp: number;
+            category: string;
+          }[]
+        ).sort((a, b) => b.timestamp - a.timestamp || (a.category < b.category ? -1 : 1));
+      const agree = async (count: number, what: string) => {
+        const want = JSON.stringify(await api());
+        await eventually(
+          async () => {
+            const subs = (await held()).slice(0, count);
+            return subs.every((s) => JSON.stringify(s.rows) === want) ? true : undefined;
+          },
+          5_000,
+          what,
+        );
+      };
+      await agree(2, 'both served');
+      const first = (await held()).map((s) => s.seq);
+      await t.publish(samplesBatch(Math.floor(Date.now() / 1000)).slice(-30));
+      await agree(2, 'both updated');
+      const second = (await held()).map((s) => s.seq);
+      expect(second[0]).toBeGreaterThan(first[0] ?? 0);
+      expect(second[1]).toBe(second[0]);
+      // The second leaves: the first keeps the server's subscription, and its updates.
+      await page.evaluate(() => {
+        const w = window as unknown as { __live: { unsubscribe(s: unknown): void }; __subs: unknown[] };
+        w.__live.unsubscribe(w.__subs.pop());
+      });
+      await t.publish(samplesBatch(Math.floor(Date.now() / 1000) + 1).slice(-30));
+      await agree(1, 'the first updated after the second left');
+      expect((await held())[0]?.seq).toBeGreaterThan(second[0] ?? 0);
       await page.close();
     } finally {
       await t.close();
