@@ -38,7 +38,8 @@ function show(name: string): void {
     () => allRows(IDENT, { user: name, days: DAYS }),
     keyOf,
     draw,
-    fail,
+    draw,
+    { refused: draw },
   );
 }
 
@@ -127,8 +128,14 @@ function draw(): void {
 
   const total = cells.reduce((a, c) => a + c.count, 0);
   const active = cells.filter((c) => c.count > 0).length;
-  (document.getElementById('summary') as HTMLElement).textContent =
-    `${total} messages on ${active} day${active === 1 ? '' : 's'} in the last year; busiest day: ${top}.`;
+  const summary = document.getElementById('summary') as HTMLElement;
+  // What keeps the calendar from being /api's (a failed read, a refused live view) is said here, in its place.
+  const problem = view?.problem() ?? null;
+  const counted = `${total} messages on ${active} day${active === 1 ? '' : 's'} in the last year; busiest day: ${top}.`;
+  summary.textContent = problem === null ? counted : `${problem} (${counted})`;
+  summary.className = problem === null ? 'muted' : 'error';
+  if (problem === null) delete document.body.dataset['problem'];
+  else document.body.dataset['problem'] = problem;
   document.body.dataset['total'] = String(total);
   document.body.dataset['user'] = user;
 }

@@ -3,7 +3,7 @@
  * from the plugin's layout (GET /api/release-engineering-event-logs/layout); the events from one
  * live subscription to the same plugin. Nothing else is read.
  */
-import { Live, type Subscription } from '../web-shared/live.js';
+import { Live, type Refusal, type Subscription } from '../web-shared/live.js';
 import { ago, apiBase, el, getJson, safeHref, statusBadge, type Row } from '../web-shared/statscache.js';
 
 const IDENT = 'release-engineering-event-logs';
@@ -107,7 +107,22 @@ function main(layout: Layout): void {
   };
 
   const live = new Live(statusBadge());
-  const sub = live.subscribe(IDENT, { rows_per_page: 100 }, (changed) => render(sub, changed));
+  // A refused live view is said above the groups: their events are then not kept current.
+  const problem = el('p', undefined, 'error');
+  problem.id = 'problem';
+  const refused = (r: Refusal | null) => {
+    if (r === null) {
+      problem.remove();
+      delete document.body.dataset['problem'];
+      return;
+    }
+    problem.textContent = r.retrying
+      ? `The live events are refused for now (${r.code}) and asked for again; what is shown may be behind.`
+      : `The live events are refused (${r.code}): ${r.detail}`;
+    document.body.dataset['problem'] = r.code;
+    root.prepend(problem);
+  };
+  const sub = live.subscribe(IDENT, { rows_per_page: 100 }, (changed) => render(sub, changed), refused);
   // Relative times and greying move with the clock, not only with new events.
   setInterval(() => render(sub, new Set()), 30_000);
 }

@@ -50,7 +50,8 @@ function show(w: Width): void {
     },
     keyOf,
     draw,
-    fail,
+    draw,
+    { refused: draw },
   );
 }
 
@@ -89,8 +90,15 @@ function draw(): void {
   const isRest = (k: string): boolean => Number(k.slice(5)) >= categories.length;
   const total = inWindow.reduce((a, r) => a + Number(r['volume']), 0);
   const summary = document.getElementById('summary');
-  if (summary)
-    summary.textContent = `${total} messages in ${totals.size === 0 ? 'no category' : `${totals.size} categories`} over the last ${BUCKETS[width]} × ${width}`;
+  // What keeps the chart from being /api's (a failed read, a refused live view) is said here, in its place.
+  const problem = view?.problem() ?? null;
+  if (summary) {
+    const counted = `${total} messages in ${totals.size === 0 ? 'no category' : `${totals.size} categories`} over the last ${BUCKETS[width]} × ${width}`;
+    summary.textContent = problem === null ? counted : `${problem} (${counted} shown)`;
+    summary.className = problem === null ? 'muted' : 'error';
+  }
+  if (problem === null) delete document.body.dataset['problem'];
+  else document.body.dataset['problem'] = problem;
   document.body.dataset['total'] = String(total);
   document.body.dataset['interval'] = width;
 
@@ -176,11 +184,4 @@ for (const b of document.querySelectorAll<HTMLButtonElement>('.switch button')) 
   b.addEventListener('click', () => show(b.dataset['interval'] as Width));
 }
 window.addEventListener('resize', () => draw());
-function fail(err: Error): void {
-  const summary = document.getElementById('summary');
-  if (summary) {
-    summary.textContent = `Could not read the volumes: ${err.message}`;
-    summary.className = 'error';
-  }
-}
 show('1m');

@@ -5,13 +5,22 @@
  * or be another replica (another epoch), so every snapshot after the first rebuilds the rows
  * from that snapshot and a fresh read of the history, never merging onto what was shown.
  */
-import type { Live, Params, Subscription } from './live.js';
+import type { Live, Params, Refusal, Subscription } from './live.js';
 import { mergeCounts, type Row, touched } from './statscache.js';
 
 export interface CountsView {
   /** The merged rows, replaced as a whole on a rebuild. */
   rows(): Map<string, Row>;
+  /** While the server refuses the live view: why (the rows are then the history's, not kept current). */
+  refusal(): Refusal | null;
+  /** What keeps the rows from being /api's, in words for the page (a failed read, a refused live view), or null. */
+  problem(): string | null;
   close(): void;
+}
+
+export interface CountsOptions {
+  /** The live view refused, or served again (null): the page says so where the view is shown. */
+  readonly refused?: (refusal: Refusal | null) => void;
 }
 
 export function countsView(
@@ -22,35 +31,62 @@ export function countsView(
   keyOf: (r: Row) => string,
   draw: () => void,
   fail: (err: Error) => void,
+  options: CountsOptions = {},
 ): CountsView {
   let rows = new Map<string, Row>();
   let closed = false;
   /** The read whose answer still counts: a rebuild drops the answers of reads before it. */
   let round = 0;
+  let readError: string | null = null;
   const read = (): void => {
     const mine = ++round;
-    history().then((past) => {
-      if (closed || mine !== round) return;
-      mergeCounts(rows, past, keyOf);
-      draw();
-    }, fail);
+    history().then(
+      (past) => {
+        if (closed || mine !== round) return;
+        readError = null;
+        mergeCounts(rows, past, keyOf);
+        draw();
+      },
+      (err: Error) => {
+        // A view the page left, or a read a rebuild superseded, has nothing to say any more.
+        if (closed || mine !== round) return;
+        readError = err.message;
+        fail(err);
+      },
+    );
   };
   // Live first, so nothing published while the history loads is missed; counts merge by max.
-  const sub: Subscription = live.subscribe(ident, params, (changed, snapshot) => {
-    if (closed) return;
-    if (snapshot && sub.snapshots > 1) {
-      rows = new Map();
-      mergeCounts(rows, sub.rows.values(), keyOf);
+  const sub: Subscription = live.subscribe(
+    ident,
+    params,
+    (changed, snapshot) => {
+      if (closed) return;
+      if (snapshot && sub.snapshots > 1) {
+        rows = new Map();
+        mergeCounts(rows, sub.rows.values(), keyOf);
+        draw();
+        read();
+        return;
+      }
+      mergeCounts(rows, touched(sub, changed), keyOf);
       draw();
-      read();
-      return;
-    }
-    mergeCounts(rows, touched(sub, changed), keyOf);
-    draw();
-  });
+    },
+    (refusal) => {
+      if (!closed) options.refused?.(refusal);
+    },
+  );
   read();
   return {
     rows: () => rows,
+    refusal: () => sub.refusal,
+    problem() {
+      const r = sub.refusal;
+      if (readError !== null) return `Could not read the history: ${readError}`;
+      if (r === null) return null;
+      return r.retrying
+        ? `The live view is refused for now (${r.code}), asked for again; the counts may be behind.`
+        : `The live view is refused (${r.code}): ${r.detail}`;
+    },
     close() {
       closed = true;
       live.unsubscribe(sub);

@@ -9,6 +9,13 @@ import { apiBase, jittered, MAX_RETRY_MS, type Row } from './statscache.js';
 
 export type Params = Readonly<Record<string, string | number | boolean>>;
 
+/** Why the server refuses a live view: for now (`retrying`, asked again later) or for good. */
+export interface Refusal {
+  readonly code: string;
+  readonly detail: string;
+  readonly retrying: boolean;
+}
+
 /** One live view: `rows` is kept current; `onChange` runs after every snapshot or update. */
 export interface Subscription {
   readonly ident: string;
@@ -18,11 +25,15 @@ export interface Subscription {
   seq: number | null;
   /** Snapshots received: more than one means the rows were replaced (a reconnect, maybe to a restarted server, or a resync). */
   snapshots: number;
+  /** While the server refuses this view: why (its rows, if any, are the last ones served). */
+  refusal: Refusal | null;
   /**
    * `snapshot` is true when `rows` were replaced as a whole: anything the page derived from
    * earlier rows came from another connection (a restarted server, another epoch) and is stale.
    */
   onChange: (changed: ReadonlySet<string>, snapshot: boolean) => void;
+  /** Runs when the server refuses the view (and again, with null, once it serves it): the page says why where the view is shown. */
+  onRefusal: ((refusal: Refusal | null) => void) | undefined;
 }
 
 type Frame = {
@@ -45,6 +56,9 @@ const keyString = (key: readonly unknown[]) => JSON.stringify(key.map((v) => v ?
 /** Subscription refusals that may pass (load shedding, a view that failed to compute): asked again later. */
 const RETRY_ERRORS = new Set(['too_many_new_views', 'too_many_views', 'too_many_subscriptions_per_ip', 'view_failed']);
 
+/** A page's badge: `partial` when the connection is up and some of its views are served, not all. */
+export type BadgeState = 'live' | 'partial' | 'down' | 'connecting';
+
 /**
  * A WebSocket to the statscache, shared by every live view of the page. The server keeps one
  * subscription per view and connection, under the id that subscribed last: every local
@@ -64,15 +78,36 @@ export class Live {
   private readonly resumeAt = new Map<string, { epoch: string; seq: number }>();
   private watch: SilenceWatch | null = null;
   /** Subscriptions the server refused for now (load shedding), with the wait before the next try. */
-  private readonly refused = new Map<string, { wait: number; timer: ReturnType<typeof setTimeout> | null }>();
+  private readonly refused = new Map<
+    string,
+    { wait: number; due: number; timer: ReturnType<typeof setTimeout> | null }
+  >();
+  /** The connection's state when it is not open (why it dropped, when it tries again). */
+  private down: readonly [string, BadgeState] | null = ['connecting…', 'connecting'];
+  /** What the server said about no subscription in particular (it stays until a view is served again). */
+  private said: string | null = null;
 
-  constructor(private readonly onStatus: (text: string, state: 'live' | 'down' | 'connecting') => void) {
+  constructor(private readonly onStatus: (text: string, state: BadgeState) => void) {
     this.connect();
   }
 
-  subscribe(ident: string, params: Params, onChange: Subscription['onChange']): Subscription {
+  subscribe(
+    ident: string,
+    params: Params,
+    onChange: Subscription['onChange'],
+    onRefusal?: Subscription['onRefusal'],
+  ): Subscription {
     const id = `s${this.next++}`;
-    const sub: Subscription = { ident, params, rows: new Map(), seq: null, snapshots: 0, onChange };
+    const sub: Subscription = {
+      ident,
+      params,
+      rows: new Map(),
+      seq: null,
+      snapshots: 0,
+      refusal: null,
+      onChange,
+      onRefusal,
+    };
     this.subs.set(id, sub);
     this.sendSubscribe(id);
     return sub;
@@ -99,6 +134,7 @@ export class Live {
         for (const [other, o] of this.subs)
           if (o.ident === sub.ident && !this.refused.has(other)) this.sendSubscribe(other);
     }
+    this.render();
   }
 
   private sendSubscribe(id: string): void {
@@ -132,9 +168,33 @@ export class Live {
     if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(frame));
   }
 
+  /**
+   * The badge: the connection's state while it is not open; once open, `live` only when every
+   * view of the page is served. A view refused (for now or for good) makes it `partial` while
+   * others are served, with the refusal named (the view's own place on the page says more),
+   * and `down` when none is.
+   */
+  private render(): void {
+    if (this.down !== null) return this.onStatus(this.down[0], this.down[1]);
+    if (this.said !== null) return this.onStatus(`server said: ${this.said}`, 'down');
+    const refusals: [string, string, Refusal][] = [];
+    for (const [id, s] of this.subs) if (s.refusal !== null) refusals.push([id, s.ident, s.refusal]);
+    const [first] = refusals;
+    if (first === undefined) return this.onStatus('live', 'live');
+    const [id, ident, r] = first;
+    const retry = this.refused.get(id);
+    const why = r.retrying
+      ? `live view refused (${r.code})${retry?.timer ? `; retrying in ${Math.max(1, Math.round((retry.due - Date.now()) / 1000))} s` : ''}`
+      : `live view of ${ident} refused (${r.code})`;
+    const served = this.subs.size - refusals.length;
+    if (served === 0) return this.onStatus(why, 'down');
+    this.onStatus(`live, ${refusals.length} of ${this.subs.size} views not: ${why}`, 'partial');
+  }
+
   private connect(): void {
     const url = `${apiBase().replace(/^http/, 'ws')}/ws`;
-    this.onStatus('connecting…', 'connecting');
+    this.down = ['connecting…', 'connecting'];
+    this.render();
     const socket = new WebSocket(url);
     this.socket = socket;
     // Given up on silence: the close handshake with a server that does not answer would only wait.
@@ -151,13 +211,15 @@ export class Live {
     this.watch.start(() => socket.readyState === WebSocket.OPEN);
     socket.onopen = () => {
       this.backoff = 500;
-      this.onStatus('live', 'live');
+      this.down = null;
+      this.said = null;
       this.byView.clear();
       this.viewOf.clear();
       // A new connection starts every view afresh (a snapshot: the server may have restarted
       // from another state); resuming is for handing a view over within one connection.
       this.resumeAt.clear();
       for (const id of this.subs.keys()) this.sendSubscribe(id);
+      this.render();
     };
     socket.onmessage = (event) => {
       this.watch?.heard();
@@ -178,7 +240,8 @@ export class Live {
     for (const r of this.refused.values()) if (r.timer !== null) clearTimeout(r.timer);
     this.refused.clear();
     const delay = jittered(this.backoff);
-    this.onStatus(`${why}; retrying in ${Math.max(1, Math.round(delay / 1000))} s`, 'down');
+    this.down = [`${why}; retrying in ${Math.max(1, Math.round(delay / 1000))} s`, 'down'];
+    this.render();
     setTimeout(() => this.connect(), delay);
     this.backoff = Math.min(this.backoff * 2, 15_000);
   }
@@ -191,41 +254,50 @@ export class Live {
 
   /**
    * A subscription refused for now (too many views opened, the server's view cap, a view that
-   * failed to compute) is asked for again with back-off; until it is served, the badge says
-   * the page is not live, for its rows are the old connection's.
+   * failed to compute) is asked for again with back-off; one refused for good (an ident this
+   * server does not have, a bad parameter) is not. Either way the view is not live: the page
+   * hears why (onRefusal) and the badge names it.
    */
-  private retryLater(id: string, frame: Frame): void {
+  private refuse(id: string, sub: Subscription, frame: Frame): void {
+    const code = frame.error ?? 'error';
+    const retrying = RETRY_ERRORS.has(code);
+    sub.refusal = { code, detail: frame.detail ?? code, retrying };
     const wait = this.refused.get(id)?.wait ?? 1000;
-    const delay = jittered(wait);
-    const timer = setTimeout(() => {
-      const r = this.refused.get(id);
-      if (r) r.timer = null;
-      this.sendSubscribe(id);
-    }, delay);
-    this.refused.set(id, { wait: Math.min(wait * 2, MAX_RETRY_MS), timer });
-    this.onStatus(
-      `live view refused (${frame.error ?? 'error'}); retrying in ${Math.max(1, Math.round(delay / 1000))} s`,
-      'down',
-    );
+    this.clearRefusal(id);
+    if (retrying) {
+      const delay = jittered(wait);
+      const timer = setTimeout(() => {
+        const r = this.refused.get(id);
+        if (r) r.timer = null;
+        this.sendSubscribe(id);
+      }, delay);
+      this.refused.set(id, { wait: Math.min(wait * 2, MAX_RETRY_MS), due: Date.now() + delay, timer });
+    }
+    sub.onRefusal?.(sub.refusal);
+    this.render();
+  }
+
+  /** The server serves `sub` (again): a refusal it had is over. */
+  private served(sub: Subscription): void {
+    this.said = null;
+    if (sub.refusal === null) return;
+    sub.refusal = null;
+    sub.onRefusal?.(null);
   }
 
   private onFrame(frame: Frame): void {
+    const id = frame.id === undefined ? undefined : String(frame.id);
+    const sub = id === undefined ? undefined : this.subs.get(id);
     if (frame.type === 'error') {
-      const id = frame.id === undefined ? undefined : String(frame.id);
-      if (id !== undefined && this.subs.has(id) && RETRY_ERRORS.has(frame.error ?? ''))
-        return this.retryLater(id, frame);
+      if (id !== undefined && sub !== undefined) return this.refuse(id, sub, frame);
       // An answer to a subscription this page dropped meanwhile (not_subscribed …) says nothing about the page.
-      if (id !== undefined && !this.subs.has(id)) return;
-      return this.onStatus(`server said: ${frame.detail ?? 'error'}`, 'down');
+      if (id !== undefined) return;
+      this.said = frame.detail ?? frame.error ?? 'error';
+      return this.render();
     }
-    if (frame.type === 'snapshot' && frame.id !== undefined && frame.view !== undefined) {
-      const id = String(frame.id);
-      const sub = this.subs.get(id);
-      if (!sub) return;
-      if (this.refused.has(id)) {
-        this.clearRefusal(id);
-        if (this.refused.size === 0) this.onStatus('live', 'live');
-      }
+    if (frame.type === 'snapshot' && frame.view !== undefined) {
+      if (id === undefined || sub === undefined) return;
+      this.clearRefusal(id);
       this.joinView(id, frame.view);
       const key = frame.key ?? [];
       this.keys.set(frame.view, key);
@@ -240,18 +312,15 @@ export class Live {
         s.seq = frame.seq ?? 0;
         s.snapshots++;
         if (frame.epoch !== undefined) this.resumeAt.set(each, { epoch: frame.epoch, seq: s.seq });
+        this.served(s);
         s.onChange(new Set(), true);
       }
+      this.render();
       return;
     }
-    if (frame.type === 'resumed' && frame.id !== undefined && frame.view !== undefined) {
-      const id = String(frame.id);
-      const sub = this.subs.get(id);
-      if (!sub) return;
-      if (this.refused.has(id)) {
-        this.clearRefusal(id);
-        if (this.refused.size === 0) this.onStatus('live', 'live');
-      }
+    if (frame.type === 'resumed' && frame.view !== undefined) {
+      if (id === undefined || sub === undefined) return;
+      this.clearRefusal(id);
       if (sub.seq === null || frame.seq === undefined || frame.seq > sub.seq) {
         // Past what this subscription holds (it would miss updates): ask for a snapshot instead.
         this.resumeAt.delete(id);
@@ -260,6 +329,8 @@ export class Live {
       }
       this.joinView(id, frame.view);
       if (frame.key) this.keys.set(frame.view, frame.key);
+      this.served(sub);
+      this.render();
       return;
     }
     if (frame.type === 'update' && frame.view !== undefined) {

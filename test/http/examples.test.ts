@@ -6,7 +6,8 @@ import { definePlugin, rowsOf } from '../../actors/plugin-api.js';
 import { builtinPlugins } from '../../plugins/index.js';
 import { loadConfig } from '../../src/config.js';
 import { checkWidthsAndShoot, launchChromium, openPage, SCREENSHOTS } from '../helpers/browser.js';
-import { eventually, samplesBatch, startLive, type Live } from '../ws/harness.js';
+import { freePort } from '../helpers/free-port.js';
+import { eventually, fat, perCategory, samplesBatch, startLive, type Live } from '../ws/harness.js';
 
 type VolumeRow = { timestamp: number; category: string; volume: number };
 type ReleaseRow = { timestamp: number; category: string; category_constraint: string; message: string };
@@ -390,6 +391,11 @@ const bigPair = definePlugin({
   },
 });
 
+/** Every plugin but volume-by-category-1h: what an operator who turned that one off serves. */
+const without1h = () => builtinPlugins().filter((p) => !(p.name === 'Volume by category' && p.interval === '1h'));
+
+const badge = (page: Page) => page.$eval('#status', (b) => [b.className, b.textContent ?? ''] as const);
+
 describe('what the pages show when /api serves more than the easy case, in headless Chromium', () => {
   let browser: Browser;
   beforeAll(async () => {
@@ -443,6 +449,55 @@ describe('what the pages show when /api serves more than the easy case, in headl
       await t.close();
     }
   }, 40_000);
+
+  it('a live view refused for good (the plugin turned off) is said in its place; the badge is neither all live nor all down', async () => {
+    const port = await freePort();
+    let t = await startLive({ examples: true, port });
+    try {
+      await t.publish(samplesBatch());
+      const volume = (await openPage(browser, `${t.base}/examples/volume/`)).page;
+      const dashboard = (await openPage(browser, `${t.base}/dashboard`)).page;
+      await volume.click('button[data-interval="1h"]');
+      await volume.waitForSelector('body[data-interval="1h"][data-total]', { timeout: 10_000 });
+      await dashboard.waitForSelector('section.card[data-ident="volume-by-category-1h"][data-seq]', {
+        timeout: 10_000,
+      });
+      // The operator restarts it without volume-by-category-1h.
+      await t.close();
+      t = await startLive({ examples: true, port }, { plugins: [...without1h(), perCategory, fat] });
+      await t.publish(samplesBatch());
+      const card = 'section.card[data-ident="volume-by-category-1h"]';
+      await dashboard.waitForSelector(`${card}[data-error="unknown_ident"]`, { timeout: 15_000 });
+      expect(await dashboard.textContent(`${card} .meta`)).toMatch(/^server said: no plugin with ident/);
+      await eventually(
+        async () => ((await badge(dashboard))[0] === 'status partial' ? true : undefined),
+        5_000,
+        'the dashboard badge partial',
+      );
+      expect((await badge(dashboard))[1]).toMatch(/^live, 1 of \d+ cards not: volume-by-category-1h \(unknown_ident\)/);
+      // The volume page's one view is the refused one: its chart says why, and the badge is not live.
+      await volume.waitForSelector('body[data-problem]', { timeout: 15_000 });
+      expect(await volume.getAttribute('#summary', 'class')).toBe('error');
+      expect(await volume.textContent('#summary')).toMatch(/volume-by-category-1h/);
+      expect((await badge(volume))[0]).toBe('status down');
+      // Back to a view the server has: live again, the complaint gone.
+      await volume.click('button[data-interval="1m"]');
+      await eventually(
+        async () =>
+          (await badge(volume))[0] === 'status live' &&
+          (await volume.getAttribute('body', 'data-problem')) === null &&
+          (await volume.getAttribute('#summary', 'class')) === 'muted'
+            ? true
+            : undefined,
+        10_000,
+        'the volume page live on 1m',
+      );
+      await volume.close();
+      await dashboard.close();
+    } finally {
+      await t.close();
+    }
+  }, 50_000);
 
   it('two live views of one page on the same view both stay current, and the one the server holds may leave', async () => {
     const t = await startLive({ examples: true });

@@ -230,7 +230,9 @@ describe('a plugin whose rows the page cannot show costs its own card only', () 
       idents.length - 1,
       { timeout: 10_000 },
     );
-    expect(await page.textContent('#status')).toBe('live');
+    // Connected and every other card live, this one not: the badge says so, not plain "live".
+    expect(await page.getAttribute('#status', 'class')).toBe('status partial');
+    expect(await page.textContent('#status')).toBe(`live, 1 of ${idents.length} cards not: big-count (view_failed)`);
     expect(await page.getAttribute('section.card[data-ident="big-count"]', 'data-error')).toBe('view_failed');
     expect(await page.textContent('section.card[data-ident="big-count"] .meta')).toMatch(/^server said: /);
     const volume = await page.$eval('section.card[data-ident="volume-1m"] tbody tr td:nth-child(2)', (td) =>

@@ -23,6 +23,7 @@ main.wide { max-width: none; }
 .card th.when, .card td.when { width: 9.6rem; font-variant-numeric: tabular-nums; }
 .card th.num, .card td.num { width: 4.8rem; text-align: right; }
 .card td.num { white-space: normal; overflow: visible; text-overflow: clip; overflow-wrap: anywhere; }
+.status.partial { background: #fde2a7; }
 `;
 
 /** The page's policy: its script and style never change, only the embedded rows do. */

@@ -4,7 +4,8 @@ import { DASHBOARD_ROWS } from './dashboard-rows.js';
  * Client code of /dashboard. It paints the rows the server embedded (#boot) before anything
  * else, so the first paint holds data; then subscribes to every plugin over /ws and merges
  * update frames by each plugin's key columns. Reconnects with backoff on close, and asks again,
- * with backoff, for a card refused for now (load shedding). Cells are set
+ * with backoff, for a card refused for now (load shedding); a refused card says why, and the
+ * badge is live only when every card is (partial otherwise). Cells are set
  * through textContent only, so row values can never become markup. The order rule mirrors
  * dashboardOrder in dashboard-rows.ts.
  */
@@ -27,6 +28,17 @@ export const DASHBOARD_SCRIPT = `
   var backoff = 500;
 
   function setStatus(text, cls) { status.textContent = text; status.className = 'status ' + cls; }
+  /**
+   * The badge of an open connection: live only when every card is. Cards the server refuses
+   * (for now or for good; each says why) make it partial while others are live, down when none is.
+   */
+  function badge() {
+    var refused = [];
+    plugins.forEach(function (p, ident) { if (p.refused) refused.push(ident + ' (' + p.refused + ')'); });
+    if (refused.length === 0) return setStatus('live', 'live');
+    if (refused.length === plugins.size) return setStatus('no card is live: ' + refused[0] + (refused.length > 1 ? ' and ' + (refused.length - 1) + ' more' : ''), 'down');
+    setStatus('live, ' + refused.length + ' of ' + plugins.size + ' cards not: ' + refused.slice(0, 3).join(', ') + (refused.length > 3 ? '…' : ''), 'partial');
+  }
   function el(tag, text, cls) { var e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; }
   /** A timestamp no Date can hold (a plugin's odd bucket) prints as a number rather than stopping the page. */
   function iso(ts) { var d = new Date(ts * 1000); return isNaN(d.getTime()) ? String(ts) : d.toISOString(); }
@@ -86,7 +98,7 @@ export const DASHBOARD_SCRIPT = `
     var thead = el('thead'); thead.appendChild(head); table.appendChild(thead);
     var body = el('tbody'); table.appendChild(body); box.appendChild(table);
     grid.appendChild(box);
-    return { info: info, rows: new Map(), seq: null, body: body, meta: meta, box: box, table: table, typed: false };
+    return { info: info, rows: new Map(), seq: null, body: body, meta: meta, box: box, table: table, typed: false, refused: null };
   }
 
   function render(p, changed) {
@@ -139,6 +151,7 @@ export const DASHBOARD_SCRIPT = `
       clearTimeout(p.retryTimer);
       p.retryWait = 0;
       p.box.removeAttribute('data-error');
+      if (p.refused) { p.refused = null; badge(); }
       p.rows.clear();
       frame.rows.forEach(function (r) { p.rows.set(keyOf(p, r), r); });
       p.seq = frame.seq;
@@ -200,7 +213,7 @@ export const DASHBOARD_SCRIPT = `
     }
     s.onopen = function () {
       backoff = 500;
-      setStatus('live', 'live');
+      badge();
       plugins.forEach(function (p, ident) { s.send(JSON.stringify({ op: 'subscribe', ident: ident })); });
     };
     s.onmessage = function (event) {
@@ -214,6 +227,8 @@ export const DASHBOARD_SCRIPT = `
         if (failed) {
           failed.meta.textContent = 'server said: ' + frame.detail;
           failed.box.setAttribute('data-error', String(frame.error));
+          failed.refused = String(frame.error);
+          badge();
           if (RETRY[frame.error]) retryLater(frame.ident, failed);
           return;
         }
