@@ -4,9 +4,17 @@
  * but not across servers: after a reconnect the server may have restarted from an older state,
  * or be another replica (another epoch), so every snapshot after the first rebuilds the rows
  * from that snapshot and a fresh read of the history, never merging onto what was shown.
+ *
+ * The live view holds only the newest page: a message dated before it (backfilled after an
+ * outage, or late) changes a row the server sends no frame for. So the history is read again
+ * every `rereadMs` (jittered, counted from the end of the last read), and the page matches
+ * /api within that time without a reload.
  */
 import type { Live, Params, Refusal, Subscription } from './live.js';
-import { mergeCounts, type Row, touched } from './statscache.js';
+import { jittered, mergeCounts, type Row, touched } from './statscache.js';
+
+/** How often the history is read again by default: rows outside the live page change unseen otherwise. */
+export const REREAD_MS = 120_000;
 
 export interface CountsView {
   /** The merged rows, replaced as a whole on a rebuild. */
@@ -19,6 +27,8 @@ export interface CountsView {
 }
 
 export interface CountsOptions {
+  /** The history read again after this long (±25%); default REREAD_MS. */
+  readonly rereadMs?: number;
   /** The live view refused, or served again (null): the page says so where the view is shown. */
   readonly refused?: (refusal: Refusal | null) => void;
 }
@@ -37,21 +47,30 @@ export function countsView(
   let closed = false;
   /** The read whose answer still counts: a rebuild drops the answers of reads before it. */
   let round = 0;
+  let timer: ReturnType<typeof setTimeout> | null = null;
   let readError: string | null = null;
   const read = (): void => {
     const mine = ++round;
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+    const again = () => {
+      if (closed || mine !== round) return;
+      timer = setTimeout(read, jittered(options.rereadMs ?? REREAD_MS));
+    };
     history().then(
       (past) => {
         if (closed || mine !== round) return;
         readError = null;
         mergeCounts(rows, past, keyOf);
         draw();
+        again();
       },
       (err: Error) => {
         // A view the page left, or a read a rebuild superseded, has nothing to say any more.
         if (closed || mine !== round) return;
         readError = err.message;
         fail(err);
+        again();
       },
     );
   };
@@ -89,6 +108,7 @@ export function countsView(
     },
     close() {
       closed = true;
+      if (timer !== null) clearTimeout(timer);
       live.unsubscribe(sub);
     },
   };

@@ -6,6 +6,7 @@ import { definePlugin, rowsOf } from '../../actors/plugin-api.js';
 import { builtinPlugins } from '../../plugins/index.js';
 import { loadConfig } from '../../src/config.js';
 import { checkWidthsAndShoot, launchChromium, openPage, SCREENSHOTS } from '../helpers/browser.js';
+import type { RawEnvelope } from '../helpers/fixtures.js';
 import { freePort } from '../helpers/free-port.js';
 import { eventually, fat, perCategory, samplesBatch, startLive, type Live } from '../ws/harness.js';
 
@@ -22,6 +23,15 @@ async function every<T>(base: string, ident: string, query: string): Promise<T[]
     out.push(...((await res.json()) as T[]));
     if (page >= Number(res.headers.get('x-link-count'))) return out;
   }
+}
+
+/** The volume page's 1 m window (60 buckets to the current minute) summed over /api. */
+async function volumeTotalOf(base: string): Promise<{ total: number }> {
+  const newest = Math.ceil(Date.now() / 1000 / 60) * 60;
+  const rows = (await every<VolumeRow>(base, 'volume-by-category-1m', `start=${newest - 60 * 60}`)).filter(
+    (r) => r.timestamp > newest - 60 * 60,
+  );
+  return { total: rows.reduce((a, r) => a + r.volume, 0) };
 }
 
 /**
@@ -575,6 +585,64 @@ describe('what the pages show when /api serves more than the easy case, in headl
       await t.publish(samplesBatch(Math.floor(Date.now() / 1000) + 1).slice(-30));
       await agree(1, 'the first updated after the second left');
       expect((await held())[0]?.seq).toBeGreaterThan(second[0] ?? 0);
+      await page.close();
+    } finally {
+      await t.close();
+    }
+  }, 40_000);
+
+  it('volume: rows changed outside the live page (a backfill of old messages) reach the page without a reload', async () => {
+    const t = await startLive({ examples: true });
+    try {
+      const now = Math.floor(Date.now() / 1000);
+      const categories = Array.from({ length: 8 }, (_, i) => `recent${i}`);
+      let n = 0;
+      const message = (category: string, timestamp: number): RawEnvelope => ({
+        topic: `org.fedoraproject.prod.${category}.x`,
+        msg_id: `backfill-${process.pid}-${n++}`,
+        timestamp,
+        msg: {},
+      });
+      // 104 rows of the last 13 minutes: more than the live view's 100, so older ones are not in it.
+      await t.publish(Array.from({ length: 13 }, (_, m) => categories.map((c) => message(c, now - 60 * m - 5))).flat());
+      let sockets = 0;
+      const { page, problems } = await openPage(browser, `${t.base}/examples/volume/`, {
+        before: async (p) => {
+          await p.clock.install();
+          p.on('websocket', () => sockets++);
+        },
+      });
+      const apiTotal = async () => (await volumeTotalOf(t.base)).total;
+      const before = await apiTotal();
+      await page.waitForSelector(`body[data-total="${before}"]`, { timeout: 10_000 });
+      // The outage's messages arrive: dated 40 minutes ago, inside the page's hour, outside the live page.
+      const old = now - 40 * 60;
+      await t.publish([
+        ...Array.from({ length: 7 }, () => message('recent3', old)),
+        ...Array.from({ length: 5 }, () => message('backfilled', old - 60)),
+      ]);
+      const newest = (await (await fetch(`${t.base}/api/volume-by-category-1m?rows_per_page=100`)).json()) as {
+        timestamp: number;
+      }[];
+      expect(newest.length).toBe(100);
+      expect(Math.min(...newest.map((r) => r.timestamp))).toBeGreaterThan(old);
+      const after = await apiTotal();
+      expect(after).toBe(before + 12);
+      // Within the page's re-read time (its own clock, moved on), without a reload or a new socket.
+      await page.clock.fastForward(160_000);
+      await eventually(
+        async () => ((await page.getAttribute('body', 'data-total')) === String(after) ? true : undefined),
+        10_000,
+        `the page's total at /api's ${after}`,
+      );
+      expect(
+        await page.$$eval('#chart g[data-category="backfilled"] rect[data-volume]', (rs) =>
+          rs.map((r) => Number(r.getAttribute('data-volume'))),
+        ),
+      ).toEqual([5]);
+      expect(sockets).toBe(1);
+      expect(await page.textContent('#status')).toBe('live');
+      expect(problems).toEqual([]);
       await page.close();
     } finally {
       await t.close();
