@@ -1,3 +1,5 @@
+import { type SeqRanges, seqRangesProblem } from './replay-skip.js';
+
 /** The on-disk snapshot format. Bump FORMAT_VERSION only with a reader for the old one. */
 export const FORMAT_VERSION = 1;
 
@@ -37,6 +39,12 @@ export interface SnapshotMeta {
   readonly takenAt: number;
   /** The last journal seq whose message this state includes: replay starts after it. */
   readonly journalSeq: number;
+  /**
+   * Seqs after journalSeq whose messages this state holds already, which replay on top of it
+   * passes over (replay-skip.ts): written by `snapshot import` into the data dir's older
+   * generations when it moves their messages after the generation it writes. Absent: none.
+   */
+  readonly replaySkip?: SeqRanges;
   /** Newest message timestamp (seconds) included, 0 when none. */
   readonly newestTimestamp: number;
   readonly publishers: PublisherTable;
@@ -52,6 +60,10 @@ export function metaProblem(value: unknown): string | null {
     return `format ${String(m['format'])} is newer than this statscache reads (${FORMAT_VERSION})`;
   for (const field of ['generation', 'slot', 'journalSeq', 'takenAt', 'newestTimestamp']) {
     if (typeof m[field] !== 'number' || !Number.isFinite(m[field])) return `meta record has no numeric "${field}"`;
+  }
+  if (m['replaySkip'] !== undefined) {
+    const problem = seqRangesProblem(m['replaySkip'], m['journalSeq'] as number);
+    if (problem !== null) return `meta record: ${problem}`;
   }
   if (typeof m['plugins'] !== 'object' || m['plugins'] === null) return 'meta record has no "plugins"';
   if (typeof m['publishers'] !== 'object' || m['publishers'] === null) return 'meta record has no "publishers"';

@@ -331,6 +331,14 @@ export class Intake {
     if (++this.replayQueued >= REPLAY_BATCH) this.applyQueued();
   }
 
+  /**
+   * A journaled entry the restored state holds already (SnapshotMeta.replaySkip): not applied,
+   * but covered, so the next snapshot's journalSeq passes it and no later replay applies it.
+   */
+  replayHeld(entry: JournalEntry): void {
+    if (entry.seq > this.appliedSeq) this.appliedSeq = entry.seq;
+  }
+
   private apply(entry: JournalEntry): void {
     const { envelope } = entry;
     if (entry.seq > this.appliedSeq) this.appliedSeq = entry.seq;

@@ -1,4 +1,5 @@
 import type { Journal } from '../snapshots/journal.js';
+import type { SeqRanges } from '../snapshots/replay-skip.js';
 import { backfillPages, type BackfillWindow } from './backfill.js';
 import { delay, type Clock } from './clock.js';
 import type { EnvelopeLimits } from './envelope-limits.js';
@@ -86,8 +87,11 @@ export class Recovery {
     return this.worker ?? Promise.resolve();
   }
 
-  /** Replays the journal after `from`, in slices so HTTP keeps answering. */
-  async replay(from: number, snapshotRestored: boolean): Promise<void> {
+  /**
+   * Replays the journal after `from`, in slices so HTTP keeps answering, passing over the seqs
+   * in `skip` (the restored generation's replaySkip: messages it holds already).
+   */
+  async replay(from: number, snapshotRestored: boolean, skip: SeqRanges = []): Promise<void> {
     const { journal, log, intake, signal } = this.deps;
     if (!snapshotRestored && journal.firstRetained > 1) {
       log.error(
@@ -100,6 +104,7 @@ export class Recovery {
       { intake, journal, log, signal, replayThread: this.deps.replayThread, counters: this.counters },
       from,
       progress,
+      skip,
     );
     // Stopped part-way: not a finished replay to report.
     if (signal.aborted) return;

@@ -468,7 +468,8 @@ export class Service {
   async recover(): Promise<void> {
     this.phase = 'replaying';
     this.host.replaying();
-    await this.recovery.replay(this.restored.meta?.journalSeq ?? 0, this.restored.meta !== null);
+    const meta = this.restored.meta;
+    await this.recovery.replay(meta?.journalSeq ?? 0, meta !== null, meta?.replaySkip);
     await this.host.settleDigests(this.digestSettleStep, nextTurn, this.abort.signal);
     this.host.live();
     if (this.config.datagrepper && !this.abort.signal.aborted) {

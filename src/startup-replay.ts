@@ -4,6 +4,7 @@ import type { Intake } from './intake.js';
 import type { Logger } from './logger.js';
 import type { Progress } from './progress.js';
 import { replayBatches, ReplayThreadError } from './replay-thread.js';
+import { type SeqRanges, SeqRangeCursor } from '../snapshots/replay-skip.js';
 
 /**
  * Entries whose in-thread replay is timed, in windows of PROBE_WINDOW after the first
@@ -50,12 +51,19 @@ export interface StartupReplayDeps {
 }
 
 /**
- * Applies every journal entry after `from`, in slices of at most ~50 ms so HTTP keeps
+ * Applies every journal entry after `from` (but those in `skip`, which the restored state holds), in slices of at most ~50 ms so HTTP keeps
  * answering, and on the replay thread (replay-thread.ts) once that is timed to pay. Returns
  * early, with what was replayed applied, when `signal` aborts.
  */
-export async function replayAfter(deps: StartupReplayDeps, from: number, progress: Progress): Promise<void> {
+export async function replayAfter(
+  deps: StartupReplayDeps,
+  from: number,
+  progress: Progress,
+  skip: SeqRanges = [],
+): Promise<void> {
   const { journal, log, intake, signal } = deps;
+  // Entries the restored state holds already (SnapshotMeta.replaySkip): covered, not applied again.
+  const held = new SeqRangeCursor(skip);
   const threaded = deps.replayThread;
   let last = from;
   let sliceStart = performance.now();
@@ -82,7 +90,8 @@ export async function replayAfter(deps: StartupReplayDeps, from: number, progres
     let n = 0;
     for (const entry of journal.after(last, { remember: true, shape: intake.shapeBounds })) {
       if (signal.aborted) return false;
-      intake.replay(entry);
+      if (held.has(entry.seq)) intake.replayHeld(entry);
+      else intake.replay(entry);
       last = entry.seq;
       n++;
       // One clock read per entry serves the progress line and the slice.
@@ -119,7 +128,8 @@ export async function replayAfter(deps: StartupReplayDeps, from: number, progres
         for (const entry of batch.entries) {
           if (signal.aborted) return;
           journal.rememberReplayed(entry.id);
-          intake.replay(entry);
+          if (held.has(entry.seq)) intake.replayHeld(entry);
+          else intake.replay(entry);
           last = entry.seq;
         }
         deps.counters.replayedOnThread += batch.entries.length;

@@ -8,6 +8,7 @@ import { isDecimal } from '../http/query-params.js';
 import { writeExportFile } from './export-file.js';
 import { encodeExport } from './export-format.js';
 import { newestGood } from './generations.js';
+import { inSeqRanges } from '../../snapshots/replay-skip.js';
 
 /** Journal seconds carried with the state by default: twice the backfill overlap, so a backfill after import de-duplicates. */
 export const tailSeconds = (backfillOverlap: number): number => Math.max(600, 2 * backfillOverlap);
@@ -64,11 +65,14 @@ export function buildExport(
 ): { export: BuiltExport | null; skipped: readonly string[] } {
   const good = newestGood(store);
   if (!good) return { export: null, skipped: [] };
-  const { meta, plugins } = good.content;
+  const { replaySkip = [], ...meta } = good.content.meta;
+  const { plugins } = good.content;
   const journalTail: Envelope[] = [];
   if (meta.newestTimestamp > 0 && tail > 0) {
+    // The tail is the state's messages of the window: those at or before journalSeq, and those
+    // after it the state holds already (replaySkip: this journal's numbering, not carried out).
     for (const entry of journal.byTime(meta.newestTimestamp - tail, meta.newestTimestamp, 'asc'))
-      if (entry.seq <= meta.journalSeq) journalTail.push(entry.envelope);
+      if (entry.seq <= meta.journalSeq || inSeqRanges(replaySkip, entry.seq)) journalTail.push(entry.envelope);
   }
   const bytes = encodeExport({
     kind: 'statscache-snapshot',

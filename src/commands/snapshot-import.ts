@@ -17,6 +17,8 @@ import type { Config } from '../config.js';
 import { pluginsForConfig } from '../plugin-loader.js';
 import { registerPlugins, type RegisteredPlugin } from '../../actors/registry.js';
 import { nextGeneration } from './generations.js';
+import { slotCandidates } from '../../snapshots/restore.js';
+import { afterMoves } from '../../snapshots/replay-skip.js';
 
 /**
  * `snapshot import <file>`: verifies an export and writes it as the newest generation of the
@@ -128,8 +130,10 @@ export async function importPayload(
 
     const generation = nextGeneration(store);
     const slot = generation % config.snapshotGenerations;
+    // Another data dir's replaySkip names seqs of its journal, not of this one.
+    const { replaySkip: _elsewhere, ...exported } = payload.meta;
     const meta: SnapshotMeta = {
-      ...payload.meta,
+      ...exported,
       format: FORMAT_VERSION,
       generation,
       slot,
@@ -138,6 +142,14 @@ export async function importPayload(
     let entries = 0;
     // The new generation covers the whole journal, tail included: the data dir's own messages it lacks go after it.
     const moves = own.map((m, i) => ({ ...m, to: journal.position + 1 + i }));
+    // The data dir's other generations hold some of the moved messages already (those at or
+    // before their journalSeq): should this generation be unreadable, restore falls back to one
+    // of them, and replaying the moved records on top counted those twice. Each is told, in the
+    // same transaction, which of the new seqs it holds (SnapshotMeta.replaySkip).
+    const older = slotCandidates(store).candidates.flatMap(({ slot: at, meta: m }) => {
+      const replaySkip = at === slot ? [] : afterMoves(m.journalSeq, m.replaySkip ?? [], moves);
+      return replaySkip.length === 0 ? [] : [{ slot: at, meta: { ...m, replaySkip } }];
+    });
     await store.writeSnapshotMovingJournal(
       moves,
       (batch) => {
@@ -152,6 +164,7 @@ export async function importPayload(
           }
         }
         batch.putMeta(slot, encodeChecked(meta));
+        for (const o of older) batch.putMeta(o.slot, encodeChecked(o.meta));
       },
       tail,
     );
