@@ -5,7 +5,12 @@
  * the same crash. A flood of new names (one message naming 256 users reaches a dozen per-user
  * containers) fills them all at once, so the total needs a bound of its own.
  *
- * As Redis's `maxmemory`, it is checked after each applied batch, not per write: once the total
+ * As Redis's `maxmemory`, it is checked every so often, not per write: every CHECK_EVERY
+ * messages of the sequence the plugins are given (PluginHost.queue), wherever the batches they
+ * are applied in begin and end, so replicas fed the same messages cut at the same points and
+ * hold the same state (checked after each applied batch, a live replica, which applies a batch
+ * per journal commit, and one replaying 1024 at a time cut at different messages with different
+ * caps: 7 of 27 digests differed). Once the total
  * passes the budget, every container is capped at the max-min fair share of it (water-filling),
  * so the largest give way first and small ones may still grow to that share. The cap stays
  * until the total falls below LIFT_AT of the budget, and below LIFT_AT of what the last cut
@@ -25,6 +30,38 @@ export const DEFAULT_MAX_KEYS_TOTAL = 8_000_000;
 
 /** Below this share of the budget the cap is lifted. */
 export const LIFT_AT = 0.9;
+
+/**
+ * Messages between two checks. Between them the containers may grow past the budget by what
+ * that many messages add (each container is still held to the cap per write); replay applied
+ * 1024 between two checks before. A check costs one pass over the containers' sizes.
+ */
+export const CHECK_EVERY = 256;
+
+/**
+ * The budget's state as a snapshot keeps it (SnapshotMeta.keyBudget), so a restart restores the
+ * cap, when it lifts and where the next check falls, as a replica that did not restart has them.
+ */
+export interface KeyBudgetRecord {
+  readonly limit: number;
+  /** null: no cap. */
+  readonly cap: number | null;
+  readonly total: number;
+  readonly liftBelow: number;
+  /** Messages given to the plugins since the last check. */
+  readonly sinceCheck: number;
+}
+
+/** A KeyBudgetRecord read from disk, or null when `value` is not one (a snapshot from before it was kept). */
+export function keyBudgetRecordOf(value: unknown): KeyBudgetRecord | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const { limit, cap, total, liftBelow, sinceCheck } = value as Record<string, unknown>;
+  const count = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+  if (!count(limit) || !count(total) || !count(sinceCheck)) return null;
+  if (cap !== null && !(count(cap) && cap >= 1)) return null;
+  if (typeof liftBelow !== 'number' || !Number.isFinite(liftBelow) || liftBelow < 0) return null;
+  return { limit, cap, total, liftBelow, sinceCheck };
+}
 
 /**
  * The largest L with Σ min(size, L) ≤ limit: containers under it keep everything, larger ones
@@ -48,7 +85,7 @@ export function fairShare(sizes: readonly number[], limit: number): number {
 /** Where the budget stands after a check. */
 export interface KeyBudgetState {
   readonly limit: number;
-  /** Keys every plugin container holds together, as of the last check. */
+  /** Keys every plugin container holds together (PluginHost.keyBudget: counted when read). */
   readonly total: number;
   /** The cap every container is held to while the budget is full; Infinity otherwise. */
   readonly cap: number;
@@ -90,5 +127,25 @@ export class KeyBudget {
   cut(total: number): void {
     this.current = { ...this.current, total };
     this.liftBelow = LIFT_AT * Math.min(this.limit, total);
+  }
+
+  /** The state to keep in a snapshot; `sinceCheck` is the host's count. */
+  record(sinceCheck: number): KeyBudgetRecord {
+    const { cap, total } = this.current;
+    return {
+      limit: this.limit,
+      cap: cap === Number.POSITIVE_INFINITY ? null : cap,
+      total,
+      liftBelow: this.liftBelow,
+      sinceCheck,
+    };
+  }
+
+  /** Takes the state a snapshot kept back; false (nothing changed) when it was kept for another limit. */
+  restore(record: KeyBudgetRecord): boolean {
+    if (record.limit !== this.limit) return false;
+    this.current = { limit: this.limit, total: record.total, cap: record.cap ?? Number.POSITIVE_INFINITY };
+    this.liftBelow = record.liftBelow;
+    return true;
   }
 }

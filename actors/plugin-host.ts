@@ -1,5 +1,5 @@
 import { ApplyTiming, type Stopwatch } from './apply-timing.js';
-import { KeyBudget, type KeyBudgetState } from './key-budget.js';
+import { CHECK_EVERY, KeyBudget, type KeyBudgetRecord, type KeyBudgetState } from './key-budget.js';
 import type { PluginMessage } from './plugin-api.js';
 import { PluginRuntime, type PluginErrorHandler, type RuntimeOptions } from './plugin-runtime.js';
 import type { RegisteredPlugin } from './registry.js';
@@ -9,6 +9,8 @@ export interface HostOptions extends RuntimeOptions {
   readonly maxKeysTotal?: number;
   /** The monotonic clock apply times are read from (apply-timing.ts). Default: performance.now. */
   readonly stopwatch?: Stopwatch;
+  /** Messages between two key-budget checks (default CHECK_EVERY; tests make it small). */
+  readonly keyBudgetCheckEvery?: number;
 }
 
 /** Every plugin's actor, in registration order, addressable by ident. */
@@ -20,6 +22,16 @@ export class PluginHost {
   private readonly budget: KeyBudget | null;
   /** Reused by checkKeyBudget(): no allocation per batch. */
   private readonly sizes: number[] = [];
+  private readonly checkEvery: number;
+  /** Messages queue() has taken since the last key-budget check: the next falls at checkEvery. */
+  private sinceCheck = 0;
+  /**
+   * The budget's checks are where a replica that never restarted has them (its state came back
+   * from the snapshot restored, or nothing was restored): live() need not check.
+   */
+  private budgetRestored = false;
+  /** A runtime's throw while applying at a key-budget check inside queue(), rethrown by applyQueued(). */
+  private failure: { error: unknown } | null = null;
   /** How long each plugin's batches hold the event loop. */
   readonly timing: ApplyTiming;
 
@@ -28,6 +40,7 @@ export class PluginHost {
     this.byIdent = new Map(this.runtimes.map((r) => [r.ident, r]));
     this.queued = this.runtimes.map(() => []);
     this.budget = options.maxKeysTotal === undefined ? null : new KeyBudget(options.maxKeysTotal);
+    this.checkEvery = Math.max(1, options.keyBudgetCheckEvery ?? CHECK_EVERY);
     this.timing = new ApplyTiming(
       this.runtimes.map((r) => r.ident),
       options.stopwatch ?? (() => performance.now()),
@@ -55,11 +68,27 @@ export class PluginHost {
    */
   queue(message: PluginMessage, targets: readonly number[]): void {
     for (let k = 0; k < targets.length; k++) this.queued[targets[k] as number]?.push(message);
+    // The budget is checked at a point of the message sequence, not where a batch ends: what
+    // is queued is applied first, as if the batch ended here.
+    if (this.budget !== null && ++this.sinceCheck >= this.checkEvery) {
+      this.applyAll();
+      this.checkKeyBudget();
+    }
   }
 
-  /** Applies what queue() holds. Every plugin gets its messages even if one runtime throws (a bug: plugins' own errors are caught per message); the first such error is rethrown after. */
+  /**
+   * Applies what queue() holds. Every plugin gets its messages even if one runtime throws (a bug:
+   * plugins' own errors are caught per message); the first such error is rethrown after.
+   */
   applyQueued(): void {
-    let failure: { error: unknown } | null = null;
+    this.applyAll();
+    const failure = this.failure;
+    this.failure = null;
+    if (failure !== null) throw failure.error;
+  }
+
+  private applyAll(): void {
+    let failure = this.failure;
     for (let i = 0; i < this.runtimes.length; i++) {
       const messages = this.queued[i] as PluginMessage[];
       if (messages.length === 0) continue;
@@ -73,17 +102,18 @@ export class PluginHost {
         messages.length = 0;
       }
     }
-    this.checkKeyBudget();
-    if (failure !== null) throw failure.error;
+    this.failure = failure;
   }
 
   /**
    * Measures every container against --max-keys-total and holds them all to the fair share
-   * while it is full (key-budget.ts). Runs after each applied batch and once restore and replay
-   * are done (a budget lowered since the state was written). Returns the entries evicted.
+   * while it is full (key-budget.ts). Runs every checkEvery messages queue() takes, and once
+   * restore and replay are done unless the snapshot restored kept the budget's state for this
+   * limit (a budget set or lowered since the state was written). Returns the entries evicted.
    */
   checkKeyBudget(): number {
     if (this.budget === null) return 0;
+    this.sinceCheck = 0;
     const sizes = this.sizes;
     sizes.length = 0;
     for (const r of this.runtimes) r.containerSizes(sizes);
@@ -99,9 +129,34 @@ export class PluginHost {
     return evicted;
   }
 
-  /** The key budget after the last check, or null when --max-keys-total is not set. */
+  /**
+   * The key budget as of the last check, its total counted now (checks are CHECK_EVERY messages
+   * apart), or null when --max-keys-total is not set.
+   */
   get keyBudget(): KeyBudgetState | null {
-    return this.budget?.state ?? null;
+    if (this.budget === null) return null;
+    let total = 0;
+    for (const r of this.runtimes) total += r.keyCount;
+    return { ...this.budget.state, total };
+  }
+
+  /** The budget's state for a snapshot (SnapshotMeta.keyBudget), or null when there is no budget. */
+  keyBudgetRecord(): KeyBudgetRecord | null {
+    return this.budget?.record(this.sinceCheck) ?? null;
+  }
+
+  /**
+   * Takes back the budget's state a restored snapshot kept, the containers held to its cap again
+   * (they were, per write, when it was written: nothing is evicted), so the checks fall where
+   * they would have without the restart. False when there is none for this limit: live() checks.
+   */
+  restoreKeyBudget(record: KeyBudgetRecord | null): boolean {
+    if (this.budget === null || record === null || !this.budget.restore(record)) return false;
+    this.sinceCheck = Math.min(record.sinceCheck, this.checkEvery - 1);
+    const cap = this.budget.state.cap;
+    for (const r of this.runtimes) if (r.keyCap !== Math.min(r.maxKeys, cap)) r.limitKeys(cap);
+    this.budgetRestored = true;
+    return true;
   }
 
   /** Plugins holding a container at the budget's cap: the ones giving way while it is full. */
@@ -109,6 +164,11 @@ export class PluginHost {
     const cap = this.budget?.state.cap ?? Number.POSITIVE_INFINITY;
     if (cap === Number.POSITIVE_INFINITY) return [];
     return this.runtimes.filter((r) => r.largestContainer >= cap).map((r) => r.ident);
+  }
+
+  /** No snapshot was restored: the journal is applied from its start, checked where any replica's is. */
+  restoredNothing(): void {
+    this.budgetRestored = true;
   }
 
   /** Lifecycle: the journal is being replayed into every plugin. */
@@ -119,7 +179,8 @@ export class PluginHost {
   /** Lifecycle: restore and replay are done; messages now come live. */
   live(): void {
     for (const r of this.runtimes) r.live();
-    this.checkKeyBudget();
+    // A restored state measured against a budget set or lowered since it was written.
+    if (!this.budgetRestored) this.checkKeyBudget();
   }
 
   stop(): void {

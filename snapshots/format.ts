@@ -49,6 +49,12 @@ export interface SnapshotMeta {
   readonly newestTimestamp: number;
   readonly publishers: PublisherTable;
   readonly plugins: Readonly<Record<string, PluginRecord>>;
+  /**
+   * The key budget's state (--max-keys-total: its cap, when it lifts, where its next check
+   * falls), so a restart cuts where a replica that did not restart does. Absent: none kept
+   * (written before it was, or no budget); read through keyBudgetRecordOf.
+   */
+  readonly keyBudget?: unknown;
 }
 
 /** Checks the shape of a decoded meta record; returns what is wrong, or null. */

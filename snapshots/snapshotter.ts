@@ -1,4 +1,5 @@
 import type { ChangeCursor } from '../actors/change-log.js';
+import type { KeyBudgetRecord } from '../actors/key-budget.js';
 import type { PluginRuntime } from '../actors/plugin-runtime.js';
 import type { SnapshotCut } from '../actors/snapshot-cut.js';
 import { encodeChecked } from './codec.js';
@@ -27,6 +28,8 @@ export interface Position {
   readonly journalSeq: number;
   readonly newestTimestamp: number;
   readonly publishers: PublisherTable;
+  /** The key budget's state at this point (PluginHost.keyBudgetRecord), or null without one. */
+  readonly keyBudget?: KeyBudgetRecord | null;
 }
 
 export interface SnapshotterOptions {
@@ -262,6 +265,7 @@ export class Snapshotter {
           newestTimestamp: position.newestTimestamp,
           publishers: position.publishers,
           plugins,
+          ...(position.keyBudget ? { keyBudget: position.keyBudget } : {}),
         };
         batch.putMeta(slot, encodeChecked(meta));
         pacer.end();

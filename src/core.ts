@@ -1,3 +1,4 @@
+import { keyBudgetRecordOf } from '../actors/key-budget.js';
 import type { PluginHost } from '../actors/plugin-host.js';
 import type { PluginErrorHandler, RuntimeOptions } from '../actors/plugin-runtime.js';
 import { Journal, type JournalEntry } from '../snapshots/journal.js';
@@ -80,6 +81,11 @@ export function assembleCore(options: CoreOptions): Core {
       : options.restore === false
         ? EMPTY
         : notLoaded(options.restore.base, host);
+  // The key budget's checks go on where they were (`journal replay` rebuilds from empty: a fresh budget).
+  if (options.restore === undefined || options.restore === true) {
+    if (restored.meta === null) host.restoredNothing();
+    else host.restoreKeyBudget(keyBudgetRecordOf(restored.meta.keyBudget));
+  }
   let intake: Intake | null = null;
   const meta =
     options.deriveMeta ??

@@ -152,7 +152,12 @@ export class Intake {
   }
 
   position(): Position {
-    return { journalSeq: this.appliedSeq, newestTimestamp: this.newest, publishers: this.gaps.table() };
+    return {
+      journalSeq: this.appliedSeq,
+      newestTimestamp: this.newest,
+      publishers: this.gaps.table(),
+      keyBudget: this.deps.host.keyBudgetRecord(),
+    };
   }
 
   /** One live bus message from `source` (its endpoint). Returns the window a sequence jump says was lost, if any. */

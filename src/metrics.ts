@@ -213,7 +213,7 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
   gauge('statscache_plugin_keys', 'Keys a plugin holds in all its containers (rows and stores)', ['plugin'], (set) => {
     for (const [plugin, s] of stats()) set({ plugin }, s.keys);
   });
-  gauge('statscache_keys', 'Keys all plugin containers hold together, as of the last key-budget check', [], (set) => {
+  gauge('statscache_keys', 'Keys all plugin containers hold together (with --max-keys-total)', [], (set) => {
     const b = sources.host.keyBudget;
     if (b !== null) set({}, b.total);
   });

@@ -92,7 +92,8 @@ describe('the key budget in a PluginHost', () => {
     new PluginHost(
       registerPlugins([topUsers(), volumeByUser('1m', '7d'), volumeByUser('5s', '1d'), volume('1m', '7d'), kinds]),
       () => {},
-      { maxKeys: 100_000, ...(maxKeysTotal === undefined ? {} : { maxKeysTotal }) },
+      // Checked after every message (CHECK_EVERY in the service), so each batch below ends on a check.
+      { maxKeys: 100_000, keyBudgetCheckEvery: 1, ...(maxKeysTotal === undefined ? {} : { maxKeysTotal }) },
     );
   const total = (host: PluginHost) => host.runtimes.reduce((n, r) => n + r.keyCount, 0);
   /** A batch (an hour of message time) of 10 meetbot messages naming 20 new users each, and a `kind`. */
