@@ -361,48 +361,73 @@ export class DataStore {
   }
 
   /**
-   * Runs `fill` inside one write transaction: all of it lands, or none. `fill` may be async
-   * (it yields between bounded chunks so the event loop keeps serving): LMDB then holds the
-   * write lock until it settles, and writes queued meanwhile (journal appends) commit with it.
+   * Runs `fill` inside one write transaction: all of it lands when it commits. `fill` may be
+   * async (it yields between bounded chunks so the event loop keeps serving): LMDB then holds
+   * the write lock until it settles, and writes queued meanwhile (journal appends) commit with it.
+   *
+   * A `fill` that throws is another matter: lmdb-js commits the writes its callback made before
+   * the throw (lmdb 3.5: the puts land, the promise rejects). So a slot's meta record is removed
+   * before the transaction first touches its entries, and written back by putMeta at the end: a
+   * write that throws part-way leaves that slot no generation at all, rather than an older
+   * generation's meta over entries of the newer state, which restore took for that generation
+   * when the newer ones were unreadable (and replayed the journal on top: 50 counted for 30).
    */
   writeSnapshot(fill: (batch: SnapshotBatch) => void | Promise<void>): Promise<void> {
-    const db = this.snapshots;
     this.snapshotsWriting++;
-    const written = this.root.transaction(() => {
-      return fill({
-        putMeta: (slot, value) => void db.put(metaKey(slot), value),
-        put: (slot, ident, store, key, value) => void db.put(entryKey(slot, ident, store, key), value),
-        remove: (slot, ident, store, key) => void db.remove(entryKey(slot, ident, store, key)),
-        clear: (slot, ident) => {
-          for (const key of db.getKeys(pluginRange(slot, ident))) db.remove(key);
-        },
-        clearSome: (slot, ident, limit) => {
-          let n = 0;
-          for (const key of [...db.getKeys({ ...pluginRange(slot, ident), limit })]) {
-            db.remove(key);
-            n++;
-          }
-          return n;
-        },
-        copySome: (from, to, ident, after, limit) => {
-          const range = pluginRange(from, ident);
-          // The start is inclusive: one more is read, and `after` itself (copied last time) left out.
-          const read = [...db.getRange({ start: after ?? range.start, end: range.end, limit: limit + 1 })];
-          const next = read.filter(({ key }) => after === null || compareKeys(key as Key, after as Key) !== 0);
-          let last: SlotCut | null = after;
-          let n = 0;
-          for (const { key, value } of next.slice(0, limit)) {
-            const parts = [...(key as unknown as unknown[])];
-            parts[0] = to;
-            void db.put(parts as unknown as SnapshotKey, value);
-            last = key;
-            n++;
-          }
-          return { n, last };
-        },
-      });
-    }) as Promise<void>;
-    return this.checked(written).finally(() => this.snapshotsWriting--);
+    const written = this.root.transaction(() => fill(this.snapshotBatch()));
+    return this.checked(written as Promise<void>).finally(() => this.snapshotsWriting--);
+  }
+
+  /** The writes of one snapshot transaction (writeSnapshot), each slot's meta removed before its entries change. */
+  private snapshotBatch(): SnapshotBatch {
+    const db = this.snapshots;
+    const unmetad = new Set<number>();
+    const touch = (slot: number) => {
+      if (unmetad.has(slot)) return;
+      unmetad.add(slot);
+      void db.remove(metaKey(slot));
+    };
+    return {
+      putMeta: (slot, value) => void db.put(metaKey(slot), value),
+      put: (slot, ident, store, key, value) => {
+        touch(slot);
+        void db.put(entryKey(slot, ident, store, key), value);
+      },
+      remove: (slot, ident, store, key) => {
+        touch(slot);
+        void db.remove(entryKey(slot, ident, store, key));
+      },
+      clear: (slot, ident) => {
+        touch(slot);
+        for (const key of db.getKeys(pluginRange(slot, ident))) db.remove(key);
+      },
+      clearSome: (slot, ident, limit) => {
+        touch(slot);
+        let n = 0;
+        for (const key of [...db.getKeys({ ...pluginRange(slot, ident), limit })]) {
+          db.remove(key);
+          n++;
+        }
+        return n;
+      },
+      copySome: (from, to, ident, after, limit) => {
+        touch(to);
+        const range = pluginRange(from, ident);
+        // The start is inclusive: one more is read, and `after` itself (copied last time) left out.
+        const read = [...db.getRange({ start: after ?? range.start, end: range.end, limit: limit + 1 })];
+        const next = read.filter(({ key }) => after === null || compareKeys(key as Key, after as Key) !== 0);
+        let last: SlotCut | null = after;
+        let n = 0;
+        for (const { key, value } of next.slice(0, limit)) {
+          const parts = [...(key as unknown as unknown[])];
+          parts[0] = to;
+          void db.put(parts as unknown as SnapshotKey, value);
+          last = key;
+          n++;
+        }
+        return { n, last };
+      },
+    };
   }
 
   /**

@@ -1,0 +1,105 @@
+/**
+ * A snapshot whose writing throws part-way (here: a plugin holds a value msgpack cannot encode, a
+ * BigInt past 64 bits). lmdb-js commits the writes a transaction callback made before it threw
+ * (checked against lmdb 3.5: the puts land, the promise rejects), so the slot being rewritten
+ * kept its old meta record over entries of the new state. Its counts matched, and when the
+ * newer generation proved unreadable, restore took that slot for the old generation and replayed
+ * the journal after its journalSeq on top of entries that already held those messages.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { definePlugin, rowsOf, store } from '../../actors/plugin-api.js';
+import { decodeChecked } from '../../snapshots/codec.js';
+import type { SnapshotMeta } from '../../snapshots/format.js';
+import { DataStore } from '../../snapshots/lmdb-store.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { Service } from '../../src/service.js';
+import { tempDir } from '../helpers/service-process.js';
+
+/** One row and one store entry, rewritten by every message: its entry counts never change. */
+const tally = definePlugin({
+  name: 'Tally',
+  summary: 's',
+  description: 'd',
+  rows: rowsOf<{ timestamp: number; key: string; n: number }>(),
+  columns: ['key', 'n'],
+  key: ['key'],
+  stores: { n: store<number>() },
+  update(m, { rows, stores }) {
+    const n = (stores.n.get('all') ?? 0) + 1;
+    stores.n.set('all', n);
+    rows.put({ timestamp: m.timestamp, key: 'all', n });
+  },
+});
+
+/** Stores a value msgpack cannot encode when a message asks for it: its snapshot write throws. */
+const unencodable = definePlugin({
+  name: 'Unencodable',
+  summary: 's',
+  description: 'd',
+  rows: rowsOf<{ timestamp: number; key: string }>(),
+  columns: ['key'],
+  key: ['key'],
+  stores: { v: store<unknown>() },
+  update(m, { stores }) {
+    if ((m.body as { big?: unknown }).big === true) stores.v.set('big', 10n ** 30n);
+  },
+});
+
+const T = Math.floor(Date.now() / 1000) - 3600;
+const message = (i: number, big = false) => ({
+  topic: 'org.fedoraproject.prod.test.tally',
+  timestamp: T + i,
+  msg_id: `tally-${i}`,
+  msg: big ? { big: true } : {},
+});
+
+describe('a snapshot write that throws part-way', () => {
+  const data = tempDir();
+  const config = loadConfig({ env: {}, flags: { dataDir: data.path, port: 0, snapshotGenerations: 2 } });
+  const build = () =>
+    Service.build({ config, logger: createLogger('silent'), plugins: [tally, unencodable], checkDataFile: false });
+  afterAll(() => data.remove());
+
+  it('leaves no slot that restore takes for a generation it is not', async () => {
+    const service = await build();
+    await service.recover();
+    let i = 0;
+    const take = async (n: number, big = false) => {
+      for (let k = 0; k < n; k++) service.accept(message(i++, big && k === n - 1) as never);
+      await service.settled();
+      return service.snapshot();
+    };
+    const first = await take(10);
+    const second = await take(10);
+    expect([first.slot, second.slot]).toEqual([1, 0]);
+    // Tally's entries go into the first generation's slot, then the other plugin's value throws.
+    await expect(take(10, true)).rejects.toThrow(/too large to fit/);
+    // Gone without a final snapshot, as by SIGKILL: the journal holds all 30.
+    await service.close();
+
+    // The newest generation proves unreadable: a byte of tally's store entry flipped.
+    const store = new DataStore(data.path);
+    for (const { key, value } of store.slotRaw(second.slot)) {
+      const k = key as unknown[];
+      if (k[1] !== 'e' || k[2] !== 'tally' || k[3] !== 'n') continue;
+      const bytes = Buffer.from(value);
+      bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 0xff;
+      await store.putRaw(key, bytes);
+    }
+    const metas = store.slots().map((s) => decodeChecked(store.readSlotMeta(s) as Uint8Array) as SnapshotMeta);
+    await store.close();
+    // The slot the failed write began is no generation (before: generation 1's meta over tally's count of 30).
+    expect(metas.map((m) => m.generation)).toEqual([second.generation]);
+
+    const again = await build();
+    try {
+      await again.recover();
+      const tallied = again.host.get('tally')?.inspect().stores['n']?.get('all');
+      // Before: the first generation's meta over tally's count of 30, and 20 replayed on top: 50.
+      expect(tallied).toBe(30);
+    } finally {
+      await again.close();
+    }
+  }, 30_000);
+});
