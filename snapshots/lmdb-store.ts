@@ -11,6 +11,7 @@
  *   journal-ids   message id → seq (de-duplication, GET /id)
  *   journal-time  [timestamp, seq] → empty (time-window reads)
  */
+import * as lmdb from 'lmdb';
 import { compareKeys, open, type Database, type Key, type RangeOptions, type RootDatabase } from 'lmdb';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -124,6 +125,23 @@ function entryKey(slot: number, ident: string, store: string, key: string): Snap
   const parts: string[] = [];
   for (let at = 0; at < key.length; at += PART) parts.push(key.slice(at, at + PART));
   return [slot, 'e', ident, store, ...parts] as unknown as SnapshotKey;
+}
+
+/** ordered-binary's key encoding, as LMDB is given a key: exported by lmdb-js, missing from its types. */
+const keyBytes = (lmdb as unknown as { keyValueToBuffer: (key: Key) => Uint8Array }).keyValueToBuffer;
+
+/** The longest key LMDB takes (lmdb-js's default, which statscache keeps): a longer one throws on put. */
+export const MAX_LMDB_KEY_BYTES = 1978;
+
+/**
+ * Bytes the snapshot table's key for (ident, store, key) takes in the highest slot, as LMDB is
+ * given it: over MAX_LMDB_KEY_BYTES, writing the entry throws (what an export made by hand, or
+ * by a build without today's bound on plugin keys, can hold).
+ */
+export function entryKeyBytes(ident: string, store: string, key: string): number {
+  // Up to 600 units, however encoded (3 bytes a unit, separators, the slot), fit with room to spare.
+  if (ident.length + store.length + key.length <= 600) return 0;
+  return keyBytes(entryKey(MAX_SLOTS - 1, ident, store, key) as Key).length;
 }
 
 /** The entry key a stored key holds: its one part, or its parts joined; not a string when a part is not one. */
@@ -372,9 +390,15 @@ export class DataStore {
    * generation's meta over entries of the newer state, which restore took for that generation
    * when the newer ones were unreadable (and replayed the journal on top: 50 counted for 30).
    */
-  writeSnapshot(fill: (batch: SnapshotBatch) => void | Promise<void>): Promise<void> {
+  writeSnapshot(
+    fill: (batch: SnapshotBatch) => void | Promise<void>,
+    options: { readonly undoOnThrow?: boolean } = {},
+  ): Promise<void> {
     this.snapshotsWriting++;
-    const written = this.root.transaction(() => fill(this.snapshotBatch()));
+    const run = () => fill(this.snapshotBatch());
+    // A child transaction is aborted when its callback throws: nothing of it lands. Only for
+    // writes with no journal appends queued behind them (snapshot import holds the data dir).
+    const written = options.undoOnThrow ? this.root.childTransaction(run) : this.root.transaction(run);
     return this.checked(written as Promise<void>).finally(() => this.snapshotsWriting--);
   }
 
@@ -458,25 +482,30 @@ export class DataStore {
    * lands, or none): `snapshot import` puts the data dir's own messages that the imported state
    * lacks after its journalSeq, so the next start replays them on top. Each record keeps its
    * bytes; its id and time index entries follow it. `appends` (the export's journal tail) are
-   * written in the same transaction.
+   * written in the same transaction. A throw part-way (a record to move gone, a key LMDB
+   * refuses) undoes it all: committed, the moves without their generation made the next start
+   * replay the moved messages on top of a generation that held them (600 counted for 400).
    */
   writeSnapshotMovingJournal(
     moves: readonly JournalMove[],
     fill: (batch: SnapshotBatch) => void | Promise<void>,
     appends: readonly JournalAppend[] = [],
   ): Promise<void> {
-    return this.writeSnapshot((batch) => {
-      this.appendInTransaction(appends);
-      for (const m of moves) {
-        const value = this.journal.getBinary(m.from);
-        if (value === undefined || value === null) throw new Error(`journal record ${m.from} to move is gone`);
-        void this.journal.remove(m.from);
-        void this.times.remove([m.timestamp, m.from]);
-        // Written back as any append is: the record, its id (now pointing at `to`) and its time.
-        this.appendInTransaction([{ seq: m.to, id: m.id, timestamp: m.timestamp, value }]);
-      }
-      return fill(batch);
-    });
+    return this.writeSnapshot(
+      (batch) => {
+        this.appendInTransaction(appends);
+        for (const m of moves) {
+          const value = this.journal.getBinary(m.from);
+          if (value === undefined || value === null) throw new Error(`journal record ${m.from} to move is gone`);
+          void this.journal.remove(m.from);
+          void this.times.remove([m.timestamp, m.from]);
+          // Written back as any append is: the record, its id (now pointing at `to`) and its time.
+          this.appendInTransaction([{ seq: m.to, id: m.id, timestamp: m.timestamp, value }]);
+        }
+        return fill(batch);
+      },
+      { undoOnThrow: true },
+    );
   }
 
   /** Raw access for tools and corruption tests: every key/value of a slot, meta first. */

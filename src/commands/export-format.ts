@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { decode, encode } from '../../snapshots/codec.js';
+import { entryKeyBytes, MAX_LMDB_KEY_BYTES } from '../../snapshots/lmdb-store.js';
 import { metaProblem, type SnapshotMeta } from '../../snapshots/format.js';
 import type { Envelope } from '../envelope.js';
 import type { PluginState } from './generations.js';
@@ -108,6 +109,9 @@ function payloadProblem(value: unknown): string | null {
       typeof e !== 'object' || e === null || Array.isArray(e) || typeof (e as { topic?: unknown }).topic !== 'string',
   );
   if (notEnvelope >= 0) return `journalTail entry ${notEnvelope} is not a message envelope`;
+  // Its time is a key of the journal's time index.
+  const untimed = (p['journalTail'] as { timestamp?: unknown }[]).findIndex((e) => !Number.isFinite(e.timestamp));
+  if (untimed >= 0) return `journalTail entry ${untimed} has no numeric timestamp`;
   const window = p['journalTailSeconds'];
   if (window !== undefined && !(typeof window === 'number' && Number.isFinite(window) && window >= 0))
     return 'journalTailSeconds is not a number of seconds >= 0';
@@ -127,6 +131,15 @@ function payloadProblem(value: unknown): string | null {
       ([, row]) => !Number.isFinite((row as { timestamp?: unknown } | null)?.timestamp),
     );
     if (badRow) return `plugin "${ident}", row ${JSON.stringify(badRow[0]).slice(0, 200)} has no numeric timestamp`;
+    // Found only while writing, LMDB's refusal came half-way through the import's transaction.
+    const containers = [['rows', s.rows], ...Object.entries(s.stores as Record<string, unknown>)] as const;
+    for (const [store, pairs] of containers) {
+      for (const [key] of pairs as [string, unknown][]) {
+        const bytes = entryKeyBytes(ident, store, key);
+        if (bytes > MAX_LMDB_KEY_BYTES)
+          return `plugin "${ident}", store "${store}", key ${JSON.stringify(key.slice(0, 80))}… (${key.length} characters) takes ${bytes} bytes as stored, more than LMDB's ${MAX_LMDB_KEY_BYTES}`;
+      }
+    }
   }
   return null;
 }

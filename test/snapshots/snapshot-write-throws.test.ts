@@ -102,4 +102,35 @@ describe('a snapshot write that throws part-way', () => {
       await again.close();
     }
   }, 30_000);
+
+  it('snapshot import: a throw part-way undoes the journal moves and appends with the state', async () => {
+    const dir = tempDir();
+    const store = new DataStore(dir.path);
+    try {
+      const record = (seq: number) => ({ seq, id: `m${seq}`, timestamp: T + seq, value: new Uint8Array([seq]) });
+      await store.appendJournal([record(1), record(2), record(3)]);
+      const failed = store.writeSnapshotMovingJournal(
+        [{ from: 2, to: 5, id: 'm2', timestamp: T + 2 }],
+        (batch) => {
+          batch.put(0, 'tally', 'rows', 'all', new Uint8Array([9]));
+          throw new Error('a key LMDB refuses');
+        },
+        [record(4)],
+      );
+      await expect(failed).rejects.toThrow(/a key LMDB refuses/);
+      // Before: record 2 moved to 5 and record 4 appended, with no generation claiming them.
+      expect([1, 2, 3, 4, 5].map((seq) => store.journalRecord(seq) !== undefined)).toEqual([
+        true,
+        true,
+        true,
+        false,
+        false,
+      ]);
+      expect(store.seqOfId('m2')).toBe(2);
+      expect([...store.slotRaw(0)]).toEqual([]);
+    } finally {
+      await store.close();
+      dir.remove();
+    }
+  });
 });
