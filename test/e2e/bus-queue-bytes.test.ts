@@ -28,8 +28,8 @@ const MAX_FRAME = 256 * 1024;
 const LARGE = 'x'.repeat(200_000);
 /** Read by libzmq (under 4× the frame cap), then counted oversized and skipped: its seq_id is missing. */
 const OVERSIZED = 'y'.repeat(900_000);
-/** Messages flooded: ~3,000 of 200 KB and ~750 of 900 KB, ~1.3 GB in all. */
-const FLOOD = 3750;
+/** Messages flooded: ~1,600 of 200 KB and ~400 of 900 KB, ~0.7 GB in all (over twice B + SLACK_MIB with either budget). */
+const FLOOD = 2000;
 /**
  * What the process may grow by beyond the budget, whatever the flood's length: memory freed and
  * not yet collected or given back (each thread's V8 lets ~64 MiB of dead buffers, libzmq's

@@ -59,7 +59,7 @@ describe('a stop while the service is starting', () => {
 
   it('as a process: SIGTERM at points through the start always ends in a clean exit with a final snapshot', async () => {
     const outcomes: string[] = [];
-    for (let i = 0; i < 12; i++) {
+    for (let i = 0; i < 8; i++) {
       const dir = tempDir('statscache-stop-start-');
       try {
         const child = spawn(
@@ -74,7 +74,7 @@ describe('a stop while the service is starting', () => {
           out += d.toString();
           if (!sent && out.includes('"msg":')) {
             sent = true;
-            setTimeout(() => child.kill('SIGTERM'), i * 20);
+            setTimeout(() => child.kill('SIGTERM'), i * 35);
           }
         });
         child.stderr.on('data', (d: Buffer) => {
@@ -83,7 +83,7 @@ describe('a stop while the service is starting', () => {
         const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
           child.on('exit', (c, s) => resolve([c, s])),
         );
-        outcomes.push(`${i * 20} ms: ${code ?? signal}`);
+        outcomes.push(`${i * 35} ms: ${code ?? signal}`);
         expect({ code, signal, snapshot: out.includes('final snapshot written') }, out.slice(-600)).toEqual({
           code: 0,
           signal: null,
@@ -93,6 +93,6 @@ describe('a stop while the service is starting', () => {
         dir.remove();
       }
     }
-    expect(outcomes).toHaveLength(12);
+    expect(outcomes).toHaveLength(8);
   }, 120_000);
 });
