@@ -7,21 +7,12 @@
  * the loss is counted as seq_id gaps, not silent. Both ways in: a publisher connecting to the
  * service's --bind socket, and the service connecting to a relay's PUB (--connect).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Publisher } from 'zeromq';
-import { joinedPublisher, metricOf, metricsText, sampleOf } from '../helpers/probes.js';
+import { memorySampler, relay, type Send, SLOW_PLUGIN } from '../helpers/bus-flood.js';
+import { joinedPublisher, metricsText, sampleOf } from '../helpers/probes.js';
 import { eventually, startService, tempDir, type RunningService } from '../helpers/service-process.js';
-
-/** An operator plugin that costs ~0.5 ms of CPU per message: intake applies ~2 k msg/s at most. */
-const SLOW = `export default {
-  name: 'Slow', summary: 's', description: 'd', columns: ['n'], key: ['timestamp'],
-  update() {
-    const until = performance.now() + 0.5;
-    while (performance.now() < until);
-  },
-};`;
 
 /** Messages flooded: ~1.6 KB each, ~400 MB in all, far beyond what the plugin applies meanwhile. */
 const FLOOD = 250_000;
@@ -34,45 +25,9 @@ const QUEUE_MAX = 1000;
  */
 const BOUND_MIB = 250;
 
-/** Anonymous resident memory of a process (heap, libzmq's queues; not LMDB's file-backed map), in MiB. */
-function rssAnonMiB(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('RssAnon:'));
-  return Number(line?.replace(/\D+/g, '') ?? Number.NaN) / 1024;
-}
-
-type Send = (topic: string, body: string) => Promise<void>;
-
-/** A publisher bound for the service to --connect to, like a fedmsg relay, joined once a probe gets through. */
-async function relay(): Promise<{
-  endpoint: string;
-  join(svc: RunningService): Promise<void>;
-  send: Send;
-  close(): void;
-}> {
-  const pub = new Publisher({ linger: 0 });
-  await pub.bind('tcp://127.0.0.1:*');
-  return {
-    endpoint: pub.lastEndpoint as string,
-    join: async (svc) => {
-      await eventually(
-        async () => {
-          await pub.send(['org.test.statscache.probe', '{not json']);
-          return (await metricOf(svc.base, 'statscache_bus_frames_total')) > 0 ? true : undefined;
-        },
-        10_000,
-        'subscription joined',
-      );
-    },
-    send: (topic, body) => pub.send([topic, body]),
-    close: () => pub.close(),
-  };
-}
-
 describe('the bus receive queue is bounded (--bus-queue-max)', () => {
   const dir = tempDir('statscache-queue-');
-  writeFileSync(join(dir.path, 'slow.mjs'), SLOW);
+  writeFileSync(join(dir.path, 'slow.mjs'), SLOW_PLUGIN);
   const services: RunningService[] = [];
   afterAll(async () => {
     for (const s of services) await s.stop('SIGKILL');
@@ -81,13 +36,7 @@ describe('the bus receive queue is bounded (--bus-queue-max)', () => {
 
   /** Floods the service through `send` and checks memory and the accounting of every seq_id. */
   async function flood(s: RunningService, send: Send): Promise<void> {
-    const pid = s.child.pid as number;
-    const before = rssAnonMiB(pid);
-    let peak = before;
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, rssAnonMiB(pid));
-    }, 50);
-    s.child.once('exit', () => clearInterval(sampler));
+    const memory = memorySampler(s);
     const now = Math.floor(Date.now() / 1000);
     const topic = 'org.fedoraproject.prod.wiki.article.edit';
     let seq = 0;
@@ -98,7 +47,7 @@ describe('the bus receive queue is bounded (--bus-queue-max)', () => {
     };
     for (let i = 0; i < FLOOD; i++) await next();
     // Unbounded, libzmq had read most of the flood by now: +788 MiB here.
-    expect(peak - before).toBeLessThan(BOUND_MIB);
+    expect(memory.growth()).toBeLessThan(BOUND_MIB);
     // The tail: one more message at a time until every seq_id sent is either taken in or counted missing.
     const counts = await eventually(
       async () => {
@@ -114,8 +63,8 @@ describe('the bus receive queue is bounded (--bus-queue-max)', () => {
       180_000,
       'every seq_id sent taken in or counted missing',
     );
-    clearInterval(sampler);
-    expect(peak - before).toBeLessThan(BOUND_MIB);
+    memory.stop();
+    expect(memory.growth()).toBeLessThan(BOUND_MIB);
     // What was not taken in is counted, message for message (the wait above): the publisher dropped most of the flood.
     expect(counts.gaps).toBeGreaterThan(0);
     expect(counts.missing).toBeGreaterThan(FLOOD / 2);

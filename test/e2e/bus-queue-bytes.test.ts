@@ -10,18 +10,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Publisher } from 'zeromq';
-import { joinedPublisher, metricOf, metricsText, rssAnonMiB, sampleOf } from '../helpers/probes.js';
+import { memorySampler, relay, type Send, SLOW_PLUGIN } from '../helpers/bus-flood.js';
+import { joinedPublisher, metricOf, metricsText, sampleOf } from '../helpers/probes.js';
 import { eventually, startService, tempDir, type RunningService } from '../helpers/service-process.js';
-
-/** An operator plugin that costs ~0.5 ms of CPU per message: intake applies ~2 k msg/s at most. */
-const SLOW = `export default {
-  name: 'Slow', summary: 's', description: 'd', columns: ['n'], key: ['timestamp'],
-  update() {
-    const until = performance.now() + 0.5;
-    while (performance.now() < until);
-  },
-};`;
 
 const MAX_FRAME = 256 * 1024;
 /** Taken in: under --max-frame-bytes. */
@@ -39,34 +30,7 @@ const FLOOD = 2000;
  */
 const SLACK_MIB = 320;
 
-type Send = (topic: string, body: string) => Promise<void>;
 const topic = 'org.fedoraproject.prod.wiki.article.edit';
-
-/** A publisher bound for the service to --connect to, like a fedmsg relay, joined once a probe gets through. */
-async function relay(): Promise<{
-  endpoint: string;
-  join(svc: RunningService): Promise<void>;
-  send: Send;
-  close(): void;
-}> {
-  const pub = new Publisher({ linger: 0 });
-  await pub.bind('tcp://127.0.0.1:*');
-  return {
-    endpoint: pub.lastEndpoint as string,
-    join: async (svc) => {
-      await eventually(
-        async () => {
-          await pub.send(['org.test.statscache.probe', '{not json']);
-          return (await metricOf(svc.base, 'statscache_bus_frames_total')) > 0 ? true : undefined;
-        },
-        10_000,
-        'subscription joined',
-      );
-    },
-    send: (t, body) => pub.send([t, body]),
-    close: () => pub.close(),
-  };
-}
 
 interface Tally {
   readonly accepted: number;
@@ -106,21 +70,9 @@ function sequence(send: Send) {
   };
 }
 
-/** Samples the service's anonymous memory every 50 ms; `peak()` is the growth since it started. */
-function sampler(s: RunningService): { growth(): number; stop(): void } {
-  const pid = s.child.pid as number;
-  const before = rssAnonMiB(pid);
-  let peak = before;
-  const timer = setInterval(() => {
-    peak = Math.max(peak, rssAnonMiB(pid));
-  }, 50);
-  s.child.once('exit', () => clearInterval(timer));
-  return { growth: () => peak - before, stop: () => clearInterval(timer) };
-}
-
 describe('the bus queue is bounded in bytes (--bus-queue-max-bytes)', () => {
   const dir = tempDir('statscache-queue-bytes-');
-  writeFileSync(join(dir.path, 'slow.mjs'), SLOW);
+  writeFileSync(join(dir.path, 'slow.mjs'), SLOW_PLUGIN);
   const services: RunningService[] = [];
   afterAll(async () => {
     for (const s of services) await s.stop('SIGKILL');
@@ -145,7 +97,7 @@ describe('the bus queue is bounded in bytes (--bus-queue-max-bytes)', () => {
 
   /** Large frames flooded into a slow intake: memory within the budget, every seq_id accounted for. */
   async function flood(s: RunningService, send: Send, budgetMiB: number): Promise<void> {
-    const memory = sampler(s);
+    const memory = memorySampler(s);
     const seq = sequence(send);
     for (let i = 1; i <= FLOOD; i++) await seq.next(i % 5 === 0 ? OVERSIZED : LARGE);
     const tally = await seq.accounted(s);

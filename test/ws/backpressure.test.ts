@@ -2,11 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { connect, type Socket } from 'node:net';
 import { StatscacheClient, type WebSocketCtor } from '../../examples/ws-client/statscache-client.js';
-import { eventually, fatBatch, httpRows, RawClient, startLive, type Live } from './harness.js';
+import { eventually, fatBatch, httpRows, RawClient, startLive, type Live, canon } from './harness.js';
 
 const SOFT = 64 * 1024;
-const canon = (rows: Iterable<Record<string, unknown>>) =>
-  JSON.stringify([...rows].map((r) => JSON.stringify(r)).sort());
 const socketOf = (c: RawClient) => (c.ws as unknown as { _socket: Socket })._socket;
 
 describe('back-pressure: a client that stops reading', () => {

@@ -2,26 +2,11 @@ import { createServer, type Server, type Socket, connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import {
-  type LiveSubscription,
   StatscacheClient,
   SubscriptionRefused,
   type WebSocketCtor,
 } from '../../examples/ws-client/statscache-client.js';
-import { eventually, httpRows, type Live, samplesBatch, startLive } from './harness.js';
-
-const canon = (rows: Iterable<Record<string, unknown>>) =>
-  JSON.stringify([...rows].map((r) => JSON.stringify(r)).sort());
-
-async function matchesHttp(live: Live, sub: LiveSubscription, query = ''): Promise<void> {
-  await eventually(
-    async () =>
-      sub.rows.size > 0 && canon(sub.rows.values()) === canon(await httpRows(live.base, sub.ident, query))
-        ? true
-        : undefined,
-    10_000,
-    `${sub.ident}?${query} (subscription ${sub.id}) to equal the HTTP view`,
-  );
-}
+import { eventually, type Live, samplesBatch, startLive, matchesHttp } from './harness.js';
 
 function client(url: string, extra: Partial<ConstructorParameters<typeof StatscacheClient>[0]> = {}) {
   return new StatscacheClient({

@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import { definePlugin, rowsOf } from '../../actors/plugin-api.js';
 import { builtinPlugins } from '../../plugins/index.js';
 import { loadConfig, type ConfigKey } from '../../src/config.js';
+import type { LiveSubscription } from '../../examples/ws-client/statscache-client.js';
 import type { ServerFrame } from '../../src/http/ws-frames.js';
 import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
@@ -190,6 +191,22 @@ export async function httpRows(base: string, ident: string, query = ''): Promise
   const res = await fetch(`${base}/api/${ident}${query ? `?${query}` : ''}`);
   if (res.status !== 200) throw new Error(`${res.status} ${await res.text()}`);
   return (await res.json()) as Record<string, unknown>[];
+}
+
+/** Rows as a canonical string, whatever their order: equal for the same set of rows. */
+export const canon = (rows: Iterable<Record<string, unknown>>): string =>
+  JSON.stringify([...rows].map((r) => JSON.stringify(r)).sort());
+
+/** Polls until the example client's subscription holds exactly what GET /api/<ident>?<query> answers. */
+export async function matchesHttp(live: Live, sub: LiveSubscription, query = ''): Promise<void> {
+  await eventually(
+    async () =>
+      sub.rows.size > 0 && canon(sub.rows.values()) === canon(await httpRows(live.base, sub.ident, query))
+        ? true
+        : undefined,
+    10_000,
+    `${sub.ident}?${query} (subscription ${sub.id}) to equal the HTTP view`,
+  );
 }
 
 export const keyOf = (cols: readonly string[], row: Record<string, unknown>) =>

@@ -1,10 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import {
-  StatscacheClient,
-  type LiveSubscription,
-  type WebSocketCtor,
-} from '../../examples/ws-client/statscache-client.js';
+import { StatscacheClient, type WebSocketCtor } from '../../examples/ws-client/statscache-client.js';
 import type { ServerFrame } from '../../src/http/ws-frames.js';
 import {
   eventually,
@@ -16,22 +12,9 @@ import {
   startLive,
   type Frame,
   type Live,
+  canon,
+  matchesHttp,
 } from './harness.js';
-
-const canon = (rows: Iterable<Record<string, unknown>>) =>
-  JSON.stringify([...rows].map((r) => JSON.stringify(r)).sort());
-
-/** Polls until the subscription holds exactly what GET /api/<ident>?<query> answers. */
-async function matchesHttp(live: Live, sub: LiveSubscription, query = ''): Promise<void> {
-  await eventually(
-    async () =>
-      sub.rows.size > 0 && canon(sub.rows.values()) === canon(await httpRows(live.base, sub.ident, query))
-        ? true
-        : undefined,
-    10_000,
-    `${sub.ident}?${query} to equal the HTTP view`,
-  );
-}
 
 function client(url: string, frames: ServerFrame[] = []): StatscacheClient {
   return new StatscacheClient({

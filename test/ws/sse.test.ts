@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, httpRows, keyOf, samplesBatch, startLive, type Live } from './harness.js';
+import { eventually, httpRows, keyOf, samplesBatch, startLive, type Live, canon } from './harness.js';
 
 interface SseEvent {
   id: string | undefined;
@@ -79,9 +79,6 @@ function held(
   }
   return { rows, seq };
 }
-
-const canon = (rows: Iterable<Record<string, unknown>>) =>
-  JSON.stringify([...rows].map((r) => JSON.stringify(r)).sort());
 
 describe('Server-Sent Events at /api/<ident>/stream', () => {
   let live: Live;

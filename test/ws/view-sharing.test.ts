@@ -3,7 +3,17 @@ import { definePlugin, type AnyPluginDefinition, type ViewContext } from '../../
 import type { Row } from '../../actors/row-store.js';
 import { builtinPlugins } from '../../plugins/index.js';
 import type { RawEnvelope } from '../helpers/fixtures.js';
-import { eventually, httpRows, keyOf, perCategory, RawClient, startLive, type Frame, type Live } from './harness.js';
+import {
+  eventually,
+  httpRows,
+  keyOf,
+  perCategory,
+  RawClient,
+  startLive,
+  type Frame,
+  type Live,
+  canon,
+} from './harness.js';
 
 const CALENDAR = 'contribution-calendar-1d';
 const COUNTED = 'view-counter-1m';
@@ -74,9 +84,6 @@ class Held {
     }
   }
 }
-
-const canon = (rows: Iterable<Record<string, unknown>>) =>
-  JSON.stringify([...rows].map((r) => JSON.stringify(r)).sort());
 
 describe('custom views are computed once per state and shared; views that are their rows are never built', () => {
   beforeAll(async () => {

@@ -2,10 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain JavaScript module, as external plugins are
 import bodhiKarma from '../../examples/plugins/bodhi-karma.js';
 import { builtinPlugins } from '../../plugins/index.js';
-import { eventually, httpRows, keyOf, RawClient, samplesBatch, startLive, type Frame, type Live } from './harness.js';
-
-const canon = (rows: Iterable<Record<string, unknown>>) =>
-  JSON.stringify([...rows].map((r) => JSON.stringify(r)).sort());
+import {
+  eventually,
+  httpRows,
+  keyOf,
+  RawClient,
+  samplesBatch,
+  startLive,
+  type Frame,
+  type Live,
+  canon,
+} from './harness.js';
 
 /** What a client holds for one subscription: the snapshot, then every update applied by the key columns. */
 class Held {
