@@ -10,8 +10,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { memorySampler, relay, type Send, SLOW_PLUGIN } from '../helpers/bus-flood.js';
-import { joinedPublisher, metricOf, metricsText, sampleOf } from '../helpers/probes.js';
+import { FLOOD_SEND_HWM, floodPublisher, memorySampler, relay, type Send, slowPlugin } from '../helpers/bus-flood.js';
+import { metricOf, metricsText, sampleOf } from '../helpers/probes.js';
 import { eventually, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 
 const MAX_FRAME = 256 * 1024;
@@ -72,7 +72,8 @@ function sequence(send: Send) {
 
 describe('the bus queue is bounded in bytes (--bus-queue-max-bytes)', () => {
   const dir = tempDir('statscache-queue-bytes-');
-  writeFileSync(join(dir.path, 'slow.mjs'), SLOW_PLUGIN);
+  // 2 ms a message (≤ 500 msg/s): a loaded machine's sender still outruns it (one at 0.5 ms kept up in a CI run, and nothing was dropped).
+  writeFileSync(join(dir.path, 'slow.mjs'), slowPlugin(2));
   const services: RunningService[] = [];
   afterAll(async () => {
     for (const s of services) await s.stop('SIGKILL');
@@ -104,7 +105,7 @@ describe('the bus queue is bounded in bytes (--bus-queue-max-bytes)', () => {
     memory.stop();
     // Without the budget libzmq read the flood as fast as it came: the growth was about its size.
     expect(memory.growth()).toBeLessThan(budgetMiB + SLACK_MIB);
-    // The loss is counted, not silent: the publisher dropped most of the flood, and the oversized ones were read and skipped.
+    // The loss is counted, not silent: the publisher dropped part of the flood, and the oversized ones were read and skipped.
     expect(tally.missing).toBeGreaterThan(FLOOD / 5);
     expect(tally.oversized).toBeGreaterThan(0);
     expect(tally.missing).toBeGreaterThanOrEqual(tally.oversized);
@@ -112,7 +113,7 @@ describe('the bus queue is bounded in bytes (--bus-queue-max-bytes)', () => {
   }
 
   it('a relay flooding large frames into a slow intake that --connects to it', async () => {
-    const pub = await relay();
+    const pub = await relay({ sendHighWaterMark: FLOOD_SEND_HWM });
     try {
       const s = await start('connect', 48, ['--connect', pub.endpoint]);
       await pub.join(s);
@@ -125,7 +126,7 @@ describe('the bus queue is bounded in bytes (--bus-queue-max-bytes)', () => {
   it('a publisher flooding large frames into the --bind socket of a slow intake', async () => {
     // The least a --bind socket takes at this frame cap: 16 publishers, each a queue of one.
     const s = await start('bind', 128, []);
-    const pub = await joinedPublisher(s);
+    const pub = await floodPublisher(s);
     try {
       await flood(s, pub.send, 128);
     } finally {

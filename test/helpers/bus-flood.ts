@@ -6,25 +6,37 @@ import { Publisher } from 'zeromq';
 import { metricOf, rssAnonMiB } from './probes.js';
 import { eventually, type RunningService } from './service-process.js';
 
-/** An operator plugin that costs ~0.5 ms of CPU per message: intake applies ~2 k msg/s at most. */
-export const SLOW_PLUGIN = `export default {
+/** An operator plugin that costs `ms` of CPU per message: intake applies 1000 / `ms` messages a second at most. */
+export function slowPlugin(ms: number): string {
+  return `export default {
   name: 'Slow', summary: 's', description: 'd', columns: ['n'], key: ['timestamp'],
   update() {
-    const until = performance.now() + 0.5;
+    const until = performance.now() + ${ms};
     while (performance.now() < until);
   },
 };`;
+}
+
+/** ~0.5 ms of CPU per message: intake applies ~2 k msg/s at most. */
+export const SLOW_PLUGIN = slowPlugin(0.5);
+
+/**
+ * A flooding publisher's own queue, in messages. libzmq's default (1,000) held up to ~340 MB of
+ * large frames in the test process before dropping any, so on a loaded machine a sender slower
+ * than the intake never dropped at all; a short queue drops as soon as the service stops reading.
+ */
+export const FLOOD_SEND_HWM = 8;
 
 export type Send = (topic: string, body: string) => Promise<void>;
 
 /** A publisher bound for the service to --connect to, like a fedmsg relay, joined once a probe gets through. */
-export async function relay(): Promise<{
+export async function relay(options: { sendHighWaterMark?: number } = {}): Promise<{
   endpoint: string;
   join(svc: RunningService): Promise<void>;
   send: Send;
   close(): void;
 }> {
-  const pub = new Publisher({ linger: 0 });
+  const pub = new Publisher({ linger: 0, ...options });
   await pub.bind('tcp://127.0.0.1:*');
   return {
     endpoint: pub.lastEndpoint as string,
@@ -41,6 +53,21 @@ export async function relay(): Promise<{
     send: (topic, body) => pub.send([topic, body]),
     close: () => pub.close(),
   };
+}
+
+/** A publisher that --connects to a --bind service with a short queue of its own (FLOOD_SEND_HWM), joined once a probe gets through. */
+export async function floodPublisher(svc: RunningService): Promise<{ send: Send; close(): void }> {
+  const pub = new Publisher({ linger: 0, sendHighWaterMark: FLOOD_SEND_HWM });
+  pub.connect(svc.bound);
+  await eventually(
+    async () => {
+      await pub.send(['org.test.statscache.probe', '{not json']);
+      return (await metricOf(svc.base, 'statscache_bus_frames_total')) > 0 ? true : undefined;
+    },
+    10_000,
+    'subscription joined',
+  );
+  return { send: (topic, body) => pub.send([topic, body]), close: () => pub.close() };
 }
 
 /** Samples the service's anonymous memory every 50 ms; `growth()` is the peak over where it started, in MiB. */
