@@ -10,6 +10,7 @@ import { Publisher, Subscriber, XPublisher, XSubscriber } from 'zeromq';
 import { StatscacheError } from '../actors/errors.js';
 import { EndpointSet, type MonitorEvent } from './bus-endpoints.js';
 import { bindQueue, HARD_FRAME_FACTOR } from './bus-queue.js';
+import { PROXY_HIGH_WATER_MARK, replicaQueue } from './proxy-queue.js';
 
 export type { EndpointState, EndpointStatus, MonitorEvent } from './bus-endpoints.js';
 import type { EndpointState, EndpointStatus } from './bus-endpoints.js';
@@ -247,9 +248,6 @@ export async function publisher(endpoint: { connect?: string; bind?: string }): 
   };
 }
 
-/** Messages queued per replica behind the proxy before libzmq drops for that replica (it then backfills its seq_id gap). */
-export const PROXY_HIGH_WATER_MARK = 100_000;
-
 export interface BusProxy {
   /** The backend endpoint actually bound (a wildcard port resolved). */
   readonly backend: string;
@@ -265,6 +263,16 @@ export interface ProxyOptions {
   readonly maxFrameBytes: number;
   /** A message over maxFrameBytes was dropped (`bytes`: its size). */
   readonly onOversized?: (bytes: number) => void;
+  /**
+   * Bytes queued per replica at most (proxy-queue.ts): the queue is cut to the messages at
+   * maxFrameBytes that fit. Unset: PROXY_HIGH_WATER_MARK messages.
+   */
+  readonly replicaQueueMaxBytes?: number;
+  /**
+   * A replica's queue filled: libzmq drops its messages until it has read a share of them (it
+   * sees a seq_id gap). Called once each time, not per message dropped (libzmq does not tell).
+   */
+  readonly onReplicaFull?: () => void;
   /**
    * libzmq refused a frame over HARD_FRAME_FACTOR × maxFrameBytes unread and dropped the upstream
    * connection without reconnecting; the proxy connects again itself.
@@ -313,7 +321,8 @@ export function reconnectAfterRefusal(
  * endpoint they connect to.
  *
  * zmq_proxy forwarded frames of any size: 300 MB frames with replicas that did not read took
- * the proxy to 1.3 GB. A message over maxFrameBytes is dropped here (replicas see a seq_id gap).
+ * the proxy to 1.3 GB. A message over maxFrameBytes is dropped here (replicas see a seq_id gap),
+ * so each replica's queue of replicaQueue() messages holds at most replicaQueueMaxBytes.
  * One over HARD_FRAME_FACTOR times that is refused by libzmq before it is read
  * (ZMQ_MAXMSGSIZE), which treats it as a protocol error and never reconnects to that endpoint:
  * after a disconnect that libzmq does not follow with a reconnect of its own, the proxy
@@ -328,7 +337,13 @@ export async function startProxy(options: ProxyOptions): Promise<BusProxy> {
     linger: 0,
     maxMessageSize: options.maxFrameBytes * HARD_FRAME_FACTOR,
   });
-  const back = new XPublisher({ sendHighWaterMark: PROXY_HIGH_WATER_MARK, linger: 0 });
+  const queue =
+    options.replicaQueueMaxBytes === undefined
+      ? PROXY_HIGH_WATER_MARK
+      : replicaQueue(options.replicaQueueMaxBytes, options.maxFrameBytes);
+  // noDrop: a send fails (EAGAIN) instead of dropping silently when a replica's queue is full,
+  // the only way libzmq tells; forward() then sends it to the others and counts the event.
+  const back = new XPublisher({ sendHighWaterMark: queue, noDrop: true, linger: 0 });
   try {
     await back.bind(options.backend);
     front.connect(options.frontend);
@@ -346,12 +361,47 @@ export async function startProxy(options: ProxyOptions): Promise<BusProxy> {
   );
 
   const max = options.maxFrameBytes;
+  /**
+   * zeromq.js warns (process.emitWarning, a stderr line per call) on any option set after bind,
+   * although libzmq applies ZMQ_XPUB_NODROP at once; a replica that keeps falling behind makes
+   * this toggle often, so the warning is muted for this one synchronous call.
+   */
+  const setNoDrop = (on: boolean) => {
+    const warn = process.emitWarning;
+    process.emitWarning = () => {};
+    try {
+      back.noDrop = on;
+    } finally {
+      process.emitWarning = warn;
+    }
+  };
+  /**
+   * With noDrop a message that a matching replica has no room for is refused whole before any
+   * frame is queued (libzmq checks every matching queue first); it then goes, lossy, to the
+   * replicas with room. libzmq leaves the full replica out of later sends until it has read a
+   * share of its queue (its low-water mark), so this counts the times a replica's queue filled,
+   * not the messages it missed: libzmq does not say how many (the replica counts the seq_id gap).
+   */
+  const forward = async (frames: Buffer[]) => {
+    try {
+      await back.send(frames);
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'EAGAIN') throw err;
+      setNoDrop(false);
+      try {
+        await back.send(frames);
+      } finally {
+        setNoDrop(true);
+      }
+      options.onReplicaFull?.();
+    }
+  };
   const down = async () => {
     for await (const frames of front) {
       let bytes = 0;
       for (const f of frames) bytes += f.length;
       if (bytes > max) options.onOversized?.(bytes);
-      else await back.send(frames);
+      else await forward(frames);
     }
   };
   const up = async () => {

@@ -7,6 +7,7 @@ import { loadConfig, unknownEnvNames, type Config, type ConfigKey } from './conf
 import { addSettingOptions, configFileOf, flagValues } from './cli-options.js';
 import { errorText, createLogger, type Logger } from './logger.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './envelope-limits.js';
+import { DEFAULT_REPLICA_QUEUE_MAX_BYTES } from './proxy-queue.js';
 import { DEMO_DEFAULTS } from './settings.js';
 import { registerOperatorCommands } from './commands/register.js';
 import { runMetaCommand } from './meta/meta-command.js';
@@ -153,10 +154,16 @@ program
     '--max-frame-bytes <bytes>',
     `messages larger than this are not forwarded (dropped, and logged at a limited rate); a frame over 4× this is refused by libzmq unread and the proxy connects upstream again (default ${DEFAULT_MAX_FRAME_BYTES}, as serve)`,
   )
-  .action(async (opts: { frontend: string; backend: string; maxFrameBytes?: string }) => {
-    const { runProxyCommand } = await import('./commands/proxy.js');
-    await runProxyCommand(opts, createLogger('info'));
-  });
+  .option(
+    '--replica-queue-max-bytes <bytes>',
+    `bytes queued for each replica at most (at least --max-frame-bytes): the queue is cut to the messages at --max-frame-bytes that fit (never more than 100,000); a replica whose queue is full misses messages (it sees a seq_id gap) until it reads again; each time is counted in the log (default ${DEFAULT_REPLICA_QUEUE_MAX_BYTES}, 1 GiB)`,
+  )
+  .action(
+    async (opts: { frontend: string; backend: string; maxFrameBytes?: string; replicaQueueMaxBytes?: string }) => {
+      const { runProxyCommand } = await import('./commands/proxy.js');
+      await runProxyCommand(opts, createLogger('info'));
+    },
+  );
 
 registerOperatorCommands(program);
 

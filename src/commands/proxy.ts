@@ -1,5 +1,6 @@
 import { StatscacheError } from '../../actors/errors.js';
 import { type Logger, throttled } from '../logger.js';
+import { DEFAULT_REPLICA_QUEUE_MAX_BYTES, replicaQueueProblem } from '../proxy-queue.js';
 import { SETTINGS } from '../settings.js';
 import { type EndpointRole, endpointProblem } from '../zmq-endpoint.js';
 
@@ -7,6 +8,7 @@ export interface ProxyOptions {
   readonly frontend?: unknown;
   readonly backend?: unknown;
   readonly maxFrameBytes?: unknown;
+  readonly replicaQueueMaxBytes?: unknown;
 }
 
 /** A ZeroMQ tcp/ipc/inproc endpoint (zmq-endpoint.ts); anything else is refused before libzmq sees it. */
@@ -28,6 +30,19 @@ function maxFrameBytes(value: unknown): number {
   return parsed.data as number;
 }
 
+/** --replica-queue-max-bytes: a whole number of bytes, at least one message at the frame cap. */
+function replicaQueueMaxBytes(value: unknown, frameCap: number): number {
+  if (value === undefined) return DEFAULT_REPLICA_QUEUE_MAX_BYTES; // over the largest frame cap (64 MiB)
+  const bytes = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  const problem = replicaQueueProblem(bytes, frameCap);
+  if (problem !== null)
+    throw new StatscacheError(
+      'SC_CONFIG_INVALID',
+      `--replica-queue-max-bytes ${problem}, got ${JSON.stringify(value)}`,
+    );
+  return bytes;
+}
+
 /**
  * `statscache proxy`: one upstream fedmsg connection fanned out to any number of replicas
  * (see startProxy() in src/bus.ts). Runs until SIGTERM/SIGINT.
@@ -36,18 +51,30 @@ export async function runProxyCommand(opts: ProxyOptions, log: Logger): Promise<
   const frontend = endpoint(opts.frontend, '--frontend', 'connect');
   const backend = endpoint(opts.backend, '--backend', 'bind');
   const limit = maxFrameBytes(opts.maxFrameBytes);
+  const queueBytes = replicaQueueMaxBytes(opts.replicaQueueMaxBytes, limit);
   // Loaded here so the other operator commands do not load ZeroMQ.
   const { startProxy, HARD_FRAME_FACTOR } = await import('../bus.js');
   let proxy: Awaited<ReturnType<typeof startProxy>>;
-  // Totals since start, in every log line: a rate-limited log still tells how many were dropped.
+  // Totals since start, in every log line and on stop: a rate-limited log still tells how many.
   let oversized = 0;
   let refused = 0;
+  let replicaFull = 0;
   const logLimited = throttled(() => Date.now());
   try {
     proxy = await startProxy({
       frontend,
       backend,
       maxFrameBytes: limit,
+      replicaQueueMaxBytes: queueBytes,
+      onReplicaFull: () => {
+        replicaFull++;
+        logLimited('replica-full', (suppressed) =>
+          log.warn(
+            { replicaQueueMaxBytes: queueBytes, replicaFull, suppressed },
+            "a replica's queue at the proxy is full (--replica-queue-max-bytes): messages for it are dropped until it reads again, and it sees a seq_id gap",
+          ),
+        );
+      },
       onOversized: (bytes) => {
         oversized++;
         logLimited('oversized', (suppressed) =>
@@ -74,9 +101,12 @@ export async function runProxyCommand(opts: ProxyOptions, log: Logger): Promise<
       { cause: err },
     );
   }
-  log.info({ frontend, backend: proxy.backend, maxFrameBytes: limit }, 'statscache proxy running');
+  log.info(
+    { frontend, backend: proxy.backend, maxFrameBytes: limit, replicaQueueMaxBytes: queueBytes },
+    'statscache proxy running',
+  );
   const stop = (signal: string) => {
-    log.info({ signal }, 'stopping proxy');
+    log.info({ signal, oversized, refused, replicaFull }, 'stopping proxy');
     proxy.close();
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
