@@ -4,11 +4,13 @@
  * `amq.topic`, consumes with manual acks and a prefetch window, and reconnects with
  * exponential back-off and jitter. A delivery is acked only once the handler's promise
  * resolves (the service resolves it after the journal commit), in delivery order.
- * amqp-codec-guard.ts, imported first, bounds amqplib's header table decoder.
+ * amqp-codec-guard.ts, imported first, bounds amqplib's header table decoder; amqp-body-guard.ts
+ * drops a body declared over `maxBodyBytes` unread.
  */
 import './amqp-codec-guard.js';
+import { capBodies } from './amqp-body-guard.js';
 import amqplib from 'amqplib';
-import type { Delivery } from './amqp-message.js';
+import { DECLARED_BYTES, type Delivery } from './amqp-message.js';
 
 export const AMQP_EXCHANGE = 'amq.topic';
 
@@ -49,6 +51,11 @@ export interface AmqpInputOptions {
   /** A durable named queue; null: server-named, exclusive, auto-delete (Fedora's public broker). */
   readonly queue: string | null;
   readonly prefetch: number;
+  /**
+   * A body declared larger than this is dropped as its frames arrive, never gathered whole, and
+   * delivered empty with its declared size (Delivery.declaredBytes). Unset: every body is read.
+   */
+  readonly maxBodyBytes?: number;
   readonly heartbeatSeconds: number;
   readonly tls: AmqpTls;
   readonly reconnect: { readonly initialMs: number; readonly maxMs: number };
@@ -277,6 +284,7 @@ export class AmqpInput {
       );
       model.on('unblocked', () => generation === this.generation && this.set({ state: 'consuming', reason: null }));
       const channel = await model.createChannel();
+      if (this.options.maxBodyBytes !== undefined) capBodies(channel, this.options.maxBodyBytes);
       channel.on('error', () => undefined);
       channel.on('close', () => void model?.close().catch(() => undefined));
       await channel.prefetch(prefetch);
@@ -364,6 +372,7 @@ export class AmqpInput {
       .onDelivery({
         routingKey: msg.fields.routingKey,
         content: msg.content,
+        declaredBytes: (msg.properties as { [DECLARED_BYTES]?: number })[DECLARED_BYTES],
         messageId: msg.properties.messageId,
         headers: msg.properties.headers,
         redelivered: msg.fields.redelivered,

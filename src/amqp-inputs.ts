@@ -100,6 +100,7 @@ export class AmqpInputs {
           bindings: config.amqpBinding,
           queue: config.amqpQueue,
           prefetch: config.amqpPrefetch,
+          maxBodyBytes: deps.limits.maxFrameBytes,
           heartbeatSeconds: config.amqpHeartbeat,
           tls,
           reconnect: { initialMs: 500, maxMs: config.amqpReconnectMax * 1000 },

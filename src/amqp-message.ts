@@ -15,10 +15,18 @@ import { usableMsgId } from './envelope.js';
  */
 export const TOO_DEEP: unique symbol = Symbol('statscache.amqp.tooDeep');
 
+/**
+ * Set on a delivery's properties by amqp-body-guard.ts when its content header declared a body
+ * over the cap: the declared size. The body was dropped unread (the content is then empty).
+ */
+export const DECLARED_BYTES: unique symbol = Symbol('statscache.amqp.declaredBytes');
+
 /** What the AMQP edge hands upward for one delivery (no amqplib types past the edge). */
 export interface Delivery {
   readonly routingKey: string;
   readonly content: Uint8Array;
+  /** The body's declared size when it was over the cap and dropped unread (content is then empty). */
+  readonly declaredBytes?: number | undefined;
   readonly messageId: unknown;
   readonly headers: unknown;
   readonly redelivered: boolean;
@@ -78,11 +86,17 @@ export function jsonSafe(value: unknown, maxDepth: number, depth = 1): unknown {
 /**
  * The size bound alone: cheap, so it runs before a delivery is held back during start-up, and a
  * held prefetch window costs at most prefetch × `--max-frame-bytes`, not × the broker's 128 MiB.
+ * A body declared over the cap was never read (amqp-body-guard.ts): refused by its declared size.
  */
 export function oversizedDelivery(delivery: Delivery, limits: FrameLimits): DecodeResult | null {
-  const size = delivery.content.byteLength + delivery.routingKey.length;
-  return size > limits.maxFrameBytes
-    ? { ok: false, reason: 'oversized', detail: `${size} bytes exceeds the ${limits.maxFrameBytes}-byte limit` }
+  const unread = delivery.declaredBytes !== undefined;
+  const size = (unread ? (delivery.declaredBytes as number) : delivery.content.byteLength) + delivery.routingKey.length;
+  return size > limits.maxFrameBytes || unread
+    ? {
+        ok: false,
+        reason: 'oversized',
+        detail: `${size} bytes exceeds the ${limits.maxFrameBytes}-byte limit${unread ? ' (declared; the body was not read)' : ''}`,
+      }
     : null;
 }
 
