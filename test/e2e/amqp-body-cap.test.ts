@@ -4,31 +4,16 @@
  * more than --max-frame-bytes is dropped frame by frame as it arrives, and the delivery refused
  * as `oversized` (acked, not requeued) like one read whole.
  *
- * Against a real RabbitMQ: STATSCACHE_TEST_AMQP_URL, else the one on 127.0.0.1:5672 (guest).
- * Where neither answers, the suite is skipped and says so. It uses a server-named queue
- * (exclusive, auto-delete) and its own routing keys, so it leaves nothing on the broker.
+ * Against a real RabbitMQ: STATSCACHE_TEST_AMQP_URL, else a private rabbitmq-server
+ * (test/helpers/rabbitmq.ts), so it runs where no broker does. It uses a server-named queue
+ * (exclusive, auto-delete) and its own routing keys, so it leaves nothing on a shared broker.
  */
 import { randomUUID } from 'node:crypto';
-import amqplib from 'amqplib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectAmqpPublisher, sentAt } from '../helpers/amqp-publisher.js';
 import { rssAnonMiB } from '../helpers/probes.js';
+import { startBroker, type TestBroker } from '../helpers/rabbitmq.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
-
-const URL = process.env['STATSCACHE_TEST_AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672/';
-
-async function reachable(url: string): Promise<boolean> {
-  try {
-    const conn = await amqplib.connect(url, { timeout: 3000 });
-    await conn.close();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const broker = await reachable(URL);
-if (!broker) console.warn(`amqp-body-cap: skipped, no RabbitMQ answers at ${URL.replace(/\/\/[^@]*@/, '//')}`);
 
 const CAP = 65_536;
 const TOPIC = `org.test.statscache.bodycap.${randomUUID().slice(0, 8)}`;
@@ -56,15 +41,21 @@ const bodyOf = (bytes: number) => {
   return Buffer.from(`{"pad":"${'x'.repeat(bytes - shell.length)}"}`);
 };
 
-describe.skipIf(!broker)('AMQP bodies declared over --max-frame-bytes are dropped unread', () => {
+describe('AMQP bodies declared over --max-frame-bytes are dropped unread', () => {
   const dir = tempDir();
+  let broker: TestBroker | undefined;
   let svc: RunningService | undefined;
+  beforeAll(async () => {
+    broker = await startBroker();
+  }, 150_000);
   afterAll(async () => {
     await svc?.stop('SIGKILL');
+    await broker?.stop();
     dir.remove();
-  });
+  }, 60_000);
 
   it('refuses them as oversized without gathering the body, and takes one at the bound', async () => {
+    const url = (broker as TestBroker).url;
     svc = await startService([
       '--data-dir',
       dir.path,
@@ -73,7 +64,7 @@ describe.skipIf(!broker)('AMQP bodies declared over --max-frame-bytes are droppe
       '--max-frame-bytes',
       String(CAP),
       '--amqp',
-      URL,
+      url,
       '--amqp-binding',
       TOPIC,
     ]);
@@ -86,7 +77,7 @@ describe.skipIf(!broker)('AMQP bodies declared over --max-frame-bytes are droppe
       30_000,
       'AMQP input consuming',
     );
-    const pub = await connectAmqpPublisher(URL);
+    const pub = await connectAmqpPublisher(url);
     const headers = () => ({ messageId: randomUUID(), headers: { 'sent-at': sentAt(Date.now() / 1000) } });
     const oversized = () => metric(running, `statscache_amqp_decode_errors_total{input="${input}",reason="oversized"}`);
     try {
