@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Publisher, Subscriber } from 'zeromq';
+import { rssAnonMiB } from '../helpers/probes.js';
 import { startProxy, type RunningProxy } from '../helpers/proxy-process.js';
 import { eventually } from '../helpers/service-process.js';
 
@@ -14,13 +14,6 @@ const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-function rssAnonMiB(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('RssAnon:'));
-  return Number(line?.replace(/\D+/g, '') ?? Number.NaN) / 1024;
-}
 
 /** An upstream publisher, the proxy in front of it, and a replica-side subscriber joined through it. */
 async function chain(args: readonly string[]) {
