@@ -383,50 +383,32 @@ export class DataStore {
    * async (it yields between bounded chunks so the event loop keeps serving): LMDB then holds
    * the write lock until it settles, and writes queued meanwhile (journal appends) commit with it.
    *
-   * A `fill` that throws is another matter: lmdb-js commits the writes its callback made before
-   * the throw (lmdb 3.5: the puts land, the promise rejects). So a slot's meta record is removed
-   * before the transaction first touches its entries, and written back by putMeta at the end: a
-   * write that throws part-way leaves that slot no generation at all, rather than an older
-   * generation's meta over entries of the newer state, which restore took for that generation
-   * when the newer ones were unreadable (and replayed the journal on top: 50 counted for 30).
+   * A `fill` that throws part-way (a value msgpack cannot encode, a key LMDB refuses) leaves
+   * nothing of it: it runs in a child transaction, which lmdb-js aborts when its callback throws
+   * (a plain transaction commits the writes made before the throw: lmdb 3.5, checked with real
+   * files). Journal appends queued while it runs are transactions of their own, run in the
+   * parent after it, so they commit either way. Before, the slot being rewritten had its meta
+   * record removed first so that a throw left it no generation rather than an older
+   * generation's meta over newer entries; with --snapshot-generations 1 that left no generation
+   * at all, and the journal it had let go was lost (1 message counted for 201).
    */
-  writeSnapshot(
-    fill: (batch: SnapshotBatch) => void | Promise<void>,
-    options: { readonly undoOnThrow?: boolean } = {},
-  ): Promise<void> {
+  writeSnapshot(fill: (batch: SnapshotBatch) => void | Promise<void>): Promise<void> {
     this.snapshotsWriting++;
-    const run = () => fill(this.snapshotBatch());
-    // A child transaction is aborted when its callback throws: nothing of it lands. Only for
-    // writes with no journal appends queued behind them (snapshot import holds the data dir).
-    const written = options.undoOnThrow ? this.root.childTransaction(run) : this.root.transaction(run);
+    const written = this.root.childTransaction(() => fill(this.snapshotBatch()));
     return this.checked(written as Promise<void>).finally(() => this.snapshotsWriting--);
   }
 
-  /** The writes of one snapshot transaction (writeSnapshot), each slot's meta removed before its entries change. */
+  /** The writes of one snapshot transaction (writeSnapshot). */
   private snapshotBatch(): SnapshotBatch {
     const db = this.snapshots;
-    const unmetad = new Set<number>();
-    const touch = (slot: number) => {
-      if (unmetad.has(slot)) return;
-      unmetad.add(slot);
-      void db.remove(metaKey(slot));
-    };
     return {
       putMeta: (slot, value) => void db.put(metaKey(slot), value),
-      put: (slot, ident, store, key, value) => {
-        touch(slot);
-        void db.put(entryKey(slot, ident, store, key), value);
-      },
-      remove: (slot, ident, store, key) => {
-        touch(slot);
-        void db.remove(entryKey(slot, ident, store, key));
-      },
+      put: (slot, ident, store, key, value) => void db.put(entryKey(slot, ident, store, key), value),
+      remove: (slot, ident, store, key) => void db.remove(entryKey(slot, ident, store, key)),
       clear: (slot, ident) => {
-        touch(slot);
         for (const key of db.getKeys(pluginRange(slot, ident))) db.remove(key);
       },
       clearSome: (slot, ident, limit) => {
-        touch(slot);
         let n = 0;
         for (const key of [...db.getKeys({ ...pluginRange(slot, ident), limit })]) {
           db.remove(key);
@@ -435,7 +417,6 @@ export class DataStore {
         return n;
       },
       copySome: (from, to, ident, after, limit) => {
-        touch(to);
         const range = pluginRange(from, ident);
         // The start is inclusive: one more is read, and `after` itself (copied last time) left out.
         const read = [...db.getRange({ start: after ?? range.start, end: range.end, limit: limit + 1 })];
@@ -491,21 +472,18 @@ export class DataStore {
     fill: (batch: SnapshotBatch) => void | Promise<void>,
     appends: readonly JournalAppend[] = [],
   ): Promise<void> {
-    return this.writeSnapshot(
-      (batch) => {
-        this.appendInTransaction(appends);
-        for (const m of moves) {
-          const value = this.journal.getBinary(m.from);
-          if (value === undefined || value === null) throw new Error(`journal record ${m.from} to move is gone`);
-          void this.journal.remove(m.from);
-          void this.times.remove([m.timestamp, m.from]);
-          // Written back as any append is: the record, its id (now pointing at `to`) and its time.
-          this.appendInTransaction([{ seq: m.to, id: m.id, timestamp: m.timestamp, value }]);
-        }
-        return fill(batch);
-      },
-      { undoOnThrow: true },
-    );
+    return this.writeSnapshot((batch) => {
+      this.appendInTransaction(appends);
+      for (const m of moves) {
+        const value = this.journal.getBinary(m.from);
+        if (value === undefined || value === null) throw new Error(`journal record ${m.from} to move is gone`);
+        void this.journal.remove(m.from);
+        void this.times.remove([m.timestamp, m.from]);
+        // Written back as any append is: the record, its id (now pointing at `to`) and its time.
+        this.appendInTransaction([{ seq: m.to, id: m.id, timestamp: m.timestamp, value }]);
+      }
+      return fill(batch);
+    });
   }
 
   /** Raw access for tools and corruption tests: every key/value of a slot, meta first. */

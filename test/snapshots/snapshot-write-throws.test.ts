@@ -5,6 +5,7 @@
  * kept its old meta record over entries of the new state. Its counts matched, and when the
  * newer generation proved unreadable, restore took that slot for the old generation and replayed
  * the journal after its journalSeq on top of entries that already held those messages.
+ * The write is now a child transaction, which LMDB aborts whole when its callback throws.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { definePlugin, rowsOf, store } from '../../actors/plugin-api.js';
@@ -89,8 +90,10 @@ describe('a snapshot write that throws part-way', () => {
     }
     const metas = store.slots().map((s) => decodeChecked(store.readSlotMeta(s) as Uint8Array) as SnapshotMeta);
     await store.close();
-    // The slot the failed write began is no generation (before: generation 1's meta over tally's count of 30).
-    expect(metas.map((m) => m.generation)).toEqual([second.generation]);
+    // The slot the failed write began still holds generation 1 whole (the write is a child
+    // transaction, aborted on the throw). Before f43fbee: generation 1's meta over tally's count
+    // of 30; with f43fbee: no meta, so no generation at all.
+    expect(metas.map((m) => m.generation)).toEqual([second.generation, first.generation]);
 
     const again = await build();
     try {
@@ -102,6 +105,32 @@ describe('a snapshot write that throws part-way', () => {
       await again.close();
     }
   }, 30_000);
+
+  it('a paced write that throws after a yield: its entries undone, journal appends made meanwhile kept', async () => {
+    const dir = tempDir();
+    const store = new DataStore(dir.path);
+    try {
+      let appended: Promise<void> | null = null;
+      const failed = store.writeSnapshot(async (batch) => {
+        batch.put(0, 'tally', 'n', 'all', new Uint8Array([1]));
+        batch.putMeta(0, new Uint8Array([2]));
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        // An append while the snapshot's transaction is open runs in the parent, after it.
+        appended = store.appendJournal([{ seq: 1, id: 'm1', timestamp: T, value: new Uint8Array([7]) }]);
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        throw new Error('unencodable');
+      });
+      await expect(failed).rejects.toThrow(/unencodable/);
+      await appended;
+      expect([...(store.journalRecord(1) ?? [])]).toEqual([7]);
+      expect(store.seqOfId('m1')).toBe(1);
+      // A plain transaction committed both the entry and the meta before the throw.
+      expect([...store.slotRaw(0)]).toEqual([]);
+    } finally {
+      await store.close();
+      dir.remove();
+    }
+  });
 
   it('snapshot import: a throw part-way undoes the journal moves and appends with the state', async () => {
     const dir = tempDir();

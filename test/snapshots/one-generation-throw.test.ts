@@ -1,0 +1,97 @@
+/**
+ * With --snapshot-generations 1 there is one slot, rewritten by every snapshot. A write that
+ * threw part-way (a plugin value msgpack cannot encode) used to leave that slot without its meta
+ * record (f43fbee drops it before touching the slot's entries, because lmdb-js commits what a
+ * transaction callback wrote before it threw): no generation at all. The journal had been
+ * trimmed up to the last good generation, so the next start counted only what the journal
+ * still held. The write now runs in a child transaction, which LMDB aborts whole.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { definePlugin, rowsOf, store } from '../../actors/plugin-api.js';
+import type { Row } from '../../actors/row-store.js';
+import { builtinPlugins } from '../../plugins/index.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { Service } from '../../src/service.js';
+import { recentSamples } from '../helpers/fixtures.js';
+import { referenceViews, servedViews } from '../helpers/reference.js';
+import { tempDir } from '../helpers/service-process.js';
+import { acceptedOnce, type Sample } from '../history/feed.js';
+
+const VOLUME = 'volume-by-category-1d';
+
+/** Stores a value msgpack cannot encode (a BigInt past 64 bits) once a message asks for it. */
+const unencodable = definePlugin({
+  name: 'Unencodable',
+  summary: 's',
+  description: 'd',
+  rows: rowsOf<{ timestamp: number; key: string }>(),
+  columns: ['key'],
+  key: ['key'],
+  stores: { v: store<unknown>() },
+  update(m, { stores }) {
+    if ((m.body as { big?: unknown }).big === true) stores.v.set('big', 10n ** 30n);
+  },
+});
+
+describe('--snapshot-generations 1: a snapshot write that throws part-way', () => {
+  const data = tempDir();
+  const config = loadConfig({
+    env: {},
+    // Messages two hours old are past --journal-max-age: a good snapshot lets the journal drop them.
+    flags: { dataDir: data.path, port: 0, host: '127.0.0.1', snapshotGenerations: 1, journalMaxAge: '1h' },
+  });
+  const build = () =>
+    Service.build({
+      config,
+      logger: createLogger('silent'),
+      plugins: [...builtinPlugins(), unencodable],
+      checkDataFile: false,
+    });
+  afterAll(() => data.remove());
+
+  const volume = async (service: Service): Promise<number> => {
+    const rows = (await servedViews(`http://127.0.0.1:${service.server?.port}`, [VOLUME])).get(VOLUME) as (Row & {
+      volume?: number;
+    })[];
+    return rows.reduce((n, r) => n + (r.volume ?? 0), 0);
+  };
+
+  it('leaves the last good generation, and the next start counts every message once', async () => {
+    const samples = recentSamples(Math.floor(Date.now() / 1000) - 7200) as Sample[];
+    const good = samples.slice(0, 200);
+    const base = samples[200] as Sample;
+    const poison: Sample = { ...base, msg_id: 'poison-1', msg: { big: true } } as Sample;
+    const all = acceptedOnce([...good, poison]);
+
+    const service = await build();
+    await service.start();
+    for (const m of good) service.accept(m as never);
+    await service.settled();
+    const first = await service.snapshot();
+    expect(first.slot).toBe(0);
+    // The journal let go of what the generation covers (the messages are past --journal-max-age).
+    expect(service.journal.firstRetained === 0 || service.journal.firstRetained > first.journalSeq).toBe(true);
+    const before = await volume(service);
+    expect(before).toBe(acceptedOnce(good).length);
+
+    service.accept(poison as never);
+    await service.settled();
+    await expect(service.snapshot()).rejects.toThrow(/too large to fit/);
+    // The final snapshot throws too (the value is still there): the stop says so.
+    await expect(service.stop()).rejects.toThrow(/too large to fit/);
+
+    const again = await build();
+    try {
+      await again.start();
+      // Before the fix: no generation left, the journal held only the poison message: 1 for 201.
+      expect(await volume(again)).toBe(before + 1);
+      expect(again.restored.meta?.generation).toBe(first.generation);
+      const reference = referenceViews(all as never);
+      const views = await servedViews(`http://127.0.0.1:${again.server?.port}`, reference.keys());
+      for (const [ident, want] of reference) expect({ ident, rows: views.get(ident) }).toEqual({ ident, rows: want });
+    } finally {
+      await again.close();
+    }
+  }, 60_000);
+});
