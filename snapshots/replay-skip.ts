@@ -2,7 +2,8 @@
  * Journal seqs after a generation's journalSeq whose messages that generation already holds
  * (SnapshotMeta.replaySkip): replay on top of it passes over them. Only `snapshot import` makes
  * them: it moves the data dir's own messages that the export lacks after the generation it
- * writes, and an older generation of the data dir holds some of those already. Should the
+ * writes, and an older generation of the data dir holds some of those already; and it appends
+ * the export's tail, whose messages the journal had trimmed are held by every older generation. Should the
  * imported generation be unreadable, restore falls back to the older one, whose replay would
  * otherwise apply them a second time (200 of 400 messages counted twice).
  *
@@ -62,14 +63,16 @@ export class SeqRangeCursor {
  * A generation's replaySkip once `moves` (journal records moved from seq `from` to seq `to`)
  * are done: the seqs it held stay (a vacated seq is never numbered again: new records go after
  * the journal's end), and each moved record it held (from <= journalSeq, or in `held`) is held
- * at its new seq.
+ * at its new seq. `heldAppends` are seqs of records appended after the journal's end that the
+ * generation holds already (an imported tail's messages the journal had trimmed).
  */
 export function afterMoves(
   journalSeq: number,
   held: SeqRanges,
   moves: readonly { readonly from: number; readonly to: number }[],
+  heldAppends: readonly number[] = [],
 ): SeqRanges {
-  const seqs: number[] = [];
+  const seqs: number[] = [...heldAppends];
   for (const m of moves) if (m.from <= journalSeq || inSeqRanges(held, m.from)) seqs.push(m.to);
   seqs.sort((a, b) => a - b);
   const ranges: [number, number][] = held.map(([first, last]) => [first, last]);

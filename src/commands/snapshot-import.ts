@@ -123,6 +123,8 @@ export async function importPayload(
     const journal = new Journal(store, { dedupeWindow: 1000, onWriteError: () => undefined });
     // Read before the tail is numbered: the tail's messages are in the exported state.
     const own = ownMessagesNotIn(payload, journal);
+    // The newest message time among the records this dir's journal has trimmed (see heldTail).
+    const trimmedThrough = journal.trimmedThrough;
     // Appended in the same transaction as the generation: a kill between the two used to leave
     // the tail without its state, which a start served as if complete (62,070 of 150,000).
     const tail = journal.recordsFor(payload.journalTail);
@@ -146,8 +148,14 @@ export async function importPayload(
     // before their journalSeq): should this generation be unreadable, restore falls back to one
     // of them, and replaying the moved records on top counted those twice. Each is told, in the
     // same transaction, which of the new seqs it holds (SnapshotMeta.replaySkip).
+    // The tail is appended skipping ids the journal holds, so a message this dir journaled and
+    // trimmed since is appended again, after every older generation's journalSeq, though each
+    // holds it (a trim drops only what every generation covers): fallen back to, one replayed
+    // it on top (600 counted for 400). A tail message dated at or before the newest trimmed
+    // one is taken as held, as backfill takes such a message as counted (backfill_before_journal).
+    const heldTail = tail.filter((r) => r.timestamp <= trimmedThrough).map((r) => r.seq);
     const older = slotCandidates(store).candidates.flatMap(({ slot: at, meta: m }) => {
-      const replaySkip = at === slot ? [] : afterMoves(m.journalSeq, m.replaySkip ?? [], moves);
+      const replaySkip = at === slot ? [] : afterMoves(m.journalSeq, m.replaySkip ?? [], moves, heldTail);
       return replaySkip.length === 0 ? [] : [{ slot: at, meta: { ...m, replaySkip } }];
     });
     await store.writeSnapshotMovingJournal(

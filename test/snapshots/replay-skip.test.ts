@@ -28,6 +28,16 @@ describe('replaySkip ranges', () => {
     ]);
   });
 
+  it('tail records appended that the generation holds (the journal had trimmed them) join the moved ones', () => {
+    // Journal 1..10, a generation at 6; the tail appended at 11..13 (11 and 12 trimmed before), record 4 moved to 14.
+    expect(afterMoves(6, [], [{ from: 4, to: 14 }], [11, 12])).toEqual([
+      [11, 12],
+      [14, 14],
+    ]);
+    expect(afterMoves(6, [], [{ from: 4, to: 14 }], [11, 12, 13])).toEqual([[11, 14]]);
+    expect(afterMoves(3, [], [{ from: 4, to: 14 }], [12])).toEqual([[12, 12]]);
+  });
+
   it('membership: binary search, and a cursor for ascending seqs', () => {
     const ranges = [
       [3, 5],

@@ -1,0 +1,101 @@
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Row } from '../../actors/row-store.js';
+import { decodeChecked } from '../../snapshots/codec.js';
+import type { SnapshotMeta } from '../../snapshots/format.js';
+import { DataStore } from '../../snapshots/lmdb-store.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { Service } from '../../src/service.js';
+import { recentSamples } from '../helpers/fixtures.js';
+import { referenceViews, servedViews } from '../helpers/reference.js';
+import { tempDir } from '../helpers/service-process.js';
+import { acceptedOnce, type Sample } from '../history/feed.js';
+import { runCli } from './cli.js';
+
+const VOLUME = 'volume-by-category-1d';
+const silent = createLogger('silent');
+
+/**
+ * `snapshot import` appends the export's journal tail, skipping ids the journal holds. Ids the
+ * data dir had trimmed are not held any more, so those messages were appended again, after
+ * every older generation's journalSeq, though each of those generations holds them: with the
+ * imported generation unreadable, restore fell back to an older one and replayed them on top.
+ */
+describe('snapshot import of a backup whose tail the data dir has trimmed since', () => {
+  const data = tempDir();
+  const scratch = tempDir();
+  const file = join(scratch.path, 'backup.scx');
+  const flags = { dataDir: data.path, port: 0, host: '127.0.0.1', snapshotGenerations: 3 };
+  const keeping = loadConfig({ env: {}, flags });
+  // Messages two hours old are past --journal-max-age here: a snapshot lets the journal drop them.
+  const trimming = loadConfig({ env: {}, flags: { ...flags, journalMaxAge: '1h' } });
+
+  afterAll(() => {
+    data.remove();
+    scratch.remove();
+  });
+
+  /** A service on the data dir: restores, replays, takes `messages`, stops (its final snapshot is a generation). */
+  const session = async (config: typeof keeping, messages: readonly Sample[]) => {
+    const service = await Service.build({ config, logger: silent, checkDataFile: false });
+    await service.recover();
+    for (const m of messages) service.accept(m as never);
+    await service.settled();
+    await service.stop();
+  };
+
+  /** Flips a byte of one stored entry of the newest generation: its checksum fails, restore falls back. */
+  const damageNewest = async (): Promise<number> => {
+    const store = new DataStore(data.path);
+    try {
+      const newest = store
+        .slots()
+        .map((slot) => decodeChecked(store.readSlotMeta(slot) as Uint8Array) as SnapshotMeta)
+        .sort((a, b) => b.generation - a.generation)[0] as SnapshotMeta;
+      for (const { key, value } of store.slotRaw(newest.slot)) {
+        if ((key as unknown[])[1] !== 'e' || (key as unknown[])[2] !== VOLUME) continue;
+        const bytes = Buffer.from(value);
+        bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 0xff;
+        await store.putRaw(key, bytes);
+        return newest.generation;
+      }
+      throw new Error(`no ${VOLUME} entry in generation ${newest.generation}`);
+    } finally {
+      await store.close();
+    }
+  };
+
+  it('falls back to the older generation and counts every message once (in /api)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const old = (recentSamples(now - 7200) as Sample[]).slice(0, 200);
+    const recent = (recentSamples(now - 5) as Sample[]).slice(200, 400);
+    const all = acceptedOnce([...old, ...recent]);
+
+    await session(keeping, old);
+    const exported = await runCli(['snapshot', 'export', file, '--data-dir', data.path]);
+    expect(exported.code, exported.stderr).toBe(0);
+    // The data dir goes on, now trimming: the old messages leave its journal (every generation holds them).
+    await session(trimming, recent);
+    const imported = await runCli(['snapshot', 'import', file, '--data-dir', data.path]);
+    expect(imported.code, imported.stderr).toBe(0);
+    // The tail's messages are journaled again: the journal no longer knew their ids.
+    expect(imported.stdout).toContain(`${acceptedOnce(old).length} journal messages added (0 already present)`);
+    const damaged = await damageNewest();
+
+    const service = await Service.build({ config: trimming, logger: silent, checkDataFile: false });
+    try {
+      await service.start();
+      expect(service.restored.fallbacks.map((f) => f.generation)).toEqual([damaged]);
+      const base = `http://127.0.0.1:${service.server?.port}`;
+      const rows = (await servedViews(base, [VOLUME])).get(VOLUME) as (Row & { volume?: number })[];
+      // Before the fix: 600, the 200 re-appended tail messages counted again on top of the older generation.
+      expect(rows.reduce((n, r) => n + (r.volume ?? 0), 0)).toBe(all.length);
+      const reference = referenceViews(all as never);
+      const views = await servedViews(base, reference.keys());
+      for (const [ident, want] of reference) expect({ ident, rows: views.get(ident) }).toEqual({ ident, rows: want });
+    } finally {
+      await service.stop();
+    }
+  }, 60_000);
+});
