@@ -3,6 +3,7 @@ import { StatscacheError } from './errors.js';
 import { IDENT_PATTERN, identOf } from './ident.js';
 import { MAX_INTERVAL_SECONDS, parseInterval } from './interval.js';
 import type { AnyPluginDefinition, ParamSpec } from './plugin-api.js';
+import { checkStoreName } from './store-names.js';
 
 /** Query parameters every view already has (statscache-api.md); a plugin may not redefine them. */
 export const RESERVED_PARAMS = new Set(['order', 'limit', 'start', 'stop', 'page', 'rows_per_page', 'callback', '_']);
@@ -146,7 +147,10 @@ function validate(candidate: unknown, index: number): RegisteredPlugin {
 
   const storeNames = Object.keys(record(def['stores'], label, 'stores'));
   const storePlans: Record<string, ContainerPlan> = {};
-  for (const s of storeNames) storePlans[s] = planContainer((def['stores'] as Record<string, unknown>)[s], label, s);
+  for (const s of storeNames) {
+    storePlans[s] = planContainer((def['stores'] as Record<string, unknown>)[s], label, s);
+    checkStoreName(label, ident, s);
+  }
 
   if (def['layout'] !== undefined) {
     // Served as JSON at /api/<ident>/layout: one that cannot be (a BigInt, a cycle) fails here, not per request.
