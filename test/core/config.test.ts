@@ -100,6 +100,11 @@ describe('configuration', () => {
     // A "__proto__" key is an unknown setting, not the prototype of the merged settings.
     writeFileSync(file, '{"__proto__": {"port": 1}}');
     expect(() => loadConfig({ env: {}, file })).toThrow(/SC_CONFIG_INVALID/);
+    // An empty environment variable (an EnvironmentFile line left blank) is unset, as the README says:
+    // the config file's value applies; a blank one is a value, refused above.
+    writeFileSync(file, '{"port": 1234}');
+    expect(loadConfig({ env: { STATSCACHE_PORT: '' }, file }).port).toBe(1234);
+    expect(loadConfig({ env: { STATSCACHE_PORT: '' } }).port).toBe(8080);
     // Still read: decimals with blanks around them, exponents.
     expect(loadConfig({ env: { STATSCACHE_PORT: ' 8081 ' }, flags: { snapshotInterval: '2.5e1' } })).toMatchObject({
       port: 8081,
