@@ -30,7 +30,8 @@ export function runSnapshotExport(
     for (const s of built.skipped) io.err(`statscache: skipped damaged ${s}\n`);
     if (!built.export)
       throw new CommandError(
-        `no readable snapshot generation in ${config.dataDir}; nothing to export (statscache journal replay can rebuild one from the journal)`,
+        // Named for both cases: journal replay alone was suggested, which a running service's lock refuses.
+        `no readable snapshot generation in ${config.dataDir}; nothing to export: while the service runs, take one with \`statscache snapshot take\` (or wait for the next --snapshot-interval); with it stopped, \`statscache journal replay --from 0\` rebuilds one from the journal`,
       );
     const { bytes, meta, plugins, entries, journalMessages } = built.export;
     const target = resolve(file);

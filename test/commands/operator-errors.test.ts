@@ -11,7 +11,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
 import { recentSamples } from '../helpers/fixtures.js';
-import { CLI, tempDir } from '../helpers/service-process.js';
+import { CLI, startService, tempDir } from '../helpers/service-process.js';
 import { runCli } from './cli.js';
 
 /** Runs a shell pipeline with bash, reporting the CLI's own exit status (PIPESTATUS[0]). */
@@ -109,6 +109,21 @@ describe('operator errors name the thing', () => {
       expect(r.stderr).not.toMatch(NO_STACK);
     },
   );
+
+  it('export before the first snapshot of a running service says to take one, not only to replay with it stopped', async () => {
+    const dir = join(root.path, 'fresh');
+    const service = await startService(['--data-dir', dir, '--snapshot-interval', '3600']);
+    try {
+      const r = await runCli(['snapshot', 'export', join(root.path, 'fresh.scx'), '--data-dir', dir]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('nothing to export');
+      // journal replay, the only remedy named before, is refused while the service holds the lock.
+      expect(r.stderr).toContain('statscache snapshot take');
+      expect(r.stderr).not.toMatch(NO_STACK);
+    } finally {
+      await service.stop('SIGKILL');
+    }
+  });
 
   it('a data file that is LMDB but holds none of our databases is named as such, not as a JavaScript error', async () => {
     const dir = join(root.path, 'foreign');
