@@ -95,7 +95,7 @@ export const SETTINGS = {
   dataDir: {
     type: z.string().min(1).default('data'),
     flag: '<path>',
-    help: 'where the LMDB snapshot store lives (`.gitignore` covers `data/` and `data-demo/`). One process at a time: see *One instance per port and per data dir*',
+    help: 'where the LMDB snapshot store lives (`.gitignore` covers `data/` and `data-demo/`). One process at a time: a second writer exits 2 with `SC_DATA_DIR_LOCKED` (see [Restoring state](#restoring-state-runbook))',
     defaultNote: `\`${DEMO_DEFAULTS.dataDir}\` for \`npm run demo\``,
   },
   snapshotInterval: {
