@@ -390,7 +390,7 @@ export const SETTINGS = {
   examples: {
     type: z.union([z.boolean(), z.stringbool()]).default(false),
     flag: '',
-    help: 'serve the built browser examples under `/examples/` (see [Examples](#examples))',
+    help: 'serve the built browser examples under `/examples/` (see [Examples](#examples-pages-built-on-the-api))',
     defaultNote: 'on for `npm run demo`',
   },
   plugins: {
