@@ -41,6 +41,15 @@ export interface ConfigSources {
  * Parsed and validated once, then frozen; a bad value throws SC_CONFIG_INVALID naming the
  * setting and where it came from.
  */
+/**
+ * A refused value as the error shows it. The admin token is a secret: the error goes to the
+ * terminal and, under systemd, to journald, so a token one character short was written there.
+ */
+function shown(key: string, value: unknown): string {
+  if (key === 'adminToken' && typeof value === 'string') return `${value.length} characters (not shown: a secret)`;
+  return JSON.stringify(value);
+}
+
 export function loadConfig(sources: ConfigSources): Config {
   const origin: Partial<Record<string, string>> = {};
   // No prototype: a config file's "__proto__" key set the prototype of a plain object ({"__proto__":
@@ -86,7 +95,7 @@ export function loadConfig(sources: ConfigSources): Config {
     const from = origin[key] ?? (key in merged ? 'config file' : 'default');
     throw new StatscacheError(
       'SC_CONFIG_INVALID',
-      `setting "${key}" (${from}): ${issue?.message ?? 'invalid'}${key in merged ? `, got ${JSON.stringify(merged[key])}` : ''}`,
+      `setting "${key}" (${from}): ${issue?.message ?? 'invalid'}${key in merged ? `, got ${shown(key, merged[key])}` : ''}`,
     );
   }
   const data = parsed.data;

@@ -112,6 +112,14 @@ describe('configuration', () => {
     });
   });
 
+  it('names a refused admin token by its length, never writing the secret to the terminal or journald', () => {
+    // 15 characters: one short of the minimum, as a mistyped real token would be.
+    expect(() => loadConfig({ env: { STATSCACHE_ADMIN_TOKEN: 'secret-15-chars' } })).toThrow(
+      /setting "adminToken" \(environment STATSCACHE_ADMIN_TOKEN\): .*got 15 characters \(not shown/,
+    );
+    expect(() => loadConfig({ env: { STATSCACHE_ADMIN_TOKEN: 'secret-15-chars' } })).not.toThrow(/secret-15-chars/);
+  });
+
   it('drops empty list items from the environment, and names STATSCACHE_ variables no setting reads', () => {
     // A trailing comma made an empty prefix: a subscription to everything.
     expect(loadConfig({ env: { STATSCACHE_TOPIC: 'org.fedoraproject.prod.buildsys,' } }).topic).toEqual([
