@@ -471,8 +471,12 @@ export class DataStore {
     moves: readonly JournalMove[],
     fill: (batch: SnapshotBatch) => void | Promise<void>,
     appends: readonly JournalAppend[] = [],
+    coveredThrough = Number.NEGATIVE_INFINITY,
   ): Promise<void> {
     return this.writeSnapshot((batch) => {
+      // The state counts messages dated at or before coveredThrough whose ids the journal never
+      // held: for backfill that is a trim (trimmedThrough()), in the same transaction.
+      if (coveredThrough > this.trimmedThrough()) void this.trimmed?.put('through', coveredThrough);
       this.appendInTransaction(appends);
       for (const m of moves) {
         const value = this.journal.getBinary(m.from);

@@ -77,6 +77,23 @@ function tailWindow(payload: ExportPayload): number {
 }
 
 /**
+ * The newest message time the imported state counts without the tail carrying its id: just
+ * before the tail's window (everything dated there or earlier is in the state, as
+ * ownMessagesNotIn assumes). Recorded as trimmed, so backfill refuses such messages
+ * (backfill_before_journal) instead of counting them again: a replica bootstrapped from a peer
+ * took a gap backfill from the peer's /raw 40 minutes back and counted 768 of 700.
+ */
+function coveredWithoutIds(payload: ExportPayload): number {
+  const newest = payload.meta.newestTimestamp;
+  if (!(newest > 0)) return Number.NEGATIVE_INFINITY;
+  const window = tailWindow(payload);
+  if (window <= 0) return newest;
+  const start = newest - window;
+  // Strictly before the window: a message dated at its first instant is in the tail or not in the state.
+  return start - Math.max(Number.EPSILON * Math.abs(start), Number.MIN_VALUE);
+}
+
+/**
  * Messages of this data dir's journal that are not in the exported state, in journal order:
  * those timestamped after its newest message, and those within the tail's window before it
  * whose id the tail lacks (the tail holds every message of the state in that window). Older
@@ -175,6 +192,7 @@ export async function importPayload(
         for (const o of older) batch.putMeta(o.slot, encodeChecked(o.meta));
       },
       tail,
+      coveredWithoutIds(payload),
     );
     io.out(
       `imported ${path} (exported generation ${payload.meta.generation}) as generation ${generation} in slot ${slot} of ${config.dataDir}: ` +
