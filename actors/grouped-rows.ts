@@ -1,3 +1,4 @@
+import { type EntryWalk, GroupsWalk } from './entry-walk.js';
 import type { Table } from './keyed-store.js';
 import { SEP } from './row-key.js';
 import { SORTED_KEYS_MIN, SortedKeys, compareKeyValues, compareKeys } from './sorted-keys.js';
@@ -197,6 +198,11 @@ export class GroupedRows<R extends Stamped> implements Table<R> {
       for (const rest of g.rests()) yield [head + rest, g.get(rest) as R];
       if (g.odd !== null) yield* g.odd.entries();
     }
+  }
+
+  /** The entries as a digest's settle walks them: each key in two parts, nothing allocated per entry. */
+  walkEntries(): EntryWalk {
+    return new GroupsWalk([...this.groups.values()], (g) => this.headOf(g));
   }
 
   // ── the time index RowStore reads ──────────────────────────────────────────────

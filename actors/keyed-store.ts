@@ -1,4 +1,5 @@
 import type { ChangeLog } from './change-log.js';
+import { type EntryWalk, KeysWalk } from './entry-walk.js';
 import { StateDigest } from './state-digest.js';
 
 /**
@@ -53,6 +54,8 @@ export interface Table<V> {
   keys(): IterableIterator<string>;
   values(): IterableIterator<V>;
   entries(): IterableIterator<[string, V]>;
+  /** A walk of the entries for a digest's settle, when the table has one cheaper than its keys (entry-walk.ts). */
+  walkEntries?(): EntryWalk;
 }
 
 export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
@@ -148,7 +151,7 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
 
   /** Leaves writes unhashed until the digest is settled from the entries (state-digest.ts, defer()). */
   deferDigest(): void {
-    this.digest.defer(() => this.map.entries());
+    this.digest.defer(() => this.map.walkEntries?.() ?? new KeysWalk(this.map));
   }
 
   /** Starts a copy-on-write cut: valueAtCut() answers as of now until closeCut(). */

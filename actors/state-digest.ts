@@ -13,6 +13,8 @@
  * and members holding `undefined` are skipped, as a snapshot round trip drops them.
  */
 
+import type { EntryWalk } from './entry-walk.js';
+
 // Two 32-bit lanes (JS bit operations are 32-bit), mixed as in cyrb53. The lanes are kept as
 // signed int32 (the same bits as the unsigned value): an unsigned value above 2^31 stored in
 // a module variable is a heap number, allocated on every store, which made hashing allocate.
@@ -50,6 +52,26 @@ function feedString(s: string): void {
   }
   la = a;
   lb = b;
+}
+
+/** feedString(a + b) without making the concatenation (a settle walks keys in two parts: entry-walk.ts). */
+function feedParts(a: string, b: string): void {
+  const n = a.length;
+  const m = b.length;
+  let x = Math.imul(la ^ (n + m), 2654435761);
+  let y = Math.imul(lb ^ (n + m), 1597334677);
+  for (let i = 0; i < n; i++) {
+    const c = a.charCodeAt(i);
+    x = Math.imul(x ^ c, 2654435761);
+    y = Math.imul(y ^ c, 1597334677);
+  }
+  for (let i = 0; i < m; i++) {
+    const c = b.charCodeAt(i);
+    x = Math.imul(x ^ c, 2654435761);
+    y = Math.imul(y ^ c, 1597334677);
+  }
+  la = x;
+  lb = y;
 }
 
 function feed(v: unknown): void {
@@ -130,6 +152,16 @@ function hashEntry(container: number, key: string, value: unknown): void {
   finish();
 }
 
+/** hashEntry(container, head + rest, value), for a settle's walk. */
+function hashEntryParts(container: number, head: string, rest: string, value: unknown): void {
+  la = SEED_A;
+  lb = SEED_B;
+  mix(container);
+  feedParts(head, rest);
+  feed(value);
+  finish();
+}
+
 /**
  * Keys overwritten since the last fold: a plugin writes the same few keys many times (a
  * counter per bucket), so the digest hashes a key's old value when it is first overwritten in
@@ -139,8 +171,8 @@ function hashEntry(container: number, key: string, value: unknown): void {
  */
 const FOLD_AFTER = 4096;
 
-/** The entries a deferred digest is rebuilt from: the container's own, as (key, value). */
-export type DigestSource = () => Iterator<[string, unknown]>;
+/** The entries a deferred digest is rebuilt from: a walk of the container's own (entry-walk.ts). */
+export type DigestSource = () => EntryWalk;
 
 export class StateDigest {
   private hiValue = 0;
@@ -153,7 +185,7 @@ export class StateDigest {
    */
   private deferredFrom: DigestSource | null = null;
   /** A settle in progress: its entries so far, and how many writes there had been when it began. */
-  private settling: { entries: Iterator<[string, unknown]>; hi: number; lo: number; writes: number } | null = null;
+  private settling: { entries: EntryWalk; hi: number; lo: number; writes: number } | null = null;
   /** Writes while deferred: a settle spread over turns starts over when one lands between its steps. */
   private deferredWrites = 0;
   /** Container number mixed into every entry's hash (the runtime's change-log number). */
@@ -216,17 +248,16 @@ export class StateDigest {
       this.settling = run;
     }
     for (let n = 0; n < budget; n++) {
-      const next = run.entries.next();
-      if (next.done === true) {
+      const walk = run.entries;
+      if (!walk.step()) {
         this.deferredFrom = null;
         this.settling = null;
         this.hiValue = run.hi >>> 0;
         this.loValue = run.lo >>> 0;
         return true;
       }
-      const [key, value] = next.value;
-      if (value === undefined) continue;
-      hashEntry(this.container, key, value);
+      if (walk.value === undefined) continue;
+      hashEntryParts(this.container, walk.head, walk.rest, walk.value);
       run.hi ^= lb;
       run.lo ^= la;
     }
