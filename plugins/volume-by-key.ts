@@ -26,8 +26,11 @@ interface Spec<C extends Column> {
   readonly column: C;
   readonly what: string;
   readonly description: string;
-  /** The values a message counts for; each gets +1 in the message's bucket. */
-  readonly keysOf: (message: PluginMessage) => readonly string[];
+  /**
+   * The values a message counts for; each gets +1 in the message's bucket. One value is given
+   * bare: an array of one per message was 20 MiB of the 2.3 GiB a 20 k-message bench allocated.
+   */
+  readonly keysOf: (message: PluginMessage) => string | readonly string[];
   /** A row as a literal of fixed shape (a computed member name would build every row on V8's slow path). */
   readonly row: (timestamp: number, value: string, volume: number) => RowOf<C>;
 }
@@ -49,6 +52,11 @@ function volumeByKey<C extends Column>(
     update(message, { rows, bucket }) {
       // Read every value first: a throwing meta getter must leave nothing half-written.
       const values = spec.keysOf(message);
+      if (typeof values === 'string') {
+        const key = joinKey(bucket, values);
+        rows.set(key, spec.row(bucket, values, (rows.get(key)?.volume ?? 0) + 1));
+        return;
+      }
       for (let i = 0; i < values.length; i++) {
         const value = values[i] as string;
         const key = joinKey(bucket, value);
@@ -67,7 +75,7 @@ export function volumeByTopic(interval: string, retention?: string): PluginDefin
       what: 'topic',
       description:
         'Counts messages per full topic in fixed time buckets aligned on the UNIX epoch. One row per topic that had messages in a bucket, stamped with the end of the bucket.',
-      keysOf: (m) => [m.topic],
+      keysOf: (m) => m.topic,
       row: (timestamp, topic, volume) => ({ timestamp, topic, volume }),
     },
     interval,
