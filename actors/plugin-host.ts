@@ -17,8 +17,14 @@ export interface HostOptions extends RuntimeOptions {
 export class PluginHost {
   readonly runtimes: readonly PluginRuntime[];
   private readonly byIdent: ReadonlyMap<string, PluginRuntime>;
-  /** Messages queue() has routed to each plugin, in order, until applyQueued(). */
-  private readonly queued: PluginMessage[][];
+  /**
+   * Messages queue() has routed to each plugin, in order, until applyQueued(): the first
+   * queuedCount[i] of queued[i]. The arrays keep their capacity between batches (setting length
+   * 0 freed the backing store, and every batch grew it again push by push: 45 MiB of the
+   * 2.3 GiB a 20 k-message ingest-and-replay bench allocated).
+   */
+  private readonly queued: (PluginMessage | undefined)[][];
+  private readonly queuedCount: number[];
   private readonly budget: KeyBudget | null;
   /** Reused by checkKeyBudget(): no allocation per batch. */
   private readonly sizes: number[] = [];
@@ -39,6 +45,7 @@ export class PluginHost {
     this.runtimes = plugins.map((p) => new PluginRuntime(p, onError, options));
     this.byIdent = new Map(this.runtimes.map((r) => [r.ident, r]));
     this.queued = this.runtimes.map(() => []);
+    this.queuedCount = this.runtimes.map(() => 0);
     this.budget = options.maxKeysTotal === undefined ? null : new KeyBudget(options.maxKeysTotal);
     this.checkEvery = Math.max(1, options.keyBudgetCheckEvery ?? CHECK_EVERY);
     this.timing = new ApplyTiming(
@@ -67,7 +74,13 @@ export class PluginHost {
    * message over the built-ins than message by message).
    */
   queue(message: PluginMessage, targets: readonly number[]): void {
-    for (let k = 0; k < targets.length; k++) this.queued[targets[k] as number]?.push(message);
+    for (let k = 0; k < targets.length; k++) {
+      const i = targets[k] as number;
+      const messages = this.queued[i];
+      if (messages === undefined) continue;
+      messages[this.queuedCount[i] as number] = message;
+      (this.queuedCount[i] as number)++;
+    }
     // The budget is checked at a point of the message sequence, not where a batch ends: what
     // is queued is applied first, as if the batch ended here.
     if (this.budget !== null && ++this.sinceCheck >= this.checkEvery) {
@@ -90,16 +103,19 @@ export class PluginHost {
   private applyAll(): void {
     let failure = this.failure;
     for (let i = 0; i < this.runtimes.length; i++) {
-      const messages = this.queued[i] as PluginMessage[];
-      if (messages.length === 0) continue;
+      const messages = this.queued[i] as (PluginMessage | undefined)[];
+      const count = this.queuedCount[i] as number;
+      if (count === 0) continue;
       const start = this.timing.now();
       try {
-        (this.runtimes[i] as PluginRuntime).apply(messages);
+        (this.runtimes[i] as PluginRuntime).apply(messages as readonly PluginMessage[], count);
       } catch (error) {
         failure ??= { error };
       } finally {
-        this.timing.record(i, start, messages.length);
-        messages.length = 0;
+        this.timing.record(i, start, count);
+        // Cleared, not shortened: applied messages are not kept alive, and the capacity stays.
+        messages.fill(undefined, 0, count);
+        this.queuedCount[i] = 0;
       }
     }
     this.failure = failure;

@@ -232,8 +232,9 @@ export class PluginRuntime {
     this.applyMessage(this.state, message);
   }
 
-  apply(messages: readonly PluginMessage[]): void {
-    for (let i = 0; i < messages.length; i++) this.applyMessage(this.state, messages[i] as PluginMessage);
+  /** Applies the first `count` of `messages` in order (the host reuses its arrays: plugin-host.ts). */
+  apply(messages: readonly PluginMessage[], count = messages.length): void {
+    for (let i = 0; i < count; i++) this.applyMessage(this.state, messages[i] as PluginMessage);
   }
 
   // ── lifecycle ──────────────────────────────────────────────────────────────────
