@@ -107,7 +107,10 @@ function topN<C extends Column>(
       n: { type: 'integer', min: 1, max: MAX_N, description: `how many ${what}s to rank (default ${DEFAULT_N})` },
     },
     update(message, { stores: s }) {
-      for (const who of namesOf(message)) for (const w of WINDOWS) s[w].add(who, message.timestamp);
+      // Indexed loops: for-of made an iterator per message here (14 MiB of a 20 k-message bench's 2.2 GiB).
+      const names = namesOf(message);
+      for (let i = 0; i < names.length; i++)
+        for (let j = 0; j < WINDOWS.length; j++) s[WINDOWS[j] as WindowName].add(names[i] as string, message.timestamp);
     },
     view({ stores: s, newest }, params) {
       const window = (params.window ?? 'day') as WindowName;
