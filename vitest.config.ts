@@ -1,18 +1,19 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Suites that run in the test process itself (actors, stores, snapshots, plugins, the HTTP and
- * WebSocket layers on loopback) and share no module state between files: their files share a
- * worker instead of each starting a fresh one. A fresh worker per file cost ~0.7 s of wall time
- * per file on the 2-core box (test/actors, snapshots and meta: 65 s isolated, 34 s shared), a
- * sixth of the suite's budget over these 96 files. What spawns services, brokers or CLI runs,
- * or installs a process-wide hook (amqp: amqplib's codec guard is installed once per process),
- * stays one worker per file.
+ * Suites that run mostly in the test process itself (actors, stores, snapshots, plugins, the
+ * HTTP and WebSocket layers on loopback) and share no module state between files: their files
+ * share a worker instead of each starting a fresh one. A fresh worker per file cost 1-4 s of
+ * wall time per file on the loaded 2-core box (these 96 files: 213 s isolated, 93 s shared;
+ * test/http: 250 s, 153 s). The rest (e2e, recovery, commands: spawned services, brokers and
+ * CLI runs; amqp: amqplib's codec guard is installed once per process, so a test of it after
+ * another file could pass without the install it checks) keeps one worker per file.
  */
 const SHARED_WORKER = [
   'test/actors/**/*.test.ts',
   'test/core/**/*.test.ts',
   'test/history/**/*.test.ts',
+  'test/http/**/*.test.ts',
   'test/meta/**/*.test.ts',
   'test/plugins/**/*.test.ts',
   'test/snapshots/**/*.test.ts',
