@@ -1,12 +1,10 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Row } from '../../actors/row-store.js';
-import { decodeChecked } from '../../snapshots/codec.js';
-import type { SnapshotMeta } from '../../snapshots/format.js';
-import { DataStore } from '../../snapshots/lmdb-store.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
+import { damageNewestGeneration } from '../helpers/corrupt-snapshots.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { referenceViews, servedViews } from '../helpers/reference.js';
 import { tempDir } from '../helpers/service-process.js';
@@ -46,25 +44,7 @@ describe('snapshot import of a backup whose tail the data dir has trimmed since'
   };
 
   /** Flips a byte of one stored entry of the newest generation: its checksum fails, restore falls back. */
-  const damageNewest = async (): Promise<number> => {
-    const store = new DataStore(data.path);
-    try {
-      const newest = store
-        .slots()
-        .map((slot) => decodeChecked(store.readSlotMeta(slot) as Uint8Array) as SnapshotMeta)
-        .sort((a, b) => b.generation - a.generation)[0] as SnapshotMeta;
-      for (const { key, value } of store.slotRaw(newest.slot)) {
-        if ((key as unknown[])[1] !== 'e' || (key as unknown[])[2] !== VOLUME) continue;
-        const bytes = Buffer.from(value);
-        bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 0xff;
-        await store.putRaw(key, bytes);
-        return newest.generation;
-      }
-      throw new Error(`no ${VOLUME} entry in generation ${newest.generation}`);
-    } finally {
-      await store.close();
-    }
-  };
+  const damageNewest = () => damageNewestGeneration(data.path, VOLUME);
 
   it('falls back to the older generation and counts every message once (in /api)', async () => {
     const now = Math.floor(Date.now() / 1000);

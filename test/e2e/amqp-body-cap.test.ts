@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectAmqpPublisher, sentAt } from '../helpers/amqp-publisher.js';
-import { rssAnonMiB } from '../helpers/probes.js';
+import { peakRss } from '../helpers/probes.js';
 import { startBroker, type TestBroker } from '../helpers/rabbitmq.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 
@@ -91,11 +91,7 @@ describe('AMQP bodies declared over --max-frame-bytes are dropped unread', () =>
       expect(await oversized()).toBe(1);
 
       const pid = running.child.pid as number;
-      const before = rssAnonMiB(pid);
-      let peak = before;
-      const sampler = setInterval(() => {
-        peak = Math.max(peak, rssAnonMiB(pid));
-      }, 10);
+      const memory = peakRss(pid, 10);
       try {
         pub.publishRaw(TOPIC, Buffer.alloc(HUGE, 'x'), headers());
         await pub.confirmed();
@@ -105,10 +101,10 @@ describe('AMQP bodies declared over --max-frame-bytes are dropped unread', () =>
           'huge acked',
         );
       } finally {
-        clearInterval(sampler);
+        memory.stop();
       }
       expect(await oversized()).toBe(2);
-      expect(peak - before).toBeLessThan(LIMIT_MIB);
+      expect(memory.growth()).toBeLessThan(LIMIT_MIB);
       const skipped = running.logs
         .filter((l) => l.includes('AMQP delivery skipped'))
         .map((l) => JSON.parse(l) as { reason: string; detail: string });

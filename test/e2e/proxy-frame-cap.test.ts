@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Publisher, Subscriber } from 'zeromq';
-import { rssAnonMiB } from '../helpers/probes.js';
+import { peakRss } from '../helpers/probes.js';
 import { startProxy, type RunningProxy } from '../helpers/proxy-process.js';
 import { eventually } from '../helpers/service-process.js';
 
@@ -84,21 +84,18 @@ describe('statscache proxy bounds the frames it forwards (--max-frame-bytes)', (
     idle.subscribe('');
     cleanups.push(() => idle.close());
     const pid = proxy.child.pid as number;
-    const before = rssAnonMiB(pid);
-    let peak = before;
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, rssAnonMiB(pid));
-    }, 50);
-    cleanups.push(() => clearInterval(sampler));
+    const memory = peakRss(pid, 50);
+    cleanups.push(() => memory.stop());
     // 2,000 messages of 200 KiB (over the limit, under 4×): 400 MiB in all.
     const body = Buffer.alloc(200 * 1024, 'x');
     for (let i = 0; i < 2000; i++) await pub.send(['flood', body]);
     // The proxy has handled the whole flood once a message sent after it comes through.
     await through('after-flood', 60_000);
-    clearInterval(sampler);
+    const growth = memory.growth();
+    memory.stop();
     // Forwarded (zmq_proxy), they queued for the idle replica: +382 MiB. Dropped
     // at once, what is left is garbage the proxy's heap has not collected yet (+46 to +90 MiB measured).
-    expect(peak - before).toBeLessThan(160);
+    expect(growth).toBeLessThan(160);
     expect(logged(proxy, 'proxy dropped a message over --max-frame-bytes').length).toBeGreaterThan(0);
   }, 60_000);
 });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Publisher, Subscriber } from 'zeromq';
-import { rssAnonMiB } from '../helpers/probes.js';
+import { peakRss } from '../helpers/probes.js';
 import { startProxy, type RunningProxy } from '../helpers/proxy-process.js';
 import { eventually } from '../helpers/service-process.js';
 
@@ -87,12 +87,8 @@ describe('statscache proxy bounds each replica’s queue in bytes (--replica-que
     const stalled = await joined(pub, proxy.backend, { receiveHighWaterMark: 1, receiveBufferSize: 256 * 1024 });
 
     const pid = proxy.child.pid as number;
-    const before = rssAnonMiB(pid);
-    let peak = before;
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, rssAnonMiB(pid));
-    }, 20);
-    cleanups.push(() => clearInterval(sampler));
+    const memory = peakRss(pid, 20);
+    cleanups.push(() => memory.stop());
     const body = Buffer.alloc(BODY, 'x');
     for (let sent = 0; sent < FLOOD; ) {
       for (let i = 0; i < PACE; i++, sent++) await pub.send(['flood', body]);
@@ -100,9 +96,8 @@ describe('statscache proxy bounds each replica’s queue in bytes (--replica-que
       await take(live, 'flood', PACE);
     }
     // All forwarded, so all that is queued for the stalled replica is queued.
-    clearInterval(sampler);
-    peak = Math.max(peak, rssAnonMiB(pid));
-    const growth = peak - before;
+    const growth = memory.growth();
+    memory.stop();
 
     // The stalled replica reads again: it gets what the proxy queued for it (and TCP held):
     // flood messages and any join probe that came after the one it took. Then a numbered marker,

@@ -3,7 +3,7 @@
  * relay the service --connects to, and a sampler of the service's anonymous memory.
  */
 import { Publisher } from 'zeromq';
-import { metricOf, rssAnonMiB } from './probes.js';
+import { metricOf, peakRss } from './probes.js';
 import { eventually, type RunningService } from './service-process.js';
 
 /** An operator plugin that costs `ms` of CPU per message: intake applies 1000 / `ms` messages a second at most. */
@@ -29,6 +29,18 @@ export const FLOOD_SEND_HWM = 8;
 
 export type Send = (topic: string, body: string) => Promise<void>;
 
+/** PUB/SUB drops what is sent before the subscription arrives: probe (counted and skipped) until the service has seen a frame. */
+async function joinedBy(pub: Publisher, svc: RunningService): Promise<void> {
+  await eventually(
+    async () => {
+      await pub.send(['org.test.statscache.probe', '{not json']);
+      return (await metricOf(svc.base, 'statscache_bus_frames_total')) > 0 ? true : undefined;
+    },
+    10_000,
+    'subscription joined',
+  );
+}
+
 /** A publisher bound for the service to --connect to, like a fedmsg relay, joined once a probe gets through. */
 export async function relay(options: { sendHighWaterMark?: number } = {}): Promise<{
   endpoint: string;
@@ -40,16 +52,7 @@ export async function relay(options: { sendHighWaterMark?: number } = {}): Promi
   await pub.bind('tcp://127.0.0.1:*');
   return {
     endpoint: pub.lastEndpoint as string,
-    join: async (svc) => {
-      await eventually(
-        async () => {
-          await pub.send(['org.test.statscache.probe', '{not json']);
-          return (await metricOf(svc.base, 'statscache_bus_frames_total')) > 0 ? true : undefined;
-        },
-        10_000,
-        'subscription joined',
-      );
-    },
+    join: (svc) => joinedBy(pub, svc),
     send: (topic, body) => pub.send([topic, body]),
     close: () => pub.close(),
   };
@@ -59,25 +62,13 @@ export async function relay(options: { sendHighWaterMark?: number } = {}): Promi
 export async function floodPublisher(svc: RunningService): Promise<{ send: Send; close(): void }> {
   const pub = new Publisher({ linger: 0, sendHighWaterMark: FLOOD_SEND_HWM });
   pub.connect(svc.bound);
-  await eventually(
-    async () => {
-      await pub.send(['org.test.statscache.probe', '{not json']);
-      return (await metricOf(svc.base, 'statscache_bus_frames_total')) > 0 ? true : undefined;
-    },
-    10_000,
-    'subscription joined',
-  );
+  await joinedBy(pub, svc);
   return { send: (topic, body) => pub.send([topic, body]), close: () => pub.close() };
 }
 
 /** Samples the service's anonymous memory every 50 ms; `growth()` is the peak over where it started, in MiB. */
 export function memorySampler(s: RunningService): { growth(): number; stop(): void } {
-  const pid = s.child.pid as number;
-  const before = rssAnonMiB(pid);
-  let peak = before;
-  const timer = setInterval(() => {
-    peak = Math.max(peak, rssAnonMiB(pid));
-  }, 50);
-  s.child.once('exit', () => clearInterval(timer));
-  return { growth: () => peak - before, stop: () => clearInterval(timer) };
+  const sampler = peakRss(s.child.pid as number, 50);
+  s.child.once('exit', () => sampler.stop());
+  return sampler;
 }

@@ -3,6 +3,7 @@
  * snapshot-corruption and check-and-read tests share it.
  */
 import { decodeChecked, encodeChecked } from '../../snapshots/codec.js';
+import type { SnapshotMeta } from '../../snapshots/format.js';
 import { DataStore } from '../../snapshots/lmdb-store.js';
 
 type Corruption = 'bitflip' | 'truncate' | 'garbage' | 'future-format' | 'delete' | 'drop-meta';
@@ -60,4 +61,28 @@ export async function corrupt(dir: string, random: () => number): Promise<string
   }
   await store.close();
   return done;
+}
+
+/**
+ * Flips the last byte of one stored entry of `ident` in the newest generation of `dir`: its
+ * checksum fails and restore falls back to an older generation. Returns the damaged generation.
+ */
+export async function damageNewestGeneration(dir: string, ident: string): Promise<number> {
+  const store = new DataStore(dir);
+  try {
+    const newest = store
+      .slots()
+      .map((slot) => decodeChecked(store.readSlotMeta(slot) as Uint8Array) as SnapshotMeta)
+      .sort((a, b) => b.generation - a.generation)[0] as SnapshotMeta;
+    for (const { key, value } of store.slotRaw(newest.slot)) {
+      if ((key as unknown[])[1] !== 'e' || (key as unknown[])[2] !== ident) continue;
+      const bytes = Buffer.from(value);
+      bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 0xff;
+      await store.putRaw(key, bytes);
+      return newest.generation;
+    }
+    throw new Error(`no ${ident} entry in generation ${newest.generation}`);
+  } finally {
+    await store.close();
+  }
 }

@@ -71,3 +71,27 @@ export function rssAnonMiB(pid: number): number {
     .find((l) => l.startsWith('RssAnon:'));
   return Number(line?.replace(/\D+/g, '') ?? Number.NaN) / 1024;
 }
+
+/**
+ * Samples a process's anonymous memory every `everyMs`: `growth()` is the peak over where it
+ * started, in MiB (a last sample taken at the call); `stop()` ends the sampling (idempotent).
+ */
+export function peakRss(pid: number, everyMs: number): { growth(): number; stop(): void } {
+  const before = rssAnonMiB(pid);
+  let peak = before;
+  const sample = () => {
+    try {
+      peak = Math.max(peak, rssAnonMiB(pid));
+    } catch {
+      // The process is gone: its peak is what was sampled.
+    }
+  };
+  const timer = setInterval(sample, everyMs);
+  return {
+    growth: () => {
+      sample();
+      return peak - before;
+    },
+    stop: () => clearInterval(timer),
+  };
+}
