@@ -1,4 +1,4 @@
-import { definePlugin, rowsOf } from '../../actors/plugin-api.js';
+import { definePlugin, rowsOf, store } from '../../actors/plugin-api.js';
 import { createPluginMessage } from '../../src/message.js';
 import { deriveMeta } from '../../src/meta/index.js';
 
@@ -25,3 +25,17 @@ export const fragile = definePlugin({
 
 /** A message of `topic` at `timestamp`, as the intake hands it to plugins. */
 export const msg = (topic: string, timestamp: number) => createPluginMessage({ topic, timestamp, msg: {} }, deriveMeta);
+
+/** Stores a value msgpack cannot encode (a BigInt past 64 bits) once a message asks for it: a snapshot write of it throws. */
+export const unencodable = definePlugin({
+  name: 'Unencodable',
+  summary: 's',
+  description: 'd',
+  rows: rowsOf<{ timestamp: number; key: string }>(),
+  columns: ['key'],
+  key: ['key'],
+  stores: { v: store<unknown>() },
+  update(m, { stores }) {
+    if ((m.body as { big?: unknown }).big === true) stores.v.set('big', 10n ** 30n);
+  },
+});

@@ -7,7 +7,6 @@
  * still held. The write now runs in a child transaction, which LMDB aborts whole.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { definePlugin, rowsOf, store } from '../../actors/plugin-api.js';
 import type { Row } from '../../actors/row-store.js';
 import { builtinPlugins } from '../../plugins/index.js';
 import { loadConfig } from '../../src/config.js';
@@ -15,24 +14,11 @@ import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { referenceViews, servedViews } from '../helpers/reference.js';
+import { unencodable } from '../helpers/fragile-plugin.js';
 import { tempDir } from '../helpers/service-process.js';
 import { acceptedOnce, type Sample } from '../history/feed.js';
 
 const VOLUME = 'volume-by-category-1d';
-
-/** Stores a value msgpack cannot encode (a BigInt past 64 bits) once a message asks for it. */
-const unencodable = definePlugin({
-  name: 'Unencodable',
-  summary: 's',
-  description: 'd',
-  rows: rowsOf<{ timestamp: number; key: string }>(),
-  columns: ['key'],
-  key: ['key'],
-  stores: { v: store<unknown>() },
-  update(m, { stores }) {
-    if ((m.body as { big?: unknown }).big === true) stores.v.set('big', 10n ** 30n);
-  },
-});
 
 describe('--snapshot-generations 1: a snapshot write that throws part-way', () => {
   const data = tempDir();

@@ -15,6 +15,7 @@ import { DataStore } from '../../snapshots/lmdb-store.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
+import { unencodable } from '../helpers/fragile-plugin.js';
 import { tempDir } from '../helpers/service-process.js';
 
 /** One row and one store entry, rewritten by every message: its entry counts never change. */
@@ -30,20 +31,6 @@ const tally = definePlugin({
     const n = (stores.n.get('all') ?? 0) + 1;
     stores.n.set('all', n);
     rows.put({ timestamp: m.timestamp, key: 'all', n });
-  },
-});
-
-/** Stores a value msgpack cannot encode when a message asks for it: its snapshot write throws. */
-const unencodable = definePlugin({
-  name: 'Unencodable',
-  summary: 's',
-  description: 'd',
-  rows: rowsOf<{ timestamp: number; key: string }>(),
-  columns: ['key'],
-  key: ['key'],
-  stores: { v: store<unknown>() },
-  update(m, { stores }) {
-    if ((m.body as { big?: unknown }).big === true) stores.v.set('big', 10n ** 30n);
   },
 });
 
