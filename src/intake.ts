@@ -21,8 +21,9 @@ export interface IntakeCounters {
   backfilled: number;
   backfillInvalid: number;
   /**
-   * History messages dated at or before the journal's trimmed part (Journal.trimmedThrough):
-   * they may have been counted already and their ids are gone, so they are not taken in.
+   * History messages dated at or before the journal's trimmed part (Journal.trimmedThrough, which
+   * an import or bootstrap moves to the imported state's journal tail): they may have been counted
+   * already and the journal holds no id of theirs to tell, so they are not taken in.
    */
   backfillBeforeJournal: number;
   backfillRetries: number;

@@ -184,7 +184,7 @@ export class Recovery {
     if (skipped > 0)
       log.warn(
         { why, skipped, trimmedThrough: this.deps.journal.trimmedThrough },
-        'history messages dated at or before what the journal has trimmed were not taken in: they may have been counted already, and their ids are gone',
+        'history messages dated at or before what the journal has trimmed, or what an imported snapshot already holds, were not taken in: they may have been counted already, and the journal has no id of theirs to tell',
       );
     // Stopped part-way: not a finished backfill to report.
     if (signal.aborted) log.info({ why, fed }, 'backfill stopped: the service is stopping');
