@@ -1,4 +1,6 @@
+import type { ApplyBeacon } from './apply-beacon.js';
 import { ApplyTiming, type Stopwatch } from './apply-timing.js';
+import { type HungTargets, skips } from './hung-skips.js';
 import { CHECK_EVERY, KeyBudget, type KeyBudgetRecord, type KeyBudgetState } from './key-budget.js';
 import type { PluginMessage } from './plugin-api.js';
 import { PluginRuntime, type PluginErrorHandler, type RuntimeOptions } from './plugin-runtime.js';
@@ -24,7 +26,15 @@ export class PluginHost {
    * 2.3 GiB a 20 k-message ingest-and-replay bench allocated).
    */
   private readonly queued: (PluginMessage | undefined)[][];
+  /** Each queued message's journal seq, parallel to `queued` (for the beacon; 0 when not given). */
+  private readonly queuedSeqs: number[][];
   private readonly queuedCount: number[];
+  /** Shared with the hang watch (src/hang-watch.ts), once watchHangs() is called. */
+  private beacon: ApplyBeacon | null = null;
+  /** Messages plugins hung on in earlier runs, by journal seq (hung-skips.ts); null when none. */
+  private hung: ReadonlyMap<number, HungTargets> | null = null;
+  /** Told of each (plugin, seq) skipped for a recorded hang. */
+  private onHungSkip: ((ident: string, seq: number, message: PluginMessage) => void) | null = null;
   private readonly budget: KeyBudget | null;
   /** Reused by checkKeyBudget(): no allocation per batch. */
   private readonly sizes: number[] = [];
@@ -45,6 +55,7 @@ export class PluginHost {
     this.runtimes = plugins.map((p) => new PluginRuntime(p, onError, options));
     this.byIdent = new Map(this.runtimes.map((r) => [r.ident, r]));
     this.queued = this.runtimes.map(() => []);
+    this.queuedSeqs = this.runtimes.map(() => []);
     this.queuedCount = this.runtimes.map(() => 0);
     this.budget = options.maxKeysTotal === undefined ? null : new KeyBudget(options.maxKeysTotal);
     this.checkEvery = Math.max(1, options.keyBudgetCheckEvery ?? CHECK_EVERY);
@@ -68,18 +79,42 @@ export class PluginHost {
   }
 
   /**
+   * From now on, every plugin batch and message applied is marked in `beacon`, which a watch
+   * thread reads to find a plugin stuck on one message (apply-beacon.ts).
+   */
+  watchHangs(beacon: ApplyBeacon): void {
+    this.beacon = beacon;
+  }
+
+  /**
+   * Messages plugins hung on in earlier runs (hung-skips.ts): when queue() is given one of these
+   * seqs, the plugins named skip it (counted as dropped, `hung`) and `onSkip` is told.
+   */
+  skipHung(
+    table: ReadonlyMap<number, HungTargets>,
+    onSkip: (ident: string, seq: number, message: PluginMessage) => void,
+  ): void {
+    this.hung = table.size > 0 ? table : null;
+    this.onHungSkip = onSkip;
+  }
+
+  /**
    * dispatch(), deferred to applyQueued(), which applies a batch plugin by plugin, each in
    * message order. Plugins share no state, so each ends where dispatch() would leave it; one
    * plugin's updates back to back keep its state and code in cache (1.2–1.3× less CPU per
-   * message over the built-ins than message by message).
+   * message over the built-ins than message by message). `seq`: the message's journal seq.
    */
-  queue(message: PluginMessage, targets: readonly number[]): void {
+  queue(message: PluginMessage, targets: readonly number[], seq = 0): void {
+    const hung = this.hung === null ? undefined : this.hung.get(seq);
     for (let k = 0; k < targets.length; k++) {
       const i = targets[k] as number;
       const messages = this.queued[i];
       if (messages === undefined) continue;
-      messages[this.queuedCount[i] as number] = message;
-      (this.queuedCount[i] as number)++;
+      if (hung !== undefined && this.skipsHung(i, hung, seq, message)) continue;
+      const n = this.queuedCount[i] as number;
+      messages[n] = message;
+      (this.queuedSeqs[i] as number[])[n] = seq;
+      this.queuedCount[i] = n + 1;
     }
     // The budget is checked at a point of the message sequence, not where a batch ends: what
     // is queued is applied first, as if the batch ended here.
@@ -100,18 +135,33 @@ export class PluginHost {
     if (failure !== null) throw failure.error;
   }
 
+  private skipsHung(i: number, hung: HungTargets, seq: number, message: PluginMessage): boolean {
+    const runtime = this.runtimes[i] as PluginRuntime;
+    if (!skips(hung, runtime.ident)) return false;
+    runtime.skipHung();
+    this.onHungSkip?.(runtime.ident, seq, message);
+    return true;
+  }
+
   private applyAll(): void {
     let failure = this.failure;
+    const beacon = this.beacon;
     for (let i = 0; i < this.runtimes.length; i++) {
       const messages = this.queued[i] as (PluginMessage | undefined)[];
       const count = this.queuedCount[i] as number;
       if (count === 0) continue;
       const start = this.timing.now();
       try {
-        (this.runtimes[i] as PluginRuntime).apply(messages as readonly PluginMessage[], count);
+        if (beacon === null) (this.runtimes[i] as PluginRuntime).apply(messages as readonly PluginMessage[], count);
+        else {
+          beacon.begin(i);
+          const seqs = this.queuedSeqs[i] as number[];
+          (this.runtimes[i] as PluginRuntime).apply(messages as readonly PluginMessage[], count, seqs, beacon.slots);
+        }
       } catch (error) {
         failure ??= { error };
       } finally {
+        beacon?.end();
         this.timing.record(i, start, count);
         // Cleared, not shortened: applied messages are not kept alive, and the capacity stays.
         messages.fill(undefined, 0, count);

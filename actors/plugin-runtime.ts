@@ -1,3 +1,4 @@
+import { BEACON } from './apply-beacon.js';
 import { ChangeLog, ROWS, type ChangeCursor } from './change-log.js';
 import { createContainer, isTimed, pluginFacing, type TimedContainer } from './containers.js';
 import { bucketEnd } from './interval.js';
@@ -16,9 +17,10 @@ import { WindowedCounter } from './windowed-counter.js';
  * update_error: the plugin threw; expired: older than retention; key_cap: it would grow a store
  * (of a windowed counter, its newest slice) past the key cap; key_too_long: it would write a key
  * longer than a snapshot can store (the message's doing, not the plugin's: it never counts
- * towards a quarantine); quarantined: the plugin failed too often in a row.
+ * towards a quarantine); quarantined: the plugin failed too often in a row; hung: the plugin held
+ * this message past --plugin-hang-timeout in an earlier run, which was ended for it (apply-beacon.ts).
  */
-export type DropReason = 'update_error' | 'expired' | 'key_cap' | 'key_too_long' | 'quarantined';
+export type DropReason = 'update_error' | 'expired' | 'key_cap' | 'key_too_long' | 'quarantined' | 'hung';
 
 /** Keys one container may hold by default (rows, and each extra store). */
 export const DEFAULT_MAX_KEYS = 1_000_000;
@@ -195,7 +197,7 @@ export class PluginRuntime {
       counters: {
         received: 0,
         applied: 0,
-        dropped: { update_error: 0, expired: 0, key_cap: 0, key_too_long: 0, quarantined: 0 },
+        dropped: { update_error: 0, expired: 0, key_cap: 0, key_too_long: 0, quarantined: 0, hung: 0 },
         evicted: 0,
         capEvicted: 0,
         expired: 0,
@@ -232,9 +234,31 @@ export class PluginRuntime {
     this.applyMessage(this.state, message);
   }
 
-  /** Applies the first `count` of `messages` in order (the host reuses its arrays: plugin-host.ts). */
-  apply(messages: readonly PluginMessage[], count = messages.length): void {
-    for (let i = 0; i < count; i++) this.applyMessage(this.state, messages[i] as PluginMessage);
+  /**
+   * Applies the first `count` of `messages` in order (the host reuses its arrays: plugin-host.ts).
+   * With a beacon, each message's journal seq (`seqs`, parallel to `messages`) is put in it first,
+   * so a watch thread can tell which message this plugin is stuck on (apply-beacon.ts).
+   */
+  apply(
+    messages: readonly PluginMessage[],
+    count = messages.length,
+    seqs?: readonly number[],
+    beacon?: Float64Array,
+  ): void {
+    if (beacon === undefined || seqs === undefined) {
+      for (let i = 0; i < count; i++) this.applyMessage(this.state, messages[i] as PluginMessage);
+      return;
+    }
+    for (let i = 0; i < count; i++) {
+      beacon[BEACON.seq] = seqs[i] as number;
+      this.applyMessage(this.state, messages[i] as PluginMessage);
+    }
+  }
+
+  /** A message this plugin hung on in an earlier run, skipped: received, and dropped as `hung`. */
+  skipHung(): void {
+    this.state.counters.received++;
+    this.state.counters.dropped.hung++;
   }
 
   // ── lifecycle ──────────────────────────────────────────────────────────────────

@@ -13,6 +13,7 @@
  */
 import v8 from 'node:v8';
 import { createActor, fromTransition } from 'xstate';
+import { ApplyBeacon } from '../actors/apply-beacon.js';
 import { definePlugin, store } from '../actors/plugin-api.js';
 import { PluginHost } from '../actors/plugin-host.js';
 import type { PluginRuntime } from '../actors/plugin-runtime.js';
@@ -120,5 +121,26 @@ for (const round of [1, 2, 3]) {
     plugins: builtins.runtimes.length,
   };
   builtins.stop();
+}
+// The service's path: batches of 512 through queue()/applyQueued(), with and without the apply
+// beacon the hang watch reads (--plugin-hang-timeout; apply-beacon.ts), alternated.
+function batched(watched: boolean) {
+  const h = new PluginHost(registerPlugins(builtinPlugins()), () => {});
+  if (watched) h.watchHangs(new ApplyBeacon());
+  const cpu = process.cpuUsage();
+  for (let s = 0; s < routed.length; s += 512) {
+    for (let j = s; j < s + 512 && j < routed.length; j++) {
+      const [m, targets] = routed[j] as [PluginMessage, number[]];
+      h.queue(m, targets, j + 1);
+    }
+    h.applyQueued();
+  }
+  const used = process.cpuUsage(cpu);
+  h.stop();
+  return Math.round((B * 1e6) / (used.user + used.system));
+}
+for (const round of [1, 2, 3]) {
+  results[`batched_per_cpu_s_${round}`] = batched(false);
+  results[`batched_watched_per_cpu_s_${round}`] = batched(true);
 }
 console.log(JSON.stringify({ messages: N, builtin_messages: B, ...results }, null, 2));

@@ -354,6 +354,7 @@ export class Intake {
       this.deps.host.queue(
         createPluginMessage(envelope, this.deps.deriveMeta, entry.meta, this.deps.freezeMessages),
         targets,
+        entry.seq,
       );
   }
 }

@@ -29,6 +29,8 @@ export interface ReadinessView {
   readonly intakeLag: string | null;
   /** Plugins whose batch held the event loop a second or more lately (apply-timing.ts), or null. */
   readonly slowPlugins: string | null;
+  /** Messages skipped this run because a plugin hung on them in an earlier one (hung-report.ts), or null. */
+  readonly hungSkipped: string | null;
 }
 
 /** Why the service is not ready, or null. Only start-up holds readiness, the history part of it for at most `readyTimeout`. */
@@ -79,6 +81,7 @@ export function degradedReason(v: ReadinessView): string | null {
   if (v.heap !== null) reasons.push(v.heap);
   if (v.intakeLag !== null) reasons.push(v.intakeLag);
   if (v.slowPlugins !== null) reasons.push(v.slowPlugins);
+  if (v.hungSkipped !== null) reasons.push(v.hungSkipped);
   return reasons.length > 0 ? reasons.join('; ') : null;
 }
 

@@ -1,6 +1,8 @@
 import type { PluginHost } from '../actors/plugin-host.js';
 import { builtinPlugins } from '../plugins/index.js';
 import { slowApplyProblem } from '../actors/apply-timing.js';
+import { watchHangs } from './hang-watch.js';
+import { HungReport } from './hung-report.js';
 import { HeapWatch, warnIfBudgetPastHeap } from './heap-check.js';
 import { SkewWatch } from './skew-watch.js';
 import { LagWatch } from './lag-watch.js';
@@ -160,6 +162,10 @@ export class Service {
   private readonly startupFill = new StartupBackfill();
   private readonly endpointLog: ReturnType<typeof throttled>;
   private readonly digestSettleStep: number;
+  /** Messages plugins hung on in earlier runs, skipped for them now (--plugin-hang-timeout). */
+  private readonly hungReport: HungReport;
+  /** The thread that ends the process when a plugin hangs (hang-watch.ts); null when off or not started. */
+  private hangWatch: { stop(): void } | null = null;
 
   private constructor(
     readonly config: Config,
@@ -195,6 +201,7 @@ export class Service {
     warnIfBudgetPastHeap(config.maxKeysTotal, log);
     this.restored = core.restored;
     this.journal = core.journal;
+    this.hungReport = new HungReport(this.host, config.dataDir, this.journal.firstRetained, log);
     this.intake = core.intake;
     this.snapshots = new SnapshotCycle({
       config,
@@ -358,6 +365,10 @@ export class Service {
   async start(): Promise<void> {
     const { config, log } = this;
     logRestore(this.log, this.restored, this.futureRowsDropped);
+    // Before the replay: a plugin can hang on a journaled message as well as on a live one.
+    this.hangWatch = watchHangs(this.host, config.dataDir, config.pluginHangTimeout, (err) =>
+      log.error({ err: errorText(err) }, 'the plugin hang watch thread failed: hangs go unnoticed until restart'),
+    );
     this.metrics.start();
     this.heapWatch.start();
     const live = liveServerParts(this.hub, config);
@@ -554,6 +565,7 @@ export class Service {
     this.abort.abort();
     this.metrics.stop();
     this.heapWatch.stop();
+    this.hangWatch?.stop();
     for (const cancel of this.timers) cancel();
     // A start under way finishes opening its listener or bus sockets first (start() then returns).
     await this.opening;
@@ -601,6 +613,7 @@ export class Service {
     this.abort.abort();
     this.metrics.stop();
     this.heapWatch.stop();
+    this.hangWatch?.stop();
     for (const cancel of this.timers) cancel();
     await this.opening;
     this.subscription?.close();
@@ -645,6 +658,7 @@ export class Service {
       heap: this.heapWatch.problem(),
       intakeLag: this.lagWatch.problem(this.clock.now() / 1000, this.lagCounts()),
       slowPlugins: slowApplyProblem(this.host.timing.recentSlow()),
+      hungSkipped: this.hungReport.problem(),
     };
   }
 

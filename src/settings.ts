@@ -139,6 +139,11 @@ export const SETTINGS = {
     flag: '<n>',
     help: 'keys all plugin containers may hold together (each key costs ~130–460 B of heap); once past it, checked every 256 messages (at the same messages on every replica), every container is held to its fair share of the budget: the largest give way first, as at `--plugin-max-keys`, and `/healthz` says degraded until the total falls below 90% of it',
   },
+  pluginHangTimeout: {
+    type: seconds(0, 86_400).default(60),
+    flag: '<seconds>',
+    help: "longest one plugin may spend on one message before the process is ended for it (a plugin's `update` that never returns holds every read and health probe): a watch thread records the plugin and the message's journal seq in `<data-dir>/hung-messages.json` and kills the process; the next start skips that message for that plugin (`dropped.hung`), for every plugin if two hung on it, and `/readyz` names it (`0`: never)",
+  },
   maxPageDepth: {
     type: count(MAX_ROWS_PER_PAGE, 100_000_000).default(DEFAULT_MAX_PAGE_DEPTH),
     flag: '<rows>',

@@ -1,3 +1,4 @@
+import { remapHungMessages } from '../../snapshots/hung-messages.js';
 import { resolve } from 'node:path';
 import type { DataStore, JournalMove } from '../../snapshots/lmdb-store.js';
 import { encodeChecked } from '../../snapshots/codec.js';
@@ -194,6 +195,8 @@ export async function importPayload(
       tail,
       coveredWithoutIds(payload),
     );
+    // Hangs recorded against this journal's seqs follow the moved messages (or go with the rest).
+    remapHungMessages(config.dataDir, moves);
     io.out(
       `imported ${path} (exported generation ${payload.meta.generation}) as generation ${generation} in slot ${slot} of ${config.dataDir}: ` +
         `${Object.keys(payload.plugins).length} plugins, ${entries} entries, ${appended} journal messages added (${payload.journalTail.length - appended} already present); ` +

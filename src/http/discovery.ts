@@ -61,7 +61,7 @@ export const pluginInfoSchema = z.object({
       received: z.number().int().nonnegative(),
       applied: z.number().int().nonnegative(),
       dropped: z.record(z.string(), z.number().int().nonnegative()).meta({
-        description: 'messages skipped, by reason: update_error, expired, key_cap, key_too_long, quarantined',
+        description: 'messages skipped, by reason: update_error, expired, key_cap, key_too_long, quarantined, hung',
       }),
       evicted: z.number().int().nonnegative().meta({ description: 'rows removed by retention' }),
       cap_evicted: z.number().int().nonnegative().meta({

@@ -1,0 +1,137 @@
+import { closeSync, openSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { HungRecord } from '../actors/hung-skips.js';
+
+/**
+ * `<data dir>/hung-messages.json`: the (plugin, journal seq) pairs a plugin held past
+ * --plugin-hang-timeout, written by the hang watch thread just before it ends the process
+ * (src/hang-watch-worker.ts), read at the next start so the journal's replay skips them
+ * (actors/hung-skips.ts). A record is kept while the journal still holds its message: a restore
+ * that falls back to an older generation replays it again, and must skip it again.
+ */
+export const HUNG_MESSAGES_FILE = 'hung-messages.json';
+
+/** Records kept; a longer list keeps the newest. Each hang costs a restart, so this is years of them. */
+export const MAX_HUNG_RECORDS = 1000;
+/** Bytes read of the file at most: 1000 records are ~100 KB. */
+const MAX_FILE_BYTES = 1024 * 1024;
+/** Longest ident a record may name (registered idents are far shorter). */
+const MAX_IDENT_CHARS = 200;
+
+/** One record as stored: who hung on which message, when, under which timeout. */
+export interface StoredHang extends HungRecord {
+  /** Wall-clock time the watch ended the process, ISO-8601. */
+  readonly at: string;
+  readonly timeoutSeconds: number;
+}
+
+export interface HungFile {
+  readonly records: readonly StoredHang[];
+  /** Why the file was not usable as a whole (it was then ignored), or null. */
+  readonly problem: string | null;
+}
+
+export const hungMessagesPath = (dataDir: string): string => join(dataDir, HUNG_MESSAGES_FILE);
+
+export function readHungMessages(dataDir: string): HungFile {
+  let text: string;
+  try {
+    text = readBounded(hungMessagesPath(dataDir));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], problem: null };
+    return { records: [], problem: `could not read ${HUNG_MESSAGES_FILE}: ${(err as Error).message}` };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { records: [], problem: `${HUNG_MESSAGES_FILE} is not JSON` };
+  }
+  const list = (parsed as { hung?: unknown } | null)?.hung;
+  if (!Array.isArray(list)) return { records: [], problem: `${HUNG_MESSAGES_FILE} has no "hung" list` };
+  const records: StoredHang[] = [];
+  let invalid = 0;
+  for (const item of list.slice(-MAX_HUNG_RECORDS)) {
+    const r = storedHangOf(item);
+    if (r === null) invalid++;
+    else records.push(r);
+  }
+  return { records, problem: invalid > 0 ? `${HUNG_MESSAGES_FILE}: ${invalid} records not understood, ignored` : null };
+}
+
+/** Adds one record (the watch thread, the main thread being stuck). Atomic: a new file, renamed over. */
+export function recordHang(dataDir: string, record: StoredHang): void {
+  const { records } = readHungMessages(dataDir);
+  writeHungMessages(dataDir, [...records, record].slice(-MAX_HUNG_RECORDS));
+}
+
+/**
+ * Drops the records whose message the journal no longer holds (seq before `firstRetained`): no
+ * replay can reach them. Returns the records kept; the file is removed when none are.
+ */
+export function pruneHungMessages(
+  dataDir: string,
+  records: readonly StoredHang[],
+  firstRetained: number,
+): StoredHang[] {
+  const kept = records.filter((r) => r.seq >= firstRetained);
+  if (kept.length !== records.length) writeHungMessages(dataDir, kept);
+  return kept;
+}
+
+/**
+ * After `snapshot import` (or `--bootstrap`) renumbered this data dir's own journaled messages
+ * (`moves`, old seq → new): a record follows its message to its new seq; one whose message was
+ * not moved is in the imported state already, so no replay reaches it. Returns the records kept.
+ */
+export function remapHungMessages(dataDir: string, moves: readonly { from: number; to: number }[]): number {
+  const { records } = readHungMessages(dataDir);
+  if (records.length === 0) return 0;
+  const to = new Map(moves.map((m) => [m.from, m.to]));
+  const kept: StoredHang[] = [];
+  for (const r of records) {
+    const seq = to.get(r.seq);
+    if (seq !== undefined) kept.push({ ...r, seq });
+  }
+  writeHungMessages(dataDir, kept);
+  return kept.length;
+}
+
+function writeHungMessages(dataDir: string, records: readonly StoredHang[]): void {
+  const path = hungMessagesPath(dataDir);
+  if (records.length === 0) {
+    rmSync(path, { force: true });
+    return;
+  }
+  const body = {
+    hung: records.map((r) => ({ seq: r.seq, plugin: r.ident, at: r.at, timeout_seconds: r.timeoutSeconds })),
+  };
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(body, null, 1)}\n`);
+  renameSync(tmp, path);
+}
+
+function storedHangOf(item: unknown): StoredHang | null {
+  if (typeof item !== 'object' || item === null) return null;
+  const { seq, plugin, at, timeout_seconds: timeout } = item as Record<string, unknown>;
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) return null;
+  if (typeof plugin !== 'string' || plugin.length === 0 || plugin.length > MAX_IDENT_CHARS) return null;
+  return {
+    seq,
+    ident: plugin,
+    at: typeof at === 'string' ? at.slice(0, 64) : '',
+    timeoutSeconds: typeof timeout === 'number' && Number.isFinite(timeout) ? timeout : 0,
+  };
+}
+
+function readBounded(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(MAX_FILE_BYTES + 1);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    if (n > MAX_FILE_BYTES) throw new Error(`larger than ${MAX_FILE_BYTES} bytes`);
+    return buf.toString('utf8', 0, n);
+  } finally {
+    closeSync(fd);
+  }
+}

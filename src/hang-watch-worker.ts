@@ -1,0 +1,62 @@
+import { writeSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { type BeaconReading, readBeacon, samePlace } from '../actors/apply-beacon.js';
+import { recordHang } from '../snapshots/hung-messages.js';
+import type { HangWatchData } from './hang-watch.js';
+
+/**
+ * The hang watch thread (hang-watch.ts): looks at the apply beacon every `pollMs`; a plugin seen
+ * on the same message of the same batch for `timeoutMs` is stuck. The main thread cannot be
+ * interrupted in the middle of synchronous code, so the pair is recorded on disk and the process
+ * is killed; the next start skips that message for that plugin. SIGKILL, not an exit: the main
+ * thread would have to run to exit cleanly, and it never will. Everything accepted before it is
+ * on disk already (the journal commits before plugins apply); what was on its way in is fetched
+ * again by the next start's backfill.
+ */
+const data = workerData as HangWatchData;
+const slots = new Float64Array(data.buffer);
+let seen: BeaconReading = readBeacon(slots);
+let since = performance.now();
+
+const timer = setInterval(() => {
+  const now = performance.now();
+  const reading = readBeacon(slots);
+  if (!samePlace(reading, seen)) {
+    seen = reading;
+    since = now;
+    return;
+  }
+  if (now - since < data.timeoutMs) return;
+  clearInterval(timer);
+  const ident = data.idents[reading.plugin] ?? `#${reading.plugin}`;
+  const at = new Date().toISOString();
+  let recorded = true;
+  try {
+    recordHang(data.dataDir, { seq: reading.seq, ident, at, timeoutSeconds: data.timeoutMs / 1000 });
+  } catch {
+    recorded = false;
+  }
+  // The process's logger lives on the stuck thread, and a worker's process.stdout is relayed
+  // through that thread too: written straight to fd 1 here, as a line in the logger's format.
+  writeSync(
+    1,
+    `${JSON.stringify({
+      level: 60,
+      time: at,
+      service: 'statscache',
+      plugin: ident,
+      seq: reading.seq,
+      heldMs: Math.round(now - since),
+      recorded,
+      msg: `plugin "${ident}" has been applying journal seq ${reading.seq} for over --plugin-hang-timeout ${data.timeoutMs / 1000} s: ending the process; the next start skips that message for that plugin`,
+    })}\n`,
+  );
+  process.kill(process.pid, 'SIGKILL');
+}, data.pollMs);
+
+parentPort?.on('message', (m: unknown) => {
+  if (m === 'stop') {
+    clearInterval(timer);
+    parentPort?.close();
+  }
+});

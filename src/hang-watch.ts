@@ -1,0 +1,52 @@
+import { Worker } from 'node:worker_threads';
+import { ApplyBeacon } from '../actors/apply-beacon.js';
+import type { PluginHost } from '../actors/plugin-host.js';
+
+/** What the watch thread is given (hang-watch-worker.ts). */
+export interface HangWatchData {
+  readonly buffer: SharedArrayBuffer;
+  readonly idents: readonly string[];
+  readonly timeoutMs: number;
+  readonly pollMs: number;
+  readonly dataDir: string;
+}
+
+/** Under vitest the sources are TypeScript; the thread always runs the built file. */
+const WORKER_URL = import.meta.url.endsWith('.ts')
+  ? new URL('../dist/src/hang-watch-worker.js', import.meta.url)
+  : new URL('./hang-watch-worker.js', import.meta.url);
+
+/** Looks often enough that a hang is caught within a tenth of the timeout, and at most 20 times a second. */
+const pollMsOf = (timeoutMs: number): number => Math.min(1000, Math.max(50, timeoutMs / 10));
+
+/**
+ * Starts the thread that ends the process when one plugin holds one message past
+ * --plugin-hang-timeout (apply-beacon.ts), and marks the host's applies for it. Null when the
+ * timeout is 0 (off). The thread is unref'd: it never keeps the process alive.
+ */
+export function watchHangs(
+  host: PluginHost,
+  dataDir: string,
+  timeoutSeconds: number,
+  onError: (err: unknown) => void,
+): { stop(): void } | null {
+  if (timeoutSeconds <= 0) return null;
+  const beacon = new ApplyBeacon();
+  const timeoutMs = timeoutSeconds * 1000;
+  const data: HangWatchData = {
+    buffer: beacon.buffer,
+    idents: host.idents,
+    timeoutMs,
+    pollMs: pollMsOf(timeoutMs),
+    dataDir,
+  };
+  const worker = new Worker(WORKER_URL, { workerData: data });
+  worker.on('error', onError);
+  worker.unref();
+  host.watchHangs(beacon);
+  return {
+    stop: () => {
+      worker.postMessage('stop');
+    },
+  };
+}

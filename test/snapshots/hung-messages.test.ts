@@ -1,0 +1,98 @@
+/**
+ * `<data dir>/hung-messages.json` comes from the hang watch thread, but it is a file anyone can
+ * edit or damage: a bad one must not stop a start (it is ignored, with the reason), its size and
+ * record count are bounded, and records whose message the journal no longer holds are dropped.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  HUNG_MESSAGES_FILE,
+  MAX_HUNG_RECORDS,
+  pruneHungMessages,
+  readHungMessages,
+  recordHang,
+  remapHungMessages,
+} from '../../snapshots/hung-messages.js';
+import { tempDir } from '../helpers/service-process.js';
+
+const hang = (seq: number, ident = 'p') => ({ seq, ident, at: '2026-12-03T00:00:00.000Z', timeoutSeconds: 60 });
+
+describe('hung-messages.json', () => {
+  const dirs: { remove(): void }[] = [];
+  afterAll(() => {
+    for (const d of dirs) d.remove();
+  });
+  const dir = () => {
+    const d = tempDir();
+    dirs.push(d);
+    return d.path;
+  };
+
+  it('keeps the newest records past the bound, and drops those the journal no longer holds', () => {
+    const d = dir();
+    expect(readHungMessages(d)).toEqual({ records: [], problem: null });
+    const stored = (seq: number) => ({ seq, plugin: 'p', at: '2026-12-03T00:00:00.000Z', timeout_seconds: 60 });
+    const full = Array.from({ length: MAX_HUNG_RECORDS }, (_, i) => stored(i + 1));
+    writeFileSync(join(d, HUNG_MESSAGES_FILE), JSON.stringify({ hung: full }));
+    for (let seq = MAX_HUNG_RECORDS + 1; seq <= MAX_HUNG_RECORDS + 5; seq++) recordHang(d, hang(seq));
+    const { records, problem } = readHungMessages(d);
+    expect(problem).toBeNull();
+    expect(records).toHaveLength(MAX_HUNG_RECORDS);
+    expect(records[0]).toEqual(hang(6));
+    expect(pruneHungMessages(d, records, MAX_HUNG_RECORDS)).toEqual([
+      hang(1000),
+      hang(1001),
+      hang(1002),
+      hang(1003),
+      hang(1004),
+      hang(1005),
+    ]);
+    expect(readHungMessages(d).records).toHaveLength(6);
+    expect(pruneHungMessages(d, readHungMessages(d).records, 2000)).toEqual([]);
+    expect(() => readFileSync(join(d, HUNG_MESSAGES_FILE))).toThrow(/ENOENT/);
+  });
+
+  it('follows the messages an import renumbers, and forgets the ones the imported state holds', () => {
+    const d = dir();
+    for (const seq of [5, 7, 9]) recordHang(d, hang(seq, `p${seq}`));
+    expect(
+      remapHungMessages(d, [
+        { from: 7, to: 20 },
+        { from: 8, to: 21 },
+        { from: 9, to: 22 },
+      ]),
+    ).toBe(2);
+    expect(readHungMessages(d).records).toEqual([hang(20, 'p7'), hang(22, 'p9')]);
+    expect(remapHungMessages(d, [])).toBe(0);
+    expect(() => readFileSync(join(d, HUNG_MESSAGES_FILE))).toThrow(/ENOENT/);
+  });
+
+  it('ignores a damaged or hostile file, saying why', () => {
+    const d = dir();
+    const path = join(d, HUNG_MESSAGES_FILE);
+    writeFileSync(path, '{"hung": [');
+    expect(readHungMessages(d)).toEqual({ records: [], problem: `${HUNG_MESSAGES_FILE} is not JSON` });
+    writeFileSync(path, '[]');
+    expect(readHungMessages(d).problem).toMatch(/has no "hung" list/);
+    writeFileSync(
+      path,
+      JSON.stringify({
+        hung: [
+          { seq: 7, plugin: 'ok', at: 'x', timeout_seconds: 1 },
+          { seq: -1, plugin: 'neg' },
+          { seq: 1.5, plugin: 'frac' },
+          { seq: 8, plugin: 'p'.repeat(201) },
+          { seq: 9 },
+          null,
+        ],
+      }),
+    );
+    expect(readHungMessages(d)).toEqual({
+      records: [{ seq: 7, ident: 'ok', at: 'x', timeoutSeconds: 1 }],
+      problem: `${HUNG_MESSAGES_FILE}: 5 records not understood, ignored`,
+    });
+    writeFileSync(path, ' '.repeat(1024 * 1024 + 1));
+    expect(readHungMessages(d).problem).toMatch(/could not read hung-messages.json: larger than 1048576 bytes/);
+  });
+});
