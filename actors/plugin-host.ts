@@ -90,7 +90,7 @@ export class PluginHost {
    * Messages plugins hung on in earlier runs (hung-skips.ts): when queue() is given one of these
    * seqs, the plugins named skip it (counted as dropped, `hung`) and `onSkip` is told.
    */
-  skipHung(
+  skipRecordedHangs(
     table: ReadonlyMap<number, HungTargets>,
     onSkip: (ident: string, seq: number, message: PluginMessage) => void,
   ): void {

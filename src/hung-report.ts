@@ -32,7 +32,7 @@ export class HungReport {
       { hung: records.map((r) => ({ plugin: r.ident, seq: r.seq, at: r.at })) },
       'messages plugins hung on in earlier runs are skipped for them when the journal replays them',
     );
-    host.skipHung(hungSkips(records), (ident, seq, message) => {
+    host.skipRecordedHangs(hungSkips(records), (ident, seq, message) => {
       this.count++;
       if (this.skipped.length < NAMED) this.skipped.push({ ident, seq, msgId: message.msgId, topic: message.topic });
       log.error(

@@ -77,7 +77,7 @@ describe('messages plugins hung on in an earlier run', () => {
   it('are skipped by the plugin that hung on them, and counted', () => {
     const host = hostOf();
     const told: [string, number, string | null][] = [];
-    host.skipHung(hungSkips([{ seq: 2, ident: 'b' }]), (ident, seq, m) => told.push([ident, seq, m.msgId]));
+    host.skipRecordedHangs(hungSkips([{ seq: 2, ident: 'b' }]), (ident, seq, m) => told.push([ident, seq, m.msgId]));
     for (let i = 1; i <= 3; i++) host.queue(msg(i), all, i);
     host.applyQueued();
     expect(counts(host)).toEqual([
@@ -90,7 +90,7 @@ describe('messages plugins hung on in an earlier run', () => {
 
   it('are skipped by every plugin once two hung on the same one', () => {
     const host = hostOf();
-    host.skipHung(
+    host.skipRecordedHangs(
       hungSkips([
         { seq: 2, ident: 'a' },
         { seq: 2, ident: 'c' },
