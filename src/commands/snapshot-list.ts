@@ -1,4 +1,5 @@
 import { type CommandIO, commandConfig, type DataDirOptions, isoTime, openStore } from './common.js';
+import { generationSize } from '../../snapshots/generation-size.js';
 import { listSlots } from './generations.js';
 
 export interface GenerationSummary {
@@ -9,7 +10,7 @@ export interface GenerationSummary {
   readonly takenAt: string | null;
   readonly journalSeq: number | null;
   readonly newestMessage: string | null;
-  /** Stored entry bytes (values plus keys) in the slot. */
+  /** Stored entry bytes (values plus keys) in the slot: generationSize, as `snapshot take` reports generationBytes. */
   readonly bytes: number;
   readonly entries: number;
   readonly plugins: Record<string, { version: number | null; rows: number | null; entries: number; bytes: number }>;
@@ -25,7 +26,8 @@ export function listGenerations(dataDir: string): ListResult {
   const store = openStore(dataDir, { readOnly: true });
   try {
     const generations = listSlots(store).map((info): GenerationSummary => {
-      const sizes = store.slotSizes(info.slot);
+      const size = generationSize(store, info.slot);
+      const sizes = size.plugins;
       const meta = info.ok ? info.meta : null;
       const idents = new Set([...Object.keys(sizes), ...Object.keys(meta?.plugins ?? {})]);
       const plugins: GenerationSummary['plugins'] = {};
@@ -38,10 +40,8 @@ export function listGenerations(dataDir: string): ListResult {
           bytes: sizes[ident]?.bytes ?? 0,
         };
       }
-      const total = Object.values(plugins).reduce(
-        (a, p) => ({ entries: a.entries + p.entries, bytes: a.bytes + p.bytes }),
-        { entries: 0, bytes: 0 },
-      );
+      // The one definition `snapshot take` reports too (generationBytes, generationEntries).
+      const total = { entries: size.entries, bytes: size.bytes };
       return {
         slot: info.slot,
         status: info.ok ? 'ok' : 'unreadable',

@@ -380,7 +380,8 @@ export function buildOpenApi(host: PluginHost): Json {
         'Needs `Authorization: Bearer <adminToken>` (config `adminToken`); answers 404 when no token is configured. `statscache snapshot take` calls it.',
       responses: {
         '200': {
-          description: 'the snapshot report (generation, slot, journalSeq, written, bytes…)',
+          description:
+            'the snapshot report (generation, slot, journalSeq; written, removed and bytes: what this snapshot wrote; generationEntries and generationBytes: the whole generation as `snapshot list` sizes it…)',
           content: { 'application/json': jsonContent({ type: 'object' }) },
         },
         '401': { description: 'missing or wrong token' },
