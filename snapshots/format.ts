@@ -45,6 +45,13 @@ export interface SnapshotMeta {
    * generations when it moves their messages after the generation it writes. Absent: none.
    */
   readonly replaySkip?: SeqRanges;
+  /**
+   * The newest message time this state may count while the journal no longer holds its id,
+   * kept when `snapshot import` lowers the data dir's mark (DataStore.trimmedThrough) for the
+   * older state it writes: restoring this generation raises the mark back to it, so a backfill
+   * does not count such messages again. Absent: the data dir's mark alone.
+   */
+  readonly coveredThrough?: number;
   /** Newest message timestamp (seconds) included, 0 when none. */
   readonly newestTimestamp: number;
   readonly publishers: PublisherTable;
@@ -71,6 +78,11 @@ export function metaProblem(value: unknown): string | null {
     const problem = seqRangesProblem(m['replaySkip'], m['journalSeq'] as number);
     if (problem !== null) return `meta record: ${problem}`;
   }
+  if (
+    m['coveredThrough'] !== undefined &&
+    (typeof m['coveredThrough'] !== 'number' || Number.isNaN(m['coveredThrough']))
+  )
+    return 'meta record: "coveredThrough" is not a number';
   if (typeof m['plugins'] !== 'object' || m['plugins'] === null) return 'meta record has no "plugins"';
   if (typeof m['publishers'] !== 'object' || m['publishers'] === null) return 'meta record has no "publishers"';
   for (const [ident, rec] of Object.entries(m['plugins'] as Record<string, unknown>)) {

@@ -471,12 +471,15 @@ export class DataStore {
     moves: readonly JournalMove[],
     fill: (batch: SnapshotBatch) => void | Promise<void>,
     appends: readonly JournalAppend[] = [],
-    coveredThrough = Number.NEGATIVE_INFINITY,
+    coveredThrough?: number,
   ): Promise<void> {
     return this.writeSnapshot((batch) => {
       // The state counts messages dated at or before coveredThrough whose ids the journal never
-      // held: for backfill that is a trim (trimmedThrough()), in the same transaction.
-      if (coveredThrough > this.trimmedThrough()) void this.trimmed?.put('through', coveredThrough);
+      // held: for backfill that is a trim (trimmedThrough()), in the same transaction. It
+      // replaces the mark, lower too: the old mark was about the state this one replaces, and
+      // kept, it refused a backfill of what an older import lacks (361 of 510 counted). The
+      // older generations keep theirs (SnapshotMeta.coveredThrough) for a fall back.
+      if (coveredThrough !== undefined) this.setTrimmedThrough(coveredThrough);
       this.appendInTransaction(appends);
       for (const m of moves) {
         const value = this.journal.getBinary(m.from);
@@ -673,6 +676,22 @@ export class DataStore {
   trimmedThrough(): number {
     const through = this.trimmed?.get('through');
     return typeof through === 'number' ? through : Number.NEGATIVE_INFINITY;
+  }
+
+  /**
+   * Raises trimmedThrough() to `through` when it is below: a restored generation that counts
+   * messages up to `through` without their ids (SnapshotMeta.coveredThrough).
+   */
+  raiseTrimmedThrough(through: number): Promise<void> {
+    if (!(through > this.trimmedThrough())) return Promise.resolve();
+    return this.checked(this.root.transaction(() => this.setTrimmedThrough(through)) as Promise<unknown>).then(
+      () => undefined,
+    );
+  }
+
+  private setTrimmedThrough(through: number): void {
+    if (through === Number.NEGATIVE_INFINITY) void this.trimmed?.remove('through');
+    else void this.trimmed?.put('through', through);
   }
 
   /** Approximate bytes used by the journal's databases. */

@@ -481,6 +481,9 @@ export class Service {
     this.phase = 'replaying';
     this.host.replaying();
     const meta = this.restored.meta;
+    // A generation an import left behind counts messages to its own mark without their ids: a
+    // backfill must refuse those (the import set the data dir's mark for the state it wrote).
+    if (meta?.coveredThrough !== undefined) await this.store.raiseTrimmedThrough(meta.coveredThrough);
     await this.recovery.replay(meta?.journalSeq ?? 0, meta !== null, meta?.replaySkip);
     await this.host.settleDigests(this.digestSettleStep, nextTurn, this.abort.signal);
     this.host.live();

@@ -150,8 +150,10 @@ export async function importPayload(
 
     const generation = nextGeneration(store);
     const slot = generation % config.snapshotGenerations;
-    // Another data dir's replaySkip names seqs of its journal, not of this one.
-    const { replaySkip: _elsewhere, ...exported } = payload.meta;
+    // Another data dir's replaySkip names seqs of its journal, not of this one; its mark was
+    // about that journal too (the export's tail window decides this one: coveredWithoutIds).
+    const { replaySkip: _elsewhere, coveredThrough: _elsewhereMark, ...exported } = payload.meta;
+    const covered = coveredWithoutIds(payload);
     const meta: SnapshotMeta = {
       ...exported,
       format: FORMAT_VERSION,
@@ -171,10 +173,26 @@ export async function importPayload(
     // holds it (a trim drops only what every generation covers): fallen back to, one replayed
     // it on top (600 counted for 400). A tail message dated at or before the newest trimmed
     // one is taken as held, as backfill takes such a message as counted (backfill_before_journal).
-    const heldTail = tail.filter((r) => r.timestamp <= trimmedThrough).map((r) => r.seq);
+    // The import sets the data dir's mark to what the imported state counts without ids
+    // (covered), lower than before when the state is older: each older generation keeps the
+    // mark that held for it (coveredThrough), which its restore raises the data dir's back to.
     const older = slotCandidates(store).candidates.flatMap(({ slot: at, meta: m }) => {
-      const replaySkip = at === slot ? [] : afterMoves(m.journalSeq, m.replaySkip ?? [], moves, heldTail);
-      return replaySkip.length === 0 ? [] : [{ slot: at, meta: { ...m, replaySkip } }];
+      if (at === slot) return [];
+      const mark = Math.max(trimmedThrough, m.coveredThrough ?? Number.NEGATIVE_INFINITY);
+      const heldTail = tail.filter((r) => r.timestamp <= mark).map((r) => r.seq);
+      const replaySkip = afterMoves(m.journalSeq, m.replaySkip ?? [], moves, heldTail);
+      const keepMark = mark > covered && mark !== m.coveredThrough;
+      if (replaySkip.length === 0 && !keepMark) return [];
+      return [
+        {
+          slot: at,
+          meta: {
+            ...m,
+            ...(replaySkip.length === 0 ? {} : { replaySkip }),
+            ...(keepMark ? { coveredThrough: mark } : {}),
+          },
+        },
+      ];
     });
     await store.writeSnapshotMovingJournal(
       moves,
@@ -193,7 +211,7 @@ export async function importPayload(
         for (const o of older) batch.putMeta(o.slot, encodeChecked(o.meta));
       },
       tail,
-      coveredWithoutIds(payload),
+      covered,
     );
     // Hangs recorded against this journal's seqs follow the moved messages (or go with the rest).
     remapHungMessages(config.dataDir, moves);

@@ -14,6 +14,7 @@ import { Service } from '../../src/service.js';
 import { DataStore } from '../../snapshots/lmdb-store.js';
 import { Journal, messageId } from '../../snapshots/journal.js';
 import { damageNewestGeneration } from '../helpers/corrupt-snapshots.js';
+import { FakeDatagrepper, type Stored } from '../helpers/fake-datagrepper.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { servedViews } from '../helpers/reference.js';
 import { tempDir } from '../helpers/service-process.js';
@@ -34,8 +35,10 @@ describe('two backups imported into one data dir', () => {
   const inA = samples.slice(0, 200);
   const inB = samples.slice(0, 400);
   let dirs = 0;
-  const config = (dataDir: string) =>
-    loadConfig({ env: {}, flags: { dataDir, port: 0, host: '127.0.0.1', snapshotGenerations: 3 } });
+  const config = (dataDir: string, extra: Record<string, unknown> = {}) =>
+    loadConfig({ env: {}, flags: { dataDir, port: 0, host: '127.0.0.1', snapshotGenerations: 3, ...extra } });
+  // The replica's whole history (510 messages), as a peer's /raw or datagrepper would serve it.
+  let history: FakeDatagrepper;
 
   const session = async (dataDir: string, messages: readonly Sample[]) => {
     const service = await Service.build({ config: config(dataDir), logger: silent, checkDataFile: false });
@@ -51,12 +54,17 @@ describe('two backups imported into one data dir', () => {
   };
 
   beforeAll(async () => {
+    history = await new FakeDatagrepper().start();
+    history.messages.push(...(samples as unknown as Stored[]));
     await session(source, inA);
     await exportTo(fileA);
     await session(source, samples.slice(200, 400));
     await exportTo(fileB);
   }, 60_000);
-  afterAll(() => root.remove());
+  afterAll(async () => {
+    await history.close();
+    root.remove();
+  });
 
   /** A fresh data dir with `files` imported into it in that order. */
   const importedInto = async (...files: string[]): Promise<string> => {
@@ -82,8 +90,11 @@ describe('two backups imported into one data dir', () => {
   };
 
   /** Starts a service on `dir`, returns the messages it counts and the generations it fell back past. */
-  const served = async (dir: string): Promise<{ counted: number; fellBack: (number | null)[] }> => {
-    const service = await Service.build({ config: config(dir), logger: silent, checkDataFile: false });
+  const served = async (
+    dir: string,
+    extra: Record<string, unknown> = {},
+  ): Promise<{ counted: number; fellBack: (number | null)[]; refused: number }> => {
+    const service = await Service.build({ config: config(dir, extra), logger: silent, checkDataFile: false });
     try {
       await service.start();
       const base = `http://127.0.0.1:${service.server?.port}`;
@@ -91,6 +102,7 @@ describe('two backups imported into one data dir', () => {
       return {
         counted: rows.reduce((n, r) => n + (r.volume ?? 0), 0),
         fellBack: service.restored.fallbacks.map((f) => f.generation),
+        refused: service.counters.backfillBeforeJournal,
       };
     } finally {
       await service.stop();
@@ -146,5 +158,23 @@ describe('two backups imported into one data dir', () => {
     expect((await served(dir)).counted).toBe(want);
     await damageNewestGeneration(dir, VOLUME);
     expect((await served(dir)).counted).toBe(want);
+  }, 60_000);
+
+  it('newer then older, then a start with --datagrepper: the history fills in what the older backup lacks, once', async () => {
+    const dir = await importedInto(fileB, fileA);
+    const first = await served(dir, { datagrepper: history.url });
+    // Before: 360 of 510, the 150 messages dated between A and B's tail refused as already counted (B's mark).
+    expect(first.counted).toBe(samples.length);
+    expect((await served(dir)).counted).toBe(samples.length);
+  }, 60_000);
+
+  it('newer then older, the older unreadable, --datagrepper: falls back to the newer and takes only what it lacks', async () => {
+    const dir = await importedInto(fileB, fileA);
+    const damaged = await damageNewestGeneration(dir, VOLUME);
+    const first = await served(dir, { datagrepper: history.url });
+    expect(first.fellBack).toEqual([damaged]);
+    // B counts what it holds before its tail without ids: the history's copies of those are refused.
+    expect(first.refused).toBeGreaterThan(0);
+    expect(first.counted).toBe(samples.length);
   }, 60_000);
 });
