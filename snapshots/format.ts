@@ -52,6 +52,13 @@ export interface SnapshotMeta {
    * does not count such messages again. Absent: the data dir's mark alone.
    */
   readonly coveredThrough?: number;
+  /**
+   * With coveredThrough: the journal's end when the import lowered the mark. Records after it
+   * dated at or before coveredThrough came in under the lower mark (a backfill of what the
+   * imported state lacked), and this state may count them already: replay on top of it passes
+   * over them, as a backfill under its own mark would have refused them (659 of 510 counted).
+   */
+  readonly coveredAfter?: number;
   /** Newest message timestamp (seconds) included, 0 when none. */
   readonly newestTimestamp: number;
   readonly publishers: PublisherTable;
@@ -83,6 +90,8 @@ export function metaProblem(value: unknown): string | null {
     (typeof m['coveredThrough'] !== 'number' || Number.isNaN(m['coveredThrough']))
   )
     return 'meta record: "coveredThrough" is not a number';
+  if (m['coveredAfter'] !== undefined && !Number.isSafeInteger(m['coveredAfter']))
+    return 'meta record: "coveredAfter" is not an integer seq';
   if (typeof m['plugins'] !== 'object' || m['plugins'] === null) return 'meta record has no "plugins"';
   if (typeof m['publishers'] !== 'object' || m['publishers'] === null) return 'meta record has no "publishers"';
   for (const [ident, rec] of Object.entries(m['plugins'] as Record<string, unknown>)) {

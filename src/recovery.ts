@@ -7,7 +7,7 @@ import { coalesce, enqueueWindow } from './gap-windows.js';
 import type { Intake } from './intake.js';
 import type { Logger } from './logger.js';
 import { Progress } from './progress.js';
-import { type ReplayThreadOptions, replayAfter } from './startup-replay.js';
+import { type CoveredAfter, type ReplayThreadOptions, replayAfter } from './startup-replay.js';
 
 export interface RecoveryDeps {
   readonly intake: Intake;
@@ -91,7 +91,7 @@ export class Recovery {
    * Replays the journal after `from`, in slices so HTTP keeps answering, passing over the seqs
    * in `skip` (the restored generation's replaySkip: messages it holds already).
    */
-  async replay(from: number, snapshotRestored: boolean, skip: SeqRanges = []): Promise<void> {
+  async replay(from: number, snapshotRestored: boolean, skip: SeqRanges = [], covered?: CoveredAfter): Promise<void> {
     const { journal, log, intake, signal } = this.deps;
     if (!snapshotRestored && journal.firstRetained > 1) {
       log.error(
@@ -105,6 +105,7 @@ export class Recovery {
       from,
       progress,
       skip,
+      covered,
     );
     // Stopped part-way: not a finished replay to report.
     if (signal.aborted) return;

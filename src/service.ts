@@ -484,7 +484,14 @@ export class Service {
     // A generation an import left behind counts messages to its own mark without their ids: a
     // backfill must refuse those (the import set the data dir's mark for the state it wrote).
     if (meta?.coveredThrough !== undefined) await this.store.raiseTrimmedThrough(meta.coveredThrough);
-    await this.recovery.replay(meta?.journalSeq ?? 0, meta !== null, meta?.replaySkip);
+    await this.recovery.replay(
+      meta?.journalSeq ?? 0,
+      meta !== null,
+      meta?.replaySkip,
+      meta?.coveredThrough !== undefined && meta.coveredAfter !== undefined
+        ? { through: meta.coveredThrough, after: meta.coveredAfter }
+        : undefined,
+    );
     await this.host.settleDigests(this.digestSettleStep, nextTurn, this.abort.signal);
     this.host.live();
     if (this.config.datagrepper && !this.abort.signal.aborted) {

@@ -1,5 +1,5 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { Journal } from '../snapshots/journal.js';
+import type { Journal, JournalEntry } from '../snapshots/journal.js';
 import type { Intake } from './intake.js';
 import type { Logger } from './logger.js';
 import type { Progress } from './progress.js';
@@ -31,6 +31,15 @@ const THREAD_WORTH_US = 30;
 export const THREADED_REPLAY_MIN = 40_000;
 
 /** Where the replay thread reads, and how it derives meta. */
+/**
+ * A restored generation's SnapshotMeta.coveredThrough and coveredAfter: entries after seq
+ * `after` dated at or before `through` are held by it already.
+ */
+export interface CoveredAfter {
+  readonly through: number;
+  readonly after: number;
+}
+
 export interface ReplayThreadOptions {
   readonly dir: string;
   readonly maxFanout: number;
@@ -60,10 +69,16 @@ export async function replayAfter(
   from: number,
   progress: Progress,
   skip: SeqRanges = [],
+  covered?: CoveredAfter,
 ): Promise<void> {
   const { journal, log, intake, signal } = deps;
-  // Entries the restored state holds already (SnapshotMeta.replaySkip): covered, not applied again.
-  const held = new SeqRangeCursor(skip);
+  // Entries the restored state holds already (SnapshotMeta.replaySkip, and those dated within
+  // its coveredThrough taken in after coveredAfter): covered, not applied again.
+  const skipped = new SeqRangeCursor(skip);
+  const after = covered?.after ?? Number.POSITIVE_INFINITY;
+  const through = covered?.through ?? Number.NEGATIVE_INFINITY;
+  const held = (entry: JournalEntry): boolean =>
+    skipped.has(entry.seq) || (entry.seq > after && entry.envelope.timestamp <= through);
   const threaded = deps.replayThread;
   let last = from;
   let sliceStart = performance.now();
@@ -90,7 +105,7 @@ export async function replayAfter(
     let n = 0;
     for (const entry of journal.after(last, { remember: true, shape: intake.shapeBounds })) {
       if (signal.aborted) return false;
-      if (held.has(entry.seq)) intake.replayHeld(entry);
+      if (held(entry)) intake.replayHeld(entry);
       else intake.replay(entry);
       last = entry.seq;
       n++;
@@ -128,7 +143,7 @@ export async function replayAfter(
         for (const entry of batch.entries) {
           if (signal.aborted) return;
           journal.rememberReplayed(entry.id);
-          if (held.has(entry.seq)) intake.replayHeld(entry);
+          if (held(entry)) intake.replayHeld(entry);
           else intake.replay(entry);
           last = entry.seq;
         }

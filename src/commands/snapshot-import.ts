@@ -152,7 +152,12 @@ export async function importPayload(
     const slot = generation % config.snapshotGenerations;
     // Another data dir's replaySkip names seqs of its journal, not of this one; its mark was
     // about that journal too (the export's tail window decides this one: coveredWithoutIds).
-    const { replaySkip: _elsewhere, coveredThrough: _elsewhereMark, ...exported } = payload.meta;
+    const {
+      replaySkip: _elsewhere,
+      coveredThrough: _elsewhereMark,
+      coveredAfter: _elsewhereEnd,
+      ...exported
+    } = payload.meta;
     const covered = coveredWithoutIds(payload);
     const meta: SnapshotMeta = {
       ...exported,
@@ -176,6 +181,9 @@ export async function importPayload(
     // The import sets the data dir's mark to what the imported state counts without ids
     // (covered), lower than before when the state is older: each older generation keeps the
     // mark that held for it (coveredThrough), which its restore raises the data dir's back to.
+    // The journal's end once this import lands (the tail, then the moved records): what comes
+    // after it dated within an older generation's mark came in under the lower one.
+    const end = journal.position + moves.length;
     const older = slotCandidates(store).candidates.flatMap(({ slot: at, meta: m }) => {
       if (at === slot) return [];
       const mark = Math.max(trimmedThrough, m.coveredThrough ?? Number.NEGATIVE_INFINITY);
@@ -189,7 +197,7 @@ export async function importPayload(
           meta: {
             ...m,
             ...(replaySkip.length === 0 ? {} : { replaySkip }),
-            ...(keepMark ? { coveredThrough: mark } : {}),
+            ...(keepMark ? { coveredThrough: mark, coveredAfter: m.coveredAfter ?? end } : {}),
           },
         },
       ];

@@ -177,4 +177,16 @@ describe('two backups imported into one data dir', () => {
     expect(first.refused).toBeGreaterThan(0);
     expect(first.counted).toBe(samples.length);
   }, 60_000);
+
+  it('newer then older, backfilled, then every generation but the newer backup unreadable: each message once', async () => {
+    const dir = await importedInto(fileB, fileA);
+    expect((await served(dir, { datagrepper: history.url })).counted).toBe(samples.length);
+    // That start's final snapshot and the older backup's generation both fail their checksums.
+    const newest = await damageNewestGeneration(dir, VOLUME);
+    const older = await damageNewestGeneration(dir, VOLUME, newest - 1);
+    const fallen = await served(dir);
+    expect(fallen.fellBack).toEqual([newest, older]);
+    // The history's copies of what B counts without ids were journaled under A: not replayed on B.
+    expect(fallen.counted).toBe(samples.length);
+  }, 60_000);
 });

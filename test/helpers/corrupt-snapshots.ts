@@ -64,16 +64,19 @@ export async function corrupt(dir: string, random: () => number): Promise<string
 }
 
 /**
- * Flips the last byte of one stored entry of `ident` in the newest generation of `dir`: its
- * checksum fails and restore falls back to an older generation. Returns the damaged generation.
+ * Flips the last byte of one stored entry of `ident` in the newest generation of `dir` (or in
+ * `generation`): its checksum fails and restore falls back to an older generation. Returns the
+ * damaged generation.
  */
-export async function damageNewestGeneration(dir: string, ident: string): Promise<number> {
+export async function damageNewestGeneration(dir: string, ident: string, generation?: number): Promise<number> {
   const store = new DataStore(dir);
   try {
     const newest = store
       .slots()
       .map((slot) => decodeChecked(store.readSlotMeta(slot) as Uint8Array) as SnapshotMeta)
-      .sort((a, b) => b.generation - a.generation)[0] as SnapshotMeta;
+      .filter((m) => generation === undefined || m.generation === generation)
+      .sort((a, b) => b.generation - a.generation)[0];
+    if (newest === undefined) throw new Error(`no generation ${generation} in ${dir}`);
     for (const { key, value } of store.slotRaw(newest.slot)) {
       if ((key as unknown[])[1] !== 'e' || (key as unknown[])[2] !== ident) continue;
       const bytes = Buffer.from(value);
