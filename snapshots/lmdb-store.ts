@@ -663,6 +663,8 @@ export class DataStore {
           n++;
         }
         if (through > before) void this.trimmed?.put('through', through);
+        // The trims alone too: a restore sets the mark to its generation's own and these (markRestored).
+        if (through > this.journalTrimsThrough()) void this.trimmed?.put('trims', through);
         return n;
       }) as Promise<number>,
     );
@@ -678,12 +680,22 @@ export class DataStore {
     return typeof through === 'number' ? through : Number.NEGATIVE_INFINITY;
   }
 
+  /** The newest message time among the journal records trimmed (the trims alone, no import's mark); -Infinity: none recorded. */
+  journalTrimsThrough(): number {
+    const through = this.trimmed?.get('trims');
+    return typeof through === 'number' ? through : Number.NEGATIVE_INFINITY;
+  }
+
   /**
-   * Raises trimmedThrough() to `through` when it is below: a restored generation that counts
-   * messages up to `through` without their ids (SnapshotMeta.coveredThrough).
+   * Sets trimmedThrough() for a restored generation that records its own mark
+   * (SnapshotMeta.coveredThrough, written by `snapshot import`): that mark, or the newest
+   * trimmed record's time when later (a trim drops only what every generation holds). Lower
+   * than before too: kept, a newer import's mark refused a backfill of what this older state
+   * lacks (361 of 510 counted).
    */
-  raiseTrimmedThrough(through: number): Promise<void> {
-    if (!(through > this.trimmedThrough())) return Promise.resolve();
+  markRestored(coveredThrough: number): Promise<void> {
+    const through = Math.max(coveredThrough, this.journalTrimsThrough());
+    if (through === this.trimmedThrough()) return Promise.resolve();
     return this.checked(this.root.transaction(() => this.setTrimmedThrough(through)) as Promise<unknown>).then(
       () => undefined,
     );

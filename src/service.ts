@@ -481,9 +481,10 @@ export class Service {
     this.phase = 'replaying';
     this.host.replaying();
     const meta = this.restored.meta;
-    // A generation an import left behind counts messages to its own mark without their ids: a
-    // backfill must refuse those (the import set the data dir's mark for the state it wrote).
-    if (meta?.coveredThrough !== undefined) await this.store.raiseTrimmedThrough(meta.coveredThrough);
+    // A generation an import wrote or left behind counts messages to its own mark without their
+    // ids: a backfill must refuse those and only those (each import sets the data dir's mark
+    // for the state it wrote).
+    if (meta?.coveredThrough !== undefined) await this.store.markRestored(meta.coveredThrough);
     await this.recovery.replay(
       meta?.journalSeq ?? 0,
       meta !== null,

@@ -161,6 +161,8 @@ export async function importPayload(
     const covered = coveredWithoutIds(payload);
     const meta: SnapshotMeta = {
       ...exported,
+      // Its own mark, which a start that restores it after a fall back elsewhere sets again.
+      ...(Number.isFinite(covered) ? { coveredThrough: covered } : {}),
       format: FORMAT_VERSION,
       generation,
       slot,
@@ -180,16 +182,18 @@ export async function importPayload(
     // one is taken as held, as backfill takes such a message as counted (backfill_before_journal).
     // The import sets the data dir's mark to what the imported state counts without ids
     // (covered), lower than before when the state is older: each older generation keeps the
-    // mark that held for it (coveredThrough), which its restore raises the data dir's back to.
+    // mark that held for it (coveredThrough), which its restore sets the data dir's to again.
     // The journal's end once this import lands (the tail, then the moved records): what comes
     // after it dated within an older generation's mark came in under the lower one.
     const end = journal.position + moves.length;
     const older = slotCandidates(store).candidates.flatMap(({ slot: at, meta: m }) => {
       if (at === slot) return [];
-      const mark = Math.max(trimmedThrough, m.coveredThrough ?? Number.NEGATIVE_INFINITY);
+      // Its own mark (and the trims since) when an import recorded one, else the data dir's.
+      const mark =
+        m.coveredThrough === undefined ? trimmedThrough : Math.max(m.coveredThrough, store.journalTrimsThrough());
       const heldTail = tail.filter((r) => r.timestamp <= mark).map((r) => r.seq);
       const replaySkip = afterMoves(m.journalSeq, m.replaySkip ?? [], moves, heldTail);
-      const keepMark = mark > covered && mark !== m.coveredThrough;
+      const keepMark = mark !== covered && (mark !== m.coveredThrough || m.coveredAfter === undefined);
       if (replaySkip.length === 0 && !keepMark) return [];
       return [
         {

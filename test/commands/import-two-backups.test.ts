@@ -189,4 +189,14 @@ describe('two backups imported into one data dir', () => {
     // The history's copies of what B counts without ids were journaled under A: not replayed on B.
     expect(fallen.counted).toBe(samples.length);
   }, 60_000);
+
+  it('older then newer, the newer unreadable, --datagrepper: falls back to the older and takes what it lacks', async () => {
+    const dir = await importedInto(fileA, fileB);
+    const damaged = await damageNewestGeneration(dir, VOLUME);
+    const first = await served(dir, { datagrepper: history.url });
+    expect(first.fellBack).toEqual([damaged]);
+    // Before: 361 of 510, B's mark kept on A's state refused the 150 messages between them.
+    expect(first.counted).toBe(samples.length);
+    expect((await served(dir)).counted).toBe(samples.length);
+  }, 60_000);
 });
