@@ -24,7 +24,7 @@ describe('snapshot import of a backup whose tail the data dir has trimmed since'
   const data = tempDir();
   const scratch = tempDir();
   const file = join(scratch.path, 'backup.scx');
-  const flags = { dataDir: data.path, port: 0, host: '127.0.0.1', snapshotGenerations: 3 };
+  const flags = { dataDir: data.path, port: 0, host: '127.0.0.1', bind: ['tcp://127.0.0.1:*'], snapshotGenerations: 3 };
   const keeping = loadConfig({ env: {}, flags });
   // Messages two hours old are past --journal-max-age here: a snapshot lets the journal drop them.
   const trimming = loadConfig({ env: {}, flags: { ...flags, journalMaxAge: '1h' } });

@@ -36,7 +36,10 @@ describe('two backups imported into one data dir', () => {
   const inB = samples.slice(0, 400);
   let dirs = 0;
   const config = (dataDir: string, extra: Record<string, unknown> = {}) =>
-    loadConfig({ env: {}, flags: { dataDir, port: 0, host: '127.0.0.1', snapshotGenerations: 3, ...extra } });
+    loadConfig({
+      env: {},
+      flags: { dataDir, port: 0, host: '127.0.0.1', bind: ['tcp://127.0.0.1:*'], snapshotGenerations: 3, ...extra },
+    });
   // The replica's whole history (510 messages), as a peer's /raw or datagrepper would serve it.
   let history: FakeDatagrepper;
 

@@ -32,7 +32,10 @@ describe('snapshot take and snapshot list report one size for one generation', (
   let url = '';
 
   beforeAll(async () => {
-    const config = loadConfig({ env: {}, flags: { dataDir: dir.path, port: 0, host: '127.0.0.1', adminToken: TOKEN } });
+    const config = loadConfig({
+      env: {},
+      flags: { dataDir: dir.path, port: 0, host: '127.0.0.1', bind: ['tcp://127.0.0.1:*'], adminToken: TOKEN },
+    });
     service = await Service.build({ config, logger: createLogger('silent'), checkDataFile: false });
     await service.start();
     url = `http://127.0.0.1:${service.server?.port}`;

@@ -25,7 +25,14 @@ describe('--snapshot-generations 1: a snapshot write that throws part-way', () =
   const config = loadConfig({
     env: {},
     // Messages two hours old are past --journal-max-age: a good snapshot lets the journal drop them.
-    flags: { dataDir: data.path, port: 0, host: '127.0.0.1', snapshotGenerations: 1, journalMaxAge: '1h' },
+    flags: {
+      dataDir: data.path,
+      port: 0,
+      host: '127.0.0.1',
+      bind: ['tcp://127.0.0.1:*'],
+      snapshotGenerations: 1,
+      journalMaxAge: '1h',
+    },
   });
   const build = () =>
     Service.build({
