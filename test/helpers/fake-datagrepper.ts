@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { TimeOrdered } from './time-ordered.js';
 
 export type Stored = Record<string, unknown> & { topic: string; timestamp: number };
 
@@ -9,6 +10,7 @@ export type Stored = Record<string, unknown> & { topic: string; timestamp: numbe
  * and can be told to fail requests to exercise retries.
  */
 export class FakeDatagrepper {
+  /** What the history holds: append to it (push), never rewrite it; pages are read from an index of it by time. */
   readonly messages: Stored[] = [];
   requests = 0;
   /** The time window of every answered request (start, end as asked or defaulted). */
@@ -20,6 +22,7 @@ export class FakeDatagrepper {
   /** While set, requests are answered only once it resolves (a slow history, held by the test). */
   hold: Promise<void> | null = null;
   private server: Server | null = null;
+  private readonly ordered = new TimeOrdered(this.messages);
   url = '';
 
   async start(): Promise<this> {
@@ -53,24 +56,20 @@ export class FakeDatagrepper {
       const rowsPerPage = Math.min(num('rows_per_page') ?? 25, 100);
       const page = num('page') ?? 1;
       const asc = u.searchParams.get('order') === 'asc';
-      const hits = this.messages
-        .filter((m) => m.timestamp >= start && m.timestamp <= end)
-        .sort((a, b) => (asc ? a.timestamp - b.timestamp : b.timestamp - a.timestamp));
-      const pages = Math.ceil(hits.length / rowsPerPage);
+      const { total, rows } = this.page(start, end, asc, page, rowsPerPage);
+      const pages = Math.ceil(total / rowsPerPage);
       const legacy = (m: Stored) => ({
         ...m,
         timestamp: m.timestamp + 0.0,
         source_name: 'datanommer',
         source_version: '0.9',
       });
-      const slice = hits
-        .slice((page - 1) * rowsPerPage, page * rowsPerPage)
-        .map((m, i) => (v2 && !this.v2Legacy(m, i) ? serialized(m) : legacy(m)));
+      const slice = rows.map((m, i) => (v2 && !this.v2Legacy(m, i) ? serialized(m) : legacy(m)));
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify({
           raw_messages: slice,
-          total: hits.length,
+          total,
           pages,
           count: slice.length,
           arguments: { start, end, page, rows_per_page: rowsPerPage, order: asc ? 'asc' : 'desc' },
@@ -80,6 +79,26 @@ export class FakeDatagrepper {
     await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/raw`;
     return this;
+  }
+
+  /** One page of the window, oldest or newest first (a stable sort by timestamp: ties in push order). */
+  private page(
+    start: number,
+    end: number,
+    asc: boolean,
+    page: number,
+    rowsPerPage: number,
+  ): { total: number; rows: Stored[] } {
+    const offset = (page - 1) * rowsPerPage;
+    if (Number.isInteger(page) && page >= 1 && Number.isInteger(rowsPerPage) && rowsPerPage >= 1) {
+      const found = this.ordered.window(start, end, asc, offset, rowsPerPage);
+      if (found) return found;
+    }
+    // Paging no real client asks for, or timestamps that are not numbers: filter and sort it all.
+    const hits = this.messages
+      .filter((m) => m.timestamp >= start && m.timestamp <= end)
+      .sort((a, b) => (asc ? a.timestamp - b.timestamp : b.timestamp - a.timestamp));
+    return { total: hits.length, rows: hits.slice(offset, page * rowsPerPage) };
   }
 
   close(): Promise<void> {
