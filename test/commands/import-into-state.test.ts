@@ -4,15 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Row } from '../../actors/row-store.js';
 import { decodeExport } from '../../src/commands/export-format.js';
 import { recentSamples } from '../helpers/fixtures.js';
-import { journaledAndApplied, journaledTotal, waitReady } from '../helpers/probes.js';
+import { journaledAndApplied, journaledTotal, waitReady, joinedPublisher } from '../helpers/probes.js';
 import { referenceViews, servedViews } from '../helpers/reference.js';
-import {
-  connectPublisher,
-  eventually,
-  startService,
-  tempDir,
-  type RunningService,
-} from '../helpers/service-process.js';
+import { eventually, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 import { acceptedOnce, type Sample } from '../history/feed.js';
 import { runCli } from './cli.js';
 
@@ -42,7 +36,7 @@ describe('snapshot import into a data dir that already holds state', () => {
     running.delete(s);
   };
   const publish = async (s: RunningService, list: readonly Sample[], total: number) => {
-    const pub = await connectPublisher(s.bound);
+    const pub = await joinedPublisher(s);
     try {
       for (const e of list) await pub.send(e.topic, JSON.stringify(e));
       await eventually(

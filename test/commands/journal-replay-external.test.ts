@@ -2,14 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  connectPublisher,
-  eventually,
-  getJson,
-  startService,
-  tempDir,
-  type RunningService,
-} from '../helpers/service-process.js';
+import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+import { joinedPublisher } from '../helpers/probes.js';
 import { runCli } from './cli.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/plugins/bodhi-karma.js', import.meta.url));
@@ -31,7 +25,7 @@ describe('journal replay rebuilds external plugins too', () => {
   it('keeps bodhi-karma rows after `journal replay --from 0` and a restart', async () => {
     svc = await startService(['--config', config]);
     const s = svc;
-    const pub = await connectPublisher(s.bound);
+    const pub = await joinedPublisher(s);
     const now = Math.floor(Date.now() / 1000);
     const comment = (n: number, karma: number) => ({
       topic: 'org.fedoraproject.prod.bodhi.update.comment',

@@ -16,14 +16,8 @@ import { FakeDatagrepper, type Stored } from '../helpers/fake-datagrepper.js';
 import { recentSamples, type RawEnvelope } from '../helpers/fixtures.js';
 import { connectAmqpPublisher, sentAt, toWire, type TestPublisher } from '../helpers/amqp-publisher.js';
 import { startBroker, type TestBroker } from '../helpers/rabbitmq.js';
-import {
-  connectPublisher,
-  eventually,
-  getJson,
-  startService,
-  tempDir,
-  type RunningService,
-} from '../helpers/service-process.js';
+import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+import { joinedPublisher } from '../helpers/probes.js';
 
 type Row = { timestamp: number; volume: number } & Record<string, unknown>;
 type AmqpReady = {
@@ -196,7 +190,7 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
     expect(a.queue).toMatch(/^amq\.gen-/);
     const batch: RawEnvelope[] = recentSamples(Math.floor(Date.now() / 1000));
 
-    const zpub = await connectPublisher(zmq.bound);
+    const zpub = await joinedPublisher(zmq);
     let t = performance.now();
     for (const e of batch) await zpub.send(e.topic, JSON.stringify(e));
     await countReaches(zmq, 'volume-by-category-1d', batch.length);

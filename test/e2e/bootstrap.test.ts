@@ -5,15 +5,8 @@ import { decodeExport } from '../../src/commands/export-format.js';
 import { acceptedOnce, type Sample } from '../history/feed.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { referenceViews, servedViews } from '../helpers/reference.js';
-import {
-  connectPublisher,
-  eventually,
-  getJson,
-  startService,
-  tempDir,
-  type RunningService,
-} from '../helpers/service-process.js';
-import { digestsOf, journaledAndApplied, journaledTotal, waitReady } from '../helpers/probes.js';
+import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+import { digestsOf, journaledAndApplied, journaledTotal, waitReady, joinedPublisher } from '../helpers/probes.js';
 
 const TOKEN = 'bootstrap-test-token-0123456789';
 const env = { STATSCACHE_ADMIN_TOKEN: TOKEN };
@@ -36,7 +29,7 @@ describe('--bootstrap <peer url>', () => {
     await waitReady(a);
     const samples = recentSamples(Math.floor(Date.now() / 1000) - 5) as Sample[];
     const first = samples.slice(0, 300);
-    const pub = await connectPublisher(a.bound);
+    const pub = await joinedPublisher(a);
     const publish = async (list: readonly Sample[], want: number) => {
       for (const e of list) await pub.send(e.topic, JSON.stringify(e));
       await eventually(

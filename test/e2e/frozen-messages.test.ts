@@ -1,12 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  connectPublisher,
-  eventually,
-  getJson,
-  startService,
-  tempDir,
-  type RunningService,
-} from '../helpers/service-process.js';
+import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+import { joinedPublisher } from '../helpers/probes.js';
 import { pluginConfig } from '../helpers/plugin-config.js';
 
 /**
@@ -47,7 +41,7 @@ describe('operator plugins are handed frozen messages', () => {
   it('a plugin that changes the body loses the message; the one after it counts the real owner', async () => {
     svc = await startService(['--config', config]);
     const s = svc;
-    const pub = await connectPublisher(s.bound);
+    const pub = await joinedPublisher(s);
     const now = Math.floor(Date.now() / 1000);
     const sent = [1, 2, 3].map((n) => ({
       topic: 'org.fedoraproject.prod.buildsys.build.state.change',

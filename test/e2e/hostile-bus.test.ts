@@ -1,14 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { categoryOfTopic, recentSamples, type RawEnvelope } from '../helpers/fixtures.js';
-import {
-  connectPublisher,
-  eventually,
-  getJson,
-  startService,
-  tempDir,
-  type RunningService,
-} from '../helpers/service-process.js';
-import { metricOf } from '../helpers/probes.js';
+import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+import { metricOf, joinedPublisher } from '../helpers/probes.js';
 
 type CategoryRow = { timestamp: number; category: string; volume: number };
 
@@ -20,22 +13,6 @@ async function allRows<T>(base: string, ident: string, query = ''): Promise<T[]>
     rows.push(...(res.body as T[]));
     if (page >= Number(res.headers.get('x-link-count'))) return rows;
   }
-}
-
-/** A publisher whose subscription has reached the service (PUB/SUB drops what is sent before). */
-async function joinedPublisher(s: RunningService): Promise<Awaited<ReturnType<typeof connectPublisher>>> {
-  const pub = await connectPublisher(s.bound);
-  await eventually(
-    async () => {
-      await pub.sendRaw(['org.test.probe', '{not json']);
-      return (await metricOf(s.base, 'statscache_bus_decode_errors_total', 'reason="invalid_json"')) > 0
-        ? true
-        : undefined;
-    },
-    10_000,
-    'subscription',
-  );
-  return pub;
 }
 
 const sumOf = (rows: readonly { volume: number }[]) => rows.reduce((a, r) => a + r.volume, 0);

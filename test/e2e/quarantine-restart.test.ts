@@ -1,13 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../commands/cli.js';
-import {
-  connectPublisher,
-  eventually,
-  getJson,
-  startService,
-  tempDir,
-  type RunningService,
-} from '../helpers/service-process.js';
+import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+import { joinedPublisher } from '../helpers/probes.js';
 import { pluginConfig } from '../helpers/plugin-config.js';
 
 /**
@@ -61,7 +55,7 @@ describe('a quarantine survives a restart', () => {
       msg: { user: 'ralph', title: 'Page', boom },
     });
     const send = async (s: RunningService, messages: ReturnType<typeof message>[], until: (p: Info) => boolean) => {
-      const pub = await connectPublisher(s.bound);
+      const pub = await joinedPublisher(s);
       // Repeats are de-duplicated by msg_id: sent until all are in (the first may beat the subscription).
       await eventually(
         async () => {

@@ -1,14 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { categoryOfTopic, recentSamples, type RawEnvelope } from '../helpers/fixtures.js';
-import {
-  connectPublisher,
-  eventually,
-  getJson,
-  startService,
-  tempDir,
-  type RunningService,
-} from '../helpers/service-process.js';
+import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+import { joinedPublisher } from '../helpers/probes.js';
 
 const TOKEN = 'e2e-admin-token-0123456789';
 
@@ -82,7 +76,7 @@ describe('statscache end to end: bus → actors → HTTP/WS → SIGTERM → rest
     expect(snapshot.ident).toBe('volume-by-category-1d');
     expect(snapshot.rows).toEqual([]);
 
-    const pub = await connectPublisher(svc.bound);
+    const pub = await joinedPublisher(svc);
     // Garbage first: it must be counted and skipped, never stop the service.
     await pub.sendRaw(['org.fedoraproject.prod.x', '{not json']);
     await pub.sendRaw(['only-one-frame']);

@@ -1,13 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { metricOf, metricsText, sampleOf, waitReady } from '../helpers/probes.js';
-import {
-  connectPublisher,
-  eventually,
-  getJson,
-  startService,
-  tempDir,
-  type RunningService,
-} from '../helpers/service-process.js';
+import { metricOf, metricsText, sampleOf, waitReady, joinedPublisher } from '../helpers/probes.js';
+import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 import { pluginConfig } from '../helpers/plugin-config.js';
 
 /**
@@ -42,7 +35,7 @@ describe('a plugin that holds the event loop', () => {
     svc = await startService(['--config', config]);
     const s = svc;
     await waitReady(s);
-    const pub = await connectPublisher(s.bound);
+    const pub = await joinedPublisher(s);
     const now = Math.floor(Date.now() / 1000);
     const message = (n: number, spin: number) => ({
       topic: 'org.fedoraproject.prod.buildsys.build.state.change',

@@ -3,8 +3,8 @@
  * relay the service --connects to, and a sampler of the service's anonymous memory.
  */
 import { Publisher } from 'zeromq';
-import { metricOf, peakRss } from './probes.js';
-import { eventually, type RunningService } from './service-process.js';
+import { peakRss, probeUntilJoined } from './probes.js';
+import type { RunningService } from './service-process.js';
 
 /** An operator plugin that costs `ms` of CPU per message: intake applies 1000 / `ms` messages a second at most. */
 export function slowPlugin(ms: number): string {
@@ -29,17 +29,9 @@ export const FLOOD_SEND_HWM = 8;
 
 export type Send = (topic: string, body: string) => Promise<void>;
 
-/** PUB/SUB drops what is sent before the subscription arrives: probe (counted and skipped) until the service has seen a frame. */
-async function joinedBy(pub: Publisher, svc: RunningService): Promise<void> {
-  await eventually(
-    async () => {
-      await pub.send(['org.test.statscache.probe', '{not json']);
-      return (await metricOf(svc.base, 'statscache_bus_frames_total')) > 0 ? true : undefined;
-    },
-    10_000,
-    'subscription joined',
-  );
-}
+/** PUB/SUB drops what is sent before the subscription arrives: probe (counted and skipped) until the service has seen one. */
+const joinedBy = (pub: Publisher, svc: RunningService): Promise<void> =>
+  probeUntilJoined(svc, (frames) => pub.send(frames));
 
 /** A publisher bound for the service to --connect to, like a fedmsg relay, joined once a probe gets through. */
 export async function relay(options: { sendHighWaterMark?: number } = {}): Promise<{

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { connectPublisher, eventually, getJson, type RunningService } from './service-process.js';
+import { Publisher } from 'zeromq';
+import { eventually, getJson, type RunningService } from './service-process.js';
 
 /**
  * What end-to-end tests read from a running service over HTTP, the way an operator would:
@@ -46,22 +47,51 @@ export async function journaledAndApplied(base: string, total: number): Promise<
   return sampleOf(text, 'statscache_journal_applied_seq') === sampleOf(text, 'statscache_journal_last_seq');
 }
 
+/** A real ZeroMQ publisher connected to a service's bind, like a fedmsg emitter. */
+export interface BusPublisher {
+  send(topic: string, body: string): Promise<void>;
+  sendRaw(frames: (string | Buffer)[]): Promise<void>;
+  close(): void;
+}
+
 /**
- * A ZeroMQ publisher connected to a running service, returned once its subscription has joined:
- * PUB/SUB drops what is sent before that, so it probes (invalid JSON, counted and skipped) until
- * the service has seen a frame.
+ * Resolves once a publisher's subscription has joined: PUB/SUB drops what is sent before the
+ * subscription reaches the publisher ("slow joiner"), so it sends probes (invalid JSON, counted
+ * in statscache_bus_frames_total and skipped, never journaled) until the service has counted one
+ * more frame than before the first. Nothing else may publish to the service meanwhile. The
+ * service counts frames once it is ready (live intake waits for replay and start-up backfill),
+ * so the wait is as long as a start may take on a loaded machine.
  */
-export async function joinedPublisher(svc: RunningService): Promise<Awaited<ReturnType<typeof connectPublisher>>> {
-  const pub = await connectPublisher(svc.bound);
+export async function probeUntilJoined(
+  svc: Pick<RunningService, 'base'>,
+  send: (frames: string[]) => Promise<void>,
+): Promise<void> {
+  const before = await metricOf(svc.base, 'statscache_bus_frames_total');
   await eventually(
     async () => {
-      await pub.sendRaw(['org.test.statscache.probe', '{not json']);
-      return (await metricOf(svc.base, 'statscache_bus_frames_total')) > 0 ? true : undefined;
+      await send(['org.test.statscache.probe', '{not json']);
+      return (await metricOf(svc.base, 'statscache_bus_frames_total')) > before ? true : undefined;
     },
-    10_000,
+    30_000,
     'subscription joined',
   );
-  return pub;
+}
+
+/** A publisher connected to the service's bind, returned once its subscription has joined (probeUntilJoined). */
+export async function joinedPublisher(svc: Pick<RunningService, 'bound' | 'base'>): Promise<BusPublisher> {
+  const pub = new Publisher({ linger: 2000 });
+  pub.connect(svc.bound);
+  try {
+    await probeUntilJoined(svc, (frames) => pub.send(frames));
+  } catch (err) {
+    pub.close();
+    throw err;
+  }
+  return {
+    send: (topic, body) => pub.send([topic, body]),
+    sendRaw: (frames) => pub.send(frames),
+    close: () => pub.close(),
+  };
 }
 
 /** Anonymous resident memory of a process (heap, libzmq's queues; not LMDB's file-backed map), in MiB. */

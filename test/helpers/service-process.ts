@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Publisher } from 'zeromq';
 
 export const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));
 
@@ -103,23 +102,6 @@ export function startService(
       reject(new Error(`service exited with ${code} before listening:\n${logs.join('\n')}`));
     });
   });
-}
-
-/** A real ZeroMQ publisher connected to the service's bind, like a fedmsg emitter. */
-export async function connectPublisher(endpoint: string): Promise<{
-  send(topic: string, body: string): Promise<void>;
-  sendRaw(frames: (string | Buffer)[]): Promise<void>;
-  close(): void;
-}> {
-  const pub = new Publisher({ linger: 2000 });
-  pub.connect(endpoint);
-  // PUB/SUB drops what is sent before the subscription reaches the publisher ("slow joiner").
-  await new Promise((r) => setTimeout(r, 300));
-  return {
-    send: (topic, body) => pub.send([topic, body]),
-    sendRaw: (frames) => pub.send(frames),
-    close: () => pub.close(),
-  };
 }
 
 /**

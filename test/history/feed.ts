@@ -1,6 +1,6 @@
 import type { RawEnvelope } from '../helpers/fixtures.js';
-import { journaledAndApplied } from '../helpers/probes.js';
-import { connectPublisher, eventually, getJson, type RunningService } from '../helpers/service-process.js';
+import { journaledAndApplied, joinedPublisher } from '../helpers/probes.js';
+import { eventually, getJson, type RunningService } from '../helpers/service-process.js';
 
 export type Sample = RawEnvelope & { timestamp: number; msg_id?: string };
 
@@ -28,7 +28,7 @@ export function acceptedOnce(envelopes: readonly Sample[]): Sample[] {
  */
 export async function feed(svc: RunningService, envelopes: readonly Sample[]): Promise<number> {
   const want = acceptedOnce(envelopes).length;
-  const pub = await connectPublisher(svc.bound);
+  const pub = await joinedPublisher(svc);
   try {
     await eventually(
       async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined),

@@ -9,13 +9,8 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES, samples, type RawEnvelope } from '../helpers/fixtures.js';
-import {
-  connectPublisher,
-  eventually,
-  startService,
-  tempDir,
-  type RunningService,
-} from '../helpers/service-process.js';
+import { eventually, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+import { joinedPublisher } from '../helpers/probes.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/plugins/bodhi-karma.js', import.meta.url));
 const LAYOUT = JSON.parse(readFileSync(`${FIXTURES}releng-layout.json`, 'utf8')) as {
@@ -57,7 +52,7 @@ afterAll(async () => {
 
 describe('release dashboard and an external plugin on the running service', () => {
   it("serves the layout and renderable rows after real compose and bodhi messages, and the example plugin's rows", async () => {
-    const pub = await connectPublisher(svc.bound);
+    const pub = await joinedPublisher(svc);
     try {
       // PUB/SUB may drop the first messages while the subscription propagates: ping until one lands.
       await eventually(

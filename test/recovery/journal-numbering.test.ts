@@ -1,13 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { joinedPublisher, journaledTotal, metricOf, waitReady } from '../helpers/probes.js';
-import {
-  type connectPublisher,
-  eventually,
-  getJson,
-  type RunningService,
-  startService,
-  tempDir,
-} from '../helpers/service-process.js';
+import { type BusPublisher, joinedPublisher, journaledTotal, metricOf, waitReady } from '../helpers/probes.js';
+import { eventually, getJson, type RunningService, startService, tempDir } from '../helpers/service-process.js';
 
 const total = async (svc: RunningService): Promise<number> =>
   ((await getJson(`${svc.base}/api/volume-by-category-1d?rows_per_page=100`)).body as { volume: number }[]).reduce(
@@ -38,7 +31,7 @@ describe('journal numbering once trim has emptied the journal', () => {
     const pub = await joinedPublisher(svc);
     return { svc, pub };
   };
-  const send = (pub: Awaited<ReturnType<typeof connectPublisher>>, n: number, timestamp: number) =>
+  const send = (pub: BusPublisher, n: number, timestamp: number) =>
     pub.send(
       'org.fedoraproject.prod.wiki.article.edit',
       JSON.stringify({
