@@ -2,14 +2,8 @@ import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  connectPublisher,
-  eventually,
-  getJson,
-  type RunningService,
-  startService,
-  tempDir,
-} from '../helpers/service-process.js';
+import { eventually, getJson, type RunningService, startService, tempDir } from '../helpers/service-process.js';
+import { joinedPublisher } from '../helpers/probes.js';
 
 /**
  * A plugin whose `update` never returns on one odd message held the event loop for good: no
@@ -70,7 +64,7 @@ describe('a plugin that hangs on one message (--plugin-hang-timeout)', () => {
 
   it('ends the process, and the next start skips that message for that plugin only', async () => {
     const first = await serve();
-    const pub = await connectPublisher(first.bound);
+    const pub = await joinedPublisher(first);
     await pub.send(TOPIC, envelope(1, {}));
     await eventually(
       async () => ((await rowsOf(first))[0]?.n === 1 ? true : undefined),
@@ -106,7 +100,7 @@ describe('a plugin that hangs on one message (--plugin-hang-timeout)', () => {
     expect(metrics).toMatch(/statscache_plugin_messages_dropped_total\{plugin="hangs-on-odd-1d",reason="hung"\} 1/);
 
     // And goes on with the messages after it.
-    const again = await connectPublisher(second.bound);
+    const again = await joinedPublisher(second);
     await again.send(TOPIC, envelope(3, {}));
     await eventually(
       async () => ((await rowsOf(second))[0]?.n === 2 ? true : undefined),
