@@ -14,13 +14,9 @@ export function startProxy(
   frontend: string,
   backend = 'tcp://127.0.0.1:*',
   args: readonly string[] = [],
-  /** Node's own options (e.g. `--import` a preload) and environment for the child. */
-  node: { readonly execArgv?: readonly string[]; readonly env?: NodeJS.ProcessEnv } = {},
 ): Promise<RunningProxy> {
-  const argv = [...(node.execArgv ?? []), CLI, 'proxy', '--frontend', frontend, '--backend', backend, ...args];
-  const child = spawn(process.execPath, argv, {
+  const child = spawn(process.execPath, [CLI, 'proxy', '--frontend', frontend, '--backend', backend, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...node.env },
   });
   const logs: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
