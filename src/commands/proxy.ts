@@ -1,6 +1,5 @@
 import { StatscacheError } from '../../actors/errors.js';
 import { type Logger, throttled } from '../logger.js';
-import { DEFAULT_REPLICA_MAX_CONNECTIONS, replicaConnectionsProblem } from '../proxy-admission.js';
 import { DEFAULT_REPLICA_QUEUE_MAX_BYTES, replicaQueueProblem } from '../proxy-queue.js';
 import { SETTINGS } from '../settings.js';
 import { type EndpointRole, endpointProblem } from '../zmq-endpoint.js';
@@ -10,7 +9,6 @@ export interface ProxyOptions {
   readonly backend?: unknown;
   readonly maxFrameBytes?: unknown;
   readonly replicaQueueMaxBytes?: unknown;
-  readonly replicaMaxConnections?: unknown;
 }
 
 /** A ZeroMQ tcp/ipc/inproc endpoint (zmq-endpoint.ts); anything else is refused before libzmq sees it. */
@@ -45,19 +43,6 @@ function replicaQueueMaxBytes(value: unknown, frameCap: number): number {
   return bytes;
 }
 
-/** --replica-max-connections: a whole number of connections. */
-function replicaMaxConnections(value: unknown): number {
-  if (value === undefined) return DEFAULT_REPLICA_MAX_CONNECTIONS;
-  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : Number.NaN;
-  const problem = replicaConnectionsProblem(n);
-  if (problem !== null)
-    throw new StatscacheError(
-      'SC_CONFIG_INVALID',
-      `--replica-max-connections ${problem}, got ${JSON.stringify(value)}`,
-    );
-  return n;
-}
-
 /**
  * `statscache proxy`: one upstream fedmsg connection fanned out to any number of replicas
  * (see startProxy() in src/bus.ts). Runs until SIGTERM/SIGINT.
@@ -67,7 +52,6 @@ export async function runProxyCommand(opts: ProxyOptions, log: Logger): Promise<
   const backend = endpoint(opts.backend, '--backend', 'bind');
   const limit = maxFrameBytes(opts.maxFrameBytes);
   const queueBytes = replicaQueueMaxBytes(opts.replicaQueueMaxBytes, limit);
-  const maxConnections = replicaMaxConnections(opts.replicaMaxConnections);
   // Loaded here so the other operator commands do not load ZeroMQ.
   const { startProxy, HARD_FRAME_FACTOR } = await import('../bus.js');
   let proxy: Awaited<ReturnType<typeof startProxy>>;
@@ -75,7 +59,6 @@ export async function runProxyCommand(opts: ProxyOptions, log: Logger): Promise<
   let oversized = 0;
   let refused = 0;
   let replicaFull = 0;
-  let replicasRefused = 0;
   const logLimited = throttled(() => Date.now());
   try {
     proxy = await startProxy({
@@ -83,16 +66,6 @@ export async function runProxyCommand(opts: ProxyOptions, log: Logger): Promise<
       backend,
       maxFrameBytes: limit,
       replicaQueueMaxBytes: queueBytes,
-      replicaMaxConnections: maxConnections,
-      onReplicaRefused: (open) => {
-        replicasRefused++;
-        logLimited('replica-refused', (suppressed) =>
-          log.warn(
-            { replicaMaxConnections: maxConnections, open, replicasRefused, suppressed },
-            'refused a connection to the proxy backend: --replica-max-connections are open (the replicas connected are not affected)',
-          ),
-        );
-      },
       onReplicaFull: () => {
         replicaFull++;
         logLimited('replica-full', (suppressed) =>
@@ -129,17 +102,11 @@ export async function runProxyCommand(opts: ProxyOptions, log: Logger): Promise<
     );
   }
   log.info(
-    {
-      frontend,
-      backend: proxy.backend,
-      maxFrameBytes: limit,
-      replicaQueueMaxBytes: queueBytes,
-      replicaMaxConnections: maxConnections,
-    },
+    { frontend, backend: proxy.backend, maxFrameBytes: limit, replicaQueueMaxBytes: queueBytes },
     'statscache proxy running',
   );
   const stop = (signal: string) => {
-    log.info({ signal, oversized, refused, replicaFull, replicasRefused }, 'stopping proxy');
+    log.info({ signal, oversized, refused, replicaFull }, 'stopping proxy');
     proxy.close();
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
