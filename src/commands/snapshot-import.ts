@@ -1,7 +1,7 @@
-import { remapHungMessages } from '../../snapshots/hung-messages.js';
 import { resolve } from 'node:path';
 import type { DataStore, JournalMove } from '../../snapshots/lmdb-store.js';
 import { encodeChecked } from '../../snapshots/codec.js';
+import { remapHungMessages } from '../../snapshots/hung-messages.js';
 import { FORMAT_VERSION, type SnapshotMeta } from '../../snapshots/format.js';
 import { Journal, messageId } from '../../snapshots/journal.js';
 import {
