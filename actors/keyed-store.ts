@@ -1,6 +1,7 @@
 import type { ChangeLog } from './change-log.js';
 import { type EntryWalk, KeysWalk } from './entry-walk.js';
 import { StateDigest } from './state-digest.js';
+import { UnstorableValueError, unstorable } from './storable-value.js';
 
 /**
  * A keyed container owned by the runtime. Plugins read and write it in place (no copy per
@@ -112,6 +113,10 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
       throw new KeyTooLongError(
         `key of ${storedKeyBytes(key)} bytes as stored exceeds ${MAX_KEY_BYTES}: ${JSON.stringify(key.slice(0, 80))}…`,
       );
+    }
+    const why = unstorable(value);
+    if (why !== null) {
+      throw new UnstorableValueError(`cannot keep the value for key ${JSON.stringify(key.slice(0, 80))}: ${why}`);
     }
     // One lookup of the previous value serves the undo log, the cut, the digest and the index.
     const previous = this.map.get(key);

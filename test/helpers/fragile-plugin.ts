@@ -26,7 +26,17 @@ export const fragile = definePlugin({
 /** A message of `topic` at `timestamp`, as the intake hands it to plugins. */
 export const msg = (topic: string, timestamp: number) => createPluginMessage({ topic, timestamp, msg: {} }, deriveMeta);
 
-/** Stores a value msgpack cannot encode (a BigInt past 64 bits) once a message asks for it: a snapshot write of it throws. */
+/**
+ * Makes snapshot writes throw part-way while failEncoding(true): a message asking for it stores a
+ * value whose one member is a getter that throws while armed. A value the container refuses (a
+ * bigint past 64 bits, a cycle) never gets that far, nor can a stored one be changed afterwards
+ * (frozen); this stands for any failure in the middle of a write. Armed only around the snapshot
+ * (the container's check and the digest read the member too).
+ */
+let armed = false;
+export const failEncoding = (on: boolean): void => {
+  armed = on;
+};
 export const unencodable = definePlugin({
   name: 'Unencodable',
   summary: 's',
@@ -36,6 +46,12 @@ export const unencodable = definePlugin({
   key: ['key'],
   stores: { v: store<unknown>() },
   update(m, { stores }) {
-    if ((m.body as { big?: unknown }).big === true) stores.v.set('big', 10n ** 30n);
+    if ((m.body as { big?: unknown }).big !== true) return;
+    stores.v.set('big', {
+      get n(): number {
+        if (armed) throw new Error('the value failed to encode');
+        return 1;
+      },
+    });
   },
 });

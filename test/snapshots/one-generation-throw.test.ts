@@ -1,6 +1,6 @@
 /**
  * With --snapshot-generations 1 there is one slot, rewritten by every snapshot. A write that
- * threw part-way (a plugin value msgpack cannot encode) used to leave that slot without its meta
+ * threw part-way (here a plugin value whose encoding throws) used to leave that slot without its meta
  * record (f43fbee drops it before touching the slot's entries, because lmdb-js commits what a
  * transaction callback wrote before it threw): no generation at all. The journal had been
  * trimmed up to the last good generation, so the next start counted only what the journal
@@ -14,7 +14,7 @@ import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { referenceViews, servedViews } from '../helpers/reference.js';
-import { unencodable } from '../helpers/fragile-plugin.js';
+import { failEncoding, unencodable } from '../helpers/fragile-plugin.js';
 import { tempDir } from '../helpers/service-process.js';
 import { acceptedOnce, type Sample } from '../history/feed.js';
 
@@ -70,9 +70,11 @@ describe('--snapshot-generations 1: a snapshot write that throws part-way', () =
 
     service.accept(poison as never);
     await service.settled();
-    await expect(service.snapshot()).rejects.toThrow(/too large to fit/);
+    failEncoding(true);
+    await expect(service.snapshot()).rejects.toThrow(/failed to encode/);
     // The final snapshot throws too (the value is still there): the stop says so.
-    await expect(service.stop()).rejects.toThrow(/too large to fit/);
+    await expect(service.stop()).rejects.toThrow(/failed to encode/);
+    failEncoding(false);
 
     const again = await build();
     try {

@@ -1,6 +1,6 @@
 /**
- * A snapshot whose writing throws part-way (here: a plugin holds a value msgpack cannot encode, a
- * BigInt past 64 bits). lmdb-js commits the writes a transaction callback made before it threw
+ * A snapshot whose writing throws part-way (here: a plugin holds a value whose encoding throws;
+ * a BigInt past 64 bits did, until containers refused such values: storable-value.ts). lmdb-js commits the writes a transaction callback made before it threw
  * (checked against lmdb 3.5: the puts land, the promise rejects), so the slot being rewritten
  * kept its old meta record over entries of the new state. Its counts matched, and when the
  * newer generation proved unreadable, restore took that slot for the old generation and replayed
@@ -15,7 +15,7 @@ import { DataStore } from '../../snapshots/lmdb-store.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
-import { unencodable } from '../helpers/fragile-plugin.js';
+import { failEncoding, unencodable } from '../helpers/fragile-plugin.js';
 import { tempDir } from '../helpers/service-process.js';
 
 /** One row and one store entry, rewritten by every message: its entry counts never change. */
@@ -56,13 +56,18 @@ describe('a snapshot write that throws part-way', () => {
     const take = async (n: number, big = false) => {
       for (let k = 0; k < n; k++) service.accept(message(i++, big && k === n - 1) as never);
       await service.settled();
-      return service.snapshot();
+      failEncoding(big);
+      try {
+        return await service.snapshot();
+      } finally {
+        failEncoding(false);
+      }
     };
     const first = await take(10);
     const second = await take(10);
     expect([first.slot, second.slot]).toEqual([1, 0]);
     // Tally's entries go into the first generation's slot, then the other plugin's value throws.
-    await expect(take(10, true)).rejects.toThrow(/too large to fit/);
+    await expect(take(10, true)).rejects.toThrow(/failed to encode/);
     // Gone without a final snapshot, as by SIGKILL: the journal holds all 30.
     await service.close();
 

@@ -1,0 +1,95 @@
+/**
+ * What a plugin may keep in a container: data that a snapshot stores (msgpack) and a view serves
+ * (JSON) and that comes back the same after a restart. Checked on every write, so a plugin that
+ * keeps anything else fails on that message (rolled back, counted, reported) instead of at the
+ * next snapshot: there msgpackr throws on a symbol, a bigint over 64 bits or a cycle, every
+ * later snapshot failed with it, and the journal could no longer be trimmed; and what it does
+ * encode can come back different (a Map as a plain object, a Set as an array, a class instance
+ * without its methods, a function as nothing), so a plugin worked until its first restart.
+ *
+ * A value that passes is frozen, deep: containers promise values are replaced, never changed in
+ * place (rollback, snapshot cuts and the digest keep the old references), and a plugin changing
+ * one afterwards could also put back what the check refused. Now that throws in the plugin, on
+ * the message that does it.
+ */
+
+/** Deepest nesting of arrays and objects in one value (a cycle is caught by this bound too). */
+export const MAX_VALUE_DEPTH = 32;
+
+export class UnstorableValueError extends Error {}
+
+const ALLOWED = 'plain objects, arrays, strings, numbers, booleans or null';
+
+/**
+ * Why `value` cannot be kept as plugin state, or null when it can; then every object and array
+ * in it is frozen. (Refused, parts of it already checked may be frozen.)
+ */
+export function unstorable(value: unknown): string | null {
+  switch (typeof value) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+    // An absent entry to the digest and to a snapshot, which stores no value for it.
+    case 'undefined':
+      return null;
+    case 'object':
+      return value === null ? null : nested(value, 1, '');
+    default:
+      return describe(value, '');
+  }
+}
+
+function nested(o: object, depth: number, path: string): string | null {
+  if (depth > MAX_VALUE_DEPTH) return `${at(path)}nests deeper than ${MAX_VALUE_DEPTH} levels (or refers to itself)`;
+  if (Array.isArray(o)) {
+    for (let i = 0; i < o.length; i++) {
+      const why = member(o[i], depth, path, i);
+      if (why !== null) return why;
+    }
+    Object.freeze(o);
+    return null;
+  }
+  const proto: unknown = Object.getPrototypeOf(o);
+  if (proto !== Object.prototype && proto !== null) return describe(o, path);
+  const record = o as Record<string, unknown>;
+  // No hasOwn per key (a third of the check's cost): the prototype is Object.prototype or none,
+  // so a key for-in finds is the object's own unless Object.prototype was given enumerable ones.
+  for (const k in record) {
+    const why = member(record[k], depth, path, k);
+    if (why !== null) return why;
+  }
+  Object.freeze(o);
+  return null;
+}
+
+/** An element or member: `undefined` is allowed there (JSON drops or nulls it, and so does the digest). */
+function member(v: unknown, depth: number, path: string, name: string | number): string | null {
+  switch (typeof v) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+    case 'undefined':
+      return null;
+    case 'object':
+      return v === null ? null : nested(v, depth + 1, pathTo(path, name));
+    default:
+      return describe(v, pathTo(path, name));
+  }
+}
+
+function pathTo(path: string, name: string | number): string {
+  return typeof name === 'number' ? `${path}[${name}]` : `${path}.${name}`;
+}
+
+function at(path: string): string {
+  return path === '' ? 'the value ' : `${path.slice(0, 200)} `;
+}
+
+function describe(v: unknown, path: string): string {
+  let what: string;
+  if (typeof v === 'object' && v !== null) {
+    const name: unknown = (v as { constructor?: { name?: unknown } }).constructor?.name;
+    what = `a ${typeof name === 'string' && name !== '' ? name : 'non-plain object'}`;
+  } else what = `a ${typeof v}`;
+  return `${at(path)}is ${what}; keep only ${ALLOWED}`;
+}
