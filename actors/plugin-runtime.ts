@@ -18,7 +18,8 @@ import { WindowedCounter } from './windowed-counter.js';
  * (of a windowed counter, its newest slice) past the key cap; key_too_long: it would write a key
  * longer than a snapshot can store (the message's doing, not the plugin's: it never counts
  * towards a quarantine); quarantined: the plugin failed too often in a row; hung: the plugin held
- * this message past --plugin-hang-timeout in an earlier run, which was ended for it (apply-beacon.ts).
+ * this message past --plugin-hang-timeout in an earlier run, which was ended for it (apply-beacon.ts),
+ * or two earlier runs died while it applied it (snapshots/applying-mark.ts).
  */
 export type DropReason = 'update_error' | 'expired' | 'key_cap' | 'key_too_long' | 'quarantined' | 'hung';
 

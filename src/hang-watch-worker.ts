@@ -1,6 +1,7 @@
 import { writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { type BeaconReading, readBeacon, samePlace } from '../actors/apply-beacon.js';
+import { clearApplying, markApplying, SLOW_APPLY_MS } from '../snapshots/applying-mark.js';
 import { recordHang } from '../snapshots/hung-messages.js';
 import type { HangWatchData } from './hang-watch.js';
 
@@ -12,11 +13,17 @@ import type { HangWatchData } from './hang-watch.js';
  * thread would have to run to exit cleanly, and it never will. Everything accepted before it is
  * on disk already (the journal commits before plugins apply); what was on its way in is fetched
  * again by the next start's backfill.
+ *
+ * A message held past SLOW_APPLY_MS is also written down (applying-mark.ts) until the plugin moves
+ * on: a process that dies inside a plugin (out of memory) leaves it behind for the next start.
  */
 const data = workerData as HangWatchData;
 const slots = new Float64Array(data.buffer);
 let seen: BeaconReading = readBeacon(slots);
 let since = performance.now();
+/** Whether applying.json holds the place now seen. */
+let marked = false;
+const identOf = (reading: BeaconReading): string => data.idents[reading.plugin] ?? `#${reading.plugin}`;
 
 const timer = setInterval(() => {
   const now = performance.now();
@@ -24,11 +31,23 @@ const timer = setInterval(() => {
   if (!samePlace(reading, seen)) {
     seen = reading;
     since = now;
+    if (marked) unmark();
     return;
+  }
+  if (!marked && now - since >= SLOW_APPLY_MS && reading.seq > 0) {
+    try {
+      const began = new Date(Date.now() - (now - since)).toISOString();
+      markApplying(data.dataDir, { seq: reading.seq, ident: identOf(reading), since: began });
+      marked = true;
+    } catch {
+      // Best effort: without it a death on this message is not recognised at the next start.
+    }
   }
   if (now - since < data.timeoutMs) return;
   clearInterval(timer);
-  const ident = data.idents[reading.plugin] ?? `#${reading.plugin}`;
+  // The hang is recorded as such; the mark would count it a second time, as a death.
+  if (marked) unmark();
+  const ident = identOf(reading);
   const at = new Date().toISOString();
   let recorded = true;
   try {
@@ -53,6 +72,15 @@ const timer = setInterval(() => {
   );
   process.kill(process.pid, 'SIGKILL');
 }, data.pollMs);
+
+function unmark(): void {
+  marked = false;
+  try {
+    clearApplying(data.dataDir);
+  } catch {
+    // A mark left behind names a message that did complete: one death counted that was not.
+  }
+}
 
 parentPort?.on('message', (m: unknown) => {
   if (m === 'stop') {

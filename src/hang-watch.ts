@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { ApplyBeacon } from '../actors/apply-beacon.js';
 import type { PluginHost } from '../actors/plugin-host.js';
+import { clearApplying, SLOW_APPLY_MS } from '../snapshots/applying-mark.js';
 
 /** What the watch thread is given (hang-watch-worker.ts). */
 export interface HangWatchData {
@@ -16,13 +17,17 @@ const WORKER_URL = import.meta.url.endsWith('.ts')
   ? new URL('../dist/src/hang-watch-worker.js', import.meta.url)
   : new URL('./hang-watch-worker.js', import.meta.url);
 
-/** Looks often enough that a hang is caught within a tenth of the timeout, and at most 20 times a second. */
-const pollMsOf = (timeoutMs: number): number => Math.min(1000, Math.max(50, timeoutMs / 10));
+/**
+ * Looks often enough that a hang is caught within a tenth of the timeout and a slow message is
+ * written down soon after SLOW_APPLY_MS (applying-mark.ts), and at most 20 times a second.
+ */
+const pollMsOf = (timeoutMs: number): number => Math.min(SLOW_APPLY_MS / 2, Math.max(50, timeoutMs / 10));
 
 /**
  * Starts the thread that ends the process when one plugin holds one message past
- * --plugin-hang-timeout (apply-beacon.ts), and marks the host's applies for it. Null when the
- * timeout is 0 (off). The thread is unref'd: it never keeps the process alive.
+ * --plugin-hang-timeout (apply-beacon.ts), and writes down a slow one in case the process dies
+ * on it (applying-mark.ts); marks the host's applies for it. Null when the timeout is 0 (off).
+ * The thread is unref'd: it never keeps the process alive.
  */
 export function watchHangs(
   host: PluginHost,
@@ -47,6 +52,8 @@ export function watchHangs(
   return {
     stop: () => {
       worker.postMessage('stop');
+      // Stopping, the main thread is between messages: a mark left now would name one that completed.
+      clearApplying(dataDir);
     },
   };
 }

@@ -1,6 +1,15 @@
 import { hungSkips } from '../actors/hung-skips.js';
 import type { PluginHost } from '../actors/plugin-host.js';
-import { HUNG_MESSAGES_FILE, pruneHungMessages, readHungMessages } from '../snapshots/hung-messages.js';
+import { APPLYING_FILE, takeApplying } from '../snapshots/applying-mark.js';
+import {
+  CRASHES_BEFORE_SKIP,
+  HUNG_MESSAGES_FILE,
+  pruneHungMessages,
+  readHungMessages,
+  recordCrash,
+  type StoredHang,
+  skipsMessage,
+} from '../snapshots/hung-messages.js';
 import type { Logger } from './logger.js';
 
 /** Skips named in the degraded reason; past this, a count. */
@@ -11,42 +20,76 @@ interface Skipped {
   readonly seq: number;
   readonly msgId: string | null;
   readonly topic: string;
+  readonly why: Why;
 }
 
+/** Why a message is skipped: a plugin held it past the timeout, or runs died while one applied it. */
+type Why = 'hung' | 'crashed';
+const whyOf = (r: StoredHang): Why => (r.crashes === undefined ? 'hung' : 'crashed');
+
 /**
- * The start-up side of --plugin-hang-timeout: reads what earlier runs recorded
- * (snapshots/hung-messages.ts), drops what the journal no longer holds, has the host skip the
- * rest for the plugins that hung on them, and says so in the log and in /readyz for this run.
+ * The start-up side of --plugin-hang-timeout: counts a death the last run left a mark of
+ * (snapshots/applying-mark.ts), reads what earlier runs recorded (snapshots/hung-messages.ts),
+ * drops what the journal no longer holds, has the host skip the rest for the plugins that hung
+ * or died on them, and says so in the log and in /readyz for this run.
  */
 export class HungReport {
   private readonly skipped: Skipped[] = [];
   private count = 0;
 
   constructor(host: PluginHost, dataDir: string, firstRetained: number, log: Logger) {
+    HungReport.countDeath(dataDir, log);
     const file = readHungMessages(dataDir);
     if (file.problem !== null)
       log.warn({ file: HUNG_MESSAGES_FILE, problem: file.problem }, 'hung-message records ignored');
-    const records = file.records.length > 0 ? pruneHungMessages(dataDir, file.records, firstRetained) : [];
+    const kept = file.records.length > 0 ? pruneHungMessages(dataDir, file.records, firstRetained) : [];
+    const records = kept.filter(skipsMessage);
     if (records.length === 0) return;
     log.warn(
-      { hung: records.map((r) => ({ plugin: r.ident, seq: r.seq, at: r.at })) },
-      'messages plugins hung on in earlier runs are skipped for them when the journal replays them',
+      { hung: records.map((r) => ({ plugin: r.ident, seq: r.seq, at: r.at, why: whyOf(r) })) },
+      'messages plugins hung on, or runs died on, in earlier runs are skipped for them when the journal replays them',
     );
+    const why = new Map<number, Why>();
+    for (const r of records) if (why.get(r.seq) !== 'hung') why.set(r.seq, whyOf(r));
     host.skipRecordedHangs(hungSkips(records), (ident, seq, message) => {
+      const reason = why.get(seq) ?? 'hung';
       this.count++;
-      if (this.skipped.length < NAMED) this.skipped.push({ ident, seq, msgId: message.msgId, topic: message.topic });
+      if (this.skipped.length < NAMED)
+        this.skipped.push({ ident, seq, msgId: message.msgId, topic: message.topic, why: reason });
       log.error(
-        { plugin: ident, seq, msgId: message.msgId, topic: message.topic },
-        'message skipped for this plugin: it hung on it in an earlier run (--plugin-hang-timeout); its state lacks this message',
+        { plugin: ident, seq, msgId: message.msgId, topic: message.topic, why: reason },
+        reason === 'hung'
+          ? 'message skipped for this plugin: it hung on it in an earlier run (--plugin-hang-timeout); its state lacks this message'
+          : `message skipped for this plugin: ${CRASHES_BEFORE_SKIP} earlier runs died while it applied it; its state lacks this message`,
       );
     });
+  }
+
+  /**
+   * A mark the last run left (applying-mark.ts): it died while a plugin had held a message past
+   * SLOW_APPLY_MS. Counted against that pair; at CRASHES_BEFORE_SKIP the message is skipped.
+   */
+  private static countDeath(dataDir: string, log: Logger): void {
+    const { mark, problem } = takeApplying(dataDir);
+    if (problem !== null) log.warn({ file: APPLYING_FILE, problem }, 'mark of the message being applied ignored');
+    if (mark === null) return;
+    const record = recordCrash(dataDir, { seq: mark.seq, ident: mark.ident, at: new Date().toISOString() });
+    if (record.crashes === undefined) return;
+    log.warn(
+      { plugin: mark.ident, seq: mark.seq, since: mark.since, crashes: record.crashes },
+      record.crashes >= CRASHES_BEFORE_SKIP
+        ? `the last run died while plugin "${mark.ident}" applied journal seq ${mark.seq}, as ${record.crashes - 1} before it did: that message is skipped for that plugin`
+        : `the last run died while plugin "${mark.ident}" applied journal seq ${mark.seq} (out of memory, or killed): if the next run dies on it too, it is skipped for that plugin`,
+    );
   }
 
   /** The degraded reason: which plugins skipped which messages this run, or null. */
   problem(): string | null {
     if (this.count === 0) return null;
-    const named = this.skipped.map((s) => `${s.ident} (journal seq ${s.seq}, msg_id ${s.msgId ?? 'none'}, ${s.topic})`);
+    const named = this.skipped.map(
+      (s) => `${s.ident} (journal seq ${s.seq}, msg_id ${s.msgId ?? 'none'}, ${s.topic}, ${s.why})`,
+    );
     const more = this.count > named.length ? ` and ${this.count - named.length} more` : '';
-    return `messages skipped after a plugin hung on them past --plugin-hang-timeout in an earlier run (the process was ended for it; these plugins' state lacks them): ${named.join(', ')}${more}`;
+    return `messages skipped after a plugin hung on them past --plugin-hang-timeout, or ${CRASHES_BEFORE_SKIP} runs died while it applied them, in earlier runs (these plugins' state lacks them): ${named.join(', ')}${more}`;
   }
 }

@@ -142,7 +142,7 @@ export const SETTINGS = {
   pluginHangTimeout: {
     type: seconds(0, 86_400).default(60),
     flag: '<seconds>',
-    help: "longest one plugin may spend on one message before the process is ended for it (a plugin's `update` that never returns holds every read and health probe): a watch thread records the plugin and the message's journal seq in `<data-dir>/hung-messages.json` and kills the process; the next start skips that message for that plugin (`dropped.hung`), for every plugin if two hung on it, and `/readyz` names it (`0`: never)",
+    help: "longest one plugin may spend on one message before the process is ended for it (a plugin's `update` that never returns holds every read and health probe): a watch thread records the plugin and the message's journal seq in `<data-dir>/hung-messages.json` and kills the process; the next start skips that message for that plugin (`dropped.hung`), for every plugin if two hung on it, and `/readyz` names it; the same thread writes down a message held over 250 ms (`<data-dir>/applying.json`), so a process that dies on one (out of memory) has it skipped from the second death (`0`: neither)",
   },
   maxPageDepth: {
     type: count(MAX_ROWS_PER_PAGE, 100_000_000).default(DEFAULT_MAX_PAGE_DEPTH),

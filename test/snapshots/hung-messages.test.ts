@@ -6,13 +6,16 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { APPLYING_FILE, markApplying, takeApplying } from '../../snapshots/applying-mark.js';
 import {
   HUNG_MESSAGES_FILE,
   MAX_HUNG_RECORDS,
   pruneHungMessages,
   readHungMessages,
+  recordCrash,
   recordHang,
   remapHungMessages,
+  skipsMessage,
 } from '../../snapshots/hung-messages.js';
 import { tempDir } from '../helpers/service-process.js';
 
@@ -94,5 +97,51 @@ describe('hung-messages.json', () => {
     });
     writeFileSync(path, ' '.repeat(1024 * 1024 + 1));
     expect(readHungMessages(d).problem).toMatch(/could not read hung-messages.json: larger than 1048576 bytes/);
+  });
+
+  it('counts deaths per (plugin, message), skips from the second, and leaves a recorded hang as it is', () => {
+    const d = dir();
+    const at = '2026-12-04T00:00:00.000Z';
+    const first = recordCrash(d, { seq: 4, ident: 'p', at });
+    expect(first).toEqual({ seq: 4, ident: 'p', at, timeoutSeconds: 0, crashes: 1 });
+    expect(skipsMessage(first)).toBe(false);
+    // Another plugin, another message: counted apart.
+    expect(recordCrash(d, { seq: 4, ident: 'q', at }).crashes).toBe(1);
+    expect(recordCrash(d, { seq: 5, ident: 'p', at }).crashes).toBe(1);
+    const second = recordCrash(d, { seq: 4, ident: 'p', at });
+    expect(second.crashes).toBe(2);
+    expect(skipsMessage(second)).toBe(true);
+    recordHang(d, hang(6));
+    expect(recordCrash(d, { seq: 6, ident: 'p', at })).toEqual(hang(6));
+    const stored = JSON.parse(readFileSync(join(d, HUNG_MESSAGES_FILE), 'utf8')) as { hung: unknown[] };
+    expect(stored.hung).toEqual([
+      { seq: 4, plugin: 'p', at, crashes: 2 },
+      { seq: 4, plugin: 'q', at, crashes: 1 },
+      { seq: 5, plugin: 'p', at, crashes: 1 },
+      { seq: 6, plugin: 'p', at: hang(6).at, timeout_seconds: 60 },
+    ]);
+    // A record of a hang (written before deaths were counted) skips its message; a bad count is not understood.
+    expect(readHungMessages(d).records.map(skipsMessage)).toEqual([true, false, false, true]);
+    writeFileSync(join(d, HUNG_MESSAGES_FILE), JSON.stringify({ hung: [{ seq: 3, plugin: 'p', crashes: 0 }] }));
+    expect(readHungMessages(d).problem).toMatch(/1 records not understood/);
+  });
+
+  it('reads the mark of the message being applied once, and ignores a damaged one, saying why', () => {
+    const d = dir();
+    const path = join(d, APPLYING_FILE);
+    expect(takeApplying(d)).toEqual({ mark: null, problem: null });
+    markApplying(d, { seq: 9, ident: 'p', since: '2026-12-04T00:00:00.000Z' });
+    expect(takeApplying(d)).toEqual({ mark: { seq: 9, ident: 'p', since: '2026-12-04T00:00:00.000Z' }, problem: null });
+    expect(takeApplying(d)).toEqual({ mark: null, problem: null });
+    for (const [text, why] of [
+      ['{"seq": 9', /is not JSON/],
+      ['{"seq": 0, "plugin": "p"}', /names no journal seq/],
+      ['{"seq": 9, "plugin": ""}', /names no plugin/],
+      [' '.repeat(4097), /larger than 4096 bytes/],
+    ] as const) {
+      writeFileSync(path, text);
+      expect(takeApplying(d)).toEqual({ mark: null, problem: expect.stringMatching(why) });
+      expect(() => readFileSync(path)).toThrow(/ENOENT/);
+    }
   });
 });

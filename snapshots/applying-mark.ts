@@ -1,0 +1,81 @@
+import { closeSync, openSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * `<data dir>/applying.json`: the (plugin, journal seq) pair the hang watch thread has seen
+ * applied for over SLOW_APPLY_MS, written by that thread while it lasts and removed when the
+ * plugin moves on or the service stops. A process that dies inside a plugin (V8 aborts on a heap
+ * that a plugin filled from one odd message) runs nothing more, and its restart replays the same
+ * message into the same plugin: found at the next start, this file names the message it died on
+ * (snapshots/hung-messages.ts counts it; at the second death on it, it is skipped). Dying that
+ * way takes the heap's garbage collector seconds of struggle, far past SLOW_APPLY_MS.
+ */
+export const APPLYING_FILE = 'applying.json';
+
+/** How long one plugin must hold one message before the watch thread writes it down. */
+export const SLOW_APPLY_MS = 250;
+
+/** A few hundred bytes are written; anything larger was not. */
+const MAX_FILE_BYTES = 4096;
+const MAX_IDENT_CHARS = 200;
+
+export interface ApplyingMark {
+  readonly seq: number;
+  readonly ident: string;
+  /** Wall-clock time the plugin began on the message, ISO-8601. */
+  readonly since: string;
+}
+
+const pathOf = (dataDir: string): string => join(dataDir, APPLYING_FILE);
+
+/** Atomic, from the watch thread: a new file renamed over. */
+export function markApplying(dataDir: string, mark: ApplyingMark): void {
+  const path = pathOf(dataDir);
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify({ seq: mark.seq, plugin: mark.ident, since: mark.since })}\n`);
+  renameSync(tmp, path);
+}
+
+export function clearApplying(dataDir: string): void {
+  rmSync(pathOf(dataDir), { force: true });
+}
+
+/**
+ * The mark a process that died left, removed as it is read; null when there is none. A file that
+ * is not a mark (damaged, edited) is removed too, and said so in `problem`.
+ */
+export function takeApplying(dataDir: string): { mark: ApplyingMark | null; problem: string | null } {
+  let text: string;
+  try {
+    text = readSmall(pathOf(dataDir));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { mark: null, problem: null };
+    clearApplying(dataDir);
+    return { mark: null, problem: `could not read ${APPLYING_FILE}: ${(err as Error).message}` };
+  }
+  clearApplying(dataDir);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { mark: null, problem: `${APPLYING_FILE} is not JSON` };
+  }
+  const { seq, plugin, since } = (parsed ?? {}) as Record<string, unknown>;
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1)
+    return { mark: null, problem: `${APPLYING_FILE} names no journal seq` };
+  if (typeof plugin !== 'string' || plugin.length === 0 || plugin.length > MAX_IDENT_CHARS)
+    return { mark: null, problem: `${APPLYING_FILE} names no plugin` };
+  return { mark: { seq, ident: plugin, since: typeof since === 'string' ? since.slice(0, 64) : '' }, problem: null };
+}
+
+function readSmall(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(MAX_FILE_BYTES + 1);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    if (n > MAX_FILE_BYTES) throw new Error(`larger than ${MAX_FILE_BYTES} bytes`);
+    return buf.toString('utf8', 0, n);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,117 @@
+import { once } from 'node:events';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { joinedPublisher } from '../helpers/probes.js';
+import { eventually, getJson, type RunningService, startService, tempDir } from '../helpers/service-process.js';
+
+/**
+ * A plugin that fills the heap on one odd message: V8 aborts the process, and every restart
+ * replayed the same journaled message into the same plugin and died again, so intake never
+ * resumed (nothing survives an abort to name the message). The hang watch thread now writes
+ * down a message a plugin holds for over 250 ms (<data-dir>/applying.json) until it moves on; a
+ * start that finds it counts a death on that (plugin, message), and from the second the
+ * message is skipped for that plugin only, named in /readyz as the hangs are.
+ */
+const PLUGIN = `export default {
+  name: 'Hoards on odd', interval: '1d', summary: 's', description: 'd',
+  columns: ['n'], key: ['timestamp'],
+  update(message, { rows, bucket }) {
+    if (message.body !== null && typeof message.body === 'object' && message.body.hoard === true) {
+      const hoard = [];
+      for (;;) hoard.push(new Array(512).fill(hoard.length));
+    }
+    const before = rows.get(rows.keyOf({ timestamp: bucket }));
+    rows.put({ timestamp: bucket, n: (before?.n ?? 0) + 1 });
+  },
+};`;
+const IDENT = 'hoards-on-odd-1d';
+const TOPIC = 'org.fedoraproject.prod.buildsys.build.state.change';
+/** A heap small enough to fill quickly, large enough for the service itself. */
+const HEAP = { NODE_OPTIONS: '--max-old-space-size=256' };
+
+const envelope = (i: number, body: Record<string, unknown>) =>
+  JSON.stringify({
+    topic: TOPIC,
+    timestamp: Math.floor(Date.now() / 1000),
+    msg_id: `2026-hoard-${i}`,
+    i,
+    msg: { owner: 'ralph', name: 'kernel', ...body },
+  });
+
+interface PluginInfo {
+  ident: string;
+  counters: { received: number; applied: number; dropped: Record<string, number> };
+}
+const pluginInfo = async (svc: RunningService, ident: string): Promise<PluginInfo | undefined> => {
+  const { body } = await getJson(`${svc.base}/plugins`);
+  return (body as { plugins: PluginInfo[] }).plugins.find((p) => p.ident === ident);
+};
+const rowsOf = async (svc: RunningService): Promise<{ n: number }[]> =>
+  (await getJson(`${svc.base}/api/${IDENT}`)).body as { n: number }[];
+
+describe('a plugin that makes the process die on one message (out of memory)', () => {
+  const dir = tempDir();
+  const config = join(dir.path, 'config.json');
+  const dataDir = join(dir.path, 'data');
+  writeFileSync(join(dir.path, 'hoards.mjs'), PLUGIN);
+  writeFileSync(config, JSON.stringify({ plugins: ['./hoards.mjs'], dataDir }));
+  const running: RunningService[] = [];
+  afterAll(async () => {
+    for (const s of running) await s.stop('SIGKILL');
+    dir.remove();
+  });
+  const serve = async () => {
+    const svc = await startService(['--config', config], HEAP);
+    running.push(svc);
+    return svc;
+  };
+  const marked = () =>
+    JSON.parse(readFileSync(join(dataDir, 'applying.json'), 'utf8')) as { seq: number; plugin: string };
+  const deaths = () =>
+    (JSON.parse(readFileSync(join(dataDir, 'hung-messages.json'), 'utf8')) as { hung: unknown[] }).hung;
+
+  it('dies at most twice on it; the third start skips that message for that plugin only', async () => {
+    const first = await serve();
+    const pub = await joinedPublisher(first);
+    await pub.send(TOPIC, envelope(1, {}));
+    await eventually(async () => ((await rowsOf(first))[0]?.n === 1 ? true : undefined), 15_000, 'message 1');
+    const died = once(first.child, 'exit');
+    await pub.send(TOPIC, envelope(2, { hoard: true }));
+    const [code, signal] = (await died) as [number | null, NodeJS.Signals | null];
+    pub.close();
+    expect(code === 0 && signal === null).toBe(false);
+    expect(first.logs.join('\n')).toMatch(/heap out of memory/);
+    expect(marked()).toMatchObject({ seq: 2, plugin: IDENT });
+
+    // The restart counts one death and replays the message: the same death.
+    const second = await serve();
+    const [, again] = (await once(second.child, 'exit')) as [number | null, NodeJS.Signals | null];
+    expect(second.logs.join('\n')).toMatch(/if the next run dies on it too, it is skipped for that plugin/);
+    expect(again === 'SIGKILL').toBe(false);
+    expect(deaths()).toEqual([expect.objectContaining({ seq: 2, plugin: IDENT, crashes: 1 })]);
+    expect(marked()).toMatchObject({ seq: 2, plugin: IDENT });
+
+    // The second death on it: skipped for that plugin, every other plugin took it in.
+    const third = await serve();
+    await eventually(async () => ((await getJson(`${third.base}/readyz`)).status === 200 ? true : undefined));
+    expect(deaths()).toEqual([expect.objectContaining({ seq: 2, plugin: IDENT, crashes: 2 })]);
+    expect(existsSync(join(dataDir, 'applying.json'))).toBe(false);
+    expect((await pluginInfo(third, IDENT))?.counters).toMatchObject({ received: 2, applied: 1, dropped: { hung: 1 } });
+    expect((await rowsOf(third))[0]?.n).toBe(1);
+    const volume = await pluginInfo(third, 'volume-by-category-1d');
+    expect(volume?.counters).toMatchObject({ received: 2, applied: 2, dropped: { hung: 0 } });
+    const ready = (await getJson(`${third.base}/readyz`)).body as { degraded?: string };
+    expect(ready.degraded).toMatch(
+      /hoards-on-odd-1d \(journal seq 2, msg_id 2026-hoard-2, org\.fedoraproject\.[a-z.]+, crashed\)/,
+    );
+
+    const pub3 = await joinedPublisher(third);
+    await pub3.send(TOPIC, envelope(3, {}));
+    await eventually(async () => ((await rowsOf(third))[0]?.n === 2 ? true : undefined), 15_000, 'message 3');
+    pub3.close();
+    expect(await third.stop('SIGTERM')).toBe(0);
+    // A clean stop leaves no mark behind: the next start counts no death.
+    expect(existsSync(join(dataDir, 'applying.json'))).toBe(false);
+  }, 120_000);
+});
