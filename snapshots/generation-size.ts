@@ -16,7 +16,17 @@ export function generationSize(
   store: Pick<DataStore, 'slotSizes'>,
   slot: number,
 ): StoredSize & { readonly plugins: Readonly<Record<string, StoredSize>> } {
-  const plugins = store.slotSizes(slot);
+  return totalled(store.slotSizes(slot));
+}
+
+/** generationSize() walked in chunks between which the event loop runs (the service's admin route). */
+export async function generationSizePaced(store: Pick<DataStore, 'slotSizesPaced'>, slot: number): Promise<StoredSize> {
+  return totalled(await store.slotSizesPaced(slot));
+}
+
+function totalled(
+  plugins: Readonly<Record<string, StoredSize>>,
+): StoredSize & { readonly plugins: Readonly<Record<string, StoredSize>> } {
   let entries = 0;
   let bytes = 0;
   for (const size of Object.values(plugins)) {

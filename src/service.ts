@@ -9,7 +9,7 @@ import { LagWatch } from './lag-watch.js';
 import type { Journal } from '../snapshots/journal.js';
 import { lockDataDir, unwritableDataDir, type DataDirLock } from '../snapshots/data-dir-lock.js';
 import { DataStore } from '../snapshots/lmdb-store.js';
-import { generationSize } from '../snapshots/generation-size.js';
+import { generationSizePaced } from '../snapshots/generation-size.js';
 import { checkAndRead } from '../snapshots/check-and-read.js';
 import { quarantineAndSalvage, removeOldSalvages, type SalvageReport } from '../snapshots/store-check.js';
 import { removePidFile, writePidFile } from '../snapshots/pid-file.js';
@@ -567,11 +567,12 @@ export class Service {
    * A snapshot for `POST /admin/snapshot` (`snapshot take`): the report, plus the generation's
    * whole stored size as `snapshot list` measures it (generationSize). The report's `bytes` is
    * what this snapshot wrote, which an operator compared with list's figure and found apart.
-   * Read only here: it walks every entry of the slot, which the periodic snapshots need not pay.
+   * Read only here: it walks every entry of the slot, which the periodic snapshots need not pay,
+   * in chunks between which reads and probes are answered.
    */
   async snapshotMeasured(): Promise<SnapshotReport & { generationEntries: number; generationBytes: number }> {
     const report = await this.snapshots.take();
-    const size = generationSize(this.store, report.slot);
+    const size = await generationSizePaced(this.store, report.slot);
     return { ...report, generationEntries: size.entries, generationBytes: size.bytes };
   }
 
