@@ -281,21 +281,39 @@ export interface ProxyOptions {
 }
 
 /** How long after a disconnect libzmq has to schedule its own reconnect before the socket is connected again. */
-const REFUSED_GRACE_MS = 1000;
+export const REFUSED_GRACE_MS = 1000;
+
+/**
+ * The wait before connecting again after a refusal: REFUSED_GRACE_MS plus a random share of it
+ * up to as much again (1 to 2 s), as libzmq adds up to one reconnect interval at random to its
+ * own reconnects. Without the random share, sockets refused at the same moment (replicas a
+ * statscache proxy refused together at --replica-max-connections) all came back at the same
+ * moment a second later, were judged together and refused together again, round after round,
+ * while a place stood free (test/e2e/bus-refusal-retry.test.ts).
+ */
+export function refusedRetryDelay(random: () => number = Math.random): number {
+  const share = Math.min(Math.max(random(), 0), 1);
+  return REFUSED_GRACE_MS + Math.floor(share * REFUSED_GRACE_MS);
+}
 
 /**
  * libzmq refuses a message over ZMQ_MAXMSGSIZE before it is read, treats that as a protocol
  * error and ends the session without reconnecting (checked with real sockets: after a 500 KB
- * frame against a 100 KB cap, only 'disconnect', no 'connect:retry', nothing more delivered).
- * After a disconnect that libzmq does not follow with a reconnect of its own within
- * REFUSED_GRACE_MS, the endpoint is disconnected and connected again (a SUB sends its
- * subscriptions again) and `onRefused` told. Returns a function that cancels a pending one.
+ * frame against a 100 KB cap, only 'disconnect', no 'connect:retry', nothing more delivered);
+ * a publisher's ZAP handler refusing the connection in its handshake ends it the same way
+ * (checked: 'handshake:error:auth', 'disconnect', then nothing; about 2% of 3,000 refusals
+ * answered at once were followed by libzmq's own 'connect:retry' instead). After a disconnect
+ * that libzmq does not follow with a reconnect of its own within refusedRetryDelay() (1 to 2 s,
+ * at random so sockets refused together do not come back together), the endpoint is
+ * disconnected and connected again (a SUB sends its subscriptions again) and `onRefused` told.
+ * Returns a function that cancels a pending one. `random` is injectable for tests.
  */
 export function reconnectAfterRefusal(
   sock: Subscriber | XSubscriber,
   endpoint: string,
   closing: () => boolean,
   onRefused: () => void,
+  random: () => number = Math.random,
 ): () => void {
   let refused: ReturnType<typeof setTimeout> | undefined;
   sock.events.on('disconnect', () => {
@@ -305,7 +323,7 @@ export function reconnectAfterRefusal(
       sock.disconnect(endpoint);
       sock.connect(endpoint);
       onRefused();
-    }, REFUSED_GRACE_MS);
+    }, refusedRetryDelay(random));
   });
   // libzmq reconnecting on its own (connect:retry), or a connection made: nothing to do.
   for (const type of ['connect:retry', 'connect:delay', 'connect'] as const)
