@@ -6,10 +6,11 @@
  * does not say which peer sent a message). libzmq reconnects on its own; raw frames go
  * upward, decoding and counting live elsewhere so this stays a thin edge.
  */
-import { Publisher, Subscriber, XPublisher, XSubscriber } from 'zeromq';
+import { Publisher, Router, Subscriber, XPublisher, XSubscriber } from 'zeromq';
 import { StatscacheError } from '../actors/errors.js';
 import { EndpointSet, type MonitorEvent } from './bus-endpoints.js';
 import { bindQueue, HARD_FRAME_FACTOR } from './bus-queue.js';
+import { ReplicaAdmission } from './proxy-admission.js';
 import { PROXY_HIGH_WATER_MARK, replicaQueue } from './proxy-queue.js';
 
 export type { EndpointState, EndpointStatus, MonitorEvent } from './bus-endpoints.js';
@@ -164,6 +165,15 @@ export async function openSockets(options: BusOptions, hooks: SocketHooks): Prom
       for (const type of MONITORED) sock.events.on(type, () => hooks.onMonitor(endpoint, type));
       if (options.maxMessageBytes !== undefined) {
         const limit = options.maxMessageBytes;
+        // The publisher's ZAP handler refusing us (a statscache proxy at --replica-max-connections)
+        // also ends the session for good; said apart so the log names the right cause.
+        let authRefused = false;
+        sock.events.on('handshake:error:auth', () => {
+          authRefused = true;
+        });
+        sock.events.on('handshake', () => {
+          authRefused = false;
+        });
         reconnectAfterRefusal(
           sock,
           endpoint,
@@ -171,7 +181,9 @@ export async function openSockets(options: BusOptions, hooks: SocketHooks): Prom
           () =>
             hooks.onReceiveError(
               new Error(
-                `a message over ${limit} bytes was refused unread and the connection dropped; connecting again`,
+                authRefused
+                  ? 'the publisher refused this connection in its handshake (ZAP; a statscache proxy does so at --replica-max-connections); connecting again'
+                  : `a message over ${limit} bytes was refused unread and the connection dropped; connecting again`,
               ),
               endpoint,
             ),
@@ -278,6 +290,58 @@ export interface ProxyOptions {
    * connection without reconnecting; the proxy connects again itself.
    */
   readonly onRefused?: () => void;
+  /**
+   * Connections open to the backend at most (proxy-admission.ts); one more is refused in its
+   * handshake through ZAP. Unset: no bound.
+   */
+  readonly replicaMaxConnections?: number;
+  /** A connection was refused: `open` connections were open with it. */
+  readonly onReplicaRefused?: (open: number) => void;
+}
+
+/** Where libzmq asks a ZAP handler in the same context (ZMQ RFC 27). */
+const ZAP_ENDPOINT = 'inproc://zeromq.zap.01';
+/** The proxy backend's ZAP domain: only it asks. */
+const PROXY_ZAP_DOMAIN = 'statscache-proxy';
+
+/**
+ * A ZAP handler for the proxy backend: admits a connection while `admission` has room, else
+ * answers 400, which libzmq passes to the peer as an ERROR in the handshake (a libzmq peer then
+ * does not reconnect on its own; `statscache serve` does, after a second). A connection being
+ * decided holds no queue: libzmq attaches the replica's pipe only after the handshake.
+ */
+async function startZapHandler(admission: ReplicaAdmission, onRefused: (open: number) => void) {
+  const zap = new Router({ linger: 0 });
+  await zap.bind(ZAP_ENDPOINT);
+  // zeromq.js allows one send in flight per socket.
+  let sending: Promise<void> = Promise.resolve();
+  const reply = (frames: (Buffer | string)[]) => {
+    sending = sending.then(() => zap.send(frames)).catch(() => {});
+  };
+  const run = async () => {
+    for await (const frames of zap) {
+      // [routing id, empty, version, request id, domain, address, identity, mechanism, ...]
+      const [id, empty, version, requestId] = frames;
+      if (id === undefined || empty === undefined || version === undefined || requestId === undefined) continue;
+      admission.request((admit) => {
+        if (!admit) onRefused(admission.open);
+        reply([
+          id,
+          empty,
+          version,
+          requestId,
+          admit ? '200' : '400',
+          admit ? 'OK' : 'too many replicas connected',
+          '',
+          '',
+        ]);
+      });
+    }
+  };
+  const done = run().catch((err: unknown) => {
+    if (!zap.closed) throw err;
+  });
+  return { zap, done };
 }
 
 /** How long after a disconnect libzmq has to schedule its own reconnect before the socket is connected again. */
@@ -361,13 +425,29 @@ export async function startProxy(options: ProxyOptions): Promise<BusProxy> {
       : replicaQueue(options.replicaQueueMaxBytes, options.maxFrameBytes);
   // noDrop: a send fails (EAGAIN) instead of dropping silently when a replica's queue is full,
   // the only way libzmq tells; forward() then sends it to the others and counts the event.
-  const back = new XPublisher({ sendHighWaterMark: queue, noDrop: true, linger: 0 });
+  const limit = options.replicaMaxConnections;
+  // With a ZAP domain libzmq asks the handler about every connection; enforced, a connection
+  // is refused rather than let in unasked should the handler be missing.
+  const back = new XPublisher({
+    sendHighWaterMark: queue,
+    noDrop: true,
+    linger: 0,
+    ...(limit === undefined ? {} : { zapDomain: PROXY_ZAP_DOMAIN, zapEnforceDomain: true }),
+  });
+  let gate: Awaited<ReturnType<typeof startZapHandler>> | undefined;
   try {
+    if (limit !== undefined) {
+      const admission = new ReplicaAdmission(limit);
+      back.events.on('accept', () => admission.accept());
+      back.events.on('disconnect', () => admission.disconnect());
+      gate = await startZapHandler(admission, (open) => options.onReplicaRefused?.(open));
+    }
     await back.bind(options.backend);
     front.connect(options.frontend);
   } catch (err) {
     front.close();
     back.close();
+    gate?.zap.close();
     throw err;
   }
   let closing = false;
@@ -434,11 +514,15 @@ export async function startProxy(options: ProxyOptions): Promise<BusProxy> {
     cancelReconnect();
     if (!front.closed) front.close();
     if (!back.closed) back.close();
+    if (gate !== undefined && !gate.zap.closed) gate.zap.close();
   };
-  const done = Promise.all([loop(down), loop(up)]).then(close, (err: unknown) => {
-    close();
-    throw err;
-  });
+  const done = Promise.all([loop(down), loop(up), ...(gate === undefined ? [] : [loop(() => gate.done)])]).then(
+    close,
+    (err: unknown) => {
+      close();
+      throw err;
+    },
+  );
   return {
     backend: back.lastEndpoint ?? options.backend,
     done,

@@ -8,6 +8,7 @@ import { addSettingOptions, configFileOf, flagValues } from './cli-options.js';
 import { errorText, createLogger, type Logger } from './logger.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './envelope-limits.js';
 import { DEFAULT_REPLICA_QUEUE_MAX_BYTES } from './proxy-queue.js';
+import { DEFAULT_REPLICA_MAX_CONNECTIONS } from './proxy-admission.js';
 import { DEMO_DEFAULTS } from './settings.js';
 import { registerOperatorCommands } from './commands/register.js';
 import { runMetaCommand } from './meta/meta-command.js';
@@ -158,8 +159,18 @@ program
     '--replica-queue-max-bytes <bytes>',
     `bytes queued for each replica at most (at least --max-frame-bytes): the queue is cut to the messages at --max-frame-bytes that fit (never more than 100,000); a replica whose queue is full misses messages (it sees a seq_id gap) until it reads again; each time is counted in the log (default ${DEFAULT_REPLICA_QUEUE_MAX_BYTES}, 1 GiB)`,
   )
+  .option(
+    '--replica-max-connections <n>',
+    `connections open to the backend at most (replicas, and peers still in their handshake); one more is refused in its ZeroMQ handshake (ZAP status 400) and counted in the log, the replicas connected are not affected (default ${DEFAULT_REPLICA_MAX_CONNECTIONS}; the proxy's memory for queues is at most this × --replica-queue-max-bytes)`,
+  )
   .action(
-    async (opts: { frontend: string; backend: string; maxFrameBytes?: string; replicaQueueMaxBytes?: string }) => {
+    async (opts: {
+      frontend: string;
+      backend: string;
+      maxFrameBytes?: string;
+      replicaQueueMaxBytes?: string;
+      replicaMaxConnections?: string;
+    }) => {
       const { runProxyCommand } = await import('./commands/proxy.js');
       await runProxyCommand(opts, createLogger('info'));
     },

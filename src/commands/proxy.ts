@@ -1,5 +1,6 @@
 import { StatscacheError } from '../../actors/errors.js';
 import { type Logger, throttled } from '../logger.js';
+import { DEFAULT_REPLICA_MAX_CONNECTIONS, replicaConnectionsProblem } from '../proxy-admission.js';
 import { DEFAULT_REPLICA_QUEUE_MAX_BYTES, replicaQueueProblem } from '../proxy-queue.js';
 import { SETTINGS } from '../settings.js';
 import { type EndpointRole, endpointProblem } from '../zmq-endpoint.js';
@@ -9,6 +10,7 @@ export interface ProxyOptions {
   readonly backend?: unknown;
   readonly maxFrameBytes?: unknown;
   readonly replicaQueueMaxBytes?: unknown;
+  readonly replicaMaxConnections?: unknown;
 }
 
 /** A ZeroMQ tcp/ipc/inproc endpoint (zmq-endpoint.ts); anything else is refused before libzmq sees it. */
@@ -43,6 +45,19 @@ function replicaQueueMaxBytes(value: unknown, frameCap: number): number {
   return bytes;
 }
 
+/** --replica-max-connections: a whole number of connections. */
+function replicaMaxConnections(value: unknown): number {
+  if (value === undefined) return DEFAULT_REPLICA_MAX_CONNECTIONS;
+  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  const problem = replicaConnectionsProblem(n);
+  if (problem !== null)
+    throw new StatscacheError(
+      'SC_CONFIG_INVALID',
+      `--replica-max-connections ${problem}, got ${JSON.stringify(value)}`,
+    );
+  return n;
+}
+
 /**
  * `statscache proxy`: one upstream fedmsg connection fanned out to any number of replicas
  * (see startProxy() in src/bus.ts). Runs until SIGTERM/SIGINT.
@@ -52,6 +67,7 @@ export async function runProxyCommand(opts: ProxyOptions, log: Logger): Promise<
   const backend = endpoint(opts.backend, '--backend', 'bind');
   const limit = maxFrameBytes(opts.maxFrameBytes);
   const queueBytes = replicaQueueMaxBytes(opts.replicaQueueMaxBytes, limit);
+  const maxConnections = replicaMaxConnections(opts.replicaMaxConnections);
   // Loaded here so the other operator commands do not load ZeroMQ.
   const { startProxy, HARD_FRAME_FACTOR } = await import('../bus.js');
   let proxy: Awaited<ReturnType<typeof startProxy>>;
@@ -59,6 +75,7 @@ export async function runProxyCommand(opts: ProxyOptions, log: Logger): Promise<
   let oversized = 0;
   let refused = 0;
   let replicaFull = 0;
+  let replicasRefused = 0;
   const logLimited = throttled(() => Date.now());
   try {
     proxy = await startProxy({
@@ -66,6 +83,16 @@ export async function runProxyCommand(opts: ProxyOptions, log: Logger): Promise<
       backend,
       maxFrameBytes: limit,
       replicaQueueMaxBytes: queueBytes,
+      replicaMaxConnections: maxConnections,
+      onReplicaRefused: (open) => {
+        replicasRefused++;
+        logLimited('replica-refused', (suppressed) =>
+          log.warn(
+            { replicaMaxConnections: maxConnections, open, replicasRefused, suppressed },
+            'refused a connection to the proxy backend: --replica-max-connections are open (the replicas connected are not affected)',
+          ),
+        );
+      },
       onReplicaFull: () => {
         replicaFull++;
         logLimited('replica-full', (suppressed) =>
@@ -102,11 +129,17 @@ export async function runProxyCommand(opts: ProxyOptions, log: Logger): Promise<
     );
   }
   log.info(
-    { frontend, backend: proxy.backend, maxFrameBytes: limit, replicaQueueMaxBytes: queueBytes },
+    {
+      frontend,
+      backend: proxy.backend,
+      maxFrameBytes: limit,
+      replicaQueueMaxBytes: queueBytes,
+      replicaMaxConnections: maxConnections,
+    },
     'statscache proxy running',
   );
   const stop = (signal: string) => {
-    log.info({ signal, oversized, refused, replicaFull }, 'stopping proxy');
+    log.info({ signal, oversized, refused, replicaFull, replicasRefused }, 'stopping proxy');
     proxy.close();
   };
   process.once('SIGTERM', () => stop('SIGTERM'));

@@ -1,0 +1,72 @@
+/**
+ * The proxy's bound on replica connections (--replica-max-connections). libzmq has no cap on
+ * the connections a bound socket accepts, and each connected replica may cost the proxy up to
+ * --replica-queue-max-bytes. With a ZAP domain set, libzmq asks the ZAP handler about every new
+ * connection before its handshake completes (even with the NULL mechanism) and lets it in only
+ * on "200"; bus.ts answers from here. Kept apart from bus.ts so the command validates without
+ * loading libzmq, and so the counting is plain code.
+ *
+ * What is counted is the connections open to the backend in any state (accepted and not yet
+ * disconnected, from the socket's monitor events): libzmq reports no peer on a disconnect, so
+ * which admitted replica left cannot be told, but every accepted connection ends in exactly one
+ * disconnect, so this count cannot drift. A peer still in its handshake (libzmq drops one after
+ * its handshake interval) or just refused takes a place until it is gone; a refused libzmq peer
+ * closes at once on the ZAP error.
+ */
+
+/** Replicas a proxy serves by default: 64 × the 1 GiB default queue bounds it at 64 GiB. */
+export const DEFAULT_REPLICA_MAX_CONNECTIONS = 64;
+
+/** Largest accepted value: beyond it the queue bound stops meaning anything. */
+export const MAX_REPLICA_MAX_CONNECTIONS = 100_000;
+
+/** Why `value` is not a usable --replica-max-connections, or null. */
+export function replicaConnectionsProblem(value: number): string | null {
+  if (!Number.isSafeInteger(value) || value < 1 || value > MAX_REPLICA_MAX_CONNECTIONS)
+    return `must be a whole number from 1 to ${MAX_REPLICA_MAX_CONNECTIONS}`;
+  return null;
+}
+
+export type Verdict = (admit: boolean) => void;
+
+export class ReplicaAdmission {
+  private accepted = 0;
+  private disconnected = 0;
+  private requested = 0;
+  private readonly pending: Verdict[] = [];
+
+  constructor(private readonly max: number) {}
+
+  /** Connections open to the backend now, the one asking included. */
+  get open(): number {
+    return this.accepted - this.disconnected;
+  }
+
+  accept(): void {
+    this.accepted++;
+    this.decide();
+  }
+
+  disconnect(): void {
+    this.disconnected++;
+  }
+
+  /** A new connection asks to complete its handshake; `verdict` is called once. */
+  request(verdict: Verdict): void {
+    this.requested++;
+    this.pending.push(verdict);
+    this.decide();
+  }
+
+  /**
+   * Monitor events and ZAP requests come through different sockets, so a request may be read
+   * before its connection's accept event: the n-th request is decided only once n accepts have
+   * been seen, so the connection asking is in the count it is judged by.
+   */
+  private decide(): void {
+    while (this.pending.length > 0 && this.accepted >= this.requested - this.pending.length + 1) {
+      const verdict = this.pending.shift() as Verdict;
+      verdict(this.open <= this.max);
+    }
+  }
+}
