@@ -11,7 +11,7 @@ import { StatscacheError } from '../actors/errors.js';
 import { EndpointSet, type MonitorEvent } from './bus-endpoints.js';
 import { bindQueue, HARD_FRAME_FACTOR } from './bus-queue.js';
 import { ReplicaAdmission } from './proxy-admission.js';
-import { PROXY_HIGH_WATER_MARK, replicaQueue } from './proxy-queue.js';
+import { PROXY_HIGH_WATER_MARK, replicaQueue, upstreamQueue } from './proxy-queue.js';
 
 export type { EndpointState, EndpointStatus, MonitorEvent } from './bus-endpoints.js';
 import type { EndpointState, EndpointStatus } from './bus-endpoints.js';
@@ -295,6 +295,11 @@ export interface ProxyOptions {
    * handshake through ZAP. Unset: no bound.
    */
   readonly replicaMaxConnections?: number;
+  /**
+   * Bytes the upstream socket queues at most (proxy-queue.ts): its receive queue is cut to the
+   * largest messages that fit. Unset: PROXY_HIGH_WATER_MARK messages.
+   */
+  readonly upstreamQueueMaxBytes?: number;
   /** A connection was refused: `open` connections were open with it. */
   readonly onReplicaRefused?: (open: number) => void;
 }
@@ -412,7 +417,10 @@ export function reconnectAfterRefusal(
  */
 export async function startProxy(options: ProxyOptions): Promise<BusProxy> {
   const front = new XSubscriber({
-    receiveHighWaterMark: PROXY_HIGH_WATER_MARK,
+    receiveHighWaterMark:
+      options.upstreamQueueMaxBytes === undefined
+        ? PROXY_HIGH_WATER_MARK
+        : upstreamQueue(options.upstreamQueueMaxBytes, options.maxFrameBytes),
     reconnectInterval: 100,
     reconnectMaxInterval: 1000,
     tcpKeepalive: 1,

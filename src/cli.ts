@@ -7,7 +7,7 @@ import { loadConfig, unknownEnvNames, type Config, type ConfigKey } from './conf
 import { addSettingOptions, configFileOf, flagValues } from './cli-options.js';
 import { errorText, createLogger, type Logger } from './logger.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './envelope-limits.js';
-import { DEFAULT_REPLICA_QUEUE_MAX_BYTES } from './proxy-queue.js';
+import { DEFAULT_REPLICA_QUEUE_MAX_BYTES, DEFAULT_UPSTREAM_QUEUE_MAX_BYTES } from './proxy-queue.js';
 import { DEFAULT_REPLICA_MAX_CONNECTIONS } from './proxy-admission.js';
 import { DEMO_DEFAULTS } from './settings.js';
 import { registerOperatorCommands } from './commands/register.js';
@@ -163,6 +163,10 @@ program
     '--replica-max-connections <n>',
     `connections open to the backend at most (replicas, and peers still in their handshake); one more is refused in its ZeroMQ handshake (ZAP status 400) and counted in the log, the replicas connected are not affected (default ${DEFAULT_REPLICA_MAX_CONNECTIONS}; the proxy's memory for queues is at most this × --replica-queue-max-bytes)`,
   )
+  .option(
+    '--upstream-queue-max-bytes <bytes>',
+    `bytes the proxy queues from upstream at most while it forwards (at least 16× --max-frame-bytes): the queue is cut to the messages of two frames at 4× --max-frame-bytes that fit (never more than 100,000); at the bound libzmq stops reading upstream and the publisher holds or drops the rest (replicas see a seq_id gap) (default ${DEFAULT_UPSTREAM_QUEUE_MAX_BYTES}, 1 GiB)`,
+  )
   .action(
     async (opts: {
       frontend: string;
@@ -170,6 +174,7 @@ program
       maxFrameBytes?: string;
       replicaQueueMaxBytes?: string;
       replicaMaxConnections?: string;
+      upstreamQueueMaxBytes?: string;
     }) => {
       const { runProxyCommand } = await import('./commands/proxy.js');
       await runProxyCommand(opts, createLogger('info'));

@@ -8,7 +8,9 @@
  * Kept apart from bus.ts so the command can validate without loading libzmq.
  */
 
-/** The queue in messages with no byte bound in the way (and the upstream socket's receive queue). */
+import { largestMessage } from './bus-budget.js';
+
+/** The queue in messages with no byte bound in the way. */
 export const PROXY_HIGH_WATER_MARK = 100_000;
 
 /**
@@ -37,5 +39,35 @@ export function replicaQueueProblem(value: number, maxFrameBytes: number): strin
   if (!Number.isSafeInteger(value) || value > MAX_REPLICA_QUEUE_MAX_BYTES)
     return `must be a whole number of bytes up to 2^50`;
   if (value < maxFrameBytes) return `must be at least --max-frame-bytes (${maxFrameBytes}): a queue of one message`;
+  return null;
+}
+
+/**
+ * The upstream socket's receive queue, in bytes (--upstream-queue-max-bytes). It was 100,000
+ * messages of any size: while the proxy's main thread is busy, libzmq's I/O thread reads on
+ * into it, and each message may be up to 4× --max-frame-bytes per frame before libzmq refuses
+ * it (measured: with the main thread blocked 400 ms in every 450, a flood of 900 KB messages grew
+ * the proxy by 600+ MiB, and 100,000 such messages could hold ~88 GB). At the bound libzmq stops
+ * reading, TCP pushes back and the upstream publisher holds (or, past its send high-water mark,
+ * drops) the rest: replicas see a seq_id gap.
+ */
+export const DEFAULT_UPSTREAM_QUEUE_MAX_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * Messages queued upstream: libzmq holds its queue plus the message it is reading, each at most
+ * largestMessage() (fedmsg's two frames at the hard cap; as bus-budget.ts, more frames per
+ * message escape any bound libzmq offers), so (queue + 1) × largestMessage ≤ bytes.
+ */
+export function upstreamQueue(bytes: number, maxFrameBytes: number): number {
+  return Math.max(1, Math.min(PROXY_HIGH_WATER_MARK, Math.floor(bytes / largestMessage(maxFrameBytes)) - 1));
+}
+
+/** Why `value` is not a usable --upstream-queue-max-bytes with this frame cap, or null. */
+export function upstreamQueueProblem(value: number, maxFrameBytes: number): string | null {
+  if (!Number.isSafeInteger(value) || value > MAX_REPLICA_QUEUE_MAX_BYTES)
+    return `must be a whole number of bytes up to 2^50`;
+  const least = 2 * largestMessage(maxFrameBytes);
+  if (value < least)
+    return `must be at least ${least} (a queue of one message and the one being read, each of two frames at 4× --max-frame-bytes)`;
   return null;
 }

@@ -1,7 +1,12 @@
 import { StatscacheError } from '../../actors/errors.js';
 import { type Logger, throttled } from '../logger.js';
 import { DEFAULT_REPLICA_MAX_CONNECTIONS, replicaConnectionsProblem } from '../proxy-admission.js';
-import { DEFAULT_REPLICA_QUEUE_MAX_BYTES, replicaQueueProblem } from '../proxy-queue.js';
+import {
+  DEFAULT_REPLICA_QUEUE_MAX_BYTES,
+  DEFAULT_UPSTREAM_QUEUE_MAX_BYTES,
+  replicaQueueProblem,
+  upstreamQueueProblem,
+} from '../proxy-queue.js';
 import { SETTINGS } from '../settings.js';
 import { type EndpointRole, endpointProblem } from '../zmq-endpoint.js';
 
@@ -11,6 +16,7 @@ export interface ProxyOptions {
   readonly maxFrameBytes?: unknown;
   readonly replicaQueueMaxBytes?: unknown;
   readonly replicaMaxConnections?: unknown;
+  readonly upstreamQueueMaxBytes?: unknown;
 }
 
 /** A ZeroMQ tcp/ipc/inproc endpoint (zmq-endpoint.ts); anything else is refused before libzmq sees it. */
@@ -45,6 +51,19 @@ function replicaQueueMaxBytes(value: unknown, frameCap: number): number {
   return bytes;
 }
 
+/** --upstream-queue-max-bytes: a whole number of bytes, at least one message (and the one being read) at the hard cap. */
+function upstreamQueueMaxBytes(value: unknown, frameCap: number): number {
+  if (value === undefined) return DEFAULT_UPSTREAM_QUEUE_MAX_BYTES;
+  const bytes = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  const problem = upstreamQueueProblem(bytes, frameCap);
+  if (problem !== null)
+    throw new StatscacheError(
+      'SC_CONFIG_INVALID',
+      `--upstream-queue-max-bytes ${problem}, got ${JSON.stringify(value)}`,
+    );
+  return bytes;
+}
+
 /** --replica-max-connections: a whole number of connections. */
 function replicaMaxConnections(value: unknown): number {
   if (value === undefined) return DEFAULT_REPLICA_MAX_CONNECTIONS;
@@ -68,6 +87,7 @@ export async function runProxyCommand(opts: ProxyOptions, log: Logger): Promise<
   const limit = maxFrameBytes(opts.maxFrameBytes);
   const queueBytes = replicaQueueMaxBytes(opts.replicaQueueMaxBytes, limit);
   const maxConnections = replicaMaxConnections(opts.replicaMaxConnections);
+  const upstreamBytes = upstreamQueueMaxBytes(opts.upstreamQueueMaxBytes, limit);
   // Loaded here so the other operator commands do not load ZeroMQ.
   const { startProxy, HARD_FRAME_FACTOR } = await import('../bus.js');
   let proxy: Awaited<ReturnType<typeof startProxy>>;
@@ -84,6 +104,7 @@ export async function runProxyCommand(opts: ProxyOptions, log: Logger): Promise<
       maxFrameBytes: limit,
       replicaQueueMaxBytes: queueBytes,
       replicaMaxConnections: maxConnections,
+      upstreamQueueMaxBytes: upstreamBytes,
       onReplicaRefused: (open) => {
         replicasRefused++;
         logLimited('replica-refused', (suppressed) =>
@@ -135,6 +156,7 @@ export async function runProxyCommand(opts: ProxyOptions, log: Logger): Promise<
       maxFrameBytes: limit,
       replicaQueueMaxBytes: queueBytes,
       replicaMaxConnections: maxConnections,
+      upstreamQueueMaxBytes: upstreamBytes,
     },
     'statscache proxy running',
   );

@@ -14,9 +14,13 @@ export function startProxy(
   frontend: string,
   backend = 'tcp://127.0.0.1:*',
   args: readonly string[] = [],
+  /** Node's own options (e.g. `--import` a preload) and environment for the child. */
+  node: { readonly execArgv?: readonly string[]; readonly env?: NodeJS.ProcessEnv } = {},
 ): Promise<RunningProxy> {
-  const child = spawn(process.execPath, [CLI, 'proxy', '--frontend', frontend, '--backend', backend, ...args], {
+  const argv = [...(node.execArgv ?? []), CLI, 'proxy', '--frontend', frontend, '--backend', backend, ...args];
+  const child = spawn(process.execPath, argv, {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...node.env },
   });
   const logs: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
