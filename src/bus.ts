@@ -10,7 +10,8 @@ import { Publisher, Router, Subscriber, XPublisher, XSubscriber } from 'zeromq';
 import { StatscacheError } from '../actors/errors.js';
 import { EndpointSet, type MonitorEvent } from './bus-endpoints.js';
 import { bindQueue, HARD_FRAME_FACTOR } from './bus-queue.js';
-import { ReplicaAdmission } from './proxy-admission.js';
+import { openFrom } from './peer-connections.js';
+import { type Refusal, ReplicaAdmission } from './proxy-admission.js';
 import { PROXY_HIGH_WATER_MARK, replicaQueue, upstreamQueue } from './proxy-queue.js';
 
 export type { EndpointState, EndpointStatus, MonitorEvent } from './bus-endpoints.js';
@@ -300,8 +301,13 @@ export interface ProxyOptions {
    * largest messages that fit. Unset: PROXY_HIGH_WATER_MARK messages.
    */
   readonly upstreamQueueMaxBytes?: number;
-  /** A connection was refused: `open` connections were open with it. */
-  readonly onReplicaRefused?: (open: number) => void;
+  /**
+   * Connections open from one peer address at most, as the kernel lists them (peer-connections.ts;
+   * TCP on Linux only). Unset: no bound per address.
+   */
+  readonly replicaMaxPerAddress?: number;
+  /** A connection from `address` was refused, and why. */
+  readonly onReplicaRefused?: (refusal: Refusal, address: string) => void;
 }
 
 /** Where libzmq asks a ZAP handler in the same context (ZMQ RFC 27). */
@@ -315,7 +321,7 @@ const PROXY_ZAP_DOMAIN = 'statscache-proxy';
  * does not reconnect on its own; `statscache serve` does, after a second). A connection being
  * decided holds no queue: libzmq attaches the replica's pipe only after the handshake.
  */
-async function startZapHandler(admission: ReplicaAdmission, onRefused: (open: number) => void) {
+async function startZapHandler(admission: ReplicaAdmission, onRefused: (refusal: Refusal, address: string) => void) {
   const zap = new Router({ linger: 0 });
   await zap.bind(ZAP_ENDPOINT);
   // zeromq.js allows one send in flight per socket.
@@ -326,21 +332,22 @@ async function startZapHandler(admission: ReplicaAdmission, onRefused: (open: nu
   const run = async () => {
     for await (const frames of zap) {
       // [routing id, empty, version, request id, domain, address, identity, mechanism, ...]
-      const [id, empty, version, requestId] = frames;
+      const [id, empty, version, requestId, , address] = frames;
       if (id === undefined || empty === undefined || version === undefined || requestId === undefined) continue;
-      admission.request((admit) => {
-        if (!admit) onRefused(admission.open);
+      const peer = address?.toString() ?? '';
+      admission.request((refusal) => {
+        if (refusal !== null) onRefused(refusal, peer);
         reply([
           id,
           empty,
           version,
           requestId,
-          admit ? '200' : '400',
-          admit ? 'OK' : 'too many replicas connected',
+          refusal === null ? '200' : '400',
+          refusal === null ? 'OK' : 'too many replicas connected',
           '',
           '',
         ]);
-      });
+      }, peer);
     }
   };
   const done = run().catch((err: unknown) => {
@@ -443,14 +450,24 @@ export async function startProxy(options: ProxyOptions): Promise<BusProxy> {
     ...(limit === undefined ? {} : { zapDomain: PROXY_ZAP_DOMAIN, zapEnforceDomain: true }),
   });
   let gate: Awaited<ReturnType<typeof startZapHandler>> | undefined;
+  // The backend's TCP port once bound (null for ipc: its peers have no address to count by).
+  let port: number | null = null;
   try {
     if (limit !== undefined) {
-      const admission = new ReplicaAdmission(limit);
+      const perAddress = options.replicaMaxPerAddress;
+      const admission = new ReplicaAdmission(
+        limit,
+        perAddress === undefined
+          ? undefined
+          : { max: perAddress, openFrom: (address) => (port === null ? null : openFrom(address, port)) },
+      );
       back.events.on('accept', () => admission.accept());
       back.events.on('disconnect', () => admission.disconnect());
-      gate = await startZapHandler(admission, (open) => options.onReplicaRefused?.(open));
+      gate = await startZapHandler(admission, (refusal, address) => options.onReplicaRefused?.(refusal, address));
     }
     await back.bind(options.backend);
+    const bound = /^tcp:\/\/.*:(\d+)$/.exec(back.lastEndpoint ?? '');
+    port = bound?.[1] === undefined ? null : Number(bound[1]);
     front.connect(options.frontend);
   } catch (err) {
     front.close();

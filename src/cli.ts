@@ -8,7 +8,7 @@ import { addSettingOptions, configFileOf, flagValues } from './cli-options.js';
 import { errorText, createLogger, type Logger } from './logger.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './envelope-limits.js';
 import { DEFAULT_REPLICA_QUEUE_MAX_BYTES, DEFAULT_UPSTREAM_QUEUE_MAX_BYTES } from './proxy-queue.js';
-import { DEFAULT_REPLICA_MAX_CONNECTIONS } from './proxy-admission.js';
+import { DEFAULT_REPLICA_MAX_CONNECTIONS, DEFAULT_REPLICA_MAX_PER_ADDRESS } from './proxy-admission.js';
 import { DEMO_DEFAULTS } from './settings.js';
 import { registerOperatorCommands } from './commands/register.js';
 import { runMetaCommand } from './meta/meta-command.js';
@@ -164,6 +164,10 @@ program
     `connections open to the backend at most (replicas, and peers still in their handshake); one more is refused in its ZeroMQ handshake (ZAP status 400) and counted in the log, the replicas connected are not affected (default ${DEFAULT_REPLICA_MAX_CONNECTIONS}; the proxy's memory for queues is at most this × --replica-queue-max-bytes)`,
   )
   .option(
+    '--replica-max-per-address <n>',
+    `connections open to the backend from one IP address at most, as the kernel lists them (TCP on Linux; elsewhere only --replica-max-connections applies); one more is refused as above (default ${DEFAULT_REPLICA_MAX_PER_ADDRESS})`,
+  )
+  .option(
     '--upstream-queue-max-bytes <bytes>',
     `bytes the proxy queues from upstream at most while it forwards (at least 16× --max-frame-bytes): the queue is cut to the messages of two frames at 4× --max-frame-bytes that fit (never more than 100,000); at the bound libzmq stops reading upstream and the publisher holds or drops the rest (replicas see a seq_id gap) (default ${DEFAULT_UPSTREAM_QUEUE_MAX_BYTES}, 1 GiB)`,
   )
@@ -174,6 +178,7 @@ program
       maxFrameBytes?: string;
       replicaQueueMaxBytes?: string;
       replicaMaxConnections?: string;
+      replicaMaxPerAddress?: string;
       upstreamQueueMaxBytes?: string;
     }) => {
       const { runProxyCommand } = await import('./commands/proxy.js');

@@ -11,31 +11,58 @@
  * which admitted replica left cannot be told, but every accepted connection ends in exactly one
  * disconnect, so this count cannot drift. A peer still in its handshake (libzmq drops one after
  * its handshake interval) or just refused takes a place until it is gone; a refused libzmq peer
- * closes at once on the ZAP error.
+ * closes at once on the ZAP error. The bound per address (--replica-max-per-address) is asked of
+ * the kernel instead (peer-connections.ts), for the same reason.
  */
 
 /** Replicas a proxy serves by default: 64 × the 1 GiB default queue bounds it at 64 GiB. */
 export const DEFAULT_REPLICA_MAX_CONNECTIONS = 64;
 
+/**
+ * Connections from one address by default: a quarter of the default total, so one host (or one
+ * NAT) cannot take every place.
+ */
+export const DEFAULT_REPLICA_MAX_PER_ADDRESS = 16;
+
 /** Largest accepted value: beyond it the queue bound stops meaning anything. */
 export const MAX_REPLICA_MAX_CONNECTIONS = 100_000;
 
-/** Why `value` is not a usable --replica-max-connections, or null. */
+/** Why `value` is not a usable --replica-max-connections (or --replica-max-per-address), or null. */
 export function replicaConnectionsProblem(value: number): string | null {
   if (!Number.isSafeInteger(value) || value < 1 || value > MAX_REPLICA_MAX_CONNECTIONS)
     return `must be a whole number from 1 to ${MAX_REPLICA_MAX_CONNECTIONS}`;
   return null;
 }
 
-export type Verdict = (admit: boolean) => void;
+/** Why a connection was refused: the total bound, or the bound for its address. */
+export interface Refusal {
+  readonly bound: 'total' | 'address';
+  /** Connections open to the backend, the one refused included. */
+  readonly open: number;
+  /** Connections open from its address, the one refused included (when that bound was asked). */
+  readonly fromAddress?: number;
+}
+
+/** Called once per request: null to admit. */
+export type Verdict = (refusal: Refusal | null) => void;
+
+/** The bound per peer address, and how to count the connections open from one. */
+export interface PerAddress {
+  readonly max: number;
+  /** Connections open from `address` now, the one asking included; null when it cannot be told. */
+  readonly openFrom: (address: string) => number | null;
+}
 
 export class ReplicaAdmission {
   private accepted = 0;
   private disconnected = 0;
   private requested = 0;
-  private readonly pending: Verdict[] = [];
+  private readonly pending: { verdict: Verdict; address: string }[] = [];
 
-  constructor(private readonly max: number) {}
+  constructor(
+    private readonly max: number,
+    private readonly perAddress?: PerAddress,
+  ) {}
 
   /** Connections open to the backend now, the one asking included. */
   get open(): number {
@@ -51,11 +78,21 @@ export class ReplicaAdmission {
     this.disconnected++;
   }
 
-  /** A new connection asks to complete its handshake; `verdict` is called once. */
-  request(verdict: Verdict): void {
+  /** A new connection from `address` (as ZAP gives it) asks to complete its handshake; `verdict` is called once. */
+  request(verdict: Verdict, address = ''): void {
     this.requested++;
-    this.pending.push(verdict);
+    this.pending.push({ verdict, address });
     this.decide();
+  }
+
+  private judge(address: string): Refusal | null {
+    const open = this.open;
+    if (open > this.max) return { bound: 'total', open };
+    // ipc peers have no IP address; where the kernel cannot be asked, only the total applies.
+    if (this.perAddress === undefined || address === '') return null;
+    const fromAddress = this.perAddress.openFrom(address);
+    if (fromAddress === null || fromAddress <= this.perAddress.max) return null;
+    return { bound: 'address', open, fromAddress };
   }
 
   /**
@@ -65,8 +102,8 @@ export class ReplicaAdmission {
    */
   private decide(): void {
     while (this.pending.length > 0 && this.accepted >= this.requested - this.pending.length + 1) {
-      const verdict = this.pending.shift() as Verdict;
-      verdict(this.open <= this.max);
+      const { verdict, address } = this.pending.shift() as { verdict: Verdict; address: string };
+      verdict(this.judge(address));
     }
   }
 }

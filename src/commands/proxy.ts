@@ -1,6 +1,10 @@
 import { StatscacheError } from '../../actors/errors.js';
 import { type Logger, throttled } from '../logger.js';
-import { DEFAULT_REPLICA_MAX_CONNECTIONS, replicaConnectionsProblem } from '../proxy-admission.js';
+import {
+  DEFAULT_REPLICA_MAX_CONNECTIONS,
+  DEFAULT_REPLICA_MAX_PER_ADDRESS,
+  replicaConnectionsProblem,
+} from '../proxy-admission.js';
 import {
   DEFAULT_REPLICA_QUEUE_MAX_BYTES,
   DEFAULT_UPSTREAM_QUEUE_MAX_BYTES,
@@ -16,6 +20,7 @@ export interface ProxyOptions {
   readonly maxFrameBytes?: unknown;
   readonly replicaQueueMaxBytes?: unknown;
   readonly replicaMaxConnections?: unknown;
+  readonly replicaMaxPerAddress?: unknown;
   readonly upstreamQueueMaxBytes?: unknown;
 }
 
@@ -64,16 +69,13 @@ function upstreamQueueMaxBytes(value: unknown, frameCap: number): number {
   return bytes;
 }
 
-/** --replica-max-connections: a whole number of connections. */
-function replicaMaxConnections(value: unknown): number {
-  if (value === undefined) return DEFAULT_REPLICA_MAX_CONNECTIONS;
+/** --replica-max-connections or --replica-max-per-address: a whole number of connections. */
+function connectionBound(value: unknown, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
   const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : Number.NaN;
   const problem = replicaConnectionsProblem(n);
   if (problem !== null)
-    throw new StatscacheError(
-      'SC_CONFIG_INVALID',
-      `--replica-max-connections ${problem}, got ${JSON.stringify(value)}`,
-    );
+    throw new StatscacheError('SC_CONFIG_INVALID', `${flag} ${problem}, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -86,7 +88,16 @@ export async function runProxyCommand(opts: ProxyOptions, log: Logger): Promise<
   const backend = endpoint(opts.backend, '--backend', 'bind');
   const limit = maxFrameBytes(opts.maxFrameBytes);
   const queueBytes = replicaQueueMaxBytes(opts.replicaQueueMaxBytes, limit);
-  const maxConnections = replicaMaxConnections(opts.replicaMaxConnections);
+  const maxConnections = connectionBound(
+    opts.replicaMaxConnections,
+    '--replica-max-connections',
+    DEFAULT_REPLICA_MAX_CONNECTIONS,
+  );
+  const maxPerAddress = connectionBound(
+    opts.replicaMaxPerAddress,
+    '--replica-max-per-address',
+    DEFAULT_REPLICA_MAX_PER_ADDRESS,
+  );
   const upstreamBytes = upstreamQueueMaxBytes(opts.upstreamQueueMaxBytes, limit);
   // Loaded here so the other operator commands do not load ZeroMQ.
   const { startProxy, HARD_FRAME_FACTOR } = await import('../bus.js');
@@ -105,12 +116,20 @@ export async function runProxyCommand(opts: ProxyOptions, log: Logger): Promise<
       replicaQueueMaxBytes: queueBytes,
       replicaMaxConnections: maxConnections,
       upstreamQueueMaxBytes: upstreamBytes,
-      onReplicaRefused: (open) => {
+      replicaMaxPerAddress: maxPerAddress,
+      onReplicaRefused: (refusal, address) => {
         replicasRefused++;
         logLimited('replica-refused', (suppressed) =>
           log.warn(
-            { replicaMaxConnections: maxConnections, open, replicasRefused, suppressed },
-            'refused a connection to the proxy backend: --replica-max-connections are open (the replicas connected are not affected)',
+            {
+              address,
+              ...refusal,
+              replicaMaxConnections: maxConnections,
+              replicaMaxPerAddress: maxPerAddress,
+              replicasRefused,
+              suppressed,
+            },
+            `refused a connection to the proxy backend: ${refusal.bound === 'total' ? '--replica-max-connections' : '--replica-max-per-address'} are open (the replicas connected are not affected)`,
           ),
         );
       },
@@ -156,6 +175,7 @@ export async function runProxyCommand(opts: ProxyOptions, log: Logger): Promise<
       maxFrameBytes: limit,
       replicaQueueMaxBytes: queueBytes,
       replicaMaxConnections: maxConnections,
+      replicaMaxPerAddress: maxPerAddress,
       upstreamQueueMaxBytes: upstreamBytes,
     },
     'statscache proxy running',

@@ -1,10 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { ReplicaAdmission, replicaConnectionsProblem } from '../../src/proxy-admission.js';
+import { openFrom } from '../../src/peer-connections.js';
+import { type Refusal, ReplicaAdmission, replicaConnectionsProblem } from '../../src/proxy-admission.js';
 
 /** Collects each verdict in the order given. */
 function verdicts() {
   const given: boolean[] = [];
-  return { given, verdict: (admit: boolean) => given.push(admit) };
+  const refusals: Refusal[] = [];
+  return {
+    given,
+    refusals,
+    verdict: (refusal: Refusal | null) => {
+      given.push(refusal === null);
+      if (refusal !== null) refusals.push(refusal);
+    },
+  };
 }
 
 describe('ReplicaAdmission: connections open to the proxy backend, bounded', () => {
@@ -39,6 +48,57 @@ describe('ReplicaAdmission: connections open to the proxy backend, bounded', () 
     a.request(v.verdict);
     a.accept();
     expect(v.given).toEqual([true, true, false]);
+  });
+
+  it('refuses past the bound per address, counting what the kernel lists for that address', () => {
+    const open = new Map<string, number>();
+    const a = new ReplicaAdmission(10, { max: 2, openFrom: (address) => open.get(address) ?? null });
+    const v = verdicts();
+    const connect = (address: string) => {
+      open.set(address, (open.get(address) ?? 0) + 1);
+      a.accept();
+      a.request(v.verdict, address);
+    };
+    connect('10.0.0.1');
+    connect('10.0.0.1');
+    connect('10.0.0.1');
+    connect('10.0.0.2');
+    // An address the kernel cannot be asked about (ipc, or no /proc) is held to the total only.
+    a.accept();
+    a.request(v.verdict, '10.0.0.3');
+    expect(v.given).toEqual([true, true, false, true, true]);
+    expect(v.refusals).toEqual([{ bound: 'address', open: 3, fromAddress: 3 }]);
+  });
+
+  it("counts a port's established connections per remote address in the kernel's tables", () => {
+    // /proc/net/tcp lines: local 127.0.0.1:9941 (0x26D5) from 127.0.0.1 twice (one closing), 127.0.0.2 once,
+    // the listener, and a connection to another port.
+    const tcp = [
+      '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+      '   0: 0100007F:26D5 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1 1',
+      '   1: 0100007F:26D5 0100007F:A001 01 00000000:00000000 00:00000000 00000000  1000        0 2 1',
+      '   2: 0100007F:26D5 0100007F:A002 01 00000000:00000000 00:00000000 00000000  1000        0 3 1',
+      '   3: 0100007F:26D5 0100007F:A003 08 00000000:00000000 00:00000000 00000000  1000        0 4 1',
+      '   4: 0100007F:26D5 0200007F:A004 01 00000000:00000000 00:00000000 00000000  1000        0 5 1',
+      '   5: 0100007F:1F90 0100007F:A005 01 00000000:00000000 00:00000000 00000000  1000        0 6 1',
+    ].join('\n');
+    // /proc/net/tcp6: ::1 and an IPv4-mapped 127.0.0.1 on the same port.
+    const tcp6 = [
+      '  sl  local_address                         remote_address                        st',
+      '   0: 00000000000000000000000001000000:26D5 00000000000000000000000001000000:B001 01',
+      '   1: 0000000000000000FFFF00000100007F:26D5 0000000000000000FFFF00000100007F:B002 01',
+    ].join('\n');
+    const read = (path: string) => (path.endsWith('tcp6') ? tcp6 : tcp);
+    expect(openFrom('127.0.0.1', 9941, read)).toBe(2);
+    expect(openFrom('127.0.0.2', 9941, read)).toBe(1);
+    expect(openFrom('::1', 9941, read)).toBe(1);
+    expect(openFrom('::ffff:127.0.0.1', 9941, read)).toBe(1);
+    expect(openFrom('127.0.0.3', 9941, read)).toBe(0);
+    expect(
+      openFrom('127.0.0.1', 9941, () => {
+        throw new Error('ENOENT');
+      }),
+    ).toBeNull();
   });
 
   it('takes a whole number from 1 to 100,000', () => {

@@ -21,9 +21,9 @@ afterEach(async () => {
 });
 
 /** A subscriber joined through the proxy: a probe sent upstream has reached it. */
-async function joined(pub: Publisher, backend: string): Promise<Subscriber> {
+async function joined(pub: Publisher, endpoint: string): Promise<Subscriber> {
   const sub = new Subscriber({ receiveTimeout: 50, linger: 0 });
-  sub.connect(backend);
+  sub.connect(endpoint);
   sub.subscribe('');
   cleanups.push(() => sub.close());
   await eventually(() => probe(pub, sub), 15_000, 'joined through the proxy');
@@ -129,6 +129,40 @@ describe('statscache proxy bounds the replicas connected (--replica-max-connecti
     await proxy.stop('SIGTERM');
     const totals = await eventually(() => logged(proxy, 'stopping proxy')[0]);
     expect(totals['replicasRefused']).toBeGreaterThanOrEqual(Math.max(...refusals));
+  }, 60_000);
+
+  it('refuses past --replica-max-per-address from one address while others still get in', async () => {
+    const pub = new Publisher({ linger: 0, sendHighWaterMark: 0 });
+    await pub.bind('tcp://127.0.0.1:*');
+    cleanups.push(() => pub.close());
+    const proxy = await startProxy(pub.lastEndpoint as string, 'tcp://127.0.0.1:*', [
+      '--replica-max-connections',
+      '10',
+      '--replica-max-per-address',
+      '2',
+    ]);
+    cleanups.push(() => proxy.stop('SIGKILL'));
+    const local = [await joined(pub, proxy.backend), await joined(pub, proxy.backend)];
+    // A third from 127.0.0.1 is refused; one from 127.0.0.2 (libzmq's source;destination form) is not.
+    let refused = 0;
+    const third = new Subscriber({ receiveTimeout: 300, linger: 0 });
+    third.events.on('handshake:error:auth', () => refused++);
+    third.subscribe('');
+    third.connect(proxy.backend);
+    cleanups.push(() => third.close());
+    await eventually(() => (refused > 0 ? true : undefined), 15_000, 'the third from one address refused');
+    const other = await joined(pub, proxy.backend.replace('tcp://', 'tcp://127.0.0.2:0;'));
+
+    for (let k = 0; k < MARKERS; k++) await pub.send(['marker', String(k)]);
+    const all = Array.from({ length: MARKERS }, (_, k) => String(k));
+    for (const sub of [...local, other]) expect(await markers(sub)).toEqual(all);
+    expect(await markers(third)).toEqual([]);
+    expect(logged(proxy, 'refused a connection to the proxy backend')[0]).toMatchObject({
+      address: '127.0.0.1',
+      bound: 'address',
+      fromAddress: 3,
+      replicaMaxPerAddress: 2,
+    });
   }, 60_000);
 
   it('a refused `statscache serve` says the publisher refused it, and gets in once the place is free', async () => {
