@@ -40,18 +40,29 @@ async function probe(pub: Publisher, sub: Subscriber): Promise<true | undefined>
   }
 }
 
-/** The `marker` messages `sub` receives until none comes within its receive timeout, in order. */
-async function markers(sub: Subscriber): Promise<string[]> {
+/**
+ * The `marker` messages `sub` receives, in order: until `expected` have come (waiting up to 15 s
+ * for each), or without `expected`, until none comes within its receive timeout (asked only once
+ * another subscriber has had them all, so they have been sent).
+ */
+async function markers(sub: Subscriber, expected?: number): Promise<string[]> {
   const got: string[] = [];
-  for (;;) {
-    let frames: Buffer[];
-    try {
-      frames = await sub.receive();
-    } catch {
-      return got;
+  const timeout = sub.receiveTimeout;
+  if (expected !== undefined) sub.receiveTimeout = 15_000;
+  try {
+    while (expected === undefined || got.length < expected) {
+      let frames: Buffer[];
+      try {
+        frames = await sub.receive();
+      } catch {
+        break;
+      }
+      if (String(frames[0]) === 'marker') got.push(String(frames[1]));
     }
-    if (String(frames[0]) === 'marker') got.push(String(frames[1]));
+  } finally {
+    sub.receiveTimeout = timeout;
   }
+  return got;
 }
 
 const logged = (proxy: RunningProxy, msg: string) =>
@@ -101,7 +112,7 @@ describe('statscache proxy bounds the replicas connected (--replica-max-connecti
     for (let k = 0; k < MARKERS; k++) await pub.send(['marker', String(k)]);
     const all = Array.from({ length: MARKERS }, (_, k) => String(k));
     // Every connected replica gets every message, in order, while the others are refused.
-    for (const sub of admitted) expect(await markers(sub)).toEqual(all);
+    for (const sub of admitted) expect(await markers(sub, MARKERS)).toEqual(all);
     for (const sub of extras) expect(await markers(sub)).toEqual([]);
     expect(handshakes).toEqual([0, 0]);
     const refusedLine = await eventually(() => logged(proxy, 'refused a connection to the proxy backend')[0]);
@@ -120,8 +131,8 @@ describe('statscache proxy bounds the replicas connected (--replica-max-connecti
     );
     await eventually(() => probe(pub, extras[inside] as Subscriber), 15_000, 'the let-in replica receiving');
     for (let k = 0; k < MARKERS; k++) await pub.send(['marker', String(k)]);
-    expect(await markers(extras[inside] as Subscriber)).toEqual(all);
-    for (const sub of admitted) expect(await markers(sub)).toEqual(all);
+    expect(await markers(extras[inside] as Subscriber, MARKERS)).toEqual(all);
+    for (const sub of admitted) expect(await markers(sub, MARKERS)).toEqual(all);
     const outside = extras[1 - inside] as Subscriber;
     expect(await markers(outside)).toEqual([]);
     expect(handshakes[1 - inside]).toBe(0);
@@ -155,7 +166,7 @@ describe('statscache proxy bounds the replicas connected (--replica-max-connecti
 
     for (let k = 0; k < MARKERS; k++) await pub.send(['marker', String(k)]);
     const all = Array.from({ length: MARKERS }, (_, k) => String(k));
-    for (const sub of [...local, other]) expect(await markers(sub)).toEqual(all);
+    for (const sub of [...local, other]) expect(await markers(sub, MARKERS)).toEqual(all);
     expect(await markers(third)).toEqual([]);
     expect(logged(proxy, 'refused a connection to the proxy backend')[0]).toMatchObject({
       address: '127.0.0.1',
@@ -186,7 +197,7 @@ describe('statscache proxy bounds the replicas connected (--replica-max-connecti
       'the replica told of its refusal',
     );
     // Through the proxy to the one admitted: had the replica been let in, it would have it too.
-    expect(await probe(pub, first)).toBe(true);
+    await eventually(() => probe(pub, first), 15_000, 'a probe through the proxy');
     expect(await frames()).toBe(0);
     first.close();
     await eventually(
