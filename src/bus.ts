@@ -318,7 +318,7 @@ const PROXY_ZAP_DOMAIN = 'statscache-proxy';
 /**
  * A ZAP handler for the proxy backend: admits a connection while `admission` has room, else
  * answers 400, which libzmq passes to the peer as an ERROR in the handshake (a libzmq peer then
- * does not reconnect on its own; `statscache serve` does, after a second). A connection being
+ * does not reconnect on its own; `statscache serve` does, after 1 to 2 s at random). A connection being
  * decided holds no queue: libzmq attaches the replica's pipe only after the handshake.
  */
 async function startZapHandler(admission: ReplicaAdmission, onRefused: (refusal: Refusal, address: string) => void) {
