@@ -115,6 +115,10 @@ const body = (user: string, more: object = {}) => ({
 });
 
 describe('a plugin that keeps a value that is not data', () => {
+  const cleanups: (() => void)[] = [];
+  afterAll(() => {
+    for (const c of cleanups) c();
+  });
   it('loses that message only: rolled back, counted as update_error, reported with the path', () => {
     const errors: string[] = [];
     const host = new PluginHost(registerPlugins([keeper]), (_ident, err) => errors.push((err as Error).message));
@@ -151,7 +155,7 @@ describe('a plugin that keeps a value that is not data', () => {
     const dir = tempDir();
     const config = loadConfig({ env: {}, flags: { dataDir: dir.path, port: 0, snapshotInterval: 3600 } });
     const build = () => Service.build({ config, logger: createLogger('silent'), plugins: [keeper] });
-    afterAll(() => dir.remove());
+    cleanups.push(() => dir.remove());
     const s = await build();
     await s.recover();
     for (const m of [body('ann'), body('bob', { keep: 'big' }), body('ann', { keep: 'plain' }), body('cy')])
