@@ -2,7 +2,18 @@
  * Messages per category over time, stacked: volume-by-category-<1m|1h|1d>. The window's history
  * is read over HTTP (every page), then one live view (the newest page) keeps it current.
  */
-import { axisBottom, axisLeft, max, scaleBand, scaleLinear, scaleOrdinal, schemeTableau10, select, stack } from 'd3';
+import {
+  axisBottom,
+  axisLeft,
+  format,
+  max,
+  scaleBand,
+  scaleLinear,
+  scaleOrdinal,
+  schemeTableau10,
+  select,
+  stack,
+} from 'd3';
 import { type CountsView, countsView } from '../web-shared/counts-view.js';
 import { Live } from '../web-shared/live.js';
 import { allRows, apiBase, el, statusBadge, type Row } from '../web-shared/statscache.js';
@@ -22,6 +33,17 @@ let view: CountsView | null = null;
 
 const keyOf = (r: Row) => `${r.timestamp}\u001f${String(r['category'])}`;
 const iso = (t: number) => new Date(t * 1000).toISOString();
+const grouped = format(',');
+const short = format('.3~s');
+/**
+ * A y-axis count that fits the 44 px margin: in full up to 9,999, then with an SI suffix (12.3k,
+ * 60M). In full, 10,000,000 and up was wider than the margin and lost its first digits.
+ */
+function countLabel(v: { valueOf(): number }): string {
+  const n = v.valueOf();
+  return Math.abs(n) < 10_000 ? grouped(n) : short(n);
+}
+
 function label(end: number, w: Width): string {
   const from = end - SECONDS[w];
   if (w === '1d') return iso(from).slice(5, 10);
@@ -137,7 +159,11 @@ function draw(): void {
         .tickValues(ends.filter((_, i) => i % every === 0))
         .tickFormat((e) => label(e, width)),
     );
-  svg.append('g').attr('class', 'axis').attr('transform', `translate(${m.left},0)`).call(axisLeft(y).ticks(6));
+  svg
+    .append('g')
+    .attr('class', 'axis')
+    .attr('transform', `translate(${m.left},0)`)
+    .call(axisLeft(y).ticks(6).tickFormat(countLabel));
   svg
     .append('g')
     .selectAll('g')

@@ -4,6 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { definePlugin, rowsOf } from '../../actors/plugin-api.js';
 import { builtinPlugins } from '../../plugins/index.js';
+import { type VolumeByCategoryRow, volumeByCategory } from '../../plugins/volume-by-category.js';
 import { loadConfig } from '../../src/config.js';
 import { checkWidthsAndShoot, launchChromium, openPage, SCREENSHOTS } from '../helpers/browser.js';
 import type { RawEnvelope } from '../helpers/fixtures.js';
@@ -307,6 +308,41 @@ describe('the browser examples in headless Chromium', () => {
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
   });
 
+  it('volume: counts past 8 digits label the y axis in full view (12.3M, not a cut 12,345,678)', async () => {
+    // A service whose 1 m volume plugin counts 12,345,678 per message (the built-in counts 1).
+    const third = await startLive({}, { plugins: [bigVolume] });
+    try {
+      const now = Math.floor(Date.now() / 1000) - 2;
+      await third.publish(
+        Array.from({ length: 5 }, (_, i) => ({
+          topic: 'org.fedoraproject.prod.buildsys.thing',
+          msg_id: `big-volume-${process.pid}-${i}`,
+          timestamp: now,
+          msg: {},
+        })),
+      );
+      const api = await volumeTotal(third.base, '1m');
+      expect(api.total).toBe(5 * 12_345_678);
+      const { page, problems } = await open(`/examples/volume/?api=${encodeURIComponent(third.base)}`);
+      await page.waitForSelector(`body[data-total="${api.total}"]`, { timeout: 10_000 });
+      const ticks = await page.$$eval('#chart g.axis:nth-of-type(2) .tick text', (ts) => {
+        const svg = document.querySelector('#chart svg')?.getBoundingClientRect();
+        return ts.map((t) => ({ text: t.textContent ?? '', left: t.getBoundingClientRect().left - (svg?.left ?? 0) }));
+      });
+      expect(ticks.length).toBeGreaterThanOrEqual(3);
+      // Before: '60,000,000' and its like, wider than the 44 px margin, their first digits cut off.
+      for (const t of ticks) {
+        expect(t.text).toMatch(/^(0|\d+(\.\d+)?[kMG]?)$/);
+        expect(t.left, `${t.text} starts inside the chart`).toBeGreaterThanOrEqual(0);
+      }
+      expect(ticks.some((t) => /M$/.test(t.text))).toBe(true);
+      expect(problems).toEqual([]);
+      await page.close();
+    } finally {
+      await third.close();
+    }
+  });
+
   it('volume: categories named like the page\'s own keys ("other", "end") are drawn once, as themselves', async () => {
     const third = await startLive();
     try {
@@ -398,6 +434,15 @@ const bigPair = definePlugin({
       count: Number.MAX_SAFE_INTEGER,
       total: -1_234_567_890_123,
     });
+  },
+});
+
+/** Named as the built-in 1 m volume (volume-by-category-1m, the page's default) but counting 12,345,678 a message. */
+const bigVolume = definePlugin<VolumeByCategoryRow>({
+  ...volumeByCategory('1m'),
+  update(message, { rows, bucket }) {
+    const key = rows.keyOf({ timestamp: bucket, category: message.category });
+    rows.put({ timestamp: bucket, category: message.category, volume: (rows.get(key)?.volume ?? 0) + 12_345_678 });
   },
 });
 
