@@ -24,6 +24,11 @@ export interface ApplyingMark {
   readonly ident: string;
   /** Wall-clock time the plugin began on the message, ISO-8601. */
   readonly since: string;
+  /**
+   * The heap's live share of its limit after the last full collection before the message
+   * (src/heap-check.ts HeapWatch.share; 0 before the first), when known.
+   */
+  readonly heapShare?: number;
 }
 
 const pathOf = (dataDir: string): string => join(dataDir, APPLYING_FILE);
@@ -32,7 +37,8 @@ const pathOf = (dataDir: string): string => join(dataDir, APPLYING_FILE);
 export function markApplying(dataDir: string, mark: ApplyingMark): void {
   const path = pathOf(dataDir);
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify({ seq: mark.seq, plugin: mark.ident, since: mark.since })}\n`);
+  const heap = mark.heapShare === undefined ? {} : { heap_share: Math.round(mark.heapShare * 1000) / 1000 };
+  writeFileSync(tmp, `${JSON.stringify({ seq: mark.seq, plugin: mark.ident, since: mark.since, ...heap })}\n`);
   renameSync(tmp, path);
 }
 
@@ -60,12 +66,16 @@ export function takeApplying(dataDir: string): { mark: ApplyingMark | null; prob
   } catch {
     return { mark: null, problem: `${APPLYING_FILE} is not JSON` };
   }
-  const { seq, plugin, since } = (parsed ?? {}) as Record<string, unknown>;
+  const { seq, plugin, since, heap_share: heapShare } = (parsed ?? {}) as Record<string, unknown>;
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1)
     return { mark: null, problem: `${APPLYING_FILE} names no journal seq` };
   if (typeof plugin !== 'string' || plugin.length === 0 || plugin.length > MAX_IDENT_CHARS)
     return { mark: null, problem: `${APPLYING_FILE} names no plugin` };
-  return { mark: { seq, ident: plugin, since: typeof since === 'string' ? since.slice(0, 64) : '' }, problem: null };
+  const mark = { seq, ident: plugin, since: typeof since === 'string' ? since.slice(0, 64) : '' };
+  return {
+    mark: typeof heapShare === 'number' && Number.isFinite(heapShare) && heapShare >= 0 ? { ...mark, heapShare } : mark,
+    problem: null,
+  };
 }
 
 function readSmall(path: string): string {

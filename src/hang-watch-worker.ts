@@ -19,6 +19,7 @@ import type { HangWatchData } from './hang-watch.js';
  */
 const data = workerData as HangWatchData;
 const slots = new Float64Array(data.buffer);
+const heapShare = new Float64Array(data.heapShare);
 let seen: BeaconReading = readBeacon(slots);
 let since = performance.now();
 /** Whether applying.json holds the place now seen. */
@@ -37,7 +38,8 @@ const timer = setInterval(() => {
   if (!marked && now - since >= SLOW_APPLY_MS && reading.seq > 0) {
     try {
       const began = new Date(Date.now() - (now - since)).toISOString();
-      markApplying(data.dataDir, { seq: reading.seq, ident: identOf(reading), since: began });
+      const share = heapShare[0] as number;
+      markApplying(data.dataDir, { seq: reading.seq, ident: identOf(reading), since: began, heapShare: share });
       marked = true;
     } catch {
       // Best effort: without it a death on this message is not recognised at the next start.

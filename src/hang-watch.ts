@@ -10,6 +10,8 @@ export interface HangWatchData {
   readonly timeoutMs: number;
   readonly pollMs: number;
   readonly dataDir: string;
+  /** HeapWatch.share: the heap's live share after the last full collection. */
+  readonly heapShare: SharedArrayBuffer;
 }
 
 /** Under vitest the sources are TypeScript; the thread always runs the built file. */
@@ -33,6 +35,7 @@ export function watchHangs(
   host: PluginHost,
   dataDir: string,
   timeoutSeconds: number,
+  heapShare: Float64Array,
   onError: (err: unknown) => void,
 ): { stop(): void } | null {
   if (timeoutSeconds <= 0) return null;
@@ -44,6 +47,7 @@ export function watchHangs(
     timeoutMs,
     pollMs: pollMsOf(timeoutMs),
     dataDir,
+    heapShare: heapShare.buffer as SharedArrayBuffer,
   };
   const worker = new Worker(WORKER_URL, { workerData: data });
   worker.on('error', onError);

@@ -36,10 +36,21 @@ export const HEAP_DEGRADED_SHARE = 0.7;
  */
 export class HeapWatch {
   private live = 0;
+  /**
+   * The live share of the old generation's limit after the last full collection, where the hang
+   * watch thread reads it (applying-mark.ts): a run that dies with the heap already this full
+   * is not blamed on the plugin applying at the time. Written from the observer, which cannot
+   * run inside a plugin's synchronous update: during a message it holds the share from before.
+   */
+  readonly share = new Float64Array(new SharedArrayBuffer(8));
+  private limit = 0;
   private readonly observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries())
-      if ((entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR)
+      if ((entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
         this.live = getHeapStatistics().used_heap_size;
+        if (this.limit === 0) this.limit = oldGenerationLimit(getHeapStatistics().heap_size_limit);
+        if (this.limit > 0) this.share[0] = this.live / this.limit;
+      }
   });
 
   start(): void {

@@ -10,6 +10,7 @@ import {
   type StoredHang,
   skipsMessage,
 } from '../snapshots/hung-messages.js';
+import { HEAP_DEGRADED_SHARE } from './heap-check.js';
 import type { Logger } from './logger.js';
 
 /** Skips named in the degraded reason; past this, a count. */
@@ -73,6 +74,14 @@ export class HungReport {
     const { mark, problem } = takeApplying(dataDir);
     if (problem !== null) log.warn({ file: APPLYING_FILE, problem }, 'mark of the message being applied ignored');
     if (mark === null) return;
+    if (mark.heapShare !== undefined && mark.heapShare >= HEAP_DEGRADED_SHARE) {
+      // Full before the message began: whichever plugin ran next would have died; not this one's doing.
+      log.warn(
+        { plugin: mark.ident, seq: mark.seq, since: mark.since, heapShare: mark.heapShare },
+        `the last run died while plugin "${mark.ident}" applied journal seq ${mark.seq}, but the heap was already ${Math.round(mark.heapShare * 100)}% full before it: not counted against that plugin; raise NODE_OPTIONS=--max-old-space-size=<MiB> or lower --max-keys-total`,
+      );
+      return;
+    }
     const record = recordCrash(dataDir, { seq: mark.seq, ident: mark.ident, at: new Date().toISOString() });
     if (record.crashes === undefined) return;
     log.warn(

@@ -367,7 +367,7 @@ export class Service {
     const { config, log } = this;
     logRestore(this.log, this.restored, this.futureRowsDropped);
     // Before the replay: a plugin can hang on a journaled message as well as on a live one.
-    this.hangWatch = watchHangs(this.host, config.dataDir, config.pluginHangTimeout, (err) =>
+    this.hangWatch = watchHangs(this.host, config.dataDir, config.pluginHangTimeout, this.heapWatch.share, (err) =>
       log.error({ err: errorText(err) }, 'the plugin hang watch thread failed: hangs go unnoticed until restart'),
     );
     this.metrics.start();

@@ -67,7 +67,11 @@ describe('a plugin that makes the process die on one message (out of memory)', (
     return svc;
   };
   const marked = () =>
-    JSON.parse(readFileSync(join(dataDir, 'applying.json'), 'utf8')) as { seq: number; plugin: string };
+    JSON.parse(readFileSync(join(dataDir, 'applying.json'), 'utf8')) as {
+      seq: number;
+      plugin: string;
+      heap_share: number;
+    };
   const deaths = () =>
     (JSON.parse(readFileSync(join(dataDir, 'hung-messages.json'), 'utf8')) as { hung: unknown[] }).hung;
 
@@ -83,6 +87,10 @@ describe('a plugin that makes the process die on one message (out of memory)', (
     expect(code === 0 && signal === null).toBe(false);
     expect(first.logs.join('\n')).toMatch(/heap out of memory/);
     expect(marked()).toMatchObject({ seq: 2, plugin: IDENT });
+    // The heap's live share before the message (0 before the first full collection): well short
+    // of full, so the death is the plugin's.
+    expect(marked().heap_share).toBeGreaterThanOrEqual(0);
+    expect(marked().heap_share).toBeLessThan(0.7);
 
     // The restart counts one death and replays the message: the same death.
     const second = await serve();
