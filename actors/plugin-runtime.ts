@@ -47,6 +47,11 @@ export interface RuntimeOptions {
   readonly quarantineSeconds?: number;
   /** Told of every lifecycle transition (the service logs them). */
   readonly onLifecycle?: (ident: string, from: LifecycleState, to: LifecycleState) => void;
+  /**
+   * Whether containers check and freeze the values written (actors/storable-value.ts). Default
+   * true; the service turns it off when only the built-in plugins run (src/plugin-host-builder.ts).
+   */
+  readonly checkValues?: boolean;
 }
 
 /** What the runtime counts for every plugin, so authors never write that code. */
@@ -206,6 +211,7 @@ export class PluginRuntime {
       },
     };
     this.storeList = Object.values(stores);
+    if (options.checkValues === false) for (const s of [this.state.rows, ...this.storeList]) s.checkValues = false;
     this.sizesBefore = this.storeList.map(() => 0);
     this.timed = this.storeList.filter(isTimed);
     this.windowed = this.storeList.filter((s): s is WindowedCounter => s instanceof WindowedCounter);

@@ -108,7 +108,7 @@ const routed: [PluginMessage, number[]][] = [];
   }
 }
 for (const round of [1, 2, 3]) {
-  const builtins = new PluginHost(registerPlugins(builtinPlugins()), () => {});
+  const builtins = new PluginHost(registerPlugins(builtinPlugins()), () => {}, { checkValues: false });
   const t = performance.now();
   const cpu = process.cpuUsage();
   for (const [m, targets] of routed) builtins.dispatch(m, targets);
@@ -125,7 +125,7 @@ for (const round of [1, 2, 3]) {
 // The service's path: batches of 512 through queue()/applyQueued(), with and without the apply
 // beacon the hang watch reads (--plugin-hang-timeout; apply-beacon.ts), alternated.
 function batched(watched: boolean) {
-  const h = new PluginHost(registerPlugins(builtinPlugins()), () => {});
+  const h = new PluginHost(registerPlugins(builtinPlugins()), () => {}, { checkValues: false });
   if (watched) h.watchHangs(new ApplyBeacon());
   const cpu = process.cpuUsage();
   for (let s = 0; s < routed.length; s += 512) {

@@ -1,7 +1,7 @@
 import { PluginHost } from '../actors/plugin-host.js';
 import type { PluginErrorHandler, RuntimeOptions } from '../actors/plugin-runtime.js';
 import { registerPlugins } from '../actors/registry.js';
-import { applyRetention } from '../plugins/index.js';
+import { applyRetention, onlyBuiltins } from '../plugins/index.js';
 import type { Config } from './config.js';
 import { checkAgainstSkew } from './skew-bounds.js';
 
@@ -23,6 +23,7 @@ export function buildPluginHost(
     maxKeys: config.pluginMaxKeys,
     maxKeysTotal: config.maxKeysTotal,
     aheadSeconds: config.maxClockSkew,
+    checkValues: !onlyBuiltins(definitions),
     ...(onLifecycle ? { onLifecycle } : {}),
   });
 }

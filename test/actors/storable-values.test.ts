@@ -7,13 +7,16 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { definePlugin, rowsOf, store } from '../../actors/plugin-api.js';
+import type { KeyedStore } from '../../actors/keyed-store.js';
 import { PluginHost } from '../../actors/plugin-host.js';
 import { registerPlugins } from '../../actors/registry.js';
 import { MAX_VALUE_DEPTH, unstorable } from '../../actors/storable-value.js';
+import { applyRetention, builtinPlugins, onlyBuiltins } from '../../plugins/index.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createPluginMessage } from '../../src/message.js';
 import { deriveMeta } from '../../src/meta/index.js';
+import { buildPluginHost } from '../../src/plugin-host-builder.js';
 import { Service } from '../../src/service.js';
 import { tempDir } from '../helpers/service-process.js';
 
@@ -182,4 +185,33 @@ describe('a plugin that keeps a value that is not data', () => {
       await again.close();
     }
   }, 30_000);
+});
+
+describe('who is checked', () => {
+  const config = loadConfig({ env: {}, flags: {} });
+  const checked = (host: PluginHost) =>
+    host.runtimes.map((rt) => {
+      const { rows, stores } = rt.inspect();
+      const all = [rows, ...Object.values(stores)] as unknown as KeyedStore<unknown>[];
+      return [rt.ident, all.every((c) => c.checkValues), all.every((c) => !c.checkValues)];
+    });
+
+  it('the built-in plugins alone are trusted (as their messages are not frozen); any other plugin loaded, every one is checked', () => {
+    expect(onlyBuiltins(builtinPlugins())).toBe(true);
+    // A retention override copies each definition; its functions, what the built-ins are known by, stay.
+    expect(onlyBuiltins(applyRetention(builtinPlugins(), { '1m': '2h' }))).toBe(true);
+    expect(onlyBuiltins([...builtinPlugins(), keeper])).toBe(false);
+    expect(onlyBuiltins([{ ...builtinPlugins()[0], update: () => {} }])).toBe(false);
+
+    const trusted = buildPluginHost(config, builtinPlugins(), () => {});
+    expect(new Set(checked(trusted).map(([, on, off]) => `${on}/${off}`))).toEqual(new Set(['false/true']));
+    trusted.stop();
+    const mixed = buildPluginHost(config, [...builtinPlugins(), keeper], () => {});
+    expect(new Set(checked(mixed).map(([, on, off]) => `${on}/${off}`))).toEqual(new Set(['true/false']));
+    mixed.stop();
+    // A host built directly (the plugins' own tests) checks.
+    const direct = new PluginHost(registerPlugins(builtinPlugins()), () => {});
+    expect(new Set(checked(direct).map(([, on]) => on))).toEqual(new Set([true]));
+    direct.stop();
+  });
 });
