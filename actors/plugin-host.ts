@@ -79,11 +79,27 @@ export class PluginHost {
   }
 
   /**
-   * From now on, every plugin batch and message applied is marked in `beacon`, which a watch
-   * thread reads to find a plugin stuck on one message (apply-beacon.ts).
+   * From now on, every plugin batch and message applied, and every call of a custom view, is
+   * marked in `beacon`, which a watch thread reads to find a plugin stuck on one message or in
+   * one view (apply-beacon.ts).
    */
   watchHangs(beacon: ApplyBeacon): void {
     this.beacon = beacon;
+    this.runtimes.forEach((r, i) => r.watchViews(beacon, i));
+  }
+
+  /**
+   * Views that hung on some parameters in earlier runs (snapshots/hung-views.ts): each plugin's
+   * view refuses those parameters (ViewHungBefore) for this run. Plugins not named are untouched.
+   */
+  refuseHungViews(records: readonly { readonly ident: string; readonly params: string; readonly at: string }[]): void {
+    const byIdent = new Map<string, Map<string, string>>();
+    for (const r of records) {
+      let hung = byIdent.get(r.ident);
+      if (hung === undefined) byIdent.set(r.ident, (hung = new Map()));
+      hung.set(r.params, r.at);
+    }
+    for (const [ident, hung] of byIdent) this.byIdent.get(ident)?.refuseHungViews(hung);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { BEACON } from './apply-beacon.js';
+import { type ApplyBeacon, BEACON, viewParamsText } from './apply-beacon.js';
 import { ChangeLog, ROWS, type ChangeCursor } from './change-log.js';
 import { createContainer, isTimed, pluginFacing, type TimedContainer } from './containers.js';
 import { bucketEnd } from './interval.js';
@@ -9,7 +9,7 @@ import type { RegisteredPlugin } from './registry.js';
 import { RowStore, type Row } from './row-store.js';
 import { SnapshotCut } from './snapshot-cut.js';
 import { formatDigest, type StateDigest } from './state-digest.js';
-import { ViewCache } from './view-cache.js';
+import { ViewCache, ViewHungBefore } from './view-cache.js';
 import { queryRows, querySorted, type ViewPage, type ViewQuery } from './view-query.js';
 import { WindowedCounter } from './windowed-counter.js';
 
@@ -176,7 +176,14 @@ export class PluginRuntime {
   private readonly view: ErasedView | undefined;
   private readonly viewIsRows: ErasedViewIsRows | undefined;
   /** The custom view's rows per parameters, for the current state only (view-cache.ts). */
-  private readonly views = new ViewCache();
+  private readonly views = new ViewCache({ begin: (key) => this.beginView(key), end: () => this.endView() });
+  /** Shared with the hang watch, and this plugin's index in it (watchViews()); null: not watched. */
+  private viewBeacon: ApplyBeacon | null = null;
+  private viewIndex = -1;
+  /** Parameters (viewParamsText) the view hung on in earlier runs → when; null when none. */
+  private hungViews: ReadonlyMap<string, string> | null = null;
+  /** Calls of the view refused for parameters it hung on in an earlier run. */
+  private refused = 0;
   private readonly quarantineAfter: number;
   private readonly quarantineSeconds: number;
   private failures = 0;
@@ -332,6 +339,43 @@ export class PluginRuntime {
   /** Custom views computed (calls of the plugin's `view()`) and answers that shared one already computed. */
   get viewStats(): { readonly computed: number; readonly shared: number } {
     return this.views.stats;
+  }
+
+  /** Calls of the view refused for parameters it hung on in an earlier run (refuseHungViews()). */
+  get viewsRefused(): number {
+    return this.refused;
+  }
+
+  /**
+   * From now on, every call of the custom view is marked in `beacon` as plugin `index`'s, with its
+   * parameters (apply-beacon.ts), for the watch thread to catch one that never returns.
+   */
+  watchViews(beacon: ApplyBeacon, index: number): void {
+    this.viewBeacon = beacon;
+    this.viewIndex = index;
+  }
+
+  /**
+   * Parameters (viewParamsText) the view hung on in earlier runs, with when: calls with them
+   * throw ViewHungBefore instead of calling it.
+   */
+  refuseHungViews(hung: ReadonlyMap<string, string>): void {
+    this.hungViews = hung.size > 0 ? hung : null;
+  }
+
+  private beginView(key: string): void {
+    if (this.viewBeacon === null && this.hungViews === null) return;
+    const text = viewParamsText(key);
+    const at = this.hungViews?.get(text);
+    if (at !== undefined) {
+      this.refused++;
+      throw new ViewHungBefore(this.ident, text, at);
+    }
+    this.viewBeacon?.beginView(this.viewIndex, text);
+  }
+
+  private endView(): void {
+    this.viewBeacon?.endView();
   }
 
   private customRows(params: Readonly<Record<string, unknown>>) {

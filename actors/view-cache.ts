@@ -15,6 +15,37 @@ export class ViewTooLarge extends Error {
   }
 }
 
+/**
+ * The plugin's view hung on these parameters in an earlier run (past --plugin-hang-timeout; the
+ * process was ended for it): it is not called with them again (hung-views in snapshots/).
+ */
+export class ViewHungBefore extends Error {
+  constructor(
+    readonly ident: string,
+    /** The parameters as the record keeps them (viewParamsText in apply-beacon.ts). */
+    readonly params: string,
+    /** When the earlier run was ended for it, ISO-8601. */
+    readonly at: string,
+  ) {
+    super(
+      `the view of plugin "${ident}" hung on these parameters (${shorten(params)}) in an earlier run (ended at ${at} after --plugin-hang-timeout): it is not called with them again until the plugin's view changes or the record expires`,
+    );
+    this.name = 'ViewHungBefore';
+  }
+}
+
+/** At most 200 UTF-16 units of `s`, for messages. */
+export const shorten = (s: string): string => (s.length <= 200 ? s : `${s.slice(0, 199)}\u2026`);
+
+/**
+ * Told around every call of a custom `view()` (plugin-runtime.ts): begin() may throw to refuse
+ * the call (parameters the view hung on before); end() follows every begin() that returned.
+ */
+export interface ViewWatch {
+  begin(key: string): void;
+  end(): void;
+}
+
 /** The view's rows in an array of its own, stopping at `limit` (an endless generator ends here). */
 function collect(rows: Iterable<Row>, limit: number): Row[] {
   if (Array.isArray(rows)) {
@@ -136,6 +167,8 @@ export class ViewCache {
   /** Calls of `view()` made and answers served from what was kept (tests and metrics read them). */
   readonly stats = { computed: 0, shared: 0 };
 
+  constructor(private readonly watch: ViewWatch | null = null) {}
+
   /** The view for `params` at this state: kept, or made by `compute` (and kept). */
   get(
     position: number,
@@ -157,11 +190,16 @@ export class ViewCache {
       this.entries.delete(key);
       this.entries.set(key, entry);
     } else {
+      // Refused here (it throws) is neither computed nor kept: asked again, it is refused again.
+      this.watch?.begin(key);
       this.stats.computed++;
       try {
+        // The rows are collected inside the watch too: a generator view runs as they are taken.
         entry = { view: new SortedView(compute()) };
       } catch (error) {
         entry = { error };
+      } finally {
+        this.watch?.end();
       }
       this.keep(key, entry);
     }
@@ -182,7 +220,7 @@ export class ViewCache {
 }
 
 /** Validated parameter values in name order: equal sets give equal keys. */
-function paramsKey(params: Readonly<Record<string, unknown>>): string {
+export function paramsKey(params: Readonly<Record<string, unknown>>): string {
   const names = Object.keys(params).sort();
   return JSON.stringify(names.map((n) => [n, params[n]]));
 }

@@ -1,8 +1,18 @@
 import { writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { type BeaconReading, readBeacon, samePlace } from '../actors/apply-beacon.js';
+import {
+  BEACON_SLOTS,
+  type BeaconReading,
+  readBeacon,
+  readViewBeacon,
+  readViewParams,
+  samePlace,
+  sameView,
+  type ViewReading,
+} from '../actors/apply-beacon.js';
 import { clearApplying, markApplying, SLOW_APPLY_MS } from '../snapshots/applying-mark.js';
 import { recordHang } from '../snapshots/hung-messages.js';
+import { recordViewHang } from '../snapshots/hung-views.js';
 import type { HangWatchData } from './hang-watch.js';
 
 /**
@@ -16,18 +26,25 @@ import type { HangWatchData } from './hang-watch.js';
  *
  * A message held past SLOW_APPLY_MS is also written down (applying-mark.ts) until the plugin moves
  * on: a process that dies inside a plugin (out of memory) leaves it behind for the next start.
+ *
+ * A plugin's custom view computing for one set of parameters past `timeoutMs` ends the process
+ * the same way; the (plugin, parameters) pair goes to hung-views.json, and the next start refuses
+ * those parameters to that view.
  */
 const data = workerData as HangWatchData;
-const slots = new Float64Array(data.buffer);
+const slots = new Float64Array(data.buffer, 0, BEACON_SLOTS);
 const heapShare = new Float64Array(data.heapShare);
 let seen: BeaconReading = readBeacon(slots);
 let since = performance.now();
+let viewSeen: ViewReading = readViewBeacon(slots);
+let viewSince = since;
 /** Whether applying.json holds the place now seen. */
 let marked = false;
-const identOf = (reading: BeaconReading): string => data.idents[reading.plugin] ?? `#${reading.plugin}`;
+const identOf = (reading: { readonly plugin: number }): string => data.idents[reading.plugin] ?? `#${reading.plugin}`;
 
 const timer = setInterval(() => {
   const now = performance.now();
+  if (viewHung(now)) return;
   const reading = readBeacon(slots);
   if (!samePlace(reading, seen)) {
     seen = reading;
@@ -74,6 +91,50 @@ const timer = setInterval(() => {
   );
   process.kill(process.pid, 'SIGKILL');
 }, data.pollMs);
+
+/** Whether a view has computed past the timeout; if so, records it and ends the process. */
+function viewHung(now: number): boolean {
+  const reading = readViewBeacon(slots);
+  if (!sameView(reading, viewSeen)) {
+    viewSeen = reading;
+    viewSince = now;
+    return false;
+  }
+  if (now - viewSince < data.timeoutMs) return false;
+  const params = readViewParams(data.buffer, reading);
+  // It returned while this looked: the parameters read may be the next call's.
+  if (params === null) return false;
+  clearInterval(timer);
+  const ident = identOf(reading);
+  const at = new Date().toISOString();
+  let recorded = true;
+  try {
+    recordViewHang(data.dataDir, {
+      ident,
+      params,
+      view: data.viewDigests[reading.plugin] ?? '',
+      at,
+      timeoutSeconds: data.timeoutMs / 1000,
+    });
+  } catch {
+    recorded = false;
+  }
+  writeSync(
+    1,
+    `${JSON.stringify({
+      level: 60,
+      time: at,
+      service: 'statscache',
+      plugin: ident,
+      params,
+      heldMs: Math.round(now - viewSince),
+      recorded,
+      msg: `the view of plugin "${ident}" has been computing for over --plugin-hang-timeout ${data.timeoutMs / 1000} s with parameters ${params}: ending the process; the next start refuses those parameters to that view (view_hung)`,
+    })}\n`,
+  );
+  process.kill(process.pid, 'SIGKILL');
+  return true;
+}
 
 function unmark(): void {
   marked = false;

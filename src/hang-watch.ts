@@ -2,11 +2,14 @@ import { Worker } from 'node:worker_threads';
 import { ApplyBeacon } from '../actors/apply-beacon.js';
 import type { PluginHost } from '../actors/plugin-host.js';
 import { clearApplying, SLOW_APPLY_MS } from '../snapshots/applying-mark.js';
+import { viewDigests } from './hung-report.js';
 
 /** What the watch thread is given (hang-watch-worker.ts). */
 export interface HangWatchData {
   readonly buffer: SharedArrayBuffer;
   readonly idents: readonly string[];
+  /** Each plugin's viewDigestOf() (snapshots/hung-views.ts), parallel to `idents`; '' without a view. */
+  readonly viewDigests: readonly string[];
   readonly timeoutMs: number;
   readonly pollMs: number;
   readonly dataDir: string;
@@ -26,8 +29,8 @@ const WORKER_URL = import.meta.url.endsWith('.ts')
 const pollMsOf = (timeoutMs: number): number => Math.min(SLOW_APPLY_MS / 2, Math.max(50, timeoutMs / 10));
 
 /**
- * Starts the thread that ends the process when one plugin holds one message past
- * --plugin-hang-timeout (apply-beacon.ts), and writes down a slow one in case the process dies
+ * Starts the thread that ends the process when one plugin holds one message, or one call of its
+ * view, past --plugin-hang-timeout (apply-beacon.ts), and writes down a slow one in case the process dies
  * on it (applying-mark.ts); marks the host's applies for it. Null when the timeout is 0 (off).
  * The thread is unref'd: it never keeps the process alive.
  */
@@ -41,9 +44,11 @@ export function watchHangs(
   if (timeoutSeconds <= 0) return null;
   const beacon = new ApplyBeacon();
   const timeoutMs = timeoutSeconds * 1000;
+  const digests = viewDigests(host);
   const data: HangWatchData = {
     buffer: beacon.buffer,
     idents: host.idents,
+    viewDigests: host.idents.map((ident) => digests.get(ident) ?? ''),
     timeoutMs,
     pollMs: pollMsOf(timeoutMs),
     dataDir,

@@ -10,6 +10,15 @@ import {
   type StoredHang,
   skipsMessage,
 } from '../snapshots/hung-messages.js';
+import {
+  HUNG_VIEWS_FILE,
+  MAX_HUNG_VIEW_AGE_SECONDS,
+  pruneHungViews,
+  readHungViews,
+  type StoredViewHang,
+  viewDigestOf,
+} from '../snapshots/hung-views.js';
+import { shorten } from '../actors/view-cache.js';
 import { HEAP_DEGRADED_SHARE } from './heap-check.js';
 import type { Logger } from './logger.js';
 
@@ -37,8 +46,11 @@ const whyOf = (r: StoredHang): Why => (r.crashes === undefined ? 'hung' : 'crash
 export class HungReport {
   private readonly skipped: Skipped[] = [];
   private count = 0;
+  /** Views refused this run for parameters they hung on in an earlier one (hung-views.ts). */
+  private readonly views: readonly StoredViewHang[];
 
-  constructor(host: PluginHost, dataDir: string, firstRetained: number, log: Logger) {
+  constructor(host: PluginHost, dataDir: string, firstRetained: number, log: Logger, nowMs = Date.now()) {
+    this.views = HungReport.hungViews(host, dataDir, log, nowMs);
     HungReport.countDeath(dataDir, log);
     const file = readHungMessages(dataDir);
     if (file.problem !== null)
@@ -92,13 +104,66 @@ export class HungReport {
     );
   }
 
-  /** The degraded reason: which plugins skipped which messages this run, or null. */
-  problem(): string | null {
-    if (this.count === 0) return null;
-    const named = this.skipped.map(
-      (s) => `${s.ident} (journal seq ${s.seq}, msg_id ${s.msgId ?? 'none'}, ${s.topic}, ${s.why})`,
+  /**
+   * The view hangs earlier runs recorded that still hold (hung-views.ts): the host's views refuse
+   * those parameters this run. Records of plugins gone, of views changed since, or aged out are
+   * dropped from the file and logged.
+   */
+  private static hungViews(host: PluginHost, dataDir: string, log: Logger, nowMs: number): StoredViewHang[] {
+    const file = readHungViews(dataDir);
+    if (file.problem !== null) log.warn({ file: HUNG_VIEWS_FILE, problem: file.problem }, 'view hang records ignored');
+    if (file.records.length === 0) return [];
+    const { kept, dropped } = pruneHungViews(dataDir, file.records, viewDigests(host), nowMs);
+    if (dropped.length > 0)
+      log.info(
+        {
+          dropped: dropped.map((d) => ({
+            plugin: d.record.ident,
+            params: d.record.params,
+            at: d.record.at,
+            why: d.why,
+          })),
+        },
+        `view hang records dropped (plugin gone, its view changed, or over ${MAX_HUNG_VIEW_AGE_SECONDS} s old): those views are called with those parameters again`,
+      );
+    if (kept.length === 0) return [];
+    host.refuseHungViews(kept);
+    log.warn(
+      { views: kept.map((r) => ({ plugin: r.ident, params: r.params, at: r.at })) },
+      "views that hung on these parameters past --plugin-hang-timeout in earlier runs refuse them (error view_hung) until the plugin's view changes or the record is a week old",
     );
-    const more = this.count > named.length ? ` and ${this.count - named.length} more` : '';
-    return `messages skipped after a plugin hung on them past --plugin-hang-timeout, or ${CRASHES_BEFORE_SKIP} runs died while it applied them, in earlier runs (these plugins' state lacks them): ${named.join(', ')}${more}`;
+    return kept;
   }
+
+  /** The degraded reason: which plugins skipped which messages, and which views refuse which parameters, this run; or null. */
+  problem(): string | null {
+    const parts: string[] = [];
+    if (this.count > 0) {
+      const named = this.skipped.map(
+        (s) => `${s.ident} (journal seq ${s.seq}, msg_id ${s.msgId ?? 'none'}, ${s.topic}, ${s.why})`,
+      );
+      const more = this.count > named.length ? ` and ${this.count - named.length} more` : '';
+      parts.push(
+        `messages skipped after a plugin hung on them past --plugin-hang-timeout, or ${CRASHES_BEFORE_SKIP} runs died while it applied them, in earlier runs (these plugins' state lacks them): ${named.join(', ')}${more}`,
+      );
+    }
+    if (this.views.length > 0) {
+      const named = this.views
+        .slice(-NAMED)
+        .map((r) => `${r.ident} (parameters ${shorten(r.params)}, hung at ${r.at})`);
+      const more = this.views.length > named.length ? ` and ${this.views.length - named.length} more` : '';
+      parts.push(
+        `views refused for parameters they hung on past --plugin-hang-timeout in earlier runs (view_hung): ${named.join(', ')}${more}`,
+      );
+    }
+    return parts.length > 0 ? parts.join('; ') : null;
+  }
+}
+
+/** viewDigestOf() of every plugin with a custom view, by ident (hung-views.ts). */
+export function viewDigests(host: PluginHost): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const r of host.runtimes)
+    if (r.plugin.definition.view !== undefined) out.set(r.ident, viewDigestOf(r.plugin.definition));
+  return out;
 }

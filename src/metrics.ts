@@ -185,6 +185,14 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
       host.runtimes.forEach((r, i) => set({ plugin: r.ident }, host.timing.slowBatches(i)));
     },
   );
+  fromCounters(
+    'statscache_plugin_views_refused_total',
+    "Calls of a plugin's view refused (view_hung) for parameters it hung on past --plugin-hang-timeout in an earlier run",
+    ['plugin'],
+    (set) => {
+      for (const r of plugins()) if (r.plugin.definition.view !== undefined) set({ plugin: r.ident }, r.viewsRefused);
+    },
+  );
   fromCounters('statscache_plugin_rows_evicted_total', 'Rows removed by retention', ['plugin'], (set) => {
     for (const [plugin, s] of stats()) set({ plugin }, s.counters.evicted);
   });

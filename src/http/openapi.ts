@@ -80,6 +80,7 @@ function rowsPath(runtime: PluginRuntime): Json {
         '304': ref('responses', 'NotModified'),
         '400': ref('responses', 'BadParameter'),
         '406': ref('responses', 'NotAcceptable'),
+        ...(def.view !== undefined ? { '500': ref('responses', 'ViewHung') } : {}),
       },
     },
   };
@@ -476,6 +477,9 @@ export function buildOpenApi(host: PluginHost): Json {
         BadParameter: error('a parameter is invalid (named in `detail`), or the page is past the last one'),
         NotAcceptable: error('no offered format matches Accept'),
         NotFound: error('unknown ident or route'),
+        ViewHung: error(
+          "`view_hung`: the plugin's view hung on these parameters in an earlier run (past --plugin-hang-timeout, which ended the process) and is not called with them again until the view changes or the record is a week old",
+        ),
       },
     },
   };

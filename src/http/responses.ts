@@ -36,7 +36,8 @@ export function json(status: number, value: unknown, headers: Record<string, str
 /** Every error body: a stable code for programs and a detail naming the bad value for people. */
 export const errorBodySchema = z.object({
   error: z.string().meta({
-    description: 'stable code: bad_parameter, not_acceptable, unknown_ident, no_layout, not_found, method_not_allowed',
+    description:
+      'stable code: bad_parameter, not_acceptable, unknown_ident, no_layout, not_found, method_not_allowed, view_hung',
   }),
   detail: z.string().meta({ description: 'what was wrong, naming the parameter and value' }),
 });

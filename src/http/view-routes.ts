@@ -1,6 +1,7 @@
 import type * as z from 'zod';
 import type { PluginHost } from '../../actors/plugin-host.js';
 import type { PluginRuntime } from '../../actors/plugin-runtime.js';
+import { ViewHungBefore } from '../../actors/view-cache.js';
 import { PageOutOfRange } from '../../actors/view-query.js';
 import { conditional } from './conditional.js';
 import type { AnswerMemo } from './answer-memo.js';
@@ -150,6 +151,8 @@ function renderRows(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext,
         `parameter "page" ${JSON.stringify(String(err.page))}: past the last page (${err.pages})`,
         CORS_HEADERS,
       );
+    // The view hung on these parameters in an earlier run: not called again, and nothing to retry.
+    if (err instanceof ViewHungBefore) return error(500, 'view_hung', err.message, CORS_HEADERS);
     throw err;
   }
   const { page, pages } = entry.meta;

@@ -93,7 +93,8 @@ export type WsErrorCode =
   | 'too_many_subscriptions_per_ip'
   | 'too_many_views'
   | 'too_many_new_views'
-  | 'view_failed';
+  | 'view_failed'
+  | 'view_hung';
 
 /** Close codes the server uses (4000–4999 is the application range of RFC 6455). */
 export const CLOSE_CODES = {

@@ -3,6 +3,7 @@ import { errorText } from '../logger.js';
 import type * as z from 'zod';
 import type { PluginHost } from '../../actors/plugin-host.js';
 import type { PluginRuntime } from '../../actors/plugin-runtime.js';
+import { ViewHungBefore } from '../../actors/view-cache.js';
 import { BadParameter, DEFAULT_MAX_PAGE_DEPTH, pluginParamsSchema } from './query-params.js';
 import { error as errorResponse, CORS_HEADERS, type HttpResponse } from './responses.js';
 import { parseEventId, SseSession, type SseSink } from './sse-session.js';
@@ -296,7 +297,7 @@ export class WsHub {
     const now = this.now();
     const opened = this.openView(spec, runtime, req.ip);
     if (!('view' in opened)) {
-      const status = { too_many_views: 503, too_many_new_views: 429, view_failed: 500 }[opened.code];
+      const status = { too_many_views: 503, too_many_new_views: 429, view_failed: 500, view_hung: 500 }[opened.code];
       const headers: Record<string, string> = { ...CORS_HEADERS };
       if (opened.code === 'too_many_new_views') headers['Retry-After'] = String(this.budget.retryAfterSeconds(req.ip));
       return errorResponse(status, opened.code, opened.detail, headers);
@@ -383,7 +384,11 @@ export class WsHub {
     spec: ViewSpec,
     runtime: PluginRuntime,
     ip: string,
-  ): { view: LiveView } | { code: 'too_many_views' | 'too_many_new_views' | 'view_failed'; detail: string } {
+  ):
+    | {
+        view: LiveView;
+      }
+    | { code: 'too_many_views' | 'too_many_new_views' | 'view_failed' | 'view_hung'; detail: string } {
     try {
       return { view: this.views.acquire(spec, runtime, this.now(), () => this.budget.take(ip), this.viewFailed) };
     } catch (err) {
@@ -395,6 +400,7 @@ export class WsHub {
         this.refused.ws_new_views_per_ip++;
         return { code: 'too_many_new_views', detail: this.budget.refusal(ip) };
       }
+      if (err instanceof ViewHungBefore) return { code: 'view_hung', detail: err.message };
       return {
         code: 'view_failed',
         detail: `the view of ${runtime.ident} failed: ${String((err as Error)?.message ?? err)}`,
