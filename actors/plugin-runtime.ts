@@ -9,7 +9,7 @@ import type { RegisteredPlugin } from './registry.js';
 import { RowStore, type Row } from './row-store.js';
 import { SnapshotCut } from './snapshot-cut.js';
 import { formatDigest, type StateDigest } from './state-digest.js';
-import { ViewCache, ViewHungBefore } from './view-cache.js';
+import { HUNG_PARAMS_BEFORE_WHOLE, ViewCache, ViewHungBefore } from './view-cache.js';
 import { queryRows, querySorted, type ViewPage, type ViewQuery } from './view-query.js';
 import { WindowedCounter } from './windowed-counter.js';
 
@@ -182,6 +182,8 @@ export class PluginRuntime {
   private viewIndex = -1;
   /** Parameters (viewParamsText) the view hung on in earlier runs → when; null when none. */
   private hungViews: ReadonlyMap<string, string> | null = null;
+  /** Set when the view hung on HUNG_PARAMS_BEFORE_WHOLE parameter sets: the latest hang's time; every call is refused. */
+  private wholeViewHungAt: string | null = null;
   /** Calls of the view refused for parameters it hung on in an earlier run. */
   private refused = 0;
   private readonly quarantineAfter: number;
@@ -361,15 +363,18 @@ export class PluginRuntime {
    */
   refuseHungViews(hung: ReadonlyMap<string, string>): void {
     this.hungViews = hung.size > 0 ? hung : null;
+    this.wholeViewHungAt = hung.size >= HUNG_PARAMS_BEFORE_WHOLE ? ([...hung.values()].sort().at(-1) ?? null) : null;
   }
 
   private beginView(key: string): void {
     if (this.viewBeacon === null && this.hungViews === null) return;
     const text = viewParamsText(key);
     const at = this.hungViews?.get(text);
-    if (at !== undefined) {
+    if (at !== undefined || this.wholeViewHungAt !== null) {
       this.refused++;
-      throw new ViewHungBefore(this.ident, text, at);
+      throw at !== undefined && this.wholeViewHungAt === null
+        ? new ViewHungBefore(this.ident, text, at)
+        : new ViewHungBefore(this.ident, text, this.wholeViewHungAt ?? at ?? '', true);
     }
     this.viewBeacon?.beginView(this.viewIndex, text);
   }

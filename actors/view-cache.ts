@@ -24,15 +24,26 @@ export class ViewHungBefore extends Error {
     readonly ident: string,
     /** The parameters as the record keeps them (viewParamsText in apply-beacon.ts). */
     readonly params: string,
-    /** When the earlier run was ended for it, ISO-8601. */
+    /** When the earlier run was ended for it (the latest such run when `whole`), ISO-8601. */
     readonly at: string,
+    /** Refused whatever the parameters: it hung on HUNG_PARAMS_BEFORE_WHOLE sets of them. */
+    readonly whole = false,
   ) {
     super(
-      `the view of plugin "${ident}" hung on these parameters (${shorten(params)}) in an earlier run (ended at ${at} after --plugin-hang-timeout): it is not called with them again until the plugin's view changes or the record expires`,
+      whole
+        ? `the view of plugin "${ident}" hung on ${HUNG_PARAMS_BEFORE_WHOLE} or more different parameter sets in earlier runs (the last ended at ${at} after --plugin-hang-timeout): it is not called at all, with these parameters (${shorten(params)}) or any others, until the plugin's view changes or the records expire`
+        : `the view of plugin "${ident}" hung on these parameters (${shorten(params)}) in an earlier run (ended at ${at} after --plugin-hang-timeout): it is not called with them again until the plugin's view changes or the record expires`,
     );
     this.name = 'ViewHungBefore';
   }
 }
+
+/**
+ * Parameter sets one view may hang on before it is refused whatever the parameters: a client
+ * who finds the values that make it loop (every odd `n`) could otherwise end the process once
+ * per value, a --plugin-hang-timeout apart, for as long as it likes.
+ */
+export const HUNG_PARAMS_BEFORE_WHOLE = 3;
 
 /** At most 200 UTF-16 units of `s`, for messages. */
 export const shorten = (s: string): string => (s.length <= 200 ? s : `${s.slice(0, 199)}\u2026`);

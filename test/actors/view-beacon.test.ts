@@ -130,4 +130,37 @@ describe('views that hung on some parameters in an earlier run', () => {
     expect(b.defaultRowCount()).toBe(1);
     beacon = null;
   });
+
+  it('refuse every call once one view hung on three parameter sets, so finding more values that hang ends no more runs', () => {
+    const host = hostOf();
+    beacon = new ApplyBeacon();
+    host.watchHangs(beacon);
+    const hung = (ident: string, n: number, second: number) => ({
+      ident,
+      params: `[["n",${n}]]`,
+      at: `2026-12-03T00:00:0${second}.000Z`,
+    });
+    host.refuseHungViews([hung('a', 1, 1), hung('a', 3, 2), hung('b', 1, 1), hung('b', 3, 3), hung('b', 5, 2)]);
+    const [a, b] = host.runtimes as [PluginRuntime, PluginRuntime];
+    seen.length = 0;
+    let refused: unknown;
+    try {
+      page(b, { n: 4 });
+    } catch (err) {
+      refused = err;
+    }
+    // Any parameters, those it never hung on included; named with the latest hang.
+    expect(refused).toMatchObject({ ident: 'b', params: '[["n",4]]', at: '2026-12-03T00:00:03.000Z', whole: true });
+    expect((refused as Error).message).toMatch(
+      /hung on 3 or more different parameter sets in earlier runs .* not called at all/,
+    );
+    expect(() => page(b, { n: 1 })).toThrow(ViewHungBefore);
+    expect(() => page(b, {})).toThrow(ViewHungBefore);
+    expect(b.viewStats.computed).toBe(0);
+    expect(seen).toEqual([]);
+    // Two sets: only those two are refused.
+    expect(() => page(a, { n: 3 })).toThrow(ViewHungBefore);
+    expect(page(a, { n: 4 }).rows).toEqual([{ timestamp: 1, n: 4 }]);
+    beacon = null;
+  });
 });
