@@ -1,5 +1,6 @@
-import { closeSync, openSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { readRecordFile, writeRecordFile } from './record-file.js';
 
 /**
  * `<data dir>/applying.json`: the (plugin, journal seq) pair the hang watch thread has seen
@@ -35,11 +36,11 @@ const pathOf = (dataDir: string): string => join(dataDir, APPLYING_FILE);
 
 /** Atomic, from the watch thread: a new file renamed over. */
 export function markApplying(dataDir: string, mark: ApplyingMark): void {
-  const path = pathOf(dataDir);
-  const tmp = `${path}.${process.pid}.tmp`;
   const heap = mark.heapShare === undefined ? {} : { heap_share: Math.round(mark.heapShare * 1000) / 1000 };
-  writeFileSync(tmp, `${JSON.stringify({ seq: mark.seq, plugin: mark.ident, since: mark.since, ...heap })}\n`);
-  renameSync(tmp, path);
+  writeRecordFile(
+    pathOf(dataDir),
+    `${JSON.stringify({ seq: mark.seq, plugin: mark.ident, since: mark.since, ...heap })}\n`,
+  );
 }
 
 export function clearApplying(dataDir: string): void {
@@ -51,21 +52,11 @@ export function clearApplying(dataDir: string): void {
  * is not a mark (damaged, edited) is removed too, and said so in `problem`.
  */
 export function takeApplying(dataDir: string): { mark: ApplyingMark | null; problem: string | null } {
-  let text: string;
-  try {
-    text = readSmall(pathOf(dataDir));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { mark: null, problem: null };
-    clearApplying(dataDir);
-    return { mark: null, problem: `could not read ${APPLYING_FILE}: ${(err as Error).message}` };
-  }
+  const read = readRecordFile(pathOf(dataDir), MAX_FILE_BYTES);
+  if (read.kind === 'missing') return { mark: null, problem: null };
   clearApplying(dataDir);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return { mark: null, problem: `${APPLYING_FILE} is not JSON` };
-  }
+  if (read.kind === 'problem') return { mark: null, problem: read.problem };
+  const parsed = read.value;
   const { seq, plugin, since, heap_share: heapShare } = (parsed ?? {}) as Record<string, unknown>;
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1)
     return { mark: null, problem: `${APPLYING_FILE} names no journal seq` };
@@ -76,16 +67,4 @@ export function takeApplying(dataDir: string): { mark: ApplyingMark | null; prob
     mark: typeof heapShare === 'number' && Number.isFinite(heapShare) && heapShare >= 0 ? { ...mark, heapShare } : mark,
     problem: null,
   };
-}
-
-function readSmall(path: string): string {
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.alloc(MAX_FILE_BYTES + 1);
-    const n = readSync(fd, buf, 0, buf.length, 0);
-    if (n > MAX_FILE_BYTES) throw new Error(`larger than ${MAX_FILE_BYTES} bytes`);
-    return buf.toString('utf8', 0, n);
-  } finally {
-    closeSync(fd);
-  }
 }

@@ -1,6 +1,7 @@
-import { closeSync, openSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HungRecord } from '../actors/hung-skips.js';
+import { readRecordFile, writeRecordFile } from './record-file.js';
 
 /**
  * `<data dir>/hung-messages.json`: the (plugin, journal seq) pairs a plugin held past
@@ -49,19 +50,10 @@ export interface HungFile {
 export const hungMessagesPath = (dataDir: string): string => join(dataDir, HUNG_MESSAGES_FILE);
 
 export function readHungMessages(dataDir: string): HungFile {
-  let text: string;
-  try {
-    text = readBounded(hungMessagesPath(dataDir));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], problem: null };
-    return { records: [], problem: `could not read ${HUNG_MESSAGES_FILE}: ${(err as Error).message}` };
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return { records: [], problem: `${HUNG_MESSAGES_FILE} is not JSON` };
-  }
+  const read = readRecordFile(hungMessagesPath(dataDir), MAX_FILE_BYTES);
+  if (read.kind === 'missing') return { records: [], problem: null };
+  if (read.kind === 'problem') return { records: [], problem: read.problem };
+  const parsed = read.value;
   const list = (parsed as { hung?: unknown } | null)?.hung;
   if (!Array.isArray(list)) return { records: [], problem: `${HUNG_MESSAGES_FILE} has no "hung" list` };
   const records: StoredHang[] = [];
@@ -141,9 +133,7 @@ function writeHungMessages(dataDir: string, records: readonly StoredHang[]): voi
         : { seq: r.seq, plugin: r.ident, at: r.at, crashes: r.crashes },
     ),
   };
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(body, null, 1)}\n`);
-  renameSync(tmp, path);
+  writeRecordFile(path, `${JSON.stringify(body, null, 1)}\n`);
 }
 
 function storedHangOf(item: unknown): StoredHang | null {
@@ -160,16 +150,4 @@ function storedHangOf(item: unknown): StoredHang | null {
     timeoutSeconds: typeof timeout === 'number' && Number.isFinite(timeout) ? timeout : 0,
   };
   return crashes === undefined ? record : { ...record, crashes };
-}
-
-function readBounded(path: string): string {
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.alloc(MAX_FILE_BYTES + 1);
-    const n = readSync(fd, buf, 0, buf.length, 0);
-    if (n > MAX_FILE_BYTES) throw new Error(`larger than ${MAX_FILE_BYTES} bytes`);
-    return buf.toString('utf8', 0, n);
-  } finally {
-    closeSync(fd);
-  }
 }

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { VIEW_PARAMS_BYTES } from '../actors/apply-beacon.js';
+import { readRecordFile, writeRecordFile } from './record-file.js';
 
 /**
  * `<data dir>/hung-views.json`: the (plugin, parameters) pairs a plugin's custom `view()` was
@@ -67,19 +68,10 @@ export function viewDigestOf(definition: {
 }
 
 export function readHungViews(dataDir: string): HungViewsFile {
-  let text: string;
-  try {
-    text = readBounded(hungViewsPath(dataDir));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], problem: null };
-    return { records: [], problem: `could not read ${HUNG_VIEWS_FILE}: ${(err as Error).message}` };
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return { records: [], problem: `${HUNG_VIEWS_FILE} is not JSON` };
-  }
+  const read = readRecordFile(hungViewsPath(dataDir), MAX_FILE_BYTES);
+  if (read.kind === 'missing') return { records: [], problem: null };
+  if (read.kind === 'problem') return { records: [], problem: read.problem };
+  const parsed = read.value;
   const list = (parsed as { views?: unknown } | null)?.views;
   if (!Array.isArray(list)) return { records: [], problem: `${HUNG_VIEWS_FILE} has no "views" list` };
   const records: StoredViewHang[] = [];
@@ -150,9 +142,7 @@ function writeHungViews(dataDir: string, records: readonly StoredViewHang[]): vo
     rmSync(path, { force: true });
     return;
   }
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, hungViewsText(records));
-  renameSync(tmp, path);
+  writeRecordFile(path, hungViewsText(records));
 }
 
 function storedOf(item: unknown): StoredViewHang | null {
@@ -170,16 +160,4 @@ function storedOf(item: unknown): StoredViewHang | null {
     at,
     timeoutSeconds: typeof timeout === 'number' && Number.isFinite(timeout) ? timeout : 0,
   };
-}
-
-function readBounded(path: string): string {
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.alloc(MAX_FILE_BYTES + 1);
-    const n = readSync(fd, buf, 0, buf.length, 0);
-    if (n > MAX_FILE_BYTES) throw new Error(`larger than ${MAX_FILE_BYTES} bytes`);
-    return buf.toString('utf8', 0, n);
-  } finally {
-    closeSync(fd);
-  }
 }
