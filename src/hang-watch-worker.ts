@@ -74,22 +74,13 @@ const timer = setInterval(() => {
   } catch {
     recorded = false;
   }
-  // The process's logger lives on the stuck thread, and a worker's process.stdout is relayed
-  // through that thread too: written straight to fd 1 here, as a line in the logger's format.
-  writeSync(
-    1,
-    `${JSON.stringify({
-      level: 60,
-      time: at,
-      service: 'statscache',
-      plugin: ident,
-      seq: reading.seq,
-      heldMs: Math.round(now - since),
-      recorded,
-      msg: `plugin "${ident}" has been applying journal seq ${reading.seq} for over --plugin-hang-timeout ${data.timeoutMs / 1000} s: ending the process; the next start skips that message for that plugin`,
-    })}\n`,
-  );
-  process.kill(process.pid, 'SIGKILL');
+  endProcess(at, {
+    plugin: ident,
+    seq: reading.seq,
+    heldMs: Math.round(now - since),
+    recorded,
+    msg: `plugin "${ident}" has been applying journal seq ${reading.seq} for over --plugin-hang-timeout ${data.timeoutMs / 1000} s: ending the process; the next start skips that message for that plugin`,
+  });
 }, data.pollMs);
 
 /** Whether a view has computed past the timeout; if so, records it and ends the process. */
@@ -119,21 +110,24 @@ function viewHung(now: number): boolean {
   } catch {
     recorded = false;
   }
-  writeSync(
-    1,
-    `${JSON.stringify({
-      level: 60,
-      time: at,
-      service: 'statscache',
-      plugin: ident,
-      params,
-      heldMs: Math.round(now - viewSince),
-      recorded,
-      msg: `the view of plugin "${ident}" has been computing for over --plugin-hang-timeout ${data.timeoutMs / 1000} s with parameters ${params}: ending the process; the next start refuses those parameters to that view (view_hung)`,
-    })}\n`,
-  );
-  process.kill(process.pid, 'SIGKILL');
+  endProcess(at, {
+    plugin: ident,
+    params,
+    heldMs: Math.round(now - viewSince),
+    recorded,
+    msg: `the view of plugin "${ident}" has been computing for over --plugin-hang-timeout ${data.timeoutMs / 1000} s with parameters ${params}: ending the process; the next start refuses those parameters to that view (view_hung)`,
+  });
   return true;
+}
+
+/**
+ * Writes the fatal line and kills the process. The process's logger lives on the stuck thread,
+ * and a worker's process.stdout is relayed through that thread too: written straight to fd 1
+ * here, as a line in the logger's format. SIGKILL: the stuck thread cannot exit cleanly.
+ */
+function endProcess(at: string, fields: Record<string, unknown> & { readonly msg: string }): void {
+  writeSync(1, `${JSON.stringify({ level: 60, time: at, service: 'statscache', ...fields })}\n`);
+  process.kill(process.pid, 'SIGKILL');
 }
 
 function unmark(): void {

@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventually, getJson, type RunningService, startService, tempDir } from '../helpers/service-process.js';
+import { pluginInfo } from '../helpers/plugin-info.js';
 import { joinedPublisher } from '../helpers/probes.js';
 
 /**
@@ -33,15 +34,6 @@ const envelope = (i: number, body: Record<string, unknown>) =>
     msg: { owner: 'ralph', name: 'kernel', ...body },
   });
 
-interface PluginInfo {
-  ident: string;
-  counters: { received: number; applied: number; dropped: Record<string, number> };
-}
-
-const pluginInfo = async (svc: RunningService, ident: string): Promise<PluginInfo | undefined> => {
-  const { body } = await getJson(`${svc.base}/plugins`);
-  return (body as { plugins: PluginInfo[] }).plugins.find((p) => p.ident === ident);
-};
 const rowsOf = async (svc: RunningService): Promise<{ n: number }[]> =>
   (await getJson(`${svc.base}/api/${IDENT}`)).body as { n: number }[];
 
