@@ -164,32 +164,32 @@ export async function openSockets(options: BusOptions, hooks: SocketHooks): Prom
       const sock = newSocket(options.maxMessageBytes, options.queueMax);
       sockets.push({ sock, source: endpoint });
       for (const type of MONITORED) sock.events.on(type, () => hooks.onMonitor(endpoint, type));
-      if (options.maxMessageBytes !== undefined) {
-        const limit = options.maxMessageBytes;
-        // The publisher's ZAP handler refusing us (a statscache proxy at --replica-max-connections)
-        // also ends the session for good; said apart so the log names the right cause.
-        let authRefused = false;
-        sock.events.on('handshake:error:auth', () => {
-          authRefused = true;
-        });
-        sock.events.on('handshake', () => {
-          authRefused = false;
-        });
-        reconnectAfterRefusal(
-          sock,
-          endpoint,
-          () => closing,
-          () =>
-            hooks.onReceiveError(
-              new Error(
-                authRefused
-                  ? 'the publisher refused this connection in its handshake (ZAP; a statscache proxy does so at --replica-max-connections); connecting again'
-                  : `a message over ${limit} bytes was refused unread and the connection dropped; connecting again`,
-              ),
-              endpoint,
+      // Installed whatever the options: a ZAP refusal ends the session for good too, with or
+      // without a size limit (it was set up only with one, which serve always passes).
+      const limit = options.maxMessageBytes;
+      // The publisher's ZAP handler refusing us (a statscache proxy at --replica-max-connections)
+      // is said apart so the log names the right cause.
+      let authRefused = false;
+      sock.events.on('handshake:error:auth', () => {
+        authRefused = true;
+      });
+      sock.events.on('handshake', () => {
+        authRefused = false;
+      });
+      reconnectAfterRefusal(
+        sock,
+        endpoint,
+        () => closing,
+        () =>
+          hooks.onReceiveError(
+            new Error(
+              authRefused || limit === undefined
+                ? 'the publisher refused this connection in its handshake (ZAP; a statscache proxy does so at --replica-max-connections); connecting again'
+                : `a message over ${limit} bytes was refused unread and the connection dropped; connecting again`,
             ),
-        );
-      }
+            endpoint,
+          ),
+      );
       sock.connect(endpoint);
     }
     for (const { sock } of sockets) for (const prefix of options.topics) sock.subscribe(prefix);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Publisher, Router, Subscriber } from 'zeromq';
-import { REFUSED_GRACE_MS, reconnectAfterRefusal, refusedRetryDelay } from '../../src/bus.js';
+import { openSockets, REFUSED_GRACE_MS, reconnectAfterRefusal, refusedRetryDelay } from '../../src/bus.js';
 import { eventually } from '../helpers/service-process.js';
 
 /**
@@ -115,5 +115,51 @@ describe('a socket refused by its publisher connects again after 1 to 2 s, at ra
           return undefined;
         }
       });
+  }, 20_000);
+
+  it('a --connect socket opened without a frame size limit is connected again after a refusal too', async () => {
+    // Refuses the first handshake, admits the rest.
+    const zap = new Router({ linger: 0 });
+    await zap.bind(ZAP_ENDPOINT);
+    cleanups.push(() => zap.close());
+    let asked = 0;
+    void (async () => {
+      for await (const [id, empty, version, requestId] of zap) {
+        const admit = asked++ > 0;
+        await zap.send([id, empty, version, requestId, admit ? '200' : '400', admit ? 'OK' : 'not yet', '', ''] as (
+          | Buffer
+          | string
+        )[]);
+      }
+    })().catch(() => {});
+    const pub = new Publisher({ linger: 0, zapDomain: 'statscache-test', zapEnforceDomain: true });
+    await pub.bind('tcp://127.0.0.1:*');
+    cleanups.push(() => pub.close());
+    const endpoint = pub.lastEndpoint as string;
+    const received: string[] = [];
+    const errors: string[] = [];
+    const opened = await openSockets(
+      { connect: [endpoint], bind: [], topics: [''] },
+      {
+        onFrames: (frames) => {
+          received.push(String(frames[0]));
+        },
+        onMonitor: () => {},
+        onReceiveError: (err) => errors.push((err as Error).message),
+        onLoopEnd: () => {},
+      },
+    );
+    cleanups.push(() => opened.close());
+    // Before: no maxMessageBytes, no retry: refused once, the socket never connected again.
+    await eventually(
+      async () => {
+        await pub.send(['after', '{}']);
+        return received.includes('after') ? true : undefined;
+      },
+      10_000,
+      'a message after the refusal',
+    );
+    expect(asked).toBeGreaterThanOrEqual(2);
+    expect(errors).toEqual([expect.stringMatching(/refused this connection in its handshake \(ZAP/)]);
   }, 20_000);
 });
