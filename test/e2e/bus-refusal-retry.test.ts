@@ -23,11 +23,35 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
+/**
+ * A ZAP handler socket bound where libzmq asks. The previous test's is unbound when it ends, but
+ * libzmq releases an inproc name on its own thread: bound again at once, it may still be taken.
+ */
+async function zapRouter(): Promise<Router> {
+  const zap = new Router({ linger: 0 });
+  cleanups.push(async () => {
+    await zap.unbind(ZAP_ENDPOINT).catch(() => {});
+    zap.close();
+  });
+  await eventually(
+    async () => {
+      try {
+        await zap.bind(ZAP_ENDPOINT);
+        return true;
+      } catch (err) {
+        if ((err as { code?: string }).code === 'EADDRINUSE') return undefined;
+        throw err;
+      }
+    },
+    5_000,
+    'the ZAP endpoint free',
+  );
+  return zap;
+}
+
 /** A ZAP handler admitting a connection only when no other asked in the same batch. */
 async function batchingZapHandler() {
-  const zap = new Router({ linger: 0 });
-  await zap.bind(ZAP_ENDPOINT);
-  cleanups.push(() => zap.close());
+  const zap = await zapRouter();
   const batchSizes: number[] = [];
   let batch: Buffer[][] = [];
   // zeromq.js allows one send in flight per socket.
@@ -119,9 +143,7 @@ describe('a socket refused by its publisher connects again after 1 to 2 s, at ra
 
   it('a --connect socket opened without a frame size limit is connected again after a refusal too', async () => {
     // Refuses the first handshake, admits the rest.
-    const zap = new Router({ linger: 0 });
-    await zap.bind(ZAP_ENDPOINT);
-    cleanups.push(() => zap.close());
+    const zap = await zapRouter();
     let asked = 0;
     void (async () => {
       for await (const [id, empty, version, requestId] of zap) {
