@@ -22,6 +22,8 @@
  * messages are applied; the message slots above are written exactly as before.
  */
 
+import { hash } from 'node:crypto';
+
 /** Slot indexes in the beacon's Float64Array. */
 export const BEACON = {
   /** The index of the plugin whose batch is being applied, or -1 between batches. */
@@ -144,22 +146,8 @@ export function viewParamsText(key: string): string {
   // A UTF-16 unit is at most 3 bytes of UTF-8.
   if (key.length * 3 <= VIEW_PARAMS_BYTES) return key;
   if (encoder.encodeInto(key, scratch).read === key.length) return key;
-  const suffix = `\u2026 (${key.length} chars, hash ${hash53(key).toString(16)})`;
+  const suffix = `\u2026 (${key.length} chars, hash ${hash('sha1', key).slice(0, 16)})`;
   // The suffix is ASCII but for the ellipsis (3 bytes).
   const room = VIEW_PARAMS_BYTES - (suffix.length + 2);
   return key.slice(0, encoder.encodeInto(key, scratch.subarray(0, room)).read) + suffix;
-}
-
-/** cyrb53: a 53-bit hash of the UTF-16 units. */
-function hash53(s: string): number {
-  let a = 0xdeadbeef;
-  let b = 0x41c6ce57;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    a = Math.imul(a ^ c, 2654435761);
-    b = Math.imul(b ^ c, 1597334677);
-  }
-  a = Math.imul(a ^ (a >>> 16), 2246822507) ^ Math.imul(b ^ (b >>> 13), 3266489909);
-  b = Math.imul(b ^ (b >>> 16), 2246822507) ^ Math.imul(a ^ (a >>> 13), 3266489909);
-  return 4294967296 * (2097151 & b) + (a >>> 0);
 }
