@@ -1,7 +1,7 @@
 import type { ChangeLog } from './change-log.js';
 import { type EntryWalk, KeysWalk } from './entry-walk.js';
 import { StateDigest } from './state-digest.js';
-import { UnstorableValueError, unstorable } from './storable-value.js';
+import { freezeStored, UnstorableValueError, unstorable } from './storable-value.js';
 
 /**
  * A keyed container owned by the runtime. Plugins read and write it in place (no copy per
@@ -221,6 +221,7 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
 
   /** Loads a value without recording it as a change (restore from a snapshot; the runtime resets the log). */
   load(key: string, value: V): void {
+    if (this.checkValues) freezeStored(value);
     const previous = this.map.get(key);
     if (this.cut !== null && !this.cut.has(key)) this.cut.set(key, previous);
     if (previous !== value) this.digest.touch(key, previous, value);
@@ -240,6 +241,7 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as string;
       const value = values[i] as V;
+      if (this.checkValues) freezeStored(value);
       this.digest.touch(key, undefined, value);
       this.map.set(key, value);
       this.afterWrite(key, undefined, value);

@@ -39,6 +39,21 @@ export function unstorable(value: unknown): string | null {
   }
 }
 
+/**
+ * Freezes a value read back from a snapshot, deep, without checking it (it was checked when
+ * written, and msgpack gives back only plain data): a restored row is as unchangeable as the one
+ * written, or changing it in place went unnoticed until that row was written again.
+ */
+export function freezeStored(value: unknown): void {
+  if (typeof value !== 'object' || value === null) return;
+  const stack: object[] = [value];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const members: unknown[] = Array.isArray(next) ? next : Object.values(next);
+    for (const v of members) if (typeof v === 'object' && v !== null) stack.push(v);
+    Object.freeze(next);
+  }
+}
+
 function nested(o: object, depth: number, path: string): string | null {
   if (depth > MAX_VALUE_DEPTH) return `${at(path)}nests deeper than ${MAX_VALUE_DEPTH} levels (or refers to itself)`;
   if (Array.isArray(o)) {

@@ -181,6 +181,12 @@ describe('a plugin that keeps a value that is not data', () => {
       expect(again.restored.meta?.generation).toBe(first.generation);
       expect(state(again)).toEqual(kept);
       expect(again.host.get('keeper')?.stats().digest).toBe(before?.digest);
+      // Restored rows are frozen as written ones are: changing one in place fails that message.
+      again.accept(body('ann', { mutate: true }) as never);
+      await again.settled();
+      const rt = again.host.get('keeper');
+      expect(rt?.inspect().counters.dropped.update_error).toBe(1);
+      expect([...(rt?.inspect().rows.values() ?? [])].map((r) => (r as Row).n).sort()).toEqual([1, 2]);
     } finally {
       await again.close();
     }
