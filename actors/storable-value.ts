@@ -25,18 +25,7 @@ const ALLOWED = 'plain objects, arrays, strings, numbers, booleans or null';
  * in it is frozen. (Refused, parts of it already checked may be frozen.)
  */
 export function unstorable(value: unknown): string | null {
-  switch (typeof value) {
-    case 'string':
-    case 'number':
-    case 'boolean':
-    // An absent entry to the digest and to a snapshot, which stores no value for it.
-    case 'undefined':
-      return null;
-    case 'object':
-      return value === null ? null : nested(value, 1, '');
-    default:
-      return describe(value, '');
-  }
+  return problemOf(value, 0, '', null);
 }
 
 /**
@@ -58,7 +47,7 @@ function nested(o: object, depth: number, path: string): string | null {
   if (depth > MAX_VALUE_DEPTH) return `${at(path)}nests deeper than ${MAX_VALUE_DEPTH} levels (or refers to itself)`;
   if (Array.isArray(o)) {
     for (let i = 0; i < o.length; i++) {
-      const why = member(o[i], depth, path, i);
+      const why = problemOf(o[i], depth, path, i);
       if (why !== null) return why;
     }
     Object.freeze(o);
@@ -70,15 +59,20 @@ function nested(o: object, depth: number, path: string): string | null {
   // No hasOwn per key (a third of the check's cost): the prototype is Object.prototype or none,
   // so a key for-in finds is the object's own unless Object.prototype was given enumerable ones.
   for (const k in record) {
-    const why = member(record[k], depth, path, k);
+    const why = problemOf(record[k], depth, path, k);
     if (why !== null) return why;
   }
   Object.freeze(o);
   return null;
 }
 
-/** An element or member: `undefined` is allowed there (JSON drops or nulls it, and so does the digest). */
-function member(v: unknown, depth: number, path: string, name: string | number): string | null {
+/**
+ * The value itself (`name` null) or an element or member of the one at `path`: its path is built
+ * only when it is needed (an object to walk into, or a refusal), not for every member. `undefined`
+ * is allowed anywhere: JSON drops or nulls it, a snapshot stores no value for it, and so does
+ * the digest.
+ */
+function problemOf(v: unknown, depth: number, path: string, name: string | number | null): string | null {
   switch (typeof v) {
     case 'string':
     case 'number':
@@ -86,9 +80,9 @@ function member(v: unknown, depth: number, path: string, name: string | number):
     case 'undefined':
       return null;
     case 'object':
-      return v === null ? null : nested(v, depth + 1, pathTo(path, name));
+      return v === null ? null : nested(v, depth + 1, name === null ? path : pathTo(path, name));
     default:
-      return describe(v, pathTo(path, name));
+      return describe(v, name === null ? path : pathTo(path, name));
   }
 }
 
