@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HungRecord } from '../actors/hung-skips.js';
-import { readRecordFile, writeRecordFile } from './record-file.js';
+import { readRecordList, writeRecordFile } from './record-file.js';
 
 /**
  * `<data dir>/hung-messages.json`: the (plugin, journal seq) pairs a plugin held past
@@ -50,20 +50,7 @@ export interface HungFile {
 export const hungMessagesPath = (dataDir: string): string => join(dataDir, HUNG_MESSAGES_FILE);
 
 export function readHungMessages(dataDir: string): HungFile {
-  const read = readRecordFile(hungMessagesPath(dataDir), MAX_FILE_BYTES);
-  if (read.kind === 'missing') return { records: [], problem: null };
-  if (read.kind === 'problem') return { records: [], problem: read.problem };
-  const parsed = read.value;
-  const list = (parsed as { hung?: unknown } | null)?.hung;
-  if (!Array.isArray(list)) return { records: [], problem: `${HUNG_MESSAGES_FILE} has no "hung" list` };
-  const records: StoredHang[] = [];
-  let invalid = 0;
-  for (const item of list.slice(-MAX_HUNG_RECORDS)) {
-    const r = storedHangOf(item);
-    if (r === null) invalid++;
-    else records.push(r);
-  }
-  return { records, problem: invalid > 0 ? `${HUNG_MESSAGES_FILE}: ${invalid} records not understood, ignored` : null };
+  return readRecordList(hungMessagesPath(dataDir), MAX_FILE_BYTES, 'hung', MAX_HUNG_RECORDS, storedHangOf);
 }
 
 /** Adds one record (the watch thread, the main thread being stuck). Atomic: a new file, renamed over. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { VIEW_PARAMS_BYTES } from '../actors/apply-beacon.js';
-import { readRecordFile, writeRecordFile } from './record-file.js';
+import { readRecordList, writeRecordFile } from './record-file.js';
 
 /**
  * `<data dir>/hung-views.json`: the (plugin, parameters) pairs a plugin's custom `view()` was
@@ -68,20 +68,7 @@ export function viewDigestOf(definition: {
 }
 
 export function readHungViews(dataDir: string): HungViewsFile {
-  const read = readRecordFile(hungViewsPath(dataDir), MAX_FILE_BYTES);
-  if (read.kind === 'missing') return { records: [], problem: null };
-  if (read.kind === 'problem') return { records: [], problem: read.problem };
-  const parsed = read.value;
-  const list = (parsed as { views?: unknown } | null)?.views;
-  if (!Array.isArray(list)) return { records: [], problem: `${HUNG_VIEWS_FILE} has no "views" list` };
-  const records: StoredViewHang[] = [];
-  let invalid = 0;
-  for (const item of list.slice(-MAX_HUNG_VIEWS)) {
-    const r = storedOf(item);
-    if (r === null) invalid++;
-    else records.push(r);
-  }
-  return { records, problem: invalid > 0 ? `${HUNG_VIEWS_FILE}: ${invalid} records not understood, ignored` : null };
+  return readRecordList(hungViewsPath(dataDir), MAX_FILE_BYTES, 'views', MAX_HUNG_VIEWS, storedOf);
 }
 
 /**

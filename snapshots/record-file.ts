@@ -35,3 +35,31 @@ export function writeRecordFile(path: string, text: string): void {
   writeFileSync(tmp, text);
   renameSync(tmp, path);
 }
+
+/**
+ * The records of a file `{ "<listKey>": [ … ] }`: the newest `max` of the list, each through
+ * `parse` (null: not understood, skipped and counted in `problem`). A file that is missing gives
+ * none; one that cannot be read, is not JSON or has no such list gives none and says why.
+ */
+export function readRecordList<T>(
+  path: string,
+  maxBytes: number,
+  listKey: string,
+  max: number,
+  parse: (item: unknown) => T | null,
+): { readonly records: T[]; readonly problem: string | null } {
+  const read = readRecordFile(path, maxBytes);
+  if (read.kind === 'missing') return { records: [], problem: null };
+  if (read.kind === 'problem') return { records: [], problem: read.problem };
+  const name = basename(path);
+  const list = (read.value as Record<string, unknown> | null)?.[listKey];
+  if (!Array.isArray(list)) return { records: [], problem: `${name} has no "${listKey}" list` };
+  const records: T[] = [];
+  let invalid = 0;
+  for (const item of list.slice(-max)) {
+    const r = parse(item);
+    if (r === null) invalid++;
+    else records.push(r);
+  }
+  return { records, problem: invalid > 0 ? `${name}: ${invalid} records not understood, ignored` : null };
+}
