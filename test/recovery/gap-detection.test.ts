@@ -483,8 +483,22 @@ describe('gap detection that fits real buses', () => {
     );
     expect(await metricOf(svc.base, 'statscache_bus_endpoint_up', `endpoint="${r.endpoint}"`)).toBe(1);
     expect(await metricOf(svc.base, 'statscache_bus_endpoint_up', `endpoint="${unresolved}"`)).toBe(0);
-    // libzmq retries every second or so; the log says so once a minute per endpoint, not every time.
-    await sleep(2500);
+    // libzmq retries every second or so; the log says so once a minute per endpoint, not every
+    // time: once both failing endpoints have failed twice more since their first failure, each
+    // of those failures would have logged again without the limit.
+    const retries = async () => {
+      const b = (await getJson(`${svc.base}/readyz`)).body as { endpoints: { retries: number }[] };
+      return [b.endpoints[0]!.retries, b.endpoints[1]!.retries];
+    };
+    const [unresolvedAt, refusedAt] = await retries();
+    await eventually(
+      async () => {
+        const [u, f] = await retries();
+        return u! >= unresolvedAt! + 2 && f! >= refusedAt! + 2 ? true : undefined;
+      },
+      15_000,
+      'two more failures of each failing endpoint',
+    );
     const warnings = (endpoint: string) =>
       svc.logs.filter((l) => l.includes('bus endpoint not connected') && l.includes(endpoint)).length;
     expect(warnings(unresolved)).toBe(1);
