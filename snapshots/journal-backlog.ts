@@ -9,7 +9,7 @@ export interface BacklogStatus {
   readonly failingSince: number | null;
   /** The last failure's cause, as LMDB named it. */
   readonly lastError: string | null;
-  /** Records held in memory, tried again after a pause. */
+  /** Records held in memory, tried again after a pause, or in a write that has not committed yet. */
   readonly held: number;
   /** Records let go to bound memory: their messages are in the state, on disk only once a snapshot covers them. */
   readonly dropped: number;
@@ -25,6 +25,11 @@ export interface BacklogStatus {
 export class JournalBacklog {
   private records: JournalAppend[] = [];
   private bytes = 0;
+  /**
+   * Records take() handed to a write that has not settled: not on disk yet, so still counted as
+   * held by status() (the gauge and /readyz), which read 0 for the whole retry otherwise.
+   */
+  private writing = 0;
   private dropped = 0;
   /** Highest seq let go unwritten: a snapshot at or past it covers every one. */
   private droppedThrough = 0;
@@ -38,11 +43,15 @@ export class JournalBacklog {
     return this.records.length;
   }
 
-  /** Hands over the held records to write with the next batch (failed() puts them back). */
+  /**
+   * Hands over the held records to write with the next batch. The write's outcome settles them:
+   * committed(taken) or failed(records, …, taken), which holds them again.
+   */
   take(): JournalAppend[] {
     const records = this.records;
     this.records = [];
     this.bytes = 0;
+    this.writing += records.length;
     return records;
   }
 
@@ -51,8 +60,9 @@ export class JournalBacklog {
     return this.failingSince !== null;
   }
 
-  /** A batch did not commit: keep its records. */
-  failed(records: readonly JournalAppend[], err: unknown, now: number): void {
+  /** A batch did not commit: keep its records (`taken` of them came from take()). */
+  failed(records: readonly JournalAppend[], err: unknown, now: number, taken = 0): void {
+    this.writing -= taken;
     this.failingSince ??= now;
     this.lastError = err instanceof Error ? err.message : String(err);
     this.hold(records);
@@ -74,9 +84,10 @@ export class JournalBacklog {
     if (drop > 0) this.records = this.records.slice(drop);
   }
 
-  /** A batch committed, with every record it was handed. */
-  committed(): void {
-    if (this.records.length === 0) {
+  /** A batch committed, with every record it was handed (`taken` of them from take()). */
+  committed(taken = 0): void {
+    this.writing -= taken;
+    if (this.records.length === 0 && this.writing === 0) {
       this.failingSince = null;
       this.lastError = null;
     }
@@ -91,18 +102,19 @@ export class JournalBacklog {
    */
   covered(journalSeq: number): void {
     if (this.dropped > 0 && this.droppedThrough <= journalSeq) this.dropped = 0;
-    if (this.records.length === 0 && this.dropped === 0) {
+    if (this.records.length === 0 && this.writing === 0 && this.dropped === 0) {
       this.failingSince = null;
       this.lastError = null;
     }
   }
 
   status(): BacklogStatus | null {
-    if (this.records.length === 0 && this.dropped === 0 && this.failingSince === null) return null;
+    if (this.records.length === 0 && this.writing === 0 && this.dropped === 0 && this.failingSince === null)
+      return null;
     return {
       failingSince: this.failingSince,
       lastError: this.lastError,
-      held: this.records.length,
+      held: this.records.length + this.writing,
       dropped: this.dropped,
     };
   }

@@ -244,13 +244,13 @@ export class Journal {
     // Chained on the previous batch so entries are always handed on in seq order.
     this.lastCommit = Promise.all([this.lastCommit, write]).then(([, err]) => {
       if (err !== null) {
-        this.backlog.failed(records, err, (this.options.now ?? Date.now)());
+        this.backlog.failed(records, err, (this.options.now ?? Date.now)(), retried.length);
         this.options.onWriteError(err);
         this.retrySoon();
       } else {
         this.retryMs = RETRY_MIN_MS;
         const wasFailing = this.backlog.failing;
-        this.backlog.committed();
+        this.backlog.committed(retried.length);
         if (wasFailing && !this.backlog.failing)
           this.options.onWriteRecovered?.(retried.length, this.backlog.status()?.dropped ?? 0);
       }

@@ -23,10 +23,10 @@ describe('the records held after failed journal commits', () => {
     const tried = b.take();
     expect(seqs(tried)).toEqual([1, 2, 3]);
     // Tried again and refused again: the first failure's time stays.
-    b.failed(tried, new Error('No space left on device'), 9_000);
+    b.failed(tried, new Error('No space left on device'), 9_000, tried.length);
     expect(b.status()).toMatchObject({ failingSince: 5_000, lastError: 'No space left on device', held: 3 });
-    b.take();
-    b.committed();
+    const again = b.take();
+    b.committed(again.length);
     expect(b.status()).toBeNull();
     expect(b.failing).toBe(false);
   });
@@ -50,8 +50,32 @@ describe('the records held after failed journal commits', () => {
     expect(b.status()).toMatchObject({ held: 2, dropped: 0 });
     b.covered(4);
     expect(b.status()).toMatchObject({ held: 2, dropped: 0 });
-    expect(seqs(b.take())).toEqual([3, 4]);
-    b.committed();
+    const taken = b.take();
+    expect(seqs(taken)).toEqual([3, 4]);
+    b.committed(taken.length);
     expect(b.status()).toBeNull();
+  });
+
+  it('counts records taken for a write as held until that write commits or fails', () => {
+    // The gauge and /readyz read 0 for the whole retry otherwise, while the records were on no disk.
+    const b = new JournalBacklog(10_000);
+    b.failed([record(1), record(2)], new Error('e'), 1);
+    const first = b.take();
+    expect(b.held).toBe(0);
+    expect(b.status()).toMatchObject({ held: 2, failingSince: 1 });
+    // Refused again: held again, not counted twice.
+    b.failed(first, new Error('e'), 2, first.length);
+    expect(b.status()).toMatchObject({ held: 2 });
+    // Two writes in flight at once (a snapshot's early retry beside the timer's): each settles its own.
+    const second = b.take();
+    b.hold([record(3)]);
+    const third = b.take();
+    expect(b.status()).toMatchObject({ held: 3 });
+    b.committed(third.length);
+    expect(b.status()).toMatchObject({ held: 2 });
+    expect(b.failing).toBe(true);
+    b.committed(second.length);
+    expect(b.status()).toBeNull();
+    expect(b.failing).toBe(false);
   });
 });
