@@ -159,6 +159,9 @@ function progress(stdout: string): {
   return { opened, records, firstKey, lastKey, done };
 }
 
+/** `<data dir>/quarantine/<time>/`: where a damaged data file is moved aside, kept for an operator. */
+export const QUARANTINE_DIR = 'quarantine';
+
 const stamp = (ms: number) => new Date(ms).toISOString().replace(/[:.]/g, '-');
 
 /**
@@ -168,7 +171,7 @@ const stamp = (ms: number) => new Date(ms).toISOString().replace(/[:.]/g, '-');
  * A folder that cannot be listed reports none.
  */
 export function quarantineFolders(dataDir: string): string[] {
-  const root = join(dataDir, 'quarantine');
+  const root = join(dataDir, QUARANTINE_DIR);
   try {
     return readdirSync(root, { withFileTypes: true })
       .filter((e) => e.isDirectory())
@@ -268,7 +271,7 @@ export function quarantineAndSalvage(
       );
   }
 
-  const quarantinedTo = join(dataDir, 'quarantine', stamp(nowMs));
+  const quarantinedTo = join(dataDir, QUARANTINE_DIR, stamp(nowMs));
   mkdirSync(quarantinedTo, { recursive: true });
   renameSync(file, join(quarantinedTo, DATA_FILE));
   if (existsSync(join(dataDir, DATA_LOCK_FILE)))

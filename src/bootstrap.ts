@@ -11,6 +11,10 @@ import { existsSync, readdirSync } from 'node:fs';
 import { StatscacheError } from '../actors/errors.js';
 import { causeChain } from './backfill.js';
 import { DATA_FILE } from '../snapshots/lmdb-store.js';
+import { QUARANTINE_DIR } from '../snapshots/store-check.js';
+import { APPLYING_FILE } from '../snapshots/applying-mark.js';
+import { HUNG_MESSAGES_FILE } from '../snapshots/hung-messages.js';
+import { HUNG_VIEWS_FILE } from '../snapshots/hung-views.js';
 import { openStore } from './commands/common.js';
 import { decodeExport, ExportFileError } from './commands/export-format.js';
 import { listSlots } from './commands/generations.js';
@@ -47,6 +51,16 @@ const refuse = (message: string): never => {
   throw new StatscacheError('SC_BOOTSTRAP_FAILED', message, { operatorFix: true });
 };
 
+/**
+ * What statscache keeps beside its data file: its hang and crash records (with a record file's
+ * temporary name: record-file.ts), and the folder damaged data files are moved aside to.
+ */
+const RECORD_FILES = [HUNG_MESSAGES_FILE, HUNG_VIEWS_FILE, APPLYING_FILE];
+const ownFile = (name: string): boolean =>
+  name.startsWith('statscache.') ||
+  name === QUARANTINE_DIR ||
+  RECORD_FILES.some((f) => name === f || (name.startsWith(`${f}.`) && /^\d+\.tmp$/.test(name.slice(f.length + 1))));
+
 /** What the data dir holds: nothing (bootstrap), statscache state (keep it), or something else (refuse). */
 function dataDirState(dataDir: string): 'empty' | 'has-state' {
   if (!existsSync(dataDir)) return 'empty';
@@ -60,8 +74,11 @@ function dataDirState(dataDir: string): 'empty' | 'has-state' {
       void store.close();
     }
   }
-  // Only statscache's own files and no generation (a bootstrap killed before it wrote one): nothing to keep.
-  if (names.every((n) => n.startsWith('statscache.'))) return 'empty';
+  // Only statscache's own files and no generation (a bootstrap killed before it wrote one, or a
+  // first run the hang watch or a poison message ended before its first snapshot): nothing to
+  // keep. The hang and crash records stay: they name messages of this data file's journal, which
+  // the bootstrap keeps, and views, which it does not change; so does a quarantined data file.
+  if (names.every(ownFile)) return 'empty';
   throw new StatscacheError(
     'SC_CONFIG_INVALID',
     `--bootstrap needs an empty data dir, and ${dataDir} holds ${names

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { exitCodeOf, isStatscacheError } from '../../actors/errors.js';
 import { lockDataDir, unwritableDataDir, type DataDirLock } from '../../snapshots/data-dir-lock.js';
 import { DATA_FILE, DataStore } from '../../snapshots/lmdb-store.js';
-import { checkDataFile, quarantineAndSalvage } from '../../snapshots/store-check.js';
+import { checkDataFile, QUARANTINE_DIR, quarantineAndSalvage } from '../../snapshots/store-check.js';
 import { loadConfig, type Config } from '../config.js';
 
 /** An operator mistake or a refused operation: printed as one line, no stack, with this exit code. */
@@ -55,7 +55,7 @@ export function openStore(
   if (!check.ok) {
     if (options.readOnly) {
       throw new CommandError(
-        `the data file ${file} is damaged (${check.problem}); nothing was changed. \`statscache serve\` or \`statscache journal replay\` on this data dir moves it to ${join(dataDir, 'quarantine')}/ and keeps what is still readable`,
+        `the data file ${file} is damaged (${check.problem}); nothing was changed. \`statscache serve\` or \`statscache journal replay\` on this data dir moves it to ${join(dataDir, QUARANTINE_DIR)}/ and keeps what is still readable`,
       );
     }
     const report = quarantineAndSalvage(dataDir, check.problem, Date.now());

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exitCodeOf, type StatscacheError } from '../../actors/errors.js';
@@ -51,9 +51,15 @@ afterAll(() => {
   for (const d of dirs) d.remove();
 });
 
-async function attempt(options: { token?: string; maxBytes?: number; peer?: string } = {}) {
+async function attempt(
+  options: { token?: string; maxBytes?: number; peer?: string; prepare?: (dataDir: string) => unknown } = {},
+) {
   const dir = tempDir();
   dirs.push(dir);
+  if (options.prepare) {
+    mkdirSync(join(dir.path, 'data'));
+    options.prepare(join(dir.path, 'data'));
+  }
   const peer = options.peer ?? `http://127.0.0.1:${await listening}`;
   const config = loadConfig({
     flags: { dataDir: join(dir.path, 'data'), bootstrap: peer },
@@ -80,6 +86,42 @@ describe('--bootstrap refusals', () => {
     expect(config.datagrepper).toBe(`http://127.0.0.1:${await listening}/raw`);
     expect(seenAuth).toBe(`Bearer ${TOKEN}`);
     expect(noState(data)).toBe(false);
+  });
+
+  it("bootstraps a data dir holding only statscache's hang and crash records and quarantine, and keeps them", async () => {
+    // A first run the hang watch (or a poison message) ended before its first snapshot leaves these.
+    body = good;
+    const { run, data } = await attempt({
+      prepare: (dir) => {
+        const hung = JSON.stringify({
+          hung: [{ seq: 3, ident: 'volume-1m', at: '2026-12-04T00:00:00Z', timeoutSeconds: 5 }],
+        });
+        writeFileSync(join(dir, 'hung-messages.json'), hung);
+        writeFileSync(join(dir, 'hung-views.json'), '{"hung":[]}');
+        writeFileSync(join(dir, 'applying.json'), '{"seq":4,"ident":"volume-1m","since":"2026-12-04T00:00:00Z"}');
+        writeFileSync(join(dir, 'hung-messages.json.4242.tmp'), '{');
+        mkdirSync(join(dir, 'quarantine', '2026-12-04T00-00-00-000Z'), { recursive: true });
+        return hung;
+      },
+    });
+    await run;
+    expect(noState(data)).toBe(false);
+    expect(readdirSync(data)).toEqual(expect.arrayContaining(['hung-messages.json', 'hung-views.json', 'quarantine']));
+    expect(readFileSync(join(data, 'hung-messages.json'), 'utf8')).toContain('"seq":3');
+  });
+
+  it('still refuses a data dir holding a file statscache did not write beside those', async () => {
+    body = good;
+    const { run, data } = await attempt({
+      prepare: (dir) => {
+        writeFileSync(join(dir, 'hung-messages.json'), '{"hung":[]}');
+        writeFileSync(join(dir, 'hung-messages.json.backup'), '{"hung":[]}');
+      },
+    });
+    await expect(run).rejects.toThrow(
+      /SC_CONFIG_INVALID: --bootstrap needs an empty data dir.*hung-messages\.json\.backup/,
+    );
+    expect(noState(data)).toBe(true);
   });
 
   it('refuses an export whose payload does not match its SHA-256, writing nothing', async () => {
