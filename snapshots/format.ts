@@ -57,6 +57,8 @@ export interface SnapshotMeta {
    * dated at or before coveredThrough came in under the lower mark (a backfill of what the
    * imported state lacked), and this state may count them already: replay on top of it passes
    * over them, as a backfill under its own mark would have refused them (659 of 510 counted).
+   * A later import leaves the pair as it is: a mark raised over this end passed over what came
+   * in between, which this state lacks (200 of 201 counted).
    */
   readonly coveredAfter?: number;
   /** Newest message timestamp (seconds) included, 0 when none. */

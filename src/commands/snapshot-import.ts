@@ -193,7 +193,11 @@ export async function importPayload(
         m.coveredThrough === undefined ? trimmedThrough : Math.max(m.coveredThrough, store.journalTrimsThrough());
       const heldTail = tail.filter((r) => r.timestamp <= mark).map((r) => r.seq);
       const replaySkip = afterMoves(m.journalSeq, m.replaySkip ?? [], moves, heldTail);
-      const keepMark = mark !== covered && (mark !== m.coveredThrough || m.coveredAfter === undefined);
+      // A mark recorded with its end stays as it is: raised (the trims since) over the earlier
+      // end, it passed over what came in between dated within the rise, which that generation
+      // never applied (200 of 201 counted). Its restore raises the data dir's mark to the trims
+      // anyway (markRestored), so nothing dated within them comes in by backfill after it.
+      const keepMark = m.coveredAfter === undefined && mark !== covered;
       if (replaySkip.length === 0 && !keepMark) return [];
       return [
         {
@@ -201,7 +205,7 @@ export async function importPayload(
           meta: {
             ...m,
             ...(replaySkip.length === 0 ? {} : { replaySkip }),
-            ...(keepMark ? { coveredThrough: mark, coveredAfter: m.coveredAfter ?? end } : {}),
+            ...(keepMark ? { coveredThrough: mark, coveredAfter: end } : {}),
           },
         },
       ];
