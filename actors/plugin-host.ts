@@ -5,6 +5,7 @@ import { CHECK_EVERY, KeyBudget, type KeyBudgetRecord, type KeyBudgetState } fro
 import type { PluginMessage } from './plugin-api.js';
 import { PluginRuntime, type PluginErrorHandler, type RuntimeOptions } from './plugin-runtime.js';
 import type { RegisteredPlugin } from './registry.js';
+import type { HungView } from './view-cache.js';
 
 export interface HostOptions extends RuntimeOptions {
   /** Keys every plugin container may hold together (--max-keys-total; key-budget.ts). Default: no bound. */
@@ -92,12 +93,19 @@ export class PluginHost {
    * Views that hung on some parameters in earlier runs (snapshots/hung-views.ts): each plugin's
    * view refuses those parameters (ViewHungBefore) for this run. Plugins not named are untouched.
    */
-  refuseHungViews(records: readonly { readonly ident: string; readonly params: string; readonly at: string }[]): void {
-    const byIdent = new Map<string, Map<string, string>>();
+  refuseHungViews(
+    records: readonly {
+      readonly ident: string;
+      readonly params: string;
+      readonly at: string;
+      readonly crashed?: true;
+    }[],
+  ): void {
+    const byIdent = new Map<string, Map<string, HungView>>();
     for (const r of records) {
       let hung = byIdent.get(r.ident);
       if (hung === undefined) byIdent.set(r.ident, (hung = new Map()));
-      hung.set(r.params, r.at);
+      hung.set(r.params, { at: r.at, crashed: r.crashed === true });
     }
     for (const [ident, hung] of byIdent) this.byIdent.get(ident)?.refuseHungViews(hung);
   }

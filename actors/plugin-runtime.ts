@@ -9,7 +9,7 @@ import type { RegisteredPlugin } from './registry.js';
 import { RowStore, type Row } from './row-store.js';
 import { SnapshotCut } from './snapshot-cut.js';
 import { formatDigest, type StateDigest } from './state-digest.js';
-import { HUNG_PARAMS_BEFORE_WHOLE, ViewCache, ViewHungBefore } from './view-cache.js';
+import { HUNG_PARAMS_BEFORE_WHOLE, type HungView, ViewCache, ViewHungBefore } from './view-cache.js';
 import { queryRows, querySorted, type ViewPage, type ViewQuery } from './view-query.js';
 import { WindowedCounter } from './windowed-counter.js';
 
@@ -180,8 +180,8 @@ export class PluginRuntime {
   /** Shared with the hang watch, and this plugin's index in it (watchViews()); null: not watched. */
   private viewBeacon: ApplyBeacon | null = null;
   private viewIndex = -1;
-  /** Parameters (viewParamsText) the view hung on in earlier runs → when; null when none. */
-  private hungViews: ReadonlyMap<string, string> | null = null;
+  /** Parameters (viewParamsText) the view hung on, or a run died in, in earlier runs; null when none. */
+  private hungViews: ReadonlyMap<string, HungView> | null = null;
   /** Set when the view hung on HUNG_PARAMS_BEFORE_WHOLE parameter sets: the latest hang's time; every call is refused. */
   private wholeViewHungAt: string | null = null;
   /** Calls of the view refused for parameters it hung on in an earlier run. */
@@ -361,20 +361,26 @@ export class PluginRuntime {
    * Parameters (viewParamsText) the view hung on in earlier runs, with when: calls with them
    * throw ViewHungBefore instead of calling it.
    */
-  refuseHungViews(hung: ReadonlyMap<string, string>): void {
+  refuseHungViews(hung: ReadonlyMap<string, HungView>): void {
     this.hungViews = hung.size > 0 ? hung : null;
-    this.wholeViewHungAt = hung.size >= HUNG_PARAMS_BEFORE_WHOLE ? ([...hung.values()].sort().at(-1) ?? null) : null;
+    this.wholeViewHungAt =
+      hung.size >= HUNG_PARAMS_BEFORE_WHOLE
+        ? ([...hung.values()]
+            .map((h) => h.at)
+            .sort()
+            .at(-1) ?? null)
+        : null;
   }
 
   private beginView(key: string): void {
     if (this.viewBeacon === null && this.hungViews === null) return;
     const text = viewParamsText(key);
-    const at = this.hungViews?.get(text);
-    if (at !== undefined || this.wholeViewHungAt !== null) {
+    const hung = this.hungViews?.get(text);
+    if (hung !== undefined || this.wholeViewHungAt !== null) {
       this.refused++;
-      throw at !== undefined && this.wholeViewHungAt === null
-        ? new ViewHungBefore(this.ident, text, at)
-        : new ViewHungBefore(this.ident, text, this.wholeViewHungAt ?? at ?? '', true);
+      throw hung !== undefined && this.wholeViewHungAt === null
+        ? new ViewHungBefore(this.ident, text, hung.at, false, hung.crashed)
+        : new ViewHungBefore(this.ident, text, this.wholeViewHungAt ?? hung?.at ?? '', true);
     }
     this.viewBeacon?.beginView(this.viewIndex, text);
   }

@@ -28,14 +28,24 @@ export class ViewHungBefore extends Error {
     readonly at: string,
     /** Refused whatever the parameters: it hung on HUNG_PARAMS_BEFORE_WHOLE sets of them. */
     readonly whole = false,
+    /** The earlier run died while the view computed (out of memory), rather than hanging. */
+    readonly crashed = false,
   ) {
     super(
       whole
-        ? `the view of plugin "${ident}" hung on ${HUNG_PARAMS_BEFORE_WHOLE} or more different parameter sets in earlier runs (the last ended at ${at} after --plugin-hang-timeout): it is not called at all, with these parameters (${shorten(params)}) or any others, until the plugin's view changes or the records expire`
-        : `the view of plugin "${ident}" hung on these parameters (${shorten(params)}) in an earlier run (ended at ${at} after --plugin-hang-timeout): it is not called with them again until the plugin's view changes or the record expires`,
+        ? `the view of plugin "${ident}" hung, or a run died in it, on ${HUNG_PARAMS_BEFORE_WHOLE} or more different parameter sets in earlier runs (the last at ${at}): it is not called at all, with these parameters (${shorten(params)}) or any others, until the plugin's view changes or the records expire`
+        : crashed
+          ? `the view of plugin "${ident}" was computing with these parameters (${shorten(params)}) when an earlier run died (out of memory, or killed; found at ${at}): it is not called with them again until the plugin's view changes or the record expires`
+          : `the view of plugin "${ident}" hung on these parameters (${shorten(params)}) in an earlier run (ended at ${at} after --plugin-hang-timeout): it is not called with them again until the plugin's view changes or the record expires`,
     );
     this.name = 'ViewHungBefore';
   }
+}
+
+/** A (plugin, parameters) pair refused this run: when it was recorded, and whether a run died in it rather than hung. */
+export interface HungView {
+  readonly at: string;
+  readonly crashed: boolean;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { VIEW_PARAMS_BYTES } from '../actors/apply-beacon.js';
 import { readRecordFile, writeRecordFile } from './record-file.js';
 
 /**
@@ -10,17 +11,27 @@ import { readRecordFile, writeRecordFile } from './record-file.js';
  * message into the same plugin: found at the next start, this file names the message it died on
  * (snapshots/hung-messages.ts counts it; at the second death on it, it is skipped). Dying that
  * way takes the heap's garbage collector seconds of struggle, far past SLOW_APPLY_MS.
+ *
+ * A plugin's custom view (or its `viewIsRows`) held past SLOW_APPLY_MS is written down the same
+ * way, as (plugin, parameters, view digest): an HTTP client retrying the request that filled the
+ * heap would otherwise end every run in turn (snapshots/hung-views.ts records it as a crash).
  */
 export const APPLYING_FILE = 'applying.json';
 
 /** How long one plugin must hold one message before the watch thread writes it down. */
 export const SLOW_APPLY_MS = 250;
 
-/** A few hundred bytes are written; anything larger was not. */
-const MAX_FILE_BYTES = 4096;
+/**
+ * A few hundred bytes for a message; a view's parameters are up to VIEW_PARAMS_BYTES of UTF-8,
+ * which JSON may escape to six times that. Anything larger was not written here.
+ */
+const MAX_FILE_BYTES = 16 * 1024;
+/** A digest as viewDigestOf() writes it (64 hex digits); longer is not one. */
+const MAX_DIGEST_CHARS = 128;
 const MAX_IDENT_CHARS = 200;
 
 export interface ApplyingMark {
+  readonly kind?: 'message';
   readonly seq: number;
   readonly ident: string;
   /** Wall-clock time the plugin began on the message, ISO-8601. */
@@ -32,15 +43,29 @@ export interface ApplyingMark {
   readonly heapShare?: number;
 }
 
+/** A call of a plugin's custom view (or `viewIsRows`) held past SLOW_APPLY_MS. */
+export interface ViewingMark {
+  readonly kind: 'view';
+  readonly ident: string;
+  /** The parameters as the beacon held them (viewParamsText in actors/apply-beacon.ts). */
+  readonly params: string;
+  /** viewDigestOf() of the plugin (snapshots/hung-views.ts). */
+  readonly view: string;
+  readonly since: string;
+  /** As ApplyingMark.heapShare: the share before the call began. */
+  readonly heapShare?: number;
+}
+
 const pathOf = (dataDir: string): string => join(dataDir, APPLYING_FILE);
 
 /** Atomic, from the watch thread: a new file renamed over. */
-export function markApplying(dataDir: string, mark: ApplyingMark): void {
+export function markApplying(dataDir: string, mark: ApplyingMark | ViewingMark): void {
   const heap = mark.heapShare === undefined ? {} : { heap_share: Math.round(mark.heapShare * 1000) / 1000 };
-  writeRecordFile(
-    pathOf(dataDir),
-    `${JSON.stringify({ seq: mark.seq, plugin: mark.ident, since: mark.since, ...heap })}\n`,
-  );
+  const body =
+    mark.kind === 'view'
+      ? { view_params: mark.params, view: mark.view, plugin: mark.ident, since: mark.since, ...heap }
+      : { seq: mark.seq, plugin: mark.ident, since: mark.since, ...heap };
+  writeRecordFile(pathOf(dataDir), `${JSON.stringify(body)}\n`);
 }
 
 export function clearApplying(dataDir: string): void {
@@ -51,20 +76,32 @@ export function clearApplying(dataDir: string): void {
  * The mark a process that died left, removed as it is read; null when there is none. A file that
  * is not a mark (damaged, edited) is removed too, and said so in `problem`.
  */
-export function takeApplying(dataDir: string): { mark: ApplyingMark | null; problem: string | null } {
+export function takeApplying(dataDir: string): {
+  mark: ApplyingMark | ViewingMark | null;
+  problem: string | null;
+} {
   const read = readRecordFile(pathOf(dataDir), MAX_FILE_BYTES);
   if (read.kind === 'missing') return { mark: null, problem: null };
   clearApplying(dataDir);
   if (read.kind === 'problem') return { mark: null, problem: read.problem };
   const parsed = read.value;
-  const { seq, plugin, since, heap_share: heapShare } = (parsed ?? {}) as Record<string, unknown>;
-  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1)
-    return { mark: null, problem: `${APPLYING_FILE} names no journal seq` };
+  const fields = (parsed ?? {}) as Record<string, unknown>;
+  const { seq, plugin, since, heap_share: heapShare, view_params: params, view } = fields;
   if (typeof plugin !== 'string' || plugin.length === 0 || plugin.length > MAX_IDENT_CHARS)
     return { mark: null, problem: `${APPLYING_FILE} names no plugin` };
-  const mark = { seq, ident: plugin, since: typeof since === 'string' ? since.slice(0, 64) : '' };
-  return {
-    mark: typeof heapShare === 'number' && Number.isFinite(heapShare) && heapShare >= 0 ? { ...mark, heapShare } : mark,
-    problem: null,
+  const common = {
+    ident: plugin,
+    since: typeof since === 'string' ? since.slice(0, 64) : '',
+    ...(typeof heapShare === 'number' && Number.isFinite(heapShare) && heapShare >= 0 ? { heapShare } : {}),
   };
+  if ('view_params' in fields) {
+    if (typeof params !== 'string' || Buffer.byteLength(params) > VIEW_PARAMS_BYTES)
+      return { mark: null, problem: `${APPLYING_FILE} names no view parameters of at most ${VIEW_PARAMS_BYTES} bytes` };
+    if (typeof view !== 'string' || view.length === 0 || view.length > MAX_DIGEST_CHARS)
+      return { mark: null, problem: `${APPLYING_FILE} names no view digest` };
+    return { mark: { kind: 'view', params, view, ...common }, problem: null };
+  }
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1)
+    return { mark: null, problem: `${APPLYING_FILE} names no journal seq` };
+  return { mark: { seq, ...common }, problem: null };
 }

@@ -9,6 +9,10 @@ import { readRecordList, writeRecordFile } from './record-file.js';
  * computing past --plugin-hang-timeout, written by the hang watch thread just before it ends the
  * process (src/hang-watch-worker.ts), read at the next start so that view refuses those
  * parameters (actors/plugin-runtime.ts, ViewHungBefore) instead of hanging the process again.
+ * Also the pairs a run died on while the view computed past SLOW_APPLY_MS (out of memory: the
+ * watch thread's mark, snapshots/applying-mark.ts), recorded by the next start (`crashed`). One
+ * death is enough, unlike a message's two: a refused view loses no data, the record ages out,
+ * and an HTTP client retrying what filled the heap would otherwise end run after run.
  *
  * A record is dropped at a start when its plugin is no longer loaded, when the plugin's view is
  * not the one that hung (viewDigestOf: its `version` and the source text of `view` and
@@ -43,6 +47,8 @@ export interface StoredViewHang {
   /** Wall-clock time the watch ended the process, ISO-8601. */
   readonly at: string;
   readonly timeoutSeconds: number;
+  /** The run died while the view computed (applying-mark.ts) rather than hanging past the timeout; `at` is when the next start found it. */
+  readonly crashed?: true;
 }
 
 export interface HungViewsFile {
@@ -114,7 +120,11 @@ export function hungViewsText(records: readonly StoredViewHang[]): string {
   const items = records
     .slice(-MAX_HUNG_VIEWS)
     .map((r) =>
-      JSON.stringify({ plugin: r.ident, params: r.params, view: r.view, at: r.at, timeout_seconds: r.timeoutSeconds }),
+      JSON.stringify(
+        r.crashed === true
+          ? { plugin: r.ident, params: r.params, view: r.view, at: r.at, crashed: true }
+          : { plugin: r.ident, params: r.params, view: r.view, at: r.at, timeout_seconds: r.timeoutSeconds },
+      ),
     );
   // `{"views":[` + items joined by `,\n` + `]}\n`: the oldest give way until it fits.
   let bytes = 13 + items.reduce((n, s) => n + Buffer.byteLength(s) + 2, 0);
@@ -134,17 +144,19 @@ function writeHungViews(dataDir: string, records: readonly StoredViewHang[]): vo
 
 function storedOf(item: unknown): StoredViewHang | null {
   if (typeof item !== 'object' || item === null) return null;
-  const { plugin, params, view, at, timeout_seconds: timeout } = item as Record<string, unknown>;
+  const { plugin, params, view, at, timeout_seconds: timeout, crashed } = item as Record<string, unknown>;
   if (typeof plugin !== 'string' || plugin.length === 0 || plugin.length > MAX_IDENT_CHARS) return null;
   if (typeof params !== 'string' || Buffer.byteLength(params) > VIEW_PARAMS_BYTES) return null;
   if (typeof view !== 'string' || view.length === 0 || view.length > MAX_DIGEST_CHARS) return null;
   // Its age is what ends it: a record without a readable time would never end.
   if (typeof at !== 'string' || at.length > 64 || Number.isNaN(Date.parse(at))) return null;
-  return {
+  if (crashed !== undefined && crashed !== true) return null;
+  const record = {
     ident: plugin,
     params,
     view,
     at,
     timeoutSeconds: typeof timeout === 'number' && Number.isFinite(timeout) ? timeout : 0,
   };
+  return crashed === true ? { ...record, crashed } : record;
 }

@@ -26,6 +26,7 @@ import type { HangWatchData } from './hang-watch.js';
  *
  * A message held past SLOW_APPLY_MS is also written down (applying-mark.ts) until the plugin moves
  * on: a process that dies inside a plugin (out of memory) leaves it behind for the next start.
+ * So is a view call held that long, with its parameters: the next start refuses them to that view.
  *
  * A plugin's custom view computing for one set of parameters past `timeoutMs` ends the process
  * the same way; the (plugin, parameters) pair goes to hung-views.json, and the next start refuses
@@ -38,8 +39,8 @@ let seen: BeaconReading = readBeacon(slots);
 let since = performance.now();
 let viewSeen: ViewReading = readViewBeacon(slots);
 let viewSince = since;
-/** Whether applying.json holds the place now seen. */
-let marked = false;
+/** What applying.json holds: the message now seen, the view call now seen, or nothing. */
+let marked: 'message' | 'view' | null = null;
 const identOf = (reading: { readonly plugin: number }): string => data.idents[reading.plugin] ?? `#${reading.plugin}`;
 
 const timer = setInterval(() => {
@@ -49,15 +50,15 @@ const timer = setInterval(() => {
   if (!samePlace(reading, seen)) {
     seen = reading;
     since = now;
-    if (marked) unmark();
+    if (marked === 'message') unmark();
     return;
   }
-  if (!marked && now - since >= SLOW_APPLY_MS && reading.seq > 0) {
+  if (marked === null && now - since >= SLOW_APPLY_MS && reading.seq > 0) {
     try {
       const began = new Date(Date.now() - (now - since)).toISOString();
       const share = heapShare[0] as number;
       markApplying(data.dataDir, { seq: reading.seq, ident: identOf(reading), since: began, heapShare: share });
-      marked = true;
+      marked = 'message';
     } catch {
       // Best effort: without it a death on this message is not recognised at the next start.
     }
@@ -65,7 +66,7 @@ const timer = setInterval(() => {
   if (now - since < data.timeoutMs) return;
   clearInterval(timer);
   // The hang is recorded as such; the mark would count it a second time, as a death.
-  if (marked) unmark();
+  if (marked !== null) unmark();
   const ident = identOf(reading);
   const at = new Date().toISOString();
   let recorded = true;
@@ -83,19 +84,26 @@ const timer = setInterval(() => {
   });
 }, data.pollMs);
 
-/** Whether a view has computed past the timeout; if so, records it and ends the process. */
+/**
+ * Whether a view has computed past the timeout; if so, records it and ends the process. Past
+ * SLOW_APPLY_MS, writes the call down until it returns.
+ */
 function viewHung(now: number): boolean {
   const reading = readViewBeacon(slots);
   if (!sameView(reading, viewSeen)) {
     viewSeen = reading;
     viewSince = now;
+    if (marked === 'view') unmark();
     return false;
   }
+  if (marked === null && now - viewSince >= SLOW_APPLY_MS) markView(reading, now);
   if (now - viewSince < data.timeoutMs) return false;
   const params = readViewParams(data.buffer, reading);
   // It returned while this looked: the parameters read may be the next call's.
   if (params === null) return false;
   clearInterval(timer);
+  // Recorded as a hang; the mark would count it again, as a death.
+  if (marked !== null) unmark();
   const ident = identOf(reading);
   const at = new Date().toISOString();
   let recorded = true;
@@ -130,8 +138,27 @@ function endProcess(at: string, fields: Record<string, unknown> & { readonly msg
   process.kill(process.pid, 'SIGKILL');
 }
 
+function markView(reading: ViewReading, now: number): void {
+  const params = readViewParams(data.buffer, reading);
+  // It returned while this looked: the next poll sees a new call, or none.
+  if (params === null) return;
+  try {
+    markApplying(data.dataDir, {
+      kind: 'view',
+      ident: identOf(reading),
+      params,
+      view: data.viewDigests[reading.plugin] ?? '',
+      since: new Date(Date.now() - (now - viewSince)).toISOString(),
+      heapShare: heapShare[0] as number,
+    });
+    marked = 'view';
+  } catch {
+    // Best effort: without it a death in this view is not recognised at the next start.
+  }
+}
+
 function unmark(): void {
-  marked = false;
+  marked = null;
   try {
     clearApplying(data.dataDir);
   } catch {

@@ -1,6 +1,6 @@
 import { hungSkips } from '../actors/hung-skips.js';
 import type { PluginHost } from '../actors/plugin-host.js';
-import { APPLYING_FILE, takeApplying } from '../snapshots/applying-mark.js';
+import { APPLYING_FILE, takeApplying, type ViewingMark } from '../snapshots/applying-mark.js';
 import {
   CRASHES_BEFORE_SKIP,
   HUNG_MESSAGES_FILE,
@@ -15,6 +15,7 @@ import {
   MAX_HUNG_VIEW_AGE_SECONDS,
   pruneHungViews,
   readHungViews,
+  recordViewHang,
   type StoredViewHang,
   viewDigestOf,
 } from '../snapshots/hung-views.js';
@@ -50,8 +51,9 @@ export class HungReport {
   private readonly views: readonly StoredViewHang[];
 
   constructor(host: PluginHost, dataDir: string, firstRetained: number, log: Logger, nowMs = Date.now()) {
-    this.views = HungReport.hungViews(host, dataDir, log, nowMs);
+    // First: a death in a view is refused from this very run on.
     HungReport.countDeath(dataDir, log);
+    this.views = HungReport.hungViews(host, dataDir, log, nowMs);
     const file = readHungMessages(dataDir);
     if (file.problem !== null)
       log.warn({ file: HUNG_MESSAGES_FILE, problem: file.problem }, 'hung-message records ignored');
@@ -80,12 +82,17 @@ export class HungReport {
 
   /**
    * A mark the last run left (applying-mark.ts): it died while a plugin had held a message past
-   * SLOW_APPLY_MS. Counted against that pair; at CRASHES_BEFORE_SKIP the message is skipped.
+   * SLOW_APPLY_MS. Counted against that pair; at CRASHES_BEFORE_SKIP the message is skipped. Or
+   * it died while a view computed: those parameters are refused to that view (hung-views.ts).
    */
   private static countDeath(dataDir: string, log: Logger): void {
     const { mark, problem } = takeApplying(dataDir);
     if (problem !== null) log.warn({ file: APPLYING_FILE, problem }, 'mark of the message being applied ignored');
     if (mark === null) return;
+    if (mark.kind === 'view') {
+      HungReport.viewDeath(dataDir, mark, log);
+      return;
+    }
     if (mark.heapShare !== undefined && mark.heapShare >= HEAP_DEGRADED_SHARE) {
       // Full before the message began: whichever plugin ran next would have died; not this one's doing.
       log.warn(
@@ -101,6 +108,30 @@ export class HungReport {
       record.crashes >= CRASHES_BEFORE_SKIP
         ? `the last run died while plugin "${mark.ident}" applied journal seq ${mark.seq}, as ${record.crashes - 1} before it did: that message is skipped for that plugin`
         : `the last run died while plugin "${mark.ident}" applied journal seq ${mark.seq} (out of memory, or killed): if the next run dies on it too, it is skipped for that plugin`,
+    );
+  }
+
+  private static viewDeath(dataDir: string, mark: ViewingMark, log: Logger): void {
+    const fields = { plugin: mark.ident, params: mark.params, since: mark.since, heapShare: mark.heapShare };
+    if (mark.heapShare !== undefined && mark.heapShare >= HEAP_DEGRADED_SHARE) {
+      // Full before the call began: any work could have been the last straw; not this view's doing.
+      log.warn(
+        fields,
+        `the last run died while the view of plugin "${mark.ident}" computed with parameters ${shorten(mark.params)}, but the heap was already ${Math.round(mark.heapShare * 100)}% full before it: not counted against that view; raise NODE_OPTIONS=--max-old-space-size=<MiB> or lower --max-keys-total`,
+      );
+      return;
+    }
+    recordViewHang(dataDir, {
+      ident: mark.ident,
+      params: mark.params,
+      view: mark.view,
+      at: new Date().toISOString(),
+      timeoutSeconds: 0,
+      crashed: true,
+    });
+    log.warn(
+      fields,
+      `the last run died while the view of plugin "${mark.ident}" computed with parameters ${shorten(mark.params)} (out of memory, or killed): those parameters are refused to that view (view_hung)`,
     );
   }
 
@@ -129,8 +160,10 @@ export class HungReport {
     if (kept.length === 0) return [];
     host.refuseHungViews(kept);
     log.warn(
-      { views: kept.map((r) => ({ plugin: r.ident, params: r.params, at: r.at })) },
-      "views that hung on these parameters past --plugin-hang-timeout in earlier runs refuse them (error view_hung) until the plugin's view changes or the record is a week old",
+      {
+        views: kept.map((r) => ({ plugin: r.ident, params: r.params, at: r.at, why: r.crashed ? 'crashed' : 'hung' })),
+      },
+      "views that hung on these parameters past --plugin-hang-timeout, or a run died on, in earlier runs refuse them (error view_hung) until the plugin's view changes or the record is a week old",
     );
     return kept;
   }
@@ -150,10 +183,10 @@ export class HungReport {
     if (this.views.length > 0) {
       const named = this.views
         .slice(-NAMED)
-        .map((r) => `${r.ident} (parameters ${shorten(r.params)}, hung at ${r.at})`);
+        .map((r) => `${r.ident} (parameters ${shorten(r.params)}, ${r.crashed === true ? 'died' : 'hung'} at ${r.at})`);
       const more = this.views.length > named.length ? ` and ${this.views.length - named.length} more` : '';
       parts.push(
-        `views refused for parameters they hung on past --plugin-hang-timeout in earlier runs (view_hung): ${named.join(', ')}${more}`,
+        `views refused for parameters they hung on past --plugin-hang-timeout, or a run died on, in earlier runs (view_hung): ${named.join(', ')}${more}`,
       );
     }
     return parts.length > 0 ? parts.join('; ') : null;

@@ -9,11 +9,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { definePlugin, rowsOf } from '../../actors/plugin-api.js';
 import { PluginHost } from '../../actors/plugin-host.js';
+import type { PluginRuntime } from '../../actors/plugin-runtime.js';
+import { ViewHungBefore } from '../../actors/view-cache.js';
 import { registerPlugins } from '../../actors/registry.js';
 import { builtinPlugins } from '../../plugins/index.js';
 import { markApplying } from '../../snapshots/applying-mark.js';
 import { HUNG_MESSAGES_FILE, readHungMessages } from '../../snapshots/hung-messages.js';
+import { HUNG_VIEWS_FILE, readHungViews, viewDigestOf } from '../../snapshots/hung-views.js';
 import { HungReport } from '../../src/hung-report.js';
 import { tempDir } from '../helpers/service-process.js';
 
@@ -51,5 +55,71 @@ describe('a death mark found at start', () => {
     expect(said).toMatch(/the heap was already 93% full before it: not counted against that plugin/);
     // The mark is gone either way: the next start does not count this death again.
     expect(() => readFileSync(join(dir, 'applying.json'))).toThrow(/ENOENT/);
+  });
+});
+
+describe('a mark of a view call found at start', () => {
+  const dirs: { remove(): void }[] = [];
+  afterAll(() => {
+    for (const d of dirs) d.remove();
+  });
+  const viewing = definePlugin({
+    name: 'Viewing',
+    interval: '1d',
+    summary: 's',
+    description: 'd',
+    rows: rowsOf<{ timestamp: number; n: number }>(),
+    columns: ['n'],
+    key: ['timestamp'],
+    params: { n: { type: 'integer', description: 'n' } },
+    update() {},
+    view: (_ctx, params) => [{ timestamp: 1, n: params.n ?? 0 }],
+  });
+  const start = (share: number | undefined, view = viewDigestOf(viewing)) => {
+    const d = tempDir();
+    dirs.push(d);
+    markApplying(d.path, {
+      kind: 'view',
+      ident: 'viewing-1d',
+      params: '[["n",7]]',
+      view,
+      since: '2026-12-04T00:00:00.000Z',
+      heapShare: share,
+    });
+    const lines: { msg: string }[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as { msg: string }) });
+    const host = new PluginHost(registerPlugins([viewing]), () => {});
+    const report = new HungReport(host, d.path, 1, log);
+    const runtime = host.runtimes[0] as PluginRuntime;
+    const ask = (n: number) => runtime.query({ order: 'desc', page: 1, rowsPerPage: 10, params: { n } }).rows;
+    return { dir: d.path, said: lines.map((l) => l.msg).join('\n'), ask, report };
+  };
+
+  it('records a crash of that view with those parameters, refused from this run on', () => {
+    for (const share of [0.35, undefined]) {
+      const { dir, said, ask, report } = start(share);
+      expect(readHungViews(dir).records).toEqual([
+        expect.objectContaining({ ident: 'viewing-1d', params: '[["n",7]]', crashed: true }),
+      ]);
+      expect(said).toMatch(/died while the view of plugin "viewing-1d" computed with parameters \[\["n",7\]\]/);
+      expect(() => ask(7)).toThrow(ViewHungBefore);
+      expect(() => ask(7)).toThrow(/was computing with these parameters \(\[\["n",7\]\]\) when an earlier run died/);
+      expect(ask(6)).toEqual([{ timestamp: 1, n: 6 }]);
+      expect(report.problem()).toMatch(/viewing-1d \(parameters \[\["n",7\]\], died at 20/);
+      expect(() => readFileSync(join(dir, 'applying.json'))).toThrow(/ENOENT/);
+    }
+  });
+
+  it('does not when the heap was already nearly full before it, nor for a view changed since', () => {
+    for (const [share, view, why] of [
+      [0.7, viewDigestOf(viewing), /the heap was already 70% full before it: not counted against that view/],
+      [0.1, 'f'.repeat(64), /view hang records dropped/],
+    ] as const) {
+      const { dir, said, ask, report } = start(share, view);
+      expect(said).toMatch(why);
+      expect(() => readFileSync(join(dir, HUNG_VIEWS_FILE))).toThrow(/ENOENT/);
+      expect(ask(7)).toEqual([{ timestamp: 1, n: 7 }]);
+      expect(report.problem()).toBeNull();
+    }
   });
 });

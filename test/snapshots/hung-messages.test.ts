@@ -133,11 +133,25 @@ describe('hung-messages.json', () => {
     markApplying(d, { seq: 9, ident: 'p', since: '2026-12-04T00:00:00.000Z' });
     expect(takeApplying(d)).toEqual({ mark: { seq: 9, ident: 'p', since: '2026-12-04T00:00:00.000Z' }, problem: null });
     expect(takeApplying(d)).toEqual({ mark: null, problem: null });
+    // A view call's mark: its parameters (up to 1 KiB of UTF-8, escaped as JSON likes) and the view's digest.
+    const params = '\u0001'.repeat(1024);
+    const view = { kind: 'view', ident: 'p', params, view: 'a'.repeat(64), since: 'x', heapShare: 0.25 } as const;
+    markApplying(d, view);
+    expect(takeApplying(d)).toEqual({ mark: view, problem: null });
+    for (const [text, why] of [
+      [JSON.stringify({ view_params: 'x'.repeat(1025), view: 'a', plugin: 'p' }), /no view parameters of at most 1024/],
+      [JSON.stringify({ view_params: 7, view: 'a', plugin: 'p' }), /no view parameters/],
+      [JSON.stringify({ view_params: '[]', view: '', plugin: 'p' }), /names no view digest/],
+      [JSON.stringify({ view_params: '[]', view: 'a'.repeat(129), plugin: 'p' }), /names no view digest/],
+    ] as const) {
+      writeFileSync(path, text);
+      expect(takeApplying(d)).toEqual({ mark: null, problem: expect.stringMatching(why) });
+    }
     for (const [text, why] of [
       ['{"seq": 9', /is not JSON/],
       ['{"seq": 0, "plugin": "p"}', /names no journal seq/],
       ['{"seq": 9, "plugin": ""}', /names no plugin/],
-      [' '.repeat(4097), /larger than 4096 bytes/],
+      [' '.repeat(16 * 1024 + 1), /larger than 16384 bytes/],
     ] as const) {
       writeFileSync(path, text);
       expect(takeApplying(d)).toEqual({ mark: null, problem: expect.stringMatching(why) });
