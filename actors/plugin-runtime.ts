@@ -9,7 +9,7 @@ import type { RegisteredPlugin } from './registry.js';
 import { RowStore, type Row } from './row-store.js';
 import { SnapshotCut } from './snapshot-cut.js';
 import { formatDigest, type StateDigest } from './state-digest.js';
-import { HUNG_PARAMS_BEFORE_WHOLE, type HungView, ViewCache, ViewHungBefore } from './view-cache.js';
+import { HUNG_PARAMS_BEFORE_WHOLE, type HungView, paramsKey, ViewCache, ViewHungBefore } from './view-cache.js';
 import { queryRows, querySorted, type ViewPage, type ViewQuery } from './view-query.js';
 import { WindowedCounter } from './windowed-counter.js';
 
@@ -29,6 +29,8 @@ export const DEFAULT_MAX_KEYS = 1_000_000;
 export const DEFAULT_QUARANTINE_AFTER = 50;
 /** How long, in message time, a quarantined plugin drops messages before it tries again. */
 export const DEFAULT_QUARANTINE_SECONDS = 600;
+/** viewIsRows answers kept per plugin (parameter sets); a fuller table starts over. */
+export const MAX_ROWS_DECLARED = 256;
 
 export interface RuntimeOptions {
   /**
@@ -180,6 +182,8 @@ export class PluginRuntime {
   /** Shared with the hang watch, and this plugin's index in it (watchViews()); null: not watched. */
   private viewBeacon: ApplyBeacon | null = null;
   private viewIndex = -1;
+  /** viewIsRows' answers by parameters (paramsKey), when watched: see customView(). */
+  private readonly rowsDeclared = new Map<string, boolean>();
   /** Parameters (viewParamsText) the view hung on, or a run died in, in earlier runs; null when none. */
   private hungViews: ReadonlyMap<string, HungView> | null = null;
   /** Set when the view hung on HUNG_PARAMS_BEFORE_WHOLE parameter sets: the latest hang's time; every call is refused. */
@@ -306,7 +310,8 @@ export class PluginRuntime {
    * query, live view and count that asks for it.
    */
   query(q: ViewQuery): ViewPage {
-    if (!this.customView(q.params)) return queryRows(this.state.rows, q, this.tiesByValue(q.params));
+    // tiesByValue() without asking viewIsRows a second time.
+    if (!this.customView(q.params)) return queryRows(this.state.rows, q, this.view !== undefined);
     return querySorted(this.customRows(q.params), q);
   }
 
@@ -324,13 +329,32 @@ export class PluginRuntime {
    * from the row store, so they cost O(page) and live views follow the change log).
    */
   customView(params: Readonly<Record<string, unknown>>): boolean {
-    return this.view !== undefined && this.viewIsRows?.(params) !== true;
+    const isRows = this.viewIsRows;
+    if (this.view === undefined) return false;
+    if (isRows === undefined) return true;
+    if (this.viewBeacon === null && this.hungViews === null) return isRows(params) !== true;
+    // Plugin code run with the clients' parameters, as view() is: one that never returns holds the
+    // event loop the same way, so it is watched, recorded and refused the same way (ViewHungBefore).
+    // Its answer depends on the parameters alone (plugins are deterministic): kept, it is asked once.
+    const key = paramsKey(params);
+    const known = this.rowsDeclared.get(key);
+    if (known !== undefined) return !known;
+    this.beginView(key);
+    let rows: boolean;
+    try {
+      rows = isRows(params) === true;
+    } finally {
+      this.endView();
+    }
+    if (this.rowsDeclared.size >= MAX_ROWS_DECLARED) this.rowsDeclared.clear();
+    this.rowsDeclared.set(key, rows);
+    return !rows;
   }
 
   /** Rows the view serves with default parameters: the row count, or the custom view's output. */
   defaultRowCount(): number {
-    if (!this.customView({})) return this.state.rows.size;
     try {
+      if (!this.customView({})) return this.state.rows.size;
       return this.customRows({}).size;
     } catch {
       // A view that needs parameters to answer: the stored rows are the honest count.
@@ -362,6 +386,8 @@ export class PluginRuntime {
    * throw ViewHungBefore instead of calling it.
    */
   refuseHungViews(hung: ReadonlyMap<string, HungView>): void {
+    // An answer kept would pass parameters now refused.
+    this.rowsDeclared.clear();
     this.hungViews = hung.size > 0 ? hung : null;
     this.wholeViewHungAt =
       hung.size >= HUNG_PARAMS_BEFORE_WHOLE

@@ -113,10 +113,16 @@ function renderRows(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext,
 
   // With the default stop and no row past it, the answer is the same whatever "now" is: one key serves it.
   const newest = runtime.newestRow;
+  let custom: boolean;
+  try {
+    custom = runtime.customView(query.params);
+  } catch (err) {
+    // Its viewIsRows hung on these parameters in an earlier run (or the whole view is refused).
+    if (err instanceof ViewHungBefore) return error(500, 'view_hung', err.message, CORS_HEADERS);
+    throw err;
+  }
   const stopKey =
-    values['stop'] === undefined && !runtime.customView(query.params) && (newest === undefined || newest <= defaultStop)
-      ? 'now'
-      : query.stop;
+    values['stop'] === undefined && !custom && (newest === undefined || newest <= defaultStop) ? 'now' : query.stop;
   const params = Object.entries(query.params).sort(([a], [b]) => (a < b ? -1 : 1));
   const key = JSON.stringify([
     'rows',

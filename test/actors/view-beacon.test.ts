@@ -17,7 +17,7 @@ import {
 } from '../../actors/apply-beacon.js';
 import { definePlugin, rowsOf } from '../../actors/plugin-api.js';
 import { PluginHost } from '../../actors/plugin-host.js';
-import type { PluginRuntime } from '../../actors/plugin-runtime.js';
+import { MAX_ROWS_DECLARED, type PluginRuntime } from '../../actors/plugin-runtime.js';
 import { registerPlugins } from '../../actors/registry.js';
 import { ViewHungBefore } from '../../actors/view-cache.js';
 
@@ -161,6 +161,66 @@ describe('views that hung on some parameters in an earlier run', () => {
     // Two sets: only those two are refused.
     expect(() => page(a, { n: 3 })).toThrow(ViewHungBefore);
     expect(page(a, { n: 4 }).rows).toEqual([{ timestamp: 1, n: 4 }]);
+    beacon = null;
+  });
+});
+
+describe("a plugin's viewIsRows", () => {
+  const asked: string[] = [];
+  const declaring = definePlugin({
+    name: 'declaring',
+    summary: 's',
+    description: 'd',
+    rows: rowsOf<{ timestamp: number; n: number }>(),
+    columns: ['n'],
+    key: ['timestamp', 'n'],
+    params: { n: { type: 'integer', description: 'n' } },
+    update() {},
+    view: (_ctx, params) => [{ timestamp: 1, n: params.n ?? 0 }],
+    // Plugin code run with the clients' parameters before any view: watched as the view is.
+    viewIsRows(params) {
+      look();
+      asked.push(JSON.stringify(params));
+      return params.n === undefined;
+    },
+  });
+
+  it('is marked in the beacon while it runs, asked once per parameter set, and refused parameters it hung on', () => {
+    const host = new PluginHost(registerPlugins([viewing('a'), declaring]), () => {});
+    beacon = new ApplyBeacon();
+    host.watchHangs(beacon);
+    const rt = host.runtimes[1] as PluginRuntime;
+    seen.length = 0;
+    asked.length = 0;
+    expect(page(rt, {}).rows).toEqual([]);
+    expect(page(rt, { n: 2 }).rows).toEqual([{ timestamp: 1, n: 2 }]);
+    expect(seen.map((s) => [s.reading.plugin, s.params])).toEqual([
+      [1, '[]'],
+      [1, '[["n",2]]'],
+    ]);
+    expect(readViewBeacon(beacon.slots).plugin).toBe(-1);
+    // Its answer is kept per parameter set: asked again, not called again (nor marked).
+    expect(rt.customView({ n: 2 })).toBe(true);
+    expect(rt.customView({})).toBe(false);
+    expect(asked).toEqual(['{}', '{"n":2}']);
+    // At most MAX_ROWS_DECLARED answers kept: past them it starts over and asks again.
+    for (let n = 3; n < MAX_ROWS_DECLARED + 1; n++) rt.customView({ n });
+    expect(asked).toHaveLength(MAX_ROWS_DECLARED);
+    rt.customView({ n: 2 });
+    expect(asked).toHaveLength(MAX_ROWS_DECLARED);
+    rt.customView({ n: 1000 });
+    rt.customView({ n: 2 });
+    expect(asked.slice(-2)).toEqual(['{"n":1000}', '{"n":2}']);
+
+    host.refuseHungViews([{ ident: 'declaring', params: '[["n",9]]', at: '2026-12-03T00:00:00.000Z' }]);
+    asked.length = 0;
+    expect(() => rt.customView({ n: 9 })).toThrow(ViewHungBefore);
+    expect(() => page(rt, { n: 9 })).toThrow(
+      /the view of plugin "declaring" hung on these parameters \(\[\["n",9\]\]\)/,
+    );
+    expect(rt.customView({ n: 2 })).toBe(true);
+    expect(asked).toEqual(['{"n":2}']);
+    expect(rt.viewsRefused).toBe(2);
     beacon = null;
   });
 });

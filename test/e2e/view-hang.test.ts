@@ -102,3 +102,68 @@ describe("a plugin's view that hangs on some parameters (--plugin-hang-timeout)"
     expect(await second.stop('SIGTERM')).toBe(0);
   }, 90_000);
 });
+
+/**
+ * `viewIsRows` is plugin code run with the clients' parameters too, asked before any view, and
+ * was called outside the watch: one that never returned held the process for good.
+ */
+const DECLARING = `export default {
+  name: 'Declares on seven', interval: '1d', summary: 's', description: 'd',
+  columns: ['n'], key: ['timestamp', 'n'],
+  params: { n: { type: 'integer', description: 'a number', min: 0, max: 100 } },
+  update() {},
+  view(ctx, params) { return [{ timestamp: 1000, n: params.n ?? 0 }]; },
+  viewIsRows(params) {
+    const n = params.n ?? 0;
+    for (let i = 0; i !== n; i += 2) {}
+    return false;
+  },
+};`;
+const DECLARING_IDENT = 'declares-on-seven-1d';
+
+describe("a plugin's viewIsRows that hangs on some parameters (--plugin-hang-timeout)", () => {
+  const dir = tempDir();
+  const config = join(dir.path, 'config.json');
+  const dataDir = join(dir.path, 'data');
+  writeFileSync(join(dir.path, 'declares.mjs'), DECLARING);
+  writeFileSync(config, JSON.stringify({ plugins: ['./declares.mjs'], dataDir }));
+  const running: RunningService[] = [];
+  afterAll(async () => {
+    for (const s of running) await s.stop('SIGKILL');
+    dir.remove();
+  });
+  const serve = async () => {
+    const svc = await startService(['--config', config, '--plugin-hang-timeout', '1']);
+    running.push(svc);
+    await eventually(async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined));
+    return svc;
+  };
+
+  it('ends the process, and the next start refuses those parameters', async () => {
+    const first = await serve();
+    expect((await getJson(`${first.base}/api/${DECLARING_IDENT}?n=4`)).body).toEqual([{ timestamp: 1000, n: 4 }]);
+    const exited = once(first.child, 'exit');
+    const hung = fetch(`${first.base}/api/${DECLARING_IDENT}?n=3`).then(
+      (r) => r.status,
+      () => 'no answer',
+    );
+    const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null];
+    expect({ code, signal }).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(await hung).toBe('no answer');
+    const recorded = JSON.parse(readFileSync(join(dataDir, 'hung-views.json'), 'utf8')) as { views: unknown[] };
+    expect(recorded.views).toEqual([expect.objectContaining({ plugin: DECLARING_IDENT, params: '[["n",3]]' })]);
+
+    const second = await serve();
+    const refused = await getJson(`${second.base}/api/${DECLARING_IDENT}?n=3`);
+    expect(refused.status).toBe(500);
+    expect(refused.body).toEqual({
+      error: 'view_hung',
+      detail: expect.stringMatching(
+        /^the view of plugin "declares-on-seven-1d" hung on these parameters \(\[\["n",3\]\]\)/,
+      ),
+    });
+    expect((await getJson(`${second.base}/api/${DECLARING_IDENT}?n=6`)).body).toEqual([{ timestamp: 1000, n: 6 }]);
+    expect((await getJson(`${second.base}/healthz`)).status).toBe(200);
+    expect(await second.stop('SIGTERM')).toBe(0);
+  }, 90_000);
+});
