@@ -124,13 +124,24 @@ describe('hung-views.json', () => {
           { ...good, view: '' },
           // Its age ends it: one without a readable time would never end.
           { ...good, at: 'yesterday' },
+          // A run's death in the view is `crashed: true` and nothing else.
+          { ...good, params: '[1]', crashed: 'yes' },
+          { ...good, params: '[2]', timeout_seconds: undefined, crashed: true },
         ],
       }),
     );
     expect(readHungViews(d)).toEqual({
-      records: [{ ident: 'p', params: '[]', view: 'd1', at: AT, timeoutSeconds: 1 }],
-      problem: `${HUNG_VIEWS_FILE}: 7 records not understood, ignored`,
+      records: [
+        { ident: 'p', params: '[]', view: 'd1', at: AT, timeoutSeconds: 1 },
+        { ident: 'p', params: '[2]', view: 'd1', at: AT, timeoutSeconds: 0, crashed: true },
+      ],
+      problem: `${HUNG_VIEWS_FILE}: 8 records not understood, ignored`,
     });
+    // Written back as read.
+    recordViewHang(d, { ident: 'q', params: '[]', view: 'd1', at: AT, timeoutSeconds: 1 });
+    expect(readHungViews(d).records.filter((r) => r.crashed === true)).toEqual([
+      { ident: 'p', params: '[2]', view: 'd1', at: AT, timeoutSeconds: 0, crashed: true },
+    ]);
     writeFileSync(path, `{"views": [], "pad": "${'x'.repeat(MAX_FILE_BYTES)}"}`);
     expect(readHungViews(d).problem).toMatch(/could not read hung-views.json: larger than 1048576 bytes/);
   });
