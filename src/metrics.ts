@@ -187,7 +187,7 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
   );
   fromCounters(
     'statscache_plugin_views_refused_total',
-    "Calls of a plugin's view refused (view_hung) for parameters it hung on past --plugin-hang-timeout in an earlier run",
+    "Calls of a plugin's view refused (view_hung) for parameters it hung on past --plugin-hang-timeout, or a run died computing, in an earlier run",
     ['plugin'],
     (set) => {
       for (const r of plugins()) if (r.plugin.definition.view !== undefined) set({ plugin: r.ident }, r.viewsRefused);
