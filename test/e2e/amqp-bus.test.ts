@@ -330,7 +330,24 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
         10_000,
         'consuming',
       );
-      await new Promise((r) => setTimeout(r, 500)); // nothing more arrives, nothing counted twice
+      // Nothing more can arrive, and nothing counted twice is still on its way: the queue holds no
+      // ready message and every delivery is acked, and a delivery is acked only once it is
+      // committed and applied (or dropped as a duplicate). Before, a 500 ms pause hoped for this.
+      const conn = await amqplib.connect(main.url);
+      try {
+        const ch = await conn.createChannel();
+        await eventually(
+          async () => {
+            const a = (await ready(svc)).amqp?.[0];
+            const { messageCount } = await ch.checkQueue(queue);
+            return messageCount === 0 && a !== undefined && a.acked === a.deliveries ? true : undefined;
+          },
+          20_000,
+          'the queue drained and every delivery acked',
+        );
+      } finally {
+        await conn.close();
+      }
       expect(await total(svc.base, 'volume-by-category-1d')).toBe(batch.length);
       expect(await total(svc.base, 'volume-1m')).toBe(batch.length);
       if (main.private) {
