@@ -760,6 +760,10 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
     expect(degraded).toMatch(/journal writes failing/);
     // One connection throughout: the queue was never dropped.
     expect((await ready(svc)).amqp?.[0]?.state).toBe('consuming');
+    // The loop above swallows a countReaches that timed out (eventually retries on a throw), so
+    // messages sent may still be on their way; held 0 below proves them on disk only once each
+    // was received before the limit is lifted.
+    await countReaches(svc, 'volume-1m', sent);
     execFileSync('prlimit', ['--pid', String(svc.child.pid), '--fsize=unlimited']);
     await eventually(
       async () => ((await metric(svc, 'statscache_journal_unwritten_records{state="held"}')) === 0 ? true : undefined),
