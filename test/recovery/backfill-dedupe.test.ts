@@ -51,6 +51,31 @@ const total = (s: Service) =>
     0,
   );
 
+/**
+ * Resolves once `pub`'s subscription has joined: PUB drops what it sends before then (a slow
+ * joiner). Probes are invalid JSON, counted as frames and skipped, never accepted.
+ */
+async function joined(s: Service, pub: Publisher): Promise<void> {
+  const before = s.counters.frames;
+  await eventually(
+    async () => {
+      await pub.send(['org.test.statscache.probe', '{not json']);
+      await new Promise((r) => setImmediate(r));
+      return s.counters.frames > before ? true : undefined;
+    },
+    10_000,
+    'subscription joined',
+  );
+}
+
+/** The --connect endpoint's state as /readyz reports it. */
+const endpointState = (s: Service): string | undefined =>
+  (
+    JSON.parse(String(s.http({ method: 'GET', path: '/readyz', query: '', header: () => '' }).body)) as {
+      endpoints?: { state: string }[];
+    }
+  ).endpoints?.[0]?.state;
+
 describe('backfill and de-duplication', () => {
   it('retries failed datagrepper pages (never skips one) and is not ready until the backfill is done', async () => {
     const dg = await new FakeDatagrepper().start();
@@ -78,7 +103,7 @@ describe('backfill and de-duplication', () => {
     const pub = new Publisher({ linger: 0 });
     pub.connect(s.subscription!.bound[0]!);
     cleanups.push(() => pub.close());
-    await new Promise((r) => setTimeout(r, 300));
+    await joined(s, pub);
     const live = [0, 1, 2, 3, 4].map((n) => message(n, now + n));
     for (const m of [...live, live[0]!, live[3]!]) await pub.send([m.topic, JSON.stringify(m)]);
     await eventually(
@@ -122,7 +147,12 @@ describe('backfill and de-duplication', () => {
       'first three',
     );
     first.close();
-    await new Promise((r) => setTimeout(r, 300));
+    // The service has seen the connection drop: the next one is a reconnect, which backfills.
+    await eventually(
+      () => (['disconnected', 'retrying'].includes(endpointState(s) ?? '') ? true : undefined),
+      10_000,
+      'the drop seen',
+    );
     // Published while we were cut off: only the archive has them.
     dg.messages.push(...before, ...[3, 4, 5, 6].map((n) => message(n, now + n, { username: `p${n}`, i: 1 })));
     const second = new Publisher({ linger: 0 });
@@ -139,12 +169,14 @@ describe('backfill and de-duplication', () => {
   it('fetches a gap window again once the history had time to archive it: messages stored after the first read are counted', async () => {
     const dg = await new FakeDatagrepper().start();
     cleanups.push(() => dg.close());
-    const s = await service(dg, { gapBackfillInterval: 0.05, historyLag: 0.5 });
+    // A gap window reaches min(backfillOverlap, 5) s past the jump (publishers' clocks differ) and
+    // is read again historyLag after its end: 1 s instead of 5 keeps the wait ~5 s, not ~10.
+    const s = await service(dg, { gapBackfillInterval: 0.05, historyLag: 0.5, backfillOverlap: 1 });
     await s.start();
     const pub = new Publisher({ linger: 0 });
     pub.connect(s.subscription!.bound[0]!);
     cleanups.push(() => pub.close());
-    await new Promise((r) => setTimeout(r, 300));
+    await joined(s, pub);
     const now = Date.now() / 1000;
     for (const n of [0, 1]) await pub.send([message(n, now + n).topic, JSON.stringify(message(n, now + n))]);
     await eventually(() => (total(s) === 2 ? true : undefined), 5_000, 'first two');
