@@ -1,15 +1,13 @@
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Row } from '../../actors/row-store.js';
-import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
 import { damageNewestGeneration } from '../helpers/corrupt-snapshots.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { referenceViews, servedViews } from '../helpers/reference.js';
-import { tempDir } from '../helpers/service-process.js';
 import { acceptedOnce, type Sample } from '../history/feed.js';
 import { runCli } from './cli.js';
+import { trimmingDataDir } from './trimming-data-dir.js';
 
 const VOLUME = 'volume-by-category-1d';
 const silent = createLogger('silent');
@@ -21,27 +19,7 @@ const silent = createLogger('silent');
  * imported generation unreadable, restore fell back to an older one and replayed them on top.
  */
 describe('snapshot import of a backup whose tail the data dir has trimmed since', () => {
-  const data = tempDir();
-  const scratch = tempDir();
-  const file = join(scratch.path, 'backup.scx');
-  const flags = { dataDir: data.path, port: 0, host: '127.0.0.1', bind: ['tcp://127.0.0.1:*'], snapshotGenerations: 3 };
-  const keeping = loadConfig({ env: {}, flags });
-  // Messages two hours old are past --journal-max-age here: a snapshot lets the journal drop them.
-  const trimming = loadConfig({ env: {}, flags: { ...flags, journalMaxAge: '1h' } });
-
-  afterAll(() => {
-    data.remove();
-    scratch.remove();
-  });
-
-  /** A service on the data dir: restores, replays, takes `messages`, stops (its final snapshot is a generation). */
-  const session = async (config: typeof keeping, messages: readonly Sample[]) => {
-    const service = await Service.build({ config, logger: silent, checkDataFile: false });
-    await service.recover();
-    for (const m of messages) service.accept(m as never);
-    await service.settled();
-    await service.stop();
-  };
+  const { data, file, keeping, trimming, session } = trimmingDataDir(3);
 
   /** Flips a byte of one stored entry of the newest generation: its checksum fails, restore falls back. */
   const damageNewest = () => damageNewestGeneration(data.path, VOLUME);

@@ -1,17 +1,5 @@
-/**
- * A backup imported twice, with the journal trimmed in between. The first import gives the
- * data dir's own generation G a mark (coveredThrough) and the journal's end then (coveredAfter):
- * replay on top of G passes over records after that end dated within the mark, as taken in
- * under a lower one. The second import found the journal trimmed past G's mark and raised the
- * mark while keeping the first import's end: a message journaled between the two imports
- * (dated after G's mark when it came, as a backfill of what the data dir missed would be),
- * which G never applied and which a fall back to G replayed until then, was now dated within
- * the raised mark and passed over. Lost: 200 of 201 counted.
- */
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Row } from '../../actors/row-store.js';
-import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
 import { decodeChecked } from '../../snapshots/codec.js';
@@ -20,35 +8,16 @@ import { DataStore } from '../../snapshots/lmdb-store.js';
 import { damageNewestGeneration } from '../helpers/corrupt-snapshots.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { referenceViews, servedViews } from '../helpers/reference.js';
-import { tempDir } from '../helpers/service-process.js';
 import { acceptedOnce, type Sample } from '../history/feed.js';
 import { runCli } from './cli.js';
+import { trimmingDataDir } from './trimming-data-dir.js';
 
 const VOLUME = 'volume-by-category-1d';
 const silent = createLogger('silent');
 
 describe('one backup imported twice, the journal trimmed in between', () => {
-  const data = tempDir();
-  const scratch = tempDir();
-  const file = join(scratch.path, 'backup.scx');
   // Five slots: the data dir's own generation outlives both imports and the session between them.
-  const flags = { dataDir: data.path, port: 0, host: '127.0.0.1', bind: ['tcp://127.0.0.1:*'], snapshotGenerations: 5 };
-  const keeping = loadConfig({ env: {}, flags });
-  // Messages two hours old are past --journal-max-age here: a snapshot lets the journal drop them.
-  const trimming = loadConfig({ env: {}, flags: { ...flags, journalMaxAge: '1h' } });
-
-  afterAll(() => {
-    data.remove();
-    scratch.remove();
-  });
-
-  const session = async (config: typeof keeping, messages: readonly Sample[]) => {
-    const service = await Service.build({ config, logger: silent, checkDataFile: false });
-    await service.recover();
-    for (const m of messages) service.accept(m as never);
-    await service.settled();
-    await service.stop();
-  };
+  const { data, file, keeping, trimming, session } = trimmingDataDir(5);
 
   /** The data dir's generations' meta records, newest first. */
   const metas = async (): Promise<SnapshotMeta[]> => {
