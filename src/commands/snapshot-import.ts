@@ -149,7 +149,11 @@ export async function importPayload(
     const appended = tail.length;
 
     const generation = nextGeneration(store);
-    const slot = generation % config.snapshotGenerations;
+    // The file's own slot count when it holds more: an import run without the service's --config
+    // (or STATSCACHE_SNAPSHOT_GENERATIONS) wrapped at the default 3 over a data dir kept at 5, and
+    // could overwrite the newest generation, the one a damaged import falls back to.
+    const slots = Math.max(config.snapshotGenerations, ...store.slots().map((s) => s + 1));
+    const slot = generation % slots;
     // Another data dir's replaySkip names seqs of its journal, not of this one; its mark was
     // about that journal too (the export's tail window decides this one: coveredWithoutIds).
     const {
