@@ -30,8 +30,17 @@ export function readRecordFile(path: string, maxBytes: number): RecordFileRead {
   }
 }
 
+/** The name writeRecordFile() gives its new file (`<path>.<pid>.tmp`) before renaming it over `path`. */
+const tempPathOf = (path: string, pid: number): string => `${path}.${pid}.tmp`;
+
+/** Whether `name` is a new file writeRecordFile() left beside `file` (its process died mid-write). */
+export function isRecordTempOf(name: string, file: string): boolean {
+  const pid = name.startsWith(`${file}.`) && name.endsWith('.tmp') ? name.slice(file.length + 1, -'.tmp'.length) : '';
+  return /^\d+$/.test(pid) && name === tempPathOf(file, Number(pid));
+}
+
 export function writeRecordFile(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
+  const tmp = tempPathOf(path, process.pid);
   writeFileSync(tmp, text);
   renameSync(tmp, path);
 }

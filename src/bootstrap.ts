@@ -15,6 +15,7 @@ import { QUARANTINE_DIR } from '../snapshots/store-check.js';
 import { APPLYING_FILE } from '../snapshots/applying-mark.js';
 import { HUNG_MESSAGES_FILE } from '../snapshots/hung-messages.js';
 import { HUNG_VIEWS_FILE } from '../snapshots/hung-views.js';
+import { isRecordTempOf } from '../snapshots/record-file.js';
 import { openStore } from './commands/common.js';
 import { decodeExport, ExportFileError } from './commands/export-format.js';
 import { listSlots } from './commands/generations.js';
@@ -59,7 +60,7 @@ const RECORD_FILES = [HUNG_MESSAGES_FILE, HUNG_VIEWS_FILE, APPLYING_FILE];
 const ownFile = (name: string): boolean =>
   name.startsWith('statscache.') ||
   name === QUARANTINE_DIR ||
-  RECORD_FILES.some((f) => name === f || (name.startsWith(`${f}.`) && /^\d+\.tmp$/.test(name.slice(f.length + 1))));
+  RECORD_FILES.some((f) => name === f || isRecordTempOf(name, f));
 
 /** What the data dir holds: nothing (bootstrap), statscache state (keep it), or something else (refuse). */
 function dataDirState(dataDir: string): 'empty' | 'has-state' {
