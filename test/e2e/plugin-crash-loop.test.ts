@@ -1,10 +1,11 @@
 import { once } from 'node:events';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pluginInfo } from '../helpers/plugin-info.js';
 import { joinedPublisher } from '../helpers/probes.js';
-import { eventually, getJson, type RunningService, startService, tempDir } from '../helpers/service-process.js';
+import { pluginService } from '../helpers/plugin-service.js';
+import { eventually, getJson, type RunningService } from '../helpers/service-process.js';
 
 /**
  * A plugin that fills the heap on one odd message: V8 aborts the process, and every restart
@@ -44,21 +45,7 @@ const rowsOf = async (svc: RunningService): Promise<{ n: number }[]> =>
   (await getJson(`${svc.base}/api/${IDENT}`)).body as { n: number }[];
 
 describe('a plugin that makes the process die on one message (out of memory)', () => {
-  const dir = tempDir();
-  const config = join(dir.path, 'config.json');
-  const dataDir = join(dir.path, 'data');
-  writeFileSync(join(dir.path, 'hoards.mjs'), PLUGIN);
-  writeFileSync(config, JSON.stringify({ plugins: ['./hoards.mjs'], dataDir }));
-  const running: RunningService[] = [];
-  afterAll(async () => {
-    for (const s of running) await s.stop('SIGKILL');
-    dir.remove();
-  });
-  const serve = async () => {
-    const svc = await startService(['--config', config], HEAP);
-    running.push(svc);
-    return svc;
-  };
+  const { dataDir, serve } = pluginService({ 'hoards.mjs': PLUGIN }, { env: HEAP });
   const marked = () =>
     JSON.parse(readFileSync(join(dataDir, 'applying.json'), 'utf8')) as {
       seq: number;

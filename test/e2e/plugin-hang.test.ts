@@ -1,8 +1,9 @@
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { eventually, getJson, type RunningService, startService, tempDir } from '../helpers/service-process.js';
+import { describe, expect, it } from 'vitest';
+import { pluginService } from '../helpers/plugin-service.js';
+import { eventually, getJson, type RunningService } from '../helpers/service-process.js';
 import { pluginInfo } from '../helpers/plugin-info.js';
 import { joinedPublisher } from '../helpers/probes.js';
 
@@ -38,21 +39,7 @@ const rowsOf = async (svc: RunningService): Promise<{ n: number }[]> =>
   (await getJson(`${svc.base}/api/${IDENT}`)).body as { n: number }[];
 
 describe('a plugin that hangs on one message (--plugin-hang-timeout)', () => {
-  const dir = tempDir();
-  const config = join(dir.path, 'config.json');
-  const dataDir = join(dir.path, 'data');
-  writeFileSync(join(dir.path, 'hangs.mjs'), PLUGIN);
-  writeFileSync(config, JSON.stringify({ plugins: ['./hangs.mjs'], dataDir }));
-  const running: RunningService[] = [];
-  afterAll(async () => {
-    for (const s of running) await s.stop('SIGKILL');
-    dir.remove();
-  });
-  const serve = async () => {
-    const svc = await startService(['--config', config, '--plugin-hang-timeout', '1']);
-    running.push(svc);
-    return svc;
-  };
+  const { dataDir, serve } = pluginService({ 'hangs.mjs': PLUGIN }, { args: ['--plugin-hang-timeout', '1'] });
 
   it('ends the process, and the next start skips that message for that plugin only', async () => {
     const first = await serve();

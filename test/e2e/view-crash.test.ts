@@ -1,8 +1,9 @@
 import { once } from 'node:events';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { eventually, getJson, type RunningService, startService, tempDir } from '../helpers/service-process.js';
+import { describe, expect, it } from 'vitest';
+import { pluginService } from '../helpers/plugin-service.js';
+import { getJson } from '../helpers/service-process.js';
 
 /**
  * A plugin's custom view that fills the heap for one parameter value: V8 aborts the process,
@@ -38,23 +39,7 @@ const IDENT = 'hoards-on-seven-1d';
 const HEAP = { NODE_OPTIONS: '--max-old-space-size=256' };
 
 describe("a plugin's view that makes the process die on some parameters (out of memory)", () => {
-  const dir = tempDir();
-  const config = join(dir.path, 'config.json');
-  const dataDir = join(dir.path, 'data');
-  writeFileSync(join(dir.path, 'hoards.mjs'), HOARDER);
-  writeFileSync(join(dir.path, 'echoes.mjs'), OTHER);
-  writeFileSync(config, JSON.stringify({ plugins: ['./hoards.mjs', './echoes.mjs'], dataDir }));
-  const running: RunningService[] = [];
-  afterAll(async () => {
-    for (const s of running) await s.stop('SIGKILL');
-    dir.remove();
-  });
-  const serve = async () => {
-    const svc = await startService(['--config', config], HEAP);
-    running.push(svc);
-    await eventually(async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined));
-    return svc;
-  };
+  const { dataDir, serve } = pluginService({ 'hoards.mjs': HOARDER, 'echoes.mjs': OTHER }, { env: HEAP, ready: true });
 
   it('dies once on it; the next start refuses those parameters to that view only and stays up', async () => {
     const first = await serve();

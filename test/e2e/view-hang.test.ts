@@ -1,9 +1,10 @@
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { eventually, getJson, type RunningService, startService, tempDir } from '../helpers/service-process.js';
+import { pluginService } from '../helpers/plugin-service.js';
+import { eventually, getJson } from '../helpers/service-process.js';
 
 /**
  * A plugin's custom `view` runs on the main thread with parameters HTTP clients choose; one that
@@ -29,21 +30,7 @@ const PLUGIN = `export default {
 const IDENT = 'loops-on-seven-1d';
 
 describe("a plugin's view that hangs on some parameters (--plugin-hang-timeout)", () => {
-  const dir = tempDir();
-  const config = join(dir.path, 'config.json');
-  const dataDir = join(dir.path, 'data');
-  writeFileSync(join(dir.path, 'loops.mjs'), PLUGIN);
-  writeFileSync(config, JSON.stringify({ plugins: ['./loops.mjs'], dataDir }));
-  const running: RunningService[] = [];
-  afterAll(async () => {
-    for (const s of running) await s.stop('SIGKILL');
-    dir.remove();
-  });
-  const serve = async () => {
-    const svc = await startService(['--config', config, '--plugin-hang-timeout', '1']);
-    running.push(svc);
-    return svc;
-  };
+  const { dataDir, serve } = pluginService({ 'loops.mjs': PLUGIN }, { args: ['--plugin-hang-timeout', '1'] });
 
   it('ends the process, and the next start refuses those parameters to that view only', async () => {
     const first = await serve();
@@ -122,22 +109,10 @@ const DECLARING = `export default {
 const DECLARING_IDENT = 'declares-on-seven-1d';
 
 describe("a plugin's viewIsRows that hangs on some parameters (--plugin-hang-timeout)", () => {
-  const dir = tempDir();
-  const config = join(dir.path, 'config.json');
-  const dataDir = join(dir.path, 'data');
-  writeFileSync(join(dir.path, 'declares.mjs'), DECLARING);
-  writeFileSync(config, JSON.stringify({ plugins: ['./declares.mjs'], dataDir }));
-  const running: RunningService[] = [];
-  afterAll(async () => {
-    for (const s of running) await s.stop('SIGKILL');
-    dir.remove();
-  });
-  const serve = async () => {
-    const svc = await startService(['--config', config, '--plugin-hang-timeout', '1']);
-    running.push(svc);
-    await eventually(async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined));
-    return svc;
-  };
+  const { dataDir, serve } = pluginService(
+    { 'declares.mjs': DECLARING },
+    { args: ['--plugin-hang-timeout', '1'], ready: true },
+  );
 
   it('ends the process, and the next start refuses those parameters', async () => {
     const first = await serve();
