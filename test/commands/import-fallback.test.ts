@@ -1,19 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Row } from '../../actors/row-store.js';
 import { decodeExport } from '../../src/commands/export-format.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
 import { damageNewestGeneration } from '../helpers/corrupt-snapshots.js';
 import { recentSamples } from '../helpers/fixtures.js';
-import { referenceViews, servedViews } from '../helpers/reference.js';
 import { tempDir } from '../helpers/service-process.js';
 import { acceptedOnce, type Sample } from '../history/feed.js';
 import { runCli } from './cli.js';
+import { expectServedOnce, VOLUME } from './trimming-data-dir.js';
 
-const VOLUME = 'volume-by-category-1d';
 const silent = createLogger('silent');
 
 /**
@@ -84,14 +82,8 @@ describe('snapshot import, then the imported generation is unreadable', () => {
     const service = await Service.build({ config, logger: silent, checkDataFile: false });
     try {
       await service.start();
-      const base = `http://127.0.0.1:${service.server?.port}`;
-      const rows = (await servedViews(base, [VOLUME])).get(VOLUME) as (Row & { volume?: number })[];
-      const counted = rows.reduce((n, r) => n + (r.volume ?? 0), 0);
       // Before the fix: 600, the 200 moved messages counted again on top of the older generation.
-      expect(counted).toBe(all.length);
-      const reference = referenceViews(all as never);
-      const views = await servedViews(base, reference.keys());
-      for (const [ident, want] of reference) expect({ ident, rows: views.get(ident) }).toEqual({ ident, rows: want });
+      await expectServedOnce(service, all);
       return {
         fallbacks: service.restored.fallbacks.map((f) => f.generation),
         restored: service.restored.meta?.generation,

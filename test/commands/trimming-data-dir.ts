@@ -1,12 +1,16 @@
 import { join } from 'node:path';
-import { afterAll } from 'vitest';
+import { afterAll, expect } from 'vitest';
+import type { Row } from '../../actors/row-store.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
+import { referenceViews, servedViews } from '../helpers/reference.js';
 import { tempDir } from '../helpers/service-process.js';
 import type { Sample } from '../history/feed.js';
 
 const silent = createLogger('silent');
+/** The plugin whose volume the import tests total. */
+export const VOLUME = 'volume-by-category-1d';
 
 /**
  * A data dir, a backup file's path beside it, and two configs for it: `keeping` its journal, and
@@ -33,4 +37,18 @@ export function trimmingDataDir(snapshotGenerations: number) {
     await service.stop();
   };
   return { data, file, keeping, trimming, session };
+}
+
+/**
+ * What a started service on the data dir serves counts each of `all` once: the volume it
+ * totals (the figure a double count or a loss moves) and every plugin's view against a run
+ * that saw them once.
+ */
+export async function expectServedOnce(service: Service, all: readonly Sample[]): Promise<void> {
+  const base = `http://127.0.0.1:${service.server?.port}`;
+  const rows = (await servedViews(base, [VOLUME])).get(VOLUME) as (Row & { volume?: number })[];
+  expect(rows.reduce((n, r) => n + (r.volume ?? 0), 0)).toBe(all.length);
+  const reference = referenceViews(all as never);
+  const views = await servedViews(base, reference.keys());
+  for (const [ident, want] of reference) expect({ ident, rows: views.get(ident) }).toEqual({ ident, rows: want });
 }
