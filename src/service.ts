@@ -161,6 +161,12 @@ export class Service {
   private fatal: string | null = null;
   /** The start-up backfill from datagrepper; `pending` while it runs past the ready bound (in the background). */
   private readonly startupFill = new StartupBackfill();
+  /**
+   * AMQP inputs that came back on a new queue before the service was running, by input: the
+   * earliest drop. The start-up backfill cut its window when it started, so a queue lost while it
+   * ran lost what was published past that window; they are filled once running.
+   */
+  private readonly resumedWhileStarting = new Map<string, number>();
   private readonly endpointLog: ReturnType<typeof throttled>;
   private readonly digestSettleStep: number;
   /** Messages plugins hung on in earlier runs, skipped for them now (--plugin-hang-timeout). */
@@ -257,21 +263,13 @@ export class Service {
       logLimited: this.logLimited,
       held: () => (this.phase === 'running' || this.phase === 'stopping' ? undefined : this.liveGate.promise),
       onResumed: ({ input, downSince }) => {
-        if (this.phase !== 'running') return;
-        if (!config.datagrepper) {
-          // As a ZeroMQ reconnect says so: the loss is the operator's to know, even with nothing to fill it.
-          log.warn(
-            { input, downSince: new Date(downSince).toISOString() },
-            'AMQP input reconnected on a new queue (server-named, or the durable one was deleted); messages published meanwhile were missed (no --datagrepper to backfill them)',
-          );
+        if (this.phase === 'stopping' || this.phase === 'stopped') return;
+        if (this.phase !== 'running') {
+          // One window per input (the earliest drop covers the later ones): bounded by the configuration.
+          this.resumedWhileStarting.set(input, Math.min(downSince, this.resumedWhileStarting.get(input) ?? downSince));
           return;
         }
-        log.warn(
-          { input, downSince: new Date(downSince).toISOString() },
-          'AMQP input reconnected on a new queue (server-named, or the durable one was deleted); backfilling what was published meanwhile',
-        );
-        const from = Math.min(this.intake.newestTimestamp || downSince / 1000, downSince / 1000);
-        this.recovery.fillGap({ start: from - config.backfillOverlap, end: this.clock.now() / 1000 });
+        this.amqpQueueLost(input, downSince);
       },
       now: () => this.clock.now(),
     });
@@ -461,9 +459,30 @@ export class Service {
     );
     this.phase = 'running';
     this.liveGate.open();
+    for (const [input, downSince] of this.resumedWhileStarting) this.amqpQueueLost(input, downSince);
+    this.resumedWhileStarting.clear();
     // In the background: until it is built, de-duplication reads the id index for every new id.
     void this.journal.known.build();
     log.info({ journalSeq: this.journal.position }, 'ready: consuming the bus live');
+  }
+
+  /** An AMQP input consumes a queue made anew since `downSince` (epoch ms): what was published meanwhile never reached it. */
+  private amqpQueueLost(input: string, downSince: number): void {
+    const { config, log } = this;
+    if (!config.datagrepper) {
+      // As a ZeroMQ reconnect says so: the loss is the operator's to know, even with nothing to fill it.
+      log.warn(
+        { input, downSince: new Date(downSince).toISOString() },
+        'AMQP input reconnected on a new queue (server-named, or the durable one was deleted); messages published meanwhile were missed (no --datagrepper to backfill them)',
+      );
+      return;
+    }
+    log.warn(
+      { input, downSince: new Date(downSince).toISOString() },
+      'AMQP input reconnected on a new queue (server-named, or the durable one was deleted); backfilling what was published meanwhile',
+    );
+    const from = Math.min(this.intake.newestTimestamp || downSince / 1000, downSince / 1000);
+    this.recovery.fillGap({ start: from - config.backfillOverlap, end: this.clock.now() / 1000 });
   }
 
   /** Every HTTP request (service-http.ts): admin, history and example routes, /metrics, the API. */

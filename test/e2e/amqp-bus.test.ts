@@ -107,9 +107,14 @@ async function publishDeep(url: string, topic: string, depth: number, sent: stri
  * A TCP proxy to a local port that can stop passing bytes either way (a broker that stops
  * answering), or accept new connections and never answer them (a wedged broker or proxy).
  */
-async function tcpProxy(
-  target: string,
-): Promise<{ port: number; accepted: () => number; blackhole(): void; hangNew(hang: boolean): void; close(): void }> {
+async function tcpProxy(target: string): Promise<{
+  port: number;
+  accepted: () => number;
+  blackhole(): void;
+  hangNew(hang: boolean): void;
+  cut(): void;
+  close(): void;
+}> {
   let open = true;
   let hanging = false;
   let accepted = 0;
@@ -138,6 +143,11 @@ async function tcpProxy(
     },
     hangNew: (hang) => {
       hanging = hang;
+    },
+    /** Drops every connection made so far (a network blip); new ones pass as before. */
+    cut: () => {
+      for (const s of sockets) s.destroy();
+      sockets.clear();
     },
     close: () => {
       for (const s of sockets) s.destroy();
@@ -516,6 +526,62 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
       if (main.private) await main.ctl('delete_queue', queue);
     } finally {
       await fake.close();
+    }
+  });
+
+  it('backfills what a server-named queue missed when it came back during the start-up backfill', async () => {
+    // The start-up backfill cuts its window when it starts: a queue lost and made anew while it
+    // ran lost what was published in between, past that window, and the reconnect was ignored
+    // because the service was not running yet (no backfill, no log line).
+    const proxy = await tcpProxy(new URL(main.url).port);
+    const fake = await new FakeDatagrepper().start();
+    let release: () => void = () => undefined;
+    fake.hold = new Promise<void>((r) => (release = r));
+    try {
+      const category = `startgap${randomUUID().slice(0, 8)}`;
+      const topic = `org.fedoraproject.prod.${category}.thing`;
+      const svc = await start([
+        '--amqp',
+        main.url.replace(/:\d+\//, `:${proxy.port}/`),
+        '--amqp-binding',
+        topic,
+        '--datagrepper',
+        fake.url.replace(/\/raw$/, '/v2/search'),
+        '--ready-timeout',
+        '120',
+        '--gap-backfill-interval',
+        '1',
+      ]);
+      await consuming(svc);
+      // The start-up backfill has cut its window and waits on the history.
+      await eventually(async () => (fake.requests > 0 ? true : undefined), 15_000, 'the start-up backfill asking');
+      // Published after that window's end, while no queue of ours existed: only the history has them.
+      const missedAt = Math.floor(Date.now() / 1000) + 1;
+      await eventually(async () => (Date.now() > missedAt * 1000 + 100 ? true : undefined), 5_000, 'the clock');
+      for (let i = 0; i < 5; i++)
+        fake.messages.push({
+          topic,
+          timestamp: missedAt,
+          msg: { i },
+          msg_id: randomUUID(),
+          headers: { 'sent-at': sentAt(missedAt) },
+        });
+      proxy.cut();
+      await consuming(svc, 2);
+      expect((await getJson(`${svc.base}/readyz`)).status).toBe(503);
+      release();
+      fake.hold = null;
+      await eventually(
+        async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined),
+        15_000,
+        'ready after the start-up backfill',
+      );
+      await countReaches(svc, 'volume-1m', 5, 15_000);
+      expect(svc.logs.some((l) => l.includes('backfilling what was published meanwhile'))).toBe(true);
+    } finally {
+      release();
+      await fake.close();
+      proxy.close();
     }
   });
 
