@@ -162,11 +162,12 @@ export class Service {
   /** The start-up backfill from datagrepper; `pending` while it runs past the ready bound (in the background). */
   private readonly startupFill = new StartupBackfill();
   /**
-   * AMQP inputs that came back on a new queue before the service was running, by input: the
-   * earliest drop. The start-up backfill cut its window when it started, so a queue lost while it
-   * ran lost what was published past that window; they are filled once running.
+   * Inputs that lost messages before the service was running (a ZeroMQ endpoint that reconnected,
+   * an AMQP input back on a new queue), by input: the earliest drop, and how to fill from it. The
+   * start-up backfill cut its window when it started, so what was published past that window while
+   * one was cut off reached neither; they are filled once running. Bounded by the configured inputs.
    */
-  private readonly resumedWhileStarting = new Map<string, number>();
+  private readonly lostWhileStarting = new Map<string, { downSince: number; fill: (downSince: number) => void }>();
   private readonly endpointLog: ReturnType<typeof throttled>;
   private readonly digestSettleStep: number;
   /** Messages plugins hung on in earlier runs, skipped for them now (--plugin-hang-timeout). */
@@ -262,15 +263,8 @@ export class Service {
       log,
       logLimited: this.logLimited,
       held: () => (this.phase === 'running' || this.phase === 'stopping' ? undefined : this.liveGate.promise),
-      onResumed: ({ input, downSince }) => {
-        if (this.phase === 'stopping' || this.phase === 'stopped') return;
-        if (this.phase !== 'running') {
-          // One window per input (the earliest drop covers the later ones): bounded by the configuration.
-          this.resumedWhileStarting.set(input, Math.min(downSince, this.resumedWhileStarting.get(input) ?? downSince));
-          return;
-        }
-        this.amqpQueueLost(input, downSince);
-      },
+      onResumed: ({ input, downSince }) =>
+        this.whenRunning(`amqp ${input}`, downSince, (since) => this.amqpQueueLost(input, since)),
       now: () => this.clock.now(),
     });
     this.hub = createHub(this.host, config, this.clock, log, (topic, text) => this.server?.publish(topic, text));
@@ -403,10 +397,7 @@ export class Service {
           { address, downSince: new Date(downSince).toISOString() },
           'bus endpoint reconnected; messages published meanwhile were missed',
         );
-        // Everything since the newest message we have (or since the drop), minus the usual overlap.
-        const from = Math.min(this.intake.newestTimestamp || downSince / 1000, downSince / 1000);
-        if (this.phase === 'running')
-          this.recovery.fillGap({ start: from - config.backfillOverlap, end: this.clock.now() / 1000 });
+        this.whenRunning(`bus ${address}`, downSince, (since) => this.fillSince(since));
       },
       onEndpoint: (status: EndpointStatus, previous: EndpointState) => this.endpointChanged(status, previous),
       now: () => this.clock.now(),
@@ -459,8 +450,8 @@ export class Service {
     );
     this.phase = 'running';
     this.liveGate.open();
-    for (const [input, downSince] of this.resumedWhileStarting) this.amqpQueueLost(input, downSince);
-    this.resumedWhileStarting.clear();
+    for (const { downSince, fill } of this.lostWhileStarting.values()) fill(downSince);
+    this.lostWhileStarting.clear();
     // In the background: until it is built, de-duplication reads the id index for every new id.
     void this.journal.known.build();
     log.info({ journalSeq: this.journal.position }, 'ready: consuming the bus live');
@@ -481,8 +472,26 @@ export class Service {
       { input, downSince: new Date(downSince).toISOString() },
       'AMQP input reconnected on a new queue (server-named, or the durable one was deleted); backfilling what was published meanwhile',
     );
+    this.fillSince(downSince);
+  }
+
+  /** Backfills everything since the newest message we have or the drop at `downSince` (epoch ms), minus the usual overlap. */
+  private fillSince(downSince: number): void {
     const from = Math.min(this.intake.newestTimestamp || downSince / 1000, downSince / 1000);
-    this.recovery.fillGap({ start: from - config.backfillOverlap, end: this.clock.now() / 1000 });
+    this.recovery.fillGap({ start: from - this.config.backfillOverlap, end: this.clock.now() / 1000 });
+  }
+
+  /**
+   * Runs `fill` for an input that missed what was published since `downSince` now if running, or
+   * once running if still starting (the earliest drop per input covers its later ones); not at all
+   * when stopping.
+   */
+  private whenRunning(input: string, downSince: number, fill: (downSince: number) => void): void {
+    if (this.phase === 'running') fill(downSince);
+    else if (this.phase !== 'stopping' && this.phase !== 'stopped') {
+      const earlier = this.lostWhileStarting.get(input)?.downSince ?? downSince;
+      this.lostWhileStarting.set(input, { downSince: Math.min(earlier, downSince), fill });
+    }
   }
 
   /** Every HTTP request (service-http.ts): admin, history and example routes, /metrics, the API. */

@@ -166,6 +166,48 @@ describe('backfill and de-duplication', () => {
     expect(s.counters.backfilled).toBe(4);
   });
 
+  it('backfills what was published while an endpoint was down during the start-up backfill, once running', async () => {
+    const dg = await new FakeDatagrepper().start();
+    cleanups.push(() => dg.close());
+    // The start-up backfill is held until the endpoint has dropped and come back.
+    let release = () => {};
+    dg.hold = new Promise<void>((r) => (release = r));
+    cleanups.push(() => release());
+    const first = new Publisher({ linger: 0 });
+    await first.bind('tcp://127.0.0.1:*');
+    const endpoint = first.lastEndpoint as string;
+    const s = await service(dg, { connect: [endpoint], bind: [] });
+    const starting = s.start();
+    cleanups.push(() => starting.catch(() => undefined));
+    await eventually(() => (endpointState(s) === 'connected' ? true : undefined), 10_000, 'connected while starting');
+    // Asked: the start-up window has ended (at its start); nothing published from now on is in it.
+    await eventually(() => (dg.requests > 0 ? true : undefined), 10_000, 'the start-up backfill asked the history');
+    first.close();
+    await eventually(
+      () => (['disconnected', 'retrying'].includes(endpointState(s) ?? '') ? true : undefined),
+      10_000,
+      'the drop seen',
+    );
+    // Published while cut off, after the start-up window: only the archive has them.
+    const at = Date.now() / 1000;
+    dg.messages.push(...[0, 1, 2].map((n) => message(n, at, { username: `s${n}`, i: 1 })));
+    const second = new Publisher({ linger: 0 });
+    cleanups.push(() => second.close());
+    await second.bind(endpoint);
+    await eventually(() => (endpointState(s) === 'connected' ? true : undefined), 10_000, 'reconnected while starting');
+    // Still starting: the reconnect came before the service was running.
+    expect(s.http({ method: 'GET', path: '/readyz', query: '', header: () => '' }).status).toBe(503);
+    release();
+    dg.hold = null;
+    await starting;
+    await eventually(
+      () => (total(s) === 3 ? true : undefined),
+      20_000,
+      'the three messages missed during start-up backfilled once running',
+    );
+    expect(s.counters.backfilled).toBe(3);
+  });
+
   it('fetches a gap window again once the history had time to archive it: messages stored after the first read are counted', async () => {
     const dg = await new FakeDatagrepper().start();
     cleanups.push(() => dg.close());
