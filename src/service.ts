@@ -168,6 +168,16 @@ export class Service {
    * one was cut off reached neither; they are filled once running. Bounded by the configured inputs.
    */
   private readonly lostWhileStarting = new Map<string, { downSince: number; fill: (downSince: number) => void }>();
+  /**
+   * `--connect` endpoints not connected when the start-up backfill cut its window, with that time
+   * (epoch ms): what one publishes before it connects is in neither the window nor the bus (a
+   * publisher unreachable when the service started), so it is filled from then once it connects,
+   * as a reconnect is. Unless it connects on the attempt that was under way at the cut without
+   * ever failing: then only its TCP handshake was missed, as on every connection, and a fill
+   * would take the gap backfill's turn (--gap-backfill-interval) on every start. Bounded by the
+   * configured endpoints.
+   */
+  private readonly unconnectedAtCut = new Map<string, { readonly cut: number; failed: boolean }>();
   private readonly endpointLog: ReturnType<typeof throttled>;
   private readonly digestSettleStep: number;
   /** Messages plugins hung on in earlier runs, skipped for them now (--plugin-hang-timeout). */
@@ -525,6 +535,10 @@ export class Service {
     this.host.live();
     if (this.config.datagrepper && !this.abort.signal.aborted) {
       this.phase = 'backfilling';
+      // Taken before the window's end is (startup-backfill.ts): a fill from here covers it.
+      const cut = this.clock.now();
+      for (const e of this.subscription?.endpoints() ?? [])
+        if (e.state !== 'connected') this.unconnectedAtCut.set(e.endpoint, { cut, failed: e.state !== 'connecting' });
       await this.startupFill.run({
         config: this.config,
         log: this.log,
@@ -558,11 +572,21 @@ export class Service {
   }
 
   private endpointChanged(status: EndpointStatus, previous: string): void {
+    const unconnected = this.unconnectedAtCut.get(status.endpoint);
     if (status.state === 'connected') {
       if (previous !== 'connecting')
         this.log.info({ endpoint: status.endpoint, after: previous }, 'bus endpoint connected');
+      this.unconnectedAtCut.delete(status.endpoint);
+      if (unconnected?.failed) {
+        this.log.warn(
+          { endpoint: status.endpoint, since: new Date(unconnected.cut).toISOString() },
+          'bus endpoint connected only after the start-up backfill read the history; backfilling what was published since',
+        );
+        this.whenRunning(`bus ${status.endpoint}`, unconnected.cut, (since) => this.fillSince(since));
+      }
       return;
     }
+    if (unconnected !== undefined) unconnected.failed = true;
     this.endpointLog(`endpoint:${status.endpoint}`, (suppressed) =>
       this.log.warn(
         {

@@ -4,6 +4,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
 import { FakeDatagrepper, type Stored } from '../helpers/fake-datagrepper.js';
+import { freePort } from '../helpers/free-port.js';
 import { eventually, tempDir } from '../helpers/service-process.js';
 
 const silent = createLogger('silent');
@@ -204,6 +205,31 @@ describe('backfill and de-duplication', () => {
       () => (total(s) === 3 ? true : undefined),
       20_000,
       'the three messages missed during start-up backfilled once running',
+    );
+    expect(s.counters.backfilled).toBe(3);
+  });
+
+  it('backfills what was published before an endpoint first connected, when that came after the start-up window', async () => {
+    const dg = await new FakeDatagrepper().start();
+    cleanups.push(() => dg.close());
+    // Nothing listens there yet (the publisher's host is down or cut off): the service keeps trying.
+    const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+    const s = await service(dg, { connect: [endpoint], bind: [] });
+    await s.start();
+    // Running: the start-up window has ended (at the start-up backfill's start), and the endpoint never connected.
+    expect(dg.requests).toBeGreaterThan(0);
+    expect(endpointState(s)).not.toBe('connected');
+    // Published meanwhile, after that window: only the archive has them.
+    const at = Date.now() / 1000;
+    dg.messages.push(...[0, 1, 2].map((n) => message(n, at, { username: `f${n}`, i: 1 })));
+    const pub = new Publisher({ linger: 0 });
+    cleanups.push(() => pub.close());
+    await pub.bind(endpoint);
+    await eventually(() => (endpointState(s) === 'connected' ? true : undefined), 10_000, 'first connected');
+    await eventually(
+      () => (total(s) === 3 ? true : undefined),
+      20_000,
+      'the three messages published before the first connection backfilled',
     );
     expect(s.counters.backfilled).toBe(3);
   });
