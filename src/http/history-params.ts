@@ -135,8 +135,15 @@ export function parseHistoryQuery(params: URLSearchParams, now: number): History
   const deltaRaw = one(params, 'delta');
   const delta = deltaRaw === undefined ? undefined : positiveNumber('delta', deltaRaw);
   const window = resolveWindow(start, end, delta, now);
-  if (window && window.end < window.start)
+  if (window && window.end < window.start) {
+    // Without `end` the window ends now: the client's `start` is what lies past it, not an end it never sent.
+    if (end === undefined)
+      throw new BadParameter(
+        'start',
+        `(${window.start}) is after now (${window.end}), where a window without end ends`,
+      );
     throw new BadParameter('end', `(${window.end}) is before start (${window.start})`);
+  }
 
   const filters = {} as Record<FilterField, string[]>;
   for (const [param, field] of Object.entries(FILTERS) as [FilterParam, FilterField][]) {

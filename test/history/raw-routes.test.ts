@@ -226,6 +226,8 @@ describe('GET /raw and GET /id served from the journal (datagrepper.md)', () => 
       ['end=-5', 'end'],
       ['delta=-5', 'delta'],
       [`start=${end}&end=${end - 10}`, 'end'],
+      // A start after now without an end: the window ends now, so the start is at fault, not an end never sent.
+      ['start=99999999999999999999999', 'start'],
       ['callback=alert(1)', 'callback'],
       ['meta=colour', 'meta'],
       ['grouped=perhaps', 'grouped'],
