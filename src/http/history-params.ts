@@ -1,3 +1,4 @@
+import { noSuchDay } from './calendar-day.js';
 import { CALLBACK_PATTERN, CALLBACK_RULE, isDecimal } from './query-params.js';
 
 /** datagrepper's page-size cap; more is a 400, as datagrepper answers. */
@@ -76,6 +77,8 @@ export function parseTime(name: string, raw: string): number {
     const zoned = /(Z|[+-]\d{2}:?\d{2})$/.test(s.slice(10));
     const iso = hasTime ? `${s.replace(' ', 'T')}${zoned ? '' : 'Z'}` : `${s}T00:00:00Z`;
     const ms = Date.parse(iso);
+    const noDay = noSuchDay(s);
+    if (noDay !== null) throw new BadParameter(name, `${quote(raw)} is no such date: ${noDay}`);
     if (Number.isFinite(ms) && ms >= 0) return ms / 1000;
   }
   throw new BadParameter(name, `${quote(raw)} must be epoch seconds or an ISO-8601 date like 2015-11-04T10:01:00Z`);

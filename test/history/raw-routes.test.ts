@@ -234,6 +234,9 @@ describe('GET /raw and GET /id served from the journal (datagrepper.md)', () => 
       ['start=1&start=2', 'start'],
       // Number() reads these; no client means them as seconds.
       ['start=0x10', 'start'],
+      // Days Date.parse would roll into the next month (2015-03-02, 2015-05-01).
+      ['start=2015-02-30', 'start'],
+      ['end=2015-04-31T10:00:00Z', 'end'],
       ['end=0b11', 'end'],
       ['delta=0o7', 'delta'],
       ['start=Infinity', 'start'],
@@ -253,6 +256,7 @@ describe('GET /raw and GET /id served from the journal (datagrepper.md)', () => 
     expect(((await raw('page=9007199254740993')).body as { detail: string }).detail).toMatch(/must be at most/);
     expect((await raw('grouped=true')).status).toBe(200);
     expect((await raw('start=1e3&delta=5.5e1')).status).toBe(200);
+    expect((await raw('start=2016-02-29&end=2016-03-01T00:00:00Z')).status).toBe(200);
     const unknown = await getJson(`${svc.base}/raw/nothing-here`);
     expect(unknown.status).toBe(404);
     expect(unknown.body).toMatchObject({ error: 'not_found' });

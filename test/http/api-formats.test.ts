@@ -128,6 +128,10 @@ describe('formats, errors and CORS over the real server', () => {
       ['start=yesterday', 'start'],
       ['start=', 'start'],
       ['stop=2015-13-45', 'stop'],
+      // Days Date.parse would roll into the next month (2015-03-02, 2015-05-01).
+      ['start=2015-02-30', 'start'],
+      ['stop=2015-04-31T10:00', 'stop'],
+      ['start=2015-02-29', 'start'],
       ['stop=Infinity', 'stop'],
       ['start=0x10', 'start'],
       ['stop=0b11', 'stop'],
@@ -143,6 +147,8 @@ describe('formats, errors and CORS over the real server', () => {
       expect(body.error, query).toBe('bad_parameter');
       expect(body.detail, query).toContain(`"${param}"`);
     }
+    // A real leap day is a date.
+    expect((await get('/api/volume-1m?start=2016-02-29&stop=2016-02-29T23:59:59')).status).toBe(200);
   });
 
   it('plugin parameters are validated and applied', async () => {
