@@ -132,6 +132,8 @@ export function createServiceHttp(d: ServiceHttpDeps): ServiceHttp {
     metrics,
     cache: httpCache,
     maxPageDepth: config.maxPageDepth,
+    // The service's adapter always has the event streams (ws-wiring.ts liveServerParts).
+    streams: true,
   });
   // datagrepper's /raw and /id from the journal, so this instance can be another's --datagrepper.
   const history = createHistoryHandler({

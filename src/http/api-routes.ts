@@ -14,7 +14,7 @@ import { docsPage } from './pages/docs-page.js';
 import { CALLBACK_PATTERN, CALLBACK_RULE, DEFAULT_MAX_PAGE_DEPTH, pluginParamsSchema } from './query-params.js';
 import { CORS_HEADERS, error, json, type HttpRequest, type HttpResponse } from './responses.js';
 import { matchRoute, type RoutePattern } from './route-pattern.js';
-import { identList, layout, rows, type RouteContext } from './view-routes.js';
+import { identList, layout, rows, streamHead, type RouteContext } from './view-routes.js';
 import { defaultStop } from './ws-view-spec.js';
 
 /** What the HTTP layer reports to the metrics module (src/metrics.ts implements it). */
@@ -42,6 +42,8 @@ export interface ApiDeps {
   readonly cache?: EncodedCache;
   /** Deepest row a page may reach (config maxPageDepth); default DEFAULT_MAX_PAGE_DEPTH. */
   readonly maxPageDepth?: number;
+  /** Whether this process's HTTP adapter answers `GET /api/<ident>/stream` (then its HEAD is answered here). */
+  readonly streams?: boolean;
 }
 
 export type HttpHandler = (req: HttpRequest) => HttpResponse;
@@ -200,7 +202,10 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
       );
     if (pattern === '/api/:ident') return rows(req, runtime, ctx);
     if (pattern === '/api/:ident/layout') return layout(req, runtime, ctx);
-    // Streams are answered by the HTTP adapter itself; reaching here means this process has none.
+    // A GET of a stream is answered by the HTTP adapter itself, which routes no HEAD: answered
+    // here as the GET would begin (it was a 404 "no event stream", and a bad parameter was no 400).
+    if (deps.streams === true && req.method === 'HEAD') return streamHead(req, runtime, ctx);
+    // Otherwise reaching here means this process has no streams.
     return error(
       404,
       'not_found',

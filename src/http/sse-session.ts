@@ -9,6 +9,14 @@ export interface SseSink {
   close(): void;
 }
 
+/** The head of every event stream (`GET /api/<ident>/stream`), and of the answer to its HEAD. */
+export const SSE_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Type': 'text/event-stream; charset=utf-8',
+  'Cache-Control': 'no-cache, no-transform',
+  'X-Accel-Buffering': 'no',
+  'Access-Control-Allow-Origin': '*',
+};
+
 /** `id:` of an event: the server epoch and the view's seq, so `Last-Event-ID` is a resume point. */
 export const eventId = (epoch: string, seq: number) => `${epoch}:${seq}`;
 

@@ -11,7 +11,7 @@ import { TrustedProxies } from './client-address.js';
 import { clientNetwork, DEFAULT_IPV6_CLIENT_PREFIX } from './client-network.js';
 import { type HotAnswer, HotAnswers } from './hot-answer.js';
 import type { HttpRequest, HttpResponse } from './responses.js';
-import type { SseSink } from './sse-session.js';
+import { SSE_HEADERS, type SseSink } from './sse-session.js';
 import type { ConnectionRefusal, WsPeer } from './ws-connection.js';
 
 /** The WebSocket side; `C` is the hub's per-connection handle. */
@@ -426,10 +426,7 @@ export function listen<C>(
       };
       res.cork(() => {
         res.writeStatus('200 OK');
-        res.writeHeader('Content-Type', 'text/event-stream; charset=utf-8');
-        res.writeHeader('Cache-Control', 'no-cache, no-transform');
-        res.writeHeader('X-Accel-Buffering', 'no');
-        res.writeHeader('Access-Control-Allow-Origin', '*');
+        for (const [name, value] of Object.entries(SSE_HEADERS)) res.writeHeader(name, value);
         try {
           handle = result(sink);
         } catch (err) {

@@ -9,7 +9,8 @@ import { encode, type EncodedCache } from './encoded-cache.js';
 import { CONTENT_TYPES, negotiate, type Format } from './negotiate.js';
 import { BadParameter, CALLBACK_PATTERN, CALLBACK_RULE, firstValues, parseViewQuery } from './query-params.js';
 import { csvLines, render } from './render.js';
-import { defaultStop as defaultStopOf } from './ws-view-spec.js';
+import { defaultStop as defaultStopOf, viewSpecOf } from './ws-view-spec.js';
+import { SSE_HEADERS } from './sse-session.js';
 import { CORS_HEADERS, error, type HttpRequest, type HttpResponse } from './responses.js';
 
 /** What the `/api/…` routes read; built once per handler. */
@@ -55,6 +56,22 @@ export function layout(req: HttpRequest, runtime: PluginRuntime, ctx: RouteConte
     encode(render(format, value, { callback }).body, null),
   );
   return conditional(req, entry, { ...CORS_HEADERS, 'Content-Type': contentType(format) }, ctx.cache);
+}
+
+/**
+ * `HEAD /api/<ident>/stream`: what the stream's GET answers before its first event: a 400
+ * naming a bad parameter (validated as the stream validates them), else the event-stream head.
+ * No stream is opened, so no connection or subscription bound applies.
+ */
+export function streamHead(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext): HttpResponse {
+  const values = firstValues(new URLSearchParams(req.query));
+  try {
+    viewSpecOf(runtime, ctx.schemas.get(runtime.ident) as z.ZodObject, values, ctx.maxPageDepth);
+  } catch (err) {
+    if (err instanceof BadParameter) return error(400, 'bad_parameter', err.message, CORS_HEADERS);
+    throw err;
+  }
+  return { status: 200, headers: SSE_HEADERS, body: '' };
 }
 
 /**

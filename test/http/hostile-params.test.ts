@@ -385,6 +385,22 @@ describe(`hostile input (seed ${SEED})`, () => {
     expect(await health(live)).toBe(200);
   }, 60_000);
 
+  it('HEAD answers as GET would on every documented route, bad parameters included', async () => {
+    const failures: string[] = [];
+    const paths = [...routes.keys()].filter((p) => p !== '/ws').map((p) => p.replace('{ident}', 'volume-1m'));
+    for (const path of paths)
+      for (const q of ['', '?page=0', '?start=2015-02-30']) {
+        const statusOf = async (method: string) => {
+          const o = await timedExchange(live.port, `${method} ${path}${q} HTTP/1.1\r\nHost: x`, DEADLINE_MS);
+          return o.kind === 'answer' ? o.status : o.kind;
+        };
+        const [get, head] = [await statusOf('GET'), await statusOf('HEAD')];
+        if (get !== head) failures.push(`${path}${q}: GET ${get}, HEAD ${head}`);
+      }
+    expect(failures).toEqual([]);
+    await settled(() => live.service.hub.counts().sse === 0, 'streams closed');
+  });
+
   it('hostile negotiation headers and request framing', async () => {
     const paths = [
       '/',
