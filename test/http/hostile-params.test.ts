@@ -302,6 +302,9 @@ describe(`hostile input (seed ${SEED})`, () => {
     // Every parameter misspelt only in case, or encoded in its name.
     add('/api/volume-1m', '%70age=0', 'page');
     add('/raw', 'PAGE=0&Rows_Per_Page=-1', null);
+    // A filter given more times than /raw reads (100): refused by name; at the bound, answered.
+    add('/raw', 'user=a&'.repeat(101), 'user', true);
+    add('/raw', 'not_topic=a&'.repeat(100), null);
     const { failures, statuses } = await runAll(live.port, probes);
     expect(failures).toEqual([]);
     for (const code of [200, 400]) expect(statuses.get(code) ?? 0, `status ${code}`).toBeGreaterThan(0);
@@ -597,6 +600,12 @@ describe(`hostile input (seed ${SEED})`, () => {
       JSON.stringify({ op: 'subscribe', ident: 'volume-1m', resume: { epoch: live.service.hub.epoch, seq: 2 ** 52 } }),
       JSON.stringify({ op: 'subscribe', ident: 'volume-1m', resume: { epoch: live.service.hub.epoch, seq: 0.5 } }),
       JSON.stringify({ op: 'unsubscribe', id: 'never-subscribed' }),
+      // As many unknown parameters as fit in a frame.
+      JSON.stringify({
+        op: 'subscribe',
+        ident: 'layout-probe',
+        params: Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`k${i}`, i])),
+      }),
       JSON.stringify({ op: 'unsubscribe', ident: 'volume-1m', params: { page: '0' } }),
     ];
     const failures: string[] = [];
