@@ -146,10 +146,24 @@ export function buildOpenApi(host: PluginHost): Json {
       tags: ['live'],
       summary: 'Row updates as Server-Sent Events',
       description:
-        "An `text/event-stream` of the plugin's row changes: the current newest rows first, then coalesced updates carrying the changed rows and a sequence number, like the WebSocket frames.",
-      parameters: [{ name: 'ident', in: 'path', required: true, schema: { type: 'string', enum: idents } }],
+        "An `text/event-stream` of the plugin's row changes: the current newest rows first, then coalesced updates carrying the changed rows and a sequence number, like the WebSocket frames. " +
+        "It takes the view parameters of `/api/<ident>`, the plugin's own ones included (see that path), validated the same way; `callback` and `_` mean nothing here.",
+      parameters: [
+        { name: 'ident', in: 'path', required: true, schema: { type: 'string', enum: idents } },
+        // The stream validates these as the rows route does (ws-view-spec.ts); they were undocumented here.
+        ...COMMON_PARAMS.filter((p) => p.name !== 'callback' && p.name !== '_').map((p) => ref('parameters', p.name)),
+        {
+          name: 'Last-Event-ID',
+          in: 'header',
+          required: false,
+          description:
+            'the `id:` of the last event received (`<epoch>:<seq>`): the stream resumes after it when the server still holds what followed, else starts with a snapshot',
+          schema: { type: 'string' },
+        },
+      ],
       responses: {
         '200': { description: 'the event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+        '400': ref('responses', 'BadParameter'),
         '404': ref('responses', 'NotFound'),
       },
     },
