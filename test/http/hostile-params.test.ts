@@ -23,7 +23,7 @@ const FRAME_BYTES = 4096;
 const MAX_SUBSCRIPTIONS = 4;
 const FRAMES_PER_SECOND = 400;
 const CONNECTIONS_PER_IP = 12;
-/** Values of HOSTILE beyond ALWAYS each parameter gets, drawn by the seed: every one is drawn for some parameter. */
+/** Values of HOSTILE beyond ALWAYS each parameter gets, drawn per parameter by the seed (so each value meets several parameters). */
 const SAMPLED = 8;
 
 /** A value as it goes into the query string: encoded, or (`raw`) exactly as written. */
