@@ -19,6 +19,33 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
 }
 
+let shared: Promise<Browser> | null = null;
+
+/**
+ * One Chromium per test process for every describe block that asks, launched on first use and
+ * again if it was closed or crashed. The files under test/http share a worker (vitest.config.ts),
+ * and each block used to launch its own: seven launches of ~1.5 s of the loaded 2-core box.
+ * Pages stay apart as before: browser.newPage() gives each its own context, and
+ * releaseChromium() closes every context in the block's afterAll, as browser.close() did.
+ * Playwright ends the browser when the process exits.
+ */
+export async function sharedChromium(): Promise<Browser> {
+  const current = shared;
+  if (current) {
+    const browser = await current.catch(() => null);
+    if (browser?.isConnected()) return browser;
+    if (shared === current) shared = null;
+  }
+  shared ??= launchChromium();
+  return shared;
+}
+
+/** What closing the browser did for a block that shares it: every page and context it opened closed. */
+export async function releaseChromium(browser: Browser | undefined): Promise<void> {
+  if (!browser?.isConnected()) return;
+  await Promise.all(browser.contexts().map((context) => context.close()));
+}
+
 /** Screenshots for review land here (gitignored). */
 export const SCREENSHOTS = join(process.cwd(), 'test-output', 'screenshots');
 

@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { launchChromium, openPage } from '../helpers/browser.js';
+import { releaseChromium, sharedChromium, openPage } from '../helpers/browser.js';
 import { freePort } from '../helpers/free-port.js';
 import { recentSamples, type RawEnvelope } from '../helpers/fixtures.js';
 import { journaledAndApplied, joinedPublisher } from '../helpers/probes.js';
@@ -149,10 +149,10 @@ describe('the browser examples across service restarts, in headless Chromium', (
     // A port of its own from the first start: uSockets sets SO_REUSEADDR only for a given port,
     // and without it the killed process's connections would hold port 0's pick for a minute.
     svc = await start(dirA.path, await freePort());
-    browser = await launchChromium();
+    browser = await sharedChromium();
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
+    await releaseChromium(browser);
     await svc?.stop('SIGKILL');
     dirA.remove();
     dirB.remove();

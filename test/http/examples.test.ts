@@ -6,7 +6,7 @@ import { definePlugin, rowsOf } from '../../actors/plugin-api.js';
 import { builtinPlugins } from '../../plugins/index.js';
 import { type VolumeByCategoryRow, volumeByCategory } from '../../plugins/volume-by-category.js';
 import { loadConfig } from '../../src/config.js';
-import { checkWidthsAndShoot, launchChromium, openPage, SCREENSHOTS } from '../helpers/browser.js';
+import { checkWidthsAndShoot, releaseChromium, sharedChromium, openPage, SCREENSHOTS } from '../helpers/browser.js';
 import type { RawEnvelope } from '../helpers/fixtures.js';
 import { freePort } from '../helpers/free-port.js';
 import { eventually, fat, perCategory, samplesBatch, startLive, type Live } from '../ws/harness.js';
@@ -47,10 +47,10 @@ describe('the browser examples in headless Chromium', () => {
   beforeAll(async () => {
     [live, other] = await Promise.all([startLive({ examples: true }), startLive()]);
     await Promise.all([live.publish(samplesBatch()), other.publish(samplesBatch())]);
-    browser = await launchChromium();
+    browser = await sharedChromium();
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
+    await releaseChromium(browser);
     await Promise.all([live?.close(), other?.close()]);
   });
 
@@ -454,10 +454,10 @@ const badge = (page: Page) => page.$eval('#status', (b) => [b.className, b.textC
 describe('what the pages show when /api serves more than the easy case, in headless Chromium', () => {
   let browser: Browser;
   beforeAll(async () => {
-    browser = await launchChromium();
+    browser = await sharedChromium();
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
+    await releaseChromium(browser);
   });
 
   it('/dashboard: numbers past 8 digits are shown whole, never cut, and nothing grows past 1280 px', async () => {

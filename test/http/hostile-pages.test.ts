@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RawEnvelope } from '../helpers/fixtures.js';
-import { checkWidthsAndShoot, launchChromium, openPage } from '../helpers/browser.js';
+import { checkWidthsAndShoot, releaseChromium, sharedChromium, openPage } from '../helpers/browser.js';
 import { samplesBatch, startLive, type Live } from '../ws/harness.js';
 
 /** Markup that runs script if any page ever parses published text as HTML. */
@@ -53,10 +53,10 @@ describe('pages showing hostile published text, in headless Chromium', () => {
         msg: { user: LONG },
       })),
     ]);
-    browser = await launchChromium();
+    browser = await sharedChromium();
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
+    await releaseChromium(browser);
     await live?.close();
   });
 

@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { escapeHtml, html } from '../../src/http/pages/html.js';
-import { checkWidthsAndShoot, launchChromium, openPage } from '../helpers/browser.js';
+import { checkWidthsAndShoot, releaseChromium, sharedChromium, openPage } from '../helpers/browser.js';
 import { eventually } from '../helpers/service-process.js';
 import { builtinPlugins } from '../../plugins/index.js';
 import { feed, fedWithSamples, serve, type Served } from './harness.js';
@@ -12,10 +12,10 @@ describe('the documentation page and the dashboard in headless Chromium', () => 
   beforeAll(async () => {
     s = await serve();
     await fedWithSamples(s);
-    browser = await launchChromium();
+    browser = await sharedChromium();
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
+    await releaseChromium(browser);
     await s?.close();
   });
 
@@ -108,10 +108,10 @@ describe("the dashboard's first paint, before any live frame", () => {
   beforeAll(async () => {
     s = await serve();
     await fedWithSamples(s);
-    browser = await launchChromium();
+    browser = await sharedChromium();
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
+    await releaseChromium(browser);
     await s?.close();
   });
 
@@ -210,10 +210,10 @@ describe('a plugin whose rows the page cannot show costs its own card only', () 
   beforeAll(async () => {
     s = await serve([...builtinPlugins(), bigint]);
     await fedWithSamples(s);
-    browser = await launchChromium();
+    browser = await sharedChromium();
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
+    await releaseChromium(browser);
     await s?.close();
   });
 
