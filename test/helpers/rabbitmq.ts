@@ -209,7 +209,9 @@ export async function startBroker(options: { tls?: boolean; forcePrivate?: boole
       await ctl('await_startup', '--timeout', '60');
     },
     stop: async () => {
-      await ctl('stop').catch(() => undefined);
+      // rabbitmq-server's wrapper stops the node gracefully on SIGTERM, as `rabbitmqctl stop`
+      // does, without booting another Erlang VM for the command (~0.6 s of CPU here).
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       const timer = setTimeout(kill, 15_000);
       await exited;
       clearTimeout(timer);
