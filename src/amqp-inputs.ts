@@ -48,6 +48,11 @@ export interface AmqpInputsDeps {
   readonly held: () => Promise<void> | undefined;
   /** A queue made anew came back after a drop (server-named, or a durable one deleted): what was published meanwhile is lost to it. */
   readonly onResumed: (info: { input: string; downSince: number }) => void;
+  /**
+   * An input consumes its first queue, one made anew (server-named): nothing published before
+   * it existed reached it, which the start-up backfill covers only if its window ended later.
+   */
+  readonly onFirstQueue: (info: { input: string }) => void;
   readonly now: () => number;
 }
 
@@ -55,6 +60,8 @@ interface Tally {
   duplicates: number;
   decodeErrors: Record<DecodeErrorReason, number>;
   downSince: number | null;
+  /** The input consumed once already (a later queue is a resume, not a first). */
+  consumed: boolean;
 }
 
 function readPem(path: string | null, key: 'amqpCa' | 'amqpCert' | 'amqpKey'): Buffer | undefined {
@@ -92,6 +99,7 @@ export class AmqpInputs {
         duplicates: 0,
         decodeErrors: Object.fromEntries(DECODE_ERROR_REASONS.map((r) => [r, 0])) as Record<DecodeErrorReason, number>,
         downSince: null,
+        consumed: false,
       };
       this.tallies.push(tally);
       const input = new AmqpInput(
@@ -225,6 +233,8 @@ export class AmqpInputs {
       );
       if (tally.downSince !== null && status.lostQueue)
         this.deps.onResumed({ input: status.input, downSince: tally.downSince });
+      else if (!tally.consumed && status.lostQueue) this.deps.onFirstQueue({ input: status.input });
+      tally.consumed = true;
       tally.downSince = null;
     } else if (status.state === 'closed') {
       if (previous === 'consuming' || previous === 'blocked') tally.downSince ??= status.since;

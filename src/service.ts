@@ -275,6 +275,12 @@ export class Service {
       held: () => (this.phase === 'running' || this.phase === 'stopping' ? undefined : this.liveGate.promise),
       onResumed: ({ input, downSince }) =>
         this.whenRunning(`amqp ${input}`, downSince, (since) => this.amqpQueueLost(input, since)),
+      onFirstQueue: ({ input }) => {
+        // Made before the start-up window was cut, the first queue missed nothing that window does not cover.
+        const end = this.startupFill.windowEnd;
+        if (end !== null && config.datagrepper)
+          this.whenRunning(`amqp ${input}`, end * 1000, (since) => this.amqpFirstQueueLate(input, since));
+      },
       now: () => this.clock.now(),
     });
     this.hub = createHub(this.host, config, this.clock, log, (topic, text) => this.server?.publish(topic, text));
@@ -465,6 +471,20 @@ export class Service {
     // In the background: until it is built, de-duplication reads the id index for every new id.
     void this.journal.known.build();
     log.info({ journalSeq: this.journal.position }, 'ready: consuming the bus live');
+  }
+
+  /**
+   * An AMQP input consumes its first queue (server-named) only after the start-up backfill cut its
+   * window at `windowEnd` (epoch ms): a broker out of reach at start-up, or a connect slower than
+   * the replay. What was published in between reached neither, and a first queue is no reconnect.
+   */
+  private amqpFirstQueueLate(input: string, windowEnd: number): void {
+    this.log.warn(
+      { input, windowEnd: new Date(windowEnd).toISOString() },
+      'AMQP input consuming its first queue after the start-up backfill window ended; backfilling what was published meanwhile',
+    );
+    // The start-up backfill read up to there (and reads its tail again for what the history archives late).
+    this.recovery.fillGap({ start: windowEnd / 1000, end: this.clock.now() / 1000 });
   }
 
   /** An AMQP input consumes a queue made anew since `downSince` (epoch ms): what was published meanwhile never reached it. */

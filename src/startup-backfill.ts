@@ -22,10 +22,13 @@ export interface StartupBackfillDeps {
  */
 export class StartupBackfill {
   pending: Promise<void> | null = null;
+  /** Epoch seconds the start-up window ends at, once run() has cut it (null before, or without one). */
+  windowEnd: number | null = null;
 
   async run(d: StartupBackfillDeps): Promise<void> {
     const { config, log, recovery, signal } = d;
     const end = d.clock.now() / 1000;
+    this.windowEnd = end;
     const newest = d.newestTimestamp;
     // The overlap counts back from the newest message or the clock, whichever is earlier: a
     // message dated ahead of the clock (a publisher up to --max-clock-skew ahead, this clock set

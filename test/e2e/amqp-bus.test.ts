@@ -18,6 +18,7 @@ import { connectAmqpPublisher, sentAt, toWire, type TestPublisher } from '../hel
 import { startBroker, type TestBroker } from '../helpers/rabbitmq.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 import { joinedPublisher } from '../helpers/probes.js';
+import { freePort } from '../helpers/free-port.js';
 
 type Row = { timestamp: number; volume: number } & Record<string, unknown>;
 type AmqpReady = {
@@ -116,8 +117,12 @@ async function publishDeep(url: string, topic: string, depth: number, sent: stri
 /**
  * A TCP proxy to a local port that can stop passing bytes either way (a broker that stops
  * answering), or accept new connections and never answer them (a wedged broker or proxy).
+ * Listens on `port` when given (a broker that comes up where a service already looks for it).
  */
-async function tcpProxy(target: string): Promise<{
+async function tcpProxy(
+  target: string,
+  port = 0,
+): Promise<{
   port: number;
   accepted: () => number;
   blackhole(): void;
@@ -144,7 +149,7 @@ async function tcpProxy(target: string): Promise<{
     client.on('data', (d) => open && upstream.write(d));
     upstream.on('data', (d) => open && client.write(d));
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
   return {
     port: (server.address() as AddressInfo).port,
     accepted: () => accepted,
@@ -592,6 +597,51 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
       release();
       await fake.close();
       proxy.close();
+    }
+  });
+
+  it('backfills what was published between the start-up backfill and its first server-named queue', async () => {
+    // A broker out of reach at start-up (or a connect slower than replay): the start-up backfill
+    // ended its window before the first queue existed, and what was published in between reached
+    // neither. A first queue is no reconnect, so nothing filled it.
+    const port = await freePort();
+    const fake = await new FakeDatagrepper().start();
+    let proxy: Awaited<ReturnType<typeof tcpProxy>> | null = null;
+    try {
+      const topic = `org.fedoraproject.prod.firstgap${randomUUID().slice(0, 8)}.thing`;
+      const svc = await start([
+        '--amqp',
+        main.url.replace(/:\d+\//, `:${port}/`),
+        '--amqp-binding',
+        topic,
+        '--datagrepper',
+        fake.url.replace(/\/raw$/, '/v2/search'),
+        '--gap-backfill-interval',
+        '1',
+      ]);
+      await eventually(
+        async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined),
+        15_000,
+        'ready after the start-up backfill',
+      );
+      expect((await ready(svc)).amqp?.[0]?.state).not.toBe('consuming');
+      const windowEnd = fake.windows[0]?.end as number;
+      const missedAt = Math.floor(windowEnd) + 1;
+      await eventually(async () => (Date.now() > missedAt * 1000 + 100 ? true : undefined), 5_000, 'the clock');
+      for (let i = 0; i < 5; i++)
+        fake.messages.push({
+          topic,
+          timestamp: missedAt,
+          msg: { i },
+          msg_id: randomUUID(),
+          headers: { 'sent-at': sentAt(missedAt) },
+        });
+      proxy = await tcpProxy(new URL(main.url).port, port);
+      await consuming(svc);
+      await countReaches(svc, 'volume-1m', 5, 15_000);
+    } finally {
+      proxy?.close();
+      await fake.close();
     }
   });
 
