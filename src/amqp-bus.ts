@@ -31,7 +31,8 @@ export interface AmqpStatus {
    * This connection consumes a queue made anew since the last one consumed: what was published
    * in between never reached it. Always so for a server-named queue (it dies with its
    * connection); for a durable one, once the broker cancelled its consumer because the queue was
-   * deleted (by an operator, a policy, a lost cluster node).
+   * deleted (by an operator, a policy, a lost cluster node), or when the queue was gone as this
+   * connection declared it (deleted, or a broker reset, while no consumer of ours was there).
    */
   readonly lostQueue: boolean;
   readonly connects: number;
@@ -140,6 +141,23 @@ function settlesWithin(
 }
 
 type Model = Awaited<ReturnType<typeof amqplib.connect>>;
+
+/**
+ * Whether a named queue exists now: a passive declare, on a channel of its own since a miss
+ * (404) closes the channel it was asked on. Any refusal reads as gone (a needless backfill at
+ * worst, which de-duplication absorbs).
+ */
+async function queueExists(model: Model, queue: string): Promise<boolean> {
+  const probe = await model.createChannel();
+  probe.on('error', () => undefined);
+  try {
+    await probe.checkQueue(queue);
+  } catch {
+    return false;
+  }
+  await probe.close().catch(() => undefined);
+  return true;
+}
 
 /** Drops a connection's socket: amqplib's typings hide it, and a broker that does not answer never closes it. */
 const dropSocket = (model: Model | null): void =>
@@ -288,6 +306,9 @@ export class AmqpInput {
       channel.on('error', () => undefined);
       channel.on('close', () => void model?.close().catch(() => undefined));
       await channel.prefetch(prefetch);
+      // A durable queue deleted while no consumer of ours was on it (so no cancel told us) is made
+      // anew by the declare below, without a word: what it held and what was published meanwhile is gone.
+      const existed = queue !== null && (await queueExists(model, queue));
       const declared =
         queue === null
           ? await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false })
@@ -346,7 +367,7 @@ export class AmqpInput {
         state: 'consuming',
         reason: null,
         queue: declared.queue,
-        lostQueue: queue === null || this.queueDeleted,
+        lostQueue: queue === null || this.queueDeleted || !existed,
         connects: this.status.connects + 1,
       });
       this.queueDeleted = false;

@@ -127,15 +127,21 @@ async function tcpProxy(
   accepted: () => number;
   blackhole(): void;
   hangNew(hang: boolean): void;
+  refuseNew(refuse: boolean): void;
   cut(): void;
   close(): void;
 }> {
   let open = true;
   let hanging = false;
+  let refusing = false;
   let accepted = 0;
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
     accepted++;
+    if (refusing) {
+      client.destroy();
+      return;
+    }
     if (hanging) {
       sockets.add(client);
       client.on('error', () => undefined);
@@ -158,6 +164,10 @@ async function tcpProxy(
     },
     hangNew: (hang) => {
       hanging = hang;
+    },
+    /** Closes new connections at once (a broker out of reach); those made before go on. */
+    refuseNew: (refuse) => {
+      refusing = refuse;
     },
     /** Drops every connection made so far (a network blip); new ones pass as before. */
     cut: () => {
@@ -642,6 +652,71 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
     } finally {
       proxy?.close();
       await fake.close();
+    }
+  });
+
+  it('backfills what was published while its durable queue vanished with the connection down, once it declares it again', async () => {
+    // Deleted while no consumer was there to be cancelled (an operator, a policy, a broker reset
+    // while the connection was down): the declare made it anew without a word, and what it held
+    // and what was published before that was never looked for.
+    const proxy = await tcpProxy(new URL(main.url).port);
+    const fake = await new FakeDatagrepper().start();
+    const queue = `statscache-test-${randomUUID()}`;
+    const topic = `org.fedoraproject.prod.vanished${randomUUID().slice(0, 8)}.thing`;
+    try {
+      const svc = await start([
+        '--amqp',
+        main.url.replace(/:\d+\//, `:${proxy.port}/`),
+        '--amqp-queue',
+        queue,
+        '--amqp-binding',
+        topic,
+        '--datagrepper',
+        fake.url.replace(/\/raw$/, '/v2/search'),
+        '--gap-backfill-interval',
+        '1',
+      ]);
+      await eventually(
+        async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined),
+        15_000,
+        'ready after the start-up backfill',
+      );
+      await consuming(svc);
+      const now = Math.floor(Date.now() / 1000);
+      for (let i = 0; i < 3; i++)
+        pub.publishRaw(topic, JSON.stringify({ i }), { messageId: randomUUID(), headers: { 'sent-at': sentAt(now) } });
+      await pub.confirmed();
+      await countReaches(svc, 'volume-1m', 3);
+      proxy.refuseNew(true);
+      proxy.cut();
+      await eventually(
+        async () => ((await ready(svc)).amqp?.[0]?.state === 'consuming' ? undefined : true),
+        10_000,
+        'the input down',
+      );
+      const conn = await amqplib.connect(main.url);
+      try {
+        await (await conn.createChannel()).deleteQueue(queue);
+      } finally {
+        await conn.close();
+      }
+      // Published while the queue was gone: archived by datanommer, never routed to any queue of ours.
+      const missedAt = Math.floor(Date.now() / 1000);
+      for (let i = 0; i < 4; i++)
+        fake.messages.push({
+          topic,
+          timestamp: missedAt,
+          msg: { missed: i },
+          msg_id: randomUUID(),
+          headers: { 'sent-at': sentAt(missedAt) },
+        });
+      proxy.refuseNew(false);
+      await consuming(svc, 2);
+      await countReaches(svc, 'volume-1m', 7, 15_000);
+    } finally {
+      proxy.close();
+      await fake.close();
+      if (main.private) await main.ctl('delete_queue', queue).catch(() => undefined);
     }
   });
 
