@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { TOO_DEEP } from './amqp-message.js';
+import { TOO_DEEP, TOO_LARGE } from './amqp-message.js';
 
 /**
  * amqplib decodes AMQP field tables (message headers) recursively, while it parses the frame:
@@ -94,6 +94,20 @@ export function tableDepth(table: Buffer, limit: number): number {
   return deepest;
 }
 
+/**
+ * Tables larger than this many bytes are left undecoded, marked TOO_LARGE. The broker bounds
+ * what an AMQP 0-9-1 publisher sends by its frame_max (128 KiB), but not what it converts from
+ * other protocols: a STOMP publisher's 3 MiB header reached an AMQP consumer whole (amqplib reads
+ * frames up to 64 MiB whatever frame_max says), and --max-frame-bytes counted only the body.
+ * Only the top-level table passes here (amqplib's own recursion calls its inner function).
+ */
+let tableCap = Number.POSITIVE_INFINITY;
+
+/** Bounds the header tables amqplib decodes (the service passes --max-frame-bytes); process-wide. */
+export function capTables(maxBytes: number): void {
+  tableCap = maxBytes;
+}
+
 let installed = false;
 
 /** Puts the guarded decoder in amqplib's codec module; idempotent. Must run before amqplib is first loaded. */
@@ -105,6 +119,12 @@ export function guardAmqpTables(): void {
   const codec = require(join(dirname(require.resolve('amqplib')), 'lib', 'codec.js')) as { decodeFields: Decode };
   const original = codec.decodeFields;
   codec.decodeFields = (slice) => {
+    if (slice.length > tableCap) {
+      // Also the handshake's server properties under a tiny cap: amqplib only stores those.
+      const large: Record<string, unknown> & { [TOO_LARGE]?: number } = {};
+      large[TOO_LARGE] = slice.length;
+      return large;
+    }
     const depth = tableDepth(slice, TABLE_DEPTH_LIMIT);
     if (depth !== MALFORMED && depth <= TABLE_DEPTH_LIMIT) return original(slice);
     const marked: Record<string, unknown> & { [TOO_DEEP]?: number } = {};

@@ -15,6 +15,7 @@ import {
   type AmqpStatus,
   type AmqpTls,
 } from './amqp-bus.js';
+import { capTables } from './amqp-codec-guard.js';
 import { decodeDelivery, oversizedDelivery, type Delivery } from './amqp-message.js';
 import type { Config } from './config.js';
 import { DECODE_ERROR_REASONS, type DecodeErrorReason, type FrameLimits } from './decode-frames.js';
@@ -85,6 +86,8 @@ export class AmqpInputs {
     promise.catch(() => undefined);
     this.closing = { promise, reject };
     const { config } = deps;
+    // Header tables over the frame bound are never decoded (amqp-codec-guard.ts), and refused as oversized.
+    capTables(deps.limits.maxFrameBytes);
     const tls: AmqpTls = {
       ca: readPem(config.amqpCa, 'amqpCa'),
       cert: readPem(config.amqpCert, 'amqpCert'),

@@ -16,6 +16,12 @@ import { usableMsgId } from './envelope.js';
 export const TOO_DEEP: unique symbol = Symbol('statscache.amqp.tooDeep');
 
 /**
+ * Set on a delivery's headers table by amqp-codec-guard.ts, in place of its content, when the
+ * table is larger than the cap (capTables): its size in bytes.
+ */
+export const TOO_LARGE: unique symbol = Symbol('statscache.amqp.tooLarge');
+
+/**
  * Set on a delivery's properties by amqp-body-guard.ts when its content header declared a body
  * over the cap: the declared size. The body was dropped unread (the content is then empty).
  */
@@ -89,6 +95,17 @@ export function jsonSafe(value: unknown, maxDepth: number, depth = 1): unknown {
  * A body declared over the cap was never read (amqp-body-guard.ts): refused by its declared size.
  */
 export function oversizedDelivery(delivery: Delivery, limits: FrameLimits): DecodeResult | null {
+  // The headers are bounded on their own (--max-frame-bytes counts the body and routing key).
+  const headerBytes =
+    typeof delivery.headers === 'object' && delivery.headers !== null
+      ? (delivery.headers as { [TOO_LARGE]?: number })[TOO_LARGE]
+      : undefined;
+  if (headerBytes !== undefined)
+    return {
+      ok: false,
+      reason: 'oversized',
+      detail: `a headers table of ${headerBytes} bytes exceeds the ${limits.maxFrameBytes}-byte limit (left undecoded)`,
+    };
   const unread = delivery.declaredBytes !== undefined;
   const size = (unread ? (delivery.declaredBytes as number) : delivery.content.byteLength) + delivery.routingKey.length;
   return size > limits.maxFrameBytes || unread

@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MALFORMED, TABLE_DEPTH_LIMIT, tableDepth } from '../../src/amqp-codec-guard.js';
-import { decodeDelivery, TOO_DEEP } from '../../src/amqp-message.js';
+import { capTables, MALFORMED, TABLE_DEPTH_LIMIT, tableDepth } from '../../src/amqp-codec-guard.js';
+import { decodeDelivery, TOO_DEEP, TOO_LARGE } from '../../src/amqp-message.js';
 
 const require = createRequire(import.meta.url);
 /** amqplib's codec module, as amqplib itself loads it (the guard replaced its decodeFields on import). */
@@ -104,5 +104,36 @@ describe("amqplib's header tables, decoded within a depth bound", () => {
       { maxFrameBytes: 10_000, maxDepth: 64, maxKeys: 1000, maxClockSkew: 300, nowSeconds: () => 1e9 },
     );
     expect(r).toMatchObject({ ok: false, reason: 'too_deep' });
+  });
+
+  it('leaves a table over the byte cap undecoded, marked with its size, and refuses its delivery as oversized', () => {
+    const table = encoded({ pad: 'y'.repeat(1000) });
+    const limits = {
+      maxFrameBytes: table.length - 1,
+      maxDepth: 64,
+      maxKeys: 1000,
+      maxClockSkew: 300,
+      nowSeconds: () => 1e9,
+    };
+    const delivery = (headers: unknown) =>
+      decodeDelivery(
+        { routingKey: 'a.b.c.d', content: Buffer.from('{"a":1}'), messageId: 'm', headers, redelivered: false },
+        limits,
+      );
+    try {
+      capTables(table.length); // at the cap: decoded
+      expect(codec.decodeFields(table)['pad']).toBe('y'.repeat(1000));
+      capTables(table.length - 1);
+      const marked = codec.decodeFields(table);
+      expect(Object.keys(marked)).toEqual([]);
+      expect(marked[TOO_LARGE]).toBe(table.length);
+      expect(delivery(marked)).toEqual({
+        ok: false,
+        reason: 'oversized',
+        detail: `a headers table of ${table.length} bytes exceeds the ${table.length - 1}-byte limit (left undecoded)`,
+      });
+    } finally {
+      capTables(Number.POSITIVE_INFINITY);
+    }
   });
 });

@@ -22,6 +22,8 @@ export interface TestBroker {
   readonly tlsUrl: string | null;
   /** PEM files: CA, server and a client certificate with CN=guest. */
   readonly certs: { ca: string; clientCert: string; clientKey: string } | null;
+  /** The STOMP port when started with `stomp` (another protocol's publishers reach the same exchanges). */
+  readonly stompPort: number | null;
   /** False for a STATSCACHE_TEST_AMQP_URL broker (no restart, no TLS). */
   readonly private: boolean;
   /** Milliseconds from spawn to await_startup returning. */
@@ -98,13 +100,16 @@ async function makeCerts(
   };
 }
 
-export async function startBroker(options: { tls?: boolean; forcePrivate?: boolean } = {}): Promise<TestBroker> {
+export async function startBroker(
+  options: { tls?: boolean; forcePrivate?: boolean; stomp?: boolean } = {},
+): Promise<TestBroker> {
   const external = process.env['STATSCACHE_TEST_AMQP_URL'];
-  if (external && !options.tls && !options.forcePrivate) {
+  if (external && !options.tls && !options.forcePrivate && !options.stomp) {
     return {
       url: external,
       tlsUrl: null,
       certs: null,
+      stompPort: null,
       private: false,
       startMs: 0,
       ctl: () => Promise.reject(new Error('rabbitmqctl is not available for STATSCACHE_TEST_AMQP_URL')),
@@ -113,7 +118,7 @@ export async function startBroker(options: { tls?: boolean; forcePrivate?: boole
     };
   }
   const dir = mkdtempSync(join(tmpdir(), 'statscache-rabbit-'));
-  const [port, distPort, tlsPort] = [await freePort(), await freePort(), await freePort()];
+  const [port, distPort, tlsPort, stompPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const node = `sc${process.pid}x${Math.random().toString(36).slice(2, 8)}@localhost`;
   const certs = options.tls ? await makeCerts(dir) : null;
   const conf = [
@@ -121,6 +126,7 @@ export async function startBroker(options: { tls?: boolean; forcePrivate?: boole
     'disk_free_limit.absolute = 10MB',
     'log.console = false',
     'log.file.level = warning',
+    ...(options.stomp ? [`stomp.listeners.tcp.1 = 127.0.0.1:${stompPort}`] : []),
     ...(certs
       ? [
           `listeners.ssl.default = 127.0.0.1:${tlsPort}`,
@@ -136,7 +142,8 @@ export async function startBroker(options: { tls?: boolean; forcePrivate?: boole
       : []),
   ];
   writeFileSync(join(dir, 'rabbitmq.conf'), `${conf.join('\n')}\n`);
-  writeFileSync(join(dir, 'enabled_plugins'), certs ? '[rabbitmq_auth_mechanism_ssl].\n' : '[].\n');
+  const plugins = [...(certs ? ['rabbitmq_auth_mechanism_ssl'] : []), ...(options.stomp ? ['rabbitmq_stomp'] : [])];
+  writeFileSync(join(dir, 'enabled_plugins'), `[${plugins.join(',')}].\n`);
   writeFileSync(join(dir, 'rabbitmq-env.conf'), '');
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -200,6 +207,7 @@ export async function startBroker(options: { tls?: boolean; forcePrivate?: boole
     url: `amqp://guest:guest@127.0.0.1:${port}/`,
     tlsUrl: certs ? `amqps://localhost:${tlsPort}/` : null,
     certs: certs ? { ca: certs.ca, clientCert: certs.clientCert, clientKey: certs.clientKey } : null,
+    stompPort: options.stomp ? stompPort : null,
     private: true,
     startMs,
     ctl,

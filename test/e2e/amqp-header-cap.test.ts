@@ -1,0 +1,123 @@
+/**
+ * RabbitMQ bounds what an AMQP 0-9-1 publisher sends by frame_max (128 KiB), but a message from
+ * another protocol it speaks is converted and delivered whole: a STOMP publisher's 3 MiB header
+ * reached the consumer as one content header frame (amqplib reads frames up to 64 MiB whatever
+ * frame_max says), and --max-frame-bytes counted only the body and routing key, so it was taken
+ * in and journaled. Now a headers table over --max-frame-bytes is left undecoded and the delivery
+ * refused as `oversized` (acked, not requeued).
+ *
+ * Always a private rabbitmq-server with the STOMP plugin (test/helpers/rabbitmq.ts): the other
+ * protocol is the point.
+ */
+import { connect, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sentAt } from '../helpers/amqp-publisher.js';
+import { startBroker, type TestBroker } from '../helpers/rabbitmq.js';
+import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+
+const CAP = 65_536;
+const TOPIC = 'org.fedoraproject.prod.headercap.thing';
+
+async function metric(svc: RunningService, series: string): Promise<number> {
+  const text = String((await getJson(`${svc.base}/metrics`)).body);
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
+
+type AmqpReady = { input: string; state: string; acked: number };
+const amqpReady = async (svc: RunningService) =>
+  ((await getJson(`${svc.base}/readyz`)).body as { amqp?: AmqpReady[] }).amqp?.[0];
+
+/** A STOMP 1.2 session on the broker: SEND to `/topic/<routing key>` (amq.topic), each confirmed by a RECEIPT. */
+async function stompSession(port: number): Promise<{
+  send(topic: string, body: string, headers: Record<string, string>): Promise<void>;
+  close(): void;
+}> {
+  const socket: Socket = connect(port, '127.0.0.1');
+  let received = '';
+  const waiters: { text: string; resolve: () => void }[] = [];
+  socket.on('data', (d: Buffer) => {
+    received += d.toString();
+    for (const w of waiters.splice(0)) {
+      if (received.includes(w.text)) w.resolve();
+      else waiters.push(w);
+    }
+  });
+  const frame = (text: string) =>
+    new Promise<void>((resolve, reject) => {
+      if (received.includes(text)) return resolve();
+      waiters.push({ text, resolve });
+      socket.once('error', reject);
+    });
+  await new Promise((r) => socket.once('connect', r));
+  socket.write('CONNECT\naccept-version:1.2\nhost:/\nlogin:guest\npasscode:guest\n\n\0');
+  await frame('CONNECTED');
+  let receipt = 0;
+  return {
+    send: async (topic, body, headers) => {
+      const id = `r${++receipt}`;
+      const lines = Object.entries(headers).map(([k, v]) => `${k}:${v}`);
+      socket.write(`SEND\ndestination:/topic/${topic}\nreceipt:${id}\n${lines.join('\n')}\n\n${body}\0`);
+      await frame(`receipt-id:${id}`);
+    },
+    close: () => socket.destroy(),
+  };
+}
+
+describe('AMQP header tables over --max-frame-bytes', () => {
+  const dir = tempDir();
+  let broker: TestBroker | undefined;
+  let svc: RunningService | undefined;
+  beforeAll(async () => {
+    broker = await startBroker({ stomp: true });
+  }, 150_000);
+  afterAll(async () => {
+    await svc?.stop('SIGKILL');
+    await broker?.stop();
+    dir.remove();
+  }, 60_000);
+
+  it('refuses one a STOMP publisher made 3 MiB as oversized, unread, and takes in one within the bound', async () => {
+    const b = broker as TestBroker;
+    svc = await startService([
+      '--data-dir',
+      dir.path,
+      '--snapshot-interval',
+      '3600',
+      '--max-frame-bytes',
+      String(CAP),
+      '--amqp',
+      b.url,
+      '--amqp-binding',
+      TOPIC,
+    ]);
+    const running = svc;
+    const input = await eventually(
+      async () => {
+        const a = await amqpReady(running);
+        return a?.state === 'consuming' ? a.input : undefined;
+      },
+      30_000,
+      'AMQP input consuming',
+    );
+    const stomp = await stompSession(b.stompPort as number);
+    try {
+      const at = sentAt(Date.now() / 1000);
+      await stomp.send(TOPIC, '{"big":true}', { 'sent-at': at, padding: 'y'.repeat(3 * 1024 * 1024) });
+      await stomp.send(TOPIC, '{"small":true}', { 'sent-at': at, padding: 'y'.repeat(CAP / 2) });
+      await eventually(async () => ((await amqpReady(running))?.acked === 2 ? true : undefined), 20_000, 'two acked');
+      expect(await metric(running, 'statscache_bus_accepted_total')).toBe(1);
+      expect(await metric(running, `statscache_amqp_decode_errors_total{input="${input}",reason="oversized"}`)).toBe(1);
+      const skipped = running.logs
+        .filter((l) => l.includes('AMQP delivery skipped'))
+        .map((l) => JSON.parse(l) as { reason: string; detail: string });
+      expect(skipped.map((s) => s.reason)).toEqual(['oversized']);
+      expect(skipped[0]?.detail).toMatch(
+        new RegExp(`^a headers table of 31\\d{5} bytes exceeds the ${CAP}-byte limit \\(left undecoded\\)$`),
+      );
+      expect((await amqpReady(running))?.state).toBe('consuming');
+    } finally {
+      stomp.close();
+    }
+  }, 60_000);
+});
