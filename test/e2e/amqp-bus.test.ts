@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import amqplib from 'amqplib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AmqpInput } from '../../src/amqp-bus.js';
 import { FakeDatagrepper, type Stored } from '../helpers/fake-datagrepper.js';
 import { recentSamples, type RawEnvelope } from '../helpers/fixtures.js';
@@ -201,6 +201,18 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
     services.push(svc);
     return svc;
   };
+
+  // A failure under load (the service no longer answering, a count short) is diagnosed from the
+  // services' own last lines and exit status, which the assertion alone does not show.
+  beforeEach(({ onTestFailed }) => {
+    const before = services.length;
+    onTestFailed(() => {
+      for (const s of services.slice(before))
+        console.log(
+          `service ${s.base}: exit code ${s.child.exitCode}, signal ${s.child.signalCode}; its last log lines:\n${s.logs.slice(-40).join('\n')}`,
+        );
+    });
+  });
 
   beforeAll(async () => {
     // TLS and broker restarts need a broker of our own; the rest may use STATSCACHE_TEST_AMQP_URL.
