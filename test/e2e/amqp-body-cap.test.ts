@@ -14,6 +14,7 @@ import { connectAmqpPublisher, sentAt } from '../helpers/amqp-publisher.js';
 import { peakRss } from '../helpers/probes.js';
 import { startBroker, type TestBroker } from '../helpers/rabbitmq.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+import { amqpReady, consumingInput } from '../helpers/amqp-readiness.js';
 
 const CAP = 65_536;
 const TOPIC = `org.test.statscache.bodycap.${randomUUID().slice(0, 8)}`;
@@ -30,10 +31,6 @@ async function metric(svc: RunningService, series: string): Promise<number> {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line ? Number(line.slice(series.length + 1)) : 0;
 }
-
-type AmqpReady = { input: string; state: string; acked: number };
-const amqpReady = async (svc: RunningService) =>
-  ((await getJson(`${svc.base}/readyz`)).body as { amqp?: AmqpReady[] }).amqp?.[0];
 
 /** A JSON object body of exactly `bytes` bytes. */
 const bodyOf = (bytes: number) => {
@@ -69,14 +66,7 @@ describe('AMQP bodies declared over --max-frame-bytes are dropped unread', () =>
       TOPIC,
     ]);
     const running = svc;
-    const input = await eventually(
-      async () => {
-        const a = await amqpReady(running);
-        return a?.state === 'consuming' ? a.input : undefined;
-      },
-      30_000,
-      'AMQP input consuming',
-    );
+    const input = await consumingInput(running);
     const pub = await connectAmqpPublisher(url);
     const headers = () => ({ messageId: randomUUID(), headers: { 'sent-at': sentAt(Date.now() / 1000) } });
     const oversized = () => metric(running, `statscache_amqp_decode_errors_total{input="${input}",reason="oversized"}`);

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sentAt } from '../helpers/amqp-publisher.js';
 import { startBroker, type TestBroker } from '../helpers/rabbitmq.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+import { amqpReady, consumingInput } from '../helpers/amqp-readiness.js';
 
 const CAP = 65_536;
 const TOPIC = 'org.fedoraproject.prod.headercap.thing';
@@ -23,10 +24,6 @@ async function metric(svc: RunningService, series: string): Promise<number> {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line ? Number(line.slice(series.length + 1)) : 0;
 }
-
-type AmqpReady = { input: string; state: string; acked: number };
-const amqpReady = async (svc: RunningService) =>
-  ((await getJson(`${svc.base}/readyz`)).body as { amqp?: AmqpReady[] }).amqp?.[0];
 
 /** A STOMP 1.2 session on the broker: SEND to `/topic/<routing key>` (amq.topic), each confirmed by a RECEIPT. */
 async function stompSession(port: number): Promise<{
@@ -92,14 +89,7 @@ describe('AMQP header tables over --max-frame-bytes', () => {
       TOPIC,
     ]);
     const running = svc;
-    const input = await eventually(
-      async () => {
-        const a = await amqpReady(running);
-        return a?.state === 'consuming' ? a.input : undefined;
-      },
-      30_000,
-      'AMQP input consuming',
-    );
+    const input = await consumingInput(running);
     const stomp = await stompSession(b.stompPort as number);
     try {
       const at = sentAt(Date.now() / 1000);
