@@ -555,11 +555,7 @@ export class Service {
     this.host.live();
     if (this.config.datagrepper && !this.abort.signal.aborted) {
       this.phase = 'backfilling';
-      // Taken before the window's end is (startup-backfill.ts): a fill from here covers it.
-      const cut = this.clock.now();
-      for (const e of this.subscription?.endpoints() ?? [])
-        if (e.state !== 'connected') this.unconnectedAtCut.set(e.endpoint, { cut, failed: e.state !== 'connecting' });
-      await this.startupFill.run({
+      const filled = this.startupFill.run({
         config: this.config,
         log: this.log,
         clock: this.clock,
@@ -567,6 +563,11 @@ export class Service {
         newestTimestamp: this.intake.newestTimestamp,
         signal: this.abort.signal,
       });
+      // run() cut its window before its first await: the endpoints not connected at that moment.
+      const cut = (this.startupFill.windowEnd ?? this.clock.now() / 1000) * 1000;
+      for (const e of this.subscription?.endpoints() ?? [])
+        if (e.state !== 'connected') this.unconnectedAtCut.set(e.endpoint, { cut, failed: e.state !== 'connecting' });
+      await filled;
     }
   }
 
