@@ -17,7 +17,7 @@ import { recentSamples, type RawEnvelope } from '../helpers/fixtures.js';
 import { connectAmqpPublisher, sentAt, toWire, type TestPublisher } from '../helpers/amqp-publisher.js';
 import { startBroker, type TestBroker } from '../helpers/rabbitmq.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
-import { joinedPublisher } from '../helpers/probes.js';
+import { joinedPublisher, waitReady } from '../helpers/probes.js';
 import { freePort } from '../helpers/free-port.js';
 
 type Row = { timestamp: number; volume: number } & Record<string, unknown>;
@@ -83,6 +83,12 @@ const consuming = (svc: RunningService, connects = 1) =>
     30_000,
     'AMQP input consuming',
   );
+/** `n` messages on `topic` dated `at` that only the history holds (published while no queue of ours existed). */
+function historyOnly(fake: FakeDatagrepper, topic: string, at: number, n: number): void {
+  for (let i = 0; i < n; i++)
+    fake.messages.push({ topic, timestamp: at, msg: { i }, msg_id: randomUUID(), headers: { 'sent-at': sentAt(at) } });
+}
+
 const countReaches = (svc: RunningService, ident: string, n: number, ms = 30_000) =>
   eventually(async () => ((await total(svc.base, ident)) === n ? true : undefined), ms, `${ident} to count ${n}`);
 
@@ -494,11 +500,7 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
         '--datagrepper',
         fake.url.replace(/\/raw$/, '/v2/search'),
       ]);
-      await eventually(
-        async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined),
-        20_000,
-        'ready after backfill',
-      );
+      await waitReady(svc, 20_000);
       expect(await total(svc.base, 'volume-1m')).toBe(300);
       const a = await consuming(svc);
       for (const m of wire) pub.publish(m);
@@ -595,24 +597,13 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
       // Published after that window's end, while no queue of ours existed: only the history has them.
       const missedAt = Math.floor(Date.now() / 1000) + 1;
       await eventually(async () => (Date.now() > missedAt * 1000 + 100 ? true : undefined), 5_000, 'the clock');
-      for (let i = 0; i < 5; i++)
-        fake.messages.push({
-          topic,
-          timestamp: missedAt,
-          msg: { i },
-          msg_id: randomUUID(),
-          headers: { 'sent-at': sentAt(missedAt) },
-        });
+      historyOnly(fake, topic, missedAt, 5);
       proxy.cut();
       await consuming(svc, 2);
       expect((await getJson(`${svc.base}/readyz`)).status).toBe(503);
       release();
       fake.hold = null;
-      await eventually(
-        async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined),
-        15_000,
-        'ready after the start-up backfill',
-      );
+      await waitReady(svc, 15_000);
       await countReaches(svc, 'volume-1m', 5, 15_000);
       expect(svc.logs.some((l) => l.includes('backfilling what was published meanwhile'))).toBe(true);
     } finally {
@@ -641,23 +632,12 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
         '--gap-backfill-interval',
         '1',
       ]);
-      await eventually(
-        async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined),
-        15_000,
-        'ready after the start-up backfill',
-      );
+      await waitReady(svc, 15_000);
       expect((await ready(svc)).amqp?.[0]?.state).not.toBe('consuming');
       const windowEnd = fake.windows[0]?.end as number;
       const missedAt = Math.floor(windowEnd) + 1;
       await eventually(async () => (Date.now() > missedAt * 1000 + 100 ? true : undefined), 5_000, 'the clock');
-      for (let i = 0; i < 5; i++)
-        fake.messages.push({
-          topic,
-          timestamp: missedAt,
-          msg: { i },
-          msg_id: randomUUID(),
-          headers: { 'sent-at': sentAt(missedAt) },
-        });
+      historyOnly(fake, topic, missedAt, 5);
       proxy = await tcpProxy(new URL(main.url).port, port);
       await consuming(svc);
       await countReaches(svc, 'volume-1m', 5, 15_000);
@@ -688,11 +668,7 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
         '--gap-backfill-interval',
         '1',
       ]);
-      await eventually(
-        async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined),
-        15_000,
-        'ready after the start-up backfill',
-      );
+      await waitReady(svc, 15_000);
       await consuming(svc);
       const now = Math.floor(Date.now() / 1000);
       for (let i = 0; i < 3; i++)
