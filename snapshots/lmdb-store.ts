@@ -16,6 +16,7 @@ import { compareKeys, open, type Database, type Key, type RangeOptions, type Roo
 import { mkdirSync } from 'node:fs';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { join } from 'node:path';
+import { AppendSettlement } from './append-settlement.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -45,6 +46,11 @@ async function writeFailure(err: unknown): Promise<WriteFailedError> {
   const code = (cause as { code?: unknown } | null)?.code;
   return new WriteFailedError(code === undefined ? text : `${text} (code ${String(code)})`, { cause });
 }
+
+/** A journal key no record has (seqs start at 1): the append-settlement probe removes it, changing nothing. */
+const PROBE_SEQ = -1;
+/** How long a journal append may stay pending before a probe is queued behind it (append-settlement.ts). */
+const PROBE_AFTER_MS = 2_000;
 
 /** Slots are numbered 0…MAX_SLOTS-1 (generations kept). */
 export const MAX_SLOTS = 16;
@@ -208,10 +214,12 @@ export class DataStore {
   private writeFailed = false;
   /** writeSnapshot() calls not yet settled: their transaction may be open across turns. */
   private snapshotsWriting = 0;
+  /** Journal appends whose outcome lmdb-js may never report (append-settlement.ts). */
+  private readonly appends: AppendSettlement;
 
   constructor(
     readonly dir: string,
-    options: { readOnly?: boolean } = {},
+    options: { readOnly?: boolean; probeAfterMs?: number } = {},
   ) {
     if (!options.readOnly) mkdirSync(dir, { recursive: true });
     this.root = open({
@@ -252,6 +260,17 @@ export class DataStore {
     );
     // lmdb-js hands back no handle for a database a read-only file does not hold yet.
     this.trimmed = this.root.openDB<number, string>('journal-trimmed', {}) as Database<number, string> | undefined;
+    this.appends = new AppendSettlement({
+      committed: (seq) => this.journal.getBinary(seq) !== undefined,
+      probe: () => this.queued(() => void this.journal.remove(PROBE_SEQ)),
+      lost: (firstSeq) => {
+        this.writeFailed = true;
+        return new WriteFailedError(
+          `LMDB never reported whether the journal write from seq ${String(firstSeq)} committed, and its records are not in the file (a later write settled first)`,
+        );
+      },
+      probeAfterMs: options.probeAfterMs ?? PROBE_AFTER_MS,
+    });
   }
 
   /**
@@ -531,9 +550,17 @@ export class DataStore {
    * transaction callback then joins the snapshot's transaction and resolves when it commits.
    */
   appendJournal(records: readonly JournalAppend[]): Promise<void> {
-    if (this.snapshotsWriting > 0)
-      return this.checked(this.root.transaction(() => this.appendInTransaction(records)) as Promise<void>);
-    return this.checked(this.root.batch(() => this.appendInTransaction(records))).then(() => undefined);
+    return this.appends.track(records[0]?.seq, this.checked(this.queued(() => this.appendInTransaction(records))));
+  }
+
+  /** Journal appends whose outcome LMDB never reported, settled from the file instead. */
+  get appendOutcomesRecovered(): number {
+    return this.appends.recovered;
+  }
+
+  /** `write`'s puts as one queued write, in order with every other: see appendJournal. */
+  private queued(write: () => void): Promise<unknown> {
+    return this.snapshotsWriting > 0 ? this.root.transaction(write) : this.root.batch(write);
   }
 
   private appendInTransaction(records: readonly JournalAppend[]): void {
@@ -802,6 +829,7 @@ export class DataStore {
   }
 
   async close(): Promise<void> {
+    this.appends.stop();
     if (this.writeFailed) {
       // After a failed commit lmdb-js settles neither `flushed` nor close() (both still pending
       // 2 s later, measured): nothing more can reach the disk, and waiting would hang the stop.

@@ -1,0 +1,120 @@
+/**
+ * Journal appends whose outcome lmdb-js never reports, settled from the file.
+ *
+ * Under a failing disk (EIO from a commit: seen with a file size limit and several appends
+ * queued, lmdb 3.5.6) lmdb-js sometimes settles none of one transaction's write promises, while
+ * every later write commits or fails as usual; the records of each such append were absent
+ * from the file. The journal chains its batches, so one such promise stopped intake for good,
+ * with every health check still green (test/snapshots/lost-append-outcome.test.ts).
+ *
+ * LMDB commits in queue order: once a later append has settled, an earlier one still pending
+ * is done, and whether its first record is in the file says how. When nothing later comes (a
+ * quiet bus, or AMQP's prefetch window full of deliveries waiting on that very commit), a probe
+ * write queued behind the oldest pending append gives one.
+ */
+export interface AppendSettlementDeps {
+  /** Whether the record `seq` is in the file. */
+  readonly committed: (seq: number) => boolean;
+  /** A write that changes nothing, queued behind every write before it. */
+  readonly probe: () => Promise<unknown>;
+  /** The error an append whose outcome was lost, and whose records are not in the file, rejects with. */
+  readonly lost: (firstSeq: number | undefined) => Error;
+  /** How long an append may stay pending before a probe is queued behind it. */
+  readonly probeAfterMs: number;
+}
+
+interface Pending {
+  /** Its place in the queue order, counted from 0 over the store's life. */
+  readonly order: number;
+  readonly firstSeq: number | undefined;
+  readonly since: number;
+  readonly probe: boolean;
+  done: boolean;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+export class AppendSettlement {
+  /** Appends (and probes) in the order they were queued; the settled ones at the head dropped. */
+  private readonly queue: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private queued = 0;
+  /** Appends settled here because lmdb-js never reported their outcome. */
+  recovered = 0;
+
+  constructor(private readonly deps: AppendSettlementDeps) {}
+
+  /** `write`'s outcome, or the file's word on it once a later write has settled. */
+  track(firstSeq: number | undefined, write: Promise<unknown>): Promise<void> {
+    return this.push(firstSeq, write, false);
+  }
+
+  /** No more probes (the store is closing). */
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private push(firstSeq: number | undefined, write: Promise<unknown>, probe: boolean): Promise<void> {
+    let resolve!: () => void;
+    let reject!: (err: unknown) => void;
+    const outcome = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const entry: Pending = { order: this.queued++, firstSeq, since: Date.now(), probe, done: false, resolve, reject };
+    this.queue.push(entry);
+    write.then(
+      () => this.settle(entry, null),
+      (err: unknown) => this.settle(entry, err ?? new Error('write failed')),
+    );
+    this.arm();
+    return outcome;
+  }
+
+  private settle(entry: Pending, err: unknown): void {
+    if (entry.done) return;
+    entry.done = true;
+    if (err === null) entry.resolve();
+    else entry.reject(err);
+    // The writes of one commit settle in queue order within one turn: look once they all have.
+    setImmediate(() => this.overtaken(entry));
+  }
+
+  /** Every append queued before `later` and still pending is done: the file says how. */
+  private overtaken(later: Pending): void {
+    // By order, not identity: `later` may have left the queue already, before appends queued since.
+    for (const entry of this.queue) {
+      if (entry.order >= later.order) break;
+      if (entry.done) continue;
+      entry.done = true;
+      this.recovered++;
+      if (entry.firstSeq !== undefined && this.deps.committed(entry.firstSeq)) entry.resolve();
+      else entry.reject(this.deps.lost(entry.firstSeq));
+    }
+    while (this.queue[0]?.done) this.queue.shift();
+    if (this.queue.length === 0) this.stop();
+  }
+
+  private arm(): void {
+    if (this.timer !== undefined) return;
+    // I/O pacing, not plugin time: nothing a test asserts depends on when it fires.
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      const oldest = this.queue.find((e) => !e.done);
+      if (oldest === undefined) return;
+      const last = this.queue[this.queue.length - 1];
+      if (Date.now() - oldest.since >= this.deps.probeAfterMs && !(last?.probe && !last.done)) {
+        let write: Promise<unknown>;
+        try {
+          write = this.deps.probe();
+        } catch (err) {
+          write = Promise.reject(err);
+        }
+        // A probe's own failure says nothing new: the appends it overtakes carry theirs.
+        this.push(undefined, write, true).catch(() => undefined);
+      }
+      this.arm();
+    }, this.deps.probeAfterMs).unref();
+  }
+}
