@@ -19,6 +19,7 @@ import {
   type ChildOutcome,
   checkAccess,
   checkerNotStarted,
+  checkerUnanswered,
   checkDataFile,
   childOutcome,
   childScript,
@@ -47,13 +48,17 @@ function runChild(
     let stdout = '';
     let stderr = '';
     let error: Error | undefined;
-    const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, CHILD_TIMEOUT_MS);
     child.stdout.on('data', onData ?? ((chunk: Buffer) => (stdout += chunk.toString())));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', (err) => (error = err));
     child.on('close', (status, signal) => {
       clearTimeout(timer);
-      resolve(childOutcome({ error, signal, status, stdout, stderr }));
+      resolve(childOutcome({ error, signal, status, stdout, stderr, timedOut }));
     });
   });
 }
@@ -82,7 +87,7 @@ export async function checkAndRead(
     ),
   ]);
   const rest = runs[0] as ChildOutcome;
-  const unstarted = runs.find((r) => !r.started);
+  const unstarted = runs.find(checkerUnanswered);
   if (unstarted) throw checkerNotStarted(dataDir, unstarted);
   const ms = performance.now() - started;
   const failed = runs.find((r) => !r.ok);

@@ -47,6 +47,12 @@ export interface ChildOutcome {
   readonly problem: string;
   /** False when no checker process could be started (no memory, no process slot): that says nothing of the file. */
   readonly started: boolean;
+  /**
+   * Ended by a SIGKILL it was not sent by its own timeout: the kernel's OOM killer (which picks
+   * the process that has touched the most of a large file) or an operator. That says nothing
+   * of the file either: damage ends a reader by SIGBUS or SIGSEGV, a refusal by an exit status.
+   */
+  readonly killedFromOutside: boolean;
 }
 
 /** Errors of a checker that ran: it hung past its time (on a damaged page), or printed past the buffer. */
@@ -59,17 +65,34 @@ export function childOutcome(r: {
   status: number | null;
   stdout: string;
   stderr: string;
+  /** The caller's own timer killed it (hung on a damaged page); spawnSync says so as ETIMEDOUT instead. */
+  timedOut?: boolean;
 }): ChildOutcome {
   const stderr = r.stderr.trim().split('\n').slice(-1)[0] ?? '';
+  const ran = { started: true, killedFromOutside: false };
   if (r.error) {
     const started = RAN.has((r.error as NodeJS.ErrnoException).code ?? '');
-    return { ok: false, stdout: r.stdout, problem: `checker failed: ${r.error.message}`, started };
+    return {
+      ok: false,
+      stdout: r.stdout,
+      problem: `checker failed: ${r.error.message}`,
+      started,
+      killedFromOutside: false,
+    };
   }
+  if (r.signal === 'SIGKILL' && r.timedOut !== true)
+    return {
+      ok: false,
+      stdout: r.stdout,
+      problem: 'the checker was ended by SIGKILL from outside before it finished (out of memory, or an operator)',
+      started: true,
+      killedFromOutside: true,
+    };
   if (r.signal)
-    return { ok: false, stdout: r.stdout, problem: `reading it killed the checker with ${r.signal}`, started: true };
+    return { ok: false, stdout: r.stdout, problem: `reading it killed the checker with ${r.signal}`, ...ran };
   if (r.status !== 0)
-    return { ok: false, stdout: r.stdout, problem: `LMDB refused it: ${stderr || `exit ${r.status}`}`, started: true };
-  return { ok: true, stdout: r.stdout, problem: '', started: true };
+    return { ok: false, stdout: r.stdout, problem: `LMDB refused it: ${stderr || `exit ${r.status}`}`, ...ran };
+  return { ok: true, stdout: r.stdout, problem: '', ...ran };
 }
 
 /**
@@ -80,9 +103,12 @@ export function childOutcome(r: {
 export function checkerNotStarted(dataDir: string, outcome: ChildOutcome): StatscacheError {
   return new StatscacheError(
     'SC_DATA_FILE_UNCHECKED',
-    `could not start the process that checks ${join(dataDir, DATA_FILE)} before it is opened (${outcome.problem}); nothing was read, moved or changed. Start again once processes and memory are available`,
+    `could not ${outcome.killedFromOutside ? 'finish' : 'start'} the process that checks ${join(dataDir, DATA_FILE)} before it is opened (${outcome.problem}); nothing was ${outcome.killedFromOutside ? '' : 'read, '}moved or changed. Start again once processes and memory are available`,
   );
 }
+
+/** A check that says nothing of the file (no checker started, or one killed from outside): nothing may move it. */
+export const checkerUnanswered = (r: ChildOutcome): boolean => !r.started || r.killedFromOutside;
 
 /** Which Node runs the checker children: this one (tests name another to see one fail to start). */
 export interface CheckerOptions {
@@ -124,7 +150,7 @@ export function checkDataFile(dataDir: string, options: { write: boolean } & Che
   if (!existsSync(join(dataDir, DATA_FILE))) return { ok: true, counts: {}, ms: 0 };
   checkAccess(dataDir, options.write);
   const r = runChecker(['check', dataDir], options);
-  if (!r.started) throw checkerNotStarted(dataDir, r);
+  if (checkerUnanswered(r)) throw checkerNotStarted(dataDir, r);
   const ms = performance.now() - started;
   if (!r.ok) return { ok: false, problem: r.problem, ms };
   try {

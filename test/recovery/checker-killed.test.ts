@@ -1,0 +1,84 @@
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkAndRead } from '../../snapshots/check-and-read.js';
+import { DATA_FILE } from '../../snapshots/lmdb-store.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { Service } from '../../src/service.js';
+import { recentSamples } from '../helpers/fixtures.js';
+import { eventually, tempDir } from '../helpers/service-process.js';
+
+/**
+ * A checker child ended by SIGKILL from outside (the kernel's OOM killer picks the process that
+ * has touched the most of a large file; an operator's kill) read nothing wrong: a damaged page
+ * ends it by SIGBUS or SIGSEGV, a refusal by an exit status. Taken as damage, a sound data file
+ * was moved to quarantine, salvaged into a fresh one, and reported as damaged on every start.
+ */
+const silent = createLogger('silent');
+
+/** PIDs of this process's children stopped (state T) whose command line holds `marker`. */
+function stoppedChildren(marker: string): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // Fields after the command's closing parenthesis: state, ppid, ...
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (state !== 'T' || Number(ppid) !== process.pid) continue;
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(marker)) found.push(Number(name));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return found;
+}
+
+describe('a start-up checker killed from outside', () => {
+  const root = tempDir();
+  const dir = join(root.path, 'data');
+
+  beforeAll(async () => {
+    const config = loadConfig({ env: {}, flags: { dataDir: dir, port: 0 } });
+    const service = await Service.build({ config, logger: silent });
+    for (const m of recentSamples(Math.floor(Date.now() / 1000)).slice(0, 300)) service.accept(m as never);
+    await service.settled();
+    await service.snapshot();
+    await service.close();
+  });
+  afterAll(() => root.remove());
+
+  it('says the file is unchecked (exit 1, retried) and moves nothing, instead of quarantining a sound file', async () => {
+    const before = readdirSync(dir).sort();
+    const bytes = readFileSync(join(dir, DATA_FILE));
+    // The checkers stop themselves as they start, so the test can kill one while it runs.
+    const node = join(root.path, 'stopping-node');
+    writeFileSync(node, `#!/bin/sh\nkill -STOP $$\nexec ${JSON.stringify(process.execPath)} "$@"\n`);
+    chmodSync(node, 0o755);
+    const checked = checkAndRead(dir, { write: true, node }).then(
+      (r) => r,
+      (err: unknown) => err as Error,
+    );
+    const stopped = await eventually(
+      () => {
+        const pids = stoppedChildren(node);
+        return pids.length === 3 ? pids : undefined;
+      },
+      10_000,
+      'three stopped checkers',
+    );
+    const [killed, ...rest] = stopped as [number, ...number[]];
+    process.kill(killed, 'SIGKILL');
+    for (const pid of rest) process.kill(pid, 'SIGCONT');
+    const outcome = await checked;
+    expect(outcome).toBeInstanceOf(Error);
+    expect((outcome as Error).message).toMatch(/^SC_DATA_FILE_UNCHECKED: .*SIGKILL/);
+    expect(readdirSync(dir).sort()).toEqual(before);
+    expect(readFileSync(join(dir, DATA_FILE)).equals(bytes)).toBe(true);
+    // A checker that stops answering is still killed by its own timer and taken as hung on a
+    // damaged page (store-check.ts CHILD_TIMEOUT_MS): only a kill it did not send is unknown.
+    const again = await checkAndRead(dir, { write: true });
+    expect(again.ok).toBe(true);
+  });
+});
