@@ -35,7 +35,10 @@ export const EXPORT_TIMEOUT_MS = 600_000;
 /** The peer side: the newest good generation as export bytes (`GET /admin/export`), built by a child process. */
 export function peerExport(dataDir: string, backfillOverlap: number): () => Promise<PeerExport> {
   // No bigger than a replica accepts: it would be refused there after the whole transfer.
-  return shared(() => exportInChild(dataDir, tailSeconds(backfillOverlap), { maxBytes: MAX_EXPORT_BYTES }));
+  // No longer than a replica waits for the whole download: an export built later serves nobody.
+  return shared(() =>
+    exportInChild(dataDir, tailSeconds(backfillOverlap), { maxBytes: MAX_EXPORT_BYTES, timeoutMs: EXPORT_TIMEOUT_MS }),
+  );
 }
 
 const fail = (message: string, cause?: unknown): never => {

@@ -10,6 +10,13 @@ export type PeerExport = { bytes: Uint8Array; generation: number } | null;
 /** An export larger than this is refused rather than held: what a replica accepts (bootstrap.ts). */
 export interface ExportLimits {
   readonly maxBytes: number;
+  /**
+   * Longest the child may take: past it, it is killed and the export fails. Without it a child
+   * that stopped answering held the export forever, and every later request with it (shared()).
+   */
+  readonly timeoutMs: number;
+  /** Which Node runs the child: this one (tests name a wrapper that hangs). */
+  readonly node?: string;
 }
 
 /**
@@ -19,13 +26,18 @@ export interface ExportLimits {
  */
 export function exportInChild(dataDir: string, tailSeconds: number, limits: ExportLimits): Promise<PeerExport> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD.pathname, dataDir, String(tailSeconds)], {
+    const child = spawn(limits.node ?? process.execPath, [CHILD.pathname, dataDir, String(tailSeconds)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const chunks: Buffer[] = [];
     let size = 0;
     let stderr = '';
     let tooLarge = false;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, limits.timeoutMs);
     child.stdout.on('data', (chunk: Buffer) => {
       size += chunk.byteLength;
       if (size > limits.maxBytes) {
@@ -38,8 +50,16 @@ export function exportInChild(dataDir: string, tailSeconds: number, limits: Expo
     child.stderr.on('data', (chunk: Buffer) => {
       if (stderr.length < 4096) stderr += chunk.toString();
     });
-    child.once('error', reject);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
     child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      if (timedOut)
+        return reject(
+          new Error(`the export process did not finish within ${limits.timeoutMs / 1000} s and was killed`),
+        );
       if (tooLarge) return reject(new Error(`the export exceeds ${limits.maxBytes} bytes`));
       if (code !== 0)
         return reject(new Error(`the export process ended with ${signal ?? `code ${code}`}: ${stderr.trim()}`));

@@ -1,0 +1,89 @@
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { exportInChild, shared } from '../../src/export-process.js';
+import { createLogger } from '../../src/logger.js';
+import { Service } from '../../src/service.js';
+import { recentSamples } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/service-process.js';
+
+/**
+ * The child that builds GET /admin/export had no time bound: one that stopped answering (a
+ * stalled disk, a stopped process) held the export forever, and as every request shares the one
+ * being built (shared()), every later GET /admin/export, so a replica's --bootstrap retried
+ * into the same hang until the peer restarted. Nothing was logged.
+ */
+const silent = createLogger('silent');
+
+/** This process's children whose command line holds `marker`. */
+function childrenWith(marker: string): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(marker)) found.push(+name);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return found;
+}
+
+/** Settles with the promise's outcome, or 'pending' if it has not settled within `ms`. */
+const within = <T>(p: Promise<T>, ms: number) =>
+  Promise.race([
+    p.then(
+      (v) => ({ settled: 'resolved' as const, value: v }),
+      (err: unknown) => ({ settled: 'rejected' as const, value: err as Error }),
+    ),
+    new Promise<{ settled: 'pending'; value: null }>((r) =>
+      setTimeout(() => r({ settled: 'pending', value: null }), ms),
+    ),
+  ]);
+
+describe('an export child that stops answering', () => {
+  const root = tempDir();
+  const dir = join(root.path, 'data');
+  const hanging = join(root.path, 'hanging-node');
+
+  beforeAll(async () => {
+    const config = loadConfig({ env: {}, flags: { dataDir: dir, port: 0 } });
+    const service = await Service.build({ config, logger: silent });
+    for (const m of recentSamples(Math.floor(Date.now() / 1000)).slice(0, 200)) service.accept(m as never);
+    await service.settled();
+    await service.snapshot();
+    await service.close();
+    // A Node that stops itself as it starts: the export child hangs before it answers anything.
+    writeFileSync(hanging, `#!/bin/sh\nkill -STOP $$\nexec ${JSON.stringify(process.execPath)} "$@"\n`);
+    chmodSync(hanging, 0o755);
+  });
+  afterAll(() => {
+    // Left stopped only when the bound under test is missing.
+    for (const pid of childrenWith(hanging)) process.kill(pid, 'SIGKILL');
+    root.remove();
+  });
+
+  it('is killed at its time bound: the export fails saying so, and the next one is built afresh', async () => {
+    let node = hanging;
+    let timeoutMs = 1_000;
+    const build = shared(() => exportInChild(dir, 60, { maxBytes: 1 << 30, timeoutMs, node }));
+    const first = build();
+    // A request arriving meanwhile shares the hung build.
+    const second = build();
+    const outcome = await within(first, 10_000);
+    expect(outcome.settled).toBe('rejected');
+    expect((outcome.value as Error | null)?.message).toMatch(/did not finish within 1 s/);
+    expect((await within(second, 1_000)).settled).toBe('rejected');
+    expect(childrenWith(hanging)).toEqual([]);
+    // Once it is gone, the next request builds a new export, which this time answers.
+    node = process.execPath;
+    // A real child's start-up alone can take a second on a busy machine.
+    timeoutMs = 20_000;
+    const next = await build();
+    expect(next?.generation).toBeGreaterThanOrEqual(1);
+    expect(next?.bytes.byteLength).toBeGreaterThan(0);
+  }, 30_000);
+});
