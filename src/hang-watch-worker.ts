@@ -132,10 +132,23 @@ function viewHung(now: number): boolean {
  * Writes the fatal line and kills the process. The process's logger lives on the stuck thread,
  * and a worker's process.stdout is relayed through that thread too: written straight to fd 1
  * here, as a line in the logger's format. SIGKILL: the stuck thread cannot exit cleanly.
+ * The line is best effort, the kill is not: with the log reader gone the write fails (EPIPE),
+ * and a throw here ended this thread before the kill, leaving the process held for good.
  */
 function endProcess(at: string, fields: Record<string, unknown> & { readonly msg: string }): void {
-  writeSync(1, `${JSON.stringify({ level: 60, time: at, service: 'statscache', ...fields })}\n`);
-  process.kill(process.pid, 'SIGKILL');
+  const line = `${JSON.stringify({ level: 60, time: at, service: 'statscache', ...fields })}\n`;
+  try {
+    try {
+      writeSync(1, line);
+    } catch {
+      // Stdout refused it: stderr may still have a reader (journald keeps them apart).
+      writeSync(2, line);
+    }
+  } catch {
+    // Nowhere to say it: the record on disk (hung-messages.json, hung-views.json) still names it.
+  } finally {
+    process.kill(process.pid, 'SIGKILL');
+  }
 }
 
 function markView(reading: ViewReading, now: number): void {
