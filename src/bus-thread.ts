@@ -87,6 +87,7 @@ export async function subscribeThreaded(
         ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes }),
         ...(options.queueMax === undefined ? {} : { queueMax: options.queueMax }),
         ...(options.bindQueueMax === undefined ? {} : { bindQueueMax: options.bindQueueMax }),
+        ...(options.keepaliveSeconds === undefined ? {} : { keepaliveSeconds: options.keepaliveSeconds }),
       },
       limits: { ...thread.limits },
       maxInFlight: thread.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,

@@ -42,6 +42,12 @@ export interface BusOptions {
    * else a sixteenth of queueMax (bus-queue.ts).
    */
   readonly bindQueueMax?: number;
+  /**
+   * Seconds of silence after which TCP keepalive probes a connection (--bus-keepalive), every
+   * min(5, this) s, 3 unanswered ending it. Unset: Linux's 2 hours, during which a connection
+   * whose peer vanished without a FIN (power loss, a partition, NAT state dropped) looks connected.
+   */
+  readonly keepaliveSeconds?: number;
 }
 
 // Declared beside the queue bounds, which config validation reads without loading libzmq.
@@ -94,13 +100,27 @@ const MONITORED: readonly MonitorEvent[] = [
   'handshake',
 ];
 
-function newSocket(maxMessageBytes: number | undefined, queueMax: number | undefined): Subscriber {
+/** Keepalive probes unanswered before a connection is ended (fedmsg's zmq_tcp_keepalive_cnt). */
+const KEEPALIVE_PROBES = 3;
+
+function newSocket(
+  maxMessageBytes: number | undefined,
+  queueMax: number | undefined,
+  keepaliveSeconds: number | undefined,
+): Subscriber {
   // fedmsg's own defaults (reconnect 100 ms backing off to 1 s, keepalive), but a bounded queue when asked.
   return new Subscriber({
     receiveHighWaterMark: queueMax ?? 0,
     reconnectInterval: 100,
     reconnectMaxInterval: 1000,
     tcpKeepalive: 1,
+    ...(keepaliveSeconds === undefined
+      ? {}
+      : {
+          tcpKeepaliveIdle: keepaliveSeconds,
+          tcpKeepaliveInterval: Math.min(5, keepaliveSeconds),
+          tcpKeepaliveCount: KEEPALIVE_PROBES,
+        }),
     linger: 0,
     ...(maxMessageBytes === undefined ? {} : { maxMessageSize: maxMessageBytes }),
   });
@@ -145,7 +165,7 @@ export async function openSockets(options: BusOptions, hooks: SocketHooks): Prom
     if (options.bind.length > 0) {
       const perPublisher =
         options.bindQueueMax ?? (options.queueMax === undefined ? undefined : bindQueue(options.queueMax));
-      const sock = newSocket(options.maxMessageBytes, perPublisher);
+      const sock = newSocket(options.maxMessageBytes, perPublisher, options.keepaliveSeconds);
       sockets.push({ sock, source: BIND_SOURCE });
       for (const endpoint of options.bind) {
         try {
@@ -161,7 +181,7 @@ export async function openSockets(options: BusOptions, hooks: SocketHooks): Prom
       }
     }
     for (const endpoint of options.connect) {
-      const sock = newSocket(options.maxMessageBytes, options.queueMax);
+      const sock = newSocket(options.maxMessageBytes, options.queueMax, options.keepaliveSeconds);
       sockets.push({ sock, source: endpoint });
       for (const type of MONITORED) sock.events.on(type, () => hooks.onMonitor(endpoint, type));
       // Installed whatever the options: a ZAP refusal ends the session for good too, with or

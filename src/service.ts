@@ -403,6 +403,7 @@ export class Service {
       maxMessageBytes: config.maxFrameBytes * HARD_FRAME_FACTOR,
       queueMax: budget?.connectQueue ?? config.busQueueMax,
       ...(budget ? { bindQueueMax: budget.bindQueue } : {}),
+      keepaliveSeconds: config.busKeepalive,
     };
     const busHooks: Omit<BusHooks, 'onFrames'> = {
       onReceiveError: (err, source) => this.receiveFailed(err, source),

@@ -379,6 +379,11 @@ export const SETTINGS = {
     flag: '<n>',
     help: "bus messages received and not yet taken in that libzmq queues per `--connect` endpoint (ZMQ_RCVHWM); each publisher connected to a `--bind` socket gets a sixteenth of it: past it libzmq stops reading that connection and the publisher's send queue drops what it cannot hold, so a publisher faster than the plugins apply costs bounded memory (about this many times the messages' size) instead of growing until the OOM killer. The loss is not silent: relays number their stream (`seq_id`), so the hole is counted (`statscache_intake_total{event=\"seq_missing\"}`) and backfilled from `--datagrepper` when one is set. fedmsg's own default is unbounded",
   },
+  busKeepalive: {
+    type: count(1, 7200).default(60),
+    flag: '<seconds>',
+    help: "silence on a bus connection (a `--connect` endpoint, or a publisher connected to a `--bind` socket) after which TCP keepalive probes it, every min(5, this) seconds: 3 probes unanswered end the connection, libzmq connects again, `/readyz` says the endpoint is not connected meanwhile, and what was published in between is backfilled from `--datagrepper` (fedmsg's own 60, 5 and 3). With Linux's default of 2 hours, a connection whose publisher vanished without a word (its host lost power, a partition, a NAT or firewall that dropped the idle connection's state) stayed `connected` on `/readyz` while nothing came in, and the restarted publisher was never connected to",
+  },
   busQueueMaxBytes: {
     type: count(1024 * 1024, 2 ** 50)
       .nullable()
