@@ -5,6 +5,11 @@ import type { EndpointStatus } from './bus.js';
 /** What /readyz is computed from; the service fills it in at each request. */
 export interface ReadinessView {
   readonly phase: 'built' | 'replaying' | 'backfilling' | 'running' | 'stopping' | 'stopped';
+  /**
+   * Why intake is dead (a bus receive loop ended), or null. The CLI stops at once, but a Service
+   * whose owner does not (or a stop that takes its time) answered /readyz 200 meanwhile.
+   */
+  readonly fatal: string | null;
   readonly readyTimeout: number;
   /** The running step's progress line, when one reports progress. */
   readonly progress: string | null;
@@ -33,8 +38,9 @@ export interface ReadinessView {
   readonly hungSkipped: string | null;
 }
 
-/** Why the service is not ready, or null. Only start-up holds readiness, the history part of it for at most `readyTimeout`. */
+/** Why the service is not ready, or null. Only start-up holds readiness, the history part of it for at most `readyTimeout`, and intake that died (for good: the owner stops). */
 export function notReadyReason(v: ReadinessView): string | null {
+  if (v.fatal !== null) return `intake stopped: ${v.fatal}`;
   switch (v.phase) {
     case 'running':
       return null;

@@ -737,6 +737,7 @@ export class Service {
   private readiness(): ReadinessView {
     return {
       phase: this.phase,
+      fatal: this.fatal,
       readyTimeout: this.config.readyTimeout,
       progress: this.recovery.progress?.describe() ?? null,
       startupFillPending: this.startupFill.pending !== null,

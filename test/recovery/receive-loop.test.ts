@@ -7,7 +7,7 @@ import { eventually, tempDir, waitForSubscription } from '../helpers/service-pro
 
 /**
  * A failure in the receive path skips that message, never the loop; if the loop ends anyway,
- * /healthz fails and the owner is told (the CLI then exits 1). The failure is injected through
+ * /healthz fails, /readyz says not ready and the owner is told (the CLI then exits 1). The failure is injected through
  * the log sink, which the receive path really calls: a sink that throws on "bus frame skipped"
  * makes the handling of one bad frame throw inside the loop.
  */
@@ -117,6 +117,14 @@ describe('the bus receive loop', () => {
       status: 'failing',
       reason: expect.stringMatching(/receive loop/),
     });
+    // Not ready either: a load balancer must stop sending readers to state that no longer moves.
+    const ready = get(s, '/readyz');
+    expect(ready.status).toBe(503);
+    expect(JSON.parse(ready.body as string)).toMatchObject({
+      status: 'not_ready',
+      reason: expect.stringMatching(/^intake stopped: bus receive loop for bind ended/),
+    });
+    expect(metricsValue(await s.metrics.refresh(), 'statscache_ready')).toBe(0);
     await message(3);
     await new Promise((r) => setTimeout(r, 200));
     expect(total(s)).toBe(counted); // intake really is dead: the failing health check tells the truth
