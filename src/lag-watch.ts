@@ -30,7 +30,13 @@ export class LagWatch {
 
   /** Seconds the newest live message is dated behind `now` while live messages flow, else 0. */
   lag(now: number, counts: LagCounts): number {
-    const base = this.window.baseline(now, counts.live).counts;
+    const { at, counts: base } = this.window.baseline(now, counts.live);
+    // Samples are taken only when readiness is asked. Asked again after a long silence, the
+    // messages counted since may all have come long ago (a burst, then a quiet bus): they do not
+    // "keep coming", and their age says nothing of intake. A quiet hour after 150 messages read
+    // as an hour behind, on /readyz, /healthz and statscache_degraded, at the first ask. The
+    // next ask, within the limit, concludes.
+    if (now - at > LAG_LIMIT_SECONDS) return 0;
     if (counts.live - base < LAG_MIN_MESSAGES || counts.newest <= 0) return 0;
     return Math.max(0, now - counts.newest);
   }
