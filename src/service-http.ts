@@ -18,6 +18,7 @@ import type { RunningServer } from './http/uws-server.js';
 import type { WsHub } from './http/ws-hub.js';
 import type { Intake, IntakeCounters } from './intake.js';
 import type { MetaDeriver } from './message.js';
+import { errorText, type Logger } from './logger.js';
 import { linkStats } from './meta/safe-link.js';
 import { createMetrics, type ServiceMetrics } from './metrics.js';
 import { notReadyReason, degradedReason, type ReadinessView, readyDetails } from './readiness.js';
@@ -25,6 +26,7 @@ import { notReadyReason, degradedReason, type ReadinessView, readyDetails } from
 /** What the HTTP side reads of the running service, each read when a request or scrape asks. */
 export interface ServiceHttpDeps {
   readonly config: Config;
+  readonly log: Logger;
   readonly host: PluginHost;
   readonly clock: Clock;
   readonly hub: WsHub;
@@ -148,6 +150,11 @@ export function createServiceHttp(d: ServiceHttpDeps): ServiceHttp {
     adminToken: config.adminToken,
     snapshot: d.snapshot,
     exportSnapshot: peerExport(config.dataDir, config.backfillOverlap),
+    onExportError: (err) =>
+      d.log.error(
+        { err: errorText(err) },
+        'GET /admin/export failed: answered 500; a replica bootstrapping from this service retries',
+      ),
   });
 
   const handle = (req: HttpRequest): HttpResponse | Promise<HttpResponse> => {
@@ -155,7 +162,9 @@ export function createServiceHttp(d: ServiceHttpDeps): ServiceHttp {
     if (special) {
       // These bypass the API handler, which counts the rest.
       const route = req.path.startsWith('/admin/')
-        ? '/admin/snapshot'
+        ? req.path.startsWith('/admin/export')
+          ? '/admin/export'
+          : '/admin/snapshot'
         : req.path.startsWith('/examples')
           ? '/examples/'
           : req.path.startsWith('/id')

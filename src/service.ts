@@ -286,6 +286,7 @@ export class Service {
     this.hub = createHub(this.host, config, this.clock, log, (topic, text) => this.server?.publish(topic, text));
     const web = createServiceHttp({
       config,
+      log,
       host: this.host,
       clock: this.clock,
       hub: this.hub,

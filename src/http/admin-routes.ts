@@ -8,6 +8,8 @@ export interface AdminDeps {
   readonly snapshot: () => Promise<SnapshotReport>;
   /** The newest good snapshot generation as export-file bytes (`snapshot export`'s format); null when there is none. */
   readonly exportSnapshot?: () => Promise<{ bytes: Uint8Array; generation: number } | null>;
+  /** An export that failed (its child killed, hung past its bound, refused): for the server log, which the answer points to. */
+  readonly onExportError?: (err: unknown) => void;
 }
 
 /** The admin routes and the one method each accepts. */
@@ -93,7 +95,20 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
 
   /** The file `statscache snapshot export` would write; its header carries the payload's SHA-256, which the reader verifies. */
   async function exportResponse(): Promise<HttpResponse> {
-    const built = await deps.exportSnapshot?.();
+    let built: Awaited<ReturnType<NonNullable<AdminDeps['exportSnapshot']>>> | undefined;
+    try {
+      built = await deps.exportSnapshot?.();
+    } catch (err) {
+      deps.onExportError?.(err);
+      return json(
+        500,
+        {
+          error: 'export_failed',
+          detail: `the export failed: ${String((err as Error)?.message ?? err).slice(0, 500)}; see the server log`,
+        },
+        NO_STORE,
+      );
+    }
     if (!built)
       return json(
         503,
