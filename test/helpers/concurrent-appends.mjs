@@ -71,8 +71,9 @@ for (let d = 0; d < Number(dirs) && report.neverSettled === 0; d++) {
   report.recovered += store.appendOutcomesRecovered;
   if (report.neverSettled > 0) break;
   for (const { first, outcome } of checked) {
-    const inFile = store.journalRecord(first) !== undefined;
-    if (inFile !== (outcome === 'ok')) report.contradicted.push({ first, outcome, inFile });
+    // Every record of the append: one transaction's records land together or not at all.
+    const inFile = Array.from({ length: PER }, (_, i) => store.journalRecord(first + i) !== undefined);
+    if (inFile.some((r) => r !== (outcome === 'ok'))) report.contradicted.push({ first, outcome, inFile });
   }
   // Room again: the store must take writes as before.
   fsize('unlimited');
