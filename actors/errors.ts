@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'SC_SNAPSHOT_UNREADABLE'
   | 'SC_SNAPSHOT_TOO_NEW'
   | 'SC_SNAPSHOT_MIGRATION_FAILED'
+  | 'SC_SNAPSHOT_SHAPE_CHANGED'
   | 'SC_PORT_IN_USE'
   | 'SC_LISTEN_FAILED'
   | 'SC_BUS_BIND_FAILED'
@@ -54,6 +55,7 @@ const OPERATOR_CODES: ReadonlySet<ErrorCode> = new Set([
   // The same code reading the same state refuses it the same way on every start.
   'SC_SNAPSHOT_TOO_NEW',
   'SC_SNAPSHOT_MIGRATION_FAILED',
+  'SC_SNAPSHOT_SHAPE_CHANGED',
   'SC_PLUGIN_INVALID',
   'SC_PLUGIN_NAME_INVALID',
   'SC_PLUGIN_IDENT_DUPLICATE',

@@ -1,3 +1,4 @@
+import type { PluginShape } from './plugin-shape.js';
 import { type SeqRanges, seqRangesProblem } from './replay-skip.js';
 
 /** The on-disk snapshot format. Bump FORMAT_VERSION only with a reader for the old one. */
@@ -25,6 +26,8 @@ export interface PluginRecord {
    * healthy; records before it was kept restore healthy, as they always did).
    */
   readonly quarantinedUntil?: number;
+  /** Key columns, columns and store layouts the state was written with (absent: written before they were kept). */
+  readonly shape?: PluginShape;
 }
 
 /** Last `i` and timestamp seen per publisher, for gap detection across restarts. */

@@ -5,6 +5,7 @@ import type { LoadedEntries, LoadedState, PluginRuntime } from '../actors/plugin
 import { ChecksumError, checksumProblem, decodeChecked, decodeVerified } from './codec.js';
 import { metaProblem, type PluginRecord, type SnapshotMeta } from './format.js';
 import type { DataStore } from './lmdb-store.js';
+import { shapeChanges, shapeOf } from './plugin-shape.js';
 
 export interface Fallback {
   readonly slot: number;
@@ -55,6 +56,7 @@ export function restore(
         const record = meta.plugins[runtime.ident];
         if (!record) continue;
         checkVersion(runtime, record);
+        if (record.version === runtime.plugin.version) checkShape(runtime, record);
         const stored = read(runtime.ident);
         checkCounts(runtime.ident, record, stored);
         const state =
@@ -151,6 +153,20 @@ function checkVersion(runtime: PluginRuntime, record: PluginRecord): void {
       `plugin "${runtime.ident}" has state version ${record.version} on disk but this code knows version ${runtime.plugin.version}; refusing to start rather than discard it (run the newer statscache, or restore an older export)`,
     );
   }
+}
+
+/**
+ * State written by the same version must read as it was written: a definition whose key
+ * columns, columns or stores changed without a version bump would misread it (see
+ * plugin-shape.ts). Refused like a failing migration, since every start would refuse it again.
+ */
+function checkShape(runtime: PluginRuntime, record: PluginRecord): void {
+  const changes = shapeChanges(record, shapeOf(runtime.plugin));
+  if (changes.length === 0) return;
+  throw new StatscacheError(
+    'SC_SNAPSHOT_SHAPE_CHANGED',
+    `plugin "${runtime.ident}" ("${runtime.plugin.definition.name}") has state on disk written at its version ${record.version} with another shape: ${changes.join('; ')}. Read as it is, that state would be misread. Bump the plugin's "version" and give it a migrate(stored, fromVersion) that converts the state (one returning { rows: new Map(), stores: {} } starts it over), or put the previous definition back; taking the plugin out of the config keeps its state untouched`,
+  );
 }
 
 /**

@@ -5,6 +5,7 @@ import type { SnapshotCut } from '../actors/snapshot-cut.js';
 import { encodeChecked } from './codec.js';
 import { FORMAT_VERSION, type PluginRecord, type PublisherTable, type SnapshotMeta } from './format.js';
 import type { DataStore, SlotCut } from './lmdb-store.js';
+import { shapeOf } from './plugin-shape.js';
 import type { RestoreReport } from './restore.js';
 
 export interface SnapshotReport {
@@ -309,6 +310,7 @@ function recordOf(runtime: PluginRuntime, cut: SnapshotCut): PluginRecord {
     rows: cut.rows,
     stores: [...cut.stores],
     entries: { ...cut.entries },
+    shape: shapeOf(runtime.plugin),
     lastMessageAt: cut.lastMessageAt,
     ...(cut.expiredTo === null ? {} : { expiredTo: cut.expiredTo }),
     ...(cut.health.failures > 0 ? { failures: cut.health.failures } : {}),

@@ -14,7 +14,7 @@ export default definePlugin({
   summary: 'Completed koji builds per owner per hour',
   description: 'Counts buildsys.build.state.change messages with new == 1 (COMPLETE), per owner.',
   topics: ['org.fedoraproject.prod.buildsys.build.state.change'],
-  version: 1, // bump with a migrate() when the stored shape changes
+  version: 1, // bump with a migrate() when key, columns or stores change
   rows: rowsOf<Row>(), // names the row type (TypeScript infers the rest)
   columns: ['owner', 'builds'],
   key: ['timestamp', 'owner'], // what identifies a row: its storage key is derived from these
