@@ -193,7 +193,10 @@ export interface PluginDefinition<
    * follow the change log, instead of building and sorting every row on each query and tick.
    */
   viewIsRows?(params: ParamValues<P>): boolean;
-  /** Upgrades state stored by an older `version`. */
+  /**
+   * Upgrades state stored by an older `version`. Rows returned are stored under the key their key
+   * columns give (the map keys are only transport); every store returned must be declared now.
+   */
   migrate?(stored: StoredState, fromVersion: number): StoredState;
 }
 

@@ -1,4 +1,6 @@
+import type { StoredState } from '../actors/plugin-api.js';
 import type { RegisteredPlugin } from '../actors/registry.js';
+import { rowKeyOf } from '../actors/row-key.js';
 import type { PluginRecord } from './format.js';
 
 /**
@@ -68,4 +70,31 @@ export function shapeChanges(record: PluginRecord, now: PluginShape): string[] {
     if (entries !== 0) out.push(`store "${name}" (${entries ?? 'some'} entries) is no longer declared`);
   }
   return out;
+}
+
+/**
+ * A migrate hook's answer made to fit the plugin as declared now, or a reason it cannot (the
+ * caller refuses the start with it). Rows are stored under the key their key columns give, as
+ * `rows.put` stores them: the hook's map keys are only transport, so a hook that changes the key
+ * columns need not build keys by hand (before, its keys were loaded as given, and rows under keys
+ * the columns do not give were served beside the rows later messages wrote for the same thing).
+ * A store the plugin does not declare would be dropped without a word: named instead.
+ */
+export function conformToShape(plugin: RegisteredPlugin, stored: StoredState): StoredState | string {
+  const undeclared = Object.keys(stored.stores).filter((name) => !plugin.storeNames.includes(name));
+  if (undeclared.length > 0)
+    return `stores the plugin does not declare (${undeclared.map((n) => JSON.stringify(n)).join(', ')}): move their entries into a declared store, or leave them out to drop them`;
+  const rows = new Map<string, unknown>();
+  const from = new Map<string, string>();
+  for (const [given, row] of stored.rows) {
+    // A row that is no object is left as given: restore's row check names it.
+    const key =
+      typeof row === 'object' && row !== null ? rowKeyOf(plugin.definition.key, row as Record<string, unknown>) : given;
+    const other = from.get(key);
+    if (other !== undefined)
+      return `two rows with the same key columns [${plugin.definition.key.join(', ')}] (map keys ${JSON.stringify(other)} and ${JSON.stringify(given)}): one would be lost`;
+    from.set(key, given);
+    rows.set(key, row);
+  }
+  return { rows, stores: stored.stores };
 }

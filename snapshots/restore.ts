@@ -5,7 +5,7 @@ import type { LoadedEntries, LoadedState, PluginRuntime } from '../actors/plugin
 import { ChecksumError, checksumProblem, decodeChecked, decodeVerified } from './codec.js';
 import { metaProblem, type PluginRecord, type SnapshotMeta } from './format.js';
 import type { DataStore } from './lmdb-store.js';
-import { shapeChanges, shapeOf } from './plugin-shape.js';
+import { conformToShape, shapeChanges, shapeOf } from './plugin-shape.js';
 
 export interface Fallback {
   readonly slot: number;
@@ -273,7 +273,13 @@ function migrate(runtime: PluginRuntime, stored: StoredState, from: number): Sto
       'SC_SNAPSHOT_MIGRATION_FAILED',
       `plugin "${runtime.ident}": migrate from version ${from} returned ${problem}; expected { rows: Map, stores: { <name>: Map } }`,
     );
-  return out as StoredState;
+  const conformed = conformToShape(runtime.plugin, out as StoredState);
+  if (typeof conformed === 'string')
+    throw new StatscacheError(
+      'SC_SNAPSHOT_MIGRATION_FAILED',
+      `plugin "${runtime.ident}": migrate from version ${from} returned ${conformed}`,
+    );
+  return conformed;
 }
 
 function migratedShapeProblem(out: unknown): string | null {

@@ -122,4 +122,41 @@ describe('a plugin definition changed without a version bump', () => {
     expect(again.report.restored['koji-builds']).toBe(2);
     await again.close();
   });
+
+  it("stores a migrated row under the key its key columns give, whatever the hook's map key", async () => {
+    const dir = await written();
+    const next = { key: ['timestamp', 'owner', 'instance'], columns: ['owner', 'instance', 'builds'] } as const;
+    // What an author writes: fill the new key column in each row, keep the map as it came.
+    const fill = ((s: { rows: Map<string, Row>; stores: Record<string, Map<string, unknown>> }) => ({
+      rows: new Map([...s.rows].map(([k, r]) => [k, { ...r, instance: 'primary' }])),
+      stores: s.stores,
+    })) as never;
+    const s = openSession(dir, [builds({ ...next, version: 2, migrate: fill })]);
+    const rt = s.host.runtimes[0]!;
+    rt.send(
+      createPluginMessage({ topic: 't', timestamp: 100, msg: { owner: 'ralph', instance: 'primary' } }, deriveMeta),
+    );
+    // One row for ralph on the primary instance, counted on from the migrated one.
+    expect([...rt.inspect().rows.values()].filter((r) => (r as Row).owner === 'ralph')).toEqual([
+      { timestamp: 100, owner: 'ralph', instance: 'primary', builds: 2 },
+    ]);
+    expect(rt.rowKeyOf({ timestamp: 100, owner: 'kevin', instance: 'primary' } as never)).toBe(
+      '100\u001fkevin\u001fprimary',
+    );
+    expect(rt.inspect().rows.get('100\u001fkevin\u001fprimary')).toMatchObject({ builds: 1 });
+    await s.close();
+  });
+
+  it('refuses a migrate answer with a store the plugin does not declare, or two rows for one key', async () => {
+    const dir = await written();
+    const keep = ((s: unknown) => s) as never;
+    const renamed = refusal(dir, builds({ version: 2, stores: { builds_total: store<number>() }, migrate: keep }));
+    expect(renamed.code).toBe('SC_SNAPSHOT_MIGRATION_FAILED');
+    expect(renamed.message).toContain('stores the plugin does not declare ("totals")');
+    const merged = refusal(
+      dir,
+      builds({ version: 2, key: ['timestamp'], columns: ['owner', 'builds'], migrate: keep }),
+    );
+    expect(merged.message).toMatch(/two rows with the same key columns \[timestamp\].*one would be lost/);
+  });
 });
