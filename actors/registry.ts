@@ -3,6 +3,7 @@ import { StatscacheError } from './errors.js';
 import { IDENT_PATTERN, identOf } from './ident.js';
 import { MAX_INTERVAL_SECONDS, parseInterval } from './interval.js';
 import type { AnyPluginDefinition, ParamSpec } from './plugin-api.js';
+import { nearestName } from '../src/edit-distance.js';
 import { checkStoreName } from './store-names.js';
 
 /** Query parameters every view already has (statscache-api.md); a plugin may not redefine them. */
@@ -65,6 +66,7 @@ function validate(candidate: unknown, index: number): RegisteredPlugin {
     );
   }
   const label = name;
+  checkFields(def, label);
   const need = (field: string, type: 'string' | 'function'): void => {
     const v = def[field];
     if (v === undefined) throw new StatscacheError('SC_PLUGIN_FIELD_MISSING', `plugin "${label}" has no "${field}"`);
@@ -178,6 +180,43 @@ function validate(candidate: unknown, index: number): RegisteredPlugin {
     storePlans: Object.freeze(storePlans),
     params: Object.freeze({ ...params }),
   };
+}
+
+/** Every field a definition may have (plugin-api.ts, PluginDefinition). */
+const DEFINITION_FIELDS: ReadonlySet<string> = new Set([
+  'name',
+  'summary',
+  'description',
+  'interval',
+  'topics',
+  'version',
+  'rows',
+  'columns',
+  'key',
+  'retention',
+  'params',
+  'stores',
+  'layout',
+  'update',
+  'view',
+  'viewIsRows',
+  'migrate',
+]);
+
+/**
+ * Refuses a field no definition has, naming the one it most likely meant: a misspelt optional
+ * field (`retension: '7d'`, `topic: [...]`) was ignored without a word, and the plugin ran
+ * without it (rows kept for ever, every message routed to it), as a config file's unknown key
+ * is refused rather than ignored.
+ */
+function checkFields(def: Record<string, unknown>, label: string): void {
+  for (const field of Object.keys(def)) {
+    if (DEFINITION_FIELDS.has(field)) continue;
+    throw new StatscacheError(
+      'SC_PLUGIN_FIELD_INVALID',
+      `plugin "${label}": unknown field "${field}" (did you mean "${nearestName(field, DEFINITION_FIELDS)}"?); a definition has only ${[...DEFINITION_FIELDS].join(', ')}`,
+    );
+  }
 }
 
 function validateParam(label: string, name: string, spec: unknown): void {

@@ -4,6 +4,7 @@ import { readBoundedFile } from './bounded-read.js';
 import { minimumBudget } from './bus-budget.js';
 import { BIND_PUBLISHERS } from './bus-queue.js';
 import { deepFreeze } from './deep-freeze.js';
+import { nearestName } from './edit-distance.js';
 import { envNameOf, flagOf, kindOf, SETTING_KEYS, settingsShape } from './setting-derive.js';
 import { CONFIG_FILE, DEFAULT_BIND } from './settings.js';
 
@@ -168,29 +169,7 @@ export function unknownEnvNames(env: NodeJS.ProcessEnv): { readonly name: string
   const out: { name: string; nearest: string }[] = [];
   for (const name of Object.keys(env)) {
     if (!name.startsWith('STATSCACHE_') || known.has(name) || name.startsWith(FOREIGN_ENV_PREFIX)) continue;
-    let nearest = '';
-    let best = Number.POSITIVE_INFINITY;
-    for (const k of known) {
-      const d = editDistance(name, k);
-      if (d < best) [best, nearest] = [d, k];
-    }
-    out.push({ name, nearest });
+    out.push({ name, nearest: nearestName(name, known) });
   }
   return out;
-}
-
-/** Levenshtein distance; names are short (under 50 characters). */
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++)
-      row[j] = Math.min(
-        (prev[j] as number) + 1,
-        (row[j - 1] as number) + 1,
-        (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    prev = row;
-  }
-  return prev[b.length] as number;
 }

@@ -93,4 +93,29 @@ describe('external plugin loading', () => {
       /plugins "Mine" \(module "\.\/one\.mjs"\) and "Mine" \(module "\.\/two\.mjs"\)/,
     );
   });
+
+  it('refuses a misspelt field, naming it, the field it most likely meant and the module', async () => {
+    const dir = workspace();
+    // Accepted before: rows were kept for ever and every message was routed to the plugin.
+    writeFileSync(
+      join(dir, 'typo.mjs'),
+      "export default { name: 'Typo', summary: 's', description: 'd', interval: '1d', retension: '7d', columns: ['n'], key: ['n'], update() {} };\n",
+    );
+    await expect(pluginsForConfig({ plugins: ['./typo.mjs'] }, join(dir, 'config.json'))).rejects.toMatchObject({
+      code: 'SC_PLUGIN_FIELD_INVALID',
+      message: expect.stringContaining(
+        'in plugin module "./typo.mjs": plugin "Typo": unknown field "retension" (did you mean "retention"?)',
+      ),
+    });
+    writeFileSync(
+      join(dir, 'topic.mjs'),
+      "export default { name: 'Topic', summary: 's', description: 'd', topic: ['org.x'], columns: ['n'], key: ['n'], update() {} };\n",
+    );
+    await expect(loadExternalPlugins(['./topic.mjs'], dir)).rejects.toThrow(
+      /unknown field "topic" \(did you mean "topics"\?\)/,
+    );
+    // Every built-in and the shipped example keep to the fields a definition has.
+    expect(registerPlugins(builtinPlugins())).toHaveLength(builtinPlugins().length);
+    await expect(loadExternalPlugins([EXAMPLE], dir)).resolves.toHaveLength(1);
+  });
 });
