@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -117,5 +117,30 @@ describe('external plugin loading', () => {
     // Every built-in and the shipped example keep to the fields a definition has.
     expect(registerPlugins(builtinPlugins())).toHaveLength(builtinPlugins().length);
     await expect(loadExternalPlugins([EXAMPLE], dir)).resolves.toHaveLength(1);
+  });
+
+  it("lets a plugin outside the repository import the author's helpers from statscache/plugin-api", async () => {
+    const dir = workspace();
+    // As `npm install statscache` (or a link to a checkout) leaves it beside the plugin.
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(fileURLToPath(new URL('../..', import.meta.url)), join(dir, 'node_modules', 'statscache'), 'dir');
+    writeFileSync(
+      join(dir, 'top.mjs'),
+      [
+        "import { definePlugin, store, windowedCounter } from 'statscache/plugin-api';",
+        'export default definePlugin({',
+        "  name: 'Top packages by commits', summary: 's', description: 'd', columns: ['package', 'commits'], key: ['package'],",
+        "  stores: { week: windowedCounter('7d', { slices: 168 }), seen: store({ expireAfter: '30d' }) },",
+        '  update(m, { stores }) { for (const p of m.meta.packages) stores.week.add(p, m.timestamp); },',
+        '});',
+        '',
+      ].join('\n'),
+    );
+    const [loaded] = await loadExternalPlugins(['./top.mjs'], dir);
+    const [registered] = registerPlugins([loaded?.definition]);
+    expect(registered?.storePlans).toEqual({
+      week: { kind: 'windowedCounter', span: 604_800, slices: 168 },
+      seen: { kind: 'store', expireAfter: 2_592_000 },
+    });
   });
 });
