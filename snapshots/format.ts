@@ -1,3 +1,4 @@
+import type { NotLoadedMark } from './not-loaded.js';
 import type { PluginShape } from './plugin-shape.js';
 import { type SeqRanges, seqRangesProblem } from './replay-skip.js';
 
@@ -28,6 +29,8 @@ export interface PluginRecord {
   readonly quarantinedUntil?: number;
   /** Key columns, columns and store layouts the state was written with (absent: written before they were kept). */
   readonly shape?: PluginShape;
+  /** On the record of a plugin not loaded: the generation its state was last loaded in (not-loaded.ts). */
+  readonly notLoadedAfter?: NotLoadedMark;
 }
 
 /** Last `i` and timestamp seen per publisher, for gap detection across restarts. */

@@ -5,6 +5,7 @@ import type { LoadedEntries, LoadedState, PluginRuntime } from '../actors/plugin
 import { ChecksumError, checksumProblem, decodeChecked, decodeVerified } from './codec.js';
 import { metaProblem, type PluginRecord, type SnapshotMeta } from './format.js';
 import type { DataStore } from './lmdb-store.js';
+import { markNotLoaded, type NotLoadedMark, notLoadedAfterOf } from './not-loaded.js';
 import { conformToShape, shapeChanges, shapeOf } from './plugin-shape.js';
 
 export interface Fallback {
@@ -27,6 +28,11 @@ export interface RestoreReport {
   readonly retained: Readonly<Record<string, PluginRecord>>;
   /** Where the retained plugins' entries are when that is not meta.slot (journal replay gives a meta of slot -1). */
   readonly retainedSlot?: number;
+  /**
+   * Plugins loaded again after runs without them, with where their state stopped: restored as it
+   * was then, without the messages taken in meanwhile (logged by restore-log.ts).
+   */
+  readonly resumed?: Readonly<Record<string, NotLoadedMark>>;
   /** Newer generations that could not be read, newest first, and why. */
   readonly fallbacks: readonly Fallback[];
 }
@@ -71,8 +77,11 @@ export function restore(
       continue;
     }
     const restored: Record<string, number> = {};
+    const resumed: Record<string, NotLoadedMark> = {};
     for (const [runtime, state] of states) {
       const record = meta.plugins[runtime.ident];
+      const mark = record ? notLoadedAfterOf(record) : null;
+      if (mark !== null) resumed[runtime.ident] = mark;
       const expiredTo = record?.expiredTo;
       runtime.load(
         state,
@@ -84,8 +93,9 @@ export function restore(
     }
     const loaded = new Set(runtimes.map((r) => r.ident));
     const retained: Record<string, PluginRecord> = {};
-    for (const [ident, record] of Object.entries(meta.plugins)) if (!loaded.has(ident)) retained[ident] = record;
-    return { meta, restored, migrated, retained, fallbacks };
+    for (const [ident, record] of Object.entries(meta.plugins))
+      if (!loaded.has(ident)) retained[ident] = markNotLoaded(record, meta);
+    return { meta, restored, migrated, retained, fallbacks, resumed };
   }
   return { meta: null, restored: {}, migrated: [], retained: {}, fallbacks };
 }

@@ -34,6 +34,15 @@ export function logRestore(
       { plugin, rows },
       'restored rows dated ahead of the clock dropped (written before timestamps were bounded)',
     );
+  for (const [ident, mark] of Object.entries(restored.resumed ?? {}))
+    log.warn(
+      {
+        plugin: ident,
+        notLoadedAfterSeq: mark.journalSeq,
+        stateThrough: new Date(mark.newestTimestamp * 1000).toISOString(),
+      },
+      'plugin loaded again after runs without it: its state is restored as it was then, without the messages taken in while it was not loaded',
+    );
   for (const [ident, rec] of Object.entries(restored.retained))
     log.warn({ plugin: ident, rows: rec.rows }, 'state on disk for a plugin that is not loaded; kept untouched');
 }

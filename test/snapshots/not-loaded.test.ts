@@ -1,0 +1,76 @@
+/**
+ * A plugin taken out of the config and put back later gets its state back as it was, without
+ * the messages taken in meanwhile: the start that loads it again says so, naming the plugin and
+ * where its state stopped, instead of serving the gap unsaid. Real LMDB data dirs.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { definePlugin, rowsOf } from '../../actors/plugin-api.js';
+import { createPluginMessage } from '../../src/message.js';
+import { deriveMeta } from '../../src/meta/index.js';
+import type { Logger } from '../../src/logger.js';
+import { logRestore } from '../../src/restore-log.js';
+import { openSession } from '../helpers/persistence.js';
+import { tempDir } from '../helpers/service-process.js';
+
+type Row = { timestamp: number; topic: string; n: number };
+
+const counter = (name: string) =>
+  definePlugin({
+    name,
+    summary: 's',
+    description: 'd',
+    rows: rowsOf<Row>(),
+    columns: ['topic', 'n'],
+    key: ['topic'],
+    update(m, { rows }) {
+      rows.put({ timestamp: m.timestamp, topic: m.topic, n: (rows.get(m.topic)?.n ?? 0) + 1 });
+    },
+  });
+
+const dirs: { remove(): void }[] = [];
+afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
+
+let seq = 0;
+/** A run of `plugins` that takes one message at `timestamp`, then a snapshot. */
+async function run(dir: string, plugins: unknown[], timestamp: number) {
+  const s = openSession(dir, plugins, { journalSeq: () => seq, now: () => timestamp * 1000 });
+  seq++;
+  for (const rt of s.host.runtimes) rt.send(createPluginMessage({ topic: 't', timestamp, msg: {} }, deriveMeta));
+  await s.snapshotter.take();
+  await s.close();
+  return s.report;
+}
+
+function warnings(report: Parameters<typeof logRestore>[1]): { fields: Record<string, unknown>; msg: string }[] {
+  const out: { fields: Record<string, unknown>; msg: string }[] = [];
+  const log = {
+    info: () => {},
+    error: () => {},
+    warn: (fields: Record<string, unknown>, msg: string) => out.push({ fields, msg }),
+  } as unknown as Logger;
+  logRestore(log, report, {});
+  return out;
+}
+
+describe('a plugin loaded again after runs without it', () => {
+  it('is restored as it was, and the start says where its state stopped, once', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    seq = 0;
+    const koji = counter('Koji');
+    const other = counter('Other');
+    await run(d.path, [koji, other], 1_000); // generation 1 at journal seq 1 (openSession records newest message time 0)
+    await run(d.path, [other], 2_000); // koji not loaded: its message at 2000 is missed
+    await run(d.path, [other], 3_000);
+    const back = await run(d.path, [koji, other], 4_000);
+    expect(back.resumed).toEqual({ koji: { journalSeq: 1, newestTimestamp: 0 } });
+    expect(warnings(back)).toContainEqual({
+      fields: { plugin: 'koji', notLoadedAfterSeq: 1, stateThrough: '1970-01-01T00:00:00.000Z' },
+      msg: expect.stringContaining('plugin loaded again after runs without it'),
+    });
+    // Loaded since: the next start has nothing to say.
+    const next = await run(d.path, [koji, other], 5_000);
+    expect(next.resumed).toEqual({});
+    expect(warnings(next)).toEqual([]);
+  });
+});
