@@ -19,6 +19,7 @@ import { Snapshotter } from '../../snapshots/snapshotter.js';
 import type { Envelope } from '../../src/envelope.js';
 import { createPluginMessage } from '../../src/message.js';
 import { deriveMeta } from '../../src/meta/index.js';
+import { loadExternalPlugins } from '../../src/plugin-loader.js';
 // @ts-expect-error: a plain JavaScript module, as external plugins are
 import bodhiKarma from '../../examples/plugins/bodhi-karma.js';
 import { samples, type RawEnvelope } from '../helpers/fixtures.js';
@@ -27,7 +28,18 @@ import { harness, paramCases, rowsOf, type Harness } from './harness.js';
 
 const END = 1_700_000_000;
 const STEP = 60;
-const every = (): unknown[] => [...builtinPlugins(), bodhiKarma];
+/**
+ * An author's own plugins, checked beside these: STATSCACHE_TEST_PLUGINS=/path/to/plugin.js,…
+ * (module paths or package names, as the config file's "plugins" takes them, relative to the
+ * working directory). Loaded through the service's own loader, so what fails to load or
+ * register here fails the same way in `serve`.
+ */
+const OWN = (process.env['STATSCACHE_TEST_PLUGINS'] ?? '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter((s) => s !== '');
+const own = (await loadExternalPlugins(OWN, process.cwd())).map((p) => p.definition);
+const every = (): unknown[] => [...builtinPlugins(), bodhiKarma, ...own];
 
 function stream(): RawEnvelope[] {
   const all = samples();
@@ -85,7 +97,7 @@ async function lifetime(dir: string, envelopes: readonly RawEnvelope[], snapshot
   return h;
 }
 
-describe('plugin contract (every built-in plugin and the example external plugin)', () => {
+describe('plugin contract (every built-in plugin, the example external plugin and STATSCACHE_TEST_PLUGINS)', () => {
   it('every plugin gets rows from the real samples, so the checks below are not vacuous', () => {
     const h = harness(every());
     h.feed(stream());
