@@ -20,6 +20,7 @@ import { registerPlugins, type RegisteredPlugin } from '../../actors/registry.js
 import { nextGeneration } from './generations.js';
 import { slotCandidates } from '../../snapshots/restore.js';
 import { afterMoves } from '../../snapshots/replay-skip.js';
+import { shapeChanges, shapeOf } from '../../snapshots/plugin-shape.js';
 
 /**
  * `snapshot import <file>`: verifies an export and writes it as the newest generation of the
@@ -52,18 +53,27 @@ export async function runSnapshotImport(
 
 /**
  * Why restore would refuse this export at the next start (state a newer plugin version wrote
- * than the code knows: SC_SNAPSHOT_TOO_NEW), or null. Checked before anything is written, so a
- * refused import never leaves a data dir the service cannot start on. Plugins not loaded now
- * are not checked: their state is kept aside, never read.
+ * than the code knows: SC_SNAPSHOT_TOO_NEW; state of the same version written with other key
+ * columns, columns or stores: SC_SNAPSHOT_SHAPE_CHANGED), or null. Checked before anything is
+ * written, so a refused import never leaves a data dir the service cannot start on. Plugins not
+ * loaded now are not checked: their state is kept aside, never read.
  */
 export function stateTooNew(payload: ExportPayload, plugins: readonly RegisteredPlugin[]): string | null {
   const problems = plugins.flatMap((p) => {
     const record = payload.meta.plugins[p.ident];
-    return record && record.version > p.version
-      ? [`plugin "${p.ident}" has state version ${record.version} but this statscache knows version ${p.version}`]
-      : [];
+    if (!record) return [];
+    if (record.version > p.version)
+      return [
+        `plugin "${p.ident}" has state version ${record.version} but this statscache knows version ${p.version} (import it with a newer statscache)`,
+      ];
+    const changes = record.version === p.version ? shapeChanges(record, shapeOf(p)) : [];
+    return changes.length === 0
+      ? []
+      : [
+          `plugin "${p.ident}" has state of its version ${p.version} written with another shape: ${changes.join('; ')} (import it where the plugin's definition that wrote it is loaded, or bump the plugin's version with a migrate hook)`,
+        ];
   });
-  return problems.length === 0 ? null : `${problems.join('; ')} (import it with a newer statscache)`;
+  return problems.length === 0 ? null : problems.join('; ');
 }
 
 /**

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Row } from '../../actors/row-store.js';
 import type { PluginRecord } from '../../snapshots/format.js';
+import type { PluginShape } from '../../snapshots/plugin-shape.js';
 import { DataStore } from '../../snapshots/lmdb-store.js';
 import { decodeExport, encodeExport } from '../../src/commands/export-format.js';
 import { recentSamples } from '../helpers/fixtures.js';
@@ -311,6 +312,17 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
         plugins: { ...payload.meta.plugins, [ident]: { ...record, version: record.version + 1 } },
       },
     });
+    // Same version, other key columns: restore would refuse it (SC_SNAPSHOT_SHAPE_CHANGED).
+    const reshaped = encodeExport({
+      ...payload,
+      meta: {
+        ...payload.meta,
+        plugins: {
+          ...payload.meta.plugins,
+          [ident]: { ...record, shape: { ...(record.shape as PluginShape), key: ['timestamp', 'elsewhere'] } },
+        },
+      },
+    });
     const cases: [string, Buffer, RegExp][] = [
       ['bad rows', badRows, new RegExp(`plugin "${ident}", row "k" has no numeric timestamp`)],
       ['bad tail', badTail, /journalTail entry 0 is not a message envelope/],
@@ -319,6 +331,13 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
         tooNew,
         new RegExp(
           `plugin "${ident}" has state version ${record.version + 1} but this statscache knows version ${record.version}`,
+        ),
+      ],
+      [
+        'plugin shape changed',
+        reshaped,
+        new RegExp(
+          `plugin "${ident}" has state of its version ${record.version} written with another shape: key columns \\[timestamp, elsewhere\\] are now`,
         ),
       ],
       ['flipped', flipped, /checksum mismatch/],
