@@ -12,6 +12,7 @@ import {
   openStore,
 } from './common.js';
 import { listSlots } from './generations.js';
+import { markNotLoaded } from '../../snapshots/not-loaded.js';
 
 export interface ReplayOptions extends DataDirOptions {
   readonly from: string;
@@ -60,7 +61,13 @@ export async function runJournalReplay(opts: ReplayOptions, io: CommandIO): Prom
   // Plugins not configured now keep their records and entries (those of the newest generation), as serve keeps them;
   // assembleCore leaves out the plugins loaded here, which are rebuilt.
   const retained = newestMeta?.ok
-    ? { retained: newestMeta.meta.plugins, retainedSlot: newestMeta.slot }
+    ? {
+        // Marked as restore marks them, so the start that loads one again says where its state stopped.
+        retained: Object.fromEntries(
+          Object.entries(newestMeta.meta.plugins).map(([ident, r]) => [ident, markNotLoaded(r, newestMeta.meta)]),
+        ),
+        retainedSlot: newestMeta.slot,
+      }
     : { retained: {} };
   // The service's own core and intake path, so an offline rebuild applies messages exactly as a live start replays them.
   const { host, journal, intake, snapshotter } = assembleCore({

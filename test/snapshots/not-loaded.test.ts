@@ -11,6 +11,7 @@ import type { Logger } from '../../src/logger.js';
 import { logRestore } from '../../src/restore-log.js';
 import { openSession } from '../helpers/persistence.js';
 import { tempDir } from '../helpers/service-process.js';
+import { runCli } from '../commands/cli.js';
 
 type Row = { timestamp: number; topic: string; n: number };
 
@@ -72,5 +73,18 @@ describe('a plugin loaded again after runs without it', () => {
     const next = await run(d.path, [koji, other], 5_000);
     expect(next.resumed).toEqual({});
     expect(warnings(next)).toEqual([]);
+  });
+
+  it('says so after a `journal replay` run without it too', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    seq = 0;
+    const koji = counter('Koji');
+    await run(d.path, [koji], 1_000); // generation 1 at journal seq 1
+    // The CLI loads the built-in plugins only: koji's state is carried through the generation it writes.
+    const replay = await runCli(['journal', 'replay', '--from', '0', '--data-dir', d.path]);
+    expect(replay.code, replay.stderr).toBe(0);
+    const back = await run(d.path, [koji], 2_000);
+    expect(back.resumed).toEqual({ koji: { journalSeq: 1, newestTimestamp: 0 } });
   });
 });
