@@ -2,7 +2,14 @@ import type { NotLoadedMark } from './not-loaded.js';
 import type { PluginShape } from './plugin-shape.js';
 import { type SeqRanges, seqRangesProblem } from './replay-skip.js';
 
-/** The on-disk snapshot format. Bump FORMAT_VERSION only with a reader for the old one. */
+/**
+ * The on-disk snapshot format. Bump FORMAT_VERSION only with a reader for the old one, and
+ * whenever an older build would misread what a newer one writes (a meta field it would ignore
+ * to its cost, a new entry or journal encoding): an older build refuses to start on a data dir
+ * whose newest generation has a higher format (restore.ts), so that is what makes a downgrade
+ * stop instead of reading wrongly. The documented downgrade imports the older backup with the
+ * newer build: its `snapshot import` must then write an export of an older format in that format.
+ */
 export const FORMAT_VERSION = 1;
 
 export interface PluginRecord {
@@ -77,6 +84,16 @@ export interface SnapshotMeta {
    * (written before it was, or no budget); read through keyBudgetRecordOf.
    */
   readonly keyBudget?: unknown;
+}
+
+/**
+ * The format of a decoded meta record when a newer statscache wrote it (above FORMAT_VERSION),
+ * else null. Its checksum held, so it is not damage: this build cannot read it.
+ */
+export function newerFormatOf(value: unknown): number | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const format = (value as Record<string, unknown>)['format'];
+  return typeof format === 'number' && Number.isInteger(format) && format > FORMAT_VERSION ? format : null;
 }
 
 /** Checks the shape of a decoded meta record; returns what is wrong, or null. */

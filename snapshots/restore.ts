@@ -3,7 +3,7 @@ import type { UpdateHealth } from '../actors/lifecycle.js';
 import type { StoredState } from '../actors/plugin-api.js';
 import type { LoadedEntries, LoadedState, PluginRuntime } from '../actors/plugin-runtime.js';
 import { ChecksumError, checksumProblem, decodeChecked, decodeVerified } from './codec.js';
-import { metaProblem, type PluginRecord, type SnapshotMeta } from './format.js';
+import { FORMAT_VERSION, metaProblem, newerFormatOf, type PluginRecord, type SnapshotMeta } from './format.js';
 import type { DataStore } from './lmdb-store.js';
 import { markNotLoaded, type NotLoadedMark, notLoadedAfterOf } from './not-loaded.js';
 import { conformToShape, shapeChanges, shapeOf } from './plugin-shape.js';
@@ -39,16 +39,18 @@ export interface RestoreReport {
 
 /**
  * Loads the newest readable snapshot generation into the runtimes. A damaged generation
- * (bad checksum, torn value, unknown future format) is reported and the previous one is
- * tried; the journal then replays what the older generation lacks. Only state newer than
- * the code (a downgrade) or a failing migration stops the start, since going on would lose it.
+ * (bad checksum, torn value) is reported and the previous one is tried; the journal then
+ * replays what the older generation lacks. State newer than the code (a downgrade: a plugin's
+ * state version, or a generation in a newer snapshot format) or a failing migration stops the
+ * start, since going on would lose it.
  */
 export function restore(
   runtimes: readonly PluginRuntime[],
   store: DataStore,
   preread: PrereadSlot | null = null,
 ): RestoreReport {
-  const { candidates, fallbacks } = slotCandidates(store);
+  const { candidates, fallbacks, newer } = slotCandidates(store);
+  refuseNewerFormat(newer, candidates[0]?.meta.generation ?? null);
   for (const { slot, meta } of candidates) {
     const read =
       preread?.slot === slot && preread.generation === meta.generation
@@ -114,19 +116,62 @@ function healthOf(record: PluginRecord): UpdateHealth {
   };
 }
 
+/** A generation a newer statscache wrote, in a snapshot format this one cannot read. */
+export interface NewerGeneration {
+  readonly slot: number;
+  /** Its generation number; +Infinity when its meta record gives none this build reads. */
+  readonly generation: number;
+  readonly format: number;
+}
+
 /**
- * Slots whose meta record reads, newest generation first, and those whose does not. The first
- * candidate is what restore tries first (and what the start-up check streams ahead: check-and-read.ts).
+ * Stops a start (and `journal replay`) on a data dir that a newer statscache wrote last: a
+ * generation in a newer format above the newest one this build reads. Falling back past it,
+ * as past damage, served the older state (or none: empty plugins, ready) and the next snapshots
+ * overwrote the newer build's generations. One below a readable generation is history (an
+ * older state imported over it by this version): that start goes on.
+ */
+export function refuseNewerFormat(newer: readonly NewerGeneration[], newestReadable: number | null): void {
+  const above = newer.filter((n) => newestReadable === null || n.generation > newestReadable);
+  if (above.length === 0) return;
+  const which = above
+    .map(
+      (n) =>
+        `generation ${Number.isFinite(n.generation) ? n.generation : '?'} (slot ${n.slot}) is in snapshot format ${n.format}`,
+    )
+    .join('; ');
+  throw new StatscacheError(
+    'SC_SNAPSHOT_TOO_NEW',
+    `the data dir was written by a newer statscache: ${which}, and this one reads format ${FORMAT_VERSION}; refusing to start rather than read it wrongly or overwrite it (run the newer statscache, or import an export with this version: statscache snapshot import)`,
+  );
+}
+
+/**
+ * Slots whose meta record reads, newest generation first, those whose does not, and those a
+ * newer statscache wrote (newer, also listed in fallbacks). The first candidate is what restore
+ * tries first (and what the start-up check streams ahead: check-and-read.ts).
  */
 export function slotCandidates(store: DataStore): {
   candidates: { slot: number; meta: SnapshotMeta }[];
   fallbacks: Fallback[];
+  newer: NewerGeneration[];
 } {
   const fallbacks: Fallback[] = [];
   const candidates: { slot: number; meta: SnapshotMeta }[] = [];
+  const newer: NewerGeneration[] = [];
   for (const slot of store.slots()) {
     try {
       const value = decodeChecked(store.readSlotMeta(slot) as Uint8Array);
+      const format = newerFormatOf(value);
+      if (format !== null) {
+        const generation = (value as Record<string, unknown>)['generation'];
+        newer.push({
+          slot,
+          format,
+          generation:
+            typeof generation === 'number' && !Number.isNaN(generation) ? generation : Number.POSITIVE_INFINITY,
+        });
+      }
       const problem = metaProblem(value);
       if (problem) throw new Error(problem);
       candidates.push({ slot, meta: value as SnapshotMeta });
@@ -135,7 +180,7 @@ export function slotCandidates(store: DataStore): {
     }
   }
   candidates.sort((a, b) => b.meta.generation - a.meta.generation);
-  return { candidates, fallbacks };
+  return { candidates, fallbacks, newer };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { decodeChecked } from '../../snapshots/codec.js';
 import { metaProblem, type SnapshotMeta } from '../../snapshots/format.js';
 import type { DataStore } from '../../snapshots/lmdb-store.js';
+import { slotCandidates } from '../../snapshots/restore.js';
 
 export type SlotInfo =
   | { readonly slot: number; readonly ok: true; readonly meta: SnapshotMeta }
@@ -87,9 +88,14 @@ export function newestGood(store: DataStore): { slot: number; content: Generatio
   return null;
 }
 
-/** The generation number the next write should use: above every readable one. */
+/**
+ * The generation number the next write should use: above every readable one, and every one a
+ * newer statscache wrote (a start refuses those while they are the newest: restore.ts), so an
+ * import with this version is what the next start restores.
+ */
 export function nextGeneration(store: DataStore): number {
   let max = 0;
   for (const info of listSlots(store)) if (info.ok) max = Math.max(max, info.meta.generation);
+  for (const n of slotCandidates(store).newer) if (Number.isFinite(n.generation)) max = Math.max(max, n.generation);
   return max + 1;
 }

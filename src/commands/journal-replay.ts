@@ -1,4 +1,5 @@
 import type { DataStore } from '../../snapshots/lmdb-store.js';
+import { refuseNewerFormat, slotCandidates } from '../../snapshots/restore.js';
 import { BadParameter, parseTime } from '../http/history-params.js';
 import { assembleCore } from '../core.js';
 import { pluginsForConfig } from '../plugin-loader.js';
@@ -51,6 +52,15 @@ export async function runJournalReplay(opts: ReplayOptions, io: CommandIO): Prom
   try {
     rw = openStore(config.dataDir, { readOnly: false, mustExist: true, io });
   } catch (err) {
+    lock.release();
+    throw err;
+  }
+  try {
+    // A newer statscache's journal and state are not this one's to rebuild (nor overwrite).
+    const { candidates, newer } = slotCandidates(rw);
+    refuseNewerFormat(newer, candidates[0]?.meta.generation ?? null);
+  } catch (err) {
+    await rw.close();
     lock.release();
     throw err;
   }
