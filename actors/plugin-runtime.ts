@@ -614,6 +614,21 @@ export class PluginRuntime {
     return this.state.rows.evictAfter(cutoff);
   }
 
+  /**
+   * Evicts rows older than the retention behind the newest row, as each applied message does
+   * (recorded in the log, so snapshots drop them too): restored under a retention lowered since
+   * they were written, they were served, and counted in the digest, until the plugin's next
+   * message, where a replica fed the same messages with that retention never had them.
+   */
+  enforceRetention(): number {
+    const retention = this.plugin.retentionSeconds;
+    const top = this.state.rows.newestTimestamp;
+    if (retention === null || top === undefined) return 0;
+    const evicted = this.state.rows.evictBefore(top - retention);
+    this.state.counters.evicted += evicted;
+    return evicted;
+  }
+
   // ── the per-message path ───────────────────────────────────────────────────────
 
   private viewContext(): ViewContext<Row, never> {

@@ -57,6 +57,8 @@ export interface Core {
   readonly meta: MetaDeriver;
   /** Rows restored with timestamps ahead of the clock (written before the clock bound existed), dropped. */
   readonly futureRowsDropped: Readonly<Record<string, number>>;
+  /** Restored rows older than a retention lowered since they were written, evicted at start, per plugin. */
+  readonly retentionEvicted: Readonly<Record<string, number>>;
 }
 
 const EMPTY: RestoreReport = { meta: null, restored: {}, migrated: [], retained: {}, fallbacks: [] };
@@ -143,7 +145,8 @@ export function assembleCore(options: CoreOptions): Core {
     restored,
   );
   const futureRowsDropped = dropFutureRows(host, clockFloor() + config.maxClockSkew);
-  return { host, restored, journal, intake: live, snapshotter, meta, futureRowsDropped };
+  const retentionEvicted = evictPastRetention(host);
+  return { host, restored, journal, intake: live, snapshotter, meta, futureRowsDropped, retentionEvicted };
 }
 
 /** A given base whose retained plugins are only those not loaded now (the loaded ones start empty). */
@@ -151,6 +154,16 @@ function notLoaded(base: RestoreReport, host: PluginHost): RestoreReport {
   const loaded = new Set(host.runtimes.map((r) => r.ident));
   const retained = Object.fromEntries(Object.entries(base.retained).filter(([ident]) => !loaded.has(ident)));
   return { ...base, retained };
+}
+
+/** Evicts restored rows a retention lowered since they were written no longer keeps, per plugin. */
+function evictPastRetention(host: PluginHost): Record<string, number> {
+  const evicted: Record<string, number> = {};
+  for (const r of host.runtimes) {
+    const n = r.enforceRetention();
+    if (n > 0) evicted[r.ident] = n;
+  }
+  return evicted;
 }
 
 /**

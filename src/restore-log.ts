@@ -6,6 +6,7 @@ export function logRestore(
   log: Logger,
   restored: RestoreReport,
   futureRowsDropped: Readonly<Record<string, number>>,
+  retentionEvicted: Readonly<Record<string, number>> = {},
 ): void {
   for (const f of restored.fallbacks)
     log.error(
@@ -42,6 +43,11 @@ export function logRestore(
         stateThrough: new Date(mark.newestTimestamp * 1000).toISOString(),
       },
       'plugin loaded again after runs without it: its state is restored as it was then, without the messages taken in while it was not loaded',
+    );
+  for (const [plugin, rows] of Object.entries(retentionEvicted))
+    log.info(
+      { plugin, rows },
+      'restored rows older than the retention behind the newest row evicted (retention lowered)',
     );
   for (const [ident, rec] of Object.entries(restored.retained))
     log.warn({ plugin: ident, rows: rec.rows }, 'state on disk for a plugin that is not loaded; kept untouched');
