@@ -629,6 +629,15 @@ export class PluginRuntime {
     return evicted;
   }
 
+  /**
+   * Cuts rows and windowed counters down to the key cap, as each applied message does: restored
+   * under a --plugin-max-keys lowered since they were written, they were held whole until the
+   * plugin's next message. Other stores cannot give way; they stop growing (storeOverCap).
+   */
+  enforceKeyCap(): number {
+    return this.evictToCap();
+  }
+
   // ── the per-message path ───────────────────────────────────────────────────────
 
   private viewContext(): ViewContext<Row, never> {

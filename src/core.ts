@@ -57,8 +57,8 @@ export interface Core {
   readonly meta: MetaDeriver;
   /** Rows restored with timestamps ahead of the clock (written before the clock bound existed), dropped. */
   readonly futureRowsDropped: Readonly<Record<string, number>>;
-  /** Restored rows older than a retention lowered since they were written, evicted at start, per plugin. */
-  readonly retentionEvicted: Readonly<Record<string, number>>;
+  /** Restored entries past a retention or key cap lowered since they were written, evicted at start, per plugin. */
+  readonly boundsEvicted: Readonly<Record<string, number>>;
 }
 
 const EMPTY: RestoreReport = { meta: null, restored: {}, migrated: [], retained: {}, fallbacks: [] };
@@ -145,8 +145,8 @@ export function assembleCore(options: CoreOptions): Core {
     restored,
   );
   const futureRowsDropped = dropFutureRows(host, clockFloor() + config.maxClockSkew);
-  const retentionEvicted = evictPastRetention(host);
-  return { host, restored, journal, intake: live, snapshotter, meta, futureRowsDropped, retentionEvicted };
+  const boundsEvicted = evictPastBounds(host);
+  return { host, restored, journal, intake: live, snapshotter, meta, futureRowsDropped, boundsEvicted };
 }
 
 /** A given base whose retained plugins are only those not loaded now (the loaded ones start empty). */
@@ -156,11 +156,14 @@ function notLoaded(base: RestoreReport, host: PluginHost): RestoreReport {
   return { ...base, retained };
 }
 
-/** Evicts restored rows a retention lowered since they were written no longer keeps, per plugin. */
-function evictPastRetention(host: PluginHost): Record<string, number> {
+/**
+ * Evicts restored rows (and windowed counters' slices) that a retention or --plugin-max-keys
+ * lowered since they were written no longer keeps, per plugin.
+ */
+function evictPastBounds(host: PluginHost): Record<string, number> {
   const evicted: Record<string, number> = {};
   for (const r of host.runtimes) {
-    const n = r.enforceRetention();
+    const n = r.enforceRetention() + r.enforceKeyCap();
     if (n > 0) evicted[r.ident] = n;
   }
   return evicted;

@@ -6,7 +6,7 @@ export function logRestore(
   log: Logger,
   restored: RestoreReport,
   futureRowsDropped: Readonly<Record<string, number>>,
-  retentionEvicted: Readonly<Record<string, number>> = {},
+  boundsEvicted: Readonly<Record<string, number>> = {},
 ): void {
   for (const f of restored.fallbacks)
     log.error(
@@ -44,10 +44,10 @@ export function logRestore(
       },
       'plugin loaded again after runs without it: its state is restored as it was then, without the messages taken in while it was not loaded',
     );
-  for (const [plugin, rows] of Object.entries(retentionEvicted))
+  for (const [plugin, entries] of Object.entries(boundsEvicted))
     log.info(
-      { plugin, rows },
-      'restored rows older than the retention behind the newest row evicted (retention lowered)',
+      { plugin, entries },
+      'restored entries past the retention or --plugin-max-keys evicted (lowered since they were written)',
     );
   for (const [ident, rec] of Object.entries(restored.retained))
     log.warn({ plugin: ident, rows: rec.rows }, 'state on disk for a plugin that is not loaded; kept untouched');

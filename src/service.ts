@@ -128,8 +128,8 @@ export class Service {
   private readonly snapshots: SnapshotCycle;
   /** Rows restored with timestamps ahead of the clock (written before the clock bound existed) and dropped. */
   readonly futureRowsDropped: Readonly<Record<string, number>>;
-  /** Restored rows older than a retention lowered since they were written, evicted at start. */
-  readonly retentionEvicted: Readonly<Record<string, number>>;
+  /** Restored entries past a retention or key cap lowered since they were written, evicted at start. */
+  readonly boundsEvicted: Readonly<Record<string, number>>;
   server: RunningServer | null = null;
   subscription: BusSubscription | null = null;
   /** The `--amqp` inputs (fedora-messaging), empty when none are configured. */
@@ -235,7 +235,7 @@ export class Service {
     });
     this.meta = core.meta;
     this.futureRowsDropped = core.futureRowsDropped;
-    this.retentionEvicted = core.retentionEvicted;
+    this.boundsEvicted = core.boundsEvicted;
     const nowSeconds = () => this.clock.now() / 1000;
     this.recovery = new Recovery({
       intake: this.intake,
@@ -377,7 +377,7 @@ export class Service {
 
   async start(): Promise<void> {
     const { config, log } = this;
-    logRestore(this.log, this.restored, this.futureRowsDropped, this.retentionEvicted);
+    logRestore(this.log, this.restored, this.futureRowsDropped, this.boundsEvicted);
     // Before the replay: a plugin can hang on a journaled message as well as on a live one.
     this.hangWatch = watchHangs(this.host, config.dataDir, config.pluginHangTimeout, this.heapWatch.share, (err) =>
       log.error({ err: errorText(err) }, 'the plugin hang watch thread failed: hangs go unnoticed until restart'),
