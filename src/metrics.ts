@@ -73,6 +73,8 @@ export interface MetricsSources {
     readonly gzipped: number;
     readonly entries: number;
     readonly bytes: number;
+    /** Body bytes the /api answer memo holds (view-routes.ts), many of them the cache's own. */
+    readonly memoBytes: number;
   };
   /** Requests refused or cut short by a fairness limit, by limit name (per-IP live caps, /raw scan queue and budget…). */
   readonly limits?: () => Readonly<Record<string, number>>;
@@ -459,6 +461,12 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
       set({}, cache().gzipped),
     );
     gauge('statscache_http_cache_bytes', 'Bytes held by the encoded-body cache', [], (set) => set({}, cache().bytes));
+    gauge(
+      'statscache_http_memo_bytes',
+      'Body bytes of the finished /api answers kept for repeated reads (most shared with the encoded-body cache)',
+      [],
+      (set) => set({}, cache().memoBytes),
+    );
   }
 
   if (sources.limits) {

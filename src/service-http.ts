@@ -14,6 +14,7 @@ import { createHistoryHandler } from './http/history-routes.js';
 import { builtExamplesDir, createExamplesHandler } from './http/pages/examples-route.js';
 import type { HttpRequest, HttpResponse } from './http/responses.js';
 import { ScanGate } from './http/scan-gate.js';
+import { answerMemo } from './http/view-routes.js';
 import type { RunningServer } from './http/uws-server.js';
 import type { WsHub } from './http/ws-hub.js';
 import type { Intake, IntakeCounters } from './intake.js';
@@ -70,6 +71,7 @@ export function createServiceHttp(d: ServiceHttpDeps): ServiceHttp {
   const { config } = d;
   const nowSeconds = () => d.clock.now() / 1000;
   const httpCache = new EncodedCache();
+  const answers = answerMemo();
   const scanGate = new ScanGate(config.historyScanConcurrency, config.historyScanQueue);
   const metrics = createMetrics({
     host: d.host,
@@ -92,7 +94,12 @@ export function createServiceHttp(d: ServiceHttpDeps): ServiceHttp {
     uwsNative: () => d.server()?.native ?? null,
     commitDelay: () => d.intake.commitDelay,
     journalSeq: () => ({ accepted: d.journal.position, applied: d.intake.appliedSeqNumber }),
-    httpCache: () => ({ ...httpCache.stats, entries: httpCache.size, bytes: httpCache.totalBytes }),
+    httpCache: () => ({
+      ...httpCache.stats,
+      entries: httpCache.size,
+      bytes: httpCache.totalBytes,
+      memoBytes: answers.totalBytes,
+    }),
     limits: () => ({
       ...d.hub.refused,
       raw_scan_busy: scanGate.stats.busy,
@@ -133,6 +140,7 @@ export function createServiceHttp(d: ServiceHttpDeps): ServiceHttp {
     // Damage is no reason to leave the pool (the rest is served), but a health check must not hide it.
     metrics,
     cache: httpCache,
+    answers,
     maxPageDepth: config.maxPageDepth,
     // The service's adapter always has the event streams (ws-wiring.ts liveServerParts).
     streams: true,

@@ -3,7 +3,7 @@ import type { PluginHost } from '../../actors/plugin-host.js';
 import type { PluginRuntime } from '../../actors/plugin-runtime.js';
 import { conditional } from './conditional.js';
 import { describePlugins, hostVersion } from './discovery.js';
-import { AnswerMemo, derivedOnce } from './answer-memo.js';
+import { type AnswerMemo, derivedOnce } from './answer-memo.js';
 import type { HotAnswer } from './hot-answer.js';
 import { encode, EncodedCache } from './encoded-cache.js';
 import { CONTENT_TYPES, negotiate } from './negotiate.js';
@@ -14,7 +14,7 @@ import { docsPage } from './pages/docs-page.js';
 import { CALLBACK_PATTERN, CALLBACK_RULE, DEFAULT_MAX_PAGE_DEPTH, pluginParamsSchema } from './query-params.js';
 import { CORS_HEADERS, error, json, type HttpRequest, type HttpResponse } from './responses.js';
 import { matchRoute, type RoutePattern } from './route-pattern.js';
-import { identList, layout, rows, streamHead, type RouteContext } from './view-routes.js';
+import { answerMemo, identList, layout, rows, streamHead, type RouteContext } from './view-routes.js';
 import { defaultStop } from './ws-view-spec.js';
 
 /** What the HTTP layer reports to the metrics module (src/metrics.ts implements it). */
@@ -40,6 +40,8 @@ export interface ApiDeps {
   readonly metrics?: HttpMetricsSink;
   /** Encoded-body cache; pass one to read its stats elsewhere (metrics). */
   readonly cache?: EncodedCache;
+  /** Memo of finished `/api/<ident>` answers (view-routes.ts answerMemo); pass one to read its size elsewhere (metrics). */
+  readonly answers?: AnswerMemo<HttpResponse>;
   /** Deepest row a page may reach (config maxPageDepth); default DEFAULT_MAX_PAGE_DEPTH. */
   readonly maxPageDepth?: number;
   /** Whether this process's HTTP adapter answers `GET /api/<ident>/stream` (then its HEAD is answered here). */
@@ -58,7 +60,7 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
     cache: deps.cache ?? new EncodedCache(),
     nowSeconds: deps.nowSeconds,
     schemas: new Map<string, z.ZodObject>(deps.host.runtimes.map((r) => [r.ident, pluginParamsSchema(r.plugin)])),
-    answers: new AnswerMemo<HttpResponse>(),
+    answers: deps.answers ?? answerMemo(),
     maxPageDepth: deps.maxPageDepth ?? DEFAULT_MAX_PAGE_DEPTH,
   };
   let metricsEntry: { readonly text: string; readonly entry: ReturnType<typeof encode> } | null = null;

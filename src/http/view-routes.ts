@@ -4,7 +4,7 @@ import type { PluginRuntime } from '../../actors/plugin-runtime.js';
 import { ViewHungBefore } from '../../actors/view-cache.js';
 import { PageOutOfRange } from '../../actors/view-query.js';
 import { conditional } from './conditional.js';
-import type { AnswerMemo } from './answer-memo.js';
+import { AnswerMemo } from './answer-memo.js';
 import { encode, type EncodedCache } from './encoded-cache.js';
 import { CONTENT_TYPES, negotiate, type Format } from './negotiate.js';
 import { BadParameter, CALLBACK_PATTERN, CALLBACK_RULE, firstValues, parseViewQuery } from './query-params.js';
@@ -81,6 +81,18 @@ export function streamHead(req: HttpRequest, runtime: PluginRuntime, ctx: RouteC
  * route reads (`_=…`), held over a gigabyte. Real dashboard queries are under 300.
  */
 export const MEMO_REQUEST_MAX = 2048;
+
+/**
+ * Most body bytes the memo holds. What a repeated read needs is the current second's answers of
+ * the views being polled; older ones are dead keys, and their bodies would otherwise outlive the
+ * encoded-body cache's own bound (a body it evicted stays alive while the memo holds it).
+ */
+export const MEMO_MAX_BYTES = 8 * 1024 * 1024;
+
+const bodyBytes = (res: HttpResponse): number => (typeof res.body === 'string' ? res.body.length : res.body.byteLength);
+
+/** The memo of finished `/api/<ident>` answers, bounded by entries and by body bytes. */
+export const answerMemo = (): AnswerMemo<HttpResponse> => new AnswerMemo(2048, MEMO_MAX_BYTES, bodyBytes);
 
 /** `/api/<ident>`: one page of rows, with GitHub-style paging headers. */
 export function rows(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext): HttpResponse {

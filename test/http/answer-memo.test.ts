@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PluginHost } from '../../actors/plugin-host.js';
 import { registerPlugins } from '../../actors/registry.js';
@@ -6,7 +8,7 @@ import { AnswerMemo } from '../../src/http/answer-memo.js';
 import { EncodedCache } from '../../src/http/encoded-cache.js';
 import { pluginParamsSchema } from '../../src/http/query-params.js';
 import type { HttpResponse } from '../../src/http/responses.js';
-import { MEMO_REQUEST_MAX, rows as rowsRoute, type RouteContext } from '../../src/http/view-routes.js';
+import { MEMO_MAX_BYTES, MEMO_REQUEST_MAX, rows as rowsRoute, type RouteContext } from '../../src/http/view-routes.js';
 import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -22,6 +24,27 @@ describe('AnswerMemo', () => {
     expect(memo.size).toBe(1);
     expect(memo.get('k0')).toBeUndefined();
     expect(memo.get('k3')).toEqual({ n: 3 });
+  });
+});
+
+describe('AnswerMemo bytes', () => {
+  it('lets the oldest answers go to stay within maxBytes, and keeps none heavier than it', () => {
+    const memo = new AnswerMemo<{ n: number }>(100, 10, (v) => v.n);
+    memo.set('a', { n: 4 });
+    memo.set('b', { n: 4 });
+    expect(memo.totalBytes).toBe(8);
+    memo.set('c', { n: 4 });
+    expect(memo.get('a')).toBeUndefined();
+    expect(memo.get('b')).toEqual({ n: 4 });
+    expect(memo.get('c')).toEqual({ n: 4 });
+    expect(memo.totalBytes).toBe(8);
+    // Replacing a key counts its new weight only.
+    memo.set('c', { n: 6 });
+    expect(memo.totalBytes).toBe(10);
+    expect(memo.get('b')).toEqual({ n: 4 });
+    expect(memo.set('d', { n: 11 })).toEqual({ n: 11 });
+    expect(memo.get('d')).toBeUndefined();
+    expect(memo.totalBytes).toBe(10);
   });
 });
 
@@ -116,4 +139,66 @@ describe('what the /api memo keeps', () => {
     get(`rows_per_page=10&_=${'y'.repeat(MEMO_REQUEST_MAX - 100)}`);
     expect(ctx.answers?.size).toBe(2);
   });
+});
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+describe('memory the /api memo holds, over the real server', () => {
+  const start = 1_900_000_000_000;
+  const dir = tempDir('statscache-memo-bytes-');
+  let service: Service;
+  let base = '';
+  beforeAll(async () => {
+    const config = loadConfig({
+      flags: { port: 0, bind: ['tcp://127.0.0.1:*'], dataDir: dir.path, snapshotInterval: 3600 },
+    });
+    service = await Service.build({ config, logger: createLogger('silent'), clock: new ManualClock(start) });
+    await service.start();
+    base = `http://127.0.0.1:${service.server?.port ?? 0}`;
+  });
+  afterAll(async () => {
+    await service?.stop();
+    dir.remove();
+  });
+
+  it('stays bounded in bytes when every request is new: the bodies the cache let go are not kept alive', async () => {
+    // Topics are the publisher's choice: 100 of them, each escaped six-fold in JSON, make a 144 KB page.
+    for (let n = 0; n < 100; n++)
+      service.accept({
+        topic: `org.fedoraproject.prod.t${n}.${'\u0001'.repeat(220)}`,
+        timestamp: start / 1000 - 100 + n,
+        msg_id: `m${n}`,
+        msg: {},
+      });
+    await service.settled();
+    const page = (i: number) =>
+      fetch(`${base}/api/latest-event-per-topic?rows_per_page=100&start=${i}`, {
+        headers: { 'accept-encoding': 'identity' },
+      });
+    const first = await page(1);
+    const size = (await first.arrayBuffer()).byteLength;
+    expect(size).toBeGreaterThan(140_000);
+    gc();
+    const before = process.memoryUsage().arrayBuffers;
+    // Each `start` is a new memo key and a new cache key, the same rows: one client, no auth.
+    const REQUESTS = 600;
+    for (let i = 2; i < REQUESTS + 2; i++) {
+      const res = await page(i);
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    }
+    gc();
+    gc();
+    const grown = process.memoryUsage().arrayBuffers - before;
+    // Before the byte bound: every answer kept (600 × 144 KB = 86 MB) behind the cache's 32 MB.
+    // Now: the cache's 32 MB plus at most MEMO_MAX_BYTES (8 MB) more.
+    expect(grown, `${(grown / 1e6).toFixed(1)} MB held after ${REQUESTS} pages of ${size} bytes`).toBeLessThan(
+      64 * 1024 * 1024,
+    );
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const memo = Number(/^statscache_http_memo_bytes (\d+)$/m.exec(text)?.[1]);
+    expect(memo).toBeGreaterThan(size);
+    expect(memo).toBeLessThanOrEqual(MEMO_MAX_BYTES);
+  }, 60_000);
 });
