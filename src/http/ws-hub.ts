@@ -103,9 +103,9 @@ export class WsHub {
     this.maxPageDepth = options.maxPageDepth ?? DEFAULT_MAX_PAGE_DEPTH;
   }
 
-  /** Work done for live views: created, refreshed and recomputed by ticks, woken; and how many are watched or idle. */
-  viewStats(): ViewRegistry['stats'] & ReturnType<ViewRegistry['counts']> {
-    return { ...this.views.stats, ...this.views.counts() };
+  /** Work done for live views: created, refreshed and recomputed by ticks, woken; how many are watched or idle, and how many retired ones are remembered. */
+  viewStats(): ViewRegistry['stats'] & ReturnType<ViewRegistry['counts']> & { readonly retired: number } {
+    return { ...this.views.stats, ...this.views.counts(), retired: this.views.retiredSize };
   }
 
   /** Null when another long-lived connection (`kind`) from `ip` is allowed; else why not, counted. */

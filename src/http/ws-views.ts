@@ -25,7 +25,7 @@ export const TICK_BUDGET_MS = 25;
 export type ViewFailed = (view: LiveView, err: unknown) => void;
 
 /** Retired views whose last seq is remembered, so a re-created view never reuses a seq. */
-const MAX_RETIRED = 10_000;
+export const MAX_RETIRED = 10_000;
 
 export class TooManyViews extends Error {}
 /** The client may not have another view computed now (its ViewBudget is spent). */
@@ -65,6 +65,11 @@ export class ViewRegistry {
 
   get size(): number {
     return this.views.size;
+  }
+
+  /** Retired views whose last seq is remembered (at most MAX_RETIRED: their keys come from clients). */
+  get retiredSize(): number {
+    return this.retired.size;
   }
 
   get(key: string): LiveView | undefined {
