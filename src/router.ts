@@ -2,9 +2,14 @@
  * Maps a topic to the plugins that want it. Built once from the plugins' topic prefixes;
  * answers are cached per topic because the bus repeats a few hundred topics endlessly.
  */
-export type Route = (topic: string) => readonly number[];
+export interface Route {
+  (topic: string): readonly number[];
+  /** Topics whose answer is cached now (at most ROUTE_CACHE_LIMIT). */
+  readonly cached: number;
+}
 
-const CACHE_LIMIT = 10_000;
+/** Topics whose answer is kept: topics come from publishers, and a hostile one makes each new. */
+export const ROUTE_CACHE_LIMIT = 10_000;
 
 export function createRouter(targets: readonly { readonly topics: readonly string[] }[]): Route {
   const everything: number[] = [];
@@ -23,7 +28,7 @@ export function createRouter(targets: readonly { readonly topics: readonly strin
   const prefixes = [...byPrefix.entries()];
   const cache = new Map<string, readonly number[]>();
 
-  return (topic) => {
+  const route = (topic: string): readonly number[] => {
     const hit = cache.get(topic);
     if (hit) return hit;
     const wanted = new Set(everything);
@@ -32,8 +37,9 @@ export function createRouter(targets: readonly { readonly topics: readonly strin
     }
     const result = Object.freeze([...wanted].sort((a, b) => a - b));
     // Unbounded topic sets (a hostile publisher) must not grow the cache forever.
-    if (cache.size >= CACHE_LIMIT) cache.clear();
+    if (cache.size >= ROUTE_CACHE_LIMIT) cache.clear();
     cache.set(topic, result);
     return result;
   };
+  return Object.defineProperty(route, 'cached', { get: () => cache.size }) as Route;
 }
