@@ -26,6 +26,11 @@ export function encode<M>(body: string | Buffer, meta: M): Encoded<M> {
   return { body: bytes, etag: `"${hash}"`, gzip: undefined, meta };
 }
 
+/** Bytes of bodies (identity and gzip) the cache holds at most by default; one body of over an eighth of it is not kept. */
+export const CACHE_MAX_BYTES = 32 * 1024 * 1024;
+/** Answers the cache holds at most by default. */
+export const CACHE_MAX_ENTRIES = 4096;
+
 /**
  * LRU of encoded answers, bounded by bytes. Keys are built by the routes from everything the
  * bytes depend on (plugin ident and state version, normalised query, format), so a hot read
@@ -38,8 +43,8 @@ export class EncodedCache {
   readonly stats: CacheStats = { hits: 0, misses: 0, gzipped: 0 };
 
   constructor(
-    private readonly maxBytes = 32 * 1024 * 1024,
-    private readonly maxEntries = 4096,
+    private readonly maxBytes = CACHE_MAX_BYTES,
+    private readonly maxEntries = CACHE_MAX_ENTRIES,
   ) {}
 
   get size(): number {

@@ -5,7 +5,7 @@ import { PluginHost } from '../../actors/plugin-host.js';
 import { registerPlugins } from '../../actors/registry.js';
 import { volume } from '../../plugins/volume.js';
 import { AnswerMemo } from '../../src/http/answer-memo.js';
-import { EncodedCache } from '../../src/http/encoded-cache.js';
+import { CACHE_MAX_BYTES, EncodedCache } from '../../src/http/encoded-cache.js';
 import { pluginParamsSchema } from '../../src/http/query-params.js';
 import type { HttpResponse } from '../../src/http/responses.js';
 import { MEMO_MAX_BYTES, MEMO_REQUEST_MAX, rows as rowsRoute, type RouteContext } from '../../src/http/view-routes.js';
@@ -200,5 +200,9 @@ describe('memory the /api memo holds, over the real server', () => {
     const memo = Number(/^statscache_http_memo_bytes (\d+)$/m.exec(text)?.[1]);
     expect(memo).toBeGreaterThan(size);
     expect(memo).toBeLessThanOrEqual(MEMO_MAX_BYTES);
+    // The encoded-body cache, filled by the same requests, holds its own bound.
+    const cached = Number(/^statscache_http_cache_bytes (\d+)$/m.exec(text)?.[1]);
+    expect(cached).toBeGreaterThan(CACHE_MAX_BYTES / 2);
+    expect(cached).toBeLessThanOrEqual(CACHE_MAX_BYTES);
   }, 60_000);
 });
