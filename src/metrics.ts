@@ -87,6 +87,8 @@ export interface MetricsSources {
     readonly recomputed: number;
     readonly woken: number;
     readonly deferred: number;
+    /** Bytes of update frames the views keep for resume (--ws-resume-bytes). */
+    readonly historyBytes?: number;
   };
   /** HTTP answers a connection could not take at once, and connections closed before reading theirs (uws-server.ts). */
   readonly heldAnswers?: () => { readonly held: number; readonly closedUnread: number };
@@ -349,6 +351,12 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
         const v = views();
         for (const kind of ['created', 'refreshed', 'recomputed', 'woken', 'deferred'] as const) set({ kind }, v[kind]);
       },
+    );
+    gauge(
+      'statscache_ws_history_bytes',
+      'Bytes of update frames the live views keep so reconnecting clients can resume (at most --ws-resume-bytes)',
+      [],
+      (set) => set({}, views().historyBytes ?? 0),
     );
   }
   gauge(

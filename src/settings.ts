@@ -221,6 +221,12 @@ export const SETTINGS = {
     flag: '<n>',
     help: 'update frames kept per view so reconnecting clients can resume',
   },
+  wsResumeBytes: {
+    type: count(0, 64 * 1024 ** 3).default(64 * 1024 * 1024),
+    flag: '<bytes>',
+    help: 'bytes of update frames kept for resuming, over all live views together: each view keeps at most 1 MiB and at most its share of this (this over the views open, `--ws-max-views` at most), so many views cannot hold `--ws-max-views` MiB; a client resuming from further back gets a fresh snapshot',
+    defaultNote: '64 MiB',
+  },
   logLevel: { type: z.enum(LOG_LEVELS).default('info'), flag: '<level>', help: 'log level' },
   historyScanConcurrency: {
     type: count(1, 64).default(2),

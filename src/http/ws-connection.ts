@@ -45,6 +45,8 @@ export interface HubLimits {
   /** Frames a client may send per second, sustained; twice as many at once (a page subscribing to all its views). */
   readonly maxFramesPerSecond?: number;
   readonly resumeFrames: number;
+  /** Bytes of update frames all live views keep for resume together (config wsResumeBytes). Default: 1 MiB per view only. */
+  readonly resumeBytes?: number;
   readonly tickMs: number;
 }
 

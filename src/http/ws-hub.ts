@@ -33,6 +33,8 @@ import { TooManyNewViews, TooManyViews, ViewRegistry, type ViewFailed } from './
 
 const topicOf = (view: LiveView) => `v:${view.key}`;
 const HARD_FACTOR = 4;
+/** Bytes of update frames one live view keeps for resume at most (and at most its share of config wsResumeBytes). */
+export const VIEW_HISTORY_BYTES = 1024 * 1024;
 /** The global cap on live views (config wsMaxViews); each client IP may pin at most wsMaxSubscriptionsPerIp of them. */
 const DEFAULT_MAX_VIEWS = 1000;
 
@@ -95,7 +97,8 @@ export class WsHub {
     this.schemas = new Map(host.runtimes.map((r) => [r.ident, pluginParamsSchema(r.plugin)]));
     this.views = new ViewRegistry({
       historyFrames: options.resumeFrames,
-      historyBytes: 1024 * 1024,
+      historyBytes: VIEW_HISTORY_BYTES,
+      ...(options.resumeBytes === undefined ? {} : { historyBytesTotal: options.resumeBytes }),
       maxViews: options.maxViews ?? DEFAULT_MAX_VIEWS,
       lingerMs: options.lingerMs ?? 60_000,
     });
@@ -103,9 +106,15 @@ export class WsHub {
     this.maxPageDepth = options.maxPageDepth ?? DEFAULT_MAX_PAGE_DEPTH;
   }
 
-  /** Work done for live views: created, refreshed and recomputed by ticks, woken; how many are watched or idle, and how many retired ones are remembered. */
-  viewStats(): ViewRegistry['stats'] & ReturnType<ViewRegistry['counts']> & { readonly retired: number } {
-    return { ...this.views.stats, ...this.views.counts(), retired: this.views.retiredSize };
+  /** Work done for live views: created, refreshed and recomputed by ticks, woken; how many are watched or idle, how many retired ones are remembered, and the bytes of history kept for resume. */
+  viewStats(): ViewRegistry['stats'] &
+    ReturnType<ViewRegistry['counts']> & { readonly retired: number; readonly historyBytes: number } {
+    return {
+      ...this.views.stats,
+      ...this.views.counts(),
+      retired: this.views.retiredSize,
+      historyBytes: this.views.historyBytes(),
+    };
   }
 
   /** Null when another long-lived connection (`kind`) from `ip` is allowed; else why not, counted. */

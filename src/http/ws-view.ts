@@ -12,7 +12,10 @@ export interface UpdateFrame {
 export interface ViewLimits {
   /** Update frames kept for resume. */
   readonly historyFrames: number;
-  /** Bytes of update frames kept for resume (whichever limit is hit first). */
+  /**
+   * Bytes of update frames kept for resume (whichever limit is hit first). Read at each trim: the
+   * view registry lowers it as views are opened, to keep all views' history within its budget.
+   */
   readonly historyBytes: number;
 }
 
@@ -140,13 +143,27 @@ export class LiveView {
     this.rows.close();
   }
 
-  private remember(frame: UpdateFrame): void {
+  /** Bytes (UTF-16 units) of the update frames kept for resume. */
+  get historySize(): number {
+    return this.historyBytes;
+  }
+
+  /**
+   * Lets the oldest frames go until the history is within the limits (as they are now). A frame
+   * larger than the byte limit is not kept either: resuming from before it gets a snapshot,
+   * which costs the client no more than that frame would have.
+   */
+  trimHistory(): void {
     const { historyFrames, historyBytes } = this.limits;
-    if (historyFrames === 0) return;
-    this.history.push(frame);
-    this.historyBytes += frame.text.length;
-    while (this.history.length > historyFrames || (this.historyBytes > historyBytes && this.history.length > 1)) {
+    while (this.history.length > historyFrames || this.historyBytes > historyBytes) {
       this.historyBytes -= (this.history.shift() as UpdateFrame).text.length;
     }
+  }
+
+  private remember(frame: UpdateFrame): void {
+    if (this.limits.historyFrames === 0) return;
+    this.history.push(frame);
+    this.historyBytes += frame.text.length;
+    this.trimHistory();
   }
 }

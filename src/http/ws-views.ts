@@ -4,8 +4,14 @@ import { LiveView, type UpdateFrame, type ViewLimits } from './ws-view.js';
 import type { ViewSpec } from './ws-view-spec.js';
 
 export interface ViewRegistryOptions extends ViewLimits {
-  /** Views open at once (with or without subscribers); memory is bounded by this times the history cap. */
+  /** Views open at once (with or without subscribers). */
   readonly maxViews: number;
+  /**
+   * Bytes of update frames all views keep together (config wsResumeBytes): each view keeps at
+   * most `historyBytes` and at most its share of this. Without it, 1,000 views (the default
+   * --ws-max-views) of 1 MiB each held a gigabyte. Default: no bound beyond `historyBytes`.
+   */
+  readonly historyBytesTotal?: number;
   /** How long a view with no subscriber is kept (suspended, not computed) so a reconnecting client can resume. */
   readonly lingerMs: number;
   /** Milliseconds one tick may spend refreshing views before the rest wait for the next tick (default TICK_BUDGET_MS). */
@@ -44,6 +50,8 @@ export class ViewRegistry {
   private readonly retired = new Map<string, number>();
   private forgotRetired = false;
   private highestSeq = 0;
+  /** What every view's history is trimmed to now: the options, with historyBytes lowered to its share. */
+  private readonly limits: { historyFrames: number; historyBytes: number };
   /**
    * Work done for views (tests and metrics read it): views computed on creation, refreshed by
    * ticks, recomputed in full by ticks or on waking, and woken from suspension; `lastTick` is
@@ -61,7 +69,16 @@ export class ViewRegistry {
   /** Where the next tick starts among the watched views: after the last one refreshed. */
   private nextIndex = 0;
 
-  constructor(private readonly options: ViewRegistryOptions) {}
+  constructor(private readonly options: ViewRegistryOptions) {
+    this.limits = { historyFrames: options.historyFrames, historyBytes: options.historyBytes };
+  }
+
+  /** Bytes (UTF-16 units) of update frames all views keep for resume. */
+  historyBytes(): number {
+    let n = 0;
+    for (const v of this.views.values()) n += v.historySize;
+    return n;
+  }
 
   get size(): number {
     return this.views.size;
@@ -100,10 +117,11 @@ export class ViewRegistry {
       if (!mayCompute()) throw new TooManyNewViews();
       const last = this.retired.get(spec.key);
       const start = last !== undefined ? last + 1 : this.forgotRetired ? this.highestSeq + 1 : 0;
-      view = new LiveView(spec, runtime, start, this.options, nowMs / 1000);
+      view = new LiveView(spec, runtime, start, this.limits, nowMs / 1000);
       this.stats.created++;
       this.retired.delete(spec.key);
       this.views.set(spec.key, view);
+      this.shareHistory();
       this.highestSeq = Math.max(this.highestSeq, start);
     } else if (view.subscribers === 0) {
       if (!mayCompute()) throw new TooManyNewViews();
@@ -205,9 +223,24 @@ export class ViewRegistry {
     return true;
   }
 
+  /**
+   * Each view's share of the history budget, recomputed as views are opened; lowered, every view
+   * is trimmed to it at once (a view not refreshed, lingering, would otherwise keep its old share).
+   * Raised as views retire, it applies from their next frames.
+   */
+  private shareHistory(): void {
+    const total = this.options.historyBytesTotal;
+    if (total === undefined) return;
+    const share = Math.min(this.options.historyBytes, Math.floor(total / Math.max(1, this.views.size)));
+    const lowered = share < this.limits.historyBytes;
+    this.limits.historyBytes = share;
+    if (lowered) for (const v of this.views.values()) v.trimHistory();
+  }
+
   private retire(view: LiveView): void {
     view.close();
     this.views.delete(view.key);
+    this.shareHistory();
     this.retired.set(view.key, view.seq);
     if (this.retired.size > MAX_RETIRED) {
       forgetOldest(this.retired);

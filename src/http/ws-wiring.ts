@@ -24,6 +24,7 @@ export function createHub(host: PluginHost, config: Config, clock: Clock, log: L
     slowTimeoutMs: config.wsSlowTimeoutSeconds * 1000,
     maxFrameBytes: config.wsMaxFrameBytes,
     resumeFrames: config.wsResumeFrames,
+    resumeBytes: config.wsResumeBytes,
   });
 }
 
