@@ -91,7 +91,7 @@ export interface MetricsSources {
     readonly historyBytes?: number;
   };
   /** HTTP answers a connection could not take at once, and connections closed before reading theirs (uws-server.ts). */
-  readonly heldAnswers?: () => { readonly held: number; readonly closedUnread: number };
+  readonly heldAnswers?: () => { readonly held: number; readonly closedUnread: number; readonly heldBytes?: number };
 }
 
 export interface ServiceMetrics {
@@ -498,9 +498,15 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
     );
     fromCounters(
       'statscache_http_unread_closes_total',
-      'HTTP connections closed with an answer unread: another request sent before reading it (or, after an answer without a body, in the same event-loop turn), nothing read for 10 s, or the client went away',
+      'HTTP connections closed with an answer unread: another request sent before reading it (or, after an answer without a body, in the same event-loop turn), nothing read for 10 s, the client went away, or --http-max-held-bytes of answers already held for other clients that do not read',
       [],
       (set) => set({}, held().closedUnread),
+    );
+    gauge(
+      'statscache_http_held_bytes',
+      'Bytes of HTTP answers held for clients reading them slower than they are sent (at most --http-max-held-bytes, besides one answer of any size)',
+      [],
+      (set) => set({}, held().heldBytes ?? 0),
     );
   }
   if (sources.amqp) {

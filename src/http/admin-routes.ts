@@ -127,6 +127,8 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
         'X-Statscache-Generation': String(built.generation),
       },
       body: built.bytes,
+      // Bootstrapping replicas read it over the network at their pace: never refused for what others hold.
+      heldWhateverSize: true,
     };
   }
 }

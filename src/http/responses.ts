@@ -18,6 +18,11 @@ export interface HttpResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string | Uint8Array;
+  /**
+   * An answer for an authenticated client (the admin export): held for a slow reader whatever
+   * the answers held for others (--http-max-held-bytes, held-bodies.ts), which anyone can fill.
+   */
+  readonly heldWhateverSize?: true;
 }
 
 export const CORS_HEADERS: Readonly<Record<string, string>> = {

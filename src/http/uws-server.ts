@@ -9,6 +9,7 @@ import { StatscacheError } from '../../actors/errors.js';
 import { derivedOnce } from './answer-memo.js';
 import { TrustedProxies } from './client-address.js';
 import { clientNetwork, DEFAULT_IPV6_CLIENT_PREFIX } from './client-network.js';
+import { HeldBodies } from './held-bodies.js';
 import { type HotAnswer, HotAnswers } from './hot-answer.js';
 import type { HttpRequest, HttpResponse } from './responses.js';
 import { SSE_HEADERS, type SseSink } from './sse-session.js';
@@ -48,6 +49,8 @@ export interface ServerOptions {
   readonly trustProxy?: readonly string[];
   /** `--ipv6-client-prefix`: an IPv6 client is its network of this many bits (client-network.ts). Default 64. */
   readonly ipv6ClientPrefix?: number;
+  /** `--http-max-held-bytes`: answers held for slow readers over all connections (held-bodies.ts). */
+  readonly maxHeldBytes?: number;
 }
 
 export interface RunningServer {
@@ -66,6 +69,8 @@ export interface HeldAnswers {
   readonly held: number;
   /** Connections closed while such an answer was still unsent (see holdRest for why). */
   readonly closedUnread: number;
+  /** Bytes of the answers held now (each body once, however many connections hold it). */
+  readonly heldBytes: number;
 }
 
 const STATUS_TEXT: Record<number, string> = {
@@ -171,7 +176,7 @@ export const wireOf = (r: HttpResponse): Wire => {
   return { head: Buffer.from(head), headers: null };
 };
 
-type HeldTally = { -readonly [K in keyof HeldAnswers]: number };
+type HeldTally = { held: number; closedUnread: number; readonly bodies: HeldBodies };
 
 const isEmpty = (body: string | Uint8Array): boolean =>
   typeof body === 'string' ? body.length === 0 : body.byteLength === 0;
@@ -261,19 +266,37 @@ const bytesOf = (r: HttpResponse): Uint8Array => (typeof r.body === 'string' ? B
  * it asks for, while the answer itself is exempt from any size bound (a GET /admin/export of
  * hundreds of MB still reaches a slow reader). uWS.js counts no queued bytes per HTTP
  * connection (getWriteOffset is this answer's; getBufferedAmount is WebSocket-only), so a
- * byte bound spanning several answers could not be measured. The price: a client that
+ * byte bound spanning several answers of one connection could not be measured; the answers held
+ * over all connections are, and bounded (held-bodies.ts). The price: a client that
  * pipelines past an answer it has not read is closed; request/response clients never are.
  * Bodiless answers (HEAD, 304) have nothing to hold: see BodilessAnswers.
  */
 function holdRest(res: uWS.HttpResponse, response: HttpResponse, tally: HeldTally): void {
-  tally.held++;
   const body = derivedOnce(bodyBytes, response, bytesOf);
+  const { bodies } = tally;
+  if (response.heldWhateverSize !== true && !bodies.admits(body)) {
+    tally.closedUnread++;
+    res.close();
+    return;
+  }
+  tally.held++;
+  bodies.hold(body);
+  let holding = true;
+  const release = () => {
+    if (holding) bodies.release(body);
+    holding = false;
+  };
   // Replaces an async route's own abort handler, which has no more use once its answer is written.
   res.onAborted(() => {
+    release();
     tally.closedUnread++;
   });
   // `offset` is how much of the body the socket has taken; uWS drops both handlers once it is all sent.
-  res.onWritable((offset) => res.tryEnd(body.subarray(offset), body.byteLength)[0]);
+  res.onWritable((offset) => {
+    const [ok, done] = res.tryEnd(body.subarray(offset), body.byteLength);
+    if (done) release();
+    return ok;
+  });
 }
 
 const internalError = (): HttpResponse => ({
@@ -300,7 +323,7 @@ export function listen<C>(
       proxies.clientOf(Buffer.from(res.getRemoteAddressAsText()).toString(), () => forwardedFor(req)),
       ipv6Prefix,
     );
-  const tally: HeldTally = { held: 0, closedUnread: 0 };
+  const tally: HeldTally = { held: 0, closedUnread: 0, bodies: new HeldBodies(options.maxHeldBytes) };
   const bodiless = new BodilessAnswers(tally);
   const writeResponse = (res: uWS.HttpResponse, response: HttpResponse, head: boolean, inHandler = false) =>
     writeAnswer(res, response, head, inHandler, tally, bodiless);
@@ -513,7 +536,7 @@ export function listen<C>(
         native: uwsIsNative(),
         publish: (topic, text) => void app.publish(topic, text, false),
         connections: () => sockets.size + streams.size,
-        heldAnswers: () => tally,
+        heldAnswers: () => ({ held: tally.held, closedUnread: tally.closedUnread, heldBytes: tally.bodies.bytes }),
         close: () => {
           uWS.us_listen_socket_close(socket);
           // 1001 "going away": clients reconnect to the restarted service and resume.

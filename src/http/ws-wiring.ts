@@ -39,6 +39,7 @@ export function liveServerParts(
       idleTimeoutSeconds: config.wsIdleTimeoutSeconds,
       maxBackpressureBytes: config.wsMaxBufferedBytes * WS_HARD_LIMIT_FACTOR,
       trustProxy: config.trustProxy,
+      maxHeldBytes: config.httpMaxHeldBytes,
       ipv6ClientPrefix: config.ipv6ClientPrefix,
     },
     ws: {

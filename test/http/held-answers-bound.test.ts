@@ -1,0 +1,121 @@
+/**
+ * Answers held for clients that do not read them are bounded in bytes over all connections
+ * (--http-max-held-bytes): each connection holds at most one answer, but connections are not
+ * counted, and a /raw page of large messages is tens of MB. Through the real server: a dozen
+ * connections asking for an 8 MB page and reading nothing hold at most the bound; the rest are
+ * closed, and what they held is let go when they go.
+ */
+import { connect, type Socket } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { Service } from '../../src/service.js';
+import { eventually, tempDir } from '../helpers/service-process.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+const MAX_HELD = 32 * 1024 * 1024;
+const CLIENTS = 12;
+const TOKEN = 'held-answers-admin-token';
+
+describe('HTTP answers held for clients that do not read', () => {
+  const start = 1_900_000_000_000;
+  const dir = tempDir('statscache-held-');
+  let service: Service;
+  let base = '';
+  let port = 0;
+  beforeAll(async () => {
+    const config = loadConfig({
+      flags: {
+        port: 0,
+        bind: ['tcp://127.0.0.1:*'],
+        dataDir: dir.path,
+        snapshotInterval: 3600,
+        httpMaxHeldBytes: MAX_HELD,
+        adminToken: TOKEN,
+      },
+    });
+    service = await Service.build({ config, logger: createLogger('silent'), clock: new ManualClock(start) });
+    await service.start();
+    port = service.server?.port ?? 0;
+    base = `http://127.0.0.1:${port}`;
+  });
+  afterAll(async () => {
+    await service?.stop();
+    dir.remove();
+  });
+
+  const metric = async (name: string) =>
+    Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await (await fetch(`${base}/metrics`)).text())?.[1]);
+
+  it(`hold at most --http-max-held-bytes over ${CLIENTS} connections, and let it go when they close`, async () => {
+    // Ten messages of 800 KB (under the 1 MiB frame cap): one /raw page of 8 MB.
+    for (let n = 0; n < 10; n++)
+      service.accept({
+        topic: 'org.fedoraproject.prod.a.b',
+        timestamp: start / 1000 - 100 + n,
+        msg_id: `big-${n}`,
+        msg: { pad: 'y'.repeat(800_000) },
+      });
+    await service.settled();
+    const page = (await (await fetch(`${base}/raw?rows_per_page=100`)).arrayBuffer()).byteLength;
+    expect(page).toBeGreaterThan(8_000_000);
+    gc();
+    const before = process.memoryUsage().arrayBuffers;
+    const heldTotal = () => metric('statscache_http_held_answers_total');
+    const answered = async () => (await heldTotal()) + (await metric('statscache_http_unread_closes_total'));
+    const counted = await answered();
+    const heldBefore = await heldTotal();
+    const sockets: Socket[] = [];
+    for (let i = 0; i < CLIENTS; i++) {
+      const s = connect(port, '127.0.0.1');
+      s.on('error', () => {});
+      // Never read: each answer stays on the server until it is held or the connection closed.
+      s.pause();
+      // A new string per request: nothing in the service memoises /raw anyway.
+      s.write(`GET /raw?rows_per_page=100&n=${i} HTTP/1.1\r\nHost: test\r\n\r\n`);
+      sockets.push(s);
+    }
+    await eventually(
+      async () => ((await answered()) >= counted + CLIENTS ? true : undefined),
+      20_000,
+      'every request held or closed',
+    );
+    // Four pages fit the bound, the rest were closed (counters, so a slow run's 10 s closes do not blur them).
+    const heldNow = (await heldTotal()) - heldBefore;
+    expect(heldNow).toBeGreaterThanOrEqual(Math.floor(MAX_HELD / page) - 1);
+    expect(heldNow).toBeLessThanOrEqual(Math.floor(MAX_HELD / page) + 2);
+    expect(await metric('statscache_http_held_bytes')).toBeLessThanOrEqual(MAX_HELD);
+    gc();
+    gc();
+    const grown = process.memoryUsage().arrayBuffers - before;
+    // Before the bound: every answer held (12 × 8 MB = 96 MB), and more connections held more.
+    expect(grown, `${(grown / 1e6).toFixed(1)} MB held by ${CLIENTS} connections`).toBeLessThan(MAX_HELD + 2 * page);
+    // The admin export (authenticated) is held for its slow reader whatever the others hold.
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    expect((await fetch(`${base}/admin/snapshot`, { method: 'POST', headers: auth })).status).toBe(200);
+    const exported = (await (await fetch(`${base}/admin/export`, { headers: auth })).arrayBuffer()).byteLength;
+    const heldBeforeExport = await heldTotal();
+    const exporter = connect(port, '127.0.0.1');
+    exporter.on('error', () => {});
+    exporter.pause();
+    exporter.write(`GET /admin/export HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`);
+    sockets.push(exporter);
+    await eventually(
+      async () => ((await heldTotal()) > heldBeforeExport ? true : undefined),
+      10_000,
+      `the ${exported}-byte export held`,
+    );
+    expect(await metric('statscache_http_held_bytes')).toBeGreaterThanOrEqual(exported);
+    for (const s of sockets) s.destroy();
+    await eventually(
+      async () => ((await metric('statscache_http_held_bytes')) === 0 ? true : undefined),
+      10_000,
+      'held answers let go',
+    );
+  }, 60_000);
+});
