@@ -45,7 +45,7 @@ export class AppendSettlement {
   constructor(private readonly deps: AppendSettlementDeps) {}
 
   /** `write`'s outcome, or the file's word on it once a later write has settled. */
-  track(firstSeq: number | undefined, write: Promise<unknown>): Promise<void> {
+  watch(firstSeq: number | undefined, write: Promise<unknown>): Promise<void> {
     return this.push(firstSeq, write, false);
   }
 

@@ -550,7 +550,7 @@ export class DataStore {
    * transaction callback then joins the snapshot's transaction and resolves when it commits.
    */
   appendJournal(records: readonly JournalAppend[]): Promise<void> {
-    const written = this.appends.track(
+    const written = this.appends.watch(
       records[0]?.seq,
       this.checked(this.queued(() => this.appendInTransaction(records))),
     );
