@@ -1,4 +1,4 @@
-import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
@@ -6,6 +6,7 @@ import { exportInChild, shared } from '../../src/export-process.js';
 import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
 import { recentSamples } from '../helpers/fixtures.js';
+import { childrenWith } from '../helpers/children.js';
 import { tempDir } from '../helpers/service-process.js';
 
 /**
@@ -15,22 +16,6 @@ import { tempDir } from '../helpers/service-process.js';
  * into the same hang until the peer restarted. Nothing was logged.
  */
 const silent = createLogger('silent');
-
-/** This process's children whose command line holds `marker`. */
-function childrenWith(marker: string): number[] {
-  const found: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(marker)) found.push(+name);
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return found;
-}
 
 /** Settles with the promise's outcome, or 'pending' if it has not settled within `ms`. */
 const within = <T>(p: Promise<T>, ms: number) =>

@@ -1,9 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { Service } from '../../src/service.js';
 import { recentSamples } from '../helpers/fixtures.js';
+import { childrenWith } from '../helpers/children.js';
 import { tempDir } from '../helpers/service-process.js';
 
 /**
@@ -13,22 +13,6 @@ import { tempDir } from '../helpers/service-process.js';
  * and /metrics counted it as a POST /admin/snapshot route. Real service, real child, real HTTP.
  */
 const TOKEN = 'export-child-killed-token-0123456789';
-
-/** PIDs of this process's children whose command line holds `marker`. */
-function childrenWith(marker: string): number[] {
-  const found: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(marker)) found.push(+name);
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return found;
-}
 
 describe('an export child killed from outside', () => {
   const dir = tempDir();

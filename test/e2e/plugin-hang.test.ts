@@ -2,8 +2,15 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import {
+  HANGING_IDENT,
+  HANGING_PLUGIN,
+  HANGING_TOPIC,
+  hangingEnvelope,
+  hangingRows,
+} from '../helpers/hanging-plugin.js';
 import { pluginService } from '../helpers/plugin-service.js';
-import { eventually, getJson, type RunningService } from '../helpers/service-process.js';
+import { eventually, getJson } from '../helpers/service-process.js';
 import { pluginInfo } from '../helpers/plugin-info.js';
 import { joinedPublisher } from '../helpers/probes.js';
 
@@ -14,32 +21,13 @@ import { joinedPublisher } from '../helpers/probes.js';
  * --plugin-hang-timeout the watch thread records the (plugin, journal seq) pair and ends the
  * process; the next start skips that message for that plugin only and says so in /readyz.
  */
-const PLUGIN = `export default {
-  name: 'Hangs on odd', interval: '1d', summary: 's', description: 'd',
-  columns: ['n'], key: ['timestamp'],
-  update(message, { rows, bucket }) {
-    if (message.body !== null && typeof message.body === 'object' && message.body.hang === true) for (;;) {}
-    const before = rows.get(rows.keyOf({ timestamp: bucket }));
-    rows.put({ timestamp: bucket, n: (before?.n ?? 0) + 1 });
-  },
-};`;
-const IDENT = 'hangs-on-odd-1d';
-const TOPIC = 'org.fedoraproject.prod.buildsys.build.state.change';
-
-const envelope = (i: number, body: Record<string, unknown>) =>
-  JSON.stringify({
-    topic: TOPIC,
-    timestamp: Math.floor(Date.now() / 1000),
-    msg_id: `2026-hang-${i}`,
-    i,
-    msg: { owner: 'ralph', name: 'kernel', ...body },
-  });
-
-const rowsOf = async (svc: RunningService): Promise<{ n: number }[]> =>
-  (await getJson(`${svc.base}/api/${IDENT}`)).body as { n: number }[];
+const IDENT = HANGING_IDENT;
+const TOPIC = HANGING_TOPIC;
+const envelope = (i: number, body: Record<string, unknown>) => hangingEnvelope(i, body, '2026-hang');
+const rowsOf = hangingRows;
 
 describe('a plugin that hangs on one message (--plugin-hang-timeout)', () => {
-  const { dataDir, serve } = pluginService({ 'hangs.mjs': PLUGIN }, { args: ['--plugin-hang-timeout', '1'] });
+  const { dataDir, serve } = pluginService({ 'hangs.mjs': HANGING_PLUGIN }, { args: ['--plugin-hang-timeout', '1'] });
 
   it('ends the process, and the next start skips that message for that plugin only', async () => {
     const first = await serve();

@@ -1,0 +1,30 @@
+import { getJson, type RunningService } from './service-process.js';
+
+/**
+ * A plugin module (source text) whose `update` never returns on a message with `hang: true` in
+ * its body, and counts every other message in one daily row: what the hang watch tests feed.
+ */
+export const HANGING_PLUGIN = `export default {
+  name: 'Hangs on odd', interval: '1d', summary: 's', description: 'd',
+  columns: ['n'], key: ['timestamp'],
+  update(message, { rows, bucket }) {
+    if (message.body !== null && typeof message.body === 'object' && message.body.hang === true) for (;;) {}
+    const before = rows.get(rows.keyOf({ timestamp: bucket }));
+    rows.put({ timestamp: bucket, n: (before?.n ?? 0) + 1 });
+  },
+};`;
+export const HANGING_IDENT = 'hangs-on-odd-1d';
+export const HANGING_TOPIC = 'org.fedoraproject.prod.buildsys.build.state.change';
+
+/** Message `i` on HANGING_TOPIC, dated now, its id under `idPrefix`. */
+export const hangingEnvelope = (i: number, body: Record<string, unknown>, idPrefix: string): string =>
+  JSON.stringify({
+    topic: HANGING_TOPIC,
+    timestamp: Math.floor(Date.now() / 1000),
+    msg_id: `${idPrefix}-${i}`,
+    i,
+    msg: { owner: 'ralph', name: 'kernel', ...body },
+  });
+
+export const hangingRows = async (svc: RunningService): Promise<{ n: number }[]> =>
+  (await getJson(`${svc.base}/api/${HANGING_IDENT}`)).body as { n: number }[];
