@@ -9,6 +9,7 @@ import { writeExportFile } from './export-file.js';
 import { encodeExport } from './export-format.js';
 import { newestGood } from './generations.js';
 import { inSeqRanges } from '../../snapshots/replay-skip.js';
+import { refuseNewerFormat, slotCandidates } from '../../snapshots/restore.js';
 
 /** Journal seconds carried with the state by default: twice the backfill overlap, so a backfill after import de-duplicates. */
 export const tailSeconds = (backfillOverlap: number): number => Math.max(600, 2 * backfillOverlap);
@@ -64,6 +65,10 @@ export function buildExport(
   journal: Pick<Journal, 'byTime'>,
   tail: number,
 ): { export: BuiltExport | null; skipped: readonly string[] } {
+  // A newer statscache's newest state is not this one's to export: passed over as damage, an
+  // older generation (or none) went out as if it were the data dir's state.
+  const { candidates, newer } = slotCandidates(store);
+  refuseNewerFormat(newer, candidates[0]?.meta.generation ?? null);
   const good = newestGood(store);
   if (!good) return { export: null, skipped: [] };
   const { replaySkip = [], ...meta } = good.content.meta;

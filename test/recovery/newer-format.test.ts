@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeChecked, encodeChecked } from '../../snapshots/codec.js';
@@ -84,6 +85,14 @@ describe('a data dir written by a newer snapshot format', () => {
     expect(replay.code).toBe(2);
     expect(replay.stderr).toMatch(/SC_SNAPSHOT_TOO_NEW: the data dir was written by a newer statscache/);
     expect(await slotMetas(dataDir)).toEqual(newer);
+
+    // Nor is an export of it this build's to make: before, the newer generation was "skipped
+    // damaged" and an older one, or none, exported with exit 0.
+    const newerExport = join(dir.path, 'newer.scx');
+    const refusedExport = await runCli(['snapshot', 'export', newerExport, '--data-dir', dataDir]);
+    expect(refusedExport.code).toBe(2);
+    expect(refusedExport.stderr).toMatch(/SC_SNAPSHOT_TOO_NEW: the data dir was written by a newer statscache/);
+    expect(existsSync(newerExport)).toBe(false);
 
     // The documented way back: the export taken with this version, imported, is what the next start restores.
     const imported = await runCli(['snapshot', 'import', backup, '--data-dir', dataDir]);
