@@ -4,12 +4,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   HANGING_IDENT,
-  HANGING_PLUGIN,
   HANGING_TOPIC,
   hangingEnvelope,
+  hangingPluginService,
   hangingRows,
 } from '../helpers/hanging-plugin.js';
-import { pluginService } from '../helpers/plugin-service.js';
 import { eventually } from '../helpers/service-process.js';
 import { joinedPublisher } from '../helpers/probes.js';
 
@@ -20,23 +19,24 @@ import { joinedPublisher } from '../helpers/probes.js';
  * plugin, could not even see that: the process stayed up, answering nothing, and was never
  * restarted. (The logger itself ignores EPIPE, so everything else goes on without a log.)
  */
-const IDENT = HANGING_IDENT;
-const TOPIC = HANGING_TOPIC;
 const envelope = (i: number, body: Record<string, unknown>) => hangingEnvelope(i, body, '2026-hang-log');
-const rowsOf = hangingRows;
 
 describe('a plugin that hangs while the log reader is gone (--plugin-hang-timeout)', () => {
-  const { dataDir, serve } = pluginService({ 'hangs.mjs': HANGING_PLUGIN }, { args: ['--plugin-hang-timeout', '1'] });
+  const { dataDir, serve } = hangingPluginService();
 
   it('still ends the process and records the message', async () => {
     const svc = await serve();
     const pub = await joinedPublisher(svc);
-    await pub.send(TOPIC, envelope(1, {}));
-    await eventually(async () => ((await rowsOf(svc))[0]?.n === 1 ? true : undefined), 15_000, 'the first message');
+    await pub.send(HANGING_TOPIC, envelope(1, {}));
+    await eventually(
+      async () => ((await hangingRows(svc))[0]?.n === 1 ? true : undefined),
+      15_000,
+      'the first message',
+    );
     // The reader of the service's stdout goes away: its writes to fd 1 fail with EPIPE from now on.
     svc.child.stdout?.destroy();
     const exited = once(svc.child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-    await pub.send(TOPIC, envelope(2, { hang: true }));
+    await pub.send(HANGING_TOPIC, envelope(2, { hang: true }));
     pub.close();
     // The timeout is 1 s and the watch looks every 100 ms: 15 s is ample.
     const outcome = await Promise.race([
@@ -47,7 +47,7 @@ describe('a plugin that hangs while the log reader is gone (--plugin-hang-timeou
     const recorded = JSON.parse(readFileSync(join(dataDir, 'hung-messages.json'), 'utf8')) as {
       hung: { seq: number; plugin: string }[];
     };
-    expect(recorded.hung).toEqual([expect.objectContaining({ seq: 2, plugin: IDENT })]);
+    expect(recorded.hung).toEqual([expect.objectContaining({ seq: 2, plugin: HANGING_IDENT })]);
     // The fatal line went to stderr instead, whose reader is still there.
     const said = /plugin \\"hangs-on-odd-1d\\" has been applying journal seq 2 for over --plugin-hang-timeout 1 s/;
     await eventually(() => (said.test(svc.logs.join('\n')) ? true : undefined), 5_000, 'the fatal line on stderr');

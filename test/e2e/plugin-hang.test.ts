@@ -4,12 +4,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   HANGING_IDENT,
-  HANGING_PLUGIN,
   HANGING_TOPIC,
   hangingEnvelope,
+  hangingPluginService,
   hangingRows,
 } from '../helpers/hanging-plugin.js';
-import { pluginService } from '../helpers/plugin-service.js';
 import { eventually, getJson } from '../helpers/service-process.js';
 import { pluginInfo } from '../helpers/plugin-info.js';
 import { joinedPublisher } from '../helpers/probes.js';
@@ -21,33 +20,30 @@ import { joinedPublisher } from '../helpers/probes.js';
  * --plugin-hang-timeout the watch thread records the (plugin, journal seq) pair and ends the
  * process; the next start skips that message for that plugin only and says so in /readyz.
  */
-const IDENT = HANGING_IDENT;
-const TOPIC = HANGING_TOPIC;
 const envelope = (i: number, body: Record<string, unknown>) => hangingEnvelope(i, body, '2026-hang');
-const rowsOf = hangingRows;
 
 describe('a plugin that hangs on one message (--plugin-hang-timeout)', () => {
-  const { dataDir, serve } = pluginService({ 'hangs.mjs': HANGING_PLUGIN }, { args: ['--plugin-hang-timeout', '1'] });
+  const { dataDir, serve } = hangingPluginService();
 
   it('ends the process, and the next start skips that message for that plugin only', async () => {
     const first = await serve();
     const pub = await joinedPublisher(first);
-    await pub.send(TOPIC, envelope(1, {}));
+    await pub.send(HANGING_TOPIC, envelope(1, {}));
     await eventually(
-      async () => ((await rowsOf(first))[0]?.n === 1 ? true : undefined),
+      async () => ((await hangingRows(first))[0]?.n === 1 ? true : undefined),
       15_000,
       'the first message applied',
     );
 
     const exited = once(first.child, 'exit');
-    await pub.send(TOPIC, envelope(2, { hang: true }));
+    await pub.send(HANGING_TOPIC, envelope(2, { hang: true }));
     const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null];
     pub.close();
     expect({ code, signal }).toEqual({ code: null, signal: 'SIGKILL' });
     const recorded = JSON.parse(readFileSync(join(dataDir, 'hung-messages.json'), 'utf8')) as {
       hung: { seq: number; plugin: string; timeout_seconds: number }[];
     };
-    expect(recorded.hung).toEqual([expect.objectContaining({ seq: 2, plugin: IDENT, timeout_seconds: 1 })]);
+    expect(recorded.hung).toEqual([expect.objectContaining({ seq: 2, plugin: HANGING_IDENT, timeout_seconds: 1 })]);
     // Written by the watch thread straight to stdout, in the logger's format, before the kill.
     const said = /plugin \\"hangs-on-odd-1d\\" has been applying journal seq 2 for over --plugin-hang-timeout 1 s/;
     await eventually(() => (said.test(first.logs.join('\n')) ? true : undefined), 5_000, "the watch thread's log line");
@@ -55,9 +51,9 @@ describe('a plugin that hangs on one message (--plugin-hang-timeout)', () => {
     // The restart replays the journal: the message is skipped for the plugin that hung on it.
     const second = await serve();
     await eventually(async () => ((await getJson(`${second.base}/readyz`)).status === 200 ? true : undefined));
-    const hung = await pluginInfo(second, IDENT);
+    const hung = await pluginInfo(second, HANGING_IDENT);
     expect(hung?.counters).toMatchObject({ received: 2, applied: 1, dropped: { hung: 1 } });
-    expect((await rowsOf(second))[0]?.n).toBe(1);
+    expect((await hangingRows(second))[0]?.n).toBe(1);
     // Every other plugin took it in.
     const volume = await pluginInfo(second, 'volume-by-category-1d');
     expect(volume?.counters).toMatchObject({ received: 2, applied: 2, dropped: { hung: 0 } });
@@ -68,9 +64,9 @@ describe('a plugin that hangs on one message (--plugin-hang-timeout)', () => {
 
     // And goes on with the messages after it.
     const again = await joinedPublisher(second);
-    await again.send(TOPIC, envelope(3, {}));
+    await again.send(HANGING_TOPIC, envelope(3, {}));
     await eventually(
-      async () => ((await rowsOf(second))[0]?.n === 2 ? true : undefined),
+      async () => ((await hangingRows(second))[0]?.n === 2 ? true : undefined),
       15_000,
       'the next message applied',
     );

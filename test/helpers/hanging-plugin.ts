@@ -1,3 +1,4 @@
+import { pluginService } from './plugin-service.js';
 import { getJson, type RunningService } from './service-process.js';
 
 /**
@@ -28,3 +29,7 @@ export const hangingEnvelope = (i: number, body: Record<string, unknown>, idPref
 
 export const hangingRows = async (svc: RunningService): Promise<{ n: number }[]> =>
   (await getJson(`${svc.base}/api/${HANGING_IDENT}`)).body as { n: number }[];
+
+/** A service loading HANGING_PLUGIN with a hang timeout of one second (pluginService's data dir and serve()). */
+export const hangingPluginService = (): ReturnType<typeof pluginService> =>
+  pluginService({ 'hangs.mjs': HANGING_PLUGIN }, { args: ['--plugin-hang-timeout', '1'] });
