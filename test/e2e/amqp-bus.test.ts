@@ -492,14 +492,7 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
         ),
       );
       const queue = `statscache-test-${randomUUID()}`;
-      const svc = await start([
-        '--amqp',
-        main.url,
-        '--amqp-queue',
-        queue,
-        '--datagrepper',
-        fake.url.replace(/\/raw$/, '/v2/search'),
-      ]);
+      const svc = await start(['--amqp', main.url, '--amqp-queue', queue, '--datagrepper', fake.searchUrl]);
       await waitReady(svc, 20_000);
       expect(await total(svc.base, 'volume-1m')).toBe(300);
       const a = await consuming(svc);
@@ -537,7 +530,7 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
         '--amqp-queue',
         queue,
         '--datagrepper',
-        fake.url.replace(/\/raw$/, '/v2/search'),
+        fake.searchUrl,
         '--gap-backfill-interval',
         '1',
       ]);
@@ -585,7 +578,7 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
         '--amqp-binding',
         topic,
         '--datagrepper',
-        fake.url.replace(/\/raw$/, '/v2/search'),
+        fake.searchUrl,
         '--ready-timeout',
         '120',
         '--gap-backfill-interval',
@@ -628,7 +621,7 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
         '--amqp-binding',
         topic,
         '--datagrepper',
-        fake.url.replace(/\/raw$/, '/v2/search'),
+        fake.searchUrl,
         '--gap-backfill-interval',
         '1',
       ]);
@@ -664,7 +657,7 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
         '--amqp-binding',
         topic,
         '--datagrepper',
-        fake.url.replace(/\/raw$/, '/v2/search'),
+        fake.searchUrl,
         '--gap-backfill-interval',
         '1',
       ]);

@@ -24,6 +24,10 @@ export class FakeDatagrepper {
   private server: Server | null = null;
   private readonly ordered = new TimeOrdered(this.messages);
   url = '';
+  /** The same server's `/v2/search` (fedora-messaging's history API), as `--datagrepper` is given it. */
+  get searchUrl(): string {
+    return this.url.replace(/\/raw$/, '/v2/search');
+  }
 
   async start(): Promise<this> {
     this.server = createServer(async (req, res) => {
