@@ -8,6 +8,7 @@ import { createPluginMessage } from '../../src/message.js';
 import { withBodyFrom } from '../../src/prepared-head.js';
 import { encodeJournalRecord } from '../../snapshots/journal.js';
 import { deriveMeta } from '../../src/meta/index.js';
+import { type TopicRow, topicCounter } from '../helpers/topic-counter.js';
 
 /**
  * Operator-supplied plugins that are wrong in ways a type checker does not catch (plain JS
@@ -36,23 +37,8 @@ function refusal(def: Record<string, unknown>): string {
 
 const msg = (topic: string, timestamp: number) => createPluginMessage({ topic, timestamp, msg: {} }, deriveMeta);
 
-type Row = { timestamp: number; topic: string; n: number };
-/** Counts per topic; `throws(topic)` decides what (if anything) the update throws after its write. */
-function counter(name: string, throws: (topic: string) => unknown) {
-  return definePlugin({
-    name,
-    summary: 's',
-    description: 'd',
-    rows: rowsOf<Row>(),
-    columns: ['topic', 'n'],
-    key: ['topic'],
-    update(m, { rows }) {
-      rows.put({ timestamp: m.timestamp, topic: m.topic, n: (rows.get(m.topic)?.n ?? 0) + 1 });
-      const thrown = throws(m.topic);
-      if (thrown !== undefined) throw thrown;
-    },
-  });
-}
+type Row = TopicRow;
+const counter = topicCounter;
 
 describe('plugin hooks must be plain synchronous functions', () => {
   it('refuses async, generator and async generator functions and classes for update, view and migrate', () => {

@@ -4,29 +4,16 @@
  * where its state stopped, instead of serving the gap unsaid. Real LMDB data dirs.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { definePlugin, rowsOf } from '../../actors/plugin-api.js';
 import { createPluginMessage } from '../../src/message.js';
 import { deriveMeta } from '../../src/meta/index.js';
 import type { Logger } from '../../src/logger.js';
 import { logRestore } from '../../src/restore-log.js';
 import { openSession } from '../helpers/persistence.js';
 import { tempDir } from '../helpers/service-process.js';
+import { topicCounter } from '../helpers/topic-counter.js';
 import { runCli } from '../commands/cli.js';
 
-type Row = { timestamp: number; topic: string; n: number };
-
-const counter = (name: string) =>
-  definePlugin({
-    name,
-    summary: 's',
-    description: 'd',
-    rows: rowsOf<Row>(),
-    columns: ['topic', 'n'],
-    key: ['topic'],
-    update(m, { rows }) {
-      rows.put({ timestamp: m.timestamp, topic: m.topic, n: (rows.get(m.topic)?.n ?? 0) + 1 });
-    },
-  });
+const counter = (name: string) => topicCounter(name);
 
 const dirs: { remove(): void }[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
