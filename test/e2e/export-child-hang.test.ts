@@ -1,12 +1,9 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
 import { exportInChild, shared } from '../../src/export-process.js';
-import { createLogger } from '../../src/logger.js';
-import { Service } from '../../src/service.js';
-import { recentSamples } from '../helpers/fixtures.js';
 import { childrenWith } from '../helpers/children.js';
+import { snapshottedDataDir } from '../helpers/persistence.js';
 import { tempDir } from '../helpers/service-process.js';
 
 /**
@@ -15,7 +12,6 @@ import { tempDir } from '../helpers/service-process.js';
  * being built (shared()), every later GET /admin/export, so a replica's --bootstrap retried
  * into the same hang until the peer restarted. Nothing was logged.
  */
-const silent = createLogger('silent');
 
 /** Settles with the promise's outcome, or 'pending' if it has not settled within `ms`. */
 const within = <T>(p: Promise<T>, ms: number) =>
@@ -35,12 +31,7 @@ describe('an export child that stops answering', () => {
   const hanging = join(root.path, 'hanging-node');
 
   beforeAll(async () => {
-    const config = loadConfig({ env: {}, flags: { dataDir: dir, port: 0 } });
-    const service = await Service.build({ config, logger: silent });
-    for (const m of recentSamples(Math.floor(Date.now() / 1000)).slice(0, 200)) service.accept(m as never);
-    await service.settled();
-    await service.snapshot();
-    await service.close();
+    await snapshottedDataDir(dir, 200);
     // A Node that stops itself as it starts: the export child hangs before it answers anything.
     writeFileSync(hanging, `#!/bin/sh\nkill -STOP $$\nexec ${JSON.stringify(process.execPath)} "$@"\n`);
     chmodSync(hanging, 0o755);

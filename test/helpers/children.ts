@@ -1,14 +1,19 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
-/** PIDs of this process's children whose command line holds `marker` (read from /proc). */
-export function childrenWith(marker: string): number[] {
+/**
+ * PIDs of this process's children whose command line holds `marker` (read from /proc); with
+ * `state`, only those in that process state (`T`: stopped).
+ */
+export function childrenWith(marker: string, state?: string): number[] {
   const found: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(marker)) found.push(+name);
+      // Fields after the command's closing parenthesis: state, ppid, ...
+      const [own, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(ppid) !== process.pid || (state !== undefined && own !== state)) continue;
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(marker)) found.push(Number(name));
     } catch {
       // Gone meanwhile.
     }

@@ -4,6 +4,10 @@ import { Journal } from '../../snapshots/journal.js';
 import { DataStore } from '../../snapshots/lmdb-store.js';
 import { restore, type RestoreReport } from '../../snapshots/restore.js';
 import { Snapshotter, type SnapshotterOptions } from '../../snapshots/snapshotter.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { Service } from '../../src/service.js';
+import { recentSamples } from './fixtures.js';
 import { tempDir } from './service-process.js';
 
 export interface PersistenceSession {
@@ -79,4 +83,19 @@ export function openJournal(dirs: { remove(): void }[]): { dir: string; store: D
     },
   });
   return { dir: d.path, store, journal };
+}
+
+/**
+ * A data dir holding the first `count` fixture messages, re-dated to now, and one snapshot of
+ * them, written by a real Service that is then closed (what the child-process tests read).
+ */
+export async function snapshottedDataDir(dataDir: string, count: number): Promise<void> {
+  const service = await Service.build({
+    config: loadConfig({ env: {}, flags: { dataDir, port: 0 } }),
+    logger: createLogger('silent'),
+  });
+  for (const m of recentSamples(Math.floor(Date.now() / 1000)).slice(0, count)) service.accept(m as never);
+  await service.settled();
+  await service.snapshot();
+  await service.close();
 }

@@ -3,10 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkAndRead } from '../../snapshots/check-and-read.js';
 import { DATA_FILE } from '../../snapshots/lmdb-store.js';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { Service } from '../../src/service.js';
-import { recentSamples } from '../helpers/fixtures.js';
+import { childrenWith } from '../helpers/children.js';
+import { snapshottedDataDir } from '../helpers/persistence.js';
 import { eventually, tempDir } from '../helpers/service-process.js';
 
 /**
@@ -15,37 +13,13 @@ import { eventually, tempDir } from '../helpers/service-process.js';
  * ends it by SIGBUS or SIGSEGV, a refusal by an exit status. Taken as damage, a sound data file
  * was moved to quarantine, salvaged into a fresh one, and reported as damaged on every start.
  */
-const silent = createLogger('silent');
-
-/** PIDs of this process's children stopped (state T) whose command line holds `marker`. */
-function stoppedChildren(marker: string): number[] {
-  const found: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // Fields after the command's closing parenthesis: state, ppid, ...
-      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (state !== 'T' || Number(ppid) !== process.pid) continue;
-      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(marker)) found.push(Number(name));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return found;
-}
 
 describe('a start-up checker killed from outside', () => {
   const root = tempDir();
   const dir = join(root.path, 'data');
 
   beforeAll(async () => {
-    const config = loadConfig({ env: {}, flags: { dataDir: dir, port: 0 } });
-    const service = await Service.build({ config, logger: silent });
-    for (const m of recentSamples(Math.floor(Date.now() / 1000)).slice(0, 300)) service.accept(m as never);
-    await service.settled();
-    await service.snapshot();
-    await service.close();
+    await snapshottedDataDir(dir, 300);
   });
   afterAll(() => root.remove());
 
@@ -62,7 +36,7 @@ describe('a start-up checker killed from outside', () => {
     );
     const stopped = await eventually(
       () => {
-        const pids = stoppedChildren(node);
+        const pids = childrenWith(node, 'T');
         return pids.length === 3 ? pids : undefined;
       },
       10_000,
