@@ -8,17 +8,14 @@
  * with every health check still green (test/snapshots/lost-append-outcome.test.ts).
  *
  * LMDB commits in queue order: once a later append has settled, an earlier one still pending
- * is done, and whether its first record is in the file says how. When nothing later comes (a
- * quiet bus, or AMQP's prefetch window full of deliveries waiting on that very commit), a probe
- * write queued behind the oldest pending append gives one.
+ * is done, and it resolves here, for its caller to read from the file how (DataStore confirms
+ * every append from the file anyway: lmdb-js also misreports outcomes). When nothing later
+ * comes (a quiet bus, or AMQP's prefetch window full of deliveries waiting on that very
+ * commit), a probe write queued behind the oldest pending append gives one.
  */
 export interface AppendSettlementDeps {
-  /** Whether the record `seq` is in the file. */
-  readonly committed: (seq: number) => boolean;
   /** A write that changes nothing, queued behind every write before it. */
   readonly probe: () => Promise<unknown>;
-  /** The error an append whose outcome was lost, and whose records are not in the file, rejects with. */
-  readonly lost: (firstSeq: number | undefined) => Error;
   /** How long an append may stay pending before a probe is queued behind it. */
   readonly probeAfterMs: number;
 }
@@ -26,7 +23,6 @@ export interface AppendSettlementDeps {
 interface Pending {
   /** Its place in the queue order, counted from 0 over the store's life. */
   readonly order: number;
-  readonly firstSeq: number | undefined;
   readonly since: number;
   readonly probe: boolean;
   done: boolean;
@@ -44,9 +40,9 @@ export class AppendSettlement {
 
   constructor(private readonly deps: AppendSettlementDeps) {}
 
-  /** `write`'s outcome, or the file's word on it once a later write has settled. */
-  watch(firstSeq: number | undefined, write: Promise<unknown>): Promise<void> {
-    return this.push(firstSeq, write, false);
+  /** Settles with `write`, or resolves once a later write has settled: done, its outcome for the file to tell. */
+  watch(write: Promise<unknown>): Promise<void> {
+    return this.push(write, false);
   }
 
   /** No more probes (the store is closing). */
@@ -55,14 +51,14 @@ export class AppendSettlement {
     this.timer = undefined;
   }
 
-  private push(firstSeq: number | undefined, write: Promise<unknown>, probe: boolean): Promise<void> {
+  private push(write: Promise<unknown>, probe: boolean): Promise<void> {
     let resolve!: () => void;
     let reject!: (err: unknown) => void;
     const outcome = new Promise<void>((res, rej) => {
       resolve = res;
       reject = rej;
     });
-    const entry: Pending = { order: this.queued++, firstSeq, since: Date.now(), probe, done: false, resolve, reject };
+    const entry: Pending = { order: this.queued++, since: Date.now(), probe, done: false, resolve, reject };
     this.queue.push(entry);
     write.then(
       () => this.settle(entry, null),
@@ -81,7 +77,7 @@ export class AppendSettlement {
     setImmediate(() => this.overtaken(entry));
   }
 
-  /** Every append queued before `later` and still pending is done: the file says how. */
+  /** Every append queued before `later` and still pending is done: its caller reads the file. */
   private overtaken(later: Pending): void {
     // By order, not identity: `later` may have left the queue already, before appends queued since.
     for (const entry of this.queue) {
@@ -89,8 +85,7 @@ export class AppendSettlement {
       if (entry.done) continue;
       entry.done = true;
       this.recovered++;
-      if (entry.firstSeq !== undefined && this.deps.committed(entry.firstSeq)) entry.resolve();
-      else entry.reject(this.deps.lost(entry.firstSeq));
+      entry.resolve();
     }
     while (this.queue[0]?.done) this.queue.shift();
     if (this.queue.length === 0) this.stop();
@@ -112,7 +107,7 @@ export class AppendSettlement {
           write = Promise.reject(err);
         }
         // A probe's own failure says nothing new: the appends it overtakes carry theirs.
-        this.push(undefined, write, true).catch(() => undefined);
+        this.push(write, true).catch(() => undefined);
       }
       this.arm();
     }, this.deps.probeAfterMs).unref();

@@ -261,14 +261,7 @@ export class DataStore {
     // lmdb-js hands back no handle for a database a read-only file does not hold yet.
     this.trimmed = this.root.openDB<number, string>('journal-trimmed', {}) as Database<number, string> | undefined;
     this.appends = new AppendSettlement({
-      committed: (seq) => this.journal.getBinary(seq) !== undefined,
       probe: () => this.queued(() => void this.journal.remove(PROBE_SEQ)),
-      lost: (firstSeq) => {
-        this.writeFailed = true;
-        return new WriteFailedError(
-          `LMDB never reported whether the journal write from seq ${String(firstSeq)} committed, and its records are not in the file (a later write settled first)`,
-        );
-      },
       probeAfterMs: options.probeAfterMs ?? PROBE_AFTER_MS,
     });
   }
@@ -550,15 +543,15 @@ export class DataStore {
    * transaction callback then joins the snapshot's transaction and resolves when it commits.
    */
   appendJournal(records: readonly JournalAppend[]): Promise<void> {
-    const written = this.appends.watch(
-      records[0]?.seq,
-      this.checked(this.queued(() => this.appendInTransaction(records))),
-    );
-    return written.then(() => this.confirmInFile(records));
+    // Settled (append-settlement.ts), then confirmed: lmdb-js may report neither outcome, or the wrong one.
+    return this.appends
+      .watch(this.checked(this.queued(() => this.appendInTransaction(records))))
+      .then(() => this.confirmInFile(records));
   }
 
   /**
-   * An append lmdb-js said committed, confirmed from the file. lmdb-js 3.5.6 links each new
+   * An append lmdb-js said committed (or never reported on, and settled by a later write:
+   * append-settlement.ts), confirmed from the file. lmdb-js 3.5.6 links each new
    * transaction's outcome to the head of its pending list (queueCommitResolution in write.js),
    * dropping any queued between: with three commits pending at once, the second one's writes
    * take the third one's outcome. Under a refusing disk a commit failed with EIO (lmdb-js logged
@@ -573,11 +566,11 @@ export class DataStore {
     if (absent === undefined) return;
     this.writeFailed = true;
     throw new WriteFailedError(
-      `LMDB said the journal write of seqs ${String(records[0]?.seq)}-${String(records.at(-1)?.seq)} committed, but seq ${String(absent.seq)} is not in the file`,
+      `LMDB did not report the journal write of seqs ${String(records[0]?.seq)}-${String(records.at(-1)?.seq)} as failed, but seq ${String(absent.seq)} is not in the file`,
     );
   }
 
-  /** Journal appends whose outcome LMDB never reported, settled from the file instead. */
+  /** Journal appends whose outcome LMDB never reported, settled by a later write and read from the file. */
   get appendOutcomesRecovered(): number {
     return this.appends.recovered;
   }
