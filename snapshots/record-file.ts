@@ -1,13 +1,13 @@
-import { renameSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { readBoundedFile } from '../src/bounded-read.js';
+import { replaceFileDurably } from '../src/durable-replace.js';
 
 /**
  * The small JSON files beside the data (hung-messages.json, hung-views.json, applying.json):
  * written by the hang watch thread or a start, read at the next start. Anyone can edit or damage
  * one, so a read is bounded in bytes and a file that cannot be used is a `problem` to warn of,
- * never a reason not to start; a write is atomic (a new file renamed over), as the watch thread
- * may be killed right after it.
+ * never a reason not to start; a write is atomic and durable (a new file fsynced and renamed
+ * over), as the watch thread may be killed, or the machine lose power, right after it.
  */
 export type RecordFileRead =
   | { readonly kind: 'missing' }
@@ -40,9 +40,7 @@ export function isRecordTempOf(name: string, file: string): boolean {
 }
 
 export function writeRecordFile(path: string, text: string): void {
-  const tmp = tempPathOf(path, process.pid);
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
+  replaceFileDurably(path, text, tempPathOf(path, process.pid));
 }
 
 /**

@@ -4,8 +4,9 @@
  * across restarts, so without this record a binding dropped from the configuration would keep
  * routing its topics into the queue (and into every statistic) forever.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { replaceFileDurably } from './durable-replace.js';
 
 export const AMQP_BINDINGS_FILE = 'amqp-bindings.json';
 
@@ -39,15 +40,14 @@ export class AmqpBindingRecord {
    * Replaces the record for one queue under `input`, and drops what inputs no longer configured
    * (`live`: the labels of every `--amqp` input now) recorded for it: old spellings of a URL.
    * Another live input's entry stays, as its broker has a queue of that name of its own, still
-   * to be unbound there. Written to a temporary file and renamed, so never half-written.
+   * to be unbound there. Written to a temporary file, fsynced and renamed, so never half-written, even by a power
+   * loss (a lost record would leave a dropped binding routing into the queue for good).
    */
   write(input: string, queue: string, keys: readonly string[], live: ReadonlySet<string> = new Set()): void {
     const all = this.load();
     for (const other of Object.keys(all)) if (other !== input && !live.has(other)) delete all[other]?.[queue];
     all[input] = { ...all[input], [queue]: [...keys] };
-    const tmp = `${this.path}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(all, null, 1)}\n`);
-    renameSync(tmp, this.path);
+    replaceFileDurably(this.path, `${JSON.stringify(all, null, 1)}\n`, `${this.path}.tmp`);
   }
 
   private load(): Recorded {

@@ -10,6 +10,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
+import { syncFolder } from '../durable-replace.js';
 import { CommandError } from './common.js';
 
 /**
@@ -42,6 +43,9 @@ export function writeExportFile(path: string, bytes: Uint8Array): 'replaced' | '
     fsyncSync(fd);
     closeSync(fd);
     renameSync(tmp, real);
+    // The rename is on disk only once the folder is: without this a power cut can leave the
+    // old export (or none) where the command said the new one was.
+    syncFolder(dirname(real));
     return 'replaced';
   } catch (err) {
     try {
