@@ -419,7 +419,7 @@ export const SETTINGS = {
   plugins: {
     type: z.array(z.string().min(1)).default([]),
     flag: null,
-    help: 'external plugins to load (npm package names or module paths)',
+    help: "external plugins to load (npm package names or module paths, relative to the config file's folder, else the working directory)",
   },
   retention: {
     type: z.record(z.string(), interval('must be a non-zero interval up to 36500d, like 6h or 30d')).default({}),

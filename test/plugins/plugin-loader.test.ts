@@ -31,6 +31,21 @@ describe('external plugin loading', () => {
     expect(idents.at(-1)).toBe('bodhi-karma-1d');
   });
 
+  it('without a config file (STATSCACHE_PLUGINS), loads a path relative to the working directory', async () => {
+    const fromCwd = relative(process.cwd(), EXAMPLE);
+    const spec = fromCwd.startsWith('.') ? fromCwd : `./${fromCwd}`;
+    const all = await pluginsForConfig({ plugins: [spec] }, undefined);
+    expect(
+      registerPlugins(all)
+        .map((p) => p.ident)
+        .at(-1),
+    ).toBe('bodhi-karma-1d');
+    // The same spec from another folder's config file points elsewhere, and fails naming it.
+    await expect(pluginsForConfig({ plugins: [spec] }, join(workspace(), 'config.json'))).rejects.toMatchObject({
+      code: 'SC_PLUGIN_LOAD_FAILED',
+    });
+  });
+
   it('loads an npm package by name from the config directory, and arrays of definitions', async () => {
     const dir = workspace();
     const pkg = join(dir, 'node_modules', 'statscache-plugin-foo');
