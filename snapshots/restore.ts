@@ -33,6 +33,11 @@ export interface RestoreReport {
    * was then, without the messages taken in meanwhile (logged by restore-log.ts).
    */
   readonly resumed?: Readonly<Record<string, NotLoadedMark>>;
+  /**
+   * Plugins loaded now that the generation restored has no record of (new to the data dir):
+   * they start empty, and the start builds them from the journal it holds (catch-up.ts).
+   */
+  readonly added?: readonly string[];
   /** Newer generations that could not be read, newest first, and why. */
   readonly fallbacks: readonly Fallback[];
 }
@@ -80,6 +85,7 @@ export function restore(
     }
     const restored: Record<string, number> = {};
     const resumed: Record<string, NotLoadedMark> = {};
+    const added = runtimes.filter((r) => meta.plugins[r.ident] === undefined).map((r) => r.ident);
     for (const [runtime, state] of states) {
       const record = meta.plugins[runtime.ident];
       const mark = record ? notLoadedAfterOf(record) : null;
@@ -97,7 +103,7 @@ export function restore(
     const retained: Record<string, PluginRecord> = {};
     for (const [ident, record] of Object.entries(meta.plugins))
       if (!loaded.has(ident)) retained[ident] = markNotLoaded(record, meta);
-    return { meta, restored, migrated, retained, fallbacks, resumed };
+    return { meta, restored, migrated, retained, fallbacks, resumed, added };
   }
   return { meta: null, restored: {}, migrated: [], retained: {}, fallbacks };
 }

@@ -31,6 +31,11 @@ export interface IntakeCounters {
   backfillCutShort: number;
   gaps: number;
   replayed: number;
+  /**
+   * Journaled entries applied at start-up to plugins behind the restored state only (loaded again
+   * after runs without them, or new to the data dir: catch-up.ts).
+   */
+  caughtUp: number;
   /** Journaled entries refused on replay (written by an older version without today's bounds). */
   replayRejected: number;
   journalWriteErrors: number;
@@ -79,6 +84,7 @@ export class Intake {
     backfillCutShort: 0,
     gaps: 0,
     replayed: 0,
+    caughtUp: 0,
     replayRejected: 0,
     journalWriteErrors: 0,
     fanoutTruncated: 0,
@@ -312,6 +318,45 @@ export class Intake {
    * reported, so one stored hostile message cannot stall every restart or move a watermark.
    */
   replay(entry: JournalEntry): void {
+    const admitted = this.admissible(entry);
+    if (admitted === null) {
+      this.appliedSeq = entry.seq;
+      return;
+    }
+    this.counters.replayed++;
+    this.gaps.observe(entry.envelope);
+    this.apply(admitted);
+    // Bounded: the caller also calls applyQueued() before it yields and when it is done.
+    if (++this.replayQueued >= REPLAY_BATCH) this.applyQueued();
+  }
+
+  /**
+   * A journaled entry the restored state holds for every plugin but those `behind` accepts (by
+   * index: plugins loaded again after runs without them, or new to the data dir; catch-up.ts):
+   * applied to those only. The position, the watermark and the publishers' sequences are the
+   * restored state's already, so nothing else moves. Returns the plugins it went to: none when
+   * today's bounds refuse it, as replay() would.
+   */
+  catchUp(entry: JournalEntry, behind: (index: number) => boolean): readonly number[] {
+    const admitted = this.admissible(entry);
+    if (admitted === null) return [];
+    const targets = this.deps.route(admitted.envelope.topic).filter(behind);
+    this.counters.caughtUp++;
+    if (targets.length > 0)
+      this.deps.host.queue(
+        createPluginMessage(admitted.envelope, this.deps.deriveMeta, admitted.meta, this.deps.freezeMessages),
+        targets,
+        admitted.seq,
+      );
+    if (++this.replayQueued >= REPLAY_BATCH) this.applyQueued();
+    return targets;
+  }
+
+  /**
+   * The entry as replay applies it (its timestamp corrected as when it was accepted), or null:
+   * entries an older version journaled without today's bounds are refused, counted and reported.
+   */
+  private admissible(entry: JournalEntry): JournalEntry | null {
     const { limits } = this.deps;
     const envelope = entry.envelope;
     const proved = entry.withinShape;
@@ -325,16 +370,9 @@ export class Intake {
     if (shape || (time && !time.ok)) {
       this.counters.replayRejected++;
       this.deps.onReplayRejected?.(entry, shape ? shape.detail : time && !time.ok ? time.detail : '');
-      this.appliedSeq = entry.seq;
-      return;
+      return null;
     }
-    this.counters.replayed++;
-    this.gaps.observe(envelope);
-    const corrected =
-      time?.ok && time.corrected ? { ...entry, envelope: { ...envelope, timestamp: time.seconds } } : entry;
-    this.apply(corrected);
-    // Bounded: the caller also calls applyQueued() before it yields and when it is done.
-    if (++this.replayQueued >= REPLAY_BATCH) this.applyQueued();
+    return time?.ok && time.corrected ? { ...entry, envelope: { ...envelope, timestamp: time.seconds } } : entry;
   }
 
   /**

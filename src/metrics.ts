@@ -90,6 +90,8 @@ export interface MetricsSources {
     /** Bytes of update frames the views keep for resume (--ws-resume-bytes). */
     readonly historyBytes?: number;
   };
+  /** Per plugin loaded again after runs without it, journal records its start-up catch-up found trimmed (catch-up.ts). */
+  readonly catchUpMissing?: () => ReadonlyMap<string, number>;
   /** HTTP answers a connection could not take at once, and connections closed before reading theirs (uws-server.ts). */
   readonly heldAnswers?: () => { readonly held: number; readonly closedUnread: number; readonly heldBytes?: number };
 }
@@ -239,6 +241,14 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
     ['plugin'],
     (set) => {
       for (const [plugin, s] of stats()) set({ plugin }, s.keyCap);
+    },
+  );
+  gauge(
+    'statscache_plugin_catch_up_missing_records',
+    'Journal records a plugin loaded again after runs without it lacks: retention had trimmed them before the start caught it up (absent: none missing)',
+    ['plugin'],
+    (set) => {
+      for (const [plugin, n] of sources.catchUpMissing?.() ?? []) set({ plugin }, n);
     },
   );
   gauge(

@@ -1,6 +1,7 @@
 import type { Journal } from '../snapshots/journal.js';
 import type { SeqRanges } from '../snapshots/replay-skip.js';
 import { backfillPages, type BackfillWindow } from './backfill.js';
+import { type CatchUpDeps, type CatchUpOutcome, type CatchUpPlan, catchUp } from './catch-up.js';
 import { delay, type Clock } from './clock.js';
 import type { EnvelopeLimits } from './envelope-limits.js';
 import { coalesce, enqueueWindow } from './gap-windows.js';
@@ -119,6 +120,17 @@ export class Recovery {
         { corrupt: journal.corrupt },
         'journal records failed their checksum and were skipped: those messages are lost unless --datagrepper backfill brings them back',
       );
+  }
+
+  /**
+   * Replays into the plugins behind the restored generation (loaded again, or new to the data
+   * dir) the journal records the others hold already (catch-up.ts); /readyz shows its progress.
+   */
+  catchUp(plan: CatchUpPlan, hold: CatchUpDeps['hold']): Promise<CatchUpOutcome[]> {
+    const { intake, journal, log, signal } = this.deps;
+    return catchUp({ intake, journal, log, signal, hold }, plan, (p) => {
+      this.progress = p;
+    });
   }
 
   /** Feeds every message of a datagrepper window, oldest first; retries pages until they succeed. */

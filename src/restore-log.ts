@@ -35,15 +35,7 @@ export function logRestore(
       { plugin, rows },
       'restored rows dated ahead of the clock dropped (written before timestamps were bounded)',
     );
-  for (const [ident, mark] of Object.entries(restored.resumed ?? {}))
-    log.warn(
-      {
-        plugin: ident,
-        notLoadedAfterSeq: mark.journalSeq,
-        stateThrough: new Date(mark.newestTimestamp * 1000).toISOString(),
-      },
-      'plugin loaded again after runs without it: its state is restored as it was then, without the messages taken in while it was not loaded',
-    );
+  // Plugins loaded again are caught up from the journal and logged then (catch-up.ts logCatchUp).
   for (const [plugin, entries] of Object.entries(boundsEvicted))
     log.info(
       { plugin, entries },

@@ -49,6 +49,8 @@ export interface ServiceHttpDeps {
   /** Why intake is dead, or null. */
   readonly fatal: () => string | null;
   readonly snapshot: () => Promise<SnapshotReport>;
+  /** Per plugin loaded again, journal records its start-up catch-up found trimmed. */
+  readonly catchUpMissing?: () => ReadonlyMap<string, number>;
 }
 
 export interface ServiceHttp {
@@ -94,6 +96,7 @@ export function createServiceHttp(d: ServiceHttpDeps): ServiceHttp {
     uwsNative: () => d.server()?.native ?? null,
     commitDelay: () => d.intake.commitDelay,
     journalSeq: () => ({ accepted: d.journal.position, applied: d.intake.appliedSeqNumber }),
+    ...(d.catchUpMissing ? { catchUpMissing: d.catchUpMissing } : {}),
     httpCache: () => ({
       ...httpCache.stats,
       entries: httpCache.size,

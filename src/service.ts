@@ -47,6 +47,8 @@ import type { Intake, IntakeCounters } from './intake.js';
 import type { MetaDeriver } from './message.js';
 import type { ServiceMetrics } from './metrics.js';
 import { keyBudgetProblem, persistenceProblem, type ReadinessView } from './readiness.js';
+import { type CatchUpPlan, logCatchUp, planCatchUp } from './catch-up.js';
+import type { NotLoadedMark } from '../snapshots/not-loaded.js';
 import { Recovery } from './recovery.js';
 import { createServiceHttp } from './service-http.js';
 import { logRestore } from './restore-log.js';
@@ -126,6 +128,11 @@ export class Service {
     return this.snapshots.last;
   }
   private readonly snapshots: SnapshotCycle;
+  /** Plugins behind the restored generation, caught up from the journal at start (catch-up.ts); null: none. */
+  private readonly catchUpPlan: CatchUpPlan | null;
+  private readonly holdBehind: (ident: string, mark: NotLoadedMark | null) => void;
+  /** Per plugin loaded again, journal records its catch-up found trimmed (statscache_plugin_catch_up_missing_records). */
+  private readonly catchUpMissing = new Map<string, number>();
   /** Rows restored with timestamps ahead of the clock (written before the clock bound existed) and dropped. */
   readonly futureRowsDropped: Readonly<Record<string, number>>;
   /** Restored entries past a retention or key cap lowered since they were written, evicted at start. */
@@ -233,6 +240,11 @@ export class Service {
       snapshotter: core.snapshotter,
       running: () => this.phase === 'running',
     });
+    this.catchUpPlan = planCatchUp(core.restored, core.host.idents);
+    this.holdBehind = (ident, mark) => core.snapshotter.hold(ident, mark);
+    // From now on: a stop before the catch-up is done snapshots them with where they stop.
+    for (const b of this.catchUpPlan?.behind ?? [])
+      this.holdBehind(b.ident, b.mark ?? { journalSeq: 0, newestTimestamp: 0 });
     this.meta = core.meta;
     this.futureRowsDropped = core.futureRowsDropped;
     this.boundsEvicted = core.boundsEvicted;
@@ -313,6 +325,7 @@ export class Service {
       phase: () => this.phase,
       fatal: () => this.fatal,
       snapshot: () => this.snapshotMeasured(),
+      catchUpMissing: () => this.catchUpMissing,
     });
     this.http = web.api;
     this.admin = web.admin;
@@ -548,6 +561,18 @@ export class Service {
     // ids: a backfill must refuse those and only those (each import sets the data dir's mark
     // for the state it wrote).
     if (meta?.coveredThrough !== undefined) await this.store.markRestored(meta.coveredThrough);
+    // First: the plugins behind take the records up to the generation the others hold, then
+    // every plugin takes what follows in journal order.
+    if (this.catchUpPlan !== null) {
+      const plan = this.catchUpPlan;
+      const outcomes = await this.recovery.catchUp(plan, this.holdBehind);
+      if (this.abort.signal.aborted) return;
+      logCatchUp(this.log, plan, outcomes);
+      const loadedAgain = new Set(plan.behind.filter((b) => b.mark !== null).map((b) => b.ident));
+      for (const o of outcomes)
+        if (o.missing !== null && loadedAgain.has(o.ident))
+          this.catchUpMissing.set(o.ident, o.missing.toSeq - o.missing.fromSeq + 1);
+    }
     await this.recovery.replay(
       meta?.journalSeq ?? 0,
       meta !== null,

@@ -1,3 +1,4 @@
+import { foreignMarks } from '../../snapshots/not-loaded.js';
 import { resolve } from 'node:path';
 import type { DataStore, JournalMove } from '../../snapshots/lmdb-store.js';
 import { encodeChecked } from '../../snapshots/codec.js';
@@ -181,6 +182,8 @@ export async function importPayload(
       generation,
       slot,
       journalSeq: journal.position,
+      // A removed plugin's mark names a seq of the exporting journal: no catch-up from this one.
+      plugins: foreignMarks(exported.plugins),
     };
     let entries = 0;
     // The new generation covers the whole journal, tail included: the data dir's own messages it lacks go after it.

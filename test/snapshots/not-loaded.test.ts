@@ -1,12 +1,14 @@
 /**
- * A plugin taken out of the config and put back later gets its state back as it was, without
- * the messages taken in meanwhile: the start that loads it again says so, naming the plugin and
- * where its state stopped, instead of serving the gap unsaid. Real LMDB data dirs.
+ * A plugin taken out of the config and put back later gets its state back as it was, marked with
+ * where it stopped: the start that loads it again plans to catch it up from the journal after
+ * that seq (src/catch-up.ts; end to end in test/e2e/plugin-catch-up.test.ts), and the restore
+ * log no longer says it was left behind. Real LMDB data dirs.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPluginMessage } from '../../src/message.js';
 import { deriveMeta } from '../../src/meta/index.js';
 import type { Logger } from '../../src/logger.js';
+import { planCatchUp } from '../../src/catch-up.js';
 import { logRestore } from '../../src/restore-log.js';
 import { openSession } from '../helpers/persistence.js';
 import { tempDir } from '../helpers/service-process.js';
@@ -41,7 +43,7 @@ function warnings(report: Parameters<typeof logRestore>[1]): { fields: Record<st
 }
 
 describe('a plugin loaded again after runs without it', () => {
-  it('is restored as it was, and the start says where its state stopped, once', async () => {
+  it('is restored as it was, and the start plans its catch-up from where its state stopped, once', async () => {
     const d = tempDir();
     dirs.push(d);
     seq = 0;
@@ -52,13 +54,17 @@ describe('a plugin loaded again after runs without it', () => {
     await run(d.path, [other], 3_000);
     const back = await run(d.path, [koji, other], 4_000);
     expect(back.resumed).toEqual({ koji: { journalSeq: 1, newestTimestamp: 0 } });
-    expect(warnings(back)).toContainEqual({
-      fields: { plugin: 'koji', notLoadedAfterSeq: 1, stateThrough: '1970-01-01T00:00:00.000Z' },
-      msg: expect.stringContaining('plugin loaded again after runs without it'),
+    expect(planCatchUp(back, ['koji', 'other'])).toEqual({
+      through: 3,
+      behind: [{ ident: 'koji', index: 0, after: 1, mark: { journalSeq: 1, newestTimestamp: 0 } }],
+      foreign: {},
     });
-    // Loaded since: the next start has nothing to say.
+    // The catch-up says what it did (catch-up.ts), not the restore log: "without the messages" is no longer so.
+    expect(warnings(back)).toEqual([]);
+    // Loaded since: the next start has nothing to catch up, nor to say.
     const next = await run(d.path, [koji, other], 5_000);
     expect(next.resumed).toEqual({});
+    expect(planCatchUp(next, ['koji', 'other'])).toBeNull();
     expect(warnings(next)).toEqual([]);
   });
 
