@@ -23,7 +23,9 @@ export type ErrorCode =
   | 'SC_DATA_DIR_UNWRITABLE'
   | 'SC_DATA_DAMAGED'
   | 'SC_DATA_FILE_UNCHECKED'
-  | 'SC_BOOTSTRAP_FAILED';
+  | 'SC_BOOTSTRAP_FAILED'
+  | 'SC_PLUGIN_STATE_LOADED'
+  | 'SC_PLUGIN_STATE_UNKNOWN';
 
 export class StatscacheError extends Error {
   readonly code: ErrorCode;
@@ -69,6 +71,9 @@ const OPERATOR_CODES: ReadonlySet<ErrorCode> = new Set([
   'SC_BUS_BIND_FAILED',
   'SC_DATA_DIR_LOCKED',
   'SC_DATA_DIR_UNWRITABLE',
+  // `snapshot drop-plugin`: an ident the config loads, or one no generation holds (a typo).
+  'SC_PLUGIN_STATE_LOADED',
+  'SC_PLUGIN_STATE_UNKNOWN',
 ]);
 
 export function exitCodeOf(err: StatscacheError): number {

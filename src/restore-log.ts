@@ -42,5 +42,8 @@ export function logRestore(
       'restored entries past the retention or --plugin-max-keys evicted (lowered since they were written)',
     );
   for (const [ident, rec] of Object.entries(restored.retained))
-    log.warn({ plugin: ident, rows: rec.rows }, 'state on disk for a plugin that is not loaded; kept untouched');
+    log.warn(
+      { plugin: ident, rows: rec.rows },
+      'state on disk for a plugin that is not loaded; kept untouched (removed for good: statscache snapshot drop-plugin <ident> drops it)',
+    );
 }

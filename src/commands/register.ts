@@ -3,6 +3,7 @@ import { configFileOption, settingOption } from '../cli-options.js';
 import { defaultOf } from '../setting-derive.js';
 import { processIO, runCommand } from './common.js';
 import { runJournalReplay } from './journal-replay.js';
+import { runSnapshotDropPlugin } from './snapshot-drop-plugin.js';
 import { runSnapshotExport } from './snapshot-export.js';
 import { runSnapshotImport } from './snapshot-import.js';
 import { runSnapshotInspect } from './snapshot-inspect.js';
@@ -22,7 +23,7 @@ const exit = (body: () => Promise<number | void> | number | void) =>
 export function registerOperatorCommands(program: Command): void {
   const snapshot = program
     .command('snapshot')
-    .description('list, inspect, export, import and take snapshot generations');
+    .description("list, inspect, export, import and take snapshot generations; drop a removed plugin's kept state");
   dataDirOptions(
     snapshot
       .command('list')
@@ -60,6 +61,12 @@ export function registerOperatorCommands(program: Command): void {
       'accepted for compatibility; a data dir locked by a live service or writer is refused regardless',
     )
     .action((file: string, opts) => exit(() => runSnapshotImport(file, opts, processIO)));
+  dataDirOptions(
+    snapshot
+      .command('drop-plugin')
+      .argument('<ident>', 'the ident of a plugin taken out of the config for good, as `snapshot list` shows it')
+      .description('drop the state kept for a plugin the config no longer loads, from every generation (offline)'),
+  ).action((ident: string, opts) => exit(() => runSnapshotDropPlugin(ident, opts, processIO)));
   dataDirOptions(snapshot.command('take').description('ask a running service to snapshot now (POST /admin/snapshot)'))
     .option('--url <url>', "the service's base URL (default http://<host>:<port> from the config)")
     .option('--token <token>', "admin token (default STATSCACHE_ADMIN_TOKEN, then the config file's adminToken)")
