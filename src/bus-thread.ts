@@ -17,6 +17,7 @@ import {
 import type { DecodeErrorReason } from './decode-frames.js';
 import type { Envelope, Meta } from './envelope.js';
 import { unpackPrepared } from './prepared-head.js';
+import { PulseWatch } from './thread-pulse.js';
 
 /** A bus message as the main thread receives it from the bus thread (see bus-prepare.ts). */
 export type ThreadMessage =
@@ -59,7 +60,16 @@ export interface ThreadOptions {
    * handed over before the next one (bus-linger.ts). 0: no tick to keep to.
    */
   readonly tickMs?: number;
+  /**
+   * Longest the thread may go without a beat (thread-pulse.ts) once its sockets are open: past
+   * it the thread is stuck, and the receive loop ends with a BusThreadHungError (ms;
+   * --thread-hang-timeout; 0 or unset: never).
+   */
+  readonly hangTimeoutMs?: number;
 }
+
+/** The bus thread made no progress and took no turn of its event loop past --thread-hang-timeout. */
+export class BusThreadHungError extends Error {}
 
 /** Under vitest the sources are TypeScript; the thread always runs the built file. */
 const WORKER_URL = import.meta.url.endsWith('.ts')
@@ -78,6 +88,15 @@ export async function subscribeThreaded(
   thread: ThreadOptions,
   hooks: ThreadedBusHooks,
 ): Promise<BusSubscription> {
+  const hangTimeoutMs = thread.hangTimeoutMs ?? 0;
+  const watch = new PulseWatch(hangTimeoutMs, (stillMs) =>
+    endLoop(
+      new BusThreadHungError(
+        `the bus thread made no progress for ${Math.round(stillMs / 1000)} s (--thread-hang-timeout ${hangTimeoutMs / 1000} s): stuck, ended`,
+      ),
+      BUS_THREAD_SOURCE,
+    ),
+  );
   const worker = new Worker(WORKER_URL, {
     workerData: {
       options: {
@@ -96,6 +115,7 @@ export async function subscribeThreaded(
       lingerMs: thread.lingerMs ?? 0,
       tickMs: thread.tickMs ?? 0,
       readThrough: thread.readThrough ?? false,
+      pulse: watch.buffer,
     },
   });
   const endpoints = new EndpointSet(options.connect, hooks);
@@ -146,8 +166,10 @@ export async function subscribeThreaded(
     if (!closing) hooks.onLoopEnd(err, BUS_THREAD_SOURCE);
   });
   worker.on('exit', (code) => {
+    watch.stop();
     if (!closing) hooks.onLoopEnd(new Error(`the bus thread exited (code ${code})`), BUS_THREAD_SOURCE);
   });
+  watch.start();
 
   /**
    * The receive path's own error handling threw: nothing is left to catch the next failure,
@@ -161,6 +183,7 @@ export async function subscribeThreaded(
 
   function shutdown(): void {
     closing = true;
+    watch.stop();
     send({ type: 'close' });
     // A thread that does not end by itself (a socket that will not close) must not hold the process.
     setTimeout(() => void worker.terminate(), 2000).unref();

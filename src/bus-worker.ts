@@ -12,6 +12,7 @@ import { type BusOptions, openSockets } from './bus.js';
 import { lingerWait } from './bus-linger.js';
 import { prepareFrames, type ThreadLimits, unclocked } from './bus-prepare.js';
 import { type FromBusThread, ITEM_OVERHEAD_BYTES, ItemBatch, type ToBusThread } from './bus-thread-protocol.js';
+import { Pulse } from './thread-pulse.js';
 import { PairBatch } from './transfer-buffer.js';
 
 interface BusWorkerData {
@@ -30,6 +31,8 @@ interface BusWorkerData {
    * the publisher dropping (17,004 of 20,000 small messages lost at a queue of one).
    */
   readonly readThrough: boolean;
+  /** The thread's Pulse (thread-pulse.ts): beats per message and while it waits. */
+  readonly pulse: SharedArrayBuffer;
 }
 
 const port = parentPort;
@@ -37,6 +40,13 @@ if (!port) throw new Error('bus-worker.js runs as a worker thread (src/bus-threa
 const data = workerData as BusWorkerData;
 const limits = unclocked(data.limits);
 const post = (message: FromBusThread, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer ?? []);
+const pulse = new Pulse(data.pulse);
+pulse.keepBeating();
+/**
+ * Tests only: a topic on which this thread spins for good, as a thread stuck in a native call
+ * would (--thread-hang-timeout's test, test/e2e/thread-hang.test.ts).
+ */
+const spinTopic = process.env['STATSCACHE_TEST_BUS_THREAD_SPIN_TOPIC'];
 
 const items = new ItemBatch();
 const pairs = new PairBatch();
@@ -110,6 +120,9 @@ function idleWait(): Promise<void> | undefined {
 }
 
 function onFrames(frames: readonly Uint8Array[], source: string): void | Promise<void> {
+  pulse.beat();
+  if (spinTopic !== undefined && frames[0] !== undefined && Buffer.from(frames[0]).toString() === spinTopic)
+    while (spinTopic !== undefined) {}
   const prepared = prepareFrames(frames, limits);
   switch (prepared.kind) {
     case 'ready': {

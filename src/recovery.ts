@@ -45,6 +45,8 @@ export interface RecoveryCounters {
   gapWindows: number;
   /** Journal entries replayed from batches the replay thread prepared. */
   replayedOnThread: number;
+  /** Replay threads ended for making no progress past --thread-hang-timeout (the main thread replayed the rest). */
+  replayThreadHangs: number;
   /** Window tails fetched again once the history had time to archive them (recheckLater). */
   rechecks: number;
 }
@@ -62,6 +64,7 @@ export class Recovery {
     gapBackfills: 0,
     gapWindows: 0,
     replayedOnThread: 0,
+    replayThreadHangs: 0,
     rechecks: 0,
   };
   private pending: BackfillWindow[] = [];

@@ -13,6 +13,8 @@ export interface ReplayWorkerData {
   readonly batch: number;
   /** Batches handed over and not yet acknowledged, beyond which the thread waits. */
   readonly maxInFlight: number;
+  /** The thread's Pulse (thread-pulse.ts): beats per record read and while it waits. */
+  readonly pulse: SharedArrayBuffer;
 }
 
 /** One record of a batch: its stored bytes end at `end` in the batch buffer, its head (prepared-head.ts) at `headEnd`. */

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { JournalEntry, ShapeBounds } from '../snapshots/journal.js';
 import { unpackPrepared } from './prepared-head.js';
 import type { FromReplayThread, ReplayWorkerData, ToReplayThread } from './replay-thread-protocol.js';
+import { PulseWatch } from './thread-pulse.js';
 
 /** Under vitest the sources are TypeScript; the thread always runs the built file. */
 const WORKER_URL = import.meta.url.endsWith('.ts')
@@ -9,7 +10,15 @@ const WORKER_URL = import.meta.url.endsWith('.ts')
   : new URL('./replay-worker.js', import.meta.url);
 
 /** The replay thread failed or exited early; entries it handed over before are good. */
-export class ReplayThreadError extends Error {}
+export class ReplayThreadError extends Error {
+  /** It was ended for making no progress (--thread-hang-timeout). */
+  readonly hung: boolean;
+
+  constructor(message: string, hung = false) {
+    super(message);
+    this.hung = hung;
+  }
+}
 
 export interface ReplayBatch {
   /** In seq order; each with its meta derived and its body read from its record on use. */
@@ -28,6 +37,11 @@ export interface ReplayBatchesOptions {
   readonly maxFanout: number;
   readonly batch?: number;
   readonly maxInFlight?: number;
+  /**
+   * Longest the thread may go without a beat (thread-pulse.ts) before it is ended and this
+   * throws, as for any failure (ms; --thread-hang-timeout; 0 or unset: never).
+   */
+  readonly hangTimeoutMs?: number;
 }
 
 /**
@@ -37,6 +51,17 @@ export interface ReplayBatchesOptions {
  * on in-thread from the last entry it got. Leaving early stops the thread.
  */
 export async function* replayBatches(options: ReplayBatchesOptions): AsyncGenerator<ReplayBatch> {
+  const hangTimeoutMs = options.hangTimeoutMs ?? 0;
+  let hung = false;
+  const watch = new PulseWatch(hangTimeoutMs, (stillMs) => {
+    hung = true;
+    // Stuck in synchronous code, the thread never reads 'stop': it is ended from here.
+    void worker.terminate();
+    arrive({
+      type: 'error',
+      message: `replay thread made no progress for ${Math.round(stillMs / 1000)} s (--thread-hang-timeout ${hangTimeoutMs / 1000} s): ended`,
+    });
+  });
   const data: ReplayWorkerData = {
     dir: options.dir,
     after: options.after,
@@ -45,6 +70,7 @@ export async function* replayBatches(options: ReplayBatchesOptions): AsyncGenera
     maxFanout: options.maxFanout,
     batch: options.batch ?? 1024,
     maxInFlight: options.maxInFlight ?? 4,
+    pulse: watch.buffer,
   };
   let worker: Worker;
   try {
@@ -65,6 +91,7 @@ export async function* replayBatches(options: ReplayBatchesOptions): AsyncGenera
   // After any message it sent: an exit before 'end' is a failure.
   worker.on('exit', (code) => arrive({ type: 'error', message: `replay thread exited (code ${code})` }));
   const send = (message: ToReplayThread) => worker.postMessage(message);
+  watch.start();
   let finished = false;
   try {
     for (;;) {
@@ -76,12 +103,13 @@ export async function* replayBatches(options: ReplayBatchesOptions): AsyncGenera
       }
       if (message.type === 'error') {
         finished = true;
-        throw new ReplayThreadError(message.message);
+        throw new ReplayThreadError(message.message, hung);
       }
       yield unpackBatch(message, options.shape);
       send({ type: 'ack' });
     }
   } finally {
+    watch.stop();
     // Left early (an abort, or the consumer failed): the thread stops at its next record.
     if (!finished) send({ type: 'stop' });
     worker.unref();

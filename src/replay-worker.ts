@@ -10,6 +10,7 @@ import { readEntry } from '../snapshots/journal-read.js';
 import { DataStore } from '../snapshots/lmdb-store.js';
 import { deriveMeta } from './meta/index.js';
 import { encodeHead } from './prepared-head.js';
+import { Pulse } from './thread-pulse.js';
 import { PairBatch } from './transfer-buffer.js';
 import type { FromReplayThread, ReplayItem, ReplayWorkerData, ToReplayThread } from './replay-thread-protocol.js';
 
@@ -17,6 +18,13 @@ const port = parentPort;
 if (!port) throw new Error('replay-worker.js runs as a worker thread (src/replay-thread.ts starts it)');
 const data = workerData as ReplayWorkerData;
 const post = (message: FromReplayThread, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer ?? []);
+const pulse = new Pulse(data.pulse);
+pulse.keepBeating();
+/**
+ * Tests only: the seq at which this thread spins for good, as a thread stuck in a native call
+ * would (--thread-hang-timeout's test, test/core/thread-hang.test.ts).
+ */
+const spinAt = Number(process.env['STATSCACHE_TEST_REPLAY_THREAD_SPIN_AT'] ?? Number.NaN);
 
 let inFlight = 0;
 let stopped = false;
@@ -49,6 +57,8 @@ function flush(): void {
 
 /** One stored record: its bytes are LMDB's shared read buffer, reused for the next one. */
 function read(seq: number, stored: Uint8Array, size: number): void {
+  if (seq === spinAt) while (Number.isFinite(spinAt)) {}
+  pulse.beat();
   const entry = readEntry(seq, stored, size, data.shape);
   if (entry === null) {
     corrupt++;

@@ -29,7 +29,7 @@ import {
 } from './bus.js';
 import { threadLimits } from './bus-prepare.js';
 import { configBudget } from './bus-budget.js';
-import { subscribeThreaded } from './bus-thread.js';
+import { BusThreadHungError, subscribeThreaded } from './bus-thread.js';
 import { nextTurn, systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { frameLimits } from './decode-frames.js';
@@ -168,6 +168,8 @@ export class Service {
   private readonly onFatal: ((err: Error) => void) | undefined;
   /** Why intake is dead (a receive loop ended while running); null while healthy. */
   private fatal: string | null = null;
+  /** Bus threads taken for stuck (--thread-hang-timeout): intake stopped. */
+  private busThreadHangs = 0;
   /** The start-up backfill from datagrepper; `pending` while it runs past the ready bound (in the background). */
   private readonly startupFill = new StartupBackfill();
   /**
@@ -269,6 +271,7 @@ export class Service {
               maxFanout: config.maxFanout,
               worthUs: options.replayThreadWorthUs,
               minEntries: options.replayThreadMinEntries,
+              hangTimeoutMs: config.threadHangTimeout * 1000,
             }
           : undefined,
       onAcceptError: (err, topic) => this.receiveFailed(err, 'backfill', topic),
@@ -314,6 +317,7 @@ export class Service {
         ...this.intake.gaps.counters,
         ...this.recovery.counters,
         receiveErrors: this.busIngest.receiveErrors,
+        busThreadHangs: this.busThreadHangs,
       }),
       server: () => this.server,
       endpoints: () => this.subscription?.endpoints() ?? [],
@@ -424,8 +428,10 @@ export class Service {
     };
     const busHooks: Omit<BusHooks, 'onFrames'> = {
       onReceiveError: (err, source) => this.receiveFailed(err, source),
-      onLoopEnd: (err, source) =>
-        this.die(`bus receive loop for ${source} ended${err ? `: ${String((err as Error)?.message ?? err)}` : ''}`),
+      onLoopEnd: (err, source) => {
+        if (err instanceof BusThreadHungError) this.busThreadHangs++;
+        this.die(`bus receive loop for ${source} ended${err ? `: ${String((err as Error)?.message ?? err)}` : ''}`);
+      },
       onReconnect: ({ address, downSince }) => {
         log.warn(
           { address, downSince: new Date(downSince).toISOString() },
@@ -444,6 +450,7 @@ export class Service {
               limits: threadLimits(config),
               lingerMs: config.busLinger,
               tickMs: config.wsTickMs,
+              hangTimeoutMs: config.threadHangTimeout * 1000,
               ...(budget
                 ? { maxInFlight: budget.inFlightMessages, maxInFlightBytes: budget.inFlightBytes, readThrough: true }
                 : {}),

@@ -47,6 +47,8 @@ export interface ReplayThreadOptions {
   readonly worthUs?: number | undefined;
   /** Entries that must be left after the probe for the thread to take over (default THREADED_REPLAY_MIN). */
   readonly minEntries?: number | undefined;
+  /** Longest the thread may make no progress before it is ended and the rest replayed here (ms; 0: never). */
+  readonly hangTimeoutMs?: number | undefined;
 }
 
 export interface StartupReplayDeps {
@@ -56,7 +58,7 @@ export interface StartupReplayDeps {
   readonly signal: AbortSignal;
   /** Undefined: all on this thread. */
   readonly replayThread: ReplayThreadOptions | undefined;
-  readonly counters: { replayedOnThread: number };
+  readonly counters: { replayedOnThread: number; replayThreadHangs: number };
 }
 
 /**
@@ -137,6 +139,7 @@ export async function replayAfter(
         maxFanout: threaded.maxFanout,
         after: last,
         shape: intake.shapeBounds,
+        hangTimeoutMs: threaded.hangTimeoutMs ?? 0,
       })) {
         journal.corrupt += batch.corrupt;
         intake.counters.fanoutTruncated += batch.truncated;
@@ -154,6 +157,7 @@ export async function replayAfter(
       }
     } catch (err) {
       if (!(err instanceof ReplayThreadError)) throw err;
+      if (err.hung) deps.counters.replayThreadHangs++;
       // Nothing is lost: the rest is read here, from the last entry the thread handed over.
       log.warn({ err, after: last }, 'replay thread failed; replaying the rest on the main thread');
       await inThread(false);

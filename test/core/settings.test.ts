@@ -78,6 +78,7 @@ const ENV_CONTRACT = {
   busQueueMax: 'STATSCACHE_BUS_QUEUE_MAX',
   busQueueMaxBytes: 'STATSCACHE_BUS_QUEUE_MAX_BYTES',
   replayThread: 'STATSCACHE_REPLAY_THREAD',
+  threadHangTimeout: 'STATSCACHE_THREAD_HANG_TIMEOUT',
   examples: 'STATSCACHE_EXAMPLES',
 };
 const FLAG_CONTRACT = [
@@ -144,6 +145,7 @@ const FLAG_CONTRACT = [
   '--bus-keepalive',
   '--bus-queue-max-bytes',
   '--replay-thread',
+  '--thread-hang-timeout',
   '--examples',
 ];
 

@@ -1,0 +1,130 @@
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import type { Envelope } from '../../src/envelope.js';
+import { replayBatches, ReplayThreadError } from '../../src/replay-thread.js';
+import { Service } from '../../src/service.js';
+import { PROBE_TO } from '../../src/startup-replay.js';
+import { recentSamples } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/service-process.js';
+
+/**
+ * --thread-hang-timeout for the replay thread: a thread stuck in synchronous code (made to spin
+ * at one record by STATSCACHE_TEST_REPLAY_THREAD_SPIN_AT, which the worker reads as it starts)
+ * is ended and the rest replayed on the main thread; before, start-up stayed `replaying` for
+ * good with /healthz 200. A thread that waits on a slow consumer is no hang.
+ */
+const SPIN = 'STATSCACHE_TEST_REPLAY_THREAD_SPIN_AT';
+const dirs: { remove(): void }[] = [];
+afterEach(() => {
+  delete process.env[SPIN];
+  for (const d of dirs.splice(0)) d.remove();
+});
+const silent = pino({ level: 'silent' }) as never;
+
+/** A journal of `n` messages (the samples over and over, each its own msg_id), no snapshot. */
+async function journalOf(n: number): Promise<string> {
+  const dir = tempDir('statscache-replay-hang-');
+  dirs.push(dir);
+  const writer = await Service.build({
+    config: loadConfig({ env: {}, flags: { dataDir: dir.path, port: 0 } }),
+    logger: silent,
+  });
+  const samples = recentSamples(Math.floor(Date.now() / 1000));
+  for (let i = 0; i < n; i++) writer.accept({ ...(samples[i % samples.length] as Envelope), msg_id: `hang-${i}` });
+  await writer.settled();
+  await writer.close();
+  return dir.path;
+}
+
+/** Replays `dir` with the thread taking over after the probe; the state and what /metrics says. */
+async function replay(dir: string, replayThread: boolean) {
+  const config = loadConfig({
+    env: {},
+    flags: { dataDir: dir, port: 0, replayThread, maxFanout: 3, threadHangTimeout: 1 },
+  });
+  const service = await Service.build({
+    config,
+    logger: silent,
+    replayThreadWorthUs: 0,
+    replayThreadMinEntries: 2048,
+  });
+  const started = performance.now();
+  await service.recover();
+  const ms = performance.now() - started;
+  const digests = Object.fromEntries(service.host.runtimes.map((r) => [r.ident, r.digest]));
+  const metrics = await service.metrics.refresh();
+  const series = (event: string) =>
+    Number(new RegExp(`^statscache_intake_total\\{event="${event}"\\} (\\d+)$`, 'm').exec(metrics)?.[1]);
+  const replayed = service.counters.replayed;
+  await service.close();
+  return { digests, replayed, ms, hangs: series('replay_thread_hangs'), onThread: series('replayed_on_thread') };
+}
+
+describe('a replay thread that hangs (--thread-hang-timeout)', () => {
+  it('is ended, and start-up replays the rest on the main thread, losing nothing', async () => {
+    const n = PROBE_TO + 6_000;
+    const dir = await journalOf(n);
+    const reference = await replay(dir, false);
+    expect(reference.replayed).toBe(n);
+    // Past the first batches the thread hands over (1024 records each), so some came from it.
+    process.env[SPIN] = String(PROBE_TO + 3_000);
+    const hung = await replay(dir, true);
+    expect(hung.hangs).toBe(1);
+    expect(hung.onThread).toBeGreaterThan(0);
+    expect(hung.onThread).toBeLessThan(n - PROBE_TO);
+    expect(hung.replayed).toBe(n);
+    expect(hung.digests).toEqual(reference.digests);
+    // Seen within the timeout and its poll (1.1 s), plus the replay itself.
+    expect(hung.ms).toBeLessThan(reference.ms + 10_000);
+  }, 60_000);
+
+  it('a thread waiting on a consumer slower than the timeout is no hang; one that spins is', async () => {
+    const dir = await journalOf(3_000);
+    // One batch in flight: the thread waits for each ack while the consumer takes its time.
+    let waited = 0;
+    let seqs = 0;
+    for await (const batch of replayBatches({
+      dir,
+      after: 0,
+      shape: undefined,
+      maxFanout: 3,
+      batch: 1024,
+      maxInFlight: 1,
+      hangTimeoutMs: 300,
+    })) {
+      seqs += batch.entries.length;
+      // Three timeouts per batch, yielding: the thread is idle, not stuck.
+      const until = performance.now() + 900;
+      while (performance.now() < until) await new Promise((r) => setTimeout(r, 50));
+      waited++;
+    }
+    expect(waited).toBe(3);
+    expect(seqs).toBe(3_000);
+
+    process.env[SPIN] = '1500';
+    const got: number[] = [];
+    const started = performance.now();
+    const read = async () => {
+      for await (const batch of replayBatches({
+        dir,
+        after: 0,
+        shape: undefined,
+        maxFanout: 3,
+        batch: 256,
+        hangTimeoutMs: 300,
+      }))
+        got.push(...batch.entries.map((e) => e.seq));
+    };
+    const err = await read().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ReplayThreadError);
+    expect((err as ReplayThreadError).hung).toBe(true);
+    expect((err as Error).message).toMatch(/replay thread made no progress for \d+ s \(--thread-hang-timeout 0\.3 s\)/);
+    expect(performance.now() - started).toBeLessThan(5_000);
+    // What it handed over before the stuck record is good, in order, up to a batch boundary.
+    expect(got).toEqual(Array.from({ length: 1280 }, (_, i) => i + 1));
+  }, 60_000);
+});
