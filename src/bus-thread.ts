@@ -122,7 +122,10 @@ export async function subscribeThreaded(
   const send = (message: ToBusThread) => worker.postMessage(message);
   let closing = false;
   let chain: Promise<void> = Promise.resolve();
-  const done = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  // Every batch the thread handed over is handled (journaled) before the subscription is done:
+  // they were received, and ZeroMQ will not deliver them again.
+  const done = exited.then(() => chain.catch(() => undefined));
 
   const bound = await new Promise<readonly string[]>((resolve, reject) => {
     const onStartExit = (code: number) =>
@@ -199,8 +202,11 @@ export async function subscribeThreaded(
     }
   }
 
+  /**
+   * Closing too: a batch handed over was received, and a stop (or intake that died) dropped it
+   * unjournaled; only a --datagrepper backfill at the next start could bring it back.
+   */
   async function handle(batch: PackedItems & { readonly bytes: number }, buffer: ArrayBuffer): Promise<void> {
-    if (closing) return;
     const messages: ThreadMessage[] = [];
     const ints = new Int32Array(batch.items);
     let start = 0;

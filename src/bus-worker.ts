@@ -177,10 +177,11 @@ if (sockets) {
         r();
       }
     } else if (message.type === 'close') {
-      // Not handed over: the main thread takes no batch once it has asked the thread to close.
       sockets.close();
-      // After close(): the loops it releases see that they are closing.
-      endLinger();
+      // After close(): the loops it releases see that they are closing. The open batch goes
+      // over, credit or not: it was received, and the main thread handles what it is handed
+      // until the thread exits.
+      flush();
       // A receive loop waiting for credit would keep the thread alive after close.
       resume?.();
       port.close();

@@ -119,7 +119,7 @@ describe('the bus thread', () => {
    * `hook` sees each batch after it is recorded (a promise it returns holds the thread's credit).
    */
   async function joined(
-    options: { maxBatch: number; lingerMs?: number; tickMs?: number; maxInFlight?: number },
+    options: { maxBatch: number; lingerMs?: number; tickMs?: number; maxInFlight?: number; readThrough?: boolean },
     hook?: (messages: readonly ThreadMessage[]) => void | Promise<void>,
   ) {
     const batches: ThreadMessage[][] = [];
@@ -161,7 +161,7 @@ describe('the bus thread', () => {
     const ready = () => received().filter((m) => m.kind === 'ready');
     /** The msg_id of each message handed over ready, in order. */
     const readyIds = () => ready().map((m) => (m.kind === 'ready' ? m.id.split('#')[0] : ''));
-    return { batches, send, sendRaw, received, ready, readyIds };
+    return { sub, batches, send, sendRaw, received, ready, readyIds };
   }
 
   it('hands batches over in order, and stops receiving while maxInFlight messages are unacknowledged', async () => {
@@ -190,6 +190,32 @@ describe('the bus thread', () => {
     );
     const probes = received().filter((m) => m.kind === 'rejected');
     expect(probes.every((m) => m.kind === 'rejected' && m.reason === 'invalid_json')).toBe(true);
+  });
+
+  it('when closed, hands over and handles every message it received before it is done, the lingering batch included', async () => {
+    let release: () => void = () => {};
+    let held = true;
+    // The main thread is still on its first batch when the stop comes (as when intake died).
+    const { sub, send, readyIds } = await joined(
+      { maxInFlight: 40, maxBatch: 5, lingerMs: 60_000, readThrough: true },
+      () => {
+        if (!held) return;
+        held = false;
+        return new Promise<void>((r) => {
+          release = r;
+        });
+      },
+    );
+    // Two full batches, handed over at once and waiting behind the first; two more lingering a
+    // minute in the thread's open batch (read through: the thread goes on reading meanwhile). Well under the credit: none is held back for it.
+    for (let i = 0; i < 12; i++) await send(i);
+    // No hand-over to watch for (the main thread is held): time for the thread to read 12 local messages.
+    await new Promise((r) => setTimeout(r, 300));
+    sub.close();
+    release();
+    await sub.done;
+    // Received, so handled: ZeroMQ will not deliver them again.
+    expect(readyIds()).toEqual(Array.from({ length: 12 }, (_, i) => `m-${i}`));
   });
 
   it('holds a trickle for the linger time and hands it over as one batch', async () => {
