@@ -33,6 +33,8 @@ import type { HangWatchData } from './hang-watch.js';
  * those parameters to that view.
  */
 const data = workerData as HangWatchData;
+// Tests only: the thread fails as it starts (test/recovery/hang-watch-failed.test.ts).
+if (process.env['STATSCACHE_TEST_HANG_WATCH_FAIL'] !== undefined) throw new Error('hang watch failed (test hook)');
 const slots = new Float64Array(data.buffer, 0, BEACON_SLOTS);
 const heapShare = new Float64Array(data.heapShare);
 let seen: BeaconReading = readBeacon(slots);

@@ -32,7 +32,8 @@ const pollMsOf = (timeoutMs: number): number => Math.min(SLOW_APPLY_MS / 2, Math
  * Starts the thread that ends the process when one plugin holds one message, or one call of its
  * view, past --plugin-hang-timeout (apply-beacon.ts), and writes down a slow one in case the process dies
  * on it (applying-mark.ts); marks the host's applies for it. Null when the timeout is 0 (off).
- * The thread is unref'd: it never keeps the process alive.
+ * The thread is unref'd: it never keeps the process alive. `onError` is called once if the
+ * thread fails or ends before stop().
  */
 export function watchHangs(
   host: PluginHost,
@@ -55,11 +56,21 @@ export function watchHangs(
     heapShare: heapShare.buffer as SharedArrayBuffer,
   };
   const worker = new Worker(WORKER_URL, { workerData: data });
-  worker.on('error', onError);
+  let stopping = false;
+  let failed = false;
+  const fail = (err: unknown) => {
+    if (stopping || failed) return;
+    failed = true;
+    onError(err);
+  };
+  worker.on('error', fail);
+  // It only ends when told to: any other exit leaves plugin hangs unwatched, as an error does.
+  worker.on('exit', (code) => fail(new Error(`the hang watch thread exited (code ${code})`)));
   worker.unref();
   host.watchHangs(beacon);
   return {
     stop: () => {
+      stopping = true;
       worker.postMessage('stop');
       // Stopping, the main thread is between messages: a mark left now would name one that completed.
       clearApplying(dataDir);

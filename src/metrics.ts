@@ -385,7 +385,7 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
     );
     gauge(
       'statscache_degraded',
-      '1 when ready but degraded: history slow or down, a gap being filled, a bus endpoint not connected, the disk refusing writes, a plugin quarantined, the key budget full, most messages refused as ahead of the clock, the heap nearly full or intake behind the bus (/readyz says why)',
+      '1 when ready but degraded: history slow or down, a gap being filled, a bus endpoint not connected, the disk refusing writes, a plugin quarantined, the key budget full, most messages refused as ahead of the clock, the heap nearly full, intake behind the bus or the plugin hang watch thread failed (/readyz says why)',
       [],
       (set) => set({}, readiness().degraded ? 1 : 0),
     );

@@ -36,6 +36,8 @@ export interface ReadinessView {
   readonly slowPlugins: string | null;
   /** Messages skipped this run because a plugin hung on them in an earlier one (hung-report.ts), or null. */
   readonly hungSkipped: string | null;
+  /** Why the plugin hang watch thread (hang-watch.ts) no longer watches, or null. */
+  readonly hangWatch: string | null;
 }
 
 /** Why the service is not ready, or null. Only start-up holds readiness, the history part of it for at most `readyTimeout`, and intake that died (for good: the owner stops). */
@@ -88,6 +90,7 @@ export function degradedReason(v: ReadinessView): string | null {
   if (v.intakeLag !== null) reasons.push(v.intakeLag);
   if (v.slowPlugins !== null) reasons.push(v.slowPlugins);
   if (v.hungSkipped !== null) reasons.push(v.hungSkipped);
+  if (v.hangWatch !== null) reasons.push(v.hangWatch);
   return reasons.length > 0 ? reasons.join('; ') : null;
 }
 

@@ -195,6 +195,8 @@ export class Service {
   private readonly hungReport: HungReport;
   /** The thread that ends the process when a plugin hangs (hang-watch.ts); null when off or not started. */
   private hangWatch: { stop(): void } | null = null;
+  /** Why the hang watch thread stopped watching before stop(), or null (the degraded reason). */
+  private hangWatchFailed: string | null = null;
 
   private constructor(
     readonly config: Config,
@@ -396,9 +398,10 @@ export class Service {
     const { config, log } = this;
     logRestore(this.log, this.restored, this.futureRowsDropped, this.boundsEvicted);
     // Before the replay: a plugin can hang on a journaled message as well as on a live one.
-    this.hangWatch = watchHangs(this.host, config.dataDir, config.pluginHangTimeout, this.heapWatch.share, (err) =>
-      log.error({ err: errorText(err) }, 'the plugin hang watch thread failed: hangs go unnoticed until restart'),
-    );
+    this.hangWatch = watchHangs(this.host, config.dataDir, config.pluginHangTimeout, this.heapWatch.share, (err) => {
+      this.hangWatchFailed = `plugin hang watch thread failed (${String((err as Error)?.message ?? err)}): a plugin that hangs now holds every read and probe until restart (--plugin-hang-timeout no longer applies)`;
+      log.error({ err: errorText(err) }, 'the plugin hang watch thread failed: hangs go unnoticed until restart');
+    });
     this.metrics.start();
     this.heapWatch.start();
     const live = liveServerParts(this.hub, config);
@@ -795,6 +798,7 @@ export class Service {
       intakeLag: this.lagWatch.problem(this.clock.now() / 1000, this.lagCounts()),
       slowPlugins: slowApplyProblem(this.host.timing.recentSlow()),
       hungSkipped: this.hungReport.problem(),
+      hangWatch: this.hangWatchFailed,
     };
   }
 
