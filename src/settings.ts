@@ -12,7 +12,7 @@ import {
   DEFAULT_MAX_KEYS,
 } from './envelope-limits.js';
 import { DEFAULT_MAX_PAGE_DEPTH, isDecimal, MAX_ROWS_PER_PAGE } from './http/query-params.js';
-import { DEFAULT_HELD_ANSWERS_MAX_BYTES } from './http/held-bodies.js';
+import { DEFAULT_HELD_ANSWERS_MAX_BYTES, DEFAULT_HELD_ANSWERS_MAX_BYTES_PER_CLIENT } from './http/held-bodies.js';
 import { DEFAULT_MAX_NEW_VIEWS_PER_IP } from './http/view-budget.js';
 import { DEFAULT_MAX_FRAMES_PER_SECOND } from './http/ws-connection.js';
 import { LOG_LEVELS } from './logger.js';
@@ -233,6 +233,12 @@ export const SETTINGS = {
     flag: '<bytes>',
     help: 'bytes of HTTP answers held for clients that read them slower than they are sent, over all connections (each body counted once, however many hold it); past it a connection that cannot take its answer at once is closed (`statscache_http_unread_closes_total`). One answer is always held whatever its size (a large `GET /admin/export`)',
     defaultNote: '256 MiB',
+  },
+  httpMaxHeldBytesPerClient: {
+    type: count(1024 * 1024, 64 * 1024 ** 3).default(DEFAULT_HELD_ANSWERS_MAX_BYTES_PER_CLIENT),
+    flag: '<bytes>',
+    help: "bytes of HTTP answers held for one client's slow connections (per IP, IPv6 per `--ipv6-client-prefix` network), within `--http-max-held-bytes`: one client's non-reading connections cannot take the whole budget and have every other client's large answers closed. A client holding nothing may always hold one answer",
+    defaultNote: '64 MiB',
   },
   logLevel: { type: z.enum(LOG_LEVELS).default('info'), flag: '<level>', help: 'log level' },
   historyScanConcurrency: {

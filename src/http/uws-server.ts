@@ -51,6 +51,8 @@ export interface ServerOptions {
   readonly ipv6ClientPrefix?: number;
   /** `--http-max-held-bytes`: answers held for slow readers over all connections (held-bodies.ts). */
   readonly maxHeldBytes?: number;
+  /** `--http-max-held-bytes-per-client`: answers held for one client's slow connections (held-bodies.ts). */
+  readonly maxHeldBytesPerClient?: number;
 }
 
 export interface RunningServer {
@@ -176,7 +178,19 @@ export const wireOf = (r: HttpResponse): Wire => {
   return { head: Buffer.from(head), headers: null };
 };
 
-type HeldTally = { held: number; closedUnread: number; readonly bodies: HeldBodies };
+/**
+ * Who a held answer is counted against: the request while its handler runs (uWS's request is
+ * valid only then), the client already worked out, or null for the TCP peer alone.
+ */
+type HeldFor = uWS.HttpRequest | string | null;
+
+type HeldTally = {
+  held: number;
+  closedUnread: number;
+  readonly bodies: HeldBodies;
+  /** The client key per-IP limits use; only worked out for an answer that is held. */
+  readonly clientOf: (res: uWS.HttpResponse, heldFor: HeldFor) => string;
+};
 
 const isEmpty = (body: string | Uint8Array): boolean =>
   typeof body === 'string' ? body.length === 0 : body.byteLength === 0;
@@ -216,7 +230,7 @@ class BodilessAnswers {
     this.scheduled = false;
     const due = this.pending;
     this.pending = [];
-    for (const e of due) if (!e.gone) e.res.cork(() => sendAnswer(e.res, e.response, e.head, this.tally));
+    for (const e of due) if (!e.gone) e.res.cork(() => sendAnswer(e.res, e.response, e.head, this.tally, null));
   };
 }
 
@@ -233,13 +247,20 @@ function writeAnswer(
   inHandler: boolean,
   tally: HeldTally,
   bodiless: BodilessAnswers,
+  heldFor: HeldFor,
 ): void {
-  if (!inHandler) res.cork(() => sendAnswer(res, response, head, tally));
+  if (!inHandler) res.cork(() => sendAnswer(res, response, head, tally, heldFor));
   else if (head || isEmpty(response.body)) bodiless.defer(res, response, head);
-  else sendAnswer(res, response, head, tally);
+  else sendAnswer(res, response, head, tally, heldFor);
 }
 
-function sendAnswer(res: uWS.HttpResponse, response: HttpResponse, head: boolean, tally: HeldTally): void {
+function sendAnswer(
+  res: uWS.HttpResponse,
+  response: HttpResponse,
+  head: boolean,
+  tally: HeldTally,
+  heldFor: HeldFor,
+): void {
   const wire = derivedOnce(prepared, response, wireOf);
   res.writeStatus(wire.head);
   if (wire.headers !== null) for (const [k, v] of wire.headers) res.writeHeader(k, v);
@@ -250,7 +271,7 @@ function sendAnswer(res: uWS.HttpResponse, response: HttpResponse, head: boolean
   // Not end(): it copies whatever the socket cannot take now into uWS's buffer for that
   // connection, without limit. tryEnd sends what the socket takes and keeps no copy; a total of
   // 0 means "this is the whole body" (uWS measures a string's UTF-8 length itself).
-  else if (!res.tryEnd(response.body, 0)[1]) holdRest(res, response, tally);
+  else if (!res.tryEnd(response.body, 0)[1]) holdRest(res, response, tally, tally.clientOf(res, heldFor));
 }
 
 /** A string body as bytes, made once per answer object (a memoised answer is shared) and only when held. */
@@ -267,23 +288,23 @@ const bytesOf = (r: HttpResponse): Uint8Array => (typeof r.body === 'string' ? B
  * hundreds of MB still reaches a slow reader). uWS.js counts no queued bytes per HTTP
  * connection (getWriteOffset is this answer's; getBufferedAmount is WebSocket-only), so a
  * byte bound spanning several answers of one connection could not be measured; the answers held
- * over all connections are, and bounded (held-bodies.ts). The price: a client that
+ * over all connections, and over each client's, are, and bounded (held-bodies.ts). The price: a client that
  * pipelines past an answer it has not read is closed; request/response clients never are.
  * Bodiless answers (HEAD, 304) have nothing to hold: see BodilessAnswers.
  */
-function holdRest(res: uWS.HttpResponse, response: HttpResponse, tally: HeldTally): void {
+function holdRest(res: uWS.HttpResponse, response: HttpResponse, tally: HeldTally, client: string): void {
   const body = derivedOnce(bodyBytes, response, bytesOf);
   const { bodies } = tally;
-  if (response.heldWhateverSize !== true && !bodies.admits(body)) {
+  if (response.heldWhateverSize !== true && !bodies.admits(body, client)) {
     tally.closedUnread++;
     res.close();
     return;
   }
   tally.held++;
-  bodies.hold(body);
+  bodies.hold(body, client);
   let holding = true;
   const release = () => {
-    if (holding) bodies.release(body);
+    if (holding) bodies.release(body, client);
     holding = false;
   };
   // Replaces an async route's own abort handler, which has no more use once its answer is written.
@@ -314,19 +335,32 @@ export function listen<C>(
 ): Promise<RunningServer> {
   const app = uWS.App();
   const proxies = new TrustedProxies(options.trustProxy ?? []);
-  // The client's address for per-IP limits and logs. Called only in the upgrade and SSE
-  // handlers, while `req` is still valid; the plain GET path never needs it.
+  // The client's address for per-IP limits and logs. Called in the upgrade and SSE handlers,
+  // and for a plain request only when its answer is held (or answered later), while `req` is
+  // still valid; other plain requests never need it.
   const ipv6Prefix = options.ipv6ClientPrefix ?? DEFAULT_IPV6_CLIENT_PREFIX;
   // The key per-IP limits count the client under (its IPv6 network), and what their refusals name.
-  const clientOf = (res: uWS.HttpResponse, req: uWS.HttpRequest): string =>
+  const clientOf = (res: uWS.HttpResponse, req: uWS.HttpRequest | null): string =>
     clientNetwork(
-      proxies.clientOf(Buffer.from(res.getRemoteAddressAsText()).toString(), () => forwardedFor(req)),
+      proxies.clientOf(Buffer.from(res.getRemoteAddressAsText()).toString(), () =>
+        req === null ? '' : forwardedFor(req),
+      ),
       ipv6Prefix,
     );
-  const tally: HeldTally = { held: 0, closedUnread: 0, bodies: new HeldBodies(options.maxHeldBytes) };
+  const tally: HeldTally = {
+    held: 0,
+    closedUnread: 0,
+    bodies: new HeldBodies(options.maxHeldBytes, options.maxHeldBytesPerClient),
+    clientOf: (res, heldFor) => (typeof heldFor === 'string' ? heldFor : clientOf(res, heldFor)),
+  };
   const bodiless = new BodilessAnswers(tally);
-  const writeResponse = (res: uWS.HttpResponse, response: HttpResponse, head: boolean, inHandler = false) =>
-    writeAnswer(res, response, head, inHandler, tally, bodiless);
+  const writeResponse = (
+    res: uWS.HttpResponse,
+    response: HttpResponse,
+    head: boolean,
+    heldFor: HeldFor,
+    inHandler = false,
+  ) => writeAnswer(res, response, head, inHandler, tally, bodiless, heldFor);
   const sockets = new Set<uWS.WebSocket<PeerData<C>>>();
   const streams = new Set<() => void>();
   const guarded = (fn: () => void) => {
@@ -353,6 +387,7 @@ export function listen<C>(
           res,
           { status: refusal.status, headers, body: JSON.stringify({ error: refusal.error, detail: refusal.detail }) },
           false,
+          ip,
         );
       }
       res.upgrade<PeerData<C>>(
@@ -420,9 +455,9 @@ export function listen<C>(
         result = sse(request);
       } catch (err) {
         onError(err);
-        return writeResponse(res, internalError(), false);
+        return writeResponse(res, internalError(), false, request.ip);
       }
-      if (typeof result !== 'function') return writeResponse(res, result, false);
+      if (typeof result !== 'function') return writeResponse(res, result, false, request.ip);
       let done = false;
       let handle: { aborted(): void; writable(): void } | undefined;
       const finish = () => {
@@ -481,7 +516,7 @@ export function listen<C>(
       });
       if (again !== undefined) {
         again.served();
-        return writeResponse(res, again.response, method === 'HEAD', true);
+        return writeResponse(res, again.response, method === 'HEAD', req, true);
       }
     }
     // Headers are read from uWS as the handler asks for them (the request object is only valid
@@ -502,20 +537,22 @@ export function listen<C>(
       onError(err);
       response = internalError();
     }
-    if (!(response instanceof Promise)) return writeResponse(res, response, request.method === 'HEAD', true);
+    if (!(response instanceof Promise)) return writeResponse(res, response, request.method === 'HEAD', req, true);
     // An answer that comes later (admin routes): uWS requires onAborted before returning.
     const headers = new Map<string, string>();
     req.forEach((k, v) => headers.set(k, v));
     copied = headers;
+    // Worked out now, while `req` is valid, for the answer should it be held.
+    const client = clientOf(res, req);
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
     });
     response.then(
-      (r) => !aborted && writeResponse(res, r, request.method === 'HEAD'),
+      (r) => !aborted && writeResponse(res, r, request.method === 'HEAD', client),
       (err) => {
         onError(err);
-        if (!aborted) writeResponse(res, internalError(), false);
+        if (!aborted) writeResponse(res, internalError(), false, client);
       },
     );
   });

@@ -40,6 +40,7 @@ export function liveServerParts(
       maxBackpressureBytes: config.wsMaxBufferedBytes * WS_HARD_LIMIT_FACTOR,
       trustProxy: config.trustProxy,
       maxHeldBytes: config.httpMaxHeldBytes,
+      maxHeldBytesPerClient: config.httpMaxHeldBytesPerClient,
       ipv6ClientPrefix: config.ipv6ClientPrefix,
     },
     ws: {

@@ -1,0 +1,129 @@
+/**
+ * One client cannot take the whole budget of answers held for slow readers
+ * (--http-max-held-bytes-per-client). Through the real server and real sockets from two
+ * loopback addresses: a client at 127.0.0.1 asks for large /raw pages on many connections and
+ * reads nothing; a client at 127.0.0.2 asking for the same size of page still gets it whole,
+ * while the first one's connections past its share are closed.
+ */
+import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { Service } from '../../src/service.js';
+import { eventually, tempDir } from '../helpers/service-process.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+const MAX_HELD = 48 * 1024 * 1024;
+const PER_CLIENT = 20 * 1024 * 1024;
+const HOG_CONNECTIONS = 6;
+
+/** GET `path` from `localAddress`, reading the whole answer: its status and length, or the error that ended it. */
+function getFrom(port: number, path: string, localAddress: string): Promise<{ status: number; bytes: number } | Error> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path, localAddress, agent: false }, (res) => {
+      let bytes = 0;
+      res.on('data', (chunk: Buffer) => (bytes += chunk.byteLength));
+      res.on('end', () => resolve(res.complete ? { status: res.statusCode ?? 0, bytes } : new Error('cut short')));
+      res.on('error', resolve);
+    });
+    req.on('error', resolve);
+    req.end();
+  });
+}
+
+describe('HTTP answers held per client', () => {
+  const start = 1_900_000_000_000;
+  const dir = tempDir('statscache-held-client-');
+  let service: Service;
+  let base = '';
+  let port = 0;
+  beforeAll(async () => {
+    const config = loadConfig({
+      flags: {
+        port: 0,
+        bind: ['tcp://127.0.0.1:*'],
+        dataDir: dir.path,
+        snapshotInterval: 3600,
+        httpMaxHeldBytes: MAX_HELD,
+        httpMaxHeldBytesPerClient: PER_CLIENT,
+      },
+    });
+    service = await Service.build({ config, logger: createLogger('silent'), clock: new ManualClock(start) });
+    await service.start();
+    port = service.server?.port ?? 0;
+    base = `http://127.0.0.1:${port}`;
+  });
+  afterAll(async () => {
+    await service?.stop();
+    dir.remove();
+  });
+
+  const metric = async (name: string) =>
+    Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await (await fetch(`${base}/metrics`)).text())?.[1]);
+
+  it('keep one client to its share, so another client at another address is still served', async () => {
+    // Twenty messages of 800 KB (under the 1 MiB frame cap): one /raw page of 16 MB.
+    for (let n = 0; n < 20; n++)
+      service.accept({
+        topic: 'org.fedoraproject.prod.a.b',
+        timestamp: start / 1000 - 100 + n,
+        msg_id: `big-${n}`,
+        msg: { pad: 'y'.repeat(800_000) },
+      });
+    await service.settled();
+    const page = (await (await fetch(`${base}/raw?rows_per_page=100`)).arrayBuffer()).byteLength;
+    expect(page).toBeGreaterThan(16_000_000);
+    // Two pages fit the total but not one client's share.
+    expect(2 * page).toBeLessThan(MAX_HELD);
+    expect(2 * page).toBeGreaterThan(PER_CLIENT);
+    gc();
+    const before = process.memoryUsage().arrayBuffers;
+    const heldTotal = () => metric('statscache_http_held_answers_total');
+    const answered = async () => (await heldTotal()) + (await metric('statscache_http_unread_closes_total'));
+    const counted = await answered();
+    const heldBefore = await heldTotal();
+    const hog: Socket[] = [];
+    for (let i = 0; i < HOG_CONNECTIONS; i++) {
+      const s = connect({ port, host: '127.0.0.1', localAddress: '127.0.0.1' });
+      s.on('error', () => {});
+      // Never read: each answer stays on the server until it is held or the connection closed.
+      s.pause();
+      s.write(`GET /raw?rows_per_page=100&n=${i} HTTP/1.1\r\nHost: test\r\n\r\n`);
+      hog.push(s);
+    }
+    await eventually(
+      async () => ((await answered()) >= counted + HOG_CONNECTIONS ? true : undefined),
+      20_000,
+      'every request of the first client held or closed',
+    );
+    // Before the per-client share: three pages held (the total's worth) and the other client's answer closed (ECONNRESET).
+    expect((await heldTotal()) - heldBefore, 'answers held for the first client').toBe(1);
+    const hogHeld = await metric('statscache_http_held_bytes');
+    expect(hogHeld).toBeLessThanOrEqual(PER_CLIENT);
+    gc();
+    gc();
+    const grown = process.memoryUsage().arrayBuffers - before;
+    expect(grown, `${(grown / 1e6).toFixed(1)} MB held for ${HOG_CONNECTIONS} connections`).toBeLessThan(
+      PER_CLIENT + page,
+    );
+    // The other client, while the first still holds its share: its large answers are held and read whole.
+    expect(await metric('statscache_http_held_bytes')).toBe(hogHeld);
+    for (let n = 0; n < 2; n++) {
+      const got = await getFrom(port, `/raw?rows_per_page=100&other=${n}`, '127.0.0.2');
+      expect(got).toEqual({ status: 200, bytes: page });
+    }
+    expect((await heldTotal()) - heldBefore, 'answers held for both clients').toBeGreaterThanOrEqual(2);
+    for (const s of hog) s.destroy();
+    await eventually(
+      async () => ((await metric('statscache_http_held_bytes')) === 0 ? true : undefined),
+      10_000,
+      'held answers let go',
+    );
+  }, 60_000);
+});
