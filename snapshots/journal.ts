@@ -22,6 +22,10 @@ export interface JournalEntry {
 
 const digest = (value: unknown) => hash('sha1', stableJson(value) ?? '', 'hex');
 
+/** Hex digits of the topic-and-payload digest after `<msg_id>#` in an id. */
+const ID_DIGEST_HEX = 16;
+const ID_DIGEST = /^[0-9a-f]{16}$/;
+
 /**
  * The id a message is de-duplicated by. Real buses reuse a `msg_id` for different messages
  * (the captured samples do), so the id is the `msg_id` plus a digest of the topic and
@@ -34,7 +38,7 @@ export function messageId(envelope: Envelope): string {
   const id = envelope.msg_id;
   if (usableMsgId(id)) {
     // Members in sorted order, as the digest's text has them: then nothing needs sorting (stable-json.ts).
-    return `${id}#${digest({ msg: envelope.msg, topic: envelope.topic }).slice(0, 16)}`;
+    return `${id}#${digest({ msg: envelope.msg, topic: envelope.topic }).slice(0, ID_DIGEST_HEX)}`;
   }
   return `sha1:${digest({
     i: envelope.i,
@@ -328,8 +332,25 @@ export class Journal {
 
   /** By a full id, or by a plain `msg_id` (the first message journaled under it). */
   getById(id: string): JournalEntry | null {
-    const seq = this.store.seqOfId(id) ?? this.store.firstSeqWithIdPrefix(`${id}#`);
+    const seq = this.store.seqOfId(id) ?? this.firstSeqOfMsgId(id);
     return seq === undefined ? null : this.get(seq);
+  }
+
+  /**
+   * The lowest seq among the ids `<msgId>#<16 hex digits>`. Other messages' ids can start the
+   * same way (a msg_id `<msgId>#0` is indexed as `<msgId>#0#<digest>`, and `#` sorts before every
+   * hex digit), so the first key of the range was one of theirs whenever such a message existed,
+   * and of two messages reusing a msg_id, the one whose digest sorted first answered.
+   */
+  private firstSeqOfMsgId(msgId: string): number | undefined {
+    const prefix = `${msgId}#`;
+    let first: number | undefined;
+    // Keys whose next character is a hex digit ('0' to 'f'); 'g' follows 'f'.
+    for (const { id, seq } of this.store.idsBetween(`${prefix}0`, `${prefix}g`)) {
+      if (id.length !== prefix.length + ID_DIGEST_HEX || !ID_DIGEST.test(id.slice(prefix.length))) continue;
+      if (first === undefined || seq < first) first = seq;
+    }
+    return first;
   }
 
   /** Entries with start <= timestamp <= end, ordered by timestamp. */

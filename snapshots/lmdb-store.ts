@@ -628,9 +628,9 @@ export class DataStore {
     return recordedEntries(this.ids) ?? 0;
   }
 
-  firstSeqWithIdPrefix(prefix: string): number | undefined {
-    for (const { value } of this.ids.getRange({ start: prefix, end: `${prefix}\uffff`, limit: 1 })) return value;
-    return undefined;
+  /** The id index's entries with start <= id < end, in key order. */
+  *idsBetween(start: string, end: string): Generator<{ readonly id: string; readonly seq: number }> {
+    for (const { key, value } of this.ids.getRange({ start, end })) yield { id: key, seq: value };
   }
 
   /** Seqs of records with start <= timestamp <= end, by timestamp. */
