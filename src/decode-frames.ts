@@ -133,7 +133,10 @@ export function decodeEnvelope(
   const verdict = checkTimestamp(timestamp, now, limits.maxClockSkew);
   if (!verdict.ok) return fail('future_timestamp', verdict.detail);
 
-  const envelope: Envelope = { ...raw, topic, timestamp: verdict.seconds } as Envelope;
+  // -0 passes as not negative; + 0 makes it 0, as the journal reads it back. LMDB's ordered key
+  // encoding has no form for -0: the time index keyed it as garbage sorting after every time, so
+  // the message was in no `/raw` window and trimming (which removes [0, seq]) never removed it.
+  const envelope: Envelope = { ...raw, topic, timestamp: verdict.seconds + 0 } as Envelope;
   if (typeof raw['msg_id'] !== 'string') delete (envelope as { msg_id?: unknown }).msg_id;
   return { ok: true, envelope, filledTimestamp, correctedTimestamp: verdict.corrected };
 }
