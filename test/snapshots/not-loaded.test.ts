@@ -8,6 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createPluginMessage } from '../../src/message.js';
 import { deriveMeta } from '../../src/meta/index.js';
 import type { Logger } from '../../src/logger.js';
+import { Journal } from '../../snapshots/journal.js';
+import { DataStore } from '../../snapshots/lmdb-store.js';
 import { planCatchUp } from '../../src/catch-up.js';
 import { logRestore } from '../../src/restore-log.js';
 import { openSession } from '../helpers/persistence.js';
@@ -79,5 +81,41 @@ describe('a plugin loaded again after runs without it', () => {
     expect(replay.code, replay.stderr).toBe(0);
     const back = await run(d.path, [koji], 2_000);
     expect(back.resumed).toEqual({ koji: { journalSeq: 1, newestTimestamp: 0 } });
+  });
+
+  it('imported into another data dir, is restored without a catch-up: its mark names the exporting journal', async () => {
+    const d = tempDir();
+    const into = tempDir();
+    dirs.push(d, into);
+    seq = 0;
+    const koji = counter('Koji');
+    const other = counter('Other');
+    await run(d.path, [koji, other], 1_000);
+    await run(d.path, [other], 2_000); // koji kept, marked at seq 1 of this data dir's journal
+    // The data dir imported into has a journal of its own: seq 1 there is some other message.
+    const target = new DataStore(`${into.path}/data`);
+    const own = new Journal(target, {
+      dedupeWindow: 1000,
+      onWriteError: (err) => {
+        throw err;
+      },
+    });
+    for (let i = 0; i < 4; i++) own.accept({ topic: 't', timestamp: 1_500 + i, msg_id: `own-${i}`, msg: {} });
+    await own.flush();
+    await target.close();
+    const file = `${into.path}/state.scx`;
+    const exported = await runCli(['snapshot', 'export', file, '--data-dir', d.path]);
+    expect(exported.code, exported.stderr).toBe(0);
+    const imported = await runCli(['snapshot', 'import', file, '--data-dir', `${into.path}/data`]);
+    expect(imported.code, imported.stderr).toBe(0);
+    const back = await run(`${into.path}/data`, [koji, other], 3_000);
+    expect(back.resumed).toEqual({ koji: { journalSeq: 1, newestTimestamp: 0, foreign: true } });
+    // Seq 2 on of this data dir's journal is not what koji missed: nothing is replayed into it.
+    expect(back.meta?.journalSeq).toBeGreaterThan(1);
+    expect(planCatchUp(back, ['koji', 'other'])).toEqual({
+      through: back.meta?.journalSeq,
+      behind: [],
+      foreign: { koji: { journalSeq: 1, newestTimestamp: 0, foreign: true } },
+    });
   });
 });
