@@ -30,21 +30,32 @@ async function runService(config: Config, log: Logger, withSimulator: boolean, c
       { variable: name, nearest },
       `environment variable ${name} is no setting and is ignored; did you mean ${nearest}?`,
     );
-  // External plugins load asynchronously, so before the (synchronous) build; relative paths are relative to the config file.
-  const plugins = await pluginsForConfig(config, configFile);
-  // Before the service opens (and restores) the data dir: an empty one is filled from the peer first.
-  if (config.bootstrap !== null)
-    config = await (await import('./bootstrap.js')).bootstrapFromPeer(config, log, { plugins });
   // Loaded here, not at the top: operator commands should not pay for uWS, ZeroMQ and XState.
-  const { Service } = await import('./service.js');
+  const { answerWhileStarting } = await import('./startup-health.js');
+  // Probes find the process alive (and not ready) through the checks and the restore below.
+  const starting = await answerWhileStarting(config, (err) =>
+    log.error({ err: errorText(err) }, 'start-up probe answer failed'),
+  );
+  let service: import('./service.js').Service;
   let stopping = false;
-  // Intake died (a bus receive loop ended): keep what we have (final snapshot), then exit 1 so a supervisor restarts us.
-  const service = await Service.build({
-    config,
-    logger: log,
-    plugins,
-    onFatal: (err) => shutdown('intake failed', 1, err),
-  });
+  try {
+    // External plugins load asynchronously, so before the (synchronous) build; relative paths are relative to the config file.
+    const plugins = await pluginsForConfig(config, configFile);
+    // Before the service opens (and restores) the data dir: an empty one is filled from the peer first.
+    if (config.bootstrap !== null)
+      config = await (await import('./bootstrap.js')).bootstrapFromPeer(config, log, { plugins });
+    const { Service } = await import('./service.js');
+    // Intake died (a bus receive loop ended): keep what we have (final snapshot), then exit 1 so a supervisor restarts us.
+    service = await Service.build({
+      config,
+      logger: log,
+      plugins,
+      onFatal: (err) => shutdown('intake failed', 1, err),
+    });
+  } finally {
+    // The service listens on the port itself from start() on.
+    starting?.close();
+  }
   const shutdown = (signal: string, code = 0, cause?: Error) => {
     if (stopping) return;
     stopping = true;
