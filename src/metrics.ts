@@ -35,6 +35,8 @@ export interface MetricsSources {
   };
   /** Readiness as /readyz reports it, and each --connect endpoint's state. */
   readonly readiness?: () => {
+    /** /healthz answers 200: intake has not stopped for good. */
+    readonly healthy: boolean;
     readonly ready: boolean;
     readonly degraded: boolean;
     readonly unreliablePublishers: number;
@@ -382,6 +384,13 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
     const readiness = sources.readiness;
     gauge('statscache_ready', '1 when /readyz answers 200 (ready or degraded)', [], (set) =>
       set({}, readiness().ready ? 1 : 0),
+    );
+    // statscache_ready is 0 while starting too: only this tells an intake that died from a start.
+    gauge(
+      'statscache_healthy',
+      '1 when /healthz answers 200; 0 once intake has stopped for good (a bus receive loop ended, the bus thread stuck): the process is stopping to exit 1',
+      [],
+      (set) => set({}, readiness().healthy ? 1 : 0),
     );
     gauge(
       'statscache_degraded',

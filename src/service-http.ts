@@ -81,6 +81,7 @@ export function createServiceHttp(d: ServiceHttpDeps): ServiceHttp {
     readiness: () => {
       const view = d.readiness();
       return {
+        healthy: d.fatal() === null,
         ready: notReadyReason(view) === null,
         degraded: degradedReason(view) !== null,
         unreliablePublishers: d.intake.gaps.unreliableKeys,

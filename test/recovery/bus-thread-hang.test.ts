@@ -65,6 +65,7 @@ describe('a bus thread that hangs (--thread-hang-timeout)', () => {
     expect(fatal).toEqual([]);
     expect(get(s, '/healthz').status).toBe(200);
     expect(get(s, '/readyz').status).toBe(200);
+    expect(metricsValue(await s.metrics.refresh(), 'statscache_healthy')).toBe(1);
 
     const sent = performance.now();
     await pub.send([SPIN_TOPIC, '{}']);
@@ -86,6 +87,8 @@ describe('a bus thread that hangs (--thread-hang-timeout)', () => {
     expect(body(ready)['reason']).toMatch(/^intake stopped: bus receive loop for bus-thread ended/);
     const metrics = await s.metrics.refresh();
     expect(metricsValue(metrics, 'statscache_ready')).toBe(0);
+    // Not ready is also what a start says: this one tells a dead intake apart.
+    expect(metricsValue(metrics, 'statscache_healthy')).toBe(0);
     expect(metricsValue(metrics, 'statscache_intake_total{event="bus_thread_hangs"}')).toBe(1);
     // The stuck thread is ended: the stop the owner starts completes.
     const stopped = performance.now();
