@@ -12,6 +12,7 @@ import { Intake } from './intake.js';
 import type { MetaDeriver } from './message.js';
 import { deriveMeta } from './meta/index.js';
 import { buildPluginHost } from './plugin-host-builder.js';
+import { subscribedTopics } from './subscribed-topics.js';
 import { createRouter } from './router.js';
 
 /** What the core tells its owner about; each has a default of silence, so tools pass only what they report. */
@@ -131,6 +132,7 @@ export function assembleCore(options: CoreOptions): Core {
       ...(events.replayRejected ? { onReplayRejected: events.replayRejected } : {}),
       ...(events.applyError ? { onApplyError: events.applyError } : {}),
       ...(budget ? { maxUncommittedBytes: budget.uncommittedBytes } : {}),
+      subscribed: subscribedTopics(config),
     },
     // A watermark restored from before the clock bound existed must not stay ahead of the clock.
     Math.min(restored.meta?.newestTimestamp ?? 0, clockFloor() + config.maxClockSkew),

@@ -26,6 +26,8 @@ export interface IntakeCounters {
    * already and the journal holds no id of theirs to tell, so they are not taken in.
    */
   backfillBeforeJournal: number;
+  /** Backfilled messages of topics the service does not subscribe to, skipped. */
+  backfillUnsubscribed: number;
   backfillRetries: number;
   /** Backfill windows whose paging ended early: empty, short or repeated pages, or MAX_BACKFILL_PAGES. */
   backfillCutShort: number;
@@ -80,6 +82,7 @@ export class Intake {
     backfilled: 0,
     backfillInvalid: 0,
     backfillBeforeJournal: 0,
+    backfillUnsubscribed: 0,
     backfillRetries: 0,
     backfillCutShort: 0,
     gaps: 0,
@@ -127,6 +130,8 @@ export class Intake {
        * the bus (--bus-queue-max-bytes; bus-budget.ts). Unset: counted in messages only.
        */
       readonly maxUncommittedBytes?: number;
+      /** Whether a topic is subscribed to (subscribed-topics.ts); absent or null: every topic is. */
+      readonly subscribed?: ((topic: string) => boolean) | null;
     },
     private newest: number,
     publishers: Publishers,
@@ -176,6 +181,10 @@ export class Intake {
       this.deps.onDecodeFailure(result.reason, result.detail);
       return null;
     }
+    if (!this.subscribes(result.envelope.topic)) {
+      this.unsubscribed(result.envelope.topic);
+      return null;
+    }
     if (result.filledTimestamp) this.counters.filledTimestamps++;
     if (result.correctedTimestamp) this.counters.correctedTimestamps++;
     const gap = this.gaps.observe(result.envelope, source, this.deps.limits.nowSeconds());
@@ -197,6 +206,10 @@ export class Intake {
       return null;
     }
     const { envelope } = message;
+    if (!this.subscribes(envelope.topic)) {
+      this.unsubscribed(envelope.topic);
+      return null;
+    }
     const { nowSeconds, maxClockSkew } = this.deps.limits;
     const ts = envelope.timestamp;
     const detail = aheadOfClock(ts, ts, message.corrected, nowSeconds(), maxClockSkew);
@@ -213,6 +226,23 @@ export class Intake {
     this.admitted(entry, ITEM_OVERHEAD_BYTES + message.record.byteLength);
     if (gap) this.counters.gaps++;
     return gap;
+  }
+
+  /**
+   * Whether statistics take a message of this topic: the bus's filter saw only its first frame
+   * (or routing key), and a history serves every topic.
+   */
+  subscribes(topic: string): boolean {
+    return this.deps.subscribed?.(topic) ?? true;
+  }
+
+  /** A live message whose envelope names a topic outside the subscription, though its first frame matched. */
+  private unsubscribed(topic: string): void {
+    this.counters.decodeErrors.bad_topic++;
+    this.deps.onDecodeFailure(
+      'bad_topic',
+      `the envelope's topic ${JSON.stringify(topic)} is outside every subscribed --topic prefix`,
+    );
   }
 
   /**

@@ -173,6 +173,11 @@ export class Recovery {
         intake.counters.backfillInvalid += page.invalid;
         const trimmedThrough = this.deps.journal.trimmedThrough;
         for (const envelope of page.envelopes) {
+          // A history serves every topic; the bus brought only the subscribed ones.
+          if (!intake.subscribes(envelope.topic)) {
+            intake.counters.backfillUnsubscribed++;
+            continue;
+          }
           // Counted before, maybe, with its id trimmed from the journal since: de-duplication cannot tell.
           if (envelope.timestamp <= trimmedThrough) {
             intake.counters.backfillBeforeJournal++;

@@ -90,7 +90,7 @@ export const SETTINGS = {
   topic: {
     type: z.array(z.string()).min(1).default(['']),
     flag: '<prefix>',
-    help: 'topic prefixes to subscribe to',
+    help: 'topic prefixes to subscribe to. The envelope\'s own topic must start with one too (a message whose first frame matched while its envelope names another topic is refused, `bad_topic`), and backfill skips other topics (`statscache_intake_total{event="backfill_unsubscribed"}`)',
     defaultNote: 'everything',
   },
   dataDir: {
@@ -302,7 +302,7 @@ export const SETTINGS = {
   amqpBinding: {
     type: z.array(z.string().min(1).max(255)).min(1).default(['#']),
     flag: '<key>',
-    help: 'routing key bound on `amq.topic` (`*` one word, `#` any number)',
+    help: 'routing key bound on `amq.topic` (`*` one word, `#` any number); backfill skips topics no binding (nor a `--topic` prefix of a ZeroMQ bus in use) routes',
   },
   amqpQueue: {
     type: z.string().min(1).max(255).nullable().default(null),
