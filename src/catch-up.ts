@@ -37,6 +37,13 @@ export interface CatchUpOutcome {
   readonly toSeq: number;
   /** Records read in that range whose topic the plugin takes (applied to it). */
   readonly applied: number;
+  /**
+   * The date of the oldest record it was given (epoch seconds), or null when none: what it holds
+   * from, for a plugin new to the data dir (older messages, in the restored state of the others
+   * or trimmed before, are not in it: after an import or --bootstrap the journal starts at the
+   * export's tail).
+   */
+  readonly fromTime: number | null;
   /** Seqs it lacks that retention trimmed from the journal, or null when none. */
   readonly missing: { readonly fromSeq: number; readonly toSeq: number } | null;
 }
@@ -127,8 +134,10 @@ export async function catchUp(
   for (const b of behind) deps.hold(b.ident, null);
   return behind.map((b) => {
     const available = first === 0 ? plan.through + 1 : Math.max(first, b.after + 1);
+    const oldest = available <= plan.through ? journal.get(available) : null;
     return {
       ident: b.ident,
+      fromTime: oldest?.envelope.timestamp ?? null,
       fromSeq: Math.min(available, plan.through + 1),
       toSeq: plan.through,
       applied: applied.get(b.index) ?? 0,
@@ -155,6 +164,7 @@ export function logCatchUp(log: Logger, plan: CatchUpPlan, outcomes: readonly Ca
       fromSeq: o.fromSeq,
       toSeq: o.toSeq,
       applied: o.applied,
+      ...(o.fromTime === null ? {} : { from: new Date(o.fromTime * 1000).toISOString() }),
     };
     if (o.missing === null)
       log.info(

@@ -92,7 +92,9 @@ describe('a start stopped part-way through a catch-up', () => {
       // Where the stopped start got to: 12 records in.
       expect(core.restored.resumed?.['koji']?.journalSeq).toBe(22);
       const { outcomes } = await catchUpIn(core);
-      expect(outcomes).toEqual([{ ident: 'koji', fromSeq: 23, toSeq: 40, applied: 18, missing: null }]);
+      expect(outcomes).toEqual([
+        { ident: 'koji', fromSeq: 23, toSeq: 40, fromTime: message(22).timestamp, applied: 18, missing: null },
+      ]);
     });
     const after = await run(d.path, [koji, other], []);
     expect(after).toEqual(want);
