@@ -207,10 +207,11 @@ describe('the bus thread', () => {
       },
     );
     // Two full batches, handed over at once and waiting behind the first; two more lingering a
-    // minute in the thread's open batch (read through: the thread goes on reading meanwhile). Well under the credit: none is held back for it.
+    // minute in the thread's open batch (read through: the thread goes on reading meanwhile).
+    // Well under the credit: none is held back for it.
     for (let i = 0; i < 12; i++) await send(i);
     // No hand-over to watch for (the main thread is held): time for the thread to read 12 local messages.
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 1000));
     sub.close();
     release();
     await sub.done;
