@@ -330,6 +330,11 @@ export class Journal {
     return value ? this.decode(seq, value) : null;
   }
 
+  /** Bytes of the stored record of `seq` (0 if none), without decoding it. */
+  recordBytes(seq: number): number {
+    return this.store.journalRecordBytes(seq);
+  }
+
   /** By a full id, or by a plain `msg_id` (the first message journaled under it). */
   getById(id: string): JournalEntry | null {
     const seq = this.store.seqOfId(id) ?? this.firstSeqOfMsgId(id);

@@ -611,6 +611,12 @@ export class DataStore {
     return this.journal.getBinary(seq) ?? undefined;
   }
 
+  /** Bytes of a committed journal record (0 if none), read through the shared buffer: nothing copied out. */
+  journalRecordBytes(seq: number): number {
+    this.sharedSize = 0;
+    return this.journalShared.get(seq) === undefined ? 0 : this.sharedSize;
+  }
+
   seqOfId(id: string): number | undefined {
     return this.ids.get(id);
   }

@@ -13,7 +13,15 @@ import {
   type HistoryQuery,
   type MetaField,
 } from './history-params.js';
-import { isFilteredQuery, metaObject, ScanTimeout, searchJournal, type HistoryPage } from './history-search.js';
+import {
+  type HistoryPage,
+  isFilteredQuery,
+  mapSliced,
+  metaObject,
+  ScanTimeout,
+  searchJournal,
+  unfilteredPageBytes,
+} from './history-search.js';
 import { CORS_HEADERS, json, type HttpRequest, type HttpResponse } from './responses.js';
 import type { ScanGate } from './scan-gate.js';
 
@@ -39,6 +47,14 @@ const MAX_ID_LENGTH = 200;
  * many hold the loop at once and the rest are told to retry.
  */
 export const UNGATED_JOURNAL_MAX = 50_000;
+/**
+ * Bytes of stored messages up to which an unfiltered `/raw` page is built at once. A page of
+ * 100 messages of 1 MiB (the bus's frame cap) held the event loop for seconds to decode and
+ * encode and took hundreds of MB while it did, and every client asking for one got it built:
+ * past this the page shares the filtered scans' gate (at most --history-scan-concurrency built
+ * at once, in slices that let the loop run, the rest told to retry).
+ */
+export const LIGHT_PAGE_BYTES = 4 * 1024 * 1024;
 const HEADERS = { ...CORS_HEADERS, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' };
 
 type HistoryRoute = '/raw' | '/id' | 'unknown';
@@ -68,13 +84,20 @@ export function createHistoryHandler(deps: HistoryDeps): HistoryHandler {
     const arrivedMs = deps.nowSeconds() * 1000;
     const q = parseHistoryQuery(params, arrivedMs / 1000);
     const scans = deps.scans;
-    if (scans === undefined || (!isFilteredQuery(q) && deps.journal.entries <= UNGATED_JOURNAL_MAX)) {
+    const light = () =>
+      !isFilteredQuery(q) &&
+      deps.journal.entries <= UNGATED_JOURNAL_MAX &&
+      unfilteredPageBytes(deps.journal, q, LIGHT_PAGE_BYTES) <= LIGHT_PAGE_BYTES;
+    if (scans === undefined || light()) {
       const found = searchJournal(deps.journal, q, deps.deriveMeta);
       return found instanceof Promise ? found.then((page) => rawPage(q, page)) : rawPage(q, found);
     }
     const { gate, timeoutSeconds } = scans;
     const budget = { deadlineMs: arrivedMs + timeoutSeconds * 1000, nowMs: () => deps.nowSeconds() * 1000 };
-    const run = gate.run(async () => rawPage(q, await searchJournal(deps.journal, q, deps.deriveMeta, budget)));
+    const run = gate.run(async () => {
+      const { hits, total } = await searchJournal(deps.journal, q, deps.deriveMeta, budget);
+      return rawPage(q, { hits, total }, await mapSliced(hits, (h) => message(h.entry.envelope, q.meta, h.meta)));
+    });
     if (run === null) {
       return unavailable(
         'scan_busy',
@@ -95,9 +118,12 @@ export function createHistoryHandler(deps: HistoryDeps): HistoryHandler {
     });
   };
 
-  const rawPage = (q: HistoryQuery, { hits, total }: HistoryPage): HttpResponse => {
+  const rawPage = (
+    q: HistoryQuery,
+    { hits, total }: HistoryPage,
+    texts = hits.map((h) => message(h.entry.envelope, q.meta, h.meta)),
+  ): HttpResponse => {
     const pages = Math.ceil(total / q.rowsPerPage);
-    const texts = hits.map((h) => message(h.entry.envelope, q.meta, h.meta));
     const body = `{"raw_messages":[${texts.join(',')}],"total":${total},"pages":${pages},"count":${hits.length},"arguments":${JSON.stringify(argumentsOf(q))}}`;
     return answer(body, q.callback);
   };

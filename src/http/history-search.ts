@@ -112,7 +112,41 @@ async function pageSliced(
   // Once before the walk too: the requests that came with this one meet it running (the gate holds them).
   await yieldToLoop();
   const { total, seqs } = await journal.pageByTime(lo, hi, q.order, offset, q.rowsPerPage, yieldToLoop);
-  return { hits: hitsOf(journal, seqs, q.rowsPerPage, wantMeta, deriveMeta), total };
+  // Decoded in slices: a page of 100 messages of 1 MiB took half a second to decode at once.
+  const hits = (await mapSliced(seqs.slice(0, q.rowsPerPage), (seq) => journal.get(seq)))
+    .filter((entry): entry is JournalEntry => entry !== null)
+    .map((entry) => ({ entry, meta: wantMeta ? deriveMeta(entry.envelope) : undefined }));
+  return { hits, total };
+}
+
+/**
+ * Bytes of the stored records an unfiltered page serves, read without decoding them: what
+ * decoding and encoding that page will cost, before paying it. Counted only until past `limit`.
+ */
+export function unfilteredPageBytes(journal: Journal, q: HistoryQuery, limit: number): number {
+  const lo = Math.max(0, q.window?.start ?? 0);
+  const hi = q.window?.end ?? NO_END;
+  let bytes = 0;
+  let n = 0;
+  for (const seq of journal.seqsByTime(lo, hi, q.order, (q.page - 1) * q.rowsPerPage)) {
+    if (n++ >= q.rowsPerPage || bytes > limit) break;
+    bytes += journal.recordBytes(seq);
+  }
+  return bytes;
+}
+
+/** `fn` over `items`, letting the event loop run every SLICE_MS (each item may be a message of a MiB). */
+export async function mapSliced<T, R>(items: readonly T[], fn: (item: T) => R): Promise<R[]> {
+  const out: R[] = [];
+  let sliceStart = performance.now();
+  for (const item of items) {
+    if (performance.now() - sliceStart > SLICE_MS) {
+      await yieldToLoop();
+      sliceStart = performance.now();
+    }
+    out.push(fn(item));
+  }
+  return out;
 }
 
 /** The journal entries of up to `limit` seqs of a page, with their meta when asked. */

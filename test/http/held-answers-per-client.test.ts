@@ -52,6 +52,8 @@ describe('HTTP answers held per client', () => {
         snapshotInterval: 3600,
         httpMaxHeldBytes: MAX_HELD,
         httpMaxHeldBytesPerClient: PER_CLIENT,
+        // The pages (over 4 MiB) share the scan gate: all of them built together, so they are held together.
+        historyScanConcurrency: HOG_CONNECTIONS + 2,
       },
     });
     service = await Service.build({ config, logger: createLogger('silent'), clock: new ManualClock(start) });
