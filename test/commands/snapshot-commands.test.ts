@@ -22,7 +22,7 @@ import { referenceViews, servedViews } from '../helpers/reference.js';
 import { joinedPublisher } from '../helpers/probes.js';
 import { CLI, eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 import { acceptedOnce, feed, type Sample } from '../history/feed.js';
-import { runCli } from './cli.js';
+import { type CliResult, runCli } from './cli.js';
 
 interface Listed {
   journal: { firstSeq: number; lastSeq: number };
@@ -48,7 +48,12 @@ interface Inspected {
 const sumVolume = (rows: Record<string, { volume?: number }>) =>
   Object.values(rows).reduce((n, r) => n + (r.volume ?? 0), 0);
 
-describe('operator commands on real data dirs: list, inspect, export/import, journal replay', () => {
+// Each test runs the CLI three to ten times, and every run is a node start-up of about 0.5 s of
+// CPU: at a load of 20 on the 2-core box the seven of the inspect test took over 30 s (the
+// default timeout) whether run one after another or together.
+describe('operator commands on real data dirs: list, inspect, export/import, journal replay', {
+  timeout: 90_000,
+}, () => {
   const source = tempDir();
   const target = tempDir();
   const scratch = tempDir();
@@ -105,7 +110,12 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
   });
 
   it('snapshot list shows generations with journal position and per-plugin sizes', async () => {
-    const listed = await list(source.path);
+    // Read-only runs, independent of each other: started together (each is a node start-up of CPU).
+    const [listed, human, missing] = await Promise.all([
+      list(source.path),
+      runCli(['snapshot', 'list', '--data-dir', source.path]),
+      runCli(['snapshot', 'list', '--data-dir', join(scratch.path, 'nope')]),
+    ]);
     expect(listed.journal.lastSeq).toBe(kept.length);
     const newest = listed.generations[0];
     expect(newest?.status).toBe('ok');
@@ -113,45 +123,38 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
     expect(newest?.entries).toBeGreaterThan(0);
     expect(newest?.plugins['volume-by-category-1d']?.entries).toBeGreaterThan(0);
     expect(newest?.bytes).toBe(Object.values(newest?.plugins ?? {}).reduce((n, p) => n + p.bytes, 0));
-    const human = await runCli(['snapshot', 'list', '--data-dir', source.path]);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/GENERATION\s+SLOT\s+TAKEN/);
     expect(human.stdout).toContain('volume-by-category-1d');
-    const missing = await runCli(['snapshot', 'list', '--data-dir', join(scratch.path, 'nope')]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/no statscache data/);
   });
 
   it('snapshot inspect decodes a generation, one plugin at a time if asked', async () => {
     const newest = (await list(source.path)).generations[0]?.generation as number;
-    const one = await inspect(source.path, String(newest), 'volume-by-category-1d');
+    // Read-only runs, independent of each other: started together (each is a node start-up of CPU).
+    const [one, all, inherited, bad, padded, huge] = await Promise.all([
+      inspect(source.path, String(newest), 'volume-by-category-1d'),
+      inspect(source.path, 'latest'),
+      // A name every object has (toString): no such plugin, not an empty one (it printed {} and exit 0).
+      runCli(['snapshot', 'inspect', 'latest', '--plugin', 'toString', '--data-dir', source.path]),
+      runCli(['snapshot', 'inspect', '9999', '--data-dir', source.path]),
+      // Leading zeros name the same generation (007 used to be "no readable generation 007", exit 1).
+      inspect(source.path, `00${newest}`, 'volume-by-category-1d'),
+      // Past Number.MAX_SAFE_INTEGER no generation can be named: a usage error, not "not found".
+      runCli(['snapshot', 'inspect', '99999999999999999999', '--data-dir', source.path]),
+    ]);
     expect(Object.keys(one.plugins)).toEqual(['volume-by-category-1d']);
     expect(sumVolume(one.plugins['volume-by-category-1d']?.rows ?? {})).toBe(kept.length);
     expect(one.errors).toEqual([]);
-    const all = await inspect(source.path, 'latest');
     expect(all.meta.generation).toBe(newest);
     expect(Object.keys(all.plugins).length).toBeGreaterThan(5);
-    // A name every object has (toString): no such plugin, not an empty one (it printed {} and exit 0).
-    const inherited = await runCli([
-      'snapshot',
-      'inspect',
-      'latest',
-      '--plugin',
-      'toString',
-      '--data-dir',
-      source.path,
-    ]);
     expect(inherited.code).toBe(1);
     expect(inherited.stderr).toMatch(/has no plugin "toString"/);
-    const bad = await runCli(['snapshot', 'inspect', '9999', '--data-dir', source.path]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/no readable generation 9999/);
-    // Leading zeros name the same generation (007 used to be "no readable generation 007", exit 1).
-    const padded = await inspect(source.path, `00${newest}`, 'volume-by-category-1d');
     expect(padded.meta.generation).toBe(newest);
     expect(padded.plugins).toEqual(one.plugins);
-    // Past Number.MAX_SAFE_INTEGER no generation can be named: a usage error, not "not found".
-    const huge = await runCli(['snapshot', 'inspect', '99999999999999999999', '--data-dir', source.path]);
     expect(huge.code).toBe(2);
     expect(huge.stderr).toMatch(/generation "99999999999999999999" must be a number or "latest"/);
   });
@@ -345,26 +348,31 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
       ['foreign', Buffer.from('{"not":"an export"}'), /not a statscache snapshot export/],
       ['newer', newer, /version 99 is newer/],
     ];
-    for (const [name, bytes, message] of cases) {
+    // Padded past its announced end (the read stops one byte past it, which is enough to tell).
+    const padded = join(scratch.path, 'padded.scx');
+    writeFileSync(padded, Buffer.concat([good, Buffer.alloc(4 * 1024 * 1024)]));
+    // Every import names a data dir of its own: the runs are independent and start together.
+    const refusals = cases.map(([name, bytes]) => {
       const bad = join(scratch.path, `${name}.scx`);
       writeFileSync(bad, bytes);
-      const dir = join(scratch.path, `import-${name}`);
-      const r = await runCli(['snapshot', 'import', bad, '--data-dir', dir]);
+      return runCli(['snapshot', 'import', bad, '--data-dir', join(scratch.path, `import-${name}`)]);
+    });
+    // Read as far as the header says and no further: readFileSync read /dev/zero for ever.
+    const zeroRun = runCli(['snapshot', 'import', '/dev/zero', '--data-dir', join(scratch.path, 'import-zero')]);
+    const padRun = runCli(['snapshot', 'import', padded, '--data-dir', join(scratch.path, 'import-padded')]);
+    for (const [i, [name, , message]] of cases.entries()) {
+      const r = await (refusals[i] as Promise<CliResult>);
       expect({ name, code: r.code }).toEqual({ name, code: 1 });
       expect(r.stderr).toMatch(message);
       expect(r.stderr).toMatch(/nothing was written/);
-      expect(existsSync(join(dir, 'statscache.lmdb'))).toBe(false);
+      expect(existsSync(join(scratch.path, `import-${name}`, 'statscache.lmdb'))).toBe(false);
     }
-    // Read as far as the header says and no further: readFileSync read /dev/zero for ever.
-    const zero = await runCli(['snapshot', 'import', '/dev/zero', '--data-dir', join(scratch.path, 'import-zero')]);
+    const zero = await zeroRun;
     expect(zero.code).toBe(1);
     expect(zero.stderr).toMatch(
       /refusing to import \/dev\/zero: not a statscache snapshot export \(bad magic header\); nothing was written/,
     );
-    // Padded past its announced end (the read stops one byte past it, which is enough to tell).
-    const padded = join(scratch.path, 'padded.scx');
-    writeFileSync(padded, Buffer.concat([good, Buffer.alloc(4 * 1024 * 1024)]));
-    const pad = await runCli(['snapshot', 'import', padded, '--data-dir', join(scratch.path, 'import-padded')]);
+    const pad = await padRun;
     expect(pad.code).toBe(1);
     expect(pad.stderr).toMatch(
       new RegExp(`announces ${good.length - 52} payload bytes, the file holds ${good.length - 51}`),
