@@ -20,6 +20,14 @@ export const DEFAULT_MAX_CLOCK_SKEW = 300;
 /** --max-frame-bytes: a bus message, an archived one and a `meta` input line alike. */
 export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
 
+/**
+ * Members intake may add to an envelope after its shape was checked: the first frame's topic
+ * when the envelope names none, the receive time when it has no timestamp. Replay checks the
+ * journaled envelope, so it allows these on top of the bound: without them a message at the
+ * bound lacking either was counted live and refused by the replay after a crash.
+ */
+export const INTAKE_ADDED_MEMBERS = 2;
+
 export type ShapeViolation = { readonly reason: 'too_deep' | 'too_many_keys'; readonly detail: string };
 
 /** Walks the value iteratively (a recursive walk would itself overflow on the input it guards against). */

@@ -5,7 +5,7 @@ import { DECODE_ERROR_REASONS, decodeFrames, type DecodeErrorReason, type FrameL
 import type { ThreadMessage } from './bus-thread.js';
 import { ITEM_OVERHEAD_BYTES } from './bus-thread-protocol.js';
 import type { Envelope } from './envelope.js';
-import { aheadOfClock, checkShape, checkTimestamp } from './envelope-limits.js';
+import { aheadOfClock, checkShape, checkTimestamp, INTAKE_ADDED_MEMBERS } from './envelope-limits.js';
 import { GapDetector, type GapSignal, type Publishers } from './gap-detector.js';
 import { createPluginMessage, type MetaDeriver } from './message.js';
 import type { Route } from './router.js';
@@ -148,9 +148,13 @@ export class Intake {
     this.heldBytes = Number.isFinite(deps.maxUncommittedBytes ?? Number.POSITIVE_INFINITY) ? new Map() : null;
   }
 
-  /** The shape bounds replay holds journaled envelopes to (Journal.after reads records for them). */
+  /**
+   * The shape bounds replay holds journaled envelopes to (Journal.after reads records for them):
+   * the live ones, plus the members intake adds after its check (INTAKE_ADDED_MEMBERS).
+   */
   get shapeBounds(): ShapeBounds {
-    return this.deps.limits;
+    const { maxDepth, maxKeys } = this.deps.limits;
+    return { maxDepth, maxKeys: maxKeys + INTAKE_ADDED_MEMBERS };
   }
 
   /** Newest message timestamp applied (seconds), 0 before any. */
@@ -388,13 +392,14 @@ export class Intake {
    */
   private admissible(entry: JournalEntry): JournalEntry | null {
     const { limits } = this.deps;
+    const bounds = this.shapeBounds;
     const envelope = entry.envelope;
     const proved = entry.withinShape;
     // Bounds its stored bytes were read for (Journal.after), if no looser than today's, settle it.
     const shape =
-      proved !== undefined && proved.maxDepth <= limits.maxDepth && proved.maxKeys <= limits.maxKeys
+      proved !== undefined && proved.maxDepth <= bounds.maxDepth && proved.maxKeys <= bounds.maxKeys
         ? null
-        : checkShape(envelope, limits.maxDepth, limits.maxKeys);
+        : checkShape(envelope, bounds.maxDepth, bounds.maxKeys);
     const clock = Math.max(limits.nowSeconds(), this.deps.replayClockFloor ?? 0);
     const time = shape ? null : checkTimestamp(envelope.timestamp, clock, limits.maxClockSkew);
     if (shape || (time && !time.ok)) {
