@@ -168,6 +168,8 @@ export class Service {
   private readonly onFatal: ((err: Error) => void) | undefined;
   /** Why intake is dead (a receive loop ended while running); null while healthy. */
   private fatal: string | null = null;
+  /** close() was called: bus batches still handed over are not taken in (the store is closing). */
+  private released = false;
   /** Bus threads taken for stuck (--thread-hang-timeout): intake stopped. */
   private busThreadHangs = 0;
   /** The start-up backfill from datagrepper; `pending` while it runs past the ready bound (in the background). */
@@ -458,7 +460,8 @@ export class Service {
                 ? { maxInFlight: budget.inFlightMessages, maxInFlightBytes: budget.inFlightBytes, readThrough: true }
                 : {}),
             },
-            { ...busHooks, onBatch: (messages) => this.busIngest.prepared(messages) },
+            // close() keeps no state: what the bus thread hands over after it goes nowhere (stop() journals it).
+            { ...busHooks, onBatch: (messages) => (this.released ? undefined : this.busIngest.prepared(messages)) },
           )
         : subscribe(busOptions, { ...busHooks, onFrames: (frames, source) => this.ingest(frames, source) }),
     );
@@ -748,6 +751,7 @@ export class Service {
 
   /** Releases everything without a final snapshot (tools and tests that only read). */
   async close(): Promise<void> {
+    this.released = true;
     this.abort.abort();
     this.metrics.stop();
     this.heapWatch.stop();
