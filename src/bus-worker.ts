@@ -44,7 +44,7 @@ const pulse = new Pulse(data.pulse);
 pulse.keepBeating();
 /**
  * Tests only: a topic on which this thread spins for good, as a thread stuck in a native call
- * would (--thread-hang-timeout's test, test/e2e/thread-hang.test.ts).
+ * would (--thread-hang-timeout's test, test/recovery/bus-thread-hang.test.ts).
  */
 const spinTopic = process.env['STATSCACHE_TEST_BUS_THREAD_SPIN_TOPIC'];
 

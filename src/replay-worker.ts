@@ -22,7 +22,7 @@ const pulse = new Pulse(data.pulse);
 pulse.keepBeating();
 /**
  * Tests only: the seq at which this thread spins for good, as a thread stuck in a native call
- * would (--thread-hang-timeout's test, test/core/thread-hang.test.ts).
+ * would (--thread-hang-timeout's test, test/recovery/replay-thread-hang.test.ts).
  */
 const spinAt = Number(process.env['STATSCACHE_TEST_REPLAY_THREAD_SPIN_AT'] ?? Number.NaN);
 
