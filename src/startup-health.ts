@@ -24,8 +24,18 @@ export function startingAnswer(req: HttpRequest): HttpResponse {
   return error(503, 'starting', 'the service is starting; ask again shortly', { ...NO_STORE, 'Retry-After': '5' });
 }
 
-/** Upgrades are closed at once: "try again later" (RFC 6455's 1013). */
+/**
+ * Upgrades are refused before the handshake, 503 with Retry-After like every other path: a
+ * load balancer (deploy/nginx.conf retries 503) then tries another replica, where an upgrade
+ * accepted and closed at once (1013) reached the client as a dropped stream.
+ */
 const noWebSockets = {
+  admit: () => ({
+    status: 503 as const,
+    error: 'starting' as const,
+    detail: 'the service is starting; ask again shortly',
+    retryAfterSeconds: 5,
+  }),
   open: (peer: WsPeer) => {
     peer.end(1013, 'starting');
     return null;

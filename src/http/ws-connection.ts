@@ -26,7 +26,7 @@ export type Publish = (topic: string, text: string) => void;
 /** Why a long-lived connection (WebSocket upgrade, SSE stream) is not taken, as its HTTP answer. */
 export interface ConnectionRefusal {
   readonly status: 429 | 503;
-  readonly error: 'too_many_connections' | 'server_full';
+  readonly error: 'too_many_connections' | 'server_full' | 'starting';
   readonly detail: string;
   readonly retryAfterSeconds?: number;
 }

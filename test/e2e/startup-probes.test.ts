@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/free-port.js';
+import { upgrade } from '../helpers/live-connections.js';
 import { CLI, eventually, getJson, tempDir } from '../helpers/service-process.js';
 
 /**
@@ -59,6 +60,11 @@ describe('probes while serve starts', () => {
     const api = await getJson(`${base}/plugins`);
     expect(api.status).toBe(503);
     expect(api.body).toMatchObject({ error: 'starting' });
+    // Refused before the handshake, as a load balancer retries on another replica.
+    const ws = await upgrade(`ws://127.0.0.1:${port}/ws`);
+    expect(ws.status).toBe(503);
+    expect(ws.retryAfter).toBe('5');
+    expect(JSON.parse(ws.body)).toMatchObject({ error: 'starting' });
     // Still starting: the module has not loaded.
     expect(logs.join('')).not.toMatch(/statscache listening/);
 
@@ -72,6 +78,9 @@ describe('probes while serve starts', () => {
     expect(running.status).toBe(200);
     expect(running.body).toMatchObject({ status: 'ok', phase: 'running' });
     expect((await getJson(`${base}/plugins`)).status).toBe(200);
+    const live = await upgrade(`ws://127.0.0.1:${port}/ws`);
+    expect(live.status).toBe(101);
+    live.close();
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
   }, 60_000);
