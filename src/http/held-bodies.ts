@@ -63,6 +63,11 @@ export class HeldBodies {
     return this.all.bytes;
   }
 
+  /** Clients holding something now (one entry each, dropped once it holds nothing). */
+  get clients(): number {
+    return this.byClient.size;
+  }
+
   /** Bytes `client` holds now. */
   bytesOf(client: string): number {
     return this.byClient.get(client)?.bytes ?? 0;
