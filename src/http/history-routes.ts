@@ -80,7 +80,7 @@ export function createHistoryHandler(deps: HistoryDeps): HistoryHandler {
       fields.length > 0 ? metaObject(fields, envelope, meta ?? deps.deriveMeta(envelope)) : undefined,
     );
 
-  const raw = (params: URLSearchParams): HttpResponse | Promise<HttpResponse> => {
+  const raw = (params: URLSearchParams, client: string): HttpResponse | Promise<HttpResponse> => {
     const arrivedMs = deps.nowSeconds() * 1000;
     const q = parseHistoryQuery(params, arrivedMs / 1000);
     const scans = deps.scans;
@@ -97,11 +97,11 @@ export function createHistoryHandler(deps: HistoryDeps): HistoryHandler {
     const run = gate.run(async () => {
       const { hits, total } = await searchJournal(deps.journal, q, deps.deriveMeta, budget);
       return rawPage(q, { hits, total }, await mapSliced(hits, (h) => message(h.entry.envelope, q.meta, h.meta)));
-    });
+    }, client);
     if (run === null) {
       return unavailable(
         'scan_busy',
-        `${gate.concurrency} /raw scans are running and ${gate.queueLength} waiting, the limits (--history-scan-concurrency, --history-scan-queue); retry shortly, or narrow the time window`,
+        `${gate.concurrency} /raw scans are running and ${gate.queueLength} waiting, the limits (--history-scan-concurrency, --history-scan-queue), or this client holds ${gate.perClient}, its share of them; retry shortly, or narrow the time window`,
         1,
         params,
       );
@@ -179,7 +179,7 @@ export function createHistoryHandler(deps: HistoryDeps): HistoryHandler {
       );
     const params = new URLSearchParams(req.query);
     try {
-      return route === '/raw' ? raw(params) : byId(params);
+      return route === '/raw' ? raw(params, req.client?.() ?? '') : byId(params);
     } catch (err) {
       if (!(err instanceof BadParameter)) throw err;
       return json(

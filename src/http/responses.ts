@@ -12,6 +12,12 @@ export interface HttpRequest {
   header(name: string): string;
   /** Set by an adapter that can give an answer again by itself (hot-answer.ts); the handler offers memoised ones. */
   readonly offer?: (hot: HotAnswer) => void;
+  /**
+   * The key per-IP limits count the client under (client-network.ts), worked out when asked:
+   * only while the handler runs, since the adapter's request is valid only then. Absent: one
+   * client for every request (tests calling handlers directly).
+   */
+  readonly client?: () => string;
 }
 
 export interface HttpResponse {

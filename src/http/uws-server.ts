@@ -538,6 +538,7 @@ export function listen<C>(
       query,
       header: (name) => (copied === undefined ? req.getHeader(name) : (copied.get(name) ?? '')),
       offer,
+      client: () => clientOf(res, req),
     };
     let response: HttpResponse | Promise<HttpResponse>;
     try {
