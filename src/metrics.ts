@@ -517,7 +517,7 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
     );
     fromCounters(
       'statscache_http_unread_closes_total',
-      'HTTP connections closed with an answer unread: another request sent before reading it (or, after an answer without a body, in the same event-loop turn), nothing read for 10 s, the client went away, or --http-max-held-bytes of answers already held for other clients that do not read',
+      'HTTP connections closed with an answer unread: another request sent before reading it (or, after an answer without a body, in the same event-loop turn), nothing read for 10 s, the client went away, or --http-max-held-bytes of answers already held for clients that do not read (or --http-max-held-bytes-per-client for this one)',
       [],
       (set) => set({}, held().closedUnread),
     );
