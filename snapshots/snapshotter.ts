@@ -227,6 +227,9 @@ export class Snapshotter {
       if (!whole) cut.pin(from);
       return { runtime, cut, from, whole };
     });
+    // Where plugins being caught up stand, as of the cut: the write below yields, and the
+    // catch-up goes on meanwhile.
+    const behind = new Map(this.behind);
     const cutMs = turnClock() - cutStarted;
     let written = 0;
     let removed = 0;
@@ -269,9 +272,9 @@ export class Snapshotter {
             }
             if (pacer.due()) await pacer.yield();
           }
-          const behind = this.behind.get(runtime.ident);
+          const mark = behind.get(runtime.ident);
           plugins[runtime.ident] =
-            behind === undefined ? recordOf(runtime, cut) : { ...recordOf(runtime, cut), notLoadedAfter: behind };
+            mark === undefined ? recordOf(runtime, cut) : { ...recordOf(runtime, cut), notLoadedAfter: mark };
         }
         const meta: SnapshotMeta = {
           format: FORMAT_VERSION,

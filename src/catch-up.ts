@@ -77,6 +77,8 @@ export interface CatchUpDeps {
    * null once it is done.
    */
   readonly hold: (ident: string, mark: NotLoadedMark | null) => void;
+  /** Longest the loop runs before it yields (ms; default 50; tests make it 0 to yield after every record). */
+  readonly sliceMs?: number;
 }
 
 /**
@@ -105,6 +107,16 @@ export async function catchUp(
   const progress = new Progress('catching up plugins from the journal', plan.through - start, log);
   onProgress(progress);
   let reached = start;
+  /**
+   * Called with everything read so far applied: a snapshot taken from here on (the final one of
+   * a stop, while this waits for its next turn; POST /admin/snapshot) writes each plugin behind
+   * with the seq it holds, so a later start neither skips nor repeats a record.
+   */
+  const holdReached = () => {
+    for (const b of behind)
+      if (b.after < reached) deps.hold(b.ident, { journalSeq: reached, newestTimestamp: b.mark?.newestTimestamp ?? 0 });
+  };
+  const sliceMs = deps.sliceMs ?? 50;
   let sliceStart = performance.now();
   try {
     for (const entry of journal.after(start, { remember: false, shape: intake.shapeBounds })) {
@@ -114,22 +126,20 @@ export async function catchUp(
       reached = entry.seq;
       const now = performance.now();
       progress.tick(1, now);
-      if (now - sliceStart > 50) {
+      if (now - sliceStart > sliceMs) {
         intake.applyQueued();
+        holdReached();
         await yieldToLoop();
         sliceStart = performance.now();
       }
     }
   } finally {
     intake.applyQueued();
+    holdReached();
     onProgress(null);
   }
-  if (signal.aborted) {
-    // What it holds now: the next start goes on after `reached` (the records read are applied).
-    for (const b of behind)
-      if (b.after < reached) deps.hold(b.ident, { journalSeq: reached, newestTimestamp: b.mark?.newestTimestamp ?? 0 });
-    return [];
-  }
+  // Stopped part-way: the next start goes on after `reached`.
+  if (signal.aborted) return [];
   progress.finish();
   for (const b of behind) deps.hold(b.ident, null);
   return behind.map((b) => {

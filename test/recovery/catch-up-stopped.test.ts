@@ -32,6 +32,8 @@ async function run(
   plugins: unknown[],
   messages: number[],
   during: (core: ReturnType<typeof assembleCore>) => Promise<void> = async () => {},
+  /** False: the process dies before its final snapshot (the newest generation is whatever `during` took). */
+  finalSnapshot = true,
 ) {
   const store = new DataStore(dir);
   const core = assembleCore({
@@ -44,7 +46,7 @@ async function run(
     await during(core);
     for (const i of messages) core.intake.accept(message(i));
     await core.intake.settled();
-    await core.snapshotter.take();
+    if (finalSnapshot) await core.snapshotter.take();
     return { rows: core.host.get('koji')?.stats().rows ?? null, digest: core.host.get('koji')?.digest };
   } finally {
     core.host.stop();
@@ -53,18 +55,31 @@ async function run(
 }
 
 /** Catches up what the restored state lacks; `stopAfter` entries read, the signal says stop. */
-async function catchUpIn(core: ReturnType<typeof assembleCore>, stopAfter = Number.POSITIVE_INFINITY) {
+async function catchUpIn(
+  core: ReturnType<typeof assembleCore>,
+  stopAfter = Number.POSITIVE_INFINITY,
+  options: { sliceMs?: number; onRead?: (reads: number) => void } = {},
+) {
   const plan = planCatchUp(core.restored, core.host.idents);
   if (plan === null) return { plan, outcomes: [] as CatchUpOutcome[] };
   let reads = 0;
   // Read once per entry: stops the loop at a chosen point, as a SIGTERM during start-up does.
   const signal = {
     get aborted() {
-      return ++reads > stopAfter;
+      reads++;
+      options.onRead?.(reads);
+      return reads > stopAfter;
     },
   } as AbortSignal;
   const outcomes = await catchUp(
-    { intake: core.intake, journal: core.journal, log, signal, hold: (i, m) => core.snapshotter.hold(i, m) },
+    {
+      intake: core.intake,
+      journal: core.journal,
+      log,
+      signal,
+      hold: (i, m) => core.snapshotter.hold(i, m),
+      ...(options.sliceMs === undefined ? {} : { sliceMs: options.sliceMs }),
+    },
     plan,
     () => {},
   );
@@ -98,5 +113,39 @@ describe('a start stopped part-way through a catch-up', () => {
     });
     const after = await run(d.path, [koji, other], []);
     expect(after).toEqual(want);
+  });
+
+  it('a snapshot taken while it waits for its next turn holds the plugin at the seq it holds', async () => {
+    const control = tempDir();
+    const d = tempDir();
+    dirs.push(control, d);
+    const want = await run(control.path, [koji, other], range(0, 40));
+    await run(d.path, [koji, other], range(0, 10));
+    await run(d.path, [other], range(10, 40));
+    // A snapshot (a stop's final one, POST /admin/snapshot) asked for as the 6th record (seq 16)
+    // is read cuts at the yield after it; the process then dies before any other.
+    await run(
+      d.path,
+      [koji, other],
+      [],
+      async (core) => {
+        let taken: Promise<unknown> | null = null;
+        await catchUpIn(core, Number.POSITIVE_INFINITY, {
+          sliceMs: 0,
+          onRead: (reads) => {
+            if (reads === 6) taken = core.snapshotter.take();
+          },
+        });
+        expect(taken).not.toBeNull();
+        await taken;
+      },
+      false,
+    );
+    await run(d.path, [koji, other], [], async (core) => {
+      expect(core.restored.resumed?.['koji']?.journalSeq).toBe(16);
+      const { outcomes } = await catchUpIn(core);
+      expect(outcomes.map((o) => [o.fromSeq, o.applied])).toEqual([[17, 24]]);
+    });
+    expect(await run(d.path, [koji, other], [])).toEqual(want);
   });
 });
