@@ -131,5 +131,5 @@ describe('snapshot drop-plugin', () => {
     );
     expect(await kojiRows(s)).toEqual(before);
     await stop(s);
-  }, 120_000);
+  }, 240_000);
 });
