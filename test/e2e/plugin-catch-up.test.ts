@@ -34,9 +34,10 @@ const batch = (name: string, n: number, from: number): Message[] =>
   }));
 
 const dirs: { remove(): void }[] = [];
-let running: RunningService | null = null;
+/** Every service started: a failed assertion leaves one running, which the next test must not orphan. */
+const started: RunningService[] = [];
 afterAll(async () => {
-  await running?.stop('SIGKILL');
+  for (const s of started) await s.stop('SIGKILL');
   for (const d of dirs) d.remove();
 });
 
@@ -55,7 +56,7 @@ function dataDir(extra: Record<string, unknown> = {}): { with: string; without: 
 
 const start = async (config: string, args: string[] = []) => {
   const s = await startService(['--config', config, '--snapshot-interval', '86400', ...args]);
-  running = s;
+  started.push(s);
   await waitReady(s);
   // Logged once start-up is done, after what the catch-up logs: stdout may reach us after /readyz.
   await eventually(() => (logLines(s).some((l) => l['msg'] === 'ready: consuming the bus live') ? true : undefined));
@@ -63,7 +64,6 @@ const start = async (config: string, args: string[] = []) => {
 };
 const stop = async (s: RunningService) => {
   expect(await s.stop('SIGTERM')).toBe(0);
-  running = null;
 };
 
 /**
