@@ -18,6 +18,8 @@ export interface AppendSettlementDeps {
   readonly probe: () => Promise<unknown>;
   /** How long an append may stay pending before a probe is queued behind it. */
   readonly probeAfterMs: number;
+  /** Milliseconds of a monotonic clock: appends are aged by it (a wall clock set back would hide a wedged disk). */
+  readonly now: () => number;
 }
 
 interface Pending {
@@ -45,6 +47,11 @@ export class AppendSettlement {
     return this.push(write, false);
   }
 
+  /** When the oldest append still unsettled was queued (deps.now), or null when every one has settled. */
+  oldestPending(): number | null {
+    return this.queue.find((e) => !e.done && !e.probe)?.since ?? null;
+  }
+
   /** No more probes (the store is closing). */
   stop(): void {
     clearTimeout(this.timer);
@@ -58,7 +65,7 @@ export class AppendSettlement {
       resolve = res;
       reject = rej;
     });
-    const entry: Pending = { order: this.queued++, since: Date.now(), probe, done: false, resolve, reject };
+    const entry: Pending = { order: this.queued++, since: this.deps.now(), probe, done: false, resolve, reject };
     this.queue.push(entry);
     write.then(
       () => this.settle(entry, null),
@@ -99,7 +106,7 @@ export class AppendSettlement {
       const oldest = this.queue.find((e) => !e.done);
       if (oldest === undefined) return;
       const last = this.queue[this.queue.length - 1];
-      if (Date.now() - oldest.since >= this.deps.probeAfterMs && !(last?.probe && !last.done)) {
+      if (this.deps.now() - oldest.since >= this.deps.probeAfterMs && !(last?.probe && !last.done)) {
         let write: Promise<unknown>;
         try {
           write = this.deps.probe();

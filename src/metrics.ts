@@ -54,6 +54,8 @@ export interface MetricsSources {
     readonly unwritten: { readonly held: number; readonly dropped: number };
     readonly snapshotFailures: number;
     readonly dedupe: Readonly<KnownIdsStats>;
+    /** Ms the oldest unsettled journal commit and the snapshot write in progress have waited on the disk (null: none). */
+    readonly writesWaiting?: { readonly journal: number | null; readonly snapshot: number | null };
   };
   /** Milliseconds of a monotonic clock, for spacing scrape renders (default performance.now). */
   readonly now?: () => number;
@@ -442,6 +444,16 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
         const { held, dropped } = storage().unwritten;
         set({ state: 'held' }, held);
         set({ state: 'dropped' }, dropped);
+      },
+    );
+    gauge(
+      'statscache_disk_write_pending_seconds',
+      'How long the oldest journal commit not yet settled (write="journal") and the snapshot write in progress (write="snapshot") have waited on the disk, 0 when none waits; past --disk-hang-timeout /readyz answers 503 (a hung disk returns no error)',
+      ['write'],
+      (set) => {
+        const waiting = storage().writesWaiting;
+        set({ write: 'journal' }, (waiting?.journal ?? 0) / 1000);
+        set({ write: 'snapshot' }, (waiting?.snapshot ?? 0) / 1000);
       },
     );
     fromCounters(

@@ -38,11 +38,15 @@ export interface ReadinessView {
   readonly hungSkipped: string | null;
   /** Why the plugin hang watch thread (hang-watch.ts) no longer watches, or null. */
   readonly hangWatch: string | null;
+  /** A journal commit or snapshot write waiting on the disk past --disk-hang-timeout (diskWaitProblem), or null. */
+  readonly diskWait: string | null;
 }
 
 /** Why the service is not ready, or null. Only start-up holds readiness, the history part of it for at most `readyTimeout`, and intake that died (for good: the owner stops). */
 export function notReadyReason(v: ReadinessView): string | null {
   if (v.fatal !== null) return `intake stopped: ${v.fatal}`;
+  // Every message waits on that write before it is applied: what this replica serves stands still.
+  if (v.diskWait !== null && (v.phase === 'running' || v.phase === 'backfilling')) return v.diskWait;
   switch (v.phase) {
     case 'running':
       return null;
@@ -91,6 +95,7 @@ export function degradedReason(v: ReadinessView): string | null {
   if (v.slowPlugins !== null) reasons.push(v.slowPlugins);
   if (v.hungSkipped !== null) reasons.push(v.hungSkipped);
   if (v.hangWatch !== null) reasons.push(v.hangWatch);
+  if (v.diskWait !== null) reasons.push(v.diskWait);
   return reasons.length > 0 ? reasons.join('; ') : null;
 }
 
@@ -146,5 +151,27 @@ export function persistenceProblem(backlog: BacklogStatus | null, snapshots: Sna
     );
   if (snapshots !== null)
     reasons.push(`snapshots failing since ${new Date(snapshots.since).toISOString()}: ${snapshots.error}`);
+  return reasons.length > 0 ? reasons.join('; ') : null;
+}
+
+/**
+ * A write the disk has not finished past `boundSeconds`, in /readyz's words, or null (also with
+ * a bound of 0: never). Ages in ms, as DataStore.writesWaiting() gives them.
+ */
+export function diskWaitProblem(
+  waiting: { readonly journal: number | null; readonly snapshot: number | null },
+  boundSeconds: number,
+): string | null {
+  if (boundSeconds <= 0) return null;
+  const reasons: string[] = [];
+  const past = (ms: number | null): ms is number => ms !== null && ms >= boundSeconds * 1000;
+  if (past(waiting.journal))
+    reasons.push(
+      `journal commit pending for ${Math.floor(waiting.journal / 1000)} s (--disk-hang-timeout ${boundSeconds}): the disk has not finished a write, and every message waits on it`,
+    );
+  if (past(waiting.snapshot))
+    reasons.push(
+      `snapshot write pending for ${Math.floor(waiting.snapshot / 1000)} s (--disk-hang-timeout ${boundSeconds}): the disk has not finished it`,
+    );
   return reasons.length > 0 ? reasons.join('; ') : null;
 }

@@ -43,6 +43,8 @@ export interface ServiceHttpDeps {
   readonly intakeLagSeconds: () => number;
   readonly lastSnapshot: () => SnapshotReport | null;
   readonly snapshotFailures: () => number;
+  /** DataStore.writesWaiting(): ms the journal commit and snapshot write have waited on the disk. */
+  readonly writesWaiting: () => { readonly journal: number | null; readonly snapshot: number | null };
   /** Whether this start moved a damaged data file to quarantine. */
   readonly quarantinedNow: () => boolean;
   readonly phase: () => ReadinessView['phase'];
@@ -117,6 +119,7 @@ export function createServiceHttp(d: ServiceHttpDeps): ServiceHttp {
       unwritten: d.journal.backlog.status() ?? { held: 0, dropped: 0 },
       snapshotFailures: d.snapshotFailures(),
       dedupe: d.journal.known.stats,
+      writesWaiting: d.writesWaiting(),
     }),
     amqp: () => d.amqp.reports(),
   });

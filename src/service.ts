@@ -46,7 +46,7 @@ import { errorText, throttled, type Logger } from './logger.js';
 import type { Intake, IntakeCounters } from './intake.js';
 import type { MetaDeriver } from './message.js';
 import type { ServiceMetrics } from './metrics.js';
-import { keyBudgetProblem, persistenceProblem, type ReadinessView } from './readiness.js';
+import { diskWaitProblem, keyBudgetProblem, persistenceProblem, type ReadinessView } from './readiness.js';
 import { type CatchUpPlan, logCatchUp, planCatchUp } from './catch-up.js';
 import type { NotLoadedMark } from '../snapshots/not-loaded.js';
 import { Recovery } from './recovery.js';
@@ -329,6 +329,7 @@ export class Service {
       intakeLagSeconds: () => this.lagWatch.lag(this.clock.now() / 1000, this.lagCounts()),
       lastSnapshot: () => this.lastSnapshot,
       snapshotFailures: () => this.snapshots.failures,
+      writesWaiting: () => this.store.writesWaiting(),
       quarantinedNow: () => this.quarantine !== null,
       phase: () => this.phase,
       fatal: () => this.fatal,
@@ -803,6 +804,7 @@ export class Service {
       slowPlugins: slowApplyProblem(this.host.timing.recentSlow()),
       hungSkipped: this.hungReport.problem(),
       hangWatch: this.hangWatchFailed,
+      diskWait: diskWaitProblem(this.store.writesWaiting(), this.config.diskHangTimeout),
     };
   }
 

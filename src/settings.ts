@@ -421,6 +421,11 @@ export const SETTINGS = {
     flag: '<seconds>',
     help: 'longest the bus thread or the replay thread may go without progress (a message or record handled) or a turn of its event loop (which an idle thread takes 10 times a second: a quiet bus or a thread waiting for the main thread is no hang) before it is taken for stuck, in an endless loop or a native call: the replay thread is ended and start-up replays the rest on the main thread (`statscache_intake_total{event="replay_thread_hangs"}`); a stuck bus thread is intake stopped, as a receive loop that ended: `/healthz` and `/readyz` answer 503 `intake stopped`, and `serve` stops (final snapshot) and exits 1 for its supervisor to restart it (`statscache_intake_total{event="bus_thread_hangs"}`). (`0`: never)',
   },
+  diskHangTimeout: {
+    type: seconds(0, 86_400).default(60),
+    flag: '<seconds>',
+    help: 'longest a journal commit or a snapshot write may wait on the disk before `/readyz` answers 503 `journal commit pending for <n> s` (or `snapshot write pending …`) and `/healthz` says degraded (still 200: a restart does not unwedge a disk): a disk that hangs (an NFS or iSCSI server gone, a device stuck) returns no error, and every message waits on that write before it is applied. A snapshot whose fill goes on writing is not waiting; its commit is. Above the worst fsync a healthy disk takes; `statscache_disk_write_pending_seconds{write}` gives the ages. (`0`: never)',
+  },
   examples: {
     type: z.union([z.boolean(), z.stringbool()]).default(false),
     flag: '',

@@ -80,6 +80,7 @@ const ENV_CONTRACT = {
   busQueueMaxBytes: 'STATSCACHE_BUS_QUEUE_MAX_BYTES',
   replayThread: 'STATSCACHE_REPLAY_THREAD',
   threadHangTimeout: 'STATSCACHE_THREAD_HANG_TIMEOUT',
+  diskHangTimeout: 'STATSCACHE_DISK_HANG_TIMEOUT',
   examples: 'STATSCACHE_EXAMPLES',
 };
 const FLAG_CONTRACT = [
@@ -148,6 +149,7 @@ const FLAG_CONTRACT = [
   '--bus-queue-max-bytes',
   '--replay-thread',
   '--thread-hang-timeout',
+  '--disk-hang-timeout',
   '--examples',
 ];
 
