@@ -219,9 +219,14 @@ export class DataStore {
   /** Milliseconds of a monotonic clock, for writesWaiting(). */
   private readonly now: () => number;
   /**
-   * When the snapshot write in progress last moved (now()): its call, each write of its fill,
-   * the fill's end. A long fill that goes on writing is no stall; a commit that never settles,
-   * or a transaction that never starts (queued behind one), is.
+   * When the snapshot write in progress was called (now()): a transaction that never starts
+   * (queued behind a write the disk holds) waits from then.
+   */
+  private snapshotCalled = Number.NEGATIVE_INFINITY;
+  /**
+   * When a snapshot's fill last moved (now()): each write it makes, and its end. A long fill that
+   * goes on writing is no stall, for it or for the appends queued behind it; its commit, if it
+   * never settles, is.
    */
   private snapshotMoved = Number.NEGATIVE_INFINITY;
 
@@ -427,7 +432,7 @@ export class DataStore {
    */
   writeSnapshot(fill: (batch: SnapshotBatch) => void | Promise<void>): Promise<void> {
     this.snapshotsWriting++;
-    this.snapshotMoved = this.now();
+    this.snapshotCalled = this.now();
     const moved = () => {
       this.snapshotMoved = this.now();
     };
@@ -451,7 +456,7 @@ export class DataStore {
     return {
       // An append queued while a snapshot's fill goes on waits for that fill, not for the disk.
       journal: oldest === null ? null : now - Math.max(oldest, this.snapshotMoved),
-      snapshot: this.snapshotsWriting > 0 ? now - this.snapshotMoved : null,
+      snapshot: this.snapshotsWriting > 0 ? now - Math.max(this.snapshotCalled, this.snapshotMoved) : null,
     };
   }
 

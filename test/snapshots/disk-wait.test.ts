@@ -51,6 +51,22 @@ describe('DataStore.writesWaiting', () => {
     expect([...(store.readSlotMeta(0) ?? [])]).toEqual([1]);
   });
 
+  it('a snapshot called while an append waits on the disk does not make that append younger', async () => {
+    let clock = 0;
+    const { dir, store } = open(() => clock);
+    let holder: WriteLockHolder | null = await holdWriteLock(dir.path);
+    cleanup.push(() => holder?.kill());
+    const appended = store.appendJournal([record(1)]);
+    clock = 10_000;
+    const snapshot = store.writeSnapshot((batch) => batch.putMeta(0, new Uint8Array([1])));
+    clock = 15_000;
+    expect(store.writesWaiting()).toEqual({ journal: 15_000, snapshot: 5_000 });
+    await holder.release();
+    holder = null;
+    await Promise.all([appended, snapshot]);
+    expect(store.writesWaiting()).toEqual({ journal: null, snapshot: null });
+  });
+
   it('a snapshot whose fill goes on writing waits on nothing, nor do appends queued behind it; a quiet store waits on nothing however long', async () => {
     let clock = 0;
     const { store } = open(() => clock);
