@@ -149,6 +149,18 @@ describe('configuration', () => {
     expect(r.stderr).toMatch(/setting "gapBackfillInterval" \(flag --gap-backfill-interval\)/);
   });
 
+  it('bounds --disk-hang-timeout: 0 (never) to a day, 60 s by default', () => {
+    expect(loadConfig({ env: {} }).diskHangTimeout).toBe(60);
+    expect(loadConfig({ env: { STATSCACHE_DISK_HANG_TIMEOUT: '0' } }).diskHangTimeout).toBe(0);
+    expect(loadConfig({ env: {}, flags: { diskHangTimeout: '86400' } }).diskHangTimeout).toBe(86_400);
+    expect(() => loadConfig({ env: {}, flags: { diskHangTimeout: '86401' } })).toThrow(
+      /"diskHangTimeout" \(flag --disk-hang-timeout\)/,
+    );
+    expect(() => loadConfig({ env: { STATSCACHE_DISK_HANG_TIMEOUT: '-1' } })).toThrow(
+      /"diskHangTimeout" \(environment STATSCACHE_DISK_HANG_TIMEOUT\)/,
+    );
+  });
+
   it('bounds the bus linger: 0 (next turn) to a second', () => {
     expect(loadConfig({ env: {} }).busLinger).toBe(25);
     expect(loadConfig({ env: { STATSCACHE_BUS_LINGER: '0' } }).busLinger).toBe(0);
