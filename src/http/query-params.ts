@@ -140,10 +140,14 @@ export class BadParameter extends Error {
   }
 }
 
-/** First value of each parameter (a repeated one takes its first value, as Flask did). */
-export function firstValues(query: URLSearchParams): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of query) if (!(k in out)) out[k] = v;
+/**
+ * First value of each parameter (a repeated one takes its first value, as Flask did). No
+ * prototype: `constructor` is a valid plugin parameter name, and a plain object inherited it
+ * (the client's value was dropped, an unset one read as a function and was refused).
+ */
+export function firstValues(query: Iterable<[string, string]>): Record<string, string> {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [k, v] of query) if (!Object.hasOwn(out, k)) out[k] = v;
   return out;
 }
 
@@ -183,8 +187,8 @@ export function parseViewQuery(
 }
 
 function pick(values: Record<string, string>, keys: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const k of keys) if (values[k] !== undefined) out[k] = values[k];
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const k of keys) if (Object.hasOwn(values, k) && values[k] !== undefined) out[k] = values[k];
   return out;
 }
 

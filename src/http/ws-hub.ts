@@ -4,7 +4,7 @@ import type * as z from 'zod';
 import type { PluginHost } from '../../actors/plugin-host.js';
 import type { PluginRuntime } from '../../actors/plugin-runtime.js';
 import { ViewHungBefore } from '../../actors/view-cache.js';
-import { BadParameter, DEFAULT_MAX_PAGE_DEPTH, pluginParamsSchema } from './query-params.js';
+import { BadParameter, DEFAULT_MAX_PAGE_DEPTH, firstValues, pluginParamsSchema } from './query-params.js';
 import { error as errorResponse, CORS_HEADERS, type HttpResponse } from './responses.js';
 import { parseEventId, SseSession, type SseSink } from './sse-session.js';
 import { TokenBucket } from './token-bucket.js';
@@ -294,8 +294,7 @@ export class WsHub {
     }
     if (!this.admitSubscription(req.ip))
       return errorResponse(429, 'too_many_subscriptions_per_ip', this.perIpDetail(req.ip), CORS_HEADERS);
-    const values: Record<string, string> = {};
-    for (const [k, v] of req.query) if (!(k in values)) values[k] = v;
+    const values = firstValues(req.query);
     let spec: ViewSpec;
     try {
       spec = this.specOf(runtime, values);

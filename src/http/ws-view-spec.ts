@@ -27,7 +27,8 @@ export function viewSpecOf(
   params: WireParams | Record<string, string>,
   maxPageDepth: number,
 ): ViewSpec {
-  const values: Record<string, string> = {};
+  // No prototype: a parameter named `constructor` is the client's or absent (query-params.ts firstValues).
+  const values: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [k, v] of Object.entries(params)) if (k !== 'callback' && k !== '_') values[k] = String(v);
   const parsed = parseViewQuery(values, schema, 0, maxPageDepth);
   const stop = values['stop'] === undefined ? undefined : parsed.stop;
