@@ -21,6 +21,8 @@ export interface GapCounters {
   seqMissing: number;
   /** seq_id went backwards: the relay restarted (not a gap). */
   relayRestarts: number;
+  /** seq_id jumped further than any queue could have dropped (seqJumpBound): a reset, not a gap. */
+  seqResets: number;
   /** Jumps in a reliable publisher's `i` that fed a window. */
   iHints: number;
   /** `i` steps ignored because the key is interleaved or erratic. */
@@ -37,6 +39,21 @@ const MAX_PUBLISHERS = 10_000;
  * memory and on disk. A username that long names no real publisher; its messages get no hint.
  */
 const MAX_PUBLISHER_KEY = 512;
+/** Messages one seq_id jump may say were lost whatever the time between the receptions. */
+export const MAX_SEQ_JUMP = 1_000_000;
+/** Messages per second between the two receptions a jump may add to MAX_SEQ_JUMP: far past any real bus. */
+export const SEQ_JUMP_PER_SECOND = 100_000;
+
+/**
+ * The largest hole two receptions `seconds` apart can hold. Past it the counter was not
+ * skipped but reset or forged (one message with `seq_id: 2^53-1` added 9e15 to seq_missing and
+ * asked the history for a backfill): the relay restarted from another number, or the sender is
+ * broken. Treated like a relay restart: counted apart, no window, numbering goes on from there.
+ */
+export function seqJumpBound(seconds: number): number {
+  return MAX_SEQ_JUMP + Math.floor(Math.max(0, seconds) * SEQ_JUMP_PER_SECOND);
+}
+
 /** Irregular `i` steps (backwards, or a jump) before a key is treated as interleaved and ignored. */
 const STRIKES_UNRELIABLE = 3;
 /** Consecutive exact +1 steps that clear strikes and make an ignored key trusted again. */
@@ -68,6 +85,7 @@ export class GapDetector {
     seqGaps: 0,
     seqMissing: 0,
     relayRestarts: 0,
+    seqResets: 0,
     iHints: 0,
     iIgnored: 0,
     iUnreliableMarked: 0,
@@ -115,6 +133,10 @@ export class GapDetector {
     }
     if (seq === last.seq + 1) return null;
     const missing = seq - last.seq - 1;
+    if (missing > seqJumpBound(Math.abs(ts - last.ts))) {
+      this.counters.seqResets++;
+      return null;
+    }
     this.counters.seqGaps++;
     this.counters.seqMissing += missing;
     return {
@@ -160,7 +182,8 @@ export class GapDetector {
       return null;
     }
     // Lower: a restarted publisher, not a gap (but a strike: interleaved publishers look like this).
-    if (i < lastI) return null;
+    // Nor is a jump past any real hole (the seq_id bound): a reset or a forged counter.
+    if (i < lastI || i - lastI - 1 > seqJumpBound(Math.abs(envelope.timestamp - lastTs))) return null;
     this.counters.iHints++;
     return {
       start: Math.min(lastTs, envelope.timestamp),

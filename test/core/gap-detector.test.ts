@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EndpointTracker, type MonitorEvent } from '../../src/bus-endpoints.js';
 import type { Envelope } from '../../src/envelope.js';
-import { GapDetector } from '../../src/gap-detector.js';
+import { GapDetector, MAX_SEQ_JUMP, SEQ_JUMP_PER_SECOND, seqJumpBound } from '../../src/gap-detector.js';
 import { coalesce } from '../../src/gap-windows.js';
 
 const env = (fields: Partial<Envelope> & Record<string, unknown>): Envelope =>
@@ -24,6 +24,36 @@ describe('GapDetector', () => {
     expect(g.counters).toMatchObject({ seqGaps: 1, seqMissing: 2, relayRestarts: 1 });
     // With a seq_id, i is not even looked at.
     expect(g.observe(env({ seq_id: 2, i: 999, timestamp: 22 }), 'a')).toBeNull();
+  });
+
+  it('a seq_id jump past the bound is a reset, not billions of lost messages; the bound grows with the time between receptions', () => {
+    const g = new GapDetector();
+    expect(g.observe(env({ seq_id: 1 }), 'a', 1000)).toBeNull();
+    // Received in the same second: the bound is MAX_SEQ_JUMP missing messages, exactly.
+    expect(g.observe(env({ seq_id: 2 + MAX_SEQ_JUMP }), 'a', 1000)).toMatchObject({ missing: MAX_SEQ_JUMP });
+    expect(g.observe(env({ seq_id: 3 + 2 * MAX_SEQ_JUMP + 1 }), 'a', 1000)).toBeNull();
+    expect(g.counters).toMatchObject({ seqGaps: 1, seqMissing: MAX_SEQ_JUMP, seqResets: 1 });
+    // One message numbered 2^53-1: a reset, nothing added to seqMissing.
+    expect(g.observe(env({ seq_id: Number.MAX_SAFE_INTEGER }), 'a', 1001)).toBeNull();
+    expect(g.counters).toMatchObject({ seqGaps: 1, seqMissing: MAX_SEQ_JUMP, seqResets: 2 });
+    // Numbering goes on from the reset: the next step is an ordinary one.
+    expect(g.observe(env({ seq_id: 1 }), 'b', 2000)).toBeNull();
+    const tenSeconds = seqJumpBound(10);
+    expect(tenSeconds).toBe(MAX_SEQ_JUMP + 10 * SEQ_JUMP_PER_SECOND);
+    expect(g.observe(env({ seq_id: 2 + tenSeconds }), 'b', 2010)).toMatchObject({ missing: tenSeconds });
+    expect(g.observe(env({ seq_id: 3 + 2 * tenSeconds + 1 }), 'b', 2020)).toBeNull();
+    expect(g.counters).toMatchObject({ seqGaps: 2, seqMissing: MAX_SEQ_JUMP + tenSeconds, seqResets: 3 });
+  });
+
+  it('an i jump past the same bound gives no hint', () => {
+    const g = new GapDetector();
+    expect(g.observe(env({ i: 1, username: 'u', timestamp: 1000 }))).toBeNull();
+    expect(g.observe(env({ i: 2 + MAX_SEQ_JUMP + 1, username: 'u', timestamp: 1000 }))).toBeNull();
+    expect(g.observe(env({ i: 3 + 2 * MAX_SEQ_JUMP + 1, username: 'u', timestamp: 1000 }))).toMatchObject({
+      missing: MAX_SEQ_JUMP,
+      basis: 'i',
+    });
+    expect(g.counters.iHints).toBe(1);
   });
 
   it("dates a seq_id window by the receptions (the service's clock), not by the messages' own timestamps", () => {

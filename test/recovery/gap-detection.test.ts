@@ -336,6 +336,35 @@ describe('gap detection that fits real buses', () => {
     expect(await intake(svc.base, 'backfilled')).toBe(0);
   }, 60_000);
 
+  it('one message numbered 2^53-1 is a counter reset: nothing added to seq_missing, no backfill', async () => {
+    const r = await relay();
+    const svc = await servedLive(r, ['--gap-backfill-interval', '0.2']);
+    const requestsBefore = r.dg.requests;
+    const send = (seq: number) =>
+      r.send({
+        topic: 'org.fedoraproject.prod.git.receive',
+        timestamp: Date.now() / 1000,
+        msg_id: `2026-reset-${seq}`,
+        seq_id: seq,
+        username: 'forged',
+        msg: {},
+      });
+    for (const seq of [1, 2, 3, 5, Number.MAX_SAFE_INTEGER]) await send(seq);
+    await eventually(async () => ((await total(svc.base)) === 5 ? true : undefined), 10_000, 'five messages counted');
+    // The real hole (4) is a gap; the jump to 2^53-1 is not.
+    expect(await intake(svc.base, 'seq_gaps')).toBe(1);
+    expect(await intake(svc.base, 'seq_missing')).toBe(1);
+    expect(await intake(svc.base, 'seq_resets')).toBe(1);
+    expect(await intake(svc.base, 'gap_windows')).toBe(1);
+    await eventually(
+      async () => ((await intake(svc.base, 'gap_backfills')) === 1 ? true : undefined),
+      10_000,
+      'the one real gap backfilled',
+    );
+    // One window fetched (a page or two), none for the reset.
+    expect(r.dg.requests - requestsBefore).toBeLessThanOrEqual(2);
+  }, 60_000);
+
   it('a seq_id gap while the history is down keeps the instance ready (degraded) and is filled once it answers', async () => {
     const r = await relay();
     const svc = await servedLive(r, ['--gap-backfill-interval', '0.2']);
