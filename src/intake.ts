@@ -97,6 +97,7 @@ export class Intake {
   readonly gaps: GapDetector;
   /** Seq of the last entry the plugins have applied: what a snapshot of their state covers. */
   private appliedSeq: number;
+  private newestTaken: number;
   /** Accepted, not yet committed and applied. */
   private uncommitted = 0;
   /** What those are counted as against maxUncommittedBytes, and each one's share, by seq (only with that bound). */
@@ -145,6 +146,7 @@ export class Intake {
   ) {
     this.gaps = new GapDetector(publishers);
     this.appliedSeq = appliedSeq;
+    this.newestTaken = Math.min(newest, deps.limits.nowSeconds());
     this.heldBytes = Number.isFinite(deps.maxUncommittedBytes ?? Number.POSITIVE_INFINITY) ? new Map() : null;
   }
 
@@ -160,6 +162,16 @@ export class Intake {
   /** Newest message timestamp applied (seconds), 0 before any. */
   get newestTimestamp(): number {
     return this.newest;
+  }
+
+  /**
+   * Newest message time applied, none counted later than when it was applied (seconds, 0
+   * before any): what lag-watch.ts judges intake by. One message dated ahead (a publisher's
+   * clock, up to --max-clock-skew) made every older one after it look current, hiding "intake
+   * is behind" for the skew plus the limit (~7 minutes at the defaults).
+   */
+  get newestTakenIn(): number {
+    return this.newestTaken;
   }
 
   /** Seq of the newest journaled message applied to the plugins. */
@@ -422,6 +434,9 @@ export class Intake {
     const { envelope } = entry;
     if (entry.seq > this.appliedSeq) this.appliedSeq = entry.seq;
     if (envelope.timestamp > this.newest) this.newest = envelope.timestamp;
+    // The clock is read only for a message newer than any yet: rare once intake falls behind.
+    if (envelope.timestamp > this.newestTaken)
+      this.newestTaken = Math.min(envelope.timestamp, this.deps.limits.nowSeconds());
     const targets = this.deps.route(envelope.topic);
     if (targets.length > 0)
       this.deps.host.queue(

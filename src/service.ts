@@ -810,6 +810,6 @@ export class Service {
 
   /** Live messages taken in so far (backfilled ones are not live) and the newest message's time. */
   private lagCounts(): { live: number; newest: number } {
-    return { live: this.counters.accepted - this.counters.backfilled, newest: this.intake.newestTimestamp };
+    return { live: this.counters.accepted - this.counters.backfilled, newest: this.intake.newestTakenIn };
   }
 }

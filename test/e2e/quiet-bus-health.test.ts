@@ -90,5 +90,25 @@ describe('a quiet bus', () => {
     expect(JSON.parse((await get('/readyz')).text).degraded).toMatch(
       /intake is behind the bus: the newest live message/,
     );
+
+    // One message dated as far ahead as --max-clock-skew allows (a publisher's clock ahead) must
+    // not hide it: taken as the newest, it made every older message look current for the skew
+    // plus the limit (~7 minutes at the default skew).
+    const ahead = config.maxClockSkew - 5;
+    const target = s.counters.accepted + 1;
+    await send(-ahead);
+    await eventually(() => (s.counters.accepted >= target ? true : undefined), 10_000, 'the message dated ahead');
+    // Applied (after its journal commit) before the clock moves on.
+    await s.settled();
+    // Counted as taken in when it was: current for the limit (120 s), as an honest one would be...
+    offset += 60_000;
+    await burst(600);
+    expect(JSON.parse((await get('/readyz')).text)).not.toHaveProperty('degraded');
+    // ...and no longer: old messages keep coming, 130 s after it, well before its own date.
+    offset += 70_000;
+    await burst(600);
+    expect(JSON.parse((await get('/readyz')).text).degraded).toMatch(
+      /intake is behind the bus: the newest live message taken in is dated 13\d s ago/,
+    );
   }, 60_000);
 });
