@@ -56,6 +56,12 @@ export interface Core {
   readonly intake: Intake;
   readonly snapshotter: Snapshotter;
   readonly meta: MetaDeriver;
+  /**
+   * The same meta for reads (/raw's filters and meta): bounded by `maxFanout` but counting
+   * nothing. Reads derived through `meta` counted each cut again in `fanout_truncated`, once
+   * per /raw page that looked at the message, as if it had been taken in again.
+   */
+  readonly readMeta: MetaDeriver;
   /** Rows restored with timestamps ahead of the clock (written before the clock bound existed), dropped. */
   readonly futureRowsDropped: Readonly<Record<string, number>>;
   /** Restored entries past a retention or key cap lowered since they were written, evicted at start, per plugin. */
@@ -148,7 +154,10 @@ export function assembleCore(options: CoreOptions): Core {
   );
   const futureRowsDropped = dropFutureRows(host, clockFloor() + config.maxClockSkew);
   const boundsEvicted = evictPastBounds(host);
-  return { host, restored, journal, intake: live, snapshotter, meta, futureRowsDropped, boundsEvicted };
+  const readMeta =
+    options.deriveMeta ??
+    ((envelope: Parameters<MetaDeriver>[0]) => deriveMeta(envelope, { maxFanout: config.maxFanout }));
+  return { host, restored, journal, intake: live, snapshotter, meta, readMeta, futureRowsDropped, boundsEvicted };
 }
 
 /** A given base whose retained plugins are only those not loaded now (the loaded ones start empty). */

@@ -148,7 +148,7 @@ export class Service {
   /** The data dir lock, held from build() until stop() or close(). */
   private lock: DataDirLock | null = null;
   private readonly clock: Clock;
-  private readonly meta: MetaDeriver;
+  private readonly readMeta: MetaDeriver;
   private readonly recovery: Recovery;
   private readonly timers: (() => void)[] = [];
   private readonly logLimited: ReturnType<typeof throttled>;
@@ -251,7 +251,7 @@ export class Service {
     // From now on: a stop before the catch-up is done snapshots them with where they stop.
     for (const b of this.catchUpPlan?.behind ?? [])
       this.holdBehind(b.ident, b.mark ?? { journalSeq: 0, newestTimestamp: 0 });
-    this.meta = core.meta;
+    this.readMeta = core.readMeta;
     this.futureRowsDropped = core.futureRowsDropped;
     this.boundsEvicted = core.boundsEvicted;
     const nowSeconds = () => this.clock.now() / 1000;
@@ -314,7 +314,7 @@ export class Service {
       hub: this.hub,
       journal: this.journal,
       intake: this.intake,
-      meta: this.meta,
+      meta: this.readMeta,
       amqp: this.amqp,
       busCounters: () => ({
         ...this.counters,
