@@ -205,6 +205,8 @@ export class DataStore {
   private sharedSize = 0;
   private readonly ids: Database<number, string>;
   private readonly times: Database<Uint8Array, [number, number]>;
+  /** Time-index keys of messages dated -0 re-keyed (or dropped) when this file was opened. */
+  readonly repairedTimeKeys: number;
   /**
    * What trimming the journal let go: `through`, the newest message time among the records it
    * dropped (see trimmedThrough()). Absent from a read-only handle on a file older than it.
@@ -279,6 +281,30 @@ export class DataStore {
       probeAfterMs: options.probeAfterMs ?? PROBE_AFTER_MS,
       now: this.now,
     });
+    this.repairedTimeKeys = options.readOnly ? 0 : this.repairNegativeZeroTimes();
+  }
+
+  /**
+   * Before decodeEnvelope turned -0 into 0, a message dated -0 got the time-index key [-0, seq],
+   * which the ordered key encoding has no form for: it sorts after every finite time, so the
+   * message was in no window and trimming (which removes [0, seq]) left the key for good. Such
+   * keys are all past [Infinity, 0], where no real key is: finding them reads only them. Each is
+   * re-keyed [0, seq] (how the record reads back), or dropped when its record is gone.
+   */
+  private repairNegativeZeroTimes(): number {
+    const seqs: number[] = [];
+    for (const key of this.times.getKeys({ start: [Number.POSITIVE_INFINITY, 0] })) {
+      const seq = (key as unknown[]).at(-1);
+      if (!Number.isFinite(key[0]) && typeof seq === 'number' && Number.isSafeInteger(seq)) seqs.push(seq);
+    }
+    if (seqs.length === 0) return 0;
+    this.root.transactionSync(() => {
+      for (const seq of seqs) {
+        void this.times.removeSync([-0, seq]);
+        if (this.journal.doesExist(seq)) void this.times.putSync([0, seq], EMPTY);
+      }
+    });
+    return seqs.length;
   }
 
   /**
