@@ -383,6 +383,11 @@ export class Service {
       } catch (err) {
         throw unwritableDataDir(dataDir, err) ?? err;
       }
+      if (store.repairedTimeKeys > 0)
+        options.logger.warn(
+          { repairedTimeKeys: store.repairedTimeKeys },
+          'history time index repaired: messages dated -0 by an older statscache were indexed under a key no /raw window reached; re-keyed to time 0 (or dropped where their journal record is gone)',
+        );
       const service = new Service(options.config, options.logger, store, options, check.ok ? check.preread : null);
       service.lock = lock;
       service.quarantine = report;

@@ -2,6 +2,7 @@ import { afterEach, expect, it } from 'vitest';
 import { DataStore } from '../../snapshots/lmdb-store.js';
 import { Journal } from '../../snapshots/journal.js';
 import { openJournal } from '../helpers/persistence.js';
+import { getJson, startService } from '../helpers/service-process.js';
 
 /**
  * A data dir written before decodeEnvelope turned -0 into 0 holds time-index keys for
@@ -47,3 +48,26 @@ it('re-keys -0 time-index keys written by the old encoding at open; trimming the
   expect(again.repairedTimeKeys).toBe(0);
   await again.close();
 });
+
+it('serve repairs such a data dir at start, says so in its log, and /raw then finds the message', async () => {
+  const { dir, store, journal } = openJournal(dirs);
+  journal.accept({ topic: 'org.fedoraproject.prod.a.b', timestamp: -0, msg_id: 'm-neg-zero', msg: {} });
+  journal.accept({ topic: 'org.fedoraproject.prod.a.b', timestamp: 5, msg_id: 'm-five', msg: {} });
+  await journal.flush();
+  await store.close();
+
+  const service = await startService(['--data-dir', dir]);
+  try {
+    const repaired = service.logs
+      .map((l) => JSON.parse(l) as { msg?: string; repairedTimeKeys?: number })
+      .find((l) => l.msg?.startsWith('history time index repaired'));
+    expect(repaired?.repairedTimeKeys).toBe(1);
+    const raw = await getJson(`${service.base}/raw?start=0&end=1`);
+    expect(raw.status).toBe(200);
+    expect((raw.body as { raw_messages: { msg_id: string }[] }).raw_messages.map((m) => m.msg_id)).toEqual([
+      'm-neg-zero',
+    ]);
+  } finally {
+    await service.stop();
+  }
+}, 60_000);
