@@ -72,7 +72,15 @@ export interface Subscription {
 /** A WebSocket connection's state: the hub's handle, kept in the socket's user data. */
 export class WsConnection {
   readonly subs = new Map<string, Subscription>();
+  /** When it went over the soft limit, or last caught up a little while re-sending; null when healthy. */
   slowSince: number | null = null;
+  /**
+   * Views (by key) already re-sent in the current paced resync, which runs from the first drain
+   * until every subscription has its snapshot; null when none is in progress.
+   */
+  resent: Set<string> | null = null;
+  /** Bytes queued right after the last paced send: updates of re-sent views queue on top of it. */
+  resentMark = 0;
   /** Set once the hub decided to close it: the close frame waits for the queue to drain. */
   closing: { since: number; reason: string } | null = null;
   closed = false;

@@ -43,7 +43,7 @@ const DEFAULT_MAX_VIEWS = 1000;
  * publishes one encoded update per view to its uWS topic (every healthy subscriber gets the
  * same bytes), writes it to SSE streams, then checks back-pressure: a socket over the soft
  * limit leaves its topics (uWS `publish` ignores per-socket pacing) and gets one fresh
- * snapshot per view when it drains; one that stays stuck is closed with 4008.
+ * snapshot per view when it drains, paced by its queue; one that stays stuck is closed with 4008.
  */
 export class WsHub {
   readonly epoch: string;
@@ -209,15 +209,41 @@ export class WsHub {
 
   onDrain(conn: WsConnection): void {
     if (conn.closing && !conn.closed) return this.finishClose(conn, this.now());
-    if (conn.closed || conn.slowSince === null || conn.peer.bufferedAmount() > this.limits.maxBufferedBytes / 2) return;
+    if (conn.closed || conn.slowSince === null) return;
+    const soft = this.limits.maxBufferedBytes;
+    if (conn.resent === null) {
+      if (conn.peer.bufferedAmount() > soft / 2) return;
+      conn.resent = new Set();
+      conn.resentMark = conn.peer.bufferedAmount();
+      this.stats.resyncs++;
+    }
+    this.resendPaced(conn, conn.resent, soft);
+  }
+
+  /**
+   * Re-sends a slow client's snapshots one view at a time, each only while its queue is under
+   * the soft limit, the rest on later drains. Sent at once they were the server's own burst: a
+   * client whose views' snapshots together exceed the hard limit was closed (4008) though it
+   * was reading, and again after every reconnect. A view rejoins its topic right after its
+   * snapshot, so its updates follow it; the slow timeout restarts at each send (the client was
+   * under the soft limit then), so a reader is never timed out while one that stops still is.
+   */
+  private resendPaced(conn: WsConnection, resent: Set<string>, soft: number): void {
+    for (const [key, sub] of conn.subs) {
+      if (resent.has(key)) continue;
+      if (conn.peer.bufferedAmount() >= soft) return;
+      conn.slowSince = this.now();
+      let sent = false;
+      conn.peer.cork(() => {
+        sent = this.sendTo(conn, sub.view.snapshotFrame(this.epoch, 'resync', sub.id));
+        if (sent) conn.peer.subscribe(topicOf(sub.view));
+      });
+      if (!sent) return;
+      resent.add(key);
+      conn.resentMark = conn.peer.bufferedAmount();
+    }
     conn.slowSince = null;
-    this.stats.resyncs++;
-    conn.peer.cork(() => {
-      for (const sub of conn.subs.values()) {
-        if (!this.sendTo(conn, sub.view.snapshotFrame(this.epoch, 'resync', sub.id))) return;
-        conn.peer.subscribe(topicOf(sub.view));
-      }
-    });
+    conn.resent = null;
   }
 
   onClose(conn: WsConnection): void {
@@ -365,8 +391,9 @@ export class WsHub {
       this.count(this.subsPerIp, conn.ip, 1);
     }
     sub.id = frame.id;
-    // A slow connection gets its snapshots when it drains (onDrain), not now.
-    if (conn.slowSince !== null) return;
+    // A slow connection gets its snapshots when it drains (onDrain), not now; one asked again
+    // during a resync is sent again in that round.
+    if (conn.slowSince !== null) return void conn.resent?.delete(spec.key);
     const view = sub.view;
     const plan = this.plan(view, frame.resume ?? null);
     if (plan.kind === 'replay') {
@@ -479,15 +506,22 @@ export class WsHub {
     const soft = this.limits.maxBufferedBytes;
     if (conn.slowSince === null) {
       if (buffered <= soft) return;
-      // Off the topics: publish would keep queueing for it. Its views are re-sent as snapshots on drain.
+      // Off the topics: publish would keep queueing for it. Its views are re-sent as snapshots on drain, paced.
       conn.slowSince = now;
       this.stats.slowEntered++;
       for (const sub of conn.subs.values()) conn.peer.unsubscribe(topicOf(sub.view));
       this.options.log?.('info', { ip: conn.ip, buffered }, 'slow WebSocket client: switched to coalesced snapshots');
       return;
     }
-    if (buffered <= soft / 2) return this.onDrain(conn);
-    if (now - conn.slowSince > this.limits.slowTimeoutMs) this.closeSlow(conn, buffered);
+    // The updates of views already re-sent queued a soft limit more: it fell behind again, so
+    // all its views wait for a fresh round (and the slow timeout runs on from the last send).
+    if (conn.resent !== null && buffered > conn.resentMark + soft) {
+      for (const sub of conn.subs.values()) conn.peer.unsubscribe(topicOf(sub.view));
+      conn.resent = null;
+    }
+    // A paced resync goes on under the soft limit; a new one starts under half of it.
+    if (buffered <= soft / 2 || (conn.resent !== null && buffered < soft)) this.onDrain(conn);
+    if (conn.slowSince !== null && now - conn.slowSince > this.limits.slowTimeoutMs) this.closeSlow(conn, buffered);
   }
 
   /**
