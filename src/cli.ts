@@ -5,14 +5,12 @@ import { Command, CommanderError } from 'commander';
 import { exitCodeOf, isStatscacheError } from '../actors/errors.js';
 import { loadConfig, unknownEnvNames, type Config, type ConfigKey } from './config.js';
 import { addSettingOptions, configFileOf, flagValues } from './cli-options.js';
-import { errorText, createLogger, type Logger } from './logger.js';
+import type { Logger } from './logger.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './envelope-limits.js';
 import { DEFAULT_REPLICA_QUEUE_MAX_BYTES, DEFAULT_UPSTREAM_QUEUE_MAX_BYTES } from './proxy-queue.js';
 import { DEFAULT_REPLICA_MAX_CONNECTIONS, DEFAULT_REPLICA_MAX_PER_ADDRESS } from './proxy-admission.js';
 import { DEMO_DEFAULTS } from './settings.js';
 import { registerOperatorCommands } from './commands/register.js';
-import { runMetaCommand } from './meta/meta-command.js';
-import { pluginsForConfig } from './plugin-loader.js';
 
 /** `serve` and `demo`: only the defaults differ (`demo` keeps its made-up data apart from `serve`'s). */
 function configFrom(opts: Record<string, unknown>, defaults: Partial<Record<ConfigKey, unknown>> = {}): Config {
@@ -25,6 +23,7 @@ function configFrom(opts: Record<string, unknown>, defaults: Partial<Record<Conf
 }
 
 async function runService(config: Config, log: Logger, withSimulator: boolean, configFile?: string): Promise<void> {
+  const { errorText } = await import('./logger.js');
   for (const { name, nearest } of unknownEnvNames(process.env))
     log.warn(
       { variable: name, nearest },
@@ -40,6 +39,7 @@ async function runService(config: Config, log: Logger, withSimulator: boolean, c
   let stopping = false;
   try {
     // External plugins load asynchronously, so before the (synchronous) build; relative paths are relative to the config file.
+    const { pluginsForConfig } = await import('./plugin-loader.js');
     const plugins = await pluginsForConfig(config, configFile);
     // Before the service opens (and restores) the data dir: an empty one is filled from the peer first.
     if (config.bootstrap !== null)
@@ -128,6 +128,7 @@ addSettingOptions(
   program.command('serve').description('run the service: consume the bus, keep plugin state, serve it'),
 ).action(async (opts) => {
   const config = configFrom(opts);
+  const { createLogger } = await import('./logger.js');
   await runService(config, createLogger(config.logLevel), false, configFileOf(opts));
 });
 
@@ -140,6 +141,7 @@ addSettingOptions(
 ).action(async (opts) => {
   // Made-up traffic must never mix with a real service's ./data.
   const config = configFrom(opts, DEMO_DEFAULTS);
+  const { createLogger } = await import('./logger.js');
   await runService(config, createLogger(config.logLevel), true, configFileOf(opts));
 });
 
@@ -148,6 +150,7 @@ program
   .argument('<file.jsonl>', 'one fedmsg envelope per line')
   .description('print the category, usernames, packages, agent and link of each message, one JSON object per line')
   .action(async (file: string) => {
+    const { runMetaCommand } = await import('./meta/meta-command.js');
     const { errors } = await runMetaCommand(file, process.stdout);
     process.exitCode = errors > 0 ? 1 : 0;
   });
@@ -193,6 +196,7 @@ program
       upstreamQueueMaxBytes?: string;
     }) => {
       const { runProxyCommand } = await import('./commands/proxy.js');
+      const { createLogger } = await import('./logger.js');
       await runProxyCommand(opts, createLogger('info'));
     },
   );

@@ -2,8 +2,9 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger } from 'pino';
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+import type { LogLevel } from './log-levels.js';
+
+export { LOG_LEVELS, type LogLevel } from './log-levels.js';
 
 /** JSON lines on stdout: one object per event, ready for journald or a log shipper. */
 export function createLogger(level: LogLevel = 'info'): Logger {

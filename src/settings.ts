@@ -15,7 +15,7 @@ import { DEFAULT_MAX_PAGE_DEPTH, isDecimal, MAX_ROWS_PER_PAGE } from './http/que
 import { DEFAULT_HELD_ANSWERS_MAX_BYTES, DEFAULT_HELD_ANSWERS_MAX_BYTES_PER_CLIENT } from './http/held-bodies.js';
 import { DEFAULT_MAX_NEW_VIEWS_PER_IP } from './http/view-budget.js';
 import { DEFAULT_MAX_FRAMES_PER_SECOND } from './http/ws-connection.js';
-import { LOG_LEVELS } from './logger.js';
+import { LOG_LEVELS } from './log-levels.js';
 import { DEFAULT_MAX_FANOUT } from './meta/index.js';
 import { DEFAULT_BUS_QUEUE_MAX } from './bus-queue.js';
 import { PROBE_TO, THREADED_REPLAY_MIN } from './startup-replay.js';
