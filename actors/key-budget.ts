@@ -1,3 +1,6 @@
+/** Keys one container may hold by default (rows, and each extra store). Here, not in plugin-runtime.ts, so the settings do not load XState. */
+export const DEFAULT_MAX_KEYS = 1_000_000;
+
 /**
  * The service-wide key budget (--max-keys-total). Each plugin container is capped on its own
  * (--plugin-max-keys), but 27 built-in plugins with one to four containers each could together

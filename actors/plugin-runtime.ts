@@ -2,6 +2,7 @@ import { type ApplyBeacon, BEACON, viewParamsText } from './apply-beacon.js';
 import { ChangeLog, ROWS, type ChangeCursor } from './change-log.js';
 import { createContainer, isTimed, pluginFacing, type TimedContainer } from './containers.js';
 import { bucketEnd } from './interval.js';
+import { DEFAULT_MAX_KEYS } from './key-budget.js';
 import { KeyedStore, KeyTooLongError, type ReadonlyKeyedStore } from './keyed-store.js';
 import { Lifecycle, type LifecycleState, type UpdateHealth } from './lifecycle.js';
 import type { PluginMessage, UpdateContext, ViewContext } from './plugin-api.js';
@@ -23,8 +24,7 @@ import { WindowedCounter } from './windowed-counter.js';
  */
 export type DropReason = 'update_error' | 'expired' | 'key_cap' | 'key_too_long' | 'quarantined' | 'hung';
 
-/** Keys one container may hold by default (rows, and each extra store). */
-export const DEFAULT_MAX_KEYS = 1_000_000;
+export { DEFAULT_MAX_KEYS } from './key-budget.js';
 /** Consecutive update errors that quarantine a plugin. High: a burst of malformed messages must not silence a plugin. */
 export const DEFAULT_QUARANTINE_AFTER = 50;
 /** How long, in message time, a quarantined plugin drops messages before it tries again. */

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { isBoundedInterval } from '../actors/interval.js';
 import { DEFAULT_MAX_KEYS_TOTAL } from '../actors/key-budget.js';
-import { DEFAULT_MAX_KEYS as DEFAULT_PLUGIN_MAX_KEYS } from '../actors/plugin-runtime.js';
+import { DEFAULT_MAX_KEYS as DEFAULT_PLUGIN_MAX_KEYS } from '../actors/key-budget.js';
 import { MAX_BACKLOG_BYTES } from '../snapshots/journal-backlog.js';
 import { isProxyRange } from './http/client-address.js';
 import { DEFAULT_IPV6_CLIENT_PREFIX } from './http/client-network.js';
@@ -16,9 +16,9 @@ import { DEFAULT_HELD_ANSWERS_MAX_BYTES, DEFAULT_HELD_ANSWERS_MAX_BYTES_PER_CLIE
 import { DEFAULT_MAX_NEW_VIEWS_PER_IP } from './http/view-budget.js';
 import { DEFAULT_MAX_FRAMES_PER_SECOND } from './http/ws-connection.js';
 import { LOG_LEVELS } from './log-levels.js';
-import { DEFAULT_MAX_FANOUT } from './meta/index.js';
+import { DEFAULT_MAX_FANOUT } from './meta/fanout.js';
 import { DEFAULT_BUS_QUEUE_MAX } from './bus-queue.js';
-import { PROBE_TO, THREADED_REPLAY_MIN } from './startup-replay.js';
+import { PROBE_TO, THREADED_REPLAY_MIN } from './replay-thresholds.js';
 import { type EndpointRole, endpointProblem } from './zmq-endpoint.js';
 
 /**

@@ -1,4 +1,5 @@
 import { categoryOf, envOf, type Envelope, type Meta, subOf } from '../envelope.js';
+import { DEFAULT_MAX_FANOUT } from './fanout.js';
 import { isObj } from './fields.js';
 import { namesFromHeaders, RPM_HEADER, USER_HEADER } from './header-names.js';
 import { RULES } from './rules/registry.js';
@@ -12,8 +13,7 @@ const MAX_NESTING = 2;
 
 const EMPTY: readonly string[] = Object.freeze([]);
 
-/** Usernames or packages kept per message by default: one message naming 50,000 people must not make 50,000 keys in every plugin. */
-export const DEFAULT_MAX_FANOUT = 256;
+export { DEFAULT_MAX_FANOUT } from './fanout.js';
 
 export interface MetaOptions {
   /** Most usernames and most packages kept per message; the first ones the rules name are kept. */
