@@ -7,15 +7,7 @@
 import { StatscacheError } from '../actors/errors.js';
 import { AmqpBindingRecord } from './amqp-binding-record.js';
 import { readBoundedFile } from './bounded-read.js';
-import {
-  AmqpInput,
-  redactUrl,
-  type AmqpInputOptions,
-  type AmqpState,
-  type AmqpStatus,
-  type AmqpTls,
-} from './amqp-bus.js';
-import { capTables } from './amqp-codec-guard.js';
+import type { AmqpInput, AmqpInputOptions, AmqpState, AmqpStatus, AmqpTls } from './amqp-bus.js';
 import { decodeDelivery, oversizedDelivery, type Delivery } from './amqp-message.js';
 import type { Config } from './config.js';
 import { DECODE_ERROR_REASONS, type DecodeErrorReason, type FrameLimits } from './decode-frames.js';
@@ -39,8 +31,25 @@ export interface AmqpReadiness {
   readonly acked: number;
 }
 
+/** amqplib's side of the inputs: loaded only when `--amqp` names one (amqplib and its guards cost every other start ~80 ms of CPU). */
+export interface AmqpClient {
+  readonly AmqpInput: typeof AmqpInput;
+  readonly redactUrl: (url: string) => string;
+  readonly capTables: (maxBytes: number) => void;
+}
+
+export async function loadAmqpClient(config: Config): Promise<AmqpClient | null> {
+  if (config.amqp.length === 0) return null;
+  // The guard first: it must patch amqplib's codec before amqplib loads (amqp-bus.ts imports it first too).
+  const { capTables } = await import('./amqp-codec-guard.js');
+  const { AmqpInput, redactUrl } = await import('./amqp-bus.js');
+  return { AmqpInput, redactUrl, capTables };
+}
+
 export interface AmqpInputsDeps {
   readonly config: Config;
+  /** From loadAmqpClient(config): null when no input is configured. */
+  readonly client: AmqpClient | null;
   readonly intake: Intake;
   readonly limits: FrameLimits;
   readonly log: Logger;
@@ -85,9 +94,9 @@ export class AmqpInputs {
     const promise = new Promise<never>((_, r) => (reject = r));
     promise.catch(() => undefined);
     this.closing = { promise, reject };
-    const { config } = deps;
+    const { config, client } = deps;
     // Header tables over the frame bound are never decoded (amqp-codec-guard.ts), and refused as oversized.
-    capTables(deps.limits.maxFrameBytes);
+    client?.capTables(deps.limits.maxFrameBytes);
     const tls: AmqpTls = {
       ca: readPem(config.amqpCa, 'amqpCa'),
       cert: readPem(config.amqpCert, 'amqpCert'),
@@ -95,7 +104,9 @@ export class AmqpInputs {
     };
     const labels = new Set<string>();
     config.amqp.forEach((url, i) => {
-      let label = redactUrl(url);
+      if (client === null)
+        throw new Error('AMQP inputs are configured but their client was not loaded (loadAmqpClient)');
+      let label = client.redactUrl(url);
       if (labels.has(label)) label = `${label}#${i + 1}`;
       labels.add(label);
       const tally: Tally = {
@@ -105,7 +116,7 @@ export class AmqpInputs {
         consumed: false,
       };
       this.tallies.push(tally);
-      const input = new AmqpInput(
+      const input = new client.AmqpInput(
         {
           url,
           bindings: config.amqpBinding,

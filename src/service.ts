@@ -16,7 +16,7 @@ import { removePidFile, writePidFile } from '../snapshots/pid-file.js';
 import type { PrereadSlot, RestoreReport } from '../snapshots/restore.js';
 import type { SnapshotReport, SnapshotterOptions } from '../snapshots/snapshotter.js';
 import { SnapshotCycle } from './snapshot-cycle.js';
-import { AmqpInputs } from './amqp-inputs.js';
+import { type AmqpClient, AmqpInputs, loadAmqpClient } from './amqp-inputs.js';
 import {
   BIND_SOURCE,
   type BusHooks,
@@ -206,6 +206,7 @@ export class Service {
     private readonly store: DataStore,
     options: ServiceOptions,
     preread: PrereadSlot | null,
+    amqpClient: AmqpClient | null,
   ) {
     this.clock = options.clock ?? systemClock;
     this.logLimited = throttled(() => this.clock.now());
@@ -290,6 +291,7 @@ export class Service {
     });
     this.amqp = new AmqpInputs({
       config,
+      client: amqpClient,
       intake: this.intake,
       limits: frameLimits(config, nowSeconds),
       log,
@@ -388,7 +390,14 @@ export class Service {
           { repairedTimeKeys: store.repairedTimeKeys },
           'history time index repaired: messages dated -0 by an older statscache were indexed under a key no /raw window reached; re-keyed to time 0 (or dropped where their journal record is gone)',
         );
-      const service = new Service(options.config, options.logger, store, options, check.ok ? check.preread : null);
+      const service = new Service(
+        options.config,
+        options.logger,
+        store,
+        options,
+        check.ok ? check.preread : null,
+        await loadAmqpClient(options.config),
+      );
       service.lock = lock;
       service.quarantine = report;
       // Tells offline tools and operators which process holds this data dir.
