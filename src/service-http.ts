@@ -3,10 +3,10 @@ import type { Journal } from '../snapshots/journal.js';
 import type { SnapshotReport } from '../snapshots/snapshotter.js';
 import { quarantineFolders } from '../snapshots/store-check.js';
 import type { AmqpInputs } from './amqp-inputs.js';
-import { peerExport } from './bootstrap.js';
 import type { EndpointStatus } from './bus.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
+import type { PeerExport } from './export-process.js';
 import { type AdminHandler, createAdminHandler } from './http/admin-routes.js';
 import { createHttpHandler, type HttpHandler } from './http/api-routes.js';
 import { EncodedCache } from './http/encoded-cache.js';
@@ -68,6 +68,19 @@ export interface ServiceHttp {
    * fresh (prom-client is asynchronous), a filtered /raw scan yields: the adapter awaits promises.
    */
   handle(req: HttpRequest): HttpResponse | Promise<HttpResponse>;
+}
+
+/**
+ * GET /admin/export's export (bootstrap.ts), loaded on the first request: it brings the import
+ * and export commands, and most services are never asked. One peerExport for all requests, so
+ * concurrent ones still share one export child.
+ */
+function lazyPeerExport(dataDir: string, backfillOverlap: number): () => Promise<PeerExport> {
+  let loaded: Promise<() => Promise<PeerExport>> | undefined;
+  return async () => {
+    loaded ??= import('./bootstrap.js').then(({ peerExport }) => peerExport(dataDir, backfillOverlap));
+    return (await loaded)();
+  };
 }
 
 /** The service's routes and metrics, wired to what they report on. */
@@ -164,7 +177,7 @@ export function createServiceHttp(d: ServiceHttpDeps): ServiceHttp {
   const admin = createAdminHandler({
     adminToken: config.adminToken,
     snapshot: d.snapshot,
-    exportSnapshot: peerExport(config.dataDir, config.backfillOverlap),
+    exportSnapshot: lazyPeerExport(config.dataDir, config.backfillOverlap),
     onExportError: (err) =>
       d.log.error(
         { err: errorText(err) },
