@@ -16,6 +16,7 @@ import { CORS_HEADERS, error, json, type HttpRequest, type HttpResponse } from '
 import { matchRoute, type RoutePattern } from './route-pattern.js';
 import { answerMemo, identList, layout, rows, streamHead, type RouteContext } from './view-routes.js';
 import { defaultStop } from './ws-view-spec.js';
+import { jsonpBody } from './render.js';
 
 /** What the HTTP layer reports to the metrics module (src/metrics.ts implements it). */
 export interface HttpMetricsSink {
@@ -297,7 +298,7 @@ function jsonDocument(
   const entry = ctx.cache.getOrMake(JSON.stringify([key, format, callback]), () => {
     const value = make();
     const text = preEncoded ? (value as string) : JSON.stringify(value);
-    return encode(format === 'jsonp' ? `${callback}(${text})` : text, null);
+    return encode(format === 'jsonp' ? jsonpBody(callback ?? 'callback', text) : text, null);
   });
   return conditional(req, entry, { ...CORS_HEADERS, 'Content-Type': CONTENT_TYPES[format] }, ctx.cache);
 }

@@ -24,6 +24,7 @@ import {
 } from './history-search.js';
 import { CORS_HEADERS, json, type HttpRequest, type HttpResponse } from './responses.js';
 import type { ScanGate } from './scan-gate.js';
+import { jsonpBody } from './render.js';
 
 export interface HistoryDeps {
   readonly journal: Journal;
@@ -211,7 +212,7 @@ function answer(body: string, callback: string | undefined): HttpResponse {
   return {
     status: 200,
     headers: { ...HEADERS, 'Content-Type': 'application/javascript; charset=utf-8' },
-    body: `${callback}(${body});`,
+    body: jsonpBody(callback, body, ';'),
   };
 }
 

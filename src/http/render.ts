@@ -12,10 +12,24 @@ export function render(
     case 'json':
       return { body: JSON.stringify(value), type: CONTENT_TYPES.json };
     case 'jsonp':
-      return { body: `${opts.callback ?? 'callback'}(${JSON.stringify(value)})`, type: CONTENT_TYPES.jsonp };
+      return { body: jsonpBody(opts.callback ?? 'callback', JSON.stringify(value)), type: CONTENT_TYPES.jsonp };
     case 'csv':
       return { body: csvRows(value as readonly Row[], opts.columns ?? []), type: CONTENT_TYPES.csv };
   }
+}
+
+const LINE_SEPARATORS = /[\u2028\u2029]/g;
+
+/**
+ * `callback(json)`, with U+2028 and U+2029 escaped: JSON allows them raw in strings, but
+ * JavaScript before ES2019 (the browsers JSON-P exists for) ends a string literal at them, so
+ * one commit message pasted with a line separator broke the whole answer there. Inside JSON text
+ * they occur only in strings, where the escape reads back as the same character. `suffix`: `;`
+ * for answers that end with one.
+ */
+export function jsonpBody(callback: string, json: string, suffix = ''): string {
+  const safe = json.replace(LINE_SEPARATORS, (c) => (c === '\u2028' ? '\\u2028' : '\\u2029'));
+  return `${callback}(${safe})${suffix}`;
 }
 
 /**
