@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DATA_FILE } from '../../snapshots/lmdb-store.js';
@@ -14,6 +15,17 @@ export interface WriteLockHolder {
   kill(): void;
 }
 
+/** Waits (bounded) until process `pid` is stopped (state T in /proc). */
+async function stopped(pid: number): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('T')) return;
+    if (Date.now() > deadline) throw new Error(`write lock holder ${pid} did not stop within 20 s`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 /** Resolves once the holder has the lock and has stopped itself. */
 export async function holdWriteLock(dataDir: string): Promise<WriteLockHolder> {
   const child = spawn(process.execPath, [SCRIPT, join(dataDir, DATA_FILE)], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -26,6 +38,9 @@ export async function holdWriteLock(dataDir: string): Promise<WriteLockHolder> {
     });
     child.once('exit', (code) => reject(new Error(`write lock holder exited with ${code} before holding the lock`)));
   });
+  // "held" comes just before the holder stops itself: a SIGCONT sent in between is lost, and the
+  // holder then stops for good (a release that never came back, on a loaded machine).
+  await stopped(child.pid ?? 0);
   return {
     release: async () => {
       child.kill('SIGCONT');
