@@ -37,6 +37,10 @@ describe('HTTP answers held for clients that do not read', () => {
         snapshotInterval: 3600,
         httpMaxHeldBytes: MAX_HELD,
         adminToken: TOKEN,
+        // Every page here is over 4 MiB, so each request takes a /raw scan place, and one client
+        // holds at most half of them (5 by default): the rest were answered 503 scan_busy, neither
+        // held nor closed. The gate has tests of its own (scan-gate-per-client, raw-heavy-pages).
+        historyScanQueue: 2 * CLIENTS,
       },
     });
     service = await Service.build({ config, logger: createLogger('silent'), clock: new ManualClock(start) });
