@@ -6,72 +6,40 @@
  * closed, and what they held is let go when they go.
  */
 import { connect, type Socket } from 'node:net';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/clock.js';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { Service } from '../../src/service.js';
-import { eventually, tempDir } from '../helpers/service-process.js';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
+import { eventually } from '../helpers/service-process.js';
+import { gc, type HeldService, heldService } from './held-harness.js';
 
 const MAX_HELD = 32 * 1024 * 1024;
 const CLIENTS = 12;
 const TOKEN = 'held-answers-admin-token';
 
 describe('HTTP answers held for clients that do not read', () => {
-  const start = 1_900_000_000_000;
-  const dir = tempDir('statscache-held-');
-  let service: Service;
+  let held: HeldService;
   let base = '';
   let port = 0;
   beforeAll(async () => {
-    const config = loadConfig({
-      flags: {
-        port: 0,
-        bind: ['tcp://127.0.0.1:*'],
-        dataDir: dir.path,
-        snapshotInterval: 3600,
-        httpMaxHeldBytes: MAX_HELD,
-        adminToken: TOKEN,
-        // Every page here is over 4 MiB, so each request takes a /raw scan place, and one client
-        // holds at most half of them (5 by default): the rest were answered 503 scan_busy, neither
-        // held nor closed. The gate has tests of its own (scan-gate-per-client, raw-heavy-pages).
-        historyScanQueue: 2 * CLIENTS,
-      },
+    held = await heldService('statscache-held-', {
+      httpMaxHeldBytes: MAX_HELD,
+      adminToken: TOKEN,
+      // Every page here is over 4 MiB, so each request takes a /raw scan place, and one client
+      // holds at most half of them (5 by default): the rest were answered 503 scan_busy, neither
+      // held nor closed. The gate has tests of its own (scan-gate-per-client, raw-heavy-pages).
+      historyScanQueue: 2 * CLIENTS,
     });
-    service = await Service.build({ config, logger: createLogger('silent'), clock: new ManualClock(start) });
-    await service.start();
-    port = service.server?.port ?? 0;
-    base = `http://127.0.0.1:${port}`;
+    ({ base, port } = held);
   });
-  afterAll(async () => {
-    await service?.stop();
-    dir.remove();
-  });
-
-  const metric = async (name: string) =>
-    Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await (await fetch(`${base}/metrics`)).text())?.[1]);
+  afterAll(async () => held?.close());
+  const metric = (name: string) => held.metric(name);
 
   it(`hold at most --http-max-held-bytes over ${CLIENTS} connections, and let it go when they close`, async () => {
-    // Ten messages of 800 KB (under the 1 MiB frame cap): one /raw page of 8 MB.
-    for (let n = 0; n < 10; n++)
-      service.accept({
-        topic: 'org.fedoraproject.prod.a.b',
-        timestamp: start / 1000 - 100 + n,
-        msg_id: `big-${n}`,
-        msg: { pad: 'y'.repeat(800_000) },
-      });
-    await service.settled();
-    const page = (await (await fetch(`${base}/raw?rows_per_page=100`)).arrayBuffer()).byteLength;
+    // Ten messages of 800 KB: one /raw page of 8 MB.
+    const page = await held.bigPage(10);
     expect(page).toBeGreaterThan(8_000_000);
     gc();
     const before = process.memoryUsage().arrayBuffers;
     const heldTotal = () => metric('statscache_http_held_answers_total');
-    const answered = async () => (await heldTotal()) + (await metric('statscache_http_unread_closes_total'));
+    const answered = () => held.answered();
     const counted = await answered();
     const heldBefore = await heldTotal();
     const sockets: Socket[] = [];

@@ -7,17 +7,9 @@
  */
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/clock.js';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { Service } from '../../src/service.js';
-import { eventually, tempDir } from '../helpers/service-process.js';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
+import { eventually } from '../helpers/service-process.js';
+import { gc, type HeldService, heldService } from './held-harness.js';
 
 const MAX_HELD = 48 * 1024 * 1024;
 const PER_CLIENT = 20 * 1024 * 1024;
@@ -38,48 +30,23 @@ function getFrom(port: number, path: string, localAddress: string): Promise<{ st
 }
 
 describe('HTTP answers held per client', () => {
-  const start = 1_900_000_000_000;
-  const dir = tempDir('statscache-held-client-');
-  let service: Service;
-  let base = '';
+  let held: HeldService;
   let port = 0;
   beforeAll(async () => {
-    const config = loadConfig({
-      flags: {
-        port: 0,
-        bind: ['tcp://127.0.0.1:*'],
-        dataDir: dir.path,
-        snapshotInterval: 3600,
-        httpMaxHeldBytes: MAX_HELD,
-        httpMaxHeldBytesPerClient: PER_CLIENT,
-        // The pages (over 4 MiB) share the scan gate: all of them built together, so they are held together.
-        historyScanConcurrency: HOG_CONNECTIONS + 2,
-      },
+    held = await heldService('statscache-held-client-', {
+      httpMaxHeldBytes: MAX_HELD,
+      httpMaxHeldBytesPerClient: PER_CLIENT,
+      // The pages (over 4 MiB) share the scan gate: all of them built together, so they are held together.
+      historyScanConcurrency: HOG_CONNECTIONS + 2,
     });
-    service = await Service.build({ config, logger: createLogger('silent'), clock: new ManualClock(start) });
-    await service.start();
-    port = service.server?.port ?? 0;
-    base = `http://127.0.0.1:${port}`;
+    ({ port } = held);
   });
-  afterAll(async () => {
-    await service?.stop();
-    dir.remove();
-  });
-
-  const metric = async (name: string) =>
-    Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await (await fetch(`${base}/metrics`)).text())?.[1]);
+  afterAll(async () => held?.close());
+  const metric = (name: string) => held.metric(name);
 
   it('keep one client to its share, so another client at another address is still served', async () => {
-    // Twenty messages of 800 KB (under the 1 MiB frame cap): one /raw page of 16 MB.
-    for (let n = 0; n < 20; n++)
-      service.accept({
-        topic: 'org.fedoraproject.prod.a.b',
-        timestamp: start / 1000 - 100 + n,
-        msg_id: `big-${n}`,
-        msg: { pad: 'y'.repeat(800_000) },
-      });
-    await service.settled();
-    const page = (await (await fetch(`${base}/raw?rows_per_page=100`)).arrayBuffer()).byteLength;
+    // Twenty messages of 800 KB: one /raw page of 16 MB.
+    const page = await held.bigPage(20);
     expect(page).toBeGreaterThan(16_000_000);
     // Two pages fit the total but not one client's share.
     expect(2 * page).toBeLessThan(MAX_HELD);
@@ -87,7 +54,7 @@ describe('HTTP answers held per client', () => {
     gc();
     const before = process.memoryUsage().arrayBuffers;
     const heldTotal = () => metric('statscache_http_held_answers_total');
-    const answered = async () => (await heldTotal()) + (await metric('statscache_http_unread_closes_total'));
+    const answered = () => held.answered();
     const counted = await answered();
     const heldBefore = await heldTotal();
     const hog: Socket[] = [];
