@@ -5,7 +5,7 @@
  * connections asking for an 8 MB page and reading nothing hold at most the bound; the rest are
  * closed, and what they held is let go when they go.
  */
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/service-process.js';
 import { gc, type HeldService, heldService } from './held-harness.js';
@@ -39,24 +39,8 @@ describe('HTTP answers held for clients that do not read', () => {
     gc();
     const before = process.memoryUsage().arrayBuffers;
     const heldTotal = () => metric('statscache_http_held_answers_total');
-    const answered = () => held.answered();
-    const counted = await answered();
     const heldBefore = await heldTotal();
-    const sockets: Socket[] = [];
-    for (let i = 0; i < CLIENTS; i++) {
-      const s = connect(port, '127.0.0.1');
-      s.on('error', () => {});
-      // Never read: each answer stays on the server until it is held or the connection closed.
-      s.pause();
-      // A new string per request: nothing in the service memoises /raw anyway.
-      s.write(`GET /raw?rows_per_page=100&n=${i} HTTP/1.1\r\nHost: test\r\n\r\n`);
-      sockets.push(s);
-    }
-    await eventually(
-      async () => ((await answered()) >= counted + CLIENTS ? true : undefined),
-      20_000,
-      'every request held or closed',
-    );
+    const sockets = await held.unreadRequests(CLIENTS, '127.0.0.1');
     // Four pages fit the bound, the rest were closed (counters, so a slow run's 10 s closes do not blur them).
     const heldNow = (await heldTotal()) - heldBefore;
     expect(heldNow).toBeGreaterThanOrEqual(Math.floor(MAX_HELD / page) - 1);

@@ -6,7 +6,6 @@
  * while the first one's connections past its share are closed.
  */
 import { request } from 'node:http';
-import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/service-process.js';
 import { gc, type HeldService, heldService } from './held-harness.js';
@@ -54,23 +53,8 @@ describe('HTTP answers held per client', () => {
     gc();
     const before = process.memoryUsage().arrayBuffers;
     const heldTotal = () => metric('statscache_http_held_answers_total');
-    const answered = () => held.answered();
-    const counted = await answered();
     const heldBefore = await heldTotal();
-    const hog: Socket[] = [];
-    for (let i = 0; i < HOG_CONNECTIONS; i++) {
-      const s = connect({ port, host: '127.0.0.1', localAddress: '127.0.0.1' });
-      s.on('error', () => {});
-      // Never read: each answer stays on the server until it is held or the connection closed.
-      s.pause();
-      s.write(`GET /raw?rows_per_page=100&n=${i} HTTP/1.1\r\nHost: test\r\n\r\n`);
-      hog.push(s);
-    }
-    await eventually(
-      async () => ((await answered()) >= counted + HOG_CONNECTIONS ? true : undefined),
-      20_000,
-      'every request of the first client held or closed',
-    );
+    const hog = await held.unreadRequests(HOG_CONNECTIONS, '127.0.0.1');
     // Before the per-client share: three pages held (the total's worth) and the other client's answer closed (ECONNRESET).
     expect((await heldTotal()) - heldBefore, 'answers held for the first client').toBe(1);
     const hogHeld = await metric('statscache_http_held_bytes');

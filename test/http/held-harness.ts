@@ -2,13 +2,14 @@
  * The service the held-answer tests share: in process, a manual clock, real uWS and LMDB, large
  * messages making a /raw page of several MB, and the counters they judge by.
  */
+import { connect, type Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ManualClock } from '../../src/clock.js';
 import { type ConfigKey, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
-import { tempDir } from '../helpers/service-process.js';
+import { eventually, tempDir } from '../helpers/service-process.js';
 
 setFlagsFromString('--expose-gc');
 export const gc = runInNewContext('gc') as () => void;
@@ -25,6 +26,12 @@ export interface HeldService {
   answered(): Promise<number>;
   /** Journals `messages` messages of 800 KB (under the 1 MiB frame cap); the size of the /raw page of them all. */
   bigPage(messages: number): Promise<number>;
+  /**
+   * Opens `count` connections from `localAddress`, each asking for the /raw page and reading
+   * nothing, so each answer stays on the server until it is held or the connection closed;
+   * resolves with them once every request has ended one way or the other.
+   */
+  unreadRequests(count: number, localAddress: string): Promise<Socket[]>;
   close(): Promise<void>;
 }
 
@@ -39,13 +46,14 @@ export async function heldService(prefix: string, flags: Partial<Record<ConfigKe
   const base = `http://127.0.0.1:${port}`;
   const metric = async (name: string) =>
     Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await (await fetch(`${base}/metrics`)).text())?.[1]);
+  const answered = async () =>
+    (await metric('statscache_http_held_answers_total')) + (await metric('statscache_http_unread_closes_total'));
   return {
     service,
     port,
     base,
     metric,
-    answered: async () =>
-      (await metric('statscache_http_held_answers_total')) + (await metric('statscache_http_unread_closes_total')),
+    answered,
     async bigPage(messages) {
       for (let n = 0; n < messages; n++)
         service.accept({
@@ -56,6 +64,24 @@ export async function heldService(prefix: string, flags: Partial<Record<ConfigKe
         });
       await service.settled();
       return (await (await fetch(`${base}/raw?rows_per_page=100`)).arrayBuffer()).byteLength;
+    },
+    async unreadRequests(count, localAddress) {
+      const counted = await answered();
+      const sockets: Socket[] = [];
+      for (let i = 0; i < count; i++) {
+        const s = connect({ port, host: '127.0.0.1', localAddress });
+        s.on('error', () => {});
+        s.pause();
+        // A new string per request: nothing in the service memoises /raw anyway.
+        s.write(`GET /raw?rows_per_page=100&n=${i} HTTP/1.1\r\nHost: test\r\n\r\n`);
+        sockets.push(s);
+      }
+      await eventually(
+        async () => ((await answered()) >= counted + count ? true : undefined),
+        20_000,
+        `every request from ${localAddress} held or closed`,
+      );
+      return sockets;
     },
     async close() {
       await service.stop();
