@@ -12,9 +12,10 @@ import { pluginConfig } from '../helpers/plugin-config.js';
 const SLOW = `export default {
   name: 'Slow', summary: 's', description: 'd', columns: ['n'], key: ['timestamp'],
   update(message, { rows }) {
-    // A badly written plugin: as if it walked a huge structure per message.
+    // A badly written plugin: as if it walked a huge structure per message. Date.now() is whole
+    // milliseconds: '<=' spins at least spin_ms of real time ('<' could stop up to 1 ms short).
     const until = Date.now() + Number(message.body.spin_ms ?? 0);
-    while (Date.now() < until) {}
+    while (Date.now() <= until) {}
     rows.put({ timestamp: message.timestamp, n: 1 });
   },
 };`;
