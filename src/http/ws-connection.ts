@@ -23,6 +23,9 @@ export const DEFAULT_MAX_FRAMES_PER_SECOND = 100;
 
 export type Publish = (topic: string, text: string) => void;
 
+/** The uWS pub/sub topic a view's updates are published to; a healthy subscriber is a member. */
+export const topicOf = (view: LiveView) => `v:${view.key}`;
+
 /** Why a long-lived connection (WebSocket upgrade, SSE stream) is not taken, as its HTTP answer. */
 export interface ConnectionRefusal {
   readonly status: 429 | 503;

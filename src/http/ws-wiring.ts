@@ -4,7 +4,8 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { ServerOptions, SseHandler, WsHandlers } from './uws-server.js';
 import type { Publish, WsConnection } from './ws-connection.js';
-import { WS_HARD_LIMIT_FACTOR, WsHub } from './ws-hub.js';
+import { WsHub } from './ws-hub.js';
+import { WS_HARD_LIMIT_FACTOR } from './ws-pressure.js';
 
 /** The hub with the limits from the configuration (service.ts builds it through this). */
 export function createHub(host: PluginHost, config: Config, clock: Clock, log: Logger, publish: Publish): WsHub {

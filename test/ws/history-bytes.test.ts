@@ -1,6 +1,6 @@
 /**
  * A live view keeps its recent update frames so a reconnecting client can resume: at most
- * --ws-resume-frames of them, and at most 1 MiB (ws-hub.ts), since one frame carries whatever
+ * --ws-resume-frames of them, and at most 1 MiB (hub-views.ts), since one frame carries whatever
  * rows changed and rows are as large as their plugin makes them. Through the real server,
  * with frames of 8 KB and no frame bound in the way: a resume point within the last 1 MiB is
  * replayed; one older is answered with a fresh snapshot.
