@@ -96,7 +96,7 @@ export interface MetricsSources {
   };
   /** Per plugin loaded again after runs without it, journal records its start-up catch-up found trimmed (catch-up.ts). */
   readonly catchUpMissing?: () => ReadonlyMap<string, number>;
-  /** HTTP answers a connection could not take at once, and connections closed before reading theirs (uws-server.ts). */
+  /** HTTP answers a connection could not take at once, and connections closed before reading theirs (answer-writer.ts). */
   readonly heldAnswers?: () => { readonly held: number; readonly closedUnread: number; readonly heldBytes?: number };
 }
 

@@ -1,5 +1,5 @@
 /**
- * What the HTTP adapter (uws-server.ts holdRest) holds for clients that read an answer slower
+ * What the HTTP adapter (answer-writer.ts holdRest) holds for clients that read an answer slower
  * than it is sent, counted over all connections and per client. Kept apart so settings.ts reads
  * the defaults without loading uWS.
  */

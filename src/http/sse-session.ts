@@ -1,7 +1,7 @@
 import type { SnapshotReason } from './ws-frames.js';
 import type { LiveView, UpdateFrame } from './ws-view.js';
 
-/** The streaming HTTP response as the hub sees it (uws-server adapts uWS's HttpResponse). */
+/** The streaming HTTP response as the hub sees it (sse-route adapts uWS's HttpResponse). */
 export interface SseSink {
   /** Writes a chunk (corked by the adapter); false when it was queued behind unsent data. */
   write(text: string): boolean;

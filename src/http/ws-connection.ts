@@ -2,7 +2,7 @@ import type { TokenBucket } from './token-bucket.js';
 import type { SubscriptionId } from './ws-frames.js';
 import type { LiveView } from './ws-view.js';
 
-/** One WebSocket as the hub sees it (uws-server adapts the real socket). */
+/** One WebSocket as the hub sees it (ws-route adapts the real socket). */
 export interface WsPeer {
   /** uWS's result: 1 sent, 0 queued (back-pressure), 2 dropped (over the hard limit). */
   send(text: string): number;

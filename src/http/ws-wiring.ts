@@ -2,10 +2,12 @@ import type { PluginHost } from '../../actors/plugin-host.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { ServerOptions, SseHandler, WsHandlers } from './uws-server.js';
+import type { SseHandler } from './sse-route.js';
+import type { ServerOptions } from './uws-server.js';
 import type { Publish, WsConnection } from './ws-connection.js';
 import { WsHub } from './ws-hub.js';
 import { WS_HARD_LIMIT_FACTOR } from './ws-pressure.js';
+import type { WsHandlers } from './ws-route.js';
 
 /** The hub with the limits from the configuration (service.ts builds it through this). */
 export function createHub(host: PluginHost, config: Config, clock: Clock, log: Logger, publish: Publish): WsHub {

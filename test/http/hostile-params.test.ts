@@ -724,7 +724,7 @@ describe(`hostile input (seed ${SEED})`, () => {
       code: 1009,
       reason: expect.stringMatching(new RegExp(`over the ${FRAME_BYTES}-byte limit`)),
     });
-    // Past 4x the bound uWS cuts the connection itself before reading the frame (uws-server.ts:
+    // Past 4x the bound uWS cuts the connection itself before reading the frame (ws-route.ts:
     // no socket holds more than that): closed at once, without a close frame to carry a reason.
     for (const size of [FRAME_BYTES * 4 + 64, FRAME_BYTES * 256]) {
       const big = await RawClient.open(live.wsUrl);

@@ -2,7 +2,7 @@ import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { HttpResponse } from '../../src/http/responses.js';
 import { matchRoute } from '../../src/http/route-pattern.js';
-import { wireOf } from '../../src/http/uws-server.js';
+import { wireOf } from '../../src/http/wire-head.js';
 import { exchange, serviceOnManualClock, spreadMessages } from './wire-harness.js';
 
 /** What the route handler answers, as (name, value) pairs in order, for comparison with the wire. */
