@@ -15,6 +15,18 @@ export interface ViewQuery {
   readonly params: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * The parameters a view receives: the parsed values copied onto an object without a prototype,
+ * frozen. A plain object answered an unset `constructor` (a valid parameter name) with
+ * Object.prototype's function, so a view reading `params.constructor` saw a value the client
+ * never sent; and one view's result is shared by every subscriber of those parameters.
+ */
+export function viewParams(parsed: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
+  const out = Object.create(null) as Record<string, unknown>;
+  for (const name of Object.keys(parsed)) out[name] = parsed[name];
+  return Object.freeze(out);
+}
+
 export interface ViewPage {
   readonly rows: readonly Row[];
   /** Rows matching the query (after `limit`), over all pages. */

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import type { ParamSpec } from '../../actors/plugin-api.js';
 import type { RegisteredPlugin } from '../../actors/registry.js';
-import type { ViewQuery } from '../../actors/view-query.js';
+import { type ViewQuery, viewParams } from '../../actors/view-query.js';
 import { noSuchDay } from './calendar-day.js';
 
 export const MAX_ROWS_PER_PAGE = 100;
@@ -181,7 +181,7 @@ export function parseViewQuery(
     stop: common.stop ?? defaultStop,
     page,
     rowsPerPage,
-    params,
+    params: viewParams(params),
     callback: common.callback,
   };
 }

@@ -22,7 +22,7 @@ const inherited = definePlugin({
     rows.set(message.category, { timestamp: message.timestamp, category: message.category, n: (previous?.n ?? 0) + 1 });
   },
   view({ rows }, params) {
-    // Parsed values are a plain object: an unset `constructor` reads as the inherited one.
+    // hasOwn, as a view may write it; view-params-prototype.test.ts reads `params.constructor` plainly.
     const wanted: unknown = Object.hasOwn(params, 'constructor') ? params.constructor : undefined;
     return [...rows.values()].filter((r) => wanted === undefined || r.category === wanted);
   },

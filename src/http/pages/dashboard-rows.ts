@@ -1,5 +1,5 @@
 import type { PluginHost } from '../../../actors/plugin-host.js';
-import { queryView } from '../../../actors/view-query.js';
+import { queryView, viewParams } from '../../../actors/view-query.js';
 import { MAX_ROWS_PER_PAGE } from '../query-params.js';
 import { defaultStop } from '../ws-view-spec.js';
 
@@ -40,7 +40,7 @@ export function dashboardRows(host: PluginHost, nowSeconds: number): Record<stri
         page: 1,
         rowsPerPage: MAX_ROWS_PER_PAGE,
         stop: defaultStop(runtime, nowSeconds),
-        params: {},
+        params: viewParams({}),
       });
       rows = [...(page.rows as Iterable<Row>)]
         .sort(dashboardOrder(runtime.plugin.definition.columns))
