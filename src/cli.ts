@@ -3,13 +3,14 @@
 import './msgpack-strings.js';
 import { Command, CommanderError } from 'commander';
 import { exitCodeOf, isStatscacheError } from '../actors/errors.js';
-import { loadConfig, unknownEnvNames, type Config, type ConfigKey } from './config.js';
-import { addSettingOptions, configFileOf, flagValues } from './cli-options.js';
+import { ENV_NAMES, loadConfig, unknownEnvNames, type Config, type ConfigKey } from './config.js';
+import { addSettingOptions, configFileOf, flagValues, settingOption } from './cli-options.js';
 import type { Logger } from './logger.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './envelope-limits.js';
 import { DEFAULT_REPLICA_QUEUE_MAX_BYTES, DEFAULT_UPSTREAM_QUEUE_MAX_BYTES } from './proxy-queue.js';
 import { DEFAULT_REPLICA_MAX_CONNECTIONS, DEFAULT_REPLICA_MAX_PER_ADDRESS } from './proxy-admission.js';
 import { DEMO_DEFAULTS } from './settings.js';
+import { defaultOf } from './setting-derive.js';
 import { registerOperatorCommands } from './commands/register.js';
 
 /** `serve` and `demo`: only the defaults differ (`demo` keeps its made-up data apart from `serve`'s). */
@@ -100,6 +101,16 @@ async function runService(config: Config, log: Logger, withSimulator: boolean, c
   }
 }
 
+/**
+ * `meta`'s cut, as `serve` reads it (flag, then STATSCACHE_MAX_FANOUT, then the default) and
+ * validated by the same setting: a bad value is SC_CONFIG_INVALID naming --max-fanout. Only that
+ * variable is read: another setting's bad value is no reason to refuse `meta`.
+ */
+function metaFanout(opts: Record<string, unknown>): number {
+  const env = { [ENV_NAMES.maxFanout]: process.env[ENV_NAMES.maxFanout] };
+  return loadConfig({ flags: { maxFanout: opts['maxFanout'] }, env }).maxFanout;
+}
+
 function fail(err: unknown): never {
   // Commander has written its message already; help and --version end here too, with 0.
   if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
@@ -149,9 +160,15 @@ program
   .command('meta')
   .argument('<file.jsonl>', 'one fedmsg envelope per line')
   .description('print the category, usernames, packages, agent and link of each message, one JSON object per line')
-  .action(async (file: string) => {
+  .addOption(
+    settingOption(
+      'maxFanout',
+      `usernames and packages printed per message at most, the first ones named, as serve keeps them (default ${String(defaultOf('maxFanout'))}; or STATSCACHE_MAX_FANOUT)`,
+    ),
+  )
+  .action(async (file: string, opts: Record<string, unknown>) => {
     const { runMetaCommand } = await import('./meta/meta-command.js');
-    const { errors } = await runMetaCommand(file, process.stdout);
+    const { errors } = await runMetaCommand(file, process.stdout, { maxFanout: metaFanout(opts) });
     process.exitCode = errors > 0 ? 1 : 0;
   });
 

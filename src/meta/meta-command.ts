@@ -81,9 +81,15 @@ async function write(out: NodeJS.WritableStream, line: string): Promise<void> {
   if (!out.write(`${line}\n`)) await once(out, 'drain');
 }
 
+export interface MetaCommandOptions {
+  /** Usernames and packages printed per message at most (serve's --max-fanout; its default when absent). */
+  readonly maxFanout?: number;
+}
+
 export async function runMetaCommand(
   inputPath: string,
   out: NodeJS.WritableStream,
+  options: MetaCommandOptions = {},
 ): Promise<{ lines: number; errors: number }> {
   const input = createReadStream(inputPath) as AsyncIterable<Buffer>;
   let lines = 0;
@@ -99,7 +105,7 @@ export async function runMetaCommand(
       await write(out, JSON.stringify({ error: envelope, line: lineNo }));
       continue;
     }
-    const meta = deriveMeta(envelope);
+    const meta = deriveMeta(envelope, { maxFanout: options.maxFanout });
     await write(
       out,
       JSON.stringify({
