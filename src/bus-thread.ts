@@ -71,6 +71,14 @@ export interface ThreadOptions {
 /** The bus thread made no progress and took no turn of its event loop past --thread-hang-timeout. */
 export class BusThreadHungError extends Error {}
 
+/** A start whose bus thread stopped beating before its sockets were open: the start fails (exit 1 from serve). */
+function startHung(stillMs: number, hangTimeoutMs: number): StatscacheError {
+  return new StatscacheError(
+    'SC_BUS_THREAD_HUNG',
+    `the bus thread made no progress for ${Math.round(stillMs / 1000)} s while opening its sockets (--thread-hang-timeout ${hangTimeoutMs / 1000} s): stuck, ended; the start fails`,
+  );
+}
+
 /** Under vitest the sources are TypeScript; the thread always runs the built file. */
 const WORKER_URL = import.meta.url.endsWith('.ts')
   ? new URL('../dist/src/bus-worker.js', import.meta.url)
@@ -89,14 +97,22 @@ export async function subscribeThreaded(
   hooks: ThreadedBusHooks,
 ): Promise<BusSubscription> {
   const hangTimeoutMs = thread.hangTimeoutMs ?? 0;
-  const watch = new PulseWatch(hangTimeoutMs, (stillMs) =>
+  /** Set until the thread says its sockets are open: a stall then fails the start instead. */
+  let failStart: ((err: Error) => void) | null = null;
+  const watch = new PulseWatch(hangTimeoutMs, (stillMs) => {
+    if (failStart !== null) {
+      failStart(startHung(stillMs, hangTimeoutMs));
+      // Stuck in JavaScript, it is interrupted; in a native call, the exit of the process ends it.
+      void worker.terminate();
+      return;
+    }
     endLoop(
       new BusThreadHungError(
         `the bus thread made no progress for ${Math.round(stillMs / 1000)} s (--thread-hang-timeout ${hangTimeoutMs / 1000} s): stuck, ended`,
       ),
       BUS_THREAD_SOURCE,
-    ),
-  );
+    );
+  });
   const worker = new Worker(WORKER_URL, {
     workerData: {
       options: {
@@ -127,7 +143,11 @@ export async function subscribeThreaded(
   // they were received, and ZeroMQ will not deliver them again.
   const done = exited.then(() => chain.catch(() => undefined));
 
+  // Watched from its first beat, not only once its sockets are open: a thread stuck opening
+  // them held the start in "starting" for good, /healthz answering 200.
+  watch.start();
   const bound = await new Promise<readonly string[]>((resolve, reject) => {
+    failStart = reject;
     const onStartExit = (code: number) =>
       reject(new Error(`the bus thread exited (code ${code}) before it opened its sockets`));
     worker.once('exit', onStartExit);
@@ -135,6 +155,7 @@ export async function subscribeThreaded(
     worker.on('message', (message: FromBusThread) => {
       switch (message.type) {
         case 'ready':
+          failStart = null;
           worker.off('exit', onStartExit);
           worker.off('error', reject);
           resolve(message.bound);
@@ -164,6 +185,10 @@ export async function subscribeThreaded(
           return;
       }
     });
+  }).catch((err: unknown) => {
+    // A start that failed (refused, exited, hung) leaves nothing to watch.
+    watch.stop();
+    throw err;
   });
   worker.on('error', (err) => {
     if (!closing) hooks.onLoopEnd(err, BUS_THREAD_SOURCE);
@@ -172,7 +197,6 @@ export async function subscribeThreaded(
     watch.stop();
     if (!closing) hooks.onLoopEnd(new Error(`the bus thread exited (code ${code})`), BUS_THREAD_SOURCE);
   });
-  watch.start();
 
   /**
    * The receive path's own error handling threw: nothing is left to catch the next failure,

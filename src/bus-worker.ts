@@ -47,6 +47,8 @@ pulse.keepBeating();
  * would (--thread-hang-timeout's test, test/recovery/bus-thread-hang.test.ts).
  */
 const spinTopic = process.env['STATSCACHE_TEST_BUS_THREAD_SPIN_TOPIC'];
+/** Tests only: spin for good while opening the sockets (test/recovery/bus-thread-start-hang.test.ts). */
+const openSpin = process.env['STATSCACHE_TEST_BUS_THREAD_OPEN_SPIN'] === '1';
 
 const items = new ItemBatch();
 const pairs = new PairBatch();
@@ -153,6 +155,7 @@ function onFrames(frames: readonly Uint8Array[], source: string): void | Promise
   });
 }
 
+while (openSpin) {}
 const sockets = await openSockets(data.options, {
   onFrames,
   onMonitor: (source, event) => post({ type: 'monitor', source, event }),
