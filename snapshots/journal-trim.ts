@@ -32,6 +32,25 @@ export interface TrimPolicy {
   readonly keepFromTimestamp?: number;
 }
 
+/**
+ * True when the first record some kept generation does not cover is past retention (too old, or
+ * the journal over its size cap, and outside the backfill window): the trim stops at it for want
+ * of coverage alone. Unchanged state writes no new generation, so on a quiet bus such records
+ * stayed until traffic came back; a generation written now (of the same state, into the slot
+ * holding the oldest) lets the trim drop them, each covered by a durable generation first. One
+ * record is read, not the covered ones before it: a young one among those stops the trim
+ * anyway, and costs at most --snapshot-generations - 1 writes, after which all cover the journal.
+ */
+export function trimWaitsOnCoverage(journal: Journal, policy: TrimPolicy): boolean {
+  const first = journal.firstRetained;
+  if (first === 0 || policy.coveredSeq >= journal.position) return false;
+  for (const entry of journal.after(Math.max(policy.coveredSeq, first - 1), { remember: false })) {
+    if (entry.envelope.timestamp >= (policy.keepFromTimestamp ?? Number.POSITIVE_INFINITY)) return false;
+    return entry.envelope.timestamp < policy.cutoffTimestamp || policy.bytes > policy.maxBytes;
+  }
+  return false;
+}
+
 /** How far a trim looks per call, so one call's work stays bounded. */
 const SCAN_LIMIT = 200_000;
 /**

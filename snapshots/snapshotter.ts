@@ -185,9 +185,13 @@ export class Snapshotter {
     else this.behind.set(ident, mark);
   }
 
-  /** Takes a snapshot; calls are serialised so two never interleave. */
-  take(): Promise<SnapshotReport> {
-    const next = this.chain.then(() => this.write());
+  /**
+   * Takes a snapshot; calls are serialised so two never interleave. `writeUnchanged`, asked
+   * only when nothing changed since the last one (in turn, after any snapshot queued before):
+   * true writes a generation all the same (journal retention waits on an older one).
+   */
+  take(options: { readonly writeUnchanged?: () => boolean } = {}): Promise<SnapshotReport> {
+    const next = this.chain.then(() => this.write(options.writeUnchanged));
     this.chain = next.catch(() => undefined);
     return next;
   }
@@ -196,14 +200,15 @@ export class Snapshotter {
     return this.generation;
   }
 
-  private async write(): Promise<SnapshotReport> {
+  private async write(writeUnchanged?: () => boolean): Promise<SnapshotReport> {
     const started = performance.now();
     const position = this.options.position();
     // Nothing happened since the last snapshot: the newest generation on disk is still exact.
     if (
       this.generation > 0 &&
       position.journalSeq === this.lastSeq &&
-      this.tracked.every((t) => t.runtime.position === t.lastCut)
+      this.tracked.every((t) => t.runtime.position === t.lastCut) &&
+      writeUnchanged?.() !== true
     ) {
       return {
         generation: this.generation,

@@ -349,7 +349,7 @@ export const SETTINGS = {
   journalMaxAge: {
     type: interval('must be a non-zero interval up to 36500d, like 7d or 12h').default('7d'),
     flag: '<interval>',
-    help: 'journal retention by message age (only entries every kept snapshot covers are dropped)',
+    help: 'journal retention by message age (only entries every kept snapshot covers are dropped; on a quiet bus a snapshot writes a generation of the unchanged state when older ones hold such entries back)',
   },
   journalMaxBytes: {
     type: numeric(

@@ -1,6 +1,11 @@
 import { parseInterval } from '../actors/interval.js';
 import type { Journal } from '../snapshots/journal.js';
-import { coveredByAllGenerations, trimJournal } from '../snapshots/journal-trim.js';
+import {
+  coveredByAllGenerations,
+  type TrimPolicy,
+  trimJournal,
+  trimWaitsOnCoverage,
+} from '../snapshots/journal-trim.js';
 import type { DataStore } from '../snapshots/lmdb-store.js';
 import type { Snapshotter, SnapshotReport } from '../snapshots/snapshotter.js';
 import { type Clock, nextTurn } from './clock.js';
@@ -51,7 +56,7 @@ export class SnapshotCycle {
     try {
       // Everything accepted so far goes into this snapshot rather than the journal tail.
       await intake.settled();
-      const report = await snapshotter.take();
+      const report = await snapshotter.take({ writeUnchanged: () => this.retentionWaits() });
       this.last = report;
       if (report.written + report.removed > 0) log.debug({ ...report }, 'snapshot written');
       // What the snapshot covers is on disk; held journal records are written now.
@@ -123,17 +128,36 @@ export class SnapshotCycle {
 
   /** Drops journal entries past retention that every retained snapshot generation covers. */
   private async trimJournal(): Promise<void> {
-    const { store, config, journal, intake, clock, log } = this.deps;
-    const covered = coveredByAllGenerations(store);
+    const covered = coveredByAllGenerations(this.deps.store);
     if (!Number.isFinite(covered)) return;
-    const removed = await trimJournal(journal, {
+    const removed = await trimJournal(this.deps.journal, this.trimPolicy(covered));
+    if (removed > 0) this.deps.log.info({ removed, covered }, 'journal trimmed');
+  }
+
+  /**
+   * State unchanged since the last generation, yet the journal holds records past retention
+   * that an older kept generation does not cover: write one all the same (journal-trim.ts
+   * trimWaitsOnCoverage). At most --snapshot-generations - 1 in a row, until all cover it.
+   */
+  private retentionWaits(): boolean {
+    const covered = coveredByAllGenerations(this.deps.store);
+    if (!Number.isFinite(covered) || !trimWaitsOnCoverage(this.deps.journal, this.trimPolicy(covered))) return false;
+    this.deps.log.info(
+      { covered, journalSeq: this.deps.journal.position },
+      'state unchanged, but journal records past retention wait on an older snapshot generation: writing one',
+    );
+    return true;
+  }
+
+  private trimPolicy(covered: number): TrimPolicy {
+    const { store, config, intake, clock } = this.deps;
+    return {
       coveredSeq: covered,
       cutoffTimestamp: clock.now() / 1000 - parseInterval(config.journalMaxAge, 'journalMaxAge'),
       bytes: store.journalBytes(),
       maxBytes: config.journalMaxBytes,
       // Only a history source re-fetches (start-up, reconnect and gap backfills all need --datagrepper).
       ...(config.datagrepper === null ? {} : { keepFromTimestamp: intake.newestTimestamp - config.backfillOverlap }),
-    });
-    if (removed > 0) log.info({ removed, covered }, 'journal trimmed');
+    };
   }
 }

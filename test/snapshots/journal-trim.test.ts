@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Journal } from '../../snapshots/journal.js';
-import { trimJournal } from '../../snapshots/journal-trim.js';
+import { trimJournal, trimWaitsOnCoverage } from '../../snapshots/journal-trim.js';
 import { openJournal } from '../helpers/persistence.js';
 
 const dirs: { remove(): void }[] = [];
@@ -62,6 +62,28 @@ describe('journal trim', () => {
     expect(await trimJournal(journal, { ...over, cutoffTimestamp: 9_000, keepFromTimestamp: 4_400 })).toBe(0);
     expect(seqs(journal)).toHaveLength(200);
     expect(await trimJournal(journal, over)).toBe(200);
+    await store.close();
+  });
+
+  it('says when the trim waits only on coverage: the first record a generation lacks is past retention', async () => {
+    // 300 entries dated 1 000 s, then 200 dated 5 000 s.
+    const { store, journal } = await journalOf(300, 200);
+    const policy = { coveredSeq: 100, cutoffTimestamp: 2_000, bytes: 0, maxBytes: 1 };
+    // Record 101 is old: a generation covering it would let the trim go on.
+    expect(trimWaitsOnCoverage(journal, policy)).toBe(true);
+    // Record 301 is within retention: coverage is not what holds it.
+    expect(trimWaitsOnCoverage(journal, { ...policy, coveredSeq: 300 })).toBe(false);
+    // ... unless the journal is over its size cap.
+    expect(trimWaitsOnCoverage(journal, { ...policy, coveredSeq: 300, bytes: 2 })).toBe(true);
+    // Inside the backfill window nothing goes, so nothing is worth a generation.
+    expect(trimWaitsOnCoverage(journal, { ...policy, keepFromTimestamp: 900 })).toBe(false);
+    // Every generation covers the whole journal.
+    expect(trimWaitsOnCoverage(journal, { ...policy, coveredSeq: 500 })).toBe(false);
+    // After a trim up to what is covered, the next record is the first retained.
+    expect(await trimJournal(journal, policy)).toBe(100);
+    expect(trimWaitsOnCoverage(journal, policy)).toBe(true);
+    expect(await trimJournal(journal, { ...policy, coveredSeq: 500 })).toBe(200);
+    expect(trimWaitsOnCoverage(journal, { ...policy, coveredSeq: 300 })).toBe(false);
     await store.close();
   });
 });

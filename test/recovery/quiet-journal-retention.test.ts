@@ -1,0 +1,98 @@
+/**
+ * Journal retention on a quiet bus. Unchanged state writes no new snapshot generation, and the
+ * journal drops only what every kept generation covers: after traffic stopped, the records
+ * after the oldest generation's position stayed past --journal-max-age for as long as the bus
+ * was quiet. A snapshot now writes a generation of the unchanged state when records past
+ * retention wait on an older one (at most --snapshot-generations - 1 of them), so the trim
+ * goes on; nothing it drops is missing from any generation, and a restart counts every
+ * message once. Time is a manual clock: two hours pass without a sleep.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { Service } from '../../src/service.js';
+import { coveredByAllGenerations } from '../../snapshots/journal-trim.js';
+import { DataStore } from '../../snapshots/lmdb-store.js';
+import { expectServedOnce } from '../commands/trimming-data-dir.js';
+import { recentSamples } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/service-process.js';
+import { acceptedOnce, type Sample } from '../history/feed.js';
+
+const silent = createLogger('silent');
+const GENERATIONS = 3;
+
+describe('journal retention while the bus is quiet', () => {
+  const data = tempDir();
+  afterAll(() => data.remove());
+  const flags = {
+    dataDir: data.path,
+    port: 0,
+    host: '127.0.0.1',
+    bind: ['tcp://127.0.0.1:*'],
+    snapshotGenerations: GENERATIONS,
+    journalMaxAge: '1h',
+  };
+
+  /** Every kept generation's journal position, read from the LMDB file after the service stopped. */
+  const coveredOnDisk = async (): Promise<number> => {
+    const store = new DataStore(data.path, { readOnly: true });
+    try {
+      expect(store.slots()).toHaveLength(GENERATIONS);
+      return coveredByAllGenerations(store);
+    } finally {
+      await store.close();
+    }
+  };
+
+  it('trims records past --journal-max-age that only older generations held back, and loses none', async () => {
+    const clock = new ManualClock(Date.now());
+    const samples = recentSamples(Math.floor(clock.now() / 1000) - 10) as Sample[];
+    const third = Math.ceil(samples.length / 3);
+    const batches = [samples.slice(0, third), samples.slice(third, 2 * third), samples.slice(2 * third)];
+    const service = await Service.build({
+      config: loadConfig({ env: {}, flags }),
+      logger: silent,
+      clock,
+      checkDataFile: false,
+    });
+    await service.recover();
+    // Three generations at three positions: the oldest covers the first batch only.
+    const written: number[] = [];
+    for (const batch of batches) {
+      for (const m of batch) service.accept(m as never);
+      await service.settled();
+      written.push((await service.snapshot()).journalSeq);
+    }
+    const position = service.journal.position;
+    expect(written[0]).toBeLessThan(position);
+    expect(written[2]).toBe(position);
+    const newest = (await service.snapshot()).generation;
+    // Within retention, a quiet bus writes nothing more and the journal keeps everything.
+    expect((await service.snapshot()).generation).toBe(newest);
+    expect(service.journal.firstRetained).toBe(1);
+
+    clock.advance(2 * 3600 * 1000);
+    const after: { generation: number; journalSeq: number; firstRetained: number }[] = [];
+    for (let i = 0; i < GENERATIONS + 1; i++) {
+      const r = await service.snapshot();
+      after.push({ generation: r.generation, journalSeq: r.journalSeq, firstRetained: service.journal.firstRetained });
+    }
+    // Two generations of the same state (the slots that held older positions), then nothing more to write.
+    expect(after.map((a) => a.generation)).toEqual([newest + 1, newest + 2, newest + 2, newest + 2]);
+    expect(after.every((a) => a.journalSeq === position)).toBe(true);
+    // Every record is past --journal-max-age and covered by every generation: all trimmed.
+    expect(after.at(-1)?.firstRetained).toBe(0);
+    await service.stop();
+    expect(await coveredOnDisk()).toBe(position);
+
+    // Nothing lost: a restart restores the newest generation and counts each message once.
+    const again = await Service.build({ config: loadConfig({ env: {}, flags }), logger: silent, checkDataFile: false });
+    try {
+      await again.start();
+      await expectServedOnce(again, acceptedOnce(samples));
+    } finally {
+      await again.close();
+    }
+  }, 90_000);
+});
