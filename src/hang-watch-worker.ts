@@ -10,9 +10,8 @@ import {
   sameView,
   type ViewReading,
 } from '../actors/apply-beacon.js';
-import { clearApplying, markApplying, SLOW_APPLY_MS } from '../snapshots/applying-mark.js';
-import { recordHang } from '../snapshots/hung-messages.js';
-import { recordViewHang } from '../snapshots/hung-views.js';
+import { SLOW_APPLY_MS } from '../snapshots/applying-mark.js';
+import { HangRecords, RECORD_WAIT_MS } from './hang-records.js';
 import type { HangWatchData } from './hang-watch.js';
 
 /**
@@ -35,6 +34,11 @@ import type { HangWatchData } from './hang-watch.js';
 const data = workerData as HangWatchData;
 // Tests only: the thread fails as it starts (test/recovery/hang-watch-failed.test.ts).
 if (process.env['STATSCACHE_TEST_HANG_WATCH_FAIL'] !== undefined) throw new Error('hang watch failed (test hook)');
+/**
+ * Files are written on a thread of their own: written here, a hung disk held this thread in
+ * its fsync, before the kill (and at the slow-message mark, before the timeout was even seen).
+ */
+const records = new HangRecords(data.dataDir, new URL('./hang-record-writer.js', import.meta.url));
 const slots = new Float64Array(data.buffer, 0, BEACON_SLOTS);
 const heapShare = new Float64Array(data.heapShare);
 let seen: BeaconReading = readBeacon(slots);
@@ -56,14 +60,11 @@ const timer = setInterval(() => {
     return;
   }
   if (marked === null && now - since >= SLOW_APPLY_MS && reading.seq > 0) {
-    try {
-      const began = new Date(Date.now() - (now - since)).toISOString();
-      const share = heapShare[0] as number;
-      markApplying(data.dataDir, { seq: reading.seq, ident: identOf(reading), since: began, heapShare: share });
-      marked = 'message';
-    } catch {
-      // Best effort: without it a death on this message is not recognised at the next start.
-    }
+    const began = new Date(Date.now() - (now - since)).toISOString();
+    const share = heapShare[0] as number;
+    // Best effort: without it a death on this message is not recognised at the next start.
+    const mark = { seq: reading.seq, ident: identOf(reading), since: began, heapShare: share };
+    if (records.post({ kind: 'mark', mark })) marked = 'message';
   }
   if (now - since < data.timeoutMs) return;
   clearInterval(timer);
@@ -71,19 +72,19 @@ const timer = setInterval(() => {
   if (marked !== null) unmark();
   const ident = identOf(reading);
   const at = new Date().toISOString();
-  let recorded = true;
-  try {
-    recordHang(data.dataDir, { seq: reading.seq, ident, at, timeoutSeconds: data.timeoutMs / 1000 });
-  } catch {
-    recorded = false;
-  }
-  endProcess(at, {
-    plugin: ident,
-    seq: reading.seq,
-    heldMs: Math.round(now - since),
-    recorded,
-    msg: `plugin "${ident}" has been applying journal seq ${reading.seq} for over --plugin-hang-timeout ${data.timeoutMs / 1000} s: ending the process; the next start skips that message for that plugin`,
-  });
+  const heldMs = Math.round(now - since);
+  const record = { seq: reading.seq, ident, at, timeoutSeconds: data.timeoutMs / 1000 };
+  void records.write({ kind: 'hang', record }, RECORD_WAIT_MS).then((recorded) =>
+    endProcess(at, {
+      plugin: ident,
+      seq: reading.seq,
+      heldMs,
+      recorded,
+      msg: recorded
+        ? `plugin "${ident}" has been applying journal seq ${reading.seq} for over --plugin-hang-timeout ${data.timeoutMs / 1000} s: ending the process; the next start skips that message for that plugin`
+        : `plugin "${ident}" has been applying journal seq ${reading.seq} for over --plugin-hang-timeout ${data.timeoutMs / 1000} s: ending the process; the hang could not be recorded within ${RECORD_WAIT_MS / 1000} s (the data dir's disk failed or hangs), so the next start gives that message to that plugin again`,
+    }),
+  );
 }, data.pollMs);
 
 /**
@@ -108,25 +109,25 @@ function viewHung(now: number): boolean {
   if (marked !== null) unmark();
   const ident = identOf(reading);
   const at = new Date().toISOString();
-  let recorded = true;
-  try {
-    recordViewHang(data.dataDir, {
-      ident,
-      params,
-      view: data.viewDigests[reading.plugin] ?? '',
-      at,
-      timeoutSeconds: data.timeoutMs / 1000,
-    });
-  } catch {
-    recorded = false;
-  }
-  endProcess(at, {
-    plugin: ident,
+  const heldMs = Math.round(now - viewSince);
+  const record = {
+    ident,
     params,
-    heldMs: Math.round(now - viewSince),
-    recorded,
-    msg: `the view of plugin "${ident}" has been computing for over --plugin-hang-timeout ${data.timeoutMs / 1000} s with parameters ${params}: ending the process; the next start refuses those parameters to that view (view_hung)`,
-  });
+    view: data.viewDigests[reading.plugin] ?? '',
+    at,
+    timeoutSeconds: data.timeoutMs / 1000,
+  };
+  void records.write({ kind: 'view-hang', record }, RECORD_WAIT_MS).then((recorded) =>
+    endProcess(at, {
+      plugin: ident,
+      params,
+      heldMs,
+      recorded,
+      msg: recorded
+        ? `the view of plugin "${ident}" has been computing for over --plugin-hang-timeout ${data.timeoutMs / 1000} s with parameters ${params}: ending the process; the next start refuses those parameters to that view (view_hung)`
+        : `the view of plugin "${ident}" has been computing for over --plugin-hang-timeout ${data.timeoutMs / 1000} s with parameters ${params}: ending the process; the hang could not be recorded within ${RECORD_WAIT_MS / 1000} s (the data dir's disk failed or hangs), so the next start does not refuse them`,
+    }),
+  );
   return true;
 }
 
@@ -157,33 +158,30 @@ function markView(reading: ViewReading, now: number): void {
   const params = readViewParams(data.buffer, reading);
   // It returned while this looked: the next poll sees a new call, or none.
   if (params === null) return;
-  try {
-    markApplying(data.dataDir, {
-      kind: 'view',
-      ident: identOf(reading),
-      params,
-      view: data.viewDigests[reading.plugin] ?? '',
-      since: new Date(Date.now() - (now - viewSince)).toISOString(),
-      heapShare: heapShare[0] as number,
-    });
-    marked = 'view';
-  } catch {
-    // Best effort: without it a death in this view is not recognised at the next start.
-  }
+  // Best effort: without it a death in this view is not recognised at the next start.
+  const mark = {
+    kind: 'view' as const,
+    ident: identOf(reading),
+    params,
+    view: data.viewDigests[reading.plugin] ?? '',
+    since: new Date(Date.now() - (now - viewSince)).toISOString(),
+    heapShare: heapShare[0] as number,
+  };
+  if (records.post({ kind: 'mark', mark })) marked = 'view';
 }
 
 function unmark(): void {
   marked = null;
-  try {
-    clearApplying(data.dataDir);
-  } catch {
-    // A mark left behind names a message that did complete: one death counted that was not.
-  }
+  // Best effort: a mark left behind names a message that did complete, one death counted that was not.
+  records.post({ kind: 'unmark' });
 }
 
 parentPort?.on('message', (m: unknown) => {
   if (m === 'stop') {
     clearInterval(timer);
+    // After a mark still on its way: the main thread's own clear may come before it is written.
+    records.post({ kind: 'unmark' });
+    records.stop();
     parentPort?.close();
   }
 });
