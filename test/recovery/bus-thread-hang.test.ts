@@ -67,11 +67,10 @@ describe('a bus thread that hangs (--thread-hang-timeout)', () => {
     expect(get(s, '/readyz').status).toBe(200);
     expect(metricsValue(await s.metrics.refresh(), 'statscache_healthy')).toBe(1);
 
-    const sent = performance.now();
     await pub.send([SPIN_TOPIC, '{}']);
-    await eventually(() => (fatal.length > 0 ? true : undefined), 10_000, 'onFatal');
-    // The timeout, a tenth of it for the poll, and the thread's last beat.
-    expect(performance.now() - sent).toBeLessThan(5_000);
+    // Bounded by the wait, not asserted as a time: the timeout, a tenth of it for the poll, and the
+    // thread's last beat come to about 2 s; a loaded box may take longer.
+    await eventually(() => (fatal.length > 0 ? true : undefined), 20_000, 'onFatal');
     expect(fatal).toHaveLength(1);
     expect(fatal[0]?.message).toMatch(
       /^bus receive loop for bus-thread ended: the bus thread made no progress for \d+ s \(--thread-hang-timeout 1 s\)/,
@@ -90,9 +89,9 @@ describe('a bus thread that hangs (--thread-hang-timeout)', () => {
     // Not ready is also what a start says: this one tells a dead intake apart.
     expect(metricsValue(metrics, 'statscache_healthy')).toBe(0);
     expect(metricsValue(metrics, 'statscache_intake_total{event="bus_thread_hangs"}')).toBe(1);
-    // The stuck thread is ended: the stop the owner starts completes.
-    const stopped = performance.now();
+    // The stuck thread is ended: the stop the owner starts completes (a thread left spinning would
+    // keep it waiting past the test's timeout), and the thread's end is counted once.
     await s.stop();
-    expect(performance.now() - stopped).toBeLessThan(10_000);
+    expect(metricsValue(await s.metrics.refresh(), 'statscache_intake_total{event="bus_thread_hangs"}')).toBe(1);
   }, 60_000);
 });
