@@ -1,0 +1,48 @@
+/** The OpenAPI document's shared components: body schemas, parameters, headers and responses the paths refer to. */
+import { discoverySchema, pluginInfoSchema } from './discovery.js';
+import { type Json, jsonContent, queryParam, ref } from './openapi-shared.js';
+import { COMMON_PARAMS, jsonSchemaOf } from './param-docs.js';
+import { errorBodySchema } from './responses.js';
+
+const error = (description: string) => ({
+  description,
+  content: { 'application/json': jsonContent(ref('schemas', 'Error')) },
+});
+
+export function components(): Json {
+  const parameters: Json = Object.fromEntries(COMMON_PARAMS.map((p) => [p.name, queryParam(p)]));
+  parameters['If-None-Match'] = {
+    name: 'If-None-Match',
+    in: 'header',
+    required: false,
+    description: 'an ETag from an earlier answer (weak or strong, a list, or `*`): 304 when it still matches',
+    schema: { type: 'string' },
+  };
+  return {
+    schemas: {
+      Error: jsonSchemaOf(errorBodySchema),
+      PluginInfo: jsonSchemaOf(pluginInfoSchema),
+      Discovery: jsonSchemaOf(discoverySchema),
+    },
+    parameters,
+    headers: {
+      Link: {
+        description:
+          'GitHub-style: `<url>; rel="previous", <url>; rel="next"` (only those that exist); the URLs keep every query parameter',
+        schema: { type: 'string' },
+      },
+      'X-Link-Number': { description: 'this page', schema: { type: 'integer', minimum: 1 } },
+      'X-Link-Count': { description: 'number of pages', schema: { type: 'integer', minimum: 1 } },
+      ETag: { description: 'validator for If-None-Match', schema: { type: 'string' } },
+    },
+    responses: {
+      NotModified: { description: 'the ETag in If-None-Match still matches' },
+      BadParameter: error('a parameter is invalid (named in `detail`), or the page is past the last one'),
+      NotAcceptable: error('no offered format matches Accept'),
+      NotFound: error('unknown ident or route'),
+      ViewHung: error(
+        "`view_hung`: the plugin's view hung on these parameters in an earlier run (past --plugin-hang-timeout, which ended the process), or that run died while it computed with them (out of memory), and is not called with them again until the view changes or the record is a week old",
+      ),
+    },
+  };
+}

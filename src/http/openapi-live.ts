@@ -1,0 +1,46 @@
+/** OpenAPI paths of live push: the SSE stream and the WebSocket. */
+import { type Json, ref, simple } from './openapi-shared.js';
+import { COMMON_PARAMS } from './param-docs.js';
+
+export function livePaths(idents: readonly string[]): Json {
+  return {
+    '/api/{ident}/stream': {
+      get: {
+        operationId: 'stream',
+        tags: ['live'],
+        summary: 'Row updates as Server-Sent Events',
+        description:
+          "An `text/event-stream` of the plugin's row changes: the current newest rows first, then coalesced updates carrying the changed rows and a sequence number, like the WebSocket frames. " +
+          "It takes the view parameters of `/api/<ident>`, the plugin's own ones included (see that path), validated the same way; `callback` and `_` mean nothing here.",
+        parameters: [
+          { name: 'ident', in: 'path', required: true, schema: { type: 'string', enum: idents } },
+          // The stream validates these as the rows route does (ws-view-spec.ts); they were undocumented here.
+          ...COMMON_PARAMS.filter((p) => p.name !== 'callback' && p.name !== '_').map((p) => ref('parameters', p.name)),
+          {
+            name: 'Last-Event-ID',
+            in: 'header',
+            required: false,
+            description:
+              'the `id:` of the last event received (`<epoch>:<seq>`): the stream resumes after it when the server still holds what followed, else starts with a snapshot',
+            schema: { type: 'string' },
+          },
+        ],
+        responses: {
+          '200': { description: 'the event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+          '400': ref('responses', 'BadParameter'),
+          '404': ref('responses', 'NotFound'),
+        },
+      },
+    },
+    '/ws': simple(
+      'websocket',
+      'live',
+      'WebSocket of live row updates',
+      'Upgrade to a WebSocket. The server sends `{"type":"hello","epoch","tickMs","limits"}`. Send `{"op":"subscribe","ident":"<ident>","params":{…}}` ' +
+        '(params: the view parameters of `/api/<ident>`, optional): the server answers a `snapshot` frame (`{"type":"snapshot","ident","view","seq","key","rows",…}`, newest rows first), ' +
+        'then `update` frames (`{"type":"update","ident","view","seq","rows","removed"}` with the rows that changed and the keys of removed rows; `seq` grows by one per update). ' +
+        '`{"op":"unsubscribe","ident"}` stops them; `{"op":"ping"}` gets a `pong`. An optional `id` is echoed back. Errors come as `{"type":"error","error","detail"}`.',
+      { '101': { description: 'switching protocols to WebSocket' }, '404': ref('responses', 'NotFound') },
+    ),
+  };
+}
