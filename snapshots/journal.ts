@@ -1,11 +1,11 @@
-import { hash } from 'node:crypto';
-import { type Envelope, type Meta, usableMsgId } from '../src/envelope.js';
-import { decodeChecked, decodeUnchecked, encodeChecked } from './codec.js';
-import { JournalBacklog } from './journal-backlog.js';
+import type { Envelope, Meta } from '../src/envelope.js';
+import { decodeChecked } from './codec.js';
+import type { JournalBacklog } from './journal-backlog.js';
+import { type CommitOptions, GroupCommit } from './journal-commit.js';
 import { flat, readEntry, type ShapeBounds } from './journal-read.js';
+import { encodeJournalRecord, firstSeqOfMsgId, messageId } from './journal-record.js';
 import { KnownIds } from './known-ids.js';
 import { slotCandidates } from './restore.js';
-import { stableJson } from './stable-json.js';
 import type { DataStore, JournalAppend } from './lmdb-store.js';
 
 export type { ShapeBounds } from './journal-read.js';
@@ -20,36 +20,6 @@ export interface JournalEntry {
   readonly withinShape?: ShapeBounds;
 }
 
-const digest = (value: unknown) => hash('sha1', stableJson(value) ?? '', 'hex');
-
-/** Hex digits of the topic-and-payload digest after `<msg_id>#` in an id. */
-const ID_DIGEST_HEX = 16;
-const ID_DIGEST = /^[0-9a-f]{16}$/;
-
-/**
- * The id a message is de-duplicated by. Real buses reuse a `msg_id` for different messages
- * (the captured samples do), so the id is the `msg_id` plus a digest of the topic and
- * payload: the same message seen twice (live, backfill, replica) matches, two messages
- * sharing a `msg_id` do not. Without a `msg_id` (old messages), a digest of the fields that
- * identify it; datagrepper's additions (`source_name`…) and float noise in the timestamp
- * are left out so an archived copy matches the live one.
- */
-export function messageId(envelope: Envelope): string {
-  const id = envelope.msg_id;
-  if (usableMsgId(id)) {
-    // Members in sorted order, as the digest's text has them: then nothing needs sorting (stable-json.ts).
-    return `${id}#${digest({ msg: envelope.msg, topic: envelope.topic }).slice(0, ID_DIGEST_HEX)}`;
-  }
-  return `sha1:${digest({
-    i: envelope.i,
-    msg: envelope.msg,
-    msg_id: id,
-    timestamp: Math.round(envelope.timestamp * 1000) / 1000,
-    topic: envelope.topic,
-    username: envelope.username,
-  })}`;
-}
-
 /**
  * Where numbering continues: after the newest record, or after the newest generation's
  * journalSeq if that is higher. Trim may remove every record (all covered and past
@@ -62,44 +32,10 @@ function nextSeqBase(store: DataStore): number {
   return seq;
 }
 
-/** The stored form of an accepted message (what the journal appends and replays). */
-export function encodeJournalRecord(id: string, envelope: Envelope): Uint8Array {
-  return encodeChecked({ id, envelope });
-}
-
-/**
- * A record made by encodeJournalRecord in this process (the bus thread), read back without
- * verifying its checksum: it never left memory. LMDB reads go through decode() below.
- */
-export function decodeFreshRecord(value: Uint8Array): { id: string; envelope: Envelope } {
-  return decodeUnchecked(value) as { id: string; envelope: Envelope };
-}
-
-export interface JournalOptions {
+export interface JournalOptions extends CommitOptions {
   /** Ids remembered in memory for de-duplication; older ones are found in the journal index. */
   readonly dedupeWindow: number;
-  readonly onWriteError: (err: unknown) => void;
-  /**
-   * Told, in seq order, about each batch once LMDB has committed it (or failed to: the batch is
-   * still handed over after onWriteError, since dropping accepted messages would lose them for sure).
-   * Plugins apply here, so nothing is served that a crash could take back.
-   */
-  readonly onCommitted?: (entries: readonly JournalEntry[]) => void;
-  /**
-   * Writes succeed again after failures, every held record written with them. `dropped`: records
-   * let go past the hold's bound meanwhile, on disk only once a snapshot covers them (0: every
-   * accepted message is on disk again).
-   */
-  readonly onWriteRecovered?: (records: number, dropped: number) => void;
-  /** The clock failures are dated by (ms since the epoch). */
-  readonly now?: () => number;
-  /** Bytes of records held while writes fail (journal-backlog.ts; default MAX_BACKLOG_BYTES). */
-  readonly maxHeldBytes?: number;
 }
-
-/** First wait before held records are tried again; doubled per failed try up to RETRY_MAX_MS. */
-const RETRY_MIN_MS = 1_000;
-const RETRY_MAX_MS = 30_000;
 
 /**
  * The write-ahead journal: every accepted message gets the next sequence number and is
@@ -113,24 +49,18 @@ export class Journal {
   readonly known: KnownIds;
   /** Records that failed their checksum on replay or read, skipped and counted. */
   corrupt = 0;
-  /** Accepted but not yet handed to LMDB: flushed together on the next turn of the event loop. */
-  private pending: JournalAppend[] = [];
-  private pendingEntries: JournalEntry[] = [];
-  private flushScheduled = false;
-  /** Settles after the newest batch handed to LMDB is committed and handed on: LMDB commits in order. */
-  private lastCommit: Promise<void> = Promise.resolve();
-  /** Records whose commit failed, tried again by retrySoon(). */
+  /** Batches accepted records into LMDB transactions and hands them on once committed. */
+  private readonly commits: GroupCommit;
+  /** Records whose commit failed, tried again after a pause (journal-commit.ts). */
   readonly backlog: JournalBacklog;
-  private retryMs = RETRY_MIN_MS;
-  private retryArmed = false;
-  private retryStopped = false;
 
   constructor(
     private readonly store: DataStore,
-    private readonly options: JournalOptions,
+    options: JournalOptions,
   ) {
     this.seq = nextSeqBase(store);
-    this.backlog = new JournalBacklog(options.maxHeldBytes);
+    this.commits = new GroupCommit(store, options);
+    this.backlog = this.commits.backlog;
     this.known = new KnownIds(store, options.dedupeWindow, () => this.flush());
   }
 
@@ -190,19 +120,13 @@ export class Journal {
   private append(id: string, envelope: Envelope, value: Uint8Array, meta: Meta | undefined): JournalEntry {
     const seq = this.claim(id);
     const entry: JournalEntry = meta === undefined ? { seq, id, envelope } : { seq, id, envelope, meta };
-    this.pending.push({ seq, id, timestamp: envelope.timestamp, value });
-    this.pendingEntries.push(entry);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      // One LMDB transaction per burst instead of three queued writes per message.
-      setImmediate(() => void this.flush());
-    }
+    this.commits.queue({ seq, id, timestamp: envelope.timestamp, value }, entry);
     return entry;
   }
 
   /** Accepted entries whose batch has not been handed to LMDB yet. */
   get unflushed(): number {
-    return this.pending.length;
+    return this.commits.unflushed;
   }
 
   /**
@@ -210,98 +134,20 @@ export class Journal {
    * committed and onCommitted has seen them.
    */
   flush(): Promise<void> {
-    return this.write(false);
-  }
-
-  /**
-   * With `retry` false, while writes fail, new records join the held ones untried (a full disk
-   * refuses them all the same, and each try writes everything held): the retry timer tries.
-   */
-  private write(retry: boolean): Promise<void> {
-    this.flushScheduled = false;
-    if (this.pending.length === 0 && !(retry && this.backlog.held > 0)) return this.lastCommit;
-    const fresh = this.pending;
-    const entries = this.pendingEntries;
-    this.pending = [];
-    this.pendingEntries = [];
-    if (this.backlog.failing && !retry) {
-      this.lastCommit = this.lastCommit.then(() => {
-        this.backlog.hold(fresh);
-        this.retrySoon();
-        this.handOn(entries);
-      });
-      return this.lastCommit;
-    }
-    const retried = this.backlog.take();
-    const records = retried.length === 0 ? fresh : retried.concat(fresh);
-    let appended: Promise<void>;
-    try {
-      appended = this.store.appendJournal(records);
-    } catch (err) {
-      // A closed or broken environment throws at once: the records are held all the same.
-      appended = Promise.reject(err);
-    }
-    const write = appended.then(
-      () => null,
-      (err: unknown) => err ?? new Error('journal write failed'),
-    );
-    // Chained on the previous batch so entries are always handed on in seq order.
-    this.lastCommit = Promise.all([this.lastCommit, write]).then(([, err]) => {
-      if (err !== null) {
-        this.backlog.failed(records, err, (this.options.now ?? Date.now)(), retried.length);
-        this.options.onWriteError(err);
-        this.retrySoon();
-      } else {
-        this.retryMs = RETRY_MIN_MS;
-        const wasFailing = this.backlog.failing;
-        this.backlog.committed(retried.length);
-        if (wasFailing && !this.backlog.failing)
-          this.options.onWriteRecovered?.(retried.length, this.backlog.status()?.dropped ?? 0);
-      }
-      this.handOn(entries);
-    });
-    return this.lastCommit;
-  }
-
-  private handOn(entries: readonly JournalEntry[]): void {
-    try {
-      this.options.onCommitted?.(entries);
-    } catch (handOnError) {
-      // A rejected link would stall every later batch behind it.
-      this.options.onWriteError(handOnError);
-    }
+    return this.commits.flush();
   }
 
   /** No more tries of held records (the store is closing): they go with the process. */
   stopRetrying(): void {
-    this.retryStopped = true;
-  }
-
-  /** Tries the held records again after a pause (new batches join them untried meanwhile). */
-  private retrySoon(): void {
-    if (this.retryArmed || this.retryStopped) return;
-    this.retryArmed = true;
-    const ms = this.retryMs;
-    this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
-    const run = () => {
-      this.retryArmed = false;
-      if (this.backlog.held > 0 && !this.retryStopped) void this.write(true);
-    };
-    // Not the service's clock: this is I/O pacing, and no plugin state or test depends on when it fires.
-    setTimeout(run, ms).unref();
+    this.commits.stopRetrying();
   }
 
   /**
-   * A snapshot covering seqs up to `journalSeq` is on disk. The disk just took a write: held
-   * records are tried now rather than at the end of the retry back-off (up to 30 s), so they
-   * reach the journal (and its id index) before anything else can race them. Settles once
-   * that try has committed or failed.
+   * A snapshot covering seqs up to `journalSeq` is on disk: held records are tried now
+   * (journal-commit.ts). Settles once that try has committed or failed.
    */
   coveredBySnapshot(journalSeq: number): Promise<void> {
-    this.backlog.covered(journalSeq);
-    if (this.backlog.held === 0 || this.retryStopped) return this.lastCommit;
-    this.retryMs = RETRY_MIN_MS;
-    return this.write(true);
+    return this.commits.coveredBySnapshot(journalSeq);
   }
 
   /**
@@ -337,25 +183,8 @@ export class Journal {
 
   /** By a full id, or by a plain `msg_id` (the first message journaled under it). */
   getById(id: string): JournalEntry | null {
-    const seq = this.store.seqOfId(id) ?? this.firstSeqOfMsgId(id);
+    const seq = this.store.seqOfId(id) ?? firstSeqOfMsgId(this.store, id);
     return seq === undefined ? null : this.get(seq);
-  }
-
-  /**
-   * The lowest seq among the ids `<msgId>#<16 hex digits>`. Other messages' ids can start the
-   * same way (a msg_id `<msgId>#0` is indexed as `<msgId>#0#<digest>`, and `#` sorts before every
-   * hex digit), so the first key of the range was one of theirs whenever such a message existed,
-   * and of two messages reusing a msg_id, the one whose digest sorted first answered.
-   */
-  private firstSeqOfMsgId(msgId: string): number | undefined {
-    const prefix = `${msgId}#`;
-    let first: number | undefined;
-    // Keys whose next character is a hex digit ('0' to 'f'); 'g' follows 'f'.
-    for (const { id, seq } of this.store.idsBetween(`${prefix}0`, `${prefix}g`)) {
-      if (id.length !== prefix.length + ID_DIGEST_HEX || !ID_DIGEST.test(id.slice(prefix.length))) continue;
-      if (first === undefined || seq < first) first = seq;
-    }
-    return first;
   }
 
   /** Entries with start <= timestamp <= end, ordered by timestamp. */

@@ -1,5 +1,5 @@
 /**
- * JSON with every object's keys sorted: the text message ids are hashed from (journal.ts),
+ * JSON with every object's keys sorted: the text message ids are hashed from (journal-record.ts),
  * so it must never change for a given value. safe-stable-stringify writes it; this module
  * only skips its key sorting when there is nothing to sort.
  *

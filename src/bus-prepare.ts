@@ -1,4 +1,4 @@
-import { encodeJournalRecord, messageId } from '../snapshots/journal.js';
+import { encodeJournalRecord, messageId } from '../snapshots/journal-record.js';
 import { deriveMeta } from './meta/index.js';
 import { encodeHead, type PreparedHead } from './prepared-head.js';
 import { type DecodeErrorReason, decodeEnvelope, type FrameLimits, frameLimits, parseFrames } from './decode-frames.js';

@@ -69,7 +69,7 @@ export const MAX_MSG_ID_LENGTH = 200;
 const CONTROL = /[\u0000-\u001f]/;
 
 /**
- * Whether a `msg_id` is de-duplicated by as given (snapshots/journal.ts messageId): a string of
+ * Whether a `msg_id` is de-duplicated by as given (snapshots/journal-record.ts messageId): a string of
  * 1-200 units without control characters, which could clash with LMDB's ordered key encoding.
  * Any other id takes the digest path.
  */

@@ -4,7 +4,8 @@ import type { DataStore, JournalMove } from '../../snapshots/lmdb-store.js';
 import { encodeChecked } from '../../snapshots/codec.js';
 import { remapHungMessages } from '../../snapshots/hung-messages.js';
 import { FORMAT_VERSION, type SnapshotMeta } from '../../snapshots/format.js';
-import { Journal, messageId } from '../../snapshots/journal.js';
+import { Journal } from '../../snapshots/journal.js';
+import { messageId } from '../../snapshots/journal-record.js';
 import {
   type CommandIO,
   CommandError,

@@ -38,7 +38,7 @@ export interface HistoryDeps {
 export type HistoryHandler = (req: HttpRequest) => HttpResponse | Promise<HttpResponse> | null;
 
 const ALLOWED_METHODS = 'GET, HEAD, OPTIONS';
-/** Journal ids longer than this are stored hashed (snapshots/journal.ts), so no such id can be found. */
+/** Journal ids longer than this are stored hashed (snapshots/journal-record.ts messageId), so no such id can be found. */
 const MAX_ID_LENGTH = 200;
 /**
  * Journal entries up to which an unfiltered `/raw` query runs at once. Past it, counting the

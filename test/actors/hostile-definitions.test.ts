@@ -6,7 +6,7 @@ import { registerPlugins } from '../../actors/registry.js';
 import { errorText } from '../../src/logger.js';
 import { createPluginMessage } from '../../src/message.js';
 import { withBodyFrom } from '../../src/prepared-head.js';
-import { encodeJournalRecord } from '../../snapshots/journal.js';
+import { encodeJournalRecord } from '../../snapshots/journal-record.js';
 import { deriveMeta } from '../../src/meta/index.js';
 import { type TopicRow, topicCounter } from '../helpers/topic-counter.js';
 

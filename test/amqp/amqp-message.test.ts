@@ -4,7 +4,7 @@ import { decodeDelivery, jsonSafe, parseSentAt, type Delivery } from '../../src/
 import { loadConfig } from '../../src/config.js';
 import { deriveMeta } from '../../src/meta/index.js';
 import type { Envelope } from '../../src/envelope.js';
-import { messageId } from '../../snapshots/journal.js';
+import { messageId } from '../../snapshots/journal-record.js';
 
 const NOW = 1_734_282_596; // 2024-12-15T17:09:56Z
 const limits = { maxFrameBytes: 10_000, maxDepth: 16, maxKeys: 1000, maxClockSkew: 300, nowSeconds: () => NOW };

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { Publisher } from 'zeromq';
-import { decodeFreshRecord, encodeJournalRecord, messageId } from '../../snapshots/journal.js';
+import { decodeFreshRecord, encodeJournalRecord, messageId } from '../../snapshots/journal-record.js';
 import { prepareFrames, threadLimits, unclocked } from '../../src/bus-prepare.js';
 import { decodeHead, withBodyFrom } from '../../src/prepared-head.js';
 import { subscribeThreaded, type ThreadMessage } from '../../src/bus-thread.js';

@@ -5,7 +5,7 @@ import { loadConfig } from '../../src/config.js';
 import type { Envelope } from '../../src/envelope.js';
 import { decodeHead, encodeHead, type PreparedHead, unpackPrepared } from '../../src/prepared-head.js';
 import { PairBatch } from '../../src/transfer-buffer.js';
-import { decodeFreshRecord } from '../../snapshots/journal.js';
+import { decodeFreshRecord } from '../../snapshots/journal-record.js';
 import { recentSamples } from '../helpers/fixtures.js';
 
 /**

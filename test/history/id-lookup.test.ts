@@ -9,7 +9,7 @@
  */
 import { afterAll, expect, it } from 'vitest';
 import type { Envelope } from '../../src/envelope.js';
-import { messageId } from '../../snapshots/journal.js';
+import { messageId } from '../../snapshots/journal-record.js';
 import { journaledTotal, joinedPublisher, waitReady } from '../helpers/probes.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 

@@ -2,7 +2,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { Service } from '../../src/service.js';
-import { messageId } from '../../snapshots/journal.js';
+import { messageId } from '../../snapshots/journal-record.js';
 import type { Envelope } from '../../src/envelope.js';
 import { samples } from '../helpers/fixtures.js';
 import { openJournal } from '../helpers/persistence.js';

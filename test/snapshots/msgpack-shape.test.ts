@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CHECKED_BODY_START } from '../../snapshots/codec.js';
-import { encodeJournalRecord } from '../../snapshots/journal.js';
+import { encodeJournalRecord } from '../../snapshots/journal-record.js';
 import { recordWithinShape } from '../../snapshots/msgpack-shape.js';
 import type { Envelope } from '../../src/envelope.js';
 import { checkShape } from '../../src/envelope-limits.js';

@@ -2,7 +2,7 @@ import { hash } from 'node:crypto';
 import stringify from 'safe-stable-stringify';
 import { describe, expect, it } from 'vitest';
 import type { Envelope } from '../../src/envelope.js';
-import { messageId } from '../../snapshots/journal.js';
+import { messageId } from '../../snapshots/journal-record.js';
 import { keysInOrder, stableJson } from '../../snapshots/stable-json.js';
 import { samples } from '../helpers/fixtures.js';
 import { mulberry32 } from '../helpers/seeded-random.js';
