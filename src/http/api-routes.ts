@@ -1,22 +1,15 @@
 import type * as z from 'zod';
 import type { PluginHost } from '../../actors/plugin-host.js';
 import type { PluginRuntime } from '../../actors/plugin-runtime.js';
-import { conditional } from './conditional.js';
-import { describePlugins, hostVersion } from './discovery.js';
 import { type AnswerMemo, derivedOnce } from './answer-memo.js';
 import type { HotAnswer } from './hot-answer.js';
-import { encode, EncodedCache } from './encoded-cache.js';
-import { CONTENT_TYPES, negotiate } from './negotiate.js';
-import { buildOpenApi } from './openapi.js';
-import { DASHBOARD_CSP, dashboardPage } from './pages/dashboard-page.js';
-import { dashboardRows } from './pages/dashboard-rows.js';
-import { docsPage } from './pages/docs-page.js';
-import { CALLBACK_PATTERN, CALLBACK_RULE, DEFAULT_MAX_PAGE_DEPTH, pluginParamsSchema } from './query-params.js';
-import { CORS_HEADERS, error, json, type HttpRequest, type HttpResponse } from './responses.js';
+import { EncodedCache } from './encoded-cache.js';
+import { DEFAULT_MAX_PAGE_DEPTH, pluginParamsSchema } from './query-params.js';
+import { CORS_HEADERS, error, type HttpRequest, type HttpResponse } from './responses.js';
 import { matchRoute, type RoutePattern } from './route-pattern.js';
+import { serviceRoutes } from './service-routes.js';
 import { answerMemo, identList, layout, rows, streamHead, type RouteContext } from './view-routes.js';
 import { defaultStop } from './ws-view-spec.js';
-import { jsonpBody } from './render.js';
 
 /** What the HTTP layer reports to the metrics module (src/metrics.ts implements it). */
 export interface HttpMetricsSink {
@@ -64,7 +57,7 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
     answers: deps.answers ?? answerMemo(),
     maxPageDepth: deps.maxPageDepth ?? DEFAULT_MAX_PAGE_DEPTH,
   };
-  let metricsEntry: { readonly text: string; readonly entry: ReturnType<typeof encode> } | null = null;
+  const service = serviceRoutes(deps, ctx);
   // A memoised answer is the same object each time, so its final form (and the request counter
   // of its labels) is built once too.
   type Final = {
@@ -76,17 +69,6 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
   };
   const finalGet = new WeakMap<HttpResponse, Final>();
   const finalHead = new WeakMap<HttpResponse, Final>();
-  // Static documents: rendered on first use, then served from the cache by ETag.
-  let openapi: string | undefined;
-  const pages = new Map<string, { html: string; csp: string }>();
-  const docs = () => {
-    let p = pages.get('docs');
-    if (p === undefined) {
-      p = docsPage(describePlugins(deps.host));
-      pages.set('docs', p);
-    }
-    return p;
-  };
 
   // The last ident looked up: pollers read one view again and again, and comparing the URL's new
   // string with the last one costs less than hashing it for the map.
@@ -125,71 +107,20 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
       );
     }
     switch (pattern) {
-      case '/healthz': {
-        const failing = deps.failingReason?.() ?? null;
-        return failing === null
-          ? json(200, { status: 'ok', ...deps.health() }, { ...CORS_HEADERS, 'Cache-Control': 'no-store' })
-          : json(
-              503,
-              { status: 'failing', reason: failing, ...deps.health() },
-              { ...CORS_HEADERS, 'Cache-Control': 'no-store' },
-            );
-      }
-      case '/readyz': {
-        const reason = deps.notReadyReason();
-        const details = deps.readyDetails?.(reason === null) ?? {};
-        return reason === null
-          ? json(200, { status: 'ready', ...details }, { 'Cache-Control': 'no-store' })
-          : json(503, { status: 'not_ready', reason, ...details }, { 'Cache-Control': 'no-store' });
-      }
-      case '/metrics': {
-        if (!deps.metrics) return error(404, 'not_found', 'metrics are not enabled in this process');
-        // One encoding (ETag, gzip) per render, shared by every scrape that render answers.
-        const text = deps.metrics.text();
-        if (metricsEntry?.text !== text) metricsEntry = { text, entry: encode(text, null) };
-        const entry = metricsEntry.entry;
-        return conditional(
-          req,
-          entry,
-          { 'Content-Type': deps.metrics.contentType, 'Cache-Control': 'no-store' },
-          ctx.cache,
-        );
-      }
+      case '/healthz':
+        return service.healthz();
+      case '/readyz':
+        return service.readyz();
+      case '/metrics':
+        return service.metrics(req);
       case '/plugins':
-        return jsonDocument(req, ctx, `plugins:${hostVersion(deps.host)}`, () => describePlugins(deps.host));
+        return service.plugins(req);
       case '/openapi.json':
-        return jsonDocument(req, ctx, 'openapi', () => (openapi ??= JSON.stringify(buildOpenApi(deps.host))), true);
-      case '/': {
-        const { html, csp } = docs();
-        const entry = ctx.cache.getOrMake('page:/', () => encode(html, null));
-        return conditional(
-          req,
-          entry,
-          {
-            'Content-Type': 'text/html; charset=utf-8',
-            'Content-Security-Policy': csp,
-            'Referrer-Policy': 'no-referrer',
-          },
-          ctx.cache,
-        );
-      }
-      case '/dashboard': {
-        // The first rows are in the page (first paint shows data): one rendering per state of the plugins.
-        const entry = ctx.cache.getOrMake(`page:/dashboard:${hostVersion(deps.host)}`, () =>
-          encode(dashboardPage(describePlugins(deps.host), dashboardRows(deps.host, deps.nowSeconds())).html, null),
-        );
-        return conditional(
-          req,
-          entry,
-          {
-            'Content-Type': 'text/html; charset=utf-8',
-            'Content-Security-Policy': DASHBOARD_CSP,
-            'Referrer-Policy': 'no-referrer',
-            'Cache-Control': 'no-cache',
-          },
-          ctx.cache,
-        );
-      }
+        return service.openapi(req);
+      case '/':
+        return service.docs(req);
+      case '/dashboard':
+        return service.dashboard(req);
       case '/api/':
         return identList(req, ctx);
       default:
@@ -267,38 +198,4 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
       req.offer((final.hot ??= hotAnswer(req, final, made)));
     return final.res;
   };
-}
-
-/** A JSON document route (`/plugins`, `/openapi.json`): JSON or JSON-P, cached and conditional. */
-function jsonDocument(
-  req: HttpRequest,
-  ctx: RouteContext,
-  key: string,
-  make: () => unknown,
-  preEncoded = false,
-): HttpResponse {
-  const callback = new URLSearchParams(req.query).get('callback') ?? undefined;
-  if (callback !== undefined && !CALLBACK_PATTERN.test(callback)) {
-    return error(
-      400,
-      'bad_parameter',
-      `parameter "callback" ${JSON.stringify(callback.slice(0, 100))}: ${CALLBACK_RULE}`,
-      CORS_HEADERS,
-    );
-  }
-  const format = negotiate(req.header('accept'), callback !== undefined);
-  if (format === null || format === 'csv') {
-    return error(
-      406,
-      'not_acceptable',
-      `cannot answer in ${JSON.stringify(req.header('accept').slice(0, 200))}; offered: application/json, text/json, application/javascript (with callback)`,
-      CORS_HEADERS,
-    );
-  }
-  const entry = ctx.cache.getOrMake(JSON.stringify([key, format, callback]), () => {
-    const value = make();
-    const text = preEncoded ? (value as string) : JSON.stringify(value);
-    return encode(format === 'jsonp' ? jsonpBody(callback ?? 'callback', text) : text, null);
-  });
-  return conditional(req, entry, { ...CORS_HEADERS, 'Content-Type': CONTENT_TYPES[format] }, ctx.cache);
 }
