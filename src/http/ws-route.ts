@@ -5,8 +5,10 @@ import type { ConnectionRefusal, WsPeer } from './ws-connection.js';
 
 /** The WebSocket side; `C` is the hub's per-connection handle. */
 export interface WsHandlers<C> {
-  /** Checked before the upgrade: false answers 429 instead. */
-  /** Null: another long-lived connection from `ip` is allowed; else the answer that refuses it. */
+  /**
+   * Checked before the upgrade. Null: another long-lived connection from `ip` is allowed; else
+   * the answer that refuses it (status, error, Retry-After), written instead of upgrading.
+   */
   admit?(ip: string): ConnectionRefusal | null;
   open(peer: WsPeer, ip: string): C;
   message(conn: C, text: string | null): void;
