@@ -60,8 +60,13 @@ export interface AmqpInputOptions {
   readonly heartbeatSeconds: number;
   readonly tls: AmqpTls;
   readonly reconnect: { readonly initialMs: number; readonly maxMs: number };
-  /** Resolves when the delivery may be acked; a rejection drops the connection so the broker redelivers. */
-  readonly onDelivery: (delivery: Delivery) => Promise<void>;
+  /**
+   * Resolves when the delivery may be acked; a rejection drops the connection so the broker
+   * redelivers. Resolving 'refused' (it can never be taken in) acks it at once, ahead of the
+   * deliveries before it still in progress: else a connection lost before those settle leaves it
+   * unacked, and the broker delivers it, and it is refused and counted, once more.
+   */
+  readonly onDelivery: (delivery: Delivery) => Promise<'refused' | undefined | void>;
   readonly onState?: (status: AmqpStatus, previous: AmqpState) => void;
   /**
    * What a durable queue was bound to before (AMQP cannot list bindings): keys no longer
@@ -327,8 +332,9 @@ export class AmqpInput {
       const acks = new AckWindow(
         channel,
         () => generation === this.generation,
-        (n) => {
-          this.attempt = 0;
+        (n, stored) => {
+          // A refused delivery acked says nothing of whether this connection can store anything.
+          if (stored) this.attempt = 0;
           this.set({ acked: this.status.acked + n });
         },
       );
@@ -399,7 +405,7 @@ export class AmqpInput {
         redelivered: msg.fields.redelivered,
       })
       .then(
-        () => acks.done(tag),
+        (outcome) => (outcome === 'refused' ? acks.refused(tag) : acks.done(tag)),
         (err: unknown) => {
           // Not durable: leave it unacked and start over, so the broker delivers it again.
           if (generation === this.generation) void this.model?.close().catch(() => undefined);
@@ -436,20 +442,40 @@ export class AmqpInput {
 
 /**
  * Acks in delivery order with `multiple`: a tag is acked once it and every earlier tag are
- * done, so one ack frame covers a whole committed batch and no tag is ever acked twice.
+ * done, so one ack frame covers a whole committed batch and no tag is ever acked twice. A
+ * refused tag is acked alone at once; a later `multiple` ack then ends at a tag not yet acked
+ * (the broker closes the channel on an ack of an unknown tag).
  */
 class AckWindow {
   private readonly order: number[] = [];
   private readonly finished = new Set<number>();
+  /** Finished tags already acked on their own (refused ones). */
+  private readonly acked = new Set<number>();
 
   constructor(
     private readonly channel: Channel,
     private readonly live: () => boolean,
-    private readonly onAcked: (n: number) => void,
+    private readonly onAcked: (n: number, stored: boolean) => void,
   ) {}
 
   expect(tag: number): void {
     this.order.push(tag);
+  }
+
+  /** A delivery that can never be taken in: acked now, whatever before it is still in progress. */
+  refused(tag: number): void {
+    if (!this.live()) {
+      this.done(tag);
+      return;
+    }
+    try {
+      this.channel.ack({ fields: { deliveryTag: tag } } as Msg, false);
+      this.acked.add(tag);
+      this.onAcked(1, false);
+    } catch {
+      // The channel closed meanwhile: the broker redelivers, and it is refused again.
+    }
+    this.done(tag);
   }
 
   done(tag: number): void {
@@ -457,14 +483,16 @@ class AckWindow {
     let upTo: number | null = null;
     let n = 0;
     while (this.order.length > 0 && this.finished.has(this.order[0] as number)) {
-      upTo = this.order.shift() as number;
-      this.finished.delete(upTo);
+      const head = this.order.shift() as number;
+      this.finished.delete(head);
+      if (this.acked.delete(head)) continue;
+      upTo = head;
       n++;
     }
     if (upTo === null || !this.live()) return;
     try {
       this.channel.ack({ fields: { deliveryTag: upTo } } as Msg, true);
-      this.onAcked(n);
+      this.onAcked(n, true);
     } catch {
       // The channel closed meanwhile: the broker redelivers, de-duplication absorbs it.
     }

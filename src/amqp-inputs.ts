@@ -8,7 +8,7 @@ import { StatscacheError } from '../actors/errors.js';
 import { AmqpBindingRecord } from './amqp-binding-record.js';
 import { readBoundedFile } from './bounded-read.js';
 import type { AmqpInput, AmqpInputOptions, AmqpState, AmqpStatus, AmqpTls } from './amqp-bus.js';
-import { decodeDelivery, oversizedDelivery, type Delivery } from './amqp-message.js';
+import { decodeDelivery, type Delivery } from './amqp-message.js';
 import type { Config } from './config.js';
 import { DECODE_ERROR_REASONS, type DecodeErrorReason, type FrameLimits } from './decode-frames.js';
 import { decodedBytes, type Intake } from './intake.js';
@@ -192,13 +192,12 @@ export class AmqpInputs {
     }));
   }
 
-  private async deliver(input: string, tally: Tally, delivery: Delivery): Promise<void> {
-    const held = this.deps.held();
-    // An oversized body is refused before the hold, so held deliveries never pin the broker's 128 MiB each.
-    const early = held ? oversizedDelivery(delivery, this.deps.limits) : null;
-    if (held && !early) await Promise.race([held, this.closing.promise]);
+  private async deliver(input: string, tally: Tally, delivery: Delivery): Promise<'refused' | undefined> {
+    // Decoded before the hold: a refused delivery is counted and acked now (AmqpInput acks it
+    // ahead of those before it), so neither a held window nor a lost connection brings it back
+    // to be counted again; and an oversized body never waits pinned in memory (128 MiB each).
+    const result = decodeDelivery(delivery, this.deps.limits);
     const { intake } = this.deps;
-    const result = early ?? decodeDelivery(delivery, this.deps.limits);
     if (!result.ok) {
       intake.counters.decodeErrors[result.reason]++;
       tally.decodeErrors[result.reason]++;
@@ -208,8 +207,10 @@ export class AmqpInputs {
           'AMQP delivery skipped (acked, not requeued)',
         ),
       );
-      return;
+      return 'refused';
     }
+    const held = this.deps.held();
+    if (held) await Promise.race([held, this.closing.promise]);
     if (result.filledTimestamp) intake.counters.filledTimestamps++;
     if (result.correctedTimestamp) intake.counters.correctedTimestamps++;
     const writeErrors = intake.counters.journalWriteErrors;
@@ -223,7 +224,7 @@ export class AmqpInputs {
           'AMQP delivery could not be journaled; acked and dropped',
         ),
       );
-      return;
+      return 'refused';
     }
     // A duplicate waits too: its first copy may still be on its way to disk.
     await intake.settled();
@@ -235,6 +236,7 @@ export class AmqpInputs {
     // degraded meanwhile; the next snapshot or successful write puts it on disk).
     if (this.deps.config.amqpQueue !== null && (intake.counters.journalWriteErrors > writeErrors || !intake.durable))
       throw new Error('the journal batch failed to commit');
+    return undefined;
   }
 
   private changed(tally: Tally, status: AmqpStatus, previous: AmqpState): void {

@@ -7,7 +7,6 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
-import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import amqplib from 'amqplib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -19,6 +18,7 @@ import { startBroker, type TestBroker } from '../helpers/rabbitmq.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 import { joinedPublisher, waitReady } from '../helpers/probes.js';
 import { freePort } from '../helpers/free-port.js';
+import { tcpProxy } from '../helpers/tcp-proxy.js';
 
 type Row = { timestamp: number; volume: number } & Record<string, unknown>;
 type AmqpReady = {
@@ -118,73 +118,6 @@ async function publishDeep(url: string, topic: string, depth: number, sent: stri
   const [result] = (await once(worker, 'message')) as [string];
   await worker.terminate();
   expect(result).toBe('ok');
-}
-
-/**
- * A TCP proxy to a local port that can stop passing bytes either way (a broker that stops
- * answering), or accept new connections and never answer them (a wedged broker or proxy).
- * Listens on `port` when given (a broker that comes up where a service already looks for it).
- */
-async function tcpProxy(
-  target: string,
-  port = 0,
-): Promise<{
-  port: number;
-  accepted: () => number;
-  blackhole(): void;
-  hangNew(hang: boolean): void;
-  refuseNew(refuse: boolean): void;
-  cut(): void;
-  close(): void;
-}> {
-  let open = true;
-  let hanging = false;
-  let refusing = false;
-  let accepted = 0;
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    accepted++;
-    if (refusing) {
-      client.destroy();
-      return;
-    }
-    if (hanging) {
-      sockets.add(client);
-      client.on('error', () => undefined);
-      return;
-    }
-    const upstream = connect(Number(target), '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => undefined);
-    }
-    client.on('data', (d) => open && upstream.write(d));
-    upstream.on('data', (d) => open && client.write(d));
-  });
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-  return {
-    port: (server.address() as AddressInfo).port,
-    accepted: () => accepted,
-    blackhole: () => {
-      open = false;
-    },
-    hangNew: (hang) => {
-      hanging = hang;
-    },
-    /** Closes new connections at once (a broker out of reach); those made before go on. */
-    refuseNew: (refuse) => {
-      refusing = refuse;
-    },
-    /** Drops every connection made so far (a network blip); new ones pass as before. */
-    cut: () => {
-      for (const s of sockets) s.destroy();
-      sockets.clear();
-    },
-    close: () => {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
 }
 
 describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
