@@ -4,13 +4,15 @@
  * `amq.topic`, consumes with manual acks and a prefetch window, and reconnects with
  * exponential back-off and jitter. A delivery is acked only once the handler's promise
  * resolves (the service resolves it after the journal commit), in delivery order.
- * amqp-codec-guard.ts, imported first, bounds amqplib's header table decoder; amqp-body-guard.ts
- * drops a body declared over `maxBodyBytes` unread.
+ * amqp-codec-guard.ts, imported first, bounds amqplib's header table decoder; amqp-frame-guard.ts
+ * drops a header frame over that bound unread; amqp-body-guard.ts drops a body declared over
+ * `maxBodyBytes` unread.
  */
 import './amqp-codec-guard.js';
+import './amqp-frame-guard.js';
 import { capBodies } from './amqp-body-guard.js';
 import amqplib from 'amqplib';
-import { DECLARED_BYTES, type Delivery } from './amqp-message.js';
+import { DECLARED_BYTES, FRAME_TOO_LARGE, type Delivery } from './amqp-message.js';
 
 export const AMQP_EXCHANGE = 'amq.topic';
 
@@ -400,6 +402,7 @@ export class AmqpInput {
         routingKey: msg.fields.routingKey,
         content: msg.content,
         declaredBytes: (msg.properties as { [DECLARED_BYTES]?: number })[DECLARED_BYTES],
+        headerFrameBytes: (msg.properties as { [FRAME_TOO_LARGE]?: number })[FRAME_TOO_LARGE],
         messageId: msg.properties.messageId,
         headers: msg.properties.headers,
         redelivered: msg.fields.redelivered,

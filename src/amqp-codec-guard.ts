@@ -101,11 +101,14 @@ export function tableDepth(table: Buffer, limit: number): number {
  * frames up to 64 MiB whatever frame_max says), and --max-frame-bytes counted only the body.
  * Only the top-level table passes here (amqplib's own recursion calls its inner function).
  */
-let tableCap = Number.POSITIVE_INFINITY;
+let cap = Number.POSITIVE_INFINITY;
+
+/** The cap capTables set (amqp-frame-guard.ts drops header frames beyond it unread). */
+export const tableCap = (): number => cap;
 
 /** Bounds the header tables amqplib decodes (the service passes --max-frame-bytes); process-wide. */
 export function capTables(maxBytes: number): void {
-  tableCap = maxBytes;
+  cap = maxBytes;
 }
 
 let installed = false;
@@ -119,7 +122,7 @@ export function guardAmqpTables(): void {
   const codec = require(join(dirname(require.resolve('amqplib')), 'lib', 'codec.js')) as { decodeFields: Decode };
   const original = codec.decodeFields;
   codec.decodeFields = (slice) => {
-    if (slice.length > tableCap) {
+    if (slice.length > cap) {
       // Also the handshake's server properties under a tiny cap: amqplib only stores those.
       const large: Record<string, unknown> & { [TOO_LARGE]?: number } = {};
       large[TOO_LARGE] = slice.length;

@@ -27,12 +27,21 @@ export const TOO_LARGE: unique symbol = Symbol('statscache.amqp.tooLarge');
  */
 export const DECLARED_BYTES: unique symbol = Symbol('statscache.amqp.declaredBytes');
 
+/**
+ * Set on a delivery's properties by amqp-frame-guard.ts, in place of every property, when its
+ * content header frame was larger than the table cap allows: the frame's size. The frame was
+ * dropped unread.
+ */
+export const FRAME_TOO_LARGE: unique symbol = Symbol('statscache.amqp.frameTooLarge');
+
 /** What the AMQP edge hands upward for one delivery (no amqplib types past the edge). */
 export interface Delivery {
   readonly routingKey: string;
   readonly content: Uint8Array;
   /** The body's declared size when it was over the cap and dropped unread (content is then empty). */
   readonly declaredBytes?: number | undefined;
+  /** The content header frame's size when it was over the cap and dropped unread (headers and message id are then absent). */
+  readonly headerFrameBytes?: number | undefined;
   readonly messageId: unknown;
   readonly headers: unknown;
   readonly redelivered: boolean;
@@ -96,6 +105,12 @@ export function jsonSafe(value: unknown, maxDepth: number, depth = 1): unknown {
  */
 export function oversizedDelivery(delivery: Delivery, limits: FrameLimits): DecodeResult | null {
   // The headers are bounded on their own (--max-frame-bytes counts the body and routing key).
+  if (delivery.headerFrameBytes !== undefined)
+    return {
+      ok: false,
+      reason: 'oversized',
+      detail: `a header frame of ${delivery.headerFrameBytes} bytes exceeds the ${limits.maxFrameBytes}-byte limit (left unread)`,
+    };
   const headerBytes =
     typeof delivery.headers === 'object' && delivery.headers !== null
       ? (delivery.headers as { [TOO_LARGE]?: number })[TOO_LARGE]
