@@ -6,6 +6,7 @@
  */
 import { StatscacheError } from '../actors/errors.js';
 import { AmqpBindingRecord } from './amqp-binding-record.js';
+import { RecentRefusals, refusalDigest } from './amqp-refusals.js';
 import { readBoundedFile } from './bounded-read.js';
 import type { AmqpInput, AmqpInputOptions, AmqpState, AmqpStatus, AmqpTls } from './amqp-bus.js';
 import { decodeDelivery, type Delivery } from './amqp-message.js';
@@ -17,6 +18,7 @@ import type { Logger } from './logger.js';
 export interface AmqpInputReport extends AmqpStatus {
   readonly duplicates: number;
   readonly decodeErrors: Readonly<Record<DecodeErrorReason, number>>;
+  readonly refusedRedeliveries: number;
 }
 
 /** One AMQP input as /readyz shows it. */
@@ -69,6 +71,9 @@ export interface AmqpInputsDeps {
 interface Tally {
   duplicates: number;
   decodeErrors: Record<DecodeErrorReason, number>;
+  /** Refused deliveries that came back after their ack was lost (not counted again). */
+  refusedRedeliveries: number;
+  refused: RecentRefusals;
   downSince: number | null;
   /** The input consumed once already (a later queue is a resume, not a first). */
   consumed: boolean;
@@ -112,6 +117,8 @@ export class AmqpInputs {
       const tally: Tally = {
         duplicates: 0,
         decodeErrors: Object.fromEntries(DECODE_ERROR_REASONS.map((r) => [r, 0])) as Record<DecodeErrorReason, number>,
+        refusedRedeliveries: 0,
+        refused: new RecentRefusals(),
         downSince: null,
         consumed: false,
       };
@@ -173,7 +180,12 @@ export class AmqpInputs {
   reports(): AmqpInputReport[] {
     return this.inputs.map((input, i) => {
       const tally = this.tallies[i] as Tally;
-      return { ...input.current, duplicates: tally.duplicates, decodeErrors: tally.decodeErrors };
+      return {
+        ...input.current,
+        duplicates: tally.duplicates,
+        decodeErrors: tally.decodeErrors,
+        refusedRedeliveries: tally.refusedRedeliveries,
+      };
     });
   }
 
@@ -199,6 +211,12 @@ export class AmqpInputs {
     const result = decodeDelivery(delivery, this.deps.limits);
     const { intake } = this.deps;
     if (!result.ok) {
+      // Acked at once, but an ack is not confirmed: one lost with its connection brings the
+      // delivery back, flagged redelivered. Counting it again would say more arrived than did.
+      if (!tally.refused.add(refusalDigest(delivery, result.reason)) && delivery.redelivered) {
+        tally.refusedRedeliveries++;
+        return 'refused';
+      }
       intake.counters.decodeErrors[result.reason]++;
       tally.decodeErrors[result.reason]++;
       this.deps.logLimited(`amqp-decode:${result.reason}`, (suppressed) =>

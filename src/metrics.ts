@@ -70,6 +70,7 @@ export interface MetricsSources {
     readonly connects: number;
     readonly duplicates: number;
     readonly decodeErrors: Readonly<Record<string, number>>;
+    readonly refusedRedeliveries: number;
   }[];
   readonly httpCache?: () => {
     readonly hits: number;
@@ -585,6 +586,14 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
       (set) => {
         for (const a of amqp())
           for (const [reason, n] of Object.entries(a.decodeErrors)) set({ input: a.input, reason }, n);
+      },
+    );
+    fromCounters(
+      'statscache_amqp_refused_redeliveries_total',
+      'AMQP deliveries refused before whose ack was lost, delivered again: acked, not counted again as decode errors',
+      ['input'],
+      (set) => {
+        for (const a of amqp()) set({ input: a.input }, a.refusedRedeliveries);
       },
     );
   }

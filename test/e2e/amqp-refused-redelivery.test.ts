@@ -137,4 +137,76 @@ describe('AMQP deliveries refused as undecodable', () => {
       await fake.close();
     }
   }, 120_000);
+
+  it('are counted once when their ack is lost and the broker delivers them again', async () => {
+    const b = broker as TestBroker;
+    const p = pub as TestPublisher;
+    const proxy = await tcpProxy(new URL(b.url).port);
+    const dir2 = tempDir();
+    const queue2 = `${queue}-lost-ack`;
+    let again: RunningService | undefined;
+    try {
+      const topic = `org.fedoraproject.prod.lostack${randomUUID().slice(0, 8)}.thing`;
+      again = await startService([
+        '--data-dir',
+        dir2.path,
+        '--snapshot-interval',
+        '3600',
+        '--amqp',
+        b.url.replace(/:\d+\//, `:${proxy.port}/`),
+        '--amqp-queue',
+        queue2,
+        '--amqp-binding',
+        topic,
+        '--amqp-reconnect-max',
+        '1',
+      ]);
+      const running = again;
+      const input = await consumingInput(running);
+      const series = (name: string, reason?: string) =>
+        metric(running, `statscache_amqp_${name}{input="${input}"${reason ? `,reason="${reason}"` : ''}}`);
+      const headers = { 'sent-at': sentAt(Math.floor(Date.now() / 1000)) };
+      // The ack of the refused delivery never reaches the broker; the connection then drops.
+      proxy.dropUpstream(true);
+      p.publishRaw(topic, '{not json', { messageId: `${queue2}-bad`, headers });
+      await p.confirmed();
+      await eventually(
+        async () => ((await series('decode_errors_total', 'invalid_json')) === 1 ? true : undefined),
+        15_000,
+        'the refused delivery counted',
+      );
+      proxy.cut();
+      proxy.dropUpstream(false);
+      await eventually(async () => ((await series('connects_total')) >= 2 ? true : undefined), 30_000, 'a reconnect');
+      p.publishRaw(topic, '{"i":1}', { messageId: `${queue2}-1`, headers });
+      await p.confirmed();
+      const conn = await amqplib.connect(b.url);
+      try {
+        const ch = await conn.createChannel();
+        await eventually(
+          async () => {
+            const q = await ch.checkQueue(queue2);
+            const a = await amqpReady(running);
+            return q.messageCount === 0 && q.consumerCount === 1 && a?.deliveries === 3 && a.acked === 3
+              ? true
+              : undefined;
+          },
+          20_000,
+          // Acked counts acks sent: the lost one too.
+          'the refused delivery delivered again, and all three acked',
+        );
+        await ch.deleteQueue(queue2);
+      } finally {
+        await conn.close();
+      }
+      expect(await metric(running, 'statscache_bus_accepted_total')).toBe(1);
+      expect(await series('decode_errors_total', 'invalid_json')).toBe(1);
+      expect(await metric(running, 'statscache_bus_decode_errors_total{reason="invalid_json"}')).toBe(1);
+      expect(await series('refused_redeliveries_total')).toBe(1);
+    } finally {
+      await again?.stop('SIGKILL');
+      proxy.close();
+      dir2.remove();
+    }
+  }, 120_000);
 });

@@ -12,12 +12,14 @@ export async function tcpProxy(
   port: number;
   accepted: () => number;
   blackhole(): void;
+  dropUpstream(drop: boolean): void;
   hangNew(hang: boolean): void;
   refuseNew(refuse: boolean): void;
   cut(): void;
   close(): void;
 }> {
   let open = true;
+  let upstreamOpen = true;
   let hanging = false;
   let refusing = false;
   let accepted = 0;
@@ -38,7 +40,7 @@ export async function tcpProxy(
       sockets.add(s);
       s.on('error', () => undefined);
     }
-    client.on('data', (d) => open && upstream.write(d));
+    client.on('data', (d) => open && upstreamOpen && upstream.write(d));
     upstream.on('data', (d) => open && client.write(d));
   });
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
@@ -47,6 +49,10 @@ export async function tcpProxy(
     accepted: () => accepted,
     blackhole: () => {
       open = false;
+    },
+    /** Drops what clients send (an ack that never reaches the broker) while the broker's bytes still pass. */
+    dropUpstream: (drop) => {
+      upstreamOpen = !drop;
     },
     hangNew: (hang) => {
       hanging = hang;
