@@ -18,12 +18,18 @@ import { FRAME_TOO_LARGE } from './amqp-message.js';
  * and handed on as a header of the declared body size whose properties hold only the
  * FRAME_TOO_LARGE mark (the frame's size). The delivery then reaches the service, is refused as
  * `oversized` and acked; its body frames pass as usual (amqp-body-guard.ts bounds those).
+ * Any other frame larger than the frame_max agreed with the broker closes the connection
+ * before it is gathered (a broker must split bodies to it; amqplib took up to 64 MiB).
  */
 
 const FRAME_HEADER = 2;
 const FRAME_END = 206;
 /** Type, channel, size. */
 const PREFIX = 7;
+/** Prefix and frame end: what frame_max counts besides the payload. */
+const OVERHEAD = PREFIX + 1;
+/** RabbitMQ's default frame_max, and what amqplib proposes. */
+const FRAME_MAX_FLOOR = 131_072;
 /** Class id, weight, body size: what is read of a dropped header frame. */
 const HEAD = 12;
 /** A header frame's own fields and its properties but the headers table: 13 short strings and numbers at most. */
@@ -42,6 +48,8 @@ interface GuardedConnection {
   rest: Buffer;
   stream: { read(): Buffer | null };
   recvSinceLastCheck: boolean;
+  /** Agreed in the handshake (AMQP's 4096-byte minimum until then; 0xffffffff for "no limit"). */
+  frameMax: number;
   [SKIP]?: { left: number; frame: HeaderFrame };
   recvFrame(): unknown;
 }
@@ -82,8 +90,16 @@ export function guardAmqpFrames(): void {
         return skip.frame;
       }
       const rest = this.rest;
-      if (rest.length < PREFIX || rest[0] !== FRAME_HEADER) return original.call(this);
+      if (rest.length < PREFIX) return original.call(this);
       const size = rest.readUInt32BE(3);
+      if (rest[0] !== FRAME_HEADER) {
+        // Any other frame the broker must split to the frame_max both sides agreed on; amqplib
+        // gathered one up to 64 MiB whatever was agreed. Before the agreement frameMax is
+        // AMQP's minimum (4096): the floor leaves room for a broker's larger connection.start.
+        const max = Math.max(this.frameMax, FRAME_MAX_FLOOR);
+        if (size + OVERHEAD > max) throw new Error(`Frame size ${size} exceeds the negotiated frame_max ${max}`);
+        return original.call(this);
+      }
       if (size <= tableCap() + PROPERTY_ROOM) return original.call(this);
       if (size < HEAD) throw new Error(`Header frame of ${size} bytes`);
       if (rest.length < PREFIX + HEAD) {

@@ -50,12 +50,14 @@ function reader(stream: PassThrough) {
     stream: PassThrough;
     recvSinceLastCheck: boolean;
     maxFrameSize: number;
+    frameMax: number;
     recvFrame(): Decoded | false;
   };
   c.rest = Buffer.alloc(0);
   c.stream = stream;
   c.recvSinceLastCheck = false;
   c.maxFrameSize = 64 * 1024 * 1024;
+  c.frameMax = 131_072;
   return c;
 }
 
@@ -104,5 +106,18 @@ describe('amqp-frame-guard', () => {
     const bytes = headerFrame(1, 0, CAP * 2);
     bytes[bytes.length - 1] = 0;
     expect(() => feed(bytes, 4096)).toThrow(/Invalid frame/);
+  });
+
+  it('refuses a body frame over the agreed frame_max before gathering it, and reads one at it', () => {
+    const at = feed(frame(3, 1, Buffer.alloc(131_072 - 8, 'a')), 65_536).frames;
+    expect(at).toHaveLength(1);
+    expect(at[0]?.content?.length).toBe(131_072 - 8);
+    const stream = new PassThrough({ highWaterMark: 65_536 });
+    const c = reader(stream);
+    const big = frame(3, 1, Buffer.alloc(60 * 1024 * 1024, 'b'));
+    stream.write(big.subarray(0, 65_536));
+    // amqplib alone read on up to 64 MiB, re-joining its buffer on every read.
+    expect(() => c.recvFrame()).toThrow(/Frame size 62914560 exceeds the negotiated frame_max 131072/);
+    expect(c.rest.length).toBeLessThanOrEqual(65_536);
   });
 });
