@@ -67,8 +67,12 @@ export interface AmqpInputOptions {
    * redelivers. Resolving 'refused' (it can never be taken in) acks it at once, ahead of the
    * deliveries before it still in progress: else a connection lost before those settle leaves it
    * unacked, and the broker delivers it, and it is refused and counted, once more.
+   * `superseded` aborts once the connection it came on is lost, on a durable queue only: the
+   * broker delivers it again on the next, so a delivery still waiting (held at start-up) may be
+   * let go instead of piling up one copy per reconnect. A server-named queue died with the
+   * connection: what it delivered is the only copy, and is kept.
    */
-  readonly onDelivery: (delivery: Delivery) => Promise<'refused' | undefined | void>;
+  readonly onDelivery: (delivery: Delivery, superseded: AbortSignal) => Promise<'refused' | undefined | void>;
   readonly onState?: (status: AmqpStatus, previous: AmqpState) => void;
   /**
    * What a durable queue was bound to before (AMQP cannot list bindings): keys no longer
@@ -185,6 +189,8 @@ export class AmqpInput {
   private queueDeleted = false;
   /** Bumped per connection: acks for an older channel are meaningless (the broker redelivers). */
   private generation = 0;
+  /** Aborted when the current connection is lost (durable queue only): see onDelivery. */
+  private superseded = new AbortController();
   private readonly inflight = new Set<Promise<void>>();
   private readonly now: () => number;
   private readonly random: () => number;
@@ -274,6 +280,8 @@ export class AmqpInput {
     this.set({ state: 'connecting', reason: this.status.reason });
     const { tls, queue, bindings, prefetch } = this.options;
     const generation = ++this.generation;
+    const superseded = new AbortController();
+    this.superseded = superseded;
     let model: Model | null = null;
     const setupMs = this.options.setupTimeoutMs ?? SETUP_TIMEOUT_MS;
     const cancelSetup = this.setTimer(() => {
@@ -353,7 +361,7 @@ export class AmqpInput {
             void model?.close().catch(() => undefined);
             return;
           }
-          this.deliver(generation, msg, acks);
+          this.deliver(generation, msg, acks, superseded.signal);
         },
         // A durable queue has one consumer: a second service on it would silently get every
         // other message. The broker refuses it (ACCESS_REFUSED), and it keeps retrying.
@@ -393,20 +401,23 @@ export class AmqpInput {
     }
   }
 
-  private deliver(generation: number, msg: Msg, acks: AckWindow): void {
+  private deliver(generation: number, msg: Msg, acks: AckWindow, superseded: AbortSignal): void {
     this.set({ deliveries: this.status.deliveries + 1 });
     const tag = msg.fields.deliveryTag;
     acks.expect(tag);
     const pending = this.options
-      .onDelivery({
-        routingKey: msg.fields.routingKey,
-        content: msg.content,
-        declaredBytes: (msg.properties as { [DECLARED_BYTES]?: number })[DECLARED_BYTES],
-        headerFrameBytes: (msg.properties as { [FRAME_TOO_LARGE]?: number })[FRAME_TOO_LARGE],
-        messageId: msg.properties.messageId,
-        headers: msg.properties.headers,
-        redelivered: msg.fields.redelivered,
-      })
+      .onDelivery(
+        {
+          routingKey: msg.fields.routingKey,
+          content: msg.content,
+          declaredBytes: (msg.properties as { [DECLARED_BYTES]?: number })[DECLARED_BYTES],
+          headerFrameBytes: (msg.properties as { [FRAME_TOO_LARGE]?: number })[FRAME_TOO_LARGE],
+          messageId: msg.properties.messageId,
+          headers: msg.properties.headers,
+          redelivered: msg.fields.redelivered,
+        },
+        superseded,
+      )
       .then(
         (outcome) => (outcome === 'refused' ? acks.refused(tag) : acks.done(tag)),
         (err: unknown) => {
@@ -421,6 +432,7 @@ export class AmqpInput {
 
   private lost(generation: number, reason: string, deliveryFailed = false): void {
     if (generation !== this.generation || this.stopped) return;
+    if (this.options.queue !== null) this.superseded.abort();
     const upFor = this.consumingSince === null ? 0 : this.now() - this.consumingSince;
     if (!deliveryFailed && upFor >= this.options.reconnect.maxMs) this.attempt = 0;
     this.consumingSince = null;

@@ -88,6 +88,16 @@ function readPem(path: string | null, key: 'amqpCa' | 'amqpCert' | 'amqpKey'): B
   }
 }
 
+/** `wait`, or a rejection once `signal` aborts; the listener goes when either settles. */
+function unlessAborted(wait: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fail = () => reject(new Error('its connection was lost: the broker delivers it again'));
+    if (signal.aborted) return fail();
+    signal.addEventListener('abort', fail, { once: true });
+    wait.then(() => resolve(), reject).finally(() => signal.removeEventListener('abort', fail));
+  });
+}
+
 export class AmqpInputs {
   readonly inputs: AmqpInput[] = [];
   private readonly tallies: Tally[] = [];
@@ -133,7 +143,7 @@ export class AmqpInputs {
           heartbeatSeconds: config.amqpHeartbeat,
           tls,
           reconnect: { initialMs: 500, maxMs: config.amqpReconnectMax * 1000 },
-          onDelivery: (d) => this.deliver(label, tally, d),
+          onDelivery: (d, superseded) => this.deliver(label, tally, d, superseded),
           onState: (status, previous) => this.changed(tally, status, previous),
           ...(config.amqpQueue === null ? {} : { bindingRecord: this.bindingRecord(label, config.amqpQueue, labels) }),
           now: deps.now,
@@ -204,7 +214,12 @@ export class AmqpInputs {
     }));
   }
 
-  private async deliver(input: string, tally: Tally, delivery: Delivery): Promise<'refused' | undefined> {
+  private async deliver(
+    input: string,
+    tally: Tally,
+    delivery: Delivery,
+    superseded: AbortSignal,
+  ): Promise<'refused' | undefined> {
     // Decoded before the hold: a refused delivery is counted and acked now (AmqpInput acks it
     // ahead of those before it), so neither a held window nor a lost connection brings it back
     // to be counted again; and an oversized body never waits pinned in memory (128 MiB each).
@@ -228,7 +243,9 @@ export class AmqpInputs {
       return 'refused';
     }
     const held = this.deps.held();
-    if (held) await Promise.race([held, this.closing.promise]);
+    // Let go when its connection is lost (durable queue): the broker delivers it again, and each
+    // reconnect during a long hold would otherwise keep one more copy of the window in memory.
+    if (held) await unlessAborted(Promise.race([held, this.closing.promise]), superseded);
     if (result.filledTimestamp) intake.counters.filledTimestamps++;
     if (result.correctedTimestamp) intake.counters.correctedTimestamps++;
     const writeErrors = intake.counters.journalWriteErrors;
