@@ -1,0 +1,223 @@
+/**
+ * The data store's base: the handles lmdb-store.ts opened, and the one ordered write queue they
+ * share. One environment holds both the snapshot slots and the journal, so their writes share
+ * one queue: a snapshot that commits proves every journal entry appended before it committed
+ * too. Here too: journal appends, confirmed from the file (lmdb-js 3.5.6 misreports commit
+ * outcomes), every write's failure named (WriteFailedError), and how long writes have waited
+ * on the disk.
+ *
+ * The store is built in layers, each a module of one concern: this base, store-journal.ts
+ * (journal records and trims), store-indexes.ts (id and time indexes), store-slot-reads.ts,
+ * store-slot-writes.ts, store-salvage.ts (file check and salvage), and lmdb-store.ts, which
+ * opens the file and is the class the rest of statscache uses (DataStore).
+ */
+import { AppendSettlement } from './append-settlement.js';
+import type { SnapshotKey } from './store-entry-keys.js';
+import { EMPTY, type StoreEnv, type StoreTables, type Table } from './store-tables.js';
+
+/**
+ * A write transaction that did not commit (disk full, file size limit, I/O error, map full):
+ * nothing of it landed. `cause` is LMDB's own error, which lmdb-js hands out separately.
+ */
+export class WriteFailedError extends Error {
+  override readonly name = 'WriteFailedError';
+}
+
+/**
+ * lmdb-js rejects each write of a failed commit with "Commit failed (see commitError for
+ * details)" and rejects a second promise, `error.commitError`, with the cause. Nothing in
+ * lmdb-js handles that one (kriszyp/lmdb-js#368), and an unhandled rejection ends a Node
+ * process: so every failed write is passed through here, which handles it and names the cause.
+ */
+async function writeFailure(err: unknown): Promise<WriteFailedError> {
+  const inner = (err as { commitError?: unknown } | null)?.commitError;
+  let cause: unknown = err;
+  if (inner instanceof Promise)
+    cause = await inner.then(
+      () => err,
+      (e: unknown) => e,
+    );
+  const text = cause instanceof Error ? cause.message : String(cause);
+  const code = (cause as { code?: unknown } | null)?.code;
+  return new WriteFailedError(code === undefined ? text : `${text} (code ${String(code)})`, { cause });
+}
+
+/** A journal key no record has (seqs start at 1): the append-settlement probe removes it, changing nothing. */
+const PROBE_SEQ = -1;
+/** How long a journal append may stay pending before a probe is queued behind it (append-settlement.ts). */
+const PROBE_AFTER_MS = 2_000;
+
+/** One journal record to append. */
+export interface JournalAppend {
+  readonly seq: number;
+  readonly id: string;
+  readonly timestamp: number;
+  readonly value: Uint8Array;
+}
+
+export interface StoreCommitOptions {
+  readonly probeAfterMs?: number;
+  /** Milliseconds of a monotonic clock (default performance.now). */
+  readonly now?: (() => number) | undefined;
+}
+
+export class StoreCommits {
+  protected readonly root: StoreEnv;
+  protected readonly snapshots: Table<Uint8Array, SnapshotKey>;
+  protected readonly journal: Table<Uint8Array, number>;
+  /** The journal again, read through LMDB's shared buffer (journalAfter). */
+  protected readonly journalShared: Table<Uint8Array, number>;
+  /** The snapshot table again, read the same way (forEachEntry, walk). */
+  protected readonly snapshotsShared: Table<Uint8Array, SnapshotKey>;
+  /** Size of the value a shared handle last read (its buffer is larger than the value). */
+  protected sharedSize = 0;
+  protected readonly ids: Table<number, string>;
+  protected readonly times: Table<Uint8Array, [number, number]>;
+  /**
+   * What trimming the journal let go: `through`, the newest message time among the records it
+   * dropped (see trimmedThrough()). Absent from a read-only handle on a file older than it.
+   */
+  protected readonly trimmed: Table<number, string> | undefined;
+  protected readonly compareKeys: StoreTables['compareKeys'];
+  /** The last write's commit failed (a full disk): close() cannot wait for LMDB then. */
+  protected writeFailed = false;
+  /** writeSnapshot() calls not yet settled: their transaction may be open across turns. */
+  protected snapshotsWriting = 0;
+  /** Journal appends whose outcome lmdb-js may never report (append-settlement.ts). */
+  private readonly appends: AppendSettlement;
+  /** Milliseconds of a monotonic clock, for writesWaiting(). */
+  protected readonly now: () => number;
+  /**
+   * When the snapshot write in progress was called (now()): a transaction that never starts
+   * (queued behind a write the disk holds) waits from then.
+   */
+  protected snapshotCalled = Number.NEGATIVE_INFINITY;
+  /**
+   * When a snapshot's fill last moved (now()): each write it makes, and its end. A long fill that
+   * goes on writing is no stall, for it or for the appends queued behind it; its commit, if it
+   * never settles, is.
+   */
+  protected snapshotMoved = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    readonly dir: string,
+    tables: StoreTables,
+    options: StoreCommitOptions,
+  ) {
+    this.now = options.now ?? (() => performance.now());
+    this.root = tables.root;
+    this.snapshots = tables.snapshots;
+    this.journal = tables.journal;
+    this.journalShared = tables.journalShared;
+    this.snapshotsShared = tables.snapshotsShared;
+    this.ids = tables.ids;
+    this.times = tables.times;
+    this.trimmed = tables.trimmed;
+    this.compareKeys = tables.compareKeys;
+    this.appends = new AppendSettlement({
+      probe: () => this.queued(() => void this.journal.remove(PROBE_SEQ)),
+      probeAfterMs: options.probeAfterMs ?? PROBE_AFTER_MS,
+      now: this.now,
+    });
+  }
+
+  /**
+   * Appends journal records in one transaction (committed asynchronously, in order with
+   * every other write of this environment). Normally a batch: LMDB's writer thread does the
+   * puts (the B-tree inserts of three databases per record), where a transaction callback runs
+   * them on the main thread while the writer waits for it (12% less main-thread CPU per
+   * message at 1 k msg/s). While a paced snapshot holds its transaction open across turns, a
+   * batch would run inside it and resolve at once, before anything is committed; a
+   * transaction callback then joins the snapshot's transaction and resolves when it commits.
+   */
+  appendJournal(records: readonly JournalAppend[]): Promise<void> {
+    // Settled (append-settlement.ts), then confirmed: lmdb-js may report neither outcome, or the wrong one.
+    return this.appends
+      .watch(this.checked(this.queued(() => this.appendInTransaction(records))))
+      .then(() => this.confirmInFile(records));
+  }
+
+  /**
+   * An append lmdb-js said committed (or never reported on, and settled by a later write:
+   * append-settlement.ts), confirmed from the file. lmdb-js 3.5.6 links each new
+   * transaction's outcome to the head of its pending list (queueCommitResolution in write.js),
+   * dropping any queued between: with three commits pending at once, the second one's writes
+   * take the third one's outcome. Under a refusing disk a commit failed with EIO (lmdb-js logged
+   * it) and the single-message appends in it resolved, their records absent (10 of 600 in
+   * test/e2e/amqp-bus.test.ts; most runs of test/snapshots/misreported-append.test.ts, none with
+   * the link made at the tail): the journal neither held nor wrote them again. A transaction
+   * lands whole, but a retry's held records may be in the file from a commit reported failed,
+   * so every record is looked up, not just one (a read each, no copy).
+   */
+  private confirmInFile(records: readonly JournalAppend[]): void {
+    const absent = records.find((r) => !this.journal.doesExist(r.seq));
+    if (absent === undefined) return;
+    this.writeFailed = true;
+    throw new WriteFailedError(
+      `LMDB did not report the journal write of seqs ${String(records[0]?.seq)}-${String(records.at(-1)?.seq)} as failed, but seq ${String(absent.seq)} is not in the file`,
+    );
+  }
+
+  /** Journal appends whose outcome LMDB never reported, settled by a later write and read from the file. */
+  get appendOutcomesRecovered(): number {
+    return this.appends.recovered;
+  }
+
+  /** `write`'s puts as one queued write, in order with every other: see appendJournal. */
+  protected queued(write: () => void): Promise<unknown> {
+    return this.snapshotsWriting > 0 ? this.root.transaction(write) : this.root.batch(write);
+  }
+
+  protected appendInTransaction(records: readonly JournalAppend[]): void {
+    for (const r of records) {
+      void this.journal.put(r.seq, r.value);
+      void this.ids.put(r.id, r.seq);
+      void this.times.put([r.timestamp, r.seq], EMPTY);
+    }
+  }
+
+  /**
+   * How long (ms) the oldest journal append not yet settled, and the snapshot write in progress,
+   * have waited on the disk; null for none. A disk that hangs (NFS, iSCSI, a device stuck in D
+   * state) fails nothing: its writes just never settle, and every message waits on them.
+   */
+  writesWaiting(): { readonly journal: number | null; readonly snapshot: number | null } {
+    const now = this.now();
+    const oldest = this.appends.oldestPending();
+    return {
+      // An append queued while a snapshot's fill goes on waits for that fill, not for the disk.
+      journal: oldest === null ? null : now - Math.max(oldest, this.snapshotMoved),
+      snapshot: this.snapshotsWriting > 0 ? now - Math.max(this.snapshotCalled, this.snapshotMoved) : null,
+    };
+  }
+
+  get flushed(): Promise<boolean> {
+    return this.root.flushed;
+  }
+
+  async close(): Promise<void> {
+    this.appends.stop();
+    if (this.writeFailed) {
+      // After a failed commit lmdb-js settles neither `flushed` nor close() (both still pending
+      // 2 s later, measured): nothing more can reach the disk, and waiting would hang the stop.
+      void this.root.close().catch(() => undefined);
+      return;
+    }
+    await this.root.flushed;
+    await this.root.close();
+  }
+
+  /** `write`, rejecting with a WriteFailedError that names LMDB's cause when its commit fails. */
+  protected checked<T>(write: Promise<T>): Promise<T> {
+    return write.then(
+      (value) => {
+        this.writeFailed = false;
+        return value;
+      },
+      async (err: unknown) => {
+        this.writeFailed = true;
+        throw await writeFailure(err);
+      },
+    );
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * Writes of the snapshot slots: a generation written in one transaction (a child one, so a
+ * throw part-way leaves nothing of it), the batch of puts its fill makes, slots emptied in
+ * bounded steps, `snapshot import`'s journal moves in the same transaction, and raw writes for
+ * tools and corruption tests.
+ */
+import { type SlotCut, type SnapshotKey, entryKey, metaKey, pluginRange, slotEntries } from './store-entry-keys.js';
+import type { JournalAppend } from './store-commits.js';
+import { SlotReads } from './store-slot-reads.js';
+
+/** One journal record moved to a later seq (snapshot import): its id and time index entries follow it. */
+export interface JournalMove {
+  readonly from: number;
+  readonly to: number;
+  readonly id: string;
+  readonly timestamp: number;
+}
+
+export interface SnapshotBatch {
+  putMeta(slot: number, value: Uint8Array): void;
+  put(slot: number, ident: string, store: string, key: string, value: Uint8Array): void;
+  remove(slot: number, ident: string, store: string, key: string): void;
+  /** Removes every entry of one plugin in a slot (before rewriting it whole). */
+  clear(slot: number, ident: string): void;
+  /** Removes at most `limit` entries of one plugin in a slot; returns how many (0: none left). */
+  clearSome(slot: number, ident: string, limit: number): number;
+  /**
+   * Copies at most `limit` entries of one plugin from slot `from` into slot `to` as stored (key
+   * and checksummed value alike), starting after `after` (from its first entry when null).
+   * Returns how many, and where the next call starts.
+   */
+  copySome(
+    from: number,
+    to: number,
+    ident: string,
+    after: SlotCut | null,
+    limit: number,
+  ): { n: number; last: SlotCut | null };
+}
+
+export class SlotWrites extends SlotReads {
+  /**
+   * Runs `fill` inside one write transaction: all of it lands when it commits. `fill` may be
+   * async (it yields between bounded chunks so the event loop keeps serving): LMDB then holds
+   * the write lock until it settles, and writes queued meanwhile (journal appends) commit with it.
+   *
+   * A `fill` that throws part-way (a value msgpack cannot encode, a key LMDB refuses) leaves
+   * nothing of it: it runs in a child transaction, which lmdb-js aborts when its callback throws
+   * (a plain transaction commits the writes made before the throw: lmdb 3.5, checked with real
+   * files). Journal appends queued while it runs are transactions of their own, run in the
+   * parent after it, so they commit either way. Before, the slot being rewritten had its meta
+   * record removed first so that a throw left it no generation rather than an older
+   * generation's meta over newer entries; with --snapshot-generations 1 that left no generation
+   * at all, and the journal it had let go was lost (1 message counted for 201).
+   */
+  writeSnapshot(fill: (batch: SnapshotBatch) => void | Promise<void>): Promise<void> {
+    this.snapshotsWriting++;
+    this.snapshotCalled = this.now();
+    const moved = () => {
+      this.snapshotMoved = this.now();
+    };
+    const written = this.root.childTransaction(() => {
+      const filled = fill(this.snapshotBatch());
+      if (filled instanceof Promise) return filled.then(moved);
+      moved();
+      return filled;
+    });
+    return this.checked(written as Promise<void>).finally(() => this.snapshotsWriting--);
+  }
+
+  /** The writes of one snapshot transaction (writeSnapshot). */
+  private snapshotBatch(): SnapshotBatch {
+    const db = this.snapshots;
+    const compare = this.compareKeys;
+    // Each write the fill makes is progress (writesWaiting): a clock read is ~50 ns, an entry's encoding microseconds.
+    const moved = () => {
+      this.snapshotMoved = this.now();
+    };
+    return {
+      putMeta: (slot, value) => {
+        moved();
+        void db.put(metaKey(slot), value);
+      },
+      put: (slot, ident, store, key, value) => {
+        moved();
+        void db.put(entryKey(slot, ident, store, key), value);
+      },
+      remove: (slot, ident, store, key) => {
+        moved();
+        void db.remove(entryKey(slot, ident, store, key));
+      },
+      clear: (slot, ident) => {
+        moved();
+        for (const key of db.getKeys(pluginRange(slot, ident))) db.remove(key);
+      },
+      clearSome: (slot, ident, limit) => {
+        moved();
+        let n = 0;
+        for (const key of [...db.getKeys({ ...pluginRange(slot, ident), limit })]) {
+          db.remove(key);
+          n++;
+        }
+        return n;
+      },
+      copySome: (from, to, ident, after, limit) => {
+        moved();
+        const range = pluginRange(from, ident);
+        // The start is inclusive: one more is read, and `after` itself (copied last time) left out.
+        const read = [...db.getRange({ start: after ?? range.start, end: range.end, limit: limit + 1 })];
+        const next = read.filter(({ key }) => after === null || compare(key, after) !== 0);
+        let last: SlotCut | null = after;
+        let n = 0;
+        for (const { key, value } of next.slice(0, limit)) {
+          const parts = [...(key as unknown as unknown[])];
+          parts[0] = to;
+          void db.put(parts as unknown as SnapshotKey, value);
+          last = key;
+          n++;
+        }
+        return { n, last };
+      },
+    };
+  }
+
+  /**
+   * Removes up to `limit` entries of a slot in one transaction; the number removed. For a slot
+   * at or past --snapshot-generations (the count was lowered), emptied in bounded steps.
+   */
+  async clearSlotSome(slot: number, limit: number): Promise<number> {
+    const db = this.snapshots;
+    let n = 0;
+    await this.checked(
+      this.root.transaction(() => {
+        for (const key of [...db.getKeys({ ...slotEntries(slot), limit })]) {
+          db.remove(key);
+          n++;
+        }
+      }) as Promise<unknown>,
+    );
+    return n;
+  }
+
+  /** Removes a slot's meta record: it is no longer a generation (its entries go first: clearSlotSome). */
+  dropSlotMeta(slot: number): Promise<boolean> {
+    return this.checked(this.snapshots.remove(metaKey(slot)));
+  }
+
+  /**
+   * writeSnapshot, with journal records moved to later seqs in the same transaction (all of it
+   * lands, or none): `snapshot import` puts the data dir's own messages that the imported state
+   * lacks after its journalSeq, so the next start replays them on top. Each record keeps its
+   * bytes; its id and time index entries follow it. `appends` (the export's journal tail) are
+   * written in the same transaction. A throw part-way (a record to move gone, a key LMDB
+   * refuses) undoes it all: committed, the moves without their generation made the next start
+   * replay the moved messages on top of a generation that held them (600 counted for 400).
+   */
+  writeSnapshotMovingJournal(
+    moves: readonly JournalMove[],
+    fill: (batch: SnapshotBatch) => void | Promise<void>,
+    appends: readonly JournalAppend[] = [],
+    coveredThrough?: number,
+  ): Promise<void> {
+    return this.writeSnapshot((batch) => {
+      // The state counts messages dated at or before coveredThrough whose ids the journal never
+      // held: for backfill that is a trim (trimmedThrough()), in the same transaction. It
+      // replaces the mark, lower too: the old mark was about the state this one replaces, and
+      // kept, it refused a backfill of what an older import lacks (361 of 510 counted). The
+      // older generations keep theirs (SnapshotMeta.coveredThrough) for a fall back.
+      if (coveredThrough !== undefined) this.setTrimmedThrough(coveredThrough);
+      this.appendInTransaction(appends);
+      for (const m of moves) {
+        const value = this.journal.getBinary(m.from);
+        if (value === undefined || value === null) throw new Error(`journal record ${m.from} to move is gone`);
+        void this.journal.remove(m.from);
+        void this.times.remove([m.timestamp, m.from]);
+        // Written back as any append is: the record, its id (now pointing at `to`) and its time.
+        this.appendInTransaction([{ seq: m.to, id: m.id, timestamp: m.timestamp, value }]);
+      }
+      return fill(batch);
+    });
+  }
+
+  putRaw(key: unknown, value: Uint8Array): Promise<boolean> {
+    return this.checked(this.snapshots.put(key as SnapshotKey, value));
+  }
+
+  removeRaw(key: unknown): Promise<boolean> {
+    return this.checked(this.snapshots.remove(key as SnapshotKey));
+  }
+}
