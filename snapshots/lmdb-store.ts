@@ -55,7 +55,7 @@ export class DataStore extends StoreSalvage {
       maxDbs: 8,
       readOnly: options.readOnly ?? false,
       compression: false,
-      // Writes are batched per turn here (journal.ts) or run in a transaction. lmdb-js's own
+      // Writes are batched per turn here (journal-commit.ts) or run in a transaction. lmdb-js's own
       // per-turn batch keeps a commit promise nobody can handle, so a failed commit (a full
       // disk) ended the process with an unhandled rejection.
       eventTurnBatching: false,

@@ -29,7 +29,6 @@ export class StoreIndexes extends StoreJournal {
     for (const { key, value } of this.ids.getRange({ start, end })) yield { id: key, seq: value };
   }
 
-  /** Seqs of records with start <= timestamp <= end, by timestamp. */
   /**
    * Seqs of the records with start <= timestamp <= end in time order, the first `offset` of them
    * skipped by LMDB's cursor (a page deep in the window: 12 ms natively for 400 k keys, against
