@@ -1,0 +1,247 @@
+/**
+ * `statscache proxy`'s relay: one upstream publisher forwarded to any number of replicas, with a
+ * size check on every message and bounds on the replicas' queues and connections. bus.ts makes
+ * its sockets (only it loads zeromq) and hands them over through ProxySockets.
+ */
+import { HARD_FRAME_FACTOR } from './bus-queue.js';
+import { type RefusableSocket, reconnectAfterRefusal } from './bus-refusal.js';
+import { openFrom } from './peer-connections.js';
+import { type Refusal, ReplicaAdmission } from './proxy-admission.js';
+import { PROXY_HIGH_WATER_MARK, replicaQueue, upstreamQueue } from './proxy-queue.js';
+import { PROXY_ZAP_DOMAIN, startZapHandler, type ZapSocket } from './proxy-zap.js';
+
+export interface BusProxy {
+  /** The backend endpoint actually bound (a wildcard port resolved). */
+  readonly backend: string;
+  /** Resolves when the proxy has stopped (after close()). */
+  readonly done: Promise<void>;
+  close(): void;
+}
+
+export interface ProxyOptions {
+  readonly frontend: string;
+  readonly backend: string;
+  /** Messages larger than this (all frames together) are not forwarded: counted and dropped. */
+  readonly maxFrameBytes: number;
+  /** A message over maxFrameBytes was dropped (`bytes`: its size). */
+  readonly onOversized?: (bytes: number) => void;
+  /**
+   * Bytes queued per replica at most (proxy-queue.ts): the queue is cut to the messages at
+   * maxFrameBytes that fit. Unset: PROXY_HIGH_WATER_MARK messages.
+   */
+  readonly replicaQueueMaxBytes?: number;
+  /**
+   * A replica's queue filled: libzmq drops its messages until it has read a share of them (it
+   * sees a seq_id gap). Called once each time, not per message dropped (libzmq does not tell).
+   */
+  readonly onReplicaFull?: () => void;
+  /**
+   * libzmq refused a frame over HARD_FRAME_FACTOR × maxFrameBytes unread and dropped the upstream
+   * connection without reconnecting; the proxy connects again itself.
+   */
+  readonly onRefused?: () => void;
+  /**
+   * Connections open to the backend at most (proxy-admission.ts); one more is refused in its
+   * handshake through ZAP. Unset: no bound.
+   */
+  readonly replicaMaxConnections?: number;
+  /**
+   * Bytes the upstream socket queues at most (proxy-queue.ts): its receive queue is cut to the
+   * largest messages that fit. Unset: PROXY_HIGH_WATER_MARK messages.
+   */
+  readonly upstreamQueueMaxBytes?: number;
+  /**
+   * Connections open from one peer address at most, as the kernel lists them (peer-connections.ts;
+   * TCP on Linux only). Unset: no bound per address.
+   */
+  readonly replicaMaxPerAddress?: number;
+  /** A connection from `address` was refused, and why. */
+  readonly onReplicaRefused?: (refusal: Refusal, address: string) => void;
+}
+
+/** The part of the upstream XSUB socket the relay uses. */
+export interface UpstreamSocket extends RefusableSocket, AsyncIterable<Buffer[]> {
+  send(frames: Buffer[]): Promise<void>;
+  close(): void;
+}
+
+/** The part of the replicas' XPUB socket the relay uses. */
+export interface ReplicaSocket extends AsyncIterable<Buffer[]> {
+  readonly events: { on(type: 'accept' | 'disconnect', listener: () => void): unknown };
+  bind(endpoint: string): Promise<void>;
+  readonly lastEndpoint: string | null;
+  noDrop: boolean;
+  send(frames: Buffer[]): Promise<void>;
+  readonly closed: boolean;
+  close(): void;
+}
+
+/** Makes the relay's sockets with the options it asks for (bus.ts). */
+export interface ProxySockets {
+  upstream(options: {
+    receiveHighWaterMark: number;
+    reconnectInterval: number;
+    reconnectMaxInterval: number;
+    tcpKeepalive: number;
+    linger: number;
+    maxMessageSize: number;
+  }): UpstreamSocket;
+  replicas(options: {
+    sendHighWaterMark: number;
+    noDrop: boolean;
+    linger: number;
+    zapDomain?: string;
+    zapEnforceDomain?: boolean;
+  }): ReplicaSocket;
+  zap(): ZapSocket;
+}
+
+/**
+ * An XSUB connected to one upstream publisher and an XPUB bound for any number of replicas,
+ * forwarded here instead of by zmq_proxy so a message's size can be checked: subscriptions
+ * travel upstream, messages down, so one upstream connection feeds every replica. One upstream
+ * per proxy: fedmsg's `seq_id` is only meaningful per relay, and replicas detect gaps per
+ * endpoint they connect to.
+ *
+ * zmq_proxy forwarded frames of any size: 300 MB frames with replicas that did not read took
+ * the proxy to 1.3 GB. A message over maxFrameBytes is dropped here (replicas see a seq_id gap),
+ * so each replica's queue of replicaQueue() messages holds at most replicaQueueMaxBytes.
+ * One over HARD_FRAME_FACTOR times that is refused by libzmq before it is read
+ * (ZMQ_MAXMSGSIZE), which treats it as a protocol error and never reconnects to that endpoint:
+ * after a disconnect that libzmq does not follow with a reconnect of its own, the proxy
+ * disconnects and connects the endpoint again (the XSUB sends its subscriptions again).
+ */
+export async function runProxy(options: ProxyOptions, sockets: ProxySockets): Promise<BusProxy> {
+  const front = sockets.upstream({
+    receiveHighWaterMark:
+      options.upstreamQueueMaxBytes === undefined
+        ? PROXY_HIGH_WATER_MARK
+        : upstreamQueue(options.upstreamQueueMaxBytes, options.maxFrameBytes),
+    reconnectInterval: 100,
+    reconnectMaxInterval: 1000,
+    tcpKeepalive: 1,
+    linger: 0,
+    maxMessageSize: options.maxFrameBytes * HARD_FRAME_FACTOR,
+  });
+  const queue =
+    options.replicaQueueMaxBytes === undefined
+      ? PROXY_HIGH_WATER_MARK
+      : replicaQueue(options.replicaQueueMaxBytes, options.maxFrameBytes);
+  // noDrop: a send fails (EAGAIN) instead of dropping silently when a replica's queue is full,
+  // the only way libzmq tells; forward() then sends it to the others and counts the event.
+  const limit = options.replicaMaxConnections;
+  // With a ZAP domain libzmq asks the handler about every connection; enforced, a connection
+  // is refused rather than let in unasked should the handler be missing.
+  const back = sockets.replicas({
+    sendHighWaterMark: queue,
+    noDrop: true,
+    linger: 0,
+    ...(limit === undefined ? {} : { zapDomain: PROXY_ZAP_DOMAIN, zapEnforceDomain: true }),
+  });
+  let gate: Awaited<ReturnType<typeof startZapHandler>> | undefined;
+  // The backend's TCP port once bound (null for ipc: its peers have no address to count by).
+  let port: number | null = null;
+  try {
+    if (limit !== undefined) {
+      const perAddress = options.replicaMaxPerAddress;
+      const admission = new ReplicaAdmission(
+        limit,
+        perAddress === undefined
+          ? undefined
+          : { max: perAddress, openFrom: (address) => (port === null ? null : openFrom(address, port)) },
+      );
+      back.events.on('accept', () => admission.accept());
+      back.events.on('disconnect', () => admission.disconnect());
+      gate = await startZapHandler(sockets.zap(), admission, (refusal, address) =>
+        options.onReplicaRefused?.(refusal, address),
+      );
+    }
+    await back.bind(options.backend);
+    const bound = /^tcp:\/\/.*:(\d+)$/.exec(back.lastEndpoint ?? '');
+    port = bound?.[1] === undefined ? null : Number(bound[1]);
+    front.connect(options.frontend);
+  } catch (err) {
+    front.close();
+    back.close();
+    gate?.zap.close();
+    throw err;
+  }
+  let closing = false;
+  const cancelReconnect = reconnectAfterRefusal(
+    front,
+    options.frontend,
+    () => closing,
+    () => options.onRefused?.(),
+  );
+
+  const max = options.maxFrameBytes;
+  /**
+   * zeromq.js warns (process.emitWarning, a stderr line per call) on any option set after bind,
+   * although libzmq applies ZMQ_XPUB_NODROP at once; a replica that keeps falling behind makes
+   * this toggle often, so the warning is muted for this one synchronous call.
+   */
+  const setNoDrop = (on: boolean) => {
+    const warn = process.emitWarning;
+    process.emitWarning = () => {};
+    try {
+      back.noDrop = on;
+    } finally {
+      process.emitWarning = warn;
+    }
+  };
+  /**
+   * With noDrop a message that a matching replica has no room for is refused whole before any
+   * frame is queued (libzmq checks every matching queue first); it then goes, lossy, to the
+   * replicas with room. libzmq leaves the full replica out of later sends until it has read a
+   * share of its queue (its low-water mark), so this counts the times a replica's queue filled,
+   * not the messages it missed: libzmq does not say how many (the replica counts the seq_id gap).
+   */
+  const forward = async (frames: Buffer[]) => {
+    try {
+      await back.send(frames);
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'EAGAIN') throw err;
+      setNoDrop(false);
+      try {
+        await back.send(frames);
+      } finally {
+        setNoDrop(true);
+      }
+      options.onReplicaFull?.();
+    }
+  };
+  const down = async () => {
+    for await (const frames of front) {
+      let bytes = 0;
+      for (const f of frames) bytes += f.length;
+      if (bytes > max) options.onOversized?.(bytes);
+      else await forward(frames);
+    }
+  };
+  const up = async () => {
+    for await (const frames of back) await front.send(frames);
+  };
+  const loop = (run: () => Promise<void>) =>
+    run().catch((err: unknown) => {
+      if (!closing) throw err;
+    });
+  const close = () => {
+    closing = true;
+    cancelReconnect();
+    if (!front.closed) front.close();
+    if (!back.closed) back.close();
+    if (gate !== undefined && !gate.zap.closed) gate.zap.close();
+  };
+  const done = Promise.all([loop(down), loop(up), ...(gate === undefined ? [] : [loop(() => gate.done)])]).then(
+    close,
+    (err: unknown) => {
+      close();
+      throw err;
+    },
+  );
+  return {
+    backend: back.lastEndpoint ?? options.backend,
+    done,
+    close,
+  };
+}
