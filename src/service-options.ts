@@ -1,0 +1,35 @@
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import type { MetaDeriver } from './message.js';
+import type { SnapshotterOptions } from '../snapshots/snapshotter.js';
+
+/** What Service.build() is given: the config, and the seams tests and benches set. */
+export interface ServiceOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  /** Plugin definitions; default: the built-in ones. */
+  readonly plugins?: readonly unknown[];
+  /** Snapshot chunking (the bench compares chunked with one-turn snapshots); defaults in snapshotter.ts. */
+  readonly snapshotChunk?: Pick<SnapshotterOptions, 'chunkMs' | 'chunkEntries'>;
+  readonly deriveMeta?: MetaDeriver;
+  /**
+   * Check the LMDB file in a child process before mapping it (default true). Only in-process
+   * tests that restart hundreds of times over files they damaged at the value level turn it off.
+   */
+  readonly checkDataFile?: boolean;
+  /** Back-off sleep for backfill retries (tests shorten it). */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Main-thread µs per replayed entry from which the replay thread takes over (startup-replay.ts; tests pin it). */
+  readonly replayThreadWorthUs?: number;
+  /** Entries left after the probe from which the replay thread takes over (startup-replay.ts; tests lower it). */
+  readonly replayThreadMinEntries?: number;
+  /** Entries hashed per event-loop turn when recovery settles the deferred digests (tests make it small). */
+  readonly digestSettleStep?: number;
+  /**
+   * Called once if intake can no longer work (a bus receive loop ended while running); the CLI
+   * stops and exits non-zero so a supervisor restarts the process. /healthz fails from then on.
+   */
+  readonly onFatal?: (err: Error) => void;
+}

@@ -1,0 +1,94 @@
+import { removePidFile } from '../snapshots/pid-file.js';
+import type { SnapshotReport } from '../snapshots/snapshotter.js';
+import type { ServiceParts } from './service-parts.js';
+
+/** What the stop and close sequences call on the service itself. */
+export interface Stoppable {
+  snapshot(): Promise<SnapshotReport>;
+  readonly metrics: { stop(): void };
+}
+
+/**
+ * Service.stop(): stops intake, pushes the last updates, writes a final snapshot and flushes
+ * LMDB. The order is the durability contract: intake is closed and drained into the journal
+ * before the final snapshot, and the store closes last.
+ */
+export async function stopService(s: ServiceParts, service: Stoppable): Promise<void> {
+  const { state } = s;
+  if (state.phase === 'stopping' || state.phase === 'stopped') return;
+  const wasRunning = state.phase === 'running';
+  state.phase = 'stopping';
+  state.abort.abort();
+  service.metrics.stop();
+  s.heapWatch.stop();
+  state.hangWatch?.stop();
+  for (const cancel of state.timers) cancel();
+  // A start under way finishes opening its listener or bus sockets first (start() then returns).
+  await state.opening;
+  state.subscription?.close();
+  state.liveGate.open();
+  // Cancels the consumers and acks what reached the journal; the broker requeues the rest.
+  // Started in the same turn as the gate opens (held deliveries are let through, as the gate
+  // resolved first): the cancel reaches the broker ahead of their acks, so the freed prefetch
+  // window is not refilled while the bus thread winds down.
+  const amqpClosed = s.amqp.close();
+  await state.subscription?.done;
+  await amqpClosed;
+  await s.recovery.drained();
+  await s.startupFill.pending;
+  s.hub.tick();
+  try {
+    // A stop during replay still snapshots: what was replayed is state like any other.
+    const report = await service.snapshot();
+    s.log.info(
+      { generation: report.generation, written: report.written, ms: Math.round(report.durationMs), wasRunning },
+      'final snapshot written',
+    );
+  } catch (err) {
+    // The last chance to put held messages on disk is gone: say what goes with the process.
+    const unwritten = s.journal.backlog.status();
+    if (unwritten !== null)
+      s.log.error(
+        { held: unwritten.held, dropped: unwritten.dropped, lastError: unwritten.lastError },
+        'stopping with accepted messages on no disk (journal writes and the final snapshot failed): lost unless --datagrepper backfills them',
+      );
+    throw err;
+  } finally {
+    state.server?.close();
+    s.host.stop();
+    s.journal.known.stop();
+    s.journal.stopRetrying();
+    await s.store.close();
+    releaseDataDir(s);
+    state.phase = 'stopped';
+  }
+}
+
+/** Service.close(): releases everything without a final snapshot (tools and tests that only read). */
+export async function closeService(s: ServiceParts, service: Stoppable): Promise<void> {
+  const { state } = s;
+  state.released = true;
+  state.abort.abort();
+  service.metrics.stop();
+  s.heapWatch.stop();
+  state.hangWatch?.stop();
+  for (const cancel of state.timers) cancel();
+  await state.opening;
+  state.subscription?.close();
+  await s.amqp.close();
+  state.server?.close();
+  s.host.stop();
+  s.journal.known.stop();
+  s.journal.stopRetrying();
+  await s.journal.flush();
+  await s.store.close();
+  releaseDataDir(s);
+  state.phase = 'stopped';
+}
+
+/** The pid file goes first, while the lock still says it is ours to remove. */
+function releaseDataDir(s: ServiceParts): void {
+  removePidFile(s.config.dataDir);
+  s.state.lock?.release();
+  s.state.lock = null;
+}
