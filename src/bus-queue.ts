@@ -27,5 +27,5 @@ export function bindQueue(queueMax: number): number {
   return Math.max(1, Math.floor(queueMax / BIND_PUBLISHERS));
 }
 
-/** The hard cap libzmq enforces, as a multiple of --max-frame-bytes (see BusOptions.maxMessageBytes in bus.ts). */
+/** The hard cap libzmq enforces, as a multiple of --max-frame-bytes (see BusOptions.maxMessageBytes in bus-options.ts). */
 export const HARD_FRAME_FACTOR = 4;

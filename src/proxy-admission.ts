@@ -3,7 +3,7 @@
  * the connections a bound socket accepts, and each connected replica may cost the proxy up to
  * --replica-queue-max-bytes. With a ZAP domain set, libzmq asks the ZAP handler about every new
  * connection before its handshake completes (even with the NULL mechanism) and lets it in only
- * on "200"; bus.ts answers from here. Kept apart from bus.ts so the command validates without
+ * on "200"; proxy-zap.ts answers from here. Kept apart from bus.ts so the command validates without
  * loading libzmq, and so the counting is plain code.
  *
  * What is counted is the connections open to the backend in any state (accepted and not yet

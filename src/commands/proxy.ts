@@ -81,7 +81,7 @@ function connectionBound(value: unknown, flag: string, fallback: number): number
 
 /**
  * `statscache proxy`: one upstream fedmsg connection fanned out to any number of replicas
- * (see startProxy() in src/bus.ts). Runs until SIGTERM/SIGINT.
+ * (see runProxy() in src/proxy-relay.ts). Runs until SIGTERM/SIGINT.
  */
 export async function runProxyCommand(opts: ProxyOptions, log: Logger): Promise<void> {
   const frontend = endpoint(opts.frontend, '--frontend', 'connect');

@@ -9,7 +9,7 @@ import { WsHub } from './ws-hub.js';
 import { WS_HARD_LIMIT_FACTOR } from './ws-pressure.js';
 import type { WsHandlers } from './ws-route.js';
 
-/** The hub with the limits from the configuration (service.ts builds it through this). */
+/** The hub with the limits from the configuration (service-parts.ts builds it through this). */
 export function createHub(host: PluginHost, config: Config, clock: Clock, log: Logger, publish: Publish): WsHub {
   return new WsHub(host, publish, {
     now: () => clock.now(),
