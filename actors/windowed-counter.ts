@@ -48,6 +48,14 @@ export class WindowedCounter extends KeyedStore<number> implements WindowedCount
   private addingName = '';
   /** Start of the oldest slice still inside the window, as of the last advance(). */
   private windowStart = -Infinity;
+  /**
+   * The key strings add() made for the newest slice it wrote, by name: a name counted again in
+   * that slice reuses its key (already hashed) instead of building and hashing a new one per
+   * add, and the change and undo logs keep that one string. A cache of strings only (each is
+   * `<start>U+001F<name>`, whether or not the entry still exists); dropped when a newer slice begins.
+   */
+  private recentStart = Number.NaN;
+  private recentKeys = new Map<string, string>();
 
   constructor(
     readonly span: number,
@@ -72,7 +80,16 @@ export class WindowedCounter extends KeyedStore<number> implements WindowedCount
   add(name: string, time: number, n = 1): boolean {
     const start = this.sliceStart(time);
     if (start < this.windowStart) return false;
-    const key = `${start}${SEP}${name}`;
+    let key: string | undefined;
+    if (start === this.recentStart) key = this.recentKeys.get(name);
+    else if (!(start < this.recentStart)) {
+      this.recentStart = start;
+      this.recentKeys = new Map();
+    }
+    if (key === undefined) {
+      key = `${start}${SEP}${name}`;
+      if (start === this.recentStart) this.recentKeys.set(name, key);
+    }
     const next = (this.get(key) ?? 0) + n;
     this.addingKey = key;
     this.addingStart = start;
