@@ -142,6 +142,39 @@ export class GroupedRows<R extends Stamped> implements Table<R> {
     return this.count;
   }
 
+  /**
+   * The row under `String(ts)` U+001F `rest` (`rest` already escaped as keyPart does), found
+   * without building that key: what get() of it gives. Undefined for a timestamp that is not a
+   * number, and when odd keys are held (get() then answers).
+   */
+  regularRow(ts: number, rest: string): R | undefined {
+    return this.groups.get(ts)?.get(rest);
+  }
+
+  /** Whether regularRow() and keyFor() can stand for get() and parse(): no odd keys held. */
+  get allRegular(): boolean {
+    return this.oddAt.size === 0;
+  }
+
+  /**
+   * The key `String(ts)` U+001F `rest` for a number `ts` (not NaN), made from the group's kept
+   * head when there is one (no copy of the rest), and remembered as the last key parsed, split
+   * already: the get() and set() of the write that follows do not parse (flatten and cut) it.
+   */
+  keyFor(ts: number, rest: string): string {
+    const g = this.groups.get(ts);
+    const head = g === undefined ? String(ts) + SEP : this.headOf(g);
+    const key = head + rest;
+    // What parse(key) would find: String(ts) never holds the separator, and reads back as ts.
+    this.lastKey = key;
+    this.lastOk = true;
+    this.lastTs = ts === 0 ? 0 : ts;
+    this.lastHead = head.length - 1;
+    this.lastCanonical = true;
+    this.lastRest = rest;
+    return key;
+  }
+
   get(key: string): R | undefined {
     const g = this.regularGroup(key);
     if (g !== undefined) {

@@ -61,9 +61,33 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
     return rowKeyOf(this.keyColumns, fields);
   }
 
+  /**
+   * The row stored under the key `fields`' key columns give: `rows.get(rows.keyOf(fields))`,
+   * without building the key when the rows are grouped by timestamp (a counter's read per message).
+   */
+  lookup(fields: Readonly<Record<string, unknown>>): R | undefined {
+    const grouped = this.grouped;
+    const ts = fields['timestamp'];
+    if (
+      grouped !== null &&
+      this.restColumn !== null &&
+      typeof ts === 'number' &&
+      !Number.isNaN(ts) &&
+      grouped.allRegular
+    )
+      return grouped.regularRow(ts, keyPart(fields[this.restColumn]));
+    return this.get(rowKeyOf(this.keyColumns, fields));
+  }
+
   /** Stores a row under the key its key columns give; returns that key. */
   put(row: R): string {
-    const key = rowKeyOf(this.keyColumns, row as unknown as Record<string, unknown>);
+    const grouped = this.grouped;
+    const ts: unknown = row.timestamp;
+    // Grouped by timestamp with one more key column: the key is made split already (keyFor).
+    const key =
+      grouped !== null && this.restColumn !== null && typeof ts === 'number' && !Number.isNaN(ts)
+        ? grouped.keyFor(ts, keyPart((row as unknown as Record<string, unknown>)[this.restColumn]))
+        : rowKeyOf(this.keyColumns, row as unknown as Record<string, unknown>);
     super.set(key, row);
     return key;
   }

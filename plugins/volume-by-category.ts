@@ -1,5 +1,4 @@
 import { definePlugin, type PluginDefinition } from '../actors/plugin-api.js';
-import { joinKey } from './fields.js';
 import { withRetention } from './retention.js';
 
 export interface VolumeByCategoryRow {
@@ -22,8 +21,10 @@ export function volumeByCategory(interval: string, retention?: string): PluginDe
     columns: ['category', 'volume'],
     key: ['timestamp', 'category'],
     update(message, { rows, bucket }) {
-      const key = joinKey(bucket, message.category);
-      rows.set(key, { timestamp: bucket, category: message.category, volume: (rows.get(key)?.volume ?? 0) + 1 });
+      // lookup() and put(): the key is never built to be parsed back (actors/grouped-rows.ts, keyFor).
+      const category = message.category;
+      const previous = rows.lookup({ timestamp: bucket, category, volume: 0 });
+      rows.put({ timestamp: bucket, category, volume: (previous?.volume ?? 0) + 1 });
     },
   });
 }

@@ -1,5 +1,4 @@
 import { definePlugin, type PluginDefinition, type PluginMessage } from '../actors/plugin-api.js';
-import { joinKey } from './fields.js';
 import { withRetention } from './retention.js';
 
 export interface VolumeByTopicRow {
@@ -52,16 +51,16 @@ function volumeByKey<C extends Column>(
     update(message, { rows, bucket }) {
       // Read every value first: a throwing meta getter must leave nothing half-written.
       const values = spec.keysOf(message);
+      // lookup() and put() rather than get() and set() of a joined key: the runtime finds the
+      // row without building the key, and builds it split (actors/grouped-rows.ts, keyFor).
       if (typeof values === 'string') {
-        const key = joinKey(bucket, values);
-        rows.set(key, spec.row(bucket, values, (rows.get(key)?.volume ?? 0) + 1));
+        rows.put(spec.row(bucket, values, (rows.lookup(spec.row(bucket, values, 0))?.volume ?? 0) + 1));
         return;
       }
       for (let i = 0; i < values.length; i++) {
         const value = values[i] as string;
-        const key = joinKey(bucket, value);
-        const volume = (rows.get(key)?.volume ?? 0) + 1;
-        rows.set(key, spec.row(bucket, value, volume));
+        const volume = (rows.lookup(spec.row(bucket, value, 0))?.volume ?? 0) + 1;
+        rows.put(spec.row(bucket, value, volume));
       }
     },
   });

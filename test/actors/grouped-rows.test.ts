@@ -79,6 +79,50 @@ describe('RowStore with key columns starting at timestamp (rows grouped per time
     expect(rows.newestTimestamp).toBe(Math.max(...times));
   });
 
+  it('lookup() and put() find and store rows as get(keyOf()) and set(keyOf()) do: escaped values, odd timestamps, loaded odd keys, rollbacks', () => {
+    const rows = new RowStore<U>([...KEY]);
+    const log = new ChangeLog();
+    rows.attach(log, 0);
+    const cursor = log.open();
+    // The same writes through a plain keyed Map, each under the key rowKeyOf gives.
+    const model = new KeyedStore<U>();
+    const rnd = lcg(11);
+    const users = ['alice', `odd${SEP}one`, 'back\\slash', '', '12'];
+    const times = [1_000, 1_060, 0, -0, -60, 1.5, 1e21, Number.NaN];
+    const written: string[] = [];
+    // Keys of the regular form for other timestamps than their rows' (only loaded state holds them) go through get().
+    rows.load(`0${SEP}alice`, { timestamp: 1_000, user: 'alice', volume: 9 });
+    model.load(`0${SEP}alice`, { timestamp: 1_000, user: 'alice', volume: 9 });
+    for (let step = 0; step < 3000; step++) {
+      const timestamp = times[Math.floor(rnd() * times.length)] as number;
+      const user = users[Math.floor(rnd() * users.length)] as string;
+      const key = rowKeyOf(KEY, { timestamp, user });
+      const found = rows.lookup({ timestamp, user });
+      expect(found).toBe(rows.get(key));
+      expect(found === undefined).toBe(model.get(key) === undefined);
+      const row = { timestamp, user, volume: (found?.volume ?? 0) + 1 };
+      if (rnd() < 0.1) {
+        // A message that puts, then throws: put's key must be undone like set's.
+        rows.beginMessage();
+        rows.put(row);
+        rows.rollback();
+        continue;
+      }
+      expect(rows.put(row)).toBe(key);
+      model.set(key, row);
+      written.push(key);
+      if (step === 1500) expect(rows.delete(`0${SEP}alice`)).toBe(model.delete(`0${SEP}alice`));
+    }
+    expect(new Map(rows.entries())).toEqual(new Map(model.entries()));
+    expect(rows.size).toBeGreaterThan(20);
+    // The change log holds each key put (as strings equal to rowKeyOf's), rolled-back ones too.
+    const logged = new Set<string>();
+    log.forEach(cursor.position, log.position, (_c, key) => logged.add(key));
+    const possible = new Set(times.flatMap((timestamp) => users.map((user) => rowKeyOf(KEY, { timestamp, user }))));
+    for (const key of written) expect(logged.has(key)).toBe(true);
+    for (const key of logged) expect(possible.has(key)).toBe(true);
+  });
+
   it('keeps keys that do not have the regular form when loaded (restored state) and finds, scans and deletes them', () => {
     const rows = new RowStore<U>([...KEY]);
     const a = { timestamp: 7, user: 'a', volume: 1 };
