@@ -70,10 +70,11 @@ export function contributionCalendar(retention?: string): PluginDefinition<Contr
     },
     update(message, { rows, bucket }) {
       const users = message.meta.usernames;
-      for (const user of users) {
-        const key = joinKey(bucket, user);
-        const volume = (rows.get(key)?.volume ?? 0) + 1;
-        rows.set(key, { timestamp: bucket, user, date: dateOf(bucket), volume });
+      // lookup() and put(): the key is never built to be parsed back (actors/grouped-rows.ts, keyFor).
+      for (let i = 0; i < users.length; i++) {
+        const user = users[i] as string;
+        const volume = (rows.lookup({ timestamp: bucket, user })?.volume ?? 0) + 1;
+        rows.put({ timestamp: bucket, user, date: dateOf(bucket), volume });
       }
     },
     // Without `user` the view is every row, a day's rows by user: served from the row store (O(page)), never built here.

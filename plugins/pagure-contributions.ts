@@ -5,7 +5,7 @@
  * and a prefix subscription selects the same messages without routing every bus message here.
  */
 import { definePlugin, type PluginDefinition, type PluginMessage } from '../actors/plugin-api.js';
-import { joinKey, strAt } from './fields.js';
+import { strAt } from './fields.js';
 import { withRetention } from './retention.js';
 
 const PAGURE = 'io.pagure.prod';
@@ -73,8 +73,9 @@ export function pagureProjectContribution(retention?: string): PluginDefinition<
       if (message.topic === EDITED_COMMENT) return;
       const project = pagureProjectOf(message);
       if (project === undefined) return;
-      const key = joinKey(bucket, project);
-      rows.set(key, { timestamp: bucket, project, volume: (rows.get(key)?.volume ?? 0) + 1 });
+      // lookup() and put(): the key is never built to be parsed back (actors/grouped-rows.ts, keyFor).
+      const previous = rows.lookup({ timestamp: bucket, project, volume: 0 });
+      rows.put({ timestamp: bucket, project, volume: (previous?.volume ?? 0) + 1 });
     },
   });
 }
@@ -91,9 +92,10 @@ export function pagureUserContribution(retention?: string): PluginDefinition<Pag
     key: ['timestamp', 'user'],
     update(message, { rows, bucket }) {
       const users = message.meta.usernames;
-      for (const user of users) {
-        const key = joinKey(bucket, user);
-        rows.set(key, { timestamp: bucket, user, volume: (rows.get(key)?.volume ?? 0) + 1 });
+      for (let i = 0; i < users.length; i++) {
+        const user = users[i] as string;
+        const previous = rows.lookup({ timestamp: bucket, user, volume: 0 });
+        rows.put({ timestamp: bucket, user, volume: (previous?.volume ?? 0) + 1 });
       }
     },
   });
