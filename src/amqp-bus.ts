@@ -6,169 +6,28 @@
  * resolves (the service resolves it after the journal commit), in delivery order.
  * amqp-codec-guard.ts, imported first, bounds amqplib's header table decoder; amqp-frame-guard.ts
  * drops a header frame over that bound unread; amqp-body-guard.ts drops a body declared over
- * `maxBodyBytes` unread.
+ * `maxBodyBytes` unread. What needs no amqplib lives beside it: amqp-status.ts (the status and
+ * its URL label), amqp-input-options.ts, amqp-timing.ts (back-off, set-up and close bounds),
+ * amqp-queue-setup.ts (declare and bind), amqp-ack-window.ts (acks in delivery order),
+ * amqp-delivery.ts (a message as the Delivery handed upward).
  */
 import './amqp-codec-guard.js';
 import './amqp-frame-guard.js';
 import { capBodies } from './amqp-body-guard.js';
 import amqplib from 'amqplib';
-import { DECLARED_BYTES, FRAME_TOO_LARGE, type Delivery } from './amqp-message.js';
+import { AckWindow } from './amqp-ack-window.js';
+import type { AmqpInputOptions } from './amqp-input-options.js';
+import { toDelivery } from './amqp-delivery.js';
+import { declareAndBind } from './amqp-queue-setup.js';
+import { type AmqpStatus, initialStatus, redactUrl } from './amqp-status.js';
+import { backoffDelay, CLOSE_STEP_MS, defaultTimer, SETUP_TIMEOUT_MS, settlesWithin } from './amqp-timing.js';
 
-export const AMQP_EXCHANGE = 'amq.topic';
-
-export type AmqpState = 'connecting' | 'consuming' | 'blocked' | 'closed';
-
-export interface AmqpStatus {
-  /** The URL without credentials: the label in /readyz, /metrics and logs. */
-  readonly input: string;
-  readonly state: AmqpState;
-  /** Why the connection is closed or blocked (null otherwise). */
-  readonly reason: string | null;
-  /** Epoch ms of the last state change. */
-  readonly since: number;
-  /** The queue consumed (server-named ones change on every connection). */
-  readonly queue: string | null;
-  readonly durableQueue: boolean;
-  /**
-   * This connection consumes a queue made anew since the last one consumed: what was published
-   * in between never reached it. Always so for a server-named queue (it dies with its
-   * connection); for a durable one, once the broker cancelled its consumer because the queue was
-   * deleted (by an operator, a policy, a lost cluster node), or when the queue was gone as this
-   * connection declared it (deleted, or a broker reset, while no consumer of ours was there).
-   */
-  readonly lostQueue: boolean;
-  readonly connects: number;
-  readonly deliveries: number;
-  readonly acked: number;
-}
-
-export interface AmqpTls {
-  readonly ca?: Buffer | undefined;
-  readonly cert?: Buffer | undefined;
-  readonly key?: Buffer | undefined;
-}
-
-export interface AmqpInputOptions {
-  readonly url: string;
-  readonly bindings: readonly string[];
-  /** A durable named queue; null: server-named, exclusive, auto-delete (Fedora's public broker). */
-  readonly queue: string | null;
-  readonly prefetch: number;
-  /**
-   * A body declared larger than this is dropped as its frames arrive, never gathered whole, and
-   * delivered empty with its declared size (Delivery.declaredBytes). Unset: every body is read.
-   */
-  readonly maxBodyBytes?: number;
-  readonly heartbeatSeconds: number;
-  readonly tls: AmqpTls;
-  readonly reconnect: { readonly initialMs: number; readonly maxMs: number };
-  /**
-   * Resolves when the delivery may be acked; a rejection drops the connection so the broker
-   * redelivers. Resolving 'refused' (it can never be taken in) acks it at once, ahead of the
-   * deliveries before it still in progress: else a connection lost before those settle leaves it
-   * unacked, and the broker delivers it, and it is refused and counted, once more.
-   * `superseded` aborts once the connection it came on is lost, on a durable queue only: the
-   * broker delivers it again on the next, so a delivery still waiting (held at start-up) may be
-   * let go instead of piling up one copy per reconnect. A server-named queue died with the
-   * connection: what it delivered is the only copy, and is kept.
-   */
-  readonly onDelivery: (delivery: Delivery, superseded: AbortSignal) => Promise<'refused' | undefined | void>;
-  readonly onState?: (status: AmqpStatus, previous: AmqpState) => void;
-  /**
-   * What a durable queue was bound to before (AMQP cannot list bindings): keys no longer
-   * configured are unbound on connect, and `record` is told what is bound now. `record` must
-   * not throw (a failure to remember costs a stale binding later, not this connection).
-   */
-  readonly bindingRecord?: {
-    readonly previous: () => readonly string[];
-    readonly record: (keys: readonly string[]) => void;
-    readonly unbound: (keys: readonly string[]) => void;
-  };
-  readonly now?: () => number;
-  readonly random?: () => number;
-  readonly setTimer?: (fn: () => void, ms: number) => () => void;
-  /** Longest wait for each step of close() (tests shorten it); default CLOSE_STEP_MS. */
-  readonly closeStepMs?: number;
-  /** Longest a connection may take from the TCP connect to consuming (tests shorten it); default SETUP_TIMEOUT_MS. */
-  readonly setupTimeoutMs?: number;
-}
-
-/** Equal jitter: half the exponential step is fixed, half random, so restarts do not stampede. */
-export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random: () => number): number {
-  const step = Math.min(maxMs, initialMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
-  return Math.round(step / 2 + random() * (step / 2));
-}
-
-/** `amqps://user:secret@host/vhost` → `amqps://host/vhost` (never log or serve a password). */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    u.search = '';
-    return u.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
-}
-
-const defaultTimer = (fn: () => void, ms: number) => {
-  const t = setTimeout(fn, ms);
-  t.unref();
-  return () => clearTimeout(t);
-};
-
-/** Longest wait for the broker's answer to each step of a close (cancel, channel close, connection close). */
-const CLOSE_STEP_MS = 3000;
-
-/**
- * Longest a connection may take from the TCP connect to consuming (login, channel, queue,
- * bindings). amqplib waits for the broker's handshake without end, and heartbeats only start
- * once it is done: a peer that accepted the connection and never answered (a wedged broker or
- * proxy, a path that dropped after the SYN) held the input at `connecting` for good, no retry
- * ever made, so it never recovered once the broker did. RabbitMQ's own handshake timeout is 10 s.
- */
-const SETUP_TIMEOUT_MS = 30_000;
-
-/** True if `p` settles (either way) within `ms`; false once the timer fires first. */
-function settlesWithin(
-  p: Promise<unknown>,
-  ms: number,
-  setTimer: (fn: () => void, ms: number) => () => void,
-): Promise<boolean> {
-  return new Promise((resolve) => {
-    const cancel = setTimer(() => resolve(false), ms);
-    p.then(
-      () => {
-        cancel();
-        resolve(true);
-      },
-      () => {
-        cancel();
-        resolve(true);
-      },
-    );
-  });
-}
+export type { AmqpInputOptions, AmqpTls } from './amqp-input-options.js';
+export { AMQP_EXCHANGE } from './amqp-queue-setup.js';
+export type { AmqpState, AmqpStatus } from './amqp-status.js';
+export { backoffDelay, redactUrl };
 
 type Model = Awaited<ReturnType<typeof amqplib.connect>>;
-
-/**
- * Whether a named queue exists now: a passive declare, on a channel of its own since a miss
- * (404) closes the channel it was asked on. Any refusal reads as gone (a needless backfill at
- * worst, which de-duplication absorbs).
- */
-async function queueExists(model: Model, queue: string): Promise<boolean> {
-  const probe = await model.createChannel();
-  probe.on('error', () => undefined);
-  try {
-    await probe.checkQueue(queue);
-  } catch {
-    return false;
-  }
-  await probe.close().catch(() => undefined);
-  return true;
-}
 
 /** Drops a connection's socket: amqplib's typings hide it, and a broker that does not answer never closes it. */
 const dropSocket = (model: Model | null): void =>
@@ -203,18 +62,7 @@ export class AmqpInput {
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.setTimer = options.setTimer ?? defaultTimer;
-    this.status = {
-      input,
-      state: 'connecting',
-      reason: null,
-      since: this.now(),
-      queue: null,
-      durableQueue: options.queue !== null,
-      lostQueue: options.queue === null,
-      connects: 0,
-      deliveries: 0,
-      acked: 0,
-    };
+    this.status = initialStatus(input, options.queue !== null, this.now());
   }
 
   get current(): AmqpStatus {
@@ -321,24 +169,8 @@ export class AmqpInput {
       channel.on('error', () => undefined);
       channel.on('close', () => void model?.close().catch(() => undefined));
       await channel.prefetch(prefetch);
-      // A durable queue deleted while no consumer of ours was on it (so no cancel told us) is made
-      // anew by the declare below, without a word: what it held and what was published meanwhile is gone.
-      const existed = queue !== null && (await queueExists(model, queue));
-      const declared =
-        queue === null
-          ? await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false })
-          : await channel.assertQueue(queue, { durable: true, exclusive: false, autoDelete: false });
-      const record = queue === null ? undefined : this.options.bindingRecord;
-      const before = record?.previous() ?? [];
-      const stale = before.filter((key) => !bindings.includes(key));
-      // Recorded first as the union: a crash between binding and unbinding still knows every key.
-      record?.record([...new Set([...before, ...bindings])]);
-      for (const key of bindings) await channel.bindQueue(declared.queue, AMQP_EXCHANGE, key);
-      for (const key of stale) await channel.unbindQueue(declared.queue, AMQP_EXCHANGE, key);
-      if (record) {
-        record.record(bindings);
-        if (stale.length > 0) record.unbound(stale);
-      }
+      const declared = await declareAndBind(model, channel, queue, bindings, this.options.bindingRecord);
+      const existed = declared.existed;
       const acks = new AckWindow(
         channel,
         () => generation === this.generation,
@@ -405,27 +237,14 @@ export class AmqpInput {
     this.set({ deliveries: this.status.deliveries + 1 });
     const tag = msg.fields.deliveryTag;
     acks.expect(tag);
-    const pending = this.options
-      .onDelivery(
-        {
-          routingKey: msg.fields.routingKey,
-          content: msg.content,
-          declaredBytes: (msg.properties as { [DECLARED_BYTES]?: number })[DECLARED_BYTES],
-          headerFrameBytes: (msg.properties as { [FRAME_TOO_LARGE]?: number })[FRAME_TOO_LARGE],
-          messageId: msg.properties.messageId,
-          headers: msg.properties.headers,
-          redelivered: msg.fields.redelivered,
-        },
-        superseded,
-      )
-      .then(
-        (outcome) => (outcome === 'refused' ? acks.refused(tag) : acks.done(tag)),
-        (err: unknown) => {
-          // Not durable: leave it unacked and start over, so the broker delivers it again.
-          if (generation === this.generation) void this.model?.close().catch(() => undefined);
-          this.lost(generation, `delivery not stored: ${(err as Error)?.message ?? String(err)}`, true);
-        },
-      );
+    const pending = this.options.onDelivery(toDelivery(msg), superseded).then(
+      (outcome) => (outcome === 'refused' ? acks.refused(tag) : acks.done(tag)),
+      (err: unknown) => {
+        // Not durable: leave it unacked and start over, so the broker delivers it again.
+        if (generation === this.generation) void this.model?.close().catch(() => undefined);
+        this.lost(generation, `delivery not stored: ${(err as Error)?.message ?? String(err)}`, true);
+      },
+    );
     this.inflight.add(pending);
     void pending.finally(() => this.inflight.delete(pending));
   }
@@ -452,64 +271,5 @@ export class AmqpInput {
       this.cancelTimer = null;
       void this.connect();
     }, delay);
-  }
-}
-
-/**
- * Acks in delivery order with `multiple`: a tag is acked once it and every earlier tag are
- * done, so one ack frame covers a whole committed batch and no tag is ever acked twice. A
- * refused tag is acked alone at once; a later `multiple` ack then ends at a tag not yet acked
- * (the broker closes the channel on an ack of an unknown tag).
- */
-class AckWindow {
-  private readonly order: number[] = [];
-  private readonly finished = new Set<number>();
-  /** Finished tags already acked on their own (refused ones). */
-  private readonly acked = new Set<number>();
-
-  constructor(
-    private readonly channel: Channel,
-    private readonly live: () => boolean,
-    private readonly onAcked: (n: number, stored: boolean) => void,
-  ) {}
-
-  expect(tag: number): void {
-    this.order.push(tag);
-  }
-
-  /** A delivery that can never be taken in: acked now, whatever before it is still in progress. */
-  refused(tag: number): void {
-    if (!this.live()) {
-      this.done(tag);
-      return;
-    }
-    try {
-      this.channel.ack({ fields: { deliveryTag: tag } } as Msg, false);
-      this.acked.add(tag);
-      this.onAcked(1, false);
-    } catch {
-      // The channel closed meanwhile: the broker redelivers, and it is refused again.
-    }
-    this.done(tag);
-  }
-
-  done(tag: number): void {
-    this.finished.add(tag);
-    let upTo: number | null = null;
-    let n = 0;
-    while (this.order.length > 0 && this.finished.has(this.order[0] as number)) {
-      const head = this.order.shift() as number;
-      this.finished.delete(head);
-      if (this.acked.delete(head)) continue;
-      upTo = head;
-      n++;
-    }
-    if (upTo === null || !this.live()) return;
-    try {
-      this.channel.ack({ fields: { deliveryTag: upTo } } as Msg, true);
-      this.onAcked(n, true);
-    } catch {
-      // The channel closed meanwhile: the broker redelivers, de-duplication absorbs it.
-    }
   }
 }
