@@ -1,119 +1,19 @@
 import type { ChangeCursor } from '../actors/change-log.js';
-import type { KeyBudgetRecord } from '../actors/key-budget.js';
 import type { PluginRuntime } from '../actors/plugin-runtime.js';
 import type { SnapshotCut } from '../actors/snapshot-cut.js';
 import { encodeChecked } from './codec.js';
-import { FORMAT_VERSION, type PluginRecord, type PublisherTable, type SnapshotMeta } from './format.js';
+import { FORMAT_VERSION, type PluginRecord, type SnapshotMeta } from './format.js';
 import type { DataStore, SlotCut } from './lmdb-store.js';
 import type { NotLoadedMark } from './not-loaded.js';
 import { shapeOf } from './plugin-shape.js';
 import type { RestoreReport } from './restore.js';
+import { Pacer } from './snapshot-pacer.js';
+import type { SnapshotReport, SnapshotterOptions } from './snapshotter-options.js';
 
-export interface SnapshotReport {
-  readonly generation: number;
-  readonly slot: number;
-  readonly journalSeq: number;
-  readonly durationMs: number;
-  readonly written: number;
-  readonly removed: number;
-  readonly bytes: number;
-  /** Times the snapshot yielded to the event loop between chunks. */
-  readonly yields?: number;
-  /** Longest stretch of snapshot work in one event-loop turn (ms): the cut, a chunk, or the last chunk. */
-  readonly longestTurnMs?: number;
-  /** The cut (position and every plugin's copy-on-write cut, one turn), ms. */
-  readonly cutMs?: number;
-}
+export type { Position, SnapshotReport, SnapshotterOptions } from './snapshotter-options.js';
 
-/** Where the state stands when a snapshot is cut, read inside the write transaction. */
-export interface Position {
-  readonly journalSeq: number;
-  readonly newestTimestamp: number;
-  readonly publishers: PublisherTable;
-  /** The key budget's state at this point (PluginHost.keyBudgetRecord), or null without one. */
-  readonly keyBudget?: KeyBudgetRecord | null;
-}
-
-export interface SnapshotterOptions {
-  /** Generations kept: each lives in its own slot, written in turn. */
-  readonly slots: number;
-  readonly now: () => number;
-  /** The state the plugins hold: journalSeq is the last journal entry they have applied. */
-  readonly position: () => Position;
-  /** Longest stretch of snapshot work in one event-loop turn (ms) before it yields. Default 2. */
-  readonly chunkMs?: number;
-  /** Most entries encoded, written or cleared between two yields. Default 2048. */
-  readonly chunkEntries?: number;
-  /** Called at each yield between chunks (tests count them). */
-  readonly onYield?: () => void;
-  /**
-   * Clock (ms) that times the turns reported in longestTurnMs; default performance.now. The
-   * bench passes the process's CPU time, so preemption on a loaded machine is not counted.
-   */
-  readonly turnClock?: () => number;
-}
-
-/**
- * A chunk's time budget. With the HTTP answers, the messages and any young-generation GC that
- * share its turn, 5 ms chunks made turns of 15-30 ms at 1 M keys; 2 ms leaves room for those
- * within a 10 ms stall. Yielding costs a setImmediate, so smaller chunks add little time.
- */
-const DEFAULT_CHUNK_MS = 2;
-const DEFAULT_CHUNK_ENTRIES = 2048;
-/** Entries between two reads of the clock. */
-const CLOCK_EVERY = 8;
 /** Entries removed per LMDB call when a slot is cleared, so clearing is paced like writing. */
 const CLEAR_STEP = 64;
-
-/** Counts work and yields to the event loop when a chunk's budget is spent. */
-class Pacer {
-  private n = 0;
-  private unchecked = 0;
-  private since = performance.now();
-  private turnStart = 0;
-  private readonly clock: () => number;
-  yields = 0;
-  /** Longest turn of snapshot work seen so far (ms, by turnClock). */
-  longest = 0;
-
-  constructor(
-    private readonly options: Pick<SnapshotterOptions, 'chunkMs' | 'chunkEntries' | 'onYield' | 'turnClock'>,
-  ) {
-    this.clock = options.turnClock ?? (() => performance.now());
-  }
-
-  /** Adds `count` units of work; true when the caller should `await yield()` now. */
-  due(count = 1): boolean {
-    this.n += count;
-    if (this.n >= (this.options.chunkEntries ?? DEFAULT_CHUNK_ENTRIES)) return true;
-    // The clock is read every few entries (an entry costs microseconds), so a chunk overruns its time by little.
-    this.unchecked += count;
-    if (this.unchecked < CLOCK_EVERY) return false;
-    this.unchecked = 0;
-    return performance.now() - this.since >= (this.options.chunkMs ?? DEFAULT_CHUNK_MS);
-  }
-
-  /** A turn of snapshot work starts now (the write transaction's callback, or after a yield). */
-  start(): void {
-    this.n = 0;
-    this.unchecked = 0;
-    this.since = performance.now();
-    this.turnStart = this.clock();
-  }
-
-  /** The current turn of snapshot work ends here (a yield, or the last chunk). */
-  end(): void {
-    this.longest = Math.max(this.longest, this.clock() - this.turnStart);
-  }
-
-  async yield(): Promise<void> {
-    this.end();
-    this.yields++;
-    this.options.onYield?.();
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    this.start();
-  }
-}
 
 /**
  * Writes snapshots into N rotating slots, so the last N generations stay readable: if the
