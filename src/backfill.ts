@@ -1,5 +1,10 @@
-import { isSerializedMessage, serializedToEnvelope } from './amqp-message.js';
-import { decodeEnvelope } from './decode-frames.js';
+/**
+ * Backfill: every page of a time window read from the history, oldest first. Its parts:
+ * backfill-fetch.ts (one request, bounded, with Retry-After), backfill-page.ts (an answer read
+ * into envelopes).
+ */
+import { fetchJson, HistoryAnswerError, MAX_RETRY_AFTER_MS, pageByteBound } from './backfill-fetch.js';
+import { type ParsedPage, parsePage } from './backfill-page.js';
 import type { Envelope } from './envelope.js';
 import {
   DEFAULT_MAX_CLOCK_SKEW,
@@ -8,6 +13,8 @@ import {
   DEFAULT_MAX_KEYS,
   type EnvelopeLimits,
 } from './envelope-limits.js';
+
+export { causeChain, MAX_RETRY_AFTER_MS, pageByteBound, retryAfterMs } from './backfill-fetch.js';
 
 export interface BackfillWindow {
   /** Epoch seconds, inclusive. */
@@ -154,196 +161,4 @@ export async function* backfillPages(window: BackfillWindow, options: BackfillOp
       return;
     }
   }
-}
-
-/** Longest string V8 can make: a body past it could not be decoded at all. */
-const MAX_STRING_LENGTH = 0x1fffffe8;
-/** What a failed answer's body is read for: the start of its error text. */
-const ERROR_TEXT_BYTES = 4096;
-
-/**
- * Most bytes one page's body may take: `rows_per_page` messages of up to `--max-frame-bytes`
- * each, twice over for JSON escaping (`\u00e9` for `é`), plus 1 MiB for the page's own fields.
- * A history that sends more (a body that never ends, a lying Content-Length) is cut off there
- * and the page retried: read whole, it grew the heap by 5 GB in 30 s.
- */
-export function pageByteBound(rowsPerPage: number, maxFrameBytes: number): number {
-  return Math.min(rowsPerPage * 2 * maxFrameBytes + 1024 * 1024, MAX_STRING_LENGTH);
-}
-
-async function fetchJson(
-  url: URL,
-  signal: AbortSignal | undefined,
-  timeoutMs: number,
-  maxBytes: number,
-  nowSeconds: () => number,
-): Promise<unknown> {
-  const timeout = AbortSignal.timeout(timeoutMs);
-  // Transport failures named with their cause: undici's own message is a bare 'fetch failed'
-  // (refused, unknown host, a redirect loop or to file:), which told an operator nothing.
-  const transport = <T>(step: Promise<T>): Promise<T> =>
-    step.catch((err: unknown) => {
-      throw timeout.aborted
-        ? new Error(`GET ${url} gave no complete answer within ${timeoutMs} ms`)
-        : new Error(`GET ${url} failed: ${causeChain(err)}`);
-    });
-  const res = await transport(
-    fetch(url, {
-      headers: { accept: 'application/json' },
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-    }),
-  );
-  if (!res.ok) {
-    const text = (await transport(readUpTo(res, ERROR_TEXT_BYTES))).text();
-    const retryAfter = res.headers.get('retry-after');
-    throw new HistoryAnswerError(
-      `GET ${url} answered ${res.status}${retryAfter === null ? '' : ` (Retry-After: ${retryAfter.slice(0, 40)})`}: ${text.slice(0, 200)}`,
-      retryAfterMs(retryAfter, nowSeconds() * 1000),
-    );
-  }
-  const announced = Number(res.headers.get('content-length') ?? Number.NaN);
-  if (announced > maxBytes) {
-    await res.body?.cancel().catch(() => undefined);
-    throw new Error(`GET ${url} announced a ${announced}-byte page, more than the ${maxBytes} bytes a page may take`);
-  }
-  const body = await transport(readUpTo(res, maxBytes));
-  if (body.over) throw new Error(`GET ${url} sent a page of more than the ${maxBytes} bytes a page may take`);
-  const text = body.text();
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new Error(`GET ${url} answered non-JSON: ${text.slice(0, 200)}`);
-  }
-}
-
-/** Longest a history's Retry-After is waited for before the page is asked again. */
-export const MAX_RETRY_AFTER_MS = 300_000;
-
-/** An error answer, with the wait its Retry-After asked for (null: none, or unreadable). */
-class HistoryAnswerError extends Error {
-  constructor(
-    message: string,
-    readonly retryAfterMs: number | null,
-  ) {
-    super(message);
-  }
-}
-
-/**
- * Retry-After as milliseconds from now: whole seconds, or an HTTP date (past: 0). Anything else
- * (negative, fractional, a date that does not parse) is no answer: the back-off applies.
- */
-export function retryAfterMs(value: string | null, nowMs: number): number | null {
-  if (value === null) return null;
-  const v = value.trim();
-  if (/^\d{1,12}$/.test(v)) return Number(v) * 1000;
-  const date = /[a-z]/i.test(v) ? Date.parse(v) : Number.NaN;
-  return Number.isFinite(date) ? Math.max(0, date - nowMs) : null;
-}
-
-/** An error's message with its causes ('fetch failed: connect ECONNREFUSED 127.0.0.1:1'), at most four deep. */
-export function causeChain(err: unknown): string {
-  const parts: string[] = [];
-  for (let e: unknown = err; e instanceof Error && parts.length < 4; e = e.cause) parts.push(e.message);
-  return parts.length > 0 ? parts.join(': ') : String(err);
-}
-
-/**
- * The body read no further than `maxBytes` (then the transfer is cancelled and `over` set); its
- * text is decoded only when asked for, not for a page refused as too large.
- */
-async function readUpTo(res: Response, maxBytes: number): Promise<{ text: () => string; over: boolean }> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  let over = false;
-  if (res.body !== null) {
-    // Leaving the loop early cancels the stream: the rest is never read.
-    for await (const chunk of res.body) {
-      if (total + chunk.byteLength > maxBytes) {
-        chunks.push(chunk.subarray(0, maxBytes - total));
-        over = true;
-        break;
-      }
-      chunks.push(chunk);
-      total += chunk.byteLength;
-    }
-  }
-  return { text: () => Buffer.concat(chunks).toString('utf8'), over };
-}
-
-interface ParsedPage {
-  readonly pages: number;
-  readonly total: number;
-  /** `total` as the answer gave it; null when it gave none. */
-  readonly announcedTotal: number | null;
-  readonly envelopes: Envelope[];
-  readonly invalid: number;
-  /** Rows in the answer, valid or not. */
-  readonly rows: number;
-  /** Rows a full page holds: rows_per_page, or the smaller one the answer's `arguments` says it used. */
-  readonly pageSize: number;
-  /** Equal on consecutive pages: the page was repeated (pageIdentity). */
-  readonly identity: string;
-}
-
-/**
- * Whether one archived message is over `max` bytes as JSON: measured on a message that
- * passed the depth and size checks. Only the page was bounded: a message the bus refuses for
- * --max-frame-bytes (a 900 KB msg_id, a 50 MB body) was taken in from the history.
- */
-function overBytes(raw: unknown, max: number): boolean {
-  const text = JSON.stringify(raw);
-  // UTF-8 is at most 3 bytes per UTF-16 unit: only a long text needs counting exactly.
-  return text.length > max || (text.length * 3 > max && Buffer.byteLength(text) > max);
-}
-
-function parsePage(body: unknown, rowsPerPage: number, limits: EnvelopeLimits, maxMessageBytes: number): ParsedPage {
-  const b = body as { raw_messages?: unknown; pages?: unknown; total?: unknown; arguments?: unknown } | null;
-  if (!b || !Array.isArray(b.raw_messages) || typeof b.pages !== 'number')
-    throw new Error('answer lacks raw_messages/pages');
-  const rows: unknown[] = b.raw_messages;
-  // More rows than asked for is not a page of this window's paging (nor bounded by it).
-  if (rows.length > rowsPerPage)
-    throw new Error(`answer holds ${rows.length} messages, more than the rows_per_page=${rowsPerPage} asked for`);
-  const envelopes: Envelope[] = [];
-  let invalid = 0;
-  const ends: (Envelope | null)[] = [];
-  for (let i = 0; i < rows.length; i++) {
-    const raw = rows[i];
-    // Today's `/v2/search` answers fedora-messaging's `{topic, body, headers, id}`; legacy `/raw` fedmsg envelopes.
-    const r = decodeEnvelope(isSerializedMessage(raw) ? serializedToEnvelope(raw) : raw, '', limits);
-    // An archived message without its time would be dated now, each time it is read: counted in
-    // the wrong bucket, and without a msg_id too its id (which digests the time) differed on
-    // every backfill, so each one counted it again.
-    const usable = r.ok && !r.filledTimestamp && !overBytes(raw, maxMessageBytes);
-    if (usable) envelopes.push(r.envelope);
-    else invalid++;
-    if (i === 0 || i === rows.length - 1) ends.push(usable ? r.envelope : null);
-  }
-  return {
-    pages: b.pages,
-    total: typeof b.total === 'number' ? b.total : envelopes.length,
-    announcedTotal: typeof b.total === 'number' && Number.isFinite(b.total) ? b.total : null,
-    envelopes,
-    invalid,
-    rows: rows.length,
-    pageSize: usedPageSize(b.arguments, rowsPerPage),
-    identity: pageIdentity(rows.length, ends),
-  };
-}
-
-/**
- * The row count and the first and last messages: the same on two consecutive pages, the history
- * sent one page twice. Empty ('': never compared) when an end is not a valid envelope, which
- * may be unbounded in depth and size; MAX_BACKFILL_PAGES still bounds such paging.
- */
-function pageIdentity(rows: number, ends: readonly (Envelope | null)[]): string {
-  if (rows === 0 || ends.some((e) => e === null)) return '';
-  return `${rows}:${ends.map((e) => JSON.stringify(e)).join(':')}`;
-}
-
-/** A history that caps rows_per_page lower (and says so in `arguments`) pages by its own size. */
-function usedPageSize(args: unknown, asked: number): number {
-  const used = (args as { rows_per_page?: unknown } | null | undefined)?.rows_per_page;
-  return typeof used === 'number' && Number.isInteger(used) && used >= 1 && used < asked ? used : asked;
 }
