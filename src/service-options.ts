@@ -11,7 +11,7 @@ export interface ServiceOptions {
   readonly clock?: Clock;
   /** Plugin definitions; default: the built-in ones. */
   readonly plugins?: readonly unknown[];
-  /** Snapshot chunking (the bench compares chunked with one-turn snapshots); defaults in snapshotter.ts. */
+  /** Snapshot chunking (the bench compares chunked with one-turn snapshots); defaults in snapshot-pacer.ts. */
   readonly snapshotChunk?: Pick<SnapshotterOptions, 'chunkMs' | 'chunkEntries'>;
   readonly deriveMeta?: MetaDeriver;
   /**
