@@ -3,6 +3,7 @@
  * discovery documents (`/plugins`, `/openapi.json`) and the HTML pages. api-routes.ts routes
  * to them after the method checks every route shares.
  */
+import { callbackParam } from './callback-param.js';
 import type { ApiDeps } from './api-routes.js';
 import { conditional } from './conditional.js';
 import { describePlugins, hostVersion } from './discovery.js';
@@ -12,7 +13,6 @@ import { buildOpenApi } from './openapi.js';
 import { DASHBOARD_CSP, dashboardPage } from './pages/dashboard-page.js';
 import { dashboardRows } from './pages/dashboard-rows.js';
 import { docsPage } from './pages/docs-page.js';
-import { CALLBACK_PATTERN, CALLBACK_RULE } from './query-params.js';
 import { jsonpBody } from './render.js';
 import { CORS_HEADERS, error, json, type HttpRequest, type HttpResponse } from './responses.js';
 import type { RouteContext } from './view-routes.js';
@@ -117,15 +117,8 @@ function jsonDocument(
   make: () => unknown,
   preEncoded = false,
 ): HttpResponse {
-  const callback = new URLSearchParams(req.query).get('callback') ?? undefined;
-  if (callback !== undefined && !CALLBACK_PATTERN.test(callback)) {
-    return error(
-      400,
-      'bad_parameter',
-      `parameter "callback" ${JSON.stringify(callback.slice(0, 100))}: ${CALLBACK_RULE}`,
-      CORS_HEADERS,
-    );
-  }
+  const callback = callbackParam(req);
+  if (typeof callback === 'object') return callback;
   const format = negotiate(req.header('accept'), callback !== undefined);
   if (format === null || format === 'csv') {
     return error(

@@ -1,3 +1,4 @@
+import { callbackParam } from './callback-param.js';
 import type * as z from 'zod';
 import type { PluginHost } from '../../actors/plugin-host.js';
 import type { PluginRuntime } from '../../actors/plugin-runtime.js';
@@ -7,7 +8,7 @@ import { conditional } from './conditional.js';
 import { AnswerMemo } from './answer-memo.js';
 import { encode, type EncodedCache } from './encoded-cache.js';
 import { CONTENT_TYPES, negotiate, type Format } from './negotiate.js';
-import { BadParameter, CALLBACK_PATTERN, CALLBACK_RULE, firstValues, parseViewQuery } from './query-params.js';
+import { BadParameter, firstValues, parseViewQuery } from './query-params.js';
 import { csvLines, render } from './render.js';
 import { defaultStop as defaultStopOf, viewSpecOf } from './ws-view-spec.js';
 import { SSE_HEADERS } from './sse-session.js';
@@ -217,15 +218,8 @@ export function linkHeader(req: HttpRequest, page: number, pages: number): strin
 
 /** The negotiated format and validated callback, or the 400/406 to answer instead. */
 function pick(req: HttpRequest, csv: boolean): { format: Format; callback: string | undefined } | HttpResponse {
-  const callback = new URLSearchParams(req.query).get('callback') ?? undefined;
-  if (callback !== undefined && !CALLBACK_PATTERN.test(callback)) {
-    return error(
-      400,
-      'bad_parameter',
-      `parameter "callback" ${JSON.stringify(callback.slice(0, 100))}: ${CALLBACK_RULE}`,
-      CORS_HEADERS,
-    );
-  }
+  const callback = callbackParam(req);
+  if (typeof callback === 'object') return callback;
   const format = negotiate(req.header('accept'), callback !== undefined);
   if (format === null || (format === 'csv' && !csv))
     return notAcceptable(req, csv ? ['application/csv', 'text/csv'] : []);

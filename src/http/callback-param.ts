@@ -1,0 +1,21 @@
+import { CALLBACK_PATTERN, CALLBACK_RULE } from './query-params.js';
+import { CORS_HEADERS, error, type HttpRequest, type HttpResponse } from './responses.js';
+
+/**
+ * The request's JSON-P `callback`, undefined when absent, or the 400 naming the parameter when it
+ * is not an identifier path: a callback is written into the answer as code, so nothing else may
+ * pass. The routes that answer JSON documents and views share it (history routes parse theirs
+ * with the rest of their parameters: history-params.ts).
+ */
+export function callbackParam(req: HttpRequest): string | undefined | HttpResponse {
+  const callback = new URLSearchParams(req.query).get('callback') ?? undefined;
+  if (callback !== undefined && !CALLBACK_PATTERN.test(callback)) {
+    return error(
+      400,
+      'bad_parameter',
+      `parameter "callback" ${JSON.stringify(callback.slice(0, 100))}: ${CALLBACK_RULE}`,
+      CORS_HEADERS,
+    );
+  }
+  return callback;
+}
