@@ -18,11 +18,7 @@ export async function stopService(s: ServiceParts, service: Stoppable): Promise<
   if (state.phase === 'stopping' || state.phase === 'stopped') return;
   const wasRunning = state.phase === 'running';
   state.phase = 'stopping';
-  state.abort.abort();
-  service.metrics.stop();
-  s.heapWatch.stop();
-  state.hangWatch?.stop();
-  for (const cancel of state.timers) cancel();
+  haltBackgroundWork(s, service);
   // A start under way finishes opening its listener or bus sockets first (start() then returns).
   await state.opening;
   state.subscription?.close();
@@ -68,11 +64,7 @@ export async function stopService(s: ServiceParts, service: Stoppable): Promise<
 export async function closeService(s: ServiceParts, service: Stoppable): Promise<void> {
   const { state } = s;
   state.released = true;
-  state.abort.abort();
-  service.metrics.stop();
-  s.heapWatch.stop();
-  state.hangWatch?.stop();
-  for (const cancel of state.timers) cancel();
+  haltBackgroundWork(s, service);
   await state.opening;
   state.subscription?.close();
   await s.amqp.close();
@@ -91,4 +83,13 @@ function releaseDataDir(s: ServiceParts): void {
   removePidFile(s.config.dataDir);
   s.state.lock?.release();
   s.state.lock = null;
+}
+
+/** The first step of a stop and of a close alike: no timer, watch or start step runs on after it. */
+function haltBackgroundWork(s: ServiceParts, service: Stoppable): void {
+  s.state.abort.abort();
+  service.metrics.stop();
+  s.heapWatch.stop();
+  s.state.hangWatch?.stop();
+  for (const cancel of s.state.timers) cancel();
 }
