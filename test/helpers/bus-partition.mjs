@@ -21,7 +21,8 @@ else await serviceSide(process.argv[2], process.argv[3]);
 
 async function publisherSide() {
   ip('link', 'set', 'lo', 'up');
-  // The other side moves v1 into this namespace once this process exists.
+  // Said from inside the new namespace: the other side moves v1 here only then.
+  process.stdout.write('ns\n');
   for (let i = 0; ; i++) {
     try {
       ip('link', 'show', 'v1');
@@ -66,7 +67,10 @@ async function startPublisher() {
       await new Promise((r) => waiters.push(r) && setTimeout(r, 100));
     }
   };
-  // Once `unshare` has made the namespace (the pid is the namespace's first process after exec).
+  // Once `unshare` has made the namespace, as the publisher says from inside it. Moving v1 to the
+  // pid before that (a loaded box: unshare not yet past its unshare(2)) succeeds but moves it
+  // into this namespace, so the publisher never saw it ('v1 never arrived').
+  await until('ns');
   for (let i = 0; ; i++) {
     try {
       ip('link', 'set', 'v1', 'netns', String(child.pid));
