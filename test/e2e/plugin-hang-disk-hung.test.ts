@@ -5,9 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { APPLYING_FILE } from '../../snapshots/applying-mark.js';
 import { HUNG_MESSAGES_FILE } from '../../snapshots/hung-messages.js';
-import { HANGING_TOPIC, hangingEnvelope, hangingPluginService, hangingRows } from '../helpers/hanging-plugin.js';
+import { HANGING_TOPIC, hangingEnvelope, hangingPluginService, publisherPastFirst } from '../helpers/hanging-plugin.js';
 import { pluginService } from '../helpers/plugin-service.js';
-import { joinedPublisher } from '../helpers/probes.js';
 import { eventually, getJson, type RunningService } from '../helpers/service-process.js';
 import { HUNG_VIEWS_FILE } from '../../snapshots/hung-views.js';
 
@@ -51,13 +50,7 @@ describe('a plugin that hangs while the data dir disk hangs (--plugin-hang-timeo
 
   it('still ends the process, saying the hang was not recorded', async () => {
     const svc = await serve();
-    const pub = await joinedPublisher(svc);
-    await pub.send(HANGING_TOPIC, envelope(1, {}));
-    await eventually(
-      async () => ((await hangingRows(svc))[0]?.n === 1 ? true : undefined),
-      15_000,
-      'the first message',
-    );
+    const pub = await publisherPastFirst(svc, envelope);
     hangDisk(dataDir, svc.child.pid as number, [APPLYING_FILE, HUNG_MESSAGES_FILE]);
     const outcome = ending(svc);
     await pub.send(HANGING_TOPIC, envelope(2, { hang: true }));

@@ -7,10 +7,9 @@ import {
   HANGING_TOPIC,
   hangingEnvelope,
   hangingPluginService,
-  hangingRows,
+  publisherPastFirst,
 } from '../helpers/hanging-plugin.js';
 import { eventually } from '../helpers/service-process.js';
-import { joinedPublisher } from '../helpers/probes.js';
 
 /**
  * The hang watch thread writes its fatal line to stdout and then kills the process. With the
@@ -26,13 +25,7 @@ describe('a plugin that hangs while the log reader is gone (--plugin-hang-timeou
 
   it('still ends the process and records the message', async () => {
     const svc = await serve();
-    const pub = await joinedPublisher(svc);
-    await pub.send(HANGING_TOPIC, envelope(1, {}));
-    await eventually(
-      async () => ((await hangingRows(svc))[0]?.n === 1 ? true : undefined),
-      15_000,
-      'the first message',
-    );
+    const pub = await publisherPastFirst(svc, envelope);
     // The reader of the service's stdout goes away: its writes to fd 1 fail with EPIPE from now on.
     svc.child.stdout?.destroy();
     const exited = once(svc.child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;

@@ -1,5 +1,6 @@
 import { pluginService } from './plugin-service.js';
-import { getJson, type RunningService } from './service-process.js';
+import { type BusPublisher, joinedPublisher } from './probes.js';
+import { eventually, getJson, type RunningService } from './service-process.js';
 
 /**
  * A plugin module (source text) whose `update` never returns on a message with `hang: true` in
@@ -33,3 +34,14 @@ export const hangingRows = async (svc: RunningService): Promise<{ n: number }[]>
 /** A service loading HANGING_PLUGIN with a hang timeout of one second (pluginService's data dir and serve()). */
 export const hangingPluginService = (): ReturnType<typeof pluginService> =>
   pluginService({ 'hangs.mjs': HANGING_PLUGIN }, { args: ['--plugin-hang-timeout', '1'] });
+
+/** A publisher joined to `svc` that has fed it message 1 (no hang), seen applied: the hang tests' common start. */
+export async function publisherPastFirst(
+  svc: RunningService,
+  envelope: (i: number, body: Record<string, unknown>) => string,
+): Promise<BusPublisher> {
+  const pub = await joinedPublisher(svc);
+  await pub.send(HANGING_TOPIC, envelope(1, {}));
+  await eventually(async () => ((await hangingRows(svc))[0]?.n === 1 ? true : undefined), 15_000, 'the first message');
+  return pub;
+}
