@@ -1,4 +1,5 @@
 import type { PluginHost } from '../../actors/plugin-host.js';
+import type { PluginRuntime } from '../../actors/plugin-runtime.js';
 import type { HubAdmission } from './hub-admission.js';
 import type { HubStats } from './hub-counters.js';
 import type { HubViews } from './hub-views.js';
@@ -26,22 +27,9 @@ export class WsSubscriptions {
 
   subscribe(conn: WsConnection, frame: Extract<ClientFrame, { op: 'subscribe' }>): void {
     if (conn.closing) return;
-    const runtime = this.host.get(frame.ident);
-    if (!runtime)
-      return this.fail(
-        conn,
-        'unknown_ident',
-        `no plugin with ident ${JSON.stringify(frame.ident.slice(0, 200))}`,
-        frame,
-      );
-    let spec: ViewSpec;
-    try {
-      spec = this.views.specOf(runtime, frame.params);
-    } catch (err) {
-      if (err instanceof BadParameter)
-        return this.fail(conn, 'bad_parameter', err.message, { ...frame, parameter: err.parameter });
-      throw err;
-    }
+    const named = this.viewOf(conn, frame.ident, frame.params, frame);
+    if (named === undefined) return;
+    const { runtime, spec } = named;
     let sub = conn.subs.get(spec.key);
     if (!sub) {
       if (conn.subs.size >= this.limits.maxSubscriptions) {
@@ -82,21 +70,9 @@ export class WsSubscriptions {
   unsubscribe(conn: WsConnection, frame: Extract<ClientFrame, { op: 'unsubscribe' }>): void {
     let key: string | undefined;
     if (frame.ident !== undefined) {
-      const runtime = this.host.get(frame.ident);
-      if (!runtime)
-        return this.fail(
-          conn,
-          'unknown_ident',
-          `no plugin with ident ${JSON.stringify(frame.ident.slice(0, 200))}`,
-          frame,
-        );
-      try {
-        key = this.views.specOf(runtime, frame.params).key;
-      } catch (err) {
-        if (err instanceof BadParameter)
-          return this.fail(conn, 'bad_parameter', err.message, { ...frame, parameter: err.parameter });
-        throw err;
-      }
+      const named = this.viewOf(conn, frame.ident, frame.params, frame);
+      if (named === undefined) return;
+      key = named.spec.key;
     } else {
       for (const [k, s] of conn.subs) if (s.id === frame.id) key = k;
     }
@@ -121,6 +97,27 @@ export class WsSubscriptions {
         ...(frame.id === undefined ? {} : { id: frame.id }),
       }),
     );
+  }
+
+  /** The plugin and view a frame names, or undefined once the client is told why not (unknown_ident, bad_parameter). */
+  private viewOf(
+    conn: WsConnection,
+    ident: string,
+    params: Parameters<HubViews['specOf']>[1],
+    frame: { id?: SubscriptionId | undefined; ident?: string | undefined },
+  ): { runtime: PluginRuntime; spec: ViewSpec } | undefined {
+    const runtime = this.host.get(ident);
+    if (!runtime) {
+      this.fail(conn, 'unknown_ident', `no plugin with ident ${JSON.stringify(ident.slice(0, 200))}`, frame);
+      return undefined;
+    }
+    try {
+      return { runtime, spec: this.views.specOf(runtime, params) };
+    } catch (err) {
+      if (!(err instanceof BadParameter)) throw err;
+      this.fail(conn, 'bad_parameter', err.message, { ...frame, parameter: err.parameter });
+      return undefined;
+    }
   }
 
   fail(
