@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { APPLYING_FILE } from '../../snapshots/applying-mark.js';
 import { HUNG_MESSAGES_FILE } from '../../snapshots/hung-messages.js';
-import { HANGING_TOPIC, hangingEnvelope, hangingPluginService, publisherPastFirst } from '../helpers/hanging-plugin.js';
+import {
+  HANGING_TOPIC,
+  hangingEnvelope,
+  hangingPluginService,
+  LOOPING_VIEW_IDENT,
+  LOOPING_VIEW_PLUGIN,
+  publisherPastFirst,
+} from '../helpers/hanging-plugin.js';
 import { pluginService } from '../helpers/plugin-service.js';
 import { eventually, getJson, type RunningService } from '../helpers/service-process.js';
 import { HUNG_VIEWS_FILE } from '../../snapshots/hung-views.js';
@@ -73,26 +80,18 @@ describe('a plugin that hangs while the data dir disk hangs (--plugin-hang-timeo
 });
 
 describe("a plugin's view that hangs while the data dir disk hangs", () => {
-  const PLUGIN = `export default {
-    name: 'Loops on odd', interval: '1d', summary: 's', description: 'd',
-    columns: ['n'], key: ['timestamp'],
-    params: { n: { type: 'integer', description: 'a number', min: 0, max: 100 } },
-    update() {},
-    view(ctx, params) {
-      const n = params.n ?? 0;
-      for (let i = 0; i !== n; i += 2) {}
-      return [{ timestamp: 1000, n }];
-    },
-  };`;
-  const { dataDir, serve } = pluginService({ 'loops.mjs': PLUGIN }, { args: ['--plugin-hang-timeout', '1'] });
+  const { dataDir, serve } = pluginService(
+    { 'loops.mjs': LOOPING_VIEW_PLUGIN },
+    { args: ['--plugin-hang-timeout', '1'] },
+  );
 
   it('still ends the process, saying the hang was not recorded', async () => {
     const svc = await serve();
     await eventually(async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined));
-    expect((await getJson(`${svc.base}/api/loops-on-odd-1d?n=4`)).body).toEqual([{ timestamp: 1000, n: 4 }]);
+    expect((await getJson(`${svc.base}/api/${LOOPING_VIEW_IDENT}?n=4`)).body).toEqual([{ timestamp: 1000, n: 4 }]);
     hangDisk(dataDir, svc.child.pid as number, [APPLYING_FILE, HUNG_VIEWS_FILE]);
     const outcome = ending(svc);
-    const hung = fetch(`${svc.base}/api/loops-on-odd-1d?n=3`).then(
+    const hung = fetch(`${svc.base}/api/${LOOPING_VIEW_IDENT}?n=3`).then(
       (r) => r.status,
       () => 'no answer',
     );
@@ -100,7 +99,7 @@ describe("a plugin's view that hangs while the data dir disk hangs", () => {
     expect(await hung).toBe('no answer');
     expect(fatalLines(svc)).toEqual([
       expect.objectContaining({
-        plugin: 'loops-on-odd-1d',
+        plugin: LOOPING_VIEW_IDENT,
         params: '[["n",3]]',
         recorded: false,
         msg: expect.stringMatching(/ending the process; the hang could not be recorded within 5 s/),

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { LOOPING_VIEW_IDENT, LOOPING_VIEW_PLUGIN } from '../helpers/hanging-plugin.js';
 import { pluginService } from '../helpers/plugin-service.js';
 import { eventually, getJson } from '../helpers/service-process.js';
 
@@ -15,19 +16,8 @@ import { eventually, getJson } from '../helpers/service-process.js';
  * those parameters to that view (500 view_hung, over HTTP and for live views) and serves every
  * other parameter set, and /readyz names it.
  */
-const PLUGIN = `export default {
-  name: 'Loops on seven', interval: '1d', summary: 's', description: 'd',
-  columns: ['n'], key: ['timestamp'],
-  params: { n: { type: 'integer', description: 'a number', min: 0, max: 100 } },
-  update() {},
-  view(ctx, params) {
-    const n = params.n ?? 0;
-    // Counts to n two by two: an odd n is never reached.
-    for (let i = 0; i !== n; i += 2) {}
-    return [{ timestamp: 1000, n }];
-  },
-};`;
-const IDENT = 'loops-on-seven-1d';
+const PLUGIN = LOOPING_VIEW_PLUGIN;
+const IDENT = LOOPING_VIEW_IDENT;
 
 describe("a plugin's view that hangs on some parameters (--plugin-hang-timeout)", () => {
   const { dataDir, serve } = pluginService({ 'loops.mjs': PLUGIN }, { args: ['--plugin-hang-timeout', '1'] });

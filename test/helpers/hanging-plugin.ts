@@ -45,3 +45,20 @@ export async function publisherPastFirst(
   await eventually(async () => ((await hangingRows(svc))[0]?.n === 1 ? true : undefined), 15_000, 'the first message');
   return pub;
 }
+
+/**
+ * A plugin module whose view counts to its parameter `n` two by two: an odd n is never reached
+ * (a view that hangs on some parameters only). Its ident is LOOPING_VIEW_IDENT.
+ */
+export const LOOPING_VIEW_PLUGIN = `export default {
+  name: 'Loops on seven', interval: '1d', summary: 's', description: 'd',
+  columns: ['n'], key: ['timestamp'],
+  params: { n: { type: 'integer', description: 'a number', min: 0, max: 100 } },
+  update() {},
+  view(ctx, params) {
+    const n = params.n ?? 0;
+    for (let i = 0; i !== n; i += 2) {}
+    return [{ timestamp: 1000, n }];
+  },
+};`;
+export const LOOPING_VIEW_IDENT = 'loops-on-seven-1d';
