@@ -59,7 +59,7 @@ export const HUNG_PARAMS_BEFORE_WHOLE = 3;
 export const shorten = (s: string): string => (s.length <= 200 ? s : `${s.slice(0, 199)}\u2026`);
 
 /**
- * Told around every call of a custom `view()` (plugin-runtime.ts): begin() may throw to refuse
+ * Told around every call of a custom `view()` (runtime-views.ts): begin() may throw to refuse
  * the call (parameters the view hung on before); end() follows every begin() that returned.
  */
 export interface ViewWatch {

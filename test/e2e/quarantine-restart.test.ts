@@ -20,7 +20,7 @@ const FRAGILE = `export default {
   },
 };`;
 const TOKEN = 'quarantine-restart-token';
-/** The service's defaults (actors/plugin-runtime.ts): 50 errors in a row, 600 s of message time. */
+/** The service's defaults (actors/runtime-options.ts): 50 errors in a row, 600 s of message time. */
 const QUARANTINE_AFTER = 50;
 
 type Info = {

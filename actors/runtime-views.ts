@@ -1,0 +1,182 @@
+import { type ApplyBeacon, viewParamsText } from './apply-beacon.js';
+import type { ViewContext } from './plugin-api.js';
+import type { RegisteredPlugin } from './registry.js';
+import type { Row } from './row-store.js';
+import type { RuntimeOptions } from './runtime-options.js';
+import { RuntimeState } from './runtime-state.js';
+import { HUNG_PARAMS_BEFORE_WHOLE, type HungView, paramsKey, ViewCache, ViewHungBefore } from './view-cache.js';
+import { queryRows, querySorted, type ViewPage, type ViewQuery } from './view-query.js';
+
+/** viewIsRows answers kept per plugin (parameter sets); a fuller table starts over. */
+export const MAX_ROWS_DECLARED = 256;
+
+/** The plugin's view functions with its generics erased (the cast is in plugin-runtime.ts). */
+export type ErasedView = (c: ViewContext<Row, never>, params: Readonly<Record<string, unknown>>) => Iterable<Row>;
+export type ErasedViewIsRows = (params: Readonly<Record<string, unknown>>) => boolean;
+
+/**
+ * The runtime's read side through the plugin's own `view()`: which queries it answers, its
+ * answers cached per state and parameters (view-cache.ts), and the hang watch around every call
+ * of plugin view code (apply-beacon.ts), refusing parameters it hung on in earlier runs.
+ */
+export class RuntimeViews extends RuntimeState {
+  protected readonly view: ErasedView | undefined;
+  private readonly viewIsRows: ErasedViewIsRows | undefined;
+  /** The custom view's rows per parameters, for the current state only (view-cache.ts). */
+  private readonly views = new ViewCache({ begin: (key) => this.beginView(key), end: () => this.endView() });
+  /** Shared with the hang watch, and this plugin's index in it (watchViews()); null: not watched. */
+  private viewBeacon: ApplyBeacon | null = null;
+  private viewIndex = -1;
+  /** viewIsRows' answers by parameters (paramsKey), when watched: see customView(). */
+  private readonly rowsDeclared = new Map<string, boolean>();
+  /** Parameters (viewParamsText) the view hung on, or a run died in, in earlier runs; null when none. */
+  private hungViews: ReadonlyMap<string, HungView> | null = null;
+  /** Set when the view hung on HUNG_PARAMS_BEFORE_WHOLE parameter sets: the latest hang's time; every call is refused. */
+  private wholeViewHungAt: string | null = null;
+  /** Calls of the view refused for parameters it hung on in an earlier run. */
+  private refused = 0;
+
+  constructor(
+    plugin: RegisteredPlugin,
+    options: RuntimeOptions,
+    view: ErasedView | undefined,
+    viewIsRows: ErasedViewIsRows | undefined,
+  ) {
+    super(plugin, options);
+    this.view = view;
+    this.viewIsRows = viewIsRows;
+  }
+
+  /**
+   * One page of the view. From the row store when the plugin has no custom view or declares
+   * that its view is the stored rows for these parameters (`viewIsRows`); otherwise from the
+   * custom view, called at most once per state and parameters (ViewCache) and shared by every
+   * query, live view and count that asks for it.
+   */
+  query(q: ViewQuery): ViewPage {
+    // tiesByValue() without asking viewIsRows a second time.
+    if (!this.customView(q.params)) return queryRows(this.state.rows, q, this.view !== undefined);
+    return querySorted(this.customRows(q.params), q);
+  }
+
+  /**
+   * Whether rows of one timestamp come in ascending order of their key values whatever the
+   * order (a view the plugin declared to be its rows: the order its `view()` gives them), rather
+   * than in key order following the order (RowStore.scan). Custom views keep their own order.
+   */
+  tiesByValue(params: Readonly<Record<string, unknown>>): boolean {
+    return this.view !== undefined && !this.customView(params);
+  }
+
+  /**
+   * Whether queries with these parameters are answered by the plugin's own `view()` (false:
+   * from the row store, so they cost O(page) and live views follow the change log).
+   */
+  customView(params: Readonly<Record<string, unknown>>): boolean {
+    const isRows = this.viewIsRows;
+    if (this.view === undefined) return false;
+    if (isRows === undefined) return true;
+    if (this.viewBeacon === null && this.hungViews === null) return isRows(params) !== true;
+    // Plugin code run with the clients' parameters, as view() is: one that never returns holds the
+    // event loop the same way, so it is watched, recorded and refused the same way (ViewHungBefore).
+    // Its answer depends on the parameters alone (plugins are deterministic): kept, it is asked once.
+    const key = paramsKey(params);
+    const known = this.rowsDeclared.get(key);
+    if (known !== undefined) return !known;
+    this.beginView(key);
+    let rows: boolean;
+    try {
+      rows = isRows(params) === true;
+    } finally {
+      this.endView();
+    }
+    if (this.rowsDeclared.size >= MAX_ROWS_DECLARED) this.rowsDeclared.clear();
+    this.rowsDeclared.set(key, rows);
+    return !rows;
+  }
+
+  /** Rows the view serves with default parameters: the row count, or the custom view's output. */
+  defaultRowCount(): number {
+    try {
+      if (!this.customView({})) return this.state.rows.size;
+      return this.customRows({}).size;
+    } catch {
+      // A view that needs parameters to answer: the stored rows are the honest count.
+      return this.state.rows.size;
+    }
+  }
+
+  /** Custom views computed (calls of the plugin's `view()`) and answers that shared one already computed. */
+  get viewStats(): { readonly computed: number; readonly shared: number } {
+    return this.views.stats;
+  }
+
+  /** Calls of the view refused for parameters it hung on in an earlier run (refuseHungViews()). */
+  get viewsRefused(): number {
+    return this.refused;
+  }
+
+  /**
+   * From now on, every call of the custom view is marked in `beacon` as plugin `index`'s, with its
+   * parameters (apply-beacon.ts), for the watch thread to catch one that never returns.
+   */
+  watchViews(beacon: ApplyBeacon, index: number): void {
+    this.viewBeacon = beacon;
+    this.viewIndex = index;
+  }
+
+  /**
+   * Parameters (viewParamsText) the view hung on in earlier runs, with when: calls with them
+   * throw ViewHungBefore instead of calling it.
+   */
+  refuseHungViews(hung: ReadonlyMap<string, HungView>): void {
+    // An answer kept would pass parameters now refused.
+    this.rowsDeclared.clear();
+    this.hungViews = hung.size > 0 ? hung : null;
+    this.wholeViewHungAt =
+      hung.size >= HUNG_PARAMS_BEFORE_WHOLE
+        ? ([...hung.values()]
+            .map((h) => h.at)
+            .sort()
+            .at(-1) ?? null)
+        : null;
+  }
+
+  private beginView(key: string): void {
+    if (this.viewBeacon === null && this.hungViews === null) return;
+    const text = viewParamsText(key);
+    const hung = this.hungViews?.get(text);
+    if (hung !== undefined || this.wholeViewHungAt !== null) {
+      this.refused++;
+      throw hung !== undefined && this.wholeViewHungAt === null
+        ? new ViewHungBefore(this.ident, text, hung.at, false, hung.crashed)
+        : new ViewHungBefore(this.ident, text, this.wholeViewHungAt ?? hung?.at ?? '', true);
+    }
+    this.viewBeacon?.beginView(this.viewIndex, text);
+  }
+
+  private endView(): void {
+    this.viewBeacon?.endView();
+  }
+
+  private customRows(params: Readonly<Record<string, unknown>>) {
+    return this.views.get(this.log.position, this.state.counters.lastMessageAt, params, () =>
+      (this.view as ErasedView)(this.viewContext(), params),
+    );
+  }
+
+  private viewContext(): ViewContext<Row, never> {
+    return {
+      rows: this.state.rows,
+      stores: this.facing as never,
+      interval: this.plugin.intervalSeconds,
+      newest: this.newest(),
+    };
+  }
+
+  /** Where the windows end: the newest message applied, or a newer dropped one that moved expiry. */
+  private newest(): number | null {
+    const last = this.state.counters.lastMessageAt;
+    return Number.isFinite(this.clock) && (last === null || this.clock > last) ? this.clock : last;
+  }
+}
