@@ -1,4 +1,4 @@
-import { DEFAULT_QUARANTINE_AFTER, DEFAULT_QUARANTINE_SECONDS } from '../actors/plugin-runtime.js';
+import { DEFAULT_QUARANTINE_AFTER, DEFAULT_QUARANTINE_SECONDS } from '../actors/runtime-options.js';
 import type { CoreEvents } from './core.js';
 import { errorText, type Logger, type throttled } from './logger.js';
 
