@@ -1,72 +1,14 @@
 import { Worker } from 'node:worker_threads';
 import { StatscacheError } from '../actors/errors.js';
-import type { BusHooks, BusOptions, BusSubscription } from './bus.js';
-import { DEFAULT_MAX_IN_FLIGHT } from './bus-budget.js';
+import type { BusOptions, BusSubscription } from './bus.js';
 import { EndpointSet } from './bus-endpoints.js';
-import type { ThreadLimits } from './bus-prepare.js';
-import {
-  FROM_MICROSECONDS,
-  FROM_MILLISECONDS,
-  type FromBusThread,
-  ITEM_INTS,
-  type PackedItems,
-  READY,
-  type ToBusThread,
-  TRUNCATED,
-} from './bus-thread-protocol.js';
-import type { DecodeErrorReason } from './decode-frames.js';
-import type { Envelope, Meta } from './envelope.js';
-import { unpackPrepared } from './prepared-head.js';
+import { BUS_THREAD_SOURCE, unpackBatch } from './bus-thread-batch.js';
+import { busWorkerData, type ThreadedBusHooks, type ThreadOptions } from './bus-thread-options.js';
+import type { FromBusThread, PackedItems, ToBusThread } from './bus-thread-protocol.js';
 import { PulseWatch } from './thread-pulse.js';
 
-/** A bus message as the main thread receives it from the bus thread (see bus-prepare.ts). */
-export type ThreadMessage =
-  | {
-      readonly kind: 'ready';
-      readonly source: string;
-      readonly id: string;
-      readonly envelope: Envelope;
-      /** The journal record of (id, envelope), stored as is. */
-      readonly record: Uint8Array;
-      readonly meta: Meta;
-      readonly truncated: boolean;
-      readonly corrected: 'milliseconds' | 'microseconds' | null;
-    }
-  | { readonly kind: 'clock'; readonly source: string; readonly frames: readonly Uint8Array[] }
-  | { readonly kind: 'rejected'; readonly source: string; readonly reason: DecodeErrorReason; readonly detail: string };
-
-export interface ThreadedBusHooks extends Omit<BusHooks, 'onFrames'> {
-  /** One batch, in arrival order; the next is handed over once the returned promise settles. */
-  readonly onBatch: (messages: readonly ThreadMessage[]) => void | Promise<void>;
-}
-
-export interface ThreadOptions {
-  readonly limits: ThreadLimits;
-  /** Messages handed over and not yet processed, beyond which the bus thread stops receiving (libzmq queues). */
-  readonly maxInFlight?: number;
-  /**
-   * Bytes likewise (records, heads, frames the main thread decodes itself): beyond them the bus
-   * thread stops receiving too (--bus-queue-max-bytes; bus-budget.ts). Unset: messages only.
-   */
-  readonly maxInFlightBytes?: number;
-  /** Never sleep on the socket through a batch's linger (libzmq's queue is short: bus-worker.ts). */
-  readonly readThrough?: boolean;
-  /** Most messages per batch. */
-  readonly maxBatch?: number;
-  /** Longest a message waits for others to share its batch (ms); 0: handed over on the next turn. */
-  readonly lingerMs?: number;
-  /**
-   * The push tick (ms), fired on wall-clock multiples (`Clock.aligned`): a lingering batch is
-   * handed over before the next one (bus-linger.ts). 0: no tick to keep to.
-   */
-  readonly tickMs?: number;
-  /**
-   * Longest the thread may go without a beat (thread-pulse.ts) once its sockets are open: past
-   * it the thread is stuck, and the receive loop ends with a BusThreadHungError (ms;
-   * --thread-hang-timeout; 0 or unset: never).
-   */
-  readonly hangTimeoutMs?: number;
-}
+export { BUS_THREAD_SOURCE, type ThreadMessage } from './bus-thread-batch.js';
+export type { ThreadedBusHooks, ThreadOptions } from './bus-thread-options.js';
 
 /** The bus thread made no progress and took no turn of its event loop past --thread-hang-timeout. */
 export class BusThreadHungError extends Error {}
@@ -83,9 +25,6 @@ function startHung(stillMs: number, hangTimeoutMs: number): StatscacheError {
 const WORKER_URL = import.meta.url.endsWith('.ts')
   ? new URL('../dist/src/bus-worker.js', import.meta.url)
   : new URL('./bus-worker.js', import.meta.url);
-
-/** The source named when the bus thread itself fails. */
-export const BUS_THREAD_SOURCE = 'bus-thread';
 
 /**
  * subscribe() with receiving and preparing on another thread (bus-worker.ts). Endpoint
@@ -114,25 +53,7 @@ export async function subscribeThreaded(
     );
   });
   const worker = new Worker(WORKER_URL, {
-    workerData: {
-      options: {
-        connect: [...options.connect],
-        bind: [...options.bind],
-        topics: [...options.topics],
-        ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes }),
-        ...(options.queueMax === undefined ? {} : { queueMax: options.queueMax }),
-        ...(options.bindQueueMax === undefined ? {} : { bindQueueMax: options.bindQueueMax }),
-        ...(options.keepaliveSeconds === undefined ? {} : { keepaliveSeconds: options.keepaliveSeconds }),
-      },
-      limits: { ...thread.limits },
-      maxInFlight: thread.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
-      maxInFlightBytes: thread.maxInFlightBytes ?? Number.POSITIVE_INFINITY,
-      maxBatch: thread.maxBatch ?? 512,
-      lingerMs: thread.lingerMs ?? 0,
-      tickMs: thread.tickMs ?? 0,
-      readThrough: thread.readThrough ?? false,
-      pulse: watch.buffer,
-    },
+    workerData: busWorkerData(options, thread, watch.buffer),
   });
   const endpoints = new EndpointSet(options.connect, hooks);
   const send = (message: ToBusThread) => worker.postMessage(message);
@@ -231,49 +152,8 @@ export async function subscribeThreaded(
    * unjournaled; only a --datagrepper backfill at the next start could bring it back.
    */
   async function handle(batch: PackedItems & { readonly bytes: number }, buffer: ArrayBuffer): Promise<void> {
-    const messages: ThreadMessage[] = [];
-    const ints = new Int32Array(batch.items);
-    let start = 0;
-    let other = 0;
-    for (let i = 0; i < batch.count; i++) {
-      const at = i * ITEM_INTS;
-      const flags = ints[at] as number;
-      const source = batch.sources[ints[at + 1] as number] ?? BUS_THREAD_SOURCE;
-      if ((flags & READY) !== 0) {
-        const from = start;
-        const end = ints[at + 2] as number;
-        start = ints[at + 3] as number;
-        try {
-          const { id, meta, envelope, record } = unpackPrepared(buffer, from, end, start);
-          messages.push({
-            kind: 'ready',
-            source,
-            id,
-            envelope,
-            record,
-            meta,
-            truncated: (flags & TRUNCATED) !== 0,
-            corrected:
-              (flags & FROM_MILLISECONDS) !== 0
-                ? 'milliseconds'
-                : (flags & FROM_MICROSECONDS) !== 0
-                  ? 'microseconds'
-                  : null,
-          });
-        } catch (err) {
-          if (!receiveError(err, source)) return;
-        }
-        continue;
-      }
-      const item = batch.others[other++];
-      if (item === undefined) {
-        // Cannot happen: the thread adds one to `others` for each item without READY.
-        if (!receiveError(new Error('a bus thread batch lists more unprepared items than it carries'), source)) return;
-        continue;
-      }
-      if (item.k === 'clock') messages.push({ kind: 'clock', source, frames: item.f });
-      else messages.push({ kind: 'rejected', source, reason: item.r, detail: item.d });
-    }
+    const messages = unpackBatch(batch, buffer, receiveError);
+    if (messages === null) return;
     try {
       await hooks.onBatch(messages);
     } catch (err) {

@@ -1,0 +1,63 @@
+import type { BusHooks, BusOptions } from './bus.js';
+import { DEFAULT_MAX_IN_FLIGHT } from './bus-budget.js';
+import type { ThreadLimits } from './bus-prepare.js';
+import type { ThreadMessage } from './bus-thread-batch.js';
+
+export interface ThreadedBusHooks extends Omit<BusHooks, 'onFrames'> {
+  /** One batch, in arrival order; the next is handed over once the returned promise settles. */
+  readonly onBatch: (messages: readonly ThreadMessage[]) => void | Promise<void>;
+}
+
+export interface ThreadOptions {
+  readonly limits: ThreadLimits;
+  /** Messages handed over and not yet processed, beyond which the bus thread stops receiving (libzmq queues). */
+  readonly maxInFlight?: number;
+  /**
+   * Bytes likewise (records, heads, frames the main thread decodes itself): beyond them the bus
+   * thread stops receiving too (--bus-queue-max-bytes; bus-budget.ts). Unset: messages only.
+   */
+  readonly maxInFlightBytes?: number;
+  /** Never sleep on the socket through a batch's linger (libzmq's queue is short: bus-worker.ts). */
+  readonly readThrough?: boolean;
+  /** Most messages per batch. */
+  readonly maxBatch?: number;
+  /** Longest a message waits for others to share its batch (ms); 0: handed over on the next turn. */
+  readonly lingerMs?: number;
+  /**
+   * The push tick (ms), fired on wall-clock multiples (`Clock.aligned`): a lingering batch is
+   * handed over before the next one (bus-linger.ts). 0: no tick to keep to.
+   */
+  readonly tickMs?: number;
+  /**
+   * Longest the thread may go without a beat (thread-pulse.ts) once its sockets are open: past
+   * it the thread is stuck, and the receive loop ends with a BusThreadHungError (ms;
+   * --thread-hang-timeout; 0 or unset: never).
+   */
+  readonly hangTimeoutMs?: number;
+}
+
+/**
+ * What the bus thread (bus-worker.ts) is started with: the bus's options and the thread's, each
+ * default filled in, and `pulse`, the buffer it beats on (thread-pulse.ts).
+ */
+export function busWorkerData(options: BusOptions, thread: ThreadOptions, pulse: SharedArrayBuffer) {
+  return {
+    options: {
+      connect: [...options.connect],
+      bind: [...options.bind],
+      topics: [...options.topics],
+      ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes }),
+      ...(options.queueMax === undefined ? {} : { queueMax: options.queueMax }),
+      ...(options.bindQueueMax === undefined ? {} : { bindQueueMax: options.bindQueueMax }),
+      ...(options.keepaliveSeconds === undefined ? {} : { keepaliveSeconds: options.keepaliveSeconds }),
+    },
+    limits: { ...thread.limits },
+    maxInFlight: thread.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+    maxInFlightBytes: thread.maxInFlightBytes ?? Number.POSITIVE_INFINITY,
+    maxBatch: thread.maxBatch ?? 512,
+    lingerMs: thread.lingerMs ?? 0,
+    tickMs: thread.tickMs ?? 0,
+    readThrough: thread.readThrough ?? false,
+    pulse,
+  };
+}
