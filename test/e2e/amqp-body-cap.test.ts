@@ -14,7 +14,7 @@ import { connectAmqpPublisher, sentAt } from '../helpers/amqp-publisher.js';
 import { peakRss } from '../helpers/probes.js';
 import { startBroker, type TestBroker } from '../helpers/rabbitmq.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
-import { amqpReady, consumingInput } from '../helpers/amqp-readiness.js';
+import { amqpReady, consumingInput, skippedDeliveries } from '../helpers/amqp-readiness.js';
 
 const CAP = 65_536;
 const TOPIC = `org.test.statscache.bodycap.${randomUUID().slice(0, 8)}`;
@@ -95,9 +95,7 @@ describe('AMQP bodies declared over --max-frame-bytes are dropped unread', () =>
       }
       expect(await oversized()).toBe(2);
       expect(memory.growth()).toBeLessThan(LIMIT_MIB);
-      const skipped = running.logs
-        .filter((l) => l.includes('AMQP delivery skipped'))
-        .map((l) => JSON.parse(l) as { reason: string; detail: string });
+      const skipped = skippedDeliveries(running);
       expect(skipped.map((s) => s.reason)).toEqual(['oversized', 'oversized']);
       expect(skipped[0]?.detail).toBe(
         `${CAP + 1 + TOPIC.length} bytes exceeds the ${CAP}-byte limit (declared; the body was not read)`,

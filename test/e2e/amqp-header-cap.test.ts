@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sentAt } from '../helpers/amqp-publisher.js';
 import { startBroker, type TestBroker } from '../helpers/rabbitmq.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
-import { amqpReady, consumingInput } from '../helpers/amqp-readiness.js';
+import { amqpReady, consumingInput, skippedDeliveries } from '../helpers/amqp-readiness.js';
 
 const CAP = 65_536;
 const TOPIC = 'org.fedoraproject.prod.headercap.thing';
@@ -102,9 +102,7 @@ describe('AMQP header tables over --max-frame-bytes', () => {
       await eventually(async () => ((await amqpReady(running))?.acked === 2 ? true : undefined), 20_000, 'two acked');
       expect(await metric(running, 'statscache_bus_accepted_total')).toBe(1);
       expect(await metric(running, `statscache_amqp_decode_errors_total{input="${input}",reason="oversized"}`)).toBe(1);
-      const skipped = running.logs
-        .filter((l) => l.includes('AMQP delivery skipped'))
-        .map((l) => JSON.parse(l) as { reason: string; detail: string });
+      const skipped = skippedDeliveries(running);
       expect(skipped.map((s) => s.reason)).toEqual(['oversized']);
       expect(skipped[0]?.detail).toMatch(
         // Dropped as it arrived (amqp-frame-guard.ts), never gathered whole.
@@ -152,9 +150,7 @@ describe('AMQP header tables over --max-frame-bytes', () => {
       expect(await metric(running, `statscache_amqp_deliveries_total{input="${input}"}`)).toBe(2);
       expect(await metric(running, `statscache_amqp_connects_total{input="${input}"}`)).toBe(1);
       expect((await amqpReady(running))?.state).toBe('consuming');
-      const skipped = running.logs
-        .filter((l) => l.includes('AMQP delivery skipped'))
-        .map((l) => JSON.parse(l) as { reason: string; detail: string });
+      const skipped = skippedDeliveries(running);
       expect(skipped.map((s) => s.reason)).toEqual(['oversized']);
       expect(skipped[0]?.detail).toMatch(
         new RegExp(`^a header frame of 68\\d{6} bytes exceeds the ${CAP}-byte limit \\(left unread\\)$`),

@@ -21,3 +21,9 @@ export const consumingInput = (svc: RunningService): Promise<string> =>
     30_000,
     'AMQP input consuming',
   );
+
+/** The deliveries the service logged as skipped ('AMQP delivery skipped'), in order: why, and the detail it gave. */
+export const skippedDeliveries = (svc: RunningService): { reason: string; detail: string }[] =>
+  svc.logs
+    .filter((l) => l.includes('AMQP delivery skipped'))
+    .map((l) => JSON.parse(l) as { reason: string; detail: string });
