@@ -52,7 +52,8 @@ export class WindowedCounter extends KeyedStore<number> implements WindowedCount
    * The key strings add() made for the newest slice it wrote, by name: a name counted again in
    * that slice reuses its key (already hashed) instead of building and hashing a new one per
    * add, and the change and undo logs keep that one string. A cache of strings only (each is
-   * `<start>U+001F<name>`, whether or not the entry still exists); dropped when a newer slice begins.
+   * `<start>U+001F<name>`, whether or not the entry still exists), never more than the newest
+   * slice held at its largest (one message's writes included); dropped when a newer slice begins.
    */
   private recentStart = Number.NaN;
   private recentKeys = new Map<string, string>();
@@ -88,7 +89,9 @@ export class WindowedCounter extends KeyedStore<number> implements WindowedCount
     }
     if (key === undefined) {
       key = `${start}${SEP}${name}`;
-      if (start === this.recentStart) this.recentKeys.set(name, key);
+      // At most one more than the slice holds now: names whose writes were undone (a message
+      // dropped at the key cap, or whose plugin threw) must not grow the cache message after message.
+      if (start === this.recentStart && this.recentKeys.size <= this.newestSliceSize) this.recentKeys.set(name, key);
     }
     const next = (this.get(key) ?? 0) + n;
     this.addingKey = key;

@@ -148,4 +148,20 @@ describe('key cap and time-driven expiry (real top-users)', () => {
     view.close();
     host.stop();
   });
+
+  it("names refused at the cap in one slice do not pile up in the counters' key cache", () => {
+    const { w, sizes, rt } = topUsersAtCap();
+    expect(sizes()).toEqual([CAP, CAP, CAP]);
+    // 50 messages in the flood's slice, each naming 20 new users: each dropped at the cap, undone.
+    for (let m = 0; m < 50; m++) rt.send(meeting(T + 10 + m, names(`refused${m}-`, 20)));
+    expect(rt.inspect().counters.dropped.key_cap).toBe(50);
+    expect(sizes()).toEqual([CAP, CAP, CAP]);
+    // The key strings a counter keeps for its newest slice stay within what the slice held at
+    // most (the cap, plus one message's 20 writes before its drop undid them), not one per name
+    // ever refused (1000 here).
+    for (const win of ['hour', 'day', 'week'] as const) {
+      const cache = (w(win) as unknown as { recentKeys: Map<string, string> }).recentKeys;
+      expect(cache.size, win).toBeLessThanOrEqual(CAP + 20);
+    }
+  });
 });
