@@ -9,7 +9,8 @@
  * `maxBodyBytes` unread. What needs no amqplib lives beside it: amqp-status.ts (the status and
  * its URL label), amqp-input-options.ts, amqp-timing.ts (back-off, set-up and close bounds),
  * amqp-queue-setup.ts (declare and bind), amqp-ack-window.ts (acks in delivery order),
- * amqp-delivery.ts (a message as the Delivery handed upward).
+ * amqp-delivery.ts (a message as the Delivery handed upward), amqp-held.ts (deliveries held across
+ * connections, and the cap past which a new connection defers its consume).
  */
 import './amqp-codec-guard.js';
 import './amqp-frame-guard.js';
@@ -18,6 +19,7 @@ import amqplib from 'amqplib';
 import { AckWindow } from './amqp-ack-window.js';
 import type { AmqpInputOptions } from './amqp-input-options.js';
 import { toDelivery } from './amqp-delivery.js';
+import { HeldDeliveries } from './amqp-held.js';
 import { declareAndBind } from './amqp-queue-setup.js';
 import { type AmqpStatus, initialStatus, redactUrl } from './amqp-status.js';
 import { backoffDelay, CLOSE_STEP_MS, defaultTimer, SETUP_TIMEOUT_MS, settlesWithin } from './amqp-timing.js';
@@ -50,7 +52,9 @@ export class AmqpInput {
   private generation = 0;
   /** Aborted when the current connection is lost (durable queue only): see onDelivery. */
   private superseded = new AbortController();
-  private readonly inflight = new Set<Promise<void>>();
+  /** Aborted when the current connection is lost or the input closes (any queue): ends a deferred consume's wait. */
+  private gone = new AbortController();
+  private readonly inflight: HeldDeliveries;
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly setTimer: (fn: () => void, ms: number) => () => void;
@@ -62,11 +66,18 @@ export class AmqpInput {
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.setTimer = options.setTimer ?? defaultTimer;
-    this.status = initialStatus(input, options.queue !== null, this.now());
+    // Below one window no connection could ever consume.
+    this.inflight = new HeldDeliveries(Math.max(options.maxHeld ?? Number.POSITIVE_INFINITY, options.prefetch));
+    this.status = initialStatus(
+      input,
+      options.queue !== null,
+      this.now(),
+      Number.isFinite(this.inflight.max) ? this.inflight.max : null,
+    );
   }
 
   get current(): AmqpStatus {
-    return this.status;
+    return { ...this.status, held: this.inflight.size };
   }
 
   /** Starts connecting in the background; state changes are reported through onState. */
@@ -82,6 +93,7 @@ export class AmqpInput {
    */
   async close(): Promise<void> {
     this.stopped = true;
+    this.gone.abort();
     this.cancelTimer?.();
     const consumer = this.consumer;
     this.consumer = null;
@@ -92,7 +104,7 @@ export class AmqpInput {
     };
     // No new deliveries from here on; those already here are stored and acked before the close.
     if (consumer) await bounded(consumer.channel.cancel(consumer.tag));
-    await Promise.allSettled([...this.inflight]);
+    await this.inflight.settled();
     // The channel first: its close-ok comes after the acks on it, whereas a connection close can
     // overtake acks amqplib still holds in the channel's buffer (the broker would requeue them).
     if (consumer) await bounded(consumer.channel.close());
@@ -130,15 +142,19 @@ export class AmqpInput {
     const generation = ++this.generation;
     const superseded = new AbortController();
     this.superseded = superseded;
+    const gone = new AbortController();
+    this.gone = gone;
     let model: Model | null = null;
     const setupMs = this.options.setupTimeoutMs ?? SETUP_TIMEOUT_MS;
-    const cancelSetup = this.setTimer(() => {
-      if (generation !== this.generation || this.stopped) return;
-      const stalled = model;
-      this.lost(generation, `the broker did not answer within ${setupMs / 1000} s of connecting`);
-      // The socket goes too: a step still awaiting the broker then fails, and finds itself superseded.
-      dropSocket(stalled);
-    }, setupMs);
+    const armSetup = () =>
+      this.setTimer(() => {
+        if (generation !== this.generation || this.stopped) return;
+        const stalled = model;
+        this.lost(generation, `the broker did not answer within ${setupMs / 1000} s of connecting`);
+        // The socket goes too: a step still awaiting the broker then fails, and finds itself superseded.
+        dropSocket(stalled);
+      }, setupMs);
+    let cancelSetup = armSetup();
     try {
       model = await amqplib.connect(this.connectUrl(), {
         // Before the handshake is done: amqplib then destroys the socket it is still opening.
@@ -171,6 +187,22 @@ export class AmqpInput {
       await channel.prefetch(prefetch);
       const declared = await declareAndBind(model, channel, queue, bindings, this.options.bindingRecord);
       const existed = declared.existed;
+      if (!this.inflight.roomFor(prefetch)) {
+        // The broker answered every step so far: the wait below is ours, not a stalled set-up.
+        cancelSetup();
+        this.set({
+          reason: `consume deferred: ${this.inflight.size} deliveries of earlier connections held (cap ${this.inflight.max}) until start-up ends; queue ${declared.queue} is bound and the broker holds what arrives meanwhile`,
+          queue: declared.queue,
+          consumeDeferrals: this.status.consumeDeferrals + 1,
+        });
+        this.options.onDeferred?.(this.current);
+        const room = await this.inflight.waitForRoom(prefetch, gone.signal);
+        if (!room || this.stopped || generation !== this.generation) {
+          await model.close().catch(() => undefined);
+          return;
+        }
+        cancelSetup = armSetup();
+      }
       const acks = new AckWindow(
         channel,
         () => generation === this.generation,
@@ -246,12 +278,12 @@ export class AmqpInput {
       },
     );
     this.inflight.add(pending);
-    void pending.finally(() => this.inflight.delete(pending));
   }
 
   private lost(generation: number, reason: string, deliveryFailed = false): void {
     if (generation !== this.generation || this.stopped) return;
     if (this.options.queue !== null) this.superseded.abort();
+    this.gone.abort();
     const upFor = this.consumingSince === null ? 0 : this.now() - this.consumingSince;
     if (!deliveryFailed && upFor >= this.options.reconnect.maxMs) this.attempt = 0;
     this.consumingSince = null;

@@ -15,6 +15,13 @@ export interface AmqpInputOptions {
   readonly queue: string | null;
   readonly prefetch: number;
   /**
+   * Most deliveries held at once across connections (at least `prefetch`; unset: no cap). A new
+   * connection that would take more declares and binds its queue and defers `consume` until a
+   * whole prefetch window fits again (amqp-held.ts); onDeferred is told each time.
+   */
+  readonly maxHeld?: number;
+  readonly onDeferred?: (status: AmqpStatus) => void;
+  /**
    * A body declared larger than this is dropped as its frames arrive, never gathered whole, and
    * delivered empty with its declared size (Delivery.declaredBytes). Unset: every body is read.
    */

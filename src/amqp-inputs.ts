@@ -31,6 +31,11 @@ export interface AmqpReadiness {
   readonly durable_queue: boolean;
   readonly deliveries: number;
   readonly acked: number;
+  /** Deliveries received and not yet acked, across connections (start-up holds them). */
+  readonly held: number;
+  /** The cap on `held` (--amqp-max-held): past it a new connection defers its consume. */
+  readonly max_held: number | null;
+  readonly consume_deferrals: number;
 }
 
 /** amqplib's side of the inputs: loaded only when `--amqp` names one (amqplib and its guards cost every other start ~80 ms of CPU). */
@@ -98,6 +103,9 @@ function unlessAborted(wait: Promise<unknown>, signal: AbortSignal): Promise<voi
   });
 }
 
+/** --amqp-max-held unset: this many prefetch windows. */
+export const DEFAULT_HELD_WINDOWS = 4;
+
 export class AmqpInputs {
   readonly inputs: AmqpInput[] = [];
   private readonly tallies: Tally[] = [];
@@ -139,6 +147,12 @@ export class AmqpInputs {
           bindings: config.amqpBinding,
           queue: config.amqpQueue,
           prefetch: config.amqpPrefetch,
+          maxHeld: config.amqpMaxHeld ?? DEFAULT_HELD_WINDOWS * config.amqpPrefetch,
+          onDeferred: (status) =>
+            deps.log.warn(
+              { input: status.input, queue: status.queue, held: status.held, maxHeld: status.maxHeld },
+              'AMQP consume deferred: held deliveries at the cap until start-up ends (the broker holds what arrives meanwhile)',
+            ),
           maxBodyBytes: deps.limits.maxFrameBytes,
           heartbeatSeconds: config.amqpHeartbeat,
           tls,
@@ -211,6 +225,9 @@ export class AmqpInputs {
       durable_queue: s.durableQueue,
       deliveries: s.deliveries,
       acked: s.acked,
+      held: s.held,
+      max_held: s.maxHeld,
+      consume_deferrals: s.consumeDeferrals,
     }));
   }
 

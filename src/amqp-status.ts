@@ -26,10 +26,21 @@ export interface AmqpStatus {
   readonly connects: number;
   readonly deliveries: number;
   readonly acked: number;
+  /** Deliveries received and not yet acked, across connections (start-up holds them; amqp-held.ts). */
+  readonly held: number;
+  /** The cap on `held` (null: none); past it a new connection defers its consume. */
+  readonly maxHeld: number | null;
+  /** Connections that declared and bound their queue but deferred consuming because `held` was at the cap. */
+  readonly consumeDeferrals: number;
 }
 
 /** An input's status before its first connection: a server-named queue is new on every one. */
-export function initialStatus(input: string, durableQueue: boolean, since: number): AmqpStatus {
+export function initialStatus(
+  input: string,
+  durableQueue: boolean,
+  since: number,
+  maxHeld: number | null = null,
+): AmqpStatus {
   return {
     input,
     state: 'connecting',
@@ -41,6 +52,9 @@ export function initialStatus(input: string, durableQueue: boolean, since: numbe
     connects: 0,
     deliveries: 0,
     acked: 0,
+    held: 0,
+    maxHeld,
+    consumeDeferrals: 0,
   };
 }
 

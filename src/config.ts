@@ -16,6 +16,11 @@ export const ConfigSchema = z
   .refine((c) => c.wsMaxSubscriptionsPerIp <= Math.floor(c.wsMaxViews / 2), {
     path: ['wsMaxSubscriptionsPerIp'],
     message: 'must be at most half of wsMaxViews (--ws-max-views), so one client IP cannot take every live view',
+  })
+  // Below one window, a connection could never consume.
+  .refine((c) => c.amqpMaxHeld === null || c.amqpMaxHeld >= c.amqpPrefetch, {
+    path: ['amqpMaxHeld'],
+    message: 'must be at least amqpPrefetch (--amqp-prefetch): one whole window is held on every connection',
   });
 
 export { DEFAULT_BIND };

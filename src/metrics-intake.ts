@@ -122,6 +122,22 @@ export function amqpMetrics({ fromCounters, gauge }: MetricMaker, sources: Metri
         for (const a of amqp()) set({ input: a.input }, a.refusedRedeliveries);
       },
     );
+    gauge(
+      'statscache_amqp_held_deliveries',
+      'AMQP deliveries received and not yet acked, across connections (held while starting up; at most --amqp-max-held)',
+      ['input'],
+      (set) => {
+        for (const a of amqp()) set({ input: a.input }, a.held);
+      },
+    );
+    fromCounters(
+      'statscache_amqp_consume_deferrals_total',
+      'AMQP connections that bound their queue but deferred consuming because held deliveries were at --amqp-max-held',
+      ['input'],
+      (set) => {
+        for (const a of amqp()) set({ input: a.input }, a.consumeDeferrals);
+      },
+    );
   }
 }
 

@@ -68,6 +68,8 @@ export interface MetricsSources {
     readonly duplicates: number;
     readonly decodeErrors: Readonly<Record<string, number>>;
     readonly refusedRedeliveries: number;
+    readonly held: number;
+    readonly consumeDeferrals: number;
   }[];
   readonly httpCache?: () => {
     readonly hits: number;

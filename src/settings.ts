@@ -315,6 +315,12 @@ export const SETTINGS = {
     flag: '<n>',
     help: 'unacked deliveries the broker may send ahead (`basic.qos`)',
   },
+  amqpMaxHeld: {
+    type: count(1, 10_000_000).nullable().default(null),
+    flag: '<n>',
+    help: 'most deliveries one input holds in memory unacked across its connections (at least `--amqp-prefetch`): a server-named queue keeps what a lost connection delivered during the start-up hold; past the cap a new connection binds its queue and defers consuming until a whole window fits again (start-up ends), so the broker holds what arrives meanwhile',
+    defaultText: '4 × `--amqp-prefetch`',
+  },
   amqpHeartbeat: {
     type: count(0, 3600).default(30),
     flag: '<seconds>',

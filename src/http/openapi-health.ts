@@ -31,6 +31,12 @@ const amqp: Json = {
       durable_queue: { type: 'boolean' },
       deliveries: { type: 'integer' },
       acked: { type: 'integer' },
+      held: { type: 'integer', description: 'deliveries received and not yet acked, across connections' },
+      max_held: {
+        type: ['integer', 'null'],
+        description: '--amqp-max-held: past it a new connection defers its consume',
+      },
+      consume_deferrals: { type: 'integer', description: 'connections whose consume was deferred at that cap' },
     },
   },
 };

@@ -97,6 +97,16 @@ describe('configuration', () => {
     expect(() => loadConfig({ env: {}, flags: { wsMaxViews: '10' } })).toThrow(
       /setting "wsMaxSubscriptionsPerIp" \(default\): must be at most half of wsMaxViews/,
     );
+    // A held-delivery cap below one prefetch window would never let a connection consume.
+    expect(() => loadConfig({ env: {}, flags: { amqpMaxHeld: '24' } })).toThrow(
+      /setting "amqpMaxHeld" \(flag --amqp-max-held\): must be at least amqpPrefetch/,
+    );
+    expect(() => loadConfig({ env: {}, flags: { amqpMaxHeld: '0' } })).toThrow(/setting "amqpMaxHeld"/);
+    expect(() => loadConfig({ env: {}, flags: { amqpMaxHeld: '10000001' } })).toThrow(/setting "amqpMaxHeld"/);
+    expect(loadConfig({ env: {}, flags: { amqpMaxHeld: '25' } }).amqpMaxHeld).toBe(25);
+    expect(loadConfig({ env: {}, flags: { amqpMaxHeld: '10000000' } }).amqpMaxHeld).toBe(10_000_000);
+    expect(loadConfig({ env: {}, flags: { amqpPrefetch: '5', amqpMaxHeld: '5' } }).amqpMaxHeld).toBe(5);
+    expect(loadConfig({ env: {} }).amqpMaxHeld).toBeNull();
     // A "__proto__" key is an unknown setting, not the prototype of the merged settings.
     writeFileSync(file, '{"__proto__": {"port": 1}}');
     expect(() => loadConfig({ env: {}, file })).toThrow(/SC_CONFIG_INVALID/);

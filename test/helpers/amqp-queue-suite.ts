@@ -1,7 +1,7 @@
 /**
  * What the AMQP tests of held and refused deliveries share: a describe block's real RabbitMQ
  * (STATSCACHE_TEST_AMQP_URL, else a private rabbitmq-server: test/helpers/rabbitmq.ts), one
- * publisher, and services consuming durable queues of their own through a TCP proxy
+ * publisher, and services consuming durable (or server-named) queues of their own through a TCP proxy
  * (test/helpers/tcp-proxy.ts), so a test can cut or stall their connection. Services are
  * killed, queues deleted and data dirs removed after the block.
  */
@@ -40,7 +40,7 @@ export function amqpQueueSuite() {
     if (broker) {
       const conn = await amqplib.connect(broker.url);
       const ch = await conn.createChannel();
-      for (const s of started) await ch.deleteQueue(s.queue).catch(() => undefined);
+      for (const s of started) if (s.queue !== '') await ch.deleteQueue(s.queue).catch(() => undefined);
       await conn.close();
     }
     for (const s of started) {
@@ -54,6 +54,44 @@ export function amqpQueueSuite() {
     if (v === undefined) throw new Error('amqpQueueSuite: the broker is not up (beforeAll failed?)');
     return v;
   };
+  const launch = async (name: string, flags: readonly string[], durable: boolean): Promise<ProxiedService> => {
+    const b = need(broker);
+    const proxy = await tcpProxy(new URL(b.url).port);
+    const dir = tempDir();
+    const queue = durable ? `${suite}-${name}` : '';
+    const topic = `org.fedoraproject.prod.${name.replace(/[^a-z]/g, '')}${randomUUID().slice(0, 8)}.thing`;
+    let running: RunningService;
+    try {
+      running = await startService([
+        '--data-dir',
+        dir.path,
+        '--snapshot-interval',
+        '3600',
+        '--amqp',
+        b.url.replace(/:\d+\//, `:${proxy.port}/`),
+        ...(durable ? ['--amqp-queue', queue] : []),
+        '--amqp-binding',
+        topic,
+        '--amqp-reconnect-max',
+        '1',
+        ...flags,
+      ]);
+    } catch (err) {
+      proxy.close();
+      dir.remove();
+      throw err;
+    }
+    started.push({ running, proxy, queue, dir: () => dir.remove() });
+    const input = await consumingInput(running);
+    return {
+      running,
+      proxy,
+      topic,
+      queue,
+      series: (n, reason) =>
+        metricOf(running.base, `statscache_amqp_${n}`, `input="${input}"${reason ? `,reason="${reason}"` : ''}`),
+    };
+  };
   return {
     get broker(): TestBroker {
       return need(broker);
@@ -66,44 +104,12 @@ export function amqpQueueSuite() {
      * through a new proxy, `--amqp-reconnect-max 1` so a cut connection comes back at once;
      * resolves once it consumes.
      */
-    async start(name: string, flags: readonly string[] = []): Promise<ProxiedService> {
-      const b = need(broker);
-      const proxy = await tcpProxy(new URL(b.url).port);
-      const dir = tempDir();
-      const queue = `${suite}-${name}`;
-      const topic = `org.fedoraproject.prod.${name.replace(/[^a-z]/g, '')}${randomUUID().slice(0, 8)}.thing`;
-      let running: RunningService;
-      try {
-        running = await startService([
-          '--data-dir',
-          dir.path,
-          '--snapshot-interval',
-          '3600',
-          '--amqp',
-          b.url.replace(/:\d+\//, `:${proxy.port}/`),
-          '--amqp-queue',
-          queue,
-          '--amqp-binding',
-          topic,
-          '--amqp-reconnect-max',
-          '1',
-          ...flags,
-        ]);
-      } catch (err) {
-        proxy.close();
-        dir.remove();
-        throw err;
-      }
-      started.push({ running, proxy, queue, dir: () => dir.remove() });
-      const input = await consumingInput(running);
-      return {
-        running,
-        proxy,
-        topic,
-        queue,
-        series: (n, reason) =>
-          metricOf(running.base, `statscache_amqp_${n}`, `input="${input}"${reason ? `,reason="${reason}"` : ''}`),
-      };
+    start(name: string, flags: readonly string[] = []): Promise<ProxiedService> {
+      return launch(name, flags, true);
+    },
+    /** As start(), on a server-named (exclusive, auto-delete) queue: `queue` is empty, /readyz names each connection's. */
+    startServerNamed(name: string, flags: readonly string[] = []): Promise<ProxiedService> {
+      return launch(name, flags, false);
     },
     /** Resolves once `queue` holds nothing and `also()` holds (read from the broker, not the service). */
     async drained(

@@ -4,6 +4,7 @@ import { eventually, getJson, type RunningService } from './service-process.js';
 export interface AmqpReady {
   readonly input: string;
   readonly state: string;
+  readonly reason: string | null;
   readonly deliveries: number;
   readonly acked: number;
 }
