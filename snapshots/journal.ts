@@ -10,6 +10,14 @@ import type { DataStore, JournalAppend } from './lmdb-store.js';
 
 export type { ShapeBounds } from './journal-read.js';
 
+/**
+ * Test hook, like the hang watch's STATSCACHE_TEST_HANG_WATCH_FAIL: accept() throws for a
+ * message of this topic, as it does when the store refuses the id lookup (an LMDB read error).
+ * Nothing sent on a real bus produces that failure on demand; the AMQP intake's handling of it
+ * (test/e2e/amqp-unjournaled.test.ts) is tested through this.
+ */
+const REFUSE_TOPIC = process.env['STATSCACHE_TEST_JOURNAL_REFUSE_TOPIC'];
+
 export interface JournalEntry {
   readonly seq: number;
   readonly id: string;
@@ -80,6 +88,8 @@ export class Journal {
 
   /** Appends a message not seen before and returns its entry; null for a duplicate. */
   accept(envelope: Envelope): JournalEntry | null {
+    if (REFUSE_TOPIC !== undefined && envelope.topic === REFUSE_TOPIC)
+      throw new Error(`the journal refused the record (STATSCACHE_TEST_JOURNAL_REFUSE_TOPIC=${REFUSE_TOPIC})`);
     const id = messageId(envelope);
     if (this.seen(id)) return null;
     // Encoded before a seq is taken: a message that cannot be stored must not use one up.

@@ -19,6 +19,8 @@ export interface AmqpInputReport extends AmqpStatus {
   readonly duplicates: number;
   readonly decodeErrors: Readonly<Record<DecodeErrorReason, number>>;
   readonly refusedRedeliveries: number;
+  /** Deliveries acked that the journal could not store: lost to this instance. */
+  readonly unjournaled: number;
 }
 
 /** One AMQP input as /readyz shows it. */
@@ -36,6 +38,8 @@ export interface AmqpReadiness {
   /** The cap on `held` (--amqp-max-held): past it a new connection defers its consume. */
   readonly max_held: number | null;
   readonly consume_deferrals: number;
+  /** Deliveries acked that the journal could not store (statscache_amqp_unjournaled_total). */
+  readonly unjournaled: number;
 }
 
 /** amqplib's side of the inputs: loaded only when `--amqp` names one (amqplib and its guards cost every other start ~80 ms of CPU). */
@@ -78,6 +82,8 @@ interface Tally {
   decodeErrors: Record<DecodeErrorReason, number>;
   /** Refused deliveries that came back after their ack was lost (not counted again). */
   refusedRedeliveries: number;
+  /** Deliveries the journal could not store, acked and lost. */
+  unjournaled: number;
   refused: RecentRefusals;
   downSince: number | null;
   /** The input consumed once already (a later queue is a resume, not a first). */
@@ -109,6 +115,8 @@ export const DEFAULT_HELD_WINDOWS = 4;
 export class AmqpInputs {
   readonly inputs: AmqpInput[] = [];
   private readonly tallies: Tally[] = [];
+  /** The last delivery the journal could not store (any input), for /healthz and /readyz. */
+  private lastUnjournaled: { at: number; input: string; error: string } | null = null;
   /** Rejects on close: a delivery still held back is then left unacked (the broker redelivers it). */
   private readonly closing: { promise: Promise<never>; reject: (err: Error) => void };
 
@@ -136,6 +144,7 @@ export class AmqpInputs {
         duplicates: 0,
         decodeErrors: Object.fromEntries(DECODE_ERROR_REASONS.map((r) => [r, 0])) as Record<DecodeErrorReason, number>,
         refusedRedeliveries: 0,
+        unjournaled: 0,
         refused: new RecentRefusals(),
         downSince: null,
         consumed: false,
@@ -209,6 +218,7 @@ export class AmqpInputs {
         duplicates: tally.duplicates,
         decodeErrors: tally.decodeErrors,
         refusedRedeliveries: tally.refusedRedeliveries,
+        unjournaled: tally.unjournaled,
       };
     });
   }
@@ -216,7 +226,7 @@ export class AmqpInputs {
   /** The /readyz field: every input's state. A down input degrades, it does not unready (README, "Readiness"). */
   /** Each input as /readyz shows it; one that is not consuming makes the instance degraded (readiness.ts). */
   readiness(): AmqpReadiness[] {
-    return this.inputs.map(({ current: s }) => ({
+    return this.inputs.map(({ current: s }, i) => ({
       input: s.input,
       state: s.state,
       reason: s.reason,
@@ -228,7 +238,20 @@ export class AmqpInputs {
       held: s.held,
       max_held: s.maxHeld,
       consume_deferrals: s.consumeDeferrals,
+      unjournaled: (this.tallies[i] as Tally).unjournaled,
     }));
+  }
+
+  /**
+   * Deliveries acked this run that the journal could not store, in /readyz's and /healthz's
+   * words, or null: they are lost to this instance (a --datagrepper backfill at the next start
+   * may bring them back), so it stays degraded for the rest of the run.
+   */
+  unjournaledProblem(): string | null {
+    const last = this.lastUnjournaled;
+    if (last === null) return null;
+    const n = this.tallies.reduce((sum, t) => sum + t.unjournaled, 0);
+    return `${n} AMQP deliver${n === 1 ? 'y' : 'ies'} acked without being journaled this run (the journal could not store ${n === 1 ? 'it' : 'them'}: lost to this instance), the last at ${new Date(last.at).toISOString()} from ${last.input}: ${last.error}`;
   }
 
   private async deliver(
@@ -269,7 +292,9 @@ export class AmqpInputs {
     try {
       if (!intake.accept(result.envelope, decodedBytes([delivery.content]))) tally.duplicates++;
     } catch (err) {
-      // It can never be stored, so a redelivery would fail the same way: ack it, say so.
+      // It can never be stored, so a redelivery would fail the same way: ack it, count it, say so.
+      tally.unjournaled++;
+      this.lastUnjournaled = { at: this.deps.now(), input, error: String(err).slice(0, 500) };
       this.deps.logLimited('amqp-unstorable', (suppressed) =>
         this.deps.log.error(
           { input, topic: result.envelope.topic, err: String(err), suppressed },

@@ -138,6 +138,14 @@ export function amqpMetrics({ fromCounters, gauge }: MetricMaker, sources: Metri
         for (const a of amqp()) set({ input: a.input }, a.consumeDeferrals);
       },
     );
+    fromCounters(
+      'statscache_amqp_unjournaled_total',
+      'AMQP deliveries the journal could not store: acked (a redelivery would fail alike) and lost to this instance',
+      ['input'],
+      (set) => {
+        for (const a of amqp()) set({ input: a.input }, a.unjournaled);
+      },
+    );
   }
 }
 

@@ -70,6 +70,7 @@ export interface MetricsSources {
     readonly refusedRedeliveries: number;
     readonly held: number;
     readonly consumeDeferrals: number;
+    readonly unjournaled: number;
   }[];
   readonly httpCache?: () => {
     readonly hits: number;

@@ -40,6 +40,8 @@ export interface ReadinessView {
   readonly hangWatch: string | null;
   /** A journal commit or snapshot write waiting on the disk past --disk-hang-timeout (diskWaitProblem), or null. */
   readonly diskWait: string | null;
+  /** AMQP deliveries acked this run that the journal could not store (AmqpInputs.unjournaledProblem), or null. */
+  readonly amqpUnjournaled: string | null;
 }
 
 /** Why the service is not ready, or null. Only start-up holds readiness, the history part of it for at most `readyTimeout`, and intake that died (for good: the owner stops). */
@@ -96,6 +98,7 @@ export function degradedReason(v: ReadinessView): string | null {
   if (v.hungSkipped !== null) reasons.push(v.hungSkipped);
   if (v.hangWatch !== null) reasons.push(v.hangWatch);
   if (v.diskWait !== null) reasons.push(v.diskWait);
+  if (v.amqpUnjournaled !== null) reasons.push(v.amqpUnjournaled);
   return reasons.length > 0 ? reasons.join('; ') : null;
 }
 

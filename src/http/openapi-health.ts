@@ -37,6 +37,10 @@ const amqp: Json = {
         description: '--amqp-max-held: past it a new connection defers its consume',
       },
       consume_deferrals: { type: 'integer', description: 'connections whose consume was deferred at that cap' },
+      unjournaled: {
+        type: 'integer',
+        description: 'deliveries the journal could not store: acked and lost to this instance',
+      },
     },
   },
 };

@@ -54,7 +54,12 @@ export function amqpQueueSuite() {
     if (v === undefined) throw new Error('amqpQueueSuite: the broker is not up (beforeAll failed?)');
     return v;
   };
-  const launch = async (name: string, flags: readonly string[], durable: boolean): Promise<ProxiedService> => {
+  const launch = async (
+    name: string,
+    flags: readonly string[],
+    durable: boolean,
+    env: NodeJS.ProcessEnv = {},
+  ): Promise<ProxiedService> => {
     const b = need(broker);
     const proxy = await tcpProxy(new URL(b.url).port);
     const dir = tempDir();
@@ -62,20 +67,23 @@ export function amqpQueueSuite() {
     const topic = `org.fedoraproject.prod.${name.replace(/[^a-z]/g, '')}${randomUUID().slice(0, 8)}.thing`;
     let running: RunningService;
     try {
-      running = await startService([
-        '--data-dir',
-        dir.path,
-        '--snapshot-interval',
-        '3600',
-        '--amqp',
-        b.url.replace(/:\d+\//, `:${proxy.port}/`),
-        ...(durable ? ['--amqp-queue', queue] : []),
-        '--amqp-binding',
-        topic,
-        '--amqp-reconnect-max',
-        '1',
-        ...flags,
-      ]);
+      running = await startService(
+        [
+          '--data-dir',
+          dir.path,
+          '--snapshot-interval',
+          '3600',
+          '--amqp',
+          b.url.replace(/:\d+\//, `:${proxy.port}/`),
+          ...(durable ? ['--amqp-queue', queue] : []),
+          '--amqp-binding',
+          topic,
+          '--amqp-reconnect-max',
+          '1',
+          ...flags,
+        ],
+        env,
+      );
     } catch (err) {
       proxy.close();
       dir.remove();
@@ -102,10 +110,10 @@ export function amqpQueueSuite() {
     /**
      * A service consuming a durable queue named after `name` (its binding a topic of its own)
      * through a new proxy, `--amqp-reconnect-max 1` so a cut connection comes back at once;
-     * resolves once it consumes.
+     * resolves once it consumes. `env`: the service's own extra variables (test hooks).
      */
-    start(name: string, flags: readonly string[] = []): Promise<ProxiedService> {
-      return launch(name, flags, true);
+    start(name: string, flags: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ProxiedService> {
+      return launch(name, flags, true, env);
     },
     /** As start(), on a server-named (exclusive, auto-delete) queue: `queue` is empty, /readyz names each connection's. */
     startServerNamed(name: string, flags: readonly string[] = []): Promise<ProxiedService> {
