@@ -15,6 +15,7 @@
 import './amqp-codec-guard.js';
 import './amqp-frame-guard.js';
 import { capBodies } from './amqp-body-guard.js';
+import { setMaxListeners } from 'node:events';
 import amqplib from 'amqplib';
 import { AckWindow } from './amqp-ack-window.js';
 import type { AmqpInputOptions } from './amqp-input-options.js';
@@ -141,6 +142,9 @@ export class AmqpInput {
     const { tls, queue, bindings, prefetch } = this.options;
     const generation = ++this.generation;
     const superseded = new AbortController();
+    // Each delivery held at start-up listens on it (amqp-inputs.ts): up to a prefetch window, past
+    // Node's default of 10, whose "possible memory leak" warning every start with a backlog printed.
+    setMaxListeners(prefetch + 1, superseded.signal);
     this.superseded = superseded;
     const gone = new AbortController();
     this.gone = gone;

@@ -58,4 +58,35 @@ describe('AMQP deliveries held at start-up across reconnects', () => {
       await fake.close();
     }
   }, 150_000);
+
+  it('hold a full prefetch window without a listener-leak warning', async () => {
+    // Each held delivery listens on its connection's "superseded" signal: a window of the default
+    // prefetch (25) passed Node's default of 10 listeners per signal, and every start-up with a
+    // backlog waiting printed "MaxListenersExceededWarning: Possible EventTarget memory leak".
+    const p = suite.pub;
+    const fake = await new FakeDatagrepper().start();
+    try {
+      fake.failNext = 1_000_000;
+      const { running, topic, queue } = await suite.start('heldwindow', ['--datagrepper', fake.url]);
+      const headers = { 'sent-at': sentAt(Math.floor(Date.now() / 1000)) };
+      const n = 25;
+      for (let i = 0; i < n; i++) p.publishRaw(topic, JSON.stringify({ i }), { messageId: `${queue}-${i}`, headers });
+      await p.confirmed();
+      await eventually(
+        async () => ((await amqpReady(running))?.deliveries === n ? true : undefined),
+        30_000,
+        'the whole window delivered and held',
+      );
+      fake.failNext = 0;
+      await suite.drained(
+        queue,
+        async () => (await amqpReady(running))?.acked === n,
+        60_000,
+        'the window taken in and acked once the backfill succeeds',
+      );
+      expect(running.logs.filter((l) => l.includes('MaxListenersExceededWarning'))).toEqual([]);
+    } finally {
+      await fake.close();
+    }
+  }, 150_000);
 });
