@@ -34,6 +34,11 @@ export interface ThreadOptions {
    * --thread-hang-timeout; 0 or unset: never).
    */
   readonly hangTimeoutMs?: number;
+  /**
+   * Longest from the thread's creation to its first beat (loading its modules): past it the start
+   * fails with SC_BUS_THREAD_HUNG (ms; --thread-start-timeout; 0 or unset: never).
+   */
+  readonly startTimeoutMs?: number;
 }
 
 /**

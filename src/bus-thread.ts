@@ -5,7 +5,7 @@ import { EndpointSet } from './bus-endpoints.js';
 import { BUS_THREAD_SOURCE, unpackBatch } from './bus-thread-batch.js';
 import { busWorkerData, type ThreadedBusHooks, type ThreadOptions } from './bus-thread-options.js';
 import type { FromBusThread, PackedItems, ToBusThread } from './bus-thread-protocol.js';
-import { PulseWatch } from './thread-pulse.js';
+import { type PulseBounds, type PulseStage, PulseWatch } from './thread-pulse.js';
 
 export { BUS_THREAD_SOURCE, type ThreadMessage } from './bus-thread-batch.js';
 export type { ThreadedBusHooks, ThreadOptions } from './bus-thread-options.js';
@@ -13,11 +13,17 @@ export type { ThreadedBusHooks, ThreadOptions } from './bus-thread-options.js';
 /** The bus thread made no progress and took no turn of its event loop past --thread-hang-timeout. */
 export class BusThreadHungError extends Error {}
 
-/** A start whose bus thread stopped beating before its sockets were open: the start fails (exit 1 from serve). */
-function startHung(stillMs: number, hangTimeoutMs: number): StatscacheError {
+/**
+ * A start whose bus thread stopped beating before its sockets were open, or never beat at all
+ * (stuck loading its modules): the start fails (exit 1 from serve).
+ */
+function startHung(stillMs: number, stage: PulseStage, bounds: PulseBounds): StatscacheError {
+  const seconds = Math.round(stillMs / 1000);
   return new StatscacheError(
     'SC_BUS_THREAD_HUNG',
-    `the bus thread made no progress for ${Math.round(stillMs / 1000)} s while opening its sockets (--thread-hang-timeout ${hangTimeoutMs / 1000} s): stuck, ended; the start fails`,
+    stage === 'loading'
+      ? `the bus thread gave no sign of life for ${seconds} s after it was created, loading its modules (--thread-start-timeout ${bounds.startMs / 1000} s): stuck, ended; the start fails`
+      : `the bus thread made no progress for ${seconds} s while opening its sockets (--thread-hang-timeout ${bounds.hangMs / 1000} s): stuck, ended; the start fails`,
   );
 }
 
@@ -36,11 +42,12 @@ export async function subscribeThreaded(
   hooks: ThreadedBusHooks,
 ): Promise<BusSubscription> {
   const hangTimeoutMs = thread.hangTimeoutMs ?? 0;
+  const bounds = { hangMs: hangTimeoutMs, startMs: thread.startTimeoutMs ?? 0 };
   /** Set until the thread says its sockets are open: a stall then fails the start instead. */
   let failStart: ((err: Error) => void) | null = null;
-  const watch = new PulseWatch(hangTimeoutMs, (stillMs) => {
+  const watch = new PulseWatch(bounds, (stillMs, stage) => {
     if (failStart !== null) {
-      failStart(startHung(stillMs, hangTimeoutMs));
+      failStart(startHung(stillMs, stage, bounds));
       // Stuck in JavaScript, it is interrupted; in a native call, the exit of the process ends it.
       void worker.terminate();
       return;
@@ -64,8 +71,8 @@ export async function subscribeThreaded(
   // they were received, and ZeroMQ will not deliver them again.
   const done = exited.then(() => chain.catch(() => undefined));
 
-  // Watched from its first beat, not only once its sockets are open: a thread stuck opening
-  // them held the start in "starting" for good, /healthz answering 200.
+  // Watched from its creation, not only once its sockets are open: a thread stuck opening them,
+  // or loading its modules, held the start in "starting" for good, /healthz answering 200.
   watch.start();
   const bound = await new Promise<readonly string[]>((resolve, reject) => {
     failStart = reject;

@@ -40,6 +40,12 @@ if (!port) throw new Error('bus-worker.js runs as a worker thread (src/bus-threa
 const data = workerData as BusWorkerData;
 const limits = unclocked(data.limits);
 const post = (message: FromBusThread, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer ?? []);
+/**
+ * Tests only: spin for good before the first beat, as a thread stuck loading its modules would
+ * (a top-level loop, a native load that blocks): --thread-start-timeout's test,
+ * test/recovery/bus-thread-start-hang.test.ts.
+ */
+while (process.env['STATSCACHE_TEST_BUS_THREAD_LOAD_SPIN'] === '1') {}
 const pulse = new Pulse(data.pulse);
 pulse.keepBeating();
 /**

@@ -53,7 +53,7 @@ export interface ReplayBatchesOptions {
 export async function* replayBatches(options: ReplayBatchesOptions): AsyncGenerator<ReplayBatch> {
   const hangTimeoutMs = options.hangTimeoutMs ?? 0;
   let hung = false;
-  const watch = new PulseWatch(hangTimeoutMs, (stillMs) => {
+  const watch = new PulseWatch({ hangMs: hangTimeoutMs, startMs: 0 }, (stillMs) => {
     hung = true;
     // Stuck in synchronous code, the thread never reads 'stop': it is ended from here.
     void worker.terminate();

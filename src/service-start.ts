@@ -81,6 +81,7 @@ export async function startService(s: ServiceParts, service: Startable): Promise
             lingerMs: config.busLinger,
             tickMs: config.wsTickMs,
             hangTimeoutMs: config.threadHangTimeout * 1000,
+            startTimeoutMs: config.threadStartTimeout * 1000,
             ...(budget
               ? { maxInFlight: budget.inFlightMessages, maxInFlightBytes: budget.inFlightBytes, readThrough: true }
               : {}),

@@ -427,6 +427,11 @@ export const SETTINGS = {
     flag: '<seconds>',
     help: 'longest the bus thread or the replay thread may go without progress (a message or record handled) or a turn of its event loop (which an idle thread takes 10 times a second: a quiet bus or a thread waiting for the main thread is no hang) before it is taken for stuck, in an endless loop or a native call: the replay thread is ended and start-up replays the rest on the main thread (`statscache_intake_total{event="replay_thread_hangs"}`); a stuck bus thread is intake stopped, as a receive loop that ended: `/healthz` and `/readyz` answer 503 `intake stopped`, and `serve` stops (final snapshot) and exits 1 for its supervisor to restart it (`statscache_intake_total{event="bus_thread_hangs"}`); one stuck while it opens its sockets fails the start (`SC_BUS_THREAD_HUNG`, exit 1). (`0`: never)',
   },
+  threadStartTimeout: {
+    type: seconds(0, 86_400).default(30),
+    flag: '<seconds>',
+    help: 'longest the bus thread or the replay thread may take from its creation to its first sign of life, loading its modules (`--thread-hang-timeout` watches it from then on): one stuck before it (a module whose top-level code loops, a native module whose load blocks) is taken for stuck: a replay thread is ended and start-up replays on the main thread (`statscache_intake_total{event="replay_thread_hangs"}`); a bus thread fails the start (`SC_BUS_THREAD_HUNG`, exit 1) instead of holding it in `starting` for good. Above the longest a loaded machine takes to load them (well under a second on an idle one). (`0`: never)',
+  },
   diskHangTimeout: {
     type: seconds(0, 86_400).default(60),
     flag: '<seconds>',

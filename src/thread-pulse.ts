@@ -32,27 +32,50 @@ export class Pulse {
 }
 
 /**
- * The main thread's side: calls `onStall` once if the count stands still for `timeoutMs`. The
- * clock starts at the worker's first beat (its modules loaded): a worker that never beats is
- * one that failed to start, and says so through its 'error' and 'exit' events.
+ * What a stalled worker was doing: `loading` (created, never beat: stuck loading its modules or
+ * in their top-level code) or `running` (it beat, then stood still).
+ */
+export type PulseStage = 'loading' | 'running';
+
+/** The two bounds of a PulseWatch (ms; 0: that stage is not watched). */
+export interface PulseBounds {
+  /** Longest from the first beat on without another (--thread-hang-timeout). */
+  readonly hangMs: number;
+  /** Longest from start() to the first beat (--thread-start-timeout). */
+  readonly startMs: number;
+}
+
+const pollOf = (timeoutMs: number): number => Math.min(1000, Math.max(50, timeoutMs / 10));
+
+/**
+ * The main thread's side: calls `onStall` once if the count stands still for `hangMs` after the
+ * worker's first beat, or never moves within `startMs` of start(). The first bound alone left a
+ * worker that hung before it beat (loading its modules, or in their top-level code) unwatched:
+ * the bus thread's start sat in "starting" for good, the replay thread's replay in "replaying".
  */
 export class PulseWatch {
   readonly buffer = new SharedArrayBuffer(4);
   private readonly count = new Int32Array(this.buffer);
   private seen = 0;
   private since = 0;
+  private started = 0;
   private timer: ReturnType<typeof setInterval> | null = null;
 
   constructor(
-    private readonly timeoutMs: number,
-    private readonly onStall: (stillMs: number) => void,
+    private readonly bounds: PulseBounds,
+    private readonly onStall: (stillMs: number, stage: PulseStage) => void,
   ) {}
 
-  /** Starts watching (nothing when the timeout is 0: off). The timer never keeps the process alive. */
+  /**
+   * Starts watching, as the worker is created (nothing when both bounds are 0: off). The timer
+   * never keeps the process alive.
+   */
   start(): this {
-    if (this.timeoutMs <= 0 || this.timer !== null) return this;
-    // A tenth of the timeout, so a stall is seen within 110% of it; never busier than 20 a second.
-    const pollMs = Math.min(1000, Math.max(50, this.timeoutMs / 10));
+    const { hangMs, startMs } = this.bounds;
+    if ((hangMs <= 0 && startMs <= 0) || this.timer !== null) return this;
+    this.started = performance.now();
+    // A tenth of the shorter bound, so a stall is seen within 110% of it; never busier than 20 a second.
+    const pollMs = Math.min(...[hangMs, startMs].filter((ms) => ms > 0).map(pollOf));
     this.timer = setInterval(() => this.look(), pollMs);
     this.timer.unref();
     return this;
@@ -66,13 +89,21 @@ export class PulseWatch {
   private look(): void {
     const now = performance.now();
     const count = Atomics.load(this.count, 0);
+    if (count === 0) {
+      const { startMs } = this.bounds;
+      if (startMs > 0 && now - this.started >= startMs) this.stall(now - this.started, 'loading');
+      return;
+    }
     if (count !== this.seen) {
       this.seen = count;
       this.since = now;
       return;
     }
-    if (count === 0 || now - this.since < this.timeoutMs) return;
+    if (this.bounds.hangMs > 0 && now - this.since >= this.bounds.hangMs) this.stall(now - this.since, 'running');
+  }
+
+  private stall(stillMs: number, stage: PulseStage): void {
     this.stop();
-    this.onStall(now - this.since);
+    this.onStall(stillMs, stage);
   }
 }

@@ -171,6 +171,18 @@ describe('configuration', () => {
     );
   });
 
+  it('bounds --thread-start-timeout: 0 (never) to a day, 30 s by default', () => {
+    expect(loadConfig({ env: {} }).threadStartTimeout).toBe(30);
+    expect(loadConfig({ env: { STATSCACHE_THREAD_START_TIMEOUT: '0' } }).threadStartTimeout).toBe(0);
+    expect(loadConfig({ env: {}, flags: { threadStartTimeout: '86400' } }).threadStartTimeout).toBe(86_400);
+    expect(() => loadConfig({ env: {}, flags: { threadStartTimeout: '86401' } })).toThrow(
+      /"threadStartTimeout" \(flag --thread-start-timeout\)/,
+    );
+    expect(() => loadConfig({ env: { STATSCACHE_THREAD_START_TIMEOUT: '-1' } })).toThrow(
+      /"threadStartTimeout" \(environment STATSCACHE_THREAD_START_TIMEOUT\)/,
+    );
+  });
+
   it('bounds the bus linger: 0 (next turn) to a second', () => {
     expect(loadConfig({ env: {} }).busLinger).toBe(25);
     expect(loadConfig({ env: { STATSCACHE_BUS_LINGER: '0' } }).busLinger).toBe(0);

@@ -81,6 +81,7 @@ const ENV_CONTRACT = {
   busQueueMaxBytes: 'STATSCACHE_BUS_QUEUE_MAX_BYTES',
   replayThread: 'STATSCACHE_REPLAY_THREAD',
   threadHangTimeout: 'STATSCACHE_THREAD_HANG_TIMEOUT',
+  threadStartTimeout: 'STATSCACHE_THREAD_START_TIMEOUT',
   diskHangTimeout: 'STATSCACHE_DISK_HANG_TIMEOUT',
   examples: 'STATSCACHE_EXAMPLES',
 };
@@ -151,6 +152,7 @@ const FLAG_CONTRACT = [
   '--bus-queue-max-bytes',
   '--replay-thread',
   '--thread-hang-timeout',
+  '--thread-start-timeout',
   '--disk-hang-timeout',
   '--examples',
 ];
