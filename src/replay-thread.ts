@@ -42,6 +42,11 @@ export interface ReplayBatchesOptions {
    * throws, as for any failure (ms; --thread-hang-timeout; 0 or unset: never).
    */
   readonly hangTimeoutMs?: number;
+  /**
+   * Longest from the thread's creation to its first beat (loading its modules) before it is
+   * ended and this throws likewise (ms; --thread-start-timeout; 0 or unset: never).
+   */
+  readonly startTimeoutMs?: number;
 }
 
 /**
@@ -52,14 +57,21 @@ export interface ReplayBatchesOptions {
  */
 export async function* replayBatches(options: ReplayBatchesOptions): AsyncGenerator<ReplayBatch> {
   const hangTimeoutMs = options.hangTimeoutMs ?? 0;
+  const startTimeoutMs = options.startTimeoutMs ?? 0;
   let hung = false;
-  const watch = new PulseWatch({ hangMs: hangTimeoutMs, startMs: 0 }, (stillMs) => {
+  // From its creation: one stuck loading its modules never beats, and held start-up in
+  // "replaying" for good with /healthz 200.
+  const watch = new PulseWatch({ hangMs: hangTimeoutMs, startMs: startTimeoutMs }, (stillMs, stage) => {
     hung = true;
     // Stuck in synchronous code, the thread never reads 'stop': it is ended from here.
     void worker.terminate();
+    const seconds = Math.round(stillMs / 1000);
     arrive({
       type: 'error',
-      message: `replay thread made no progress for ${Math.round(stillMs / 1000)} s (--thread-hang-timeout ${hangTimeoutMs / 1000} s): ended`,
+      message:
+        stage === 'loading'
+          ? `replay thread gave no sign of life for ${seconds} s after it was created, loading its modules (--thread-start-timeout ${startTimeoutMs / 1000} s): ended`
+          : `replay thread made no progress for ${seconds} s (--thread-hang-timeout ${hangTimeoutMs / 1000} s): ended`,
     });
   });
   const data: ReplayWorkerData = {

@@ -18,6 +18,11 @@ const port = parentPort;
 if (!port) throw new Error('replay-worker.js runs as a worker thread (src/replay-thread.ts starts it)');
 const data = workerData as ReplayWorkerData;
 const post = (message: FromReplayThread, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer ?? []);
+/**
+ * Tests only: spin for good before the first beat, as a thread stuck loading its modules would
+ * (--thread-start-timeout's test, test/recovery/replay-thread-hang.test.ts).
+ */
+while (process.env['STATSCACHE_TEST_REPLAY_THREAD_LOAD_SPIN'] === '1') {}
 const pulse = new Pulse(data.pulse);
 pulse.keepBeating();
 /**

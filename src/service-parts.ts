@@ -160,6 +160,7 @@ export function buildParts(source: PartsSource): ServiceParts {
             worthUs: options.replayThreadWorthUs,
             minEntries: options.replayThreadMinEntries,
             hangTimeoutMs: config.threadHangTimeout * 1000,
+            startTimeoutMs: config.threadStartTimeout * 1000,
           }
         : undefined,
     onAcceptError: (err, topic) => busIngest.failed(err, 'backfill', topic),

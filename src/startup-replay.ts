@@ -34,6 +34,8 @@ export interface ReplayThreadOptions {
   readonly minEntries?: number | undefined;
   /** Longest the thread may make no progress before it is ended and the rest replayed here (ms; 0: never). */
   readonly hangTimeoutMs?: number | undefined;
+  /** Longest the thread may take to load before it is ended and all replayed here (ms; 0: never). */
+  readonly startTimeoutMs?: number | undefined;
 }
 
 export interface StartupReplayDeps {
@@ -125,6 +127,7 @@ export async function replayAfter(
         after: last,
         shape: intake.shapeBounds,
         hangTimeoutMs: threaded.hangTimeoutMs ?? 0,
+        startTimeoutMs: threaded.startTimeoutMs ?? 0,
       })) {
         journal.corrupt += batch.corrupt;
         intake.counters.fanoutTruncated += batch.truncated;

@@ -15,9 +15,12 @@ import { tempDir } from '../helpers/service-process.js';
  * good with /healthz 200. A thread that waits on a slow consumer is no hang.
  */
 const SPIN = 'STATSCACHE_TEST_REPLAY_THREAD_SPIN_AT';
+/** Spins before the thread's first beat, as one stuck loading its modules would. */
+const LOAD_SPIN = 'STATSCACHE_TEST_REPLAY_THREAD_LOAD_SPIN';
 const dirs: { remove(): void }[] = [];
 afterEach(() => {
   delete process.env[SPIN];
+  delete process.env[LOAD_SPIN];
   for (const d of dirs.splice(0)) d.remove();
 });
 const silent = pino({ level: 'silent' }) as never;
@@ -38,10 +41,10 @@ async function journalOf(n: number): Promise<string> {
 }
 
 /** Replays `dir` with the thread taking over after the probe; the state and what /metrics says. */
-async function replay(dir: string, replayThread: boolean) {
+async function replay(dir: string, replayThread: boolean, flags: Record<string, unknown> = {}) {
   const config = loadConfig({
     env: {},
-    flags: { dataDir: dir, port: 0, replayThread, maxFanout: 3, threadHangTimeout: 1 },
+    flags: { dataDir: dir, port: 0, replayThread, maxFanout: 3, threadHangTimeout: 1, ...flags },
   });
   const service = await Service.build({
     config,
@@ -77,6 +80,39 @@ describe('a replay thread that hangs (--thread-hang-timeout)', () => {
     expect(hung.digests).toEqual(reference.digests);
     // Seen within the timeout and its poll (1.1 s), plus the replay itself.
     expect(hung.ms).toBeLessThan(reference.ms + 10_000);
+  }, 60_000);
+
+  it('one stuck loading its modules is ended within --thread-start-timeout, and start-up replays all on the main thread', async () => {
+    const n = PROBE_TO + 3_000;
+    const dir = await journalOf(n);
+    const reference = await replay(dir, false);
+    process.env[LOAD_SPIN] = '1';
+    // Before, the thread never beat, so it was never watched: recover() never returned.
+    const hung = await replay(dir, true, { threadStartTimeout: 1 });
+    expect(hung.hangs).toBe(1);
+    expect(hung.onThread).toBe(0);
+    expect(hung.replayed).toBe(n);
+    expect(hung.digests).toEqual(reference.digests);
+
+    // The error says which stage and which bound; the hang timeout (30 s) is not what caught it.
+    const err = await (async () => {
+      for await (const _ of replayBatches({
+        dir,
+        after: 0,
+        shape: undefined,
+        maxFanout: 3,
+        hangTimeoutMs: 30_000,
+        startTimeoutMs: 1000,
+      }));
+    })().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ReplayThreadError);
+    expect((err as ReplayThreadError).hung).toBe(true);
+    expect((err as Error).message).toMatch(
+      /^replay thread gave no sign of life for \d+ s after it was created, loading its modules \(--thread-start-timeout 1 s\): ended$/,
+    );
   }, 60_000);
 
   it('a thread waiting on a consumer slower than the timeout is no hang; one that spins is', async () => {
