@@ -28,7 +28,7 @@ export const hangingEnvelope = (i: number, body: Record<string, unknown>, idPref
     msg: { owner: 'ralph', name: 'kernel', ...body },
   });
 
-export const hangingRows = async (svc: RunningService): Promise<{ n: number }[]> =>
+export const hangingRows = async (svc: Pick<RunningService, 'base'>): Promise<{ n: number }[]> =>
   (await getJson(`${svc.base}/api/${HANGING_IDENT}`)).body as { n: number }[];
 
 /** A service loading HANGING_PLUGIN with a hang timeout of one second (pluginService's data dir and serve()). */
@@ -37,7 +37,7 @@ export const hangingPluginService = (): ReturnType<typeof pluginService> =>
 
 /** A publisher joined to `svc` that has fed it message 1 (no hang), seen applied: the hang tests' common start. */
 export async function publisherPastFirst(
-  svc: RunningService,
+  svc: Pick<RunningService, 'bound' | 'base'>,
   envelope: (i: number, body: Record<string, unknown>) => string,
 ): Promise<BusPublisher> {
   const pub = await joinedPublisher(svc);
