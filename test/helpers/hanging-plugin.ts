@@ -4,13 +4,16 @@ import { eventually, getJson, type RunningService } from './service-process.js';
 
 /**
  * A plugin module (source text) whose `update` never returns on a message with `hang: true` in
- * its body, and counts every other message in one daily row: what the hang watch tests feed.
+ * its body, counts `spin` loop turns first on one with `spin: <n>` (slow, yet finite: no clock
+ * in a plugin), and counts every other message in one daily row: what the hang watch tests feed.
  */
 export const HANGING_PLUGIN = `export default {
   name: 'Hangs on odd', interval: '1d', summary: 's', description: 'd',
   columns: ['n'], key: ['timestamp'],
   update(message, { rows, bucket }) {
     if (message.body !== null && typeof message.body === 'object' && message.body.hang === true) for (;;) {}
+    const spin = message.body !== null && typeof message.body === 'object' ? message.body.spin : undefined;
+    if (typeof spin === 'number') for (let i = 0; i < spin; i++) {}
     const before = rows.get(rows.keyOf({ timestamp: bucket }));
     rows.put({ timestamp: bucket, n: (before?.n ?? 0) + 1 });
   },

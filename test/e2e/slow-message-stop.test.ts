@@ -1,0 +1,46 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { APPLYING_FILE } from '../../snapshots/applying-mark.js';
+import { HUNG_MESSAGES_FILE } from '../../snapshots/hung-messages.js';
+import {
+  HANGING_PLUGIN,
+  HANGING_TOPIC,
+  hangingEnvelope,
+  hangingRows,
+  publisherPastFirst,
+} from '../helpers/hanging-plugin.js';
+import { pluginService } from '../helpers/plugin-service.js';
+import { eventually } from '../helpers/service-process.js';
+
+/**
+ * The slow-message mark (applying.json) is written while a plugin holds a message past 250 ms,
+ * so that a death on it is counted at the next start (two and the message is skipped). A user
+ * stopping the service while one is applied must leave none: the message completed, and a mark
+ * left would count a death that never happened. The stop clears it (src/hang-watch.ts); this
+ * keeps it so, with a real process stopped by SIGTERM while the plugin is seen in the message.
+ */
+const envelope = (i: number, body: Record<string, unknown>) => hangingEnvelope(i, body, '2026-slow-stop');
+/** Loop turns: seconds of work on this machine, far under the 60 s hang timeout. */
+const SPIN = 1e9;
+
+describe('a stop while a plugin applies a slow message', () => {
+  const { dataDir, serve } = pluginService({ 'hangs.mjs': HANGING_PLUGIN }, { args: ['--plugin-hang-timeout', '60'] });
+
+  it('leaves no mark, and the restart counts no death', async () => {
+    const svc = await serve();
+    const pub = await publisherPastFirst(svc, envelope);
+    await pub.send(HANGING_TOPIC, envelope(2, { spin: SPIN }));
+    pub.close();
+    // Marked: the plugin has held it past 250 ms, and holds it still (it spins for seconds).
+    await eventually(() => (existsSync(join(dataDir, APPLYING_FILE)) ? true : undefined), 30_000, 'the mark');
+    // Taken once the message is done; the stop snapshots it.
+    expect(await svc.stop('SIGTERM')).toBe(0);
+    expect(existsSync(join(dataDir, APPLYING_FILE))).toBe(false);
+
+    const again = await serve();
+    await eventually(async () => ((await hangingRows(again))[0]?.n === 2 ? true : undefined), 30_000, 'both counted');
+    expect(again.logs.join('\n')).not.toMatch(/the last run died/);
+    expect(existsSync(join(dataDir, HUNG_MESSAGES_FILE))).toBe(false);
+  }, 120_000);
+});
