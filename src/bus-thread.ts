@@ -48,7 +48,9 @@ export async function subscribeThreaded(
   const watch = new PulseWatch(bounds, (stillMs, stage) => {
     if (failStart !== null) {
       failStart(startHung(stillMs, stage, bounds));
-      // Stuck in JavaScript, it is interrupted; in a native call, the exit of the process ends it.
+      // Stuck in JavaScript, it is interrupted. Stuck in a native call it is not, and neither
+      // does process.exit() end it: Node joins its worker threads at exit, so the process stays,
+      // its HTTP server closed by then (probes fail), until something kills it.
       void worker.terminate();
       return;
     }
