@@ -3,8 +3,8 @@
 import './msgpack-strings.js';
 import { Command, CommanderError } from 'commander';
 import { exitCodeOf, isStatscacheError } from '../actors/errors.js';
-import { ENV_NAMES, loadConfig, unknownEnvNames, type Config, type ConfigKey } from './config.js';
-import { addSettingOptions, configFileOf, flagValues, settingOption } from './cli-options.js';
+import { loadConfig, unknownEnvNames, type Config, type ConfigKey } from './config.js';
+import { addSettingOptions, configFileOf, configFileOption, flagValues, settingOption } from './cli-options.js';
 import type { Logger } from './logger.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './envelope-limits.js';
 import { DEFAULT_REPLICA_QUEUE_MAX_BYTES, DEFAULT_UPSTREAM_QUEUE_MAX_BYTES } from './proxy-queue.js';
@@ -102,13 +102,15 @@ async function runService(config: Config, log: Logger, withSimulator: boolean, c
 }
 
 /**
- * `meta`'s cut, as `serve` reads it (flag, then STATSCACHE_MAX_FANOUT, then the default) and
- * validated by the same setting: a bad value is SC_CONFIG_INVALID naming --max-fanout. Only that
- * variable is read: another setting's bad value is no reason to refuse `meta`.
+ * `meta`'s cut, as `serve` reads it (flag, then STATSCACHE_MAX_FANOUT, then the config file of
+ * --config or STATSCACHE_CONFIG, then the default) and validated by the same setting: a bad value
+ * or file is SC_CONFIG_INVALID, exit 2. Only that setting is read: another setting's bad value is
+ * no reason to refuse `meta`.
  */
 function metaFanout(opts: Record<string, unknown>): number {
-  const env = { [ENV_NAMES.maxFanout]: process.env[ENV_NAMES.maxFanout] };
-  return loadConfig({ flags: { maxFanout: opts['maxFanout'] }, env }).maxFanout;
+  const flags = { maxFanout: opts['maxFanout'] };
+  const file = opts['config'] as string | undefined;
+  return loadConfig({ flags, env: process.env, file, only: ['maxFanout'] }).maxFanout;
 }
 
 function fail(err: unknown): never {
@@ -165,6 +167,9 @@ program
       'maxFanout',
       `usernames and packages printed per message at most, the first ones named, as serve keeps them (default ${String(defaultOf('maxFanout'))}; or STATSCACHE_MAX_FANOUT)`,
     ),
+  )
+  .addOption(
+    configFileOption("serve's JSON config file: its maxFanout applies, below STATSCACHE_MAX_FANOUT and --max-fanout"),
   )
   .action(async (file: string, opts: Record<string, unknown>) => {
     const { runMetaCommand } = await import('./meta/meta-command.js');

@@ -40,6 +40,12 @@ export interface ConfigSources {
   readonly env?: NodeJS.ProcessEnv;
   /** Path of a JSON config file (from --config or STATSCACHE_CONFIG). */
   readonly file?: string | undefined;
+  /**
+   * The settings a command uses (`meta`: maxFanout): only these are taken from the config file
+   * and the environment, so another setting's bad value is no reason to refuse it; the rest
+   * stay at their defaults. A file key that names no setting is still refused, as `serve` does.
+   */
+  readonly only?: readonly ConfigKey[];
 }
 
 /**
@@ -66,15 +72,18 @@ export function loadConfig(sources: ConfigSources): Config {
   if (sources.file === '')
     throw new StatscacheError('SC_CONFIG_INVALID', '--config "" names no file: give the path of a JSON config file');
   const path = sources.file ?? sources.env?.[CONFIG_FILE.env];
+  const skipped = (key: string) =>
+    sources.only !== undefined && Object.hasOwn(ENV_NAMES, key) && !sources.only.includes(key as ConfigKey);
   if (path) {
     for (const [k, v] of Object.entries(readConfigFile(path))) {
+      if (skipped(k)) continue;
       merged[k] = v;
       origin[k] = `config file ${path}`;
     }
   }
   for (const [key, name] of Object.entries(ENV_NAMES) as [ConfigKey, string][]) {
     const raw = sources.env?.[name];
-    if (raw === undefined || raw === '') continue;
+    if (raw === undefined || raw === '' || skipped(key)) continue;
     const kind = kindOf(key);
     // Empty items are dropped: a trailing comma in STATSCACHE_TOPIC made an empty prefix, which subscribes to everything.
     merged[key] =
