@@ -6,7 +6,8 @@ import { BIND_PUBLISHERS } from './bus-queue.js';
 import { deepFreeze } from './deep-freeze.js';
 import { nearestName } from './edit-distance.js';
 import { envNameOf, flagOf, kindOf, SETTING_KEYS, settingsShape } from './setting-derive.js';
-import { CONFIG_FILE, DEFAULT_BIND } from './settings.js';
+import { CONFIG_FILE } from './settings.js';
+import { DEFAULT_BIND } from './settings-bus.js';
 
 /** Every setting, its type, bounds and default: built from the declarations in src/settings.ts. */
 export const ConfigSchema = z

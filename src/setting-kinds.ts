@@ -1,0 +1,34 @@
+import * as z from 'zod';
+import { isBoundedInterval } from '../actors/interval.js';
+import { isDecimal } from './http/query-params.js';
+
+/**
+ * One entry per setting, and the only place a setting is declared: the config schema, the
+ * environment name, the CLI flag with its --help line and the README's settings table are all
+ * derived from it (src/setting-derive.ts). Adding a setting is adding an entry to its area's
+ * module (src/settings-*.ts), which src/settings.ts assembles into SETTINGS.
+ */
+export interface Setting {
+  /** Type, bounds and default (a list type is a repeatable flag and comma-separated in the environment). */
+  readonly type: z.ZodType;
+  /** Placeholder of the flag `--<kebab-case key>` (`''`: a switch without a value); null: config file and environment only. */
+  readonly flag: string | null;
+  /** What it does, in Markdown: the README's "meaning" column, and the --help line with the Markdown removed. */
+  readonly help: string;
+  /** Appended to the schema default in brackets, in Markdown, when the value alone does not say enough. */
+  readonly defaultNote?: string;
+  /** Replaces the schema default (Markdown), for a default that depends on other settings. */
+  readonly defaultText?: string;
+}
+
+export const interval = (message: string) => z.string().refine(isBoundedInterval, message);
+/**
+ * Flags and the environment give strings: one written as a decimal number is read as that
+ * number; anything else stays as it is and fails as not a number. z.coerce read "" and " " as
+ * 0 (an unset variable in a unit file gave a random port and a zero clock skew), true as 1,
+ * null and [] as 0, and 0x1F90 as 8080.
+ */
+const decimal = (v: unknown): unknown => (typeof v === 'string' && isDecimal(v.trim()) ? Number(v.trim()) : v);
+export const numeric = <T extends z.ZodNumber>(inner: T) => z.preprocess(decimal, inner);
+export const count = (min: number, max: number) => numeric(z.number().int().min(min).max(max));
+export const seconds = (min: number, max: number) => numeric(z.number().min(min).max(max));

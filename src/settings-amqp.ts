@@ -1,0 +1,62 @@
+/** The AMQP (fedora-messaging) input's settings: brokers, bindings, queue, TLS and reconnects. */
+import * as z from 'zod';
+import { count, seconds, type Setting } from './setting-kinds.js';
+
+const amqpUrl = z.string().regex(/^amqps?:\/\/\S+$/, 'must be an AMQP URL like amqps://user:@host/%2Fvhost');
+
+/** One input per `--amqp` URL, all sharing these. */
+export const AMQP = {
+  amqp: {
+    type: z.array(amqpUrl).default([]),
+    flag: '<url>',
+    help: "AMQP 0-9-1 broker to consume, like a fedora-messaging consumer (e.g. `amqps://fedora:@rabbitmq.fedoraproject.org/%2Fpublic_pubsub`); see [Consuming Fedora's bus](#consuming-fedoras-bus-fedora-messaging--amqp)",
+  },
+  amqpBinding: {
+    type: z.array(z.string().min(1).max(255)).min(1).default(['#']),
+    flag: '<key>',
+    help: 'routing key bound on `amq.topic` (`*` one word, `#` any number); backfill skips topics no binding (nor a `--topic` prefix of a ZeroMQ bus in use) routes',
+  },
+  amqpQueue: {
+    type: z.string().min(1).max(255).nullable().default(null),
+    flag: '<name>',
+    help: 'a durable named queue (private brokers), so nothing is lost while statscache is down',
+    defaultNote: 'server-named, exclusive, auto-delete',
+  },
+  amqpPrefetch: {
+    type: count(1, 65_535).default(25),
+    flag: '<n>',
+    help: 'unacked deliveries the broker may send ahead (`basic.qos`)',
+  },
+  amqpMaxHeld: {
+    type: count(1, 10_000_000).nullable().default(null),
+    flag: '<n>',
+    help: 'most deliveries one input holds in memory unacked across its connections (at least `--amqp-prefetch`): a server-named queue keeps what a lost connection delivered during the start-up hold; past the cap a new connection binds its queue and defers consuming until a whole window fits again (start-up ends), so the broker holds what arrives meanwhile',
+    defaultText: '4 × `--amqp-prefetch`',
+  },
+  amqpHeartbeat: {
+    type: count(0, 3600).default(30),
+    flag: '<seconds>',
+    help: 'AMQP heartbeat proposed to the broker; `0` disables (a `?heartbeat=` in the URL wins)',
+  },
+  amqpCa: {
+    type: z.string().min(1).nullable().default(null),
+    flag: '<file.pem>',
+    help: "CA certificate(s) the broker's TLS certificate must chain to",
+    defaultNote: 'system CAs',
+  },
+  amqpCert: {
+    type: z.string().min(1).nullable().default(null),
+    flag: '<file.pem>',
+    help: 'client certificate; with it the login is SASL EXTERNAL. Needs `--amqp-key`',
+  },
+  amqpKey: {
+    type: z.string().min(1).nullable().default(null),
+    flag: '<file.pem>',
+    help: 'private key of `--amqp-cert`',
+  },
+  amqpReconnectMax: {
+    type: seconds(1, 3600).default(60),
+    flag: '<seconds>',
+    help: 'longest wait between reconnect attempts (doubling from 0.5 s, with jitter)',
+  },
+} as const satisfies Record<string, Setting>;
