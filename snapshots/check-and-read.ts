@@ -15,15 +15,13 @@ import { joinShares, SlotStreamReader } from './slot-stream.js';
 import {
   CHILD_TIMEOUT_MS,
   type CheckerOptions,
-  type CheckResult,
   type ChildOutcome,
-  checkAccess,
   checkerNotStarted,
   checkerUnanswered,
-  checkDataFile,
   childOutcome,
   childScript,
-} from './store-check.js';
+} from './checker-process.js';
+import { type CheckResult, checkAccess, checkDataFile } from './store-check.js';
 
 /**
  * Children reading shares of the slot at once: with the walk of the rest, and this process

@@ -1,5 +1,5 @@
 /**
- * Run as a child process by store-check.ts, never imported: reading a damaged LMDB file can
+ * Run as a child process by checker-process.ts, never imported: reading a damaged LMDB file can
  * end a process by SIGBUS or SIGSEGV, which no try/catch survives. The parent only learns
  * from this process's exit and its stdout lines.
  *

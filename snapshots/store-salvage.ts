@@ -1,5 +1,5 @@
 /**
- * The data file check and salvage (store-check.ts runs them in a child process: a damaged page
+ * The data file check and salvage (store-check.ts and quarantine.ts run them in a child process: a damaged page
  * kills by signal): a walk that touches every page once, raw reads of a slot or the journal,
  * synchronous writes of what was salvaged, and the journal's indexes rebuilt from its records.
  */

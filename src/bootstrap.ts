@@ -11,7 +11,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { StatscacheError } from '../actors/errors.js';
 import { causeChain } from './backfill.js';
 import { DATA_FILE } from '../snapshots/lmdb-store.js';
-import { QUARANTINE_DIR } from '../snapshots/store-check.js';
+import { QUARANTINE_DIR } from '../snapshots/quarantine.js';
 import { APPLYING_FILE } from '../snapshots/applying-mark.js';
 import { HUNG_MESSAGES_FILE } from '../snapshots/hung-messages.js';
 import { HUNG_VIEWS_FILE } from '../snapshots/hung-views.js';

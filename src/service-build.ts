@@ -1,7 +1,7 @@
 import { lockDataDir, unwritableDataDir, type DataDirLock } from '../snapshots/data-dir-lock.js';
 import { DataStore } from '../snapshots/lmdb-store.js';
 import { checkAndRead } from '../snapshots/check-and-read.js';
-import { quarantineAndSalvage, removeOldSalvages, type SalvageReport } from '../snapshots/store-check.js';
+import { quarantineAndSalvage, removeOldSalvages, type SalvageReport } from '../snapshots/quarantine.js';
 import { writePidFile } from '../snapshots/pid-file.js';
 import type { PrereadSlot } from '../snapshots/restore.js';
 import { type AmqpClient, loadAmqpClient } from './amqp-inputs.js';

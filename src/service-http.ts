@@ -1,7 +1,7 @@
 import type { PluginHost } from '../actors/plugin-host.js';
 import type { Journal } from '../snapshots/journal.js';
 import type { SnapshotReport } from '../snapshots/snapshotter.js';
-import { quarantineFolders } from '../snapshots/store-check.js';
+import { quarantineFolders } from '../snapshots/quarantine.js';
 import type { AmqpInputs } from './amqp-inputs.js';
 import type { EndpointStatus } from './bus.js';
 import type { Clock } from './clock.js';

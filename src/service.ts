@@ -2,7 +2,7 @@ import type { PluginHost } from '../actors/plugin-host.js';
 import type { Journal } from '../snapshots/journal.js';
 import type { DataStore } from '../snapshots/lmdb-store.js';
 import { generationSizePaced } from '../snapshots/generation-size.js';
-import type { SalvageReport } from '../snapshots/store-check.js';
+import type { SalvageReport } from '../snapshots/quarantine.js';
 import type { PrereadSlot, RestoreReport } from '../snapshots/restore.js';
 import type { SnapshotReport } from '../snapshots/snapshotter.js';
 import type { AmqpClient, AmqpInputs } from './amqp-inputs.js';

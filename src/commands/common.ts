@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { exitCodeOf, isStatscacheError } from '../../actors/errors.js';
 import { lockDataDir, unwritableDataDir, type DataDirLock } from '../../snapshots/data-dir-lock.js';
 import { DATA_FILE, DataStore } from '../../snapshots/lmdb-store.js';
-import { checkDataFile, QUARANTINE_DIR, quarantineAndSalvage } from '../../snapshots/store-check.js';
+import { QUARANTINE_DIR, quarantineAndSalvage } from '../../snapshots/quarantine.js';
+import { checkDataFile } from '../../snapshots/store-check.js';
 import { loadConfig, type Config } from '../config.js';
 
 /** An operator mistake or a refused operation: printed as one line, no stack, with this exit code. */

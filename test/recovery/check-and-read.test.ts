@@ -9,7 +9,9 @@ import { decodeSequence, encodeChecked, SequenceWriter } from '../../snapshots/c
 import { DATA_FILE, DataStore, type SlotCut, type SlotSizes } from '../../snapshots/lmdb-store.js';
 import { type PrereadSlot, restore, slotCandidates } from '../../snapshots/restore.js';
 import { joinShares, SlotStreamReader } from '../../snapshots/slot-stream.js';
-import { checkDataFile, childScript, quarantineAndSalvage } from '../../snapshots/store-check.js';
+import { childScript } from '../../snapshots/checker-process.js';
+import { quarantineAndSalvage } from '../../snapshots/quarantine.js';
+import { checkDataFile } from '../../snapshots/store-check.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { buildPluginHost } from '../../src/plugin-host-builder.js';

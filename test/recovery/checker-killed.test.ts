@@ -51,7 +51,7 @@ describe('a start-up checker killed from outside', () => {
     expect(readdirSync(dir).sort()).toEqual(before);
     expect(readFileSync(join(dir, DATA_FILE)).equals(bytes)).toBe(true);
     // A checker that stops answering is still killed by its own timer and taken as hung on a
-    // damaged page (store-check.ts CHILD_TIMEOUT_MS): only a kill it did not send is unknown.
+    // damaged page (checker-process.ts CHILD_TIMEOUT_MS): only a kill it did not send is unknown.
     const again = await checkAndRead(dir, { write: true });
     expect(again.ok).toBe(true);
   });
