@@ -3,9 +3,9 @@ import { ApplyTiming, type Stopwatch } from './apply-timing.js';
 import { type HungTargets, skips } from './hung-skips.js';
 import { CHECK_EVERY, KeyBudget, type KeyBudgetRecord, type KeyBudgetState } from './key-budget.js';
 import type { PluginMessage } from './plugin-api.js';
-import { PluginRuntime, type PluginErrorHandler, type RuntimeOptions } from './plugin-runtime.js';
+import { HostRuntimes } from './host-runtimes.js';
+import type { PluginErrorHandler, PluginRuntime, RuntimeOptions } from './plugin-runtime.js';
 import type { RegisteredPlugin } from './registry.js';
-import type { HungView } from './view-cache.js';
 
 export interface HostOptions extends RuntimeOptions {
   /** Keys every plugin container may hold together (--max-keys-total; key-budget.ts). Default: no bound. */
@@ -16,10 +16,12 @@ export interface HostOptions extends RuntimeOptions {
   readonly keyBudgetCheckEvery?: number;
 }
 
-/** Every plugin's actor, in registration order, addressable by ident. */
-export class PluginHost {
-  readonly runtimes: readonly PluginRuntime[];
-  private readonly byIdent: ReadonlyMap<string, PluginRuntime>;
+/**
+ * Every plugin's actor (host-runtimes.ts), fed in batches: queue() routes each message to its
+ * plugins, applyQueued() applies them plugin by plugin, with the key budget checked at fixed
+ * points of the message sequence and recorded hangs skipped.
+ */
+export class PluginHost extends HostRuntimes {
   /**
    * Messages queue() has routed to each plugin, in order, until applyQueued(): the first
    * queuedCount[i] of queued[i]. The arrays keep their capacity between batches (setting length
@@ -53,8 +55,7 @@ export class PluginHost {
   readonly timing: ApplyTiming;
 
   constructor(plugins: readonly RegisteredPlugin[], onError: PluginErrorHandler, options: HostOptions = {}) {
-    this.runtimes = plugins.map((p) => new PluginRuntime(p, onError, options));
-    this.byIdent = new Map(this.runtimes.map((r) => [r.ident, r]));
+    super(plugins, onError, options);
     this.queued = this.runtimes.map(() => []);
     this.queuedSeqs = this.runtimes.map(() => []);
     this.queuedCount = this.runtimes.map(() => 0);
@@ -66,19 +67,6 @@ export class PluginHost {
     );
   }
 
-  get idents(): string[] {
-    return this.runtimes.map((r) => r.ident);
-  }
-
-  get(ident: string): PluginRuntime | undefined {
-    return this.byIdent.get(ident);
-  }
-
-  /** Sends one message to the plugins the router picked (indexes into `runtimes`). */
-  dispatch(message: PluginMessage, targets: readonly number[]): void {
-    for (const i of targets) this.runtimes[i]?.send(message);
-  }
-
   /**
    * From now on, every plugin batch and message applied, and every call of a custom view, is
    * marked in `beacon`, which a watch thread reads to find a plugin stuck on one message or in
@@ -87,27 +75,6 @@ export class PluginHost {
   watchHangs(beacon: ApplyBeacon): void {
     this.beacon = beacon;
     this.runtimes.forEach((r, i) => r.watchViews(beacon, i));
-  }
-
-  /**
-   * Views that hung on some parameters in earlier runs (snapshots/hung-views.ts): each plugin's
-   * view refuses those parameters (ViewHungBefore) for this run. Plugins not named are untouched.
-   */
-  refuseHungViews(
-    records: readonly {
-      readonly ident: string;
-      readonly params: string;
-      readonly at: string;
-      readonly crashed?: true;
-    }[],
-  ): void {
-    const byIdent = new Map<string, Map<string, HungView>>();
-    for (const r of records) {
-      let hung = byIdent.get(r.ident);
-      if (hung === undefined) byIdent.set(r.ident, (hung = new Map()));
-      hung.set(r.params, { at: r.at, crashed: r.crashed === true });
-    }
-    for (const [ident, hung] of byIdent) this.byIdent.get(ident)?.refuseHungViews(hung);
   }
 
   /**
@@ -261,37 +228,10 @@ export class PluginHost {
     this.budgetRestored = true;
   }
 
-  /** Lifecycle: the journal is being replayed into every plugin. */
-  replaying(): void {
-    for (const r of this.runtimes) r.replaying();
-  }
-
   /** Lifecycle: restore and replay are done; messages now come live. */
   live(): void {
     for (const r of this.runtimes) r.live();
     // A restored state measured against a budget set or lowered since it was written.
     if (!this.budgetRestored) this.checkKeyBudget();
-  }
-
-  stop(): void {
-    for (const r of this.runtimes) r.stop();
-  }
-
-  /** Restore and replay ahead: no digest hashes a write until settleDigests() (state-digest.ts, defer()). */
-  deferDigests(): void {
-    for (const r of this.runtimes) r.deferDigest();
-  }
-
-  /**
-   * Brings every deferred digest up to date, `budget` entries per step with `pause()` between
-   * steps, so a large state is hashed without holding the event loop. A read of a digest
-   * meanwhile settles that one at once; so does one after an abort left the rest deferred.
-   */
-  async settleDigests(budget: number, pause: () => Promise<void>, signal?: AbortSignal): Promise<void> {
-    for (const r of this.runtimes)
-      while (!r.settleDigest(budget)) {
-        if (signal?.aborted) return;
-        await pause();
-      }
   }
 }
