@@ -1,0 +1,156 @@
+/**
+ * The 64-bit structural hash of the state digest (state-digest.ts): a (container, key, value)
+ * entry hashed into two 32-bit lanes, read from `la` and `lb` after each hashEntry() call.
+ * Values are hashed structurally, without encoding them to a string (the hot path allocates
+ * nothing): an object is the XOR of its members' hashes, so property order does not matter,
+ * and members holding `undefined` are skipped, as a snapshot round trip drops them.
+ */
+
+// Two 32-bit lanes (JS bit operations are 32-bit), mixed as in cyrb53. The lanes are kept as
+// signed int32 (the same bits as the unsigned value): an unsigned value above 2^31 stored in
+// a module variable is a heap number, allocated on every store, which made hashing allocate.
+// Exported so that state-digest.ts reads a hash where hashEntry() leaves it, with no result
+// object per call; an importer cannot assign them (ES imports are read-only).
+export let la = 0;
+export let lb = 0;
+const SEED_A = 0xdeadbeef | 0;
+const SEED_B = 0x41c6ce57;
+const f64 = new Float64Array(1);
+const u32 = new Uint32Array(f64.buffer);
+
+function mix(x: number): void {
+  la = Math.imul(la ^ x, 2654435761);
+  lb = Math.imul(lb ^ x, 1597334677);
+}
+
+function finish(): void {
+  const a = Math.imul(la ^ (la >>> 16), 2246822507) ^ Math.imul(lb ^ (lb >>> 13), 3266489909);
+  const b = Math.imul(lb ^ (lb >>> 16), 2246822507) ^ Math.imul(a ^ (a >>> 13), 3266489909);
+  la = a;
+  lb = b;
+}
+
+/**
+ * mix() of the length, then of each UTF-16 unit, on locals: the module's lanes are module
+ * variables, which mix() loads and stores per call (a key is hashed 27% faster so, same values).
+ */
+function feedString(s: string): void {
+  const n = s.length;
+  let a = Math.imul(la ^ n, 2654435761);
+  let b = Math.imul(lb ^ n, 1597334677);
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    a = Math.imul(a ^ c, 2654435761);
+    b = Math.imul(b ^ c, 1597334677);
+  }
+  la = a;
+  lb = b;
+}
+
+/** feedString(a + b) without making the concatenation (a settle walks keys in two parts: entry-walk.ts). */
+function feedParts(a: string, b: string): void {
+  const n = a.length;
+  const m = b.length;
+  let x = Math.imul(la ^ (n + m), 2654435761);
+  let y = Math.imul(lb ^ (n + m), 1597334677);
+  for (let i = 0; i < n; i++) {
+    const c = a.charCodeAt(i);
+    x = Math.imul(x ^ c, 2654435761);
+    y = Math.imul(y ^ c, 1597334677);
+  }
+  for (let i = 0; i < m; i++) {
+    const c = b.charCodeAt(i);
+    x = Math.imul(x ^ c, 2654435761);
+    y = Math.imul(y ^ c, 1597334677);
+  }
+  la = x;
+  lb = y;
+}
+
+function feed(v: unknown): void {
+  switch (typeof v) {
+    case 'number':
+      if (Number.isNaN(v)) mix(7);
+      else {
+        mix(1);
+        // -0 and 0 are one value once stored.
+        f64[0] = v === 0 ? 0 : v;
+        mix(u32[0] as number);
+        mix(u32[1] as number);
+      }
+      return;
+    case 'string':
+      mix(2);
+      feedString(v);
+      return;
+    case 'boolean':
+      mix(v ? 3 : 4);
+      return;
+    case 'bigint':
+      mix(10);
+      feedString(v.toString());
+      return;
+    case 'object':
+      if (v === null) mix(6);
+      else if (Array.isArray(v)) {
+        mix(8);
+        mix(v.length);
+        for (let i = 0; i < v.length; i++) {
+          const el: unknown = v[i];
+          if (el === undefined) mix(6);
+          else feed(el);
+        }
+      } else feedObject(v as Record<string, unknown>);
+      return;
+    default:
+      // undefined, functions, symbols: not storable data; hashed alike.
+      mix(5);
+  }
+}
+
+function feedObject(o: Record<string, unknown>): void {
+  const a = la;
+  const b = lb;
+  let xa = 0;
+  let xb = 0;
+  let n = 0;
+  for (const k in o) {
+    if (!Object.hasOwn(o, k)) continue;
+    const value = o[k];
+    if (value === undefined) continue;
+    la = SEED_A;
+    lb = SEED_B;
+    feedString(k);
+    feed(value);
+    finish();
+    xa ^= la;
+    xb ^= lb;
+    n++;
+  }
+  la = a;
+  lb = b;
+  mix(9);
+  mix(n);
+  mix(xa);
+  mix(xb);
+}
+
+/** Entries hashed into (or out of) the digest, by value: the hash of (container, key, value) in la/lb. */
+export function hashEntry(container: number, key: string, value: unknown): void {
+  la = SEED_A;
+  lb = SEED_B;
+  mix(container);
+  feedString(key);
+  feed(value);
+  finish();
+}
+
+/** hashEntry(container, head + rest, value), for a settle's walk. */
+export function hashEntryParts(container: number, head: string, rest: string, value: unknown): void {
+  la = SEED_A;
+  lb = SEED_B;
+  mix(container);
+  feedParts(head, rest);
+  feed(value);
+  finish();
+}
