@@ -33,22 +33,45 @@ export interface TrimPolicy {
 }
 
 /**
- * True when the first record some kept generation does not cover is past retention (too old, or
- * the journal over its size cap, and outside the backfill window): the trim stops at it for want
- * of coverage alone. Unchanged state writes no new generation, so on a quiet bus such records
- * stayed until traffic came back; a generation written now (of the same state, into the slot
- * holding the oldest) lets the trim drop them, each covered by a durable generation first. One
- * record is read, not the covered ones before it: a young one among those stops the trim
- * anyway, and costs at most --snapshot-generations - 1 writes, after which all cover the journal.
+ * True when a generation written now would let the trim drop a record it cannot drop now: the
+ * trim drops a prefix of the journal, so every record from the oldest kept up to and including
+ * the first one some kept generation does not cover must be past retention (too old, or within
+ * what the size cap asks to drop, and outside the backfill window). Unchanged state writes no
+ * new generation, so on a quiet bus such records stayed until traffic came back; a generation
+ * written now (of the same state, into the slot holding the oldest) lets the trim drop them,
+ * each covered by a durable generation first. Reading only that first uncovered record let a
+ * younger record before it, which stops the trim whatever the generations cover, cost up to
+ * --snapshot-generations - 1 writes that freed nothing. The walk reads at most TRIM_STEP
+ * records (one step of the trim's own scan): past them it answers false, the trim after this
+ * snapshot drops what they hold, and the next snapshot decides (the trim leaves the journal
+ * starting at a record it must keep, or at the first one coverage holds back).
  */
 export function trimWaitsOnCoverage(journal: Journal, policy: TrimPolicy): boolean {
   const first = journal.firstRetained;
   if (first === 0 || policy.coveredSeq >= journal.position) return false;
-  for (const entry of journal.after(Math.max(policy.coveredSeq, first - 1), { remember: false })) {
-    if (entry.envelope.timestamp >= (policy.keepFromTimestamp ?? Number.POSITIVE_INFINITY)) return false;
-    return entry.envelope.timestamp < policy.cutoffTimestamp || policy.bytes > policy.maxBytes;
+  const excess = excessEntries(journal, policy);
+  let scanned = 0;
+  for (const entry of journal.after(first - 1, { remember: false })) {
+    if (!pastRetention(entry.envelope.timestamp, scanned, policy, excess)) return false;
+    if (entry.seq > policy.coveredSeq) return true;
+    if (++scanned >= TRIM_STEP) return false;
   }
   return false;
+}
+
+/** Entries to drop, oldest first, to bring the journal under its size cap (0 when under it). */
+function excessEntries(journal: Journal, policy: TrimPolicy): number {
+  const entries = Math.max(1, journal.position - journal.firstRetained + 1);
+  return policy.bytes > policy.maxBytes ? Math.ceil((entries * (policy.bytes - policy.maxBytes)) / policy.bytes) : 0;
+}
+
+/**
+ * Whether the trim may drop an entry dated `timestamp` with `scanned` entries before it dropped:
+ * too old, or still among the excess, and never inside the backfill's window (see keepFromTimestamp).
+ */
+function pastRetention(timestamp: number, scanned: number, policy: TrimPolicy, excess: number): boolean {
+  if (timestamp >= (policy.keepFromTimestamp ?? Number.POSITIVE_INFINITY)) return false;
+  return timestamp < policy.cutoffTimestamp || scanned < excess;
 }
 
 /** How far a trim looks per call, so one call's work stays bounded. */
@@ -78,9 +101,7 @@ export async function trimJournal(journal: Journal, policy: TrimPolicy, pacing: 
   const first = journal.firstRetained;
   if (first === 0 || first > policy.coveredSeq) return 0;
   const step = Math.max(1, pacing.step ?? TRIM_STEP);
-  const entries = Math.max(1, journal.position - first + 1);
-  const excess =
-    policy.bytes > policy.maxBytes ? Math.ceil((entries * (policy.bytes - policy.maxBytes)) / policy.bytes) : 0;
+  const excess = excessEntries(journal, policy);
   // The last seq of each step: every transaction below drops at most one step's entries.
   const bounds: number[] = [];
   let upTo = 0;
@@ -92,10 +113,7 @@ export async function trimJournal(journal: Journal, policy: TrimPolicy, pacing: 
     // A fresh range read per step: an LMDB cursor is not kept open across turns.
     for (const entry of journal.after(upTo > 0 ? upTo : first - 1, { remember: false })) {
       if (entry.seq > policy.coveredSeq || scanned >= SCAN_LIMIT) break;
-      // Inside the backfill's window nothing goes, by age or by size (see keepFromTimestamp).
-      if (entry.envelope.timestamp >= (policy.keepFromTimestamp ?? Number.POSITIVE_INFINITY)) break;
-      const old = entry.envelope.timestamp < policy.cutoffTimestamp;
-      if (!old && scanned >= excess) break;
+      if (!pastRetention(entry.envelope.timestamp, scanned, policy, excess)) break;
       upTo = entry.seq;
       scanned++;
       if (++inStep >= step) {

@@ -22,28 +22,49 @@ import { acceptedOnce, type Sample } from '../history/feed.js';
 const silent = createLogger('silent');
 const GENERATIONS = 3;
 
+const flagsFor = (dataDir: string) => ({
+  dataDir,
+  port: 0,
+  host: '127.0.0.1',
+  bind: ['tcp://127.0.0.1:*'],
+  snapshotGenerations: GENERATIONS,
+  journalMaxAge: '1h',
+});
+
+/** Every kept generation's journal position, read from the LMDB file after the service stopped. */
+async function coveredOnDisk(dataDir: string): Promise<number> {
+  const store = new DataStore(dataDir, { readOnly: true });
+  try {
+    expect(store.slots()).toHaveLength(GENERATIONS);
+    return coveredByAllGenerations(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** A restart restores the newest generation and counts each message once. */
+async function expectRestartCountsOnce(dataDir: string, samples: readonly Sample[]): Promise<void> {
+  const again = await Service.build({
+    config: loadConfig({ env: {}, flags: flagsFor(dataDir) }),
+    logger: silent,
+    checkDataFile: false,
+  });
+  try {
+    await again.start();
+    await expectServedOnce(again, acceptedOnce(samples));
+  } finally {
+    await again.close();
+  }
+}
+
 describe('journal retention while the bus is quiet', () => {
   const data = tempDir();
-  afterAll(() => data.remove());
-  const flags = {
-    dataDir: data.path,
-    port: 0,
-    host: '127.0.0.1',
-    bind: ['tcp://127.0.0.1:*'],
-    snapshotGenerations: GENERATIONS,
-    journalMaxAge: '1h',
-  };
-
-  /** Every kept generation's journal position, read from the LMDB file after the service stopped. */
-  const coveredOnDisk = async (): Promise<number> => {
-    const store = new DataStore(data.path, { readOnly: true });
-    try {
-      expect(store.slots()).toHaveLength(GENERATIONS);
-      return coveredByAllGenerations(store);
-    } finally {
-      await store.close();
-    }
-  };
+  const young = tempDir();
+  afterAll(() => {
+    data.remove();
+    young.remove();
+  });
+  const flags = flagsFor(data.path);
 
   it('trims records past --journal-max-age that only older generations held back, and loses none', async () => {
     const clock = new ManualClock(Date.now());
@@ -84,15 +105,67 @@ describe('journal retention while the bus is quiet', () => {
     // Every record is past --journal-max-age and covered by every generation: all trimmed.
     expect(after.at(-1)?.firstRetained).toBe(0);
     await service.stop();
-    expect(await coveredOnDisk()).toBe(position);
+    expect(await coveredOnDisk(data.path)).toBe(position);
+    // Nothing lost.
+    await expectRestartCountsOnce(data.path, samples);
+  }, 90_000);
 
-    // Nothing lost: a restart restores the newest generation and counts each message once.
-    const again = await Service.build({ config: loadConfig({ env: {}, flags }), logger: silent, checkDataFile: false });
-    try {
-      await again.start();
-      await expectServedOnce(again, acceptedOnce(samples));
-    } finally {
-      await again.close();
+  it('writes no generation while a younger record the trim must keep stops it before what the write would free', async () => {
+    const clock = new ManualClock(Date.now());
+    const t = Math.floor(clock.now() / 1000);
+    // Dated ten to nineteen minutes ago, except one record of the first batch, dated now: once
+    // 55 minutes have passed, all but it are past --journal-max-age (1h).
+    const samples = recentSamples(t - 600) as Sample[];
+    const third = Math.ceil(samples.length / 3);
+    const youngAt = third - 1;
+    samples[youngAt] = { ...(samples[youngAt] as Sample), timestamp: t };
+    const batches = [samples.slice(0, third), samples.slice(third, 2 * third), samples.slice(2 * third)];
+    const service = await Service.build({
+      config: loadConfig({ env: {}, flags: flagsFor(young.path) }),
+      logger: silent,
+      clock,
+      checkDataFile: false,
+    });
+    await service.recover();
+    const ends: number[] = [];
+    for (const batch of batches) {
+      for (const m of batch) service.accept(m as never);
+      await service.settled();
+      ends.push((await service.snapshot()).journalSeq);
     }
+    const position = service.journal.position;
+    const newest = (await service.snapshot()).generation;
+    // The young record is the first batch's last: every generation covers it.
+    const youngSeq = ends[0] as number;
+
+    /** GENERATIONS + 1 snapshots of the unchanged state: the generation each left newest and the journal's first record after it. */
+    const quietSnapshots = async () => {
+      const seen: { generation: number; firstRetained: number }[] = [];
+      for (let i = 0; i < GENERATIONS + 1; i++) {
+        const r = await service.snapshot();
+        seen.push({ generation: r.generation, firstRetained: service.journal.firstRetained });
+      }
+      return seen;
+    };
+
+    clock.advance(55 * 60 * 1000);
+    // Every record but the young one is past retention, and the trim keeps a prefix: it stops at
+    // the young record whatever the generations cover, so a generation written now frees nothing.
+    // (It used to read only the first record an older generation lacks, and wrote
+    // GENERATIONS - 1 generations of the same state for nothing.)
+    const whileYoung = await quietSnapshots();
+    expect(whileYoung.map((a) => a.generation)).toEqual(Array(GENERATIONS + 1).fill(newest));
+    // What the oldest generation covered before the young record went.
+    expect(whileYoung.map((a) => a.firstRetained)).toEqual(Array(GENERATIONS + 1).fill(youngSeq));
+
+    // Once it too is past retention, each generation written frees records, until all are gone.
+    clock.advance(10 * 60 * 1000);
+    const afterwards = await quietSnapshots();
+    expect(afterwards.map((a) => a.generation)).toEqual([newest + 1, newest + 2, newest + 2, newest + 2]);
+    expect((afterwards[0] as { firstRetained: number }).firstRetained).toBeGreaterThan(youngSeq);
+    expect(afterwards.at(-1)?.firstRetained).toBe(0);
+    await service.stop();
+    expect(await coveredOnDisk(young.path)).toBe(position);
+    await expectRestartCountsOnce(young.path, samples);
   }, 90_000);
 });

@@ -73,8 +73,12 @@ describe('journal trim', () => {
     expect(trimWaitsOnCoverage(journal, policy)).toBe(true);
     // Record 301 is within retention: coverage is not what holds it.
     expect(trimWaitsOnCoverage(journal, { ...policy, coveredSeq: 300 })).toBe(false);
-    // ... unless the journal is over its size cap.
-    expect(trimWaitsOnCoverage(journal, { ...policy, coveredSeq: 300, bytes: 2 })).toBe(true);
+    // Over its size cap by half (250 entries): the 300 old records before it are that half, so
+    // record 301 would stay whatever covered it, and a generation would free nothing.
+    expect(trimWaitsOnCoverage(journal, { ...policy, coveredSeq: 300, bytes: 2 })).toBe(false);
+    // Over it by nine tenths (450), record 301 would go, but the answer reads at most one trim
+    // step (256 records) of what is covered first: the trim drops those, the next snapshot decides.
+    expect(trimWaitsOnCoverage(journal, { ...policy, coveredSeq: 300, bytes: 10 })).toBe(false);
     // Inside the backfill window nothing goes, so nothing is worth a generation.
     expect(trimWaitsOnCoverage(journal, { ...policy, keepFromTimestamp: 900 })).toBe(false);
     // Every generation covers the whole journal.
@@ -84,6 +88,8 @@ describe('journal trim', () => {
     expect(trimWaitsOnCoverage(journal, policy)).toBe(true);
     expect(await trimJournal(journal, { ...policy, coveredSeq: 500 })).toBe(200);
     expect(trimWaitsOnCoverage(journal, { ...policy, coveredSeq: 300 })).toBe(false);
+    // ... unless the journal is over its size cap: 301 is among the half of the 200 left to drop.
+    expect(trimWaitsOnCoverage(journal, { ...policy, coveredSeq: 300, bytes: 2 })).toBe(true);
     await store.close();
   });
 });
