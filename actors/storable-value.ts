@@ -35,10 +35,22 @@ export function unstorable(value: unknown): string | null {
  */
 export function freezeStored(value: unknown): void {
   if (typeof value !== 'object' || value === null) return;
-  const stack: object[] = [value];
-  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
-    const members: unknown[] = Array.isArray(next) ? next : Object.values(next);
-    for (const v of members) if (typeof v === 'object' && v !== null) stack.push(v);
+  // Restore freezes every entry of a snapshot: a stack and an Object.values() array per value
+  // cost twice the freezing itself for a flat row (numbers and strings), which needs neither.
+  // for-in finds only own keys here, as in nested() below.
+  let stack: object[] | null = null;
+  for (let next: object | undefined = value; next !== undefined; next = stack?.pop()) {
+    if (Array.isArray(next)) {
+      for (let i = 0; i < next.length; i++) {
+        const v: unknown = next[i];
+        if (typeof v === 'object' && v !== null) (stack ??= []).push(v);
+      }
+    } else {
+      for (const k in next) {
+        const v = (next as Record<string, unknown>)[k];
+        if (typeof v === 'object' && v !== null) (stack ??= []).push(v);
+      }
+    }
     Object.freeze(next);
   }
 }

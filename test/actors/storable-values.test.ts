@@ -10,7 +10,7 @@ import { definePlugin, rowsOf, store } from '../../actors/plugin-api.js';
 import type { KeyedStore } from '../../actors/keyed-store.js';
 import { PluginHost } from '../../actors/plugin-host.js';
 import { registerPlugins } from '../../actors/registry.js';
-import { MAX_VALUE_DEPTH, unstorable } from '../../actors/storable-value.js';
+import { freezeStored, MAX_VALUE_DEPTH, unstorable } from '../../actors/storable-value.js';
 import { applyRetention, builtinPlugins, onlyBuiltins } from '../../plugins/index.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -77,6 +77,21 @@ describe('unstorable()', () => {
     expect(Object.isFrozen(row)).toBe(true);
     expect(Object.isFrozen(row.a.b)).toBe(true);
     expect(Object.isFrozen(row.a.b[1])).toBe(true);
+  });
+
+  it('freezes a value read back from a snapshot, every object and array in it, flat or nested', () => {
+    const flat = { timestamp: 1, user: 'ann', n: 2 };
+    freezeStored(flat);
+    expect(Object.isFrozen(flat)).toBe(true);
+    const nested = { a: [1, { b: [[2], { c: null }] }], d: { e: 'x' } };
+    freezeStored(nested);
+    const parts = [nested, nested.a, nested.a[1], nested.d] as object[];
+    const inner = (nested.a[1] as { b: [number[], object] }).b;
+    parts.push(inner, inner[0], inner[1]);
+    expect(parts.map((p) => Object.isFrozen(p))).toEqual(parts.map(() => true));
+    const list = [{ n: 1 }, [{ m: 2 }]];
+    freezeStored(list);
+    expect([list, list[0], list[1], (list[1] as object[])[0]].every((p) => Object.isFrozen(p))).toBe(true);
   });
 });
 
