@@ -1,4 +1,4 @@
-import { encodeJournalRecord, messageId } from '../snapshots/journal-record.js';
+import { encodeJournalRecord, messageId, messageIdOfSorted } from '../snapshots/journal-record.js';
 import { deriveMeta } from './meta/index.js';
 import { encodeHead, type PreparedHead } from './prepared-head.js';
 import { type DecodeErrorReason, decodeEnvelope, type FrameLimits, frameLimits, parseFrames } from './decode-frames.js';
@@ -63,7 +63,7 @@ export function prepareFrames(
   }
   const result = decodeEnvelope(parsed.value, parsed.topic, limits, parsed.needsWellFormed);
   if (!result.ok) return { kind: 'rejected', reason: result.reason, detail: result.detail };
-  const id = messageId(result.envelope);
+  const id = result.keysSorted ? messageIdOfSorted(result.envelope) : messageId(result.envelope);
   let truncated = false;
   const meta = deriveMeta(result.envelope, {
     maxFanout: limits.maxFanout,

@@ -1,5 +1,5 @@
 import type { Envelope } from './envelope.js';
-import { checkShape, checkTimestamp, type EnvelopeLimits } from './envelope-limits.js';
+import { checkTimestamp, type EnvelopeLimits, walkShape } from './envelope-limits.js';
 import { mayNeedWellFormed, wellFormed } from './well-formed.js';
 
 export const DECODE_ERROR_REASONS = [
@@ -22,6 +22,11 @@ export type DecodeResult =
       readonly filledTimestamp: boolean;
       /** Set when the timestamp was converted to seconds by the documented rule. */
       readonly correctedTimestamp: 'milliseconds' | 'microseconds' | null;
+      /**
+       * True when every object in the envelope has its keys in sorted order (as fedmsg sends
+       * them): messageId() may then skip proving it (walkShape, envelope-limits.ts).
+       */
+      readonly keysSorted: boolean;
     }
   | { readonly ok: false; readonly reason: DecodeErrorReason; readonly detail: string };
 
@@ -107,10 +112,12 @@ export function decodeEnvelope(
       `the envelope is ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}`,
     );
   }
-  const shape = checkShape(parsed, limits.maxDepth, limits.maxKeys);
-  if (shape) return fail(shape.reason, shape.detail);
+  const shape = walkShape(parsed, limits.maxDepth, limits.maxKeys);
+  if (typeof shape !== 'boolean') return fail(shape.reason, shape.detail);
   // After the shape check: wellFormed() recurses, and the depth is bounded now.
   const raw = (needsWellFormed ? wellFormed(parsed) : parsed) as Record<string, unknown>;
+  // The order was proven on what JSON.parse made; wellFormed() hands back copies when it renames anything.
+  const keysSorted = shape && raw === parsed;
   const topic = typeof raw['topic'] === 'string' && raw['topic'] !== '' ? raw['topic'] : fallbackTopic;
   if (topic === '') return fail('bad_topic', 'neither the envelope nor the first frame names a topic');
   // AMQP caps routing keys at 255 bytes and real fedmsg topics are far shorter; a topic becomes
@@ -138,7 +145,7 @@ export function decodeEnvelope(
   // the message was in no `/raw` window and trimming (which removes [0, seq]) never removed it.
   const envelope: Envelope = { ...raw, topic, timestamp: verdict.seconds + 0 } as Envelope;
   if (typeof raw['msg_id'] !== 'string') delete (envelope as { msg_id?: unknown }).msg_id;
-  return { ok: true, envelope, filledTimestamp, correctedTimestamp: verdict.corrected };
+  return { ok: true, envelope, filledTimestamp, correctedTimestamp: verdict.corrected, keysSorted };
 }
 
 function fail(reason: DecodeErrorReason, detail: string): { ok: false; reason: DecodeErrorReason; detail: string } {

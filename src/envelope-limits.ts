@@ -32,14 +32,32 @@ export type ShapeViolation = { readonly reason: 'too_deep' | 'too_many_keys'; re
 
 /** Walks the value iteratively (a recursive walk would itself overflow on the input it guards against). */
 export function checkShape(value: unknown, maxDepth: number, maxKeys: number): ShapeViolation | null {
-  if (typeof value !== 'object' || value === null) return null;
+  const walked = walkShape(value, maxDepth, maxKeys);
+  return typeof walked === 'boolean' ? null : walked;
+}
+
+/** Past this depth walkShape does not vouch for key order (stable-json.ts's walk bound). */
+const MAX_ORDER_DEPTH = 128;
+
+/**
+ * checkShape's verdict, or when the value passes, whether every object in it enumerates its
+ * keys in strictly increasing (UTF-16 code unit) order: fedmsg's wire JSON has sorted keys, and
+ * the message id's digest text (journal-record.ts) can skip its own walk proving that when this
+ * one, which visits every member anyway, already did. Integer-like keys enumerate first in
+ * numeric order ("2" before "10"), which the comparison catches as unsorted, as keysInOrder does.
+ * For values JSON.parse made (plain objects, own members only); anything else gets false.
+ */
+export function walkShape(value: unknown, maxDepth: number, maxKeys: number): ShapeViolation | boolean {
+  if (typeof value !== 'object' || value === null) return true;
   const stack: unknown[] = [value];
   const depths: number[] = [1];
   let keys = 0;
+  let sorted = true;
   while (stack.length > 0) {
     const node = stack.pop() as object;
     const depth = depths.pop() as number;
     if (depth > maxDepth) return { reason: 'too_deep', detail: `nesting deeper than ${maxDepth} levels` };
+    if (depth > MAX_ORDER_DEPTH) sorted = false;
     if (Array.isArray(node)) {
       keys += node.length;
       if (keys > maxKeys) return tooMany(maxKeys);
@@ -51,8 +69,11 @@ export function checkShape(value: unknown, maxDepth: number, maxKeys: number): S
         }
       }
     } else {
+      let previous: string | null = null;
       for (const key in node) {
         if (++keys > maxKeys) return tooMany(maxKeys);
+        if (previous !== null && !(previous < key)) sorted = false;
+        previous = key;
         const child: unknown = (node as Record<string, unknown>)[key];
         if (typeof child === 'object' && child !== null) {
           stack.push(child);
@@ -61,7 +82,7 @@ export function checkShape(value: unknown, maxDepth: number, maxKeys: number): S
       }
     }
   }
-  return null;
+  return sorted;
 }
 
 function tooMany(maxKeys: number): ShapeViolation {
