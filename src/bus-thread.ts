@@ -5,6 +5,7 @@ import { EndpointSet } from './bus-endpoints.js';
 import { BUS_THREAD_SOURCE, unpackBatch } from './bus-thread-batch.js';
 import { busWorkerData, type ThreadedBusHooks, type ThreadOptions } from './bus-thread-options.js';
 import type { FromBusThread, PackedItems, ToBusThread } from './bus-thread-protocol.js';
+import { trackThread } from './process-exit.js';
 import { type PulseBounds, type PulseStage, PulseWatch } from './thread-pulse.js';
 
 export { BUS_THREAD_SOURCE, type ThreadMessage } from './bus-thread-batch.js';
@@ -49,8 +50,8 @@ export async function subscribeThreaded(
     if (failStart !== null) {
       failStart(startHung(stillMs, stage, bounds));
       // Stuck in JavaScript, it is interrupted. Stuck in a native call it is not, and neither
-      // does process.exit() end it: Node joins its worker threads at exit, so the process stays,
-      // its HTTP server closed by then (probes fail), until something kills it.
+      // would process.exit() end it (Node joins its worker threads): the CLI's exitProcess
+      // leaves without it (process-exit.ts).
       void worker.terminate();
       return;
     }
@@ -64,6 +65,7 @@ export async function subscribeThreaded(
   const worker = new Worker(WORKER_URL, {
     workerData: busWorkerData(options, thread, watch.buffer),
   });
+  trackThread(worker, 'the bus thread');
   const endpoints = new EndpointSet(options.connect, hooks);
   const send = (message: ToBusThread) => worker.postMessage(message);
   let closing = false;

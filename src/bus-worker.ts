@@ -7,6 +7,7 @@
  * unacknowledged (beyond that this thread stops receiving and libzmq queues, as the
  * single-thread bus does).
  */
+import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { type BusOptions, openSockets } from './bus.js';
 import { lingerWait } from './bus-linger.js';
@@ -53,6 +54,13 @@ pulse.keepBeating();
  * would (--thread-hang-timeout's test, test/recovery/bus-thread-hang.test.ts).
  */
 const spinTopic = process.env['STATSCACHE_TEST_BUS_THREAD_SPIN_TOPIC'];
+/**
+ * Tests only: a FIFO that nothing writes, opened on that topic (or while opening the sockets,
+ * with STATSCACHE_TEST_BUS_THREAD_OPEN_SPIN) before spinning: the thread
+ * blocks in open(2), a native call that worker.terminate() cannot interrupt
+ * (test/recovery/bus-thread-native-hang.test.ts).
+ */
+const blockFifo = process.env['STATSCACHE_TEST_BUS_THREAD_BLOCK_FIFO'];
 /** Tests only: spin for good while opening the sockets (test/recovery/bus-thread-start-hang.test.ts). */
 const openSpin = process.env['STATSCACHE_TEST_BUS_THREAD_OPEN_SPIN'] === '1';
 
@@ -129,8 +137,10 @@ function idleWait(): Promise<void> | undefined {
 
 function onFrames(frames: readonly Uint8Array[], source: string): void | Promise<void> {
   pulse.beat();
-  if (spinTopic !== undefined && frames[0] !== undefined && Buffer.from(frames[0]).toString() === spinTopic)
+  if (spinTopic !== undefined && frames[0] !== undefined && Buffer.from(frames[0]).toString() === spinTopic) {
+    if (blockFifo !== undefined) readFileSync(blockFifo);
     while (spinTopic !== undefined) {}
+  }
   const prepared = prepareFrames(frames, limits);
   switch (prepared.kind) {
     case 'ready': {
@@ -161,6 +171,7 @@ function onFrames(frames: readonly Uint8Array[], source: string): void | Promise
   });
 }
 
+if (openSpin && blockFifo !== undefined) readFileSync(blockFifo);
 while (openSpin) {}
 const sockets = await openSockets(data.options, {
   onFrames,

@@ -11,6 +11,7 @@ import { DEFAULT_REPLICA_QUEUE_MAX_BYTES, DEFAULT_UPSTREAM_QUEUE_MAX_BYTES } fro
 import { DEFAULT_REPLICA_MAX_CONNECTIONS, DEFAULT_REPLICA_MAX_PER_ADDRESS } from './proxy-admission.js';
 import { DEMO_DEFAULTS } from './settings.js';
 import { defaultOf } from './setting-derive.js';
+import { exitProcess } from './process-exit.js';
 import { registerOperatorCommands } from './commands/register.js';
 
 /** `serve` and `demo`: only the defaults differ (`demo` keeps its made-up data apart from `serve`'s). */
@@ -68,13 +69,15 @@ async function runService(config: Config, log: Logger, withSimulator: boolean, c
     // last writes) would otherwise let the event loop drain and the process exit 0 in silence.
     setTimeout(() => {
       log.error({ stopTimeout: config.stopTimeout }, 'graceful stop took too long; exiting');
-      process.exit(1);
+      exitProcess(1);
     }, config.stopTimeout * 1000);
+    // exitProcess, not process.exit: that joins the worker threads, and one stuck in a native
+    // call (the bus thread past --thread-hang-timeout) held the process up for good.
     service.stop().then(
-      () => process.exit(code),
+      () => exitProcess(code),
       (err) => {
         log.error({ err: errorText(err) }, 'stop failed');
-        process.exit(1);
+        exitProcess(1);
       },
     );
   };
@@ -113,12 +116,13 @@ function metaFanout(opts: Record<string, unknown>): number {
   return loadConfig({ flags, env: process.env, file, only: ['maxFanout'] }).maxFanout;
 }
 
-function fail(err: unknown): never {
+function fail(err: unknown): void {
   // Commander has written its message already; help and --version end here too, with 0.
   if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
   const message = isStatscacheError(err) ? err.message : ((err as Error)?.stack ?? String(err));
   process.stderr.write(`statscache: ${message}\n`);
-  process.exit(isStatscacheError(err) ? exitCodeOf(err) : 1);
+  // A start that failed on a stuck thread (SC_BUS_THREAD_HUNG) must not wait for it to end.
+  exitProcess(isStatscacheError(err) ? exitCodeOf(err) : 1);
 }
 
 // `statscache snapshot list | head -1`: the reader went away, which is not an error worth a stack.

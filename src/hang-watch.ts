@@ -3,6 +3,7 @@ import { ApplyBeacon } from '../actors/apply-beacon.js';
 import type { PluginHost } from '../actors/plugin-host.js';
 import { clearApplying, SLOW_APPLY_MS } from '../snapshots/applying-mark.js';
 import { viewDigests } from './hung-report.js';
+import { trackThread } from './process-exit.js';
 
 /** What the watch thread is given (hang-watch-worker.ts). */
 export interface HangWatchData {
@@ -56,6 +57,8 @@ export function watchHangs(
     heapShare: heapShare.buffer as SharedArrayBuffer,
   };
   const worker = new Worker(WORKER_URL, { workerData: data });
+  // Its record writer thread, stuck on a hung disk, holds it (and so the process) at exit.
+  trackThread(worker, 'the hang watch thread');
   let stopping = false;
   let failed = false;
   const fail = (err: unknown) => {

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { JournalEntry, ShapeBounds } from '../snapshots/journal.js';
 import { unpackPrepared } from './prepared-head.js';
 import type { FromReplayThread, ReplayWorkerData, ToReplayThread } from './replay-thread-protocol.js';
+import { trackThread } from './process-exit.js';
 import { PulseWatch } from './thread-pulse.js';
 
 /** Under vitest the sources are TypeScript; the thread always runs the built file. */
@@ -87,6 +88,8 @@ export async function* replayBatches(options: ReplayBatchesOptions): AsyncGenera
   let worker: Worker;
   try {
     worker = new Worker(WORKER_URL, { workerData: data });
+    // One ended hung, stuck in a native call, lives on, and would hold any later exit.
+    trackThread(worker, 'the replay thread');
   } catch (err) {
     throw new ReplayThreadError(`cannot start: ${(err as Error)?.message ?? String(err)}`);
   }

@@ -1,0 +1,85 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Publisher } from 'zeromq';
+import { CLI, tempDir } from '../helpers/service-process.js';
+
+/**
+ * A bus thread stuck in a native call (blocked in open(2) on a FIFO nothing writes, by
+ * STATSCACHE_TEST_BUS_THREAD_BLOCK_FIFO) is not ended by worker.terminate(), and process.exit()
+ * joins it: `serve` logged SC_BUS_THREAD_HUNG (or intake failed) and then stayed up, its HTTP
+ * server closed, until something killed it. Now it exits 1 all the same, saying it left the
+ * thread behind.
+ */
+const SPIN_TOPIC = 'org.fedoraproject.prod.test.spin';
+const CASES = [
+  {
+    when: 'while it runs (--thread-hang-timeout)',
+    hooks: { STATSCACHE_TEST_BUS_THREAD_SPIN_TOPIC: SPIN_TOPIC },
+    topic: SPIN_TOPIC,
+    said: /the bus thread made no progress for \d+ s \(--thread-hang-timeout 1 s\)/,
+  },
+  {
+    when: 'while it opens its sockets (a failed start)',
+    hooks: { STATSCACHE_TEST_BUS_THREAD_OPEN_SPIN: '1' },
+    topic: null,
+    said: /SC_BUS_THREAD_HUNG: the bus thread made no progress for \d+ s while opening its sockets/,
+  },
+] as const;
+const cleanups: (() => Promise<unknown> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+describe.each(CASES)('a bus thread stuck in a native call $when', ({ hooks, topic, said }) => {
+  it('makes serve exit 1, not wait for the thread', async () => {
+    const dir = tempDir();
+    cleanups.push(() => dir.remove());
+    const fifo = join(dir.path, 'never-written');
+    execFileSync('mkfifo', [fifo]);
+    const data = join(dir.path, 'data');
+    const child = spawn(
+      process.execPath,
+      [CLI, 'serve', '--port', '0', '--bind', 'tcp://127.0.0.1:*', '--data-dir', data, '--thread-hang-timeout', '1'],
+      {
+        env: { ...process.env, ...hooks, STATSCACHE_TEST_BUS_THREAD_BLOCK_FIFO: fifo },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('close', (code, signal) => resolve({ code, signal })),
+    );
+    // The spin topic, sent until the process ends (PUB/SUB drops what precedes the subscription).
+    const pub = new Publisher({ linger: 0 });
+    cleanups.push(() => pub.close());
+    let sending = topic !== null;
+    let connected = false;
+    void (async () => {
+      while (sending && topic !== null) {
+        const bound = /"bound":\["([^"]+)"/.exec(out)?.[1];
+        if (bound !== undefined && !connected) {
+          pub.connect(bound);
+          connected = true;
+        }
+        if (connected) await pub.send([topic, '{}']);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    // Bounded: a process held by its thread is killed here, and the test fails on its signal.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
+    const { code, signal } = await closed;
+    sending = false;
+    clearTimeout(timer);
+    const both = `${out}\n${err}`;
+    expect(signal, both).toBeNull();
+    expect(code, both).toBe(1);
+    expect(both).toMatch(said);
+    expect(err).toMatch(
+      /statscache: the bus thread did not end within \d+ s of being told to \(stuck in a native call\): exiting with status 1 without waiting for it/,
+    );
+  }, 60_000);
+});
