@@ -28,6 +28,9 @@ function startHung(stillMs: number, stage: PulseStage, bounds: PulseBounds): Sta
   );
 }
 
+/** How long a closing thread is waited for before it is ended, and then before it is let go. */
+const CLOSE_WAIT_MS = 2000;
+
 /** Under vitest the sources are TypeScript; the thread always runs the built file. */
 const WORKER_URL = import.meta.url.endsWith('.ts')
   ? new URL('../dist/src/bus-worker.js', import.meta.url)
@@ -55,11 +58,13 @@ export async function subscribeThreaded(
       void worker.terminate();
       return;
     }
+    // Stuck: it will not close its sockets when asked, so it is ended at once.
     endLoop(
       new BusThreadHungError(
         `the bus thread made no progress for ${Math.round(stillMs / 1000)} s (--thread-hang-timeout ${hangTimeoutMs / 1000} s): stuck, ended`,
       ),
       BUS_THREAD_SOURCE,
+      true,
     );
   });
   const worker = new Worker(WORKER_URL, {
@@ -71,9 +76,13 @@ export async function subscribeThreaded(
   let closing = false;
   let chain: Promise<void> = Promise.resolve();
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  let abandon: () => void = () => undefined;
+  const abandoned = new Promise<void>((resolve) => (abandon = resolve));
   // Every batch the thread handed over is handled (journaled) before the subscription is done:
-  // they were received, and ZeroMQ will not deliver them again.
-  const done = exited.then(() => chain.catch(() => undefined));
+  // they were received, and ZeroMQ will not deliver them again. A thread stuck in a native call
+  // never exits, and held the stop (final snapshot included) until --stop-timeout: it is
+  // abandoned instead, as nothing more comes from it.
+  const done = Promise.race([exited, abandoned]).then(() => chain.catch(() => undefined));
 
   // Watched from its creation, not only once its sockets are open: a thread stuck opening them,
   // or loading its modules, held the start in "starting" for good, /healthz answering 200.
@@ -134,18 +143,22 @@ export async function subscribeThreaded(
    * The receive path's own error handling threw: nothing is left to catch the next failure,
    * so the loop ends, as a single-thread receive loop does when its handler's handler throws.
    */
-  function endLoop(err: unknown, source: string): void {
+  function endLoop(err: unknown, source: string, hung = false): void {
     if (closing) return;
-    shutdown();
+    shutdown(hung ? 0 : CLOSE_WAIT_MS);
     hooks.onLoopEnd(err, source);
   }
 
-  function shutdown(): void {
+  function shutdown(closeWaitMs = CLOSE_WAIT_MS): void {
     closing = true;
     watch.stop();
     send({ type: 'close' });
-    // A thread that does not end by itself (a socket that will not close) must not hold the process.
-    setTimeout(() => void worker.terminate(), 2000).unref();
+    // A thread that does not end by itself (a socket that will not close) must not hold the
+    // process; one stuck in a native call is not ended by terminate() either, and is let go.
+    setTimeout(() => {
+      void worker.terminate();
+      setTimeout(abandon, CLOSE_WAIT_MS).unref();
+    }, closeWaitMs).unref();
   }
 
   function receiveError(err: unknown, source: string): boolean {

@@ -1,8 +1,13 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, constants, openSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Publisher } from 'zeromq';
-import { CLI, tempDir } from '../helpers/service-process.js';
+import { loadConfig } from '../../src/config.js';
+import { Service } from '../../src/service.js';
+import { CLI, eventually, tempDir, waitForSubscription } from '../helpers/service-process.js';
 
 /**
  * A bus thread stuck in a native call (blocked in open(2) on a FIFO nothing writes, by
@@ -18,11 +23,14 @@ const CASES = [
     hooks: { STATSCACHE_TEST_BUS_THREAD_SPIN_TOPIC: SPIN_TOPIC },
     topic: SPIN_TOPIC,
     said: /the bus thread made no progress for \d+ s \(--thread-hang-timeout 1 s\)/,
+    // The stop before the exit finishes: it no longer waits on the thread until --stop-timeout.
+    stopped: /"msg":"final snapshot written"/,
   },
   {
     when: 'while it opens its sockets (a failed start)',
     hooks: { STATSCACHE_TEST_BUS_THREAD_OPEN_SPIN: '1' },
     topic: null,
+    stopped: null,
     said: /SC_BUS_THREAD_HUNG: the bus thread made no progress for \d+ s while opening its sockets/,
   },
 ] as const;
@@ -31,7 +39,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-describe.each(CASES)('a bus thread stuck in a native call $when', ({ hooks, topic, said }) => {
+describe.each(CASES)('a bus thread stuck in a native call $when', ({ hooks, topic, said, stopped }) => {
   it('makes serve exit 1, not wait for the thread', async () => {
     const dir = tempDir();
     cleanups.push(() => dir.remove());
@@ -78,8 +86,64 @@ describe.each(CASES)('a bus thread stuck in a native call $when', ({ hooks, topi
     expect(signal, both).toBeNull();
     expect(code, both).toBe(1);
     expect(both).toMatch(said);
+    if (stopped !== null) expect(out).toMatch(stopped);
     expect(err).toMatch(
       /statscache: the bus thread did not end within \d+ s of being told to \(stuck in a native call\): exiting with status 1 without waiting for it/,
     );
+  }, 60_000);
+});
+
+/** Lets the thread's open(2) return (a writer came and went), so it can end; nothing if it never got there. */
+function release(fifo: string): void {
+  try {
+    closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+  } catch {
+    // ENXIO: no reader (the thread never opened it, or has ended).
+  }
+}
+
+describe('an in-process service whose bus thread is stuck in a native call', () => {
+  it('stops (final snapshot written) without waiting for the thread to end', async () => {
+    const dir = tempDir();
+    const fifo = join(dir.path, 'never-written');
+    execFileSync('mkfifo', [fifo]);
+    process.env['STATSCACHE_TEST_BUS_THREAD_SPIN_TOPIC'] = SPIN_TOPIC;
+    process.env['STATSCACHE_TEST_BUS_THREAD_BLOCK_FIFO'] = fifo;
+    cleanups.push(
+      () => dir.remove(),
+      () => {
+        delete process.env['STATSCACHE_TEST_BUS_THREAD_SPIN_TOPIC'];
+        delete process.env['STATSCACHE_TEST_BUS_THREAD_BLOCK_FIFO'];
+      },
+    );
+    const lines: string[] = [];
+    const sink = new Writable({
+      write: (chunk: Buffer, _enc, done) => {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const fatal: Error[] = [];
+    const config = loadConfig({
+      env: {},
+      flags: { dataDir: join(dir.path, 'data'), port: 0, bind: ['tcp://127.0.0.1:*'], threadHangTimeout: 1 },
+    });
+    const s = await Service.build({ config, logger: pino(sink), onFatal: (err) => fatal.push(err) });
+    // Last: the thread must not outlive the test's worker (its exit would wait on it).
+    cleanups.push(() => release(fifo));
+    await s.start();
+    const pub = new Publisher({ linger: 0 });
+    pub.connect(s.subscription?.bound[0] as string);
+    cleanups.push(() => pub.close());
+    await waitForSubscription(
+      (frames) => pub.send(frames),
+      () => s.counters.frames,
+    );
+    await pub.send([SPIN_TOPIC, '{}']);
+    await eventually(() => (fatal.length > 0 ? true : undefined), 20_000, 'onFatal');
+    expect(fatal[0]?.message).toMatch(/the bus thread made no progress/);
+    // Bounded by the test's timeout: on the old code this waited for the thread for good.
+    await s.stop();
+    expect(lines.join('')).toMatch(/"msg":"final snapshot written"/);
   }, 60_000);
 });
