@@ -9,9 +9,14 @@
  * What is counted is the connections open to the backend in any state (accepted and not yet
  * disconnected, from the socket's monitor events): libzmq reports no peer on a disconnect, so
  * which admitted replica left cannot be told, but every accepted connection ends in exactly one
- * disconnect, so this count cannot drift. A peer still in its handshake (libzmq drops one after
- * its handshake interval) or just refused takes a place until it is gone; a refused libzmq peer
- * closes at once on the ZAP error. The bound per address (--replica-max-per-address) is asked of
+ * disconnect, so this count cannot drift. The admitted ones still open are at most that count
+ * less the one asking, and at most the admissions ever given: a connection is let in while the
+ * smaller of the two is under the bound. Judged by the open count alone, a burst of connections
+ * past the bound (a fleet reconnecting after a restart) was refused whole, nobody let in, as
+ * every one of them was open while the first was judged; a libzmq peer refused does not come
+ * back by itself. A peer still in its handshake (libzmq drops one after its handshake interval)
+ * or just refused takes a place until it is gone once admissions have filled the bound; a
+ * refused libzmq peer closes at once on the ZAP error. The bound per address (--replica-max-per-address) is asked of
  * the kernel instead (peer-connections.ts), for the same reason.
  */
 
@@ -56,6 +61,8 @@ export interface PerAddress {
 export class ReplicaAdmission {
   private accepted = 0;
   private disconnected = 0;
+  /** Connections let in so far (their requests answered 200). */
+  private granted = 0;
   private requested = 0;
   private readonly pending: { verdict: Verdict; address: string }[] = [];
 
@@ -87,7 +94,7 @@ export class ReplicaAdmission {
 
   private judge(address: string): Refusal | null {
     const open = this.open;
-    if (open > this.max) return { bound: 'total', open };
+    if (Math.min(this.granted, open - 1) >= this.max) return { bound: 'total', open };
     // ipc peers have no IP address; where the kernel cannot be asked, only the total applies.
     if (this.perAddress === undefined || address === '') return null;
     const fromAddress = this.perAddress.openFrom(address);
@@ -103,7 +110,9 @@ export class ReplicaAdmission {
   private decide(): void {
     while (this.pending.length > 0 && this.accepted >= this.requested - this.pending.length + 1) {
       const { verdict, address } = this.pending.shift() as { verdict: Verdict; address: string };
-      verdict(this.judge(address));
+      const refusal = this.judge(address);
+      if (refusal === null) this.granted++;
+      verdict(refusal);
     }
   }
 }

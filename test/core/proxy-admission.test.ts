@@ -50,6 +50,28 @@ describe('ReplicaAdmission: connections open to the proxy backend, bounded', () 
     expect(v.given).toEqual([true, true, false]);
   });
 
+  it('lets the first in of a burst past the bound, all open before any is judged, and refuses the rest', () => {
+    // A fleet reconnecting at once: every accept event comes before the first ZAP request.
+    const a = new ReplicaAdmission(2);
+    const v = verdicts();
+    for (let i = 0; i < 5; i++) a.accept();
+    for (let i = 0; i < 5; i++) a.request(v.verdict);
+    expect(v.given).toEqual([true, true, false, false, false]);
+    expect(v.refusals.map((r) => r.open)).toEqual([5, 5, 5]);
+    // The refused close: still full. An admitted one goes: the next is let in, the one after refused.
+    for (let i = 0; i < 3; i++) a.disconnect();
+    a.accept();
+    a.request(v.verdict);
+    expect(v.given.at(-1)).toBe(false);
+    a.disconnect();
+    a.disconnect();
+    a.accept();
+    a.request(v.verdict);
+    a.accept();
+    a.request(v.verdict);
+    expect(v.given.slice(-2)).toEqual([true, false]);
+  });
+
   it('refuses past the bound per address, counting what the kernel lists for that address', () => {
     const open = new Map<string, number>();
     const a = new ReplicaAdmission(10, { max: 2, openFrom: (address) => open.get(address) ?? null });
