@@ -1,6 +1,7 @@
 /**
  * The ZAP handler that holds the proxy backend to --replica-max-connections (and the per-address
- * bound): it answers libzmq's handshake questions from ReplicaAdmission. Given its ROUTER socket
+ * bound), and the service's --bind socket to --max-publishers (bus-publishers.ts): it answers
+ * libzmq's handshake questions from ReplicaAdmission. Given its ROUTER socket
  * through ZapSocket: only bus.ts loads zeromq.
  */
 import type { Refusal, ReplicaAdmission } from './proxy-admission.js';
@@ -28,6 +29,8 @@ export async function startZapHandler(
   zap: ZapSocket,
   admission: ReplicaAdmission,
   onRefused: (refusal: Refusal, address: string) => void,
+  /** The status text a refusal carries (the --bind socket's bound says publishers). */
+  words: { readonly refusal: string } = { refusal: 'too many replicas connected' },
 ) {
   await zap.bind(ZAP_ENDPOINT);
   // zeromq.js allows one send in flight per socket.
@@ -49,7 +52,7 @@ export async function startZapHandler(
           version,
           requestId,
           refusal === null ? '200' : '400',
-          refusal === null ? 'OK' : 'too many replicas connected',
+          refusal === null ? 'OK' : words.refusal,
           '',
           '',
         ]);
