@@ -9,6 +9,8 @@
  * reader whose cursor fell off the log gets `null` and resynchronises from the whole state.
  */
 
+import { SEP } from './row-key.js';
+
 /** Container index 0 is `rows`; 1… are the plugin's extra stores in declaration order. */
 export const ROWS = 0;
 
@@ -33,7 +35,10 @@ export class ChangeLog {
   /** Position of entry 0 in the arrays below. */
   private base = 0;
   private readonly containers: number[] = [];
+  /** The key, or for an entry recorded split (recordSplit), the key's rest after `<times[i]>U+001F`. */
   private readonly keys: string[] = [];
+  /** The timestamp a split entry's key starts with; NaN for a whole key. Unboxed doubles: no allocation per entry. */
+  private readonly times: number[] = [];
   /** Entries in use: the arrays keep their capacity once grown, so recording allocates nothing. */
   private count = 0;
   /** Bumped by reset(): readers from before it must resynchronise. */
@@ -49,12 +54,35 @@ export class ChangeLog {
     return this.base + this.count;
   }
 
-  /** Hot path: two array pushes, no allocation beyond amortised growth. */
+  /** Hot path: three array stores, no allocation beyond amortised growth. */
   record(container: number, key: string): void {
     this.containers[this.count] = container;
     this.keys[this.count] = key;
+    this.times[this.count] = Number.NaN;
     this.count++;
     if (this.count >= MIN_CAPACITY && (this.count & 0xfff) === 0) this.trim();
+  }
+
+  /**
+   * record() of the key `String(ts)` U+001F `rest` (a row grouped by timestamp: grouped-rows.ts),
+   * kept in its two parts and joined when read. The joined string is made for each write and
+   * held here until every reader has passed it: during replay (no snapshot written yet, so the
+   * snapshot slots' readers hold the log up to its capacity) each survived the young generation
+   * and was copied and promoted by the GC; the rest is the string its row holds already.
+   */
+  recordSplit(container: number, ts: number, rest: string): void {
+    this.containers[this.count] = container;
+    this.keys[this.count] = rest;
+    this.times[this.count] = ts;
+    this.count++;
+    if (this.count >= MIN_CAPACITY && (this.count & 0xfff) === 0) this.trim();
+  }
+
+  /** The key of entry `i` (an index into the arrays). */
+  private keyOfEntry(i: number): string {
+    const ts = this.times[i] as number;
+    const key = this.keys[i] as string;
+    return Number.isNaN(ts) ? key : String(ts) + SEP + key;
   }
 
   /** Every reader must start over (the state was replaced wholesale, e.g. by a restore). */
@@ -90,7 +118,7 @@ export class ChangeLog {
   forEach(from: number, to: number, visit: (container: number, key: string) => void): boolean {
     if (!this.covers(from)) return false;
     const end = Math.min(to, this.position) - this.base;
-    for (let i = from - this.base; i < end; i++) visit(this.containers[i] as number, this.keys[i] as string);
+    for (let i = from - this.base; i < end; i++) visit(this.containers[i] as number, this.keyOfEntry(i));
     return true;
   }
 
@@ -100,7 +128,7 @@ export class ChangeLog {
   }
 
   keyAt(position: number): string | undefined {
-    return position >= this.base && position < this.position ? this.keys[position - this.base] : undefined;
+    return position >= this.base && position < this.position ? this.keyOfEntry(position - this.base) : undefined;
   }
 
   /** Keeps entries from `position` on while a snapshot reads them over several turns, whatever the capacity. */
@@ -143,6 +171,7 @@ export class ChangeLog {
     const kept = this.count - n;
     this.containers.copyWithin(0, n, this.count);
     this.keys.copyWithin(0, n, this.count);
+    this.times.copyWithin(0, n, this.count);
     // Stale slots would keep dropped key strings alive until overwritten.
     this.keys.fill('', kept, this.count);
     this.count = kept;

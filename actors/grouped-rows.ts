@@ -175,6 +175,24 @@ export class GroupedRows<R extends Stamped> implements Table<R> {
     return key;
   }
 
+  /**
+   * Whether `key` is the key last parsed or made by keyFor() and reads as `String(lastTs)`
+   * U+001F `lastRest` exactly (its head plain digits as String() writes them): the write of it
+   * that set() or delete() just made can be logged in those two parts (ChangeLog.recordSplit).
+   */
+  isLastSplit(key: string): boolean {
+    return key === this.lastKey && this.lastOk && this.lastCanonical;
+  }
+
+  /** The last key's timestamp and rest (see isLastSplit). */
+  get lastSplitTs(): number {
+    return this.lastTs;
+  }
+
+  get lastSplitRest(): string {
+    return this.lastRest;
+  }
+
   get(key: string): R | undefined {
     const g = this.regularGroup(key);
     if (g !== undefined) {

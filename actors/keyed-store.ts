@@ -254,10 +254,20 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
    * The caller keeps its own indexes (no afterWrite).
    */
   protected recordDeleted(key: string, previous: V): void {
+    this.recordRemoval(key, previous);
+    this.touch(key);
+  }
+
+  /** recordDeleted() but for the change log, which the caller appends to (logSplit). */
+  protected recordRemoval(key: string, previous: V): void {
     this.remember(key, previous);
     if (this.cut !== null && !this.cut.has(key)) this.cut.set(key, previous);
     this.digest.touchRemoval(key, previous);
-    this.touch(key);
+  }
+
+  /** Appends the write of the key `String(ts)` U+001F `rest` to the change log in those two parts (ChangeLog.recordSplit). */
+  protected logSplit(ts: number, rest: string): void {
+    if (this.log !== null) this.log.recordSplit(this.container, ts, rest);
   }
 
   /** Hook for indexes kept beside the map (see RowStore). */
@@ -272,6 +282,11 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
   }
 
   private touch(key: string): void {
-    if (this.log !== null) this.log.record(this.container, key);
+    if (this.log !== null) this.logWrite(this.log, this.container, key);
+  }
+
+  /** How a write of `key` is appended to the change log (RowStore records grouped rows' keys split). */
+  protected logWrite(log: ChangeLog, container: number, key: string): void {
+    log.record(container, key);
   }
 }

@@ -1,3 +1,4 @@
+import type { ChangeLog } from './change-log.js';
 import { GroupedRows } from './grouped-rows.js';
 import { KeyedStore } from './keyed-store.js';
 import { RowKeyMismatchError, keyPart, rowKeyOf } from './row-key.js';
@@ -214,9 +215,11 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
     if (this.grouped !== null) {
       const group = this.grouped.takeGroup(ts);
       if (group !== null) {
+        // Logged split, as a write is (logWrite): the key made here for the undo log, the cut
+        // and the digest is garbage once they are done with it.
         const head = this.grouped.headOf(group);
-        if (group.rest0 !== null) this.recordDeleted(head + group.rest0, group.row0 as R);
-        if (group.rows !== null) for (const [rest, row] of group.rows) this.recordDeleted(head + rest, row);
+        if (group.rest0 !== null) this.evictedRow(group.ts, head, group.rest0, group.row0 as R);
+        if (group.rows !== null) for (const [rest, row] of group.rows) this.evictedRow(group.ts, head, rest, row);
         return group.regularSize;
       }
     } else if (this.flat !== null) {
@@ -239,11 +242,26 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
     return n;
   }
 
+  private evictedRow(ts: number, head: string, rest: string, row: R): void {
+    this.recordRemoval(head + rest, row);
+    this.logSplit(ts, rest);
+  }
+
   /** Deletes the row of a key the flat index has already let go of. */
   private deleteIndexed(key: string): void {
     const previous = this.map.get(key) as R;
     this.map.delete(key);
     this.recordDeleted(key, previous);
+  }
+
+  /**
+   * A grouped row's write goes into the change log as (timestamp, rest): the key string made
+   * for the write is then garbage at once instead of living as long as the log holds it.
+   */
+  protected override logWrite(log: ChangeLog, container: number, key: string): void {
+    const grouped = this.grouped;
+    if (grouped?.isLastSplit(key)) log.recordSplit(container, grouped.lastSplitTs, grouped.lastSplitRest);
+    else log.record(container, key);
   }
 
   protected override afterWrite(key: string, previous: R | undefined, next: R | undefined): void {

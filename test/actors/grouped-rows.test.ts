@@ -123,6 +123,86 @@ describe('RowStore with key columns starting at timestamp (rows grouped per time
     for (const key of logged) expect(possible.has(key)).toBe(true);
   });
 
+  it('logs every write under the very key a plain Map store logs, whether recorded whole or split (ChangeLog.recordSplit)', () => {
+    const rows = new RowStore<U>([...KEY]);
+    const model = new KeyedStore<U>();
+    const rowLog = new ChangeLog();
+    const modelLog = new ChangeLog();
+    rows.attach(rowLog, 0);
+    model.attach(modelLog, 0);
+    const rowCursor = rowLog.open();
+    const modelCursor = modelLog.open();
+    const both = (fn: (s: KeyedStore<U>) => void) => {
+      fn(rows);
+      fn(model);
+    };
+    const oddKeys = [`09${SEP}c`, `5${SEP}a`, 'plain'];
+    // Restored keys the grouped table keeps whole: a non-canonical head, another row's head, no head.
+    both((s) => {
+      s.load(oddKeys[0] as string, { timestamp: 9, user: 'c', volume: 1 });
+      s.load(oddKeys[1] as string, { timestamp: 7, user: 'a', volume: 1 });
+      s.load(oddKeys[2] as string, { timestamp: 9, user: 'p', volume: 1 });
+    });
+    const rnd = lcg(5);
+    const users = ['alice', `odd${SEP}one`, 'back\\slash', '', '12'];
+    const times = [
+      1_000,
+      1_060,
+      0,
+      -0,
+      -60,
+      1.5,
+      1e21,
+      123_456_789_012_345,
+      1_234_567_890_123_456,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+    ];
+    for (let step = 0; step < 4000; step++) {
+      const timestamp = times[Math.floor(rnd() * times.length)] as number;
+      const user = users[Math.floor(rnd() * users.length)] as string;
+      const key = rowKeyOf(KEY, { timestamp, user });
+      const row = { timestamp, user, volume: step };
+      const pick = rnd();
+      if (pick < 0.4) {
+        expect(rows.put(row)).toBe(key);
+        model.set(key, row);
+      } else if (pick < 0.6) both((s) => s.set(key, row));
+      else if (pick < 0.8) both((s) => s.delete(key));
+      else if (pick < 0.95)
+        // Written, then undone: the log keeps the write.
+        both((s) => {
+          s.beginMessage();
+          s.set(key, row);
+          s.rollback();
+        });
+      else both((s) => s.delete(oddKeys[step % 3] as string));
+    }
+    expect(new Map(rows.entries())).toEqual(new Map(model.entries()));
+    const read = (log: ChangeLog, from: number) => {
+      const seen: string[] = [];
+      expect(log.forEach(from, log.position, (_c, key) => void seen.push(key))).toBe(true);
+      const at: (string | undefined)[] = [];
+      for (let p = from; p < log.position; p++) at.push(log.keyAt(p));
+      expect(at).toEqual(seen);
+      return seen;
+    };
+    const logged = read(rowLog, rowCursor.position);
+    expect(logged).toEqual(read(modelLog, modelCursor.position));
+    expect(logged.length).toBeGreaterThan(3000);
+    // Whole groups evicted at once are logged as each key's delete.
+    const evicting = new RowStore<U>([...KEY]);
+    const log = new ChangeLog();
+    evicting.attach(log, 0);
+    for (const timestamp of [-60, 0, 1.5, 1_000, 1_060])
+      for (const user of users) evicting.put({ timestamp, user, volume: 1 });
+    const before = log.position;
+    const old = [...evicting.keys()].filter((k) => (evicting.get(k) as U).timestamp < 1_000);
+    expect(old.length).toBe(15);
+    expect(evicting.evictBefore(1_000)).toBe(old.length);
+    expect(read(log, before).sort()).toEqual(old.sort());
+  });
+
   it('keeps keys that do not have the regular form when loaded (restored state) and finds, scans and deletes them', () => {
     const rows = new RowStore<U>([...KEY]);
     const a = { timestamp: 7, user: 'a', volume: 1 };
