@@ -6,9 +6,42 @@ import type { LogLevel } from './log-levels.js';
 
 export { LOG_LEVELS, type LogLevel } from './log-levels.js';
 
-/** JSON lines on stdout: one object per event, ready for journald or a log shipper. */
-export function createLogger(level: LogLevel = 'info'): Logger {
-  return pino({ level, base: { service: 'statscache' }, timestamp: pino.stdTimeFunctions.isoTime });
+/**
+ * Longest an exit waits for stdout to take the lines still buffered. pino flushes them at
+ * process.exit() (and after a fatal line) with SonicBoom's flushSync, which retries a full pipe
+ * every 100 ms for as long as its reader stays stopped (a paused `| less`, a wedged log
+ * shipper): the exit after SIGTERM, or after intake failed for the supervisor to restart us,
+ * never came, and the stop timeout, on the same thread, could not end it.
+ */
+export const EXIT_FLUSH_MS = 2000;
+
+/**
+ * JSON lines on stdout: one object per event, ready for journald or a log shipper. Written off
+ * the main thread (pino's asynchronous SonicBoom on fd 1, as pino's default), flushed at exit
+ * for at most `exitFlushMs`.
+ */
+export function createLogger(level: LogLevel = 'info', exitFlushMs = EXIT_FLUSH_MS, now = Date.now): Logger {
+  let giveUpAt: number | null = null;
+  const destination = pino.destination({
+    dest: 1,
+    sync: false,
+    minLength: 0,
+    // Asked at each EAGAIN: an asynchronous write retries on a timer (the main thread goes on);
+    // the exit's synchronous flush gives up past its deadline.
+    retryEAGAIN: () => giveUpAt === null || now() < giveUpAt,
+  });
+  const flushSync = destination.flushSync.bind(destination);
+  destination.flushSync = () => {
+    giveUpAt = now() + exitFlushMs;
+    try {
+      flushSync();
+    } catch {
+      // Stdout still full (or gone): the lines left are lost, the exit is not.
+    } finally {
+      giveUpAt = null;
+    }
+  };
+  return pino({ level, base: { service: 'statscache' }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, constants, existsSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { APPLYING_FILE } from '../../snapshots/applying-mark.js';
@@ -13,6 +13,7 @@ import {
   publisherPastFirst,
 } from '../helpers/hanging-plugin.js';
 import { freePort } from '../helpers/free-port.js';
+import { fill } from '../helpers/stopped-log-reader.js';
 import { CLI, eventually, getJson, tempDir } from '../helpers/service-process.js';
 
 /**
@@ -33,26 +34,6 @@ afterAll(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   dir.remove();
 });
-
-/** Fills the pipe to the last byte: pages, then single bytes (a write of at most PIPE_BUF needs room for all of it). */
-function fill(pipe: string): number {
-  const fd = openSync(pipe, constants.O_WRONLY | constants.O_NONBLOCK);
-  let wrote = 0;
-  try {
-    for (const chunk of [Buffer.alloc(4096, 0x0a), Buffer.alloc(1, 0x0a)])
-      for (;;) {
-        try {
-          wrote += writeSync(fd, chunk);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'EAGAIN') break;
-          throw err;
-        }
-      }
-  } finally {
-    closeSync(fd);
-  }
-  return wrote;
-}
 
 describe('a plugin that hangs while the log reader is stopped (--plugin-hang-timeout)', () => {
   it('still ends the process, the fatal line on stderr, and records the message', async () => {
