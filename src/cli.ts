@@ -5,7 +5,6 @@ import { Command, CommanderError } from 'commander';
 import { exitCodeOf, isStatscacheError } from '../actors/errors.js';
 import { loadConfig, unknownEnvNames, type Config, type ConfigKey } from './config.js';
 import { addSettingOptions, configFileOf, configFileOption, flagValues, settingOption } from './cli-options.js';
-import type { Logger } from './logger.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './envelope-limits.js';
 import { DEFAULT_REPLICA_QUEUE_MAX_BYTES, DEFAULT_UPSTREAM_QUEUE_MAX_BYTES } from './proxy-queue.js';
 import { DEFAULT_REPLICA_MAX_CONNECTIONS, DEFAULT_REPLICA_MAX_PER_ADDRESS } from './proxy-admission.js';
@@ -24,8 +23,11 @@ function configFrom(opts: Record<string, unknown>, defaults: Partial<Record<Conf
   });
 }
 
-async function runService(config: Config, log: Logger, withSimulator: boolean, configFile?: string): Promise<void> {
-  const { errorText } = await import('./logger.js');
+async function runService(config: Config, withSimulator: boolean, configFile?: string): Promise<void> {
+  const { createLogger, errorText, LogOutput } = await import('./logger.js');
+  // Bounded: a stopped reader of stdout costs dropped lines (counted, told by /readyz), never a stopped service.
+  const logOutput = new LogOutput({ maxBytes: config.logBufferBytes });
+  const log = createLogger(config.logLevel, logOutput);
   for (const { name, nearest } of unknownEnvNames(process.env))
     log.warn(
       { variable: name, nearest },
@@ -51,6 +53,7 @@ async function runService(config: Config, log: Logger, withSimulator: boolean, c
     service = await Service.build({
       config,
       logger: log,
+      logOutput,
       plugins,
       onFatal: (err) => shutdown('intake failed', 1, err),
     });
@@ -145,8 +148,7 @@ addSettingOptions(
   program.command('serve').description('run the service: consume the bus, keep plugin state, serve it'),
 ).action(async (opts) => {
   const config = configFrom(opts);
-  const { createLogger } = await import('./logger.js');
-  await runService(config, createLogger(config.logLevel), false, configFileOf(opts));
+  await runService(config, false, configFileOf(opts));
 });
 
 addSettingOptions(
@@ -158,8 +160,7 @@ addSettingOptions(
 ).action(async (opts) => {
   // Made-up traffic must never mix with a real service's ./data.
   const config = configFrom(opts, DEMO_DEFAULTS);
-  const { createLogger } = await import('./logger.js');
-  await runService(config, createLogger(config.logLevel), true, configFileOf(opts));
+  await runService(config, true, configFileOf(opts));
 });
 
 program

@@ -3,45 +3,31 @@ import { pino, type Logger } from 'pino';
 export type { Logger } from 'pino';
 
 import type { LogLevel } from './log-levels.js';
+import { DEFAULT_LOG_BUFFER_BYTES } from './log-levels.js';
+import { LogOutput } from './log-output.js';
 
 export { LOG_LEVELS, type LogLevel } from './log-levels.js';
-
-/**
- * Longest an exit waits for stdout to take the lines still buffered. pino flushes them at
- * process.exit() (and after a fatal line) with SonicBoom's flushSync, which retries a full pipe
- * every 100 ms for as long as its reader stays stopped (a paused `| less`, a wedged log
- * shipper): the exit after SIGTERM, or after intake failed for the supervisor to restart us,
- * never came, and the stop timeout, on the same thread, could not end it.
- */
-export const EXIT_FLUSH_MS = 2000;
+export { LogOutput, type LogOutputStatus } from './log-output.js';
 
 /**
  * JSON lines on stdout: one object per event, ready for journald or a log shipper. Written off
- * the main thread (pino's asynchronous SonicBoom on fd 1, as pino's default), flushed at exit
- * for at most `exitFlushMs`.
+ * the main thread with a bounded buffer (log-output.ts): a stopped reader costs dropped lines,
+ * counted, never a stopped service.
  */
-export function createLogger(level: LogLevel = 'info', exitFlushMs = EXIT_FLUSH_MS, now = Date.now): Logger {
-  let giveUpAt: number | null = null;
-  const destination = pino.destination({
-    dest: 1,
-    sync: false,
-    minLength: 0,
-    // Asked at each EAGAIN: an asynchronous write retries on a timer (the main thread goes on);
-    // the exit's synchronous flush gives up past its deadline.
-    retryEAGAIN: () => giveUpAt === null || now() < giveUpAt,
-  });
-  const flushSync = destination.flushSync.bind(destination);
-  destination.flushSync = () => {
-    giveUpAt = now() + exitFlushMs;
-    try {
-      flushSync();
-    } catch {
-      // Stdout still full (or gone): the lines left are lost, the exit is not.
-    } finally {
-      giveUpAt = null;
-    }
-  };
-  return pino({ level, base: { service: 'statscache' }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+export function createLogger(
+  level: LogLevel = 'info',
+  output = new LogOutput({ maxBytes: DEFAULT_LOG_BUFFER_BYTES }),
+): Logger {
+  const log = pino(
+    { level, base: { service: 'statscache' }, timestamp: pino.stdTimeFunctions.isoTime },
+    output.destination,
+  );
+  output.onResumed = (dropped, since) =>
+    log.warn(
+      { dropped, since },
+      `log output resumed: ${dropped} lines were dropped since ${since} while stdout was not read (--log-buffer-bytes full)`,
+    );
+  return log;
 }
 
 /**

@@ -63,7 +63,7 @@ function publisherMetrics({ fromCounters, gauge }: MetricMaker, sources: Metrics
 }
 
 /** Registers readiness, health and the bus endpoints (with sources.readiness). */
-export function readinessMetrics({ gauge }: MetricMaker, sources: MetricsSources): void {
+export function readinessMetrics({ fromCounters, gauge }: MetricMaker, sources: MetricsSources): void {
   if (sources.readiness) {
     const readiness = sources.readiness;
     gauge('statscache_ready', '1 when /readyz answers 200 (ready or degraded)', [], (set) =>
@@ -78,7 +78,7 @@ export function readinessMetrics({ gauge }: MetricMaker, sources: MetricsSources
     );
     gauge(
       'statscache_degraded',
-      '1 when ready but degraded: history slow or down, a gap being filled, a bus endpoint not connected, the disk refusing writes, a plugin quarantined, the key budget full, most messages refused as ahead of the clock, the heap nearly full, intake behind the bus or the plugin hang watch thread failed (/readyz says why)',
+      '1 when ready but degraded: history slow or down, a gap being filled, a bus endpoint not connected, the disk refusing writes, a plugin quarantined, the key budget full, most messages refused as ahead of the clock, the heap nearly full, intake behind the bus, the plugin hang watch thread failed or log lines dropped because stdout is not read (/readyz says why)',
       [],
       (set) => set({}, readiness().degraded ? 1 : 0),
     );
@@ -97,6 +97,15 @@ export function readinessMetrics({ gauge }: MetricMaker, sources: MetricsSources
     gauge('statscache_bus_endpoint_up', '1 when a --connect endpoint is connected', ['endpoint'], (set) => {
       for (const e of readiness().endpoints) set({ endpoint: e.endpoint }, e.up ? 1 : 0);
     });
+  }
+  if (sources.logDroppedLines) {
+    const dropped = sources.logDroppedLines;
+    fromCounters(
+      'statscache_log_dropped_lines_total',
+      'Log lines dropped because stdout did not take them and --log-buffer-bytes were held (its reader stopped or too slow); /readyz says degraded while it happens',
+      [],
+      (set) => set({}, dropped()),
+    );
   }
 }
 

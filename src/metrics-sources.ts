@@ -57,6 +57,8 @@ export interface MetricsSources {
     /** Ms the oldest unsettled journal commit and the snapshot write in progress have waited on the disk (null: none). */
     readonly writesWaiting?: { readonly journal: number | null; readonly snapshot: number | null };
   };
+  /** Log lines dropped this run because stdout did not take them (log-output.ts). */
+  readonly logDroppedLines?: () => number;
   /** Milliseconds of a monotonic clock, for spacing scrape renders (default performance.now). */
   readonly now?: () => number;
   /** Waits that many milliseconds (default setTimeout); tests inject their own. */

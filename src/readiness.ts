@@ -45,6 +45,8 @@ export interface ReadinessView {
   readonly diskWait: string | null;
   /** AMQP deliveries acked this run that the journal could not store (AmqpInputs.unjournaledProblem), or null. */
   readonly amqpUnjournaled: string | null;
+  /** Log lines being dropped because stdout does not take them (log-output.ts), or null. */
+  readonly logOutput: string | null;
 }
 
 /** Why the service is not ready, or null. Only start-up holds readiness, the history part of it for at most `readyTimeout`, and intake that died (for good: the owner stops). */
@@ -104,6 +106,7 @@ export function degradedReason(v: ReadinessView): string | null {
   if (v.hangWatch !== null) reasons.push(v.hangWatch);
   if (v.diskWait !== null) reasons.push(v.diskWait);
   if (v.amqpUnjournaled !== null) reasons.push(v.amqpUnjournaled);
+  if (v.logOutput !== null) reasons.push(v.logOutput);
   return reasons.length > 0 ? reasons.join('; ') : null;
 }
 

@@ -20,7 +20,7 @@ import type { RunningServer } from './http/uws-server.js';
 import type { WsHub } from './http/ws-hub.js';
 import type { Intake, IntakeCounters } from './intake.js';
 import type { MetaDeriver } from './message.js';
-import { errorText, type Logger } from './logger.js';
+import { errorText, type Logger, type LogOutputStatus } from './logger.js';
 import { linkStats } from './meta/safe-link.js';
 import { createMetrics, type ServiceMetrics } from './metrics.js';
 import { notReadyReason, degradedReason, type ReadinessView, readyDetails } from './readiness.js';
@@ -56,6 +56,8 @@ export interface ServiceHttpDeps {
   readonly snapshot: () => Promise<SnapshotReport>;
   /** Per plugin loaded again, journal records its start-up catch-up found trimmed. */
   readonly catchUpMissing?: () => ReadonlyMap<string, number>;
+  /** The logger's output, whose dropped lines /metrics counts. */
+  readonly logOutput?: LogOutputStatus;
 }
 
 export interface ServiceHttp {
@@ -139,6 +141,7 @@ export function createServiceHttp(d: ServiceHttpDeps): ServiceHttp {
       writesWaiting: d.writesWaiting(),
     }),
     amqp: () => d.amqp.reports(),
+    ...(d.logOutput ? { logDroppedLines: () => d.logOutput?.droppedLines ?? 0 } : {}),
   });
   const api = createHttpHandler({
     host: d.host,

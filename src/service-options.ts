@@ -1,6 +1,6 @@
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
-import type { Logger } from './logger.js';
+import type { Logger, LogOutputStatus } from './logger.js';
 import type { MetaDeriver } from './message.js';
 import type { SnapshotterOptions } from '../snapshots/snapshotter.js';
 
@@ -8,6 +8,8 @@ import type { SnapshotterOptions } from '../snapshots/snapshotter.js';
 export interface ServiceOptions {
   readonly config: Config;
   readonly logger: Logger;
+  /** The logger's output (log-output.ts), whose dropped lines /metrics counts and /readyz tells; none: not reported. */
+  readonly logOutput?: LogOutputStatus;
   readonly clock?: Clock;
   /** Plugin definitions; default: the built-in ones. */
   readonly plugins?: readonly unknown[];

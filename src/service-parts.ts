@@ -20,7 +20,7 @@ import { createHub } from './http/ws-wiring.js';
 import { HungReport } from './hung-report.js';
 import type { Intake } from './intake.js';
 import { LagWatch } from './lag-watch.js';
-import { throttled, type Logger } from './logger.js';
+import { throttled, type Logger, type LogOutputStatus } from './logger.js';
 import type { MetaDeriver } from './message.js';
 import { MissedFills } from './missed-fills.js';
 import { Recovery } from './recovery.js';
@@ -44,6 +44,8 @@ export interface ServiceParts {
   readonly digestSettleStep: number;
   /** ServiceOptions.onFatal: told once if intake can no longer work. */
   readonly onFatal: ((err: Error) => void) | undefined;
+  /** ServiceOptions.logOutput: the logger's drops, for /readyz. */
+  readonly logOutput: LogOutputStatus | undefined;
   readonly host: PluginHost;
   readonly restored: RestoreReport;
   readonly journal: Journal;
@@ -204,6 +206,7 @@ export function buildParts(source: PartsSource): ServiceParts {
     logLimited,
     digestSettleStep,
     onFatal: options.onFatal,
+    logOutput: options.logOutput,
     host,
     restored,
     journal,

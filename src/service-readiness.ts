@@ -34,6 +34,7 @@ export function readinessOf(s: ServiceParts): ReadinessView {
     hangWatch: state.hangWatchFailed,
     diskWait: diskWaitProblem(s.store.writesWaiting(), s.config.diskHangTimeout),
     amqpUnjournaled: s.amqp.unjournaledProblem(),
+    logOutput: s.logOutput?.problem() ?? null,
   };
 }
 

@@ -139,6 +139,7 @@ export class Service {
       fatal: () => state.fatal,
       snapshot: () => this.snapshotMeasured(),
       catchUpMissing: () => parts.catchUpMissing,
+      ...(options.logOutput ? { logOutput: options.logOutput } : {}),
     });
     this.http = web.api;
     this.admin = web.admin;

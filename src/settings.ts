@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import { LOG_LEVELS } from './log-levels.js';
-import { type Setting, numeric } from './setting-kinds.js';
+import { DEFAULT_LOG_BUFFER_BYTES, LOG_LEVELS } from './log-levels.js';
+import { type Setting, count, numeric } from './setting-kinds.js';
 import { AMQP } from './settings-amqp.js';
 import { BACKFILL } from './settings-backfill.js';
 import { BUS_SOURCES, BUS_THREAD, MESSAGE_LIMITS } from './settings-bus.js';
@@ -24,6 +24,11 @@ export const SETTINGS = {
   ...PLUGIN_LIMITS,
   ...HTTP_LIMITS,
   logLevel: { type: z.enum(LOG_LEVELS).default('info'), flag: '<level>', help: 'log level' },
+  logBufferBytes: {
+    type: count(4096, 1024 * 1024 * 1024).default(DEFAULT_LOG_BUFFER_BYTES),
+    flag: '<bytes>',
+    help: 'bytes of log lines held for stdout at most while its reader does not keep up (a paused `| less`, a wedged log shipper): lines past it are dropped and counted (`statscache_log_dropped_lines_total`; /healthz and /readyz say degraded while it happens, and a line tells how many once stdout takes the log again); a log call never waits for stdout',
+  },
   ...HISTORY_SCANS,
   ...BACKFILL,
   ...AMQP,

@@ -47,6 +47,7 @@ const ENV_CONTRACT = {
   httpMaxHeldBytes: 'STATSCACHE_HTTP_MAX_HELD_BYTES',
   httpMaxHeldBytesPerClient: 'STATSCACHE_HTTP_MAX_HELD_BYTES_PER_CLIENT',
   logLevel: 'STATSCACHE_LOG_LEVEL',
+  logBufferBytes: 'STATSCACHE_LOG_BUFFER_BYTES',
   historyScanConcurrency: 'STATSCACHE_HISTORY_SCAN_CONCURRENCY',
   historyScanQueue: 'STATSCACHE_HISTORY_SCAN_QUEUE',
   historyScanTimeoutSeconds: 'STATSCACHE_HISTORY_SCAN_TIMEOUT_SECONDS',
@@ -123,6 +124,7 @@ const FLAG_CONTRACT = [
   '--http-max-held-bytes',
   '--http-max-held-bytes-per-client',
   '--log-level',
+  '--log-buffer-bytes',
   '--history-scan-concurrency',
   '--history-scan-queue',
   '--history-scan-timeout-seconds',
@@ -258,6 +260,16 @@ describe('settings declared once (src/settings.ts)', () => {
     expect(() => loadConfig({ env: { STATSCACHE_MAX_PUBLISHERS: '-1' } })).toThrow(
       /setting "maxPublishers" \(environment STATSCACHE_MAX_PUBLISHERS\)/,
     );
+  });
+
+  it('--log-buffer-bytes: 8 MiB by default, from 4 KiB to 1 GiB', () => {
+    expect(loadConfig({ env: {} }).logBufferBytes).toBe(8 * 1024 * 1024);
+    expect(loadConfig({ env: { STATSCACHE_LOG_BUFFER_BYTES: '4096' } }).logBufferBytes).toBe(4096);
+    expect(loadConfig({ env: {}, flags: { logBufferBytes: String(1024 ** 3) } }).logBufferBytes).toBe(1024 ** 3);
+    for (const bad of ['4095', String(1024 ** 3 + 1), '1.5', 'lots'])
+      expect(() => loadConfig({ env: { STATSCACHE_LOG_BUFFER_BYTES: bad } }), bad).toThrow(
+        /setting "logBufferBytes" \(environment STATSCACHE_LOG_BUFFER_BYTES\)/,
+      );
   });
 
   it('--help shows each flag with the default the schema holds', () => {
