@@ -5,6 +5,9 @@
  * time to fill the filter from the index. Not part of `npm test`.
  *   node dist/bench/dedupe.js            (BENCH_IDS=500000 by default)
  */
+// Decode as `statscache serve` does (its CLI loads this first): msgpackr's native string
+// extraction off, which changes what replayed state holds and what the collector copies.
+import '../src/msgpack-strings.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

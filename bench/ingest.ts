@@ -8,6 +8,9 @@
  *            JSON.parse + a no-op dispatch of the same records (what bench/run.ts compares against)
  *   snapshot an incremental snapshot after 1% of keys changed; baseline: the first, full one
  */
+// Decode as `statscache serve` does (its CLI loads this first): msgpackr's native string
+// extraction off, which changes what replayed state holds and what the collector copies.
+import '../src/msgpack-strings.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

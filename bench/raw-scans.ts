@@ -6,6 +6,9 @@
  *   idle     /api median with no scan running
  *   scans    /api median while PARALLEL scans (`user=ralph`) are answered, and how they were answered
  */
+// Decode as `statscache serve` does (its CLI loads this first): msgpackr's native string
+// extraction off, which changes what replayed state holds and what the collector copies.
+import '../src/msgpack-strings.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

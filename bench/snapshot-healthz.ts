@@ -9,6 +9,9 @@
  * (data-file check, snapshot load) and recovered (the KEYS / 5 journal records written after
  * the snapshot replayed), timed from build() on.
  */
+// Decode as `statscache serve` does (its CLI loads this first): msgpackr's native string
+// extraction off, which changes what replayed state holds and what the collector copies.
+import '../src/msgpack-strings.js';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
