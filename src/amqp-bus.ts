@@ -10,7 +10,8 @@
  * its URL label), amqp-input-options.ts, amqp-timing.ts (back-off, set-up and close bounds),
  * amqp-queue-setup.ts (declare and bind), amqp-ack-window.ts (acks in delivery order),
  * amqp-delivery.ts (a message as the Delivery handed upward), amqp-held.ts (deliveries held across
- * connections, and the cap past which a new connection defers its consume).
+ * connections, and the cap past which a new connection defers its consume), amqp-input-state.ts
+ * (the status, connection generation and reconnect back-off AmqpInput extends with the connection).
  */
 import './amqp-codec-guard.js';
 import './amqp-frame-guard.js';
@@ -18,74 +19,23 @@ import { capBodies } from './amqp-body-guard.js';
 import { setMaxListeners } from 'node:events';
 import amqplib from 'amqplib';
 import { AckWindow } from './amqp-ack-window.js';
-import type { AmqpInputOptions } from './amqp-input-options.js';
 import { toDelivery } from './amqp-delivery.js';
-import { HeldDeliveries } from './amqp-held.js';
+import { type Channel, type Model, AmqpInputState } from './amqp-input-state.js';
 import { declareAndBind } from './amqp-queue-setup.js';
-import { type AmqpStatus, initialStatus, redactUrl } from './amqp-status.js';
-import { backoffDelay, CLOSE_STEP_MS, defaultTimer, SETUP_TIMEOUT_MS, settlesWithin } from './amqp-timing.js';
+import { redactUrl } from './amqp-status.js';
+import { backoffDelay, CLOSE_STEP_MS, SETUP_TIMEOUT_MS, settlesWithin } from './amqp-timing.js';
 
 export type { AmqpInputOptions, AmqpTls } from './amqp-input-options.js';
 export { AMQP_EXCHANGE } from './amqp-queue-setup.js';
 export type { AmqpState, AmqpStatus } from './amqp-status.js';
 export { backoffDelay, redactUrl };
 
-type Model = Awaited<ReturnType<typeof amqplib.connect>>;
-
 /** Drops a connection's socket: amqplib's typings hide it, and a broker that does not answer never closes it. */
 const dropSocket = (model: Model | null): void =>
   (model as unknown as { connection?: { stream?: { destroy(): void } } } | null)?.connection?.stream?.destroy();
-type Channel = Awaited<ReturnType<Model['createChannel']>>;
 type Msg = Parameters<Channel['ack']>[0];
 
-export class AmqpInput {
-  private status: AmqpStatus;
-  private model: Model | null = null;
-  private consumer: { channel: Channel; tag: string } | null = null;
-  private attempt = 0;
-  /** When the current connection started consuming (null while not consuming). */
-  private consumingSince: number | null = null;
-  private cancelTimer: (() => void) | null = null;
-  private stopped = false;
-  /** The broker cancelled the consumer (its queue was deleted) since the last connection consumed. */
-  private queueDeleted = false;
-  /** Bumped per connection: acks for an older channel are meaningless (the broker redelivers). */
-  private generation = 0;
-  /** Aborted when the current connection is lost (durable queue only): see onDelivery. */
-  private superseded = new AbortController();
-  /** Aborted when the current connection is lost or the input closes (any queue): ends a deferred consume's wait. */
-  private gone = new AbortController();
-  private readonly inflight: HeldDeliveries;
-  private readonly now: () => number;
-  private readonly random: () => number;
-  private readonly setTimer: (fn: () => void, ms: number) => () => void;
-
-  constructor(
-    private readonly options: AmqpInputOptions,
-    input = redactUrl(options.url),
-  ) {
-    this.now = options.now ?? Date.now;
-    this.random = options.random ?? Math.random;
-    this.setTimer = options.setTimer ?? defaultTimer;
-    // Below one window no connection could ever consume.
-    this.inflight = new HeldDeliveries(Math.max(options.maxHeld ?? Number.POSITIVE_INFINITY, options.prefetch));
-    this.status = initialStatus(
-      input,
-      options.queue !== null,
-      this.now(),
-      Number.isFinite(this.inflight.max) ? this.inflight.max : null,
-    );
-  }
-
-  get current(): AmqpStatus {
-    return { ...this.status, held: this.inflight.size };
-  }
-
-  /** Starts connecting in the background; state changes are reported through onState. */
-  start(): void {
-    void this.connect();
-  }
-
+export class AmqpInput extends AmqpInputState {
   /**
    * Stops consuming, lets in-flight deliveries reach their ack, then closes the connection. Each
    * exchange with the broker waits at most `closeStepMs` (a broker that stopped answering would
@@ -120,23 +70,13 @@ export class AmqpInput {
     });
   }
 
-  private set(change: Partial<AmqpStatus>): void {
-    const previous = this.status.state;
-    this.status = {
-      ...this.status,
-      ...change,
-      ...(change.state && change.state !== previous ? { since: this.now() } : {}),
-    };
-    if (change.state && change.state !== previous) this.options.onState?.(this.status, previous);
-  }
-
   private connectUrl(): string {
     const u = new URL(this.options.url);
     if (!u.searchParams.has('heartbeat')) u.searchParams.set('heartbeat', String(this.options.heartbeatSeconds));
     return u.toString();
   }
 
-  private async connect(): Promise<void> {
+  protected override async connect(): Promise<void> {
     if (this.stopped) return;
     this.set({ state: 'connecting', reason: this.status.reason });
     const { tls, queue, bindings, prefetch } = this.options;
@@ -282,30 +222,5 @@ export class AmqpInput {
       },
     );
     this.inflight.add(pending);
-  }
-
-  private lost(generation: number, reason: string, deliveryFailed = false): void {
-    if (generation !== this.generation || this.stopped) return;
-    if (this.options.queue !== null) this.superseded.abort();
-    this.gone.abort();
-    const upFor = this.consumingSince === null ? 0 : this.now() - this.consumingSince;
-    if (!deliveryFailed && upFor >= this.options.reconnect.maxMs) this.attempt = 0;
-    this.consumingSince = null;
-    this.generation++;
-    this.model = null;
-    this.consumer = null;
-    this.attempt++;
-    const delay = backoffDelay(
-      this.attempt,
-      this.options.reconnect.initialMs,
-      this.options.reconnect.maxMs,
-      this.random,
-    );
-    this.set({ state: 'closed', reason: `${reason}; reconnecting in ${delay} ms` });
-    this.cancelTimer?.();
-    this.cancelTimer = this.setTimer(() => {
-      this.cancelTimer = null;
-      void this.connect();
-    }, delay);
   }
 }
