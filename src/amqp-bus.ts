@@ -82,7 +82,7 @@ export class AmqpInput extends AmqpInputState {
     const { tls, queue, bindings, prefetch } = this.options;
     const generation = ++this.generation;
     const superseded = new AbortController();
-    // Each delivery held at start-up listens on it (amqp-inputs.ts): up to a prefetch window, past
+    // Each delivery held at start-up listens on it (amqp-intake-delivery.ts): up to a prefetch window, past
     // Node's default of 10, whose "possible memory leak" warning every start with a backlog printed.
     setMaxListeners(prefetch + 1, superseded.signal);
     this.superseded = superseded;

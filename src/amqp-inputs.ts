@@ -3,92 +3,19 @@
  * form, bounded, de-duplicated and journaled like a ZeroMQ frame, and acked only after its
  * journal batch committed. A delivery that cannot be decoded is acked (requeueing it would loop
  * forever, as fedora-messaging's own consumer knows), counted by reason and logged at a limited rate.
+ * Beside it: amqp-inputs-deps.ts (what it is built from, amqplib's side loaded only when an input
+ * is configured), amqp-intake-delivery.ts (one delivery's way into the intake) and
+ * amqp-input-report.ts (what each input reports beyond its connection status).
  */
 import { StatscacheError } from '../actors/errors.js';
 import { AmqpBindingRecord } from './amqp-binding-record.js';
-import { RecentRefusals, refusalDigest } from './amqp-refusals.js';
-import { readBoundedFile } from './bounded-read.js';
 import type { AmqpInput, AmqpInputOptions, AmqpState, AmqpStatus, AmqpTls } from './amqp-bus.js';
-import { decodeDelivery, type Delivery } from './amqp-message.js';
-import type { Config } from './config.js';
-import { DECODE_ERROR_REASONS, type DecodeErrorReason, type FrameLimits } from './decode-frames.js';
-import { decodedBytes, type Intake } from './intake.js';
-import type { Logger } from './logger.js';
-
-export interface AmqpInputReport extends AmqpStatus {
-  readonly duplicates: number;
-  readonly decodeErrors: Readonly<Record<DecodeErrorReason, number>>;
-  readonly refusedRedeliveries: number;
-  /** Deliveries acked that the journal could not store: lost to this instance. */
-  readonly unjournaled: number;
-}
-
-/** One AMQP input as /readyz shows it. */
-export interface AmqpReadiness {
-  readonly input: string;
-  readonly state: AmqpState;
-  readonly reason: string | null;
-  readonly since: string;
-  readonly queue: string | null;
-  readonly durable_queue: boolean;
-  readonly deliveries: number;
-  readonly acked: number;
-  /** Deliveries received and not yet acked, across connections (start-up holds them). */
-  readonly held: number;
-  /** The cap on `held` (--amqp-max-held): past it a new connection defers its consume. */
-  readonly max_held: number | null;
-  readonly consume_deferrals: number;
-  /** Deliveries acked that the journal could not store (statscache_amqp_unjournaled_total). */
-  readonly unjournaled: number;
-}
-
-/** amqplib's side of the inputs: loaded only when `--amqp` names one (amqplib and its guards cost every other start ~80 ms of CPU). */
-export interface AmqpClient {
-  readonly AmqpInput: typeof AmqpInput;
-  readonly redactUrl: (url: string) => string;
-  readonly capTables: (maxBytes: number) => void;
-}
-
-export async function loadAmqpClient(config: Config): Promise<AmqpClient | null> {
-  if (config.amqp.length === 0) return null;
-  // The guard first: it must patch amqplib's codec before amqplib loads (amqp-bus.ts imports it first too).
-  const { capTables } = await import('./amqp-codec-guard.js');
-  const { AmqpInput, redactUrl } = await import('./amqp-bus.js');
-  return { AmqpInput, redactUrl, capTables };
-}
-
-export interface AmqpInputsDeps {
-  readonly config: Config;
-  /** From loadAmqpClient(config): null when no input is configured. */
-  readonly client: AmqpClient | null;
-  readonly intake: Intake;
-  readonly limits: FrameLimits;
-  readonly log: Logger;
-  readonly logLimited: (key: string, emit: (suppressed: number) => void) => void;
-  /** A promise while live messages are held back (start-up replay and backfill), else undefined. */
-  readonly held: () => Promise<void> | undefined;
-  /** A queue made anew came back after a drop (server-named, or a durable one deleted): what was published meanwhile is lost to it. */
-  readonly onResumed: (info: { input: string; downSince: number }) => void;
-  /**
-   * An input consumes its first queue, one made anew (server-named): nothing published before
-   * it existed reached it, which the start-up backfill covers only if its window ended later.
-   */
-  readonly onFirstQueue: (info: { input: string }) => void;
-  readonly now: () => number;
-}
-
-interface Tally {
-  duplicates: number;
-  decodeErrors: Record<DecodeErrorReason, number>;
-  /** Refused deliveries that came back after their ack was lost (not counted again). */
-  refusedRedeliveries: number;
-  /** Deliveries the journal could not store, acked and lost. */
-  unjournaled: number;
-  refused: RecentRefusals;
-  downSince: number | null;
-  /** The input consumed once already (a later queue is a resume, not a first). */
-  consumed: boolean;
-}
+import type { AmqpInputReport, AmqpReadiness, Tally } from './amqp-input-report.js';
+import type { AmqpInputsDeps } from './amqp-inputs-deps.js';
+import { deliverToIntake, type IntakePath } from './amqp-intake-delivery.js';
+import { RecentRefusals } from './amqp-refusals.js';
+import { readBoundedFile } from './bounded-read.js';
+import { DECODE_ERROR_REASONS, type DecodeErrorReason } from './decode-frames.js';
 
 function readPem(path: string | null, key: 'amqpCa' | 'amqpCert' | 'amqpKey'): Buffer | undefined {
   if (path === null) return undefined;
@@ -97,16 +24,6 @@ function readPem(path: string | null, key: 'amqpCa' | 'amqpCert' | 'amqpKey'): B
   } catch (err) {
     throw new StatscacheError('SC_CONFIG_INVALID', `setting "${key}": cannot read ${path}: ${(err as Error).message}`);
   }
-}
-
-/** `wait`, or a rejection once `signal` aborts; the listener goes when either settles. */
-function unlessAborted(wait: Promise<unknown>, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const fail = () => reject(new Error('its connection was lost: the broker delivers it again'));
-    if (signal.aborted) return fail();
-    signal.addEventListener('abort', fail, { once: true });
-    wait.then(() => resolve(), reject).finally(() => signal.removeEventListener('abort', fail));
-  });
 }
 
 /** --amqp-max-held unset: this many prefetch windows. */
@@ -125,6 +42,7 @@ export class AmqpInputs {
     const promise = new Promise<never>((_, r) => (reject = r));
     promise.catch(() => undefined);
     this.closing = { promise, reject };
+    const path: IntakePath = { deps, closing: promise, unjournaled: (last) => (this.lastUnjournaled = last) };
     const { config, client } = deps;
     // Header tables over the frame bound are never decoded (amqp-codec-guard.ts), and refused as oversized.
     client?.capTables(deps.limits.maxFrameBytes);
@@ -166,7 +84,7 @@ export class AmqpInputs {
           heartbeatSeconds: config.amqpHeartbeat,
           tls,
           reconnect: { initialMs: 500, maxMs: config.amqpReconnectMax * 1000 },
-          onDelivery: (d, superseded) => this.deliver(label, tally, d, superseded),
+          onDelivery: (d, superseded) => deliverToIntake(path, label, tally, d, superseded),
           onState: (status, previous) => this.changed(tally, status, previous),
           ...(config.amqpQueue === null ? {} : { bindingRecord: this.bindingRecord(label, config.amqpQueue, labels) }),
           now: deps.now,
@@ -252,68 +170,6 @@ export class AmqpInputs {
     if (last === null) return null;
     const n = this.tallies.reduce((sum, t) => sum + t.unjournaled, 0);
     return `${n} AMQP deliver${n === 1 ? 'y' : 'ies'} acked without being journaled this run (the journal could not store ${n === 1 ? 'it' : 'them'}: lost to this instance), the last at ${new Date(last.at).toISOString()} from ${last.input}: ${last.error}`;
-  }
-
-  private async deliver(
-    input: string,
-    tally: Tally,
-    delivery: Delivery,
-    superseded: AbortSignal,
-  ): Promise<'refused' | undefined> {
-    // Decoded before the hold: a refused delivery is counted and acked now (AmqpInput acks it
-    // ahead of those before it), so neither a held window nor a lost connection brings it back
-    // to be counted again; and an oversized body never waits pinned in memory (128 MiB each).
-    const result = decodeDelivery(delivery, this.deps.limits);
-    const { intake } = this.deps;
-    if (!result.ok) {
-      // Acked at once, but an ack is not confirmed: one lost with its connection brings the
-      // delivery back, flagged redelivered. Counting it again would say more arrived than did.
-      if (!tally.refused.add(refusalDigest(delivery, result.reason)) && delivery.redelivered) {
-        tally.refusedRedeliveries++;
-        return 'refused';
-      }
-      intake.counters.decodeErrors[result.reason]++;
-      tally.decodeErrors[result.reason]++;
-      this.deps.logLimited(`amqp-decode:${result.reason}`, (suppressed) =>
-        this.deps.log.warn(
-          { input, reason: result.reason, detail: result.detail, topic: delivery.routingKey.slice(0, 255), suppressed },
-          'AMQP delivery skipped (acked, not requeued)',
-        ),
-      );
-      return 'refused';
-    }
-    const held = this.deps.held();
-    // Let go when its connection is lost (durable queue): the broker delivers it again, and each
-    // reconnect during a long hold would otherwise keep one more copy of the window in memory.
-    if (held) await unlessAborted(Promise.race([held, this.closing.promise]), superseded);
-    if (result.filledTimestamp) intake.counters.filledTimestamps++;
-    if (result.correctedTimestamp) intake.counters.correctedTimestamps++;
-    const writeErrors = intake.counters.journalWriteErrors;
-    try {
-      if (!intake.accept(result.envelope, decodedBytes([delivery.content]))) tally.duplicates++;
-    } catch (err) {
-      // It can never be stored, so a redelivery would fail the same way: ack it, count it, say so.
-      tally.unjournaled++;
-      this.lastUnjournaled = { at: this.deps.now(), input, error: String(err).slice(0, 500) };
-      this.deps.logLimited('amqp-unstorable', (suppressed) =>
-        this.deps.log.error(
-          { input, topic: result.envelope.topic, err: String(err), suppressed },
-          'AMQP delivery could not be journaled; acked and dropped',
-        ),
-      );
-      return 'refused';
-    }
-    // A duplicate waits too: its first copy may still be on its way to disk.
-    await intake.settled();
-    // Held in memory after failed commits is not on disk: a durable queue keeps it until it is.
-    // A server-named queue cannot: it is exclusive and auto-delete, so dropping the connection
-    // to get a redelivery deleted the queue with everything in it, and nothing was routed to
-    // us until the reconnect (323 of 600 kept through a 30 s disk outage). There the message
-    // is acked and stays in the journal's in-memory hold, as a ZeroMQ message does (/readyz
-    // degraded meanwhile; the next snapshot or successful write puts it on disk).
-    if (this.deps.config.amqpQueue !== null && (intake.counters.journalWriteErrors > writeErrors || !intake.durable))
-      throw new Error('the journal batch failed to commit');
-    return undefined;
   }
 
   private changed(tally: Tally, status: AmqpStatus, previous: AmqpState): void {

@@ -1,4 +1,4 @@
-import type { AmqpReadiness } from './amqp-inputs.js';
+import type { AmqpReadiness } from './amqp-input-report.js';
 import type { BacklogStatus } from '../snapshots/journal-backlog.js';
 import type { EndpointStatus } from './bus.js';
 import { type PublisherStatus, publishersProblem } from './bus-publishers.js';

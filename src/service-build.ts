@@ -4,7 +4,7 @@ import { checkAndRead } from '../snapshots/check-and-read.js';
 import { quarantineAndSalvage, removeOldSalvages, type SalvageReport } from '../snapshots/quarantine.js';
 import { writePidFile } from '../snapshots/pid-file.js';
 import type { PrereadSlot } from '../snapshots/restore.js';
-import { type AmqpClient, loadAmqpClient } from './amqp-inputs.js';
+import { type AmqpClient, loadAmqpClient } from './amqp-inputs-deps.js';
 import { systemClock } from './clock.js';
 import type { ServiceOptions } from './service-options.js';
 

@@ -5,7 +5,7 @@ import type { DataStore } from '../snapshots/lmdb-store.js';
 import type { NotLoadedMark } from '../snapshots/not-loaded.js';
 import type { PrereadSlot, RestoreReport } from '../snapshots/restore.js';
 import type { SnapshotReport } from '../snapshots/snapshotter.js';
-import type { AmqpClient } from './amqp-inputs.js';
+import type { AmqpClient } from './amqp-inputs-deps.js';
 import { AmqpInputs } from './amqp-inputs.js';
 import { BusIngest } from './bus-ingest.js';
 import { type CatchUpPlan, planCatchUp } from './catch-up.js';
