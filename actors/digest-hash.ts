@@ -30,24 +30,16 @@ function finish(): void {
   lb = b;
 }
 
-/**
- * mix() of the length, then of each UTF-16 unit, on locals: the module's lanes are module
- * variables, which mix() loads and stores per call (a key is hashed 27% faster so, same values).
- */
 function feedString(s: string): void {
-  const n = s.length;
-  let a = Math.imul(la ^ n, 2654435761);
-  let b = Math.imul(lb ^ n, 1597334677);
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    a = Math.imul(a ^ c, 2654435761);
-    b = Math.imul(b ^ c, 1597334677);
-  }
-  la = a;
-  lb = b;
+  feedParts(s, '');
 }
 
-/** feedString(a + b) without making the concatenation (a settle walks keys in two parts: entry-walk.ts). */
+/**
+ * mix() of the length of a + b, then of each of its UTF-16 units, without making the
+ * concatenation (a settle walks keys in two parts: entry-walk.ts). On locals: the module's lanes
+ * are module variables, which mix() loads and stores per call (a key is hashed 27% faster so,
+ * same values).
+ */
 function feedParts(a: string, b: string): void {
   const n = a.length;
   const m = b.length;
