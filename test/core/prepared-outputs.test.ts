@@ -12,6 +12,7 @@ import { walkShape } from '../../src/envelope-limits.js';
 import { deriveMeta } from '../../src/meta/index.js';
 import { decodeHead } from '../../src/prepared-head.js';
 import { type RawEnvelope, samples } from '../helpers/fixtures.js';
+import { sortedDeep } from '../helpers/sorted-deep.js';
 
 /**
  * What the bus thread hands over for a message (its id, journal record and head) is a contract:
@@ -21,15 +22,6 @@ import { type RawEnvelope, samples } from '../helpers/fixtures.js';
  */
 const config = loadConfig({ env: {}, flags: { port: 0 } });
 const limits = unclocked(threadLimits(config));
-
-/** The same value with every object's keys inserted in sorted order. */
-function sortedDeep(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortedDeep);
-  if (typeof value !== 'object' || value === null) return value;
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value).sort()) out[key] = sortedDeep((value as Record<string, unknown>)[key]);
-  return out;
-}
 
 /**
  * The 510 samples at fixed times, each in two wire forms: as captured (keys in the capture's

@@ -6,15 +6,7 @@ import { messageId } from '../../snapshots/journal-record.js';
 import { keysInOrder, stableJson } from '../../snapshots/stable-json.js';
 import { samples } from '../helpers/fixtures.js';
 import { mulberry32 } from '../helpers/seeded-random.js';
-
-/** The same value with every object's keys inserted in sorted order: what fedmsg's wire JSON parses to. */
-function sortedDeep(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortedDeep);
-  if (typeof value !== 'object' || value === null) return value;
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value).sort()) out[key] = sortedDeep((value as Record<string, unknown>)[key]);
-  return out;
-}
+import { sortedDeep } from '../helpers/sorted-deep.js';
 
 /** As the wire carries it: compact JSON with sorted keys, parsed. */
 const wire = (value: unknown): unknown => JSON.parse(JSON.stringify(sortedDeep(value)));
