@@ -15,10 +15,21 @@ import { amqpQueueSuite } from '../helpers/amqp-queue-suite.js';
 import { amqpReady } from '../helpers/amqp-readiness.js';
 import { FakeDatagrepper } from '../helpers/fake-datagrepper.js';
 import { metricOf } from '../helpers/probes.js';
-import { eventually } from '../helpers/service-process.js';
+import { eventually, type RunningService } from '../helpers/service-process.js';
 
 describe('AMQP deliveries held at start-up across reconnects', () => {
   const suite = amqpQueueSuite();
+
+  /** Lets the start-up backfill succeed, which ends the hold: then the whole window is taken in and acked. */
+  async function backfillThenAcked(fake: FakeDatagrepper, running: RunningService, queue: string, n: number) {
+    fake.failNext = 0;
+    await suite.drained(
+      queue,
+      async () => (await amqpReady(running))?.acked === n,
+      60_000,
+      'the window taken in and acked once the backfill succeeds',
+    );
+  }
 
   it('keep one copy of a durable queue window, not one per connection lost meanwhile', async () => {
     const p = suite.pub;
@@ -43,13 +54,7 @@ describe('AMQP deliveries held at start-up across reconnects', () => {
         if (c <= lost) proxy.cut();
       }
       expect((await amqpReady(running))?.acked).toBe(0);
-      fake.failNext = 0;
-      await suite.drained(
-        queue,
-        async () => (await amqpReady(running))?.acked === n,
-        60_000,
-        'the window taken in and acked once the backfill succeeds',
-      );
+      await backfillThenAcked(fake, running, queue, n);
       expect(await metricOf(running.base, 'statscache_bus_accepted_total')).toBe(n);
       // The copies of the lost connections were let go, not taken in as duplicates.
       expect(await series('duplicates_total')).toBe(0);
@@ -77,13 +82,7 @@ describe('AMQP deliveries held at start-up across reconnects', () => {
         30_000,
         'the whole window delivered and held',
       );
-      fake.failNext = 0;
-      await suite.drained(
-        queue,
-        async () => (await amqpReady(running))?.acked === n,
-        60_000,
-        'the window taken in and acked once the backfill succeeds',
-      );
+      await backfillThenAcked(fake, running, queue, n);
       expect(running.logs.filter((l) => l.includes('MaxListenersExceededWarning'))).toEqual([]);
     } finally {
       await fake.close();
