@@ -61,8 +61,7 @@ export async function startService(s: ServiceParts, service: Startable): Promise
     queueMax: budget?.connectQueue ?? config.busQueueMax,
     ...(budget ? { bindQueueMax: budget.bindQueue } : {}),
     keepaliveSeconds: config.busKeepalive,
-    // 0 turns the bound off, and with it the ZAP handshake that ZMTP 1.0 publishers cannot pass.
-    ...(config.maxPublishers > 0 ? { maxPublishers: config.maxPublishers } : {}),
+    maxPublishers: config.maxPublishers,
   };
   const busHooks: Omit<BusHooks, 'onFrames'> = {
     onReceiveError: (err, source) => s.busIngest.failed(err, source),

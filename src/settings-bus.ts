@@ -40,9 +40,9 @@ export const BUS_SOURCES = {
     defaultNote: 'everything',
   },
   maxPublishers: {
-    type: count(0, MAX_MAX_PUBLISHERS).default(DEFAULT_MAX_PUBLISHERS),
+    type: count(1, MAX_MAX_PUBLISHERS).default(DEFAULT_MAX_PUBLISHERS),
     flag: '<n>',
-    help: 'publishers connected to the `--bind` socket at once, at most: one more is refused in its ZeroMQ handshake (ZAP: a libzmq publisher then gets an error and does not reconnect by itself), its connection closed at once, counted (`statscache_bus_refused_connections_total`) and logged at a limited rate; a place frees when a connected publisher goes. Each connection costs a file descriptor and its own receive queue (`--bus-queue-max`/16 messages), so without a bound whoever can reach the socket could open connections until the process ran out of either and stopped taking messages in for everyone. `/readyz` shows the count (`publishers`) and says degraded at the bound. (`0`: no bound and no ZAP handshake, for publishers still on libzmq 2.x, whose ZMTP 1.0 cannot take part in one and is refused while the bound is on)',
+    help: 'publishers connected to the `--bind` socket at once, at most: one more is refused in its ZeroMQ handshake (ZAP: a libzmq publisher then gets an error and does not reconnect by itself), its connection closed at once, counted (`statscache_bus_refused_connections_total`) and logged at a limited rate; a place frees when a connected publisher goes. Each connection costs a file descriptor and its own receive queue (`--bus-queue-max`/16 messages), so without a bound whoever can reach the socket could open connections until the process ran out of either and stopped taking messages in for everyone. `/readyz` shows the count (`publishers`) and says degraded at the bound',
   },
 } as const satisfies Record<string, Setting>;
 

@@ -248,16 +248,15 @@ describe('settings declared once (src/settings.ts)', () => {
     );
   });
 
-  it('--max-publishers: 1024 by default, a whole number from 0 (no bound) to 100,000', () => {
+  it('--max-publishers: 1024 by default, a whole number from 1 to 100,000', () => {
     expect(loadConfig({ env: {} }).maxPublishers).toBe(1024);
     expect(loadConfig({ env: {}, flags: flagValues(parse(['--max-publishers', '1'])) }).maxPublishers).toBe(1);
-    expect(loadConfig({ env: {}, flags: flagValues(parse(['--max-publishers', '0'])) }).maxPublishers).toBe(0);
     expect(loadConfig({ env: { STATSCACHE_MAX_PUBLISHERS: '100000' } }).maxPublishers).toBe(100_000);
-    for (const bad of ['100001', '2.5', '-1', 'many'])
+    for (const bad of ['0', '100001', '2.5', '-1', 'many'])
       expect(() => loadConfig({ env: {}, flags: flagValues(parse(['--max-publishers', bad])) }), bad).toThrow(
         /setting "maxPublishers" \(flag --max-publishers\)/,
       );
-    expect(() => loadConfig({ env: { STATSCACHE_MAX_PUBLISHERS: '-1' } })).toThrow(
+    expect(() => loadConfig({ env: { STATSCACHE_MAX_PUBLISHERS: '0' } })).toThrow(
       /setting "maxPublishers" \(environment STATSCACHE_MAX_PUBLISHERS\)/,
     );
   });
