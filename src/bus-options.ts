@@ -4,7 +4,6 @@
  * the bus thread and the service, which read it without loading libzmq.
  */
 import type { EndpointState, EndpointStatus, MonitorEvent } from './bus-endpoints.js';
-import type { PublisherReport, PublisherStatus } from './bus-publishers.js';
 
 export interface BusOptions {
   readonly connect: readonly string[];
@@ -37,11 +36,6 @@ export interface BusOptions {
    * whose peer vanished without a FIN (power loss, a partition, NAT state dropped) looks connected.
    */
   readonly keepaliveSeconds?: number;
-  /**
-   * Connections open to the --bind socket at most (--max-publishers, bus-publishers.ts): one more
-   * is refused in its handshake (ZAP). Unset: no bound, no ZAP.
-   */
-  readonly maxPublishers?: number;
 }
 
 /** The source of messages received on the bound socket(s). */
@@ -68,8 +62,6 @@ export interface BusHooks {
   readonly onReconnect?: ReconnectHandler;
   /** A `--connect` endpoint changed state (connected, retrying, unresolved…). */
   readonly onEndpoint?: (status: EndpointStatus, previous: EndpointState) => void;
-  /** A publisher's connection to the --bind socket was refused at --max-publishers (`address`: its peer). */
-  readonly onPublisherRefused?: (status: PublisherStatus, address: string) => void;
   readonly now?: () => number;
 }
 
@@ -81,8 +73,6 @@ export interface BusSubscription {
   readonly done: Promise<void>;
   /** The state of each `--connect` endpoint, in configuration order. */
   endpoints(): EndpointStatus[];
-  /** The --bind socket's connections against --max-publishers; null without a bound --bind socket. */
-  publishers?(): PublisherStatus | null;
   close(): void;
 }
 
@@ -100,8 +90,6 @@ export interface SocketHooks {
    * libzmq, so it is asked only when the hook wants to wait (at saturation, once per batch).
    */
   readonly idleWait?: () => Promise<void> | undefined;
-  /** The --bind socket's connections changed, or one was refused (with --max-publishers only). */
-  readonly onPublishers?: PublisherReport;
 }
 
 export interface OpenSockets {

@@ -55,7 +55,6 @@ export function busWorkerData(options: BusOptions, thread: ThreadOptions, pulse:
       ...(options.queueMax === undefined ? {} : { queueMax: options.queueMax }),
       ...(options.bindQueueMax === undefined ? {} : { bindQueueMax: options.bindQueueMax }),
       ...(options.keepaliveSeconds === undefined ? {} : { keepaliveSeconds: options.keepaliveSeconds }),
-      ...(options.maxPublishers === undefined ? {} : { maxPublishers: options.maxPublishers }),
     },
     limits: { ...thread.limits },
     maxInFlight: thread.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,

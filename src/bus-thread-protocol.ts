@@ -88,8 +88,6 @@ export type FromBusThread =
   | { readonly type: 'open-failed'; readonly message: string; readonly code: string | undefined }
   | ({ readonly type: 'batch'; readonly buffer: ArrayBuffer; readonly bytes: number } & PackedItems)
   | { readonly type: 'monitor'; readonly source: string; readonly event: MonitorEvent }
-  /** The --bind socket's connections now, and the peer of one just refused (bus-publishers.ts). */
-  | { readonly type: 'publishers'; readonly connections: number; readonly refusedFrom: string | null }
   | { readonly type: 'receive-error'; readonly source: string; readonly message: string }
   | { readonly type: 'loop-end'; readonly source: string; readonly message: string | null };
 

@@ -2,7 +2,6 @@ import { Worker } from 'node:worker_threads';
 import { StatscacheError } from '../actors/errors.js';
 import type { BusOptions, BusSubscription } from './bus.js';
 import { EndpointSet } from './bus-endpoints.js';
-import { publisherTally } from './bus-publishers.js';
 import { BUS_THREAD_SOURCE, unpackBatch } from './bus-thread-batch.js';
 import { busWorkerData, type ThreadedBusHooks, type ThreadOptions } from './bus-thread-options.js';
 import type { FromBusThread, PackedItems, ToBusThread } from './bus-thread-protocol.js';
@@ -73,7 +72,6 @@ export async function subscribeThreaded(
   });
   trackThread(worker, 'the bus thread');
   const endpoints = new EndpointSet(options.connect, hooks);
-  const publishers = publisherTally(options, hooks);
   const send = (message: ToBusThread) => worker.postMessage(message);
   let closing = false;
   let chain: Promise<void> = Promise.resolve();
@@ -119,9 +117,6 @@ export async function subscribeThreaded(
         }
         case 'monitor':
           endpoints.event(message.source, message.event);
-          return;
-        case 'publishers':
-          publishers?.report(message.connections, message.refusedFrom);
           return;
         case 'receive-error':
           hooks.onReceiveError(new Error(message.message), message.source);
@@ -196,7 +191,6 @@ export async function subscribeThreaded(
     connected: [...options.connect],
     done,
     endpoints: () => endpoints.statuses(),
-    publishers: () => publishers?.status() ?? null,
     close: () => {
       if (!closing) shutdown();
     },

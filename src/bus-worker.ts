@@ -176,7 +176,6 @@ while (openSpin) {}
 const sockets = await openSockets(data.options, {
   onFrames,
   onMonitor: (source, event) => post({ type: 'monitor', source, event }),
-  onPublishers: (connections, refusedFrom) => post({ type: 'publishers', connections, refusedFrom }),
   ...(data.readThrough ? {} : { idleWait }),
   onReceiveError: (err, source) =>
     post({ type: 'receive-error', source, message: String((err as Error)?.message ?? err) }),

@@ -6,7 +6,7 @@
  * does not say which peer sent a message). libzmq reconnects on its own; raw frames go
  * upward, decoding and counting live elsewhere so this stays a thin edge.
  */
-import { Context, Publisher, Router, Subscriber, XPublisher, XSubscriber } from 'zeromq';
+import { Publisher, Router, Subscriber, XPublisher, XSubscriber } from 'zeromq';
 import { bindAll } from './bus-bind.js';
 import { watchEndpoint } from './bus-connect.js';
 import { EndpointSet } from './bus-endpoints.js';
@@ -18,7 +18,6 @@ import {
   type OpenSockets,
   type SocketHooks,
 } from './bus-options.js';
-import { BIND_ZAP_DOMAIN, gatePublishers, publisherTally } from './bus-publishers.js';
 import { bindQueue, HARD_FRAME_FACTOR } from './bus-queue.js';
 import { receiveLoop, subscriberOptions } from './bus-receive.js';
 import { type BusProxy, type ProxyOptions, runProxy } from './proxy-relay.js';
@@ -44,13 +43,8 @@ function newSocket(
   maxMessageBytes: number | undefined,
   queueMax: number | undefined,
   keepaliveSeconds: number | undefined,
-  context?: Context,
 ): Subscriber {
-  const options = subscriberOptions(maxMessageBytes, queueMax, keepaliveSeconds);
-  // Enforced: a connection is refused, not let in unasked, should the handler be missing.
-  return new Subscriber(
-    context === undefined ? options : { ...options, context, zapDomain: BIND_ZAP_DOMAIN, zapEnforceDomain: true },
-  );
+  return new Subscriber(subscriberOptions(maxMessageBytes, queueMax, keepaliveSeconds));
 }
 
 /**
@@ -61,27 +55,17 @@ function newSocket(
 export async function openSockets(options: BusOptions, hooks: SocketHooks): Promise<OpenSockets> {
   const sockets: { sock: Subscriber; source: string }[] = [];
   let closing = false;
-  let gate: Awaited<ReturnType<typeof gatePublishers>> | undefined;
   const closeAll = () => {
     closing = true;
     for (const { sock } of sockets) if (!sock.closed) sock.close();
-    if (gate !== undefined && !gate.zap.closed) gate.zap.close();
   };
   const bound: string[] = [];
   try {
     if (options.bind.length > 0) {
       const perPublisher =
         options.bindQueueMax ?? (options.queueMax === undefined ? undefined : bindQueue(options.queueMax));
-      const max = options.maxPublishers;
-      // A context of its own: its ZAP handler (inproc://zeromq.zap.01, one per context) then
-      // answers this socket alone, beside another service or a proxy in the same process.
-      const context = max === undefined ? undefined : new Context({ blocky: false });
-      const sock = newSocket(options.maxMessageBytes, perPublisher, options.keepaliveSeconds, context);
+      const sock = newSocket(options.maxMessageBytes, perPublisher, options.keepaliveSeconds);
       sockets.push({ sock, source: BIND_SOURCE });
-      if (max !== undefined && context !== undefined)
-        gate = await gatePublishers(sock, new Router({ linger: 0, context }), max, (connections, refusedFrom) =>
-          hooks.onPublishers?.(connections, refusedFrom),
-        );
       await bindAll(sock, options.bind, bound);
     }
     for (const endpoint of options.connect) {
@@ -96,26 +80,18 @@ export async function openSockets(options: BusOptions, hooks: SocketHooks): Prom
     throw err;
   }
 
-  // Its handler gone, every publisher would be refused: intake from the --bind socket has ended.
-  const gated = gate?.done.then(
-    () => (closing ? undefined : hooks.onLoopEnd(null, BIND_SOURCE)),
-    (err: unknown) => (closing ? undefined : hooks.onLoopEnd(err, BIND_SOURCE)),
+  const done = Promise.all(sockets.map(({ sock, source }) => receiveLoop(sock, source, hooks, () => closing))).then(
+    () => undefined,
   );
-  const done = Promise.all([
-    ...sockets.map(({ sock, source }) => receiveLoop(sock, source, hooks, () => closing)),
-    ...(gated === undefined ? [] : [gated]),
-  ]).then(() => undefined);
   return { bound, done, close: closeAll };
 }
 
 /** Receives on this thread: sockets plus endpoint tracking (the service runs it when the decoder thread is off). */
 export async function subscribe(options: BusOptions, hooks: BusHooks): Promise<BusSubscription> {
   const endpoints = new EndpointSet(options.connect, hooks);
-  const publishers = publisherTally(options, hooks);
   const sockets = await openSockets(options, {
     onFrames: hooks.onFrames,
     onMonitor: (source, type) => endpoints.event(source, type),
-    ...(publishers === null ? {} : { onPublishers: publishers.report }),
     onReceiveError: hooks.onReceiveError,
     onLoopEnd: hooks.onLoopEnd,
   });
@@ -124,7 +100,6 @@ export async function subscribe(options: BusOptions, hooks: BusHooks): Promise<B
     connected: [...options.connect],
     done: sockets.done,
     endpoints: () => endpoints.statuses(),
-    publishers: () => publishers?.status() ?? null,
     close: sockets.close,
   };
 }

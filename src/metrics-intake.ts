@@ -6,8 +6,7 @@
 import type { MetricMaker, MetricsSources } from './metrics-sources.js';
 
 /** Registers the bus intake counters. */
-export function busMetrics(maker: MetricMaker, sources: MetricsSources): void {
-  const { fromCounters } = maker;
+export function busMetrics({ fromCounters }: MetricMaker, sources: MetricsSources): void {
   fromCounters('statscache_bus_frames_total', 'Multipart messages received from the bus', [], (set) =>
     set({}, sources.bus().frames),
   );
@@ -26,40 +25,6 @@ export function busMetrics(maker: MetricMaker, sources: MetricsSources): void {
   fromCounters('statscache_bus_decode_errors_total', 'Bus messages skipped, by reason', ['reason'], (set) => {
     for (const [reason, n] of Object.entries(sources.bus().decodeErrors)) set({ reason }, n);
   });
-  publisherMetrics(maker, sources);
-}
-
-/** The --bind socket's connections against --max-publishers (with sources.publishers and a bound --bind socket). */
-function publisherMetrics({ fromCounters, gauge }: MetricMaker, sources: MetricsSources): void {
-  const publishers = sources.publishers;
-  if (!publishers) return;
-  gauge(
-    'statscache_bus_publisher_connections',
-    'Connections open to the --bind socket (publishers connected, in their handshake, or refused and closing)',
-    [],
-    (set) => {
-      const status = publishers();
-      if (status !== null) set({}, status.connections);
-    },
-  );
-  gauge(
-    'statscache_bus_max_publishers',
-    'Connections the --bind socket admits at once (--max-publishers)',
-    [],
-    (set) => {
-      const status = publishers();
-      if (status !== null) set({}, status.max);
-    },
-  );
-  fromCounters(
-    'statscache_bus_refused_connections_total',
-    'Publisher connections to the --bind socket refused in their handshake because --max-publishers were open',
-    [],
-    (set) => {
-      const status = publishers();
-      if (status !== null) set({}, status.refused);
-    },
-  );
 }
 
 /** Registers readiness, health and the bus endpoints (with sources.readiness). */

@@ -4,7 +4,6 @@
  * (MetricMaker): metrics.ts, the one module that talks to prom-client, makes them.
  */
 import type { PluginHost } from '../actors/plugin-host.js';
-import type { PublisherStatus } from './bus-publishers.js';
 import type { KnownIdsStats } from '../snapshots/known-ids.js';
 import type { SnapshotReport } from '../snapshots/snapshotter.js';
 
@@ -16,8 +15,6 @@ export interface MetricsSources {
     readonly accepted: number;
     readonly decodeErrors: Readonly<Record<string, number>>;
   };
-  /** The --bind socket's connections against --max-publishers; null without a bound --bind socket. */
-  readonly publishers?: () => PublisherStatus | null;
   readonly lastSnapshot: () => SnapshotReport | null;
   readonly wsClients: () => number;
   /** Subscribers of one plugin's WebSocket channel. */

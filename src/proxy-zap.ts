@@ -1,7 +1,6 @@
 /**
  * The ZAP handler that holds the proxy backend to --replica-max-connections (and the per-address
- * bound), and the service's --bind socket to --max-publishers (bus-publishers.ts): it answers
- * libzmq's handshake questions from ReplicaAdmission. Given its ROUTER socket
+ * bound): it answers libzmq's handshake questions from ReplicaAdmission. Given its ROUTER socket
  * through ZapSocket: only bus.ts loads zeromq.
  */
 import type { Refusal, ReplicaAdmission } from './proxy-admission.js';
@@ -29,8 +28,6 @@ export async function startZapHandler(
   zap: ZapSocket,
   admission: ReplicaAdmission,
   onRefused: (refusal: Refusal, address: string) => void,
-  /** The status text a refusal carries (the --bind socket's bound says publishers). */
-  words: { readonly refusal: string } = { refusal: 'too many replicas connected' },
 ) {
   await zap.bind(ZAP_ENDPOINT);
   // zeromq.js allows one send in flight per socket.
@@ -52,7 +49,7 @@ export async function startZapHandler(
           version,
           requestId,
           refusal === null ? '200' : '400',
-          refusal === null ? 'OK' : words.refusal,
+          refusal === null ? 'OK' : 'too many replicas connected',
           '',
           '',
         ]);

@@ -1,7 +1,6 @@
 import type { AmqpReadiness } from './amqp-input-report.js';
 import type { BacklogStatus } from '../snapshots/journal-backlog.js';
 import type { EndpointStatus } from './bus.js';
-import { type PublisherStatus, publishersProblem } from './bus-publishers.js';
 
 /** What /readyz is computed from; the service fills it in at each request. */
 export interface ReadinessView {
@@ -19,8 +18,6 @@ export interface ReadinessView {
   /** A gap backfill is queued or running. */
   readonly gapFilling: boolean;
   readonly endpoints: readonly EndpointStatus[];
-  /** The --bind socket's connections against --max-publishers; null without a bound --bind socket. */
-  readonly publishers: PublisherStatus | null;
   /** AMQP inputs; one that is not consuming degrades, it does not unready (as a down --connect endpoint). */
   readonly amqp: readonly AmqpReadiness[];
   /** Why accepted messages are not all on disk (failed journal commits or snapshots), or null. */
@@ -85,8 +82,6 @@ export function degradedReason(v: ReadinessView): string | null {
     reasons.push(
       `bus endpoint${down.length > 1 ? 's' : ''} not connected: ${down.map((e) => `${e.endpoint} (${e.state})`).join(', ')}`,
     );
-  const crowded = publishersProblem(v.publishers);
-  if (crowded !== null) reasons.push(crowded);
   const idle = v.amqp.filter((a) => a.state !== 'consuming');
   if (idle.length > 0)
     reasons.push(
@@ -129,7 +124,6 @@ export function readyDetails(v: ReadinessView, ready: boolean): Record<string, u
   return {
     ...(degraded !== null ? { degraded } : {}),
     ...(v.amqp.length > 0 ? { amqp: v.amqp } : {}),
-    ...(v.publishers !== null ? { publishers: v.publishers } : {}),
     ...(v.endpoints.length > 0
       ? {
           endpoints: v.endpoints.map((e) => ({

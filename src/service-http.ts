@@ -4,7 +4,6 @@ import type { SnapshotReport } from '../snapshots/snapshotter.js';
 import { quarantineFolders } from '../snapshots/quarantine.js';
 import type { AmqpInputs } from './amqp-inputs.js';
 import type { EndpointStatus } from './bus.js';
-import type { PublisherStatus } from './bus-publishers.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { PeerExport } from './export-process.js';
@@ -40,8 +39,6 @@ export interface ServiceHttpDeps {
   readonly busCounters: () => IntakeCounters & Record<string, unknown>;
   readonly server: () => RunningServer | null;
   readonly endpoints: () => readonly EndpointStatus[];
-  /** The --bind socket's connections against --max-publishers; null without a bound --bind socket. */
-  readonly publishers: () => PublisherStatus | null;
   readonly readiness: () => ReadinessView;
   readonly intakeLagSeconds: () => number;
   readonly lastSnapshot: () => SnapshotReport | null;
@@ -98,7 +95,6 @@ export function createServiceHttp(d: ServiceHttpDeps): ServiceHttp {
   const metrics = createMetrics({
     host: d.host,
     bus: d.busCounters,
-    publishers: d.publishers,
     readiness: () => {
       const view = d.readiness();
       return {

@@ -14,7 +14,6 @@ export function readinessOf(s: ServiceParts): ReadinessView {
     startupFillPending: s.startupFill.pending !== null,
     gapFilling: s.recovery.filling,
     endpoints: state.subscription?.endpoints() ?? [],
-    publishers: state.subscription?.publishers?.() ?? null,
     amqp: s.amqp.readiness(),
     persistence: persistenceProblem(s.journal.backlog.status(), s.snapshots.failure),
     quarantined: s.host.runtimes.filter((r) => r.lifecycleState === 'quarantined').map((r) => r.ident),

@@ -61,7 +61,6 @@ export async function startService(s: ServiceParts, service: Startable): Promise
     queueMax: budget?.connectQueue ?? config.busQueueMax,
     ...(budget ? { bindQueueMax: budget.bindQueue } : {}),
     keepaliveSeconds: config.busKeepalive,
-    maxPublishers: config.maxPublishers,
   };
   const busHooks: Omit<BusHooks, 'onFrames'> = {
     onReceiveError: (err, source) => s.busIngest.failed(err, source),
@@ -71,14 +70,6 @@ export async function startService(s: ServiceParts, service: Startable): Promise
     },
     onReconnect: (info) => s.missed.busReconnected(info),
     onEndpoint: (status: EndpointStatus, previous: EndpointState) => s.missed.endpointChanged(status, previous),
-    // Limited: whoever floods the socket with connections must not flood the log too.
-    onPublisherRefused: (status, address) =>
-      s.logLimited('publisher-refused', (suppressed) =>
-        log.warn(
-          { address, ...status, maxPublishers: status.max, ...(suppressed > 0 ? { suppressed } : {}) },
-          'refused a publisher connecting to the --bind socket: --max-publishers are connected (those connected are not affected)',
-        ),
-      ),
     now: () => s.clock.now(),
   };
   state.subscription = await state.step(

@@ -129,7 +129,6 @@ export class Service {
       }),
       server: () => state.server,
       endpoints: () => state.subscription?.endpoints() ?? [],
-      publishers: () => state.subscription?.publishers?.() ?? null,
       readiness: () => readinessOf(parts),
       intakeLagSeconds: () => parts.lagWatch.lag(parts.clock.now() / 1000, lagCounts(parts.intake)),
       lastSnapshot: () => this.lastSnapshot,

@@ -8,7 +8,6 @@ import {
   DEFAULT_MAX_KEYS,
 } from './envelope-limits.js';
 import { DEFAULT_MAX_FANOUT } from './meta/fanout.js';
-import { DEFAULT_MAX_PUBLISHERS, MAX_MAX_PUBLISHERS } from './bus-publishers.js';
 import { count, seconds, type Setting } from './setting-kinds.js';
 import { type EndpointRole, endpointProblem } from './zmq-endpoint.js';
 
@@ -38,11 +37,6 @@ export const BUS_SOURCES = {
     flag: '<prefix>',
     help: 'topic prefixes to subscribe to. The envelope\'s own topic must start with one too (a message whose first frame matched while its envelope names another topic is refused, `bad_topic`), and backfill skips other topics (`statscache_intake_total{event="backfill_unsubscribed"}`)',
     defaultNote: 'everything',
-  },
-  maxPublishers: {
-    type: count(1, MAX_MAX_PUBLISHERS).default(DEFAULT_MAX_PUBLISHERS),
-    flag: '<n>',
-    help: 'publishers connected to the `--bind` socket at once, at most: one more is refused in its ZeroMQ handshake (ZAP: a libzmq publisher then gets an error and does not reconnect by itself), its connection closed at once, counted (`statscache_bus_refused_connections_total`) and logged at a limited rate; a place frees when a connected publisher goes. Each connection costs a file descriptor and its own receive queue (`--bus-queue-max`/16 messages), so without a bound whoever can reach the socket could open connections until the process ran out of either and stopped taking messages in for everyone. `/readyz` shows the count (`publishers`) and says degraded at the bound',
   },
 } as const satisfies Record<string, Setting>;
 

@@ -17,7 +17,6 @@ const ENV_CONTRACT = {
   connect: 'STATSCACHE_CONNECT',
   bind: 'STATSCACHE_BIND',
   topic: 'STATSCACHE_TOPIC',
-  maxPublishers: 'STATSCACHE_MAX_PUBLISHERS',
   dataDir: 'STATSCACHE_DATA_DIR',
   snapshotInterval: 'STATSCACHE_SNAPSHOT_INTERVAL',
   maxFrameBytes: 'STATSCACHE_MAX_FRAME_BYTES',
@@ -94,7 +93,6 @@ const FLAG_CONTRACT = [
   '--connect',
   '--bind',
   '--topic',
-  '--max-publishers',
   '--data-dir',
   '--snapshot-interval',
   '--max-frame-bytes',
@@ -245,19 +243,6 @@ describe('settings declared once (src/settings.ts)', () => {
     );
     expect(() => loadConfig({ env: { STATSCACHE_DEDUPE_WINDOW: '5' } })).toThrow(
       /setting "dedupeWindow" \(environment STATSCACHE_DEDUPE_WINDOW\)/,
-    );
-  });
-
-  it('--max-publishers: 1024 by default, a whole number from 1 to 100,000', () => {
-    expect(loadConfig({ env: {} }).maxPublishers).toBe(1024);
-    expect(loadConfig({ env: {}, flags: flagValues(parse(['--max-publishers', '1'])) }).maxPublishers).toBe(1);
-    expect(loadConfig({ env: { STATSCACHE_MAX_PUBLISHERS: '100000' } }).maxPublishers).toBe(100_000);
-    for (const bad of ['0', '100001', '2.5', '-1', 'many'])
-      expect(() => loadConfig({ env: {}, flags: flagValues(parse(['--max-publishers', bad])) }), bad).toThrow(
-        /setting "maxPublishers" \(flag --max-publishers\)/,
-      );
-    expect(() => loadConfig({ env: { STATSCACHE_MAX_PUBLISHERS: '0' } })).toThrow(
-      /setting "maxPublishers" \(environment STATSCACHE_MAX_PUBLISHERS\)/,
     );
   });
 
