@@ -57,6 +57,30 @@ async function expectRestartCountsOnce(dataDir: string, samples: readonly Sample
   }
 }
 
+/**
+ * A service on `dataDir` fed `samples` in three batches, a snapshot after each: three generations
+ * at three journal positions, the oldest covering the first batch only. Returns the service and
+ * each snapshot's journal position.
+ */
+async function snapshotInThirds(dataDir: string, clock: ManualClock, samples: readonly Sample[]) {
+  const third = Math.ceil(samples.length / 3);
+  const batches = [samples.slice(0, third), samples.slice(third, 2 * third), samples.slice(2 * third)];
+  const service = await Service.build({
+    config: loadConfig({ env: {}, flags: flagsFor(dataDir) }),
+    logger: silent,
+    clock,
+    checkDataFile: false,
+  });
+  await service.recover();
+  const written: number[] = [];
+  for (const batch of batches) {
+    for (const m of batch) service.accept(m as never);
+    await service.settled();
+    written.push((await service.snapshot()).journalSeq);
+  }
+  return { service, written };
+}
+
 describe('journal retention while the bus is quiet', () => {
   const data = tempDir();
   const young = tempDir();
@@ -64,27 +88,12 @@ describe('journal retention while the bus is quiet', () => {
     data.remove();
     young.remove();
   });
-  const flags = flagsFor(data.path);
 
   it('trims records past --journal-max-age that only older generations held back, and loses none', async () => {
     const clock = new ManualClock(Date.now());
     const samples = recentSamples(Math.floor(clock.now() / 1000) - 10) as Sample[];
-    const third = Math.ceil(samples.length / 3);
-    const batches = [samples.slice(0, third), samples.slice(third, 2 * third), samples.slice(2 * third)];
-    const service = await Service.build({
-      config: loadConfig({ env: {}, flags }),
-      logger: silent,
-      clock,
-      checkDataFile: false,
-    });
-    await service.recover();
     // Three generations at three positions: the oldest covers the first batch only.
-    const written: number[] = [];
-    for (const batch of batches) {
-      for (const m of batch) service.accept(m as never);
-      await service.settled();
-      written.push((await service.snapshot()).journalSeq);
-    }
+    const { service, written } = await snapshotInThirds(data.path, clock, samples);
     const position = service.journal.position;
     expect(written[0]).toBeLessThan(position);
     expect(written[2]).toBe(position);
@@ -119,20 +128,7 @@ describe('journal retention while the bus is quiet', () => {
     const third = Math.ceil(samples.length / 3);
     const youngAt = third - 1;
     samples[youngAt] = { ...(samples[youngAt] as Sample), timestamp: t };
-    const batches = [samples.slice(0, third), samples.slice(third, 2 * third), samples.slice(2 * third)];
-    const service = await Service.build({
-      config: loadConfig({ env: {}, flags: flagsFor(young.path) }),
-      logger: silent,
-      clock,
-      checkDataFile: false,
-    });
-    await service.recover();
-    const ends: number[] = [];
-    for (const batch of batches) {
-      for (const m of batch) service.accept(m as never);
-      await service.settled();
-      ends.push((await service.snapshot()).journalSeq);
-    }
+    const { service, written: ends } = await snapshotInThirds(young.path, clock, samples);
     const position = service.journal.position;
     const newest = (await service.snapshot()).generation;
     // The young record is the first batch's last: every generation covers it.
