@@ -94,8 +94,10 @@ describe('statscache proxy bounds the frames it forwards (--max-frame-bytes)', (
     const growth = memory.growth();
     memory.stop();
     // Forwarded (zmq_proxy), they queued for the idle replica: +382 MiB. Dropped
-    // at once, what is left is garbage the proxy's heap has not collected yet (+46 to +90 MiB measured).
-    expect(growth).toBeLessThan(160);
+    // at once, what is left is garbage the proxy's heap has not collected yet: +46 to +90 MiB
+    // measured, +184 MiB once in a fresh-clone CI, when the collector ran late. The bound sits
+    // between that and what forwarding costs.
+    expect(growth).toBeLessThan(260);
     expect(logged(proxy, 'proxy dropped a message over --max-frame-bytes').length).toBeGreaterThan(0);
   }, 60_000);
 });
