@@ -18,7 +18,10 @@ export async function stopService(s: ServiceParts, service: Stoppable): Promise<
   if (state.phase === 'stopping' || state.phase === 'stopped') return;
   const wasRunning = state.phase === 'running';
   state.phase = 'stopping';
-  haltBackgroundWork(s, service);
+  // The hang watch is not halted here: what the stop drains (held and in-flight batches, a
+  // commit still pending) is applied by the plugins like any message, and a hang in it would
+  // hold the process for good: --stop-timeout's timer runs on the thread the plugin holds.
+  haltBackgroundWork(s, service, false);
   // A start under way finishes opening its listener or bus sockets first (start() then returns).
   await state.opening;
   state.subscription?.close();
@@ -55,6 +58,8 @@ export async function stopService(s: ServiceParts, service: Stoppable): Promise<
     s.journal.known.stop();
     s.journal.stopRetrying();
     await s.store.close();
+    // Last: a commit that settled while the store closed was applied, watched, before this.
+    state.hangWatch?.stop();
     releaseDataDir(s);
     state.phase = 'stopped';
   }
@@ -85,11 +90,14 @@ function releaseDataDir(s: ServiceParts): void {
   s.state.lock = null;
 }
 
-/** The first step of a stop and of a close alike: no timer, watch or start step runs on after it. */
-function haltBackgroundWork(s: ServiceParts, service: Stoppable): void {
+/**
+ * The first step of a stop and of a close alike: no timer, watch or start step runs on after
+ * it; the plugin hang watch too unless `hangWatch` is false (a stop keeps it to its end).
+ */
+function haltBackgroundWork(s: ServiceParts, service: Stoppable, hangWatch = true): void {
   s.state.abort.abort();
   service.metrics.stop();
   s.heapWatch.stop();
-  s.state.hangWatch?.stop();
+  if (hangWatch) s.state.hangWatch?.stop();
   for (const cancel of s.state.timers) cancel();
 }
