@@ -36,8 +36,10 @@ async function runService(config: Config, withSimulator: boolean, configFile?: s
   // Loaded here, not at the top: operator commands should not pay for uWS, ZeroMQ and XState.
   const { answerWhileStarting } = await import('./startup-health.js');
   // Probes find the process alive (and not ready) through the checks and the restore below.
-  const starting = await answerWhileStarting(config, (err) =>
-    log.error({ err: errorText(err) }, 'start-up probe answer failed'),
+  const starting = await answerWhileStarting(
+    config,
+    (err) => log.error({ err: errorText(err) }, 'start-up probe answer failed'),
+    logOutput,
   );
   let service: import('./service.js').Service;
   let stopping = false;

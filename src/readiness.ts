@@ -71,7 +71,9 @@ export function notReadyReason(v: ReadinessView): string | null {
  * that a restart would lose because the disk refuses writes, a plugin in quarantine.
  */
 export function degradedReason(v: ReadinessView): string | null {
-  if (v.phase !== 'running') return null;
+  // Lines dropped are the process's, not intake's: lost from the first line logged, and told
+  // from then on. The rest describe the running service.
+  if (v.phase !== 'running') return v.logOutput;
   const reasons: string[] = [];
   const progress = v.progress ? `: ${v.progress}` : '';
   if (v.startupFillPending)
@@ -118,9 +120,12 @@ export function keyBudgetProblem(
   );
 }
 
-/** Fields /readyz adds to its answer: the degraded reason (when ready), every --connect endpoint's and AMQP input's state. */
+/**
+ * Fields /readyz adds to its answer: the degraded reason (when ready, and before or after running,
+ * where only log lines dropped degrade), every --connect endpoint's and AMQP input's state.
+ */
 export function readyDetails(v: ReadinessView, ready: boolean): Record<string, unknown> {
-  const degraded = ready ? degradedReason(v) : null;
+  const degraded = ready || v.phase !== 'running' ? degradedReason(v) : null;
   return {
     ...(degraded !== null ? { degraded } : {}),
     ...(v.amqp.length > 0 ? { amqp: v.amqp } : {}),

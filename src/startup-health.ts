@@ -1,4 +1,5 @@
 import type { Config } from './config.js';
+import type { LogOutputStatus } from './log-output.js';
 import { error, type HttpRequest, type HttpResponse, json } from './http/responses.js';
 import { listen, type RunningServer } from './http/uws-server.js';
 import type { WsPeer } from './http/ws-connection.js';
@@ -17,11 +18,15 @@ const NO_STORE = { 'Cache-Control': 'no-store', Connection: 'close' };
 /**
  * The answer to every request before the service is built: alive (/healthz 200, phase
  * `starting`), not ready (/readyz 503), nothing else yet (503 `starting`, to be asked again).
+ * Both checks carry `degraded` while log lines are dropped (`logProblem`), as once running.
  */
-export function startingAnswer(req: HttpRequest): HttpResponse {
-  if (req.path === '/healthz') return json(200, { status: 'ok', phase: 'starting' }, NO_STORE);
-  if (req.path === '/readyz') return json(503, { status: 'not_ready', reason: STARTING_REASON }, NO_STORE);
-  return error(503, 'starting', 'the service is starting; ask again shortly', { ...NO_STORE, 'Retry-After': '5' });
+export function startingAnswer(req: HttpRequest, logProblem: () => string | null = () => null): HttpResponse {
+  if (req.path !== '/healthz' && req.path !== '/readyz')
+    return error(503, 'starting', 'the service is starting; ask again shortly', { ...NO_STORE, 'Retry-After': '5' });
+  const degraded = logProblem();
+  const told = degraded === null ? {} : { degraded };
+  if (req.path === '/healthz') return json(200, { status: 'ok', phase: 'starting', ...told }, NO_STORE);
+  return json(503, { status: 'not_ready', reason: STARTING_REASON, ...told }, NO_STORE);
 }
 
 /**
@@ -55,6 +60,7 @@ const noWebSockets = {
 export async function answerWhileStarting(
   config: Config,
   onError: (err: unknown) => void,
+  logOutput?: LogOutputStatus,
 ): Promise<RunningServer | null> {
   if (config.port === 0) return null;
   try {
@@ -67,7 +73,7 @@ export async function answerWhileStarting(
         maxBackpressureBytes: 64 * 1024,
         maxHeldBytes: 1024 * 1024,
       },
-      startingAnswer,
+      (req) => startingAnswer(req, () => logOutput?.problem() ?? null),
       noWebSockets,
       onError,
     );

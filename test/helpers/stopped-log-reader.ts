@@ -42,25 +42,42 @@ export interface PipedService {
   stderr(): string;
 }
 
-/** `serve` with `args` (a --config among them, if any), its stdout the named pipe `dir`/stdout, resolved once /readyz answers 200. */
-export async function serveIntoPipe(dir: string, args: readonly string[]): Promise<PipedService> {
+/** What spawnIntoPipe starts: the process, its HTTP base URL and port, and its named stdout pipe. */
+export type SpawnedIntoPipe = PipedService & { readonly port: number };
+
+/**
+ * `serve` with `args`, its stdout the named pipe `dir`/stdout, returned as soon as it is spawned.
+ * With `full`, the pipe is filled before the process starts: its first line already waits.
+ */
+export async function spawnIntoPipe(
+  dir: string,
+  args: readonly string[],
+  options: { readonly full?: boolean; readonly env?: NodeJS.ProcessEnv } = {},
+): Promise<SpawnedIntoPipe> {
   const pipe = join(dir, 'stdout');
   execFileSync('mkfifo', [pipe]);
   const held = openSync(pipe, constants.O_RDWR);
+  if (options.full) fill(pipe);
   const [port, busPort] = [await freePort(), await freePort()];
   const bound = `tcp://127.0.0.1:${busPort}`;
   const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--bind', bound, ...args], {
     stdio: ['ignore', held, 'pipe'],
+    ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
   });
   closeSync(held);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-  const base = `http://127.0.0.1:${port}`;
+  return { child, base: `http://127.0.0.1:${port}`, port, bound, pipe, exited, stderr: () => stderr };
+}
+
+/** `serve` with `args` (a --config among them, if any), its stdout the named pipe `dir`/stdout, resolved once /readyz answers 200. */
+export async function serveIntoPipe(dir: string, args: readonly string[]): Promise<PipedService> {
+  const svc = await spawnIntoPipe(dir, args);
   await eventually(
-    async () => ((await getJson(`${base}/readyz`).catch(() => null))?.status === 200 ? true : undefined),
+    async () => ((await getJson(`${svc.base}/readyz`).catch(() => null))?.status === 200 ? true : undefined),
     60_000,
     'ready',
   );
-  return { child, base, bound, pipe, exited, stderr: () => stderr };
+  return svc;
 }
