@@ -14,7 +14,7 @@ export const PLUGIN_LIMITS = {
   maxKeysTotal: {
     type: count(1_000, 1_000_000_000).default(DEFAULT_MAX_KEYS_TOTAL),
     flag: '<n>',
-    help: 'keys all plugin containers may hold together (each key costs ~130–460 B of heap); once past it, checked every 256 messages (at the same messages on every replica), every container is held to its fair share of the budget: the largest give way first, as at `--plugin-max-keys`, and `/healthz` says degraded until the total falls below 90% of it',
+    help: 'keys all plugin containers may hold together (each key costs ~130–460 B of heap); once past it, checked every 256 messages (at the same messages on every replica, so between two checks the total may pass it by what those messages add: ~1,800 keys for one naming 256 new users), every container is held to its fair share of the budget: the largest give way first, as at `--plugin-max-keys`, and `/healthz` says degraded until the total falls below 90% of it',
   },
   pluginHangTimeout: {
     type: seconds(0, 86_400).default(60),
