@@ -1,6 +1,6 @@
 import { encodeJournalRecord, messageId, messageIdOfSorted } from '../snapshots/journal-record.js';
 import { deriveMeta } from './meta/index.js';
-import { encodeHead, type PreparedHead } from './prepared-head.js';
+import { encodeHead, headOf } from './prepared-head.js';
 import { type DecodeErrorReason, decodeEnvelope, type FrameLimits, frameLimits, parseFrames } from './decode-frames.js';
 
 /** The bounds the bus thread applies: every FrameLimits bound but the clock, which stays with the service. */
@@ -71,12 +71,10 @@ export function prepareFrames(
       truncated = true;
     },
   });
-  const { msg: _, ...fields } = result.envelope;
-  const head: PreparedHead = { id, meta, fields };
   return {
     kind: 'ready',
     record: encodeJournalRecord(id, result.envelope),
-    head: encodeHead(head),
+    head: encodeHead(headOf(id, meta, result.envelope)),
     truncated,
     corrected: result.correctedTimestamp,
   };

@@ -9,7 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { readEntry } from '../snapshots/journal-read.js';
 import { DataStore } from '../snapshots/lmdb-store.js';
 import { deriveMeta } from './meta/index.js';
-import { encodeHead } from './prepared-head.js';
+import { encodeHead, headOf } from './prepared-head.js';
 import { Pulse } from './thread-pulse.js';
 import { PairBatch } from './transfer-buffer.js';
 import type { FromReplayThread, ReplayItem, ReplayWorkerData, ToReplayThread } from './replay-thread-protocol.js';
@@ -69,10 +69,9 @@ function read(seq: number, stored: Uint8Array, size: number): void {
     corrupt++;
     return;
   }
-  const { msg: _, ...fields } = entry.envelope;
   truncated = false;
   const meta = deriveMeta(entry.envelope, { maxFanout: data.maxFanout, onTruncated });
-  const head = encodeHead({ id: entry.id, meta, fields });
+  const head = encodeHead(headOf(entry.id, meta, entry.envelope));
   // A copy (Buffer#slice would be a view of the buffer LMDB reuses).
   const end = pairs.add(Uint8Array.prototype.slice.call(stored, 0, size), head);
   items.push({ seq, end, headEnd: pairs.size, t: truncated, w: entry.withinShape !== undefined });

@@ -45,8 +45,12 @@ describe('preparing a message off the main thread', () => {
       expect(Buffer.from(prepared.record).equals(Buffer.from(encodeJournalRecord(id, main.envelope)))).toBe(true);
       expect(decodeFreshRecord(prepared.record)).toEqual({ id, envelope: main.envelope });
       const meta = deriveMeta(main.envelope, { maxFanout: 3, onTruncated: () => truncatedOnMain++ });
+      const head = decodeHead(prepared.head);
+      expect({ id: head.id, meta: head.meta }).toEqual({ id, meta });
+      // The fields, with a signed message's certificate and signature read from the record (prepared-head.ts headOf).
       const { msg: _, ...fields } = main.envelope;
-      expect(decodeHead(prepared.head)).toEqual({ id, meta, fields });
+      const { msg: __, ...handed } = withBodyFrom(head.fields, prepared.record, head.lazy);
+      expect(handed).toEqual(fields);
       if (prepared.truncated) truncatedInThread++;
     }
     // maxFanout 3 cuts some real messages: the flag is carried over, not lost.
@@ -91,9 +95,9 @@ describe('the envelope the main thread is handed', () => {
     for (const e of recentSamples(now)) {
       const prepared = prepareFrames(frame(e), limits);
       if (prepared.kind !== 'ready') throw new Error(`expected a ready message, got ${prepared.kind}`);
-      const { id, fields } = decodeHead(prepared.head);
+      const { id, fields, lazy } = decodeHead(prepared.head);
       const { envelope } = decodeFreshRecord(prepared.record);
-      const handed = withBodyFrom(fields, prepared.record);
+      const handed = withBodyFrom(fields, prepared.record, lazy);
       expect(handed).toEqual(envelope);
       // Key order is not kept (msg comes last), and nothing reads it: ids are made on the thread.
       expect(JSON.parse(JSON.stringify(handed))).toEqual(JSON.parse(JSON.stringify(envelope)));

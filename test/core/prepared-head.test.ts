@@ -6,7 +6,9 @@ import type { Envelope } from '../../src/envelope.js';
 import { decodeHead, encodeHead, type PreparedHead, unpackPrepared } from '../../src/prepared-head.js';
 import { PairBatch } from '../../src/transfer-buffer.js';
 import { decodeFreshRecord } from '../../snapshots/journal-record.js';
-import { recentSamples } from '../helpers/fixtures.js';
+import { decodeFrames, frameLimits } from '../../src/decode-frames.js';
+import { type RawEnvelope, recentSamples } from '../helpers/fixtures.js';
+import { sortedDeep } from '../helpers/sorted-deep.js';
 
 /**
  * The head crosses threads as JSON when that is exact and as msgpack otherwise: whichever way
@@ -94,6 +96,56 @@ describe('a prepared head', () => {
       expect(got.meta).toEqual(s.head.meta);
       expect(Buffer.from(got.record).equals(Buffer.from(s.record))).toBe(true);
       expect({ ...got.envelope }).toEqual(decodeFreshRecord(s.record).envelope);
+    }
+  });
+
+  it("leaves a signed message's certificate and signature in its record, read back in their place among the keys", () => {
+    const config = loadConfig({ env: {}, flags: { port: 0 } });
+    const limits = unclocked(threadLimits(config));
+    const signed = recentSamples(Math.floor(Date.now() / 1000)).filter((e) => typeof e['certificate'] === 'string');
+    expect(signed.length).toBe(2);
+    // As fedmsg sends them (keys sorted), and in the capture's order.
+    const wires = signed.flatMap((e) => [JSON.stringify(sortedDeep(e)), JSON.stringify(e)]);
+    // A certificate that is not a string crosses in the head as before.
+    const odd = { ...(signed[0] as RawEnvelope), certificate: { pem: 'x' }, signature: null };
+    wires.push(JSON.stringify(odd));
+    const pairs = new PairBatch();
+    const sent: { end: number; headEnd: number; wire: string; head: Uint8Array }[] = [];
+    for (const wire of wires) {
+      const p = prepareFrames([Buffer.from(JSON.parse(wire).topic), Buffer.from(wire)], limits);
+      if (p.kind !== 'ready') throw new Error(`expected a ready message, got ${p.kind}`);
+      const end = pairs.add(p.record, p.head);
+      sent.push({ end, headEnd: pairs.size, wire, head: p.head });
+    }
+    const buffer = pairs.take();
+    let start = 0;
+    for (const [i, s] of sent.entries()) {
+      const got = unpackPrepared(buffer, start, s.end, s.headEnd);
+      start = s.headEnd;
+      // What the main thread decoding the frames itself would hold, `msg` last as the head's envelope has it.
+      const decoded = decodeFrames(
+        [Buffer.from(got.envelope.topic), Buffer.from(s.wire)],
+        frameLimits(config, () => 2e9),
+      );
+      if (!decoded.ok) throw new Error(decoded.detail);
+      const { msg, ...rest } = decoded.envelope;
+      const expected: Record<string, unknown> = { ...rest, msg };
+      expect(Object.keys(got.envelope)).toEqual(Object.keys(expected));
+      expect(JSON.stringify(got.envelope)).toBe(JSON.stringify(expected));
+      expect(got.envelope['certificate']).toEqual(expected['certificate']);
+      const headText = Buffer.from(s.head).toString();
+      if (i < 4) {
+        // As JSON writes them (the certificate's newlines escaped).
+        expect(headText).not.toContain(JSON.stringify(expected['certificate']));
+        expect(headText).not.toContain(JSON.stringify(expected['signature']));
+        expect(typeof got.envelope['signature']).toBe('string');
+      } else {
+        expect(headText).toContain('"pem":"x"');
+        expect(got.envelope['signature']).toBeNull();
+      }
+      // Frozen as a plugin host freezes it: the getters still answer.
+      Object.freeze(got.envelope);
+      expect(got.envelope['certificate']).toEqual(expected['certificate']);
     }
   });
 });
