@@ -124,11 +124,17 @@ export async function waitForSubscription(
   );
 }
 
-/** Polls `probe` until it returns a value other than undefined, or fails after `ms`. */
+/**
+ * Polls `probe` until it returns a value other than undefined, or fails after `ms`. `everyMs`
+ * is the pause between polls: 50 suits a probe that asks a process over HTTP; a probe that reads
+ * this process's memory (a counter, the frames a client received) can poll every few ms, so a
+ * condition met in 2 ms is not seen 50 ms late (a test that waits on hundreds of them paid that each time).
+ */
 export async function eventually<T>(
   probe: () => Promise<T | undefined> | T | undefined,
   ms = 15_000,
   what = 'condition',
+  everyMs = 50,
 ): Promise<T> {
   const deadline = Date.now() + ms;
   let last: unknown;
@@ -140,7 +146,7 @@ export async function eventually<T>(
       last = err;
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 

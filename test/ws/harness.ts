@@ -111,10 +111,12 @@ export async function startLive(
       }
       const target = service.counters.accepted + envelopes.length;
       for (const e of envelopes) await pub.send([e.topic, JSON.stringify(e)]);
+      // A counter in this process: polled every 2 ms (tests publish hundreds of batches one by one).
       await eventually(
         () => (service.counters.accepted >= target ? true : undefined),
         15_000,
         `${envelopes.length} messages accepted`,
+        2,
       );
       // Plugins apply after the journal commit: resolve once they have.
       await service.settled();
@@ -178,7 +180,7 @@ export class RawClient {
 
   /** The first frame after index `from` matching `pred`. */
   next(pred: (f: Frame) => boolean, what: string, from = 0, ms = 5_000): Promise<Frame> {
-    return eventually(() => this.frames.slice(from).find(pred), ms, what);
+    return eventually(() => this.frames.slice(from).find(pred), ms, what, 2);
   }
 
   close(): void {
