@@ -89,6 +89,11 @@ export const HTTP_LIMITS = {
     flag: '<seconds>',
     help: 'seconds a client may stay over `--ws-max-buffered-bytes` before it is closed with code 4008',
   },
+  sseHeartbeatSeconds: {
+    type: numeric(z.number().positive().max(3600)).default(5),
+    flag: '<seconds>',
+    help: 'seconds an SSE stream may stay quiet before it is sent a `: keep-alive` comment (proxies and load balancers close a connection idle for long)',
+  },
   wsMaxFrameBytes: {
     type: count(256, 16 * 1024 * 1024).default(64 * 1024),
     flag: '<bytes>',

@@ -25,6 +25,7 @@ export function createHub(host: PluginHost, config: Config, clock: Clock, log: L
     maxPageDepth: config.maxPageDepth,
     maxBufferedBytes: config.wsMaxBufferedBytes,
     slowTimeoutMs: config.wsSlowTimeoutSeconds * 1000,
+    sseHeartbeatMs: config.sseHeartbeatSeconds * 1000,
     maxFrameBytes: config.wsMaxFrameBytes,
     resumeFrames: config.wsResumeFrames,
     resumeBytes: config.wsResumeBytes,

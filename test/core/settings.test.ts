@@ -39,6 +39,7 @@ const ENV_CONTRACT = {
   wsMaxViews: 'STATSCACHE_WS_MAX_VIEWS',
   wsMaxBufferedBytes: 'STATSCACHE_WS_MAX_BUFFERED_BYTES',
   wsSlowTimeoutSeconds: 'STATSCACHE_WS_SLOW_TIMEOUT_SECONDS',
+  sseHeartbeatSeconds: 'STATSCACHE_SSE_HEARTBEAT_SECONDS',
   wsMaxFrameBytes: 'STATSCACHE_WS_MAX_FRAME_BYTES',
   wsIdleTimeoutSeconds: 'STATSCACHE_WS_IDLE_TIMEOUT_SECONDS',
   wsResumeFrames: 'STATSCACHE_WS_RESUME_FRAMES',
@@ -115,6 +116,7 @@ const FLAG_CONTRACT = [
   '--ws-max-views',
   '--ws-max-buffered-bytes',
   '--ws-slow-timeout-seconds',
+  '--sse-heartbeat-seconds',
   '--ws-max-frame-bytes',
   '--ws-idle-timeout-seconds',
   '--ws-resume-frames',
@@ -253,6 +255,16 @@ describe('settings declared once (src/settings.ts)', () => {
     for (const bad of ['4095', String(1024 ** 3 + 1), '1.5', 'lots'])
       expect(() => loadConfig({ env: { STATSCACHE_LOG_BUFFER_BYTES: bad } }), bad).toThrow(
         /setting "logBufferBytes" \(environment STATSCACHE_LOG_BUFFER_BYTES\)/,
+      );
+  });
+
+  it('--sse-heartbeat-seconds: 5 by default, a fraction of a second to an hour', () => {
+    expect(loadConfig({ env: {} }).sseHeartbeatSeconds).toBe(5);
+    expect(loadConfig({ env: { STATSCACHE_SSE_HEARTBEAT_SECONDS: '0.25' } }).sseHeartbeatSeconds).toBe(0.25);
+    expect(loadConfig({ env: {}, flags: { sseHeartbeatSeconds: '3600' } }).sseHeartbeatSeconds).toBe(3600);
+    for (const bad of ['0', '-1', '3601', 'often'])
+      expect(() => loadConfig({ env: { STATSCACHE_SSE_HEARTBEAT_SECONDS: bad } }), bad).toThrow(
+        /setting "sseHeartbeatSeconds" \(environment STATSCACHE_SSE_HEARTBEAT_SECONDS\)/,
       );
   });
 

@@ -83,7 +83,8 @@ function held(
 describe('Server-Sent Events at /api/<ident>/stream', () => {
   let live: Live;
   beforeAll(async () => {
-    live = await startLive();
+    // Heartbeats every 0.5 s, not the default 5 (test/core/settings.test.ts holds that): the quiet-stream case waited it out.
+    live = await startLive({ sseHeartbeatSeconds: 0.5 });
   });
   afterAll(() => live?.close());
 
