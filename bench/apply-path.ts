@@ -9,7 +9,16 @@
  * plugin (router and meta done beforehand), so the figure is the plugins' and containers'
  * cost per message: what bounds replay. Compare it across commits by running both builds
  * alternately on one machine.
+ *
+ * The per-plugin breakdown (plugin-breakdown.ts): each built-in plugin alone over the messages the
+ * router offers it, as replay applies them, its CPU µs and bytes per message net of a host with
+ * no plugin, costliest first; and what the router and meta cost a message before any plugin.
  *   node dist/bench/apply-path.js
+ *   APPLY_PATH_ONLY=breakdown node dist/bench/apply-path.js   (only the breakdown; BENCH_PLUGINS=ident,… picks plugins)
+ *   APPLY_PATH_ONLY=builtins node dist/bench/apply-path.js    (only one batched run of every built-in)
+ *   APPLY_PATH_ONLY=count BENCH_ROUNDS=1|2 [BENCH_PLUGINS=…] node --single-threaded dist/bench/apply-path.js
+ *     under callgrind: instructions(2) − instructions(1), over the messages applied it prints, is the
+ *     cost per message applied (set-up and warm-up cancel out; bench/plugin-breakdown.ts, countRuns)
  */
 import v8 from 'node:v8';
 import { createActor, fromTransition } from 'xstate';
@@ -25,6 +34,7 @@ import type { Envelope } from '../src/envelope.js';
 import { createPluginMessage } from '../src/message.js';
 import { deriveMeta } from '../src/meta/index.js';
 import { createRouter } from '../src/router.js';
+import { breakdownTable, countRuns, pluginBreakdown } from './plugin-breakdown.js';
 
 const N = Number(process.env['BENCH_MESSAGES'] ?? 2_000_000);
 const counter = definePlugin({
@@ -85,8 +95,9 @@ const actor = createActor(
 actor.start();
 
 const results: Record<string, unknown> = {};
+const ONLY = process.env['APPLY_PATH_ONLY'] ?? '';
 // Alternate twice so neither path gets a warmer machine.
-for (const round of [1, 2]) {
+for (const round of ONLY === '' ? [1, 2] : []) {
   results[`direct_${round}`] = measure((i) => direct.send(messages[i & 63]!));
   results[`xstate_send_${round}`] = measure((i) => actor.send({ type: 'message', i }));
 }
@@ -107,7 +118,7 @@ const routed: [PluginMessage, number[]][] = [];
     routed.push([m, [...route(e.topic)]]);
   }
 }
-for (const round of [1, 2, 3]) {
+for (const round of ONLY === '' ? [1, 2, 3] : []) {
   const builtins = new PluginHost(registerPlugins(builtinPlugins()), () => {}, { checkValues: false });
   const t = performance.now();
   const cpu = process.cpuUsage();
@@ -139,8 +150,49 @@ function batched(watched: boolean) {
   h.stop();
   return Math.round((B * 1e6) / (used.user + used.system));
 }
-for (const round of [1, 2, 3]) {
+for (const round of ONLY === '' ? [1, 2, 3] : []) {
   results[`batched_per_cpu_s_${round}`] = batched(false);
   results[`batched_watched_per_cpu_s_${round}`] = batched(true);
 }
-console.log(JSON.stringify({ messages: N, builtin_messages: B, ...results }, null, 2));
+if (ONLY === 'builtins') results['batched_per_cpu_s'] = batched(false);
+if (ONLY === '' || ONLY === 'breakdown' || ONLY === 'count') {
+  // Messages as replay hands them to the built-ins: not frozen (src/message.ts), meta derived.
+  const fresh = (i: number) => {
+    const e = samples[i % samples.length] as Envelope;
+    return createPluginMessage(
+      { ...e, timestamp: 1_700_000_000 + i, msg_id: `bench-${i}` },
+      deriveMeta,
+      undefined,
+      false,
+    );
+  };
+  const route = createRouter(registerPlugins(builtinPlugins()));
+  // The router and meta alone, no plugin: what a message costs before any plugin sees it.
+  const front: number[] = [];
+  for (let r = 0; r < (ONLY === 'count' ? 0 : 3); r++) {
+    const cpu = process.cpuUsage();
+    for (let i = 0; i < B; i++) {
+      const m = fresh(i);
+      void m.meta;
+      route(m.topic);
+    }
+    const used = process.cpuUsage(cpu);
+    front.push((used.user + used.system) / B);
+  }
+  const offered = Array.from({ length: B }, (_, i) => {
+    const m = fresh(i);
+    void m.meta;
+    return [m, route(m.topic)] as const;
+  });
+  const only = (process.env['BENCH_PLUGINS'] ?? '').split(',').filter((x) => x !== '');
+  if (ONLY === 'count') {
+    console.log(JSON.stringify(countRuns(builtinPlugins, offered, Number(process.env['BENCH_ROUNDS'] ?? 1), only)));
+    process.exit(0);
+  }
+  const breakdown = pluginBreakdown(builtinPlugins, offered, Number(process.env['BENCH_ROUNDS'] ?? 5), only);
+  console.log(breakdownTable(breakdown));
+  console.log(`router + meta, no plugin: ${Math.min(...front).toFixed(3)} µs per message (least of 3)`);
+  results['router_meta_us'] = +Math.min(...front).toFixed(3);
+  results['breakdown'] = breakdown;
+}
+console.log(JSON.stringify({ messages: N, builtin_messages: B, ...results }));

@@ -1,0 +1,226 @@
+/**
+ * Where applying a message costs: every built-in plugin run alone over the messages the router
+ * offers it, as replay applies them (digests deferred, lifecycle `replaying`, batches of 512
+ * through queue()/applyQueued(), values unchecked as the service runs the built-ins), against
+ * a baseline of the same batches through a host with no plugin. Each plugin's CPU and bytes
+ * allocated per message offered, and its share of a fixture message (times the fraction of
+ * messages it is offered): the shares add up to what the 27 plugins cost together.
+ *
+ * CPU is the process's (process.cpuUsage), the least of `rounds` runs, plugins taken in turn
+ * each round: on a shared machine other work only ever adds to a run, so the least is the
+ * estimate least disturbed. Bytes are the heap's growth plus what the collector freed
+ * (v8.GCProfiler), so state kept counts as well as garbage.
+ */
+import v8 from 'node:v8';
+import { definePlugin, type AnyPluginDefinition, type PluginMessage } from '../actors/plugin-api.js';
+import { PluginHost } from '../actors/plugin-host.js';
+import { registerPlugins } from '../actors/registry.js';
+
+const BATCH = 512;
+const ONLY_TARGET: readonly number[] = [0];
+
+/** The runtime's own per-message path: a plugin offered everything that writes nothing. */
+const noop = definePlugin({
+  name: 'No-op',
+  summary: 's',
+  description: 'd',
+  columns: ['n'],
+  key: ['timestamp'],
+  update() {},
+});
+
+export interface PluginCost {
+  readonly ident: string;
+  /** Fraction of the fixture messages the router offers this plugin. */
+  readonly offered: number;
+  /** CPU µs per message offered, net of the baseline: the least of the rounds, and their median. */
+  readonly us_per_offered: number;
+  readonly us_per_offered_median: number;
+  /** Bytes allocated per message offered, net of the baseline (least of the rounds). */
+  readonly bytes_per_offered: number;
+  /** CPU µs this plugin adds to a fixture message: us_per_offered × offered. */
+  readonly us_per_message: number;
+  readonly bytes_per_message: number;
+}
+
+interface Run {
+  readonly cpuUs: number;
+  readonly bytes: number;
+}
+
+/**
+ * One pass of `list` through a fresh host of `definitions` (none: the baseline), as replay applies
+ * it: to the first plugin, or to those `targets` names.
+ */
+function run(
+  definitions: readonly unknown[],
+  list: readonly PluginMessage[],
+  targets?: readonly (readonly number[])[],
+): Run {
+  const host = new PluginHost(registerPlugins(definitions), () => {}, { checkValues: false });
+  host.deferDigests();
+  host.replaying();
+  // The snapshotter's slots read each change log from the start (snapshots/snapshotter.ts): through
+  // replay nothing advances them, so the log keeps its entries up to its capacity, as here.
+  for (const r of host.runtimes) r.openReader();
+  const profiler = new v8.GCProfiler();
+  const before = v8.getHeapStatistics().used_heap_size;
+  profiler.start();
+  const cpu = process.cpuUsage();
+  for (let s = 0; s < list.length; s += BATCH) {
+    const end = Math.min(s + BATCH, list.length);
+    for (let j = s; j < end; j++) host.queue(list[j] as PluginMessage, targets?.[j] ?? ONLY_TARGET, j + 1);
+    host.applyQueued();
+  }
+  const used = process.cpuUsage(cpu);
+  const after = v8.getHeapStatistics().used_heap_size;
+  const { statistics } = profiler.stop() as unknown as {
+    statistics: {
+      beforeGC: { heapStatistics: { usedHeapSize: number } };
+      afterGC: { heapStatistics: { usedHeapSize: number } };
+    }[];
+  };
+  const collected = statistics.reduce(
+    (sum, s) => sum + s.beforeGC.heapStatistics.usedHeapSize - s.afterGC.heapStatistics.usedHeapSize,
+    0,
+  );
+  host.stop();
+  return { cpuUs: used.user + used.system, bytes: after - before + collected };
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1] as number;
+};
+const round = (x: number, digits: number): number => +x.toFixed(digits);
+
+/**
+ * `definitions()`: the built-in definitions, made once (their functions keep no state: each run's
+ * runtimes are fresh, as replay's are). `routed`: each fixture message with the indexes
+ * of the plugins the router offers it to, meta already derived. `only`: idents to measure (all
+ * when empty), for running one plugin under callgrind.
+ */
+export function pluginBreakdown(
+  definitions: () => readonly AnyPluginDefinition[],
+  routed: readonly (readonly [PluginMessage, readonly number[]])[],
+  rounds: number,
+  only: readonly string[] = [],
+): { baseline_us: number; noop: PluginCost; plugins: PluginCost[]; together: PluginCost | null } {
+  const defs = definitions();
+  const idents = registerPlugins(defs).map((p) => p.ident);
+  const lists = idents.map((_, i) => routed.filter(([, targets]) => targets.includes(i)).map(([m]) => m));
+  const all = routed.map(([m]) => m);
+  const picked = idents.flatMap((ident, i) => (only.length === 0 || only.includes(ident) ? [i] : []));
+  const targets = routed.map(([, t]) => t);
+  // -1 the no-op plugin, -2 the baseline over every message, -3 every plugin together
+  const cpu = new Map<number, number[]>();
+  const bytes = new Map<number, number[]>();
+  const record = (key: number, r: Run, n: number) => {
+    (cpu.get(key) ?? cpu.set(key, []).get(key))?.push(r.cpuUs / n);
+    (bytes.get(key) ?? bytes.set(key, []).get(key))?.push(r.bytes / n);
+  };
+  for (let r = 0; r < rounds; r++) {
+    record(-2, run([], all), all.length);
+    record(-1, run([noop], all), all.length);
+    if (only.length === 0) record(-3, run(defs, all, targets), all.length);
+    for (const i of picked) {
+      const list = lists[i] as PluginMessage[];
+      if (list.length > 0) record(i, run([defs[i]], list), list.length);
+    }
+  }
+  const least = (key: number, of: Map<number, number[]>) => Math.min(...(of.get(key) ?? [0]));
+  const baseCpu = least(-2, cpu);
+  const baseBytes = least(-2, bytes);
+  const cost = (key: number, ident: string, offered: number): PluginCost => {
+    const us = Math.max(0, least(key, cpu) - baseCpu);
+    const b = Math.max(0, least(key, bytes) - baseBytes);
+    return {
+      ident,
+      offered: round(offered, 3),
+      us_per_offered: round(us, 3),
+      us_per_offered_median: round(Math.max(0, median(cpu.get(key) ?? [0]) - baseCpu), 3),
+      bytes_per_offered: round(b, 1),
+      us_per_message: round(us * offered, 3),
+      bytes_per_message: round(b * offered, 1),
+    };
+  };
+  const plugins = picked
+    .map((i) => cost(i, idents[i] as string, (lists[i] as PluginMessage[]).length / routed.length))
+    .sort((a, b) => b.us_per_message - a.us_per_message);
+  return {
+    baseline_us: round(baseCpu, 3),
+    noop: cost(-1, '(no-op plugin: the runtime alone)', 1),
+    plugins,
+    together: only.length === 0 ? cost(-3, 'all plugins together', 1) : null,
+  };
+}
+
+/** The breakdown as a table, costliest first. */
+export function breakdownTable(b: ReturnType<typeof pluginBreakdown>): string {
+  const total = b.plugins.reduce((s, p) => s + p.us_per_message, 0);
+  const totalBytes = b.plugins.reduce((s, p) => s + p.bytes_per_message, 0);
+  const line = (cells: readonly (string | number)[]) =>
+    cells.map((c, i) => (i === 0 ? String(c).padEnd(34) : String(c).padStart(11))).join(' ');
+  const rows = [
+    line(['plugin', 'offered', 'µs/offered', 'µs/msg', 'share', 'B/offered', 'B/msg']),
+    ...[b.noop, ...b.plugins].map((p) =>
+      line([
+        p.ident,
+        p.offered,
+        p.us_per_offered.toFixed(3),
+        p.us_per_message.toFixed(3),
+        p === b.noop ? '' : `${((100 * p.us_per_message) / total).toFixed(1)}%`,
+        p.bytes_per_offered.toFixed(1),
+        p.bytes_per_message.toFixed(1),
+      ]),
+    ),
+    line(['sum of the plugins', '', '', total.toFixed(3), '100%', '', totalBytes.toFixed(1)]),
+    ...(b.together === null
+      ? []
+      : [
+          line([
+            b.together.ident,
+            '',
+            '',
+            b.together.us_per_message.toFixed(3),
+            '',
+            '',
+            b.together.bytes_per_message.toFixed(1),
+          ]),
+        ]),
+    line(['baseline (host, no plugin)', 1, b.baseline_us.toFixed(3), '', '', '', '']),
+  ];
+  return rows.join('\n');
+}
+
+/**
+ * For counting instructions (callgrind): `rounds` passes of the messages through fresh hosts of
+ * the plugins `only` names (every built-in when empty, each offered what the router offers it),
+ * nothing else timed. Run at two round counts: the difference over the messages applied is the
+ * cost per message with set-up and warm-up cancelled.
+ */
+export function countRuns(
+  definitions: () => readonly AnyPluginDefinition[],
+  routed: readonly (readonly [PluginMessage, readonly number[]])[],
+  rounds: number,
+  only: readonly string[] = [],
+): { applied: number } {
+  const defs = definitions();
+  const idents = registerPlugins(defs).map((p) => p.ident);
+  const picked = idents.flatMap((ident, i) => (only.length === 0 || only.includes(ident) ? [i] : []));
+  const chosen = picked.map((i) => defs[i]);
+  // Targets renumbered into the chosen plugins.
+  const renumber = new Map(picked.map((i, k) => [i, k]));
+  const list: PluginMessage[] = [];
+  const targets: number[][] = [];
+  let applied = 0;
+  for (const [m, t] of routed) {
+    const mine = t.flatMap((i) => (renumber.has(i) ? [renumber.get(i) as number] : []));
+    if (mine.length === 0) continue;
+    list.push(m);
+    targets.push(mine);
+    applied += mine.length;
+  }
+  for (let r = 0; r < rounds; r++) run(chosen, list, targets);
+  return { applied: applied * rounds };
+}
