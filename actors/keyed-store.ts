@@ -265,6 +265,21 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
     this.digest.touchRemoval(key, previous);
   }
 
+  /**
+   * Whether recordRemoval() has a use for the key: the undo log (a message being applied), an
+   * open cut, or a digest that hashes writes. Retention's evictions through replay have none
+   * (outside the message, no snapshot cut, the digest deferred), and a grouped row's key would
+   * be built only to be dropped (row-store.ts, evictGroup).
+   */
+  protected get removalNeedsKey(): boolean {
+    return this.recording || this.cut !== null || !this.digest.deferred;
+  }
+
+  /** recordRemoval() when removalNeedsKey is false: the deferred digest counts the write (it reads no key). */
+  protected recordRemovalUnkeyed(previous: V): void {
+    this.digest.touchRemoval('', previous);
+  }
+
   /** Appends the write of the key `String(ts)` U+001F `rest` to the change log in those two parts (ChangeLog.recordSplit). */
   protected logSplit(ts: number, rest: string): void {
     if (this.log !== null) this.log.recordSplit(this.container, ts, rest);

@@ -216,8 +216,9 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
       const group = this.grouped.takeGroup(ts);
       if (group !== null) {
         // Logged split, as a write is (logWrite): the key made here for the undo log, the cut
-        // and the digest is garbage once they are done with it.
-        const head = this.grouped.headOf(group);
+        // and the digest is garbage once they are done with it, and when none of them wants it
+        // (retention through replay) it is not made at all: String(ts), its head and a key per row.
+        const head = this.removalNeedsKey ? this.grouped.headOf(group) : null;
         if (group.rest0 !== null) this.evictedRow(group.ts, head, group.rest0, group.row0 as R);
         if (group.rows !== null) for (const [rest, row] of group.rows) this.evictedRow(group.ts, head, rest, row);
         return group.regularSize;
@@ -242,8 +243,10 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
     return n;
   }
 
-  private evictedRow(ts: number, head: string, rest: string, row: R): void {
-    this.recordRemoval(head + rest, row);
+  /** `head`: the group's key head, or null when no key is wanted (removalNeedsKey). */
+  private evictedRow(ts: number, head: string | null, rest: string, row: R): void {
+    if (head === null) this.recordRemovalUnkeyed(row);
+    else this.recordRemoval(head + rest, row);
     this.logSplit(ts, rest);
   }
 

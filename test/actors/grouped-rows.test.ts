@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ChangeLog } from '../../actors/change-log.js';
+import { GroupedRows } from '../../actors/grouped-rows.js';
 import { KeyedStore } from '../../actors/keyed-store.js';
 import { RowKeyMismatchError, SEP, rowKeyOf } from '../../actors/row-key.js';
 import { RowStore } from '../../actors/row-store.js';
@@ -351,6 +352,38 @@ describe('state digest kept lazily', () => {
     while (!rows.digest.settleSome(97)) steps++;
     expect(steps).toBeGreaterThan(10);
     expect(formatDigest([rows.digest])).toBe(fromScratch(rows, 2));
+  });
+
+  it('evicting whole groups through a deferred digest builds no key, restarts a settle under way and logs every evicted key', () => {
+    const rows = new RowStore<U>([...KEY]);
+    const log = new ChangeLog();
+    rows.attach(log, 1);
+    rows.deferDigest();
+    for (let ts = 1; ts <= 40; ts++)
+      for (const user of ['ann', 'bo', `c${SEP}d`].slice(0, 1 + (ts % 3)))
+        rows.put({ timestamp: ts, user, volume: ts });
+    const reader = log.open();
+    expect(rows.digest.settleSome(7)).toBe(false);
+    const head = vi.spyOn(GroupedRows.prototype, 'headOf');
+    let evicted: number;
+    try {
+      evicted = rows.evictBefore(21);
+      expect(head).not.toHaveBeenCalled();
+    } finally {
+      head.mockRestore();
+    }
+    expect(evicted).toBe(41); // 1 + ts % 3 rows at each ts below 21
+    const logged: string[] = [];
+    log.forEach(reader.position, log.position, (container, key) => logged.push(`${container}:${key}`));
+    expect(logged).toHaveLength(41);
+    expect(logged).toContain(`1:${rowKeyOf(KEY, { timestamp: 20, user: `c${SEP}d` })}`);
+    expect(logged).toContain(`1:${rowKeyOf(KEY, { timestamp: 1, user: 'ann' })}`);
+    // The settle begun before the evictions walked groups since taken: it must start over.
+    while (!rows.digest.settleSome(5));
+    expect(formatDigest([rows.digest])).toBe(fromScratch(rows, 1));
+    // Not deferred (the digest settled), the same eviction hashes each key out: still equal.
+    rows.evictBefore(31);
+    expect(formatDigest([rows.digest])).toBe(fromScratch(rows, 1));
   });
 });
 
