@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { ChangeLog } from '../../actors/change-log.js';
 import { GroupedRows } from '../../actors/grouped-rows.js';
 import { KeyedStore } from '../../actors/keyed-store.js';
-import { RowKeyMismatchError, SEP, rowKeyOf } from '../../actors/row-key.js';
+import { RowKeyMismatchError, SEP, keyPart, rowKeyOf } from '../../actors/row-key.js';
 import { RowStore } from '../../actors/row-store.js';
 import { SortedTimes } from '../../actors/sorted-times.js';
 import { StateDigest, formatDigest } from '../../actors/state-digest.js';
@@ -504,5 +504,33 @@ describe('SortedTimes', () => {
     expect(small).toBeGreaterThan(0);
     expect(large).toBeLessThan(4);
     expect(large).toBeLessThan(small * 1.5);
+  });
+});
+
+describe('keyPart', () => {
+  it('gives every value its own share whatever it was given before (it keeps the last string it escaped)', () => {
+    // Equal strings made apart (not one object), escapes of both kinds, and values not strings between them.
+    const make = (...parts: string[]) => parts.join('');
+    const cases: [unknown, string][] = [
+      [make('a\\', 'b'), 'a\\\\b'],
+      [make('a\\', 'b'), 'a\\\\b'],
+      ['plain', 'plain'],
+      [make('x', SEP, 'y'), `x\\${SEP}y`],
+      [5, '5'],
+      ['5', '5'],
+      [make('x', SEP, 'y'), `x\\${SEP}y`],
+      [null, ''],
+      ['', ''],
+      [make('pl', 'ain'), 'plain'],
+      [make('a\\', 'b'), 'a\\\\b'],
+    ];
+    for (const [value, share] of cases) expect(keyPart(value)).toBe(share);
+    // A row found by lookup() with one string and written by put() with an equal one: one row.
+    const rows = new RowStore<U>([...KEY]);
+    for (const user of ['u', make('u'), `w${SEP}`, make('w', SEP)]) {
+      const volume = (rows.lookup({ timestamp: 60, user, volume: 0 })?.volume ?? 0) + 1;
+      rows.put({ timestamp: 60, user, volume });
+    }
+    expect([...rows.values()].map((r) => r.volume)).toEqual([2, 2]);
   });
 });
