@@ -113,6 +113,15 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
   }
 
   set(key: string, value: V): void {
+    this.setOver(key, value, this.map.get(key));
+  }
+
+  /**
+   * set() of a key whose value the caller has just read (`previous`: what get(key) gave, nothing
+   * written since), without looking it up a second time: a windowed counter's add() reads the
+   * count to bump it, three windows per name per message in top-users.
+   */
+  protected setOver(key: string, value: V, previous: V | undefined): void {
     // Strings of up to 600 UTF-16 units take at most 1800 bytes stored (3 per unit in UTF-8, or
     // 2 per escaped low unit plus 10 separators): skip the count for them.
     if (key.length > 600 && storedKeyBytes(key) > MAX_KEY_BYTES) {
@@ -125,7 +134,6 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
       throw new UnstorableValueError(`cannot keep the value for key ${JSON.stringify(key.slice(0, 80))}: ${why}`);
     }
     // One lookup of the previous value serves the undo log, the cut, the digest and the index.
-    const previous = this.map.get(key);
     this.remember(key, previous);
     if (this.cut !== null && !this.cut.has(key)) this.cut.set(key, previous);
     const logged = previous === value ? key : this.digest.touch(key, previous, value);

@@ -93,12 +93,13 @@ export class WindowedCounter extends KeyedStore<number> implements WindowedCount
       // dropped at the key cap, or whose plugin threw) must not grow the cache message after message.
       if (start === this.recentStart && this.recentKeys.size <= this.newestSliceSize) this.recentKeys.set(name, key);
     }
-    const next = (this.get(key) ?? 0) + n;
+    const previous = this.map.get(key);
+    const next = (previous ?? 0) + n;
     this.addingKey = key;
     this.addingStart = start;
     this.addingName = name;
     if (next === 0) this.delete(key);
-    else this.set(key, next);
+    else this.setOver(key, next, previous);
     this.addingKey = '';
     return true;
   }
