@@ -108,9 +108,16 @@ function topN<C extends Column>(
     },
     update(message, { stores: s }) {
       // Indexed loops: for-of made an iterator per message here (14 MiB of a 20 k-message bench's 2.2 GiB).
+      // The counters by name, read once: s[WINDOWS[j]] was a megamorphic keyed load per add
+      // (KeyedLoadIC_Megamorphic, ~230 instructions a message in top-users). Same order: hour, day, week.
+      const { hour, day, week } = s;
       const names = namesOf(message);
-      for (let i = 0; i < names.length; i++)
-        for (let j = 0; j < WINDOWS.length; j++) s[WINDOWS[j] as WindowName].add(names[i] as string, message.timestamp);
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i] as string;
+        hour.add(name, message.timestamp);
+        day.add(name, message.timestamp);
+        week.add(name, message.timestamp);
+      }
     },
     view({ stores: s, newest }, params) {
       const window = (params.window ?? 'day') as WindowName;
