@@ -1,4 +1,4 @@
-import type { Group } from './grouped-rows.js';
+import type { Group } from './row-group.js';
 
 /**
  * A resumable walk over a container's entries, for a deferred digest's settle (state-digest.ts),

@@ -1,0 +1,96 @@
+import type { SortedKeys } from './sorted-keys.js';
+
+/**
+ * The rows of one timestamp. The first regular row is held in the group itself and a Map is
+ * made only for a second one: a 1-second bucket often holds a single row, and the Map would
+ * be most of what opening (and later evicting) that bucket allocates. Regular rows iterate
+ * inline row first, then the Map: insertion order, since the inline slot is refilled only
+ * while the Map is empty.
+ */
+export class Group<R> {
+  /** Rest (key after `<timestamp>U+001F`) and row of the inline entry; null: the slot is free. */
+  rest0: string | null = null;
+  row0: R | undefined = undefined;
+  /** Further regular rows by rest, once there is more than one. */
+  rows: Map<string, R> | null = null;
+  /** Full key → row, for keys not of the form `<String(timestamp)>U+001F…` (only loaded state can hold them). */
+  odd: Map<string, R> | null = null;
+  /** What every regular key of the group starts with, once asked (GroupedRows.headOf). */
+  headText: string | null = null;
+  /** The regular rests in key order and in value order, each kept once a large group was read so (sorted-keys.ts). */
+  sorted: SortedKeys | null = null;
+  sortedByValue: SortedKeys | null = null;
+
+  constructor(readonly ts: number) {}
+
+  get regularSize(): number {
+    return (this.rest0 === null ? 0 : 1) + (this.rows === null ? 0 : this.rows.size);
+  }
+
+  get size(): number {
+    return this.regularSize + (this.odd === null ? 0 : this.odd.size);
+  }
+
+  get(rest: string): R | undefined {
+    if (rest === this.rest0) return this.row0;
+    return this.rows === null ? undefined : this.rows.get(rest);
+  }
+
+  /** Returns whether the rest is new to the group. */
+  set(rest: string, row: R): boolean {
+    if (rest === this.rest0) {
+      this.row0 = row;
+      return false;
+    }
+    // The inline slot is refilled only while the Map is empty, which keeps insertion order.
+    if (this.rest0 === null && (this.rows === null || this.rows.size === 0)) {
+      this.rest0 = rest;
+      this.row0 = row;
+      this.keyAdded(rest);
+      return true;
+    }
+    if (this.rows === null) {
+      this.rows = new Map([[rest, row]]);
+      this.keyAdded(rest);
+      return true;
+    }
+    const before = this.rows.size;
+    this.rows.set(rest, row);
+    if (this.rows.size === before) return false;
+    this.keyAdded(rest);
+    return true;
+  }
+
+  delete(rest: string): boolean {
+    if (rest === this.rest0) {
+      this.rest0 = null;
+      this.row0 = undefined;
+      this.keyRemoved(rest);
+      return true;
+    }
+    if (this.rows?.delete(rest) !== true) return false;
+    this.keyRemoved(rest);
+    return true;
+  }
+
+  private keyAdded(rest: string): void {
+    this.sorted?.add(rest);
+    this.sortedByValue?.add(rest);
+  }
+
+  private keyRemoved(rest: string): void {
+    this.sorted?.remove(rest);
+    this.sortedByValue?.remove(rest);
+  }
+
+  /** Regular rows' rests in insertion order; deleting while iterating is safe. */
+  *rests(): IterableIterator<string> {
+    if (this.rest0 !== null) yield this.rest0;
+    if (this.rows !== null) yield* this.rows.keys();
+  }
+
+  *regularRows(): IterableIterator<R> {
+    if (this.rest0 !== null) yield this.row0 as R;
+    if (this.rows !== null) yield* this.rows.values();
+  }
+}
