@@ -45,7 +45,12 @@ export interface ThreadOptions {
  * What the bus thread (bus-worker.ts) is started with: the bus's options and the thread's, each
  * default filled in, and `pulse`, the buffer it beats on (thread-pulse.ts).
  */
-export function busWorkerData(options: BusOptions, thread: ThreadOptions, pulse: SharedArrayBuffer) {
+export function busWorkerData(
+  options: BusOptions,
+  thread: ThreadOptions,
+  pulse: SharedArrayBuffer,
+  credit: SharedArrayBuffer,
+) {
   return {
     options: {
       connect: [...options.connect],
@@ -64,5 +69,6 @@ export function busWorkerData(options: BusOptions, thread: ThreadOptions, pulse:
     tickMs: thread.tickMs ?? 0,
     readThrough: thread.readThrough ?? false,
     pulse,
+    credit,
   };
 }

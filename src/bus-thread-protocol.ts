@@ -93,8 +93,8 @@ export type FromBusThread =
 
 /** Main thread → bus thread. */
 export type ToBusThread =
-  /** A batch taken in: its messages and the bytes they were counted as when it was sent (credit back). */
-  { readonly type: 'ack'; readonly count: number; readonly bytes: number } | { readonly type: 'close' };
+  /** Batches were taken in (their credit is in the shared totals: bus-credit.ts) while the thread waited for it. */
+  { readonly type: 'wake' } | { readonly type: 'close' };
 
 /**
  * What a message the bus thread hands over is counted as against --bus-queue-max-bytes: the

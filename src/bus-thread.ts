@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { StatscacheError } from '../actors/errors.js';
 import type { BusOptions, BusSubscription } from './bus.js';
+import { SharedCredit } from './bus-credit.js';
 import { EndpointSet } from './bus-endpoints.js';
 import { BUS_THREAD_SOURCE, unpackBatch } from './bus-thread-batch.js';
 import { busWorkerData, type ThreadedBusHooks, type ThreadOptions } from './bus-thread-options.js';
@@ -67,8 +68,9 @@ export async function subscribeThreaded(
       true,
     );
   });
+  const credit = new SharedCredit();
   const worker = new Worker(WORKER_URL, {
-    workerData: busWorkerData(options, thread, watch.buffer),
+    workerData: busWorkerData(options, thread, watch.buffer, credit.buffer),
   });
   trackThread(worker, 'the bus thread');
   const endpoints = new EndpointSet(options.connect, hooks);
@@ -183,7 +185,8 @@ export async function subscribeThreaded(
     } catch (err) {
       if (!receiveError(err, messages[0]?.source ?? BUS_THREAD_SOURCE)) return;
     }
-    if (!closing) send({ type: 'ack', count: batch.count, bytes: batch.bytes });
+    // Closing, the thread no longer waits for credit: it hands its last batch over regardless.
+    if (credit.take(batch.count, batch.bytes) && !closing) send({ type: 'wake' });
   }
 
   return {

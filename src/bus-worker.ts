@@ -3,13 +3,14 @@
  * state (JSON parse, bounds, timestamp units, de-duplication id, journal record encoding),
  * so the two cores pipeline: this thread prepares message n+1 while the main thread journals
  * and applies message n. Batches go to the main thread in one transferred buffer; the main
- * thread acknowledges each, and at most `maxInFlight` messages and `maxInFlightBytes` bytes are
+ * thread acknowledges each (shared totals: bus-credit.ts), and at most `maxInFlight` messages and `maxInFlightBytes` bytes are
  * unacknowledged (beyond that this thread stops receiving and libzmq queues, as the
  * single-thread bus does).
  */
 import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { type BusOptions, openSockets } from './bus.js';
+import { SharedCredit } from './bus-credit.js';
 import { lingerWait } from './bus-linger.js';
 import { prepareFrames, type ThreadLimits, unclocked } from './bus-prepare.js';
 import { type FromBusThread, ITEM_OVERHEAD_BYTES, ItemBatch, type ToBusThread } from './bus-thread-protocol.js';
@@ -34,6 +35,8 @@ interface BusWorkerData {
   readonly readThrough: boolean;
   /** The thread's Pulse (thread-pulse.ts): beats per message and while it waits. */
   readonly pulse: SharedArrayBuffer;
+  /** What the main thread has taken in (bus-credit.ts). */
+  readonly credit: SharedArrayBuffer;
 }
 
 const port = parentPort;
@@ -74,15 +77,34 @@ const pairs = new PairBatch();
  */
 let linger: { cancel: () => void; over: boolean; readonly ended: Promise<void>; readonly end: () => void } | null =
   null;
-let inFlight = 0;
-/** Bytes handed over and not yet acknowledged, and those gathered into the open batch. */
-let inFlightBytes = 0;
+const credit = new SharedCredit(data.credit);
+/** Messages and bytes handed over so far; less what the main thread has taken in, what is in flight. */
+let sent = 0;
+let sentBytes = 0;
+/** Bytes gathered into the open batch. */
 let batchBytes = 0;
 let resume: (() => void) | null = null;
 
 /** Room for more: under both the message and the byte bound, counting the open batch. */
 function hasCredit(): boolean {
-  return inFlight + items.count < data.maxInFlight && inFlightBytes + batchBytes < data.maxInFlightBytes;
+  return (
+    sent - credit.messages() + items.count < data.maxInFlight &&
+    sentBytes - credit.bytes() + batchBytes < data.maxInFlightBytes
+  );
+}
+
+/**
+ * Waiting for credit: asks the main thread for a `wake`, then looks again, as a batch taken in
+ * just before the ask found no one to wake; resumes the receive loop once there is room.
+ */
+function awaitCredit(): void {
+  if (resume === null) return;
+  credit.wantWake();
+  if (!hasCredit()) return;
+  credit.noWake();
+  const r = resume;
+  resume = null;
+  r();
 }
 
 function endLinger(): void {
@@ -100,8 +122,8 @@ function flush(): void {
   const packed = items.take();
   const bytes = batchBytes;
   batchBytes = 0;
-  inFlight += packed.count;
-  inFlightBytes += bytes;
+  sent += packed.count;
+  sentBytes += bytes;
   post({ type: 'batch', ...packed, buffer, bytes }, [buffer, packed.items]);
 }
 
@@ -168,6 +190,7 @@ function onFrames(frames: readonly Uint8Array[], source: string): void | Promise
   flush();
   return new Promise((r) => {
     resume = r;
+    awaitCredit();
   });
 }
 
@@ -188,14 +211,9 @@ const sockets = await openSockets(data.options, {
 
 if (sockets) {
   port.on('message', (message: ToBusThread) => {
-    if (message.type === 'ack') {
-      inFlight -= message.count;
-      inFlightBytes -= message.bytes;
-      if (resume && hasCredit()) {
-        const r = resume;
-        resume = null;
-        r();
-      }
+    if (message.type === 'wake') {
+      // Possibly stale (credit came before the ask was seen): awaitCredit looks again.
+      awaitCredit();
     } else if (message.type === 'close') {
       sockets.close();
       // After close(): the loops it releases see that they are closing. The open batch goes
