@@ -85,6 +85,11 @@ export class StoreCommits {
   protected snapshotsWriting = 0;
   /** Journal appends whose outcome lmdb-js may never report (append-settlement.ts). */
   private readonly appends: AppendSettlement;
+  /**
+   * The newest journal seq any write of this store has put or queued, from the file's newest
+   * on (read at the first append): a seq above it was never in the file (witnessOf).
+   */
+  private putThrough: number | undefined;
   /** Milliseconds of a monotonic clock, for writesWaiting(). */
   protected readonly now: () => number;
   /**
@@ -131,10 +136,12 @@ export class StoreCommits {
    * transaction callback then joins the snapshot's transaction and resolves when it commits.
    */
   appendJournal(records: readonly JournalAppend[]): Promise<void> {
+    // Chosen before the puts are queued: whether the newest seq was ever put before (witnessOf).
+    const witness = this.witnessOf(records);
     // Settled (append-settlement.ts), then confirmed: lmdb-js may report neither outcome, or the wrong one.
     return this.appends
       .watch(this.checked(this.queued(() => this.appendInTransaction(records))))
-      .then(() => this.confirmInFile(records));
+      .then(() => this.confirmInFile(records, witness));
   }
 
   /**
@@ -145,17 +152,66 @@ export class StoreCommits {
    * take the third one's outcome. Under a refusing disk a commit failed with EIO (lmdb-js logged
    * it) and the single-message appends in it resolved, their records absent (10 of 600 in
    * test/e2e/amqp-bus.test.ts; most runs of test/snapshots/misreported-append.test.ts, none with
-   * the link made at the tail): the journal neither held nor wrote them again. A transaction
-   * lands whole, but a retry's held records may be in the file from a commit reported failed,
-   * so every record is looked up, not just one (a read each, no copy).
+   * the link made at the tail): the journal neither held nor wrote them again.
+   *
+   * One record, the witness, proves the append's transaction committed when no write before
+   * this append put its seq: only that transaction can have put it there, and an append's puts
+   * are one transaction, all of it or none (witnessOf says why). Without a witness (a retry of
+   * held records only: they may be in the file from a commit reported failed) every record is
+   * looked up, a read each, no copy. Nothing else removes a record of an append still pending:
+   * trims go only through seqs a snapshot covers, applied and so committed before it.
    */
-  private confirmInFile(records: readonly JournalAppend[]): void {
-    const absent = records.find((r) => !this.journal.doesExist(r.seq));
+  private confirmInFile(records: readonly JournalAppend[], witness: number | null): void {
+    let absent: number | undefined;
+    if (witness !== null) {
+      if (!this.journal.doesExist(witness)) absent = witness;
+    } else absent = records.find((r) => !this.journal.doesExist(r.seq))?.seq;
     if (absent === undefined) return;
     this.writeFailed = true;
     throw new WriteFailedError(
-      `LMDB did not report the journal write of seqs ${String(records[0]?.seq)}-${String(records.at(-1)?.seq)} as failed, but seq ${String(absent.seq)} is not in the file`,
+      `LMDB did not report the journal write of seqs ${String(records[0]?.seq)}-${String(records.at(-1)?.seq)} as failed, but seq ${String(absent)} is not in the file`,
     );
+  }
+
+  /**
+   * The seq of `records` whose presence in the file proves all of them there once their
+   * transaction is reported committed: their newest, if above every seq this store ever put
+   * (the file's newest when the first append came, and every append and journal move since,
+   * each counted when it was queued). Null if none is (a retry of held records only).
+   *
+   * Why one record is enough (lmdb-js 3.5.6, node_modules/lmdb): batch() is ifVersion() with
+   * no key (write.js), which writes a START_BLOCK instruction, the callback's puts, then
+   * finishBatch()'s BLOCK_END, all in the one synchronous call. The writer thread
+   * (src/writer.cpp, DoWrites) ends a transaction only where it finds no instruction yet with
+   * its block depth at 0 (NO_INSTRUCTION_YET: inside a block it waits for the next one
+   * instead), and a block's START_BLOCK is flagged only once its callback has written its puts
+   * (or past 1,000 of them, when the writer then waits inside the block), so a batch never
+   * spans two transactions. The one other way a transaction ends mid-way, INTERRUPT_BATCH
+   * (WaitForCallbacks), needs a synchronous write transaction begun while the writer waits:
+   * nothing can begin one while the batch's callback holds the main thread, and no other
+   * thread writes this file (the replay and export threads open it read-only). The
+   * transaction-callback form runs the puts inside one LMDB transaction (executeTxnCallbacks).
+   * LMDB commits a transaction whole or not at all, and a put that fails (map full, I/O) makes
+   * lmdb-js abort the whole transaction (Write(): resultCode).
+   */
+  private witnessOf(records: readonly JournalAppend[]): number | null {
+    let newest = Number.NEGATIVE_INFINITY;
+    for (const r of records) if (r.seq > newest) newest = r.seq;
+    const before = this.putThrough ?? this.newestSeqInFile();
+    this.putThrough = Math.max(before, newest);
+    return newest > before ? newest : null;
+  }
+
+  /** Journal seqs about to be put outside appendJournal (`snapshot import`'s moves): no later append may take them for fresh. */
+  protected notePuts(seqs: readonly number[]): void {
+    let newest = this.putThrough ?? this.newestSeqInFile();
+    for (const seq of seqs) if (seq > newest) newest = seq;
+    this.putThrough = newest;
+  }
+
+  private newestSeqInFile(): number {
+    for (const key of this.journal.getKeys({ reverse: true, limit: 1 })) return key;
+    return 0;
   }
 
   /** Journal appends whose outcome LMDB never reported, settled by a later write and read from the file. */

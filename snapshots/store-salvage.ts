@@ -68,6 +68,7 @@ export class StoreSalvage extends SlotWrites {
   /** Writes salvaged records synchronously (committed before returning, so a later crash keeps them). */
   putSalvaged(into: 'snapshot' | 'journal', records: readonly { key: unknown; value: Uint8Array }[]): void {
     const db = (into === 'snapshot' ? this.snapshots : this.journal) as unknown as Table<Uint8Array, unknown>;
+    if (into === 'journal') this.notePuts(records.map((r) => r.key as number));
     this.root.transactionSync(() => {
       for (const r of records) db.putSync(r.key, r.value);
     });

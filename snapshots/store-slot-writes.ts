@@ -160,6 +160,7 @@ export class SlotWrites extends SlotReads {
     appends: readonly JournalAppend[] = [],
     coveredThrough?: number,
   ): Promise<void> {
+    this.notePuts([...appends.map((a) => a.seq), ...moves.map((m) => m.to)]);
     return this.writeSnapshot((batch) => {
       // The state counts messages dated at or before coveredThrough whose ids the journal never
       // held: for backfill that is a trim (trimmedThrough()), in the same transaction. It
