@@ -80,6 +80,10 @@ export class AppendSettlement {
     entry.done = true;
     if (err === null) entry.resolve();
     else entry.reject(err);
+    while (this.queue[0]?.done) this.queue.shift();
+    // Nothing queued before it still pending (every append but under a failing disk): nothing for it to overtake.
+    const head = this.queue[0];
+    if (head === undefined || head.order > entry.order) return;
     // The writes of one commit settle in queue order within one turn: look once they all have.
     setImmediate(() => this.overtaken(entry));
   }
@@ -95,18 +99,28 @@ export class AppendSettlement {
       entry.resolve();
     }
     while (this.queue[0]?.done) this.queue.shift();
-    if (this.queue.length === 0) this.stop();
   }
 
-  private arm(): void {
+  /**
+   * Looks at the oldest pending append `delay` ms from now. Left armed when every append has
+   * settled (it then lapses at its turn): clearing it and arming it again for each append was a
+   * timer made and dropped per journal commit.
+   */
+  private arm(delay = this.deps.probeAfterMs): void {
     if (this.timer !== undefined) return;
     // I/O pacing, not plugin time: nothing a test asserts depends on when it fires.
     this.timer = setTimeout(() => {
       this.timer = undefined;
       const oldest = this.queue.find((e) => !e.done);
       if (oldest === undefined) return;
+      const waited = this.deps.now() - oldest.since;
+      if (waited < this.deps.probeAfterMs) {
+        // Queued after this timer was armed: its turn comes probeAfterMs after it was.
+        this.arm(this.deps.probeAfterMs - waited);
+        return;
+      }
       const last = this.queue[this.queue.length - 1];
-      if (this.deps.now() - oldest.since >= this.deps.probeAfterMs && !(last?.probe && !last.done)) {
+      if (!(last?.probe && !last.done)) {
         let write: Promise<unknown>;
         try {
           write = this.deps.probe();
@@ -117,6 +131,6 @@ export class AppendSettlement {
         this.push(write, true).catch(() => undefined);
       }
       this.arm();
-    }, this.deps.probeAfterMs).unref();
+    }, delay).unref();
   }
 }
