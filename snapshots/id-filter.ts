@@ -70,8 +70,14 @@ export class IdFilter {
 // so hashing allocates nothing.
 let h1 = 0;
 let h2 = 0;
+/**
+ * The string h1 and h2 are of: a new message's id is asked (mightHold) and then added (add)
+ * straight after, and hashing it again was a loop over its ~60 units per message.
+ */
+let hashed: string | undefined;
 
 function hash(s: string): void {
+  if (s === hashed) return;
   let a = 0xdeadbeef;
   let b = 0x41c6ce57;
   for (let i = 0; i < s.length; i++) {
@@ -84,4 +90,5 @@ function hash(s: string): void {
   h1 = a;
   // Odd: with a power-of-two table, the HASHES steps then land on distinct bits.
   h2 = b | 1;
+  hashed = s;
 }
