@@ -11,38 +11,11 @@ import type { PluginMessage } from '../../actors/plugin-api.js';
 import { PluginHost } from '../../actors/plugin-host.js';
 import { registerPlugins } from '../../actors/registry.js';
 import { builtinPlugins } from '../../plugins/index.js';
-import { createPluginMessage } from '../../src/message.js';
-import { deriveMeta } from '../../src/meta/index.js';
 import { createRouter } from '../../src/router.js';
-import { samples } from '../helpers/fixtures.js';
+import { meetbotFloods } from '../helpers/meetbot-floods.js';
 import { mulberry32 } from '../helpers/seeded-random.js';
 
-const T = 497_222 * 3600;
 const BUDGET = 20_000;
-
-/** Real samples, with meetbot floods naming new users between them, half a minute apart. */
-function sequence(seed: number): { message: PluginMessage; topic: string }[] {
-  const random = mulberry32(seed);
-  const real = samples();
-  const out: { message: PluginMessage; topic: string }[] = [];
-  for (let i = 0; i < 1500; i++) {
-    const t = T + i * 30 + Math.floor(random() * 20);
-    const envelope =
-      random() < 0.5
-        ? {
-            topic: 'org.fedoraproject.prod.meetbot.meeting.complete',
-            timestamp: t,
-            msg: {
-              attendees: Object.fromEntries(
-                Array.from({ length: 1 + Math.floor(random() * 40) }, (_, u) => [`m${i}u${u}`, 1]),
-              ),
-            },
-          }
-        : { ...(real[i % real.length] as { topic: string }), timestamp: t };
-    out.push({ message: createPluginMessage(envelope as never, deriveMeta), topic: envelope.topic });
-  }
-  return out;
-}
 
 /** Every plugin's digest after applying `messages` in batches of the sizes `batch` gives, and the budget's cap on the way. */
 function run(messages: readonly { message: PluginMessage; topic: string }[], batch: () => number) {
@@ -70,7 +43,7 @@ function run(messages: readonly { message: PluginMessage; topic: string }[], bat
 
 describe('the key budget cuts at the same points of the message sequence, whatever the batches', () => {
   it('one at a time, fifty at a time, all at once and random batches give every plugin the same digest', () => {
-    const messages = sequence(11);
+    const messages = meetbotFloods(11, 1500);
     const one = run(messages, () => 1);
     // The budget was full and cut: otherwise there is nothing to compare.
     expect(one.lowest).toBeLessThan(BUDGET);

@@ -8,39 +8,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CHECK_EVERY } from '../../actors/key-budget.js';
-import type { PluginMessage } from '../../actors/plugin-api.js';
 import { PluginHost } from '../../actors/plugin-host.js';
 import { registerPlugins } from '../../actors/registry.js';
 import { builtinPlugins } from '../../plugins/index.js';
 import { createPluginMessage } from '../../src/message.js';
 import { deriveMeta } from '../../src/meta/index.js';
 import { createRouter } from '../../src/router.js';
-import { samples } from '../helpers/fixtures.js';
-import { mulberry32 } from '../helpers/seeded-random.js';
+import { meetbotFloods } from '../helpers/meetbot-floods.js';
 
 const T = 497_222 * 3600;
 const BUDGET = 20_000;
-
-function sequence(seed: number, count: number): { message: PluginMessage; topic: string }[] {
-  const random = mulberry32(seed);
-  const real = samples();
-  return Array.from({ length: count }, (_, i) => {
-    const t = T + i * 30 + Math.floor(random() * 20);
-    const envelope =
-      random() < 0.5
-        ? {
-            topic: 'org.fedoraproject.prod.meetbot.meeting.complete',
-            timestamp: t,
-            msg: {
-              attendees: Object.fromEntries(
-                Array.from({ length: 1 + Math.floor(random() * 40) }, (_, u) => [`m${i}u${u}`, 1]),
-              ),
-            },
-          }
-        : { ...(real[i % real.length] as { topic: string }), timestamp: t };
-    return { message: createPluginMessage(envelope as never, deriveMeta), topic: envelope.topic };
-  });
-}
 
 describe('the key budget between two checks', () => {
   it('is passed for fewer than CHECK_EVERY messages at a time, by no more than they added, and met again at every check', () => {
@@ -57,7 +34,7 @@ describe('the key budget between two checks', () => {
     /** Keys the messages since the last check added, each message's growth counted (what shrank not subtracted). */
     let addedSinceCheck = 0;
     let before = total();
-    const messages = sequence(23, 12 * CHECK_EVERY);
+    const messages = meetbotFloods(23, 12 * CHECK_EVERY);
     for (const [i, { message, topic }] of messages.entries()) {
       host.queue(message, route(topic));
       host.applyQueued();
