@@ -20,7 +20,6 @@
  *     under callgrind: instructions(2) − instructions(1), over the messages applied it prints, is the
  *     cost per message applied (set-up and warm-up cancel out; bench/plugin-breakdown.ts, countRuns)
  */
-import v8 from 'node:v8';
 import { createActor, fromTransition } from 'xstate';
 import { ApplyBeacon } from '../actors/apply-beacon.js';
 import { definePlugin, store } from '../actors/plugin-api.js';
@@ -34,6 +33,7 @@ import type { Envelope } from '../src/envelope.js';
 import { createPluginMessage } from '../src/message.js';
 import { deriveMeta } from '../src/meta/index.js';
 import { createRouter } from '../src/router.js';
+import { heapAllocatedBy } from './heap-allocated.js';
 import { breakdownTable, countRuns, pluginBreakdown } from './plugin-breakdown.js';
 
 const N = Number(process.env['BENCH_MESSAGES'] ?? 2_000_000);
@@ -55,27 +55,19 @@ const messages = Array.from({ length: 64 }, (_, i) =>
 /** Runs `apply` N times; returns messages per second and bytes allocated per message. */
 function measure(apply: (i: number) => void) {
   for (let i = 0; i < 200_000; i++) apply(i); // warm up
-  const profiler = new v8.GCProfiler();
-  const before = v8.getHeapStatistics().used_heap_size;
-  profiler.start();
-  const t = performance.now();
-  for (let i = 0; i < N; i++) apply(i);
-  const ms = performance.now() - t;
-  const after = v8.getHeapStatistics().used_heap_size;
-  const { statistics } = profiler.stop() as unknown as {
-    statistics: {
-      beforeGC: { heapStatistics: { usedHeapSize: number } };
-      afterGC: { heapStatistics: { usedHeapSize: number } };
-    }[];
-  };
-  const collected = statistics.reduce(
-    (sum, s) => sum + s.beforeGC.heapStatistics.usedHeapSize - s.afterGC.heapStatistics.usedHeapSize,
-    0,
-  );
+  const {
+    result: ms,
+    bytes,
+    gcs,
+  } = heapAllocatedBy(() => {
+    const t = performance.now();
+    for (let i = 0; i < N; i++) apply(i);
+    return performance.now() - t;
+  });
   return {
     per_s: Math.round((N * 1000) / ms),
-    bytes_per_message: +((after - before + collected) / N).toFixed(1),
-    gcs: statistics.length,
+    bytes_per_message: +(bytes / N).toFixed(1),
+    gcs,
   };
 }
 

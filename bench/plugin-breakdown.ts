@@ -11,10 +11,10 @@
  * estimate least disturbed. Bytes are the heap's growth plus what the collector freed
  * (v8.GCProfiler), so state kept counts as well as garbage.
  */
-import v8 from 'node:v8';
 import { definePlugin, type AnyPluginDefinition, type PluginMessage } from '../actors/plugin-api.js';
 import { PluginHost } from '../actors/plugin-host.js';
 import { registerPlugins } from '../actors/registry.js';
+import { heapAllocatedBy } from './heap-allocated.js';
 
 const BATCH = 512;
 const ONLY_TARGET: readonly number[] = [0];
@@ -63,29 +63,17 @@ function run(
   // The snapshotter's slots read each change log from the start (snapshots/snapshotter.ts): through
   // replay nothing advances them, so the log keeps its entries up to its capacity, as here.
   for (const r of host.runtimes) r.openReader();
-  const profiler = new v8.GCProfiler();
-  const before = v8.getHeapStatistics().used_heap_size;
-  profiler.start();
-  const cpu = process.cpuUsage();
-  for (let s = 0; s < list.length; s += BATCH) {
-    const end = Math.min(s + BATCH, list.length);
-    for (let j = s; j < end; j++) host.queue(list[j] as PluginMessage, targets?.[j] ?? ONLY_TARGET, j + 1);
-    host.applyQueued();
-  }
-  const used = process.cpuUsage(cpu);
-  const after = v8.getHeapStatistics().used_heap_size;
-  const { statistics } = profiler.stop() as unknown as {
-    statistics: {
-      beforeGC: { heapStatistics: { usedHeapSize: number } };
-      afterGC: { heapStatistics: { usedHeapSize: number } };
-    }[];
-  };
-  const collected = statistics.reduce(
-    (sum, s) => sum + s.beforeGC.heapStatistics.usedHeapSize - s.afterGC.heapStatistics.usedHeapSize,
-    0,
-  );
+  const { result: used, bytes } = heapAllocatedBy(() => {
+    const cpu = process.cpuUsage();
+    for (let s = 0; s < list.length; s += BATCH) {
+      const end = Math.min(s + BATCH, list.length);
+      for (let j = s; j < end; j++) host.queue(list[j] as PluginMessage, targets?.[j] ?? ONLY_TARGET, j + 1);
+      host.applyQueued();
+    }
+    return process.cpuUsage(cpu);
+  });
   host.stop();
-  return { cpuUs: used.user + used.system, bytes: after - before + collected };
+  return { cpuUs: used.user + used.system, bytes };
 }
 
 const median = (xs: readonly number[]): number => {
