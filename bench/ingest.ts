@@ -89,10 +89,13 @@ for (const f of frames) {
 await writer.settled();
 await writer.close(); // journal only, no snapshot: the next start replays everything
 /** recover() of the whole journal; the reader closes without a snapshot, so the next one replays it all again. */
-const replayOnce = async (replayThread: boolean) => {
+const replayOnce = async (replayThread: boolean, forced = false) => {
   const reader = await Service.build({
     config: loadConfig({ env: {}, flags: { dataDir: replayDir, port: 0, replayThread } }),
     logger,
+    // Forced: the thread takes over after the probe whatever it measured and however few
+    // records are left; at the --quick size the probe would keep every record on the main thread.
+    ...(forced ? { replayThreadWorthUs: 0, replayThreadMinEntries: 0 } : {}),
   });
   const cpu0 = mainThreadCpuSeconds(process.pid);
   const t0 = performance.now();
@@ -109,6 +112,7 @@ const replayOnce = async (replayThread: boolean) => {
 // In-thread, threaded, threaded, in-thread: the first run also warms the JIT and the page
 // cache, and the order cancels that (and any drift) out of the two means.
 const runs = [await replayOnce(false), await replayOnce(true), await replayOnce(true), await replayOnce(false)];
+const forcedRun = await replayOnce(true, true);
 const mean = (a: (typeof runs)[number], b: (typeof runs)[number]) => ({
   ms: (a.ms + b.ms) / 2,
   cpu: (a.cpu + b.cpu) / 2,
@@ -137,7 +141,10 @@ const report = {
   replay_main_thread_cpu_us_per_msg: {
     thread: +((threaded.cpu * 1e6) / N).toFixed(1),
     thread_off: +((inThread.cpu * 1e6) / N).toFixed(1),
+    thread_forced: +((forcedRun.cpu * 1e6) / N).toFixed(1),
   },
+  // One run with the thread made to take over after the probe (one sample: no order to cancel).
+  replay_thread_forced: { per_s: rate(N, forcedRun.ms), replayed_on_thread: forcedRun.onThread },
   snapshot_full: { entries: full.written, bytes: full.bytes, ms: Math.round(full.durationMs) },
   snapshot_incremental: {
     entries: incremental.written,
