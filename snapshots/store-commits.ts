@@ -197,16 +197,22 @@ export class StoreCommits {
   private witnessOf(records: readonly JournalAppend[]): number | null {
     let newest = Number.NEGATIVE_INFINITY;
     for (const r of records) if (r.seq > newest) newest = r.seq;
-    const before = this.putThrough ?? this.newestSeqInFile();
-    this.putThrough = Math.max(before, newest);
+    const before = this.advancePutThrough(newest);
     return newest > before ? newest : null;
   }
 
   /** Journal seqs about to be put outside appendJournal (`snapshot import`'s moves): no later append may take them for fresh. */
   protected notePuts(seqs: readonly number[]): void {
-    let newest = this.putThrough ?? this.newestSeqInFile();
+    let newest = Number.NEGATIVE_INFINITY;
     for (const seq of seqs) if (seq > newest) newest = seq;
-    this.putThrough = newest;
+    this.advancePutThrough(newest);
+  }
+
+  /** Counts `newest` as put (putThrough); returns the newest seq put before it. */
+  private advancePutThrough(newest: number): number {
+    const before = this.putThrough ?? this.newestSeqInFile();
+    this.putThrough = Math.max(before, newest);
+    return before;
   }
 
   private newestSeqInFile(): number {
