@@ -41,6 +41,14 @@ async function runService(config: Config, withSimulator: boolean, configFile?: s
     (err) => log.error({ err: errorText(err) }, 'start-up probe answer failed'),
     logOutput,
   );
+  // Started now, idle until a stop arms it: a stop can come as soon as the service is built.
+  const { StopWatch } = await import('./stop-watch.js');
+  const stopWatch = new StopWatch((err) =>
+    log.error(
+      { err: errorText(err) },
+      'the stop watch thread failed: a stop stuck on the main thread is ended only by the supervisor',
+    ),
+  );
   let service: import('./service.js').Service;
   let stopping = false;
   try {
@@ -56,6 +64,7 @@ async function runService(config: Config, withSimulator: boolean, configFile?: s
       config,
       logger: log,
       logOutput,
+      stopWatch,
       plugins,
       onFatal: (err) => shutdown('intake failed', 1, err),
     });
@@ -66,10 +75,13 @@ async function runService(config: Config, withSimulator: boolean, configFile?: s
   const shutdown = (signal: string, code = 0, cause?: Error) => {
     if (stopping) return;
     stopping = true;
+    // First: whatever holds this thread from the next line on holds the timer below with it.
+    stopWatch.arm(signal, config.stopTimeout);
     if (cause)
       log.error({ err: cause.message }, 'stopping: intake failed; exiting with status 1 for the supervisor to restart');
     else log.info({ signal }, 'stopping');
-    // A stop that hangs (a wedged disk) must not keep the process forever.
+    // A stop that hangs (a wedged disk) must not keep the process forever: this timer ends it
+    // cleanly (its line logged, status 1) while this thread turns; the stop watch if it does not.
     // Not unref'd: a stop left waiting on a promise that never settles (a disk refusing the
     // last writes) would otherwise let the event loop drain and the process exit 0 in silence.
     setTimeout(() => {

@@ -1,4 +1,3 @@
-import { writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import {
   BEACON_SLOTS,
@@ -13,6 +12,7 @@ import {
 import { SLOW_APPLY_MS } from '../snapshots/applying-mark.js';
 import { HangRecords, RECORD_WAIT_MS } from './hang-records.js';
 import type { HangWatchData } from './hang-watch.js';
+import { fatalLine, killFromThread } from './thread-kill.js';
 
 /**
  * The hang watch thread (hang-watch.ts): looks at the apply beacon every `pollMs`; a plugin seen
@@ -132,26 +132,17 @@ function viewHung(now: number): boolean {
 }
 
 /**
- * Writes the fatal line and kills the process. The process's logger lives on the stuck thread,
- * and a worker's process.stdout is relayed through that thread too: written straight to fd 1
- * here, as a line in the logger's format. SIGKILL: the stuck thread cannot exit cleanly.
- * The line is best effort, the kill is not: with the log reader gone the write fails (EPIPE),
- * and a throw here ended this thread before the kill, leaving the process held for good.
+ * Writes the fatal line and kills the process (thread-kill.ts). The process's logger lives on the
+ * stuck thread, and a worker's process.stdout is relayed through that thread too: written
+ * straight to fd 1 here, or stderr when stdout refuses it. Nowhere to say it: the record on
+ * disk (hung-messages.json, hung-views.json) still names it.
  */
 function endProcess(at: string, fields: Record<string, unknown> & { readonly msg: string }): void {
-  const line = `${JSON.stringify({ level: 60, time: at, service: 'statscache', ...fields })}\n`;
-  try {
-    try {
-      writeSync(1, line);
-    } catch {
-      // Stdout refused it: stderr may still have a reader (journald keeps them apart).
-      writeSync(2, line);
-    }
-  } catch {
-    // Nowhere to say it: the record on disk (hung-messages.json, hung-views.json) still names it.
-  } finally {
-    process.kill(process.pid, 'SIGKILL');
-  }
+  const line = fatalLine(at, fields);
+  killFromThread([
+    [1, line],
+    [2, line],
+  ]);
 }
 
 function markView(reading: ViewReading, now: number): void {

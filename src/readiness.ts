@@ -38,6 +38,8 @@ export interface ReadinessView {
   readonly hungSkipped: string | null;
   /** Why the plugin hang watch thread (hang-watch.ts) no longer watches, or null. */
   readonly hangWatch: string | null;
+  /** Why the stop watch thread (stop-watch.ts) no longer watches, or null. */
+  readonly stopWatch: string | null;
   /** A journal commit or snapshot write waiting on the disk past --disk-hang-timeout (diskWaitProblem), or null. */
   readonly diskWait: string | null;
   /** AMQP deliveries acked this run that the journal could not store (AmqpInputs.unjournaledProblem), or null. */
@@ -101,6 +103,7 @@ export function degradedReason(v: ReadinessView): string | null {
   if (v.slowPlugins !== null) reasons.push(v.slowPlugins);
   if (v.hungSkipped !== null) reasons.push(v.hungSkipped);
   if (v.hangWatch !== null) reasons.push(v.hangWatch);
+  if (v.stopWatch !== null) reasons.push(v.stopWatch);
   if (v.diskWait !== null) reasons.push(v.diskWait);
   if (v.amqpUnjournaled !== null) reasons.push(v.amqpUnjournaled);
   if (v.logOutput !== null) reasons.push(v.logOutput);

@@ -10,6 +10,8 @@ export interface ServiceOptions {
   readonly logger: Logger;
   /** The logger's output (log-output.ts), whose dropped lines /metrics counts and /readyz tells; none: not reported. */
   readonly logOutput?: LogOutputStatus;
+  /** The stop watch thread (stop-watch.ts), whose failure /readyz tells; none: not reported. */
+  readonly stopWatch?: { problem(): string | null };
   readonly clock?: Clock;
   /** Plugin definitions; default: the built-in ones. */
   readonly plugins?: readonly unknown[];

@@ -46,6 +46,8 @@ export interface ServiceParts {
   readonly onFatal: ((err: Error) => void) | undefined;
   /** ServiceOptions.logOutput: the logger's drops, for /readyz. */
   readonly logOutput: LogOutputStatus | undefined;
+  /** ServiceOptions.stopWatch: its failure, for /readyz. */
+  readonly stopWatch: { problem(): string | null } | undefined;
   readonly host: PluginHost;
   readonly restored: RestoreReport;
   readonly journal: Journal;
@@ -207,6 +209,7 @@ export function buildParts(source: PartsSource): ServiceParts {
     digestSettleStep,
     onFatal: options.onFatal,
     logOutput: options.logOutput,
+    stopWatch: options.stopWatch,
     host,
     restored,
     journal,

@@ -31,6 +31,7 @@ export function readinessOf(s: ServiceParts): ReadinessView {
     slowPlugins: slowApplyProblem(s.host.timing.recentSlow()),
     hungSkipped: s.hungReport.problem(),
     hangWatch: state.hangWatchFailed,
+    stopWatch: s.stopWatch?.problem() ?? null,
     diskWait: diskWaitProblem(s.store.writesWaiting(), s.config.diskHangTimeout),
     amqpUnjournaled: s.amqp.unjournaledProblem(),
     logOutput: s.logOutput?.problem() ?? null,

@@ -41,7 +41,7 @@ export const SETTINGS = {
   stopTimeout: {
     type: numeric(z.number().positive().max(600)).default(20),
     flag: '<seconds>',
-    help: 'longest graceful stop before the process exits anyway',
+    help: 'longest graceful stop before the process exits anyway (status 1); a stop the main thread cannot end (stuck in synchronous code, or in a native call such as a read from a hung disk) is ended 5 s later by a thread of its own, with SIGKILL',
   },
   ...BUS_THREAD,
   ...REPLAY_AND_WATCHES,
