@@ -54,6 +54,14 @@ export const LIFT_AT = 0.9;
 export const CHECK_EVERY = 256;
 
 /**
+ * Keys one message may add at most over the built-ins, at the default --max-fanout (256 names):
+ * a meetbot message naming 256 new users adds ~1,800 (test/actors/key-budget-overshoot.test.ts
+ * holds it at or under this). With CHECK_EVERY, what the start-up heap warning leaves room for
+ * (heap-check.ts).
+ */
+export const KEYS_PER_MESSAGE_WORST = 2_000;
+
+/**
  * The budget's state as a snapshot keeps it (SnapshotMeta.keyBudget), so a restart restores the
  * cap, when it lifts and where the next check falls, as a replica that did not restart has them.
  */

@@ -1,21 +1,43 @@
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
+import { CHECK_EVERY, KEYS_PER_MESSAGE_WORST } from '../actors/key-budget.js';
 import type { Logger } from './logger.js';
+import { DEFAULT_MAX_FANOUT } from './meta/fanout.js';
 
 /** The most a key costs on the heap among the built-in plugins (top-users; test/plugins/memory.test.ts). */
 export const BYTES_PER_KEY_WORST = 464;
 
 /**
+ * Keys the total may pass the budget by at most: it is checked every CHECK_EVERY messages
+ * (key-budget.ts), so by what the CHECK_EVERY − 1 messages since the last check added, each at
+ * its worst. A message's keys grow with the names it carries (one key per name in each per-user
+ * or per-package container), so past the default --max-fanout in proportion; never less.
+ */
+export function overshootKeysWorst(maxFanout = DEFAULT_MAX_FANOUT): number {
+  const perMessage = Math.ceil((KEYS_PER_MESSAGE_WORST * Math.max(maxFanout, DEFAULT_MAX_FANOUT)) / DEFAULT_MAX_FANOUT);
+  return (CHECK_EVERY - 1) * perMessage;
+}
+
+/**
  * Warns at start-up when a full key budget may not fit the heap: the budget exists so that a
  * flood of new names ends in eviction, not in a crash that the restore of the same state repeats.
+ * Full means the budget and what it may be passed by between two checks: sized on the budget
+ * alone, a heap that just held it was the one a flood overran (by up to ~225 MiB at the default
+ * --max-fanout) before the next check cut it back.
  */
-export function warnIfBudgetPastHeap(maxKeysTotal: number, log: Logger): void {
+export function warnIfBudgetPastHeap(maxKeysTotal: number, log: Logger, maxFanout = DEFAULT_MAX_FANOUT): void {
   const heapLimit = getHeapStatistics().heap_size_limit;
-  const needed = maxKeysTotal * BYTES_PER_KEY_WORST;
+  const overshootKeys = overshootKeysWorst(maxFanout);
+  const needed = (maxKeysTotal + overshootKeys) * BYTES_PER_KEY_WORST;
   if (needed <= heapLimit) return;
   log.warn(
-    { maxKeysTotal, heapLimitMiB: Math.round(heapLimit / 2 ** 20), neededMiB: Math.round(needed / 2 ** 20) },
-    `--max-keys-total may need more heap than Node allows (up to ${BYTES_PER_KEY_WORST} B a key): lower it, or raise the heap with NODE_OPTIONS=--max-old-space-size=<MiB>`,
+    {
+      maxKeysTotal,
+      overshootKeys,
+      heapLimitMiB: Math.round(heapLimit / 2 ** 20),
+      neededMiB: Math.round(needed / 2 ** 20),
+    },
+    `--max-keys-total, with the up to ${overshootKeys} keys it may be passed by between two checks (every ${CHECK_EVERY} messages), may need more heap than Node allows (up to ${BYTES_PER_KEY_WORST} B a key): lower it, or raise the heap with NODE_OPTIONS=--max-old-space-size=<MiB> past neededMiB`,
   );
 }
 

@@ -123,7 +123,7 @@ export function buildParts(source: PartsSource): ServiceParts {
     preread,
   });
   const host = core.host;
-  warnIfBudgetPastHeap(config.maxKeysTotal, log);
+  warnIfBudgetPastHeap(config.maxKeysTotal, log, config.maxFanout);
   const restored = core.restored;
   const journal = core.journal;
   const hungReport = new HungReport(host, config.dataDir, journal.firstRetained, log);
