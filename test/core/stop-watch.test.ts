@@ -107,6 +107,19 @@ describe('the stop watch, armed', () => {
   }, 30_000);
 });
 
+describe('the stop watch, never keeping a process alive', () => {
+  it('lets a process whose event loop drains end on its own, armed', async () => {
+    // Nothing more to do: the exit is Node's own, with the watch's timer still set on its thread.
+    const r = await run("process.on('exit', (c) => process.stdout.write('exit ' + c + '\\n'));");
+    expect({ code: r.code, signal: r.signal, out: r.out, err: r.err }).toEqual({
+      code: 0,
+      signal: null,
+      out: 'exit 0\n',
+      err: '',
+    });
+  }, 30_000);
+});
+
 describe('the stop watch, in this process (never armed here)', () => {
   it('is idle until armed, and closing it is no failure', async () => {
     const failures: unknown[] = [];

@@ -1,14 +1,15 @@
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { rmSync } from 'node:fs';
+import { closeSync, constants, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { PID_FILE } from '../../snapshots/pid-file.js';
 import { STOP_WATCH_MARGIN_MS } from '../../src/stop-watch.js';
 import { HANGING_PLUGIN, hangingEnvelope, hangingRows, publisherPastFirst } from '../helpers/hanging-plugin.js';
 import { pluginService } from '../helpers/plugin-service.js';
 import { waitReady } from '../helpers/probes.js';
-import { eventually, type RunningService } from '../helpers/service-process.js';
+import { fill } from '../helpers/stopped-log-reader.js';
+import { CLI, eventually, type RunningService, tempDir } from '../helpers/service-process.js';
 
 /**
  * --stop-timeout's timer runs on the main thread: a stop stuck there held the timer too, and the
@@ -76,5 +77,50 @@ describe('a stop stuck on the main thread in a native call (--stop-timeout)', ()
     // A stop that ends in time (the watch armed with the same 1 s + 5 s) exits 0, and the watch says nothing.
     expect(await second.stop('SIGTERM')).toBe(0);
     expect(fatalLines(second)).toEqual([]);
+  }, 120_000);
+});
+
+describe('a stop stuck on the main thread while stderr is not read (--stop-timeout)', () => {
+  const dir = tempDir();
+  const children: ChildProcess[] = [];
+  afterAll(() => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    dir.remove();
+  });
+
+  it('still ends the process, its line on stdout after a newline of its own', async () => {
+    const dataDir = join(dir.path, 'data');
+    // stderr: a named pipe held open (read and write) and never read, filled below.
+    const pipe = join(dir.path, 'stderr');
+    execFileSync('mkfifo', [pipe]);
+    const held = openSync(pipe, constants.O_RDWR);
+    const child = spawn(
+      process.execPath,
+      [CLI, 'serve', '--port', '0', '--bind', 'tcp://127.0.0.1:*', '--data-dir', dataDir, '--stop-timeout', '1'],
+      { stdio: ['ignore', 'pipe', held] },
+    );
+    children.push(child);
+    closeSync(held);
+    let stdout = '';
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    await eventually(
+      () => (stdout.includes('"msg":"ready: consuming the bus live"') ? true : undefined),
+      60_000,
+      'ready',
+    );
+    expect(fill(pipe)).toBeGreaterThan(0);
+    const pidFile = join(dataDir, PID_FILE);
+    rmSync(pidFile);
+    execFileSync('mkfifo', [pidFile]);
+    child.kill('SIGTERM');
+    await eventually(
+      () => (child.exitCode !== null || child.signalCode !== null ? true : undefined),
+      STOP_TIMEOUT_S * 1000 + STOP_WATCH_MARGIN_MS + 10_000,
+      'the process ended by the stop watch',
+    );
+    expect(await exited).toEqual([null, 'SIGKILL']);
+    // On a line of its own, whatever the stuck thread left unfinished before it.
+    expect(stdout).toMatch(/\n\n\{"level":60,[^\n]*"reason":"SIGTERM"[^\n]*graceful stop \(SIGTERM\) not done 1 s/);
   }, 120_000);
 });
