@@ -8,7 +8,8 @@ import type { MonitorEvent } from './bus-endpoints.js';
 import type { SocketHooks } from './bus-options.js';
 import { type RefusableSocket, reconnectAfterRefusal } from './bus-refusal.js';
 
-const MONITORED: readonly MonitorEvent[] = [
+/** The monitor events an endpoint's state is read from (bus-endpoints.ts); the proxy watches its upstream by them too. */
+export const MONITORED: readonly MonitorEvent[] = [
   'connect',
   'connect:delay',
   'connect:retry',

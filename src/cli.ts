@@ -226,6 +226,11 @@ program
     '--upstream-queue-max-bytes <bytes>',
     `bytes the proxy queues from upstream at most while it forwards (at least 16× --max-frame-bytes): the queue is cut to the messages of two frames at 4× --max-frame-bytes that fit (never more than 100,000); at the bound libzmq stops reading upstream and the publisher holds or drops the rest (replicas see a seq_id gap) (default ${DEFAULT_UPSTREAM_QUEUE_MAX_BYTES}, 1 GiB)`,
   )
+  .option(
+    '--http-port <n>',
+    'serve GET /healthz (200 while the relay runs, with "degraded" while upstream is not connected; 503 once it stops or fails) and GET /metrics (Prometheus, statscache_proxy_*) on this port; 0 picks a free one, named in the start-up log (default: no HTTP)',
+  )
+  .option('--http-host <address>', 'address --http-port listens on (default 127.0.0.1)')
   .action(
     async (opts: {
       frontend: string;
@@ -235,6 +240,8 @@ program
       replicaMaxConnections?: string;
       replicaMaxPerAddress?: string;
       upstreamQueueMaxBytes?: string;
+      httpPort?: string;
+      httpHost?: string;
     }) => {
       const { runProxyCommand } = await import('./commands/proxy.js');
       const { createLogger } = await import('./logger.js');

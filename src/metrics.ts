@@ -3,14 +3,17 @@
  * global one), so tests can run several services in one process. Per-message counters are
  * not touched per message: collect() callbacks read the runtime's own counters at scrape time.
  * Each area's metrics are declared in a module of its own (metrics-plugins.ts, -intake.ts,
- * -storage.ts, -http.ts) through a MetricMaker (metrics-sources.ts) made here.
+ * -storage.ts, -http.ts) through a MetricMaker (metrics-sources.ts) made here; `statscache proxy`'s
+ * own registry (metrics-proxy.ts) is made here too.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { requestMetrics, httpMetrics, wsMetrics } from './metrics-http.js';
 import { amqpMetrics, busMetrics, readinessMetrics } from './metrics-intake.js';
 import { pluginMetrics } from './metrics-plugins.js';
+import { proxyMetrics } from './metrics-proxy.js';
 import type { Fill, MetricMaker, MetricsSources } from './metrics-sources.js';
 import { journalMetrics, storageMetrics } from './metrics-storage.js';
+import type { ProxyHealthView } from './proxy-health.js';
 
 export type { MetricsSources } from './metrics-sources.js';
 
@@ -35,10 +38,11 @@ export interface ServiceMetrics {
   stop(): void;
 }
 
-export function createMetrics(sources: MetricsSources): ServiceMetrics {
-  const registry = new Registry();
-  // Metrics read from the runtime's own counters at scrape time (never a prom call per message):
-  // reset, then set every series. A Counter takes the absolute value through inc() from zero.
+/**
+ * Metrics read from the runtime's own counters at scrape time (never a prom call per message):
+ * reset, then set every series. A Counter takes the absolute value through inc() from zero.
+ */
+function makerFor(registry: Registry): MetricMaker {
   const scraped = <L extends string>(
     kind: 'counter' | 'gauge',
     name: string,
@@ -67,11 +71,43 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
             fill((labels, value) => this.set(labels as never, value));
           },
         });
-  const fromCounters = <L extends string>(name: string, help: string, labelNames: readonly L[], fill: Fill<L>) =>
-    scraped('counter', name, help, labelNames, fill);
-  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[], fill: Fill<L>) =>
-    scraped('gauge', name, help, labelNames, fill);
-  const maker: MetricMaker = { fromCounters, gauge };
+  return {
+    fromCounters: (name, help, labelNames, fill) => void scraped('counter', name, help, labelNames, fill),
+    gauge: (name, help, labelNames, fill) => void scraped('gauge', name, help, labelNames, fill),
+  };
+}
+
+/**
+ * Scrapes over HTTP render at most once per SCRAPE_INTERVAL_MS: a render costs 5-11 ms of the
+ * event loop, and 64 clients scraping in a loop held /healthz at ~0.5 s (helper-29). A scrape
+ * soon after a render waits for the next one, which every scrape waiting meanwhile shares:
+ * each answer is rendered after its request arrived, never an older one.
+ */
+function scrapeLimited(
+  refresh: () => Promise<string>,
+  now: () => number,
+  sleep: (ms: number) => Promise<void>,
+): () => Promise<string> {
+  let renderedAt = Number.NEGATIVE_INFINITY;
+  let next: Promise<string> | null = null;
+  return (): Promise<string> => {
+    if (next !== null) return next;
+    const wait = renderedAt + SCRAPE_INTERVAL_MS - now();
+    const render = () => {
+      next = null;
+      renderedAt = now();
+      return refresh();
+    };
+    next = wait > 0 && wait <= SCRAPE_INTERVAL_MS ? sleep(wait).then(render) : Promise.resolve().then(render);
+    return next;
+  };
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function createMetrics(sources: MetricsSources): ServiceMetrics {
+  const registry = new Registry();
+  const maker = makerFor(registry);
 
   // Registered in this order, the order /metrics lists them in.
   pluginMetrics(maker, sources);
@@ -89,25 +125,7 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
     latest = await registry.metrics();
     return latest;
   };
-  // Scrapes over HTTP render at most once per SCRAPE_INTERVAL_MS: a render costs 5-11 ms of the
-  // event loop, and 64 clients scraping in a loop held /healthz at ~0.5 s (helper-29). A scrape
-  // soon after a render waits for the next one, which every scrape waiting meanwhile shares:
-  // each answer is rendered after its request arrived, never an older one.
-  const now = sources.now ?? (() => performance.now());
-  const sleep = sources.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  let renderedAt = Number.NEGATIVE_INFINITY;
-  let next: Promise<string> | null = null;
-  const scrape = (): Promise<string> => {
-    if (next !== null) return next;
-    const wait = renderedAt + SCRAPE_INTERVAL_MS - now();
-    const render = () => {
-      next = null;
-      renderedAt = now();
-      return refresh();
-    };
-    next = wait > 0 && wait <= SCRAPE_INTERVAL_MS ? sleep(wait).then(render) : Promise.resolve().then(render);
-    return next;
-  };
+  const scrape = scrapeLimited(refresh, sources.now ?? (() => performance.now()), sources.sleep ?? defaultSleep);
   let started = false;
   return {
     registry,
@@ -128,6 +146,30 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
       void refresh();
     },
     stop: () => {},
+  };
+}
+
+export interface ProxyMetrics {
+  readonly contentType: string;
+  /** Rendered for an HTTP scrape, at most once per SCRAPE_INTERVAL_MS (as the service's). */
+  scrape(): Promise<string>;
+}
+
+/**
+ * `statscache proxy`'s registry (metrics-proxy.ts), with the process's own metrics: its memory
+ * is what its queue bounds are about. Nothing here runs per message: `read` is called at scrape time.
+ */
+export function createProxyMetrics(read: () => ProxyHealthView): ProxyMetrics {
+  const registry = new Registry();
+  proxyMetrics(makerFor(registry), read);
+  collectDefaultMetrics({ register: registry });
+  return {
+    contentType: registry.contentType,
+    scrape: scrapeLimited(
+      () => registry.metrics(),
+      () => performance.now(),
+      defaultSleep,
+    ),
   };
 }
 

@@ -3,18 +3,28 @@
  * size check on every message and bounds on the replicas' queues and connections. bus.ts makes
  * its sockets (only it loads zeromq) and hands them over through ProxySockets.
  */
+import { MONITORED } from './bus-connect.js';
+import { EndpointTracker, type EndpointState, type EndpointStatus } from './bus-endpoints.js';
 import { HARD_FRAME_FACTOR } from './bus-queue.js';
-import { type RefusableSocket, reconnectAfterRefusal } from './bus-refusal.js';
+import { reconnectAfterRefusal } from './bus-refusal.js';
 import { openFrom } from './peer-connections.js';
 import { type Refusal, ReplicaAdmission } from './proxy-admission.js';
+import { newProxyCounters, type ProxyCounters } from './proxy-counters.js';
 import { PROXY_HIGH_WATER_MARK, replicaQueue, upstreamQueue } from './proxy-queue.js';
-import { PROXY_ZAP_DOMAIN, startZapHandler, type ZapSocket } from './proxy-zap.js';
+import type { ProxySockets } from './proxy-sockets.js';
+import { PROXY_ZAP_DOMAIN, startZapHandler } from './proxy-zap.js';
+
+export type { ProxySockets, ReplicaSocket, UpstreamSocket } from './proxy-sockets.js';
 
 export interface BusProxy {
   /** The backend endpoint actually bound (a wildcard port resolved). */
   readonly backend: string;
   /** Resolves when the proxy has stopped (after close()). */
   readonly done: Promise<void>;
+  /** Its totals and replica connections (options.counters when given), updated as it relays. */
+  readonly counters: Readonly<ProxyCounters>;
+  /** The upstream connection's state, read from the XSUB's monitor events (bus-endpoints.ts). */
+  upstream(): EndpointStatus;
   close(): void;
 }
 
@@ -57,43 +67,12 @@ export interface ProxyOptions {
   readonly replicaMaxPerAddress?: number;
   /** A connection from `address` was refused, and why. */
   readonly onReplicaRefused?: (refusal: Refusal, address: string) => void;
-}
-
-/** The part of the upstream XSUB socket the relay uses. */
-export interface UpstreamSocket extends RefusableSocket, AsyncIterable<Buffer[]> {
-  send(frames: Buffer[]): Promise<void>;
-  close(): void;
-}
-
-/** The part of the replicas' XPUB socket the relay uses. */
-export interface ReplicaSocket extends AsyncIterable<Buffer[]> {
-  readonly events: { on(type: 'accept' | 'disconnect', listener: () => void): unknown };
-  bind(endpoint: string): Promise<void>;
-  readonly lastEndpoint: string | null;
-  noDrop: boolean;
-  send(frames: Buffer[]): Promise<void>;
-  readonly closed: boolean;
-  close(): void;
-}
-
-/** Makes the relay's sockets with the options it asks for (bus.ts). */
-export interface ProxySockets {
-  upstream(options: {
-    receiveHighWaterMark: number;
-    reconnectInterval: number;
-    reconnectMaxInterval: number;
-    tcpKeepalive: number;
-    linger: number;
-    maxMessageSize: number;
-  }): UpstreamSocket;
-  replicas(options: {
-    sendHighWaterMark: number;
-    noDrop: boolean;
-    linger: number;
-    zapDomain?: string;
-    zapEnforceDomain?: boolean;
-  }): ReplicaSocket;
-  zap(): ZapSocket;
+  /** Incremented in place as the relay goes (each before its callback above is called). */
+  readonly counters?: ProxyCounters;
+  /** The upstream connection changed state (connected, disconnected, retrying…). */
+  readonly onUpstream?: (status: EndpointStatus, previous: EndpointState) => void;
+  /** Milliseconds of a monotonic clock, for the upstream state's `since` (default performance.now). */
+  readonly now?: () => number;
 }
 
 /**
@@ -138,6 +117,13 @@ export async function runProxy(options: ProxyOptions, sockets: ProxySockets): Pr
     linger: 0,
     ...(limit === undefined ? {} : { zapDomain: PROXY_ZAP_DOMAIN, zapEnforceDomain: true }),
   });
+  const counters = options.counters ?? newProxyCounters();
+  const upstream = new EndpointTracker(options.frontend, options.now ?? (() => performance.now()), (status, previous) =>
+    options.onUpstream?.(status, previous),
+  );
+  for (const type of MONITORED) front.events.on(type, () => upstream.event(type));
+  back.events.on('accept', () => counters.replicaConnections++);
+  back.events.on('disconnect', () => counters.replicaConnections--);
   let gate: Awaited<ReturnType<typeof startZapHandler>> | undefined;
   // The backend's TCP port once bound (null for ipc: its peers have no address to count by).
   let port: number | null = null;
@@ -152,9 +138,10 @@ export async function runProxy(options: ProxyOptions, sockets: ProxySockets): Pr
       );
       back.events.on('accept', () => admission.accept());
       back.events.on('disconnect', () => admission.disconnect());
-      gate = await startZapHandler(sockets.zap(), admission, (refusal, address) =>
-        options.onReplicaRefused?.(refusal, address),
-      );
+      gate = await startZapHandler(sockets.zap(), admission, (refusal, address) => {
+        counters.replicasRefused++;
+        options.onReplicaRefused?.(refusal, address);
+      });
     }
     await back.bind(options.backend);
     const bound = /^tcp:\/\/.*:(\d+)$/.exec(back.lastEndpoint ?? '');
@@ -171,7 +158,10 @@ export async function runProxy(options: ProxyOptions, sockets: ProxySockets): Pr
     front,
     options.frontend,
     () => closing,
-    () => options.onRefused?.(),
+    () => {
+      counters.refused++;
+      options.onRefused?.();
+    },
   );
 
   const max = options.maxFrameBytes;
@@ -207,6 +197,7 @@ export async function runProxy(options: ProxyOptions, sockets: ProxySockets): Pr
       } finally {
         setNoDrop(true);
       }
+      counters.replicaFull++;
       options.onReplicaFull?.();
     }
   };
@@ -214,8 +205,13 @@ export async function runProxy(options: ProxyOptions, sockets: ProxySockets): Pr
     for await (const frames of front) {
       let bytes = 0;
       for (const f of frames) bytes += f.length;
-      if (bytes > max) options.onOversized?.(bytes);
-      else await forward(frames);
+      if (bytes > max) {
+        counters.oversized++;
+        options.onOversized?.(bytes);
+      } else {
+        await forward(frames);
+        counters.forwarded++;
+      }
     }
   };
   const up = async () => {
@@ -242,6 +238,8 @@ export async function runProxy(options: ProxyOptions, sockets: ProxySockets): Pr
   return {
     backend: back.lastEndpoint ?? options.backend,
     done,
+    counters,
+    upstream: () => upstream.current,
     close,
   };
 }

@@ -1,18 +1,17 @@
 import { StatscacheError } from '../../actors/errors.js';
 import { type Logger, throttled } from '../logger.js';
+import { DEFAULT_REPLICA_MAX_CONNECTIONS, DEFAULT_REPLICA_MAX_PER_ADDRESS } from '../proxy-admission.js';
+import { newProxyCounters } from '../proxy-counters.js';
+import type { ProxyHttp } from '../proxy-http.js';
 import {
-  DEFAULT_REPLICA_MAX_CONNECTIONS,
-  DEFAULT_REPLICA_MAX_PER_ADDRESS,
-  replicaConnectionsProblem,
-} from '../proxy-admission.js';
-import {
-  DEFAULT_REPLICA_QUEUE_MAX_BYTES,
-  DEFAULT_UPSTREAM_QUEUE_MAX_BYTES,
-  replicaQueueProblem,
-  upstreamQueueProblem,
-} from '../proxy-queue.js';
-import { SETTINGS } from '../settings.js';
-import { type EndpointRole, endpointProblem } from '../zmq-endpoint.js';
+  connectionBound,
+  endpoint,
+  httpHost,
+  httpPort,
+  maxFrameBytes,
+  replicaQueueMaxBytes,
+  upstreamQueueMaxBytes,
+} from './proxy-flags.js';
 
 export interface ProxyOptions {
   readonly frontend?: unknown;
@@ -22,61 +21,8 @@ export interface ProxyOptions {
   readonly replicaMaxConnections?: unknown;
   readonly replicaMaxPerAddress?: unknown;
   readonly upstreamQueueMaxBytes?: unknown;
-}
-
-/** A ZeroMQ tcp/ipc/inproc endpoint (zmq-endpoint.ts); anything else is refused before libzmq sees it. */
-function endpoint(value: unknown, flag: string, role: EndpointRole): string {
-  const problem = typeof value === 'string' ? endpointProblem(value, role) : 'must be a ZeroMQ endpoint';
-  if (problem !== null)
-    throw new StatscacheError('SC_CONFIG_INVALID', `${flag} ${problem}, got ${JSON.stringify(value) ?? typeof value}`);
-  return value as string;
-}
-
-/** --max-frame-bytes, with serve's bounds and default. */
-function maxFrameBytes(value: unknown): number {
-  const parsed = SETTINGS.maxFrameBytes.type.safeParse(value);
-  if (!parsed.success)
-    throw new StatscacheError(
-      'SC_CONFIG_INVALID',
-      `--max-frame-bytes ${parsed.error.issues[0]?.message ?? 'is invalid'}, got ${JSON.stringify(value)}`,
-    );
-  return parsed.data as number;
-}
-
-/** --replica-queue-max-bytes: a whole number of bytes, at least one message at the frame cap. */
-function replicaQueueMaxBytes(value: unknown, frameCap: number): number {
-  if (value === undefined) return DEFAULT_REPLICA_QUEUE_MAX_BYTES; // over the largest frame cap (64 MiB)
-  const bytes = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : Number.NaN;
-  const problem = replicaQueueProblem(bytes, frameCap);
-  if (problem !== null)
-    throw new StatscacheError(
-      'SC_CONFIG_INVALID',
-      `--replica-queue-max-bytes ${problem}, got ${JSON.stringify(value)}`,
-    );
-  return bytes;
-}
-
-/** --upstream-queue-max-bytes: a whole number of bytes, at least one message (and the one being read) at the hard cap. */
-function upstreamQueueMaxBytes(value: unknown, frameCap: number): number {
-  if (value === undefined) return DEFAULT_UPSTREAM_QUEUE_MAX_BYTES;
-  const bytes = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : Number.NaN;
-  const problem = upstreamQueueProblem(bytes, frameCap);
-  if (problem !== null)
-    throw new StatscacheError(
-      'SC_CONFIG_INVALID',
-      `--upstream-queue-max-bytes ${problem}, got ${JSON.stringify(value)}`,
-    );
-  return bytes;
-}
-
-/** --replica-max-connections or --replica-max-per-address: a whole number of connections. */
-function connectionBound(value: unknown, flag: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : Number.NaN;
-  const problem = replicaConnectionsProblem(n);
-  if (problem !== null)
-    throw new StatscacheError('SC_CONFIG_INVALID', `${flag} ${problem}, got ${JSON.stringify(value)}`);
-  return n;
+  readonly httpPort?: unknown;
+  readonly httpHost?: unknown;
 }
 
 /**
@@ -99,15 +45,16 @@ export async function runProxyCommand(opts: ProxyOptions, log: Logger): Promise<
     DEFAULT_REPLICA_MAX_PER_ADDRESS,
   );
   const upstreamBytes = upstreamQueueMaxBytes(opts.upstreamQueueMaxBytes, limit);
+  const http = httpPort(opts.httpPort);
+  const host = httpHost(opts.httpHost, http);
   // Loaded here so the other operator commands do not load ZeroMQ.
   const { startProxy, HARD_FRAME_FACTOR } = await import('../bus.js');
   let proxy: Awaited<ReturnType<typeof startProxy>>;
-  // Totals since start, in every log line and on stop: a rate-limited log still tells how many.
-  let oversized = 0;
-  let refused = 0;
-  let replicaFull = 0;
-  let replicasRefused = 0;
+  // Totals since start, in every log line and on stop (a rate-limited log still tells how many),
+  // /healthz and /metrics: the relay counts them in place.
+  const counters = newProxyCounters();
   const logLimited = throttled(() => Date.now());
+  const now = () => performance.now();
   try {
     proxy = await startProxy({
       frontend,
@@ -117,8 +64,21 @@ export async function runProxyCommand(opts: ProxyOptions, log: Logger): Promise<
       replicaMaxConnections: maxConnections,
       upstreamQueueMaxBytes: upstreamBytes,
       replicaMaxPerAddress: maxPerAddress,
+      counters,
+      now,
+      onUpstream: (status, previous) => {
+        if (status.state === previous) return;
+        logLimited('upstream', (suppressed) =>
+          (status.state === 'connected' ? log.info : log.warn).call(
+            log,
+            { frontend, state: status.state, previous, lastError: status.lastError, suppressed },
+            status.state === 'connected'
+              ? 'upstream connected'
+              : 'upstream not connected: replicas receive nothing until it is again',
+          ),
+        );
+      },
       onReplicaRefused: (refusal, address) => {
-        replicasRefused++;
         logLimited('replica-refused', (suppressed) =>
           log.warn(
             {
@@ -126,7 +86,7 @@ export async function runProxyCommand(opts: ProxyOptions, log: Logger): Promise<
               ...refusal,
               replicaMaxConnections: maxConnections,
               replicaMaxPerAddress: maxPerAddress,
-              replicasRefused,
+              replicasRefused: counters.replicasRefused,
               suppressed,
             },
             `refused a connection to the proxy backend: ${refusal.bound === 'total' ? '--replica-max-connections' : '--replica-max-per-address'} are open (the replicas connected are not affected)`,
@@ -134,28 +94,25 @@ export async function runProxyCommand(opts: ProxyOptions, log: Logger): Promise<
         );
       },
       onReplicaFull: () => {
-        replicaFull++;
         logLimited('replica-full', (suppressed) =>
           log.warn(
-            { replicaQueueMaxBytes: queueBytes, replicaFull, suppressed },
+            { replicaQueueMaxBytes: queueBytes, replicaFull: counters.replicaFull, suppressed },
             "a replica's queue at the proxy is full (--replica-queue-max-bytes): messages for it are dropped until it reads again, and it sees a seq_id gap",
           ),
         );
       },
       onOversized: (bytes) => {
-        oversized++;
         logLimited('oversized', (suppressed) =>
           log.warn(
-            { bytes, maxFrameBytes: limit, oversized, suppressed },
+            { bytes, maxFrameBytes: limit, oversized: counters.oversized, suppressed },
             'proxy dropped a message over --max-frame-bytes (replicas see a seq_id gap)',
           ),
         );
       },
       onRefused: () => {
-        refused++;
         logLimited('refused', (suppressed) =>
           log.warn(
-            { hardLimit: limit * HARD_FRAME_FACTOR, refused, suppressed },
+            { hardLimit: limit * HARD_FRAME_FACTOR, refused: counters.refused, suppressed },
             `upstream sent a frame over ${HARD_FRAME_FACTOR}× --max-frame-bytes: libzmq refused it unread and dropped the connection; connecting again`,
           ),
         );
@@ -168,6 +125,17 @@ export async function runProxyCommand(opts: ProxyOptions, log: Logger): Promise<
       { cause: err },
     );
   }
+  let served: ProxyHttp | null = null;
+  if (http !== null) {
+    try {
+      const { serveProxyHttp } = await import('../proxy-http.js');
+      served = await serveProxyHttp(host, http, proxy, (err) => log.error({ err }, 'proxy HTTP handler failed'), now);
+    } catch (err) {
+      proxy.close();
+      await proxy.done.catch(() => {});
+      throw err;
+    }
+  }
   log.info(
     {
       frontend,
@@ -177,14 +145,22 @@ export async function runProxyCommand(opts: ProxyOptions, log: Logger): Promise<
       replicaMaxConnections: maxConnections,
       replicaMaxPerAddress: maxPerAddress,
       upstreamQueueMaxBytes: upstreamBytes,
+      ...(served === null ? {} : { httpHost: host, httpPort: served.port }),
     },
     'statscache proxy running',
   );
   const stop = (signal: string) => {
-    log.info({ signal, oversized, refused, replicaFull, replicasRefused }, 'stopping proxy');
+    const { oversized, refused, replicaFull, replicasRefused, forwarded } = counters;
+    log.info({ signal, forwarded, oversized, refused, replicaFull, replicasRefused }, 'stopping proxy');
+    // /healthz fails from here: a probe must not see a stopping proxy as healthy.
+    served?.health.stopping(signal);
     proxy.close();
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
-  await proxy.done;
+  try {
+    await proxy.done;
+  } finally {
+    served?.close();
+  }
 }

@@ -5,7 +5,11 @@ import { StatscacheError } from '../../actors/errors.js';
  * uWS only says "false" when listening fails. Node's own listen on the same address tells
  * why (in use, not permitted, no such address), so the error names the cause.
  */
-export function whyNotListening(host: string, port: number): Promise<StatscacheError> {
+export function whyNotListening(
+  host: string,
+  port: number,
+  flags: { readonly host: string; readonly port: string } = { host: '--host', port: '--port' },
+): Promise<StatscacheError> {
   return new Promise((resolve) => {
     const probe = createServer();
     probe.once('error', (err: NodeJS.ErrnoException) => {
@@ -13,14 +17,14 @@ export function whyNotListening(host: string, port: number): Promise<StatscacheE
         resolve(
           new StatscacheError(
             'SC_PORT_IN_USE',
-            `port ${port} on ${host} is already in use (another statscache, or another program): stop it or pass another --port`,
+            `port ${port} on ${host} is already in use (another statscache, or another program): stop it or pass another ${flags.port}`,
           ),
         );
       else
         resolve(
           new StatscacheError(
             'SC_LISTEN_FAILED',
-            `cannot listen on ${host}:${port}: ${err.code ?? err.message}${err.code === 'EACCES' ? ' (ports below 1024 need privileges)' : ''}; pass another --host or --port`,
+            `cannot listen on ${host}:${port}: ${err.code ?? err.message}${err.code === 'EACCES' ? ' (ports below 1024 need privileges)' : ''}; pass another ${flags.host} or ${flags.port}`,
           ),
         );
     });

@@ -74,6 +74,8 @@ export function listen<C>(
   ws: WsHandlers<C>,
   onError: (err: unknown) => void,
   sse?: SseHandler,
+  /** The options named when the port cannot be had (default --host and --port). */
+  flags?: { readonly host: string; readonly port: string },
 ): Promise<RunningServer> {
   const app = uWS.App();
   const clientOf = clientKeyOf(options.trustProxy ?? [], options.ipv6ClientPrefix ?? DEFAULT_IPV6_CLIENT_PREFIX);
@@ -162,7 +164,7 @@ export function listen<C>(
       cb: (socket: uWS.us_listen_socket | false) => void,
     ) => void;
     listenWith.call(app, options.host, options.port, LIBUS_LISTEN_EXCLUSIVE_PORT, (socket) => {
-      if (!socket) return void whyNotListening(options.host, options.port).then(reject);
+      if (!socket) return void whyNotListening(options.host, options.port, flags).then(reject);
       resolve({
         port: uWS.us_socket_local_port(socket),
         native: uwsIsNative(),
@@ -178,4 +180,43 @@ export function listen<C>(
       });
     });
   });
+}
+
+/**
+ * A small HTTP server with no live push (`statscache proxy`'s /healthz and /metrics): answers
+ * are small, so little is held for slow readers, and an upgrade to /ws is refused 404 before its
+ * handshake like any other unknown path. Listens as listen() does (an exclusive port, the
+ * cause named when the port cannot be had, `flags` the options to name in that error).
+ */
+export function listenPlain(
+  host: string,
+  port: number,
+  http: (req: HttpRequest) => HttpResponse | Promise<HttpResponse>,
+  onError: (err: unknown) => void,
+  flags?: { readonly host: string; readonly port: string },
+): Promise<RunningServer> {
+  const noWebSockets: WsHandlers<null> = {
+    admit: () => ({ status: 404, error: 'not_found', detail: 'no WebSocket here' }),
+    open: (peer) => {
+      peer.end(1008, 'no WebSocket here');
+      return null;
+    },
+    message: () => {},
+    close: () => {},
+  };
+  return listen(
+    {
+      host,
+      port,
+      maxPayloadBytes: 1024,
+      idleTimeoutSeconds: 0,
+      maxBackpressureBytes: 64 * 1024,
+      maxHeldBytes: 1024 * 1024,
+    },
+    http,
+    noWebSockets,
+    onError,
+    undefined,
+    flags,
+  );
 }

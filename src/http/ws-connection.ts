@@ -28,8 +28,9 @@ export const topicOf = (view: LiveView) => `v:${view.key}`;
 
 /** Why a long-lived connection (WebSocket upgrade, SSE stream) is not taken, as its HTTP answer. */
 export interface ConnectionRefusal {
-  readonly status: 429 | 503;
-  readonly error: 'too_many_connections' | 'server_full' | 'starting';
+  /** 404 `not_found`: a server with no WebSocket at all (uws-server.ts listenPlain). */
+  readonly status: 404 | 429 | 503;
+  readonly error: 'too_many_connections' | 'server_full' | 'starting' | 'not_found';
   readonly detail: string;
   readonly retryAfterSeconds?: number;
 }

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Publisher, Subscriber } from 'zeromq';
 import { peakRss } from '../helpers/probes.js';
 import { startProxy, type RunningProxy } from '../helpers/proxy-process.js';
-import { eventually } from '../helpers/service-process.js';
+import { eventually, getJson } from '../helpers/service-process.js';
 
 /**
  * `statscache proxy` forwarded frames of any size (zmq_proxy): 300 MB frames with replicas that
@@ -68,12 +68,21 @@ describe('statscache proxy bounds the frames it forwards (--max-frame-bytes)', (
   }, 40_000);
 
   it('a frame over 4× the limit is refused unread, and the proxy connects upstream again', async () => {
-    const { pub, proxy, through } = await chain(['--max-frame-bytes', String(LIMIT)]);
+    const { pub, proxy, through } = await chain(['--max-frame-bytes', String(LIMIT), '--http-port', '0']);
     await pub.send(['huge', Buffer.alloc(8 * LIMIT, 'x')]);
     // libzmq drops the upstream connection at the frame and would never reconnect on its own.
     await through('after-huge', 20_000);
     expect(logged(proxy, 'upstream sent a frame over 4×')[0]).toMatchObject({ hardLimit: 4 * LIMIT, refused: 1 });
     expect(proxy.child.exitCode).toBeNull();
+    // /healthz counts the refusal too, and says upstream is connected again.
+    const { httpPort } = logged(proxy, 'statscache proxy running')[0] as { httpPort: number };
+    // The monitor event of the new handshake may come after the message it let through.
+    const health = await eventually(async () => {
+      const h = await getJson(`http://127.0.0.1:${httpPort}/healthz`);
+      return (h.body as { upstream: { connected: boolean } }).upstream.connected ? h : undefined;
+    });
+    expect(health.status).toBe(200);
+    expect(health.body).toMatchObject({ status: 'ok', totals: { refused: 1, oversized: 0 } });
   }, 40_000);
 
   it('oversized messages for a replica that does not read cost the proxy no memory', async () => {

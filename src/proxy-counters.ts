@@ -1,0 +1,29 @@
+/**
+ * What `statscache proxy` counts while it relays: read by its log lines, /healthz and /metrics
+ * (proxy-health.ts), written by the relay (proxy-relay.ts). One object of plain fields, each
+ * incremented in place: the per-message path pays one increment of an object field, which
+ * V8 keeps as a small integer and then as a double updated in its box, never an allocation
+ * (a closure's `let` holding a double is boxed anew on every store).
+ */
+export interface ProxyCounters {
+  /** Messages passed to the backend (each at most --max-frame-bytes), since start. */
+  forwarded: number;
+  /** Messages over --max-frame-bytes dropped unforwarded. */
+  oversized: number;
+  /** Upstream connections libzmq dropped for a frame over 4× --max-frame-bytes (connected again). */
+  refused: number;
+  /** Times a replica's queue filled (--replica-queue-max-bytes): messages for it dropped until it reads. */
+  replicaFull: number;
+  /** Connections refused on the backend (--replica-max-connections, --replica-max-per-address). */
+  replicasRefused: number;
+  /**
+   * Connections open to the backend now: replicas, and peers still in their handshake (accepted
+   * less disconnected, from the socket's monitor: libzmq names no peer on a disconnect, and every
+   * accepted connection ends in exactly one disconnect, so the count cannot drift).
+   */
+  replicaConnections: number;
+}
+
+export function newProxyCounters(): ProxyCounters {
+  return { forwarded: 0, oversized: 0, refused: 0, replicaFull: 0, replicasRefused: 0, replicaConnections: 0 };
+}

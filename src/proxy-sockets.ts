@@ -1,0 +1,46 @@
+/**
+ * The sockets `statscache proxy`'s relay (proxy-relay.ts) is given, as narrow interfaces:
+ * bus.ts makes them (only it loads zeromq).
+ */
+import type { MonitorEvent } from './bus-endpoints.js';
+import type { RefusableSocket } from './bus-refusal.js';
+import type { ZapSocket } from './proxy-zap.js';
+
+/** The part of the upstream XSUB socket the relay uses. */
+export interface UpstreamSocket extends RefusableSocket, AsyncIterable<Buffer[]> {
+  /** Every event an endpoint's state is read from (bus-endpoints.ts), those a refusal is watched by among them. */
+  readonly events: { on(type: MonitorEvent, listener: () => void): unknown };
+  send(frames: Buffer[]): Promise<void>;
+  close(): void;
+}
+
+/** The part of the replicas' XPUB socket the relay uses. */
+export interface ReplicaSocket extends AsyncIterable<Buffer[]> {
+  readonly events: { on(type: 'accept' | 'disconnect', listener: () => void): unknown };
+  bind(endpoint: string): Promise<void>;
+  readonly lastEndpoint: string | null;
+  noDrop: boolean;
+  send(frames: Buffer[]): Promise<void>;
+  readonly closed: boolean;
+  close(): void;
+}
+
+/** Makes the relay's sockets with the options it asks for (bus.ts). */
+export interface ProxySockets {
+  upstream(options: {
+    receiveHighWaterMark: number;
+    reconnectInterval: number;
+    reconnectMaxInterval: number;
+    tcpKeepalive: number;
+    linger: number;
+    maxMessageSize: number;
+  }): UpstreamSocket;
+  replicas(options: {
+    sendHighWaterMark: number;
+    noDrop: boolean;
+    linger: number;
+    zapDomain?: string;
+    zapEnforceDomain?: boolean;
+  }): ReplicaSocket;
+  zap(): ZapSocket;
+}
