@@ -31,8 +31,12 @@ export function proxyRoutes(
   return (req) => {
     if (!ROUTES.has(req.path))
       return error(404, 'not_found', 'the proxy answers GET /healthz and GET /metrics only', NO_STORE);
-    if (req.method !== 'GET')
-      return error(405, 'method_not_allowed', `${req.path} answers GET only`, { ...NO_STORE, Allow: 'GET' });
+    // HEAD as GET without the body (the writer drops it): some probers and load balancers send it.
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return error(405, 'method_not_allowed', `${req.path} answers GET and HEAD only`, {
+        ...NO_STORE,
+        Allow: 'GET, HEAD',
+      });
     if (req.path === '/healthz') {
       const { status, body } = health.healthz();
       return json(status, body, NO_STORE);

@@ -160,13 +160,19 @@ describe('statscache proxy --http-port: /healthz and /metrics tell what the rela
     const after = String((await getJson(`${base}/metrics`)).body);
     expect(sampleOf(after, 'statscache_proxy_upstream_connected', `endpoint="${upstream}"`)).toBe(0);
 
+    // HEAD, as some probers send it: GET's status and headers, no body.
+    const head = await fetch(`${base}/healthz`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await head.text()).toBe('');
+
     // Unknown paths 404 and other methods 405, both as JSON.
     const missing = await getJson(`${base}/readyz`);
     expect(missing.status).toBe(404);
     expect(missing.body).toMatchObject({ error: 'not_found' });
     const post = await fetch(`${base}/healthz`, { method: 'POST' });
     expect(post.status).toBe(405);
-    expect(post.headers.get('allow')).toBe('GET');
+    expect(post.headers.get('allow')).toBe('GET, HEAD');
     expect(await post.json()).toMatchObject({ error: 'method_not_allowed' });
 
     // Stopping is clean, the HTTP server closed with the relay.
