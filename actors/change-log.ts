@@ -168,12 +168,16 @@ export class ChangeLog {
   private drop(n: number): void {
     if (n <= 0) return;
     // In place (splice would allocate an array of the dropped entries); the arrays keep their capacity.
+    // A loop: `copyWithin` on a JS array is V8's generic per-element path (~75 ns an element against ~5).
     const kept = this.count - n;
-    this.containers.copyWithin(0, n, this.count);
-    this.keys.copyWithin(0, n, this.count);
-    this.times.copyWithin(0, n, this.count);
+    const { containers, keys, times } = this;
+    for (let i = n, j = 0; i < this.count; i++, j++) {
+      containers[j] = containers[i] as number;
+      keys[j] = keys[i] as string;
+      times[j] = times[i] as number;
+    }
     // Stale slots would keep dropped key strings alive until overwritten.
-    this.keys.fill('', kept, this.count);
+    keys.fill('', kept, this.count);
     this.count = kept;
     this.base += n;
   }
