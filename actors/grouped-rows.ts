@@ -99,6 +99,17 @@ export class GroupedRows<R extends Stamped> implements Table<R> {
     return this.lastRest;
   }
 
+  /**
+   * set() of the regular key `String(ts)` U+001F `rest` (`ts` the row's timestamp, a number, not
+   * NaN; allRegular), without that key: what RowStore.write() stores when no key string is wanted.
+   */
+  setRegular(ts: number, rest: string, row: R): void {
+    const t = ts === 0 ? 0 : ts;
+    let g = this.groups.get(t);
+    if (g === undefined) g = this.addGroup(t);
+    if (g.set(this.restOf(row, rest), row)) this.count++;
+  }
+
   get(key: string): R | undefined {
     const g = this.regularGroup(key);
     if (g !== undefined) {
@@ -121,7 +132,7 @@ export class GroupedRows<R extends Stamped> implements Table<R> {
     if (regular) {
       let g = this.groups.get(ts);
       if (g === undefined) g = this.addGroup(ts);
-      if (g.set(this.restOf(row), row)) this.count++;
+      if (g.set(this.restOf(row, this.lastRest), row)) this.count++;
       return this;
     }
     // Not of the regular form for this row's timestamp: drop any regular entry under the key, keep it whole.
@@ -258,8 +269,7 @@ export class GroupedRows<R extends Stamped> implements Table<R> {
   }
 
   /** The rest to store a row under: the row's own string when it is the rest, so no copy is kept. */
-  private restOf(row: R): string {
-    const rest = this.lastRest;
+  private restOf(row: R, rest: string): string {
     if (this.restColumn !== null) {
       const own = (row as unknown as Record<string, unknown>)[this.restColumn];
       if (own === rest) return own;

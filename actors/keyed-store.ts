@@ -1,5 +1,6 @@
 import type { ChangeLog } from './change-log.js';
 import { type EntryWalk, KeysWalk } from './entry-walk.js';
+import { SEP } from './row-key.js';
 import { StateDigest } from './state-digest.js';
 import { freezeStored, UnstorableValueError, unstorable } from './storable-value.js';
 
@@ -70,6 +71,8 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
   private cut: Map<string, V | undefined> | null = null;
   /** Keys written by the message being applied and their previous values, in write order (reused arrays). */
   private readonly undoKeys: string[] = [];
+  /** Beside each undo key: NaN, or for a write recorded split (recordSplitWrite) the timestamp its key starts with. */
+  private readonly undoTimes: number[] = [];
   private readonly undoValues: (V | undefined)[] = [];
   /** Entries of the undo arrays in use: the arrays keep their capacity (setting length 0 would free it, and the next push reallocate). */
   private undoLength = 0;
@@ -129,10 +132,7 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
         `key of ${storedKeyBytes(key)} bytes as stored exceeds ${MAX_KEY_BYTES}: ${JSON.stringify(key.slice(0, 80))}…`,
       );
     }
-    const why = this.checkValues ? unstorable(value) : null;
-    if (why !== null) {
-      throw new UnstorableValueError(`cannot keep the value for key ${JSON.stringify(key.slice(0, 80))}: ${why}`);
-    }
+    if (this.checkValues) this.checkStorable(key, value);
     // One lookup of the previous value serves the undo log, the cut, the digest and the index.
     this.remember(key, previous);
     if (this.cut !== null && !this.cut.has(key)) this.cut.set(key, previous);
@@ -140,6 +140,44 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
     this.map.set(key, value);
     this.afterWrite(key, previous, value);
     this.touch(logged);
+  }
+
+  private checkStorable(key: string, value: V): void {
+    const why = unstorable(value);
+    if (why !== null) {
+      throw new UnstorableValueError(`cannot keep the value for key ${JSON.stringify(key.slice(0, 80))}: ${why}`);
+    }
+  }
+
+  /**
+   * Whether a write may be recorded without its key as a string (recordSplitWrite): no cut to save
+   * it in and a deferred digest, which hashes no key (replay). The undo and change logs keep it split.
+   */
+  protected get splitWrites(): boolean {
+    return this.cut === null && this.digest.deferred;
+  }
+
+  /**
+   * What setOver() records for a write of the key `String(ts)` U+001F `rest` that the caller has
+   * stored itself (`previous`: the value it replaced), while splitWrites holds: the value's check,
+   * the undo log and the change log take the key in its two parts, the deferred digest counts
+   * the write. The caller keeps the key within MAX_KEY_BYTES (setOver's check) and its indexes.
+   */
+  protected recordSplitWrite(ts: number, rest: string, previous: V | undefined, value: V): void {
+    if (this.recording) {
+      const n = this.undoLength;
+      this.undoKeys[n] = rest;
+      this.undoTimes[n] = ts;
+      this.undoValues[n] = previous;
+      this.undoLength = n + 1;
+    }
+    if (previous !== value) this.digest.touch('', previous, value);
+    this.logSplit(ts, rest);
+  }
+
+  /** The value check of setOver() for a write recordSplitWrite() will record (the key made only for the error). */
+  protected checkSplitStorable(ts: number, rest: string, value: V): void {
+    if (this.checkValues) this.checkStorable(String(ts) + SEP + rest, value);
   }
 
   /** Read-modify-write in one call: `update(k, (old) => ({ ...old, n: (old?.n ?? 0) + 1 }))`. */
@@ -202,7 +240,8 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
   rollback(): void {
     // Newest first, so a key written twice ends at its value from before the message.
     for (let i = this.undoLength - 1; i >= 0; i--) {
-      const key = this.undoKeys[i] as string;
+      const ts = this.undoTimes[i] as number;
+      const key = Number.isNaN(ts) ? (this.undoKeys[i] as string) : String(ts) + SEP + (this.undoKeys[i] as string);
       const previous = this.undoValues[i];
       const current = this.map.get(key);
       if (previous === undefined) {
@@ -299,6 +338,7 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
   private remember(key: string, previous: V | undefined): void {
     if (this.recording) {
       this.undoKeys[this.undoLength] = key;
+      this.undoTimes[this.undoLength] = Number.NaN;
       this.undoValues[this.undoLength] = previous;
       this.undoLength++;
     }

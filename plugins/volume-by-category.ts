@@ -21,10 +21,10 @@ export function volumeByCategory(interval: string, retention?: string): PluginDe
     columns: ['category', 'volume'],
     key: ['timestamp', 'category'],
     update(message, { rows, bucket }) {
-      // lookup() and put(): the key is never built to be parsed back (actors/grouped-rows.ts, keyFor).
+      // lookup() and write(): no key string is built to be parsed back, nor in replay at all (actors/row-store.ts, write).
       const category = message.category;
       const previous = rows.lookup({ timestamp: bucket, category, volume: 0 });
-      rows.put({ timestamp: bucket, category, volume: (previous?.volume ?? 0) + 1 });
+      rows.write({ timestamp: bucket, category, volume: (previous?.volume ?? 0) + 1 });
     },
   });
 }

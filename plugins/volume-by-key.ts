@@ -51,16 +51,16 @@ function volumeByKey<C extends Column>(
     update(message, { rows, bucket }) {
       // Read every value first: a throwing meta getter must leave nothing half-written.
       const values = spec.keysOf(message);
-      // lookup() and put() rather than get() and set() of a joined key: the runtime finds the
-      // row without building the key, and builds it split (actors/grouped-rows.ts, keyFor).
+      // lookup() and write() rather than get() and set() of a joined key: the runtime finds the
+      // row without building the key, and in replay stores it with none (actors/row-store.ts, write).
       if (typeof values === 'string') {
-        rows.put(spec.row(bucket, values, (rows.lookup(spec.row(bucket, values, 0))?.volume ?? 0) + 1));
+        rows.write(spec.row(bucket, values, (rows.lookup(spec.row(bucket, values, 0))?.volume ?? 0) + 1));
         return;
       }
       for (let i = 0; i < values.length; i++) {
         const value = values[i] as string;
         const volume = (rows.lookup(spec.row(bucket, value, 0))?.volume ?? 0) + 1;
-        rows.put(spec.row(bucket, value, volume));
+        rows.write(spec.row(bucket, value, volume));
       }
     },
   });
