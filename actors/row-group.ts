@@ -1,5 +1,11 @@
 import type { SortedKeys } from './sorted-keys.js';
 
+interface RareParts<R> {
+  odd: Map<string, R> | null;
+  sorted: SortedKeys | null;
+  sortedByValue: SortedKeys | null;
+}
+
 /**
  * The rows of one timestamp. The first regular row is held in the group itself and a Map is
  * made only for a second one: a 1-second bucket often holds a single row, and the Map would
@@ -13,15 +19,46 @@ export class Group<R> {
   row0: R | undefined = undefined;
   /** Further regular rows by rest, once there is more than one. */
   rows: Map<string, R> | null = null;
-  /** Full key → row, for keys not of the form `<String(timestamp)>U+001F…` (only loaded state can hold them). */
-  odd: Map<string, R> | null = null;
   /** What every regular key of the group starts with, once asked (GroupedRows.headOf). */
   headText: string | null = null;
-  /** The regular rests in key order and in value order, each kept once a large group was read so (sorted-keys.ts). */
-  sorted: SortedKeys | null = null;
-  sortedByValue: SortedKeys | null = null;
+  /**
+   * What few groups hold (odd keys, kept key orders), apart: a 1-second plugin opens a group per
+   * message, and three more members made each one 24 bytes larger (88 bytes, 72 without them).
+   */
+  private rare: RareParts<R> | null = null;
 
   constructor(readonly ts: number) {}
+
+  /** Full key → row, for keys not of the form `<String(timestamp)>U+001F…` (only loaded state can hold them). */
+  get odd(): Map<string, R> | null {
+    return this.rare === null ? null : this.rare.odd;
+  }
+
+  set odd(map: Map<string, R> | null) {
+    if (map !== null || this.rare !== null) this.rareParts().odd = map;
+  }
+
+  /** The regular rests in key order and in value order, each kept once a large group was read so (sorted-keys.ts). */
+  get sorted(): SortedKeys | null {
+    return this.rare === null ? null : this.rare.sorted;
+  }
+
+  set sorted(keys: SortedKeys | null) {
+    if (keys !== null || this.rare !== null) this.rareParts().sorted = keys;
+  }
+
+  get sortedByValue(): SortedKeys | null {
+    return this.rare === null ? null : this.rare.sortedByValue;
+  }
+
+  set sortedByValue(keys: SortedKeys | null) {
+    if (keys !== null || this.rare !== null) this.rareParts().sortedByValue = keys;
+  }
+
+  private rareParts(): RareParts<R> {
+    if (this.rare === null) this.rare = { odd: null, sorted: null, sortedByValue: null };
+    return this.rare;
+  }
 
   get regularSize(): number {
     return (this.rest0 === null ? 0 : 1) + (this.rows === null ? 0 : this.rows.size);
@@ -74,13 +111,15 @@ export class Group<R> {
   }
 
   private keyAdded(rest: string): void {
-    this.sorted?.add(rest);
-    this.sortedByValue?.add(rest);
+    if (this.rare === null) return;
+    this.rare.sorted?.add(rest);
+    this.rare.sortedByValue?.add(rest);
   }
 
   private keyRemoved(rest: string): void {
-    this.sorted?.remove(rest);
-    this.sortedByValue?.remove(rest);
+    if (this.rare === null) return;
+    this.rare.sorted?.remove(rest);
+    this.rare.sortedByValue?.remove(rest);
   }
 
   /** Regular rows' rests in insertion order; deleting while iterating is safe. */
