@@ -70,11 +70,11 @@ export function contributionCalendar(retention?: string): PluginDefinition<Contr
     },
     update(message, { rows, bucket }) {
       const users = message.meta.usernames;
-      // lookup() and put(): the key is never built to be parsed back (actors/grouped-rows.ts, keyFor).
+      // lookup() and write(): no key string is built to be parsed back, nor in replay at all (actors/row-store.ts, write).
       for (let i = 0; i < users.length; i++) {
         const user = users[i] as string;
         const volume = (rows.lookup({ timestamp: bucket, user })?.volume ?? 0) + 1;
-        rows.put({ timestamp: bucket, user, date: dateOf(bucket), volume });
+        rows.write({ timestamp: bucket, user, date: dateOf(bucket), volume });
       }
     },
     // Without `user` the view is every row, a day's rows by user: served from the row store (O(page)), never built here.

@@ -73,9 +73,9 @@ export function pagureProjectContribution(retention?: string): PluginDefinition<
       if (message.topic === EDITED_COMMENT) return;
       const project = pagureProjectOf(message);
       if (project === undefined) return;
-      // lookup() and put(): the key is never built to be parsed back (actors/grouped-rows.ts, keyFor).
+      // lookup() and write(): no key string is built to be parsed back, nor in replay at all (actors/row-store.ts, write).
       const previous = rows.lookup({ timestamp: bucket, project, volume: 0 });
-      rows.put({ timestamp: bucket, project, volume: (previous?.volume ?? 0) + 1 });
+      rows.write({ timestamp: bucket, project, volume: (previous?.volume ?? 0) + 1 });
     },
   });
 }
@@ -95,7 +95,7 @@ export function pagureUserContribution(retention?: string): PluginDefinition<Pag
       for (let i = 0; i < users.length; i++) {
         const user = users[i] as string;
         const previous = rows.lookup({ timestamp: bucket, user, volume: 0 });
-        rows.put({ timestamp: bucket, user, volume: (previous?.volume ?? 0) + 1 });
+        rows.write({ timestamp: bucket, user, volume: (previous?.volume ?? 0) + 1 });
       }
     },
   });
