@@ -291,8 +291,16 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
       if (this.checkValues) freezeStored(value);
       this.digest.touch(key, undefined, value);
       this.map.set(key, value);
-      this.afterWrite(key, undefined, value);
     }
+    this.afterLoadAll(keys, values);
+  }
+
+  /**
+   * What afterWrite() makes of each entry loadAll() put into the empty table, for all of them
+   * at once: an index beside the map may be built in one pass rather than entry by entry.
+   */
+  protected afterLoadAll(keys: readonly string[], values: readonly V[]): void {
+    for (let i = 0; i < keys.length; i++) this.afterWrite(keys[i] as string, undefined, values[i] as V);
   }
 
   /**

@@ -296,6 +296,10 @@ export class RowStore<R extends Row = Row> extends KeyedStore<R> {
     if (this.flat !== null) this.flat.written(key, previous, next);
   }
 
+  protected override afterLoadAll(keys: readonly string[], rows: readonly R[]): void {
+    if (this.flat !== null) this.flat.fill(keys, rows);
+  }
+
   /** Whether `key` is the one the key columns give for `row`, without building it (the common cases). */
   private isKeyOf(key: string, row: R): boolean {
     const fields = row as unknown as Record<string, unknown>;

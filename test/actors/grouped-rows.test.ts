@@ -473,6 +473,37 @@ describe('SortedTimes', () => {
     expect(liveOf(times)).toEqual(model);
   });
 
+  it('fill() of an empty list gives the list inserting each in turn gives, through later inserts and removals', () => {
+    const ascending = [-3, -0.5, 0, 2, 2.5, 7, 11, 40, 41, 100];
+    const filled = new SortedTimes();
+    const inserted = new SortedTimes();
+    filled.fill(ascending);
+    for (const ts of [41, -0.5, 100, 2, 0, 11, -3, 7, 2.5, 40]) inserted.insert(ts);
+    const same = () => {
+      expect(liveOf(filled)).toEqual(liveOf(inserted));
+      expect([filled.length, filled.first, filled.last]).toEqual([inserted.length, inserted.first, inserted.last]);
+      expect([filled.lowerBound(2.2), filled.upperBound(7)]).toEqual([
+        inserted.lowerBound(2.2),
+        inserted.upperBound(7),
+      ]);
+    };
+    same();
+    for (const step of [
+      (t: SortedTimes) => t.remove(-3),
+      (t: SortedTimes) => t.remove(11),
+      (t: SortedTimes) => t.insert(5),
+      (t: SortedTimes) => t.remove(100),
+      (t: SortedTimes) => t.insert(200),
+      (t: SortedTimes) => t.insert(11),
+    ]) {
+      step(filled);
+      step(inserted);
+      same();
+    }
+    // Only into an empty list: a fill over timestamps held would lose them.
+    expect(() => filled.fill([1, 2])).toThrow(/holds timestamps/);
+  });
+
   it('removes from the middle at a cost that does not grow with the number of timestamps', () => {
     // Per operation: the newest timestamp appended, a random older one removed, as a row per topic does.
     const movesPerOp = (size: number): number => {

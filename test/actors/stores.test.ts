@@ -185,6 +185,49 @@ describe('RowStore', () => {
     expect(all.count({ start: 10, stop: 16 })).toBe(300);
   });
 
+  it('an index loadAll() built in one pass takes later writes, deletes and evictions as one built entry by entry does', () => {
+    type K = R & { k: string };
+    const rnd = mulberry32(17);
+    // Timestamps out of key order, some held by one row only, some by many; negative and fractional ones too.
+    const rows: K[] = Array.from({ length: 400 }, (_, i) => ({
+      timestamp: i % 50 === 0 ? 1000 + i : (Math.floor(rnd() * 23) - 5) / 2,
+      n: i,
+      k: `k${i}`,
+    }));
+    const keys = rows.map((r) => r.k);
+    const one = new RowStore<K>(['k']);
+    const all = new RowStore<K>(['k']);
+    for (const [i, key] of keys.entries()) one.load(key, rows[i] as K);
+    all.loadAll(keys, rows);
+    const state = (s: RowStore<K>) => ({
+      asc: [...s.scan({ order: 'asc' })].map((r) => r.k),
+      desc: [...s.scan({ order: 'desc' }, 7)].map((r) => r.k),
+      range: [...s.scan({ start: -1, stop: 3.5, order: 'asc' })].map((r) => r.k),
+      counts: [-2.5, 0, 1000, 1050].map((ts) => s.count({ start: ts, stop: ts })),
+      newest: s.newestTimestamp,
+      oldest: s.oldestTimestamp,
+      size: s.size,
+      digest: formatDigest([s.digest]),
+    });
+    expect(state(all)).toEqual(state(one));
+    const steps: ((s: RowStore<K>) => unknown)[] = [];
+    for (let i = 0; i < 300; i++) {
+      const r = rnd();
+      const key = keys[Math.floor(rnd() * keys.length)] as string;
+      const ts = (Math.floor(rnd() * 30) - 5) / 2;
+      if (r < 0.5) steps.push((s) => s.set(key, { timestamp: ts, n: i, k: key }));
+      else if (r < 0.8) steps.push((s) => s.delete(key));
+      else if (r < 0.9) steps.push((s) => s.evictOldest(3));
+      else steps.push((s) => s.evictAfter(9));
+    }
+    steps.push((s) => s.evictBefore(2));
+    for (const [i, step] of steps.entries()) {
+      expect(step(all)).toEqual(step(one));
+      if (i % 25 === 0) expect(state(all)).toEqual(state(one));
+    }
+    expect(state(all)).toEqual(state(one));
+  });
+
   it('keeps its index consistent through a rollback', () => {
     const s = fill();
     s.beginMessage();
