@@ -1,0 +1,171 @@
+/**
+ * Where a restore's time goes, stage by stage (issue 11, restore ≤ 3 s): the state
+ * bench/snapshot-healthz.ts restores (KEYS users of its plugin: a row and a store entry each,
+ * a full snapshot, 1% changed and snapshotted again, KEYS / 5 journal records after it), made
+ * once, then `Service.build()` + `recover()` in a fresh process per run, each on a fresh copy.
+ *
+ *   node dist/bench/restore-stages.js make DIR        (BENCH_KEYS, default 500000; BENCH_GENERATIONS, default 1)
+ *   node dist/bench/restore-stages.js restore DIR     one run on a copy of DIR; prints one JSON line
+ *
+ * Stages, wall and this thread's CPU (schedstat): the check-and-read (build() until restore
+ * opens the file's slots; the service decodes the streamed frames meanwhile: `decode`), the
+ * load (restore's reads and checks, then `loadAll` per container), the rest of build(), the
+ * journal's replay and the digests' settle. Prototype methods are wrapped for the timing: a
+ * few calls each, none per entry.
+ */
+import '../src/msgpack-strings.js';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { definePlugin, rowsOf, store } from '../actors/plugin-api.js';
+import { HostRuntimes } from '../actors/host-runtimes.js';
+import { KeyedStore } from '../actors/keyed-store.js';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { Recovery } from '../src/recovery.js';
+import { Service } from '../src/service.js';
+import { SlotReads } from '../snapshots/store-slot-reads.js';
+import { SlotStreamReader } from '../snapshots/slot-stream.js';
+
+const KEYS = Number(process.env['BENCH_KEYS'] ?? 500_000);
+/** Generations kept: 1 as bench/snapshot-healthz.ts; `serve`'s default is 3 (the start-up check then walks the older ones). */
+const GENERATIONS = Number(process.env['BENCH_GENERATIONS'] ?? 1);
+
+type Row = { timestamp: number; user: string; n: number };
+/** bench/snapshot-healthz.ts's plugin, word for word: its name is its ident, so the state must match. */
+const perUser = definePlugin({
+  name: 'Per user bench',
+  summary: 's',
+  description: 'd',
+  rows: rowsOf<Row>(),
+  columns: ['user', 'n'],
+  key: ['user'],
+  stores: { totals: store<number>() },
+  update(m, { rows, stores }) {
+    const user = (m.body as { user?: unknown }).user;
+    if (typeof user !== 'string') return;
+    rows.put({ timestamp: m.timestamp, user, n: (rows.get(rows.keyOf({ user }))?.n ?? 0) + 1 });
+    stores.totals.update(user, (n) => (n ?? 0) + 1);
+  },
+});
+
+const configOf = (dir: string) =>
+  loadConfig({
+    env: {},
+    flags: {
+      dataDir: dir,
+      port: 0,
+      bind: ['tcp://127.0.0.1:*'],
+      snapshotInterval: 3600,
+      snapshotGenerations: GENERATIONS,
+    },
+  });
+
+/** This thread's CPU in ms (schedstat: ns on the CPU). */
+const threadCpuMs = (): number => Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
+
+async function make(dir: string): Promise<void> {
+  const service = await Service.build({ config: configOf(dir), logger: createLogger('silent'), plugins: [perUser] });
+  await service.start();
+  const now = Math.floor(Date.now() / 1000) - 3600;
+  const feed = async (from: number, to: number, round: string) => {
+    for (let i = from; i < to; i++) {
+      service.accept({
+        topic: 'org.fedoraproject.prod.bench.user',
+        timestamp: now + (i % 3000),
+        msg_id: `bench-${round}-${i}`,
+        msg: { user: `user-${i}` },
+      } as never);
+      if (i % 5000 === 0) await new Promise((r) => setImmediate(r));
+    }
+    await service.settled();
+  };
+  await feed(0, KEYS, 'a');
+  await service.snapshot();
+  await feed(0, Math.ceil(KEYS / 100), 'b');
+  await service.snapshot();
+  await feed(0, Math.ceil(KEYS / 5), 'c');
+  await service.close();
+}
+
+type Span = { wall: number; cpu: number; calls: number; first: number; last: number };
+const spans = new Map<string, Span>();
+const marks: Record<string, number> = {};
+
+/** Wraps a prototype method to add its wall and thread CPU time to `name` (async methods: until settled). */
+function timed(proto: object, method: string, name: string, first?: string): void {
+  const p = proto as Record<string, (...args: unknown[]) => unknown>;
+  const original = p[method] as (...args: unknown[]) => unknown;
+  p[method] = function (this: unknown, ...args: unknown[]) {
+    const w = performance.now();
+    const c = threadCpuMs();
+    if (first !== undefined && marks[first] === undefined) marks[first] = w;
+    const done = () => {
+      const s = spans.get(name) ?? { wall: 0, cpu: 0, calls: 0, first: w, last: 0 };
+      s.last = performance.now();
+      s.wall += s.last - w;
+      s.cpu += threadCpuMs() - c;
+      s.calls++;
+      spans.set(name, s);
+    };
+    const out = original.apply(this, args);
+    if (out instanceof Promise) return out.finally(done);
+    done();
+    return out;
+  };
+}
+
+async function restore(source: string): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'statscache-restore-stages-'));
+  cpSync(source, dir, { recursive: true });
+  timed(SlotStreamReader.prototype, 'push', 'decode');
+  timed(SlotReads.prototype, 'slots', 'slots', 'restore');
+  timed(KeyedStore.prototype, 'loadAll', 'loadAll');
+  timed(Recovery.prototype, 'replay', 'replay', 'replay');
+  timed(HostRuntimes.prototype, 'settleDigests', 'settle');
+  const gc: number[] = [];
+  const { PerformanceObserver } = await import('node:perf_hooks');
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gc.push(e.duration);
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  const t0 = performance.now();
+  const c0 = threadCpuMs();
+  const service = await Service.build({ config: configOf(dir), logger: createLogger('silent'), plugins: [perUser] });
+  const built = performance.now();
+  const cBuilt = threadCpuMs();
+  await service.recover();
+  const t1 = performance.now();
+  const c1 = threadCpuMs();
+  obs.disconnect();
+  await service.close();
+  rmSync(dir, { recursive: true, force: true });
+  const ms = (n: number) => Math.round(n);
+  const span = (name: string) => {
+    const s = spans.get(name);
+    return s ? { wall: ms(s.wall), cpu: ms(s.cpu), calls: s.calls, from: ms(s.first - t0), to: ms(s.last - t0) } : null;
+  };
+  const restoreAt = marks['restore'] ?? built;
+  console.log(
+    JSON.stringify({
+      keys: 2 * KEYS,
+      total: ms(t1 - t0),
+      build: ms(built - t0),
+      recover: ms(t1 - built),
+      check_and_read: ms(restoreAt - t0),
+      after_check: ms(built - restoreAt),
+      main_cpu: { build: ms(cBuilt - c0), recover: ms(c1 - cBuilt) },
+      decode: span('decode'),
+      loadAll: span('loadAll'),
+      replay: span('replay'),
+      settle: span('settle'),
+      gc_ms: ms(gc.reduce((a, b) => a + b, 0)),
+    }),
+  );
+}
+
+const [mode, dir] = process.argv.slice(2);
+if (dir === undefined) throw new Error('usage: restore-stages.js make|restore DIR');
+if (mode === 'make') await make(dir);
+else if (mode === 'restore') await restore(dir);
+else throw new Error(`unknown mode ${mode}`);
