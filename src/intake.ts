@@ -59,7 +59,10 @@ export class Intake extends IntakeReplay {
     }
     const { nowSeconds, maxClockSkew } = this.deps.limits;
     const ts = envelope.timestamp;
-    const detail = aheadOfClock(ts, ts, message.corrected, nowSeconds(), maxClockSkew);
+    // The value as sent, to a double's precision (the thread converted it): the seconds logged
+    // as sent named 1.8e18 "timestamp 1800000000000 (read as microseconds)", no unit rule's reading.
+    const sent = message.corrected === null ? ts : ts * (message.corrected === 'microseconds' ? 1e6 : 1e3);
+    const detail = aheadOfClock(ts, sent, message.corrected, nowSeconds(), maxClockSkew);
     if (detail !== null) {
       this.counters.decodeErrors.future_timestamp++;
       this.deps.onDecodeFailure('future_timestamp', detail);

@@ -1,0 +1,58 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { Publisher } from 'zeromq';
+import { loadConfig } from '../../src/config.js';
+import { Service } from '../../src/service.js';
+import { eventually, tempDir, waitForSubscription } from '../helpers/service-process.js';
+
+/**
+ * A timestamp read as milliseconds or microseconds and then refused as ahead of the clock is
+ * logged with the value the publisher sent, whichever thread decoded it. On the bus thread the
+ * main thread judged the already converted seconds and logged those as the received value: a
+ * nanosecond timestamp 1.8e18 was reported as "timestamp 1800000000000 (read as microseconds)",
+ * a value no microsecond rule would apply to.
+ */
+const cleanups: (() => Promise<unknown> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+describe.each([true, false])('a refused future timestamp with the bus thread %s', (busThread) => {
+  it('names the value as sent', async () => {
+    const details: string[] = [];
+    const logger = pino(
+      { level: 'warn' },
+      {
+        write(line: string) {
+          const entry = JSON.parse(line) as { msg?: string; reason?: string; detail?: string };
+          if (entry.msg === 'bus frame skipped' && entry.reason === 'future_timestamp')
+            details.push(entry.detail ?? '');
+        },
+      },
+    );
+    const dir = tempDir();
+    const config = loadConfig({
+      env: {},
+      flags: { dataDir: dir.path, port: 0, bind: ['tcp://127.0.0.1:*'], busThread },
+    });
+    const s = await Service.build({ config, logger });
+    cleanups.push(
+      () => dir.remove(),
+      () => s.stop(),
+    );
+    await s.start();
+    const pub = new Publisher({ linger: 0 });
+    pub.connect(s.subscription!.bound[0]!);
+    cleanups.push(() => pub.close());
+    const send = (frames: string[]) => pub.send(frames);
+    await waitForSubscription(send, () => s.counters.frames);
+    const ahead = Math.floor(Date.now() / 1000) + 10 * 86_400;
+    const topic = 'org.fedoraproject.prod.wiki.article.edit';
+    // Ten days ahead, in microseconds and in milliseconds.
+    await send([topic, `{"topic":"${topic}","timestamp":${ahead}000000,"msg_id":"2026-us","msg":{}}`]);
+    await send([topic, `{"topic":"${topic}","timestamp":${ahead}000,"msg_id":"2026-ms","msg":{}}`]);
+    await eventually(() => (details.length === 2 ? true : undefined), 10_000, 'both refusals logged');
+    expect(details[0]).toMatch(new RegExp(`^timestamp ${ahead}000000 \\(read as microseconds\\) is \\d+ s ahead`));
+    expect(details[1]).toMatch(new RegExp(`^timestamp ${ahead}000 \\(read as milliseconds\\) is \\d+ s ahead`));
+  }, 30_000);
+});
