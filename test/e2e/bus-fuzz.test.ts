@@ -128,7 +128,7 @@ describe(`bus fuzz over real ZeroMQ (seed ${SEED})`, () => {
         const got = await categoryTotals(s.base);
         return Object.values(got).reduce((a, b) => a + b, 0) >= accepted.length ? true : undefined;
       },
-      30_000,
+      60_000,
       `every accepted message counted (${accepted.length})`,
     ).catch(() => undefined);
     polling = false;

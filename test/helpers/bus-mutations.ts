@@ -320,8 +320,15 @@ export function mutatedMessages(
   frameCap = 1024 * 1024,
 ): Mutated[] {
   const r = rng(seed);
-  return Array.from({ length: count }, () => {
+  return Array.from({ length: count }, (_, i) => {
     const base = r.pick(samples);
+    if (i % 400 === 200) {
+      // Just under or just over the bound on members (--max-message-keys, 100,000 by default).
+      const env = JSON.parse(JSON.stringify(base)) as Record<string, unknown>;
+      const over = (i / 400) % 2 >= 1;
+      env['msg'] = new Array(over ? 100_001 : 99_000).fill(0);
+      return { topic: base.topic, text: toJson(env), ops: [over ? 'over the member bound' : 'near the member bound'] };
+    }
     if (r.next() < 0.005) {
       // Just under or just over the frame cap (--max-frame-bytes, topic frame included).
       const env = JSON.parse(JSON.stringify(base)) as Record<string, unknown>;
