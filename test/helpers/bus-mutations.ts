@@ -5,13 +5,25 @@
  * nesting near the bounds. The same seed gives the same messages, so a failure that names its
  * seed and message index replays exactly.
  */
-import { mulberry32 } from './seeded-random.js';
+import {
+  anyValue,
+  HOSTILE_KEYS,
+  Lit,
+  NUMBERS,
+  nested,
+  type Rng,
+  rng,
+  setMember,
+  text,
+  timestamp,
+  toJson,
+  type Tree,
+  topic,
+  wide,
+} from './bus-odd-values.js';
 import type { RawEnvelope } from './fixtures.js';
 
-/** A number as literal JSON text (what JSON.stringify cannot write: -0, 1e400). */
-class Lit {
-  constructor(readonly text: string) {}
-}
+export { rng } from './bus-odd-values.js';
 
 export interface Mutated {
   /** The first frame (the topic the publisher sends it under). */
@@ -22,35 +34,8 @@ export interface Mutated {
   readonly ops: readonly string[];
 }
 
-type Tree = unknown;
-
-const HOSTILE_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'length', 'valueOf'];
 /** Field names the meta rules and plugins read people, packages and ids from. */
 const PEOPLE = /user|owner|agent|name|package|nick|login|author|committer|submitter|attendees|chairs|id$|^i$/i;
-
-export function rng(seed: number) {
-  const next = mulberry32(seed);
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)] as T;
-  return { next, int, pick };
-}
-type Rng = ReturnType<typeof rng>;
-
-/** JSON text of a tree, own members only (so an own `__proto__` member is written) and Lit as is. */
-export function toJson(v: Tree): string {
-  if (v instanceof Lit) return v.text;
-  if (Array.isArray(v)) return `[${v.map(toJson).join(',')}]`;
-  if (typeof v === 'object' && v !== null)
-    return `{${Object.keys(v)
-      .map((k) => `${JSON.stringify(k)}:${toJson((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  const s = JSON.stringify(v);
-  return s === undefined ? 'null' : s;
-}
-
-function setMember(o: Record<string, unknown>, k: string, value: unknown): void {
-  Object.defineProperty(o, k, { value, writable: true, enumerable: true, configurable: true });
-}
 
 /** Every container in the tree with the member names (or indexes) under it, depth-first. */
 function slots(root: Tree): { parent: Record<string, unknown> | unknown[]; key: string | number }[] {
@@ -70,147 +55,6 @@ function slots(root: Tree): { parent: Record<string, unknown> | unknown[]; key: 
   };
   walk(root, 0);
   return out;
-}
-
-const NUMBERS = [
-  () => new Lit('-0'),
-  () => 1e308,
-  () => new Lit('1e400'),
-  () => new Lit('-1e400'),
-  () => new Lit('1e-400'),
-  () => 2 ** 53 + 1,
-  () => -(2 ** 53) - 3,
-  () => -1,
-  () => -12345,
-  () => 0.5,
-  () => 3.75,
-  () => 0,
-];
-
-function text(r: Rng, maxLong: number): string {
-  return r.pick([
-    () => '',
-    () => ' ',
-    () => '\u0000',
-    () => 'nul\u0000inside',
-    () => '\ud800',
-    () => 'x\udc00y',
-    () => '\u202eevil\u202c',
-    () => 'עברית',
-    () => '../../etc/passwd',
-    () => '..',
-    () => 'a.b.c',
-    () => '🙂',
-    () => '\u2028\u2029',
-    () => '\u001f\\',
-    () => '__proto__',
-    () => 'constructor',
-    // Log-uniform lengths: most a few hundred units, now and then near the cap.
-    () => 'x'.repeat(Math.ceil(maxLong ** r.next())),
-  ])();
-}
-
-function anyValue(r: Rng, maxLong: number): Tree {
-  switch (r.int(8)) {
-    case 0:
-      return r.pick(NUMBERS)();
-    case 1:
-      return text(r, maxLong);
-    case 2:
-      return r.pick([true, false]);
-    case 3:
-      return null;
-    case 4:
-      return [text(r, 20), r.pick(NUMBERS)(), null];
-    case 5: {
-      const o: Record<string, unknown> = {};
-      setMember(o, r.pick(HOSTILE_KEYS), text(r, 20));
-      setMember(o, 'name', r.pick(NUMBERS)());
-      return o;
-    }
-    case 6:
-      return {};
-    default:
-      return [];
-  }
-}
-
-function timestamp(r: Rng, now: number): Tree {
-  return r.pick([
-    () => 0,
-    () => 1,
-    () => new Lit('-0'),
-    () => -5,
-    () => now - 86_400 * 365 * 40,
-    () => now + 10 * 86_400,
-    () => now * 1000,
-    () => (now - 30) * 1000,
-    () => (now - 30) * 1e6,
-    () => now * 1e9,
-    () => now - 0.123456,
-    () => String(now - 40),
-    () => ` ${now - 40} `,
-    () => '0x10',
-    () => 'yesterday',
-    () => '',
-    () => new Lit('1e400'),
-    () => 2 ** 53 + 1,
-    () => 1e308,
-    () => [now],
-    () => ({ seconds: now }),
-    () => true,
-    () => null,
-  ])();
-}
-
-function topic(r: Rng, base: string): Tree {
-  return r.pick([
-    () => '',
-    () => '.',
-    () => '....',
-    () => 'org.fedoraproject.prod.',
-    () => 'org.fedoraproject.prod..x',
-    () => `${base}.`,
-    () => 'a'.repeat(255),
-    () => 'org.fedoraproject.prod.'.padEnd(256, 'z'),
-    () => 'org.fedoraproject.prod.ビルド.状態',
-    () => 'org.fedoraproject.prod.buildsys\u0000.x',
-    () => 'org.fedoraproject.prod.\ud800.x',
-    () => 'org.fedoraproject.prod.__proto__.x',
-    () => 'org.fedoraproject.prod.constructor',
-    () => 'org.fedoraproject.prod.toString.hasOwnProperty',
-    () => '__proto__',
-    () => 'org.fedoraproject.prod.\u202ebodhi.x',
-    () => 'org.fedoraproject.prod.../..',
-    () => 42,
-    () => ({ topic: base }),
-    () => null,
-  ])();
-}
-
-function nested(r: Rng, levels: number, leaf: Tree): Tree {
-  let v = leaf;
-  for (let i = 0; i < levels; i++) {
-    if (r.next() < 0.5) v = [v];
-    else {
-      const o: Record<string, unknown> = {};
-      setMember(o, r.pick(['a', 'user', 'owner', 'msg', ...HOSTILE_KEYS]), v);
-      v = o;
-    }
-  }
-  return v;
-}
-
-function wide(r: Rng): Tree {
-  const n = 1000 + r.int(4000);
-  switch (r.int(3)) {
-    case 0:
-      return Array.from({ length: n }, (_, i) => `pkg${i}`);
-    case 1:
-      return Object.fromEntries(Array.from({ length: n }, (_, i) => [`person${i}`, 1]));
-    default:
-      return Array.from({ length: n }, (_, i) => (i % 3 === 0 ? { name: `n${i}` } : i % 3 === 1 ? i : null));
-  }
 }
 
 /**
