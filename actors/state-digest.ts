@@ -26,6 +26,11 @@ const FOLD_AFTER = 4096;
 export type DigestSource = () => EntryWalk;
 
 export class StateDigest {
+  /**
+   * Held as signed 32-bit values (what XOR gives) and made unsigned only when read: stored
+   * `>>> 0`, half of them are over 2^31, which made fold()'s optimized code deoptimize on every
+   * call ("lost precision", the OSR code kept and re-entered) and boxed the fields as doubles.
+   */
   private hiValue = 0;
   private loValue = 0;
   /**
@@ -58,13 +63,13 @@ export class StateDigest {
   get hi(): number {
     this.settleSome(Number.POSITIVE_INFINITY);
     this.fold();
-    return this.hiValue;
+    return this.hiValue >>> 0;
   }
 
   get lo(): number {
     this.settleSome(Number.POSITIVE_INFINITY);
     this.fold();
-    return this.loValue;
+    return this.loValue >>> 0;
   }
 
   /** Whether writes go unhashed until a settle (see defer()). */
@@ -103,8 +108,8 @@ export class StateDigest {
       if (!walk.step()) {
         this.deferredFrom = null;
         this.settling = null;
-        this.hiValue = run.hi >>> 0;
-        this.loValue = run.lo >>> 0;
+        this.hiValue = run.hi;
+        this.loValue = run.lo;
         return true;
       }
       if (walk.value === undefined) continue;
@@ -170,8 +175,8 @@ export class StateDigest {
       const at = this.pending.get(key);
       if (at !== undefined) {
         // The digest still holds the hash from before the key's first overwrite: that goes.
-        this.hiValue = (this.hiValue ^ (this.oldHi[at] as number)) >>> 0;
-        this.loValue = (this.loValue ^ (this.oldLo[at] as number)) >>> 0;
+        this.hiValue ^= this.oldHi[at] as number;
+        this.loValue ^= this.oldLo[at] as number;
         this.current[at] = undefined;
         this.pending.delete(key);
         return;
@@ -184,30 +189,21 @@ export class StateDigest {
   toggle(container: number, key: string, value: unknown): void {
     if (value === undefined) return;
     hashEntry(container, key, value);
-    this.hiValue = (this.hiValue ^ lb) >>> 0;
-    this.loValue = (this.loValue ^ la) >>> 0;
+    this.hiValue ^= lb;
+    this.loValue ^= la;
   }
 
   /** Brings the digest up to date: each overwritten key's old hash out, its current one in. */
   fold(): void {
     if (this.slots === 0) return;
-    let hi = this.hiValue;
-    let lo = this.loValue;
-    const current = this.current;
-    for (const [key, slot] of this.pending) {
-      hi ^= this.oldHi[slot] as number;
-      lo ^= this.oldLo[slot] as number;
-      hashEntry(this.container, key, current[slot]);
-      hi ^= lb;
-      lo ^= la;
-    }
+    foldPending(this.pending, this.oldHi, this.oldLo, this.current, this.container, this.hiValue, this.loValue);
     // Not kept alive until the slots are reused.
-    current.fill(undefined, 0, this.slots);
+    this.current.fill(undefined, 0, this.slots);
     this.keys.fill('', 0, this.slots);
     this.pending.clear();
     this.slots = 0;
-    this.hiValue = hi >>> 0;
-    this.loValue = lo >>> 0;
+    this.hiValue = foldedHi;
+    this.loValue = foldedLo;
   }
 
   private grow(): void {
@@ -226,6 +222,37 @@ export class StateDigest {
     this.current = current;
     this.keys = keys;
   }
+}
+
+/** foldPending()'s result (module variables, as digest-hash.ts's la and lb). */
+let foldedHi = 0;
+let foldedLo = 0;
+
+/**
+ * fold()'s loop, on its own and ending in nothing that needs type feedback. A first fold goes
+ * over 4,096 keys, so V8 compiles its loop on-stack before the code after the loop has ever
+ * run, keeps that code, and enters it again at every later fold: while the code after the loop
+ * was in the same function, each fold deoptimized there (8–17 times in 200 k messages of the
+ * ingest bench, every time the same code: the only deoptimization that repeated).
+ */
+function foldPending(
+  pending: ReadonlyMap<string, number>,
+  oldHi: Uint32Array,
+  oldLo: Uint32Array,
+  current: readonly unknown[],
+  container: number,
+  hi: number,
+  lo: number,
+): void {
+  for (const [key, slot] of pending) {
+    hi ^= oldHi[slot] as number;
+    lo ^= oldLo[slot] as number;
+    hashEntry(container, key, current[slot]);
+    hi ^= lb;
+    lo ^= la;
+  }
+  foldedHi = hi;
+  foldedLo = lo;
 }
 
 /** 16 lowercase hex digits: the XOR of the containers' digests. */
