@@ -127,7 +127,9 @@ export function decodeEnvelope(
 
   let timestamp = raw['timestamp'];
   let filledTimestamp = false;
-  if (typeof timestamp === 'string' && timestamp.trim() !== '') timestamp = Number(timestamp);
+  // A decimal string is a number some publishers quote. Number() alone would also read "0x10",
+  // "0b1" and "0o7" (16, 1, 7 s: 1970, in every all-time count) and " 1e3 "; those are refused.
+  if (typeof timestamp === 'string' && DECIMAL.test(timestamp)) timestamp = Number(timestamp);
   const now = limits.nowSeconds();
   if (timestamp === undefined || timestamp === null) {
     // Some real messages lack a timestamp; the receive time is the best we know.
@@ -147,6 +149,9 @@ export function decodeEnvelope(
   if (typeof raw['msg_id'] !== 'string') delete (envelope as { msg_id?: unknown }).msg_id;
   return { ok: true, envelope, filledTimestamp, correctedTimestamp: verdict.corrected, keysSorted };
 }
+
+/** Epoch seconds as a string: digits, an optional fraction and exponent, nothing around them. */
+const DECIMAL = /^\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
 function fail(reason: DecodeErrorReason, detail: string): { ok: false; reason: DecodeErrorReason; detail: string } {
   return { ok: false, reason, detail };

@@ -83,6 +83,10 @@ describe('bounds on one envelope', () => {
     });
     expect(at(NOW * 1e6)).toMatchObject({ ok: true, correctedTimestamp: 'microseconds', envelope: { timestamp: NOW } });
     expect(at(String(NOW * 1000))).toMatchObject({ ok: true, envelope: { timestamp: NOW } });
+    expect(at(`${NOW}.25`)).toMatchObject({ ok: true, envelope: { timestamp: NOW + 0.25 } });
+    // Only decimal strings: Number() reads these as 16, 5 and 7 seconds (1970) or pads them.
+    for (const odd of ['0x10', '0b101', '0o7', ` ${NOW}`, `${NOW} `, '+5', '1_000', `${NOW}.`, '.5'])
+      expect(at(odd), odd).toMatchObject({ ok: false, reason: 'bad_timestamp' });
     expect(at(NOW + 300)).toMatchObject({ ok: true, correctedTimestamp: null, envelope: { timestamp: NOW + 300 } });
     expect(at(NOW + 301)).toMatchObject({ ok: false, reason: 'future_timestamp' });
     expect(at(NOW + 2 * 86_400)).toMatchObject({ ok: false, reason: 'future_timestamp' });
