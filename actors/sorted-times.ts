@@ -105,6 +105,7 @@ export class SortedTimes {
     this.items = ascending.slice();
     this.alive = new Array<number>(ascending.length).fill(1);
     this.head = 0;
+    this.end = ascending.length;
     this.dead = 0;
   }
 
