@@ -1,5 +1,5 @@
 import { type EntryWalk, GroupsWalk } from './entry-walk.js';
-import type { Table } from './keyed-store.js';
+import type { Table } from './store-table.js';
 import { Group } from './row-group.js';
 import { SEP } from './row-key.js';
 import { SORTED_KEYS_MIN, SortedKeys, compareKeyValues, compareKeys } from './sorted-keys.js';

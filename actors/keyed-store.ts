@@ -1,8 +1,14 @@
 import type { ChangeLog } from './change-log.js';
-import { type EntryWalk, KeysWalk } from './entry-walk.js';
+import { KeysWalk } from './entry-walk.js';
 import { SEP } from './row-key.js';
 import { StateDigest } from './state-digest.js';
 import { freezeStored, UnstorableValueError, unstorable } from './storable-value.js';
+import type { ReadonlyKeyedStore, Table } from './store-table.js';
+import { KeyTooLongError, MAX_KEY_BYTES, storedKeyBytes } from './stored-key-bytes.js';
+
+// Imported from here by the rest of the code.
+export type { ReadonlyKeyedStore, Table } from './store-table.js';
+export { KeyTooLongError, MAX_KEY_BYTES, storedKeyBytes } from './stored-key-bytes.js';
 
 /**
  * A keyed container owned by the runtime. Plugins read and write it in place (no copy per
@@ -12,71 +18,23 @@ import { freezeStored, UnstorableValueError, unstorable } from './storable-value
  * never mutated in place (rollback and snapshot cuts keep the old references).
  */
 
-/** Longest key in bytes: snapshots store keys in LMDB, whose limit (1978 bytes) includes a prefix. */
-export const MAX_KEY_BYTES = 1800;
-
-export class KeyTooLongError extends Error {}
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the units the snapshot's key encoding doubles are the point
-const LOW_UNIT = /[\u0000-\u0004]/g;
-/** Units per stored part of a key holding a low unit (snapshots/lmdb-store.ts, entryKey). */
-const PART = 63;
-
-/**
- * Bytes a key takes in a snapshot's LMDB key, at most: its UTF-8 bytes, plus, when it holds a unit
- * 0-4, one escape byte per such unit and a separator per 63-unit part (ordered-binary's encoding,
- * snapshots/lmdb-store.ts). Counting UTF-8 alone let a key of 1,790 units 0x01 pass as 1,790 bytes
- * and take 3,683 in LMDB: every snapshot failed while the key was kept.
- */
-export function storedKeyBytes(key: string): number {
-  const utf8 = Buffer.byteLength(key);
-  const low = key.match(LOW_UNIT)?.length ?? 0;
-  return low === 0 ? utf8 : utf8 + low + Math.ceil(key.length / PART);
-}
-
-export interface ReadonlyKeyedStore<V> {
-  readonly size: number;
-  get(key: string): V | undefined;
-  has(key: string): boolean;
-  keys(): IterableIterator<string>;
-  values(): IterableIterator<V>;
-  entries(): IterableIterator<[string, V]>;
-}
-
-/**
- * Where a container keeps its entries: a `Map` by default; RowStore may keep rows grouped by
- * timestamp instead (grouped-rows.ts), which is what a key costs in memory.
- */
-export interface Table<V> {
-  readonly size: number;
-  get(key: string): V | undefined;
-  has(key: string): boolean;
-  set(key: string, value: V): unknown;
-  delete(key: string): boolean;
-  keys(): IterableIterator<string>;
-  values(): IterableIterator<V>;
-  entries(): IterableIterator<[string, V]>;
-  /** A walk of the entries for a digest's settle, when the table has one cheaper than its keys (entry-walk.ts). */
-  walkEntries?(): EntryWalk;
-}
-
 export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
   protected readonly map: Table<V>;
-  private log: ChangeLog | null = null;
-  private container = 0;
+  protected log: ChangeLog | null = null;
+  protected container = 0;
   /**
    * While a snapshot cut is open: each key's value at the cut, saved on its first write after
    * it (copy-on-write), so a snapshot encoded over several event-loop turns is one point in time.
    */
-  private cut: Map<string, V | undefined> | null = null;
+  protected cut: Map<string, V | undefined> | null = null;
   /** Keys written by the message being applied and their previous values, in write order (reused arrays). */
-  private readonly undoKeys: string[] = [];
+  protected readonly undoKeys: string[] = [];
   /** Beside each undo key: NaN, or for a write recorded split (recordSplitWrite) the timestamp its key starts with. */
-  private readonly undoTimes: number[] = [];
-  private readonly undoValues: (V | undefined)[] = [];
+  protected readonly undoTimes: number[] = [];
+  protected readonly undoValues: (V | undefined)[] = [];
   /** Entries of the undo arrays in use: the arrays keep their capacity (setting length 0 would free it, and the next push reallocate). */
-  private undoLength = 0;
-  private recording = false;
+  protected undoLength = 0;
+  protected recording = false;
   /** Fingerprint of this container's entries, brought up to date on read (state-digest.ts). */
   readonly digest: StateDigest;
   /**
@@ -142,42 +100,11 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
     this.touch(logged);
   }
 
-  private checkStorable(key: string, value: V): void {
+  protected checkStorable(key: string, value: V): void {
     const why = unstorable(value);
     if (why !== null) {
       throw new UnstorableValueError(`cannot keep the value for key ${JSON.stringify(key.slice(0, 80))}: ${why}`);
     }
-  }
-
-  /**
-   * Whether a write may be recorded without its key as a string (recordSplitWrite): no cut to save
-   * it in and a deferred digest, which hashes no key (replay). The undo and change logs keep it split.
-   */
-  protected get splitWrites(): boolean {
-    return this.cut === null && this.digest.deferred;
-  }
-
-  /**
-   * What setOver() records for a write of the key `String(ts)` U+001F `rest` that the caller has
-   * stored itself (`previous`: the value it replaced), while splitWrites holds: the value's check,
-   * the undo log and the change log take the key in its two parts, the deferred digest counts
-   * the write. The caller keeps the key within MAX_KEY_BYTES (setOver's check) and its indexes.
-   */
-  protected recordSplitWrite(ts: number, rest: string, previous: V | undefined, value: V): void {
-    if (this.recording) {
-      const n = this.undoLength;
-      this.undoKeys[n] = rest;
-      this.undoTimes[n] = ts;
-      this.undoValues[n] = previous;
-      this.undoLength = n + 1;
-    }
-    if (previous !== value) this.digest.touch('', previous, value);
-    this.logSplit(ts, rest);
-  }
-
-  /** The value check of setOver() for a write recordSplitWrite() will record (the key made only for the error). */
-  protected checkSplitStorable(ts: number, rest: string, value: V): void {
-    if (this.checkValues) this.checkStorable(String(ts) + SEP + rest, value);
   }
 
   /** Read-modify-write in one call: `update(k, (old) => ({ ...old, n: (old?.n ?? 0) + 1 }))`. */
@@ -318,26 +245,6 @@ export class KeyedStore<V> implements ReadonlyKeyedStore<V> {
     this.remember(key, previous);
     if (this.cut !== null && !this.cut.has(key)) this.cut.set(key, previous);
     this.digest.touchRemoval(key, previous);
-  }
-
-  /**
-   * Whether recordRemoval() has a use for the key: the undo log (a message being applied), an
-   * open cut, or a digest that hashes writes. Retention's evictions through replay have none
-   * (outside the message, no snapshot cut, the digest deferred), and a grouped row's key would
-   * be built only to be dropped (row-store.ts, evictGroup).
-   */
-  protected get removalNeedsKey(): boolean {
-    return this.recording || this.cut !== null || !this.digest.deferred;
-  }
-
-  /** recordRemoval() when removalNeedsKey is false: the deferred digest counts the write (it reads no key). */
-  protected recordRemovalUnkeyed(previous: V): void {
-    this.digest.touchRemoval('', previous);
-  }
-
-  /** Appends the write of the key `String(ts)` U+001F `rest` to the change log in those two parts (ChangeLog.recordSplit). */
-  protected logSplit(ts: number, rest: string): void {
-    if (this.log !== null) this.log.recordSplit(this.container, ts, rest);
   }
 
   /** Hook for indexes kept beside the map (see RowStore). */

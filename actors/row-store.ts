@@ -1,6 +1,6 @@
 import type { ChangeLog } from './change-log.js';
 import { GroupedRows } from './grouped-rows.js';
-import { KeyedStore } from './keyed-store.js';
+import { SplitKeyStore } from './split-key-writes.js';
 import { RowKeyMismatchError, keyPart, rowKeyOf } from './row-key.js';
 import type { SortedTimes } from './sorted-times.js';
 import { TimestampIndex } from './timestamp-index.js';
@@ -37,7 +37,7 @@ interface TimeIndex<R> {
  * grouped by timestamp without their key strings (grouped-rows.ts); otherwise in a Map with
  * the keys per timestamp beside it (timestamp-index.ts).
  */
-export class RowStore<R extends Row = Row> extends KeyedStore<R> {
+export class RowStore<R extends Row = Row> extends SplitKeyStore<R> {
   private readonly index: TimeIndex<R>;
   private readonly flat: TimestampIndex<R> | null;
   private readonly grouped: GroupedRows<R> | null;
