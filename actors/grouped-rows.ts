@@ -1,8 +1,9 @@
 import { type EntryWalk, GroupsWalk } from './entry-walk.js';
 import type { Table } from './store-table.js';
-import { Group } from './row-group.js';
+import { LastRowKey } from './last-row-key.js';
+import { Group, byRestValue, sortedRests } from './row-group.js';
 import { SEP } from './row-key.js';
-import { SORTED_KEYS_MIN, SortedKeys, compareKeyValues, compareKeys } from './sorted-keys.js';
+import { compareKeys } from './sorted-keys.js';
 import { SortedTimes } from './sorted-times.js';
 
 /** What RowStore needs of a row here: its timestamp (row-store.ts defines Row; imported from there it would be a cycle). */
@@ -19,24 +20,18 @@ interface Stamped {
  *
  * Implements the Table a KeyedStore keeps its entries in, plus what RowStore's time index asks.
  */
-export class GroupedRows<R extends Stamped> implements Table<R> {
+export class GroupedRows<R extends Stamped> extends LastRowKey implements Table<R> {
   private readonly groups = new Map<number, Group<R>>();
   /** Timestamps that hold rows, ascending. */
   readonly times = new SortedTimes();
   /** Groups holding odd keys, by full key (empty for state written through put/set). */
   private readonly oddAt = new Map<string, Group<R>>();
   private count = 0;
-  /** The last key parsed: a plugin's get(key) then set(key, row) parse it once. */
-  private lastKey: string | null = null;
-  private lastOk = false;
-  private lastTs = 0;
-  private lastHead = 0;
-  /** Whether the last key's head is plain digits without a leading zero: then it is String(lastTs). */
-  private lastCanonical = false;
-  private lastRest = '';
 
   /** `restColumn`: the one key column after `timestamp`, or null when there are several. */
-  constructor(private readonly restColumn: string | null) {}
+  constructor(private readonly restColumn: string | null) {
+    super();
+  }
 
   /** `<String(ts)>U+001F`: what every regular key of `g` starts with. */
   headOf(g: Group<R>): string {
@@ -79,24 +74,6 @@ export class GroupedRows<R extends Stamped> implements Table<R> {
     this.lastCanonical = true;
     this.lastRest = rest;
     return key;
-  }
-
-  /**
-   * Whether `key` is the key last parsed or made by keyFor() and reads as `String(lastTs)`
-   * U+001F `lastRest` exactly (its head plain digits as String() writes them): the write of it
-   * that set() or delete() just made can be logged in those two parts (ChangeLog.recordSplit).
-   */
-  isLastSplit(key: string): boolean {
-    return key === this.lastKey && this.lastOk && this.lastCanonical;
-  }
-
-  /** The last key's timestamp and rest (see isLastSplit). */
-  get lastSplitTs(): number {
-    return this.lastTs;
-  }
-
-  get lastSplitRest(): string {
-    return this.lastRest;
   }
 
   /**
@@ -191,7 +168,7 @@ export class GroupedRows<R extends Stamped> implements Table<R> {
     if (g === undefined) return [];
     if (g.odd !== null) return [...this.keysOf(g)].sort(compareKeys).slice(-n);
     const head = this.headOf(g);
-    return this.sortedRests(g, false)
+    return sortedRests(g, false)
       .slice(-n)
       .map((rest) => head + rest);
   }
@@ -208,12 +185,12 @@ export class GroupedRows<R extends Stamped> implements Table<R> {
       // Keys only loaded state holds: sorted whole, as they come.
       const keys = [...this.keysOf(g)];
       let rows = keys.sort(compareKeys).map((key) => this.get(key) as R);
-      if (byValue) rows = this.byRestValue(rows, keys);
+      if (byValue) rows = byRestValue(rows, keys, this.restColumn);
       if (!asc) rows.reverse();
       for (let j = from; j < rows.length; j++) yield rows[j] as R;
       return;
     }
-    const rests = this.sortedRests(g, byValue);
+    const rests = sortedRests(g, byValue);
     const n = rests.length;
     for (let j = from; j < n; j++) {
       const row = g.get(rests[asc ? j : n - 1 - j] as string);
@@ -236,32 +213,6 @@ export class GroupedRows<R extends Stamped> implements Table<R> {
 
   // ── internals ──────────────────────────────────────────────────────────────────
 
-  /** A regular group's rests in order: kept between reads for a large group, sorted each time for a small one. */
-  private sortedRests(g: Group<R>, byValue: boolean): readonly string[] {
-    let kept = byValue ? g.sortedByValue : g.sorted;
-    if (kept === null) {
-      if (g.regularSize < SORTED_KEYS_MIN) return [...g.rests()].sort(byValue ? compareKeyValues : compareKeys);
-      kept = new SortedKeys(byValue, g.rests());
-      if (byValue) g.sortedByValue = kept;
-      else g.sorted = kept;
-    }
-    return kept.keys(() => g.rests());
-  }
-
-  /** Rows (with their full keys, in key order) in the order of their rest column's value, the key breaking ties. */
-  private byRestValue(rows: R[], keys: readonly string[]): R[] {
-    const column = this.restColumn;
-    if (column === null) return rows;
-    const textOf = (row: R) => {
-      const v = (row as unknown as Record<string, unknown>)[column];
-      return v === undefined || v === null ? '' : String(v);
-    };
-    return rows
-      .map((row, i) => ({ row, value: textOf(row), key: keys[i] as string }))
-      .sort((a, b) => compareKeys(a.value, b.value) || compareKeys(a.key, b.key))
-      .map((e) => e.row);
-  }
-
   private *keysOf(g: Group<R>): IterableIterator<string> {
     const head = this.headOf(g);
     for (const rest of g.rests()) yield head + rest;
@@ -282,38 +233,6 @@ export class GroupedRows<R extends Stamped> implements Table<R> {
     if (!this.parse(key)) return undefined;
     const g = this.groups.get(this.lastTs);
     return g !== undefined && this.headIs(key, g.ts) ? g : undefined;
-  }
-
-  /** Whether the last parsed key (`key`) starts with String(ts) and its separator; lastTs === ts already. */
-  private headIs(key: string, ts: number): boolean {
-    if (this.lastCanonical) return true;
-    const head = String(ts);
-    return head.length === this.lastHead && key.startsWith(head);
-  }
-
-  /** Splits `key` at its first separator into a number and the rest; false when it has no numeric head. */
-  private parse(key: string): boolean {
-    if (key === this.lastKey) return this.lastOk;
-    this.lastKey = key;
-    const at = key.indexOf(SEP);
-    this.lastOk = false;
-    if (at <= 0) return false;
-    let ts = 0;
-    let digits = at < 16;
-    // Plain digits (every bucket end) parse without a substring; anything else through Number.
-    for (let i = 0; digits && i < at; i++) {
-      const d = key.charCodeAt(i) - 48;
-      if (d < 0 || d > 9) digits = false;
-      else ts = ts * 10 + d;
-    }
-    // Up to 15 digits without a leading zero are exactly how String() writes that number.
-    this.lastCanonical = digits && (at === 1 || key.charCodeAt(0) !== 48);
-    if (!digits) ts = Number(key.slice(0, at));
-    this.lastTs = ts === 0 ? 0 : ts;
-    this.lastHead = at;
-    this.lastRest = key.slice(at + 1);
-    this.lastOk = true;
-    return true;
   }
 
   private addGroup(ts: number): Group<R> {

@@ -1,4 +1,4 @@
-import type { SortedKeys } from './sorted-keys.js';
+import { SORTED_KEYS_MIN, SortedKeys, compareKeyValues, compareKeys } from './sorted-keys.js';
 
 interface RareParts<R> {
   odd: Map<string, R> | null;
@@ -132,4 +132,29 @@ export class Group<R> {
     if (this.rest0 !== null) yield this.row0 as R;
     if (this.rows !== null) yield* this.rows.values();
   }
+}
+
+/** A regular group's rests in order: kept between reads for a large group, sorted each time for a small one. */
+export function sortedRests<R>(g: Group<R>, byValue: boolean): readonly string[] {
+  let kept = byValue ? g.sortedByValue : g.sorted;
+  if (kept === null) {
+    if (g.regularSize < SORTED_KEYS_MIN) return [...g.rests()].sort(byValue ? compareKeyValues : compareKeys);
+    kept = new SortedKeys(byValue, g.rests());
+    if (byValue) g.sortedByValue = kept;
+    else g.sorted = kept;
+  }
+  return kept.keys(() => g.rests());
+}
+
+/** Rows (with their full keys, in key order) in the order of their rest column's value, the key breaking ties. */
+export function byRestValue<R>(rows: R[], keys: readonly string[], column: string | null): R[] {
+  if (column === null) return rows;
+  const textOf = (row: R) => {
+    const v = (row as unknown as Record<string, unknown>)[column];
+    return v === undefined || v === null ? '' : String(v);
+  };
+  return rows
+    .map((row, i) => ({ row, value: textOf(row), key: keys[i] as string }))
+    .sort((a, b) => compareKeys(a.value, b.value) || compareKeys(a.key, b.key))
+    .map((e) => e.row);
 }
