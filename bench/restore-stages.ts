@@ -17,7 +17,6 @@ import '../src/msgpack-strings.js';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { definePlugin, rowsOf, store } from '../actors/plugin-api.js';
 import { HostRuntimes } from '../actors/host-runtimes.js';
 import { KeyedStore } from '../actors/keyed-store.js';
 import { loadConfig } from '../src/config.js';
@@ -26,28 +25,11 @@ import { Recovery } from '../src/recovery.js';
 import { Service } from '../src/service.js';
 import { SlotReads } from '../snapshots/store-slot-reads.js';
 import { SlotStreamReader } from '../snapshots/slot-stream.js';
+import { perUser } from './per-user-plugin.js';
 
 const KEYS = Number(process.env['BENCH_KEYS'] ?? 500_000);
 /** Generations kept: 1 as bench/snapshot-healthz.ts; `serve`'s default is 3 (the start-up check then walks the older ones). */
 const GENERATIONS = Number(process.env['BENCH_GENERATIONS'] ?? 1);
-
-type Row = { timestamp: number; user: string; n: number };
-/** bench/snapshot-healthz.ts's plugin, word for word: its name is its ident, so the state must match. */
-const perUser = definePlugin({
-  name: 'Per user bench',
-  summary: 's',
-  description: 'd',
-  rows: rowsOf<Row>(),
-  columns: ['user', 'n'],
-  key: ['user'],
-  stores: { totals: store<number>() },
-  update(m, { rows, stores }) {
-    const user = (m.body as { user?: unknown }).user;
-    if (typeof user !== 'string') return;
-    rows.put({ timestamp: m.timestamp, user, n: (rows.get(rows.keyOf({ user }))?.n ?? 0) + 1 });
-    stores.totals.update(user, (n) => (n ?? 0) + 1);
-  },
-});
 
 const configOf = (dir: string) =>
   loadConfig({

@@ -17,11 +17,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { definePlugin, rowsOf, store } from '../actors/plugin-api.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { Service } from '../src/service.js';
 import type { SnapshotterOptions } from '../snapshots/snapshotter.js';
+import { perUser } from './per-user-plugin.js';
 
 const KEYS = Number(process.env['BENCH_KEYS'] ?? 200_000);
 
@@ -51,24 +51,6 @@ const processCpuMs = (): number => {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1000;
 };
-
-type Row = { timestamp: number; user: string; n: number };
-/** One row and one store entry per user: 2 × KEYS tracked keys. */
-const perUser = definePlugin({
-  name: 'Per user bench',
-  summary: 's',
-  description: 'd',
-  rows: rowsOf<Row>(),
-  columns: ['user', 'n'],
-  key: ['user'],
-  stores: { totals: store<number>() },
-  update(m, { rows, stores }) {
-    const user = (m.body as { user?: unknown }).user;
-    if (typeof user !== 'string') return;
-    rows.put({ timestamp: m.timestamp, user, n: (rows.get(rows.keyOf({ user }))?.n ?? 0) + 1 });
-    stores.totals.update(user, (n) => (n ?? 0) + 1);
-  },
-});
 
 async function run(chunked: boolean) {
   const dir = mkdtempSync(join(tmpdir(), 'statscache-bench-healthz-'));

@@ -13,16 +13,9 @@ import { RowStore } from '../../actors/row-store.js';
 import { SEP, rowKeyOf } from '../../actors/row-key.js';
 import { StateDigest, formatDigest } from '../../actors/state-digest.js';
 import { WindowedCounter } from '../../actors/windowed-counter.js';
+import { lcg } from '../helpers/seeded-random.js';
 
 type U = { timestamp: number; user: string; volume: number };
-
-function lcg(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    return x / 2 ** 32;
-  };
-}
 
 const fromScratch = (s: KeyedStore<unknown>, container: number) => {
   const d = new StateDigest();

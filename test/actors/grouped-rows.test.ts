@@ -6,18 +6,10 @@ import { RowKeyMismatchError, SEP, keyPart, rowKeyOf } from '../../actors/row-ke
 import { RowStore } from '../../actors/row-store.js';
 import { SortedTimes } from '../../actors/sorted-times.js';
 import { StateDigest, formatDigest } from '../../actors/state-digest.js';
+import { lcg } from '../helpers/seeded-random.js';
 
 type U = { timestamp: number; user: string; volume: number };
 const KEY = ['timestamp', 'user'] as const;
-
-/** A small deterministic generator (tests never use Math.random: failures must replay). */
-function lcg(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    return x / 2 ** 32;
-  };
-}
 
 /** The order RowStore promises: (timestamp, key) ascending. */
 const ordered = (model: Map<string, U>) =>

@@ -5,18 +5,10 @@ import { SEP, rowKeyOf } from '../../actors/row-key.js';
 import { RowStore } from '../../actors/row-store.js';
 import { StateDigest, formatDigest } from '../../actors/state-digest.js';
 import { UnstorableValueError } from '../../actors/storable-value.js';
+import { lcg } from '../helpers/seeded-random.js';
 
 type U = { timestamp: number; user: string; volume: number };
 const KEY = ['timestamp', 'user'] as const;
-
-/** A small deterministic generator (tests never use Math.random: failures must replay). */
-function lcg(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    return x / 2 ** 32;
-  };
-}
 
 const fromScratch = (s: RowStore<U>, container: number) => {
   const d = new StateDigest();
