@@ -22,3 +22,26 @@ export const perUser = definePlugin({
     stores.totals.update(user, (n) => (n ?? 0) + 1);
   },
 });
+
+/**
+ * Gives `service` one message per user `from`..`to` - 1 (ids unique per `round`), over 3000
+ * timestamps from `now`, letting the event loop turn every 5000; resolves once all are applied.
+ */
+export async function feedUsers(
+  service: { accept(envelope: never): unknown; settled(): Promise<unknown> },
+  now: number,
+  from: number,
+  to: number,
+  round: string,
+): Promise<void> {
+  for (let i = from; i < to; i++) {
+    service.accept({
+      topic: 'org.fedoraproject.prod.bench.user',
+      timestamp: now + (i % 3000),
+      msg_id: `bench-${round}-${i}`,
+      msg: { user: `user-${i}` },
+    } as never);
+    if (i % 5000 === 0) await new Promise((r) => setImmediate(r));
+  }
+  await service.settled();
+}

@@ -25,7 +25,7 @@ import { Recovery } from '../src/recovery.js';
 import { Service } from '../src/service.js';
 import { SlotReads } from '../snapshots/store-slot-reads.js';
 import { SlotStreamReader } from '../snapshots/slot-stream.js';
-import { perUser } from './per-user-plugin.js';
+import { feedUsers, perUser } from './per-user-plugin.js';
 
 const KEYS = Number(process.env['BENCH_KEYS'] ?? 500_000);
 /** Generations kept: 1 as bench/snapshot-healthz.ts; `serve`'s default is 3 (the start-up check then walks the older ones). */
@@ -50,18 +50,7 @@ async function make(dir: string): Promise<void> {
   const service = await Service.build({ config: configOf(dir), logger: createLogger('silent'), plugins: [perUser] });
   await service.start();
   const now = Math.floor(Date.now() / 1000) - 3600;
-  const feed = async (from: number, to: number, round: string) => {
-    for (let i = from; i < to; i++) {
-      service.accept({
-        topic: 'org.fedoraproject.prod.bench.user',
-        timestamp: now + (i % 3000),
-        msg_id: `bench-${round}-${i}`,
-        msg: { user: `user-${i}` },
-      } as never);
-      if (i % 5000 === 0) await new Promise((r) => setImmediate(r));
-    }
-    await service.settled();
-  };
+  const feed = (from: number, to: number, round: string) => feedUsers(service, now, from, to, round);
   await feed(0, KEYS, 'a');
   await service.snapshot();
   await feed(0, Math.ceil(KEYS / 100), 'b');

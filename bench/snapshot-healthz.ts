@@ -21,7 +21,7 @@ import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { Service } from '../src/service.js';
 import type { SnapshotterOptions } from '../snapshots/snapshotter.js';
-import { perUser } from './per-user-plugin.js';
+import { feedUsers, perUser } from './per-user-plugin.js';
 
 const KEYS = Number(process.env['BENCH_KEYS'] ?? 200_000);
 
@@ -71,18 +71,7 @@ async function run(chunked: boolean) {
   const heapBefore = heap();
   const base = `http://127.0.0.1:${service.server?.port ?? 0}`;
   const now = Math.floor(Date.now() / 1000) - 3600;
-  const feed = async (from: number, to: number, round: string) => {
-    for (let i = from; i < to; i++) {
-      service.accept({
-        topic: 'org.fedoraproject.prod.bench.user',
-        timestamp: now + (i % 3000),
-        msg_id: `bench-${round}-${i}`,
-        msg: { user: `user-${i}` },
-      } as never);
-      if (i % 5000 === 0) await new Promise((r) => setImmediate(r));
-    }
-    await service.settled();
-  };
+  const feed = (from: number, to: number, round: string) => feedUsers(service, now, from, to, round);
   await feed(0, KEYS, 'a');
   const bytesPerKey = Math.round((heap() - heapBefore) / (2 * KEYS));
 
