@@ -32,31 +32,32 @@ export function maxFrameBytes(value: unknown): number {
   return parsed.data as number;
 }
 
-/** --replica-queue-max-bytes: a whole number of bytes, at least one message at the frame cap. */
-export function replicaQueueMaxBytes(value: unknown, frameCap: number): number {
-  if (value === undefined) return DEFAULT_REPLICA_QUEUE_MAX_BYTES; // over the largest frame cap (64 MiB)
+/**
+ * A queue bound in bytes (--replica-queue-max-bytes, --upstream-queue-max-bytes): a whole number,
+ * judged against the frame cap by `problemOf` (proxy-queue.ts); `fallback` when not given.
+ */
+function queueBytes(
+  value: unknown,
+  flag: string,
+  fallback: number,
+  frameCap: number,
+  problemOf: (bytes: number, frameCap: number) => string | null,
+): number {
+  if (value === undefined) return fallback;
   const bytes = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : Number.NaN;
-  const problem = replicaQueueProblem(bytes, frameCap);
+  const problem = problemOf(bytes, frameCap);
   if (problem !== null)
-    throw new StatscacheError(
-      'SC_CONFIG_INVALID',
-      `--replica-queue-max-bytes ${problem}, got ${JSON.stringify(value)}`,
-    );
+    throw new StatscacheError('SC_CONFIG_INVALID', `${flag} ${problem}, got ${JSON.stringify(value)}`);
   return bytes;
 }
 
-/** --upstream-queue-max-bytes: a whole number of bytes, at least one message (and the one being read) at the hard cap. */
-export function upstreamQueueMaxBytes(value: unknown, frameCap: number): number {
-  if (value === undefined) return DEFAULT_UPSTREAM_QUEUE_MAX_BYTES;
-  const bytes = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : Number.NaN;
-  const problem = upstreamQueueProblem(bytes, frameCap);
-  if (problem !== null)
-    throw new StatscacheError(
-      'SC_CONFIG_INVALID',
-      `--upstream-queue-max-bytes ${problem}, got ${JSON.stringify(value)}`,
-    );
-  return bytes;
-}
+/** --replica-queue-max-bytes: at least one message at the frame cap; the default is over the largest cap (64 MiB). */
+export const replicaQueueMaxBytes = (value: unknown, frameCap: number): number =>
+  queueBytes(value, '--replica-queue-max-bytes', DEFAULT_REPLICA_QUEUE_MAX_BYTES, frameCap, replicaQueueProblem);
+
+/** --upstream-queue-max-bytes: at least one message (and the one being read) at the hard cap. */
+export const upstreamQueueMaxBytes = (value: unknown, frameCap: number): number =>
+  queueBytes(value, '--upstream-queue-max-bytes', DEFAULT_UPSTREAM_QUEUE_MAX_BYTES, frameCap, upstreamQueueProblem);
 
 /** --replica-max-connections or --replica-max-per-address: a whole number of connections. */
 export function connectionBound(value: unknown, flag: string, fallback: number): number {
