@@ -9,8 +9,9 @@ export type ThreadLimits = Omit<FrameLimits, 'nowSeconds'> & { readonly maxFanou
 /**
  * One bus message as the bus thread hands it over. `ready`: decoded, bounded, timestamp in
  * seconds, with its journal record (id and envelope, encoded) already made, so the main
- * thread only unpacks it. `clock`: it has no timestamp, so the service's clock must fill it
- * in (the main thread decodes these frames itself). `rejected`: counted and skipped.
+ * thread only unpacks it. `clock`: it has no timestamp and the thread has no reading of the
+ * service's clock to fill it with (an injected clock: bus-thread-options.ts `fillTimestamps`),
+ * so the main thread decodes these frames itself. `rejected`: counted and skipped.
  */
 export type Prepared =
   | {
@@ -24,6 +25,8 @@ export type Prepared =
       readonly head: Uint8Array;
       readonly truncated: boolean;
       readonly corrected: 'milliseconds' | 'microseconds' | null;
+      /** It had no timestamp: `fill`'s reading is its timestamp (never ahead of the clock: not judged again). */
+      readonly filled: boolean;
     }
   | { readonly kind: 'clock'; readonly frames: readonly Uint8Array[] }
   | { readonly kind: 'rejected'; readonly reason: DecodeErrorReason; readonly detail: string };
@@ -44,14 +47,22 @@ export function unclocked(limits: ThreadLimits): FrameLimits & { readonly maxFan
   return { ...limits, nowSeconds: () => Number.POSITIVE_INFINITY };
 }
 
-/** Everything the main thread used to do per message before journaling it, except what needs its clock. */
+/**
+ * Everything the main thread used to do per message before journaling it, except judging a
+ * timestamp against its clock. `fill`: the service's clock in epoch seconds, read for a message
+ * without a timestamp exactly as decodeFrames reads `nowSeconds` on the main thread, so the
+ * envelope, id and record are the ones the main thread would make at that reading; null: such
+ * a message goes back as `clock`, its frames for the main thread to decode.
+ */
 export function prepareFrames(
   frames: readonly Uint8Array[],
   limits: FrameLimits & { readonly maxFanout: number },
+  fill: (() => number) | null = null,
 ): Prepared {
   const parsed = parseFrames(frames, limits);
   if (!parsed.ok) return { kind: 'rejected', reason: parsed.reason, detail: parsed.detail };
   const value = parsed.value as { timestamp?: unknown } | null;
+  let clocked: FrameLimits = limits;
   if (
     typeof value === 'object' &&
     value !== null &&
@@ -59,9 +70,12 @@ export function prepareFrames(
     (value.timestamp === undefined || value.timestamp === null)
   ) {
     // Copies: the frames' memory belongs to libzmq's receive buffer, reused after this call.
-    return { kind: 'clock', frames: frames.map((f) => f.slice()) };
+    if (fill === null) return { kind: 'clock', frames: frames.map((f) => f.slice()) };
+    // One reading, as decodeEnvelope takes one: it is both the timestamp and the bound it passes.
+    const now = fill();
+    clocked = { ...limits, nowSeconds: () => now };
   }
-  const result = decodeEnvelope(parsed.value, parsed.topic, limits, parsed.needsWellFormed);
+  const result = decodeEnvelope(parsed.value, parsed.topic, clocked, parsed.needsWellFormed);
   if (!result.ok) return { kind: 'rejected', reason: result.reason, detail: result.detail };
   const id = result.keysSorted ? messageIdOfSorted(result.envelope) : messageId(result.envelope);
   let truncated = false;
@@ -77,5 +91,6 @@ export function prepareFrames(
     head: encodeHead(headOf(id, meta, result.envelope)),
     truncated,
     corrected: result.correctedTimestamp,
+    filled: result.filledTimestamp,
   };
 }

@@ -1,4 +1,5 @@
 import {
+  FILLED,
   FROM_MICROSECONDS,
   FROM_MILLISECONDS,
   ITEM_INTS,
@@ -22,6 +23,8 @@ export type ThreadMessage =
       readonly meta: Meta;
       readonly truncated: boolean;
       readonly corrected: 'milliseconds' | 'microseconds' | null;
+      /** It had no timestamp: the bus thread filled it in from the service's clock (bus-prepare.ts). */
+      readonly filled: boolean;
     }
   | { readonly kind: 'clock'; readonly source: string; readonly frames: readonly Uint8Array[] }
   | { readonly kind: 'rejected'; readonly source: string; readonly reason: DecodeErrorReason; readonly detail: string };
@@ -66,6 +69,7 @@ export function unpackBatch(
               : (flags & FROM_MICROSECONDS) !== 0
                 ? 'microseconds'
                 : null,
+          filled: (flags & FILLED) !== 0,
         });
       } catch (err) {
         if (!receiveError(err, source)) return null;

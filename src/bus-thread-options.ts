@@ -17,6 +17,23 @@ export interface ThreadOptions {
    * thread stops receiving too (--bus-queue-max-bytes; bus-budget.ts). Unset: messages only.
    */
   readonly maxInFlightBytes?: number;
+  /**
+   * The service's clock is the system clock (`systemClock`: Date.now()), which this thread can
+   * read as well: a message without a timestamp is stamped and prepared here like any other.
+   * The main thread decoded such a message itself, and a large one is costly (a 700 KB body of
+   * 49 k unsorted members: ~150 ms of its time, bench/untimed-intake.ts), so a publisher sending
+   * them held up HTTP, pushes and snapshots. The reading is the expression the main thread's
+   * would be (Date.now() / 1000: its units, its rounding), taken when the message is received
+   * instead of when the main thread takes it in: earlier by its time in flight (the batch's
+   * linger, at most --bus-linger; a wait for credit while the main thread is behind; at
+   * start-up, the hold until replay and backfill are done). That is the receive time the fill
+   * stands for (README), and the delay a timestamped message's lag already shows; messages keep
+   * their arrival order, and their stamps the wall clock's. Unset or false (an injected clock,
+   * as tests use), no other thread can read that clock: the main thread fills them in as
+   * before. A reading shared through memory instead would be the value the main thread last
+   * wrote there, not the clock's reading when the message came, for either kind of clock.
+   */
+  readonly fillTimestamps?: boolean;
   /** Never sleep on the socket through a batch's linger (libzmq's queue is short: bus-worker.ts). */
   readonly readThrough?: boolean;
   /** Most messages per batch. */
@@ -68,6 +85,7 @@ export function busWorkerData(
     lingerMs: thread.lingerMs ?? 0,
     tickMs: thread.tickMs ?? 0,
     readThrough: thread.readThrough ?? false,
+    fillTimestamps: thread.fillTimestamps ?? false,
     pulse,
     credit,
   };

@@ -9,13 +9,17 @@ import type { DecodeErrorReason } from './decode-frames.js';
  * prepare ride along as objects in `others`, in order, one per item without READY.
  */
 export const ITEM_INTS = 4;
-/** Flags of an item: prepared (else the next of `others`); meta cut to the fan-out cap; timestamp read as ms or µs. */
+/**
+ * Flags of an item: prepared (else the next of `others`); meta cut to the fan-out cap; timestamp
+ * read as ms or µs; timestamp filled in by the thread from the service's clock (it had none).
+ */
 export const READY = 1;
 export const TRUNCATED = 2;
 export const FROM_MILLISECONDS = 4;
 export const FROM_MICROSECONDS = 8;
+export const FILLED = 16;
 
-/** A message the main thread decodes itself (no timestamp: its clock fills it in), or a refused one. */
+/** A message the main thread decodes itself (no timestamp, and the thread has no clock to fill it: bus-prepare.ts), or a refused one. */
 export type OtherItem =
   | { readonly k: 'clock'; readonly f: readonly Uint8Array[] }
   | { readonly k: 'rejected'; readonly r: DecodeErrorReason; readonly d: string };
@@ -42,10 +46,12 @@ export class ItemBatch {
     headEnd: number,
     corrected: 'milliseconds' | 'microseconds' | null,
     truncated: boolean,
+    filled: boolean,
   ): void {
     const flags =
       READY |
       (truncated ? TRUNCATED : 0) |
+      (filled ? FILLED : 0) |
       (corrected === 'milliseconds' ? FROM_MILLISECONDS : corrected === 'microseconds' ? FROM_MICROSECONDS : 0);
     this.push(flags, source, end, headEnd);
   }

@@ -33,6 +33,8 @@ interface BusWorkerData {
    * the publisher dropping (17,004 of 20,000 small messages lost at a queue of one).
    */
   readonly readThrough: boolean;
+  /** The service runs on the system clock: a message without a timestamp is stamped here (bus-thread-options.ts). */
+  readonly fillTimestamps: boolean;
   /** The thread's Pulse (thread-pulse.ts): beats per message and while it waits. */
   readonly pulse: SharedArrayBuffer;
   /** What the main thread has taken in (bus-credit.ts). */
@@ -43,6 +45,8 @@ const port = parentPort;
 if (!port) throw new Error('bus-worker.js runs as a worker thread (src/bus-thread.ts starts it)');
 const data = workerData as BusWorkerData;
 const limits = unclocked(data.limits);
+/** The service's clock as its main thread reads it (service-parts.ts nowSeconds: systemClock.now() / 1000). */
+const fill = data.fillTimestamps ? () => Date.now() / 1000 : null;
 const post = (message: FromBusThread, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer ?? []);
 /**
  * Tests only: spin for good before the first beat, as a thread stuck loading its modules would
@@ -163,11 +167,11 @@ function onFrames(frames: readonly Uint8Array[], source: string): void | Promise
     if (blockFifo !== undefined) readFileSync(blockFifo);
     while (spinTopic !== undefined) {}
   }
-  const prepared = prepareFrames(frames, limits);
+  const prepared = prepareFrames(frames, limits, fill);
   switch (prepared.kind) {
     case 'ready': {
       const end = pairs.add(prepared.record, prepared.head);
-      items.ready(source, end, pairs.size, prepared.corrected, prepared.truncated);
+      items.ready(source, end, pairs.size, prepared.corrected, prepared.truncated, prepared.filled);
       batchBytes += ITEM_OVERHEAD_BYTES + prepared.record.byteLength + prepared.head.byteLength;
       break;
     }

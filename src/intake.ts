@@ -42,7 +42,8 @@ export class Intake extends IntakeReplay {
 
   /**
    * One live bus message the bus thread has prepared (bus-thread.ts): decoded, bounded and
-   * encoded there; the clock's bound is judged here, with the service's clock.
+   * encoded there; the clock's bound is judged here, with the service's clock. A `clock` one
+   * (no timestamp, and the thread could not read the service's clock) is decoded here.
    */
   fromThread(message: ThreadMessage): GapSignal | null {
     if (message.kind === 'clock') return this.fromBus(message.frames, message.source);
@@ -57,17 +58,11 @@ export class Intake extends IntakeReplay {
       this.unsubscribed(envelope.topic);
       return null;
     }
-    const { nowSeconds, maxClockSkew } = this.deps.limits;
-    const ts = envelope.timestamp;
-    // The value as sent, to a double's precision (the thread converted it): the seconds logged
-    // as sent named 1.8e18 "timestamp 1800000000000 (read as microseconds)", no unit rule's reading.
-    const sent = message.corrected === null ? ts : ts * (message.corrected === 'microseconds' ? 1e6 : 1e3);
-    const detail = aheadOfClock(ts, sent, message.corrected, nowSeconds(), maxClockSkew);
-    if (detail !== null) {
-      this.counters.decodeErrors.future_timestamp++;
-      this.deps.onDecodeFailure('future_timestamp', detail);
-      return null;
-    }
+    const { nowSeconds } = this.deps.limits;
+    // Filled in by the thread from the clock (it had none): not judged against it again, as a timestamp
+    // filled on this thread never is (a wall clock stepped back since must not refuse it).
+    if (message.filled) this.counters.filledTimestamps++;
+    else if (this.refusedAhead(message)) return null;
     if (message.corrected) this.counters.correctedTimestamps++;
     const gap = this.gaps.observe(envelope, message.source, nowSeconds());
     if (message.truncated) this.counters.fanoutTruncated++;
@@ -76,6 +71,20 @@ export class Intake extends IntakeReplay {
     this.admitted(entry, ITEM_OVERHEAD_BYTES + message.record.byteLength);
     if (gap) this.counters.gaps++;
     return gap;
+  }
+
+  /** True (counted and reported) when the message's timestamp is further ahead of the clock than the skew allows. */
+  private refusedAhead(message: ThreadMessage & { kind: 'ready' }): boolean {
+    const { nowSeconds, maxClockSkew } = this.deps.limits;
+    const ts = message.envelope.timestamp;
+    // The value as sent, to a double's precision (the thread converted it): the seconds logged
+    // as sent named 1.8e18 "timestamp 1800000000000 (read as microseconds)", no unit rule's reading.
+    const sent = message.corrected === null ? ts : ts * (message.corrected === 'microseconds' ? 1e6 : 1e3);
+    const detail = aheadOfClock(ts, sent, message.corrected, nowSeconds(), maxClockSkew);
+    if (detail === null) return false;
+    this.counters.decodeErrors.future_timestamp++;
+    this.deps.onDecodeFailure('future_timestamp', detail);
+    return true;
   }
 
   /**

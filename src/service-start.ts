@@ -3,6 +3,7 @@ import type { EndpointState, EndpointStatus } from './bus.js';
 import { threadLimits } from './bus-prepare.js';
 import { configBudget } from './bus-budget.js';
 import { BusThreadHungError, subscribeThreaded } from './bus-thread.js';
+import { systemClock } from './clock.js';
 import { watchHangs } from './hang-watch.js';
 import type { HttpRequest, HttpResponse } from './http/responses.js';
 import { listen } from './http/uws-server.js';
@@ -82,6 +83,7 @@ export async function startService(s: ServiceParts, service: Startable): Promise
             tickMs: config.wsTickMs,
             hangTimeoutMs: config.threadHangTimeout * 1000,
             startTimeoutMs: config.threadStartTimeout * 1000,
+            fillTimestamps: s.clock === systemClock,
             ...(budget
               ? { maxInFlight: budget.inFlightMessages, maxInFlightBytes: budget.inFlightBytes, readThrough: true }
               : {}),

@@ -81,11 +81,92 @@ describe('preparing a message off the main thread', () => {
     const ms = prepareFrames(frame({ topic: 't', timestamp: t * 1000, msg: {} }), limits);
     expect(ms).toMatchObject({ kind: 'ready', corrected: 'milliseconds' });
     if (ms.kind === 'ready') expect(decodeFreshRecord(ms.record).envelope.timestamp).toBe(t);
-    // No timestamp: the service's clock fills it in, so the frames go over as they came.
+    // No timestamp and no clock to fill it in: the frames go over as they came.
     const untimed = prepareFrames(frame({ topic: 't', msg: {} }), limits);
     expect(untimed.kind).toBe('clock');
+    expect(prepareFrames(frame({ topic: 't', msg: {} }), limits, () => t)).toMatchObject({
+      kind: 'ready',
+      filled: true,
+    });
     // Far in the future: only the main thread has the clock to judge it.
     expect(prepareFrames(frame({ topic: 't', timestamp: 9e9, msg: {} }), limits).kind).toBe('ready');
+  });
+});
+
+describe('a message without a timestamp, stamped off the main thread', () => {
+  /** What the main thread makes of `frames` with its clock reading `now` (s): Journal.accept's id and record. */
+  function onMain(frames: readonly Uint8Array[], now: number) {
+    const main = decodeFrames(
+      frames,
+      frameLimits(config, () => now),
+    );
+    if (!main.ok) throw new Error(`the main thread refused it: ${main.reason}`);
+    const id = messageId(main.envelope);
+    return { main, id, record: encodeJournalRecord(id, main.envelope) };
+  }
+
+  /** A body like the one that held the main thread: `n` members in reverse order, so the id must sort them. */
+  const unsorted = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${n - i}`, `v${i % 97}`]));
+
+  it('gives the id, journal record and meta the main thread would have made at the same clock reading', () => {
+    const now = Math.floor(Date.now() / 1000);
+    // A whole second (msgpack writes it as an integer) and readings with milliseconds, as Date.now() / 1000 has.
+    const readings = [now, now + 0.001, now + 0.5, Date.now() / 1000];
+    const envelopes = recentSamples(now).flatMap((e, i) => {
+      const { timestamp: _, ...untimed } = e;
+      // Without a msg_id the id digests the timestamp, so the reading is part of it.
+      const { msg_id: __, ...anonymous } = untimed as typeof untimed & { msg_id?: unknown };
+      return i % 3 === 0 ? [untimed, { ...e, timestamp: null }, anonymous] : [untimed];
+    });
+    envelopes.push({ topic: 'org.test.big', msg_id: 'big-1', msg: unsorted(5000) });
+    envelopes.push({ topic: 'org.test.big', msg: unsorted(5000) });
+    let filled = 0;
+    for (const [k, e] of envelopes.entries()) {
+      const reading = readings[k % readings.length] as number;
+      const frames = frame(e);
+      const { main, id, record } = onMain(frames, reading);
+      expect(main.filledTimestamp).toBe(true);
+      const prepared = prepareFrames(frames, limits, () => reading);
+      if (prepared.kind !== 'ready') throw new Error(`expected a ready message, got ${prepared.kind}`);
+      expect(prepared.filled).toBe(true);
+      expect(prepared.corrected).toBe(null);
+      expect(Buffer.from(prepared.record).equals(Buffer.from(record)), `message ${k}`).toBe(true);
+      const head = decodeHead(prepared.head);
+      expect({ id: head.id, meta: head.meta }).toEqual({ id, meta: deriveMeta(main.envelope, { maxFanout: 3 }) });
+      expect(head.fields.timestamp).toBe(reading);
+      filled++;
+    }
+    expect(filled).toBe(envelopes.length);
+    // The reading is in the id of a message without a msg_id: another one, another id.
+    const anonymous = frame({ topic: 'org.test.big', msg: { a: 1 } });
+    const at = (r: number) => prepareFrames(anonymous, limits, () => r);
+    const [a, b] = [at(now), at(now + 1)];
+    if (a.kind !== 'ready' || b.kind !== 'ready') throw new Error('expected ready messages');
+    expect(decodeHead(a.head).id).not.toBe(decodeHead(b.head).id);
+  });
+
+  it('reads the clock only for a message without a timestamp, and refuses what the main thread refuses', () => {
+    let reads = 0;
+    const fill = () => {
+      reads++;
+      return 1_780_000_000.25;
+    };
+    const timed = prepareFrames(frame({ topic: 't', timestamp: 1_780_000_000, msg: {} }), limits, fill);
+    expect(timed).toMatchObject({ kind: 'ready', filled: false });
+    expect(reads).toBe(0);
+    for (const [e, reason] of [
+      [{ topic: '', msg: {} }, 'bad_topic'],
+      [{ topic: 't', msg: JSON.parse(`${'['.repeat(100)}${']'.repeat(100)}`) }, 'too_deep'],
+    ] as const) {
+      const frames = [Buffer.from(''), Buffer.from(JSON.stringify(e))];
+      expect(prepareFrames(frames, limits, fill)).toMatchObject({ kind: 'rejected', reason });
+      expect(
+        decodeFrames(
+          frames,
+          frameLimits(config, () => 1_780_000_000.25),
+        ),
+      ).toMatchObject({ ok: false, reason });
+    }
   });
 });
 

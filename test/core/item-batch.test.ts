@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  FILLED,
   FROM_MICROSECONDS,
   FROM_MILLISECONDS,
   ITEM_INTS,
@@ -23,6 +24,7 @@ describe('a bus thread batch packed for transfer', () => {
           i * 10 + 9,
           i % 4 === 1 ? 'milliseconds' : i % 4 === 2 ? 'microseconds' : null,
           i % 5 === 0,
+          i % 7 === 3,
         );
     }
     const packed = batch.take();
@@ -45,11 +47,14 @@ describe('a bus thread batch packed for transfer', () => {
       }
       expect([end, headEnd]).toEqual([i * 10 + 4, i * 10 + 9]);
       const want =
-        READY | (i % 5 === 0 ? TRUNCATED : 0) | (i % 4 === 1 ? FROM_MILLISECONDS : i % 4 === 2 ? FROM_MICROSECONDS : 0);
+        READY |
+        (i % 5 === 0 ? TRUNCATED : 0) |
+        (i % 7 === 3 ? FILLED : 0) |
+        (i % 4 === 1 ? FROM_MILLISECONDS : i % 4 === 2 ? FROM_MICROSECONDS : 0);
       expect(flags, `item ${i}`).toBe(want);
     }
     // take() starts the next batch afresh.
-    batch.ready('bind', 1, 2, null, false);
+    batch.ready('bind', 1, 2, null, false, false);
     const next = batch.take();
     expect(next.count).toBe(1);
     expect(next.sources).toEqual(['bind']);

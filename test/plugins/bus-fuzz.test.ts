@@ -10,7 +10,7 @@ import type { Row } from '../../actors/plugin-api.js';
 import { PluginHost } from '../../actors/plugin-host.js';
 import { registerPlugins } from '../../actors/registry.js';
 import { builtinPlugins } from '../../plugins/index.js';
-import { decodeFreshRecord } from '../../snapshots/journal-record.js';
+import { decodeFreshRecord, encodeJournalRecord, messageId } from '../../snapshots/journal-record.js';
 import { prepareFrames, threadLimits, unclocked } from '../../src/bus-prepare.js';
 import { decodeFrames } from '../../src/decode-frames.js';
 import { createPluginMessage } from '../../src/message.js';
@@ -18,7 +18,18 @@ import { deriveMeta } from '../../src/meta/index.js';
 import { decodeHead } from '../../src/prepared-head.js';
 import { createRouter } from '../../src/router.js';
 import { rng } from '../helpers/bus-mutations.js';
-import { COUNT, config, describeMessage, digests, dropped, frames, limits, messages, SEED } from './bus-fuzz-cases.js';
+import {
+  COUNT,
+  config,
+  describeMessage,
+  digests,
+  dropped,
+  frames,
+  limits,
+  messages,
+  NOW,
+  SEED,
+} from './bus-fuzz-cases.js';
 import { paramCases, rowsOf } from './harness.js';
 
 /** A value as JSON serves it: no undefined, NaN or Infinity anywhere (they would become null or vanish). */
@@ -65,11 +76,13 @@ describe(`bus fuzz: ${COUNT} mutated fixture messages (seed ${SEED})`, () => {
     const failures: string[] = [];
     const reasons: Record<string, number> = {};
     let applied = 0;
+    let filled = 0;
     messages.forEach((m, i) => {
       try {
         const decoded = decodeFrames(frames(m), limits);
-        // The bus thread's door: the same verdict (its clock bound is judged later, on the main thread).
-        const prepared = prepareFrames(frames(m), threadDoor);
+        // The bus thread's door: the same verdict (its clock bound is judged later, on the main
+        // thread), reading the same clock when it fills in a missing timestamp.
+        const prepared = prepareFrames(frames(m), threadDoor, () => NOW);
         if (!decoded.ok) {
           reasons[decoded.reason] = (reasons[decoded.reason] ?? 0) + 1;
           if (prepared.kind === 'ready' && decoded.reason !== 'future_timestamp')
@@ -89,7 +102,16 @@ describe(`bus fuzz: ${COUNT} mutated fixture messages (seed ${SEED})`, () => {
             failures.push(`bus thread's head differs from the envelope: ${describeMessage(i, m)}`);
           if (JSON.stringify(record.envelope.msg) !== JSON.stringify(decoded.envelope.msg))
             failures.push(`bus thread's record body differs: ${describeMessage(i, m)}`);
-        }
+          if (prepared.filled !== decoded.filledTimestamp)
+            failures.push(`doors disagree on filling the timestamp: ${describeMessage(i, m)}`);
+          if (prepared.filled) {
+            filled++;
+            const id = messageId(decoded.envelope);
+            if (!Buffer.from(prepared.record).equals(Buffer.from(encodeJournalRecord(id, decoded.envelope))))
+              failures.push(`bus thread's record of a filled timestamp differs: ${describeMessage(i, m)}`);
+          }
+        } else if (prepared.kind === 'clock')
+          failures.push(`bus thread left it to the clock: ${describeMessage(i, m)}`);
         const before = host.runtimes.map(dropped);
         const message = createPluginMessage(decoded.envelope, deriveMeta);
         host.queue(message, route(decoded.envelope.topic));
@@ -105,6 +127,7 @@ describe(`bus fuzz: ${COUNT} mutated fixture messages (seed ${SEED})`, () => {
     expect(failures.slice(0, 5)).toEqual([]);
     // The fuzz reached both outcomes and several refusals, so the checks above are not vacuous.
     expect(applied).toBeGreaterThan(COUNT / 3);
+    expect(filled).toBeGreaterThan(0);
     for (const reason of [
       'invalid_json',
       'not_object',
