@@ -3,6 +3,10 @@ import { Publisher } from 'zeromq';
 import { FakeDatagrepper, type Stored } from '../helpers/fake-datagrepper.js';
 import { referenceViews, servedViews } from '../helpers/reference.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+import { soakSize } from '../helpers/soak.js';
+
+/** Kill cycles: 20 under `npm run test:soak` (test/helpers/soak.ts). */
+const CYCLES = soakSize(6, 20);
 
 /** fedmsg publishers, each numbering its own messages with `i`, as fedmsg does; three share a username and category. */
 const PUBLISHERS = [
@@ -67,7 +71,7 @@ describe('nothing lost: SIGKILL at random points while a publisher streams, then
     dir.remove();
   });
 
-  it('ends, after 20 kill -9 cycles, with every plugin view equal to a run that saw every message once', async () => {
+  it(`ends, after ${CYCLES} kill -9 cycles, with every plugin view equal to a run that saw every message once`, async () => {
     await dg.start();
     const pub = new Publisher({ linger: 0 });
     await pub.bind('tcp://127.0.0.1:*');
@@ -112,7 +116,7 @@ describe('nothing lost: SIGKILL at random points while a publisher streams, then
       '5',
     ];
     let earlyKills = 0;
-    for (let cycle = 0; cycle < 20; cycle++) {
+    for (let cycle = 0; cycle < CYCLES; cycle++) {
       svc = await startService(args);
       if (Math.random() < 0.3) {
         earlyKills++; // killed during replay, backfill or the first snapshot
@@ -150,7 +154,7 @@ describe('nothing lost: SIGKILL at random points while a publisher streams, then
     );
     expect(total).toBe(published.length);
     console.log(
-      `crash cycles: 20 (${earlyKills} before ready), messages published: ${published.length}, datagrepper requests: ${dg.requests}`,
+      `crash cycles: ${CYCLES} (${earlyKills} before ready), messages published: ${published.length}, datagrepper requests: ${dg.requests}`,
     );
   }, 240_000);
 });

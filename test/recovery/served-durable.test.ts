@@ -1,6 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Publisher } from 'zeromq';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+import { soakSize } from '../helpers/soak.js';
+
+/** SIGKILLs: 6 under `npm run test:soak` (test/helpers/soak.ts). */
+const KILLS = soakSize(3, 6);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -28,7 +32,7 @@ describe('what was served is durable: a count read before SIGKILL is never lower
     dir.remove();
   });
 
-  it('holds over 6 kills in the middle of a fast stream', async () => {
+  it(`holds over ${KILLS} kills in the middle of a fast stream`, async () => {
     const pub = new Publisher({ linger: 0, sendHighWaterMark: 0 });
     await pub.bind('tcp://127.0.0.1:*');
     const endpoint = pub.lastEndpoint as string;
@@ -55,7 +59,7 @@ describe('what was served is durable: a count read before SIGKILL is never lower
 
     const args = ['--connect', endpoint, '--data-dir', dir.path, '--snapshot-interval', '0.5'];
     let previousMax = 0;
-    for (let cycle = 0; cycle < 6; cycle++) {
+    for (let cycle = 0; cycle < KILLS; cycle++) {
       svc = await startService(args);
       const s = svc;
       await eventually(
@@ -102,7 +106,7 @@ describe('what was served is durable: a count read before SIGKILL is never lower
     );
     expect((await servedTotal(s.base))!).toBeGreaterThanOrEqual(previousMax);
     console.log(
-      `served-durable: 6 kills, ${sent} messages published, highest count served before the last kill ${previousMax}`,
+      `served-durable: ${KILLS} kills, ${sent} messages published, highest count served before the last kill ${previousMax}`,
     );
   }, 180_000);
 });
