@@ -13,7 +13,7 @@ import { FakeDatagrepper, type Stored } from '../helpers/fake-datagrepper.js';
 import { startBroker, type TestBroker } from '../helpers/rabbitmq.js';
 import { consumingInput } from '../helpers/amqp-readiness.js';
 import { Publisher } from 'zeromq';
-import { journaledTotal, metricOf, probeUntilJoined, waitReady } from '../helpers/probes.js';
+import { journaledTotal, metricOf, metricsText, probeUntilJoined, sampleOf, waitReady } from '../helpers/probes.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 
 const dir = tempDir();
@@ -69,9 +69,17 @@ it('counts only the subscribed topics, live and backfilled', async () => {
   await pub.send(PROD, JSON.stringify(msg(PROD, '2026-topics-prod-last', now - 3)));
   pub.close();
   await eventually(
-    async () => ((await getJson(`${s.base}/id?id=2026-topics-prod-last`)).status === 200 ? true : undefined),
+    async () => {
+      if ((await getJson(`${s.base}/id?id=2026-topics-prod-last`)).status !== 200) return undefined;
+      // Applied too, not only committed: /id reads what LMDB committed, and the plugins apply a
+      // batch just after, so latest-event-per-topic below could be read a batch behind.
+      const text = await metricsText(s.base);
+      return sampleOf(text, 'statscache_journal_applied_seq') === sampleOf(text, 'statscache_journal_last_seq')
+        ? true
+        : undefined;
+    },
     15_000,
-    'the last message journaled',
+    'the last message journaled and applied',
   );
 
   const page = (await getJson(`${s.base}/raw?rows_per_page=10&order=asc`)).body as RawPage;
