@@ -47,6 +47,18 @@ export async function journaledAndApplied(base: string, total: number): Promise<
   return sampleOf(text, 'statscache_journal_applied_seq') === sampleOf(text, 'statscache_journal_last_seq');
 }
 
+/**
+ * Resolves with the first log line `match` accepts, once the service's stdout has brought it.
+ * The service logs asynchronously (log-output.ts) and the line comes over a pipe, so it can
+ * reach this process after an HTTP answer showing what happened after it was logged.
+ */
+export const loggedLine = (
+  svc: Pick<RunningService, 'logs'>,
+  match: (line: string) => boolean,
+  what: string,
+  ms = 10_000,
+): Promise<string> => eventually(() => svc.logs.find(match), ms, `${what} logged`);
+
 /** A real ZeroMQ publisher connected to a service's bind, like a fedmsg emitter. */
 export interface BusPublisher {
   send(topic: string, body: string): Promise<void>;
