@@ -349,7 +349,7 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
     } finally {
       await fake.close();
     }
-  });
+  }, 150_000);
 
   it('reconnects after a broker restart and keeps counting', async () => {
     const svc = await start(['--amqp', broker.url]);
