@@ -65,8 +65,10 @@ export class Intake extends IntakeReplay {
     else if (this.refusedAhead(message)) return null;
     if (message.corrected) this.counters.correctedTimestamps++;
     const gap = this.gaps.observe(envelope, message.source, nowSeconds());
-    if (message.truncated) this.counters.fanoutTruncated++;
     const entry = this.deps.journal.acceptEncoded(message.id, envelope, message.record, message.meta);
+    // Taken in only: a duplicate is never applied, so the main thread's own decode (which counts
+    // when a plugin first reads the meta) never counts one either.
+    if (message.truncated && entry) this.counters.fanoutTruncated++;
     // The record (the body is decoded from it only when applied) and the head's objects.
     this.admitted(entry, ITEM_OVERHEAD_BYTES + message.record.byteLength);
     if (gap) this.counters.gaps++;
