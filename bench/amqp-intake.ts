@@ -9,7 +9,7 @@
  *   node dist/bench/amqp-intake.js [deliveries per run] [rounds] [keys,keys,...]
  *   AMQP_URL=amqp://guest:guest@127.0.0.1:5672   the broker (default: that one)
  *   AMQP_OLD_DIST=/other/build/dist   alternates that build with this one, round by round
- *   AMQP_VARIANTS='--amqp-prefetch 1;--amqp-prefetch 25'   alternates these flag sets of this build instead
+ *   AMQP_VARIANTS='--amqp-thread false;--amqp-thread true'   alternates these flag sets of this build instead
  */
 import { readFileSync } from 'node:fs';
 import amqplib from 'amqplib';

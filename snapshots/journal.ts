@@ -101,6 +101,8 @@ export class Journal {
    * same envelope: encodeJournalRecord), so the main thread neither hashes nor encodes.
    */
   acceptEncoded(id: string, envelope: Envelope, value: Uint8Array, meta?: Meta): JournalEntry | null {
+    if (REFUSE_TOPIC !== undefined && envelope.topic === REFUSE_TOPIC)
+      throw new Error(`the journal refused the record (STATSCACHE_TEST_JOURNAL_REFUSE_TOPIC=${REFUSE_TOPIC})`);
     return this.seen(id) ? null : this.append(flat(id), envelope, value, meta);
   }
 

@@ -3,6 +3,7 @@
  * counts AmqpInputs keeps per input (its Tally), read back as /metrics and /readyz show them.
  */
 import type { AmqpState, AmqpStatus } from './amqp-bus.js';
+import type { DeliveryOrder } from './amqp-delivery-order.js';
 import type { RecentRefusals } from './amqp-refusals.js';
 import type { DecodeErrorReason } from './decode-frames.js';
 
@@ -44,4 +45,6 @@ export interface Tally {
   downSince: number | null;
   /** The input consumed once already (a later queue is a resume, not a first). */
   consumed: boolean;
+  /** Its deliveries' journaling order (amqp-delivery-order.ts). */
+  readonly order: DeliveryOrder;
 }

@@ -3,6 +3,7 @@
  * configured, and the parts of the service the inputs reach.
  */
 import type { AmqpInput } from './amqp-bus.js';
+import type { PrepareThreadOptions } from './amqp-prepare-thread.js';
 import type { Config } from './config.js';
 import type { FrameLimits } from './decode-frames.js';
 import type { Intake } from './intake.js';
@@ -41,4 +42,6 @@ export interface AmqpInputsDeps {
    */
   readonly onFirstQueue: (info: { input: string }) => void;
   readonly now: () => number;
+  /** The AMQP prepare thread's options (amqp-prepare-thread.ts); null: every delivery is decoded on the main thread. */
+  readonly thread: Omit<PrepareThreadOptions, 'onFailed'> | null;
 }

@@ -12,7 +12,9 @@ import { AmqpBindingRecord } from './amqp-binding-record.js';
 import type { AmqpInput, AmqpInputOptions, AmqpState, AmqpStatus, AmqpTls } from './amqp-bus.js';
 import type { AmqpInputReport, AmqpReadiness, Tally } from './amqp-input-report.js';
 import type { AmqpInputsDeps } from './amqp-inputs-deps.js';
+import { DeliveryOrder } from './amqp-delivery-order.js';
 import { deliverToIntake, type IntakePath } from './amqp-intake-delivery.js';
+import { AmqpPrepareThread } from './amqp-prepare-thread.js';
 import { RecentRefusals } from './amqp-refusals.js';
 import { readBoundedFile } from './bounded-read.js';
 import { DECODE_ERROR_REASONS, type DecodeErrorReason } from './decode-frames.js';
@@ -36,14 +38,32 @@ export class AmqpInputs {
   private lastUnjournaled: { at: number; input: string; error: string } | null = null;
   /** Rejects on close: a delivery still held back is then left unacked (the broker redelivers it). */
   private readonly closing: { promise: Promise<never>; reject: (err: Error) => void };
+  /** Where large deliveries are decoded (null: on the main thread); why it is gone, if it is: `thread.failed`. */
+  readonly thread: AmqpPrepareThread | null;
 
   constructor(private readonly deps: AmqpInputsDeps) {
     let reject: (err: Error) => void = () => {};
     const promise = new Promise<never>((_, r) => (reject = r));
     promise.catch(() => undefined);
     this.closing = { promise, reject };
-    const path: IntakePath = { deps, closing: promise, unjournaled: (last) => (this.lastUnjournaled = last) };
     const { config, client } = deps;
+    this.thread =
+      deps.thread === null || config.amqp.length === 0
+        ? null
+        : new AmqpPrepareThread({
+            ...deps.thread,
+            onFailed: (reason) =>
+              deps.log.error(
+                { reason },
+                'AMQP prepare thread gone: large deliveries are decoded on the main thread for the rest of the run',
+              ),
+          });
+    const path: IntakePath = {
+      deps,
+      closing: promise,
+      unjournaled: (last) => (this.lastUnjournaled = last),
+      thread: this.thread,
+    };
     // Header tables over the frame bound are never decoded (amqp-codec-guard.ts), and refused as oversized.
     client?.capTables(deps.limits.maxFrameBytes);
     const tls: AmqpTls = {
@@ -66,6 +86,7 @@ export class AmqpInputs {
         refused: new RecentRefusals(),
         downSince: null,
         consumed: false,
+        order: new DeliveryOrder(),
       };
       this.tallies.push(tally);
       const input = new client.AmqpInput(
@@ -126,6 +147,8 @@ export class AmqpInputs {
   async close(): Promise<void> {
     this.closing.reject(new Error('closing before the service consumed it'));
     await Promise.all(this.inputs.map((i) => i.close()));
+    // After the inputs: they let their deliveries reach the journal first.
+    await this.thread?.close();
   }
 
   reports(): AmqpInputReport[] {

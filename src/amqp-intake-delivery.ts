@@ -5,8 +5,11 @@
 import { refusalDigest } from './amqp-refusals.js';
 import type { AmqpInputsDeps } from './amqp-inputs-deps.js';
 import type { Tally } from './amqp-input-report.js';
-import { decodeDelivery, type Delivery } from './amqp-message.js';
-import { decodedBytes } from './intake.js';
+import type { Turn } from './amqp-delivery-order.js';
+import { decodeDelivery, type Delivery, oversizedDelivery } from './amqp-message.js';
+import type { AmqpPrepareThread, OffThread } from './amqp-prepare-thread.js';
+import type { DecodeErrorReason } from './decode-frames.js';
+import { decodedBytes, preparedAhead } from './intake.js';
 
 /** `wait`, or a rejection once `signal` aborts; the listener goes when either settles. */
 function unlessAborted(wait: Promise<unknown>, signal: AbortSignal): Promise<void> {
@@ -32,20 +35,95 @@ export interface IntakePath {
   readonly closing: Promise<never>;
   /** A delivery acked that the journal could not store. */
   readonly unjournaled: (last: LastUnjournaled) => void;
+  /** Where large deliveries are prepared; null: all on the main thread (--amqp-thread false). */
+  readonly thread: AmqpPrepareThread | null;
 }
 
-/** Resolves once the delivery may be acked: 'refused' when it was not stored (and never will be). */
+/**
+ * A delivery decoded (or prepared on the AMQP prepare thread) and bounded: how it is journaled
+ * (`accept`, false for a duplicate), or why it is refused.
+ */
+type Taken =
+  | { readonly ok: false; readonly reason: DecodeErrorReason; readonly detail: string }
+  | {
+      readonly ok: true;
+      readonly topic: string;
+      readonly filled: boolean;
+      readonly corrected: boolean;
+      readonly accept: (bytes: number) => boolean;
+    };
+
+/** Decoded here, on the main thread, as every delivery was before the prepare thread. */
+function takenHere(delivery: Delivery, { intake, limits }: AmqpInputsDeps): Taken {
+  const result = decodeDelivery(delivery, limits);
+  if (!result.ok) return result;
+  const { envelope } = result;
+  return {
+    ok: true,
+    topic: envelope.topic,
+    filled: result.filledTimestamp,
+    corrected: result.correctedTimestamp !== null,
+    accept: (bytes) => intake.accept(envelope, bytes),
+  };
+}
+
+/**
+ * Prepared on the AMQP prepare thread when `thread` takes it (a large body within the size
+ * bound), else here. Its timestamp is judged here, against the service's clock.
+ */
+function taken(delivery: Delivery, deps: AmqpInputsDeps, thread: AmqpPrepareThread | null): Taken | Promise<Taken> {
+  if (thread === null || !thread.wants(delivery) || oversizedDelivery(delivery, deps.limits) !== null)
+    return takenHere(delivery, deps);
+  return thread.prepare(delivery).then((prepared) => takenThere(delivery, deps, prepared));
+}
+
+function takenThere(delivery: Delivery, deps: AmqpInputsDeps, prepared: OffThread): Taken {
+  if (prepared === null) return takenHere(delivery, deps);
+  if (prepared.kind === 'rejected') return { ok: false, reason: prepared.reason, detail: prepared.detail };
+  const ahead = preparedAhead(prepared, deps.limits);
+  if (ahead !== null) return { ok: false, reason: 'future_timestamp', detail: ahead };
+  return {
+    ok: true,
+    topic: prepared.envelope.topic,
+    filled: prepared.filled,
+    corrected: prepared.corrected !== null,
+    accept: (bytes) => deps.intake.acceptPrepared(prepared, bytes),
+  };
+}
+
+/**
+ * Resolves once the delivery may be acked: 'refused' when it was not stored (and never will be).
+ * Journaled in delivery order (`order`: the input's); with no earlier delivery still in its turn
+ * and a body decoded here, all of it up to the journal happens in this turn of the event loop.
+ */
 export async function deliverToIntake(
-  { deps, closing, unjournaled }: IntakePath,
+  path: IntakePath,
   input: string,
   tally: Tally,
   delivery: Delivery,
   superseded: AbortSignal,
 ): Promise<'refused' | undefined> {
+  const turn = tally.order.take();
+  try {
+    return await journaled(path, input, tally, delivery, superseded, turn);
+  } finally {
+    turn.leave();
+  }
+}
+
+async function journaled(
+  { deps, closing, unjournaled, thread }: IntakePath,
+  input: string,
+  tally: Tally,
+  delivery: Delivery,
+  superseded: AbortSignal,
+  turn: Turn,
+): Promise<'refused' | undefined> {
   // Decoded before the hold: a refused delivery is counted and acked now (AmqpInput acks it
   // ahead of those before it), so neither a held window nor a lost connection brings it back
   // to be counted again; and an oversized body never waits pinned in memory (128 MiB each).
-  const result = decodeDelivery(delivery, deps.limits);
+  const decoded = taken(delivery, deps, thread);
+  const result = decoded instanceof Promise ? await decoded : decoded;
   const { intake } = deps;
   if (!result.ok) {
     // Acked at once, but an ack is not confirmed: one lost with its connection brings the
@@ -64,26 +142,31 @@ export async function deliverToIntake(
     );
     return 'refused';
   }
+  // Journaled in delivery order: an earlier delivery may still be on the prepare thread.
+  if (turn.after !== null) await turn.after;
   const held = deps.held();
   // Let go when its connection is lost (durable queue): the broker delivers it again, and each
   // reconnect during a long hold would otherwise keep one more copy of the window in memory.
   if (held) await unlessAborted(Promise.race([held, closing]), superseded);
-  if (result.filledTimestamp) intake.counters.filledTimestamps++;
-  if (result.correctedTimestamp) intake.counters.correctedTimestamps++;
+  if (result.filled) intake.counters.filledTimestamps++;
+  if (result.corrected) intake.counters.correctedTimestamps++;
   const writeErrors = intake.counters.journalWriteErrors;
   try {
-    if (!intake.accept(result.envelope, decodedBytes([delivery.content]))) tally.duplicates++;
+    if (!result.accept(decodedBytes([delivery.content]))) tally.duplicates++;
   } catch (err) {
     // It can never be stored, so a redelivery would fail the same way: ack it, count it, say so.
     tally.unjournaled++;
     unjournaled({ at: deps.now(), input, error: String(err).slice(0, 500) });
     deps.logLimited('amqp-unstorable', (suppressed) =>
       deps.log.error(
-        { input, topic: result.envelope.topic, err: String(err), suppressed },
+        { input, topic: result.topic, err: String(err), suppressed },
         'AMQP delivery could not be journaled; acked and dropped',
       ),
     );
     return 'refused';
+  } finally {
+    // The next delivery may be journaled now; this one's commit is waited for below, side by side.
+    turn.leave();
   }
   // A duplicate waits too: its first copy may still be on its way to disk.
   await intake.settled();

@@ -1,7 +1,14 @@
 import { encodeJournalRecord, messageId, messageIdOfSorted } from '../snapshots/journal-record.js';
 import { deriveMeta } from './meta/index.js';
 import { encodeHead, headOf } from './prepared-head.js';
-import { type DecodeErrorReason, decodeEnvelope, type FrameLimits, frameLimits, parseFrames } from './decode-frames.js';
+import {
+  type DecodeErrorReason,
+  type DecodeResult,
+  decodeEnvelope,
+  type FrameLimits,
+  frameLimits,
+  parseFrames,
+} from './decode-frames.js';
 
 /** The bounds the bus thread applies: every FrameLimits bound but the clock, which stays with the service. */
 export type ThreadLimits = Omit<FrameLimits, 'nowSeconds'> & { readonly maxFanout: number };
@@ -75,12 +82,19 @@ export function prepareFrames(
     const now = fill();
     clocked = { ...limits, nowSeconds: () => now };
   }
-  const result = decodeEnvelope(parsed.value, parsed.topic, clocked, parsed.needsWellFormed);
+  return preparedOf(decodeEnvelope(parsed.value, parsed.topic, clocked, parsed.needsWellFormed), limits.maxFanout);
+}
+
+/**
+ * A decoded message as a thread hands it over (the bus thread here, the AMQP prepare thread:
+ * amqp-prepare.ts): the id and journal record Journal.accept would make of its envelope, and its head.
+ */
+export function preparedOf(result: DecodeResult, maxFanout: number): Exclude<Prepared, { kind: 'clock' }> {
   if (!result.ok) return { kind: 'rejected', reason: result.reason, detail: result.detail };
   const id = result.keysSorted ? messageIdOfSorted(result.envelope) : messageId(result.envelope);
   let truncated = false;
   const meta = deriveMeta(result.envelope, {
-    maxFanout: limits.maxFanout,
+    maxFanout,
     onTruncated: () => {
       truncated = true;
     },

@@ -1,6 +1,6 @@
 import type { ThreadMessage } from './bus-thread.js';
 import { ITEM_OVERHEAD_BYTES } from './bus-thread-protocol.js';
-import { decodeFrames } from './decode-frames.js';
+import { decodeFrames, type FrameLimits } from './decode-frames.js';
 import type { Envelope } from './envelope.js';
 import { aheadOfClock } from './envelope-limits.js';
 import type { GapSignal } from './gap-detector.js';
@@ -77,12 +77,7 @@ export class Intake extends IntakeReplay {
 
   /** True (counted and reported) when the message's timestamp is further ahead of the clock than the skew allows. */
   private refusedAhead(message: ThreadMessage & { kind: 'ready' }): boolean {
-    const { nowSeconds, maxClockSkew } = this.deps.limits;
-    const ts = message.envelope.timestamp;
-    // The value as sent, to a double's precision (the thread converted it): the seconds logged
-    // as sent named 1.8e18 "timestamp 1800000000000 (read as microseconds)", no unit rule's reading.
-    const sent = message.corrected === null ? ts : ts * (message.corrected === 'microseconds' ? 1e6 : 1e3);
-    const detail = aheadOfClock(ts, sent, message.corrected, nowSeconds(), maxClockSkew);
+    const detail = preparedAhead(message, this.deps.limits);
     if (detail === null) return false;
     this.counters.decodeErrors.future_timestamp++;
     this.deps.onDecodeFailure('future_timestamp', detail);
@@ -107,6 +102,21 @@ export class Intake extends IntakeReplay {
   }
 
   /**
+   * One message a thread prepared (the AMQP prepare thread: amqp-prepare-thread.ts), its
+   * timestamp already judged against the clock: journaled from its record as accept() journals
+   * the envelope. False for a duplicate. The fan-out cut is counted as deriving its meta here
+   * would have counted it, when the message is taken (core.ts).
+   */
+  acceptPrepared(
+    message: Pick<ThreadMessage & { kind: 'ready' }, 'id' | 'envelope' | 'record' | 'meta' | 'truncated'>,
+    bytes = 0,
+  ): boolean {
+    const entry = this.deps.journal.acceptEncoded(message.id, message.envelope, message.record, message.meta);
+    if (entry && message.truncated) this.counters.fanoutTruncated++;
+    return this.admitted(entry, bytes);
+  }
+
+  /**
    * De-duplicates and journals one envelope; it is applied once its batch commits. False for a
    * duplicate. `bytes`: what it is counted as until then against maxUncommittedBytes (a live
    * message's decodedBytes(); backfill's pages are bounded by their own reads).
@@ -114,4 +124,21 @@ export class Intake extends IntakeReplay {
   accept(envelope: Envelope, bytes = 0): boolean {
     return this.admitted(this.deps.journal.accept(envelope), bytes);
   }
+}
+
+/**
+ * Why a message a thread prepared is refused by the clock (its timestamp further ahead than the
+ * skew allows), or null. Only the main thread has the service's clock; a timestamp the thread
+ * filled in from it is not judged again.
+ */
+export function preparedAhead(
+  message: Pick<ThreadMessage & { kind: 'ready' }, 'envelope' | 'corrected' | 'filled'>,
+  limits: Pick<FrameLimits, 'nowSeconds' | 'maxClockSkew'>,
+): string | null {
+  if (message.filled) return null;
+  const ts = message.envelope.timestamp;
+  // The value as sent, to a double's precision (the thread converted it): the seconds logged
+  // as sent named 1.8e18 "timestamp 1800000000000 (read as microseconds)", no unit rule's reading.
+  const sent = message.corrected === null ? ts : ts * (message.corrected === 'microseconds' ? 1e6 : 1e3);
+  return aheadOfClock(ts, sent, message.corrected, limits.nowSeconds(), limits.maxClockSkew);
 }

@@ -7,6 +7,8 @@ import type { PrereadSlot, RestoreReport } from '../snapshots/restore.js';
 import type { SnapshotReport } from '../snapshots/snapshotter.js';
 import type { AmqpClient } from './amqp-inputs-deps.js';
 import { AmqpInputs } from './amqp-inputs.js';
+import { AMQP_THREAD_MAX_IN_FLIGHT_BYTES, AMQP_THREAD_MIN_BYTES } from './amqp-prepare-thread.js';
+import { threadLimits } from './bus-prepare.js';
 import { BusIngest } from './bus-ingest.js';
 import { type CatchUpPlan, planCatchUp } from './catch-up.js';
 import { systemClock, type Clock } from './clock.js';
@@ -197,6 +199,18 @@ export function buildParts(source: PartsSource): ServiceParts {
     onResumed: ({ input, downSince }) => missed.amqpResumed(input, downSince),
     onFirstQueue: ({ input }) => missed.amqpFirstQueue(input),
     now: () => clock.now(),
+    // A custom meta deriver is a function of this thread: the prepare thread could not use it.
+    thread:
+      config.amqpThread && !options.deriveMeta
+        ? {
+            limits: threadLimits(config),
+            fillTimestamps: clock === systemClock,
+            minBytes: AMQP_THREAD_MIN_BYTES,
+            maxInFlightBytes: AMQP_THREAD_MAX_IN_FLIGHT_BYTES,
+            hangTimeoutMs: config.threadHangTimeout * 1000,
+            startTimeoutMs: config.threadStartTimeout * 1000,
+          }
+        : null,
   });
   const hub = createHub(host, config, clock, log, (topic, text) => state.server?.publish(topic, text));
   return {

@@ -33,6 +33,11 @@ export const AMQP = {
     help: 'most deliveries one input holds in memory unacked across its connections (at least `--amqp-prefetch`): a server-named queue keeps what a lost connection delivered during the start-up hold; past the cap a new connection binds its queue and defers consuming until a whole window fits again (start-up ends), so the broker holds what arrives meanwhile',
     defaultText: '4 × `--amqp-prefetch`',
   },
+  amqpThread: {
+    type: z.union([z.boolean(), z.stringbool()]).default(true),
+    flag: '<true|false>',
+    help: 'decode, bound, hash and encode large deliveries (bodies of 4 KiB or more) on a thread of their own, so a flood of them does not hold HTTP reads, pushes and snapshots (a 700 KB body of 49 k unsorted keys cost the main thread 140-170 ms decoded there, 35-45 ms handed over: bench/amqp-intake.ts); smaller ones cost less decoded where they arrive than handed over. A thread that fails, hangs (`--thread-hang-timeout`, `--thread-start-timeout`) or exits is ended and leaves them, and those it held, to the main thread for the rest of the run, logged and counted (`statscache_intake_total{event="amqp_thread_failures"}`) (`false`: all on the main thread)',
+  },
   amqpHeartbeat: {
     type: count(0, 3600).default(30),
     flag: '<seconds>',

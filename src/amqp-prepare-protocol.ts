@@ -1,0 +1,37 @@
+/** What crosses between the main thread and the AMQP prepare thread (amqp-prepare-thread.ts). */
+import type { WireDelivery } from './amqp-prepare.js';
+import type { ThreadLimits } from './bus-prepare.js';
+import type { DecodeErrorReason } from './decode-frames.js';
+
+export interface PrepareWorkerData {
+  readonly limits: ThreadLimits;
+  /** The service runs on the system clock: a delivery without `sent-at` is stamped on the thread. */
+  readonly fillTimestamps: boolean;
+  /** The thread's Pulse (thread-pulse.ts). */
+  readonly pulse: SharedArrayBuffer;
+}
+
+/** Main thread → prepare thread: one delivery, its content in a buffer of its own (transferred). */
+export interface ToPrepareThread {
+  readonly job: number;
+  readonly delivery: WireDelivery;
+}
+
+/**
+ * Prepare thread → main thread, one per job. `ready`: the journal record in [0, recordEnd) of
+ * `buffer`, the encoded head (prepared-head.ts) after it. `clock`: no `sent-at` and no clock to
+ * fill it with; `failed`: preparing threw. Both are then prepared on the main thread.
+ */
+export type FromPrepareThread = { readonly job: number } & (
+  | {
+      readonly kind: 'ready';
+      readonly buffer: ArrayBuffer;
+      readonly recordEnd: number;
+      readonly truncated: boolean;
+      readonly corrected: 'milliseconds' | 'microseconds' | null;
+      readonly filled: boolean;
+    }
+  | { readonly kind: 'rejected'; readonly reason: DecodeErrorReason; readonly detail: string }
+  | { readonly kind: 'clock' }
+  | { readonly kind: 'failed'; readonly message: string }
+);

@@ -1,0 +1,220 @@
+/**
+ * The main thread's side of the AMQP prepare thread (amqp-prepare-worker.ts): started on the
+ * first large delivery, it decodes, bounds, hashes and encodes deliveries whose body is at least
+ * `minBytes`, which cost the main thread ~130 ms each for a 700 KB body of 49 k unsorted keys
+ * (bench/amqp-intake.ts); HTTP reads, pushes and snapshots waited behind every one. What the
+ * thread cannot do, or a thread that failed, hung or exited, leaves a delivery to the main
+ * thread (null): intake goes on at the old cost, and the failure is reported (onFailed).
+ */
+import { Worker } from 'node:worker_threads';
+import type { Delivery } from './amqp-message.js';
+import { toWireDelivery } from './amqp-prepare.js';
+import type { FromPrepareThread, PrepareWorkerData, ToPrepareThread } from './amqp-prepare-protocol.js';
+import type { ThreadMessage } from './bus-thread.js';
+import type { ThreadLimits } from './bus-prepare.js';
+import type { DecodeErrorReason } from './decode-frames.js';
+import { unpackPrepared } from './prepared-head.js';
+import { trackThread } from './process-exit.js';
+import { PulseWatch } from './thread-pulse.js';
+
+/** A delivery prepared by the thread, or refused by it; null: the main thread prepares it. */
+export type OffThread =
+  | Omit<ThreadMessage & { kind: 'ready' }, 'source'>
+  | { readonly kind: 'rejected'; readonly reason: DecodeErrorReason; readonly detail: string }
+  | null;
+
+export interface PrepareThreadOptions {
+  readonly limits: ThreadLimits;
+  /** The service runs on the system clock (as the bus thread's fillTimestamps: bus-thread-options.ts). */
+  readonly fillTimestamps: boolean;
+  /** Smallest body handed over: below it the hand-over costs the main thread more than the decode. */
+  readonly minBytes: number;
+  /**
+   * Most body bytes handed over and not yet answered (each is a copy on the thread, decoded
+   * there into several times its size); past it deliveries wait here, in order, where amqplib
+   * holds them anyway. One is always let through, whatever its size.
+   */
+  readonly maxInFlightBytes: number;
+  /** --thread-hang-timeout and --thread-start-timeout, ms (0: not watched). */
+  readonly hangTimeoutMs: number;
+  readonly startTimeoutMs: number;
+  /** The thread is gone for the rest of the run: every delivery is prepared on the main thread. */
+  readonly onFailed: (reason: string) => void;
+}
+
+/**
+ * Bodies this large and larger go to the thread (--amqp-thread). The hand-over (a copy, two
+ * messages, unpacking the head) costs the main thread ~40-100 µs whatever the size; decoding
+ * there grows with it. bench/amqp-thread-threshold.ts, main-thread µs per delivery, decoded
+ * there vs handed over (3 rounds of 500): fixture bodies under 1 KB 13-55 vs 38-49, of 1-4 KB
+ * 49-606 vs 42-115 (within noise once warm), of 4 KB and more 400-578 vs 86-100; 11 KB of
+ * 1000 unsorted keys 1066-1266 vs 53-197, 37 KB of 3000 7754-8593 vs 386-506. Below 4 KiB a
+ * delivery also keeps today's path: journaled in the turn it arrives, no thread latency.
+ */
+export const AMQP_THREAD_MIN_BYTES = 4 * 1024;
+
+/** PrepareThreadOptions.maxInFlightBytes: a few large bodies, copies on the thread and their decoded forms. */
+export const AMQP_THREAD_MAX_IN_FLIGHT_BYTES = 16 * 1024 * 1024;
+
+/** How long close() waits for the thread to end before it lets it go (unref'd, it holds nothing). */
+const CLOSE_WAIT_MS = 2000;
+
+/** Under vitest the sources are TypeScript; the thread always runs the built file. */
+const WORKER_URL = import.meta.url.endsWith('.ts')
+  ? new URL('../dist/src/amqp-prepare-worker.js', import.meta.url)
+  : new URL('./amqp-prepare-worker.js', import.meta.url);
+
+interface Job {
+  readonly job: number;
+  readonly delivery: Delivery;
+  readonly resolve: (prepared: OffThread) => void;
+}
+
+export class AmqpPrepareThread {
+  private worker: Worker | null = null;
+  private watch: PulseWatch | null = null;
+  private failure: string | null = null;
+  private closed = false;
+  private nextJob = 0;
+  private inFlightBytes = 0;
+  private readonly inFlight = new Map<number, Job>();
+  private readonly waiting: Job[] = [];
+
+  constructor(private readonly options: PrepareThreadOptions) {}
+
+  /** Why the thread is gone (it failed, hung or exited), or null. */
+  get failed(): string | null {
+    return this.failure;
+  }
+
+  /** Whether `delivery` goes to the thread (its size bound is judged first, on the main thread). */
+  wants(delivery: Delivery): boolean {
+    return this.failure === null && !this.closed && delivery.content.byteLength >= this.options.minBytes;
+  }
+
+  prepare(delivery: Delivery): Promise<OffThread> {
+    return new Promise((resolve) => {
+      this.waiting.push({ job: this.nextJob++, delivery, resolve });
+      this.pump();
+    });
+  }
+
+  /** After the inputs closed (nothing is in flight then; anything that is goes back to the main thread). */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.release();
+    const worker = this.worker;
+    this.worker = null;
+    // Bounded: a thread stuck in a native call is not ended by terminate(), and must not hold the stop.
+    if (worker)
+      await Promise.race([worker.terminate(), new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
+  }
+
+  private pump(): void {
+    while (this.waiting.length > 0) {
+      const next = this.waiting[0] as Job;
+      const bytes = next.delivery.content.byteLength;
+      if (this.inFlight.size > 0 && this.inFlightBytes + bytes > this.options.maxInFlightBytes) return;
+      this.waiting.shift();
+      const worker = this.started();
+      if (worker === null) {
+        next.resolve(null);
+        continue;
+      }
+      // A copy in a buffer of its own, transferred: amqplib's may be a view of a larger one,
+      // all of which a structured clone would copy. set() copies in one go; new Uint8Array(a
+      // Buffer) copied element by element, 3.7 ms for a 700 KB body against 0.6.
+      const content = new Uint8Array(next.delivery.content.byteLength);
+      content.set(next.delivery.content);
+      const message: ToPrepareThread = { job: next.job, delivery: toWireDelivery(next.delivery, content) };
+      try {
+        worker.postMessage(message, [content.buffer]);
+      } catch {
+        // A header value that cannot be cloned: the main thread decodes it as it always did.
+        next.resolve(null);
+        continue;
+      }
+      this.inFlight.set(next.job, next);
+      this.inFlightBytes += bytes;
+    }
+  }
+
+  private started(): Worker | null {
+    if (this.failure !== null || this.closed) return null;
+    if (this.worker !== null) return this.worker;
+    const { hangTimeoutMs, startTimeoutMs } = this.options;
+    const watch = new PulseWatch({ hangMs: hangTimeoutMs, startMs: startTimeoutMs }, (stillMs, stage) =>
+      this.fail(
+        `the AMQP prepare thread made no progress for ${Math.round(stillMs / 1000)} s${stage === 'loading' ? ' after it was created' : ''} (--thread-${stage === 'loading' ? 'start' : 'hang'}-timeout): ended`,
+      ),
+    );
+    const data: PrepareWorkerData = {
+      limits: this.options.limits,
+      fillTimestamps: this.options.fillTimestamps,
+      pulse: watch.buffer,
+    };
+    const worker = new Worker(WORKER_URL, { workerData: data });
+    trackThread(worker, 'the AMQP prepare thread');
+    // Never what keeps the process alive: it only answers deliveries, which a connection brings.
+    worker.unref();
+    worker.on('message', (answer: FromPrepareThread) => this.answered(answer));
+    worker.on('error', (err) => this.fail(`the AMQP prepare thread failed: ${String(err?.message ?? err)}`));
+    worker.on('exit', (code) => this.fail(`the AMQP prepare thread exited (code ${code})`));
+    this.worker = worker;
+    this.watch = watch.start();
+    return worker;
+  }
+
+  private answered(answer: FromPrepareThread): void {
+    const job = this.inFlight.get(answer.job);
+    if (job === undefined) return;
+    this.inFlight.delete(answer.job);
+    this.inFlightBytes -= job.delivery.content.byteLength;
+    job.resolve(unpack(answer));
+    this.pump();
+  }
+
+  private fail(reason: string): void {
+    if (this.failure !== null || this.closed) return;
+    this.failure = reason;
+    this.release();
+    const worker = this.worker;
+    this.worker = null;
+    // Stuck in JavaScript it is interrupted; stuck in a native call it is let go (unref'd).
+    void worker?.terminate();
+    this.options.onFailed(reason);
+  }
+
+  /** Everything handed over or waiting goes back to the main thread, in order. */
+  private release(): void {
+    this.watch?.stop();
+    this.watch = null;
+    const jobs = [...this.inFlight.values(), ...this.waiting];
+    this.inFlight.clear();
+    this.waiting.length = 0;
+    this.inFlightBytes = 0;
+    for (const job of jobs) job.resolve(null);
+  }
+}
+
+function unpack(answer: FromPrepareThread): OffThread {
+  switch (answer.kind) {
+    case 'ready':
+      try {
+        const { buffer, recordEnd, truncated, corrected, filled } = answer;
+        return {
+          kind: 'ready',
+          ...unpackPrepared(buffer, 0, recordEnd, buffer.byteLength),
+          truncated,
+          corrected,
+          filled,
+        };
+      } catch {
+        return null;
+      }
+    case 'rejected':
+      return { kind: 'rejected', reason: answer.reason, detail: answer.detail };
+    default:
+      return null;
+  }
+}

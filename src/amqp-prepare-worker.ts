@@ -1,0 +1,52 @@
+/**
+ * The AMQP prepare thread (started by amqp-prepare-thread.ts): prepares each large delivery the
+ * main thread hands over (amqp-prepare.ts) and hands back its record and head in one
+ * transferred buffer, in the order received.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { fromWireDelivery, prepareDelivery } from './amqp-prepare.js';
+import type { FromPrepareThread, PrepareWorkerData, ToPrepareThread } from './amqp-prepare-protocol.js';
+import { Pulse } from './thread-pulse.js';
+
+const port = parentPort;
+if (!port) throw new Error('amqp-prepare-worker.js runs as a worker thread (src/amqp-prepare-thread.ts starts it)');
+const data = workerData as PrepareWorkerData;
+/** The service's clock as its main thread reads it (service-parts.ts nowSeconds: systemClock.now() / 1000). */
+const fill = data.fillTimestamps ? () => Date.now() / 1000 : null;
+/** Tests only: a routing key on which this thread spins for good, as a thread stuck in a native call would. */
+const spinKey = process.env['STATSCACHE_TEST_AMQP_THREAD_SPIN_KEY'];
+/** Tests only: a routing key on which this thread exits, as a thread that crashed would. */
+const exitKey = process.env['STATSCACHE_TEST_AMQP_THREAD_EXIT_KEY'];
+const pulse = new Pulse(data.pulse);
+pulse.keepBeating();
+
+port.on('message', ({ job, delivery }: ToPrepareThread) => {
+  pulse.beat();
+  if (delivery.routingKey === exitKey) process.exit(3);
+  while (delivery.routingKey === spinKey) {}
+  let answer: FromPrepareThread;
+  let transfer: ArrayBuffer[] = [];
+  try {
+    const prepared = prepareDelivery(fromWireDelivery(delivery), data.limits, fill);
+    if (prepared.kind === 'ready') {
+      const { record, head } = prepared;
+      const packed = new Uint8Array(record.byteLength + head.byteLength);
+      packed.set(record, 0);
+      packed.set(head, record.byteLength);
+      answer = {
+        job,
+        kind: 'ready',
+        buffer: packed.buffer,
+        recordEnd: record.byteLength,
+        truncated: prepared.truncated,
+        corrected: prepared.corrected,
+        filled: prepared.filled,
+      };
+      transfer = [packed.buffer];
+    } else answer = { job, ...prepared };
+  } catch (err) {
+    // The main thread prepares it itself: the same failure there is counted and reported as the inline path does.
+    answer = { job, kind: 'failed', message: String((err as Error)?.message ?? err) };
+  }
+  port.postMessage(answer, transfer);
+});
