@@ -99,6 +99,8 @@ describe('a large AMQP delivery', () => {
     expect(s.counters.decodeErrors.future_timestamp).toBe(1);
     expect(s.counters.accepted).toBe(4);
     expect(s.amqp.thread?.failed).toBeNull();
+    const ready = s.http({ method: 'GET', path: '/readyz', query: '', header: () => '' });
+    expect(String((JSON.parse(ready.body as string) as { degraded?: string }).degraded)).not.toMatch(/AMQP prepare/);
   }, 120_000);
 });
 
@@ -165,6 +167,11 @@ describe('the AMQP prepare thread gone', () => {
       // Prepared on the thread: the first; on the main thread: every one from the one it died on.
       expect((s.journal.acceptEncoded as unknown as { mock: { calls: unknown[] } }).mock.calls.length).toBe(1);
       expect(s.amqp.thread?.failed).toMatch(how === 'exits' ? /exited \(code 3\)/ : /made no progress/);
+      // Degraded, naming it: each large delivery holds the main thread again until a restart.
+      const ready = s.http({ method: 'GET', path: '/readyz', query: '', header: () => '' });
+      expect((JSON.parse(ready.body as string) as { degraded?: string }).degraded).toMatch(
+        /AMQP prepare thread .*; large AMQP deliveries are decoded on the main thread until a restart/,
+      );
       expect(errors.filter((l) => l.includes('AMQP prepare thread gone')).length).toBe(1);
       const metrics = await s.metrics.refresh();
       expect(metrics).toContain('statscache_intake_total{event="amqp_thread_failures"} 1');
