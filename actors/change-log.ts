@@ -34,6 +34,7 @@ export class ChangeCursor {
 export class ChangeLog {
   /** Position of entry 0 in the arrays below. */
   private base = 0;
+  /** Each entry's container, or for an entry recorded as a number (recordNumber) its bitwise complement (negative). */
   private readonly containers: number[] = [];
   /** The key, or for an entry recorded split (recordSplit), the key's rest after `<times[i]>U+001F`. */
   private readonly keys: string[] = [];
@@ -78,11 +79,30 @@ export class ChangeLog {
     if (this.count >= MIN_CAPACITY && (this.count & 0xfff) === 0) this.trim();
   }
 
+  /**
+   * record() of the key `String(ts)` (a row keyed by its timestamp alone: number-keyed-rows.ts),
+   * kept as the number and made again when read, for the reason recordSplit() gives. Marked by
+   * the container's complement, so no array is added for it.
+   */
+  recordNumber(container: number, ts: number): void {
+    this.containers[this.count] = ~container;
+    this.keys[this.count] = '';
+    this.times[this.count] = ts;
+    this.count++;
+    if (this.count >= MIN_CAPACITY && (this.count & 0xfff) === 0) this.trim();
+  }
+
   /** The key of entry `i` (an index into the arrays). */
   private keyOfEntry(i: number): string {
     const ts = this.times[i] as number;
+    if ((this.containers[i] as number) < 0) return String(ts);
     const key = this.keys[i] as string;
     return Number.isNaN(ts) ? key : String(ts) + SEP + key;
+  }
+
+  private containerOfEntry(i: number): number {
+    const c = this.containers[i] as number;
+    return c < 0 ? ~c : c;
   }
 
   /** Every reader must start over (the state was replaced wholesale, e.g. by a restore). */
@@ -118,13 +138,13 @@ export class ChangeLog {
   forEach(from: number, to: number, visit: (container: number, key: string) => void): boolean {
     if (!this.covers(from)) return false;
     const end = Math.min(to, this.position) - this.base;
-    for (let i = from - this.base; i < end; i++) visit(this.containers[i] as number, this.keyOfEntry(i));
+    for (let i = from - this.base; i < end; i++) visit(this.containerOfEntry(i), this.keyOfEntry(i));
     return true;
   }
 
   /** The entry at a log position, or undefined once it fell off (read with pin() held, it never does). */
   containerAt(position: number): number | undefined {
-    return position >= this.base && position < this.position ? this.containers[position - this.base] : undefined;
+    return position >= this.base && position < this.position ? this.containerOfEntry(position - this.base) : undefined;
   }
 
   keyAt(position: number): string | undefined {

@@ -95,12 +95,15 @@ export class RowStore<R extends Row = Row> extends TimeIndexedRows<R> {
   }
 
   /**
-   * A grouped row's write goes into the change log as (timestamp, rest): the key string made
-   * for the write is then garbage at once instead of living as long as the log holds it.
+   * A grouped row's write goes into the change log as (timestamp, rest), and a row keyed by its
+   * timestamp alone as that number: the key string made for the write is then garbage at once
+   * instead of living as long as the log holds it.
    */
   protected override logWrite(log: ChangeLog, container: number, key: string): void {
     const grouped = this.grouped;
+    const numbered = this.numbered;
     if (grouped?.isLastSplit(key)) log.recordSplit(container, grouped.lastSplitTs, grouped.lastSplitRest);
+    else if (numbered?.isLastNumber(key)) log.recordNumber(container, numbered.lastNumber);
     else log.record(container, key);
   }
 

@@ -54,4 +54,9 @@ export class SplitKeyStore<V> extends KeyedStore<V> {
   protected logSplit(ts: number, rest: string): void {
     if (this.log !== null) this.log.recordSplit(this.container, ts, rest);
   }
+
+  /** Appends the write of the key `String(ts)` to the change log as that number (ChangeLog.recordNumber). */
+  protected logNumber(ts: number): void {
+    if (this.log !== null) this.log.recordNumber(this.container, ts);
+  }
 }

@@ -1,5 +1,6 @@
 /** RowStore's rows by time: the timestamp index, range scans and counts, and evictions by age or number: apart from the rows by key (row-store.ts), which is what a write derives and checks. */
 import { GroupedRows } from './grouped-rows.js';
+import { NumberKeyedRows } from './number-keyed-rows.js';
 import type { Row } from './row-store.js';
 import type { SortedTimes } from './sorted-times.js';
 import { SplitKeyStore } from './split-key-writes.js';
@@ -13,7 +14,7 @@ export interface RowRange {
   readonly order: 'asc' | 'desc';
 }
 
-/** What scans, counts and evictions read: GroupedRows, or a TimestampIndex beside a Map. */
+/** What scans, counts and evictions read: GroupedRows, NumberKeyedRows, or a TimestampIndex beside a Map. */
 interface TimeIndex<R> {
   readonly times: SortedTimes;
   countAt(ts: number): number;
@@ -29,27 +30,30 @@ interface TimeIndex<R> {
  * more than the live plus 32: sorted-times.ts), plus putting in order the keys a large
  * timestamp gained or lost since it was last read (sorted-keys.ts), and old buckets are
  * evicted in order without a timer per bucket. When the key columns start with `timestamp` the rows are kept
- * grouped by timestamp without their key strings (grouped-rows.ts); otherwise in a Map with
- * the keys per timestamp beside it (timestamp-index.ts).
+ * grouped by timestamp without their key strings (grouped-rows.ts), or with `timestamp` alone
+ * by the timestamp as a number (number-keyed-rows.ts); otherwise in a Map with the keys per
+ * timestamp beside it (timestamp-index.ts).
  */
 export class TimeIndexedRows<R extends Row> extends SplitKeyStore<R> {
   protected readonly index: TimeIndex<R>;
   protected readonly flat: TimestampIndex<R> | null;
   protected readonly grouped: GroupedRows<R> | null;
+  /** With `timestamp` the one key column: the rows by timestamp as a number. */
+  protected readonly numbered: NumberKeyedRows<R> | null;
   /** With grouped rows and two key columns: the second, whose value is the key's rest. */
   protected readonly restColumn: string | null;
 
   /** `keyColumns`: RowStore's; rows are grouped by timestamp when they start with `timestamp` and have more. */
   constructor(keyColumns: readonly string[]) {
     const restColumn = keyColumns.length === 2 ? (keyColumns[1] as string) : null;
-    // With `timestamp` alone a flat Map does as well: one row per timestamp, and String(bucket)
-    // comes from V8's number-string cache, so the key is already hashed.
     const grouped = keyColumns.length >= 2 && keyColumns[0] === 'timestamp' ? new GroupedRows<R>(restColumn) : null;
-    super(grouped ?? new Map<string, R>());
+    const numbered = keyColumns.length === 1 && keyColumns[0] === 'timestamp' ? new NumberKeyedRows<R>() : null;
+    super(grouped ?? numbered ?? new Map<string, R>());
     this.restColumn = grouped === null ? null : restColumn;
     this.grouped = grouped;
-    this.flat = grouped === null ? new TimestampIndex<R>((key) => this.map.get(key)) : null;
-    this.index = grouped ?? (this.flat as TimestampIndex<R>);
+    this.numbered = numbered;
+    this.flat = grouped === null && numbered === null ? new TimestampIndex<R>((key) => this.map.get(key)) : null;
+    this.index = grouped ?? numbered ?? (this.flat as TimestampIndex<R>);
   }
 
   get newestTimestamp(): number | undefined {
@@ -168,6 +172,16 @@ export class TimeIndexedRows<R extends Row> extends SplitKeyStore<R> {
         if (group.rest0 !== null) this.evictedRow(group.ts, head, group.rest0, group.row0 as R);
         if (group.rows !== null) for (const [rest, row] of group.rows) this.evictedRow(group.ts, head, rest, row);
         return group.regularSize;
+      }
+    } else if (this.numbered !== null) {
+      const row = this.numbered.takeAt(ts);
+      if (row === undefined) return 0;
+      if (row !== null) {
+        // Logged as the number, as a write is (logWrite); the key made only when something wants it.
+        if (this.removalNeedsKey) this.recordRemoval(String(ts), row);
+        else this.recordRemovalUnkeyed(row);
+        this.logNumber(ts);
+        return 1;
       }
     } else if (this.flat !== null) {
       const keys = this.flat.takeGroup(ts);

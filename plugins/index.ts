@@ -19,9 +19,9 @@ export { applyRetention } from './retention.js';
  * one plugin, heapUsed delta after forced GC, Node 20, x64), name strings included:
  *   volume-by-user-1m   ~127 B per (bucket, user) row       (rows grouped per bucket, no key string: grouped-rows.ts)
  *   volume-by-topic-1m  ~169 B per (bucket, topic) row
- *   volume-1s           ~172 B per bucket (its own timestamp index entry; dead slots instead of splices: sorted-times.ts)
+ *   volume-1s           ~104 B per bucket (rows by the timestamp as a number, no key string: number-keyed-rows.ts)
  *   top-users           ~464 B per active user (a slice count per window: hour, day, week; three totals)
- * (measured 2026-12-01).
+ * (measured 2026-12-01; volume-1s 2026-12-05).
  * So volume-by-user-1s keeping 6 h holds at most 21 600 buckets × the users active in each,
  * bounded by traffic over the retention, not by the number of users ever seen.
  */
