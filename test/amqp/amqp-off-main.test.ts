@@ -29,6 +29,25 @@ const NOW = 1_765_000_000;
 const reversed = (n: number) =>
   JSON.stringify(Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${n - i}`, i])));
 
+/**
+ * The msg_ids the journal takes, in order, whichever path made the record (called through:
+ * `accept` on the main thread, `acceptEncoded` for what a thread prepared).
+ */
+function journalOrder(s: Service): string[] {
+  const journaled: string[] = [];
+  const accept = s.journal.accept.bind(s.journal);
+  vi.spyOn(s.journal, 'accept').mockImplementation((envelope) => {
+    journaled.push(String(envelope.msg_id));
+    return accept(envelope);
+  });
+  const acceptEncoded = s.journal.acceptEncoded.bind(s.journal);
+  vi.spyOn(s.journal, 'acceptEncoded').mockImplementation((id, envelope, value, meta) => {
+    journaled.push(String(envelope.msg_id));
+    return acceptEncoded(id, envelope, value, meta);
+  });
+  return journaled;
+}
+
 describe('a large AMQP delivery', () => {
   it('is decoded off the main thread, journaled in delivery order, refused and de-duplicated as before', async () => {
     const prefix = `statscache.test.${randomUUID().slice(0, 8)}`;
@@ -61,17 +80,7 @@ describe('a large AMQP delivery', () => {
       parsedOnMain.push(String(text).length);
       return parse(text, reviver);
     });
-    const journaled: string[] = [];
-    const accept = s.journal.accept.bind(s.journal);
-    vi.spyOn(s.journal, 'accept').mockImplementation((envelope) => {
-      journaled.push(String(envelope.msg_id));
-      return accept(envelope);
-    });
-    const acceptEncoded = s.journal.acceptEncoded.bind(s.journal);
-    vi.spyOn(s.journal, 'acceptEncoded').mockImplementation((id, envelope, value, meta) => {
-      journaled.push(String(envelope.msg_id));
-      return acceptEncoded(id, envelope, value, meta);
-    });
+    const journaled = journalOrder(s);
 
     const pub = await connectAmqpPublisher(broker.url);
     cleanups.push(() => pub.close());
@@ -138,17 +147,7 @@ describe('the AMQP prepare thread gone', () => {
         30_000,
         'the input consuming',
       );
-      const journaled: string[] = [];
-      const accept = s.journal.accept.bind(s.journal);
-      vi.spyOn(s.journal, 'accept').mockImplementation((envelope) => {
-        journaled.push(String(envelope.msg_id));
-        return accept(envelope);
-      });
-      const acceptEncoded = s.journal.acceptEncoded.bind(s.journal);
-      vi.spyOn(s.journal, 'acceptEncoded').mockImplementation((id, envelope, value, meta) => {
-        journaled.push(String(envelope.msg_id));
-        return acceptEncoded(id, envelope, value, meta);
-      });
+      const journaled = journalOrder(s);
       const pub = await connectAmqpPublisher(broker.url);
       cleanups.push(() => pub.close());
       const timed = { headers: { 'sent-at': sentAt(NOW - 60) } };
