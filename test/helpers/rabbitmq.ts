@@ -7,9 +7,11 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import amqplib from 'amqplib';
 import { freePort } from './free-port.js';
 
 const run = promisify(execFile);
@@ -90,6 +92,50 @@ async function makeCerts(
   };
 }
 
+/** Resolves once something accepts a TCP connection on 127.0.0.1:`port`. */
+async function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tcpConnect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function untilListening(port: number, gone: () => boolean = () => false): Promise<void> {
+  const deadline = performance.now() + 90_000;
+  while (!(await listening(port))) {
+    if (gone()) throw new Error('rabbitmq-server exited');
+    if (performance.now() > deadline) throw new Error(`nothing listens on ${port} after 90 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Resolves once the broker completes an AMQP handshake at `url`. Polled through its port, not
+ * `rabbitmqctl await_startup`: each rabbitmqctl call boots an Erlang VM, and until the node is
+ * in epmd it fails at once, so that poll cost ~2 s of CPU per broker started.
+ * RabbitMQ opens its AMQP listeners only once its plugins (STOMP, EXTERNAL login) are started
+ * (rabbitmq-server#2405), so the handshake is the same signal.
+ */
+async function untilAccepting(url: string, gone: () => boolean): Promise<void> {
+  const port = Number(new URL(url).port);
+  const deadline = performance.now() + 90_000;
+  for (;;) {
+    await untilListening(port, gone);
+    try {
+      await (await amqplib.connect(url)).close();
+      return;
+    } catch (err) {
+      if (gone()) throw new Error('rabbitmq-server exited');
+      if (performance.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
 export async function startBroker(
   options: { tls?: boolean; forcePrivate?: boolean; stomp?: boolean } = {},
 ): Promise<TestBroker> {
@@ -153,6 +199,7 @@ export async function startBroker(
   };
   const ctl = async (...args: string[]) =>
     (await run(`${BIN}/rabbitmqctl`, ['-n', node, ...args], { env, timeout: 60_000 })).stdout;
+  const url = `amqp://guest:guest@127.0.0.1:${port}/`;
   const started = performance.now();
   const child: ChildProcess = spawn(`${BIN}/rabbitmq-server`, [], {
     env,
@@ -174,19 +221,8 @@ export async function startBroker(
     }
   };
   try {
-    // await_startup needs the node registered in epmd first; until then it fails at once.
-    const deadline = performance.now() + 90_000;
-    for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null)
-        throw new Error(`rabbitmq-server exited (${child.exitCode ?? child.signalCode})`);
-      try {
-        await ctl('await_startup', '--timeout', '60');
-        break;
-      } catch (err) {
-        if (performance.now() > deadline) throw err;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    }
+    await untilAccepting(url, () => child.exitCode !== null || child.signalCode !== null);
+    if (options.stomp) await untilListening(stompPort);
   } catch (err) {
     kill();
     rmSync(dir, { recursive: true, force: true });
@@ -194,7 +230,7 @@ export async function startBroker(
   }
   const startMs = performance.now() - started;
   return {
-    url: `amqp://guest:guest@127.0.0.1:${port}/`,
+    url,
     tlsUrl: certs ? `amqps://localhost:${tlsPort}/` : null,
     certs: certs ? { ca: certs.ca, clientCert: certs.clientCert, clientKey: certs.clientKey } : null,
     stompPort: options.stomp ? stompPort : null,
