@@ -33,7 +33,14 @@ export default defineConfig({
       // running under the next ones. Passing tests take no longer for it.
       {
         extends: true,
-        test: { name: 'own-worker', include: ['test/**/*.test.ts'], exclude: SHARED_WORKER, testTimeout: 60_000 },
+        test: {
+          name: 'own-worker',
+          include: ['test/**/*.test.ts'],
+          exclude: SHARED_WORKER,
+          testTimeout: 60_000,
+          // One private RabbitMQ for the AMQP files that need none of their own, started on first use.
+          globalSetup: ['test/helpers/shared-broker-setup.ts'],
+        },
       },
     ],
   },

@@ -12,7 +12,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectAmqpPublisher, sentAt } from '../helpers/amqp-publisher.js';
 import { peakRss } from '../helpers/probes.js';
-import { startBroker, type TestBroker } from '../helpers/rabbitmq.js';
+import type { TestBroker } from '../helpers/rabbitmq.js';
+import { sharedBroker } from '../helpers/shared-broker.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 import { amqpReady, consumingInput, skippedDeliveries } from '../helpers/amqp-readiness.js';
 
@@ -43,7 +44,7 @@ describe('AMQP bodies declared over --max-frame-bytes are dropped unread', () =>
   let broker: TestBroker | undefined;
   let svc: RunningService | undefined;
   beforeAll(async () => {
-    broker = await startBroker();
+    broker = await sharedBroker();
   }, 150_000);
   afterAll(async () => {
     await svc?.stop('SIGKILL');

@@ -10,7 +10,8 @@
  */
 import { afterAll, expect, it } from 'vitest';
 import { FakeDatagrepper, type Stored } from '../helpers/fake-datagrepper.js';
-import { startBroker, type TestBroker } from '../helpers/rabbitmq.js';
+import type { TestBroker } from '../helpers/rabbitmq.js';
+import { sharedBroker } from '../helpers/shared-broker.js';
 import { consumingInput } from '../helpers/amqp-readiness.js';
 import { Publisher } from 'zeromq';
 import { journaledTotal, metricOf, metricsText, probeUntilJoined, sampleOf, waitReady } from '../helpers/probes.js';
@@ -100,7 +101,7 @@ it('an AMQP consumer backfills only what its bindings route', async () => {
   svc = null;
   const now = Math.floor(Date.now() / 1000);
   dg.messages.push(msg(PROD, '2026-bindings-prod', now - 60), msg(STG, '2026-bindings-stg', now - 50));
-  broker = await startBroker();
+  broker = await sharedBroker();
   svc = await startService([
     '--data-dir',
     amqpDir.path,

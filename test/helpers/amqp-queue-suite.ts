@@ -11,7 +11,8 @@ import { afterAll, beforeAll } from 'vitest';
 import { connectAmqpPublisher, type TestPublisher } from './amqp-publisher.js';
 import { consumingInput } from './amqp-readiness.js';
 import { metricOf } from './probes.js';
-import { startBroker, type TestBroker } from './rabbitmq.js';
+import type { TestBroker } from './rabbitmq.js';
+import { sharedBroker } from './shared-broker.js';
 import { eventually, startService, tempDir, type RunningService } from './service-process.js';
 import { tcpProxy } from './tcp-proxy.js';
 
@@ -31,7 +32,7 @@ export function amqpQueueSuite() {
   let pub: TestPublisher | undefined;
   const started: { running: RunningService; proxy: ProxiedService['proxy']; queue: string; dir: () => void }[] = [];
   beforeAll(async () => {
-    broker = await startBroker();
+    broker = await sharedBroker();
     pub = await connectAmqpPublisher(broker.url);
   }, 150_000);
   afterAll(async () => {

@@ -6,6 +6,7 @@
  * rabbitmq_auth_mechanism_ssl plugin (EXTERNAL login, user = certificate CN).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -26,7 +27,7 @@ export interface TestBroker {
   readonly certs: { ca: string; clientCert: string; clientKey: string } | null;
   /** The STOMP port when started with `stomp` (another protocol's publishers reach the same exchanges). */
   readonly stompPort: number | null;
-  /** False for a STATSCACHE_TEST_AMQP_URL broker (no restart, no TLS). */
+  /** False for a STATSCACHE_TEST_AMQP_URL broker or the shared one (no rabbitmqctl, restart, TLS). */
   readonly private: boolean;
   /** Milliseconds from spawn to await_startup returning. */
   readonly startMs: number;
@@ -92,6 +93,30 @@ async function makeCerts(
   };
 }
 
+/**
+ * Definitions loaded at boot: `/` and `vhosts`, each open to guest/guest. Made here rather than
+ * by rabbitmqctl afterwards (an Erlang VM booted per call). guest and `/` are listed too, as a
+ * boot that loads definitions may skip creating the defaults.
+ */
+function definitions(vhosts: readonly string[]): string {
+  // rabbit_password_hashing_sha256: base64(salt ++ sha256(salt ++ password)), a 4-byte salt.
+  const salt = randomBytes(4);
+  const hash = Buffer.concat([salt, createHash('sha256').update(salt).update('guest').digest()]).toString('base64');
+  const all = ['/', ...vhosts];
+  return JSON.stringify({
+    users: [
+      {
+        name: 'guest',
+        password_hash: hash,
+        hashing_algorithm: 'rabbit_password_hashing_sha256',
+        tags: ['administrator'],
+      },
+    ],
+    vhosts: all.map((name) => ({ name })),
+    permissions: all.map((vhost) => ({ user: 'guest', vhost, configure: '.*', write: '.*', read: '.*' })),
+  });
+}
+
 /** Resolves once something accepts a TCP connection on 127.0.0.1:`port`. */
 async function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -137,7 +162,7 @@ async function untilAccepting(url: string, gone: () => boolean): Promise<void> {
 }
 
 export async function startBroker(
-  options: { tls?: boolean; forcePrivate?: boolean; stomp?: boolean } = {},
+  options: { tls?: boolean; forcePrivate?: boolean; stomp?: boolean; vhosts?: readonly string[] } = {},
 ): Promise<TestBroker> {
   const external = process.env['STATSCACHE_TEST_AMQP_URL'];
   if (external && !options.tls && !options.forcePrivate && !options.stomp) {
@@ -177,6 +202,10 @@ export async function startBroker(
         ]
       : []),
   ];
+  if (options.vhosts?.length) {
+    writeFileSync(join(dir, 'definitions.json'), definitions(options.vhosts));
+    conf.push(`load_definitions = ${join(dir, 'definitions.json')}`);
+  }
   writeFileSync(join(dir, 'rabbitmq.conf'), `${conf.join('\n')}\n`);
   const plugins = [...(certs ? ['rabbitmq_auth_mechanism_ssl'] : []), ...(options.stomp ? ['rabbitmq_stomp'] : [])];
   writeFileSync(join(dir, 'enabled_plugins'), `[${plugins.join(',')}].\n`);
