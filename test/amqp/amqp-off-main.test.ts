@@ -5,7 +5,8 @@ import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { Service } from '../../src/service.js';
 import { connectAmqpPublisher, sentAt } from '../helpers/amqp-publisher.js';
-import { startBroker, type TestBroker } from '../helpers/rabbitmq.js';
+import type { TestBroker } from '../helpers/rabbitmq.js';
+import { sharedBroker } from '../helpers/shared-broker.js';
 import { eventually, tempDir } from '../helpers/service-process.js';
 
 /**
@@ -16,7 +17,7 @@ import { eventually, tempDir } from '../helpers/service-process.js';
  */
 let broker: TestBroker;
 beforeAll(async () => {
-  broker = await startBroker();
+  broker = await sharedBroker();
 }, 120_000);
 afterAll(() => broker?.stop());
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
