@@ -7,7 +7,7 @@
  * they read counts only then.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DATA_FILE } from './lmdb-store.js';
 import type { PrereadSlot } from './restore.js';
@@ -28,6 +28,14 @@ import { type CheckResult, checkAccess, checkDataFile } from './store-check.js';
  * decoding, two keep a 2-core machine busy without one share waiting on another for long.
  */
 const STREAM_SHARES = 2;
+
+/**
+ * Below this size of data file one child walks it all and restore reads the slot itself after
+ * the check, as before the read ahead: its file is read in well under a second, while each
+ * checker process costs ~0.3 s of CPU to start (Node and its modules), three of them more than
+ * the reading they share. Tests pass 0 to have small files streamed.
+ */
+export const STREAM_ABOVE_BYTES = 32 * 1024 * 1024;
 
 /** A passed check may bring the newest slot's entries (null: restore reads the slot itself). */
 export type CheckAndReadResult =
@@ -61,13 +69,29 @@ function runChild(
   });
 }
 
+/** The whole walk in one child (check-rest's work with no slot left out), nothing read ahead. */
+async function checkWhole(dataDir: string, options: CheckerOptions, started: number): Promise<CheckAndReadResult> {
+  const r = await runChild(['check', dataDir], options);
+  if (checkerUnanswered(r)) throw checkerNotStarted(dataDir, r);
+  const ms = performance.now() - started;
+  if (!r.ok) return { ok: false, problem: r.problem, ms };
+  try {
+    return { ok: true, counts: JSON.parse(r.stdout) as Record<string, number>, ms, preread: null };
+  } catch {
+    return { ok: false, problem: `the checker answered ${JSON.stringify(r.stdout.slice(0, 200))}`, ms };
+  }
+}
+
 export async function checkAndRead(
   dataDir: string,
-  options: { write: boolean } & CheckerOptions,
+  options: { write: boolean; streamAboveBytes?: number | undefined } & CheckerOptions,
 ): Promise<CheckAndReadResult> {
   const started = performance.now();
-  if (!existsSync(join(dataDir, DATA_FILE))) return { ok: true, counts: {}, ms: 0, preread: null };
+  const file = join(dataDir, DATA_FILE);
+  if (!existsSync(file)) return { ok: true, counts: {}, ms: 0, preread: null };
   checkAccess(dataDir, options.write);
+  if (statSync(file).size <= (options.streamAboveBytes ?? STREAM_ABOVE_BYTES))
+    return checkWhole(dataDir, options, started);
   const readers = Array.from({ length: STREAM_SHARES }, () => new SlotStreamReader());
   // A stream this process cannot follow costs the read ahead only: restore reads the slot itself.
   let followed = true;

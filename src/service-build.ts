@@ -38,7 +38,7 @@ export async function buildService<S>(options: ServiceOptions, make: (opened: Op
     const check =
       options.checkDataFile === false
         ? ({ ok: true, counts: {}, ms: 0, preread: null } as const)
-        : await checkAndRead(dataDir, { write: true });
+        : await checkAndRead(dataDir, { write: true, streamAboveBytes: options.checkStreamAboveBytes });
     let report: SalvageReport | null = null;
     if (check.ok) options.logger.debug({ ms: Math.round(check.ms), records: check.counts }, 'data file checked');
     else {

@@ -23,6 +23,8 @@ export interface ServiceOptions {
    * tests that restart hundreds of times over files they damaged at the value level turn it off.
    */
   readonly checkDataFile?: boolean;
+  /** Data files larger than this are streamed ahead by the check (check-and-read.ts; tests pass 0). */
+  readonly checkStreamAboveBytes?: number;
   /** Back-off sleep for backfill retries (tests shorten it). */
   readonly sleep?: (ms: number) => Promise<void>;
   /** Main-thread µs per replayed entry from which the replay thread takes over (startup-replay.ts; tests pin it). */

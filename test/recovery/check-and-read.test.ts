@@ -26,11 +26,12 @@ const silent = createLogger('silent');
 const config = (dataDir: string) => loadConfig({ env: {}, flags: { dataDir, port: 0, snapshotGenerations: 3 } });
 
 /** What a start restored, recovered and settled: its report, every digest, every view. */
-async function started(dir: string, check: boolean) {
+async function started(dir: string, check: boolean, streamed = true) {
   const service = await Service.build({
     config: config(dir),
     logger: silent,
-    ...(check ? {} : { checkDataFile: false }),
+    // These files are small: streamed only when told to (check-and-read.ts STREAM_ABOVE_BYTES).
+    ...(check ? (streamed ? { checkStreamAboveBytes: 0 } : {}) : { checkDataFile: false }),
   });
   await service.recover();
   const out = {
@@ -70,7 +71,7 @@ describe('the start-up check reads the newest snapshot slot ahead of restore', (
   afterAll(() => root.remove());
 
   it("hands over the newest slot, every plugin's entries as many as the snapshot wrote", async () => {
-    const check = await checkAndRead(pristine, { write: false });
+    const check = await checkAndRead(pristine, { write: false, streamAboveBytes: 0 });
     if (!check.ok) throw new Error(check.problem);
     const newest = await newestSlot(pristine);
     expect(newest).toBeDefined();
@@ -90,8 +91,18 @@ describe('the start-up check reads the newest snapshot slot ahead of restore', (
     expect(plugins).toBeGreaterThan(5);
   });
 
+  it('walks a small file whole in one checker, reading nothing ahead, and counts what the streamed check counts', async () => {
+    const streamed = await checkAndRead(pristine, { write: false, streamAboveBytes: 0 });
+    const whole = await checkAndRead(pristine, { write: false });
+    if (!streamed.ok || !whole.ok) throw new Error('check failed');
+    expect(whole.preread).toBeNull();
+    expect(streamed.preread).not.toBeNull();
+    expect(whole.counts['snapshot']).toBeGreaterThan(0);
+    expect(whole.counts).toEqual(streamed.counts);
+  });
+
   it('restore takes the entries from what was read ahead, and from the file when that is another generation', async () => {
-    const check = await checkAndRead(pristine, { write: false });
+    const check = await checkAndRead(pristine, { write: false, streamAboveBytes: 0 });
     if (!check.ok || !check.preread) throw new Error('no preread');
     const [ident, state] = [...check.preread.plugins].find(([, s]) => s.rows.keys.length > 0) ?? [];
     if (!ident || !state) throw new Error('no plugin with rows');
@@ -131,8 +142,9 @@ describe('the start-up check reads the newest snapshot slot ahead of restore', (
       const damage = await corrupt(damaged, random);
       cpSync(damaged, copy, { recursive: true });
       const newest = await newestSlot(damaged);
-      const [checked, inProcess] = [await started(damaged, true), await started(copy, false)];
-      const where = `seed ${seed}, round ${round}, damage ${damage.join(', ')}`;
+      // Odd rounds as a small file starts: one checker walks it all, restore reads the slot.
+      const [checked, inProcess] = [await started(damaged, true, round % 2 === 0), await started(copy, false)];
+      const where = `seed ${seed}, round ${round}${round % 2 ? ' (not streamed)' : ''}, damage ${damage.join(', ')}`;
       expect(checked.restored, where).toEqual(inProcess.restored);
       expect(checked.digests, where).toEqual(inProcess.digests);
       expect(JSON.stringify(checked.views), where).toBe(JSON.stringify(inProcess.views));
@@ -170,14 +182,18 @@ describe('the start-up check reads the newest snapshot slot ahead of restore', (
     const bytes = readFileSync(join(dir, DATA_FILE));
     // A Node that is not there: spawn fails, as it does without memory or a free process slot.
     const node = join(root.path, 'no-such-node');
-    await expect(checkAndRead(dir, { write: true, node })).rejects.toThrow(/^SC_DATA_FILE_UNCHECKED: .*nothing was/);
+    await expect(checkAndRead(dir, { write: true, node, streamAboveBytes: 0 })).rejects.toThrow(
+      /^SC_DATA_FILE_UNCHECKED: .*nothing was/,
+    );
     expect(() => checkDataFile(dir, { write: true, node })).toThrow(/^SC_DATA_FILE_UNCHECKED: /);
     expect(() => quarantineAndSalvage(dir, 'a test', Date.now(), { node })).toThrow(/^SC_DATA_FILE_UNCHECKED: /);
     expect(readdirSync(dir).sort()).toEqual(before);
     expect(readFileSync(join(dir, DATA_FILE)).equals(bytes)).toBe(true);
     // A checker that starts but dies still counts as damage (quarantine), as before.
-    const died = await checkAndRead(dir, { write: true, node: '/bin/false' });
+    const died = await checkAndRead(dir, { write: true, node: '/bin/false', streamAboveBytes: 0 });
     expect(died.ok).toBe(false);
+    await expect(checkAndRead(dir, { write: true, node })).rejects.toThrow(/^SC_DATA_FILE_UNCHECKED: .*nothing was/);
+    expect((await checkAndRead(dir, { write: true, node: '/bin/false' })).ok).toBe(false);
     // And the file starts as it did: the newest generation, nothing quarantined.
     const after = await started(dir, true);
     expect(after.restored.meta?.generation).toBe((await newestSlot(pristine))?.meta.generation);
