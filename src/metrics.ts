@@ -142,8 +142,8 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
       collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
       // Rendered when scraped (the service refreshes before answering GET and HEAD /metrics), not
       // on a timer: a render of every series takes 12-26 ms on this 2-core box, and once a second
-      // that stalled every read behind it (the reads bench's p99).
-      void refresh();
+      // that stalled every read behind it (the reads bench's p99). Nor at start: the first
+      // render, in code not yet compiled, cost every start 50-200 ms of CPU for no reader.
     },
     stop: () => {},
   };
