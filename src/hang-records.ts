@@ -43,20 +43,30 @@ const MAX_PENDING = 64;
  * order given. `post` is best effort and waits for nothing; `write` resolves with whether the
  * write was done within `waitMs` (false when it failed or is still waiting on the disk). Without
  * that thread (it failed to start, or died), writes are done here, as before it existed.
+ *
+ * The thread starts with the first write, not with the watch: most runs never write (a mark
+ * waits for an apply or view call slower than SLOW_APPLY_MS), and a thread costs every start
+ * ~0.1 s of CPU to boot. A hang record always follows the mark of the same wait, so the thread
+ * is up, and its modules loaded, before the one write that must not wait on the disk.
  */
 export class HangRecords {
-  private worker: Worker | null;
+  private worker: Worker | null = null;
+  private started = false;
   private next = 0;
   private readonly waiting = new Map<number, (ok: boolean) => void>();
 
   constructor(
     private readonly dataDir: string,
-    url: URL,
-  ) {
-    this.worker = new Worker(url, { workerData: { dataDir } });
+    private readonly url: URL,
+  ) {}
+
+  private start(): void {
+    this.started = true;
+    const worker = new Worker(this.url, { workerData: { dataDir: this.dataDir } });
+    this.worker = worker;
     // Never what keeps the watch thread alive.
-    this.worker.unref();
-    this.worker.on('message', (m: { id: number; ok: boolean }) => {
+    worker.unref();
+    worker.on('message', (m: { id: number; ok: boolean }) => {
       this.waiting.get(m.id)?.(m.ok);
       this.waiting.delete(m.id);
     });
@@ -65,22 +75,32 @@ export class HangRecords {
       for (const done of this.waiting.values()) done(false);
       this.waiting.clear();
     };
-    this.worker.on('error', gone);
-    this.worker.on('exit', gone);
+    worker.on('error', gone);
+    worker.on('exit', gone);
   }
 
   /**
    * Asks for a write and waits for nothing. A mark is refused (false) while MAX_PENDING writes
    * wait on a hung disk: marks come and go with slow messages, and the queue must stay bounded;
-   * an unmark follows a mark that was taken, so those stay bounded too.
+   * an unmark follows a mark that was taken, so those stay bounded too. An unmark before any
+   * write has nothing of this watch's to clear (the main thread clears a mark left by another
+   * run, and its own at stop): no thread is started for it.
    */
   post(w: RecordWrite): boolean {
+    if (w.kind === 'unmark' && !this.started) return true;
     if (w.kind === 'mark' && this.waiting.size >= MAX_PENDING) return false;
     void this.write(w, Number.POSITIVE_INFINITY);
     return true;
   }
 
   write(w: RecordWrite, waitMs: number): Promise<boolean> {
+    if (!this.started) {
+      try {
+        this.start();
+      } catch {
+        // No thread (no memory for it): written here, as when it died.
+      }
+    }
     if (this.worker === null) {
       try {
         writeRecord(this.dataDir, w);
