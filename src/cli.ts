@@ -58,6 +58,9 @@ async function runService(config: Config, withSimulator: boolean, configFile?: s
     // Before the service opens (and restores) the data dir: an empty one is filled from the peer first.
     if (config.bootstrap !== null)
       config = await (await import('./bootstrap.js')).bootstrapFromPeer(config, log, { plugins });
+    // Locked, and its checker children started, before the service's modules load: they run
+    // meanwhile on the other core (the check of a snapshot is ~0.3-1 s of a start's wall time).
+    const claimed = (await import('./service-build.js')).claimDataDir({ config });
     const { Service } = await import('./service.js');
     // Intake died (a bus receive loop ended): keep what we have (final snapshot), then exit 1 so a supervisor restarts us.
     service = await Service.build({
@@ -66,6 +69,7 @@ async function runService(config: Config, withSimulator: boolean, configFile?: s
       logOutput,
       stopWatch,
       plugins,
+      claimed,
       onFatal: (err) => shutdown('intake failed', 1, err),
     });
   } finally {

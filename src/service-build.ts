@@ -1,6 +1,6 @@
 import { lockDataDir, unwritableDataDir, type DataDirLock } from '../snapshots/data-dir-lock.js';
 import { DataStore } from '../snapshots/lmdb-store.js';
-import { checkAndRead } from '../snapshots/check-and-read.js';
+import { type CheckAndReadResult, checkAndRead } from '../snapshots/check-and-read.js';
 import { quarantineAndSalvage, removeOldSalvages, type SalvageReport } from '../snapshots/quarantine.js';
 import { writePidFile } from '../snapshots/pid-file.js';
 import type { PrereadSlot } from '../snapshots/restore.js';
@@ -19,26 +19,56 @@ export interface OpenedDataDir {
   readonly quarantine: SalvageReport | null;
 }
 
+/** The data dir locked and its check under way: what build() goes on from. */
+export interface ClaimedDataDir {
+  readonly lock: DataDirLock;
+  /** Work dirs of salvages killed half-way, removed under the lock. */
+  readonly leftovers: readonly string[];
+  readonly check: Promise<CheckAndReadResult>;
+}
+
 /**
- * Service.build()'s body: locks the data dir (SC_DATA_DIR_LOCKED if another process holds it),
- * checks the data file in child processes that also read the newest snapshot ahead
- * (check-and-read.ts; a damaged file is quarantined and salvaged), opens the store, then has
- * `make` build the service on it (validating plugins and restoring the newest readable
- * snapshot). On any throw the store is closed and the lock released.
+ * Locks the data dir (SC_DATA_DIR_LOCKED if another process holds it) and starts the check of
+ * its data file in child processes that also read the newest snapshot ahead (check-and-read.ts).
+ * The CLI calls it before it loads the service's modules, so the children run meanwhile on the
+ * other core; build() calls it itself when not given one. On a throw the lock is released.
  */
-export async function buildService<S>(options: ServiceOptions, make: (opened: OpenedDataDir) => S): Promise<S> {
+export function claimDataDir(
+  options: Pick<ServiceOptions, 'config' | 'checkDataFile' | 'checkStreamAboveBytes'>,
+): ClaimedDataDir {
   const { dataDir } = options.config;
   const lock = lockDataDir(dataDir, 'serve');
-  let store: DataStore | null = null;
   try {
     // Left by a salvage that was killed half-way (each a copy of the data); ours to remove under the lock.
     const leftovers = removeOldSalvages(dataDir);
-    if (leftovers.length > 0)
-      options.logger.warn({ removed: leftovers }, 'removed the work dirs of salvages that did not finish');
     const check =
       options.checkDataFile === false
-        ? ({ ok: true, counts: {}, ms: 0, preread: null } as const)
-        : await checkAndRead(dataDir, { write: true, streamAboveBytes: options.checkStreamAboveBytes });
+        ? Promise.resolve({ ok: true, counts: {}, ms: 0, preread: null } as const)
+        : checkAndRead(dataDir, { write: true, streamAboveBytes: options.checkStreamAboveBytes });
+    // Awaited by build(); a refusal before then (SC_DATA_FILE_UNCHECKED) is not unhandled.
+    check.catch(() => undefined);
+    return { lock, leftovers, check };
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+/**
+ * Service.build()'s body: claims the data dir (claimDataDir, unless options.claimed did), waits
+ * for the check (a damaged file is quarantined and salvaged), opens the store, then has `make`
+ * build the service on it (validating plugins and restoring the newest readable snapshot). On
+ * any throw the store is closed and the lock released.
+ */
+export async function buildService<S>(options: ServiceOptions, make: (opened: OpenedDataDir) => S): Promise<S> {
+  const { dataDir } = options.config;
+  const claimed = options.claimed ?? claimDataDir(options);
+  const { lock } = claimed;
+  let store: DataStore | null = null;
+  try {
+    if (claimed.leftovers.length > 0)
+      options.logger.warn({ removed: claimed.leftovers }, 'removed the work dirs of salvages that did not finish');
+    const check = await claimed.check;
     let report: SalvageReport | null = null;
     if (check.ok) options.logger.debug({ ms: Math.round(check.ms), records: check.counts }, 'data file checked');
     else {

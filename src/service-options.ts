@@ -1,3 +1,4 @@
+import type { ClaimedDataDir } from './service-build.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Logger, LogOutputStatus } from './logger.js';
@@ -25,6 +26,8 @@ export interface ServiceOptions {
   readonly checkDataFile?: boolean;
   /** Data files larger than this are streamed ahead by the check (check-and-read.ts; tests pass 0). */
   readonly checkStreamAboveBytes?: number;
+  /** The data dir already locked and its check started (service-build.ts claimDataDir; the CLI's start). */
+  readonly claimed?: ClaimedDataDir;
   /** Back-off sleep for backfill retries (tests shorten it). */
   readonly sleep?: (ms: number) => Promise<void>;
   /** Main-thread µs per replayed entry from which the replay thread takes over (startup-replay.ts; tests pin it). */
