@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { loadConfig } from '../../src/config.js';
+import { type Config, loadConfig } from '../../src/config.js';
+import type { Logger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
 import { connectAmqpPublisher, sentAt } from '../helpers/amqp-publisher.js';
 import type { TestBroker } from '../helpers/rabbitmq.js';
@@ -31,6 +32,35 @@ const reversed = (n: number) =>
   JSON.stringify(Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${n - i}`, i])));
 
 /**
+ * A service in this process, on a ManualClock at NOW, consuming one input bound to `prefix`.#
+ * (its own routing keys: a shared broker's other publishers never reach its queue).
+ */
+async function consumingService(prefix: string, logger: Logger, flags: Partial<Config> = {}): Promise<Service> {
+  const dir = tempDir();
+  cleanups.push(() => dir.remove());
+  const config = loadConfig({
+    env: {},
+    flags: {
+      dataDir: dir.path,
+      port: 0,
+      bind: ['tcp://127.0.0.1:*'],
+      amqp: [broker.url],
+      amqpBinding: [`${prefix}.#`],
+      ...flags,
+    },
+  });
+  const s = await Service.build({ config, logger, clock: new ManualClock(NOW * 1000) });
+  cleanups.push(() => s.stop());
+  await s.start();
+  await eventually(
+    () => (s.amqp.reports()[0]?.state === 'consuming' ? true : undefined),
+    30_000,
+    'the input consuming',
+  );
+  return s;
+}
+
+/**
  * The msg_ids the journal takes, in order, whichever path made the record (called through:
  * `accept` on the main thread, `acceptEncoded` for what a thread prepared).
  */
@@ -52,28 +82,7 @@ function journalOrder(s: Service): string[] {
 describe('a large AMQP delivery', () => {
   it('is decoded off the main thread, journaled in delivery order, refused and de-duplicated as before', async () => {
     const prefix = `statscache.test.${randomUUID().slice(0, 8)}`;
-    const dir = tempDir();
-    cleanups.push(() => dir.remove());
-    const config = loadConfig({
-      env: {},
-      flags: {
-        dataDir: dir.path,
-        port: 0,
-        bind: ['tcp://127.0.0.1:*'],
-        amqp: [broker.url],
-        // Its own routing keys: a shared broker's other publishers never reach this queue.
-        amqpBinding: [`${prefix}.#`],
-      },
-    });
-    const clock = new ManualClock(NOW * 1000);
-    const s = await Service.build({ config, logger: pino({ level: 'silent' }), clock });
-    cleanups.push(() => s.stop());
-    await s.start();
-    await eventually(
-      () => (s.amqp.reports()[0]?.state === 'consuming' ? true : undefined),
-      30_000,
-      'the input consuming',
-    );
+    const s = await consumingService(prefix, pino({ level: 'silent' }));
     // Called through: the texts the main thread parses, and the order things are journaled in.
     const parsedOnMain: number[] = [];
     const parse = JSON.parse;
@@ -125,29 +134,9 @@ describe('the AMQP prepare thread gone', () => {
       // Read by the thread when it starts (at the first large delivery).
       process.env[env] = doomed;
       cleanups.push(() => delete process.env[env]);
-      const dir = tempDir();
-      cleanups.push(() => dir.remove());
-      const config = loadConfig({
-        env: {},
-        flags: {
-          dataDir: dir.path,
-          port: 0,
-          bind: ['tcp://127.0.0.1:*'],
-          amqp: [broker.url],
-          amqpBinding: [`${prefix}.#`],
-          ...flags,
-        },
-      });
       const errors: string[] = [];
       const logger = pino({ level: 'error' }, { write: (line: string) => errors.push(line) });
-      const s = await Service.build({ config, logger, clock: new ManualClock(NOW * 1000) });
-      cleanups.push(() => s.stop());
-      await s.start();
-      await eventually(
-        () => (s.amqp.reports()[0]?.state === 'consuming' ? true : undefined),
-        30_000,
-        'the input consuming',
-      );
+      const s = await consumingService(prefix, logger, flags);
       const journaled = journalOrder(s);
       const pub = await connectAmqpPublisher(broker.url);
       cleanups.push(() => pub.close());
