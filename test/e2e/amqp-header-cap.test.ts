@@ -11,50 +11,42 @@
  * (test/soak/amqp-frame-limit.soak.ts, `npm run test:soak`): the broker spends ~35 s of CPU
  * converting it.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { sentAt } from '../helpers/amqp-publisher.js';
-import { startBroker, type TestBroker } from '../helpers/rabbitmq.js';
 import { eventually, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 import { amqpReady, consumingInput, skippedDeliveries } from '../helpers/amqp-readiness.js';
-import { metric, stompSession } from '../helpers/stomp-session.js';
-
-const CAP = 65_536;
-const TOPIC = 'org.fedoraproject.prod.headercap.thing';
+import { HEADER_CAP, HEADER_TOPIC, metric, stompBroker, stompSession } from '../helpers/stomp-session.js';
 
 describe('AMQP header tables over --max-frame-bytes', () => {
   const dir = tempDir();
-  let broker: TestBroker | undefined;
+  const broker = stompBroker();
   let svc: RunningService | undefined;
-  beforeAll(async () => {
-    broker = await startBroker({ stomp: true });
-  }, 150_000);
   afterAll(async () => {
     await svc?.stop('SIGKILL');
-    await broker?.stop();
     dir.remove();
   }, 60_000);
 
   it('refuses one a STOMP publisher made 3 MiB as oversized, unread, and takes in one within the bound', async () => {
-    const b = broker as TestBroker;
+    const b = broker();
     svc = await startService([
       '--data-dir',
       dir.path,
       '--snapshot-interval',
       '3600',
       '--max-frame-bytes',
-      String(CAP),
+      String(HEADER_CAP),
       '--amqp',
       b.url,
       '--amqp-binding',
-      TOPIC,
+      HEADER_TOPIC,
     ]);
     const running = svc;
     const input = await consumingInput(running);
     const stomp = await stompSession(b.stompPort as number);
     try {
       const at = sentAt(Date.now() / 1000);
-      await stomp.send(TOPIC, '{"big":true}', { 'sent-at': at, padding: 'y'.repeat(3 * 1024 * 1024) });
-      await stomp.send(TOPIC, '{"small":true}', { 'sent-at': at, padding: 'y'.repeat(CAP / 2) });
+      await stomp.send(HEADER_TOPIC, '{"big":true}', { 'sent-at': at, padding: 'y'.repeat(3 * 1024 * 1024) });
+      await stomp.send(HEADER_TOPIC, '{"small":true}', { 'sent-at': at, padding: 'y'.repeat(HEADER_CAP / 2) });
       await eventually(async () => ((await amqpReady(running))?.acked === 2 ? true : undefined), 20_000, 'two acked');
       expect(await metric(running, 'statscache_bus_accepted_total')).toBe(1);
       expect(await metric(running, `statscache_amqp_decode_errors_total{input="${input}",reason="oversized"}`)).toBe(1);
@@ -62,7 +54,7 @@ describe('AMQP header tables over --max-frame-bytes', () => {
       expect(skipped.map((s) => s.reason)).toEqual(['oversized']);
       expect(skipped[0]?.detail).toMatch(
         // Dropped as it arrived (amqp-frame-guard.ts), never gathered whole.
-        new RegExp(`^a header frame of 31\\d{5} bytes exceeds the ${CAP}-byte limit \\(left unread\\)$`),
+        new RegExp(`^a header frame of 31\\d{5} bytes exceeds the ${HEADER_CAP}-byte limit \\(left unread\\)$`),
       );
       expect((await amqpReady(running))?.state).toBe('consuming');
     } finally {

@@ -4,7 +4,28 @@
  * publisher's frame_max allows (amqp-header-cap tests and the soak's frame-limit test).
  */
 import { connect, type Socket } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
+import { startBroker, type TestBroker } from './rabbitmq.js';
 import { getJson, type RunningService } from './service-process.js';
+
+/** The --max-frame-bytes both header tests run with, and the routing key they publish on. */
+export const HEADER_CAP = 65_536;
+export const HEADER_TOPIC = 'org.fedoraproject.prod.headercap.thing';
+
+/**
+ * A private broker with the STOMP plugin for the enclosing describe: started before its tests,
+ * stopped after them (after the describe's own afterAll, which vitest runs first: hooks stack).
+ */
+export function stompBroker(): () => TestBroker {
+  let broker: TestBroker | undefined;
+  beforeAll(async () => {
+    broker = await startBroker({ stomp: true });
+  }, 150_000);
+  afterAll(async () => {
+    await broker?.stop();
+  }, 60_000);
+  return () => broker as TestBroker;
+}
 
 /** One unlabelled or labelled series from /metrics, 0 when absent. */
 export async function metric(svc: RunningService, series: string): Promise<number> {

@@ -7,26 +7,18 @@
  * runs in `npm run test:soak`, not `npm test` (test/e2e/amqp-header-cap.test.ts has the 3 MiB
  * case; test/amqp/amqp-frame-guard.test.ts the guard on its own).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { sentAt } from '../helpers/amqp-publisher.js';
 import { amqpReady, consumingInput, skippedDeliveries } from '../helpers/amqp-readiness.js';
-import { startBroker, type TestBroker } from '../helpers/rabbitmq.js';
 import { eventually, startService, tempDir, type RunningService } from '../helpers/service-process.js';
-import { metric, stompSession } from '../helpers/stomp-session.js';
-
-const CAP = 65_536;
-const TOPIC = 'org.fedoraproject.prod.headercap.thing';
+import { HEADER_CAP, HEADER_TOPIC, metric, stompBroker, stompSession } from '../helpers/stomp-session.js';
 
 describe("AMQP header frames over amqplib's 64 MiB limit", () => {
   const dir2 = tempDir();
-  let broker: TestBroker | undefined;
+  const broker = stompBroker();
   let svc2: RunningService | undefined;
-  beforeAll(async () => {
-    broker = await startBroker({ stomp: true });
-  }, 150_000);
   afterAll(async () => {
     await svc2?.stop('SIGKILL');
-    await broker?.stop();
     dir2.remove();
   }, 60_000);
 
@@ -35,7 +27,7 @@ describe("AMQP header frames over amqplib's 64 MiB limit", () => {
     // closed, the broker put the delivery back at the head of the durable queue, and every
     // reconnect met it again (nothing behind it taken in, health flapping). A server-named
     // queue died with the connection, and everything in it.
-    const b = broker as TestBroker;
+    const b = broker();
     const queue = `statscache-test-headercap-${process.pid}`;
     svc2 = await startService([
       '--data-dir',
@@ -43,13 +35,13 @@ describe("AMQP header frames over amqplib's 64 MiB limit", () => {
       '--snapshot-interval',
       '3600',
       '--max-frame-bytes',
-      String(CAP),
+      String(HEADER_CAP),
       '--amqp',
       b.url,
       '--amqp-queue',
       queue,
       '--amqp-binding',
-      TOPIC,
+      HEADER_TOPIC,
       '--amqp-reconnect-max',
       '1',
     ]);
@@ -58,8 +50,8 @@ describe("AMQP header frames over amqplib's 64 MiB limit", () => {
     const stomp = await stompSession(b.stompPort as number);
     try {
       const at = sentAt(Date.now() / 1000);
-      await stomp.send(TOPIC, '{"huge":true}', { 'sent-at': at, padding: 'z'.repeat(65 * 1024 * 1024) });
-      await stomp.send(TOPIC, '{"after":true}', { 'sent-at': at });
+      await stomp.send(HEADER_TOPIC, '{"huge":true}', { 'sent-at': at, padding: 'z'.repeat(65 * 1024 * 1024) });
+      await stomp.send(HEADER_TOPIC, '{"after":true}', { 'sent-at': at });
       await eventually(async () => ((await amqpReady(running))?.acked === 2 ? true : undefined), 60_000, 'two acked');
       expect(await metric(running, 'statscache_bus_accepted_total')).toBe(1);
       expect(await metric(running, `statscache_amqp_decode_errors_total{input="${input}",reason="oversized"}`)).toBe(1);
@@ -69,7 +61,7 @@ describe("AMQP header frames over amqplib's 64 MiB limit", () => {
       const skipped = skippedDeliveries(running);
       expect(skipped.map((s) => s.reason)).toEqual(['oversized']);
       expect(skipped[0]?.detail).toMatch(
-        new RegExp(`^a header frame of 68\\d{6} bytes exceeds the ${CAP}-byte limit \\(left unread\\)$`),
+        new RegExp(`^a header frame of 68\\d{6} bytes exceeds the ${HEADER_CAP}-byte limit \\(left unread\\)$`),
       );
     } finally {
       stomp.close();
