@@ -32,6 +32,11 @@ const thread = new AmqpPrepareThread({
   maxInFlightBytes: Number.POSITIVE_INFINITY,
   hangTimeoutMs: 0,
   startTimeoutMs: 0,
+  // A failure is the measurement's (the test's) end: no fresh thread.
+  restarts: 0,
+  now: () => 0,
+  setTimer: () => () => undefined,
+  onRestarted: () => undefined,
   onFailed: (reason) => {
     throw new Error(reason);
   },

@@ -43,5 +43,5 @@ export interface AmqpInputsDeps {
   readonly onFirstQueue: (info: { input: string }) => void;
   readonly now: () => number;
   /** The AMQP prepare thread's options (amqp-prepare-thread.ts); null: every delivery is decoded on the main thread. */
-  readonly thread: Omit<PrepareThreadOptions, 'onFailed'> | null;
+  readonly thread: Omit<PrepareThreadOptions, 'onFailed' | 'onRestarted'> | null;
 }

@@ -47,15 +47,23 @@ export class AmqpInputs {
     promise.catch(() => undefined);
     this.closing = { promise, reject };
     const { config, client } = deps;
+    const threadOptions = deps.thread;
     this.thread =
-      deps.thread === null || config.amqp.length === 0
+      threadOptions === null || config.amqp.length === 0
         ? null
         : new AmqpPrepareThread({
-            ...deps.thread,
-            onFailed: (reason) =>
+            ...threadOptions,
+            onFailed: (reason, restartInMs) =>
               deps.log.error(
-                { reason },
-                'AMQP prepare thread gone: large deliveries are decoded on the main thread for the rest of the run',
+                { reason, restartInMs, failures: this.thread?.failures },
+                restartInMs === null
+                  ? `AMQP prepare thread gone: large deliveries are decoded on the main thread for the rest of the run (--amqp-thread-restarts ${threadOptions.restarts})`
+                  : 'AMQP prepare thread gone: large deliveries are decoded on the main thread until a fresh one is up',
+              ),
+            onRestarted: (restart) =>
+              deps.log.warn(
+                { restart, of: threadOptions.restarts },
+                'AMQP prepare thread up again: large deliveries are decoded off the main thread',
               ),
           });
     const path: IntakePath = {

@@ -18,11 +18,18 @@ export interface ToPrepareThread {
 }
 
 /**
+ * Prepare thread → main thread: `up` once, when its modules are loaded and it listens (a fresh
+ * thread started after a failure is handed deliveries only from then on); then a PrepareAnswer
+ * per job.
+ */
+export type FromPrepareThread = { readonly kind: 'up' } | PrepareAnswer;
+
+/**
  * Prepare thread → main thread, one per job. `ready`: the journal record in [0, recordEnd) of
  * `buffer`, the encoded head (prepared-head.ts) after it. `clock`: no `sent-at` and no clock to
  * fill it with; `failed`: preparing threw. Both are then prepared on the main thread.
  */
-export type FromPrepareThread = { readonly job: number } & (
+export type PrepareAnswer = { readonly job: number } & (
   | {
       readonly kind: 'ready';
       readonly buffer: ArrayBuffer;

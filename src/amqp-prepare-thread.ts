@@ -4,18 +4,21 @@
  * `minBytes`, which cost the main thread ~130 ms each for a 700 KB body of 49 k unsorted keys
  * (bench/amqp-intake.ts); HTTP reads, pushes and snapshots waited behind every one. What the
  * thread cannot do, or a thread that failed, hung or exited, leaves a delivery to the main
- * thread (null): intake goes on at the old cost, and the failure is reported (onFailed).
+ * thread (null): intake goes on at the old cost, and the failure is reported (onFailed). A fresh
+ * thread is started after a back-off, a bounded number of times in a row (thread-restarts.ts),
+ * and handed deliveries once it says it is up (onRestarted).
  */
 import { Worker } from 'node:worker_threads';
 import type { Delivery } from './amqp-message.js';
 import { toWireDelivery } from './amqp-prepare.js';
-import type { FromPrepareThread, PrepareWorkerData, ToPrepareThread } from './amqp-prepare-protocol.js';
+import type { FromPrepareThread, PrepareAnswer, PrepareWorkerData, ToPrepareThread } from './amqp-prepare-protocol.js';
 import type { ThreadMessage } from './bus-thread.js';
 import type { ThreadLimits } from './bus-prepare.js';
 import type { DecodeErrorReason } from './decode-frames.js';
 import { unpackPrepared } from './prepared-head.js';
 import { trackThread } from './process-exit.js';
 import { PulseWatch } from './thread-pulse.js';
+import { ThreadRestarts } from './thread-restarts.js';
 
 /** A delivery prepared by the thread, or refused by it; null: the main thread prepares it. */
 export type OffThread =
@@ -38,8 +41,18 @@ export interface PrepareThreadOptions {
   /** --thread-hang-timeout and --thread-start-timeout, ms (0: not watched). */
   readonly hangTimeoutMs: number;
   readonly startTimeoutMs: number;
-  /** The thread is gone for the rest of the run: every delivery is prepared on the main thread. */
-  readonly onFailed: (reason: string) => void;
+  /** --amqp-thread-restarts: fresh threads started in a row after failures (0: none). */
+  readonly restarts: number;
+  /** The service's clock (ms), and a timer on it (tests drive it by hand): when a fresh thread is started. */
+  readonly now: () => number;
+  readonly setTimer: (fn: () => void, ms: number) => () => void;
+  /**
+   * The thread is gone: every delivery is prepared on the main thread until a fresh one is up,
+   * started in `restartInMs`; null: none will be, for the rest of the run.
+   */
+  readonly onFailed: (reason: string, restartInMs: number | null) => void;
+  /** A fresh thread is up and takes large deliveries again (`restart`: which one in a row). */
+  readonly onRestarted: (restart: number) => void;
 }
 
 /**
@@ -73,18 +86,47 @@ interface Job {
 export class AmqpPrepareThread {
   private worker: Worker | null = null;
   private watch: PulseWatch | null = null;
+  /** The last failure while no thread serves since (none up yet after it, or none ever again). */
   private failure: string | null = null;
+  /** When the serving thread said it was up (service clock), null before. */
+  private upAt: number | null = null;
+  private cancelRestart: (() => void) | null = null;
+  private readonly restarts: ThreadRestarts;
+  private failureCount = 0;
+  private restartCount = 0;
   private closed = false;
   private nextJob = 0;
   private inFlightBytes = 0;
   private readonly inFlight = new Map<number, Job>();
   private readonly waiting: Job[] = [];
 
-  constructor(private readonly options: PrepareThreadOptions) {}
+  constructor(private readonly options: PrepareThreadOptions) {
+    this.restarts = new ThreadRestarts(options.restarts);
+  }
 
-  /** Why the thread is gone (it failed, hung or exited), or null. */
+  /** Why no thread serves (the last one failed, hung or exited, and no fresh one is up yet or will be), or null. */
   get failed(): string | null {
     return this.failure;
+  }
+
+  /** Threads that failed, hung or exited this run (statscache_intake_total{event="amqp_thread_failures"}). */
+  get failures(): number {
+    return this.failureCount;
+  }
+
+  /** Fresh threads started after failures this run. */
+  get restarted(): number {
+    return this.restartCount;
+  }
+
+  /** The degraded reason (/healthz, /readyz): the failure, and until when the main thread decodes, or null. */
+  problem(): string | null {
+    if (this.failure === null) return null;
+    const { max, attempt } = this.restarts;
+    if (this.cancelRestart !== null || this.worker !== null)
+      return `${this.failure}; large AMQP deliveries are decoded on the main thread until a fresh thread is up (restart ${attempt} of ${max} in a row, --amqp-thread-restarts)`;
+    const spent = max > 0 ? `${max} fresh thread${max > 1 ? 's' : ''} in a row failed too; ` : '';
+    return `${this.failure}; large AMQP deliveries are decoded on the main thread until the service restarts (${spent}--amqp-thread-restarts ${max})`;
   }
 
   /** Whether `delivery` goes to the thread (its size bound is judged first, on the main thread). */
@@ -102,6 +144,8 @@ export class AmqpPrepareThread {
   /** After the inputs closed (nothing is in flight then; anything that is goes back to the main thread). */
   async close(): Promise<void> {
     this.closed = true;
+    this.cancelRestart?.();
+    this.cancelRestart = null;
     this.release();
     const worker = this.worker;
     this.worker = null;
@@ -139,12 +183,17 @@ export class AmqpPrepareThread {
     }
   }
 
+  /** The thread, started on the first large delivery; null while none serves. */
   private started(): Worker | null {
     if (this.failure !== null || this.closed) return null;
-    if (this.worker !== null) return this.worker;
+    return this.worker ?? this.spawn();
+  }
+
+  private spawn(): Worker {
     const { hangTimeoutMs, startTimeoutMs } = this.options;
     const watch = new PulseWatch({ hangMs: hangTimeoutMs, startMs: startTimeoutMs }, (stillMs, stage) =>
       this.fail(
+        worker,
         `the AMQP prepare thread made no progress for ${Math.round(stillMs / 1000)} s${stage === 'loading' ? ' after it was created' : ''} (--thread-${stage === 'loading' ? 'start' : 'hang'}-timeout): ended`,
       ),
     );
@@ -157,15 +206,27 @@ export class AmqpPrepareThread {
     trackThread(worker, 'the AMQP prepare thread');
     // Never what keeps the process alive: it only answers deliveries, which a connection brings.
     worker.unref();
-    worker.on('message', (answer: FromPrepareThread) => this.answered(answer));
-    worker.on('error', (err) => this.fail(`the AMQP prepare thread failed: ${String(err?.message ?? err)}`));
-    worker.on('exit', (code) => this.fail(`the AMQP prepare thread exited (code ${code})`));
+    // A thread ended (failed, or replaced) still says things as it goes: only the current one is heard.
+    worker.on('message', (message: FromPrepareThread) => {
+      if (worker === this.worker) this.received(message);
+    });
+    worker.on('error', (err) => this.fail(worker, `the AMQP prepare thread failed: ${String(err?.message ?? err)}`));
+    worker.on('exit', (code) => this.fail(worker, `the AMQP prepare thread exited (code ${code})`));
     this.worker = worker;
     this.watch = watch.start();
     return worker;
   }
 
-  private answered(answer: FromPrepareThread): void {
+  private received(message: FromPrepareThread): void {
+    if (message.kind !== 'up') return this.answered(message);
+    this.upAt = this.options.now();
+    // The first thread was handed deliveries from its start (one waited for it); a fresh one from now on.
+    if (this.failure === null) return;
+    this.failure = null;
+    this.options.onRestarted(this.restarts.attempt);
+  }
+
+  private answered(answer: PrepareAnswer): void {
     const job = this.inFlight.get(answer.job);
     if (job === undefined) return;
     this.inFlight.delete(answer.job);
@@ -174,15 +235,26 @@ export class AmqpPrepareThread {
     this.pump();
   }
 
-  private fail(reason: string): void {
-    if (this.failure !== null || this.closed) return;
-    this.failure = reason;
-    this.release();
-    const worker = this.worker;
+  private fail(worker: Worker, reason: string): void {
+    if (worker !== this.worker || this.closed) return;
     this.worker = null;
+    this.failure = reason;
+    this.failureCount++;
+    this.release();
     // Stuck in JavaScript it is interrupted; stuck in a native call it is let go (unref'd).
-    void worker?.terminate();
-    this.options.onFailed(reason);
+    void worker.terminate();
+    const wait = this.restarts.next(this.options.now(), this.upAt);
+    this.upAt = null;
+    if (wait !== null) this.cancelRestart = this.options.setTimer(() => this.restart(), wait);
+    this.options.onFailed(reason, wait);
+  }
+
+  /** Deliveries stay on the main thread until it says it is up (received): one that fails loading costs none. */
+  private restart(): void {
+    this.cancelRestart = null;
+    if (this.closed) return;
+    this.restartCount++;
+    this.spawn();
   }
 
   /** Everything handed over or waiting goes back to the main thread, in order. */
@@ -197,7 +269,7 @@ export class AmqpPrepareThread {
   }
 }
 
-function unpack(answer: FromPrepareThread): OffThread {
+function unpack(answer: PrepareAnswer): OffThread {
   switch (answer.kind) {
     case 'ready':
       try {

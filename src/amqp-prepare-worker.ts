@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { fromWireDelivery, prepareDelivery } from './amqp-prepare.js';
-import type { FromPrepareThread, PrepareWorkerData, ToPrepareThread } from './amqp-prepare-protocol.js';
+import type { FromPrepareThread, PrepareAnswer, PrepareWorkerData, ToPrepareThread } from './amqp-prepare-protocol.js';
 import { Pulse } from './thread-pulse.js';
 
 const port = parentPort;
@@ -24,7 +24,7 @@ port.on('message', ({ job, delivery }: ToPrepareThread) => {
   pulse.beat();
   if (delivery.routingKey === exitKey) process.exit(3);
   while (delivery.routingKey === spinKey) {}
-  let answer: FromPrepareThread;
+  let answer: PrepareAnswer;
   let transfer: ArrayBuffer[] = [];
   try {
     const prepared = prepareDelivery(fromWireDelivery(delivery), data.limits, fill);
@@ -50,3 +50,4 @@ port.on('message', ({ job, delivery }: ToPrepareThread) => {
   }
   port.postMessage(answer, transfer);
 });
+port.postMessage({ kind: 'up' } satisfies FromPrepareThread);

@@ -1,8 +1,13 @@
 /** The input's waits: reconnect back-off, the set-up and close bounds, and the timer they run on. */
 
+/** The `attempt`th wait (from 1) of a back-off doubling from `initialMs` to `maxMs`. */
+export function backoffStep(attempt: number, initialMs: number, maxMs: number): number {
+  return Math.min(maxMs, initialMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
+}
+
 /** Equal jitter: half the exponential step is fixed, half random, so restarts do not stampede. */
 export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random: () => number): number {
-  const step = Math.min(maxMs, initialMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
+  const step = backoffStep(attempt, initialMs, maxMs);
   return Math.round(step / 2 + random() * (step / 2));
 }
 

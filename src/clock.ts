@@ -56,10 +56,19 @@ export const systemClock: Clock = {
   },
 };
 
-/** Resolves after `ms` on `clock` (tests drive it by hand), or at once when `signal` aborts. */
+/** Calls `fn` once, `ms` from now on `clock` (tests drive it by hand), unless the returned function is called first. */
+export function after(clock: Clock, ms: number, fn: () => void): () => void {
+  const cancel = clock.every(ms, () => {
+    cancel();
+    fn();
+  });
+  return cancel;
+}
+
 /** Resolves in the event loop's check phase: I/O (HTTP, the bus) gets a turn before the caller goes on. */
 export const nextTurn = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** Resolves after `ms` on `clock` (tests drive it by hand), or at once when `signal` aborts. */
 export function delay(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
   if (ms <= 0 || signal?.aborted) return Promise.resolve();
   return new Promise((resolve) => {

@@ -40,7 +40,7 @@ export interface ReadinessView {
   readonly hangWatch: string | null;
   /** Why the stop watch thread (stop-watch.ts) no longer watches, or null. */
   readonly stopWatch: string | null;
-  /** Why the AMQP prepare thread (amqp-prepare-thread.ts) is gone, or null. */
+  /** Why the AMQP prepare thread (amqp-prepare-thread.ts) is gone and until when large deliveries are decoded here, or null. */
   readonly amqpThread?: string | null;
   /** A journal commit or snapshot write waiting on the disk past --disk-hang-timeout (diskWaitProblem), or null. */
   readonly diskWait: string | null;
@@ -108,8 +108,7 @@ export function degradedReason(v: ReadinessView): string | null {
   if (v.stopWatch !== null) reasons.push(v.stopWatch);
   // Nothing is lost (its deliveries are decoded here instead), but each large one now holds
   // every read, push and probe on this thread, as before the thread: say so, as for the watches.
-  if (v.amqpThread)
-    reasons.push(`${v.amqpThread}; large AMQP deliveries are decoded on the main thread until a restart`);
+  if (v.amqpThread) reasons.push(v.amqpThread);
   if (v.diskWait !== null) reasons.push(v.diskWait);
   if (v.amqpUnjournaled !== null) reasons.push(v.amqpUnjournaled);
   if (v.logOutput !== null) reasons.push(v.logOutput);

@@ -32,7 +32,7 @@ export function readinessOf(s: ServiceParts): ReadinessView {
     hungSkipped: s.hungReport.problem(),
     hangWatch: state.hangWatchFailed,
     stopWatch: s.stopWatch?.problem() ?? null,
-    amqpThread: s.amqp.thread?.failed ?? null,
+    amqpThread: s.amqp.thread?.problem() ?? null,
     diskWait: diskWaitProblem(s.store.writesWaiting(), s.config.diskHangTimeout),
     amqpUnjournaled: s.amqp.unjournaledProblem(),
     logOutput: s.logOutput?.problem() ?? null,

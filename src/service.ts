@@ -126,8 +126,8 @@ export class Service {
         ...parts.recovery.counters,
         receiveErrors: parts.busIngest.receiveErrors,
         busThreadHangs: state.busThreadHangs,
-        // Failed, hung or exited: large deliveries are decoded on the main thread since (logged).
-        amqpThreadFailures: parts.amqp.thread?.failed ? 1 : 0,
+        // Failed, hung or exited: large deliveries were decoded on the main thread until a fresh one was up (logged).
+        amqpThreadFailures: parts.amqp.thread?.failures ?? 0,
       }),
       server: () => state.server,
       endpoints: () => state.subscription?.endpoints() ?? [],

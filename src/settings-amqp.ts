@@ -36,7 +36,12 @@ export const AMQP = {
   amqpThread: {
     type: z.union([z.boolean(), z.stringbool()]).default(true),
     flag: '<true|false>',
-    help: 'decode, bound, hash and encode large deliveries (bodies of 4 KiB or more) on a thread of their own, so a flood of them does not hold HTTP reads, pushes and snapshots (a 700 KB body of 49 k unsorted keys cost the main thread 140-170 ms decoded there, 35-45 ms handed over: bench/amqp-intake.ts); smaller ones cost less decoded where they arrive than handed over. A thread that fails, hangs (`--thread-hang-timeout`, `--thread-start-timeout`) or exits is ended and leaves them, and those it held, to the main thread for the rest of the run, logged and counted (`statscache_intake_total{event="amqp_thread_failures"}`) (`false`: all on the main thread)',
+    help: 'decode, bound, hash and encode large deliveries (bodies of 4 KiB or more) on a thread of their own, so a flood of them does not hold HTTP reads, pushes and snapshots (a 700 KB body of 49 k unsorted keys cost the main thread 140-170 ms decoded there, 35-45 ms handed over: bench/amqp-intake.ts); smaller ones cost less decoded where they arrive than handed over. A thread that fails, hangs (`--thread-hang-timeout`, `--thread-start-timeout`) or exits is ended and leaves those it held, and every large one until a fresh thread is up, to the main thread, in delivery order, logged and counted (`statscache_intake_total{event="amqp_thread_failures"}`); `/healthz` and `/readyz` say degraded meanwhile. A fresh thread is started after 1 s, doubling to 60 s, at most `--amqp-thread-restarts` times in a row (`false`: all on the main thread)',
+  },
+  amqpThreadRestarts: {
+    type: count(0, 1000).default(5),
+    flag: '<n>',
+    help: 'fresh AMQP prepare threads (`--amqp-thread`) started in a row after one failed, hung or exited, each after a wait doubling from 1 s to 60 s; one that then serves 10 minutes starts the row again. Past it large deliveries are decoded on the main thread until the service restarts, and `/healthz` and `/readyz` say degraded, naming the bound (`0`: never started afresh)',
   },
   amqpHeartbeat: {
     type: count(0, 3600).default(30),

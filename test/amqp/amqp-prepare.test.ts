@@ -170,6 +170,11 @@ describe('the AMQP prepare thread', () => {
     maxInFlightBytes: 64 * 1024,
     hangTimeoutMs: 0,
     startTimeoutMs: 0,
+    // A failure is the measurement's (the test's) end: no fresh thread.
+    restarts: 0,
+    now: () => 0,
+    setTimer: () => () => undefined,
+    onRestarted: () => undefined,
     onFailed: (reason) => {
       throw new Error(reason);
     },
