@@ -190,13 +190,17 @@ describe('the AMQP prepare thread gone', () => {
 
 describe('a fresh AMQP prepare thread', () => {
   const EXIT_KEY = 'STATSCACHE_TEST_AMQP_THREAD_EXIT_KEY';
+  const SPIN_KEY = 'STATSCACHE_TEST_AMQP_THREAD_SPIN_KEY';
   const timed = { headers: { 'sent-at': sentAt(NOW - 60) } };
 
-  /** A service whose prepare thread exits on `<prefix>.doomed` (read by every thread as it starts), on `clock`. */
-  async function doomedService(flags: Partial<Config> = {}) {
+  /**
+   * A service whose prepare thread exits on `<prefix>.doomed` (or hangs there, with `key`
+   * SPIN_KEY; read by every thread as it starts), on `clock`.
+   */
+  async function doomedService(flags: Partial<Config> = {}, key = EXIT_KEY) {
     const prefix = `statscache.test.${randomUUID().slice(0, 8)}`;
-    process.env[EXIT_KEY] = `${prefix}.doomed`;
-    cleanups.push(() => delete process.env[EXIT_KEY]);
+    process.env[key] = `${prefix}.doomed`;
+    cleanups.push(() => delete process.env[key]);
     const lines: string[] = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
     const clock = new ManualClock(NOW * 1000);
@@ -213,37 +217,41 @@ describe('a fresh AMQP prepare thread', () => {
     return { s, clock, lines, publish, journaled: journalOrder(s) };
   }
 
-  it('is started after one exits, and once up takes large deliveries off the main thread again: in order, none lost or twice, health ok', async () => {
-    const { s, clock, lines, publish, journaled } = await doomedService();
-    await publish(
-      ['wiki.article.edit', reversed(1000), 'before'],
-      ['doomed', reversed(1000), 'doomed'],
-      ['wiki.article.edit', reversed(1000), 'held'],
-      ['wiki.article.edit', '{"small":1}', 'small-1'],
-    );
-    expect(s.amqp.thread?.failed).toMatch(/exited \(code 3\)/);
-    // The back-off's first wait, on the service's clock: a fresh thread, deliveries once it is up.
-    clock.advance(1000);
-    await eventually(() => (s.amqp.thread?.failed === null ? true : undefined), 30_000, 'a fresh thread up');
-    expect(String(degraded(s, '/readyz'))).not.toMatch(/AMQP prepare/);
-    expect(String(degraded(s, '/healthz'))).not.toMatch(/AMQP prepare/);
+  for (const [how, key, flags, failure] of [
+    ['exits', EXIT_KEY, {}, /exited \(code 3\)/],
+    ['hangs', SPIN_KEY, { threadHangTimeout: 1 }, /made no progress/],
+  ] as const)
+    it(`is started after one ${how}, and once up takes large deliveries off the main thread again: in order, none lost or twice, health ok`, async () => {
+      const { s, clock, lines, publish, journaled } = await doomedService(flags, key);
+      await publish(
+        ['wiki.article.edit', reversed(1000), 'before'],
+        ['doomed', reversed(1000), 'doomed'],
+        ['wiki.article.edit', reversed(1000), 'held'],
+        ['wiki.article.edit', '{"small":1}', 'small-1'],
+      );
+      expect(s.amqp.thread?.failed).toMatch(failure);
+      // The back-off's first wait, on the service's clock: a fresh thread, deliveries once it is up.
+      clock.advance(1000);
+      await eventually(() => (s.amqp.thread?.failed === null ? true : undefined), 30_000, 'a fresh thread up');
+      expect(String(degraded(s, '/readyz'))).not.toMatch(/AMQP prepare/);
+      expect(String(degraded(s, '/healthz'))).not.toMatch(/AMQP prepare/);
 
-    const parsed = parsedOnMain();
-    await publish(
-      ['wiki.article.edit', reversed(1000), 'after-1'],
-      ['wiki.article.edit', '{"small":2}', 'small-2'],
-      ['wiki.article.edit', reversed(2000), 'after-2'],
-    );
-    expect(parsed.filter((n) => n >= 4096)).toEqual([]);
-    expect(journaled).toEqual(['before', 'doomed', 'held', 'small-1', 'after-1', 'small-2', 'after-2']);
-    // The first thread: `before`; the fresh one: both large deliveries after it was up.
-    expect(preparedOffMain(s)).toBe(3);
-    expect(s.counters.accepted).toBe(7);
-    expect(s.counters.duplicates).toBe(0);
-    expect(s.amqp.thread?.restarted).toBe(1);
-    expect(await s.metrics.refresh()).toContain('statscache_intake_total{event="amqp_thread_failures"} 1');
-    expect(lines.filter((l) => l.includes('AMQP prepare thread up again')).length).toBe(1);
-  }, 120_000);
+      const parsed = parsedOnMain();
+      await publish(
+        ['wiki.article.edit', reversed(1000), 'after-1'],
+        ['wiki.article.edit', '{"small":2}', 'small-2'],
+        ['wiki.article.edit', reversed(2000), 'after-2'],
+      );
+      expect(parsed.filter((n) => n >= 4096)).toEqual([]);
+      expect(journaled).toEqual(['before', 'doomed', 'held', 'small-1', 'after-1', 'small-2', 'after-2']);
+      // The first thread: `before`; the fresh one: both large deliveries after it was up.
+      expect(preparedOffMain(s)).toBe(3);
+      expect(s.counters.accepted).toBe(7);
+      expect(s.counters.duplicates).toBe(0);
+      expect(s.amqp.thread?.restarted).toBe(1);
+      expect(await s.metrics.refresh()).toContain('statscache_intake_total{event="amqp_thread_failures"} 1');
+      expect(lines.filter((l) => l.includes('AMQP prepare thread up again')).length).toBe(1);
+    }, 120_000);
 
   it('is not started again past --amqp-thread-restarts in a row: the main thread until the service restarts, degraded, saying so', async () => {
     const { s, clock, lines, publish, journaled } = await doomedService({ amqpThreadRestarts: 1 });
