@@ -7,7 +7,8 @@ import type { AmqpInputsDeps } from './amqp-inputs-deps.js';
 import type { Tally } from './amqp-input-report.js';
 import type { Turn } from './amqp-delivery-order.js';
 import { decodeDelivery, type Delivery, oversizedDelivery } from './amqp-message.js';
-import type { AmqpPrepareThread, OffThread } from './amqp-prepare-thread.js';
+import type { OffThread } from './amqp-prepare-answer.js';
+import type { AmqpPrepareThread } from './amqp-prepare-thread.js';
 import type { DecodeErrorReason } from './decode-frames.js';
 import { decodedBytes, preparedAhead } from './intake.js';
 

@@ -11,20 +11,12 @@
 import { Worker } from 'node:worker_threads';
 import type { Delivery } from './amqp-message.js';
 import { toWireDelivery } from './amqp-prepare.js';
+import { type OffThread, unpack } from './amqp-prepare-answer.js';
 import type { FromPrepareThread, PrepareAnswer, PrepareWorkerData, ToPrepareThread } from './amqp-prepare-protocol.js';
-import type { ThreadMessage } from './bus-thread.js';
 import type { ThreadLimits } from './bus-prepare.js';
-import type { DecodeErrorReason } from './decode-frames.js';
-import { unpackPrepared } from './prepared-head.js';
 import { trackThread } from './process-exit.js';
 import { PulseWatch } from './thread-pulse.js';
 import { ThreadRestarts } from './thread-restarts.js';
-
-/** A delivery prepared by the thread, or refused by it; null: the main thread prepares it. */
-export type OffThread =
-  | Omit<ThreadMessage & { kind: 'ready' }, 'source'>
-  | { readonly kind: 'rejected'; readonly reason: DecodeErrorReason; readonly detail: string }
-  | null;
 
 export interface PrepareThreadOptions {
   readonly limits: ThreadLimits;
@@ -266,27 +258,5 @@ export class AmqpPrepareThread {
     this.waiting.length = 0;
     this.inFlightBytes = 0;
     for (const job of jobs) job.resolve(null);
-  }
-}
-
-function unpack(answer: PrepareAnswer): OffThread {
-  switch (answer.kind) {
-    case 'ready':
-      try {
-        const { buffer, recordEnd, truncated, corrected, filled } = answer;
-        return {
-          kind: 'ready',
-          ...unpackPrepared(buffer, 0, recordEnd, buffer.byteLength),
-          truncated,
-          corrected,
-          filled,
-        };
-      } catch {
-        return null;
-      }
-    case 'rejected':
-      return { kind: 'rejected', reason: answer.reason, detail: answer.detail };
-    default:
-      return null;
   }
 }
