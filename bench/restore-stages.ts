@@ -7,10 +7,18 @@
  *   node dist/bench/restore-stages.js make DIR        (BENCH_KEYS, default 500000; BENCH_GENERATIONS, default 1)
  *   node dist/bench/restore-stages.js restore DIR     one run on a copy of DIR; prints one JSON line
  *
- * Stages, wall and this thread's CPU (schedstat): the check-and-read (build() until restore
- * opens the file's slots; the service decodes the streamed frames meanwhile: `decode`), the
- * load (restore's reads and checks, then `loadAll` per container), the rest of build(), the
- * journal's replay and the digests' settle. Prototype methods are wrapped for the timing: a
+ * `BENCH_REPLAY_THREAD=forced` hands the replay to the replay thread whatever its probe times.
+ * With `node --expose-gc`, `heap_mb` is the heap after the restore (collected first).
+ * On a shared machine (as root), a run in an autogroup of its own at the top weight is near
+ * a quiet machine's (the check's children run in it too):
+ *   setsid sh -c 'echo -20 > /proc/self/autogroup; exec node dist/bench/restore-stages.js restore DIR'
+ *
+ * Stages, wall and this thread's CPU (schedstat, updated at scheduler ticks: a span of many
+ * short calls, as `decode`, reads low); `process_cpu` (all this process's threads, the
+ * collector's helpers too) and `children_cpu` (the check's children), from /proc/self/stat, in
+ * 10 ms ticks. The check-and-read (build() until restore opens the file's slots; the service
+ * decodes the streamed frames meanwhile: `decode`), the load (restore's reads and checks, then
+ * `loadAll` per container), the rest of build(), the journal's replay and the digests' settle. Prototype methods are wrapped for the timing: a
  * few calls each, none per entry.
  */
 import '../src/msgpack-strings.js';
@@ -45,6 +53,13 @@ const configOf = (dir: string) =>
 
 /** This thread's CPU in ms (schedstat: ns on the CPU). */
 const threadCpuMs = (): number => Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
+
+/** This process's CPU (all threads) and its waited-for children's, in ms (/proc/self/stat, clock ticks of 10 ms). */
+function processCpuMs(): { self: number; children: number } {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const tick = (i: number) => Number(fields[i - 3]) * 10;
+  return { self: tick(14) + tick(15), children: tick(16) + tick(17) };
+}
 
 async function make(dir: string): Promise<void> {
   const service = await Service.build({ config: configOf(dir), logger: createLogger('silent'), plugins: [perUser] });
@@ -102,13 +117,26 @@ async function restore(source: string): Promise<void> {
   obs.observe({ entryTypes: ['gc'] });
   const t0 = performance.now();
   const c0 = threadCpuMs();
-  const service = await Service.build({ config: configOf(dir), logger: createLogger('silent'), plugins: [perUser] });
+  const p0 = processCpuMs();
+  const forced =
+    process.env['BENCH_REPLAY_THREAD'] === 'forced' ? { replayThreadWorthUs: 0, replayThreadMinEntries: 0 } : {};
+  const service = await Service.build({
+    config: configOf(dir),
+    logger: createLogger('silent'),
+    plugins: [perUser],
+    ...forced,
+  });
   const built = performance.now();
   const cBuilt = threadCpuMs();
   await service.recover();
   const t1 = performance.now();
   const c1 = threadCpuMs();
+  const p1 = processCpuMs();
   obs.disconnect();
+  // The restored state's heap, when run with --expose-gc (the figure is meaningless with garbage in it).
+  const gcNow = (globalThis as { gc?: () => void }).gc;
+  gcNow?.();
+  const heapMb = gcNow ? Math.round(process.memoryUsage().heapUsed / 1e6) : null;
   await service.close();
   rmSync(dir, { recursive: true, force: true });
   const ms = (n: number) => Math.round(n);
@@ -126,11 +154,14 @@ async function restore(source: string): Promise<void> {
       check_and_read: ms(restoreAt - t0),
       after_check: ms(built - restoreAt),
       main_cpu: { build: ms(cBuilt - c0), recover: ms(c1 - cBuilt) },
+      process_cpu: p1.self - p0.self,
+      children_cpu: p1.children - p0.children,
       decode: span('decode'),
       loadAll: span('loadAll'),
       replay: span('replay'),
       settle: span('settle'),
       gc_ms: ms(gc.reduce((a, b) => a + b, 0)),
+      heap_mb: heapMb,
     }),
   );
 }
