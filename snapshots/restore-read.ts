@@ -5,6 +5,7 @@
 import { StatscacheError } from '../actors/errors.js';
 import type { LoadedState } from '../actors/plugin-runtime.js';
 import { ChecksumError, checksumProblem, decodeVerified } from './codec.js';
+import { KeyShare } from './key-share.js';
 import type { DataStore } from './lmdb-store.js';
 
 /**
@@ -37,6 +38,8 @@ export interface Filling {
 export function readStored(ident: string, slot: number, store: DataStore): LoadedState {
   const rows: Filling = { keys: [], values: [] };
   const stores: Record<string, Filling> = {};
+  let keyShare = new KeyShare();
+  let sharing = 'rows';
   store.forEachEntry(slot, ident, (name, key, bytes, size) => {
     let value: unknown;
     try {
@@ -49,7 +52,12 @@ export function readStored(ident: string, slot: number, store: DataStore): Loade
         cause: err,
       });
     }
-    // LMDB hands a plugin's entries in key order, each key once: no lookup needed.
+    // LMDB hands a plugin's entries in key order, store by store, each key once: no lookup needed.
+    if (name !== sharing) {
+      keyShare = new KeyShare();
+      sharing = name;
+    }
+    keyShare.share(key, value);
     const into = name === 'rows' ? rows : (stores[name] ??= { keys: [], values: [] });
     into.keys.push(key);
     into.values.push(value);

@@ -11,6 +11,7 @@
  */
 import type { LoadedEntries, LoadedState } from '../actors/plugin-runtime.js';
 import { decodeSequence, SequenceWriter } from './codec.js';
+import { KeyShare } from './key-share.js';
 import type { DataStore, SlotSizes } from './lmdb-store.js';
 import { entryUnreadable, type Filling, type PrereadSlot, storedEntryProblem } from './restore.js';
 
@@ -156,6 +157,7 @@ export class SlotStreamReader {
     let plugin = this.plugins.get(ident);
     if (!plugin) this.plugins.set(ident, (plugin = { rows: { keys: [], values: [] }, stores: {} }));
     const into = store === 'rows' ? plugin.rows : (plugin.stores[store] ??= { keys: [], values: [] });
+    const keyShare = new KeyShare();
     let key: string | null = null;
     try {
       decodeSequence(payload.subarray(headerEnd), (value) => {
@@ -163,6 +165,7 @@ export class SlotStreamReader {
           if (typeof value !== 'string') throw new Error('an entry key is not a string');
           key = value;
         } else {
+          keyShare.share(key, value);
           into.keys.push(key);
           into.values.push(value);
           key = null;
