@@ -32,4 +32,11 @@ describe("msgpackr's native string extraction", () => {
     const firstImport = cli.split('\n').find((l) => l.startsWith('import '));
     expect(firstImport).toBe("import './msgpack-strings.js';");
   });
+
+  it('is decided by the first import of the built CLI too, bundled (scripts/bundle-serve.mjs) or not', () => {
+    // A bundle imports its packages ahead of its own code: the switch must not move into it.
+    const cli = readFileSync(new URL('../../dist/src/cli.js', import.meta.url), 'utf8');
+    const firstImport = cli.split('\n').find((l) => l.startsWith('import '));
+    expect(firstImport).toBe("import './msgpack-strings.js';");
+  });
 });
