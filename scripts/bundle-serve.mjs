@@ -29,8 +29,11 @@ const ENTRIES = [
   'src/export-child.js',
   'snapshots/store-check-child.js',
 ];
-/** Pure JavaScript packages worth bundling; every other package is imported as it was. */
-const BUNDLED_PACKAGES = new Set(['zod', 'csv-stringify']);
+/**
+ * Packages imported as they are, not bundled: native code (and msgpackr, which lmdb imports
+ * too: one copy), or files of theirs loaded by path (amqplib's, patched by amqp-*-guard.ts).
+ */
+const EXTERNAL_PACKAGES = new Set(['amqplib', 'fs-ext', 'lmdb', 'msgpackr', 'uWebSockets.js', 'zeromq']);
 const STUB_MARK = '// Stub written by scripts/bundle-serve.mjs';
 
 const isStub = (file) => readFileSync(join(dist, file), 'utf8').includes(STUB_MARK);
@@ -51,12 +54,18 @@ const keepFileUrls = {
   name: 'keep-file-urls',
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, (args) =>
-      BUNDLED_PACKAGES.has(packageOf(args.path)) ? undefined : { path: args.path, external: true },
+      EXTERNAL_PACKAGES.has(packageOf(args.path)) ? { path: args.path, external: true } : undefined,
     );
     // Every output file sits in dist/bundle/, so '../' from its URL is dist/ itself.
     b.onLoad({ filter: /\.js$/ }, (args) => {
       const source = readFileSync(args.path, 'utf8');
-      if (!args.path.startsWith(dist + '/') || !source.includes('import.meta.url')) return undefined;
+      // A bundled package's would name dist/bundle/ instead of its own folder: not bundled unseen.
+      if (!args.path.startsWith(`${dist}/`)) {
+        if (source.includes('import.meta'))
+          throw new Error(`${args.path} reads import.meta: make its package external`);
+        return undefined;
+      }
+      if (!source.includes('import.meta.url')) return undefined;
       const own = JSON.stringify(`../${relative(dist, args.path)}`);
       return { contents: source.replaceAll('import.meta.url', `new URL(${own}, import.meta.url).href`), loader: 'js' };
     });
@@ -77,6 +86,12 @@ const result = await build({
   // Class and function names are read (error names, log fields): renaming one to dodge a clash would change them.
   keepNames: true,
   sourcemap: 'linked',
+  // Resolved as Node resolves them: without esbuild's default 'module' condition.
+  conditions: [],
+  // The CommonJS packages bundled require Node's own modules: esbuild's require shim needs a require.
+  banner: {
+    js: "import { createRequire as __bundleRequire } from 'node:module';\nconst require = __bundleRequire(import.meta.url);",
+  },
   plugins: [keepFileUrls],
   metafile: true,
   logLevel: 'warning',
