@@ -102,6 +102,13 @@ export type ToBusThread =
   /** Batches were taken in (their credit is in the shared totals: bus-credit.ts) while the thread waited for it. */
   { readonly type: 'wake' } | { readonly type: 'close' };
 
+/** Main thread → a bus thread created ahead (bus-thread.ts prestartBusThread): its first message, before any other. */
+export interface BusThreadStart {
+  readonly type: 'start';
+  /** What a thread created for the subscription gets as its workerData (bus-thread-options.ts busWorkerData). */
+  readonly data: unknown;
+}
+
 /**
  * What a message the bus thread hands over is counted as against --bus-queue-max-bytes: the
  * bytes it carries plus this, for the objects that carry them on both threads (the item, the

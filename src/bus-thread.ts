@@ -5,7 +5,7 @@ import { SharedCredit } from './bus-credit.js';
 import { EndpointSet } from './bus-endpoints.js';
 import { BUS_THREAD_SOURCE, unpackBatch } from './bus-thread-batch.js';
 import { busWorkerData, type ThreadedBusHooks, type ThreadOptions } from './bus-thread-options.js';
-import type { FromBusThread, PackedItems, ToBusThread } from './bus-thread-protocol.js';
+import type { BusThreadStart, FromBusThread, PackedItems, ToBusThread } from './bus-thread-protocol.js';
 import { trackThread } from './process-exit.js';
 import { type PulseBounds, type PulseStage, PulseWatch } from './thread-pulse.js';
 
@@ -36,6 +36,43 @@ const CLOSE_WAIT_MS = 2000;
 const WORKER_URL = import.meta.url.endsWith('.ts')
   ? new URL('../dist/src/bus-worker.js', import.meta.url)
   : new URL('./bus-worker.js', import.meta.url);
+
+/** A bus thread created ahead of the subscription (prestartBusThread), not yet taken by it. */
+let ahead: { readonly worker: Worker; readonly forget: () => void } | null = null;
+
+/**
+ * Creates the bus thread ahead of the service's subscribe, which takes it: its start (Node's
+ * own, then its modules, zeromq's addon among them) runs on the other core while the main thread
+ * loads and builds the service, instead of after the HTTP listen, with the main thread waiting.
+ * It waits for its data (BusThreadStart) and opens nothing before; it never keeps the process
+ * alive, and one that ended meanwhile is dropped (the subscription creates another, which ends
+ * the same way, through the checks below).
+ */
+export function prestartBusThread(): void {
+  if (ahead !== null) return;
+  const worker = new Worker(WORKER_URL, { workerData: null });
+  worker.unref();
+  trackThread(worker, 'the bus thread');
+  const forget = () => {
+    if (ahead?.worker === worker) ahead = null;
+  };
+  // Not re-thrown here: the one created in its place reports the same failure.
+  worker.on('error', forget);
+  worker.once('exit', forget);
+  ahead = { worker, forget };
+}
+
+/** The thread created ahead, given its data, else a new one. */
+function busWorker(data: ReturnType<typeof busWorkerData>): Worker {
+  if (ahead === null) return new Worker(WORKER_URL, { workerData: data });
+  const { worker, forget } = ahead;
+  ahead = null;
+  worker.off('error', forget);
+  worker.off('exit', forget);
+  worker.ref();
+  worker.postMessage({ type: 'start', data } satisfies BusThreadStart);
+  return worker;
+}
 
 /**
  * subscribe() with receiving and preparing on another thread (bus-worker.ts). Endpoint
@@ -69,9 +106,7 @@ export async function subscribeThreaded(
     );
   });
   const credit = new SharedCredit();
-  const worker = new Worker(WORKER_URL, {
-    workerData: busWorkerData(options, thread, watch.buffer, credit.buffer),
-  });
+  const worker = busWorker(busWorkerData(options, thread, watch.buffer, credit.buffer));
   trackThread(worker, 'the bus thread');
   const endpoints = new EndpointSet(options.connect, hooks);
   const send = (message: ToBusThread) => worker.postMessage(message);

@@ -13,7 +13,13 @@ import { type BusOptions, openSockets } from './bus.js';
 import { SharedCredit } from './bus-credit.js';
 import { lingerWait } from './bus-linger.js';
 import { prepareFrames, type ThreadLimits, unclocked } from './bus-prepare.js';
-import { type FromBusThread, ITEM_OVERHEAD_BYTES, ItemBatch, type ToBusThread } from './bus-thread-protocol.js';
+import {
+  type BusThreadStart,
+  type FromBusThread,
+  ITEM_OVERHEAD_BYTES,
+  ItemBatch,
+  type ToBusThread,
+} from './bus-thread-protocol.js';
 import { Pulse } from './thread-pulse.js';
 import { PairBatch } from './transfer-buffer.js';
 
@@ -43,7 +49,11 @@ interface BusWorkerData {
 
 const port = parentPort;
 if (!port) throw new Error('bus-worker.js runs as a worker thread (src/bus-thread.ts starts it)');
-const data = workerData as BusWorkerData;
+/**
+ * Created ahead of its use (prestartBusThread: its modules load while the main thread loads the
+ * service's), the thread is told its data by the service's subscribe, in its first message.
+ */
+const data = (workerData ?? (await new Promise<BusThreadStart>((r) => port.once('message', r))).data) as BusWorkerData;
 const limits = unclocked(data.limits);
 /** The service's clock as its main thread reads it (service-parts.ts nowSeconds: systemClock.now() / 1000). */
 const fill = data.fillTimestamps ? () => Date.now() / 1000 : null;

@@ -33,6 +33,8 @@ async function runService(config: Config, withSimulator: boolean, configFile?: s
       { variable: name, nearest },
       `environment variable ${name} is no setting and is ignored; did you mean ${nearest}?`,
     );
+  // Its start (Node's, its modules') runs on the other core meanwhile; the service's subscribe takes it.
+  if (config.busThread) (await import('./bus-thread.js')).prestartBusThread();
   // Loaded here, not at the top: operator commands should not pay for uWS, ZeroMQ and XState.
   const { answerWhileStarting } = await import('./startup-health.js');
   // Probes find the process alive (and not ready) through the checks and the restore below.
