@@ -14,14 +14,21 @@ import { memorySampler, relay, type Send, SLOW_PLUGIN } from '../helpers/bus-flo
 import { joinedPublisher, metricsText, sampleOf } from '../helpers/probes.js';
 import { eventually, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 
-/** Messages flooded: ~1.6 KB each, ~400 MB in all, far beyond what the plugin applies meanwhile. */
-const FLOOD = 250_000;
-const PAD = 'x'.repeat(1500);
+/**
+ * Messages flooded: ~2.6 KB each, ~310 MB in all, far beyond what the plugin applies meanwhile.
+ * Sized so that the unbounded case still clearly breaks BOUND_MIB: without the bound the process
+ * grows by about twice the bytes flooded (libzmq's copy and the bus thread's), +590 to +620 MiB
+ * here with --bus-queue-max 10000000 (2.4× the bound; 250,000 of ~1.6 KB grew it by +788 MiB).
+ * Larger messages would cost fewer sends for the same bytes, but what the bound lets in grows
+ * with them: 8,192 messages in flight of 4 KB measured up to +240 MiB with the bound, too close.
+ */
+const FLOOD = 120_000;
+const PAD = 'x'.repeat(2500);
 const QUEUE_MAX = 1000;
 /**
  * Anonymous memory the service may grow by during the flood: what the bus thread and the main
  * thread hold in flight (8,192 messages handed over, a journal batch) and the heap that leaves
- * behind; measured +95 to +140 MiB with the bound, +788 MiB without it by the end of the flood.
+ * behind; measured +98 to +114 MiB with the bound, +590 to +620 MiB without it by the end of the flood.
  */
 const BOUND_MIB = 250;
 
@@ -46,7 +53,7 @@ describe('the bus receive queue is bounded (--bus-queue-max)', () => {
       await send(topic, JSON.stringify(m));
     };
     for (let i = 0; i < FLOOD; i++) await next();
-    // Unbounded, libzmq had read most of the flood by now: +788 MiB here.
+    // Unbounded, libzmq had read most of the flood by now: +590 MiB or more here.
     expect(memory.growth()).toBeLessThan(BOUND_MIB);
     // The tail: one more message at a time until every seq_id sent is either taken in or counted missing.
     const counts = await eventually(
