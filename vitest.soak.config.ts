@@ -8,6 +8,7 @@ export default defineConfig({
   test: {
     include: [
       'test/soak/**/*.soak.ts',
+      'test/recovery/check-and-read.test.ts',
       'test/recovery/crash-recovery.test.ts',
       'test/recovery/served-durable.test.ts',
       'test/recovery/snapshot-corruption.test.ts',
