@@ -5,9 +5,7 @@ import { defineConfig } from 'vitest/config';
  * HTTP and WebSocket layers on loopback) and share no module state between files: their files
  * share a worker instead of each starting a fresh one. A fresh worker per file cost 1-4 s of
  * wall time per file on the loaded 2-core box (these 96 files: 213 s isolated, 93 s shared;
- * test/http: 250 s, 153 s). The rest (e2e, recovery, commands: spawned services, brokers and
- * CLI runs; amqp: amqplib's codec guard is installed once per process, so a test of it after
- * another file could pass without the install it checks) keeps one worker per file.
+ * test/http: 250 s, 153 s).
  */
 const SHARED_WORKER = [
   'test/actors/**/*.test.ts',
@@ -20,6 +18,21 @@ const SHARED_WORKER = [
   'test/ws/**/*.test.ts',
 ];
 
+/**
+ * The only files that need a process of their own: each checks that amqplib's reader is patched
+ * by the module that installs the guard, once per process, so after another file had loaded it a
+ * check could pass without the install it is about. The spawned-service suites (e2e, recovery,
+ * commands, amqp) reuse their worker too: they keep nothing in module state, change no
+ * environment, and their services are processes of their own. A fresh worker per file cost
+ * them ~0.4-0.9 s of CPU each (test/recovery: 160 s of CPU isolated, 137 s shared; all 55 of
+ * test/e2e passed shared).
+ */
+const OWN_PROCESS = [
+  'test/amqp/amqp-body-guard.test.ts',
+  'test/amqp/amqp-codec-guard.test.ts',
+  'test/amqp/amqp-frame-guard.test.ts',
+];
+
 export default defineConfig({
   test: {
     testTimeout: 30_000,
@@ -29,19 +42,20 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: 'shared-worker', include: SHARED_WORKER, isolate: false } },
       // Spawned services and brokers: a test that starts two services and feeds 510 messages took
-      // 30 s (the shared limit) on a box loaded to 15 by other work, and a test timed out keeps
-      // running under the next ones. Passing tests take no longer for it.
+      // 30 s (the shared limit) on a box loaded to 15 by other work. Passing tests take no longer for it.
       {
         extends: true,
         test: {
-          name: 'own-worker',
+          name: 'spawned',
           include: ['test/**/*.test.ts'],
-          exclude: SHARED_WORKER,
+          exclude: [...SHARED_WORKER, ...OWN_PROCESS],
+          isolate: false,
           testTimeout: 60_000,
           // One private RabbitMQ for the AMQP files that need none of their own, started on first use.
           globalSetup: ['test/helpers/shared-broker-setup.ts'],
         },
       },
+      { extends: true, test: { name: 'own-process', include: OWN_PROCESS, testTimeout: 60_000 } },
     ],
   },
 });

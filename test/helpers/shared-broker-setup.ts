@@ -1,5 +1,5 @@
 /**
- * vitest globalSetup (own-worker project): one private RabbitMQ for the test files that need no
+ * vitest globalSetup (the spawned project): one private RabbitMQ for the test files that need no
  * broker of their own (test/helpers/shared-broker.ts), instead of one per file. A broker start
  * costs ~6-7 s of CPU (the Erlang VM's boot), paid by each of six files before.
  *
