@@ -29,6 +29,9 @@ function startHung(stillMs: number, stage: PulseStage, bounds: PulseBounds): Sta
   );
 }
 
+/** The service stopped while its bus thread had not begun: the thread was ended, nothing was opened. */
+export class StartGivenUpError extends Error {}
+
 /** How long a closing thread is waited for before it is ended, and then before it is let go. */
 const CLOSE_WAIT_MS = 2000;
 
@@ -63,25 +66,29 @@ export function prestartBusThread(): void {
 }
 
 /** The thread created ahead, given its data, else a new one. */
-function busWorker(data: ReturnType<typeof busWorkerData>): Worker {
-  if (ahead === null) return new Worker(WORKER_URL, { workerData: data });
+function busWorker(data: ReturnType<typeof busWorkerData>): { readonly worker: Worker; readonly wasAhead: boolean } {
+  if (ahead === null) return { worker: new Worker(WORKER_URL, { workerData: data }), wasAhead: false };
   const { worker, forget } = ahead;
   ahead = null;
   worker.off('error', forget);
   worker.off('exit', forget);
   worker.ref();
   worker.postMessage({ type: 'start', data } satisfies BusThreadStart);
-  return worker;
+  return { worker, wasAhead: true };
 }
 
 /**
  * subscribe() with receiving and preparing on another thread (bus-worker.ts). Endpoint
  * states are kept here, from the monitor events the thread forwards, on the service's clock.
+ * `stopping` (the service's stop) gives the start up while the thread has not begun (stuck
+ * loading, up to --thread-start-timeout: it held the stop past --stop-timeout, exit 1 with no
+ * final snapshot): the thread is ended and the subscription rejects with StartGivenUpError.
  */
 export async function subscribeThreaded(
   options: BusOptions,
   thread: ThreadOptions,
   hooks: ThreadedBusHooks,
+  stopping?: AbortSignal,
 ): Promise<BusSubscription> {
   const hangTimeoutMs = thread.hangTimeoutMs ?? 0;
   const bounds = { hangMs: hangTimeoutMs, startMs: thread.startTimeoutMs ?? 0 };
@@ -106,7 +113,7 @@ export async function subscribeThreaded(
     );
   });
   const credit = new SharedCredit();
-  const worker = busWorker(busWorkerData(options, thread, watch.buffer, credit.buffer));
+  const { worker, wasAhead } = busWorker(busWorkerData(options, thread, watch.buffer, credit.buffer));
   trackThread(worker, 'the bus thread');
   const endpoints = new EndpointSet(options.connect, hooks);
   const send = (message: ToBusThread) => worker.postMessage(message);
@@ -124,18 +131,38 @@ export async function subscribeThreaded(
   // Watched from its creation, not only once its sockets are open: a thread stuck opening them,
   // or loading its modules, held the start in "starting" for good, /healthz answering 200.
   watch.start();
-  const bound = await new Promise<readonly string[]>((resolve, reject) => {
+  /** Anything heard from the thread: one created ahead that ended before a word was never taken. */
+  let heard = false;
+  let onStopping: () => void = () => undefined;
+  const bound = await new Promise<readonly string[] | null>((resolve, reject) => {
     failStart = reject;
+    // Created ahead, it ended before it was taken, its end not yet seen then (the main thread
+    // was busy): another is created in its place (null), as for one whose end was seen in time.
+    const diedAhead = () => wasAhead && !heard;
     const onStartExit = (code: number) =>
-      reject(new Error(`the bus thread exited (code ${code}) before it opened its sockets`));
+      diedAhead()
+        ? resolve(null)
+        : reject(new Error(`the bus thread exited (code ${code}) before it opened its sockets`));
+    // Its exit follows.
+    const onStartError = (err: Error) => diedAhead() || reject(err);
     worker.once('exit', onStartExit);
-    worker.once('error', reject);
+    worker.once('error', onStartError);
+    // A stop while it has not begun (loading, or stuck there) does not wait for it: it has
+    // opened nothing and never will (Pulse.begin). Begun, it is waited for and closed as before.
+    onStopping = () => {
+      if (!watch.giveUp()) return;
+      reject(new StartGivenUpError('the service stopped while the bus thread was starting'));
+      void worker.terminate();
+    };
+    if (stopping?.aborted) onStopping();
+    else stopping?.addEventListener('abort', onStopping, { once: true });
     worker.on('message', (message: FromBusThread) => {
+      heard = true;
       switch (message.type) {
         case 'ready':
           failStart = null;
           worker.off('exit', onStartExit);
-          worker.off('error', reject);
+          worker.off('error', onStartError);
           resolve(message.bound);
           return;
         case 'open-failed':
@@ -163,11 +190,17 @@ export async function subscribeThreaded(
           return;
       }
     });
-  }).catch((err: unknown) => {
-    // A start that failed (refused, exited, hung) leaves nothing to watch.
+  })
+    .catch((err: unknown) => {
+      // A start that failed (refused, exited, hung, given up) leaves nothing to watch.
+      watch.stop();
+      throw err;
+    })
+    .finally(() => stopping?.removeEventListener('abort', onStopping));
+  if (bound === null) {
     watch.stop();
-    throw err;
-  });
+    return subscribeThreaded(options, thread, hooks, stopping);
+  }
   worker.on('error', (err) => {
     if (!closing) hooks.onLoopEnd(err, BUS_THREAD_SOURCE);
   });

@@ -50,21 +50,32 @@ interface BusWorkerData {
 const port = parentPort;
 if (!port) throw new Error('bus-worker.js runs as a worker thread (src/bus-thread.ts starts it)');
 /**
+ * Tests only: a thread created ahead (prestartBusThread) that dies before the service takes it:
+ * 'load' throws as it loads; 'taken' ends as its start comes, unread, so its end reaches the
+ * main thread only after the subscribe took it, as when it died just before
+ * (test/e2e/early-bus-thread.test.ts).
+ */
+const aheadDeath = workerData === null ? process.env['STATSCACHE_TEST_BUS_THREAD_AHEAD_DEATH'] : undefined;
+if (aheadDeath === 'load') throw new Error('the bus thread created ahead failed loading (test hook)');
+/**
+ * Tests only: spin for good before the first beat, as a thread stuck loading its modules would
+ * (a top-level loop, a native load that blocks); one created ahead spins before it is taken:
+ * --thread-start-timeout's test, test/recovery/bus-thread-start-hang.test.ts.
+ */
+while (process.env['STATSCACHE_TEST_BUS_THREAD_LOAD_SPIN'] === '1') {}
+/**
  * Created ahead of its use (prestartBusThread: its modules load while the main thread loads the
  * service's), the thread is told its data by the service's subscribe, in its first message.
  */
 const data = (workerData ?? (await new Promise<BusThreadStart>((r) => port.once('message', r))).data) as BusWorkerData;
+if (aheadDeath === 'taken') process.exit(3);
 const limits = unclocked(data.limits);
 /** The service's clock as its main thread reads it (service-parts.ts nowSeconds: systemClock.now() / 1000). */
 const fill = data.fillTimestamps ? () => Date.now() / 1000 : null;
 const post = (message: FromBusThread, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer ?? []);
-/**
- * Tests only: spin for good before the first beat, as a thread stuck loading its modules would
- * (a top-level loop, a native load that blocks): --thread-start-timeout's test,
- * test/recovery/bus-thread-start-hang.test.ts.
- */
-while (process.env['STATSCACHE_TEST_BUS_THREAD_LOAD_SPIN'] === '1') {}
 const pulse = new Pulse(data.pulse);
+// Given up by the main thread before this (a stop while it loaded): it opens nothing.
+if (!pulse.begin()) process.exit(0);
 pulse.keepBeating();
 /**
  * Tests only: a topic on which this thread spins for good, as a thread stuck in a native call

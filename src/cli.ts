@@ -51,15 +51,58 @@ async function runService(config: Config, withSimulator: boolean, configFile?: s
       'the stop watch thread failed: a stop stuck on the main thread is ended only by the supervisor',
     ),
   );
-  let service: import('./service.js').Service;
-  let stopping = false;
+  let service: import('./service.js').Service | null = null;
+  /** The stop asked for, done once the service is built (at once if it is). */
+  let stopping: { readonly code: number } | null = null;
+  /** Filling an empty data dir from a peer (--bootstrap): minutes, maybe, and nothing to snapshot yet. */
+  let bootstrapping = false;
+  const stop = (code: number) =>
+    service?.stop().then(
+      () => exitProcess(code),
+      (err) => {
+        log.error({ err: errorText(err) }, 'stop failed');
+        exitProcess(1);
+      },
+    );
+  const shutdown = (signal: string, code = 0, cause?: Error) => {
+    if (stopping) return;
+    stopping = { code };
+    // First: whatever holds this thread from the next line on holds the timer below with it.
+    stopWatch.arm(signal, config.stopTimeout);
+    if (cause)
+      log.error({ err: cause.message }, 'stopping: intake failed; exiting with status 1 for the supervisor to restart');
+    else log.info({ signal }, 'stopping');
+    // A stop that hangs (a wedged disk) must not keep the process forever: this timer ends it
+    // cleanly (its line logged, status 1) while this thread turns; the stop watch if it does not.
+    // Not unref'd: a stop left waiting on a promise that never settles (a disk refusing the
+    // last writes) would otherwise let the event loop drain and the process exit 0 in silence.
+    // It bounds a stop that waits for the service's build, too (a restore, a bootstrap).
+    setTimeout(() => {
+      log.error({ stopTimeout: config.stopTimeout }, 'graceful stop took too long; exiting');
+      exitProcess(1);
+    }, config.stopTimeout * 1000);
+    // exitProcess, not process.exit: that joins the worker threads, and one stuck in a native
+    // call (the bus thread past --thread-hang-timeout) held the process up for good.
+    // During a bootstrap: ended at once, as the signal's default ended it before (what it
+    // imported so far is what that left too), not after the download and the build.
+    if (service === null && bootstrapping) exitProcess(code);
+    else stop(code);
+  };
+  // Before the build, not after it: a stop during it (a restore, a bootstrap from a peer) met
+  // Node's default and killed the process, with no final snapshot; it is now done once the
+  // service is built.
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
   try {
     // External plugins load asynchronously, so before the (synchronous) build; relative paths are relative to the config file.
     const { pluginsForConfig } = await import('./plugin-loader.js');
     const plugins = await pluginsForConfig(config, configFile);
     // Before the service opens (and restores) the data dir: an empty one is filled from the peer first.
-    if (config.bootstrap !== null)
+    if (config.bootstrap !== null) {
+      bootstrapping = true;
       config = await (await import('./bootstrap.js')).bootstrapFromPeer(config, log, { plugins });
+      bootstrapping = false;
+    }
     // Locked, and its checker children started, before the service's modules load: they run
     // meanwhile on the other core (the check of a snapshot is ~0.3-1 s of a start's wall time).
     const claimed = (await import('./service-build.js')).claimDataDir({ config });
@@ -78,34 +121,13 @@ async function runService(config: Config, withSimulator: boolean, configFile?: s
     // The service listens on the port itself from start() on.
     starting?.close();
   }
-  const shutdown = (signal: string, code = 0, cause?: Error) => {
-    if (stopping) return;
-    stopping = true;
-    // First: whatever holds this thread from the next line on holds the timer below with it.
-    stopWatch.arm(signal, config.stopTimeout);
-    if (cause)
-      log.error({ err: cause.message }, 'stopping: intake failed; exiting with status 1 for the supervisor to restart');
-    else log.info({ signal }, 'stopping');
-    // A stop that hangs (a wedged disk) must not keep the process forever: this timer ends it
-    // cleanly (its line logged, status 1) while this thread turns; the stop watch if it does not.
-    // Not unref'd: a stop left waiting on a promise that never settles (a disk refusing the
-    // last writes) would otherwise let the event loop drain and the process exit 0 in silence.
-    setTimeout(() => {
-      log.error({ stopTimeout: config.stopTimeout }, 'graceful stop took too long; exiting');
-      exitProcess(1);
-    }, config.stopTimeout * 1000);
-    // exitProcess, not process.exit: that joins the worker threads, and one stuck in a native
-    // call (the bus thread past --thread-hang-timeout) held the process up for good.
-    service.stop().then(
-      () => exitProcess(code),
-      (err) => {
-        log.error({ err: errorText(err) }, 'stop failed');
-        exitProcess(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  // Asked for during the build: done now, and nothing is started (the final snapshot is written).
+  // (Set by a signal handler meanwhile, which the compiler does not follow.)
+  const asked = stopping as { readonly code: number } | null;
+  if (asked !== null) {
+    stop(asked.code);
+    return;
+  }
   try {
     await service.start();
   } catch (err) {

@@ -1,8 +1,8 @@
-import { type BusHooks, type BusOptions, HARD_FRAME_FACTOR, subscribe } from './bus.js';
+import { type BusHooks, type BusOptions, type BusSubscription, HARD_FRAME_FACTOR, subscribe } from './bus.js';
 import type { EndpointState, EndpointStatus } from './bus.js';
 import { threadLimits } from './bus-prepare.js';
 import { configBudget } from './bus-budget.js';
-import { BusThreadHungError, subscribeThreaded } from './bus-thread.js';
+import { BusThreadHungError, StartGivenUpError, subscribeThreaded } from './bus-thread.js';
 import { systemClock } from './clock.js';
 import { watchHangs } from './hang-watch.js';
 import type { HttpRequest, HttpResponse } from './http/responses.js';
@@ -73,26 +73,39 @@ export async function startService(s: ServiceParts, service: Startable): Promise
     onEndpoint: (status: EndpointStatus, previous: EndpointState) => s.missed.endpointChanged(status, previous),
     now: () => s.clock.now(),
   };
-  state.subscription = await state.step(
-    config.busThread
-      ? subscribeThreaded(
-          busOptions,
-          {
-            limits: threadLimits(config),
-            lingerMs: config.busLinger,
-            tickMs: config.wsTickMs,
-            hangTimeoutMs: config.threadHangTimeout * 1000,
-            startTimeoutMs: config.threadStartTimeout * 1000,
-            fillTimestamps: s.clock === systemClock,
-            ...(budget
-              ? { maxInFlight: budget.inFlightMessages, maxInFlightBytes: budget.inFlightBytes, readThrough: true }
-              : {}),
-          },
-          // close() keeps no state: what the bus thread hands over after it goes nowhere (stop() journals it).
-          { ...busHooks, onBatch: (messages) => (state.released ? undefined : s.busIngest.prepared(messages)) },
-        )
-      : subscribe(busOptions, { ...busHooks, onFrames: (frames, source) => service.ingest(frames, source) }),
-  );
+  let subscription: BusSubscription;
+  try {
+    // Awaited as it is, not through a .catch(): start()'s turn here comes before the one of a
+    // stop awaiting state.opening, which closes state.subscription. One promise more, and the
+    // stop came first, found none to close, and the exit met the bus thread's sockets open
+    // (SIGABRT, test/e2e/stop-while-starting.test.ts).
+    subscription = await state.step(
+      config.busThread
+        ? subscribeThreaded(
+            busOptions,
+            {
+              limits: threadLimits(config),
+              lingerMs: config.busLinger,
+              tickMs: config.wsTickMs,
+              hangTimeoutMs: config.threadHangTimeout * 1000,
+              startTimeoutMs: config.threadStartTimeout * 1000,
+              fillTimestamps: s.clock === systemClock,
+              ...(budget
+                ? { maxInFlight: budget.inFlightMessages, maxInFlightBytes: budget.inFlightBytes, readThrough: true }
+                : {}),
+            },
+            // close() keeps no state: what the bus thread hands over after it goes nowhere (stop() journals it).
+            { ...busHooks, onBatch: (messages) => (state.released ? undefined : s.busIngest.prepared(messages)) },
+            state.abort.signal,
+          )
+        : subscribe(busOptions, { ...busHooks, onFrames: (frames, source) => service.ingest(frames, source) }),
+    );
+  } catch (err) {
+    // Stopped while the bus thread had not begun: it was ended, and the stop goes on without it.
+    if (err instanceof StartGivenUpError) return;
+    throw err;
+  }
+  state.subscription = subscription;
   // Stopped meanwhile: stop() closes what was opened; nothing more is started.
   if (state.abort.signal.aborted) return;
   // Deliveries wait behind the same gate as ZeroMQ frames; unacked, the broker holds the rest.

@@ -24,6 +24,14 @@ export class Pulse {
     Atomics.add(this.count, 0, 1);
   }
 
+  /**
+   * The first beat, unless the main thread gave the worker up before it (PulseWatch.giveUp: a
+   * stop during the start): then false, and the worker ends without opening anything.
+   */
+  begin(): boolean {
+    return Atomics.compareExchange(this.count, 0, 0, 1) === 0;
+  }
+
   /** Beats every BEAT_MS from now on, while the event loop turns; never keeps the thread alive. */
   keepBeating(): void {
     this.beat();
@@ -84,6 +92,17 @@ export class PulseWatch {
   stop(): void {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+  }
+
+  /**
+   * Gives the worker up if it has not beaten yet, and stops watching it: true then, and it never
+   * will (Pulse.begin), so it opened nothing and nothing is lost if it is ended now. False (and
+   * still watched) once it has.
+   */
+  giveUp(): boolean {
+    if (Atomics.compareExchange(this.count, 0, 0, -1) !== 0) return false;
+    this.stop();
+    return true;
   }
 
   private look(): void {
