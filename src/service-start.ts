@@ -75,37 +75,40 @@ export async function startService(s: ServiceParts, service: Startable): Promise
   };
   let subscription: BusSubscription;
   try {
-    // Awaited as it is, not through a .catch(): start()'s turn here comes before the one of a
-    // stop awaiting state.opening, which closes state.subscription. One promise more, and the
-    // stop came first, found none to close, and the exit met the bus thread's sockets open
-    // (SIGABRT, test/e2e/stop-while-starting.test.ts).
+    // Stored as it opens, in the step stop() waits on (state.opening), not after start()'s own
+    // await: which of two awaits of one promise resumes first is an accident of how many hops
+    // each took, and a stop that resumed first found nothing to close, so the exit met the bus
+    // thread's sockets open (SIGABRT, test/e2e/stop-while-starting.test.ts).
+    const subscribing = config.busThread
+      ? subscribeThreaded(
+          busOptions,
+          {
+            limits: threadLimits(config),
+            lingerMs: config.busLinger,
+            tickMs: config.wsTickMs,
+            hangTimeoutMs: config.threadHangTimeout * 1000,
+            startTimeoutMs: config.threadStartTimeout * 1000,
+            fillTimestamps: s.clock === systemClock,
+            ...(budget
+              ? { maxInFlight: budget.inFlightMessages, maxInFlightBytes: budget.inFlightBytes, readThrough: true }
+              : {}),
+          },
+          // close() keeps no state: what the bus thread hands over after it goes nowhere (stop() journals it).
+          { ...busHooks, onBatch: (messages) => (state.released ? undefined : s.busIngest.prepared(messages)) },
+          state.abort.signal,
+        )
+      : subscribe(busOptions, { ...busHooks, onFrames: (frames, source) => service.ingest(frames, source) });
     subscription = await state.step(
-      config.busThread
-        ? subscribeThreaded(
-            busOptions,
-            {
-              limits: threadLimits(config),
-              lingerMs: config.busLinger,
-              tickMs: config.wsTickMs,
-              hangTimeoutMs: config.threadHangTimeout * 1000,
-              startTimeoutMs: config.threadStartTimeout * 1000,
-              fillTimestamps: s.clock === systemClock,
-              ...(budget
-                ? { maxInFlight: budget.inFlightMessages, maxInFlightBytes: budget.inFlightBytes, readThrough: true }
-                : {}),
-            },
-            // close() keeps no state: what the bus thread hands over after it goes nowhere (stop() journals it).
-            { ...busHooks, onBatch: (messages) => (state.released ? undefined : s.busIngest.prepared(messages)) },
-            state.abort.signal,
-          )
-        : subscribe(busOptions, { ...busHooks, onFrames: (frames, source) => service.ingest(frames, source) }),
+      subscribing.then((opened) => {
+        state.subscription = opened;
+        return opened;
+      }),
     );
   } catch (err) {
     // Stopped while the bus thread had not begun: it was ended, and the stop goes on without it.
     if (err instanceof StartGivenUpError) return;
     throw err;
   }
-  state.subscription = subscription;
   // Stopped meanwhile: stop() closes what was opened; nothing more is started.
   if (state.abort.signal.aborted) return;
   // Deliveries wait behind the same gate as ZeroMQ frames; unacked, the broker holds the rest.
@@ -117,8 +120,8 @@ export async function startService(s: ServiceParts, service: Startable): Promise
       http: `http://${config.host}:${state.server.port}`,
       port: state.server.port,
       trustProxy: config.trustProxy,
-      bound: state.subscription.bound,
-      connected: state.subscription.connected,
+      bound: subscription.bound,
+      connected: subscription.connected,
       topics: config.topic,
       amqp: s.amqp
         .reports()
