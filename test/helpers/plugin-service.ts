@@ -1,18 +1,23 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import { eventually, getJson, type RunningService, startService, tempDir } from './service-process.js';
+import { eventually, getJson, type RunningService, serveToExit, startService, tempDir } from './service-process.js';
 
 /**
  * A data dir served by `statscache serve --config` with only the given plugin modules (file name
  * → source, loaded from beside the config), for tests that end and restart the process. `serve`
  * starts one more process on it (with `args` and `env`, and waits for /readyz 200 when `ready`);
  * every process started is SIGKILLed and the folder removed after the calling describe.
+ * `serveToExit` runs one that is expected to end by itself, to its end (serveToExit()).
  */
 export function pluginService(
   plugins: Readonly<Record<string, string>>,
   options: { readonly args?: readonly string[]; readonly env?: NodeJS.ProcessEnv; readonly ready?: boolean } = {},
-): { readonly dataDir: string; readonly serve: () => Promise<RunningService> } {
+): {
+  readonly dataDir: string;
+  readonly serve: () => Promise<RunningService>;
+  readonly serveToExit: () => ReturnType<typeof serveToExit>;
+} {
   const dir = tempDir();
   const config = join(dir.path, 'config.json');
   const dataDir = join(dir.path, 'data');
@@ -30,5 +35,9 @@ export function pluginService(
       await eventually(async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined));
     return svc;
   };
-  return { dataDir, serve };
+  return {
+    dataDir,
+    serve,
+    serveToExit: () => serveToExit(['--config', config, ...(options.args ?? [])], options.env ?? {}),
+  };
 }

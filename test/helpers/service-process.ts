@@ -105,6 +105,30 @@ export function startService(
 }
 
 /**
+ * Runs `statscache serve` as startService does and resolves once it has ended, with how and
+ * every line it wrote, whether it got to listen or not: a start that dies as it replays (an
+ * abort on a full heap) may die before stdout has taken its "statscache listening" line.
+ */
+export function serveToExit(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; logs: string[] }> {
+  const argv = [CLI, 'serve', '--port', '0', '--bind', 'tcp://127.0.0.1:*', ...args];
+  const child = spawn(process.execPath, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: string[] = [];
+  child.stdout.on('data', (d: Buffer) => logs.push(d.toString()));
+  child.stderr.on('data', (d: Buffer) => logs.push(d.toString()));
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), START_TIMEOUT_MS);
+    // 'close', not 'exit': every line it wrote has been read by then.
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, logs });
+    });
+  });
+}
+
+/**
  * PUB/SUB drops what is sent before the subscription reaches the publisher ("slow joiner"):
  * send probe frames (invalid JSON, so counted and skipped) until the service has seen one.
  */
