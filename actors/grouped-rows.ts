@@ -1,10 +1,11 @@
 import { type EntryWalk, GroupsWalk } from './entry-walk.js';
+import { GroupIndex } from './group-index.js';
 import type { Table } from './store-table.js';
 import { LastRowKey } from './last-row-key.js';
 import { Group, byRestValue, sortedRests } from './row-group.js';
 import { SEP } from './row-key.js';
 import { compareKeys } from './sorted-keys.js';
-import { SortedTimes } from './sorted-times.js';
+import type { SortedTimes } from './sorted-times.js';
 
 /** What RowStore needs of a row here: its timestamp (row-store.ts defines Row; imported from there it would be a cycle). */
 interface Stamped {
@@ -16,14 +17,13 @@ interface Stamped {
  * value), stored as one Map per timestamp keyed by the rest of the row key. The full key
  * string is never kept: it is `<timestamp>U+001F<rest>`, and with one further key column the
  * rest is that column's own string, which the row already holds. A key therefore costs its
- * row and one Map entry, and the groups are the timestamp index (no Set per timestamp).
+ * row and one Map entry, and the groups are the timestamp index (no Set per timestamp),
+ * found by timestamp and walked in the order they came without a Map of them (group-index.ts).
  *
  * Implements the Table a KeyedStore keeps its entries in, plus what RowStore's time index asks.
  */
 export class GroupedRows<R extends Stamped> extends LastRowKey implements Table<R> {
-  private readonly groups = new Map<number, Group<R>>();
-  /** Timestamps that hold rows, ascending. */
-  readonly times = new SortedTimes();
+  private readonly groups = new GroupIndex<Group<R>>();
   /** Groups holding odd keys, by full key (empty for state written through put/set). */
   private readonly oddAt = new Map<string, Group<R>>();
   private count = 0;
@@ -41,6 +41,11 @@ export class GroupedRows<R extends Stamped> extends LastRowKey implements Table<
 
   get size(): number {
     return this.count;
+  }
+
+  /** Timestamps that hold rows, ascending. */
+  get times(): SortedTimes<unknown> {
+    return this.groups.times;
   }
 
   /**
@@ -127,18 +132,18 @@ export class GroupedRows<R extends Stamped> extends LastRowKey implements Table<
   }
 
   *keys(): IterableIterator<string> {
-    for (const g of this.groups.values()) yield* this.keysOf(g);
+    for (const g of this.groups.groups()) yield* this.keysOf(g);
   }
 
   *values(): IterableIterator<R> {
-    for (const g of this.groups.values()) {
+    for (const g of this.groups.groups()) {
       yield* g.regularRows();
       if (g.odd !== null) yield* g.odd.values();
     }
   }
 
   *entries(): IterableIterator<[string, R]> {
-    for (const g of this.groups.values()) {
+    for (const g of this.groups.groups()) {
       const head = this.headOf(g);
       for (const rest of g.rests()) yield [head + rest, g.get(rest) as R];
       if (g.odd !== null) yield* g.odd.entries();
@@ -147,7 +152,7 @@ export class GroupedRows<R extends Stamped> extends LastRowKey implements Table<
 
   /** The entries as a digest's settle walks them: each key in two parts, nothing allocated per entry. */
   walkEntries(): EntryWalk {
-    return new GroupsWalk([...this.groups.values()], (g) => this.headOf(g));
+    return new GroupsWalk(this.groups.list(), (g) => this.headOf(g));
   }
 
   // ── the time index RowStore reads ──────────────────────────────────────────────
@@ -205,8 +210,7 @@ export class GroupedRows<R extends Stamped> extends LastRowKey implements Table<
   takeGroup(ts: number): Group<R> | null {
     const g = this.groups.get(ts);
     if (g === undefined || g.odd !== null) return null;
-    this.groups.delete(ts);
-    this.times.remove(ts);
+    this.groups.remove(g);
     this.count -= g.regularSize;
     return g;
   }
@@ -237,15 +241,13 @@ export class GroupedRows<R extends Stamped> extends LastRowKey implements Table<
 
   private addGroup(ts: number): Group<R> {
     const g = new Group<R>(ts);
-    this.groups.set(ts, g);
-    this.times.insert(ts);
+    this.groups.add(g);
     return g;
   }
 
   private dropIfEmpty(g: Group<R>): void {
     if (g.size > 0) return;
-    this.groups.delete(g.ts);
-    this.times.remove(g.ts);
+    this.groups.remove(g);
   }
 
   private deleteRegular(key: string): boolean {

@@ -16,17 +16,27 @@
  * A copy into fresh arrays (`slice`) left them exactly full, so the next bucket grew them again,
  * and the buckets of a 1 s plugin (21 600 doubles: V8's large-object space) were allocated and
  * copied over and over, about 57 bytes per new bucket.
+ *
+ * Made with values (`new SortedTimes<G>(true)`), each live slot also holds what its timestamp
+ * stands for, found by valueAt() without a Map beside the list (group-index.ts): a dead or
+ * spare slot holds undefined, so nothing that left is kept alive.
  */
-export class SortedTimes {
+export class SortedTimes<T = never> {
   private items: number[] = [];
   /** Beside each slot of `items`: 1 while its timestamp is present, 0 once removed (a dead slot). */
   private alive: number[] = [];
+  /** With values: beside each slot, its timestamp's value (undefined when dead or spare); as long as `items`. */
+  private held: (T | undefined)[] | null;
   private head = 0;
   /** One past the last slot in use; `items` and `alive` may be longer (spare capacity). */
   private end = 0;
   /** Dead slots past `head`. */
   private dead = 0;
   private moved = 0;
+
+  constructor(withValues = false) {
+    this.held = withValues ? [] : null;
+  }
 
   /** Live timestamps. */
   get length(): number {
@@ -60,23 +70,60 @@ export class SortedTimes {
     return this.slots > 0 ? this.items[this.end - 1] : undefined;
   }
 
-  /** Adds a timestamp not yet present. */
-  insert(ts: number): void {
+  /**
+   * The value held at `ts` (made with values), or undefined when `ts` is not present: the
+   * newest slot is tried first, where nearly every write goes, then the oldest, which retention
+   * takes, before a binary search. Slots are compared with `===`,
+   * so a timestamp that is not a number, or NaN, is never found (group-index.ts keeps those in
+   * a Map).
+   */
+  valueAt(ts: number): T | undefined {
+    const held = this.held as (T | undefined)[];
+    const end = this.end;
+    const head = this.head;
+    if (end > head) {
+      if (this.items[end - 1] === ts) return held[end - 1];
+      if (this.items[head] === ts) return held[head];
+    }
+    const at = this.head + this.lowerBound(ts);
+    return at < end && this.items[at] === ts ? held[at] : undefined;
+  }
+
+  /** The value in slot i (made with values): undefined when that slot is dead or out of range. */
+  valueInSlot(i: number): T | undefined {
+    if (i < 0 || i >= this.slots) return undefined;
+    return (this.held as (T | undefined)[])[this.head + i];
+  }
+
+  /** The timestamp slot i was given, live or dead; undefined out of range. */
+  timeInSlot(i: number): number | undefined {
+    return i < 0 || i >= this.slots ? undefined : this.items[this.head + i];
+  }
+
+  /** Keeps no values from now on: a list made with them becomes one without (group-index.ts). */
+  dropValues(): void {
+    this.held = null;
+  }
+
+  /** Adds a timestamp not yet present; with values, holding `value`. */
+  insert(ts: number, value?: T): void {
     const last = this.last;
     if (last === undefined || last < ts) {
-      this.append(ts);
+      this.append(ts, value);
       return;
     }
     const at = this.head + this.lowerBound(ts);
+    const held = this.held;
     // Still in its slot from before it went: live again where it stands.
     if (this.items[at] === ts) {
       if (this.alive[at] === 0) this.dead--;
       this.alive[at] = 1;
+      if (held !== null) held[at] = value;
       return;
     }
     const end = this.end;
     this.moved += end - at;
-    this.append(ts);
+    this.append(ts, value);
     const { items, alive } = this;
     for (let i = end; i > at; i--) {
       items[i] = items[i - 1] as number;
@@ -84,17 +131,24 @@ export class SortedTimes {
     }
     items[at] = ts;
     alive[at] = 1;
+    if (held !== null) {
+      for (let i = end; i > at; i--) held[i] = held[i - 1];
+      held[at] = value;
+    }
   }
 
   /** A live slot after the last; the arrays grow only when no spare slot is left. */
-  private append(ts: number): void {
+  private append(ts: number, value: T | undefined): void {
     const end = this.end;
+    const held = this.held;
     if (end === this.items.length) {
       this.items.push(ts);
       this.alive.push(1);
+      if (held !== null) held.push(value);
     } else {
       this.items[end] = ts;
       this.alive[end] = 1;
+      if (held !== null) held[end] = value;
     }
     this.end = end + 1;
   }
@@ -102,6 +156,7 @@ export class SortedTimes {
   /** Takes distinct timestamps, ascending, into an empty list (an index built in one pass: timestamp-index.ts, fill()). */
   fill(ascending: readonly number[]): void {
     if (this.slots > 0) throw new Error('SortedTimes.fill() of a list that holds timestamps');
+    if (this.held !== null) throw new Error('SortedTimes.fill() of a list made with values');
     this.items = ascending.slice();
     this.alive = new Array<number>(ascending.length).fill(1);
     this.head = 0;
@@ -110,9 +165,11 @@ export class SortedTimes {
   }
 
   remove(ts: number): void {
-    const i = this.lowerBound(ts);
+    // The oldest first: what retention and expiry remove.
+    const i = this.slots > 0 && this.items[this.head] === ts ? 0 : this.lowerBound(ts);
     const at = this.head + i;
     if (this.items[at] !== ts || this.alive[at] !== 1) return;
+    if (this.held !== null) this.held[at] = undefined;
     if (i === 0) {
       this.head++;
       this.dropDeadHead();
@@ -175,11 +232,15 @@ export class SortedTimes {
    * generic per-element path (~75 ns an element here against ~5).
    */
   private moveDown(from: number, to: number): void {
-    const { items, alive } = this;
+    const { items, alive, held } = this;
     for (let i = from, j = 0; i < to; i++, j++) {
       items[j] = items[i] as number;
       alive[j] = alive[i] as number;
     }
+    if (held === null) return;
+    for (let i = from, j = 0; i < to; i++, j++) held[j] = held[i];
+    // The slots left spare let go of what they held.
+    for (let j = to - from; j < to; j++) held[j] = undefined;
   }
 
   /** After the newest went: pops dead slots so the last is live. */
@@ -194,14 +255,16 @@ export class SortedTimes {
 
   /** Keeps the live slots only: O(slots), paid for by the more than slots/2 removals that made them dead. */
   private compact(): void {
-    const { items, alive } = this;
+    const { items, alive, held } = this;
     let to = 0;
     for (let i = this.head; i < this.end; i++) {
       if (alive[i] !== 1) continue;
       items[to] = items[i] as number;
       alive[to] = 1;
+      if (held !== null) held[to] = held[i];
       to++;
     }
+    if (held !== null) for (let i = to; i < this.end; i++) held[i] = undefined;
     this.moved += this.end - this.head;
     this.end = to;
     this.head = 0;
@@ -212,6 +275,7 @@ export class SortedTimes {
   private clear(): void {
     this.items.length = 0;
     this.alive.length = 0;
+    if (this.held !== null) this.held.length = 0;
     this.head = 0;
     this.end = 0;
     this.dead = 0;

@@ -16,7 +16,7 @@ export interface RowRange {
 
 /** What scans, counts and evictions read: GroupedRows, NumberKeyedRows, or a TimestampIndex beside a Map. */
 interface TimeIndex<R> {
-  readonly times: SortedTimes;
+  readonly times: SortedTimes<unknown>;
   countAt(ts: number): number;
   keysAt(ts: number): IterableIterator<string>;
   /** The last `n` keys at `ts` in key order. */
