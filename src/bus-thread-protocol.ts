@@ -90,6 +90,8 @@ export class ItemBatch {
 
 /** Bus thread → main thread. */
 export type FromBusThread =
+  /** Its modules (zeromq's addon among them) are loaded: ending it from now on cannot abort the process. */
+  | { readonly type: 'loaded' }
   | { readonly type: 'ready'; readonly bound: readonly string[] }
   | { readonly type: 'open-failed'; readonly message: string; readonly code: string | undefined }
   | ({ readonly type: 'batch'; readonly buffer: ArrayBuffer; readonly bytes: number } & PackedItems)

@@ -6,7 +6,7 @@ import { EndpointSet } from './bus-endpoints.js';
 import { BUS_THREAD_SOURCE, unpackBatch } from './bus-thread-batch.js';
 import { busWorkerData, type ThreadedBusHooks, type ThreadOptions } from './bus-thread-options.js';
 import type { BusThreadStart, FromBusThread, PackedItems, ToBusThread } from './bus-thread-protocol.js';
-import { trackThread } from './process-exit.js';
+import { endableWithin, trackThread } from './process-exit.js';
 import { type PulseBounds, type PulseStage, PulseWatch } from './thread-pulse.js';
 
 export { BUS_THREAD_SOURCE, type ThreadMessage } from './bus-thread-batch.js';
@@ -32,6 +32,9 @@ function startHung(stillMs: number, stage: PulseStage, bounds: PulseBounds): Sta
 /** The service stopped while its bus thread had not begun: the thread was ended, nothing was opened. */
 export class StartGivenUpError extends Error {}
 
+/** How long a start given up waits for its thread to finish loading before ending it: loading takes ~0.1 s. */
+const GIVE_UP_LOAD_WAIT_MS = 1000;
+
 /** How long a closing thread is waited for before it is ended, and then before it is let go. */
 const CLOSE_WAIT_MS = 2000;
 
@@ -55,7 +58,7 @@ export function prestartBusThread(): void {
   if (ahead !== null) return;
   const worker = new Worker(WORKER_URL, { workerData: null });
   worker.unref();
-  trackThread(worker, 'the bus thread');
+  trackThread(worker, 'the bus thread', loadedOf(worker));
   const forget = () => {
     if (ahead?.worker === worker) ahead = null;
   };
@@ -63,6 +66,22 @@ export function prestartBusThread(): void {
   worker.on('error', forget);
   worker.once('exit', forget);
   ahead = { worker, forget };
+}
+
+/** Settles once `worker` says its modules are loaded (or it ended): from then on, ending it is safe (process-exit.ts). */
+function loadedOf(worker: Worker): Promise<void> {
+  return new Promise((resolve) => {
+    const onMessage = (message: FromBusThread) => {
+      if (message.type === 'loaded') done();
+    };
+    const done = () => {
+      worker.off('message', onMessage);
+      resolve();
+    };
+    worker.on('message', onMessage);
+    worker.once('exit', done);
+    worker.once('error', done);
+  });
 }
 
 /** The thread created ahead, given its data, else a new one. */
@@ -114,7 +133,8 @@ export async function subscribeThreaded(
   });
   const credit = new SharedCredit();
   const { worker, wasAhead } = busWorker(busWorkerData(options, thread, watch.buffer, credit.buffer));
-  trackThread(worker, 'the bus thread');
+  // One created ahead is tracked already, with its own load watched from its creation.
+  trackThread(worker, 'the bus thread', wasAhead ? undefined : loadedOf(worker));
   const endpoints = new EndpointSet(options.connect, hooks);
   const send = (message: ToBusThread) => worker.postMessage(message);
   let closing = false;
@@ -152,11 +172,14 @@ export async function subscribeThreaded(
     onStopping = () => {
       if (!watch.giveUp()) return;
       reject(new StartGivenUpError('the service stopped while the bus thread was starting'));
-      void worker.terminate();
+      // Not while zeromq's addon loads in it: that aborts the process (process-exit.ts).
+      void endableWithin(worker, GIVE_UP_LOAD_WAIT_MS).then(() => worker.terminate());
     };
     if (stopping?.aborted) onStopping();
     else stopping?.addEventListener('abort', onStopping, { once: true });
     worker.on('message', (message: FromBusThread) => {
+      // Said by every thread as it is loaded: not a word of its start (diedAhead).
+      if (message.type === 'loaded') return;
       heard = true;
       switch (message.type) {
         case 'ready':

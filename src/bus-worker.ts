@@ -63,6 +63,10 @@ if (aheadDeath === 'load') throw new Error('the bus thread created ahead failed 
  * --thread-start-timeout's test, test/recovery/bus-thread-start-hang.test.ts.
  */
 while (process.env['STATSCACHE_TEST_BUS_THREAD_LOAD_SPIN'] === '1') {}
+// Ended while zeromq's addon was loading, a thread aborted the whole process ("terminate called
+// after throwing an instance of 'Napi::Error'"): the exit of a start refused at once (exit 2)
+// became SIGABRT. Loaded now (static imports run first): the main thread ends it only after this.
+port.postMessage({ type: 'loaded' } satisfies FromBusThread);
 /**
  * Created ahead of its use (prestartBusThread: its modules load while the main thread loads the
  * service's), the thread is told its data by the service's subscribe, in its first message.

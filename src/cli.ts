@@ -33,8 +33,6 @@ async function runService(config: Config, withSimulator: boolean, configFile?: s
       { variable: name, nearest },
       `environment variable ${name} is no setting and is ignored; did you mean ${nearest}?`,
     );
-  // Its start (Node's, its modules') runs on the other core meanwhile; the service's subscribe takes it.
-  if (config.busThread) (await import('./bus-thread.js')).prestartBusThread();
   // Loaded here, not at the top: operator commands should not pay for uWS, ZeroMQ and XState.
   const { answerWhileStarting } = await import('./startup-health.js');
   // Probes find the process alive (and not ready) through the checks and the restore below.
@@ -106,6 +104,11 @@ async function runService(config: Config, withSimulator: boolean, configFile?: s
     // Locked, and its checker children started, before the service's modules load: they run
     // meanwhile on the other core (the check of a snapshot is ~0.3-1 s of a start's wall time).
     const claimed = (await import('./service-build.js')).claimDataDir({ config });
+    // Its start (Node's, its modules') runs on the other core while the service loads and is
+    // built; the service's subscribe takes it. Not before the refusals that come at once (a
+    // bootstrap into a used folder, a data dir another process holds): ending a thread while
+    // zeromq's addon loads in it aborts the process, and their exit status was lost to SIGABRT.
+    if (config.busThread) (await import('./bus-thread.js')).prestartBusThread();
     const { Service } = await import('./service.js');
     // Intake died (a bus receive loop ended): keep what we have (final snapshot), then exit 1 so a supervisor restarts us.
     service = await Service.build({

@@ -21,10 +21,23 @@ const live = new Map<Worker, string>();
 /** The first exit asked for wins: a stop timer firing during the wait does not start another. */
 let exiting = false;
 
-/** Counts `worker` among the threads an exit waits for (bounded), until it exits. */
-export function trackThread(worker: Worker, name: string): void {
+/**
+ * When each thread may be ended (terminate()) without taking the process with it: a native addon
+ * still loading in it aborts the process when its environment is torn down.
+ */
+const endable = new Map<Worker, Promise<unknown>>();
+
+/**
+ * Counts `worker` among the threads an exit waits for (bounded), until it exits; `loaded`, if
+ * given, is waited for (within the same bound) before it is ended.
+ */
+export function trackThread(worker: Worker, name: string, loaded?: Promise<unknown>): void {
   live.set(worker, name);
-  worker.once('exit', () => live.delete(worker));
+  if (loaded !== undefined) endable.set(worker, loaded);
+  worker.once('exit', () => {
+    live.delete(worker);
+    endable.delete(worker);
+  });
 }
 
 /**
@@ -47,14 +60,29 @@ export function exitProcess(code: number): void {
 function endWithin(worker: Worker, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), ms);
-    worker.terminate().then(
-      () => {
-        clearTimeout(timer);
-        resolve(true);
-      },
-      () => undefined,
-    );
+    // Loading takes ~0.1 s; one not loaded within half the bound is stuck (in JavaScript it is
+    // interrupted; in a native call it is left behind, as any other).
+    endableWithin(worker, ms / 2)
+      .then(() => worker.terminate())
+      .then(
+        () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+        () => undefined,
+      );
   });
+}
+
+/** Settles once `worker` may be ended (trackThread's `loaded`), or after `ms` at most. */
+export function endableWithin(worker: Worker, ms: number): Promise<unknown> {
+  const loaded = endable.get(worker);
+  if (loaded === undefined) return Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([loaded, late]).finally(() => clearTimeout(timer));
 }
 
 function leaveWithout(stuck: readonly string[], code: number): never {
