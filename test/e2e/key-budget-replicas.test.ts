@@ -8,13 +8,15 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { samples } from '../helpers/fixtures.js';
-import { digestsOf, joinedPublisher, journaledAndApplied, waitReady } from '../helpers/probes.js';
+import { digestsOf, joinedPublisher, journaledAndApplied, journaledTotal, waitReady } from '../helpers/probes.js';
 import { mulberry32 } from '../helpers/seeded-random.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 
 const TOKEN = 'key-budget-replicas-token';
 const BUDGET = 20_000;
 const MESSAGES = 1200;
+/** Messages sent at once: well under PUB's and the service's high-water marks (1000 each by default). */
+const STEP = 100;
 
 type PluginInfo = { ident: string; counters: { key_cap: number; max_keys: number; cap_evicted: number } };
 
@@ -56,15 +58,31 @@ describe('replicas under a full key budget', () => {
     await waitReady(svc);
     return svc;
   };
+  /**
+   * In steps of STEP, each journaled before the next is sent: PUB drops what a subscriber that
+   * lags (a loaded box) has no room for, and one lost message failed the wait below for good.
+   */
   const publish = async (svc: RunningService, list: readonly { topic: string }[], total: number) => {
     const pub = await joinedPublisher(svc);
     try {
-      for (const m of list) await pub.send(m.topic, JSON.stringify(m));
+      const from = total - list.length;
+      for (let i = 0; i < list.length; i += STEP) {
+        for (const m of list.slice(i, i + STEP)) await pub.send(m.topic, JSON.stringify(m));
+        const sent = from + Math.min(list.length, i + STEP);
+        await eventually(
+          async () => (((await journaledTotal(svc.base)) ?? 0) >= sent ? true : undefined),
+          30_000,
+          `${sent} journaled`,
+        );
+      }
       await eventually(
         async () => ((await journaledAndApplied(svc.base, total)) ? true : undefined),
         30_000,
         `${total} journaled and applied`,
       );
+    } catch (err) {
+      // What the service said last: a lost message and a stopped intake look alike from here.
+      throw new Error(`${(err as Error).message}\n${svc.logs.slice(-15).join('\n')}`);
     } finally {
       pub.close();
     }
