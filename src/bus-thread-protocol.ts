@@ -104,7 +104,7 @@ export type ToBusThread =
   /** Batches were taken in (their credit is in the shared totals: bus-credit.ts) while the thread waited for it. */
   { readonly type: 'wake' } | { readonly type: 'close' };
 
-/** Main thread → a bus thread created ahead (bus-thread.ts prestartBusThread): its first message, before any other. */
+/** Main thread → a bus thread created ahead (bus-thread-ahead.ts prestartBusThread): its first message, before any other. */
 export interface BusThreadStart {
   readonly type: 'start';
   /** What a thread created for the subscription gets as its workerData (bus-thread-options.ts busWorkerData). */

@@ -1,11 +1,11 @@
-import { Worker } from 'node:worker_threads';
 import { StatscacheError } from '../actors/errors.js';
 import type { BusOptions, BusSubscription } from './bus.js';
 import { SharedCredit } from './bus-credit.js';
 import { EndpointSet } from './bus-endpoints.js';
 import { BUS_THREAD_SOURCE, unpackBatch } from './bus-thread-batch.js';
 import { busWorkerData, type ThreadedBusHooks, type ThreadOptions } from './bus-thread-options.js';
-import type { BusThreadStart, FromBusThread, PackedItems, ToBusThread } from './bus-thread-protocol.js';
+import type { FromBusThread, PackedItems, ToBusThread } from './bus-thread-protocol.js';
+import { busWorker, loadedOf } from './bus-thread-ahead.js';
 import { endableWithin, trackThread } from './process-exit.js';
 import { type PulseBounds, type PulseStage, PulseWatch } from './thread-pulse.js';
 
@@ -37,64 +37,6 @@ const GIVE_UP_LOAD_WAIT_MS = 1000;
 
 /** How long a closing thread is waited for before it is ended, and then before it is let go. */
 const CLOSE_WAIT_MS = 2000;
-
-/** Under vitest the sources are TypeScript; the thread always runs the built file. */
-const WORKER_URL = import.meta.url.endsWith('.ts')
-  ? new URL('../dist/src/bus-worker.js', import.meta.url)
-  : new URL('./bus-worker.js', import.meta.url);
-
-/** A bus thread created ahead of the subscription (prestartBusThread), not yet taken by it. */
-let ahead: { readonly worker: Worker; readonly forget: () => void } | null = null;
-
-/**
- * Creates the bus thread ahead of the service's subscribe, which takes it: its start (Node's
- * own, then its modules, zeromq's addon among them) runs on the other core while the main thread
- * loads and builds the service, instead of after the HTTP listen, with the main thread waiting.
- * It waits for its data (BusThreadStart) and opens nothing before; it never keeps the process
- * alive, and one that ended meanwhile is dropped (the subscription creates another, which ends
- * the same way, through the checks below).
- */
-export function prestartBusThread(): void {
-  if (ahead !== null) return;
-  const worker = new Worker(WORKER_URL, { workerData: null });
-  worker.unref();
-  trackThread(worker, 'the bus thread', loadedOf(worker));
-  const forget = () => {
-    if (ahead?.worker === worker) ahead = null;
-  };
-  // Not re-thrown here: the one created in its place reports the same failure.
-  worker.on('error', forget);
-  worker.once('exit', forget);
-  ahead = { worker, forget };
-}
-
-/** Settles once `worker` says its modules are loaded (or it ended): from then on, ending it is safe (process-exit.ts). */
-function loadedOf(worker: Worker): Promise<void> {
-  return new Promise((resolve) => {
-    const onMessage = (message: FromBusThread) => {
-      if (message.type === 'loaded') done();
-    };
-    const done = () => {
-      worker.off('message', onMessage);
-      resolve();
-    };
-    worker.on('message', onMessage);
-    worker.once('exit', done);
-    worker.once('error', done);
-  });
-}
-
-/** The thread created ahead, given its data, else a new one. */
-function busWorker(data: ReturnType<typeof busWorkerData>): { readonly worker: Worker; readonly wasAhead: boolean } {
-  if (ahead === null) return { worker: new Worker(WORKER_URL, { workerData: data }), wasAhead: false };
-  const { worker, forget } = ahead;
-  ahead = null;
-  worker.off('error', forget);
-  worker.off('exit', forget);
-  worker.ref();
-  worker.postMessage({ type: 'start', data } satisfies BusThreadStart);
-  return { worker, wasAhead: true };
-}
 
 /**
  * subscribe() with receiving and preparing on another thread (bus-worker.ts). Endpoint

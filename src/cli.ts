@@ -108,7 +108,7 @@ async function runService(config: Config, withSimulator: boolean, configFile?: s
     // built; the service's subscribe takes it. Not before the refusals that come at once (a
     // bootstrap into a used folder, a data dir another process holds): ending a thread while
     // zeromq's addon loads in it aborts the process, and their exit status was lost to SIGABRT.
-    if (config.busThread) (await import('./bus-thread.js')).prestartBusThread();
+    if (config.busThread) (await import('./bus-thread-ahead.js')).prestartBusThread();
     const { Service } = await import('./service.js');
     // Intake died (a bus receive loop ended): keep what we have (final snapshot), then exit 1 so a supervisor restarts us.
     service = await Service.build({
