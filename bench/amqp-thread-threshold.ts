@@ -16,6 +16,7 @@ import { encodeJournalRecord, messageId } from '../snapshots/journal-record.js';
 import { decodeDelivery, type Delivery } from '../src/amqp-message.js';
 import { AmqpPrepareThread } from '../src/amqp-prepare-thread.js';
 import { threadLimits, unclocked } from '../src/bus-prepare.js';
+import { systemClock } from '../src/clock.js';
 import { ConfigSchema } from '../src/config.js';
 
 const N = Number(process.argv[2] ?? 400);
@@ -34,8 +35,7 @@ const thread = new AmqpPrepareThread({
   startTimeoutMs: 0,
   // A failure is the measurement's (the test's) end: no fresh thread.
   restarts: 0,
-  now: () => 0,
-  setTimer: () => () => undefined,
+  clock: systemClock,
   onRestarted: () => undefined,
   onFailed: (reason) => {
     throw new Error(reason);

@@ -14,6 +14,7 @@ import { toWireDelivery } from './amqp-prepare.js';
 import { type OffThread, unpack } from './amqp-prepare-answer.js';
 import type { FromPrepareThread, PrepareAnswer, PrepareWorkerData, ToPrepareThread } from './amqp-prepare-protocol.js';
 import type { ThreadLimits } from './bus-prepare.js';
+import { after, type Clock } from './clock.js';
 import { trackThread } from './process-exit.js';
 import { PulseWatch } from './thread-pulse.js';
 import { ThreadRestarts } from './thread-restarts.js';
@@ -35,9 +36,8 @@ export interface PrepareThreadOptions {
   readonly startTimeoutMs: number;
   /** --amqp-thread-restarts: fresh threads started in a row after failures (0: none). */
   readonly restarts: number;
-  /** The service's clock (ms), and a timer on it (tests drive it by hand): when a fresh thread is started. */
-  readonly now: () => number;
-  readonly setTimer: (fn: () => void, ms: number) => () => void;
+  /** The service's clock (tests drive it by hand): when a thread came up, and when a fresh one is started. */
+  readonly clock: Clock;
   /**
    * The thread is gone: every delivery is prepared on the main thread until a fresh one is up,
    * started in `restartInMs`; null: none will be, for the rest of the run.
@@ -211,7 +211,7 @@ export class AmqpPrepareThread {
 
   private received(message: FromPrepareThread): void {
     if (message.kind !== 'up') return this.answered(message);
-    this.upAt = this.options.now();
+    this.upAt = this.options.clock.now();
     // The first thread was handed deliveries from its start (one waited for it); a fresh one from now on.
     if (this.failure === null) return;
     this.failure = null;
@@ -235,9 +235,9 @@ export class AmqpPrepareThread {
     this.release();
     // Stuck in JavaScript it is interrupted; stuck in a native call it is let go (unref'd).
     void worker.terminate();
-    const wait = this.restarts.next(this.options.now(), this.upAt);
+    const wait = this.restarts.next(this.options.clock.now(), this.upAt);
     this.upAt = null;
-    if (wait !== null) this.cancelRestart = this.options.setTimer(() => this.restart(), wait);
+    if (wait !== null) this.cancelRestart = after(this.options.clock, wait, () => this.restart());
     this.options.onFailed(reason, wait);
   }
 

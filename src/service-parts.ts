@@ -11,7 +11,7 @@ import { AMQP_THREAD_MAX_IN_FLIGHT_BYTES, AMQP_THREAD_MIN_BYTES } from './amqp-p
 import { threadLimits } from './bus-prepare.js';
 import { BusIngest } from './bus-ingest.js';
 import { type CatchUpPlan, planCatchUp } from './catch-up.js';
-import { after, systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { assembleCore } from './core.js';
 import { coreEventLog } from './core-event-log.js';
@@ -210,8 +210,7 @@ export function buildParts(source: PartsSource): ServiceParts {
             hangTimeoutMs: config.threadHangTimeout * 1000,
             startTimeoutMs: config.threadStartTimeout * 1000,
             restarts: config.amqpThreadRestarts,
-            now: () => clock.now(),
-            setTimer: (fn, ms) => after(clock, ms, fn),
+            clock,
           }
         : null,
   });

@@ -5,6 +5,7 @@ import { fromWireDelivery, prepareDelivery, toWireDelivery } from '../../src/amq
 import type { OffThread } from '../../src/amqp-prepare-answer.js';
 import { AmqpPrepareThread } from '../../src/amqp-prepare-thread.js';
 import { threadLimits } from '../../src/bus-prepare.js';
+import { systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { frameLimits } from '../../src/decode-frames.js';
 import type { Envelope } from '../../src/envelope.js';
@@ -173,8 +174,7 @@ describe('the AMQP prepare thread', () => {
     startTimeoutMs: 0,
     // A failure is the measurement's (the test's) end: no fresh thread.
     restarts: 0,
-    now: () => 0,
-    setTimer: () => () => undefined,
+    clock: systemClock,
     onRestarted: () => undefined,
     onFailed: (reason) => {
       throw new Error(reason);
