@@ -1,6 +1,7 @@
 /**
- * `serve` creates its bus thread as the CLI starts (bus-thread.ts prestartBusThread), and the
- * service's subscribe takes it over later with its settings. Until then the thread is on its own:
+ * `serve` creates its bus thread early in its start, before the service is built
+ * (bus-thread-ahead.ts prestartBusThread), and the service's subscribe takes it over later with
+ * its settings. Until then the thread is on its own:
  * it may die, or hang loading, and a stop may come first. Whatever it does there, the service
  * starts (or fails) as it would with a thread created at the subscribe, and exits cleanly on a
  * stop; and only `serve` creates one.
@@ -8,7 +9,7 @@
  * Which threads a process creates is read from Node's own debug log (NODE_DEBUG=worker:
  * "instantiating Worker. url: …"), not from anything the service exposes for tests.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,7 +17,15 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Publisher } from 'zeromq';
 import { journaledAndApplied, metricOf } from '../helpers/probes.js';
-import { CLI, eventually, getJson, type RunningService, startService, tempDir } from '../helpers/service-process.js';
+import {
+  CLI,
+  eventually,
+  getJson,
+  type RunningService,
+  spawnServe,
+  startService,
+  tempDir,
+} from '../helpers/service-process.js';
 
 const TOPIC = 'org.fedoraproject.prod.wiki.article.edit';
 const BUS_WORKER = /instantiating Worker\. url: \S*\/bus-worker\.js/g;
@@ -102,64 +111,9 @@ export default {
   },
 };`;
 
-/** Spawns serve with `argv`, sends nothing; resolves with its exit and everything it wrote. */
-function serveProcess(argv: readonly string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(
-    process.execPath,
-    [
-      CLI,
-      'serve',
-      '--port',
-      '0',
-      '--bind',
-      'tcp://127.0.0.1:*',
-      '--thread-start-timeout',
-      '60',
-      '--stop-timeout',
-      '10',
-      ...argv,
-    ],
-    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  const seen: { line: string; then: (saw: boolean) => void }[] = [];
-  const look = () => {
-    for (const w of seen.splice(0)) {
-      if (out.includes(w.line)) w.then(true);
-      else seen.push(w);
-    }
-  };
-  child.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-    look();
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    out += d.toString();
-    look();
-  });
-  // Bounded: a process that never exits is killed, and the test says so.
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  const exit = new Promise<{ code: number | null; sig: NodeJS.Signals | null }>((resolve) =>
-    child.once('close', (code, sig) => {
-      clearTimeout(timer);
-      look();
-      // Lines not written by the end never will be.
-      for (const w of seen.splice(0)) w.then(false);
-      resolve({ code, sig });
-    }),
-  );
-  return {
-    child,
-    exit,
-    out: () => out,
-    /** Whether `line` was written: true once it is, false if the process ended without. */
-    saw: (line: string) =>
-      new Promise<boolean>((then) => {
-        seen.push({ line, then });
-        look();
-      }),
-  };
-}
+/** serve with the bounds these tests wait within: a start stuck on its thread, a stop stuck. */
+const serveProcess = (argv: readonly string[], env: NodeJS.ProcessEnv) =>
+  spawnServe(['--thread-start-timeout', '60', '--stop-timeout', '10', ...argv], env);
 
 /**
  * A stop before the service took its bus thread: while the service is built (Node's default

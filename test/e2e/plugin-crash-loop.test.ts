@@ -45,7 +45,7 @@ const rowsOf = async (svc: RunningService): Promise<{ n: number }[]> =>
   (await getJson(`${svc.base}/api/${IDENT}`)).body as { n: number }[];
 
 describe('a plugin that makes the process die on one message (out of memory)', () => {
-  const { dataDir, serve, serveToExit } = pluginService({ 'hoards.mjs': PLUGIN }, { env: HEAP });
+  const { dataDir, serve, spawn } = pluginService({ 'hoards.mjs': PLUGIN }, { env: HEAP });
   const marked = () =>
     JSON.parse(readFileSync(join(dataDir, 'applying.json'), 'utf8')) as {
       seq: number;
@@ -74,11 +74,12 @@ describe('a plugin that makes the process die on one message (out of memory)', (
 
     // The restart counts one death and replays the message: the same death (maybe before its
     // "listening" line reached stdout: the replay follows it at once, and an abort flushes nothing).
-    const second = await serveToExit();
-    expect(second.code === 0 && second.signal === null).toBe(false);
-    expect(second.logs.join('\n')).toMatch(/if the next run dies on it too, it is skipped for that plugin/);
-    expect(second.logs.join('\n')).toMatch(/heap out of memory/);
-    expect(second.signal === 'SIGKILL').toBe(false);
+    const second = spawn();
+    const { code: secondCode, sig: secondSignal } = await second.exit;
+    expect(secondCode === 0 && secondSignal === null).toBe(false);
+    expect(second.out()).toMatch(/if the next run dies on it too, it is skipped for that plugin/);
+    expect(second.out()).toMatch(/heap out of memory/);
+    expect(secondSignal === 'SIGKILL').toBe(false);
     expect(deaths()).toEqual([expect.objectContaining({ seq: 2, plugin: IDENT, crashes: 1 })]);
     expect(marked()).toMatchObject({ seq: 2, plugin: IDENT });
 

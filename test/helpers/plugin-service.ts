@@ -1,14 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import { eventually, getJson, type RunningService, serveToExit, startService, tempDir } from './service-process.js';
+import { eventually, getJson, type RunningService, spawnServe, startService, tempDir } from './service-process.js';
 
 /**
  * A data dir served by `statscache serve --config` with only the given plugin modules (file name
  * → source, loaded from beside the config), for tests that end and restart the process. `serve`
  * starts one more process on it (with `args` and `env`, and waits for /readyz 200 when `ready`);
  * every process started is SIGKILLed and the folder removed after the calling describe.
- * `serveToExit` runs one that is expected to end by itself, to its end (serveToExit()).
+ * `spawn` starts one that is expected to end by itself, without waiting for it to listen (spawnServe()).
  */
 export function pluginService(
   plugins: Readonly<Record<string, string>>,
@@ -16,7 +16,7 @@ export function pluginService(
 ): {
   readonly dataDir: string;
   readonly serve: () => Promise<RunningService>;
-  readonly serveToExit: () => ReturnType<typeof serveToExit>;
+  readonly spawn: () => ReturnType<typeof spawnServe>;
 } {
   const dir = tempDir();
   const config = join(dir.path, 'config.json');
@@ -38,6 +38,6 @@ export function pluginService(
   return {
     dataDir,
     serve,
-    serveToExit: () => serveToExit(['--config', config, ...(options.args ?? [])], options.env ?? {}),
+    spawn: () => spawnServe(['--config', config, ...(options.args ?? [])], options.env ?? {}),
   };
 }

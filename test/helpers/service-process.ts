@@ -105,27 +105,55 @@ export function startService(
 }
 
 /**
- * Runs `statscache serve` as startService does and resolves once it has ended, with how and
- * every line it wrote, whether it got to listen or not: a start that dies as it replays (an
- * abort on a full heap) may die before stdout has taken its "statscache listening" line.
+ * Spawns `statscache serve` as startService does, sends nothing, and waits for no line: `exit`
+ * settles once it has ended (killed past 60 s), `out()` is everything it wrote so far, and
+ * `saw(line)` tells whether a line came. For starts that end by themselves or are stopped before
+ * they listen: one that dies as it replays (an abort on a full heap) may die before stdout has
+ * taken its "statscache listening" line.
  */
-export function serveToExit(
-  args: readonly string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; logs: string[] }> {
-  const argv = [CLI, 'serve', '--port', '0', '--bind', 'tcp://127.0.0.1:*', ...args];
-  const child = spawn(process.execPath, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const logs: string[] = [];
-  child.stdout.on('data', (d: Buffer) => logs.push(d.toString()));
-  child.stderr.on('data', (d: Buffer) => logs.push(d.toString()));
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), START_TIMEOUT_MS);
-    // 'close', not 'exit': every line it wrote has been read by then.
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, logs });
-    });
+export function spawnServe(argv: readonly string[], env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--bind', 'tcp://127.0.0.1:*', ...argv], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let out = '';
+  const seen: { line: string; then: (saw: boolean) => void }[] = [];
+  const look = () => {
+    for (const w of seen.splice(0)) {
+      if (out.includes(w.line)) w.then(true);
+      else seen.push(w);
+    }
+  };
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    look();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    out += d.toString();
+    look();
+  });
+  // Bounded: a process that never exits is killed, and the test says so.
+  const timer = setTimeout(() => child.kill('SIGKILL'), START_TIMEOUT_MS);
+  const exit = new Promise<{ code: number | null; sig: NodeJS.Signals | null }>((resolve) =>
+    child.once('close', (code, sig) => {
+      clearTimeout(timer);
+      look();
+      // Lines not written by the end never will be.
+      for (const w of seen.splice(0)) w.then(false);
+      resolve({ code, sig });
+    }),
+  );
+  return {
+    child,
+    exit,
+    out: () => out,
+    /** Whether `line` was written: true once it is, false if the process ended without. */
+    saw: (line: string) =>
+      new Promise<boolean>((then) => {
+        seen.push({ line, then });
+        look();
+      }),
+  };
 }
 
 /**
