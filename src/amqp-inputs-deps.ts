@@ -3,7 +3,7 @@
  * configured, and the parts of the service the inputs reach.
  */
 import type { AmqpInput } from './amqp-bus.js';
-import type { PrepareThreadOptions } from './amqp-prepare-thread.js';
+import type { PrepareThreadOptions } from './amqp-prepare-options.js';
 import type { Config } from './config.js';
 import type { FrameLimits } from './decode-frames.js';
 import type { Intake } from './intake.js';

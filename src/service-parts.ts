@@ -7,7 +7,7 @@ import type { PrereadSlot, RestoreReport } from '../snapshots/restore.js';
 import type { SnapshotReport } from '../snapshots/snapshotter.js';
 import type { AmqpClient } from './amqp-inputs-deps.js';
 import { AmqpInputs } from './amqp-inputs.js';
-import { AMQP_THREAD_MAX_IN_FLIGHT_BYTES, AMQP_THREAD_MIN_BYTES } from './amqp-prepare-thread.js';
+import { AMQP_THREAD_MAX_IN_FLIGHT_BYTES, AMQP_THREAD_MIN_BYTES } from './amqp-prepare-options.js';
 import { threadLimits } from './bus-prepare.js';
 import { BusIngest } from './bus-ingest.js';
 import { type CatchUpPlan, planCatchUp } from './catch-up.js';
