@@ -38,6 +38,8 @@ export class GroupCommit {
   private pending: JournalAppend[] = [];
   private pendingEntries: JournalEntry[] = [];
   private flushScheduled = false;
+  /** Settled with the scheduled flush's commit: what whenCommitted() hands out until that flush. */
+  private nextBatch: { readonly promise: Promise<void>; readonly resolve: (commit: Promise<void>) => void } | null = null;
   /** Settles after the newest batch handed to LMDB is committed and handed on: LMDB commits in order. */
   private lastCommit: Promise<void> = Promise.resolve();
   /** Records whose commit failed, tried again by retrySoon(). */
@@ -62,6 +64,24 @@ export class GroupCommit {
       // One LMDB transaction per burst instead of three queued writes per message.
       setImmediate(() => void this.flush());
     }
+  }
+
+  /**
+   * Settles once everything queued so far is committed and handed on, as flush() does, without
+   * flushing now: the records join the turn's group commit. An AMQP delivery waits on this for
+   * its ack; flushing at each made every delivery a batch of its own (one LMDB write, commit
+   * hand-on and ack each), though a burst arrives in one turn.
+   */
+  whenCommitted(): Promise<void> {
+    if (this.pending.length === 0) return this.lastCommit;
+    if (this.nextBatch === null) {
+      let resolve: (commit: Promise<void>) => void = () => {};
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      this.nextBatch = { promise, resolve };
+    }
+    return this.nextBatch.promise;
   }
 
   /** Accepted entries whose batch has not been handed to LMDB yet. */
@@ -94,7 +114,7 @@ export class GroupCommit {
         this.retrySoon();
         this.handOn(entries);
       });
-      return this.lastCommit;
+      return this.handedOver();
     }
     const retried = this.backlog.take();
     const records = retried.length === 0 ? fresh : retried.concat(fresh);
@@ -124,6 +144,14 @@ export class GroupCommit {
       }
       this.handOn(entries);
     });
+    return this.handedOver();
+  }
+
+  /** The pending records are in the batch just chained: those waiting on them (whenCommitted) wait on it. */
+  private handedOver(): Promise<void> {
+    const waiting = this.nextBatch;
+    this.nextBatch = null;
+    waiting?.resolve(this.lastCommit);
     return this.lastCommit;
   }
 

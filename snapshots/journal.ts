@@ -149,6 +149,11 @@ export class Journal {
     return this.commits.flush();
   }
 
+  /** Resolves once every append so far is committed and handed on, with the turn's group commit (no flush now). */
+  whenCommitted(): Promise<void> {
+    return this.commits.whenCommitted();
+  }
+
   /** No more tries of held records (the store is closing): they go with the process. */
   stopRetrying(): void {
     this.commits.stopRetrying();

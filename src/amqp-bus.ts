@@ -56,6 +56,8 @@ export class AmqpInput extends AmqpInputState {
     // No new deliveries from here on; those already here are stored and acked before the close.
     if (consumer) await bounded(consumer.channel.cancel(consumer.tag));
     await this.inflight.settled();
+    // The acks of this turn now, not at its end: the channel is closed next.
+    consumer?.acks.flush();
     // The channel first: its close-ok comes after the acks on it, whereas a connection close can
     // overtake acks amqplib still holds in the channel's buffer (the broker would requeue them).
     if (consumer) await bounded(consumer.channel.close());
@@ -182,7 +184,7 @@ export class AmqpInput extends AmqpInputState {
         await model.close().catch(() => undefined);
         return;
       }
-      this.consumer = { channel, tag: consumerTag };
+      this.consumer = { channel, tag: consumerTag, acks };
       // The back-off is not reset here: a connection that opens and then fails every delivery
       // (a full disk) would otherwise reconnect at the initial delay forever. Only a stored
       // delivery (an ack) or a connection that stayed up past the longest delay resets it.

@@ -5,6 +5,7 @@
  * the connection itself (amqplib reaches this module as types only).
  */
 import type amqplib from 'amqplib';
+import type { AckWindow } from './amqp-ack-window.js';
 import type { AmqpInputOptions } from './amqp-input-options.js';
 import { HeldDeliveries } from './amqp-held.js';
 import { type AmqpStatus, initialStatus, redactUrl } from './amqp-status.js';
@@ -16,7 +17,7 @@ export type Channel = Awaited<ReturnType<Model['createChannel']>>;
 export abstract class AmqpInputState {
   protected status: AmqpStatus;
   protected model: Model | null = null;
-  protected consumer: { channel: Channel; tag: string } | null = null;
+  protected consumer: { channel: Channel; tag: string; acks: AckWindow } | null = null;
   protected attempt = 0;
   /** When the current connection started consuming (null while not consuming). */
   protected consumingSince: number | null = null;

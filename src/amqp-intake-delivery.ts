@@ -169,8 +169,9 @@ async function journaled(
     // The next delivery may be journaled now; this one's commit is waited for below, side by side.
     turn.leave();
   }
-  // A duplicate waits too: its first copy may still be on its way to disk.
-  await intake.settled();
+  // A duplicate waits too: its first copy may still be on its way to disk. With the turn's
+  // group commit: the deliveries one socket read brought share a batch and an ack.
+  await intake.whenCommitted();
   // Held in memory after failed commits is not on disk: a durable queue keeps it until it is.
   // A server-named queue cannot: it is exclusive and auto-delete, so dropping the connection
   // to get a redelivery deleted the queue with everything in it, and nothing was routed to

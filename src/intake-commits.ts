@@ -190,6 +190,11 @@ export class IntakeCommits {
     return this.deps.journal.flush();
   }
 
+  /** Settles once everything accepted so far is committed and applied, with this turn's group commit rather than now. */
+  whenCommitted(): Promise<void> {
+    return this.deps.journal.whenCommitted();
+  }
+
   /** False while some accepted message is in no journal record on disk (failed commits: journal-backlog.ts). */
   get durable(): boolean {
     return this.deps.journal.backlog.status() === null;
