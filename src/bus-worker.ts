@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { type BusOptions, openSockets } from './bus.js';
 import { SharedCredit } from './bus-credit.js';
-import { lingerWait } from './bus-linger.js';
+import { BatchLinger } from './bus-linger.js';
 import { prepareFrames, type ThreadLimits, unclocked } from './bus-prepare.js';
 import {
   type BusThreadStart,
@@ -98,14 +98,8 @@ const openSpin = process.env['STATSCACHE_TEST_BUS_THREAD_OPEN_SPIN'] === '1';
 
 const items = new ItemBatch();
 const pairs = new PairBatch();
-/**
- * The open batch's linger: while it runs, the receive loop that opened the batch waits on
- * `ended` instead of on its socket if nothing is queued (idleWait); when it is over, what
- * queued meanwhile is read back to back and the batch goes on the next turn. Null when no
- * batch is open.
- */
-let linger: { cancel: () => void; over: boolean; readonly ended: Promise<void>; readonly end: () => void } | null =
-  null;
+/** The open batch's linger (bus-linger.ts): once it is over, the batch goes. */
+const linger = new BatchLinger(data.lingerMs, data.tickMs, () => flush());
 const credit = new SharedCredit(data.credit);
 /** Messages and bytes handed over so far; less what the main thread has taken in, what is in flight. */
 let sent = 0;
@@ -136,15 +130,8 @@ function awaitCredit(): void {
   r();
 }
 
-function endLinger(): void {
-  if (linger === null) return;
-  linger.cancel();
-  linger.end();
-  linger = null;
-}
-
 function flush(): void {
-  endLinger();
+  linger.end();
   if (items.count === 0) return;
   // Two buffers per batch, transferred: no copy across threads.
   const buffer = pairs.take();
@@ -156,38 +143,9 @@ function flush(): void {
   post({ type: 'batch', ...packed, buffer, bytes }, [buffer, packed.items]);
 }
 
-function startLinger(): void {
-  let end = () => {};
-  const ended = new Promise<void>((r) => {
-    end = r;
-  });
-  const open = { cancel: () => {}, over: false, ended, end };
-  const expire = () => {
-    open.over = true;
-    // A paused receive loop wakes and reads what came meanwhile into this batch (microtasks:
-    // libzmq hands queued messages over without a wake-up); the batch goes once that is done.
-    open.end();
-    setImmediate(() => {
-      if (linger === open) flush();
-    });
-  };
-  if (data.lingerMs > 0) {
-    const timer = setTimeout(expire, lingerWait(Date.now(), data.lingerMs, data.tickMs));
-    open.cancel = () => clearTimeout(timer);
-  } else {
-    const immediate = setImmediate(expire);
-    open.cancel = () => clearImmediate(immediate);
-  }
-  linger = open;
-}
-
-/** Only the message that opened a batch waits out its linger; later ones are being read back to back. */
-function idleWait(): Promise<void> | undefined {
-  return linger !== null && !linger.over && items.count === 1 ? linger.ended : undefined;
-}
-
 function onFrames(frames: readonly Uint8Array[], source: string): void | Promise<void> {
   pulse.beat();
+  linger.arrived();
   if (spinTopic !== undefined && frames[0] !== undefined && Buffer.from(frames[0]).toString() === spinTopic) {
     if (blockFifo !== undefined) readFileSync(blockFifo);
     while (spinTopic !== undefined) {}
@@ -214,7 +172,7 @@ function onFrames(frames: readonly Uint8Array[], source: string): void | Promise
   // Otherwise the first message of a batch waits up to lingerMs for company: every batch costs
   // a hand-over, an ack and a journal commit, which a trickle would pay once per message.
   if (items.count >= data.maxBatch) flush();
-  else if (linger === null) startLinger();
+  else if (!linger.isOpen) linger.start();
   if (hasCredit()) return;
   flush();
   return new Promise((r) => {
@@ -228,7 +186,7 @@ while (openSpin) {}
 const sockets = await openSockets(data.options, {
   onFrames,
   onMonitor: (source, event) => post({ type: 'monitor', source, event }),
-  ...(data.readThrough ? {} : { idleWait }),
+  ...(data.readThrough ? {} : { idleWait: () => linger.idleWait(items.count) }),
   onReceiveError: (err, source) =>
     post({ type: 'receive-error', source, message: String((err as Error)?.message ?? err) }),
   onLoopEnd: (err, source) =>
