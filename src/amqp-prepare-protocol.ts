@@ -11,21 +11,32 @@ export interface PrepareWorkerData {
   readonly pulse: SharedArrayBuffer;
 }
 
-/** Main thread → prepare thread: one delivery, its content in a buffer of its own (transferred). */
-export interface ToPrepareThread {
+/** One delivery handed over, its content in a buffer of its own (transferred). */
+export interface PrepareJob {
   readonly job: number;
   readonly delivery: WireDelivery;
 }
 
 /**
- * Prepare thread → main thread: `up` once, when its modules are loaded and it listens (a fresh
- * thread started after a failure is handed deliveries only from then on); then a PrepareAnswer
- * per job.
+ * Main thread → prepare thread: the deliveries handed over in one turn of the event loop, in
+ * order. One message per turn, not per delivery: a message costs the main thread tens of µs
+ * whatever it carries, as much as decoding a small body there.
  */
-export type FromPrepareThread = { readonly kind: 'up' } | PrepareAnswer;
+export interface ToPrepareThread {
+  readonly jobs: readonly PrepareJob[];
+}
 
 /**
- * Prepare thread → main thread, one per job. `ready`: the journal record in [0, recordEnd) of
+ * Prepare thread → main thread: `up` once, when its modules are loaded and it listens (a fresh
+ * thread started after a failure is handed deliveries only from then on); then, per message
+ * received, the answer to each of its jobs, in order.
+ */
+export type FromPrepareThread =
+  | { readonly kind: 'up' }
+  | { readonly kind: 'answers'; readonly answers: readonly PrepareAnswer[] };
+
+/**
+ * The answer to one job. `ready`: the journal record in [0, recordEnd) of
  * `buffer`, the encoded head (prepared-head.ts) after it. `clock`: no `sent-at` and no clock to
  * fill it with; `failed`: preparing threw. Both are then prepared on the main thread.
  */

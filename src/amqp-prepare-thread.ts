@@ -12,7 +12,8 @@ import { Worker } from 'node:worker_threads';
 import type { Delivery } from './amqp-message.js';
 import { toWireDelivery } from './amqp-prepare.js';
 import { type OffThread, unpack } from './amqp-prepare-answer.js';
-import type { FromPrepareThread, PrepareAnswer, PrepareWorkerData, ToPrepareThread } from './amqp-prepare-protocol.js';
+import type { FromPrepareThread, PrepareAnswer, PrepareWorkerData } from './amqp-prepare-protocol.js';
+import { PrepareOutbox } from './amqp-prepare-outbox.js';
 import { after } from './clock.js';
 import type { PrepareThreadOptions } from './amqp-prepare-options.js';
 import { trackThread } from './process-exit.js';
@@ -49,6 +50,11 @@ export class AmqpPrepareThread {
   private inFlightBytes = 0;
   private readonly inFlight = new Map<number, Job>();
   private readonly waiting: Job[] = [];
+  /** Handed over this turn, posted together at its end. */
+  private readonly outbox = new PrepareOutbox(
+    () => this.worker,
+    (job) => this.giveBack(job),
+  );
 
   constructor(private readonly options: PrepareThreadOptions) {
     this.restarts = new ThreadRestarts(options.restarts);
@@ -62,6 +68,11 @@ export class AmqpPrepareThread {
   /** Threads that failed, hung or exited this run (statscache_intake_total{event="amqp_thread_failures"}). */
   get failures(): number {
     return this.failureCount;
+  }
+
+  /** Messages of deliveries posted to the thread this run (one per turn that handed some over). */
+  get handOvers(): number {
+    return this.outbox.posted;
   }
 
   /** Fresh threads started after failures this run. */
@@ -120,17 +131,19 @@ export class AmqpPrepareThread {
       // Buffer) copied element by element, 3.7 ms for a 700 KB body against 0.6.
       const content = new Uint8Array(next.delivery.content.byteLength);
       content.set(next.delivery.content);
-      const message: ToPrepareThread = { job: next.job, delivery: toWireDelivery(next.delivery, content) };
-      try {
-        worker.postMessage(message, [content.buffer]);
-      } catch {
-        // A header value that cannot be cloned: the main thread decodes it as it always did.
-        next.resolve(null);
-        continue;
-      }
       this.inFlight.set(next.job, next);
       this.inFlightBytes += bytes;
+      this.outbox.add(worker, next.job, toWireDelivery(next.delivery, content), content.buffer);
     }
+  }
+
+  /** A job the thread will not answer goes back to the main thread. */
+  private giveBack(id: number): void {
+    const job = this.inFlight.get(id);
+    if (job === undefined) return;
+    this.inFlight.delete(id);
+    this.inFlightBytes -= job.delivery.content.byteLength;
+    job.resolve(null);
   }
 
   /** The thread, started on the first large delivery; null while none serves. */
@@ -168,7 +181,11 @@ export class AmqpPrepareThread {
   }
 
   private received(message: FromPrepareThread): void {
-    if (message.kind !== 'up') return this.answered(message);
+    if (message.kind === 'answers') {
+      for (const answer of message.answers) this.answered(answer);
+      this.pump();
+      return;
+    }
     this.upAt = this.options.clock.now();
     // The first thread was handed deliveries from its start (one waited for it); a fresh one from now on.
     if (this.failure === null) return;
@@ -182,7 +199,6 @@ export class AmqpPrepareThread {
     this.inFlight.delete(answer.job);
     this.inFlightBytes -= job.delivery.content.byteLength;
     job.resolve(unpack(answer));
-    this.pump();
   }
 
   private fail(worker: Worker, reason: string): void {
@@ -212,6 +228,7 @@ export class AmqpPrepareThread {
     this.watch?.stop();
     this.watch = null;
     const jobs = [...this.inFlight.values(), ...this.waiting];
+    this.outbox.clear();
     this.inFlight.clear();
     this.waiting.length = 0;
     this.inFlightBytes = 0;

@@ -1,11 +1,17 @@
 /**
  * The AMQP prepare thread (started by amqp-prepare-thread.ts): prepares each large delivery the
  * main thread hands over (amqp-prepare.ts) and hands back its record and head in one
- * transferred buffer, in the order received.
+ * transferred buffer, in the order received: one answer message per message of jobs.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { fromWireDelivery, prepareDelivery } from './amqp-prepare.js';
-import type { FromPrepareThread, PrepareAnswer, PrepareWorkerData, ToPrepareThread } from './amqp-prepare-protocol.js';
+import type {
+  FromPrepareThread,
+  PrepareAnswer,
+  PrepareJob,
+  PrepareWorkerData,
+  ToPrepareThread,
+} from './amqp-prepare-protocol.js';
 import { Pulse } from './thread-pulse.js';
 
 const port = parentPort;
@@ -20,34 +26,37 @@ const exitKey = process.env['STATSCACHE_TEST_AMQP_THREAD_EXIT_KEY'];
 const pulse = new Pulse(data.pulse);
 pulse.keepBeating();
 
-port.on('message', ({ job, delivery }: ToPrepareThread) => {
+/** One job's answer; buffers it hands back are added to `transfer`. */
+function answerTo({ job, delivery }: PrepareJob, transfer: ArrayBuffer[]): PrepareAnswer {
   pulse.beat();
   if (delivery.routingKey === exitKey) process.exit(3);
   while (delivery.routingKey === spinKey) {}
-  let answer: PrepareAnswer;
-  let transfer: ArrayBuffer[] = [];
   try {
     const prepared = prepareDelivery(fromWireDelivery(delivery), data.limits, fill);
-    if (prepared.kind === 'ready') {
-      const { record, head } = prepared;
-      const packed = new Uint8Array(record.byteLength + head.byteLength);
-      packed.set(record, 0);
-      packed.set(head, record.byteLength);
-      answer = {
-        job,
-        kind: 'ready',
-        buffer: packed.buffer,
-        recordEnd: record.byteLength,
-        truncated: prepared.truncated,
-        corrected: prepared.corrected,
-        filled: prepared.filled,
-      };
-      transfer = [packed.buffer];
-    } else answer = { job, ...prepared };
+    if (prepared.kind !== 'ready') return { job, ...prepared };
+    const { record, head } = prepared;
+    const packed = new Uint8Array(record.byteLength + head.byteLength);
+    packed.set(record, 0);
+    packed.set(head, record.byteLength);
+    transfer.push(packed.buffer);
+    return {
+      job,
+      kind: 'ready',
+      buffer: packed.buffer,
+      recordEnd: record.byteLength,
+      truncated: prepared.truncated,
+      corrected: prepared.corrected,
+      filled: prepared.filled,
+    };
   } catch (err) {
     // The main thread prepares it itself: the same failure there is counted and reported as the inline path does.
-    answer = { job, kind: 'failed', message: String((err as Error)?.message ?? err) };
+    return { job, kind: 'failed', message: String((err as Error)?.message ?? err) };
   }
-  port.postMessage(answer, transfer);
+}
+
+port.on('message', ({ jobs }: ToPrepareThread) => {
+  const transfer: ArrayBuffer[] = [];
+  const answers = jobs.map((job) => answerTo(job, transfer));
+  port.postMessage({ kind: 'answers', answers } satisfies FromPrepareThread, transfer);
 });
 port.postMessage({ kind: 'up' } satisfies FromPrepareThread);

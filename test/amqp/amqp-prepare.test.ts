@@ -195,4 +195,17 @@ describe('the AMQP prepare thread', () => {
       expect((answer.envelope as Envelope).timestamp).toBe(main.envelope.timestamp);
     });
   });
+
+  it('takes the deliveries handed over in one turn in one message, and answers each in order', async () => {
+    const small = samples.filter((d) => d.content.byteLength < 1024).slice(0, 20);
+    expect(small).toHaveLength(20);
+    const before = thread.handOvers;
+    const answers = await Promise.all(small.map((d) => thread.prepare(d)));
+    // One message for the twenty (one each before: a message costs the main thread as much as a small decode).
+    expect(thread.handOvers - before).toBe(1);
+    answers.forEach((answer, i) => {
+      const main = onMain(small[i] as Delivery);
+      expect(answer?.kind === 'ready' && main.kind === 'ready' && answer.id === main.id).toBe(true);
+    });
+  });
 });
