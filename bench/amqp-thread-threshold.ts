@@ -17,12 +17,12 @@ import { decodeDelivery, type Delivery } from '../src/amqp-message.js';
 import { AmqpPrepareThread } from '../src/amqp-prepare-thread.js';
 import { threadLimits, unclocked } from '../src/bus-prepare.js';
 import { systemClock } from '../src/clock.js';
-import { ConfigSchema } from '../src/config.js';
+import { configSchema } from '../src/config.js';
 
 const N = Number(process.argv[2] ?? 400);
 const ROUNDS = Number(process.argv[3] ?? 3);
 const KEYS = [10, 100, 300, 1000, 3000];
-const limits = threadLimits(ConfigSchema.parse({}));
+const limits = threadLimits(configSchema().parse({}));
 const clocked = unclocked(limits);
 /** The main thread's active time so far, ms. */
 const activeMs = () => performance.eventLoopUtilization().active;

@@ -5,28 +5,73 @@ import { minimumBudget } from './bus-budget.js';
 import { BIND_PUBLISHERS } from './bus-queue.js';
 import { deepFreeze } from './deep-freeze.js';
 import { nearestName } from './edit-distance.js';
-import { envNameOf, flagOf, kindOf, SETTING_KEYS, settingsShape } from './setting-derive.js';
+import { defaultOf, envNameOf, flagOf, kindOf, SETTING_KEYS, schemaOf, settingsShape } from './setting-derive.js';
 import { CONFIG_FILE } from './settings.js';
 import { DEFAULT_BIND } from './settings-bus.js';
 
-/** Every setting, its type, bounds and default: built from the declarations in src/settings.ts. */
-export const ConfigSchema = z
-  .object(settingsShape())
-  .strict()
+const settingsObject = () => z.object(settingsShape()).strict();
+type Parsed = z.output<ReturnType<typeof settingsObject>>;
+
+/** A check across settings, blaming one of them. */
+interface CrossCheck {
+  readonly key: keyof Parsed;
+  readonly holds: (c: Parsed) => boolean;
+  readonly message: string;
+}
+const CROSS_CHECKS: readonly CrossCheck[] = [
   // One client must never be able to take every live view from the others.
-  .refine((c) => c.wsMaxSubscriptionsPerIp <= Math.floor(c.wsMaxViews / 2), {
-    path: ['wsMaxSubscriptionsPerIp'],
+  {
+    key: 'wsMaxSubscriptionsPerIp',
+    holds: (c) => c.wsMaxSubscriptionsPerIp <= Math.floor(c.wsMaxViews / 2),
     message: 'must be at most half of wsMaxViews (--ws-max-views), so one client IP cannot take every live view',
-  })
+  },
   // Below one window, a connection could never consume.
-  .refine((c) => c.amqpMaxHeld === null || c.amqpMaxHeld >= c.amqpPrefetch, {
-    path: ['amqpMaxHeld'],
+  {
+    key: 'amqpMaxHeld',
+    holds: (c) => c.amqpMaxHeld === null || c.amqpMaxHeld >= c.amqpPrefetch,
     message: 'must be at least amqpPrefetch (--amqp-prefetch): one whole window is held on every connection',
-  });
+  },
+];
+
+let schema: ReturnType<typeof settingsObject> | undefined;
+/** Every setting, its type, bounds and default, then the checks across them: built on first use (every setting's schema). */
+export function configSchema(): ReturnType<typeof settingsObject> {
+  schema ??= CROSS_CHECKS.reduce(
+    (object, check) => object.refine(check.holds, { path: [check.key], message: check.message }),
+    settingsObject(),
+  );
+  return schema;
+}
+
+/**
+ * The whole schema's result when it accepts `merged`, without building it: each setting given is
+ * parsed by its own schema, the rest are at their defaults (which zod does not validate either),
+ * then the cross-setting checks. Undefined when anything fails, for the whole schema to say why
+ * (which issue comes first, its message and path are zod's): a start builds and runs only the
+ * schemas of the settings it is given.
+ */
+function parseGiven(merged: Record<string, unknown>): Parsed | undefined {
+  // An unknown key: the whole schema refuses it (strict).
+  for (const key in merged) if (!Object.hasOwn(ENV_NAMES, key)) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const key of SETTING_KEYS) {
+    if (key in merged) {
+      const parsed = schemaOf(key).safeParse(merged[key]);
+      if (!parsed.success) return undefined;
+      out[key] = parsed.data;
+    } else {
+      // An optional setting's absent key stays absent, as in zod's object.
+      const value = defaultOf(key);
+      if (value !== undefined) out[key] = value;
+    }
+  }
+  const c = out as Parsed;
+  return CROSS_CHECKS.every((check) => check.holds(c)) ? c : undefined;
+}
 
 export { DEFAULT_BIND };
 
-export type Config = Readonly<Omit<z.infer<typeof ConfigSchema>, 'bind'> & { bind: readonly string[] }>;
+export type Config = Readonly<Omit<Parsed, 'bind'> & { bind: readonly string[] }>;
 export type ConfigKey = keyof Config;
 
 /** Environment variable per setting (STATSCACHE_ + the key in SCREAMING_SNAKE); lists are comma-separated. */
@@ -103,7 +148,8 @@ export function loadConfig(sources: ConfigSources): Config {
     merged[key] = value;
     origin[key] = `flag ${flagOf(key)}`;
   }
-  const parsed = ConfigSchema.safeParse(merged);
+  const quick = parseGiven(merged);
+  const parsed = quick ? { success: true as const, data: quick } : configSchema().safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const key = String(issue?.path[0] ?? (issue as { keys?: string[] } | undefined)?.keys?.[0] ?? '?');

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import type * as z from 'zod';
 import { SETTINGS, type Setting } from './settings.js';
 
 /** What src/settings.ts declares, read back: schema shape, names, kinds and defaults. */
@@ -7,11 +7,30 @@ export const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];
 
 export const settingOf = (key: SettingKey): Setting => SETTINGS[key];
 
-/** The zod shape of the config object, one field per setting. */
-export const settingsShape = (): { [K in SettingKey]: (typeof SETTINGS)[K]['type'] } =>
-  Object.fromEntries(SETTING_KEYS.map((k) => [k, SETTINGS[k].type])) as {
-    [K in SettingKey]: (typeof SETTINGS)[K]['type'];
-  };
+type Declared = typeof SETTINGS;
+/** A setting's schema: its type with its default, or optional when it has none. */
+export type SchemaOf<K extends SettingKey> = Declared[K] extends { readonly default: unknown }
+  ? z.ZodDefault<ReturnType<Declared[K]['type']>>
+  : z.ZodOptional<ReturnType<Declared[K]['type']>>;
+
+const built = new Map<SettingKey, z.ZodType>();
+/** Built on first use and kept: a start builds only the schemas of the settings it is given. */
+export function schemaOf<K extends SettingKey>(key: K): SchemaOf<K> {
+  let schema = built.get(key);
+  if (schema === undefined) {
+    const s: Setting = SETTINGS[key];
+    schema = 'default' in s ? s.type().default(s.default as never) : s.type().optional();
+    built.set(key, schema);
+  }
+  return schema as SchemaOf<K>;
+}
+
+/** The zod shape of the config object, one field per setting (builds every setting's schema). */
+export function settingsShape(): { [K in SettingKey]: SchemaOf<K> } {
+  const shape: Partial<Record<SettingKey, z.ZodType>> = {};
+  for (const key of SETTING_KEYS) shape[key] = schemaOf(key);
+  return shape as { [K in SettingKey]: SchemaOf<K> };
+}
 
 const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
 const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -21,36 +40,20 @@ export const envNameOf = (key: string): string => `STATSCACHE_${snake(key)}`;
 /** `wsMaxConnectionsPerIp` → `--ws-max-connections-per-ip`; also used in messages about config-only settings. */
 export const flagOf = (key: string): string => `--${kebab(key)}`;
 
-/** The type inside defaults, optionals and nullables. */
-function innerType(type: z.ZodType): z.ZodType {
-  let t: z.ZodType = type;
-  for (;;) {
-    if (t instanceof z.ZodDefault || t instanceof z.ZodOptional || t instanceof z.ZodNullable)
-      t = t.unwrap() as z.ZodType;
-    else return t;
-  }
-}
-
 /** Lists are repeatable flags and comma-separated variables; objects are JSON in the environment. */
-export function kindOf(key: SettingKey): 'list' | 'object' | 'scalar' {
-  const inner = innerType(SETTINGS[key].type);
-  return inner instanceof z.ZodArray
-    ? 'list'
-    : inner instanceof z.ZodRecord || inner instanceof z.ZodObject
-      ? 'object'
-      : 'scalar';
-}
+export const kindOf = (key: SettingKey): 'list' | 'object' | 'scalar' => settingOf(key).kind ?? 'scalar';
 
 /** Allowed values of an enum setting (`--log-level`), else undefined. */
-export function choicesOf(key: SettingKey): readonly string[] | undefined {
-  const inner = innerType(SETTINGS[key].type);
-  return inner instanceof z.ZodEnum ? (inner.options as readonly string[]) : undefined;
-}
+export const choicesOf = (key: SettingKey): readonly string[] | undefined => settingOf(key).choices;
 
-/** The schema's own default: what the setting is when nothing gives it. */
+/**
+ * What the setting is when nothing gives it, as its schema gives it: the declared default, a
+ * shallow copy of an array or object as zod's `.default()` makes (a config is frozen).
+ */
 export function defaultOf(key: SettingKey): unknown {
-  const parsed = SETTINGS[key].type.safeParse(undefined);
-  return parsed.success ? parsed.data : undefined;
+  const value = settingOf(key).default;
+  if (Array.isArray(value)) return [...value];
+  return typeof value === 'object' && value !== null ? { ...value } : value;
 }
 
 const isEmpty = (v: unknown) =>

@@ -9,8 +9,17 @@ import { isDecimal } from './http/query-params.js';
  * module (src/settings-*.ts), which src/settings.ts assembles into SETTINGS.
  */
 export interface Setting {
-  /** Type, bounds and default (a list type is a repeatable flag and comma-separated in the environment). */
-  readonly type: z.ZodType;
+  /**
+   * Type and bounds, built when first needed: zod takes ~0.3 ms to build one, and building every
+   * setting's at each start cost ~50 ms of CPU (a start validates only the settings given).
+   */
+  readonly type: () => z.ZodType;
+  /** The value when no source gives one (as zod's `.default()`: used as it is, not validated); none: undefined. */
+  readonly default?: unknown;
+  /** Known without building the type (a test checks it against the type): a list is a repeatable flag and comma-separated in the environment; an object is JSON there. */
+  readonly kind?: 'list' | 'object';
+  /** An enum's values, known without building the type (a test checks it against the type): the flag's choices. */
+  readonly choices?: readonly string[];
   /** Placeholder of the flag `--<kebab-case key>` (`''`: a switch without a value); null: config file and environment only. */
   readonly flag: string | null;
   /** What it does, in Markdown: the README's "meaning" column, and the --help line with the Markdown removed. */

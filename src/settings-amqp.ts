@@ -2,70 +2,84 @@
 import * as z from 'zod';
 import { count, seconds, type Setting } from './setting-kinds.js';
 
-const amqpUrl = z.string().regex(/^amqps?:\/\/\S+$/, 'must be an AMQP URL like amqps://user:@host/%2Fvhost');
+const amqpUrl = () => z.string().regex(/^amqps?:\/\/\S+$/, 'must be an AMQP URL like amqps://user:@host/%2Fvhost');
 
 /** One input per `--amqp` URL, all sharing these. */
 export const AMQP = {
   amqp: {
-    type: z.array(amqpUrl).default([]),
+    kind: 'list',
+    type: () => z.array(amqpUrl()),
+    default: [],
     flag: '<url>',
     help: "AMQP 0-9-1 broker to consume, like a fedora-messaging consumer (e.g. `amqps://fedora:@rabbitmq.fedoraproject.org/%2Fpublic_pubsub`); see [Consuming Fedora's bus](#consuming-fedoras-bus-fedora-messaging--amqp)",
   },
   amqpBinding: {
-    type: z.array(z.string().min(1).max(255)).min(1).default(['#']),
+    kind: 'list',
+    type: () => z.array(z.string().min(1).max(255)).min(1),
+    default: ['#'],
     flag: '<key>',
     help: 'routing key bound on `amq.topic` (`*` one word, `#` any number); backfill skips topics no binding (nor a `--topic` prefix of a ZeroMQ bus in use) routes',
   },
   amqpQueue: {
-    type: z.string().min(1).max(255).nullable().default(null),
+    type: () => z.string().min(1).max(255).nullable(),
+    default: null,
     flag: '<name>',
     help: 'a durable named queue (private brokers), so nothing is lost while statscache is down',
     defaultNote: 'server-named, exclusive, auto-delete',
   },
   amqpPrefetch: {
-    type: count(1, 65_535).default(25),
+    type: () => count(1, 65_535),
+    default: 25,
     flag: '<n>',
     help: 'unacked deliveries the broker may send ahead (`basic.qos`)',
   },
   amqpMaxHeld: {
-    type: count(1, 10_000_000).nullable().default(null),
+    type: () => count(1, 10_000_000).nullable(),
+    default: null,
     flag: '<n>',
     help: 'most deliveries one input holds in memory unacked across its connections (at least `--amqp-prefetch`): a server-named queue keeps what a lost connection delivered during the start-up hold; past the cap a new connection binds its queue and defers consuming until a whole window fits again (start-up ends), so the broker holds what arrives meanwhile',
     defaultText: '4 × `--amqp-prefetch`',
   },
   amqpThread: {
-    type: z.union([z.boolean(), z.stringbool()]).default(true),
+    type: () => z.union([z.boolean(), z.stringbool()]),
+    default: true,
     flag: '<true|false>',
     help: 'decode, bound, hash and encode large deliveries (bodies of 4 KiB or more) on a thread of their own, so a flood of them does not hold HTTP reads, pushes and snapshots (a 700 KB body of 49 k unsorted keys cost the main thread 140-170 ms decoded there, 35-45 ms handed over: bench/amqp-intake.ts); smaller ones cost less decoded where they arrive than handed over. A thread that fails, hangs (`--thread-hang-timeout`, `--thread-start-timeout`) or exits is ended and leaves those it held, and every large one until a fresh thread is up, to the main thread, in delivery order, logged and counted (`statscache_intake_total{event="amqp_thread_failures"}`); `/healthz` and `/readyz` say degraded meanwhile. A fresh thread is started after 1 s, doubling to 60 s, at most `--amqp-thread-restarts` times in a row (`false`: all on the main thread)',
   },
   amqpThreadRestarts: {
-    type: count(0, 1000).default(5),
+    type: () => count(0, 1000),
+    default: 5,
     flag: '<n>',
     help: 'fresh AMQP prepare threads (`--amqp-thread`) started in a row after one failed, hung or exited, each after a wait doubling from 1 s to 60 s; one that then serves 10 minutes starts the row again. Past it large deliveries are decoded on the main thread until the service restarts, and `/healthz` and `/readyz` say degraded, naming the bound (`0`: never started afresh)',
   },
   amqpHeartbeat: {
-    type: count(0, 3600).default(30),
+    type: () => count(0, 3600),
+    default: 30,
     flag: '<seconds>',
     help: 'AMQP heartbeat proposed to the broker; `0` disables (a `?heartbeat=` in the URL wins)',
   },
   amqpCa: {
-    type: z.string().min(1).nullable().default(null),
+    type: () => z.string().min(1).nullable(),
+    default: null,
     flag: '<file.pem>',
     help: "CA certificate(s) the broker's TLS certificate must chain to",
     defaultNote: 'system CAs',
   },
   amqpCert: {
-    type: z.string().min(1).nullable().default(null),
+    type: () => z.string().min(1).nullable(),
+    default: null,
     flag: '<file.pem>',
     help: 'client certificate; with it the login is SASL EXTERNAL. Needs `--amqp-key`',
   },
   amqpKey: {
-    type: z.string().min(1).nullable().default(null),
+    type: () => z.string().min(1).nullable(),
+    default: null,
     flag: '<file.pem>',
     help: 'private key of `--amqp-cert`',
   },
   amqpReconnectMax: {
-    type: seconds(1, 3600).default(60),
+    type: () => seconds(1, 3600),
+    default: 60,
     flag: '<seconds>',
     help: 'longest wait between reconnect attempts (doubling from 0.5 s, with jitter)',
   },

@@ -5,40 +5,43 @@ import { seconds, type Setting } from './setting-kinds.js';
 /** Backfill after downtime and gaps, and the bootstrap of an empty data dir. */
 export const BACKFILL = {
   datagrepper: {
-    type: z
-      .url({ protocol: /^https?$/ })
-      .nullable()
-      .default(null),
+    type: () => z.url({ protocol: /^https?$/ }).nullable(),
+    default: null,
     flag: '<url>',
     help: "a datagrepper `/raw` or `/v2/search` URL (or another statscache's `/raw`) to backfill from after downtime and detected gaps",
   },
   bootstrap: {
     // The peer's paths are appended to it: a query or fragment made `?x=1/admin/export`.
-    type: z
-      .url({ protocol: /^https?$/ })
-      .refine((u) => !/[?#]/.test(u), 'must be a base URL without ?query or #fragment, like http://peer:8080')
-      .nullable()
-      .default(null),
+    type: () =>
+      z
+        .url({ protocol: /^https?$/ })
+        .refine((u) => !/[?#]/.test(u), 'must be a base URL without ?query or #fragment, like http://peer:8080')
+        .nullable(),
+    default: null,
     flag: '<peer url>',
     help: "a running peer's base URL: an empty data dir is first filled from the peer's newest snapshot (`GET /admin/export`, with this replica's adminToken; checksum verified), then backfilled from the peer's `/raw` before the replica reports ready; a data dir that already holds state ignores it",
   },
   backfillOverlap: {
-    type: seconds(0, 86_400).default(600),
+    type: () => seconds(0, 86_400),
+    default: 600,
     flag: '<seconds>',
     help: 'seconds re-fetched before the newest journaled message (late and in-flight messages)',
   },
   readyTimeout: {
-    type: seconds(0, 86_400).default(30),
+    type: () => seconds(0, 86_400),
+    default: 30,
     flag: '<seconds>',
     help: 'longest a slow or unreachable `--datagrepper` may keep start-up unready (0 to 86400); then live intake opens and `/readyz` answers 200 with a `degraded` reason while the backfill goes on in the background',
   },
   gapBackfillInterval: {
-    type: seconds(0.05, 3600).default(30),
+    type: () => seconds(0.05, 3600),
+    default: 30,
     flag: '<seconds>',
     help: 'least seconds between two gap backfills (0.05 to 3600); gaps suspected meanwhile are merged into the next one',
   },
   historyLag: {
-    type: seconds(0, 3600).default(30),
+    type: () => seconds(0, 3600),
+    default: 30,
     flag: '<seconds>',
     help: "how far the history's archive may run behind the bus (datanommer stores what the bus carried a little later): what every backfilled window (the start-up one, each gap's) held from this many seconds before it was read is fetched again once this long has passed since its end or the read, de-duplicated (0: never)",
   },

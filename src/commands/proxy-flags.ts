@@ -10,7 +10,7 @@ import {
   replicaQueueProblem,
   upstreamQueueProblem,
 } from '../proxy-queue.js';
-import { SETTINGS } from '../settings.js';
+import { schemaOf } from '../setting-derive.js';
 import { type EndpointRole, endpointProblem } from '../zmq-endpoint.js';
 
 /** A ZeroMQ tcp/ipc/inproc endpoint (zmq-endpoint.ts); anything else is refused before libzmq sees it. */
@@ -23,7 +23,7 @@ export function endpoint(value: unknown, flag: string, role: EndpointRole): stri
 
 /** --max-frame-bytes, with serve's bounds and default. */
 export function maxFrameBytes(value: unknown): number {
-  const parsed = SETTINGS.maxFrameBytes.type.safeParse(value);
+  const parsed = schemaOf('maxFrameBytes').safeParse(value);
   if (!parsed.success)
     throw new StatscacheError(
       'SC_CONFIG_INVALID',

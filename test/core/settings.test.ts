@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { Command } from 'commander';
+import * as z from 'zod';
 import { describe, expect, it } from 'vitest';
 import { addSettingOptions, configFileOf, FLAG_KEYS, flagValues } from '../../src/cli-options.js';
-import { ENV_NAMES, loadConfig } from '../../src/config.js';
+import { configSchema, DEFAULT_BIND, ENV_NAMES, loadConfig } from '../../src/config.js';
 import { choicesOf, defaultOf, flagOf, helpLine, kindOf, SETTING_KEYS, settingOf } from '../../src/setting-derive.js';
 import { DEMO_DEFAULTS, SETTINGS } from '../../src/settings.js';
 import { settingsTable, TABLE_BEGIN, TABLE_END, withSettingsTable } from '../../src/settings-table.js';
@@ -210,6 +211,45 @@ describe('settings declared once (src/settings.ts)', () => {
       'plugins',
     ]);
     expect(SETTING_KEYS.filter((k) => kindOf(k) === 'object')).toEqual(['retention']);
+  });
+
+  it('declares each kind, choice list and default as its type holds them (known without building the type)', () => {
+    for (const key of SETTING_KEYS) {
+      let inner: z.ZodType = settingOf(key).type();
+      while (inner instanceof z.ZodNullable || inner instanceof z.ZodOptional) inner = inner.unwrap() as z.ZodType;
+      const kind =
+        inner instanceof z.ZodArray
+          ? 'list'
+          : inner instanceof z.ZodRecord || inner instanceof z.ZodObject
+            ? 'object'
+            : 'scalar';
+      expect(kindOf(key), key).toBe(kind);
+      expect(choicesOf(key), key).toEqual(inner instanceof z.ZodEnum ? inner.options : undefined);
+      if ('default' in settingOf(key))
+        expect(settingOf(key).type().safeParse(defaultOf(key)).error, key).toBe(undefined);
+    }
+  });
+
+  it('a config parsed setting by setting is the one the whole schema gives', () => {
+    // Each setting given its default, as the text a flag or variable brings where that reads back the same.
+    const asText = (v: unknown) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : v);
+    const everything = Object.fromEntries(
+      SETTING_KEYS.filter((k) => defaultOf(k) !== undefined).map((k) => [k, asText(defaultOf(k))]),
+    );
+    const given = [
+      {},
+      { dataDir: '/tmp/x', port: '0', bind: ['tcp://127.0.0.1:*'] },
+      { connect: ['tcp://127.0.0.1:9940'], logLevel: 'warn', busThread: 'false', retention: { '1s': '2h' } },
+      { wsMaxViews: '10', wsMaxSubscriptionsPerIp: '5', amqpMaxHeld: '30', amqpPrefetch: '30' },
+      everything,
+    ];
+    for (const flags of given) {
+      const whole = configSchema().parse(flags);
+      const bind = whole.bind ?? (whole.connect.length === 0 && whole.amqp.length === 0 ? [DEFAULT_BIND] : []);
+      const config = loadConfig({ env: {}, flags });
+      expect(config, JSON.stringify(flags)).toEqual({ ...whole, bind });
+      expect(Object.keys(config)).toEqual(Object.keys({ ...whole, bind }));
+    }
   });
 
   it('hands every flag to loadConfig under its config key; list flags repeat', () => {
