@@ -4,6 +4,12 @@ import { MAX_BACKLOG_BYTES } from '../snapshots/journal-backlog.js';
 import { PROBE_TO, THREADED_REPLAY_MIN } from './replay-thresholds.js';
 import { count, interval, numeric, seconds, type Setting } from './setting-kinds.js';
 
+/**
+ * 40000 as en-US writes it, "40,000": toLocaleString loads ICU's locale data on first use,
+ * ~30 ms of CPU at every start for this one help line.
+ */
+const grouped = (n: number): string => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+
 /** `demo`'s data dir (a source below the config file), so made-up traffic never mixes with `serve`'s. */
 export const DEMO_DEFAULTS = { dataDir: 'data-demo', examples: true } as const;
 
@@ -73,7 +79,7 @@ export const REPLAY_AND_WATCHES = {
     type: () => z.union([z.boolean(), z.stringbool()]),
     default: true,
     flag: '<true|false>',
-    help: `read, check and decode journal records for start-up replay on a second thread, so replay uses both cores; replay times its first ${PROBE_TO} records in windows and hands the rest over only when applying them costs the main thread more than that thread costs, and at least ${THREADED_REPLAY_MIN.toLocaleString('en-US')} are left (fewer finish sooner on the main thread) (\`false\`: all on the main thread)`,
+    help: `read, check and decode journal records for start-up replay on a second thread, so replay uses both cores; replay times its first ${PROBE_TO} records in windows and hands the rest over only when applying them costs the main thread more than that thread costs, and at least ${grouped(THREADED_REPLAY_MIN)} are left (fewer finish sooner on the main thread) (\`false\`: all on the main thread)`,
   },
   threadHangTimeout: {
     type: () => seconds(0, 86_400),
