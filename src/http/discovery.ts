@@ -3,7 +3,7 @@ import { formatInterval } from '../../actors/interval.js';
 import type { PluginHost } from '../../actors/plugin-host.js';
 import { LIFECYCLE_STATES } from '../../actors/lifecycle.js';
 import type { PluginRuntime, PluginStats } from '../../actors/plugin-runtime.js';
-import { COMMON_PARAMS, paramDocs } from './param-docs.js';
+import { commonParams, paramDocs } from './param-docs.js';
 import { pluginParamsSchema } from './query-params.js';
 
 const span = z
@@ -114,7 +114,7 @@ const paramCache = new WeakMap<object, PluginInfo['parameters']>();
 export function parametersOf(runtime: PluginRuntime): PluginInfo['parameters'] {
   let params = paramCache.get(runtime.plugin);
   if (params === undefined) {
-    params = [...COMMON_PARAMS, ...paramDocs(pluginParamsSchema(runtime.plugin), 'plugin')];
+    params = [...commonParams(), ...paramDocs(pluginParamsSchema(runtime.plugin), 'plugin')];
     paramCache.set(runtime.plugin, params);
   }
   return params;

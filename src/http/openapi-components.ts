@@ -1,7 +1,7 @@
 /** The OpenAPI document's shared components: body schemas, parameters, headers and responses the paths refer to. */
 import { discoverySchema, pluginInfoSchema } from './discovery.js';
 import { type Json, jsonContent, queryParam, ref } from './openapi-shared.js';
-import { COMMON_PARAMS, jsonSchemaOf } from './param-docs.js';
+import { commonParams, jsonSchemaOf } from './param-docs.js';
 import { errorBodySchema } from './responses.js';
 
 const error = (description: string) => ({
@@ -10,7 +10,7 @@ const error = (description: string) => ({
 });
 
 export function components(): Json {
-  const parameters: Json = Object.fromEntries(COMMON_PARAMS.map((p) => [p.name, queryParam(p)]));
+  const parameters: Json = Object.fromEntries(commonParams().map((p) => [p.name, queryParam(p)]));
   parameters['If-None-Match'] = {
     name: 'If-None-Match',
     in: 'header',

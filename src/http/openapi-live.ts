@@ -1,6 +1,6 @@
 /** OpenAPI paths of live push: the SSE stream and the WebSocket. */
 import { type Json, ref, simple } from './openapi-shared.js';
-import { COMMON_PARAMS } from './param-docs.js';
+import { commonParams } from './param-docs.js';
 
 export function livePaths(idents: readonly string[]): Json {
   return {
@@ -15,7 +15,9 @@ export function livePaths(idents: readonly string[]): Json {
         parameters: [
           { name: 'ident', in: 'path', required: true, schema: { type: 'string', enum: idents } },
           // The stream validates these as the rows route does (ws-view-spec.ts); they were undocumented here.
-          ...COMMON_PARAMS.filter((p) => p.name !== 'callback' && p.name !== '_').map((p) => ref('parameters', p.name)),
+          ...commonParams()
+            .filter((p) => p.name !== 'callback' && p.name !== '_')
+            .map((p) => ref('parameters', p.name)),
           {
             name: 'Last-Event-ID',
             in: 'header',

@@ -3,7 +3,7 @@ import type { PluginHost } from '../../actors/plugin-host.js';
 import type { PluginRuntime } from '../../actors/plugin-runtime.js';
 import { parametersOf } from './discovery.js';
 import { type Json, formats, queryParam, ref } from './openapi-shared.js';
-import { COMMON_PARAMS } from './param-docs.js';
+import { commonParams } from './param-docs.js';
 import { MAX_ROWS_PER_PAGE } from './query-params.js';
 
 function rowSchema(runtime: PluginRuntime): Json {
@@ -28,7 +28,7 @@ function rowsPath(runtime: PluginRuntime): Json {
       summary: def.summary,
       description: `${def.description}\n\nOne page of rows, newest first by default. Paging headers are GitHub-style; \`stop\` defaults to now plus the plugin's interval because rows are stamped with the end of their bucket.`,
       parameters: [
-        ...COMMON_PARAMS.map((p) => ref('parameters', p.name)),
+        ...commonParams().map((p) => ref('parameters', p.name)),
         ...own.map(queryParam),
         ref('parameters', 'If-None-Match'),
       ],

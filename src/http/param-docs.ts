@@ -38,8 +38,12 @@ export function paramDocs(schema: z.ZodObject, scope: ParamDoc['scope']): ParamD
   });
 }
 
-/** The API's own view parameters, computed once. */
-export const COMMON_PARAMS: readonly ParamDoc[] = paramDocs(viewParamsSchema, 'common');
+let common: readonly ParamDoc[] | undefined;
+/**
+ * The API's own view parameters, computed on first use and kept: at module load, their JSON
+ * Schemas cost ~10-20 ms of every start for the documents and pages that show them.
+ */
+export const commonParams = (): readonly ParamDoc[] => (common ??= paramDocs(viewParamsSchema, 'common'));
 
 /** A short type label for tables: `integer ≥ 1`, `number | date-time`, `asc|desc`… */
 export function typeLabel(schema: Readonly<Record<string, unknown>>): string {

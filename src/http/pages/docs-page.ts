@@ -1,5 +1,5 @@
 import type { Discovery, PluginInfo } from '../discovery.js';
-import { COMMON_PARAMS, typeLabel } from '../param-docs.js';
+import { commonParams, typeLabel } from '../param-docs.js';
 import { MAX_ROWS_PER_PAGE } from '../query-params.js';
 import { html, pageShell, type Page, type SafeHtml } from './html.js';
 import { STYLE } from './style.js';
@@ -115,10 +115,12 @@ and ${link('/dashboard')} shows everything updating live.</p>
 <h2 id="parameters">Parameters of <code>/api/&lt;ident&gt;</code></h2>
 <table>
 <thead><tr><th>parameter</th><th>type</th><th>default</th><th>meaning</th><th>example</th></tr></thead>
-<tbody>${COMMON_PARAMS.filter((p) => p.name !== '_').map(
-    (p) =>
-      html`<tr><td><code>${p.name}</code></td><td>${typeLabel(p.schema)}</td><td>${p.schema['default'] === undefined ? (p.name === 'stop' ? 'now + interval' : '-') : String(p.schema['default'])}</td><td>${p.description}</td><td>${link(example(ex, p.name))}</td></tr>`,
-  )}</tbody>
+<tbody>${commonParams()
+    .filter((p) => p.name !== '_')
+    .map(
+      (p) =>
+        html`<tr><td><code>${p.name}</code></td><td>${typeLabel(p.schema)}</td><td>${p.schema['default'] === undefined ? (p.name === 'stop' ? 'now + interval' : '-') : String(p.schema['default'])}</td><td>${p.description}</td><td>${link(example(ex, p.name))}</td></tr>`,
+    )}</tbody>
 </table>
 <p>Rows are filtered by <code>start</code>/<code>stop</code>, ordered, cut to <code>limit</code>, then paged: <code>rows_per_page</code>
 (at most ${MAX_ROWS_PER_PAGE}) rows per page. Unknown parameters are ignored (jQuery adds <code>_</code>); a bad value is a 400 naming the parameter.</p>
