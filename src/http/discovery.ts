@@ -6,98 +6,107 @@ import type { PluginRuntime, PluginStats } from '../../actors/plugin-runtime.js'
 import { commonParams, paramDocs } from './param-docs.js';
 import { pluginParamsSchema } from './query-params.js';
 
-const span = z
-  .object({
-    seconds: z.number().int().positive(),
-    spelled: z.string().meta({ description: 'as in the ident: `1m`, `1d1h`' }),
-  })
-  .nullable();
-
-const paramDoc = z.object({
-  name: z.string(),
-  scope: z
-    .enum(['common', 'plugin'])
-    .meta({ description: "`common`: every view takes it; `plugin`: this plugin's own" }),
-  description: z.string(),
-  schema: z.record(z.string(), z.unknown()).meta({ description: 'JSON Schema (2020-12) of the parsed value' }),
-});
-
-/** The shape of `GET /plugins`; also published as an OpenAPI component. */
-export const pluginInfoSchema = z.object({
-  ident: z.string(),
-  name: z.string(),
-  summary: z.string(),
-  description: z.string(),
-  interval: span.meta({ description: 'bucket width; null for plugins without buckets' }),
-  retention: span.meta({ description: 'how far back rows are kept, relative to the newest row; null: forever' }),
-  columns: z.array(z.string()).meta({ description: 'row columns besides `timestamp`, in display order' }),
-  key: z.array(z.string()).meta({ description: 'the columns that identify a row' }),
-  parameters: z.array(paramDoc),
-  formats: z.array(z.string()).meta({ description: 'media types `/api/<ident>` answers in' }),
-  has_layout: z.boolean(),
-  rows: z
-    .number()
-    .int()
-    .nonnegative()
-    .meta({ description: 'rows the view serves now with default parameters (all pages)' }),
-  last_update: z
-    .number()
-    .nullable()
-    .meta({ description: 'timestamp (epoch seconds) of the newest message applied since the service started' }),
-  newest_row: z.number().nullable().meta({ description: 'timestamp of the newest row' }),
-  digest: z
-    .string()
-    .regex(/^[0-9a-f]{16}$/)
-    .meta({
-      description:
-        "fingerprint of the plugin's whole state (rows and stores), kept incrementally on every write: replicas fed the same messages show the same digest, so a difference is divergence",
-    }),
-  lifecycle: z.enum(LIFECYCLE_STATES).meta({
-    description:
-      "the plugin actor's state: restoring (loading the snapshot), replaying (the journal), live, quarantined (too many update errors in a row: messages are dropped with reason `quarantined` until a cool-down in message time has passed), stopped",
-  }),
-  counters: z
+/**
+ * The shapes of `GET /plugins` (one plugin, and the whole answer), published as OpenAPI
+ * components. Built on first use: at module load, their ~60 zod schemas were CPU at every start
+ * for /openapi.json alone.
+ */
+function buildSchemas() {
+  const span = z
     .object({
-      received: z.number().int().nonnegative(),
-      applied: z.number().int().nonnegative(),
-      dropped: z.record(z.string(), z.number().int().nonnegative()).meta({
-        description: 'messages skipped, by reason: update_error, expired, key_cap, key_too_long, quarantined, hung',
-      }),
-      evicted: z.number().int().nonnegative().meta({ description: 'rows removed by retention' }),
-      cap_evicted: z.number().int().nonnegative().meta({
-        description: 'oldest rows, and entries of oldest windowed-counter slices, removed to stay within key_cap',
-      }),
-      expired: z.number().int().nonnegative().meta({
-        description: 'entries of expiring stores and windowed counters deleted as message time moved past them',
-      }),
-      max_keys: z
-        .number()
-        .int()
-        .positive()
-        .meta({ description: 'keys one container of this plugin may hold (--plugin-max-keys)' }),
-      keys: z
-        .number()
-        .int()
-        .nonnegative()
-        .meta({ description: 'keys this plugin holds in all its containers (rows and stores)' }),
-      key_cap: z.number().int().positive().meta({
-        description:
-          'keys one container may hold now: max_keys, or less while the key budget (--max-keys-total) is full',
-      }),
+      seconds: z.number().int().positive(),
+      spelled: z.string().meta({ description: 'as in the ident: `1m`, `1d1h`' }),
     })
-    .meta({ description: 'what the runtime counted for this plugin since the service started' }),
-  links: z.object({
-    rows: z.string(),
-    layout: z.string().nullable(),
-    stream: z.string().meta({ description: 'Server-Sent Events of row updates' }),
-    websocket: z.string().meta({ description: 'send {"op":"subscribe","ident":"<ident>"}' }),
-  }),
-});
+    .nullable();
 
-export const discoverySchema = z.object({ plugins: z.array(pluginInfoSchema) });
+  const paramDoc = z.object({
+    name: z.string(),
+    scope: z
+      .enum(['common', 'plugin'])
+      .meta({ description: "`common`: every view takes it; `plugin`: this plugin's own" }),
+    description: z.string(),
+    schema: z.record(z.string(), z.unknown()).meta({ description: 'JSON Schema (2020-12) of the parsed value' }),
+  });
 
-export type PluginInfo = z.infer<typeof pluginInfoSchema>;
-export type Discovery = z.infer<typeof discoverySchema>;
+  const pluginInfo = z.object({
+    ident: z.string(),
+    name: z.string(),
+    summary: z.string(),
+    description: z.string(),
+    interval: span.meta({ description: 'bucket width; null for plugins without buckets' }),
+    retention: span.meta({ description: 'how far back rows are kept, relative to the newest row; null: forever' }),
+    columns: z.array(z.string()).meta({ description: 'row columns besides `timestamp`, in display order' }),
+    key: z.array(z.string()).meta({ description: 'the columns that identify a row' }),
+    parameters: z.array(paramDoc),
+    formats: z.array(z.string()).meta({ description: 'media types `/api/<ident>` answers in' }),
+    has_layout: z.boolean(),
+    rows: z
+      .number()
+      .int()
+      .nonnegative()
+      .meta({ description: 'rows the view serves now with default parameters (all pages)' }),
+    last_update: z
+      .number()
+      .nullable()
+      .meta({ description: 'timestamp (epoch seconds) of the newest message applied since the service started' }),
+    newest_row: z.number().nullable().meta({ description: 'timestamp of the newest row' }),
+    digest: z
+      .string()
+      .regex(/^[0-9a-f]{16}$/)
+      .meta({
+        description:
+          "fingerprint of the plugin's whole state (rows and stores), kept incrementally on every write: replicas fed the same messages show the same digest, so a difference is divergence",
+      }),
+    lifecycle: z.enum(LIFECYCLE_STATES).meta({
+      description:
+        "the plugin actor's state: restoring (loading the snapshot), replaying (the journal), live, quarantined (too many update errors in a row: messages are dropped with reason `quarantined` until a cool-down in message time has passed), stopped",
+    }),
+    counters: z
+      .object({
+        received: z.number().int().nonnegative(),
+        applied: z.number().int().nonnegative(),
+        dropped: z.record(z.string(), z.number().int().nonnegative()).meta({
+          description: 'messages skipped, by reason: update_error, expired, key_cap, key_too_long, quarantined, hung',
+        }),
+        evicted: z.number().int().nonnegative().meta({ description: 'rows removed by retention' }),
+        cap_evicted: z.number().int().nonnegative().meta({
+          description: 'oldest rows, and entries of oldest windowed-counter slices, removed to stay within key_cap',
+        }),
+        expired: z.number().int().nonnegative().meta({
+          description: 'entries of expiring stores and windowed counters deleted as message time moved past them',
+        }),
+        max_keys: z
+          .number()
+          .int()
+          .positive()
+          .meta({ description: 'keys one container of this plugin may hold (--plugin-max-keys)' }),
+        keys: z
+          .number()
+          .int()
+          .nonnegative()
+          .meta({ description: 'keys this plugin holds in all its containers (rows and stores)' }),
+        key_cap: z.number().int().positive().meta({
+          description:
+            'keys one container may hold now: max_keys, or less while the key budget (--max-keys-total) is full',
+        }),
+      })
+      .meta({ description: 'what the runtime counted for this plugin since the service started' }),
+    links: z.object({
+      rows: z.string(),
+      layout: z.string().nullable(),
+      stream: z.string().meta({ description: 'Server-Sent Events of row updates' }),
+      websocket: z.string().meta({ description: 'send {"op":"subscribe","ident":"<ident>"}' }),
+    }),
+  });
+
+  return { pluginInfo, discovery: z.object({ plugins: z.array(pluginInfo) }) };
+}
+
+let schemas: ReturnType<typeof buildSchemas> | undefined;
+export const discoverySchemas = (): ReturnType<typeof buildSchemas> => (schemas ??= buildSchemas());
+
+export type PluginInfo = z.infer<ReturnType<typeof buildSchemas>['pluginInfo']>;
+export type Discovery = z.infer<ReturnType<typeof buildSchemas>['discovery']>;
 
 export const ROW_FORMATS = [
   'application/json',

@@ -1,5 +1,5 @@
 /** The OpenAPI document's shared components: body schemas, parameters, headers and responses the paths refer to. */
-import { discoverySchema, pluginInfoSchema } from './discovery.js';
+import { discoverySchemas } from './discovery.js';
 import { type Json, jsonContent, queryParam, ref } from './openapi-shared.js';
 import { commonParams, jsonSchemaOf } from './param-docs.js';
 import { errorBodySchema } from './responses.js';
@@ -21,8 +21,8 @@ export function components(): Json {
   return {
     schemas: {
       Error: jsonSchemaOf(errorBodySchema),
-      PluginInfo: jsonSchemaOf(pluginInfoSchema),
-      Discovery: jsonSchemaOf(discoverySchema),
+      PluginInfo: jsonSchemaOf(discoverySchemas().pluginInfo),
+      Discovery: jsonSchemaOf(discoverySchemas().discovery),
     },
     parameters,
     headers: {
