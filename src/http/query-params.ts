@@ -123,12 +123,21 @@ function paramSchema(spec: ParamSpec): z.ZodType<unknown> {
   }
 }
 
-/** The schema of one plugin's parameters, built once per plugin from its definition. */
+const paramsSchemas = new WeakMap<RegisteredPlugin, z.ZodObject>();
+/**
+ * The schema of one plugin's parameters, built once per plugin from its definition and shared:
+ * the HTTP routes, the live views and discovery each built their own, every start.
+ */
 export function pluginParamsSchema(plugin: RegisteredPlugin): z.ZodObject {
-  const shape: Record<string, z.ZodType<unknown>> = {};
-  for (const [name, spec] of Object.entries(plugin.params))
-    shape[name] = paramSchema(spec).optional().meta({ description: spec.description });
-  return z.object(shape);
+  let schema = paramsSchemas.get(plugin);
+  if (schema === undefined) {
+    const shape: Record<string, z.ZodType<unknown>> = {};
+    for (const [name, spec] of Object.entries(plugin.params))
+      shape[name] = paramSchema(spec).optional().meta({ description: spec.description });
+    schema = z.object(shape);
+    paramsSchemas.set(plugin, schema);
+  }
+  return schema;
 }
 
 export class BadParameter extends Error {
