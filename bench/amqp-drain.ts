@@ -142,10 +142,17 @@ for (let round = 0; round < ROUNDS; round++)
     rows.push({ round, prefetch, variant: 'bare amqplib', ...base, ratio: 1 });
     for (const dist of builds) {
       const f = await service(dist, prefetch, round);
-      rows.push({ round, prefetch, variant: dist === DIST ? 'statscache' : `statscache ${dist}`, ...f, ratio: f.rate / base.rate });
+      rows.push({
+        round,
+        prefetch,
+        variant: dist === DIST ? 'statscache' : `statscache ${dist}`,
+        ...f,
+        ratio: f.rate / base.rate,
+      });
     }
   }
-const fmt = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(v < 10 ? 2 : 0)) : String(v));
+const fmt = (v: unknown) =>
+  typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(v < 10 ? 2 : 0)) : String(v);
 console.log(['round', 'prefetch', 'variant', 'msg/s', 'ratio', 'main µs', 'process µs', 'batches'].join('\t'));
 for (const r of rows)
   console.log(

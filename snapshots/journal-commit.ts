@@ -39,7 +39,8 @@ export class GroupCommit {
   private pendingEntries: JournalEntry[] = [];
   private flushScheduled = false;
   /** Settled with the scheduled flush's commit: what whenCommitted() hands out until that flush. */
-  private nextBatch: { readonly promise: Promise<void>; readonly resolve: (commit: Promise<void>) => void } | null = null;
+  private nextBatch: { readonly promise: Promise<void>; readonly resolve: (commit: Promise<void>) => void } | null =
+    null;
   /** Settles after the newest batch handed to LMDB is committed and handed on: LMDB commits in order. */
   private lastCommit: Promise<void> = Promise.resolve();
   /** Records whose commit failed, tried again by retrySoon(). */
