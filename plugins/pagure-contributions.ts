@@ -74,8 +74,11 @@ export function pagureProjectContribution(retention?: string): PluginDefinition<
       const project = pagureProjectOf(message);
       if (project === undefined) return;
       // lookup() and write(): no key string is built to be parsed back, nor in replay at all (actors/row-store.ts, write).
-      const previous = rows.lookup({ timestamp: bucket, project, volume: 0 });
-      rows.write({ timestamp: bucket, project, volume: (previous?.volume ?? 0) + 1 });
+      // The row looked up with is the one stored, its volume set once the stored row is read (no second row made).
+      const row: { timestamp: number; project: string; volume: number } = { timestamp: bucket, project, volume: 1 };
+      const previous = rows.lookup(row);
+      if (previous !== undefined) row.volume = previous.volume + 1;
+      rows.write(row);
     },
   });
 }
@@ -94,8 +97,10 @@ export function pagureUserContribution(retention?: string): PluginDefinition<Pag
       const users = message.meta.usernames;
       for (let i = 0; i < users.length; i++) {
         const user = users[i] as string;
-        const previous = rows.lookup({ timestamp: bucket, user, volume: 0 });
-        rows.write({ timestamp: bucket, user, volume: (previous?.volume ?? 0) + 1 });
+        const row: { timestamp: number; user: string; volume: number } = { timestamp: bucket, user, volume: 1 };
+        const previous = rows.lookup(row);
+        if (previous !== undefined) row.volume = previous.volume + 1;
+        rows.write(row);
       }
     },
   });

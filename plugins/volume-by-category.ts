@@ -22,9 +22,15 @@ export function volumeByCategory(interval: string, retention?: string): PluginDe
     key: ['timestamp', 'category'],
     update(message, { rows, bucket }) {
       // lookup() and write(): no key string is built to be parsed back, nor in replay at all (actors/row-store.ts, write).
-      const category = message.category;
-      const previous = rows.lookup({ timestamp: bucket, category, volume: 0 });
-      rows.write({ timestamp: bucket, category, volume: (previous?.volume ?? 0) + 1 });
+      // The row looked up with is the one stored, its volume set once the stored row is read (no second row made).
+      const row: { timestamp: number; category: string; volume: number } = {
+        timestamp: bucket,
+        category: message.category,
+        volume: 1,
+      };
+      const previous = rows.lookup(row);
+      if (previous !== undefined) row.volume = previous.volume + 1;
+      rows.write(row);
     },
   });
 }
