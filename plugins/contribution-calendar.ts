@@ -72,9 +72,16 @@ export function contributionCalendar(retention?: string): PluginDefinition<Contr
       const users = message.meta.usernames;
       // lookup() and write(): no key string is built to be parsed back, nor in replay at all (actors/row-store.ts, write).
       for (let i = 0; i < users.length; i++) {
-        const user = users[i] as string;
-        const volume = (rows.lookup({ timestamp: bucket, user })?.volume ?? 0) + 1;
-        rows.write({ timestamp: bucket, user, date: dateOf(bucket), volume });
+        // The row looked up with is the one stored, its volume set once the stored row is read (no second row made).
+        const row: { timestamp: number; user: string; date: string; volume: number } = {
+          timestamp: bucket,
+          user: users[i] as string,
+          date: dateOf(bucket),
+          volume: 1,
+        };
+        const previous = rows.lookup(row);
+        if (previous !== undefined) row.volume = previous.volume + 1;
+        rows.write(row);
       }
     },
     // Without `user` the view is every row, a day's rows by user: served from the row store (O(page)), never built here.
