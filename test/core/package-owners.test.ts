@@ -12,7 +12,8 @@ const sources = (dir: string): string[] =>
   readdirSync(join(root, dir)).flatMap((name) => {
     const path = join(dir, name);
     if (statSync(join(root, path)).isDirectory()) return sources(path);
-    return /\.(ts|js|mjs)$/.test(name) ? [path] : [];
+    // Declaration files (.d.ts) load nothing at run time: they only type an owner's imports.
+    return /\.(ts|js|mjs)$/.test(name) && !name.endsWith('.d.ts') ? [path] : [];
   });
 const shipped = ['src', 'snapshots', 'actors', 'plugins', 'examples'].flatMap(sources);
 
