@@ -4,8 +4,9 @@
  * msgpackr decoded them into before the journal keeps them.
  */
 import type { Envelope } from '../src/envelope.js';
-import { CHECKED_BODY_START, decodeChecked } from './codec.js';
+import { CHECKED_BODY_START, checksumProblem, decodeVerified } from './codec.js';
 import type { JournalEntry } from './journal.js';
+import { readPlain } from './msgpack-read.js';
 import { recordWithinShape } from './msgpack-shape.js';
 
 /** checkShape's bounds (envelope-limits.ts). */
@@ -24,9 +25,14 @@ export function readEntry(
   size: number,
   shape: ShapeBounds | undefined,
 ): JournalEntry | null {
+  if (checksumProblem(bytes, size) !== null) return null;
   let record: { id: string; envelope: Envelope };
   try {
-    record = decodeChecked(bytes, size) as { id: string; envelope: Envelope };
+    // msgpackr only for what readPlain does not read exactly (msgpack-read.ts).
+    record = (readPlain(bytes, CHECKED_BODY_START, size) ?? decodeVerified(bytes, size)) as {
+      id: string;
+      envelope: Envelope;
+    };
   } catch {
     return null;
   }

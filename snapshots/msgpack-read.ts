@@ -1,0 +1,201 @@
+/**
+ * A journal record's msgpack body decoded for replay without msgpackr, for the JSON-shaped values
+ * the journal holds (maps with string keys, arrays, strings, numbers up to 32-bit integers and
+ * doubles, booleans, nil). Anything else, and anything it cannot read exactly (bin, ext, 64-bit
+ * integers, non-string keys, a length past the end, bytes left over), answers undefined and the
+ * caller decodes with msgpackr (codec.ts) as before, so its values and its errors stay msgpackr's.
+ *
+ * Why not msgpackr: with its native string extraction off (src/msgpack-strings.ts), it decodes a
+ * string of 16–64 bytes by pushing each character into a fresh array and a longer one through
+ * TextDecoder, and uses its key cache only for sources under 180 bytes, so every map key of a
+ * record (~900 bytes) was a new string: ~6.5 KB of garbage per replayed message, 45% of what the
+ * main thread allocated during replay (docs/benchmarks.md, "What is left", replay).
+ */
+
+/** Map keys decoded before, by a hash of their bytes: the same string each time, no garbage. */
+const KEY_SLOTS = 4096;
+/** Longest key kept in the cache, in bytes. */
+const MAX_CACHED_KEY = 32;
+const cachedKeys: (string | undefined)[] = new Array(KEY_SLOTS);
+const cachedKeyBytes: (Uint8Array | undefined)[] = new Array(KEY_SLOTS);
+
+/** Thrown inside the decoder when the bytes are not something it reads exactly; caught below. */
+const NOT_HERE = new Error('not decoded here');
+
+/** Node's Buffer decoders without toString()'s encoding lookup and bounds fix-ups (not in @types/node). */
+interface SliceBuffer extends Buffer {
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+}
+
+let src = Buffer.alloc(0) as SliceBuffer;
+let pos = 0;
+let end = 0;
+let view: DataView = new DataView(new ArrayBuffer(8));
+
+/** The msgpack value at bytes[start..stop), as msgpackr (mapsAsObjects, no records) decodes it, or undefined. */
+export function readPlain(bytes: Uint8Array, start: number, stop: number): unknown {
+  src = (
+    bytes instanceof Buffer ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  ) as SliceBuffer;
+  if (view.buffer !== src.buffer || view.byteOffset !== src.byteOffset || view.byteLength !== src.byteLength)
+    view = new DataView(src.buffer, src.byteOffset, src.byteLength);
+  pos = start;
+  end = Math.min(stop, src.byteLength);
+  try {
+    const value = read();
+    return pos === end ? value : undefined;
+  } catch {
+    // NOT_HERE, or a RangeError (a DataView read past the end, a stack too deep): msgpackr decides.
+    return undefined;
+  }
+}
+
+function read(): unknown {
+  if (pos >= end) throw NOT_HERE;
+  const b = src[pos++] as number;
+  if (b < 0x80) return b;
+  if (b < 0x90) return map(b & 0x0f);
+  if (b < 0xa0) return array(b & 0x0f);
+  if (b < 0xc0) return str(b & 0x1f);
+  if (b >= 0xe0) return b - 0x100;
+  let n: number;
+  switch (b) {
+    case 0xc0:
+      return null;
+    case 0xc2:
+      return false;
+    case 0xc3:
+      return true;
+    case 0xca:
+      n = view.getFloat32(pos);
+      pos += 4;
+      return n;
+    case 0xcb:
+      n = view.getFloat64(pos);
+      pos += 8;
+      return n;
+    case 0xcc:
+      return u8();
+    case 0xcd:
+      n = view.getUint16(pos);
+      pos += 2;
+      return n;
+    case 0xce:
+      n = view.getUint32(pos);
+      pos += 4;
+      return n;
+    case 0xd0:
+      n = view.getInt8(pos);
+      pos += 1;
+      return n;
+    case 0xd1:
+      n = view.getInt16(pos);
+      pos += 2;
+      return n;
+    case 0xd2:
+      n = view.getInt32(pos);
+      pos += 4;
+      return n;
+    case 0xd9:
+      return str(u8());
+    case 0xda:
+      return str(u16());
+    case 0xdb:
+      return str(u32());
+    case 0xdc:
+      return array(u16());
+    case 0xdd:
+      return array(u32());
+    case 0xde:
+      return map(u16());
+    case 0xdf:
+      return map(u32());
+    default:
+      // bin, ext, 64-bit integers (BigInt in msgpackr), 0xc1: msgpackr's to decode.
+      throw NOT_HERE;
+  }
+}
+
+function u8(): number {
+  if (pos >= end) throw NOT_HERE;
+  return src[pos++] as number;
+}
+
+function u16(): number {
+  const n = view.getUint16(pos);
+  pos += 2;
+  return n;
+}
+
+function u32(): number {
+  const n = view.getUint32(pos);
+  pos += 4;
+  return n;
+}
+
+function array(length: number): unknown[] {
+  // Every item takes a byte at least: a longer header is not a record this reads.
+  if (length > end - pos) throw NOT_HERE;
+  const out = new Array(length);
+  for (let i = 0; i < length; i++) out[i] = read();
+  return out;
+}
+
+function map(length: number): Record<string, unknown> {
+  if (2 * length > end - pos) throw NOT_HERE;
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < length; i++) {
+    const b = pos < end ? (src[pos] as number) : 0;
+    let k: string;
+    if (b >= 0xa0 && b < 0xc0) {
+      pos++;
+      k = key(b & 0x1f);
+    } else if (b === 0xd9 || b === 0xda || b === 0xdb) k = read() as string;
+    else throw NOT_HERE;
+    // msgpackr's own guard: an own `__proto__` key would set the object's prototype.
+    out[k === '__proto__' ? '__proto_' : k] = read();
+  }
+  return out;
+}
+
+/** A map key: from the cache when its bytes were seen before. */
+function key(length: number): string {
+  if (length > MAX_CACHED_KEY || length === 0) return str(length);
+  if (length > end - pos) throw NOT_HERE;
+  let h = length;
+  for (let i = pos, stop = pos + length; i < stop; i++) h = (Math.imul(h, 31) + (src[i] as number)) | 0;
+  const slot = h & (KEY_SLOTS - 1);
+  const seen = cachedKeyBytes[slot];
+  if (seen !== undefined && seen.length === length) {
+    let same = true;
+    for (let i = 0; i < length; i++)
+      if (seen[i] !== src[pos + i]) {
+        same = false;
+        break;
+      }
+    if (same) {
+      pos += length;
+      return cachedKeys[slot] as string;
+    }
+  }
+  const bytes = Uint8Array.prototype.slice.call(src, pos, pos + length);
+  const s = str(length);
+  cachedKeyBytes[slot] = bytes;
+  cachedKeys[slot] = s;
+  return s;
+}
+
+/**
+ * `length` bytes of UTF-8 as a string. ASCII as Latin-1 (the same characters, one byte each);
+ * anything else through the UTF-8 decoder, which replaces malformed sequences as TextDecoder does
+ * (and msgpackr's own decoder, test/snapshots/msgpack-read.test.ts).
+ */
+function str(length: number): string {
+  if (length > end - pos) throw NOT_HERE;
+  const start = pos;
+  const stop = start + length;
+  pos = stop;
+  for (let i = start; i < stop; i++) if ((src[i] as number) >= 0x80) return src.utf8Slice(start, stop);
+  return src.latin1Slice(start, stop);
+}

@@ -1,0 +1,161 @@
+import { isDeepStrictEqual } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import '../../src/msgpack-strings.js';
+import { CHECKED_BODY_START, decode, decodeVerified, encode, encodeChecked } from '../../snapshots/codec.js';
+import { readEntry } from '../../snapshots/journal-read.js';
+import { readPlain } from '../../snapshots/msgpack-read.js';
+import { samples } from '../helpers/fixtures.js';
+
+/** readPlain and msgpackr agree on these bytes: the same value (key order too), or readPlain leaves them to msgpackr. */
+function agrees(bytes: Uint8Array, start = 0, end = bytes.byteLength): 'same' | 'left' {
+  const mine = readPlain(bytes, start, end);
+  let theirs: unknown;
+  let refused = false;
+  try {
+    theirs = decode(bytes.subarray(start, end));
+  } catch {
+    refused = true;
+  }
+  if (mine === undefined) return 'left';
+  expect(refused, 'decoded bytes msgpackr refuses').toBe(false);
+  expect(isDeepStrictEqual(mine, theirs)).toBe(true);
+  expect(JSON.stringify(mine)).toBe(JSON.stringify(theirs));
+  return 'same';
+}
+
+/** A deterministic generator, so a failure names its case. */
+function random(seed: number): () => number {
+  let s = seed;
+  return () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
+}
+
+describe('msgpack read for replay', () => {
+  it('decodes every fixture envelope as msgpackr does, inside a larger buffer', () => {
+    for (const envelope of samples()) {
+      const body = encode({ id: 'some-id#0123456789abcdef', envelope });
+      const padded = Buffer.concat([Buffer.from([0xc1, 7, 7]), body, Buffer.from([0xc1, 0xc1])]);
+      expect(agrees(padded, 3, 3 + body.byteLength)).toBe('same');
+    }
+  });
+
+  it('reads numbers at every width and sign, floats, -0, NaN and infinities exactly', () => {
+    const values = [
+      0,
+      1,
+      63,
+      64,
+      127,
+      128,
+      255,
+      256,
+      65535,
+      65536,
+      2 ** 32 - 1,
+      -1,
+      -32,
+      -33,
+      -128,
+      -129,
+      -32768,
+      -32769,
+      -(2 ** 31),
+      1.5,
+      -0,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      0.1,
+      3.4e38,
+      1e-300,
+      2 ** 53,
+      -(2 ** 40),
+      null,
+      true,
+      false,
+    ];
+    for (const v of values) expect(agrees(encode({ v, list: [v, v] }))).toBe('same');
+  });
+
+  it('reads strings of every header and length, non-ASCII and lone surrogates as msgpackr does', () => {
+    const pieces = ['a', 'Z', '0', 'é', '€', '😀', '\ud800', '\udc00', '\u0000', '\u007f', '\u0080', ' '];
+    const next = random(7);
+    for (const n of [0, 1, 3, 15, 16, 31, 32, 33, 64, 65, 255, 256, 300, 70_000]) {
+      for (let round = 0; round < 8; round++) {
+        let s = '';
+        for (let i = 0; i < n; i++) s += pieces[Math.floor(next() * pieces.length)];
+        expect(agrees(encode({ [s.slice(0, 40)]: s, s }))).toBe('same');
+      }
+    }
+  });
+
+  it('replaces malformed UTF-8 in a string as msgpackr does, at every length either decoder of its has', () => {
+    const next = random(11);
+    for (let i = 0; i < 20_000; i++) {
+      const n = Math.floor(next() * 80);
+      const text = Buffer.alloc(n);
+      for (let j = 0; j < n; j++) text[j] = next() < 0.5 ? Math.floor(next() * 256) : 0x61;
+      const head = n < 32 ? Buffer.from([0xa0 | n]) : Buffer.from([0xd9, n]);
+      expect(agrees(Buffer.concat([head, text]))).toBe('same');
+    }
+  });
+
+  it("keeps keys apart whatever slot their bytes hash to, and renames '__proto__' as msgpackr does", () => {
+    const keys = Array.from({ length: 20_000 }, (_, i) => `k${i.toString(36)}`);
+    const record: Record<string, number> = {};
+    keys.forEach((k, i) => {
+      record[k] = i;
+    });
+    // Twice: the second read answers from the cache the first filled.
+    expect(agrees(encode(record))).toBe('same');
+    expect(agrees(encode(record))).toBe('same');
+    const proto = Buffer.from([0x81, 0xa9, ...Buffer.from('__proto__'), 0x01]);
+    expect(agrees(proto)).toBe('same');
+    expect(Object.getPrototypeOf(readPlain(proto, 0, proto.byteLength))).toBe(Object.prototype);
+    // Keys as str8, past the cache's length, and empty.
+    expect(agrees(encode({ ['x'.repeat(40)]: 1, '': 2, ['é'.repeat(20)]: 3 }))).toBe('same');
+  });
+
+  it('leaves to msgpackr what it does not read exactly: bin, ext, 64-bit integers, other keys, damage', () => {
+    const left = [
+      encode({ b: new Uint8Array([1, 2, 3]) }),
+      encode({ big: 2n ** 63n - 1n }),
+      encode({ u: undefined }),
+      Buffer.from([0x81, 0x01, 0x02]), // a number as a key
+      Buffer.from([0x81, 0xa1, 0x61, 0xcf, 0, 0, 0, 0, 0, 0, 0, 1]), // uint64
+      Buffer.from([0xc0, 0xc0]), // bytes left over
+      Buffer.from([0x92, 0x01]), // an array cut short
+      Buffer.from([0xdd, 0xff, 0xff, 0xff, 0xff]), // a length past the end
+      Buffer.from([0xd9, 0x05, 0x61]), // a string cut short
+      Buffer.from([0xcb, 0, 0]), // a double cut short
+      Buffer.from([0xc1]),
+    ];
+    for (const bytes of left) expect(agrees(bytes)).toBe('left');
+  });
+
+  it('agrees with msgpackr on fixture records with bytes flipped or cut, where it decodes them at all', () => {
+    const next = random(3);
+    const all = samples();
+    let decoded = 0;
+    for (let i = 0; i < 5_000; i++) {
+      const bytes = Buffer.from(encode({ id: `m${i}`, envelope: all[i % all.length] }));
+      for (let j = 0; j < 3; j++) bytes[Math.floor(next() * bytes.length)] = Math.floor(next() * 256);
+      const end = next() < 0.3 ? Math.floor(next() * bytes.length) : bytes.length;
+      if (agrees(bytes, 0, end) === 'same') decoded++;
+    }
+    expect(decoded).toBeGreaterThan(100);
+  });
+
+  it('gives a journal entry what msgpackr decodes when it leaves a record to it', () => {
+    const envelope = { topic: 'a.b.c.d', timestamp: 1, msg: { raw: new Uint8Array([9, 8]), n: 2n ** 60n } };
+    const stored = encodeChecked({ id: 'x', envelope });
+    expect(readPlain(stored, CHECKED_BODY_START, stored.byteLength)).toBeUndefined();
+    const entry = readEntry(1, stored, stored.byteLength, undefined);
+    const theirs = (decodeVerified(stored) as { envelope: unknown }).envelope;
+    expect(entry?.envelope).toEqual(theirs);
+    expect((theirs as typeof envelope).msg.n).toBe(2n ** 60n);
+    // A damaged record is still no entry.
+    const bad = Buffer.from(stored);
+    bad[bad.length - 1] = (bad[bad.length - 1] as number) ^ 1;
+    expect(readEntry(1, bad, bad.byteLength, undefined)).toBeNull();
+  });
+});
