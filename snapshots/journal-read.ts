@@ -6,7 +6,7 @@
 import type { Envelope } from '../src/envelope.js';
 import { CHECKED_BODY_START, checksumProblem, decodeVerified } from './codec.js';
 import type { JournalEntry } from './journal.js';
-import { readPlain } from './msgpack-read.js';
+import { plainShape, readPlain } from './msgpack-read.js';
 import { recordWithinShape } from './msgpack-shape.js';
 
 /** checkShape's bounds (envelope-limits.ts). */
@@ -26,18 +26,25 @@ export function readEntry(
   shape: ShapeBounds | undefined,
 ): JournalEntry | null {
   if (checksumProblem(bytes, size) !== null) return null;
-  let record: { id: string; envelope: Envelope };
+  let record: { id: string; envelope: Envelope } | undefined;
+  let within = false;
   try {
-    // msgpackr only for what readPlain does not read exactly (msgpack-read.ts).
-    record = (readPlain(bytes, CHECKED_BODY_START, size) ?? decodeVerified(bytes, size)) as {
-      id: string;
-      envelope: Envelope;
-    };
+    record = readPlain(bytes, CHECKED_BODY_START, size) as typeof record;
+    if (record !== undefined) {
+      // The record is a map of two (0x82) around the envelope: one level and two members more than its bounds.
+      within =
+        shape !== undefined &&
+        bytes[CHECKED_BODY_START] === 0x82 &&
+        plainShape.depth <= shape.maxDepth + 1 &&
+        plainShape.members <= shape.maxKeys + 2;
+    } else {
+      // msgpackr only for what readPlain does not read exactly (msgpack-read.ts).
+      record = decodeVerified(bytes, size) as { id: string; envelope: Envelope };
+      within = shape !== undefined && recordWithinShape(bytes, CHECKED_BODY_START, size, shape.maxDepth, shape.maxKeys);
+    }
   } catch {
     return null;
   }
-  const within =
-    shape !== undefined && recordWithinShape(bytes, CHECKED_BODY_START, size, shape.maxDepth, shape.maxKeys);
   return { seq, id: record.id, envelope: record.envelope, withinShape: within ? shape : undefined };
 }
 

@@ -32,6 +32,15 @@ let src = Buffer.alloc(0) as SliceBuffer;
 let pos = 0;
 let end = 0;
 let view: DataView = new DataView(new ArrayBuffer(8));
+let depth = 0;
+
+/**
+ * What the last value readPlain decoded holds, as checkShape (envelope-limits.ts) and
+ * msgpack-shape.ts count it: its deepest container's depth (the value itself is 1) and the
+ * members of all its containers (map entries and array items). Read in the same pass, so a
+ * replayed record's bytes are not walked a second time for its shape bounds.
+ */
+export const plainShape = { depth: 0, members: 0 };
 
 /** The msgpack value at bytes[start..stop), as msgpackr (mapsAsObjects, no records) decodes it, or undefined. */
 export function readPlain(bytes: Uint8Array, start: number, stop: number): unknown {
@@ -42,6 +51,9 @@ export function readPlain(bytes: Uint8Array, start: number, stop: number): unkno
     view = new DataView(src.buffer, src.byteOffset, src.byteLength);
   pos = start;
   end = Math.min(stop, src.byteLength);
+  depth = 0;
+  plainShape.depth = 0;
+  plainShape.members = 0;
   try {
     const value = read();
     return pos === end ? value : undefined;
@@ -137,13 +149,16 @@ function u32(): number {
 function array(length: number): unknown[] {
   // Every item takes a byte at least: a longer header is not a record this reads.
   if (length > end - pos) throw NOT_HERE;
+  enter(length);
   const out = new Array(length);
   for (let i = 0; i < length; i++) out[i] = read();
+  depth--;
   return out;
 }
 
 function map(length: number): Record<string, unknown> {
   if (2 * length > end - pos) throw NOT_HERE;
+  enter(length);
   const out: Record<string, unknown> = {};
   for (let i = 0; i < length; i++) {
     const b = pos < end ? (src[pos] as number) : 0;
@@ -156,7 +171,14 @@ function map(length: number): Record<string, unknown> {
     // msgpackr's own guard: an own `__proto__` key would set the object's prototype.
     out[k === '__proto__' ? '__proto_' : k] = read();
   }
+  depth--;
   return out;
+}
+
+/** A container of `members` opened one level deeper (plainShape). */
+function enter(members: number): void {
+  if (++depth > plainShape.depth) plainShape.depth = depth;
+  plainShape.members += members;
 }
 
 /** A map key: from the cache when its bytes were seen before. */

@@ -4,6 +4,7 @@ import '../../src/msgpack-strings.js';
 import { CHECKED_BODY_START, decode, decodeVerified, encode, encodeChecked } from '../../snapshots/codec.js';
 import { readEntry } from '../../snapshots/journal-read.js';
 import { readPlain } from '../../snapshots/msgpack-read.js';
+import { recordWithinShape } from '../../snapshots/msgpack-shape.js';
 import { samples } from '../helpers/fixtures.js';
 
 /** readPlain and msgpackr agree on these bytes: the same value (key order too), or readPlain leaves them to msgpackr. */
@@ -157,5 +158,34 @@ describe('msgpack read for replay', () => {
     const bad = Buffer.from(stored);
     bad[bad.length - 1] = (bad[bad.length - 1] as number) ^ 1;
     expect(readEntry(1, bad, bad.byteLength, undefined)).toBeNull();
+  });
+
+  it('proves a record within shape bounds exactly when the walk of its bytes does, in the same pass', () => {
+    const next = random(5);
+    const nest = (depth: number, width: number): unknown =>
+      depth === 0
+        ? 'leaf'
+        : next() < 0.5
+          ? Array.from({ length: width }, () => nest(depth - 1, width))
+          : { a: nest(depth - 1, width), b: [] };
+    const envelopes: unknown[] = [...samples().slice(0, 100)];
+    for (let i = 0; i < 200; i++)
+      envelopes.push({ topic: 'a.b.c.d', timestamp: i, msg: nest(Math.floor(next() * 8), 1 + Math.floor(next() * 4)) });
+    let within = 0;
+    let outside = 0;
+    for (const envelope of envelopes) {
+      const stored = encodeChecked({ id: 'x', envelope });
+      for (const maxDepth of [1, 2, 3, 5, 8, 64])
+        for (const maxKeys of [3, 10, 50, 200, 10_000]) {
+          const shape = { maxDepth, maxKeys };
+          const walked = recordWithinShape(stored, CHECKED_BODY_START, stored.byteLength, maxDepth, maxKeys);
+          const entry = readEntry(1, stored, stored.byteLength, shape);
+          expect(entry?.withinShape === shape).toBe(walked);
+          if (walked) within++;
+          else outside++;
+        }
+    }
+    expect(within).toBeGreaterThan(1_000);
+    expect(outside).toBeGreaterThan(1_000);
   });
 });
