@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { deriveMeta } from '../../src/meta/index.js';
-import { linkHostsOf, linkStats, safeLink } from '../../src/meta/safe-link.js';
+import { LINK_HOSTS, linkHostsOf, linkStats, safeLink } from '../../src/meta/safe-link.js';
 
 const KOJI = linkHostsOf('buildsys');
 
@@ -87,5 +87,76 @@ describe('links derived from hostile messages', () => {
     expect(
       meta('org.fedoraproject.prod.compose.rawhide.complete', { location: 'https://evil.example/compose' }).link,
     ).toBeNull();
+  });
+});
+
+/** safeLink as it was before hosts were read by hand: the URL parser decides every link. */
+function parsedLink(url: string, hosts: readonly string[]): string | undefined {
+  const text = url.trim();
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: as safeLink
+  if (!/^https?:\/\/[^\\\u0000-\u001f\u007f]*$/i.test(text)) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(text);
+  } catch {
+    return undefined;
+  }
+  if ((parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.username !== '' || parsed.password !== '')
+    return undefined;
+  const host = parsed.hostname.toLowerCase();
+  return hosts.some((p) => (p.startsWith('*.') ? host.endsWith(p.slice(1)) && host.length > p.length - 1 : host === p))
+    ? text
+    : undefined;
+}
+
+describe('safeLink without the URL parser for plain hosts', () => {
+  it('relies on no listed host ending in a label the URL parser reads as an IPv4 number', () => {
+    for (const pattern of new Set([...LINK_HOSTS.values(), linkHostsOf('no-such-category')].flat()))
+      expect(pattern.split('.').at(-1), pattern).not.toMatch(/^(\d+|0x[0-9a-f]*)$/i);
+  });
+
+  it('answers as the URL parser does for every listed host and its look-alikes, with the same refusals counted', () => {
+    const prefixes = [
+      '',
+      'a.',
+      'ARM.',
+      'xn--bcher-kva.',
+      'xn--zz.',
+      'XN--a.',
+      '-a-.',
+      '1.',
+      '0x7f.',
+      'a..',
+      '.',
+      'é.',
+      '%61.',
+    ];
+    const suffixes = ['', '.', ':443', ':', '.evil.example', 'x'];
+    const odd = ['127.0.0.1', '[::1]', '0x7f.0.0.1', 'localhost', ''];
+    let compared = 0;
+    let kept = 0;
+    for (const category of [...LINK_HOSTS.keys(), 'no-such-category']) {
+      const hosts = linkHostsOf(category);
+      const names = [...odd];
+      for (const pattern of hosts) {
+        const base = pattern.replace(/^\*\./, '');
+        names.push(base.toUpperCase());
+        for (const prefix of prefixes) for (const suffix of suffixes) names.push(`${prefix}${base}${suffix}`);
+      }
+      for (const name of names)
+        for (const scheme of ['https://', 'HTTP://', 'ftp://'])
+          for (const rest of ['', '/koji/x?y=1#z', '?q', '#f', '/@evil.example', ' /a b'])
+            for (const auth of ['', 'u@', 'u:p@']) {
+              const link = `${scheme}${auth}${name}${rest}`;
+              const before = linkStats.refused;
+              const want = parsedLink(link, hosts);
+              expect(safeLink(link, hosts), `${link} for ${category}`).toBe(want);
+              expect(linkStats.refused - before).toBe(want === undefined ? 1 : 0);
+              compared++;
+              if (want !== undefined) kept++;
+            }
+    }
+    expect(compared).toBeGreaterThan(100_000);
+    expect(kept).toBeGreaterThan(1_000);
   });
 });
