@@ -57,7 +57,16 @@ describe(`bus fuzz over real ZeroMQ (seed ${SEED})`, () => {
     dir.remove();
   });
 
-  it(`${COUNT} mutated messages between the real ones: healthy, every real one counted, and SIGKILL loses nothing served`, async () => {
+  it(`${COUNT} mutated messages between the real ones: healthy, every real one counted, and SIGKILL loses nothing served`, async ({
+    onTestFailed,
+  }) => {
+    onTestFailed(() => {
+      const s = svc;
+      if (s)
+        console.log(
+          `service ${s.base}: exit code ${s.child.exitCode}, signal ${s.child.signalCode}; its last log lines:\n${s.logs.slice(-40).join('\n')}`,
+        );
+    });
     const args = ['--data-dir', dir.path, '--snapshot-interval', '3600'];
     svc = await startService(args);
     const s = svc;
@@ -98,10 +107,16 @@ describe(`bus fuzz over real ZeroMQ (seed ${SEED})`, () => {
     let polls = 0;
     const poller = (async () => {
       while (polling) {
-        const res = await getJson(`${s.base}/healthz`);
         polls++;
-        if (res.status !== 200 || (res.body as { status?: string }).status !== 'ok')
-          unhealthy.push(`${res.status} ${JSON.stringify(res.body)}`);
+        // A failed request is unhealthy too; noted and polled on, so the failure says whether the
+        // service answered again (a connection closed under it) or was gone (its exit, below).
+        const res = await getJson(`${s.base}/healthz`).catch((err: unknown) => {
+          const cause = (err as { cause?: { message?: string } }).cause?.message;
+          unhealthy.push(`poll ${polls}: ${String(err)}${cause ? ` (${cause})` : ''}`);
+          return null;
+        });
+        if (res !== null && (res.status !== 200 || (res.body as { status?: string }).status !== 'ok'))
+          unhealthy.push(`poll ${polls}: ${res.status} ${JSON.stringify(res.body)}`);
         await new Promise((r) => setTimeout(r, 20));
       }
     })();
