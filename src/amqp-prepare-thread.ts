@@ -53,7 +53,11 @@ export class AmqpPrepareThread {
   /** Handed over this turn, posted together at its end. */
   private readonly outbox = new PrepareOutbox(
     () => this.worker,
-    (job) => this.giveBack(job),
+    (job) => {
+      // Its room in flight is free again: what waited for it goes now.
+      this.settle(job, null);
+      this.pump();
+    },
   );
 
   constructor(private readonly options: PrepareThreadOptions) {
@@ -137,15 +141,6 @@ export class AmqpPrepareThread {
     }
   }
 
-  /** A job the thread will not answer goes back to the main thread. */
-  private giveBack(id: number): void {
-    const job = this.inFlight.get(id);
-    if (job === undefined) return;
-    this.inFlight.delete(id);
-    this.inFlightBytes -= job.delivery.content.byteLength;
-    job.resolve(null);
-  }
-
   /** The thread, started on the first large delivery; null while none serves. */
   private started(): Worker | null {
     if (this.failure !== null || this.closed) return null;
@@ -182,7 +177,7 @@ export class AmqpPrepareThread {
 
   private received(message: FromPrepareThread): void {
     if (message.kind === 'answers') {
-      for (const answer of message.answers) this.answered(answer);
+      for (const answer of message.answers) this.settle(answer.job, answer);
       this.pump();
       return;
     }
@@ -193,12 +188,13 @@ export class AmqpPrepareThread {
     this.options.onRestarted(this.restarts.attempt);
   }
 
-  private answered(answer: PrepareAnswer): void {
-    const job = this.inFlight.get(answer.job);
+  /** Job `id` answered by the thread, or given back to the main thread (null). */
+  private settle(id: number, answer: PrepareAnswer | null): void {
+    const job = this.inFlight.get(id);
     if (job === undefined) return;
-    this.inFlight.delete(answer.job);
+    this.inFlight.delete(id);
     this.inFlightBytes -= job.delivery.content.byteLength;
-    job.resolve(unpack(answer));
+    job.resolve(answer === null ? null : unpack(answer));
   }
 
   private fail(worker: Worker, reason: string): void {

@@ -196,6 +196,21 @@ describe('the AMQP prepare thread', () => {
     });
   });
 
+  it('answers a delivery whose headers cannot be cloned on the main thread, and hands over what waited behind it', async () => {
+    // The first fills the in-flight bound alone, so the second waits for room; the first's post
+    // fails (a function cannot be cloned) and gives it back: the second must then go, not wait for good.
+    const big = {
+      ...(samples[0] as Delivery),
+      content: Buffer.from(JSON.stringify({ pad: 'x'.repeat(64 * 1024) })),
+      headers: { 'sent-at': '2024-01-01T00:00:00+00:00', odd: () => 1 },
+    };
+    const small = samples.find((d) => d.content.byteLength < 1024) as Delivery;
+    const [first, second] = await Promise.all([thread.prepare(big), thread.prepare(small)]);
+    expect(first).toBeNull();
+    expect(second?.kind).toBe('ready');
+    expect(thread.failed).toBeNull();
+  });
+
   it('takes the deliveries handed over in one turn in one message, and answers each in order', async () => {
     const small = samples.filter((d) => d.content.byteLength < 1024).slice(0, 20);
     expect(small).toHaveLength(20);
