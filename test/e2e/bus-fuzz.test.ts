@@ -12,6 +12,7 @@ import { decodeFrames, frameLimits } from '../../src/decode-frames.js';
 import { mutatedMessages } from '../helpers/bus-mutations.js';
 import { categoryOfTopic, recentSamples, type RawEnvelope } from '../helpers/fixtures.js';
 import { digestsOf, metricOf, probeUntilJoined, waitReady } from '../helpers/probes.js';
+import { probeJson } from '../helpers/health-probe.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 
 const SEED = Number(process.env['BUS_FUZZ_SEED'] ?? 20260105);
@@ -110,7 +111,8 @@ describe(`bus fuzz over real ZeroMQ (seed ${SEED})`, () => {
         polls++;
         // A failed request is unhealthy too; noted and polled on, so the failure says whether the
         // service answered again (a connection closed under it) or was gone (its exit, below).
-        const res = await getJson(`${s.base}/healthz`).catch((err: unknown) => {
+        // A new connection per poll (probeJson says why fetch's pooled ones would fail here).
+        const res = await probeJson(`${s.base}/healthz`).catch((err: unknown) => {
           const cause = (err as { cause?: { message?: string } }).cause?.message;
           unhealthy.push(`poll ${polls}: ${String(err)}${cause ? ` (${cause})` : ''}`);
           return null;
