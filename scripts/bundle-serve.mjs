@@ -26,6 +26,7 @@ const ENTRIES = [
   'src/hang-record-writer.js',
   'src/replay-worker.js',
   'src/amqp-prepare-worker.js',
+  'src/amqp-thread-worker.js',
   'src/export-child.js',
   'snapshots/store-check-child.js',
 ];

@@ -4,6 +4,7 @@
  */
 import type { AmqpInput } from './amqp-bus.js';
 import type { PrepareThreadOptions } from './amqp-prepare-options.js';
+import type { InputThreadSettings } from './amqp-thread-inputs.js';
 import type { Config } from './config.js';
 import type { FrameLimits } from './decode-frames.js';
 import type { Intake } from './intake.js';
@@ -44,4 +45,9 @@ export interface AmqpInputsDeps {
   readonly now: () => number;
   /** The AMQP prepare thread's options (amqp-prepare-thread.ts); null: every delivery is decoded on the main thread. */
   readonly thread: Omit<PrepareThreadOptions, 'onFailed' | 'onRestarted'> | null;
+  /**
+   * The AMQP input thread's settings (amqp-input-thread.ts): every input's connection lives and
+   * every delivery is prepared there (the prepare thread is then not used); null: on this thread.
+   */
+  readonly inputThread?: InputThreadSettings | null;
 }

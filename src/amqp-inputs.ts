@@ -9,9 +9,11 @@
  */
 import { StatscacheError } from '../actors/errors.js';
 import { AmqpBindingRecord } from './amqp-binding-record.js';
-import type { AmqpInput, AmqpInputOptions, AmqpState, AmqpStatus, AmqpTls } from './amqp-bus.js';
+import type { AmqpInputOptions, AmqpState, AmqpStatus, AmqpTls } from './amqp-bus.js';
 import type { AmqpInputReport, AmqpReadiness, Tally } from './amqp-input-report.js';
-import type { AmqpInputsDeps } from './amqp-inputs-deps.js';
+import type { AmqpClient, AmqpInputsDeps } from './amqp-inputs-deps.js';
+import type { AmqpInputThread } from './amqp-input-thread.js';
+import { type AmqpInputInit, type InputHandle, threadedInputs } from './amqp-thread-inputs.js';
 import { DeliveryOrder } from './amqp-delivery-order.js';
 import { deliverToIntake, type IntakePath } from './amqp-intake-delivery.js';
 import { AmqpPrepareThread } from './amqp-prepare-thread.js';
@@ -32,7 +34,7 @@ function readPem(path: string | null, key: 'amqpCa' | 'amqpCert' | 'amqpKey'): B
 export const DEFAULT_HELD_WINDOWS = 4;
 
 export class AmqpInputs {
-  readonly inputs: AmqpInput[] = [];
+  readonly inputs: InputHandle[] = [];
   private readonly tallies: Tally[] = [];
   /** The last delivery the journal could not store (any input), for /healthz and /readyz. */
   private lastUnjournaled: { at: number; input: string; error: string } | null = null;
@@ -40,6 +42,8 @@ export class AmqpInputs {
   private readonly closing: { promise: Promise<never>; reject: (err: Error) => void };
   /** Where large deliveries are decoded (null: on the main thread); why it is gone, if it is: `thread.failed`. */
   readonly thread: AmqpPrepareThread | null;
+  /** Where the connections live when not on the main thread (--amqp-input-thread); null: here. */
+  readonly inputThread: AmqpInputThread | null;
 
   constructor(private readonly deps: AmqpInputsDeps) {
     let reject: (err: Error) => void = () => {};
@@ -48,8 +52,9 @@ export class AmqpInputs {
     this.closing = { promise, reject };
     const { config, client } = deps;
     const threadOptions = deps.thread;
+    const onThread = deps.inputThread != null && config.amqp.length > 0;
     this.thread =
-      threadOptions === null || config.amqp.length === 0
+      threadOptions === null || config.amqp.length === 0 || onThread
         ? null
         : new AmqpPrepareThread({
             ...threadOptions,
@@ -80,6 +85,7 @@ export class AmqpInputs {
       key: readPem(config.amqpKey, 'amqpKey'),
     };
     const labels = new Set<string>();
+    const inits: AmqpInputInit[] = [];
     config.amqp.forEach((url, i) => {
       if (client === null)
         throw new Error('AMQP inputs are configured but their client was not loaded (loadAmqpClient)');
@@ -97,8 +103,9 @@ export class AmqpInputs {
         order: new DeliveryOrder(),
       };
       this.tallies.push(tally);
-      const input = new client.AmqpInput(
-        {
+      inits.push({
+        label,
+        options: {
           url,
           bindings: config.amqpBinding,
           queue: config.amqpQueue,
@@ -118,10 +125,22 @@ export class AmqpInputs {
           ...(config.amqpQueue === null ? {} : { bindingRecord: this.bindingRecord(label, config.amqpQueue, labels) }),
           now: deps.now,
         },
-        label,
-      );
-      this.inputs.push(input);
+      });
     });
+    if (onThread && deps.inputThread != null) {
+      const { thread, handles } = threadedInputs(
+        path,
+        inits,
+        this.tallies,
+        deps.inputThread,
+        (tally, status, previous) => this.changed(tally, status, previous),
+      );
+      this.inputThread = thread;
+      this.inputs.push(...handles);
+      return;
+    }
+    this.inputThread = null;
+    for (const { label, options } of inits) this.inputs.push(new (client as AmqpClient).AmqpInput(options, label));
   }
 
   /** `inputs`: every input's label (filled by the time any connects). */
@@ -157,6 +176,7 @@ export class AmqpInputs {
     await Promise.all(this.inputs.map((i) => i.close()));
     // After the inputs: they let their deliveries reach the journal first.
     await this.thread?.close();
+    await this.inputThread?.close();
   }
 
   reports(): AmqpInputReport[] {

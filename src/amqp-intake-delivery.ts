@@ -44,7 +44,7 @@ export interface IntakePath {
  * A delivery decoded (or prepared on the AMQP prepare thread) and bounded: how it is journaled
  * (`accept`, false for a duplicate), or why it is refused.
  */
-type Taken =
+export type Taken =
   | { readonly ok: false; readonly reason: DecodeErrorReason; readonly detail: string }
   | {
       readonly ok: true;
@@ -55,7 +55,7 @@ type Taken =
     };
 
 /** Decoded here, on the main thread, as every delivery was before the prepare thread. */
-function takenHere(delivery: Delivery, { intake, limits }: AmqpInputsDeps): Taken {
+export function takenHere(delivery: Delivery, { intake, limits }: AmqpInputsDeps): Taken {
   const result = decodeDelivery(delivery, limits);
   if (!result.ok) return result;
   const { envelope } = result;
@@ -81,6 +81,11 @@ function taken(delivery: Delivery, deps: AmqpInputsDeps, thread: AmqpPrepareThre
 function takenThere(delivery: Delivery, deps: AmqpInputsDeps, prepared: OffThread): Taken {
   if (prepared === null) return takenHere(delivery, deps);
   if (prepared.kind === 'rejected') return { ok: false, reason: prepared.reason, detail: prepared.detail };
+  return takenPrepared(deps, prepared);
+}
+
+/** A delivery a thread prepared (this AMQP prepare thread, or the AMQP input thread): its timestamp judged here. */
+export function takenPrepared(deps: AmqpInputsDeps, prepared: NonNullable<OffThread> & { kind: 'ready' }): Taken {
   const ahead = preparedAhead(prepared, deps.limits);
   if (ahead !== null) return { ok: false, reason: 'future_timestamp', detail: ahead };
   return {
@@ -97,39 +102,66 @@ function takenThere(delivery: Delivery, deps: AmqpInputsDeps, prepared: OffThrea
  * Journaled in delivery order (`order`: the input's); with no earlier delivery still in its turn
  * and a body decoded here, all of it up to the journal happens in this turn of the event loop.
  */
-export async function deliverToIntake(
+export function deliverToIntake(
   path: IntakePath,
   input: string,
   tally: Tally,
   delivery: Delivery,
   superseded: AbortSignal,
 ): Promise<'refused' | undefined> {
+  return arrivalToIntake(path, input, tally, superseded, {
+    routingKey: delivery.routingKey,
+    redelivered: delivery.redelivered,
+    bytes: () => decodedBytes([delivery.content]),
+    digest: (reason) => refusalDigest(delivery, reason),
+    taken: () => taken(delivery, path.deps, path.thread),
+  });
+}
+
+/** A delivery as the intake needs it, wherever it was decoded (here, or on an AMQP thread). */
+export interface Arrival {
+  readonly routingKey: string;
+  readonly redelivered: boolean;
+  /** decodedBytes of its content. */
+  readonly bytes: () => number;
+  /** refusalDigest (amqp-refusals.ts) when refused for `reason`. */
+  readonly digest: (reason: DecodeErrorReason) => string;
+  readonly taken: () => Taken | Promise<Taken>;
+}
+
+export async function arrivalToIntake(
+  path: IntakePath,
+  input: string,
+  tally: Tally,
+  superseded: AbortSignal,
+  arrival: Arrival,
+): Promise<'refused' | undefined> {
   const turn = tally.order.take();
   try {
-    return await journaled(path, input, tally, delivery, superseded, turn);
+    return await journaled(path, input, tally, arrival, superseded, turn);
   } finally {
     turn.leave();
   }
 }
 
 async function journaled(
-  { deps, closing, unjournaled, thread }: IntakePath,
+  { deps, closing, unjournaled }: IntakePath,
   input: string,
   tally: Tally,
-  delivery: Delivery,
+  delivery: Arrival,
   superseded: AbortSignal,
   turn: Turn,
 ): Promise<'refused' | undefined> {
   // Decoded before the hold: a refused delivery is counted and acked now (AmqpInput acks it
   // ahead of those before it), so neither a held window nor a lost connection brings it back
   // to be counted again; and an oversized body never waits pinned in memory (128 MiB each).
-  const decoded = taken(delivery, deps, thread);
+  const decoded = delivery.taken();
   const result = decoded instanceof Promise ? await decoded : decoded;
   const { intake } = deps;
   if (!result.ok) {
     // Acked at once, but an ack is not confirmed: one lost with its connection brings the
     // delivery back, flagged redelivered. Counting it again would say more arrived than did.
-    if (!tally.refused.add(refusalDigest(delivery, result.reason)) && delivery.redelivered) {
+    if (!tally.refused.add(delivery.digest(result.reason)) && delivery.redelivered) {
       tally.refusedRedeliveries++;
       return 'refused';
     }
@@ -153,7 +185,7 @@ async function journaled(
   if (result.corrected) intake.counters.correctedTimestamps++;
   const writeErrors = intake.counters.journalWriteErrors;
   try {
-    if (!result.accept(decodedBytes([delivery.content]))) tally.duplicates++;
+    if (!result.accept(delivery.bytes())) tally.duplicates++;
   } catch (err) {
     // It can never be stored, so a redelivery would fail the same way: ack it, count it, say so.
     tally.unjournaled++;

@@ -199,6 +199,17 @@ export function buildParts(source: PartsSource): ServiceParts {
     onResumed: ({ input, downSince }) => missed.amqpResumed(input, downSince),
     onFirstQueue: ({ input }) => missed.amqpFirstQueue(input),
     now: () => clock.now(),
+    // The thread reads the system clock, and could not call a custom meta deriver.
+    inputThread:
+      config.amqpInputThread && clock === systemClock && !options.deriveMeta
+        ? {
+            limits: threadLimits(config),
+            hangTimeoutMs: config.threadHangTimeout * 1000,
+            startTimeoutMs: config.threadStartTimeout * 1000,
+            restarts: config.amqpThreadRestarts,
+            clock,
+          }
+        : null,
     // A custom meta deriver is a function of this thread: the prepare thread could not use it.
     thread:
       config.amqpThread && !options.deriveMeta

@@ -127,7 +127,7 @@ export class Service {
         receiveErrors: parts.busIngest.receiveErrors,
         busThreadHangs: state.busThreadHangs,
         // Failed, hung or exited: large deliveries were decoded on the main thread until a fresh one was up (logged).
-        amqpThreadFailures: parts.amqp.thread?.failures ?? 0,
+        amqpThreadFailures: (parts.amqp.thread?.failures ?? 0) + (parts.amqp.inputThread?.failures ?? 0),
       }),
       server: () => state.server,
       endpoints: () => state.subscription?.endpoints() ?? [],

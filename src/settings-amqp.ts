@@ -46,11 +46,17 @@ export const AMQP = {
     flag: '<true|false>',
     help: 'decode, bound, hash and encode large deliveries (bodies of 4 KiB or more) on a thread of their own, so a flood of them does not hold HTTP reads, pushes and snapshots (a 700 KB body of 49 k unsorted keys cost the main thread 140-170 ms decoded there, 35-45 ms handed over: bench/amqp-intake.ts); smaller ones cost less decoded where they arrive than handed over. A thread that fails, hangs (`--thread-hang-timeout`, `--thread-start-timeout`) or exits is ended and leaves those it held, and every large one until a fresh thread is up, to the main thread, in delivery order, logged and counted (`statscache_intake_total{event="amqp_thread_failures"}`); `/healthz` and `/readyz` say degraded meanwhile. A fresh thread is started after 1 s, doubling to 60 s, at most `--amqp-thread-restarts` times in a row (`false`: all on the main thread)',
   },
+  amqpInputThread: {
+    type: () => z.union([z.boolean(), z.stringbool()]),
+    default: true,
+    flag: '<true|false>',
+    help: "hold every `--amqp` input's connection on a thread of its own, as the bus thread holds ZeroMQ's sockets: amqplib's frame parsing, each delivery's decode, bounds, id and journal record are done there, and a turn's deliveries reach the main thread in one message; each is acked there only once the main thread committed and applied it (or refused it). A thread that fails, hangs (`--thread-hang-timeout`, `--thread-start-timeout`) or exits takes its connections with it (what it held unacked, the broker delivers again): the inputs read closed, and a fresh thread connects after 1 s, doubling to 60 s, at most `--amqp-thread-restarts` times in a row. Used only on the system clock and without a custom meta deriver (else the main thread, and `--amqp-thread` for large deliveries). `false`: connections on the main thread",
+  },
   amqpThreadRestarts: {
     type: () => count(0, 1000),
     default: 5,
     flag: '<n>',
-    help: 'fresh AMQP prepare threads (`--amqp-thread`) started in a row after one failed, hung or exited, each after a wait doubling from 1 s to 60 s; one that then serves 10 minutes starts the row again. Past it large deliveries are decoded on the main thread until the service restarts, and `/healthz` and `/readyz` say degraded, naming the bound (`0`: never started afresh)',
+    help: 'fresh AMQP prepare threads (`--amqp-thread`), or AMQP input threads (`--amqp-input-thread`), started in a row after one failed, hung or exited, each after a wait doubling from 1 s to 60 s; one that then serves 10 minutes starts the row again. Past it large deliveries are decoded on the main thread until the service restarts, and `/healthz` and `/readyz` say degraded, naming the bound (`0`: never started afresh)',
   },
   amqpHeartbeat: {
     type: () => count(0, 3600),

@@ -1,0 +1,244 @@
+/**
+ * The main thread's side of the AMQP input thread (amqp-thread-worker.ts): the thread holds
+ * every input's connection and prepares each delivery; here a turn's deliveries arrive in one
+ * message, are journaled as a delivery decoded here is (amqp-intake-delivery.ts: hold, order,
+ * refusals, group commit), and their settlements go back in one message per turn, for the
+ * thread to ack. What it received since bench/amqp-drain.ts's profile: amqplib's frame parsing,
+ * the decode, the id's hash and the record's encoding, ~60 µs of the main thread per delivery.
+ *
+ * A thread that fails, hangs or exits takes its connections with it: nothing it held was acked
+ * unless committed and applied, so the broker delivers the rest again (de-duplicated here); the
+ * inputs read closed meanwhile (degraded), and a fresh thread is started after a back-off
+ * (thread-restarts.ts, --amqp-thread-restarts), reconnecting them.
+ */
+import { setMaxListeners } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import type { AmqpState, AmqpStatus } from './amqp-status.js';
+import type { AmqpThreadData, FromAmqpThread, ThreadItem, ToAmqpThread } from './amqp-thread-protocol.js';
+import type { Clock } from './clock.js';
+import { after } from './clock.js';
+import { trackThread } from './process-exit.js';
+import { PulseWatch } from './thread-pulse.js';
+import { ThreadRestarts } from './thread-restarts.js';
+import { SettleOutbox } from './amqp-thread-settle.js';
+
+const CLOSE_WAIT_MS = 2000;
+
+const WORKER_URL = import.meta.url.endsWith('.ts')
+  ? new URL('../dist/src/amqp-thread-worker.js', import.meta.url)
+  : new URL('./amqp-thread-worker.js', import.meta.url);
+
+export interface InputThreadOptions {
+  readonly data: Omit<AmqpThreadData, 'pulse'>;
+  readonly hangTimeoutMs: number;
+  readonly startTimeoutMs: number;
+  readonly restarts: number;
+  readonly clock: Clock;
+  readonly onState: (input: number, status: AmqpStatus, previous: AmqpState) => void;
+  /** One delivery to journal: resolves 'refused' or undefined once it may be acked; rejects when it was not stored. */
+  readonly deliver: (
+    item: ThreadItem,
+    buffer: ArrayBuffer | null,
+    start: number,
+    superseded: AbortSignal,
+  ) => Promise<'refused' | undefined>;
+  readonly log: (level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, msg: string) => void;
+}
+
+type Counted = 'connects' | 'deliveries' | 'acked' | 'consumeDeferrals';
+const COUNTED: readonly Counted[] = ['connects', 'deliveries', 'acked', 'consumeDeferrals'];
+
+export class AmqpInputThread {
+  private worker: Worker | null = null;
+  private watch: PulseWatch | null = null;
+  private upAt: number | null = null;
+  private cancelRestart: (() => void) | null = null;
+  private readonly restarts: ThreadRestarts;
+  private closing = false;
+  private readonly statuses: AmqpStatus[];
+  /** What threads that are gone had counted, added to the current one's counts. */
+  private readonly base: Record<Counted, number>[];
+  /** Each connection's `superseded`, by the number the current thread gave it. */
+  private conns = new Map<number, AbortController>();
+  private settles: SettleOutbox | null = null;
+  private readonly closed = new Map<number, () => void>();
+  /** Threads that failed, hung or exited this run. */
+  failures = 0;
+
+  constructor(
+    private readonly options: InputThreadOptions,
+    initial: readonly AmqpStatus[],
+  ) {
+    this.restarts = new ThreadRestarts(options.restarts);
+    this.statuses = [...initial];
+    this.base = initial.map(() => ({ connects: 0, deliveries: 0, acked: 0, consumeDeferrals: 0 }));
+  }
+
+  current(input: number): AmqpStatus {
+    const s = this.statuses[input] as AmqpStatus;
+    const base = this.base[input] as Record<Counted, number>;
+    return {
+      ...s,
+      connects: s.connects + base.connects,
+      deliveries: s.deliveries + base.deliveries,
+      acked: s.acked + base.acked,
+      consumeDeferrals: s.consumeDeferrals + base.consumeDeferrals,
+    };
+  }
+
+  start(): void {
+    if (this.worker === null && !this.closing) this.spawn();
+  }
+
+  /** Closes `input`'s connection on the thread (its deliveries settled and acked first). */
+  closeInput(input: number): Promise<void> {
+    this.closing = true;
+    this.cancelRestart?.();
+    this.cancelRestart = null;
+    const worker = this.worker;
+    if (worker === null) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.closed.set(input, resolve);
+      worker.postMessage({ kind: 'close', input } satisfies ToAmqpThread);
+    });
+  }
+
+  /** After every input closed. */
+  async close(): Promise<void> {
+    this.closing = true;
+    this.cancelRestart?.();
+    this.watch?.stop();
+    const worker = this.worker;
+    this.worker = null;
+    if (worker)
+      await Promise.race([worker.terminate(), new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
+  }
+
+  private spawn(): void {
+    const { hangTimeoutMs, startTimeoutMs } = this.options;
+    const watch = new PulseWatch({ hangMs: hangTimeoutMs, startMs: startTimeoutMs }, (stillMs, stage) =>
+      this.fail(
+        worker,
+        `the AMQP input thread made no progress for ${Math.round(stillMs / 1000)} s${stage === 'loading' ? ' after it was created' : ''} (--thread-${stage === 'loading' ? 'start' : 'hang'}-timeout): ended`,
+      ),
+    );
+    const data: AmqpThreadData = { ...this.options.data, pulse: watch.buffer };
+    const worker = new Worker(WORKER_URL, { workerData: data });
+    trackThread(worker, 'the AMQP input thread');
+    worker.unref();
+    worker.on('message', (message: FromAmqpThread) => {
+      if (worker === this.worker) this.received(message);
+    });
+    worker.on('error', (err) => this.fail(worker, `the AMQP input thread failed: ${String(err?.message ?? err)}`));
+    worker.on('exit', (code) => this.fail(worker, `the AMQP input thread exited (code ${code})`));
+    this.worker = worker;
+    this.conns = new Map();
+    this.settles = new SettleOutbox((message) => {
+      if (worker === this.worker) worker.postMessage(message);
+    });
+    this.watch = watch.start();
+    worker.postMessage({ kind: 'start' } satisfies ToAmqpThread);
+  }
+
+  /** Connection `n`'s signal; `held`: most deliveries that may wait on it (each listens while held). */
+  private conn(n: number, held = 0): AbortController {
+    let c = this.conns.get(n);
+    if (c === undefined) {
+      c = new AbortController();
+      // As amqp-bus.ts sets its own: past Node's default of 10, a held window warned of a leak.
+      setMaxListeners(Number.isFinite(held) ? held + 1 : 0, c.signal);
+      this.conns.set(n, c);
+    }
+    return c;
+  }
+
+  private received(message: FromAmqpThread): void {
+    switch (message.kind) {
+      case 'up':
+        this.upAt = this.options.clock.now();
+        return;
+      case 'batch': {
+        this.statuses.splice(0, message.statuses.length, ...message.statuses);
+        const settles = this.settles as SettleOutbox;
+        let start = 0;
+        for (const item of message.items) {
+          const signal = this.conn(item.conn, this.options.data.inputs[item.input]?.maxHeld).signal;
+          let settled: Promise<'refused' | undefined>;
+          try {
+            settled = this.options.deliver(item, message.buffer, start, signal);
+          } catch (err) {
+            // Its prepared bytes did not read back: left unacked, the broker delivers it again.
+            settled = Promise.reject(err);
+          }
+          settled.then(
+            (outcome) => (outcome === 'refused' ? settles.refused(item.id) : settles.ok(item.id)),
+            (err: unknown) => settles.failed(item.id, String((err as Error)?.message ?? err)),
+          );
+          if (item.k === 'ready') start = item.headEnd;
+        }
+        return;
+      }
+      case 'statuses':
+        this.statuses.splice(0, message.statuses.length, ...message.statuses);
+        return;
+      case 'state': {
+        this.statuses[message.input] = message.status;
+        this.options.onState(message.input, this.current(message.input), message.previous);
+        return;
+      }
+      case 'superseded':
+        this.conn(message.conn).abort();
+        return;
+      case 'log':
+        this.options.log(message.level, message.fields, message.msg);
+        return;
+      case 'closed':
+        this.statuses[message.input] = message.status;
+        this.closed.get(message.input)?.();
+        this.closed.delete(message.input);
+        return;
+    }
+  }
+
+  private fail(worker: Worker, reason: string): void {
+    if (worker !== this.worker) return;
+    this.worker = null;
+    this.settles = null;
+    this.watch?.stop();
+    this.watch = null;
+    this.failures++;
+    void worker.terminate();
+    // Its connections went with it: on a durable queue what waits here is delivered again.
+    if (this.options.data.inputs[0]?.queue != null) for (const c of this.conns.values()) c.abort();
+    for (const resolve of this.closed.values()) resolve();
+    this.closed.clear();
+    const wait = this.closing ? null : this.restarts.next(this.options.clock.now(), this.upAt);
+    this.upAt = null;
+    const next =
+      wait === null
+        ? `not started again (${this.restarts.max} fresh threads in a row failed too; --amqp-thread-restarts ${this.restarts.max}) until the service restarts`
+        : `a fresh thread connects in ${wait} ms`;
+    this.statuses.forEach((s, i) => {
+      const base = this.base[i] as Record<Counted, number>;
+      for (const k of COUNTED) base[k] += s[k];
+      const previous = s.state;
+      const status: AmqpStatus = {
+        ...s,
+        ...Object.fromEntries(COUNTED.map((k) => [k, 0])),
+        state: 'closed',
+        reason: `${reason}; ${next}`,
+        since: this.options.clock.now(),
+        held: 0,
+      };
+      this.statuses[i] = status;
+      if (previous !== 'closed' && !this.closing) this.options.onState(i, this.current(i), previous);
+    });
+    if (this.closing) return;
+    this.options.log('error', { reason, restartInMs: wait, failures: this.failures }, 'AMQP input thread gone');
+    if (wait !== null)
+      this.cancelRestart = after(this.options.clock, wait, () => {
+        this.cancelRestart = null;
+        this.spawn();
+      });
+  }
+}
