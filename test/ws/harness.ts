@@ -2,6 +2,7 @@ import { Publisher } from 'zeromq';
 import WebSocket from 'ws';
 import { definePlugin, rowsOf } from '../../actors/plugin-api.js';
 import { builtinPlugins } from '../../plugins/index.js';
+import type { Clock } from '../../src/clock.js';
 import { loadConfig, type ConfigKey } from '../../src/config.js';
 import type { LiveSubscription } from '../../examples/ws-client/statscache-client.js';
 import type { ServerFrame } from '../../src/http/ws-frames.js';
@@ -65,7 +66,7 @@ export interface Live {
 /** A real Service in this process: uWS on a free port (or `port`), a real ZeroMQ bind, LMDB in a temp dir. */
 export async function startLive(
   flags: Partial<Record<ConfigKey, unknown>> = {},
-  opts: { dataDir?: string; plugins?: readonly unknown[] } = {},
+  opts: { dataDir?: string; plugins?: readonly unknown[]; clock?: Clock } = {},
 ): Promise<Live> {
   const dir = opts.dataDir ? { path: opts.dataDir, remove: () => {} } : tempDir('statscache-ws-');
   const config = loadConfig({
@@ -76,6 +77,7 @@ export async function startLive(
     config,
     logger: createLogger('silent'),
     plugins: opts.plugins ?? [...builtinPlugins(), perCategory, fat],
+    ...(opts.clock ? { clock: opts.clock } : {}),
   });
   await service.start();
   const port = service.server?.port ?? 0;

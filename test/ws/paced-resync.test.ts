@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Clock, systemClock } from '../../src/clock.js';
 import { eventually, fatBatch, type Frame, type Live, RawClient, startLive } from './harness.js';
 
 // Soft limit 64 KiB, hard limit 4× = 256 KiB. Sixty views of five fat rows (~41 KB each, under
@@ -71,6 +72,26 @@ function readSlowly(c: RawClient, step = 32 * 1024): { stop(): void } {
   };
 }
 
+/**
+ * The system time plus what the test has moved it on by: the hub reads the slow timeout on the
+ * service's clock, so a stuck client is given up on without the test waiting it out for real.
+ */
+class MovedClock implements Clock {
+  private offset = 0;
+  now(): number {
+    return Date.now() + this.offset;
+  }
+  moveOn(ms: number): void {
+    this.offset += ms;
+  }
+  every(ms: number, fn: () => void): () => void {
+    return systemClock.every(ms, fn);
+  }
+  aligned(ms: number, fn: () => void): () => void {
+    return systemClock.aligned(ms, fn);
+  }
+}
+
 const resyncs = (c: RawClient) => c.frames.filter((f) => f.type === 'snapshot' && f['reason'] === 'resync');
 
 describe('back-pressure: resync snapshots over the hard limit together, to a client that reads', () => {
@@ -127,13 +148,18 @@ describe('back-pressure: resync snapshots over the hard limit together, to a cli
 });
 
 describe('back-pressure: paced resync still gives up on a client that stops reading', () => {
+  const SLOW_TIMEOUT_S = 5;
+  const clock = new MovedClock();
   let live: Live;
   beforeAll(async () => {
-    live = await startLive({
-      wsMaxBufferedBytes: SOFT,
-      wsSlowTimeoutSeconds: 5,
-      wsMaxSubscriptionsPerIp: 2 * VIEWS.length,
-    });
+    live = await startLive(
+      {
+        wsMaxBufferedBytes: SOFT,
+        wsSlowTimeoutSeconds: SLOW_TIMEOUT_S,
+        wsMaxSubscriptionsPerIp: 2 * VIEWS.length,
+      },
+      { clock },
+    );
     await live.publish(stamped(50, 0));
   });
   afterAll(() => live?.close());
@@ -174,9 +200,12 @@ describe('back-pressure: paced resync still gives up on a client that stops read
     reader.stop();
     expect(resyncs(midway).length).toBeLessThan(VIEWS.length);
     // Updates keep coming: the views it was re-sent rejoined their topics, and queue for it.
+    // Neither reads from here on: each round moves the hub's clock past the slow timeout, once
+    // to close a client (closeSlow) and once more to cut it off as its queue never drains.
     await eventually(
       async () => {
         n = await publishFour(live, n);
+        clock.moveOn(SLOW_TIMEOUT_S * 1000 + 1000);
         return live.service.hub.counts().connections === 0 ? true : undefined;
       },
       30_000,
