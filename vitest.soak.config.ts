@@ -12,6 +12,7 @@ export default defineConfig({
       'test/recovery/crash-recovery.test.ts',
       'test/recovery/served-durable.test.ts',
       'test/recovery/snapshot-corruption.test.ts',
+      'test/plugins/memory.test.ts',
     ],
     env: { STATSCACHE_SOAK: '1' },
     testTimeout: 300_000,

@@ -15,7 +15,7 @@ export { applyRetention } from './retention.js';
  * Retention per bucket width: fine buckets are only interesting recently, coarse ones for
  * years. Rows are evicted relative to the newest row as messages arrive (no timer per bucket).
  *
- * Memory per tracked key, measured by test/plugins/memory.test.ts (100 000 distinct keys into
+ * Memory per tracked key, measured by test/plugins/memory.test.ts under `npm run test:soak` (100 000 distinct keys into
  * one plugin, heapUsed delta after forced GC, Node 20, x64), name strings included:
  *   volume-by-user-1m   ~127 B per (bucket, user) row       (rows grouped per bucket, no key string: grouped-rows.ts)
  *   volume-by-topic-1m  ~169 B per (bucket, topic) row
