@@ -29,8 +29,12 @@ const CLEAR_STEP = 64;
  * as it was (crash consistency is unchanged); journal appends queued meanwhile commit with it.
  */
 export class Snapshotter {
-  /** Per plugin: one change-log reader per slot, and the log position of the last cut. */
-  private readonly tracked: { runtime: PluginRuntime; slots: ChangeCursor[]; lastCut: number }[];
+  /**
+   * Per plugin: one change-log reader per slot, and the log position of the last cut. A slot
+   * whose next write is whole has none until that write's cut: a reader held from start-up
+   * would make the log keep every write of the replay for a slot that never reads them.
+   */
+  private readonly tracked: { runtime: PluginRuntime; slots: (ChangeCursor | null)[]; lastCut: number }[];
   private generation: number;
   /** `${slot}\0${ident}` pairs that must be rewritten whole (stale or migrated). */
   private readonly rewrite = new Set<string>();
@@ -44,17 +48,18 @@ export class Snapshotter {
     restored: Pick<RestoreReport, 'meta' | 'migrated' | 'retained' | 'retainedSlot'>,
   ) {
     this.generation = restored.meta?.generation ?? 0;
+    // Other slots hold older generations (or nothing): their next write must be whole.
+    const whole = (slot: number, ident: string) => slot !== restored.meta?.slot || restored.migrated.includes(ident);
     this.tracked = runtimes.map((runtime) => ({
       runtime,
-      slots: Array.from({ length: options.slots }, () => runtime.openReader()),
+      slots: Array.from({ length: options.slots }, (_, slot) =>
+        whole(slot, runtime.ident) ? null : runtime.openReader(),
+      ),
       lastCut: -1,
     }));
     for (let slot = 0; slot < options.slots; slot++) {
-      for (const { runtime } of this.tracked) {
-        // Other slots hold older generations (or nothing): their next write must be whole.
-        if (slot !== restored.meta?.slot || restored.migrated.includes(runtime.ident))
-          this.rewrite.add(`${slot}\u0000${runtime.ident}`);
-      }
+      for (const { runtime } of this.tracked)
+        if (whole(slot, runtime.ident)) this.rewrite.add(`${slot}\u0000${runtime.ident}`);
     }
     this.retained = restored.retained;
     const from = restored.retainedSlot ?? restored.meta?.slot;
@@ -127,7 +132,9 @@ export class Snapshotter {
     // The cut: position and every plugin's state at this one instant (no await before it).
     const cuts = this.tracked.map(({ runtime, slots }) => {
       const cut = runtime.cut();
-      const from = (slots[slot] as ChangeCursor).position;
+      // Opened at the cut (the same turn: its position is the cut's), for the next write of this slot.
+      const cursor = slots[slot] ?? (slots[slot] = runtime.openReader());
+      const from = cursor.position;
       const whole = this.rewrite.has(`${slot}\u0000${runtime.ident}`) || !cut.covers(from);
       if (!whole) cut.pin(from);
       return { runtime, cut, from, whole };

@@ -6,7 +6,8 @@ const SEP = '\u001f';
 
 /**
  * The log as it was kept before chunks (one array of entries, dropped from the front), with the
- * same trimming rule: what the chunked log must answer at every step.
+ * same trimming rule, and nothing kept while no reader can read it (no reader's cursor in the
+ * log, no pin): what the chunked log must answer at every step.
  */
 class ModelLog {
   base = 0;
@@ -18,7 +19,21 @@ class ModelLog {
   get position(): number {
     return this.base + this.entries.length;
   }
+  /** Some reader's cursor is in the log, or a pin holds it. */
+  readable(): boolean {
+    if (this.pinnedAt !== Number.POSITIVE_INFINITY) return true;
+    for (const r of this.readers) if (this.covers(r.position)) return true;
+    return false;
+  }
+  /** After a reader went, a pin, a reset or a trim past readers: nothing kept if no one can read it. */
+  settle(): void {
+    if (!this.readable()) this.drop(this.entries.length);
+  }
   add(container: number, key: string): void {
+    if (!this.readable()) {
+      this.base++;
+      return;
+    }
     this.entries.push([container, key]);
     const n = this.entries.length;
     if (n >= 16_384 && (n & 0xfff) === 0) this.trim();
@@ -35,6 +50,7 @@ class ModelLog {
     if (over > 0) drop += over + (capacity >>> 1);
     drop = Math.min(drop, this.pinnedAt - this.base);
     if (drop > 0 && (drop >= this.entries.length / 2 || over > 0)) this.drop(drop);
+    if (over > 0) this.settle();
   }
   drop(n: number): void {
     if (n <= 0) return;
@@ -109,6 +125,7 @@ describe('ChangeLog', () => {
           log.close(cursor);
           model.readers.delete(m);
           model.trim();
+          model.settle();
         } else if (r < 0.97) {
           if (model.pinnedAt === Number.POSITIVE_INFINITY) {
             const at = model.base + Math.floor(rnd() * (model.entries.length + 1));
@@ -117,12 +134,14 @@ describe('ChangeLog', () => {
           } else {
             log.unpin();
             model.pinnedAt = Number.POSITIVE_INFINITY;
+            model.settle();
           }
         } else if (r < 0.985) {
           log.reset();
           model.drop(model.entries.length);
           model.base++;
           model.resetAt = model.base;
+          model.settle();
         } else {
           size = Math.floor(rnd() * 60_000);
         }
@@ -145,10 +164,44 @@ describe('ChangeLog', () => {
     log.advance(cursor, log.position);
     log.reset();
     expect(log.length).toBe(0);
+    // The reset left the reader behind; a new one reads on.
+    log.open();
     log.recordSplit(2, 10, 'x');
     log.recordNumber(1, 20);
     const seen: string[] = [];
     expect(log.forEach(log.position - 2, log.position, (c, k) => seen.push(`${c}:${k}`))).toBe(true);
     expect(seen).toEqual([`2:10${SEP}x`, '1:20']);
+  });
+
+  it('keeps nothing while no reader can read it, and what follows once one can', () => {
+    const log = new ChangeLog(() => 0);
+    for (let i = 0; i < 5000; i++) log.record(0, `a${i}`);
+    // No reader: the position moved, nothing is held, and no position before the end is covered.
+    expect(log.position).toBe(5000);
+    expect(log.length).toBe(0);
+    expect(log.covers(0)).toBe(false);
+    expect(log.forEach(4999, 5000, () => undefined)).toBe(false);
+    const cursor = log.open();
+    log.record(1, 'b');
+    log.recordSplit(2, 10, 'x');
+    log.recordNumber(0, 20);
+    const seen: string[] = [];
+    expect(log.forEach(cursor.position, log.position, (c, k) => seen.push(`${c}:${k}`))).toBe(true);
+    expect(seen).toEqual(['1:b', `2:10${SEP}x`, '0:20']);
+    // Its only reader fell off the log (dropped past the capacity): what it held goes, and so does what follows.
+    for (let i = 0; i < 40_000; i++) log.record(0, `c${i}`);
+    expect(log.covers(cursor.position)).toBe(false);
+    expect(log.length).toBe(0);
+    // A pin holds the log from where it is, as a snapshot's cut does for a reader it read from.
+    const at = log.position;
+    log.pin(at);
+    log.record(1, 'd');
+    expect(log.keyAt(at)).toBe('d');
+    log.unpin();
+    expect(log.length).toBe(0);
+    // Moved back into the log (a snapshot slot after a whole write), a reader makes it keep again.
+    log.advance(cursor, log.position);
+    log.record(2, 'e');
+    expect(log.keyAt(log.position - 1)).toBe('e');
   });
 });
