@@ -1,7 +1,7 @@
 /**
  * How replay reads journal records: in place from LMDB's shared read buffer (lmdb-store.ts
- * journalAfter), with the shape bounds read from the bytes, and ids copied out of the strings
- * msgpackr decoded them into before the journal keeps them.
+ * journalAfter), with the shape bounds read from the bytes, and ids that hold only their own
+ * characters (the journal keeps them for de-duplication).
  */
 import type { Envelope } from '../src/envelope.js';
 import { CHECKED_BODY_START, checksumProblem, decodeVerified } from './codec.js';
@@ -38,8 +38,11 @@ export function readEntry(
         plainShape.depth <= shape.maxDepth + 1 &&
         plainShape.members <= shape.maxKeys + 2;
     } else {
-      // msgpackr only for what readPlain does not read exactly (msgpack-read.ts).
-      record = decodeVerified(bytes, size) as { id: string; envelope: Envelope };
+      // msgpackr only for what readPlain does not read exactly (msgpack-read.ts); its id may be a
+      // slice of the record's text, so the journal gets a copy to keep (flat). readPlain's strings
+      // are made each on its own already.
+      const decoded = decodeVerified(bytes, size) as { id: string; envelope: Envelope };
+      record = { id: flat(decoded.id), envelope: decoded.envelope };
       within = shape !== undefined && recordWithinShape(bytes, CHECKED_BODY_START, size, shape.maxDepth, shape.maxKeys);
     }
   } catch {

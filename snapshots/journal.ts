@@ -183,7 +183,8 @@ export class Journal {
         this.corrupt++;
         continue;
       }
-      if (remember) this.known.remember(flat(entry.id));
+      // readEntry's ids hold only their own characters: kept as they are.
+      if (remember) this.known.remember(entry.id);
       yield entry;
     }
   }

@@ -4,6 +4,7 @@ import { builtinPlugins } from '../../plugins/index.js';
 import { loadConfig } from '../../src/config.js';
 import { createPluginMessage } from '../../src/message.js';
 import { deriveMeta } from '../../src/meta/index.js';
+import { systemClock } from '../../src/clock.js';
 import { Service } from '../../src/service.js';
 import { DataStore } from '../../snapshots/lmdb-store.js';
 import { Journal } from '../../snapshots/journal.js';
@@ -122,6 +123,29 @@ describe('rows restored from ahead of the clock', () => {
     expect(service.host.get('volume-by-category-1d')!.inspect().rows.newestTimestamp).toBeLessThanOrEqual(
       (Math.floor(now / 86_400) + 1) * 86_400,
     );
+    await service.close();
+  });
+
+  it('an entry ahead of the clock as replay read it for earlier entries is judged by the clock read again', async () => {
+    // A clock a day later at every read: each entry is dated a day after the one before, more
+    // than the skew ahead of any reading taken before the entry ahead of it was judged.
+    const base = Math.floor(Date.now() / 1000) - 100 * 86_400;
+    let reads = 0;
+    const clock = { ...systemClock, now: () => (base + 86_400 * reads++) * 1000 };
+    const { dir, store, journal } = openJournal(dirs);
+    for (let k = 1; k <= 40; k++)
+      journal.accept({
+        topic: 'org.fedoraproject.prod.buildsys.tag',
+        timestamp: base + k * 86_400 + 3600,
+        msg_id: `day-${k}`,
+        msg: { owner: 'a', name: 'b', tag: 'f45' },
+      });
+    await journal.flush();
+    await store.close();
+    const config = loadConfig({ env: {}, flags: { dataDir: dir, port: 0, replayThread: false } });
+    const service = await Service.build({ config, logger: pino({ level: 'silent' }) as never, clock });
+    await service.recover();
+    expect(service.counters).toMatchObject({ replayed: 40, replayRejected: 0 });
     await service.close();
   });
 });
