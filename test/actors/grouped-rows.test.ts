@@ -187,6 +187,8 @@ describe('RowStore with key columns starting at timestamp (rows grouped per time
     const evicting = new RowStore<U>([...KEY]);
     const log = new ChangeLog();
     evicting.attach(log, 0);
+    // A reader in the log, as a snapshot slot or a WebSocket view holds one: a log no one can read keeps nothing.
+    log.open();
     for (const timestamp of [-60, 0, 1.5, 1_000, 1_060])
       for (const user of users) evicting.put({ timestamp, user, volume: 1 });
     const before = log.position;
