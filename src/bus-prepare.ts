@@ -86,24 +86,29 @@ export function prepareFrames(
 }
 
 /**
+ * Set by deriveMeta through onTruncated during one preparedOf call. A module function, not a
+ * closure per message: the serve bundle keeps function names (scripts/bundle-serve.mjs
+ * keepNames), so each closure made was also named with an Object.defineProperty call.
+ */
+let truncatedNow = false;
+const onTruncated = (): void => {
+  truncatedNow = true;
+};
+
+/**
  * A decoded message as a thread hands it over (the bus thread here, the AMQP prepare thread:
  * amqp-prepare.ts): the id and journal record Journal.accept would make of its envelope, and its head.
  */
 export function preparedOf(result: DecodeResult, maxFanout: number): Exclude<Prepared, { kind: 'clock' }> {
   if (!result.ok) return { kind: 'rejected', reason: result.reason, detail: result.detail };
   const id = result.keysSorted ? messageIdOfSorted(result.envelope) : messageId(result.envelope);
-  let truncated = false;
-  const meta = deriveMeta(result.envelope, {
-    maxFanout,
-    onTruncated: () => {
-      truncated = true;
-    },
-  });
+  truncatedNow = false;
+  const meta = deriveMeta(result.envelope, { maxFanout, onTruncated });
   return {
     kind: 'ready',
     record: encodeJournalRecord(id, result.envelope),
     head: encodeHead(headOf(id, meta, result.envelope)),
-    truncated,
+    truncated: truncatedNow,
     corrected: result.correctedTimestamp,
     filled: result.filledTimestamp,
   };
