@@ -5,8 +5,9 @@
  */
 import { hash } from 'node:crypto';
 import { type Envelope, usableMsgId } from '../src/envelope.js';
-import { decodeUnchecked, encodeChecked } from './codec.js';
+import { CHECKED_BODY_START, decodeUnchecked, encodeChecked } from './codec.js';
 import type { DataStore } from './lmdb-store.js';
+import { readPlain } from './msgpack-read.js';
 import { stableJson } from './stable-json.js';
 
 const digest = (value: unknown) => hash('sha1', stableJson(value) ?? '', 'hex');
@@ -62,10 +63,15 @@ export function encodeJournalRecord(id: string, envelope: Envelope): Uint8Array 
 
 /**
  * A record made by encodeJournalRecord in this process (the bus thread), read back without
- * verifying its checksum: it never left memory. LMDB reads go through decode() below.
+ * verifying its checksum: it never left memory. LMDB reads go through decode() below. Read as
+ * replay reads records (msgpack-read.ts: the same values, key order included, with far less
+ * garbage than msgpackr with its native strings off), msgpackr only for what that leaves.
  */
 export function decodeFreshRecord(value: Uint8Array): { id: string; envelope: Envelope } {
-  return decodeUnchecked(value) as { id: string; envelope: Envelope };
+  return (readPlain(value, CHECKED_BODY_START, value.byteLength) ?? decodeUnchecked(value)) as {
+    id: string;
+    envelope: Envelope;
+  };
 }
 
 /**
