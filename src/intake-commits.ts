@@ -1,6 +1,7 @@
 import type { PluginHost } from '../actors/plugin-host.js';
 import type { Journal, JournalEntry } from '../snapshots/journal.js';
 import type { Position } from '../snapshots/snapshotter.js';
+import { AcceptTimes } from './accept-times.js';
 import { ITEM_OVERHEAD_BYTES } from './bus-thread-protocol.js';
 import type { DecodeErrorReason, FrameLimits } from './decode-frames.js';
 import { GapDetector, type Publishers } from './gap-detector.js';
@@ -71,7 +72,7 @@ export class IntakeCommits {
   protected replayQueued = 0;
   /** Milliseconds from accept to apply (the journal commit), and the batches committed, for /metrics. */
   readonly commitDelay = { count: 0, totalMs: 0, maxMs: 0, batches: 0 };
-  private readonly acceptedAt = new Map<number, number>();
+  private readonly acceptedAt = new AcceptTimes();
 
   constructor(
     protected readonly deps: IntakeDeps,
@@ -131,7 +132,7 @@ export class IntakeCommits {
       this.heldBytes.set(entry.seq, bytes);
       this.uncommittedBytes += bytes;
     }
-    this.acceptedAt.set(entry.seq, performance.now());
+    this.acceptedAt.push(entry.seq, performance.now());
     return true;
   }
 
@@ -140,9 +141,8 @@ export class IntakeCommits {
     const now = performance.now();
     if (entries.length > 0) this.commitDelay.batches++;
     for (const entry of entries) {
-      const at = this.acceptedAt.get(entry.seq);
+      const at = this.acceptedAt.take(entry.seq);
       if (at !== undefined) {
-        this.acceptedAt.delete(entry.seq);
         const ms = now - at;
         this.commitDelay.count++;
         this.commitDelay.totalMs += ms;
