@@ -58,8 +58,8 @@ export class AmqpInputThread {
   private readonly statuses: AmqpStatus[];
   /** What threads that are gone had counted, added to the current one's counts. */
   private readonly base: Record<Counted, number>[];
-  /** Each connection's `superseded`, by the number the current thread gave it. */
-  private conns = new Map<number, AbortController>();
+  /** Each connection's `superseded` and its input, by the number the current thread gave it. */
+  private conns = new Map<number, { controller: AbortController; input: number }>();
   private settles: SettleOutbox | null = null;
   private readonly closed = new Map<number, () => void>();
   /** Threads that failed, hung or exited this run. */
@@ -140,16 +140,18 @@ export class AmqpInputThread {
     worker.postMessage({ kind: 'start' } satisfies ToAmqpThread);
   }
 
-  /** Connection `n`'s signal; `held`: most deliveries that may wait on it (each listens while held). */
-  private conn(n: number, held = 0): AbortController {
+  /** Connection `n`'s signal (a connection of `input`, whose held deliveries each listen on it while held). */
+  private conn(n: number, input: number): AbortController {
     let c = this.conns.get(n);
     if (c === undefined) {
-      c = new AbortController();
+      const controller = new AbortController();
+      const held = this.options.data.inputs[input]?.maxHeld ?? 0;
       // As amqp-bus.ts sets its own: past Node's default of 10, a held window warned of a leak.
-      setMaxListeners(Number.isFinite(held) ? held + 1 : 0, c.signal);
+      setMaxListeners(Number.isFinite(held) ? held + 1 : 0, controller.signal);
+      c = { controller, input };
       this.conns.set(n, c);
     }
-    return c;
+    return c.controller;
   }
 
   private received(message: FromAmqpThread): void {
@@ -162,7 +164,7 @@ export class AmqpInputThread {
         const settles = this.settles as SettleOutbox;
         let start = 0;
         for (const item of message.items) {
-          const signal = this.conn(item.conn, this.options.data.inputs[item.input]?.maxHeld).signal;
+          const signal = this.conn(item.conn, item.input).signal;
           let settled: Promise<'refused' | undefined>;
           try {
             settled = this.options.deliver(item, message.buffer, start, signal);
@@ -187,7 +189,9 @@ export class AmqpInputThread {
         return;
       }
       case 'superseded':
-        this.conn(message.conn).abort();
+        // Posted as the thread's AmqpInput aborts it (a durable queue's), maybe before the batch
+        // of that connection's last deliveries: they find it aborted.
+        this.conn(message.conn, message.input).abort();
         return;
       case 'log':
         this.options.log(message.level, message.fields, message.msg);
@@ -208,8 +212,10 @@ export class AmqpInputThread {
     this.watch = null;
     this.failures++;
     void worker.terminate();
-    // Its connections went with it: on a durable queue what waits here is delivered again.
-    if (this.options.data.inputs[0]?.queue != null) for (const c of this.conns.values()) c.abort();
+    // Its connections went with it: what waits here from a durable queue is delivered again, so
+    // it is let go; a server-named queue went with its connection, so what it delivered is kept.
+    for (const { controller, input } of this.conns.values())
+      if (this.options.data.inputs[input]?.queue != null) controller.abort();
     for (const resolve of this.closed.values()) resolve();
     this.closed.clear();
     const wait = this.closing ? null : this.restarts.next(this.options.clock.now(), this.upAt);

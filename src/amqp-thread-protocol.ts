@@ -82,7 +82,7 @@ export type FromAmqpThread =
     }
   | { readonly kind: 'statuses'; readonly statuses: readonly AmqpStatus[] }
   | { readonly kind: 'state'; readonly input: number; readonly status: AmqpStatus; readonly previous: AmqpState }
-  | { readonly kind: 'superseded'; readonly conn: number }
+  | { readonly kind: 'superseded'; readonly conn: number; readonly input: number }
   | {
       readonly kind: 'log';
       readonly level: 'info' | 'warn';

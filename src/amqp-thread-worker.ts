@@ -44,13 +44,13 @@ const outbox = new ThreadOutbox(data.limits, (items, buffer) => {
   );
 });
 
-function connOf(signal: AbortSignal): number {
+function connOf(signal: AbortSignal, input: number): number {
   let conn = conns.get(signal);
   if (conn !== undefined) return conn;
   conn = nextConn++;
   conns.set(signal, conn);
   const n = conn;
-  signal.addEventListener('abort', () => post({ kind: 'superseded', conn: n }), { once: true });
+  signal.addEventListener('abort', () => post({ kind: 'superseded', conn: n, input }), { once: true });
   return conn;
 }
 
@@ -58,7 +58,7 @@ function onDelivery(input: number, delivery: Delivery, superseded: AbortSignal):
   pulse.beat();
   const id = nextId++;
   const settled = new Promise<'refused' | undefined>((resolve, reject) => waiting.set(id, { resolve, reject }));
-  outbox.add(input, id, connOf(superseded), delivery);
+  outbox.add(input, id, connOf(superseded, input), delivery);
   if (exitKey !== undefined && delivery.routingKey === exitKey && !delivery.redelivered) {
     if (exitAtSettle) doomed.add(id);
     else outbox.afterPost(() => process.exit(3));
