@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import amqplib from 'amqplib';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type Config, loadConfig } from '../../src/config.js';
+import type { Config } from '../../src/config.js';
 import type { Logger } from '../../src/logger.js';
-import { Service } from '../../src/service.js';
+import type { Service } from '../../src/service.js';
 import { connectAmqpPublisher, sentAt } from '../helpers/amqp-publisher.js';
 import type { TestBroker } from '../helpers/rabbitmq.js';
+import { consumingService as consumingServiceOn } from '../helpers/consuming-service.js';
 import { sharedBroker } from '../helpers/shared-broker.js';
-import { eventually, tempDir } from '../helpers/service-process.js';
+import { eventually } from '../helpers/service-process.js';
 
 /**
  * The AMQP input thread (--amqp-input-thread): every input's connection lives on a thread of
@@ -30,26 +31,9 @@ const now = () => Math.floor(Date.now() / 1000);
 const EXIT_KEY = 'STATSCACHE_TEST_AMQP_INPUT_THREAD_EXIT_KEY';
 const EXIT_AT = 'STATSCACHE_TEST_AMQP_INPUT_THREAD_EXIT_AT';
 
-async function consumingService(prefix: string, logger: Logger, flags: Partial<Config> = {}): Promise<Service> {
-  const dir = tempDir();
-  cleanups.push(() => dir.remove());
-  const config = loadConfig({
-    env: {},
-    flags: {
-      dataDir: dir.path,
-      port: 0,
-      bind: ['tcp://127.0.0.1:*'],
-      amqp: [broker.url],
-      amqpBinding: [`${prefix}.#`],
-      ...flags,
-    },
-  });
-  const s = await Service.build({ config, logger });
-  cleanups.push(() => s.stop());
-  await s.start();
-  await eventually(() => (s.amqp.reports()[0]?.state === 'consuming' ? true : undefined), 30_000, 'consuming');
-  return s;
-}
+/** A service in this process, on the system clock, consuming one input bound to `prefix`.#. */
+const consumingService = (prefix: string, logger: Logger, flags: Partial<Config> = {}): Promise<Service> =>
+  consumingServiceOn(broker.url, cleanups, prefix, logger, flags);
 
 /** The msg_ids the journal is given, in order, by either door. */
 function journalOrder(s: Service): string[] {

@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { type Config, loadConfig } from '../../src/config.js';
+import type { Config } from '../../src/config.js';
 import type { Logger } from '../../src/logger.js';
-import { Service } from '../../src/service.js';
+import type { Service } from '../../src/service.js';
 import { connectAmqpPublisher, sentAt } from '../helpers/amqp-publisher.js';
 import type { TestBroker } from '../helpers/rabbitmq.js';
+import { consumingService as consumingServiceOn } from '../helpers/consuming-service.js';
 import { sharedBroker } from '../helpers/shared-broker.js';
-import { eventually, tempDir } from '../helpers/service-process.js';
+import { eventually } from '../helpers/service-process.js';
 
 /**
  * Every AMQP delivery was decoded on the main thread: a 700 KB body of 49 k unsorted keys held
@@ -31,39 +32,13 @@ const NOW = 1_765_000_000;
 const reversed = (n: number) =>
   JSON.stringify(Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${n - i}`, i])));
 
-/**
- * A service in this process, on a ManualClock at NOW, consuming one input bound to `prefix`.#
- * (its own routing keys: a shared broker's other publishers never reach its queue).
- */
-async function consumingService(
+/** A service in this process, on a ManualClock at NOW, consuming one input bound to `prefix`.#. */
+const consumingService = (
   prefix: string,
   logger: Logger,
   flags: Partial<Config> = {},
   clock = new ManualClock(NOW * 1000),
-): Promise<Service> {
-  const dir = tempDir();
-  cleanups.push(() => dir.remove());
-  const config = loadConfig({
-    env: {},
-    flags: {
-      dataDir: dir.path,
-      port: 0,
-      bind: ['tcp://127.0.0.1:*'],
-      amqp: [broker.url],
-      amqpBinding: [`${prefix}.#`],
-      ...flags,
-    },
-  });
-  const s = await Service.build({ config, logger, clock });
-  cleanups.push(() => s.stop());
-  await s.start();
-  await eventually(
-    () => (s.amqp.reports()[0]?.state === 'consuming' ? true : undefined),
-    30_000,
-    'the input consuming',
-  );
-  return s;
-}
+): Promise<Service> => consumingServiceOn(broker.url, cleanups, prefix, logger, flags, clock);
 
 /**
  * The msg_ids the journal takes, in order, whichever path made the record (called through:
