@@ -14,6 +14,7 @@ import { AmqpBindingRecord } from './amqp-binding-record.js';
 import type { Delivery } from './amqp-message.js';
 import type { AmqpThreadData, FromAmqpThread, ToAmqpThread } from './amqp-thread-protocol.js';
 import { ThreadOutbox } from './amqp-thread-outbox.js';
+import { StatusPosts } from './amqp-thread-statuses.js';
 import { Pulse } from './thread-pulse.js';
 
 const port = parentPort;
@@ -132,17 +133,8 @@ const inputs = data.inputs.map((o, i) => {
 const statuses = () => inputs.map((input) => input.current);
 
 /** Acks go out at the end of the turn the settlement arrived in (AckWindow); the counts after them. */
-let statusDue = false;
-function postStatusesSoon(): void {
-  if (statusDue) return;
-  statusDue = true;
-  setImmediate(() =>
-    setImmediate(() => {
-      statusDue = false;
-      post({ kind: 'statuses', statuses: statuses() });
-    }),
-  );
-}
+const statusPosts = new StatusPosts(() => post({ kind: 'statuses', statuses: statuses() }));
+const postStatusesSoon = () => statusPosts.soon();
 
 port.on('message', (message: ToAmqpThread) => {
   pulse.beat();
