@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import amqplib from 'amqplib';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Config } from '../../src/config.js';
 import type { Logger } from '../../src/logger.js';
 import type { Service } from '../../src/service.js';
 import { connectAmqpPublisher, sentAt } from '../helpers/amqp-publisher.js';
-import type { TestBroker } from '../helpers/rabbitmq.js';
-import { consumingService as consumingServiceOn } from '../helpers/consuming-service.js';
-import { sharedBroker } from '../helpers/shared-broker.js';
+import { consumingSuite } from '../helpers/consuming-service.js';
 import { eventually } from '../helpers/service-process.js';
 
 /**
@@ -17,15 +15,8 @@ import { eventually } from '../helpers/service-process.js';
  * what it is handed, and a delivery is acked (on the thread) only once committed and applied.
  * The service runs on the system clock here: the thread is used only then.
  */
-let broker: TestBroker;
-beforeAll(async () => {
-  broker = await sharedBroker();
-}, 120_000);
-afterAll(() => broker?.stop());
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const suite = consumingSuite();
+const { cleanups } = suite;
 
 const now = () => Math.floor(Date.now() / 1000);
 const EXIT_KEY = 'STATSCACHE_TEST_AMQP_INPUT_THREAD_EXIT_KEY';
@@ -33,7 +24,7 @@ const EXIT_AT = 'STATSCACHE_TEST_AMQP_INPUT_THREAD_EXIT_AT';
 
 /** A service in this process, on the system clock, consuming one input bound to `prefix`.#. */
 const consumingService = (prefix: string, logger: Logger, flags: Partial<Config> = {}): Promise<Service> =>
-  consumingServiceOn(broker.url, cleanups, prefix, logger, flags);
+  suite.consumingService(prefix, logger, flags);
 
 /** The msg_ids the journal is given, in order, by either door. */
 function journalOrder(s: Service): string[] {
@@ -76,7 +67,7 @@ describe('the AMQP input thread', () => {
     expect(s.amqp.thread).toBeNull();
     const parsed = parsedOnMain();
     const journaled = journalOrder(s);
-    const pub = await connectAmqpPublisher(broker.url);
+    const pub = await connectAmqpPublisher(suite.url());
     cleanups.push(() => pub.close());
     const timed = { headers: { 'sent-at': sentAt(now() - 60) } };
     const topic = `${prefix}.wiki.article.edit`;
@@ -106,7 +97,7 @@ describe('the AMQP input thread', () => {
     const s = await consumingService(prefix, pino({ level: 'silent' }), { amqpInputThread: false });
     expect(s.amqp.inputThread).toBeNull();
     const journaled = journalOrder(s);
-    const pub = await connectAmqpPublisher(broker.url);
+    const pub = await connectAmqpPublisher(suite.url());
     cleanups.push(() => pub.close());
     pub.publishRaw(`${prefix}.x`, '{"a":1}', { messageId: 'here', headers: { 'sent-at': sentAt(now() - 60) } });
     await pub.confirmed();
@@ -124,7 +115,7 @@ describe('an AMQP input thread that dies mid-batch', () => {
       const prefix = `statscache.test.${randomUUID().slice(0, 8)}`;
       const queue = `statscache-test-${randomUUID()}`;
       cleanups.push(async () => {
-        const conn = await amqplib.connect(broker.url);
+        const conn = await amqplib.connect(suite.url());
         await (await conn.createChannel()).deleteQueue(queue).catch(() => undefined);
         await conn.close();
       });
@@ -140,7 +131,7 @@ describe('an AMQP input thread that dies mid-batch', () => {
       const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
       const s = await consumingService(prefix, logger, { amqpQueue: queue });
       const journaled = journalOrder(s);
-      const pub = await connectAmqpPublisher(broker.url);
+      const pub = await connectAmqpPublisher(suite.url());
       cleanups.push(() => pub.close());
       const timed = { headers: { 'sent-at': sentAt(now() - 60) } };
       const ids = ['a', 'b', 'doomed', 'c', 'd'];
@@ -187,7 +178,7 @@ describe('an AMQP input thread past --amqp-thread-restarts', () => {
     process.env[EXIT_KEY] = `${prefix}.doomed`;
     cleanups.push(() => delete process.env[EXIT_KEY]);
     const s = await consumingService(prefix, pino({ level: 'silent' }), { amqpThreadRestarts: 0 });
-    const pub = await connectAmqpPublisher(broker.url);
+    const pub = await connectAmqpPublisher(suite.url());
     cleanups.push(() => pub.close());
     pub.publishRaw(`${prefix}.doomed`, '{"a":1}', { messageId: 'doomed', headers: { 'sent-at': sentAt(now() - 60) } });
     await pub.confirmed();

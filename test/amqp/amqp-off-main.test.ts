@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import type { Config } from '../../src/config.js';
 import type { Logger } from '../../src/logger.js';
 import type { Service } from '../../src/service.js';
 import { connectAmqpPublisher, sentAt } from '../helpers/amqp-publisher.js';
-import type { TestBroker } from '../helpers/rabbitmq.js';
-import { consumingService as consumingServiceOn } from '../helpers/consuming-service.js';
-import { sharedBroker } from '../helpers/shared-broker.js';
+import { consumingSuite } from '../helpers/consuming-service.js';
 import { eventually } from '../helpers/service-process.js';
 
 /**
@@ -17,15 +15,8 @@ import { eventually } from '../helpers/service-process.js';
  * prepare thread; journaled in delivery order with the small ones decoded beside it, refused
  * for the same reasons, its timestamp judged on the service's (here injected) clock.
  */
-let broker: TestBroker;
-beforeAll(async () => {
-  broker = await sharedBroker();
-}, 120_000);
-afterAll(() => broker?.stop());
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const suite = consumingSuite();
+const { cleanups } = suite;
 
 const NOW = 1_765_000_000;
 /** Members in reverse order: the id sorts them (the costly case on the main thread). */
@@ -38,7 +29,7 @@ const consumingService = (
   logger: Logger,
   flags: Partial<Config> = {},
   clock = new ManualClock(NOW * 1000),
-): Promise<Service> => consumingServiceOn(broker.url, cleanups, prefix, logger, flags, clock);
+): Promise<Service> => suite.consumingService(prefix, logger, flags, clock);
 
 /**
  * The msg_ids the journal takes, in order, whichever path made the record (called through:
@@ -90,7 +81,7 @@ describe('a large AMQP delivery', () => {
     const parsed = parsedOnMain();
     const journaled = journalOrder(s);
 
-    const pub = await connectAmqpPublisher(broker.url);
+    const pub = await connectAmqpPublisher(suite.url());
     cleanups.push(() => pub.close());
     const large = reversed(49_000);
     const timed = { headers: { 'sent-at': sentAt(NOW - 60) } };
@@ -135,7 +126,7 @@ describe('the AMQP prepare thread gone', () => {
       const logger = pino({ level: 'error' }, { write: (line: string) => errors.push(line) });
       const s = await consumingService(prefix, logger, flags);
       const journaled = journalOrder(s);
-      const pub = await connectAmqpPublisher(broker.url);
+      const pub = await connectAmqpPublisher(suite.url());
       cleanups.push(() => pub.close());
       const timed = { headers: { 'sent-at': sentAt(NOW - 60) } };
       const topic = `${prefix}.wiki.article.edit`;
@@ -184,7 +175,7 @@ describe('a fresh AMQP prepare thread', () => {
     const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
     const clock = new ManualClock(NOW * 1000);
     const s = await consumingService(prefix, logger, flags, clock);
-    const pub = await connectAmqpPublisher(broker.url);
+    const pub = await connectAmqpPublisher(suite.url());
     cleanups.push(() => pub.close());
     const publish = async (...messages: [key: 'doomed' | 'wiki.article.edit', body: string, id: string][]) => {
       const before = s.amqp.reports()[0]?.acked ?? 0;

@@ -2,16 +2,52 @@
  * A service built in this process consuming one AMQP input bound to `prefix`.# (its own routing
  * keys: a shared broker's other publishers never reach its queue), started and seen consuming;
  * its stop and its data dir's removal are pushed onto `cleanups`, which the caller runs.
+ * `consumingSuite()` gives a test file the broker and runs the cleanups after each test.
  */
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { Clock } from '../../src/clock.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import type { Logger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
+import type { TestBroker } from './rabbitmq.js';
+import { sharedBroker } from './shared-broker.js';
 import { eventually, tempDir } from './service-process.js';
+
+export type Cleanups = (() => Promise<unknown> | unknown)[];
+
+/**
+ * The file's real RabbitMQ (test/helpers/shared-broker.ts), and cleanups (services, folders,
+ * publishers, spies) run after each test, newest first.
+ */
+export function consumingSuite(): {
+  readonly url: () => string;
+  readonly cleanups: Cleanups;
+  consumingService(prefix: string, logger: Logger, flags?: Partial<Config>, clock?: Clock): Promise<Service>;
+} {
+  let broker: TestBroker | undefined;
+  beforeAll(async () => {
+    broker = await sharedBroker();
+  }, 120_000);
+  afterAll(() => broker?.stop());
+  const cleanups: Cleanups = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  const url = () => {
+    if (broker === undefined) throw new Error('consumingSuite: the broker is not up (beforeAll failed?)');
+    return broker.url;
+  };
+  return {
+    url,
+    cleanups,
+    consumingService: (prefix, logger, flags = {}, clock) =>
+      consumingService(url(), cleanups, prefix, logger, flags, clock),
+  };
+}
 
 export async function consumingService(
   brokerUrl: string,
-  cleanups: (() => unknown)[],
+  cleanups: Cleanups,
   prefix: string,
   logger: Logger,
   flags: Partial<Config> = {},
