@@ -9,6 +9,11 @@
  * connection declares and binds its queue but consumes only once a whole window fits again,
  * so the broker holds what arrives meanwhile (within its own queue limits) instead of us.
  */
+/** An input's cap on held deliveries (--amqp-max-held): never below one window, or no connection could ever consume. */
+export function heldCap(options: { readonly maxHeld?: number | undefined; readonly prefetch: number }): number {
+  return Math.max(options.maxHeld ?? Number.POSITIVE_INFINITY, options.prefetch);
+}
+
 export class HeldDeliveries {
   private readonly pending = new Set<Promise<void>>();
   private wake: (() => void) | null = null;

@@ -7,7 +7,7 @@
 import type amqplib from 'amqplib';
 import type { AckWindow } from './amqp-ack-window.js';
 import type { AmqpInputOptions } from './amqp-input-options.js';
-import { HeldDeliveries } from './amqp-held.js';
+import { HeldDeliveries, heldCap } from './amqp-held.js';
 import { type AmqpStatus, initialStatus, redactUrl } from './amqp-status.js';
 import { backoffDelay, defaultTimer } from './amqp-timing.js';
 
@@ -43,8 +43,7 @@ export abstract class AmqpInputState {
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.setTimer = options.setTimer ?? defaultTimer;
-    // Below one window no connection could ever consume.
-    this.inflight = new HeldDeliveries(Math.max(options.maxHeld ?? Number.POSITIVE_INFINITY, options.prefetch));
+    this.inflight = new HeldDeliveries(heldCap(options));
     this.status = initialStatus(
       input,
       options.queue !== null,

@@ -4,6 +4,7 @@
  * delivery the thread prepared as the intake takes it (amqp-intake-delivery.ts's Arrival).
  */
 import { createHash } from 'node:crypto';
+import { heldCap } from './amqp-held.js';
 import type { AmqpInputOptions } from './amqp-input-options.js';
 import { AmqpInputThread } from './amqp-input-thread.js';
 import { type Arrival, arrivalToIntake, type IntakePath, takenHere, takenPrepared } from './amqp-intake-delivery.js';
@@ -91,7 +92,7 @@ export function threadedInputs(
     bindings: o.bindings,
     queue: o.queue,
     prefetch: o.prefetch,
-    maxHeld: Math.max(o.maxHeld ?? Number.POSITIVE_INFINITY, o.prefetch),
+    maxHeld: heldCap(o),
     maxBodyBytes: o.maxBodyBytes ?? deps.limits.maxFrameBytes,
     heartbeatSeconds: o.heartbeatSeconds,
     tls: {
@@ -101,9 +102,9 @@ export function threadedInputs(
     },
     reconnect: o.reconnect,
   }));
-  const initial = inits.map(({ label, options: o }) => {
-    // As AmqpInputState reports it: below one window no connection could ever consume.
-    const cap = Math.max(o.maxHeld ?? Number.POSITIVE_INFINITY, o.prefetch);
+  const initial = inits.map(({ label, options: o }, i) => {
+    // As AmqpInputState reports it.
+    const cap = (inputs[i] as ThreadInputOptions).maxHeld;
     return initialStatus(label, o.queue !== null, settings.clock.now(), Number.isFinite(cap) ? cap : null);
   });
   const thread = new AmqpInputThread(
