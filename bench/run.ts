@@ -67,6 +67,14 @@ if (want('ingest')) {
     r2(f.service_per_s / f.bare_per_s),
     '≥ 0.85',
   ]);
+  const t = f.threads;
+  rows.push([
+    'ingest, where the time went: CPU per message (µs) of the main thread / bus thread / the rest; asleep',
+    `${t.main_cpu_us_per_msg} / ${t.busiest_other_thread_cpu_us_per_msg} / ${t.rest_cpu_us_per_msg}; main ${t.main_asleep_pct}%, bus ${t.busiest_other_asleep_pct}%`,
+    '',
+    '',
+    'reported',
+  ]);
 }
 if (want('replay')) {
   const f = await benchChild('ingest.js', { BENCH_MESSAGES: String(scale.replay) });

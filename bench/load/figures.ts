@@ -13,6 +13,8 @@ import {
   SAMPLES,
   sleep,
   startService,
+  threadSplit,
+  threadTimes,
   type WrkResult,
   wrk,
 } from './lib.js';
@@ -40,18 +42,28 @@ export async function ingestFigures(count: number) {
   await bare.stop();
   return {
     messages: count,
-    service_per_s: Math.round(count / threaded),
-    single_thread_per_s: Math.round(count / single),
+    service_per_s: Math.round(count / threaded.seconds),
+    single_thread_per_s: Math.round(count / single.seconds),
+    // Where the service's time went (from "go" to the last message applied): the CPU per message
+    // of its threads, and how much of the time its main and busiest other thread slept.
+    threads: threaded.threads,
+    single_thread_threads: single.threads,
     bare_per_s: Math.round(b.received / b.seconds),
   };
 }
 
-/** Seconds from the first to the last of `count` messages applied by a service started with `args`. */
-async function timeService(pubEndpoint: string, count: number, args: string[]): Promise<number> {
+/**
+ * Seconds from the first to the last of `count` messages applied by a service started with
+ * `args`, and what its threads spent meanwhile (threadSplit).
+ */
+async function timeService(pubEndpoint: string, count: number, args: string[]) {
   const pub = publisher(pubEndpoint, count, 0, 'ingest');
   await pub.line();
   const s = await startService(args, pubEndpoint);
   await sleep(500); // the subscription reaches the publisher
+  const pid = s.svc.proc.pid ?? 0;
+  const before = threadTimes(pid);
+  const go = performance.now();
   pub.send('go\n');
   // Progress from a plugin's own answer (every message is in the last 24 hours): the intake
   // counters in /metrics say accepted, not applied, and a scrape costs more than this read.
@@ -65,10 +77,12 @@ async function timeService(pubEndpoint: string, count: number, args: string[]): 
     if (first === 0 && applied > 0) first = performance.now();
     if (performance.now() - t0 > 600_000) throw new Error(`ingest stalled at ${applied}/${count}`);
   }
-  const seconds = (performance.now() - first) / 1000;
+  const end = performance.now();
+  const threads = threadSplit(pid, before, threadTimes(pid), count, (end - go) / 1000);
+  const seconds = (end - first) / 1000;
   await pub.rest();
   await s.svc.stop();
-  return seconds;
+  return { seconds, threads };
 }
 
 const VIEW = '/api/volume-by-category-1m?rows_per_page=100';

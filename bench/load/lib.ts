@@ -1,6 +1,6 @@
 /** Shared plumbing of the benchmark harness: child processes, the service under test, wrk, tables. */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,72 @@ export function mainThreadCpuSeconds(pid: number | undefined): number {
   } catch {
     return Number.NaN;
   }
+}
+
+/** One thread's scheduler account (Linux /proc/PID/task/TID/schedstat), in seconds. */
+export interface ThreadTimes {
+  readonly name: string;
+  /** On a CPU. */
+  readonly run: number;
+  /** Runnable, waiting for a CPU (other work on the machine, or the process's own threads). */
+  readonly queued: number;
+}
+
+/**
+ * Every thread of a process by thread id (Linux; empty elsewhere). Tells a thread that could
+ * not keep up (running or waiting for a CPU all the time) from one that waited on something
+ * (asleep: a commit, credit, the next batch), on a machine shared with other work.
+ */
+export function threadTimes(pid: number | undefined): Map<number, ThreadTimes> {
+  const out = new Map<number, ThreadTimes>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const [run = 0, queued = 0] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      out.set(Number(tid), { name, run: run / 1e9, queued: queued / 1e9 });
+    } catch {
+      /* the thread ended meanwhile */
+    }
+  }
+  return out;
+}
+
+/**
+ * What the threads of `pid` spent between two threadTimes() readings, per message: the main
+ * thread's CPU, the busiest other thread's (the bus thread's when it runs), the rest (V8's
+ * compiler and GC helpers, libuv's pool, libzmq's I/O thread), and the share of the wall time
+ * the main and busiest threads slept (neither on a CPU nor waiting for one).
+ */
+export function threadSplit(
+  pid: number,
+  before: Map<number, ThreadTimes>,
+  after: Map<number, ThreadTimes>,
+  messages: number,
+  seconds: number,
+) {
+  const spent = [...after].map(([tid, t]) => {
+    const b = before.get(tid);
+    return { tid, run: t.run - (b?.run ?? 0), queued: t.queued - (b?.queued ?? 0) };
+  });
+  const main = spent.find((t) => t.tid === pid) ?? { tid: pid, run: 0, queued: 0 };
+  const others = spent.filter((t) => t.tid !== pid).sort((a, b) => b.run - a.run);
+  const busiest = others[0] ?? { tid: 0, run: 0, queued: 0 };
+  const perMsg = (s: number) => +((s * 1e6) / Math.max(1, messages)).toFixed(1);
+  const asleep = (t: { run: number; queued: number }) =>
+    Math.max(0, Math.round(100 * (1 - (t.run + t.queued) / Math.max(1e-9, seconds))));
+  return {
+    main_cpu_us_per_msg: perMsg(main.run),
+    busiest_other_thread_cpu_us_per_msg: perMsg(busiest.run),
+    rest_cpu_us_per_msg: perMsg(others.slice(1).reduce((n, t) => n + t.run, 0)),
+    main_asleep_pct: asleep(main),
+    busiest_other_asleep_pct: asleep(busiest),
+  };
 }
 
 export function freePort(): Promise<number> {
