@@ -6,13 +6,15 @@
  * message ids. The service is started once to declare its queue, stopped, the backlog published,
  * then started again on the same data dir: the drain is timed from /readyz to the last ack.
  * Reported per variant: msg/s and its ratio to the bare consumer's, CPU per delivery (main
- * thread, whole process), journal batches.
+ * thread, whole process, and the busiest other thread: the AMQP input thread when it is on),
+ * journal batches.
  *
  *   node dist/bench/amqp-drain.js [messages] [rounds] [prefetch,prefetch,...]
  *   AMQP_URL=amqp://guest:guest@127.0.0.1:5672   the broker (default: that one)
- *   AMQP_OLD_DIST=/other/build/dist               also drains with that build, alternated
+ *   AMQP_OLD_DIST=/other/build/dist[,/third/dist]  also drains with those builds, alternated
+ *   AMQP_SERVE_FLAGS='--amqp-input-thread false'   more flags for every service started
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import amqplib from 'amqplib';
 import { DIST, metric, SAMPLES, sleep, startService } from './load/lib.js';
 
@@ -21,7 +23,8 @@ const ROUNDS = Number(process.argv[3] ?? 2);
 const PREFETCHES = (process.argv[4] ?? '25').split(',').map(Number);
 const URL = process.env['AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
 const OLD = process.env['AMQP_OLD_DIST'];
-const builds = OLD ? [OLD, DIST] : [DIST];
+const SERVE_FLAGS = (process.env['AMQP_SERVE_FLAGS'] ?? '').split(' ').filter(Boolean);
+const builds = [...(OLD ? OLD.split(',').filter(Boolean) : []), DIST];
 
 interface Sample {
   readonly topic: string;
@@ -103,9 +106,19 @@ async function bare(prefetch: number, round: number) {
   }
 }
 
+/** Each thread's CPU ns (schedstat, exact), by thread id. */
+const tasksNs = (pid: number) => {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out.set(tid, Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
+    } catch {}
+  }
+  return out;
+};
 async function service(dist: string, prefetch: number, round: number) {
   const queue = `statscache-bench-drain-${process.pid}-${round}-${prefetch}`;
-  const flags = ['--amqp', URL, '--amqp-queue', queue, '--amqp-prefetch', String(prefetch)];
+  const flags = ['--amqp', URL, '--amqp-queue', queue, '--amqp-prefetch', String(prefetch), ...SERVE_FLAGS];
   // A first start declares and binds the durable queue; the backlog is published while it is down.
   const first = await startService(flags, undefined, dist);
   for (let i = 0; (await metric(first.base, 'statscache_amqp_connects_total')) === 0; i++) {
@@ -118,11 +131,16 @@ async function service(dist: string, prefetch: number, round: number) {
     const { svc, base } = await startService(flags, undefined, dist, {}, first.dataDir);
     const pid = svc.proc.pid as number;
     const [m0, p0, t0] = [mainNs(pid), processNs(pid), performance.now()];
+    const k0 = tasksNs(pid);
     // /readyz, every 100 ms: a /metrics render (and its gzip) every few ms was a fifth of the
     // service's main-thread time in the first version of this bench.
     while ((await acked(base)) < N) await sleep(100);
     const ms = performance.now() - t0;
+    const k1 = tasksNs(pid);
+    let busiest = 0;
+    for (const [k, v] of k1) if (k !== String(pid)) busiest = Math.max(busiest, v - (k0.get(k) ?? 0));
     const figures = {
+      thread_us: busiest / N / 1e3,
       rate: N / (ms / 1000),
       main_us: (mainNs(pid) - m0) / N / 1e3,
       process_us: (processNs(pid) - p0) / N / 1e3,
@@ -153,10 +171,22 @@ for (let round = 0; round < ROUNDS; round++)
   }
 const fmt = (v: unknown) =>
   typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(v < 10 ? 2 : 0)) : String(v);
-console.log(['round', 'prefetch', 'variant', 'msg/s', 'ratio', 'main µs', 'process µs', 'batches'].join('\t'));
+console.log(
+  ['round', 'prefetch', 'variant', 'msg/s', 'ratio', 'main µs', 'process µs', 'thread µs', 'batches'].join('\t'),
+);
 for (const r of rows)
   console.log(
-    [r['round'], r['prefetch'], r['variant'], r['rate'], r['ratio'], r['main_us'], r['process_us'], r['batches'] ?? '']
+    [
+      r['round'],
+      r['prefetch'],
+      r['variant'],
+      r['rate'],
+      r['ratio'],
+      r['main_us'],
+      r['process_us'],
+      r['thread_us'] ?? '',
+      r['batches'] ?? '',
+    ]
       .map(fmt)
       .join('\t'),
   );
