@@ -16,6 +16,8 @@
  *   node dist/bench/apply-path.js
  *   APPLY_PATH_ONLY=breakdown node dist/bench/apply-path.js   (only the breakdown; BENCH_PLUGINS=ident,… picks plugins)
  *   APPLY_PATH_ONLY=builtins node dist/bench/apply-path.js    (only one batched run of every built-in)
+ *   APPLY_PATH_ONLY=scaling [BENCH_SCALING_K=1,2,4,8,16,27] node dist/bench/apply-path.js
+ *     k plugins together against the sum of each alone, CPU and GC per message (plugin-scaling.ts)
  *   APPLY_PATH_ONLY=count BENCH_ROUNDS=1|2 [BENCH_PLUGINS=…] node --single-threaded dist/bench/apply-path.js
  *     under callgrind: instructions(2) − instructions(1), over the messages applied it prints, is the
  *     cost per message applied (set-up and warm-up cancel out; bench/plugin-breakdown.ts, countRuns)
@@ -35,6 +37,7 @@ import { deriveMeta } from '../src/meta/index.js';
 import { createRouter } from '../src/router.js';
 import { heapAllocatedBy } from './heap-allocated.js';
 import { breakdownTable, countRuns, pluginBreakdown } from './plugin-breakdown.js';
+import { pluginScaling, scalingTable } from './plugin-scaling.js';
 
 const N = Number(process.env['BENCH_MESSAGES'] ?? 2_000_000);
 const counter = definePlugin({
@@ -148,7 +151,7 @@ for (const round of ONLY === '' ? [1, 2, 3] : []) {
   results[`batched_watched_per_cpu_s_${round}`] = batched(true);
 }
 if (ONLY === 'builtins') results['batched_per_cpu_s'] = batched(false);
-if (ONLY === '' || ONLY === 'breakdown' || ONLY === 'count') {
+if (ONLY === '' || ONLY === 'breakdown' || ONLY === 'count' || ONLY === 'scaling') {
   // Messages as replay hands them to the built-ins: not frozen (src/message.ts), meta derived.
   const fresh = (i: number) => {
     const e = samples[i % samples.length] as Envelope;
@@ -162,7 +165,7 @@ if (ONLY === '' || ONLY === 'breakdown' || ONLY === 'count') {
   const route = createRouter(registerPlugins(builtinPlugins()));
   // The router and meta alone, no plugin: what a message costs before any plugin sees it.
   const front: number[] = [];
-  for (let r = 0; r < (ONLY === 'count' ? 0 : 3); r++) {
+  for (let r = 0; r < (ONLY === 'count' || ONLY === 'scaling' ? 0 : 3); r++) {
     const cpu = process.cpuUsage();
     for (let i = 0; i < B; i++) {
       const m = fresh(i);
@@ -178,6 +181,13 @@ if (ONLY === '' || ONLY === 'breakdown' || ONLY === 'count') {
     return [m, route(m.topic)] as const;
   });
   const only = (process.env['BENCH_PLUGINS'] ?? '').split(',').filter((x) => x !== '');
+  if (ONLY === 'scaling') {
+    const ks = (process.env['BENCH_SCALING_K'] ?? '1,2,4,8,16,27').split(',').map(Number);
+    const rows = pluginScaling(builtinPlugins, offered, Number(process.env['BENCH_ROUNDS'] ?? 3), ks);
+    console.log(scalingTable(rows));
+    console.log(JSON.stringify({ builtin_messages: B, scaling: rows }));
+    process.exit(0);
+  }
   if (ONLY === 'count') {
     console.log(JSON.stringify(countRuns(builtinPlugins, offered, Number(process.env['BENCH_ROUNDS'] ?? 1), only)));
     process.exit(0);

@@ -10,6 +10,15 @@
  * each round: on a shared machine other work only ever adds to a run, so the least is the
  * estimate least disturbed. Bytes are the heap's growth plus what the collector freed
  * (v8.GCProfiler), so state kept counts as well as garbage.
+ *
+ * GC: the main thread's µs in collections during that least run (v8.GCProfiler; the parallel
+ * scavenger's helper threads add CPU beyond it). A plugin alone allocates less than one young
+ * generation over the fixture (two 16 MiB semi-spaces: volume-1s ~13 MB), so its run mostly ends
+ * before any scavenge and the copying of the state it built is paid after it, by whatever runs
+ * next: its row leaves that out, and the "sum of the plugins" with it. All 27 together allocate
+ * ~170 MB, ~14 scavenges copying ~145 MB of survivors (the state being built, twice: once within
+ * the young generation, once into the old), which is most of what "all plugins together" costs
+ * beyond the sum (plugin-scaling.ts measures it for k plugins).
  */
 import { definePlugin, type AnyPluginDefinition, type PluginMessage } from '../actors/plugin-api.js';
 import { PluginHost } from '../actors/plugin-host.js';
@@ -41,18 +50,25 @@ export interface PluginCost {
   /** CPU µs this plugin adds to a fixture message: us_per_offered × offered. */
   readonly us_per_message: number;
   readonly bytes_per_message: number;
+  /** Main-thread µs in GC per fixture message, in the run least CPU was taken by (not net of the baseline). */
+  readonly gc_us_per_message: number;
 }
 
-interface Run {
+export interface Run {
   readonly cpuUs: number;
   readonly bytes: number;
+  /** Main-thread µs in GC while the messages were applied (v8.GCProfiler). */
+  readonly gcUs: number;
+  readonly gcs: number;
+  /** Bytes the scavenges copied (heap-allocated.ts). */
+  readonly copiedBytes: number;
 }
 
 /**
  * One pass of `list` through a fresh host of `definitions` (none: the baseline), as replay applies
  * it: to the first plugin, or to those `targets` names.
  */
-function run(
+export function applyRun(
   definitions: readonly unknown[],
   list: readonly PluginMessage[],
   targets?: readonly (readonly number[])[],
@@ -63,7 +79,13 @@ function run(
   // The snapshotter's slots read each change log from the start (snapshots/snapshotter.ts): through
   // replay nothing advances them, so the log keeps its entries up to its capacity, as here.
   for (const r of host.runtimes) r.openReader();
-  const { result: used, bytes } = heapAllocatedBy(() => {
+  const {
+    result: used,
+    bytes,
+    gcUs,
+    gcs,
+    copiedBytes,
+  } = heapAllocatedBy(() => {
     const cpu = process.cpuUsage();
     for (let s = 0; s < list.length; s += BATCH) {
       const end = Math.min(s + BATCH, list.length);
@@ -73,7 +95,7 @@ function run(
     return process.cpuUsage(cpu);
   });
   host.stop();
-  return { cpuUs: used.user + used.system, bytes };
+  return { cpuUs: used.user + used.system, bytes, gcUs, gcs, copiedBytes };
 }
 
 const median = (xs: readonly number[]): number => {
@@ -103,17 +125,21 @@ export function pluginBreakdown(
   // -1 the no-op plugin, -2 the baseline over every message, -3 every plugin together
   const cpu = new Map<number, number[]>();
   const bytes = new Map<number, number[]>();
+  /** GC µs per fixture message of each key's least-CPU run so far, and that run's CPU. */
+  const gc = new Map<number, { cpu: number; gc: number }>();
   const record = (key: number, r: Run, n: number) => {
     (cpu.get(key) ?? cpu.set(key, []).get(key))?.push(r.cpuUs / n);
     (bytes.get(key) ?? bytes.set(key, []).get(key))?.push(r.bytes / n);
+    const least = gc.get(key);
+    if (least === undefined || r.cpuUs / n < least.cpu) gc.set(key, { cpu: r.cpuUs / n, gc: r.gcUs / routed.length });
   };
   for (let r = 0; r < rounds; r++) {
-    record(-2, run([], all), all.length);
-    record(-1, run([noop], all), all.length);
-    if (only.length === 0) record(-3, run(defs, all, targets), all.length);
+    record(-2, applyRun([], all), all.length);
+    record(-1, applyRun([noop], all), all.length);
+    if (only.length === 0) record(-3, applyRun(defs, all, targets), all.length);
     for (const i of picked) {
       const list = lists[i] as PluginMessage[];
-      if (list.length > 0) record(i, run([defs[i]], list), list.length);
+      if (list.length > 0) record(i, applyRun([defs[i]], list), list.length);
     }
   }
   const least = (key: number, of: Map<number, number[]>) => Math.min(...(of.get(key) ?? [0]));
@@ -130,6 +156,7 @@ export function pluginBreakdown(
       bytes_per_offered: round(b, 1),
       us_per_message: round(us * offered, 3),
       bytes_per_message: round(b * offered, 1),
+      gc_us_per_message: round(gc.get(key)?.gc ?? 0, 3),
     };
   };
   const plugins = picked
@@ -147,10 +174,11 @@ export function pluginBreakdown(
 export function breakdownTable(b: ReturnType<typeof pluginBreakdown>): string {
   const total = b.plugins.reduce((s, p) => s + p.us_per_message, 0);
   const totalBytes = b.plugins.reduce((s, p) => s + p.bytes_per_message, 0);
+  const totalGc = b.plugins.reduce((s, p) => s + p.gc_us_per_message, 0);
   const line = (cells: readonly (string | number)[]) =>
     cells.map((c, i) => (i === 0 ? String(c).padEnd(34) : String(c).padStart(11))).join(' ');
   const rows = [
-    line(['plugin', 'offered', 'µs/offered', 'µs/msg', 'share', 'B/offered', 'B/msg']),
+    line(['plugin', 'offered', 'µs/offered', 'µs/msg', 'share', 'B/offered', 'B/msg', 'GC µs/msg']),
     ...[b.noop, ...b.plugins].map((p) =>
       line([
         p.ident,
@@ -160,9 +188,10 @@ export function breakdownTable(b: ReturnType<typeof pluginBreakdown>): string {
         p === b.noop ? '' : `${((100 * p.us_per_message) / total).toFixed(1)}%`,
         p.bytes_per_offered.toFixed(1),
         p.bytes_per_message.toFixed(1),
+        p.gc_us_per_message.toFixed(3),
       ]),
     ),
-    line(['sum of the plugins', '', '', total.toFixed(3), '100%', '', totalBytes.toFixed(1)]),
+    line(['sum of the plugins', '', '', total.toFixed(3), '100%', '', totalBytes.toFixed(1), totalGc.toFixed(3)]),
     ...(b.together === null
       ? []
       : [
@@ -174,6 +203,7 @@ export function breakdownTable(b: ReturnType<typeof pluginBreakdown>): string {
             '',
             '',
             b.together.bytes_per_message.toFixed(1),
+            b.together.gc_us_per_message.toFixed(3),
           ]),
         ]),
     line(['baseline (host, no plugin)', 1, b.baseline_us.toFixed(3), '', '', '', '']),
@@ -209,6 +239,6 @@ export function countRuns(
     targets.push(mine);
     applied += mine.length;
   }
-  for (let r = 0; r < rounds; r++) run(chosen, list, targets);
+  for (let r = 0; r < rounds; r++) applyRun(chosen, list, targets);
   return { applied: applied * rounds };
 }
