@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, type TestContext } from 'vitest';
 import { createServer } from 'node:net';
 import { Publisher } from 'zeromq';
 import { FakeDatagrepper, type Stored } from '../helpers/fake-datagrepper.js';
@@ -17,10 +17,19 @@ import { metricOf, waitReady } from '../helpers/probes.js';
  * their `i` counters under one username and category (Fedora's httpd workers), one counter
  * shared across topics, a relay's `seq_id` with real holes, a history that is down.
  */
-const cleanups: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+type Cleanups = (() => Promise<unknown> | void)[];
+
+/**
+ * What a test started, undone in reverse once it finishes. Per test, not one list for the file:
+ * the tests run at once (below), and an afterEach would have undone the others' as well.
+ */
+function cleanupsOf({ onTestFinished }: TestContext): Cleanups {
+  const cleanups: Cleanups = [];
+  onTestFinished(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  return cleanups;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -32,7 +41,7 @@ async function total(base: string): Promise<number> {
 }
 
 /** A bus publisher the service connects to (like fedmsg's relay), plus the history that archives what it sends. */
-async function relay(): Promise<{
+async function relay(cleanups: Cleanups): Promise<{
   pub: Publisher;
   endpoint: string;
   dg: FakeDatagrepper;
@@ -56,7 +65,7 @@ async function relay(): Promise<{
   };
 }
 
-async function serve(args: string[]): Promise<RunningService> {
+async function serve(cleanups: Cleanups, args: string[]): Promise<RunningService> {
   const dir = tempDir();
   const svc = await startService(['--data-dir', dir.path, ...args]);
   cleanups.push(
@@ -80,8 +89,12 @@ async function watchReadiness(base: string, work: Promise<unknown>): Promise<num
 }
 
 /** A service fed by the relay with history from its fake datagrepper: ready, and its subscription joined. */
-async function servedLive(r: Awaited<ReturnType<typeof relay>>, args: readonly string[]): Promise<RunningService> {
-  const svc = await serve(['--connect', r.endpoint, '--datagrepper', r.dg.url, ...args]);
+async function servedLive(
+  cleanups: Cleanups,
+  r: Awaited<ReturnType<typeof relay>>,
+  args: readonly string[],
+): Promise<RunningService> {
+  const svc = await serve(cleanups, ['--connect', r.endpoint, '--datagrepper', r.dg.url, ...args]);
   await waitReady(svc, 20_000);
   await waitForSubscription(
     (frames) => r.pub.send(frames),
@@ -90,10 +103,14 @@ async function servedLive(r: Awaited<ReturnType<typeof relay>>, args: readonly s
   return svc;
 }
 
-describe('gap detection that fits real buses', () => {
-  it('four publishers interleaving their i under one username and category: exact counts, few history requests, always ready', async () => {
-    const r = await relay();
-    const svc = await servedLive(r, ['--gap-backfill-interval', '1']);
+// At once: each test has a relay, a history and a service of its own, and spends most of its time
+// waiting (publishing paced at ~400 msg/s, backfill intervals, libzmq's reconnects): one after
+// another the file took ~45 s for ~21 s of CPU.
+describe.concurrent('gap detection that fits real buses', () => {
+  it('four publishers interleaving their i under one username and category: exact counts, few history requests, always ready', async (ctx) => {
+    const cleanups = cleanupsOf(ctx);
+    const r = await relay(cleanups);
+    const svc = await servedLive(cleanups, r, ['--gap-backfill-interval', '1']);
     const startupRequests = r.dg.requests;
     // 2,892 messages, as in the issue: each long-running worker has its own i, the bus interleaves them at random.
     const counters = [0, 1500, 40, 7000];
@@ -135,9 +152,10 @@ describe('gap detection that fits real buses', () => {
     expect(gapRequests).toBeLessThanOrEqual(10);
   }, 90_000);
 
-  it('one i counter shared across topics at a steady rate: never unready, history requests bounded', async () => {
-    const r = await relay();
-    const svc = await servedLive(r, ['--gap-backfill-interval', '1']);
+  it('one i counter shared across topics at a steady rate: never unready, history requests bounded', async (ctx) => {
+    const cleanups = cleanupsOf(ctx);
+    const r = await relay(cleanups);
+    const svc = await servedLive(cleanups, r, ['--gap-backfill-interval', '1']);
     const startupRequests = r.dg.requests;
     const categories = ['buildsys', 'bodhi', 'git', 'wiki', 'copr', 'pagure', 'fas', 'koschei'];
     const N = 2000;
@@ -170,9 +188,10 @@ describe('gap detection that fits real buses', () => {
     expect(await total(svc.base)).toBe(N);
   }, 90_000);
 
-  it('a relay seq_id gap is backfilled (messages only the history holds arrive), a relay restart is not a gap', async () => {
-    const r = await relay();
-    const svc = await servedLive(r, ['--gap-backfill-interval', '0.2']);
+  it('a relay seq_id gap is backfilled (messages only the history holds arrive), a relay restart is not a gap', async (ctx) => {
+    const cleanups = cleanupsOf(ctx);
+    const r = await relay(cleanups);
+    const svc = await servedLive(cleanups, r, ['--gap-backfill-interval', '0.2']);
     const skipped = new Set([7, 8, 20, 41, 42, 43]);
     const N = 60;
     for (let seq = 1; seq <= N; seq++) {
@@ -220,9 +239,10 @@ describe('gap detection that fits real buses', () => {
     expect(await intake(svc.base, 'seq_gaps')).toBe(3);
   }, 60_000);
 
-  it('a seq_id window runs between the receptions, by our clock: a message dated a month back asks the history for no month', async () => {
-    const r = await relay();
-    const svc = await servedLive(r, ['--gap-backfill-interval', '0.2']);
+  it('a seq_id window runs between the receptions, by our clock: a message dated a month back asks the history for no month', async (ctx) => {
+    const cleanups = cleanupsOf(ctx);
+    const r = await relay(cleanups);
+    const svc = await servedLive(cleanups, r, ['--gap-backfill-interval', '0.2']);
     const now = Date.now() / 1000;
     const DAY = 86_400;
     // What the history holds from a month ago: never received here, and no business of a gap.
@@ -263,8 +283,9 @@ describe('gap detection that fits real buses', () => {
     expect(rows.reduce((a, row) => a + row.volume, 0)).toBe(3);
   }, 60_000);
 
-  it('a backfill window reaching before what the journal trimmed counts nothing from there again', async () => {
-    const r = await relay();
+  it('a backfill window reaching before what the journal trimmed counts nothing from there again', async (ctx) => {
+    const cleanups = cleanupsOf(ctx);
+    const r = await relay(cleanups);
     const dir = tempDir();
     cleanups.push(() => dir.remove());
     const args = ['--data-dir', dir.path, '--connect', r.endpoint, '--datagrepper', r.dg.url];
@@ -336,9 +357,10 @@ describe('gap detection that fits real buses', () => {
     expect(await intake(svc.base, 'backfilled')).toBe(0);
   }, 60_000);
 
-  it('one message numbered 2^53-1 is a counter reset: nothing added to seq_missing, no backfill', async () => {
-    const r = await relay();
-    const svc = await servedLive(r, ['--gap-backfill-interval', '0.2']);
+  it('one message numbered 2^53-1 is a counter reset: nothing added to seq_missing, no backfill', async (ctx) => {
+    const cleanups = cleanupsOf(ctx);
+    const r = await relay(cleanups);
+    const svc = await servedLive(cleanups, r, ['--gap-backfill-interval', '0.2']);
     const requestsBefore = r.dg.requests;
     const send = (seq: number) =>
       r.send({
@@ -365,9 +387,10 @@ describe('gap detection that fits real buses', () => {
     expect(r.dg.requests - requestsBefore).toBeLessThanOrEqual(2);
   }, 60_000);
 
-  it('a seq_id gap while the history is down keeps the instance ready (degraded) and is filled once it answers', async () => {
-    const r = await relay();
-    const svc = await servedLive(r, ['--gap-backfill-interval', '0.2']);
+  it('a seq_id gap while the history is down keeps the instance ready (degraded) and is filled once it answers', async (ctx) => {
+    const cleanups = cleanupsOf(ctx);
+    const r = await relay(cleanups);
+    const svc = await servedLive(cleanups, r, ['--gap-backfill-interval', '0.2']);
     r.dg.failNext = 1_000_000;
     const msg = (seq: number): Stored => ({
       topic: 'org.fedoraproject.prod.git.receive',
@@ -407,8 +430,9 @@ describe('gap detection that fits real buses', () => {
     );
   }, 60_000);
 
-  it('a history that is down: ready within --ready-timeout with a degraded reason, plain ready once it answers', async () => {
-    const r = await relay();
+  it('a history that is down: ready within --ready-timeout with a degraded reason, plain ready once it answers', async (ctx) => {
+    const cleanups = cleanupsOf(ctx);
+    const r = await relay(cleanups);
     const now = Date.now() / 1000;
     // Earlier messages only the history holds.
     for (let n = 0; n < 30; n++)
@@ -421,7 +445,7 @@ describe('gap detection that fits real buses', () => {
       });
     r.dg.failNext = 1_000_000;
     const started = performance.now();
-    const svc = await serve(['--connect', r.endpoint, '--datagrepper', r.dg.url, '--ready-timeout', '1']);
+    const svc = await serve(cleanups, ['--connect', r.endpoint, '--datagrepper', r.dg.url, '--ready-timeout', '1']);
     const degraded = await eventually(
       async () => {
         const res = await getJson(`${svc.base}/readyz`);
@@ -477,8 +501,9 @@ describe('gap detection that fits real buses', () => {
     );
   }, 60_000);
 
-  it('shows each --connect endpoint in /readyz: unresolvable, refused, connected; warns at a limited rate', async () => {
-    const r = await relay();
+  it('shows each --connect endpoint in /readyz: unresolvable, refused, connected; warns at a limited rate', async (ctx) => {
+    const cleanups = cleanupsOf(ctx);
+    const r = await relay(cleanups);
     const closedPort = await new Promise<number>((resolve) => {
       const s = createServer().listen(0, '127.0.0.1', () => {
         const port = (s.address() as { port: number }).port;
@@ -487,7 +512,7 @@ describe('gap detection that fits real buses', () => {
     });
     const unresolved = 'tcp://no-such-host.invalid:9940';
     const refused = `tcp://127.0.0.1:${closedPort}`;
-    const svc = await serve(['--connect', unresolved, '--connect', refused, '--connect', r.endpoint]);
+    const svc = await serve(cleanups, ['--connect', unresolved, '--connect', refused, '--connect', r.endpoint]);
     type Body = {
       status: string;
       degraded?: string;
