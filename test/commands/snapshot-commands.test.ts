@@ -94,7 +94,53 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
     return JSON.parse(r.stdout) as Inspected;
   };
 
+  /**
+   * A data dir whose journal retention has emptied it: a service's own snapshots and its trim,
+   * which take seconds of waiting on a clock. Started in beforeAll beside the source's feed, not
+   * after every other test; the test that replays it awaits it, and fails with its error.
+   */
+  const trimmedByRetention = async (dir: string): Promise<string> => {
+    // One generation: a trim waits until every generation kept covers the messages, and a snapshot
+    // of unchanged state writes none. With three, a first snapshot taken part-way through the 30
+    // (a loaded box) pinned the rest untrimmed for good, and this timed out at the journal emptied.
+    const s = await startService([
+      '--data-dir',
+      dir,
+      '--journal-max-age',
+      '1s',
+      '--snapshot-interval',
+      '1',
+      '--snapshot-generations',
+      '1',
+    ]);
+    running.add(s);
+    const pub = await joinedPublisher(s);
+    const now = Math.floor(Date.now() / 1000);
+    for (let i = 0; i < 30; i++) {
+      const m = { topic: 'org.fedoraproject.prod.buildsys.tag', timestamp: now - 30 + i, msg_id: `trim-${i}`, msg: {} };
+      await pub.send(m.topic, JSON.stringify(m));
+    }
+    pub.close();
+    await eventually(
+      async () => ((await getJson(`${s.base}/api/volume-1m`)).body as unknown[]).length > 0 || undefined,
+      20_000,
+      'the messages counted',
+    );
+    // Trimmed once a snapshot covers them and they are older than a second.
+    await eventually(
+      async () => (((await getJson(`${s.base}/raw`)).body as { total: number }).total === 0 ? true : undefined),
+      20_000,
+      'the journal emptied by retention',
+    );
+    await stop(s);
+    return dir;
+  };
+  let trimmed: Promise<string>;
+
   beforeAll(async () => {
+    trimmed = trimmedByRetention(join(scratch.path, 'trimmed'));
+    // Awaited by its test; until then a failure must not surface as an unhandled rejection.
+    trimmed.catch(() => undefined);
     end = Math.floor(Date.now() / 1000) - 5;
     const samples = recentSamples(end) as Sample[];
     kept = acceptedOnce(samples);
@@ -219,12 +265,15 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
     expect(((await getJson(`${svc.base}/raw?rows_per_page=1`)).body as { total: number }).total).toBe(kept.length);
 
     // Writers refuse while a service holds the data dir lock, naming its pid (exit 2, like any start-up refusal).
-    const busy = await runCli(['snapshot', 'import', file, '--data-dir', target.path]);
+    // Both refused before writing anything: started together (each is a node start-up of CPU).
+    const [busy, busyReplay] = await Promise.all([
+      runCli(['snapshot', 'import', file, '--data-dir', target.path]),
+      runCli(['journal', 'replay', '--from', '0', '--data-dir', target.path, '--force']),
+    ]);
     expect(busy.code).toBe(2);
     expect(busy.stderr).toMatch(
       new RegExp(`SC_DATA_DIR_LOCKED: .*pid ${svc.child.pid} \\(statscache serve\\) is using it`),
     );
-    const busyReplay = await runCli(['journal', 'replay', '--from', '0', '--data-dir', target.path, '--force']);
     expect(busyReplay.code).toBe(2);
     expect(busyReplay.stderr).toMatch(new RegExp(`pid ${svc.child.pid} .*is using`));
     await stop(svc);
@@ -457,40 +506,7 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
   }, 90_000);
 
   it('journal replay on a dir whose journal retention has emptied refuses (exit 2) and writes nothing', async () => {
-    const dir = join(scratch.path, 'trimmed');
-    // One generation: a trim waits until every generation kept covers the messages, and a snapshot
-    // of unchanged state writes none. With three, a first snapshot taken part-way through the 30
-    // (a loaded box) pinned the rest untrimmed for good, and this timed out at the journal emptied.
-    const s = await startService([
-      '--data-dir',
-      dir,
-      '--journal-max-age',
-      '1s',
-      '--snapshot-interval',
-      '1',
-      '--snapshot-generations',
-      '1',
-    ]);
-    running.add(s);
-    const pub = await joinedPublisher(s);
-    const now = Math.floor(Date.now() / 1000);
-    for (let i = 0; i < 30; i++) {
-      const m = { topic: 'org.fedoraproject.prod.buildsys.tag', timestamp: now - 30 + i, msg_id: `trim-${i}`, msg: {} };
-      await pub.send(m.topic, JSON.stringify(m));
-    }
-    pub.close();
-    await eventually(
-      async () => ((await getJson(`${s.base}/api/volume-1m`)).body as unknown[]).length > 0 || undefined,
-      20_000,
-      'the messages counted',
-    );
-    // Trimmed once a snapshot covers them and they are older than a second.
-    await eventually(
-      async () => (((await getJson(`${s.base}/raw`)).body as { total: number }).total === 0 ? true : undefined),
-      20_000,
-      'the journal emptied by retention',
-    );
-    await stop(s);
+    const dir = await trimmed;
     const generations = await list(dir);
     const replay = await runCli(['journal', 'replay', '--from', '0', '--data-dir', dir]);
     // Before: exit 0 and a generation of 0 entries above the good one; the next start served nothing.
