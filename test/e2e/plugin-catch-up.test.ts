@@ -113,7 +113,10 @@ async function control(batches: readonly Message[][]) {
   return out;
 }
 
-describe('a plugin behind the restored state is caught up from the journal at start', () => {
+// At once: each test has data dirs and services of its own (and its own control run), and a
+// chain of service starts and stops whose waits (readiness, SIGTERM's final snapshot) leave a
+// core idle when run one after another.
+describe.concurrent('a plugin behind the restored state is caught up from the journal at start', () => {
   const t0 = Math.floor(Date.now() / 1000 / 60) * 60 - 1800;
   const first = batch('first', 12, t0);
   const missed = batch('missed', 15, t0 + 60);
