@@ -6,7 +6,7 @@ import type { Config } from '../../src/config.js';
 import type { Logger } from '../../src/logger.js';
 import type { Service } from '../../src/service.js';
 import { connectAmqpPublisher, sentAt } from '../helpers/amqp-publisher.js';
-import { consumingSuite } from '../helpers/consuming-service.js';
+import { consumingSuite, journalOrder } from '../helpers/consuming-service.js';
 import { eventually } from '../helpers/service-process.js';
 
 /**
@@ -25,22 +25,6 @@ const EXIT_AT = 'STATSCACHE_TEST_AMQP_INPUT_THREAD_EXIT_AT';
 /** A service in this process, on the system clock, consuming one input bound to `prefix`.#. */
 const consumingService = (prefix: string, logger: Logger, flags: Partial<Config> = {}): Promise<Service> =>
   suite.consumingService(prefix, logger, flags);
-
-/** The msg_ids the journal is given, in order, by either door. */
-function journalOrder(s: Service): string[] {
-  const journaled: string[] = [];
-  const accept = s.journal.accept.bind(s.journal);
-  vi.spyOn(s.journal, 'accept').mockImplementation((envelope) => {
-    journaled.push(`main:${String(envelope.msg_id)}`);
-    return accept(envelope);
-  });
-  const acceptEncoded = s.journal.acceptEncoded.bind(s.journal);
-  vi.spyOn(s.journal, 'acceptEncoded').mockImplementation((id, envelope, value, meta) => {
-    journaled.push(String(envelope.msg_id));
-    return acceptEncoded(id, envelope, value, meta);
-  });
-  return journaled;
-}
 
 /** The texts JSON.parse is given on the main thread from now on. */
 function parsedOnMain(): string[] {
@@ -66,7 +50,7 @@ describe('the AMQP input thread', () => {
     expect(s.amqp.inputThread).not.toBeNull();
     expect(s.amqp.thread).toBeNull();
     const parsed = parsedOnMain();
-    const journaled = journalOrder(s);
+    const journaled = journalOrder(s, 'main:');
     const pub = await connectAmqpPublisher(suite.url());
     cleanups.push(() => pub.close());
     const timed = { headers: { 'sent-at': sentAt(now() - 60) } };
@@ -96,7 +80,7 @@ describe('the AMQP input thread', () => {
     const prefix = `statscache.test.${randomUUID().slice(0, 8)}`;
     const s = await consumingService(prefix, pino({ level: 'silent' }), { amqpInputThread: false });
     expect(s.amqp.inputThread).toBeNull();
-    const journaled = journalOrder(s);
+    const journaled = journalOrder(s, 'main:');
     const pub = await connectAmqpPublisher(suite.url());
     cleanups.push(() => pub.close());
     pub.publishRaw(`${prefix}.x`, '{"a":1}', { messageId: 'here', headers: { 'sent-at': sentAt(now() - 60) } });
@@ -130,7 +114,7 @@ describe('an AMQP input thread that dies mid-batch', () => {
       const lines: string[] = [];
       const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
       const s = await consumingService(prefix, logger, { amqpQueue: queue });
-      const journaled = journalOrder(s);
+      const journaled = journalOrder(s, 'main:');
       const pub = await connectAmqpPublisher(suite.url());
       cleanups.push(() => pub.close());
       const timed = { headers: { 'sent-at': sentAt(now() - 60) } };

@@ -6,7 +6,7 @@ import type { Config } from '../../src/config.js';
 import type { Logger } from '../../src/logger.js';
 import type { Service } from '../../src/service.js';
 import { connectAmqpPublisher, sentAt } from '../helpers/amqp-publisher.js';
-import { consumingSuite } from '../helpers/consuming-service.js';
+import { consumingSuite, journalOrder } from '../helpers/consuming-service.js';
 import { eventually } from '../helpers/service-process.js';
 
 /**
@@ -30,25 +30,6 @@ const consumingService = (
   flags: Partial<Config> = {},
   clock = new ManualClock(NOW * 1000),
 ): Promise<Service> => suite.consumingService(prefix, logger, flags, clock);
-
-/**
- * The msg_ids the journal takes, in order, whichever path made the record (called through:
- * `accept` on the main thread, `acceptEncoded` for what a thread prepared).
- */
-function journalOrder(s: Service): string[] {
-  const journaled: string[] = [];
-  const accept = s.journal.accept.bind(s.journal);
-  vi.spyOn(s.journal, 'accept').mockImplementation((envelope) => {
-    journaled.push(String(envelope.msg_id));
-    return accept(envelope);
-  });
-  const acceptEncoded = s.journal.acceptEncoded.bind(s.journal);
-  vi.spyOn(s.journal, 'acceptEncoded').mockImplementation((id, envelope, value, meta) => {
-    journaled.push(String(envelope.msg_id));
-    return acceptEncoded(id, envelope, value, meta);
-  });
-  return journaled;
-}
 
 /** The degraded reason `path` (/readyz, /healthz) gives, or undefined. */
 function degraded(s: Service, path: '/readyz' | '/healthz'): string | undefined {

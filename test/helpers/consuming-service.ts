@@ -4,7 +4,7 @@
  * its stop and its data dir's removal are pushed onto `cleanups`, which the caller runs.
  * `consumingSuite()` gives a test file the broker and runs the cleanups after each test.
  */
-import { afterAll, afterEach, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll, vi } from 'vitest';
 import type { Clock } from '../../src/clock.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import type { Logger } from '../../src/logger.js';
@@ -75,4 +75,25 @@ export async function consumingService(
     'the input consuming',
   );
   return s;
+}
+
+/**
+ * The msg_ids `s` journals, in order, as it journals them (spies on both ways into this
+ * service's journal, which go with it). `acceptPrefix` marks those journaled through `accept()`
+ * (a body parsed on the main thread) rather than `acceptEncoded()` (prepared off it), for tests
+ * that tell them apart.
+ */
+export function journalOrder(s: Service, acceptPrefix = ''): string[] {
+  const journaled: string[] = [];
+  const accept = s.journal.accept.bind(s.journal);
+  vi.spyOn(s.journal, 'accept').mockImplementation((envelope) => {
+    journaled.push(`${acceptPrefix}${String(envelope.msg_id)}`);
+    return accept(envelope);
+  });
+  const acceptEncoded = s.journal.acceptEncoded.bind(s.journal);
+  vi.spyOn(s.journal, 'acceptEncoded').mockImplementation((id, envelope, value, meta) => {
+    journaled.push(String(envelope.msg_id));
+    return acceptEncoded(id, envelope, value, meta);
+  });
+  return journaled;
 }
