@@ -1,12 +1,11 @@
 /**
- * When the AMQP input thread posts its inputs' statuses after a settlement
- * (amqp-thread-worker.ts). An ack posts the counts itself, in its own tick; this post is for what
- * a settlement changes without an ack (a delivery that failed, left unacked), and it waits two
- * immediates so that it also comes after any ack AckWindow still has queued. A settlement that
- * arrives while a post is already due may be settled after that post's second immediate (the
- * first had run, and queued the second, before the settlement arrived): that post would carry
- * the counts from before it, and nothing after it would carry the new ones. So such a settlement
- * asks for one more post after the due one.
+ * When the AMQP input thread posts its inputs' statuses (amqp-thread-worker.ts): the counts a
+ * settlement changes (acked) move when AckWindow sends the turn's ack, at a `setImmediate` the
+ * settlement queues, so the post waits two immediates to come after it. A settlement that
+ * arrives while a post is already due may queue its ack after that post's second immediate
+ * (the first had run, and queued the second, before the settlement arrived): that post would
+ * carry the count from before the ack, and nothing after it would carry the new one. So such a
+ * settlement asks for one more post after the due one.
  */
 export type Defer = (run: () => void) => void;
 
