@@ -100,14 +100,7 @@ const inputs = data.inputs.map((o, i) => {
       onDelivery: (d, superseded) => onDelivery(i, d, superseded),
       // A settlement message's deliveries are all done once the microtask run it started ends:
       // their ack goes then, not a turn later (the broker sends no more past the prefetch window).
-      // The counts go to the main thread with it: a thread that dies before a later post would
-      // leave an ack the broker had counted out of `acked` for good (the main thread keeps what
-      // a gone thread last posted).
-      ackDefer: (run) =>
-        process.nextTick(() => {
-          run();
-          post({ kind: 'statuses', statuses: statuses() });
-        }),
+      ackDefer: (run) => process.nextTick(run),
       onState: (status, previous) =>
         post({ kind: 'state', input: i, status: { ...status, held: inputs[i]?.current.held ?? 0 }, previous }),
       ...(record === null || o.queue === null
