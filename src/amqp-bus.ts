@@ -157,7 +157,6 @@ export class AmqpInput extends AmqpInputState {
           if (stored) this.attempt = 0;
           this.set({ acked: this.status.acked + n });
         },
-        this.options.ackDefer,
       );
       const { consumerTag } = await channel.consume(
         declared.queue,

@@ -42,12 +42,6 @@ export interface AmqpInputOptions {
   readonly onDelivery: (delivery: Delivery, superseded: AbortSignal) => Promise<'refused' | undefined | void>;
   readonly onState?: (status: AmqpStatus, previous: AmqpState) => void;
   /**
-   * When the `multiple` ack of the deliveries settled so far goes out (AckWindow's Defer;
-   * default: the end of the event loop's turn). The AMQP input thread sends it as the microtask
-   * run its settlement message started ends: every delivery that message settled is done by then.
-   */
-  readonly ackDefer?: (run: () => void) => void;
-  /**
    * What a durable queue was bound to before (AMQP cannot list bindings): keys no longer
    * configured are unbound on connect, and `record` is told what is bound now. `record` must
    * not throw (a failure to remember costs a stale binding later, not this connection).

@@ -1,11 +1,7 @@
 /**
- * Settlements of AMQP deliveries on the main thread, posted to the AMQP input thread in one
- * message per journal commit (amqp-input-thread.ts): a commit settles a window of deliveries
- * in one run of the microtask queue, and the thread acks what one message settles with one
- * `multiple` ack. Posted as that run ends (process.nextTick, queued from a promise callback,
- * runs once the microtask queue is empty), not at a setImmediate: with a prefetch window of 25
- * the broker sends nothing new until the ack, so each turn waited here was a turn of the whole
- * round trip (bench/amqp-drain.ts).
+ * Settlements of AMQP deliveries on the main thread, posted to the AMQP input thread once per
+ * turn of the event loop (amqp-input-thread.ts): a journal commit settles a window of
+ * deliveries at once, and the thread acks what one message settles with one `multiple` ack.
  */
 import type { ToAmqpThread } from './amqp-thread-protocol.js';
 
@@ -15,10 +11,7 @@ export class SettleOutbox {
   private failedIds: [number, string][] = [];
   private due = false;
 
-  constructor(
-    private readonly post: (message: ToAmqpThread) => void,
-    private readonly defer: (run: () => void) => void = (run) => process.nextTick(run),
-  ) {}
+  constructor(private readonly post: (message: ToAmqpThread) => void) {}
 
   /** Committed and applied: the thread may ack it. */
   ok(id: number): void {
@@ -41,7 +34,7 @@ export class SettleOutbox {
   private soon(): void {
     if (this.due) return;
     this.due = true;
-    this.defer(() => {
+    setImmediate(() => {
       this.due = false;
       const message: ToAmqpThread = {
         kind: 'settled',

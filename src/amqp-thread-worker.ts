@@ -3,10 +3,9 @@
  * consumer and acks live here, as a ZeroMQ socket lives on the bus thread. Each delivery is
  * decoded, bounded, id'd and encoded here (amqp-prepare.ts), the turn's deliveries posted to the
  * main thread in one message (amqp-thread-outbox.ts); a delivery is acked only once the main
- * thread says it was committed and applied (or refused), one `multiple` ack per settlement
- * message (amqp-ack-window.ts), sent as the microtasks that message started end. Reconnects,
- * deferred consumes, held caps and the frame, codec and body guards are AmqpInput's
- * (amqp-bus.ts), unchanged.
+ * thread says it was committed and applied (or refused), one `multiple` ack per turn as before
+ * (amqp-ack-window.ts). Reconnects, deferred consumes, held caps and the frame, codec and body
+ * guards are AmqpInput's (amqp-bus.ts), unchanged.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { capTables } from './amqp-codec-guard.js';
@@ -98,9 +97,6 @@ const inputs = data.inputs.map((o, i) => {
         });
       },
       onDelivery: (d, superseded) => onDelivery(i, d, superseded),
-      // A settlement message's deliveries are all done once the microtask run it started ends:
-      // their ack goes then, not a turn later (the broker sends no more past the prefetch window).
-      ackDefer: (run) => process.nextTick(run),
       onState: (status, previous) =>
         post({ kind: 'state', input: i, status: { ...status, held: inputs[i]?.current.held ?? 0 }, previous }),
       ...(record === null || o.queue === null
@@ -136,7 +132,7 @@ const inputs = data.inputs.map((o, i) => {
 
 const statuses = () => inputs.map((input) => input.current);
 
-/** Acks go out as the settlement message's microtasks end (AckWindow); the counts after them. */
+/** Acks go out at the end of the turn the settlement arrived in (AckWindow); the counts after them. */
 const statusPosts = new StatusPosts(() => post({ kind: 'statuses', statuses: statuses() }));
 const postStatusesSoon = () => statusPosts.soon();
 
