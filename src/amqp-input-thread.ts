@@ -21,6 +21,7 @@ import { trackThread } from './process-exit.js';
 import { PulseWatch } from './thread-pulse.js';
 import { ThreadRestarts } from './thread-restarts.js';
 import { SettleOutbox } from './amqp-thread-settle.js';
+import { unpackDeliveries } from './amqp-thread-batch.js';
 
 const CLOSE_WAIT_MS = 2000;
 
@@ -162,8 +163,20 @@ export class AmqpInputThread {
       case 'batch': {
         this.statuses.splice(0, message.statuses.length, ...message.statuses);
         const settles = this.settles as SettleOutbox;
+        let items: ThreadItem[];
+        try {
+          items = unpackDeliveries(message.items, this.statuses.length, message.buffer?.byteLength ?? 0);
+        } catch (err) {
+          // A defect of the thread's, never expected: which deliveries the batch held cannot be
+          // told, so the thread is ended, and a durable queue delivers them again (none was acked).
+          this.fail(
+            this.worker as Worker,
+            `the AMQP input thread sent a batch that does not read back: ${String((err as Error)?.message ?? err)}`,
+          );
+          return;
+        }
         let start = 0;
-        for (const item of message.items) {
+        for (const item of items) {
           const signal = this.conn(item.conn, item.input).signal;
           let settled: Promise<'refused' | undefined>;
           try {

@@ -48,28 +48,36 @@ const digestOf = (reason: string, routingKey: string, id: string) =>
   createHash('sha1').update(reason).update('\n').update(routingKey).update('\n').update(id).digest('base64');
 
 function arrivalOf(path: IntakePath, item: ThreadItem, buffer: ArrayBuffer | null, start: number): Arrival {
-  const base = { routingKey: item.routingKey, redelivered: item.redelivered, bytes: () => item.bytes };
+  // Whole literals, not a spread of shared fields: one hidden class each, not a new one per delivery.
+  const { routingKey, redelivered } = item;
+  const bytes = () => item.bytes;
   switch (item.k) {
     case 'ready': {
       const { id, meta, envelope, record } = unpackPrepared(buffer as ArrayBuffer, start, item.end, item.headEnd);
       const { truncated, corrected, filled } = item;
       return {
-        ...base,
-        digest: (reason) => digestOf(reason, item.routingKey, id),
+        routingKey,
+        redelivered,
+        bytes,
+        digest: (reason) => digestOf(reason, routingKey, id),
         taken: () =>
           takenPrepared(path.deps, { kind: 'ready', id, meta, envelope, record, truncated, corrected, filled }),
       };
     }
     case 'rejected':
       return {
-        ...base,
+        routingKey,
+        redelivered,
+        bytes,
         digest: () => item.digest,
         taken: () => ({ ok: false, reason: item.reason, detail: item.detail }),
       };
     case 'raw': {
       const delivery: Delivery = { ...item, messageId: item.messageId, headers: item.headers };
       return {
-        ...base,
+        routingKey,
+        redelivered,
+        bytes,
         digest: (reason) => refusalDigest(delivery, reason),
         taken: () => takenHere(delivery, path.deps),
       };

@@ -3,12 +3,12 @@
  * arrives and posted to the main thread together at the turn's end: amqplib hands a socket
  * read's deliveries over synchronously, one after the other, and a message costs the main
  * thread tens of µs whatever it carries. Every prepared record and head of the batch share one
- * transferred buffer.
+ * transferred buffer, and the deliveries themselves are packed beside it (amqp-thread-batch.ts).
  */
 import type { Delivery } from './amqp-message.js';
 import { prepareDelivery } from './amqp-prepare.js';
 import { refusalDigest } from './amqp-refusals.js';
-import type { ThreadItem } from './amqp-thread-protocol.js';
+import { type DeliveryFields, DeliveryBatch, type PackedDeliveries } from './amqp-thread-batch.js';
 import type { ThreadLimits } from './bus-prepare.js';
 import { decodedBytes } from './intake-commits.js';
 
@@ -16,19 +16,19 @@ import { decodedBytes } from './intake-commits.js';
 const fill = () => Date.now() / 1000;
 
 export class ThreadOutbox {
-  private items: ThreadItem[] = [];
+  private batch = new DeliveryBatch();
   private parts: Uint8Array[] = [];
   private bytes = 0;
   private afterSend: (() => void)[] = [];
 
   constructor(
     private readonly limits: ThreadLimits,
-    private readonly post: (items: ThreadItem[], buffer: ArrayBuffer | null) => void,
+    private readonly post: (items: PackedDeliveries, buffer: ArrayBuffer | null) => void,
   ) {}
 
   add(input: number, id: number, conn: number, delivery: Delivery): void {
-    if (this.items.length === 0) queueMicrotask(() => this.send());
-    const base = {
+    if (this.batch.count === 0) queueMicrotask(() => this.send());
+    const fields: DeliveryFields = {
       input,
       id,
       conn,
@@ -46,16 +46,15 @@ export class ThreadOutbox {
       this.parts.push(prepared.record, prepared.head);
       const end = this.bytes + prepared.record.byteLength;
       this.bytes = end + prepared.head.byteLength;
-      const { truncated, corrected, filled } = prepared;
-      this.items.push({ ...base, k: 'ready', end, headEnd: this.bytes, truncated, corrected, filled });
+      this.batch.ready(fields, end, this.bytes, prepared.truncated, prepared.corrected, prepared.filled);
     } else if (prepared?.kind === 'rejected') {
       const { reason, detail } = prepared;
-      this.items.push({ ...base, k: 'rejected', reason, detail, digest: refusalDigest(delivery, reason) });
+      this.batch.other(fields, { k: 'rejected', reason, detail, digest: refusalDigest(delivery, reason) });
     } else {
       // Preparing threw: the main thread decodes it, and counts and reports the failure as it would its own.
       const content = new Uint8Array(delivery.content.byteLength);
       content.set(delivery.content);
-      this.items.push({ ...base, k: 'raw', content, messageId: delivery.messageId, headers: delivery.headers });
+      this.batch.other(fields, { k: 'raw', content, messageId: delivery.messageId, headers: delivery.headers });
     }
   }
 
@@ -65,8 +64,8 @@ export class ThreadOutbox {
   }
 
   private send(): void {
-    const { items, parts, bytes, afterSend } = this;
-    this.items = [];
+    const { parts, bytes, afterSend } = this;
+    const items = this.batch.take();
     this.parts = [];
     this.bytes = 0;
     this.afterSend = [];

@@ -4,6 +4,7 @@
  * prepares each delivery; the main thread journals it and says when it may be acked.
  */
 import type { AmqpState, AmqpStatus } from './amqp-status.js';
+import type { PackedDeliveries } from './amqp-thread-batch.js';
 import type { ThreadLimits } from './bus-prepare.js';
 import type { DecodeErrorReason } from './decode-frames.js';
 
@@ -32,7 +33,7 @@ export interface AmqpThreadData {
   readonly pulse: SharedArrayBuffer;
 }
 
-/** A delivery as the main thread needs it beside what the thread made of it. */
+/** A delivery as the main thread needs it beside what the thread made of it (unpacked from PackedDeliveries). */
 interface ItemBase {
   /** Index into AmqpThreadData.inputs. */
   readonly input: number;
@@ -76,7 +77,8 @@ export type FromAmqpThread =
   /** The deliveries of one turn, in order, and every input's status after it. */
   | {
       readonly kind: 'batch';
-      readonly items: readonly ThreadItem[];
+      /** Packed (amqp-thread-batch.ts): unpackDeliveries gives them back as ThreadItems. */
+      readonly items: PackedDeliveries;
       readonly buffer: ArrayBuffer | null;
       readonly statuses: readonly AmqpStatus[];
     }

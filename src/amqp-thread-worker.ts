@@ -41,7 +41,7 @@ let nextConn = 0;
 const outbox = new ThreadOutbox(data.limits, (items, buffer) => {
   port.postMessage(
     { kind: 'batch', items, buffer, statuses: statuses() } satisfies FromAmqpThread,
-    buffer ? [buffer] : [],
+    buffer ? [items.items, buffer] : [items.items],
   );
 });
 
