@@ -30,7 +30,9 @@ function pipeline(cmd: string): Promise<{ status: number; stdout: string; stderr
 
 const NO_STACK = /\n\s+at |EPIPE|Error: write/;
 
-describe('operator errors name the thing', () => {
+// At once: each test reads the data dir built in beforeAll or works in a folder of its own, and
+// spends its time waiting on the CLI processes it started.
+describe.concurrent('operator errors name the thing', () => {
   const root = tempDir();
   const data = join(root.path, 'data');
 
@@ -46,18 +48,26 @@ describe('operator errors name the thing', () => {
   afterAll(() => root.remove());
 
   it('a reader that goes away (| head -1) ends the CLI quietly, for a short and a long output', async () => {
-    for (const args of [`snapshot list --data-dir ${data}`, `snapshot inspect latest --data-dir ${data}`]) {
-      const whole = await runCli(args.split(' '));
+    // All four at once: the read-only commands take no lock, and none of them writes.
+    const run = async (args: string) => {
+      const [whole, r] = await Promise.all([
+        runCli(args.split(' ')),
+        pipeline(`"${process.execPath}" "${CLI}" ${args} | head -1`),
+      ]);
+      return { whole, r };
+    };
+    const [short, long] = await Promise.all([
+      run(`snapshot list --data-dir ${data}`),
+      run(`snapshot inspect latest --data-dir ${data}`),
+    ]);
+    for (const { whole, r } of [short, long]) {
       expect(whole.code, whole.stderr).toBe(0);
-      const r = await pipeline(`"${process.execPath}" "${CLI}" ${args} | head -1`);
       expect(r.stdout.split('\n')[0]).toBe(whole.stdout.split('\n')[0]);
       expect(r.stderr).not.toMatch(NO_STACK);
       expect(r.status).toBe(0);
     }
     // The long one really outgrew the pipe, so the write after head left did fail with EPIPE.
-    expect((await runCli(['snapshot', 'inspect', 'latest', '--data-dir', data])).stdout.length).toBeGreaterThan(
-      256 * 1024,
-    );
+    expect(long.whole.stdout.length).toBeGreaterThan(256 * 1024);
   });
 
   it('a data dir under a regular file: exit 2, SC_DATA_DIR_UNWRITABLE naming the folder and the cause, no stack', async () => {
