@@ -50,6 +50,30 @@ export function encodeChecked(value: unknown): Buffer {
   return out;
 }
 
+/** Handed to msgpackr after packing in place: no later pack writes into a caller's buffer (encodeCheckedAt). */
+const NO_TARGET = Buffer.alloc(0);
+
+/**
+ * encodeChecked's bytes, packed where they are to be sent: into `target` at `at` (a multiple of
+ * 8: msgpackr starts a value on one), not into msgpackr's own buffer to be copied from there. The
+ * returned view is where they ended up: elsewhere when `target` had under 2 KiB of room after
+ * `at` or the value outgrew it (msgpackr then packs into a buffer of its own), or when `at` was
+ * not a multiple of 8. The bytes are encodeChecked's either way (the same packer and options).
+ */
+export function encodeCheckedAt(value: unknown, target: Buffer, at: number): Buffer {
+  packr.useBuffer(target);
+  packr.position = at;
+  try {
+    const out = packr.pack(value, CHECK_SPACE);
+    out.write(checksumOf(view(out, CHECK_BYTES, out.byteLength)), 0, CHECK_BYTES, 'latin1');
+    return out;
+  } finally {
+    // msgpackr's target is shared by every pack in this thread: the next encode() must not
+    // write into `target` (an empty one makes it allocate its own again).
+    packr.useBuffer(NO_TARGET);
+  }
+}
+
 /** Decodes a value framed by encodeChecked without verifying it: only for bytes that never left this process. */
 export function decodeUnchecked(bytes: Uint8Array): unknown {
   return packr.unpack(bytes.subarray(CHECK_BYTES));

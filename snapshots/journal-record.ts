@@ -5,7 +5,7 @@
  */
 import { hash } from 'node:crypto';
 import { type Envelope, usableMsgId } from '../src/envelope.js';
-import { CHECKED_BODY_START, decodeUnchecked, encodeChecked } from './codec.js';
+import { CHECKED_BODY_START, decodeUnchecked, encodeChecked, encodeCheckedAt } from './codec.js';
 import type { DataStore } from './lmdb-store.js';
 import { readPlain } from './msgpack-read.js';
 import { stableJson } from './stable-json.js';
@@ -59,6 +59,14 @@ function idOf(envelope: Envelope, keysSorted: boolean): string {
 /** The stored form of an accepted message (what the journal appends and replays). */
 export function encodeJournalRecord(id: string, envelope: Envelope): Uint8Array {
   return encodeChecked({ id, envelope });
+}
+
+/**
+ * encodeJournalRecord's bytes packed into `target` at `at` where they fit (encodeCheckedAt): the
+ * returned view says where they are.
+ */
+export function encodeJournalRecordAt(id: string, envelope: Envelope, target: Buffer, at: number): Buffer {
+  return encodeCheckedAt({ id, envelope }, target, at);
 }
 
 /**

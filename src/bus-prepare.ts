@@ -1,6 +1,7 @@
 import { encodeJournalRecord, messageId, messageIdOfSorted } from '../snapshots/journal-record.js';
 import { deriveMeta } from './meta/index.js';
-import { encodeHead, headOf } from './prepared-head.js';
+import type { Envelope } from './envelope.js';
+import { encodeHead, headOf, type PreparedHead } from './prepared-head.js';
 import {
   type DecodeErrorReason,
   type DecodeResult,
@@ -38,6 +39,23 @@ export type Prepared =
   | { readonly kind: 'clock'; readonly frames: readonly Uint8Array[] }
   | { readonly kind: 'rejected'; readonly reason: DecodeErrorReason; readonly detail: string };
 
+/**
+ * Prepared before its bytes are made: what the bus thread writes straight into its batch
+ * (PairBatch.addMessage, transfer-buffer.ts) as the journal record of (id, envelope) and the
+ * encoded head. preparedOf makes the same bytes of it.
+ */
+export type PreparedParts =
+  | {
+      readonly kind: 'ready';
+      readonly id: string;
+      readonly envelope: Envelope;
+      readonly head: PreparedHead;
+      readonly truncated: boolean;
+      readonly corrected: 'milliseconds' | 'microseconds' | null;
+      readonly filled: boolean;
+    }
+  | Exclude<Prepared, { kind: 'ready' }>;
+
 export function threadLimits(config: {
   readonly maxFrameBytes: number;
   readonly maxMessageDepth: number;
@@ -66,6 +84,15 @@ export function prepareFrames(
   limits: FrameLimits & { readonly maxFanout: number },
   fill: (() => number) | null = null,
 ): Prepared {
+  return bytesOf(prepareFrameParts(frames, limits, fill));
+}
+
+/** prepareFrames without making the record's and head's bytes (PreparedParts). */
+export function prepareFrameParts(
+  frames: readonly Uint8Array[],
+  limits: FrameLimits & { readonly maxFanout: number },
+  fill: (() => number) | null = null,
+): PreparedParts {
   const parsed = parseFrames(frames, limits);
   if (!parsed.ok) return { kind: 'rejected', reason: parsed.reason, detail: parsed.detail };
   const value = parsed.value as { timestamp?: unknown } | null;
@@ -82,7 +109,7 @@ export function prepareFrames(
     const now = fill();
     clocked = { ...limits, nowSeconds: () => now };
   }
-  return preparedOf(decodeEnvelope(parsed.value, parsed.topic, clocked, parsed.needsWellFormed), limits.maxFanout);
+  return partsOf(decodeEnvelope(parsed.value, parsed.topic, clocked, parsed.needsWellFormed), limits.maxFanout);
 }
 
 /**
@@ -100,16 +127,30 @@ const onTruncated = (): void => {
  * amqp-prepare.ts): the id and journal record Journal.accept would make of its envelope, and its head.
  */
 export function preparedOf(result: DecodeResult, maxFanout: number): Exclude<Prepared, { kind: 'clock' }> {
+  return bytesOf(partsOf(result, maxFanout));
+}
+
+/** preparedOf without making the record's and head's bytes (PreparedParts). */
+export function partsOf(result: DecodeResult, maxFanout: number): Exclude<PreparedParts, { kind: 'clock' }> {
   if (!result.ok) return { kind: 'rejected', reason: result.reason, detail: result.detail };
-  const id = result.keysSorted ? messageIdOfSorted(result.envelope) : messageId(result.envelope);
+  const { envelope } = result;
+  const id = result.keysSorted ? messageIdOfSorted(envelope) : messageId(envelope);
   truncatedNow = false;
-  const meta = deriveMeta(result.envelope, { maxFanout, onTruncated });
+  const meta = deriveMeta(envelope, { maxFanout, onTruncated });
   return {
     kind: 'ready',
-    record: encodeJournalRecord(id, result.envelope),
-    head: encodeHead(headOf(id, meta, result.envelope)),
+    id,
+    envelope,
+    head: headOf(id, meta, envelope),
     truncated: truncatedNow,
     corrected: result.correctedTimestamp,
     filled: result.filledTimestamp,
   };
+}
+
+function bytesOf<P extends PreparedParts>(parts: P): Prepared & { kind: P['kind'] };
+function bytesOf(parts: PreparedParts): Prepared {
+  if (parts.kind !== 'ready') return parts;
+  const { id, envelope, head, ...flags } = parts;
+  return { ...flags, record: encodeJournalRecord(id, envelope), head: encodeHead(head) };
 }

@@ -12,7 +12,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { type BusOptions, openSockets } from './bus.js';
 import { SharedCredit } from './bus-credit.js';
 import { BatchLinger } from './bus-linger.js';
-import { prepareFrames, type ThreadLimits, unclocked } from './bus-prepare.js';
+import { prepareFrameParts, type ThreadLimits, unclocked } from './bus-prepare.js';
 import {
   type BusThreadStart,
   type FromBusThread,
@@ -150,12 +150,13 @@ function onFrames(frames: readonly Uint8Array[], source: string): void | Promise
     if (blockFifo !== undefined) readFileSync(blockFifo);
     while (spinTopic !== undefined) {}
   }
-  const prepared = prepareFrames(frames, limits, fill);
+  const prepared = prepareFrameParts(frames, limits, fill);
   switch (prepared.kind) {
     case 'ready': {
-      const end = pairs.add(prepared.record, prepared.head);
+      const start = pairs.size;
+      const end = pairs.addMessage(prepared.id, prepared.envelope, prepared.head);
       items.ready(source, end, pairs.size, prepared.corrected, prepared.truncated, prepared.filled);
-      batchBytes += ITEM_OVERHEAD_BYTES + prepared.record.byteLength + prepared.head.byteLength;
+      batchBytes += ITEM_OVERHEAD_BYTES + pairs.size - start;
       break;
     }
     case 'clock':

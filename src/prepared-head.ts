@@ -68,8 +68,18 @@ function jsonExact(value: unknown, depth: number): boolean {
 }
 
 export function encodeHead(head: PreparedHead): Uint8Array {
+  const text = headText(head);
+  return text === null ? encode(head) : Buffer.from(text);
+}
+
+/**
+ * The head as JSON text, to be written as UTF-8 where it is sent (transfer-buffer.ts), or null
+ * when JSON would not give it back exactly (encodeHead's bytes are then msgpack). Whitespace may
+ * follow the text: JSON.parse reads past it.
+ */
+export function headText(head: PreparedHead): string | null {
   // Meta is strings, string arrays and nulls: only the envelope's own fields need the check.
-  return jsonExact(head.fields, 0) ? Buffer.from(JSON.stringify(head)) : encode(head);
+  return jsonExact(head.fields, 0) ? JSON.stringify(head) : null;
 }
 
 /** Throws on bytes that are neither. */
