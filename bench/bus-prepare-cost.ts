@@ -1,0 +1,107 @@
+/**
+ * The bus thread's per-message work alone, in process, with no sockets and no other thread: the
+ * fixture samples as the ingest bench's publisher sends them (bench/load/publisher.py: compact
+ * JSON, sorted keys, ASCII-escaped, a unique msg_id, a fractional timestamp) through
+ * prepareFrameParts, then into a batch as bus-worker.ts gathers one (PairBatch, ItemBatch, a batch
+ * taken every 512 messages). Prints CPU µs per message of this thread. For a figure that load
+ * does not move, count instructions with callgrind at two message counts and divide the
+ * difference by the difference in messages (start-up and warm-up cancel out):
+ *
+ *   valgrind --tool=callgrind --callgrind-out-file=/dev/null node --single-threaded --hash-seed=1 --random-seed=1 dist/bench/bus-prepare-cost.js 2000
+ *   PREPARE_DIST=/other/worktree/dist   the build measured (an A/B run)
+ *   BENCH_SIGNED=1                      every sample signed, as production fedmsg signs them
+ */
+import { readFileSync } from 'node:fs';
+
+const N = Number(process.argv[2] ?? 20_000);
+const WARMUP = Number(process.argv[3] ?? 2_000);
+const dist = process.env['PREPARE_DIST'] ?? new URL('../', import.meta.url).pathname;
+
+await import(`${dist}/src/msgpack-strings.js`);
+const { prepareFrames, prepareFrameParts, threadLimits, unclocked } = (await import(
+  `${dist}/src/bus-prepare.js`
+)) as typeof import('../src/bus-prepare.js');
+const { PairBatch } = (await import(`${dist}/src/transfer-buffer.js`)) as typeof import('../src/transfer-buffer.js');
+const { ItemBatch } = (await import(
+  `${dist}/src/bus-thread-protocol.js`
+)) as typeof import('../src/bus-thread-protocol.js');
+const { loadConfig } = (await import(`${dist}/src/config.js`)) as typeof import('../src/config.js');
+
+/** Python's json.dumps(sort_keys=True, separators=(",", ":")), ensure_ascii on. */
+function wire(value: unknown): string {
+  return JSON.stringify(sorted(value)).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+function sorted(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sorted);
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(value).sort()) out[k] = sorted((value as Record<string, unknown>)[k]);
+  return out;
+}
+
+let samples = readFileSync(new URL('../../test/fixtures/fedmsg/samples.jsonl', import.meta.url), 'utf8')
+  .split('\n')
+  .filter((l) => l.trim() !== '')
+  .map((l) => JSON.parse(l) as Record<string, unknown> & { topic: string });
+if (process.env['BENCH_SIGNED'] === '1') {
+  const signed = samples.find((s) => typeof s['certificate'] === 'string' && typeof s['signature'] === 'string');
+  if (signed)
+    samples = samples.map((s) => ({ ...s, certificate: signed['certificate'], signature: signed['signature'] }));
+}
+const now = Math.floor(Date.now() / 1000);
+const total = WARMUP + N;
+/** Ten rounds of the samples, each message its own msg_id, cycled: building them is not what is measured. */
+const POOL = Math.min(total, samples.length * 10);
+const frames = Array.from({ length: POOL }, (_, i) => {
+  const s = samples[i % samples.length] as (typeof samples)[number];
+  const e = {
+    ...s,
+    timestamp: Math.round((now - 3600 + (i * 3600) / POOL) * 1000) / 1000,
+    msg_id: `bench-${now}-${i}`,
+  };
+  return [Buffer.from(s.topic), Buffer.from(wire(e))] as const;
+});
+
+const config = loadConfig({ env: {}, flags: { port: 0 } });
+const limits = unclocked(threadLimits(config));
+const fill = () => Date.now() / 1000;
+const items = new ItemBatch();
+const pairs = new PairBatch();
+let sink = 0;
+
+function run(from: number, to: number): void {
+  for (let i = from; i < to; i++) {
+    const f = frames[i % POOL] as readonly Uint8Array[];
+    // As bus-worker.ts does in the build measured: a base build has no prepareFrameParts.
+    if (prepareFrameParts !== undefined) {
+      const prepared = prepareFrameParts(f, limits, fill);
+      if (prepared.kind === 'ready') {
+        const end = pairs.addMessage(prepared.id, prepared.envelope, prepared.head);
+        items.ready('bench', end, pairs.size, prepared.corrected, prepared.truncated, prepared.filled);
+      } else sink++;
+    } else {
+      const prepared = prepareFrames(f, limits, fill);
+      if (prepared.kind === 'ready') {
+        const end = pairs.add(prepared.record, prepared.head);
+        items.ready('bench', end, pairs.size, prepared.corrected, prepared.truncated, prepared.filled);
+      } else sink++;
+    }
+    if (items.count >= 512) {
+      pairs.take();
+      items.take();
+    }
+  }
+}
+
+function cpuUs(): number {
+  return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
+}
+
+run(0, WARMUP);
+const c0 = cpuUs();
+run(WARMUP, total);
+const cpu = cpuUs() - c0;
+console.log(JSON.stringify({ messages: N, cpu_us_per_msg: +(cpu / N).toFixed(2), not_ready: sink }));
