@@ -33,10 +33,22 @@ export class GroupedTable<R extends Stamped> extends LastRowKey implements Table
     super();
   }
 
-  /** `<String(ts)>U+001F`: what every regular key of `g` starts with. */
+  /** The last head headOf() made, and the timestamp it is for. */
+  private headTs = Number.NaN;
+  private head = '';
+
+  /**
+   * `<String(ts)>U+001F`: what every regular key of `g` starts with. Kept for the last timestamp
+   * asked, not in each group (a member more in every group the scavenges copy): a plugin's writes
+   * go to its newest bucket message after message, and a walk asks once per group.
+   */
   headOf(g: Group<R>): string {
-    if (g.headText === null) g.headText = String(g.ts) + SEP;
-    return g.headText;
+    const ts = g.ts;
+    if (ts !== this.headTs) {
+      this.head = String(ts) + SEP;
+      this.headTs = ts;
+    }
+    return this.head;
   }
 
   get size(): number {

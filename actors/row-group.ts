@@ -6,61 +6,65 @@ interface RareParts<R> {
   sortedByValue: SortedKeys | null;
 }
 
+/** A group's further rows, with what few groups hold (odd keys, kept key orders) on the same object. */
+class MoreRows<R> extends Map<string, R> {
+  rare: RareParts<R> | null = null;
+}
+
 /**
  * The rows of one timestamp. The first regular row is held in the group itself and a Map is
  * made only for a second one: a 1-second bucket often holds a single row, and the Map would
  * be most of what opening (and later evicting) that bucket allocates. Regular rows iterate
  * inline row first, then the Map: insertion order, since the inline slot is refilled only
  * while the Map is empty.
+ *
+ * A 1-second plugin opens a group per message, which the scavenges copy twice (into the
+ * survivor space, then into the old generation): the group holds only what one row needs, 64
+ * bytes. What few groups hold (odd keys, kept key orders) hangs off the Map of further rows, an
+ * empty one if need be, and the key's head is GroupedTable.headOf's (80 bytes with both here).
  */
 export class Group<R> {
   /** Rest (key after `<timestamp>U+001F`) and row of the inline entry; null: the slot is free. */
   rest0: string | null = null;
   row0: R | undefined = undefined;
-  /** Further regular rows by rest, once there is more than one. */
-  rows: Map<string, R> | null = null;
-  /** What every regular key of the group starts with, once asked (GroupedRows.headOf). */
-  headText: string | null = null;
+  /** Further regular rows by rest, once there is more than one (or an odd key or a kept order came). */
+  rows: MoreRows<R> | null = null;
   /** The group's number in the order groups were added (group-index.ts). */
   seq = 0;
-  /**
-   * What few groups hold (odd keys, kept key orders), apart: a 1-second plugin opens a group per
-   * message, and three more members made each one 24 bytes larger (88 bytes, 72 without them;
-   * 80 with `seq`).
-   */
-  private rare: RareParts<R> | null = null;
 
   constructor(readonly ts: number) {}
 
   /** Full key → row, for keys not of the form `<String(timestamp)>U+001F…` (only loaded state can hold them). */
   get odd(): Map<string, R> | null {
-    return this.rare === null ? null : this.rare.odd;
+    return this.rows?.rare?.odd ?? null;
   }
 
   set odd(map: Map<string, R> | null) {
-    if (map !== null || this.rare !== null) this.rareParts().odd = map;
+    if (map !== null || this.rows?.rare != null) this.rareParts().odd = map;
   }
 
   /** The regular rests in key order and in value order, each kept once a large group was read so (sorted-keys.ts). */
   get sorted(): SortedKeys | null {
-    return this.rare === null ? null : this.rare.sorted;
+    return this.rows?.rare?.sorted ?? null;
   }
 
   set sorted(keys: SortedKeys | null) {
-    if (keys !== null || this.rare !== null) this.rareParts().sorted = keys;
+    if (keys !== null || this.rows?.rare != null) this.rareParts().sorted = keys;
   }
 
   get sortedByValue(): SortedKeys | null {
-    return this.rare === null ? null : this.rare.sortedByValue;
+    return this.rows?.rare?.sortedByValue ?? null;
   }
 
   set sortedByValue(keys: SortedKeys | null) {
-    if (keys !== null || this.rare !== null) this.rareParts().sortedByValue = keys;
+    if (keys !== null || this.rows?.rare != null) this.rareParts().sortedByValue = keys;
   }
 
   private rareParts(): RareParts<R> {
-    if (this.rare === null) this.rare = { odd: null, sorted: null, sortedByValue: null };
-    return this.rare;
+    if (this.rows === null) this.rows = new MoreRows();
+    const rows = this.rows;
+    if (rows.rare === null) rows.rare = { odd: null, sorted: null, sortedByValue: null };
+    return rows.rare;
   }
 
   get regularSize(): number {
@@ -90,7 +94,8 @@ export class Group<R> {
       return true;
     }
     if (this.rows === null) {
-      this.rows = new Map([[rest, row]]);
+      this.rows = new MoreRows();
+      this.rows.set(rest, row);
       this.keyAdded(rest);
       return true;
     }
@@ -114,15 +119,17 @@ export class Group<R> {
   }
 
   private keyAdded(rest: string): void {
-    if (this.rare === null) return;
-    this.rare.sorted?.add(rest);
-    this.rare.sortedByValue?.add(rest);
+    const rare = this.rows?.rare;
+    if (rare == null) return;
+    rare.sorted?.add(rest);
+    rare.sortedByValue?.add(rest);
   }
 
   private keyRemoved(rest: string): void {
-    if (this.rare === null) return;
-    this.rare.sorted?.remove(rest);
-    this.rare.sortedByValue?.remove(rest);
+    const rare = this.rows?.rare;
+    if (rare == null) return;
+    rare.sorted?.remove(rest);
+    rare.sortedByValue?.remove(rest);
   }
 
   /** Regular rows' rests in insertion order; deleting while iterating is safe. */
