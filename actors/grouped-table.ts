@@ -78,8 +78,10 @@ export class GroupedTable<R extends Stamped> extends LastRowKey implements Table
    * The key `String(ts)` U+001F `rest` for a number `ts` (not NaN), made from the group's kept
    * head when there is one (no copy of the rest), and remembered as the last key parsed, split
    * already: the get() and set() of the write that follows do not parse (flatten and cut) it.
+   * `own`: `rest` is what restOf() gives for the row set next under the key (the row's own string
+   * when that is the rest), so set() keeps it without reading the row's rest column again.
    */
-  keyFor(ts: number, rest: string): string {
+  keyFor(ts: number, rest: string, own = false): string {
     const g = this.groups.get(ts);
     const head = g === undefined ? String(ts) + SEP : this.headOf(g);
     const key = head + rest;
@@ -90,18 +92,20 @@ export class GroupedTable<R extends Stamped> extends LastRowKey implements Table
     this.lastHead = head.length - 1;
     this.lastCanonical = true;
     this.lastRest = rest;
+    this.lastRestOwn = own;
     return key;
   }
 
   /**
    * set() of the regular key `String(ts)` U+001F `rest` (`ts` the row's timestamp, a number, not
    * NaN; allRegular), without that key: what RowStore.write() stores when no key string is wanted.
+   * `rest` is kept as given: the caller passes the row's own string when it is the rest (restOf).
    */
   setRegular(ts: number, rest: string, row: R): void {
     const t = ts === 0 ? 0 : ts;
     let g = this.groups.get(t);
     if (g === undefined) g = this.addGroup(t);
-    if (g.set(this.restOf(row, rest), row)) this.count++;
+    if (g.set(rest, row)) this.count++;
   }
 
   get(key: string): R | undefined {
@@ -126,7 +130,7 @@ export class GroupedTable<R extends Stamped> extends LastRowKey implements Table
     if (regular) {
       let g = this.groups.get(ts);
       if (g === undefined) g = this.addGroup(ts);
-      if (g.set(this.restOf(row, this.lastRest), row)) this.count++;
+      if (g.set(this.lastRestOwn ? this.lastRest : this.restOf(row, this.lastRest), row)) this.count++;
       return this;
     }
     // Not of the regular form for this row's timestamp: drop any regular entry under the key, keep it whole.

@@ -11,6 +11,11 @@ export class LastRowKey {
   /** Whether the last key's head is plain digits without a leading zero: then it is String(lastTs). */
   protected lastCanonical = false;
   protected lastRest = '';
+  /**
+   * Whether lastRest is the row's own string as the write's caller read it (keyFor's `own`), so
+   * set() need not read the row's rest column again to keep that string rather than a copy.
+   */
+  protected lastRestOwn = false;
 
   /**
    * Whether `key` is the key last parsed or made by keyFor() and reads as `String(lastTs)`
@@ -58,6 +63,7 @@ export class LastRowKey {
     this.lastTs = ts === 0 ? 0 : ts;
     this.lastHead = at;
     this.lastRest = key.slice(at + 1);
+    this.lastRestOwn = false;
     this.lastOk = true;
     return true;
   }

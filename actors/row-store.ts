@@ -50,7 +50,7 @@ export class RowStore<R extends Row = Row> extends TimeIndexedRows<R> {
     // Grouped by timestamp with one more key column: the key is made split already (keyFor).
     const key =
       grouped !== null && this.restColumn !== null && typeof ts === 'number' && !Number.isNaN(ts)
-        ? grouped.keyFor(ts, keyPart((row as unknown as Record<string, unknown>)[this.restColumn]))
+        ? this.groupedKey(grouped, ts, (row as unknown as Record<string, unknown>)[this.restColumn])
         : rowKeyOf(this.keyColumns, row as unknown as Record<string, unknown>);
     super.set(key, row);
     return key;
@@ -69,16 +69,30 @@ export class RowStore<R extends Row = Row> extends TimeIndexedRows<R> {
       this.put(row);
       return;
     }
-    const rest = keyPart((row as unknown as Record<string, unknown>)[this.restColumn]);
+    const own = (row as unknown as Record<string, unknown>)[this.restColumn];
+    const rest = keyPart(own);
     // At most 25 units of `String(ts)` and separator, 575 of rest: the 600 setOver() lets by uncounted.
     if (!this.splitWrites || !grouped.allRegular || rest.length > 575) {
-      super.set(grouped.keyFor(ts, rest), row);
+      super.set(grouped.keyFor(ts, own === rest ? own : rest, true), row);
       return;
     }
     this.checkSplitStorable(ts, rest, row);
     const previous = grouped.regularRow(ts, rest);
-    grouped.setRegular(ts, rest, row);
+    // The row's own string when it is the rest, read once here (a load of a column named at run
+    // time, on rows of every plugin's shape: megamorphic), so the group keeps no copy of it.
+    grouped.setRegular(ts, own === rest ? own : rest, row);
     this.recordSplitWrite(ts, rest, previous, row);
+  }
+
+  /**
+   * The key of a row grouped by timestamp whose rest column holds `own`, made split already
+   * (keyFor), with the row's own string as the rest when it is one: read once here (a load of a
+   * column named at run time, on rows of every plugin's shape: megamorphic), not again by the
+   * table's set().
+   */
+  private groupedKey(grouped: NonNullable<typeof this.grouped>, ts: number, own: unknown): string {
+    const rest = keyPart(own);
+    return grouped.keyFor(ts, own === rest ? own : rest, true);
   }
 
   /** Like put(), with the key spelled out: it must be the one the key columns give, else the write throws. */
