@@ -19,11 +19,12 @@ const MAX_WALK_DEPTH = 128;
  * own keys enumerate in sorted (UTF-16 code unit) order at every level, arrays, and primitives
  * both write alike. Integer-like keys enumerate first in numeric order ("2" before "10"),
  * which a string comparison catches as unsorted. Not a BigInt (JSON.stringify throws where
- * the library writes digits), nothing with a toJSON method or another prototype (a Date, a
+ * the library writes digits), no function (JSON.stringify calls its toJSON where the library skips
+ * it), nothing else with a toJSON method or another prototype (a Date, a
  * Buffer, a typed array, which the library writes differently), no cycles (the depth bound).
  */
 export function keysInOrder(value: unknown, depth = 0): boolean {
-  if (typeof value !== 'object' || value === null) return typeof value !== 'bigint';
+  if (typeof value !== 'object' || value === null) return typeof value !== 'bigint' && typeof value !== 'function';
   if (depth >= MAX_WALK_DEPTH) return false;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) if (!keysInOrder(value[i], depth + 1)) return false;
