@@ -9,16 +9,20 @@
  */
 import type { ThreadItem } from './amqp-thread-protocol.js';
 import type { DecodeErrorReason } from './decode-frames.js';
+import {
+  type Corrected,
+  correctedOf,
+  FILLED,
+  PREPARED_BITS,
+  preparedFlags,
+  READY,
+  TRUNCATED,
+} from './prepared-flags.js';
 
 /** flags, input, id, conn, key (index into `keys`), bytes, end, headEnd. */
 export const ITEM_FIELDS = 8;
-/** Prepared: its record and head are in the batch buffer (else the next of `others`). */
-const READY = 1;
-const TRUNCATED = 2;
-const FROM_MILLISECONDS = 4;
-const FROM_MICROSECONDS = 8;
-const FILLED = 16;
-const REDELIVERED = 32;
+/** Past prepared-flags.ts's bits. */
+const REDELIVERED = PREPARED_BITS + 1;
 
 /** A delivery the thread did not prepare: refused there, or for the main thread to decode. */
 export type OtherDelivery =
@@ -58,15 +62,10 @@ export class DeliveryBatch {
     end: number,
     headEnd: number,
     truncated: boolean,
-    corrected: 'milliseconds' | 'microseconds' | null,
+    corrected: Corrected,
     filled: boolean,
   ): void {
-    const flags =
-      READY |
-      (truncated ? TRUNCATED : 0) |
-      (filled ? FILLED : 0) |
-      (corrected === 'milliseconds' ? FROM_MILLISECONDS : corrected === 'microseconds' ? FROM_MICROSECONDS : 0);
-    this.push(flags, d, end, headEnd);
+    this.push(preparedFlags(truncated, corrected, filled), d, end, headEnd);
   }
 
   other(d: DeliveryFields, item: OtherDelivery): void {
@@ -135,7 +134,7 @@ export function unpackDeliveries(packed: PackedDeliveries, inputs: number, buffe
   let start = 0;
   for (let i = 0; i < count; i++) {
     const at = i * ITEM_FIELDS;
-    const flags = index(f[at] as number, 63, 'flags');
+    const flags = index(f[at] as number, PREPARED_BITS | REDELIVERED, 'flags');
     const input = index(f[at + 1] as number, inputs - 1, 'input');
     const id = index(f[at + 2] as number, Number.MAX_SAFE_INTEGER, 'id');
     const conn = index(f[at + 3] as number, Number.MAX_SAFE_INTEGER, 'connection');
@@ -159,12 +158,7 @@ export function unpackDeliveries(packed: PackedDeliveries, inputs: number, buffe
         end,
         headEnd,
         truncated: (flags & TRUNCATED) !== 0,
-        corrected:
-          (flags & FROM_MILLISECONDS) !== 0
-            ? 'milliseconds'
-            : (flags & FROM_MICROSECONDS) !== 0
-              ? 'microseconds'
-              : null,
+        corrected: correctedOf(flags),
         filled: (flags & FILLED) !== 0,
       });
       continue;

@@ -1,14 +1,7 @@
-import {
-  FILLED,
-  FROM_MICROSECONDS,
-  FROM_MILLISECONDS,
-  ITEM_INTS,
-  type PackedItems,
-  READY,
-  TRUNCATED,
-} from './bus-thread-protocol.js';
+import { ITEM_INTS, type PackedItems } from './bus-thread-protocol.js';
 import type { DecodeErrorReason } from './decode-frames.js';
 import type { Envelope, Meta } from './envelope.js';
+import { correctedOf, FILLED, READY, TRUNCATED } from './prepared-flags.js';
 import { unpackPrepared } from './prepared-head.js';
 
 /** A bus message as the main thread receives it from the bus thread (see bus-prepare.ts). */
@@ -63,12 +56,7 @@ export function unpackBatch(
           record,
           meta,
           truncated: (flags & TRUNCATED) !== 0,
-          corrected:
-            (flags & FROM_MILLISECONDS) !== 0
-              ? 'milliseconds'
-              : (flags & FROM_MICROSECONDS) !== 0
-                ? 'microseconds'
-                : null,
+          corrected: correctedOf(flags),
           filled: (flags & FILLED) !== 0,
         });
       } catch (err) {

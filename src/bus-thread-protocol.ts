@@ -1,24 +1,15 @@
 import type { MonitorEvent } from './bus-endpoints.js';
 import type { DecodeErrorReason } from './decode-frames.js';
+import { type Corrected, preparedFlags } from './prepared-flags.js';
 
 /**
  * A batch's items travel packed, ITEM_INTS int32s each, in an ArrayBuffer transferred with it:
- * flags, source (an index into the batch's `sources`), where the message's record ends in the
+ * flags (prepared-flags.ts), source (an index into the batch's `sources`), where the message's record ends in the
  * batch buffer and where its encoded head (prepared-head.ts) ends. Structured-cloning an object
  * per message cost both threads ~1 µs a message; the rare messages the bus thread could not
  * prepare ride along as objects in `others`, in order, one per item without READY.
  */
 export const ITEM_INTS = 4;
-/**
- * Flags of an item: prepared (else the next of `others`); meta cut to the fan-out cap; timestamp
- * read as ms or µs; timestamp filled in by the thread from the service's clock (it had none).
- */
-export const READY = 1;
-export const TRUNCATED = 2;
-export const FROM_MILLISECONDS = 4;
-export const FROM_MICROSECONDS = 8;
-export const FILLED = 16;
-
 /** A message the main thread decodes itself (no timestamp, and the thread has no clock to fill it: bus-prepare.ts), or a refused one. */
 export type OtherItem =
   | { readonly k: 'clock'; readonly f: readonly Uint8Array[] }
@@ -40,19 +31,8 @@ export class ItemBatch {
   /** Items gathered since the last take(). */
   count = 0;
 
-  ready(
-    source: string,
-    end: number,
-    headEnd: number,
-    corrected: 'milliseconds' | 'microseconds' | null,
-    truncated: boolean,
-    filled: boolean,
-  ): void {
-    const flags =
-      READY |
-      (truncated ? TRUNCATED : 0) |
-      (filled ? FILLED : 0) |
-      (corrected === 'milliseconds' ? FROM_MILLISECONDS : corrected === 'microseconds' ? FROM_MICROSECONDS : 0);
+  ready(source: string, end: number, headEnd: number, corrected: Corrected, truncated: boolean, filled: boolean): void {
+    const flags = preparedFlags(truncated, corrected, filled);
     this.push(flags, source, end, headEnd);
   }
 

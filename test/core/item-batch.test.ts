@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  FILLED,
-  FROM_MICROSECONDS,
-  FROM_MILLISECONDS,
-  ITEM_INTS,
-  ItemBatch,
-  READY,
-  TRUNCATED,
-} from '../../src/bus-thread-protocol.js';
+import { ITEM_INTS, ItemBatch } from '../../src/bus-thread-protocol.js';
+import { FILLED, FROM_MICROSECONDS, FROM_MILLISECONDS, READY, TRUNCATED } from '../../src/prepared-flags.js';
 
 describe('a bus thread batch packed for transfer', () => {
   it('packs flags, source, record and head ends per item; names each source once; keeps the unprepared ones in order', () => {
