@@ -151,6 +151,14 @@ export function partsOf(result: DecodeResult, maxFanout: number): Exclude<Prepar
 function bytesOf<P extends PreparedParts>(parts: P): Prepared & { kind: P['kind'] };
 function bytesOf(parts: PreparedParts): Prepared {
   if (parts.kind !== 'ready') return parts;
-  const { id, envelope, head, ...flags } = parts;
-  return { ...flags, record: encodeJournalRecord(id, envelope), head: encodeHead(head) };
+  // A whole literal, not a rest and a spread: the AMQP input thread makes one per delivery, and a
+  // spread gave nearly every one a hidden class of its own (amqp-thread-batch.ts).
+  return {
+    kind: 'ready',
+    record: encodeJournalRecord(parts.id, parts.envelope),
+    head: encodeHead(parts.head),
+    truncated: parts.truncated,
+    corrected: parts.corrected,
+    filled: parts.filled,
+  };
 }
