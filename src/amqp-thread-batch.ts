@@ -7,7 +7,7 @@
  * DefineNamedOwnIC miss each, ~6% of the thread in perf) before the clone copied it across.
  * Float64: ids and byte counts stay exact past 2^31 in a long run.
  */
-import type { ThreadItem } from './amqp-thread-protocol.js';
+import type { ItemBase, ThreadItem } from './amqp-thread-protocol.js';
 import type { DecodeErrorReason } from './decode-frames.js';
 import {
   type Corrected,
@@ -37,16 +37,6 @@ export interface PackedDeliveries {
   readonly others: readonly OtherDelivery[];
 }
 
-/** What every delivery carries, prepared or not. */
-export interface DeliveryFields {
-  readonly input: number;
-  readonly id: number;
-  readonly conn: number;
-  readonly routingKey: string;
-  readonly redelivered: boolean;
-  readonly bytes: number;
-}
-
 /** Gathers a turn's deliveries on the AMQP input thread. */
 export class DeliveryBatch {
   private fields = new Float64Array(64 * ITEM_FIELDS);
@@ -57,18 +47,11 @@ export class DeliveryBatch {
   count = 0;
 
   /** Prepared: its record is [previous headEnd, end) of the batch buffer, its head [end, headEnd). */
-  ready(
-    d: DeliveryFields,
-    end: number,
-    headEnd: number,
-    truncated: boolean,
-    corrected: Corrected,
-    filled: boolean,
-  ): void {
+  ready(d: ItemBase, end: number, headEnd: number, truncated: boolean, corrected: Corrected, filled: boolean): void {
     this.push(preparedFlags(truncated, corrected, filled), d, end, headEnd);
   }
 
-  other(d: DeliveryFields, item: OtherDelivery): void {
+  other(d: ItemBase, item: OtherDelivery): void {
     this.others.push(item);
     this.push(0, d, 0, 0);
   }
@@ -84,7 +67,7 @@ export class DeliveryBatch {
     return packed;
   }
 
-  private push(flags: number, d: DeliveryFields, end: number, headEnd: number): void {
+  private push(flags: number, d: ItemBase, end: number, headEnd: number): void {
     let key = this.keyAt.get(d.routingKey);
     if (key === undefined) {
       key = this.keys.push(d.routingKey) - 1;

@@ -8,7 +8,8 @@
 import type { Delivery } from './amqp-message.js';
 import { prepareDelivery } from './amqp-prepare.js';
 import { refusalDigest } from './amqp-refusals.js';
-import { type DeliveryFields, DeliveryBatch, type PackedDeliveries } from './amqp-thread-batch.js';
+import { DeliveryBatch, type PackedDeliveries } from './amqp-thread-batch.js';
+import type { ItemBase } from './amqp-thread-protocol.js';
 import type { ThreadLimits } from './bus-prepare.js';
 import { decodedBytes } from './intake-commits.js';
 
@@ -28,7 +29,7 @@ export class ThreadOutbox {
 
   add(input: number, id: number, conn: number, delivery: Delivery): void {
     if (this.batch.count === 0) queueMicrotask(() => this.send());
-    const fields: DeliveryFields = {
+    const fields: ItemBase = {
       input,
       id,
       conn,

@@ -34,7 +34,7 @@ export interface AmqpThreadData {
 }
 
 /** A delivery as the main thread needs it beside what the thread made of it (unpacked from PackedDeliveries). */
-interface ItemBase {
+export interface ItemBase {
   /** Index into AmqpThreadData.inputs. */
   readonly input: number;
   /** The thread's id of the delivery: its settlement names it. */

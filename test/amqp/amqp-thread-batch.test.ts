@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  DeliveryBatch,
-  type DeliveryFields,
-  ITEM_FIELDS,
-  type PackedDeliveries,
-  unpackDeliveries,
-} from '../../src/amqp-thread-batch.js';
+import { DeliveryBatch, ITEM_FIELDS, type PackedDeliveries, unpackDeliveries } from '../../src/amqp-thread-batch.js';
+import type { ItemBase } from '../../src/amqp-thread-protocol.js';
 
-const fields = (over: Partial<DeliveryFields> = {}): DeliveryFields => ({
+const fields = (over: Partial<ItemBase> = {}): ItemBase => ({
   input: 0,
   id: 0,
   conn: 0,
