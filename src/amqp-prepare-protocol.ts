@@ -1,4 +1,5 @@
 /** What crosses between the main thread and the AMQP prepare thread (amqp-prepare-thread.ts). */
+import type { Corrected } from './envelope-limits.js';
 import type { WireDelivery } from './amqp-prepare.js';
 import type { ThreadLimits } from './bus-prepare.js';
 import type { DecodeErrorReason } from './decode-frames.js';
@@ -46,7 +47,7 @@ export type PrepareAnswer = { readonly job: number } & (
       readonly buffer: ArrayBuffer;
       readonly recordEnd: number;
       readonly truncated: boolean;
-      readonly corrected: 'milliseconds' | 'microseconds' | null;
+      readonly corrected: Corrected;
       readonly filled: boolean;
     }
   | { readonly kind: 'rejected'; readonly reason: DecodeErrorReason; readonly detail: string }

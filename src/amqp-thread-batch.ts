@@ -7,17 +7,10 @@
  * DefineNamedOwnIC miss each, ~6% of the thread in perf) before the clone copied it across.
  * Float64: ids and byte counts stay exact past 2^31 in a long run.
  */
+import type { Corrected } from './envelope-limits.js';
 import type { ItemBase, ThreadItem } from './amqp-thread-protocol.js';
 import type { DecodeErrorReason } from './decode-frames.js';
-import {
-  type Corrected,
-  correctedOf,
-  FILLED,
-  PREPARED_BITS,
-  preparedFlags,
-  READY,
-  TRUNCATED,
-} from './prepared-flags.js';
+import { correctedOf, FILLED, PREPARED_BITS, preparedFlags, READY, TRUNCATED } from './prepared-flags.js';
 
 /** flags, input, id, conn, key (index into `keys`), bytes, end, headEnd. */
 export const ITEM_FIELDS = 8;

@@ -3,6 +3,7 @@
  * amqp-thread-worker.ts): the thread holds the connections (amqplib, its guards, the acks) and
  * prepares each delivery; the main thread journals it and says when it may be acked.
  */
+import type { Corrected } from './envelope-limits.js';
 import type { AmqpState, AmqpStatus } from './amqp-status.js';
 import type { PackedDeliveries } from './amqp-thread-batch.js';
 import type { ThreadLimits } from './bus-prepare.js';
@@ -59,7 +60,7 @@ export type ThreadItem = ItemBase &
         readonly end: number;
         readonly headEnd: number;
         readonly truncated: boolean;
-        readonly corrected: 'milliseconds' | 'microseconds' | null;
+        readonly corrected: Corrected;
         readonly filled: boolean;
       }
     | { readonly k: 'rejected'; readonly reason: DecodeErrorReason; readonly detail: string; readonly digest: string }

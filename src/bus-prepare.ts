@@ -1,3 +1,4 @@
+import type { Corrected } from './envelope-limits.js';
 import { encodeJournalRecord, messageId, messageIdOfSorted } from '../snapshots/journal-record.js';
 import { deriveMeta } from './meta/index.js';
 import type { Envelope } from './envelope.js';
@@ -32,7 +33,7 @@ export type Prepared =
        */
       readonly head: Uint8Array;
       readonly truncated: boolean;
-      readonly corrected: 'milliseconds' | 'microseconds' | null;
+      readonly corrected: Corrected;
       /** It had no timestamp: `fill`'s reading is its timestamp (never ahead of the clock: not judged again). */
       readonly filled: boolean;
     }
@@ -51,7 +52,7 @@ export type PreparedParts =
       readonly envelope: Envelope;
       readonly head: PreparedHead;
       readonly truncated: boolean;
-      readonly corrected: 'milliseconds' | 'microseconds' | null;
+      readonly corrected: Corrected;
       readonly filled: boolean;
     }
   | Exclude<Prepared, { kind: 'ready' }>;

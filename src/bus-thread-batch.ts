@@ -1,3 +1,4 @@
+import type { Corrected } from './envelope-limits.js';
 import { ITEM_INTS, type PackedItems } from './bus-thread-protocol.js';
 import type { DecodeErrorReason } from './decode-frames.js';
 import type { Envelope, Meta } from './envelope.js';
@@ -15,7 +16,7 @@ export type ThreadMessage =
       readonly record: Uint8Array;
       readonly meta: Meta;
       readonly truncated: boolean;
-      readonly corrected: 'milliseconds' | 'microseconds' | null;
+      readonly corrected: Corrected;
       /** It had no timestamp: the bus thread filled it in from the service's clock (bus-prepare.ts). */
       readonly filled: boolean;
     }

@@ -1,6 +1,7 @@
+import type { Corrected } from './envelope-limits.js';
 import type { MonitorEvent } from './bus-endpoints.js';
 import type { DecodeErrorReason } from './decode-frames.js';
-import { type Corrected, preparedFlags } from './prepared-flags.js';
+import { preparedFlags } from './prepared-flags.js';
 
 /**
  * A batch's items travel packed, ITEM_INTS int32s each, in an ArrayBuffer transferred with it:

@@ -1,5 +1,5 @@
 import type { Envelope } from './envelope.js';
-import { checkTimestamp, type EnvelopeLimits, walkShape } from './envelope-limits.js';
+import { type Corrected, checkTimestamp, type EnvelopeLimits, walkShape } from './envelope-limits.js';
 import { mayNeedWellFormed, wellFormed } from './well-formed.js';
 
 export const DECODE_ERROR_REASONS = [
@@ -21,7 +21,7 @@ export type DecodeResult =
       readonly envelope: Envelope;
       readonly filledTimestamp: boolean;
       /** Set when the timestamp was converted to seconds by the documented rule. */
-      readonly correctedTimestamp: 'milliseconds' | 'microseconds' | null;
+      readonly correctedTimestamp: Corrected;
       /**
        * True when every object in the envelope has its keys in sorted order (as fedmsg sends
        * them): messageId() may then skip proving it (walkShape, envelope-limits.ts).

@@ -89,8 +89,11 @@ function tooMany(maxKeys: number): ShapeViolation {
   return { reason: 'too_many_keys', detail: `more than ${maxKeys} object members and array elements` };
 }
 
+/** How a timestamp was read when it was not in epoch seconds (checkTimestamp). */
+export type Corrected = 'milliseconds' | 'microseconds' | null;
+
 export type TimestampVerdict =
-  | { readonly ok: true; readonly seconds: number; readonly corrected: 'milliseconds' | 'microseconds' | null }
+  | { readonly ok: true; readonly seconds: number; readonly corrected: Corrected }
   | { readonly ok: false; readonly detail: string };
 
 /**
@@ -102,7 +105,7 @@ export type TimestampVerdict =
  */
 export function checkTimestamp(seconds: number, nowSeconds: number, maxClockSkew: number): TimestampVerdict {
   let value = seconds;
-  let corrected: 'milliseconds' | 'microseconds' | null = null;
+  let corrected: Corrected = null;
   if (value >= 1e14) {
     value /= 1e6;
     corrected = 'microseconds';
@@ -122,7 +125,7 @@ export function checkTimestamp(seconds: number, nowSeconds: number, maxClockSkew
 export function aheadOfClock(
   seconds: number,
   shown: number,
-  corrected: 'milliseconds' | 'microseconds' | null,
+  corrected: Corrected,
   nowSeconds: number,
   maxClockSkew: number,
 ): string | null {

@@ -1,3 +1,5 @@
+import type { Corrected } from './envelope-limits.js';
+
 /**
  * The flags a thread packs with each message it hands the main thread (the bus thread's
  * ItemBatch, the AMQP input thread's DeliveryBatch): prepared (else the next of the batch's
@@ -12,9 +14,6 @@ export const FROM_MICROSECONDS = 8;
 export const FILLED = 16;
 /** Every bit above: a batch's own flags (AMQP's `redelivered`) start past it. */
 export const PREPARED_BITS = 31;
-
-/** How a timestamp was read when it was not in seconds (envelope.ts). */
-export type Corrected = 'milliseconds' | 'microseconds' | null;
 
 /** The flags of a prepared message. */
 export function preparedFlags(truncated: boolean, corrected: Corrected, filled: boolean): number {
