@@ -47,6 +47,23 @@ function progress(stdout: string): {
   return { opened, records, firstKey, lastKey, done };
 }
 
+/**
+ * The slots worth a salvage child: those one child found holding anything. A child per slot
+ * would mostly start, open the file and copy nothing (16 children where one slot was in use:
+ * ~3 s of a start after damage). When that child could not tell (the file does not open, a
+ * damaged page ended it), every slot is tried, each in its own child, as before.
+ */
+function slotsToSalvage(listed: ChildOutcome): number[] {
+  const every = Array.from({ length: MAX_SLOTS }, (_, slot) => slot);
+  if (!listed.ok) return every;
+  try {
+    const slots: unknown = JSON.parse(listed.stdout.trim().split('\n').slice(-1)[0] ?? '');
+    return Array.isArray(slots) && slots.every((n) => Number.isInteger(n)) ? (slots as number[]) : every;
+  } catch {
+    return every;
+  }
+}
+
 /** `<data dir>/quarantine/<time>/`: where a damaged data file is moved aside, kept for an operator. */
 export const QUARANTINE_DIR = 'quarantine';
 
@@ -105,7 +122,8 @@ export function quarantineAndSalvage(
   const journal: SalvageReport['journal'] = { records: 0, lastSeq: 0, complete: false, skippedAfter: [] };
   const cutShort: string[] = [];
   let opens = true;
-  for (let slot = 0; slot < MAX_SLOTS && opens; slot++) {
+  for (const slot of slotsToSalvage(runChild(['occupied-slots', dataDir]))) {
+    if (!opens) break;
     const r = runChild(['salvage-slot', dataDir, work, String(slot)]);
     const p = progress(r.stdout);
     opens = p.opened;

@@ -6,6 +6,7 @@
  *   check <dir>                          every record of every database; prints the counts as JSON
  *   stream-slot <dir> <part> <parts>     share <part> of the newest snapshot slot's entries, as slot-stream.ts frames
  *   check-rest <dir>                     every record but that slot's entries; prints {slot, counts}
+ *   occupied-slots <dir>                 the slots holding any snapshot record, as a JSON array
  *   salvage-slot <dir> <target> <slot>   copies one snapshot slot into <target>'s store
  *   salvage-journal <dir> <target> <after>  copies journal records with seq > after
  *   reindex <target>                     rebuilds the journal's id and time indexes
@@ -100,6 +101,11 @@ async function main(argv: readonly string[]): Promise<void> {
     writeAll(Buffer.from(`${JSON.stringify({ slot, counts })}\n`));
     return;
   }
+  if (command === 'occupied-slots' && dir) {
+    const store = new DataStore(dir, { readOnly: true });
+    process.stdout.write(`${JSON.stringify(store.occupiedSlots())}\n`);
+    return;
+  }
   if (command === 'salvage-slot' && dir && target && arg) return salvage(dir, target, { slot: Number(arg) });
   if (command === 'salvage-journal' && dir && target && arg) return salvage(dir, target, { journalAfter: Number(arg) });
   if (command === 'reindex' && dir) {
@@ -110,7 +116,7 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   process.stderr.write(
-    `usage: store-check-child check|stream-slot|check-rest|salvage-slot|salvage-journal|reindex …\n`,
+    `usage: store-check-child check|stream-slot|check-rest|occupied-slots|salvage-slot|salvage-journal|reindex …\n`,
   );
   process.exitCode = 64;
 }

@@ -3,7 +3,7 @@
  * kills by signal): a walk that touches every page once, raw reads of a slot or the journal,
  * synchronous writes of what was salvaged, and the journal's indexes rebuilt from its records.
  */
-import { type SnapshotKey, slotEntries } from './store-entry-keys.js';
+import { MAX_SLOTS, type SnapshotKey, slotEntries } from './store-entry-keys.js';
 import { SlotWrites } from './store-slot-writes.js';
 import { EMPTY, type KeyRange, recordedEntries, type Table } from './store-tables.js';
 
@@ -50,6 +50,22 @@ export class StoreSalvage extends SlotWrites {
     counts['journal-ids'] = walkedAll('journal-ids', this.ids.getKeysCount({}), this.ids);
     counts['journal-time'] = walkedAll('journal-time', this.times.getKeysCount({}), this.times);
     return counts;
+  }
+
+  /**
+   * The slots holding any snapshot record: the first key of each slot's range, as salvageRange
+   * would meet it, and no value read. A slot not listed is one whose salvage would copy nothing.
+   */
+  occupiedSlots(): number[] {
+    const occupied: number[] = [];
+    for (let slot = 0; slot < MAX_SLOTS; slot++)
+      for (const _ of this.snapshots.getKeys({
+        start: [slot] as unknown as SnapshotKey,
+        end: [slot + 1] as unknown as SnapshotKey,
+        limit: 1,
+      }))
+        occupied.push(slot);
+    return occupied;
   }
 
   /** Raw records of one slot (snapshot) or of the journal from a seq on, in key order. */
