@@ -47,17 +47,23 @@ function progress(stdout: string): {
   return { opened, records, firstKey, lastKey, done };
 }
 
+const doesNotOpen = (problem: string) =>
+  `everything: the file does not open (${problem}); starting empty, the state comes back from --datagrepper backfill if set`;
+
 /**
  * The slots worth a salvage child: those one child found holding anything. A child per slot
  * would mostly start, open the file and copy nothing (16 children where one slot was in use:
- * ~3 s of a start after damage). When that child could not tell (the file does not open, a
- * damaged page ended it), every slot is tried, each in its own child, as before.
+ * ~3 s of a start after damage). A file that child could not open has nothing to salvage (null);
+ * when it opened the file but could not tell (a damaged page ended it), every slot is tried,
+ * each in its own child, as before.
  */
-function slotsToSalvage(listed: ChildOutcome): number[] {
+function slotsToSalvage(listed: ChildOutcome): number[] | null {
   const every = Array.from({ length: MAX_SLOTS }, (_, slot) => slot);
+  const lines = listed.stdout.split('\n');
+  if (!lines.includes('opened')) return listed.ok ? every : null;
   if (!listed.ok) return every;
   try {
-    const slots: unknown = JSON.parse(listed.stdout.trim().split('\n').slice(-1)[0] ?? '');
+    const slots: unknown = JSON.parse(lines[1] ?? '');
     return Array.isArray(slots) && slots.every((n) => Number.isInteger(n)) ? (slots as number[]) : every;
   } catch {
     return every;
@@ -121,16 +127,16 @@ export function quarantineAndSalvage(
   const slots: SalvageReport['slots'] = {};
   const journal: SalvageReport['journal'] = { records: 0, lastSeq: 0, complete: false, skippedAfter: [] };
   const cutShort: string[] = [];
-  let opens = true;
-  for (const slot of slotsToSalvage(runChild(['occupied-slots', dataDir]))) {
+  const listed = runChild(['occupied-slots', dataDir]);
+  const occupied = slotsToSalvage(listed);
+  let opens = occupied !== null;
+  if (!opens) lost.push(doesNotOpen(listed.problem));
+  for (const slot of occupied ?? []) {
     if (!opens) break;
     const r = runChild(['salvage-slot', dataDir, work, String(slot)]);
     const p = progress(r.stdout);
     opens = p.opened;
-    if (!opens)
-      lost.push(
-        `everything: the file does not open (${r.problem}); starting empty, the state comes back from --datagrepper backfill if set`,
-      );
+    if (!opens) lost.push(doesNotOpen(r.problem));
     if (!opens || (r.ok && p.records === 0)) continue;
     slots[slot] = { records: p.records, complete: r.ok && p.done };
     if (!slots[slot]?.complete) cutShort.push(`${slot} (${p.records} records copied before: ${r.problem})`);

@@ -6,7 +6,7 @@
  *   check <dir>                          every record of every database; prints the counts as JSON
  *   stream-slot <dir> <part> <parts>     share <part> of the newest snapshot slot's entries, as slot-stream.ts frames
  *   check-rest <dir>                     every record but that slot's entries; prints {slot, counts}
- *   occupied-slots <dir>                 the slots holding any snapshot record, as a JSON array
+ *   occupied-slots <dir>                 `opened`, then the slots holding any snapshot record as a JSON array
  *   salvage-slot <dir> <target> <slot>   copies one snapshot slot into <target>'s store
  *   salvage-journal <dir> <target> <after>  copies journal records with seq > after
  *   reindex <target>                     rebuilds the journal's id and time indexes
@@ -103,6 +103,8 @@ async function main(argv: readonly string[]): Promise<void> {
   }
   if (command === 'occupied-slots' && dir) {
     const store = new DataStore(dir, { readOnly: true });
+    // As salvage says it: a file that does not open needs no salvage child to say so again.
+    process.stdout.write('opened\n');
     process.stdout.write(`${JSON.stringify(store.occupiedSlots())}\n`);
     return;
   }
