@@ -84,6 +84,20 @@ export async function openPage(
   return { page, problems };
 }
 
+/** The longest reconnect back-off of the example pages and /dashboard: 15 s, jittered up to +25 %. */
+const LONGEST_RECONNECT_MS = 19_000;
+
+/**
+ * The server a page lost is back: the page's pending reconnect falls due now instead of after
+ * its back-off (up to 15 s); the page's own timer still fires and reconnects. Its wall clock is
+ * then set back to this process's, so the time windows it asks for match the API's. The page
+ * needs page.clock.install() before it loaded.
+ */
+export async function reconnectNow(page: Page): Promise<void> {
+  await page.clock.fastForward(LONGEST_RECONNECT_MS);
+  await page.clock.setSystemTime(Date.now());
+}
+
 /** Nothing wider than the viewport: the page never scrolls sideways. */
 export async function expectNoHorizontalOverflow(page: Page, what: string): Promise<void> {
   const { scroll, inner } = await page.evaluate(() => ({

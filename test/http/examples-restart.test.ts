@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { releaseChromium, sharedChromium, openPage } from '../helpers/browser.js';
+import { openPage, reconnectNow as reconnectPage, releaseChromium, sharedChromium } from '../helpers/browser.js';
 import { freePort } from '../helpers/free-port.js';
 import { recentSamples, type RawEnvelope } from '../helpers/fixtures.js';
 import { journaledAndApplied, joinedPublisher } from '../helpers/probes.js';
@@ -135,6 +135,10 @@ describe('the browser examples across service restarts, in headless Chromium', (
       20_000,
       `every page showing what /api serves, live (${what})`,
     );
+  /** The service is back: each page reconnects without waiting out its back-off. */
+  const reconnectNow = async () => {
+    for (const p of pages) await reconnectPage(p.page);
+  };
   const killAndSeeBadgesDrop = async () => {
     await svc.stop('SIGKILL');
     for (const p of pages)
@@ -170,6 +174,7 @@ describe('the browser examples across service restarts, in headless Chromium', (
       const entry = { name, page: null as unknown as Page, sockets: 0, subscribes: 0 };
       const { page } = await openPage(browser, `${svc.base}${path}`, {
         before: async (p) => {
+          await p.clock.install();
           p.on('websocket', (ws) => {
             entry.sockets++;
             ws.on('framesent', (f) => {
@@ -213,6 +218,7 @@ describe('the browser examples across service restarts, in headless Chromium', (
 
     // 2. Same port and data dir; messages published after: each page catches up on its own.
     svc = await start(dirA.path, svc.port);
+    await reconnectNow();
     await publish(batch(T - 700), 1020);
     await agree('restarted on the same data dir');
 
@@ -220,6 +226,7 @@ describe('the browser examples across service restarts, in headless Chromium', (
     // not merge onto what the old server showed (counts must not stay at the old, larger ones).
     await killAndSeeBadgesDrop();
     svc = await start(dirB.path, svc.port);
+    await reconnectNow();
     await publish(batch(T - 100, 60), 60);
     await agree('a new epoch with less state');
   }, 60_000);
@@ -227,6 +234,7 @@ describe('the browser examples across service restarts, in headless Chromium', (
   it('live views refused by load shedding (too_many_new_views) are asked again with back-off, and served', async () => {
     await killAndSeeBadgesDrop();
     svc = await start(dirB.path, svc.port, ['--ws-max-new-views-per-ip', '30']);
+    await reconnectNow();
     await agree('restarted with a new-view budget');
     // This IP's burst of new views, spent at once: one more is granted every 2 s.
     const hog = new WebSocket(`ws://127.0.0.1:${svc.port}/ws`);
