@@ -60,10 +60,12 @@ const doesNotOpen = (problem: string) =>
 function slotsToSalvage(listed: ChildOutcome): number[] | null {
   const every = Array.from({ length: MAX_SLOTS }, (_, slot) => slot);
   const lines = listed.stdout.split('\n');
-  if (!lines.includes('opened')) return listed.ok ? every : null;
+  const opened = lines.indexOf('opened');
+  if (opened < 0) return listed.ok ? every : null;
   if (!listed.ok) return every;
   try {
-    const slots: unknown = JSON.parse(lines[1] ?? '');
+    // The line after `opened`, wherever that is: a warning printed first must not shift it.
+    const slots: unknown = JSON.parse(lines[opened + 1] ?? '');
     return Array.isArray(slots) && slots.every((n) => Number.isInteger(n)) ? (slots as number[]) : every;
   } catch {
     return every;
