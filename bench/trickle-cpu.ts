@@ -172,6 +172,8 @@ for (const [label, f] of Object.entries(figures)) {
   result[label] = {
     us_per_message: +median(f.total).toFixed(1),
     rounds_us: f.total.map((x) => +x.toFixed(1)),
+    // The main thread's round by round: builds alternate, so a pair of rounds shares the machine's noise.
+    main_rounds_us: f.threads.map((t) => +(t.get('main') ?? 0).toFixed(1)),
     wakes_per_1k_messages: Math.round(median(f.wakes)),
     idle_cpu_us_per_s: Math.round(median(f.idleUsPerS)),
     messages_per_batch: +median(f.batch).toFixed(1),
