@@ -59,6 +59,16 @@ export class StateDigest {
   private current: unknown[] = new Array(64).fill(undefined);
   /** Each pending key as first written this epoch: later writes of it hand that string to the change log. */
   private keys: string[] = new Array(64).fill('');
+  /**
+   * The key of the last overwrite and its slot (a pending key). Most overwrites rewrite the key
+   * the one before wrote (of the 18.6 overwrites a fixture message makes over the built-ins,
+   * 12.5: a plugin's messages are applied back to back, each bumping the same bucket's
+   * counter), and a string compare is cheaper than the pending map's lookup, which hashes a
+   * key made afresh for the write and whose table a trickle's batch finds cold in cache.
+   */
+  private lastKey = '';
+  /** lastKey's slot, or -1 for none (lastKey stays a string: the compare is one of strings, inlined). */
+  private lastSlot = -1;
 
   get hi(): number {
     this.settleSome(Number.POSITIVE_INFINITY);
@@ -146,10 +156,17 @@ export class StateDigest {
       this.toggle(this.container, key, next);
       return key;
     }
+    const last = this.lastSlot;
+    if (key === this.lastKey && last >= 0) {
+      this.current[last] = next;
+      return this.keys[last] as string;
+    }
     const pending = this.pending;
     const at = pending.get(key);
     if (at !== undefined) {
       this.current[at] = next;
+      this.lastKey = key;
+      this.lastSlot = at;
       return this.keys[at] as string;
     }
     if (this.slots >= FOLD_AFTER) this.fold();
@@ -161,7 +178,15 @@ export class StateDigest {
     this.current[slot] = next;
     this.keys[slot] = key;
     pending.set(key, slot);
+    this.lastKey = key;
+    this.lastSlot = slot;
     return key;
+  }
+
+  /** lastSlot is no longer lastKey's: the key left `pending`, or every key did (a fold). */
+  private forgetLast(): void {
+    this.lastKey = '';
+    this.lastSlot = -1;
   }
 
   /** Call when `key` is deleted, with its value then: its entry leaves the digest at once. */
@@ -179,6 +204,7 @@ export class StateDigest {
         this.loValue ^= this.oldLo[at] as number;
         this.current[at] = undefined;
         this.pending.delete(key);
+        this.forgetLast();
         return;
       }
     }
@@ -201,6 +227,7 @@ export class StateDigest {
     this.current.fill(undefined, 0, this.slots);
     this.keys.fill('', 0, this.slots);
     this.pending.clear();
+    this.forgetLast();
     this.slots = 0;
     this.hiValue = foldedHi;
     this.loValue = foldedLo;
