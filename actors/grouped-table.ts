@@ -82,6 +82,16 @@ export class GroupedTable<R extends Stamped> extends LastRowKey implements Table
    * when that is the rest), so set() keeps it without reading the row's rest column again.
    */
   keyFor(ts: number, rest: string, own = false): string {
+    // The key made or parsed last, when it is this one: the same string again, so the digest
+    // and this table compare it by pointer and its hash is kept, where a key made afresh (a cons
+    // string) was flattened and hashed again by each (a counter's row written by message after
+    // message of one bucket).
+    const last = this.lastKey;
+    if (last !== null && this.lastOk && this.lastCanonical && this.lastTs === ts && this.lastRest === rest) {
+      this.lastRestOwn = own;
+      this.lastRest = rest;
+      return last;
+    }
     const g = this.groups.get(ts);
     const head = g === undefined ? String(ts) + SEP : this.headOf(g);
     const key = head + rest;

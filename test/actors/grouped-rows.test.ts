@@ -116,6 +116,37 @@ describe('RowStore with key columns starting at timestamp (rows grouped per time
     for (const key of logged) expect(possible.has(key)).toBe(true);
   });
 
+  it('put() of the row last put or read gives its key again, and never a key last read in another spelling of that timestamp', () => {
+    const rows = new RowStore<U>([...KEY]);
+    const log = new ChangeLog();
+    rows.attach(log, 0);
+    const cursor = log.open();
+    const first = rows.put({ timestamp: 60, user: 'bob', volume: 1 });
+    expect(first).toBe(`60${SEP}bob`);
+    // The same row again: the same key, written over.
+    expect(rows.put({ timestamp: 60, user: 'bob', volume: 2 })).toBe(`60${SEP}bob`);
+    // Another rest, then another timestamp, right after it.
+    expect(rows.put({ timestamp: 60, user: 'bobby', volume: 1 })).toBe(`60${SEP}bobby`);
+    expect(rows.put({ timestamp: 120, user: 'bobby', volume: 1 })).toBe(`120${SEP}bobby`);
+    // A key read with the timestamp spelled otherwise (a leading zero: no row of the regular form).
+    expect(rows.get(`060${SEP}bob`)).toBeUndefined();
+    expect(rows.put({ timestamp: 60, user: 'bob', volume: 3 })).toBe(`60${SEP}bob`);
+    expect(rows.get(`6e1${SEP}bob`)).toBeUndefined();
+    expect(rows.put({ timestamp: 60, user: 'bob', volume: 4 })).toBe(`60${SEP}bob`);
+    expect([...rows.keys()].sort()).toEqual([`120${SEP}bobby`, `60${SEP}bob`, `60${SEP}bobby`]);
+    expect(rows.get(`60${SEP}bob`)?.volume).toBe(4);
+    const logged: string[] = [];
+    log.forEach(cursor.position, log.position, (_c, key) => logged.push(key));
+    expect(logged).toEqual([
+      `60${SEP}bob`,
+      `60${SEP}bob`,
+      `60${SEP}bobby`,
+      `120${SEP}bobby`,
+      `60${SEP}bob`,
+      `60${SEP}bob`,
+    ]);
+  });
+
   it('logs every write under the very key a plain Map store logs, whether recorded whole or split (ChangeLog.recordSplit)', () => {
     const rows = new RowStore<U>([...KEY]);
     const model = new KeyedStore<U>();
