@@ -24,7 +24,6 @@ const NOT_HERE = new Error('not decoded here');
 
 /** Node's Buffer decoders without toString()'s encoding lookup and bounds fix-ups (not in @types/node). */
 interface SliceBuffer extends Buffer {
-  latin1Slice(start: number, end: number): string;
   utf8Slice(start: number, end: number): string;
 }
 
@@ -185,8 +184,14 @@ function enter(members: number): void {
 function key(length: number): string {
   if (length > MAX_CACHED_KEY || length === 0) return str(length);
   if (length > end - pos) throw NOT_HERE;
-  let h = length;
-  for (let i = pos, stop = pos + length; i < stop; i++) h = (Math.imul(h, 31) + (src[i] as number)) | 0;
+  // Five of its bytes and its length pick the slot: the comparison below reads every byte anyway,
+  // and hashing them all too was a tenth of the decode. Keys that share those five bytes only
+  // take turns in a slot (a miss decodes the key again), never answer for each other.
+  const last = pos + length - 1;
+  let h = (length << 16) ^ ((src[pos] as number) << 8) ^ (src[last] as number);
+  h = (Math.imul(h, 31) + (src[pos + (length >> 1)] as number)) | 0;
+  h = (Math.imul(h, 31) + (src[pos + (length > 1 ? 1 : 0)] as number)) | 0;
+  h = (Math.imul(h, 31) + (src[length > 2 ? last - 1 : pos] as number)) | 0;
   const slot = h & (KEY_SLOTS - 1);
   const seen = cachedKeyBytes[slot];
   if (seen !== undefined && seen.length === length) {
@@ -209,15 +214,96 @@ function key(length: number): string {
 }
 
 /**
- * `length` bytes of UTF-8 as a string. ASCII as Latin-1 (the same characters, one byte each);
- * anything else through the UTF-8 decoder, which replaces malformed sequences as TextDecoder does
- * (and msgpackr's own decoder, test/snapshots/msgpack-read.test.ts).
+ * `length` bytes of UTF-8 as a string, as TextDecoder (and msgpackr's own decoder) makes it,
+ * malformed sequences replaced (test/snapshots/msgpack-read.test.ts). A short ASCII string is
+ * made here from its bytes: about half a record's strings are under 13 bytes, and a call into
+ * Buffer's decoder cost more than the string itself (~700 instructions each). Anything longer
+ * goes to the UTF-8 decoder whole, ASCII too: it finds ASCII faster than a loop here did.
  */
 function str(length: number): string {
   if (length > end - pos) throw NOT_HERE;
   const start = pos;
   const stop = start + length;
   pos = stop;
-  for (let i = start; i < stop; i++) if ((src[i] as number) >= 0x80) return src.utf8Slice(start, stop);
-  return src.latin1Slice(start, stop);
+  if (length <= MAX_SHORT) {
+    let any = 0;
+    for (let i = start; i < stop; i++) any |= src[i] as number;
+    if (any < 0x80) return shortAscii(src, start, length);
+  }
+  return src.utf8Slice(start, stop);
+}
+
+/** Longest string shortAscii() makes. */
+const MAX_SHORT = 12;
+/** Its indexes are within the bytes str() bounded: never undefined. */
+const fromCharCode = String.fromCharCode as (...codes: (number | undefined)[]) => string;
+
+/** `length` (at most MAX_SHORT) ASCII bytes of `b` from `a`, one argument each: no array, no call out of JavaScript. */
+function shortAscii(b: Uint8Array, a: number, length: number): string {
+  switch (length) {
+    case 0:
+      return '';
+    case 1:
+      return fromCharCode(b[a]);
+    case 2:
+      return fromCharCode(b[a], b[a + 1]);
+    case 3:
+      return fromCharCode(b[a], b[a + 1], b[a + 2]);
+    case 4:
+      return fromCharCode(b[a], b[a + 1], b[a + 2], b[a + 3]);
+    case 5:
+      return fromCharCode(b[a], b[a + 1], b[a + 2], b[a + 3], b[a + 4]);
+    case 6:
+      return fromCharCode(b[a], b[a + 1], b[a + 2], b[a + 3], b[a + 4], b[a + 5]);
+    case 7:
+      return fromCharCode(b[a], b[a + 1], b[a + 2], b[a + 3], b[a + 4], b[a + 5], b[a + 6]);
+    case 8:
+      return fromCharCode(b[a], b[a + 1], b[a + 2], b[a + 3], b[a + 4], b[a + 5], b[a + 6], b[a + 7]);
+    case 9:
+      return fromCharCode(b[a], b[a + 1], b[a + 2], b[a + 3], b[a + 4], b[a + 5], b[a + 6], b[a + 7], b[a + 8]);
+    case 10:
+      return fromCharCode(
+        b[a],
+        b[a + 1],
+        b[a + 2],
+        b[a + 3],
+        b[a + 4],
+        b[a + 5],
+        b[a + 6],
+        b[a + 7],
+        b[a + 8],
+        b[a + 9],
+      );
+    case 11:
+      return fromCharCode(
+        b[a],
+        b[a + 1],
+        b[a + 2],
+        b[a + 3],
+        b[a + 4],
+        b[a + 5],
+        b[a + 6],
+        b[a + 7],
+        b[a + 8],
+        b[a + 9],
+        b[a + 10],
+      );
+    case 12:
+      return fromCharCode(
+        b[a],
+        b[a + 1],
+        b[a + 2],
+        b[a + 3],
+        b[a + 4],
+        b[a + 5],
+        b[a + 6],
+        b[a + 7],
+        b[a + 8],
+        b[a + 9],
+        b[a + 10],
+        b[a + 11],
+      );
+    default:
+      throw NOT_HERE;
+  }
 }

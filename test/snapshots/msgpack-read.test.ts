@@ -89,6 +89,28 @@ describe('msgpack read for replay', () => {
     }
   });
 
+  it('makes ASCII strings of every short length, control characters included, as msgpackr does', () => {
+    const next = random(13);
+    for (let n = 0; n <= 14; n++)
+      for (let round = 0; round < 64; round++) {
+        let s = '';
+        for (let i = 0; i < n; i++)
+          s += String.fromCharCode(round === 0 ? 0 : round === 1 ? 0x7f : Math.floor(next() * 0x80));
+        expect(agrees(encode({ [s]: s, list: [s, `${s}é`] }))).toBe('same');
+      }
+  });
+
+  it('keeps apart keys that differ only where the key cache does not hash', () => {
+    // Same length, first, second, middle and last two bytes: one slot, taken in turns.
+    const keys = ['abXcdYZef', 'abQcdRSef', 'abXcdRZef', 'ab0cd12ef'];
+    const record: Record<string, number> = {};
+    keys.forEach((k, i) => {
+      record[k] = i;
+    });
+    for (let round = 0; round < 3; round++) expect(agrees(encode(record))).toBe('same');
+    for (const k of keys) expect(readPlain(encode({ [k]: 1 }), 0, Infinity)).toEqual({ [k]: 1 });
+  });
+
   it('replaces malformed UTF-8 in a string as msgpackr does, at every length either decoder of its has', () => {
     const next = random(11);
     for (let i = 0; i < 20_000; i++) {
