@@ -72,8 +72,8 @@ function read(seq: number, stored: Uint8Array, size: number): void {
   truncated = false;
   const meta = deriveMeta(entry.envelope, { maxFanout: data.maxFanout, onTruncated });
   const head = encodeHead(headOf(entry.id, meta, entry.envelope));
-  // A copy (Buffer#slice would be a view of the buffer LMDB reuses).
-  const end = pairs.add(Uint8Array.prototype.slice.call(stored, 0, size), head);
+  // A view of the buffer LMDB reuses: add() copies it into the batch before the next record is read.
+  const end = pairs.add(new Uint8Array(stored.buffer, stored.byteOffset, size), head);
   items.push({ seq, end, headEnd: pairs.size, t: truncated, w: entry.withinShape !== undefined });
 }
 
