@@ -180,14 +180,18 @@ describe('state digest', () => {
   });
 });
 
+/** A deterministic generator of whole numbers below n: the same sequence every run for a seed. */
+function seeded(seed: number): (n: number) => number {
+  let state = seed;
+  return (n) => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return (state >>> 8) % n;
+  };
+}
+
 describe('state digest against a rebuild', () => {
   it('equals a fresh container loaded with the same entries after any mix of new keys, overwrites, deletes and rollbacks, across folds', () => {
-    // A deterministic generator: the same sequence every run.
-    let seed = 7;
-    const next = (n: number) => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return (seed >>> 8) % n;
-    };
+    const next = seeded(7);
     const live = new KeyedStore<unknown>();
     // Enough writes for several epochs (a fold every 4096 pending keys) and keys that are written once, often and deleted.
     for (let round = 0; round < 40; round++) {
@@ -213,11 +217,7 @@ describe('state digest against a rebuild', () => {
   it('equals a fresh container loaded with the same entries when writes mostly rewrite the last key written, deleted and written again between', () => {
     // The digest remembers the last key overwritten and its slot: runs of one key, each ended by
     // a write, a delete, a rollback or a fold, must leave it where a fresh count would.
-    let seed = 11;
-    const next = (n: number) => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return (seed >>> 8) % n;
-    };
+    const next = seeded(11);
     const live = new KeyedStore<unknown>();
     let key = 'a';
     let deletes = 0;
