@@ -9,13 +9,17 @@ import { recentSamples } from '../helpers/fixtures.js';
 import { tempDir } from '../helpers/service-process.js';
 
 /** Records per slot, read here slot by slot (every slot, not only those a child listed). */
-function recordsPerSlot(dir: string): Record<number, number> {
+async function recordsPerSlot(dir: string): Promise<Record<number, number>> {
   const store = new DataStore(dir, { readOnly: true });
   const out: Record<number, number> = {};
-  for (let slot = 0; slot < MAX_SLOTS; slot++) {
-    let n = 0;
-    for (const _ of store.salvageRange({ slot })) n++;
-    if (n > 0) out[slot] = n;
+  try {
+    for (let slot = 0; slot < MAX_SLOTS; slot++) {
+      let n = 0;
+      for (const _ of store.salvageRange({ slot })) n++;
+      if (n > 0) out[slot] = n;
+    }
+  } finally {
+    await store.close();
   }
   return out;
 }
@@ -44,8 +48,8 @@ describe('salvage of a data file holding several generations', () => {
   });
   afterAll(() => root.remove());
 
-  it('copies each occupied slot whole, every record of it, and reports no other slot', () => {
-    const before = recordsPerSlot(dir);
+  it('copies each occupied slot whole, every record of it, and reports no other slot', async () => {
+    const before = await recordsPerSlot(dir);
     expect(Object.keys(before).length).toBeGreaterThanOrEqual(3);
     const report = quarantineAndSalvage(dir, 'test', Date.now());
 
@@ -54,7 +58,7 @@ describe('salvage of a data file holding several generations', () => {
       Object.fromEntries(Object.entries(before).map(([slot, records]) => [slot, { records, complete: true }])),
     );
     // The file now in place holds them all, slot for slot.
-    expect(recordsPerSlot(dir)).toEqual(before);
-    expect(recordsPerSlot(report.quarantinedTo)).toEqual(before);
+    expect(await recordsPerSlot(dir)).toEqual(before);
+    expect(await recordsPerSlot(report.quarantinedTo)).toEqual(before);
   });
 });
