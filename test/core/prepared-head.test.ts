@@ -20,7 +20,8 @@ const head = (fields: Record<string, unknown>): PreparedHead => ({
   meta,
   fields: { topic: 't', timestamp: 1, ...fields } as Omit<Envelope, 'msg'>,
 });
-const OPEN_BRACE = 0x7b;
+// The JSON form is a row (an array): prepared-head.ts HeadRow.
+const JSON_FORM = 0x5b;
 
 describe('a prepared head', () => {
   it('goes as JSON for every real message and comes back equal to the msgpack form', () => {
@@ -29,7 +30,7 @@ describe('a prepared head', () => {
     for (const e of recentSamples(Math.floor(Date.now() / 1000))) {
       const p = prepareFrames([Buffer.from(e.topic), Buffer.from(JSON.stringify(e))], limits);
       if (p.kind !== 'ready') throw new Error(`expected a ready message, got ${p.kind}`);
-      expect(p.head[0]).toBe(OPEN_BRACE);
+      expect(p.head[0]).toBe(JSON_FORM);
       const back = decodeHead(p.head);
       // The msgpack form of the same head is the reference the JSON form must equal.
       expect(back).toEqual(decode(encode(back)));
@@ -47,29 +48,31 @@ describe('a prepared head', () => {
     ];
     for (const [what, fields] of cases) {
       const bytes = encodeHead(head(fields));
-      expect(bytes[0], what).not.toBe(OPEN_BRACE);
+      expect(bytes[0], what).not.toBe(JSON_FORM);
       expect(decodeHead(bytes), what).toEqual(head(fields));
     }
     // -0 is 0 after either form (msgpackr writes it as the integer 0), so it needs no detour.
-    expect(encodeHead(head({ i: -0 }))[0]).toBe(OPEN_BRACE);
+    expect(encodeHead(head({ i: -0 }))[0]).toBe(JSON_FORM);
     expect(decodeHead(encodeHead(head({ i: -0 })))).toEqual(decode(encode(head({ i: -0 }))));
   });
 
   it('keeps strings JSON cannot write as UTF-8 (lone surrogates) and nesting past the walk bound', () => {
     const lone = head({ username: 'a\ud800b', headers: { '\u2028': '\u0000"\\' } });
     const bytes = encodeHead(lone);
-    expect(bytes[0]).toBe(OPEN_BRACE);
+    expect(bytes[0]).toBe(JSON_FORM);
     expect(decodeHead(bytes)).toEqual(lone);
     let deep: unknown = 1;
     for (let i = 0; i < 40; i++) deep = { d: deep };
     const nested = head({ headers: deep });
     const deepBytes = encodeHead(nested);
-    expect(deepBytes[0]).not.toBe(OPEN_BRACE);
+    expect(deepBytes[0]).not.toBe(JSON_FORM);
     expect(decodeHead(deepBytes)).toEqual(nested);
   });
 
   it('throws on bytes that are neither form', () => {
     expect(() => decodeHead(Buffer.from('{"id":'))).toThrow();
+    // A JSON row cut short.
+    expect(() => decodeHead(Buffer.from('["x#1",'))).toThrow();
     // A msgpack map cut short.
     expect(() => decodeHead(new Uint8Array([0x82, 0xa2, 0x69]))).toThrow();
   });
@@ -97,6 +100,30 @@ describe('a prepared head', () => {
       expect(Buffer.from(got.record).equals(Buffer.from(s.record))).toBe(true);
       expect({ ...got.envelope }).toEqual(decodeFreshRecord(s.record).envelope);
     }
+  });
+
+  it('refuses a record or head outside its batch buffer, or a head cut short', () => {
+    const limits = unclocked(threadLimits(loadConfig({ env: {}, flags: { port: 0 } })));
+    const e = recentSamples(Math.floor(Date.now() / 1000))[0] as RawEnvelope;
+    const p = prepareFrames([Buffer.from(e.topic), Buffer.from(JSON.stringify(e))], limits);
+    if (p.kind !== 'ready') throw new Error(`expected a ready message, got ${p.kind}`);
+    const pairs = new PairBatch();
+    const end = pairs.add(p.record, p.head);
+    const headEnd = pairs.size;
+    const buffer = pairs.take();
+    expect(unpackPrepared(buffer, 0, end, headEnd).id).toBe(decodeHead(p.head).id);
+    expect(() => unpackPrepared(buffer, 0, end, headEnd + 1)).toThrow(RangeError);
+    expect(() => unpackPrepared(buffer, 0, end, end)).toThrow();
+    expect(() => unpackPrepared(buffer, 0, end, end - 1)).toThrow();
+    expect(() => unpackPrepared(buffer, 0, headEnd + 1, headEnd + 2)).toThrow(RangeError);
+    expect(() => unpackPrepared(buffer, end, end - 1, headEnd)).toThrow(RangeError);
+    // The row cut short: the head ends before its closing bracket.
+    expect(() => unpackPrepared(buffer, 0, end, end + p.head.byteLength - 1)).toThrow(SyntaxError);
+    // A fresh buffer of other bytes at the same places is read as itself, not as the one before.
+    const other = new Uint8Array(headEnd);
+    other.set(new Uint8Array(buffer));
+    other.fill(0x20, end, headEnd);
+    expect(() => unpackPrepared(other.buffer, 0, end, headEnd)).toThrow();
   });
 
   it("leaves a signed message's certificate and signature in its record, read back in their place among the keys", () => {

@@ -10,7 +10,7 @@ import { decodeFrames, frameLimits } from '../../src/decode-frames.js';
 import type { Envelope } from '../../src/envelope.js';
 import { walkShape } from '../../src/envelope-limits.js';
 import { deriveMeta } from '../../src/meta/index.js';
-import { decodeHead, encodeHead, type PreparedHead } from '../../src/prepared-head.js';
+import { decodeHead } from '../../src/prepared-head.js';
 import { type RawEnvelope, samples } from '../helpers/fixtures.js';
 import { sortedDeep } from '../helpers/sorted-deep.js';
 
@@ -51,20 +51,23 @@ function prepare(topic: string, text: string): Extract<Prepared, { kind: 'ready'
 const OUTPUTS_OF_293ED47 = 'db4adaeca1e71404c51c4d4aef4419b112c4063c3163e38d161b1f0008b09af9';
 
 /**
- * The head with the fields it leaves in the record (a signed message's certificate and
- * signature: prepared-head.ts, headOf) put back in their places: what 293ed47 sent, byte for byte.
+ * The head in the form 293ed47 sent, byte for byte: the object { id, meta, fields } as JSON (the
+ * head now crosses as a row: prepared-head.ts HeadRow), with the fields it leaves in the record
+ * (a signed message's certificate and signature: prepared-head.ts, headOf) put back in their places.
  */
 function wholeHead(p: Extract<Prepared, { kind: 'ready' }>): Uint8Array {
+  expect(p.head[0]).toBe(0x5b);
   const head = decodeHead(p.head);
-  if (head.lazy === undefined) return p.head;
-  const { envelope } = decodeFreshRecord(p.record);
   const fields: Record<string, unknown> = { ...head.fields };
-  for (const name of ['certificate', 'signature']) {
-    if (!(name in fields)) continue;
-    expect(fields[name]).toBe(0);
-    fields[name] = envelope[name];
+  if (head.lazy !== undefined) {
+    const { envelope } = decodeFreshRecord(p.record);
+    for (const name of ['certificate', 'signature']) {
+      if (!(name in fields)) continue;
+      expect(fields[name]).toBe(0);
+      fields[name] = envelope[name];
+    }
   }
-  return encodeHead({ id: head.id, meta: head.meta, fields: fields as PreparedHead['fields'] });
+  return Buffer.from(JSON.stringify({ id: head.id, meta: head.meta, fields }));
 }
 
 describe("the bus thread's outputs", () => {
