@@ -123,10 +123,18 @@ describe('resume and reconnect', () => {
       probe.send({ op: 'subscribe', ident: 'volume-1s' });
       await probe.next((f) => f.type === 'snapshot', 'probe snapshot');
       await tiny.publish(samplesBatch(Math.floor(Date.now() / 1000) + 120).slice(0, 50));
+      // Every message is applied now, but the view catches up at its next tick: a snapshot is of
+      // the rows as of its seq. Wait for the update that brings the newest row HTTP serves.
+      const newest = Math.max(...(await httpRows(tiny.base, 'volume-1s')).map((r) => r['timestamp'] as number));
       await eventually(
-        () => (probe.of('update').length > 0 && probe.of('update').at(-1)!.seq >= snap.seq + 2 ? true : undefined),
+        () =>
+          probe.of('update').length > 0 &&
+          probe.of('update').at(-1)!.seq >= snap.seq + 2 &&
+          probe.of('update').some((f) => (f.rows as { timestamp: number }[]).some((r) => r.timestamp === newest))
+            ? true
+            : undefined,
         5_000,
-        'two updates past the old seq',
+        'two updates past the old seq, the last message in them',
       );
       const b = await RawClient.open(tiny.wsUrl);
       b.send({ op: 'subscribe', ident: 'volume-1s', resume: { epoch: snap.epoch, seq: snap.seq } });
