@@ -1,6 +1,6 @@
 import { StatscacheError } from '../actors/errors.js';
 import type { BusOptions, BusSubscription } from './bus.js';
-import { SharedCredit } from './bus-credit.js';
+import { type BusThreadFlow, SharedCredit } from './bus-credit.js';
 import { EndpointSet } from './bus-endpoints.js';
 import { BUS_THREAD_SOURCE, unpackBatch } from './bus-thread-batch.js';
 import { busWorkerData, type ThreadedBusHooks, type ThreadOptions } from './bus-thread-options.js';
@@ -9,6 +9,7 @@ import { busWorker, loadedOf } from './bus-thread-ahead.js';
 import { endableWithin, trackThread } from './process-exit.js';
 import { type PulseBounds, type PulseStage, PulseWatch } from './thread-pulse.js';
 
+export type { BusThreadFlow } from './bus-credit.js';
 export { BUS_THREAD_SOURCE, type ThreadMessage } from './bus-thread-batch.js';
 export type { ThreadedBusHooks, ThreadOptions } from './bus-thread-options.js';
 
@@ -27,6 +28,12 @@ function startHung(stillMs: number, stage: PulseStage, bounds: PulseBounds): Sta
       ? `the bus thread gave no sign of life for ${seconds} s after it was created, loading its modules (--thread-start-timeout ${bounds.startMs / 1000} s): stuck, ended; the start fails`
       : `the bus thread made no progress for ${seconds} s while opening its sockets (--thread-hang-timeout ${bounds.hangMs / 1000} s): stuck, ended; the start fails`,
   );
+}
+
+/** A subscription whose receiving is on the bus thread. */
+export interface ThreadedSubscription extends BusSubscription {
+  /** What the thread has read and the main thread has taken in, and whether it waits for credit. */
+  flow(): BusThreadFlow;
 }
 
 /** The service stopped while its bus thread had not begun: the thread was ended, nothing was opened. */
@@ -50,7 +57,7 @@ export async function subscribeThreaded(
   thread: ThreadOptions,
   hooks: ThreadedBusHooks,
   stopping?: AbortSignal,
-): Promise<BusSubscription> {
+): Promise<ThreadedSubscription> {
   const hangTimeoutMs = thread.hangTimeoutMs ?? 0;
   const bounds = { hangMs: hangTimeoutMs, startMs: thread.startTimeoutMs ?? 0 };
   /** Set until the thread says its sockets are open: a stall then fails the start instead. */
@@ -227,6 +234,7 @@ export async function subscribeThreaded(
     connected: [...options.connect],
     done,
     endpoints: () => endpoints.statuses(),
+    flow: () => credit.flow(),
     close: () => {
       if (!closing) shutdown();
     },

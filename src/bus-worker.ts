@@ -169,6 +169,8 @@ function onFrames(frames: readonly Uint8Array[], source: string): void | Promise
       batchBytes += ITEM_OVERHEAD_BYTES + prepared.detail.length;
       break;
   }
+  // Counted before it can wait for credit: a thread seen waiting is seen with it (bus-credit.ts flow).
+  credit.read(prepared.kind === 'rejected');
   // libzmq hands over queued messages without leaving the microtask queue: flush by size too.
   // Otherwise the first message of a batch waits up to lingerMs for company: every batch costs
   // a hand-over, an ack and a journal commit, which a trickle would pay once per message.

@@ -252,17 +252,28 @@ describe('the bus thread', () => {
   it('hands batches over in order, and stops receiving while maxInFlight messages are unacknowledged', async () => {
     let release: () => void = () => {};
     let held = true;
-    const { send, received, ready } = await joined({ maxInFlight: 20, maxBatch: 5 }, () => {
+    const { sub, send, received, ready } = await joined({ maxInFlight: 20, maxBatch: 5 }, () => {
       if (!held) return;
       return new Promise<void>((r) => {
         release = r;
       });
     });
     for (let i = 0; i < 200; i++) await send(i);
-    // The first batch is held: the thread hands over no more than maxInFlight (20) more.
-    await new Promise((r) => setTimeout(r, 300));
-    const whileHeld = received().length;
-    expect(whileHeld).toBeLessThanOrEqual(received().filter((m) => m.kind === 'rejected').length + 20);
+    // The first batch (the joining probes') is held, so nothing is taken in: the thread reads
+    // maxInFlight (20) messages, probes included, hands them over and stops for credit. The
+    // batches behind the held one queue unhandled, so received() cannot show it: the thread's
+    // own count does, and once it waits it reads nothing more until the main thread takes in.
+    const stopped = await eventually(
+      () => {
+        const flow = sub.flow();
+        // Read past the bound: it failed already (and may never wait).
+        return flow.waitingForCredit || flow.read > 20 ? flow : undefined;
+      },
+      10_000,
+      'the thread to stop for credit',
+      5,
+    );
+    expect(stopped).toMatchObject({ takenIn: 0, read: 20, waitingForCredit: true });
     held = false;
     release();
     const all = await eventually(
@@ -281,7 +292,7 @@ describe('the bus thread', () => {
     let release: () => void = () => {};
     let held = true;
     // The main thread is still on its first batch when the stop comes (as when intake died).
-    const { sub, send, readyIds } = await joined(
+    const { sub, send, readyIds, received } = await joined(
       { maxInFlight: 40, maxBatch: 5, lingerMs: 60_000, readThrough: true },
       () => {
         if (!held) return;
@@ -295,13 +306,20 @@ describe('the bus thread', () => {
     // minute in the thread's open batch (read through: the thread goes on reading meanwhile).
     // Well under the credit: none is held back for it.
     for (let i = 0; i < 12; i++) await send(i);
-    // No hand-over to watch for (the main thread is held): time for the thread to read 12 local messages.
-    await new Promise((r) => setTimeout(r, 1000));
+    // No hand-over to watch for (the main thread is held): the thread's own count of what it
+    // read. The joining probes are refused, so a late one is not taken for one of the 12.
+    const mine = () => {
+      const { read, refused } = sub.flow();
+      return read - refused;
+    };
+    await eventually(() => (mine() >= 12 ? true : undefined), 10_000, 'the thread to read the 12 messages', 5);
     sub.close();
     release();
     await sub.done;
     // Received, so handled: ZeroMQ will not deliver them again.
     expect(readyIds()).toEqual(Array.from({ length: 12 }, (_, i) => `m-${i}`));
+    // The probes too: every message the thread read was handled, none left in its open batch.
+    expect(received()).toHaveLength(sub.flow().read);
   });
 
   it('holds a trickle for the linger time and hands it over as one batch', async () => {
