@@ -47,7 +47,13 @@ describe('rate-limited logging on an injected clock', () => {
     while (calls < 3) await new Promise((r) => setTimeout(r, 10));
     cancel();
     const after = calls;
-    await new Promise((r) => setTimeout(r, 50));
+    // A second aligned timer set after the cancel is due no earlier than the cancelled one would
+    // have been, and one multiple early at most (a timer that fired early aims one further):
+    // by its third call the cancelled one was due at least once.
+    let barrier = 0;
+    const stopBarrier = systemClock.aligned(10, () => barrier++);
+    while (barrier < 3) await new Promise((r) => setTimeout(r, 10));
+    stopBarrier();
     expect(calls).toBe(after);
   });
 

@@ -125,9 +125,13 @@ describe('the bus receive loop', () => {
       reason: expect.stringMatching(/^intake stopped: bus receive loop for bind ended/),
     });
     expect(metricsValue(await s.metrics.refresh(), 'statscache_ready')).toBe(0);
+    // Intake really is dead, so the failing health check tells the truth: the receive path
+    // closes (the bus thread exits, what it had read handled), and nothing reads message 3.
+    let closed = false;
+    void s.subscription!.done.then(() => (closed = true));
+    await eventually(() => (closed ? true : undefined), 5_000, 'the receive path to close', 5);
     await message(3);
-    await new Promise((r) => setTimeout(r, 200));
-    expect(total(s)).toBe(counted); // intake really is dead: the failing health check tells the truth
+    expect(total(s)).toBe(counted);
   });
 });
 
