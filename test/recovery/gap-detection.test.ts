@@ -262,8 +262,15 @@ describe.concurrent('gap detection that fits real buses', () => {
     });
     const startedAt = Date.now() / 1000;
     const asked = r.dg.windows.length; // the start-up backfill's requests came before
+    const acceptedBefore = await metricOf(svc.base, 'statscache_bus_accepted_total');
     await r.send(m(1, now - 30 * DAY)); // a publisher's clock (or a relay's replay) a month behind
-    await sleep(50);
+    // Message 2 is dated after message 1 was received, by our clock: inside the window.
+    await eventually(
+      async () => ((await metricOf(svc.base, 'statscache_bus_accepted_total')) > acceptedBefore ? true : undefined),
+      10_000,
+      'message 1 taken in',
+      10,
+    );
     r.dg.messages.push(m(2, Date.now() / 1000)); // lost on the way; the history has it
     await r.send(m(3, Date.now() / 1000));
     await eventually(
