@@ -1,0 +1,107 @@
+/**
+ * The main thread's hand-over alone, in process: the fixture samples as the ingest bench's
+ * publisher sends them (sorted keys, a unique msg_id: bench/bus-prepare-cost.ts) prepared once
+ * into bus-thread batches of 128 (PairBatch, ItemBatch), then unpacked again and again as the
+ * main thread unpacks them (unpackBatch → unpackPrepared → withBodyFrom), each message read as
+ * the intake reads it (id, meta's category, topic, timestamp, record). Count instructions with
+ * callgrind at two pass counts and divide the difference by the records between (the preparing
+ * and start-up cancel out):
+ *
+ *   valgrind --tool=callgrind --callgrind-out-file=/dev/null node --single-threaded --predictable-gc-schedule --hash-seed=1 --random-seed=1 dist/bench/unpack-cost.js 40
+ *   UNPACK_DIST=/other/worktree/dist   the build measured (an A/B run)
+ *   BENCH_SIGNED=1                     every sample signed, as production fedmsg signs them
+ *   BENCH_BODY=1                       each body read too (its lazy decode)
+ *   BENCH_FIELDS=1                     the fields plugins and the gap detector read too, seq_id (absent) among them
+ */
+import { readFileSync } from 'node:fs';
+
+const PASSES = Number(process.argv[2] ?? 200);
+const dist = process.env['UNPACK_DIST'] ?? new URL('../', import.meta.url).pathname;
+const readBody = process.env['BENCH_BODY'] === '1';
+const readFields = process.env['BENCH_FIELDS'] === '1';
+
+await import(`${dist}/src/msgpack-strings.js`);
+const { prepareFrames, threadLimits, unclocked } = (await import(
+  `${dist}/src/bus-prepare.js`
+)) as typeof import('../src/bus-prepare.js');
+const { PairBatch } = (await import(`${dist}/src/transfer-buffer.js`)) as typeof import('../src/transfer-buffer.js');
+const { ItemBatch } = (await import(
+  `${dist}/src/bus-thread-protocol.js`
+)) as typeof import('../src/bus-thread-protocol.js');
+const { unpackBatch } = (await import(
+  `${dist}/src/bus-thread-batch.js`
+)) as typeof import('../src/bus-thread-batch.js');
+const { loadConfig } = (await import(`${dist}/src/config.js`)) as typeof import('../src/config.js');
+
+/** Python's json.dumps(sort_keys=True, separators=(",", ":")), ensure_ascii on. */
+function wire(value: unknown): string {
+  return JSON.stringify(sorted(value)).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+function sorted(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sorted);
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(value).sort()) out[k] = sorted((value as Record<string, unknown>)[k]);
+  return out;
+}
+
+let samples = readFileSync(new URL('../../test/fixtures/fedmsg/samples.jsonl', import.meta.url), 'utf8')
+  .split('\n')
+  .filter((l) => l.trim() !== '')
+  .map((l) => JSON.parse(l) as Record<string, unknown> & { topic: string });
+if (process.env['BENCH_SIGNED'] === '1') {
+  const signed = samples.find((s) => typeof s['certificate'] === 'string' && typeof s['signature'] === 'string');
+  if (signed)
+    samples = samples.map((s) => ({ ...s, certificate: signed['certificate'], signature: signed['signature'] }));
+}
+const now = Math.floor(Date.now() / 1000);
+const limits = unclocked(threadLimits(loadConfig({ env: {}, flags: { port: 0 } })));
+const fill = () => Date.now() / 1000;
+
+type Batch = { items: ReturnType<InstanceType<typeof ItemBatch>['take']>; buffer: ArrayBuffer };
+const batches: Batch[] = [];
+const items = new ItemBatch();
+const pairs = new PairBatch();
+let records = 0;
+const cut = () => {
+  const buffer = pairs.take();
+  batches.push({ items: items.take(), buffer });
+};
+for (const [i, s] of samples.entries()) {
+  const e = { ...s, timestamp: now - 3600 + i, msg_id: `bench-${now}-${i}` };
+  const prepared = prepareFrames([Buffer.from(s.topic), Buffer.from(wire(e))], limits, fill);
+  if (prepared.kind !== 'ready') continue;
+  const end = pairs.add(prepared.record, prepared.head);
+  items.ready('bench', end, pairs.size, prepared.corrected, prepared.truncated, prepared.filled);
+  records++;
+  if (items.count >= 128) cut();
+}
+if (items.count > 0) cut();
+
+let sink = 0;
+const fail = (err: unknown) => {
+  throw err;
+};
+for (let p = 0; p < PASSES; p++) {
+  for (const b of batches) {
+    const messages = unpackBatch(b.items, b.buffer, fail) ?? [];
+    for (const m of messages) {
+      if (m.kind !== 'ready') continue;
+      sink += m.id.length + m.meta.category.length + m.envelope.topic.length + m.record.byteLength;
+      sink += typeof m.envelope.timestamp === 'number' ? 1 : 0;
+      if (readBody) sink += typeof m.envelope.msg === 'object' ? 1 : 0;
+      if (readFields) {
+        const e = m.envelope;
+        sink += typeof e['seq_id'] === 'number' ? 1 : 0;
+        sink += typeof e.i === 'number' ? 1 : 0;
+        sink += typeof e.msg_id === 'string' ? 1 : 0;
+        sink += typeof e.username === 'string' ? 1 : 0;
+        sink += typeof e['headers'] === 'object' ? 1 : 0;
+      }
+    }
+  }
+}
+console.log(JSON.stringify({ passes: PASSES, records_per_pass: records, batches: batches.length, sink: sink > 0 }));
