@@ -243,6 +243,51 @@ describe('state digest against a rebuild', () => {
     }
     expect(deletes).toBeGreaterThan(100);
   });
+
+  it('equals a fresh container loaded with the same entries when a key written new is overwritten, whatever else shares its value or key', () => {
+    // A key's first overwrite reuses the hash its value got when the key was written new, if it
+    // is the same key and the same object: one object stored under two keys, a key rewritten
+    // across a fold (its old value is then no longer the one written new), a key deleted and
+    // written new again must each still hash what is there.
+    const shared = { n: 1 };
+    const checks: [string, (s: KeyedStore<unknown>) => void][] = [
+      [
+        'one object under two keys',
+        (s) => {
+          s.set('a', shared);
+          s.set('b', shared);
+          s.set('a', { n: 2 });
+        },
+      ],
+      [
+        'a key rewritten across a fold',
+        (s) => {
+          s.set('a', { n: 1 });
+          s.set('a', { n: 2 });
+          void s.digest.hi;
+          s.set('a', { n: 3 });
+        },
+      ],
+      [
+        'written new, deleted, written new again',
+        (s) => {
+          s.set('a', shared);
+          s.delete('a');
+          s.set('a', { n: 2 });
+          s.set('a', { n: 3 });
+        },
+      ],
+    ];
+    for (const [what, write] of checks) {
+      const live = new KeyedStore<unknown>();
+      live.beginMessage();
+      write(live);
+      live.endMessage();
+      const rebuilt = new KeyedStore<unknown>();
+      for (const [k, v] of live.entries()) rebuilt.load(k, v);
+      expect(formatDigest([live.digest]), what).toBe(formatDigest([rebuilt.digest]));
+    }
+  });
 });
 
 describe('a deferred digest', () => {
