@@ -7,13 +7,19 @@
 import { hash } from 'node:crypto';
 import { Packr, RESERVE_START_SPACE } from 'msgpackr';
 
-const packr = new Packr({ useRecords: false, variableMapSize: true });
+/**
+ * useToJSON off: stored values are plain data, and msgpackr takes an object whose own
+ * `constructor` member is not Object for a class instance and calls its `toJSON`, which a bus
+ * message may carry as a string (`{"constructor": "Main", "toJSON": "yes"}`): the encode threw.
+ */
+const OPTIONS = { useRecords: false, variableMapSize: true, useToJSON: false } as const;
+const packr = new Packr(OPTIONS);
 /**
  * Reads values in buffers that are reused after the call (LMDB's shared read buffer): msgpack
  * `bin` values are copied out rather than left as views into it. Reused buffers also keep the
  * DataView msgpackr caches on them, where a new view per value would make one each time.
  */
-const unpacker = new Packr({ useRecords: false, variableMapSize: true, copyBuffers: true });
+const unpacker = new Packr({ ...OPTIONS, copyBuffers: true });
 const CHECK_BYTES = 8;
 /** Where the msgpack body of a value framed by encodeChecked begins. */
 export const CHECKED_BODY_START = CHECK_BYTES;

@@ -22,6 +22,7 @@ export const HOSTILE_KEYS = [
   'hasOwnProperty',
   'length',
   'valueOf',
+  'toJSON',
 ];
 
 /** A seeded generator (mulberry32) with the draws the fuzz makes. */
