@@ -15,7 +15,7 @@ const MEETING = 'org.fedoraproject.prod.meetbot.meeting.complete';
 describe.each([
   ['on', 'true'],
   ['off', 'false'],
-])('members named constructor and toJSON, bus thread %s: journaled, served, and the same after restarts', (_, busThread) => {
+])('constructor and toJSON members, bus thread %s: kept through restarts', (_, busThread) => {
   const dir = tempDir();
   let svc: RunningService | null = null;
   const pub = new Publisher({ linger: 0 });
