@@ -6,6 +6,7 @@
  */
 import { hash } from 'node:crypto';
 import { Packr, RESERVE_START_SPACE } from 'msgpackr';
+import { writePlain } from './msgpack-write.js';
 
 /**
  * useToJSON off: stored values are plain data, and msgpackr takes an object whose own
@@ -67,6 +68,18 @@ const NO_TARGET = Buffer.alloc(0);
  * not a multiple of 8. The bytes are encodeChecked's either way (the same packer and options).
  */
 export function encodeCheckedAt(value: unknown, target: Buffer, at: number): Buffer {
+  // msgpackr's rule for where a value goes: in `target` only with 2 KiB of room after `at`
+  // (its safe end is 10 bytes short of the buffer's), from the next multiple of 8.
+  if (target.length - 10 - at >= 0x800) {
+    const start = (at + 7) & ~7;
+    // msgpackr's bytes for a JSON-shaped value, without msgpackr (msgpack-write.ts).
+    const end = writePlain(value, target, start + CHECK_BYTES);
+    if (end !== -1) {
+      const out = target.subarray(start, end);
+      out.write(checksumOf(view(out, CHECK_BYTES, out.byteLength)), 0, CHECK_BYTES, 'latin1');
+      return out;
+    }
+  }
   packr.useBuffer(target);
   packr.position = at;
   try {

@@ -1,0 +1,250 @@
+/**
+ * A journal record's msgpack body written without msgpackr, for the JSON-shaped values a record
+ * holds (plain objects, arrays, strings, numbers, booleans, null): the counterpart of
+ * msgpack-read.ts. Its bytes are msgpackr's (the codec's Packr: no records, variable map sizes)
+ * for every value it writes (test/snapshots/msgpack-write.test.ts); anything else (another class,
+ * a typed array, a bigint, a value that would not fit) answers -1, for msgpackr (codec.ts), whose
+ * pack() serves every type and option it has: ~15% of the bus thread's CPU per message.
+ */
+const NOT_HERE = new Error('not written here'); // thrown for a value not written here or without room
+// Node's Buffer encoder without write()'s encoding lookup and argument checks (not in @types/node).
+interface WriteBuffer extends Buffer {
+  utf8Write(value: string, offset: number, length: number): number;
+}
+let t = Buffer.alloc(0) as WriteBuffer; // kept until the next call (a batch buffer, detached once sent)
+let pos = 0;
+let safeEnd = 0; // past it a value may not fit: the largest write but a string's is a float64's 9 bytes
+let view: DataView = new DataView(new ArrayBuffer(8));
+const OBJECT_PROTO = Object.prototype;
+
+/** `value` as msgpack at target[start..): where it ends, or -1 (not written here, or no room; bytes left behind). */
+export function writePlain(value: unknown, target: Buffer, start: number): number {
+  t = target as WriteBuffer;
+  if (view.buffer !== t.buffer || view.byteOffset !== t.byteOffset || view.byteLength !== t.byteLength)
+    view = new DataView(t.buffer, t.byteOffset, t.byteLength);
+  pos = start;
+  safeEnd = t.length - 9;
+  // An enumerable property on Object.prototype would be walked by object()'s for-in.
+  for (const _ in OBJECT_PROTO) return -1;
+  try {
+    write(value);
+    return pos;
+  } catch {
+    // NOT_HERE, or a RangeError (a stack too deep): msgpackr decides, as it did before this writer.
+    return -1;
+  }
+}
+
+function write(value: unknown): void {
+  if (pos > safeEnd) throw NOT_HERE;
+  switch (typeof value) {
+    case 'string':
+      str(value);
+      return;
+    case 'number':
+      num(value);
+      return;
+    case 'boolean':
+      t[pos++] = value ? 0xc3 : 0xc2;
+      return;
+    case 'object': {
+      if (value === null) {
+        t[pos++] = 0xc0;
+        return;
+      }
+      // msgpackr's own test: anything else goes through its extensions and toJSON.
+      const kind = value.constructor;
+      if (kind === Object) object(value as Record<string, unknown>);
+      else if (kind === Array) array(value as unknown[]);
+      else throw NOT_HERE;
+      return;
+    }
+    case 'undefined':
+      // msgpackr's undefined (an array's hole too): fixext 1 of type 0, one zero byte.
+      t[pos++] = 0xd4;
+      t[pos++] = 0;
+      t[pos++] = 0;
+      return;
+    default:
+      throw NOT_HERE;
+  }
+}
+
+/**
+ * A map's entries in Object.keys order, as msgpackr writes them, walked with for-in (no array of
+ * keys, each value read by its field index). for-in also walks inherited properties: hence only
+ * objects whose prototype is Object.prototype, while that has no enumerable property. The count
+ * is known at the end: a header past a fixmap's moves the entries up.
+ */
+function object(value: Record<string, unknown>): void {
+  if (Object.getPrototypeOf(value) !== OBJECT_PROTO) throw NOT_HERE;
+  const at = pos++;
+  let length = 0;
+  for (const key in value) {
+    str(key);
+    write(value[key]);
+    length++;
+  }
+  if (length < 0x10) {
+    t[at] = 0x80 | length;
+    return;
+  }
+  const grow = length < 0x10000 ? 2 : 4;
+  if (pos + grow > t.length) throw NOT_HERE;
+  t.copyWithin(at + 1 + grow, at + 1, pos);
+  const end = pos + grow;
+  pos = at;
+  header(length, 0x80, 0xde);
+  pos = end;
+}
+
+function array(value: unknown[]): void {
+  const length = value.length;
+  header(length, 0x90, 0xdc);
+  for (let i = 0; i < length; i++) write(value[i]);
+}
+
+/** A map's or array's header: fix (under 16), 16-bit (`code`) or 32-bit (`code` + 1). */
+function header(length: number, fix: number, code: number): void {
+  if (length < 0x10) t[pos++] = fix | length;
+  else if (length < 0x10000) {
+    t[pos] = code;
+    t[pos + 1] = length >>> 8;
+    t[pos + 2] = length & 0xff;
+    pos += 3;
+  } else {
+    t[pos] = code + 1;
+    view.setUint32(pos + 1, length);
+    pos += 5;
+  }
+}
+
+/**
+ * msgpackr's choices: a uint32 the shortest unsigned form (0-127 a fixint, -0 too), an int32 below
+ * 0 the shortest signed one, anything else a float64 (fractions, NaN, ±Infinity, past 32 bits).
+ */
+function num(n: number): void {
+  if (n >>> 0 === n) {
+    if (n < 0x80) t[pos++] = n;
+    else if (n < 0x100) {
+      t[pos] = 0xcc;
+      t[pos + 1] = n;
+      pos += 2;
+    } else if (n < 0x10000) {
+      t[pos] = 0xcd;
+      t[pos + 1] = n >>> 8;
+      t[pos + 2] = n & 0xff;
+      pos += 3;
+    } else {
+      t[pos] = 0xce;
+      view.setUint32(pos + 1, n);
+      pos += 5;
+    }
+  } else if (n >> 0 === n) {
+    if (n >= -0x20) t[pos++] = 0x100 + n;
+    else if (n >= -0x80) {
+      t[pos] = 0xd0;
+      t[pos + 1] = n + 0x100;
+      pos += 2;
+    } else if (n >= -0x8000) {
+      t[pos] = 0xd1;
+      view.setInt16(pos + 1, n);
+      pos += 3;
+    } else {
+      t[pos] = 0xd2;
+      view.setInt32(pos + 1, n);
+      pos += 5;
+    }
+  } else {
+    t[pos] = 0xcb;
+    view.setFloat64(pos + 1, n);
+    pos += 9;
+  }
+}
+
+// Strings of fewer UTF-16 units are encoded here: a call to Buffer's encoder costs ~30 units' loop.
+const SHORT = 32;
+/**
+ * A str of the shortest header for its UTF-8 length (at most 3 bytes per UTF-16 unit, 5 of header).
+ * An ASCII string under 32 units (most of a record's) is a fixstr written here in one pass: with
+ * every string through strUtf8, the bus thread ran 8% more instructions per message (callgrind).
+ */
+function str(s: string): void {
+  const units = s.length;
+  if (pos + 5 + 3 * units > t.length) throw NOT_HERE;
+  if (units < 0x20) {
+    const b = t;
+    let p = pos + 1;
+    let i = 0;
+    for (; i < units; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      b[p++] = c;
+    }
+    if (i === units) {
+      b[pos] = 0xa0 | units;
+      pos = p;
+      return;
+    }
+  }
+  strUtf8(s, units);
+}
+
+/**
+ * str() for any string: after room for the longest header its length allows, moved up when shorter;
+ * lone surrogates become U+FFFD, as msgpackr's and Buffer's encoders write them.
+ */
+function strUtf8(s: string, units: number): void {
+  const head = units < 0x20 ? 1 : units < 0x100 ? 2 : units < 0x10000 ? 3 : 5;
+  const at = pos + head;
+  const length = units < SHORT ? utf8(s, units, at) : t.utf8Write(s, at, t.length - at);
+  if (length < 0x20) {
+    // Only a string of under 32 units has a UTF-8 length under 32: `head` was 1.
+    t[pos] = 0xa0 | length;
+    pos += 1 + length;
+  } else if (length < 0x100) {
+    if (head < 2) t.copyWithin(pos + 2, pos + 1, pos + 1 + length);
+    t[pos] = 0xd9;
+    t[pos + 1] = length;
+    pos += 2 + length;
+  } else if (length < 0x10000) {
+    if (head < 3) t.copyWithin(pos + 3, pos + head, pos + head + length);
+    t[pos] = 0xda;
+    t[pos + 1] = length >>> 8;
+    t[pos + 2] = length & 0xff;
+    pos += 3 + length;
+  } else {
+    if (head < 5) t.copyWithin(pos + 5, pos + head, pos + head + length);
+    t[pos] = 0xdb;
+    view.setUint32(pos + 1, length);
+    pos += 5 + length;
+  }
+}
+
+/** `s` (`units` long) as UTF-8 at `at`; returns its length in bytes. */
+function utf8(s: string, units: number, at: number): number {
+  let p = at;
+  for (let i = 0; i < units; i++) {
+    let c = s.charCodeAt(i);
+    if (c < 0x80) t[p++] = c;
+    else if (c < 0x800) {
+      t[p++] = (c >> 6) | 0xc0;
+      t[p++] = (c & 0x3f) | 0x80;
+    } else if ((c & 0xfc00) === 0xd800 && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      c = 0x10000 + ((c & 0x03ff) << 10) + (s.charCodeAt(++i) & 0x03ff);
+      t[p++] = (c >> 18) | 0xf0;
+      t[p++] = ((c >> 12) & 0x3f) | 0x80;
+      t[p++] = ((c >> 6) & 0x3f) | 0x80;
+      t[p++] = (c & 0x3f) | 0x80;
+    } else if ((c & 0xf800) === 0xd800) {
+      t[p++] = 0xef;
+      t[p++] = 0xbf;
+      t[p++] = 0xbd;
+    } else {
+      t[p++] = (c >> 12) | 0xe0;
+      t[p++] = ((c >> 6) & 0x3f) | 0x80;
+      t[p++] = (c & 0x3f) | 0x80;
+    }
+  }
+  return p - at;
+}
