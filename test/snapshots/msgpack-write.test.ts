@@ -147,6 +147,20 @@ describe('msgpack write', () => {
     same([1, , 3]);
   });
 
+  it('leaves to msgpackr an object whose own constructor member is not Object, which packs it whole', () => {
+    // msgpackr takes such an object down its class path, where a toJSON member (a string here)
+    // was called and threw: the codec packs with useToJSON off (e2e/prototype-named-members).
+    for (const text of [
+      '{"page":{"constructor":"Main","toJSON":"yes","valueOf":1,"hasOwnProperty":[]}}',
+      '{"a":[{"toJSON":{"constructor":1},"constructor":"x"}]}',
+    ]) {
+      const value: unknown = JSON.parse(text);
+      expect(written(value, 13, 256)).toBeNull();
+      expect(decode(encode(value))).toEqual(value);
+    }
+    same(JSON.parse('{"toJSON":"yes","valueOf":1}'));
+  });
+
   it('leaves to msgpackr what is not a plain JSON value, and what would not fit', () => {
     class Thing {
       a = 1;
