@@ -53,17 +53,24 @@ export class BusIngest {
   prepared(messages: readonly ThreadMessage[], from = 0): void | Promise<void> {
     const held = this.deps.held();
     if (held !== null) return held.then(() => this.prepared(messages, from));
+    // The clocks are read once for the messages taken in one go (this call, up to the slice's end):
+    // the service's clock for the bound and gap windows, and the monotonic one, read anyway for the
+    // slice, as each message's accepted-at (the end of the one before it: microseconds early).
+    const now = this.deps.intake.nowSeconds();
+    let at = performance.now();
     for (let i = from; i < messages.length; i++) {
       const message = messages[i] as ThreadMessage;
-      this.startSlice();
+      this.startSlice(at);
       try {
-        const gap = this.deps.intake.fromThread(message);
+        const gap = this.deps.intake.fromThread(message, now, at);
         if (gap && this.deps.config.datagrepper) this.queueGap(gap);
       } catch (err) {
         this.failed(err, message.source);
       }
+      if (i + 1 === messages.length) break;
+      at = performance.now();
       // The rest of the batch waits for a later turn (see startSlice).
-      if (i + 1 < messages.length && this.sliceSpent()) return nextTurn().then(() => this.prepared(messages, i + 1));
+      if (this.sliceSpent(at)) return nextTurn().then(() => this.prepared(messages, i + 1));
     }
     const behind = this.deps.intake.backpressure();
     if (behind || !this.sliceSpent()) return behind;
@@ -85,18 +92,18 @@ export class BusIngest {
    * waits for the check phase, so reads answer between slices instead of behind the whole
    * burst (the reads bench's p99).
    */
-  private startSlice(): void {
+  private startSlice(now?: number): void {
     this.sliceCount++;
     if (this.sliceStart >= 0) return;
-    this.sliceStart = performance.now();
+    this.sliceStart = now ?? performance.now();
     setImmediate(() => {
       this.sliceStart = -1;
       this.sliceCount = 0;
     });
   }
 
-  private sliceSpent(): boolean {
-    return this.sliceCount >= INGEST_TURN_MESSAGES || performance.now() - this.sliceStart >= INGEST_SLICE_MS;
+  private sliceSpent(now?: number): boolean {
+    return this.sliceCount >= INGEST_TURN_MESSAGES || (now ?? performance.now()) - this.sliceStart >= INGEST_SLICE_MS;
   }
 
   /**

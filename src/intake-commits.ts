@@ -121,7 +121,8 @@ export class IntakeCommits {
     };
   }
 
-  protected admitted(entry: JournalEntry | null, bytes: number): boolean {
+  /** `at`: when it was accepted (performance.now()), what the commit delay counts from. */
+  protected admitted(entry: JournalEntry | null, bytes: number, at = performance.now()): boolean {
     if (!entry) {
       this.counters.duplicates++;
       return false;
@@ -132,7 +133,7 @@ export class IntakeCommits {
       this.heldBytes.set(entry.seq, bytes);
       this.uncommittedBytes += bytes;
     }
-    this.acceptedAt.push(entry.seq, performance.now());
+    this.acceptedAt.push(entry.seq, at);
     return true;
   }
 

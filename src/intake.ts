@@ -44,8 +44,15 @@ export class Intake extends IntakeReplay {
    * One live bus message the bus thread has prepared (bus-thread.ts): decoded, bounded and
    * encoded there; the clock's bound is judged here, with the service's clock. A `clock` one
    * (no timestamp, and the thread could not read the service's clock) is decoded here.
+   * `now` (the service's clock, epoch seconds) and `at` (performance.now(), what the commit
+   * delay counts from) may be read once for the messages of a batch taken in one go: they are
+   * microseconds apart, against a clock bound of seconds and a delay of milliseconds.
    */
-  fromThread(message: ThreadMessage): GapSignal | null {
+  fromThread(
+    message: ThreadMessage,
+    now = this.deps.limits.nowSeconds(),
+    at: number = performance.now(),
+  ): GapSignal | null {
     if (message.kind === 'clock') return this.fromBus(message.frames, message.source);
     this.counters.frames++;
     if (message.kind === 'rejected') {
@@ -58,26 +65,30 @@ export class Intake extends IntakeReplay {
       this.unsubscribed(envelope.topic);
       return null;
     }
-    const { nowSeconds } = this.deps.limits;
     // Filled in by the thread from the clock (it had none): not judged against it again, as a timestamp
     // filled on this thread never is (a wall clock stepped back since must not refuse it).
     if (message.filled) this.counters.filledTimestamps++;
-    else if (this.refusedAhead(message)) return null;
+    else if (this.refusedAhead(message, now)) return null;
     if (message.corrected) this.counters.correctedTimestamps++;
-    const gap = this.gaps.observe(envelope, message.source, nowSeconds());
+    const gap = this.gaps.observe(envelope, message.source, now);
     const entry = this.deps.journal.acceptEncoded(message.id, envelope, message.record, message.meta);
     // Taken in only: a duplicate is never applied, so the main thread's own decode (which counts
     // when a plugin first reads the meta) never counts one either.
     if (message.truncated && entry) this.counters.fanoutTruncated++;
     // The record (the body is decoded from it only when applied) and the head's objects.
-    this.admitted(entry, ITEM_OVERHEAD_BYTES + message.record.byteLength);
+    this.admitted(entry, ITEM_OVERHEAD_BYTES + message.record.byteLength, at);
     if (gap) this.counters.gaps++;
     return gap;
   }
 
+  /** The service's clock (epoch seconds): what a batch's messages are judged and dated by (fromThread). */
+  nowSeconds(): number {
+    return this.deps.limits.nowSeconds();
+  }
+
   /** True (counted and reported) when the message's timestamp is further ahead of the clock than the skew allows. */
-  private refusedAhead(message: ThreadMessage & { kind: 'ready' }): boolean {
-    const detail = preparedAhead(message, this.deps.limits);
+  private refusedAhead(message: ThreadMessage & { kind: 'ready' }, now: number): boolean {
+    const detail = preparedAhead(message, this.deps.limits, now);
     if (detail === null) return false;
     this.counters.decodeErrors.future_timestamp++;
     this.deps.onDecodeFailure('future_timestamp', detail);
@@ -134,11 +145,13 @@ export class Intake extends IntakeReplay {
 export function preparedAhead(
   message: Pick<ThreadMessage & { kind: 'ready' }, 'envelope' | 'corrected' | 'filled'>,
   limits: Pick<FrameLimits, 'nowSeconds' | 'maxClockSkew'>,
+  /** The clock already read for this message's batch (epoch seconds); read here when absent. */
+  now?: number,
 ): string | null {
   if (message.filled) return null;
   const ts = message.envelope.timestamp;
   // The value as sent, to a double's precision (the thread converted it): the seconds logged
   // as sent named 1.8e18 "timestamp 1800000000000 (read as microseconds)", no unit rule's reading.
   const sent = message.corrected === null ? ts : ts * (message.corrected === 'microseconds' ? 1e6 : 1e3);
-  return aheadOfClock(ts, sent, message.corrected, limits.nowSeconds(), limits.maxClockSkew);
+  return aheadOfClock(ts, sent, message.corrected, now ?? limits.nowSeconds(), limits.maxClockSkew);
 }
