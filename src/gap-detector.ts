@@ -105,15 +105,16 @@ export class GapDetector {
   /**
    * Records the message; returns the window that may hold lost messages, or null. `receivedAt`
    * (epoch seconds, the service's clock) dates a `seq_id` window; it defaults to the message's
-   * own timestamp for replays, whose windows nobody fetches.
+   * own timestamp for replays, whose windows nobody fetches. `category`: the topic's
+   * (categoryOf), when the message's meta already holds it.
    */
-  observe(envelope: Envelope, source = '', receivedAt = envelope.timestamp): GapSignal | null {
+  observe(envelope: Envelope, source = '', receivedAt = envelope.timestamp, category?: string): GapSignal | null {
     const seq = envelope['seq_id'];
     if (typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0)
       return this.observeSeq(seq, receivedAt, source);
     const i = envelope.i;
     if (typeof i !== 'number' || !Number.isSafeInteger(i) || i < 1) return null;
-    return this.observeI(i, envelope, source);
+    return this.observeI(i, envelope, source, category ?? categoryOf(envelope.topic));
   }
 
   /**
@@ -148,8 +149,8 @@ export class GapDetector {
     };
   }
 
-  private observeI(i: number, envelope: Envelope, source: string): GapSignal | null {
-    const key = `${typeof envelope.username === 'string' ? envelope.username : ''}|${categoryOf(envelope.topic)}`;
+  private observeI(i: number, envelope: Envelope, source: string, category: string): GapSignal | null {
+    const key = `${typeof envelope.username === 'string' ? envelope.username : ''}|${category}`;
     if (key.length > MAX_PUBLISHER_KEY) return null;
     const state = this.publishers.get(key);
     if (!state) {

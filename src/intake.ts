@@ -70,7 +70,8 @@ export class Intake extends IntakeReplay {
     if (message.filled) this.counters.filledTimestamps++;
     else if (this.refusedAhead(message, now)) return null;
     if (message.corrected) this.counters.correctedTimestamps++;
-    const gap = this.gaps.observe(envelope, message.source, now);
+    // The thread's meta holds the topic's category: not found in the topic again.
+    const gap = this.gaps.observe(envelope, message.source, now, message.meta.category);
     const entry = this.deps.journal.acceptEncoded(message.id, envelope, message.record, message.meta);
     // Taken in only: a duplicate is never applied, so the main thread's own decode (which counts
     // when a plugin first reads the meta) never counts one either.
