@@ -13,9 +13,10 @@
  *   TAKE_DIST=/other/worktree/dist   the build measured (an A/B run)
  *   TAKE_PREPARED=400                batches prepared (whatever is taken in: keep it equal across runs)
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fixtureSamples, wire } from './fedmsg-wire.js';
 
 const TAKEN = Number(process.argv[2] ?? 100);
 const PREPARED = Number(process.env['TAKE_PREPARED'] ?? 400);
@@ -33,25 +34,7 @@ const { loadConfig } = await load<typeof import('../src/config.js')>('src/config
 const { assembleCore } = await load<typeof import('../src/core.js')>('src/core.js');
 const { DataStore } = await load<typeof import('../snapshots/lmdb-store.js')>('snapshots/lmdb-store.js');
 
-/** Python's json.dumps(sort_keys=True, separators=(",", ":")), as the ingest bench's publisher sends. */
-function wire(value: unknown): string {
-  return JSON.stringify(sorted(value)).replace(
-    /[\u007f-\uffff]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-}
-function sorted(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sorted);
-  if (typeof value !== 'object' || value === null) return value;
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(value).sort()) out[k] = sorted((value as Record<string, unknown>)[k]);
-  return out;
-}
-
-const samples = readFileSync(new URL('../../test/fixtures/fedmsg/samples.jsonl', import.meta.url), 'utf8')
-  .split('\n')
-  .filter((l) => l.trim() !== '')
-  .map((l) => JSON.parse(l) as Record<string, unknown> & { topic: string });
+const samples = fixtureSamples();
 // The same ids and timestamps run after run (within the hour): a Map's probes depend on the strings.
 const now = Math.floor(Date.now() / 3_600_000) * 3600;
 const config = loadConfig({ env: {}, flags: { port: 0 } });

@@ -13,7 +13,7 @@
  *   BENCH_BODY=1                       each body read too (its lazy decode)
  *   BENCH_FIELDS=1                     the fields plugins and the gap detector read too, seq_id (absent) among them
  */
-import { readFileSync } from 'node:fs';
+import { fixtureSamples, wire } from './fedmsg-wire.js';
 
 const PASSES = Number(process.argv[2] ?? 200);
 const dist = process.env['UNPACK_DIST'] ?? new URL('../', import.meta.url).pathname;
@@ -33,30 +33,7 @@ const { unpackBatch } = (await import(
 )) as typeof import('../src/bus-thread-batch.js');
 const { loadConfig } = (await import(`${dist}/src/config.js`)) as typeof import('../src/config.js');
 
-/** Python's json.dumps(sort_keys=True, separators=(",", ":")), ensure_ascii on. */
-function wire(value: unknown): string {
-  return JSON.stringify(sorted(value)).replace(
-    /[\u007f-\uffff]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-}
-function sorted(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sorted);
-  if (typeof value !== 'object' || value === null) return value;
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(value).sort()) out[k] = sorted((value as Record<string, unknown>)[k]);
-  return out;
-}
-
-let samples = readFileSync(new URL('../../test/fixtures/fedmsg/samples.jsonl', import.meta.url), 'utf8')
-  .split('\n')
-  .filter((l) => l.trim() !== '')
-  .map((l) => JSON.parse(l) as Record<string, unknown> & { topic: string });
-if (process.env['BENCH_SIGNED'] === '1') {
-  const signed = samples.find((s) => typeof s['certificate'] === 'string' && typeof s['signature'] === 'string');
-  if (signed)
-    samples = samples.map((s) => ({ ...s, certificate: signed['certificate'], signature: signed['signature'] }));
-}
+const samples = fixtureSamples(process.env['BENCH_SIGNED'] === '1');
 const now = Math.floor(Date.now() / 1000);
 const limits = unclocked(threadLimits(loadConfig({ env: {}, flags: { port: 0 } })));
 const fill = () => Date.now() / 1000;
