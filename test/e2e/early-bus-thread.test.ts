@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Publisher } from 'zeromq';
-import { journaledAndApplied, metricOf } from '../helpers/probes.js';
+import { metricOf, resendUntilApplied } from '../helpers/probes.js';
 import {
   CLI,
   eventually,
@@ -72,15 +72,7 @@ describe.each([
         msg: { user: `u${n}` },
       }),
     ]);
-    // The subscription reaches the publisher after a while (slow joiner): resend until all are in.
-    await eventually(
-      async () => {
-        for (const f of frames) await pub.send(f);
-        return (await journaledAndApplied(s.base, 3)) ? true : undefined;
-      },
-      20_000,
-      'messages journaled and applied',
-    );
+    await resendUntilApplied(s.base, (f) => pub.send(f), frames, 3);
     const users = (await getJson(`${s.base}/api/volume-by-user-1m?rows_per_page=100`)).body as { user: string }[];
     expect(new Set(users.map((r) => r.user))).toEqual(new Set(['u1', 'u2', 'u3']));
     // Nothing left degraded: the replaced thread is no failure of intake.

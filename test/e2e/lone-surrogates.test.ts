@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Publisher } from 'zeromq';
-import { digestsOf, journaledAndApplied } from '../helpers/probes.js';
+import { digestsOf, resendUntilApplied } from '../helpers/probes.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 
 const TOPIC = 'org.fedoraproject.prod.wiki.article.edit';
@@ -49,15 +49,7 @@ describe('unpaired surrogates (and __proto__ members) on the bus: replaced at in
       return [TOPIC, JSON.stringify({ topic, timestamp: base + n / 1000, msg_id: `2026-lone-${n}`, msg })];
     });
     const until = sent;
-    // The subscription reaches the publisher after a while (slow joiner): resend until all are in.
-    await eventually(
-      async () => {
-        for (const f of frames) await pub.send(f);
-        return (await journaledAndApplied(s.base, until)) ? true : undefined;
-      },
-      20_000,
-      'messages journaled and applied',
-    );
+    await resendUntilApplied(s.base, (f) => pub.send(f), frames, until);
   };
 
   it('serves U+FFFD in their place, and the same digests and views after SIGTERM and after SIGKILL', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Publisher } from 'zeromq';
-import { digestsOf, journaledAndApplied, metricOf } from '../helpers/probes.js';
+import { digestsOf, metricOf, resendUntilApplied } from '../helpers/probes.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 
 const TOPIC = 'org.fedoraproject.prod.wiki.article.edit';
@@ -56,15 +56,7 @@ describe.each([
       return [topic, JSON.stringify({ topic, timestamp: base + n / 1000, msg_id: `2026-proto-${n}`, msg })];
     });
     const until = sent;
-    // The subscription reaches the publisher after a while (slow joiner): resend until all are in.
-    await eventually(
-      async () => {
-        for (const f of frames) await pub.send(f);
-        return (await journaledAndApplied(s.base, until)) ? true : undefined;
-      },
-      20_000,
-      'messages journaled and applied',
-    );
+    await resendUntilApplied(s.base, (f) => pub.send(f), frames, until);
   };
 
   it('counts every message, and a SIGTERM (snapshot) and a SIGKILL (journal replay) keep them', async () => {

@@ -48,6 +48,27 @@ export async function journaledAndApplied(base: string, total: number): Promise<
 }
 
 /**
+ * Sends `frames` again and again until the service has journaled and applied `total` messages:
+ * a SUB socket misses what is published before its subscription reaches the publisher (slow
+ * joiner), and a repeat of a message it did get is a duplicate (same id), never counted twice.
+ */
+export async function resendUntilApplied(
+  base: string,
+  send: (frames: string[]) => Promise<void>,
+  frames: readonly string[][],
+  total: number,
+): Promise<void> {
+  await eventually(
+    async () => {
+      for (const f of frames) await send(f);
+      return (await journaledAndApplied(base, total)) ? true : undefined;
+    },
+    20_000,
+    'messages journaled and applied',
+  );
+}
+
+/**
  * Resolves with the first log line `match` accepts, once the service's stdout has brought it.
  * The service logs asynchronously (log-output.ts) and the line comes over a pipe, so it can
  * reach this process after an HTTP answer showing what happened after it was logged.
