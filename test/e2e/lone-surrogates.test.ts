@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Publisher } from 'zeromq';
-import { digestsOf, resendUntilApplied } from '../helpers/probes.js';
+import { digestsOf, resendUntilApplied, volumeByUser } from '../helpers/probes.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 
 const TOPIC = 'org.fedoraproject.prod.wiki.article.edit';
@@ -23,13 +23,6 @@ describe('unpaired surrogates (and __proto__ members) on the bus: replaced at in
     dir.remove();
   });
 
-  const users = async (base: string) => {
-    const res = await getJson(`${base}/api/volume-by-user-1m?rows_per_page=100`);
-    expect(res.status).toBe(200);
-    const out: Record<string, number> = {};
-    for (const r of res.body as { user: string; volume: number }[]) out[r.user] = (out[r.user] ?? 0) + r.volume;
-    return out;
-  };
   const topics = async (base: string) => {
     const res = await getJson(`${base}/api/volume-by-topic-1m?rows_per_page=100`);
     return (res.body as { topic: string }[]).map((r) => r.topic).sort();
@@ -66,7 +59,7 @@ describe('unpaired surrogates (and __proto__ members) on the bus: replaced at in
     ]);
     await publish(s, [{ user: 'plain' }], `${TOPIC}.\udbff`);
 
-    const served = await users(s.base);
+    const served = await volumeByUser(s.base);
     expect(served).toEqual({
       'lone\ufffd': 1,
       '\ufffdlead': 1,
@@ -81,7 +74,7 @@ describe('unpaired surrogates (and __proto__ members) on the bus: replaced at in
     // A clean stop snapshots; the start reads the snapshot back through the start-up check's stream.
     expect(await s.stop('SIGTERM')).toBe(0);
     s = await start();
-    expect(await users(s.base)).toEqual(served);
+    expect(await volumeByUser(s.base)).toEqual(served);
     expect(await digestsOf(s.base)).toEqual(digests);
 
     // Killed before any snapshot of these: they come back from the journal's replay.
@@ -93,7 +86,7 @@ describe('unpaired surrogates (and __proto__ members) on the bus: replaced at in
       [{ attendees: JSON.parse('{"__proto__":1}') as unknown }],
       'org.fedoraproject.prod.meetbot.meeting.complete',
     );
-    const more = await users(s.base);
+    const more = await volumeByUser(s.base);
     expect(more['again\ufffd']).toBe(1);
     expect(more['lone\ufffd']).toBe(2);
     expect(more['__proto_']).toBe(1);
@@ -101,7 +94,7 @@ describe('unpaired surrogates (and __proto__ members) on the bus: replaced at in
     const digestsBeforeKill = await digestsOf(s.base);
     await s.stop('SIGKILL');
     s = await start();
-    expect(await users(s.base)).toEqual(more);
+    expect(await volumeByUser(s.base)).toEqual(more);
     expect(await digestsOf(s.base)).toEqual(digestsBeforeKill);
   });
 });

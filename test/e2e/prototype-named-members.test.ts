@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Publisher } from 'zeromq';
-import { digestsOf, metricOf, resendUntilApplied } from '../helpers/probes.js';
+import { digestsOf, metricOf, resendUntilApplied, volumeByUser } from '../helpers/probes.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 
 const TOPIC = 'org.fedoraproject.prod.wiki.article.edit';
@@ -26,15 +26,6 @@ describe.each([
     dir.remove();
   });
 
-  const users = async (base: string) => {
-    const res = await getJson(`${base}/api/volume-by-user-1m?rows_per_page=100`);
-    expect(res.status).toBe(200);
-    const out: Record<string, number> = {};
-    // Own members only: a user named constructor must not add to Object's.
-    for (const r of res.body as { user: string; volume: number }[])
-      out[r.user] = (Object.hasOwn(out, r.user) ? (out[r.user] as number) : 0) + r.volume;
-    return out;
-  };
   const start = async () => {
     svc = await startService([
       '--connect',
@@ -69,7 +60,7 @@ describe.each([
     ]);
     // Attendees become users: state keys named so, beside the values above.
     await publish(s, [{ attendees: { constructor: 1, toJSON: 2 } }], MEETING);
-    const served = await users(s.base);
+    const served = await volumeByUser(s.base);
     expect(served).toEqual({ plain: 1, paged: 1, nested: 1, constructor: 1, toJSON: 1 });
     expect(await metricOf(s.base, 'statscache_bus_accepted_total')).toBe(4);
     expect(await metricOf(s.base, 'statscache_intake_total', 'event="receive_errors"')).toBe(0);
@@ -77,16 +68,16 @@ describe.each([
 
     expect(await s.stop('SIGTERM')).toBe(0);
     s = await start();
-    expect(await users(s.base)).toEqual(served);
+    expect(await volumeByUser(s.base)).toEqual(served);
     expect(await digestsOf(s.base)).toEqual(digests);
 
     await publish(s, [{ user: 'paged', page: { toJSON: 'again', constructor: 'Main' } }]);
-    const more = await users(s.base);
+    const more = await volumeByUser(s.base);
     expect(more['paged']).toBe(2);
     const before = await digestsOf(s.base);
     await s.stop('SIGKILL');
     s = await start();
-    expect(await users(s.base)).toEqual(more);
+    expect(await volumeByUser(s.base)).toEqual(more);
     expect(await digestsOf(s.base)).toEqual(before);
   });
 });

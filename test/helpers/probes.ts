@@ -48,6 +48,19 @@ export async function journaledAndApplied(base: string, total: number): Promise<
 }
 
 /**
+ * Messages per user over every bucket of volume-by-user-1m's first 100 rows. Own members only:
+ * a user named `constructor` or `toJSON` counts as itself, not onto Object.prototype's member.
+ */
+export async function volumeByUser(base: string): Promise<Record<string, number>> {
+  const res = await getJson(`${base}/api/volume-by-user-1m?rows_per_page=100`);
+  if (res.status !== 200) throw new Error(`volume-by-user-1m answered ${res.status}`);
+  const out: Record<string, number> = {};
+  for (const r of res.body as { user: string; volume: number }[])
+    out[r.user] = (Object.hasOwn(out, r.user) ? (out[r.user] as number) : 0) + r.volume;
+  return out;
+}
+
+/**
  * Sends `frames` again and again until the service has journaled and applied `total` messages:
  * a SUB socket misses what is published before its subscription reaches the publisher (slow
  * joiner), and a repeat of a message it did get is a duplicate (same id), never counted twice.
