@@ -23,7 +23,6 @@
  * the batch size. Not part of `npm test`.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { ApplyBeacon } from '../actors/apply-beacon.js';
 import type { PluginMessage } from '../actors/plugin-api.js';
 import { builtinPlugins } from '../plugins/index.js';
@@ -33,15 +32,13 @@ import { createPluginMessage } from '../src/message.js';
 import { deriveMeta } from '../src/meta/index.js';
 import { buildPluginHost } from '../src/plugin-host-builder.js';
 import { createRouter } from '../src/router.js';
+import { fixtureSamples } from './fedmsg-wire.js';
 
 const N = Number(process.argv[2] ?? 20_000);
 const BATCH = Number(process.env['BENCH_BATCH'] ?? 16);
 const STEP = Number(process.env['BENCH_STEP'] ?? 0.45);
 
-const samples = readFileSync(new URL('../../test/fixtures/fedmsg/samples.jsonl', import.meta.url), 'utf8')
-  .split('\n')
-  .filter((l) => l.trim() !== '')
-  .map((l) => JSON.parse(l) as Envelope);
+const samples = fixtureSamples() as unknown as Envelope[];
 
 // As the service builds it (src/core.ts): default settings, so the key budget's checks run as they do live.
 const host = buildPluginHost(loadConfig({ env: {}, flags: { port: 0 } }), builtinPlugins(), () => {});
