@@ -21,6 +21,7 @@ import { decodeExport, ExportFileError } from './commands/export-format.js';
 import { listSlots } from './commands/generations.js';
 import { tailSeconds } from './commands/snapshot-export.js';
 import { exportInChild, type PeerExport, shared } from './export-process.js';
+import type { ExportTally } from './export-tally.js';
 import { importPayload, stateTooNew } from './commands/snapshot-import.js';
 import { registerPlugins } from '../actors/registry.js';
 import { builtinPlugins } from '../plugins/index.js';
@@ -32,13 +33,16 @@ export const MAX_EXPORT_BYTES = 1024 ** 3;
 /** Longest the whole download may take. */
 export const EXPORT_TIMEOUT_MS = 600_000;
 
-/** The peer side: the newest good generation as export bytes (`GET /admin/export`), built by a child process. */
-export function peerExport(dataDir: string, backfillOverlap: number): () => Promise<PeerExport> {
+/**
+ * The peer side: the newest good generation as export bytes (`GET /admin/export`), built by a
+ * child process; each build counted in `tally` (/metrics), once however many requests share it.
+ */
+export function peerExport(dataDir: string, backfillOverlap: number, tally?: ExportTally): () => Promise<PeerExport> {
   // No bigger than a replica accepts: it would be refused there after the whole transfer.
   // No longer than a replica waits for the whole download: an export built later serves nobody.
-  return shared(() =>
-    exportInChild(dataDir, tailSeconds(backfillOverlap), { maxBytes: MAX_EXPORT_BYTES, timeoutMs: EXPORT_TIMEOUT_MS }),
-  );
+  const build = () =>
+    exportInChild(dataDir, tailSeconds(backfillOverlap), { maxBytes: MAX_EXPORT_BYTES, timeoutMs: EXPORT_TIMEOUT_MS });
+  return shared(tally ? () => tally.track(build) : build);
 }
 
 const fail = (message: string, cause?: unknown): never => {

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { ExportFailure } from './export-tally.js';
 
 /** Under vitest the sources are TypeScript; the child always runs the built file. */
 const CHILD = import.meta.url.endsWith('.ts')
@@ -58,14 +59,19 @@ export function exportInChild(dataDir: string, tailSeconds: number, limits: Expo
       clearTimeout(timer);
       if (timedOut)
         return reject(
-          new Error(`the export process did not finish within ${limits.timeoutMs / 1000} s and was killed`),
+          new ExportFailure(
+            'timed_out',
+            `the export process did not finish within ${limits.timeoutMs / 1000} s and was killed`,
+          ),
         );
-      if (tooLarge) return reject(new Error(`the export exceeds ${limits.maxBytes} bytes`));
+      if (tooLarge) return reject(new ExportFailure('too_large', `the export exceeds ${limits.maxBytes} bytes`));
       if (code !== 0)
-        return reject(new Error(`the export process ended with ${signal ?? `code ${code}`}: ${stderr.trim()}`));
+        return reject(
+          new ExportFailure('failed', `the export process ended with ${signal ?? `code ${code}`}: ${stderr.trim()}`),
+        );
       if (size === 0) return resolve(null);
       const out = Buffer.concat(chunks, size);
-      if (size < 4) return reject(new Error(`the export process wrote ${size} bytes`));
+      if (size < 4) return reject(new ExportFailure('failed', `the export process wrote ${size} bytes`));
       resolve({ bytes: out.subarray(4), generation: out.readUInt32LE(0) });
     });
   });

@@ -99,6 +99,11 @@ export interface MetricsSources {
   };
   /** Per plugin loaded again after runs without it, journal records its start-up catch-up found trimmed (catch-up.ts). */
   readonly catchUpMissing?: () => ReadonlyMap<string, number>;
+  /** GET /admin/export's builds: running now, and how those that ended did, by outcome (export-tally.ts). */
+  readonly exports?: () => {
+    readonly inProgress: number;
+    readonly ended: Readonly<Record<string, number>>;
+  };
   /** HTTP answers a connection could not take at once, and connections closed before reading theirs (answer-writer.ts). */
   readonly heldAnswers?: () => { readonly held: number; readonly closedUnread: number; readonly heldBytes?: number };
 }

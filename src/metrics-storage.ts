@@ -1,7 +1,7 @@
 /**
  * Journal and snapshot metrics: journal positions and the accept-to-apply delay (the journal
- * commit), the last snapshot, and damage and waits on disk with how de-duplication reads the
- * id index.
+ * commit), the last snapshot, damage and waits on disk with how de-duplication reads the id
+ * index, and GET /admin/export's builds.
  */
 import type { KnownIdsStats } from '../snapshots/known-ids.js';
 import type { SnapshotReport } from '../snapshots/snapshotter.js';
@@ -134,4 +134,24 @@ export function storageMetrics({ fromCounters, gauge }: MetricMaker, sources: Me
       set({}, storage().dedupe.filterBytes),
     );
   }
+}
+
+/** Registers GET /admin/export's builds (with sources.exports): running now, and ended by outcome. */
+export function exportMetrics({ fromCounters, gauge }: MetricMaker, sources: MetricsSources): void {
+  if (!sources.exports) return;
+  const exports = sources.exports;
+  gauge(
+    'statscache_exports_in_progress',
+    'GET /admin/export exports being built now, each by a child process (requests that arrive meanwhile share it)',
+    [],
+    (set) => set({}, exports().inProgress),
+  );
+  fromCounters(
+    'statscache_exports_total',
+    'GET /admin/export exports built, by outcome: built, no_snapshot (no readable generation: 503), timed_out (the child killed at its 10-minute bound), too_large (over 1 GiB), failed (the child failed or was killed)',
+    ['outcome'],
+    (set) => {
+      for (const [outcome, n] of Object.entries(exports().ended)) set({ outcome }, n);
+    },
+  );
 }

@@ -17,7 +17,7 @@ import { amqpMetrics, busMetrics, readinessMetrics } from './metrics-intake.js';
 import { pluginMetrics } from './metrics-plugins.js';
 import { proxyMetrics } from './metrics-proxy.js';
 import type { Fill, MetricMaker, MetricsSources } from './metrics-sources.js';
-import { journalMetrics, storageMetrics } from './metrics-storage.js';
+import { exportMetrics, journalMetrics, storageMetrics } from './metrics-storage.js';
 import type { ProxyHealthView } from './proxy-health.js';
 
 export type { MetricsSources } from './metrics-sources.js';
@@ -121,6 +121,7 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
   wsMetrics(maker, sources);
   readinessMetrics(maker, sources);
   storageMetrics(maker, sources);
+  exportMetrics(maker, sources);
   httpMetrics(maker, sources);
   amqpMetrics(maker, sources);
   const { countRequest, counter } = requestMetrics(maker);

@@ -7,6 +7,7 @@ import type { EndpointStatus } from './bus.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { PeerExport } from './export-process.js';
+import { ExportTally } from './export-tally.js';
 import { type AdminHandler, createAdminHandler } from './http/admin-routes.js';
 import { createHttpHandler, type HttpHandler } from './http/api-routes.js';
 import { EncodedCache } from './http/encoded-cache.js';
@@ -77,10 +78,10 @@ export interface ServiceHttp {
  * and export commands, and most services are never asked. One peerExport for all requests, so
  * concurrent ones still share one export child.
  */
-function lazyPeerExport(dataDir: string, backfillOverlap: number): () => Promise<PeerExport> {
+function lazyPeerExport(dataDir: string, backfillOverlap: number, tally: ExportTally): () => Promise<PeerExport> {
   let loaded: Promise<() => Promise<PeerExport>> | undefined;
   return async () => {
-    loaded ??= import('./bootstrap.js').then(({ peerExport }) => peerExport(dataDir, backfillOverlap));
+    loaded ??= import('./bootstrap.js').then(({ peerExport }) => peerExport(dataDir, backfillOverlap, tally));
     return (await loaded)();
   };
 }
@@ -92,6 +93,7 @@ export function createServiceHttp(d: ServiceHttpDeps): ServiceHttp {
   const httpCache = new EncodedCache();
   const answers = answerMemo();
   const scanGate = new ScanGate(config.historyScanConcurrency, config.historyScanQueue);
+  const exports = new ExportTally();
   const metrics = createMetrics({
     host: d.host,
     bus: d.busCounters,
@@ -137,6 +139,7 @@ export function createServiceHttp(d: ServiceHttpDeps): ServiceHttp {
       writesWaiting: d.writesWaiting(),
     }),
     amqp: () => d.amqp.reports(),
+    exports: () => exports,
     ...(d.logOutput ? { logDroppedLines: () => d.logOutput?.droppedLines ?? 0 } : {}),
   });
   const api = createHttpHandler({
@@ -180,7 +183,7 @@ export function createServiceHttp(d: ServiceHttpDeps): ServiceHttp {
   const admin = createAdminHandler({
     adminToken: config.adminToken,
     snapshot: d.snapshot,
-    exportSnapshot: lazyPeerExport(config.dataDir, config.backfillOverlap),
+    exportSnapshot: lazyPeerExport(config.dataDir, config.backfillOverlap, exports),
     onExportError: (err) =>
       d.log.error(
         { err: errorText(err) },

@@ -2,6 +2,7 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportInChild, shared } from '../../src/export-process.js';
+import { ExportTally } from '../../src/export-tally.js';
 import { childrenWith } from '../helpers/children.js';
 import { snapshottedDataDir } from '../helpers/persistence.js';
 import { tempDir } from '../helpers/service-process.js';
@@ -45,15 +46,21 @@ describe('an export child that stops answering', () => {
   it('is killed at its time bound: the export fails saying so, and the next one is built afresh', async () => {
     let node = hanging;
     let timeoutMs = 1_000;
-    const build = shared(() => exportInChild(dir, 60, { maxBytes: 1 << 30, timeoutMs, node }));
+    // Counted as the service counts it (peerExport): one build, however many requests share it.
+    const tally = new ExportTally();
+    const build = shared(() => tally.track(() => exportInChild(dir, 60, { maxBytes: 1 << 30, timeoutMs, node })));
     const first = build();
     // A request arriving meanwhile shares the hung build.
     const second = build();
+    expect(tally.inProgress).toBe(1);
     const outcome = await within(first, 10_000);
     expect(outcome.settled).toBe('rejected');
     expect((outcome.value as Error | null)?.message).toMatch(/did not finish within 1 s/);
     expect((await within(second, 1_000)).settled).toBe('rejected');
     expect(childrenWith(hanging)).toEqual([]);
+    // statscache_exports_in_progress back to 0, statscache_exports_total{outcome="timed_out"} 1.
+    expect(tally.inProgress).toBe(0);
+    expect(tally.ended).toMatchObject({ timed_out: 1, failed: 0 });
     // Once it is gone, the next request builds a new export, which this time answers.
     node = process.execPath;
     // A real child's start-up alone can take a second on a busy machine.
@@ -61,5 +68,7 @@ describe('an export child that stops answering', () => {
     const next = await build();
     expect(next?.generation).toBeGreaterThanOrEqual(1);
     expect(next?.bytes.byteLength).toBeGreaterThan(0);
+    expect(tally.inProgress).toBe(0);
+    expect(tally.ended).toMatchObject({ timed_out: 1, built: 1 });
   }, 30_000);
 });

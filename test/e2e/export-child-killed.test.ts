@@ -22,7 +22,7 @@ describe('an export child killed from outside', () => {
     dir.remove();
   });
 
-  it('answers 500 export_failed naming the signal, logs it, counts it under /admin/export, and the next export works', async () => {
+  it('answers 500 export_failed naming the signal, logs it, counts it under /admin/export and as a failed export, and the next export works', async () => {
     const lines: { level: number; msg: string; err?: string }[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
     const config = loadConfig({
@@ -57,6 +57,9 @@ describe('an export child killed from outside', () => {
     expect(logged?.err).toMatch(/SIGKILL/);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/statscache_http_requests_total\{route="\/admin\/export",method="GET",status="500"\} 1/);
+    // Ended as failed, and no longer shown in progress.
+    expect(metrics).toMatch(/^statscache_exports_in_progress 0$/m);
+    expect(metrics).toMatch(/^statscache_exports_total\{outcome="failed"\} 1$/m);
 
     const again = await fetch(`${base}/admin/export`, { headers: auth });
     expect(again.status).toBe(200);
