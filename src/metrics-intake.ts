@@ -5,8 +5,8 @@
  */
 import type { MetricMaker, MetricsSources } from './metrics-sources.js';
 
-/** Registers the bus intake counters. */
-export function busMetrics({ fromCounters }: MetricMaker, sources: MetricsSources): void {
+/** Registers the bus intake counters, and the bus thread's hand-over (with sources.busThread). */
+export function busMetrics({ fromCounters, gauge }: MetricMaker, sources: MetricsSources): void {
   fromCounters('statscache_bus_frames_total', 'Multipart messages received from the bus', [], (set) =>
     set({}, sources.bus().frames),
   );
@@ -25,6 +25,29 @@ export function busMetrics({ fromCounters }: MetricMaker, sources: MetricsSource
   fromCounters('statscache_bus_decode_errors_total', 'Bus messages skipped, by reason', ['reason'], (set) => {
     for (const [reason, n] of Object.entries(sources.bus().decodeErrors)) set({ reason }, n);
   });
+  if (sources.busThread) {
+    const flow = sources.busThread;
+    // Read from the counts both threads share (atomics): nothing is asked of the bus thread.
+    gauge(
+      'statscache_bus_thread_held_messages',
+      'Bus messages the bus thread has read and the main thread has not yet taken in (the batch it is filling and those handed over), bounded by its credit: 8192 messages, or with --bus-queue-max-bytes the larger of that and --bus-queue-max, and a quarter of the bytes',
+      [],
+      (set) => {
+        const f = flow();
+        // uint32 counts that wrap: their difference modulo 2^32.
+        if (f !== null) set({}, (f.read - f.takenIn) >>> 0);
+      },
+    );
+    gauge(
+      'statscache_bus_thread_waiting_for_credit',
+      '1 while the bus thread has stopped reading its sockets because the main thread has not taken in what it handed over (the plugins or the journal behind): messages wait in libzmq meanwhile, and past its queue the publishers drop them (counted as seq_missing)',
+      [],
+      (set) => {
+        const f = flow();
+        if (f !== null) set({}, f.waitingForCredit ? 1 : 0);
+      },
+    );
+  }
 }
 
 /** Registers readiness, health and the bus endpoints (with sources.readiness). */

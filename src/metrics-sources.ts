@@ -6,6 +6,7 @@
 import type { PluginHost } from '../actors/plugin-host.js';
 import type { KnownIdsStats } from '../snapshots/known-ids.js';
 import type { SnapshotReport } from '../snapshots/snapshotter.js';
+import type { BusThreadFlow } from './bus-credit.js';
 
 export interface MetricsSources {
   readonly host: PluginHost;
@@ -15,6 +16,8 @@ export interface MetricsSources {
     readonly accepted: number;
     readonly decodeErrors: Readonly<Record<string, number>>;
   };
+  /** The bus thread's hand-over (bus-credit.ts); null without one (--bus-thread false, before it is up). */
+  readonly busThread?: () => BusThreadFlow | null;
   readonly lastSnapshot: () => SnapshotReport | null;
   readonly wsClients: () => number;
   /** Subscribers of one plugin's WebSocket channel. */

@@ -4,6 +4,7 @@ import type { SnapshotReport } from '../snapshots/snapshotter.js';
 import { quarantineFolders } from '../snapshots/quarantine.js';
 import type { AmqpInputs } from './amqp-inputs.js';
 import type { EndpointStatus } from './bus.js';
+import type { BusThreadFlow } from './bus-credit.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { PeerExport } from './export-process.js';
@@ -38,6 +39,8 @@ export interface ServiceHttpDeps {
   readonly amqp: AmqpInputs;
   /** The intake's counters with the gap detector's, the recovery's and the bus's receive errors. */
   readonly busCounters: () => IntakeCounters & Record<string, unknown>;
+  /** The bus thread's hand-over as the main thread sees it; null without a bus thread. */
+  readonly busThreadFlow?: () => BusThreadFlow | null;
   readonly server: () => RunningServer | null;
   readonly endpoints: () => readonly EndpointStatus[];
   readonly readiness: () => ReadinessView;
@@ -97,6 +100,7 @@ export function createServiceHttp(d: ServiceHttpDeps): ServiceHttp {
   const metrics = createMetrics({
     host: d.host,
     bus: d.busCounters,
+    ...(d.busThreadFlow ? { busThread: d.busThreadFlow } : {}),
     readiness: () => {
       const view = d.readiness();
       return {

@@ -8,6 +8,7 @@ import type { SnapshotReport } from '../snapshots/snapshotter.js';
 import type { AmqpInputs } from './amqp-inputs.js';
 import type { AmqpClient } from './amqp-inputs-deps.js';
 import { BIND_SOURCE, type BusSubscription } from './bus.js';
+import type { ThreadedSubscription } from './bus-thread.js';
 import type { Config } from './config.js';
 import type { Envelope } from './envelope.js';
 import type { HttpHandler } from './http/api-routes.js';
@@ -130,6 +131,8 @@ export class Service {
         amqpThreadFailures: (parts.amqp.thread?.failures ?? 0) + (parts.amqp.inputThread?.failures ?? 0),
       }),
       server: () => state.server,
+      // Only a threaded subscription has one (bus-thread.ts).
+      busThreadFlow: () => (state.subscription as Partial<ThreadedSubscription> | null)?.flow?.() ?? null,
       endpoints: () => state.subscription?.endpoints() ?? [],
       readiness: () => readinessOf(parts),
       intakeLagSeconds: () => parts.lagWatch.lag(parts.clock.now() / 1000, lagCounts(parts.intake)),
