@@ -42,7 +42,7 @@ export function peerExport(dataDir: string, backfillOverlap: number, tally?: Exp
   // No longer than a replica waits for the whole download: an export built later serves nobody.
   const build = () =>
     exportInChild(dataDir, tailSeconds(backfillOverlap), { maxBytes: MAX_EXPORT_BYTES, timeoutMs: EXPORT_TIMEOUT_MS });
-  return shared(tally ? () => tally.track(build) : build);
+  return shared(tally ? () => tally.follow(build) : build);
 }
 
 const fail = (message: string, cause?: unknown): never => {

@@ -40,7 +40,7 @@ export class ExportTally {
   }
 
   /** Runs one build, counted as in progress from now until it settles, however it settles. */
-  track(build: () => Promise<PeerExport>): Promise<PeerExport> {
+  follow(build: () => Promise<PeerExport>): Promise<PeerExport> {
     this.#running++;
     let building: Promise<PeerExport>;
     try {

@@ -48,7 +48,7 @@ describe('an export child that stops answering', () => {
     let timeoutMs = 1_000;
     // Counted as the service counts it (peerExport): one build, however many requests share it.
     const tally = new ExportTally();
-    const build = shared(() => tally.track(() => exportInChild(dir, 60, { maxBytes: 1 << 30, timeoutMs, node })));
+    const build = shared(() => tally.follow(() => exportInChild(dir, 60, { maxBytes: 1 << 30, timeoutMs, node })));
     const first = build();
     // A request arriving meanwhile shares the hung build.
     const second = build();
