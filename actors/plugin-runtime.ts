@@ -1,5 +1,6 @@
 import { BEACON } from './apply-beacon.js';
 import type { TimedContainer } from './containers.js';
+import { isThenable, refusePromise } from './hook-result.js';
 import { bucketEnd } from './interval.js';
 import { type KeyedStore, KeyTooLongError } from './keyed-store.js';
 import type { PluginMessage, UpdateContext } from './plugin-api.js';
@@ -29,22 +30,6 @@ export { MAX_ROWS_DECLARED } from './runtime-views.js';
 
 /** The one place the plugin's generics are erased: the runtime calls its functions on erased containers. */
 type ErasedUpdate = (m: PluginMessage, c: UpdateContext<Row, never>) => void;
-
-const isThenable = (v: unknown): v is PromiseLike<unknown> =>
-  (typeof v === 'object' || typeof v === 'function') &&
-  v !== null &&
-  typeof (v as { then?: unknown }).then === 'function';
-
-/**
- * An update that returned a promise (a plain function wrapping async work; async functions are
- * refused at registration): its writes after the first await would land outside the message's
- * undo scope, and its rejection would end the process. The message is refused as an update
- * error and the promise's outcome is swallowed.
- */
-function throwPromise(result: PromiseLike<unknown>): never {
-  result.then(undefined, () => undefined);
-  throw new TypeError('update returned a promise: plugin updates must be synchronous; message skipped for this plugin');
-}
 
 /**
  * The only owner of one plugin's state: applies messages (rolling back a failing update,
@@ -178,7 +163,12 @@ export class PluginRuntime extends RuntimeSnapshots {
     }
     try {
       const result: unknown = this.update(message, ctx as never);
-      if (isThenable(result)) throwPromise(result);
+      // Its writes after the first await would land outside the message's undo scope.
+      if (isThenable(result))
+        refusePromise(
+          result,
+          'update returned a promise: plugin updates must be synchronous; message skipped for this plugin',
+        );
     } catch (err) {
       state.rows.rollback();
       for (const s of this.storeList) s.rollback();

@@ -1,4 +1,5 @@
 import { type ApplyBeacon, viewParamsText } from './apply-beacon.js';
+import { notPromise } from './hook-result.js';
 import type { ViewContext } from './plugin-api.js';
 import type { RegisteredPlugin } from './registry.js';
 import type { Row } from './row-store.js';
@@ -13,6 +14,11 @@ export const MAX_ROWS_DECLARED = 256;
 /** The plugin's view functions with its generics erased (the cast is in plugin-runtime.ts). */
 export type ErasedView = (c: ViewContext<Row, never>, params: Readonly<Record<string, unknown>>) => Iterable<Row>;
 export type ErasedViewIsRows = (params: Readonly<Record<string, unknown>>) => boolean;
+
+/** The plugin's viewIsRows answer for `params`; a promise fails the query (hook-result.ts). */
+function rowsDeclared(isRows: ErasedViewIsRows, params: Readonly<Record<string, unknown>>): boolean {
+  return notPromise(isRows(params), 'viewIsRows returned a promise: it must answer true or false at once');
+}
 
 /**
  * The runtime's read side through the plugin's own `view()`: which queries it answers, its
@@ -76,7 +82,7 @@ export class RuntimeViews extends RuntimeState {
     const isRows = this.viewIsRows;
     if (this.view === undefined) return false;
     if (isRows === undefined) return true;
-    if (this.viewBeacon === null && this.hungViews === null) return isRows(params) !== true;
+    if (this.viewBeacon === null && this.hungViews === null) return rowsDeclared(isRows, params) !== true;
     // Plugin code run with the clients' parameters, as view() is: one that never returns holds the
     // event loop the same way, so it is watched, recorded and refused the same way (ViewHungBefore).
     // Its answer depends on the parameters alone (plugins are deterministic): kept, it is asked once.
@@ -86,7 +92,7 @@ export class RuntimeViews extends RuntimeState {
     this.beginView(key);
     let rows: boolean;
     try {
-      rows = isRows(params) === true;
+      rows = rowsDeclared(isRows, params) === true;
     } finally {
       this.endView();
     }
@@ -161,7 +167,10 @@ export class RuntimeViews extends RuntimeState {
 
   private customRows(params: Readonly<Record<string, unknown>>) {
     return this.views.get(this.log.position, this.state.counters.lastMessageAt, params, () =>
-      (this.view as ErasedView)(this.viewContext(), params),
+      notPromise(
+        (this.view as ErasedView)(this.viewContext(), params),
+        "view returned a promise: a plugin's view must return its rows (an iterable) at once",
+      ),
     );
   }
 

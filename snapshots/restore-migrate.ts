@@ -1,5 +1,6 @@
 /** A plugin's state written at an older version, run through its migrate hook for restore. */
 import { StatscacheError } from '../actors/errors.js';
+import { notPromise } from '../actors/hook-result.js';
 import type { StoredState } from '../actors/plugin-api.js';
 import type { LoadedEntries, LoadedState, PluginRuntime } from '../actors/plugin-runtime.js';
 import { conformToShape } from './plugin-shape.js';
@@ -32,7 +33,7 @@ export function migrate(runtime: PluginRuntime, stored: StoredState, from: numbe
   }
   let out: unknown;
   try {
-    out = hook(stored, from);
+    out = notPromise(hook(stored, from), 'it returned a promise: migrate must return the converted state at once');
   } catch (err) {
     throw new StatscacheError(
       'SC_SNAPSHOT_MIGRATION_FAILED',

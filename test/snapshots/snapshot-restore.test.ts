@@ -104,6 +104,10 @@ describe('snapshots', () => {
     await expect(
       session(d.path, counter(2, ((s: { rows: Map<string, Row> }) => ({ rows: s.rows })) as never), []),
     ).rejects.toThrow(/SC_SNAPSHOT_MIGRATION_FAILED.*migrate from version 1 returned no object in "stores"/);
+    // A plain function answering with a promise that rejects: refused by name; left unhandled, its rejection ended the process.
+    await expect(
+      session(d.path, counter(2, (() => Promise.reject(new Error('async migrate'))) as never), []),
+    ).rejects.toThrow(/SC_SNAPSHOT_MIGRATION_FAILED.*migrate from version 1 threw: it returned a promise/);
     const migrated = await session(
       d.path,
       counter(2, ((s: { rows: Map<string, Row> }, from: number) => {
