@@ -1,5 +1,6 @@
 import type { ChangeLog } from './change-log.js';
 import { RowKeyMismatchError, keyPart, rowKeyOf } from './row-key.js';
+import { UnstorableValueError } from './storable-value.js';
 import { TimeIndexedRows } from './time-indexed-rows.js';
 
 // Imported from here by the rest of the code.
@@ -93,6 +94,21 @@ export class RowStore<R extends Row = Row> extends TimeIndexedRows<R> {
   private groupedKey(grouped: NonNullable<typeof this.grouped>, ts: number, own: unknown): string {
     const rest = keyPart(own);
     return grouped.keyFor(ts, own === rest ? own : rest, true);
+  }
+
+  /**
+   * A row of a plugin whose values are checked (RuntimeOptions.checkValues) needs a finite number
+   * as its timestamp, as restore requires (restore-checks.ts validateRows): one stamped NaN (a
+   * `Number()` of a missing field) was kept and written into every snapshot, and the next start
+   * refused each generation and began empty. Refused here, only its message is lost to the plugin.
+   */
+  protected override checkStorable(key: string, row: R): void {
+    const ts: unknown = (row as Partial<Row> | null)?.timestamp;
+    if (typeof ts !== 'number' || !Number.isFinite(ts))
+      throw new UnstorableValueError(
+        `cannot keep the row for key ${JSON.stringify(key.slice(0, 80))}: its timestamp ${typeof ts === 'number' ? ts : typeof ts} is not a finite number of epoch seconds`,
+      );
+    super.checkStorable(key, row);
   }
 
   /** Like put(), with the key spelled out: it must be the one the key columns give, else the write throws. */

@@ -32,6 +32,9 @@ describe('RowStore.write', () => {
     for (const deferred of [true, false]) {
       const written = new RowStore<U>([...KEY]);
       const put = new RowStore<U>([...KEY]);
+      // The row at NaN: as a trusted plugin's rows keep it (values unchecked); a checked one is refused (below).
+      written.checkValues = false;
+      put.checkValues = false;
       const logs = [new ChangeLog(), new ChangeLog()];
       written.attach(logs[0] as ChangeLog, 1);
       put.attach(logs[1] as ChangeLog, 1);
@@ -106,6 +109,13 @@ describe('RowStore.write', () => {
     rows.deferDigest();
     const bad = { timestamp: 60, user: 'u', volume: 1, extra: () => 1 } as unknown as U;
     expect(() => rows.write(bad)).toThrow(UnstorableValueError);
+    expect(rows.size).toBe(0);
+    // A timestamp restore would refuse (restore-checks.ts validateRows), written or put.
+    for (const timestamp of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, '60', undefined]) {
+      const untimed = { timestamp, user: 'u', volume: 1 } as unknown as U;
+      expect(() => rows.write(untimed)).toThrow(/its timestamp .* is not a finite number/);
+      expect(() => rows.put(untimed)).toThrow(UnstorableValueError);
+    }
     expect(rows.size).toBe(0);
     rows.checkValues = false;
     rows.write({ timestamp: 60, user: 'u', volume: 2 });
