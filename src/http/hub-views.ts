@@ -24,6 +24,25 @@ export interface ViewRefusal {
 }
 
 /**
+ * What plugin code threw, as a client is told it. Not String() alone: a value without a printable
+ * message (a null-prototype object, a message whose toString throws) made that throw, out of the
+ * subscribe handler, and the subscriber was sent nothing at all.
+ */
+function thrownMessage(err: unknown): string {
+  try {
+    const message = (err as Error | null)?.message;
+    return typeof message === 'string' ? message : String(message ?? err);
+  } catch {
+    // Not errorText(): a stack is not for clients.
+    try {
+      return Object.prototype.toString.call(err);
+    } catch {
+      return '(unprintable thrown value)';
+    }
+  }
+}
+
+/**
  * The live views as WebSocket subscriptions and SSE streams open them: their parameters checked
  * as `/api/<ident>` checks them, the per-IP budget of new views, and what a subscriber is sent
  * first (a replay of the frames it missed, or a snapshot).
@@ -110,10 +129,7 @@ export class HubViews {
         return { code: 'too_many_new_views', detail: this.budget.refusal(ip) };
       }
       if (err instanceof ViewHungBefore) return { code: 'view_hung', detail: err.message };
-      return {
-        code: 'view_failed',
-        detail: `the view of ${runtime.ident} failed: ${String((err as Error)?.message ?? err)}`,
-      };
+      return { code: 'view_failed', detail: `the view of ${runtime.ident} failed: ${thrownMessage(err)}` };
     }
   }
 
