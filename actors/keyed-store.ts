@@ -31,6 +31,17 @@ export class KeyedStore<V> extends StoreRecords<V> implements ReadonlyKeyedStore
    * count to bump it, three windows per name per message in top-users.
    */
   protected setOver(key: string, value: V, previous: V | undefined): void {
+    const logged = this.recordWrite(key, value, previous);
+    this.map.set(key, value);
+    this.afterWrite(key, previous, value);
+    this.touch(logged);
+  }
+
+  /**
+   * What setOver() does before the table's write: the key's size and the value checked, the undo
+   * log, the cut and the digest. Returns the string to log the write under (touch()).
+   */
+  protected recordWrite(key: string, value: V, previous: V | undefined): string {
     // Strings of up to 600 UTF-16 units take at most 1800 bytes stored (3 per unit in UTF-8, or
     // 2 per escaped low unit plus 10 separators): skip the count for them.
     if (key.length > 600 && storedKeyBytes(key) > MAX_KEY_BYTES) {
@@ -42,10 +53,7 @@ export class KeyedStore<V> extends StoreRecords<V> implements ReadonlyKeyedStore
     // One lookup of the previous value serves the undo log, the cut, the digest and the index.
     this.remember(key, previous);
     if (this.cut !== null && !this.cut.has(key)) this.cut.set(key, previous);
-    const logged = previous === value ? key : this.digest.touch(key, previous, value);
-    this.map.set(key, value);
-    this.afterWrite(key, previous, value);
-    this.touch(logged);
+    return previous === value ? key : this.digest.touch(key, previous, value);
   }
 
   protected checkStorable(key: string, value: V): void {

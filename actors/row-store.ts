@@ -74,7 +74,9 @@ export class RowStore<R extends Row = Row> extends TimeIndexedRows<R> {
     const rest = keyPart(own);
     // At most 25 units of `String(ts)` and separator, 575 of rest: the 600 setOver() lets by uncounted.
     if (!this.splitWrites || !grouped.allRegular || rest.length > 575) {
-      super.set(grouped.keyFor(ts, own === rest ? own : rest, true), row);
+      const key = grouped.keyFor(ts, own === rest ? own : rest, true);
+      if (grouped.allRegular) this.writeRegular(grouped, key, ts, own === rest ? own : rest, row);
+      else super.set(key, row);
       return;
     }
     this.checkSplitStorable(ts, rest, row);
@@ -83,6 +85,20 @@ export class RowStore<R extends Row = Row> extends TimeIndexedRows<R> {
     // time, on rows of every plugin's shape: megamorphic), so the group keeps no copy of it.
     grouped.setRegular(ts, own === rest ? own : rest, row);
     this.recordSplitWrite(ts, rest, previous, row);
+  }
+
+  /**
+   * super.set(key, row) of the regular key keyFor() just made of (`ts`, `rest`), with no odd key
+   * held: the stored row is found and the row stored by those two parts, so neither the table's
+   * get() nor its set() parses the key again, and set() does not read the row's timestamp once
+   * more (a load on rows of every plugin's shape: megamorphic). Grouped rows have no index
+   * beside the table for afterWrite() to keep.
+   */
+  private writeRegular(grouped: NonNullable<typeof this.grouped>, key: string, ts: number, rest: string, row: R): void {
+    const previous = grouped.regularRow(ts, rest);
+    const logged = this.recordWrite(key, row, previous);
+    grouped.setRegular(ts, rest, row);
+    this.touch(logged);
   }
 
   /**
