@@ -6,7 +6,7 @@
  */
 import { hash } from 'node:crypto';
 import { Packr, RESERVE_START_SPACE } from 'msgpackr';
-import { writePlain } from './msgpack-write.js';
+import { NO_ROOM, writePlain } from './msgpack-write.js';
 
 /**
  * useToJSON off: stored values are plain data, and msgpackr takes an object whose own
@@ -50,11 +50,51 @@ function checksumOf(body: Uint8Array): string {
  */
 const CHECK_SPACE = RESERVE_START_SPACE | CHECK_BYTES;
 
+/**
+ * Where encodeChecked writes the values writePlain takes: handed out as views, one after the other
+ * (from multiples of 8, as msgpackr packs), and never written over. Callers keep what they are
+ * given past later encodes (a journal batch until its LMDB commit, the AMQP input thread's parts
+ * until its turn's batch is posted), so a full slab is left to them and a fresh one taken, as
+ * msgpackr does with its own buffer; and of its size (8 KiB), so a value held for long keeps no
+ * more memory alive than msgpackr's did.
+ */
+const SLAB = 8 * 1024;
+/** A value is not started with less room than this left: msgpackr's rule (pack.js), ~2 records. */
+const SLAB_ROOM = 0x800;
+let slab = Buffer.allocUnsafeSlow(SLAB);
+/** slab.buffer, read once: allocUnsafeSlow's Buffer is all of its own ArrayBuffer. */
+let slabBytes = slab.buffer;
+let slabAt = 0;
+
 /** A msgpack value behind a checksum of its bytes. */
 export function encodeChecked(value: unknown): Buffer {
-  const out = packr.pack(value, CHECK_SPACE);
-  out.write(checksumOf(view(out, CHECK_BYTES, out.byteLength)), 0, CHECK_BYTES, 'latin1');
-  return out;
+  let start = slabAt;
+  if (SLAB - start < SLAB_ROOM) {
+    slab = Buffer.allocUnsafeSlow(SLAB);
+    slabBytes = slab.buffer;
+    start = 0;
+  }
+  // msgpackr's bytes for a JSON-shaped value, without msgpackr (msgpack-write.ts).
+  let end = writePlain(value, slab, start + CHECK_BYTES);
+  if (end === NO_ROOM && start !== 0) {
+    // What did not fit in the rest of this slab may fit in a whole one.
+    slab = Buffer.allocUnsafeSlow(SLAB);
+    slabBytes = slab.buffer;
+    start = 0;
+    end = writePlain(value, slab, CHECK_BYTES);
+  }
+  if (end < 0) {
+    slabAt = start;
+    // Another type, or larger than a slab: msgpackr packs it in a buffer of its own.
+    const out = packr.pack(value, CHECK_SPACE);
+    out.write(checksumOf(view(out, CHECK_BYTES, out.byteLength)), 0, CHECK_BYTES, 'latin1');
+    return out;
+  }
+  slabAt = (end + 7) & ~7;
+  const check = checksumOf(new Uint8Array(slabBytes, start + CHECK_BYTES, end - start - CHECK_BYTES));
+  // Byte by byte: Buffer's write() looks its encoding up and checks its arguments first.
+  for (let i = 0; i < CHECK_BYTES; i++) slab[start + i] = check.charCodeAt(i);
+  return Buffer.from(slabBytes, start, end - start);
 }
 
 /** Handed to msgpackr after packing in place: no later pack writes into a caller's buffer (encodeCheckedAt). */
@@ -74,7 +114,7 @@ export function encodeCheckedAt(value: unknown, target: Buffer, at: number): Buf
     const start = (at + 7) & ~7;
     // msgpackr's bytes for a JSON-shaped value, without msgpackr (msgpack-write.ts).
     const end = writePlain(value, target, start + CHECK_BYTES);
-    if (end !== -1) {
+    if (end >= 0) {
       const out = target.subarray(start, end);
       out.write(checksumOf(view(out, CHECK_BYTES, out.byteLength)), 0, CHECK_BYTES, 'latin1');
       return out;

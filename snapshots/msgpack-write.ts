@@ -3,10 +3,13 @@
  * holds (plain objects, arrays, strings, numbers, booleans, null): the counterpart of
  * msgpack-read.ts. Its bytes are msgpackr's (the codec's Packr: no records, variable map sizes)
  * for every value it writes (test/snapshots/msgpack-write.test.ts); anything else (another class,
- * a typed array, a bigint, a value that would not fit) answers -1, for msgpackr (codec.ts), whose
+ * a typed array, a bigint) answers -1, and a value that would not fit NO_ROOM, for msgpackr (codec.ts), whose
  * pack() serves every type and option it has: ~15% of the bus thread's CPU per message.
  */
-const NOT_HERE = new Error('not written here'); // thrown for a value not written here or without room
+const NOT_HERE = new Error('not written here'); // thrown for a value not written here
+const FULL = new Error('no room'); // thrown for a value that would run past the target's end
+/** writePlain's answer for a value it would write, but not in the room the target has after `start`. */
+export const NO_ROOM = -2;
 // Node's Buffer encoder without write()'s encoding lookup and argument checks (not in @types/node).
 interface WriteBuffer extends Buffer {
   utf8Write(value: string, offset: number, length: number): number;
@@ -15,13 +18,21 @@ let t = Buffer.alloc(0) as WriteBuffer; // kept until the next call (a batch buf
 let pos = 0;
 let safeEnd = 0; // past it a value may not fit: the largest write but a string's is a float64's 9 bytes
 let view: DataView = new DataView(new ArrayBuffer(8));
+let viewed: Buffer | null = null; // the target `view` is of
 const OBJECT_PROTO = Object.prototype;
 
-/** `value` as msgpack at target[start..): where it ends, or -1 (not written here, or no room; bytes left behind). */
+/**
+ * `value` as msgpack at target[start..): where it ends; -1 when it is not written here, NO_ROOM when
+ * it did not fit (a caller with a fresh buffer can try again there). Either way bytes are left behind.
+ */
 export function writePlain(value: unknown, target: Buffer, start: number): number {
+  if (target !== viewed) {
+    // A Buffer's bytes never move: the view is made once per target (reading `buffer` on each call
+    // showed in the profile of encodeChecked's small values). A transferred one has length 0: FULL.
+    viewed = target;
+    view = new DataView(target.buffer, target.byteOffset, target.byteLength);
+  }
   t = target as WriteBuffer;
-  if (view.buffer !== t.buffer || view.byteOffset !== t.byteOffset || view.byteLength !== t.byteLength)
-    view = new DataView(t.buffer, t.byteOffset, t.byteLength);
   pos = start;
   safeEnd = t.length - 9;
   // An enumerable property on Object.prototype would be walked by object()'s for-in.
@@ -29,14 +40,14 @@ export function writePlain(value: unknown, target: Buffer, start: number): numbe
   try {
     write(value);
     return pos;
-  } catch {
+  } catch (err) {
     // NOT_HERE, or a RangeError (a stack too deep): msgpackr decides, as it did before this writer.
-    return -1;
+    return err === FULL ? NO_ROOM : -1;
   }
 }
 
 function write(value: unknown): void {
-  if (pos > safeEnd) throw NOT_HERE;
+  if (pos > safeEnd) throw FULL;
   switch (typeof value) {
     case 'string':
       str(value);
@@ -90,7 +101,7 @@ function object(value: Record<string, unknown>): void {
     return;
   }
   const grow = length < 0x10000 ? 2 : 4;
-  if (pos + grow > t.length) throw NOT_HERE;
+  if (pos + grow > t.length) throw FULL;
   t.copyWithin(at + 1 + grow, at + 1, pos);
   const end = pos + grow;
   pos = at;
@@ -171,7 +182,7 @@ const SHORT = 32;
  */
 function str(s: string): void {
   const units = s.length;
-  if (pos + 5 + 3 * units > t.length) throw NOT_HERE;
+  if (pos + 5 + 3 * units > t.length) throw FULL;
   if (units < 0x20) {
     const b = t;
     let p = pos + 1;

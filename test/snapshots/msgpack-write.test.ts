@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import '../../src/msgpack-strings.js';
@@ -5,7 +6,7 @@ import { prepareFrameParts, threadLimits, unclocked } from '../../src/bus-prepar
 import { loadConfig } from '../../src/config.js';
 import { decode, encode, encodeChecked, encodeCheckedAt } from '../../snapshots/codec.js';
 import { readPlain } from '../../snapshots/msgpack-read.js';
-import { writePlain } from '../../snapshots/msgpack-write.js';
+import { NO_ROOM, writePlain } from '../../snapshots/msgpack-write.js';
 import { samples } from '../helpers/fixtures.js';
 
 const target = Buffer.alloc(1 << 20);
@@ -15,7 +16,7 @@ function written(value: unknown, at = 13, size = target.length): Buffer | null {
   // Not zeros where it writes: nothing it leaves out passes for a zero byte.
   target.fill(0x5a, 0, Math.min(target.length, at + size + 64));
   const end = writePlain(value, target, at);
-  return end === -1 ? null : Buffer.from(target.subarray(at, end));
+  return end < 0 ? null : Buffer.from(target.subarray(at, end));
 }
 
 /** writePlain writes exactly msgpackr's bytes for `value`, which decode back to it (msgpackr's reader and ours). */
@@ -198,9 +199,11 @@ describe('msgpack write', () => {
     const small = Buffer.alloc(64);
     // Room for the longest header and 3 bytes per UTF-16 unit, or none at all.
     expect(writePlain('x'.repeat(19), small, 2)).toBe(22);
-    expect(writePlain('x'.repeat(20), small, 0)).toBe(-1);
+    expect(writePlain('x'.repeat(20), small, 0)).toBe(NO_ROOM);
     expect(writePlain([1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5], small, 0)).toBe(64);
-    expect(writePlain([1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5, 8.5], small, 0)).toBe(-1);
+    expect(writePlain([1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5, 8.5], small, 0)).toBe(NO_ROOM);
+    // Out of room, but not written here either way: msgpackr's.
+    expect(writePlain([new Uint8Array(1)], small, 0)).toBe(-1);
   });
 
   it("frames a record in place with encodeChecked's bytes, and falls back to msgpackr's where it must", () => {
@@ -217,4 +220,69 @@ describe('msgpack write', () => {
         if (out.buffer === space.buffer) expect(out.byteOffset).toBe((at + 7) & ~7);
       }
   });
+
+  it("frames values with encodeChecked as msgpackr's bytes behind their SHA-1, in its slab or msgpackr's", () => {
+    const limits = unclocked(threadLimits(loadConfig({ env: {}, flags: { port: 0 } })));
+    const values: unknown[] = [];
+    for (const [i, envelope] of samples().entries()) {
+      values.push({ id: `x#${i}`, envelope });
+      const parts = prepareFrameParts(
+        [Buffer.from(envelope.topic), Buffer.from(JSON.stringify(envelope))],
+        limits,
+        () => 1,
+      );
+      if (parts.kind === 'ready') values.push({ id: parts.id, envelope: parts.envelope });
+      // A snapshot's values: rows, counts, lists.
+      values.push(i, { timestamp: 1_700_000_000 + i, user: `u${i}`, n: i * 7 }, [i, -i, i / 3]);
+    }
+    values.push(...NUMBERS, ...PIECES, null, true, '', [], {});
+    for (const value of values) framed(value, encodeChecked(value));
+  });
+
+  it('hands out slab views that later encodes never write over, through rollovers, fallbacks and values larger than a slab', () => {
+    const next = random(11);
+    const records = samples().map((envelope, i) => ({ id: `y#${i}`, envelope }));
+    const held: { value: unknown; out: Buffer; copy: Buffer }[] = [];
+    for (let i = 0; i < 3_000; i++) {
+      const r = next();
+      // Mostly records of every size; now and then one larger than any slab, one msgpackr's
+      // alone (a typed array), one of odd length, or msgpackr's own encode() in between.
+      const value =
+        r < 0.02
+          ? { id: 'big', envelope: { topic: 't', timestamp: 1, msg: 'é'.repeat(5_000 + Math.floor(next() * 30_000)) } }
+          : r < 0.04
+            ? { id: 'typed', bytes: new Uint8Array([1, 2, 3]) }
+            : r < 0.1
+              ? 'x'.repeat(Math.floor(next() * 3_000))
+              : records[Math.floor(next() * records.length)];
+      if (r > 0.98) encode(records[i % records.length]);
+      const out = encodeChecked(value);
+      held.push({ value, out, copy: Buffer.from(out) });
+    }
+    // Every view still holds what it was given, and those sharing a slab do not overlap.
+    const bySlab = new Map<ArrayBufferLike, [number, number][]>();
+    for (const { value, out, copy } of held) {
+      expect(out.equals(copy)).toBe(true);
+      framed(value, out);
+      const ranges = bySlab.get(out.buffer) ?? [];
+      ranges.push([out.byteOffset, out.byteOffset + out.byteLength]);
+      bySlab.set(out.buffer, ranges);
+    }
+    let shared = 0;
+    for (const ranges of bySlab.values()) {
+      ranges.sort((a, b) => a[0] - b[0]);
+      for (let i = 1; i < ranges.length; i++)
+        expect((ranges[i] as number[])[0]).toBeGreaterThanOrEqual((ranges[i - 1] as number[])[1] as number);
+      if (ranges.length > 1) shared++;
+    }
+    // Slabs were shared by several values, and rolled over many times.
+    expect(shared).toBeGreaterThan(10);
+  });
 });
+
+/** `out` is encodeChecked's frame of `value`: the first 8 bytes of the SHA-1 of msgpackr's body, then the body. */
+function framed(value: unknown, out: Buffer): void {
+  const body = encode(value);
+  const want = Buffer.concat([createHash('sha1').update(body).digest().subarray(0, 8), body]);
+  if (!out.equals(want)) expect(out.toString('hex')).toBe(want.toString('hex'));
+}
