@@ -117,6 +117,15 @@ export class RuntimeViews extends RuntimeState {
     return this.views.stats;
   }
 
+  /**
+   * Calls of the custom view that failed (threw, gave too many rows, or a promise): each failed
+   * a query, a 500 over HTTP or `view_failed` for a live view. One per state and parameters, as
+   * the failure is remembered for them.
+   */
+  get viewFailures(): number {
+    return this.views.failures;
+  }
+
   /** Calls of the view refused for parameters it hung on in an earlier run (refuseHungViews()). */
   get viewsRefused(): number {
     return this.refused;

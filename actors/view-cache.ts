@@ -187,6 +187,8 @@ export class ViewCache {
   private rows = 0;
   /** Calls of `view()` made and answers served from what was kept (tests and metrics read them). */
   readonly stats = { computed: 0, shared: 0 };
+  /** Calls of `view()` that threw (counted once: answers sharing a remembered failure are not calls). */
+  failures = 0;
 
   constructor(private readonly watch: ViewWatch | null = null) {}
 
@@ -218,6 +220,7 @@ export class ViewCache {
         // The rows are collected inside the watch too: a generator view runs as they are taken.
         entry = { view: new SortedView(compute()) };
       } catch (error) {
+        this.failures++;
         entry = { error };
       } finally {
         this.watch?.end();

@@ -23,6 +23,12 @@ export function wsMetrics({ fromCounters, gauge }: MetricMaker, sources: Metrics
         set({ state: 'idle' }, v.idle);
       },
     );
+    gauge(
+      'statscache_ws_views_failing',
+      "Live views whose plugin's view failed on their latest recompute: their subscribers hold the last good rows and were told (view_failed)",
+      [],
+      (set) => set({}, views().failing ?? 0),
+    );
     fromCounters(
       'statscache_ws_view_work_total',
       'Live view work: views created, refreshed by a tick (watched ones only), recomputed in full (deep pages, fallbacks), woken from lingering, deferred to the next tick (its time budget spent)',

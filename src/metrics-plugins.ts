@@ -51,6 +51,14 @@ export function pluginMetrics({ fromCounters, gauge }: MetricMaker, sources: Met
       for (const r of plugins()) if (r.plugin.definition.view !== undefined) set({ plugin: r.ident }, r.viewsRefused);
     },
   );
+  fromCounters(
+    'statscache_plugin_view_failures_total',
+    "Calls of a plugin's custom view that failed (threw, gave too many rows, or a promise): each failed its query, 500 over HTTP, view_failed for a live view; once per state and parameters",
+    ['plugin'],
+    (set) => {
+      for (const r of plugins()) if (r.plugin.definition.view !== undefined) set({ plugin: r.ident }, r.viewFailures);
+    },
+  );
   fromCounters('statscache_plugin_rows_evicted_total', 'Rows removed by retention', ['plugin'], (set) => {
     for (const [plugin, s] of stats()) set({ plugin }, s.counters.evicted);
   });

@@ -92,6 +92,8 @@ export interface MetricsSources {
   readonly liveViews?: () => {
     readonly watched: number;
     readonly idle: number;
+    /** Views whose plugin failed to compute them on their latest try (their subscribers were told view_failed). */
+    readonly failing?: number;
     readonly created: number;
     readonly refreshed: number;
     readonly recomputed: number;

@@ -185,7 +185,7 @@ export class Live {
     const retry = this.refused.get(id);
     const why = r.retrying
       ? `live view refused (${r.code})${retry?.timer ? `; retrying in ${Math.max(1, Math.round((retry.due - Date.now()) / 1000))} s` : ''}`
-      : `live view of ${ident} refused (${r.code})`;
+      : `live view of ${ident} ${r.code === 'view_failed' ? 'failing, its last good rows shown' : 'refused'} (${r.code})`;
     const served = this.subs.size - refusals.length;
     if (served === 0) return this.onStatus(why, 'down');
     this.onStatus(`live, ${refusals.length} of ${this.subs.size} views not: ${why}`, 'partial');
@@ -277,6 +277,20 @@ export class Live {
     this.render();
   }
 
+  /**
+   * A view held that fails now (`view_failed` naming the view): not a refusal, so not asked for
+   * again. Its subscriptions keep their rows, the last good ones, and say so until its next update.
+   */
+  private failing(view: string, frame: Frame): void {
+    for (const each of this.byView.get(view) ?? []) {
+      const s = this.subs.get(each);
+      if (!s) continue;
+      s.refusal = { code: 'view_failed', detail: frame.detail ?? 'view_failed', retrying: false };
+      s.onRefusal?.(s.refusal);
+    }
+    this.render();
+  }
+
   /** The server serves `sub` (again): a refusal it had is over. */
   private served(sub: Subscription): void {
     this.said = null;
@@ -289,6 +303,7 @@ export class Live {
     const id = frame.id === undefined ? undefined : String(frame.id);
     const sub = id === undefined ? undefined : this.subs.get(id);
     if (frame.type === 'error') {
+      if (frame.view !== undefined && frame.error === 'view_failed') return this.failing(frame.view, frame);
       if (id !== undefined && sub !== undefined) return this.refuse(id, sub, frame);
       // An answer to a subscription this page dropped meanwhile (not_subscribed …) says nothing about the page.
       if (id !== undefined) return;
@@ -351,7 +366,11 @@ export class Live {
         s.seq = frame.seq ?? s.seq;
         const at = this.resumeAt.get(each);
         if (at && s.seq !== null) this.resumeAt.set(each, { epoch: at.epoch, seq: s.seq });
+        // The first update after view_failed: the view computes again.
+        const wasFailing = s.refusal?.code === 'view_failed';
+        if (wasFailing) this.served(s);
         s.onChange(changed, false);
+        if (wasFailing) this.render();
       }
     }
   }

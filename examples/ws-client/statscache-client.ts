@@ -7,7 +7,9 @@
  * Several subscriptions to the same view (two widgets showing one statistic) share the one
  * subscription the server keeps per view and connection, each kept current. A subscription the
  * server refuses for now (too many views, load shedding) is asked for again with jittered
- * back-off; one it refuses for good (unknown ident, bad parameter) fails: ready() rejects. A
+ * back-off; one it refuses for good (unknown ident, bad parameter) fails: ready() rejects. One
+ * whose view fails after it was served keeps its rows (the last good ones), `failing`, until the
+ * view's next update. A
  * server that falls silent without closing (frozen, its host gone, the network cut) is pinged
  * after `pingAfterMs` of silence and given up `answerMs` later, then reconnected.
  *
@@ -91,8 +93,12 @@ export class LiveSubscription {
   key: readonly string[] = ['timestamp'];
   order: 'asc' | 'desc' = 'desc';
   lastError: Extract<ServerFrame, { type: 'error' }> | null = null;
-  /** `retrying`: refused for now, asked for again later; `failed`: refused for good (lastError says why). */
-  status: 'pending' | 'live' | 'retrying' | 'failed' | 'closed' = 'pending';
+  /**
+   * `retrying`: refused for now, asked for again later; `failed`: refused for good (lastError says
+   * why); `failing`: served, but its view fails now (lastError), so `rows` are its last good ones
+   * until the next update.
+   */
+  status: 'pending' | 'live' | 'retrying' | 'failed' | 'failing' | 'closed' = 'pending';
   /** @internal the back-off of a refused subscription */
   retry: { wait: number; timer: ReturnType<typeof setTimeout> | null } | null = null;
   private readyWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
@@ -168,6 +174,10 @@ export class LiveSubscription {
       }
       case 'error':
         this.lastError = frame;
+        if (frame.view !== undefined && this.seq !== null) {
+          this.status = 'failing';
+          this.listener?.(this);
+        }
         return 'ok';
       default:
         return 'ok';
@@ -321,6 +331,13 @@ export class StatscacheClient {
     if (frame.type === 'update') {
       const subs = this.byView.get(frame.view);
       if (subs !== undefined) for (const sub of [...subs]) this.applyTo(sub, frame);
+      return;
+    }
+    if (frame.type === 'error' && frame.view !== undefined) {
+      // A view held that fails now, not a refusal: every local subscription on it keeps its rows,
+      // marked failing, and is not asked for again; its next update ends that.
+      const subs = this.byView.get(frame.view);
+      if (subs !== undefined) for (const sub of [...subs]) sub.apply(frame, this.stats);
       return;
     }
     const sub = 'id' in frame && typeof frame.id === 'number' ? this.subs.get(frame.id) : undefined;

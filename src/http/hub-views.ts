@@ -8,9 +8,10 @@ import { DEFAULT_MAX_PAGE_DEPTH, pluginParamsSchema } from './query-params.js';
 import { DEFAULT_MAX_NEW_VIEWS_PER_IP, ViewBudget } from './view-budget.js';
 import type { HubOptions } from './ws-connection.js';
 import type { ResumePoint, SnapshotReason } from './ws-frames.js';
+import { thrownMessage } from './thrown-message.js';
 import type { LiveView } from './ws-view.js';
 import { viewSpecOf, type ViewSpec } from './ws-view-spec.js';
-import { TooManyNewViews, TooManyViews, ViewRegistry, type ViewFailed } from './ws-views.js';
+import { TooManyNewViews, TooManyViews, ViewRegistry, type ViewFailed, type ViewRecovered } from './ws-views.js';
 
 /** Bytes of update frames one live view keeps for resume at most (and at most its share of config wsResumeBytes). */
 export const VIEW_HISTORY_BYTES = 1024 * 1024;
@@ -24,25 +25,6 @@ export interface ViewRefusal {
 }
 
 /**
- * What plugin code threw, as a client is told it. Not String() alone: a value without a printable
- * message (a null-prototype object, a message whose toString throws) made that throw, out of the
- * subscribe handler, and the subscriber was sent nothing at all.
- */
-function thrownMessage(err: unknown): string {
-  try {
-    const message = (err as Error | null)?.message;
-    return typeof message === 'string' ? message : String(message ?? err);
-  } catch {
-    // Not errorText(): a stack is not for clients.
-    try {
-      return Object.prototype.toString.call(err);
-    } catch {
-      return '(unprintable thrown value)';
-    }
-  }
-}
-
-/**
  * The live views as WebSocket subscriptions and SSE streams open them: their parameters checked
  * as `/api/<ident>` checks them, the per-IP budget of new views, and what a subscriber is sent
  * first (a replay of the frames it missed, or a snapshot).
@@ -53,11 +35,27 @@ export class HubViews {
   private readonly registry: ViewRegistry;
   private readonly schemas: Map<string, z.ZodObject>;
   private readonly now: () => number;
-  private readonly viewFailed: ViewFailed = (view, err) =>
+  /** Views whose failure episode began on this tick with subscribers to tell (taken by takeFailed()). */
+  private failedNow: LiveView[] = [];
+  /**
+   * Logged once per failure episode, not per recompute: a broken view logged a warning on every
+   * tick that found its plugin moved (up to 10 a second at the default --ws-tick-ms), and a
+   * custom one each second besides, as the clock moved its default stop, on a quiet bus too.
+   */
+  private readonly viewFailed: ViewFailed = (view, err) => {
     this.options.log?.(
       'warn',
-      { view: view.key, err: errorText(err) },
-      'live view failed to recompute; kept its last rows',
+      { view: view.key, plugin: view.spec.ident, seq: view.seq, err: errorText(err) },
+      'live view failed to recompute; kept its last rows and told its subscribers (view_failed); logged again when it computes',
+    );
+    // A view woken by a subscriber has none yet: that one is told after its first frames (WsSubscriptions, SseStreams).
+    if (view.subscribers > 0) this.failedNow.push(view);
+  };
+  private readonly viewRecovered: ViewRecovered = (view, failure) =>
+    this.options.log?.(
+      'info',
+      { view: view.key, plugin: view.spec.ident, failures: failure.count, since_seq: failure.seq, seq: view.seq },
+      `live view computes again after ${failure.count} failed recomputes`,
     );
 
   constructor(
@@ -101,7 +99,15 @@ export class HubViews {
 
   /** Recomputes the views whose plugin changed: one coalesced update frame per view. */
   tick(now: number): ReturnType<ViewRegistry['tick']> {
-    return this.registry.tick(now, this.viewFailed);
+    return this.registry.tick(now, this.viewFailed, this.viewRecovered);
+  }
+
+  /** The watched views that began failing since the last call: their subscribers are to be told. */
+  takeFailed(): readonly LiveView[] {
+    if (this.failedNow.length === 0) return [];
+    const failed = this.failedNow;
+    this.failedNow = [];
+    return failed;
   }
 
   release(view: LiveView, now: number): void {
@@ -117,7 +123,14 @@ export class HubViews {
   open(spec: ViewSpec, runtime: PluginRuntime, ip: string): { view: LiveView } | ViewRefusal {
     try {
       return {
-        view: this.registry.acquire(spec, runtime, this.now(), () => this.budget.take(ip), this.viewFailed),
+        view: this.registry.acquire(
+          spec,
+          runtime,
+          this.now(),
+          () => this.budget.take(ip),
+          this.viewFailed,
+          this.viewRecovered,
+        ),
       };
     } catch (err) {
       if (err instanceof TooManyViews) {

@@ -11,7 +11,8 @@ export function livePaths(idents: readonly string[]): Json {
         summary: 'Row updates as Server-Sent Events',
         description:
           "An `text/event-stream` of the plugin's row changes: the current newest rows first, then coalesced updates carrying the changed rows and a sequence number, like the WebSocket frames. " +
-          "It takes the view parameters of `/api/<ident>`, the plugin's own ones included (see that path), validated the same way; `callback` and `_` mean nothing here.",
+          "It takes the view parameters of `/api/<ident>`, the plugin's own ones included (see that path), validated the same way; `callback` and `_` mean nothing here. " +
+          "When the plugin's view fails after the stream opened, a `view_failed` event (the WebSocket `view_failed` frame's JSON, `seq` the last good rows') comes once per failure; the rows held stay those, and `update` events follow when it computes again.",
         parameters: [
           { name: 'ident', in: 'path', required: true, schema: { type: 'string', enum: idents } },
           // The stream validates these as the rows route does (ws-view-spec.ts); they were undocumented here.
@@ -41,7 +42,8 @@ export function livePaths(idents: readonly string[]): Json {
       'Upgrade to a WebSocket. The server sends `{"type":"hello","epoch","tickMs","limits"}`. Send `{"op":"subscribe","ident":"<ident>","params":{…}}` ' +
         '(params: the view parameters of `/api/<ident>`, optional): the server answers a `snapshot` frame (`{"type":"snapshot","ident","view","seq","key","rows",…}`, newest rows first), ' +
         'then `update` frames (`{"type":"update","ident","view","seq","rows","removed"}` with the rows that changed and the keys of removed rows; `seq` grows by one per update). ' +
-        '`{"op":"unsubscribe","ident"}` stops them; `{"op":"ping"}` gets a `pong`. An optional `id` is echoed back. Errors come as `{"type":"error","error","detail"}`.',
+        '`{"op":"unsubscribe","ident"}` stops them; `{"op":"ping"}` gets a `pong`. An optional `id` is echoed back. Errors come as `{"type":"error","error","detail"}`. ' +
+        'One with `"error":"view_failed"` that carries `view` and `seq` is about a subscription held, not a refusal: its view fails now (once per failure), the rows held are its last good ones (as of `seq`) and the subscription stays; the next `update` (sent even when no row changed) ends it.',
       { '101': { description: 'switching protocols to WebSocket' }, '404': ref('responses', 'NotFound') },
     ),
   };

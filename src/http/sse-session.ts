@@ -63,6 +63,16 @@ export class SseSession {
     if (this.slowSince === null) this.write(updateEvent(this.epoch, frame), nowMs);
   }
 
+  /**
+   * The view fails now: a `view_failed` event (not `error`, which EventSource keeps for its own
+   * connection errors) with the WebSocket frame's JSON, and no `id:`, as it is no update. The
+   * rows sent so far are the last good ones; `update` events follow when it computes again.
+   */
+  failed(nowMs: number): void {
+    const text = this.view.failedFrame(undefined);
+    if (text !== null && this.slowSince === null) this.write(`event: view_failed\ndata: ${text}\n\n`, nowMs);
+  }
+
   /** A comment line: keeps proxies and uWS's HTTP idle timer from closing a quiet stream. */
   heartbeat(nowMs: number): void {
     if (this.slowSince === null) this.write(': keep-alive\n\n', nowMs);
@@ -73,6 +83,7 @@ export class SseSession {
     if (this.closed || this.slowSince === null) return;
     this.slowSince = null;
     this.snapshot('resync', nowMs);
+    this.failed(nowMs);
   }
 
   close(): void {

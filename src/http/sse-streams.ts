@@ -99,6 +99,7 @@ export class SseStreams {
       const plan = this.views.plan(view, resume);
       if (plan.kind === 'replay') session.resumed(plan.from, view.framesAfter(plan.from) ?? [], now);
       else session.snapshot(plan.reason, now);
+      session.failed(now);
       return {
         aborted: () => this.close(session),
         writable: () => session.writable(this.now()),
@@ -115,6 +116,13 @@ export class SseStreams {
         if (frame) s.update(frame, now);
       }
     }
+  }
+
+  /** Tells the streams of views that began failing (a slow one is told after its resync snapshot). */
+  failed(views: readonly LiveView[], now: number): void {
+    if (this.sessions.size === 0) return;
+    const failing = new Set(views);
+    for (const s of this.sessions) if (failing.has(s.view)) s.failed(now);
   }
 
   /** Closes streams stuck past the slow timeout; a quiet one gets its heartbeat. */

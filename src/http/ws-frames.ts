@@ -81,6 +81,13 @@ export type ServerFrame =
       readonly ident?: string;
       readonly id?: SubscriptionId;
       readonly parameter?: string;
+      /**
+       * Set on a `view_failed` about a subscription held (not a refusal to subscribe): its view
+       * fails now, the subscription stays, and the rows held are its last good ones, as of `seq`.
+       * The next `update` (sent even when no row changed) says it computes again.
+       */
+      readonly view?: string;
+      readonly seq?: number;
     };
 
 export type WsErrorCode =

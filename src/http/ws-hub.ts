@@ -4,6 +4,7 @@ import { HubAdmission } from './hub-admission.js';
 import { newHubRefusals, newHubStats, type HubRefusals, type HubStats } from './hub-counters.js';
 import { HubViews } from './hub-views.js';
 import type { HttpResponse } from './responses.js';
+import type { LiveView } from './ws-view.js';
 import { SseStreams, type SseStarter, type SseStreamRequest } from './sse-streams.js';
 import { TokenBucket } from './token-bucket.js';
 import { CLOSE_CODES, parseClientFrame } from './ws-frames.js';
@@ -155,8 +156,26 @@ export class WsHub {
       this.publish(topicOf(view), frame.text);
     }
     this.sse.publish(changed, now);
+    const failed = this.views.takeFailed();
+    if (failed.length > 0) this.tellFailed(failed, now);
     for (const conn of this.connections) this.pressure.check(conn, now);
     this.sse.check(now);
+  }
+
+  /**
+   * Each subscriber of a view that began failing gets one `view_failed` frame (with its
+   * subscription id over WebSocket): before, it went on holding the last rows, told nothing,
+   * while the view failed on every tick. Once per episode; its next update says it is over.
+   */
+  private tellFailed(failed: readonly LiveView[], now: number): void {
+    for (const view of failed) {
+      for (const conn of this.connections) {
+        const sub = conn.subs.get(view.key);
+        const text = sub === undefined ? null : view.failedFrame(sub.id);
+        if (text !== null) this.pressure.send(conn, text);
+      }
+    }
+    this.sse.failed(failed, now);
   }
 
   /** Subscriptions (WebSocket and SSE) to any view of `ident`. */

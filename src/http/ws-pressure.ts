@@ -53,6 +53,9 @@ export class WsPressure {
       conn.peer.cork(() => {
         sent = this.send(conn, sub.view.snapshotFrame(this.epoch, 'resync', sub.id));
         if (sent) conn.peer.subscribe(topicOf(sub.view));
+        // A view failing now: the snapshot is of its last good rows, and the client is told so again.
+        const failed = sent ? sub.view.failedFrame(sub.id) : null;
+        if (failed !== null) sent = this.send(conn, failed);
       });
       if (!sent) return;
       resent.add(key);

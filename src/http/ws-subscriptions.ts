@@ -65,6 +65,9 @@ export class WsSubscriptions {
     }
     // Joined after the snapshot in the same turn: the next publish is seq + 1 exactly.
     conn.peer.subscribe(topicOf(view));
+    // Those rows are the last good ones of a view that fails now (it failed waking, or others watch it failing).
+    const failed = view.failedFrame(frame.id);
+    if (failed !== null) this.pressure.send(conn, failed);
   }
 
   unsubscribe(conn: WsConnection, frame: Extract<ClientFrame, { op: 'unsubscribe' }>): void {

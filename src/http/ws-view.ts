@@ -2,6 +2,7 @@ import type { PluginRuntime } from '../../actors/plugin-runtime.js';
 import { ViewRows, type ViewDelta } from './view-rows.js';
 import type { SnapshotReason, SubscriptionId } from './ws-frames.js';
 import type { ViewSpec } from './ws-view-spec.js';
+import { thrownMessage } from './thrown-message.js';
 
 /** One published update, kept for resume. */
 export interface UpdateFrame {
@@ -20,6 +21,22 @@ export interface ViewLimits {
 }
 
 /**
+ * A live view its plugin failed to compute on a tick (or on waking): one failure episode, from
+ * the first failed recompute to the next good one.
+ */
+export interface ViewFailure {
+  /** The view's seq when it failed: what subscribers hold is the rows as of it, the last good ones. */
+  readonly seq: number;
+  /** Recomputes that failed in this episode. */
+  count: number;
+  /** What the first of them threw, as clients are told it. */
+  readonly detail: string;
+}
+
+/** The update frame of a recovery that changed no row. */
+const NO_CHANGE: ViewDelta = { changed: [], removed: [] };
+
+/**
  * The current rows of one live view, its sequence number and a bounded history of update
  * frames. On each tick the rows are brought up to date from the plugin's change log
  * (view-rows.ts: O(changes), with a recompute-and-diff fallback), so an update carries
@@ -32,6 +49,8 @@ export class LiveView {
   /** Open subscriptions (WebSocket and SSE); the view lingers a while after the last one leaves. */
   subscribers = 0;
   idleSince: number | null = null;
+  /** Set while the plugin's view fails to compute this one (its rows stay the last good ones). */
+  failure: ViewFailure | null = null;
   private readonly keyColumns: readonly string[];
   private readonly rows: ViewRows;
   private rowsText: string | null = null;
@@ -62,7 +81,7 @@ export class LiveView {
 
   /** Recomputes when needed; returns the update frame to publish, or null when nothing in the view changed. */
   refresh(nowSeconds: number): UpdateFrame | null {
-    return this.frameOf(this.rows.refresh(nowSeconds));
+    return this.tracked(() => this.rows.refresh(nowSeconds));
   }
 
   /** The view lost its last subscriber: it stops being refreshed until resume(). */
@@ -76,7 +95,48 @@ export class LiveView {
    * suspension replays it and one subscribing afresh gets a snapshot of current rows.
    */
   resume(nowSeconds: number): UpdateFrame | null {
-    return this.frameOf(this.rows.resume(nowSeconds));
+    return this.tracked(() => this.rows.resume(nowSeconds));
+  }
+
+  /**
+   * One refresh or resume, with the failure episode it opens, continues or ends. What it throws
+   * is thrown on (the rows are left as they were). The first one to compute again after failing
+   * makes an update frame even when no row changed: subscribers told `view_failed` hear that it
+   * is over, and a delta from the last good rows, which they kept, makes theirs right again.
+   * One that did no work (the plugin did not move) leaves the episode open.
+   */
+  private tracked(run: () => ViewDelta | null): UpdateFrame | null {
+    const work = this.rows.counts.deltas + this.rows.counts.recomputes;
+    let delta: ViewDelta | null;
+    try {
+      delta = run();
+    } catch (err) {
+      if (this.failure === null) this.failure = { seq: this.seq, count: 1, detail: thrownMessage(err) };
+      else this.failure.count++;
+      throw err;
+    }
+    if (this.failure === null || this.rows.counts.deltas + this.rows.counts.recomputes === work)
+      return this.frameOf(delta);
+    this.failure = null;
+    return this.frameOf(delta ?? NO_CHANGE);
+  }
+
+  /**
+   * The `view_failed` error frame telling a subscriber (`id`) that this view fails now: its rows
+   * stay those of `seq`, and update frames follow once it computes again. Null when it does not fail.
+   */
+  failedFrame(id: SubscriptionId | undefined): string | null {
+    const f = this.failure;
+    if (f === null) return null;
+    return JSON.stringify({
+      type: 'error',
+      error: 'view_failed',
+      ident: this.spec.ident,
+      view: this.spec.key,
+      ...(id === undefined ? {} : { id }),
+      seq: f.seq,
+      detail: `the view of ${this.spec.ident} failed: ${f.detail}; the rows up to seq ${f.seq} are its last good ones, and updates follow when it computes again`,
+    });
   }
 
   /** Recomputes (not deltas) done for this view: what a view costs the tick beyond its changes. */

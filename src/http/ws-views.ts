@@ -1,6 +1,6 @@
 import { forgetOldest } from '../forget-oldest.js';
 import type { PluginRuntime } from '../../actors/plugin-runtime.js';
-import { LiveView, type UpdateFrame, type ViewLimits } from './ws-view.js';
+import { LiveView, type UpdateFrame, type ViewFailure, type ViewLimits } from './ws-view.js';
 import type { ViewSpec } from './ws-view-spec.js';
 
 export interface ViewRegistryOptions extends ViewLimits {
@@ -27,8 +27,14 @@ export interface ViewRegistryOptions extends ViewLimits {
  */
 export const TICK_BUDGET_MS = 25;
 
-/** What went wrong refreshing a view; its last rows are kept and it is tried again on the next change. */
+/**
+ * A view failed to refresh, the first time since it last computed (`view.failure` says since
+ * when): its last rows are kept and it is tried again on the next change. Later failures of the
+ * same episode only count in `view.failure`; once it computes again, ViewRecovered is told.
+ */
 export type ViewFailed = (view: LiveView, err: unknown) => void;
+/** A view that failed computed again: `failure` is the episode that ended (how many recomputes failed). */
+export type ViewRecovered = (view: LiveView, failure: ViewFailure) => void;
 
 /** Retired views whose last seq is remembered, so a re-created view never reuses a seq. */
 export const MAX_RETIRED = 10_000;
@@ -106,6 +112,7 @@ export class ViewRegistry {
     nowMs: number,
     mayCompute: () => boolean,
     onError: ViewFailed,
+    onRecovered: ViewRecovered = () => {},
   ): LiveView {
     let view = this.views.get(spec.key);
     if (!view) {
@@ -125,7 +132,7 @@ export class ViewRegistry {
       this.highestSeq = Math.max(this.highestSeq, start);
     } else if (view.subscribers === 0) {
       if (!mayCompute()) throw new TooManyNewViews();
-      this.wake(view, nowMs, onError);
+      this.wake(view, nowMs, onError, onRecovered);
     }
     view.subscribers++;
     view.idleSince = null;
@@ -144,7 +151,11 @@ export class ViewRegistry {
    * on the next tick: their frames come a tick later, nothing is lost); retires views idle past
    * the linger time.
    */
-  tick(nowMs: number, onError: ViewFailed): { view: LiveView; frame: UpdateFrame }[] {
+  tick(
+    nowMs: number,
+    onError: ViewFailed,
+    onRecovered: ViewRecovered = () => {},
+  ): { view: LiveView; frame: UpdateFrame }[] {
     const out: { view: LiveView; frame: UpdateFrame }[] = [];
     const work = { refreshed: 0, recomputed: 0 };
     const watched: LiveView[] = [];
@@ -167,15 +178,17 @@ export class ViewRegistry {
       const view = watched[(from + k) % n] as LiveView;
       work.refreshed++;
       const before = view.recomputes;
+      const failing = view.failure;
       let frame: UpdateFrame | null;
       try {
         frame = view.refresh(nowMs / 1000);
       } catch (err) {
-        onError(view, err);
+        if (failing === null) onError(view, err);
         continue;
       } finally {
         work.recomputed += view.recomputes - before;
       }
+      if (failing !== null && view.failure === null) onRecovered(view, failing);
       if (frame) {
         out.push({ view, frame });
         if (frame.seq > this.highestSeq) this.highestSeq = frame.seq;
@@ -187,25 +200,31 @@ export class ViewRegistry {
     return out;
   }
 
-  /** Views someone watches, and views lingering (suspended) with no subscriber. */
-  counts(): { watched: number; idle: number } {
+  /** Views someone watches, views lingering (suspended) with no subscriber, and views whose plugin fails to compute them. */
+  counts(): { watched: number; idle: number; failing: number } {
     let idle = 0;
-    for (const v of this.views.values()) if (v.idleSince !== null) idle++;
-    return { watched: this.views.size - idle, idle };
+    let failing = 0;
+    for (const v of this.views.values()) {
+      if (v.idleSince !== null) idle++;
+      if (v.failure !== null) failing++;
+    }
+    return { watched: this.views.size - idle, idle, failing };
   }
 
   /** Catches a suspended view up; its catch-up frame goes to the history (nobody is subscribed to publish to). */
-  private wake(view: LiveView, nowMs: number, onError: ViewFailed): void {
+  private wake(view: LiveView, nowMs: number, onError: ViewFailed, onRecovered: ViewRecovered): void {
     this.stats.woken++;
     const before = view.recomputes;
+    const failing = view.failure;
     try {
       const frame = view.resume(nowMs / 1000);
       if (frame && frame.seq > this.highestSeq) this.highestSeq = frame.seq;
     } catch (err) {
-      onError(view, err);
+      if (failing === null) onError(view, err);
     } finally {
       this.stats.recomputed += view.recomputes - before;
     }
+    if (failing !== null && view.failure === null) onRecovered(view, failing);
   }
 
   subscribers(ident: string): number {

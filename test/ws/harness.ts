@@ -6,7 +6,7 @@ import type { Clock } from '../../src/clock.js';
 import { loadConfig, type ConfigKey } from '../../src/config.js';
 import type { LiveSubscription } from '../../examples/ws-client/statscache-client.js';
 import type { ServerFrame } from '../../src/http/ws-frames.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
 import { recentSamples, type RawEnvelope } from '../helpers/fixtures.js';
 import { eventually, tempDir, waitForSubscription } from '../helpers/service-process.js';
@@ -66,7 +66,7 @@ export interface Live {
 /** A real Service in this process: uWS on a free port (or `port`), a real ZeroMQ bind, LMDB in a temp dir. */
 export async function startLive(
   flags: Partial<Record<ConfigKey, unknown>> = {},
-  opts: { dataDir?: string; plugins?: readonly unknown[]; clock?: Clock } = {},
+  opts: { dataDir?: string; plugins?: readonly unknown[]; clock?: Clock; logger?: Logger } = {},
 ): Promise<Live> {
   const dir = opts.dataDir ? { path: opts.dataDir, remove: () => {} } : tempDir('statscache-ws-');
   const config = loadConfig({
@@ -75,7 +75,7 @@ export async function startLive(
   });
   const service = await Service.build({
     config,
-    logger: createLogger('silent'),
+    logger: opts.logger ?? createLogger('silent'),
     plugins: opts.plugins ?? [...builtinPlugins(), perCategory, fat],
     ...(opts.clock ? { clock: opts.clock } : {}),
   });

@@ -157,6 +157,7 @@ export const DASHBOARD_SCRIPT = `
       p.seq = frame.seq;
       render(p, null);
     } else if (frame.type === 'update') {
+      if (p.refused === 'view_failed') { p.box.removeAttribute('data-error'); p.refused = null; badge(); }
       var changed = new Set();
       (frame.removed || []).forEach(function (key) { p.rows.delete(key.map(cell).join('\\u001f')); });
       frame.rows.forEach(function (r) { var k = keyOf(p, r); changed.add(k); p.rows.set(k, r); });
@@ -229,7 +230,8 @@ export const DASHBOARD_SCRIPT = `
           failed.box.setAttribute('data-error', String(frame.error));
           failed.refused = String(frame.error);
           badge();
-          if (RETRY[frame.error]) retryLater(frame.ident, failed);
+          // One naming its view is about a card served: its view fails now and the rows shown are the last good ones, until its next update.
+          if (RETRY[frame.error] && frame.view === undefined) retryLater(frame.ident, failed);
           return;
         }
         setStatus('server said: ' + frame.detail, 'down');

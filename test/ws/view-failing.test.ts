@@ -1,0 +1,218 @@
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { StatscacheClient, type WebSocketCtor } from '../../examples/ws-client/statscache-client.js';
+import { definePlugin, rowsOf, store } from '../../actors/plugin-api.js';
+import { eventually, type Frame, httpRows, keyOf, matchesHttp, RawClient, startLive, type Live } from './harness.js';
+
+/**
+ * A live view whose plugin's view starts failing after it was subscribed: its subscribers kept
+ * the last rows, told nothing, while every tick that found the plugin moved logged a warning.
+ * Now each subscriber (WebSocket, with its id; SSE) gets one `view_failed` frame per failure
+ * episode, a subscriber joining meanwhile gets it after its snapshot, the warning is logged once
+ * per episode (its end with the count), and the first good recompute is an update frame (even
+ * one changing no row) that makes the rows the client kept right again.
+ */
+const flaky = definePlugin({
+  name: 'Flaky view',
+  interval: '1m',
+  summary: 'test plugin whose view fails while its latest message says so',
+  description: 'Rows by n; the view throws while the latest message had fail: true.',
+  topics: ['org.test.flaky'],
+  rows: rowsOf<{ timestamp: number; n: number }>(),
+  columns: ['n'],
+  key: ['n'],
+  stores: { mode: store<string>() },
+  update(m, { rows, stores }) {
+    const body = m.body as { n: number; fail?: boolean };
+    stores.mode.set('mode', body.fail === true ? 'fail' : 'ok');
+    rows.put({ timestamp: T, n: body.n });
+  },
+  view({ rows, stores }) {
+    if (stores.mode.get('mode') === 'fail') throw new Error('told to fail by its latest message');
+    return [...rows.values()];
+  },
+});
+const IDENT = 'flaky-view-1m';
+const T = Math.floor(Date.now() / 1000) - 60;
+const FAILED_LOG = 'live view failed to recompute';
+
+interface SseEvent {
+  event: string;
+  data: Record<string, unknown>;
+}
+
+/** `GET /api/<ident>/stream` read as it comes, one event per blank-line-ended block. */
+async function openStream(url: string): Promise<{ events: SseEvent[]; close(): void }> {
+  const controller = new AbortController();
+  const res = await fetch(url, { headers: { Accept: 'text/event-stream' }, signal: controller.signal });
+  const events: SseEvent[] = [];
+  void (async () => {
+    const decoder = new TextDecoder();
+    let buf = '';
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buf += decoder.decode(chunk, { stream: true });
+        let end: number;
+        while ((end = buf.indexOf('\n\n')) >= 0) {
+          const lines = buf.slice(0, end).split('\n');
+          buf = buf.slice(end + 2);
+          const data = lines.find((l) => l.startsWith('data: '));
+          const event = lines.find((l) => l.startsWith('event: '))?.slice(7) ?? 'message';
+          if (data !== undefined) events.push({ event, data: JSON.parse(data.slice(6)) as Record<string, unknown> });
+        }
+      }
+    } catch {
+      /* aborted */
+    }
+  })();
+  return { events, close: () => controller.abort() };
+}
+
+describe('a live view whose plugin view starts failing after it was subscribed', () => {
+  let live: Live;
+  const logs: { level: number; msg: string; failures?: number; view?: string }[] = [];
+  let sent = 0;
+  const publish = (n: number, fail = false) =>
+    live.publish([
+      {
+        topic: 'org.test.flaky',
+        msg_id: `flaky-${process.pid}-${++sent}`,
+        timestamp: T,
+        msg: fail ? { n, fail } : { n },
+      },
+    ]);
+  const metric = async (line: RegExp): Promise<string> => {
+    const text = await (await fetch(`${live.base}/metrics`)).text();
+    return text.split('\n').find((l) => line.test(l)) ?? '';
+  };
+  const failedLogs = () => logs.filter((l) => l.msg.startsWith(FAILED_LOG));
+
+  beforeAll(async () => {
+    const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+    live = await startLive({}, { plugins: [flaky], logger });
+  });
+  afterAll(async () => {
+    await live?.close();
+  });
+
+  it('tells each subscriber once per episode, logs once per episode, and the next good frame puts its rows right', async () => {
+    await publish(1);
+    const a = await RawClient.open(live.wsUrl);
+    a.send({ op: 'subscribe', ident: IDENT, id: 7 });
+    const snap = (await a.next((f) => f.type === 'snapshot' && f.id === 7, 'the snapshot', 0, 10_000)) as Frame & {
+      seq: number;
+      view: string;
+      rows: Record<string, unknown>[];
+    };
+    expect(snap.rows).toEqual([{ timestamp: T, n: 1 }]);
+    const held = new Map(snap.rows.map((r) => [keyOf(['n'], r), r]));
+    const stream = await openStream(`${live.base}/api/${IDENT}/stream`);
+    await eventually(() => stream.events.find((e) => e.event === 'snapshot'), 10_000, 'the SSE snapshot', 2);
+    // The example client: a view failing is no refusal to ask again; it keeps its rows, marked failing.
+    const client = new StatscacheClient({ url: live.wsUrl, WebSocket: WebSocket as unknown as WebSocketCtor });
+    const sub = client.subscribe(IDENT);
+    await sub.ready();
+
+    // The view fails on the next tick: each subscriber is told, with the seq its rows are as of.
+    await publish(2, true);
+    const told = await a.next((f) => f.type === 'error', 'view_failed for subscription 7', 0, 10_000);
+    expect(told).toMatchObject({
+      type: 'error',
+      error: 'view_failed',
+      ident: IDENT,
+      view: snap.view,
+      id: 7,
+      seq: snap.seq,
+      detail: expect.stringContaining('told to fail by its latest message'),
+    });
+    const sseTold = await eventually(
+      () => stream.events.find((e) => e.event === 'view_failed'),
+      10_000,
+      'the SSE view_failed event',
+      2,
+    );
+    expect(sseTold.data).toMatchObject({ type: 'error', error: 'view_failed', view: snap.view, seq: snap.seq });
+    await eventually(() => (sub.status === 'failing' ? true : undefined), 10_000, 'the client subscription failing', 2);
+    expect([...sub.rows.values()]).toEqual([{ timestamp: T, n: 1 }]);
+
+    // It fails again on the next change: counted, but neither told again nor logged again.
+    await publish(3, true);
+    await eventually(
+      async () =>
+        / 2$/.test(await metric(new RegExp(`^statscache_plugin_view_failures_total\\{plugin="${IDENT}"\\}`)))
+          ? true
+          : undefined,
+      10_000,
+      'the second failed recompute',
+    );
+    expect(await metric(/^statscache_ws_views_failing /)).toBe('statscache_ws_views_failing 1');
+    // A pong is sent after whatever that tick sent this connection.
+    const beforePing = a.frames.length;
+    a.send({ op: 'ping', id: 'p' });
+    await a.next((f) => f.type === 'pong', 'the pong', beforePing);
+    expect(a.of('error')).toHaveLength(1);
+    expect(failedLogs()).toHaveLength(1);
+
+    // A subscriber joining meanwhile gets the last good rows, then is told they are stale.
+    const b = await RawClient.open(live.wsUrl);
+    b.send({ op: 'subscribe', ident: IDENT, id: 'b' });
+    await b.next((f) => f.type === 'error' && f.id === 'b', 'view_failed for the late subscriber', 0, 10_000);
+    expect(b.frames.map((f) => [f.type, f['id'] ?? null, f['seq'] ?? null])).toEqual([
+      ['hello', null, null],
+      ['snapshot', 'b', snap.seq],
+      ['error', 'b', snap.seq],
+    ]);
+
+    const lateStream = await openStream(`${live.base}/api/${IDENT}/stream`);
+    await eventually(() => (lateStream.events.length >= 2 ? true : undefined), 10_000, 'the late stream told', 2);
+    expect(lateStream.events.map((e) => [e.event, e.data['seq']])).toEqual([
+      ['snapshot', snap.seq],
+      ['view_failed', snap.seq],
+    ]);
+    lateStream.close();
+
+    // It computes again: the next update follows the last good seq, and the rows kept plus it are the view.
+    await publish(4);
+    const update = (await a.next((f) => f.type === 'update', 'the update after recovery', 0, 10_000)) as Frame & {
+      seq: number;
+      rows: Record<string, unknown>[];
+      removed: unknown[][];
+    };
+    expect(update.seq).toBe(snap.seq + 1);
+    for (const k of update.removed) held.delete(JSON.stringify(k));
+    for (const r of update.rows) held.set(keyOf(['n'], r), r);
+    const http = await httpRows(live.base, IDENT);
+    expect(http).toHaveLength(4);
+    expect(new Map(http.map((r) => [keyOf(['n'], r), r]))).toEqual(held);
+    await b.next((f) => f.type === 'update' && f['seq'] === snap.seq + 1, 'the late subscriber updated');
+    await eventually(
+      () => stream.events.find((e) => e.event === 'update' && e.data['seq'] === snap.seq + 1),
+      10_000,
+      'the SSE update',
+      2,
+    );
+    await matchesHttp(live, sub);
+    expect(sub.status).toBe('live');
+    expect(client.stats).toMatchObject({ snapshots: 1, refusals: 0 });
+    client.close();
+    const recovered = logs.find((l) => l.msg.startsWith('live view computes again'));
+    // Two states failed; a custom view is also recomputed as the clock moves its default stop (each second).
+    expect(recovered).toMatchObject({ view: snap.view });
+    expect(recovered?.failures).toBeGreaterThanOrEqual(2);
+
+    // A second episode, ended by a state whose rows are the ones held: still an update, changing nothing.
+    await publish(4, true);
+    await a.next((f) => f.type === 'error' && f['seq'] === snap.seq + 1, 'the second episode told', 0, 10_000);
+    await publish(4);
+    const empty = await a.next((f) => f.type === 'update' && f['seq'] === snap.seq + 2, 'the empty update', 0, 10_000);
+    expect(empty).toMatchObject({ rows: [], removed: [] });
+    expect(a.of('error')).toHaveLength(2);
+    expect(failedLogs()).toHaveLength(2);
+    expect(await metric(new RegExp(`^statscache_plugin_view_failures_total\\{plugin="${IDENT}"\\}`))).toMatch(/ 3$/);
+    expect(await metric(/^statscache_ws_views_failing /)).toBe('statscache_ws_views_failing 0');
+    a.close();
+    b.close();
+    stream.close();
+  }, 60_000);
+});
