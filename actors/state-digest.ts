@@ -17,8 +17,8 @@ import type { EntryWalk } from './entry-walk.js';
  * Keys overwritten since the last fold: a plugin writes the same few keys many times (a
  * counter per bucket), so the digest hashes a key's old value when it is first overwritten in
  * an epoch and its current value when the epoch is folded, not the old and new value of every
- * write. A new key is hashed in when written, with no lookup: it has no old value, and most
- * keys are written once.
+ * write. A new key is hashed in with no lookup (it has no old value, and most keys are written
+ * once), when the container's next new key is written or at the fold (StateDigest.heldKey).
  */
 const FOLD_AFTER = 4096;
 
@@ -47,8 +47,9 @@ export class StateDigest {
   /** Container number mixed into every entry's hash (the runtime's change-log number). */
   private container = 0;
   /**
-   * Key → slot of its hash before its first overwrite in this epoch. Invariant: every key not
-   * pending has its current value's hash in hiValue/loValue; a pending key has its old one.
+   * Key → slot of its hash before its first overwrite in this epoch (0, 0 for a key written new
+   * in it: overwriteHeld). Invariant: every key neither pending nor held has its current value's
+   * hash in hiValue/loValue; a pending key has its old one, or none; the held key none.
    */
   private readonly pending = new Map<string, number>();
   /** Slots handed out this epoch (a key deleted while pending frees its entry, not its slot). */
@@ -70,16 +71,18 @@ export class StateDigest {
   /** lastKey's slot, or -1 for none (lastKey stays a string: the compare is one of strings, inlined). */
   private lastSlot = -1;
   /**
-   * The last new key written, its value and that entry's hash ([hi, lo]: unsigned, which a
-   * field would box): a key's first overwrite hashes its old value, and most first overwrites
-   * (2.2 of 2.7 a fixture message makes over the built-ins) are of the key written new just
-   * before in the same container, so that hash is the one toggled in then. Sound because a
-   * stored value is replaced, never mutated in place (keyed-store.ts: a write of the same
-   * object skips the digest too): the same key and the same object hash the same.
+   * The last new key written and its value, not yet hashed in (undefined: none held): a key
+   * written new is hashed when the next new key of the container is written, or at the fold,
+   * and one overwritten before then enters `pending` with nothing to take out. Of the 5.7 new
+   * keys a fixture message writes over the built-ins, 2.3 are overwritten so (a bucket's row
+   * opened by one message and bumped by the next: a plugin's messages are applied back to
+   * back), and each of those was hashed when written and again, at its current value, at the
+   * fold. Sound because a stored value is replaced, never mutated in place (keyed-store.ts: a
+   * write of the same object skips the digest too): while the key holds `heldValue`, nothing
+   * else changed it.
    */
-  private newKey = '';
-  private newValue: unknown = undefined;
-  private readonly newHash = new Uint32Array(2);
+  private heldKey = '';
+  private heldValue: unknown = undefined;
 
   get hi(): number {
     this.settleSome(Number.POSITIVE_INFINITY);
@@ -102,8 +105,6 @@ export class StateDigest {
   setContainer(container: number): void {
     if (this.deferredFrom === null) this.fold();
     this.container = container;
-    // The hash kept is of the old container's entry.
-    this.newValue = undefined;
   }
 
   /** Stops hashing writes; the digest is rebuilt from `source` by settleSome() or on the next read. */
@@ -162,17 +163,13 @@ export class StateDigest {
       return key;
     }
     if (previous === undefined) {
-      // A new key (never pending: a delete takes a key out) goes in at once and stays out of
-      // `pending`: most keys are written once (a bucket's row, a restored entry), and for them
-      // the hash they would get at the fold is all there is to do. Written again, it is then an
-      // overwrite like any other (its hash is in the digest, as the invariant says).
-      hashEntry(this.container, key, next);
-      this.hiValue ^= lb;
-      this.loValue ^= la;
-      this.newKey = key;
-      this.newValue = next;
-      this.newHash[0] = lb;
-      this.newHash[1] = la;
+      // A new key (never pending: a delete takes a key out) stays out of `pending`: most keys
+      // are written once (a bucket's row, a restored entry), and for them the one hash it gets
+      // when the next new key comes is all there is to do. Written again before that, it enters
+      // `pending` with nothing hashed (overwriteHeld); after, as any key whose hash is in.
+      if (this.heldValue !== undefined) this.hashHeld();
+      this.heldKey = key;
+      this.heldValue = next;
       return key;
     }
     const last = this.lastSlot;
@@ -180,6 +177,7 @@ export class StateDigest {
       this.current[last] = next;
       return this.keys[last] as string;
     }
+    if (previous === this.heldValue && key === this.heldKey) return this.overwriteHeld(key, next);
     const pending = this.pending;
     const at = pending.get(key);
     if (at !== undefined) {
@@ -191,20 +189,42 @@ export class StateDigest {
     if (this.slots >= FOLD_AFTER) this.fold();
     const slot = this.slots++;
     if (slot === this.oldHi.length) this.grow();
-    if (previous === this.newValue && key === this.newKey) {
-      this.oldHi[slot] = this.newHash[0] as number;
-      this.oldLo[slot] = this.newHash[1] as number;
-    } else {
-      hashEntry(this.container, key, previous);
-      this.oldHi[slot] = lb;
-      this.oldLo[slot] = la;
-    }
+    hashEntry(this.container, key, previous);
+    this.oldHi[slot] = lb;
+    this.oldLo[slot] = la;
     this.current[slot] = next;
     this.keys[slot] = key;
     pending.set(key, slot);
     this.lastKey = key;
     this.lastSlot = slot;
     return key;
+  }
+
+  /** The first overwrite of the held key: it enters `pending` with no hash to take out at the fold (none went in). */
+  private overwriteHeld(key: string, next: unknown): string {
+    // Let go first: the fold below would hash it in.
+    this.heldValue = undefined;
+    this.heldKey = '';
+    if (this.slots >= FOLD_AFTER) this.fold();
+    const slot = this.slots++;
+    if (slot === this.oldHi.length) this.grow();
+    this.oldHi[slot] = 0;
+    this.oldLo[slot] = 0;
+    this.current[slot] = next;
+    this.keys[slot] = key;
+    this.pending.set(key, slot);
+    this.lastKey = key;
+    this.lastSlot = slot;
+    return key;
+  }
+
+  /** The held key's entry into the digest: it is no longer the last new key, or the digest is read. */
+  private hashHeld(): void {
+    hashEntry(this.container, this.heldKey, this.heldValue);
+    this.hiValue ^= lb;
+    this.loValue ^= la;
+    this.heldValue = undefined;
+    this.heldKey = '';
   }
 
   /** lastSlot is no longer lastKey's: the key left `pending`, or every key did (a fold). */
@@ -218,6 +238,13 @@ export class StateDigest {
     if (previous === undefined) return;
     if (this.deferredFrom !== null) {
       this.deferredWrites++;
+      return;
+    }
+    if (previous === this.heldValue && key === this.heldKey) {
+      // Never hashed in: nothing to take out (left held, it would be hashed in later to cancel
+      // a toggle out now: two hashes for nothing).
+      this.heldValue = undefined;
+      this.heldKey = '';
       return;
     }
     if (this.pending.size > 0) {
@@ -243,8 +270,9 @@ export class StateDigest {
     this.loValue ^= la;
   }
 
-  /** Brings the digest up to date: each overwritten key's old hash out, its current one in. */
+  /** Brings the digest up to date: the held key's hash in, each overwritten key's old hash out and its current one in. */
   fold(): void {
+    if (this.heldValue !== undefined) this.hashHeld();
     if (this.slots === 0) return;
     foldPending(this.pending, this.oldHi, this.oldLo, this.current, this.container, this.hiValue, this.loValue);
     // Not kept alive until the slots are reused.
