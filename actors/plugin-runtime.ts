@@ -144,10 +144,13 @@ export class PluginRuntime extends RuntimeSnapshots {
     const interval = plugin.intervalSeconds;
     const bucket = interval === null ? message.timestamp : bucketEnd(message.timestamp, interval);
     const retention = plugin.retentionSeconds;
-    const newest = state.rows.newestTimestamp;
-    if (retention !== null && newest !== undefined && bucket < newest - retention) {
-      counters.dropped.expired++;
-      return;
+    if (retention !== null) {
+      // Read only when there is a retention: the getter is not inlined here (its index is one of three kinds).
+      const newest = state.rows.newestTimestamp;
+      if (newest !== undefined && bucket < newest - retention) {
+        counters.dropped.expired++;
+        return;
+      }
     }
     const ctx = this.updateContext;
     ctx.bucket = bucket;
