@@ -7,48 +7,15 @@
  * still held. The write now runs in a child transaction, which LMDB aborts whole.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Row } from '../../actors/row-store.js';
-import { builtinPlugins } from '../../plugins/index.js';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { Service } from '../../src/service.js';
 import { recentSamples } from '../helpers/fixtures.js';
+import { oneGeneration } from '../helpers/one-generation.js';
 import { referenceViews, servedViews } from '../helpers/reference.js';
 import { failEncoding, unencodable } from '../helpers/fragile-plugin.js';
-import { tempDir } from '../helpers/service-process.js';
 import { acceptedOnce, type Sample } from '../history/feed.js';
 
-const VOLUME = 'volume-by-category-1d';
-
 describe('--snapshot-generations 1: a snapshot write that throws part-way', () => {
-  const data = tempDir();
-  const config = loadConfig({
-    env: {},
-    // Messages two hours old are past --journal-max-age: a good snapshot lets the journal drop them.
-    flags: {
-      dataDir: data.path,
-      port: 0,
-      host: '127.0.0.1',
-      bind: ['tcp://127.0.0.1:*'],
-      snapshotGenerations: 1,
-      journalMaxAge: '1h',
-    },
-  });
-  const build = () =>
-    Service.build({
-      config,
-      logger: createLogger('silent'),
-      plugins: [...builtinPlugins(), unencodable],
-      checkDataFile: false,
-    });
-  afterAll(() => data.remove());
-
-  const volume = async (service: Service): Promise<number> => {
-    const rows = (await servedViews(`http://127.0.0.1:${service.server?.port}`, [VOLUME])).get(VOLUME) as (Row & {
-      volume?: number;
-    })[];
-    return rows.reduce((n, r) => n + (r.volume ?? 0), 0);
-  };
+  const { build, volume, remove } = oneGeneration(unencodable);
+  afterAll(() => remove());
 
   it('leaves the last good generation, and the next start counts every message once', async () => {
     const samples = recentSamples(Math.floor(Date.now() / 1000) - 7200) as Sample[];

@@ -10,17 +10,9 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { definePlugin, rowsOf } from '../../actors/plugin-api.js';
-import type { Row } from '../../actors/row-store.js';
-import { builtinPlugins } from '../../plugins/index.js';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { Service } from '../../src/service.js';
 import { recentSamples } from '../helpers/fixtures.js';
-import { servedViews } from '../helpers/reference.js';
-import { tempDir } from '../helpers/service-process.js';
+import { oneGeneration } from '../helpers/one-generation.js';
 import { acceptedOnce, type Sample } from '../history/feed.js';
-
-const VOLUME = 'volume-by-category-1d';
 
 /** Dates its row by the body's `at`, which only its own messages carry: any other gives NaN, `at: "soon"` too. */
 const stampedByBody = definePlugin({
@@ -38,34 +30,8 @@ const stampedByBody = definePlugin({
 });
 
 describe('a row whose timestamp is not a finite number', () => {
-  const data = tempDir();
-  // Messages two hours old are past --journal-max-age: a good snapshot lets the journal drop them.
-  const config = loadConfig({
-    env: {},
-    flags: {
-      dataDir: data.path,
-      port: 0,
-      host: '127.0.0.1',
-      bind: ['tcp://127.0.0.1:*'],
-      snapshotGenerations: 1,
-      journalMaxAge: '1h',
-    },
-  });
-  const build = () =>
-    Service.build({
-      config,
-      logger: createLogger('silent'),
-      plugins: [...builtinPlugins(), stampedByBody],
-      checkDataFile: false,
-    });
-  afterAll(() => data.remove());
-
-  const volume = async (service: Service): Promise<number> => {
-    const rows = (await servedViews(`http://127.0.0.1:${service.server?.port}`, [VOLUME])).get(VOLUME) as (Row & {
-      volume?: number;
-    })[];
-    return rows.reduce((n, r) => n + (r.volume ?? 0), 0);
-  };
+  const { build, volume, remove } = oneGeneration(stampedByBody);
+  afterAll(() => remove());
 
   it('is refused when written (that message, that plugin), and every snapshot stays readable', async () => {
     const samples = recentSamples(Math.floor(Date.now() / 1000) - 7200) as Sample[];
