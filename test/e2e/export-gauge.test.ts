@@ -1,8 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { Service } from '../../src/service.js';
-import { childrenWith } from '../helpers/children.js';
+import type { Service } from '../../src/service.js';
+import { holdExportChild, killExportChildren, startAdminService } from '../helpers/export-service.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { metricOf } from '../helpers/probes.js';
 import { tempDir } from '../helpers/service-process.js';
@@ -21,21 +19,14 @@ describe('statscache_exports_in_progress', () => {
   let service: Service | null = null;
   afterAll(async () => {
     // Left stopped only when the test failed before letting it go on.
-    for (const pid of childrenWith('export-child.js')) process.kill(pid, 'SIGKILL');
+    killExportChildren();
     await service?.stop();
     dir.remove();
   });
 
   it('goes back to 0 after an export with no snapshot, one whose client left, and one built', async () => {
-    const config = loadConfig({
-      env: { STATSCACHE_ADMIN_TOKEN: TOKEN },
-      flags: { dataDir: dir.path, port: 0, bind: ['tcp://127.0.0.1:*'], snapshotInterval: 3600 },
-    });
-    const s = await Service.build({ config, logger: createLogger('silent') });
+    const { service: s, base, auth } = await startAdminService(dir.path, TOKEN);
     service = s;
-    await s.start();
-    const base = `http://127.0.0.1:${s.server?.port ?? 0}`;
-    const auth = { Authorization: `Bearer ${TOKEN}` };
     const inProgress = () => metricOf(base, 'statscache_exports_in_progress');
     const ended = (outcome: string) => metricOf(base, 'statscache_exports_total', `outcome="${outcome}"`);
     /** Scrapes (paced by the service, one render per 100 ms at most) until `read` gives `want`. */
@@ -63,13 +54,8 @@ describe('statscache_exports_in_progress', () => {
       () => 'answered',
       () => 'aborted',
     );
-    let child: number | undefined;
     const deadline = Date.now() + 30_000;
-    while ((child = childrenWith('export-child.js')[0]) === undefined) {
-      expect(Date.now(), 'no export child within 30 s').toBeLessThan(deadline);
-      await new Promise((r) => setTimeout(r, 2));
-    }
-    process.kill(child, 'SIGSTOP');
+    const child = await holdExportChild(() => expect(Date.now(), 'no export child within 30 s').toBeLessThan(deadline));
     await until(inProgress, 1, 'the export never showed in progress');
     leaving.abort();
     expect(await gone).toBe('aborted');

@@ -1,9 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeExport } from '../../src/commands/export-format.js';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { Service } from '../../src/service.js';
-import { childrenWith } from '../helpers/children.js';
+import type { Service } from '../../src/service.js';
+import { holdExportChild, killExportChildren, startAdminService } from '../helpers/export-service.js';
 import { perUserPlugin } from '../helpers/per-user-plugin.js';
 import { metricOf } from '../helpers/probes.js';
 import { tempDir } from '../helpers/service-process.js';
@@ -25,19 +23,14 @@ describe('GET /admin/export', () => {
   let service: Service | null = null;
   afterAll(async () => {
     // Left stopped only when the test failed before letting it go on.
-    for (const pid of childrenWith('export-child.js')) process.kill(pid, 'SIGKILL');
+    killExportChildren();
     await service?.stop();
     dir.remove();
   });
 
   it('is built off the event loop: /healthz is answered while it is made (statscache_exports_in_progress 1), and it holds the state', async () => {
-    const config = loadConfig({
-      env: { STATSCACHE_ADMIN_TOKEN: TOKEN },
-      flags: { dataDir: dir.path, port: 0, bind: ['tcp://127.0.0.1:*'], snapshotInterval: 3600 },
-    });
-    const s = await Service.build({ config, logger: createLogger('silent'), plugins: [perUser] });
+    const { service: s, base, auth } = await startAdminService(dir.path, TOKEN, [perUser]);
     service = s;
-    await s.start();
     // A state of ~6 MB, exported in about a second: on one event loop no /healthz is answered
     // while it is made, whatever the size.
     const USERS = 20_000;
@@ -52,8 +45,6 @@ describe('GET /admin/export', () => {
       if (i % 5000 === 0) await new Promise((r) => setImmediate(r));
     }
     await s.settled();
-    const base = `http://127.0.0.1:${s.server?.port ?? 0}`;
-    const auth = { Authorization: `Bearer ${TOKEN}` };
     const snap = (await (await fetch(`${base}/admin/snapshot`, { method: 'POST', headers: auth })).json()) as {
       generation: number;
     };
@@ -77,12 +68,7 @@ describe('GET /admin/export', () => {
     // Its child, held stopped: the export cannot end while /healthz is asked, so every answer
     // counted is one given while it is made, whatever the machine's speed; an export that starts
     // late and then takes the loop, or makes no child, fails here.
-    let child: number | undefined;
-    while ((child = childrenWith('export-child.js')[0]) === undefined) {
-      notYet('its child was seen');
-      await new Promise((r) => setTimeout(r, 2));
-    }
-    process.kill(child, 'SIGSTOP');
+    const child = await holdExportChild(() => notYet('its child was seen'));
     let answeredMeanwhile = 0;
     while (answeredMeanwhile < 20) {
       const res = await fetch(`${base}/healthz`);
