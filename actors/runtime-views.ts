@@ -33,8 +33,10 @@ export class RuntimeViews extends RuntimeState {
   /** Shared with the hang watch, and this plugin's index in it (watchViews()); null: not watched. */
   private viewBeacon: ApplyBeacon | null = null;
   private viewIndex = -1;
-  /** viewIsRows' answers by parameters (paramsKey), when watched: see customView(). */
-  private readonly rowsDeclared = new Map<string, boolean>();
+  /** viewIsRows' answers by parameters (paramsKey), or what it threw, when watched: see customView(). */
+  private readonly rowsDeclared = new Map<string, boolean | { readonly error: unknown }>();
+  /** Calls of viewIsRows that failed (threw, or gave a promise): failed views too (viewFailures). */
+  private rowsFailures = 0;
   /** Parameters (viewParamsText) the view hung on, or a run died in, in earlier runs; null when none. */
   private hungViews: ReadonlyMap<string, HungView> | null = null;
   /** Set when the view hung on HUNG_PARAMS_BEFORE_WHOLE parameter sets: the latest hang's time; every call is refused. */
@@ -82,23 +84,37 @@ export class RuntimeViews extends RuntimeState {
     const isRows = this.viewIsRows;
     if (this.view === undefined) return false;
     if (isRows === undefined) return true;
-    if (this.viewBeacon === null && this.hungViews === null) return rowsDeclared(isRows, params) !== true;
+    if (this.viewBeacon === null && this.hungViews === null) return !this.askRows(isRows, params);
     // Plugin code run with the clients' parameters, as view() is: one that never returns holds the
     // event loop the same way, so it is watched, recorded and refused the same way (ViewHungBefore).
-    // Its answer depends on the parameters alone (plugins are deterministic): kept, it is asked once.
+    // Its answer depends on the parameters alone (plugins are deterministic): kept, it is asked
+    // once, and a failure is kept too, as ViewCache keeps the view's (counted once).
     const key = paramsKey(params);
-    const known = this.rowsDeclared.get(key);
-    if (known !== undefined) return !known;
-    this.beginView(key);
-    let rows: boolean;
-    try {
-      rows = rowsDeclared(isRows, params) === true;
-    } finally {
-      this.endView();
+    let answer = this.rowsDeclared.get(key);
+    if (answer === undefined) {
+      this.beginView(key);
+      try {
+        answer = this.askRows(isRows, params);
+      } catch (error) {
+        answer = { error };
+      } finally {
+        this.endView();
+      }
+      if (this.rowsDeclared.size >= MAX_ROWS_DECLARED) this.rowsDeclared.clear();
+      this.rowsDeclared.set(key, answer);
     }
-    if (this.rowsDeclared.size >= MAX_ROWS_DECLARED) this.rowsDeclared.clear();
-    this.rowsDeclared.set(key, rows);
-    return !rows;
+    if (typeof answer !== 'boolean') throw answer.error;
+    return !answer;
+  }
+
+  /** viewIsRows' answer for `params`; what it throws fails the query as the view's would, and is counted so. */
+  private askRows(isRows: ErasedViewIsRows, params: Readonly<Record<string, unknown>>): boolean {
+    try {
+      return rowsDeclared(isRows, params) === true;
+    } catch (err) {
+      this.rowsFailures++;
+      throw err;
+    }
   }
 
   /** Rows the view serves with default parameters: the row count, or the custom view's output. */
@@ -118,12 +134,13 @@ export class RuntimeViews extends RuntimeState {
   }
 
   /**
-   * Calls of the custom view that failed (threw, gave too many rows, or a promise): each failed
-   * a query, a 500 over HTTP or `view_failed` for a live view. One per state and parameters, as
-   * the failure is remembered for them.
+   * Calls of the custom view or its viewIsRows that failed (threw, gave too many rows, or a
+   * promise): each failed a query, `500 view_failed` over HTTP or `view_failed` for a live view.
+   * One per state and parameters (viewIsRows: per parameters), as the failure is remembered for
+   * them; every failed viewIsRows call when views are not watched (nothing is remembered then).
    */
   get viewFailures(): number {
-    return this.views.failures;
+    return this.views.failures + this.rowsFailures;
   }
 
   /** Calls of the view refused for parameters it hung on in an earlier run (refuseHungViews()). */

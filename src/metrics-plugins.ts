@@ -53,7 +53,7 @@ export function pluginMetrics({ fromCounters, gauge }: MetricMaker, sources: Met
   );
   fromCounters(
     'statscache_plugin_view_failures_total',
-    "Calls of a plugin's custom view that failed (threw, gave too many rows, or a promise): each failed its query, 500 over HTTP, view_failed for a live view; once per state and parameters",
+    "Calls of a plugin's custom view or its viewIsRows that failed (threw, gave too many rows, or a promise): each failed its query, 500 view_failed over HTTP, view_failed for a live view; once per state and parameters",
     ['plugin'],
     (set) => {
       for (const r of plugins()) if (r.plugin.definition.view !== undefined) set({ plugin: r.ident }, r.viewFailures);

@@ -41,7 +41,7 @@ export function components(): Json {
       NotAcceptable: error('no offered format matches Accept'),
       NotFound: error('unknown ident or route'),
       ViewHung: error(
-        "`view_hung`: the plugin's view hung on these parameters in an earlier run (past --plugin-hang-timeout, which ended the process), or that run died while it computed with them (out of memory), and is not called with them again until the view changes or the record is a week old",
+        "`view_failed`: the plugin's view (or its viewIsRows) failed for these parameters at this state (`detail` names the view and what it threw; counted in statscache_plugin_view_failures_total). `view_hung`: the plugin's view hung on these parameters in an earlier run (past --plugin-hang-timeout, which ended the process), or that run died while it computed with them (out of memory), and is not called with them again until the view changes or the record is a week old",
       ),
     },
   };

@@ -13,6 +13,7 @@ import { csvLines, render } from './render.js';
 import { defaultStop as defaultStopOf, viewSpecOf } from './ws-view-spec.js';
 import { SSE_HEADERS } from './sse-session.js';
 import { CORS_HEADERS, error, type HttpRequest, type HttpResponse } from './responses.js';
+import { thrownMessage } from './thrown-message.js';
 
 /** What the `/api/…` routes read; built once per handler. */
 export interface RouteContext {
@@ -149,7 +150,7 @@ function renderRows(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext,
   } catch (err) {
     // Its viewIsRows hung on these parameters in an earlier run (or the whole view is refused).
     if (err instanceof ViewHungBefore) return error(500, 'view_hung', err.message, CORS_HEADERS);
-    throw err;
+    return viewFailed(runtime, err);
   }
   const stopKey =
     values['stop'] === undefined && !custom && (newest === undefined || newest <= defaultStop) ? 'now' : query.stop;
@@ -189,6 +190,8 @@ function renderRows(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext,
       );
     // The view hung on these parameters in an earlier run: not called again, and nothing to retry.
     if (err instanceof ViewHungBefore) return error(500, 'view_hung', err.message, CORS_HEADERS);
+    // Only the plugin's view (or its rows) can fail the custom path; the stored rows' path failing is ours.
+    if (custom) return viewFailed(runtime, err);
     throw err;
   }
   const { page, pages } = entry.meta;
@@ -201,6 +204,15 @@ function renderRows(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext,
   const link = linkHeader(req, page, pages);
   if (link !== '') headers['Link'] = link;
   return conditional(req, entry, headers, ctx.cache);
+}
+
+/**
+ * The plugin's view (or viewIsRows) failed for these parameters: what a live view's subscriber
+ * is told (`view_failed`), not a bare `internal` with the plugin's stack logged as the server's
+ * own error on every request (statscache_plugin_view_failures_total counts it, once per state).
+ */
+function viewFailed(runtime: PluginRuntime, err: unknown): HttpResponse {
+  return error(500, 'view_failed', `the view of ${runtime.ident} failed: ${thrownMessage(err)}`, CORS_HEADERS);
 }
 
 /** GitHub-style paging links that keep every query parameter but `page` (the original dropped them). */
