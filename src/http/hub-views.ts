@@ -57,6 +57,13 @@ export class HubViews {
       { view: view.key, plugin: view.spec.ident, failures: failure.count, since_seq: failure.seq, seq: view.seq },
       `live view computes again after ${failure.count} failed recomputes`,
     );
+  /** The episode's end all the same: without it the log said the view was failing and never that it stopped. */
+  private readonly viewRetiredFailing: ViewRecovered = (view, failure) =>
+    this.options.log?.(
+      'info',
+      { view: view.key, plugin: view.spec.ident, failures: failure.count, since_seq: failure.seq, seq: view.seq },
+      `live view retired while failing, after ${failure.count} failed recomputes; its failure ends with it`,
+    );
 
   constructor(
     host: PluginHost,
@@ -72,6 +79,7 @@ export class HubViews {
       ...(options.resumeBytes === undefined ? {} : { historyBytesTotal: options.resumeBytes }),
       maxViews: options.maxViews ?? DEFAULT_MAX_VIEWS,
       lingerMs: options.lingerMs ?? 60_000,
+      onRetiredFailing: this.viewRetiredFailing,
     });
     this.budget = new ViewBudget(options.maxNewViewsPerIp ?? DEFAULT_MAX_NEW_VIEWS_PER_IP, options.now);
     this.maxPageDepth = options.maxPageDepth ?? DEFAULT_MAX_PAGE_DEPTH;

@@ -18,6 +18,8 @@ export interface ViewRegistryOptions extends ViewLimits {
   readonly tickBudgetMs?: number;
   /** A monotonic clock in milliseconds for that budget (default performance.now); tests inject one. */
   readonly cpuNow?: () => number;
+  /** Told when a view is retired while failing: its failure episode ends with it, never recovered. */
+  readonly onRetiredFailing?: ViewRecovered;
 }
 
 /**
@@ -257,6 +259,7 @@ export class ViewRegistry {
   }
 
   private retire(view: LiveView): void {
+    if (view.failure !== null) this.options.onRetiredFailing?.(view, view.failure);
     view.close();
     this.views.delete(view.key);
     this.shareHistory();

@@ -216,3 +216,55 @@ describe('a live view whose plugin view starts failing after it was subscribed',
     stream.close();
   }, 60_000);
 });
+
+describe('a live view retired while its plugin view fails', () => {
+  let live: Live;
+  const logs: { level: number; msg: string; failures?: number; view?: string }[] = [];
+  let sent = 0;
+  const publish = (n: number, fail = false) =>
+    live.publish([
+      {
+        topic: 'org.test.flaky',
+        msg_id: `flaky-retired-${process.pid}-${++sent}`,
+        timestamp: T,
+        msg: fail ? { n, fail } : { n },
+      },
+    ]);
+
+  beforeAll(async () => {
+    const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+    // Two views at most: opening a third retires the idle one, with no linger to wait out.
+    live = await startLive({ wsMaxViews: 2, wsMaxSubscriptionsPerIp: 1 }, { plugins: [flaky], logger });
+  });
+  afterAll(async () => {
+    await live?.close();
+  });
+
+  it('logs the end of its failure episode, with the count, as a recovery does', async () => {
+    await publish(1);
+    const c = await RawClient.open(live.wsUrl);
+    c.send({ op: 'subscribe', ident: IDENT, id: 1 });
+    const snap = await c.next((f) => f.type === 'snapshot' && f.id === 1, 'the snapshot', 0, 10_000);
+    await publish(2, true);
+    await c.next((f) => f.type === 'error' && f.id === 1, 'view_failed', 0, 10_000);
+    c.send({ op: 'unsubscribe', id: 1 });
+    // Two more views, with the plugin computing again: opening the third retires the oldest idle one, the failing one.
+    await publish(3);
+    c.send({ op: 'subscribe', ident: IDENT, params: { start: T - 3600 }, id: 2 });
+    await c.next((f) => f.type === 'snapshot' && f.id === 2, 'the second view', 0, 10_000);
+    c.send({ op: 'unsubscribe', id: 2 });
+    expect(live.service.hub.viewStats().retired).toBe(0);
+    c.send({ op: 'subscribe', ident: IDENT, params: { start: T - 7200 }, id: 3 });
+    await c.next((f) => f.type === 'snapshot' && f.id === 3, 'the third view', 0, 10_000);
+    expect(live.service.hub.viewStats().retired).toBe(1);
+    const failed = logs.findIndex((l) => l.msg.startsWith(FAILED_LOG) && l.view === snap['view']);
+    const ended = logs.filter((l) => l.view === snap['view'] && l.msg.startsWith('live view retired while failing'));
+    expect(failed).toBeGreaterThanOrEqual(0);
+    expect(ended).toHaveLength(1);
+    expect(ended[0]).toMatchObject({ level: 30, failures: expect.any(Number) });
+    expect(ended[0]?.failures).toBeGreaterThanOrEqual(1);
+    expect(logs.indexOf(ended[0] as (typeof logs)[number])).toBeGreaterThan(failed);
+    expect(logs.some((l) => l.view === snap['view'] && l.msg.startsWith('live view computes again'))).toBe(false);
+    c.close();
+  }, 60_000);
+});
