@@ -30,18 +30,21 @@ import type { Logger } from './logger.js';
 
 /** Largest export a replica accepts from a peer (a state of millions of keys is a few hundred MB). */
 export const MAX_EXPORT_BYTES = 1024 ** 3;
-/** Longest the whole download may take. */
-export const EXPORT_TIMEOUT_MS = 600_000;
-
 /**
  * The peer side: the newest good generation as export bytes (`GET /admin/export`), built by a
- * child process; each build counted in `tally` (/metrics), once however many requests share it.
+ * child process killed past `timeoutSeconds` (--export-timeout); each build counted in `tally`
+ * (/metrics), once however many requests share it.
  */
-export function peerExport(dataDir: string, backfillOverlap: number, tally?: ExportTally): () => Promise<PeerExport> {
+export function peerExport(
+  dataDir: string,
+  backfillOverlap: number,
+  timeoutSeconds: number,
+  tally?: ExportTally,
+): () => Promise<PeerExport> {
   // No bigger than a replica accepts: it would be refused there after the whole transfer.
-  // No longer than a replica waits for the whole download: an export built later serves nobody.
-  const build = () =>
-    exportInChild(dataDir, tailSeconds(backfillOverlap), { maxBytes: MAX_EXPORT_BYTES, timeoutMs: EXPORT_TIMEOUT_MS });
+  // No longer than a replica waits for the whole download (the same setting there): an export built later serves nobody.
+  const limits = { maxBytes: MAX_EXPORT_BYTES, timeoutMs: timeoutSeconds * 1000 };
+  const build = () => exportInChild(dataDir, tailSeconds(backfillOverlap), limits);
   return shared(tally ? () => tally.follow(build) : build);
 }
 
@@ -96,10 +99,10 @@ function dataDirState(dataDir: string): 'empty' | 'has-state' {
   );
 }
 
-async function download(url: string, token: string, maxBytes: number): Promise<Buffer> {
+async function download(url: string, token: string, maxBytes: number, timeoutSeconds: number): Promise<Buffer> {
   let res: Response;
-  const timeout = AbortSignal.timeout(EXPORT_TIMEOUT_MS);
-  const timedOut = `no complete export within ${EXPORT_TIMEOUT_MS / 1000} s, the longest the download may take`;
+  const timeout = AbortSignal.timeout(timeoutSeconds * 1000);
+  const timedOut = `no complete export within ${timeoutSeconds} s (--export-timeout), the longest the download may take`;
   try {
     res = await fetch(url, {
       headers: { Authorization: `Bearer ${token}`, Accept: 'application/vnd.statscache.snapshot' },
@@ -168,7 +171,7 @@ export async function bootstrapFromPeer(
     );
   const url = `${base}/admin/export`;
   const started = Date.now();
-  const bytes = await download(url, config.adminToken, options.maxBytes ?? MAX_EXPORT_BYTES);
+  const bytes = await download(url, config.adminToken, options.maxBytes ?? MAX_EXPORT_BYTES, config.exportTimeout);
   let payload: ReturnType<typeof decodeExport>;
   try {
     payload = decodeExport(bytes);

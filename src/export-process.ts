@@ -61,7 +61,7 @@ export function exportInChild(dataDir: string, tailSeconds: number, limits: Expo
         return reject(
           new ExportFailure(
             'timed_out',
-            `the export process did not finish within ${limits.timeoutMs / 1000} s and was killed`,
+            `the export process did not finish within ${limits.timeoutMs / 1000} s (--export-timeout) and was killed`,
           ),
         );
       if (tooLarge) return reject(new ExportFailure('too_large', `the export exceeds ${limits.maxBytes} bytes`));

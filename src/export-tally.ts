@@ -21,7 +21,7 @@ export type ExportOutcome = 'built' | 'no_snapshot' | ExportFailureKind;
 
 /**
  * Exports being built and how those that ended did, for /metrics. An export is a child process
- * holding a copy of the state for up to 10 minutes, and nothing else showed one running: a
+ * holding a copy of the state for up to --export-timeout, and nothing else showed one running: a
  * replica bootstrapping, a hung child waiting for its time bound and a peer retrying all looked
  * like an idle service until the request's status was counted at the end. Counted per build, not
  * per request: requests that arrive while one is built share it (shared()), and a client that

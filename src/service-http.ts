@@ -81,10 +81,13 @@ export interface ServiceHttp {
  * and export commands, and most services are never asked. One peerExport for all requests, so
  * concurrent ones still share one export child.
  */
-function lazyPeerExport(dataDir: string, backfillOverlap: number, tally: ExportTally): () => Promise<PeerExport> {
+function lazyPeerExport(config: Config, tally: ExportTally): () => Promise<PeerExport> {
   let loaded: Promise<() => Promise<PeerExport>> | undefined;
+  const { dataDir, backfillOverlap, exportTimeout } = config;
   return async () => {
-    loaded ??= import('./bootstrap.js').then(({ peerExport }) => peerExport(dataDir, backfillOverlap, tally));
+    loaded ??= import('./bootstrap.js').then(({ peerExport }) =>
+      peerExport(dataDir, backfillOverlap, exportTimeout, tally),
+    );
     return (await loaded)();
   };
 }
@@ -187,7 +190,7 @@ export function createServiceHttp(d: ServiceHttpDeps): ServiceHttp {
   const admin = createAdminHandler({
     adminToken: config.adminToken,
     snapshot: d.snapshot,
-    exportSnapshot: lazyPeerExport(config.dataDir, config.backfillOverlap, exports),
+    exportSnapshot: lazyPeerExport(config, exports),
     onExportError: (err) =>
       d.log.error(
         { err: errorText(err) },

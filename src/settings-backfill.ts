@@ -21,6 +21,13 @@ export const BACKFILL = {
     flag: '<peer url>',
     help: "a running peer's base URL: an empty data dir is first filled from the peer's newest snapshot (`GET /admin/export`, with this replica's adminToken; checksum verified), then backfilled from the peer's `/raw` before the replica reports ready; a data dir that already holds state ignores it",
   },
+  exportTimeout: {
+    type: () => seconds(1, 86_400),
+    default: 600,
+    flag: '<seconds>',
+    help: 'longest an export of the state may take (1 to 86400): a `GET /admin/export` whose child process has not finished by then is killed and answered `500 export_failed` (`statscache_exports_total{outcome="timed_out"}`), so a child that stopped answering cannot hold every later export; and with `--bootstrap`, the longest this replica waits for the whole download of its peer\'s. Raise it on the peer and its replicas alike for a state too large to export in time: an export built after the replica gave up serves nobody',
+    defaultNote: '10 minutes',
+  },
   backfillOverlap: {
     type: () => seconds(0, 86_400),
     default: 600,

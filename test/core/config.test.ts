@@ -140,6 +140,26 @@ describe('configuration', () => {
     ).toEqual([{ name: 'STATSCACHE_DATADIR', nearest: 'STATSCACHE_DATA_DIR' }]);
   });
 
+  it('bounds the export time bound (config file, environment, flag, default)', () => {
+    expect(loadConfig({ env: {} }).exportTimeout).toBe(600);
+    const file = join(dir.path, 'export-timeout.json');
+    writeFileSync(file, '{"exportTimeout": 90}');
+    expect(loadConfig({ env: {}, file }).exportTimeout).toBe(90);
+    expect(loadConfig({ env: { STATSCACHE_EXPORT_TIMEOUT: '2.5' }, file }).exportTimeout).toBe(2.5);
+    expect(
+      loadConfig({ env: { STATSCACHE_EXPORT_TIMEOUT: '2.5' }, flags: { exportTimeout: '86400' } }).exportTimeout,
+    ).toBe(86_400);
+    // Zero would be an export that always fails, not "no bound": a hung child must still end.
+    expect(() => loadConfig({ env: {}, flags: { exportTimeout: '0' } })).toThrow(
+      /SC_CONFIG_INVALID: setting "exportTimeout" \(flag --export-timeout\): .*got "?0"?$/,
+    );
+    expect(() => loadConfig({ env: { STATSCACHE_EXPORT_TIMEOUT: '86401' } })).toThrow(
+      /setting "exportTimeout" \(environment STATSCACHE_EXPORT_TIMEOUT\): .*86400/,
+    );
+    writeFileSync(file, '{"exportTimeout": "ten minutes"}');
+    expect(() => loadConfig({ env: {}, file })).toThrow(/setting "exportTimeout" \(config file/);
+  });
+
   it('bounds the readiness and gap-backfill settings (flag, environment, default)', () => {
     expect(loadConfig({ env: {} })).toMatchObject({ readyTimeout: 30, gapBackfillInterval: 30 });
     expect(

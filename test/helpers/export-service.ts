@@ -1,7 +1,7 @@
 /**
  * A started in-process service with an admin token, for GET /admin/export tests, and the
  * export's child process held stopped so an export stays in progress while a test looks
- * (test/e2e/export-gauge, export-off-loop).
+ * (test/e2e/export-gauge, export-off-loop, export-timeout).
  */
 import type { AnyPluginDefinition } from '../../actors/plugin-api.js';
 import { loadConfig } from '../../src/config.js';
@@ -32,13 +32,13 @@ export async function startAdminService(
 }
 
 /**
- * Waits for the export's child and stops it (SIGSTOP): the export cannot end until
- * SIGCONT. `stillWaiting` runs before each look and throws to give up (a deadline, an answer
- * that came first).
+ * Waits for the export's child (of this process, or of `parent`: a spawned service) and stops
+ * it (SIGSTOP): the export cannot end until SIGCONT. `stillWaiting` runs before each look and
+ * throws to give up (a deadline, an answer that came first).
  */
-export async function holdExportChild(stillWaiting: () => void): Promise<number> {
+export async function holdExportChild(stillWaiting: () => void, parent?: number): Promise<number> {
   let child: number | undefined;
-  while ((child = childrenWith(EXPORT_CHILD)[0]) === undefined) {
+  while ((child = childrenWith(EXPORT_CHILD, undefined, parent)[0]) === undefined) {
     stillWaiting();
     await new Promise((r) => setTimeout(r, 2));
   }
@@ -46,7 +46,7 @@ export async function holdExportChild(stillWaiting: () => void): Promise<number>
   return child;
 }
 
-/** Kills export children a failed test left stopped. */
-export function killExportChildren(): void {
-  for (const pid of childrenWith(EXPORT_CHILD)) process.kill(pid, 'SIGKILL');
+/** Kills export children (of this process, or of `parent`) a failed test left stopped. */
+export function killExportChildren(parent?: number): void {
+  for (const pid of childrenWith(EXPORT_CHILD, undefined, parent)) process.kill(pid, 'SIGKILL');
 }
