@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { definePlugin, rowsOf } from '../../actors/plugin-api.js';
-import { httpRows, samplesBatch, startLive, type Live } from './harness.js';
+import { openSse } from '../helpers/sse-stream.js';
+import { eventually, httpRows, samplesBatch, startLive, type Live } from './harness.js';
 
 /**
  * `constructor`, an Object.prototype member, is a valid plugin parameter name (lower_snake_case). A query read into a plain object inherited them: `k in
@@ -30,21 +31,19 @@ const inherited = definePlugin({
 
 /** The first `snapshot` event of an event stream, read with a real HTTP client. */
 async function firstSnapshot(url: string): Promise<{ status: number; rows: Record<string, unknown>[] }> {
-  const controller = new AbortController();
-  const res = await fetch(url, { headers: { Accept: 'text/event-stream' }, signal: controller.signal });
-  if (res.status !== 200 || !res.body) return { status: res.status, rows: [] };
-  const decoder = new TextDecoder();
-  let buf = '';
+  const stream = await openSse(url);
   try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      buf += decoder.decode(chunk, { stream: true });
-      const m = /event: snapshot\ndata: (.*)\n\n/.exec(buf);
-      if (m) return { status: 200, rows: (JSON.parse(m[1] as string) as { rows: Record<string, unknown>[] }).rows };
-    }
+    if (stream.res.status !== 200) return { status: stream.res.status, rows: [] };
+    const snapshot = await eventually(
+      () => stream.events.find((e) => e.event === 'snapshot') ?? (stream.ended() ? null : undefined),
+      10_000,
+      'a snapshot event',
+    );
+    if (snapshot === null) throw new Error('stream ended before a snapshot');
+    return { status: 200, rows: snapshot.data['rows'] as Record<string, unknown>[] };
   } finally {
-    controller.abort();
+    stream.close();
   }
-  throw new Error('stream ended before a snapshot');
 }
 
 describe('query parameters named like Object.prototype members', () => {

@@ -1,55 +1,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSse as openStream, type SseEvent } from '../helpers/sse-stream.js';
 import { eventually, httpRows, keyOf, samplesBatch, startLive, type Live, canon } from './harness.js';
-
-interface SseEvent {
-  id: string | undefined;
-  event: string;
-  data: Record<string, unknown>;
-}
-
-/** A real HTTP client reading an event stream (fetch), parsed per the SSE spec's line rules. */
-async function openStream(url: string, headers: Record<string, string> = {}) {
-  const controller = new AbortController();
-  const res = await fetch(url, { headers: { Accept: 'text/event-stream', ...headers }, signal: controller.signal });
-  const events: SseEvent[] = [];
-  let comments = 0;
-  let ended = false;
-  if (res.status === 200 && res.body) {
-    void (async () => {
-      const decoder = new TextDecoder();
-      let buf = '';
-      try {
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-          buf += decoder.decode(chunk, { stream: true });
-          let end: number;
-          while ((end = buf.indexOf('\n\n')) >= 0) {
-            const block = buf.slice(0, end);
-            buf = buf.slice(end + 2);
-            const e: Partial<SseEvent> & { dataText?: string } = {};
-            for (const line of block.split('\n')) {
-              if (line.startsWith(':')) comments++;
-              else if (line.startsWith('id: ')) e.id = line.slice(4);
-              else if (line.startsWith('event: ')) e.event = line.slice(7);
-              else if (line.startsWith('data: '))
-                e.dataText = (e.dataText === undefined ? '' : `${e.dataText}\n`) + line.slice(6);
-            }
-            if (e.dataText !== undefined)
-              events.push({
-                id: e.id,
-                event: e.event ?? 'message',
-                data: JSON.parse(e.dataText) as Record<string, unknown>,
-              });
-          }
-        }
-      } catch {
-        /* aborted */
-      }
-      ended = true;
-    })();
-  }
-  return { res, events, comments: () => comments, ended: () => ended, close: () => controller.abort() };
-}
 
 /** Applies snapshot/resumed/update events by row key; checks ids and seqs follow one another. */
 function held(

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { StatscacheClient, type WebSocketCtor } from '../../examples/ws-client/statscache-client.js';
 import { definePlugin, rowsOf, store } from '../../actors/plugin-api.js';
+import { openSse as openStream } from '../helpers/sse-stream.js';
 import { eventually, type Frame, httpRows, keyOf, matchesHttp, RawClient, startLive, type Live } from './harness.js';
 
 /**
@@ -36,38 +37,6 @@ const flaky = definePlugin({
 const IDENT = 'flaky-view-1m';
 const T = Math.floor(Date.now() / 1000) - 60;
 const FAILED_LOG = 'live view failed to recompute';
-
-interface SseEvent {
-  event: string;
-  data: Record<string, unknown>;
-}
-
-/** `GET /api/<ident>/stream` read as it comes, one event per blank-line-ended block. */
-async function openStream(url: string): Promise<{ events: SseEvent[]; close(): void }> {
-  const controller = new AbortController();
-  const res = await fetch(url, { headers: { Accept: 'text/event-stream' }, signal: controller.signal });
-  const events: SseEvent[] = [];
-  void (async () => {
-    const decoder = new TextDecoder();
-    let buf = '';
-    try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buf += decoder.decode(chunk, { stream: true });
-        let end: number;
-        while ((end = buf.indexOf('\n\n')) >= 0) {
-          const lines = buf.slice(0, end).split('\n');
-          buf = buf.slice(end + 2);
-          const data = lines.find((l) => l.startsWith('data: '));
-          const event = lines.find((l) => l.startsWith('event: '))?.slice(7) ?? 'message';
-          if (data !== undefined) events.push({ event, data: JSON.parse(data.slice(6)) as Record<string, unknown> });
-        }
-      }
-    } catch {
-      /* aborted */
-    }
-  })();
-  return { events, close: () => controller.abort() };
-}
 
 describe('a live view whose plugin view starts failing after it was subscribed', () => {
   let live: Live;
