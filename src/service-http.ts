@@ -11,6 +11,7 @@ import type { PeerExport } from './export-process.js';
 import { ExportTally } from './export-tally.js';
 import { type AdminHandler, createAdminHandler } from './http/admin-routes.js';
 import { createHttpHandler, type HttpHandler } from './http/api-routes.js';
+import { viewFailureLog } from './http/view-failure-log.js';
 import { EncodedCache } from './http/encoded-cache.js';
 import { createHistoryHandler } from './http/history-routes.js';
 import { builtExamplesDir, createExamplesHandler } from './http/pages/examples-route.js';
@@ -152,6 +153,7 @@ export function createServiceHttp(d: ServiceHttpDeps): ServiceHttp {
   const api = createHttpHandler({
     host: d.host,
     nowSeconds,
+    onViewFailed: viewFailureLog((fields, msg) => d.log.warn(fields, msg), nowSeconds),
     notReadyReason: () => notReadyReason(d.readiness()),
     readyDetails: (ready) => ({
       ...readyDetails(d.readiness(), ready),

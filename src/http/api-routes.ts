@@ -40,6 +40,8 @@ export interface ApiDeps {
   readonly maxPageDepth?: number;
   /** Whether this process's HTTP adapter answers `GET /api/<ident>/stream` (then its HEAD is answered here). */
   readonly streams?: boolean;
+  /** Told of each answer a plugin's view failed: the service logs them (view-failure-log.ts). */
+  readonly onViewFailed?: (ident: string, err: unknown) => void;
 }
 
 export type HttpHandler = (req: HttpRequest) => HttpResponse;
@@ -56,6 +58,7 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
     schemas: new Map<string, z.ZodObject>(deps.host.runtimes.map((r) => [r.ident, pluginParamsSchema(r.plugin)])),
     answers: deps.answers ?? answerMemo(),
     maxPageDepth: deps.maxPageDepth ?? DEFAULT_MAX_PAGE_DEPTH,
+    ...(deps.onViewFailed ? { onViewFailed: deps.onViewFailed } : {}),
   };
   const service = serviceRoutes(deps, ctx);
   // A memoised answer is the same object each time, so its final form (and the request counter

@@ -31,6 +31,8 @@ export interface RouteContext {
    * for, so the caller can offer it as a hot answer (hot-answer.ts). The caller clears it first.
    */
   memoised?: { readonly runtime: PluginRuntime; readonly position: number; readonly stop: number } | null;
+  /** Told of each answer a plugin's view failed (view-failure-log.ts: the operator's log line). */
+  readonly onViewFailed?: (ident: string, err: unknown) => void;
 }
 
 type Paging = { readonly page: number; readonly pages: number };
@@ -150,7 +152,7 @@ function renderRows(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext,
   } catch (err) {
     // Its viewIsRows hung on these parameters in an earlier run (or the whole view is refused).
     if (err instanceof ViewHungBefore) return error(500, 'view_hung', err.message, CORS_HEADERS);
-    return viewFailed(runtime, err);
+    return viewFailed(runtime, ctx, err);
   }
   const stopKey =
     values['stop'] === undefined && !custom && (newest === undefined || newest <= defaultStop) ? 'now' : query.stop;
@@ -191,7 +193,7 @@ function renderRows(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext,
     // The view hung on these parameters in an earlier run: not called again, and nothing to retry.
     if (err instanceof ViewHungBefore) return error(500, 'view_hung', err.message, CORS_HEADERS);
     // Only the plugin's view (or its rows) can fail the custom path; the stored rows' path failing is ours.
-    if (custom) return viewFailed(runtime, err);
+    if (custom) return viewFailed(runtime, ctx, err);
     throw err;
   }
   const { page, pages } = entry.meta;
@@ -211,7 +213,8 @@ function renderRows(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext,
  * is told (`view_failed`), not a bare `internal` with the plugin's stack logged as the server's
  * own error on every request (statscache_plugin_view_failures_total counts it, once per state).
  */
-function viewFailed(runtime: PluginRuntime, err: unknown): HttpResponse {
+function viewFailed(runtime: PluginRuntime, ctx: RouteContext, err: unknown): HttpResponse {
+  ctx.onViewFailed?.(runtime.ident, err);
   return error(500, 'view_failed', `the view of ${runtime.ident} failed: ${thrownMessage(err)}`, CORS_HEADERS);
 }
 

@@ -1,3 +1,4 @@
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { definePlugin, rowsOf } from '../../actors/plugin-api.js';
 import { PluginHost } from '../../actors/plugin-host.js';
@@ -39,13 +40,15 @@ const IDENT = 'choosy-rows-1m';
 
 describe("a plugin's viewIsRows that throws or returns a rejecting promise", () => {
   let live: Live;
+  const logs: { level: number; msg: string; plugin?: string; err?: string }[] = [];
   const failures = async (): Promise<string> => {
     const text = await (await fetch(`${live.base}/metrics`)).text();
     return text.split('\n').find((l) => l.startsWith(`statscache_plugin_view_failures_total{plugin="${IDENT}"}`)) ?? '';
   };
 
   beforeAll(async () => {
-    live = await startLive({}, { plugins: [choosy] });
+    const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+    live = await startLive({}, { plugins: [choosy], logger });
   });
   afterAll(async () => {
     await live?.close();
@@ -72,6 +75,13 @@ describe("a plugin's viewIsRows that throws or returns a rejecting promise", () 
       counted++;
       expect(await failures()).toMatch(new RegExp(` ${counted}$`));
     }
+    // The operator gets the plugin's stack once, not a line per failed answer (six here).
+    const warned = logs.filter((l) => l.plugin === IDENT && l.msg.includes('failed over HTTP'));
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatchObject({
+      level: 40,
+      err: expect.stringMatching(/viewIsRows refused these parameters\n\s+at /),
+    });
 
     const ws = await RawClient.open(live.wsUrl);
     ws.send({ op: 'subscribe', ident: IDENT, params: { mode: 'throw', order: 'asc' }, id: 1 });

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { viewFailureLog } from '../../src/http/view-failure-log.js';
+
+describe('the log of plugin views failing over HTTP', () => {
+  it('logs the first failure with its stack, then at most one line per period per plugin, counting the answers between', () => {
+    let now = 1000;
+    const lines: { fields: Readonly<Record<string, unknown>>; msg: string }[] = [];
+    const log = viewFailureLog(
+      (fields, msg) => lines.push({ fields, msg }),
+      () => now,
+      60,
+    );
+    const err = new Error('bad parameters');
+
+    log('a-1m', err);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.fields).toMatchObject({ plugin: 'a-1m', failed_answers_since_last_line: 0 });
+    expect(String(lines[0]?.fields['err'])).toContain('Error: bad parameters\n    at ');
+
+    // A poller meeting it 50 times within the period: no line, but counted.
+    for (let i = 0; i < 50; i++) {
+      now += 1;
+      log('a-1m', err);
+    }
+    expect(lines).toHaveLength(1);
+    // Another plugin has a period of its own.
+    log('b-1m', 'thrown string');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]?.fields).toMatchObject({ plugin: 'b-1m', err: 'thrown string' });
+
+    now = 1000 + 60;
+    log('a-1m', err);
+    expect(lines).toHaveLength(3);
+    expect(lines[2]?.fields).toMatchObject({ plugin: 'a-1m', failed_answers_since_last_line: 50 });
+    expect(lines[2]?.msg).toContain('50 failed answers since the last line');
+  });
+
+  it('logs what a plugin threw even when it cannot be printed', () => {
+    const lines: Readonly<Record<string, unknown>>[] = [];
+    viewFailureLog(
+      (fields) => lines.push(fields),
+      () => 0,
+    )('a-1m', Object.create(null));
+    expect(lines).toEqual([expect.objectContaining({ plugin: 'a-1m', err: expect.any(String) })]);
+  });
+});
