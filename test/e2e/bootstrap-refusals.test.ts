@@ -33,6 +33,8 @@ const meta: SnapshotMeta = {
 const good = encodeExport({ kind: 'statscache-snapshot', exportedAt: 0, meta, plugins: {}, journalTail: [] });
 
 let body: Buffer = good;
+/** Set: the stand-in sends the head and this many bytes of the body, then nothing more (a stalled peer). */
+let stallAfter: number | null = null;
 let seenAuth = '';
 const server: Server = createServer((req, res) => {
   seenAuth = req.headers.authorization ?? '';
@@ -40,7 +42,9 @@ const server: Server = createServer((req, res) => {
     res.writeHead(401).end('{"error":"unauthorized"}');
     return;
   }
-  res.writeHead(200, { 'Content-Type': 'application/vnd.statscache.snapshot' }).end(body);
+  res.writeHead(200, { 'Content-Type': 'application/vnd.statscache.snapshot', 'Content-Length': body.byteLength });
+  if (stallAfter === null) res.end(body);
+  else res.write(body.subarray(0, stallAfter));
 });
 const listening = new Promise<number>((r) =>
   server.listen(0, '127.0.0.1', () => r((server.address() as { port: number }).port)),
@@ -52,7 +56,13 @@ afterAll(() => {
 });
 
 async function attempt(
-  options: { token?: string; maxBytes?: number; peer?: string; prepare?: (dataDir: string) => unknown } = {},
+  options: {
+    token?: string;
+    maxBytes?: number;
+    peer?: string;
+    prepare?: (dataDir: string) => unknown;
+    flags?: Record<string, unknown>;
+  } = {},
 ) {
   const dir = tempDir();
   dirs.push(dir);
@@ -62,7 +72,7 @@ async function attempt(
   }
   const peer = options.peer ?? `http://127.0.0.1:${await listening}`;
   const config = loadConfig({
-    flags: { dataDir: join(dir.path, 'data'), bootstrap: peer },
+    flags: { dataDir: join(dir.path, 'data'), bootstrap: peer, ...options.flags },
     env: { STATSCACHE_ADMIN_TOKEN: options.token ?? TOKEN },
   });
   const run = bootstrapFromPeer(config, createLogger('silent'), options.maxBytes ? { maxBytes: options.maxBytes } : {});
@@ -167,6 +177,21 @@ describe('--bootstrap refusals', () => {
     // Refused the same way on every start: exit 2, not 1 (systemd retried it every 2 s).
     expect(await exitOf(run)).toBe(2);
     expect(noState(data)).toBe(true);
+  });
+
+  it('gives up on a peer whose export stalls past --export-timeout, writing nothing', async () => {
+    body = good;
+    stallAfter = 16;
+    try {
+      const { run, data } = await attempt({ flags: { exportTimeout: 1 } });
+      await expect(run).rejects.toThrow(/SC_BOOTSTRAP_FAILED: .*no complete export within 1 s \(--export-timeout\)/);
+      // A peer slow this time may be quicker on the next start: exit 1, restarted.
+      expect(await exitOf(run)).toBe(1);
+      expect(noState(data)).toBe(true);
+    } finally {
+      stallAfter = null;
+      server.closeAllConnections();
+    }
   });
 
   it('says so when the peer is unreachable, and why', async () => {
