@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { SnapshotReport } from '../../snapshots/snapshotter.js';
 import { json, type HttpRequest, type HttpResponse } from './responses.js';
+import { thrownMessage } from './thrown-message.js';
 
 export interface AdminDeps {
   /** The configured bearer token; null disables every admin route (they answer 404). */
@@ -42,7 +43,7 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
         500,
         {
           error: 'snapshot_failed',
-          detail: `the snapshot failed: ${String((err as Error)?.message ?? err).slice(0, 500)}; see the server log`,
+          detail: `the snapshot failed: ${thrownMessage(err).slice(0, 500)}; see the server log`,
         },
         NO_STORE,
       ),
@@ -104,7 +105,7 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
         500,
         {
           error: 'export_failed',
-          detail: `the export failed: ${String((err as Error)?.message ?? err).slice(0, 500)}; see the server log`,
+          detail: `the export failed: ${thrownMessage(err).slice(0, 500)}; see the server log`,
         },
         NO_STORE,
       );

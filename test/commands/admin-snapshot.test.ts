@@ -47,6 +47,23 @@ describe('POST /admin/snapshot', () => {
     })(request('POST', '/admin/snapshot', `Bearer ${TOKEN}`));
     expect(failing?.status).toBe(500);
     expect(JSON.parse(failing?.body as string)).toMatchObject({ error: 'snapshot_failed' });
+    // What failed may not print (String() of a null-prototype object throws): still a 500 saying
+    // so, not a rejected answer the HTTP adapter never sends.
+    for (const thrown of [Object.create(null), { message: Object.create(null) }]) {
+      const unprintable = await createAdminHandler({
+        adminToken: TOKEN,
+        snapshot: () => Promise.reject(thrown),
+        exportSnapshot: () => Promise.reject(thrown),
+      });
+      for (const [method, path, error] of [
+        ['POST', '/admin/snapshot', 'snapshot_failed'],
+        ['GET', '/admin/export', 'export_failed'],
+      ] as const) {
+        const res = await unprintable(request(method, path, `Bearer ${TOKEN}`));
+        expect(res?.status).toBe(500);
+        expect(JSON.parse(res?.body as string)).toMatchObject({ error, detail: expect.any(String) });
+      }
+    }
   });
 
   describe("statscache snapshot take, against a real service's admin handler", () => {
