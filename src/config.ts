@@ -105,8 +105,20 @@ export interface ConfigSources {
  */
 function shown(key: string, value: unknown): string {
   if (key === 'adminToken' && typeof value === 'string') return `${value.length} characters (not shown: a secret)`;
-  return JSON.stringify(value);
+  // A 1 MiB config file holds 400,000 nested arrays: stringifying them overflowed the stack
+  // (a RangeError and its trace, exit 1, the setting unnamed), and a 900 KB value was written
+  // whole to the terminal and journald.
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    return 'a value nested too deep to show';
+  }
+  return text.length > MAX_SHOWN_CHARS ? `${text.slice(0, MAX_SHOWN_CHARS)}… (${text.length} characters)` : text;
 }
+
+/** Most of a refused value an error shows. */
+const MAX_SHOWN_CHARS = 200;
 
 export function loadConfig(sources: ConfigSources): Config {
   const origin: Partial<Record<string, string>> = {};

@@ -214,6 +214,37 @@ describe('configuration', () => {
     expect(() => loadConfig({ env: {}, flags: { busLinger: '2.5' } })).toThrow(/"busLinger"/);
   });
 
+  it('refuses a deeply nested or huge value with SC_CONFIG_INVALID naming it, shown cut short', () => {
+    const file = join(dir.path, 'deep.json');
+    // 400,000 nested arrays fit in 1 MiB: showing the refused value overflowed the stack
+    // (RangeError, exit 1, a stack trace) instead of naming the setting.
+    writeFileSync(file, `{"topic": ${'['.repeat(400_000)}${']'.repeat(400_000)}}`);
+    expect(() => loadConfig({ env: {}, file })).toThrow(
+      /SC_CONFIG_INVALID: setting "topic" \(config file .*\): .*, got a value nested too deep to show/,
+    );
+    expect(() =>
+      loadConfig({ env: { STATSCACHE_RETENTION: `{"1m": ${'['.repeat(400_000)}${']'.repeat(400_000)}}` } }),
+    ).toThrow(/SC_CONFIG_INVALID: setting "retention" \(environment STATSCACHE_RETENTION\)/);
+    writeFileSync(file, JSON.stringify({ dataDir: 7, host: 'x'.repeat(900_000), port: 'y'.repeat(100_000) }));
+    let message = '';
+    try {
+      loadConfig({ env: {}, file });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/SC_CONFIG_INVALID: setting "\w+" \(config file .*\(\d+ characters\)$/);
+    // The whole 100 KB value was written to the terminal and journald.
+    expect(message.length).toBeLessThan(1000);
+    writeFileSync(join(dir.path, 'deep-cli.json'), `{"topic": ${'['.repeat(400_000)}${']'.repeat(400_000)}}`);
+    const cli = spawnSync(process.execPath, [CLI, 'serve', '--config', join(dir.path, 'deep-cli.json')], {
+      encoding: 'utf8',
+    });
+    expect({ status: cli.status, stderr: cli.stderr.slice(0, 200) }).toMatchObject({
+      status: 2,
+      stderr: expect.stringMatching(/^statscache: SC_CONFIG_INVALID: setting "topic"/),
+    });
+  });
+
   it('the CLI exits non-zero with that message', () => {
     const r = spawnSync(process.execPath, [CLI, 'serve', '--snapshot-interval', '-5'], { encoding: 'utf8' });
     expect(r.status).toBe(2);
