@@ -6,7 +6,7 @@
 /** Longest string V8 can make: a body past it could not be decoded at all. */
 const MAX_STRING_LENGTH = 0x1fffffe8;
 /** What a failed answer's body is read for: the start of its error text. */
-const ERROR_TEXT_BYTES = 4096;
+export const ERROR_TEXT_BYTES = 4096;
 
 /**
  * Most bytes one page's body may take: `rows_per_page` messages of up to `--max-frame-bytes`
@@ -99,7 +99,7 @@ export function causeChain(err: unknown): string {
  * The body read no further than `maxBytes` (then the transfer is cancelled and `over` set); its
  * text is decoded only when asked for, not for a page refused as too large.
  */
-async function readUpTo(res: Response, maxBytes: number): Promise<{ text: () => string; over: boolean }> {
+export async function readUpTo(res: Response, maxBytes: number): Promise<{ text: () => string; over: boolean }> {
   const chunks: Uint8Array[] = [];
   let total = 0;
   let over = false;

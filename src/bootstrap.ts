@@ -10,6 +10,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { StatscacheError } from '../actors/errors.js';
 import { causeChain } from './backfill.js';
+import { ERROR_TEXT_BYTES, readUpTo } from './backfill-fetch.js';
 import { DATA_FILE } from '../snapshots/lmdb-store.js';
 import { QUARANTINE_DIR } from '../snapshots/quarantine.js';
 import { APPLYING_FILE } from '../snapshots/applying-mark.js';
@@ -112,7 +113,9 @@ async function download(url: string, token: string, maxBytes: number, timeoutSec
     return fail(`cannot reach the peer at ${url}: ${timeout.aborted ? timedOut : causeChain(err)}`, err);
   }
   if (res.status !== 200) {
-    const text = (await res.text().catch(() => '')).slice(0, 300);
+    // Only its start: the whole body was read into memory, and a peer whose error body never
+    // ended (a proxy's, a broken one) held the start for the 600 s timeout, growing the heap.
+    const text = (await readUpTo(res, ERROR_TEXT_BYTES).catch(() => null))?.text().slice(0, 300) ?? '';
     return ([401, 403, 404].includes(res.status) ? refuse : fail)(
       `the peer answered ${res.status} to GET ${url}${res.status === 401 ? ' (this replica needs the peer’s adminToken)' : ''}: ${text}`,
     );

@@ -194,6 +194,40 @@ describe('--bootstrap refusals', () => {
     }
   });
 
+  it("reads only the start of a refusal's body: a peer answering 503 with an endless one is refused, not read into memory", async () => {
+    const sent = { bytes: 0, closed: false };
+    const endless: Server = createServer((_, res) => {
+      res.writeHead(503, { 'Content-Type': 'text/plain' });
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      // Written only as fast as the replica reads it: what it took is what was sent.
+      const more = () => {
+        while (sent.bytes < 256 * 1024 * 1024 && !res.destroyed) {
+          sent.bytes += chunk.byteLength;
+          if (!res.write(chunk)) return;
+        }
+        res.end();
+      };
+      res.on('drain', more);
+      res.on('close', () => {
+        sent.closed = true;
+      });
+      more();
+    });
+    const port = await new Promise<number>((r) =>
+      endless.listen(0, '127.0.0.1', () => r((endless.address() as { port: number }).port)),
+    );
+    try {
+      const { run, data } = await attempt({ peer: `http://127.0.0.1:${port}` });
+      await expect(run).rejects.toThrow(/SC_BOOTSTRAP_FAILED: the peer answered 503 to GET .*: xxxx/);
+      // The whole body was read first (256 MiB here; a peer that never ends it, until the 600 s timeout).
+      expect(sent.bytes).toBeLessThan(32 * 1024 * 1024);
+      expect(noState(data)).toBe(true);
+    } finally {
+      endless.closeAllConnections();
+      endless.close();
+    }
+  });
+
   it('says so when the peer is unreachable, and why', async () => {
     const { run } = await attempt({ peer: `http://127.0.0.1:${await freePort()}` });
     // The cause, not undici's bare 'fetch failed'.
