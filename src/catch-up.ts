@@ -156,11 +156,19 @@ export async function catchUp(
   });
 }
 
+/**
+ * Epoch seconds as ISO text, or as the number given when no Date holds it: a mark comes from
+ * the record as written, an imported export's included (whose checksum its writer computes), and
+ * one dated 1e300 or NaN threw RangeError here on every start, after the service listened.
+ */
+const isoSeconds = (s: number): string =>
+  Number.isFinite(s) && Math.abs(s * 1000) <= 8.64e15 ? new Date(s * 1000).toISOString() : String(s);
+
 /** The catch-up in the log: one line per plugin, a warning for what the journal no longer held. */
 export function logCatchUp(log: Logger, plan: CatchUpPlan, outcomes: readonly CatchUpOutcome[]): void {
   for (const [ident, mark] of Object.entries(plan.foreign))
     log.warn(
-      { plugin: ident, stateThrough: new Date(mark.newestTimestamp * 1000).toISOString() },
+      { plugin: ident, stateThrough: isoSeconds(mark.newestTimestamp) },
       'plugin loaded again after runs without it: its state came with an imported snapshot from another data dir, whose journal this one does not hold; it is restored as it was then, without the messages taken in while it was not loaded',
     );
   const byIdent = new Map(plan.behind.map((b) => [b.ident, b]));
@@ -174,7 +182,7 @@ export function logCatchUp(log: Logger, plan: CatchUpPlan, outcomes: readonly Ca
       fromSeq: o.fromSeq,
       toSeq: o.toSeq,
       applied: o.applied,
-      ...(o.fromTime === null ? {} : { from: new Date(o.fromTime * 1000).toISOString() }),
+      ...(o.fromTime === null ? {} : { from: isoSeconds(o.fromTime) }),
     };
     if (o.missing === null)
       log.info(
@@ -189,7 +197,7 @@ export function logCatchUp(log: Logger, plan: CatchUpPlan, outcomes: readonly Ca
           ...fields,
           missingFromSeq: o.missing.fromSeq,
           missingToSeq: o.missing.toSeq,
-          stateThrough: new Date((b?.mark?.newestTimestamp ?? 0) * 1000).toISOString(),
+          stateThrough: isoSeconds(b?.mark?.newestTimestamp ?? 0),
         },
         'plugin loaded again after runs without it: the journal no longer holds every message taken in meanwhile (retention trimmed them); caught up with those it holds, the rest are missing from its state',
       );
