@@ -161,10 +161,7 @@ export function parseClientFrame(text: string | null): ParsedFrame {
   const op = f['op'];
   if (op === 'ping') return { ok: true, frame: withId({ op }) };
   if (op !== 'subscribe' && op !== 'unsubscribe') {
-    return fail(
-      'unknown_op',
-      `unknown op ${JSON.stringify(op)?.slice(0, 64) ?? 'undefined'}; expected "subscribe", "unsubscribe" or "ping"`,
-    );
+    return fail('unknown_op', `unknown op ${shownOp(op)}; expected "subscribe", "unsubscribe" or "ping"`);
   }
   if (f['ident'] !== undefined && ident === undefined) return fail('bad_frame', '"ident" must be a string');
   const params = parseParams(f['params']);
@@ -182,6 +179,15 @@ export function parseClientFrame(text: string | null): ParsedFrame {
     return fail('bad_frame', '"resume" must be {"epoch": <string from hello or snapshot>, "seq": <integer>}');
   }
   return { ok: true, frame: withId({ op, ident, params, resume: { epoch: r['epoch'], seq: r['seq'] as number } }) };
+}
+
+/**
+ * An op as an error names it. Only a primitive is stringified: 30,000 nested arrays fit in a
+ * 64 KiB frame, and stringifying them overflowed the stack, so the frame got no answer.
+ */
+function shownOp(op: unknown): string {
+  if (typeof op === 'object' && op !== null) return Array.isArray(op) ? 'an array' : 'an object';
+  return JSON.stringify(op)?.slice(0, 64) ?? 'undefined';
 }
 
 function parseParams(raw: unknown): WireParams | string {

@@ -88,3 +88,31 @@ describe('protocol robustness: bad frames never crash or drop the connection', (
     for (const c of [...open, again]) c.close();
   });
 });
+
+describe('a frame nested as deep as the frame bound allows', () => {
+  let live: Live;
+  beforeAll(async () => {
+    live = await startLive({});
+  });
+  afterAll(() => live?.close());
+
+  it('is answered with an error frame carrying its id, not silence', async () => {
+    const c = await RawClient.open(live.wsUrl);
+    // 30,000 nested arrays fit in the 64 KiB frame; naming the op in the error stringified them
+    // and overflowed the stack: the frame got no answer, and the server logged an error.
+    const deep = `${'['.repeat(30_000)}${']'.repeat(30_000)}`;
+    for (const [text, code] of [
+      [`{"op":${deep},"id":7}`, 'unknown_op'],
+      [`{"op":"subscribe","ident":"volume-1m","params":{"a":${deep}},"id":7}`, 'bad_frame'],
+      [`{"op":"subscribe","ident":"volume-1m","resume":${deep},"id":7}`, 'bad_frame'],
+    ] as const) {
+      const from = c.frames.length;
+      c.ws.send(text);
+      expect(await c.next((f) => f.type === 'error', `error for ${code}`, from)).toMatchObject({ error: code, id: 7 });
+    }
+    c.send({ op: 'ping', id: 'p' });
+    expect(await c.next((f) => f.type === 'pong', 'pong')).toMatchObject({ id: 'p' });
+    expect(c.closed).toBeNull();
+    c.close();
+  });
+});
