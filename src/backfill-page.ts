@@ -20,12 +20,20 @@ export interface ParsedPage {
 }
 
 /**
- * Whether one archived message is over `max` bytes as JSON: measured on a message that
- * passed the depth and size checks. Only the page was bounded: a message the bus refuses for
- * --max-frame-bytes (a 900 KB msg_id, a 50 MB body) was taken in from the history.
+ * Whether one archived message is over `max` bytes as JSON (a row too deep to measure is):
+ * measured on a message whose envelope passed the depth and size checks. Only the page was
+ * bounded: a message the bus refuses for --max-frame-bytes (a 900 KB msg_id, a 50 MB body) was
+ * taken in from the history.
  */
 function overBytes(raw: unknown, max: number): boolean {
-  const text = JSON.stringify(raw);
+  let text: string;
+  try {
+    text = JSON.stringify(raw);
+  } catch {
+    // A /v2/search row's fields past body and headers are not depth-checked: one nested past
+    // what stringify can walk failed the whole page, and a failed page is retried for ever.
+    return true;
+  }
   // UTF-8 is at most 3 bytes per UTF-16 unit: only a long text needs counting exactly.
   return text.length > max || (text.length * 3 > max && Buffer.byteLength(text) > max);
 }

@@ -428,3 +428,23 @@ describe('backfill: one archived message over --max-frame-bytes', () => {
     expect(await read(2048)).toEqual([[['id-1', 'id-2', 'id-3'], 0]]);
   });
 });
+
+describe('backfill: a /v2/search row with a field nested past what can be measured', () => {
+  it('is counted invalid, and its page is taken in once, not retried for ever', async () => {
+    const v2 = (id: string, extra?: string) =>
+      `{"topic":"org.fedoraproject.prod.x.y","id":"${id}","body":{"n":1},"headers":{"sent-at":"${new Date((now - 5) * 1000).toISOString()}"}${extra === undefined ? '' : `,"extra":${extra}`}}`;
+    // Only body and headers become the envelope, whose depth is checked; measuring the whole
+    // row for --max-frame-bytes stringified this and overflowed the stack: the page failed, and
+    // a failed page is retried until it succeeds, so the window (and every later one) stalled.
+    const deep = `${'['.repeat(50_000)}${']'.repeat(50_000)}`;
+    const h = await history((_req, res) =>
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(`{"raw_messages":[${v2('good-1')},${v2('deep', deep)},${v2('good-2')}],"pages":1,"total":3}`),
+    );
+    servers.push(h.server);
+    const { pages, error } = await firstFailure(h.url, 10, 256 * 1024);
+    expect(error).toBe('');
+    expect(pages.map((p) => [p.envelopes.map((e) => e.msg_id), p.invalid])).toEqual([[['good-1', 'good-2'], 1]]);
+  });
+});
