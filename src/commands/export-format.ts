@@ -109,9 +109,12 @@ function payloadProblem(value: unknown): string | null {
       typeof e !== 'object' || e === null || Array.isArray(e) || typeof (e as { topic?: unknown }).topic !== 'string',
   );
   if (notEnvelope >= 0) return `journalTail entry ${notEnvelope} is not a message envelope`;
-  // Its time is a key of the journal's time index.
-  const untimed = (p['journalTail'] as { timestamp?: unknown }[]).findIndex((e) => !Number.isFinite(e.timestamp));
-  if (untimed >= 0) return `journalTail entry ${untimed} has no numeric timestamp`;
+  // Its time is a key of the journal's time index. Before 1970 the bus refuses it (bad_timestamp);
+  // from a tail it was journaled, and every plugin new to the data dir counted it, at 1970.
+  const untimed = (p['journalTail'] as { timestamp?: unknown }[]).findIndex(
+    (e) => typeof e.timestamp !== 'number' || !(e.timestamp >= 0) || !Number.isFinite(e.timestamp),
+  );
+  if (untimed >= 0) return `journalTail entry ${untimed} has no timestamp of epoch seconds >= 0`;
   const window = p['journalTailSeconds'];
   if (window !== undefined && !(typeof window === 'number' && Number.isFinite(window) && window >= 0))
     return 'journalTailSeconds is not a number of seconds >= 0';

@@ -355,6 +355,12 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
       plugins: { ...payload.plugins, [ident]: { rows: [['k', { no: 'timestamp' }]], stores: {} } },
     });
     const badTail = encodeExport({ ...payload, journalTail: [null as never] });
+    // The bus refuses a message dated before 1970 (bad_timestamp); from an export's tail it was
+    // journaled, and every plugin new to the data dir counted it, at 1970.
+    const earlyTail = encodeExport({
+      ...payload,
+      journalTail: [{ topic: 'org.fedoraproject.prod.x', msg_id: 'early', timestamp: -5, msg: {} }],
+    });
     // What the next start would refuse (SC_SNAPSHOT_TOO_NEW), refused before a data dir exists.
     const record = payload.meta.plugins[ident] as PluginRecord;
     const tooNew = encodeExport({
@@ -378,6 +384,7 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
     const cases: [string, Buffer, RegExp][] = [
       ['bad rows', badRows, new RegExp(`plugin "${ident}", row "k" has no numeric timestamp`)],
       ['bad tail', badTail, /journalTail entry 0 is not a message envelope/],
+      ['tail before 1970', earlyTail, /journalTail entry 0 has no timestamp of epoch seconds >= 0/],
       [
         'plugin state too new',
         tooNew,
