@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { StatscacheError } from '../actors/errors.js';
+import { duplicateKey } from './json-duplicate-keys.js';
 import { readBoundedFile } from './bounded-read.js';
 import { minimumBudget } from './bus-budget.js';
 import { BIND_PUBLISHERS } from './bus-queue.js';
@@ -197,14 +198,22 @@ export function loadConfig(sources: ConfigSources): Config {
 }
 
 function parseJsonEnv(name: string, raw: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(raw);
+    value = JSON.parse(raw);
   } catch {
     throw new StatscacheError(
       'SC_CONFIG_INVALID',
       `environment ${name} must be a JSON object, got ${JSON.stringify(raw)}`,
     );
   }
+  const twice = duplicateKey(raw);
+  if (twice !== null)
+    throw new StatscacheError(
+      'SC_CONFIG_INVALID',
+      `environment ${name}: member ${JSON.stringify([...twice.path, twice.key].join('.'))} given twice; JSON keeps only the last, so say it once`,
+    );
+  return value;
 }
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -225,6 +234,14 @@ function readConfigFile(path: string): Record<string, unknown> {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new StatscacheError('SC_CONFIG_INVALID', `setting "config": ${path} must hold a JSON object`);
+  }
+  const twice = duplicateKey(text);
+  if (twice !== null) {
+    const [setting, ...inner] = [...twice.path, twice.key];
+    throw new StatscacheError(
+      'SC_CONFIG_INVALID',
+      `setting "${setting}" (config file ${path}): ${inner.length === 0 ? 'given twice' : `member ${JSON.stringify(inner.join('.'))} given twice`}; JSON keeps only the last, so say it once`,
+    );
   }
   return value as Record<string, unknown>;
 }

@@ -69,5 +69,5 @@ export const CONFIG_FILE = {
   flag: '--config',
   arg: '<file.json>',
   env: 'STATSCACHE_CONFIG',
-  help: 'JSON config file, at most 1 MiB: an object with any of the config keys (above the defaults, below the environment and flags)',
+  help: 'JSON config file, at most 1 MiB: an object with any of the config keys, each given once (above the defaults, below the environment and flags)',
 } as const;

@@ -245,6 +245,29 @@ describe('configuration', () => {
     });
   });
 
+  it('refuses a key given twice, in the config file or a JSON variable, naming it', () => {
+    const file = join(dir.path, 'twice.json');
+    // JSON.parse keeps the last: the first port was dropped without a word.
+    writeFileSync(file, '{"port": 1234, "host": "0.0.0.0", "port": 5678}');
+    expect(() => loadConfig({ env: {}, file })).toThrow(
+      /SC_CONFIG_INVALID: setting "port" \(config file .*twice\.json\): given twice/,
+    );
+    writeFileSync(file, '{"retention": {"volume-1m": "1d", "volume-1s": "2h", "volume-1m": "2d"}}');
+    expect(() => loadConfig({ env: {}, file })).toThrow(
+      /SC_CONFIG_INVALID: setting "retention" \(config file .*\): member "volume-1m" given twice/,
+    );
+    expect(() => loadConfig({ env: { STATSCACHE_RETENTION: '{"volume-1m": "1d", "volume-1m": "2d"}' } })).toThrow(
+      /SC_CONFIG_INVALID: environment STATSCACHE_RETENTION: member "volume-1m" given twice/,
+    );
+    // The same name in two objects, in a string, or escaped differently from another name is no repeat.
+    writeFileSync(
+      file,
+      '{"retention": {"volume-1m": "1d"}, "adminToken": "\\"retention\\": x 0123456789abcdef", "topic": ["a", "a"], "host": "h\\"", "port": 1}',
+    );
+    const c = loadConfig({ env: {}, file });
+    expect([c.port, c.topic]).toEqual([1, ['a', 'a']]);
+  });
+
   it('the CLI exits non-zero with that message', () => {
     const r = spawnSync(process.execPath, [CLI, 'serve', '--snapshot-interval', '-5'], { encoding: 'utf8' });
     expect(r.status).toBe(2);
