@@ -41,10 +41,17 @@ export const SETTINGS = {
   ...AMQP,
   ...JOURNAL_RETENTION,
   adminToken: {
-    type: () => z.string().min(16, 'must be at least 16 characters').nullable(),
+    // A space or a control character cannot travel in an Authorization header as the admin
+    // routes read it: such a token was taken, and every request (snapshot take's too) answered 401.
+    type: () =>
+      z
+        .string()
+        .min(16, 'must be at least 16 characters')
+        .regex(/^[^\s\p{Cc}]+$/u, 'must hold no spaces or control characters, as an Authorization header carries it')
+        .nullable(),
     default: null,
     flag: null,
-    help: 'bearer token of `POST /admin/snapshot` (`statscache snapshot take`); none disables the admin routes',
+    help: 'bearer token of `POST /admin/snapshot` (`statscache snapshot take`): at least 16 characters, no spaces or control characters; none disables the admin routes',
   },
   stopTimeout: {
     type: () => numeric(z.number().positive().max(600)),

@@ -130,6 +130,17 @@ describe('configuration', () => {
     expect(() => loadConfig({ env: { STATSCACHE_ADMIN_TOKEN: 'secret-15-chars' } })).not.toThrow(/secret-15-chars/);
   });
 
+  it('refuses an admin token no Authorization header can carry, as every request with it answered 401', () => {
+    for (const token of ['0123456789abcdef 42', '0123456789abcdef\t', '0123456789abcdef\n', '\u00000123456789abcdef']) {
+      expect(() => loadConfig({ env: { STATSCACHE_ADMIN_TOKEN: token } })).toThrow(
+        /setting "adminToken" \(environment STATSCACHE_ADMIN_TOKEN\): must hold no spaces or control characters.*\(not shown/,
+      );
+    }
+    expect(loadConfig({ env: { STATSCACHE_ADMIN_TOKEN: 'Abc-._~+/0123456789=' } }).adminToken).toBe(
+      'Abc-._~+/0123456789=',
+    );
+  });
+
   it('drops empty list items from the environment, and names STATSCACHE_ variables no setting reads', () => {
     // A trailing comma made an empty prefix: a subscription to everything.
     expect(loadConfig({ env: { STATSCACHE_TOPIC: 'org.fedoraproject.prod.buildsys,' } }).topic).toEqual([
@@ -262,7 +273,7 @@ describe('configuration', () => {
     // The same name in two objects, in a string, or escaped differently from another name is no repeat.
     writeFileSync(
       file,
-      '{"retention": {"volume-1m": "1d"}, "adminToken": "\\"retention\\": x 0123456789abcdef", "topic": ["a", "a"], "host": "h\\"", "port": 1}',
+      '{"retention": {"volume-1m": "1d"}, "adminToken": "\\"retention\\":x0123456789abcdef", "topic": ["a", "a"], "host": "h\\"", "port": 1}',
     );
     const c = loadConfig({ env: {}, file });
     expect([c.port, c.topic]).toEqual([1, ['a', 'a']]);
