@@ -66,6 +66,16 @@ export function parseSentAt(value: unknown): number | null | undefined {
 }
 
 /**
+ * Whether a `sent-at` read from ISO text lies past the year 5138 (1e11 s), where checkTimestamp
+ * reads a number as epoch milliseconds. ISO text is in seconds by its form: `9999-12-31` (a
+ * "never" sentinel) was dated 1978 and counted there. No clock is that far behind, so such a
+ * time is refused as ahead of it, on a thread without the service's clock too.
+ */
+function isoPastUnits(value: unknown, seconds: number | null | undefined): boolean {
+  return typeof value === 'string' && typeof seconds === 'number' && seconds >= 1e11;
+}
+
+/**
  * AMQP table values as JSON-safe values (byte arrays as UTF-8 text, non-finite numbers as
  * null). Returns undefined past `maxDepth`, so a hostile table cannot recurse without bound.
  */
@@ -180,12 +190,19 @@ export function decodeDelivery(delivery: Delivery, limits: FrameLimits): DecodeR
     return { ok: false, reason: 'too_deep', detail: `headers nest deeper than ${limits.maxDepth} levels` };
   if (typeof headers !== 'object' || headers === null || Array.isArray(headers))
     return { ok: false, reason: 'not_object', detail: 'the headers are not a table' };
-  const sentAt = parseSentAt((headers as Record<string, unknown>)['sent-at']);
+  const sentAtValue = (headers as Record<string, unknown>)['sent-at'];
+  const sentAt = parseSentAt(sentAtValue);
   if (sentAt === null)
     return {
       ok: false,
       reason: 'bad_timestamp',
-      detail: `sent-at ${JSON.stringify((headers as Record<string, unknown>)['sent-at'])?.slice(0, 80)} is not an ISO-8601 time`,
+      detail: `sent-at ${JSON.stringify(sentAtValue)?.slice(0, 80)} is not an ISO-8601 time`,
+    };
+  if (isoPastUnits(sentAtValue, sentAt))
+    return {
+      ok: false,
+      reason: 'future_timestamp',
+      detail: `sent-at ${JSON.stringify(sentAtValue).slice(0, 80)} is past the year 5138, ahead of any clock`,
     };
   const envelope: Record<string, unknown> = { topic: delivery.routingKey, msg: body, headers };
   if (typeof delivery.messageId === 'string' && delivery.messageId !== '') envelope['msg_id'] = delivery.messageId;
@@ -208,7 +225,12 @@ export function serializedToEnvelope(raw: Record<string, unknown>): Record<strin
   const envelope: Record<string, unknown> = { topic: raw['topic'], msg: raw['body'], headers };
   if (typeof raw['id'] === 'string') envelope['msg_id'] = raw['id'];
   const sentAt = parseSentAt(headers['sent-at']);
-  envelope['timestamp'] = sentAt === null ? 'unreadable sent-at' : sentAt;
+  envelope['timestamp'] =
+    sentAt === null
+      ? 'unreadable sent-at'
+      : isoPastUnits(headers['sent-at'], sentAt)
+        ? 'sent-at past the year 5138'
+        : sentAt;
   return envelope;
 }
 

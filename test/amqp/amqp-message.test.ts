@@ -60,6 +60,10 @@ describe('fedora-messaging deliveries as fedmsg envelopes', () => {
       [delivery('"text"'), 'not_object'],
       [delivery({ a: 1 }, { 'sent-at': 'soon' }), 'bad_timestamp'],
       [delivery({ a: 1 }, { 'sent-at': '2030-01-01T00:00:00+00:00' }), 'future_timestamp'],
+      // An ISO time is in seconds by its form: year 9999 (a "never" sentinel) was taken for
+      // epoch milliseconds, 1978, and counted there; year 5138 and later alike.
+      [delivery({ a: 1 }, { 'sent-at': '9999-12-31T00:00:00Z' }), 'future_timestamp'],
+      [delivery({ a: 1 }, { 'sent-at': '5138-11-16T09:46:40Z' }), 'future_timestamp'],
       [delivery({ a: 'x'.repeat(10_001) }), 'oversized'],
       [delivery(JSON.parse(`${'{"a":'.repeat(20)}1${'}'.repeat(20)}`)), 'too_deep'],
       [

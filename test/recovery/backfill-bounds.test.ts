@@ -448,3 +448,23 @@ describe('backfill: a /v2/search row with a field nested past what can be measur
     expect(pages.map((p) => [p.envelopes.map((e) => e.msg_id), p.invalid])).toEqual([[['good-1', 'good-2'], 1]]);
   });
 });
+
+describe('backfill: a /v2/search row whose sent-at is an ISO time past year 5138', () => {
+  it('is counted invalid, not taken for epoch milliseconds and dated in the 1970s', async () => {
+    const v2 = (id: string, sentAt: string) =>
+      `{"topic":"org.fedoraproject.prod.x.y","id":"${id}","body":{"n":1},"headers":{"sent-at":"${sentAt}"}}`;
+    const h = await history((_req, res) =>
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(
+          `{"raw_messages":[${v2('good', new Date((now - 5) * 1000).toISOString())},${v2('never', '9999-12-31T00:00:00Z')}],"pages":1,"total":2}`,
+        ),
+    );
+    servers.push(h.server);
+    const { pages, error } = await firstFailure(h.url);
+    expect(error).toBe('');
+    expect(pages.map((p) => [p.envelopes.map((e) => [e.msg_id, e.timestamp]), p.invalid])).toEqual([
+      [[['good', now - 5]], 1],
+    ]);
+  });
+});
