@@ -56,7 +56,8 @@ describe('an imported plugin record with a mark dated out of range', () => {
     const svc = await startService(['--data-dir', data]);
     running.push(svc);
     await eventually(async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined));
-    const line = svc.logs.find((l) => l.includes('"plugin loaded again after runs without it'));
+    // The log reaches stdout on its own time: readyz may answer before the line is read.
+    const line = await eventually(() => svc.logs.find((l) => l.includes('"plugin loaded again after runs without it')));
     expect(line).toContain(`"plugin":"${plugin.ident}"`);
     expect(line).toContain(`"stateThrough":"${String(newestTimestamp)}"`);
     // The generation written at the stop holds the record: the next start restores it too.
