@@ -41,3 +41,13 @@ const decimal = (v: unknown): unknown => (typeof v === 'string' && isDecimal(v.t
 export const numeric = <T extends z.ZodNumber>(inner: T) => z.preprocess(decimal, inner);
 export const count = (min: number, max: number) => numeric(z.number().int().min(min).max(max));
 export const seconds = (min: number, max: number) => numeric(z.number().min(min).max(max));
+
+const entries = (v: unknown): number =>
+  Array.isArray(v) ? v.length : typeof v === 'object' && v !== null ? Object.keys(v).length : 0;
+/** The refusal names the count: the value shown after it is cut short. */
+const tooMany = (max: number) => (iss: { readonly input?: unknown }) => `${entries(iss.input)} entries, at most ${max}`;
+/** A list setting of at most `max` entries (src/setting-list-bounds.ts). */
+export const list = <T extends z.ZodType>(item: T, max: number) => z.array(item).max(max, { error: tooMany(max) });
+/** An object setting of at most `max` members. */
+export const members = <T extends z.ZodType>(value: T, max: number) =>
+  z.record(z.string(), value).refine((o) => Object.keys(o).length <= max, { error: tooMany(max) });

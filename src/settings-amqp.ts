@@ -1,6 +1,7 @@
 /** The AMQP (fedora-messaging) input's settings: brokers, bindings, queue, TLS and reconnects. */
 import * as z from 'zod';
-import { count, seconds, type Setting } from './setting-kinds.js';
+import { count, list, seconds, type Setting } from './setting-kinds.js';
+import { MAX_ENTRIES } from './setting-list-bounds.js';
 
 const amqpUrl = () => z.string().regex(/^amqps?:\/\/\S+$/, 'must be an AMQP URL like amqps://user:@host/%2Fvhost');
 
@@ -8,17 +9,17 @@ const amqpUrl = () => z.string().regex(/^amqps?:\/\/\S+$/, 'must be an AMQP URL 
 export const AMQP = {
   amqp: {
     kind: 'list',
-    type: () => z.array(amqpUrl()),
+    type: () => list(amqpUrl(), MAX_ENTRIES.amqp),
     default: [],
     flag: '<url>',
-    help: "AMQP 0-9-1 broker to consume, like a fedora-messaging consumer (e.g. `amqps://fedora:@rabbitmq.fedoraproject.org/%2Fpublic_pubsub`); see [Consuming Fedora's bus](#consuming-fedoras-bus-fedora-messaging--amqp)",
+    help: "AMQP 0-9-1 broker to consume, like a fedora-messaging consumer (e.g. `amqps://fedora:@rabbitmq.fedoraproject.org/%2Fpublic_pubsub`); see [Consuming Fedora's bus](#consuming-fedoras-bus-fedora-messaging--amqp). At most 64: each is a connection of its own",
   },
   amqpBinding: {
     kind: 'list',
-    type: () => z.array(z.string().min(1).max(255)).min(1),
+    type: () => list(z.string().min(1).max(255), MAX_ENTRIES.amqpBinding).min(1),
     default: ['#'],
     flag: '<key>',
-    help: 'routing key bound on `amq.topic` (`*` one word, `#` any number); backfill skips topics no binding (nor a `--topic` prefix of a ZeroMQ bus in use) routes',
+    help: 'routing key bound on `amq.topic` (`*` one word, `#` any number); backfill skips topics no binding (nor a `--topic` prefix of a ZeroMQ bus in use) routes. At most 256: each is bound at every (re)connect, and a backfilled topic is matched against each in turn',
   },
   amqpQueue: {
     type: () => z.string().min(1).max(255).nullable(),

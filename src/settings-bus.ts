@@ -8,7 +8,8 @@ import {
   DEFAULT_MAX_KEYS,
 } from './envelope-limits.js';
 import { DEFAULT_MAX_FANOUT } from './meta/fanout.js';
-import { count, seconds, type Setting } from './setting-kinds.js';
+import { count, list, seconds, type Setting } from './setting-kinds.js';
+import { MAX_ENTRIES } from './setting-list-bounds.js';
 import { type EndpointRole, endpointProblem } from './zmq-endpoint.js';
 
 export const DEFAULT_BIND = 'tcp://127.0.0.1:2003';
@@ -23,24 +24,24 @@ const endpoint = (role: EndpointRole) =>
 export const BUS_SOURCES = {
   connect: {
     kind: 'list',
-    type: () => z.array(endpoint('connect')),
+    type: () => list(endpoint('connect'), MAX_ENTRIES.connect),
     default: [],
     flag: '<endpoint>',
-    help: 'SUB socket connects here, like a fedmsg consumer (e.g. `tcp://hub.fedoraproject.org:9940`)',
+    help: 'SUB socket connects here, like a fedmsg consumer (e.g. `tcp://hub.fedoraproject.org:9940`); at most 1,024, which covers connecting to every publisher of a large fedmsg deployment directly, each a libzmq connection with its own buffers (see `--bus-queue-max-bytes`)',
   },
   bind: {
     kind: 'list',
-    type: () => z.array(endpoint('bind')),
+    type: () => list(endpoint('bind'), MAX_ENTRIES.bind),
     flag: '<endpoint>',
-    help: "SUB socket binds here, like fedmsg-relay's inbound side: publishers connect to it. `tcp://127.0.0.1:*` picks a free port (the start-up log says which)",
+    help: "SUB socket binds here, like fedmsg-relay's inbound side: publishers connect to it. `tcp://127.0.0.1:*` picks a free port (the start-up log says which). At most 64: each is a listening socket, and one per address family is the usual need",
     defaultText: `\`${DEFAULT_BIND}\` when neither \`--connect\` nor \`--amqp\` is given, else none`,
   },
   topic: {
     kind: 'list',
-    type: () => z.array(z.string()).min(1),
+    type: () => list(z.string(), MAX_ENTRIES.topic).min(1),
     default: [''],
     flag: '<prefix>',
-    help: 'topic prefixes to subscribe to. The envelope\'s own topic must start with one too (a message whose first frame matched while its envelope names another topic is refused, `bad_topic`), and backfill skips other topics (`statscache_intake_total{event="backfill_unsubscribed"}`)',
+    help: 'topic prefixes to subscribe to. The envelope\'s own topic must start with one too (a message whose first frame matched while its envelope names another topic is refused, `bad_topic`), and backfill skips other topics (`statscache_intake_total{event="backfill_unsubscribed"}`). At most 256: each message\'s topic is tested against each prefix in turn',
     defaultNote: 'everything',
   },
 } as const satisfies Record<string, Setting>;

@@ -6,7 +6,8 @@ import { DEFAULT_HELD_ANSWERS_MAX_BYTES, DEFAULT_HELD_ANSWERS_MAX_BYTES_PER_CLIE
 import { DEFAULT_MAX_PAGE_DEPTH, MAX_ROWS_PER_PAGE } from './http/query-params.js';
 import { DEFAULT_MAX_NEW_VIEWS_PER_IP } from './http/view-budget.js';
 import { DEFAULT_MAX_FRAMES_PER_SECOND } from './http/ws-connection.js';
-import { count, numeric, type Setting } from './setting-kinds.js';
+import { count, list, numeric, type Setting } from './setting-kinds.js';
+import { MAX_ENTRIES } from './setting-list-bounds.js';
 
 const proxyRange = () =>
   z.string().refine(isProxyRange, {
@@ -29,10 +30,10 @@ export const HTTP_LISTEN = {
   },
   trustProxy: {
     kind: 'list',
-    type: () => z.array(proxyRange()),
+    type: () => list(proxyRange(), MAX_ENTRIES.trustProxy),
     default: [],
     flag: '<address>',
-    help: 'a reverse proxy (IP address or CIDR range; `127.0.0.1` for `deploy/nginx.conf` on the same host) whose `X-Forwarded-For` names the client: per-IP limits and log fields then use the rightmost address there that is not itself a trusted proxy. Without it, everyone behind the proxy shares its per-IP allowance. List only proxies you run: a client that connects from a trusted address can claim any IP',
+    help: 'a reverse proxy (IP address or CIDR range; `127.0.0.1` for `deploy/nginx.conf` on the same host) whose `X-Forwarded-For` names the client: per-IP limits and log fields then use the rightmost address there that is not itself a trusted proxy. Without it, everyone behind the proxy shares its per-IP allowance. List only proxies you run: a client that connects from a trusted address can claim any IP. At most 256 (ranges, not hosts: a CIDR range covers a fleet), each tested per forwarded hop of every request',
   },
 } as const satisfies Record<string, Setting>;
 

@@ -2,7 +2,8 @@
 import * as z from 'zod';
 import { DEFAULT_MAX_KEYS_TOTAL } from '../actors/key-budget.js';
 import { DEFAULT_MAX_KEYS as DEFAULT_PLUGIN_MAX_KEYS } from '../actors/key-budget.js';
-import { count, interval, seconds, type Setting } from './setting-kinds.js';
+import { count, interval, list, members, seconds, type Setting } from './setting-kinds.js';
+import { MAX_ENTRIES } from './setting-list-bounds.js';
 
 /** Keys per container and for all together, and the longest one message may take. */
 export const PLUGIN_LIMITS = {
@@ -30,17 +31,17 @@ export const PLUGIN_LIMITS = {
 export const PLUGIN_SOURCES = {
   plugins: {
     kind: 'list',
-    type: () => z.array(z.string().min(1)),
+    type: () => list(z.string().min(1), MAX_ENTRIES.plugins),
     default: [],
     flag: null,
-    help: "external plugins to load (npm package names or module paths, relative to the config file's folder, else the working directory)",
+    help: "external plugins to load (npm package names or module paths, relative to the config file's folder, else the working directory). At most 256: each is imported and run in the process",
   },
   retention: {
     kind: 'object',
-    type: () => z.record(z.string(), interval('must be a non-zero interval up to 36500d, like 6h or 30d')),
+    type: () => members(interval('must be a non-zero interval up to 36500d, like 6h or 30d'), MAX_ENTRIES.retention),
     default: {},
     flag: null,
-    help: 'retention overrides, by ident or interval: `{"1s": "2h", "volume-1m": "30d"}` (a JSON object in the environment)',
+    help: 'retention overrides, by ident or interval: `{"1s": "2h", "volume-1m": "30d"}` (a JSON object in the environment). At most 1,024 entries, one per plugin or interval',
     defaultText: 'per plugin (see [Plugins](#plugins))',
   },
 } as const satisfies Record<string, Setting>;

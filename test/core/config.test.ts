@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, unknownEnvNames } from '../../src/config.js';
+import { MAX_ENTRIES } from '../../src/setting-list-bounds.js';
 import { CLI, tempDir } from '../helpers/service-process.js';
 
 const dir = tempDir();
@@ -253,6 +254,56 @@ describe('configuration', () => {
     expect({ status: cli.status, stderr: cli.stderr.slice(0, 200) }).toMatchObject({
       status: 2,
       stderr: expect.stringMatching(/^statscache: SC_CONFIG_INVALID: setting "topic"/),
+    });
+  });
+
+  it('bounds how many entries each list takes, naming the setting and the count (3,000 --bind all started)', () => {
+    const entry: Record<keyof typeof MAX_ENTRIES, (i: number) => string> = {
+      topic: (i) => `org.fedoraproject.prod.c${i}.`,
+      connect: (i) => `tcp://relay${i}.example:9940`,
+      bind: (i) => `tcp://127.0.0.1:${10_000 + i}`,
+      amqp: (i) => `amqps://fedora:@broker${i}.example/%2Fpublic_pubsub`,
+      amqpBinding: (i) => `org.fedoraproject.prod.c${i}.#`,
+      trustProxy: (i) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`,
+      plugins: (i) => `./plugin-${i}.js`,
+      retention: (i) => `plugin-${i}`,
+    };
+    const value = (key: keyof typeof MAX_ENTRIES, n: number) => {
+      const items = Array.from({ length: n }, (_, i) => entry[key](i));
+      return key === 'retention' ? Object.fromEntries(items.map((k) => [k, '30d'])) : items;
+    };
+    const file = join(dir.path, 'lists.json');
+    for (const key of Object.keys(MAX_ENTRIES) as (keyof typeof MAX_ENTRIES)[]) {
+      const max = MAX_ENTRIES[key];
+      expect(max, key).toBeGreaterThanOrEqual(16);
+      writeFileSync(file, JSON.stringify({ [key]: value(key, max) }));
+      expect(loadConfig({ env: {}, file })[key], key).toEqual(value(key, max));
+      writeFileSync(file, JSON.stringify({ [key]: value(key, max + 1) }));
+      expect(() => loadConfig({ env: {}, file }), key).toThrow(
+        new RegExp(`SC_CONFIG_INVALID: setting "${key}" \\(config file .*\\): ${max + 1} entries, at most ${max}`),
+      );
+    }
+    // Flags and the environment too, and the CLI refuses before binding anything.
+    expect(() => loadConfig({ env: {}, flags: { topic: value('topic', MAX_ENTRIES.topic + 1) } })).toThrow(
+      /setting "topic" \(flag --topic\): \d+ entries, at most/,
+    );
+    expect(() =>
+      loadConfig({ env: { STATSCACHE_TRUST_PROXY: (value('trustProxy', 3000) as string[]).join(',') } }),
+    ).toThrow(/setting "trustProxy" \(environment STATSCACHE_TRUST_PROXY\): 3000 entries, at most/);
+    const binds = (value('bind', 3000) as string[]).flatMap((b) => ['--bind', b]);
+    const cli = spawnSync(
+      process.execPath,
+      [CLI, 'serve', '--data-dir', join(dir.path, 'binds'), '--port', '0', ...binds],
+      {
+        encoding: 'utf8',
+        timeout: 20_000,
+      },
+    );
+    expect({ status: cli.status, stderr: cli.stderr.slice(0, 120) }).toMatchObject({
+      status: 2,
+      stderr: expect.stringMatching(
+        /^statscache: SC_CONFIG_INVALID: setting "bind" \(flag --bind\): 3000 entries, at most/,
+      ),
     });
   });
 
