@@ -1,4 +1,5 @@
 /** One page of a history's answer read into envelopes, checked against the bus's bounds. */
+import { createHash } from 'node:crypto';
 import { isSerializedMessage, serializedToEnvelope } from './amqp-message.js';
 import { decodeEnvelope } from './decode-frames.js';
 import type { Envelope } from './envelope.js';
@@ -15,8 +16,21 @@ export interface ParsedPage {
   readonly rows: number;
   /** Rows a full page holds: rows_per_page, or the smaller one the answer's `arguments` says it used. */
   readonly pageSize: number;
-  /** Equal on consecutive pages: the page was repeated (pageIdentity). */
+  /** Equal on consecutive pages: the page was repeated (PageIdentity). */
   readonly identity: string;
+}
+
+/**
+ * One row as JSON; null when it nests past what stringify can walk (a /v2/search row's fields
+ * past body and headers are not depth-checked: one such row failed the whole page, and a
+ * failed page is retried for ever).
+ */
+function rowText(raw: unknown): string | null {
+  try {
+    return JSON.stringify(raw) ?? '';
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -25,15 +39,8 @@ export interface ParsedPage {
  * bounded: a message the bus refuses for --max-frame-bytes (a 900 KB msg_id, a 50 MB body) was
  * taken in from the history.
  */
-function overBytes(raw: unknown, max: number): boolean {
-  let text: string;
-  try {
-    text = JSON.stringify(raw);
-  } catch {
-    // A /v2/search row's fields past body and headers are not depth-checked: one nested past
-    // what stringify can walk failed the whole page, and a failed page is retried for ever.
-    return true;
-  }
+function overBytes(text: string | null, max: number): boolean {
+  if (text === null) return true;
   // UTF-8 is at most 3 bytes per UTF-16 unit: only a long text needs counting exactly.
   return text.length > max || (text.length * 3 > max && Buffer.byteLength(text) > max);
 }
@@ -53,18 +60,18 @@ export function parsePage(
     throw new Error(`answer holds ${rows.length} messages, more than the rows_per_page=${rowsPerPage} asked for`);
   const envelopes: Envelope[] = [];
   let invalid = 0;
-  const ends: (Envelope | null)[] = [];
+  const identity = new PageIdentity();
   for (let i = 0; i < rows.length; i++) {
     const raw = rows[i];
+    const text = rowText(raw);
+    identity.add(text);
     // Today's `/v2/search` answers fedora-messaging's `{topic, body, headers, id}`; legacy `/raw` fedmsg envelopes.
     const r = decodeEnvelope(isSerializedMessage(raw) ? serializedToEnvelope(raw) : raw, '', limits);
     // An archived message without its time would be dated now, each time it is read: counted in
     // the wrong bucket, and without a msg_id too its id (which digests the time) differed on
     // every backfill, so each one counted it again.
-    const usable = r.ok && !r.filledTimestamp && !overBytes(raw, maxMessageBytes);
-    if (usable) envelopes.push(r.envelope);
+    if (r.ok && !r.filledTimestamp && !overBytes(text, maxMessageBytes)) envelopes.push(r.envelope);
     else invalid++;
-    if (i === 0 || i === rows.length - 1) ends.push(usable ? r.envelope : null);
   }
   return {
     pages: b.pages,
@@ -74,18 +81,33 @@ export function parsePage(
     invalid,
     rows: rows.length,
     pageSize: usedPageSize(b.arguments, rowsPerPage),
-    identity: pageIdentity(rows.length, ends),
+    identity: identity.digest(),
   };
 }
 
 /**
- * The row count and the first and last messages: the same on two consecutive pages, the history
- * sent one page twice. Empty ('': never compared) when an end is not a valid envelope, which
- * may be unbounded in depth and size; MAX_BACKFILL_PAGES still bounds such paging.
+ * A digest of every row's JSON, valid or not: the same on two consecutive pages, the history
+ * sent one page twice (it ignores `page=`). It was the first and last messages, and nothing
+ * when either was invalid: such a page, sent for every page asked, was read 100,000 times.
+ * Not the whole answer: its `arguments` may echo the page asked. A row too deep to write out
+ * is known only by its place; a page of nothing else gives '' (never compared), as an empty one.
  */
-function pageIdentity(rows: number, ends: readonly (Envelope | null)[]): string {
-  if (rows === 0 || ends.some((e) => e === null)) return '';
-  return `${rows}:${ends.map((e) => JSON.stringify(e)).join(':')}`;
+class PageIdentity {
+  private readonly hash = createHash('sha256');
+  private known = false;
+
+  add(text: string | null): void {
+    // Each row's length first, so that no two splits of the same text digest alike.
+    if (text === null) this.hash.update('-;');
+    else {
+      this.hash.update(`${text.length};`).update(text);
+      this.known = true;
+    }
+  }
+
+  digest(): string {
+    return this.known ? this.hash.digest('base64') : '';
+  }
 }
 
 /** A history that caps rows_per_page lower (and says so in `arguments`) pages by its own size. */

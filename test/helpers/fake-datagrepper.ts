@@ -17,6 +17,8 @@ export class FakeDatagrepper {
   readonly windows: { start: number; end: number }[] = [];
   /** `/v2/search` rows this returns in the legacy envelope form instead (datagrepper mixes nothing, but parsers must detect). */
   v2Legacy: (m: Stored, index: number) => boolean = () => false;
+  /** While set, every request is answered with page 1, whatever `page=` asks (its `arguments` still echo the page asked). */
+  ignoresPage = false;
   /** Fail this many of the next requests with a 503. */
   failNext = 0;
   /** While set, requests are answered only once it resolves (a slow history, held by the test). */
@@ -60,7 +62,7 @@ export class FakeDatagrepper {
       const rowsPerPage = Math.min(num('rows_per_page') ?? 25, 100);
       const page = num('page') ?? 1;
       const asc = u.searchParams.get('order') === 'asc';
-      const { total, rows } = this.page(start, end, asc, page, rowsPerPage);
+      const { total, rows } = this.page(start, end, asc, this.ignoresPage ? 1 : page, rowsPerPage);
       const pages = Math.ceil(total / rowsPerPage);
       const legacy = (m: Stored) => ({
         ...m,

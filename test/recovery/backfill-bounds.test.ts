@@ -8,6 +8,7 @@ import {
   pageByteBound,
   retryAfterMs,
 } from '../../src/backfill.js';
+import { FakeDatagrepper } from '../helpers/fake-datagrepper.js';
 import { freePort } from '../helpers/free-port.js';
 
 /** A history that answers every request with `handler`: the hostile or broken outside world. */
@@ -210,6 +211,40 @@ describe('backfill: paging a history that lies about it', () => {
     const short = await readAll(url, 10);
     expect(short.ids).toEqual(['id-0', 'id-1', 'id-2', 'id-3', 'id-4']);
     expect(short.cutShort).toEqual(['page 1 held 5 of 10 rows, so it is the last (10000000 pages announced)']);
+  });
+
+  it('stops when a page repeats the one before though its end rows are invalid', async () => {
+    // A page's first and last rows nested past --max-message-depth: the repeat went unseen (an
+    // invalid end gave no identity to compare) and the same page was read 100,000 times.
+    const deep = (depth: number): unknown => (depth === 0 ? {} : { a: deep(depth - 1) });
+    const fake = await new FakeDatagrepper().start();
+    const invalid = await new FakeDatagrepper().start();
+    try {
+      fake.ignoresPage = true;
+      invalid.ignoresPage = true;
+      fake.messages.push(
+        ...Array.from({ length: 10 }, (_, i) => ({
+          ...message(i),
+          ...(i === 0 || i === 9 ? { msg: deep(200) } : {}),
+        })),
+        // Past the first page: a history that pages would serve these next.
+        ...Array.from({ length: 10 }, (_, i) => message(10 + i)),
+      );
+      const r = await readAll(fake.url, 10, 50);
+      expect(r.ids).toEqual(Array.from({ length: 8 }, (_, i) => `id-${i + 1}`));
+      expect(r.cutShort).toEqual(['page 2 repeats page 1: the history ignores page=']);
+      expect(r.requests).toBe(2);
+      // Every row invalid: the repeat is still seen.
+      invalid.messages.push(...Array.from({ length: 20 }, (_, i) => ({ ...message(i), msg: deep(200) })));
+      const all = await readAll(invalid.url, 10, 50);
+      expect({ ids: all.ids, cutShort: all.cutShort, requests: all.requests }).toEqual({
+        ids: [],
+        cutShort: ['page 2 repeats page 1: the history ignores page='],
+        requests: 2,
+      });
+    } finally {
+      await Promise.all([fake.close(), invalid.close()]);
+    }
   });
 
   it('reads past a page count announced too low while pages come full, and says nothing when it was right', async () => {
