@@ -4,6 +4,7 @@ import { entryKeyBytes, MAX_LMDB_KEY_BYTES } from '../../snapshots/lmdb-store.js
 import { metaProblem, type SnapshotMeta } from '../../snapshots/format.js';
 import type { Envelope } from '../envelope.js';
 import type { PluginState } from './generations.js';
+import { MAX_EXPORT_VALUE_DEPTH, nestsDeeperThan } from './value-depth.js';
 
 /**
  * A portable snapshot file:
@@ -137,10 +138,12 @@ function payloadProblem(value: unknown): string | null {
     // Found only while writing, LMDB's refusal came half-way through the import's transaction.
     const containers = [['rows', s.rows], ...Object.entries(s.stores as Record<string, unknown>)] as const;
     for (const [store, pairs] of containers) {
-      for (const [key] of pairs as [string, unknown][]) {
+      for (const [key, value] of pairs as [string, unknown][]) {
         const bytes = entryKeyBytes(ident, store, key);
         if (bytes > MAX_LMDB_KEY_BYTES)
           return `plugin "${ident}", store "${store}", key ${JSON.stringify(key.slice(0, 80))}… (${key.length} characters) takes ${bytes} bytes as stored, more than LMDB's ${MAX_LMDB_KEY_BYTES}`;
+        if (nestsDeeperThan(value, MAX_EXPORT_VALUE_DEPTH))
+          return `plugin "${ident}", store "${store}", key ${JSON.stringify(key.slice(0, 80))}: its value nests deeper than ${MAX_EXPORT_VALUE_DEPTH} levels, which no plugin keeps; neither could it be served nor exported again`;
       }
     }
   }

@@ -7,6 +7,7 @@ import { registerPlugins, type RegisteredPlugin } from '../../actors/registry.js
 import { builtinPlugins } from '../../plugins/index.js';
 import { bootstrapFromPeer } from '../../src/bootstrap.js';
 import { encodeExport } from '../../src/commands/export-format.js';
+import { MAX_EXPORT_VALUE_DEPTH } from '../../src/commands/value-depth.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { FORMAT_VERSION, type SnapshotMeta } from '../../snapshots/format.js';
@@ -139,6 +140,18 @@ describe('--bootstrap refusals', () => {
     body[body.length - 1] = (body[body.length - 1] as number) ^ 0xff;
     const { run, data } = await attempt();
     await expect(run).rejects.toThrow(/SC_BOOTSTRAP_FAILED: .*checksum mismatch/);
+    expect(noState(data)).toBe(true);
+  });
+
+  it('refuses an export whose plugin value nests past what a plugin keeps, writing nothing', async () => {
+    let deep: unknown = {};
+    for (let i = 0; i < MAX_EXPORT_VALUE_DEPTH; i++) deep = [deep];
+    const plugins = { 'volume-1m': { rows: [['k', { timestamp: 1, v: deep }] as [string, unknown]], stores: {} } };
+    body = encodeExport({ kind: 'statscache-snapshot', exportedAt: 0, meta, plugins, journalTail: [] });
+    const { run, data } = await attempt();
+    await expect(run).rejects.toThrow(
+      /SC_BOOTSTRAP_FAILED: .*plugin "volume-1m", store "rows", key "k": its value nests deeper than 256 levels/,
+    );
     expect(noState(data)).toBe(true);
   });
 

@@ -1,0 +1,121 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Row } from '../../actors/row-store.js';
+import {
+  decodeExport,
+  EXPORT_HEADER_BYTES,
+  type ExportPayload,
+  encodeExport,
+} from '../../src/commands/export-format.js';
+import { MAX_EXPORT_VALUE_DEPTH } from '../../src/commands/value-depth.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { Service } from '../../src/service.js';
+import { recentSamples } from '../helpers/fixtures.js';
+import { servedViews } from '../helpers/reference.js';
+import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+import type { Sample } from '../history/feed.js';
+import { runCli } from './cli.js';
+
+const VOLUME = 'volume-by-category-1d';
+const PLACEHOLDER = 'deep-value-placeholder';
+
+/**
+ * `payload` as an export file (good checksum) with PLACEHOLDER's bytes replaced by arrays nested
+ * `depth` deep: msgpackr cannot write one past ~1,300 levels, the hand-made or hostile file can.
+ */
+function deepExport(payload: ExportPayload, depth: number): Buffer {
+  const file = encodeExport(payload);
+  const body = file.subarray(EXPORT_HEADER_BYTES);
+  const marker = Buffer.concat([Buffer.from([0xa0 | PLACEHOLDER.length]), Buffer.from(PLACEHOLDER)]);
+  const at = body.indexOf(marker);
+  if (at < 0) throw new Error('placeholder not found');
+  const deep = Buffer.concat([Buffer.alloc(depth, 0x91), Buffer.from([0x80])]);
+  const out = Buffer.concat([body.subarray(0, at), deep, body.subarray(at + marker.length)]);
+  const header = Buffer.from(file.subarray(0, EXPORT_HEADER_BYTES));
+  header.writeBigUInt64BE(BigInt(out.byteLength), 12);
+  createHash('sha256').update(out).digest().copy(header, 20);
+  return Buffer.concat([header, out]);
+}
+
+/**
+ * An export whose plugin value nests past what a plugin keeps (32 levels): ~1,300 deep it was
+ * imported, and `snapshot export` of that data dir then failed (RangeError: Maximum call stack
+ * size exceeded, from msgpackr); ~4,300 deep it was imported, and every answer of its plugin was
+ * `500 internal` (JSON.stringify overflowed) on every start after. Refused before anything is
+ * written, as other bad contents are.
+ */
+describe('snapshot import of an export whose plugin values nest too deep', () => {
+  const dir = tempDir();
+  const running: RunningService[] = [];
+  afterAll(async () => {
+    for (const s of running) await s.stop('SIGKILL');
+    dir.remove();
+  });
+
+  /** A data dir that took `messages`, and its export with one row's category set to PLACEHOLDER. */
+  const exported = async (name: string, messages: readonly Sample[]) => {
+    const data = join(dir.path, name);
+    const config = loadConfig({
+      env: {},
+      flags: { dataDir: data, port: 0, host: '127.0.0.1', bind: ['tcp://127.0.0.1:*'] },
+    });
+    const service = await Service.build({ config, logger: createLogger('silent'), checkDataFile: false });
+    await service.recover();
+    for (const m of messages) service.accept(m as never);
+    await service.settled();
+    await service.stop();
+    const file = join(dir.path, `${name}.scx`);
+    const made = await runCli(['snapshot', 'export', file, '--data-dir', data]);
+    expect(made.code, made.stderr).toBe(0);
+    const payload = decodeExport(readFileSync(file));
+    const first = (payload.plugins[VOLUME]?.rows ?? [])[0] as [string, Record<string, unknown>];
+    first[1]['category'] = PLACEHOLDER;
+    return { data, payload, key: first[0] };
+  };
+  const samples = () => recentSamples(Math.floor(Date.now() / 1000) - 5) as Sample[];
+
+  it('is refused naming the plugin, store and key; the data dir keeps serving what it had', async () => {
+    const messages = samples().slice(0, 50);
+    const { data, payload, key } = await exported('data', messages);
+
+    for (const depth of [MAX_EXPORT_VALUE_DEPTH, 1_300, 4_300]) {
+      const crafted = join(dir.path, `deep-${depth}.scx`);
+      writeFileSync(crafted, deepExport(payload, depth));
+      const imported = await runCli(['snapshot', 'import', crafted, '--data-dir', data]);
+      expect({ code: imported.code, stderr: imported.stderr }).toEqual({
+        code: 1,
+        stderr: expect.stringContaining(
+          `refusing to import ${crafted}: payload is malformed: plugin "${VOLUME}", store "rows", key ${JSON.stringify(key)}: its value nests deeper than ${MAX_EXPORT_VALUE_DEPTH} levels`,
+        ),
+      });
+      expect(imported.stderr).toMatch(/nothing was written/);
+    }
+
+    const svc = await startService(['--data-dir', data]);
+    running.push(svc);
+    await eventually(async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined));
+    const served = (await servedViews(svc.base, [VOLUME])).get(VOLUME) as (Row & { volume?: number })[];
+    expect(served.reduce((n, r) => n + (r.volume ?? 0), 0)).toBe(messages.length);
+    expect(await svc.stop()).toBe(0);
+  }, 120_000);
+
+  it('takes a value at the bound, which is served and exported again', async () => {
+    const { payload } = await exported('source', samples().slice(0, 20));
+    const crafted = join(dir.path, 'at-bound.scx');
+    // The row is level 1: its member holds the rest.
+    writeFileSync(crafted, deepExport(payload, MAX_EXPORT_VALUE_DEPTH - 2));
+    const data = join(dir.path, 'at-bound');
+    const imported = await runCli(['snapshot', 'import', crafted, '--data-dir', data]);
+    expect(imported.code, imported.stderr).toBe(0);
+    const svc = await startService(['--data-dir', data]);
+    running.push(svc);
+    await eventually(async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined));
+    expect((await getJson(`${svc.base}/api/${VOLUME}`)).status).toBe(200);
+    expect(await svc.stop()).toBe(0);
+    const again = await runCli(['snapshot', 'export', join(dir.path, 'again.scx'), '--data-dir', data]);
+    expect(again.code, again.stderr).toBe(0);
+  }, 120_000);
+});
