@@ -15,6 +15,8 @@ export interface EnvelopeLimits {
 
 /** Real fedmsg envelopes nest at most 9 deep and hold at most ~500 members (the 510 samples). */
 export const DEFAULT_MAX_DEPTH = 64;
+/** The most --max-message-depth may be: no message the bus took, nor its journal, nests deeper. */
+export const MAX_MESSAGE_DEPTH = 1024;
 export const DEFAULT_MAX_KEYS = 100_000;
 export const DEFAULT_MAX_CLOCK_SKEW = 300;
 /** --max-frame-bytes: a bus message, an archived one and a `meta` input line alike. */

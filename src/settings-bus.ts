@@ -6,6 +6,7 @@ import {
   DEFAULT_MAX_DEPTH,
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_KEYS,
+  MAX_MESSAGE_DEPTH,
 } from './envelope-limits.js';
 import { DEFAULT_MAX_FANOUT } from './meta/fanout.js';
 import { count, list, seconds, type Setting } from './setting-kinds.js';
@@ -55,7 +56,7 @@ export const MESSAGE_LIMITS = {
     help: 'bus messages larger than this are counted and skipped; a frame over 4× this is refused by libzmq before it is read: on a `--bind` socket its publisher is disconnected (it reconnects), and a `--connect` socket is connected again to its relay (counted as `receive_errors`)',
   },
   maxMessageDepth: {
-    type: () => count(8, 1024),
+    type: () => count(8, MAX_MESSAGE_DEPTH),
     default: DEFAULT_MAX_DEPTH,
     flag: '<n>',
     help: 'deepest object/array nesting in one envelope; deeper ones are counted (`too_deep`) and skipped (see [bounds](#the-bus))',

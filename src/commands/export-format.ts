@@ -3,6 +3,7 @@ import { decode, encode } from '../../snapshots/codec.js';
 import { entryKeyBytes, MAX_LMDB_KEY_BYTES } from '../../snapshots/lmdb-store.js';
 import { metaProblem, type SnapshotMeta } from '../../snapshots/format.js';
 import type { Envelope } from '../envelope.js';
+import { MAX_MESSAGE_DEPTH } from '../envelope-limits.js';
 import type { PluginState } from './generations.js';
 import { MAX_EXPORT_VALUE_DEPTH, nestsDeeperThan } from './value-depth.js';
 
@@ -116,6 +117,9 @@ function payloadProblem(value: unknown): string | null {
     (e) => typeof e.timestamp !== 'number' || !(e.timestamp >= 0) || !Number.isFinite(e.timestamp),
   );
   if (untimed >= 0) return `journalTail entry ${untimed} has no timestamp of epoch seconds >= 0`;
+  // Deeper than any bus takes: journaled, no export of the data dir could be written again.
+  const deep = (p['journalTail'] as unknown[]).findIndex((e) => nestsDeeperThan(e, MAX_MESSAGE_DEPTH));
+  if (deep >= 0) return `journalTail entry ${deep} nests deeper than ${MAX_MESSAGE_DEPTH} levels, which no bus takes`;
   const window = p['journalTailSeconds'];
   if (window !== undefined && !(typeof window === 'number' && Number.isFinite(window) && window >= 0))
     return 'journalTailSeconds is not a number of seconds >= 0';

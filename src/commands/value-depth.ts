@@ -1,3 +1,5 @@
+import { checkShape } from '../envelope-limits.js';
+
 /**
  * Deepest nesting an export's plugin value may have, counted as actors/storable-value.ts counts
  * it (the value itself is level 1). A plugin keeps at most MAX_VALUE_DEPTH levels (one more in an
@@ -8,29 +10,6 @@
  */
 export const MAX_EXPORT_VALUE_DEPTH = 256;
 
-/** Whether `value` nests arrays and objects more than `max` levels deep; walked without recursion, as it may be deep. */
-export function nestsDeeperThan(value: unknown, max: number): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  const open: object[] = [value];
-  const levels: number[] = [1];
-  for (let o = open.pop(); o !== undefined; o = open.pop()) {
-    const level = levels.pop() as number;
-    if (level > max) return true;
-    // for-in finds own keys only: a decoded value's objects are plain.
-    if (Array.isArray(o)) {
-      for (const v of o as unknown[])
-        if (typeof v === 'object' && v !== null) {
-          open.push(v);
-          levels.push(level + 1);
-        }
-    } else
-      for (const k in o) {
-        const v = (o as Record<string, unknown>)[k];
-        if (typeof v === 'object' && v !== null) {
-          open.push(v);
-          levels.push(level + 1);
-        }
-      }
-  }
-  return false;
-}
+/** Whether `value` nests arrays and objects more than `max` levels deep (walked without recursion, as it may be deep). */
+export const nestsDeeperThan = (value: unknown, max: number): boolean =>
+  checkShape(value, max, Number.POSITIVE_INFINITY) !== null;

@@ -10,6 +10,7 @@ import {
   encodeExport,
 } from '../../src/commands/export-format.js';
 import { MAX_EXPORT_VALUE_DEPTH } from '../../src/commands/value-depth.js';
+import { MAX_MESSAGE_DEPTH } from '../../src/envelope-limits.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
@@ -55,8 +56,8 @@ describe('snapshot import of an export whose plugin values nest too deep', () =>
     dir.remove();
   });
 
-  /** A data dir that took `messages`, and its export with one row's category set to PLACEHOLDER. */
-  const exported = async (name: string, messages: readonly Sample[]) => {
+  /** A data dir that took `messages`, and its export with one row's category (or the first tail message's body) set to PLACEHOLDER. */
+  const exported = async (name: string, messages: readonly Sample[], where: 'row' | 'tail' = 'row') => {
     const data = join(dir.path, name);
     const config = loadConfig({
       env: {},
@@ -72,7 +73,8 @@ describe('snapshot import of an export whose plugin values nest too deep', () =>
     expect(made.code, made.stderr).toBe(0);
     const payload = decodeExport(readFileSync(file));
     const first = (payload.plugins[VOLUME]?.rows ?? [])[0] as [string, Record<string, unknown>];
-    first[1]['category'] = PLACEHOLDER;
+    if (where === 'row') first[1]['category'] = PLACEHOLDER;
+    else (payload.journalTail[0] as Record<string, unknown>)['msg'] = PLACEHOLDER;
     return { data, payload, key: first[0] };
   };
   const samples = () => recentSamples(Math.floor(Date.now() / 1000) - 5) as Sample[];
@@ -116,6 +118,31 @@ describe('snapshot import of an export whose plugin values nest too deep', () =>
     expect((await getJson(`${svc.base}/api/${VOLUME}`)).status).toBe(200);
     expect(await svc.stop()).toBe(0);
     const again = await runCli(['snapshot', 'export', join(dir.path, 'again.scx'), '--data-dir', data]);
+    expect(again.code, again.stderr).toBe(0);
+  }, 120_000);
+
+  it('refuses a journal tail message nested deeper than the bus takes; one at that bound is exported again', async () => {
+    // ~1,300 deep, a tail message was journaled and no export of the data dir could be written
+    // again (RangeError from msgpackr); ~4,300 deep, the import died on a RangeError of its own.
+    const { data, payload } = await exported('tail', samples().slice(0, 20), 'tail');
+    for (const depth of [MAX_MESSAGE_DEPTH, 1_300, 4_300]) {
+      const crafted = join(dir.path, `tail-${depth}.scx`);
+      writeFileSync(crafted, deepExport(payload, depth));
+      const imported = await runCli(['snapshot', 'import', crafted, '--data-dir', data]);
+      expect({ code: imported.code, stderr: imported.stderr }).toEqual({
+        code: 1,
+        stderr: expect.stringContaining(
+          `refusing to import ${crafted}: payload is malformed: journalTail entry 0 nests deeper than ${MAX_MESSAGE_DEPTH} levels`,
+        ),
+      });
+    }
+    // The envelope is level 1 and its body level 2: the body's arrays and the map inside make the rest.
+    const crafted = join(dir.path, 'tail-at-bound.scx');
+    writeFileSync(crafted, deepExport(payload, MAX_MESSAGE_DEPTH - 2));
+    const target = join(dir.path, 'tail-at-bound');
+    const imported = await runCli(['snapshot', 'import', crafted, '--data-dir', target]);
+    expect(imported.code, imported.stderr).toBe(0);
+    const again = await runCli(['snapshot', 'export', join(dir.path, 'tail-again.scx'), '--data-dir', target]);
     expect(again.code, again.stderr).toBe(0);
   }, 120_000);
 });
