@@ -6,7 +6,7 @@
 import type { Envelope } from '../src/envelope.js';
 import { CHECKED_BODY_START, checksumProblem, decodeVerified } from './codec.js';
 import type { JournalEntry } from './journal.js';
-import { plainShape, readPlain } from './msgpack-read.js';
+import { plainRecord, plainShape, readPlain, readRecord } from './msgpack-read.js';
 import { recordWithinShape } from './msgpack-shape.js';
 
 /** checkShape's bounds (envelope-limits.ts). */
@@ -29,14 +29,18 @@ export function readEntry(
   let record: { id: string; envelope: Envelope } | undefined;
   let within = false;
   try {
+    // Nearly every record: its two members read without the record's object (readRecord).
+    if (readRecord(bytes, CHECKED_BODY_START, size)) {
+      const id = plainRecord.id as string;
+      const envelope = plainRecord.envelope as Envelope;
+      plainRecord.envelope = undefined;
+      within = shape !== undefined && withinBounds(shape);
+      return { seq, id, envelope, withinShape: within ? shape : undefined };
+    }
     record = readPlain(bytes, CHECKED_BODY_START, size) as typeof record;
     if (record !== undefined) {
       // The record is a map of two (0x82) around the envelope: one level and two members more than its bounds.
-      within =
-        shape !== undefined &&
-        bytes[CHECKED_BODY_START] === 0x82 &&
-        plainShape.depth <= shape.maxDepth + 1 &&
-        plainShape.members <= shape.maxKeys + 2;
+      within = shape !== undefined && bytes[CHECKED_BODY_START] === 0x82 && withinBounds(shape);
     } else {
       // msgpackr only for what readPlain does not read exactly (msgpack-read.ts); its id may be a
       // slice of the record's text, so the journal gets a copy to keep (flat). readPlain's strings
@@ -49,6 +53,11 @@ export function readEntry(
     return null;
   }
   return { seq, id: record.id, envelope: record.envelope, withinShape: within ? shape : undefined };
+}
+
+/** The record readPlain or readRecord just read, a map of two around the envelope: one level and two members more than its bounds. */
+function withinBounds(shape: ShapeBounds): boolean {
+  return plainShape.depth <= shape.maxDepth + 1 && plainShape.members <= shape.maxKeys + 2;
 }
 
 /**
