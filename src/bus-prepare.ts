@@ -110,7 +110,8 @@ export function prepareFrameParts(
     const now = fill();
     clocked = { ...limits, nowSeconds: () => now };
   }
-  return partsOf(decodeEnvelope(parsed.value, parsed.topic, clocked, parsed.needsWellFormed), limits.maxFanout);
+  // The parse is this call's own: the envelope may be it (decodeEnvelope's `owned`).
+  return partsOf(decodeEnvelope(parsed.value, parsed.topic, clocked, parsed.needsWellFormed, true), limits.maxFanout);
 }
 
 /**

@@ -10,6 +10,7 @@ import { decodeFrames, frameLimits } from '../../src/decode-frames.js';
 import { deriveMeta } from '../../src/meta/index.js';
 import { Service } from '../../src/service.js';
 import { recentSamples } from '../helpers/fixtures.js';
+import { sortedDeep } from '../helpers/sorted-deep.js';
 import { eventually, tempDir } from '../helpers/service-process.js';
 
 /**
@@ -104,6 +105,39 @@ describe('a message without a timestamp, stamped off the main thread', () => {
     const id = messageId(main.envelope);
     return { main, id, record: encodeJournalRecord(id, main.envelope) };
   }
+
+  it('gives the journal record the main thread would have made, sorted as fedmsg sends it and where the envelope is changed', () => {
+    const now = Math.floor(Date.now() / 1000);
+    const base = recentSamples(now);
+    // One the thread keeps as parsed (a string msg_id, a timestamp in seconds), changed below.
+    const first = base.find((e) => typeof e['msg_id'] === 'string') as Record<string, unknown>;
+    const edges: Record<string, unknown>[] = [
+      { ...first, timestamp: -0 },
+      { ...first, timestamp: 0 },
+      { ...first, timestamp: (now - 60) * 1000 },
+      { ...first, timestamp: String(now - 60) },
+      { ...first, topic: undefined },
+      { ...first, topic: '' },
+      { ...first, msg_id: 7 },
+      { ...first, msg_id: null },
+      { ...first, msg_id: undefined },
+    ];
+    let checked = 0;
+    for (const e of [...base.map(sortedDeep), ...edges] as Record<string, unknown>[]) {
+      const frames = [Buffer.from(String(first['topic'])), Buffer.from(JSON.stringify(e))];
+      const main = decodeFrames(
+        frames,
+        frameLimits(config, () => now),
+      );
+      const prepared = prepareFrames(frames, limits);
+      if (!main.ok || prepared.kind !== 'ready') throw new Error(`expected a ready message, got ${prepared.kind}`);
+      const id = messageId(main.envelope);
+      expect(Buffer.from(prepared.record).equals(Buffer.from(encodeJournalRecord(id, main.envelope)))).toBe(true);
+      expect(decodeHead(prepared.head).id).toBe(id);
+      checked++;
+    }
+    expect(checked).toBe(base.length + edges.length);
+  });
 
   /** A body like the one that held the main thread: `n` members in reverse order, so the id must sort them. */
   const unsorted = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${n - i}`, `v${i % 97}`]));
