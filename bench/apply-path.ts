@@ -24,7 +24,6 @@
  */
 import { createActor, fromTransition } from 'xstate';
 import { ApplyBeacon } from '../actors/apply-beacon.js';
-import { definePlugin, store } from '../actors/plugin-api.js';
 import { PluginHost } from '../actors/plugin-host.js';
 import type { PluginRuntime } from '../actors/plugin-runtime.js';
 import { registerPlugins } from '../actors/registry.js';
@@ -38,19 +37,10 @@ import { createRouter } from '../src/router.js';
 import { heapAllocatedBy } from './heap-allocated.js';
 import { breakdownTable, countRuns, pluginBreakdown } from './plugin-breakdown.js';
 import { pluginScaling, scalingTable } from './plugin-scaling.js';
+import { countingPlugin } from './fixture-journal.js';
 
 const N = Number(process.env['BENCH_MESSAGES'] ?? 2_000_000);
-const counter = definePlugin({
-  name: 'Counter',
-  summary: 's',
-  description: 'd',
-  columns: ['n'],
-  key: ['timestamp'],
-  stores: { total: store<number>() },
-  update(_m, { stores }) {
-    stores.total.set('all', (stores.total.get('all') ?? 0) + 1);
-  },
-});
+const counter = countingPlugin;
 const messages = Array.from({ length: 64 }, (_, i) =>
   createPluginMessage({ topic: 'a.b.c.d', timestamp: 1_000 + i, msg: {} }, deriveMeta),
 );

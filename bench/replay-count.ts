@@ -13,53 +13,26 @@
  * The data file's check runs in child processes, which callgrind does not follow.
  */
 import '../src/msgpack-strings.js';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { definePlugin, store } from '../actors/plugin-api.js';
 import { loadConfig } from '../src/config.js';
-import { decodeFrames, frameLimits } from '../src/decode-frames.js';
 import { createLogger } from '../src/logger.js';
 import { Service } from '../src/service.js';
+import { countingPlugin, writeFixtureJournal } from './fixture-journal.js';
 
 const [mode, dir, count] = process.argv.slice(2);
 if (!dir || (mode !== 'make' && mode !== 'replay')) throw new Error('usage: replay-count.js make DIR N | replay DIR');
 const logger = createLogger('silent');
-const counter = definePlugin({
-  name: 'Counter',
-  summary: 's',
-  description: 'd',
-  columns: ['n'],
-  key: ['timestamp'],
-  stores: { total: store<number>() },
-  update(_m, { stores }) {
-    stores.total.set('all', (stores.total.get('all') ?? 0) + 1);
-  },
-});
 const which = process.env['BENCH_PLUGINS'] ?? 'builtin';
-const plugins = which === 'none' ? { plugins: [] } : which === 'counter' ? { plugins: [counter] } : {};
+const plugins = which === 'none' ? { plugins: [] } : which === 'counter' ? { plugins: [countingPlugin] } : {};
 
 if (mode === 'make') {
   const N = Number(count ?? 10_000);
-  const samples = readFileSync(new URL('../../test/fixtures/fedmsg/samples.jsonl', import.meta.url), 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown> & { topic: string });
   const start = 1_700_000_000;
   mkdirSync(dir, { recursive: true });
-  const writer = await Service.build({ config: loadConfig({ env: {}, flags: { dataDir: dir, port: 0 } }), logger });
-  const limits = frameLimits(writer.config, () => start + N);
-  for (let i = 0; i < N; i++) {
-    const s = samples[i % samples.length]!;
-    const f = [
-      Buffer.from(s.topic),
-      Buffer.from(JSON.stringify({ ...s, timestamp: start + i, msg_id: `2026-bench-${i}` })),
-    ];
-    const r = decodeFrames(f, limits);
-    if (r.ok) writer.accept(r.envelope);
-  }
-  await writer.settled();
-  await writer.close(); // journal only, no snapshot: every replay applies it all
+  // Journal only, no snapshot: every replay applies it all.
+  await writeFixtureJournal(dir, N, start, () => start + N, logger);
 } else {
   const copy = mkdtempSync(join(tmpdir(), 'statscache-replay-count-'));
   cpSync(dir, copy, { recursive: true });

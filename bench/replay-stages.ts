@@ -12,17 +12,17 @@
  *   BENCH_PROFILE=<prefix> writes a .cpuprofile of each recover() (an inspector session around it only).
  */
 import '../src/msgpack-strings.js';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config.js';
-import { decodeFrames, frameLimits } from '../src/decode-frames.js';
 import { createLogger } from '../src/logger.js';
 import { deriveMeta } from '../src/meta/index.js';
 import { Service } from '../src/service.js';
 import { PerformanceObserver } from 'node:perf_hooks';
 import type { Journal } from '../snapshots/journal.js';
+import { writeFixtureJournal } from './fixture-journal.js';
 import { mainThreadCpuSeconds } from './load/lib.js';
 
 const N = Number(process.env['BENCH_MESSAGES'] ?? 30_000);
@@ -31,26 +31,10 @@ const RUNS = Number(process.env['BENCH_RUNS'] ?? 2);
 type Mode = 'off' | 'on' | 'forced';
 const all: Mode[] = ['off', 'on', 'forced'];
 const modes = (process.argv[2]?.split(',') ?? all) as Mode[];
-const samples = readFileSync(new URL('../../test/fixtures/fedmsg/samples.jsonl', import.meta.url), 'utf8')
-  .split('\n')
-  .filter((l) => l.trim() !== '')
-  .map((l) => JSON.parse(l) as Record<string, unknown> & { topic: string });
 const start = Math.floor(Date.now() / 1000) - N;
 const logger = createLogger('silent');
 const dir = mkdtempSync(join(tmpdir(), 'statscache-replay-stages-'));
-const writer = await Service.build({ config: loadConfig({ env: {}, flags: { dataDir: dir, port: 0 } }), logger });
-const limits = frameLimits(writer.config, () => Date.now() / 1000);
-for (let i = 0; i < N; i++) {
-  const s = samples[i % samples.length]!;
-  const f = [
-    Buffer.from(s.topic),
-    Buffer.from(JSON.stringify({ ...s, timestamp: start + i, msg_id: `2026-bench-${i}` })),
-  ];
-  const r = decodeFrames(f, limits);
-  if (r.ok) writer.accept(r.envelope);
-}
-await writer.settled();
-await writer.close();
+await writeFixtureJournal(dir, N, start, () => Date.now() / 1000, logger);
 
 const cpu = () => mainThreadCpuSeconds(process.pid);
 const us = (s: number) => +((s * 1e6) / N).toFixed(1);
