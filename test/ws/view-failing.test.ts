@@ -38,19 +38,33 @@ const IDENT = 'flaky-view-1m';
 const T = Math.floor(Date.now() / 1000) - 60;
 const FAILED_LOG = 'live view failed to recompute';
 
-describe('a live view whose plugin view starts failing after it was subscribed', () => {
-  let live: Live;
-  const logs: { level: number; msg: string; failures?: number; view?: string }[] = [];
+type LogLine = { level: number; msg: string; failures?: number; view?: string };
+
+/** A service of the flaky plugin with its log lines captured, and a publisher of its messages (ids prefixed). */
+function flakyService(idPrefix: string) {
+  const logs: LogLine[] = [];
   let sent = 0;
-  const publish = (n: number, fail = false) =>
-    live.publish([
-      {
-        topic: 'org.test.flaky',
-        msg_id: `flaky-${process.pid}-${++sent}`,
-        timestamp: T,
-        msg: fail ? { n, fail } : { n },
-      },
-    ]);
+  const ctx = {
+    live: undefined as unknown as Live,
+    logs,
+    logger: pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) }),
+    publish: (n: number, fail = false) =>
+      ctx.live.publish([
+        {
+          topic: 'org.test.flaky',
+          msg_id: `${idPrefix}-${process.pid}-${++sent}`,
+          timestamp: T,
+          msg: fail ? { n, fail } : { n },
+        },
+      ]),
+  };
+  return ctx;
+}
+
+describe('a live view whose plugin view starts failing after it was subscribed', () => {
+  const svc = flakyService('flaky');
+  const { logs, publish } = svc;
+  let live: Live;
   const metric = async (line: RegExp): Promise<string> => {
     const text = await (await fetch(`${live.base}/metrics`)).text();
     return text.split('\n').find((l) => line.test(l)) ?? '';
@@ -58,8 +72,7 @@ describe('a live view whose plugin view starts failing after it was subscribed',
   const failedLogs = () => logs.filter((l) => l.msg.startsWith(FAILED_LOG));
 
   beforeAll(async () => {
-    const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
-    live = await startLive({}, { plugins: [flaky], logger });
+    live = svc.live = await startLive({}, { plugins: [flaky], logger: svc.logger });
   });
   afterAll(async () => {
     await live?.close();
@@ -187,23 +200,16 @@ describe('a live view whose plugin view starts failing after it was subscribed',
 });
 
 describe('a live view retired while its plugin view fails', () => {
+  const svc = flakyService('flaky-retired');
+  const { logs, publish } = svc;
   let live: Live;
-  const logs: { level: number; msg: string; failures?: number; view?: string }[] = [];
-  let sent = 0;
-  const publish = (n: number, fail = false) =>
-    live.publish([
-      {
-        topic: 'org.test.flaky',
-        msg_id: `flaky-retired-${process.pid}-${++sent}`,
-        timestamp: T,
-        msg: fail ? { n, fail } : { n },
-      },
-    ]);
 
   beforeAll(async () => {
-    const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
     // Two views at most: opening a third retires the idle one, with no linger to wait out.
-    live = await startLive({ wsMaxViews: 2, wsMaxSubscriptionsPerIp: 1 }, { plugins: [flaky], logger });
+    live = svc.live = await startLive(
+      { wsMaxViews: 2, wsMaxSubscriptionsPerIp: 1 },
+      { plugins: [flaky], logger: svc.logger },
+    );
   });
   afterAll(async () => {
     await live?.close();
