@@ -145,7 +145,7 @@ export class PluginRuntime extends RuntimeSnapshots {
     const bucket = interval === null ? message.timestamp : bucketEnd(message.timestamp, interval);
     const retention = plugin.retentionSeconds;
     if (retention !== null) {
-      // Read only when there is a retention: the getter is not inlined here (its index is one of three kinds).
+      // Read only when there is a retention.
       const newest = state.rows.newestTimestamp;
       if (newest !== undefined && bucket < newest - retention) {
         counters.dropped.expired++;
@@ -205,13 +205,7 @@ export class PluginRuntime extends RuntimeSnapshots {
     counters.applied++;
     if (counters.lastMessageAt === null || message.timestamp > counters.lastMessageAt)
       counters.lastMessageAt = message.timestamp;
-    if (retention !== null) {
-      const top = state.rows.newestTimestamp;
-      const oldest = state.rows.oldestTimestamp;
-      if (top !== undefined && oldest !== undefined && oldest < top - retention) {
-        counters.evicted += state.rows.evictBefore(top - retention);
-      }
-    }
+    if (retention !== null) counters.evicted += state.rows.evictOlderThan(retention);
     this.evictToCap();
   }
 

@@ -42,6 +42,12 @@ export class TimeIndexedRows<R extends Row> extends SplitKeyStore<R> {
   protected readonly numbered: NumberKeyedRows<R> | null;
   /** With grouped rows and two key columns: the second, whose value is the key's rest. */
   protected readonly restColumn: string | null;
+  /**
+   * The index's timestamps when they stay one list (grouped rows, the flat index; rows by number
+   * may move theirs into a generic index): read here directly, the newest and oldest are a load,
+   * where the index's getter (one of three kinds) was a call the runtime made twice a message.
+   */
+  private readonly fixedTimes: SortedTimes<unknown> | null;
 
   /** `keyColumns`: RowStore's; rows are grouped by timestamp when they start with `timestamp` and have more. */
   constructor(keyColumns: readonly string[]) {
@@ -54,14 +60,27 @@ export class TimeIndexedRows<R extends Row> extends SplitKeyStore<R> {
     this.numbered = numbered;
     this.flat = grouped === null && numbered === null ? new TimestampIndex<R>((key) => this.map.get(key)) : null;
     this.index = grouped ?? numbered ?? (this.flat as TimestampIndex<R>);
+    this.fixedTimes = numbered === null ? this.index.times : null;
   }
 
   get newestTimestamp(): number | undefined {
-    return this.index.times.last;
+    return (this.fixedTimes ?? this.index.times).last;
   }
 
   get oldestTimestamp(): number | undefined {
-    return this.index.times.first;
+    return (this.fixedTimes ?? this.index.times).first;
+  }
+
+  /**
+   * Deletes every row older than `span` seconds before the newest (a retention after a message):
+   * evictBefore(newestTimestamp - span) when any row is that old.
+   */
+  evictOlderThan(span: number): number {
+    const times = this.fixedTimes ?? this.index.times;
+    const top = times.last;
+    const oldest = times.first;
+    if (top === undefined || oldest === undefined || oldest >= top - span) return 0;
+    return this.evictBefore(top - span);
   }
 
   /**
