@@ -24,14 +24,18 @@ export interface HostOptions extends RuntimeOptions {
  */
 export class PluginHost extends HostRuntimes {
   /**
-   * Messages queue() has routed to each plugin, in order, until applyQueued(): the first
-   * queuedCount[i] of queued[i]. The arrays keep their capacity between batches (setting length
-   * 0 freed the backing store, and every batch grew it again push by push: 45 MiB of the
-   * 2.3 GiB a 20 k-message ingest-and-replay bench allocated).
+   * The messages queue() has taken since the last applyQueued(), in order, each once: the first
+   * batchLength of batch, with their journal seqs beside (for the beacon; 0 when not given).
+   * Each plugin's are the positions in `positions[i]` (its first queuedCount[i]): a number per
+   * plugin a message goes to, where an array of messages per plugin stored the message itself,
+   * with a write barrier, and cleared every slot again after the batch. The arrays keep their
+   * capacity between batches (setting length 0 freed the backing store, and every batch grew it
+   * again push by push: 45 MiB of the 2.3 GiB a 20 k-message ingest-and-replay bench allocated).
    */
-  private readonly queued: (PluginMessage | undefined)[][];
-  /** Each queued message's journal seq, parallel to `queued` (for the beacon; 0 when not given). */
-  private readonly queuedSeqs: number[][];
+  private readonly batch: (PluginMessage | undefined)[] = [];
+  private readonly batchSeqs: number[] = [];
+  private batchLength = 0;
+  private readonly positions: number[][];
   private readonly queuedCount: number[];
   /** Shared with the hang watch (src/hang-watch.ts), once watchHangs() is called. */
   private beacon: ApplyBeacon | null = null;
@@ -57,8 +61,7 @@ export class PluginHost extends HostRuntimes {
 
   constructor(plugins: readonly RegisteredPlugin[], onError: PluginErrorHandler, options: HostOptions = {}) {
     super(plugins, onError, options);
-    this.queued = this.runtimes.map(() => []);
-    this.queuedSeqs = this.runtimes.map(() => []);
+    this.positions = this.runtimes.map(() => []);
     this.queuedCount = this.runtimes.map(() => 0);
     this.budget = options.maxKeysTotal === undefined ? null : new KeyBudget(options.maxKeysTotal);
     this.checkEvery = Math.max(1, options.keyBudgetCheckEvery ?? CHECK_EVERY);
@@ -100,14 +103,17 @@ export class PluginHost extends HostRuntimes {
    */
   queue(message: PluginMessage, targets: readonly number[], seq = 0): void {
     const hung = this.hung === null ? undefined : this.hung.get(seq);
+    const at = this.batchLength;
+    this.batch[at] = message;
+    this.batchSeqs[at] = seq;
+    this.batchLength = at + 1;
     for (let k = 0; k < targets.length; k++) {
       const i = targets[k] as number;
-      const messages = this.queued[i];
-      if (messages === undefined) continue;
+      const positions = this.positions[i];
+      if (positions === undefined) continue;
       if (hung !== undefined && this.skipsHung(i, hung, seq, message)) continue;
       const n = this.queuedCount[i] as number;
-      messages[n] = message;
-      (this.queuedSeqs[i] as number[])[n] = seq;
+      positions[n] = at;
       this.queuedCount[i] = n + 1;
     }
     // The budget is checked at a point of the message sequence, not where a batch ends: what
@@ -140,29 +146,31 @@ export class PluginHost extends HostRuntimes {
   private applyAll(): void {
     let failure = this.failure;
     const beacon = this.beacon;
+    const batch = this.batch as readonly PluginMessage[];
     for (let i = 0; i < this.runtimes.length; i++) {
-      const messages = this.queued[i] as (PluginMessage | undefined)[];
       const count = this.queuedCount[i] as number;
       if (count === 0) continue;
+      const positions = this.positions[i] as number[];
       const start = this.timing.now();
       try {
-        if (beacon === null) (this.runtimes[i] as PluginRuntime).apply(messages as readonly PluginMessage[], count);
+        if (beacon === null) (this.runtimes[i] as PluginRuntime).applyAt(batch, positions, count);
         else {
           beacon.begin(i);
-          const seqs = this.queuedSeqs[i] as number[];
-          (this.runtimes[i] as PluginRuntime).apply(messages as readonly PluginMessage[], count, seqs, beacon.slots);
+          (this.runtimes[i] as PluginRuntime).applyAt(batch, positions, count, this.batchSeqs, beacon.slots);
         }
       } catch (error) {
         failure ??= { error };
       } finally {
         beacon?.end();
         this.timing.record(i, start, count);
-        // Cleared, not shortened: applied messages are not kept alive, and the capacity stays. A
-        // loop, not fill(): that is a C++ builtin, ~900 instructions a call (callgrind).
-        for (let k = 0; k < count; k++) messages[k] = undefined;
         this.queuedCount[i] = 0;
       }
     }
+    // Cleared, not shortened: applied messages are not kept alive, and the capacity stays. A
+    // loop, not fill(): that is a C++ builtin, ~900 instructions a call (callgrind).
+    const n = this.batchLength;
+    for (let k = 0; k < n; k++) this.batch[k] = undefined;
+    this.batchLength = 0;
     this.failure = failure;
   }
 

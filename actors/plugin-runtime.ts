@@ -104,6 +104,28 @@ export class PluginRuntime extends RuntimeSnapshots {
     }
   }
 
+  /**
+   * apply() of the messages at the first `count` of `positions` in `batch`, in that order, their
+   * journal seqs at the same positions of `seqs` (the host's one batch for every plugin: plugin-host.ts).
+   */
+  applyAt(
+    batch: readonly PluginMessage[],
+    positions: readonly number[],
+    count: number,
+    seqs?: readonly number[],
+    beacon?: Float64Array,
+  ): void {
+    if (beacon === undefined || seqs === undefined) {
+      for (let i = 0; i < count; i++) this.applyMessage(this.state, batch[positions[i] as number] as PluginMessage);
+      return;
+    }
+    for (let i = 0; i < count; i++) {
+      const at = positions[i] as number;
+      beacon[BEACON.seq] = seqs[at] as number;
+      this.applyMessage(this.state, batch[at] as PluginMessage);
+    }
+  }
+
   /** A message this plugin hung on in an earlier run, skipped: received, and dropped as `hung`. */
   skipHung(): void {
     this.state.counters.received++;

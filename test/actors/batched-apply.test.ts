@@ -80,8 +80,8 @@ describe('applying a batch plugin by plugin', () => {
       });
     const host = new PluginHost(registerPlugins([counter('First'), counter('Second'), counter('Third')]), () => {});
     // A runtime bug, not a plugin error (those are caught per message inside the runtime).
-    const broken = host.runtimes[1] as { apply: (m: unknown) => void };
-    broken.apply = () => {
+    const broken = host.runtimes[1] as { applyAt: (...args: unknown[]) => void };
+    broken.applyAt = () => {
       throw new Error('runtime bug');
     };
     for (let t = 1; t <= 3; t++)
