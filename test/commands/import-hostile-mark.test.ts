@@ -4,7 +4,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { registerPlugins, type RegisteredPlugin } from '../../actors/registry.js';
 import { builtinPlugins } from '../../plugins/index.js';
 import { encodeExport } from '../../src/commands/export-format.js';
-import { FORMAT_VERSION, type SnapshotMeta } from '../../snapshots/format.js';
+import type { SnapshotMeta } from '../../snapshots/format.js';
+import { exportMeta } from '../helpers/export-meta.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 import { runCli } from './cli.js';
 
@@ -27,24 +28,15 @@ describe('an imported plugin record with a mark dated out of range', () => {
     ['NaN', Number.NaN],
   ])('%s: is restored, logged with its time as given, and the service is ready', async (name, newestTimestamp) => {
     const plugin = registerPlugins(builtinPlugins())[0] as RegisteredPlugin;
-    const meta: SnapshotMeta = {
-      format: FORMAT_VERSION,
-      generation: 4,
-      slot: 1,
-      takenAt: 1_700_000_000_000,
-      journalSeq: 0,
-      newestTimestamp: 0,
-      publishers: {},
-      plugins: {
-        [plugin.ident]: {
-          version: plugin.version,
-          rows: 0,
-          stores: [],
-          entries: {},
-          notLoadedAfter: { journalSeq: 3, newestTimestamp },
-        } as SnapshotMeta['plugins'][string],
-      },
-    };
+    const meta = exportMeta({
+      [plugin.ident]: {
+        version: plugin.version,
+        rows: 0,
+        stores: [],
+        entries: {},
+        notLoadedAfter: { journalSeq: 3, newestTimestamp },
+      } as SnapshotMeta['plugins'][string],
+    });
     const file = join(dir.path, `${name}.export`);
     writeFileSync(
       file,

@@ -10,7 +10,8 @@ import { encodeExport } from '../../src/commands/export-format.js';
 import { MAX_EXPORT_VALUE_DEPTH } from '../../src/commands/value-depth.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { FORMAT_VERSION, type SnapshotMeta } from '../../snapshots/format.js';
+import type { SnapshotMeta } from '../../snapshots/format.js';
+import { exportMeta } from '../helpers/export-meta.js';
 import { freePort } from '../helpers/free-port.js';
 import { tempDir } from '../helpers/service-process.js';
 
@@ -21,16 +22,7 @@ import { tempDir } from '../helpers/service-process.js';
  * peer process in bootstrap.test.ts.
  */
 const TOKEN = 'refusal-test-token-0123456789';
-const meta: SnapshotMeta = {
-  format: FORMAT_VERSION,
-  generation: 4,
-  slot: 1,
-  takenAt: 1_700_000_000_000,
-  journalSeq: 0,
-  newestTimestamp: 0,
-  publishers: {},
-  plugins: {},
-};
+const meta: SnapshotMeta = exportMeta();
 const good = encodeExport({ kind: 'statscache-snapshot', exportedAt: 0, meta, plugins: {}, journalTail: [] });
 
 let body: Buffer = good;
