@@ -15,7 +15,12 @@ export interface EnvelopeLimits {
 
 /** Real fedmsg envelopes nest at most 9 deep and hold at most ~500 members (the 510 samples). */
 export const DEFAULT_MAX_DEPTH = 64;
-/** The most --max-message-depth may be: no message the bus took, nor its journal, nests deeper. */
+/**
+ * The most --max-message-depth may be: no message the bus took, nor its journal, nests deeper.
+ * Exports encode the journal tail with msgpackr, whose recursive encoder overflows the stack
+ * between 1,200 and 1,250 nested objects (raised to those, test/e2e/max-depth-roundtrip passed
+ * and failed): raising this past ~1,150 makes a journaled message one no export can carry.
+ */
 export const MAX_MESSAGE_DEPTH = 1024;
 export const DEFAULT_MAX_KEYS = 100_000;
 export const DEFAULT_MAX_CLOCK_SKEW = 300;
