@@ -29,6 +29,9 @@ export interface BusIngestDeps {
 export class BusIngest {
   /** Bus messages whose receive path threw: skipped, the loop went on. */
   receiveErrors = 0;
+  /** Messages of those (taken off the bus or a backfill, then the intake threw): never journaled nor applied. */
+  private lostCount = 0;
+  private lastLost: { readonly at: number; readonly source: string; readonly error: string } | null = null;
   /** When the current run of bus frames began (performance.now()), -1 between runs. */
   private sliceStart = -1;
   /** Bus messages accepted in the current turn. */
@@ -41,8 +44,12 @@ export class BusIngest {
     const held = this.deps.held();
     if (held !== null) return held.then(() => this.frames(frames, source));
     this.startSlice();
-    const gap = this.deps.intake.fromBus(frames, source);
-    if (gap && this.deps.config.datagrepper) this.queueGap(gap);
+    try {
+      const gap = this.deps.intake.fromBus(frames, source);
+      if (gap && this.deps.config.datagrepper) this.queueGap(gap);
+    } catch (err) {
+      this.lost(err, source);
+    }
     // The bus waits (libzmq queues) while the journal is far behind, instead of memory growing.
     const behind = this.deps.intake.backpressure();
     if (behind || !this.sliceSpent()) return behind;
@@ -65,7 +72,7 @@ export class BusIngest {
         const gap = this.deps.intake.fromThread(message, now, at);
         if (gap && this.deps.config.datagrepper) this.queueGap(gap);
       } catch (err) {
-        this.failed(err, message.source);
+        this.lost(err, message.source);
       }
       if (i + 1 === messages.length) break;
       at = performance.now();
@@ -83,6 +90,25 @@ export class BusIngest {
     this.deps.logLimited('receive', (suppressed) =>
       this.deps.log.error({ source, topic, err: errorText(err), suppressed }, 'receive path failed; message skipped'),
     );
+  }
+
+  /**
+   * A message the intake threw on (the journal refused its record): skipped as failed() does, and
+   * lost to this instance, since nothing brings back a message it received, so /healthz and
+   * /readyz say so for the rest of the run (lostProblem), as for AMQP deliveries left unjournaled.
+   */
+  lost(err: unknown, source: string, topic?: string): void {
+    this.failed(err, source, topic);
+    this.lostCount++;
+    this.lastLost = { at: this.deps.intake.nowSeconds(), source, error: errorText(err).split('\n')[0] ?? '' };
+  }
+
+  /** The degraded reason for messages lost by lost(), or null. */
+  lostProblem(): string | null {
+    const last = this.lastLost;
+    if (last === null) return null;
+    const n = this.lostCount;
+    return `${n} bus message${n === 1 ? '' : 's'} skipped this run because ${n === 1 ? 'its' : 'their'} receive path failed (never journaled nor applied: lost to this instance), the last at ${new Date(last.at * 1000).toISOString()} from ${last.source}: ${last.error}`;
   }
 
   /**

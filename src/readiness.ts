@@ -46,6 +46,8 @@ export interface ReadinessView {
   readonly diskWait: string | null;
   /** AMQP deliveries acked this run that the journal could not store (AmqpInputs.unjournaledProblem), or null. */
   readonly amqpUnjournaled: string | null;
+  /** Bus messages the intake threw on this run, never journaled nor applied (BusIngest.lostProblem), or null. */
+  readonly busLost?: string | null;
   /** Log lines being dropped because stdout does not take them (log-output.ts), or null. */
   readonly logOutput: string | null;
 }
@@ -111,6 +113,7 @@ export function degradedReason(v: ReadinessView): string | null {
   if (v.amqpThread) reasons.push(v.amqpThread);
   if (v.diskWait !== null) reasons.push(v.diskWait);
   if (v.amqpUnjournaled !== null) reasons.push(v.amqpUnjournaled);
+  if (v.busLost) reasons.push(v.busLost);
   if (v.logOutput !== null) reasons.push(v.logOutput);
   return reasons.length > 0 ? reasons.join('; ') : null;
 }

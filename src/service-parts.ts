@@ -169,7 +169,7 @@ export function buildParts(source: PartsSource): ServiceParts {
             startTimeoutMs: config.threadStartTimeout * 1000,
           }
         : undefined,
-    onAcceptError: (err, topic) => busIngest.failed(err, 'backfill', topic),
+    onAcceptError: (err, topic) => busIngest.lost(err, 'backfill', topic),
   });
   const busIngest = new BusIngest({
     config,

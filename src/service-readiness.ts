@@ -35,6 +35,7 @@ export function readinessOf(s: ServiceParts): ReadinessView {
     amqpThread: s.amqp.thread?.problem() ?? null,
     diskWait: diskWaitProblem(s.store.writesWaiting(), s.config.diskHangTimeout),
     amqpUnjournaled: s.amqp.unjournaledProblem(),
+    busLost: s.busIngest.lostProblem(),
     logOutput: s.logOutput?.problem() ?? null,
   };
 }
