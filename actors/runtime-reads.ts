@@ -25,6 +25,11 @@ export class RuntimeReads extends RuntimeViews {
     return this.state.counters.received;
   }
 
+  /** Messages dropped because update threw (counters.dropped.update_error), without copying the counters. */
+  get updateErrors(): number {
+    return this.state.counters.dropped.update_error;
+  }
+
   /** Restore and replay ahead: writes go unhashed until settleDigest() (state-digest.ts, defer()). */
   deferDigest(): void {
     this.state.rows.deferDigest();

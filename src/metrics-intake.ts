@@ -66,7 +66,7 @@ export function readinessMetrics({ fromCounters, gauge }: MetricMaker, sources: 
     );
     gauge(
       'statscache_degraded',
-      '1 when ready but degraded: history slow or down, a gap being filled, a bus endpoint not connected, the disk refusing writes, a plugin quarantined, the key budget full, most messages refused as ahead of the clock, the heap nearly full, intake behind the bus, the plugin hang watch thread or the stop watch thread failed, bus messages lost because the intake threw on them, or log lines dropped because stdout is not read (/readyz says why)',
+      '1 when ready but degraded: history slow or down, a gap being filled, a bus endpoint not connected, the disk refusing writes, a plugin quarantined or throwing on most of its messages, the key budget full, most messages refused as ahead of the clock, the heap nearly full, intake behind the bus, the plugin hang watch thread or the stop watch thread failed, bus messages lost because the intake threw on them, or log lines dropped because stdout is not read (/readyz says why)',
       [],
       (set) => set({}, readiness().degraded ? 1 : 0),
     );

@@ -46,6 +46,8 @@ export interface ReadinessView {
   readonly diskWait: string | null;
   /** AMQP deliveries acked this run that the journal could not store (AmqpInputs.unjournaledProblem), or null. */
   readonly amqpUnjournaled: string | null;
+  /** Plugins throwing on most of their messages lately (plugin-error-watch.ts), or null. */
+  readonly pluginErrors?: string | null;
   /** Bus messages the intake threw on this run, never journaled nor applied (BusIngest.lostProblem), or null. */
   readonly busLost?: string | null;
   /** Log lines being dropped because stdout does not take them (log-output.ts), or null. */
@@ -100,6 +102,7 @@ export function degradedReason(v: ReadinessView): string | null {
     reasons.push(
       `plugin${v.quarantined.length > 1 ? 's' : ''} quarantined after repeated update errors (their messages are dropped): ${v.quarantined.join(', ')}`,
     );
+  if (v.pluginErrors) reasons.push(v.pluginErrors);
   if (v.keyBudget !== null) reasons.push(v.keyBudget);
   if (v.clockSkew !== null) reasons.push(v.clockSkew);
   if (v.heap !== null) reasons.push(v.heap);

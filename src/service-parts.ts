@@ -22,6 +22,7 @@ import { createHub } from './http/ws-wiring.js';
 import { HungReport } from './hung-report.js';
 import type { Intake } from './intake.js';
 import { LagWatch } from './lag-watch.js';
+import { PluginErrorWatch } from './plugin-error-watch.js';
 import { throttled, type Logger, type LogOutputStatus } from './logger.js';
 import type { MetaDeriver } from './message.js';
 import { MissedFills } from './missed-fills.js';
@@ -77,6 +78,7 @@ export interface ServiceParts {
   readonly startupFill: StartupBackfill;
   readonly skewWatch: SkewWatch;
   readonly lagWatch: LagWatch;
+  readonly pluginErrorWatch: PluginErrorWatch;
   readonly heapWatch: HeapWatch;
 }
 
@@ -102,6 +104,7 @@ export function buildParts(source: PartsSource): ServiceParts {
   const catchUpMissing = new Map<string, number>();
   const skewWatch = new SkewWatch();
   const lagWatch = new LagWatch();
+  const pluginErrorWatch = new PluginErrorWatch();
   const heapWatch = new HeapWatch();
   const startupFill = new StartupBackfill();
   const clock = options.clock ?? systemClock;
@@ -257,6 +260,7 @@ export function buildParts(source: PartsSource): ServiceParts {
     startupFill,
     skewWatch,
     lagWatch,
+    pluginErrorWatch,
     heapWatch,
   };
 }

@@ -17,6 +17,10 @@ export function readinessOf(s: ServiceParts): ReadinessView {
     amqp: s.amqp.readiness(),
     persistence: persistenceProblem(s.journal.backlog.status(), s.snapshots.failure),
     quarantined: s.host.runtimes.filter((r) => r.lifecycleState === 'quarantined').map((r) => r.ident),
+    pluginErrors: s.pluginErrorWatch.problem(
+      s.clock.now() / 1000,
+      s.host.runtimes.map((r) => ({ ident: r.ident, received: r.received, errors: r.updateErrors })),
+    ),
     keyBudget: keyBudgetProblem(s.host.keyBudget, s.host.atKeyBudget()),
     clockSkew: s.skewWatch.problem(
       s.clock.now() / 1000,
