@@ -59,7 +59,7 @@ export const MESSAGE_LIMITS = {
     type: () => count(8, MAX_MESSAGE_DEPTH),
     default: DEFAULT_MAX_DEPTH,
     flag: '<n>',
-    help: 'deepest object/array nesting in one envelope; deeper ones are counted (`too_deep`) and skipped (see [bounds](#the-bus))',
+    help: "deepest object/array nesting in one envelope (8 to 1024); deeper ones are counted (`too_deep`) and skipped (see [bounds](#the-bus)). A message at 1024 is journaled, replayed, exported (`snapshot export`, `GET /admin/export`) and imported like any other; the bound stays below where msgpackr's encoder overflows the stack (~1,200 nested objects)",
   },
   maxMessageKeys: {
     type: () => count(1000, 10_000_000),
