@@ -23,9 +23,11 @@ const TOPIC = `org.test.statscache.bodycap.${randomUUID().slice(0, 8)}`;
 const HUGE = 100 * 1024 * 1024;
 /**
  * Growth allowed while the huge body streams through: frames (frame_max, 128 KiB) dropped and
- * not yet collected. Gathered whole, the body alone is 100 MiB and its Buffer.concat as much again.
+ * not yet collected, 40-56 MiB measured between runs on one host (48 failed 3 of 7 runs there,
+ * the session's start build as often as its end). Gathered whole, the body alone is 100 MiB and
+ * its Buffer.concat as much again: still well over this.
  */
-const LIMIT_MIB = 48;
+const LIMIT_MIB = 80;
 
 async function metric(svc: RunningService, series: string): Promise<number> {
   const text = String((await getJson(`${svc.base}/metrics`)).body);
