@@ -8,7 +8,15 @@ import { MAX_MESSAGE_DEPTH } from '../../src/envelope-limits.js';
 import { connectAmqpPublisher, sentAt } from '../helpers/amqp-publisher.js';
 import { amqpReady, consumingInput, skippedDeliveries } from '../helpers/amqp-readiness.js';
 import { recentSamples } from '../helpers/fixtures.js';
-import { digestsOf, joinedPublisher, journaledAndApplied, journaledTotal, waitReady } from '../helpers/probes.js';
+import { FakeDatagrepper } from '../helpers/fake-datagrepper.js';
+import {
+  digestsOf,
+  joinedPublisher,
+  journaledAndApplied,
+  journaledTotal,
+  metricOf,
+  waitReady,
+} from '../helpers/probes.js';
 import { sharedBroker } from '../helpers/shared-broker.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 import type { Sample } from '../history/feed.js';
@@ -126,6 +134,38 @@ describe(`a bus message nested ${MAX_MESSAGE_DEPTH} deep under --max-message-dep
     );
     expect(await volumeTotal(svc.base)).toBe(total);
     await roundTrip(svc, data, deep, []);
+  }, 180_000);
+
+  it('from the history (start-up backfill): journaled, replayed, exported both ways and imported with the same counts', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const history = await new FakeDatagrepper().start();
+    try {
+      const real = (recentSamples(now - 5) as Sample[]).slice(0, 20);
+      history.messages.push(...real);
+      const deep = ['2026-backfilled-deep-objects', '2026-backfilled-deep-arrays'];
+      // A /raw row is the envelope: level 1, as on the bus (the answer's own levels are not counted).
+      for (const kind of ['objects', 'arrays'] as const) {
+        history.messages.push(
+          JSON.parse(deepEnvelope(MAX_MESSAGE_DEPTH + 1, kind, now, `2026-backfilled-too-deep-${kind}`)),
+        );
+        history.messages.push(JSON.parse(deepEnvelope(MAX_MESSAGE_DEPTH, kind, now, `2026-backfilled-deep-${kind}`)));
+      }
+      const extra = ['--datagrepper', history.url];
+      const data = dir();
+      const svc = await start(data, extra);
+      const total = real.length + deep.length;
+      await eventually(
+        async () => ((await journaledAndApplied(svc.base, total)) ? true : undefined),
+        30_000,
+        'backfilled',
+      );
+      expect(await metricOf(svc.base, 'statscache_intake_total', 'event="backfill_invalid"')).toBe(2);
+      expect(await volumeTotal(svc.base)).toBe(total);
+      // Every later start backfills the same rows again over --backfill-overlap: each counted once.
+      await roundTrip(svc, data, deep, extra);
+    } finally {
+      await history.close();
+    }
   }, 180_000);
 
   it('over AMQP: journaled, replayed, exported both ways and imported with the same counts', async () => {
