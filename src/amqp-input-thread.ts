@@ -9,7 +9,9 @@
  * A thread that fails, hangs or exits takes its connections with it: nothing it held was acked
  * unless committed and applied, so the broker delivers the rest again (de-duplicated here); the
  * inputs read closed meanwhile (degraded), and a fresh thread is started after a back-off
- * (thread-restarts.ts, --amqp-thread-restarts), reconnecting them.
+ * (thread-restarts.ts, --amqp-thread-restarts), reconnecting them. Past those restarts `onGone`
+ * is told: the inputs would take nothing in for the rest of the run, so the service stops its
+ * intake as when the bus thread ends (service-start.ts), for its supervisor to restart it.
  */
 import { setMaxListeners } from 'node:events';
 import { Worker } from 'node:worker_threads';
@@ -44,6 +46,8 @@ export interface InputThreadOptions {
     superseded: AbortSignal,
   ) => Promise<'refused' | undefined>;
   readonly log: (level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, msg: string) => void;
+  /** Once, when a failed thread is not started again (past `restarts`): why, naming the failures and the bound. */
+  readonly onGone: (reason: string) => void;
 }
 
 type Counted = 'connects' | 'deliveries' | 'acked' | 'consumeDeferrals';
@@ -233,9 +237,10 @@ export class AmqpInputThread {
     this.closed.clear();
     const wait = this.closing ? null : this.restarts.next(this.options.clock.now(), this.upAt);
     this.upAt = null;
+    const { max } = this.restarts;
     const next =
       wait === null
-        ? `not started again (${this.restarts.max} fresh threads in a row failed too; --amqp-thread-restarts ${this.restarts.max}) until the service restarts`
+        ? `not started again (${this.failures} failure${this.failures === 1 ? '' : 's'} this run; ${max} fresh thread${max === 1 ? '' : 's'} in a row failed too; --amqp-thread-restarts ${max}) until the service restarts`
         : `a fresh thread connects in ${wait} ms`;
     this.statuses.forEach((s, i) => {
       const base = this.base[i] as Record<Counted, number>;
@@ -254,10 +259,13 @@ export class AmqpInputThread {
     });
     if (this.closing) return;
     this.options.log('error', { reason, restartInMs: wait, failures: this.failures }, 'AMQP input thread gone');
-    if (wait !== null)
-      this.cancelRestart = after(this.options.clock, wait, () => {
-        this.cancelRestart = null;
-        this.spawn();
-      });
+    if (wait === null) {
+      this.options.onGone(`${reason}; ${next}`);
+      return;
+    }
+    this.cancelRestart = after(this.options.clock, wait, () => {
+      this.cancelRestart = null;
+      this.spawn();
+    });
   }
 }

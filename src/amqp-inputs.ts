@@ -44,6 +44,8 @@ export class AmqpInputs {
   readonly thread: AmqpPrepareThread | null;
   /** Where the connections live when not on the main thread (--amqp-input-thread); null: here. */
   readonly inputThread: AmqpInputThread | null;
+  /** Told once the input thread is not started again (start()'s caller: intake stopped). */
+  private threadGone: (reason: string) => void = () => {};
 
   constructor(private readonly deps: AmqpInputsDeps) {
     let reject: (err: Error) => void = () => {};
@@ -134,6 +136,7 @@ export class AmqpInputs {
         this.tallies,
         deps.inputThread,
         (tally, status, previous) => this.changed(tally, status, previous),
+        (reason) => this.threadGone(reason),
       );
       this.inputThread = thread;
       this.inputs.push(...handles);
@@ -167,7 +170,12 @@ export class AmqpInputs {
     };
   }
 
-  start(): void {
+  /**
+   * `onThreadGone`: the AMQP input thread failed past --amqp-thread-restarts, so every input is
+   * closed for the rest of the run (connections on the main thread reconnect for good: never told).
+   */
+  start(onThreadGone: (reason: string) => void): void {
+    this.threadGone = onThreadGone;
     for (const input of this.inputs) input.start();
   }
 

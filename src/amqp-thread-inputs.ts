@@ -92,6 +92,7 @@ export function threadedInputs(
   tallies: readonly Tally[],
   settings: InputThreadSettings,
   onState: (tally: Tally, status: AmqpStatus, previous: AmqpState) => void,
+  onGone: (reason: string) => void,
 ): { readonly thread: AmqpInputThread; readonly handles: InputHandle[] } {
   const { deps } = path;
   const inputs: ThreadInputOptions[] = inits.map(({ label, options: o }) => ({
@@ -137,6 +138,7 @@ export function threadedInputs(
           arrivalOf(path, item, buffer, start),
         ),
       log: (level, fields, msg) => deps.log[level](fields, msg),
+      onGone,
     },
     initial,
   );

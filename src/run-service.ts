@@ -95,7 +95,7 @@ export async function runService(config: Config, withSimulator: boolean, configF
     // zeromq's addon loads in it aborts the process, and their exit status was lost to SIGABRT.
     if (config.busThread) (await import('./bus-thread-ahead.js')).prestartBusThread();
     const { Service } = await import('./service.js');
-    // Intake died (a bus receive loop ended): keep what we have (final snapshot), then exit 1 so a supervisor restarts us.
+    // Intake died (a bus receive loop ended, the AMQP input thread gone for good): keep what we have (final snapshot), then exit 1 so a supervisor restarts us.
     service = await Service.build({
       config,
       logger: log,

@@ -112,7 +112,10 @@ export async function startService(s: ServiceParts, service: Startable): Promise
   // Stopped meanwhile: stop() closes what was opened; nothing more is started.
   if (state.abort.signal.aborted) return;
   // Deliveries wait behind the same gate as ZeroMQ frames; unacked, the broker holds the rest.
-  s.amqp.start();
+  // An AMQP input thread gone for good (past --amqp-thread-restarts) is intake stopped as the
+  // bus thread's end is, whatever else still consumes: a restart is the remedy for both, and
+  // a supervisor restarts only a process whose /healthz fails or that exits.
+  s.amqp.start((reason) => die(s, reason));
   // On wall-clock multiples: the bus thread hands its batches over just before each (bus-linger.ts).
   state.timers.push(s.clock.aligned(config.wsTickMs, () => s.hub.tick()));
   log.info(
@@ -147,7 +150,10 @@ export async function startService(s: ServiceParts, service: Startable): Promise
   log.info({ journalSeq: s.journal.position }, 'ready: consuming the bus live');
 }
 
-/** Intake can no longer work: /healthz fails and the owner (the CLI) is told to exit non-zero. */
+/**
+ * Intake can no longer work (a bus receive loop ended, the AMQP input thread is gone for good):
+ * /healthz fails and the owner (the CLI) is told to exit non-zero.
+ */
 function die(s: ServiceParts, reason: string): void {
   const { state } = s;
   if (state.phase === 'stopping' || state.phase === 'stopped' || state.fatal !== null) return;

@@ -23,8 +23,12 @@ const EXIT_KEY = 'STATSCACHE_TEST_AMQP_INPUT_THREAD_EXIT_KEY';
 const EXIT_AT = 'STATSCACHE_TEST_AMQP_INPUT_THREAD_EXIT_AT';
 
 /** A service in this process, on the system clock, consuming one input bound to `prefix`.#. */
-const consumingService = (prefix: string, logger: Logger, flags: Partial<Config> = {}): Promise<Service> =>
-  suite.consumingService(prefix, logger, flags);
+const consumingService = (
+  prefix: string,
+  logger: Logger,
+  flags: Partial<Config> = {},
+  onFatal?: (err: Error) => void,
+): Promise<Service> => suite.consumingService(prefix, logger, flags, undefined, onFatal);
 
 /** The texts JSON.parse is given on the main thread from now on. */
 function parsedOnMain(): string[] {
@@ -38,9 +42,11 @@ function parsedOnMain(): string[] {
   return texts;
 }
 
+const get = (s: Service, path: string) => s.http({ method: 'GET', path, query: '', header: () => '' });
+const body = (answer: { body?: unknown }) => JSON.parse(answer.body as string) as Record<string, unknown>;
+
 function degraded(s: Service): string | undefined {
-  const answer = s.http({ method: 'GET', path: '/readyz', query: '', header: () => '' });
-  return (JSON.parse(answer.body as string) as { degraded?: string }).degraded;
+  return body(get(s, '/readyz'))['degraded'] as string | undefined;
 }
 
 describe('the AMQP input thread', () => {
@@ -129,6 +135,8 @@ describe('an AMQP input thread that dies mid-batch', () => {
       expect(s.amqp.reports()[0]?.state).toBe('closed');
       expect(s.amqp.reports()[0]?.reason).toMatch(/AMQP input thread exited \(code 3\); a fresh thread connects in/);
       expect(degraded(s)).toMatch(/AMQP/);
+      // A restart left to it: the thread comes back by itself, so the process is not failing.
+      expect(get(s, '/healthz').status).toBe(200);
       // The doomed delivery reached the main thread and was journaled, but never acked by the thread that died.
       await eventually(() => (journaled.includes('doomed') ? true : undefined), 30_000, 'the doomed one journaled');
       const beforeDeath = s.amqp.reports()[0]?.acked ?? 0;
@@ -157,22 +165,36 @@ describe('an AMQP input thread that dies mid-batch', () => {
 });
 
 describe('an AMQP input thread past --amqp-thread-restarts', () => {
-  it('is not started again: the input reads closed and the instance degraded, saying why, until the service restarts', async () => {
+  it('stops intake as a dead bus thread does: /healthz and /readyz 503 naming the thread, its failures and the bound, the owner told', async () => {
     const prefix = `statscache.test.${randomUUID().slice(0, 8)}`;
     process.env[EXIT_KEY] = `${prefix}.doomed`;
     cleanups.push(() => delete process.env[EXIT_KEY]);
-    const s = await consumingService(prefix, pino({ level: 'silent' }), { amqpThreadRestarts: 0 });
+    const fatal: Error[] = [];
+    const s = await consumingService(prefix, pino({ level: 'silent' }), { amqpThreadRestarts: 0 }, (err) =>
+      fatal.push(err),
+    );
     const pub = await connectAmqpPublisher(suite.url());
     cleanups.push(() => pub.close());
     pub.publishRaw(`${prefix}.doomed`, '{"a":1}', { messageId: 'doomed', headers: { 'sent-at': sentAt(now() - 60) } });
     await pub.confirmed();
     await eventually(() => (s.amqp.inputThread?.failures === 1 ? true : undefined), 60_000, 'the thread gone');
     const gone =
-      /AMQP input thread exited \(code 3\); not started again \(0 fresh threads in a row failed too; --amqp-thread-restarts 0\)/;
+      /^the AMQP input thread exited \(code 3\); not started again \(1 failure this run; 0 fresh threads in a row failed too; --amqp-thread-restarts 0\)/;
+    // Told in the same turn as the thread's end is handled, once: the CLI stops and exits 1 on it.
+    expect(fatal).toHaveLength(1);
+    expect(fatal[0]?.message).toMatch(gone);
+    const health = get(s, '/healthz');
+    expect(health.status).toBe(503);
+    expect(body(health)).toMatchObject({ status: 'failing', reason: expect.stringMatching(gone) });
+    const ready = get(s, '/readyz');
+    expect(ready.status).toBe(503);
+    expect(body(ready)['reason']).toMatch(
+      /^intake stopped: the AMQP input thread exited \(code 3\); not started again/,
+    );
+    expect(await s.metrics.refresh()).toMatch(/^statscache_healthy 0$/m);
+    expect(s.amqp.reports()[0]?.state).toBe('closed');
     expect(s.amqp.reports()[0]?.reason).toMatch(gone);
-    expect(degraded(s)).toMatch(/AMQP/);
     // What reached the main thread before it died is journaled all the same (a server-named queue's only copy).
     await eventually(() => (s.counters.accepted === 1 ? true : undefined), 30_000, 'the doomed one journaled');
-    expect(s.amqp.reports()[0]?.state).toBe('closed');
   }, 120_000);
 });

@@ -22,7 +22,13 @@ export type Cleanups = (() => Promise<unknown> | unknown)[];
 export function consumingSuite(): {
   readonly url: () => string;
   readonly cleanups: Cleanups;
-  consumingService(prefix: string, logger: Logger, flags?: Partial<Config>, clock?: Clock): Promise<Service>;
+  consumingService(
+    prefix: string,
+    logger: Logger,
+    flags?: Partial<Config>,
+    clock?: Clock,
+    onFatal?: (err: Error) => void,
+  ): Promise<Service>;
 } {
   let broker: TestBroker | undefined;
   beforeAll(async () => {
@@ -40,8 +46,8 @@ export function consumingSuite(): {
   return {
     url,
     cleanups,
-    consumingService: (prefix, logger, flags = {}, clock) =>
-      consumingService(url(), cleanups, prefix, logger, flags, clock),
+    consumingService: (prefix, logger, flags = {}, clock, onFatal) =>
+      consumingService(url(), cleanups, prefix, logger, flags, clock, onFatal),
   };
 }
 
@@ -52,6 +58,8 @@ export async function consumingService(
   logger: Logger,
   flags: Partial<Config> = {},
   clock?: Clock,
+  /** What the CLI is told when intake stops for good (service-start.ts die()); unset: nothing. */
+  onFatal?: (err: Error) => void,
 ): Promise<Service> {
   const dir = tempDir();
   cleanups.push(() => dir.remove());
@@ -66,7 +74,7 @@ export async function consumingService(
       ...flags,
     },
   });
-  const s = await Service.build({ config, logger, ...(clock ? { clock } : {}) });
+  const s = await Service.build({ config, logger, ...(clock ? { clock } : {}), ...(onFatal ? { onFatal } : {}) });
   cleanups.push(() => s.stop());
   await s.start();
   await eventually(
