@@ -6,7 +6,7 @@ import type { EndpointStatus } from './bus.js';
 export interface ReadinessView {
   readonly phase: 'built' | 'replaying' | 'backfilling' | 'running' | 'stopping' | 'stopped';
   /**
-   * Why intake is dead (a bus receive loop ended), or null. The CLI stops at once, but a Service
+   * Why intake is dead (a bus receive loop ended, the AMQP input thread gone for good), or null. The CLI stops at once, but a Service
    * whose owner does not (or a stop that takes its time) answered /readyz 200 meanwhile.
    */
   readonly fatal: string | null;

@@ -51,7 +51,7 @@ export function healthPaths(): Json {
       'healthz',
       'operations',
       'Liveness',
-      '200 while the process serves HTTP and consumes the bus, with the lifecycle phase and whether uWebSockets.js runs natively (phase `starting` while `serve` loads plugins, checks the data file and restores, before this document is served); 503 once a bus receive loop has ended or the bus thread is stuck (the process then exits 1).',
+      '200 while the process serves HTTP and consumes the bus, with the lifecycle phase and whether uWebSockets.js runs natively (phase `starting` while `serve` loads plugins, checks the data file and restores, before this document is served); 503 once a bus receive loop has ended, the bus thread is stuck, or the AMQP input thread failed past `--amqp-thread-restarts` (the process then exits 1).',
       {
         '200': {
           description: 'alive',
