@@ -57,7 +57,7 @@ export const AMQP = {
     type: () => count(0, 1000),
     default: 5,
     flag: '<n>',
-    help: 'fresh AMQP prepare threads (`--amqp-thread`), or AMQP input threads (`--amqp-input-thread`), started in a row after one failed, hung or exited, each after a wait doubling from 1 s to 60 s; one that then serves 10 minutes starts the row again. Past it large deliveries are decoded on the main thread until the service restarts, and `/healthz` and `/readyz` say degraded, naming the bound; past it the inputs of an AMQP input thread would take nothing in, so intake is stopped: `/healthz` and `/readyz` answer 503 naming it, and `serve` stops (final snapshot) and exits 1, as when the bus thread dies (`0`: never started afresh)',
+    help: 'fresh AMQP prepare threads (`--amqp-thread`), or AMQP input threads (`--amqp-input-thread`), started in a row after one failed, hung or exited, each after a wait doubling from 1 s to 60 s; one that then serves 10 minutes starts the row again. Past it, for a prepare thread: large deliveries are decoded on the main thread until the service restarts, and `/healthz` and `/readyz` say degraded, naming the bound; for an input thread, whose inputs would take nothing in: intake is stopped, `/healthz` and `/readyz` answer 503 naming it, and `serve` stops (final snapshot) and exits 1, as when the bus thread dies (`0`: never started afresh)',
   },
   amqpHeartbeat: {
     type: () => count(0, 3600),
