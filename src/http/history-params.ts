@@ -1,5 +1,5 @@
 import { noSuchDay } from './calendar-day.js';
-import { CALLBACK_PATTERN, CALLBACK_RULE, isDecimal } from './query-params.js';
+import { CALLBACK_PATTERN, CALLBACK_RULE, isDecimal, tooLongNumber } from './query-params.js';
 
 /** datagrepper's page-size cap; more is a 400, as datagrepper answers. */
 export const HISTORY_MAX_ROWS_PER_PAGE = 100;
@@ -66,6 +66,8 @@ export class BadParameter extends Error {
  * datagrepper reads it, never the server's local time.
  */
 export function parseTime(name: string, raw: string): number {
+  const long = tooLongNumber(raw);
+  if (long !== null) throw new BadParameter(name, `${quote(raw)} ${long}`);
   const s = raw.trim();
   const n = Number(s);
   if (isDecimal(s) && Number.isFinite(n)) {
@@ -85,6 +87,8 @@ export function parseTime(name: string, raw: string): number {
 }
 
 function positiveNumber(name: string, raw: string): number {
+  const long = tooLongNumber(raw);
+  if (long !== null) throw new BadParameter(name, `${quote(raw)} ${long}`);
   const n = Number(raw);
   if (!isDecimal(raw.trim()) || !Number.isFinite(n) || n <= 0)
     throw new BadParameter(name, `${quote(raw)} must be a number of seconds > 0`);

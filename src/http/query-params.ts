@@ -19,15 +19,33 @@ export const CALLBACK_RULE = 'must be a JavaScript identifier path like jQuery12
 
 /**
  * A number written in decimal, as datagrepper's float() reads it: `Number()` alone also takes
- * `0x10`, `0b11`, `0o7` and surrounding blanks, which no client means as epoch seconds.
+ * `0x10`, `0b11`, `0o7` and surrounding blanks, which no client means as epoch seconds. The
+ * fraction is one optional group after the digits: written `\d+\.?\d*`, the digits could be
+ * split between the two runs in every way, and a failing match tried them all (quadratic: a
+ * `start` of 60,000 digits and one letter held the event loop 4 to 5 s).
  */
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 export const isDecimal = (s: string): boolean => DECIMAL.test(s);
+
+/**
+ * Longest value of a number or time parameter (`start`, `stop`, `end`, `delta`, a plugin's
+ * number), in UTF-16 units. A double has 17 significant digits and the longest ISO-8601 form
+ * read here (`2015-11-04T10:01:00.123456789+05:30`) is 35 characters; without a bound a value
+ * as long as the URL (64 KB and more) was parsed and checked in full.
+ */
+export const MAX_NUMBER_CHARS = 64;
+export const tooLongNumber = (s: string): string | null =>
+  s.length > MAX_NUMBER_CHARS ? `is ${s.length} characters long; at most ${MAX_NUMBER_CHARS}` : null;
 
 /** Epoch seconds (float) or an ISO-8601 date; a date without a zone is UTC, never local time. */
 const epochSeconds = z
   .string()
   .transform((s, ctx) => {
+    const long = tooLongNumber(s);
+    if (long !== null) {
+      ctx.addIssue({ code: 'custom', message: long });
+      return z.NEVER;
+    }
     const n = Number(s);
     if (isDecimal(s.trim()) && Number.isFinite(n)) return n;
     const iso = /^\d{4}-\d{2}-\d{2}(T[\d:.]+)?$/.test(s) ? `${s}${s.includes('T') ? 'Z' : 'T00:00:00Z'}` : s;
@@ -114,9 +132,11 @@ function paramSchema(spec: ParamSpec): z.ZodType<unknown> {
       if (spec.type === 'integer') n = n.int();
       if (spec.min !== undefined) n = n.min(spec.min);
       if (spec.max !== undefined) n = n.max(spec.max);
+      // Bounded first: zod runs every check of a string even after one failed.
       return z
         .string()
-        .regex(/^-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i, 'must be a number')
+        .max(MAX_NUMBER_CHARS, `must be at most ${MAX_NUMBER_CHARS} characters`)
+        .regex(/^-?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/i, 'must be a number')
         .transform(Number)
         .pipe(n);
     }
