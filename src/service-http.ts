@@ -204,15 +204,17 @@ export function createServiceHttp(d: ServiceHttpDeps): ServiceHttp {
     const special = admin(req) ?? history(req) ?? examples(req);
     if (special) {
       // These bypass the API handler, which counts the rest.
-      const route = req.path.startsWith('/admin/')
-        ? req.path.startsWith('/admin/export')
-          ? '/admin/export'
-          : '/admin/snapshot'
-        : req.path.startsWith('/examples')
-          ? '/examples/'
-          : req.path.startsWith('/id')
-            ? '/id'
-            : '/raw';
+      // `/admin` itself is the admin handler's too (it fell through to '/raw' here).
+      const route =
+        req.path === '/admin' || req.path.startsWith('/admin/')
+          ? req.path.startsWith('/admin/export')
+            ? '/admin/export'
+            : '/admin/snapshot'
+          : req.path.startsWith('/examples')
+            ? '/examples/'
+            : req.path.startsWith('/id')
+              ? '/id'
+              : '/raw';
       const count = (r: HttpResponse) => {
         metrics.countRequest(route, req.method, r.status);
         return r;

@@ -122,6 +122,26 @@ describe('GET /metrics', () => {
     );
   });
 
+  it('a request to /admin itself is counted as an admin route, not as /raw', async () => {
+    // No adminToken here: the admin routes answer 404, and /raw is asked nowhere in this file.
+    expect((await fetch(`${s.base}/admin`)).status).toBe(404);
+    expect((await fetch(`${s.base}/admin/snapshot`, { method: 'POST' })).status).toBe(404);
+    const all = await eventually(
+      async () => {
+        const m = await scrape();
+        const admin404 = ['GET', 'POST'].map(
+          (method) =>
+            value(m, 'statscache_http_requests_total', { route: '/admin/snapshot', method, status: '404' }) ?? 0,
+        );
+        return admin404.every((n) => n >= 1) ? m : undefined;
+      },
+      10_000,
+      'both admin 404s to be counted',
+    );
+    const routes = all.filter((x) => x.name === 'statscache_http_requests_total').map((x) => x.labels['route']);
+    expect(routes).not.toContain('/raw');
+  });
+
   it('reports WebSocket clients, snapshot duration and size, event-loop lag and uws_native', async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${s.port}/ws`);
     await new Promise((r, j) => ws.once('open', r).once('error', j));
