@@ -122,7 +122,13 @@ function paramSchema(spec: ParamSpec): z.ZodType<unknown> {
       const [first, ...rest] = spec.enum ?? [];
       if (first !== undefined)
         return z.enum([first, ...rest], { error: `must be one of ${[first, ...rest].join(', ')}` });
-      return z.string().max(spec.maxLength ?? 256);
+      // A lone surrogate can come in a WebSocket frame's JSON (a URL's bytes decode to U+FFFD):
+      // the view's canonical name percent-encodes the value, which throws on one, and the
+      // subscription went unanswered. Refused here, as any value the parameter cannot take.
+      return z
+        .string()
+        .max(spec.maxLength ?? 256)
+        .refine((s) => s.isWellFormed(), 'must be well-formed Unicode text (it holds a lone surrogate)');
     }
     case 'boolean':
       return z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
