@@ -33,6 +33,13 @@ export interface ServerOptions {
   readonly maxHeldBytes?: number;
   /** `--http-max-held-bytes-per-client`: answers held for one client's slow connections (held-bodies.ts). */
   readonly maxHeldBytesPerClient?: number;
+  /**
+   * close() also ends every plain HTTP connection. uWS keeps a kept-alive one for as long as a
+   * request comes within its 10 s idle time, whatever Connection header the answers carry, and
+   * an open connection keeps the process alive: a process that ends by running out of work
+   * (`statscache proxy`) waited on the client. `serve` ends by its stop sequence instead.
+   */
+  readonly endConnectionsOnClose?: boolean;
 }
 
 export interface RunningServer {
@@ -176,6 +183,8 @@ export function listen<C>(
           // 1001 "going away": clients reconnect to the restarted service and resume.
           for (const s of [...sockets]) if (!s.getUserData().closed) s.end(1001, 'server stopping');
           for (const close of [...streams]) close();
+          // uWS.js 20.30 has App.close() (close every socket of the app) without its typing.
+          if (options.endConnectionsOnClose) (app as unknown as { close(): void }).close();
         },
       });
     });
@@ -212,6 +221,7 @@ export function listenPlain(
       idleTimeoutSeconds: 0,
       maxBackpressureBytes: 64 * 1024,
       maxHeldBytes: 1024 * 1024,
+      endConnectionsOnClose: true,
     },
     http,
     noWebSockets,

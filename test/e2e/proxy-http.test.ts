@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Publisher, Subscriber } from 'zeromq';
 import { sampleOf } from '../helpers/probes.js';
@@ -177,6 +177,36 @@ describe('statscache proxy --http-port: /healthz and /metrics tell what the rela
 
     // Stopping is clean, the HTTP server closed with the relay.
     expect(await proxy.stop()).toBe(0);
+  }, 60_000);
+
+  it('a client that keeps its connection and asks again and again does not hold the stop', async () => {
+    // The answers say Connection: close, but a client may ignore it; uWS then keeps the connection
+    // for as long as a request comes within its 10 s idle time, and an open connection kept the
+    // stopped proxy's process alive: it answered 503 for as long as the client went on.
+    const pub = new Publisher({ linger: 0 });
+    await pub.bind('tcp://127.0.0.1:*');
+    cleanups.push(() => pub.close());
+    const proxy = await startProxy(pub.lastEndpoint as string, 'tcp://127.0.0.1:*', ['--http-port', '0']);
+    cleanups.push(() => proxy.stop('SIGKILL'));
+    const socket = connect(running(proxy).httpPort ?? 0, '127.0.0.1');
+    cleanups.push(() => socket.destroy());
+    const ask = () => socket.write('GET /healthz HTTP/1.1\r\nHost: proxy\r\n\r\n');
+    const statuses: string[] = [];
+    // Ping-pong: each answer is followed by the next request at once, for as long as the socket is open.
+    socket.on('data', (d: Buffer) => {
+      for (const m of d.toString('latin1').matchAll(/^HTTP\/1\.1 (\d{3})/gm)) statuses.push(m[1] as string);
+      ask();
+    });
+    socket.on('error', () => {});
+    // The test never ends the socket itself: a close is the proxy's.
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    ask();
+    await eventually(async () => (statuses.length >= 3 ? true : undefined), 15_000, 'three answers on one connection');
+    expect(statuses[0]).toBe('200');
+    // The bound is the test's timeout: before the fix the stop waited for the client to stop asking.
+    expect(await proxy.stop('SIGTERM')).toBe(0);
+    await closed;
+    expect(statuses.filter((st) => st !== '200' && st !== '503')).toEqual([]);
   }, 60_000);
 
   it('refuses a bad --http-port, or --http-host without it, with the coded error naming the flag', async () => {
