@@ -244,6 +244,8 @@ describe('GET /raw and GET /id served from the journal (datagrepper.md)', () => 
       ['start=1e308&delta=1e308', 'delta'],
       // Past 15 digits: named for what is wrong (too large), not as "not a whole number".
       ['page=9007199254740993', 'page'],
+      // Past V8's 250-character Boyer-Moore window a search degenerates (history-params CONTAINS_MAX_LENGTH).
+      [`contains=${'a'.repeat(125)}b${'a'.repeat(125)}`, 'contains'],
     ];
     for (const [query, parameter] of cases) {
       const res = await raw(query);
@@ -254,6 +256,8 @@ describe('GET /raw and GET /id served from the journal (datagrepper.md)', () => 
       expect(typeof body.arguments).toBe('object');
     }
     expect(((await raw('page=9007199254740993')).body as { detail: string }).detail).toMatch(/must be at most/);
+    expect(((await raw(`contains=${'a'.repeat(251)}`)).body as { detail: string }).detail).toMatch(/at most 250/);
+    expect((await raw(`contains=${'a'.repeat(125)}b${'a'.repeat(124)}`)).status).toBe(200);
     expect((await raw('grouped=true')).status).toBe(200);
     expect((await raw('start=1e3&delta=5.5e1')).status).toBe(200);
     expect((await raw('start=2016-02-29&end=2016-03-01T00:00:00Z')).status).toBe(200);
