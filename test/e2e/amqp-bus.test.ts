@@ -140,6 +140,12 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
     services.push(svc);
     return svc;
   };
+  /** The `messages` column (ready, not yet delivered) of a queue as rabbitmqctl lists it. */
+  const readyMessages = async (queue: string) =>
+    (await main.ctl('list_queues', '-q', 'name', 'messages'))
+      .split('\n')
+      .find((l) => l.startsWith(queue))
+      ?.split(/\s+/)[1];
 
   // A failure under load (the service no longer answering, a count short) is diagnosed from the
   // services' own last lines and exit status, which the assertion alone does not show.
@@ -337,13 +343,7 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
       expect(await total(svc.base, 'volume-by-category-1d')).toBe(batch.length);
       expect(await total(svc.base, 'volume-1m')).toBe(batch.length);
       if (main.private) {
-        const after = await main.ctl('list_queues', '-q', 'name', 'messages');
-        expect(
-          after
-            .split('\n')
-            .find((l) => l.startsWith(queue))
-            ?.split(/\s+/)[1],
-        ).toBe('0');
+        expect(await readyMessages(queue)).toBe('0');
         await deleteQueue(main.url, queue);
       }
     } finally {
@@ -473,13 +473,7 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
       await countReaches(svc, 'volume-1m', 100);
       // Published while the queue was gone: archived by datanommer, never routed to any queue of ours.
       fake.messages.push(...batch.slice(0, 200).map((_, i) => stored(i)));
-      const conn = await amqplib.connect(main.url);
-      try {
-        const ch = await conn.createChannel();
-        await ch.deleteQueue(queue);
-      } finally {
-        await conn.close();
-      }
+      await deleteQueue(main.url, queue);
       await consuming(svc, 2);
       // It used to consume the new queue and never look back: 100 of 200.
       await countReaches(svc, 'volume-1m', 200);
@@ -610,12 +604,7 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
         10_000,
         'the input down',
       );
-      const conn = await amqplib.connect(main.url);
-      try {
-        await (await conn.createChannel()).deleteQueue(queue);
-      } finally {
-        await conn.close();
-      }
+      await deleteQueue(main.url, queue);
       // Published while the queue was gone: archived by datanommer, never routed to any queue of ours.
       const missedAt = Math.floor(Date.now() / 1000);
       for (let i = 0; i < 4; i++)
@@ -788,10 +777,7 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
       expect(input.current.connects).toBe(5);
     } finally {
       await input.close();
-      const conn = await amqplib.connect(main.url);
-      const ch = await conn.createChannel();
-      await ch.deleteQueue(queue);
-      await conn.close();
+      await deleteQueue(main.url, queue);
     }
   });
 
@@ -822,13 +808,7 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
     expect(await metric(svc, `statscache_amqp_decode_errors_total{input="${a.input}",reason="too_deep"}`)).toBe(1);
     expect(await metric(svc, `statscache_amqp_connects_total{input="${a.input}"}`)).toBe(1);
     if (main.private) {
-      const queues = await main.ctl('list_queues', '-q', 'name', 'messages');
-      expect(
-        queues
-          .split('\n')
-          .find((l) => l.startsWith(queue))
-          ?.split(/\s+/)[1],
-      ).toBe('0');
+      expect(await readyMessages(queue)).toBe('0');
     }
   });
 
@@ -924,10 +904,7 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
       });
     } finally {
       proxy.close();
-      const conn = await amqplib.connect(main.url);
-      const ch = await conn.createChannel();
-      await ch.deleteQueue(queue);
-      await conn.close();
+      await deleteQueue(main.url, queue);
     }
   });
 
