@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Publisher, Subscriber } from 'zeromq';
+import { Publisher, type Subscriber } from 'zeromq';
 import { peakRss } from '../helpers/probes.js';
-import { startProxy, type RunningProxy } from '../helpers/proxy-process.js';
+import { startProxy } from '../helpers/proxy-process.js';
+import { joinedReplica, proxyLogged } from '../helpers/proxy-replica.js';
 import { eventually } from '../helpers/service-process.js';
 
 /**
@@ -36,38 +37,13 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-/** A subscriber joined through the proxy: a probe sent upstream has reached it. */
-async function joined(pub: Publisher, backend: string, options: ConstructorParameters<typeof Subscriber>[0] = {}) {
-  const sub = new Subscriber({ receiveTimeout: 50, ...options });
-  sub.connect(backend);
-  sub.subscribe('');
-  cleanups.push(() => sub.close());
-  await eventually(
-    async () => {
-      await pub.send(['join', '{}']);
-      try {
-        for (;;) if (String((await sub.receive())[0]) === 'join') return true;
-      } catch {
-        return undefined;
-      }
-    },
-    15_000,
-    'joined through the proxy',
-  );
-  return sub;
-}
+const joined = (pub: Publisher, backend: string, options: ConstructorParameters<typeof Subscriber>[0] = {}) =>
+  joinedReplica(pub, backend, cleanups, options);
 
 /** Receives until `n` messages of `topic` have come (others, such as late join probes, are skipped). */
 async function take(sub: Subscriber, topic: string, n: number): Promise<void> {
   for (let got = 0; got < n; ) if (String((await sub.receive())[0]) === topic) got++;
 }
-
-/** The proxy's JSON log lines starting with `msg` (its stderr, also in `logs`, is skipped). */
-const logged = (proxy: RunningProxy, msg: string) =>
-  proxy.logs
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .filter((e) => String(e['msg']).startsWith(msg));
 
 describe('statscache proxy bounds each replica’s queue in bytes (--replica-queue-max-bytes)', () => {
   it('a replica that stops reading costs the proxy at most the bound, its queue filling is counted, the others get everything', async () => {
@@ -124,7 +100,7 @@ describe('statscache proxy bounds each replica’s queue in bytes (--replica-que
       'the stalled replica reading again',
     );
     await proxy.stop('SIGTERM');
-    const totals = await eventually(() => logged(proxy, 'stopping proxy')[0]);
+    const totals = await eventually(() => proxyLogged(proxy, 'stopping proxy')[0]);
 
     // Unbounded (100,000 messages): +291 MiB, all 1,500 kept for the stalled replica.
     expect(growth).toBeLessThan(QUEUE_BYTES / 2 ** 20 + SLACK_MIB);
@@ -135,7 +111,7 @@ describe('statscache proxy bounds each replica’s queue in bytes (--replica-que
     // Its queue filled once during the flood (it read nothing), maybe again for a marker.
     expect(totals['replicaFull']).toBeGreaterThanOrEqual(1);
     expect(totals['replicaFull']).toBeLessThanOrEqual(1 + markers);
-    expect(logged(proxy, "a replica's queue at the proxy is full")[0]).toMatchObject({
+    expect(proxyLogged(proxy, "a replica's queue at the proxy is full")[0]).toMatchObject({
       replicaQueueMaxBytes: QUEUE_BYTES,
       replicaFull: 1,
     });
@@ -158,6 +134,6 @@ describe('statscache proxy bounds each replica’s queue in bytes (--replica-que
     expect(err?.message).toMatch(/--replica-queue-max-bytes must be at least --max-frame-bytes \(262144\)/);
     const proxy = await startProxy('tcp://127.0.0.1:1', 'tcp://127.0.0.1:*', args(FRAME_CAP));
     cleanups.push(() => proxy.stop('SIGKILL'));
-    expect(logged(proxy, 'statscache proxy running')[0]).toMatchObject({ replicaQueueMaxBytes: FRAME_CAP });
+    expect(proxyLogged(proxy, 'statscache proxy running')[0]).toMatchObject({ replicaQueueMaxBytes: FRAME_CAP });
   });
 });

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Publisher, Subscriber } from 'zeromq';
 import { reconnectAfterRefusal } from '../../src/bus.js';
 import { metricOf } from '../helpers/probes.js';
-import { startProxy, type RunningProxy } from '../helpers/proxy-process.js';
+import { startProxy } from '../helpers/proxy-process.js';
+import { joinedReplica, probeThroughProxy, proxyLogged } from '../helpers/proxy-replica.js';
 import { eventually, startService, tempDir } from '../helpers/service-process.js';
 
 /**
@@ -20,25 +21,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-/** A subscriber joined through the proxy: a probe sent upstream has reached it. */
-async function joined(pub: Publisher, endpoint: string): Promise<Subscriber> {
-  const sub = new Subscriber({ receiveTimeout: 50, linger: 0 });
-  sub.connect(endpoint);
-  sub.subscribe('');
-  cleanups.push(() => sub.close());
-  await eventually(() => probe(pub, sub), 15_000, 'joined through the proxy');
-  return sub;
-}
-
-/** Sends a probe upstream; true once one reaches `sub`. */
-async function probe(pub: Publisher, sub: Subscriber): Promise<true | undefined> {
-  await pub.send(['join', '{}']);
-  try {
-    for (;;) if (String((await sub.receive())[0]) === 'join') return true;
-  } catch {
-    return undefined;
-  }
-}
+const joined = (pub: Publisher, endpoint: string) => joinedReplica(pub, endpoint, cleanups, { linger: 0 });
 
 /**
  * The `marker` messages `sub` receives, in order: until `expected` have come (waiting up to 15 s
@@ -64,12 +47,6 @@ async function markers(sub: Subscriber, expected?: number): Promise<string[]> {
   }
   return got;
 }
-
-const logged = (proxy: RunningProxy, msg: string) =>
-  proxy.logs
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .filter((e) => String(e['msg']).startsWith(msg));
 
 describe('statscache proxy bounds the replicas connected (--replica-max-connections)', () => {
   it('refuses connections past the bound in their handshake, the connected replicas unaffected; a refused one gets in once a place frees', async () => {
@@ -115,7 +92,7 @@ describe('statscache proxy bounds the replicas connected (--replica-max-connecti
     for (const sub of admitted) expect(await markers(sub, MARKERS)).toEqual(all);
     for (const sub of extras) expect(await markers(sub)).toEqual([]);
     expect(handshakes).toEqual([0, 0]);
-    const refusedLine = await eventually(() => logged(proxy, 'refused a connection to the proxy backend')[0]);
+    const refusedLine = await eventually(() => proxyLogged(proxy, 'refused a connection to the proxy backend')[0]);
     expect(refusedLine).toMatchObject({ replicaMaxConnections: MAX });
     expect(refusedLine['open']).toBeGreaterThan(MAX);
 
@@ -129,7 +106,11 @@ describe('statscache proxy bounds the replicas connected (--replica-max-connecti
       15_000,
       'a refused replica let in',
     );
-    await eventually(() => probe(pub, extras[inside] as Subscriber), 15_000, 'the let-in replica receiving');
+    await eventually(
+      () => probeThroughProxy(pub, extras[inside] as Subscriber),
+      15_000,
+      'the let-in replica receiving',
+    );
     for (let k = 0; k < MARKERS; k++) await pub.send(['marker', String(k)]);
     expect(await markers(extras[inside] as Subscriber, MARKERS)).toEqual(all);
     for (const sub of admitted) expect(await markers(sub, MARKERS)).toEqual(all);
@@ -138,7 +119,7 @@ describe('statscache proxy bounds the replicas connected (--replica-max-connecti
     expect(handshakes[1 - inside]).toBe(0);
 
     await proxy.stop('SIGTERM');
-    const totals = await eventually(() => logged(proxy, 'stopping proxy')[0]);
+    const totals = await eventually(() => proxyLogged(proxy, 'stopping proxy')[0]);
     expect(totals['replicasRefused']).toBeGreaterThanOrEqual(Math.max(...refusals));
   }, 60_000);
 
@@ -168,7 +149,7 @@ describe('statscache proxy bounds the replicas connected (--replica-max-connecti
     const all = Array.from({ length: MARKERS }, (_, k) => String(k));
     for (const sub of [...local, other]) expect(await markers(sub, MARKERS)).toEqual(all);
     expect(await markers(third)).toEqual([]);
-    expect(logged(proxy, 'refused a connection to the proxy backend')[0]).toMatchObject({
+    expect(proxyLogged(proxy, 'refused a connection to the proxy backend')[0]).toMatchObject({
       address: '127.0.0.1',
       bound: 'address',
       fromAddress: 3,
@@ -197,7 +178,7 @@ describe('statscache proxy bounds the replicas connected (--replica-max-connecti
       'the replica told of its refusal',
     );
     // Through the proxy to the one admitted: had the replica been let in, it would have it too.
-    await eventually(() => probe(pub, first), 15_000, 'a probe through the proxy');
+    await eventually(() => probeThroughProxy(pub, first), 15_000, 'a probe through the proxy');
     expect(await frames()).toBe(0);
     first.close();
     await eventually(
@@ -229,6 +210,6 @@ describe('statscache proxy bounds the replicas connected (--replica-max-connecti
     });
     const proxy = await startProxy('tcp://127.0.0.1:1', 'tcp://127.0.0.1:*', []);
     cleanups.push(() => proxy.stop('SIGKILL'));
-    expect(logged(proxy, 'statscache proxy running')[0]).toMatchObject({ replicaMaxConnections: 64 });
+    expect(proxyLogged(proxy, 'statscache proxy running')[0]).toMatchObject({ replicaMaxConnections: 64 });
   });
 });

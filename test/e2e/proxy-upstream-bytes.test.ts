@@ -2,9 +2,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Publisher, Subscriber } from 'zeromq';
+import { Publisher } from 'zeromq';
 import { rssAnonMiB } from '../helpers/probes.js';
-import { startProxy, type RunningProxy } from '../helpers/proxy-process.js';
+import { startProxy } from '../helpers/proxy-process.js';
+import { joinedReplica, proxyLogged } from '../helpers/proxy-replica.js';
 import { eventually, tempDir } from '../helpers/service-process.js';
 
 /**
@@ -43,12 +44,6 @@ async function steadyRss(pid: number): Promise<number> {
   );
 }
 
-const logged = (proxy: RunningProxy, msg: string) =>
-  proxy.logs
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .filter((e) => String(e['msg']).startsWith(msg));
-
 describe('statscache proxy bounds its queue from upstream in bytes (--upstream-queue-max-bytes)', () => {
   it('with its main thread stalled it takes in at most the bound from upstream; once it resumes nothing is lost', async () => {
     const pub = new Publisher({ linger: 0, sendHighWaterMark: 0 });
@@ -64,22 +59,7 @@ describe('statscache proxy bounds its queue from upstream in bytes (--upstream-q
       { execArgv: ['--import', STALL], env: { STALL_RELEASE_FILE: release } },
     );
     cleanups.push(() => proxy.stop('SIGKILL'));
-    const sub = new Subscriber({ receiveTimeout: 50, linger: 0 });
-    sub.connect(proxy.backend);
-    sub.subscribe('');
-    cleanups.push(() => sub.close());
-    await eventually(
-      async () => {
-        await pub.send(['join', '{}']);
-        try {
-          for (;;) if (String((await sub.receive())[0]) === 'join') return true;
-        } catch {
-          return undefined;
-        }
-      },
-      15_000,
-      'joined through the proxy',
-    );
+    const sub = await joinedReplica(pub, proxy.backend, cleanups, { linger: 0 });
 
     const pid = proxy.child.pid as number;
     const before = rssAnonMiB(pid);
@@ -95,7 +75,7 @@ describe('statscache proxy bounds its queue from upstream in bytes (--upstream-q
     for (let got = 0; got < FLOOD; ) if (String((await sub.receive())[0]) === 'flood') got++;
     // Unbounded (100,000 messages): the whole flood taken in while stalled.
     expect(peak - before).toBeLessThan(UPSTREAM_BYTES / 2 ** 20 + SLACK_MIB);
-    expect(logged(proxy, 'statscache proxy running')[0]).toMatchObject({ upstreamQueueMaxBytes: UPSTREAM_BYTES });
+    expect(proxyLogged(proxy, 'statscache proxy running')[0]).toMatchObject({ upstreamQueueMaxBytes: UPSTREAM_BYTES });
   }, 60_000);
 
   it('refuses a bound under one message and the one being read at the hard cap, naming the flag', async () => {
