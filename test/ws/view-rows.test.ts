@@ -50,7 +50,6 @@ const spec = (query: Partial<ViewQuery>): ViewSpec => {
 
 type Runtime = NonNullable<ReturnType<PluginHost['get']>>;
 
-/** What a client following the view holds, and the view's own rows, are the HTTP answer now. */
 /** What a client does with a delta: rows by their wire key (the user), changed ones set, removed ones deleted. */
 function applyDelta(
   client: Map<string, string>,
@@ -60,6 +59,7 @@ function applyDelta(
   for (const wire of delta?.removed ?? []) client.delete(wire);
 }
 
+/** What a client following the view holds, and the view's own rows, are the HTTP answer now. */
 function expectHttpAnswer(
   rt: Runtime,
   v: { s: ViewSpec; rows: ViewRows; client: Map<string, string> },
@@ -75,12 +75,30 @@ function expectHttpAnswer(
   expect(v.rows.ordered(), where).toEqual(expected);
 }
 
+/** A live view for each spec, with the rows a client following it holds (none yet). */
+const liveViews = (rt: Runtime, specs: readonly ViewSpec[]) =>
+  specs.map((s) => ({ s, rows: new ViewRows(s, rt, ['user'], 0), client: new Map<string, string>() }));
+
+/** One message at `t` from one of 60 users, deleting that user's row one time in about seven. */
+function sendRandomUser(rt: Runtime, random: () => number, t: number): void {
+  const user = `u${Math.floor(random() * 60)}`;
+  rt.send(createPluginMessage({ topic: 'a.b.c.d', timestamp: t, msg: { user, drop: random() < 0.15 } }, deriveMeta));
+}
+
+/** Each view's delta applied to its client, then both checked against the HTTP answer. */
+function refreshAndExpectHttpAnswer(rt: Runtime, views: ReturnType<typeof liveViews>, tick: number): void {
+  for (const v of views) {
+    applyDelta(v.client, v.rows.refresh(0));
+    expectHttpAnswer(rt, v, `${v.s.key} tick ${tick}`);
+  }
+}
+
 describe('live view rows from the change log', () => {
   it('hold exactly the HTTP answer after every tick, for complete views, full windows, limits, time ranges and both orders', () => {
     const host = new PluginHost(registerPlugins([perUser]), () => {});
     const rt = host.get('per-user')!;
     const random = mulberry32(10);
-    const views = [
+    const views = liveViews(rt, [
       spec({}),
       spec({ order: 'asc' }),
       spec({ rowsPerPage: 10 }),
@@ -88,22 +106,16 @@ describe('live view rows from the change log', () => {
       spec({ limit: 5 }),
       spec({ start: 1_200, stop: 1_600, rowsPerPage: 15 }),
       spec({ page: 2, rowsPerPage: 10 }),
-    ].map((s) => ({ s, rows: new ViewRows(s, rt, ['user'], 0), client: new Map<string, string>() }));
+    ]);
     let t = 1_000;
     for (let tick = 0; tick < 300; tick++) {
       // A few messages per tick: new users, repeat users (moving in time), and deletions.
       const n = 1 + Math.floor(random() * 4);
       for (let i = 0; i < n; i++) {
         t += Math.floor(random() * 3);
-        const user = `u${Math.floor(random() * 60)}`;
-        rt.send(
-          createPluginMessage({ topic: 'a.b.c.d', timestamp: t, msg: { user, drop: random() < 0.15 } }, deriveMeta),
-        );
+        sendRandomUser(rt, random, t);
       }
-      for (const v of views) {
-        applyDelta(v.client, v.rows.refresh(0));
-        expectHttpAnswer(rt, v, `${v.s.key} tick ${tick}`);
-      }
+      refreshAndExpectHttpAnswer(rt, views, tick);
     }
     // Page-1 views are served from the change log on most ticks; page 2 always recomputes.
     const [all, , window10, , , , page2] = views;
@@ -119,28 +131,22 @@ describe('live view rows from the change log', () => {
     const host = new PluginHost(registerPlugins([perUserView]), () => {});
     const rt = host.get('per-user-view')!;
     const random = mulberry32(12);
-    const views = [
+    const views = liveViews(rt, [
       spec({}),
       spec({ order: 'asc' }),
       spec({ rowsPerPage: 10 }),
       spec({ order: 'asc', rowsPerPage: 7 }),
       spec({ limit: 5 }),
       spec({ page: 2, rowsPerPage: 10 }),
-    ].map((s) => ({ s, rows: new ViewRows(s, rt, ['user'], 0), client: new Map<string, string>() }));
+    ]);
     let t = 1_000;
     for (let tick = 0; tick < 300; tick++) {
       // Timestamps move slowly: many users share one, so the order within a timestamp decides the windows.
       for (let i = 0; i < 1 + Math.floor(random() * 4); i++) {
         if (random() < 0.2) t++;
-        const user = `u${Math.floor(random() * 60)}`;
-        rt.send(
-          createPluginMessage({ topic: 'a.b.c.d', timestamp: t, msg: { user, drop: random() < 0.15 } }, deriveMeta),
-        );
+        sendRandomUser(rt, random, t);
       }
-      for (const v of views) {
-        applyDelta(v.client, v.rows.refresh(0));
-        expectHttpAnswer(rt, v, `${v.s.key} tick ${tick}`);
-      }
+      refreshAndExpectHttpAnswer(rt, views, tick);
     }
     // Served like a plugin without a view: from the change log on most ticks, not recomputed each one.
     const [all, , window10] = views;
@@ -161,22 +167,19 @@ describe('live view rows from the change log', () => {
     const host = new PluginHost(registerPlugins([perUser]), () => {});
     const rt = host.get('per-user')!;
     const random = mulberry32(11);
-    const views = [
+    const views = liveViews(rt, [
       spec({}),
       spec({ rowsPerPage: 10 }),
       spec({ page: 2, rowsPerPage: 10 }),
       spec({ order: 'asc', page: 3, rowsPerPage: 5 }),
-    ].map((s) => ({ s, rows: new ViewRows(s, rt, ['user'], 0), client: new Map<string, string>(), suspended: false }));
+    ]).map((v) => ({ ...v, suspended: false }));
     for (const v of views) applyDelta(v.client, { changed: v.rows.ordered(), removed: [] });
     let t = 1_000;
     let resumes = 0;
     for (let tick = 0; tick < 300; tick++) {
       for (let i = 0; i < 1 + Math.floor(random() * 4); i++) {
         t += Math.floor(random() * 3);
-        const user = `u${Math.floor(random() * 60)}`;
-        rt.send(
-          createPluginMessage({ topic: 'a.b.c.d', timestamp: t, msg: { user, drop: random() < 0.15 } }, deriveMeta),
-        );
+        sendRandomUser(rt, random, t);
       }
       for (const v of views) {
         // Subscribers come and go: a view is left for a few ticks, then taken up again.
