@@ -6,17 +6,31 @@ import { eventually } from '../helpers/service-process.js';
 import { builtinPlugins } from '../../plugins/index.js';
 import { feed, fedWithSamples, serve, type Served } from './harness.js';
 
-describe('the documentation page and the dashboard in headless Chromium', () => {
-  let s: Served;
-  let browser: Browser;
+/**
+ * For the tests of one describe: a service (with `plugins`, else the built-in ones) fed the
+ * samples, and the shared Chromium; `ready` hands both over before the first test.
+ */
+function servedInChromium(plugins: readonly unknown[] | undefined, ready: (s: Served, browser: Browser) => void): void {
+  let s: Served | undefined;
+  let browser: Browser | undefined;
   beforeAll(async () => {
-    s = await serve();
+    s = await serve(plugins);
     await fedWithSamples(s);
     browser = await sharedChromium();
+    ready(s, browser);
   }, 60_000);
   afterAll(async () => {
     await releaseChromium(browser);
     await s?.close();
+  });
+}
+
+describe('the documentation page and the dashboard in headless Chromium', () => {
+  let s: Served;
+  let browser: Browser;
+  servedInChromium(undefined, (served, chromium) => {
+    s = served;
+    browser = chromium;
   });
 
   /** A page that records console errors, page errors and failed requests. */
@@ -105,14 +119,9 @@ describe('the documentation page and the dashboard in headless Chromium', () => 
 describe("the dashboard's first paint, before any live frame", () => {
   let s: Served;
   let browser: Browser;
-  beforeAll(async () => {
-    s = await serve();
-    await fedWithSamples(s);
-    browser = await sharedChromium();
-  }, 60_000);
-  afterAll(async () => {
-    await releaseChromium(browser);
-    await s?.close();
+  servedInChromium(undefined, (served, chromium) => {
+    s = served;
+    browser = chromium;
   });
 
   const iso = (ts: number) => new Date(ts * 1000).toISOString();
@@ -207,14 +216,9 @@ describe('a plugin whose rows the page cannot show costs its own card only', () 
     update: () => {},
     view: (ctx: { newest: number | null }) => (ctx.newest === null ? [] : [{ timestamp: ctx.newest, n: 1n }]),
   };
-  beforeAll(async () => {
-    s = await serve([...builtinPlugins(), bigint]);
-    await fedWithSamples(s);
-    browser = await sharedChromium();
-  }, 60_000);
-  afterAll(async () => {
-    await releaseChromium(browser);
-    await s?.close();
+  servedInChromium([...builtinPlugins(), bigint], (served, chromium) => {
+    s = served;
+    browser = chromium;
   });
 
   it('serves the dashboard, paints every other card and goes live; the failing card says why', async () => {
