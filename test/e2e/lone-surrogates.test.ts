@@ -1,7 +1,7 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { Publisher } from 'zeromq';
-import { digestsOf, resendUntilApplied, volumeByUser } from '../helpers/probes.js';
-import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+import { describe, expect, it } from 'vitest';
+import { digestsOf, volumeByUser } from '../helpers/probes.js';
+import { restartedService } from '../helpers/restarted-service.js';
+import { getJson, type RunningService } from '../helpers/service-process.js';
 
 const TOPIC = 'org.fedoraproject.prod.wiki.article.edit';
 const long = 'x'.repeat(70);
@@ -13,37 +13,16 @@ const long = 'x'.repeat(70);
  * as torn. The service replaces them at intake, so what it serves, snapshots and replays agree.
  */
 describe('unpaired surrogates (and __proto__ members) on the bus: replaced at intake, the same state after restarts', () => {
-  const dir = tempDir();
-  let svc: RunningService | null = null;
-  const pub = new Publisher({ linger: 0 });
-
-  afterAll(async () => {
-    await svc?.stop('SIGKILL');
-    pub.close();
-    dir.remove();
-  });
+  const { pub, start, publish: publishAs } = restartedService('2026-lone');
 
   const topics = async (base: string) => {
     const res = await getJson(`${base}/api/volume-by-topic-1m?rows_per_page=100`);
     return (res.body as { topic: string }[]).map((r) => r.topic).sort();
   };
-  const start = async () => {
-    svc = await startService(['--connect', pub.lastEndpoint as string, '--data-dir', dir.path]);
-    const s = svc;
-    await eventually(async () => ((await getJson(`${s.base}/readyz`)).status === 200 ? true : undefined));
-    return s;
-  };
-  let sent = 0;
-  const publish = async (s: RunningService, bodies: Record<string, unknown>[], topic = TOPIC) => {
-    const base = Date.now() / 1000 - 30;
-    // JSON.stringify writes an unpaired surrogate as a \u escape, as Python's json.dumps does.
-    const frames = bodies.map((msg) => {
-      const n = ++sent;
-      return [TOPIC, JSON.stringify({ topic, timestamp: base + n / 1000, msg_id: `2026-lone-${n}`, msg })];
-    });
-    const until = sent;
-    await resendUntilApplied(s.base, (f) => pub.send(f), frames, until);
-  };
+  // JSON.stringify writes an unpaired surrogate as a \u escape, as Python's json.dumps does.
+  // The bus topic stays TOPIC: only the envelope's topic carries one.
+  const publish = (s: RunningService, bodies: Record<string, unknown>[], topic = TOPIC) =>
+    publishAs(s, bodies, topic, TOPIC);
 
   it('serves U+FFFD in their place, and the same digests and views after SIGTERM and after SIGKILL', async () => {
     await pub.bind('tcp://127.0.0.1:*');

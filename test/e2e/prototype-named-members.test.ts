@@ -1,7 +1,7 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { Publisher } from 'zeromq';
-import { digestsOf, metricOf, resendUntilApplied, volumeByUser } from '../helpers/probes.js';
-import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+import { describe, expect, it } from 'vitest';
+import { digestsOf, metricOf, volumeByUser } from '../helpers/probes.js';
+import { restartedService } from '../helpers/restarted-service.js';
+import type { RunningService } from '../helpers/service-process.js';
 
 const TOPIC = 'org.fedoraproject.prod.wiki.article.edit';
 const MEETING = 'org.fedoraproject.prod.meetbot.meeting.complete';
@@ -16,39 +16,8 @@ describe.each([
   ['on', 'true'],
   ['off', 'false'],
 ])('constructor and toJSON members, bus thread %s: kept through restarts', (_, busThread) => {
-  const dir = tempDir();
-  let svc: RunningService | null = null;
-  const pub = new Publisher({ linger: 0 });
-
-  afterAll(async () => {
-    await svc?.stop('SIGKILL');
-    pub.close();
-    dir.remove();
-  });
-
-  const start = async () => {
-    svc = await startService([
-      '--connect',
-      pub.lastEndpoint as string,
-      '--data-dir',
-      dir.path,
-      '--bus-thread',
-      busThread,
-    ]);
-    const s = svc;
-    await eventually(async () => ((await getJson(`${s.base}/readyz`)).status === 200 ? true : undefined));
-    return s;
-  };
-  let sent = 0;
-  const publish = async (s: RunningService, bodies: unknown[], topic = TOPIC) => {
-    const base = Date.now() / 1000 - 30;
-    const frames = bodies.map((msg) => {
-      const n = ++sent;
-      return [topic, JSON.stringify({ topic, timestamp: base + n / 1000, msg_id: `2026-proto-${n}`, msg })];
-    });
-    const until = sent;
-    await resendUntilApplied(s.base, (f) => pub.send(f), frames, until);
-  };
+  const { pub, start, publish: publishAs } = restartedService('2026-proto', ['--bus-thread', busThread]);
+  const publish = (s: RunningService, bodies: unknown[], topic = TOPIC) => publishAs(s, bodies, topic);
 
   it('counts every message, and a SIGTERM (snapshot) and a SIGKILL (journal replay) keep them', async () => {
     await pub.bind('tcp://127.0.0.1:*');
