@@ -7,6 +7,46 @@ import { eventually, fatBatch, httpRows, RawClient, startLive, type Live, canon 
 const SOFT = 64 * 1024;
 const socketOf = (c: RawClient) => (c.ws as unknown as { _socket: Socket })._socket;
 
+/** The example client subscribed to fat-rows, its snapshot in: the one that keeps reading. */
+async function fastClient(live: Live) {
+  const fast = new StatscacheClient({ url: live.wsUrl, WebSocket: WebSocket as unknown as WebSocketCtor });
+  const sub = fast.subscribe('fat-rows');
+  await sub.ready();
+  return { fast, sub };
+}
+
+/** A raw client subscribed to fat-rows that took its snapshot, then stopped reading. */
+async function pausedSubscriber(live: Live, what: string): Promise<RawClient> {
+  const c = await RawClient.open(live.wsUrl);
+  c.send({ op: 'subscribe', ident: 'fat-rows' });
+  await c.next((f) => f.type === 'snapshot', what);
+  socketOf(c).pause();
+  return c;
+}
+
+/** Publishes fat batches of `size` until `done`; resolves with the count published. */
+async function publishFatUntil(live: Live, size: number, done: () => boolean, what: string): Promise<number> {
+  let n = 0;
+  await eventually(
+    async () => {
+      await live.publish(fatBatch(size, n));
+      n += size;
+      return done() ? true : undefined;
+    },
+    25_000,
+    what,
+  );
+  return n;
+}
+
+/** Waits until the fast client's rows are the HTTP view's. */
+const fastEqualsHttp = (live: Live, sub: { rows: Map<string, Record<string, unknown>> }) =>
+  eventually(
+    async () => (canon(sub.rows.values()) === canon(await httpRows(live.base, 'fat-rows')) ? true : undefined),
+    10_000,
+    'fast client equals HTTP',
+  );
+
 describe('back-pressure: a client that stops reading', () => {
   let live: Live;
   beforeAll(async () => {
@@ -15,27 +55,15 @@ describe('back-pressure: a client that stops reading', () => {
   afterAll(() => live?.close());
 
   it('is cut off (4008 once it reads, dropped if it never does) while another client keeps receiving every update; its queue stays bounded', async () => {
-    const fast = new StatscacheClient({ url: live.wsUrl, WebSocket: WebSocket as unknown as WebSocketCtor });
-    const sub = fast.subscribe('fat-rows');
-    await sub.ready();
+    const { fast, sub } = await fastClient(live);
     const stuck: RawClient[] = [];
-    for (let i = 0; i < 2; i++) {
-      const c = await RawClient.open(live.wsUrl);
-      c.send({ op: 'subscribe', ident: 'fat-rows' });
-      await c.next((f) => f.type === 'snapshot', 'slow snapshot');
-      socketOf(c).pause();
-      stuck.push(c);
-    }
+    for (let i = 0; i < 2; i++) stuck.push(await pausedSubscriber(live, 'slow snapshot'));
     const [late, dead] = stuck as [RawClient, RawClient];
 
-    let n = 0;
-    await eventually(
-      async () => {
-        await live.publish(fatBatch(400, n));
-        n += 400;
-        return live.service.hub.stats.slowClosed >= 2 ? true : undefined;
-      },
-      25_000,
+    const n = await publishFatUntil(
+      live,
+      400,
+      () => live.service.hub.stats.slowClosed >= 2,
       'both stuck clients to be given up on',
     );
     expect(live.service.hub.stats.slowEntered).toBeGreaterThanOrEqual(2);
@@ -57,11 +85,7 @@ describe('back-pressure: a client that stops reading', () => {
 
     // The healthy client saw every change in order and holds the HTTP view.
     await live.publish(fatBatch(50, n));
-    await eventually(
-      async () => (canon(sub.rows.values()) === canon(await httpRows(live.base, 'fat-rows')) ? true : undefined),
-      10_000,
-      'fast client equals HTTP',
-    );
+    await fastEqualsHttp(live, sub);
     expect(fast.stats.gaps).toBe(0);
     expect(fast.stats.snapshots).toBe(1);
     expect(fast.stats.updates).toBeGreaterThan(5);
@@ -78,20 +102,8 @@ describe('back-pressure: a client that falls behind, then catches up', () => {
   afterAll(() => live?.close());
 
   it('gets coalesced latest state (one resync snapshot) instead of the backlog, then live updates again', async () => {
-    const c = await RawClient.open(live.wsUrl);
-    c.send({ op: 'subscribe', ident: 'fat-rows' });
-    await c.next((f) => f.type === 'snapshot', 'snapshot');
-    socketOf(c).pause();
-    let n = 0;
-    await eventually(
-      async () => {
-        await live.publish(fatBatch(200, n));
-        n += 200;
-        return live.service.hub.counts().slow > 0 ? true : undefined;
-      },
-      25_000,
-      'the client to be marked slow',
-    );
+    const c = await pausedSubscriber(live, 'snapshot');
+    let n = await publishFatUntil(live, 200, () => live.service.hub.counts().slow > 0, 'the client to be marked slow');
     const skippedFrom = live.service.hub.stats.updates;
     await live.publish(fatBatch(200, n));
     n += 200;
@@ -131,9 +143,7 @@ describe('back-pressure: an SSE stream that stops reading', () => {
   afterAll(() => live?.close());
 
   it('gets no more updates once its socket is full, is closed after the slow timeout, and frees its per-IP slots', async () => {
-    const fast = new StatscacheClient({ url: live.wsUrl, WebSocket: WebSocket as unknown as WebSocketCtor });
-    const sub = fast.subscribe('fat-rows');
-    await sub.ready();
+    const { fast, sub } = await fastClient(live);
     // A raw connection that asks for the stream and never reads: the kernel buffers fill, then
     // uWS reports each write as queued, and the hub stops writing to it.
     const stuck = connect(live.port, '127.0.0.1');
@@ -144,14 +154,10 @@ describe('back-pressure: an SSE stream that stops reading', () => {
     await eventually(() => (live.service.hub.counts().sse === 1 ? true : undefined), 10_000, 'the stream opened');
     const closedBefore = live.service.hub.stats.slowClosed;
 
-    let n = 0;
-    await eventually(
-      async () => {
-        await live.publish(fatBatch(400, n));
-        n += 400;
-        return live.service.hub.stats.slowClosed > closedBefore ? true : undefined;
-      },
-      25_000,
+    const n = await publishFatUntil(
+      live,
+      400,
+      () => live.service.hub.stats.slowClosed > closedBefore,
       'the stuck stream to be given up on',
     );
     expect(live.service.hub.counts()).toMatchObject({ sse: 0, slow: 0 });
@@ -166,11 +172,7 @@ describe('back-pressure: an SSE stream that stops reading', () => {
 
     // The healthy client saw every change.
     await live.publish(fatBatch(50, n));
-    await eventually(
-      async () => (canon(sub.rows.values()) === canon(await httpRows(live.base, 'fat-rows')) ? true : undefined),
-      10_000,
-      'fast client equals HTTP',
-    );
+    await fastEqualsHttp(live, sub);
     expect(fast.stats.gaps).toBe(0);
     fast.close();
   });
