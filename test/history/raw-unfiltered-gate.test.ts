@@ -5,10 +5,9 @@
  * by stepping through the window in JavaScript, and answers exactly the same rows.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
 import { UNGATED_JOURNAL_MAX } from '../../src/http/history-routes.js';
-import { createLogger } from '../../src/logger.js';
-import { Service } from '../../src/service.js';
+import type { Service } from '../../src/service.js';
+import { acceptSettled, startHistoryService } from '../helpers/history-service.js';
 import { tempDir } from '../helpers/service-process.js';
 
 const N = UNGATED_JOURNAL_MAX + 100;
@@ -20,30 +19,14 @@ describe('unfiltered /raw over a large journal', () => {
   let base = '';
   const t0 = Math.floor(Date.now() / 1000) - 3 * 86_400;
   beforeAll(async () => {
-    const config = loadConfig({
-      env: {},
-      flags: {
-        port: 0,
-        bind: ['tcp://127.0.0.1:*'],
-        dataDir: dir.path,
-        snapshotInterval: 3600,
-        historyScanConcurrency: 1,
-        historyScanQueue: 1,
-      },
-    });
-    service = await Service.build({ config, logger: createLogger('silent'), plugins: [] });
-    await service.start();
+    service = await startHistoryService(dir.path, { historyScanConcurrency: 1, historyScanQueue: 1 });
     base = `http://127.0.0.1:${service.server?.port ?? 0}`;
-    for (let i = 0; i < N; i++) {
-      service.accept({
-        topic: 'org.fedoraproject.prod.test.gate',
-        timestamp: t0 + i / 100,
-        msg_id: `u-${i}`,
-        msg: { i },
-      });
-      if (i % 2000 === 1999) await service.settled();
-    }
-    await service.settled();
+    await acceptSettled(service, N, (i) => ({
+      topic: 'org.fedoraproject.prod.test.gate',
+      timestamp: t0 + i / 100,
+      msg_id: `u-${i}`,
+      msg: { i },
+    }));
   }, 120_000);
   afterAll(async () => {
     await service?.stop();

@@ -7,9 +7,8 @@
  */
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { Service } from '../../src/service.js';
+import type { Service } from '../../src/service.js';
+import { acceptSettled, startHistoryService } from '../helpers/history-service.js';
 import { eventually, tempDir } from '../helpers/service-process.js';
 
 const MESSAGES = 20_000;
@@ -41,31 +40,18 @@ describe('the scan gate shared between clients', () => {
   let port = 0;
   const t0 = Math.floor(Date.now() / 1000) - 86_400;
   beforeAll(async () => {
-    const config = loadConfig({
-      env: {},
-      flags: {
-        port: 0,
-        bind: ['tcp://127.0.0.1:*'],
-        dataDir: dir.path,
-        snapshotInterval: 3600,
-        historyScanConcurrency: CONCURRENCY,
-        historyScanQueue: QUEUE,
-        historyScanTimeoutSeconds: 120,
-      },
+    service = await startHistoryService(dir.path, {
+      historyScanConcurrency: CONCURRENCY,
+      historyScanQueue: QUEUE,
+      historyScanTimeoutSeconds: 120,
     });
-    service = await Service.build({ config, logger: createLogger('silent'), plugins: [] });
-    await service.start();
     port = service.server?.port ?? 0;
-    for (let i = 0; i < MESSAGES; i++) {
-      service.accept({
-        topic: 'org.fedoraproject.prod.test.gate',
-        timestamp: t0 + i,
-        msg_id: `g-${i}`,
-        msg: { i, text: `message number ${i} `.repeat(20) },
-      });
-      if (i % 2000 === 1999) await service.settled();
-    }
-    await service.settled();
+    await acceptSettled(service, MESSAGES, (i) => ({
+      topic: 'org.fedoraproject.prod.test.gate',
+      timestamp: t0 + i,
+      msg_id: `g-${i}`,
+      msg: { i, text: `message number ${i} `.repeat(20) },
+    }));
   }, 120_000);
   afterAll(async () => {
     await service?.stop();

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinPlugins } from '../../plugins/index.js';
 import { type Clock, systemClock } from '../../src/clock.js';
-import { loadConfig } from '../../src/config.js';
 import type { Envelope } from '../../src/envelope.js';
-import { createLogger } from '../../src/logger.js';
-import { Service } from '../../src/service.js';
+import type { Service } from '../../src/service.js';
+import { startHistoryService } from '../helpers/history-service.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { tempDir } from '../helpers/service-process.js';
 
@@ -64,23 +63,14 @@ describe('filtered /raw scans are bounded in concurrency and time, and /api keep
     );
 
   beforeAll(async () => {
-    const config = loadConfig({
-      env: {},
-      flags: {
-        port: 0,
-        bind: ['tcp://127.0.0.1:*'],
-        dataDir: dir.path,
-        snapshotInterval: 3600,
-        historyScanConcurrency: CONCURRENCY,
-        historyScanQueue: QUEUE,
-        historyScanTimeoutSeconds: TIMEOUT_S,
-      },
-    });
     // The one plugin /api is read from below: applying every built-in was most of filling the journal.
     const volume1m = builtinPlugins().filter((p) => p.name === 'Volume' && p.interval === '1m');
     expect(volume1m.length).toBe(1);
-    service = await Service.build({ config, logger: createLogger('silent'), plugins: volume1m, clock });
-    await service.start();
+    service = await startHistoryService(
+      dir.path,
+      { historyScanConcurrency: CONCURRENCY, historyScanQueue: QUEUE, historyScanTimeoutSeconds: TIMEOUT_S },
+      { plugins: volume1m, clock },
+    );
     base = `http://127.0.0.1:${service.server?.port}`;
     // Into the intake as the bus hands messages over (de-duplicated, journaled, applied): the
     // scans read the journal, and no ZeroMQ socket is under test here.
