@@ -22,8 +22,8 @@ export async function metricOf(base: string, name: string, labels = ''): Promise
 }
 
 /** Resolves once /readyz answers 200. */
-export const waitReady = (svc: RunningService, ms = 30_000): Promise<true> =>
-  eventually(async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined), ms, 'ready');
+export const waitReady = (svc: RunningService, ms = 30_000, what = 'ready'): Promise<true> =>
+  eventually(async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined), ms, what);
 
 /** Each plugin's state digest from /plugins, by ident. */
 export async function digestsOf(base: string): Promise<Record<string, string>> {

@@ -2,8 +2,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Publisher } from 'zeromq';
 import { FakeDatagrepper, type Stored } from '../helpers/fake-datagrepper.js';
 import { referenceViews, servedViews } from '../helpers/reference.js';
-import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
+import { startService, tempDir, type RunningService } from '../helpers/service-process.js';
 import { soakSize } from '../helpers/soak.js';
+import { waitReady } from '../helpers/probes.js';
 
 /**
  * Kill cycles: 20 under `npm run test:soak` (test/helpers/soak.ts). Under `npm test` 4, the
@@ -129,11 +130,7 @@ describe('nothing lost: SIGKILL at random points while a publisher streams, then
         await sleep(rand(0, 150));
       } else {
         const s = svc;
-        await eventually(
-          async () => ((await getJson(`${s.base}/readyz`)).status === 200 ? true : undefined),
-          20_000,
-          'ready',
-        );
+        await waitReady(s, 20_000);
         await sleep(rand(50, 500));
       }
       await svc.stop('SIGKILL');
@@ -146,11 +143,7 @@ describe('nothing lost: SIGKILL at random points while a publisher streams, then
 
     svc = await startService(args);
     const s = svc;
-    await eventually(
-      async () => ((await getJson(`${s.base}/readyz`)).status === 200 ? true : undefined),
-      30_000,
-      'ready after the last restart',
-    );
+    await waitReady(s, 30_000, 'ready after the last restart');
     const want = referenceViews(published as never);
     const got = await servedViews(s.base, want.keys());
     for (const [ident, rows] of want) expect({ ident, rows: got.get(ident) }).toEqual({ ident, rows });

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Publisher } from 'zeromq';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 import { soakSize } from '../helpers/soak.js';
+import { waitReady } from '../helpers/probes.js';
 
 /** SIGKILLs: 6 under `npm run test:soak` (test/helpers/soak.ts). */
 const KILLS = soakSize(3, 6);
@@ -62,11 +63,7 @@ describe('what was served is durable: a count read before SIGKILL is never lower
     for (let cycle = 0; cycle < KILLS; cycle++) {
       svc = await startService(args);
       const s = svc;
-      await eventually(
-        async () => ((await getJson(`${s.base}/readyz`)).status === 200 ? true : undefined),
-        20_000,
-        'ready',
-      );
+      await waitReady(s, 20_000);
       const first = await servedTotal(s.base);
       expect(first).not.toBeNull();
       // Never lower than what the previous incarnation served.
@@ -99,11 +96,7 @@ describe('what was served is durable: a count read before SIGKILL is never lower
 
     svc = await startService(args);
     const s = svc;
-    await eventually(
-      async () => ((await getJson(`${s.base}/readyz`)).status === 200 ? true : undefined),
-      20_000,
-      'ready',
-    );
+    await waitReady(s, 20_000);
     expect((await servedTotal(s.base))!).toBeGreaterThanOrEqual(previousMax);
     console.log(
       `served-durable: ${KILLS} kills, ${sent} messages published, highest count served before the last kill ${previousMax}`,
