@@ -12,8 +12,7 @@ import {
 import { MAX_EXPORT_VALUE_DEPTH } from '../../src/commands/value-depth.js';
 import { MAX_MESSAGE_DEPTH } from '../../src/envelope-limits.js';
 import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { Service } from '../../src/service.js';
+import { dataDirSession } from '../helpers/data-dir-session.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { servedViews } from '../helpers/reference.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
@@ -63,11 +62,7 @@ describe('snapshot import of an export whose plugin values nest too deep', () =>
       env: {},
       flags: { dataDir: data, port: 0, host: '127.0.0.1', bind: ['tcp://127.0.0.1:*'] },
     });
-    const service = await Service.build({ config, logger: createLogger('silent'), checkDataFile: false });
-    await service.recover();
-    for (const m of messages) service.accept(m as never);
-    await service.settled();
-    await service.stop();
+    await dataDirSession(config, messages);
     const file = join(dir.path, `${name}.scx`);
     const made = await runCli(['snapshot', 'export', file, '--data-dir', data]);
     expect(made.code, made.stderr).toBe(0);

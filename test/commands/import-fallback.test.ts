@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
 import { damageNewestGeneration } from '../helpers/corrupt-snapshots.js';
+import { dataDirSession } from '../helpers/data-dir-session.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { tempDir } from '../helpers/service-process.js';
 import { acceptedOnce, type Sample } from '../history/feed.js';
@@ -35,13 +36,7 @@ describe('snapshot import, then the imported generation is unreadable', () => {
   });
 
   /** A service on the data dir: restores, replays, takes `messages`, stops (its final snapshot is a generation). */
-  const session = async (messages: readonly Sample[]) => {
-    const service = await Service.build({ config, logger: silent, checkDataFile: false });
-    await service.recover();
-    for (const m of messages) service.accept(m as never);
-    await service.settled();
-    await service.stop();
-  };
+  const session = (messages: readonly Sample[]) => dataDirSession(config, messages);
 
   /** Flips a byte of one stored entry of the newest generation: its checksum fails, restore falls back. */
   const damageNewest = () => damageNewestGeneration(data.path, VOLUME);

@@ -6,6 +6,7 @@ import { decodeExport, encodeExport } from '../../src/commands/export-format.js'
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
+import { dataDirSession } from '../helpers/data-dir-session.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { servedViews } from '../helpers/reference.js';
 import { tempDir } from '../helpers/service-process.js';
@@ -37,13 +38,7 @@ describe('snapshot import of an export holding a key LMDB cannot store', () => {
     scratch.remove();
   });
 
-  const session = async (messages: readonly Sample[]) => {
-    const service = await Service.build({ config, logger: silent, checkDataFile: false });
-    await service.recover();
-    for (const m of messages) service.accept(m as never);
-    await service.settled();
-    await service.stop();
-  };
+  const session = (messages: readonly Sample[]) => dataDirSession(config, messages);
 
   it('is refused with the key named, and the data dir is left as it was', async () => {
     const samples = recentSamples(Math.floor(Date.now() / 1000) - 5) as Sample[];

@@ -16,6 +16,7 @@ import { DataStore } from '../../snapshots/lmdb-store.js';
 import { Journal } from '../../snapshots/journal.js';
 import { messageId } from '../../snapshots/journal-record.js';
 import { damageNewestGeneration } from '../helpers/corrupt-snapshots.js';
+import { dataDirSession } from '../helpers/data-dir-session.js';
 import { FakeDatagrepper, type Stored } from '../helpers/fake-datagrepper.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { servedViews } from '../helpers/reference.js';
@@ -45,13 +46,7 @@ describe('two backups imported into one data dir', () => {
   // The replica's whole history (510 messages), as a peer's /raw or datagrepper would serve it.
   let history: FakeDatagrepper;
 
-  const session = async (dataDir: string, messages: readonly Sample[]) => {
-    const service = await Service.build({ config: config(dataDir), logger: silent, checkDataFile: false });
-    await service.recover();
-    for (const m of messages) service.accept(m as never);
-    await service.settled();
-    await service.stop();
-  };
+  const session = (dataDir: string, messages: readonly Sample[]) => dataDirSession(config(dataDir), messages);
 
   const exportTo = async (file: string) => {
     const done = await runCli(['snapshot', 'export', file, '--data-dir', source, '--journal-tail', '50']);

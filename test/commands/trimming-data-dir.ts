@@ -2,13 +2,12 @@ import { join } from 'node:path';
 import { afterAll, expect } from 'vitest';
 import type { Row } from '../../actors/row-store.js';
 import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { Service } from '../../src/service.js';
+import type { Service } from '../../src/service.js';
+import { dataDirSession } from '../helpers/data-dir-session.js';
 import { referenceViews, servedViews } from '../helpers/reference.js';
 import { tempDir } from '../helpers/service-process.js';
 import type { Sample } from '../history/feed.js';
 
-const silent = createLogger('silent');
 /** The plugin whose volume the import tests total. */
 export const VOLUME = 'volume-by-category-1d';
 
@@ -29,13 +28,8 @@ export function trimmingDataDir(snapshotGenerations: number) {
     data.remove();
     scratch.remove();
   });
-  const session = async (config: typeof keeping, messages: readonly Sample[]): Promise<void> => {
-    const service = await Service.build({ config, logger: silent, checkDataFile: false });
-    await service.recover();
-    for (const m of messages) service.accept(m as never);
-    await service.settled();
-    await service.stop();
-  };
+  const session = (config: typeof keeping, messages: readonly Sample[]): Promise<void> =>
+    dataDirSession(config, messages);
   return { data, file, keeping, trimming, session };
 }
 
