@@ -1,9 +1,7 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import type { Service } from '../../src/service.js';
-import { holdExportChild, killExportChildren, startAdminService } from '../helpers/export-service.js';
+import { describe, expect, it } from 'vitest';
+import { adminServiceForBlock, holdExportChild } from '../helpers/export-service.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { metricOf } from '../helpers/probes.js';
-import { tempDir } from '../helpers/service-process.js';
 
 /**
  * statscache_exports_in_progress counts GET /admin/export's builds from the request until the
@@ -15,18 +13,10 @@ import { tempDir } from '../helpers/service-process.js';
 const TOKEN = 'export-gauge-token-0123456789';
 
 describe('statscache_exports_in_progress', () => {
-  const dir = tempDir();
-  let service: Service | null = null;
-  afterAll(async () => {
-    // Left stopped only when the test failed before letting it go on.
-    killExportChildren();
-    await service?.stop();
-    dir.remove();
-  });
+  const start = adminServiceForBlock(TOKEN);
 
   it('goes back to 0 after an export with no snapshot, one whose client left, and one built', async () => {
-    const { service: s, base, auth } = await startAdminService(dir.path, TOKEN);
-    service = s;
+    const { service: s, base, auth } = await start();
     const inProgress = () => metricOf(base, 'statscache_exports_in_progress');
     const ended = (outcome: string) => metricOf(base, 'statscache_exports_total', `outcome="${outcome}"`);
     /** Scrapes (paced by the service, one render per 100 ms at most) until `read` gives `want`. */

@@ -1,10 +1,8 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeExport } from '../../src/commands/export-format.js';
-import type { Service } from '../../src/service.js';
-import { holdExportChild, killExportChildren, startAdminService } from '../helpers/export-service.js';
+import { adminServiceForBlock, holdExportChild } from '../helpers/export-service.js';
 import { perUserPlugin } from '../helpers/per-user-plugin.js';
 import { metricOf } from '../helpers/probes.js';
-import { tempDir } from '../helpers/service-process.js';
 
 const TOKEN = 'export-off-loop-token-0123456789';
 const perUser = perUserPlugin('Export users', (m, { rows, stores }) => {
@@ -19,18 +17,10 @@ const perUser = perUserPlugin('Export users', (m, { rows, stores }) => {
  * by a child process now, and the service answers meanwhile.
  */
 describe('GET /admin/export', () => {
-  const dir = tempDir();
-  let service: Service | null = null;
-  afterAll(async () => {
-    // Left stopped only when the test failed before letting it go on.
-    killExportChildren();
-    await service?.stop();
-    dir.remove();
-  });
+  const start = adminServiceForBlock(TOKEN);
 
   it('is built off the event loop: /healthz is answered while it is made (statscache_exports_in_progress 1), and it holds the state', async () => {
-    const { service: s, base, auth } = await startAdminService(dir.path, TOKEN, [perUser]);
-    service = s;
+    const { service: s, base, auth } = await start([perUser]);
     // A state of ~6 MB, exported in about a second: on one event loop no /healthz is answered
     // while it is made, whatever the size.
     const USERS = 20_000;

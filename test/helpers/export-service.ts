@@ -4,10 +4,12 @@
  * (test/e2e/export-gauge, export-off-loop, export-timeout).
  */
 import type { AnyPluginDefinition } from '../../actors/plugin-api.js';
+import { afterAll } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
 import { childrenWith } from './children.js';
+import { tempDir } from './service-process.js';
 
 const EXPORT_CHILD = 'export-child.js';
 
@@ -29,6 +31,27 @@ export async function startAdminService(
   const service = await Service.build({ config, logger: createLogger('silent'), ...(plugins ? { plugins } : {}) });
   await service.start();
   return { service, base: `http://127.0.0.1:${service.server?.port ?? 0}`, auth: { Authorization: `Bearer ${token}` } };
+}
+
+/**
+ * For a describe: a temp data dir and a `start` of an admin service on it (once a block). After
+ * the block the export children a failed test left stopped are killed, the service stopped and
+ * the dir removed.
+ */
+export function adminServiceForBlock(token: string): (plugins?: AnyPluginDefinition[]) => Promise<AdminService> {
+  const dir = tempDir();
+  let service: Service | null = null;
+  afterAll(async () => {
+    // Left stopped only when the test failed before letting it go on.
+    killExportChildren();
+    await service?.stop();
+    dir.remove();
+  });
+  return async (plugins) => {
+    const started = await startAdminService(dir.path, token, plugins);
+    service = started.service;
+    return started;
+  };
 }
 
 /**
