@@ -12,21 +12,15 @@
  *   BENCH_SIGNED=1                      every sample signed, as production fedmsg signs them
  */
 import { readFileSync } from 'node:fs';
+import { busBatchModules } from './bus-batch-modules.js';
 import { fixtureSamples, wire } from './fedmsg-wire.js';
 
 const N = Number(process.argv[2] ?? 20_000);
 const WARMUP = Number(process.argv[3] ?? 2_000);
 const dist = process.env['PREPARE_DIST'] ?? new URL('../', import.meta.url).pathname;
 
-await import(`${dist}/src/msgpack-strings.js`);
-const { prepareFrames, prepareFrameParts, threadLimits, unclocked } = (await import(
-  `${dist}/src/bus-prepare.js`
-)) as typeof import('../src/bus-prepare.js');
-const { PairBatch } = (await import(`${dist}/src/transfer-buffer.js`)) as typeof import('../src/transfer-buffer.js');
-const { ItemBatch } = (await import(
-  `${dist}/src/bus-thread-protocol.js`
-)) as typeof import('../src/bus-thread-protocol.js');
-const { loadConfig } = (await import(`${dist}/src/config.js`)) as typeof import('../src/config.js');
+const { prepareFrames, prepareFrameParts, threadLimits, unclocked, PairBatch, ItemBatch, loadConfig } =
+  await busBatchModules(dist);
 
 const samples = fixtureSamples(process.env['BENCH_SIGNED'] === '1');
 const now = Math.floor(Date.now() / 1000);

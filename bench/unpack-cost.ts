@@ -13,6 +13,7 @@
  *   BENCH_BODY=1                       each body read too (its lazy decode)
  *   BENCH_FIELDS=1                     the fields plugins and the gap detector read too, seq_id (absent) among them
  */
+import { busBatchModules } from './bus-batch-modules.js';
 import { fixtureSamples, wire } from './fedmsg-wire.js';
 
 const PASSES = Number(process.argv[2] ?? 200);
@@ -20,18 +21,10 @@ const dist = process.env['UNPACK_DIST'] ?? new URL('../', import.meta.url).pathn
 const readBody = process.env['BENCH_BODY'] === '1';
 const readFields = process.env['BENCH_FIELDS'] === '1';
 
-await import(`${dist}/src/msgpack-strings.js`);
-const { prepareFrames, threadLimits, unclocked } = (await import(
-  `${dist}/src/bus-prepare.js`
-)) as typeof import('../src/bus-prepare.js');
-const { PairBatch } = (await import(`${dist}/src/transfer-buffer.js`)) as typeof import('../src/transfer-buffer.js');
-const { ItemBatch } = (await import(
-  `${dist}/src/bus-thread-protocol.js`
-)) as typeof import('../src/bus-thread-protocol.js');
+const { prepareFrames, threadLimits, unclocked, PairBatch, ItemBatch, loadConfig } = await busBatchModules(dist);
 const { unpackBatch } = (await import(
   `${dist}/src/bus-thread-batch.js`
 )) as typeof import('../src/bus-thread-batch.js');
-const { loadConfig } = (await import(`${dist}/src/config.js`)) as typeof import('../src/config.js');
 
 const samples = fixtureSamples(process.env['BENCH_SIGNED'] === '1');
 const now = Math.floor(Date.now() / 1000);
