@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { APPLYING_FILE, markApplying, takeApplying } from '../../snapshots/applying-mark.js';
 import {
   HUNG_MESSAGES_FILE,
@@ -17,20 +17,12 @@ import {
   remapHungMessages,
   skipsMessage,
 } from '../../snapshots/hung-messages.js';
-import { tempDir } from '../helpers/service-process.js';
+import { blockTempDirs } from '../helpers/block-temp-dirs.js';
 
 const hang = (seq: number, ident = 'p') => ({ seq, ident, at: '2026-12-03T00:00:00.000Z', timeoutSeconds: 60 });
 
 describe('hung-messages.json', () => {
-  const dirs: { remove(): void }[] = [];
-  afterAll(() => {
-    for (const d of dirs) d.remove();
-  });
-  const dir = () => {
-    const d = tempDir();
-    dirs.push(d);
-    return d.path;
-  };
+  const dir = blockTempDirs();
 
   it('keeps the newest records past the bound, and drops those the journal no longer holds', () => {
     const d = dir();

@@ -6,7 +6,7 @@
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { VIEW_PARAMS_BYTES, viewParamsText } from '../../actors/apply-beacon.js';
 import {
   HUNG_VIEWS_FILE,
@@ -20,7 +20,7 @@ import {
   type StoredViewHang,
   viewDigestOf,
 } from '../../snapshots/hung-views.js';
-import { tempDir } from '../helpers/service-process.js';
+import { blockTempDirs } from '../helpers/block-temp-dirs.js';
 
 const AT = '2026-12-03T00:00:00.000Z';
 const NOW = Date.parse(AT);
@@ -33,15 +33,7 @@ const hang = (n: number, ident = 'p', view = 'd1'): StoredViewHang => ({
 });
 
 describe('hung-views.json', () => {
-  const dirs: { remove(): void }[] = [];
-  afterAll(() => {
-    for (const d of dirs) d.remove();
-  });
-  const dir = () => {
-    const d = tempDir();
-    dirs.push(d);
-    return d.path;
-  };
+  const dir = blockTempDirs();
 
   it('keeps the newest records past the bound, and one record per plugin and parameters', () => {
     const d = dir();
