@@ -1,10 +1,10 @@
 import { request } from 'node:http';
-import { Publisher } from 'zeromq';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
 import { recentSamples, type RawEnvelope } from '../helpers/fixtures.js';
-import { eventually, tempDir, waitForSubscription } from '../helpers/service-process.js';
+import { eventually, tempDir } from '../helpers/service-process.js';
+import { servicePublisher } from '../helpers/service-publisher.js';
 
 export interface Served {
   readonly service: Service;
@@ -24,25 +24,12 @@ export async function serve(plugins?: readonly unknown[]): Promise<Served> {
   const service = await Service.build({ config, logger: createLogger('silent'), ...(plugins ? { plugins } : {}) });
   await service.start();
   const port = service.server?.port ?? 0;
-  const bound = service.subscription?.bound[0];
-  if (!bound) throw new Error('service did not bind a ZeroMQ endpoint');
-  const pub = new Publisher({ linger: 0 });
-  pub.connect(bound);
-  let joined = false;
+  const pub = servicePublisher(service);
   return {
     service,
     port,
     base: `http://127.0.0.1:${port}`,
-    async publish(envelopes) {
-      if (!joined) {
-        await waitForSubscription(
-          (frames) => pub.send(frames),
-          () => service.counters.frames,
-        );
-        joined = true;
-      }
-      for (const e of envelopes) await pub.send([e.topic, JSON.stringify(e)]);
-    },
+    publish: (envelopes) => pub.send(envelopes),
     async close() {
       pub.close();
       await service.stop();

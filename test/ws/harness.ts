@@ -1,4 +1,3 @@
-import { Publisher } from 'zeromq';
 import WebSocket from 'ws';
 import { definePlugin, rowsOf } from '../../actors/plugin-api.js';
 import { builtinPlugins } from '../../plugins/index.js';
@@ -9,7 +8,8 @@ import type { ServerFrame } from '../../src/http/ws-frames.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
 import { recentSamples, type RawEnvelope } from '../helpers/fixtures.js';
-import { eventually, tempDir, waitForSubscription } from '../helpers/service-process.js';
+import { eventually, tempDir } from '../helpers/service-process.js';
+import { servicePublisher } from '../helpers/service-publisher.js';
 
 export { eventually };
 
@@ -81,11 +81,7 @@ export async function startLive(
   });
   await service.start();
   const port = service.server?.port ?? 0;
-  const bound = service.subscription?.bound[0];
-  if (!bound) throw new Error('no ZeroMQ endpoint bound');
-  const pub = new Publisher({ linger: 0 });
-  pub.connect(bound);
-  let joined = false;
+  const pub = servicePublisher(service);
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
@@ -104,15 +100,9 @@ export async function startLive(
       return service.server;
     },
     async publish(envelopes) {
-      if (!joined) {
-        await waitForSubscription(
-          (frames) => pub.send(frames),
-          () => service.counters.frames,
-        );
-        joined = true;
-      }
+      await pub.join();
       const target = service.counters.accepted + envelopes.length;
-      for (const e of envelopes) await pub.send([e.topic, JSON.stringify(e)]);
+      await pub.send(envelopes);
       // A counter in this process: polled every 2 ms (tests publish hundreds of batches one by one).
       await eventually(
         () => (service.counters.accepted >= target ? true : undefined),
