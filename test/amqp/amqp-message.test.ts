@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config.js';
 import { deriveMeta } from '../../src/meta/index.js';
 import type { Envelope } from '../../src/envelope.js';
 import { messageId } from '../../snapshots/journal-record.js';
+import { recordedReconnects } from '../helpers/recorded-reconnects.js';
 
 const NOW = 1_734_282_596; // 2024-12-15T17:09:56Z
 const limits = { maxFrameBytes: 10_000, maxDepth: 16, maxKeys: 1000, maxClockSkew: 300, nowSeconds: () => NOW };
@@ -222,8 +223,8 @@ describe('AMQP settings and the connection edge', () => {
   });
 
   it('reports closed with the reason and schedules reconnects with growing delays when the broker is down', async () => {
-    const delays: number[] = [];
-    const fire: (() => void)[] = [];
+    const timers = recordedReconnects();
+    const { delays, fire } = timers;
     const states: AmqpStatus[] = [];
     const input = new AmqpInput({
       url: 'amqp://guest:guest@127.0.0.1:1/',
@@ -236,14 +237,7 @@ describe('AMQP settings and the connection edge', () => {
       onDelivery: () => Promise.resolve(),
       onState: (s) => states.push(s),
       random: () => 1,
-      // Each connection's set-up bound is a timer too; it never fires here, and is not a reconnect delay.
-      setupTimeoutMs: 3_600_000,
-      setTimer: (fn, ms) => {
-        if (ms === 3_600_000) return () => {};
-        delays.push(ms);
-        fire.push(fn);
-        return () => {};
-      },
+      ...timers.options,
     });
     input.start();
     for (let i = 0; i < 3; i++) {

@@ -17,6 +17,7 @@ import { connectAmqpPublisher, sentAt, toWire, type TestPublisher } from '../hel
 import { startBroker, type TestBroker } from '../helpers/rabbitmq.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 import { joinedPublisher, loggedLine, waitReady } from '../helpers/probes.js';
+import { recordedReconnects } from '../helpers/recorded-reconnects.js';
 import { freePort } from '../helpers/free-port.js';
 import { tcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -730,8 +731,8 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
     // In-process: the reconnect schedule is read off an injected timer instead of waited for.
     const queue = `statscache-test-${randomUUID()}`;
     const topic = `org.fedoraproject.prod.backofftest.${randomUUID()}`;
-    const delays: number[] = [];
-    const fire: (() => void)[] = [];
+    const timers = recordedReconnects();
+    const { delays, fire } = timers;
     let storing = false;
     const input = new AmqpInput({
       url: main.url,
@@ -743,14 +744,7 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
       reconnect: { initialMs: 100, maxMs: 60_000 },
       onDelivery: () => (storing ? Promise.resolve() : Promise.reject(new Error('disk full'))),
       random: () => 1,
-      // Each connection's set-up bound is a timer too; it never fires here, and is not a reconnect delay.
-      setupTimeoutMs: 3_600_000,
-      setTimer: (fn, ms) => {
-        if (ms === 3_600_000) return () => {};
-        delays.push(ms);
-        fire.push(fn);
-        return () => {};
-      },
+      ...timers.options,
     });
     try {
       input.start();
