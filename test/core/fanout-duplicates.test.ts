@@ -1,9 +1,9 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Publisher } from 'zeromq';
 import { loadConfig } from '../../src/config.js';
 import { Service } from '../../src/service.js';
-import { eventually, tempDir, waitForSubscription } from '../helpers/service-process.js';
+import { eventually, tempDir } from '../helpers/service-process.js';
+import { servicePublisher } from '../helpers/service-publisher.js';
 
 /**
  * `fanout_truncated` counts the messages taken in whose users or packages were cut to
@@ -38,14 +38,10 @@ describe.each([true, false])('fanout_truncated with --bus-thread %s', (busThread
     const s = await Service.build({ config, logger: pino({ level: 'silent' }) });
     cleanups.push(() => s.stop());
     await s.start();
-    const pub = new Publisher({ linger: 0 });
-    pub.connect(s.subscription?.bound[0] as string);
+    const pub = servicePublisher(s);
     cleanups.push(() => pub.close());
-    await waitForSubscription(
-      (frames) => pub.send(frames),
-      () => s.counters.frames,
-    );
-    for (const id of ['m-1', 'm-1', 'm-1', 'm-2']) await pub.send([TOPIC, meeting(id)]);
+    await pub.join();
+    for (const id of ['m-1', 'm-1', 'm-1', 'm-2']) await pub.sendFrames([TOPIC, meeting(id)]);
     await eventually(
       () => (s.counters.duplicates === 2 && s.intake.appliedSeqNumber === 2 ? true : undefined),
       10_000,

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { Publisher } from 'zeromq';
 import { loadConfig } from '../../src/config.js';
 import { Service } from '../../src/service.js';
-import { eventually, tempDir, waitForSubscription } from '../helpers/service-process.js';
+import { eventually, tempDir } from '../helpers/service-process.js';
+import { servicePublisher } from '../helpers/service-publisher.js';
 
 /**
  * A timestamp read as milliseconds or microseconds and then refused as ahead of the clock is
@@ -41,11 +41,10 @@ describe.each([true, false])('a refused future timestamp with the bus thread %s'
       () => s.stop(),
     );
     await s.start();
-    const pub = new Publisher({ linger: 0 });
-    pub.connect(s.subscription!.bound[0]!);
+    const pub = servicePublisher(s);
     cleanups.push(() => pub.close());
-    const send = (frames: string[]) => pub.send(frames);
-    await waitForSubscription(send, () => s.counters.frames);
+    const send = pub.sendFrames;
+    await pub.join();
     const ahead = Math.floor(Date.now() / 1000) + 10 * 86_400;
     const topic = 'org.fedoraproject.prod.wiki.article.edit';
     // Ten days ahead, in microseconds and in milliseconds.

@@ -8,6 +8,8 @@ export interface ServicePublisher {
   join(): Promise<void>;
   /** Sends each envelope as fedmsg does ([topic, JSON]), after join(). */
   send(envelopes: readonly RawEnvelope[]): Promise<void>;
+  /** Sends one message's frames as they are (a hand-written body, a topic of its own); no join. */
+  sendFrames(frames: string[]): Promise<void>;
   close(): void;
 }
 
@@ -36,6 +38,7 @@ export function servicePublisher(service: Service): ServicePublisher {
       await join();
       for (const e of envelopes) await pub.send([e.topic, JSON.stringify(e)]);
     },
+    sendFrames: (frames) => pub.send(frames),
     close: () => pub.close(),
   };
 }

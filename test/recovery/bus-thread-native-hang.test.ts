@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Publisher } from 'zeromq';
 import { loadConfig } from '../../src/config.js';
 import { Service } from '../../src/service.js';
-import { CLI, eventually, tempDir, waitForSubscription } from '../helpers/service-process.js';
+import { CLI, eventually, tempDir } from '../helpers/service-process.js';
+import { servicePublisher } from '../helpers/service-publisher.js';
 
 /**
  * A bus thread stuck in a native call (blocked in open(2) on a FIFO nothing writes, by
@@ -132,14 +133,10 @@ describe('an in-process service whose bus thread is stuck in a native call', () 
     // Last: the thread must not outlive the test's worker (its exit would wait on it).
     cleanups.push(() => release(fifo));
     await s.start();
-    const pub = new Publisher({ linger: 0 });
-    pub.connect(s.subscription?.bound[0] as string);
+    const pub = servicePublisher(s);
     cleanups.push(() => pub.close());
-    await waitForSubscription(
-      (frames) => pub.send(frames),
-      () => s.counters.frames,
-    );
-    await pub.send([SPIN_TOPIC, '{}']);
+    await pub.join();
+    await pub.sendFrames([SPIN_TOPIC, '{}']);
     await eventually(() => (fatal.length > 0 ? true : undefined), 20_000, 'onFatal');
     expect(fatal[0]?.message).toMatch(/the bus thread made no progress/);
     // Bounded by the test's timeout: on the old code this waited for the thread for good.
