@@ -12,6 +12,13 @@
  * every append from the file anyway: lmdb-js also misreports outcomes). When nothing later
  * comes (a quiet bus, or AMQP's prefetch window full of deliveries waiting on that very
  * commit), a probe write queued behind the oldest pending append gives one.
+ *
+ * A snapshot's transaction is watched the same way (watchSnapshot): on a data file that refused
+ * writes (EPERM once made immutable, as a file system remounted read-only refuses them), lmdb-js
+ * settled a snapshot's write neither way, every time, while the appends beside it settled; the
+ * snapshot cycle waited on it for good (no generation written after the disk took writes again,
+ * /readyz 503 "snapshot write pending" until a restart, and a stop that waited out
+ * --stop-timeout).
  */
 export interface AppendSettlementDeps {
   /** A write that changes nothing, queued behind every write before it. */
@@ -22,11 +29,14 @@ export interface AppendSettlementDeps {
   readonly now: () => number;
 }
 
+/** What a queued write is: a journal append, a snapshot's transaction, or a probe write. */
+type PendingKind = 'append' | 'snapshot' | 'probe';
+
 interface Pending {
   /** Its place in the queue order, counted from 0 over the store's life. */
   readonly order: number;
   readonly since: number;
-  readonly probe: boolean;
+  readonly kind: PendingKind;
   done: boolean;
   resolve(): void;
   reject(err: unknown): void;
@@ -44,12 +54,17 @@ export class AppendSettlement {
 
   /** Settles with `write`, or resolves once a later write has settled: done, its outcome for the file to tell. */
   watch(write: Promise<unknown>): Promise<void> {
-    return this.push(write, false);
+    return this.push(write, 'append');
+  }
+
+  /** watch() for a snapshot's transaction: settled the same way, but no journal append (oldestPending). */
+  watchSnapshot(write: Promise<unknown>): Promise<void> {
+    return this.push(write, 'snapshot');
   }
 
   /** When the oldest append still unsettled was queued (deps.now), or null when every one has settled. */
   oldestPending(): number | null {
-    return this.queue.find((e) => !e.done && !e.probe)?.since ?? null;
+    return this.queue.find((e) => !e.done && e.kind === 'append')?.since ?? null;
   }
 
   /** No more probes (the store is closing). */
@@ -58,14 +73,14 @@ export class AppendSettlement {
     this.timer = undefined;
   }
 
-  private push(write: Promise<unknown>, probe: boolean): Promise<void> {
+  private push(write: Promise<unknown>, kind: PendingKind): Promise<void> {
     let resolve!: () => void;
     let reject!: (err: unknown) => void;
     const outcome = new Promise<void>((res, rej) => {
       resolve = res;
       reject = rej;
     });
-    const entry: Pending = { order: this.queued++, since: this.deps.now(), probe, done: false, resolve, reject };
+    const entry: Pending = { order: this.queued++, since: this.deps.now(), kind, done: false, resolve, reject };
     this.queue.push(entry);
     write.then(
       () => this.settle(entry, null),
@@ -95,7 +110,7 @@ export class AppendSettlement {
       if (entry.order >= later.order) break;
       if (entry.done) continue;
       entry.done = true;
-      this.recovered++;
+      if (entry.kind === 'append') this.recovered++;
       entry.resolve();
     }
     while (this.queue[0]?.done) this.queue.shift();
@@ -120,7 +135,7 @@ export class AppendSettlement {
         return;
       }
       const last = this.queue[this.queue.length - 1];
-      if (!(last?.probe && !last.done)) {
+      if (!(last?.kind === 'probe' && !last.done)) {
         let write: Promise<unknown>;
         try {
           write = this.deps.probe();
@@ -128,7 +143,7 @@ export class AppendSettlement {
           write = Promise.reject(err);
         }
         // A probe's own failure says nothing new: the appends it overtakes carry theirs.
-        this.push(write, true).catch(() => undefined);
+        this.push(write, 'probe').catch(() => undefined);
       }
       this.arm();
     }, delay).unref();

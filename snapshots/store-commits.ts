@@ -225,6 +225,21 @@ export class StoreCommits {
     return this.appends.recovered;
   }
 
+  /**
+   * A snapshot's transaction, checked (a failed commit names its cause) and settled in queue
+   * order with the journal's appends (append-settlement.ts): resolved once it or a later write
+   * has settled, for the caller to read from the file whether it landed.
+   */
+  protected settledSnapshot(write: Promise<unknown>): Promise<void> {
+    return this.appends.watchSnapshot(this.checked(write));
+  }
+
+  /** A write reported done (or settled by a later one) that the file shows did not land. */
+  protected failedInFile(message: string): WriteFailedError {
+    this.writeFailed = true;
+    return new WriteFailedError(message);
+  }
+
   /** `write`'s puts as one queued write, in order with every other: see appendJournal. */
   protected queued(write: () => void): Promise<unknown> {
     return this.snapshotsWriting > 0 ? this.root.transaction(write) : this.root.batch(write);

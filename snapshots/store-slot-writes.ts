@@ -59,17 +59,39 @@ export class SlotWrites extends SlotReads {
     const moved = () => {
       this.snapshotMoved = this.now();
     };
+    const metas = new Map<number, Uint8Array>();
     const written = this.root.childTransaction(() => {
-      const filled = fill(this.snapshotBatch());
+      const filled = fill(this.snapshotBatch(metas));
       if (filled instanceof Promise) return filled.then(moved);
       moved();
       return filled;
     });
-    return this.checked(written as Promise<void>).finally(() => this.snapshotsWriting--);
+    // lmdb-js may settle the transaction neither way (a data file that refuses writes): a later
+    // write settling says it is done, and the file says how.
+    return this.settledSnapshot(written)
+      .then(() => this.confirmMetas(metas))
+      .finally(() => this.snapshotsWriting--);
   }
 
-  /** The writes of one snapshot transaction (writeSnapshot). */
-  private snapshotBatch(): SnapshotBatch {
+  /**
+   * The slot metas a snapshot put, read back: a generation is its meta (restore starts from
+   * it), and a transaction lands whole or not at all, so the meta proves the rest. Its bytes
+   * hold the generation number, so no earlier write left the same ones.
+   */
+  private confirmMetas(metas: ReadonlyMap<number, Uint8Array>): void {
+    if (metas.size === 0)
+      throw this.failedInFile('a snapshot write put no slot meta: nothing in the file says it landed');
+    for (const [slot, bytes] of metas) {
+      const stored = this.snapshots.getBinary(metaKey(slot));
+      if (stored === undefined || !Buffer.from(bytes).equals(stored))
+        throw this.failedInFile(
+          `LMDB did not report the snapshot write of slot ${slot} as failed, but its meta is not in the file`,
+        );
+    }
+  }
+
+  /** The writes of one snapshot transaction (writeSnapshot); the slot metas it puts go in `metas`. */
+  private snapshotBatch(metas: Map<number, Uint8Array>): SnapshotBatch {
     const db = this.snapshots;
     const compare = this.compareKeys;
     // Each write the fill makes is progress (writesWaiting): a clock read is ~50 ns, an entry's encoding microseconds.
@@ -79,6 +101,8 @@ export class SlotWrites extends SlotReads {
     return {
       putMeta: (slot, value) => {
         moved();
+        // A copy: an encoder may hand out bytes of a buffer it writes into again (msgpackr's pack).
+        metas.set(slot, Uint8Array.from(value));
         void db.put(metaKey(slot), value);
       },
       put: (slot, ident, store, key, value) => {

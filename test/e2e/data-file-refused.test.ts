@@ -1,0 +1,87 @@
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { recentSamples } from '../helpers/fixtures.js';
+import { busFixture } from '../helpers/bus-fixture.js';
+import { immutableSupported, setImmutable } from '../helpers/immutable-file.js';
+import { metricOf, waitReady } from '../helpers/probes.js';
+import { eventually, getJson, startService } from '../helpers/service-process.js';
+
+/**
+ * The data file refuses every write for a while (made immutable: EPERM, as a file system
+ * remounted read-only after an I/O error refuses them with EROFS), then takes them again.
+ * lmdb-js settled the snapshot written meanwhile neither way: the snapshot cycle waited on it
+ * for good, so once the file took writes again the journal recovered but no generation was
+ * ever written (generation 0 twenty seconds on, /readyz 503 "snapshot write pending" from
+ * --disk-hang-timeout on, until a restart), and SIGTERM waited out --stop-timeout (20 s) and
+ * exited 1 without its final snapshot.
+ */
+describe('a data file that refuses writes while serving, then takes them again', () => {
+  const { dir, pub, use } = busFixture();
+  const file = join(dir.path, 'statscache.lmdb');
+  const supported = immutableSupported(dir.path);
+  // Never left immutable: the fixture removes the folder after this.
+  afterAll(() => {
+    if (supported) setImmutable(file, false);
+  });
+
+  it.skipIf(!supported)(
+    'reports the failed snapshots, writes generations again, and stops cleanly',
+    async () => {
+      await pub.bind('tcp://127.0.0.1:*');
+      const args = ['--connect', pub.lastEndpoint as string, '--data-dir', dir.path, '--snapshot-interval', '0.5'];
+      const s = use(await startService(args));
+      await waitReady(s);
+      const samples = recentSamples(Math.floor(Date.now() / 1000) - 5);
+      let sent = 0;
+      const send = async (n: number) => {
+        for (let i = 0; i < n; i++, sent++) {
+          const m = samples[sent % samples.length] as Record<string, unknown>;
+          await pub.send([String(m['topic']), JSON.stringify({ ...m, msg_id: `2026-refused-${sent}` })]);
+        }
+      };
+      const generation = () => metricOf(s.base, 'statscache_snapshot_generation');
+      await eventually(async () => {
+        await send(10);
+        return (await generation()) > 0 || undefined;
+      });
+
+      setImmutable(file, true);
+      try {
+        await eventually(
+          async () => {
+            await send(20);
+            const ready = (await getJson(`${s.base}/readyz`)).body as Record<string, unknown>;
+            return /journal writes failing/.test(String(ready['degraded'])) &&
+              /snapshots failing/.test(String(ready['degraded']))
+              ? true
+              : undefined;
+          },
+          30_000,
+          'journal writes and snapshots both reported failing',
+        );
+        expect(await metricOf(s.base, 'statscache_snapshot_failures_total')).toBeGreaterThan(0);
+      } finally {
+        setImmutable(file, false);
+      }
+
+      const before = await generation();
+      await eventually(
+        async () => {
+          await send(5);
+          const held = await metricOf(s.base, 'statscache_journal_unwritten_records', 'state="held"');
+          return held === 0 && (await generation()) > before ? true : undefined;
+        },
+        30_000,
+        'held records written and a new generation after the file takes writes again',
+      );
+      const ready = await getJson(`${s.base}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(ready.body).not.toHaveProperty('degraded');
+
+      expect(await s.stop('SIGTERM')).toBe(0);
+      expect(s.logs.some((l) => l.includes('"msg":"final snapshot written"'))).toBe(true);
+      expect(s.logs.some((l) => l.includes('graceful stop took too long'))).toBe(false);
+    },
+    120_000,
+  );
+});
