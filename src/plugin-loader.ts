@@ -38,6 +38,16 @@ export function resolvePluginSpec(spec: string, baseDir: string): string {
   }
 }
 
+/** What was thrown, as text: a plugin module may throw anything, even a value whose toString throws. */
+function thrownText(err: unknown): string {
+  try {
+    const message = (err as { message?: unknown } | null)?.message;
+    return typeof message === 'string' ? message : String(err);
+  } catch {
+    return 'a value that cannot be printed';
+  }
+}
+
 /** Imports every spec in order; a failure to import names the spec (SC_PLUGIN_LOAD_FAILED). */
 export async function loadExternalPlugins(specs: readonly string[], baseDir: string): Promise<LoadedPlugin[]> {
   const out: LoadedPlugin[] = [];
@@ -49,7 +59,7 @@ export async function loadExternalPlugins(specs: readonly string[], baseDir: str
     } catch (err) {
       throw new StatscacheError(
         'SC_PLUGIN_LOAD_FAILED',
-        `plugin "${spec}" (${url}) could not be loaded: ${(err as Error)?.message ?? String(err)}`,
+        `plugin "${spec}" (${url}) could not be loaded: ${thrownText(err)}`,
         { cause: err },
       );
     }
@@ -60,18 +70,28 @@ export async function loadExternalPlugins(specs: readonly string[], baseDir: str
       );
     }
     const exported = namespace['default'];
-    const definitions = Array.isArray(exported) ? exported : [exported];
-    if (definitions.length === 0)
-      throw new StatscacheError('SC_PLUGIN_LOAD_FAILED', `plugin "${spec}" (${url}) exports an empty array`);
+    let definitions: unknown[];
     try {
+      // A copy without holes: registerPlugins' map() skips holes, so `[, def]` passed here and
+      // was refused later as "plugin #27 is undefined", naming no module.
+      definitions = Array.isArray(exported) ? Array.from(exported as unknown[]) : [exported];
+      if (definitions.length === 0)
+        throw new StatscacheError('SC_PLUGIN_LOAD_FAILED', `plugin "${spec}" (${url}) exports an empty array`);
       registerPlugins(definitions);
     } catch (err) {
       if (err instanceof StatscacheError) {
+        if (err.code === 'SC_PLUGIN_LOAD_FAILED') throw err;
         throw new StatscacheError(err.code, `in plugin module "${spec}": ${err.message.slice(err.code.length + 2)}`, {
           cause: err,
         });
       }
-      throw err;
+      // A definition whose field is a getter that throws, or a Proxy whose traps do: uncoded, it
+      // ended the start with exit 1 and a stack trace naming no module (a refusal is exit 2).
+      throw new StatscacheError(
+        'SC_PLUGIN_INVALID',
+        `in plugin module "${spec}" (${url}): reading its definition threw: ${thrownText(err)}`,
+        { cause: err },
+      );
     }
     for (const definition of definitions) out.push({ spec, url, definition });
   }

@@ -95,6 +95,38 @@ describe('external plugin loading', () => {
     });
   });
 
+  it('refuses a definition that throws when read, or an array with a hole, with a coded error naming the module', async () => {
+    const dir = workspace();
+    writeFileSync(
+      join(dir, 'getter.mjs'),
+      'export default { get name() { throw new Error("boom from a getter"); } };\n',
+    );
+    writeFileSync(
+      join(dir, 'proxy.mjs'),
+      'export default new Proxy({}, { get() { throw new TypeError("trap"); }, has() { throw new TypeError("trap"); } });\n',
+    );
+    writeFileSync(
+      join(dir, 'hole.mjs'),
+      `const a = ${plugin('Holed').replace('export default ', '').trim()}\nexport default [a, , a];\n`,
+    );
+    // Before: a bare Error (exit 1 with a stack naming no module) for the first two, and the hole
+    // passed here to be refused later as "plugin #28 is undefined" (its index among all plugins).
+    await expect(loadExternalPlugins(['./getter.mjs'], dir)).rejects.toMatchObject({
+      code: 'SC_PLUGIN_INVALID',
+      message: expect.stringMatching(
+        /in plugin module "\.\/getter\.mjs".*reading its definition threw: boom from a getter/,
+      ),
+    });
+    await expect(loadExternalPlugins(['./proxy.mjs'], dir)).rejects.toMatchObject({
+      code: 'SC_PLUGIN_INVALID',
+      message: expect.stringMatching(/in plugin module "\.\/proxy\.mjs".*trap/),
+    });
+    await expect(loadExternalPlugins(['./hole.mjs'], dir)).rejects.toMatchObject({
+      code: 'SC_PLUGIN_INVALID',
+      message: expect.stringMatching(/^SC_PLUGIN_INVALID: in plugin module "\.\/hole\.mjs": plugin #1 is undefined/),
+    });
+  });
+
   it('an external plugin clashing with a built-in ident is refused when loaded, naming both and where each came from', async () => {
     const dir = workspace();
     writeFileSync(join(dir, 'clash.mjs'), plugin('Top users'));
