@@ -6,11 +6,17 @@
  * "succeed", and closing any descriptor of the file drops it), a flock to the open file.
  * The lock file is never deleted: a process that opened it just before a delete would lock
  * an orphaned inode while the next one locks a new file.
+ *
+ * The data dir itself is flock'd too (a directory's descriptor takes one): an operator who
+ * deletes statscache.lock to get past a refusal leaves the holder locking an orphaned inode, and
+ * a second `serve` locked the new file and ran beside it on the same LMDB file, both numbering
+ * journal records from the same seq. A folder is not deleted while it holds the data.
  */
 import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { StatscacheError } from '../actors/errors.js';
+import { readPid } from './pid-file.js';
 
 export const LOCK_FILE = 'statscache.lock';
 
@@ -86,6 +92,14 @@ export function lockDataDir(dataDir: string, what: string): DataDirLock {
       `the data dir ${dataDir} is locked: ${who} is using it (it holds ${path}); stop it first, or pass another --data-dir`,
     );
   }
+  let dirFd: number;
+  try {
+    dirFd = lockFolder(dataDir, path);
+  } catch (err) {
+    fsExt.flockSync(fd, 'un');
+    closeSync(fd);
+    throw err;
+  }
   // 'a+' appends whatever the position: truncate, then write at offset 0.
   ftruncateSync(fd, 0);
   writeSync(fd, `${process.pid} ${what}\n`, 0);
@@ -99,7 +113,30 @@ export function lockDataDir(dataDir: string, what: string): DataDirLock {
         fsExt.flockSync(fd, 'un');
       } finally {
         closeSync(fd);
+        closeSync(dirFd);
       }
     },
   };
+}
+
+/**
+ * The data dir's own lock, taken once its lock file's is held: its descriptor, held as long.
+ * Held by another, that one's lock file was deleted while it ran (or it is an older statscache's
+ * lock file alone, which the file lock already refuses).
+ */
+function lockFolder(dataDir: string, lockPath: string): number {
+  const fd = openSync(dataDir, 'r');
+  try {
+    fsExt.flockSync(fd, 'exnb');
+  } catch (err) {
+    closeSync(fd);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK') throw err;
+    const pid = readPid(dataDir);
+    throw new StatscacheError(
+      'SC_DATA_DIR_LOCKED',
+      `the data dir ${dataDir} is locked: ${pid === null ? 'another process' : `pid ${pid} (from statscache.pid)`} is using it, and holds the folder's own lock: its ${lockPath} was deleted while it ran, so that file does not say so; stop it first, or pass another --data-dir`,
+    );
+  }
+  return fd;
 }

@@ -18,7 +18,8 @@ export function removePidFile(dataDir: string): void {
   if (readPid(dataDir) === process.pid) rmSync(join(dataDir, PID_FILE), { force: true });
 }
 
-function readPid(dataDir: string): number | null {
+/** The pid the file names, or null (absent, unreadable, not a pid). */
+export function readPid(dataDir: string): number | null {
   let text: string;
   try {
     text = readFileSync(join(dataDir, PID_FILE), 'utf8');

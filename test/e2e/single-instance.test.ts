@@ -4,7 +4,7 @@
  * are refused while a service runs; SIGKILL leaves no stale lock behind.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -145,6 +145,26 @@ describe('one instance per port and per data dir', () => {
     await holder.stop('SIGTERM');
     running.delete(holder);
     expect(existsSync(pidFile)).toBe(false);
+  });
+
+  it('a second serve is refused even after statscache.lock was deleted under the holder', async () => {
+    const dir = (dirs[1] as ReturnType<typeof tempDir>).path;
+    const holder = await start(['--data-dir', dir]);
+    // Deleted to get past a refusal: before, the next serve locked a new file and ran beside the
+    // holder on the same LMDB file (both 'ready: consuming the bus live').
+    rmSync(join(dir, 'statscache.lock'));
+    const second = await serveToRefusal(['--port', '0', '--data-dir', dir]);
+    expect(second.signal).toBeNull();
+    expect(second.code).toBe(2);
+    expect(second.out).toContain(
+      `SC_DATA_DIR_LOCKED: the data dir ${dir} is locked: pid ${holder.child.pid} (from statscache.pid) is using it`,
+    );
+    expect(readFileSync(join(dir, 'statscache.pid'), 'utf8').trim()).toBe(String(holder.child.pid));
+    await holder.stop('SIGTERM');
+    running.delete(holder);
+    // Once it stops, a writer takes the data dir (and the new lock file).
+    const replay = await runCli(['journal', 'replay', '--from', '0', '--data-dir', dir]);
+    expect(replay.stderr).not.toContain('SC_DATA_DIR_LOCKED');
   });
 
   it('after SIGKILL of the holder the lock is gone: writers and a new serve proceed', async () => {
