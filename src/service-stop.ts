@@ -83,9 +83,18 @@ export async function closeService(s: ServiceParts, service: Stoppable): Promise
   state.phase = 'stopped';
 }
 
-/** The pid file goes first, while the lock still says it is ours to remove. */
+/**
+ * The pid file goes first, while the lock still says it is ours to remove. One that cannot be
+ * removed (the data dir made unwritable while running) fails nothing: the lock, not the file,
+ * decides who may write, and a file naming a dead pid is what a crash leaves. It threw, so a
+ * stop whose final snapshot was written said 'stop failed', exited 1 and kept the lock.
+ */
 function releaseDataDir(s: ServiceParts): void {
-  removePidFile(s.config.dataDir);
+  try {
+    removePidFile(s.config.dataDir);
+  } catch (err) {
+    s.log.warn({ err: (err as Error).message }, 'could not remove statscache.pid; it stays, naming this ended process');
+  }
   s.state.lock?.release();
   s.state.lock = null;
 }

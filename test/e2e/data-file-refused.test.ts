@@ -85,3 +85,37 @@ describe('a data file that refuses writes while serving, then takes them again',
     120_000,
   );
 });
+
+/**
+ * The data dir made unwritable while serving (immutable here; a `chmod a-w` for a service not run
+ * as root): the data file still takes writes, so the final snapshot is written, but the pid file
+ * cannot be removed. That threw: 'stop failed' after 'final snapshot written', exit 1, which a
+ * supervisor takes for a crash.
+ */
+describe('a data dir made unwritable while serving', () => {
+  const { dir, use } = busFixture();
+  const supported = immutableSupported(dir.path);
+  afterAll(() => {
+    if (supported) setImmutable(dir.path, false);
+  });
+
+  it.skipIf(!supported)(
+    'still stops cleanly once the final snapshot is written, saying the pid file stays',
+    async () => {
+      const s = use(await startService(['--data-dir', dir.path]));
+      await waitReady(s);
+      setImmutable(dir.path, true);
+      let code: number | null;
+      try {
+        code = await s.stop('SIGTERM');
+      } finally {
+        setImmutable(dir.path, false);
+      }
+      expect(s.logs.some((l) => l.includes('"msg":"final snapshot written"'))).toBe(true);
+      expect(s.logs.some((l) => l.includes('"msg":"stop failed"'))).toBe(false);
+      expect(code).toBe(0);
+      expect(s.logs.some((l) => l.includes('could not remove statscache.pid'))).toBe(true);
+    },
+    60_000,
+  );
+});
