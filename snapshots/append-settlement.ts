@@ -13,12 +13,12 @@
  * comes (a quiet bus, or AMQP's prefetch window full of deliveries waiting on that very
  * commit), a probe write queued behind the oldest pending append gives one.
  *
- * A snapshot's transaction is watched the same way (watchSnapshot): on a data file that refused
+ * Other transactions are watched the same way (watchWrite): on a data file that refused
  * writes (EPERM once made immutable, as a file system remounted read-only refuses them), lmdb-js
  * settled a snapshot's write neither way, every time, while the appends beside it settled; the
  * snapshot cycle waited on it for good (no generation written after the disk took writes again,
  * /readyz 503 "snapshot write pending" until a restart, and a stop that waited out
- * --stop-timeout).
+ * --stop-timeout). A journal trim's transaction was left pending the same way.
  */
 export interface AppendSettlementDeps {
   /** A write that changes nothing, queued behind every write before it. */
@@ -29,8 +29,8 @@ export interface AppendSettlementDeps {
   readonly now: () => number;
 }
 
-/** What a queued write is: a journal append, a snapshot's transaction, or a probe write. */
-type PendingKind = 'append' | 'snapshot' | 'probe';
+/** What a queued write is: a journal append, another transaction (a snapshot, a trim), or a probe write. */
+type PendingKind = 'append' | 'write' | 'probe';
 
 interface Pending {
   /** Its place in the queue order, counted from 0 over the store's life. */
@@ -57,9 +57,9 @@ export class AppendSettlement {
     return this.push(write, 'append');
   }
 
-  /** watch() for a snapshot's transaction: settled the same way, but no journal append (oldestPending). */
-  watchSnapshot(write: Promise<unknown>): Promise<void> {
-    return this.push(write, 'snapshot');
+  /** watch() for another transaction (a snapshot, a trim): settled the same way, but no journal append (oldestPending). */
+  watchWrite(write: Promise<unknown>): Promise<void> {
+    return this.push(write, 'write');
   }
 
   /** When the oldest append still unsettled was queued (deps.now), or null when every one has settled. */

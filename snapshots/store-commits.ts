@@ -226,12 +226,18 @@ export class StoreCommits {
   }
 
   /**
-   * A snapshot's transaction, checked (a failed commit names its cause) and settled in queue
-   * order with the journal's appends (append-settlement.ts): resolved once it or a later write
-   * has settled, for the caller to read from the file whether it landed.
+   * A transaction other than an append (a snapshot, a trim), checked (a failed commit names its
+   * cause) and settled in queue order with the journal's appends (append-settlement.ts): its
+   * value once lmdb-js reports it, or `confirm()`'s, which reads from the file whether it landed,
+   * once a later write has settled without that report.
    */
-  protected settledSnapshot(write: Promise<unknown>): Promise<void> {
-    return this.appends.watchSnapshot(this.checked(write));
+  protected settled<T>(write: Promise<T>, confirm: () => T): Promise<T> {
+    let reported: { value: T } | null = null;
+    const checked = this.checked(write).then((value) => {
+      reported = { value };
+      return value;
+    });
+    return this.appends.watchWrite(checked).then(() => (reported === null ? confirm() : reported.value));
   }
 
   /** A write reported done (or settled by a later one) that the file shows did not land. */

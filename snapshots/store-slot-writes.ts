@@ -68,7 +68,8 @@ export class SlotWrites extends SlotReads {
     });
     // lmdb-js may settle the transaction neither way (a data file that refuses writes): a later
     // write settling says it is done, and the file says how.
-    return this.settledSnapshot(written)
+    // Read from the file whether reported or not: the metas cost one read each, once a snapshot.
+    return this.settled(written as Promise<unknown>, () => undefined)
       .then(() => this.confirmMetas(metas))
       .finally(() => this.snapshotsWriting--);
   }

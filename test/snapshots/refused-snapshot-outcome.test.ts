@@ -4,7 +4,8 @@
  * every time, while the journal appends beside it settled (their outcome confirmed from the file:
  * append-settlement.ts). The snapshot cycle waits on each write, so a running service wrote no
  * generation ever again once the disk took writes back: /readyz 503 "snapshot write pending"
- * until a restart, the journal never trimmed, and a stop that waited out --stop-timeout.
+ * until a restart, the journal never trimmed, and a stop that waited out --stop-timeout. A journal
+ * trim (run by the same cycle after each snapshot) was left pending the same way.
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -73,5 +74,35 @@ describe.skipIf(!supported)('a snapshot written while the data file refuses writ
     ).toBe('resolved');
     expect([...(store.readSlotMeta(1) ?? [])]).toEqual([4, 5, 6]);
     await store.close();
+  }, 90_000);
+
+  it('a journal trim fails with the cause, and trims once the file takes writes again', async () => {
+    const trimDir = tempDir('statscache-refused-trim-');
+    const trimFile = join(trimDir.path, DATA_FILE);
+    const store = new DataStore(trimDir.path, { probeAfterMs: 100 });
+    try {
+      await store.appendJournal([record(1), record(2), record(3)]);
+      setImmutable(trimFile, true);
+      let refused: unknown;
+      try {
+        const trim = outcome(store.truncate(2, () => null));
+        const append = outcome(store.appendJournal([record(4)]));
+        refused = await trim;
+        expect(await append).toBeInstanceOf(WriteFailedError);
+      } finally {
+        setImmutable(trimFile, false);
+      }
+      expect(refused).toBeInstanceOf(WriteFailedError);
+      expect(String((refused as Error).message)).toMatch(/journal trim through seq 2 .*seq 1 is still in the file/);
+      expect(store.journalRecord(1)).toBeDefined();
+
+      expect(await outcome(store.truncate(2, () => null))).toBe('resolved');
+      expect(store.journalRecord(1)).toBeUndefined();
+      expect(store.journalRecord(3)).toBeDefined();
+      await store.close();
+    } finally {
+      setImmutable(trimFile, false);
+      trimDir.remove();
+    }
   }, 90_000);
 });
