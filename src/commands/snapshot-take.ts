@@ -6,6 +6,33 @@ export interface TakeOptions extends DataDirOptions {
 }
 
 /**
+ * Most of an answer read: /admin/snapshot answers a report of a few hundred bytes (an error, a
+ * few hundred more). A --url pointing elsewhere (a stream, a large file) was read whole: 1.4 GB
+ * of heap after 15 s of an endless answer, until the 120 s timeout or the heap ran out.
+ */
+const MAX_ANSWER_BYTES = 1024 * 1024;
+
+async function answerText(res: Response, url: URL): Promise<string> {
+  const reader = res.body?.getReader();
+  if (reader === undefined) return '';
+  const parts: Uint8Array[] = [];
+  let bytes = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    bytes += value.byteLength;
+    if (bytes > MAX_ANSWER_BYTES) {
+      void reader.cancel().catch(() => undefined);
+      throw new CommandError(
+        `${url} answered ${res.status} with more than ${MAX_ANSWER_BYTES} bytes, which statscache's /admin/snapshot never sends: is --url a statscache service?`,
+      );
+    }
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+/**
  * `snapshot take`: asks a running service for a snapshot now (POST /admin/snapshot). The
  * token comes from --token, else STATSCACHE_ADMIN_TOKEN, else the config file's adminToken;
  * the URL from --url, else the configured host and port.
@@ -42,7 +69,7 @@ export async function runSnapshotTake(opts: TakeOptions, io: CommandIO): Promise
       `cannot reach ${url}: ${(err as Error).message}${(err as { cause?: Error }).cause ? ` (${(err as { cause: Error }).cause.message})` : ''}`,
     );
   }
-  const text = await res.text();
+  const text = await answerText(res, url);
   if (!res.ok) {
     let detail = text.slice(0, 500);
     try {

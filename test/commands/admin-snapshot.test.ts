@@ -137,5 +137,29 @@ describe('POST /admin/snapshot', () => {
       expect(bare.code).toBe(2);
       expect(bare.stderr).toMatch(/is not a URL like http:\/\/127\.0\.0\.1:8080 \(http or https\)/);
     });
+
+    it('stops reading an answer past 1 MiB (a --url that streams), exit 1 naming it', async () => {
+      // An endless answer: before, read whole (1.4 GB of heap after 15 s) until the 120 s timeout.
+      const chunk = Buffer.alloc(64 * 1024, 120);
+      const endless = createServer((req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const pump = () => {
+          while (!res.destroyed && res.write(chunk)) {}
+        };
+        res.on('drain', pump);
+        req.on('close', () => res.destroy());
+        pump();
+      });
+      await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve));
+      try {
+        const port = (endless.address() as AddressInfo).port;
+        const taken = await runCli(['snapshot', 'take', '--url', `http://127.0.0.1:${port}`, '--token', TOKEN]);
+        expect(taken.code).toBe(1);
+        expect(taken.stderr).toMatch(/answered 200 with more than 1048576 bytes.*is --url a statscache service\?/);
+      } finally {
+        endless.closeAllConnections();
+        endless.close();
+      }
+    }, 60_000);
   });
 });
