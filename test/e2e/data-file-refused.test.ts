@@ -15,6 +15,8 @@ import { eventually, getJson, startService } from '../helpers/service-process.js
  * --disk-hang-timeout on, until a restart), and SIGTERM waited out --stop-timeout (20 s) and
  * exited 1 without its final snapshot.
  */
+const ATTEMPTS = 5;
+
 describe('a data file that refuses writes while serving, then takes them again', () => {
   const { dir, pub, use } = busFixture();
   const supported = immutableSupported(dir.path);
@@ -98,12 +100,14 @@ describe('a data file that refuses writes while serving, then takes them again',
 
   it.skipIf(!supported)(
     'reports the failed snapshots, writes generations again, and stops cleanly',
-    async (ctx) => {
+    async () => {
       await pub.bind('tcp://127.0.0.1:*');
-      for (let attempt = 1; attempt <= 3; attempt++) if ((await run(attempt)) === 'done') return;
-      ctx.skip('lmdb-js aborted the process on a failed page write in each of 3 runs (its known defect)');
+      // About 1 in 5 runs dies of lmdb-js's defect on a loaded host: 5 in a row (~1 in 3,000)
+      // is a failure, not a skip, so a change that makes it the rule is seen.
+      for (let attempt = 1; attempt <= ATTEMPTS; attempt++) if ((await run(attempt)) === 'done') return;
+      expect.fail(`lmdb-js aborted the process on a failed page write in each of ${ATTEMPTS} runs (its known defect)`);
     },
-    300_000,
+    480_000,
   );
 });
 
