@@ -75,6 +75,19 @@ if (want('ingest')) {
     '',
     'reported',
   ]);
+  rows.push([
+    'ingest, the rest by kind of thread: CPU per message (µs), (threads of that kind)',
+    Object.entries(t.rest_by_thread_kind)
+      .map(([kind, n]) => `${kind} ${n.cpu_us_per_msg} (${n.threads})`)
+      .join(', '),
+    `bare zeromq.js: main ${f.bare_threads.main_cpu_us_per_msg}, ${f.bare_threads.busiest_other_thread_name} ${f.bare_threads.busiest_other_thread_cpu_us_per_msg}, ${Object.entries(
+      f.bare_threads.rest_by_thread_kind,
+    )
+      .map(([kind, n]) => `${kind} ${n.cpu_us_per_msg}`)
+      .join(', ')}`,
+    '',
+    'reported',
+  ]);
 }
 if (want('replay')) {
   const f = await benchChild('ingest.js', { BENCH_MESSAGES: String(scale.replay) });

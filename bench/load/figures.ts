@@ -13,6 +13,7 @@ import {
   SAMPLES,
   sleep,
   startService,
+  threadKinds,
   threadSplit,
   threadTimes,
   type WrkResult,
@@ -37,7 +38,11 @@ export async function ingestFigures(count: number) {
   await bare.line();
   await sleep(500);
   pub.send('go\n');
-  const b = JSON.parse(await bare.line()) as { received: number; seconds: number };
+  const b = JSON.parse(await bare.line()) as {
+    received: number;
+    seconds: number;
+    threads: ReturnType<typeof threadSplit>;
+  };
   await pub.rest();
   await bare.stop();
   return {
@@ -49,6 +54,9 @@ export async function ingestFigures(count: number) {
     threads: threaded.threads,
     single_thread_threads: single.threads,
     bare_per_s: Math.round(b.received / b.seconds),
+    // The bare subscriber's threads alike (from "ready" on; its busiest other thread is
+    // libzmq's I/O thread): the baseline for each of the service's thread figures.
+    bare_threads: b.threads,
   };
 }
 
@@ -62,6 +70,7 @@ async function timeService(pubEndpoint: string, count: number, args: string[]) {
   const s = await startService(args, pubEndpoint);
   await sleep(500); // the subscription reaches the publisher
   const pid = s.svc.proc.pid ?? 0;
+  const kinds = await threadKinds(pid);
   const before = threadTimes(pid);
   const go = performance.now();
   pub.send('go\n');
@@ -78,7 +87,7 @@ async function timeService(pubEndpoint: string, count: number, args: string[]) {
     if (performance.now() - t0 > 600_000) throw new Error(`ingest stalled at ${applied}/${count}`);
   }
   const end = performance.now();
-  const threads = threadSplit(pid, before, threadTimes(pid), count, (end - go) / 1000);
+  const threads = threadSplit(pid, before, threadTimes(pid), count, (end - go) / 1000, kinds);
   const seconds = (end - first) / 1000;
   await pub.rest();
   await s.svc.stop();
