@@ -121,10 +121,11 @@ for (const file of ENTRIES) {
   const bundle = relative(dirname(join(dist, file)), join(out, name));
   const lines = [STUB_MARK, `// (the bundle of this entry, ${name}, for a cheaper start).`];
   // The CLI's first import decides msgpackr's string decoding before msgpackr loads (msgpack-strings.ts);
-  // a bundle imports its packages ahead of its own code, so it comes here, before the bundle.
+  // a bundle imports its packages ahead of its own code, so it comes here, before the bundle, and
+  // V8's inlining budget with it, before anything runs hot (v8-inlining.ts).
   if (file === 'src/cli.js') {
     lines.unshift('#!/usr/bin/env node');
-    lines.push("import './msgpack-strings.js';");
+    lines.push("import './msgpack-strings.js';", "import './v8-inlining.js';");
   }
   lines.push(`import '${bundle.startsWith('.') ? bundle : `./${bundle}`}';`, '');
   writeFileSync(join(dist, file), lines.join('\n'));

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // First: it decides how msgpackr decodes strings, which msgpackr reads once, on load.
 import './msgpack-strings.js';
+// Before anything is compiled hot: V8's inlining budget (v8-inlining.ts).
+import './v8-inlining.js';
 import { Command, CommanderError } from 'commander';
 import { exitCodeOf, isStatscacheError } from '../actors/errors.js';
 import { loadConfig, type Config, type ConfigKey } from './config.js';
