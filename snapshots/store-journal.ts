@@ -100,8 +100,16 @@ export class StoreJournal extends StoreCommits {
   markRestored(coveredThrough: number): Promise<void> {
     const through = Math.max(coveredThrough, this.journalTrimsThrough());
     if (through === this.trimmedThrough()) return Promise.resolve();
-    return this.checked(this.root.transaction(() => this.setTrimmedThrough(through)) as Promise<unknown>).then(
-      () => undefined,
+    // lmdb-js may settle it neither way (a data file refusing writes), and the start waits on
+    // it: settled by a later write (a probe), the file says whether the mark is set.
+    return this.settled(
+      this.root.transaction(() => this.setTrimmedThrough(through)).then(() => undefined),
+      () => {
+        if (this.trimmedThrough() !== through)
+          throw this.failedInFile(
+            `LMDB did not report setting the restored generation's covered-through mark as failed, but the file does not hold it`,
+          );
+      },
     );
   }
 

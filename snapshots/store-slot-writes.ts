@@ -155,24 +155,42 @@ export class SlotWrites extends SlotReads {
   /**
    * Removes up to `limit` entries of a slot in one transaction; the number removed. For a slot
    * at or past --snapshot-generations (the count was lowered), emptied in bounded steps.
+   * lmdb-js may settle this transaction neither way (a data file refusing writes: 3 of 3 runs),
+   * and the snapshot cycle waits on it: settled by a later write, the file says whether the
+   * entries are gone (a retired slot is never written again, so one still there proves it).
    */
-  async clearSlotSome(slot: number, limit: number): Promise<number> {
+  clearSlotSome(slot: number, limit: number): Promise<number> {
     const db = this.snapshots;
-    let n = 0;
-    await this.checked(
+    let removed: SnapshotKey[] | null = null;
+    return this.settled(
       this.root.transaction(() => {
-        for (const key of [...db.getKeys({ ...slotEntries(slot), limit })]) {
-          db.remove(key);
-          n++;
-        }
-      }) as Promise<unknown>,
+        removed = [...db.getKeys({ ...slotEntries(slot), limit })];
+        for (const key of removed) void db.remove(key);
+        return removed.length;
+      }) as Promise<number>,
+      () => {
+        const keys = removed as SnapshotKey[] | null;
+        if (keys === null || (keys[0] !== undefined && db.doesExist(keys[0])))
+          throw this.failedInFile(
+            `LMDB did not report removing entries of snapshot slot ${slot} as failed, but they are still in the file`,
+          );
+        return keys.length;
+      },
     );
-    return n;
   }
 
-  /** Removes a slot's meta record: it is no longer a generation (its entries go first: clearSlotSome). */
+  /**
+   * Removes a slot's meta record: it is no longer a generation (its entries go first:
+   * clearSlotSome). Settled from the file as clearSlotSome is: the meta gone, or still there.
+   */
   dropSlotMeta(slot: number): Promise<boolean> {
-    return this.checked(this.snapshots.remove(metaKey(slot)));
+    return this.settled(this.snapshots.remove(metaKey(slot)), () => {
+      if (this.snapshots.doesExist(metaKey(slot)))
+        throw this.failedInFile(
+          `LMDB did not report removing the meta of snapshot slot ${slot} as failed, but it is still in the file`,
+        );
+      return true;
+    });
   }
 
   /**

@@ -5,7 +5,9 @@
  * append-settlement.ts). The snapshot cycle waits on each write, so a running service wrote no
  * generation ever again once the disk took writes back: /readyz 503 "snapshot write pending"
  * until a restart, the journal never trimmed, and a stop that waited out --stop-timeout. A journal
- * trim (run by the same cycle after each snapshot) was left pending the same way.
+ * trim (run by the same cycle after each snapshot) was left pending the same way, and so were the
+ * removals that retire a slot past a lowered --snapshot-generations (same cycle) and the mark a
+ * restored generation sets at start (the start waited on it for good).
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -104,5 +106,63 @@ describe.skipIf(!supported)('a snapshot written while the data file refuses writ
       setImmutable(trimFile, false);
       trimDir.remove();
     }
+  }, 90_000);
+
+  /** A fresh store in its own data dir whose data file `refused` runs against while it refuses writes. */
+  async function withRefusingStore(
+    name: string,
+    refused: (store: DataStore, refuse: <T>(write: () => Promise<T>) => Promise<unknown>) => Promise<void>,
+  ): Promise<void> {
+    const own = tempDir(`statscache-refused-${name}-`);
+    const ownFile = join(own.path, DATA_FILE);
+    const store = new DataStore(own.path, { probeAfterMs: 100 });
+    const refuse = async <T>(write: () => Promise<T>): Promise<unknown> => {
+      setImmutable(ownFile, true);
+      try {
+        return await outcome(write());
+      } finally {
+        setImmutable(ownFile, false);
+      }
+    };
+    try {
+      await store.appendJournal([record(1)]);
+      await refused(store, refuse);
+      await store.close();
+    } finally {
+      setImmutable(ownFile, false);
+      own.remove();
+    }
+  }
+
+  it('retiring a slot (entries, then meta) fails with the cause, and retires once the file takes writes again', async () => {
+    await withRefusingStore('retire', async (store, refuse) => {
+      await store.writeSnapshot((batch) => {
+        for (const key of ['a', 'b', 'c']) batch.put(1, 'p', 'rows', key, new Uint8Array(64).fill(1));
+        batch.putMeta(1, new Uint8Array([1]));
+      });
+      const cleared = await refuse(() => store.clearSlotSome(1, 10));
+      expect(cleared).toBeInstanceOf(WriteFailedError);
+      expect(String((cleared as Error).message)).toMatch(/removing entries of snapshot slot 1 .*still in the file/);
+      expect(await store.clearSlotSome(1, 10)).toBe(3);
+      expect(await store.clearSlotSome(1, 10)).toBe(0);
+
+      const dropped = await refuse(() => store.dropSlotMeta(1));
+      expect(dropped).toBeInstanceOf(WriteFailedError);
+      expect(String((dropped as Error).message)).toMatch(/meta of snapshot slot 1 .*still in the file/);
+      expect(store.readSlotMeta(1)).toBeDefined();
+      expect(await outcome(store.dropSlotMeta(1))).toBe('resolved');
+      expect(store.readSlotMeta(1)).toBeUndefined();
+    });
+  }, 120_000);
+
+  it("a restored generation's mark set at start fails with the cause, and is set once the file takes writes again", async () => {
+    await withRefusingStore('mark', async (store, refuse) => {
+      const marked = await refuse(() => store.markRestored(1_700_000_005));
+      expect(marked).toBeInstanceOf(WriteFailedError);
+      expect(String((marked as Error).message)).toMatch(/covered-through mark .*does not hold it/);
+      expect(store.trimmedThrough()).toBe(Number.NEGATIVE_INFINITY);
+      expect(await outcome(store.markRestored(1_700_000_005))).toBe('resolved');
+      expect(store.trimmedThrough()).toBe(1_700_000_005);
+    });
   }, 90_000);
 });
