@@ -66,6 +66,18 @@ export function planCatchUp(restored: RestoreReport, idents: readonly string[]):
   return behind.length === 0 && Object.keys(foreign).length === 0 ? null : { through, behind, foreign };
 }
 
+/**
+ * The journal seq through which the restored generation holds `ident`'s state: every message up
+ * to it applied (0: no generation, a plugin new to it, or a mark of another data dir's journal).
+ */
+export function appliedThrough(restored: RestoreReport, ident: string): number {
+  const meta = restored.meta;
+  if (meta === null || restored.restored[ident] === undefined) return 0;
+  const mark = restored.resumed?.[ident];
+  if (mark === undefined) return meta.journalSeq;
+  return mark.foreign ? 0 : Math.min(mark.journalSeq, meta.journalSeq);
+}
+
 export interface CatchUpDeps {
   readonly intake: Intake;
   readonly journal: Journal;

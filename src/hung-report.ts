@@ -50,9 +50,20 @@ export class HungReport {
   /** Views refused this run for parameters they hung on in an earlier one (hung-views.ts). */
   private readonly views: readonly StoredViewHang[];
 
-  constructor(host: PluginHost, dataDir: string, firstRetained: number, log: Logger, nowMs = Date.now()) {
+  /**
+   * `appliedThrough(ident)`: the journal seq through which the restored generation holds that
+   * plugin's state (appliedThrough in catch-up.ts; 0: none, or unknown).
+   */
+  constructor(
+    host: PluginHost,
+    dataDir: string,
+    firstRetained: number,
+    log: Logger,
+    appliedThrough: (ident: string) => number = () => 0,
+    nowMs = Date.now(),
+  ) {
     // First: a death in a view is refused from this very run on.
-    HungReport.countDeath(dataDir, log);
+    HungReport.countDeath(dataDir, log, appliedThrough);
     this.views = HungReport.hungViews(host, dataDir, log, nowMs);
     const file = readHungMessages(dataDir);
     if (file.problem !== null)
@@ -84,13 +95,27 @@ export class HungReport {
    * A mark the last run left (applying-mark.ts): it died while a plugin had held a message past
    * SLOW_APPLY_MS. Counted against that pair; at CRASHES_BEFORE_SKIP the message is skipped. Or
    * it died while a view computed: those parameters are refused to that view (hung-views.ts).
+   *
+   * Not a death when the restored generation holds that plugin's state past the message: a
+   * snapshot is taken between messages, so the run that wrote it saw the plugin finish the
+   * message (a run that dies in a message writes none after it began). That is the mark of a
+   * run that could not remove it (a stop with the data dir made unwritable: src/service-stop.ts);
+   * counted, two such stops had a message that completed skipped for good.
    */
-  private static countDeath(dataDir: string, log: Logger): void {
+  private static countDeath(dataDir: string, log: Logger, appliedThrough: (ident: string) => number): void {
     const { mark, problem } = takeApplying(dataDir);
     if (problem !== null) log.warn({ file: APPLYING_FILE, problem }, 'mark of the message being applied ignored');
     if (mark === null) return;
     if (mark.kind === 'view') {
       HungReport.viewDeath(dataDir, mark, log);
+      return;
+    }
+    const through = appliedThrough(mark.ident);
+    if (mark.seq <= through) {
+      log.info(
+        { plugin: mark.ident, seq: mark.seq, since: mark.since, appliedThrough: through },
+        `${APPLYING_FILE} names journal seq ${mark.seq} of plugin "${mark.ident}", which the restored snapshot holds that plugin's state past: left by a run that went on (a stop that could not remove it), no death counted`,
+      );
       return;
     }
     if (mark.heapShare !== undefined && mark.heapShare >= HEAP_DEGRADED_SHARE) {

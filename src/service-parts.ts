@@ -10,7 +10,7 @@ import { AmqpInputs } from './amqp-inputs.js';
 import { AMQP_THREAD_MAX_IN_FLIGHT_BYTES, AMQP_THREAD_MIN_BYTES } from './amqp-prepare-options.js';
 import { threadLimits } from './bus-prepare.js';
 import { BusIngest } from './bus-ingest.js';
-import { type CatchUpPlan, planCatchUp } from './catch-up.js';
+import { appliedThrough, type CatchUpPlan, planCatchUp } from './catch-up.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { assembleCore } from './core.js';
@@ -131,7 +131,9 @@ export function buildParts(source: PartsSource): ServiceParts {
   warnIfBudgetPastHeap(config.maxKeysTotal, log, config.maxFanout);
   const restored = core.restored;
   const journal = core.journal;
-  const hungReport = new HungReport(host, config.dataDir, journal.firstRetained, log);
+  const hungReport = new HungReport(host, config.dataDir, journal.firstRetained, log, (ident) =>
+    appliedThrough(restored, ident),
+  );
   const intake = core.intake;
   const snapshots = new SnapshotCycle({
     config,

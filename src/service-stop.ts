@@ -1,3 +1,4 @@
+import { APPLYING_FILE } from '../snapshots/applying-mark.js';
 import { removePidFile } from '../snapshots/pid-file.js';
 import type { SnapshotReport } from '../snapshots/snapshotter.js';
 import type { ServiceParts } from './service-parts.js';
@@ -59,7 +60,7 @@ export async function stopService(s: ServiceParts, service: Stoppable): Promise<
     s.journal.stopRetrying();
     await s.store.close();
     // Last: a commit that settled while the store closed was applied, watched, before this.
-    state.hangWatch?.stop();
+    stopHangWatch(s);
     releaseDataDir(s);
     state.phase = 'stopped';
   }
@@ -100,6 +101,24 @@ function releaseDataDir(s: ServiceParts): void {
 }
 
 /**
+ * The hang watch's stop removes applying.json: between messages, a mark left would name one
+ * that completed. One that cannot be removed (the data dir made unwritable while a slow message
+ * was marked) fails nothing, as the pid file's does: the next start counts no death on a mark
+ * whose message the restored generation's state of that plugin holds (hung-report.ts), which a
+ * final snapshot written makes so. It threw: 'stop failed', exit 1, and the lock kept.
+ */
+function stopHangWatch(s: ServiceParts): void {
+  try {
+    s.state.hangWatch?.stop();
+  } catch (err) {
+    s.log.warn(
+      { err: (err as Error).message },
+      `could not remove ${APPLYING_FILE}; it stays, and the next start counts no death on it if its snapshot holds the message it names`,
+    );
+  }
+}
+
+/**
  * The first step of a stop and of a close alike: no timer, watch or start step runs on after
  * it; the plugin hang watch too unless `hangWatch` is false (a stop keeps it to its end).
  */
@@ -107,6 +126,6 @@ function haltBackgroundWork(s: ServiceParts, service: Stoppable, hangWatch = tru
   s.state.abort.abort();
   service.metrics.stop();
   s.heapWatch.stop();
-  if (hangWatch) s.state.hangWatch?.stop();
+  if (hangWatch) stopHangWatch(s);
   for (const cancel of s.state.timers) cancel();
 }

@@ -18,6 +18,9 @@ import { builtinPlugins } from '../../plugins/index.js';
 import { markApplying } from '../../snapshots/applying-mark.js';
 import { HUNG_MESSAGES_FILE, readHungMessages } from '../../snapshots/hung-messages.js';
 import { HUNG_VIEWS_FILE, readHungViews, viewDigestOf } from '../../snapshots/hung-views.js';
+import type { SnapshotMeta } from '../../snapshots/format.js';
+import type { RestoreReport } from '../../snapshots/restore.js';
+import { appliedThrough } from '../../src/catch-up.js';
 import { HungReport } from '../../src/hung-report.js';
 import { tempDir } from '../helpers/service-process.js';
 
@@ -26,14 +29,14 @@ describe('a death mark found at start', () => {
   afterAll(() => {
     for (const d of dirs) d.remove();
   });
-  const start = (share: number | undefined) => {
+  const start = (share: number | undefined, appliedThrough?: (ident: string) => number) => {
     const d = tempDir();
     dirs.push(d);
     markApplying(d.path, { seq: 7, ident: 'volume-1d', since: '2026-12-04T00:00:00.000Z', heapShare: share });
     const lines: { msg: string }[] = [];
     const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as { msg: string }) });
     const host = new PluginHost(registerPlugins(builtinPlugins()), () => {});
-    new HungReport(host, d.path, 1, log);
+    new HungReport(host, d.path, 1, log, appliedThrough);
     host.stop();
     return { dir: d.path, said: lines.map((l) => l.msg).join('\n') };
   };
@@ -55,6 +58,64 @@ describe('a death mark found at start', () => {
     expect(said).toMatch(/the heap was already 93% full before it: not counted against that plugin/);
     // The mark is gone either way: the next start does not count this death again.
     expect(() => readFileSync(join(dir, 'applying.json'))).toThrow(/ENOENT/);
+  });
+});
+
+describe('a death mark whose message the restored state holds', () => {
+  const dirs: { remove(): void }[] = [];
+  afterAll(() => {
+    for (const d of dirs) d.remove();
+  });
+  const start = (appliedThrough: (ident: string) => number) => {
+    const d = tempDir();
+    dirs.push(d);
+    markApplying(d.path, { seq: 7, ident: 'volume-1d', since: '2026-12-04T00:00:00.000Z' });
+    const lines: { msg: string }[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as { msg: string }) });
+    const host = new PluginHost(registerPlugins(builtinPlugins()), () => {});
+    new HungReport(host, d.path, 1, log, appliedThrough);
+    host.stop();
+    return { dir: d.path, said: lines.map((l) => l.msg).join('\n') };
+  };
+
+  it('counts no death: a snapshot after the message says that plugin finished it (a stop that could not remove the mark)', () => {
+    for (const through of [7, 9]) {
+      const { dir, said } = start((ident) => (ident === 'volume-1d' ? through : 0));
+      expect(readHungMessages(dir).records).toEqual([]);
+      expect(said).toMatch(/names journal seq 7 of plugin "volume-1d", .*no death counted/);
+      expect(() => readFileSync(join(dir, 'applying.json'))).toThrow(/ENOENT/);
+    }
+  });
+
+  it('counts one when only other plugins are past it (this one behind, caught up in the run that died)', () => {
+    const { dir, said } = start((ident) => (ident === 'volume-1d' ? 6 : 100));
+    expect(readHungMessages(dir).records).toEqual([
+      expect.objectContaining({ seq: 7, ident: 'volume-1d', crashes: 1 }),
+    ]);
+    expect(said).toMatch(/the last run died while plugin "volume-1d" applied journal seq 7/);
+  });
+});
+
+describe('how far a restored generation holds a plugin state (appliedThrough)', () => {
+  const meta = { journalSeq: 50 } as SnapshotMeta;
+  const report = (over: Partial<RestoreReport>): RestoreReport => ({
+    meta,
+    restored: { a: 1 },
+    migrated: [],
+    retained: {},
+    fallbacks: [],
+    ...over,
+  });
+
+  it("is the generation's seq, a plugin loaded again its own mark, and 0 for none known", () => {
+    expect(appliedThrough(report({}), 'a')).toBe(50);
+    expect(appliedThrough(report({ resumed: { a: { journalSeq: 20, newestTimestamp: 0 } } }), 'a')).toBe(20);
+    expect(appliedThrough(report({ resumed: { a: { journalSeq: 20, newestTimestamp: 0, foreign: true } } }), 'a')).toBe(
+      0,
+    );
+    // New to the data dir (no state restored), or no generation at all.
+    expect(appliedThrough(report({ added: ['b'] }), 'b')).toBe(0);
+    expect(appliedThrough(report({ meta: null, restored: {} }), 'a')).toBe(0);
   });
 });
 

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { APPLYING_FILE } from '../../snapshots/applying-mark.js';
 import { HUNG_MESSAGES_FILE } from '../../snapshots/hung-messages.js';
 import {
@@ -10,6 +10,7 @@ import {
   hangingRows,
   publisherPastFirst,
 } from '../helpers/hanging-plugin.js';
+import { immutableSupported, setImmutable } from '../helpers/immutable-file.js';
 import { pluginService } from '../helpers/plugin-service.js';
 import { eventually } from '../helpers/service-process.js';
 
@@ -55,6 +56,63 @@ describe('a stop while a plugin applies a slow message', () => {
       await eventually(async () => ((await hangingRows(again))[0]?.n === 2 ? true : undefined), 30_000, 'both counted');
       expect(again.logs.join('\n')).not.toMatch(/the last run died/);
       expect(existsSync(join(dataDir, HUNG_MESSAGES_FILE))).toBe(false);
+    },
+    3 * LIMIT_S * 1000,
+  );
+});
+
+/**
+ * The same stop with the data dir made unwritable while the message is marked (immutable here; a
+ * `chmod a-w` for a service not run as root): neither the watch's removal of the mark once the
+ * message is done nor the stop's can remove it. The stop's threw: 'stop failed' after 'final
+ * snapshot written', exit 1; and the restart counted a death on the message that completed
+ * (two such stops, and it was skipped for good).
+ */
+describe('a stop while a plugin applies a slow message, the data dir made unwritable', () => {
+  const { dataDir, serve } = pluginService(
+    { 'hangs.mjs': HANGING_PLUGIN },
+    {
+      args: ['--plugin-hang-timeout', String(LIMIT_S), '--stop-timeout', String(LIMIT_S)],
+    },
+  );
+  let immutable = false;
+  afterAll(() => {
+    if (immutable) setImmutable(dataDir, false);
+  });
+
+  it(
+    'stops cleanly saying the mark stays, and the restart counts no death on it',
+    async () => {
+      const svc = await serve();
+      if (!immutableSupported(dataDir)) return;
+      const pub = await publisherPastFirst(svc, envelope);
+      await pub.send(HANGING_TOPIC, envelope(2, { spin: SPIN }));
+      pub.close();
+      const mark = join(dataDir, APPLYING_FILE);
+      await eventually(() => (existsSync(mark) ? true : undefined), 30_000, 'the mark');
+      setImmutable(dataDir, true);
+      immutable = true;
+      let code: number | null;
+      try {
+        // Still there once nothing can remove it: the plugin holds the message for seconds more.
+        expect(existsSync(mark)).toBe(true);
+        code = await svc.stop('SIGTERM');
+      } finally {
+        setImmutable(dataDir, false);
+        immutable = false;
+      }
+      expect(svc.logs.some((l) => l.includes('"msg":"final snapshot written"'))).toBe(true);
+      expect(svc.logs.some((l) => l.includes('"msg":"stop failed"'))).toBe(false);
+      expect(code).toBe(0);
+      expect(svc.logs.some((l) => l.includes(`could not remove ${APPLYING_FILE}`))).toBe(true);
+      expect(existsSync(mark)).toBe(true);
+
+      const again = await serve();
+      await eventually(async () => ((await hangingRows(again))[0]?.n === 2 ? true : undefined), 30_000, 'both counted');
+      expect(again.logs.join('\n')).not.toMatch(/the last run died/);
+      expect(again.logs.join('\n')).toMatch(/no death counted/);
+      expect(existsSync(join(dataDir, HUNG_MESSAGES_FILE))).toBe(false);
+      expect(existsSync(mark)).toBe(false);
     },
     3 * LIMIT_S * 1000,
   );
