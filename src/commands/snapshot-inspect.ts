@@ -1,5 +1,6 @@
 import { type CommandIO, CommandError, commandConfig, type DataDirOptions, openStore } from './common.js';
 import { listSlots, readGeneration } from './generations.js';
+import { JsonTooLargeError, type JsonStreamLimits, writeJson } from './json-stream.js';
 
 /**
  * "latest", or a generation as `snapshot list` prints it. Leading zeros are allowed (007 is
@@ -14,11 +15,15 @@ function generationNumber(generation: string): number | 'latest' {
   return n;
 }
 
+/** Levels of the output written member by member: top, plugins, one plugin, its stores, one store. */
+const INSPECT_DEPTH = 5;
+
 /** `snapshot inspect <generation|latest> [--plugin X]`: one generation's meta and decoded entries as JSON. */
 export function runSnapshotInspect(
   generation: string,
   opts: DataDirOptions & { plugin?: string },
   io: CommandIO,
+  limits: JsonStreamLimits = {},
 ): number {
   const config = commandConfig(opts);
   const store = openStore(config.dataDir, { readOnly: true });
@@ -55,7 +60,18 @@ export function runSnapshotInspect(
         },
       ]),
     );
-    io.out(`${JSON.stringify({ slot: wanted.slot, meta: wanted.meta, plugins, errors: content.errors }, null, 2)}\n`);
+    const inspected = { slot: wanted.slot, meta: wanted.meta, plugins, errors: content.errors };
+    try {
+      // Streamed down to each entry (plugins > ident > stores > store > key): a generation's
+      // JSON may be longer than one string can be.
+      writeJson(inspected, io.out, INSPECT_DEPTH, limits);
+    } catch (err) {
+      if (!(err instanceof JsonTooLargeError)) throw err;
+      throw new CommandError(
+        `generation ${wanted.meta.generation}: ${err.path.replace(/^\./, '')} is over ${err.maxChars} characters of JSON, more than one string holds, so it cannot be printed (the output stops before it); \`snapshot export\` copies the generation whole, and --plugin inspects the other plugins`,
+      );
+    }
+    io.out('\n');
     if (content.errors.length > 0)
       io.err(
         `statscache: generation ${wanted.meta.generation} has ${content.errors.length} unreadable entries (listed under "errors")\n`,
