@@ -77,12 +77,7 @@ export function lockDataDir(dataDir: string, what: string): DataDirLock {
   } catch (err) {
     throw unwritableDataDir(dataDir, err) ?? err;
   }
-  try {
-    fsExt.flockSync(fd, 'exnb');
-  } catch (err) {
-    closeSync(fd);
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK') throw err;
+  if (!tryLock(fd)) {
     const holder = lockHolder(dataDir);
     const who = holder
       ? `pid ${holder.pid}${holder.what ? ` (statscache ${holder.what})` : ''}`
@@ -126,12 +121,7 @@ export function lockDataDir(dataDir: string, what: string): DataDirLock {
  */
 function lockFolder(dataDir: string, lockPath: string): number {
   const fd = openSync(dataDir, 'r');
-  try {
-    fsExt.flockSync(fd, 'exnb');
-  } catch (err) {
-    closeSync(fd);
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK') throw err;
+  if (!tryLock(fd)) {
     const pid = readPid(dataDir);
     throw new StatscacheError(
       'SC_DATA_DIR_LOCKED',
@@ -139,4 +129,17 @@ function lockFolder(dataDir: string, lockPath: string): number {
     );
   }
   return fd;
+}
+
+/** An exclusive flock on `fd` without waiting: false, with `fd` closed, when another holds it. */
+function tryLock(fd: number): boolean {
+  try {
+    fsExt.flockSync(fd, 'exnb');
+    return true;
+  } catch (err) {
+    closeSync(fd);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK') throw err;
+    return false;
+  }
 }

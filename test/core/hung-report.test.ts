@@ -24,22 +24,32 @@ import { appliedThrough } from '../../src/catch-up.js';
 import { HungReport } from '../../src/hung-report.js';
 import { tempDir } from '../helpers/service-process.js';
 
+/**
+ * A start on a data dir holding a mark of journal seq 7 of volume-1d (the heap `share` full
+ * before it): what hung-messages.json then holds and what was logged.
+ */
+function startOnMark(
+  dirs: { remove(): void }[],
+  share: number | undefined,
+  appliedThrough?: (ident: string) => number,
+): { dir: string; said: string } {
+  const d = tempDir();
+  dirs.push(d);
+  markApplying(d.path, { seq: 7, ident: 'volume-1d', since: '2026-12-04T00:00:00.000Z', heapShare: share });
+  const lines: { msg: string }[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as { msg: string }) });
+  const host = new PluginHost(registerPlugins(builtinPlugins()), () => {});
+  new HungReport(host, d.path, 1, log, appliedThrough);
+  host.stop();
+  return { dir: d.path, said: lines.map((l) => l.msg).join('\n') };
+}
+
 describe('a death mark found at start', () => {
   const dirs: { remove(): void }[] = [];
   afterAll(() => {
     for (const d of dirs) d.remove();
   });
-  const start = (share: number | undefined, appliedThrough?: (ident: string) => number) => {
-    const d = tempDir();
-    dirs.push(d);
-    markApplying(d.path, { seq: 7, ident: 'volume-1d', since: '2026-12-04T00:00:00.000Z', heapShare: share });
-    const lines: { msg: string }[] = [];
-    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as { msg: string }) });
-    const host = new PluginHost(registerPlugins(builtinPlugins()), () => {});
-    new HungReport(host, d.path, 1, log, appliedThrough);
-    host.stop();
-    return { dir: d.path, said: lines.map((l) => l.msg).join('\n') };
-  };
+  const start = (share: number | undefined) => startOnMark(dirs, share);
 
   it('counts against the plugin when the heap had room before the message', () => {
     for (const share of [0.35, undefined]) {
@@ -66,17 +76,7 @@ describe('a death mark whose message the restored state holds', () => {
   afterAll(() => {
     for (const d of dirs) d.remove();
   });
-  const start = (appliedThrough: (ident: string) => number) => {
-    const d = tempDir();
-    dirs.push(d);
-    markApplying(d.path, { seq: 7, ident: 'volume-1d', since: '2026-12-04T00:00:00.000Z' });
-    const lines: { msg: string }[] = [];
-    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as { msg: string }) });
-    const host = new PluginHost(registerPlugins(builtinPlugins()), () => {});
-    new HungReport(host, d.path, 1, log, appliedThrough);
-    host.stop();
-    return { dir: d.path, said: lines.map((l) => l.msg).join('\n') };
-  };
+  const start = (appliedThrough: (ident: string) => number) => startOnMark(dirs, undefined, appliedThrough);
 
   it('counts no death: a snapshot after the message says that plugin finished it (a stop that could not remove the mark)', () => {
     for (const through of [7, 9]) {
