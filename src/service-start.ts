@@ -4,6 +4,7 @@ import { threadLimits } from './bus-prepare.js';
 import { configBudget } from './bus-budget.js';
 import { BusThreadHungError, StartGivenUpError, subscribeThreaded } from './bus-thread.js';
 import { systemClock } from './clock.js';
+import { descriptorShortfall, openFilesLimit } from './descriptor-limit.js';
 import { watchHangs } from './hang-watch.js';
 import type { HttpRequest, HttpResponse } from './http/responses.js';
 import { listen } from './http/uws-server.js';
@@ -38,6 +39,11 @@ export async function startService(s: ServiceParts, service: Startable): Promise
   });
   service.metrics.start();
   s.heapWatch.start();
+  // Warned, not refused: the default cap (10,000) is over the soft limit of many hosts whose
+  // service never sees that many clients, and refusing would stop it from starting at all.
+  const openFiles = openFilesLimit();
+  const shortfall = descriptorShortfall(openFiles, config.wsMaxConnections);
+  if (shortfall) log.warn({ openFilesLimit: openFiles, wsMaxConnections: config.wsMaxConnections }, shortfall);
   const live = liveServerParts(s.hub, config);
   state.server = await state.step(
     listen(

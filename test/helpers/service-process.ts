@@ -38,6 +38,8 @@ export function startService(
      * can lift it while it runs). A write past it fails with EFBIG, as on a full disk.
      */
     readonly fileSizeLimitKb?: number;
+    /** The open-file limit (RLIMIT_NOFILE, soft and hard: Node raises the soft one to the hard). */
+    readonly openFilesLimit?: number;
   } = {},
 ): Promise<RunningService> {
   // A service that connects to a publisher needs no inbound socket of its own.
@@ -48,14 +50,14 @@ export function startService(
     stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'],
   };
   // bash sets the limit and execs node, so the child's pid is the service's own.
+  const limits = [
+    ...(options.fileSizeLimitKb === undefined ? [] : [`ulimit -S -f ${String(options.fileSizeLimitKb)}`]),
+    ...(options.openFilesLimit === undefined ? [] : [`ulimit -n ${String(options.openFilesLimit)}`]),
+  ];
   const child =
-    options.fileSizeLimitKb === undefined
+    limits.length === 0
       ? spawn(process.execPath, argv, spawnOptions)
-      : spawn(
-          'bash',
-          ['-c', 'ulimit -S -f "$0" && exec "$@"', String(options.fileSizeLimitKb), process.execPath, ...argv],
-          spawnOptions,
-        );
+      : spawn('bash', ['-c', `${limits.join(' && ')} && exec "$@"`, 'bash', process.execPath, ...argv], spawnOptions);
   const logs: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
