@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 /**
  * What each `--connect` endpoint is doing, read from the socket monitor events libzmq emits.
  * libzmq never reports why a connect failed, so the state is inferred from the event order,
@@ -6,7 +8,11 @@
  * - host that does not resolve (`tcp://no-such-host.invalid:9940`): only `connect:retry`,
  *   never `connect:delay` (name resolution fails before a TCP connect is even attempted);
  * - closed port (`tcp://127.0.0.1:1`): `connect:delay`, `close`, `connect:retry`, repeated;
- * - a live publisher: `connect` then `handshake`; when it goes away, `disconnect`.
+ * - a live publisher: `connect` then `handshake`; when it goes away, `disconnect`;
+ * - no socket to be had (`socket()` fails with EMFILE while clients hold every descriptor): only
+ *   `connect:retry`, as for a name that does not resolve (libzmq resolves, then opens the
+ *   socket, and retries at once if either fails). An IP address always resolves, so for one
+ *   that is what it means.
  */
 export type EndpointState = 'connecting' | 'connected' | 'retrying' | 'unresolved' | 'disconnected';
 
@@ -56,8 +62,11 @@ export class EndpointTracker {
         return;
       case 'connect:retry': {
         const host = hostOf(this.endpoint);
-        if (this.attempted) this.set('retrying', `connection to ${host} refused or failed`, this.status.retries + 1);
-        else this.set('unresolved', `host ${host} did not resolve`, this.status.retries + 1);
+        const retries = this.status.retries + 1;
+        if (this.attempted) this.set('retrying', `connection to ${host} refused or failed`, retries);
+        else if (isIpLiteral(host))
+          this.set('retrying', `no socket could be opened to connect to ${host} (out of file descriptors?)`, retries);
+        else this.set('unresolved', `host ${host} did not resolve`, retries);
         this.attempted = false;
         return;
       }
@@ -78,6 +87,8 @@ export class EndpointTracker {
     this.onChange(this.status, previous);
   }
 }
+
+const isIpLiteral = (host: string): boolean => isIP(host.replace(/^\[(.*)\]$/, '$1')) !== 0;
 
 function hostOf(endpoint: string): string {
   const m = /^tcp:\/\/(.+):[^:]+$/.exec(endpoint);

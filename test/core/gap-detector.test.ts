@@ -189,6 +189,21 @@ describe('EndpointTracker', () => {
     expect(status).toMatchObject({ state: 'unresolved', retries: 2, lastError: 'host relay.example did not resolve' });
   });
 
+  it('retries without a connect attempt to an IP address: no socket could be opened, not a name that did not resolve', () => {
+    // libzmq resolves, then opens a socket, and retries at once when socket() fails (EMFILE):
+    // measured under `ulimit -n 256` with every descriptor held by WebSocket clients, /readyz
+    // said "host 127.0.0.1 did not resolve".
+    for (const [endpoint, host] of [
+      ['tcp://127.0.0.1:9940', '127.0.0.1'],
+      ['tcp://[::1]:9940', '[::1]'],
+    ] as const)
+      expect(run(['connect:retry'], endpoint).status).toMatchObject({
+        state: 'retrying',
+        retries: 1,
+        lastError: `no socket could be opened to connect to ${host} (out of file descriptors?)`,
+      });
+  });
+
   it('attempts that close and retry: refused; a handshake: connected, retries reset, then a drop', () => {
     expect(run(['connect:delay', 'close', 'connect:retry']).status).toMatchObject({
       state: 'retrying',
