@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { descriptorShortfall, OWN_DESCRIPTORS, openFilesLimit } from '../../src/descriptor-limit.js';
+import { upgrade } from '../helpers/live-connections.js';
 import { type RunningService, startService, tempDir } from '../helpers/service-process.js';
 
 const LIMITS = `Limit                     Soft Limit           Hard Limit           Units
@@ -60,5 +61,28 @@ describe('serve under a low descriptor limit', () => {
     );
     expect(service.logs.some((l) => l.includes('statscache listening'))).toBe(true);
     expect(warnings(service)).toEqual([]);
+  });
+
+  it('a cap that fits holds a crowd of WebSocket clients below the limit: /healthz is still answered', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const cap = 256 - OWN_DESCRIPTORS;
+    service = await startService(
+      ['--data-dir', dir.path, '--ws-max-connections', String(cap)],
+      {},
+      { openFilesLimit: 256 },
+    );
+    const wsUrl = `ws://127.0.0.1:${String(service.port)}/ws`;
+    const opened = await Promise.all(Array.from({ length: cap + 60 }, () => upgrade(wsUrl)));
+    try {
+      expect(opened.filter((o) => o.status === 101)).toHaveLength(cap);
+      const refused = opened.filter((o) => o.status !== 101);
+      expect(refused).toHaveLength(60);
+      for (const r of refused) expect(JSON.parse(r.body)).toMatchObject({ error: 'server_full' });
+      // A new connection, while every admitted client stays: accept() still has a descriptor.
+      expect((await fetch(`${service.base}/healthz`)).status).toBe(200);
+    } finally {
+      for (const o of opened) o.close();
+    }
   });
 });
