@@ -90,20 +90,37 @@ export class StoreSalvage extends SlotWrites {
     });
   }
 
-  /** Rebuilds the id and time indexes from the journal records (after a salvage copied only those). */
+  /**
+   * Rebuilds the id and time indexes from the journal records (after a salvage copied only those).
+   * lmdb-js may settle this transaction neither way (a data file refusing writes), and the check
+   * child waits on it until its parent's CHILD_TIMEOUT_MS kills it: settled by a later write, the
+   * file says whether the last record indexed has its id entry (the salvage copy has none before).
+   */
   reindexJournal(indexOf: (value: Uint8Array) => { id: string; timestamp: number } | null): Promise<number> {
-    return this.checked(
+    let indexed: { n: number; last: { id: string; seq: number } | null } | null = null;
+    return this.settled(
       this.root.transaction(() => {
         let n = 0;
+        let last: { id: string; seq: number } | null = null;
         for (const { key, value } of this.journal.getRange({})) {
           const idx = indexOf(value);
           if (!idx) continue;
           void this.ids.put(idx.id, key);
           void this.times.put([idx.timestamp, key], EMPTY);
+          last = { id: idx.id, seq: key };
           n++;
         }
+        indexed = { n, last };
         return n;
       }) as Promise<number>,
+      () => {
+        const done = indexed as { n: number; last: { id: string; seq: number } | null } | null;
+        if (done === null || (done.last !== null && this.ids.get(done.last.id) !== done.last.seq))
+          throw this.failedInFile(
+            `LMDB did not report rebuilding the journal's indexes as failed, but ${done?.last ? `the id of seq ${done.last.seq} is` : 'they are'} not in the file`,
+          );
+        return done.n;
+      },
     );
   }
 }

@@ -229,11 +229,32 @@ export class SlotWrites extends SlotReads {
     });
   }
 
+  /**
+   * One snapshot record's raw bytes, as the corruption tools write them. Settled from the file as
+   * the cycle's writes are (lmdb-js may settle a write to a refusing file neither way): the bytes
+   * there, or not.
+   */
   putRaw(key: unknown, value: Uint8Array): Promise<boolean> {
-    return this.checked(this.snapshots.put(key as SnapshotKey, value));
+    const k = key as SnapshotKey;
+    return this.settled(this.snapshots.put(k, value), () => {
+      const held = this.snapshots.getBinary(k);
+      if (held === undefined || held === null || Buffer.compare(held, value) !== 0)
+        throw this.failedInFile(
+          `LMDB did not report the raw put of ${JSON.stringify(key)} as failed, but it is not in the file`,
+        );
+      return true;
+    });
   }
 
+  /** Removes one snapshot record, settled from the file as putRaw is: the record gone, or still there. */
   removeRaw(key: unknown): Promise<boolean> {
-    return this.checked(this.snapshots.remove(key as SnapshotKey));
+    const k = key as SnapshotKey;
+    return this.settled(this.snapshots.remove(k), () => {
+      if (this.snapshots.doesExist(k))
+        throw this.failedInFile(
+          `LMDB did not report the raw remove of ${JSON.stringify(key)} as failed, but it is still in the file`,
+        );
+      return true;
+    });
   }
 }

@@ -166,3 +166,57 @@ describe.skipIf(!supported)('a snapshot written while the data file refuses writ
     });
   }, 90_000);
 });
+
+describe.skipIf(!supported)('tool writes while the data file refuses writes', () => {
+  /** A fresh store in its own data dir, journal seq 1 written, whose data file `refused` runs against. */
+  async function withRefusing(
+    name: string,
+    refused: (store: DataStore, refuse: (write: () => Promise<unknown>) => Promise<unknown>) => Promise<void>,
+  ): Promise<void> {
+    const own = tempDir(`statscache-refused-${name}-`);
+    const ownFile = join(own.path, DATA_FILE);
+    const store = new DataStore(own.path, { probeAfterMs: 100 });
+    const refuse = async (write: () => Promise<unknown>): Promise<unknown> => {
+      setImmutable(ownFile, true);
+      try {
+        return await outcome(write());
+      } finally {
+        setImmutable(ownFile, false);
+      }
+    };
+    try {
+      await store.appendJournal([record(1)]);
+      await refused(store, refuse);
+      await store.close();
+    } finally {
+      setImmutable(ownFile, false);
+      own.remove();
+    }
+  }
+
+  it("the journal's indexes rebuilt after a salvage (the check child's reindex) fail with the cause, and rebuild once the file takes writes again", async () => {
+    await withRefusing('reindex', async (store, refuse) => {
+      const indexOf = () => ({ id: 'reindexed-1', timestamp: 1_700_000_100 });
+      const reindexed = await refuse(() => store.reindexJournal(indexOf));
+      expect(reindexed).toBeInstanceOf(WriteFailedError);
+      expect(String((reindexed as Error).message)).toMatch(/rebuilding the journal's indexes .*not in the file/);
+      expect(store.seqOfId('reindexed-1')).toBeUndefined();
+      expect(await store.reindexJournal(indexOf)).toBe(1);
+      expect(store.seqOfId('reindexed-1')).toBe(1);
+    });
+  }, 90_000);
+
+  it('a raw put and remove (the corruption tools) fail with the cause, and land once the file takes writes again', async () => {
+    await withRefusing('raw', async (store, refuse) => {
+      const key = [3, 'e', 'p', 'rows', 'k'];
+      const put = await refuse(() => store.putRaw(key, new Uint8Array([9, 9])));
+      expect(put).toBeInstanceOf(WriteFailedError);
+      expect(String((put as Error).message)).toMatch(/raw put .*not in the file/);
+      expect(await store.putRaw(key, new Uint8Array([9, 9]))).toBe(true);
+      const removed = await refuse(() => store.removeRaw(key));
+      expect(removed).toBeInstanceOf(WriteFailedError);
+      expect(String((removed as Error).message)).toMatch(/raw remove .*still in the file/);
+      expect(await store.removeRaw(key)).toBe(true);
+    });
+  }, 90_000);
+});
