@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { exitCodeOf, isStatscacheError } from '../../actors/errors.js';
+import { exitCodeOf, isStatscacheError, StatscacheError } from '../../actors/errors.js';
 import { lockDataDir, unwritableDataDir, type DataDirLock } from '../../snapshots/data-dir-lock.js';
-import { DATA_FILE, DataStore } from '../../snapshots/lmdb-store.js';
+import { DATA_FILE, DataStore, WriteFailedError } from '../../snapshots/lmdb-store.js';
 import { QUARANTINE_DIR, quarantineAndSalvage } from '../../snapshots/quarantine.js';
 import { checkDataFile } from '../../snapshots/store-check.js';
 import { loadConfig, type Config } from '../config.js';
@@ -81,6 +81,27 @@ export function lockForCommand(dataDir: string, what: string, options: { mustExi
   if (options.mustExist && !existsSync(join(dataDir, DATA_FILE)))
     throw new CommandError(`no statscache data in ${dataDir} (expected ${join(dataDir, DATA_FILE)}); pass --data-dir`);
   return lockDataDir(dataDir, what);
+}
+
+/**
+ * A writer command's one write transaction (all of it lands, or none). Its commit refused by the
+ * file (full disk, file size limit, a file system remounted read-only, an immutable file) is
+ * SC_DATA_FILE_WRITE_FAILED naming the file and LMDB's cause (exit 1: it may pass), instead of a
+ * bare WriteFailedError stack that named neither the data dir nor what was left of it. The
+ * write's outcome is always reported: the store settles from the file a write lmdb-js never
+ * reports on (StoreCommits.settled), so this waits on nothing more.
+ */
+export async function writeOrFail<T>(dataDir: string, what: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (!(err instanceof WriteFailedError)) throw err;
+    throw new StatscacheError(
+      'SC_DATA_FILE_WRITE_FAILED',
+      `could not write the data file ${join(dataDir, DATA_FILE)} (${err.message}): nothing of this ${what} was written; the data dir is as it was`,
+      { cause: err },
+    );
+  }
 }
 
 /** Runs a command body and turns expected failures into one line on stderr and an exit code. */

@@ -11,6 +11,7 @@ import {
   isoTime,
   lockForCommand,
   openStore,
+  writeOrFail,
 } from './common.js';
 import { listSlots } from './generations.js';
 import { markNotLoaded } from '../../snapshots/not-loaded.js';
@@ -147,7 +148,7 @@ export async function runJournalReplay(opts: ReplayOptions, io: CommandIO): Prom
       );
     const seconds = Math.max((performance.now() - started) / 1000, 1e-9);
 
-    const report = await snapshotter.take();
+    const report = await writeOrFail(config.dataDir, 'journal replay', () => snapshotter.take());
     const rate = Math.round(seen / seconds);
     io.out(
       `replayed ${applied} messages (${seen - applied} older than --from skipped${journal.corrupt > 0 ? `, ${journal.corrupt} damaged records skipped` : ''}${pluginErrors > 0 ? `, ${pluginErrors} plugin update errors` : ''}) ` +

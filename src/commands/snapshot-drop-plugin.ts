@@ -6,7 +6,14 @@ import type { DataStore } from '../../snapshots/lmdb-store.js';
 import { notLoadedAfterOf } from '../../snapshots/not-loaded.js';
 import { refuseNewerFormat, slotCandidates } from '../../snapshots/restore.js';
 import { pluginsForConfig } from '../plugin-loader.js';
-import { type CommandIO, commandConfig, type DataDirOptions, lockForCommand, openStore } from './common.js';
+import {
+  type CommandIO,
+  commandConfig,
+  type DataDirOptions,
+  lockForCommand,
+  openStore,
+  writeOrFail,
+} from './common.js';
 
 /**
  * `snapshot drop-plugin <ident>`: drops the state kept for a plugin taken out of the config for
@@ -52,14 +59,16 @@ export async function runSnapshotDropPlugin(ident: string, opts: DataDirOptions,
     const record = newest?.plugins[ident];
     const mark = record ? notLoadedAfterOf(record) : null;
     const entries = Object.values(holding[0]?.meta.plugins[ident]?.entries ?? {}).reduce((a, b) => a + b, 0);
-    await store.writeSnapshot((batch) => {
-      for (const { slot, meta } of holding) {
-        const { [ident]: _dropped, ...plugins } = meta.plugins;
-        batch.clear(slot, ident);
-        const next: SnapshotMeta = { ...meta, plugins };
-        batch.putMeta(slot, encodeChecked(next));
-      }
-    });
+    await writeOrFail(config.dataDir, 'snapshot drop-plugin', () =>
+      store.writeSnapshot((batch) => {
+        for (const { slot, meta } of holding) {
+          const { [ident]: _dropped, ...plugins } = meta.plugins;
+          batch.clear(slot, ident);
+          const next: SnapshotMeta = { ...meta, plugins };
+          batch.putMeta(slot, encodeChecked(next));
+        }
+      }),
+    );
     const generations = holding.map(({ meta, slot }) => `${meta.generation} (slot ${slot})`).join(', ');
     io.out(
       `dropped the state of plugin "${ident}" (${entries} entries in the newest) from generation${holding.length > 1 ? 's' : ''} ${generations}` +

@@ -13,6 +13,7 @@ import {
   type DataDirOptions,
   lockForCommand,
   openStore,
+  writeOrFail,
 } from './common.js';
 import { decodeExport, ExportFileError, type ExportPayload } from './export-format.js';
 import { readExportFile } from './export-read.js';
@@ -228,24 +229,26 @@ export async function importPayload(
         },
       ];
     });
-    await store.writeSnapshotMovingJournal(
-      moves,
-      (batch) => {
-        for (const ident of new Set([...store.identsIn(slot), ...Object.keys(payload.plugins)]))
-          batch.clear(slot, ident);
-        for (const [ident, stored] of Object.entries(payload.plugins)) {
-          for (const [key, value] of stored.rows) batch.put(slot, ident, 'rows', key, encodeChecked(value));
-          entries += stored.rows.length;
-          for (const [name, pairs] of Object.entries(stored.stores)) {
-            for (const [key, value] of pairs) batch.put(slot, ident, name, key, encodeChecked(value));
-            entries += pairs.length;
+    await writeOrFail(config.dataDir, 'snapshot import', () =>
+      store.writeSnapshotMovingJournal(
+        moves,
+        (batch) => {
+          for (const ident of new Set([...store.identsIn(slot), ...Object.keys(payload.plugins)]))
+            batch.clear(slot, ident);
+          for (const [ident, stored] of Object.entries(payload.plugins)) {
+            for (const [key, value] of stored.rows) batch.put(slot, ident, 'rows', key, encodeChecked(value));
+            entries += stored.rows.length;
+            for (const [name, pairs] of Object.entries(stored.stores)) {
+              for (const [key, value] of pairs) batch.put(slot, ident, name, key, encodeChecked(value));
+              entries += pairs.length;
+            }
           }
-        }
-        batch.putMeta(slot, encodeChecked(meta));
-        for (const o of older) batch.putMeta(o.slot, encodeChecked(o.meta));
-      },
-      tail,
-      covered,
+          batch.putMeta(slot, encodeChecked(meta));
+          for (const o of older) batch.putMeta(o.slot, encodeChecked(o.meta));
+        },
+        tail,
+        covered,
+      ),
     );
     // Hangs recorded against this journal's seqs follow the moved messages (or go with the rest).
     remapHungMessages(config.dataDir, moves);

@@ -7,12 +7,27 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs the built CLI (`npm test` builds first) to completion. */
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, [CLI, ...args], {
+/**
+ * Runs the built CLI (`npm test` builds first) to completion. `fileSizeLimitKb`: the largest file
+ * it may write, in KiB (RLIMIT_FSIZE): a write past it fails with EFBIG, as on a full disk.
+ */
+export function runCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  options: { readonly fileSizeLimitKb?: number } = {},
+): Promise<CliResult> {
+  const spawnOptions = {
     env: { ...process.env, STATSCACHE_ADMIN_TOKEN: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+    stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'],
+  };
+  const child =
+    options.fileSizeLimitKb === undefined
+      ? spawn(process.execPath, [CLI, ...args], spawnOptions)
+      : spawn(
+          'bash',
+          ['-c', 'ulimit -S -f "$0" && exec "$@"', String(options.fileSizeLimitKb), process.execPath, CLI, ...args],
+          spawnOptions,
+        );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -1,0 +1,89 @@
+import { statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import type { Envelope } from '../../src/envelope.js';
+import { createLogger } from '../../src/logger.js';
+import { pluginsForConfig } from '../../src/plugin-loader.js';
+import { Service } from '../../src/service.js';
+import { recentSamples } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/service-process.js';
+import { runCli } from './cli.js';
+
+/**
+ * The offline writers on a data file that opens but cannot take the write they make: the file
+ * may not grow (RLIMIT_FSIZE: EFBIG, as a full disk refuses it). `journal replay`, `snapshot
+ * import` and `snapshot drop-plugin` ended with exit 1 and a bare stack, 'WriteFailedError: File too large: Attempting to
+ * write page at position …', naming neither the data dir nor what was left of it. Each now ends
+ * with SC_DATA_FILE_WRITE_FAILED naming the file, the cause and that nothing was written, and the
+ * data dir is as it was.
+ */
+/** A plugin the data dir's generations hold, later taken out of the config (`snapshot drop-plugin`). */
+const KOJI = `export default {
+  name: 'Koji', summary: 's', description: 'd',
+  columns: ['topic', 'n'], key: ['topic'],
+  update(message, { rows }) {
+    rows.put({ timestamp: message.timestamp, topic: message.topic, n: (rows.get(message.topic)?.n ?? 0) + 1 });
+  },
+};`;
+
+describe('offline writers on a data file that refuses their write', () => {
+  const data = tempDir();
+  const scratch = tempDir();
+  const backup = join(scratch.path, 'backup.scx');
+  const file = join(data.path, 'statscache.lmdb');
+  const configFile = (name: string, plugins: string[]) => {
+    const path = join(scratch.path, name);
+    writeFileSync(path, JSON.stringify({ plugins, dataDir: data.path }));
+    return path;
+  };
+  writeFileSync(join(scratch.path, 'koji.mjs'), KOJI);
+  const withKoji = configFile('with.json', ['./koji.mjs']);
+  const without = configFile('without.json', []);
+  const config = loadConfig({
+    env: {},
+    file: withKoji,
+    flags: { port: 0, host: '127.0.0.1', bind: ['tcp://127.0.0.1:*'] },
+  });
+  afterAll(() => {
+    data.remove();
+    scratch.remove();
+  });
+
+  const listed = async () => (await runCli(['snapshot', 'list', '--json', '--data-dir', data.path])).stdout;
+  /** No room past the file's size now: the command's write that grows it fails. */
+  const noRoom = () => ({ fileSizeLimitKb: Math.ceil(statSync(file).size / 1024) });
+
+  it('journal replay, snapshot import and snapshot drop-plugin end with a coded error naming the file and cause, the data dir as it was', async () => {
+    const service = await Service.build({
+      config,
+      logger: createLogger('silent'),
+      checkDataFile: false,
+      plugins: await pluginsForConfig(config, withKoji),
+    });
+    await service.recover();
+    for (const m of recentSamples(Math.floor(Date.now() / 1000) - 5).slice(0, 200)) service.accept(m as Envelope);
+    await service.settled();
+    await service.stop();
+    const exported = await runCli(['snapshot', 'export', backup, '--data-dir', data.path]);
+    expect(exported.code, exported.stderr).toBe(0);
+    const before = await listed();
+
+    const commands = [
+      ['journal', 'replay', '--from', '0', '--data-dir', data.path],
+      ['snapshot', 'import', backup, '--data-dir', data.path],
+      // The plugin taken out of the config, its state kept: dropping it rewrites the generations.
+      ['snapshot', 'drop-plugin', 'koji', '--config', without],
+    ];
+    for (const args of commands) {
+      const r = await runCli(args, {}, noRoom());
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain(`statscache: SC_DATA_FILE_WRITE_FAILED: could not write the data file ${file} (`);
+      expect(r.stderr).toMatch(/File too large.*\): nothing of this .* was written; the data dir is as it was/);
+      // Its last line, no stack of its own (lmdb-js logs the failed page write itself, above it).
+      expect(r.stderr.trimEnd().split('\n').at(-1)).toMatch(/^statscache: SC_DATA_FILE_WRITE_FAILED: /);
+      expect(r.stderr).not.toMatch(/WriteFailedError|at writeFailure/);
+      expect(await listed()).toBe(before);
+    }
+  }, 60_000);
+});
