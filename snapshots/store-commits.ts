@@ -11,6 +11,8 @@
  * store-slot-writes.ts, store-salvage.ts (file check and salvage), and lmdb-store.ts, which
  * opens the file and is the class the rest of statscache uses (DataStore).
  */
+import { join } from 'node:path';
+import { StatscacheError } from '../actors/errors.js';
 import { AppendSettlement } from './append-settlement.js';
 import type { SnapshotKey } from './store-entry-keys.js';
 import { EMPTY, type StoreEnv, type StoreTables, type Table } from './store-tables.js';
@@ -21,6 +23,21 @@ import { EMPTY, type StoreEnv, type StoreTables, type Table } from './store-tabl
  */
 export class WriteFailedError extends Error {
   override readonly name = 'WriteFailedError';
+}
+
+/**
+ * A WriteFailedError told to an operator (a command's exit, `snapshot take`'s answer):
+ * SC_DATA_FILE_WRITE_FAILED naming the data file (`file`: lmdb-store.ts DATA_FILE in `dataDir`),
+ * LMDB's cause and `left`, what the failed write left; null for any other error. The bare error
+ * named neither the data dir nor what was left of it.
+ */
+export function dataFileWriteFailed(dataDir: string, file: string, err: unknown, left: string): StatscacheError | null {
+  if (!(err instanceof WriteFailedError)) return null;
+  return new StatscacheError(
+    'SC_DATA_FILE_WRITE_FAILED',
+    `could not write the data file ${join(dataDir, file)} (${err.message}): ${left}`,
+    { cause: err },
+  );
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { PluginHost } from '../actors/plugin-host.js';
 import type { Journal } from '../snapshots/journal.js';
 import type { SnapshotReport } from '../snapshots/snapshotter.js';
+import { DATA_FILE, dataFileWriteFailed } from '../snapshots/lmdb-store.js';
 import { quarantineFolders } from '../snapshots/quarantine.js';
 import type { AmqpInputs } from './amqp-inputs.js';
 import type { EndpointStatus } from './bus.js';
@@ -191,7 +192,18 @@ export function createServiceHttp(d: ServiceHttpDeps): ServiceHttp {
   // Asynchronous (a snapshot waits for LMDB): the HTTP adapter must route /admin/* here and await it.
   const admin = createAdminHandler({
     adminToken: config.adminToken,
-    snapshot: d.snapshot,
+    // A refused write names the data file, as the offline writers do (`snapshot take` prints it).
+    snapshot: () =>
+      d.snapshot().catch((err: unknown) => {
+        throw (
+          dataFileWriteFailed(
+            config.dataDir,
+            DATA_FILE,
+            err,
+            'the service keeps serving, and its state is written with the next snapshot that succeeds',
+          ) ?? err
+        );
+      }),
     exportSnapshot: lazyPeerExport(config, exports),
     onExportError: (err) =>
       d.log.error(

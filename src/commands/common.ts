@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { exitCodeOf, isStatscacheError, StatscacheError } from '../../actors/errors.js';
+import { exitCodeOf, isStatscacheError } from '../../actors/errors.js';
 import { lockDataDir, unwritableDataDir, type DataDirLock } from '../../snapshots/data-dir-lock.js';
-import { DATA_FILE, DataStore, WriteFailedError } from '../../snapshots/lmdb-store.js';
+import { DATA_FILE, DataStore, dataFileWriteFailed } from '../../snapshots/lmdb-store.js';
 import { QUARANTINE_DIR, quarantineAndSalvage } from '../../snapshots/quarantine.js';
 import { checkDataFile } from '../../snapshots/store-check.js';
 import { loadConfig, type Config } from '../config.js';
@@ -95,11 +95,9 @@ export async function writeOrFail<T>(dataDir: string, what: string, write: () =>
   try {
     return await write();
   } catch (err) {
-    if (!(err instanceof WriteFailedError)) throw err;
-    throw new StatscacheError(
-      'SC_DATA_FILE_WRITE_FAILED',
-      `could not write the data file ${join(dataDir, DATA_FILE)} (${err.message}): nothing of this ${what} was written; the data dir is as it was`,
-      { cause: err },
+    throw (
+      dataFileWriteFailed(dataDir, DATA_FILE, err, `nothing of this ${what} was written; the data dir is as it was`) ??
+      err
     );
   }
 }
