@@ -163,9 +163,11 @@ describe('snapshot take against a serve whose data file refuses writes', () => {
     'ends with the data file and its cause, and the next take lands',
     async () => {
       await pub.bind('tcp://127.0.0.1:*');
-      for (let attempt = 0; attempt < 3; attempt++) if ((await run(attempt)) === 'done') return;
+      // As test/e2e/data-file-refused: about 1 run in 5 dies of lmdb-js's defect on a loaded host,
+      // so 5 in a row (~1 in 3,000) is a failure.
+      for (let attempt = 0; attempt < 5; attempt++) if ((await run(attempt)) === 'done') return;
       throw new Error('the service aborted on every attempt (lmdb-js heap overrun on a failed page write)');
     },
-    180_000,
+    300_000,
   );
 });
