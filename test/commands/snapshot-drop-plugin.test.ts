@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { KOJI } from '../helpers/plugin-config.js';
 import { joinedPublisher, waitReady } from '../helpers/probes.js';
 import { eventually, getJson, type RunningService, startService, tempDir } from '../helpers/service-process.js';
 import { runCli } from './cli.js';
@@ -11,13 +12,6 @@ import { runCli } from './cli.js';
  * service runs, for a plugin the config loads and for an ident no generation holds, each with
  * its code, naming the value, and nothing changed. A real data dir written by real services.
  */
-const KOJI = `export default {
-  name: 'Koji', summary: 's', description: 'd',
-  columns: ['topic', 'n'], key: ['topic'],
-  update(message, { rows }) {
-    rows.put({ timestamp: message.timestamp, topic: message.topic, n: (rows.get(message.topic)?.n ?? 0) + 1 });
-  },
-};`;
 const KEPT_WARNING = 'state on disk for a plugin that is not loaded';
 
 const dir = tempDir();

@@ -1,6 +1,7 @@
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { KOJI } from '../helpers/plugin-config.js';
 import { busFixture } from '../helpers/bus-fixture.js';
 import { immutableSupported, setImmutable } from '../helpers/immutable-file.js';
 import { metricOf, waitReady } from '../helpers/probes.js';
@@ -21,14 +22,6 @@ import { runCli } from './cli.js';
  * with SC_DATA_FILE_WRITE_FAILED naming the file, the cause and that nothing was written, and the
  * data dir is as it was.
  */
-/** A plugin the data dir's generations hold, later taken out of the config (`snapshot drop-plugin`). */
-const KOJI = `export default {
-  name: 'Koji', summary: 's', description: 'd',
-  columns: ['topic', 'n'], key: ['topic'],
-  update(message, { rows }) {
-    rows.put({ timestamp: message.timestamp, topic: message.topic, n: (rows.get(message.topic)?.n ?? 0) + 1 });
-  },
-};`;
 
 describe('offline writers on a data file that refuses their write', () => {
   const data = tempDir();

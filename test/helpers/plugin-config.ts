@@ -19,3 +19,15 @@ export function pluginConfig(
   );
   return config;
 }
+
+/**
+ * An operator plugin module's source (a per-topic counter): state a data dir's generations hold
+ * for a plugin later taken out of the config (`snapshot drop-plugin`).
+ */
+export const KOJI = `export default {
+  name: 'Koji', summary: 's', description: 'd',
+  columns: ['topic', 'n'], key: ['topic'],
+  update(message, { rows }) {
+    rows.put({ timestamp: message.timestamp, topic: message.topic, n: (rows.get(message.topic)?.n ?? 0) + 1 });
+  },
+};`;

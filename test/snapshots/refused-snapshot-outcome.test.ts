@@ -40,6 +40,32 @@ const outcome = (write: Promise<unknown>, ms = 30_000): Promise<unknown> =>
     new Promise((resolve) => setTimeout(() => resolve('never settled'), ms).unref()),
   ]);
 
+/** A fresh store in its own data dir, journal seq 1 written, whose data file `refused` runs against while it refuses writes. */
+async function withRefusingStore(
+  name: string,
+  refused: (store: DataStore, refuse: <T>(write: () => Promise<T>) => Promise<unknown>) => Promise<void>,
+): Promise<void> {
+  const own = tempDir(`statscache-refused-${name}-`);
+  const ownFile = join(own.path, DATA_FILE);
+  const store = new DataStore(own.path, { probeAfterMs: 100 });
+  const refuse = async <T>(write: () => Promise<T>): Promise<unknown> => {
+    setImmutable(ownFile, true);
+    try {
+      return await outcome(write());
+    } finally {
+      setImmutable(ownFile, false);
+    }
+  };
+  try {
+    await store.appendJournal([record(1)]);
+    await refused(store, refuse);
+    await store.close();
+  } finally {
+    setImmutable(ownFile, false);
+    own.remove();
+  }
+}
+
 describe.skipIf(!supported)('a snapshot written while the data file refuses writes', () => {
   it('fails with the cause, and the next one after the file takes writes again is written', async () => {
     const store = new DataStore(dir.path, { probeAfterMs: 100 });
@@ -108,32 +134,6 @@ describe.skipIf(!supported)('a snapshot written while the data file refuses writ
     }
   }, 90_000);
 
-  /** A fresh store in its own data dir whose data file `refused` runs against while it refuses writes. */
-  async function withRefusingStore(
-    name: string,
-    refused: (store: DataStore, refuse: <T>(write: () => Promise<T>) => Promise<unknown>) => Promise<void>,
-  ): Promise<void> {
-    const own = tempDir(`statscache-refused-${name}-`);
-    const ownFile = join(own.path, DATA_FILE);
-    const store = new DataStore(own.path, { probeAfterMs: 100 });
-    const refuse = async <T>(write: () => Promise<T>): Promise<unknown> => {
-      setImmutable(ownFile, true);
-      try {
-        return await outcome(write());
-      } finally {
-        setImmutable(ownFile, false);
-      }
-    };
-    try {
-      await store.appendJournal([record(1)]);
-      await refused(store, refuse);
-      await store.close();
-    } finally {
-      setImmutable(ownFile, false);
-      own.remove();
-    }
-  }
-
   it('retiring a slot (entries, then meta) fails with the cause, and retires once the file takes writes again', async () => {
     await withRefusingStore('retire', async (store, refuse) => {
       await store.writeSnapshot((batch) => {
@@ -168,34 +168,8 @@ describe.skipIf(!supported)('a snapshot written while the data file refuses writ
 });
 
 describe.skipIf(!supported)('tool writes while the data file refuses writes', () => {
-  /** A fresh store in its own data dir, journal seq 1 written, whose data file `refused` runs against. */
-  async function withRefusing(
-    name: string,
-    refused: (store: DataStore, refuse: (write: () => Promise<unknown>) => Promise<unknown>) => Promise<void>,
-  ): Promise<void> {
-    const own = tempDir(`statscache-refused-${name}-`);
-    const ownFile = join(own.path, DATA_FILE);
-    const store = new DataStore(own.path, { probeAfterMs: 100 });
-    const refuse = async (write: () => Promise<unknown>): Promise<unknown> => {
-      setImmutable(ownFile, true);
-      try {
-        return await outcome(write());
-      } finally {
-        setImmutable(ownFile, false);
-      }
-    };
-    try {
-      await store.appendJournal([record(1)]);
-      await refused(store, refuse);
-      await store.close();
-    } finally {
-      setImmutable(ownFile, false);
-      own.remove();
-    }
-  }
-
   it("the journal's indexes rebuilt after a salvage (the check child's reindex) fail with the cause, and rebuild once the file takes writes again", async () => {
-    await withRefusing('reindex', async (store, refuse) => {
+    await withRefusingStore('reindex', async (store, refuse) => {
       const indexOf = () => ({ id: 'reindexed-1', timestamp: 1_700_000_100 });
       const reindexed = await refuse(() => store.reindexJournal(indexOf));
       expect(reindexed).toBeInstanceOf(WriteFailedError);
@@ -207,7 +181,7 @@ describe.skipIf(!supported)('tool writes while the data file refuses writes', ()
   }, 90_000);
 
   it('a raw put and remove (the corruption tools) fail with the cause, and land once the file takes writes again', async () => {
-    await withRefusing('raw', async (store, refuse) => {
+    await withRefusingStore('raw', async (store, refuse) => {
       const key = [3, 'e', 'p', 'rows', 'k'];
       const put = await refuse(() => store.putRaw(key, new Uint8Array([9, 9])));
       expect(put).toBeInstanceOf(WriteFailedError);
