@@ -4,8 +4,8 @@
  * across restarts, so without this record a binding dropped from the configuration would keep
  * routing its topics into the queue (and into every statistic) forever.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readBoundedFile } from './bounded-read.js';
 import { replaceFileDurably } from './durable-replace.js';
 
 export const AMQP_BINDINGS_FILE = 'amqp-bindings.json';
@@ -13,6 +13,8 @@ export const AMQP_BINDINGS_FILE = 'amqp-bindings.json';
 /** Bounds on what is read back: the file is ours, but a hand-edited or damaged one must not hurt. */
 const MAX_KEYS = 1000;
 const MAX_KEY_LENGTH = 255;
+/** 1,000 keys of 255 characters under a few URLs fit in well under this. */
+const MAX_FILE_BYTES = 1024 * 1024;
 
 type Recorded = Record<string, Record<string, string[]>>;
 
@@ -28,7 +30,11 @@ export class AmqpBindingRecord {
    * label, and the same broker written another way (`localhost` for `127.0.0.1`, a new port,
    * `amqps` after a move to TLS) must not lose track of what the queue is bound to. Every
    * input binds the same `--amqp-binding` keys, and unbinding a key a queue does not have is a
-   * no-op in RabbitMQ, so the union is safe. Empty when none are known.
+   * no-op in RabbitMQ, so the union is safe. Empty when none are known; throws when the file is
+   * there but cannot be read (EMFILE, EIO, EACCES): taken as empty, the stale keys were never
+   * unbound and the next write replaced the record with only the keys bound now, so a binding
+   * dropped from the configuration routed into the queue for good. The input's set-up fails
+   * with the cause and is retried at its next connect.
    */
   read(_input: string, queue: string): string[] {
     const keys = new Set<string>();
@@ -51,9 +57,21 @@ export class AmqpBindingRecord {
   }
 
   private load(): Recorded {
+    let text: string;
+    try {
+      text = readBoundedFile(this.path, MAX_FILE_BYTES).toString('utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return {};
+      // Past the bound is damage (a hand edit), read as knowing nothing like unparsable JSON.
+      if (code === undefined) return {};
+      throw new Error(
+        `could not read ${this.path} (${String((err as Error).message)}): it is kept as it is and the bindings are set up again at the next connect`,
+      );
+    }
     let raw: unknown;
     try {
-      raw = JSON.parse(readFileSync(this.path, 'utf8'));
+      raw = JSON.parse(text);
     } catch {
       return {};
     }

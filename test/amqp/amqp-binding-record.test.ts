@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -88,5 +88,35 @@ describe('the record of bindings made on durable AMQP queues', () => {
     // Writing over a damaged file starts it afresh rather than failing.
     new AmqpBindingRecord(d).write('amqp://b/', 'q', ['n']);
     expect(new AmqpBindingRecord(d).read('amqp://b/', 'q')).toEqual(['n']);
+  });
+  it('fails, naming the file and the cause, when the record is there but cannot be read, and leaves it as it was', () => {
+    const d = dir();
+    const file = join(d, AMQP_BINDINGS_FILE);
+    // Read as knowing nothing, the stale key was never unbound and the next write kept only the
+    // keys bound now: the dropped binding routed into the queue for good. Any error but absence
+    // (EMFILE, EIO, EACCES; a folder in its place here, EISDIR, as root reads through modes).
+    mkdirSync(file);
+    writeFileSync(join(file, 'keep'), 'x');
+    const record = new AmqpBindingRecord(d);
+    expect(() => record.read('amqp://a/', 'q')).toThrow(
+      new RegExp(
+        `could not read ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(EISDIR.*set up again at the next connect`,
+      ),
+    );
+    expect(() => record.write('amqp://a/', 'q', ['new.#'])).toThrow(/could not read .*EISDIR/);
+    expect(readdirSync(file)).toEqual(['keep']);
+    // Once it reads again, what it held is there to unbind.
+    rmSync(file, { recursive: true });
+    writeFileSync(file, JSON.stringify({ 'amqp://a/': { q: ['old.#'] } }));
+    expect(record.read('amqp://a/', 'q')).toEqual(['old.#']);
+  });
+
+  it('reads a record over 1 MiB as knowing nothing, without reading it whole', () => {
+    const d = dir();
+    const file = join(d, AMQP_BINDINGS_FILE);
+    writeFileSync(file, `{"amqp://a/": {"q": ["x"]}, "pad": "${'p'.repeat(1024 * 1024)}"}`);
+    expect(new AmqpBindingRecord(d).read('amqp://a/', 'q')).toEqual([]);
+    writeFileSync(file, `{"amqp://a/": {"q": ["x"]}, "pad": "${'p'.repeat(1024 * 1024 - 64)}"}`);
+    expect(new AmqpBindingRecord(d).read('amqp://a/', 'q')).toEqual(['x']);
   });
 });
