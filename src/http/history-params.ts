@@ -1,4 +1,4 @@
-import { noSuchDay } from './calendar-day.js';
+import { isoSeconds } from './iso-time.js';
 import { CALLBACK_PATTERN, CALLBACK_RULE, isDecimal, tooLongNumber } from './query-params.js';
 
 /** datagrepper's page-size cap; more is a 400, as datagrepper answers. */
@@ -81,15 +81,9 @@ export function parseTime(name: string, raw: string): number {
     if (n < 0) throw new BadParameter(name, `${quote(raw)} must not be negative`);
     return n;
   }
-  if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/.test(s)) {
-    const hasTime = s.length > 10;
-    const zoned = /(Z|[+-]\d{2}:?\d{2})$/.test(s.slice(10));
-    const iso = hasTime ? `${s.replace(' ', 'T')}${zoned ? '' : 'Z'}` : `${s}T00:00:00Z`;
-    const ms = Date.parse(iso);
-    const noDay = noSuchDay(s);
-    if (noDay !== null) throw new BadParameter(name, `${quote(raw)} is no such date: ${noDay}`);
-    if (Number.isFinite(ms) && ms >= 0) return ms / 1000;
-  }
+  const iso = isoSeconds(s);
+  if (typeof iso === 'object' && iso !== null) throw new BadParameter(name, `${quote(raw)} ${iso.refused}`);
+  if (iso !== null && iso >= 0) return iso;
   throw new BadParameter(name, `${quote(raw)} must be epoch seconds or an ISO-8601 date like 2015-11-04T10:01:00Z`);
 }
 

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import type { ParamSpec } from '../../actors/plugin-api.js';
 import type { RegisteredPlugin } from '../../actors/registry.js';
 import { type ViewQuery, viewParams } from '../../actors/view-query.js';
-import { noSuchDay } from './calendar-day.js';
+import { isoSeconds } from './iso-time.js';
 
 export const MAX_ROWS_PER_PAGE = 100;
 /**
@@ -48,14 +48,12 @@ const epochSeconds = z
     }
     const n = Number(s);
     if (isDecimal(s.trim()) && Number.isFinite(n)) return n;
-    const iso = /^\d{4}-\d{2}-\d{2}(T[\d:.]+)?$/.test(s) ? `${s}${s.includes('T') ? 'Z' : 'T00:00:00Z'}` : s;
-    const ms = /^\d{4}-\d{2}-\d{2}/.test(s) ? Date.parse(iso) : Number.NaN;
-    const noDay = Number.isFinite(ms) ? noSuchDay(s) : null;
-    if (noDay !== null) {
-      ctx.addIssue({ code: 'custom', message: `no such date: ${noDay}` });
+    const iso = isoSeconds(s.trim());
+    if (typeof iso === 'object' && iso !== null) {
+      ctx.addIssue({ code: 'custom', message: iso.refused.replace(/^is /, '') });
       return z.NEVER;
     }
-    if (Number.isFinite(ms)) return ms / 1000;
+    if (iso !== null) return iso;
     ctx.addIssue({ code: 'custom', message: 'must be epoch seconds or an ISO-8601 date' });
     return z.NEVER;
   })

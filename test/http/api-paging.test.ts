@@ -175,6 +175,29 @@ describe('/api/<ident> paging over the real server', () => {
     expect(dayRows).toEqual([]);
   });
 
+  it("start and stop read a space for T, and a + left unescaped, as UTC and that zone whatever the server's time zone", async () => {
+    const stamps = [...new Set([...want.keys()].map((k) => Number(k.split('|')[0])))].sort((a, b) => a - b);
+    const lo = stamps[10] as number;
+    const hi = stamps[30] as number;
+    const floats = (await (await get(`start=${lo}&stop=${hi}&rows_per_page=100`)).json()) as CategoryRow[];
+    expect(floats.length).toBeGreaterThan(0);
+    const tz = process.env['TZ'];
+    // Date.parse read '2015-11-04 10:01:00' in the server's zone: 5 hours off here.
+    process.env['TZ'] = 'America/New_York';
+    try {
+      const spaced = new Date(lo * 1000).toISOString().slice(0, 19).replace('T', ' ');
+      const shifted = new Date((hi + 3600) * 1000).toISOString().slice(0, 19);
+      // `+01:00` unescaped in the URL arrives as ` 01:00`.
+      const rows = (await (
+        await get(`start=${encodeURIComponent(spaced)}&stop=${shifted}+01:00&rows_per_page=100`)
+      ).json()) as CategoryRow[];
+      expect(rows).toEqual(floats);
+    } finally {
+      if (tz === undefined) delete process.env['TZ'];
+      else process.env['TZ'] = tz;
+    }
+  });
+
   it('the default stop includes the bucket in progress (now + interval)', async () => {
     const now = Math.floor(Date.now() / 1000);
     const minute = await fetch(`${s.base}/api/volume-1m?rows_per_page=1`);
