@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { stableJson } from '../snapshots/stable-json.js';
+import { noSuchDay } from './http/calendar-day.js';
 import { mayNeedWellFormed } from './well-formed.js';
 import { decodeEnvelope, type DecodeResult, type FrameLimits } from './decode-frames.js';
 import { usableMsgId } from './envelope.js';
@@ -58,7 +59,8 @@ export function parseSentAt(value: unknown): number | null | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? value : null;
   if (typeof value !== 'string') return null;
   const m = ISO.exec(value.trim());
-  if (!m) return null;
+  // Date.parse rolls 2024-02-30 over into March: a day the calendar lacks is no time at all.
+  if (!m || noSuchDay(m[1] as string) !== null) return null;
   const zone = m[4] === undefined ? 'Z' : m[4].length === 5 ? `${m[4].slice(0, 3)}:${m[4].slice(3)}` : m[4];
   const ms = Date.parse(`${m[1]}T${m[2]}${zone}`);
   if (!Number.isFinite(ms)) return null;

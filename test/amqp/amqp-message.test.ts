@@ -50,7 +50,17 @@ describe('fedora-messaging deliveries as fedmsg envelopes', () => {
     expect(parseSentAt('2024-12-15T18:09:56+0100')).toBe(NOW);
     expect(parseSentAt('2024-12-15T17:09:56.250000+00:00')).toBeCloseTo(NOW + 0.25, 6);
     expect(parseSentAt(undefined)).toBeUndefined();
-    for (const bad of ['yesterday', '2024-13-45T99:00:00Z', '', 12n, {}, Number.NaN])
+    // Date.parse rolls a day past its month's end over: 2024-02-30 was read as March 1st.
+    for (const bad of [
+      'yesterday',
+      '2024-13-45T99:00:00Z',
+      '2024-02-30T10:00:00Z',
+      '2023-02-29T10:00:00',
+      '',
+      12n,
+      {},
+      Number.NaN,
+    ])
       expect(parseSentAt(bad), String(bad)).toBeNull();
   });
 
