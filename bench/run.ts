@@ -7,7 +7,8 @@
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { child, DIST, preflight } from './load/lib.js';
-import { ingestFigures, pushFigures, readFigures } from './load/figures.js';
+import { pushFigures, readFigures } from './load/figures.js';
+import { ingestFigures } from './load/ingest-figures.js';
 
 preflight();
 const quick = process.argv.includes('--quick');
@@ -19,6 +20,8 @@ const want = (name: string) => !only || only.includes(name);
 const scale = quick
   ? {
       ingest: 30_000,
+      // The steady-state window after the ingest run's messages (its warm-up).
+      ingestWindow: 30_000,
       replay: 30_000,
       wrkSeconds: 4,
       wrkRounds: 1,
@@ -29,6 +32,7 @@ const scale = quick
     }
   : {
       ingest: 200_000,
+      ingestWindow: 100_000,
       replay: 100_000,
       wrkSeconds: 8,
       wrkRounds: 2,
@@ -58,7 +62,7 @@ async function benchChild(file: string, env: Record<string, string>) {
 }
 
 if (want('ingest')) {
-  const f = await ingestFigures(scale.ingest);
+  const f = await ingestFigures(scale.ingest, scale.ingestWindow);
   json['ingest'] = f;
   rows.push([
     'ingest, every built-in plugin (msg/s)',
@@ -88,6 +92,30 @@ if (want('ingest')) {
     '',
     'reported',
   ]);
+  const st = f.steady_state;
+  if (st) {
+    const w = `ingest, steady state after ${k(st.warmup_messages)} warm-up: the next ${k(st.messages)}`;
+    rows.push([
+      `${w} (msg/s); the publisher's pace in each window`,
+      `${k(st.service_per_s)} (publisher ${k(st.publisher_per_s)})`,
+      `bare zeromq.js + JSON.parse, same warm-up: ${k(st.bare_per_s)} (publisher ${k(st.bare_publisher_per_s)})`,
+      r2(st.service_per_s / st.bare_per_s),
+      'reported (ingest: ≥ 0.85)',
+    ]);
+    const t = st.threads;
+    const b = st.bare_threads;
+    const kinds = (rest: typeof t.rest_by_thread_kind, n: boolean) =>
+      Object.entries(rest)
+        .map(([kind, x]) => `${kind} ${x.cpu_us_per_msg}${n ? ` (${x.threads})` : ''}`)
+        .join(', ');
+    rows.push([
+      `${w}, CPU per message (µs): main / bus thread / the rest; asleep; the rest by kind (threads)`,
+      `${t.main_cpu_us_per_msg} / ${t.busiest_other_thread_cpu_us_per_msg} / ${t.rest_cpu_us_per_msg}; main ${t.main_asleep_pct}%, bus ${t.busiest_other_asleep_pct}%; ${kinds(t.rest_by_thread_kind, true)}`,
+      `bare zeromq.js: main ${b.main_cpu_us_per_msg}, ${b.busiest_other_thread_name} ${b.busiest_other_thread_cpu_us_per_msg}, ${kinds(b.rest_by_thread_kind, false)}`,
+      '',
+      'reported',
+    ]);
+  }
 }
 if (want('replay')) {
   const f = await benchChild('ingest.js', { BENCH_MESSAGES: String(scale.replay) });

@@ -1,4 +1,4 @@
-/** The figures measured across processes: ingest, reads under wrk, push latency. */
+/** The figures measured across processes: reads under wrk, push latency (ingest: ingest-figures.ts). */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -13,86 +13,12 @@ import {
   SAMPLES,
   sleep,
   startService,
-  threadKinds,
-  threadSplit,
-  threadTimes,
   type WrkResult,
   wrk,
 } from './lib.js';
 
 const publisher = (endpoint: string, count: number, rate: number, mode: string) =>
   child(PYTHON, [PUBLISHER, endpoint, String(count), String(rate), mode, SAMPLES]);
-
-/**
- * The same publisher feeds the service (every built-in plugin) with its bus thread, the
- * service with everything on the main thread (`--bus-thread false`, the design before), then a
- * bare subscriber.
- */
-export async function ingestFigures(count: number) {
-  const pubEndpoint = `tcp://127.0.0.1:${await freePort()}`;
-  const threaded = await timeService(pubEndpoint, count, []);
-  const single = await timeService(pubEndpoint, count, ['--bus-thread', 'false']);
-  const pub = publisher(pubEndpoint, count, 0, 'ingest');
-  await pub.line();
-  const bare = child(process.execPath, [join(DIST, 'bench/load/bare-subscriber.js'), pubEndpoint, String(count)]);
-  await bare.line();
-  await sleep(500);
-  pub.send('go\n');
-  const b = JSON.parse(await bare.line()) as {
-    received: number;
-    seconds: number;
-    threads: ReturnType<typeof threadSplit>;
-  };
-  await pub.rest();
-  await bare.stop();
-  return {
-    messages: count,
-    service_per_s: Math.round(count / threaded.seconds),
-    single_thread_per_s: Math.round(count / single.seconds),
-    // Where the service's time went (from "go" to the last message applied): the CPU per message
-    // of its threads, and how much of the time its main and busiest other thread slept.
-    threads: threaded.threads,
-    single_thread_threads: single.threads,
-    bare_per_s: Math.round(b.received / b.seconds),
-    // The bare subscriber's threads alike (from "ready" on; its busiest other thread is
-    // libzmq's I/O thread): the baseline for each of the service's thread figures.
-    bare_threads: b.threads,
-  };
-}
-
-/**
- * Seconds from the first to the last of `count` messages applied by a service started with
- * `args`, and what its threads spent meanwhile (threadSplit).
- */
-async function timeService(pubEndpoint: string, count: number, args: string[]) {
-  const pub = publisher(pubEndpoint, count, 0, 'ingest');
-  await pub.line();
-  const s = await startService(args, pubEndpoint);
-  await sleep(500); // the subscription reaches the publisher
-  const pid = s.svc.proc.pid ?? 0;
-  const kinds = await threadKinds(pid);
-  const before = threadTimes(pid);
-  const go = performance.now();
-  pub.send('go\n');
-  // Progress from a plugin's own answer (every message is in the last 24 hours): the intake
-  // counters in /metrics say accepted, not applied, and a scrape costs more than this read.
-  let first = 0;
-  let applied = 0;
-  const t0 = performance.now();
-  while (applied < count) {
-    await sleep(25);
-    const day = (await (await fetch(`${s.base}/api/messages-last-24h`)).json()) as { volume: number }[];
-    applied = day.reduce((n, r) => n + r.volume, 0);
-    if (first === 0 && applied > 0) first = performance.now();
-    if (performance.now() - t0 > 600_000) throw new Error(`ingest stalled at ${applied}/${count}`);
-  }
-  const end = performance.now();
-  const threads = threadSplit(pid, before, threadTimes(pid), count, (end - go) / 1000, kinds);
-  const seconds = (end - first) / 1000;
-  await pub.rest();
-  await s.svc.stop();
-  return { seconds, threads };
-}
 
 const VIEW = '/api/volume-by-category-1m?rows_per_page=100';
 
