@@ -35,7 +35,7 @@ export function writePlain(value: unknown, target: Buffer, start: number): numbe
   t = target as WriteBuffer;
   pos = start;
   safeEnd = t.length - 9;
-  // An enumerable property on Object.prototype would be walked by object()'s for-in.
+  // While Object.prototype has an enumerable property (which this writer once walked with for-in), msgpackr decides.
   for (const _ in OBJECT_PROTO) return -1;
   try {
     write(value);
@@ -82,19 +82,22 @@ function write(value: unknown): void {
 }
 
 /**
- * A map's entries in Object.keys order, as msgpackr writes them, walked with for-in (no array of
- * keys, each value read by its field index). for-in also walks inherited properties: hence only
- * objects whose prototype is Object.prototype, while that has no enumerable property. The count
- * is known at the end: a header past a fixmap's moves the entries up.
+ * A map's entries in Object.keys order, as msgpackr writes them: only objects whose prototype is
+ * Object.prototype (while that has no enumerable property: writePlain). A header past a fixmap's
+ * moves the entries up.
  */
 function object(value: Record<string, unknown>): void {
   if (Object.getPrototypeOf(value) !== OBJECT_PROTO) throw NOT_HERE;
   const at = pos++;
-  let length = 0;
-  for (const key in value) {
-    str(key);
-    write(value[key]);
-    length++;
+  // Keys and values as two arrays, not for-in and value[key]: the objects met here have hundreds
+  // of shapes, and each value[key] was a megamorphic keyed load; Object.values reads the values
+  // natively, in Object.keys order (for-in's for own members).
+  const keys = Object.keys(value);
+  const values = Object.values(value);
+  const length = keys.length;
+  for (let i = 0; i < length; i++) {
+    str(keys[i] as string);
+    write(values[i]);
   }
   if (length < 0x10) {
     t[at] = 0x80 | length;
