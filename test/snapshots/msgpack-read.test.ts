@@ -121,6 +121,48 @@ describe('msgpack read for replay', () => {
     for (const k of keys) expect(readPlain(encode({ [k]: 1 }), 0, Infinity)).toEqual({ [k]: 1 });
   });
 
+  it('keeps apart keys of every length read as words that differ in any one word, whatever follows them', () => {
+    // Lengths around the word cache's (1–16 bytes, up to four words) and past it. Each set of
+    // keys shares every byte but those of one word, and holds more keys than the cache has
+    // slots: keys that share a slot then differ only there, so only a compare of that word tells
+    // them apart.
+    const next = random(5);
+    const letter = () => 0x41 + Math.floor(next() * 58);
+    for (let length = 1; length <= 20; length++) {
+      const base = Array.from({ length }, (_, i) => 0x61 + (i % 7));
+      for (let word = 0; 4 * word < length; word++) {
+        const keys = new Set<string>();
+        for (let i = 0; i < 6_000; i++) {
+          const bytes = [...base];
+          for (let j = 4 * word; j < Math.min(4 * word + 4, length); j++) bytes[j] = letter();
+          keys.add(String.fromCharCode(...bytes));
+        }
+        const record: Record<string, number> = {};
+        [...keys].forEach((k, i) => {
+          record[k] = i;
+        });
+        for (let round = 0; round < 2; round++) expect(agrees(encode(record))).toBe('same');
+      }
+      // Keys that end in NUL bytes read as the same words as the key without them: the length tells them apart.
+      if (length <= 15) {
+        const record: Record<string, number> = {};
+        for (let i = 0; i < 6_000; i++) {
+          const k = String.fromCharCode(...Array.from({ length }, letter));
+          record[k] = i;
+          record[`${k}\u0000`] = -i;
+        }
+        for (let round = 0; round < 2; round++) expect(agrees(encode(record))).toBe('same');
+      }
+      const k = String.fromCharCode(...base);
+      // A key and a one-byte value that end the record: its last word would run past the end.
+      const alone = encode({ [k]: 1 });
+      expect(agrees(alone)).toBe('same');
+      // The same bytes inside a larger buffer, other bytes after them: read to `end` only.
+      const inside = Buffer.concat([Buffer.from([1, 2, 3]), alone, Buffer.from('ZZZZZZZZ')]);
+      expect(readPlain(inside, 3, 3 + alone.byteLength)).toEqual({ [k]: 1 });
+    }
+  });
+
   it('replaces malformed UTF-8 in a string as msgpackr does, at every length either decoder of its has', () => {
     const next = random(11);
     for (let i = 0; i < 20_000; i++) {
