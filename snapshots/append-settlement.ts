@@ -27,6 +27,11 @@ export interface AppendSettlementDeps {
   readonly probeAfterMs: number;
   /** Milliseconds of a monotonic clock: appends are aged by it (a wall clock set back would hide a wedged disk). */
   readonly now: () => number;
+  /**
+   * Asked before a probe is queued: whether the environment failed for good (MDB_PANIC), where
+   * lmdb-js settles no write, a probe's neither; the store then fails what is pending (fail()).
+   */
+  readonly failedForGood?: () => boolean;
 }
 
 /** What a queued write is: a journal append, another transaction (a snapshot, a trim), or a probe write. */
@@ -47,6 +52,8 @@ export class AppendSettlement {
   private readonly queue: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
   private queued = 0;
+  /** Set by fail(): every write is failed with it. */
+  private failed: { readonly err: unknown } | null = null;
   /** Appends settled here because lmdb-js never reported their outcome. */
   recovered = 0;
 
@@ -67,6 +74,20 @@ export class AppendSettlement {
     return this.queue.find((e) => !e.done && e.kind === 'append')?.since ?? null;
   }
 
+  /**
+   * Rejects every write still pending with `err`, and each one watched from now on at once
+   * (the environment failed for good: lmdb-js will settle none of them).
+   */
+  fail(err: unknown): void {
+    this.failed = { err };
+    for (const entry of this.queue.splice(0)) {
+      if (entry.done) continue;
+      entry.done = true;
+      entry.reject(err);
+    }
+    this.stop();
+  }
+
   /** No more probes (the store is closing). */
   stop(): void {
     clearTimeout(this.timer);
@@ -80,6 +101,11 @@ export class AppendSettlement {
       resolve = res;
       reject = rej;
     });
+    if (this.failed !== null) {
+      write.catch(() => undefined);
+      reject(this.failed.err);
+      return outcome;
+    }
     const entry: Pending = { order: this.queued++, since: this.deps.now(), kind, done: false, resolve, reject };
     this.queue.push(entry);
     write.then(
@@ -134,6 +160,8 @@ export class AppendSettlement {
         this.arm(this.deps.probeAfterMs - waited);
         return;
       }
+      // Failed for good: fail() has rejected every pending write, and no probe would settle.
+      if (this.deps.failedForGood?.() === true) return;
       const last = this.queue[this.queue.length - 1];
       if (!(last?.kind === 'probe' && !last.done)) {
         let write: Promise<unknown>;

@@ -97,6 +97,7 @@ export class DataStore extends StoreSalvage {
     const snapshots = need(root.openDB<Uint8Array, SnapshotKey>('snapshot', { encoding: 'binary' }), 'snapshot');
     const journal = need(root.openDB<Uint8Array, number>('journal', { encoding: 'binary' }), 'journal');
     const tables: StoreTables = {
+      file: join(dir, DATA_FILE),
       root,
       snapshots,
       journal,

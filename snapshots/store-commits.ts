@@ -11,34 +11,13 @@
  * store-slot-writes.ts, store-salvage.ts (file check and salvage), and lmdb-store.ts, which
  * opens the file and is the class the rest of statscache uses (DataStore).
  */
-import { join } from 'node:path';
-import { StatscacheError } from '../actors/errors.js';
 import { AppendSettlement } from './append-settlement.js';
 import type { SnapshotKey } from './store-entry-keys.js';
 import { EMPTY, type StoreEnv, type StoreTables, type Table } from './store-tables.js';
 
-/**
- * A write transaction that did not commit (disk full, file size limit, I/O error, map full):
- * nothing of it landed. `cause` is LMDB's own error, which lmdb-js hands out separately.
- */
-export class WriteFailedError extends Error {
-  override readonly name = 'WriteFailedError';
-}
+import { DataFilePanicError, isLmdbPanic, WriteFailedError } from './store-write-errors.js';
 
-/**
- * A WriteFailedError told to an operator (a command's exit, `snapshot take`'s answer):
- * SC_DATA_FILE_WRITE_FAILED naming the data file (`file`: lmdb-store.ts DATA_FILE in `dataDir`),
- * LMDB's cause and `left`, what the failed write left; null for any other error. The bare error
- * named neither the data dir nor what was left of it.
- */
-export function dataFileWriteFailed(dataDir: string, file: string, err: unknown, left: string): StatscacheError | null {
-  if (!(err instanceof WriteFailedError)) return null;
-  return new StatscacheError(
-    'SC_DATA_FILE_WRITE_FAILED',
-    `could not write the data file ${join(dataDir, file)} (${err.message}): ${left}`,
-    { cause: err },
-  );
-}
+export { DataFilePanicError, dataFileWriteFailed, WriteFailedError } from './store-write-errors.js';
 
 /**
  * lmdb-js rejects each write of a failed commit with "Commit failed (see commitError for
@@ -79,6 +58,8 @@ export interface StoreCommitOptions {
 }
 
 export class StoreCommits {
+  /** The data file's path. */
+  readonly file: string;
   protected readonly root: StoreEnv;
   protected readonly snapshots: Table<Uint8Array, SnapshotKey>;
   protected readonly journal: Table<Uint8Array, number>;
@@ -102,6 +83,9 @@ export class StoreCommits {
   protected snapshotsWriting = 0;
   /** Journal appends whose outcome lmdb-js may never report (append-settlement.ts). */
   private readonly appends: AppendSettlement;
+  /** Set once LMDB refuses this environment for good (MDB_PANIC: store-write-errors.ts); every write fails with it. */
+  private panicked: DataFilePanicError | null = null;
+  private readonly panicListeners: Array<(err: DataFilePanicError) => void> = [];
   /**
    * The newest journal seq any write of this store has put or queued, from the file's newest
    * on (read at the first append): a seq above it was never in the file (witnessOf).
@@ -127,6 +111,7 @@ export class StoreCommits {
     options: StoreCommitOptions,
   ) {
     this.now = options.now ?? (() => performance.now());
+    this.file = tables.file;
     this.root = tables.root;
     this.snapshots = tables.snapshots;
     this.journal = tables.journal;
@@ -140,7 +125,53 @@ export class StoreCommits {
       probe: () => this.queued(() => void this.journal.remove(PROBE_SEQ)),
       probeAfterMs: options.probeAfterMs ?? PROBE_AFTER_MS,
       now: this.now,
+      // A write pending past probeAfterMs may be one lmdb-js will never settle: the environment failed.
+      failedForGood: () => this.panicCheck(null) !== null,
     });
+  }
+
+  /** The MDB_PANIC error once the environment failed for good (every write fails with it), else null. */
+  get panic(): DataFilePanicError | null {
+    return this.panicked;
+  }
+
+  /** The MDB_PANIC error `err` (a read's, say) is, entering that state if it is the first; else null. */
+  panicOf(err: unknown): DataFilePanicError | null {
+    return isLmdbPanic(err) ? this.panicCheck(err) : null;
+  }
+
+  /** `listener` is told once, when the environment fails for good (MDB_PANIC). */
+  onPanic(listener: (err: DataFilePanicError) => void): void {
+    this.panicListeners.push(listener);
+  }
+
+  /**
+   * Whether LMDB refuses this environment for good, asked with a read (a fresh read transaction
+   * fails with MDB_PANIC then: lmdb-js renews its read transaction after each write's outcome
+   * and at each turn), or `cause` is MDB_PANIC itself. On the first yes: every write pending is
+   * failed with it, and the listeners told. `cause`: the failed commit that led here, if any.
+   */
+  protected panicCheck(cause: unknown): DataFilePanicError | null {
+    if (this.panicked !== null) return this.panicked;
+    let panic: unknown = isLmdbPanic(cause) ? cause : null;
+    if (panic === null)
+      try {
+        this.journal.doesExist(PROBE_SEQ);
+      } catch (err) {
+        if (isLmdbPanic(err)) panic = err;
+      }
+    if (panic === null) return null;
+    const err = new DataFilePanicError(this.file, cause ?? panic);
+    this.panicked = err;
+    this.writeFailed = true;
+    this.appends.fail(err);
+    for (const listener of this.panicListeners)
+      try {
+        listener(err);
+      } catch {
+        // A listener's failure must not keep the others from hearing.
+      }
+    return err;
   }
 
   /**
@@ -249,6 +280,11 @@ export class StoreCommits {
    * once a later write has settled without that report.
    */
   protected settled<T>(write: Promise<T>, confirm: () => T): Promise<T> {
+    if (this.panicked !== null) {
+      // lmdb-js would settle it never: failed here, its own promise left to lie.
+      write.catch(() => undefined);
+      return Promise.reject(this.panicked);
+    }
     let reported: { value: T } | null = null;
     const checked = this.checked(write).then((value) => {
       reported = { value };
@@ -265,6 +301,8 @@ export class StoreCommits {
 
   /** `write`'s puts as one queued write, in order with every other: see appendJournal. */
   protected queued(write: () => void): Promise<unknown> {
+    // Queued on a failed environment, a write is never settled by lmdb-js.
+    if (this.panicked !== null) return Promise.reject(this.panicked);
     return this.snapshotsWriting > 0 ? this.root.transaction(write) : this.root.batch(write);
   }
 
@@ -315,8 +353,11 @@ export class StoreCommits {
         return value;
       },
       async (err: unknown) => {
+        if (err instanceof DataFilePanicError) throw err;
         this.writeFailed = true;
-        throw await writeFailure(err);
+        const failure = await writeFailure(err);
+        // A commit whose meta-page write failed leaves the environment failed for good.
+        throw this.panicCheck(failure) ?? failure;
       },
     );
   }

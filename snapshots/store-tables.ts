@@ -44,6 +44,8 @@ export interface StoreEnv {
 
 /** Every handle the store reads and writes through (lmdb-store.ts opens them). */
 export interface StoreTables {
+  /** The data file's path, for the errors that name it. */
+  readonly file: string;
   readonly root: StoreEnv;
   readonly snapshots: Table<Uint8Array, SnapshotKey>;
   /** The snapshot table again, read through LMDB's shared buffer (forEachEntry, walk). */

@@ -201,6 +201,7 @@ export function createServiceHttp(d: ServiceHttpDeps): ServiceHttp {
             DATA_FILE,
             err,
             'the service keeps serving, and its state is written with the next snapshot that succeeds',
+            'the service stops without a final snapshot and exits 1 for its supervisor, whose restart opens the file afresh',
           ) ?? err
         );
       }),

@@ -31,6 +31,10 @@ export interface Startable {
  */
 export async function startService(s: ServiceParts, service: Startable): Promise<void> {
   const { config, log, state } = s;
+  // MDB_PANIC (store-write-errors.ts): no write or read of the data file can succeed again in
+  // this process, held journal records included; a restart opens it afresh. Ended as a dead
+  // intake is: /healthz 503 naming it, then exit 1 for the supervisor.
+  s.store.onPanic((err) => die(s, err.message));
   logRestore(s.log, s.restored, s.futureRowsDropped, s.boundsEvicted);
   // Before the replay: a plugin can hang on a journaled message as well as on a live one.
   state.hangWatch = watchHangs(s.host, config.dataDir, config.pluginHangTimeout, s.heapWatch.share, (err) => {
@@ -157,7 +161,8 @@ export async function startService(s: ServiceParts, service: Startable): Promise
 }
 
 /**
- * Intake can no longer work (a bus receive loop ended, the AMQP input thread is gone for good):
+ * Intake can no longer work (a bus receive loop ended, the AMQP input thread is gone for good,
+ * the data file failed for good):
  * /healthz fails and the owner (the CLI) is told to exit non-zero.
  */
 function die(s: ServiceParts, reason: string): void {

@@ -38,6 +38,8 @@ export async function stopService(s: ServiceParts, service: Stoppable): Promise<
   await s.startupFill.pending;
   s.hub.tick();
   try {
+    // The data file failed for good (MDB_PANIC): no snapshot can be written in this process.
+    if (s.store.panic !== null) throw s.store.panic;
     // A stop during replay still snapshots: what was replayed is state like any other.
     const report = await service.snapshot();
     s.log.info(
@@ -45,6 +47,8 @@ export async function stopService(s: ServiceParts, service: Stoppable): Promise<
       'final snapshot written',
     );
   } catch (err) {
+    // Before the snapshot or during it alike.
+    if (s.store.panic !== null) throw panicStop(s, s.store.panic);
     // The last chance to put held messages on disk is gone: say what goes with the process.
     const unwritten = s.journal.backlog.status();
     if (unwritten !== null)
@@ -64,6 +68,25 @@ export async function stopService(s: ServiceParts, service: Stoppable): Promise<
     releaseDataDir(s);
     state.phase = 'stopped';
   }
+}
+
+/**
+ * Logs what a stop on a data file that failed for good (MDB_PANIC) loses: no final snapshot,
+ * and the journal records held in memory (never written: the next start cannot replay them,
+ * and only --datagrepper can backfill them). AMQP deliveries behind them were never acked, so
+ * the broker delivers them again to the next start. Returns `panic`, for the stop to fail with.
+ */
+function panicStop(s: ServiceParts, panic: Error): Error {
+  const unwritten = s.journal.backlog.status();
+  s.log.error(
+    {
+      err: panic.message,
+      held: unwritten?.held ?? 0,
+      dropped: unwritten?.dropped ?? 0,
+    },
+    `stopping without a final snapshot: the data file failed for good in this process (MDB_PANIC); ${String(unwritten?.held ?? 0)} journal records held in memory${unwritten?.dropped ? ` and ${String(unwritten.dropped)} let go past the hold` : ''} are lost unless --datagrepper backfills them (unacked AMQP deliveries come again); the next start opens the file afresh and serves its last generation and journal`,
+  );
+  return panic;
 }
 
 /** Service.close(): releases everything without a final snapshot (tools and tests that only read). */

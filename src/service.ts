@@ -14,7 +14,7 @@ import type { Envelope } from './envelope.js';
 import type { HttpHandler } from './http/api-routes.js';
 import type { AdminHandler } from './http/admin-routes.js';
 import type { ScanGate } from './http/scan-gate.js';
-import type { HttpRequest, HttpResponse } from './http/responses.js';
+import { error, type HttpRequest, type HttpResponse } from './http/responses.js';
 import type { RunningServer } from './http/uws-server.js';
 import type { WsHub } from './http/ws-hub.js';
 import type { Logger } from './logger.js';
@@ -175,7 +175,24 @@ export class Service {
 
   /** Every HTTP request (service-http.ts): admin, history and example routes, /metrics, the API. */
   handle(req: HttpRequest): HttpResponse | Promise<HttpResponse> {
-    return this.route(req);
+    let res: HttpResponse | Promise<HttpResponse>;
+    try {
+      res = this.route(req);
+    } catch (err) {
+      return this.panicAnswer(err);
+    }
+    return res instanceof Promise ? res.catch((err: unknown) => this.panicAnswer(err)) : res;
+  }
+
+  /**
+   * A read of the data file (/raw, /id) that met MDB_PANIC: the file failed for good in this
+   * process (store-write-errors.ts), which the store now tells (the service stops, exit 1).
+   * Answered 503 data_file_failed naming it, not 500 "unexpected error"; any other error is thrown.
+   */
+  private panicAnswer(err: unknown): HttpResponse {
+    const panic = this.parts.store.panicOf(err);
+    if (panic === null) throw err;
+    return error(503, 'data_file_failed', panic.message);
   }
 
   /**

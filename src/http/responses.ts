@@ -48,7 +48,7 @@ export function json(status: number, value: unknown, headers: Record<string, str
 export const errorBodySchema = z.object({
   error: z.string().meta({
     description:
-      'stable code: bad_parameter, not_acceptable, unknown_ident, no_layout, not_found, method_not_allowed, view_hung',
+      'stable code: bad_parameter, not_acceptable, unknown_ident, no_layout, not_found, method_not_allowed, view_hung, data_file_failed',
   }),
   detail: z.string().meta({ description: 'what was wrong, naming the parameter and value' }),
 });

@@ -1,0 +1,49 @@
+// Run with helpers/meta-write-fault.ts's env (the LD_PRELOAD injector): opens a DataStore on a
+// fresh data dir, appends, then makes the data file's meta-page writes fail while four journal
+// appends are queued at once (one commit writes its data pages and fails its meta page: LMDB's
+// environment fails for good, MDB_PANIC), lets them through again, and tries every other kind
+// of write and a read. Prints one JSON line: each outcome ('ok', the error's name/code/message,
+// or 'never settled' past SETTLE_BOUND_MS), the panic listener's calls, and whether close() settled.
+// argv: <data dir> <trigger file>
+import { rmSync, writeFileSync } from 'node:fs';
+import { DataStore } from '../../dist/snapshots/lmdb-store.js';
+
+const [dir, trigger] = process.argv.slice(2);
+const SETTLE_BOUND_MS = 10_000;
+
+/** Its outcome, or 'never settled' after SETTLE_BOUND_MS (a timer that holds the process open meanwhile). */
+function outcome(promise) {
+  let timer;
+  const bound = new Promise((resolve) => (timer = setTimeout(() => resolve('never settled'), SETTLE_BOUND_MS)));
+  const settled = promise.then(
+    () => 'ok',
+    (e) => ({ name: e?.name, code: e?.code, message: String(e?.message) }),
+  );
+  return Promise.race([settled, bound]).finally(() => clearTimeout(timer));
+}
+
+const record = (seq) => ({ seq, id: `panic-${seq}`, timestamp: 1_700_000_000 + seq, value: new Uint8Array([1, 2, 3]) });
+// Probes after 200 ms: a write pending that long asks whether the environment failed.
+const store = new DataStore(dir, { probeAfterMs: 200 });
+const report = { before: await outcome(store.appendJournal([record(1), record(2)])) };
+const panics = [];
+store.onPanic((err) => panics.push(err.message));
+
+writeFileSync(trigger, '');
+report.refused = await Promise.all([3, 4, 5, 6].map((seq) => outcome(store.appendJournal([record(seq)]))));
+rmSync(trigger);
+
+report.append = await outcome(store.appendJournal([record(7)]));
+report.snapshot = await outcome(store.writeSnapshot((batch) => batch.putMeta(0, new Uint8Array([9]))));
+report.trim = await outcome(store.truncate(2, () => null));
+try {
+  store.seqOfId('panic-1');
+  report.read = 'ok';
+} catch (err) {
+  const panic = store.panicOf(err);
+  report.read = panic === null ? { other: String(err?.message) } : { code: panic.code, message: panic.message };
+}
+report.panics = panics;
+report.close = await outcome(store.close());
+console.log(JSON.stringify(report));
+process.exit(0);
