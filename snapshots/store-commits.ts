@@ -146,20 +146,20 @@ export class StoreCommits {
   }
 
   /**
-   * Whether LMDB refuses this environment for good, asked with a read (a fresh read transaction
-   * fails with MDB_PANIC then: lmdb-js renews its read transaction after each write's outcome
-   * and at each turn), or `cause` is MDB_PANIC itself. On the first yes: every write pending is
-   * failed with it, and the listeners told. `cause`: the failed commit that led here, if any.
+   * Whether LMDB refuses this environment for good, asked with a read: a fresh read transaction
+   * fails with MDB_PANIC then (lmdb-js renews its read transaction after each write's outcome
+   * and at each turn). Asked, not taken from `cause`: an error's text is no proof (a plugin's
+   * view may throw anything). On the first yes: every write pending is failed with it, and the
+   * listeners told. `cause`: what led here (a failed commit, a read's error), for the message.
    */
   protected panicCheck(cause: unknown): DataFilePanicError | null {
     if (this.panicked !== null) return this.panicked;
-    let panic: unknown = isLmdbPanic(cause) ? cause : null;
-    if (panic === null)
-      try {
-        this.journal.doesExist(PROBE_SEQ);
-      } catch (err) {
-        if (isLmdbPanic(err)) panic = err;
-      }
+    let panic: unknown = null;
+    try {
+      this.journal.doesExist(PROBE_SEQ);
+    } catch (err) {
+      if (isLmdbPanic(err)) panic = err;
+    }
     if (panic === null) return null;
     const err = new DataFilePanicError(this.file, cause ?? panic);
     this.panicked = err;

@@ -1,10 +1,15 @@
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
 import { busFixture } from '../helpers/bus-fixture.js';
-import { recentSamples } from '../helpers/fixtures.js';
+import { FIXTURES, recentSamples } from '../helpers/fixtures.js';
 import { metaWriteFault } from '../helpers/meta-write-fault.js';
 import { journaledAndApplied, journaledTotal, loggedLine, metricOf, waitReady } from '../helpers/probes.js';
-import { eventually, getJson, startService } from '../helpers/service-process.js';
+import { eventually, getJson, startService, tempDir } from '../helpers/service-process.js';
+
+const PANICKED_SERVICE = fileURLToPath(new URL('../helpers/panicked-service.mjs', import.meta.url));
 
 /**
  * A commit whose last write, its meta page, the disk refuses (a disk failing mid-commit, a file
@@ -20,9 +25,8 @@ import { eventually, getJson, startService } from '../helpers/service-process.js
  * records lost are counted in the log, and it exits 1 at once for the supervisor. The next
  * start opens the file afresh and serves what was committed before: the journal of every
  * message confirmed applied before the fault, nothing of what came after. The stop is over
- * before a probe could see the 503: the reason /healthz serves is the one logged with
- * "intake stopped; /healthz now fails" (state.fatal, test/e2e/amqp-input-thread-gone.test.ts
- * probes that path's 503).
+ * before a probe could see the 503: what the service answers meanwhile is asked of one run in
+ * a process of its own whose onFatal only records (the second test).
  *
  * The fault is an LD_PRELOAD library (helpers/meta-write-fault.c) failing the data file's
  * meta-page pwrites with EIO while a trigger file exists: one commit writes its data pages and
@@ -31,7 +35,7 @@ import { eventually, getJson, startService } from '../helpers/service-process.js
 describe('a data file whose commit fails at its meta-page write (MDB_PANIC)', () => {
   const { dir, pub, use } = busFixture();
 
-  it('fails /healthz naming it, exits 1 at once, and the next start serves what was committed', async () => {
+  it('stops naming it (SC_DATA_FILE_PANIC), exits 1 at once without a final snapshot, and the next start serves what was committed', async () => {
     await pub.bind('tcp://127.0.0.1:*');
     const fault = metaWriteFault(dir.path);
     const dataDir = join(dir.path, 'data');
@@ -107,5 +111,62 @@ describe('a data file whose commit fails at its meta-page write (MDB_PANIC)', ()
     ) as { generation: number };
     expect(restored.generation).toBeGreaterThanOrEqual(written);
     expect(await second.stop('SIGTERM')).toBe(0);
+  }, 120_000);
+});
+
+interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/**
+ * What the service answers between the panic and its exit, asked of a Service run in a child
+ * process under the injector whose onFatal only records (helpers/panicked-service.mjs): the
+ * probes and the reads of the data file. Before, /healthz and /readyz answered 200 (degraded
+ * "journal writes failing ... for another try", which never came), and /raw and /id
+ * 500 "unexpected error; see the server log" naming neither MDB_PANIC nor the file; settled()
+ * and the stop waited for good.
+ */
+describe('what a service whose data file failed for good answers', () => {
+  const dir = tempDir();
+  afterAll(() => dir.remove());
+
+  it('fails /healthz and /readyz naming it, statscache_healthy 0, /raw and /id 503 data_file_failed, the stop fails with it', async () => {
+    const fault = metaWriteFault(dir.path);
+    const file = join(dir.path, 'data', 'statscache.lmdb');
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [
+        PANICKED_SERVICE,
+        join(dir.path, 'data'),
+        fault.env['META_WRITE_FAULT_TRIGGER'] as string,
+        `${FIXTURES}fedmsg/samples.jsonl`,
+      ],
+      { env: { ...process.env, ...fault.env }, timeout: 90_000, maxBuffer: 16 * 1024 * 1024 },
+    );
+    const r = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
+    expect(fault.fired()).toBeGreaterThan(0);
+    const panic = new RegExp(
+      `^SC_DATA_FILE_PANIC: the data file ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} failed for good in this process: .*\\(MDB_PANIC\\)`,
+    );
+    expect(r['before']).toEqual({});
+    expect(r['snapshot']).toEqual({ value: 1 });
+    // The failed commit's records are held and applied, not waited on for good.
+    expect(r['settledRefused']).toEqual({});
+    expect(r['fatal']).toEqual([expect.stringMatching(panic)]);
+    const healthz = r['healthz'] as Answer;
+    expect(healthz.status).toBe(503);
+    expect(healthz.body['status']).toBe('failing');
+    expect(String(healthz.body['reason'])).toMatch(panic);
+    const readyz = r['readyz'] as Answer;
+    expect(readyz.status).toBe(503);
+    expect(String(readyz.body['reason'])).toMatch(/^intake stopped: SC_DATA_FILE_PANIC: /);
+    expect(r['healthy']).toBe(0);
+    for (const read of [r['raw'], r['id']] as Answer[]) {
+      expect(read.status).toBe(503);
+      expect(read.body['error']).toBe('data_file_failed');
+      expect(String(read.body['detail'])).toMatch(panic);
+    }
+    expect((r['stop'] as { error?: string }).error).toMatch(panic);
   }, 120_000);
 });
