@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { KOJI } from '../helpers/plugin-config.js';
 import { busFixture } from '../helpers/bus-fixture.js';
 import { immutableSupported, setImmutable } from '../helpers/immutable-file.js';
-import { unlessLmdbAborted } from '../helpers/lmdb-abort.js';
+import { LMDB_END_CAUSE, type LmdbEnd, unlessLmdbEnded } from '../helpers/lmdb-abort.js';
 import { metricOf, waitReady } from '../helpers/probes.js';
 import { loadConfig } from '../../src/config.js';
 import type { Envelope } from '../../src/envelope.js';
@@ -103,15 +103,21 @@ describe('snapshot take against a serve whose data file refuses writes', () => {
   const samples = recentSamples(Math.floor(Date.now() / 1000) - 5);
   const TOKEN = 'correct-horse-battery-staple';
 
-  /** One run on a fresh data dir; 'aborted' when lmdb-js 3.5.6 ended the service on the failed page write, then or later (helpers/lmdb-abort.ts). */
-  async function run(attempt: number): Promise<'done' | 'aborted'> {
+  /**
+   * One run on a fresh data dir; an LmdbEnd (helpers/lmdb-abort.ts) when the service ended on a
+   * known outcome of the refused write: lmdb-js 3.5.6's heap overrun on the failed page write,
+   * then or later (SIGABRT), or the refusal landing mid-commit (MDB_PANIC: SC_DATA_FILE_PANIC,
+   * exit 1). The file is made immutable only once every message sent is applied, so no journal
+   * commit is under way then, and the take's is the one refused write.
+   */
+  async function run(attempt: number): Promise<'done' | LmdbEnd> {
     const dataDir = join(dir.path, `attempt-${attempt}`);
     const file = join(dataDir, 'statscache.lmdb');
     const args = ['--connect', pub.lastEndpoint as string, '--data-dir', dataDir, '--snapshot-interval', '86400'];
     const s = use(await startService(args, { STATSCACHE_ADMIN_TOKEN: TOKEN }));
     await waitReady(s);
     files.push(file);
-    return unlessLmdbAborted(s.child, async () => {
+    return unlessLmdbEnded(s, async () => {
       const take = () => runCli(['snapshot', 'take', '--url', s.base, '--token', TOKEN]);
       let sent = 0;
       // Sent until a snapshot holds some: the subscription may drop the first ones while it joins.
@@ -131,9 +137,10 @@ describe('snapshot take against a serve whose data file refuses writes', () => {
         const m = samples[sent % samples.length] as Record<string, unknown>;
         await pub.send([String(m['topic']), JSON.stringify({ ...m, msg_id: `take-refused-${attempt}-${sent}` })]);
       }
-      // Journaled before the file refuses: the snapshot below has changes to write.
+      // Journaled and applied before the file refuses (no commit under way when it does): the
+      // snapshot below has changes to write.
       await eventually(async () =>
-        (await metricOf(s.base, 'statscache_journal_last_seq')) >= seq + 20 ? true : undefined,
+        (await metricOf(s.base, 'statscache_journal_applied_seq')) >= seq + 20 ? true : undefined,
       );
       setImmutable(file, true);
       let refused: Awaited<ReturnType<typeof take>>;
@@ -142,7 +149,8 @@ describe('snapshot take against a serve whose data file refuses writes', () => {
       } finally {
         setImmutable(file, false);
       }
-      if (s.child.signalCode === 'SIGABRT') return 'aborted';
+      // Ended meanwhile (the take's answer may have come first): a retry, its cause named below.
+      if (s.child.exitCode !== null || s.child.signalCode !== null) throw new Error('the service exited');
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain(
         `answered 500: snapshot_failed: the snapshot failed: SC_DATA_FILE_WRITE_FAILED: could not write the data file ${file} (`,
@@ -160,9 +168,16 @@ describe('snapshot take against a serve whose data file refuses writes', () => {
     async () => {
       await pub.bind('tcp://127.0.0.1:*');
       // As test/e2e/data-file-refused: about 1 run in 5 dies of lmdb-js's defect on a loaded host,
-      // so 5 in a row (~1 in 3,000) is a failure.
-      for (let attempt = 0; attempt < 5; attempt++) if ((await run(attempt)) === 'done') return;
-      throw new Error('the service aborted on every attempt (lmdb-js heap overrun on a failed page write)');
+      // so 5 in a row (~1 in 3,000) is a failure, each run's cause named.
+      const ends: LmdbEnd[] = [];
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const outcome = await run(attempt);
+        if (outcome === 'done') return;
+        ends.push(outcome);
+      }
+      throw new Error(
+        `each of 5 runs ended before its checks: ${ends.map((e, i) => `run ${i + 1}: ${LMDB_END_CAUSE[e]}`).join('; ')}`,
+      );
     },
     300_000,
   );
