@@ -16,9 +16,8 @@ function updatePackages(update: unknown): string[] {
   const out: string[] = [];
   for (const build of builds) {
     // Bodhi 1 nested the package object; Bodhi 2+ only sends the N-V-R.
-    out.push(
-      ...[str(build, 'package', 'name') ?? nvrName(str(build, 'nvr'))].filter((p): p is string => p !== undefined),
-    );
+    const name = str(build, 'package', 'name') ?? nvrName(str(build, 'nvr'));
+    if (name !== undefined) out.push(name);
   }
   return out.length > 0 ? out : nvrNames(str(update, 'title'));
 }
@@ -72,7 +71,6 @@ function override(ctx: RuleContext): Derived {
 
 function masher(ctx: RuleContext, agent: string | undefined): Derived {
   const updates = strs(ctx.msg, 'updates');
-  const packages = updates.flatMap((u) => nvrNames(u));
   const repo = str(ctx.msg, 'repo');
   let subtitle: string;
   if (ctx.sub === 'masher.start') {
@@ -86,7 +84,8 @@ function masher(ctx: RuleContext, agent: string | undefined): Derived {
   // Composer topics list N-V-Rs being pushed; they are not what the message is about.
   return {
     usernames: [agent],
-    packages: ctx.sub === 'masher.start' ? packages : [],
+    // Read only where kept: the N-V-R lists are long and their names were made for every composer topic.
+    packages: ctx.sub === 'masher.start' ? updates.flatMap((u) => nvrNames(u)) : [],
     agent,
     link: ctx.sub === 'masher.start' || ctx.sub === 'compose.complete' ? BASE : undefined,
     subtitle,
