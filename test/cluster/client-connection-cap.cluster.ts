@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/free-port.js';
-import { eventually, startService, tempDir, type RunningService } from '../helpers/service-process.js';
-import { startNginx, type RunningNginx } from './nginx.js';
+import { eventually, startService } from '../helpers/service-process.js';
+import { nginxFixture, startNginx } from './nginx.js';
 
 /** The cap deploy/nginx.conf puts on one client address (limit_conn statscache_per_client). */
 const SHIPPED_CAP = Number(
@@ -20,33 +20,20 @@ const SHIPPED_CAP = Number(
  * through --trust-proxy) refuse none: the cap under test is nginx's, on the connecting address.
  */
 describe("a client's streams through nginx", () => {
-  const dir = tempDir('statscache-nginx-cap-');
-  let svc: RunningService | undefined;
-  let nginx: RunningNginx | undefined;
-  const streams: AbortController[] = [];
-  afterAll(async () => {
-    for (const s of streams) s.abort();
-    await nginx?.stop();
-    await svc?.stop('SIGTERM');
-    dir.remove();
-  });
-
-  /** An SSE stream through nginx; the answer's status (and its body when refused). */
-  const stream = async (base: string, n: number): Promise<{ status: number; body: string; abort: AbortController }> => {
-    const abort = new AbortController();
-    streams.push(abort);
-    const res = await fetch(`${base}/api/volume-1s/stream`, {
-      headers: { 'X-Forwarded-For': `10.1.${n >> 8}.${n & 255}`, Accept: 'text/event-stream' },
-      signal: abort.signal,
-    });
-    return { status: res.status, body: res.status === 200 ? '' : await res.text(), abort };
-  };
+  const f = nginxFixture('statscache-nginx-cap-');
+  // Each stream its own client in X-Forwarded-For.
+  const stream = (base: string, n: number) => f.stream(base, 'volume-1s', `10.1.${n >> 8}.${n & 255}`);
 
   it('are capped per client address at the shipped limit, with 429, and a freed place is taken again', async () => {
     expect(SHIPPED_CAP).toBeGreaterThan(0);
-    svc = await startService(['--trust-proxy', '127.0.0.1', '--ws-max-connections', String(SHIPPED_CAP * 4)]);
+    const svc = (f.svc = await startService([
+      '--trust-proxy',
+      '127.0.0.1',
+      '--ws-max-connections',
+      String(SHIPPED_CAP * 4),
+    ]));
     const port = await freePort();
-    nginx = await startNginx(join(dir.path, 'nginx'), port, [svc.port, svc.port, svc.port]);
+    const nginx = (f.nginx = await startNginx(join(f.dir.path, 'nginx'), port, [svc.port, svc.port, svc.port]));
     const held: { status: number; abort: AbortController }[] = [];
     for (let n = 0; n < SHIPPED_CAP; n++) held.push(await stream(nginx.base, n));
     expect(held.filter((s) => s.status !== 200)).toEqual([]);
@@ -63,14 +50,14 @@ describe("a client's streams through nginx", () => {
     let next = SHIPPED_CAP + 1;
     await eventually(
       async () => {
-        const r = await stream(nginx?.base ?? '', next++);
+        const r = await stream(nginx.base, next++);
         r.abort.abort();
         return r.status === 200 || undefined;
       },
       10_000,
       'a stream admitted again after one closed',
     );
-    const log = readFileSync(join(dir.path, 'nginx', 'error.log'), 'utf8');
+    const log = readFileSync(join(f.dir.path, 'nginx', 'error.log'), 'utf8');
     expect(log).toMatch(/limiting connections by zone "statscache_per_client"/);
   });
 });

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/free-port.js';
-import { startService, tempDir, type RunningService } from '../helpers/service-process.js';
-import { startNginx, type RunningNginx } from './nginx.js';
+import { startService } from '../helpers/service-process.js';
+import { nginxFixture, startNginx } from './nginx.js';
 
 /**
  * A replica that sheds load answers 503 (a live view past --ws-max-views, a filtered /raw scan
@@ -13,48 +13,28 @@ import { startNginx, type RunningNginx } from './nginx.js';
  * disabled") and the next reader got 502 "no live upstreams".
  */
 describe('load shedding through nginx', () => {
-  const dir = tempDir('statscache-nginx-shed-');
-  let svc: RunningService | undefined;
-  let nginx: RunningNginx | undefined;
-  const streams: AbortController[] = [];
-  afterAll(async () => {
-    for (const s of streams) s.abort();
-    await nginx?.stop();
-    await svc?.stop('SIGTERM');
-    dir.remove();
-  });
-
-  /** An SSE stream through nginx as the client `ip`; the answer's status once its head arrives. */
-  const stream = async (base: string, ident: string, ip: string): Promise<number> => {
-    const abort = new AbortController();
-    streams.push(abort);
-    const res = await fetch(`${base}/api/${ident}/stream`, {
-      headers: { 'X-Forwarded-For': ip, Accept: 'text/event-stream' },
-      signal: abort.signal,
-    });
-    if (res.status !== 200) await res.text();
-    return res.status;
-  };
+  const f = nginxFixture('statscache-nginx-shed-');
+  const stream = async (base: string, ident: string, ip: string) => (await f.stream(base, ident, ip)).status;
 
   it("a replica's 503 reaches the client and leaves the replica in the pool", async () => {
     // Two live views in all, one per client: the third client's view is refused with 503.
-    svc = await startService([
+    const svc = (f.svc = await startService([
       '--trust-proxy',
       '127.0.0.1',
       '--ws-max-views',
       '2',
       '--ws-max-subscriptions-per-ip',
       '1',
-    ]);
+    ]));
     const port = await freePort();
     // Three upstream entries, one replica: nginx keeps failure counts per entry.
-    nginx = await startNginx(join(dir.path, 'nginx'), port, [svc.port, svc.port, svc.port]);
+    const nginx = (f.nginx = await startNginx(join(f.dir.path, 'nginx'), port, [svc.port, svc.port, svc.port]));
     expect(await stream(nginx.base, 'volume-1s', '10.0.0.1')).toBe(200);
     expect(await stream(nginx.base, 'volume-5s', '10.0.0.2')).toBe(200);
     const refused: number[] = [];
     for (const ip of ['10.0.0.3', '10.0.0.4', '10.0.0.5']) refused.push(await stream(nginx.base, 'volume-1m', ip));
     expect(refused).toEqual([503, 503, 503]);
-    const log = readFileSync(join(dir.path, 'nginx', 'error.log'), 'utf8');
+    const log = readFileSync(join(f.dir.path, 'nginx', 'error.log'), 'utf8');
     expect(log).not.toMatch(/temporarily disabled|no live upstreams/);
     expect((await fetch(`${nginx.base}/api/volume-1m`)).status).toBe(200);
   });

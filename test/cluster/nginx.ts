@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
+import { type RunningService, tempDir } from '../helpers/service-process.js';
 
 export const NGINX = process.env['STATSCACHE_TEST_NGINX'] ?? '/usr/sbin/nginx';
 const SHIPPED = fileURLToPath(new URL('../../deploy/nginx.conf', import.meta.url));
@@ -75,4 +77,39 @@ http {
       await exited;
     },
   };
+}
+
+/** A cluster test's replica, nginx and SSE streams, all ended and removed after its file (afterAll). */
+export interface NginxFixture {
+  readonly dir: { readonly path: string };
+  svc: RunningService | undefined;
+  nginx: RunningNginx | undefined;
+  /** An SSE stream of `ident` through nginx as the client `ip`: its status once its head arrives, and its body when refused. */
+  stream(base: string, ident: string, ip: string): Promise<{ status: number; body: string; abort: AbortController }>;
+}
+
+export function nginxFixture(prefix: string): NginxFixture {
+  const dir = tempDir(prefix);
+  const streams: AbortController[] = [];
+  const fixture: NginxFixture = {
+    dir,
+    svc: undefined,
+    nginx: undefined,
+    stream: async (base, ident, ip) => {
+      const abort = new AbortController();
+      streams.push(abort);
+      const res = await fetch(`${base}/api/${ident}/stream`, {
+        headers: { 'X-Forwarded-For': ip, Accept: 'text/event-stream' },
+        signal: abort.signal,
+      });
+      return { status: res.status, body: res.status === 200 ? '' : await res.text(), abort };
+    },
+  };
+  afterAll(async () => {
+    for (const s of streams) s.abort();
+    await fixture.nginx?.stop();
+    await fixture.svc?.stop('SIGTERM');
+    dir.remove();
+  });
+  return fixture;
 }
