@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { KOJI } from '../helpers/plugin-config.js';
 import { busFixture } from '../helpers/bus-fixture.js';
 import { immutableSupported, setImmutable } from '../helpers/immutable-file.js';
-import { LMDB_END_CAUSE, type LmdbEnd, unlessLmdbEnded } from '../helpers/lmdb-abort.js';
+import { type LmdbEnd, retryingLmdbEnds, unlessLmdbEnded } from '../helpers/lmdb-abort.js';
 import { metricOf, waitReady } from '../helpers/probes.js';
 import { loadConfig } from '../../src/config.js';
 import type { Envelope } from '../../src/envelope.js';
@@ -169,15 +169,7 @@ describe('snapshot take against a serve whose data file refuses writes', () => {
       await pub.bind('tcp://127.0.0.1:*');
       // As test/e2e/data-file-refused: about 1 run in 5 dies of lmdb-js's defect on a loaded host,
       // so 5 in a row (~1 in 3,000) is a failure, each run's cause named.
-      const ends: LmdbEnd[] = [];
-      for (let attempt = 0; attempt < 5; attempt++) {
-        const outcome = await run(attempt);
-        if (outcome === 'done') return;
-        ends.push(outcome);
-      }
-      throw new Error(
-        `each of 5 runs ended before its checks: ${ends.map((e, i) => `run ${i + 1}: ${LMDB_END_CAUSE[e]}`).join('; ')}`,
-      );
+      await retryingLmdbEnds(5, run);
     },
     300_000,
   );

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { recentSamples } from '../helpers/fixtures.js';
 import { busFixture } from '../helpers/bus-fixture.js';
 import { immutableSupported, setImmutable } from '../helpers/immutable-file.js';
-import { LMDB_END_CAUSE, type LmdbEnd, unlessLmdbEnded } from '../helpers/lmdb-abort.js';
+import { type LmdbEnd, retryingLmdbEnds, unlessLmdbEnded } from '../helpers/lmdb-abort.js';
 import { metricOf, metricsText, sampleOf, waitReady } from '../helpers/probes.js';
 import { eventually, getJson, startService } from '../helpers/service-process.js';
 
@@ -133,15 +133,7 @@ describe('a data file that refuses writes while serving, then takes them again',
       // mid-commit panic none since the file refuses only while no write is under way: 8 ends
       // in a row (~1 in 1,000 at that rate) is a failure, not a skip, so a change that makes
       // either the rule is seen, each run's cause named.
-      const ends: LmdbEnd[] = [];
-      for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-        const outcome = await run(attempt);
-        if (outcome === 'done') return;
-        ends.push(outcome);
-      }
-      expect.fail(
-        `each of ${ATTEMPTS} runs ended before its checks: ${ends.map((e, i) => `run ${i + 1}: ${LMDB_END_CAUSE[e]}`).join('; ')}`,
-      );
+      await retryingLmdbEnds(ATTEMPTS, run);
     },
     480_000,
   );

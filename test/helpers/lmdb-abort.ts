@@ -73,3 +73,23 @@ export async function unlessLmdbEnded<T>(
     throw err;
   }
 }
+
+/**
+ * Runs `run(attempt)` for attempt 1, 2, … while it ends in an LmdbEnd, at most `attempts` times;
+ * when none gets through, fails naming each run's cause (so a change that makes either end the
+ * rule is seen, not skipped).
+ */
+export async function retryingLmdbEnds(
+  attempts: number,
+  run: (attempt: number) => Promise<'done' | LmdbEnd>,
+): Promise<void> {
+  const ends: LmdbEnd[] = [];
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    const outcome = await run(attempt);
+    if (outcome === 'done') return;
+    ends.push(outcome);
+  }
+  throw new Error(
+    `each of ${attempts} runs ended before its checks: ${ends.map((e, i) => `run ${i + 1}: ${LMDB_END_CAUSE[e]}`).join('; ')}`,
+  );
+}
