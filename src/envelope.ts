@@ -46,6 +46,19 @@ export function subOf(topic: string): string {
   return fourth === -1 ? '' : topic.slice(fourth + 1);
 }
 
+/** envOf, categoryOf and subOf of one topic in one walk (meta asks all three of every message). */
+export function topicParts(topic: string): { readonly env: string; readonly category: string; readonly sub: string } {
+  const d1 = topic.indexOf('.');
+  const d2 = d1 === -1 ? -1 : topic.indexOf('.', d1 + 1);
+  const d3 = d2 === -1 ? -1 : topic.indexOf('.', d2 + 1);
+  const d4 = d3 === -1 ? -1 : topic.indexOf('.', d3 + 1);
+  return {
+    env: d2 === -1 ? '' : d3 === -1 ? topic.slice(d2 + 1) : topic.slice(d2 + 1, d3),
+    category: d3 === -1 ? '' : d4 === -1 ? topic.slice(d3 + 1) : topic.slice(d3 + 1, d4),
+    sub: d4 === -1 ? '' : topic.slice(d4 + 1),
+  };
+}
+
 /** Where the `n`th dot (n >= 1) of `topic` is, or -1. */
 function nthDot(topic: string, n: number): number {
   let at = -1;

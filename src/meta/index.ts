@@ -1,4 +1,4 @@
-import type { Envelope, Meta } from '../envelope.js';
+import { type Envelope, type Meta, topicParts } from '../envelope.js';
 import { DEFAULT_MAX_FANOUT } from './fanout.js';
 import { isObj, type Obj } from './fields.js';
 import { namesFromHeaders, RPM_HEADER, USER_HEADER } from './header-names.js';
@@ -118,15 +118,11 @@ class Context implements RuleContext {
   ) {
     const topic = typeof envelope.topic === 'string' ? envelope.topic : '';
     this.topic = topic;
-    // categoryOf, subOf and envOf in one walk: each finds its dots from the start (11 indexOf calls
-    // a message where these 4 do). Tokens: <prefix>.<prefix>.<env>.<category>.<sub>
-    const d1 = topic.indexOf('.');
-    const d2 = d1 === -1 ? -1 : topic.indexOf('.', d1 + 1);
-    const d3 = d2 === -1 ? -1 : topic.indexOf('.', d2 + 1);
-    const d4 = d3 === -1 ? -1 : topic.indexOf('.', d3 + 1);
-    this.env = d2 === -1 ? '' : d3 === -1 ? topic.slice(d2 + 1) : topic.slice(d2 + 1, d3);
-    this.category = d3 === -1 ? '' : d4 === -1 ? topic.slice(d3 + 1) : topic.slice(d3 + 1, d4);
-    this.sub = d4 === -1 ? '' : topic.slice(d4 + 1);
+    // One walk for the three (categoryOf, subOf and envOf each find their dots from the start).
+    const parts = topicParts(topic);
+    this.env = parts.env;
+    this.category = parts.category;
+    this.sub = parts.sub;
     this.msg = isObj(envelope.msg) ? envelope.msg : {};
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { categoryOf } from '../../src/envelope.js';
+import { categoryOf, envOf, subOf, topicParts } from '../../src/envelope.js';
 import { deriveMeta } from '../../src/meta/index.js';
 
 /** The rules' context splits the topic itself, in one walk: it must split as categoryOf, envOf and subOf do. */
@@ -22,6 +22,8 @@ describe("the rules' topic split", () => {
       'a.b.c.bodhi.x.y.z',
     ];
     for (const topic of topics) expect(meta(topic).category, topic).toBe(categoryOf(topic));
+    for (const topic of topics)
+      expect(topicParts(topic), topic).toEqual({ env: envOf(topic), category: categoryOf(topic), sub: subOf(topic) });
   });
 
   it("reads the environment (3rd token) and what follows the category as the buildsys rule's links and lines show them", () => {
