@@ -82,7 +82,8 @@ export function parseTime(name: string, raw: string): number {
     return n;
   }
   const iso = isoSeconds(s);
-  if (typeof iso === 'object' && iso !== null) throw new BadParameter(name, `${quote(raw)} ${iso.refused}`);
+  if (typeof iso === 'object' && iso !== null)
+    throw new BadParameter(name, `${quote(raw)} is no such date: ${iso.noSuchDay}`);
   if (iso !== null && iso >= 0) return iso;
   throw new BadParameter(name, `${quote(raw)} must be epoch seconds or an ISO-8601 date like 2015-11-04T10:01:00Z`);
 }

@@ -50,7 +50,7 @@ const epochSeconds = z
     if (isDecimal(s.trim()) && Number.isFinite(n)) return n;
     const iso = isoSeconds(s.trim());
     if (typeof iso === 'object' && iso !== null) {
-      ctx.addIssue({ code: 'custom', message: iso.refused.replace(/^is /, '') });
+      ctx.addIssue({ code: 'custom', message: `no such date: ${iso.noSuchDay}` });
       return z.NEVER;
     }
     if (iso !== null) return iso;

@@ -28,7 +28,7 @@ describe('time parameters in ISO-8601', () => {
   });
 
   it('refuse a day the calendar lacks, and are not ISO-8601 for anything else', () => {
-    expect(isoSeconds('2026-02-30T10:00')).toEqual({ refused: 'is no such date: 2026-02 has no day 30 (it has 28)' });
+    expect(isoSeconds('2026-02-30T10:00')).toEqual({ noSuchDay: '2026-02 has no day 30 (it has 28)' });
     for (const text of [
       '2026-01-01T10:00:00 GMT',
       '2026-01-01 foo',
