@@ -81,9 +81,23 @@ export class Journal {
     return this.store.firstSeq();
   }
 
-  /** True when this id was accepted before (in the memory window or the journal index). */
+  /**
+   * True when this id was accepted before (in the memory window or the journal index). An index
+   * read that meets MDB_PANIC throws the store's DataFilePanicError (SC_DATA_FILE_PANIC), not
+   * LMDB's bare "Invalid argument": a caller must tell "never stored here" from "cannot be
+   * asked" (the AMQP intake then leaves the delivery unacked for the broker to deliver again).
+   */
   seen(id: string): boolean {
-    return this.known.has(id);
+    try {
+      return this.known.has(id);
+    } catch (err) {
+      throw this.store.panicOf(err) ?? err;
+    }
+  }
+
+  /** The store's DataFilePanicError once its environment failed for good (MDB_PANIC), else null. */
+  get failedForGood(): Error | null {
+    return this.store.panic ?? null;
   }
 
   /** Appends a message not seen before and returns its entry; null for a duplicate. */

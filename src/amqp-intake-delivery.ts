@@ -2,6 +2,7 @@
  * One AMQP delivery into the intake, for AmqpInputs (amqp-inputs.ts): decoded, refused or held
  * back, journaled, and settled once its journal batch committed.
  */
+import { DataFilePanicError } from '../snapshots/store-write-errors.js';
 import { refusalDigest } from './amqp-refusals.js';
 import type { AmqpInputsDeps } from './amqp-inputs-deps.js';
 import type { Tally } from './amqp-input-report.js';
@@ -187,6 +188,11 @@ async function journaled(
   try {
     if (!result.accept(delivery.bytes())) tally.duplicates++;
   } catch (err) {
+    // The data file failed for good (MDB_PANIC: its id lookup or its record cannot be made in
+    // this process): not this message's fault, and the service is ending to open the file
+    // afresh. Left unacked (the rejection drops the connection), the broker delivers it again;
+    // acked as unjournaled, it was lost.
+    if (err instanceof DataFilePanicError) throw err;
     // It can never be stored, so a redelivery would fail the same way: ack it, count it, say so.
     tally.unjournaled++;
     unjournaled({ at: deps.now(), input, error: String(err).slice(0, 500) });
@@ -210,6 +216,10 @@ async function journaled(
   // us until the reconnect (323 of 600 kept through a 30 s disk outage). There the message
   // is acked and stays in the journal's in-memory hold, as a ZeroMQ message does (/readyz
   // degraded meanwhile; the next snapshot or successful write puts it on disk).
+  // Never kept in the hold once the data file failed for good: no write of this process can put
+  // it on disk, and the service is ending (a server-named queue goes with its connection either way).
+  const panic = intake.failedForGood;
+  if (panic !== null) throw panic;
   if (deps.config.amqpQueue !== null && (intake.counters.journalWriteErrors > writeErrors || !intake.durable))
     throw new Error('the journal batch failed to commit');
   return undefined;

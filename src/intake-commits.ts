@@ -196,6 +196,11 @@ export class IntakeCommits {
     return this.deps.journal.whenCommitted();
   }
 
+  /** The data store's DataFilePanicError once its environment failed for good (MDB_PANIC), else null. */
+  get failedForGood(): Error | null {
+    return this.deps.journal.failedForGood;
+  }
+
   /** False while some accepted message is in no journal record on disk (failed commits: journal-backlog.ts). */
   get durable(): boolean {
     return this.deps.journal.backlog.status() === null;

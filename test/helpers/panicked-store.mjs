@@ -6,6 +6,7 @@
 // or 'never settled' past SETTLE_BOUND_MS), the panic listener's calls, and whether close() settled.
 // argv: <data dir> <trigger file>
 import { rmSync, writeFileSync } from 'node:fs';
+import { Journal } from '../../dist/snapshots/journal.js';
 import { DataStore } from '../../dist/snapshots/lmdb-store.js';
 
 const [dir, trigger] = process.argv.slice(2);
@@ -28,6 +29,9 @@ const store = new DataStore(dir, { probeAfterMs: 200 });
 const report = { before: await outcome(store.appendJournal([record(1), record(2)])) };
 const panics = [];
 store.onPanic((err) => panics.push(err.message));
+// As the service's: built before the panic, its id filter not built yet (start-up, while the
+// index loads), so a new id's de-duplication reads the id index.
+const journal = new Journal(store, { dedupeWindow: 4, onWriteError: () => {} });
 
 writeFileSync(trigger, '');
 report.refused = await Promise.all([3, 4, 5, 6].map((seq) => outcome(store.appendJournal([record(seq)]))));
@@ -43,6 +47,14 @@ try {
   const panic = store.panicOf(err);
   report.read = panic === null ? { other: String(err?.message) } : { code: panic.code, message: panic.message };
 }
+// A new id's lookup: it must fail with the panic, never answer "not seen" or LMDB's bare error.
+try {
+  const entry = journal.accept({ topic: 'org.example.panic', timestamp: 1_700_000_100, msg_id: 'panic-new', msg: {} });
+  report.lookup = entry === null ? 'duplicate' : 'accepted';
+} catch (err) {
+  report.lookup = { name: err?.name, code: err?.code, message: String(err?.message) };
+}
+report.failedForGood = journal.failedForGood?.code ?? null;
 report.panics = panics;
 report.close = await outcome(store.close());
 console.log(JSON.stringify(report));

@@ -17,6 +17,8 @@ interface Report {
   snapshot: Outcome;
   trim: Outcome;
   read: Outcome | { other: string };
+  lookup: Outcome | 'duplicate' | 'accepted';
+  failedForGood: string | null;
   panics: string[];
   close: Outcome;
 }
@@ -28,8 +30,8 @@ interface Report {
  * queued with the failed one, and every later append, snapshot and trim, stayed pending for
  * good (the service's journal, snapshot cycle and stop waited on them), and reads threw
  * "Invalid argument: MDB_PANIC" naming no file. Each now fails with SC_DATA_FILE_PANIC naming
- * the data file, a read's error maps to it, the store's listener hears it once, and close()
- * settles.
+ * the data file, a read's error maps to it (the journal's id lookup too), the store's listener
+ * hears it once, and close() settles.
  */
 describe('a data store whose environment failed for good (MDB_PANIC)', () => {
   const dir = tempDir();
@@ -62,6 +64,10 @@ describe('a data store whose environment failed for good (MDB_PANIC)', () => {
     expect(report.snapshot).toEqual(panic);
     expect(report.trim).toEqual(panic);
     expect(report.read).toEqual({ code: panic.code, message: panic.message });
+    // The journal's de-duplication lookup (the AMQP intake's, before the id filter is built)
+    // threw LMDB's bare "Invalid argument: MDB_PANIC", which the AMQP intake acked as unjournaled.
+    expect(report.lookup).toEqual(panic);
+    expect(report.failedForGood).toBe(panic.code);
     expect(report.panics).toHaveLength(1);
     expect(report.close).toBe('ok');
   }, 120_000);
