@@ -1,12 +1,13 @@
 import type { Journal } from '../snapshots/journal.js';
 import type { SeqRanges } from '../snapshots/replay-skip.js';
+import { DataFilePanicError } from '../snapshots/store-write-errors.js';
 import { backfillPages, type BackfillWindow } from './backfill.js';
 import { type CatchUpDeps, type CatchUpOutcome, type CatchUpPlan, catchUp } from './catch-up.js';
 import { delay, type Clock } from './clock.js';
 import type { EnvelopeLimits } from './envelope-limits.js';
 import { coalesce, enqueueWindow } from './gap-windows.js';
 import type { Intake } from './intake.js';
-import type { Logger } from './logger.js';
+import { errorText, type Logger } from './logger.js';
 import { Progress } from './progress.js';
 import { type CoveredAfter, type ReplayThreadOptions, replayAfter } from './startup-replay.js';
 
@@ -190,6 +191,11 @@ export class Recovery {
               intake.counters.backfilled++;
             }
           } catch (err) {
+            // The data file failed for good (MDB_PANIC): no message can be de-duplicated or
+            // journaled in this process, and the service is ending. Skipping each as lost would
+            // count the rest of the window as dropped; the backfill ends with the coded error,
+            // and the next start's backfill reads the window again.
+            if (err instanceof DataFilePanicError) throw err;
             // One message that breaks the apply path is skipped, never the rest of the backfill.
             this.deps.onAcceptError?.(err, envelope.topic);
           }
@@ -247,6 +253,21 @@ export class Recovery {
     });
   }
 
+  /**
+   * backfill(), its failure logged (the data file failed for good: MDB_PANIC) rather than left
+   * to reject the worker, which nothing awaits: an unhandled rejection ends the process before
+   * the service's own stop says why. False when it failed.
+   */
+  private async backfillLogged(window: BackfillWindow, why: string): Promise<boolean> {
+    try {
+      await this.backfill(window, why);
+      return true;
+    } catch (err) {
+      this.deps.log.error({ why, start: window.start, end: window.end, err: errorText(err) }, 'backfill failed');
+      return false;
+    }
+  }
+
   private work(): void {
     this.worker ??= (async () => {
       const { clock, signal, gapIntervalMs } = this.deps;
@@ -263,13 +284,12 @@ export class Recovery {
         try {
           for (const w of windows) {
             const readAt = clock.now() / 1000;
-            await this.backfill(w, 'gap');
-            this.recheckLater(w, readAt);
+            if (await this.backfillLogged(w, 'gap')) this.recheckLater(w, readAt);
           }
         } finally {
           this.fillingGaps = false;
         }
-        for (const w of rechecks) await this.backfill(w, 'recheck');
+        for (const w of rechecks) await this.backfillLogged(w, 'recheck');
       }
       this.pending = [];
       this.rechecks = [];
