@@ -3,9 +3,9 @@
  * counts AmqpInputs keeps per input (its Tally), read back as /metrics and /readyz show them.
  */
 import type { AmqpState, AmqpStatus } from './amqp-bus.js';
-import type { DeliveryOrder } from './amqp-delivery-order.js';
-import type { RecentRefusals } from './amqp-refusals.js';
-import type { DecodeErrorReason } from './decode-frames.js';
+import { DeliveryOrder } from './amqp-delivery-order.js';
+import { RecentRefusals } from './amqp-refusals.js';
+import { DECODE_ERROR_REASONS, type DecodeErrorReason } from './decode-frames.js';
 
 export interface AmqpInputReport extends AmqpStatus {
   readonly duplicates: number;
@@ -47,4 +47,18 @@ export interface Tally {
   consumed: boolean;
   /** Its deliveries' journaling order (amqp-delivery-order.ts). */
   readonly order: DeliveryOrder;
+}
+
+/** A fresh input's tally: nothing counted yet. */
+export function newTally(): Tally {
+  return {
+    duplicates: 0,
+    decodeErrors: Object.fromEntries(DECODE_ERROR_REASONS.map((r) => [r, 0])) as Record<DecodeErrorReason, number>,
+    refusedRedeliveries: 0,
+    unjournaled: 0,
+    refused: new RecentRefusals(),
+    downSince: null,
+    consumed: false,
+    order: new DeliveryOrder(),
+  };
 }

@@ -10,16 +10,13 @@
 import { StatscacheError } from '../actors/errors.js';
 import { AmqpBindingRecord } from './amqp-binding-record.js';
 import type { AmqpInputOptions, AmqpState, AmqpStatus, AmqpTls } from './amqp-bus.js';
-import type { AmqpInputReport, AmqpReadiness, Tally } from './amqp-input-report.js';
+import { type AmqpInputReport, type AmqpReadiness, newTally, type Tally } from './amqp-input-report.js';
 import type { AmqpClient, AmqpInputsDeps } from './amqp-inputs-deps.js';
 import type { AmqpInputThread } from './amqp-input-thread.js';
 import { type AmqpInputInit, type InputHandle, threadedInputs } from './amqp-thread-inputs.js';
-import { DeliveryOrder } from './amqp-delivery-order.js';
 import { deliverToIntake, type IntakePath } from './amqp-intake-delivery.js';
 import { AmqpPrepareThread } from './amqp-prepare-thread.js';
-import { RecentRefusals } from './amqp-refusals.js';
 import { readBoundedFile } from './bounded-read.js';
-import { DECODE_ERROR_REASONS, type DecodeErrorReason } from './decode-frames.js';
 
 function readPem(path: string | null, key: 'amqpCa' | 'amqpCert' | 'amqpKey'): Buffer | undefined {
   if (path === null) return undefined;
@@ -94,16 +91,7 @@ export class AmqpInputs {
       let label = client.redactUrl(url);
       if (labels.has(label)) label = `${label}#${i + 1}`;
       labels.add(label);
-      const tally: Tally = {
-        duplicates: 0,
-        decodeErrors: Object.fromEntries(DECODE_ERROR_REASONS.map((r) => [r, 0])) as Record<DecodeErrorReason, number>,
-        refusedRedeliveries: 0,
-        unjournaled: 0,
-        refused: new RecentRefusals(),
-        downSince: null,
-        consumed: false,
-        order: new DeliveryOrder(),
-      };
+      const tally = newTally();
       this.tallies.push(tally);
       inits.push({
         label,

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DataFilePanicError } from '../../snapshots/store-write-errors.js';
-import { DeliveryOrder } from '../../src/amqp-delivery-order.js';
-import type { Tally } from '../../src/amqp-input-report.js';
+import { newTally } from '../../src/amqp-input-report.js';
 import type { AmqpInputsDeps } from '../../src/amqp-inputs-deps.js';
 import {
   type Arrival,
@@ -9,8 +8,6 @@ import {
   type IntakePath,
   type LastUnjournaled,
 } from '../../src/amqp-intake-delivery.js';
-import { RecentRefusals } from '../../src/amqp-refusals.js';
-import { DECODE_ERROR_REASONS, type DecodeErrorReason } from '../../src/decode-frames.js';
 
 /**
  * A delivery whose journaling fails (amqp-intake-delivery.ts). Its rejection leaves it unacked
@@ -21,16 +18,7 @@ import { DECODE_ERROR_REASONS, type DecodeErrorReason } from '../../src/decode-f
  * store's lookup is what panicked-store.test.ts drives; here the intake is the seam.
  */
 function setup(accept: () => boolean, failedForGood: () => Error | null = () => null) {
-  const tally: Tally = {
-    duplicates: 0,
-    decodeErrors: Object.fromEntries(DECODE_ERROR_REASONS.map((r) => [r, 0])) as Record<DecodeErrorReason, number>,
-    refusedRedeliveries: 0,
-    unjournaled: 0,
-    refused: new RecentRefusals(),
-    downSince: null,
-    consumed: false,
-    order: new DeliveryOrder(),
-  };
+  const tally = newTally();
   const told: LastUnjournaled[] = [];
   const intake = {
     counters: { filledTimestamps: 0, correctedTimestamps: 0, journalWriteErrors: 0 },
