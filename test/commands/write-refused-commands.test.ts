@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KOJI } from '../helpers/plugin-config.js';
 import { busFixture } from '../helpers/bus-fixture.js';
-import { immutableSupported, setImmutable } from '../helpers/immutable-file.js';
+import { immutableFiles, setImmutable } from '../helpers/immutable-file.js';
 import { type LmdbEnd, retryingLmdbEnds, unlessLmdbEnded } from '../helpers/lmdb-abort.js';
 import { metricOf, waitReady } from '../helpers/probes.js';
 import { loadConfig } from '../../src/config.js';
@@ -95,11 +95,7 @@ describe('offline writers on a data file that refuses their write', () => {
  */
 describe('snapshot take against a serve whose data file refuses writes', () => {
   const { dir, pub, use } = busFixture();
-  const supported = immutableSupported(dir.path);
-  const files: string[] = [];
-  afterAll(() => {
-    for (const f of files) setImmutable(f, false);
-  });
+  const { supported, track } = immutableFiles(dir.path);
   const samples = recentSamples(Math.floor(Date.now() / 1000) - 5);
   const TOKEN = 'correct-horse-battery-staple';
 
@@ -116,7 +112,7 @@ describe('snapshot take against a serve whose data file refuses writes', () => {
     const args = ['--connect', pub.lastEndpoint as string, '--data-dir', dataDir, '--snapshot-interval', '86400'];
     const s = use(await startService(args, { STATSCACHE_ADMIN_TOKEN: TOKEN }));
     await waitReady(s);
-    files.push(file);
+    track(file);
     return unlessLmdbEnded(s, async () => {
       const take = () => runCli(['snapshot', 'take', '--url', s.base, '--token', TOKEN]);
       let sent = 0;

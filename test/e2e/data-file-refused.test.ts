@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { recentSamples } from '../helpers/fixtures.js';
 import { busFixture } from '../helpers/bus-fixture.js';
-import { immutableSupported, setImmutable } from '../helpers/immutable-file.js';
+import { immutableFiles, immutableSupported, setImmutable } from '../helpers/immutable-file.js';
 import { type LmdbEnd, retryingLmdbEnds, unlessLmdbEnded } from '../helpers/lmdb-abort.js';
 import { metricOf, metricsText, sampleOf, waitReady } from '../helpers/probes.js';
 import { eventually, getJson, startService } from '../helpers/service-process.js';
@@ -23,12 +23,7 @@ type Traffic = 'sends' | 'quiet';
 
 describe('a data file that refuses writes while serving, then takes them again', () => {
   const { dir, pub, use } = busFixture();
-  const supported = immutableSupported(dir.path);
-  const files: string[] = [];
-  // Never left immutable: the fixture removes the folder after this.
-  afterAll(() => {
-    for (const f of files) setImmutable(f, false);
-  });
+  const { supported, track } = immutableFiles(dir.path);
 
   /**
    * One run on a fresh data dir; an LmdbEnd (helpers/lmdb-abort.ts) when the process ended on a
@@ -48,7 +43,7 @@ describe('a data file that refuses writes while serving, then takes them again',
     const args = ['--connect', pub.lastEndpoint as string, '--data-dir', dataDir, '--snapshot-interval', '0.5'];
     const s = use(await startService(args));
     await waitReady(s);
-    files.push(file);
+    track(file);
     const gone = () => s.child.exitCode !== null || s.child.signalCode !== null;
     const exited = () => new Error('the service exited');
     return unlessLmdbEnded(s, async () => {

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 
 /**
  * A file whose writes the kernel refuses, for root too (tests run as root, where chmod binds
@@ -26,4 +27,17 @@ export function immutableSupported(dir: string): boolean {
   setImmutable(probe, false);
   rmSync(probe, { force: true });
   return true;
+}
+
+/**
+ * For a describe whose runs make data files in `dir` immutable: whether they can be here, and
+ * `track(file)`, which has each file made writable again after the describe (never left
+ * immutable, so the folder can be removed).
+ */
+export function immutableFiles(dir: string): { readonly supported: boolean; track(file: string): void } {
+  const files: string[] = [];
+  afterAll(() => {
+    for (const f of files) setImmutable(f, false);
+  });
+  return { supported: immutableSupported(dir), track: (file) => void files.push(file) };
 }
