@@ -69,6 +69,34 @@ describe('bodhi', () => {
     expect(m.agent).toBe('carol');
   });
 
+  it('makes up no package for a build with neither a package name nor an N-V-R, and does not throw', () => {
+    // Each a build naming no package: absent, blank, of the wrong type, or not an object at all.
+    const nameless = [{}, { id: 5 }, { package: {} }, { package: { name: 42 } }, { nvr: '' }, { nvr: ' ' }, { nvr: 7 }];
+    const builds = [...nameless, null, 'junk', 3, ['a-1-1']];
+    const untitled = meta('org.fedoraproject.prod.bodhi.update.request.testing', {
+      update: { submitter: 'dave', builds },
+    });
+    expect(untitled).toMatchObject({ category: 'bodhi', usernames: ['dave'], packages: [], agent: 'dave' });
+    expect(untitled.link).toBeNull();
+    expect(untitled.subtitle).toBe('dave submitted an update to testing');
+    // The title lists the same N-V-Rs the builds would have: it is read when no build names one.
+    const titled = meta('org.fedoraproject.prod.bodhi.update.request.testing', {
+      update: { title: 'a-1-1.fc40', submitter: 'dave', builds },
+    });
+    expect(titled.packages).toEqual(['a']);
+    // One build that names its package is the whole answer: the nameless ones add nothing.
+    const mixed = meta('org.fedoraproject.prod.bodhi.update.request.testing', {
+      update: { title: 'a-1-1.fc40 b-2-1.fc40', submitter: 'dave', builds: [{}, { nvr: 'b-2-1.fc40' }, null] },
+    });
+    expect(mixed.packages).toEqual(['b']);
+    // The same builds on a comment's update.
+    const comment = meta('org.fedoraproject.prod.bodhi.update.comment', {
+      comment: { author: 'erin', text: 'ok', karma: 0, update: { alias: 'FEDORA-2024-1', builds } },
+    });
+    expect(comment).toMatchObject({ usernames: ['erin'], packages: [], agent: 'erin' });
+    expect(comment.link).toBe('https://bodhi.fedoraproject.org/updates/FEDORA-2024-1');
+  });
+
   it('shortens a long update title without splitting a surrogate pair', () => {
     const title = `${'t'.repeat(39)}😀 and more words past forty`;
     const m = meta('org.fedoraproject.prod.bodhi.update.request.testing', { update: { title, submitter: 'ann' } });
