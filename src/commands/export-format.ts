@@ -1,3 +1,4 @@
+import { constants } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { decode, encode } from '../../snapshots/codec.js';
 import { entryKeyBytes, MAX_LMDB_KEY_BYTES } from '../../snapshots/lmdb-store.js';
@@ -45,6 +46,14 @@ export interface ExportPayload {
   readonly journalTailSeconds?: number;
 }
 
+/**
+ * Most payload bytes an export may announce: the header, the payload and the one byte past it
+ * that readExportFile reads must fit one Buffer (decodeExport needs it whole). A header
+ * announcing more could never be imported, and a stream behind it (a pipe that never ends) was
+ * read into memory until the process died.
+ */
+export const MAX_EXPORT_PAYLOAD_BYTES = constants.MAX_LENGTH - EXPORT_HEADER_BYTES - 1;
+
 export class ExportFileError extends Error {}
 
 export function encodeExport(payload: ExportPayload): Buffer {
@@ -71,7 +80,12 @@ export function announcedLength(start: Buffer): bigint {
       `export format version ${version} is newer than this statscache reads (${EXPORT_VERSION}); import it with a newer statscache`,
     );
   if (version < 1) throw new ExportFileError(`export format version ${version} is invalid`);
-  return start.readBigUInt64BE(12);
+  const length = start.readBigUInt64BE(12);
+  if (length > BigInt(MAX_EXPORT_PAYLOAD_BYTES))
+    throw new ExportFileError(
+      `the header announces ${length} payload bytes, more than the ${MAX_EXPORT_PAYLOAD_BYTES} one import can hold`,
+    );
+  return length;
 }
 
 /** Verifies magic, version, length and checksum before decoding; throws ExportFileError saying which failed. */
