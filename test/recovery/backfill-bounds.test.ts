@@ -383,6 +383,37 @@ describe('backfill: a failed request names its cause', () => {
     // The stall: headers, then nothing (a short timeout, as the test cannot wait 30 s).
     expect(await errorOf(h.url, 300)).toMatch(/gave no complete answer within 300 ms$/);
   });
+
+  it('a body trickled a byte at a time (never idle) is cut off at the request timeout, not read for as long as it trickles', async () => {
+    // Slow loris: a timeout reset by every byte (an idle timeout) would wait for ever here.
+    const h = await history((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).write('{"raw_messages":[');
+      const drip = setInterval(() => res.write(' '), 20);
+      res.once('close', () => clearInterval(drip));
+    });
+    servers.push(h.server);
+    const abort = new AbortController();
+    let error = '';
+    try {
+      for await (const _ of backfillPages(
+        { start: now - 60, end: now },
+        {
+          url: h.url,
+          nowSeconds: () => now,
+          signal: abort.signal,
+          requestTimeoutMs: 300,
+          sleep: async () => {},
+          onRetry: (info) => {
+            error = info.error;
+            abort.abort();
+          },
+        },
+      ));
+    } catch (err) {
+      if (!abort.signal.aborted) throw err;
+    }
+    expect(error).toMatch(/gave no complete answer within 300 ms$/);
+  });
 });
 
 describe("backfill: a history's Retry-After", () => {
