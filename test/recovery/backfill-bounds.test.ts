@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -101,6 +102,27 @@ describe('backfill: the bounds on what one history answer may be', () => {
     const { pages, error } = await firstFailure(h.url);
     expect(pages).toEqual([]);
     expect(error).toContain(`more than the ${bound} bytes a page may take`);
+  });
+
+  it('counts a compressed page by what it inflates to: a gzip bomb is cut off at the bound', async () => {
+    // fetch asks for gzip and inflates it: the few KB on the wire (and a Content-Length of
+    // that) say nothing of the 16 MiB the body becomes.
+    const inflated = Buffer.concat([Buffer.from('{"raw_messages":['), Buffer.alloc(16 * 1024 * 1024, 0x20)]);
+    const bomb = gzipSync(inflated);
+    expect(bomb.byteLength).toBeLessThan(bound / 10);
+    const h = await history((_req, res) =>
+      res
+        .writeHead(200, {
+          'content-type': 'application/json',
+          'content-encoding': 'gzip',
+          'content-length': String(bomb.byteLength),
+        })
+        .end(bomb),
+    );
+    servers.push(h.server);
+    const { pages, error } = await firstFailure(h.url);
+    expect(pages).toEqual([]);
+    expect(error).toContain(`sent a page of more than the ${bound} bytes a page may take`);
   });
 
   it('refuses a page whose Content-Length announces 10 GB, before reading it', async () => {
