@@ -6,6 +6,7 @@ import { metaProblem, type SnapshotMeta } from '../../snapshots/format.js';
 import type { Envelope } from '../envelope.js';
 import { MAX_MESSAGE_DEPTH } from '../envelope-limits.js';
 import type { PluginState } from './generations.js';
+import { notPlainData } from './plain-data.js';
 import { MAX_EXPORT_VALUE_DEPTH, nestsDeeperThan } from './value-depth.js';
 
 /**
@@ -134,6 +135,11 @@ function payloadProblem(value: unknown): string | null {
   // Deeper than any bus takes: journaled, no export of the data dir could be written again.
   const deep = (p['journalTail'] as unknown[]).findIndex((e) => nestsDeeperThan(e, MAX_MESSAGE_DEPTH));
   if (deep >= 0) return `journalTail entry ${deep} nests deeper than ${MAX_MESSAGE_DEPTH} levels, which no bus takes`;
+  // A bus message is JSON: what msgpack decodes beyond it (a BigInt, a Date...) no bus carries.
+  for (const [i, e] of (p['journalTail'] as unknown[]).entries()) {
+    const odd = notPlainData(e);
+    if (odd !== null) return `journalTail entry ${i}: ${odd}`;
+  }
   const window = p['journalTailSeconds'];
   if (window !== undefined && !(typeof window === 'number' && Number.isFinite(window) && window >= 0))
     return 'journalTailSeconds is not a number of seconds >= 0';
@@ -162,6 +168,9 @@ function payloadProblem(value: unknown): string | null {
           return `plugin "${ident}", store "${store}", key ${JSON.stringify(key.slice(0, 80))}… (${key.length} characters) takes ${bytes} bytes as stored, more than LMDB's ${MAX_LMDB_KEY_BYTES}`;
         if (nestsDeeperThan(value, MAX_EXPORT_VALUE_DEPTH))
           return `plugin "${ident}", store "${store}", key ${JSON.stringify(key.slice(0, 80))}: its value nests deeper than ${MAX_EXPORT_VALUE_DEPTH} levels, which no plugin keeps; neither could it be served nor exported again`;
+        const odd = notPlainData(value);
+        if (odd !== null)
+          return `plugin "${ident}", store "${store}", key ${JSON.stringify(key.slice(0, 80))}: its value: ${odd}, which no plugin keeps`;
       }
     }
   }
