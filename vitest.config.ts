@@ -35,6 +35,7 @@ const OWN_PROCESS = [
   // heap on a failed page write (README, "Disk full"), which aborts or corrupts the process that
   // made it; in a shared worker that is every later file's process too.
   'test/snapshots/refused-snapshot-outcome.test.ts',
+  'test/snapshots/refused-cycle-steps.test.ts',
 ];
 
 export default defineConfig({
