@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { SnapshotReport } from '../../snapshots/snapshotter.js';
-import { json, type HttpRequest, type HttpResponse } from './responses.js';
+import { json, type HttpRequest, type HttpResponse, quoted } from './responses.js';
 import { thrownMessage } from './thrown-message.js';
 
 export interface AdminDeps {
@@ -67,7 +67,7 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
         404,
         {
           error: 'not_found',
-          detail: `no admin route ${JSON.stringify(req.path.slice(0, 200))}; POST /admin/snapshot and GET /admin/export exist`,
+          detail: `no admin route ${quoted(req.path)}; POST /admin/snapshot and GET /admin/export exist`,
         },
         NO_STORE,
       );
@@ -85,7 +85,7 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
         405,
         {
           error: 'method_not_allowed',
-          detail: `method ${JSON.stringify(req.method.slice(0, 20))} is not allowed on ${route}; use ${method}`,
+          detail: `method ${quoted(req.method)} is not allowed on ${route}; use ${method}`,
         },
         { ...NO_STORE, Allow: method },
       );

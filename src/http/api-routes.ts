@@ -5,7 +5,7 @@ import { type AnswerMemo, derivedOnce } from './answer-memo.js';
 import type { HotAnswer } from './hot-answer.js';
 import { EncodedCache } from './encoded-cache.js';
 import { DEFAULT_MAX_PAGE_DEPTH, pluginParamsSchema } from './query-params.js';
-import { CORS_HEADERS, error, type HttpRequest, type HttpResponse } from './responses.js';
+import { CORS_HEADERS, error, type HttpRequest, type HttpResponse, quoted } from './responses.js';
 import { matchRoute, type RoutePattern } from './route-pattern.js';
 import { serviceRoutes } from './service-routes.js';
 import { answerMemo, identList, layout, rows, streamHead, type RouteContext } from './view-routes.js';
@@ -87,7 +87,7 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
 
   const route = (req: HttpRequest, pattern: RoutePattern, ident: string | undefined): HttpResponse => {
     if (pattern === 'unmatched')
-      return error(404, 'not_found', `no route ${JSON.stringify(req.path.slice(0, 200))}; GET / documents the routes`);
+      return error(404, 'not_found', `no route ${quoted(req.path)}; GET / documents the routes`);
     if (req.method === 'OPTIONS') {
       return {
         status: 204,
@@ -102,12 +102,10 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
       };
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      return error(
-        405,
-        'method_not_allowed',
-        `method ${JSON.stringify(req.method.slice(0, 20))} is not allowed on ${pattern}; use GET`,
-        { Allow: ALLOWED_METHODS, ...CORS_HEADERS },
-      );
+      return error(405, 'method_not_allowed', `method ${quoted(req.method)} is not allowed on ${pattern}; use GET`, {
+        Allow: ALLOWED_METHODS,
+        ...CORS_HEADERS,
+      });
     }
     switch (pattern) {
       case '/healthz':
@@ -134,7 +132,7 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
       return error(
         404,
         'unknown_ident',
-        `no plugin with ident ${JSON.stringify((ident ?? '').slice(0, 200))}; GET /api/ lists them`,
+        `no plugin with ident ${quoted(ident ?? '')}; GET /api/ lists them`,
         CORS_HEADERS,
       );
     if (pattern === '/api/:ident') return rows(req, runtime, ctx);

@@ -1,5 +1,6 @@
 import { isoSeconds } from './iso-time.js';
 import { CALLBACK_PATTERN, CALLBACK_RULE, isDecimal, tooLongNumber } from './query-params.js';
+import { quoted } from './responses.js';
 
 /** datagrepper's page-size cap; more is a 400, as datagrepper answers. */
 export const HISTORY_MAX_ROWS_PER_PAGE = 100;
@@ -74,39 +75,37 @@ export class BadParameter extends Error {
  */
 export function parseTime(name: string, raw: string): number {
   const long = tooLongNumber(raw);
-  if (long !== null) throw new BadParameter(name, `${quote(raw)} ${long}`);
+  if (long !== null) throw new BadParameter(name, `${quoted(raw)} ${long}`);
   const s = raw.trim();
   const n = Number(s);
   if (isDecimal(s) && Number.isFinite(n)) {
-    if (n < 0) throw new BadParameter(name, `${quote(raw)} must not be negative`);
+    if (n < 0) throw new BadParameter(name, `${quoted(raw)} must not be negative`);
     return n;
   }
   const iso = isoSeconds(s);
   if (typeof iso === 'object' && iso !== null)
-    throw new BadParameter(name, `${quote(raw)} is no such date: ${iso.noSuchDay}`);
+    throw new BadParameter(name, `${quoted(raw)} is no such date: ${iso.noSuchDay}`);
   if (iso !== null && iso >= 0) return iso;
-  throw new BadParameter(name, `${quote(raw)} must be epoch seconds or an ISO-8601 date like 2015-11-04T10:01:00Z`);
+  throw new BadParameter(name, `${quoted(raw)} must be epoch seconds or an ISO-8601 date like 2015-11-04T10:01:00Z`);
 }
 
 function positiveNumber(name: string, raw: string): number {
   const long = tooLongNumber(raw);
-  if (long !== null) throw new BadParameter(name, `${quote(raw)} ${long}`);
+  if (long !== null) throw new BadParameter(name, `${quoted(raw)} ${long}`);
   const n = Number(raw);
   if (!isDecimal(raw.trim()) || !Number.isFinite(n) || n <= 0)
-    throw new BadParameter(name, `${quote(raw)} must be a number of seconds > 0`);
+    throw new BadParameter(name, `${quoted(raw)} must be a number of seconds > 0`);
   return n;
 }
 
 function wholeNumber(name: string, raw: string, max: number): number {
-  if (/^\d{16,}$/.test(raw)) throw new BadParameter(name, `${quote(raw)} must be at most ${max}`);
-  if (!/^\d{1,15}$/.test(raw)) throw new BadParameter(name, `${quote(raw)} must be a whole number >= 1`);
+  if (/^\d{16,}$/.test(raw)) throw new BadParameter(name, `${quoted(raw)} must be at most ${max}`);
+  if (!/^\d{1,15}$/.test(raw)) throw new BadParameter(name, `${quoted(raw)} must be a whole number >= 1`);
   const n = Number(raw);
-  if (n < 1) throw new BadParameter(name, `${quote(raw)} must be >= 1`);
-  if (n > max) throw new BadParameter(name, `${quote(raw)} must be at most ${max}`);
+  if (n < 1) throw new BadParameter(name, `${quoted(raw)} must be >= 1`);
+  if (n > max) throw new BadParameter(name, `${quoted(raw)} must be at most ${max}`);
   return n;
 }
-
-const quote = (raw: string) => JSON.stringify(raw.length > 100 ? `${raw.slice(0, 100)}…` : raw);
 
 /** The time window rules of datagrepper.md, given "now" in epoch seconds. */
 export function resolveWindow(
@@ -174,12 +173,12 @@ export function parseHistoryQuery(params: URLSearchParams, now: number): History
       : wholeNumber('rows_per_page', rppRaw, HISTORY_MAX_ROWS_PER_PAGE);
   const orderRaw = one(params, 'order') ?? 'desc';
   if (orderRaw !== 'asc' && orderRaw !== 'desc')
-    throw new BadParameter('order', `${quote(orderRaw)} must be asc or desc`);
+    throw new BadParameter('order', `${quoted(orderRaw)} must be asc or desc`);
 
   const meta = parseMetaFields(params);
   const groupedRaw = (one(params, 'grouped') ?? 'false').toLowerCase();
   if (!['true', 'false', '1', '0', 'yes', 'no', ''].includes(groupedRaw))
-    throw new BadParameter('grouped', `${quote(groupedRaw)} must be true or false`);
+    throw new BadParameter('grouped', `${quoted(groupedRaw)} must be true or false`);
   const grouped = ['true', '1', 'yes'].includes(groupedRaw);
   const callback = parseCallback(params);
   return { window, filters, page, rowsPerPage, order: orderRaw, meta, grouped, callback };
@@ -192,7 +191,7 @@ export function parseMetaFields(params: URLSearchParams): MetaField[] {
     const name = value.trim();
     if (name === '') continue;
     if (!(META_FIELDS as readonly string[]).includes(name))
-      throw new BadParameter('meta', `${quote(name)} is not one of ${META_FIELDS.join(', ')}`);
+      throw new BadParameter('meta', `${quoted(name)} is not one of ${META_FIELDS.join(', ')}`);
     if (!meta.includes(name as MetaField)) meta.push(name as MetaField);
   }
   return meta;
@@ -201,7 +200,7 @@ export function parseMetaFields(params: URLSearchParams): MetaField[] {
 export function parseCallback(params: URLSearchParams): string | undefined {
   const callback = one(params, 'callback');
   if (callback !== undefined && !CALLBACK_PATTERN.test(callback))
-    throw new BadParameter('callback', `${quote(callback)}: ${CALLBACK_RULE}`);
+    throw new BadParameter('callback', `${quoted(callback)}: ${CALLBACK_RULE}`);
   return callback;
 }
 

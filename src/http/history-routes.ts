@@ -22,7 +22,7 @@ import {
   searchJournal,
   unfilteredPageBytes,
 } from './history-search.js';
-import { CORS_HEADERS, json, type HttpRequest, type HttpResponse } from './responses.js';
+import { CORS_HEADERS, json, type HttpRequest, type HttpResponse, quoted } from './responses.js';
 import type { ScanGate } from './scan-gate.js';
 import { jsonpBody } from './render.js';
 
@@ -136,11 +136,7 @@ export function createHistoryHandler(deps: HistoryDeps): HistoryHandler {
     const callback = parseCallback(params);
     const entry = id.length > MAX_ID_LENGTH ? null : deps.journal.getById(id);
     if (!entry)
-      return json(
-        404,
-        { error: 'not_found', detail: `no message with id ${JSON.stringify(id.slice(0, 200))} in the journal` },
-        HEADERS,
-      );
+      return json(404, { error: 'not_found', detail: `no message with id ${quoted(id)} in the journal` }, HEADERS);
     return answer(message(entry.envelope, fields, undefined), callback);
   };
 
@@ -164,7 +160,7 @@ export function createHistoryHandler(deps: HistoryDeps): HistoryHandler {
         405,
         {
           error: 'method_not_allowed',
-          detail: `method ${JSON.stringify(req.method.slice(0, 20))} is not allowed here; use GET`,
+          detail: `method ${quoted(req.method)} is not allowed here; use GET`,
         },
         { ...HEADERS, Allow: ALLOWED_METHODS },
       );
@@ -174,7 +170,7 @@ export function createHistoryHandler(deps: HistoryDeps): HistoryHandler {
         404,
         {
           error: 'not_found',
-          detail: `no route ${JSON.stringify(req.path.slice(0, 200))}; history is at /raw and /id`,
+          detail: `no route ${quoted(req.path)}; history is at /raw and /id`,
         },
         HEADERS,
       );

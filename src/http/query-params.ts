@@ -3,6 +3,7 @@ import type { ParamSpec } from '../../actors/plugin-api.js';
 import type { RegisteredPlugin } from '../../actors/registry.js';
 import { type ViewQuery, viewParams } from '../../actors/view-query.js';
 import { isoSeconds } from './iso-time.js';
+import { quoted } from './responses.js';
 
 export const MAX_ROWS_PER_PAGE = 100;
 /**
@@ -204,7 +205,7 @@ export function parseViewQuery(
   if (page * rowsPerPage > maxPageDepth) {
     throw new BadParameter(
       'page',
-      `parameter "page" ${JSON.stringify(values['page'] ?? '')}: page ${page} of ${rowsPerPage} rows reaches row ${page * rowsPerPage}, deeper than this server pages (${maxPageDepth} rows, --max-page-depth); narrow the rows with start/stop (or order=asc for the oldest) instead`,
+      `parameter "page" ${quoted(values['page'] ?? '')}: page ${page} of ${rowsPerPage} rows reaches row ${page * rowsPerPage}, deeper than this server pages (${maxPageDepth} rows, --max-page-depth); narrow the rows with start/stop (or order=asc for the oldest) instead`,
     );
   }
   return {
@@ -230,8 +231,5 @@ function check<T extends z.ZodType>(schema: T, values: Record<string, string>): 
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const name = String(issue?.path[0] ?? 'query');
-  throw new BadParameter(
-    name,
-    `parameter "${name}" ${JSON.stringify(values[name] ?? '')}: ${issue?.message ?? 'invalid'}`,
-  );
+  throw new BadParameter(name, `parameter "${name}" ${quoted(values[name] ?? '')}: ${issue?.message ?? 'invalid'}`);
 }

@@ -44,6 +44,23 @@ export function json(status: number, value: unknown, headers: Record<string, str
   };
 }
 
+/** Most characters of a client's value an error detail echoes (quoted()). */
+export const ECHO_MAX_CHARS = 100;
+
+/**
+ * A client's value as an error detail names it: JSON-quoted, whole up to ECHO_MAX_CHARS
+ * characters, else its first ECHO_MAX_CHARS and how long it was. Echoed whole, a 60 KB
+ * parameter came back in the 400's body (a reflection and an amplifier for whoever forges the
+ * link) and in every log line that carries the detail. Every route quotes through here.
+ */
+export function quoted(value: string): string {
+  if (value.length <= ECHO_MAX_CHARS) return JSON.stringify(value);
+  // Not between the halves of a surrogate pair: the cut would echo half a character.
+  const code = value.charCodeAt(ECHO_MAX_CHARS - 1);
+  const end = code >= 0xd800 && code <= 0xdbff ? ECHO_MAX_CHARS - 1 : ECHO_MAX_CHARS;
+  return `${JSON.stringify(value.slice(0, end))}… (${value.length} characters)`;
+}
+
 /** Every error body: a stable code for programs and a detail naming the bad value for people. */
 export const errorBodySchema = z.object({
   error: z.string().meta({

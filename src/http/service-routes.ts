@@ -14,7 +14,7 @@ import { DASHBOARD_CSP, dashboardPage } from './pages/dashboard-page.js';
 import { dashboardRows } from './pages/dashboard-rows.js';
 import { docsPage } from './pages/docs-page.js';
 import { jsonpBody } from './render.js';
-import { CORS_HEADERS, error, json, type HttpRequest, type HttpResponse } from './responses.js';
+import { CORS_HEADERS, error, json, type HttpRequest, type HttpResponse, quoted } from './responses.js';
 import type { RouteContext } from './view-routes.js';
 
 export interface ServiceRoutes {
@@ -124,7 +124,7 @@ function jsonDocument(
     return error(
       406,
       'not_acceptable',
-      `cannot answer in ${JSON.stringify(req.header('accept').slice(0, 200))}; offered: application/json, text/json, application/javascript (with callback)`,
+      `cannot answer in ${quoted(req.header('accept'))}; offered: application/json, text/json, application/javascript (with callback)`,
       CORS_HEADERS,
     );
   }

@@ -3,7 +3,7 @@ import type { HubAdmission } from './hub-admission.js';
 import type { HubStats } from './hub-counters.js';
 import type { HubViews } from './hub-views.js';
 import { BadParameter, firstValues } from './query-params.js';
-import { error as errorResponse, CORS_HEADERS, type HttpResponse } from './responses.js';
+import { error as errorResponse, CORS_HEADERS, type HttpResponse, quoted } from './responses.js';
 import { parseEventId, SseSession, type SseSink } from './sse-session.js';
 import type { ConnectionRefusal, HubOptions } from './ws-connection.js';
 import type { LiveView, UpdateFrame } from './ws-view.js';
@@ -60,7 +60,7 @@ export class SseStreams {
       return errorResponse(
         404,
         'unknown_ident',
-        `no plugin with ident ${JSON.stringify(req.ident)}; GET /api/ lists them`,
+        `no plugin with ident ${quoted(req.ident)}; GET /api/ lists them`,
         CORS_HEADERS,
       );
     const refusal = this.admit(req.ip);

@@ -12,7 +12,7 @@ import { BadParameter, firstValues, parseViewQuery } from './query-params.js';
 import { csvLines, render } from './render.js';
 import { defaultStop as defaultStopOf, viewSpecOf } from './ws-view-spec.js';
 import { SSE_HEADERS } from './sse-session.js';
-import { CORS_HEADERS, error, type HttpRequest, type HttpResponse } from './responses.js';
+import { CORS_HEADERS, error, type HttpRequest, type HttpResponse, quoted } from './responses.js';
 import { thrownMessage } from './thrown-message.js';
 
 /** What the `/api/…` routes read; built once per handler. */
@@ -187,7 +187,7 @@ function renderRows(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext,
       return error(
         400,
         'bad_parameter',
-        `parameter "page" ${JSON.stringify(String(err.page))}: past the last page (${err.pages})`,
+        `parameter "page" ${quoted(String(err.page))}: past the last page (${err.pages})`,
         CORS_HEADERS,
       );
     // The view hung on these parameters in an earlier run: not called again, and nothing to retry.
@@ -256,7 +256,7 @@ function notAcceptable(req: HttpRequest, extra: readonly string[]): HttpResponse
   return error(
     406,
     'not_acceptable',
-    `cannot answer in ${JSON.stringify(req.header('accept').slice(0, 200))}; offered: ${offered}`,
+    `cannot answer in ${quoted(req.header('accept'))}; offered: ${offered}`,
     CORS_HEADERS,
   );
 }

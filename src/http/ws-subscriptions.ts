@@ -4,6 +4,7 @@ import type { HubAdmission } from './hub-admission.js';
 import type { HubStats } from './hub-counters.js';
 import type { HubViews } from './hub-views.js';
 import { BadParameter } from './query-params.js';
+import { quoted } from './responses.js';
 import { topicOf, type HubLimits, type WsConnection } from './ws-connection.js';
 import type { ClientFrame, SubscriptionId, WsErrorCode } from './ws-frames.js';
 import type { WsPressure } from './ws-pressure.js';
@@ -111,7 +112,7 @@ export class WsSubscriptions {
   ): { runtime: PluginRuntime; spec: ViewSpec } | undefined {
     const runtime = this.host.get(ident);
     if (!runtime) {
-      this.fail(conn, 'unknown_ident', `no plugin with ident ${JSON.stringify(ident.slice(0, 200))}`, frame);
+      this.fail(conn, 'unknown_ident', `no plugin with ident ${quoted(ident)}`, frame);
       return undefined;
     }
     try {

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { StatscacheError } from '../../../actors/errors.js';
 import { conditional } from '../conditional.js';
 import { encode, EncodedCache, type Encoded } from '../encoded-cache.js';
-import { error, type HttpRequest, type HttpResponse } from '../responses.js';
+import { error, type HttpRequest, type HttpResponse, quoted } from '../responses.js';
 
 /** Null for paths outside /examples/, so the caller falls through to the other routes. */
 export type ExamplesHandler = (req: HttpRequest) => HttpResponse | null;
@@ -101,12 +101,10 @@ export function createExamplesHandler(dir: string | null): ExamplesHandler {
   return (req) => {
     if (req.path !== '/examples' && !req.path.startsWith('/examples/')) return null;
     if (req.method !== 'GET' && req.method !== 'HEAD')
-      return error(
-        405,
-        'method_not_allowed',
-        `method ${JSON.stringify(req.method.slice(0, 20))} is not allowed on /examples/; use GET`,
-        { Allow: 'GET, HEAD', ...NOSNIFF },
-      );
+      return error(405, 'method_not_allowed', `method ${quoted(req.method)} is not allowed on /examples/; use GET`, {
+        Allow: 'GET, HEAD',
+        ...NOSNIFF,
+      });
     // A directory is its index.html; without the trailing slash its relative links would break.
     if (req.path === '/examples' || files.has(`${req.path}/index.html`))
       return {
@@ -116,12 +114,7 @@ export function createExamplesHandler(dir: string | null): ExamplesHandler {
       };
     const entry = files.get(req.path.endsWith('/') ? `${req.path}index.html` : req.path);
     if (entry === undefined)
-      return error(
-        404,
-        'not_found',
-        `no example file ${JSON.stringify(req.path.slice(0, 200))}; GET /examples/ lists the examples`,
-        NOSNIFF,
-      );
+      return error(404, 'not_found', `no example file ${quoted(req.path)}; GET /examples/ lists the examples`, NOSNIFF);
     return conditional(
       req,
       entry,
