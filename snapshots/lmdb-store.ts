@@ -40,6 +40,9 @@ export function entryKeyBytes(ident: string, store: string, key: string): number
   return keyBytes(entryKey(MAX_SLOTS - 1, ident, store, key) as Key).length;
 }
 
+/** A key of the main database readAfresh asks for (it names no database, so it is never there). */
+const FRESH_KEY = '\u0000statscache-fresh-read';
+
 /** The LMDB data file and its lock file inside a data dir. */
 export const DATA_FILE = 'statscache.lmdb';
 export const DATA_LOCK_FILE = 'statscache.lmdb-lock';
@@ -50,6 +53,22 @@ export class DataStore extends StoreSalvage {
 
   constructor(dir: string, options: { readOnly?: boolean; probeAfterMs?: number; now?: () => number } = {}) {
     if (!options.readOnly) mkdirSync(dir, { recursive: true });
+    /**
+     * A second handle on the same environment (lmdb-js shares an open one within a process),
+     * read by readAfresh and nothing else: no iterator of it holds a read transaction, so each
+     * of its reads begins one (the first) or renews the one reset after the last turn, and
+     * either meets MDB_PANIC once LMDB marked the environment failed. Opened first, before any
+     * read: opened later (at the first check), the first handle's next read failed with
+     * MDB_BAD_RSLOT (test/snapshots/refused-snapshot-outcome.test.ts). Never written through.
+     */
+    const fresh = open({
+      path: join(dir, DATA_FILE),
+      maxDbs: 8,
+      readOnly: options.readOnly ?? false,
+      compression: false,
+      eventTurnBatching: false,
+      overlappingSync: false,
+    });
     const root = open({
       path: join(dir, DATA_FILE),
       maxDbs: 8,
@@ -109,6 +128,9 @@ export class DataStore extends StoreSalvage {
       // lmdb-js hands back no handle for a database a read-only file does not hold yet.
       trimmed: root.openDB<number, string>('journal-trimmed', {}) as Database<number, string> | undefined,
       compareKeys,
+      // Any key: what is asked is whether a read transaction can be had at all.
+      readAfresh: () => void fresh.doesExist(FRESH_KEY),
+      closeAfresh: () => fresh.close(),
     };
     super(dir, tables, options);
     this.repairedTimeKeys = options.readOnly ? 0 : this.repairNegativeZeroTimes();

@@ -77,6 +77,9 @@ export class StoreCommits {
    */
   protected readonly trimmed: Table<number, string> | undefined;
   protected readonly compareKeys: StoreTables['compareKeys'];
+  /** A read in a read transaction of its own (store-tables.ts): panicCheck's question to LMDB. */
+  private readonly readAfresh: StoreTables['readAfresh'];
+  private readonly closeAfresh: StoreTables['closeAfresh'];
   /** The last write's commit failed (a full disk): close() cannot wait for LMDB then. */
   protected writeFailed = false;
   /** writeSnapshot() calls not yet settled: their transaction may be open across turns. */
@@ -121,6 +124,8 @@ export class StoreCommits {
     this.times = tables.times;
     this.trimmed = tables.trimmed;
     this.compareKeys = tables.compareKeys;
+    this.readAfresh = tables.readAfresh;
+    this.closeAfresh = tables.closeAfresh;
     this.appends = new AppendSettlement({
       probe: () => this.queued(() => void this.journal.remove(PROBE_SEQ)),
       probeAfterMs: options.probeAfterMs ?? PROBE_AFTER_MS,
@@ -146,17 +151,22 @@ export class StoreCommits {
   }
 
   /**
-   * Whether LMDB refuses this environment for good, asked with a read: a fresh read transaction
-   * fails with MDB_PANIC then (lmdb-js renews its read transaction after each write's outcome
-   * and at each turn). Asked, not taken from `cause`: an error's text is no proof (a plugin's
-   * view may throw anything). On the first yes: every write pending is failed with it, and the
-   * listeners told. `cause`: what led here (a failed commit, a read's error), for the message.
+   * Whether LMDB refuses this environment for good, asked with a read in a read transaction
+   * begun or renewed for it (readAfresh), which fails with MDB_PANIC then. Not through the
+   * tables: while the start-up replay's journal iterator held their read transaction open,
+   * lmdb-js answered from it (begun before the failed commit, and reused as current: that
+   * commit moved no txn id), so a snapshot that failed this way during the replay was told as
+   * a plain write failure ("the service keeps serving"), the replay went on to "ready" on a
+   * file that took no write, and only a probe ~30 s later found it
+   * (test/e2e/data-file-panic-start.test.ts). Asked, not taken from `cause`: an error's text
+   * is no proof (a plugin's view may throw anything). On the first yes: every write pending
+   * is failed with it, and the listeners told. `cause`: what led here (a failed commit, a read's error), for the message.
    */
   protected panicCheck(cause: unknown): DataFilePanicError | null {
     if (this.panicked !== null) return this.panicked;
     let panic: unknown = null;
     try {
-      this.journal.doesExist(PROBE_SEQ);
+      this.readAfresh();
     } catch (err) {
       if (isLmdbPanic(err)) panic = err;
     }
@@ -338,10 +348,12 @@ export class StoreCommits {
     if (this.writeFailed) {
       // After a failed commit lmdb-js settles neither `flushed` nor close() (both still pending
       // 2 s later, measured): nothing more can reach the disk, and waiting would hang the stop.
+      void this.closeAfresh().catch(() => undefined);
       void this.root.close().catch(() => undefined);
       return;
     }
     await this.root.flushed;
+    await this.closeAfresh();
     await this.root.close();
   }
 

@@ -60,6 +60,16 @@ export interface StoreTables {
    * dropped (see trimmedThrough()). Absent from a read-only handle on a file older than it.
    */
   readonly trimmed: Table<number, string> | undefined;
+  /**
+   * One read of the environment in a read transaction begun (or renewed) for it, never one
+   * reused: throws LMDB's error when the environment failed for good (MDB_PANIC). The tables'
+   * reads cannot tell: while an iterator holds their read transaction open (the start-up
+   * replay's), lmdb-js reuses it for a new read when no commit has moved LMDB's txn id since,
+   * and a commit that failed at its meta page moved none (store-commits.ts panicCheck).
+   */
+  readonly readAfresh: () => void;
+  /** Closes what readAfresh opened, if anything. */
+  readonly closeAfresh: () => Promise<void>;
   /** LMDB's key order (ordered-binary), for keys the store computes rather than reads. */
   readonly compareKeys: (a: SnapshotKey, b: SnapshotKey) => number;
 }

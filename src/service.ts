@@ -1,6 +1,6 @@
 import type { PluginHost } from '../actors/plugin-host.js';
 import type { Journal } from '../snapshots/journal.js';
-import type { DataStore } from '../snapshots/lmdb-store.js';
+import { DATA_FILE, type DataStore, dataFileWriteFailed } from '../snapshots/lmdb-store.js';
 import { generationSizePaced } from '../snapshots/generation-size.js';
 import type { SalvageReport } from '../snapshots/quarantine.js';
 import type { PrereadSlot, RestoreReport } from '../snapshots/restore.js';
@@ -32,6 +32,10 @@ import { closeService, stopService } from './service-stop.js';
 
 export type { IntakeCounters } from './intake.js';
 export type { ServiceOptions } from './service-options.js';
+
+/** What a start ended by MDB_PANIC leaves, as its error tells the operator. */
+const START_PANIC_LEFT =
+  'the start stops and exits 1 for its supervisor, whose restart opens the file afresh: nothing journaled is lost';
 
 /**
  * The whole service. build() validates plugins and restores the newest good snapshot;
@@ -168,9 +172,21 @@ export class Service {
     });
   }
 
-  /** Opens HTTP and the bus, recovers, then takes live messages in (service-start.ts). */
-  start(): Promise<void> {
-    return startService(this.parts, this);
+  /**
+   * Opens HTTP and the bus, recovers, then takes live messages in (service-start.ts). A start
+   * that meets a data file failed for good (MDB_PANIC: a write during the start, or before it,
+   * failed at its meta page) fails with SC_DATA_FILE_PANIC naming the file and what to do: its
+   * reads (the journal replay, the catch-up) threw LMDB's bare "Invalid argument: MDB_PANIC",
+   * naming neither, and the CLI printed that error's stack.
+   */
+  async start(): Promise<void> {
+    try {
+      await startService(this.parts, this);
+    } catch (err) {
+      const panic = this.parts.store.panicOf(err);
+      if (panic === null) throw err;
+      throw dataFileWriteFailed(this.config.dataDir, DATA_FILE, panic, START_PANIC_LEFT) ?? panic;
+    }
   }
 
   /** Every HTTP request (service-http.ts): admin, history and example routes, /metrics, the API. */
