@@ -3,8 +3,10 @@
  * share. One environment holds both the snapshot slots and the journal, so their writes share
  * one queue: a snapshot that commits proves every journal entry appended before it committed
  * too. Here too: journal appends, confirmed from the file (lmdb-js 3.5.6 misreports commit
- * outcomes), every write's failure named (WriteFailedError), and how long writes have waited
- * on the disk.
+ * outcomes; append-witness.ts picks the records to read), every write's failure named
+ * (WriteFailedError, writeFailure in store-write-errors.ts) and failed at once once the
+ * environment failed for good (MDB_PANIC: store-panic.ts), and how long writes have waited on
+ * the disk.
  *
  * The store is built in layers, each a module of one concern: this base, store-journal.ts
  * (journal records and trims), store-indexes.ts (id and time indexes), store-slot-reads.ts,
@@ -12,31 +14,13 @@
  * opens the file and is the class the rest of statscache uses (DataStore).
  */
 import { AppendSettlement } from './append-settlement.js';
+import { AppendWitness } from './append-witness.js';
 import type { SnapshotKey } from './store-entry-keys.js';
+import { StorePanic } from './store-panic.js';
 import { EMPTY, type StoreEnv, type StoreTables, type Table } from './store-tables.js';
-
-import { DataFilePanicError, isLmdbPanic, WriteFailedError } from './store-write-errors.js';
+import { DataFilePanicError, isLmdbPanic, WriteFailedError, writeFailure } from './store-write-errors.js';
 
 export { DataFilePanicError, dataFileWriteFailed, WriteFailedError } from './store-write-errors.js';
-
-/**
- * lmdb-js rejects each write of a failed commit with "Commit failed (see commitError for
- * details)" and rejects a second promise, `error.commitError`, with the cause. Nothing in
- * lmdb-js handles that one (kriszyp/lmdb-js#368), and an unhandled rejection ends a Node
- * process: so every failed write is passed through here, which handles it and names the cause.
- */
-async function writeFailure(err: unknown): Promise<WriteFailedError> {
-  const inner = (err as { commitError?: unknown } | null)?.commitError;
-  let cause: unknown = err;
-  if (inner instanceof Promise)
-    cause = await inner.then(
-      () => err,
-      (e: unknown) => e,
-    );
-  const text = cause instanceof Error ? cause.message : String(cause);
-  const code = (cause as { code?: unknown } | null)?.code;
-  return new WriteFailedError(code === undefined ? text : `${text} (code ${String(code)})`, { cause });
-}
 
 /** A journal key no record has (seqs start at 1): the append-settlement probe removes it, changing nothing. */
 const PROBE_SEQ = -1;
@@ -77,8 +61,6 @@ export class StoreCommits {
    */
   protected readonly trimmed: Table<number, string> | undefined;
   protected readonly compareKeys: StoreTables['compareKeys'];
-  /** A read in a read transaction of its own (store-tables.ts): panicCheck's question to LMDB. */
-  private readonly readAfresh: StoreTables['readAfresh'];
   private readonly closeAfresh: StoreTables['closeAfresh'];
   /** The last write's commit failed (a full disk): close() cannot wait for LMDB then. */
   protected writeFailed = false;
@@ -86,14 +68,10 @@ export class StoreCommits {
   protected snapshotsWriting = 0;
   /** Journal appends whose outcome lmdb-js may never report (append-settlement.ts). */
   private readonly appends: AppendSettlement;
-  /** Set once LMDB refuses this environment for good (MDB_PANIC: store-write-errors.ts); every write fails with it. */
-  private panicked: DataFilePanicError | null = null;
-  private readonly panicListeners: Array<(err: DataFilePanicError) => void> = [];
-  /**
-   * The newest journal seq any write of this store has put or queued, from the file's newest
-   * on (read at the first append): a seq above it was never in the file (witnessOf).
-   */
-  private putThrough: number | undefined;
+  /** Whether the environment failed for good (MDB_PANIC: store-panic.ts); every write fails with it then. */
+  private readonly panics: StorePanic;
+  /** Which records confirm an append from the file (append-witness.ts). */
+  private readonly witness: AppendWitness;
   /** Milliseconds of a monotonic clock, for writesWaiting(). */
   protected readonly now: () => number;
   /**
@@ -124,64 +102,34 @@ export class StoreCommits {
     this.times = tables.times;
     this.trimmed = tables.trimmed;
     this.compareKeys = tables.compareKeys;
-    this.readAfresh = tables.readAfresh;
     this.closeAfresh = tables.closeAfresh;
+    this.witness = new AppendWitness(this.journal);
+    this.panics = new StorePanic(this.file, tables.readAfresh, (err) => {
+      this.writeFailed = true;
+      this.appends.fail(err);
+    });
     this.appends = new AppendSettlement({
       probe: () => this.queued(() => void this.journal.remove(PROBE_SEQ)),
       probeAfterMs: options.probeAfterMs ?? PROBE_AFTER_MS,
       now: this.now,
       // A write pending past probeAfterMs may be one lmdb-js will never settle: the environment failed.
-      failedForGood: () => this.panicCheck(null) !== null,
+      failedForGood: () => this.panics.check(null) !== null,
     });
   }
 
   /** The MDB_PANIC error once the environment failed for good (every write fails with it), else null. */
   get panic(): DataFilePanicError | null {
-    return this.panicked;
+    return this.panics.error;
   }
 
   /** The MDB_PANIC error `err` (a read's, say) is, entering that state if it is the first; else null. */
   panicOf(err: unknown): DataFilePanicError | null {
-    return isLmdbPanic(err) ? this.panicCheck(err) : null;
+    return isLmdbPanic(err) ? this.panics.check(err) : null;
   }
 
   /** `listener` is told once, when the environment fails for good (MDB_PANIC). */
   onPanic(listener: (err: DataFilePanicError) => void): void {
-    this.panicListeners.push(listener);
-  }
-
-  /**
-   * Whether LMDB refuses this environment for good, asked with a read in a read transaction
-   * begun or renewed for it (readAfresh), which fails with MDB_PANIC then. Not through the
-   * tables: while the start-up replay's journal iterator held their read transaction open,
-   * lmdb-js answered from it (begun before the failed commit, and reused as current: that
-   * commit moved no txn id), so a snapshot that failed this way during the replay was told as
-   * a plain write failure ("the service keeps serving"), the replay went on to "ready" on a
-   * file that took no write, and only a probe ~30 s later found it
-   * (test/e2e/data-file-panic-start.test.ts). Asked, not taken from `cause`: an error's text
-   * is no proof (a plugin's view may throw anything). On the first yes: every write pending
-   * is failed with it, and the listeners told. `cause`: what led here (a failed commit, a read's error), for the message.
-   */
-  protected panicCheck(cause: unknown): DataFilePanicError | null {
-    if (this.panicked !== null) return this.panicked;
-    let panic: unknown = null;
-    try {
-      this.readAfresh();
-    } catch (err) {
-      if (isLmdbPanic(err)) panic = err;
-    }
-    if (panic === null) return null;
-    const err = new DataFilePanicError(this.file, cause ?? panic);
-    this.panicked = err;
-    this.writeFailed = true;
-    this.appends.fail(err);
-    for (const listener of this.panicListeners)
-      try {
-        listener(err);
-      } catch {
-        // A listener's failure must not keep the others from hearing.
-      }
-    return err;
+    this.panics.onPanic(listener);
   }
 
   /**
@@ -195,7 +143,7 @@ export class StoreCommits {
    */
   appendJournal(records: readonly JournalAppend[]): Promise<void> {
     // Chosen before the puts are queued: whether the newest seq was ever put before (witnessOf).
-    const witness = this.witnessOf(records);
+    const witness = this.witness.witnessOf(records);
     // Settled (append-settlement.ts), then confirmed: lmdb-js may report neither outcome, or the wrong one.
     return this.appends
       .watch(this.checked(this.queued(() => this.appendInTransaction(records))))
@@ -210,20 +158,11 @@ export class StoreCommits {
    * take the third one's outcome. Under a refusing disk a commit failed with EIO (lmdb-js logged
    * it) and the single-message appends in it resolved, their records absent (10 of 600 in
    * test/e2e/amqp-bus.test.ts; most runs of test/snapshots/misreported-append.test.ts, none with
-   * the link made at the tail): the journal neither held nor wrote them again.
-   *
-   * One record, the witness, proves the append's transaction committed when no write before
-   * this append put its seq: only that transaction can have put it there, and an append's puts
-   * are one transaction, all of it or none (witnessOf says why). Without a witness (a retry of
-   * held records only: they may be in the file from a commit reported failed) every record is
-   * looked up, a read each, no copy. Nothing else removes a record of an append still pending:
-   * trims go only through seqs a snapshot covers, applied and so committed before it.
+   * the link made at the tail): the journal neither held nor wrote them again. Which records are
+   * looked up: append-witness.ts.
    */
   private confirmInFile(records: readonly JournalAppend[], witness: number | null): void {
-    let absent: number | undefined;
-    if (witness !== null) {
-      if (!this.journal.doesExist(witness)) absent = witness;
-    } else absent = records.find((r) => !this.journal.doesExist(r.seq))?.seq;
+    const absent = this.witness.absentSeq(records, witness);
     if (absent === undefined) return;
     this.writeFailed = true;
     throw new WriteFailedError(
@@ -231,51 +170,9 @@ export class StoreCommits {
     );
   }
 
-  /**
-   * The seq of `records` whose presence in the file proves all of them there once their
-   * transaction is reported committed: their newest, if above every seq this store ever put
-   * (the file's newest when the first append came, and every append and journal move since,
-   * each counted when it was queued). Null if none is (a retry of held records only).
-   *
-   * Why one record is enough (lmdb-js 3.5.6, node_modules/lmdb): batch() is ifVersion() with
-   * no key (write.js), which writes a START_BLOCK instruction, the callback's puts, then
-   * finishBatch()'s BLOCK_END, all in the one synchronous call. The writer thread
-   * (src/writer.cpp, DoWrites) ends a transaction only where it finds no instruction yet with
-   * its block depth at 0 (NO_INSTRUCTION_YET: inside a block it waits for the next one
-   * instead), and a block's START_BLOCK is flagged only once its callback has written its puts
-   * (or past 1,000 of them, when the writer then waits inside the block), so a batch never
-   * spans two transactions. The one other way a transaction ends mid-way, INTERRUPT_BATCH
-   * (WaitForCallbacks), needs a synchronous write transaction begun while the writer waits:
-   * nothing can begin one while the batch's callback holds the main thread, and no other
-   * thread writes this file (the replay and export threads open it read-only). The
-   * transaction-callback form runs the puts inside one LMDB transaction (executeTxnCallbacks).
-   * LMDB commits a transaction whole or not at all, and a put that fails (map full, I/O) makes
-   * lmdb-js abort the whole transaction (Write(): resultCode).
-   */
-  private witnessOf(records: readonly JournalAppend[]): number | null {
-    let newest = Number.NEGATIVE_INFINITY;
-    for (const r of records) if (r.seq > newest) newest = r.seq;
-    const before = this.advancePutThrough(newest);
-    return newest > before ? newest : null;
-  }
-
   /** Journal seqs about to be put outside appendJournal (`snapshot import`'s moves): no later append may take them for fresh. */
   protected notePuts(seqs: readonly number[]): void {
-    let newest = Number.NEGATIVE_INFINITY;
-    for (const seq of seqs) if (seq > newest) newest = seq;
-    this.advancePutThrough(newest);
-  }
-
-  /** Counts `newest` as put (putThrough); returns the newest seq put before it. */
-  private advancePutThrough(newest: number): number {
-    const before = this.putThrough ?? this.newestSeqInFile();
-    this.putThrough = Math.max(before, newest);
-    return before;
-  }
-
-  private newestSeqInFile(): number {
-    for (const key of this.journal.getKeys({ reverse: true, limit: 1 })) return key;
-    return 0;
+    this.witness.notePuts(seqs);
   }
 
   /** Journal appends whose outcome LMDB never reported, settled by a later write and read from the file. */
@@ -290,10 +187,11 @@ export class StoreCommits {
    * once a later write has settled without that report.
    */
   protected settled<T>(write: Promise<T>, confirm: () => T): Promise<T> {
-    if (this.panicked !== null) {
+    const panicked = this.panics.error;
+    if (panicked !== null) {
       // lmdb-js would settle it never: failed here, its own promise left to lie.
       write.catch(() => undefined);
-      return Promise.reject(this.panicked);
+      return Promise.reject(panicked);
     }
     let reported: { value: T } | null = null;
     const checked = this.checked(write).then((value) => {
@@ -312,7 +210,8 @@ export class StoreCommits {
   /** `write`'s puts as one queued write, in order with every other: see appendJournal. */
   protected queued(write: () => void): Promise<unknown> {
     // Queued on a failed environment, a write is never settled by lmdb-js.
-    if (this.panicked !== null) return Promise.reject(this.panicked);
+    const panicked = this.panics.error;
+    if (panicked !== null) return Promise.reject(panicked);
     return this.snapshotsWriting > 0 ? this.root.transaction(write) : this.root.batch(write);
   }
 
@@ -369,7 +268,7 @@ export class StoreCommits {
         this.writeFailed = true;
         const failure = await writeFailure(err);
         // A commit whose meta-page write failed leaves the environment failed for good.
-        throw this.panicCheck(failure) ?? failure;
+        throw this.panics.check(failure) ?? failure;
       },
     );
   }

@@ -65,7 +65,7 @@ export interface StoreTables {
    * reused: throws LMDB's error when the environment failed for good (MDB_PANIC). The tables'
    * reads cannot tell: while an iterator holds their read transaction open (the start-up
    * replay's), lmdb-js reuses it for a new read when no commit has moved LMDB's txn id since,
-   * and a commit that failed at its meta page moved none (store-commits.ts panicCheck).
+   * and a commit that failed at its meta page moved none (store-panic.ts, check).
    */
   readonly readAfresh: () => void;
   /** Closes what readAfresh opened, if anything. */

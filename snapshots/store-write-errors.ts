@@ -1,5 +1,6 @@
 /**
- * The data store's write failures: WriteFailedError (a write that did not commit), and
+ * The data store's write failures: WriteFailedError (a write that did not commit, its cause
+ * named by writeFailure), and
  * DataFilePanicError for MDB_PANIC, the data file's LMDB environment failed for good in this
  * process.
  *
@@ -29,6 +30,25 @@ import { StatscacheError } from '../actors/errors.js';
  */
 export class WriteFailedError extends Error {
   override readonly name: string = 'WriteFailedError';
+}
+
+/**
+ * lmdb-js rejects each write of a failed commit with "Commit failed (see commitError for
+ * details)" and rejects a second promise, `error.commitError`, with the cause. Nothing in
+ * lmdb-js handles that one (kriszyp/lmdb-js#368), and an unhandled rejection ends a Node
+ * process: so every failed write is passed through here, which handles it and names the cause.
+ */
+export async function writeFailure(err: unknown): Promise<WriteFailedError> {
+  const inner = (err as { commitError?: unknown } | null)?.commitError;
+  let cause: unknown = err;
+  if (inner instanceof Promise)
+    cause = await inner.then(
+      () => err,
+      (e: unknown) => e,
+    );
+  const text = cause instanceof Error ? cause.message : String(cause);
+  const code = (cause as { code?: unknown } | null)?.code;
+  return new WriteFailedError(code === undefined ? text : `${text} (code ${String(code)})`, { cause });
 }
 
 /** The code its message starts with (actors/errors.ts ErrorCode). */

@@ -13,8 +13,8 @@ const RECORDS = 150_000;
 /**
  * MDB_PANIC while the start-up replay runs: a snapshot (POST /admin/snapshot, the one write a
  * start takes while it replays) whose commit fails at its meta-page write (helpers/meta-write-fault.c).
- * The store asks LMDB with a read whether the environment failed for good (store-commits.ts
- * panicCheck), and lmdb-js answered it from the read transaction the replay's journal iterator
+ * The store asks LMDB with a read whether the environment failed for good (store-panic.ts
+ * check), and lmdb-js answered it from the read transaction the replay's journal iterator
  * held open: begun before the failed commit and still "current" (the commit moved no txn id),
  * so it was reused rather than begun, and no MDB_PANIC was seen. The snapshot was answered
  * SC_DATA_FILE_WRITE_FAILED "the service keeps serving", the replay finished, the service said

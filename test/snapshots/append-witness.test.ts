@@ -1,13 +1,13 @@
 /**
  * Which records a journal append is confirmed by once lmdb-js reports it committed
- * (store-commits.ts, confirmInFile): the newest one when no write before put its seq, every
- * one otherwise (a retry of held records, which may be in the file from a commit reported
- * failed). A record of a commit is made missing here by removing it in the very transaction
- * that commits the append (a remove queued in the same turn, before LMDB's writer starts),
- * the one way to get a commit reported done without its records on a healthy disk; that a
- * batch's puts are one transaction is argued from lmdb-js's source in witnessOf(), and the
- * disk-refusal tests (misreported-append, lost-append-outcome) check every record of every
- * append said committed against the file.
+ * (store-commits.ts, confirmInFile; append-witness.ts, absentSeq): the newest one when no write
+ * before put its seq, every one otherwise (a retry of held records, which may be in the file
+ * from a commit reported failed). A record of a commit is made missing here by removing it in
+ * the very transaction that commits the append (a remove queued in the same turn, before LMDB's
+ * writer starts), the one way to get a commit reported done without its records on a healthy
+ * disk; that a batch's puts are one transaction is argued from lmdb-js's source in witnessOf(),
+ * and the disk-refusal tests (misreported-append, lost-append-outcome) check every record of
+ * every append said committed against the file.
  */
 import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
