@@ -216,7 +216,8 @@ export class PluginRuntime extends RuntimeSnapshots {
       return;
     }
     this.failures = 0;
-    if (this.storeOverCap()) {
+    // The checks below called only when they can find something: most plugins keep rows alone.
+    if (this.storeList.length > 0 && this.storeOverCap()) {
       state.rows.rollback();
       for (const s of this.storeList) s.rollback();
       counters.dropped.key_cap++;
@@ -228,7 +229,7 @@ export class PluginRuntime extends RuntimeSnapshots {
     if (counters.lastMessageAt === null || message.timestamp > counters.lastMessageAt)
       counters.lastMessageAt = message.timestamp;
     if (retention !== null) counters.evicted += state.rows.evictOlderThan(retention);
-    this.evictToCap();
+    if (this.windowed.length > 0 || state.rows.size > this.cap) this.evictToCap();
   }
 
   /**
