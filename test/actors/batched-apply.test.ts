@@ -92,4 +92,39 @@ describe('applying a batch plugin by plugin', () => {
     host.applyQueued();
     expect(host.runtimes.map((r) => r.stats().rows)).toEqual([3, 0, 3]);
   });
+
+  it('shows the error handler and a lifecycle change in the middle of a batch the newest message applied before them', () => {
+    const flaky = definePlugin<{ timestamp: number; n: number }>({
+      name: 'Flaky',
+      summary: 's',
+      description: 'd',
+      columns: ['n'],
+      key: ['timestamp'],
+      update(m, { rows }) {
+        if (m.topic === 'boom') throw new Error('plugin bug');
+        rows.set(String(m.timestamp), { timestamp: m.timestamp, n: 1 });
+      },
+    });
+    const seen: string[] = [];
+    const last = () => host.get('flaky')?.stats().counters.lastMessageAt;
+    const host: PluginHost = new PluginHost(registerPlugins([flaky]), () => seen.push(`error at ${last()}`), {
+      quarantineAfter: 1,
+      quarantineSeconds: 60,
+      onLifecycle: (_ident, _from, to) => seen.push(`${to} at ${last()}`),
+    });
+    // 90 is late (lastMessageAt stays 100); 110 fails and quarantines until 170; 120 is dropped
+    // as quarantined; 200 releases the plugin, then is applied.
+    for (const [topic, t] of [
+      ['a', 100],
+      ['a', 90],
+      ['boom', 110],
+      ['a', 120],
+      ['a', 200],
+      ['a', 210],
+    ] as const)
+      host.queue(createPluginMessage({ topic, timestamp: t, msg: {} }, deriveMeta), [0]);
+    host.applyQueued();
+    expect(seen).toEqual(['error at 100', 'quarantined at 100', 'restoring at 100']);
+    expect(host.get('flaky')?.stats().counters).toMatchObject({ applied: 4, lastMessageAt: 210 });
+  });
 });
