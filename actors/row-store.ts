@@ -59,9 +59,10 @@ export class RowStore<R extends Row = Row> extends TimeIndexedRows<R> {
 
   /**
    * put() without giving the key back, so none need be made: rows grouped by timestamp are then
-   * stored and logged by (timestamp, rest) while nothing wants the key as a string (replay: no
-   * snapshot cut, the digest deferred). A replayed message opening a bucket built `String(ts)`,
-   * the key's head and the key, ~100 bytes, only to drop them; a write to a bucket, the key.
+   * stored, logged and hashed by (timestamp, rest) while no snapshot cut wants the key as a
+   * string (the digest takes the parts: StateDigest.touchSplit). A replayed message opening a
+   * bucket built `String(ts)`, the key's head and the key, ~100 bytes, only to drop them; a live
+   * write, the key and, to hash it, its flat copy.
    */
   write(row: R): void {
     const grouped = this.grouped;

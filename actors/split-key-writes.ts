@@ -6,10 +6,11 @@ import { SEP } from './row-key.js';
 export class SplitKeyStore<V> extends KeyedStore<V> {
   /**
    * Whether a write may be recorded without its key as a string (recordSplitWrite): no cut to save
-   * it in and a deferred digest, which hashes no key (replay). The undo and change logs keep it split.
+   * it in. The undo and change logs keep it split, and the digest takes it split (touchSplit: a
+   * deferred one hashes no key, a live one makes the key only to look a pending key up by it).
    */
   protected get splitWrites(): boolean {
-    return this.cut === null && this.digest.deferred;
+    return this.cut === null;
   }
 
   /**
@@ -26,7 +27,7 @@ export class SplitKeyStore<V> extends KeyedStore<V> {
       this.undoValues[n] = previous;
       this.undoLength = n + 1;
     }
-    if (previous !== value) this.digest.touch('', previous, value);
+    if (previous !== value) this.digest.touchSplit(ts, rest, previous, value);
     this.logSplit(ts, rest);
   }
 

@@ -12,6 +12,7 @@
 
 import { hashEntry, hashEntryParts, la, lb } from './digest-hash.js';
 import type { EntryWalk } from './entry-walk.js';
+import { SEP } from './row-key.js';
 
 /**
  * Keys overwritten since the last fold: a plugin writes the same few keys many times (a
@@ -71,6 +72,12 @@ export class StateDigest {
   /** lastKey's slot, or -1 for none (lastKey stays a string: the compare is one of strings, inlined). */
   private lastSlot = -1;
   /**
+   * lastKey as `String(lastTs)` U+001F `lastRest` when the write that made it the last came
+   * through touchSplit() (NaN otherwise): the next split write of it is found by its parts.
+   */
+  private lastTs = Number.NaN;
+  private lastRest = '';
+  /**
    * The last new key written and its value, not yet hashed in (undefined: none held): a key
    * written new is hashed when the next new key of the container is written, or at the fold,
    * and one overwritten before then enters `pending` with nothing to take out. Of the 5.7 new
@@ -83,6 +90,16 @@ export class StateDigest {
    */
   private heldKey = '';
   private heldValue: unknown = undefined;
+  /**
+   * The held key in parts, `String(heldTs)` U+001F `heldRest`, when touchSplit() held it (heldKey
+   * is '' then); NaN when heldKey is the key. A grouped row's new key is then never made: its
+   * hash feeds the two parts (hashEntryParts), as a settle's walk does.
+   */
+  private heldTs = Number.NaN;
+  private heldRest = '';
+  /** The last `String(ts)` U+001F hashHeld() or touchSplit() made, and its ts: a plugin's new keys share its newest bucket's. */
+  private headTs = Number.NaN;
+  private head = '';
 
   get hi(): number {
     this.settleSome(Number.POSITIVE_INFINITY);
@@ -169,6 +186,7 @@ export class StateDigest {
       // `pending` with nothing hashed (overwriteHeld); after, as any key whose hash is in.
       if (this.heldValue !== undefined) this.hashHeld();
       this.heldKey = key;
+      this.heldTs = Number.NaN;
       this.heldValue = next;
       return key;
     }
@@ -177,13 +195,14 @@ export class StateDigest {
       this.current[last] = next;
       return this.keys[last] as string;
     }
-    if (previous === this.heldValue && key === this.heldKey) return this.overwriteHeld(key, next);
+    if (previous === this.heldValue && this.isHeld(key)) return this.overwriteHeld(key, next);
     const pending = this.pending;
     const at = pending.get(key);
     if (at !== undefined) {
       this.current[at] = next;
       this.lastKey = key;
       this.lastSlot = at;
+      this.lastTs = Number.NaN;
       return this.keys[at] as string;
     }
     if (this.slots >= FOLD_AFTER) this.fold();
@@ -197,7 +216,61 @@ export class StateDigest {
     pending.set(key, slot);
     this.lastKey = key;
     this.lastSlot = slot;
+    this.lastTs = Number.NaN;
     return key;
+  }
+
+  /**
+   * touch() of the key `String(ts)` U+001F `rest` written to `next` (not undefined; `ts` a number,
+   * not NaN), with the key made only when a pending key must be looked up by it: a row grouped by
+   * timestamp written new, or rewritten as the last write was, needs no key string (a write's
+   * key made and flattened to be hashed was ~230 bytes of garbage a message over the built-ins).
+   */
+  touchSplit(ts: number, rest: string, previous: unknown, next: unknown): void {
+    if (this.deferredFrom !== null) {
+      this.deferredWrites++;
+      return;
+    }
+    if (previous === undefined) {
+      if (this.heldValue !== undefined) this.hashHeld();
+      this.heldKey = '';
+      this.heldTs = ts;
+      this.heldRest = rest;
+      this.heldValue = next;
+      return;
+    }
+    const last = this.lastSlot;
+    if (last >= 0 && this.lastTs === ts && this.lastRest === rest) {
+      this.current[last] = next;
+      return;
+    }
+    const key = this.headFor(ts) + rest;
+    // The held key's first overwrite found by its parts (a bucket's row opened by one message and
+    // bumped by the next), without touch() comparing the key made now with them.
+    if (previous === this.heldValue && this.heldTs === ts && this.heldRest === rest) this.overwriteHeld(key, next);
+    else this.touch(key, previous, next);
+    // Either left that key as the last, with its slot.
+    this.lastTs = ts;
+    this.lastRest = rest;
+  }
+
+  /** Whether `key` is the held key (held whole or in parts). */
+  private isHeld(key: string): boolean {
+    const ts = this.heldTs;
+    if (Number.isNaN(ts)) return key === this.heldKey;
+    const rest = this.heldRest;
+    const head = this.headFor(ts);
+    return key.length === head.length + rest.length && key.startsWith(head) && key.endsWith(rest);
+  }
+
+  /** `String(ts)` U+001F, kept for the last ts asked. */
+  private headFor(ts: number): string {
+    // -0 and 0 share a head: String() writes both "0".
+    if (ts !== this.headTs) {
+      this.head = String(ts) + SEP;
+      this.headTs = ts;
+    }
+    return this.head;
   }
 
   /** The first overwrite of the held key: it enters `pending` with no hash to take out at the fold (none went in). */
@@ -205,6 +278,8 @@ export class StateDigest {
     // Let go first: the fold below would hash it in.
     this.heldValue = undefined;
     this.heldKey = '';
+    this.heldTs = Number.NaN;
+    this.heldRest = '';
     if (this.slots >= FOLD_AFTER) this.fold();
     const slot = this.slots++;
     if (slot === this.oldHi.length) this.grow();
@@ -215,22 +290,29 @@ export class StateDigest {
     this.pending.set(key, slot);
     this.lastKey = key;
     this.lastSlot = slot;
+    this.lastTs = Number.NaN;
     return key;
   }
 
   /** The held key's entry into the digest: it is no longer the last new key, or the digest is read. */
   private hashHeld(): void {
-    hashEntry(this.container, this.heldKey, this.heldValue);
+    const ts = this.heldTs;
+    if (Number.isNaN(ts)) hashEntry(this.container, this.heldKey, this.heldValue);
+    else hashEntryParts(this.container, this.headFor(ts), this.heldRest, this.heldValue);
     this.hiValue ^= lb;
     this.loValue ^= la;
     this.heldValue = undefined;
     this.heldKey = '';
+    this.heldTs = Number.NaN;
+    this.heldRest = '';
   }
 
   /** lastSlot is no longer lastKey's: the key left `pending`, or every key did (a fold). */
   private forgetLast(): void {
     this.lastKey = '';
     this.lastSlot = -1;
+    this.lastTs = Number.NaN;
+    this.lastRest = '';
   }
 
   /** Call when `key` is deleted, with its value then: its entry leaves the digest at once. */
@@ -240,11 +322,13 @@ export class StateDigest {
       this.deferredWrites++;
       return;
     }
-    if (previous === this.heldValue && key === this.heldKey) {
+    if (previous === this.heldValue && this.isHeld(key)) {
       // Never hashed in: nothing to take out (left held, it would be hashed in later to cancel
       // a toggle out now: two hashes for nothing).
       this.heldValue = undefined;
       this.heldKey = '';
+      this.heldTs = Number.NaN;
+      this.heldRest = '';
       return;
     }
     if (this.pending.size > 0) {
