@@ -199,7 +199,7 @@ function array(length: number): unknown[] {
 function map(length: number): Record<string, unknown> {
   if (2 * length > end - pos) throw NOT_HERE;
   enter(length);
-  const out: Record<string, unknown> = {};
+  const out = new Plain();
   for (let i = 0; i < length; i++) {
     const b = pos < end ? (src[pos] as number) : 0;
     let k: string;
@@ -214,6 +214,16 @@ function map(length: number): Record<string, unknown> {
   depth--;
   return out;
 }
+
+/**
+ * Makes the decoded maps: plain objects like `{}`'s (the same prototype, hence constructor, and
+ * nothing of their own but the members stored), with room for 10 members inside the object where
+ * `{}` has 4. A map of more than 4 members made from `{}` moved its members out to a separate
+ * backing store, grown by reallocation while stored into: about 3.5 k instructions per replayed
+ * entry (docs/benchmarks.md, "Replay by instructions").
+ */
+const Plain = function Plain() {} as unknown as new () => Record<string, unknown>;
+Plain.prototype = Object.prototype;
 
 /** A container of `members` opened one level deeper (plainShape). */
 function enter(members: number): void {

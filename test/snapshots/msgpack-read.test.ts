@@ -190,6 +190,33 @@ describe('msgpack read for replay', () => {
     expect(agrees(encode({ ['x'.repeat(40)]: 1, '': 2, ['é'.repeat(20)]: 3 }))).toBe('same');
   });
 
+  it('makes maps plain objects, as msgpackr and JSON.parse do: their prototype, constructor and own members only', () => {
+    // Maps of every size around V8's in-object room (4 for `{}`, 10 for a constructor's), nested,
+    // with index-like keys (which enumerate first wherever they are written) and duplicates.
+    for (let n = 0; n <= 24; n++) {
+      const inner: Record<string, unknown> = {};
+      for (let i = n; i > 0; i--) inner[i % 3 === 0 ? String(i) : `m${i}`] = i % 2 === 0 ? { i } : [i, `v${i}`];
+      const value = { z: 1, inner, '7': 'seven', a: [inner, {}] };
+      const decoded = readPlain(encode(value), 0, Infinity) as Record<string, unknown>;
+      expect(JSON.stringify(decoded)).toBe(JSON.stringify(value));
+      for (const o of [decoded, decoded['inner'], (decoded['a'] as unknown[])[1]] as object[]) {
+        expect(Object.getPrototypeOf(o)).toBe(Object.prototype);
+        expect(o.constructor).toBe(Object);
+        expect(Object.getOwnPropertySymbols(o)).toEqual([]);
+        expect(Reflect.ownKeys(o)).toEqual(Object.keys(o));
+        expect(Object.isExtensible(o)).toBe(true);
+      }
+      expect(isDeepStrictEqual(decoded, JSON.parse(JSON.stringify(value)))).toBe(true);
+    }
+    // A key written twice keeps its first place and its last value, as an assignment does.
+    const twice = Buffer.from([0x83, 0xa1, 0x62, 0x01, 0xa1, 0x61, 0x02, 0xa1, 0x62, 0x03]);
+    expect(agrees(twice)).toBe('same');
+    expect(Object.entries(readPlain(twice, 0, twice.byteLength) as object)).toEqual([
+      ['b', 3],
+      ['a', 2],
+    ]);
+  });
+
   it('leaves to msgpackr what it does not read exactly: bin, ext, 64-bit integers, other keys, damage', () => {
     const left = [
       encode({ b: new Uint8Array([1, 2, 3]) }),
