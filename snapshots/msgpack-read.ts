@@ -199,7 +199,8 @@ function array(length: number): unknown[] {
 function map(length: number): Record<string, unknown> {
   if (2 * length > end - pos) throw NOT_HERE;
   enter(length);
-  const out = new Plain();
+  // `{}` for the small ones: 10 slots in each cost more in GC than they saved (docs/benchmarks.md).
+  const out: Record<string, unknown> = length > 4 ? new Plain() : {};
   for (let i = 0; i < length; i++) {
     const b = pos < end ? (src[pos] as number) : 0;
     let k: string;
@@ -216,11 +217,11 @@ function map(length: number): Record<string, unknown> {
 }
 
 /**
- * Makes the decoded maps: plain objects like `{}`'s (the same prototype, hence constructor, and
- * nothing of their own but the members stored), with room for 10 members inside the object where
- * `{}` has 4. A map of more than 4 members made from `{}` moved its members out to a separate
- * backing store, grown by reallocation while stored into: about 3.5 k instructions per replayed
- * entry (docs/benchmarks.md, "Replay by instructions").
+ * Makes the decoded maps of more than 4 members: plain objects like `{}`'s (the same prototype,
+ * hence constructor, and nothing of their own but the members stored), with room for 10 members
+ * inside the object where `{}` has 4. Such a map made from `{}` moved its members out to a
+ * separate backing store, grown by reallocation while stored into: about 3.5 k instructions per
+ * replayed entry (docs/benchmarks.md, "Replay by instructions").
  */
 const Plain = function Plain() {} as unknown as new () => Record<string, unknown>;
 Plain.prototype = Object.prototype;
