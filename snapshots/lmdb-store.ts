@@ -53,23 +53,7 @@ export class DataStore extends StoreSalvage {
 
   constructor(dir: string, options: { readOnly?: boolean; probeAfterMs?: number; now?: () => number } = {}) {
     if (!options.readOnly) mkdirSync(dir, { recursive: true });
-    /**
-     * A second handle on the same environment (lmdb-js shares an open one within a process),
-     * read by readAfresh and nothing else: no iterator of it holds a read transaction, so each
-     * of its reads begins one (the first) or renews the one reset after the last turn, and
-     * either meets MDB_PANIC once LMDB marked the environment failed. Opened first, before any
-     * read: opened later (at the first check), the first handle's next read failed with
-     * MDB_BAD_RSLOT (test/snapshots/refused-snapshot-outcome.test.ts). Never written through.
-     */
-    const fresh = open({
-      path: join(dir, DATA_FILE),
-      maxDbs: 8,
-      readOnly: options.readOnly ?? false,
-      compression: false,
-      eventTurnBatching: false,
-      overlappingSync: false,
-    });
-    const root = open({
+    const environment = {
       path: join(dir, DATA_FILE),
       maxDbs: 8,
       readOnly: options.readOnly ?? false,
@@ -84,7 +68,17 @@ export class DataStore extends StoreSalvage {
       // test/e2e/amqp-bus.test.ts), never held, never written again. A commit now resolves once
       // it is on disk, so a full disk fails it and the journal holds its records.
       overlappingSync: false,
-    });
+    };
+    /**
+     * A second handle on the same environment (lmdb-js shares an open one within a process),
+     * read by readAfresh and nothing else: no iterator of it holds a read transaction, so each
+     * of its reads begins one (the first) or renews the one reset after the last turn, and
+     * either meets MDB_PANIC once LMDB marked the environment failed. Opened first, before any
+     * read: opened later (at the first check), the first handle's next read failed with
+     * MDB_BAD_RSLOT (test/snapshots/refused-snapshot-outcome.test.ts). Never written through.
+     */
+    const fresh = open({ ...environment });
+    const root = open({ ...environment });
     // Read-only, lmdb-js hands back no handle for a database the file does not hold: say so
     // here, rather than "cannot read properties of undefined" at the first read (a file copied
     // while it was written, or not a statscache file at all).
