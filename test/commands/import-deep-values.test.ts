@@ -1,17 +1,12 @@
-import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Row } from '../../actors/row-store.js';
-import {
-  decodeExport,
-  EXPORT_HEADER_BYTES,
-  type ExportPayload,
-  encodeExport,
-} from '../../src/commands/export-format.js';
+import { decodeExport, type ExportPayload } from '../../src/commands/export-format.js';
 import { MAX_EXPORT_VALUE_DEPTH } from '../../src/commands/value-depth.js';
 import { MAX_MESSAGE_DEPTH } from '../../src/envelope-limits.js';
 import { loadConfig } from '../../src/config.js';
+import { exportWithBytes } from '../helpers/crafted-export.js';
 import { dataDirSession } from '../helpers/data-dir-session.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { servedViews } from '../helpers/reference.js';
@@ -22,23 +17,9 @@ import { runCli } from './cli.js';
 const VOLUME = 'volume-by-category-1d';
 const PLACEHOLDER = 'deep-value-placeholder';
 
-/**
- * `payload` as an export file (good checksum) with PLACEHOLDER's bytes replaced by arrays nested
- * `depth` deep: msgpackr cannot write one past ~1,300 levels, the hand-made or hostile file can.
- */
-function deepExport(payload: ExportPayload, depth: number): Buffer {
-  const file = encodeExport(payload);
-  const body = file.subarray(EXPORT_HEADER_BYTES);
-  const marker = Buffer.concat([Buffer.from([0xa0 | PLACEHOLDER.length]), Buffer.from(PLACEHOLDER)]);
-  const at = body.indexOf(marker);
-  if (at < 0) throw new Error('placeholder not found');
-  const deep = Buffer.concat([Buffer.alloc(depth, 0x91), Buffer.from([0x80])]);
-  const out = Buffer.concat([body.subarray(0, at), deep, body.subarray(at + marker.length)]);
-  const header = Buffer.from(file.subarray(0, EXPORT_HEADER_BYTES));
-  header.writeBigUInt64BE(BigInt(out.byteLength), 12);
-  createHash('sha256').update(out).digest().copy(header, 20);
-  return Buffer.concat([header, out]);
-}
+/** `payload` as an export file (good checksum) with PLACEHOLDER's bytes replaced by arrays nested `depth` deep. */
+const deepExport = (payload: ExportPayload, depth: number): Buffer =>
+  exportWithBytes(payload, PLACEHOLDER, Buffer.concat([Buffer.alloc(depth, 0x91), Buffer.from([0x80])]));
 
 /**
  * An export whose plugin value nests past what a plugin keeps (32 levels): ~1,300 deep it was

@@ -1,14 +1,9 @@
-import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  decodeExport,
-  EXPORT_HEADER_BYTES,
-  type ExportPayload,
-  encodeExport,
-} from '../../src/commands/export-format.js';
+import { decodeExport, type ExportPayload } from '../../src/commands/export-format.js';
 import { loadConfig } from '../../src/config.js';
+import { exportWithBytes } from '../helpers/crafted-export.js';
 import { dataDirSession } from '../helpers/data-dir-session.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { tempDir } from '../helpers/service-process.js';
@@ -30,20 +25,6 @@ const TYPED: readonly { what: string; bytes: number[] }[] = [
   // bin 8: a Buffer.
   { what: 'Buffer', bytes: [0xc4, 2, 1, 2] },
 ];
-
-/** `payload` as an export file with a good checksum, PLACEHOLDER's bytes replaced by `bytes`. */
-function typedExport(payload: ExportPayload, bytes: readonly number[]): Buffer {
-  const file = encodeExport(payload);
-  const body = file.subarray(EXPORT_HEADER_BYTES);
-  const marker = Buffer.concat([Buffer.from([0xa0 | PLACEHOLDER.length]), Buffer.from(PLACEHOLDER)]);
-  const at = body.indexOf(marker);
-  if (at < 0) throw new Error('placeholder not found');
-  const out = Buffer.concat([body.subarray(0, at), Buffer.from(bytes), body.subarray(at + marker.length)]);
-  const header = Buffer.from(file.subarray(0, EXPORT_HEADER_BYTES));
-  header.writeBigUInt64BE(BigInt(out.byteLength), 12);
-  createHash('sha256').update(out).digest().copy(header, 20);
-  return Buffer.concat([header, out]);
-}
 
 /**
  * An export carries its checksum inside itself, so a hand-made one passes it; msgpack then
@@ -72,40 +53,43 @@ describe('snapshot import of an export holding values JSON does not', () => {
     return { data, payload, key: first[0] };
   };
 
-  it('refuses a plugin value holding a BigInt, a Date or a Buffer, naming the plugin, key and member', async () => {
-    const { data, payload, key } = await exported('row');
+  /** Each of TYPED in PLACEHOLDER's place is refused (exit 1, nothing written) with `detail(what)` in the error. */
+  const refusesEach = async (where: string, data: string, payload: ExportPayload, detail: (what: string) => string) => {
     for (const { what, bytes } of TYPED) {
-      const crafted = join(dir.path, `row-${what}.scx`);
-      writeFileSync(crafted, typedExport(payload, bytes));
+      const crafted = join(dir.path, `${where}-${what}.scx`);
+      writeFileSync(crafted, exportWithBytes(payload, PLACEHOLDER, Buffer.from(bytes)));
       const imported = await runCli(['snapshot', 'import', crafted, '--data-dir', data]);
       expect({ what, code: imported.code, stderr: imported.stderr }).toEqual({
         what,
         code: 1,
-        stderr: expect.stringContaining(
-          `refusing to import ${crafted}: payload is malformed: plugin "${VOLUME}", store "rows", key ${JSON.stringify(key)}: its value: its member .category is a ${what}, not plain objects`,
-        ),
+        stderr: expect.stringContaining(`refusing to import ${crafted}: payload is malformed: ${detail(what)}`),
       });
       expect(imported.stderr).toMatch(/nothing was written/);
     }
+  };
+
+  it('refuses a plugin value holding a BigInt, a Date or a Buffer, naming the plugin, key and member', async () => {
+    const { data, payload, key } = await exported('row');
+    await refusesEach(
+      'row',
+      data,
+      payload,
+      (what) =>
+        `plugin "${VOLUME}", store "rows", key ${JSON.stringify(key)}: its value: its member .category is a ${what}, not plain objects`,
+    );
   }, 120_000);
 
   it('refuses a journal tail message holding one, naming the entry', async () => {
     const { data, payload } = await exported('tail');
-    for (const { what, bytes } of TYPED) {
-      const crafted = join(dir.path, `tail-${what}.scx`);
-      writeFileSync(crafted, typedExport(payload, bytes));
-      const imported = await runCli(['snapshot', 'import', crafted, '--data-dir', data]);
-      expect({ what, code: imported.code, stderr: imported.stderr }).toEqual({
-        what,
-        code: 1,
-        stderr: expect.stringContaining(
-          `payload is malformed: journalTail entry 0: its member .msg.odd is a ${what}, not plain objects`,
-        ),
-      });
-    }
+    await refusesEach(
+      'tail',
+      data,
+      payload,
+      (what) => `journalTail entry 0: its member .msg.odd is a ${what}, not plain objects`,
+    );
     // The same export with a plain value in that place is taken.
     const plain = join(dir.path, 'tail-plain.scx');
-    writeFileSync(plain, typedExport(payload, [0x07]));
+    writeFileSync(plain, exportWithBytes(payload, PLACEHOLDER, Buffer.from([0x07])));
     const imported = await runCli(['snapshot', 'import', plain, '--data-dir', join(dir.path, 'plain-target')]);
     expect(imported.code, imported.stderr).toBe(0);
   }, 120_000);
