@@ -365,6 +365,31 @@ describe('backfill: a history whose window shrinks while it is paged (a statscac
   });
 });
 
+/** The error of `url`'s first failed request, as backfillPages tells its retry (then stopped). */
+const errorOf = async (url: string, requestTimeoutMs = 120_000): Promise<string> => {
+  const abort = new AbortController();
+  let error = '';
+  try {
+    for await (const _ of backfillPages(
+      { start: now - 60, end: now },
+      {
+        url,
+        nowSeconds: () => now,
+        signal: abort.signal,
+        requestTimeoutMs,
+        sleep: async () => {},
+        onRetry: (info) => {
+          error = info.error;
+          abort.abort();
+        },
+      },
+    ));
+  } catch (err) {
+    if (!abort.signal.aborted) throw err;
+  }
+  return error;
+};
+
 describe('backfill: a failed request names its cause', () => {
   it('a refused connection, a redirect loop, a redirect to file: and a stall after the headers', async () => {
     const port = await freePort();
@@ -374,29 +399,6 @@ describe('backfill: a failed request names its cause', () => {
       else res.writeHead(200, { 'content-type': 'application/json' }).write('{"raw_messages":[');
     });
     servers.push(h.server);
-    const errorOf = async (url: string, requestTimeoutMs = 120_000) => {
-      const abort = new AbortController();
-      let error = '';
-      try {
-        for await (const _ of backfillPages(
-          { start: now - 60, end: now },
-          {
-            url,
-            nowSeconds: () => now,
-            signal: abort.signal,
-            requestTimeoutMs,
-            sleep: async () => {},
-            onRetry: (info) => {
-              error = info.error;
-              abort.abort();
-            },
-          },
-        ));
-      } catch (err) {
-        if (!abort.signal.aborted) throw err;
-      }
-      return error;
-    };
     expect(await errorOf(`http://127.0.0.1:${port}/raw`)).toMatch(
       new RegExp(`^GET http://127.0.0.1:${port}/raw\\?.* failed: fetch failed: connect ECONNREFUSED`),
     );
@@ -414,27 +416,7 @@ describe('backfill: a failed request names its cause', () => {
       res.once('close', () => clearInterval(drip));
     });
     servers.push(h.server);
-    const abort = new AbortController();
-    let error = '';
-    try {
-      for await (const _ of backfillPages(
-        { start: now - 60, end: now },
-        {
-          url: h.url,
-          nowSeconds: () => now,
-          signal: abort.signal,
-          requestTimeoutMs: 300,
-          sleep: async () => {},
-          onRetry: (info) => {
-            error = info.error;
-            abort.abort();
-          },
-        },
-      ));
-    } catch (err) {
-      if (!abort.signal.aborted) throw err;
-    }
-    expect(error).toMatch(/gave no complete answer within 300 ms$/);
+    expect(await errorOf(h.url, 300)).toMatch(/gave no complete answer within 300 ms$/);
   });
 });
 
