@@ -18,7 +18,8 @@ export const MAX_VALUE_DEPTH = 32;
 
 export class UnstorableValueError extends Error {}
 
-const ALLOWED = 'plain objects, arrays, strings, numbers, booleans or null';
+/** What a value may hold, as refusals say it. */
+export const STORABLE_KINDS = 'plain objects, arrays, strings, numbers, booleans or null';
 
 /**
  * Why `value` cannot be kept as plugin state, or null when it can; then every object and array
@@ -107,10 +108,12 @@ function at(path: string): string {
 }
 
 function describe(v: unknown, path: string): string {
-  let what: string;
-  if (typeof v === 'object' && v !== null) {
-    const name: unknown = (v as { constructor?: { name?: unknown } }).constructor?.name;
-    what = `a ${typeof name === 'string' && name !== '' ? name : 'non-plain object'}`;
-  } else what = `a ${typeof v}`;
-  return `${at(path)}is ${what}; keep only ${ALLOWED}`;
+  return `${at(path)}is a ${kindOf(v)}; keep only ${STORABLE_KINDS}`;
+}
+
+/** What a value that is not storable is, as a refusal names it: its class (`Date`, `Map`) or its type (`bigint`). */
+export function kindOf(v: unknown): string {
+  if (typeof v !== 'object' || v === null) return typeof v;
+  const name: unknown = (v as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof name === 'string' && name !== '' ? name : 'non-plain object';
 }

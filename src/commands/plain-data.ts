@@ -6,8 +6,7 @@
  * BigInt made every answer of its plugin `500 internal` (JSON.stringify throws on one) on every
  * start, and the others came back as something else after the next snapshot.
  */
-
-const ALLOWED = 'plain objects, arrays, strings, numbers, booleans or null';
+import { kindOf, STORABLE_KINDS } from '../../actors/storable-value.js';
 
 /**
  * Where `value` holds something other than plain data, as "<path> is a <what>", or null. Walked
@@ -31,7 +30,7 @@ export function notPlainData(value: unknown): string | null {
           continue;
         }
         const proto: unknown = Object.getPrototypeOf(v);
-        if (proto !== Object.prototype && proto !== null) return refusal(path, objectName(v));
+        if (proto !== Object.prototype && proto !== null) return refusal(path, kindOf(v));
         const entries = Object.entries(v);
         for (let i = entries.length - 1; i >= 0; i--) {
           const [k, member] = entries[i] as [string, unknown];
@@ -40,18 +39,13 @@ export function notPlainData(value: unknown): string | null {
         continue;
       }
       default:
-        return refusal(path, typeof v);
+        return refusal(path, kindOf(v));
     }
   }
   return null;
 }
 
-function objectName(v: object): string {
-  const name: unknown = (v as { constructor?: { name?: unknown } }).constructor?.name;
-  return typeof name === 'string' && name !== '' ? name : 'non-plain object';
-}
-
 function refusal(path: string, what: string): string {
   const where = path === '' ? 'it' : `its member ${path.slice(0, 120)}`;
-  return `${where} is a ${what}, not ${ALLOWED}`;
+  return `${where} is a ${what}, not ${STORABLE_KINDS}`;
 }
