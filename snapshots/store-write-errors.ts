@@ -1,8 +1,7 @@
 /**
  * The data store's write failures: WriteFailedError (a write that did not commit, its cause
- * named by writeFailure), and
- * DataFilePanicError for MDB_PANIC, the data file's LMDB environment failed for good in this
- * process.
+ * named by writeFailure), and DataFilePanicError for MDB_PANIC, the data file's LMDB
+ * environment failed for good in this process.
  *
  * LMDB commits a transaction by writing its data pages, then one meta page. When that last
  * write fails (a disk failing mid-commit, a file system remounted read-only, a file made
