@@ -20,8 +20,8 @@ const RECORDS = 150_000;
  * SC_DATA_FILE_WRITE_FAILED "the service keeps serving", the replay finished, the service said
  * "ready: consuming the bus live" on a file that took no write, and only the append probe
  * ~30 s later found the panic. Now the check reads through a transaction begun afresh: the
- * snapshot is SC_DATA_FILE_PANIC, the service stops (exit 1) during the replay, and the next
- * start replays every journaled record: nothing journaled is lost.
+ * snapshot is SC_DATA_FILE_PANIC, the service stops (exit 1), and the next start replays every
+ * journaled record: nothing journaled is lost.
  */
 describe('MDB_PANIC during the start-up replay', () => {
   const dir = tempDir();
@@ -91,9 +91,12 @@ describe('MDB_PANIC during the start-up replay', () => {
       await loggedLine(second, (l) => l.includes('"msg":"intake stopped; /healthz now fails"'), 'the fatal reason'),
     ) as { reason: string };
     expect(died.reason).toContain(panic);
-    // Stopped while replaying: never said ready on a file that takes no write.
-    expect(second.logs.some((l) => l.includes('"msg":"ready: consuming the bus live"'))).toBe(false);
-    expect(second.logs.some((l) => l.includes('"msg":"journal replayed"'))).toBe(false);
+    // Never says ready once it knows the file takes no write. (Whether the failed commit lands
+    // before the replay's end varies with the machine's load: in a CI run the replay ended first;
+    // test/snapshots/panicked-iterating holds a read open across the commit every time.)
+    const fatalAt = second.logs.findIndex((l) => l.includes('"msg":"intake stopped; /healthz now fails"'));
+    expect(fatalAt).toBeGreaterThanOrEqual(0);
+    expect(second.logs.slice(fatalAt).filter((l) => l.includes('"msg":"ready: consuming the bus live"'))).toEqual([]);
     // LMDB's bare read error reaches no log line and no exit message.
     expect(second.logs.filter((l) => l.includes('Invalid argument: MDB_PANIC'))).toEqual([]);
 

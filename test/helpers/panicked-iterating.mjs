@@ -1,0 +1,33 @@
+// Run with helpers/meta-write-fault.ts's env (the LD_PRELOAD injector): opens a DataStore on a
+// fresh data dir, appends 10 records, and begins reading them back (journalAfter, as the start-up
+// replay does) without finishing: its read transaction stays open. Then the data file's meta-page
+// writes fail while one append commits (MDB_PANIC), and the iterator is left open meanwhile.
+// Prints one JSON line: the append's outcome (the error's name/code/message, 'ok', or 'never
+// settled' past SETTLE_BOUND_MS) and the store's panic code once it settled.
+// argv: <data dir> <trigger file>
+import { rmSync, writeFileSync } from 'node:fs';
+import { DataStore } from '../../dist/snapshots/lmdb-store.js';
+
+const [dir, trigger] = process.argv.slice(2);
+const SETTLE_BOUND_MS = 10_000;
+
+const record = (seq) => ({ seq, id: `iterating-${seq}`, timestamp: 1_700_000_000 + seq, value: new Uint8Array([1]) });
+const store = new DataStore(dir, { probeAfterMs: 200 });
+await store.appendJournal(Array.from({ length: 10 }, (_, i) => record(i + 1)));
+const replay = store.journalAfter(0, (seq) => seq);
+const report = { first: replay.next().value };
+
+writeFileSync(trigger, '');
+let timer;
+const bound = new Promise((resolve) => (timer = setTimeout(() => resolve('never settled'), SETTLE_BOUND_MS)));
+report.append = await Promise.race([
+  store.appendJournal([record(11)]).then(
+    () => 'ok',
+    (e) => ({ name: e?.name, code: e?.code, message: String(e?.message) }),
+  ),
+  bound,
+]).finally(() => clearTimeout(timer));
+rmSync(trigger);
+report.panic = store.panic?.code ?? null;
+console.log(JSON.stringify(report));
+process.exit(0);
