@@ -1,7 +1,8 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 /**
  * A data file whose LMDB meta-page writes fail (EIO) while a trigger file exists: the
@@ -43,4 +44,21 @@ export function metaWriteFault(dir: string, dataFile = 'statscache.lmdb'): MetaW
     disarm: () => rmSync(trigger, { force: true }),
     fired: () => (existsSync(fired) ? readFileSync(fired, 'utf8').split('\n').filter(Boolean).length : 0),
   };
+}
+
+/**
+ * Runs the child script `helper` (argv: `args`) under `fault`'s injector, LD_PRELOAD applying
+ * from a process's start, and gives back the JSON of the last line it printed: its report.
+ */
+export async function reportUnderFault(
+  fault: MetaWriteFault,
+  helper: string,
+  args: readonly string[],
+): Promise<unknown> {
+  const { stdout } = await promisify(execFile)(process.execPath, [helper, ...args], {
+    env: { ...process.env, ...fault.env },
+    timeout: 90_000,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return JSON.parse(stdout.trim().split('\n').pop() ?? '{}');
 }

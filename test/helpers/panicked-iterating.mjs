@@ -3,13 +3,13 @@
 // replay does) without finishing: its read transaction stays open. Then the data file's meta-page
 // writes fail while one append commits (MDB_PANIC), and the iterator is left open meanwhile.
 // Prints one JSON line: the append's outcome (the error's name/code/message, 'ok', or 'never
-// settled' past SETTLE_BOUND_MS) and the store's panic code once it settled.
+// settled' past 10 s) and the store's panic code once it settled.
 // argv: <data dir> <trigger file>
 import { rmSync, writeFileSync } from 'node:fs';
 import { DataStore } from '../../dist/snapshots/lmdb-store.js';
+import { settledOutcome } from './settled-outcome.mjs';
 
 const [dir, trigger] = process.argv.slice(2);
-const SETTLE_BOUND_MS = 10_000;
 
 const record = (seq) => ({ seq, id: `iterating-${seq}`, timestamp: 1_700_000_000 + seq, value: new Uint8Array([1]) });
 const store = new DataStore(dir, { probeAfterMs: 200 });
@@ -18,15 +18,7 @@ const replay = store.journalAfter(0, (seq) => seq);
 const report = { first: replay.next().value };
 
 writeFileSync(trigger, '');
-let timer;
-const bound = new Promise((resolve) => (timer = setTimeout(() => resolve('never settled'), SETTLE_BOUND_MS)));
-report.append = await Promise.race([
-  store.appendJournal([record(11)]).then(
-    () => 'ok',
-    (e) => ({ name: e?.name, code: e?.code, message: String(e?.message) }),
-  ),
-  bound,
-]).finally(() => clearTimeout(timer));
+report.append = await settledOutcome(store.appendJournal([record(11)]));
 rmSync(trigger);
 report.panic = store.panic?.code ?? null;
 console.log(JSON.stringify(report));

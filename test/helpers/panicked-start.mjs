@@ -3,25 +3,15 @@
 // messages and stops (its final snapshot). A second one is built on the same data dir; a
 // snapshot taken before its start fails at its meta-page write (MDB_PANIC), and then it is
 // started: its replay reads the data file. Prints one JSON line: each outcome ('ok', or the
-// error's name/code/message, or 'never settled' past BOUND_MS).
+// error's name/code/message, or 'never settled' past 10 s).
 // argv: <data dir> <trigger file> <fixtures samples.jsonl>
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadConfig } from '../../dist/src/config.js';
 import { createLogger } from '../../dist/src/logger.js';
 import { Service } from '../../dist/src/service.js';
+import { settledOutcome as bounded } from './settled-outcome.mjs';
 
 const [dataDir, trigger, samplesFile] = process.argv.slice(2);
-const BOUND_MS = 10_000;
-
-function bounded(promise) {
-  let timer;
-  const bound = new Promise((resolve) => (timer = setTimeout(() => resolve('never settled'), BOUND_MS)));
-  const settled = promise.then(
-    () => 'ok',
-    (e) => ({ name: e?.name, code: e?.code, message: String(e?.message ?? e) }),
-  );
-  return Promise.race([settled, bound]).finally(() => clearTimeout(timer));
-}
 
 const now = Math.floor(Date.now() / 1000);
 const samples = readFileSync(samplesFile, 'utf8')

@@ -3,25 +3,14 @@
 // appends are queued at once (one commit writes its data pages and fails its meta page: LMDB's
 // environment fails for good, MDB_PANIC), lets them through again, and tries every other kind
 // of write and a read. Prints one JSON line: each outcome ('ok', the error's name/code/message,
-// or 'never settled' past SETTLE_BOUND_MS), the panic listener's calls, and whether close() settled.
+// or 'never settled' past 10 s), the panic listener's calls, and whether close() settled.
 // argv: <data dir> <trigger file>
 import { rmSync, writeFileSync } from 'node:fs';
 import { Journal } from '../../dist/snapshots/journal.js';
 import { DataStore } from '../../dist/snapshots/lmdb-store.js';
+import { settledOutcome as outcome } from './settled-outcome.mjs';
 
 const [dir, trigger] = process.argv.slice(2);
-const SETTLE_BOUND_MS = 10_000;
-
-/** Its outcome, or 'never settled' after SETTLE_BOUND_MS (a timer that holds the process open meanwhile). */
-function outcome(promise) {
-  let timer;
-  const bound = new Promise((resolve) => (timer = setTimeout(() => resolve('never settled'), SETTLE_BOUND_MS)));
-  const settled = promise.then(
-    () => 'ok',
-    (e) => ({ name: e?.name, code: e?.code, message: String(e?.message) }),
-  );
-  return Promise.race([settled, bound]).finally(() => clearTimeout(timer));
-}
 
 const record = (seq) => ({ seq, id: `panic-${seq}`, timestamp: 1_700_000_000 + seq, value: new Uint8Array([1, 2, 3]) });
 // Probes after 200 ms: a write pending that long asks whether the environment failed.

@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { metaWriteFault } from '../helpers/meta-write-fault.js';
+import { metaWriteFault, reportUnderFault } from '../helpers/meta-write-fault.js';
 import { tempDir } from '../helpers/service-process.js';
 
 const HELPER = fileURLToPath(new URL('../helpers/panicked-iterating.mjs', import.meta.url));
@@ -23,12 +21,10 @@ describe('MDB_PANIC while a journal read holds its transaction open', () => {
   it('is told as SC_DATA_FILE_PANIC naming the file, not as a write that may be tried again', async () => {
     const fault = metaWriteFault(dir.path);
     const dataDir = join(dir.path, 'data');
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [HELPER, dataDir, fault.env['META_WRITE_FAULT_TRIGGER'] as string],
-      { env: { ...process.env, ...fault.env }, timeout: 60_000 },
-    );
-    const report = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as {
+    const report = (await reportUnderFault(fault, HELPER, [
+      dataDir,
+      fault.env['META_WRITE_FAULT_TRIGGER'] as string,
+    ])) as {
       first: number;
       append: { name?: string; code?: string; message: string } | string;
       panic: string | null;

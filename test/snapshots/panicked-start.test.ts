@@ -1,10 +1,8 @@
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FIXTURES } from '../helpers/fixtures.js';
-import { metaWriteFault } from '../helpers/meta-write-fault.js';
+import { metaWriteFault, reportUnderFault } from '../helpers/meta-write-fault.js';
 import { tempDir } from '../helpers/service-process.js';
 
 const HELPER = fileURLToPath(new URL('../helpers/panicked-start.mjs', import.meta.url));
@@ -27,12 +25,11 @@ describe('a start on a data file that failed for good (MDB_PANIC)', () => {
     const fault = metaWriteFault(dir.path);
     const dataDir = join(dir.path, 'data');
     const file = join(dataDir, 'statscache.lmdb');
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [HELPER, dataDir, fault.env['META_WRITE_FAULT_TRIGGER'] as string, `${FIXTURES}fedmsg/samples.jsonl`],
-      { env: { ...process.env, ...fault.env }, timeout: 90_000, maxBuffer: 16 * 1024 * 1024 },
-    );
-    const r = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Record<string, Outcome | string[]>;
+    const r = (await reportUnderFault(fault, HELPER, [
+      dataDir,
+      fault.env['META_WRITE_FAULT_TRIGGER'] as string,
+      `${FIXTURES}fedmsg/samples.jsonl`,
+    ])) as Record<string, Outcome | string[]>;
     expect(fault.fired()).toBeGreaterThan(0);
     expect(r['firstSettled']).toBe('ok');
     expect(r['firstStop']).toBe('ok');

@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { metaWriteFault } from '../helpers/meta-write-fault.js';
+import { metaWriteFault, reportUnderFault } from '../helpers/meta-write-fault.js';
 import { tempDir } from '../helpers/service-process.js';
 
 const HELPER = fileURLToPath(new URL('../helpers/panicked-store.mjs', import.meta.url));
@@ -41,12 +39,10 @@ describe('a data store whose environment failed for good (MDB_PANIC)', () => {
     const fault = metaWriteFault(dir.path);
     const dataDir = join(dir.path, 'data');
     const file = join(dataDir, 'statscache.lmdb');
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [HELPER, dataDir, fault.env['META_WRITE_FAULT_TRIGGER'] as string],
-      { env: { ...process.env, ...fault.env }, timeout: 90_000 },
-    );
-    const report = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Report;
+    const report = (await reportUnderFault(fault, HELPER, [
+      dataDir,
+      fault.env['META_WRITE_FAULT_TRIGGER'] as string,
+    ])) as Report;
     expect(fault.fired()).toBeGreaterThan(0);
     expect(report.before).toBe('ok');
     const panic = {
