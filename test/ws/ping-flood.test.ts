@@ -6,8 +6,14 @@ import { RawClient, startLive, type Live } from './harness.js';
 const SOFT = 16 * 1024;
 /** The hard limit (4× --ws-max-buffered-bytes, uWS's maxBackpressure) plus the one pong that may pass it. */
 const HARD = 4 * SOFT + 2 + 125;
-/** Offered at most: far past what the kernel's socket buffers and the hard limit hold together. */
-const OFFERED = 256 * 1024 * 1024;
+/**
+ * Offered at most: far past what the kernel's socket buffers and the hard limit hold together.
+ * uWS does not always close the socket itself at the hard limit on its own pongs; then the slow
+ * timeout does (--ws-slow-timeout-seconds, and a terminate one more timeout later when nothing
+ * drains), and a loaded loopback took up to 229 MB of pings in those ~2 s: 256 MB failed 1 run
+ * in 6 under load. The bound stays one that a flood never closed would reach.
+ */
+const OFFERED = 2 * 1024 * 1024 * 1024;
 
 describe('a WebSocket client that floods pings (control frames) and never reads the pongs', () => {
   let live: Live;
@@ -43,7 +49,7 @@ describe('a WebSocket client that floods pings (control frames) and never reads 
     expect(offered).toBeLessThan(OFFERED);
     const { stats } = live.service.hub;
     // Taken for a slow client at the soft limit, and closed at the hard one (uWS's
-    // closeOnBackpressureLimit), at most --ws-slow-timeout-seconds later.
+    // closeOnBackpressureLimit) or by the slow timeout; never queued past the hard limit.
     expect(stats.slowEntered).toBeGreaterThanOrEqual(1);
     expect(stats.peakBufferedBytes).toBeGreaterThan(SOFT);
     expect(stats.peakBufferedBytes).toBeLessThanOrEqual(HARD);
