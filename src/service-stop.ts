@@ -96,7 +96,12 @@ export async function closeService(s: ServiceParts, service: Stoppable): Promise
   haltBackgroundWork(s, service);
   await state.opening;
   state.subscription?.close();
+  // Waited for as stop() waits: a caller's process.exit() right after met the bus thread's
+  // sockets open, which zeromq's addon answers by aborting the process (SIGABRT). Bounded: a
+  // thread that does not end is terminated, then let go (bus-thread.ts shutdown).
+  const busDone = state.subscription?.done;
   await s.amqp.close();
+  await busDone;
   state.server?.close();
   s.host.stop();
   s.journal.known.stop();
