@@ -18,6 +18,8 @@ import {
   isFilteredQuery,
   mapSliced,
   metaObject,
+  refuseIfFailed,
+  type ScanBudget,
   ScanTimeout,
   searchJournal,
   unfilteredPageBytes,
@@ -31,7 +33,12 @@ export interface HistoryDeps {
   readonly deriveMeta: MetaDeriver;
   readonly nowSeconds: () => number;
   /** Bounds filtered scans: how many run at once and wait (the gate), and how long each may take from arrival. */
-  readonly scans?: { readonly gate: ScanGate; readonly timeoutSeconds: number };
+  readonly scans?: {
+    readonly gate: ScanGate;
+    readonly timeoutSeconds: number;
+    /** A filtered scan's slice timer and pause between slices (performance.now, setImmediate); tests step and hold them. */
+    readonly slices?: Pick<ScanBudget, 'sliceNowMs' | 'pause'>;
+  };
 }
 
 /** Null for paths that are not history routes; a filtered `/raw` answers asynchronously. */
@@ -94,7 +101,11 @@ export function createHistoryHandler(deps: HistoryDeps): HistoryHandler {
       return found instanceof Promise ? found.then((page) => rawPage(q, page)) : rawPage(q, found);
     }
     const { gate, timeoutSeconds } = scans;
-    const budget = { deadlineMs: arrivedMs + timeoutSeconds * 1000, nowMs: () => deps.nowSeconds() * 1000 };
+    const budget = {
+      deadlineMs: arrivedMs + timeoutSeconds * 1000,
+      nowMs: () => deps.nowSeconds() * 1000,
+      ...scans.slices,
+    };
     const run = gate.run(async () => {
       const { hits, total } = await searchJournal(deps.journal, q, deps.deriveMeta, budget);
       return rawPage(q, { hits, total }, await mapSliced(hits, (h) => message(h.entry.envelope, q.meta, h.meta)));
@@ -174,6 +185,8 @@ export function createHistoryHandler(deps: HistoryDeps): HistoryHandler {
         },
         HEADERS,
       );
+    // Nothing is served from a data file that failed for good (refuseIfFailed says why it is asked).
+    refuseIfFailed(deps.journal);
     const params = new URLSearchParams(req.query);
     try {
       return route === '/raw' ? raw(params, req.client?.() ?? '') : byId(params);
