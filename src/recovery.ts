@@ -28,6 +28,9 @@ export interface RecoveryDeps {
   readonly onAcceptError?: (err: unknown, topic: string) => void;
   /** Least time between the starts of two gap backfills (ms): suspicions meanwhile are coalesced. */
   readonly gapIntervalMs: number;
+  /** One history request's bound (--backfill-request-timeout), and the messages a page asks for (--backfill-rows-per-page). */
+  readonly requestTimeoutMs?: number;
+  readonly rowsPerPage?: number;
   /** How far the history's archive may run behind the bus (ms): see recheckLater; 0 or absent: no rechecks. */
   readonly historyLagMs?: number;
   /**
@@ -149,6 +152,8 @@ export class Recovery {
         url,
         nowSeconds: this.deps.nowSeconds,
         limits: this.deps.limits,
+        ...(this.deps.requestTimeoutMs !== undefined ? { requestTimeoutMs: this.deps.requestTimeoutMs } : {}),
+        ...(this.deps.rowsPerPage !== undefined ? { rowsPerPage: this.deps.rowsPerPage } : {}),
         signal,
         ...(this.deps.sleep ? { sleep: this.deps.sleep } : {}),
         onRequest: () => void this.counters.historyRequests++,

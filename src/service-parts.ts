@@ -161,6 +161,8 @@ export function buildParts(source: PartsSource): ServiceParts {
     sleep: options.sleep,
     clock,
     gapIntervalMs: config.gapBackfillInterval * 1000,
+    requestTimeoutMs: config.backfillRequestTimeout * 1000,
+    rowsPerPage: config.backfillRowsPerPage,
     historyLagMs: config.historyLag * 1000,
     // A custom meta deriver is a function of this thread: the replay thread could not use it.
     replayThread:

@@ -1,6 +1,6 @@
 /** Where what the bus did not bring comes from: the history to backfill from, a peer to start from, and their timing. */
 import * as z from 'zod';
-import { seconds, type Setting } from './setting-kinds.js';
+import { count, seconds, type Setting } from './setting-kinds.js';
 
 /** Backfill after downtime and gaps, and the bootstrap of an empty data dir. */
 export const BACKFILL = {
@@ -33,6 +33,18 @@ export const BACKFILL = {
     default: 600,
     flag: '<seconds>',
     help: 'seconds re-fetched before the newest journaled message (late and in-flight messages)',
+  },
+  backfillRequestTimeout: {
+    type: () => seconds(0.1, 3600),
+    default: 30,
+    flag: '<seconds>',
+    help: 'longest one backfill request to the history may take, its whole answer read (0.1 to 3600): a page not answered by then is abandoned and asked again after the usual back-off (`statscache_intake_total{event="backfill_retries"}`, logged as "backfill page failed; retrying"), so a history that hangs cannot hold the backfill. Raise it behind a slow proxy, or for a history whose pages take long to build',
+  },
+  backfillRowsPerPage: {
+    type: () => count(1, 100),
+    default: 100,
+    flag: '<rows>',
+    help: "messages asked of the history per page of a backfill (`rows_per_page`, 1 to 100, datagrepper's own largest): lower it for a small datagrepper instance that cannot build a page of 100 in time; a history that answers fewer per page and says so in its `arguments` is paged by its own size either way",
   },
   readyTimeout: {
     type: () => seconds(0, 86_400),

@@ -23,6 +23,12 @@ export class FakeDatagrepper {
   failNext = 0;
   /** While set, requests are answered only once it resolves (a slow history, held by the test). */
   hold: Promise<void> | null = null;
+  /** Leave this many of the next requests unanswered for good (a history that hangs: only the client's timeout ends them). */
+  stallNext = 0;
+  /** Requests left unanswered so far (stallNext). */
+  stalled = 0;
+  /** The `rows_per_page` of every request, as asked (null: not asked). */
+  readonly rowsPerPageAsked: (string | null)[] = [];
   private server: Server | null = null;
   private readonly ordered = new TimeOrdered(this.messages);
   url = '';
@@ -36,6 +42,12 @@ export class FakeDatagrepper {
       this.requests++;
       if (this.hold) await this.hold;
       const u = new URL(req.url ?? '/', 'http://x');
+      this.rowsPerPageAsked.push(u.searchParams.get('rows_per_page'));
+      if (this.stallNext > 0) {
+        this.stallNext--;
+        this.stalled++;
+        return;
+      }
       if (this.failNext > 0) {
         this.failNext--;
         res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"overloaded"}');
@@ -108,6 +120,8 @@ export class FakeDatagrepper {
   }
 
   close(): Promise<void> {
+    // A stalled request's socket, if its client has not given up on it, would hold the close.
+    if (this.stalled > 0) this.server?.closeAllConnections();
     return new Promise((r) => (this.server ? this.server.close(() => r()) : r()));
   }
 }
