@@ -20,6 +20,9 @@
  * /readyz 503 "snapshot write pending" until a restart, and a stop that waited out
  * --stop-timeout). A journal trim's transaction was left pending the same way.
  */
+/** How long an append may stay pending before a probe is queued behind it, by default (`--write-probe-after`). */
+export const PROBE_AFTER_MS = 2_000;
+
 export interface AppendSettlementDeps {
   /** A write that changes nothing, queued behind every write before it. */
   readonly probe: () => Promise<unknown>;

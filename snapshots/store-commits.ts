@@ -13,7 +13,7 @@
  * store-slot-writes.ts, store-salvage.ts (file check and salvage), and lmdb-store.ts, which
  * opens the file and is the class the rest of statscache uses (DataStore).
  */
-import { AppendSettlement } from './append-settlement.js';
+import { AppendSettlement, PROBE_AFTER_MS } from './append-settlement.js';
 import { AppendWitness } from './append-witness.js';
 import type { SnapshotKey } from './store-entry-keys.js';
 import { StorePanic } from './store-panic.js';
@@ -24,8 +24,6 @@ export { DataFilePanicError, dataFileWriteFailed, WriteFailedError } from './sto
 
 /** A journal key no record has (seqs start at 1): the append-settlement probe removes it, changing nothing. */
 const PROBE_SEQ = -1;
-/** How long a journal append may stay pending before a probe is queued behind it (append-settlement.ts). */
-const PROBE_AFTER_MS = 2_000;
 
 /** One journal record to append. */
 export interface JournalAppend {

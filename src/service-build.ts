@@ -86,7 +86,7 @@ export async function buildService<S>(options: ServiceOptions, make: (opened: Op
       );
     }
     try {
-      store = new DataStore(dataDir);
+      store = new DataStore(dataDir, { probeAfterMs: options.config.writeProbeAfter * 1000 });
     } catch (err) {
       throw unwritableDataDir(dataDir, err) ?? err;
     }

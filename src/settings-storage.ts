@@ -1,6 +1,7 @@
 /** The data dir's settings: snapshots, the journal's retention, start-up replay, and the watches on threads and disk. */
 import * as z from 'zod';
 import { MAX_BACKLOG_BYTES } from '../snapshots/journal-backlog.js';
+import { PROBE_AFTER_MS } from '../snapshots/append-settlement.js';
 import { PROBE_TO, THREADED_REPLAY_MIN } from './replay-thresholds.js';
 import { count, interval, numeric, seconds, type Setting } from './setting-kinds.js';
 
@@ -98,5 +99,12 @@ export const REPLAY_AND_WATCHES = {
     default: 60,
     flag: '<seconds>',
     help: 'longest a journal commit or a snapshot write may wait on the disk before `/readyz` answers 503 `journal commit pending for <n> s` (or `snapshot write pending …`) and `/healthz` says degraded (still 200: a restart does not unwedge a disk): a disk that hangs (an NFS or iSCSI server gone, a device stuck) returns no error, and every message waits on that write before it is applied. A snapshot whose fill goes on writing is not waiting; its commit is. Above the worst fsync a healthy disk takes; `statscache_disk_write_pending_seconds{write}` gives the ages. (`0`: never)',
+  },
+  writeProbeAfter: {
+    // The tests of a refusing data file pass a fraction of a second: each refusal and its end waited out 2 s.
+    type: () => seconds(0.05, 3600),
+    default: PROBE_AFTER_MS / 1000,
+    flag: '<seconds>',
+    help: 'how long a journal commit or a snapshot write may stay unsettled before a write that changes nothing is queued behind it: lmdb-js settles a write the data file refused (made immutable, or a file system remounted read-only) neither way, and once the write behind it settles, the file is read for what became of it. So it is how soon such a refusal is reported (`journal writes failing`, `snapshots failing` on `/readyz`), and how soon held records are found written once the file takes writes again. Shorter queues that write behind every healthy write slower than it',
   },
 } as const satisfies Record<string, Setting>;

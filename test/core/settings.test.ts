@@ -92,6 +92,7 @@ const ENV_CONTRACT = {
   threadHangTimeout: 'STATSCACHE_THREAD_HANG_TIMEOUT',
   threadStartTimeout: 'STATSCACHE_THREAD_START_TIMEOUT',
   diskHangTimeout: 'STATSCACHE_DISK_HANG_TIMEOUT',
+  writeProbeAfter: 'STATSCACHE_WRITE_PROBE_AFTER',
   examples: 'STATSCACHE_EXAMPLES',
 };
 const FLAG_CONTRACT = [
@@ -171,6 +172,7 @@ const FLAG_CONTRACT = [
   '--thread-hang-timeout',
   '--thread-start-timeout',
   '--disk-hang-timeout',
+  '--write-probe-after',
   '--examples',
 ];
 

@@ -40,7 +40,18 @@ describe('a data file that refuses writes while serving, then takes them again',
   async function run(attempt: number, traffic: Traffic): Promise<'done' | LmdbEnd> {
     const dataDir = join(dir.path, `${traffic}-attempt-${attempt}`);
     const file = join(dataDir, 'statscache.lmdb');
-    const args = ['--connect', pub.lastEndpoint as string, '--data-dir', dataDir, '--snapshot-interval', '0.5'];
+    // Each refused write is found by a probe queued behind it (--write-probe-after): at the
+    // default 2 s, the refusals and then the held records written took 4 to 6 s of each run.
+    const args = [
+      '--connect',
+      pub.lastEndpoint as string,
+      '--data-dir',
+      dataDir,
+      '--snapshot-interval',
+      '0.5',
+      '--write-probe-after',
+      '0.2',
+    ];
     const s = use(await startService(args));
     await waitReady(s);
     track(file);
