@@ -109,7 +109,17 @@ describe('snapshot take against a serve whose data file refuses writes', () => {
   async function run(attempt: number): Promise<'done' | LmdbEnd> {
     const dataDir = join(dir.path, `attempt-${attempt}`);
     const file = join(dataDir, 'statscache.lmdb');
-    const args = ['--connect', pub.lastEndpoint as string, '--data-dir', dataDir, '--snapshot-interval', '86400'];
+    // The refused snapshot is found by a probe queued behind it (--write-probe-after): 2 s by default.
+    const args = [
+      '--connect',
+      pub.lastEndpoint as string,
+      '--data-dir',
+      dataDir,
+      '--snapshot-interval',
+      '86400',
+      '--write-probe-after',
+      '0.2',
+    ];
     const s = use(await startService(args, { STATSCACHE_ADMIN_TOKEN: TOKEN }));
     await waitReady(s);
     track(file);
