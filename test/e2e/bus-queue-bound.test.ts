@@ -10,7 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { memorySampler, relay, type Send, SLOW_PLUGIN } from '../helpers/bus-flood.js';
+import { memorySampler, relay, releaseSlowPlugin, type Send, slowPlugin } from '../helpers/bus-flood.js';
 import { joinedPublisher, metricsText, sampleOf } from '../helpers/probes.js';
 import { eventually, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 
@@ -34,7 +34,6 @@ const BOUND_MIB = 250;
 
 describe('the bus receive queue is bounded (--bus-queue-max)', () => {
   const dir = tempDir('statscache-queue-');
-  writeFileSync(join(dir.path, 'slow.mjs'), SLOW_PLUGIN);
   const services: RunningService[] = [];
   afterAll(async () => {
     for (const s of services) await s.stop('SIGKILL');
@@ -42,7 +41,7 @@ describe('the bus receive queue is bounded (--bus-queue-max)', () => {
   });
 
   /** Floods the service through `send` and checks memory and the accounting of every seq_id. */
-  async function flood(s: RunningService, send: Send): Promise<void> {
+  async function flood(s: RunningService, send: Send, release: () => void): Promise<void> {
     const memory = memorySampler(s);
     const now = Math.floor(Date.now() / 1000);
     const topic = 'org.fedoraproject.prod.wiki.article.edit';
@@ -55,6 +54,8 @@ describe('the bus receive queue is bounded (--bus-queue-max)', () => {
     for (let i = 0; i < FLOOD; i++) await next();
     // Unbounded, libzmq had read most of the flood by now: +590 MiB or more here.
     expect(memory.growth()).toBeLessThan(BOUND_MIB);
+    // The flood is over: what it left queued is applied at once, not at 2 k msg/s (~10 s).
+    release();
     // The tail: one more message at a time until every seq_id sent is either taken in or counted missing.
     const counts = await eventually(
       async () => {
@@ -79,19 +80,22 @@ describe('the bus receive queue is bounded (--bus-queue-max)', () => {
     expect(counts.ready).toBe(1);
   }
 
+  /** A service whose plugin applies ~2 k msg/s at most (0.5 ms each) until `release()`. */
   const start = async (name: string, args: readonly string[]) => {
     const config = join(dir.path, `${name}.json`);
-    writeFileSync(config, JSON.stringify({ plugins: ['./slow.mjs'], dataDir: join(dir.path, name) }));
+    const fast = join(dir.path, `${name}.fast`);
+    writeFileSync(join(dir.path, `${name}.mjs`), slowPlugin(0.5, fast));
+    writeFileSync(config, JSON.stringify({ plugins: [`./${name}.mjs`], dataDir: join(dir.path, name) }));
     const s = await startService(['--config', config, '--bus-queue-max', String(QUEUE_MAX), ...args]);
     services.push(s);
-    return s;
+    return { s, release: () => releaseSlowPlugin(fast) };
   };
 
   it('a publisher flooding the --bind socket of a slow intake: memory bounded, the loss counted as seq_id gaps', async () => {
-    const s = await start('bind', []);
+    const { s, release } = await start('bind', []);
     const pub = await joinedPublisher(s);
     try {
-      await flood(s, pub.send);
+      await flood(s, pub.send, release);
     } finally {
       pub.close();
     }
@@ -100,9 +104,9 @@ describe('the bus receive queue is bounded (--bus-queue-max)', () => {
   it('a relay flooding a slow intake that --connects to it: memory bounded, the loss counted as seq_id gaps', async () => {
     const pub = await relay();
     try {
-      const s = await start('connect', ['--connect', pub.endpoint]);
+      const { s, release } = await start('connect', ['--connect', pub.endpoint]);
       await pub.join(s);
-      await flood(s, pub.send);
+      await flood(s, pub.send, release);
     } finally {
       pub.close();
     }

@@ -2,6 +2,7 @@
  * What the bus-flood tests share: an operator plugin slow enough that a publisher outruns it, a
  * relay the service --connects to, and a sampler of the service's anonymous memory.
  */
+import { writeFileSync } from 'node:fs';
 import { Publisher } from 'zeromq';
 import { peakRss, probeUntilJoined } from './probes.js';
 import type { RunningService } from './service-process.js';
@@ -10,20 +11,28 @@ import type { RunningService } from './service-process.js';
  * An operator plugin that holds each message `ms`: intake applies 1000 / `ms` messages a second
  * at most. It blocks the main thread (Atomics.wait, as a synchronous update does) without using
  * the CPU: a busy loop here kept a core busy for the whole flood (~10 s of CPU per test), taken
- * from the publisher it is to be outrun by and from the suite's other worker.
+ * from the publisher it is to be outrun by and from the suite's other worker. Once the file
+ * `fastOnceExists` exists (releaseSlowPlugin) it holds nothing: the flood is over, and the
+ * backlog it left was otherwise drained at that rate while the test waited (~10 s at 0.5 ms).
  */
-export function slowPlugin(ms: number): string {
-  return `const cell = new Int32Array(new SharedArrayBuffer(4));
+export function slowPlugin(ms: number, fastOnceExists?: string): string {
+  const released = fastOnceExists === undefined ? 'false' : `existsSync(${JSON.stringify(fastOnceExists)})`;
+  return `import { existsSync } from 'node:fs';
+const cell = new Int32Array(new SharedArrayBuffer(4));
+let fast = false;
 export default {
   name: 'Slow', summary: 's', description: 'd', columns: ['n'], key: ['timestamp'],
   update() {
+    if (fast || (fast = ${released})) return;
     Atomics.wait(cell, 0, 0, ${ms});
   },
 };`;
 }
 
-/** 0.5 ms per message: intake applies ~2 k msg/s at most. */
-export const SLOW_PLUGIN = slowPlugin(0.5);
+/** Makes the plugins written by slowPlugin(ms, `file`) hold messages no more. */
+export function releaseSlowPlugin(file: string): void {
+  writeFileSync(file, '');
+}
 
 /**
  * A flooding publisher's own queue, in messages. libzmq's default (1,000) held up to ~340 MB of
