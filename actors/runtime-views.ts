@@ -6,6 +6,7 @@ import type { Row } from './row-store.js';
 import type { RuntimeOptions } from './runtime-options.js';
 import { RuntimeState } from './runtime-state.js';
 import { HUNG_PARAMS_BEFORE_WHOLE, type HungView, paramsKey, ViewCache, ViewHungBefore } from './view-cache.js';
+import { ViewFailing, type ViewFailingNow } from './view-failing.js';
 import { queryRows, querySorted, type ViewPage, type ViewQuery } from './view-query.js';
 
 /** viewIsRows answers kept per plugin (parameter sets); a fuller table starts over. */
@@ -43,6 +44,8 @@ export class RuntimeViews extends RuntimeState {
   private wholeViewHungAt: string | null = null;
   /** Calls of the view refused for parameters it hung on in an earlier run. */
   private refused = 0;
+  /** Parameter sets whose latest answer failed (view-failing.ts: the rule /readyz reports by). */
+  private readonly failing = new ViewFailing();
 
   constructor(
     plugin: RegisteredPlugin,
@@ -81,6 +84,21 @@ export class RuntimeViews extends RuntimeState {
    * from the row store, so they cost O(page) and live views follow the change log).
    */
   customView(params: Readonly<Record<string, unknown>>): boolean {
+    if (this.view === undefined) return false;
+    let custom: boolean;
+    try {
+      custom = this.isCustom(params);
+    } catch (err) {
+      this.answerFailed(params, err);
+      throw err;
+    }
+    // The stored rows answer: these parameters' answer succeeds. A custom one is told by customRows().
+    if (!custom && !this.failing.empty) this.failing.succeeded(paramsKey(params));
+    return custom;
+  }
+
+  /** customView() without telling the failing-view watch: for the row count, not a client's answer. */
+  private isCustom(params: Readonly<Record<string, unknown>>): boolean {
     const isRows = this.viewIsRows;
     if (this.view === undefined) return false;
     if (isRows === undefined) return true;
@@ -120,8 +138,8 @@ export class RuntimeViews extends RuntimeState {
   /** Rows the view serves with default parameters: the row count, or the custom view's output. */
   defaultRowCount(): number {
     try {
-      if (!this.customView({})) return this.state.rows.size;
-      return this.customRows({}).size;
+      if (!this.isCustom({})) return this.state.rows.size;
+      return this.customRows({}, false).size;
     } catch {
       // A view that needs parameters to answer: the stored rows are the honest count.
       return this.state.rows.size;
@@ -191,13 +209,36 @@ export class RuntimeViews extends RuntimeState {
     this.viewBeacon?.endView();
   }
 
-  private customRows(params: Readonly<Record<string, unknown>>) {
-    return this.views.get(this.log.position, this.state.counters.lastMessageAt, params, () =>
-      notPromise(
-        (this.view as ErasedView)(this.viewContext(), params),
-        "view returned a promise: a plugin's view must return its rows (an iterable) at once",
-      ),
-    );
+  /**
+   * The plugin's view is failing now by view-failing.ts's rule: how many parameter sets, and the
+   * latest one's error; null when none (or the plugin has no view).
+   */
+  get viewFailing(): ViewFailingNow | null {
+    return this.failing.current(this.log.position, this.clock);
+  }
+
+  /** The custom view's rows for `params`; `told` false for the row count, which is not a client's answer. */
+  private customRows(params: Readonly<Record<string, unknown>>, told = true) {
+    let rows: ReturnType<ViewCache['get']>;
+    try {
+      rows = this.views.get(this.log.position, this.state.counters.lastMessageAt, params, () =>
+        notPromise(
+          (this.view as ErasedView)(this.viewContext(), params),
+          "view returned a promise: a plugin's view must return its rows (an iterable) at once",
+        ),
+      );
+    } catch (err) {
+      if (told) this.answerFailed(params, err);
+      throw err;
+    }
+    if (told && !this.failing.empty) this.failing.succeeded(paramsKey(params));
+    return rows;
+  }
+
+  /** An answer failed in the view (or its viewIsRows): marked, unless refused for an earlier run's hang (view_hung). */
+  private answerFailed(params: Readonly<Record<string, unknown>>, err: unknown): void {
+    if (err instanceof ViewHungBefore) return;
+    this.failing.failed(paramsKey(params), err, this.log.position, this.clock);
   }
 
   private viewContext(): ViewContext<Row, never> {

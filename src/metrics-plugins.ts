@@ -59,6 +59,15 @@ export function pluginMetrics({ fromCounters, gauge }: MetricMaker, sources: Met
       for (const r of plugins()) if (r.plugin.definition.view !== undefined) set({ plugin: r.ident }, r.viewFailures);
     },
   );
+  gauge(
+    'statscache_plugin_view_failing',
+    "1 while a plugin's view is failing by /readyz's rule (a parameter set whose latest answer was 500 view_failed, not yet answered since, nor forgotten after the state moved; names it in /readyz degraded), else 0",
+    ['plugin'],
+    (set) => {
+      for (const r of plugins())
+        if (r.plugin.definition.view !== undefined) set({ plugin: r.ident }, r.viewFailing === null ? 0 : 1);
+    },
+  );
   fromCounters('statscache_plugin_rows_evicted_total', 'Rows removed by retention', ['plugin'], (set) => {
     for (const [plugin, s] of stats()) set({ plugin }, s.counters.evicted);
   });

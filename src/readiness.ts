@@ -48,6 +48,8 @@ export interface ReadinessView {
   readonly amqpUnjournaled: string | null;
   /** Plugins throwing on most of their messages lately (plugin-error-watch.ts), or null. */
   readonly pluginErrors?: string | null;
+  /** Plugins whose view is failing now (view-failing-problem.ts; rule in actors/view-failing.ts), or null. */
+  readonly viewsFailing?: string | null;
   /** Bus messages the intake threw on this run, never journaled nor applied (BusIngest.lostProblem), or null. */
   readonly busLost?: string | null;
   /** Log lines being dropped because stdout does not take them (log-output.ts), or null. */
@@ -103,6 +105,7 @@ export function degradedReason(v: ReadinessView): string | null {
       `plugin${v.quarantined.length > 1 ? 's' : ''} quarantined after repeated update errors (their messages are dropped): ${v.quarantined.join(', ')}`,
     );
   if (v.pluginErrors) reasons.push(v.pluginErrors);
+  if (v.viewsFailing) reasons.push(v.viewsFailing);
   if (v.keyBudget !== null) reasons.push(v.keyBudget);
   if (v.clockSkew !== null) reasons.push(v.clockSkew);
   if (v.heap !== null) reasons.push(v.heap);

@@ -2,6 +2,7 @@ import { slowApplyProblem } from '../actors/apply-timing.js';
 import type { Intake } from './intake.js';
 import { diskWaitProblem, keyBudgetProblem, persistenceProblem, type ReadinessView } from './readiness.js';
 import type { ServiceParts } from './service-parts.js';
+import { viewFailingProblem } from './view-failing-problem.js';
 
 /** What /readyz and /healthz judge (readiness.ts), read from every part of the service. */
 export function readinessOf(s: ServiceParts): ReadinessView {
@@ -21,6 +22,7 @@ export function readinessOf(s: ServiceParts): ReadinessView {
       s.clock.now() / 1000,
       s.host.runtimes.map((r) => ({ ident: r.ident, received: r.received, errors: r.updateErrors })),
     ),
+    viewsFailing: viewFailingProblem(s.host.runtimes),
     keyBudget: keyBudgetProblem(s.host.keyBudget, s.host.atKeyBudget()),
     clockSkew: s.skewWatch.problem(
       s.clock.now() / 1000,

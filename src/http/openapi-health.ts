@@ -63,6 +63,10 @@ export function healthPaths(): Json {
                 status: { const: 'ok' },
                 phase: { type: 'string' },
                 uws_native: { type: ['boolean', 'null'] },
+                degraded: {
+                  type: 'string',
+                  description: "the same `degraded` reason as /readyz's (a plugin whose view is failing among them)",
+                },
               },
             }),
           },
@@ -95,7 +99,7 @@ export function healthPaths(): Json {
                 degraded: {
                   type: 'string',
                   description:
-                    'why the answers may be incomplete: history slow or down, a gap being backfilled, a bus endpoint not connected, an AMQP input not consuming',
+                    'why the answers may be incomplete: history slow or down, a gap being backfilled, a bus endpoint not connected, an AMQP input not consuming, a plugin quarantined, a plugin whose view is failing (`plugin view failing …: <ident> (<error>)`: its queries answer 500 view_failed)',
                 },
                 endpoints,
                 amqp,
