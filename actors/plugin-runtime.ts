@@ -5,7 +5,7 @@ import { bucketEnd } from './interval.js';
 import { type KeyedStore, KeyTooLongError } from './keyed-store.js';
 import type { PluginMessage, UpdateContext } from './plugin-api.js';
 import type { RegisteredPlugin } from './registry.js';
-import type { Row, RowStore } from './row-store.js';
+import type { Row } from './row-store.js';
 import {
   DEFAULT_QUARANTINE_AFTER,
   DEFAULT_QUARANTINE_SECONDS,
@@ -14,6 +14,7 @@ import {
 } from './runtime-options.js';
 import type { PluginState } from './runtime-state.js';
 import { RuntimeSnapshots } from './runtime-snapshots.js';
+import { contextFor, type RuntimeUpdateContext } from './update-context.js';
 import type { ErasedView, ErasedViewIsRows } from './runtime-views.js';
 import { WindowedCounter } from './windowed-counter.js';
 
@@ -42,12 +43,7 @@ type ErasedUpdate = (m: PluginMessage, c: UpdateContext<Row, never>) => void;
 export class PluginRuntime extends RuntimeSnapshots {
   /** Each extra store's size when the current message began: a store over the cap may not grow. */
   private readonly sizesBefore: number[];
-  private readonly updateContext: {
-    rows: RowStore<Row>;
-    stores: Record<string, unknown>;
-    bucket: number;
-    interval: number | null;
-  };
+  private readonly updateContext: RuntimeUpdateContext;
   private readonly update: ErasedUpdate;
   private readonly quarantineAfter: number;
   private readonly quarantineSeconds: number;
@@ -68,12 +64,7 @@ export class PluginRuntime extends RuntimeSnapshots {
     this.sizesBefore = this.storeList.map(() => 0);
     this.update = plugin.definition.update as ErasedUpdate;
     // One context object reused for every message: only `bucket` changes.
-    this.updateContext = {
-      rows: this.state.rows,
-      stores: this.facing as Record<string, unknown>,
-      bucket: 0,
-      interval: plugin.intervalSeconds,
-    };
+    this.updateContext = contextFor(this.state.rows, this.facing as Record<string, unknown>, plugin.intervalSeconds);
   }
 
   // ── apply ──────────────────────────────────────────────────────────────────────
