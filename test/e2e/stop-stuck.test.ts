@@ -31,7 +31,9 @@ const fatalLines = (svc: RunningService): Record<string, unknown>[] =>
     .filter((l) => l.includes('"level":60'))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 
-describe('a stop stuck on the main thread in a native call (--stop-timeout)', () => {
+// Both stops wait out --stop-timeout + STOP_WATCH_MARGIN_MS (6 s) doing nothing, each on its own
+// data dir and child: run side by side (describe.concurrent), not one after the other.
+describe.concurrent('a stop stuck on the main thread in a native call (--stop-timeout)', () => {
   const { dataDir, serve } = pluginService(
     { 'hangs.mjs': HANGING_PLUGIN },
     { args: ['--stop-timeout', String(STOP_TIMEOUT_S), '--snapshot-interval', '3600'] },
@@ -80,7 +82,7 @@ describe('a stop stuck on the main thread in a native call (--stop-timeout)', ()
   }, 120_000);
 });
 
-describe('a stop stuck on the main thread while stderr is not read (--stop-timeout)', () => {
+describe.concurrent('a stop stuck on the main thread while stderr is not read (--stop-timeout)', () => {
   const dir = tempDir();
   const children: ChildProcess[] = [];
   afterAll(() => {
