@@ -52,7 +52,9 @@ const fatalLines = (svc: RunningService): Record<string, unknown>[] =>
     .filter((l) => l.includes('"level":60'))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 
-describe('a plugin that hangs while the data dir disk hangs (--plugin-hang-timeout)', () => {
+// Both wait out the watch's 5 s for a record that cannot be written, each on its own data dir and
+// child: run side by side (describe.concurrent), not one after the other.
+describe.concurrent('a plugin that hangs while the data dir disk hangs (--plugin-hang-timeout)', () => {
   const { dataDir, serve } = hangingPluginService();
 
   it('still ends the process, saying the hang was not recorded', async () => {
@@ -79,7 +81,7 @@ describe('a plugin that hangs while the data dir disk hangs (--plugin-hang-timeo
   }, 60_000);
 });
 
-describe("a plugin's view that hangs while the data dir disk hangs", () => {
+describe.concurrent("a plugin's view that hangs while the data dir disk hangs", () => {
   const { dataDir, serve } = pluginService(
     { 'loops.mjs': LOOPING_VIEW_PLUGIN },
     { args: ['--plugin-hang-timeout', '1'] },
