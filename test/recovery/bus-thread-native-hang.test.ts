@@ -40,10 +40,17 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-describe.each(CASES)('a bus thread stuck in a native call $when', ({ hooks, topic, said, stopped }) => {
-  it('makes serve exit 1, not wait for the thread', async () => {
+// Each case waits, idle, out --thread-hang-timeout and the exit's wait for the thread (1 s + 2 s),
+// with its own dir, child and publisher: the cases run side by side (concurrent), each cleaning up
+// only its own things (onTestFinished, not the file's afterEach that would take the other's).
+describe.concurrent.each(CASES)('a bus thread stuck in a native call $when', ({ hooks, topic, said, stopped }) => {
+  it('makes serve exit 1, not wait for the thread', async ({ onTestFinished }) => {
+    const mine: (() => Promise<unknown> | void)[] = [];
+    onTestFinished(async () => {
+      for (const c of mine.splice(0).reverse()) await c();
+    });
     const dir = tempDir();
-    cleanups.push(() => dir.remove());
+    mine.push(() => dir.remove());
     const fifo = join(dir.path, 'never-written');
     execFileSync('mkfifo', [fifo]);
     const data = join(dir.path, 'data');
@@ -64,7 +71,7 @@ describe.each(CASES)('a bus thread stuck in a native call $when', ({ hooks, topi
     );
     // The spin topic, sent until the process ends (PUB/SUB drops what precedes the subscription).
     const pub = new Publisher({ linger: 0 });
-    cleanups.push(() => pub.close());
+    mine.push(() => pub.close());
     let sending = topic !== null;
     let connected = false;
     void (async () => {
