@@ -3,7 +3,7 @@ import { closeSync, constants, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Publisher } from 'zeromq';
 import { loadConfig } from '../../src/config.js';
 import { Service } from '../../src/service.js';
@@ -35,20 +35,25 @@ const CASES = [
     said: /SC_BUS_THREAD_HUNG: the bus thread made no progress for \d+ s while opening its sockets/,
   },
 ] as const;
-const cleanups: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+type Cleanup = () => Promise<unknown> | void;
+/** A list of this test's own cleanups, run last first when it ends (its cases run at once: no shared list). */
+function ownCleanups(onTestFinished: (fn: () => Promise<void>) => void): Cleanup[] {
+  const mine: Cleanup[] = [];
+  onTestFinished(async () => {
+    for (const c of mine.splice(0).reverse()) await c();
+  });
+  return mine;
+}
+/** This process's environment without the bus thread's test hooks the in-process case sets. */
+const envWithoutHooks = (): NodeJS.ProcessEnv =>
+  Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('STATSCACHE_TEST_BUS_THREAD_')));
 
 // Each case waits, idle, out --thread-hang-timeout and the exit's wait for the thread (1 s + 2 s),
-// with its own dir, child and publisher: the cases run side by side (concurrent), each cleaning up
-// only its own things (onTestFinished, not the file's afterEach that would take the other's).
+// with its own dir, child (spawned without the in-process case's hooks) and publisher: all three
+// cases run side by side (concurrent), each cleaning up only its own things.
 describe.concurrent.each(CASES)('a bus thread stuck in a native call $when', ({ hooks, topic, said, stopped }) => {
   it('makes serve exit 1, not wait for the thread', async ({ onTestFinished }) => {
-    const mine: (() => Promise<unknown> | void)[] = [];
-    onTestFinished(async () => {
-      for (const c of mine.splice(0).reverse()) await c();
-    });
+    const mine = ownCleanups(onTestFinished);
     const dir = tempDir();
     mine.push(() => dir.remove());
     const fifo = join(dir.path, 'never-written');
@@ -58,7 +63,7 @@ describe.concurrent.each(CASES)('a bus thread stuck in a native call $when', ({ 
       process.execPath,
       [CLI, 'serve', '--port', '0', '--bind', 'tcp://127.0.0.1:*', '--data-dir', data, '--thread-hang-timeout', '1'],
       {
-        env: { ...process.env, ...hooks, STATSCACHE_TEST_BUS_THREAD_BLOCK_FIFO: fifo },
+        env: { ...envWithoutHooks(), ...hooks, STATSCACHE_TEST_BUS_THREAD_BLOCK_FIFO: fifo },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
@@ -110,8 +115,9 @@ function release(fifo: string): void {
   }
 }
 
-describe('an in-process service whose bus thread is stuck in a native call', () => {
-  it('stops (final snapshot written) without waiting for the thread to end', async () => {
+describe.concurrent('an in-process service whose bus thread is stuck in a native call', () => {
+  it('stops (final snapshot written) without waiting for the thread to end', async ({ onTestFinished }) => {
+    const cleanups = ownCleanups(onTestFinished);
     const dir = tempDir();
     const fifo = join(dir.path, 'never-written');
     execFileSync('mkfifo', [fifo]);
