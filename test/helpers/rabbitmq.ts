@@ -269,7 +269,11 @@ export async function startBroker(
     restartApp: async () => {
       await ctl('stop_app');
       await ctl('start_app');
-      await ctl('await_startup', '--timeout', '60');
+      // The same signal as at start (untilAccepting above), not `rabbitmqctl await_startup`: one more
+      // Erlang VM booted, 1.1 to 3 s per restart here, to learn what the handshake tells.
+      const gone = () => child.exitCode !== null || child.signalCode !== null;
+      await untilAccepting(url, gone);
+      if (options.stomp) await untilListening(stompPort, gone);
     },
     stop: async () => {
       // Killed, not stopped gracefully (SIGTERM to the wrapper took ~1 s per broker, every amqp
