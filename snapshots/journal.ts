@@ -82,12 +82,16 @@ export class Journal {
   }
 
   /**
-   * True when this id was accepted before (in the memory window or the journal index). An index
-   * read that meets MDB_PANIC throws the store's DataFilePanicError (SC_DATA_FILE_PANIC), not
-   * LMDB's bare "Invalid argument": a caller must tell "never stored here" from "cannot be
-   * asked" (the AMQP intake then leaves the delivery unacked for the broker to deliver again).
+   * True when this id was accepted before (in the memory window or the journal index). Once the
+   * data file failed for good (MDB_PANIC) it throws the store's DataFilePanicError
+   * (SC_DATA_FILE_PANIC), whether or not the answer needed the index (an index read then throws
+   * it too: store-guard.ts), never LMDB's bare "Invalid argument": a caller must tell "never
+   * stored here" from "cannot be asked" (the AMQP intake then leaves the delivery unacked for the
+   * broker to deliver again), and a message taken in now could never be journaled.
    */
   seen(id: string): boolean {
+    const failed = this.store.panic;
+    if (failed !== null) throw failed;
     try {
       return this.known.has(id);
     } catch (err) {

@@ -16,6 +16,7 @@
 import { AppendSettlement, PROBE_AFTER_MS } from './append-settlement.js';
 import { AppendWitness } from './append-witness.js';
 import type { SnapshotKey } from './store-entry-keys.js';
+import { GuardedTable } from './store-guard.js';
 import { StorePanic } from './store-panic.js';
 import { EMPTY, type StoreEnv, type StoreTables, type Table } from './store-tables.js';
 import { DataFilePanicError, isLmdbPanic, WriteFailedError, writeFailure } from './store-write-errors.js';
@@ -92,20 +93,22 @@ export class StoreCommits {
     this.now = options.now ?? (() => performance.now());
     this.file = tables.file;
     this.root = tables.root;
-    this.snapshots = tables.snapshots;
-    this.journal = tables.journal;
-    this.journalShared = tables.journalShared;
-    this.snapshotsShared = tables.snapshotsShared;
-    this.ids = tables.ids;
-    this.times = tables.times;
-    this.trimmed = tables.trimmed;
-    this.compareKeys = tables.compareKeys;
-    this.closeAfresh = tables.closeAfresh;
-    this.witness = new AppendWitness(this.journal);
     this.panics = new StorePanic(this.file, tables.readAfresh, (err) => {
       this.writeFailed = true;
       this.appends.fail(err);
     });
+    // Every read of the file goes through these: none answers once it failed for good (store-guard.ts).
+    const guarded = <V, K>(table: Table<V, K>) => new GuardedTable(table, this.panics);
+    this.snapshots = guarded(tables.snapshots);
+    this.journal = guarded(tables.journal);
+    this.journalShared = guarded(tables.journalShared);
+    this.snapshotsShared = guarded(tables.snapshotsShared);
+    this.ids = guarded(tables.ids);
+    this.times = guarded(tables.times);
+    this.trimmed = tables.trimmed === undefined ? undefined : guarded(tables.trimmed);
+    this.compareKeys = tables.compareKeys;
+    this.closeAfresh = tables.closeAfresh;
+    this.witness = new AppendWitness(this.journal);
     this.appends = new AppendSettlement({
       probe: () => this.queued(() => void this.journal.remove(PROBE_SEQ)),
       probeAfterMs: options.probeAfterMs ?? PROBE_AFTER_MS,
@@ -122,6 +125,8 @@ export class StoreCommits {
 
   /** The MDB_PANIC error `err` (a read's, say) is, entering that state if it is the first; else null. */
   panicOf(err: unknown): DataFilePanicError | null {
+    // The store's own (a read refused once the file failed: store-guard.ts) is the one it holds.
+    if (err instanceof DataFilePanicError && err === this.panics.error) return err;
     return isLmdbPanic(err) ? this.panics.check(err) : null;
   }
 
@@ -140,6 +145,9 @@ export class StoreCommits {
    * transaction callback then joins the snapshot's transaction and resolves when it commits.
    */
   appendJournal(records: readonly JournalAppend[]): Promise<void> {
+    // Failed as every write is, never thrown: witnessOf may read the file, which throws then (store-guard.ts).
+    const panicked = this.panics.error;
+    if (panicked !== null) return Promise.reject(panicked);
     // Chosen before the puts are queued: whether the newest seq was ever put before (witnessOf).
     const witness = this.witness.witnessOf(records);
     // Settled (append-settlement.ts), then confirmed: lmdb-js may report neither outcome, or the wrong one.

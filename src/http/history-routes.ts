@@ -18,7 +18,6 @@ import {
   isFilteredQuery,
   mapSliced,
   metaObject,
-  refuseIfFailed,
   type ScanBudget,
   ScanTimeout,
   searchJournal,
@@ -185,8 +184,6 @@ export function createHistoryHandler(deps: HistoryDeps): HistoryHandler {
         },
         HEADERS,
       );
-    // Nothing is served from a data file that failed for good (refuseIfFailed says why it is asked).
-    refuseIfFailed(deps.journal);
     const params = new URLSearchParams(req.query);
     try {
       return route === '/raw' ? raw(params, req.client?.() ?? '') : byId(params);

@@ -28,19 +28,6 @@ export interface ScanBudget {
 /** A filtered scan ran past its budget; nothing partial is served (a datagrepper client would take it for the whole answer). */
 export class ScanTimeout extends Error {}
 
-/**
- * Throws the store's DataFilePanicError once the data file failed for good (MDB_PANIC), which
- * the service answers 503 data_file_failed. Asked, not left to the reads: while any iterator
- * holds its read transaction open across turns (a filtered scan between slices), lmdb-js
- * answers every read of the file from that transaction, begun before the failed commit and
- * reused as current (the commit moved no txn id), so /raw and /id answered 200 from a file the
- * service had been told failed for good (test/snapshots/panicked-history.test.ts).
- */
-export function refuseIfFailed(journal: Pick<Journal, 'failedForGood'>): void {
-  const failed = journal.failedForGood;
-  if (failed !== null) throw failed;
-}
-
 /** Whether a query needs the filtered scan (every message of the window decoded and tested) rather than the time index alone. */
 export function isFilteredQuery(q: HistoryQuery): boolean {
   return TEST_ORDER.some((f) => q.filters[f].length > 0);
@@ -128,12 +115,11 @@ async function pageSliced(
 ): Promise<HistoryPage> {
   // Once before the walk too: the requests that came with this one meet it running (the gate holds them).
   await yieldToLoop();
-  // Each pause may be the turn the data file failed in: nothing is read from it after that.
-  const pause = () => yieldToLoop().then(() => refuseIfFailed(journal));
-  const { total, seqs } = await journal.pageByTime(lo, hi, q.order, offset, q.rowsPerPage, pause);
+  // A pause may be the turn the data file failed in: the store refuses every read after it
+  // (snapshots/store-guard.ts), the walk's next step and each decode's read alike.
+  const { total, seqs } = await journal.pageByTime(lo, hi, q.order, offset, q.rowsPerPage, () => yieldToLoop());
   // Decoded in slices: a page of 100 messages of 1 MiB took half a second to decode at once.
   const entries = await mapSliced(seqs.slice(0, q.rowsPerPage), (seq) => journal.get(seq));
-  refuseIfFailed(journal);
   const hits = entries
     .filter((entry): entry is JournalEntry => entry !== null)
     .map((entry) => ({ entry, meta: wantMeta ? deriveMeta(entry.envelope) : undefined }));
@@ -222,9 +208,9 @@ async function searchFiltered(
     // with many `contains` values), and looking every 64 messages held the loop for seconds
     // (a window of 73 messages of 900 KB: /healthz waited 10 s behind one scan).
     if (sliceNow() - sliceStart > SLICE_MS) {
+      // A failure told meanwhile ends the walk at its next step: the store refuses every read
+      // once it knows, the held iterator's too (snapshots/store-guard.ts).
       await pause();
-      // What the rest of the walk would read comes from before a failure told meanwhile.
-      refuseIfFailed(journal);
       if (overBudget()) throw new ScanTimeout();
       sliceStart = sliceNow();
     }
