@@ -4,10 +4,14 @@
  * 1,500), the clock fixed (so every answer stays fresh: no second turns over between two
  * counts), answering a client in another process over a real socket. Prints `port <n>` once
  * listening and exits when its stdin closes; run it under callgrind at two request counts and
- * divide the difference (start-up and the set-up cancel):
+ * divide the difference (start-up and the set-up cancel). One connection (`read-client.js PORT
+ * PATH N 1`) makes each request its own event-loop turn; with 20, how many requests a turn took
+ * varied between runs and moved the figure by ~10%:
  *
- *   node dist/bench/read-count.js | (read _ port; node client.js $port PATH N; ...)
- *   valgrind --tool=callgrind node --single-threaded --hash-seed=1 --random-seed=1 dist/bench/read-count.js
+ *   valgrind --tool=callgrind node --single-threaded --predictable-gc-schedule --hash-seed=1 \
+ *     --random-seed=1 dist/bench/read-count.js           (prints `port <n>`), then
+ *   node dist/bench/load/read-client.js <n> '/api/volume-by-category-1m?rows_per_page=100' N 1
+ *   and close the first one's stdin: (total at N2 - total at N1) / (N2 - N1) a request.
  *
  * bench/load/read-client.ts is the client (N keep-alive GETs over C connections, each waiting
  * for its answer). Not part of `npm test`.

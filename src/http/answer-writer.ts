@@ -7,7 +7,7 @@ import { type Wire, wireOf } from './wire-head.js';
 /** The parts of uWS's HttpResponse an answer is written with (uws-server hands over the real one). */
 export interface AnswerSocket extends PeerAddress {
   cork(cb: () => void): unknown;
-  writeStatus(status: string | Uint8Array): unknown;
+  writeStatus(status: string | Uint8Array | ArrayBuffer): unknown;
   writeHeader(key: string, value: string): unknown;
   endWithoutBody(): unknown;
   tryEnd(body: string | Uint8Array, totalSize: number): [boolean, boolean];
@@ -118,7 +118,7 @@ function sendAnswer(
   heldFor: HeldFor,
 ): void {
   const wire = derivedOnce(prepared, response, wireOf);
-  res.writeStatus(wire.head);
+  res.writeStatus(wire.bytes);
   if (wire.headers !== null) for (const [k, v] of wire.headers) res.writeHeader(k, v);
   // endWithoutBody(n) with n > 0 aborts the process in uWS 20.30: HEAD answers carry no length.
   // 204 and 304 have no content by definition, and RFC 9110 (8.6) forbids a Content-Length on

@@ -66,7 +66,30 @@ export class HotAnswers {
 
   /** The answer held for this request, if it is still fresh. */
   match(path: string, key: HotKey): HotAnswer | undefined {
-    for (const s of this.slots) if (s !== undefined && sameRequest(s, path, key)) return s.fresh() ? s : undefined;
+    return this.find(path, key.method, key.query, key.accept, key.acceptEncoding, key.ifNoneMatch);
+  }
+
+  /** match() with the key's parts as arguments: the adapter's hot path builds no key object per request. */
+  find(
+    path: string,
+    method: string,
+    query: string,
+    accept: string,
+    acceptEncoding: string,
+    ifNoneMatch: string,
+  ): HotAnswer | undefined {
+    for (const s of this.slots) {
+      if (
+        s !== undefined &&
+        s.path === path &&
+        s.method === method &&
+        s.query === query &&
+        s.accept === accept &&
+        s.acceptEncoding === acceptEncoding &&
+        s.ifNoneMatch === ifNoneMatch
+      )
+        return s.fresh() ? s : undefined;
+    }
     return undefined;
   }
 }
