@@ -3,6 +3,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { expect } from 'vitest';
 
 /**
  * A data file whose LMDB meta-page writes fail (EIO) while a trigger file exists: the
@@ -61,4 +62,13 @@ export async function reportUnderFault(
     maxBuffer: 16 * 1024 * 1024,
   });
   return JSON.parse(stdout.trim().split('\n').pop() ?? '{}');
+}
+
+/** What a child script reports for a promise that failed with the store's panic on `dataDir`'s data file (a matcher). */
+export function panickedOutcome(dataDir: string): Record<string, unknown> {
+  return {
+    name: 'DataFilePanicError',
+    code: 'SC_DATA_FILE_PANIC',
+    message: expect.stringContaining(`the data file ${join(dataDir, 'statscache.lmdb')} failed for good`),
+  };
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { metaWriteFault, reportUnderFault } from '../helpers/meta-write-fault.js';
+import { metaWriteFault, panickedOutcome, reportUnderFault } from '../helpers/meta-write-fault.js';
 import { tempDir } from '../helpers/service-process.js';
 
 const HELPER = fileURLToPath(new URL('../helpers/panicked-history.mjs', import.meta.url));
@@ -17,8 +17,8 @@ type Outcome =
  * transaction, begun before the failed commit and reused by lmdb-js while the iterator holds it
  * (the commit moved no txn id): the scan, and /raw and /id asked meanwhile, answered 200 from a
  * file the service had been told failed for good, where the contract is 503 data_file_failed
- * (test/e2e/data-file-panic.test.ts). The history routes now refuse with the store's panic once
- * there is one, and a scan stops at its next slice.
+ * (test/e2e/data-file-panic.test.ts). The store now refuses every read once it knows of the
+ * panic (store-guard.ts), so the routes answer 503 and a held scan stops at its next step.
  */
 describe('MDB_PANIC while a filtered /raw scan holds its iterator', () => {
   const dir = tempDir();
@@ -32,11 +32,7 @@ describe('MDB_PANIC while a filtered /raw scan holds its iterator', () => {
       fault.env['META_WRITE_FAULT_TRIGGER'] as string,
     ])) as Record<string, Outcome | number | string | null>;
     expect(fault.fired()).toBeGreaterThan(0);
-    const panicked = {
-      name: 'DataFilePanicError',
-      code: 'SC_DATA_FILE_PANIC',
-      message: expect.stringContaining(`the data file ${join(dataDir, 'statscache.lmdb')} failed for good`),
-    };
+    const panicked = panickedOutcome(dataDir);
     expect(report).toEqual({
       // The scan read its first message and was held there, its iterator open, across the fault.
       pausesBeforeFault: 1,

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { metaWriteFault, reportUnderFault } from '../helpers/meta-write-fault.js';
+import { metaWriteFault, panickedOutcome, reportUnderFault } from '../helpers/meta-write-fault.js';
 import { tempDir } from '../helpers/service-process.js';
 
 const HELPER = fileURLToPath(new URL('../helpers/panicked-reads.mjs', import.meta.url));
@@ -24,11 +24,7 @@ describe('MDB_PANIC while a journal iterator holds its read transaction', () => 
     const dataDir = join(dir.path, 'data');
     const report = await reportUnderFault(fault, HELPER, [dataDir, fault.env['META_WRITE_FAULT_TRIGGER'] as string]);
     expect(fault.fired()).toBeGreaterThan(0);
-    const panicked = {
-      name: 'DataFilePanicError',
-      code: 'SC_DATA_FILE_PANIC',
-      message: expect.stringContaining(`the data file ${join(dataDir, 'statscache.lmdb')} failed for good`),
-    };
+    const panicked = panickedOutcome(dataDir);
     expect(report).toEqual({
       first: 1,
       append: panicked,
