@@ -7,33 +7,18 @@
 // argv: <data dir> <trigger file> <fixtures samples.jsonl> <export out file>
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../../dist/src/config.js';
-import { createLogger } from '../../dist/src/logger.js';
-import { Service } from '../../dist/src/service.js';
+import { faultedService, recentSamples } from './panicked-child.mjs';
 import { settledOutcome } from './settled-outcome.mjs';
 
 const [dataDir, trigger, samplesFile, out] = process.argv.slice(2);
 const WALK = fileURLToPath(new URL('./export-walk-held.mjs', import.meta.url));
 
-const now = Math.floor(Date.now() / 1000);
-const samples = readFileSync(samplesFile, 'utf8')
-  .split('\n')
-  .filter((l) => l.trim() !== '')
-  .map((l, i) => ({ ...JSON.parse(l), timestamp: now - 100 + i, msg_id: `2026-export-${i}` }));
-
-const config = loadConfig({
-  env: {},
-  flags: { port: 0, host: '127.0.0.1', bind: ['tcp://127.0.0.1:*'], dataDir, snapshotInterval: 3600 },
-});
+const samples = recentSamples(samplesFile, '2026-export');
 const fatal = [];
-const service = await Service.build({
-  config,
-  logger: createLogger('silent'),
-  onFatal: (err) => fatal.push(err.message),
-});
+const service = await faultedService(dataDir, fatal);
 await service.start();
 for (const m of samples.slice(0, 20)) service.accept(m);
 const report = { before: await settledOutcome(service.settled()) };

@@ -5,10 +5,8 @@
 // is only recorded here, so the process stays up to be asked what it answers: /healthz,
 // /readyz, statscache_healthy, /raw and /id. Then its stop, bounded. Prints one JSON line.
 // argv: <data dir> <trigger file> <fixtures samples.jsonl>
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadConfig } from '../../dist/src/config.js';
-import { createLogger } from '../../dist/src/logger.js';
-import { Service } from '../../dist/src/service.js';
+import { rmSync, writeFileSync } from 'node:fs';
+import { faultedService, recentSamples } from './panicked-child.mjs';
 
 const [dataDir, trigger, samplesFile] = process.argv.slice(2);
 const BOUND_MS = 10_000;
@@ -24,22 +22,9 @@ function bounded(promise) {
   return Promise.race([settled, bound]).finally(() => clearTimeout(timer));
 }
 
-const now = Math.floor(Date.now() / 1000);
-const samples = readFileSync(samplesFile, 'utf8')
-  .split('\n')
-  .filter((l) => l.trim() !== '')
-  .map((l, i) => ({ ...JSON.parse(l), timestamp: now - 100 + i, msg_id: `2026-panicked-${i}` }));
-
-const config = loadConfig({
-  env: {},
-  flags: { port: 0, host: '127.0.0.1', bind: ['tcp://127.0.0.1:*'], dataDir, snapshotInterval: 3600 },
-});
+const samples = recentSamples(samplesFile, '2026-panicked');
 const fatal = [];
-const service = await Service.build({
-  config,
-  logger: createLogger('silent'),
-  onFatal: (err) => fatal.push(err.message),
-});
+const service = await faultedService(dataDir, fatal);
 await service.start();
 const base = `http://127.0.0.1:${service.server.port}`;
 const ask = async (path) => {

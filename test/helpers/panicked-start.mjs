@@ -5,25 +5,14 @@
 // started: its replay reads the data file. Prints one JSON line: each outcome ('ok', or the
 // error's name/code/message, or 'never settled' past 10 s).
 // argv: <data dir> <trigger file> <fixtures samples.jsonl>
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadConfig } from '../../dist/src/config.js';
-import { createLogger } from '../../dist/src/logger.js';
-import { Service } from '../../dist/src/service.js';
+import { rmSync, writeFileSync } from 'node:fs';
+import { faultedService, recentSamples } from './panicked-child.mjs';
 import { settledOutcome as bounded } from './settled-outcome.mjs';
 
 const [dataDir, trigger, samplesFile] = process.argv.slice(2);
 
-const now = Math.floor(Date.now() / 1000);
-const samples = readFileSync(samplesFile, 'utf8')
-  .split('\n')
-  .filter((l) => l.trim() !== '')
-  .map((l, i) => ({ ...JSON.parse(l), timestamp: now - 100 + i, msg_id: `2026-panicked-start-${i}` }));
-const config = loadConfig({
-  env: {},
-  flags: { port: 0, host: '127.0.0.1', bind: ['tcp://127.0.0.1:*'], dataDir, snapshotInterval: 3600 },
-});
-const build = (fatal) =>
-  Service.build({ config, logger: createLogger('silent'), onFatal: (err) => fatal.push(err.message) });
+const samples = recentSamples(samplesFile, '2026-panicked-start');
+const build = (fatal) => faultedService(dataDir, fatal);
 
 const report = {};
 const first = await build([]);
