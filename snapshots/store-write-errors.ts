@@ -78,7 +78,14 @@ export class DataFilePanicError extends WriteFailedError {
   readonly file: string;
 
   constructor(file: string, cause: unknown) {
-    const text = cause instanceof Error ? cause.message : String(cause);
+    // Heard of first from a later read or write (the pending-write probe, a read under way), the cause is
+    // LMDB's bare "Invalid argument: MDB_PANIC: …": it names no file and says nothing this message
+    // does not, so it is not quoted (it stays the error's `cause`).
+    const text = isLmdbPanic(cause)
+      ? 'found when LMDB refused a later read or write'
+      : cause instanceof Error
+        ? cause.message
+        : String(cause);
     super(
       `${PANIC_CODE}: the data file ${file} failed for good in this process: a commit's last write (its meta page) failed (${text}), and LMDB now refuses every read and write of it (MDB_PANIC) until a process opens it again; it still holds every commit before that one`,
       { cause },
