@@ -117,10 +117,9 @@ async function pageSliced(
   await yieldToLoop();
   // A pause may be the turn the data file failed in: the store refuses every read after it
   // (snapshots/store-guard.ts), the walk's next step and each decode's read alike.
-  const { total, seqs } = await journal.pageByTime(lo, hi, q.order, offset, q.rowsPerPage, () => yieldToLoop());
+  const { total, seqs } = await journal.pageByTime(lo, hi, q.order, offset, q.rowsPerPage, yieldToLoop);
   // Decoded in slices: a page of 100 messages of 1 MiB took half a second to decode at once.
-  const entries = await mapSliced(seqs.slice(0, q.rowsPerPage), (seq) => journal.get(seq));
-  const hits = entries
+  const hits = (await mapSliced(seqs.slice(0, q.rowsPerPage), (seq) => journal.get(seq)))
     .filter((entry): entry is JournalEntry => entry !== null)
     .map((entry) => ({ entry, meta: wantMeta ? deriveMeta(entry.envelope) : undefined }));
   return { hits, total };
