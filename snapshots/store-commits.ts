@@ -16,7 +16,7 @@
 import { AppendSettlement, PROBE_AFTER_MS } from './append-settlement.js';
 import { AppendWitness } from './append-witness.js';
 import type { SnapshotKey } from './store-entry-keys.js';
-import { GuardedTable } from './store-guard.js';
+import { GuardedTable, guardedNames } from './store-guard.js';
 import { StorePanic } from './store-panic.js';
 import { EMPTY, type StoreEnv, type StoreTables, type Table } from './store-tables.js';
 import { DataFilePanicError, isLmdbPanic, WriteFailedError, writeFailure } from './store-write-errors.js';
@@ -116,6 +116,11 @@ export class StoreCommits {
       // A write pending past probeAfterMs may be one lmdb-js will never settle: the environment failed.
       failedForGood: () => this.panics.check(null) !== null,
     });
+  }
+
+  /** The names of the environment's databases, refused once it failed for good (store-guard.ts). */
+  protected databaseNames(): Iterable<unknown> {
+    return guardedNames(this.root, this.panics);
   }
 
   /** The MDB_PANIC error once the environment failed for good (every write fails with it), else null. */

@@ -10,7 +10,7 @@
  * iterator: an iterator held across the failure stops at its next step.
  */
 import type { DataFilePanicError } from './store-write-errors.js';
-import type { KeyRange, Table } from './store-tables.js';
+import type { KeyRange, StoreEnv, Table } from './store-tables.js';
 
 /** Where the guard learns of the failure: StorePanic (its `error`, null until MDB_PANIC). */
 export interface PanicState {
@@ -38,6 +38,17 @@ function guardedIterable<T>(inner: Iterable<T>, state: PanicState): Iterable<T> 
       };
     },
   };
+}
+
+/**
+ * The environment's database names (the file check's walk), refused as a table's reads are.
+ * Unguarded, after a panic in this process they came from a held read transaction (from before
+ * the failure) or failed with LMDB's bare MDB_PANIC, where every other read names the file.
+ */
+export function guardedNames(root: Pick<StoreEnv, 'getKeys'>, state: PanicState): Iterable<unknown> {
+  const failed = state.error;
+  if (failed !== null) throw failed;
+  return guardedIterable(root.getKeys(), state);
 }
 
 /** A table whose reads throw `state`'s error once it holds one; writes pass (the write queue refuses them: store-commits.ts). */

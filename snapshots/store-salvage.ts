@@ -28,7 +28,7 @@ export class StoreSalvage extends SlotWrites {
    */
   walk(options: { skipEntriesOf?: number } = {}): Record<string, number> {
     const counts: Record<string, number> = { names: 0 };
-    for (const _ of this.root.getKeys()) counts['names'] = (counts['names'] ?? 0) + 1;
+    for (const _ of this.databaseNames()) counts['names'] = (counts['names'] ?? 0) + 1;
     const skip = options.skipEntriesOf === undefined ? null : slotEntries(options.skipEntriesOf);
     // The shared-buffer handles: each value is still read in full (a damaged page faults
     // here, in the checker), into LMDB's one reused buffer instead of a copy of its own.

@@ -5,7 +5,8 @@
 // transaction under it, stay open. Then the data file's meta-page writes fail while one append
 // commits: MDB_PANIC. Asked meanwhile, each of the store's kinds of read: seen() of a stored id
 // (the index) and of a new one, accept() of a duplicate, get, getById, the entry count, the
-// snapshot slots, the held iterator's next step and a fresh one's first.
+// snapshot slots, the file check's walk, the held iterator's next step and a fresh one's first,
+// then the walk and the check's slot scan once the held transaction is let go.
 // Prints one JSON line: each outcome as { value } or the thrown error's name/code/message, and
 // the store's panic code. argv: <data dir> <trigger file>
 import { rmSync, writeFileSync } from 'node:fs';
@@ -52,7 +53,11 @@ report.get = outcome(() => journal.get(5)?.id);
 report.getById = outcome(() => journal.getById(messageId(envelope(6)))?.seq);
 report.entries = outcome(() => journal.entries);
 report.slots = outcome(() => store.slots());
+// The file check's walk while the held transaction is open: its first read (the database names) would answer from it.
+report.walkHeld = outcome(() => store.walk());
 report.heldNext = outcome(() => held.next().value?.seq);
 report.freshAfter = outcome(() => journal.after(0, { remember: false }).next().value?.seq);
+report.walk = outcome(() => store.walk());
+report.occupiedSlots = outcome(() => store.occupiedSlots());
 console.log(JSON.stringify(report));
 process.exit(0);

@@ -13,7 +13,10 @@ const HELPER = fileURLToPath(new URL('../helpers/panicked-reads.mjs', import.met
  * the held transaction, begun before the failed commit and reused as current (the commit moved
  * no txn id): seen() said a stored id was stored and a new one new, a duplicate was refused as
  * one, /id's lookups and the held iterator served records, all from before the failure. The
- * store now refuses every read once it knows (store-guard.ts), and seen() refuses outright.
+ * store now refuses every read once it knows (store-guard.ts), and seen() refuses outright. The
+ * file check's walk (run in read-only checker children, which cannot panic, but a read like any
+ * other) first read the database names unguarded: from the held transaction, or with LMDB's
+ * bare MDB_PANIC once it was let go.
  */
 describe('MDB_PANIC while a journal iterator holds its read transaction', () => {
   const dir = tempDir();
@@ -36,8 +39,11 @@ describe('MDB_PANIC while a journal iterator holds its read transaction', () => 
       getById: panicked,
       entries: panicked,
       slots: panicked,
+      walkHeld: panicked,
       heldNext: panicked,
       freshAfter: panicked,
+      walk: panicked,
+      occupiedSlots: panicked,
     });
   }, 90_000);
 });
