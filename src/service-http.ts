@@ -12,7 +12,7 @@ import type { PeerExport } from './export-process.js';
 import { ExportTally } from './export-tally.js';
 import { type AdminHandler, createAdminHandler } from './http/admin-routes.js';
 import { createHttpHandler, type HttpHandler } from './http/api-routes.js';
-import { viewFailureLog } from './http/view-failure-log.js';
+import type { ViewFailureLog } from './http/view-failure-log.js';
 import { EncodedCache } from './http/encoded-cache.js';
 import { createHistoryHandler } from './http/history-routes.js';
 import { builtExamplesDir, createExamplesHandler } from './http/pages/examples-route.js';
@@ -35,6 +35,8 @@ export interface ServiceHttpDeps {
   readonly host: PluginHost;
   readonly clock: Clock;
   readonly hub: WsHub;
+  /** The log of plugin views failing, the hub's too: one throttled line per plugin whichever transport met it. */
+  readonly viewFailed: ViewFailureLog;
   readonly journal: Journal;
   readonly intake: Intake;
   readonly meta: MetaDeriver;
@@ -154,7 +156,7 @@ export function createServiceHttp(d: ServiceHttpDeps): ServiceHttp {
   const api = createHttpHandler({
     host: d.host,
     nowSeconds,
-    onViewFailed: viewFailureLog((fields, msg) => d.log.warn(fields, msg), nowSeconds),
+    onViewFailed: d.viewFailed,
     notReadyReason: () => notReadyReason(d.readiness()),
     readyDetails: (ready) => ({
       ...readyDetails(d.readiness(), ready),

@@ -18,6 +18,7 @@ import { coreEventLog } from './core-event-log.js';
 import { frameLimits } from './decode-frames.js';
 import { HeapWatch, warnIfBudgetPastHeap } from './heap-check.js';
 import type { WsHub } from './http/ws-hub.js';
+import { type ViewFailureLog, viewFailureLog } from './http/view-failure-log.js';
 import { createHub } from './http/ws-wiring.js';
 import { HungReport } from './hung-report.js';
 import type { Intake } from './intake.js';
@@ -44,6 +45,8 @@ export interface ServiceParts {
   readonly store: DataStore;
   readonly state: ServiceState;
   readonly logLimited: ReturnType<typeof throttled>;
+  /** The log of plugin views failing (view-failure-log.ts), shared by the HTTP routes and the hub. */
+  readonly viewFailed: ViewFailureLog;
   readonly digestSettleStep: number;
   /** ServiceOptions.onFatal: told once if intake can no longer work. */
   readonly onFatal: ((err: Error) => void) | undefined;
@@ -232,7 +235,12 @@ export function buildParts(source: PartsSource): ServiceParts {
           }
         : null,
   });
-  const hub = createHub(host, config, clock, log, (topic, text) => state.server?.publish(topic, text));
+  // One for HTTP, WebSocket and SSE: a plugin's failing view is one throttled line whichever met it.
+  const viewFailed = viewFailureLog(
+    (fields, msg) => log.warn(fields, msg),
+    () => clock.now() / 1000,
+  );
+  const hub = createHub(host, config, clock, log, (topic, text) => state.server?.publish(topic, text), viewFailed);
   return {
     config,
     log,
@@ -240,6 +248,7 @@ export function buildParts(source: PartsSource): ServiceParts {
     store,
     state,
     logLimited,
+    viewFailed,
     digestSettleStep,
     onFatal: options.onFatal,
     logOutput: options.logOutput,

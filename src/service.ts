@@ -121,6 +121,7 @@ export class Service {
       host: parts.host,
       clock: parts.clock,
       hub: parts.hub,
+      viewFailed: parts.viewFailed,
       journal: parts.journal,
       intake: parts.intake,
       meta: parts.readMeta,

@@ -8,6 +8,7 @@ import { DEFAULT_MAX_PAGE_DEPTH, pluginParamsSchema } from './query-params.js';
 import { CORS_HEADERS, error, type HttpRequest, type HttpResponse, quoted } from './responses.js';
 import { matchRoute, type RoutePattern } from './route-pattern.js';
 import { serviceRoutes } from './service-routes.js';
+import type { ViewFailureLog } from './view-failure-log.js';
 import { answerMemo, identList, layout, rows, streamHead, type RouteContext } from './view-routes.js';
 import { defaultStop } from './ws-view-spec.js';
 
@@ -41,7 +42,7 @@ export interface ApiDeps {
   /** Whether this process's HTTP adapter answers `GET /api/<ident>/stream` (then its HEAD is answered here). */
   readonly streams?: boolean;
   /** Told of each answer a plugin's view failed: the service logs them (view-failure-log.ts). */
-  readonly onViewFailed?: (ident: string, err: unknown) => void;
+  readonly onViewFailed?: ViewFailureLog;
 }
 
 export type HttpHandler = (req: HttpRequest) => HttpResponse;

@@ -9,6 +9,7 @@ import { DEFAULT_MAX_NEW_VIEWS_PER_IP, ViewBudget } from './view-budget.js';
 import type { HubOptions } from './ws-connection.js';
 import type { ResumePoint, SnapshotReason } from './ws-frames.js';
 import { thrownMessage } from './thrown-message.js';
+import type { ViewFailureVia } from './view-failure-log.js';
 import type { LiveView } from './ws-view.js';
 import { viewSpecOf, type ViewSpec } from './ws-view-spec.js';
 import { TooManyNewViews, TooManyViews, ViewRegistry, type ViewFailed, type ViewRecovered } from './ws-views.js';
@@ -43,6 +44,8 @@ export class HubViews {
    * custom one each second besides, as the clock moved its default stop, on a quiet bus too.
    */
   private readonly viewFailed: ViewFailed = (view, err) => {
+    // The plugin's line, shared with HTTP and throttled per plugin; this one is the view's episode.
+    this.options.onViewFailed?.(view.spec.ident, err, 'live_view');
     this.options.log?.(
       'warn',
       { view: view.key, plugin: view.spec.ident, seq: view.seq, err: errorText(err) },
@@ -127,8 +130,16 @@ export class HubViews {
     return viewSpecOf(runtime, this.schemas.get(runtime.ident) as z.ZodObject, params, this.maxPageDepth);
   }
 
-  /** The view with one more subscriber, or why not (counted as a refusal when a limit said no). */
-  open(spec: ViewSpec, runtime: PluginRuntime, ip: string): { view: LiveView } | ViewRefusal {
+  /**
+   * The view with one more subscriber, or why not (counted as a refusal when a limit said no).
+   * `via`: who asked, for the log line of a view that failed to compute.
+   */
+  open(
+    spec: ViewSpec,
+    runtime: PluginRuntime,
+    ip: string,
+    via: Extract<ViewFailureVia, 'websocket' | 'sse'>,
+  ): { view: LiveView } | ViewRefusal {
     try {
       return {
         view: this.registry.acquire(
@@ -150,6 +161,8 @@ export class HubViews {
         return { code: 'too_many_new_views', detail: this.budget.refusal(ip) };
       }
       if (err instanceof ViewHungBefore) return { code: 'view_hung', detail: err.message };
+      // The new view's first compute failed: no episode began, so nothing else logs it.
+      this.options.onViewFailed?.(runtime.ident, err, via);
       return { code: 'view_failed', detail: `the view of ${runtime.ident} failed: ${thrownMessage(err)}` };
     }
   }

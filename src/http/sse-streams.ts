@@ -80,7 +80,7 @@ export class SseStreams {
       throw err;
     }
     const now = this.now();
-    const opened = this.views.open(spec, runtime, req.ip);
+    const opened = this.views.open(spec, runtime, req.ip, 'sse');
     if (!('view' in opened)) {
       const status = { too_many_views: 503, too_many_new_views: 429, view_failed: 500, view_hung: 500 }[opened.code];
       const headers: Record<string, string> = { ...CORS_HEADERS };

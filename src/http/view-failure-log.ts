@@ -1,18 +1,32 @@
 /**
- * Log lines for plugin views failing over HTTP. A failing view answers `500 view_failed` to every
- * request that meets it (the failure is remembered per state and parameters, so it is counted once
- * in statscache_plugin_view_failures_total, but each request is answered from it), and the
+ * Log lines for plugin views failing, whichever way the failure was met: an HTTP answer, a
+ * WebSocket subscription or SSE stream whose new view failed to compute, or a live view's
+ * recompute (its subscribers told `view_failed`). A failing view answers `view_failed` to every
+ * query that meets it (the failure is remembered per state and parameters, so it is counted once
+ * in statscache_plugin_view_failures_total, but each query is answered from it), and the
  * client sees only the message: the operator needs the stack, without a line per request a
- * poller could turn into a flood. Per plugin: the first failure is logged with its stack, then at
- * most one line every `everySeconds` while it keeps failing, carrying how many answers failed
- * since the last line.
+ * poller could turn into a flood. Per plugin, all transports together (one instance serves
+ * them all: service-parts.ts): the first failure is logged with its stack, then at most one line
+ * every `everySeconds` while it keeps failing, carrying how many answers failed since the last
+ * line. A WebSocket subscription or SSE stream refused this way was logged nowhere before.
  */
 
 import { errorText } from '../logger.js';
 
-export type ViewFailureLog = (ident: string, err: unknown) => void;
+/** Where a failure was met: the log line's `via` field. */
+export type ViewFailureVia = 'http' | 'websocket' | 'sse' | 'live_view';
 
-/** Where the lines go: a logger's `warn` (fields, message). */
+export type ViewFailureLog = (ident: string, err: unknown, via: ViewFailureVia) => void;
+
+/** Where a failure was met, and what the client got, as the line says it. */
+const MET: Readonly<Record<ViewFailureVia, string>> = {
+  http: 'over HTTP (500 view_failed)',
+  websocket: 'opening a WebSocket subscription (view_failed error frame)',
+  sse: 'opening an SSE stream (500 view_failed)',
+  live_view: 'recomputing a live view (view_failed to its subscribers, which keep its last rows)',
+};
+
+/** Where a line goes: a logger's `warn` (fields, message). */
 export type WarnLine = (fields: Readonly<Record<string, unknown>>, msg: string) => void;
 
 export const VIEW_FAILURE_LOG_EVERY_SECONDS = 60;
@@ -25,7 +39,7 @@ export function viewFailureLog(
   // Per plugin: when its last line was written, and failed answers since. Plugins are fixed at
   // start-up, so this holds at most one entry per plugin.
   const last = new Map<string, { at: number; since: number }>();
-  return (ident, err) => {
+  return (ident, err, via) => {
     const now = nowSeconds();
     const seen = last.get(ident);
     if (seen !== undefined && now - seen.at < everySeconds) {
@@ -35,10 +49,10 @@ export function viewFailureLog(
     const before = seen?.since ?? 0;
     last.set(ident, { at: now, since: 0 });
     warn(
-      { plugin: ident, err: errorText(err), failed_answers_since_last_line: before },
+      { plugin: ident, via, err: errorText(err), failed_answers_since_last_line: before },
       seen === undefined
-        ? `the view of ${ident} failed over HTTP (500 view_failed); further failures logged at most every ${everySeconds} s`
-        : `the view of ${ident} failed over HTTP again; ${before} failed answers since the last line`,
+        ? `the view of ${ident} failed ${MET[via]}; further failures (HTTP, WebSocket, SSE) logged at most every ${everySeconds} s`
+        : `the view of ${ident} failed ${MET[via]} again; ${before} failed answers since the last line`,
     );
   };
 }

@@ -14,6 +14,7 @@ import { defaultStop as defaultStopOf, viewSpecOf } from './ws-view-spec.js';
 import { SSE_HEADERS } from './sse-session.js';
 import { CORS_HEADERS, error, type HttpRequest, type HttpResponse, quoted } from './responses.js';
 import { thrownMessage } from './thrown-message.js';
+import type { ViewFailureLog } from './view-failure-log.js';
 
 /** What the `/api/…` routes read; built once per handler. */
 export interface RouteContext {
@@ -32,7 +33,7 @@ export interface RouteContext {
    */
   memoised?: { readonly runtime: PluginRuntime; readonly position: number; readonly stop: number } | null;
   /** Told of each answer a plugin's view failed (view-failure-log.ts: the operator's log line). */
-  readonly onViewFailed?: (ident: string, err: unknown) => void;
+  readonly onViewFailed?: ViewFailureLog;
 }
 
 type Paging = { readonly page: number; readonly pages: number };
@@ -214,7 +215,7 @@ function renderRows(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext,
  * own error on every request (statscache_plugin_view_failures_total counts it, once per state).
  */
 function viewFailed(runtime: PluginRuntime, ctx: RouteContext, err: unknown): HttpResponse {
-  ctx.onViewFailed?.(runtime.ident, err);
+  ctx.onViewFailed?.(runtime.ident, err, 'http');
   return error(500, 'view_failed', `the view of ${runtime.ident} failed: ${thrownMessage(err)}`, CORS_HEADERS);
 }
 

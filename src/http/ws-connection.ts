@@ -1,4 +1,5 @@
 import type { TokenBucket } from './token-bucket.js';
+import type { ViewFailureLog } from './view-failure-log.js';
 import type { SubscriptionId } from './ws-frames.js';
 import type { LiveView } from './ws-view.js';
 
@@ -57,6 +58,8 @@ export interface HubLimits {
 export interface HubOptions extends HubLimits {
   readonly now: () => number;
   readonly log?: (level: 'info' | 'warn', fields: Record<string, unknown>, msg: string) => void;
+  /** Told of each view failure a subscription or stream met: the log line HTTP's failures share (view-failure-log.ts). */
+  readonly onViewFailed?: ViewFailureLog;
   readonly maxViews?: number;
   /** Views one client IP may have computed (created or woken) per minute; see view-budget.ts. */
   readonly maxNewViewsPerIp?: number;

@@ -43,7 +43,7 @@ export class WsSubscriptions {
       }
       if (!this.admission.admitSubscription(conn.ip))
         return this.fail(conn, 'too_many_subscriptions_per_ip', this.admission.perIpDetail(conn.ip), frame);
-      const opened = this.views.open(spec, runtime, conn.ip);
+      const opened = this.views.open(spec, runtime, conn.ip, 'websocket');
       if (!('view' in opened)) return this.fail(conn, opened.code, opened.detail, frame);
       sub = { view: opened.view, id: frame.id };
       conn.subs.set(spec.key, sub);

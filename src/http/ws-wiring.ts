@@ -4,16 +4,28 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { SseHandler } from './sse-route.js';
 import type { ServerOptions } from './uws-server.js';
+import type { ViewFailureLog } from './view-failure-log.js';
 import type { Publish, WsConnection } from './ws-connection.js';
 import { WsHub } from './ws-hub.js';
 import { WS_HARD_LIMIT_FACTOR } from './ws-pressure.js';
 import type { WsHandlers } from './ws-route.js';
 
-/** The hub with the limits from the configuration (service-parts.ts builds it through this). */
-export function createHub(host: PluginHost, config: Config, clock: Clock, log: Logger, publish: Publish): WsHub {
+/**
+ * The hub with the limits from the configuration (service-parts.ts builds it through this).
+ * `viewFailed`: the plugin-view failure log the HTTP routes share (one throttle per plugin).
+ */
+export function createHub(
+  host: PluginHost,
+  config: Config,
+  clock: Clock,
+  log: Logger,
+  publish: Publish,
+  viewFailed: ViewFailureLog,
+): WsHub {
   return new WsHub(host, publish, {
     now: () => clock.now(),
     log: (level, fields, msg) => log[level](fields, msg),
+    onViewFailed: viewFailed,
     tickMs: config.wsTickMs,
     maxSubscriptions: config.wsMaxSubscriptions,
     maxConnections: config.wsMaxConnections,
