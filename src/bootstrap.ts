@@ -100,18 +100,52 @@ function dataDirState(dataDir: string): 'empty' | 'has-state' {
   );
 }
 
-async function download(url: string, token: string, maxBytes: number, timeoutSeconds: number): Promise<Buffer> {
+/**
+ * The peer's export, read whole. Bounded twice: the whole download by --export-timeout (the peer
+ * builds the export before it answers, so the wait for its headers may be long), and once the
+ * answer began, each wait for the next bytes by --bootstrap-idle-timeout: a peer or proxy that
+ * sent the headers and stalled held the start for the whole export timeout (10 minutes by default).
+ */
+async function download(
+  url: string,
+  token: string,
+  maxBytes: number,
+  limits: { readonly timeoutSeconds: number; readonly idleSeconds: number },
+): Promise<Buffer> {
   let res: Response;
-  const timeout = AbortSignal.timeout(timeoutSeconds * 1000);
-  const timedOut = `no complete export within ${timeoutSeconds} s (--export-timeout), the longest the download may take`;
+  const timeout = AbortSignal.timeout(limits.timeoutSeconds * 1000);
+  const idle = new AbortController();
+  const why = (err: unknown): string =>
+    idle.signal.aborted
+      ? `no bytes from the peer for ${limits.idleSeconds} s (--bootstrap-idle-timeout)`
+      : timeout.aborted
+        ? `no complete export within ${limits.timeoutSeconds} s (--export-timeout), the longest the download may take`
+        : causeChain(err);
   try {
     res = await fetch(url, {
       headers: { Authorization: `Bearer ${token}`, Accept: 'application/vnd.statscache.snapshot' },
-      signal: timeout,
+      signal: AbortSignal.any([timeout, idle.signal]),
     });
   } catch (err) {
-    return fail(`cannot reach the peer at ${url}: ${timeout.aborted ? timedOut : causeChain(err)}`, err);
+    return fail(`cannot reach the peer at ${url}: ${why(err)}`, err);
   }
+  // Armed from the headers on, re-armed by each chunk: aborting the fetch's signal ends its body.
+  const stalled = setTimeout(() => idle.abort(), limits.idleSeconds * 1000);
+  try {
+    return await readExport(res, url, maxBytes, () => stalled.refresh(), why);
+  } finally {
+    clearTimeout(stalled);
+  }
+}
+
+/** The answer's body (an error's start, or the whole export within `maxBytes`); `moved` is told of each chunk. */
+async function readExport(
+  res: Response,
+  url: string,
+  maxBytes: number,
+  moved: () => void,
+  why: (err: unknown) => string,
+): Promise<Buffer> {
   if (res.status !== 200) {
     // Only its start: the whole body was read into memory, and a peer whose error body never
     // ended (a proxy's, a broken one) held the start for the 600 s timeout, growing the heap.
@@ -129,6 +163,7 @@ async function download(url: string, token: string, maxBytes: number, timeoutSec
   if (body === null) return fail(`the peer sent no body for GET ${url}`);
   try {
     for await (const chunk of body) {
+      moved();
       total += chunk.byteLength;
       if (total > maxBytes) {
         await body.cancel().catch(() => undefined);
@@ -138,10 +173,7 @@ async function download(url: string, token: string, maxBytes: number, timeoutSec
     }
   } catch (err) {
     if (err instanceof StatscacheError) throw err;
-    return fail(
-      `download from ${url} failed after ${total} bytes: ${timeout.aborted ? timedOut : causeChain(err)}`,
-      err,
-    );
+    return fail(`download from ${url} failed after ${total} bytes: ${why(err)}`, err);
   }
   return Buffer.concat(chunks, total);
 }
@@ -174,7 +206,10 @@ export async function bootstrapFromPeer(
     );
   const url = `${base}/admin/export`;
   const started = Date.now();
-  const bytes = await download(url, config.adminToken, options.maxBytes ?? MAX_EXPORT_BYTES, config.exportTimeout);
+  const bytes = await download(url, config.adminToken, options.maxBytes ?? MAX_EXPORT_BYTES, {
+    timeoutSeconds: config.exportTimeout,
+    idleSeconds: config.bootstrapIdleTimeout,
+  });
   let payload: ReturnType<typeof decodeExport>;
   try {
     payload = decodeExport(bytes);

@@ -28,6 +28,12 @@ export const BACKFILL = {
     help: 'longest an export of the state may take (1 to 86400): a `GET /admin/export` whose child process has not finished by then is killed and answered `500 export_failed` (`statscache_exports_total{outcome="timed_out"}`), so a child that stopped answering cannot hold every later export; and with `--bootstrap`, the longest this replica waits for the whole download of its peer\'s. Raise it on the peer and its replicas alike for a state too large to export in time: an export built after the replica gave up serves nobody',
     defaultNote: '10 minutes',
   },
+  bootstrapIdleTimeout: {
+    type: () => seconds(0.1, 3600),
+    default: 60,
+    flag: '<seconds>',
+    help: "with `--bootstrap`, longest the download of the peer's export may go without a byte once the peer began its answer (0.1 to 3600): a peer or proxy that sent the headers and stalls is given up then (`SC_BOOTSTRAP_FAILED`, exit 1: the supervisor's restart tries again), not after the whole `--export-timeout`, which still bounds the wait for the answer to begin (the peer builds the export first) and the whole download",
+  },
   backfillOverlap: {
     type: () => seconds(0, 86_400),
     default: 600,

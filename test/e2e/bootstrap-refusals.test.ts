@@ -199,6 +199,39 @@ describe('--bootstrap refusals', () => {
     }
   });
 
+  it('gives up on a peer that began its answer and stalls once --bootstrap-idle-timeout passes without a byte, not the whole --export-timeout', async () => {
+    // No byte of the body after the headers, then a part of it: each stalls for good, the export
+    // timeout (600 s) far off; only the idle bound ends them. A stand-in of its own each time:
+    // undici may pool the socket of an aborted body, and the next fetch took it as it closed.
+    for (const after of [0, 16]) {
+      const stalling: Server = createServer((_, res) => {
+        res.writeHead(200, {
+          'Content-Type': 'application/vnd.statscache.snapshot',
+          'Content-Length': good.byteLength,
+        });
+        res.flushHeaders();
+        if (after > 0) res.write(good.subarray(0, after));
+      });
+      const port = await new Promise<number>((r) =>
+        stalling.listen(0, '127.0.0.1', () => r((stalling.address() as { port: number }).port)),
+      );
+      try {
+        const { run, data } = await attempt({ peer: `http://127.0.0.1:${port}`, flags: { bootstrapIdleTimeout: 0.2 } });
+        await expect(run).rejects.toThrow(
+          new RegExp(
+            `SC_BOOTSTRAP_FAILED: download from .* failed after ${after} bytes: no bytes from the peer for 0.2 s \\(--bootstrap-idle-timeout\\)`,
+          ),
+        );
+        // A peer stalled this time may answer on the next start: exit 1, restarted.
+        expect(await exitOf(run)).toBe(1);
+        expect(noState(data)).toBe(true);
+      } finally {
+        stalling.closeAllConnections();
+        stalling.close();
+      }
+    }
+  });
+
   it("reads only the start of a refusal's body: a peer answering 503 with an endless one is refused, not read into memory", async () => {
     const sent = { bytes: 0, closed: false };
     const endless: Server = createServer((_, res) => {
