@@ -10,6 +10,12 @@ const WORKER_URL = import.meta.url.endsWith('.ts')
   ? new URL('../dist/src/replay-worker.js', import.meta.url)
   : new URL('./replay-worker.js', import.meta.url);
 
+/**
+ * How long a replay thread left early is waited for after it is told to stop (it stops at its
+ * next record), then after it is ended; one stuck in a native call is then let go (unref'd).
+ */
+const END_WAIT_MS = 2000;
+
 /** The replay thread failed or exited early; entries it handed over before are good. */
 export class ReplayThreadError extends Error {
   /** It was ended for making no progress (--thread-hang-timeout). */
@@ -48,13 +54,21 @@ export interface ReplayBatchesOptions {
    * ended and this throws likewise (ms; --thread-start-timeout; 0 or unset: never).
    */
   readonly startTimeoutMs?: number;
+  /**
+   * The service's stop or close: a consumer waiting for the next batch is let go at once (the
+   * generator returns), and the thread is stopped and waited for.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /**
  * The committed journal records after `after`, read and prepared on another thread
  * (replay-worker.ts), one batch per yield; the next is asked for when the consumer comes back
  * for it, so at most `maxInFlight` batches wait. Throws if the thread fails; the consumer can go
- * on in-thread from the last entry it got. Leaving early stops the thread.
+ * on in-thread from the last entry it got. Leaving early stops the thread. However it ends, the
+ * generator settles only once the thread has exited (bounded, END_WAIT_MS twice): Service.close()
+ * resolved with it still reading the data file, after the store had closed and the data dir's
+ * lock was let go (test/recovery/close-during-replay.test.ts).
  */
 export async function* replayBatches(options: ReplayBatchesOptions): AsyncGenerator<ReplayBatch> {
   const hangTimeoutMs = options.hangTimeoutMs ?? 0;
@@ -105,12 +119,21 @@ export async function* replayBatches(options: ReplayBatchesOptions): AsyncGenera
   worker.on('error', (err) => arrive({ type: 'error', message: err.message }));
   // After any message it sent: an exit before 'end' is a failure.
   worker.on('exit', (code) => arrive({ type: 'error', message: `replay thread exited (code ${code})` }));
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  const { signal } = options;
+  const onAbort = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
   const send = (message: ToReplayThread) => worker.postMessage(message);
   watch.start();
   let finished = false;
   try {
     for (;;) {
-      while (queue.length === 0) await new Promise<void>((r) => (wake = r));
+      while (queue.length === 0 && !signal?.aborted) await new Promise<void>((r) => (wake = r));
+      if (signal?.aborted) return;
       const message = queue.shift() as FromReplayThread;
       if (message.type === 'end') {
         finished = true;
@@ -125,10 +148,36 @@ export async function* replayBatches(options: ReplayBatchesOptions): AsyncGenera
     }
   } finally {
     watch.stop();
+    signal?.removeEventListener('abort', onAbort);
     // Left early (an abort, or the consumer failed): the thread stops at its next record.
     if (!finished) send({ type: 'stop' });
     worker.unref();
+    await ended(worker, exited, hung);
   }
+}
+
+/**
+ * Settles once the thread has exited: told to stop (or done), it closes its store and exits
+ * within a record; one that has not by END_WAIT_MS is ended (one found hung was already), and
+ * one stuck in a native call, which terminate() cannot interrupt, is let go after as long again
+ * (the process's exit still bounds its wait for it: process-exit.ts).
+ */
+async function ended(worker: Worker, exited: Promise<void>, terminated: boolean): Promise<void> {
+  if (!terminated && (await within(exited, END_WAIT_MS))) return;
+  void worker.terminate();
+  await within(exited, END_WAIT_MS);
+}
+
+function within(exited: Promise<void>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    // Not holding the process open: a thread let go must not keep it from exiting.
+    timer.unref();
+    void exited.then(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
 }
 
 function unpackBatch(

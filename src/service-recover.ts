@@ -8,7 +8,13 @@ import type { ServiceParts } from './service-parts.js';
  * that is slow or down holds this for at most `readyTimeout` seconds: then it returns and
  * the backfill goes on in the background (/readyz: ready, with a `degraded` reason).
  */
-export async function recoverService(s: ServiceParts): Promise<void> {
+export function recoverService(s: ServiceParts): Promise<void> {
+  const run = recoverSteps(s);
+  s.state.recovering = run.catch(() => undefined);
+  return run;
+}
+
+async function recoverSteps(s: ServiceParts): Promise<void> {
   const { state } = s;
   state.phase = 'replaying';
   s.host.replaying();

@@ -32,6 +32,13 @@ export class ServiceState {
    * (SIGABRT, 3 of 40 starts stopped at random points).
    */
   opening: Promise<unknown> = Promise.resolve();
+  /**
+   * recover() under way (journal catch-up and replay, the start-up backfill), settled however it
+   * ends: stop() and close() wait for it, once aborted, before the store closes. close() did
+   * not: it returned with the replay thread still reading the data file, and an in-thread
+   * replay read on from the closed store (MDB_BAD_TXN, recover() rejected).
+   */
+  recovering: Promise<unknown> = Promise.resolve();
   /** Why intake is dead (a receive loop ended while running); null while healthy. */
   fatal: string | null = null;
   /** close() was called: bus batches still handed over are not taken in (the store is closing). */

@@ -36,6 +36,8 @@ export async function stopService(s: ServiceParts, service: Stoppable): Promise<
   await amqpClosed;
   await s.recovery.drained();
   await s.startupFill.pending;
+  // Aborted, the replay ends at its next entry, its thread stopped and waited for (bounded).
+  await state.recovering;
   s.hub.tick();
   try {
     // The data file failed for good (MDB_PANIC): no snapshot can be written in this process.
@@ -102,6 +104,9 @@ export async function closeService(s: ServiceParts, service: Stoppable): Promise
   const busDone = state.subscription?.done;
   await s.amqp.close();
   await busDone;
+  // As stop() waits: aborted, the replay ends at its next entry, its thread stopped and waited
+  // for (bounded, replay-thread.ts); it read on from the store closed below.
+  await state.recovering;
   state.server?.close();
   s.host.stop();
   s.journal.known.stop();

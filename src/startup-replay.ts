@@ -128,6 +128,7 @@ export async function replayAfter(
         shape: intake.shapeBounds,
         hangTimeoutMs: threaded.hangTimeoutMs ?? 0,
         startTimeoutMs: threaded.startTimeoutMs ?? 0,
+        signal,
       })) {
         journal.corrupt += batch.corrupt;
         intake.counters.fanoutTruncated += batch.truncated;
