@@ -1,3 +1,4 @@
+import { DataFilePanicError } from '../snapshots/store-write-errors.js';
 import type { ThreadMessage } from './bus-thread.js';
 import { nextTurn } from './clock.js';
 import type { Config } from './config.js';
@@ -29,6 +30,13 @@ export interface BusIngestDeps {
 export class BusIngest {
   /** Bus messages whose receive path threw: skipped, the loop went on. */
   receiveErrors = 0;
+  /**
+   * Bus messages taken off the bus after the data file failed for good (MDB_PANIC), until the
+   * process exits: none can be de-duplicated or journaled in it, and ZeroMQ delivers nothing
+   * again. Counted here, not as receive failures: the fatal line named the cause once, and the
+   * stop's line (service-stop.ts) tells how many went.
+   */
+  droppedDataFileFailed = 0;
   /** Messages of those (taken off the bus or a backfill, then the intake threw): never journaled nor applied. */
   private lostCount = 0;
   private lastLost: { readonly at: number; readonly source: string; readonly error: string } | null = null;
@@ -86,6 +94,9 @@ export class BusIngest {
 
   /** A message whose receive or apply path threw: skipped and counted, intake goes on. */
   failed(err: unknown, source: string, topic?: string): void {
+    // The panic itself (a batch's backpressure wait refused with it): no message of its own, and
+    // the fatal line told it.
+    if (err instanceof DataFilePanicError) return;
     this.receiveErrors++;
     this.deps.logLimited('receive', (suppressed) =>
       this.deps.log.error({ source, topic, err: errorText(err), suppressed }, 'receive path failed; message skipped'),
@@ -98,6 +109,10 @@ export class BusIngest {
    * /readyz say so for the rest of the run (lostProblem), as for AMQP deliveries left unjournaled.
    */
   lost(err: unknown, source: string, topic?: string): void {
+    if (err instanceof DataFilePanicError) {
+      this.droppedDataFileFailed++;
+      return;
+    }
     this.failed(err, source, topic);
     this.lostCount++;
     this.lastLost = { at: this.deps.intake.nowSeconds(), source, error: errorText(err).split('\n')[0] ?? '' };

@@ -75,18 +75,21 @@ export async function stopService(s: ServiceParts, service: Stoppable): Promise<
 /**
  * Logs what a stop on a data file that failed for good (MDB_PANIC) loses: no final snapshot,
  * and the journal records held in memory (never written: the next start cannot replay them,
- * and only --datagrepper can backfill them). AMQP deliveries behind them were never acked, so
- * the broker delivers them again to the next start. Returns `panic`, for the stop to fail with.
+ * and only --datagrepper can backfill them), and the ZeroMQ messages received after it (BusIngest
+ * droppedDataFileFailed). AMQP deliveries behind them were never acked, so the broker delivers
+ * them again to the next start. Returns `panic`, for the stop to fail with.
  */
 function panicStop(s: ServiceParts, panic: Error): Error {
   const unwritten = s.journal.backlog.status();
+  const busDropped = s.busIngest.droppedDataFileFailed;
   s.log.error(
     {
       err: panic.message,
       held: unwritten?.held ?? 0,
       dropped: unwritten?.dropped ?? 0,
+      busDropped,
     },
-    `stopping without a final snapshot: the data file failed for good in this process (MDB_PANIC); ${String(unwritten?.held ?? 0)} journal records held in memory${unwritten?.dropped ? ` and ${String(unwritten.dropped)} let go past the hold` : ''} are lost unless --datagrepper backfills them (unacked AMQP deliveries come again); the next start opens the file afresh and serves its last generation and journal`,
+    `stopping without a final snapshot: the data file failed for good in this process (MDB_PANIC); ${String(unwritten?.held ?? 0)} journal records held in memory${unwritten?.dropped ? ` and ${String(unwritten.dropped)} let go past the hold` : ''} are lost unless --datagrepper backfills them (unacked AMQP deliveries come again)${busDropped > 0 ? `; ${String(busDropped)} bus messages received after the failure were dropped, never journaled (lost likewise)` : ''}; the next start opens the file afresh and serves its last generation and journal`,
   );
   return panic;
 }

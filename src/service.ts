@@ -131,6 +131,7 @@ export class Service {
         ...parts.intake.gaps.counters,
         ...parts.recovery.counters,
         receiveErrors: parts.busIngest.receiveErrors,
+        busDroppedDataFileFailed: parts.busIngest.droppedDataFileFailed,
         busThreadHangs: state.busThreadHangs,
         // Failed, hung or exited: large deliveries were decoded on the main thread until a fresh one was up (logged).
         amqpThreadFailures: (parts.amqp.thread?.failures ?? 0) + (parts.amqp.inputThread?.failures ?? 0),

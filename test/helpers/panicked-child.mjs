@@ -16,11 +16,14 @@ export function recentSamples(samplesFile, prefix) {
     .map((l, i) => ({ ...JSON.parse(l), timestamp: now - 100 + i, msg_id: `${prefix}-${i}` }));
 }
 
-/** A Service on `dataDir` (snapshots on request only) whose fatal reasons are pushed onto `fatal`. */
-export function faultedService(dataDir, fatal) {
+/**
+ * A Service on `dataDir` (snapshots on request only) whose fatal reasons are pushed onto `fatal`;
+ * `flags` added to its settings, `logger` its log (silent unless given).
+ */
+export function faultedService(dataDir, fatal, { flags = {}, logger = createLogger('silent') } = {}) {
   const config = loadConfig({
     env: {},
-    flags: { port: 0, host: '127.0.0.1', bind: ['tcp://127.0.0.1:*'], dataDir, snapshotInterval: 3600 },
+    flags: { port: 0, host: '127.0.0.1', bind: ['tcp://127.0.0.1:*'], dataDir, snapshotInterval: 3600, ...flags },
   });
-  return Service.build({ config, logger: createLogger('silent'), onFatal: (err) => fatal.push(err.message) });
+  return Service.build({ config, logger, onFatal: (err) => fatal.push(err.message) });
 }
