@@ -29,6 +29,7 @@ export interface BackfillOptions {
   /** Back-off between retries of one page: doubles from `initialDelayMs` up to `maxDelayMs`. */
   readonly initialDelayMs?: number;
   readonly maxDelayMs?: number;
+  /** The back-off's wait (default: a timer); cut short when `signal` aborts. */
   readonly sleep?: (ms: number) => Promise<void>;
   readonly nowSeconds: () => number;
   /**
@@ -77,7 +78,7 @@ export const MAX_BACKFILL_PAGES = 100_000;
 export async function* backfillPages(window: BackfillWindow, options: BackfillOptions): AsyncGenerator<BackfillPage> {
   const rowsPerPage = options.rowsPerPage ?? 100;
   const maxPages = options.maxPages ?? MAX_BACKFILL_PAGES;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = backOff(options.sleep, options.signal);
   const maxBytes = pageByteBound(rowsPerPage, options.limits?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
   let previous = '';
   /** The window's size as the previous answer counted it, when it said. */
@@ -161,4 +162,26 @@ export async function* backfillPages(window: BackfillWindow, options: BackfillOp
       return;
     }
   }
+}
+
+/**
+ * The wait before a page is asked again, ended at once when `signal` aborts (the next attempt
+ * then throws). It was not: a stop met a backfill backing off for up to 30 s (a Retry-After,
+ * 300 s) and waited it out, past --stop-timeout (20 s): no final snapshot, exit 1.
+ */
+function backOff(sleep: ((ms: number) => Promise<void>) | undefined, signal: AbortSignal | undefined) {
+  return (ms: number): Promise<void> => {
+    if (signal?.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      // The default's timer is cleared on the abort: left, it kept a closed service's process alive.
+      const timer = sleep ? undefined : setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      }
+      signal?.addEventListener('abort', done, { once: true });
+      sleep?.(ms).then(done, done);
+    });
+  };
 }

@@ -35,9 +35,11 @@ export async function stopService(s: ServiceParts, service: Stoppable): Promise<
   await state.subscription?.done;
   await amqpClosed;
   await s.recovery.drained();
-  await s.startupFill.pending;
   // Aborted, the replay ends at its next entry, its thread stopped and waited for (bounded).
   await state.recovering;
+  // The start-up backfill, in the background or not yet (a stop within --ready-timeout left it
+  // running, untracked: `pending` is set only once run() gives up waiting on it).
+  await s.startupFill.ended;
   s.hub.tick();
   try {
     // The data file failed for good (MDB_PANIC): no snapshot can be written in this process.
@@ -110,6 +112,11 @@ export async function closeService(s: ServiceParts, service: Stoppable): Promise
   // As stop() waits: aborted, the replay ends at its next entry, its thread stopped and waited
   // for (bounded, replay-thread.ts); it read on from the store closed below.
   await state.recovering;
+  // And the backfills (start-up, gap, recheck): aborted, each ends at once (its request and its
+  // back-off are let go) or once the page it took in is committed, which the flush below waits
+  // for anyway. close() returned with them running, to end after the store closed.
+  await s.recovery.drained();
+  await s.startupFill.ended;
   state.server?.close();
   s.host.stop();
   s.journal.known.stop();

@@ -18,10 +18,16 @@ export interface StartupBackfillDeps {
  * The start-up backfill from datagrepper: what the journal lacks since the newest message (less
  * the overlap), or the journal's whole age on an empty start. A history that is slow or down
  * holds the start for at most `readyTimeout` seconds: then run() returns and the backfill goes on
- * in the background (`pending`, which /readyz reports as degraded and stop() waits for).
+ * in the background (`pending`, which /readyz reports as degraded; stop() and close() wait for `ended`).
  */
 export class StartupBackfill {
   pending: Promise<void> | null = null;
+  /**
+   * The backfill however it ends, never rejecting: stop() and close() wait for it once aborted,
+   * before the store closes. `pending` is set only once run() stops waiting at --ready-timeout:
+   * a stop before then waited for nothing, and close() never did (the backfill ended on its own).
+   */
+  ended: Promise<void> = Promise.resolve();
   /** Epoch seconds the start-up window ends at, once run() has cut it (null before, or without one). */
   windowEnd: number | null = null;
 
@@ -54,6 +60,7 @@ export class StartupBackfill {
         log.error({ err: errorText(err) }, 'start-up backfill failed');
       },
     );
+    this.ended = fill;
     const bound = new AbortController();
     await Promise.race([fill, delay(d.clock, config.readyTimeout * 1000, AbortSignal.any([signal, bound.signal]))]);
     bound.abort();
