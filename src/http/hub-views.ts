@@ -141,16 +141,24 @@ export class HubViews {
     via: Extract<ViewFailureVia, 'websocket' | 'sse'>,
   ): { view: LiveView } | ViewRefusal {
     try {
-      return {
-        view: this.registry.acquire(
-          spec,
-          runtime,
-          this.now(),
-          () => this.budget.take(ip),
-          this.viewFailed,
-          this.viewRecovered,
-        ),
-      };
+      let began = false;
+      const view = this.registry.acquire(
+        spec,
+        runtime,
+        this.now(),
+        () => this.budget.take(ip),
+        (v, err) => {
+          began = true;
+          this.viewFailed(v, err);
+        },
+        this.viewRecovered,
+      );
+      // Joined failing (its subscribers' view, or a suspended one that wakes failing still): this
+      // subscriber is told view_failed, an answer of the failure as HTTP's repeated ones are, and
+      // counted toward the plugin's next line as they are. One whose failure began waking it now
+      // was counted with that line ('live_view').
+      if (!began && view.failure !== null) this.options.onViewFailed?.(runtime.ident, view.failure.thrown, via);
+      return { view };
     } catch (err) {
       if (err instanceof TooManyViews) {
         this.refused.ws_views++;

@@ -1,7 +1,7 @@
 /**
  * Log lines for plugin views failing, whichever way the failure was met: an HTTP answer, a
- * WebSocket subscription or SSE stream whose new view failed to compute, or a live view's
- * recompute (its subscribers told `view_failed`). A failing view answers `view_failed` to every
+ * WebSocket subscription or SSE stream whose new view failed to compute or that joined a live
+ * view failing already, or a live view's recompute (its subscribers told `view_failed`). A failing view answers `view_failed` to every
  * query that meets it (the failure is remembered per state and parameters, so it is counted once
  * in statscache_plugin_view_failures_total, but each query is answered from it), and the
  * client sees only the message: the operator needs the stack, without a line per request a

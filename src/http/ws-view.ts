@@ -31,6 +31,8 @@ export interface ViewFailure {
   count: number;
   /** What the first of them threw, as clients are told it. */
   readonly detail: string;
+  /** What the first of them threw, for the plugin's log line when a subscriber joins the view failing. */
+  readonly thrown: unknown;
 }
 
 /** The update frame of a recovery that changed no row. */
@@ -111,7 +113,7 @@ export class LiveView {
     try {
       delta = run();
     } catch (err) {
-      if (this.failure === null) this.failure = { seq: this.seq, count: 1, detail: thrownMessage(err) };
+      if (this.failure === null) this.failure = { seq: this.seq, count: 1, detail: thrownMessage(err), thrown: err };
       else this.failure.count++;
       throw err;
     }

@@ -1,6 +1,9 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { definePlugin, rowsOf } from '../../actors/plugin-api.js';
+import { type Clock, systemClock } from '../../src/clock.js';
+import { openSse } from '../helpers/sse-stream.js';
+import { eventually } from '../helpers/service-process.js';
 import { RawClient, startLive, type Live } from './harness.js';
 
 /**
@@ -10,13 +13,13 @@ import { RawClient, startLive, type Live } from './harness.js';
  * its own per view. Now each is the plugin's one throttled line (its stack, `via` saying where it
  * was met), one throttle per plugin across transports.
  */
-const failing = (name: string) =>
+const failing = (name: string, topic = 'org.test.view-failure-log') =>
   definePlugin({
     name,
     interval: '1m',
     summary: 'test plugin whose view fails for some parameters, or once a row says so',
     description: 'The view throws for mode=view, and for any parameters once a row has fail set.',
-    topics: ['org.test.view-failure-log'],
+    topics: [topic],
     rows: rowsOf<{ timestamp: number; n: number; fail: boolean }>(),
     columns: ['n', 'fail'],
     key: ['n'],
@@ -108,6 +111,79 @@ describe("a plugin view's failure met by a WebSocket subscription, an SSE stream
         via: 'live_view',
         err: expect.stringMatching(/Tick failed met a failing row\n\s+at /),
       }),
+    ]);
+  }, 60_000);
+});
+
+/** The system time plus what the test moved it on by: the log's period passes without waiting it out. */
+class MovedClock implements Clock {
+  private offset = 0;
+  now(): number {
+    return Date.now() + this.offset;
+  }
+  moveOn(ms: number): void {
+    this.offset += ms;
+  }
+  every(ms: number, fn: () => void): () => void {
+    return systemClock.every(ms, fn);
+  }
+  aligned(ms: number, fn: () => void): () => void {
+    return systemClock.aligned(ms, fn);
+  }
+}
+
+describe('subscribers joining a live view that fails already', () => {
+  const JOIN = 'joined-failing-1m';
+  const TOPIC = 'org.test.view-failure-join';
+  let live: Live;
+  const clock = new MovedClock();
+  const logs: LogLine[] = [];
+  const lines = () => logs.filter((l) => l.plugin === JOIN && l.msg.startsWith(`the view of ${JOIN}`));
+
+  beforeAll(async () => {
+    const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
+    live = await startLive({}, { plugins: [failing('Joined failing', TOPIC)], logger, clock });
+  });
+  afterAll(async () => {
+    await live?.close();
+  });
+
+  it("are told view_failed and counted toward the plugin's next line, as HTTP's repeated answers are", async () => {
+    await live.publish([{ topic: TOPIC, msg_id: `vfj-${process.pid}-1`, timestamp: T, msg: { n: 1 } }]);
+    const first = await RawClient.open(live.wsUrl);
+    first.send({ op: 'subscribe', ident: JOIN, id: 1 });
+    await first.next((f) => f.type === 'snapshot' && f.id === 1, 'the snapshot', 0, 10_000);
+    await live.publish([{ topic: TOPIC, msg_id: `vfj-${process.pid}-2`, timestamp: T, msg: { n: 2, fail: true } }]);
+    await first.next((f) => f.type === 'error' && f.id === 1, 'view_failed for the first', 0, 10_000);
+    expect(lines()).toEqual([expect.objectContaining({ via: 'live_view', failed_answers_since_last_line: 0 })]);
+
+    // Joining the view its first subscriber keeps failing: its last good rows, then view_failed.
+    const joined = await RawClient.open(live.wsUrl);
+    joined.send({ op: 'subscribe', ident: JOIN, id: 2 });
+    await joined.next((f) => f.type === 'snapshot' && f.id === 2, 'the snapshot', 0, 10_000);
+    expect(await joined.next((f) => f.type === 'error' && f.id === 2, 'view_failed', 0, 10_000)).toMatchObject({
+      error: 'view_failed',
+      ident: JOIN,
+    });
+    const stream = await openSse(`${live.base}/api/${JOIN}/stream`);
+    await eventually(() => (stream.events.some((e) => e.event === 'view_failed') ? true : undefined), 10_000, 'SSE', 2);
+    stream.close();
+    const res = await fetch(`${live.base}/api/${JOIN}`);
+    expect(res.status).toBe(500);
+    await res.body?.cancel();
+    // Within the period: counted, no line of their own.
+    expect(lines()).toHaveLength(1);
+
+    clock.moveOn(61_000);
+    const next = await fetch(`${live.base}/api/${JOIN}`);
+    expect(next.status).toBe(500);
+    await next.body?.cancel();
+    first.close();
+    joined.close();
+    // The WebSocket subscriber, the SSE stream and the HTTP answer between the two lines.
+    expect(lines()).toEqual([
+      expect.objectContaining({ via: 'live_view', failed_answers_since_last_line: 0 }),
+      expect.objectContaining({ via: 'http', failed_answers_since_last_line: 3 }),
     ]);
   }, 60_000);
 });
