@@ -450,6 +450,30 @@ describe("backfill: a history's Retry-After", () => {
   });
 });
 
+describe("backfill: a retry's back-off when the backfill is aborted (the service stops)", () => {
+  it("ends at once, the default timer's 300 s Retry-After included: a stop waited it out, past --stop-timeout", async () => {
+    const h = await history((_req, res) => void res.writeHead(503, { 'retry-after': '300' }).end('{"error":"down"}'));
+    servers.push(h.server);
+    const stop = new AbortController();
+    const waiting: string[] = [];
+    const pages = backfillPages(
+      { start: now - 60, end: now },
+      {
+        url: h.url,
+        nowSeconds: () => now,
+        signal: stop.signal,
+        // Told before the back-off begins: the abort comes on the next turn, into the wait.
+        onRetry: (info) => {
+          waiting.push(info.error);
+          setImmediate(() => stop.abort());
+        },
+      },
+    );
+    await expect(pages.next()).rejects.toThrow(/abort/i);
+    expect(waiting).toHaveLength(1);
+  });
+});
+
 describe('backfill: archived messages that lack their time', () => {
   it('are counted invalid, not dated at the time of reading (which re-counted them on every backfill without a msg_id)', async () => {
     const rows = [
