@@ -25,7 +25,11 @@
  *
  * Without valgrind it prints CPU µs per message over the second half of the run (noisy on a
  * shared machine; the instruction count is the figure to compare builds by). BENCH_BATCH sets
- * the batch size. Not part of `npm test`.
+ * the batch size. BENCH_HEADS=1: the set-up also encodes each message's head as the bus thread
+ * hands it over, and the loop parses it as the main thread does (src/prepared-head.ts), just
+ * before the message is queued: counted with the apply path, and V8's hidden classes then are the
+ * live service's (the heads' `fields` objects share theirs with object literals of as many
+ * members: plugins/plain-row.ts). Not part of `npm test`.
  */
 import { createHash } from 'node:crypto';
 import { ApplyBeacon } from '../actors/apply-beacon.js';
@@ -36,6 +40,7 @@ import type { Envelope } from '../src/envelope.js';
 import { createPluginMessage } from '../src/message.js';
 import { deriveMeta } from '../src/meta/index.js';
 import { buildPluginHost } from '../src/plugin-host-builder.js';
+import { decodeHead, encodeHead, headOf } from '../src/prepared-head.js';
 import { createRouter } from '../src/router.js';
 import { fixtureSamples } from './fedmsg-wire.js';
 
@@ -44,6 +49,7 @@ const BATCH = Number(process.env['BENCH_BATCH'] ?? 16);
 const STEP = Number(process.env['BENCH_STEP'] ?? 0.45);
 // The same set-up at every N it covers, so a difference of two runs holds none of it.
 const SETUP = Math.max(N, Number(process.env['BENCH_SETUP'] ?? 30_000));
+const HEADS = process.env['BENCH_HEADS'] === '1';
 
 const samples = fixtureSamples() as unknown as Envelope[];
 
@@ -52,16 +58,14 @@ const host = buildPluginHost(loadConfig({ env: {}, flags: { port: 0 } }), builti
 const route = createRouter(host.runtimes.map((r) => r.plugin));
 const messages: PluginMessage[] = [];
 const targets: (readonly number[])[] = [];
+const heads: Uint8Array[] = [];
 for (let i = 0; i < SETUP; i++) {
   const e = samples[i % samples.length] as Envelope;
+  const envelope = { ...e, timestamp: 1_700_000_000 + i * STEP, msg_id: `live-${i}` };
   // Not frozen: the service freezes messages only when external plugins are loaded (src/core.ts).
-  const m = createPluginMessage(
-    { ...e, timestamp: 1_700_000_000 + i * STEP, msg_id: `live-${i}` },
-    deriveMeta,
-    undefined,
-    false,
-  );
+  const m = createPluginMessage(envelope, deriveMeta, undefined, false);
   void m.meta;
+  if (HEADS) heads.push(encodeHead(headOf(envelope.msg_id, m.meta, envelope)));
   messages.push(m);
   targets.push(route(m.topic));
 }
@@ -77,7 +81,10 @@ let cpuHalf = process.cpuUsage();
 for (let s = 0; s < N; s += BATCH) {
   if (s === (N >> 1) - ((N >> 1) % BATCH)) cpuHalf = process.cpuUsage();
   const end = Math.min(s + BATCH, N);
-  for (let j = s; j < end; j++) host.queue(messages[j] as PluginMessage, targets[j] as readonly number[], j + 1);
+  for (let j = s; j < end; j++) {
+    if (HEADS) decodeHead(heads[j] as Uint8Array);
+    host.queue(messages[j] as PluginMessage, targets[j] as readonly number[], j + 1);
+  }
   host.applyQueued();
 }
 const used = process.cpuUsage(cpuHalf);
