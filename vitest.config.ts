@@ -41,6 +41,7 @@ const OWN_PROCESS = [
   // file's `{ timestamp: 1.5, … }` would decide these tests' outcome.
   'test/actors/update-context.test.ts',
   'test/plugins/messages-last-24h-shape.test.ts',
+  'test/plugins/plain-rows.test.ts',
 ];
 
 export default defineConfig({

@@ -1,5 +1,6 @@
 import { definePlugin, rowsOf, type PluginDefinition } from '../actors/plugin-api.js';
 import { compareText, joinKey } from './fields.js';
+import { plainRow } from './plain-row.js';
 import { withRetention } from './retention.js';
 
 export interface ContributionDayRow {
@@ -37,6 +38,20 @@ function dayNames(): (dayEnd: number) => string {
   };
 }
 
+type NewDayRow = { timestamp: number; user: string; date: string; volume: number };
+
+/**
+ * A row with a hidden class of its own (plain-row.ts): as a literal it shared one with every
+ * four-member object led by `timestamp`, releng's rows and parsed heads (`{ timestamp, msg_id,
+ * topic, source_version }`) among them, whose fractions boxed this row's whole-day timestamp.
+ */
+const DayRow = plainRow(function (this: NewDayRow, timestamp: number, user: string, date: string, volume: number) {
+  this.timestamp = timestamp;
+  this.user = user;
+  this.date = date;
+  this.volume = volume;
+});
+
 /**
  * A GitHub-style contribution calendar: messages per UTC day for every user a message
  * involves. Asking for one `user` reads only that user's cells (one lookup per day), so a
@@ -73,12 +88,7 @@ export function contributionCalendar(retention?: string): PluginDefinition<Contr
       // lookup() and write(): no key string is built to be parsed back, nor in replay at all (actors/row-store.ts, write).
       for (let i = 0; i < users.length; i++) {
         // The row looked up with is the one stored, its volume set once the stored row is read (no second row made).
-        const row: { timestamp: number; user: string; date: string; volume: number } = {
-          timestamp: bucket,
-          user: users[i] as string,
-          date: dateOf(bucket),
-          volume: 1,
-        };
+        const row = new DayRow(bucket, users[i] as string, dateOf(bucket), 1);
         const previous = rows.lookup(row);
         if (previous !== undefined) row.volume = previous.volume + 1;
         rows.write(row);

@@ -6,6 +6,7 @@
  */
 import { definePlugin, type PluginDefinition, type PluginMessage } from '../actors/plugin-api.js';
 import { strAt } from './fields.js';
+import { plainRow } from './plain-row.js';
 import { withRetention } from './retention.js';
 
 const PAGURE = 'io.pagure.prod';
@@ -25,6 +26,28 @@ export interface PagureUserContributionRow {
   readonly user: string;
   readonly volume: number;
 }
+
+// Rows with hidden classes of their own, so their whole-day `timestamp` stays a small integer (plain-row.ts).
+const ProjectRow = plainRow(function (
+  this: { timestamp: number; project: string; volume: number },
+  timestamp: number,
+  project: string,
+  volume: number,
+) {
+  this.timestamp = timestamp;
+  this.project = project;
+  this.volume = volume;
+});
+const PagureUserRow = plainRow(function (
+  this: { timestamp: number; user: string; volume: number },
+  timestamp: number,
+  user: string,
+  volume: number,
+) {
+  this.timestamp = timestamp;
+  this.user = user;
+  this.volume = volume;
+});
 
 export function pagureContribution(retention?: string): PluginDefinition<PagureContributionRow> {
   return definePlugin<PagureContributionRow>({
@@ -75,7 +98,7 @@ export function pagureProjectContribution(retention?: string): PluginDefinition<
       if (project === undefined) return;
       // lookup() and write(): no key string is built to be parsed back, nor in replay at all (actors/row-store.ts, write).
       // The row looked up with is the one stored, its volume set once the stored row is read (no second row made).
-      const row: { timestamp: number; project: string; volume: number } = { timestamp: bucket, project, volume: 1 };
+      const row = new ProjectRow(bucket, project, 1);
       const previous = rows.lookup(row);
       if (previous !== undefined) row.volume = previous.volume + 1;
       rows.write(row);
@@ -97,7 +120,7 @@ export function pagureUserContribution(retention?: string): PluginDefinition<Pag
       const users = message.meta.usernames;
       for (let i = 0; i < users.length; i++) {
         const user = users[i] as string;
-        const row: { timestamp: number; user: string; volume: number } = { timestamp: bucket, user, volume: 1 };
+        const row = new PagureUserRow(bucket, user, 1);
         const previous = rows.lookup(row);
         if (previous !== undefined) row.volume = previous.volume + 1;
         rows.write(row);

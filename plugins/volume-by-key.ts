@@ -1,5 +1,6 @@
 import { definePlugin, type PluginDefinition, type PluginMessage } from '../actors/plugin-api.js';
 import type { RowStore } from '../actors/row-store.js';
+import { plainRow } from './plain-row.js';
 import { withRetention } from './retention.js';
 
 export interface VolumeByTopicRow {
@@ -33,7 +34,10 @@ interface Spec<C extends Column> {
    * bare: an array of one per message was 20 MiB of the 2.3 GiB a 20 k-message bench allocated.
    */
   readonly keysOf: (message: PluginMessage) => string | readonly string[];
-  /** A row as a literal of fixed shape (a computed member name would build every row on V8's slow path). */
+  /**
+   * A row of fixed shape (a literal with a computed member name would build every row on V8's slow
+   * path), made by a constructor of its own so its `timestamp` stays a small integer (plain-row.ts).
+   */
   readonly row: (timestamp: number, value: string, volume: number) => NewRowOf<C>;
 }
 
@@ -49,6 +53,28 @@ function count<C extends Column>(rows: RowStore<RowOf<C>>, row: NewRowOf<C>): vo
   if (previous !== undefined) row.volume = previous.volume + 1;
   rows.write(row);
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+const TopicRow = plainRow(function (this: Mutable<VolumeByTopicRow>, timestamp: number, topic: string, volume: number) {
+  this.timestamp = timestamp;
+  this.topic = topic;
+  this.volume = volume;
+});
+const UserRow = plainRow(function (this: Mutable<VolumeByUserRow>, timestamp: number, user: string, volume: number) {
+  this.timestamp = timestamp;
+  this.user = user;
+  this.volume = volume;
+});
+const PackageRow = plainRow(function (
+  this: Mutable<VolumeByPackageRow>,
+  timestamp: number,
+  pkg: string,
+  volume: number,
+) {
+  this.timestamp = timestamp;
+  this.package = pkg;
+  this.volume = volume;
+});
 
 /** Messages per (value, time bucket), one row per value seen in a bucket, stamped with the bucket's end. */
 function volumeByKey<C extends Column>(
@@ -85,7 +111,7 @@ export function volumeByTopic(interval: string, retention?: string): PluginDefin
       description:
         'Counts messages per full topic in fixed time buckets aligned on the UNIX epoch. One row per topic that had messages in a bucket, stamped with the end of the bucket.',
       keysOf: (m) => m.topic,
-      row: (timestamp, topic, volume) => ({ timestamp, topic, volume }),
+      row: (timestamp, topic, volume) => new TopicRow(timestamp, topic, volume),
     },
     interval,
     retention,
@@ -102,7 +128,7 @@ export function volumeByUser(interval: string, retention?: string): PluginDefini
         'Counts messages per Fedora account name in fixed time buckets aligned on the UNIX epoch. A message counts once for each ' +
         'of the users it involves (message meta `usernames`); messages involving nobody are not counted. Rows are stamped with the end of the bucket.',
       keysOf: (m) => m.meta.usernames,
-      row: (timestamp, user, volume) => ({ timestamp, user, volume }),
+      row: (timestamp, user, volume) => new UserRow(timestamp, user, volume),
     },
     interval,
     retention,
@@ -119,7 +145,7 @@ export function volumeByPackage(interval: string, retention?: string): PluginDef
         'Counts messages per package name in fixed time buckets aligned on the UNIX epoch. A message counts once for each ' +
         'of the packages it involves (message meta `packages`); messages about no package are not counted. Rows are stamped with the end of the bucket.',
       keysOf: (m) => m.meta.packages,
-      row: (timestamp, pkg, volume) => ({ timestamp, package: pkg, volume }),
+      row: (timestamp, pkg, volume) => new PackageRow(timestamp, pkg, volume),
     },
     interval,
     retention,
