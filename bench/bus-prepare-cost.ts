@@ -7,7 +7,11 @@
  * does not move, count instructions with callgrind at two message counts and divide the
  * difference by the difference in messages (start-up and warm-up cancel out):
  *
- *   valgrind --tool=callgrind --callgrind-out-file=/dev/null node --single-threaded --hash-seed=1 --random-seed=1 dist/bench/bus-prepare-cost.js 2000
+ *   valgrind --tool=callgrind --callgrind-out-file=/dev/null node --single-threaded --hash-seed=1 --random-seed=1 \
+ *     --max-inlined-bytecode-size-cumulative=230 dist/bench/bus-prepare-cost.js 2000
+ *
+ * The inlining flag is the service's own budget (src/v8-inlining.ts sets it in serve, not here):
+ * without it V8's default (920) inlines more than the service does and the counts differ.
  *   PREPARE_DIST=/other/worktree/dist   the build measured (an A/B run)
  *   BENCH_SIGNED=1                      every sample signed, as production fedmsg signs them
  */
