@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Clock, systemClock } from '../../src/clock.js';
+import { MovedClock } from '../helpers/moved-clock.js';
 import { eventually, fatBatch, type Frame, type Live, RawClient, startLive } from './harness.js';
 
 // Soft limit 64 KiB, hard limit 4× = 256 KiB. Sixty views of five fat rows (~41 KB each, under
@@ -70,26 +70,6 @@ function readSlowly(c: RawClient, step = 32 * 1024): { stop(): void } {
       socket.off('data', onData);
     },
   };
-}
-
-/**
- * The system time plus what the test has moved it on by: the hub reads the slow timeout on the
- * service's clock, so a stuck client is given up on without the test waiting it out for real.
- */
-class MovedClock implements Clock {
-  private offset = 0;
-  now(): number {
-    return Date.now() + this.offset;
-  }
-  moveOn(ms: number): void {
-    this.offset += ms;
-  }
-  every(ms: number, fn: () => void): () => void {
-    return systemClock.every(ms, fn);
-  }
-  aligned(ms: number, fn: () => void): () => void {
-    return systemClock.aligned(ms, fn);
-  }
 }
 
 const resyncs = (c: RawClient) => c.frames.filter((f) => f.type === 'snapshot' && f['reason'] === 'resync');

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { definePlugin, rowsOf } from '../../actors/plugin-api.js';
-import { type Clock, systemClock } from '../../src/clock.js';
+import { MovedClock } from '../helpers/moved-clock.js';
 import { openSse } from '../helpers/sse-stream.js';
 import { eventually } from '../helpers/service-process.js';
 import { RawClient, startLive, type Live } from './harness.js';
@@ -114,23 +114,6 @@ describe("a plugin view's failure met by a WebSocket subscription, an SSE stream
     ]);
   }, 60_000);
 });
-
-/** The system time plus what the test moved it on by: the log's period passes without waiting it out. */
-class MovedClock implements Clock {
-  private offset = 0;
-  now(): number {
-    return Date.now() + this.offset;
-  }
-  moveOn(ms: number): void {
-    this.offset += ms;
-  }
-  every(ms: number, fn: () => void): () => void {
-    return systemClock.every(ms, fn);
-  }
-  aligned(ms: number, fn: () => void): () => void {
-    return systemClock.aligned(ms, fn);
-  }
-}
 
 describe('subscribers joining a live view that fails already', () => {
   const JOIN = 'joined-failing-1m';
