@@ -32,51 +32,22 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixtureSamples, wire } from './fedmsg-wire.js';
+import { type PackedBatch, threadBatches } from './thread-batches.js';
 
 const TAKEN = Number(process.argv[2] ?? 100);
 const PREPARED = Number(process.env['HANDOVER_COMMIT_PREPARED'] ?? 600);
 const BATCH = 16;
 const unpackOnly = process.env['HANDOVER_COMMIT_STAGE'] === 'unpack';
 const dist = process.env['HANDOVER_COMMIT_DIST'] ?? new URL('../', import.meta.url).pathname;
-const load = <T>(path: string) => import(`${dist}/${path}`) as Promise<T>;
 
 if (TAKEN > PREPARED) throw new Error(`${TAKEN} batches asked for, ${PREPARED} prepared`);
 
-await import(`${dist}/src/msgpack-strings.js`);
-const { prepareFrames, threadLimits, unclocked } =
-  await load<typeof import('../src/bus-prepare.js')>('src/bus-prepare.js');
-const { PairBatch } = await load<typeof import('../src/transfer-buffer.js')>('src/transfer-buffer.js');
-const { ItemBatch } = await load<typeof import('../src/bus-thread-protocol.js')>('src/bus-thread-protocol.js');
-const { unpackBatch } = await load<typeof import('../src/bus-thread-batch.js')>('src/bus-thread-batch.js');
-const { loadConfig } = await load<typeof import('../src/config.js')>('src/config.js');
-const { assembleCore } = await load<typeof import('../src/core.js')>('src/core.js');
-const { DataStore } = await load<typeof import('../snapshots/lmdb-store.js')>('snapshots/lmdb-store.js');
-
-const samples = fixtureSamples();
-// The same ids and timestamps run after run (within the hour): a Map's probes depend on the strings.
-const now = Math.floor(Date.now() / 3_600_000) * 3600;
-const config = loadConfig({ env: {}, flags: { port: 0 } });
-const limits = unclocked(threadLimits(config));
-const fill = () => Date.now() / 1000;
-
-type Packed = { readonly items: ReturnType<InstanceType<typeof ItemBatch>['take']>; readonly buffer: ArrayBuffer };
-const batches: Packed[] = [];
-for (let b = 0, n = 0; b < PREPARED; b++) {
-  const items = new ItemBatch();
-  const pairs = new PairBatch();
-  while (items.count < BATCH) {
-    const s = samples[n % samples.length] as (typeof samples)[number];
-    const pass = Math.floor(n / samples.length);
-    const e = { ...s, timestamp: now - 3600 + (n % 3000), msg_id: `handover-${n}`, i: pass + 1 };
-    n++;
-    const prepared = prepareFrames([Buffer.from(s.topic), Buffer.from(wire(e))], limits, fill);
-    if (prepared.kind !== 'ready') continue;
-    const end = pairs.add(prepared.record, prepared.head);
-    items.ready('bench', end, pairs.size, prepared.corrected, prepared.truncated, prepared.filled);
-  }
-  batches.push({ items: items.take(), buffer: pairs.take() });
-}
+const { batches, config, unpackBatch, assembleCore, DataStore } = await threadBatches(
+  dist,
+  PREPARED,
+  BATCH,
+  'handover',
+);
 
 const dir = mkdtempSync(join(tmpdir(), 'handover-commit-'));
 const store = new DataStore(dir);
@@ -97,7 +68,7 @@ const fail = (err: unknown) => {
 // As the service once live (service-start.ts): new ids settled by the Bloom filter, not an index read each.
 await core.journal.known.build();
 for (let b = 0; b < TAKEN; b++) {
-  const { items, buffer } = batches[b] as Packed;
+  const { items, buffer } = batches[b] as PackedBatch;
   const messages = unpackBatch(items, buffer, fail) ?? [];
   if (unpackOnly) {
     for (const m of messages)

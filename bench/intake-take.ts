@@ -16,51 +16,20 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixtureSamples, wire } from './fedmsg-wire.js';
+import { threadBatches } from './thread-batches.js';
 
 const TAKEN = Number(process.argv[2] ?? 100);
 const PREPARED = Number(process.env['TAKE_PREPARED'] ?? 400);
 const BATCH = 16;
 const dist = process.env['TAKE_DIST'] ?? new URL('../', import.meta.url).pathname;
-const load = <T>(path: string) => import(`${dist}/${path}`) as Promise<T>;
 
-await import(`${dist}/src/msgpack-strings.js`);
-const { prepareFrames, threadLimits, unclocked } =
-  await load<typeof import('../src/bus-prepare.js')>('src/bus-prepare.js');
-const { PairBatch } = await load<typeof import('../src/transfer-buffer.js')>('src/transfer-buffer.js');
-const { ItemBatch } = await load<typeof import('../src/bus-thread-protocol.js')>('src/bus-thread-protocol.js');
-const { unpackBatch } = await load<typeof import('../src/bus-thread-batch.js')>('src/bus-thread-batch.js');
-const { loadConfig } = await load<typeof import('../src/config.js')>('src/config.js');
-const { assembleCore } = await load<typeof import('../src/core.js')>('src/core.js');
-const { DataStore } = await load<typeof import('../snapshots/lmdb-store.js')>('snapshots/lmdb-store.js');
-
-const samples = fixtureSamples();
-// The same ids and timestamps run after run (within the hour): a Map's probes depend on the strings.
-const now = Math.floor(Date.now() / 3_600_000) * 3600;
-const config = loadConfig({ env: {}, flags: { port: 0 } });
-const limits = unclocked(threadLimits(config));
-const fill = () => Date.now() / 1000;
-
-type Messages = NonNullable<ReturnType<typeof unpackBatch>>;
-const batches: Messages[] = [];
+const parts = await threadBatches(dist, PREPARED, BATCH, 'take');
+const { config, assembleCore, DataStore } = parts;
 const fail = (err: unknown) => {
   throw err;
 };
-for (let b = 0, n = 0; b < PREPARED; b++) {
-  const items = new ItemBatch();
-  const pairs = new PairBatch();
-  while (items.count < BATCH) {
-    const s = samples[n % samples.length] as (typeof samples)[number];
-    const pass = Math.floor(n / samples.length);
-    const e = { ...s, timestamp: now - 3600 + (n % 3000), msg_id: `take-${n}`, i: pass + 1 };
-    n++;
-    const prepared = prepareFrames([Buffer.from(s.topic), Buffer.from(wire(e))], limits, fill);
-    if (prepared.kind !== 'ready') continue;
-    const end = pairs.add(prepared.record, prepared.head);
-    items.ready('bench', end, pairs.size, prepared.corrected, prepared.truncated, prepared.filled);
-  }
-  batches.push(unpackBatch(items.take(), pairs.take(), fail) ?? []);
-}
+type Messages = NonNullable<ReturnType<typeof parts.unpackBatch>>;
+const batches: Messages[] = parts.batches.map(({ items, buffer }) => parts.unpackBatch(items, buffer, fail) ?? []);
 
 const dir = mkdtempSync(join(tmpdir(), 'intake-take-'));
 const store = new DataStore(dir);
