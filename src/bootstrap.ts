@@ -41,10 +41,11 @@ export function peerExport(
   backfillOverlap: number,
   timeoutSeconds: number,
   tally?: ExportTally,
+  signal?: AbortSignal,
 ): () => Promise<PeerExport> {
   // No bigger than a replica accepts: it would be refused there after the whole transfer.
   // No longer than a replica waits for the whole download (the same setting there): an export built later serves nobody.
-  const limits = { maxBytes: MAX_EXPORT_BYTES, timeoutMs: timeoutSeconds * 1000 };
+  const limits = { maxBytes: MAX_EXPORT_BYTES, timeoutMs: timeoutSeconds * 1000, ...(signal ? { signal } : {}) };
   const build = () => exportInChild(dataDir, tailSeconds(backfillOverlap), limits);
   return shared(tally ? () => tally.follow(build) : build);
 }

@@ -18,6 +18,12 @@ export interface ExportLimits {
   readonly timeoutMs: number;
   /** Which Node runs the child: this one (tests name a wrapper that hangs). */
   readonly node?: string;
+  /**
+   * The service's stop or close: the child is killed and the export fails. Without it close()
+   * and stop() returned with the child still reading the released data dir for up to
+   * --export-timeout, its handle keeping the embedder's process alive.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -27,6 +33,8 @@ export interface ExportLimits {
  */
 export function exportInChild(dataDir: string, tailSeconds: number, limits: ExportLimits): Promise<PeerExport> {
   return new Promise((resolve, reject) => {
+    const { signal } = limits;
+    if (signal?.aborted) return reject(stoppedFailure());
     const child = spawn(limits.node ?? process.execPath, [CHILD.pathname, dataDir, String(tailSeconds)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -39,6 +47,12 @@ export function exportInChild(dataDir: string, tailSeconds: number, limits: Expo
       timedOut = true;
       child.kill('SIGKILL');
     }, limits.timeoutMs);
+    let stopped = false;
+    const stop = () => {
+      stopped = true;
+      child.kill('SIGKILL');
+    };
+    signal?.addEventListener('abort', stop, { once: true });
     child.stdout.on('data', (chunk: Buffer) => {
       size += chunk.byteLength;
       if (size > limits.maxBytes) {
@@ -53,10 +67,13 @@ export function exportInChild(dataDir: string, tailSeconds: number, limits: Expo
     });
     child.once('error', (err) => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', stop);
       reject(err);
     });
-    child.once('close', (code, signal) => {
+    child.once('close', (code, killedBy) => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', stop);
+      if (stopped) return reject(stoppedFailure());
       if (timedOut)
         return reject(
           new ExportFailure(
@@ -67,7 +84,7 @@ export function exportInChild(dataDir: string, tailSeconds: number, limits: Expo
       if (tooLarge) return reject(new ExportFailure('too_large', `the export exceeds ${limits.maxBytes} bytes`));
       if (code !== 0)
         return reject(
-          new ExportFailure('failed', `the export process ended with ${signal ?? `code ${code}`}: ${stderr.trim()}`),
+          new ExportFailure('failed', `the export process ended with ${killedBy ?? `code ${code}`}: ${stderr.trim()}`),
         );
       if (size === 0) return resolve(null);
       const out = Buffer.concat(chunks, size);
@@ -76,6 +93,9 @@ export function exportInChild(dataDir: string, tailSeconds: number, limits: Expo
     });
   });
 }
+
+const stoppedFailure = () =>
+  new ExportFailure('failed', 'the service is stopping: the export process was killed (or not started)');
 
 /**
  * One export at a time: requests that come while one is being built share it, so a peer

@@ -29,6 +29,7 @@ export type ExportOutcome = 'built' | 'no_snapshot' | ExportFailureKind;
  */
 export class ExportTally {
   #running = 0;
+  readonly #idle: (() => void)[] = [];
   readonly #ended: Record<ExportOutcome, number> = { built: 0, no_snapshot: 0, timed_out: 0, too_large: 0, failed: 0 };
 
   get inProgress(): number {
@@ -60,8 +61,15 @@ export class ExportTally {
     );
   }
 
+  /** Settles once no build is in progress (close() and stop() wait here for a killed child to exit). */
+  idle(): Promise<void> {
+    if (this.#running === 0) return Promise.resolve();
+    return new Promise((r) => this.#idle.push(r));
+  }
+
   #end(outcome: ExportOutcome): void {
     this.#running--;
     this.#ended[outcome]++;
+    if (this.#running === 0) for (const r of this.#idle.splice(0)) r();
   }
 }

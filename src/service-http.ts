@@ -63,6 +63,8 @@ export interface ServiceHttpDeps {
   readonly catchUpMissing?: () => ReadonlyMap<string, number>;
   /** The logger's output, whose dropped lines /metrics counts. */
   readonly logOutput?: LogOutputStatus;
+  /** Aborted by stop() and close(): an export child still running is killed. */
+  readonly stopping?: AbortSignal;
 }
 
 export interface ServiceHttp {
@@ -78,19 +80,27 @@ export interface ServiceHttp {
    * fresh (prom-client is asynchronous), a filtered /raw scan yields: the adapter awaits promises.
    */
   handle(req: HttpRequest): HttpResponse | Promise<HttpResponse>;
+  /**
+   * Settles once no export child runs (killed once `stopping` aborts), or after EXPORT_EXIT_WAIT_MS:
+   * a child stuck in the kernel (a hung disk) is not ended even by SIGKILL, and is let go.
+   */
+  exportsEnded(): Promise<void>;
 }
+
+/** How long stop() and close() wait for a killed export child to exit. */
+const EXPORT_EXIT_WAIT_MS = 5_000;
 
 /**
  * GET /admin/export's export (bootstrap.ts), loaded on the first request: it brings the import
  * and export commands, and most services are never asked. One peerExport for all requests, so
  * concurrent ones still share one export child.
  */
-function lazyPeerExport(config: Config, tally: ExportTally): () => Promise<PeerExport> {
+function lazyPeerExport(config: Config, tally: ExportTally, signal?: AbortSignal): () => Promise<PeerExport> {
   let loaded: Promise<() => Promise<PeerExport>> | undefined;
   const { dataDir, backfillOverlap, exportTimeout } = config;
   return async () => {
     loaded ??= import('./bootstrap.js').then(({ peerExport }) =>
-      peerExport(dataDir, backfillOverlap, exportTimeout, tally),
+      peerExport(dataDir, backfillOverlap, exportTimeout, tally, signal),
     );
     return (await loaded)();
   };
@@ -207,7 +217,7 @@ export function createServiceHttp(d: ServiceHttpDeps): ServiceHttp {
           ) ?? err
         );
       }),
-    exportSnapshot: lazyPeerExport(config, exports),
+    exportSnapshot: lazyPeerExport(config, exports, d.stopping),
     onExportError: (err) =>
       d.log.error(
         { err: errorText(err) },
@@ -240,5 +250,13 @@ export function createServiceHttp(d: ServiceHttpDeps): ServiceHttp {
       return metrics.scrape().then(() => api(req));
     return api(req);
   };
-  return { api, admin, metrics, scanGate, handle };
+  const exportsEnded = async (): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((r) => {
+      timer = setTimeout(r, EXPORT_EXIT_WAIT_MS);
+    });
+    await Promise.race([exports.idle(), bound]);
+    clearTimeout(timer);
+  };
+  return { api, admin, metrics, scanGate, handle, exportsEnded };
 }

@@ -7,6 +7,8 @@ import type { ServiceParts } from './service-parts.js';
 export interface Stoppable {
   snapshot(): Promise<SnapshotReport>;
   readonly metrics: { stop(): void };
+  /** GET /admin/export's child killed by the abort has exited (bounded). */
+  exportsEnded(): Promise<void>;
 }
 
 /**
@@ -66,6 +68,8 @@ export async function stopService(s: ServiceParts, service: Stoppable): Promise<
     s.host.stop();
     s.journal.known.stop();
     s.journal.stopRetrying();
+    // Killed by the abort: close() and stop() returned with it reading the data dir released below.
+    await service.exportsEnded();
     await s.store.close();
     // Last: a commit that settled while the store closed was applied, watched, before this.
     stopHangWatch(s);
@@ -121,6 +125,7 @@ export async function closeService(s: ServiceParts, service: Stoppable): Promise
   s.host.stop();
   s.journal.known.stop();
   s.journal.stopRetrying();
+  await service.exportsEnded();
   await s.journal.flush();
   await s.store.close();
   releaseDataDir(s);

@@ -56,6 +56,8 @@ export class Service {
   private readonly route: (req: HttpRequest) => HttpResponse | Promise<HttpResponse>;
   /** Filtered /raw scans running and waiting (tests and metrics read it). */
   readonly scanGate: ScanGate;
+  /** Settles once no GET /admin/export child runs (bounded): stop() and close() wait here. */
+  readonly exportsEnded: () => Promise<void>;
   /** `/admin/*` routes (POST /admin/snapshot); null for other paths. */
   readonly admin: AdminHandler;
   readonly metrics: ServiceMetrics;
@@ -151,11 +153,13 @@ export class Service {
       snapshot: () => this.snapshotMeasured(),
       catchUpMissing: () => parts.catchUpMissing,
       ...(options.logOutput ? { logOutput: options.logOutput } : {}),
+      stopping: state.abort.signal,
     });
     this.http = web.api;
     this.admin = web.admin;
     this.metrics = web.metrics;
     this.scanGate = web.scanGate;
+    this.exportsEnded = web.exportsEnded;
     this.route = web.handle;
   }
 
