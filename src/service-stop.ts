@@ -105,6 +105,9 @@ export async function closeService(s: ServiceParts, service: Stoppable): Promise
   const { state } = s;
   state.released = true;
   haltBackgroundWork(s, service);
+  // From now on no snapshot starts; one in progress (its trim too) ends before the store closes:
+  // closed under it, it failed and lmdb-js's read-transaction timer threw, uncaught.
+  const snapshotsEnded = s.snapshots.close();
   await state.opening;
   state.subscription?.close();
   // Waited for as stop() waits: a caller's process.exit() right after met the bus thread's
@@ -126,6 +129,7 @@ export async function closeService(s: ServiceParts, service: Stoppable): Promise
   s.journal.known.stop();
   s.journal.stopRetrying();
   await service.exportsEnded();
+  await snapshotsEnded;
   await s.journal.flush();
   await s.store.close();
   releaseDataDir(s);

@@ -43,6 +43,10 @@ export class SnapshotCycle {
   /** journal.corrupt when last logged: new damage found by reads is logged as it appears. */
   private corruptLogged = 0;
 
+  /** Snapshots in progress, their slot retirement and journal trim included, settled however they end. */
+  readonly #taking = new Set<Promise<unknown>>();
+  #closed = false;
+
   constructor(private readonly deps: SnapshotCycleDeps) {}
 
   /** Damage met so far (by the start-up replay, which logged it itself) is not logged again. */
@@ -50,7 +54,26 @@ export class SnapshotCycle {
     this.corruptLogged = this.deps.journal.corrupt;
   }
 
-  async take(): Promise<SnapshotReport> {
+  take(): Promise<SnapshotReport> {
+    if (this.#closed) return Promise.reject(new Error('the service is closing: no snapshot is taken'));
+    const taking = this.#take();
+    const settled = taking.catch(() => undefined);
+    this.#taking.add(settled);
+    void settled.then(() => this.#taking.delete(settled));
+    return taking;
+  }
+
+  /**
+   * No snapshot starts from now on; settles once those in progress have ended. close() closed
+   * the store under a periodic or admin snapshot still writing: it failed reading the closed
+   * store, and lmdb-js's read-transaction timer then threw in the embedder's process (uncaught).
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    while (this.#taking.size > 0) await Promise.all(this.#taking);
+  }
+
+  async #take(): Promise<SnapshotReport> {
     const { intake, snapshotter, journal, log, clock } = this.deps;
     this.logNewCorruption();
     try {
