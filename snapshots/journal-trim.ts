@@ -86,8 +86,8 @@ const TRIM_STEP = 256;
 export interface TrimPacing {
   /** Entries per step (default 256); tests make it small. */
   readonly step?: number;
-  /** Called between steps (tests count them). */
-  readonly onStep?: () => void;
+  /** Called between steps (tests count them; one returning a promise holds the trim until it settles). */
+  readonly onStep?: () => unknown;
 }
 
 /**
@@ -133,7 +133,7 @@ export async function trimJournal(journal: Journal, policy: TrimPolicy, pacing: 
   return removed;
 }
 
-function pause(pacing: TrimPacing): Promise<void> {
-  pacing.onStep?.();
-  return new Promise((resolve) => setImmediate(resolve));
+async function pause(pacing: TrimPacing): Promise<void> {
+  await pacing.onStep?.();
+  await new Promise((resolve) => setImmediate(resolve));
 }

@@ -3,6 +3,7 @@ import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Logger, LogOutputStatus } from './logger.js';
 import type { MetaDeriver } from './message.js';
+import type { TrimPacing } from '../snapshots/journal-trim.js';
 import type { SnapshotterOptions } from '../snapshots/snapshotter.js';
 
 /** What Service.build() is given: the config, and the seams tests and benches set. */
@@ -19,6 +20,8 @@ export interface ServiceOptions {
   /** Snapshot chunking (the bench compares chunked with one-turn snapshots); defaults in snapshot-pacer.ts. */
   readonly snapshotChunk?: Pick<SnapshotterOptions, 'chunkMs' | 'chunkEntries'>;
   readonly deriveMeta?: MetaDeriver;
+  /** The journal trim after each snapshot: its step size, and a hook between steps (tests hold a trim with it). */
+  readonly trimPacing?: TrimPacing;
   /**
    * Check the LMDB file in a child process before mapping it (default true). Only in-process
    * tests that restart hundreds of times over files they damaged at the value level turn it off.

@@ -147,6 +147,7 @@ export function buildParts(source: PartsSource): ServiceParts {
     intake,
     snapshotter: core.snapshotter,
     running: () => state.phase === 'running',
+    trimPacing: options.trimPacing,
   });
   const catchUpPlan = planCatchUp(core.restored, core.host.idents);
   const holdBehind = (ident: string, mark: NotLoadedMark | null) => core.snapshotter.hold(ident, mark);

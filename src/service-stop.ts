@@ -70,6 +70,10 @@ export async function stopService(s: ServiceParts, service: Stoppable): Promise<
     s.journal.stopRetrying();
     // Killed by the abort: close() and stop() returned with it reading the data dir released below.
     await service.exportsEnded();
+    // A periodic or admin snapshot's journal trim (steps over many turns, after its write, which
+    // alone the final snapshot is serialised after) read on from the store closed below and
+    // failed ('Can not renew a transaction from a closed database'). No snapshot starts from now.
+    await s.snapshots.close();
     await s.store.close();
     // Last: a commit that settled while the store closed was applied, watched, before this.
     stopHangWatch(s);

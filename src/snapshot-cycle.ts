@@ -2,6 +2,7 @@ import { parseInterval } from '../actors/interval.js';
 import type { Journal } from '../snapshots/journal.js';
 import {
   coveredByAllGenerations,
+  type TrimPacing,
   type TrimPolicy,
   trimJournal,
   trimWaitsOnCoverage,
@@ -27,6 +28,8 @@ export interface SnapshotCycleDeps {
   readonly snapshotter: Snapshotter;
   /** Journal damage is an error to log only once the service runs (replay reports its own). */
   readonly running: () => boolean;
+  /** The journal trim's steps (tests hold one to reach a stop or close under it). */
+  readonly trimPacing?: TrimPacing | undefined;
 }
 
 /**
@@ -172,7 +175,7 @@ export class SnapshotCycle {
   private async trimJournal(): Promise<void> {
     const covered = coveredByAllGenerations(this.deps.store);
     if (!Number.isFinite(covered)) return;
-    const removed = await trimJournal(this.deps.journal, this.trimPolicy(covered));
+    const removed = await trimJournal(this.deps.journal, this.trimPolicy(covered), this.deps.trimPacing);
     if (removed > 0) this.deps.log.info({ removed, covered }, 'journal trimmed');
   }
 
