@@ -4,6 +4,7 @@ import { unpackPrepared } from './prepared-head.js';
 import type { FromReplayThread, ReplayWorkerData, ToReplayThread } from './replay-thread-protocol.js';
 import { trackThread } from './process-exit.js';
 import { PulseWatch } from './thread-pulse.js';
+import { settledWithin } from './settled-within.js';
 
 /** Under vitest the sources are TypeScript; the thread always runs the built file. */
 const WORKER_URL = import.meta.url.endsWith('.ts')
@@ -163,21 +164,9 @@ export async function* replayBatches(options: ReplayBatchesOptions): AsyncGenera
  * (the process's exit still bounds its wait for it: process-exit.ts).
  */
 async function ended(worker: Worker, exited: Promise<void>, terminated: boolean): Promise<void> {
-  if (!terminated && (await within(exited, END_WAIT_MS))) return;
+  if (!terminated && (await settledWithin(exited, END_WAIT_MS))) return;
   void worker.terminate();
-  await within(exited, END_WAIT_MS);
-}
-
-function within(exited: Promise<void>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    // Not holding the process open: a thread let go must not keep it from exiting.
-    timer.unref();
-    void exited.then(() => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
+  await settledWithin(exited, END_WAIT_MS);
 }
 
 function unpackBatch(

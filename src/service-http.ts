@@ -10,6 +10,7 @@ import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { PeerExport } from './export-process.js';
 import { ExportTally } from './export-tally.js';
+import { settledWithin } from './settled-within.js';
 import { type AdminHandler, createAdminHandler } from './http/admin-routes.js';
 import { createHttpHandler, type HttpHandler } from './http/api-routes.js';
 import type { ViewFailureLog } from './http/view-failure-log.js';
@@ -251,12 +252,7 @@ export function createServiceHttp(d: ServiceHttpDeps): ServiceHttp {
     return api(req);
   };
   const exportsEnded = async (): Promise<void> => {
-    let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise<void>((r) => {
-      timer = setTimeout(r, EXPORT_EXIT_WAIT_MS);
-    });
-    await Promise.race([exports.idle(), bound]);
-    clearTimeout(timer);
+    await settledWithin(exports.idle(), EXPORT_EXIT_WAIT_MS);
   };
   return { api, admin, metrics, scanGate, handle, exportsEnded };
 }
