@@ -26,31 +26,24 @@ async function exportInProgress(base: string, auth: Record<string, string>) {
 }
 
 describe('an export in progress', () => {
-  const startClosed = adminServiceForBlock(TOKEN);
-  const startStopped = adminServiceForBlock(TOKEN);
+  // One service each: the first ends its own.
+  const ends = [
+    { by: 'close', start: adminServiceForBlock(TOKEN) },
+    { by: 'stop', start: adminServiceForBlock(TOKEN) },
+  ] as const;
 
-  it('is ended by close(): its child has exited when close() returns', async () => {
-    const { service: s, base, auth } = await startClosed();
-    for (const m of recentSamples(Math.floor(Date.now() / 1000)).slice(0, 200)) s.accept(m as never);
-    await s.settled();
-    await s.snapshot();
-    const { answer, child } = await exportInProgress(base, auth);
-    await s.close();
-    expect(childrenWith('export-child.js')).toEqual([]);
-    expect(() => process.kill(child, 0)).toThrow();
-    // The request ended too (an error answer or the connection cut), not left waiting.
-    expect(await answer).not.toBe(200);
-  }, 30_000);
-
-  it('is ended by stop() as well', async () => {
-    const { service: s, base, auth } = await startStopped();
-    for (const m of recentSamples(Math.floor(Date.now() / 1000)).slice(0, 200)) s.accept(m as never);
-    await s.settled();
-    await s.snapshot();
-    const { answer, child } = await exportInProgress(base, auth);
-    await s.stop();
-    expect(childrenWith('export-child.js')).toEqual([]);
-    expect(() => process.kill(child, 0)).toThrow();
-    expect(await answer).not.toBe(200);
-  }, 30_000);
+  for (const { by, start } of ends) {
+    it(`is ended by ${by}(): its child has exited when ${by}() returns`, async () => {
+      const { service: s, base, auth } = await start();
+      for (const m of recentSamples(Math.floor(Date.now() / 1000)).slice(0, 200)) s.accept(m as never);
+      await s.settled();
+      await s.snapshot();
+      const { answer, child } = await exportInProgress(base, auth);
+      await s[by]();
+      expect(childrenWith('export-child.js')).toEqual([]);
+      expect(() => process.kill(child, 0)).toThrow();
+      // The request ended too (an error answer or the connection cut), not left waiting.
+      expect(await answer).not.toBe(200);
+    }, 30_000);
+  }
 });
