@@ -1,4 +1,5 @@
 /** The pacing of a snapshot's write: bounded chunks of work, each ending in a yield to the event loop. */
+import { SnapshotCancelledError } from './snapshot-cancelled.js';
 import type { SnapshotterOptions } from './snapshotter-options.js';
 
 /**
@@ -24,6 +25,8 @@ export class Pacer {
 
   constructor(
     private readonly options: Pick<SnapshotterOptions, 'chunkMs' | 'chunkEntries' | 'onYield' | 'turnClock'>,
+    /** Whether the snapshot is to be given up: asked when the event loop hands back a turn. */
+    private readonly cancelled: () => boolean = () => false,
   ) {
     this.clock = options.turnClock ?? (() => performance.now());
   }
@@ -52,11 +55,16 @@ export class Pacer {
     this.longest = Math.max(this.longest, this.clock() - this.turnStart);
   }
 
+  /**
+   * Ends the chunk and hands the event loop a turn. Rejects with SnapshotCancelledError when the
+   * snapshot was cancelled meanwhile (a close() runs in some other turn, so this is where it is seen).
+   */
   async yield(): Promise<void> {
     this.end();
     this.yields++;
     this.options.onYield?.();
     await new Promise<void>((resolve) => setImmediate(resolve));
+    if (this.cancelled()) throw new SnapshotCancelledError();
     this.start();
   }
 }

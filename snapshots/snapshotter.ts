@@ -7,9 +7,11 @@ import type { DataStore, SlotCut } from './lmdb-store.js';
 import type { NotLoadedMark } from './not-loaded.js';
 import { shapeOf } from './plugin-shape.js';
 import type { RestoreReport } from './restore.js';
+import { SnapshotCancelledError } from './snapshot-cancelled.js';
 import { Pacer } from './snapshot-pacer.js';
 import type { SnapshotReport, SnapshotterOptions } from './snapshotter-options.js';
 
+export { SnapshotCancelledError } from './snapshot-cancelled.js';
 export type { Position, SnapshotReport, SnapshotterOptions } from './snapshotter-options.js';
 
 /** Entries removed per LMDB call when a slot is cleared, so clearing is paced like writing. */
@@ -40,6 +42,8 @@ export class Snapshotter {
   private readonly rewrite = new Set<string>();
   private chain: Promise<unknown> = Promise.resolve();
   private lastSeq = -1;
+  /** Set by cancel(): no snapshot is written from now on. */
+  private cancelled = false;
 
   constructor(
     runtimes: readonly PluginRuntime[],
@@ -105,7 +109,18 @@ export class Snapshotter {
     return this.generation;
   }
 
+  /**
+   * For good (the service is closing): the snapshot being written stops at its next chunk
+   * boundary, its transaction aborted, and every snapshot not yet begun is refused; each rejects
+   * with SnapshotCancelledError. A large state's snapshot takes many turns, which close() waited
+   * out in full, only to close the store after it.
+   */
+  cancel(): void {
+    this.cancelled = true;
+  }
+
   private async write(writeUnchanged?: () => boolean): Promise<SnapshotReport> {
+    if (this.cancelled) throw new SnapshotCancelledError();
     const started = performance.now();
     const position = this.options.position();
     // Nothing happened since the last snapshot: the newest generation on disk is still exact.
@@ -148,7 +163,7 @@ export class Snapshotter {
     let bytes = 0;
     const rewritten: string[] = [];
     const copyFrom = this.retainedFrom !== null && !this.retainedCopied.has(slot) ? this.retainedFrom : null;
-    const pacer = new Pacer(this.options);
+    const pacer = new Pacer(this.options, () => this.cancelled);
     try {
       await this.store.writeSnapshot(async (batch) => {
         pacer.start();

@@ -15,6 +15,7 @@
  */
 import { AppendSettlement, PROBE_AFTER_MS } from './append-settlement.js';
 import { AppendWitness } from './append-witness.js';
+import { SnapshotCancelledError } from './snapshot-cancelled.js';
 import type { SnapshotKey } from './store-entry-keys.js';
 import { GuardedTable, guardedNames } from './store-guard.js';
 import { StorePanic } from './store-panic.js';
@@ -267,7 +268,11 @@ export class StoreCommits {
     await this.root.close();
   }
 
-  /** `write`, rejecting with a WriteFailedError that names LMDB's cause when its commit fails. */
+  /**
+   * `write`, rejecting with a WriteFailedError that names LMDB's cause when its commit fails. A
+   * snapshot cancelled part-way (SnapshotCancelledError: its fill threw it, and LMDB aborted its
+   * child transaction) is no failure of the disk: passed through as it is, the flag untouched.
+   */
   protected checked<T>(write: Promise<T>): Promise<T> {
     return write.then(
       (value) => {
@@ -275,7 +280,7 @@ export class StoreCommits {
         return value;
       },
       async (err: unknown) => {
-        if (err instanceof DataFilePanicError) throw err;
+        if (err instanceof DataFilePanicError || err instanceof SnapshotCancelledError) throw err;
         this.writeFailed = true;
         const failure = await writeFailure(err);
         // A commit whose meta-page write failed leaves the environment failed for good.

@@ -44,7 +44,7 @@ export interface CoreOptions {
   readonly restore?: boolean | { readonly base: RestoreReport };
   /** The newest slot's entries, read by the start-up check (check-and-read.ts); restore reads them there. */
   readonly preread?: PrereadSlot | null;
-  readonly snapshotChunk?: Pick<SnapshotterOptions, 'chunkEntries' | 'chunkMs'> | undefined;
+  readonly snapshotChunk?: Pick<SnapshotterOptions, 'chunkEntries' | 'chunkMs' | 'onYield'> | undefined;
   readonly events?: CoreEvents;
 }
 

@@ -17,8 +17,11 @@ export interface ServiceOptions {
   readonly clock?: Clock;
   /** Plugin definitions; default: the built-in ones. */
   readonly plugins?: readonly unknown[];
-  /** Snapshot chunking (the bench compares chunked with one-turn snapshots); defaults in snapshot-pacer.ts. */
-  readonly snapshotChunk?: Pick<SnapshotterOptions, 'chunkMs' | 'chunkEntries'>;
+  /**
+   * Snapshot chunking (the bench compares chunked with one-turn snapshots); defaults in
+   * snapshot-pacer.ts. `onYield` is told of each chunk ended (tests count them, or act between two).
+   */
+  readonly snapshotChunk?: Pick<SnapshotterOptions, 'chunkMs' | 'chunkEntries' | 'onYield'>;
   readonly deriveMeta?: MetaDeriver;
   /** The journal trim after each snapshot: its step size, and a hook between steps (tests hold a trim with it). */
   readonly trimPacing?: TrimPacing;

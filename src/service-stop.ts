@@ -46,7 +46,11 @@ export async function stopService(s: ServiceParts, service: Stoppable): Promise<
   try {
     // The data file failed for good (MDB_PANIC): no snapshot can be written in this process.
     if (s.store.panic !== null) throw s.store.panic;
-    // A stop during replay still snapshots: what was replayed is state like any other.
+    // A stop during replay still snapshots: what was replayed is state like any other. A
+    // periodic or admin snapshot still being written is waited for, not cancelled as by close():
+    // this one, serialised after it, then writes only what changed since, where after a cancel
+    // it would write again all that one had written (its slot's cursors stay put). The admin
+    // request gets its report, and should this one fail, that one's generation is on disk.
     const report = await service.snapshot();
     s.log.info(
       { generation: report.generation, written: report.written, ms: Math.round(report.durationMs), wasRunning },
@@ -110,8 +114,10 @@ export async function closeService(s: ServiceParts, service: Stoppable): Promise
   state.released = true;
   haltBackgroundWork(s, service);
   // From now on no snapshot starts; one in progress (its trim too) ends before the store closes:
-  // closed under it, it failed and lmdb-js's read-transaction timer threw, uncaught.
-  const snapshotsEnded = s.snapshots.close();
+  // closed under it, it failed and lmdb-js's read-transaction timer threw, uncaught. Its write
+  // is cancelled at its next chunk, its transaction aborted: no final snapshot is written here,
+  // so the one before it and the journal hold everything, as for a close between snapshots.
+  const snapshotsEnded = s.snapshots.close({ cancel: true });
   await state.opening;
   state.subscription?.close();
   // Waited for as stop() waits: a caller's process.exit() right after met the bus thread's

@@ -8,7 +8,7 @@ import {
   trimWaitsOnCoverage,
 } from '../snapshots/journal-trim.js';
 import type { DataStore } from '../snapshots/lmdb-store.js';
-import type { Snapshotter, SnapshotReport } from '../snapshots/snapshotter.js';
+import { SnapshotCancelledError, type Snapshotter, type SnapshotReport } from '../snapshots/snapshotter.js';
 import { type Clock, nextTurn } from './clock.js';
 import type { Config } from './config.js';
 import type { Intake } from './intake.js';
@@ -70,9 +70,12 @@ export class SnapshotCycle {
    * No snapshot starts from now on; settles once those in progress have ended. close() closed
    * the store under a periodic or admin snapshot still writing: it failed reading the closed
    * store, and lmdb-js's read-transaction timer then threw in the embedder's process (uncaught).
+   * With `cancel` (Service.close()), the one being written is given up at its next chunk
+   * boundary (Snapshotter.cancel) rather than waited out: a large state's takes many turns.
    */
-  async close(): Promise<void> {
+  async close(options: { readonly cancel?: boolean } = {}): Promise<void> {
     this.#closed = true;
+    if (options.cancel === true) this.deps.snapshotter.cancel();
     while (this.#taking.size > 0) await Promise.all(this.#taking);
   }
 
@@ -100,6 +103,14 @@ export class SnapshotCycle {
       await this.afterSnapshot();
       return report;
     } catch (err) {
+      // The service is closing (close()): no failure, nothing for health or metrics to count.
+      if (err instanceof SnapshotCancelledError) {
+        log.info(
+          { newestGeneration: snapshotter.currentGeneration },
+          'snapshot cancelled: the service is closing; the previous generation and the journal hold every message',
+        );
+        throw err;
+      }
       this.failures++;
       this.failure = {
         since: this.failure?.since ?? clock.now(),

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { SnapshotCancelledError } from '../../snapshots/snapshot-cancelled.js';
 import type { SnapshotReport } from '../../snapshots/snapshotter.js';
 import { json, type HttpRequest, type HttpResponse, quoted } from './responses.js';
 import { thrownMessage } from './thrown-message.js';
@@ -39,14 +40,16 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
   return (req) => {
     if (req.path !== '/admin' && !req.path.startsWith('/admin/')) return null;
     return handle(req).catch((err: unknown) =>
-      json(
-        500,
-        {
-          error: 'snapshot_failed',
-          detail: `the snapshot failed: ${thrownMessage(err).slice(0, 500)}; see the server log`,
-        },
-        NO_STORE,
-      ),
+      err instanceof SnapshotCancelledError
+        ? cancelled(err)
+        : json(
+            500,
+            {
+              error: 'snapshot_failed',
+              detail: `the snapshot failed: ${thrownMessage(err).slice(0, 500)}; see the server log`,
+            },
+            NO_STORE,
+          ),
     );
   };
 
@@ -92,6 +95,11 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
     if (route === '/admin/export') return exportResponse();
     const report = await deps.snapshot();
     return json(200, report, NO_STORE);
+  }
+
+  /** A snapshot cancelled by the service's close(): nothing failed, and no retry here can succeed. */
+  function cancelled(err: SnapshotCancelledError): HttpResponse {
+    return json(503, { error: 'snapshot_cancelled', detail: err.message }, NO_STORE);
   }
 
   /** The file `statscache snapshot export` would write; its header carries the payload's SHA-256, which the reader verifies. */

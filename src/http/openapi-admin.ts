@@ -18,6 +18,11 @@ export function adminPaths(): Json {
           },
           '401': { description: 'missing or wrong token' },
           '404': { description: 'admin routes disabled' },
+          '500': { description: 'the snapshot failed (`snapshot_failed`, naming the cause; the server log has it)' },
+          '503': {
+            description:
+              'the service is closing and cancelled the snapshot before it committed (`snapshot_cancelled`): the previous generation and the journal hold every message',
+          },
         },
       },
     },

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SnapshotCancelledError } from '../../snapshots/snapshot-cancelled.js';
 import { createAdminHandler } from '../../src/http/admin-routes.js';
 import type { HttpRequest } from '../../src/http/responses.js';
 import { loadConfig } from '../../src/config.js';
@@ -47,6 +48,16 @@ describe('POST /admin/snapshot', () => {
     })(request('POST', '/admin/snapshot', `Bearer ${TOKEN}`));
     expect(failing?.status).toBe(500);
     expect(JSON.parse(failing?.body as string)).toMatchObject({ error: 'snapshot_failed' });
+    // Cancelled by the service's close(): no disk failed, so not snapshot_failed (test/e2e/close-during-snapshot).
+    const cancelled = await createAdminHandler({
+      adminToken: TOKEN,
+      snapshot: () => Promise.reject(new SnapshotCancelledError()),
+    })(request('POST', '/admin/snapshot', `Bearer ${TOKEN}`));
+    expect(cancelled?.status).toBe(503);
+    expect(JSON.parse(cancelled?.body as string)).toMatchObject({
+      error: 'snapshot_cancelled',
+      detail: expect.stringMatching(/the service is closing/),
+    });
     // What failed may not print (String() of a null-prototype object throws): still a 500 saying
     // so, not a rejected answer the HTTP adapter never sends.
     for (const thrown of [Object.create(null), { message: Object.create(null) }]) {

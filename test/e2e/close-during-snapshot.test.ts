@@ -1,57 +1,133 @@
+import { request } from 'node:http';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { Service } from '../../src/service.js';
 import { recentSamples } from '../helpers/fixtures.js';
+import { sampleOf } from '../helpers/probes.js';
 import { tempDir } from '../helpers/service-process.js';
+
+const TOKEN = 'close-during-snapshot-token';
+
+/** POST /admin/snapshot over a connection of its own (closed after the answer: nothing kept alive). */
+function postSnapshot(port: number): Promise<{ status: number; body: { error?: string; detail?: string } }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/admin/snapshot', agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as never }));
+    });
+    req.setHeader('authorization', `Bearer ${TOKEN}`);
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Each plugin's state digest (/plugins), read in-process. */
+function digests(s: Service): Record<string, string> {
+  const res = s.http({ method: 'GET', path: '/plugins', query: '', header: () => '' });
+  const body = JSON.parse(String(res.body)) as { plugins: { ident: string; digest: string }[] };
+  return Object.fromEntries(body.plugins.map((p) => [p.ident, p.digest]));
+}
 
 /**
  * close() closed the store under a snapshot still being written (a periodic one, POST
  * /admin/snapshot): the snapshot failed on the closed store ('snapshot failed' logged), and
  * lmdb-js's read-transaction timer then threw in the embedder's process ("Attempt to reset an
- * invalid read txn", uncaught). close() now waits for it. Real service, real LMDB; the snapshot
- * is written in chunks of 20 entries, so it is surely in progress when close() is called.
+ * invalid read txn", uncaught). close() then waited for the whole snapshot, which for a large
+ * state is many chunks with no bound of close()'s own. It now cancels it at its next chunk
+ * boundary: its child transaction aborted, the previous generation and the journal hold every
+ * message, and nothing counts it as a failed write. Real service, real HTTP, real LMDB; the
+ * snapshot is written in chunks of 20 entries, and close() is called from its third chunk's end.
  */
 describe('close() while a snapshot is being written', () => {
   const dir = tempDir();
   afterAll(() => dir.remove());
 
-  it('lets the snapshot finish before the store closes, and a new one is refused', async () => {
-    const lines: { msg?: string; err?: unknown }[] = [];
+  it('cancels it at its next chunk, counts no failure, answers the admin request 503, and reopens on the previous generation and the journal', async () => {
+    const lines: { level?: number; msg?: string; err?: unknown }[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
     const config = loadConfig({
-      flags: { dataDir: dir.path, port: 0, bind: ['tcp://127.0.0.1:*'], snapshotInterval: 3600 },
+      flags: {
+        dataDir: dir.path,
+        port: 0,
+        bind: ['tcp://127.0.0.1:*'],
+        snapshotInterval: 3600,
+        adminToken: TOKEN,
+      },
     });
-    const s = await Service.build({ config, logger, snapshotChunk: { chunkEntries: 20 } });
+    let chunks = 0;
+    let atChunk: (() => void) | null = null;
+    const s = await Service.build({
+      config,
+      logger,
+      snapshotChunk: {
+        chunkEntries: 20,
+        onYield: () => {
+          chunks++;
+          atChunk?.();
+        },
+      },
+    });
     await s.start();
     const now = Math.floor(Date.now() / 1000);
-    for (let i = 0; i < 10; i++)
-      for (const m of recentSamples(now - i * 7)) s.accept({ ...m, msg_id: `${m.msg_id}-${i}` } as never);
+    const accept = (round: number) => {
+      for (const m of recentSamples(now - round * 7)) s.accept({ ...m, msg_id: `${m.msg_id}-${round}` } as never);
+    };
+    for (let i = 0; i < 4; i++) accept(i);
     await s.settled();
-    let settled = false;
-    const snap = s.snapshot().then(
-      (report) => ({ report, err: null }),
-      (err: unknown) => ({ report: null, err: String(err) }),
-    );
-    void snap.then(() => (settled = true));
-    const closing = s.close();
-    expect(settled, 'the snapshot ended before close() was called').toBe(false);
-    // One asked for while closing is refused, not written to a store about to close.
-    const refused = s.snapshot().then(
-      () => 'written',
-      (e: unknown) => String(e),
-    );
+    const previous = await s.snapshot();
+    expect(previous.generation).toBe(1);
+    // Messages only the journal holds from here on: the cancelled snapshot would have held them.
+    for (let i = 4; i < 6; i++) accept(i);
+    await s.settled();
+    expect(s.journal.position).toBeGreaterThan(previous.journalSeq);
+    const before = digests(s);
+
+    chunks = 0;
+    let closing: Promise<void> | null = null;
+    let refused: Promise<string> | null = null;
+    atChunk = () => {
+      if (chunks !== 3 || closing !== null) return;
+      closing = s.close();
+      // One asked for while closing is refused, not written to a store about to close.
+      refused = s.snapshot().then(
+        () => 'written',
+        (e: unknown) => String(e),
+      );
+    };
+    const port = s.server?.port ?? 0;
+    const answer = await postSnapshot(port);
+    expect(closing, 'close() was called from the third chunk').not.toBeNull();
     await closing;
-    const { report, err } = await snap;
-    expect(err).toBeNull();
+    // Cancelled at the next chunk boundary: the generation's whole write (a new slot, every
+    // entry again: at least as many chunks as generation 1's) never went on.
+    expect(chunks).toBe(3);
+    expect(previous.yields).toBeGreaterThan(50);
+    expect(answer.status).toBe(503);
+    expect(answer.body.error).toBe('snapshot_cancelled');
+    expect(answer.body.detail).toMatch(/cancelled because the service is closing/);
     expect(await refused).toMatch(/the service is closing/);
-    expect(report?.written).toBeGreaterThan(1000);
-    expect(lines.filter((l) => /snapshot failed/.test(l.msg ?? ''))).toEqual([]);
-    // The data dir opens again on the generation that snapshot wrote.
+    expect(s.lastSnapshot?.generation).toBe(1);
+    // No disk failure said or counted: not logged as a failure, not in the metrics, not degraded.
+    expect(
+      lines.filter((l) => /snapshot failed|WriteFailedError/.test(`${l.msg ?? ''} ${String(l.err ?? '')}`)),
+    ).toEqual([]);
+    expect(lines.filter((l) => /^snapshot cancelled/.test(l.msg ?? '')).map((l) => l.level)).toEqual([30]);
+    const metrics = await s.metrics.refresh();
+    expect(metrics).toMatch(/^statscache_snapshot_failures_total /m);
+    expect(sampleOf(metrics, 'statscache_snapshot_failures_total')).toBe(0);
+    expect(sampleOf(metrics, 'statscache_degraded')).toBe(0);
+
+    // The data dir opens again on generation 1, whole, and the journal replays the rest.
     const again = await Service.build({ config, logger });
     try {
-      expect(again.restored.meta?.generation).toBe(report?.generation);
-      expect(again.restored.meta?.journalSeq).toBe(report?.journalSeq);
+      expect(again.restored.meta?.generation).toBe(1);
+      expect(again.restored.meta?.journalSeq).toBe(previous.journalSeq);
+      await again.recover();
+      expect(again.counters.replayed).toBe(s.journal.position - previous.journalSeq);
+      expect(digests(again)).toEqual(before);
     } finally {
       await again.close();
     }
