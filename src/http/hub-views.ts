@@ -2,7 +2,6 @@ import type * as z from 'zod';
 import type { PluginHost } from '../../actors/plugin-host.js';
 import type { PluginRuntime } from '../../actors/plugin-runtime.js';
 import { ViewHungBefore } from '../../actors/view-cache.js';
-import { errorText } from '../logger.js';
 import type { HubRefusals } from './hub-counters.js';
 import { DEFAULT_MAX_PAGE_DEPTH, pluginParamsSchema } from './query-params.js';
 import { DEFAULT_MAX_NEW_VIEWS_PER_IP, ViewBudget } from './view-budget.js';
@@ -42,15 +41,11 @@ export class HubViews {
    * Logged once per failure episode, not per recompute: a broken view logged a warning on every
    * tick that found its plugin moved (up to 10 a second at the default --ws-tick-ms), and a
    * custom one each second besides, as the clock moved its default stop, on a quiet bus too.
+   * One line, the plugin's (view-failure-log.ts) with the view's fields: it was that line and one
+   * of the view's own, the same stack twice.
    */
   private readonly viewFailed: ViewFailed = (view, err) => {
-    // The plugin's line, shared with HTTP and throttled per plugin; this one is the view's episode.
-    this.options.onViewFailed?.(view.spec.ident, err, 'live_view');
-    this.options.log?.(
-      'warn',
-      { view: view.key, plugin: view.spec.ident, seq: view.seq, err: errorText(err) },
-      'live view failed to recompute; kept its last rows and told its subscribers (view_failed); logged again when it computes',
-    );
+    this.options.onViewFailed(view.spec.ident, err, 'live_view', { view: view.key, seq: view.seq });
     // A view woken by a subscriber has none yet: that one is told after its first frames (WsSubscriptions, SseStreams).
     if (view.subscribers > 0) this.failedNow.push(view);
   };
@@ -157,7 +152,7 @@ export class HubViews {
       // subscriber is told view_failed, an answer of the failure as HTTP's repeated ones are, and
       // counted toward the plugin's next line as they are. One whose failure began waking it now
       // was counted with that line ('live_view').
-      if (!began && view.failure !== null) this.options.onViewFailed?.(runtime.ident, view.failure.thrown, via);
+      if (!began && view.failure !== null) this.options.onViewFailed(runtime.ident, view.failure.thrown, via);
       return { view };
     } catch (err) {
       if (err instanceof TooManyViews) {
@@ -170,7 +165,7 @@ export class HubViews {
       }
       if (err instanceof ViewHungBefore) return { code: 'view_hung', detail: err.message };
       // The new view's first compute failed: no episode began, so nothing else logs it.
-      this.options.onViewFailed?.(runtime.ident, err, via);
+      this.options.onViewFailed(runtime.ident, err, via);
       return { code: 'view_failed', detail: `the view of ${runtime.ident} failed: ${thrownMessage(err)}` };
     }
   }

@@ -9,6 +9,12 @@
  * them all: service-parts.ts): the first failure is logged with its stack, then at most one line
  * every `everySeconds` while it keeps failing, carrying how many answers failed since the last
  * line. A WebSocket subscription or SSE stream refused this way was logged nowhere before.
+ *
+ * A live view's failure beginning (`live`: which view, and the seq of the rows its subscribers
+ * keep) is always a line, throttle or not, and the plugin's period starts again from it: it is
+ * once per failure episode of that view, and its end is logged too (hub-views.ts), so a start
+ * throttled away left an end with no beginning. It was a second line of its own beside this one,
+ * with the same stack.
  */
 
 import { errorText } from '../logger.js';
@@ -16,7 +22,13 @@ import { errorText } from '../logger.js';
 /** Where a failure was met: the log line's `via` field. */
 export type ViewFailureVia = 'http' | 'websocket' | 'sse' | 'live_view';
 
-export type ViewFailureLog = (ident: string, err: unknown, via: ViewFailureVia) => void;
+/** The live view whose failure began: its key (the line's `view`) and the seq its subscribers' rows are as of. */
+export interface FailedLiveView {
+  readonly view: string;
+  readonly seq: number;
+}
+
+export type ViewFailureLog = (ident: string, err: unknown, via: ViewFailureVia, live?: FailedLiveView) => void;
 
 /** Where a failure was met, and what the client got, as the line says it. */
 const MET: Readonly<Record<ViewFailureVia, string>> = {
@@ -39,20 +51,28 @@ export function viewFailureLog(
   // Per plugin: when its last line was written, and failed answers since. Plugins are fixed at
   // start-up, so this holds at most one entry per plugin.
   const last = new Map<string, { at: number; since: number }>();
-  return (ident, err, via) => {
+  return (ident, err, via, live) => {
     const now = nowSeconds();
     const seen = last.get(ident);
-    if (seen !== undefined && now - seen.at < everySeconds) {
+    if (live === undefined && seen !== undefined && now - seen.at < everySeconds) {
       seen.since++;
       return;
     }
     const before = seen?.since ?? 0;
     last.set(ident, { at: now, since: 0 });
-    warn(
-      { plugin: ident, via, err: errorText(err), failed_answers_since_last_line: before },
+    const said =
       seen === undefined
         ? `the view of ${ident} failed ${MET[via]}; further failures (HTTP, WebSocket, SSE) logged at most every ${everySeconds} s`
-        : `the view of ${ident} failed ${MET[via]} again; ${before} failed answers since the last line`,
+        : `the view of ${ident} failed ${MET[via]} again; ${before} failed answers since the last line`;
+    warn(
+      {
+        plugin: ident,
+        via,
+        ...(live === undefined ? {} : { view: live.view, seq: live.seq }),
+        err: errorText(err),
+        failed_answers_since_last_line: before,
+      },
+      live === undefined ? said : `${said}; this live view is logged again when it computes or is retired`,
     );
   };
 }

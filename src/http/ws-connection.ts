@@ -58,8 +58,8 @@ export interface HubLimits {
 export interface HubOptions extends HubLimits {
   readonly now: () => number;
   readonly log?: (level: 'info' | 'warn', fields: Record<string, unknown>, msg: string) => void;
-  /** Told of each view failure a subscription or stream met: the log line HTTP's failures share (view-failure-log.ts). */
-  readonly onViewFailed?: ViewFailureLog;
+  /** Told of each view failure a subscription, stream or live view met: the log line HTTP's failures share (view-failure-log.ts). */
+  readonly onViewFailed: ViewFailureLog;
   readonly maxViews?: number;
   /** Views one client IP may have computed (created or woken) per minute; see view-budget.ts. */
   readonly maxNewViewsPerIp?: number;

@@ -56,6 +56,40 @@ describe('the log of plugin views failing', () => {
     expect(lines[1]?.msg).toContain('recomputing a live view');
   });
 
+  it("writes a live view's failure beginning whatever the period, with the view's fields, and starts the period from it", () => {
+    let now = 0;
+    const lines: { fields: Readonly<Record<string, unknown>>; msg: string }[] = [];
+    const log = viewFailureLog(
+      (fields, msg) => lines.push({ fields, msg }),
+      () => now,
+      60,
+    );
+    const err = new Error('x');
+    log('a-1m', err, 'http');
+    now = 10;
+    log('a-1m', err, 'http');
+    // Once per episode of that view, whose end is logged too: never throttled away.
+    now = 20;
+    log('a-1m', err, 'live_view', { view: 'v1', seq: 7 });
+    now = 75;
+    log('a-1m', err, 'http');
+    now = 80;
+    log('a-1m', err, 'http');
+    expect(lines.map((l) => l.fields)).toEqual([
+      { plugin: 'a-1m', via: 'http', err: expect.any(String), failed_answers_since_last_line: 0 },
+      {
+        plugin: 'a-1m',
+        via: 'live_view',
+        view: 'v1',
+        seq: 7,
+        err: expect.stringContaining('Error: x\n    at '),
+        failed_answers_since_last_line: 1,
+      },
+      { plugin: 'a-1m', via: 'http', err: expect.any(String), failed_answers_since_last_line: 1 },
+    ]);
+    expect(lines[1]?.msg).toContain('this live view is logged again when it computes');
+  });
+
   it('logs what a plugin threw even when it cannot be printed', () => {
     const lines: Readonly<Record<string, unknown>>[] = [];
     viewFailureLog(

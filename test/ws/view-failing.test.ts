@@ -12,7 +12,9 @@ import { eventually, type Frame, httpRows, keyOf, matchesHttp, RawClient, startL
  * Now each subscriber (WebSocket, with its id; SSE) gets one `view_failed` frame per failure
  * episode, a subscriber joining meanwhile gets it after its snapshot, the warning is logged once
  * per episode (its end with the count), and the first good recompute is an update frame (even
- * one changing no row) that makes the rows the client kept right again.
+ * one changing no row) that makes the rows the client kept right again. The warning is one line:
+ * the plugin's failure line (view-failure-log.ts) was written beside the view's own, with the
+ * same stack; now the plugin's line carries the view's fields.
  */
 const flaky = definePlugin({
   name: 'Flaky view',
@@ -36,9 +38,18 @@ const flaky = definePlugin({
 });
 const IDENT = 'flaky-view-1m';
 const T = Math.floor(Date.now() / 1000) - 60;
-const FAILED_LOG = 'live view failed to recompute';
-
-type LogLine = { level: number; msg: string; failures?: number; view?: string };
+type LogLine = {
+  level: number;
+  msg: string;
+  failures?: number;
+  view?: string;
+  plugin?: string;
+  via?: string;
+  seq?: number;
+  err?: string;
+  failed_answers_since_last_line?: number;
+};
+const WARN = 40;
 
 /** A service of the flaky plugin with its log lines captured, and a publisher of its messages (ids prefixed). */
 function flakyService(idPrefix: string) {
@@ -69,7 +80,8 @@ describe('a live view whose plugin view starts failing after it was subscribed',
     const text = await (await fetch(`${live.base}/metrics`)).text();
     return text.split('\n').find((l) => line.test(l)) ?? '';
   };
-  const failedLogs = () => logs.filter((l) => l.msg.startsWith(FAILED_LOG));
+  // Every warning about the plugin: a failure's start is to be one line, not two.
+  const warnings = () => logs.filter((l) => l.level === WARN && l.plugin === IDENT);
 
   beforeAll(async () => {
     live = svc.live = await startLive({}, { plugins: [flaky], logger: svc.logger });
@@ -115,6 +127,17 @@ describe('a live view whose plugin view starts failing after it was subscribed',
       2,
     );
     expect(sseTold.data).toMatchObject({ type: 'error', error: 'view_failed', view: snap.view, seq: snap.seq });
+    // One warning: the view's fields and the plugin's, the stack once.
+    expect(warnings()).toEqual([
+      expect.objectContaining({
+        view: snap.view,
+        plugin: IDENT,
+        seq: snap.seq,
+        via: 'live_view',
+        failed_answers_since_last_line: 0,
+        err: expect.stringMatching(/told to fail by its latest message\n\s+at /),
+      }),
+    ]);
     await eventually(() => (sub.status === 'failing' ? true : undefined), 10_000, 'the client subscription failing', 2);
     expect([...sub.rows.values()]).toEqual([{ timestamp: T, n: 1 }]);
 
@@ -134,7 +157,7 @@ describe('a live view whose plugin view starts failing after it was subscribed',
     a.send({ op: 'ping', id: 'p' });
     await a.next((f) => f.type === 'pong', 'the pong', beforePing);
     expect(a.of('error')).toHaveLength(1);
-    expect(failedLogs()).toHaveLength(1);
+    expect(warnings()).toHaveLength(1);
 
     // A subscriber joining meanwhile gets the last good rows, then is told they are stale.
     const b = await RawClient.open(live.wsUrl);
@@ -190,7 +213,16 @@ describe('a live view whose plugin view starts failing after it was subscribed',
     const empty = await a.next((f) => f.type === 'update' && f['seq'] === snap.seq + 2, 'the empty update', 0, 10_000);
     expect(empty).toMatchObject({ rows: [], removed: [] });
     expect(a.of('error')).toHaveLength(2);
-    expect(failedLogs()).toHaveLength(2);
+    // The second episode's start is a line though the plugin's period has not passed: its end was
+    // logged, and a start throttled away would leave the next end with no beginning.
+    expect(warnings()).toHaveLength(2);
+    // Between the two: the late WebSocket subscriber and the late stream, each told view_failed.
+    expect(warnings()[1]).toMatchObject({
+      view: snap.view,
+      seq: snap.seq + 1,
+      via: 'live_view',
+      failed_answers_since_last_line: 2,
+    });
     expect(await metric(new RegExp(`^statscache_plugin_view_failures_total\\{plugin="${IDENT}"\\}`))).toMatch(/ 3$/);
     expect(await metric(/^statscache_ws_views_failing /)).toBe('statscache_ws_views_failing 0');
     a.close();
@@ -232,7 +264,7 @@ describe('a live view retired while its plugin view fails', () => {
     c.send({ op: 'subscribe', ident: IDENT, params: { start: T - 7200 }, id: 3 });
     await c.next((f) => f.type === 'snapshot' && f.id === 3, 'the third view', 0, 10_000);
     expect(live.service.hub.viewStats().retired).toBe(1);
-    const failed = logs.findIndex((l) => l.msg.startsWith(FAILED_LOG) && l.view === snap['view']);
+    const failed = logs.findIndex((l) => l.level === WARN && l.via === 'live_view' && l.view === snap['view']);
     const ended = logs.filter((l) => l.view === snap['view'] && l.msg.startsWith('live view retired while failing'));
     expect(failed).toBeGreaterThanOrEqual(0);
     expect(ended).toHaveLength(1);

@@ -40,7 +40,7 @@ const WS = 'ws-opened-1m';
 const SSE = 'sse-opened-1m';
 const TICK = 'tick-failed-1m';
 
-type LogLine = { level: number; msg: string; plugin?: string; via?: string; err?: string };
+type LogLine = { level: number; msg: string; plugin?: string; via?: string; err?: string; view?: string; seq?: number };
 
 describe("a plugin view's failure met by a WebSocket subscription, an SSE stream or a live view's tick", () => {
   let live: Live;
@@ -109,9 +109,13 @@ describe("a plugin view's failure met by a WebSocket subscription, an SSE stream
       expect.objectContaining({
         level: 40,
         via: 'live_view',
+        view: expect.any(String),
+        seq: expect.any(Number),
         err: expect.stringMatching(/Tick failed met a failing row\n\s+at /),
       }),
     ]);
+    // That one line is all: the view's own line, with the same stack, is gone into it.
+    expect(logs.filter((l) => l.level === 40 && l.plugin === TICK)).toHaveLength(1);
   }, 60_000);
 });
 
