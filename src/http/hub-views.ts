@@ -148,11 +148,9 @@ export class HubViews {
         },
         this.viewRecovered,
       );
-      // Joined failing (its subscribers' view, or a suspended one that wakes failing still): this
-      // subscriber is told view_failed, an answer of the failure as HTTP's repeated ones are, and
-      // counted toward the plugin's next line as they are. One whose failure began waking it now
-      // was counted with that line ('live_view').
-      if (!began && view.failure !== null) this.options.onViewFailed(runtime.ident, view.failure.thrown, via);
+      // Joined failing (its subscribers' view, or a suspended one that wakes failing still). One
+      // whose failure began waking it now was counted with that line ('live_view').
+      if (!began) this.joined(view, via);
       return { view };
     } catch (err) {
       if (err instanceof TooManyViews) {
@@ -168,6 +166,17 @@ export class HubViews {
       this.options.onViewFailed(runtime.ident, err, via);
       return { code: 'view_failed', detail: `the view of ${runtime.ident} failed: ${thrownMessage(err)}` };
     }
+  }
+
+  /**
+   * A subscriber joined `view` (or asked again for the one it holds): when it fails, that one is
+   * told view_failed, an answer of the failure as HTTP's repeated ones are, and counted toward
+   * the plugin's next line as they are. Counted when asked, as an HTTP 500 is when made whether
+   * or not its client reads it: a slow connection's frames wait for its resync (ws-pressure.ts),
+   * which tells it then if the view fails still.
+   */
+  joined(view: LiveView, via: Extract<ViewFailureVia, 'websocket' | 'sse'>): void {
+    if (view.failure !== null) this.options.onViewFailed(view.spec.ident, view.failure.thrown, via);
   }
 
   /** What a new subscriber is sent first: the frames after its resume point when this view still has them, else a snapshot. */

@@ -48,7 +48,7 @@ export class WsSubscriptions {
       sub = { view: opened.view, id: frame.id };
       conn.subs.set(spec.key, sub);
       this.admission.countSubs(conn.ip, 1);
-    }
+    } else this.views.joined(sub.view, 'websocket');
     sub.id = frame.id;
     // A slow connection gets its snapshots when it drains (onDrain), not now; one asked again
     // during a resync is sent again in that round.

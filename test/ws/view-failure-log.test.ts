@@ -152,6 +152,9 @@ describe('subscribers joining a live view that fails already', () => {
       error: 'view_failed',
       ident: JOIN,
     });
+    // Asking again for the view it holds: told view_failed again, an answer like the others.
+    joined.send({ op: 'subscribe', ident: JOIN, id: 3 });
+    await joined.next((f) => f.type === 'error' && f.id === 3, 'view_failed again', 0, 10_000);
     const stream = await openSse(`${live.base}/api/${JOIN}/stream`);
     await eventually(() => (stream.events.some((e) => e.event === 'view_failed') ? true : undefined), 10_000, 'SSE', 2);
     stream.close();
@@ -167,10 +170,10 @@ describe('subscribers joining a live view that fails already', () => {
     await next.body?.cancel();
     first.close();
     joined.close();
-    // The WebSocket subscriber, the SSE stream and the HTTP answer between the two lines.
+    // The WebSocket subscriber (twice), the SSE stream and the HTTP answer between the two lines.
     expect(lines()).toEqual([
       expect.objectContaining({ via: 'live_view', failed_answers_since_last_line: 0 }),
-      expect.objectContaining({ via: 'http', failed_answers_since_last_line: 3 }),
+      expect.objectContaining({ via: 'http', failed_answers_since_last_line: 4 }),
     ]);
   }, 60_000);
 });
