@@ -130,7 +130,15 @@ export function rows(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext
     ctx.cache.stats.hits++;
     return answers.remember(runtime, parts, known);
   }
-  return answers.remember(runtime, parts, answers.set(key, renderRows(req, runtime, ctx, defaultStop)));
+  const made = renderRows(req, runtime, ctx, defaultStop);
+  // A 500 is not kept, nor offered as a hot answer: each view_failed is a failure met, counted
+  // toward the plugin's log line (view-failure-log.ts), and a kept one was served again uncounted
+  // (the view cache remembers the failure, so making it again does not call the view).
+  if (made.status === 500) {
+    ctx.memoised = null;
+    return made;
+  }
+  return answers.remember(runtime, parts, answers.set(key, made));
 }
 
 function renderRows(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext, defaultStop: number): HttpResponse {

@@ -177,3 +177,38 @@ describe('subscribers joining a live view that fails already', () => {
     ]);
   }, 60_000);
 });
+
+describe('an HTTP poller meeting a failing view again and again', () => {
+  const POLLED = 'polled-failing-1m';
+  let live: Live;
+  const clock = new MovedClock();
+  const logs: LogLine[] = [];
+  const lines = () => logs.filter((l) => l.plugin === POLLED && l.msg.startsWith(`the view of ${POLLED}`));
+
+  beforeAll(async () => {
+    const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
+    live = await startLive({}, { plugins: [failing('Polled failing', 'org.test.view-failure-poll')], logger, clock });
+  });
+  afterAll(async () => {
+    await live?.close();
+  });
+
+  it("counts every 500 view_failed toward the plugin's next line, the same request in the same second too", async () => {
+    // One second and one state: a kept answer would serve the same request again (answer memo, hot answer).
+    clock.hold();
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`${live.base}/api/${POLLED}?mode=view`);
+      expect(res.status).toBe(500);
+      expect(await res.json()).toMatchObject({ error: 'view_failed' });
+    }
+    expect(lines()).toEqual([expect.objectContaining({ via: 'http', failed_answers_since_last_line: 0 })]);
+    clock.moveOn(61_000);
+    const next = await fetch(`${live.base}/api/${POLLED}?mode=view`);
+    expect(next.status).toBe(500);
+    await next.body?.cancel();
+    expect(lines()).toEqual([
+      expect.objectContaining({ via: 'http', failed_answers_since_last_line: 0 }),
+      expect.objectContaining({ via: 'http', failed_answers_since_last_line: 3 }),
+    ]);
+  }, 60_000);
+});
