@@ -165,12 +165,16 @@ export class WsHub {
   /**
    * Each subscriber of a view that began failing gets one `view_failed` frame (with its
    * subscription id over WebSocket): before, it went on holding the last rows, told nothing,
-   * while the view failed on every tick. Once per episode; its next update says it is over.
+   * while the view failed on every tick. Once per episode; its next update says it is over. A
+   * slow connection is told with its view's resync snapshot (ws-pressure.ts), unless that was
+   * sent already this round: told now too, it heard it twice, the first time about a seq whose
+   * rows it may not have had yet (off its views' topics, it missed their updates).
    */
   private tellFailed(failed: readonly LiveView[], now: number): void {
     for (const view of failed) {
       for (const conn of this.connections) {
         const sub = conn.subs.get(view.key);
+        if (conn.slowSince !== null && conn.resent?.has(view.key) !== true) continue;
         const text = sub === undefined ? null : view.failedFrame(sub.id);
         if (text !== null) this.pressure.send(conn, text);
       }

@@ -1,10 +1,22 @@
+import type { Socket } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { StatscacheClient, type WebSocketCtor } from '../../examples/ws-client/statscache-client.js';
 import { definePlugin, rowsOf, store } from '../../actors/plugin-api.js';
 import { openSse as openStream } from '../helpers/sse-stream.js';
-import { eventually, type Frame, httpRows, keyOf, matchesHttp, RawClient, startLive, type Live } from './harness.js';
+import {
+  eventually,
+  fat,
+  fatBatch,
+  type Frame,
+  httpRows,
+  keyOf,
+  matchesHttp,
+  RawClient,
+  startLive,
+  type Live,
+} from './harness.js';
 
 /**
  * A live view whose plugin's view starts failing after it was subscribed: its subscribers kept
@@ -272,6 +284,68 @@ describe('a live view retired while its plugin view fails', () => {
     expect(ended[0]?.failures).toBeGreaterThanOrEqual(1);
     expect(logs.indexOf(ended[0] as (typeof logs)[number])).toBeGreaterThan(failed);
     expect(logs.some((l) => l.view === snap['view'] && l.msg.startsWith('live view computes again'))).toBe(false);
+    c.close();
+  }, 60_000);
+});
+
+describe('a slow WebSocket client whose view starts failing', () => {
+  const svc = flakyService('flaky-slow');
+  const { publish } = svc;
+  let live: Live;
+  const socketOf = (c: RawClient) => (c.ws as unknown as { _socket: Socket })._socket;
+
+  beforeAll(async () => {
+    // Soft limit 64 KiB: a few fat rows (8 KB each) unread make the client slow.
+    live = svc.live = await startLive(
+      { wsMaxBufferedBytes: 64 * 1024, wsSlowTimeoutSeconds: 30 },
+      { plugins: [flaky, fat], logger: svc.logger },
+    );
+  });
+  afterAll(async () => {
+    await live?.close();
+  });
+
+  it('is told view_failed once, with its resync snapshot, not also while it was off its views', async () => {
+    await publish(1);
+    const c = await RawClient.open(live.wsUrl);
+    c.send({ op: 'subscribe', ident: 'fat-rows', id: 'fat' });
+    c.send({ op: 'subscribe', ident: IDENT, id: 'flaky' });
+    await c.next((f) => f.type === 'snapshot' && f.id === 'flaky', 'the snapshot', 0, 10_000);
+    await c.next((f) => f.type === 'snapshot' && f.id === 'fat', 'the fat snapshot', 0, 10_000);
+
+    // Stops reading until the hub takes it off its views' topics.
+    socketOf(c).pause();
+    let n = 0;
+    await eventually(
+      async () => {
+        if (c.closed !== null) throw new Error(`closed while filling: ${JSON.stringify(c.closed)}`);
+        await live.publish(fatBatch(4, n));
+        n += 4;
+        return live.service.hub.counts().slow > 0 ? true : undefined;
+      },
+      30_000,
+      'the client to be marked slow',
+    );
+    await publish(2, true);
+    await eventually(() => (live.service.hub.viewStats().failing === 1 ? true : undefined), 10_000, 'the failure');
+
+    socketOf(c).resume();
+    await c.next(
+      (f) => f.type === 'snapshot' && f.id === 'flaky' && f['reason'] === 'resync',
+      'the resync snapshot',
+      0,
+      10_000,
+    );
+    await eventually(() => (live.service.hub.counts().slow === 0 ? true : undefined), 10_000, 'the resync done');
+    const before = c.frames.length;
+    c.send({ op: 'ping', id: 'p' });
+    await c.next((f) => f.type === 'pong', 'the pong', before);
+    const told = c.frames.filter((f) => f.type === 'error' && f.id === 'flaky');
+    expect(told).toHaveLength(1);
+    // After the snapshot of the rows it names as the last good ones.
+    const resync = c.frames.findIndex((f) => f.type === 'snapshot' && f.id === 'flaky' && f['reason'] === 'resync');
+    expect(c.frames.indexOf(told[0] as Frame)).toBeGreaterThan(resync);
+    expect(told[0]).toMatchObject({ error: 'view_failed', seq: c.frames[resync]?.['seq'] });
     c.close();
   }, 60_000);
 });
