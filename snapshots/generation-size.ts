@@ -1,4 +1,5 @@
 import type { DataStore } from './lmdb-store.js';
+import type { WalkPacing } from './store-slot-reads.js';
 
 /** Entries and their stored bytes (values plus keys, as DataStore.slotSizes counts them). */
 export interface StoredSize {
@@ -20,8 +21,12 @@ export function generationSize(
 }
 
 /** generationSize() walked in chunks between which the event loop runs (the service's admin route). */
-export async function generationSizePaced(store: Pick<DataStore, 'slotSizesPaced'>, slot: number): Promise<StoredSize> {
-  return totalled(await store.slotSizesPaced(slot));
+export async function generationSizePaced(
+  store: Pick<DataStore, 'slotSizesPaced'>,
+  slot: number,
+  pacing: WalkPacing = {},
+): Promise<StoredSize> {
+  return totalled(await store.slotSizesPaced(slot, pacing));
 }
 
 function totalled(

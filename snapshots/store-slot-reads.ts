@@ -17,6 +17,23 @@ import {
 } from './store-entry-keys.js';
 import { StoreIndexes } from './store-indexes.js';
 import { pagesBytes } from './store-tables.js';
+import { cancellable, WalkCancelledError } from './walk-cancelled.js';
+
+/** A walk's pause between two turns: its hook, then the loop's turn. */
+async function pause(pacing: WalkPacing): Promise<void> {
+  await pacing.onStep?.();
+  await yieldToLoop();
+}
+
+/** How a paced walk of the store steps: entries per turn, and a hook between turns. */
+export interface WalkPacing {
+  /** Entries read per event-loop turn (default 4096); tests make it small. */
+  readonly chunk?: number;
+  /** Called between turns (tests count them; one returning a promise holds the walk until it settles). */
+  readonly onStep?: () => unknown;
+  /** Ends the walk at once, at the pause it waits in (WalkCancelledError): the service is closing. */
+  readonly signal?: AbortSignal;
+}
 
 export class SlotReads extends StoreIndexes {
   readSlotMeta(slot: number): Uint8Array | undefined {
@@ -120,14 +137,20 @@ export class SlotReads extends StoreIndexes {
    * slotSizes(), handing the event loop back every `chunk` entries: the service measures a
    * generation for `POST /admin/snapshot`, and a walk of a million entries in one turn held
    * reads and health probes for as long. The range keeps its read transaction across the
-   * turns, so it counts one version of the slot whatever is written meanwhile.
+   * turns, so it counts one version of the slot whatever is written meanwhile; `pacing.signal`
+   * ends it (WalkCancelledError) at the pause it waits in, its range let go as the loop is left.
    */
-  async slotSizesPaced(slot: number, chunk = 4096): Promise<Record<string, { entries: number; bytes: number }>> {
+  async slotSizesPaced(
+    slot: number,
+    pacing: WalkPacing = {},
+  ): Promise<Record<string, { entries: number; bytes: number }>> {
     const out: Record<string, { entries: number; bytes: number }> = {};
+    const chunk = Math.max(1, pacing.chunk ?? 4096);
+    if (pacing.signal?.aborted) throw new WalkCancelledError();
     let n = 0;
     for (const { key, value } of this.snapshots.getRange(slotEntries(slot))) {
       tallyEntry(out, key, value);
-      if (++n % chunk === 0) await yieldToLoop();
+      if (++n % chunk === 0) await cancellable(pause(pacing), pacing.signal);
     }
     return out;
   }

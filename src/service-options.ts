@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import type { Logger, LogOutputStatus } from './logger.js';
 import type { MetaDeriver } from './message.js';
 import type { TrimPacing } from '../snapshots/journal-trim.js';
+import type { WalkPacing } from '../snapshots/store-slot-reads.js';
 import type { SnapshotterOptions } from '../snapshots/snapshotter.js';
 
 /** What Service.build() is given: the config, and the seams tests and benches set. */
@@ -25,6 +26,8 @@ export interface ServiceOptions {
   readonly deriveMeta?: MetaDeriver;
   /** The journal trim after each snapshot: its step size, and a hook between steps (tests hold a trim with it). */
   readonly trimPacing?: TrimPacing;
+  /** The generation size walk after POST /admin/snapshot: entries per turn, and a hook between turns (tests hold it). */
+  readonly sizePacing?: WalkPacing;
   /**
    * Check the LMDB file in a child process before mapping it (default true). Only in-process
    * tests that restart hundreds of times over files they damaged at the value level turn it off.

@@ -2,6 +2,7 @@ import type { DataDirLock } from '../snapshots/data-dir-lock.js';
 import type { BusSubscription } from './bus.js';
 import type { RunningServer } from './http/uws-server.js';
 import type { ReadinessView } from './readiness.js';
+import { StoreWalks } from './store-walks.js';
 
 export type Phase = ReadinessView['phase'];
 
@@ -39,6 +40,8 @@ export class ServiceState {
    * replay read on from the closed store (MDB_BAD_TXN, recover() rejected).
    */
   recovering: Promise<unknown> = Promise.resolve();
+  /** Paced reads of the store started from HTTP: close() cancels them, stop() waits, before the store closes. */
+  readonly walks = new StoreWalks();
   /** Why intake is dead (a receive loop ended while running); null while healthy. */
   fatal: string | null = null;
   /** close() was called: bus batches still handed over are not taken in (the store is closing). */

@@ -78,6 +78,8 @@ export async function stopService(s: ServiceParts, service: Stoppable): Promise<
     // alone the final snapshot is serialised after) read on from the store closed below and
     // failed ('Can not renew a transaction from a closed database'). No snapshot starts from now.
     await s.snapshots.close();
+    // An admin snapshot's size walk (after its write, like the trim) read on from the closed store.
+    await state.walks.close();
     await s.store.close();
     // Last: a commit that settled while the store closed was applied, watched, before this.
     stopHangWatch(s);
@@ -118,6 +120,8 @@ export async function closeService(s: ServiceParts, service: Stoppable): Promise
   // is cancelled at its next chunk, its transaction aborted: no final snapshot is written here,
   // so the one before it and the journal hold everything, as for a close between snapshots.
   const snapshotsEnded = s.snapshots.close({ cancel: true });
+  // Paced reads HTTP started (the admin snapshot's size walk): ended at the pause they wait in.
+  const walksEnded = state.walks.close({ cancel: true });
   await state.opening;
   state.subscription?.close();
   // Waited for as stop() waits: a caller's process.exit() right after met the bus thread's
@@ -140,6 +144,7 @@ export async function closeService(s: ServiceParts, service: Stoppable): Promise
   s.journal.stopRetrying();
   await service.exportsEnded();
   await snapshotsEnded;
+  await walksEnded;
   await s.journal.flush();
   await s.store.close();
   releaseDataDir(s);

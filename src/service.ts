@@ -5,6 +5,9 @@ import { generationSizePaced } from '../snapshots/generation-size.js';
 import type { SalvageReport } from '../snapshots/quarantine.js';
 import type { PrereadSlot, RestoreReport } from '../snapshots/restore.js';
 import type { SnapshotReport } from '../snapshots/snapshotter.js';
+import { SnapshotUnmeasuredError } from '../snapshots/snapshot-unmeasured.js';
+import type { WalkPacing } from '../snapshots/store-slot-reads.js';
+import { WalkCancelledError } from '../snapshots/walk-cancelled.js';
 import type { AmqpInputs } from './amqp-inputs.js';
 import type { AmqpClient } from './amqp-inputs-deps.js';
 import { BIND_SOURCE, type BusSubscription } from './bus.js';
@@ -88,6 +91,8 @@ export class Service {
 
   private readonly state = new ServiceState();
   private readonly parts: ServiceParts;
+  /** The admin snapshot's size walk (ServiceOptions.sizePacing). */
+  private readonly sizePacing: WalkPacing;
 
   private constructor(
     readonly config: Config,
@@ -98,6 +103,7 @@ export class Service {
     amqpClient: AmqpClient | null,
   ) {
     const { state } = this;
+    this.sizePacing = options.sizePacing ?? {};
     const parts = buildParts({
       config,
       log,
@@ -252,12 +258,20 @@ export class Service {
    * whole stored size as `snapshot list` measures it (generationSize). The report's `bytes` is
    * what this snapshot wrote, which an operator compared with list's figure and found apart.
    * Read only here: it walks every entry of the slot, which the periodic snapshots need not pay,
-   * in chunks between which reads and probes are answered.
+   * in chunks between which reads and probes are answered. close() ends the walk before the
+   * store closes (the generation is on disk: SnapshotUnmeasuredError says which); stop() waits for it.
    */
-  async snapshotMeasured(): Promise<SnapshotReport & { generationEntries: number; generationBytes: number }> {
-    const report = await this.parts.snapshots.take();
-    const size = await generationSizePaced(this.parts.store, report.slot);
-    return { ...report, generationEntries: size.entries, generationBytes: size.bytes };
+  snapshotMeasured(): Promise<SnapshotReport & { generationEntries: number; generationBytes: number }> {
+    // Tracked whole, take and walk: a stop waits for both, a close ends the walk (SnapshotUnmeasuredError).
+    return this.state.walks.run(async (signal) => {
+      const report = await this.parts.snapshots.take();
+      try {
+        const size = await generationSizePaced(this.parts.store, report.slot, { ...this.sizePacing, signal });
+        return { ...report, generationEntries: size.entries, generationBytes: size.bytes };
+      } catch (err) {
+        throw err instanceof WalkCancelledError ? new SnapshotUnmeasuredError(report) : err;
+      }
+    });
   }
 
   /** Stops intake, pushes the last updates, writes a final snapshot and flushes LMDB (service-stop.ts). */

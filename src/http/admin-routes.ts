@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { SnapshotCancelledError } from '../../snapshots/snapshot-cancelled.js';
+import { SnapshotUnmeasuredError } from '../../snapshots/snapshot-unmeasured.js';
 import type { SnapshotReport } from '../../snapshots/snapshotter.js';
 import { json, type HttpRequest, type HttpResponse, quoted } from './responses.js';
 import { thrownMessage } from './thrown-message.js';
@@ -42,14 +43,16 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
     return handle(req).catch((err: unknown) =>
       err instanceof SnapshotCancelledError
         ? cancelled(err)
-        : json(
-            500,
-            {
-              error: 'snapshot_failed',
-              detail: `the snapshot failed: ${thrownMessage(err).slice(0, 500)}; see the server log`,
-            },
-            NO_STORE,
-          ),
+        : err instanceof SnapshotUnmeasuredError
+          ? unmeasured(err)
+          : json(
+              500,
+              {
+                error: 'snapshot_failed',
+                detail: `the snapshot failed: ${thrownMessage(err).slice(0, 500)}; see the server log`,
+              },
+              NO_STORE,
+            ),
     );
   };
 
@@ -100,6 +103,11 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
   /** A snapshot cancelled by the service's close(): nothing failed, and no retry here can succeed. */
   function cancelled(err: SnapshotCancelledError): HttpResponse {
     return json(503, { error: 'snapshot_cancelled', detail: err.message }, NO_STORE);
+  }
+
+  /** Written, but the service's close() ended the size walk: nothing failed, and the report says what is on disk. */
+  function unmeasured(err: SnapshotUnmeasuredError): HttpResponse {
+    return json(503, { error: 'snapshot_unmeasured', detail: err.message, report: err.report }, NO_STORE);
   }
 
   /** The file `statscache snapshot export` would write; its header carries the payload's SHA-256, which the reader verifies. */

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SnapshotCancelledError } from '../../snapshots/snapshot-cancelled.js';
+import { SnapshotUnmeasuredError } from '../../snapshots/snapshot-unmeasured.js';
 import { createAdminHandler } from '../../src/http/admin-routes.js';
 import type { HttpRequest } from '../../src/http/responses.js';
 import { loadConfig } from '../../src/config.js';
@@ -57,6 +58,18 @@ describe('POST /admin/snapshot', () => {
     expect(JSON.parse(cancelled?.body as string)).toMatchObject({
       error: 'snapshot_cancelled',
       detail: expect.stringMatching(/the service is closing/),
+    });
+    // Written, its size walk ended by close(): the report, and not snapshot_failed (test/e2e/close-during-size-walk).
+    const report = { generation: 4, slot: 0, journalSeq: 9, durationMs: 1, written: 2, removed: 0, bytes: 10 };
+    const unmeasured = await createAdminHandler({
+      adminToken: TOKEN,
+      snapshot: () => Promise.reject(new SnapshotUnmeasuredError(report)),
+    })(request('POST', '/admin/snapshot', `Bearer ${TOKEN}`));
+    expect(unmeasured?.status).toBe(503);
+    expect(JSON.parse(unmeasured?.body as string)).toMatchObject({
+      error: 'snapshot_unmeasured',
+      detail: expect.stringMatching(/generation 4 was written .*the service is closing/),
+      report,
     });
     // What failed may not print (String() of a null-prototype object throws): still a 500 saying
     // so, not a rejected answer the HTTP adapter never sends.

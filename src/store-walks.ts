@@ -1,0 +1,34 @@
+import { SnapshotCancelledError } from '../snapshots/snapshot-cancelled.js';
+
+/**
+ * Paced reads of the store started from HTTP (the admin snapshot's generation size walk), each
+ * holding a range's read transaction across turns. close() and stop() end them before the
+ * store closes: close() cancels them at the pause they wait in (WalkCancelledError), stop()
+ * waits them out, as it waits out the admin snapshot they follow. Untracked, close() closed the
+ * store under one and it read on from the closed file (MDB_BAD_TXN).
+ */
+export class StoreWalks {
+  readonly #running = new Set<Promise<unknown>>();
+  readonly #cancel = new AbortController();
+  #closed = false;
+
+  /** Runs `walk`, given the signal close() aborts; refused (SnapshotCancelledError) once closing. */
+  run<T>(walk: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new SnapshotCancelledError());
+    const walking = walk(this.#cancel.signal);
+    const settled = walking.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#running.add(settled);
+    void settled.then(() => this.#running.delete(settled));
+    return walking;
+  }
+
+  /** No walk starts from now on; with `cancel`, those running end at their pause. Settles once none runs. */
+  async close(options: { readonly cancel?: boolean } = {}): Promise<void> {
+    this.#closed = true;
+    if (options.cancel === true) this.#cancel.abort();
+    while (this.#running.size > 0) await Promise.all(this.#running);
+  }
+}
