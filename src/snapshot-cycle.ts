@@ -58,7 +58,7 @@ export class SnapshotCycle {
   }
 
   take(): Promise<SnapshotReport> {
-    if (this.#closed) return Promise.reject(new Error('the service is closing: no snapshot is taken'));
+    if (this.#closed) return Promise.reject(new SnapshotCancelledError(true));
     const taking = this.#take();
     const settled = taking.catch(() => undefined);
     this.#taking.add(settled);

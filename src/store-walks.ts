@@ -14,7 +14,7 @@ export class StoreWalks {
 
   /** Runs `walk`, given the signal close() aborts; refused (SnapshotCancelledError) once closing. */
   run<T>(walk: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    if (this.#closed) return Promise.reject(new SnapshotCancelledError());
+    if (this.#closed) return Promise.reject(new SnapshotCancelledError(true));
     const walking = walk(this.#cancel.signal);
     const settled = walking.then(
       () => undefined,

@@ -21,7 +21,7 @@ export function adminPaths(): Json {
           '500': { description: 'the snapshot failed (`snapshot_failed`, naming the cause; the server log has it)' },
           '503': {
             description:
-              'the service is closing and cancelled the snapshot before it committed (`snapshot_cancelled`): the previous generation and the journal hold every message; or the snapshot committed and the closing service ended the walk measuring its generation (`snapshot_unmeasured`, with `report`: what was written)',
+              'the service is closing and cancelled the snapshot before it committed, or refused it (`snapshot_cancelled`): the previous generation and the journal hold every message; or the snapshot committed and the closing service ended the walk measuring its generation (`snapshot_unmeasured`, with `report`: what was written)',
           },
         },
       },

@@ -1,19 +1,29 @@
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import type { HttpRequest, HttpResponse } from '../../src/http/responses.js';
 import { Service } from '../../src/service.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { MovedClock } from '../helpers/moved-clock.js';
 import { tempDir } from '../helpers/service-process.js';
 
 const HOUR_MS = 3600 * 1000;
+const TOKEN = 'stop-during-trim-token';
+const adminSnapshot: HttpRequest = {
+  method: 'POST',
+  path: '/admin/snapshot',
+  query: '',
+  header: (name) => (name === 'authorization' ? `Bearer ${TOKEN}` : ''),
+};
 
 /**
  * stop() closed the store without waiting for a periodic snapshot's journal trim, which runs
  * after that snapshot is written, in steps over many turns: its final snapshot (serialised after
  * the periodic one's write, not after its trim) ended first, and the trim read on from the
  * closed store. Real service, real LMDB; the trim is held at its first step until the final
- * snapshot is logged, and then has hundreds of steps (one entry each) left.
+ * snapshot is logged, and then has hundreds of steps (one entry each) left. A POST /admin/snapshot
+ * asked at its second step, while the stop waits on it, is refused: 503 snapshot_cancelled, as a
+ * snapshot cancelled by close() answers (it answered 500 snapshot_failed, as a failed write).
  */
 describe('stop() while a journal trim runs', () => {
   const dir = tempDir();
@@ -42,10 +52,13 @@ describe('stop() while a journal trim runs', () => {
         snapshotInterval: 3600,
         snapshotGenerations: 1,
         journalMaxAge: '1h',
+        adminToken: TOKEN,
       },
     });
     let holdNext = true;
     let stopping: Promise<void> | null = null;
+    let steps = 0;
+    let refused: HttpResponse | Promise<HttpResponse> | null = null;
     const s = await Service.build({
       config,
       logger,
@@ -53,6 +66,8 @@ describe('stop() while a journal trim runs', () => {
       trimPacing: {
         step: 1,
         onStep: () => {
+          // The stop is waiting on this trim now, no snapshot starts: one asked for is refused.
+          if (++steps === 2) refused = s.handle(adminSnapshot);
           if (!holdNext) return;
           holdNext = false;
           // The trim's policy is set: what the final snapshot trims after is back within retention.
@@ -76,6 +91,15 @@ describe('stop() while a journal trim runs', () => {
     await stopping;
     expect(lines.filter((l) => /journal trim failed|snapshot failed|stop failed/.test(l.msg ?? ''))).toEqual([]);
     expect(lines.find((l) => l.msg === 'journal trimmed')?.removed).toBe(accepted);
+    // Refused as a cancelled one is (503 snapshot_cancelled), not as a failed write (500 snapshot_failed).
+    expect(refused, 'POST /admin/snapshot was asked during the stop').not.toBeNull();
+    const answer = await (refused as unknown as Promise<HttpResponse>);
+    expect(answer.status).toBe(503);
+    expect(JSON.parse(String(answer.body))).toMatchObject({
+      error: 'snapshot_cancelled',
+      detail: expect.stringMatching(/the service is closing/),
+    });
+    expect(lines.filter((l) => /snapshot failed/.test(l.msg ?? ''))).toEqual([]);
     // The data dir opens again on the periodic snapshot, with nothing left to replay.
     const again = await Service.build({ config, logger });
     try {
