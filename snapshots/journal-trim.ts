@@ -2,6 +2,7 @@ import { decodeChecked } from './codec.js';
 import type { SnapshotMeta } from './format.js';
 import type { Journal } from './journal.js';
 import type { DataStore } from './lmdb-store.js';
+import { cancellable, WalkCancelledError } from './walk-cancelled.js';
 
 /** The journal position every readable snapshot generation covers (Infinity with none). */
 export function coveredByAllGenerations(store: DataStore): number {
@@ -88,6 +89,11 @@ export interface TrimPacing {
   readonly step?: number;
   /** Called between steps (tests count them; one returning a promise holds the trim until it settles). */
   readonly onStep?: () => unknown;
+  /**
+   * Stops the trim at the pause it waits in (the service's close()): the transactions before it
+   * each dropped a prefix, so the journal is shorter and whole, and the next trim drops the rest.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -95,7 +101,8 @@ export interface TrimPacing {
  * retention (too old, or the journal is over its size cap). Never drops an entry a retained
  * snapshot generation would need to replay. Scans and drops in bounded steps with the event
  * loop free between them; each step's transaction drops a prefix, so a crash half-way leaves
- * a shorter but still consistent journal.
+ * a shorter but still consistent journal; so does a trim stopped by `pacing.signal` (close()),
+ * which returns what it dropped so far.
  */
 export async function trimJournal(journal: Journal, policy: TrimPolicy, pacing: TrimPacing = {}): Promise<number> {
   const first = journal.firstRetained;
@@ -122,18 +129,28 @@ export async function trimJournal(journal: Journal, policy: TrimPolicy, pacing: 
         break;
       }
     }
-    if (more) await pause(pacing);
+    if (more && !(await pause(pacing))) return 0;
   }
   if (upTo > 0 && bounds.at(-1) !== upTo) bounds.push(upTo);
   let removed = 0;
   for (const [i, bound] of bounds.entries()) {
-    if (i > 0) await pause(pacing);
+    if (i > 0 && !(await pause(pacing))) break;
     removed += await journal.truncate(bound);
   }
   return removed;
 }
 
-async function pause(pacing: TrimPacing): Promise<void> {
-  await pacing.onStep?.();
-  await new Promise((resolve) => setImmediate(resolve));
+/** The pause between two steps; false when `pacing.signal` stopped the trim in it. */
+async function pause(pacing: TrimPacing): Promise<boolean> {
+  const step = (async () => {
+    await pacing.onStep?.();
+    await new Promise((resolve) => setImmediate(resolve));
+  })();
+  try {
+    await cancellable(step, pacing.signal);
+    return true;
+  } catch (err) {
+    if (err instanceof WalkCancelledError) return false;
+    throw err;
+  }
 }

@@ -49,6 +49,8 @@ export class SnapshotCycle {
   /** Snapshots in progress, their slot retirement and journal trim included, settled however they end. */
   readonly #taking = new Set<Promise<unknown>>();
   #closed = false;
+  /** Aborted by close({ cancel }): the journal trim in progress stops at its next step. */
+  readonly #cancel = new AbortController();
 
   constructor(private readonly deps: SnapshotCycleDeps) {}
 
@@ -71,11 +73,16 @@ export class SnapshotCycle {
    * the store under a periodic or admin snapshot still writing: it failed reading the closed
    * store, and lmdb-js's read-transaction timer then threw in the embedder's process (uncaught).
    * With `cancel` (Service.close()), the one being written is given up at its next chunk
-   * boundary (Snapshotter.cancel) rather than waited out: a large state's takes many turns.
+   * boundary (Snapshotter.cancel) rather than waited out: a large state's takes many turns. So
+   * is the journal trim after a written one, at its next step (the next snapshot's trim drops
+   * the rest). stop() cancels neither: its final snapshot is serialised after the write.
    */
   async close(options: { readonly cancel?: boolean } = {}): Promise<void> {
     this.#closed = true;
-    if (options.cancel === true) this.deps.snapshotter.cancel();
+    if (options.cancel === true) {
+      this.deps.snapshotter.cancel();
+      this.#cancel.abort();
+    }
     while (this.#taking.size > 0) await Promise.all(this.#taking);
   }
 
@@ -186,7 +193,18 @@ export class SnapshotCycle {
   private async trimJournal(): Promise<void> {
     const covered = coveredByAllGenerations(this.deps.store);
     if (!Number.isFinite(covered)) return;
-    const removed = await trimJournal(this.deps.journal, this.trimPolicy(covered), this.deps.trimPacing);
+    const signal = this.#cancel.signal;
+    const removed = await trimJournal(this.deps.journal, this.trimPolicy(covered), {
+      ...this.deps.trimPacing,
+      signal,
+    });
+    if (signal.aborted) {
+      this.deps.log.info(
+        { removed, covered },
+        'journal trim stopped: the service is closing; the next snapshot after a start trims the rest',
+      );
+      return;
+    }
     if (removed > 0) this.deps.log.info({ removed, covered }, 'journal trimmed');
   }
 
