@@ -8,6 +8,7 @@ import type { NotLoadedMark } from './not-loaded.js';
 import { shapeOf } from './plugin-shape.js';
 import type { RestoreReport } from './restore.js';
 import { SnapshotCancelledError } from './snapshot-cancelled.js';
+import { UnencodableValueError } from './unencodable-value.js';
 import { Pacer } from './snapshot-pacer.js';
 import type { SnapshotReport, SnapshotterOptions } from './snapshotter-options.js';
 
@@ -192,7 +193,7 @@ export class Snapshotter {
               batch.remove(slot, runtime.ident, store, key);
               removed++;
             } else {
-              const encoded = encodeChecked(value);
+              const encoded = encodedValue(runtime.ident, store, key, value);
               bytes += encoded.byteLength;
               batch.put(slot, runtime.ident, store, key, encoded);
               written++;
@@ -247,6 +248,15 @@ export class Snapshotter {
       longestTurnMs: Math.max(pacer.longest, cutMs),
       cutMs,
     };
+  }
+}
+
+/** A plugin's value encoded, or UnencodableValueError naming where it is held (not a failed write). */
+function encodedValue(ident: string, store: string, key: string, value: unknown): Buffer {
+  try {
+    return encodeChecked(value);
+  } catch (err) {
+    throw new UnencodableValueError(ident, store, key, err);
   }
 }
 

@@ -16,6 +16,7 @@
 import { AppendSettlement, PROBE_AFTER_MS } from './append-settlement.js';
 import { AppendWitness } from './append-witness.js';
 import { SnapshotCancelledError } from './snapshot-cancelled.js';
+import { UnencodableValueError } from './unencodable-value.js';
 import type { SnapshotKey } from './store-entry-keys.js';
 import { GuardedTable, guardedNames } from './store-guard.js';
 import { StorePanic } from './store-panic.js';
@@ -271,7 +272,8 @@ export class StoreCommits {
   /**
    * `write`, rejecting with a WriteFailedError that names LMDB's cause when its commit fails. A
    * snapshot cancelled part-way (SnapshotCancelledError: its fill threw it, and LMDB aborted its
-   * child transaction) is no failure of the disk: passed through as it is, the flag untouched.
+   * child transaction) is no failure of the disk: passed through as it is, the flag untouched;
+   * so is one that met a plugin value it could not encode (UnencodableValueError).
    */
   protected checked<T>(write: Promise<T>): Promise<T> {
     return write.then(
@@ -280,7 +282,12 @@ export class StoreCommits {
         return value;
       },
       async (err: unknown) => {
-        if (err instanceof DataFilePanicError || err instanceof SnapshotCancelledError) throw err;
+        if (
+          err instanceof DataFilePanicError ||
+          err instanceof SnapshotCancelledError ||
+          err instanceof UnencodableValueError
+        )
+          throw err;
         this.writeFailed = true;
         const failure = await writeFailure(err);
         // A commit whose meta-page write failed leaves the environment failed for good.

@@ -34,7 +34,9 @@ describe('snapshots failing on every attempt', () => {
       30_000,
       'two snapshots failed',
     );
-    const said = /snapshots failing since \S+: the value failed to encode/;
+    // Named: the plugin and where it holds the value, then the cause (not the data file: no disk failed).
+    const said =
+      /snapshots failing since \S+: the value of plugin "unencodable" in store "v" at key "x" cannot be encoded: the value failed to encode/;
     for (const path of ['/healthz', '/readyz']) {
       const res = await getJson(`${s.base}${path}`);
       expect(res.status).toBe(200);
