@@ -16,6 +16,7 @@ import { createHttpHandler, type HttpHandler } from './http/api-routes.js';
 import type { ViewFailureLog } from './http/view-failure-log.js';
 import { EncodedCache } from './http/encoded-cache.js';
 import { createHistoryHandler } from './http/history-routes.js';
+import type { ScanBudget } from './http/history-search.js';
 import { builtExamplesDir, createExamplesHandler } from './http/pages/examples-route.js';
 import type { HttpRequest, HttpResponse } from './http/responses.js';
 import { ScanGate } from './http/scan-gate.js';
@@ -66,6 +67,10 @@ export interface ServiceHttpDeps {
   readonly logOutput?: LogOutputStatus;
   /** Aborted by stop() and close(): an export child still running is killed. */
   readonly stopping?: AbortSignal;
+  /** Told of each gated /raw scan, which stop() and close() wait for (ServiceState.walks). */
+  readonly trackScan?: <T>(scan: Promise<T>) => Promise<T>;
+  /** ServiceOptions.historySlices: a filtered /raw scan's slice timer and pause (tests). */
+  readonly historySlices?: Pick<ScanBudget, 'sliceNowMs' | 'pause'> | undefined;
 }
 
 export interface ServiceHttp {
@@ -199,7 +204,13 @@ export function createServiceHttp(d: ServiceHttpDeps): ServiceHttp {
     journal: d.journal,
     deriveMeta: d.meta,
     nowSeconds,
-    scans: { gate: scanGate, timeoutSeconds: config.historyScanTimeoutSeconds },
+    scans: {
+      gate: scanGate,
+      timeoutSeconds: config.historyScanTimeoutSeconds,
+      ...(d.historySlices ? { slices: d.historySlices } : {}),
+      ...(d.stopping ? { stopping: d.stopping } : {}),
+      ...(d.trackScan ? { track: d.trackScan } : {}),
+    },
   });
   const examples = createExamplesHandler(config.examples ? builtExamplesDir() : null);
   // Asynchronous (a snapshot waits for LMDB): the HTTP adapter must route /admin/* here and await it.

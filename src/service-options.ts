@@ -1,6 +1,7 @@
 import type { ClaimedDataDir } from './service-build.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
+import type { ScanBudget } from './http/history-search.js';
 import type { Logger, LogOutputStatus } from './logger.js';
 import type { MetaDeriver } from './message.js';
 import type { TrimPacing } from '../snapshots/journal-trim.js';
@@ -26,6 +27,8 @@ export interface ServiceOptions {
   readonly deriveMeta?: MetaDeriver;
   /** The journal trim after each snapshot: its step size, and a hook between steps (tests hold a trim with it). */
   readonly trimPacing?: TrimPacing;
+  /** A filtered /raw scan's slice timer and pause between slices (tests step the one and hold the other). */
+  readonly historySlices?: Pick<ScanBudget, 'sliceNowMs' | 'pause'>;
   /** The generation size walk after POST /admin/snapshot: entries per turn, and a hook between turns (tests hold it). */
   readonly sizePacing?: WalkPacing;
   /**

@@ -160,6 +160,8 @@ export class Service {
       catchUpMissing: () => parts.catchUpMissing,
       ...(options.logOutput ? { logOutput: options.logOutput } : {}),
       stopping: state.abort.signal,
+      historySlices: options.historySlices,
+      trackScan: (scan) => state.walks.track(scan),
     });
     this.http = web.api;
     this.admin = web.admin;

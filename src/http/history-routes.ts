@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { cancellable, WalkCancelledError } from '../../snapshots/walk-cancelled.js';
 import type { Journal } from '../../snapshots/journal.js';
 import type { Envelope, Meta } from '../envelope.js';
 import type { MetaDeriver } from '../message.js';
@@ -37,6 +39,14 @@ export interface HistoryDeps {
     readonly timeoutSeconds: number;
     /** A filtered scan's slice timer and pause between slices (performance.now, setImmediate); tests step and hold them. */
     readonly slices?: Pick<ScanBudget, 'sliceNowMs' | 'pause'>;
+    /**
+     * Aborted by stop() and close(): a gated scan ends at the pause it waits in (503
+     * service_stopping), and one not begun does not begin. Each holds the journal's range
+     * across turns, which read on from the store closed under it (MDB_BAD_TXN).
+     */
+    readonly stopping?: AbortSignal;
+    /** Told of each gated scan, which stop() and close() wait for before the store closes. */
+    readonly track?: <T>(scan: Promise<T>) => Promise<T>;
   };
 }
 
@@ -99,15 +109,22 @@ export function createHistoryHandler(deps: HistoryDeps): HistoryHandler {
       const found = searchJournal(deps.journal, q, deps.deriveMeta);
       return found instanceof Promise ? found.then((page) => rawPage(q, page)) : rawPage(q, found);
     }
-    const { gate, timeoutSeconds } = scans;
+    const { gate, timeoutSeconds, stopping } = scans;
+    const pause = scans.slices?.pause ?? yieldToLoop;
     const budget = {
       deadlineMs: arrivedMs + timeoutSeconds * 1000,
       nowMs: () => deps.nowSeconds() * 1000,
       ...scans.slices,
+      pause: () => cancellable(pause(), stopping),
     };
     const run = gate.run(async () => {
+      if (stopping?.aborted) throw new WalkCancelledError();
       const { hits, total } = await searchJournal(deps.journal, q, deps.deriveMeta, budget);
-      return rawPage(q, { hits, total }, await mapSliced(hits, (h) => message(h.entry.envelope, q.meta, h.meta)));
+      return rawPage(
+        q,
+        { hits, total },
+        await mapSliced(hits, (h) => message(h.entry.envelope, q.meta, h.meta), budget.pause),
+      );
     }, client);
     if (run === null) {
       return unavailable(
@@ -117,7 +134,14 @@ export function createHistoryHandler(deps: HistoryDeps): HistoryHandler {
         params,
       );
     }
-    return run.catch((err: unknown) => {
+    return (scans.track?.(run) ?? run).catch((err: unknown) => {
+      if (err instanceof WalkCancelledError)
+        return unavailable(
+          'service_stopping',
+          'the service is stopping: the scan was ended before its data file closes; retry once it is back, or against another instance',
+          1,
+          params,
+        );
       if (!(err instanceof ScanTimeout)) throw err;
       gate.stats.timedOut++;
       return unavailable(
@@ -200,7 +224,7 @@ export function createHistoryHandler(deps: HistoryDeps): HistoryHandler {
 
 /** A 503 that says which bound refused the scan; Retry-After tells a datagrepper client (backfill retries) when to come back. */
 function unavailable(
-  error: 'scan_busy' | 'scan_timeout',
+  error: 'scan_busy' | 'scan_timeout' | 'service_stopping',
   detail: string,
   retryAfterSeconds: number,
   params: URLSearchParams,

@@ -91,7 +91,8 @@ export function searchJournal(
 
   if (tests.length === 0) {
     // Gated (a large journal): counted and paged in steps that yield, as a filtered scan does.
-    if (budget !== undefined) return pageSliced(journal, q, lo, hi, offset, wantMeta, deriveMeta);
+    if (budget !== undefined)
+      return pageSliced(journal, q, lo, hi, offset, wantMeta, deriveMeta, budget.pause ?? yieldToLoop);
     const total = journal.countByTime(lo, hi);
     if (offset >= total) return { hits: [], total };
     return {
@@ -112,14 +113,15 @@ async function pageSliced(
   offset: number,
   wantMeta: boolean,
   deriveMeta: MetaDeriver,
+  pause: () => Promise<void>,
 ): Promise<HistoryPage> {
   // Once before the walk too: the requests that came with this one meet it running (the gate holds them).
-  await yieldToLoop();
+  await pause();
   // A pause may be the turn the data file failed in: the store refuses every read after it
   // (snapshots/store-guard.ts), the walk's next step and each decode's read alike.
-  const { total, seqs } = await journal.pageByTime(lo, hi, q.order, offset, q.rowsPerPage, yieldToLoop);
+  const { total, seqs } = await journal.pageByTime(lo, hi, q.order, offset, q.rowsPerPage, pause);
   // Decoded in slices: a page of 100 messages of 1 MiB took half a second to decode at once.
-  const hits = (await mapSliced(seqs.slice(0, q.rowsPerPage), (seq) => journal.get(seq)))
+  const hits = (await mapSliced(seqs.slice(0, q.rowsPerPage), (seq) => journal.get(seq), pause))
     .filter((entry): entry is JournalEntry => entry !== null)
     .map((entry) => ({ entry, meta: wantMeta ? deriveMeta(entry.envelope) : undefined }));
   return { hits, total };
@@ -142,12 +144,16 @@ export function unfilteredPageBytes(journal: Journal, q: HistoryQuery, limit: nu
 }
 
 /** `fn` over `items`, letting the event loop run every SLICE_MS (each item may be a message of a MiB). */
-export async function mapSliced<T, R>(items: readonly T[], fn: (item: T) => R): Promise<R[]> {
+export async function mapSliced<T, R>(
+  items: readonly T[],
+  fn: (item: T) => R,
+  pause: () => Promise<void> = yieldToLoop,
+): Promise<R[]> {
   const out: R[] = [];
   let sliceStart = performance.now();
   for (const item of items) {
     if (performance.now() - sliceStart > SLICE_MS) {
-      await yieldToLoop();
+      await pause();
       sliceStart = performance.now();
     }
     out.push(fn(item));
