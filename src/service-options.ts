@@ -27,6 +27,8 @@ export interface ServiceOptions {
   readonly deriveMeta?: MetaDeriver;
   /** The journal trim after each snapshot: its step size, and a hook between steps (tests hold a trim with it). */
   readonly trimPacing?: TrimPacing;
+  /** The removal of slots past a lowered --snapshot-generations after a snapshot: entries per step, and a hook between steps (tests). */
+  readonly retirePacing?: TrimPacing;
   /** A filtered /raw scan's slice timer and pause between slices (tests step the one and hold the other). */
   readonly historySlices?: Pick<ScanBudget, 'sliceNowMs' | 'pause'>;
   /** The generation size walk after POST /admin/snapshot: entries per turn, and a hook between turns (tests hold it). */

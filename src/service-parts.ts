@@ -148,6 +148,7 @@ export function buildParts(source: PartsSource): ServiceParts {
     snapshotter: core.snapshotter,
     running: () => state.phase === 'running',
     trimPacing: options.trimPacing,
+    retirePacing: options.retirePacing,
   });
   const catchUpPlan = planCatchUp(core.restored, core.host.idents);
   const holdBehind = (ident: string, mark: NotLoadedMark | null) => core.snapshotter.hold(ident, mark);

@@ -9,11 +9,27 @@ import {
 } from '../snapshots/journal-trim.js';
 import type { DataStore } from '../snapshots/lmdb-store.js';
 import { SnapshotCancelledError, type Snapshotter, type SnapshotReport } from '../snapshots/snapshotter.js';
+import { cancellable, WalkCancelledError } from '../snapshots/walk-cancelled.js';
 import { type Clock, nextTurn } from './clock.js';
 import type { Config } from './config.js';
 import type { Intake } from './intake.js';
 import { errorText, type Logger } from './logger.js';
 import type { SnapshotFailure } from './readiness.js';
+
+/** Whether `signal` (close()) stopped the wait between two steps: its hook, then the loop's turn. */
+async function stoppedAt(pacing: TrimPacing, signal: AbortSignal): Promise<boolean> {
+  const step = (async () => {
+    await pacing.onStep?.();
+    await nextTurn();
+  })();
+  try {
+    await cancellable(step, signal);
+    return false;
+  } catch (err) {
+    if (err instanceof WalkCancelledError) return true;
+    throw err;
+  }
+}
 
 /** Entries of a retired snapshot slot removed per LMDB transaction. */
 const RETIRE_STEP = 5000;
@@ -30,6 +46,8 @@ export interface SnapshotCycleDeps {
   readonly running: () => boolean;
   /** The journal trim's steps (tests hold one to reach a stop or close under it). */
   readonly trimPacing?: TrimPacing | undefined;
+  /** The retirement's steps of slots past --snapshot-generations (default RETIRE_STEP entries; tests make them small and count them). */
+  readonly retirePacing?: TrimPacing | undefined;
 }
 
 /**
@@ -74,8 +92,8 @@ export class SnapshotCycle {
    * store, and lmdb-js's read-transaction timer then threw in the embedder's process (uncaught).
    * With `cancel` (Service.close()), the one being written is given up at its next chunk
    * boundary (Snapshotter.cancel) rather than waited out: a large state's takes many turns. So
-   * is the journal trim after a written one, at its next step (the next snapshot's trim drops
-   * the rest). stop() cancels neither: its final snapshot is serialised after the write.
+   * are the slot retirement and the journal trim after a written one, at their next step (the
+   * next snapshot's go on with them). stop() cancels neither: its final snapshot is serialised after the write.
    */
   async close(options: { readonly cancel?: boolean } = {}): Promise<void> {
     this.#closed = true;
@@ -137,7 +155,8 @@ export class SnapshotCycle {
   private async afterSnapshot(): Promise<void> {
     const { log } = this.deps;
     try {
-      await this.retireSlots();
+      // Stopped by close(): the slot left pins the journal, as a refused retirement's does.
+      if (!(await this.retireSlots())) return;
     } catch (err) {
       log.error(
         { err: String(err) },
@@ -169,17 +188,27 @@ export class SnapshotCycle {
    * Slots at or past --snapshot-generations (the count was lowered) are never written again and
    * would pin the journal's trim for good: once a snapshot at the new count is on disk, they go,
    * entries first in bounded steps (a kill half-way leaves a slot restore only falls back to,
-   * and the next snapshot carries on), then the meta record.
+   * and the next snapshot carries on), then the meta record. close() stops it at its next step
+   * (false), which leaves the same: close() waited out every step of it.
    */
-  private async retireSlots(): Promise<void> {
+  private async retireSlots(): Promise<boolean> {
     const { store, config, log } = this.deps;
+    const pacing = this.deps.retirePacing ?? {};
+    const step = Math.max(1, pacing.step ?? RETIRE_STEP);
     for (const slot of store.slots()) {
       if (slot < config.snapshotGenerations) continue;
       let removed = 0;
       let n: number;
-      while ((n = await store.clearSlotSome(slot, RETIRE_STEP)) > 0) {
+      const signal = this.#cancel.signal;
+      while ((n = await store.clearSlotSome(slot, step)) > 0) {
         removed += n;
-        await nextTurn();
+        if (await stoppedAt(pacing, signal)) {
+          log.info(
+            { slot, entries: removed, snapshotGenerations: config.snapshotGenerations },
+            'removing a snapshot slot past --snapshot-generations stopped: the service is closing; the next snapshot after a start goes on with it',
+          );
+          return false;
+        }
       }
       await store.dropSlotMeta(slot);
       log.info(
@@ -187,6 +216,7 @@ export class SnapshotCycle {
         'snapshot slot past --snapshot-generations removed',
       );
     }
+    return true;
   }
 
   /** Drops journal entries past retention that every retained snapshot generation covers. */
