@@ -161,7 +161,7 @@ export class Service {
       ...(options.logOutput ? { logOutput: options.logOutput } : {}),
       stopping: state.abort.signal,
       historySlices: options.historySlices,
-      trackScan: (scan) => state.walks.track(scan),
+      trackScan: (scan) => state.walks.follow(scan),
     });
     this.http = web.api;
     this.admin = web.admin;

@@ -17,11 +17,11 @@ export class StoreWalks {
   /** Runs `walk`, given the signal close() aborts; refused (SnapshotCancelledError) once closing. */
   run<T>(walk: (signal: AbortSignal) => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new SnapshotCancelledError(true));
-    return this.track(walk(this.#cancel.signal));
+    return this.follow(walk(this.#cancel.signal));
   }
 
   /** Waits for `walk` too (a filtered /raw scan, which its route ends by its own signal), refusing nothing. */
-  track<T>(walk: Promise<T>): Promise<T> {
+  follow<T>(walk: Promise<T>): Promise<T> {
     const settled = walk.then(
       () => undefined,
       () => undefined,
