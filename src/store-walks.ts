@@ -2,12 +2,12 @@ import { SnapshotCancelledError } from '../snapshots/snapshot-cancelled.js';
 
 /**
  * Paced reads of the store started from HTTP (the admin snapshot's generation size walk, a
- * filtered /raw scan), each
- * holding a range's read transaction across turns. close() and stop() end them before the
- * store closes: close() cancels them at the pause they wait in (WalkCancelledError), stop()
- * waits them out, as it waits out the admin snapshot they follow (a scan is ended by the
- * service's own abort, at stop() and close() alike, and only waited for here). Untracked, close() closed the
- * store under one and it read on from the closed file (MDB_BAD_TXN).
+ * filtered /raw scan), each holding a range's read transaction across turns. close() and stop()
+ * end them before the store closes: close() cancels them at the pause they wait in
+ * (WalkCancelledError), stop() waits them out, as it waits out the admin snapshot they follow (a
+ * scan is ended by the service's own abort, at stop() and close() alike, and only waited for
+ * here). Untracked, close() closed the store under one and it read on from the closed file
+ * (MDB_BAD_TXN).
  */
 export class StoreWalks {
   readonly #running = new Set<Promise<unknown>>();
