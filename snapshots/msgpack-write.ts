@@ -96,7 +96,7 @@ function object(value: Record<string, unknown>): void {
   const values = Object.values(value);
   const length = keys.length;
   for (let i = 0; i < length; i++) {
-    str(keys[i] as string);
+    key(keys[i] as string);
     write(values[i]);
   }
   if (length < 0x10) {
@@ -174,6 +174,57 @@ function num(n: number): void {
     view.setFloat64(pos + 1, n);
     pos += 9;
   }
+}
+
+/**
+ * Map keys written before, as their fixstr's bytes in little-endian 32-bit words: most of a
+ * record's keys are the same few hundred names (fedmsg's envelope and its bodies' schemas), and
+ * str()'s loop costs ~37 instructions a character (V8 checks the string's representation and the
+ * target's map on every one), where a known key is one Map look-up and a store per 4 bytes.
+ * Keys of 4 to 31 ASCII characters (a shorter one costs the loop less than the look-up). The
+ * first KEY_SLOTS such keys a thread writes stay; later ones are written by str() after a missed
+ * look-up (~70 instructions), so one-off keys (a body keyed by data) cost no inserts or memory.
+ */
+const KEY_SLOTS = 4096;
+const MIN_KEY = 4;
+const KEY_WORDS = 8; // a fixstr's header and up to 31 bytes
+const keyWords = new Int32Array(KEY_SLOTS * KEY_WORDS);
+/** A key -> its slot in keyWords, KEY_WORDS words each. */
+const keySlots = new Map<string, number>();
+
+function key(s: string): void {
+  const units = s.length;
+  if (units < MIN_KEY) {
+    str(s);
+    return;
+  }
+  const found = keySlots.get(s);
+  if (found === undefined) {
+    const at = pos;
+    str(s);
+    // A fixstr of ASCII only: any other string has a longer header or more bytes than units.
+    if (pos - at === units + 1 && keySlots.size < KEY_SLOTS) remember(s, at, units + 1);
+    return;
+  }
+  // str()'s own room check, so that a value fits or not whether its keys were seen before.
+  if (pos + 5 + 3 * units > t.length) throw FULL;
+  const end = pos + units + 1;
+  let w = found * KEY_WORDS;
+  // The last word may write up to 3 bytes past the key, within that room: the next value writes over them.
+  for (let p = pos; p < end; p += 4) view.setInt32(p, keyWords[w++] as number, true);
+  pos = end;
+}
+
+/** Keeps the `bytes` just written at target[at..) as the words of `s`, zeros past its end. */
+function remember(s: string, at: number, bytes: number): void {
+  const slot = keySlots.size;
+  let w = slot * KEY_WORDS;
+  for (let i = 0; i < bytes; i += 4) {
+    let word = 0;
+    for (let k = 3; k >= 0; k--) word = (word << 8) | (i + k < bytes ? (t[at + i + k] as number) : 0);
+    keyWords[w++] = word;
+  }
+  keySlots.set(s, slot);
 }
 
 // Strings of fewer UTF-16 units are encoded here: a call to Buffer's encoder costs ~30 units' loop.

@@ -104,6 +104,26 @@ describe('msgpack write', () => {
     }
   });
 
+  it('writes a map key the same when it was written before, at every length and past the cache of known keys', () => {
+    // Every ASCII length of a fixstr and past it, each key written twice (the second time from
+    // the words kept of the first), then again after more keys than are kept.
+    const keys = Array.from({ length: 40 }, (_, n) => 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH'.slice(0, n));
+    for (let round = 0; round < 2; round++)
+      for (const k of keys) {
+        same({ [k]: 1, [`${k}é`]: k, list: [{ [k]: null }] });
+        // Followed by a one-byte value and the map's end: nothing of the key's last word is left in the bytes.
+        same([{ [k]: true }, { [k]: [] }]);
+      }
+    for (let i = 0; i < 5_000; i++) same({ [`many-keys-${i}`]: i, [keys[i % 40] as string]: i });
+    // In the room str() asks for, whether or not the key was written before.
+    const small = Buffer.alloc(64);
+    const key = 'x'.repeat(17);
+    for (let round = 0; round < 2; round++) {
+      expect(writePlain({ [key]: 1 }, small, 10)).toBe(NO_ROOM);
+      expect(writePlain({ [key]: 1 }, small, 4)).toBe(24);
+    }
+  });
+
   it('writes arrays and maps at every header edge, and nested deep, as msgpackr does', () => {
     for (const n of [0, 1, 15, 16, 17, 255, 256, 65_535, 65_536]) {
       same(Array.from({ length: n }, (_, i) => i % 3));
