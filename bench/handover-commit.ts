@@ -7,7 +7,7 @@
  * journal queue), and the group commit (a real LMDB file: the batch's append, its settlement,
  * confirmInFile, the hand-on to an empty plugin host), each batch's commit awaited before the
  * next batch is unpacked. Every message is new (a unique msg_id). Not counted: the MessagePort's
- * receive (structured clone of the batch), BusIngest's slicing.
+ * receive (structured clone of the batch) unless HANDOVER_COMMIT_PORT=1, BusIngest's slicing.
  *
  * LMDB's writer thread does the puts: count the main thread alone (callgrind's
  * --separate-threads, the file ending -01), at two batch counts, and divide the difference by
@@ -22,6 +22,9 @@
  *   HANDOVER_COMMIT_PREPARED=600                 batches prepared (keep it equal across runs)
  *   HANDOVER_COMMIT_STAGE=unpack                 only unpackBatch (each message read as the intake reads
  *                                                it): with the full run, what the take-in and commit add
+ *   HANDOVER_COMMIT_PORT=1                       each batch received over a real MessagePort from a worker
+ *                                                thread (port-batches.ts), as bus-thread.ts receives it:
+ *                                                the receive counted too (its file is still the -01)
  *
  * The output (what was accepted and committed, the journal's position) must match between builds.
  * TurboFan compiling on the main thread (the per-commit functions still tiering up: 400 commits in
@@ -32,12 +35,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { portBatches } from './port-batches.js';
 import { type PackedBatch, threadBatches } from './thread-batches.js';
 
 const TAKEN = Number(process.argv[2] ?? 100);
 const PREPARED = Number(process.env['HANDOVER_COMMIT_PREPARED'] ?? 600);
 const BATCH = 16;
 const unpackOnly = process.env['HANDOVER_COMMIT_STAGE'] === 'unpack';
+const overPort = process.env['HANDOVER_COMMIT_PORT'] === '1';
 const dist = process.env['HANDOVER_COMMIT_DIST'] ?? new URL('../', import.meta.url).pathname;
 
 if (TAKEN > PREPARED) throw new Error(`${TAKEN} batches asked for, ${PREPARED} prepared`);
@@ -48,6 +53,8 @@ const { batches, config, unpackBatch, assembleCore, DataStore } = await threadBa
   BATCH,
   'handover',
 );
+
+type ThreadMessages = NonNullable<ReturnType<typeof unpackBatch>>;
 
 const dir = mkdtempSync(join(tmpdir(), 'handover-commit-'));
 const store = new DataStore(dir);
@@ -67,9 +74,17 @@ const fail = (err: unknown) => {
 };
 // As the service once live (service-start.ts): new ids settled by the Bloom filter, not an index read each.
 await core.journal.known.build();
+const port = overPort ? portBatches(batches) : null;
 for (let b = 0; b < TAKEN; b++) {
-  const { items, buffer } = batches[b] as PackedBatch;
-  const messages = unpackBatch(items, buffer, fail) ?? [];
+  let messages: ThreadMessages;
+  if (port === null) {
+    const { items, buffer } = batches[b] as PackedBatch;
+    messages = unpackBatch(items, buffer, fail) ?? [];
+  } else {
+    // As bus-thread.ts's handle(): the batch as received, its buffer beside its items.
+    const batch = await port.next();
+    messages = unpackBatch(batch, batch.buffer, fail) ?? [];
+  }
   if (unpackOnly) {
     for (const m of messages)
       if (m.kind === 'ready') read += m.id.length + m.envelope.topic.length + m.envelope.timestamp;
@@ -97,9 +112,11 @@ console.log(
     in_file: core.journal.entries,
     writeErrors,
     read: read > 0,
+    over_port: overPort,
     filter_skips: core.journal.known.stats.filterSkips,
   }),
 );
+await port?.close();
 await store.close();
 rmSync(dir, { recursive: true, force: true });
 process.exit(0);
