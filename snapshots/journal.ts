@@ -2,7 +2,7 @@ import type { Envelope, Meta } from '../src/envelope.js';
 import { decodeChecked } from './codec.js';
 import type { JournalBacklog } from './journal-backlog.js';
 import { type CommitOptions, GroupCommit } from './journal-commit.js';
-import { flat, readEntry, type ShapeBounds } from './journal-read.js';
+import { readEntry, type ShapeBounds } from './journal-read.js';
 import { encodeJournalRecord, firstSeqOfMsgId, messageId } from './journal-record.js';
 import { KnownIds } from './known-ids.js';
 import { slotCandidates } from './restore.js';
@@ -117,11 +117,15 @@ export class Journal {
   /**
    * accept() with the id and the stored record already made (by the bus thread, from the
    * same envelope: encodeJournalRecord), so the main thread neither hashes nor encodes.
+   * `id` must hold only its own characters, as the de-duplication window keeps it (flat()):
+   * unpackPrepared's ids do (JSON.parse copies each string it makes; a msgpack head's id is
+   * copied there). The one string is then hashed once, for the look-up, the window and the id
+   * filter alike, where a copy made here was hashed again and compared by content.
    */
   acceptEncoded(id: string, envelope: Envelope, value: Uint8Array, meta?: Meta): JournalEntry | null {
     if (REFUSE_TOPIC !== undefined && envelope.topic === REFUSE_TOPIC)
       throw new Error(`the journal refused the record (STATSCACHE_TEST_JOURNAL_REFUSE_TOPIC=${REFUSE_TOPIC})`);
-    return this.seen(id) ? null : this.append(flat(id), envelope, value, meta);
+    return this.seen(id) ? null : this.append(id, envelope, value, meta);
   }
 
   /**
