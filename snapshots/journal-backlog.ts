@@ -71,7 +71,9 @@ export class JournalBacklog {
   /** Keeps records to write with the held ones (the oldest go past the byte bound). */
   hold(records: readonly JournalAppend[]): void {
     for (const r of records) {
-      this.records.push(r);
+      // A copy of the record alone: a queued one is its entry too (journal-commit.ts), whose
+      // envelope (its body decoded once a plugin read it) the byte bound does not count.
+      this.records.push({ seq: r.seq, id: r.id, timestamp: r.timestamp, value: r.value });
       this.bytes += r.value.byteLength;
     }
     let drop = 0;

@@ -2,6 +2,13 @@ import { JournalBacklog } from './journal-backlog.js';
 import type { JournalEntry } from './journal.js';
 import type { DataStore, JournalAppend } from './lmdb-store.js';
 
+/**
+ * An accepted entry that is its own record to append: one object a message where there were two
+ * (an entry and a record of the same seq and id), and one queue. Only a failed commit's held
+ * records are copied apart (journal-backlog.ts), so the backlog keeps no envelope alive.
+ */
+export interface QueuedEntry extends JournalEntry, JournalAppend {}
+
 /** What the journal's owner is told about writes (JournalOptions). */
 export interface CommitOptions {
   readonly onWriteError: (err: unknown) => void;
@@ -35,8 +42,7 @@ const RETRY_MAX_MS = 30_000;
  */
 export class GroupCommit {
   /** Accepted but not yet handed to LMDB: flushed together on the next turn of the event loop. */
-  private pending: JournalAppend[] = [];
-  private pendingEntries: JournalEntry[] = [];
+  private pending: QueuedEntry[] = [];
   private flushScheduled = false;
   /** Settled with the scheduled flush's commit: what whenCommitted() hands out until that flush. */
   private nextBatch: { readonly promise: Promise<void>; readonly resolve: (commit: Promise<void>) => void } | null =
@@ -56,10 +62,9 @@ export class GroupCommit {
     this.backlog = new JournalBacklog(options.maxHeldBytes);
   }
 
-  /** Queues one accepted record and its entry for the next group commit. */
-  queue(record: JournalAppend, entry: JournalEntry): void {
-    this.pending.push(record);
-    this.pendingEntries.push(entry);
+  /** Queues one accepted entry, its own record, for the next group commit. */
+  queue(entry: QueuedEntry): void {
+    this.pending.push(entry);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       // One LMDB transaction per burst instead of three queued writes per message.
@@ -106,9 +111,8 @@ export class GroupCommit {
     this.flushScheduled = false;
     if (this.pending.length === 0 && !(retry && this.backlog.held > 0)) return this.lastCommit;
     const fresh = this.pending;
-    const entries = this.pendingEntries;
+    const entries: readonly JournalEntry[] = fresh;
     this.pending = [];
-    this.pendingEntries = [];
     if (this.backlog.failing && !retry) {
       this.lastCommit = this.lastCommit.then(() => {
         this.backlog.hold(fresh);

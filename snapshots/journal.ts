@@ -1,7 +1,7 @@
 import type { Envelope, Meta } from '../src/envelope.js';
 import { decodeChecked } from './codec.js';
 import type { JournalBacklog } from './journal-backlog.js';
-import { type CommitOptions, GroupCommit } from './journal-commit.js';
+import { type CommitOptions, GroupCommit, type QueuedEntry } from './journal-commit.js';
 import { readEntry, type ShapeBounds } from './journal-read.js';
 import { encodeJournalRecord, firstSeqOfMsgId, messageId } from './journal-record.js';
 import { KnownIds } from './known-ids.js';
@@ -153,8 +153,8 @@ export class Journal {
   /** Takes the next seq for a message not seen before and queues it for the next group commit. */
   private append(id: string, envelope: Envelope, value: Uint8Array, meta: Meta | undefined): JournalEntry {
     const seq = this.claim(id);
-    const entry: JournalEntry = meta === undefined ? { seq, id, envelope } : { seq, id, envelope, meta };
-    this.commits.queue({ seq, id, timestamp: envelope.timestamp, value }, entry);
+    const entry: QueuedEntry = { seq, id, envelope, meta, timestamp: envelope.timestamp, value };
+    this.commits.queue(entry);
     return entry;
   }
 

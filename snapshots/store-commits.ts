@@ -229,10 +229,15 @@ export class StoreCommits {
   }
 
   protected appendInTransaction(records: readonly JournalAppend[]): void {
+    // One time key for the batch: lmdb-js writes a key's bytes into its instructions within
+    // put() and keeps the key itself only for a cache, which these tables do not have.
+    const time: [number, number] = [0, 0];
     for (const r of records) {
       void this.journal.put(r.seq, r.value);
       void this.ids.put(r.id, r.seq);
-      void this.times.put([r.timestamp, r.seq], EMPTY);
+      time[0] = r.timestamp;
+      time[1] = r.seq;
+      void this.times.put(time, EMPTY);
     }
   }
 

@@ -3,7 +3,7 @@ import { ITEM_INTS, type PackedItems } from './bus-thread-protocol.js';
 import type { DecodeErrorReason } from './decode-frames.js';
 import type { Envelope, Meta } from './envelope.js';
 import { correctedOf, FILLED, READY, TRUNCATED } from './prepared-flags.js';
-import { unpackPrepared } from './prepared-head.js';
+import { headMeta, unpackHead } from './prepared-head.js';
 
 /** A bus message as the main thread receives it from the bus thread (see bus-prepare.ts). */
 export type ThreadMessage =
@@ -48,14 +48,16 @@ export function unpackBatch(
       const end = ints[at + 2] as number;
       start = ints[at + 3] as number;
       try {
-        const { id, meta, envelope, record } = unpackPrepared(buffer, from, end, start);
+        const record = new Uint8Array(buffer, from, end - from);
+        // The head's row, not unpackPrepared's object: the message is made from its parts.
+        const head = unpackHead(buffer, record, end, start);
         messages.push({
           kind: 'ready',
           source,
-          id,
-          envelope,
+          id: head[0],
+          envelope: head[7],
           record,
-          meta,
+          meta: headMeta(head),
           truncated: (flags & TRUNCATED) !== 0,
           corrected: correctedOf(flags),
           filled: (flags & FILLED) !== 0,

@@ -31,6 +31,16 @@ describe('the records held after failed journal commits', () => {
     expect(b.failing).toBe(false);
   });
 
+  it('holds a copy of the record alone, not the entry a queued record also is', () => {
+    const b = new JournalBacklog(10_000);
+    const queued = { ...record(1), envelope: { topic: 't', timestamp: 1, msg: { big: 'x'.repeat(1000) } }, meta: {} };
+    b.failed([queued], new Error('e'), 1);
+    const [held] = b.take();
+    expect(held).toEqual(record(1));
+    expect(Object.keys(held as object)).toEqual(['seq', 'id', 'timestamp', 'value']);
+    expect(held?.value).toBe(queued.value);
+  });
+
   it('stays failing when a later batch commits while an earlier one is still held', () => {
     const b = new JournalBacklog(10_000);
     b.failed([record(1)], new Error('e'), 1);
