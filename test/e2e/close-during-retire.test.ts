@@ -1,16 +1,9 @@
-import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { Service } from '../../src/service.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { tempDir } from '../helpers/service-process.js';
-
-/** Each plugin's state digest (/plugins), read in-process. */
-function digests(s: Service): Record<string, string> {
-  const res = s.http({ method: 'GET', path: '/plugins', query: '', header: () => '' });
-  const body = JSON.parse(String(res.body)) as { plugins: { ident: string; digest: string }[] };
-  return Object.fromEntries(body.plugins.map((p) => [p.ident, p.digest]));
-}
+import { capturedLog, pluginDigests } from '../helpers/captured-log.js';
 
 /**
  * After a snapshot, slots past a lowered --snapshot-generations are removed in steps over many
@@ -25,8 +18,7 @@ describe('close() while a snapshot slot is retired', () => {
   afterAll(() => dir.remove());
 
   it('stops at its next step; the next start restores the newest generation and finishes the retirement', async () => {
-    const lines: { msg?: string; err?: unknown; slot?: number }[] = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const { lines, logger } = capturedLog<{ msg?: string; err?: unknown; slot?: number }>();
     const flags = { dataDir: dir.path, port: 0, bind: ['tcp://127.0.0.1:*'], snapshotInterval: 3600 };
     const two = loadConfig({ flags: { ...flags, snapshotGenerations: 2 } });
     const one = loadConfig({ flags: { ...flags, snapshotGenerations: 1 } });
@@ -56,7 +48,7 @@ describe('close() while a snapshot slot is retired', () => {
       },
     });
     await b.recover();
-    const before = digests(b);
+    const before = pluginDigests(b);
     await b.snapshot();
     expect(closing, 'close() was called from the retirement').not.toBeNull();
     await closing;
@@ -69,7 +61,7 @@ describe('close() while a snapshot slot is retired', () => {
     const c = await Service.build({ config: one, logger });
     try {
       await c.recover();
-      expect(digests(c)).toEqual(before);
+      expect(pluginDigests(c)).toEqual(before);
       await c.snapshot();
       expect(
         lines.filter((l) => /slot past --snapshot-generations removed/.test(l.msg ?? '')).map((l) => l.slot),

@@ -1,10 +1,10 @@
-import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import type { HttpRequest, HttpResponse } from '../../src/http/responses.js';
 import { Service } from '../../src/service.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { tempDir } from '../helpers/service-process.js';
+import { capturedLog } from '../helpers/captured-log.js';
 
 /**
  * A filtered GET /raw scan holds the journal's range (its read transaction) across the event-loop
@@ -19,8 +19,7 @@ describe.each(['close', 'stop'] as const)('%s() while a filtered /raw scan runs'
   afterAll(() => dir.remove());
 
   it('ends the scan before the store closes and answers 503 service_stopping', async () => {
-    const lines: { level?: number; msg?: string; err?: unknown }[] = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const { lines, logger } = capturedLog();
     const config = loadConfig({ flags: { dataDir: dir.path, port: 0, bind: ['tcp://127.0.0.1:*'] } });
     let slice = 0;
     let pauses = 0;

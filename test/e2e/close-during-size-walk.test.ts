@@ -1,10 +1,10 @@
 import { request } from 'node:http';
-import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { Service } from '../../src/service.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { tempDir } from '../helpers/service-process.js';
+import { capturedLog } from '../helpers/captured-log.js';
 
 const TOKEN = 'close-during-size-walk-token';
 
@@ -43,8 +43,7 @@ describe('close() while an admin snapshot measures its generation', () => {
   afterAll(() => dir.remove());
 
   it('cancels the walk before the store closes and answers 503 naming the committed generation', async () => {
-    const lines: { level?: number; msg?: string; err?: unknown }[] = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const { lines, logger } = capturedLog();
     const config = loadConfig({
       flags: {
         dataDir: dir.path,
@@ -107,8 +106,7 @@ describe('stop() while an admin snapshot measures its generation', () => {
   afterAll(() => dir.remove());
 
   it('waits for the walk before the store closes and answers its report', async () => {
-    const lines: { level?: number; msg?: string; err?: unknown }[] = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const { lines, logger } = capturedLog();
     const config = loadConfig({
       flags: { dataDir: dir.path, port: 0, bind: ['tcp://127.0.0.1:*'], snapshotInterval: 3600, adminToken: TOKEN },
     });

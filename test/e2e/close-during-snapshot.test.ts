@@ -1,11 +1,11 @@
 import { request } from 'node:http';
-import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { Service } from '../../src/service.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { sampleOf } from '../helpers/probes.js';
 import { tempDir } from '../helpers/service-process.js';
+import { capturedLog, pluginDigests } from '../helpers/captured-log.js';
 
 const TOKEN = 'close-during-snapshot-token';
 
@@ -24,13 +24,6 @@ function postSnapshot(port: number): Promise<{ status: number; body: { error?: s
   });
 }
 
-/** Each plugin's state digest (/plugins), read in-process. */
-function digests(s: Service): Record<string, string> {
-  const res = s.http({ method: 'GET', path: '/plugins', query: '', header: () => '' });
-  const body = JSON.parse(String(res.body)) as { plugins: { ident: string; digest: string }[] };
-  return Object.fromEntries(body.plugins.map((p) => [p.ident, p.digest]));
-}
-
 /**
  * close() closed the store under a snapshot still being written (a periodic one, POST
  * /admin/snapshot): the snapshot failed on the closed store ('snapshot failed' logged), and
@@ -46,8 +39,7 @@ describe('close() while a snapshot is being written', () => {
   afterAll(() => dir.remove());
 
   it('cancels it at its next chunk, counts no failure, answers the admin request 503, and reopens on the previous generation and the journal', async () => {
-    const lines: { level?: number; msg?: string; err?: unknown }[] = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const { lines, logger } = capturedLog();
     const config = loadConfig({
       flags: {
         dataDir: dir.path,
@@ -83,7 +75,7 @@ describe('close() while a snapshot is being written', () => {
     for (let i = 4; i < 6; i++) accept(i);
     await s.settled();
     expect(s.journal.position).toBeGreaterThan(previous.journalSeq);
-    const before = digests(s);
+    const before = pluginDigests(s);
 
     chunks = 0;
     let closing: Promise<void> | null = null;
@@ -127,7 +119,7 @@ describe('close() while a snapshot is being written', () => {
       expect(again.restored.meta?.journalSeq).toBe(previous.journalSeq);
       await again.recover();
       expect(again.counters.replayed).toBe(s.journal.position - previous.journalSeq);
-      expect(digests(again)).toEqual(before);
+      expect(pluginDigests(again)).toEqual(before);
     } finally {
       await again.close();
     }

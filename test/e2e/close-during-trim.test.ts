@@ -1,19 +1,12 @@
-import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { Service } from '../../src/service.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { MovedClock } from '../helpers/moved-clock.js';
 import { tempDir } from '../helpers/service-process.js';
+import { capturedLog, pluginDigests } from '../helpers/captured-log.js';
 
 const HOUR_MS = 3600 * 1000;
-
-/** Each plugin's state digest (/plugins), read in-process. */
-function digests(s: Service): Record<string, string> {
-  const res = s.http({ method: 'GET', path: '/plugins', query: '', header: () => '' });
-  const body = JSON.parse(String(res.body)) as { plugins: { ident: string; digest: string }[] };
-  return Object.fromEntries(body.plugins.map((p) => [p.ident, p.digest]));
-}
 
 /**
  * close() waited out a snapshot's journal trim, which steps over many turns after the snapshot
@@ -27,8 +20,7 @@ describe('close() while a journal trim runs', () => {
   afterAll(() => dir.remove());
 
   it('stops the trim at its next step; after a reopen nothing is lost and the next trim finishes it', async () => {
-    const lines: { msg?: string; err?: unknown; removed?: number }[] = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const { lines, logger } = capturedLog<{ msg?: string; err?: unknown; removed?: number }>();
     const clock = new MovedClock();
     const config = loadConfig({
       flags: {
@@ -61,7 +53,7 @@ describe('close() while a journal trim runs', () => {
     await s.settled();
     const accepted = s.journal.position;
     expect(accepted).toBeGreaterThan(200);
-    const before = digests(s);
+    const before = pluginDigests(s);
     // Every record is now past --journal-max-age: the snapshot's trim would drop them all. Its scan
     // pauses once per entry; then each drop of one entry is a transaction, with a pause before it.
     clock.moveOn(2 * HOUR_MS);
@@ -84,7 +76,7 @@ describe('close() while a journal trim runs', () => {
       // The five drops before close(), one entry each (seqs 1 to 5; the first drop has no pause before it).
       expect(first).toBe(6);
       await again.recover();
-      expect(digests(again)).toEqual(before);
+      expect(pluginDigests(again)).toEqual(before);
       // The next snapshot's trim drops the rest.
       reopenClock.moveOn(2 * HOUR_MS);
       lines.length = 0;
