@@ -93,7 +93,10 @@ export function headText(head: PreparedHead): string | null {
  * meta is made from the row with one literal, one shape for every message. Parsing the head was
  * most of the main thread's cost of a message handed over.
  */
-type HeadRow = [
+type HeadRow = [...HeadMeta, fields: Omit<Envelope, 'msg'>, lazy?: number];
+
+/** The head's first seven: the id and the meta's members, the same in the row and in UnpackedHead. */
+type HeadMeta = [
   id: string,
   category: string,
   usernames: readonly string[],
@@ -101,8 +104,6 @@ type HeadRow = [
   agent: string | null,
   link: string | null,
   subtitle: string | null,
-  fields: Omit<Envelope, 'msg'>,
-  lazy?: number,
 ];
 
 function metaOf(row: HeadRow | UnpackedHead): Meta {
@@ -233,16 +234,7 @@ export function unpackPrepared(
  * the array JSON.parse made, so a caller building its own message (bus-thread-batch.ts) takes
  * the parts without an object between. Its meta: headMeta.
  */
-export type UnpackedHead = readonly [
-  id: string,
-  category: string,
-  usernames: readonly string[],
-  packages: readonly string[],
-  agent: string | null,
-  link: string | null,
-  subtitle: string | null,
-  envelope: Envelope,
-];
+export type UnpackedHead = readonly [...HeadMeta, envelope: Envelope];
 
 export const headMeta: (head: UnpackedHead) => Meta = metaOf;
 
