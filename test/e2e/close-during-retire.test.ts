@@ -3,7 +3,7 @@ import { loadConfig } from '../../src/config.js';
 import { Service } from '../../src/service.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { tempDir } from '../helpers/service-process.js';
-import { capturedLog, pluginDigests } from '../helpers/captured-log.js';
+import { capturedLog, pluginDigests } from '../helpers/in-process-service.js';
 
 /**
  * After a snapshot, slots past a lowered --snapshot-generations are removed in steps over many

@@ -4,7 +4,7 @@ import type { HttpRequest, HttpResponse } from '../../src/http/responses.js';
 import { Service } from '../../src/service.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { tempDir } from '../helpers/service-process.js';
-import { capturedLog } from '../helpers/captured-log.js';
+import { capturedLog } from '../helpers/in-process-service.js';
 
 /**
  * A filtered GET /raw scan holds the journal's range (its read transaction) across the event-loop

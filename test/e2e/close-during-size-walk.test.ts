@@ -1,32 +1,11 @@
-import { request } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { Service } from '../../src/service.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { tempDir } from '../helpers/service-process.js';
-import { capturedLog } from '../helpers/captured-log.js';
+import { capturedLog, postSnapshot } from '../helpers/in-process-service.js';
 
 const TOKEN = 'close-during-size-walk-token';
-
-interface Answer {
-  status: number;
-  body: { error?: string; detail?: string; report?: { generation?: number }; generation?: number };
-}
-
-/** POST /admin/snapshot over a connection of its own (closed after the answer: nothing kept alive). */
-function postSnapshot(port: number): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/admin/snapshot', agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as never }));
-    });
-    req.setHeader('authorization', `Bearer ${TOKEN}`);
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 /**
  * After POST /admin/snapshot commits, the service walks the new generation's entries over many
@@ -78,7 +57,7 @@ describe('close() while an admin snapshot measures its generation', () => {
       for (const m of recentSamples(now - i * 7)) s.accept({ ...m, msg_id: `${m.msg_id}-${i}` } as never);
     await s.settled();
 
-    const answer = await postSnapshot(s.server?.port ?? 0);
+    const answer = await postSnapshot(s.server?.port ?? 0, TOKEN);
     expect(closing, 'close() was called from the walk').not.toBeNull();
     await closing;
     expect(closed).toBe(true);
@@ -128,7 +107,7 @@ describe('stop() while an admin snapshot measures its generation', () => {
       for (const m of recentSamples(now - i * 7)) s.accept({ ...m, msg_id: `${m.msg_id}-${i}` } as never);
     await s.settled();
 
-    const answer = await postSnapshot(s.server?.port ?? 0);
+    const answer = await postSnapshot(s.server?.port ?? 0, TOKEN);
     expect(stopping, 'stop() was called from the walk').not.toBeNull();
     await stopping;
     expect(answer.status).toBe(200);

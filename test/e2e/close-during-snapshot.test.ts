@@ -1,28 +1,12 @@
-import { request } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { Service } from '../../src/service.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { sampleOf } from '../helpers/probes.js';
 import { tempDir } from '../helpers/service-process.js';
-import { capturedLog, pluginDigests } from '../helpers/captured-log.js';
+import { capturedLog, pluginDigests, postSnapshot } from '../helpers/in-process-service.js';
 
 const TOKEN = 'close-during-snapshot-token';
-
-/** POST /admin/snapshot over a connection of its own (closed after the answer: nothing kept alive). */
-function postSnapshot(port: number): Promise<{ status: number; body: { error?: string; detail?: string } }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/admin/snapshot', agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as never }));
-    });
-    req.setHeader('authorization', `Bearer ${TOKEN}`);
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 /**
  * close() closed the store under a snapshot still being written (a periodic one, POST
@@ -90,7 +74,7 @@ describe('close() while a snapshot is being written', () => {
       );
     };
     const port = s.server?.port ?? 0;
-    const answer = await postSnapshot(port);
+    const answer = await postSnapshot(port, TOKEN);
     expect(closing, 'close() was called from the third chunk').not.toBeNull();
     await closing;
     // Cancelled at the next chunk boundary: the generation's whole write (a new slot, every

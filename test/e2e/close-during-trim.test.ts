@@ -4,7 +4,7 @@ import { Service } from '../../src/service.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { MovedClock } from '../helpers/moved-clock.js';
 import { tempDir } from '../helpers/service-process.js';
-import { capturedLog, pluginDigests } from '../helpers/captured-log.js';
+import { capturedLog, pluginDigests } from '../helpers/in-process-service.js';
 
 const HOUR_MS = 3600 * 1000;
 

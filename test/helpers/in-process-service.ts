@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import pino from 'pino';
 import type { Service } from '../../src/service.js';
 
@@ -23,4 +24,30 @@ export function pluginDigests(s: Service): Record<string, string> {
   const res = s.http({ method: 'GET', path: '/plugins', query: '', header: () => '' });
   const body = JSON.parse(String(res.body)) as { plugins: { ident: string; digest: string }[] };
   return Object.fromEntries(body.plugins.map((p) => [p.ident, p.digest]));
+}
+
+/** What POST /admin/snapshot answered: its status and the JSON members the tests read. */
+export interface AdminAnswer {
+  readonly status: number;
+  readonly body: {
+    readonly error?: string;
+    readonly detail?: string;
+    readonly report?: { readonly generation?: number };
+    readonly generation?: number;
+  };
+}
+
+/** POST /admin/snapshot over a connection of its own (closed after the answer: nothing kept alive). */
+export function postSnapshot(port: number, token: string): Promise<AdminAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/admin/snapshot', agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as AdminAnswer['body'] }));
+    });
+    req.setHeader('authorization', `Bearer ${token}`);
+    req.on('error', reject);
+    req.end();
+  });
 }
