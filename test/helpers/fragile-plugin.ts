@@ -23,6 +23,22 @@ export const fragile = definePlugin({
   },
 });
 
+/** One row and one store entry, rewritten by every message: its entry counts never change (the snapshot-failure tests' plugin). */
+export const tally = definePlugin({
+  name: 'Tally',
+  summary: 's',
+  description: 'd',
+  rows: rowsOf<{ timestamp: number; key: string; n: number }>(),
+  columns: ['key', 'n'],
+  key: ['key'],
+  stores: { n: store<number>() },
+  update(m, { rows, stores }) {
+    const n = (stores.n.get('all') ?? 0) + 1;
+    stores.n.set('all', n);
+    rows.put({ timestamp: m.timestamp, key: 'all', n });
+  },
+});
+
 /** A message of `topic` at `timestamp`, as the intake hands it to plugins. */
 export const msg = (topic: string, timestamp: number) => createPluginMessage({ topic, timestamp, msg: {} }, deriveMeta);
 

@@ -8,13 +8,12 @@
  * service, real LMDB, the real admin route (in-process).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { definePlugin, rowsOf, store } from '../../actors/plugin-api.js';
 import { WriteFailedError } from '../../snapshots/lmdb-store.js';
 import { loadConfig } from '../../src/config.js';
 import type { HttpRequest } from '../../src/http/responses.js';
 import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
-import { failEncoding, unencodable } from '../helpers/fragile-plugin.js';
+import { failEncoding, tally, unencodable } from '../helpers/fragile-plugin.js';
 import { tempDir } from '../helpers/service-process.js';
 
 const TOKEN = 'snapshot-unencodable-token';
@@ -24,21 +23,6 @@ const adminSnapshot: HttpRequest = {
   query: '',
   header: (name) => (name === 'authorization' ? `Bearer ${TOKEN}` : ''),
 };
-
-const tally = definePlugin({
-  name: 'Tally',
-  summary: 's',
-  description: 'd',
-  rows: rowsOf<{ timestamp: number; key: string; n: number }>(),
-  columns: ['key', 'n'],
-  key: ['key'],
-  stores: { n: store<number>() },
-  update(m, { rows, stores }) {
-    const n = (stores.n.get('all') ?? 0) + 1;
-    stores.n.set('all', n);
-    rows.put({ timestamp: m.timestamp, key: 'all', n });
-  },
-});
 
 const T = Math.floor(Date.now() / 1000) - 3600;
 

@@ -8,31 +8,14 @@
  * The write is now a child transaction, which LMDB aborts whole when its callback throws.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { definePlugin, rowsOf, store } from '../../actors/plugin-api.js';
 import { decodeChecked } from '../../snapshots/codec.js';
 import type { SnapshotMeta } from '../../snapshots/format.js';
 import { DataStore } from '../../snapshots/lmdb-store.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
-import { failEncoding, unencodable } from '../helpers/fragile-plugin.js';
+import { failEncoding, tally, unencodable } from '../helpers/fragile-plugin.js';
 import { tempDir } from '../helpers/service-process.js';
-
-/** One row and one store entry, rewritten by every message: its entry counts never change. */
-const tally = definePlugin({
-  name: 'Tally',
-  summary: 's',
-  description: 'd',
-  rows: rowsOf<{ timestamp: number; key: string; n: number }>(),
-  columns: ['key', 'n'],
-  key: ['key'],
-  stores: { n: store<number>() },
-  update(m, { rows, stores }) {
-    const n = (stores.n.get('all') ?? 0) + 1;
-    stores.n.set('all', n);
-    rows.put({ timestamp: m.timestamp, key: 'all', n });
-  },
-});
 
 const T = Math.floor(Date.now() / 1000) - 3600;
 const message = (i: number, big = false) => ({
