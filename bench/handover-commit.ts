@@ -16,8 +16,11 @@
  *   export TMPDIR=/dev/shm   # (optional) the data file on tmpfs: no fsync waits, the run far shorter
  *   for n in 200 600; do valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file=/tmp/hc.$n \
  *     node --single-threaded --predictable-gc-schedule --hash-seed=1 --random-seed=1 \
- *     dist/bench/handover-commit.js $n; done
+ *     --max-inlined-bytecode-size-cumulative=230 dist/bench/handover-commit.js $n; done
  *   (the `totals:` line of /tmp/hc.<n>-01: (I(600) − I(200)) / (400 × 16) is instructions per message)
+ *   The inlining flag is the service's own budget (src/v8-inlining.ts sets it in serve, not here).
+ *   To compare builds use 600 and 1800 with HANDOVER_COMMIT_PREPARED=1800: in the 200 → 600 window
+ *   one full collection falling inside or outside it moved the figure by ~25 k a message.
  *   HANDOVER_COMMIT_DIST=/other/worktree/dist   the build measured (an A/B run)
  *   HANDOVER_COMMIT_PREPARED=600                 batches prepared (keep it equal across runs)
  *   HANDOVER_COMMIT_STAGE=unpack                 only unpackBatch (each message read as the intake reads
