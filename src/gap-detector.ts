@@ -1,6 +1,7 @@
 import { forgetOldest } from './forget-oldest.js';
 import type { Envelope } from './envelope.js';
 import { categoryOf } from './envelope.js';
+import { PublisherRecency } from './publisher-recency.js';
 
 /** Per-publisher `i` state kept in the snapshot meta (extra fields are optional so older snapshots still load). */
 export type Publishers = Record<string, { i: number; ts: number; unreliable?: boolean }>;
@@ -59,14 +60,6 @@ const STRIKES_UNRELIABLE = 3;
 /** Consecutive exact +1 steps that clear strikes and make an ignored key trusted again. */
 const CLEAN_RUN_TRUSTED = 200;
 
-interface IState {
-  i: number;
-  ts: number;
-  strikes: number;
-  clean: number;
-  unreliable: boolean;
-}
-
 /**
  * Notices messages we never received, fitted to how fedmsg actually numbers them:
  *
@@ -90,7 +83,7 @@ export class GapDetector {
     iIgnored: 0,
     iUnreliableMarked: 0,
   };
-  private readonly publishers = new Map<string, IState>();
+  private readonly publishers = new PublisherRecency();
   private readonly relays = new Map<string, { seq: number; ts: number }>();
 
   constructor(initial: Publishers = {}) {
@@ -98,7 +91,7 @@ export class GapDetector {
       // A table written before the bounds held may break them: what they would refuse is not kept.
       if (this.publishers.size >= MAX_PUBLISHERS) break;
       if (key.length > MAX_PUBLISHER_KEY || typeof p?.i !== 'number' || typeof p.ts !== 'number') continue;
-      this.publishers.set(key, { i: p.i, ts: p.ts, strikes: 0, clean: 0, unreliable: p.unreliable === true });
+      this.publishers.addKey(key, p.i, p.ts, p.unreliable === true);
     }
   }
 
@@ -150,19 +143,21 @@ export class GapDetector {
   }
 
   private observeI(i: number, envelope: Envelope, source: string, category: string): GapSignal | null {
-    const key = `${typeof envelope.username === 'string' ? envelope.username : ''}|${category}`;
-    if (key.length > MAX_PUBLISHER_KEY) return null;
-    const state = this.publishers.get(key);
+    const user = typeof envelope.username === 'string' ? envelope.username : '';
+    // The key `<username>|<category>`'s length, without joining it.
+    if (user.length + 1 + category.length > MAX_PUBLISHER_KEY) return null;
+    const state = this.publishers.find(user, category);
     if (!state) {
-      remember(this.publishers, key, { i, ts: envelope.timestamp, strikes: 0, clean: 0, unreliable: false });
+      this.publishers.add(user, category, i, envelope.timestamp);
+      if (this.publishers.size > MAX_PUBLISHERS) this.publishers.forgetOldest();
       return null;
     }
-    // Updated in place (one object per publisher, not one per message); re-inserted for recency.
+    // Updated in place (one object per publisher, not one per message), then the most recent.
     const lastI = state.i;
     const lastTs = state.ts;
     state.i = i;
     state.ts = envelope.timestamp;
-    remember(this.publishers, key, state);
+    this.publishers.touch(state);
     if (i === lastI + 1) {
       state.clean++;
       if (state.clean >= CLEAN_RUN_TRUSTED) {
@@ -198,14 +193,14 @@ export class GapDetector {
   /** Publisher keys currently ignored as interleaved. */
   get unreliableKeys(): number {
     let n = 0;
-    for (const p of this.publishers.values()) if (p.unreliable) n++;
+    for (const [, p] of this.publishers.entries()) if (p.unreliable) n++;
     return n;
   }
 
   /** A copy for the snapshot meta. */
   table(): Publishers {
     const out: Publishers = {};
-    for (const [key, p] of this.publishers)
+    for (const [key, p] of this.publishers.entries())
       out[key] = p.unreliable ? { i: p.i, ts: p.ts, unreliable: true } : { i: p.i, ts: p.ts };
     return out;
   }

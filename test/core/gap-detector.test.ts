@@ -3,6 +3,7 @@ import { EndpointTracker, type MonitorEvent } from '../../src/bus-endpoints.js';
 import type { Envelope } from '../../src/envelope.js';
 import { GapDetector, MAX_SEQ_JUMP, SEQ_JUMP_PER_SECOND, seqJumpBound } from '../../src/gap-detector.js';
 import { coalesce } from '../../src/gap-windows.js';
+import { mulberry32 } from '../helpers/seeded-random.js';
 
 const env = (fields: Partial<Envelope> & Record<string, unknown>): Envelope =>
   ({ topic: 'org.fedoraproject.prod.wiki.article.edit', timestamp: 1000, msg: {}, ...fields }) as Envelope;
@@ -104,6 +105,42 @@ describe('GapDetector', () => {
     const kept = Object.keys(h.table());
     expect(kept).toContain('v0|wiki');
     expect(kept).not.toContain('v1|wiki');
+  });
+
+  it('forgets exactly in the order last heard, across categories, as a Map re-set on each message would (against a model)', () => {
+    const random = mulberry32(7);
+    const g = new GapDetector();
+    // The model: `<username>|<category>` keys, deleted and set again when heard.
+    const model = new Map<string, number>();
+    const next = new Map<string, number>();
+    for (let step = 0; step < 40_000; step++) {
+      // Mostly new publishers early, then mostly ones already heard: both evictions and re-hearings.
+      const user = `u${Math.floor(random() * (step < 12_000 ? 1_000_000 : 14_000))}`;
+      const category = ['wiki', 'git', 'bodhi', 'a-b'][Math.floor(random() * 4)] as string;
+      const key = `${user}|${category}`;
+      const i = (next.get(key) ?? 0) + 1;
+      next.set(key, i);
+      g.observe(env({ topic: `org.fedoraproject.prod.${category}.x`, username: user, i }));
+      model.delete(key);
+      model.set(key, i);
+      if (model.size > 10_000) model.delete(model.keys().next().value as string);
+      if (step % 4999 === 0) expect(Object.keys(g.table()), `step ${step}`).toEqual([...model.keys()]);
+    }
+    expect(Object.entries(g.table()).map(([k, p]) => [k, p.i])).toEqual([...model.entries()]);
+  });
+
+  it("is one publisher whenever the joined key is one: 'a|b' in c and 'a' in 'b|c', from the bus or a snapshot", () => {
+    const g = new GapDetector({ 'a|b|c': { i: 1, ts: 1 }, lone: { i: 1, ts: 1 } });
+    expect(g.observe(env({ topic: 'org.fedoraproject.prod.c.x', username: 'a|b', i: 2 }))).toBeNull();
+    expect(g.observe(env({ topic: 'org.fedoraproject.prod.b|c.x', username: 'a', i: 5 }))).toMatchObject({
+      missing: 2,
+    });
+    expect(g.observe(env({ topic: 'org.fedoraproject.prod.c|d.x', username: 'a', i: 1 }))).toBeNull();
+    expect(Object.entries(g.table()).map(([k, p]) => [k, p.i])).toEqual([
+      ['lone', 1],
+      ['a|b|c', 5],
+      ['a|c|d', 1],
+    ]);
   });
 
   it('an i jump from a well-behaved publisher is a hint; one restart is not a gap', () => {
