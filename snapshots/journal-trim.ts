@@ -2,7 +2,7 @@ import { decodeChecked } from './codec.js';
 import type { SnapshotMeta } from './format.js';
 import type { Journal } from './journal.js';
 import type { DataStore } from './lmdb-store.js';
-import { cancellable, WalkCancelledError } from './walk-cancelled.js';
+import { stoppedInPause } from './walk-cancelled.js';
 
 /** The journal position every readable snapshot generation covers (Infinity with none). */
 export function coveredByAllGenerations(store: DataStore): number {
@@ -129,28 +129,13 @@ export async function trimJournal(journal: Journal, policy: TrimPolicy, pacing: 
         break;
       }
     }
-    if (more && !(await pause(pacing))) return 0;
+    if (more && (await stoppedInPause(pacing.onStep, pacing.signal))) return 0;
   }
   if (upTo > 0 && bounds.at(-1) !== upTo) bounds.push(upTo);
   let removed = 0;
   for (const [i, bound] of bounds.entries()) {
-    if (i > 0 && !(await pause(pacing))) break;
+    if (i > 0 && (await stoppedInPause(pacing.onStep, pacing.signal))) break;
     removed += await journal.truncate(bound);
   }
   return removed;
-}
-
-/** The pause between two steps; false when `pacing.signal` stopped the trim in it. */
-async function pause(pacing: TrimPacing): Promise<boolean> {
-  const step = (async () => {
-    await pacing.onStep?.();
-    await new Promise((resolve) => setImmediate(resolve));
-  })();
-  try {
-    await cancellable(step, pacing.signal);
-    return true;
-  } catch (err) {
-    if (err instanceof WalkCancelledError) return false;
-    throw err;
-  }
 }

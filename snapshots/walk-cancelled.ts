@@ -36,3 +36,25 @@ export function cancellable(step: Promise<unknown>, signal: AbortSignal | undefi
     );
   });
 }
+
+/**
+ * A paced step's pause (its hook, then the event loop's turn), given up when `signal` aborts:
+ * true when the walk is to stop there. The journal trim and the retirement of slots past
+ * --snapshot-generations pause alike.
+ */
+export async function stoppedInPause(
+  onStep: (() => unknown) | undefined,
+  signal: AbortSignal | undefined,
+): Promise<boolean> {
+  const step = (async () => {
+    await onStep?.();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  })();
+  try {
+    await cancellable(step, signal);
+    return false;
+  } catch (err) {
+    if (err instanceof WalkCancelledError) return true;
+    throw err;
+  }
+}

@@ -9,27 +9,12 @@ import {
 } from '../snapshots/journal-trim.js';
 import type { DataStore } from '../snapshots/lmdb-store.js';
 import { SnapshotCancelledError, type Snapshotter, type SnapshotReport } from '../snapshots/snapshotter.js';
-import { cancellable, WalkCancelledError } from '../snapshots/walk-cancelled.js';
-import { type Clock, nextTurn } from './clock.js';
+import { stoppedInPause } from '../snapshots/walk-cancelled.js';
+import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Intake } from './intake.js';
 import { errorText, type Logger } from './logger.js';
 import type { SnapshotFailure } from './readiness.js';
-
-/** Whether `signal` (close()) stopped the wait between two steps: its hook, then the loop's turn. */
-async function stoppedAt(pacing: TrimPacing, signal: AbortSignal): Promise<boolean> {
-  const step = (async () => {
-    await pacing.onStep?.();
-    await nextTurn();
-  })();
-  try {
-    await cancellable(step, signal);
-    return false;
-  } catch (err) {
-    if (err instanceof WalkCancelledError) return true;
-    throw err;
-  }
-}
 
 /** Entries of a retired snapshot slot removed per LMDB transaction. */
 const RETIRE_STEP = 5000;
@@ -202,7 +187,7 @@ export class SnapshotCycle {
       const signal = this.#cancel.signal;
       while ((n = await store.clearSlotSome(slot, step)) > 0) {
         removed += n;
-        if (await stoppedAt(pacing, signal)) {
+        if (await stoppedInPause(pacing.onStep, signal)) {
           log.info(
             { slot, entries: removed, snapshotGenerations: config.snapshotGenerations },
             'removing a snapshot slot past --snapshot-generations stopped: the service is closing; the next snapshot after a start goes on with it',
