@@ -16,6 +16,15 @@ import { PROXY_ZAP_DOMAIN, startZapHandler } from './proxy-zap.js';
 
 export type { ProxySockets, ReplicaSocket, UpstreamSocket } from './proxy-sockets.js';
 
+/**
+ * Longest message a replica may send up (ZMQ_MAXMSGSIZE on the backend XPUB); libzmq cuts the
+ * connection of one that sends more, unread. What replicas send are subscriptions, a topic
+ * prefix each (no topic past 255 characters is taken in, decode-frames.ts), and the handshake's
+ * few properties. Unbounded, a replica's message of any size was read whole and forwarded to
+ * the upstream publisher: 8 MiB ones went through a proxy of --max-frame-bytes 64 KiB.
+ */
+export const REPLICA_MESSAGE_MAX_BYTES = 4096;
+
 export interface BusProxy {
   /** The backend endpoint actually bound (a wildcard port resolved). */
   readonly backend: string;
@@ -115,6 +124,7 @@ export async function runProxy(options: ProxyOptions, sockets: ProxySockets): Pr
     sendHighWaterMark: queue,
     noDrop: true,
     linger: 0,
+    maxMessageSize: REPLICA_MESSAGE_MAX_BYTES,
     ...(limit === undefined ? {} : { zapDomain: PROXY_ZAP_DOMAIN, zapEnforceDomain: true }),
   });
   const counters = options.counters ?? newProxyCounters();

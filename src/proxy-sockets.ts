@@ -39,6 +39,7 @@ export interface ProxySockets {
     sendHighWaterMark: number;
     noDrop: boolean;
     linger: number;
+    maxMessageSize: number;
     zapDomain?: string;
     zapEnforceDomain?: boolean;
   }): ReplicaSocket;

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Publisher, Subscriber } from 'zeromq';
+import { Publisher, Subscriber, XPublisher, XSubscriber } from 'zeromq';
+import { REPLICA_MESSAGE_MAX_BYTES } from '../../src/proxy-relay.js';
 import { peakRss } from '../helpers/probes.js';
 import { startProxy, type RunningProxy } from '../helpers/proxy-process.js';
 import { eventually, getJson } from '../helpers/service-process.js';
@@ -108,6 +109,51 @@ describe('statscache proxy bounds the frames it forwards (--max-frame-bytes)', (
     // between that and what forwarding costs.
     expect(growth).toBeLessThan(260);
     expect(logged(proxy, 'proxy dropped a message over --max-frame-bytes').length).toBeGreaterThan(0);
+  }, 60_000);
+});
+
+describe('statscache proxy bounds what a replica sends up', () => {
+  it('a message over the bound is cut with its connection, never forwarded upstream', async () => {
+    // Upstream as an XPUB, so the test sees every subscription (and anything else) forwarded to it.
+    const upstream = new XPublisher({ linger: 0 });
+    await upstream.bind('tcp://127.0.0.1:*');
+    cleanups.push(() => upstream.close());
+    const seen: Buffer[] = [];
+    void (async () => {
+      for (;;) seen.push((await upstream.receive())[0] as Buffer);
+    })().catch(() => undefined);
+    const saw = (topic: string) => seen.some((m) => String(m).endsWith(topic)) || undefined;
+    const largest = () => Math.max(...seen.map((m) => m.length));
+    const proxy = await startProxy(upstream.lastEndpoint as string, 'tcp://127.0.0.1:*', [
+      '--max-frame-bytes',
+      String(LIMIT),
+    ]);
+    cleanups.push(() => proxy.stop('SIGKILL'));
+    const replica = new XSubscriber({ linger: 0 });
+    let cut = false;
+    replica.events.on('disconnect', () => (cut = true));
+    replica.connect(proxy.backend);
+    cleanups.push(() => replica.close());
+    // A subscription of 1 MiB, 16× --max-frame-bytes and far past any topic, between two real ones.
+    const huge = Buffer.alloc(1024 * 1024, 'x');
+    huge[0] = 1;
+    // The longest topic the bus takes in (255 characters) is well within the bound.
+    await replica.send(Buffer.from(`\x01org.fedoraproject.prod.${'b'.repeat(255 - 29)}bodhi.`));
+    await replica.send(huge);
+    await replica.send(Buffer.from('\x01org.fedoraproject.prod.koji.'));
+    // Forwarded, the 1 MiB came up before koji (one connection keeps its order); cut, the
+    // connection ends at it, and koji (behind it) never comes.
+    await eventually(() => cut || saw('koji.'), 20_000, 'the replica cut, or its last subscription upstream');
+    expect(largest()).toBeLessThanOrEqual(REPLICA_MESSAGE_MAX_BYTES);
+    expect(seen.find((m) => String(m).endsWith('bodhi.'))?.length).toBe(256);
+    expect(cut).toBe(true);
+    // The proxy relays on: another replica's subscription comes up.
+    const other = new XSubscriber({ linger: 0 });
+    other.connect(proxy.backend);
+    cleanups.push(() => other.close());
+    await other.send(Buffer.from('\x01org.fedoraproject.prod.copr.'));
+    await eventually(() => saw('copr.'), 20_000, "the other replica's subscription upstream");
+    expect(largest()).toBeLessThanOrEqual(REPLICA_MESSAGE_MAX_BYTES);
   }, 60_000);
 });
 
