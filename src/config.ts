@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { StatscacheError } from '../actors/errors.js';
 import { duplicateKey } from './json-duplicate-keys.js';
 import { readBoundedFile } from './bounded-read.js';
+import { clipped, shown } from './config-shown.js';
 import { minimumBudget } from './bus-budget.js';
 import { BIND_PUBLISHERS } from './bus-queue.js';
 import { deepFreeze } from './deep-freeze.js';
@@ -100,27 +101,6 @@ export interface ConfigSources {
  * Parsed and validated once, then frozen; a bad value throws SC_CONFIG_INVALID naming the
  * setting and where it came from.
  */
-/**
- * A refused value as the error shows it. The admin token is a secret: the error goes to the
- * terminal and, under systemd, to journald, so a token one character short was written there.
- */
-function shown(key: string, value: unknown): string {
-  if (key === 'adminToken' && typeof value === 'string') return `${value.length} characters (not shown: a secret)`;
-  // A 1 MiB config file holds 400,000 nested arrays: stringifying them overflowed the stack
-  // (a RangeError and its trace, exit 1, the setting unnamed), and a 900 KB value was written
-  // whole to the terminal and journald.
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    return 'a value nested too deep to show';
-  }
-  return text.length > MAX_SHOWN_CHARS ? `${text.slice(0, MAX_SHOWN_CHARS)}… (${text.length} characters)` : text;
-}
-
-/** Most of a refused value an error shows. */
-const MAX_SHOWN_CHARS = 200;
-
 export function loadConfig(sources: ConfigSources): Config {
   const origin: Partial<Record<string, string>> = {};
   // No prototype: a config file's "__proto__" key set the prototype of a plain object ({"__proto__":
@@ -170,7 +150,7 @@ export function loadConfig(sources: ConfigSources): Config {
     const from = origin[key] ?? (key in merged ? 'config file' : 'default');
     throw new StatscacheError(
       'SC_CONFIG_INVALID',
-      `setting "${key}" (${from}): ${issue?.message ?? 'invalid'}${key in merged ? `, got ${shown(key, merged[key])}` : ''}`,
+      `setting "${clipped(key)}" (${from}): ${clipped(issue?.message ?? 'invalid')}${key in merged ? `, got ${shown(key, merged[key])}` : ''}`,
     );
   }
   const data = parsed.data;
@@ -204,14 +184,14 @@ function parseJsonEnv(name: string, raw: string): unknown {
   } catch {
     throw new StatscacheError(
       'SC_CONFIG_INVALID',
-      `environment ${name} must be a JSON object, got ${JSON.stringify(raw)}`,
+      `environment ${name} must be a JSON object, got ${clipped(JSON.stringify(raw))}`,
     );
   }
   const twice = duplicateKey(raw);
   if (twice !== null)
     throw new StatscacheError(
       'SC_CONFIG_INVALID',
-      `environment ${name}: member ${JSON.stringify([...twice.path, twice.key].join('.'))} given twice; JSON keeps only the last, so say it once`,
+      `environment ${name}: member ${clipped(JSON.stringify([...twice.path, twice.key].join('.')))} given twice; JSON keeps only the last, so say it once`,
     );
   return value;
 }
@@ -229,7 +209,7 @@ function readConfigFile(path: string): Record<string, unknown> {
   } catch (err) {
     throw new StatscacheError(
       'SC_CONFIG_INVALID',
-      `setting "config": ${path} is not valid JSON: ${(err as Error).message}`,
+      `setting "config": ${path} is not valid JSON: ${clipped((err as Error).message)}`,
     );
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -240,7 +220,7 @@ function readConfigFile(path: string): Record<string, unknown> {
     const [setting, ...inner] = [...twice.path, twice.key];
     throw new StatscacheError(
       'SC_CONFIG_INVALID',
-      `setting "${setting}" (config file ${path}): ${inner.length === 0 ? 'given twice' : `member ${JSON.stringify(inner.join('.'))} given twice`}; JSON keeps only the last, so say it once`,
+      `setting "${clipped(setting ?? '')}" (config file ${path}): ${inner.length === 0 ? 'given twice' : `member ${clipped(JSON.stringify(inner.join('.')))} given twice`}; JSON keeps only the last, so say it once`,
     );
   }
   return value as Record<string, unknown>;

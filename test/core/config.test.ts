@@ -330,6 +330,56 @@ describe('configuration', () => {
     expect([c.port, c.topic]).toEqual([1, ['a', 'a']]);
   });
 
+  it('shows a refused name, and a refused variable, cut short like a refused value', () => {
+    const file = join(dir.path, 'long-names.json');
+    const long = 'k'.repeat(500_000);
+    const refusal = (sources: Parameters<typeof loadConfig>[0]): string => {
+      try {
+        loadConfig(sources);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return 'accepted';
+    };
+    const cases = {
+      // A key no setting has: named twice (the setting, then zod's "Unrecognized key"), 1 MB.
+      unknown: () => writeFileSync(file, `{"${long}": 1}`),
+      // A member given twice, named in full (500 KB), or by a path 100,000 objects deep (200 KB).
+      twice: () => writeFileSync(file, `{"retention": {"${long}": "1d", "${long}": "2d"}}`),
+      deep: () =>
+        writeFileSync(file, `{"retention": ${'{"a": '.repeat(100_000)}{"b": 1, "b": 2}${'}'.repeat(100_000)}}`),
+    };
+    for (const [name, write] of Object.entries(cases)) {
+      write();
+      const message = refusal({ env: {}, file });
+      // Compared as a summary: the message itself is up to a megabyte.
+      expect({
+        name,
+        start: message.slice(0, 28),
+        cut: /… \(\d+ characters\)/.test(message),
+        short: message.length < 1000,
+      }).toEqual({
+        name,
+        start: 'SC_CONFIG_INVALID: setting "',
+        cut: true,
+        short: true,
+      });
+    }
+    // A JSON variable: its member given twice, or the whole variable not JSON (100 KB of it).
+    for (const value of [`{"${long}": "1d", "${long}": "2d"}`, `[${'x'.repeat(100_000)}`]) {
+      const message = refusal({ env: { STATSCACHE_RETENTION: value } });
+      expect({
+        start: message.slice(0, 51),
+        cut: /… \(\d+ characters\)/.test(message),
+        short: message.length < 1000,
+      }).toEqual({
+        start: 'SC_CONFIG_INVALID: environment STATSCACHE_RETENTION',
+        cut: true,
+        short: true,
+      });
+    }
+  });
+
   it('the CLI exits non-zero with that message', () => {
     const r = spawnSync(process.execPath, [CLI, 'serve', '--snapshot-interval', '-5'], { encoding: 'utf8' });
     expect(r.status).toBe(2);
