@@ -59,4 +59,9 @@ export function proxyMetrics({ fromCounters, gauge }: MetricMaker, read: () => P
     'Connections refused on the backend (--replica-max-connections, --replica-max-per-address)',
     (c) => c.replicasRefused,
   );
+  total(
+    'statscache_proxy_not_subscriptions_total',
+    'Messages from replicas that were not a subscription or its cancel, dropped rather than forwarded upstream',
+    (c) => c.notSubscriptions,
+  );
 }

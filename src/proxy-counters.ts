@@ -16,6 +16,11 @@ export interface ProxyCounters {
   /** Connections refused on the backend (--replica-max-connections, --replica-max-per-address). */
   replicasRefused: number;
   /**
+   * Messages from replicas that were not a subscription or its cancel (one frame, first byte 1
+   * or 0): dropped, not forwarded upstream.
+   */
+  notSubscriptions: number;
+  /**
    * Connections open to the backend now: replicas, and peers still in their handshake (accepted
    * less disconnected, from the socket's monitor: libzmq names no peer on a disconnect, and every
    * accepted connection ends in exactly one disconnect, so the count cannot drift).
@@ -24,5 +29,13 @@ export interface ProxyCounters {
 }
 
 export function newProxyCounters(): ProxyCounters {
-  return { forwarded: 0, oversized: 0, refused: 0, replicaFull: 0, replicasRefused: 0, replicaConnections: 0 };
+  return {
+    forwarded: 0,
+    oversized: 0,
+    refused: 0,
+    replicaFull: 0,
+    replicasRefused: 0,
+    notSubscriptions: 0,
+    replicaConnections: 0,
+  };
 }

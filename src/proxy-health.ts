@@ -116,6 +116,7 @@ export class ProxyHealth {
         refused: c.refused,
         replica_full: c.replicaFull,
         replicas_refused: c.replicasRefused,
+        not_subscriptions: c.notSubscriptions,
       },
     };
     if (v.failing !== null) return { status: 503, body: { status: 'failing', reason: v.failing, ...details } };

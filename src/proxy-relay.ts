@@ -224,8 +224,13 @@ export async function runProxy(options: ProxyOptions, sockets: ProxySockets): Pr
       }
     }
   };
+  // What goes up is the replicas' subscriptions. XPUB hands over whatever else a replica sends,
+  // and XSUB forwards it: any message, of any number of frames, reached the upstream publisher.
   const up = async () => {
-    for await (const frames of back) await front.send(frames);
+    for await (const frames of back) {
+      if (isSubscription(frames)) await front.send(frames);
+      else counters.notSubscriptions++;
+    }
   };
   const loop = (run: () => Promise<void>) =>
     run().catch((err: unknown) => {
@@ -252,4 +257,10 @@ export async function runProxy(options: ProxyOptions, sockets: ProxySockets): Pr
     upstream: () => upstream.current,
     close,
   };
+}
+
+/** A subscription (first byte 1) or its cancel (0), as XPUB hands them over: one frame. */
+function isSubscription(frames: readonly Buffer[]): boolean {
+  const first = frames[0]?.[0];
+  return frames.length === 1 && (first === 1 || first === 0);
 }

@@ -150,8 +150,11 @@ export async function runProxyCommand(opts: ProxyOptions, log: Logger): Promise<
     'statscache proxy running',
   );
   const stop = (signal: string) => {
-    const { oversized, refused, replicaFull, replicasRefused, forwarded } = counters;
-    log.info({ signal, forwarded, oversized, refused, replicaFull, replicasRefused }, 'stopping proxy');
+    const { oversized, refused, replicaFull, replicasRefused, notSubscriptions, forwarded } = counters;
+    log.info(
+      { signal, forwarded, oversized, refused, replicaFull, replicasRefused, notSubscriptions },
+      'stopping proxy',
+    );
     // /healthz fails from here: a probe must not see a stopping proxy as healthy.
     served?.health.stopping(signal);
     proxy.close();

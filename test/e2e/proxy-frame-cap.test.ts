@@ -155,6 +155,34 @@ describe('statscache proxy bounds what a replica sends up', () => {
     await eventually(() => saw('copr.'), 20_000, "the other replica's subscription upstream");
     expect(largest()).toBeLessThanOrEqual(REPLICA_MESSAGE_MAX_BYTES);
   }, 60_000);
+
+  it('forwards only subscriptions upstream: anything else a replica sends is counted and dropped', async () => {
+    const upstream = new XPublisher({ linger: 0 });
+    await upstream.bind('tcp://127.0.0.1:*');
+    cleanups.push(() => upstream.close());
+    const seen: string[] = [];
+    void (async () => {
+      for (;;) seen.push((await upstream.receive()).map(String).join('|'));
+    })().catch(() => undefined);
+    const proxy = await startProxy(upstream.lastEndpoint as string, 'tcp://127.0.0.1:*', ['--http-port', '0']);
+    cleanups.push(() => proxy.stop('SIGKILL'));
+    const replica = new XSubscriber({ linger: 0 });
+    replica.connect(proxy.backend);
+    cleanups.push(() => replica.close());
+    // A message and a two-part one, neither a subscription (first byte 1) nor its cancel (0):
+    // forwarded, they reached the upstream publisher as a replica wrote them.
+    await replica.send('\u0002 to the publisher');
+    await replica.send(['\u0002two', 'parts']);
+    await replica.send('\u0001org.fedoraproject.');
+    // One connection keeps its order: the subscription last comes up after the two are handled.
+    await eventually(() => seen.find((m) => m.endsWith('fedoraproject.')), 20_000, 'the subscription upstream');
+    expect(seen).toEqual(['\u0001org.fedoraproject.']);
+    const { httpPort } = logged(proxy, 'statscache proxy running')[0] as { httpPort: number };
+    const health = await getJson(`http://127.0.0.1:${httpPort}/healthz`);
+    expect(health.body).toMatchObject({ status: 'ok', totals: { not_subscriptions: 2 } });
+    const metrics = String((await getJson(`http://127.0.0.1:${httpPort}/metrics`)).body);
+    expect(metrics).toMatch(/^statscache_proxy_not_subscriptions_total 2$/m);
+  }, 60_000);
 });
 
 describe('statscache proxy --max-frame-bytes bounds', () => {

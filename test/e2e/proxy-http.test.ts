@@ -26,7 +26,10 @@ interface Healthz {
   upstream: { endpoint: string; connected: boolean; state: string };
   seconds_since_last_message: number | null;
   replicas_connected: number;
-  totals: Record<'forwarded' | 'oversized' | 'refused' | 'replica_full' | 'replicas_refused', number>;
+  totals: Record<
+    'forwarded' | 'oversized' | 'refused' | 'replica_full' | 'replicas_refused' | 'not_subscriptions',
+    number
+  >;
 }
 
 const healthz = async (base: string) => {
@@ -87,6 +90,7 @@ describe('statscache proxy --http-port: /healthz and /metrics tell what the rela
       refused: 0,
       replica_full: 0,
       replicas_refused: 0,
+      not_subscriptions: 0,
     });
 
     const sub = new Subscriber({ receiveTimeout: 50, linger: 0 });
