@@ -1,5 +1,5 @@
 import { CALLBACK_PATTERN, CALLBACK_RULE } from './query-params.js';
-import { CORS_HEADERS, error, type HttpRequest, type HttpResponse, quoted } from './responses.js';
+import { badParameter, CORS_HEADERS, type HttpRequest, type HttpResponse, quoted } from './responses.js';
 
 /**
  * The request's JSON-P `callback`, undefined when absent, or the 400 naming the parameter when it
@@ -10,7 +10,7 @@ import { CORS_HEADERS, error, type HttpRequest, type HttpResponse, quoted } from
 export function callbackParam(req: HttpRequest): string | undefined | HttpResponse {
   const callback = new URLSearchParams(req.query).get('callback') ?? undefined;
   if (callback !== undefined && !CALLBACK_PATTERN.test(callback)) {
-    return error(400, 'bad_parameter', `parameter "callback" ${quoted(callback)}: ${CALLBACK_RULE}`, CORS_HEADERS);
+    return badParameter('callback', `parameter "callback" ${quoted(callback)}: ${CALLBACK_RULE}`, CORS_HEADERS);
   }
   return callback;
 }

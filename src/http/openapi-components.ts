@@ -37,7 +37,9 @@ export function components(): Json {
     },
     responses: {
       NotModified: { description: 'the ETag in If-None-Match still matches' },
-      BadParameter: error('a parameter is invalid (named in `detail`), or the page is past the last one'),
+      BadParameter: error(
+        '`bad_parameter`: a parameter is invalid (named in `parameter`, and with its value in `detail`), or the page is past the last one (`parameter` is `page`)',
+      ),
       NotAcceptable: error('no offered format matches Accept'),
       NotFound: error('unknown ident or route'),
       ViewHung: error(

@@ -52,7 +52,7 @@ export function historyPaths(): Json {
             },
           },
           '400': {
-            description: 'a bad parameter, named in `error`/`detail`',
+            description: 'a bad parameter: `{error: "bad_parameter", detail, parameter, arguments}`',
             content: { 'application/json': jsonContent({ type: 'object' }) },
           },
         },

@@ -68,6 +68,10 @@ export const errorBodySchema = z.object({
       'stable code: bad_parameter, not_acceptable, unknown_ident, no_layout, not_found, method_not_allowed, view_hung, data_file_failed',
   }),
   detail: z.string().meta({ description: 'what was wrong, naming the parameter and value' }),
+  parameter: z
+    .string()
+    .optional()
+    .meta({ description: 'with `bad_parameter`: the query parameter refused, as `/raw` and WebSocket errors name it' }),
 });
 
 export function error(
@@ -78,4 +82,10 @@ export function error(
 ): HttpResponse {
   const body: z.infer<typeof errorBodySchema> = { error: code, detail };
   return json(status, body, headers);
+}
+
+/** A `400 bad_parameter` naming the parameter in a field of its own: a program need not parse the detail. */
+export function badParameter(parameter: string, detail: string, headers: Record<string, string> = {}): HttpResponse {
+  const body: z.infer<typeof errorBodySchema> = { error: 'bad_parameter', detail, parameter };
+  return json(400, body, headers);
 }

@@ -3,7 +3,7 @@ import type { HubAdmission } from './hub-admission.js';
 import type { HubStats } from './hub-counters.js';
 import type { HubViews } from './hub-views.js';
 import { BadParameter, firstValues } from './query-params.js';
-import { error as errorResponse, CORS_HEADERS, type HttpResponse, quoted } from './responses.js';
+import { badParameter, error as errorResponse, CORS_HEADERS, type HttpResponse, quoted } from './responses.js';
 import { parseEventId, SseSession, type SseSink } from './sse-session.js';
 import type { ConnectionRefusal, HubOptions } from './ws-connection.js';
 import type { LiveView, UpdateFrame } from './ws-view.js';
@@ -76,7 +76,7 @@ export class SseStreams {
     try {
       spec = this.views.specOf(runtime, values);
     } catch (err) {
-      if (err instanceof BadParameter) return errorResponse(400, 'bad_parameter', err.message, CORS_HEADERS);
+      if (err instanceof BadParameter) return badParameter(err.parameter, err.message, CORS_HEADERS);
       throw err;
     }
     const now = this.now();

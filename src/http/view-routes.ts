@@ -12,7 +12,7 @@ import { BadParameter, firstValues, parseViewQuery } from './query-params.js';
 import { csvLines, render } from './render.js';
 import { defaultStop as defaultStopOf, viewSpecOf } from './ws-view-spec.js';
 import { SSE_HEADERS } from './sse-session.js';
-import { CORS_HEADERS, error, type HttpRequest, type HttpResponse, quoted } from './responses.js';
+import { badParameter, CORS_HEADERS, error, type HttpRequest, type HttpResponse, quoted } from './responses.js';
 import { thrownMessage } from './thrown-message.js';
 import type { ViewFailureLog } from './view-failure-log.js';
 
@@ -73,7 +73,7 @@ export function streamHead(req: HttpRequest, runtime: PluginRuntime, ctx: RouteC
   try {
     viewSpecOf(runtime, ctx.schemas.get(runtime.ident) as z.ZodObject, values, ctx.maxPageDepth);
   } catch (err) {
-    if (err instanceof BadParameter) return error(400, 'bad_parameter', err.message, CORS_HEADERS);
+    if (err instanceof BadParameter) return badParameter(err.parameter, err.message, CORS_HEADERS);
     throw err;
   }
   return { status: 200, headers: SSE_HEADERS, body: '' };
@@ -147,7 +147,7 @@ function renderRows(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext,
   try {
     query = parseViewQuery(values, ctx.schemas.get(runtime.ident) as z.ZodObject, defaultStop, ctx.maxPageDepth);
   } catch (err) {
-    if (err instanceof BadParameter) return error(400, 'bad_parameter', err.message, CORS_HEADERS);
+    if (err instanceof BadParameter) return badParameter(err.parameter, err.message, CORS_HEADERS);
     throw err;
   }
   const format = negotiate(req.header('accept'), query.callback !== undefined);
@@ -193,9 +193,8 @@ function renderRows(req: HttpRequest, runtime: PluginRuntime, ctx: RouteContext,
     });
   } catch (err) {
     if (err instanceof PageOutOfRange)
-      return error(
-        400,
-        'bad_parameter',
+      return badParameter(
+        'page',
         `parameter "page" ${quoted(String(err.page))}: past the last page (${err.pages})`,
         CORS_HEADERS,
       );

@@ -155,8 +155,8 @@ from page 1 to read every row once. A page past the last one is a 400.</p>
 changed. Bodies are gzip-compressed when you send <code>Accept-Encoding: gzip</code>.</p>
 
 <h2 id="errors">Errors</h2>
-<p>Errors are JSON <code>{"error": "&lt;code&gt;", "detail": "&lt;what was wrong&gt;"}</code>: 400 for a bad parameter
-(${link(`/api/${ex}?rows_per_page=0`, 'example-error')}), 404 for an unknown plugin or route
+<p>Errors are JSON <code>{"error": "&lt;code&gt;", "detail": "&lt;what was wrong&gt;"}</code>: 400 for a bad parameter,
+whose <code>"parameter"</code> names it (${link(`/api/${ex}?rows_per_page=0`, 'example-error')}), 404 for an unknown plugin or route
 (${link('/api/no-such-plugin', 'example-error')}), 405 for a method other than GET/HEAD/OPTIONS, 406 for a format not offered.</p>
 
 <h2 id="live">Live updates over WebSocket</h2>
