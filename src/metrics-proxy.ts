@@ -36,6 +36,12 @@ export function proxyMetrics({ fromCounters, gauge }: MetricMaker, read: () => P
     [],
     (set) => set({}, read().counters.replicaConnections),
   );
+  gauge(
+    'statscache_proxy_subscriptions',
+    'Distinct subscription prefixes forwarded upstream now (at most 4096: proxy-subscriptions.ts)',
+    [],
+    (set) => set({}, read().counters.subscriptions),
+  );
   const total = (name: string, help: string, pick: (c: ProxyHealthView['counters']) => number) =>
     fromCounters(name, help, [], (set) => set({}, pick(read().counters)));
   total('statscache_proxy_forwarded_total', 'Messages passed to the backend for the replicas', (c) => c.forwarded);
@@ -63,5 +69,10 @@ export function proxyMetrics({ fromCounters, gauge }: MetricMaker, read: () => P
     'statscache_proxy_not_subscriptions_total',
     'Messages from replicas that were not a subscription or its cancel, dropped rather than forwarded upstream',
     (c) => c.notSubscriptions,
+  );
+  total(
+    'statscache_proxy_subscriptions_refused_total',
+    'Subscriptions from replicas not forwarded upstream: 4096 distinct prefixes were up already',
+    (c) => c.subscriptionsRefused,
   );
 }

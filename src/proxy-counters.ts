@@ -21,6 +21,14 @@ export interface ProxyCounters {
    */
   notSubscriptions: number;
   /**
+   * Subscriptions not forwarded upstream because PROXY_SUBSCRIPTIONS_MAX distinct prefixes were
+   * up (proxy-subscriptions.ts): the replica gets nothing for that prefix unless it subscribes
+   * to it again once a cancel made room.
+   */
+  subscriptionsRefused: number;
+  /** Distinct prefixes forwarded upstream now, at most PROXY_SUBSCRIPTIONS_MAX. */
+  subscriptions: number;
+  /**
    * Connections open to the backend now: replicas, and peers still in their handshake (accepted
    * less disconnected, from the socket's monitor: libzmq names no peer on a disconnect, and every
    * accepted connection ends in exactly one disconnect, so the count cannot drift).
@@ -36,6 +44,8 @@ export function newProxyCounters(): ProxyCounters {
     replicaFull: 0,
     replicasRefused: 0,
     notSubscriptions: 0,
+    subscriptionsRefused: 0,
+    subscriptions: 0,
     replicaConnections: 0,
   };
 }

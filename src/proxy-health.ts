@@ -117,7 +117,9 @@ export class ProxyHealth {
         replica_full: c.replicaFull,
         replicas_refused: c.replicasRefused,
         not_subscriptions: c.notSubscriptions,
+        subscriptions_refused: c.subscriptionsRefused,
       },
+      subscriptions: c.subscriptions,
     };
     if (v.failing !== null) return { status: 503, body: { status: 'failing', reason: v.failing, ...details } };
     const degraded = v.upstreamConnected ? {} : { degraded: whyDown(v.upstream, upSeconds) };

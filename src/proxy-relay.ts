@@ -12,6 +12,7 @@ import { type Refusal, ReplicaAdmission } from './proxy-admission.js';
 import { newProxyCounters, type ProxyCounters } from './proxy-counters.js';
 import { PROXY_HIGH_WATER_MARK, replicaQueue, upstreamQueue } from './proxy-queue.js';
 import type { ProxySockets } from './proxy-sockets.js';
+import { ForwardedSubscriptions, isSubscription } from './proxy-subscriptions.js';
 import { PROXY_ZAP_DOMAIN, startZapHandler } from './proxy-zap.js';
 
 export type { ProxySockets, ReplicaSocket, UpstreamSocket } from './proxy-sockets.js';
@@ -125,6 +126,7 @@ export async function runProxy(options: ProxyOptions, sockets: ProxySockets): Pr
     noDrop: true,
     linger: 0,
     maxMessageSize: REPLICA_MESSAGE_MAX_BYTES,
+    verbosity: 'allSubs',
     ...(limit === undefined ? {} : { zapDomain: PROXY_ZAP_DOMAIN, zapEnforceDomain: true }),
   });
   const counters = options.counters ?? newProxyCounters();
@@ -226,10 +228,18 @@ export async function runProxy(options: ProxyOptions, sockets: ProxySockets): Pr
   };
   // What goes up is the replicas' subscriptions. XPUB hands over whatever else a replica sends,
   // and XSUB forwards it: any message, of any number of frames, reached the upstream publisher.
+  // And at most PROXY_SUBSCRIPTIONS_MAX distinct prefixes at once (proxy-subscriptions.ts).
+  const subscriptions = new ForwardedSubscriptions();
   const up = async () => {
     for await (const frames of back) {
-      if (isSubscription(frames)) await front.send(frames);
-      else counters.notSubscriptions++;
+      if (!isSubscription(frames)) {
+        counters.notSubscriptions++;
+        continue;
+      }
+      const verdict = subscriptions.admit(frames[0] as Buffer);
+      if (verdict === 'forward') await front.send(frames);
+      else if (verdict === 'refused') counters.subscriptionsRefused++;
+      counters.subscriptions = subscriptions.size;
     }
   };
   const loop = (run: () => Promise<void>) =>
@@ -257,10 +267,4 @@ export async function runProxy(options: ProxyOptions, sockets: ProxySockets): Pr
     upstream: () => upstream.current,
     close,
   };
-}
-
-/** A subscription (first byte 1) or its cancel (0), as XPUB hands them over: one frame. */
-function isSubscription(frames: readonly Buffer[]): boolean {
-  const first = frames[0]?.[0];
-  return frames.length === 1 && (first === 1 || first === 0);
 }

@@ -40,6 +40,8 @@ export interface ProxySockets {
     noDrop: boolean;
     linger: number;
     maxMessageSize: number;
+    /** `allSubs`: every subscribe is handed over, a prefix's cancel only when no replica holds it. */
+    verbosity: 'allSubs';
     zapDomain?: string;
     zapEnforceDomain?: boolean;
   }): ReplicaSocket;

@@ -150,9 +150,10 @@ export async function runProxyCommand(opts: ProxyOptions, log: Logger): Promise<
     'statscache proxy running',
   );
   const stop = (signal: string) => {
-    const { oversized, refused, replicaFull, replicasRefused, notSubscriptions, forwarded } = counters;
+    const { oversized, refused, replicaFull, replicasRefused, notSubscriptions, subscriptionsRefused, forwarded } =
+      counters;
     log.info(
-      { signal, forwarded, oversized, refused, replicaFull, replicasRefused, notSubscriptions },
+      { signal, forwarded, oversized, refused, replicaFull, replicasRefused, notSubscriptions, subscriptionsRefused },
       'stopping proxy',
     );
     // /healthz fails from here: a probe must not see a stopping proxy as healthy.

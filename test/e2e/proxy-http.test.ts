@@ -27,7 +27,13 @@ interface Healthz {
   seconds_since_last_message: number | null;
   replicas_connected: number;
   totals: Record<
-    'forwarded' | 'oversized' | 'refused' | 'replica_full' | 'replicas_refused' | 'not_subscriptions',
+    | 'forwarded'
+    | 'oversized'
+    | 'refused'
+    | 'replica_full'
+    | 'replicas_refused'
+    | 'not_subscriptions'
+    | 'subscriptions_refused',
     number
   >;
 }
@@ -91,6 +97,7 @@ describe('statscache proxy --http-port: /healthz and /metrics tell what the rela
       replica_full: 0,
       replicas_refused: 0,
       not_subscriptions: 0,
+      subscriptions_refused: 0,
     });
 
     const sub = new Subscriber({ receiveTimeout: 50, linger: 0 });
