@@ -3,7 +3,7 @@ import { checkHooks } from './definition-hooks.js';
 import { validateParam } from './definition-params.js';
 import { boundedInterval, checkFields, checkNames, describe, record, stringList } from './definition-values.js';
 import { StatscacheError } from './errors.js';
-import { IDENT_PATTERN, identOf } from './ident.js';
+import { IDENT_MAX_LENGTH, IDENT_PATTERN, identOf } from './ident.js';
 import type { AnyPluginDefinition, ParamSpec } from './plugin-api.js';
 import { checkStoreName } from './store-names.js';
 
@@ -69,10 +69,10 @@ function validate(candidate: unknown, index: number): RegisteredPlugin {
 
   const intervalSeconds = def['interval'] === undefined ? null : boundedInterval(def['interval'], label, 'interval');
   const ident = identOf(name, intervalSeconds);
-  if (!IDENT_PATTERN.test(ident) || ident.length > 120) {
+  if (!IDENT_PATTERN.test(ident) || ident.length > IDENT_MAX_LENGTH) {
     throw new StatscacheError(
       'SC_PLUGIN_NAME_INVALID',
-      `plugin name "${name}" gives the ident "${ident}", which is not [a-z0-9._-] starting with a letter or digit (at most 120)`,
+      `plugin name "${name}" gives the ident "${ident}", which is not [a-z0-9._-] starting with a letter or digit (at most ${IDENT_MAX_LENGTH})`,
     );
   }
   const retentionSeconds =

@@ -37,7 +37,7 @@ export function applyRetention(
   if (unknown.length > 0) {
     throw new StatscacheError(
       'SC_CONFIG_INVALID',
-      `setting "retention": ${unknown.map((k) => JSON.stringify(k)).join(', ')} names no loaded plugin ident or plugin interval`,
+      `setting "retention": ${namedFew(unknown)} names no loaded plugin ident or plugin interval`,
     );
   }
   return definitions.map((candidate, i) => {
@@ -51,6 +51,18 @@ export function applyRetention(
           retention: override,
         });
   });
+}
+
+/**
+ * The first few keys, then how many more: all of up to 1,024 names of 120 characters each made
+ * a refusal of 125 KB, to the terminal and journald.
+ */
+function namedFew(keys: readonly string[], few = 5): string {
+  const shown = keys
+    .slice(0, few)
+    .map((k) => JSON.stringify(k))
+    .join(', ');
+  return keys.length > few ? `${shown} and ${keys.length - few} more` : shown;
 }
 
 function seconds(spec: string, key: string): number {

@@ -48,6 +48,19 @@ const entries = (v: unknown): number =>
 const tooMany = (max: number) => (iss: { readonly input?: unknown }) => `${entries(iss.input)} entries, at most ${max}`;
 /** A list setting of at most `max` entries (src/setting-list-bounds.ts). */
 export const list = <T extends z.ZodType>(item: T, max: number) => z.array(item).max(max, { error: tooMany(max) });
-/** An object setting of at most `max` members. */
-export const members = <T extends z.ZodType>(value: T, max: number) =>
-  z.record(z.string(), value).refine((o) => Object.keys(o).length <= max, { error: tooMany(max) });
+/** An object setting of at most `max` members, each name at most `nameMax` characters. */
+export const members = <T extends z.ZodType>(value: T, max: number, nameMax: number) =>
+  z
+    .record(z.string(), value)
+    .refine((o) => Object.keys(o).length <= max, { error: tooMany(max) })
+    // On the record, not its key schema: zod words a key's own refusal as 'Invalid key in record'.
+    .refine((o) => longestName(o) <= nameMax, {
+      error: (iss) => `a member name of ${longestName(iss.input)} characters, at most ${nameMax}`,
+    });
+function longestName(o: unknown): number {
+  let longest = 0;
+  // A loop, not Math.max(...names): the count's refusal does not stop this check, and spread
+  // arguments overflow the stack at some hundred thousand names.
+  if (typeof o === 'object' && o !== null) for (const k of Object.keys(o)) longest = Math.max(longest, k.length);
+  return longest;
+}

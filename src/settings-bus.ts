@@ -8,6 +8,7 @@ import {
   DEFAULT_MAX_KEYS,
   MAX_MESSAGE_DEPTH,
 } from './envelope-limits.js';
+import { MAX_TOPIC_LENGTH } from './decode-frames.js';
 import { DEFAULT_MAX_FANOUT } from './meta/fanout.js';
 import { count, list, seconds, type Setting } from './setting-kinds.js';
 import { MAX_ENTRIES } from './setting-list-bounds.js';
@@ -39,10 +40,18 @@ export const BUS_SOURCES = {
   },
   topic: {
     kind: 'list',
-    type: () => list(z.string(), MAX_ENTRIES.topic).min(1),
+    // A longer prefix can never match: the bus takes in no topic past MAX_TOPIC_LENGTH (decode-frames.ts).
+    type: () =>
+      list(
+        z.string().max(MAX_TOPIC_LENGTH, {
+          error: (iss) =>
+            `a prefix of ${String(iss.input).length} characters, at most ${MAX_TOPIC_LENGTH}: no topic taken in is longer, so it could never match`,
+        }),
+        MAX_ENTRIES.topic,
+      ).min(1),
     default: [''],
     flag: '<prefix>',
-    help: 'topic prefixes to subscribe to. The envelope\'s own topic must start with one too (a message whose first frame matched while its envelope names another topic is refused, `bad_topic`), and backfill skips other topics (`statscache_intake_total{event="backfill_unsubscribed"}`). At most 256: each message\'s topic is tested against each prefix in turn',
+    help: 'topic prefixes to subscribe to. The envelope\'s own topic must start with one too (a message whose first frame matched while its envelope names another topic is refused, `bad_topic`), and backfill skips other topics (`statscache_intake_total{event="backfill_unsubscribed"}`). At most 256: each message\'s topic is tested against each prefix in turn; each at most 255 characters, as the longest topic taken in',
     defaultNote: 'everything',
   },
 } as const satisfies Record<string, Setting>;

@@ -2,6 +2,7 @@
 import * as z from 'zod';
 import { DEFAULT_MAX_KEYS_TOTAL } from '../actors/key-budget.js';
 import { DEFAULT_MAX_KEYS as DEFAULT_PLUGIN_MAX_KEYS } from '../actors/key-budget.js';
+import { IDENT_MAX_LENGTH } from '../actors/ident.js';
 import { count, interval, list, members, seconds, type Setting } from './setting-kinds.js';
 import { MAX_ENTRIES } from './setting-list-bounds.js';
 
@@ -38,10 +39,16 @@ export const PLUGIN_SOURCES = {
   },
   retention: {
     kind: 'object',
-    type: () => members(interval('must be a non-zero interval up to 36500d, like 6h or 30d'), MAX_ENTRIES.retention),
+    // A longer name is no ident (IDENT_MAX_LENGTH) nor interval: refused as the config is read, not at start-up.
+    type: () =>
+      members(
+        interval('must be a non-zero interval up to 36500d, like 6h or 30d'),
+        MAX_ENTRIES.retention,
+        IDENT_MAX_LENGTH,
+      ),
     default: {},
     flag: null,
-    help: 'retention overrides, by ident or interval: `{"1s": "2h", "volume-1m": "30d"}` (a JSON object in the environment). At most 1,024 entries, one per plugin or interval',
+    help: 'retention overrides, by ident or interval: `{"1s": "2h", "volume-1m": "30d"}` (a JSON object in the environment). At most 1,024 entries, one per plugin or interval, each name at most 120 characters (the longest ident); one naming no loaded plugin ident or interval is refused at start-up',
     defaultText: 'per plugin (see [Plugins](#plugins))',
   },
 } as const satisfies Record<string, Setting>;
