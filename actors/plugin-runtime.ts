@@ -147,13 +147,10 @@ export class PluginRuntime extends RuntimeSnapshots {
       }
       const timestamp = message.timestamp;
       const bucket = interval === null ? timestamp : bucketEnd(timestamp, interval);
-      if (retention !== null) {
-        // Read only when there is a retention.
-        const newest = rows.newestTimestamp;
-        if (newest !== undefined && bucket < newest - retention) {
-          counters.dropped.expired++;
-          continue;
-        }
+      // Read only when there is a retention; with no rows the newest is NaN and the test false.
+      if (retention !== null && bucket < rows.newestOrNaN - retention) {
+        counters.dropped.expired++;
+        continue;
       }
       ctx.bucket = bucket;
       // Expiry first, committed on its own (outside the undo scope): a message dropped below takes

@@ -35,6 +35,8 @@ export class SortedTimes<T = never> extends TimeSlots<T> {
     const last = this.last;
     if (last === undefined || last < ts) {
       this.append(ts, value);
+      if (last === undefined) this.oldestTs = ts;
+      this.newestTs = ts;
       return;
     }
     const at = this.head + this.lowerBound(ts);
@@ -56,6 +58,7 @@ export class SortedTimes<T = never> extends TimeSlots<T> {
     }
     items[at] = ts;
     alive[at] = 1;
+    if (at === this.head) this.oldestTs = ts;
     if (held !== null) {
       for (let i = end; i > at; i--) held[i] = held[i - 1];
       held[at] = value;
@@ -87,6 +90,8 @@ export class SortedTimes<T = never> extends TimeSlots<T> {
     this.head = 0;
     this.end = ascending.length;
     this.dead = 0;
+    this.oldestTs = ascending.length > 0 ? (ascending[0] as number) : Number.NaN;
+    this.newestTs = ascending.length > 0 ? (ascending[ascending.length - 1] as number) : Number.NaN;
   }
 
   remove(ts: number): void {
@@ -98,9 +103,11 @@ export class SortedTimes<T = never> extends TimeSlots<T> {
     if (i === 0) {
       this.head++;
       this.dropDeadHead();
+      if (this.end > this.head) this.oldestTs = this.items[this.head] as number;
     } else if (i === this.slots - 1) {
       this.end--;
       this.dropDeadTail();
+      if (this.end > this.head) this.newestTs = this.items[this.end - 1] as number;
     } else {
       this.alive[at] = 0;
       this.dead++;
@@ -177,5 +184,7 @@ export class SortedTimes<T = never> extends TimeSlots<T> {
     this.head = 0;
     this.end = 0;
     this.dead = 0;
+    this.oldestTs = Number.NaN;
+    this.newestTs = Number.NaN;
   }
 }

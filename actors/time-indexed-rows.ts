@@ -71,15 +71,19 @@ export class TimeIndexedRows<R extends Row> extends SplitKeyStore<R> {
     return (this.fixedTimes ?? this.index.times).first;
   }
 
+  /** newestTimestamp, NaN with no row (any comparison false): a field read inline, not `last`'s call and boxed answer. */
+  get newestOrNaN(): number {
+    return (this.fixedTimes ?? this.index.times).newest;
+  }
+
   /**
    * Deletes every row older than `span` seconds before the newest (a retention after a message):
-   * evictBefore(newestTimestamp - span) when any row is that old.
+   * evictBefore(newestTimestamp - span) when any row is that old. No rows: NaN, and nothing to do.
    */
   evictOlderThan(span: number): number {
     const times = this.fixedTimes ?? this.index.times;
-    const top = times.last;
-    const oldest = times.first;
-    if (top === undefined || oldest === undefined || oldest >= top - span) return 0;
+    const top = times.newest;
+    if (!(times.oldest < top - span)) return 0;
     return this.evictBefore(top - span);
   }
 
