@@ -12,6 +12,8 @@
  * main thread allocated during replay (docs/benchmarks.md, "What is left", replay).
  */
 
+import { cachedTopic, keepTopic } from './msgpack-topic.js';
+
 /** Map keys decoded before, by a hash of their bytes: the same string each time, no garbage. */
 const KEY_SLOTS = 4096;
 /** Longest key kept in the cache, in bytes. */
@@ -209,11 +211,32 @@ function map(length: number): Record<string, unknown> {
       k = key(b & 0x1f);
     } else if (b === 0xd9 || b === 0xda || b === 0xdb) k = read() as string;
     else throw NOT_HERE;
+    // A topic (the envelope's, an embedded message's) is read as the string its bytes made before.
+    const value = k.length === 5 && k === 'topic' ? topic() : read();
     // msgpackr's own guard: an own `__proto__` key would set the object's prototype.
-    out[k === '__proto__' ? '__proto_' : k] = read();
+    out[k === '__proto__' ? '__proto_' : k] = value;
   }
   depth--;
   return out;
+}
+
+/** A `topic` member's value: a str of up to 255 bytes through msgpack-topic.ts, anything else as read() reads it. */
+function topic(): unknown {
+  const b = pos + 1 < end ? (src[pos] as number) : 0;
+  const head = b >= 0xa0 && b < 0xc0 ? 1 : b === 0xd9 ? 2 : 0;
+  if (head === 0) return read();
+  const length = head === 1 ? b & 0x1f : (src[pos + 1] as number);
+  const at = pos + head;
+  if (length > end - at) throw NOT_HERE;
+  const kept = cachedTopic(view, at, length, end);
+  if (kept !== undefined) {
+    pos = at + length;
+    return kept;
+  }
+  pos = at;
+  const s = str(length);
+  keepTopic(view, at, length, end, s);
+  return s;
 }
 
 /**

@@ -31,8 +31,8 @@ export interface Meta {
 
 /** The category is the 4th token of `<prefix>.<env>.<category>…` ("" when the topic is too short). */
 export function categoryOf(topic: string): string {
-  // topic.split('.', 4)[3] without the array: every message asks this two or three times.
-  return tokenAfter(topic, nthDot(topic, 3));
+  // topic.split('.', 4)[3], kept per topic (topicParts): every message asks this two or three times.
+  return topicParts(topic).category;
 }
 
 /** The 3rd token (`prod`, `stg`…): topic.split('.')[2] ?? '', without the array. */
@@ -46,8 +46,33 @@ export function subOf(topic: string): string {
   return fourth === -1 ? '' : topic.slice(fourth + 1);
 }
 
-/** envOf, categoryOf and subOf of one topic in one walk (meta asks all three of every message). */
-export function topicParts(topic: string): { readonly env: string; readonly category: string; readonly sub: string } {
+export interface TopicParts {
+  readonly env: string;
+  readonly category: string;
+  readonly sub: string;
+}
+
+/** Topics whose parts are kept: topics come from publishers, and a hostile one makes each new. */
+const PARTS_KEPT = 4096;
+const partsOf = new Map<string, TopicParts>();
+
+/**
+ * envOf, categoryOf and subOf of one topic (meta asks all three of every message, the message
+ * its category), kept per topic: the bus repeats a few hundred topics endlessly, and a replayed
+ * record's topic is the same string each time (snapshots/msgpack-topic.ts), hashed once. Frozen:
+ * every message of the topic is handed the same one.
+ */
+export function topicParts(topic: string): TopicParts {
+  const kept = partsOf.get(topic);
+  if (kept !== undefined) return kept;
+  const parts = Object.freeze(splitTopic(topic));
+  if (partsOf.size >= PARTS_KEPT) partsOf.clear();
+  partsOf.set(topic, parts);
+  return parts;
+}
+
+/** topicParts() in one walk. */
+function splitTopic(topic: string): TopicParts {
   const d1 = topic.indexOf('.');
   const d2 = d1 === -1 ? -1 : topic.indexOf('.', d1 + 1);
   const d3 = d2 === -1 ? -1 : topic.indexOf('.', d2 + 1);

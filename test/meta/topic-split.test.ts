@@ -42,4 +42,25 @@ describe("the rules' topic split", () => {
       'http://koji.stg.fedoraproject.org/koji/taginfo?tagID=3',
     );
   });
+
+  it('keeps the parts of each topic as a fresh split gives them, for more topics than it keeps, asked again after', () => {
+    const split = (topic: string) => {
+      const t = topic.split('.');
+      return { env: t[2] ?? '', category: t[3] ?? '', sub: t.slice(4).join('.') };
+    };
+    const topics = Array.from({ length: 9_000 }, (_, i) =>
+      i % 3 === 0 ? `org.fedoraproject.prod.c${i}.x.y` : i % 3 === 1 ? `a.e${i}.c${i % 50}` : `p.e.c${i}..s${i}.`,
+    );
+    const wrong: string[] = [];
+    for (let round = 0; round < 2; round++)
+      for (const topic of [...topics, ...topics.slice(0, 100).reverse()]) {
+        const parts = topicParts(topic);
+        const fresh = split(topic);
+        if (parts.env !== fresh.env || parts.category !== fresh.category || parts.sub !== fresh.sub) wrong.push(topic);
+        if (categoryOf(topic) !== fresh.category) wrong.push(topic);
+      }
+    expect(wrong).toEqual([]);
+    // Each message of a topic may be handed the same parts: no caller can change them.
+    expect(Object.isFrozen(topicParts('org.fedoraproject.prod.bodhi.update.request'))).toBe(true);
+  });
 });
