@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Publisher, Subscriber, XPublisher, XSubscriber } from 'zeromq';
+import { Publisher, Subscriber, XSubscriber } from 'zeromq';
 import { REPLICA_MESSAGE_MAX_BYTES } from '../../src/proxy-relay.js';
 import { peakRss } from '../helpers/probes.js';
 import { startProxy, type RunningProxy } from '../helpers/proxy-process.js';
+import { recordingUpstream } from '../helpers/recording-upstream.js';
 import { eventually, getJson } from '../helpers/service-process.js';
 
 /**
@@ -115,19 +116,11 @@ describe('statscache proxy bounds the frames it forwards (--max-frame-bytes)', (
 describe('statscache proxy bounds what a replica sends up', () => {
   it('a message over the bound is cut with its connection, never forwarded upstream', async () => {
     // Upstream as an XPUB, so the test sees every subscription (and anything else) forwarded to it.
-    const upstream = new XPublisher({ linger: 0 });
-    await upstream.bind('tcp://127.0.0.1:*');
-    cleanups.push(() => upstream.close());
-    const seen: Buffer[] = [];
-    void (async () => {
-      for (;;) seen.push((await upstream.receive())[0] as Buffer);
-    })().catch(() => undefined);
-    const saw = (topic: string) => seen.some((m) => String(m).endsWith(topic)) || undefined;
-    const largest = () => Math.max(...seen.map((m) => m.length));
-    const proxy = await startProxy(upstream.lastEndpoint as string, 'tcp://127.0.0.1:*', [
-      '--max-frame-bytes',
-      String(LIMIT),
-    ]);
+    const upstream = await recordingUpstream(cleanups);
+    const seen = () => upstream.seen.map((m) => m[0] as Buffer);
+    const saw = (topic: string) => seen().some((m) => String(m).endsWith(topic)) || undefined;
+    const largest = () => Math.max(...seen().map((m) => m.length));
+    const proxy = await startProxy(upstream.endpoint, 'tcp://127.0.0.1:*', ['--max-frame-bytes', String(LIMIT)]);
     cleanups.push(() => proxy.stop('SIGKILL'));
     const replica = new XSubscriber({ linger: 0 });
     let cut = false;
@@ -145,7 +138,7 @@ describe('statscache proxy bounds what a replica sends up', () => {
     // connection ends at it, and koji (behind it) never comes.
     await eventually(() => cut || saw('koji.'), 20_000, 'the replica cut, or its last subscription upstream');
     expect(largest()).toBeLessThanOrEqual(REPLICA_MESSAGE_MAX_BYTES);
-    expect(seen.find((m) => String(m).endsWith('bodhi.'))?.length).toBe(256);
+    expect(seen().find((m) => String(m).endsWith('bodhi.'))?.length).toBe(256);
     expect(cut).toBe(true);
     // The proxy relays on: another replica's subscription comes up.
     const other = new XSubscriber({ linger: 0 });
@@ -157,14 +150,9 @@ describe('statscache proxy bounds what a replica sends up', () => {
   }, 60_000);
 
   it('forwards only subscriptions upstream: anything else a replica sends is counted and dropped', async () => {
-    const upstream = new XPublisher({ linger: 0 });
-    await upstream.bind('tcp://127.0.0.1:*');
-    cleanups.push(() => upstream.close());
-    const seen: string[] = [];
-    void (async () => {
-      for (;;) seen.push((await upstream.receive()).map(String).join('|'));
-    })().catch(() => undefined);
-    const proxy = await startProxy(upstream.lastEndpoint as string, 'tcp://127.0.0.1:*', ['--http-port', '0']);
+    const upstream = await recordingUpstream(cleanups);
+    const seen = () => upstream.seen.map((m) => m.map(String).join('|'));
+    const proxy = await startProxy(upstream.endpoint, 'tcp://127.0.0.1:*', ['--http-port', '0']);
     cleanups.push(() => proxy.stop('SIGKILL'));
     const replica = new XSubscriber({ linger: 0 });
     replica.connect(proxy.backend);
@@ -175,8 +163,8 @@ describe('statscache proxy bounds what a replica sends up', () => {
     await replica.send(['\u0002two', 'parts']);
     await replica.send('\u0001org.fedoraproject.');
     // One connection keeps its order: the subscription last comes up after the two are handled.
-    await eventually(() => seen.find((m) => m.endsWith('fedoraproject.')), 20_000, 'the subscription upstream');
-    expect(seen).toEqual(['\u0001org.fedoraproject.']);
+    await eventually(() => seen().find((m) => m.endsWith('fedoraproject.')), 20_000, 'the subscription upstream');
+    expect(seen()).toEqual(['\u0001org.fedoraproject.']);
     const { httpPort } = logged(proxy, 'statscache proxy running')[0] as { httpPort: number };
     const health = await getJson(`http://127.0.0.1:${httpPort}/healthz`);
     expect(health.body).toMatchObject({ status: 'ok', totals: { not_subscriptions: 2 } });

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { XPublisher, XSubscriber } from 'zeromq';
+import { XSubscriber } from 'zeromq';
 import { PROXY_SUBSCRIPTIONS_MAX } from '../../src/proxy-subscriptions.js';
+import { recordingUpstream } from '../helpers/recording-upstream.js';
 import { startProxy } from '../helpers/proxy-process.js';
 import { eventually, getJson } from '../helpers/service-process.js';
 
@@ -21,17 +22,12 @@ const logged = (lines: readonly string[], msg: string) =>
 describe('statscache proxy bounds the distinct subscriptions it forwards upstream', () => {
   it('forwards the first PROXY_SUBSCRIPTIONS_MAX prefixes, counts the rest, and takes one again once a cancel makes room', async () => {
     // Upstream: an XPUB recording each distinct subscription and last cancel that comes up.
-    const upstream = new XPublisher({ linger: 0 });
-    await upstream.bind('tcp://127.0.0.1:*');
-    cleanups.push(() => upstream.close());
-    const seen: string[] = [];
-    void (async () => {
-      for (;;) seen.push(String((await upstream.receive())[0]));
-    })().catch(() => undefined);
-    const proxy = await startProxy(upstream.lastEndpoint as string, 'tcp://127.0.0.1:*', ['--http-port', '0']);
+    const upstream = await recordingUpstream(cleanups);
+    const seen = () => upstream.seen.map((m) => String(m[0]));
+    const proxy = await startProxy(upstream.endpoint, 'tcp://127.0.0.1:*', ['--http-port', '0']);
     cleanups.push(() => proxy.stop('SIGKILL'));
     const upstreamSaw = (message: string, what: string) =>
-      eventually(() => (seen.includes(message) ? true : undefined), 30_000, what);
+      eventually(() => (seen().includes(message) ? true : undefined), 30_000, what);
     const replica = new XSubscriber({ linger: 0, sendHighWaterMark: 0 });
     replica.connect(proxy.backend);
     cleanups.push(() => replica.close());
@@ -61,8 +57,8 @@ describe('statscache proxy bounds the distinct subscriptions it forwards upstrea
       `\u0000${prefix(0)}`,
       `\u0001${prefix(PROXY_SUBSCRIPTIONS_MAX)}`,
     ];
-    expect(seen.length).toBe(expected.length);
-    expect(seen).toEqual(expected);
+    expect(seen().length).toBe(expected.length);
+    expect(seen()).toEqual(expected);
 
     const { httpPort } = logged(proxy.logs, 'statscache proxy running')[0] as { httpPort: number };
     const health = await getJson(`http://127.0.0.1:${httpPort}/healthz`);

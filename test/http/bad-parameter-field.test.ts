@@ -3,28 +3,10 @@
  * the WebSocket's error frame did: `/api/<ident>` and its SSE stream had only the detail's text,
  * which a client had to parse to learn which of its inputs to fix.
  */
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RawClient, samplesBatch, startLive, type Live } from '../ws/harness.js';
+import { RawClient, samplesBatch, sseAnswer, startLive, type Live } from '../ws/harness.js';
 
 const DEPTH = 100;
-
-/** Status and body of a stream request refused (a stream that opens is closed at once: it never ends). */
-function stream(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers: { accept: 'text/event-stream' } }, (res) => {
-      if (res.statusCode === 200) {
-        req.destroy();
-        return resolve({ status: 200, body: '' });
-      }
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 type Refusal = { error: string; detail: string; parameter?: unknown };
 
@@ -52,7 +34,7 @@ describe('400 bad_parameter carries `parameter` on /api and SSE, as on /raw and 
     for (const [i, [query, ident, parameter]] of CASES.entries()) {
       const api = await fetch(`${live.base}/api/${ident}?${query}`);
       const apiBody = (await api.json()) as Refusal;
-      const sse = await stream(`${live.base}/api/${ident}/stream?${query}`);
+      const sse = await sseAnswer(`${live.base}/api/${ident}/stream?${query}`);
       const sseBody = JSON.parse(sse.body) as Refusal;
       c.send({ op: 'subscribe', ident, params: Object.fromEntries(new URLSearchParams(query)), id: i });
       const frame = await c.next((f) => f['id'] === i, `answer to ${query.slice(0, 40)}`);

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import WebSocket from 'ws';
 import { definePlugin, rowsOf } from '../../actors/plugin-api.js';
 import { builtinPlugins } from '../../plugins/index.js';
@@ -185,6 +186,23 @@ export async function httpRows(base: string, ident: string, query = ''): Promise
   const res = await fetch(`${base}/api/${ident}${query ? `?${query}` : ''}`);
   if (res.status !== 200) throw new Error(`${res.status} ${await res.text()}`);
   return (await res.json()) as Record<string, unknown>[];
+}
+
+/** Status and body of an SSE request: the body only when it is refused (a stream that opens is closed at once: it never ends). */
+export function sseAnswer(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: { accept: 'text/event-stream' } }, (res) => {
+      if (res.statusCode === 200) {
+        req.destroy();
+        return resolve({ status: 200, body: '' });
+      }
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /** Rows as a canonical string, whatever their order: equal for the same set of rows. */

@@ -1,27 +1,9 @@
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { httpRows, RawClient, samplesBatch, startLive, type Frame, type Live } from './harness.js';
+import { httpRows, RawClient, samplesBatch, sseAnswer, startLive, type Frame, type Live } from './harness.js';
 
 const DEPTH = 100;
 const IDENT = 'volume-1s';
-
-/** Status and body of an SSE request (the body only when it is refused: a stream never ends). */
-function sse(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers: { accept: 'text/event-stream' } }, (res) => {
-      if (res.statusCode === 200) {
-        req.destroy();
-        return resolve({ status: 200, body: '' });
-      }
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 describe('--max-page-depth: how deep a page may reach, for /api and live views alike', () => {
   let live: Live;
@@ -75,10 +57,10 @@ describe('--max-page-depth: how deep a page may reach, for /api and live views a
   });
 
   it('an SSE stream is refused with 400 bad_parameter', async () => {
-    const res = await sse(`${live.base}/api/${IDENT}/stream?page=11&rows_per_page=10`);
+    const res = await sseAnswer(`${live.base}/api/${IDENT}/stream?page=11&rows_per_page=10`);
     expect(res.status).toBe(400);
     expect(JSON.parse(res.body)).toMatchObject({ error: 'bad_parameter' });
-    expect((await sse(`${live.base}/api/${IDENT}/stream?page=10&rows_per_page=10`)).status).toBe(200);
+    expect((await sseAnswer(`${live.base}/api/${IDENT}/stream?page=10&rows_per_page=10`)).status).toBe(200);
   });
 
   it('settings: 10000 by default (the contract clients page at most 50 pages of 100), from the environment, never below one full page', () => {
