@@ -152,7 +152,6 @@ export async function* replayBatches(options: ReplayBatchesOptions): AsyncGenera
     signal?.removeEventListener('abort', onAbort);
     // Left early (an abort, or the consumer failed): the thread stops at its next record.
     if (!finished) send({ type: 'stop' });
-    worker.unref();
     await ended(worker, exited, hung);
   }
 }
@@ -160,13 +159,16 @@ export async function* replayBatches(options: ReplayBatchesOptions): AsyncGenera
 /**
  * Settles once the thread has exited: told to stop (or done), it closes its store and exits
  * within a record; one that has not by END_WAIT_MS is ended (one found hung was already), and
- * one stuck in a native call, which terminate() cannot interrupt, is let go after as long again
- * (the process's exit still bounds its wait for it: process-exit.ts).
+ * one stuck in a native call, which terminate() cannot interrupt, is let go (unref'd) after as
+ * long again (the process's exit still bounds its wait for it: process-exit.ts). Held (ref'd)
+ * while waited for: unref'd from the start, with the waits' timers unref'd too, a process
+ * holding nothing else (a tool or embedder calling recover() without listening) emptied its
+ * event loop while the thread closed its store, and ended with exit 13, recover() unsettled.
  */
 async function ended(worker: Worker, exited: Promise<void>, terminated: boolean): Promise<void> {
   if (!terminated && (await settledWithin(exited, END_WAIT_MS))) return;
   void worker.terminate();
-  await settledWithin(exited, END_WAIT_MS);
+  if (!(await settledWithin(exited, END_WAIT_MS))) worker.unref();
 }
 
 function unpackBatch(
