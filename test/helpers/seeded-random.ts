@@ -24,3 +24,12 @@ export function lcg(seed: number): () => number {
     return x / 2 ** 32;
   };
 }
+
+/**
+ * A linear congruential generator with the C standard's example constants: the msgpack read
+ * tests' cases were drawn from its sequence.
+ */
+export function lcgC(seed: number): () => number {
+  let s = seed;
+  return () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
+}

@@ -7,6 +7,7 @@ import { readEntry } from '../../snapshots/journal-read.js';
 import { readPlain } from '../../snapshots/msgpack-read.js';
 import { recordWithinShape } from '../../snapshots/msgpack-shape.js';
 import { samples } from '../helpers/fixtures.js';
+import { lcgC } from '../helpers/seeded-random.js';
 
 /** readPlain and msgpackr agree on these bytes: the same value (key order too), or readPlain leaves them to msgpackr. */
 function agrees(bytes: Uint8Array, start = 0, end = bytes.byteLength): 'same' | 'left' {
@@ -35,10 +36,7 @@ function msgpackrRecord(stored: Uint8Array): { id?: unknown; envelope?: unknown 
 }
 
 /** A deterministic generator, so a failure names its case. */
-function random(seed: number): () => number {
-  let s = seed;
-  return () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
-}
+const random = lcgC;
 
 describe('msgpack read for replay', () => {
   it('decodes every fixture envelope as msgpackr does, inside a larger buffer', () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import '../../src/msgpack-strings.js';
 import { decode, encode } from '../../snapshots/codec.js';
 import { readPlain } from '../../snapshots/msgpack-read.js';
+import { lcgC } from '../helpers/seeded-random.js';
 
 /** readPlain gives what msgpackr gives for these bytes (the topic cache answers only for the same bytes). */
 function same(bytes: Uint8Array, start = 0, end = bytes.byteLength): unknown {
@@ -15,10 +16,7 @@ function same(bytes: Uint8Array, start = 0, end = bytes.byteLength): unknown {
 }
 
 /** A deterministic generator, so a failure names its case. */
-function random(seed: number): () => number {
-  let s = seed;
-  return () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
-}
+const random = lcgC;
 
 describe("replay's topic strings, one per distinct topic", () => {
   it('keeps apart topics of every length that differ in any one word, more of them than it has slots', () => {
