@@ -12,14 +12,11 @@
  * main thread allocated during replay (docs/benchmarks.md, "What is left", replay).
  */
 
+import { longKey, MAX_LONG_KEY } from './msgpack-keys.js';
 import { cachedTopic, keepTopic } from './msgpack-topic.js';
 
 /** Map keys decoded before, by a hash of their bytes: the same string each time, no garbage. */
 const KEY_SLOTS = 4096;
-/** Longest key kept in the cache, in bytes. */
-const MAX_CACHED_KEY = 32;
-const cachedKeys: (string | undefined)[] = new Array(KEY_SLOTS);
-const cachedKeyBytes: (Uint8Array | undefined)[] = new Array(KEY_SLOTS);
 
 /** Thrown inside the decoder when the bytes are not something it reads exactly; caught below. */
 const NOT_HERE = new Error('not decoded here');
@@ -209,7 +206,11 @@ function map(length: number): Record<string, unknown> {
     if (b >= 0xa0 && b < 0xc0) {
       pos++;
       k = key(b & 0x1f);
-    } else if (b === 0xd9 || b === 0xda || b === 0xdb) k = read() as string;
+    } else if (b === 0xd9) {
+      // str8: keys of 32 bytes and over, as msgpackr writes them.
+      pos++;
+      k = key(u8());
+    } else if (b === 0xda || b === 0xdb) k = read() as string;
     else throw NOT_HERE;
     // A topic (the envelope's, an embedded message's) is read as the string its bytes made before.
     const value = k.length === 5 && k === 'topic' ? topic() : read();
@@ -262,46 +263,27 @@ const wordLengths = new Int32Array(KEY_SLOTS);
 const wordBytes = new Int32Array(KEY_SLOTS * 4);
 const wordKeys: (string | undefined)[] = new Array(KEY_SLOTS);
 
-/** A map key: from the cache when its bytes were seen before. */
+/**
+ * A map key: from a cache when its bytes were seen before, up to 16 bytes here (wordKey), up to
+ * MAX_LONG_KEY in msgpack-keys.ts. Both read the key as whole 32-bit words, the bytes past it
+ * masked off, so only a key whose last word would run past the buffer itself (not just past
+ * `end`) is decoded afresh, as are empty and longer ones.
+ */
 function key(length: number): string {
-  if (length > MAX_CACHED_KEY || length === 0) return str(length);
+  if (length > MAX_LONG_KEY || length === 0) return str(length);
   if (length > end - pos) throw NOT_HERE;
-  if (length <= MAX_WORD_KEY && pos + ((length + 3) & ~3) <= end) return wordKey(length);
-  // Five of its bytes and its length pick the slot: the comparison below reads every byte anyway,
-  // and hashing them all too was a tenth of the decode. Keys that share those five bytes only
-  // take turns in a slot (a miss decodes the key again), never answer for each other.
-  const last = pos + length - 1;
-  let h = (length << 16) ^ ((src[pos] as number) << 8) ^ (src[last] as number);
-  h = (Math.imul(h, 31) + (src[pos + (length >> 1)] as number)) | 0;
-  h = (Math.imul(h, 31) + (src[pos + (length > 1 ? 1 : 0)] as number)) | 0;
-  h = (Math.imul(h, 31) + (src[length > 2 ? last - 1 : pos] as number)) | 0;
-  const slot = h & (KEY_SLOTS - 1);
-  const seen = cachedKeyBytes[slot];
-  if (seen !== undefined && seen.length === length) {
-    let same = true;
-    for (let i = 0; i < length; i++)
-      if (seen[i] !== src[pos + i]) {
-        same = false;
-        break;
-      }
-    if (same) {
-      pos += length;
-      return cachedKeys[slot] as string;
-    }
-  }
-  const bytes = Uint8Array.prototype.slice.call(src, pos, pos + length);
-  const s = str(length);
-  cachedKeyBytes[slot] = bytes;
-  cachedKeys[slot] = s;
+  if (pos + ((length + 3) & ~3) > src.byteLength) return str(length);
+  if (length <= MAX_WORD_KEY) return wordKey(length);
+  const s = longKey(src, view, pos, length);
+  pos += length;
   return s;
 }
 
 /**
- * key() of 1–MAX_WORD_KEY bytes with whole words readable before `end` (the record goes on after a
- * key: its value): the bytes read as up to four 32-bit words through the DataView, the bytes past
- * the key masked off, hashed and compared as words. The byte-by-byte hash and compare of key()
- * was ~430 instructions per key (callgrind): every byte read of a typed array held in a module
- * variable reloads and checks it. Same answer as key(): a hit only for the same length and bytes.
+ * key() of 1–MAX_WORD_KEY bytes with whole words readable in the buffer: the bytes read as up to
+ * four 32-bit words through the DataView, the bytes past the key masked off, hashed and compared
+ * as words. A byte-by-byte hash and compare was ~430 instructions per key (callgrind): every byte
+ * read of a typed array held in a module variable reloads and checks it. Same answer as key(): a hit only for the same length and bytes.
  */
 function wordKey(length: number): string {
   const words = (length + 3) >> 2;
