@@ -227,7 +227,10 @@ function remember(s: string, at: number, bytes: number): void {
   keySlots.set(s, slot);
 }
 
-// Strings of fewer UTF-16 units are encoded here: a call to Buffer's encoder costs ~30 units' loop.
+// Non-ASCII strings of fewer UTF-16 units are encoded by utf8() here, longer ones (and ASCII ones
+// of 32 units and over) by Buffer's utf8Write. Counted, the loop and that call cross over at 16–20
+// units, not the ~30 once assumed (docs/benchmarks.md, twentieth session); 32 stays because a
+// fixture record has no non-ASCII string of 16–31 units (0.07 under 16), so nothing counts a move.
 const SHORT = 32;
 /**
  * A str of the shortest header for its UTF-8 length (at most 3 bytes per UTF-16 unit, 5 of header).
