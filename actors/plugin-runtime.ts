@@ -2,21 +2,13 @@ import { BEACON } from './apply-beacon.js';
 import type { TimedContainer } from './containers.js';
 import { isThenable, refusePromise } from './hook-result.js';
 import { bucketEnd } from './interval.js';
-import { type KeyedStore, KeyTooLongError } from './keyed-store.js';
 import type { PluginMessage, UpdateContext } from './plugin-api.js';
 import type { RegisteredPlugin } from './registry.js';
 import type { Row } from './row-store.js';
-import {
-  DEFAULT_QUARANTINE_AFTER,
-  DEFAULT_QUARANTINE_SECONDS,
-  type PluginErrorHandler,
-  type RuntimeOptions,
-} from './runtime-options.js';
-import type { PluginState } from './runtime-state.js';
-import { RuntimeSnapshots } from './runtime-snapshots.js';
+import { RuntimeFailures } from './runtime-failures.js';
+import type { PluginErrorHandler, RuntimeOptions } from './runtime-options.js';
 import { contextFor, type RuntimeUpdateContext } from './update-context.js';
 import type { ErasedView, ErasedViewIsRows } from './runtime-views.js';
-import { WindowedCounter } from './windowed-counter.js';
 
 export type { DropReason, PluginCounters, PluginStats } from './plugin-counters.js';
 export {
@@ -47,33 +39,23 @@ type ErasedUpdate = (m: PluginMessage, c: UpdateContext<Row, never>) => void;
  * counting, enforcing retention and caps), answers view queries, hands out change-log
  * readers, dumps and loads snapshots, and reports stats. Its lifecycle is an XState machine
  * (lifecycle.ts); messages do not go through the actor, so applying one allocates nothing.
- * Built in layers (runtime-state.ts); this one is the per-message path: apply, the undo of a
- * failing update, quarantine, caps and expiry.
+ * Built in layers (runtime-state.ts); this one is the per-message path: apply and expiry, with
+ * the key cap (runtime-key-cap.ts) and a failing update's undo and quarantine (runtime-failures.ts).
  */
-export class PluginRuntime extends RuntimeSnapshots {
-  /** Each extra store's size when the current message began: a store over the cap may not grow. */
-  private readonly sizesBefore: number[];
+export class PluginRuntime extends RuntimeFailures {
   private readonly updateContext: RuntimeUpdateContext;
   private readonly update: ErasedUpdate;
-  private readonly quarantineAfter: number;
-  private readonly quarantineSeconds: number;
   /** send()'s batch of one, emptied after it, so no applied message is kept alive. */
   private readonly one: (PluginMessage | undefined)[] = [undefined];
 
-  constructor(
-    plugin: RegisteredPlugin,
-    private readonly onError: PluginErrorHandler,
-    options: RuntimeOptions = {},
-  ) {
+  constructor(plugin: RegisteredPlugin, onError: PluginErrorHandler, options: RuntimeOptions = {}) {
     super(
       plugin,
       options,
       plugin.definition.view as ErasedView | undefined,
       plugin.definition.viewIsRows as ErasedViewIsRows | undefined,
+      onError,
     );
-    this.quarantineAfter = options.quarantineAfter ?? DEFAULT_QUARANTINE_AFTER;
-    this.quarantineSeconds = options.quarantineSeconds ?? DEFAULT_QUARANTINE_SECONDS;
-    this.sizesBefore = this.storeList.map(() => 0);
     this.update = plugin.definition.update as ErasedUpdate;
     // One context object reused for every message: only `bucket` changes.
     this.updateContext = contextFor(this.state.rows, this.facing as Record<string, unknown>, plugin.intervalSeconds);
@@ -196,86 +178,6 @@ export class PluginRuntime extends RuntimeSnapshots {
     this.state.counters.dropped.hung++;
   }
 
-  // ── key cap ────────────────────────────────────────────────────────────────────
-
-  /**
-   * Holds every container to `cap` (at most maxKeys; Infinity lifts it) from now on, and cuts
-   * rows and windowed counters down to it at once, committed outside any message as expiry is;
-   * other stores stop growing. Returns the entries evicted.
-   */
-  limitKeys(cap: number): number {
-    this.cap = Math.min(this.maxKeys, cap);
-    return this.evictToCap();
-  }
-
-  /**
-   * Cuts rows and windowed counters down to the key cap, as each applied message does: restored
-   * under a --plugin-max-keys lowered since they were written, they were held whole until the
-   * plugin's next message. Other stores cannot give way; they stop growing (storeOverCap).
-   */
-  enforceKeyCap(): number {
-    return this.evictToCap();
-  }
-
-  // ── the per-message path ───────────────────────────────────────────────────────
-
-  /** Each extra store opens the message's undo scope, its size noted for storeOverCap(). */
-  private beginStores(): void {
-    for (let i = 0; i < this.storeList.length; i++) {
-      const s = this.storeList[i] as KeyedStore<unknown>;
-      this.sizesBefore[i] = s.size;
-      s.beginMessage();
-    }
-  }
-
-  private endStores(): void {
-    for (const s of this.storeList) s.endMessage();
-  }
-
-  private rollbackAll(state: PluginState): void {
-    state.rows.rollback();
-    for (const s of this.storeList) s.rollback();
-  }
-
-  /** The message's update threw (or returned a promise): its writes undone, counted, reported, perhaps quarantined. */
-  private updateFailed(state: PluginState, message: PluginMessage, err: unknown): void {
-    const counters = state.counters;
-    this.rollbackAll(state);
-    // A key from the message too long to store: that message is refused, and a run of them
-    // (one publisher's odd names) must not quarantine the plugin for everyone else's.
-    if (err instanceof KeyTooLongError) {
-      counters.dropped.key_too_long++;
-      return;
-    }
-    counters.dropped.update_error++;
-    // Counted before the report: a handler that throws (an error value that cannot be
-    // printed) must neither skip the quarantine count nor lose the rest of the batch.
-    const quarantine = ++this.failures >= this.quarantineAfter;
-    try {
-      this.onError(this.ident, err, message);
-    } catch {
-      /* the report is best effort; the message is already counted as dropped */
-    }
-    if (quarantine) this.quarantine(message);
-  }
-
-  /**
-   * Rows past the cap lose their oldest; a windowed counter past it forgets its oldest slices
-   * (storeOverCap() let it through only if that suffices): the cost is the entries forgotten,
-   * each once, as with expiry.
-   */
-  private evictToCap(): number {
-    const { rows, counters } = this.state;
-    let evicted = 0;
-    if (rows.size > this.cap) evicted += rows.evictOldest(rows.size - this.cap);
-    for (let i = 0; i < this.windowed.length; i++) {
-      const c = this.windowed[i] as WindowedCounter;
-      if (c.size > this.cap) evicted += c.evictOldestSlices(this.cap);
-    }
-    counters.capEvicted += evicted;
-    return evicted;
-  }
-
   /**
    * Expiry runs before the message's update and outside its undo scope: the deletes stay done
    * (recorded in the change log, so snapshots and live views see them) even when the message is
@@ -287,34 +189,5 @@ export class PluginRuntime extends RuntimeSnapshots {
     let expired = 0;
     for (let i = 0; i < this.timed.length; i++) expired += (this.timed[i] as TimedContainer).advance(now, messageTime);
     return expired;
-  }
-
-  private quarantine(message: PluginMessage): void {
-    this.quarantinedUntil = message.timestamp + this.quarantineSeconds;
-    this.lifecycle.send('quarantine');
-  }
-
-  /** Ends a quarantine once the cool-down has passed in message time, on probation: a failure before the next success re-quarantines (half-open). */
-  private release(message: PluginMessage): boolean {
-    if (message.timestamp < (this.quarantinedUntil ?? Number.NEGATIVE_INFINITY)) return false;
-    this.quarantinedUntil = null;
-    this.failures = this.quarantineAfter - 1;
-    this.lifecycle.send('release');
-    return true;
-  }
-
-  /**
-   * Whether the message must be dropped for the key cap: it grew a store past it, other than a
-   * windowed counter whose older slices can make room (one whose newest slice alone exceeds the
-   * cap cannot). A store already past a lowered cap (limitKeys()) still takes messages that add
-   * no key, or a full key budget would freeze every count it holds.
-   */
-  private storeOverCap(): boolean {
-    for (let i = 0; i < this.storeList.length; i++) {
-      const s = this.storeList[i] as KeyedStore<unknown>;
-      if (s.size <= this.cap || s.size <= (this.sizesBefore[i] as number)) continue;
-      if (!(s instanceof WindowedCounter) || s.newestSliceSize > this.cap) return true;
-    }
-    return false;
   }
 }
