@@ -1,7 +1,7 @@
 import type { ChangeLog } from './change-log.js';
 import { RowKeyMismatchError, keyPart, rowKeyOf } from './row-key.js';
 import { UnstorableValueError } from './storable-value.js';
-import { TimeIndexedRows } from './time-indexed-rows.js';
+import { RowEvictions } from './row-evictions.js';
 
 // Imported from here by the rest of the code.
 export type { RowRange } from './time-indexed-rows.js';
@@ -13,9 +13,10 @@ export interface Row {
 
 /**
  * The rows a plugin serves, keyed by the plugin's row key: what a write derives its key from and
- * checks it against (row-key.ts). Their index by timestamp, scans and evictions: time-indexed-rows.ts.
+ * checks it against (row-key.ts). Their index by timestamp and scans: time-indexed-rows.ts;
+ * their evictions: row-evictions.ts.
  */
-export class RowStore<R extends Row = Row> extends TimeIndexedRows<R> {
+export class RowStore<R extends Row = Row> extends RowEvictions<R> {
   /** `keyColumns`: the plugin's `key`; every row is stored under the key they give (see row-key.ts). */
   constructor(private readonly keyColumns: readonly string[] = []) {
     super(keyColumns);
