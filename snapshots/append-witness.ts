@@ -1,6 +1,6 @@
 /**
  * Which journal records confirm, from the file, that an append lmdb-js reported committed did
- * land (StoreCommits.confirmInFile says why it must be confirmed): the newest seq any write of
+ * land (StoreAppends.confirmInFile says why it must be confirmed): the newest seq any write of
  * the store has put or queued (putThrough), and so each append's witness, the one record whose
  * presence proves the whole append there.
  */

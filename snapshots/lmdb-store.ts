@@ -19,7 +19,8 @@ import { entryKey, MAX_SLOTS, type SnapshotKey } from './store-entry-keys.js';
 import { StoreSalvage } from './store-salvage.js';
 import type { StoreTables } from './store-tables.js';
 
-export { dataFileWriteFailed, type JournalAppend, WriteFailedError } from './store-commits.js';
+export type { JournalAppend } from './store-appends.js';
+export { dataFileWriteFailed, WriteFailedError } from './store-commits.js';
 export { MAX_SLOTS, type SlotCut, type SlotSizes } from './store-entry-keys.js';
 export type { JournalMove, SnapshotBatch } from './store-slot-writes.js';
 

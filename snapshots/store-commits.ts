@@ -2,39 +2,28 @@
  * The data store's base: the handles lmdb-store.ts opened, and the one ordered write queue they
  * share. One environment holds both the snapshot slots and the journal, so their writes share
  * one queue: a snapshot that commits proves every journal entry appended before it committed
- * too. Here too: journal appends, confirmed from the file (lmdb-js 3.5.6 misreports commit
- * outcomes; append-witness.ts picks the records to read), every write's failure named
- * (WriteFailedError, writeFailure in store-write-errors.ts) and failed at once once the
- * environment failed for good (MDB_PANIC: store-panic.ts), and how long writes have waited on
- * the disk.
+ * too. Here too: every write's failure named (WriteFailedError, writeFailure in
+ * store-write-errors.ts) and failed at once once the environment failed for good (MDB_PANIC:
+ * store-panic.ts), and how long writes have waited on the disk.
  *
- * The store is built in layers, each a module of one concern: this base, store-journal.ts
- * (journal records and trims), store-indexes.ts (id and time indexes), store-slot-reads.ts,
+ * The store is built in layers, each a module of one concern: this base, store-appends.ts
+ * (journal appends, confirmed from the file), store-journal.ts (journal records and trims), store-indexes.ts (id and time indexes), store-slot-reads.ts,
  * store-slot-writes.ts, store-salvage.ts (file check and salvage), and lmdb-store.ts, which
  * opens the file and is the class the rest of statscache uses (DataStore).
  */
 import { AppendSettlement, PROBE_AFTER_MS } from './append-settlement.js';
-import { AppendWitness } from './append-witness.js';
 import { SnapshotCancelledError } from './snapshot-cancelled.js';
 import { UnencodableValueError } from './unencodable-value.js';
 import type { SnapshotKey } from './store-entry-keys.js';
 import { GuardedTable, guardedNames } from './store-guard.js';
 import { StorePanic } from './store-panic.js';
-import { EMPTY, type StoreEnv, type StoreTables, type Table } from './store-tables.js';
+import type { StoreEnv, StoreTables, Table } from './store-tables.js';
 import { DataFilePanicError, isLmdbPanic, WriteFailedError, writeFailure } from './store-write-errors.js';
 
 export { DataFilePanicError, dataFileWriteFailed, WriteFailedError } from './store-write-errors.js';
 
 /** A journal key no record has (seqs start at 1): the append-settlement probe removes it, changing nothing. */
 const PROBE_SEQ = -1;
-
-/** One journal record to append. */
-export interface JournalAppend {
-  readonly seq: number;
-  readonly id: string;
-  readonly timestamp: number;
-  readonly value: Uint8Array;
-}
 
 export interface StoreCommitOptions {
   readonly probeAfterMs?: number;
@@ -68,11 +57,9 @@ export class StoreCommits {
   /** writeSnapshot() calls not yet settled: their transaction may be open across turns. */
   protected snapshotsWriting = 0;
   /** Journal appends whose outcome lmdb-js may never report (append-settlement.ts). */
-  private readonly appends: AppendSettlement;
+  protected readonly appends: AppendSettlement;
   /** Whether the environment failed for good (MDB_PANIC: store-panic.ts); every write fails with it then. */
-  private readonly panics: StorePanic;
-  /** Which records confirm an append from the file (append-witness.ts). */
-  private readonly witness: AppendWitness;
+  protected readonly panics: StorePanic;
   /** Milliseconds of a monotonic clock, for writesWaiting(). */
   protected readonly now: () => number;
   /**
@@ -110,7 +97,6 @@ export class StoreCommits {
     this.trimmed = tables.trimmed === undefined ? undefined : guarded(tables.trimmed);
     this.compareKeys = tables.compareKeys;
     this.closeAfresh = tables.closeAfresh;
-    this.witness = new AppendWitness(this.journal);
     this.appends = new AppendSettlement({
       probe: () => this.queued(() => void this.journal.remove(PROBE_SEQ)),
       probeAfterMs: options.probeAfterMs ?? PROBE_AFTER_MS,
@@ -143,57 +129,6 @@ export class StoreCommits {
   }
 
   /**
-   * Appends journal records in one transaction (committed asynchronously, in order with
-   * every other write of this environment). Normally a batch: LMDB's writer thread does the
-   * puts (the B-tree inserts of three databases per record), where a transaction callback runs
-   * them on the main thread while the writer waits for it (12% less main-thread CPU per
-   * message at 1 k msg/s). While a paced snapshot holds its transaction open across turns, a
-   * batch would run inside it and resolve at once, before anything is committed; a
-   * transaction callback then joins the snapshot's transaction and resolves when it commits.
-   */
-  appendJournal(records: readonly JournalAppend[]): Promise<void> {
-    // Failed as every write is, never thrown: witnessOf may read the file, which throws then (store-guard.ts).
-    const panicked = this.panics.error;
-    if (panicked !== null) return Promise.reject(panicked);
-    // Chosen before the puts are queued: whether the newest seq was ever put before (witnessOf).
-    const witness = this.witness.witnessOf(records);
-    // Settled (append-settlement.ts), then confirmed: lmdb-js may report neither outcome, or the wrong one.
-    return this.appends
-      .watch(this.checked(this.queued(() => this.appendInTransaction(records))))
-      .then(() => this.confirmInFile(records, witness));
-  }
-
-  /**
-   * An append lmdb-js said committed (or never reported on, and settled by a later write:
-   * append-settlement.ts), confirmed from the file. lmdb-js 3.5.6 links each new
-   * transaction's outcome to the head of its pending list (queueCommitResolution in write.js),
-   * dropping any queued between: with three commits pending at once, the second one's writes
-   * take the third one's outcome. Under a refusing disk a commit failed with EIO (lmdb-js logged
-   * it) and the single-message appends in it resolved, their records absent (10 of 600 in
-   * test/e2e/amqp-bus.test.ts; most runs of test/snapshots/misreported-append.test.ts, none with
-   * the link made at the tail): the journal neither held nor wrote them again. Which records are
-   * looked up: append-witness.ts.
-   */
-  private confirmInFile(records: readonly JournalAppend[], witness: number | null): void {
-    const absent = this.witness.absentSeq(records, witness);
-    if (absent === undefined) return;
-    this.writeFailed = true;
-    throw new WriteFailedError(
-      `LMDB did not report the journal write of seqs ${String(records[0]?.seq)}-${String(records.at(-1)?.seq)} as failed, but seq ${String(absent)} is not in the file`,
-    );
-  }
-
-  /** Journal seqs about to be put outside appendJournal (`snapshot import`'s moves): no later append may take them for fresh. */
-  protected notePuts(seqs: readonly number[]): void {
-    this.witness.notePuts(seqs);
-  }
-
-  /** Journal appends whose outcome LMDB never reported, settled by a later write and read from the file. */
-  get appendOutcomesRecovered(): number {
-    return this.appends.recovered;
-  }
-
-  /**
    * A transaction other than an append (a snapshot, a trim), checked (a failed commit names its
    * cause) and settled in queue order with the journal's appends (append-settlement.ts): its
    * value once lmdb-js reports it, or `confirm()`'s, which reads from the file whether it landed,
@@ -220,25 +155,12 @@ export class StoreCommits {
     return new WriteFailedError(message);
   }
 
-  /** `write`'s puts as one queued write, in order with every other: see appendJournal. */
+  /** `write`'s puts as one queued write, in order with every other: see appendJournal (store-appends.ts). */
   protected queued(write: () => void): Promise<unknown> {
     // Queued on a failed environment, a write is never settled by lmdb-js.
     const panicked = this.panics.error;
     if (panicked !== null) return Promise.reject(panicked);
     return this.snapshotsWriting > 0 ? this.root.transaction(write) : this.root.batch(write);
-  }
-
-  protected appendInTransaction(records: readonly JournalAppend[]): void {
-    // One time key for the batch: lmdb-js writes a key's bytes into its instructions within
-    // put() and keeps the key itself only for a cache, which these tables do not have.
-    const time: [number, number] = [0, 0];
-    for (const r of records) {
-      void this.journal.put(r.seq, r.value);
-      void this.ids.put(r.id, r.seq);
-      time[0] = r.timestamp;
-      time[1] = r.seq;
-      void this.times.put(time, EMPTY);
-    }
   }
 
   /**

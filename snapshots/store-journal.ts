@@ -1,12 +1,12 @@
 /**
  * The journal's records as the store reads them (seq → message record), and trimming: the
  * records dropped and the mark of what they covered (trimmedThrough), which de-duplication and
- * backfill read. Appends are the base's (store-commits.ts: they share its write queue).
+ * backfill read. Appends are the layer below's (store-appends.ts: they share the base's write queue).
  */
-import { StoreCommits } from './store-commits.js';
+import { StoreAppends } from './store-appends.js';
 import { pagesBytes } from './store-tables.js';
 
-export class StoreJournal extends StoreCommits {
+export class StoreJournal extends StoreAppends {
   lastSeq(): number {
     for (const key of this.journal.getKeys({ reverse: true, limit: 1 })) return key;
     return 0;

@@ -5,7 +5,7 @@
  * tools and corruption tests.
  */
 import { type SlotCut, type SnapshotKey, entryKey, metaKey, pluginRange, slotEntries } from './store-entry-keys.js';
-import type { JournalAppend } from './store-commits.js';
+import type { JournalAppend } from './store-appends.js';
 import { SlotReads } from './store-slot-reads.js';
 
 /** settled()'s value for a snapshot write lmdb-js never reported either way. */

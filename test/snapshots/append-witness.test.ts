@@ -1,6 +1,6 @@
 /**
  * Which records a journal append is confirmed by once lmdb-js reports it committed
- * (store-commits.ts, confirmInFile; append-witness.ts, absentSeq): the newest one when no write
+ * (store-appends.ts, confirmInFile; append-witness.ts, absentSeq): the newest one when no write
  * before put its seq, every one otherwise (a retry of held records, which may be in the file
  * from a commit reported failed). A record of a commit is made missing here by removing it in
  * the very transaction that commits the append (a remove queued in the same turn, before LMDB's
