@@ -20,7 +20,8 @@ import {
 } from './bus-options.js';
 import { bindQueue, HARD_FRAME_FACTOR } from './bus-queue.js';
 import { receiveLoop, subscriberOptions } from './bus-receive.js';
-import { type BusProxy, type ProxyOptions, runProxy } from './proxy-relay.js';
+import type { ProxyOptions } from './proxy-options.js';
+import { type BusProxy, runProxy } from './proxy-relay.js';
 
 export type { EndpointState, EndpointStatus, MonitorEvent } from './bus-endpoints.js';
 export type {
@@ -34,7 +35,8 @@ export type {
 } from './bus-options.js';
 export { BIND_SOURCE } from './bus-options.js';
 export { REFUSED_GRACE_MS, reconnectAfterRefusal, refusedRetryDelay } from './bus-refusal.js';
-export type { BusProxy, ProxyOptions } from './proxy-relay.js';
+export type { ProxyOptions } from './proxy-options.js';
+export type { BusProxy } from './proxy-relay.js';
 
 // Declared beside the queue bounds, which config validation reads without loading libzmq.
 export { HARD_FRAME_FACTOR };
