@@ -59,8 +59,10 @@ const partsOf = new Map<string, TopicParts>();
 /**
  * envOf, categoryOf and subOf of one topic (meta asks all three of every message, the message
  * its category), kept per topic: the bus repeats a few hundred topics endlessly, and a replayed
- * record's topic is the same string each time (snapshots/msgpack-topic.ts), hashed once. Frozen:
- * every message of the topic is handed the same one.
+ * record's topic is the same string each time (snapshots/msgpack-topic.ts), hashed once. A live
+ * topic is a fresh string hashed at each look-up, and that still counted no dearer than the split
+ * (docs/benchmarks.md, "three live-path cuts"). Frozen: every message of the topic is handed the
+ * same one.
  */
 export function topicParts(topic: string): TopicParts {
   const kept = partsOf.get(topic);
