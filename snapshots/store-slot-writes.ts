@@ -182,9 +182,17 @@ export class SlotWrites extends SlotReads {
   /**
    * Removes a slot's meta record: it is no longer a generation (its entries go first:
    * clearSlotSome). Settled from the file as clearSlotSome is: the meta gone, or still there.
+   * False when there was none to remove (lmdb-js reports a removal of an absent key as done),
+   * so a caller says "removed" only for a slot it removed.
    */
   dropSlotMeta(slot: number): Promise<boolean> {
-    return this.settled(this.snapshots.remove(metaKey(slot)), () => {
+    const db = this.snapshots;
+    const write = this.root.transaction(() => {
+      if (!db.doesExist(metaKey(slot))) return false;
+      void db.remove(metaKey(slot));
+      return true;
+    }) as Promise<boolean>;
+    return this.settled(write, () => {
       if (this.snapshots.doesExist(metaKey(slot)))
         throw this.failedInFile(
           `LMDB did not report removing the meta of snapshot slot ${slot} as failed, but it is still in the file`,

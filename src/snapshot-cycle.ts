@@ -16,6 +16,8 @@ import type { Intake } from './intake.js';
 import { errorText, type Logger } from './logger.js';
 import type { SnapshotFailure } from './readiness.js';
 
+const noop = (): void => undefined;
+
 /** Entries of a retired snapshot slot removed per LMDB transaction. */
 const RETIRE_STEP = 5000;
 
@@ -54,6 +56,9 @@ export class SnapshotCycle {
   #closed = false;
   /** Aborted by close({ cancel }): the journal trim in progress stops at its next step. */
   readonly #cancel = new AbortController();
+  /** The retirement and trim running, and the one more run asked for by snapshots written meanwhile. */
+  #after: Promise<void> | null = null;
+  #again: Promise<void> | null = null;
 
   constructor(private readonly deps: SnapshotCycleDeps) {}
 
@@ -86,7 +91,9 @@ export class SnapshotCycle {
       this.deps.snapshotter.cancel();
       this.#cancel.abort();
     }
-    while (this.#taking.size > 0) await Promise.all(this.#taking);
+    // The steps a snapshot written during a run left to the next one (afterSnapshot) are waited for too.
+    while (this.#taking.size > 0 || this.#after !== null || this.#again !== null)
+      await Promise.all([...this.#taking, this.#after, this.#again]);
   }
 
   async #take(): Promise<SnapshotReport> {
@@ -132,13 +139,46 @@ export class SnapshotCycle {
   }
 
   /**
+   * The steps after a snapshot, one run at a time. Two side by side (a periodic snapshot
+   * written while an admin one's retirement ran) listed the same slots: the second cleared none,
+   * dropped the meta again and logged a second removal; two trims raced over one journal. A
+   * snapshot written while a run goes on asks for one more after it, shared by all written
+   * meanwhile: it reads the store when it starts, so it covers the newest of them. That
+   * snapshot's take() returns once it is on disk, not after the run ahead (stop()'s final
+   * snapshot is logged as written while a periodic one's trim goes on); close() waits for both.
+   */
+  private async afterSnapshot(): Promise<void> {
+    if (this.#after === null) return this.#runAfter();
+    if (this.#again === null) {
+      this.deps.log.debug(
+        {},
+        "snapshot written while the previous one's slot retirement or journal trim runs: they run again after it",
+      );
+      this.#again = this.#after.then(noop, noop).then(() => {
+        this.#again = null;
+        return this.#runAfter();
+      });
+    }
+  }
+
+  #runAfter(): Promise<void> {
+    const run = this.afterSteps().finally(() => {
+      if (this.#after === run) this.#after = null;
+    });
+    this.#after = run;
+    return run;
+  }
+
+  /**
    * The snapshot is on disk: retire slots, then trim. Either refused (a disk refusing writes) is
    * logged naming its own step and tried again after the next snapshot. One message for both
    * sent an operator to a journal with nothing wrong when a retirement failed. A retirement
    * refused skips the trim: the slot it left still pins the journal (coveredByAllGenerations).
    */
-  private async afterSnapshot(): Promise<void> {
+  private async afterSteps(): Promise<void> {
     const { log } = this.deps;
+    // close({ cancel }) stopped the run before: the one asked for after it has nothing to go on with.
+    if (this.#cancel.signal.aborted) return;
     try {
       // Stopped by close(): the slot left pins the journal, as a refused retirement's does.
       if (!(await this.retireSlots())) return;
@@ -195,7 +235,8 @@ export class SnapshotCycle {
           return false;
         }
       }
-      await store.dropSlotMeta(slot);
+      // Gone already (false): not this run's removal to log.
+      if (!(await store.dropSlotMeta(slot))) continue;
       log.info(
         { slot, entries: removed, snapshotGenerations: config.snapshotGenerations },
         'snapshot slot past --snapshot-generations removed',
