@@ -150,7 +150,7 @@ export async function startService(s: ServiceParts, service: Startable): Promise
   s.snapshots.damageSeen();
   if (state.abort.signal.aborted) return;
   state.timers.push(
-    s.clock.every(config.snapshotInterval * 1000, () => void service.snapshot().catch(() => undefined)),
+    s.clock.every(config.snapshotInterval * 1000, () => void s.snapshots.periodic()?.catch(() => undefined)),
   );
   state.phase = 'running';
   state.liveGate.open();

@@ -56,6 +56,8 @@ export class SnapshotCycle {
   #closed = false;
   /** Aborted by close({ cancel }): the journal trim in progress stops at its next step. */
   readonly #cancel = new AbortController();
+  /** Snapshots not yet written (intake settling, or the write): the periodic timer starts none meanwhile. */
+  #writing = 0;
   /** The retirement and trim running, and the one more run asked for by snapshots written meanwhile. */
   #after: Promise<void> | null = null;
   #again: Promise<void> | null = null;
@@ -65,6 +67,20 @@ export class SnapshotCycle {
   /** Damage met so far (by the start-up replay, which logged it itself) is not logged again. */
   damageSeen(): void {
     this.corruptLogged = this.deps.journal.corrupt;
+  }
+
+  /**
+   * The periodic timer's snapshot; none (null) while another is still being written. Queued
+   * behind it (Snapshotter.take serialises), each tick's took another turn of the disk: with
+   * writes slower than --snapshot-interval the queue only grew. The next tick takes what this
+   * one would have; a skipped tick is no snapshot, so /metrics and /healthz count none.
+   */
+  periodic(): Promise<SnapshotReport> | null {
+    if (this.#writing > 0) {
+      this.deps.log.debug({ writing: this.#writing }, 'periodic snapshot skipped: one is still being written');
+      return null;
+    }
+    return this.take();
   }
 
   take(): Promise<SnapshotReport> {
@@ -100,9 +116,15 @@ export class SnapshotCycle {
     const { intake, snapshotter, journal, log, clock } = this.deps;
     this.logNewCorruption();
     try {
-      // Everything accepted so far goes into this snapshot rather than the journal tail.
-      await intake.settled();
-      const report = await snapshotter.take({ writeUnchanged: () => this.retentionWaits() });
+      let report: SnapshotReport;
+      this.#writing++;
+      try {
+        // Everything accepted so far goes into this snapshot rather than the journal tail.
+        await intake.settled();
+        report = await snapshotter.take({ writeUnchanged: () => this.retentionWaits() });
+      } finally {
+        this.#writing--;
+      }
       this.last = report;
       if (report.written + report.removed > 0) log.debug({ ...report }, 'snapshot written');
       // What the snapshot covers is on disk; held journal records are written now.

@@ -163,6 +163,44 @@ describe('the steps after a snapshot', () => {
     }
   }, 60_000);
 
+  it('a periodic tick while a snapshot is still being written starts none; an admin snapshot still does', async () => {
+    const t = await cycleIn('periodic-skip');
+    try {
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let settling = 0;
+      // The first snapshot waits on intake (a slow disk's journal commit) until released.
+      const intake = {
+        settled: () => (++settling === 1 ? held : Promise.resolve()),
+        newestTimestamp: 0,
+      } as unknown as Intake;
+      const cycle = t.cycle({ intake });
+
+      const first = cycle.periodic();
+      expect(first).not.toBeNull();
+      expect(cycle.periodic(), 'a tick while the first is written').toBeNull();
+      expect(t.logs.filter((l) => l['msg'] === 'periodic snapshot skipped: one is still being written')).toHaveLength(
+        1,
+      );
+      const admin = cycle.take();
+      release();
+      await Promise.all([first, admin]);
+      expect(t.written()).toBe(2);
+      expect(cycle.failures).toBe(0);
+
+      // Nothing being written: the next tick takes one.
+      const next = cycle.periodic();
+      expect(next).not.toBeNull();
+      await next;
+      expect(t.written()).toBe(3);
+      await cycle.close();
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+
   it("a slot's meta removed again says none was there, so a retirement logs only its own removal", async () => {
     const t = await cycleIn('drop-twice');
     try {
