@@ -178,7 +178,9 @@ export class SnapshotCycle {
       );
       this.#again = this.#after.then(noop, noop).then(() => {
         this.#again = null;
-        return this.#runAfter();
+        // Through afterSnapshot, not #runAfter: a snapshot written between the run's end and
+        // this turn may have started a run already, and this one then waits behind it.
+        return this.afterSnapshot();
       });
     }
   }
