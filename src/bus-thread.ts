@@ -1,3 +1,4 @@
+import type { Worker } from 'node:worker_threads';
 import { StatscacheError } from '../actors/errors.js';
 import type { BusOptions, BusSubscription } from './bus.js';
 import { type BusThreadFlow, SharedCredit } from './bus-credit.js';
@@ -6,7 +7,7 @@ import { BUS_THREAD_SOURCE, unpackBatch } from './bus-thread-batch.js';
 import { busWorkerData, type ThreadedBusHooks, type ThreadOptions } from './bus-thread-options.js';
 import type { FromBusThread, PackedItems, ToBusThread } from './bus-thread-protocol.js';
 import { busWorker, loadedOf } from './bus-thread-ahead.js';
-import { endableWithin, trackThread } from './process-exit.js';
+import { trackThread, whenEndable } from './process-exit.js';
 import { type PulseBounds, type PulseStage, PulseWatch } from './thread-pulse.js';
 
 export type { BusThreadFlow } from './bus-credit.js';
@@ -30,6 +31,19 @@ function startHung(stillMs: number, stage: PulseStage, bounds: PulseBounds): Sta
   );
 }
 
+/**
+ * Ends a thread whose start failed or was given up, once it may be (process-exit.ts
+ * whenEndable), however long that takes: terminate() while zeromq's addon loads in it aborts
+ * the process (SIGABRT: a vitest worker died so, and `serve` would have instead of exiting 1),
+ * and on a machine loaded to ~20 the load outlasted a one-second --thread-start-timeout, or the
+ * second a given-up start used to wait. Let go (unref'd) meanwhile: given up before it began, it
+ * opens nothing, and one that never loads must not keep the process alive.
+ */
+function endOnceLoaded(worker: Worker): void {
+  worker.unref();
+  void whenEndable(worker).then(() => worker.terminate());
+}
+
 /** A subscription whose receiving is on the bus thread. */
 export interface ThreadedSubscription extends BusSubscription {
   /** What the thread has read and the main thread has taken in, and whether it waits for credit. */
@@ -38,9 +52,6 @@ export interface ThreadedSubscription extends BusSubscription {
 
 /** The service stopped while its bus thread had not begun: the thread was ended, nothing was opened. */
 export class StartGivenUpError extends Error {}
-
-/** How long a start given up waits for its thread to finish loading before ending it: loading takes ~0.1 s. */
-const GIVE_UP_LOAD_WAIT_MS = 1000;
 
 /** How long a closing thread is waited for before it is ended, and then before it is let go. */
 const CLOSE_WAIT_MS = 2000;
@@ -65,10 +76,12 @@ export async function subscribeThreaded(
   const watch = new PulseWatch(bounds, (stillMs, stage) => {
     if (failStart !== null) {
       failStart(startHung(stillMs, stage, bounds));
+      // Never beaten (loading): given up, so should it get going it opens nothing (Pulse.begin).
+      watch.giveUp();
       // Stuck in JavaScript, it is interrupted. Stuck in a native call it is not, and neither
       // would process.exit() end it (Node joins its worker threads): the CLI's exitProcess
       // leaves without it (process-exit.ts).
-      void worker.terminate();
+      endOnceLoaded(worker);
       return;
     }
     // Stuck: it will not close its sockets when asked, so it is ended at once.
@@ -121,8 +134,7 @@ export async function subscribeThreaded(
     onStopping = () => {
       if (!watch.giveUp()) return;
       reject(new StartGivenUpError('the service stopped while the bus thread was starting'));
-      // Not while zeromq's addon loads in it: that aborts the process (process-exit.ts).
-      void endableWithin(worker, GIVE_UP_LOAD_WAIT_MS).then(() => worker.terminate());
+      endOnceLoaded(worker);
     };
     if (stopping?.aborted) onStopping();
     else stopping?.addEventListener('abort', onStopping, { once: true });

@@ -57,16 +57,18 @@ if (!port) throw new Error('bus-worker.js runs as a worker thread (src/bus-threa
  */
 const aheadDeath = workerData === null ? process.env['STATSCACHE_TEST_BUS_THREAD_AHEAD_DEATH'] : undefined;
 if (aheadDeath === 'load') throw new Error('the bus thread created ahead failed loading (test hook)');
-/**
- * Tests only: spin for good before the first beat, as a thread stuck loading its modules would
- * (a top-level loop, a native load that blocks); one created ahead spins before it is taken:
- * --thread-start-timeout's test, test/recovery/bus-thread-start-hang.test.ts.
- */
-while (process.env['STATSCACHE_TEST_BUS_THREAD_LOAD_SPIN'] === '1') {}
 // Ended while zeromq's addon was loading, a thread aborted the whole process ("terminate called
 // after throwing an instance of 'Napi::Error'"): the exit of a start refused at once (exit 2)
 // became SIGABRT. Loaded now (static imports run first): the main thread ends it only after this.
 port.postMessage({ type: 'loaded' } satisfies FromBusThread);
+/**
+ * Tests only: spin for good before the first beat, as a thread stuck in its modules' top-level
+ * code would; one created ahead spins before it is taken: --thread-start-timeout's test,
+ * test/recovery/bus-thread-start-hang.test.ts. After 'loaded': a thread stuck in JavaScript is
+ * ended (terminate() interrupts it), one still loading an addon is not (bus-thread.ts
+ * endOnceLoaded); test/recovery/bus-thread-load-abort.test.ts holds one there.
+ */
+while (process.env['STATSCACHE_TEST_BUS_THREAD_LOAD_SPIN'] === '1') {}
 /**
  * Created ahead of its use (prestartBusThread: its modules load while the main thread loads the
  * service's), the thread is told its data by the service's subscribe, in its first message.

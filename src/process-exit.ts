@@ -60,29 +60,38 @@ export function exitProcess(code: number): void {
 function endWithin(worker: Worker, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), ms);
-    // Loading takes ~0.1 s; one not loaded within half the bound is stuck (in JavaScript it is
-    // interrupted; in a native call it is left behind, as any other).
-    endableWithin(worker, ms / 2)
-      .then(() => worker.terminate())
-      .then(
+    // Loading takes ~0.1 s on an idle machine, seconds on one loaded to ~20: waited for within
+    // the whole bound. One not loaded by then is not ended: terminate() inside a native addon's
+    // load aborts the process (SIGABRT); it is left behind as one stuck in a native call. (Still
+    // inside that load, it aborts C's exit() too: the exit handlers destroy Node's addon-load
+    // lock while it holds it. Only a load stuck for the whole bound comes to that.)
+    endableWithin(worker, ms).then((endable) => {
+      if (!endable) return;
+      worker.terminate().then(
         () => {
           clearTimeout(timer);
           resolve(true);
         },
         () => undefined,
       );
+    });
   });
 }
 
-/** Settles once `worker` may be ended (trackThread's `loaded`), or after `ms` at most. */
-export function endableWithin(worker: Worker, ms: number): Promise<unknown> {
+/** Settles once `worker` may be ended (trackThread's `loaded`; at once without one). */
+export function whenEndable(worker: Worker): Promise<unknown> {
+  return endable.get(worker) ?? Promise.resolve();
+}
+
+/** Whether `worker` may be ended (trackThread's `loaded` settled) within `ms`. */
+function endableWithin(worker: Worker, ms: number): Promise<boolean> {
   const loaded = endable.get(worker);
-  if (loaded === undefined) return Promise.resolve();
+  if (loaded === undefined) return Promise.resolve(true);
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise((resolve) => {
-    timer = setTimeout(resolve, ms);
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
   });
-  return Promise.race([loaded, late]).finally(() => clearTimeout(timer));
+  return Promise.race([loaded.then(() => true), late]).finally(() => clearTimeout(timer));
 }
 
 function leaveWithout(stuck: readonly string[], code: number): never {
