@@ -5,8 +5,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { busWorkerData } from './bus-thread-options.js';
-import type { BusThreadStart, FromBusThread } from './bus-thread-protocol.js';
-import { trackThread } from './process-exit.js';
+import type { BusThreadStart } from './bus-thread-protocol.js';
+import { loadedOf, trackThread } from './process-exit.js';
 
 /** Under vitest the sources are TypeScript; the thread always runs the built file. */
 const WORKER_URL = import.meta.url.endsWith('.ts')
@@ -36,22 +36,6 @@ export function prestartBusThread(): void {
   worker.on('error', forget);
   worker.once('exit', forget);
   ahead = { worker, forget };
-}
-
-/** Settles once `worker` says its modules are loaded (or it ended): from then on, ending it is safe (process-exit.ts). */
-export function loadedOf(worker: Worker): Promise<void> {
-  return new Promise((resolve) => {
-    const onMessage = (message: FromBusThread) => {
-      if (message.type === 'loaded') done();
-    };
-    const done = () => {
-      worker.off('message', onMessage);
-      resolve();
-    };
-    worker.on('message', onMessage);
-    worker.once('exit', done);
-    worker.once('error', done);
-  });
 }
 
 /** The thread created ahead, given its data, else a new one. */

@@ -6,8 +6,8 @@ import { EndpointSet } from './bus-endpoints.js';
 import { BUS_THREAD_SOURCE, unpackBatch } from './bus-thread-batch.js';
 import { busWorkerData, type ThreadedBusHooks, type ThreadOptions } from './bus-thread-options.js';
 import type { FromBusThread, PackedItems, ToBusThread } from './bus-thread-protocol.js';
-import { busWorker, loadedOf } from './bus-thread-ahead.js';
-import { trackThread, whenEndable } from './process-exit.js';
+import { busWorker } from './bus-thread-ahead.js';
+import { loadedOf, trackThread, whenEndable } from './process-exit.js';
 import { type PulseBounds, type PulseStage, PulseWatch } from './thread-pulse.js';
 
 export type { BusThreadFlow } from './bus-credit.js';

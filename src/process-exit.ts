@@ -28,6 +28,26 @@ let exiting = false;
 const endable = new Map<Worker, Promise<unknown>>();
 
 /**
+ * Settles once `worker` says `{ type: 'loaded' }` (its modules, native addons among them, are
+ * loaded), or ends: from then on, ending it is safe. Every thread given to trackThread with it
+ * says so as the first statement after its static imports.
+ */
+export function loadedOf(worker: Worker): Promise<void> {
+  return new Promise((resolve) => {
+    const onMessage = (message: { readonly type?: unknown } | null) => {
+      if (message?.type === 'loaded') done();
+    };
+    const done = () => {
+      worker.off('message', onMessage);
+      resolve();
+    };
+    worker.on('message', onMessage);
+    worker.once('exit', done);
+    worker.once('error', done);
+  });
+}
+
+/**
  * Counts `worker` among the threads an exit waits for (bounded), until it exits; `loaded`, if
  * given, is waited for (within the same bound) before it is ended.
  */

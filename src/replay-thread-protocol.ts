@@ -37,7 +37,9 @@ export type FromReplayThread =
       readonly corrupt: number;
     }
   | { readonly type: 'end' }
-  | { readonly type: 'error'; readonly message: string };
+  | { readonly type: 'error'; readonly message: string }
+  /** Its modules (lmdb's addon among them) are loaded: ending it no longer aborts the process. */
+  | { readonly type: 'loaded' };
 
 /** Main thread → replay thread. */
 export type ToReplayThread = { readonly type: 'ack' } | { readonly type: 'stop' };

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { JournalEntry, ShapeBounds } from '../snapshots/journal.js';
 import { unpackPrepared } from './prepared-head.js';
 import type { FromReplayThread, ReplayWorkerData, ToReplayThread } from './replay-thread-protocol.js';
-import { trackThread } from './process-exit.js';
+import { loadedOf, trackThread, whenEndable } from './process-exit.js';
 import { PulseWatch } from './thread-pulse.js';
 import { settledWithin } from './settled-within.js';
 
@@ -80,7 +80,7 @@ export async function* replayBatches(options: ReplayBatchesOptions): AsyncGenera
   const watch = new PulseWatch({ hangMs: hangTimeoutMs, startMs: startTimeoutMs }, (stillMs, stage) => {
     hung = true;
     // Stuck in synchronous code, the thread never reads 'stop': it is ended from here.
-    void worker.terminate();
+    endOnceLoaded(worker, watch);
     const seconds = Math.round(stillMs / 1000);
     arrive({
       type: 'error',
@@ -104,19 +104,21 @@ export async function* replayBatches(options: ReplayBatchesOptions): AsyncGenera
   try {
     worker = new Worker(WORKER_URL, { workerData: data });
     // One ended hung, stuck in a native call, lives on, and would hold any later exit.
-    trackThread(worker, 'the replay thread');
+    trackThread(worker, 'the replay thread', loadedOf(worker));
   } catch (err) {
     throw new ReplayThreadError(`cannot start: ${(err as Error)?.message ?? String(err)}`);
   }
-  const queue: FromReplayThread[] = [];
+  /** What the consumer is handed; 'loaded' is process-exit.ts's. */
+  type Said = Exclude<FromReplayThread, { type: 'loaded' }>;
+  const queue: Said[] = [];
   let wake: (() => void) | null = null;
-  const arrive = (message: FromReplayThread) => {
+  const arrive = (message: Said) => {
     queue.push(message);
     const w = wake;
     wake = null;
     w?.();
   };
-  worker.on('message', arrive);
+  worker.on('message', (message: FromReplayThread) => message.type === 'loaded' || arrive(message));
   worker.on('error', (err) => arrive({ type: 'error', message: err.message }));
   // After any message it sent: an exit before 'end' is a failure.
   worker.on('exit', (code) => arrive({ type: 'error', message: `replay thread exited (code ${code})` }));
@@ -135,7 +137,7 @@ export async function* replayBatches(options: ReplayBatchesOptions): AsyncGenera
     for (;;) {
       while (queue.length === 0 && !signal?.aborted) await new Promise<void>((r) => (wake = r));
       if (signal?.aborted) return;
-      const message = queue.shift() as FromReplayThread;
+      const message = queue.shift() as Said;
       if (message.type === 'end') {
         finished = true;
         return;
@@ -152,7 +154,7 @@ export async function* replayBatches(options: ReplayBatchesOptions): AsyncGenera
     signal?.removeEventListener('abort', onAbort);
     // Left early (an abort, or the consumer failed): the thread stops at its next record.
     if (!finished) send({ type: 'stop' });
-    await ended(worker, exited, hung);
+    await ended(worker, exited, hung, watch);
   }
 }
 
@@ -165,10 +167,21 @@ export async function* replayBatches(options: ReplayBatchesOptions): AsyncGenera
  * holding nothing else (a tool or embedder calling recover() without listening) emptied its
  * event loop while the thread closed its store, and ended with exit 13, recover() unsettled.
  */
-async function ended(worker: Worker, exited: Promise<void>, terminated: boolean): Promise<void> {
+async function ended(worker: Worker, exited: Promise<void>, terminated: boolean, watch: PulseWatch): Promise<void> {
   if (!terminated && (await settledWithin(exited, END_WAIT_MS))) return;
-  void worker.terminate();
+  endOnceLoaded(worker, watch);
   if (!(await settledWithin(exited, END_WAIT_MS))) worker.unref();
+}
+
+/**
+ * Ends the thread once it may be (process-exit.ts whenEndable): terminate() while lmdb's addon
+ * loads in it aborts the process, and with a short --thread-start-timeout on a loaded machine
+ * the load outlasts the bound (as the bus thread's did: bus-thread.ts endOnceLoaded). Given up
+ * meanwhile (Pulse.begin): should it get going, it opens nothing.
+ */
+function endOnceLoaded(worker: Worker, watch: PulseWatch): void {
+  watch.giveUp();
+  void whenEndable(worker).then(() => worker.terminate());
 }
 
 function unpackBatch(

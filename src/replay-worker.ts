@@ -18,12 +18,17 @@ const port = parentPort;
 if (!port) throw new Error('replay-worker.js runs as a worker thread (src/replay-thread.ts starts it)');
 const data = workerData as ReplayWorkerData;
 const post = (message: FromReplayThread, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer ?? []);
+// Ended while lmdb's addon loads in it, the thread aborts the whole process: the main thread
+// ends it only after this (replay-thread.ts).
+post({ type: 'loaded' });
 /**
- * Tests only: spin for good before the first beat, as a thread stuck loading its modules would
- * (--thread-start-timeout's test, test/recovery/replay-thread-hang.test.ts).
+ * Tests only: spin for good before the first beat, as a thread stuck in its modules' top-level
+ * code would (--thread-start-timeout's test, test/recovery/replay-thread-hang.test.ts).
  */
 while (process.env['STATSCACHE_TEST_REPLAY_THREAD_LOAD_SPIN'] === '1') {}
 const pulse = new Pulse(data.pulse);
+// Given up by the main thread before this (stalled or left while it loaded): it opens nothing.
+if (!pulse.begin()) process.exit(0);
 pulse.keepBeating();
 /**
  * Tests only: the seq at which this thread spins for good, as a thread stuck in a native call

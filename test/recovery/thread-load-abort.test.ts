@@ -9,12 +9,13 @@ import { CLI, eventually, tempDir } from '../helpers/service-process.js';
  * A start whose bus thread outlasted --thread-start-timeout while zeromq's addon was still
  * loading in it ended the thread at once, and worker.terminate() inside the addon's init aborts
  * the whole process: a vitest worker died in test/recovery/bus-thread-start-hang on a machine
- * loaded to ~20, and `serve` ended SIGABRT instead of exit 1. Here the thread is held inside that
- * init (test/helpers/bus-thread-load-hold.cjs) until the start has failed, then let go: it must
- * be ended only once it has loaded, or left behind.
+ * loaded to ~20, and `serve` ended SIGABRT instead of exit 1. The replay thread did the same
+ * inside lmdb's. Here the thread is held inside that init (test/helpers/thread-load-hold.cjs)
+ * until it has been found hung, then let go: it must be ended only once it has loaded.
  */
-const HOLD = fileURLToPath(new URL('../helpers/bus-thread-load-hold.cjs', import.meta.url));
-const HELD = fileURLToPath(new URL('../helpers/bus-thread-load-held.mjs', import.meta.url));
+const HOLD = fileURLToPath(new URL('../helpers/thread-load-hold.cjs', import.meta.url));
+const BUS_HELD = fileURLToPath(new URL('../helpers/bus-thread-load-held.mjs', import.meta.url));
+const REPLAY_HELD = fileURLToPath(new URL('../helpers/replay-thread-load-held.mjs', import.meta.url));
 /** Long enough for the thread to reach the hold on a busy machine before the start gives up on it. */
 const START_TIMEOUT_S = 3;
 const cleanups: (() => void)[] = [];
@@ -42,9 +43,9 @@ function holdFifo(): { dir: string; fifo: string; held: string; release(): void 
 }
 
 /** Runs node with the hold preloaded; bounded: one that never ends is killed, and the test says so. */
-function run(args: readonly string[], fifo: string) {
+function run(args: readonly string[], fifo: string, addon = 'zeromq') {
   const child = spawn(process.execPath, ['--require', HOLD, ...args], {
-    env: { ...process.env, LOAD_HOLD_FIFO: fifo },
+    env: { ...process.env, LOAD_HOLD_FIFO: fifo, LOAD_HOLD_ADDON: addon },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = { text: '', exited: false };
@@ -99,10 +100,23 @@ describe('a bus thread still loading zeromq when its start times out', () => {
 
   it('fails the start of an in-process service, whose process then stops and lives on', async () => {
     const { dir, fifo } = holdFifo();
-    const { output, closed } = run([HELD, join(dir, 'data'), String(START_TIMEOUT_S)], fifo);
+    const { output, closed } = run([BUS_HELD, join(dir, 'data'), String(START_TIMEOUT_S)], fifo);
     const { code, signal } = await closed;
     expect(signal, output.text).toBeNull();
     expect(code, output.text).toBe(0);
-    expect(output.text).toContain('start: SC_BUS_THREAD_HUNG\nheld: true\nreleased\nstopped\n');
+    expect(output.text).toContain('start: SC_BUS_THREAD_HUNG\nheld: true\nreleased\ndone: true\nstopped\n');
+  }, 60_000);
+});
+
+describe('a replay thread still loading lmdb when its start times out', () => {
+  it('is found hung, and its process lives on', async () => {
+    const { dir, fifo } = holdFifo();
+    const { output, closed } = run([REPLAY_HELD, dir], fifo, 'lmdb');
+    const { code, signal } = await closed;
+    expect(signal, output.text).toBeNull();
+    expect(code, output.text).toBe(0);
+    expect(output.text).toMatch(
+      /replay: hung: replay thread gave no sign of life for \d+ s after it was created, loading its modules \(--thread-start-timeout 1 s\): ended\nheld: true\nreleased\ndone: true\n/,
+    );
   }, 60_000);
 });
