@@ -52,6 +52,11 @@ function run(args: readonly string[], fifo: string, addon = 'zeromq') {
   child.stdout.on('data', (d: Buffer) => (output.text += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output.text += d.toString()));
   const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
+  // A failed test does not leave it behind, held for good.
+  cleanups.push(() => {
+    clearTimeout(timer);
+    child.kill('SIGKILL');
+  });
   const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('close', (code, signal) => {
       clearTimeout(timer);
