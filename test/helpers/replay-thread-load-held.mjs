@@ -1,6 +1,6 @@
 // A child (node --require thread-load-hold.cjs, LOAD_HOLD_ADDON=lmdb) replaying the data dir
 // argv[2] on the replay thread (dist/), held inside lmdb's addon load: the replay is expected to
-// fail as hung (--thread-start-timeout 1 s); then the thread is let go and the child exits 0,
+// fail as hung (a start timeout of argv[3] seconds); then the thread is let go and the child exits 0,
 // printing each step on stderr. Ended inside the addon's init, the thread aborted the process.
 import { replayBatches } from '../../dist/src/replay-thread.js';
 import { held, release, say } from './load-held.mjs';
@@ -12,7 +12,7 @@ const err = await (async () => {
     shape: undefined,
     maxFanout: 3,
     hangTimeoutMs: 30_000,
-    startTimeoutMs: 1000,
+    startTimeoutMs: Number(process.argv[3]) * 1000,
   }));
 })().then(
   () => null,

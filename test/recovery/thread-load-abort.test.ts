@@ -17,7 +17,7 @@ const HOLD = fileURLToPath(new URL('../helpers/thread-load-hold.cjs', import.met
 const BUS_HELD = fileURLToPath(new URL('../helpers/bus-thread-load-held.mjs', import.meta.url));
 const REPLAY_HELD = fileURLToPath(new URL('../helpers/replay-thread-load-held.mjs', import.meta.url));
 /** Long enough for the thread to reach the hold on a busy machine before the start gives up on it. */
-const START_TIMEOUT_S = 3;
+const START_TIMEOUT_S = 5;
 const cleanups: (() => void)[] = [];
 afterEach(() => {
   for (const c of cleanups.splice(0).reverse()) c();
@@ -116,12 +116,12 @@ describe('a bus thread still loading zeromq when its start times out', () => {
 describe('a replay thread still loading lmdb when its start times out', () => {
   it('is found hung, and its process lives on', async () => {
     const { dir, fifo } = holdFifo();
-    const { output, closed } = run([REPLAY_HELD, dir], fifo, 'lmdb');
+    const { output, closed } = run([REPLAY_HELD, dir, String(START_TIMEOUT_S)], fifo, 'lmdb');
     const { code, signal } = await closed;
     expect(signal, output.text).toBeNull();
     expect(code, output.text).toBe(0);
     expect(output.text).toMatch(
-      /replay: hung: replay thread gave no sign of life for \d+ s after it was created, loading its modules \(--thread-start-timeout 1 s\): ended\nheld: true\nreleased\ndone: true\n/,
+      /replay: hung: replay thread gave no sign of life for \d+ s after it was created, loading its modules \(--thread-start-timeout \d+ s\): ended\nheld: true\nreleased\ndone: true\n/,
     );
   }, 60_000);
 });
