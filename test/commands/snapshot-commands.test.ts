@@ -137,6 +137,19 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
   };
   let trimmed: Promise<string>;
 
+  /**
+   * `snapshot export` of the source as the feed left it, run once for the tests that import it:
+   * the source is not written until the journal replay test, so every run gave the same file.
+   */
+  let exported: Promise<{ file: string; run: CliResult }> | undefined;
+  const exportOnce = () => {
+    exported ??= (async () => {
+      const file = join(scratch.path, 'state.scx');
+      return { file, run: await runCli(['snapshot', 'export', file, '--data-dir', source.path]) };
+    })();
+    return exported;
+  };
+
   beforeAll(async () => {
     trimmed = trimmedByRetention(join(scratch.path, 'trimmed'));
     // Awaited by its test; until then a failure must not surface as an unhandled rejection.
@@ -250,8 +263,7 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
   });
 
   it('export → import into a fresh data dir → the service there serves the same rows', async () => {
-    const file = join(scratch.path, 'state.scx');
-    const exported = await runCli(['snapshot', 'export', file, '--data-dir', source.path]);
+    const { file, run: exported } = await exportOnce();
     expect(exported.code, exported.stderr).toBe(0);
     expect(readFileSync(file).subarray(0, 8).toString()).toBe('SCEXPORT');
     const imported = await runCli(['snapshot', 'import', file, '--data-dir', target.path]);
@@ -280,8 +292,7 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
   });
 
   it('an import the disk refuses half-way leaves no journal tail behind: all of it lands, or none', async () => {
-    const file = join(scratch.path, 'atomic.scx');
-    const exported = await runCli(['snapshot', 'export', file, '--data-dir', source.path]);
+    const { file, run: exported } = await exportOnce();
     expect(exported.code, exported.stderr).toBe(0);
     const tail = decodeExport(readFileSync(file)).journalTail.length;
     expect(tail).toBeGreaterThan(0);
@@ -340,7 +351,8 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
   });
 
   it('refuses a corrupted, truncated, foreign or too-new export and writes nothing', async () => {
-    const file = join(scratch.path, 'state.scx');
+    const { file, run } = await exportOnce();
+    expect(run.code, run.stderr).toBe(0);
     const good = readFileSync(file);
     const flipped = Buffer.from(good);
     const at = 52 + Math.floor((flipped.length - 52) / 2);
