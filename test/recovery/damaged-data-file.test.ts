@@ -208,9 +208,10 @@ describe('a damaged data file never kills a process silently', () => {
       config: loadConfig({ env: {}, flags: { dataDir: dir, port: 0 } }),
       logger: createLogger('silent'),
     });
-    // Enough journal records for a B-tree with several branch pages (10,000 make 6; 30,000 made
-    // 19, a 64 MB file that took about 3 s longer to write, check and salvage).
-    const total = 10_000;
+    // Enough journal records for a B-tree with several branch pages, 3 or more (6,000 make 4;
+    // 5,000 make 3, one short of a margin; 10,000 made 6 and cost two thirds more to write,
+    // check and salvage; 30,000 made 19, a 64 MB file).
+    const total = 6_000;
     for (let i = 0; i < total; i++) {
       const m = base[i % base.length] as Record<string, unknown>;
       service.accept({ ...m, msg_id: `partial-${i}`, timestamp: now - 3600 + i / 10 } as never);
