@@ -57,7 +57,9 @@ async function served(base: string) {
  * (~1,400 arrays), and a journal tail message ~1,300 deep once made every export fail: this pins
  * the bound below that.
  */
-describe(`a bus message nested ${MAX_MESSAGE_DEPTH} deep under --max-message-depth ${MAX_MESSAGE_DEPTH}`, () => {
+// The three inputs' round trips share nothing but the cleanup lists (data dirs, ports and broker
+// virtual host each their own), and each is a chain of service and CLI starts: they run together.
+describe.concurrent(`a bus message nested ${MAX_MESSAGE_DEPTH} deep under --max-message-depth ${MAX_MESSAGE_DEPTH}`, () => {
   const dirs: { path: string; remove(): void }[] = [];
   const running: RunningService[] = [];
   afterAll(async () => {
