@@ -1,9 +1,9 @@
 import type { Envelope, Meta } from '../src/envelope.js';
-import { decodeChecked } from './codec.js';
 import type { JournalBacklog } from './journal-backlog.js';
 import { type CommitOptions, GroupCommit, type QueuedEntry } from './journal-commit.js';
 import { readEntry, type ShapeBounds } from './journal-read.js';
-import { encodeJournalRecord, firstSeqOfMsgId, messageId } from './journal-record.js';
+import { JournalQueries } from './journal-queries.js';
+import { encodeJournalRecord, messageId } from './journal-record.js';
 import { KnownIds } from './known-ids.js';
 import { slotCandidates } from './restore.js';
 import type { DataStore, JournalAppend } from './lmdb-store.js';
@@ -51,21 +51,17 @@ export interface JournalOptions extends CommitOptions {
  * after that commit (onCommitted). A snapshot records the last seq it covers; restart replays
  * what follows. Also the de-duplication authority.
  */
-export class Journal {
+export class Journal extends JournalQueries {
   private seq: number;
   /** The de-duplication authority: recent ids in memory, older ones in the index (known-ids.ts). */
   readonly known: KnownIds;
-  /** Records that failed their checksum on replay or read, skipped and counted. */
-  corrupt = 0;
   /** Batches accepted records into LMDB transactions and hands them on once committed. */
   private readonly commits: GroupCommit;
   /** Records whose commit failed, tried again after a pause (journal-commit.ts). */
   readonly backlog: JournalBacklog;
 
-  constructor(
-    private readonly store: DataStore,
-    options: JournalOptions,
-  ) {
+  constructor(store: DataStore, options: JournalOptions) {
+    super(store);
     this.seq = nextSeqBase(store);
     this.commits = new GroupCommit(store, options);
     this.backlog = this.commits.backlog;
@@ -208,85 +204,6 @@ export class Journal {
       // readEntry's ids hold only their own characters: kept as they are.
       if (remember) this.known.remember(entry.id);
       yield entry;
-    }
-  }
-
-  get(seq: number): JournalEntry | null {
-    const value = this.store.journalRecord(seq);
-    return value ? this.decode(seq, value) : null;
-  }
-
-  /** Bytes of the stored record of `seq` (0 if none), without decoding it. */
-  recordBytes(seq: number): number {
-    return this.store.journalRecordBytes(seq);
-  }
-
-  /** By a full id, or by a plain `msg_id` (the first message journaled under it). */
-  getById(id: string): JournalEntry | null {
-    const seq = this.store.seqOfId(id) ?? firstSeqOfMsgId(this.store, id);
-    return seq === undefined ? null : this.get(seq);
-  }
-
-  /** Entries with start <= timestamp <= end, ordered by timestamp. */
-  *byTime(start: number, end: number, order: 'asc' | 'desc'): Generator<JournalEntry> {
-    for (const seq of this.store.seqsByTime(start, end, order)) {
-      const entry = this.get(seq);
-      if (entry) yield entry;
-    }
-  }
-
-  /** Seqs of entries with start <= timestamp <= end, by timestamp, without decoding them (paging reads only what it serves). */
-  seqsByTime(start: number, end: number, order: 'asc' | 'desc', offset = 0): Generator<number> {
-    return this.store.seqsByTime(start, end, order, offset);
-  }
-
-  /** countByTime() and a page of seqsByTime() in one walk that yields every `step` keys (DataStore.pageByTime). */
-  pageByTime(
-    start: number,
-    end: number,
-    order: 'asc' | 'desc',
-    offset: number,
-    limit: number,
-    pause: () => Promise<void>,
-    step?: number,
-  ): Promise<{ total: number; seqs: number[] }> {
-    return this.store.pageByTime(start, end, order, offset, limit, pause, step);
-  }
-
-  /** Entries held, from LMDB's own count (O(1)). */
-  get entries(): number {
-    return this.store.idCount();
-  }
-
-  /** Entries with start <= timestamp <= end, counted from the time index. */
-  countByTime(start: number, end: number): number {
-    return this.store.countByTime(start, end);
-  }
-
-  /** The newest message time among the entries trimmed so far, -Infinity if none (DataStore.trimmedThrough). */
-  get trimmedThrough(): number {
-    return this.store.trimmedThrough();
-  }
-
-  /** Deletes entries up to and including `upTo`; the caller guarantees a durable snapshot covers them. */
-  truncate(upTo: number): Promise<number> {
-    return this.store.truncate(upTo, (value) => {
-      try {
-        const { id, envelope } = decodeChecked(value) as { id: string; envelope: Envelope };
-        return { id, timestamp: envelope.timestamp };
-      } catch {
-        return null;
-      }
-    });
-  }
-
-  private decode(seq: number, value: Uint8Array): JournalEntry | null {
-    try {
-      const { id, envelope } = decodeChecked(value) as { id: string; envelope: Envelope };
-      return { seq, id, envelope };
-    } catch {
-      this.corrupt++;
-      return null;
     }
   }
 
