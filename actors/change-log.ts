@@ -11,7 +11,7 @@
  * nothing: a write only moves the position (keeping).
  */
 
-import { SEP } from './row-key.js';
+import { ChangeChunks, IN_CHUNK } from './change-chunks.js';
 
 /** Container index 0 is `rows`; 1… are the plugin's extra stores in declaration order. */
 export const ROWS = 0;
@@ -33,37 +33,7 @@ export class ChangeCursor {
   }
 }
 
-/** Entries per chunk of the log: 2 Ki, 32 KiB with their keys' pointers (chunk-sized steps, never a copy). */
-const CHUNK_BITS = 11;
-const CHUNK = 1 << CHUNK_BITS;
-const IN_CHUNK = CHUNK - 1;
-
-/**
- * A fixed run of log entries. Chunks rather than three growing arrays: an array grown by half
- * again each time it fills was copied whole, ~3x what it came to hold allocated in all (through
- * replay, where the snapshot slots' readers keep every entry up to the capacity, about a fifth
- * of the bytes the 27 built-ins allocated per message), and dropping entries copied every kept
- * one down. Dropped chunks are kept for reuse, so a log that has reached its size allocates no more.
- */
-class Chunk {
-  /** Each entry's container, or for an entry recorded as a number (recordNumber) its bitwise complement (negative). */
-  readonly containers = new Int32Array(CHUNK);
-  /** The timestamp a split entry's key starts with; NaN for a whole key. */
-  readonly times = new Float64Array(CHUNK);
-  /** The key, or for an entry recorded split (recordSplit), the key's rest after `<times[i]>U+001F`. */
-  readonly keys: string[] = new Array<string>(CHUNK).fill('');
-}
-
-export class ChangeLog {
-  /** Position of entry 0. */
-  private base = 0;
-  /** The entries, oldest first; entry 0 is at `start` in the first chunk. */
-  private readonly chunks: Chunk[] = [];
-  private start = 0;
-  /** Chunks dropped, for the next ones (their keys cleared). */
-  private readonly spare: Chunk[] = [];
-  /** Entries in use. */
-  private count = 0;
+export class ChangeLog extends ChangeChunks {
   /** Bumped by reset(): readers from before it must resynchronise. */
   private resetAt = 0;
   private readonly readers = new Set<ChangeCursor>();
@@ -79,7 +49,9 @@ export class ChangeLog {
   private keeping = false;
 
   /** `capacity()`: how many entries may be kept before the oldest go (a function of the state's size). */
-  constructor(private readonly capacity: () => number = () => MIN_CAPACITY) {}
+  constructor(private readonly capacity: () => number = () => MIN_CAPACITY) {
+    super();
+  }
 
   /** Changes whenever any container changes: caches key on it. */
   get position(): number {
@@ -142,32 +114,6 @@ export class ChangeLog {
     c.times[j] = ts;
     this.count++;
     if (this.count >= MIN_CAPACITY && (this.count & 0xfff) === 0) this.trim();
-  }
-
-  /** The chunk physical slot `p` (start + an entry's index) falls in, added when `p` is one past the last. */
-  private chunkFor(p: number): Chunk {
-    const k = p >>> CHUNK_BITS;
-    if (k < this.chunks.length) return this.chunks[k] as Chunk;
-    const c = this.spare.pop() ?? new Chunk();
-    this.chunks.push(c);
-    return c;
-  }
-
-  /** The key of entry `i` (0: the oldest held). */
-  private keyOfEntry(i: number): string {
-    const p = this.start + i;
-    const c = this.chunks[p >>> CHUNK_BITS] as Chunk;
-    const j = p & IN_CHUNK;
-    const ts = c.times[j] as number;
-    if ((c.containers[j] as number) < 0) return String(ts);
-    const key = c.keys[j] as string;
-    return Number.isNaN(ts) ? key : String(ts) + SEP + key;
-  }
-
-  private containerOfEntry(i: number): number {
-    const p = this.start + i;
-    const c = (this.chunks[p >>> CHUNK_BITS] as Chunk).containers[p & IN_CHUNK] as number;
-    return c < 0 ? ~c : c;
   }
 
   /** Every reader must start over (the state was replaced wholesale, e.g. by a restore). */
@@ -270,23 +216,5 @@ export class ChangeLog {
         }
     this.keeping = keeping;
     if (!keeping) this.drop(this.count);
-  }
-
-  private drop(n: number): void {
-    if (n <= 0) return;
-    // The dropped entries' keys are cleared (they would keep the strings alive until overwritten)
-    // and whole chunks passed go to the spares: no entry kept is moved.
-    const end = this.start + n;
-    for (let p = this.start; p < end; ) {
-      const stop = Math.min(end, ((p >>> CHUNK_BITS) + 1) << CHUNK_BITS);
-      (this.chunks[p >>> CHUNK_BITS] as Chunk).keys.fill('', p & IN_CHUNK, ((stop - 1) & IN_CHUNK) + 1);
-      p = stop;
-    }
-    const passed = end >>> CHUNK_BITS;
-    for (let k = 0; k < passed; k++) this.spare.push(this.chunks[k] as Chunk);
-    if (passed > 0) this.chunks.splice(0, passed);
-    this.start = end & IN_CHUNK;
-    this.count -= n;
-    this.base += n;
   }
 }
