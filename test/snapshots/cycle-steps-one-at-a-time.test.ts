@@ -11,17 +11,12 @@
  * retirement is held at its first step; the next snapshots are written meanwhile; then it goes on.
  */
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Journal } from '../../snapshots/journal.js';
-import { DataStore } from '../../snapshots/lmdb-store.js';
-import { Snapshotter } from '../../snapshots/snapshotter.js';
-import type { SnapshotReport } from '../../snapshots/snapshotter-options.js';
-import { systemClock } from '../../src/clock.js';
-import { loadConfig } from '../../src/config.js';
+import type { Journal } from '../../snapshots/journal.js';
+import type { DataStore } from '../../snapshots/lmdb-store.js';
 import type { Intake } from '../../src/intake.js';
-import { SnapshotCycle, type SnapshotCycleDeps } from '../../src/snapshot-cycle.js';
 import { eventually, tempDir } from '../helpers/service-process.js';
+import { type CycleRig, cycleRig } from '../helpers/snapshot-cycle-rig.js';
 
 const root = tempDir('statscache-cycle-steps-');
 afterAll(() => root.remove());
@@ -43,65 +38,19 @@ async function prepare(store: DataStore, journal: Journal): Promise<void> {
   await journal.flush();
 }
 
-interface Cycle {
-  readonly store: DataStore;
-  readonly journal: Journal;
-  readonly logs: Record<string, unknown>[];
+interface Cycle extends CycleRig {
   /** Snapshots the snapshotter has written (or found unchanged). */
   readonly written: () => number;
-  cycle(deps?: Partial<SnapshotCycleDeps>): SnapshotCycle;
-  close(): Promise<void>;
 }
 
 /** A real store, journal and snapshotter (no plugins) on a data dir of their own, at one generation. */
 async function cycleIn(name: string): Promise<Cycle> {
-  const dataDir = join(root.path, name);
-  const config = loadConfig({ env: {}, flags: { dataDir, snapshotGenerations: 1, journalMaxAge: '1h' } });
-  const store = new DataStore(dataDir, { probeAfterMs: 100 });
-  const journal = new Journal(store, { dedupeWindow: 100, onWriteError: () => undefined });
-  await prepare(store, journal);
-  const snapshotter = new Snapshotter(
-    [],
-    store,
-    {
-      slots: config.snapshotGenerations,
-      now: () => Date.now(),
-      position: () => ({ journalSeq: journal.position, newestTimestamp: 0, publishers: {} }),
-    },
-    { meta: null, migrated: [], retained: {} },
-  );
   let written = 0;
-  const take = snapshotter.take.bind(snapshotter);
-  snapshotter.take = async (options): Promise<SnapshotReport> => {
-    const report = await take(options);
-    written++;
-    return report;
-  };
-  const logs: Record<string, unknown>[] = [];
-  const log = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
-  const intake = { settled: () => Promise.resolve(), newestTimestamp: 0 } as unknown as Intake;
-  return {
-    store,
-    journal,
-    logs,
-    written: () => written,
-    cycle: (deps = {}) =>
-      new SnapshotCycle({
-        config,
-        log,
-        clock: systemClock,
-        store,
-        journal,
-        intake,
-        snapshotter,
-        running: () => true,
-        ...deps,
-      }),
-    close: async () => {
-      journal.stopRetrying();
-      await store.close();
-    },
-  };
+  const rig = await cycleRig(join(root.path, name), { snapshotGenerations: 1, journalMaxAge: '1h' }, prepare, {
+    level: 'debug',
+    afterTake: () => written++,
+  });
+  return { ...rig, written: () => written };
 }
 
 describe('the steps after a snapshot', () => {

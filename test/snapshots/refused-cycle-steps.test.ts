@@ -10,18 +10,13 @@
  * snapshot is on disk, so the step after it is refused for real.
  */
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Journal } from '../../snapshots/journal.js';
-import { DATA_FILE, DataStore } from '../../snapshots/lmdb-store.js';
-import { Snapshotter } from '../../snapshots/snapshotter.js';
-import type { SnapshotReport } from '../../snapshots/snapshotter-options.js';
-import { systemClock } from '../../src/clock.js';
-import { loadConfig } from '../../src/config.js';
-import type { Intake } from '../../src/intake.js';
-import { SnapshotCycle } from '../../src/snapshot-cycle.js';
+import type { Journal } from '../../snapshots/journal.js';
+import { DATA_FILE, type DataStore } from '../../snapshots/lmdb-store.js';
+import type { SnapshotCycle } from '../../src/snapshot-cycle.js';
 import { immutableFiles, setImmutable } from '../helpers/immutable-file.js';
 import { tempDir } from '../helpers/service-process.js';
+import { cycleRig } from '../helpers/snapshot-cycle-rig.js';
 
 const root = tempDir('statscache-refused-cycle-');
 // Registered first, so it runs last: after immutableFiles has made every file writable again.
@@ -46,46 +41,17 @@ async function cycleIn(
 ): Promise<Cycle> {
   const dataDir = join(root.path, name);
   const file = join(dataDir, DATA_FILE);
-  const config = loadConfig({ env: {}, flags: { dataDir, ...flags } });
-  const store = new DataStore(dataDir, { probeAfterMs: 100 });
   immutable.track(file);
-  const journal = new Journal(store, { dedupeWindow: 100, onWriteError: () => undefined });
-  await prepare(store, journal);
-  const snapshotter = new Snapshotter(
-    [],
-    store,
-    {
-      slots: config.snapshotGenerations,
-      now: () => Date.now(),
-      position: () => ({ journalSeq: journal.position, newestTimestamp: 0, publishers: {} }),
-    },
-    { meta: null, migrated: [], retained: {} },
-  );
   let refusing = false;
-  const take = snapshotter.take.bind(snapshotter);
-  snapshotter.take = async (options): Promise<SnapshotReport> => {
-    const report = await take(options);
-    if (refusing) setImmutable(file, true);
-    return report;
-  };
-  const logs: Record<string, unknown>[] = [];
-  const log = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
-  // Nothing is accepted meanwhile: all the cycle asks of intake is that it is settled.
-  const intake = { settled: () => Promise.resolve(), newestTimestamp: 0 } as unknown as Intake;
-  const cycle = new SnapshotCycle({
-    config,
-    log,
-    clock: systemClock,
-    store,
-    journal,
-    intake,
-    snapshotter,
-    running: () => true,
+  const rig = await cycleRig(dataDir, flags, prepare, {
+    afterTake: () => {
+      if (refusing) setImmutable(file, true);
+    },
   });
   return {
-    store,
-    cycle,
-    logs,
+    store: rig.store,
+    cycle: rig.cycle(),
+    logs: rig.logs,
     refuseAfterSnapshot: () => {
       refusing = true;
     },
@@ -95,8 +61,7 @@ async function cycleIn(
     },
     close: async () => {
       setImmutable(file, false);
-      journal.stopRetrying();
-      await store.close();
+      await rig.close();
     },
   };
 }
