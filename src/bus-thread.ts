@@ -7,7 +7,7 @@ import { BUS_THREAD_SOURCE, unpackBatch } from './bus-thread-batch.js';
 import { busWorkerData, type ThreadedBusHooks, type ThreadOptions } from './bus-thread-options.js';
 import type { FromBusThread, PackedItems, ToBusThread } from './bus-thread-protocol.js';
 import { busWorker } from './bus-thread-ahead.js';
-import { loadedOf, trackThread, whenEndable } from './process-exit.js';
+import { loadedOf, trackThread, terminateWhenEndable } from './process-exit.js';
 import { type PulseBounds, type PulseStage, PulseWatch } from './thread-pulse.js';
 
 export type { BusThreadFlow } from './bus-credit.js';
@@ -33,7 +33,7 @@ function startHung(stillMs: number, stage: PulseStage, bounds: PulseBounds): Sta
 
 /**
  * Ends a thread whose start failed or was given up, once it may be (process-exit.ts
- * whenEndable), however long that takes: terminate() while zeromq's addon loads in it aborts
+ * terminateWhenEndable), however long that takes: terminate() while zeromq's addon loads in it aborts
  * the process (SIGABRT: a vitest worker died so, and `serve` would have instead of exiting 1),
  * and on a machine loaded to ~20 the load outlasted a one-second --thread-start-timeout, or the
  * second a given-up start used to wait. Let go (unref'd) meanwhile: given up before it began, it
@@ -41,7 +41,7 @@ function startHung(stillMs: number, stage: PulseStage, bounds: PulseBounds): Sta
  */
 function endOnceLoaded(worker: Worker): void {
   worker.unref();
-  void whenEndable(worker).then(() => worker.terminate());
+  terminateWhenEndable(worker);
 }
 
 /** A subscription whose receiving is on the bus thread. */

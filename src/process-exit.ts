@@ -98,9 +98,12 @@ function endWithin(worker: Worker, ms: number): Promise<boolean> {
   });
 }
 
-/** Settles once `worker` may be ended (trackThread's `loaded`; at once without one). */
-export function whenEndable(worker: Worker): Promise<unknown> {
-  return endable.get(worker) ?? Promise.resolve();
+/**
+ * Ends `worker` once it may be (trackThread's `loaded`; at once without one), however long that
+ * takes: terminate() while a native addon loads in it aborts the process.
+ */
+export function terminateWhenEndable(worker: Worker): void {
+  void (endable.get(worker) ?? Promise.resolve()).then(() => worker.terminate());
 }
 
 /** Whether `worker` may be ended (trackThread's `loaded` settled) within `ms`. */

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { JournalEntry, ShapeBounds } from '../snapshots/journal.js';
 import { unpackPrepared } from './prepared-head.js';
 import type { FromReplayThread, ReplayWorkerData, ToReplayThread } from './replay-thread-protocol.js';
-import { loadedOf, trackThread, whenEndable } from './process-exit.js';
+import { loadedOf, trackThread, terminateWhenEndable } from './process-exit.js';
 import { PulseWatch } from './thread-pulse.js';
 import { settledWithin } from './settled-within.js';
 
@@ -174,14 +174,14 @@ async function ended(worker: Worker, exited: Promise<void>, terminated: boolean,
 }
 
 /**
- * Ends the thread once it may be (process-exit.ts whenEndable): terminate() while lmdb's addon
+ * Ends the thread once it may be (process-exit.ts terminateWhenEndable): terminate() while lmdb's addon
  * loads in it aborts the process, and with a short --thread-start-timeout on a loaded machine
  * the load outlasts the bound (as the bus thread's did: bus-thread.ts endOnceLoaded). Given up
  * meanwhile (Pulse.begin): should it get going, it opens nothing.
  */
 function endOnceLoaded(worker: Worker, watch: PulseWatch): void {
   watch.giveUp();
-  void whenEndable(worker).then(() => worker.terminate());
+  terminateWhenEndable(worker);
 }
 
 function unpackBatch(
