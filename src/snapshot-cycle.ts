@@ -1,46 +1,21 @@
-import { parseInterval } from '../actors/interval.js';
-import type { Journal } from '../snapshots/journal.js';
-import {
-  coveredByAllGenerations,
-  type TrimPacing,
-  type TrimPolicy,
-  trimJournal,
-  trimWaitsOnCoverage,
-} from '../snapshots/journal-trim.js';
-import type { DataStore } from '../snapshots/lmdb-store.js';
 import { SnapshotCancelledError, type Snapshotter, type SnapshotReport } from '../snapshots/snapshotter.js';
-import { stoppedInPause } from '../snapshots/walk-cancelled.js';
-import type { Clock } from './clock.js';
-import type { Config } from './config.js';
-import type { Intake } from './intake.js';
-import { errorText, type Logger } from './logger.js';
+import { errorText } from './logger.js';
 import type { SnapshotFailure } from './readiness.js';
+import { type RetireTrimDeps, retentionWaits, retireSlots, trimCoveredJournal } from './snapshot-retire-trim.js';
 
 const noop = (): void => undefined;
 
-/** Entries of a retired snapshot slot removed per LMDB transaction. */
-const RETIRE_STEP = 5000;
-
-export interface SnapshotCycleDeps {
-  readonly config: Config;
-  readonly log: Logger;
-  readonly clock: Clock;
-  readonly store: DataStore;
-  readonly journal: Journal;
-  readonly intake: Intake;
+export interface SnapshotCycleDeps extends RetireTrimDeps {
   readonly snapshotter: Snapshotter;
   /** Journal damage is an error to log only once the service runs (replay reports its own). */
   readonly running: () => boolean;
-  /** The journal trim's steps (tests hold one to reach a stop or close under it). */
-  readonly trimPacing?: TrimPacing | undefined;
-  /** The retirement's steps of slots past --snapshot-generations (default RETIRE_STEP entries; tests make them small and count them). */
-  readonly retirePacing?: TrimPacing | undefined;
 }
 
 /**
  * One snapshot and what it allows afterwards: the journal it covers is trimmed, slots past a
  * lowered --snapshot-generations retired. Keeps what health and metrics say about snapshots
- * (the last report, failing since when, how many failed).
+ * (the last report, failing since when, how many failed). The retirement and trim themselves
+ * are snapshot-retire-trim.ts's.
  */
 export class SnapshotCycle {
   last: SnapshotReport | null = null;
@@ -121,7 +96,7 @@ export class SnapshotCycle {
       try {
         // Everything accepted so far goes into this snapshot rather than the journal tail.
         await intake.settled();
-        report = await snapshotter.take({ writeUnchanged: () => this.retentionWaits() });
+        report = await snapshotter.take({ writeUnchanged: () => retentionWaits(this.deps) });
       } finally {
         this.#writing--;
       }
@@ -205,7 +180,7 @@ export class SnapshotCycle {
     if (this.#cancel.signal.aborted) return;
     try {
       // Stopped by close(): the slot left pins the journal, as a refused retirement's does.
-      if (!(await this.retireSlots())) return;
+      if (!(await retireSlots(this.deps, this.#cancel.signal))) return;
     } catch (err) {
       log.error(
         { err: String(err) },
@@ -214,7 +189,7 @@ export class SnapshotCycle {
       return;
     }
     try {
-      await this.trimJournal();
+      await trimCoveredJournal(this.deps, this.#cancel.signal);
     } catch (err) {
       // Operators alert on this text: kept as it was.
       log.error({ err: String(err) }, 'journal trim failed; tried again after the next snapshot');
@@ -231,87 +206,5 @@ export class SnapshotCycle {
         'journal records failed their checksum and were skipped',
       );
     this.corruptLogged = corrupt;
-  }
-
-  /**
-   * Slots at or past --snapshot-generations (the count was lowered) are never written again and
-   * would pin the journal's trim for good: once a snapshot at the new count is on disk, they go,
-   * entries first in bounded steps (a kill half-way leaves a slot restore only falls back to,
-   * and the next snapshot carries on), then the meta record. close() stops it at its next step
-   * (false), which leaves the same: close() waited out every step of it.
-   */
-  private async retireSlots(): Promise<boolean> {
-    const { store, config, log } = this.deps;
-    const pacing = this.deps.retirePacing ?? {};
-    const step = Math.max(1, pacing.step ?? RETIRE_STEP);
-    for (const slot of store.slots()) {
-      if (slot < config.snapshotGenerations) continue;
-      let removed = 0;
-      let n: number;
-      const signal = this.#cancel.signal;
-      while ((n = await store.clearSlotSome(slot, step)) > 0) {
-        removed += n;
-        if (await stoppedInPause(pacing.onStep, signal)) {
-          log.info(
-            { slot, entries: removed, snapshotGenerations: config.snapshotGenerations },
-            'removing a snapshot slot past --snapshot-generations stopped: the service is closing; the next snapshot after a start goes on with it',
-          );
-          return false;
-        }
-      }
-      // Gone already (false): not this run's removal to log.
-      if (!(await store.dropSlotMeta(slot))) continue;
-      log.info(
-        { slot, entries: removed, snapshotGenerations: config.snapshotGenerations },
-        'snapshot slot past --snapshot-generations removed',
-      );
-    }
-    return true;
-  }
-
-  /** Drops journal entries past retention that every retained snapshot generation covers. */
-  private async trimJournal(): Promise<void> {
-    const covered = coveredByAllGenerations(this.deps.store);
-    if (!Number.isFinite(covered)) return;
-    const signal = this.#cancel.signal;
-    const removed = await trimJournal(this.deps.journal, this.trimPolicy(covered), {
-      ...this.deps.trimPacing,
-      signal,
-    });
-    if (signal.aborted) {
-      this.deps.log.info(
-        { removed, covered },
-        'journal trim stopped: the service is closing; the next snapshot after a start trims the rest',
-      );
-      return;
-    }
-    if (removed > 0) this.deps.log.info({ removed, covered }, 'journal trimmed');
-  }
-
-  /**
-   * State unchanged since the last generation, yet the journal holds records past retention
-   * that an older kept generation does not cover: write one all the same (journal-trim.ts
-   * trimWaitsOnCoverage). At most --snapshot-generations - 1 in a row, until all cover it.
-   */
-  private retentionWaits(): boolean {
-    const covered = coveredByAllGenerations(this.deps.store);
-    if (!Number.isFinite(covered) || !trimWaitsOnCoverage(this.deps.journal, this.trimPolicy(covered))) return false;
-    this.deps.log.info(
-      { covered, journalSeq: this.deps.journal.position },
-      'state unchanged, but journal records past retention wait on an older snapshot generation: writing one',
-    );
-    return true;
-  }
-
-  private trimPolicy(covered: number): TrimPolicy {
-    const { store, config, intake, clock } = this.deps;
-    return {
-      coveredSeq: covered,
-      cutoffTimestamp: clock.now() / 1000 - parseInterval(config.journalMaxAge, 'journalMaxAge'),
-      bytes: store.journalBytes(),
-      maxBytes: config.journalMaxBytes,
-      // Only a history source re-fetches (start-up, reconnect and gap backfills all need --datagrepper).
-      ...(config.datagrepper === null ? {} : { keepFromTimestamp: intake.newestTimestamp - config.backfillOverlap }),
-    };
   }
 }
