@@ -1,36 +1,18 @@
-import type { Journal } from '../snapshots/journal.js';
 import type { SeqRanges } from '../snapshots/replay-skip.js';
-import { DataFilePanicError } from '../snapshots/store-write-errors.js';
-import { backfillPages, type BackfillWindow } from './backfill.js';
+import type { BackfillWindow } from './backfill.js';
+import { type BackfillFeedDeps, feedWindow } from './backfill-feed.js';
 import { type CatchUpDeps, type CatchUpOutcome, type CatchUpPlan, catchUp } from './catch-up.js';
 import { delay, type Clock } from './clock.js';
-import type { EnvelopeLimits } from './envelope-limits.js';
 import { coalesce, enqueueWindow } from './gap-windows.js';
-import type { Intake } from './intake.js';
-import { errorText, type Logger } from './logger.js';
+import { errorText } from './logger.js';
 import { Progress } from './progress.js';
 import { type CoveredAfter, type ReplayThreadOptions, replayAfter } from './startup-replay.js';
 
-export interface RecoveryDeps {
-  readonly intake: Intake;
-  readonly journal: Journal;
-  readonly log: Logger;
-  /** datagrepper's /raw URL, or null: no backfill. */
-  readonly datagrepper: string | null;
-  readonly nowSeconds: () => number;
-  /** The bus's bounds on one message, applied to archived copies alike (maxFrameBytes also bounds a page's bytes). */
-  readonly limits?: (Omit<EnvelopeLimits, 'nowSeconds'> & { readonly maxFrameBytes?: number }) | undefined;
-  readonly signal: AbortSignal;
-  readonly sleep?: ((ms: number) => Promise<void>) | undefined;
+export interface RecoveryDeps extends BackfillFeedDeps {
   /** Times the minimum interval between gap backfills. */
   readonly clock: Clock;
-  /** A message whose apply threw (skipped and counted by the caller). */
-  readonly onAcceptError?: (err: unknown, topic: string) => void;
   /** Least time between the starts of two gap backfills (ms): suspicions meanwhile are coalesced. */
   readonly gapIntervalMs: number;
-  /** One history request's bound (--backfill-request-timeout), and the messages a page asks for (--backfill-rows-per-page). */
-  readonly requestTimeoutMs?: number;
-  readonly rowsPerPage?: number;
   /** How far the history's archive may run behind the bus (ms): see recheckLater; 0 or absent: no rechecks. */
   readonly historyLagMs?: number;
   /**
@@ -140,87 +122,11 @@ export class Recovery {
     });
   }
 
-  /** Feeds every message of a datagrepper window, oldest first; retries pages until they succeed. */
-  async backfill(window: BackfillWindow, why: string): Promise<void> {
-    const { datagrepper: url, log, intake, signal } = this.deps;
-    if (!url) return;
-    log.info({ why, start: window.start, end: window.end }, 'backfilling from datagrepper');
-    let fed = 0;
-    let skipped = 0;
-    try {
-      for await (const page of backfillPages(window, {
-        url,
-        nowSeconds: this.deps.nowSeconds,
-        limits: this.deps.limits,
-        ...(this.deps.requestTimeoutMs !== undefined ? { requestTimeoutMs: this.deps.requestTimeoutMs } : {}),
-        ...(this.deps.rowsPerPage !== undefined ? { rowsPerPage: this.deps.rowsPerPage } : {}),
-        signal,
-        ...(this.deps.sleep ? { sleep: this.deps.sleep } : {}),
-        onRequest: () => void this.counters.historyRequests++,
-        onRetry: (info) => {
-          intake.counters.backfillRetries++;
-          log.warn({ ...info, why }, 'backfill page failed; retrying');
-        },
-        onStepBack: (info) =>
-          log.info(
-            { ...info, why },
-            'the history window shrank while paging (a peer trimming its journal): reading again from this page',
-          ),
-        onCutShort: (info) => {
-          intake.counters.backfillCutShort++;
-          log.error(
-            { ...info, why, start: window.start, end: window.end },
-            'backfill paging ended before the history said it would: messages of this window may be missing',
-          );
-        },
-      })) {
-        this.progress = new Progress(`backfilling (${why})`, page.pages, log, null);
-        this.progress.done = page.page;
-        intake.counters.backfillInvalid += page.invalid;
-        const trimmedThrough = this.deps.journal.trimmedThrough;
-        for (const envelope of page.envelopes) {
-          // A history serves every topic; the bus brought only the subscribed ones.
-          if (!intake.subscribes(envelope.topic)) {
-            intake.counters.backfillUnsubscribed++;
-            continue;
-          }
-          // Counted before, maybe, with its id trimmed from the journal since: de-duplication cannot tell.
-          if (envelope.timestamp <= trimmedThrough) {
-            intake.counters.backfillBeforeJournal++;
-            skipped++;
-            continue;
-          }
-          try {
-            if (intake.accept(envelope)) {
-              fed++;
-              intake.counters.backfilled++;
-            }
-          } catch (err) {
-            // The data file failed for good (MDB_PANIC): no message can be de-duplicated or
-            // journaled in this process, and the service is ending. Skipping each as lost would
-            // count the rest of the window as dropped; the backfill ends with the coded error,
-            // and the next start's backfill reads the window again.
-            if (err instanceof DataFilePanicError) throw err;
-            // One message that breaks the apply path is skipped, never the rest of the backfill.
-            this.deps.onAcceptError?.(err, envelope.topic);
-          }
-        }
-        // Applied (after its journal commit) before the next page is fetched: memory stays one page.
-        await intake.settled();
-      }
-    } catch (err) {
-      if (!signal.aborted) throw err;
-    } finally {
-      this.progress = null;
-    }
-    if (skipped > 0)
-      log.warn(
-        { why, skipped, trimmedThrough: this.deps.journal.trimmedThrough },
-        'history messages dated at or before what the journal has trimmed, or what an imported snapshot already holds, were not taken in: they may have been counted already, and the journal has no id of theirs to tell',
-      );
-    // Stopped part-way: not a finished backfill to report.
-    if (signal.aborted) log.info({ why, fed }, 'backfill stopped: the service is stopping');
-    else log.info({ why, fed }, 'backfill done');
+  /** Feeds every message of a datagrepper window, oldest first; retries pages until they succeed (backfill-feed.ts). */
+  backfill(window: BackfillWindow, why: string): Promise<void> {
+    return feedWindow(this.deps, this.counters, window, why, (progress) => {
+      this.progress = progress;
+    });
   }
 
   /**
