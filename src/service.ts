@@ -11,7 +11,6 @@ import { WalkCancelledError } from '../snapshots/walk-cancelled.js';
 import type { AmqpInputs } from './amqp-inputs.js';
 import type { AmqpClient } from './amqp-inputs-deps.js';
 import { BIND_SOURCE, type BusSubscription } from './bus.js';
-import type { ThreadedSubscription } from './bus-thread.js';
 import type { Config } from './config.js';
 import type { Envelope } from './envelope.js';
 import type { HttpHandler } from './http/api-routes.js';
@@ -25,9 +24,9 @@ import type { Intake, IntakeCounters } from './intake.js';
 import type { ServiceMetrics } from './metrics.js';
 import { buildService } from './service-build.js';
 import { createServiceHttp } from './service-http.js';
+import { serviceHttpDeps } from './service-http-deps.js';
 import type { ServiceOptions } from './service-options.js';
 import { buildParts, type ServiceParts } from './service-parts.js';
-import { lagCounts, readinessOf } from './service-readiness.js';
 import { recoverService } from './service-recover.js';
 import { startService } from './service-start.js';
 import { ServiceState } from './service-state.js';
@@ -49,7 +48,8 @@ const START_PANIC_LEFT =
  *
  * This is the composition root: the parts are built from the config in service-parts.ts, the
  * data dir opened in service-build.ts; the sequences live in service-start.ts, service-recover.ts
- * and service-stop.ts, /readyz's view in service-readiness.ts, what they share in service-state.ts.
+ * and service-stop.ts, /readyz's view in service-readiness.ts, what they share in service-state.ts,
+ * what the HTTP side reads of them in service-http-deps.ts.
  */
 export class Service {
   readonly host: PluginHost;
@@ -123,46 +123,8 @@ export class Service {
     this.boundsEvicted = parts.boundsEvicted;
     this.amqp = parts.amqp;
     this.hub = parts.hub;
-    const web = createServiceHttp({
-      config,
-      log,
-      host: parts.host,
-      clock: parts.clock,
-      hub: parts.hub,
-      viewFailed: parts.viewFailed,
-      journal: parts.journal,
-      intake: parts.intake,
-      meta: parts.readMeta,
-      amqp: parts.amqp,
-      busCounters: () => ({
-        ...this.counters,
-        ...parts.intake.gaps.counters,
-        ...parts.recovery.counters,
-        receiveErrors: parts.busIngest.receiveErrors,
-        busDroppedDataFileFailed: parts.busIngest.droppedDataFileFailed,
-        busThreadHangs: state.busThreadHangs,
-        // Failed, hung or exited: large deliveries were decoded on the main thread until a fresh one was up (logged).
-        amqpThreadFailures: (parts.amqp.thread?.failures ?? 0) + (parts.amqp.inputThread?.failures ?? 0),
-      }),
-      server: () => state.server,
-      // Only a threaded subscription has one (bus-thread.ts).
-      busThreadFlow: () => (state.subscription as Partial<ThreadedSubscription> | null)?.flow?.() ?? null,
-      endpoints: () => state.subscription?.endpoints() ?? [],
-      readiness: () => readinessOf(parts),
-      intakeLagSeconds: () => parts.lagWatch.lag(parts.clock.now() / 1000, lagCounts(parts.intake)),
-      lastSnapshot: () => this.lastSnapshot,
-      snapshotFailures: () => parts.snapshots.failures,
-      writesWaiting: () => store.writesWaiting(),
-      quarantinedNow: () => this.quarantine !== null,
-      phase: () => state.phase,
-      fatal: () => state.fatal,
-      snapshot: () => this.snapshotMeasured(),
-      catchUpMissing: () => parts.catchUpMissing,
-      ...(options.logOutput ? { logOutput: options.logOutput } : {}),
-      stopping: state.abort.signal,
-      historySlices: options.historySlices,
-      trackScan: (scan) => state.walks.follow(scan),
-    });
+    // Read through `this` when asked: counters, the last snapshot, quarantine and the measured admin snapshot.
+    const web = createServiceHttp(serviceHttpDeps(parts, options, this));
     this.http = web.api;
     this.admin = web.admin;
     this.metrics = web.metrics;
