@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { cancellable, WalkCancelledError } from '../../snapshots/walk-cancelled.js';
 import type { Journal } from '../../snapshots/journal.js';
@@ -25,9 +24,9 @@ import {
   searchJournal,
   unfilteredPageBytes,
 } from './history-search.js';
-import { CORS_HEADERS, json, type HttpRequest, type HttpResponse, quoted } from './responses.js';
+import { answer, HEADERS, messageText, packageVersion, unavailable } from './history-answers.js';
+import { json, type HttpRequest, type HttpResponse, quoted } from './responses.js';
 import type { ScanGate } from './scan-gate.js';
-import { jsonpBody } from './render.js';
 
 export interface HistoryDeps {
   readonly journal: Journal;
@@ -72,7 +71,6 @@ export const UNGATED_JOURNAL_MAX = 50_000;
  * at once, in slices that let the loop run, the rest told to retry).
  */
 export const LIGHT_PAGE_BYTES = 4 * 1024 * 1024;
-const HEADERS = { ...CORS_HEADERS, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' };
 
 type HistoryRoute = '/raw' | '/id' | 'unknown';
 
@@ -220,64 +218,4 @@ export function createHistoryHandler(deps: HistoryDeps): HistoryHandler {
       );
     }
   };
-}
-
-/** A 503 that says which bound refused the scan; Retry-After tells a datagrepper client (backfill retries) when to come back. */
-function unavailable(
-  error: 'scan_busy' | 'scan_timeout' | 'service_stopping',
-  detail: string,
-  retryAfterSeconds: number,
-  params: URLSearchParams,
-): HttpResponse {
-  return json(
-    503,
-    { error, detail, arguments: rawArguments(params) },
-    { ...HEADERS, 'Retry-After': String(retryAfterSeconds) },
-  );
-}
-
-function answer(body: string, callback: string | undefined): HttpResponse {
-  if (callback === undefined)
-    return { status: 200, headers: { ...HEADERS, 'Content-Type': 'application/json; charset=utf-8' }, body };
-  return {
-    status: 200,
-    headers: { ...HEADERS, 'Content-Type': 'application/javascript; charset=utf-8' },
-    body: jsonpBody(callback, body, ';'),
-  };
-}
-
-/**
- * One envelope as datagrepper serves it: a float `timestamp` (written with a fraction, as
- * Python's json does, so strict clients read a float), `source_name`, `source_version`, and
- * the requested `meta`.
- */
-function messageText(envelope: Envelope, sourceVersion: string, meta: Record<string, unknown> | undefined): string {
-  const { timestamp, ...rest } = envelope;
-  const tail = JSON.stringify({
-    ...rest,
-    source_name: 'statscache',
-    source_version: sourceVersion,
-    ...(meta ? { meta } : {}),
-  });
-  const ts = Number.isInteger(timestamp) && Math.abs(timestamp) < 1e21 ? `${timestamp}.0` : String(timestamp);
-  return `{"timestamp":${ts},${tail.slice(1)}`;
-}
-
-let cachedVersion: string | undefined;
-
-/** The package version, from the source tree (src/http) or the build (dist/src/http). */
-function packageVersion(): string {
-  if (cachedVersion !== undefined) return cachedVersion;
-  for (const rel of ['../../package.json', '../../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as {
-        name?: unknown;
-        version?: unknown;
-      };
-      if (pkg.name === 'statscache' && typeof pkg.version === 'string') return (cachedVersion = pkg.version);
-    } catch {
-      // Not at this depth; try the next.
-    }
-  }
-  return (cachedVersion = 'unknown');
 }
