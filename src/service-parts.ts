@@ -7,8 +7,6 @@ import type { PrereadSlot, RestoreReport } from '../snapshots/restore.js';
 import type { SnapshotReport } from '../snapshots/snapshotter.js';
 import type { AmqpClient } from './amqp-inputs-deps.js';
 import { AmqpInputs } from './amqp-inputs.js';
-import { AMQP_THREAD_MAX_IN_FLIGHT_BYTES, AMQP_THREAD_MIN_BYTES } from './amqp-prepare-options.js';
-import { threadLimits } from './bus-prepare.js';
 import { BusIngest } from './bus-ingest.js';
 import { appliedThrough, type CatchUpPlan, planCatchUp } from './catch-up.js';
 import { systemClock, type Clock } from './clock.js';
@@ -30,6 +28,7 @@ import { MissedFills } from './missed-fills.js';
 import { Recovery } from './recovery.js';
 import type { ServiceOptions } from './service-options.js';
 import type { ServiceState } from './service-state.js';
+import { amqpInputThreadOptions, amqpPrepareThreadOptions, replayThreadOptions } from './service-thread-options.js';
 import { SkewWatch } from './skew-watch.js';
 import { SnapshotCycle } from './snapshot-cycle.js';
 import { StartupBackfill } from './startup-backfill.js';
@@ -169,18 +168,7 @@ export function buildParts(source: PartsSource): ServiceParts {
     requestTimeoutMs: config.backfillRequestTimeout * 1000,
     rowsPerPage: config.backfillRowsPerPage,
     historyLagMs: config.historyLag * 1000,
-    // A custom meta deriver is a function of this thread: the replay thread could not use it.
-    replayThread:
-      config.replayThread && !options.deriveMeta
-        ? {
-            dir: config.dataDir,
-            maxFanout: config.maxFanout,
-            worthUs: options.replayThreadWorthUs,
-            minEntries: options.replayThreadMinEntries,
-            hangTimeoutMs: config.threadHangTimeout * 1000,
-            startTimeoutMs: config.threadStartTimeout * 1000,
-          }
-        : undefined,
+    replayThread: replayThreadOptions(config, options),
     onAcceptError: (err, topic) => busIngest.lost(err, 'backfill', topic),
   });
   const busIngest = new BusIngest({
@@ -211,31 +199,8 @@ export function buildParts(source: PartsSource): ServiceParts {
     onResumed: ({ input, downSince }) => missed.amqpResumed(input, downSince),
     onFirstQueue: ({ input }) => missed.amqpFirstQueue(input),
     now: () => clock.now(),
-    // The thread reads the system clock, and could not call a custom meta deriver.
-    inputThread:
-      config.amqpInputThread && clock === systemClock && !options.deriveMeta
-        ? {
-            limits: threadLimits(config),
-            hangTimeoutMs: config.threadHangTimeout * 1000,
-            startTimeoutMs: config.threadStartTimeout * 1000,
-            restarts: config.amqpThreadRestarts,
-            clock,
-          }
-        : null,
-    // A custom meta deriver is a function of this thread: the prepare thread could not use it.
-    thread:
-      config.amqpThread && !options.deriveMeta
-        ? {
-            limits: threadLimits(config),
-            fillTimestamps: clock === systemClock,
-            minBytes: AMQP_THREAD_MIN_BYTES,
-            maxInFlightBytes: AMQP_THREAD_MAX_IN_FLIGHT_BYTES,
-            hangTimeoutMs: config.threadHangTimeout * 1000,
-            startTimeoutMs: config.threadStartTimeout * 1000,
-            restarts: config.amqpThreadRestarts,
-            clock,
-          }
-        : null,
+    inputThread: amqpInputThreadOptions(config, clock, options),
+    thread: amqpPrepareThreadOptions(config, clock, options),
   });
   // One for HTTP, WebSocket and SSE: a plugin's failing view is one throttled line whichever met it.
   const viewFailed = viewFailureLog(
