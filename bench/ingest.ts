@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { Service } from '../src/service.js';
-import { mainThreadCpuSeconds } from './load/lib.js';
+import { mainThreadCpuSeconds } from './load/thread-times.js';
 
 const N = Number(process.env['BENCH_MESSAGES'] ?? 50_000);
 const samples = readFileSync(new URL('../../test/fixtures/fedmsg/samples.jsonl', import.meta.url), 'utf8')

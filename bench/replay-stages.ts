@@ -23,7 +23,7 @@ import { Service } from '../src/service.js';
 import { PerformanceObserver } from 'node:perf_hooks';
 import type { Journal } from '../snapshots/journal.js';
 import { writeFixtureJournal } from './fixture-journal.js';
-import { mainThreadCpuSeconds } from './load/lib.js';
+import { mainThreadCpuSeconds } from './load/thread-times.js';
 
 const N = Number(process.env['BENCH_MESSAGES'] ?? 30_000);
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 2);

@@ -10,7 +10,7 @@
  * then prints a second {"received","seconds","threads"}.
  */
 import { Subscriber } from 'zeromq';
-import { threadKinds, threadSplit, threadTimes } from './lib.js';
+import { threadKinds, threadSplit, threadTimes } from './thread-times.js';
 
 const [endpoint = '', countText = '0', windowText = '0'] = process.argv.slice(2);
 const count = Number(countText);

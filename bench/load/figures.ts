@@ -5,7 +5,6 @@ import {
   child,
   DIST,
   freePort,
-  mainThreadCpuSeconds,
   metric,
   PUBLISHER,
   PYTHON,
@@ -16,6 +15,7 @@ import {
   type WrkResult,
   wrk,
 } from './lib.js';
+import { mainThreadCpuSeconds } from './thread-times.js';
 
 const publisher = (endpoint: string, count: number, rate: number, mode: string) =>
   child(PYTHON, [PUBLISHER, endpoint, String(count), String(rate), mode, SAMPLES]);

@@ -3,19 +3,8 @@
  * both fed by the same publisher script; and the steady state after a warm-up, each alike.
  */
 import { join } from 'node:path';
-import {
-  child,
-  DIST,
-  freePort,
-  PUBLISHER,
-  PYTHON,
-  SAMPLES,
-  sleep,
-  startService,
-  threadKinds,
-  threadSplit,
-  threadTimes,
-} from './lib.js';
+import { child, DIST, freePort, PUBLISHER, PYTHON, SAMPLES, sleep, startService } from './lib.js';
+import { threadKinds, threadSplit, threadTimes } from './thread-times.js';
 
 /** publisher.py in ingest mode, as fast as it can; `more` > 0: a second part on "more" (the window). */
 const publisher = (endpoint: string, count: number, more: number) =>
