@@ -109,7 +109,14 @@ export function listen<C>(
 
   app.ws<PeerData<C>>('/ws', wsRoute(options, ws, { clientOf, writer, sockets, guarded }));
   // More specific than the catch-all below, so uWS routes event streams here whatever the order.
-  if (sse) app.get('/api/:ident/stream', sseRoute(sse, { clientOf, writer, streams, guarded, onError }));
+  // With one trailing slash too, as every route takes it (route-pattern.ts): uWS matches neither
+  // form to the other, and `/stream/` reached the catch-all, whose 404 said this process had no
+  // event streams (while its HEAD, answered there, began one).
+  if (sse) {
+    const route = sseRoute(sse, { clientOf, writer, streams, guarded, onError });
+    app.get('/api/:ident/stream', route);
+    app.get('/api/:ident/stream/', route);
+  }
 
   const hot = new HotAnswers();
   const offer = (answer: HotAnswer) => hot.offer(answer);

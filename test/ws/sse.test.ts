@@ -105,6 +105,30 @@ describe('Server-Sent Events at /api/<ident>/stream', () => {
     expect(await missing.json()).toMatchObject({ error: 'unknown_ident' });
   });
 
+  it('a trailing slash, tolerated on every route, streams as without it: GET agrees with HEAD', async () => {
+    const url = `${live.base}/api/volume-1m/stream/?rows_per_page=3`;
+    const head = await fetch(url, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    // It was a 404 "no event stream for "volume-1m" in this process", while the process had them.
+    const s = await openStream(url);
+    expect(s.res.status).toBe(200);
+    expect(s.res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    await eventually(() => s.events[0], 5_000, 'snapshot event');
+    expect(s.events[0]).toMatchObject({
+      event: 'snapshot',
+      data: { type: 'snapshot', ident: 'volume-1m', view: 'volume-1m?order=desc&page=1&rows_per_page=3' },
+    });
+    s.close();
+    // Its parameters are checked as without the slash, and an unknown ident is still a 404 naming it.
+    const bad = await fetch(`${live.base}/api/volume-1m/stream/?rows_per_page=zero`);
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: 'bad_parameter', parameter: 'rows_per_page' });
+    const missing = await fetch(`${live.base}/api/no-such-plugin/stream/`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: 'unknown_ident' });
+  });
+
   it('sends heartbeat comments on a quiet stream', async () => {
     const s = await openStream(`${live.base}/api/volume-5s/stream`);
     await eventually(() => (s.comments() > 0 ? true : undefined), 12_000, 'a heartbeat comment');
