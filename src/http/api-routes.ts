@@ -125,6 +125,8 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
         return service.dashboard(req);
       case '/api/':
         return identList(req, ctx);
+      case '/ws':
+        return service.websocketOnly(req);
       default:
         break;
     }

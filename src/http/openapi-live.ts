@@ -1,5 +1,5 @@
 /** OpenAPI paths of live push: the SSE stream and the WebSocket. */
-import { type Json, ref, simple } from './openapi-shared.js';
+import { type Json, jsonContent, ref, simple } from './openapi-shared.js';
 import { commonParams } from './param-docs.js';
 
 export function livePaths(idents: readonly string[]): Json {
@@ -44,7 +44,17 @@ export function livePaths(idents: readonly string[]): Json {
         'then `update` frames (`{"type":"update","ident","view","seq","rows","removed"}` with the rows that changed and the keys of removed rows; `seq` grows by one per update). ' +
         '`{"op":"unsubscribe","ident"}` stops them; `{"op":"ping"}` gets a `pong`. An optional `id` is echoed back. Errors come as `{"type":"error","error","detail"}`. ' +
         'One with `"error":"view_failed"` that carries `view` and `seq` is about a subscription held, not a refusal: its view fails now (once per failure), the rows held are its last good ones (as of `seq`) and the subscription stays; the next `update` (sent even when no row changed) ends it.',
-      { '101': { description: 'switching protocols to WebSocket' }, '404': ref('responses', 'NotFound') },
+      {
+        '101': { description: 'switching protocols to WebSocket' },
+        '400': {
+          description: '`bad_handshake`: an Upgrade without a usable Sec-WebSocket-Key (named in `header`)',
+          content: { 'application/json': jsonContent(ref('schemas', 'Error')) },
+        },
+        '426': {
+          description: '`upgrade_required`: asked without a WebSocket handshake (no Upgrade header; `header` names it)',
+          content: { 'application/json': jsonContent(ref('schemas', 'Error')) },
+        },
+      },
     ),
   };
 }

@@ -65,13 +65,17 @@ export function quoted(value: string): string {
 export const errorBodySchema = z.object({
   error: z.string().meta({
     description:
-      'stable code: bad_parameter, not_acceptable, unknown_ident, no_layout, not_found, method_not_allowed, view_hung, data_file_failed',
+      'stable code: bad_parameter, not_acceptable, unknown_ident, no_layout, not_found, method_not_allowed, view_hung, data_file_failed, upgrade_required, bad_handshake',
   }),
   detail: z.string().meta({ description: 'what was wrong, naming the parameter and value' }),
   parameter: z
     .string()
     .optional()
     .meta({ description: 'with `bad_parameter`: the query parameter refused, as `/raw` and WebSocket errors name it' }),
+  header: z.string().optional().meta({
+    description:
+      'with `upgrade_required` and `bad_handshake` (`/ws` without a WebSocket handshake): the request header missing or refused',
+  }),
 });
 
 export function error(

@@ -11,6 +11,8 @@ export const ROUTE_PATTERNS = [
   '/api/:ident',
   '/api/:ident/layout',
   '/api/:ident/stream',
+  /** `/ws` asked without a WebSocket handshake (uWS upgrades the ones with one itself). */
+  '/ws',
 ] as const;
 
 export type RoutePattern = (typeof ROUTE_PATTERNS)[number] | 'unmatched';
@@ -34,6 +36,8 @@ const FIXED: ReadonlyMap<string, RoutePattern> = new Map<string, RoutePattern>([
   ['/metrics', '/metrics'],
   ['/api', '/api/'],
   ['/api/', '/api/'],
+  ['/ws', '/ws'],
+  ['/ws/', '/ws'],
 ]);
 
 /** Maps a raw request path to its route pattern; never throws, whatever the path holds. */

@@ -25,6 +25,7 @@ export interface ServiceRoutes {
   openapi(req: HttpRequest): HttpResponse;
   docs(req: HttpRequest): HttpResponse;
   dashboard(req: HttpRequest): HttpResponse;
+  websocketOnly(req: HttpRequest): HttpResponse;
 }
 
 export function serviceRoutes(deps: ApiDeps, ctx: RouteContext): ServiceRoutes {
@@ -106,7 +107,39 @@ export function serviceRoutes(deps: ApiDeps, ctx: RouteContext): ServiceRoutes {
         ctx.cache,
       );
     },
+    websocketOnly,
   };
+}
+
+/**
+ * `/ws` reached without a WebSocket handshake: uWS upgrades every request there that carries a
+ * Sec-WebSocket-Key of 24 characters, and passes the others to the routes, where it was a 404
+ * "no route" of a route the docs list (a proxy dropping the Upgrade headers looked like a
+ * service without WebSockets). A 426 naming the headers a handshake needs (RFC 9110 15.5.22),
+ * or a 400 naming the key an attempted one lacks.
+ */
+function websocketOnly(req: HttpRequest): HttpResponse {
+  const headers = { ...CORS_HEADERS, 'Cache-Control': 'no-store' };
+  if (req.header('upgrade').toLowerCase().includes('websocket'))
+    return json(
+      400,
+      {
+        error: 'bad_handshake',
+        detail: `header "Sec-WebSocket-Key" ${quoted(req.header('sec-websocket-key'))} must be 16 random bytes in base64 (24 characters; RFC 6455 4.1)`,
+        header: 'Sec-WebSocket-Key',
+      },
+      headers,
+    );
+  return json(
+    426,
+    {
+      error: 'upgrade_required',
+      detail:
+        '/ws is a WebSocket: send GET with Upgrade: websocket, Connection: Upgrade, Sec-WebSocket-Version: 13 and a Sec-WebSocket-Key (RFC 6455); a proxy in between must pass them on (deploy/nginx.conf does)',
+      header: 'Upgrade',
+    },
+    { ...headers, Upgrade: 'websocket' },
+  );
 }
 
 /** A JSON document route (`/plugins`, `/openapi.json`): JSON or JSON-P, cached and conditional. */
