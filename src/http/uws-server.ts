@@ -107,15 +107,16 @@ export function listen<C>(
     }
   };
 
-  app.ws<PeerData<C>>('/ws', wsRoute(options, ws, { clientOf, writer, sockets, guarded }));
-  // More specific than the catch-all below, so uWS routes event streams here whatever the order.
   // With one trailing slash too, as every route takes it (route-pattern.ts): uWS matches neither
-  // form to the other, and `/stream/` reached the catch-all, whose 404 said this process had no
-  // event streams (while its HEAD, answered there, began one).
+  // form to the other. A handshake to `/ws/` reached the routes (404, then a 400 for its key).
+  const socketRoute = wsRoute(options, ws, { clientOf, writer, sockets, guarded });
+  for (const path of ['/ws', '/ws/']) app.ws<PeerData<C>>(path, socketRoute);
+  // More specific than the catch-all below, so uWS routes event streams here whatever the order.
+  // Both forms too: `/stream/` reached the catch-all, whose 404 said this process had no event
+  // streams (while its HEAD, answered there, began one).
   if (sse) {
     const route = sseRoute(sse, { clientOf, writer, streams, guarded, onError });
-    app.get('/api/:ident/stream', route);
-    app.get('/api/:ident/stream/', route);
+    for (const path of ['/api/:ident/stream', '/api/:ident/stream/']) app.get(path, route);
   }
 
   const hot = new HotAnswers();

@@ -64,14 +64,17 @@ describe('/ws without a WebSocket handshake', () => {
     }
   });
 
-  it('other methods are refused as on every route, and a real handshake still opens the socket', async () => {
+  it('other methods are refused as on every route, and a real handshake opens the socket, on /ws/ too', async () => {
     const post = await get(live.port, '/ws', {}, 'POST');
     expect(post.status).toBe(405);
     expect(JSON.parse(post.body)).toMatchObject({ error: 'method_not_allowed' });
-    const c = await RawClient.open(live.wsUrl);
-    c.send({ op: 'ping', id: 1 });
-    expect(await c.next((f) => f.type === 'pong', 'pong')).toMatchObject({ id: 1 });
-    c.close();
+    // With one trailing slash too, as every route takes it (it was a 404).
+    for (const url of [live.wsUrl, `${live.wsUrl}/`]) {
+      const c = await RawClient.open(url);
+      c.send({ op: 'ping', id: 1 });
+      expect(await c.next((f) => f.type === 'pong', `pong on ${url}`)).toMatchObject({ id: 1 });
+      c.close();
+    }
     const counted = await (await fetch(`${live.base}/metrics`)).text();
     expect(counted).toMatch(/statscache_http_requests_total\{route="\/ws",method="GET",status="426"\} [1-9]/);
   });
