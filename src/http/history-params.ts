@@ -98,9 +98,15 @@ function positiveNumber(name: string, raw: string): number {
   return n;
 }
 
+/**
+ * A whole number from 1 to `max` (at most Number.MAX_SAFE_INTEGER, 16 digits). Past 16 digits it
+ * is too large whatever they are; 16 digits within the bound are read, as the bound the refusal
+ * names says (every 16-digit page was refused as "must be at most 9007199254740991", that
+ * number included).
+ */
 function wholeNumber(name: string, raw: string, max: number): number {
-  if (/^\d{16,}$/.test(raw)) throw new BadParameter(name, `${quoted(raw)} must be at most ${max}`);
-  if (!/^\d{1,15}$/.test(raw)) throw new BadParameter(name, `${quoted(raw)} must be a whole number >= 1`);
+  if (/^\d{17,}$/.test(raw)) throw new BadParameter(name, `${quoted(raw)} must be at most ${max}`);
+  if (!/^\d{1,16}$/.test(raw)) throw new BadParameter(name, `${quoted(raw)} must be a whole number >= 1`);
   const n = Number(raw);
   if (n < 1) throw new BadParameter(name, `${quoted(raw)} must be >= 1`);
   if (n > max) throw new BadParameter(name, `${quoted(raw)} must be at most ${max}`);
