@@ -97,6 +97,33 @@ describe('formats, errors and CORS over the real server', () => {
     expect((await idents.text()).split('\n')).toEqual(s.service.host.idents);
   });
 
+  it('a type refused with q=0 is not answered through a wildcard (the more specific range wins)', async () => {
+    // Each was answered in the one format it refused.
+    const cases: [string, string, number, string | null][] = [
+      ['/api/volume-1m?rows_per_page=5', 'application/json;q=0, */*', 200, 'text/csv; charset=utf-8'],
+      ['/api/volume-1m?rows_per_page=5', 'text/*, application/json;q=0', 200, 'text/csv; charset=utf-8'],
+      [
+        '/api/volume-1m?rows_per_page=5&callback=cb',
+        'application/javascript;q=0, */*',
+        200,
+        'application/json; charset=utf-8',
+      ],
+      ['/api/volume-1m?rows_per_page=5', 'application/json;q=0, text/javascript', 406, null],
+      ['/api/volume-1m?rows_per_page=5', 'application/json;q=0, application/*', 406, null],
+      ['/plugins', 'application/json;q=0, */*', 406, null],
+      // Refusing another format leaves JSON as it was.
+      ['/api/volume-1m?rows_per_page=5', 'text/csv;q=0, */*', 200, 'application/json; charset=utf-8'],
+    ];
+    for (const [path, accept, status, type] of cases) {
+      const res = await get(path, { accept });
+      expect({ path, accept, status: res.status }).toEqual({ path, accept, status });
+      if (type !== null) expect(res.headers.get('content-type'), `${path} ${accept}`).toBe(type);
+      else expect(((await res.json()) as ErrorBody).error).toBe('not_acceptable');
+    }
+    const csv = await get('/api/volume-1m?rows_per_page=5', { accept: 'application/json;q=0, */*' });
+    expect((await csv.text()).split('\n')[0]).toBe('timestamp,volume');
+  });
+
   it('406 for anything else, and CSV of a layout', async () => {
     for (const [path, accept] of [
       ['/api/volume-1m', 'text/html'],
