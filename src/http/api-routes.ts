@@ -96,7 +96,9 @@ export function createHttpHandler(deps: ApiDeps): HttpHandler {
           ...CORS_HEADERS,
           Allow: ALLOWED_METHODS,
           'Access-Control-Allow-Methods': ALLOWED_METHODS,
-          'Access-Control-Allow-Headers': 'Accept, Accept-Encoding, If-None-Match, Content-Type',
+          // Last-Event-ID: a stream's resume point (not CORS-safelisted), which fetch-based
+          // EventSource clients on other origins send only once this preflight allows it.
+          'Access-Control-Allow-Headers': 'Accept, Accept-Encoding, If-None-Match, Content-Type, Last-Event-ID',
           'Access-Control-Max-Age': '86400',
         },
         body: '',

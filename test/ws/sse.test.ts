@@ -129,6 +129,30 @@ describe('Server-Sent Events at /api/<ident>/stream', () => {
     expect(await missing.json()).toMatchObject({ error: 'unknown_ident' });
   });
 
+  it('a cross-origin client may resume: the preflight allows Last-Event-ID, and the stream carries CORS', async () => {
+    // A fetch-based EventSource (one that sets headers itself) asks before sending Last-Event-ID,
+    // which is not CORS-safelisted; the preflight allowed only Accept, Accept-Encoding,
+    // If-None-Match and Content-Type, so its resume was blocked by the browser.
+    const url = `${live.base}/api/volume-1m/stream?rows_per_page=2`;
+    const pre = await fetch(url, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'http://dashboard.example',
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'last-event-id',
+      },
+    });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe('*');
+    const allowed = (pre.headers.get('access-control-allow-headers') ?? '').toLowerCase().split(/\s*,\s*/);
+    expect(allowed).toContain('last-event-id');
+    const s = await openStream(url, { Origin: 'http://dashboard.example', 'Last-Event-ID': '0123456789abcdef:1' });
+    expect(s.res.headers.get('access-control-allow-origin')).toBe('*');
+    await eventually(() => s.events[0], 5_000, 'snapshot event');
+    expect(s.events[0]).toMatchObject({ event: 'snapshot', data: { reason: 'resume_epoch' } });
+    s.close();
+  });
+
   it('sends heartbeat comments on a quiet stream', async () => {
     const s = await openStream(`${live.base}/api/volume-5s/stream`);
     await eventually(() => (s.comments() > 0 ? true : undefined), 12_000, 'a heartbeat comment');
