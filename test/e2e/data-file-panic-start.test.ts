@@ -1,14 +1,21 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Journal } from '../../snapshots/journal.js';
 import { DataStore } from '../../snapshots/lmdb-store.js';
+import { releaseSlowPlugin, slowPlugin } from '../helpers/bus-flood.js';
 import { metaWriteFault } from '../helpers/meta-write-fault.js';
 import { journaledTotal, loggedLine, waitReady } from '../helpers/probes.js';
 import { eventually, getJson, type RunningService, startService, tempDir } from '../helpers/service-process.js';
 
 const TOKEN = 'panic-at-start-admin-token-0123456789';
-/** Journal records after the restored generation: a replay of seconds, which the snapshot lands within. */
-const RECORDS = 150_000;
+/**
+ * Journal records after the restored generation: a replay of seconds, which the snapshot lands
+ * within. An operator plugin holds each one 1 ms (Atomics.wait, no CPU) until released, so the
+ * replay the snapshot meets lasts 12 s or more however idle the machine; 150,000 records applied
+ * at full speed (a replay of ~3 s idle) cost ~10 s of CPU across the writer and both replays.
+ */
+const RECORDS = 12_000;
 
 /**
  * MDB_PANIC while the start-up replay runs: a snapshot (POST /admin/snapshot, the one write a
@@ -36,7 +43,11 @@ describe('MDB_PANIC during the start-up replay', () => {
     const dataDir = join(dir.path, 'data');
     const file = join(dataDir, 'statscache.lmdb');
     const env = { STATSCACHE_ADMIN_TOKEN: TOKEN };
-    const args = ['--data-dir', dataDir, '--replay-thread', 'false'];
+    // Slow until `released` exists: the third start replays at full speed.
+    const released = join(dir.path, 'released');
+    writeFileSync(join(dir.path, 'slow.mjs'), slowPlugin(1, released));
+    writeFileSync(join(dir.path, 'config.json'), JSON.stringify({ plugins: ['./slow.mjs'] }));
+    const args = ['--config', join(dir.path, 'config.json'), '--data-dir', dataDir, '--replay-thread', 'false'];
     const first = await startService(args, env);
     running.push(first);
     await waitReady(first);
@@ -100,6 +111,7 @@ describe('MDB_PANIC during the start-up replay', () => {
     // LMDB's bare read error reaches no log line and no exit message.
     expect(second.logs.filter((l) => l.includes('Invalid argument: MDB_PANIC'))).toEqual([]);
 
+    releaseSlowPlugin(released);
     const third = await startService(args, env);
     running.push(third);
     await waitReady(third);
