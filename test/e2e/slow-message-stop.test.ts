@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { APPLYING_FILE } from '../../snapshots/applying-mark.js';
@@ -23,16 +23,14 @@ import { eventually } from '../helpers/service-process.js';
  */
 const envelope = (i: number, body: Record<string, unknown>) => hangingEnvelope(i, body, '2026-slow-stop');
 /**
- * Loop turns of real work: ~1.5 s of CPU on this machine when idle, so ~1.2 s of the message is
- * left once its mark is written (at 250 ms), against the ~50 ms the test takes to see the mark and
- * send SIGTERM (and make the dir immutable); under load both sides slow down alike. 1e9 turns
- * (~5 s of CPU each, 7 s when the machine was half busy) made this file 75 s of a loaded run,
- * most of it waiting for the message after the stop began. At load 16-20 the rest of a 1e9 spin
- * after the stop began took over 25 s, past the default --stop-timeout (20 s) and its watch's
- * 5 s: the process was killed (status null). Both timeouts are therefore set far above any such
- * run here; what is tested is that the stop waits for the message and clears the mark.
+ * The plugin holds the message until the test writes this file (next to the data dir, which the
+ * second case makes immutable): after SIGTERM was sent, so the signal is pending while the message
+ * is applied, whatever the machine's load. Before, it counted 3e8 loop turns (~1.5 s of CPU idle,
+ * more under load) and the test raced them to send SIGTERM. The plugin's own bound (60 s) and
+ * both timeouts are set far above any run here; what is tested is that the stop waits for the
+ * message and clears the mark.
  */
-const SPIN = 3e8;
+const RELEASE = 'released';
 const LIMIT_S = 240;
 
 describe('a stop while a plugin applies a slow message', () => {
@@ -48,12 +46,15 @@ describe('a stop while a plugin applies a slow message', () => {
     async () => {
       const svc = await serve();
       const pub = await publisherPastFirst(svc, envelope);
-      await pub.send(HANGING_TOPIC, envelope(2, { spin: SPIN }));
+      const release = join(dataDir, '..', RELEASE);
+      await pub.send(HANGING_TOPIC, envelope(2, { holdUntil: release }));
       pub.close();
-      // Marked: the plugin has held it past 250 ms, and holds it still (it spins for seconds).
+      // Marked: the plugin has held it past 250 ms, and holds it still (until released).
       await eventually(() => (existsSync(join(dataDir, APPLYING_FILE)) ? true : undefined), 30_000, 'the mark');
       // Taken once the message is done; the stop snapshots it.
-      expect(await svc.stop('SIGTERM')).toBe(0);
+      const stopped = svc.stop('SIGTERM');
+      writeFileSync(release, '');
+      expect(await stopped).toBe(0);
       expect(existsSync(join(dataDir, APPLYING_FILE))).toBe(false);
 
       const again = await serve();
@@ -90,7 +91,8 @@ describe('a stop while a plugin applies a slow message, the data dir made unwrit
       const svc = await serve();
       if (!immutableSupported(dataDir)) return;
       const pub = await publisherPastFirst(svc, envelope);
-      await pub.send(HANGING_TOPIC, envelope(2, { spin: SPIN }));
+      const release = join(dataDir, '..', RELEASE);
+      await pub.send(HANGING_TOPIC, envelope(2, { holdUntil: release }));
       pub.close();
       const mark = join(dataDir, APPLYING_FILE);
       await eventually(() => (existsSync(mark) ? true : undefined), 30_000, 'the mark');
@@ -98,9 +100,11 @@ describe('a stop while a plugin applies a slow message, the data dir made unwrit
       immutable = true;
       let code: number | null;
       try {
-        // Still there once nothing can remove it: the plugin holds the message for seconds more.
+        // Still there once nothing can remove it: the plugin holds the message until released.
         expect(existsSync(mark)).toBe(true);
-        code = await svc.stop('SIGTERM');
+        const stopped = svc.stop('SIGTERM');
+        writeFileSync(release, '');
+        code = await stopped;
       } finally {
         setImmutable(dataDir, false);
         immutable = false;

@@ -4,20 +4,21 @@ import { eventually, getJson, type RunningService } from './service-process.js';
 
 /**
  * A plugin module (source text) whose `update` never returns on a message with `hang: true` in
- * its body, counts `spin` loop turns first on one with `spin: <n>` (slow, yet finite: no clock
- * in a plugin), and counts every other message in one daily row: what the hang watch tests feed.
+ * its body, holds one with `holdUntil: <path>` until that file exists (60 s at most, in
+ * Atomics.wait: blocked without using the CPU, as a synchronous update waiting on something;
+ * slow-message-stop counted loop turns instead, `spin: <n>`, ~1.5 s of CPU a message), and
+ * counts every other message in one daily row: what the hang watch tests feed.
  */
-export const HANGING_PLUGIN = `export default {
+export const HANGING_PLUGIN = `import { existsSync } from 'node:fs';
+const nap = new Int32Array(new SharedArrayBuffer(4));
+export default {
   name: 'Hangs on odd', interval: '1d', summary: 's', description: 'd',
   columns: ['n'], key: ['timestamp'],
   update(message, { rows, bucket }) {
     if (message.body !== null && typeof message.body === 'object' && message.body.hang === true) for (;;) {}
-    const spin = message.body !== null && typeof message.body === 'object' ? message.body.spin : undefined;
-    // Work in each turn: an empty loop of 1e9 turns took 0.44 s on an idle host, too short for a
-    // test to see the slow-message mark (written at 250 ms) before the message completed.
-    let x = 0;
-    if (typeof spin === 'number') for (let i = 0; i < spin; i++) x = (x * 31 + i) | 0;
-    if (x === 0.5) return;
+    const holdUntil = message.body !== null && typeof message.body === 'object' ? message.body.holdUntil : undefined;
+    if (typeof holdUntil === 'string')
+      for (let i = 0; i < 12000 && !existsSync(holdUntil); i++) Atomics.wait(nap, 0, 0, 5);
     const before = rows.get(rows.keyOf({ timestamp: bucket }));
     rows.put({ timestamp: bucket, n: (before?.n ?? 0) + 1 });
   },
