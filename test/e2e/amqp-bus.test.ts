@@ -43,6 +43,20 @@ async function deleteQueue(url: string, queue: string): Promise<void> {
   }
 }
 
+/**
+ * The messages a durable queue holds ready (not yet delivered), over AMQP (queue.declare-ok's
+ * message count, the `messages` column of rabbitmqctl list_queues): rabbitmqctl would boot an
+ * Erlang VM for it.
+ */
+async function readyMessages(url: string, queue: string): Promise<number> {
+  const conn = await amqplib.connect(url);
+  try {
+    return (await (await conn.createChannel()).checkQueue(queue)).messageCount;
+  } finally {
+    await conn.close();
+  }
+}
+
 async function allRows(base: string, ident: string): Promise<Row[]> {
   const rows: Row[] = [];
   for (let page = 1; ; page++) {
@@ -141,12 +155,6 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
     services.push(svc);
     return svc;
   };
-  /** The `messages` column (ready, not yet delivered) of a queue as rabbitmqctl lists it. */
-  const readyMessages = async (queue: string) =>
-    (await main.ctl('list_queues', '-q', 'name', 'messages'))
-      .split('\n')
-      .find((l) => l.startsWith(queue))
-      ?.split(/\s+/)[1];
 
   // A failure under load (the service no longer answering, a count short) is diagnosed from the
   // services' own last lines and exit status, which the assertion alone does not show.
@@ -344,7 +352,7 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
       expect(await total(svc.base, 'volume-by-category-1d')).toBe(batch.length);
       expect(await total(svc.base, 'volume-1m')).toBe(batch.length);
       if (main.private) {
-        expect(await readyMessages(queue)).toBe('0');
+        expect(await readyMessages(main.url, queue)).toBe(0);
         await deleteQueue(main.url, queue);
       }
     } finally {
@@ -622,7 +630,7 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
     } finally {
       proxy.close();
       await fake.close();
-      if (main.private) await main.ctl('delete_queue', queue).catch(() => undefined);
+      if (main.private) await deleteQueue(main.url, queue).catch(() => undefined);
     }
   });
 
@@ -802,7 +810,7 @@ describe('statscache consuming fedora-messaging from a real RabbitMQ', () => {
     expect(await metric(svc, `statscache_amqp_decode_errors_total{input="${a.input}",reason="too_deep"}`)).toBe(1);
     expect(await metric(svc, `statscache_amqp_connects_total{input="${a.input}"}`)).toBe(1);
     if (main.private) {
-      expect(await readyMessages(queue)).toBe('0');
+      expect(await readyMessages(main.url, queue)).toBe(0);
     }
   });
 
