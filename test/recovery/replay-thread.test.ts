@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import type { Envelope } from '../../src/envelope.js';
@@ -18,11 +18,14 @@ import { tempDir } from '../helpers/service-process.js';
  * replayed once, and damaged records must be counted and skipped alike.
  */
 const dirs: { remove(): void }[] = [];
+/** The data dirs every test may read (the shared journal's), removed after the file. */
+const kept: { remove(): void }[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
+afterAll(() => kept.splice(0).forEach((d) => d.remove()));
 const silent = pino({ level: 'silent' }) as never;
-const temp = (prefix: string): string => {
+const temp = (prefix: string, list = dirs): string => {
   const d = tempDir(prefix);
-  dirs.push(d);
+  list.push(d);
   return d.path;
 };
 
@@ -112,8 +115,8 @@ describe('the replay thread', () => {
 
 describe('start-up replay', () => {
   /** A journal of `n` messages (the samples over and over, each its own msg_id), no snapshot. */
-  async function journalOf(n: number): Promise<string> {
-    const dir = temp('statscache-replay-thread-');
+  async function journalOf(n: number, list = dirs): Promise<string> {
+    const dir = temp('statscache-replay-thread-', list);
     const writer = await Service.build({
       config: loadConfig({ env: {}, flags: { dataDir: dir, port: 0 } }),
       logger: silent,
@@ -156,11 +159,22 @@ describe('start-up replay', () => {
     return { state: { digests, replayed, replayRejected, fanoutTruncated, again }, onThread };
   }
 
+  /**
+   * One journal of PROBE_TO + 4,000 messages and its replay on the main thread, made once for the
+   * two cases that replay it (a replay leaves the data dir as it found it: the first case replays
+   * it four times): building it through a service and replaying it cost ~3 s of CPU each time.
+   */
+  let shared: Promise<{ n: number; dir: string; inThread: Awaited<ReturnType<typeof replayed>> }> | undefined;
+  const sharedJournal = () =>
+    (shared ??= (async () => {
+      // Past the probe, with more left than the thread's minimum, so the thread takes a share.
+      const n = PROBE_TO + 4_000;
+      const dir = await journalOf(n, kept);
+      return { n, dir, inThread: await replayed(dir, false) };
+    })());
+
   it('ends every plugin in the same state on either thread, each record replayed once', async () => {
-    // Past the probe, with more left than the thread's minimum, so the thread takes a share.
-    const n = PROBE_TO + 4_000;
-    const dir = await journalOf(n);
-    const inThread = await replayed(dir, false);
+    const { n, dir, inThread } = await sharedJournal();
     const threaded = await replayed(dir, true);
     expect(inThread.onThread).toBe(0);
     // The first PROBE_TO are replayed in-thread to time them; the rest go over.
@@ -181,9 +195,7 @@ describe('start-up replay', () => {
   }, 60_000);
 
   it('goes on in-thread, losing nothing, when the thread fails', async () => {
-    const n = PROBE_TO + 4_000;
-    const dir = await journalOf(n);
-    const reference = await replayed(dir, false);
+    const { n, dir, inThread: reference } = await sharedJournal();
     const config = loadConfig({ env: {}, flags: { dataDir: dir, port: 0, replayThread: false, maxFanout: 3 } });
     const service = await Service.build({ config, logger: silent });
     const warnings: string[] = [];
