@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import type { Envelope } from '../../src/envelope.js';
 import { replayBatches, ReplayThreadError } from '../../src/replay-thread.js';
@@ -18,17 +18,22 @@ const SPIN = 'STATSCACHE_TEST_REPLAY_THREAD_SPIN_AT';
 /** Spins before the thread's first beat, as one stuck loading its modules would. */
 const LOAD_SPIN = 'STATSCACHE_TEST_REPLAY_THREAD_LOAD_SPIN';
 const dirs: { remove(): void }[] = [];
+/** The data dirs every test may read (sharedJournal's), removed after the file. */
+const kept: { remove(): void }[] = [];
 afterEach(() => {
   delete process.env[SPIN];
   delete process.env[LOAD_SPIN];
   for (const d of dirs.splice(0)) d.remove();
 });
+afterAll(() => {
+  for (const d of kept.splice(0)) d.remove();
+});
 const silent = pino({ level: 'silent' }) as never;
 
 /** A journal of `n` messages (the samples over and over, each its own msg_id), no snapshot. */
-async function journalOf(n: number): Promise<string> {
+async function journalOf(n: number, list = dirs): Promise<string> {
   const dir = tempDir('statscache-replay-hang-');
-  dirs.push(dir);
+  list.push(dir);
   const writer = await Service.build({
     config: loadConfig({ env: {}, flags: { dataDir: dir.path, port: 0 } }),
     logger: silent,
@@ -62,11 +67,22 @@ async function replay(dir: string, replayThread: boolean, flags: Record<string, 
   return { digests, replayed, hangs: series('replay_thread_hangs'), onThread: series('replayed_on_thread') };
 }
 
+/**
+ * One journal of PROBE_TO + 6,000 messages and its replay on the main thread, made once for the
+ * two cases that replay it (a replay leaves the data dir as it found it: no snapshot is written):
+ * building it through a service and replaying it cost ~3 s of CPU each time.
+ */
+let shared: Promise<{ n: number; dir: string; reference: Awaited<ReturnType<typeof replay>> }> | undefined;
+const sharedJournal = () =>
+  (shared ??= (async () => {
+    const n = PROBE_TO + 6_000;
+    const dir = await journalOf(n, kept);
+    return { n, dir, reference: await replay(dir, false) };
+  })());
+
 describe('a replay thread that hangs (--thread-hang-timeout)', () => {
   it('is ended, and start-up replays the rest on the main thread, losing nothing', async () => {
-    const n = PROBE_TO + 6_000;
-    const dir = await journalOf(n);
-    const reference = await replay(dir, false);
+    const { n, dir, reference } = await sharedJournal();
     expect(reference.replayed).toBe(n);
     // Past the first batches the thread hands over (1024 records each), so some came from it.
     process.env[SPIN] = String(PROBE_TO + 3_000);
@@ -79,9 +95,7 @@ describe('a replay thread that hangs (--thread-hang-timeout)', () => {
   }, 60_000);
 
   it('one stuck loading its modules is ended within --thread-start-timeout, and start-up replays all on the main thread', async () => {
-    const n = PROBE_TO + 3_000;
-    const dir = await journalOf(n);
-    const reference = await replay(dir, false);
+    const { n, dir, reference } = await sharedJournal();
     process.env[LOAD_SPIN] = '1';
     // Before, the thread never beat, so it was never watched: recover() never returned.
     const hung = await replay(dir, true, { threadStartTimeout: 1 });
