@@ -36,33 +36,50 @@ describe('snapshot import of an export whose plugin values nest too deep', () =>
     dir.remove();
   });
 
-  /** A data dir that took `messages`, and its export with one row's category (or the first tail message's body) set to PLACEHOLDER. */
-  const exported = async (name: string, messages: readonly Sample[], where: 'row' | 'tail' = 'row') => {
-    const data = join(dir.path, name);
-    const config = loadConfig({
-      env: {},
-      flags: { dataDir: data, port: 0, host: '127.0.0.1', bind: ['tcp://127.0.0.1:*'] },
-    });
-    await dataDirSession(config, messages);
-    const file = join(dir.path, `${name}.scx`);
-    const made = await runCli(['snapshot', 'export', file, '--data-dir', data]);
-    expect(made.code, made.stderr).toBe(0);
-    const payload = decodeExport(readFileSync(file));
+  /**
+   * One data dir that took 50 messages, and its export, made once for the three tests: each
+   * crafts its file from a fresh decode of that export, and nothing writes the data dir (every
+   * import into it is refused before anything is written, which the first test checks).
+   */
+  const messages = (recentSamples(Math.floor(Date.now() / 1000) - 5) as Sample[]).slice(0, 50);
+  const data = join(dir.path, 'data');
+  let made: Promise<Buffer> | undefined;
+  const exportOnce = () => {
+    made ??= (async () => {
+      const config = loadConfig({
+        env: {},
+        flags: { dataDir: data, port: 0, host: '127.0.0.1', bind: ['tcp://127.0.0.1:*'] },
+      });
+      await dataDirSession(config, messages);
+      const file = join(dir.path, 'data.scx');
+      const run = await runCli(['snapshot', 'export', file, '--data-dir', data]);
+      expect(run.code, run.stderr).toBe(0);
+      return readFileSync(file);
+    })();
+    return made;
+  };
+  /** The export with one row's category (or the first tail message's body) set to PLACEHOLDER. */
+  const exported = async (where: 'row' | 'tail' = 'row') => {
+    const payload = decodeExport(await exportOnce());
     const first = (payload.plugins[VOLUME]?.rows ?? [])[0] as [string, Record<string, unknown>];
     if (where === 'row') first[1]['category'] = PLACEHOLDER;
     else (payload.journalTail[0] as Record<string, unknown>)['msg'] = PLACEHOLDER;
     return { data, payload, key: first[0] };
   };
-  const samples = () => recentSamples(Math.floor(Date.now() / 1000) - 5) as Sample[];
 
   it('is refused naming the plugin, store and key; the data dir keeps serving what it had', async () => {
-    const messages = samples().slice(0, 50);
-    const { data, payload, key } = await exported('data', messages);
+    const { data, payload, key } = await exported();
 
-    for (const depth of [MAX_EXPORT_VALUE_DEPTH, 1_300, 4_300]) {
+    // Refused before the data dir lock is taken: the three runs start together.
+    const depths = [MAX_EXPORT_VALUE_DEPTH, 1_300, 4_300];
+    const runs = depths.map((depth) => {
       const crafted = join(dir.path, `deep-${depth}.scx`);
       writeFileSync(crafted, deepExport(payload, depth));
-      const imported = await runCli(['snapshot', 'import', crafted, '--data-dir', data]);
+      return runCli(['snapshot', 'import', crafted, '--data-dir', data]);
+    });
+    for (const [i, depth] of depths.entries()) {
+      const crafted = join(dir.path, `deep-${depth}.scx`);
+      const imported = await (runs[i] as ReturnType<typeof runCli>);
       expect({ code: imported.code, stderr: imported.stderr }).toEqual({
         code: 1,
         stderr: expect.stringContaining(
@@ -81,7 +98,7 @@ describe('snapshot import of an export whose plugin values nest too deep', () =>
   }, 120_000);
 
   it('takes a value at the bound, which is served and exported again', async () => {
-    const { payload } = await exported('source', samples().slice(0, 20));
+    const { payload } = await exported();
     const crafted = join(dir.path, 'at-bound.scx');
     // The row is level 1: its member holds the rest.
     writeFileSync(crafted, deepExport(payload, MAX_EXPORT_VALUE_DEPTH - 2));
@@ -100,11 +117,16 @@ describe('snapshot import of an export whose plugin values nest too deep', () =>
   it('refuses a journal tail message nested deeper than the bus takes; one at that bound is exported again', async () => {
     // ~1,300 deep, a tail message was journaled and no export of the data dir could be written
     // again (RangeError from msgpackr); ~4,300 deep, the import died on a RangeError of its own.
-    const { data, payload } = await exported('tail', samples().slice(0, 20), 'tail');
-    for (const depth of [MAX_MESSAGE_DEPTH, 1_300, 4_300]) {
+    const { data, payload } = await exported('tail');
+    const depths = [MAX_MESSAGE_DEPTH, 1_300, 4_300];
+    const runs = depths.map((depth) => {
       const crafted = join(dir.path, `tail-${depth}.scx`);
       writeFileSync(crafted, deepExport(payload, depth));
-      const imported = await runCli(['snapshot', 'import', crafted, '--data-dir', data]);
+      return runCli(['snapshot', 'import', crafted, '--data-dir', data]);
+    });
+    for (const [i, depth] of depths.entries()) {
+      const crafted = join(dir.path, `tail-${depth}.scx`);
+      const imported = await (runs[i] as ReturnType<typeof runCli>);
       expect({ code: imported.code, stderr: imported.stderr }).toEqual({
         code: 1,
         stderr: expect.stringContaining(
