@@ -150,6 +150,22 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
     return exported;
   };
 
+  /**
+   * `snapshot list --json` and `snapshot inspect latest` of the source as the feed left it, run
+   * once for the tests that read them (list, inspect, and journal replay's state before it
+   * replays): nothing writes the source before that replay, so every run printed the same.
+   */
+  let sourceListed: Promise<Listed> | undefined;
+  let sourceLatest: Promise<Inspected> | undefined;
+  const listSourceOnce = () => {
+    sourceListed ??= list(source.path);
+    return sourceListed;
+  };
+  const inspectSourceOnce = () => {
+    sourceLatest ??= inspect(source.path, 'latest');
+    return sourceLatest;
+  };
+
   beforeAll(async () => {
     trimmed = trimmedByRetention(join(scratch.path, 'trimmed'));
     // Awaited by its test; until then a failure must not surface as an unhandled rejection.
@@ -171,7 +187,7 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
   it('snapshot list shows generations with journal position and per-plugin sizes', async () => {
     // Read-only runs, independent of each other: started together (each is a node start-up of CPU).
     const [listed, human, missing] = await Promise.all([
-      list(source.path),
+      listSourceOnce(),
       runCli(['snapshot', 'list', '--data-dir', source.path]),
       runCli(['snapshot', 'list', '--data-dir', join(scratch.path, 'nope')]),
     ]);
@@ -190,11 +206,11 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
   });
 
   it('snapshot inspect decodes a generation, one plugin at a time if asked', async () => {
-    const newest = (await list(source.path)).generations[0]?.generation as number;
+    const newest = (await listSourceOnce()).generations[0]?.generation as number;
     // Read-only runs, independent of each other: started together (each is a node start-up of CPU).
     const [one, all, inherited, bad, padded, huge] = await Promise.all([
       inspect(source.path, String(newest), 'volume-by-category-1d'),
-      inspect(source.path, 'latest'),
+      inspectSourceOnce(),
       // A name every object has (toString): no such plugin, not an empty one (it printed {} and exit 0).
       runCli(['snapshot', 'inspect', 'latest', '--plugin', 'toString', '--data-dir', source.path]),
       runCli(['snapshot', 'inspect', '9999', '--data-dir', source.path]),
@@ -469,8 +485,8 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
   });
 
   it('journal replay --from rebuilds state equal to the live state, and --from a later time only that part', async () => {
-    const before = await list(source.path);
-    const live = await inspect(source.path, 'latest');
+    const before = await listSourceOnce();
+    const live = await inspectSourceOnce();
     const replay = await runCli(['journal', 'replay', '--from', '0', '--data-dir', source.path]);
     expect(replay.code, replay.stderr).toBe(0);
     expect(replay.stdout).toContain(`replayed ${kept.length} messages`);
