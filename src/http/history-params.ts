@@ -1,4 +1,4 @@
-import { isoSeconds } from './iso-time.js';
+import { ISO_FORM, isoSeconds } from './iso-time.js';
 import { CALLBACK_PATTERN, CALLBACK_RULE, isDecimal, tooLongNumber } from './query-params.js';
 import { quoted } from './responses.js';
 
@@ -86,7 +86,7 @@ export function parseTime(name: string, raw: string): number {
   if (typeof iso === 'object' && iso !== null)
     throw new BadParameter(name, `${quoted(raw)} is no such date: ${iso.noSuchDay}`);
   if (iso !== null && iso >= 0) return iso;
-  throw new BadParameter(name, `${quoted(raw)} must be epoch seconds or an ISO-8601 date like 2015-11-04T10:01:00Z`);
+  throw new BadParameter(name, `${quoted(raw)} must be ${ISO_FORM}`);
 }
 
 function positiveNumber(name: string, raw: string): number {

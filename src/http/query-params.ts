@@ -2,7 +2,7 @@ import * as z from 'zod';
 import type { ParamSpec } from '../../actors/plugin-api.js';
 import type { RegisteredPlugin } from '../../actors/registry.js';
 import { type ViewQuery, viewParams } from '../../actors/view-query.js';
-import { isoSeconds } from './iso-time.js';
+import { ISO_FORM, isoSeconds } from './iso-time.js';
 import { quoted } from './responses.js';
 
 export const MAX_ROWS_PER_PAGE = 100;
@@ -55,7 +55,7 @@ const epochSeconds = z
       return z.NEVER;
     }
     if (iso !== null) return iso;
-    ctx.addIssue({ code: 'custom', message: 'must be epoch seconds or an ISO-8601 date' });
+    ctx.addIssue({ code: 'custom', message: `must be ${ISO_FORM}` });
     return z.NEVER;
   })
   .pipe(z.number())

@@ -106,6 +106,8 @@ describe('GET /raw and GET /id served from the journal (datagrepper.md)', () => 
     const iso = new Date(start * 1000).toISOString();
     expect((await page(`start=${encodeURIComponent(iso)}`)).total).toBe(inRange(start, Infinity));
     expect((await page(`start=${iso.replace('.000Z', '')}&end=${end}`)).total).toBe(inRange(start, end));
+    // RFC 3339 5.6: a lowercase t and z are the same instant as T and Z.
+    expect((await page(`start=${iso.toLowerCase()}&end=${end}`)).total).toBe(inRange(start, end));
     // delta alone is relative to the server's clock: bracket it with ours.
     const before = Date.now() / 1000;
     const d = await page(`delta=${AGO + 100}`);
@@ -240,6 +242,8 @@ describe('GET /raw and GET /id served from the journal (datagrepper.md)', () => 
       ['end=0b11', 'end'],
       ['delta=0o7', 'delta'],
       ['start=Infinity', 'start'],
+      // An hour-only zone is ISO-8601 but not RFC 3339, and not read.
+      ['start=2015-11-04T10:01:00%2B01', 'start'],
       // A window that would end at Infinity (it was answered, its end echoed as null).
       ['start=1e308&delta=1e308', 'delta'],
       // Past 15 digits: named for what is wrong (too large), not as "not a whole number".
@@ -256,6 +260,9 @@ describe('GET /raw and GET /id served from the journal (datagrepper.md)', () => 
       expect(typeof body.arguments).toBe('object');
     }
     expect(((await raw('page=9007199254740993')).body as { detail: string }).detail).toMatch(/must be at most/);
+    expect(((await raw('end=2015-11-04T10:01:00%2B01')).body as { detail: string }).detail).toBe(
+      'parameter "end" "2015-11-04T10:01:00+01" must be epoch seconds or an ISO-8601 date like 2015-11-04 or 2015-11-04T10:01:00Z, a zone written Z, +hh:mm or -hh:mm',
+    );
     // Up to the bound the detail names, a page is a page (past the last: an empty one); 16 digits
     // within it were refused as "must be at most 9007199254740991", the largest of them included.
     for (const page of ['1000000000000000', '9007199254740991']) {

@@ -175,6 +175,24 @@ describe('/api/<ident> paging over the real server', () => {
     expect(dayRows).toEqual([]);
   });
 
+  it('start and stop read a lowercase t and z (RFC 3339 5.6) as T and Z; an hour-only zone is a 400 naming the forms', async () => {
+    const stamps = [...new Set([...want.keys()].map((k) => Number(k.split('|')[0])))].sort((a, b) => a - b);
+    const lo = stamps[10] as number;
+    const hi = stamps[30] as number;
+    const floats = (await (await get(`start=${lo}&stop=${hi}&rows_per_page=100`)).json()) as CategoryRow[];
+    expect(floats.length).toBeGreaterThan(0);
+    const iso = (t: number) => new Date(t * 1000).toISOString();
+    const lower = await get(`start=${iso(lo).toLowerCase()}&stop=${iso(hi).replace('Z', 'z')}&rows_per_page=100`);
+    expect(lower.status).toBe(200);
+    expect(await lower.json()).toEqual(floats);
+    const hourOnly = await get(`start=${encodeURIComponent(`${iso(lo).slice(0, 19)}+01`)}`);
+    expect(hourOnly.status).toBe(400);
+    const body = (await hourOnly.json()) as { error: string; detail: string; parameter: string };
+    expect(body).toMatchObject({ error: 'bad_parameter', parameter: 'start' });
+    expect(body.detail).toMatch(/^parameter "start" ".*\+01": must be epoch seconds or an ISO-8601 date like /);
+    expect(body.detail).toContain('2015-11-04T10:01:00Z, a zone written Z, +hh:mm or -hh:mm');
+  });
+
   it("start and stop read a space for T, and a + left unescaped, as UTC and that zone whatever the server's time zone", async () => {
     const stamps = [...new Set([...want.keys()].map((k) => Number(k.split('|')[0])))].sort((a, b) => a - b);
     const lo = stamps[10] as number;

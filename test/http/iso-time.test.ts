@@ -27,6 +27,28 @@ describe('time parameters in ISO-8601', () => {
     expect(parseTime('start', '2026-01-01T11:00:00 01:00')).toBe(TEN_UTC);
   });
 
+  it('read a lowercase t and z (RFC 3339 5.6) as T and Z, the same instant', () => {
+    for (const text of [
+      '2026-01-01t10:00:00z',
+      '2026-01-01t10:00:00Z',
+      '2026-01-01T10:00:00z',
+      '2026-01-01t10:00z',
+      '2026-01-01t10:00:00.000z',
+      '2026-01-01t11:00:00+01:00',
+      '2026-01-01t11:00:00 01:00',
+    ])
+      expect(isoSeconds(text), text).toBe(TEN_UTC);
+    expect(parseTime('start', '2026-01-01t10:00:00z')).toBe(TEN_UTC);
+  });
+
+  it('refuse an hour-only zone (not RFC 3339), the refusal naming the parameter and the forms read', () => {
+    for (const text of ['2026-01-01T11:00:00+01', '2026-01-01t11:00+01', '2026-01-01T11:00:00 01'])
+      expect(isoSeconds(text), text).toBeNull();
+    expect(() => parseTime('start', '2026-01-01T11:00:00+01')).toThrow(
+      /^parameter "start" "2026-01-01T11:00:00\+01" must be epoch seconds or an ISO-8601 date like 2015-11-04 or 2015-11-04T10:01:00Z, a zone written Z, \+hh:mm or -hh:mm$/,
+    );
+  });
+
   it('refuse a day the calendar lacks, and are not ISO-8601 for anything else', () => {
     expect(isoSeconds('2026-02-30T10:00')).toEqual({ noSuchDay: '2026-02 has no day 30 (it has 28)' });
     for (const text of [
