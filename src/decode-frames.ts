@@ -138,9 +138,8 @@ export function decodeEnvelope(
     timestamp = now;
     filledTimestamp = true;
   }
-  if (typeof timestamp !== 'number' || !Number.isFinite(timestamp) || timestamp < 0) {
-    return fail('bad_timestamp', `timestamp ${JSON.stringify(raw['timestamp'])?.slice(0, 80)} is not epoch seconds`);
-  }
+  if (typeof timestamp !== 'number' || !Number.isFinite(timestamp) || timestamp < 0)
+    return fail('bad_timestamp', badTimestamp(raw['timestamp'], timestamp));
   const verdict = checkTimestamp(timestamp, now, limits.maxClockSkew);
   if (!verdict.ok) return fail('future_timestamp', verdict.detail);
 
@@ -151,6 +150,20 @@ export function decodeEnvelope(
   const envelope = (owned && unchanged(raw, topic, seconds) ? raw : { ...raw, topic, timestamp: seconds }) as Envelope;
   if (typeof raw['msg_id'] !== 'string') delete (envelope as { msg_id?: unknown }).msg_id;
   return { ok: true, envelope, filledTimestamp, correctedTimestamp: verdict.corrected, keysSorted };
+}
+
+/**
+ * Why a timestamp is not epoch seconds, the value as sent (`sent`) and as read (`read`). A JSON
+ * number past the largest double (1e400) parses to Infinity, which JSON.stringify writes as
+ * null: the refusal said "timestamp null", a value the publisher never sent.
+ */
+function badTimestamp(sent: unknown, read: unknown): string {
+  if (typeof read === 'number' && !Number.isFinite(read)) {
+    const shown = typeof sent === 'string' ? ` ${JSON.stringify(sent.slice(0, 80))}` : '';
+    const why = Number.isNaN(read) ? 'NaN' : `${read}: beyond the range of a double, ±1.8e308`;
+    return `timestamp${shown} is not a finite number (read as ${why})`;
+  }
+  return `timestamp ${JSON.stringify(sent)?.slice(0, 80)} is not epoch seconds`;
 }
 
 /**
