@@ -183,6 +183,8 @@ export class StoreCommits {
   }
 
   async close(): Promise<void> {
+    // First, before any wait: a failure handler resuming from here on reads nothing (store-panic.ts close()).
+    this.panics.close();
     this.appends.stop();
     if (this.writeFailed) {
       // After a failed commit lmdb-js settles neither `flushed` nor close() (both still pending

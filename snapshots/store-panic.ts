@@ -10,6 +10,8 @@ export class StorePanic {
   /** Set once LMDB refuses this environment for good (MDB_PANIC: store-write-errors.ts); every write fails with it. */
   private panicked: DataFilePanicError | null = null;
   private readonly panicListeners: Array<(err: DataFilePanicError) => void> = [];
+  /** Set by close(): LMDB is asked nothing more (its handles are closing or closed). */
+  private closed = false;
 
   constructor(
     /** The data file's path, for the error that names it. */
@@ -41,9 +43,10 @@ export class StorePanic {
    * (test/e2e/data-file-panic-start.test.ts). Asked, not taken from `cause`: an error's text
    * is no proof (a plugin's view may throw anything). On the first yes: every write pending
    * is failed with it, and the listeners told. `cause`: what led here (a failed commit, a read's error), for the message.
+   * Once the store is closing (close()), answered from what is held, LMDB not asked.
    */
   check(cause: unknown): DataFilePanicError | null {
-    if (this.panicked !== null) return this.panicked;
+    if (this.panicked !== null || this.closed) return this.panicked;
     let panic: unknown = null;
     try {
       this.readAfresh();
@@ -61,5 +64,20 @@ export class StorePanic {
         // A listener's failure must not keep the others from hearing.
       }
     return err;
+  }
+
+  /**
+   * The store is closing: from now on check() asks LMDB nothing, and no listener is told. On a
+   * store whose last commit failed (a full disk) close() returns at once, closing the handles
+   * without waiting (store-commits.ts); a write queued before it that fails after it went on to
+   * its failure handler's check, which read the data file through the closed handle (lmdb-js
+   * 3.5.6 refused it: "Can not renew a transaction from a closed database"; a handle still
+   * closing would have read). That write still rejects, as a WriteFailedError naming LMDB's cause
+   * (test/snapshots/write-failed-close.test.ts); nothing writes again in this process, and the
+   * next open reads the file afresh (MDB_PANIC is the process's state, not the file's). A stop
+   * learns of a panic before it closes the store (service-stop.ts: the final snapshot's failure).
+   */
+  close(): void {
+    this.closed = true;
   }
 }
