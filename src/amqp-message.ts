@@ -5,10 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { stableJson } from '../snapshots/stable-json.js';
-import { noSuchDay } from './http/calendar-day.js';
 import { mayNeedWellFormed } from './well-formed.js';
 import { decodeEnvelope, type DecodeResult, type FrameLimits } from './decode-frames.js';
 import { usableMsgId } from './envelope.js';
+import { deliverySentAt, isoPastUnits, parseSentAt } from './amqp-sent-at.js';
 
 /**
  * Set on a delivery's headers table by amqp-codec-guard.ts, in place of its content, when its
@@ -49,33 +49,6 @@ export interface Delivery {
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
-
-/** `2024-12-15T17:09:56+00:00`, optionally with a fraction; no zone is read as UTC (fedora-messaging writes UTC). */
-const ISO = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/;
-
-/** Epoch seconds from a `sent-at` value, `undefined` when absent, `null` when unreadable. */
-export function parseSentAt(value: unknown): number | null | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
-  if (typeof value !== 'string') return null;
-  const m = ISO.exec(value.trim());
-  // Date.parse rolls 2024-02-30 over into March: a day the calendar lacks is no time at all.
-  if (!m || noSuchDay(m[1] as string) !== null) return null;
-  const zone = m[4] === undefined ? 'Z' : m[4].length === 5 ? `${m[4].slice(0, 3)}:${m[4].slice(3)}` : m[4];
-  const ms = Date.parse(`${m[1]}T${m[2]}${zone}`);
-  if (!Number.isFinite(ms)) return null;
-  return ms / 1000 + (m[3] ? Number(`0.${m[3]}`) : 0);
-}
-
-/**
- * Whether a `sent-at` read from ISO text lies past the year 5138 (1e11 s), where checkTimestamp
- * reads a number as epoch milliseconds. ISO text is in seconds by its form: `9999-12-31` (a
- * "never" sentinel) was dated 1978 and counted there. No clock is that far behind, so such a
- * time is refused as ahead of it, on a thread without the service's clock too.
- */
-function isoPastUnits(value: unknown, seconds: number | null | undefined): boolean {
-  return typeof value === 'string' && typeof seconds === 'number' && seconds >= 1e11;
-}
 
 /**
  * AMQP table values as JSON-safe values (byte arrays as UTF-8 text, non-finite numbers as
@@ -192,20 +165,8 @@ export function decodeDelivery(delivery: Delivery, limits: FrameLimits): DecodeR
     return { ok: false, reason: 'too_deep', detail: `headers nest deeper than ${limits.maxDepth} levels` };
   if (typeof headers !== 'object' || headers === null || Array.isArray(headers))
     return { ok: false, reason: 'not_object', detail: 'the headers are not a table' };
-  const sentAtValue = (headers as Record<string, unknown>)['sent-at'];
-  const sentAt = parseSentAt(sentAtValue);
-  if (sentAt === null)
-    return {
-      ok: false,
-      reason: 'bad_timestamp',
-      detail: `sent-at ${JSON.stringify(sentAtValue)?.slice(0, 80)} is not an ISO-8601 time`,
-    };
-  if (isoPastUnits(sentAtValue, sentAt))
-    return {
-      ok: false,
-      reason: 'future_timestamp',
-      detail: `sent-at ${JSON.stringify(sentAtValue).slice(0, 80)} is past the year 5138, ahead of any clock`,
-    };
+  const sentAt = deliverySentAt(rawHeaders as Record<string, unknown>, headers as Record<string, unknown>);
+  if (typeof sentAt === 'object') return { ok: false, ...sentAt };
   const envelope: Record<string, unknown> = { topic: delivery.routingKey, msg: body, headers };
   if (typeof delivery.messageId === 'string' && delivery.messageId !== '') envelope['msg_id'] = delivery.messageId;
   if (sentAt !== undefined) envelope['timestamp'] = sentAt;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AmqpInput, backoffDelay, redactUrl, type AmqpStatus } from '../../src/amqp-bus.js';
-import { decodeDelivery, jsonSafe, parseSentAt, type Delivery } from '../../src/amqp-message.js';
+import { decodeDelivery, jsonSafe, type Delivery } from '../../src/amqp-message.js';
+import { parseSentAt } from '../../src/amqp-sent-at.js';
 import { loadConfig } from '../../src/config.js';
 import { deriveMeta } from '../../src/meta/index.js';
 import type { Envelope } from '../../src/envelope.js';
@@ -107,6 +108,30 @@ describe('fedora-messaging deliveries as fedmsg envelopes', () => {
       limits,
     );
     expect(timed.ok && 'msg_id' in timed.envelope).toBe(false);
+  });
+
+  it('refuses a sent-at that is a number but no finite one (an AMQP float or double), saying so', () => {
+    // jsonSafe writes a non-finite number as null, the form of a missing header: such a message
+    // was stamped with its arrival time instead of being refused as any other bad time is.
+    // Here and not over a broker: RabbitMQ cannot parse such a table (parse_table's
+    // function_clause) and closes the publisher's connection (541 INTERNAL_ERROR).
+    for (const [value, read] of [
+      [Number.POSITIVE_INFINITY, 'Infinity'],
+      [Number.NEGATIVE_INFINITY, '-Infinity'],
+      [Number.NaN, 'NaN'],
+    ] as const)
+      expect(decodeDelivery(delivery({ a: 1 }, { 'sent-at': value }), limits), read).toEqual({
+        ok: false,
+        reason: 'bad_timestamp',
+        detail: `sent-at is not a finite number (read as ${read})`,
+      });
+    // An absent or void (null) sent-at is still no time given: the arrival time, as before.
+    for (const headers of [{}, { 'sent-at': null }, { 'sent-at': undefined }])
+      expect(decodeDelivery(delivery({ a: 1 }, headers), limits)).toMatchObject({
+        ok: true,
+        filledTimestamp: true,
+        envelope: { timestamp: NOW },
+      });
   });
 
   it('gives a redelivery of a message without a usable message_id nor sent-at the id it had the first time', () => {

@@ -130,6 +130,9 @@ describe('a delivery prepared on the AMQP prepare thread', () => {
       variant(reversed(config.maxMessageKeys + 1), sent),
       variant({ a: 1 }, { 'sent-at': 'yesterday' }),
       variant({ a: 1 }, { 'sent-at': -5 }),
+      // A non-finite AMQP float or double: refused on both, with the same detail.
+      variant({ a: 1 }, { 'sent-at': Number.POSITIVE_INFINITY }),
+      variant({ a: 1 }, { 'sent-at': Number.NaN }),
       variant({ a: 1 }, 'not a table'),
       // The codec guard's marks: symbol-keyed, which a structured clone drops unless carried over.
       variant({ a: 1 }, { [TOO_DEEP]: 1100 }),
