@@ -4,8 +4,12 @@
  */
 import { noSuchDay } from './http/calendar-day.js';
 
-/** `2024-12-15T17:09:56+00:00`, optionally with a fraction; no zone is read as UTC (fedora-messaging writes UTC). */
-const ISO = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/;
+/**
+ * `2024-12-15T17:09:56+00:00`, optionally with a fraction; no zone is read as UTC (fedora-messaging
+ * writes UTC). `t` and `z` are read as `T` and `Z` (RFC 3339 5.6 allows either case), as the HTTP
+ * time parameters read them (src/http/iso-time.ts).
+ */
+const ISO = /^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:?\d{2})?$/;
 
 /** Epoch seconds from a `sent-at` value, `undefined` when absent, `null` when unreadable. */
 export function parseSentAt(value: unknown): number | null | undefined {
@@ -15,7 +19,8 @@ export function parseSentAt(value: unknown): number | null | undefined {
   const m = ISO.exec(value.trim());
   // Date.parse rolls 2024-02-30 over into March: a day the calendar lacks is no time at all.
   if (!m || noSuchDay(m[1] as string) !== null) return null;
-  const zone = m[4] === undefined ? 'Z' : m[4].length === 5 ? `${m[4].slice(0, 3)}:${m[4].slice(3)}` : m[4];
+  const zone =
+    m[4] === undefined || m[4] === 'z' ? 'Z' : m[4].length === 5 ? `${m[4].slice(0, 3)}:${m[4].slice(3)}` : m[4];
   const ms = Date.parse(`${m[1]}T${m[2]}${zone}`);
   if (!Number.isFinite(ms)) return null;
   return ms / 1000 + (m[3] ? Number(`0.${m[3]}`) : 0);

@@ -51,12 +51,21 @@ describe('fedora-messaging deliveries as fedmsg envelopes', () => {
     expect(parseSentAt('2024-12-15T18:09:56+0100')).toBe(NOW);
     expect(parseSentAt('2024-12-15T17:09:56.250000+00:00')).toBeCloseTo(NOW + 0.25, 6);
     expect(parseSentAt(undefined)).toBeUndefined();
+    // RFC 3339 5.6: T and Z may be written t and z; the same instant.
+    for (const lower of ['2024-12-15t17:09:56+00:00', '2024-12-15T17:09:56z', '2024-12-15t17:09:56z'])
+      expect(parseSentAt(lower), lower).toBe(NOW);
+    expect(parseSentAt('2024-12-15t18:09:56.5+01:00')).toBe(NOW + 0.5);
     // Date.parse rolls a day past its month's end over: 2024-02-30 was read as March 1st.
     for (const bad of [
       'yesterday',
       '2024-13-45T99:00:00Z',
       '2024-02-30T10:00:00Z',
       '2023-02-29T10:00:00',
+      // Not RFC 3339: another letter, an hour-only zone, a doubled z.
+      '2024-12-15x17:09:56Z',
+      '2024-12-15T17:09:56+01',
+      '2024-12-15t17:09:56zz',
+      '2024-12-15t17:09:56Zz',
       '',
       12n,
       {},
