@@ -5,11 +5,10 @@ import { encodeChecked } from './codec.js';
 import { FORMAT_VERSION, type PluginRecord, type SnapshotMeta } from './format.js';
 import type { DataStore, SlotCut } from './lmdb-store.js';
 import type { NotLoadedMark } from './not-loaded.js';
-import { shapeOf } from './plugin-shape.js';
 import type { RestoreReport } from './restore.js';
 import { SnapshotCancelledError } from './snapshot-cancelled.js';
-import { UnencodableValueError } from './unencodable-value.js';
 import { Pacer } from './snapshot-pacer.js';
+import { encodedValue, recordOf } from './snapshot-record.js';
 import type { SnapshotReport, SnapshotterOptions } from './snapshotter-options.js';
 
 export { SnapshotCancelledError } from './snapshot-cancelled.js';
@@ -200,9 +199,7 @@ export class Snapshotter {
             }
             if (pacer.due()) await pacer.yield();
           }
-          const mark = behind.get(runtime.ident);
-          plugins[runtime.ident] =
-            mark === undefined ? recordOf(runtime, cut) : { ...recordOf(runtime, cut), notLoadedAfter: mark };
+          plugins[runtime.ident] = recordOf(runtime, cut, behind.get(runtime.ident));
         }
         const meta: SnapshotMeta = {
           format: FORMAT_VERSION,
@@ -249,27 +246,4 @@ export class Snapshotter {
       cutMs,
     };
   }
-}
-
-/** A plugin's value encoded, or UnencodableValueError naming where it is held (not a failed write). */
-function encodedValue(ident: string, store: string, key: string, value: unknown): Buffer {
-  try {
-    return encodeChecked(value);
-  } catch (err) {
-    throw new UnencodableValueError(ident, store, key, err);
-  }
-}
-
-function recordOf(runtime: PluginRuntime, cut: SnapshotCut): PluginRecord {
-  return {
-    version: runtime.plugin.version,
-    rows: cut.rows,
-    stores: [...cut.stores],
-    entries: { ...cut.entries },
-    shape: shapeOf(runtime.plugin),
-    lastMessageAt: cut.lastMessageAt,
-    ...(cut.expiredTo === null ? {} : { expiredTo: cut.expiredTo }),
-    ...(cut.health.failures > 0 ? { failures: cut.health.failures } : {}),
-    ...(cut.health.quarantinedUntil === null ? {} : { quarantinedUntil: cut.health.quarantinedUntil }),
-  };
 }
