@@ -15,9 +15,10 @@
  */
 import { setMaxListeners } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import type { AmqpState, AmqpStatus } from './amqp-status.js';
+import type { AmqpStatus } from './amqp-status.js';
+import type { InputThreadOptions } from './amqp-input-thread-options.js';
 import type { AmqpThreadData, FromAmqpThread, ThreadItem, ToAmqpThread } from './amqp-thread-protocol.js';
-import type { Clock } from './clock.js';
+import { type CarriedCounts, closedStatus, noCounts } from './amqp-thread-counts.js';
 import { after } from './clock.js';
 import { trackThread } from './process-exit.js';
 import { PulseWatch } from './thread-pulse.js';
@@ -25,33 +26,13 @@ import { ThreadRestarts } from './thread-restarts.js';
 import { SettleOutbox } from './amqp-thread-settle.js';
 import { unpackDeliveries } from './amqp-thread-batch.js';
 
+export type { InputThreadOptions } from './amqp-input-thread-options.js';
+
 const CLOSE_WAIT_MS = 2000;
 
 const WORKER_URL = import.meta.url.endsWith('.ts')
   ? new URL('../dist/src/amqp-thread-worker.js', import.meta.url)
   : new URL('./amqp-thread-worker.js', import.meta.url);
-
-export interface InputThreadOptions {
-  readonly data: Omit<AmqpThreadData, 'pulse'>;
-  readonly hangTimeoutMs: number;
-  readonly startTimeoutMs: number;
-  readonly restarts: number;
-  readonly clock: Clock;
-  readonly onState: (input: number, status: AmqpStatus, previous: AmqpState) => void;
-  /** One delivery to journal: resolves 'refused' or undefined once it may be acked; rejects when it was not stored. */
-  readonly deliver: (
-    item: ThreadItem,
-    buffer: ArrayBuffer | null,
-    start: number,
-    superseded: AbortSignal,
-  ) => Promise<'refused' | undefined>;
-  readonly log: (level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, msg: string) => void;
-  /** Once, when a failed thread is not started again (past `restarts`): why, naming the failures and the bound. */
-  readonly onGone: (reason: string) => void;
-}
-
-type Counted = 'connects' | 'deliveries' | 'acked' | 'consumeDeferrals';
-const COUNTED: readonly Counted[] = ['connects', 'deliveries', 'acked', 'consumeDeferrals'];
 
 export class AmqpInputThread {
   private worker: Worker | null = null;
@@ -62,7 +43,7 @@ export class AmqpInputThread {
   private closing = false;
   private readonly statuses: AmqpStatus[];
   /** What threads that are gone had counted, added to the current one's counts. */
-  private readonly base: Record<Counted, number>[];
+  private readonly base: CarriedCounts[];
   /** Each connection's `superseded` and its input, by the number the current thread gave it. */
   private conns = new Map<number, { controller: AbortController; input: number }>();
   private settles: SettleOutbox | null = null;
@@ -76,12 +57,12 @@ export class AmqpInputThread {
   ) {
     this.restarts = new ThreadRestarts(options.restarts);
     this.statuses = [...initial];
-    this.base = initial.map(() => ({ connects: 0, deliveries: 0, acked: 0, consumeDeferrals: 0 }));
+    this.base = initial.map(noCounts);
   }
 
   current(input: number): AmqpStatus {
     const s = this.statuses[input] as AmqpStatus;
-    const base = this.base[input] as Record<Counted, number>;
+    const base = this.base[input] as CarriedCounts;
     return {
       ...s,
       connects: s.connects + base.connects,
@@ -243,18 +224,8 @@ export class AmqpInputThread {
         ? `not started again (${this.failures} failure${this.failures === 1 ? '' : 's'} this run; ${max} fresh thread${max === 1 ? '' : 's'} in a row failed too; --amqp-thread-restarts ${max}) until the service restarts`
         : `a fresh thread connects in ${wait} ms`;
     this.statuses.forEach((s, i) => {
-      const base = this.base[i] as Record<Counted, number>;
-      for (const k of COUNTED) base[k] += s[k];
       const previous = s.state;
-      const status: AmqpStatus = {
-        ...s,
-        ...Object.fromEntries(COUNTED.map((k) => [k, 0])),
-        state: 'closed',
-        reason: `${reason}; ${next}`,
-        since: this.options.clock.now(),
-        held: 0,
-      };
-      this.statuses[i] = status;
+      this.statuses[i] = closedStatus(s, this.base[i] as CarriedCounts, `${reason}; ${next}`, this.options.clock.now());
       if (previous !== 'closed' && !this.closing) this.options.onState(i, this.current(i), previous);
     });
     if (this.closing) return;
