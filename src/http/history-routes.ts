@@ -18,13 +18,13 @@ import {
   type HistoryPage,
   isFilteredQuery,
   mapSliced,
-  metaObject,
   type ScanBudget,
   ScanTimeout,
   searchJournal,
   unfilteredPageBytes,
 } from './history-search.js';
 import { answer, HEADERS, messageText, packageVersion, unavailable } from './history-answers.js';
+import { metaObject } from './history-meta.js';
 import { json, type HttpRequest, type HttpResponse, quoted } from './responses.js';
 import type { ScanGate } from './scan-gate.js';
 
