@@ -1,17 +1,16 @@
 import type { PluginHost } from '../actors/plugin-host.js';
 import type { Journal } from '../snapshots/journal.js';
 import type { SnapshotReport } from '../snapshots/snapshotter.js';
-import { DATA_FILE, dataFileWriteFailed } from '../snapshots/lmdb-store.js';
 import { quarantineFolders } from '../snapshots/quarantine.js';
 import type { AmqpInputs } from './amqp-inputs.js';
 import type { EndpointStatus } from './bus.js';
 import type { BusThreadFlow } from './bus-credit.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
-import type { PeerExport } from './export-process.js';
 import { ExportTally } from './export-tally.js';
 import { settledWithin } from './settled-within.js';
-import { type AdminHandler, createAdminHandler } from './http/admin-routes.js';
+import { serviceAdmin } from './service-admin.js';
+import type { AdminHandler } from './http/admin-routes.js';
 import { createHttpHandler, type HttpHandler } from './http/api-routes.js';
 import type { ViewFailureLog } from './http/view-failure-log.js';
 import { EncodedCache } from './http/encoded-cache.js';
@@ -25,7 +24,7 @@ import type { RunningServer } from './http/uws-server.js';
 import type { WsHub } from './http/ws-hub.js';
 import type { Intake, IntakeCounters } from './intake.js';
 import type { MetaDeriver } from './message.js';
-import { errorText, type Logger, type LogOutputStatus } from './logger.js';
+import type { Logger, LogOutputStatus } from './logger.js';
 import { linkStats } from './meta/safe-link.js';
 import { createMetrics, type ServiceMetrics } from './metrics.js';
 import { notReadyReason, degradedReason, type ReadinessView, readyDetails } from './readiness.js';
@@ -95,22 +94,6 @@ export interface ServiceHttp {
 
 /** How long stop() and close() wait for a killed export child to exit. */
 const EXPORT_EXIT_WAIT_MS = 5_000;
-
-/**
- * GET /admin/export's export (bootstrap.ts), loaded on the first request: it brings the import
- * and export commands, and most services are never asked. One peerExport for all requests, so
- * concurrent ones still share one export child.
- */
-function lazyPeerExport(config: Config, tally: ExportTally, signal?: AbortSignal): () => Promise<PeerExport> {
-  let loaded: Promise<() => Promise<PeerExport>> | undefined;
-  const { dataDir, backfillOverlap, exportTimeout } = config;
-  return async () => {
-    loaded ??= import('./bootstrap.js').then(({ peerExport }) =>
-      peerExport(dataDir, backfillOverlap, exportTimeout, tally, signal),
-    );
-    return (await loaded)();
-  };
-}
 
 /** The service's routes and metrics, wired to what they report on. */
 export function createServiceHttp(d: ServiceHttpDeps): ServiceHttp {
@@ -214,28 +197,7 @@ export function createServiceHttp(d: ServiceHttpDeps): ServiceHttp {
   });
   const examples = createExamplesHandler(config.examples ? builtExamplesDir() : null);
   // Asynchronous (a snapshot waits for LMDB): the HTTP adapter must route /admin/* here and await it.
-  const admin = createAdminHandler({
-    adminToken: config.adminToken,
-    // A refused write names the data file, as the offline writers do (`snapshot take` prints it).
-    snapshot: () =>
-      d.snapshot().catch((err: unknown) => {
-        throw (
-          dataFileWriteFailed(
-            config.dataDir,
-            DATA_FILE,
-            err,
-            'the service keeps serving, and its state is written with the next snapshot that succeeds',
-            'the service stops without a final snapshot and exits 1 for its supervisor, whose restart opens the file afresh',
-          ) ?? err
-        );
-      }),
-    exportSnapshot: lazyPeerExport(config, exports, d.stopping),
-    onExportError: (err) =>
-      d.log.error(
-        { err: errorText(err) },
-        'GET /admin/export failed: answered 500; a replica bootstrapping from this service retries',
-      ),
-  });
+  const admin = serviceAdmin(d, exports);
 
   const handle = (req: HttpRequest): HttpResponse | Promise<HttpResponse> => {
     const special = admin(req) ?? history(req) ?? examples(req);
