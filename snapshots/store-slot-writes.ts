@@ -1,12 +1,15 @@
 /**
  * Writes of the snapshot slots: a generation written in one transaction (a child one, so a
- * throw part-way leaves nothing of it), the batch of puts its fill makes, slots emptied in
- * bounded steps, `snapshot import`'s journal moves in the same transaction, and raw writes for
- * tools and corruption tests.
+ * throw part-way leaves nothing of it; the puts its fill makes are store-snapshot-batch.ts's),
+ * slots emptied in bounded steps, `snapshot import`'s journal moves in the same transaction, and
+ * raw writes for tools and corruption tests.
  */
-import { type SlotCut, type SnapshotKey, entryKey, metaKey, pluginRange, slotEntries } from './store-entry-keys.js';
+import { type SnapshotKey, metaKey, slotEntries } from './store-entry-keys.js';
 import type { JournalAppend } from './store-appends.js';
 import { SlotReads } from './store-slot-reads.js';
+import { type SnapshotBatch, snapshotBatch } from './store-snapshot-batch.js';
+
+export type { SnapshotBatch } from './store-snapshot-batch.js';
 
 /** settled()'s value for a snapshot write lmdb-js never reported either way. */
 const UNREPORTED = Symbol('unreported');
@@ -17,28 +20,6 @@ export interface JournalMove {
   readonly to: number;
   readonly id: string;
   readonly timestamp: number;
-}
-
-export interface SnapshotBatch {
-  putMeta(slot: number, value: Uint8Array): void;
-  put(slot: number, ident: string, store: string, key: string, value: Uint8Array): void;
-  remove(slot: number, ident: string, store: string, key: string): void;
-  /** Removes every entry of one plugin in a slot (before rewriting it whole). */
-  clear(slot: number, ident: string): void;
-  /** Removes at most `limit` entries of one plugin in a slot; returns how many (0: none left). */
-  clearSome(slot: number, ident: string, limit: number): number;
-  /**
-   * Copies at most `limit` entries of one plugin from slot `from` into slot `to` as stored (key
-   * and checksummed value alike), starting after `after` (from its first entry when null).
-   * Returns how many, and where the next call starts.
-   */
-  copySome(
-    from: number,
-    to: number,
-    ident: string,
-    after: SlotCut | null,
-    limit: number,
-  ): { n: number; last: SlotCut | null };
 }
 
 export class SlotWrites extends SlotReads {
@@ -64,7 +45,7 @@ export class SlotWrites extends SlotReads {
     };
     const metas = new Map<number, Uint8Array>();
     const written = this.root.childTransaction(() => {
-      const filled = fill(this.snapshotBatch(metas));
+      const filled = fill(snapshotBatch(this.snapshots, this.compareKeys, moved, metas));
       if (filled instanceof Promise) return filled.then(moved);
       moved();
       return filled;
@@ -94,62 +75,6 @@ export class SlotWrites extends SlotReads {
           `LMDB did not report the snapshot write of slot ${slot} as failed, but its meta is not in the file`,
         );
     }
-  }
-
-  /** The writes of one snapshot transaction (writeSnapshot); the slot metas it puts go in `metas`. */
-  private snapshotBatch(metas: Map<number, Uint8Array>): SnapshotBatch {
-    const db = this.snapshots;
-    const compare = this.compareKeys;
-    // Each write the fill makes is progress (writesWaiting): a clock read is ~50 ns, an entry's encoding microseconds.
-    const moved = () => {
-      this.snapshotMoved = this.now();
-    };
-    return {
-      putMeta: (slot, value) => {
-        moved();
-        // A copy: an encoder may hand out bytes of a buffer it writes into again (msgpackr's pack).
-        metas.set(slot, Uint8Array.from(value));
-        void db.put(metaKey(slot), value);
-      },
-      put: (slot, ident, store, key, value) => {
-        moved();
-        void db.put(entryKey(slot, ident, store, key), value);
-      },
-      remove: (slot, ident, store, key) => {
-        moved();
-        void db.remove(entryKey(slot, ident, store, key));
-      },
-      clear: (slot, ident) => {
-        moved();
-        for (const key of db.getKeys(pluginRange(slot, ident))) db.remove(key);
-      },
-      clearSome: (slot, ident, limit) => {
-        moved();
-        let n = 0;
-        for (const key of [...db.getKeys({ ...pluginRange(slot, ident), limit })]) {
-          db.remove(key);
-          n++;
-        }
-        return n;
-      },
-      copySome: (from, to, ident, after, limit) => {
-        moved();
-        const range = pluginRange(from, ident);
-        // The start is inclusive: one more is read, and `after` itself (copied last time) left out.
-        const read = [...db.getRange({ start: after ?? range.start, end: range.end, limit: limit + 1 })];
-        const next = read.filter(({ key }) => after === null || compare(key, after) !== 0);
-        let last: SlotCut | null = after;
-        let n = 0;
-        for (const { key, value } of next.slice(0, limit)) {
-          const parts = [...(key as unknown as unknown[])];
-          parts[0] = to;
-          void db.put(parts as unknown as SnapshotKey, value);
-          last = key;
-          n++;
-        }
-        return { n, last };
-      },
-    };
   }
 
   /**
