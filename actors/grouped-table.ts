@@ -118,6 +118,19 @@ export class GroupedTable<R extends Stamped> extends LastRowKey implements Table
     if (g.set(rest, row)) this.count++;
   }
 
+  /**
+   * setRegular() that gives back the row it replaced (undefined: the rest is new): what
+   * regularRow() of the same (`ts`, `rest`) just before would give, with the group found once.
+   */
+  swapRegular(ts: number, rest: string, row: R): R | undefined {
+    const t = ts === 0 ? 0 : ts;
+    let g = this.groups.get(t);
+    if (g === undefined) g = this.addGroup(t);
+    const previous = g.get(rest);
+    if (g.set(rest, row)) this.count++;
+    return previous;
+  }
+
   get(key: string): R | undefined {
     const g = this.regularGroup(key);
     if (g !== undefined) {

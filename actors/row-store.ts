@@ -82,10 +82,9 @@ export class RowStore<R extends Row = Row> extends RowEvictions<R> {
       return;
     }
     this.checkSplitStorable(ts, rest, row);
-    const previous = grouped.regularRow(ts, rest);
     // The row's own string when it is the rest, read once here (a load of a column named at run
     // time, on rows of every plugin's shape: megamorphic), so the group keeps no copy of it.
-    grouped.setRegular(ts, own === rest ? own : rest, row);
+    const previous = grouped.swapRegular(ts, own === rest ? own : rest, row);
     this.recordSplitWrite(ts, rest, previous, row);
   }
 
