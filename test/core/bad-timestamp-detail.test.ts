@@ -1,11 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import { prepareFrames, threadLimits, unclocked } from '../../src/bus-prepare.js';
 import { loadConfig } from '../../src/config.js';
 import { decodeFrames, frameLimits } from '../../src/decode-frames.js';
-import { Service } from '../../src/service.js';
-import { eventually, tempDir } from '../helpers/service-process.js';
-import { servicePublisher } from '../helpers/service-publisher.js';
+import { eventually } from '../helpers/service-process.js';
+import { skippedFramesService } from '../helpers/skipped-frames-service.js';
 
 /**
  * A timestamp that is no finite number is refused (bad_timestamp) in words a reader understands.
@@ -62,27 +60,7 @@ describe('a timestamp that is no finite number', () => {
 
   describe.each([true, false])('received over ZeroMQ with the bus thread %s', (busThread) => {
     it('is logged with that detail and counted under reason bad_timestamp', async () => {
-      const details: string[] = [];
-      const logger = pino(
-        { level: 'warn' },
-        {
-          write(line: string) {
-            const entry = JSON.parse(line) as { msg?: string; reason?: string; detail?: string };
-            if (entry.msg === 'bus frame skipped' && entry.reason === 'bad_timestamp') details.push(entry.detail ?? '');
-          },
-        },
-      );
-      const dir = tempDir();
-      const flags = { dataDir: dir.path, port: 0, bind: ['tcp://127.0.0.1:*'], busThread };
-      const s = await Service.build({ config: loadConfig({ env: {}, flags }), logger });
-      cleanups.push(
-        () => dir.remove(),
-        () => s.stop(),
-      );
-      await s.start();
-      const pub = servicePublisher(s);
-      cleanups.push(() => pub.close());
-      await pub.join();
+      const { service: s, pub, details } = await skippedFramesService('bad_timestamp', busThread, cleanups);
       // Logging is limited per reason: one message per run of the service shows its detail.
       const [timestamp, detail] = CASES[0] as readonly [string, string];
       await pub.sendFrames([topic, body(timestamp, '2026-inf')]);

@@ -1,9 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import { loadConfig } from '../../src/config.js';
-import { Service } from '../../src/service.js';
-import { eventually, tempDir } from '../helpers/service-process.js';
-import { servicePublisher } from '../helpers/service-publisher.js';
+import { eventually } from '../helpers/service-process.js';
+import { skippedFramesService } from '../helpers/skipped-frames-service.js';
 
 /**
  * A timestamp read as milliseconds or microseconds and then refused as ahead of the clock is
@@ -19,32 +16,8 @@ afterEach(async () => {
 
 describe.each([true, false])('a refused future timestamp with the bus thread %s', (busThread) => {
   it('names the value as sent', async () => {
-    const details: string[] = [];
-    const logger = pino(
-      { level: 'warn' },
-      {
-        write(line: string) {
-          const entry = JSON.parse(line) as { msg?: string; reason?: string; detail?: string };
-          if (entry.msg === 'bus frame skipped' && entry.reason === 'future_timestamp')
-            details.push(entry.detail ?? '');
-        },
-      },
-    );
-    const dir = tempDir();
-    const config = loadConfig({
-      env: {},
-      flags: { dataDir: dir.path, port: 0, bind: ['tcp://127.0.0.1:*'], busThread },
-    });
-    const s = await Service.build({ config, logger });
-    cleanups.push(
-      () => dir.remove(),
-      () => s.stop(),
-    );
-    await s.start();
-    const pub = servicePublisher(s);
-    cleanups.push(() => pub.close());
+    const { pub, details } = await skippedFramesService('future_timestamp', busThread, cleanups);
     const send = pub.sendFrames;
-    await pub.join();
     const ahead = Math.floor(Date.now() / 1000) + 10 * 86_400;
     const topic = 'org.fedoraproject.prod.wiki.article.edit';
     // Ten days ahead, in microseconds and in milliseconds.
