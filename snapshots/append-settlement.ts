@@ -57,6 +57,8 @@ export class AppendSettlement {
   private queued = 0;
   /** Set by fail(): every write is failed with it. */
   private failed: { readonly err: unknown } | null = null;
+  /** Set by stop(): no probe timer is armed again (the store is closing). */
+  private stopped = false;
   /** Appends settled here because lmdb-js never reported their outcome. */
   recovered = 0;
 
@@ -91,8 +93,12 @@ export class AppendSettlement {
     this.stop();
   }
 
-  /** No more probes (the store is closing). */
+  /**
+   * No more probes (the store is closing), for good: a write watched after this arms no timer,
+   * which would otherwise fire, and probe a closed store, in a process that goes on running.
+   */
   stop(): void {
+    this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -151,7 +157,7 @@ export class AppendSettlement {
    * timer made and dropped per journal commit.
    */
   private arm(delay = this.deps.probeAfterMs): void {
-    if (this.timer !== undefined) return;
+    if (this.timer !== undefined || this.stopped) return;
     // I/O pacing, not plugin time: nothing a test asserts depends on when it fires.
     this.timer = setTimeout(() => {
       this.timer = undefined;
