@@ -178,7 +178,9 @@ export function decodeDelivery(delivery: Delivery, limits: FrameLimits): DecodeR
 
 /**
  * datagrepper's `/v2/search` rows are fedora-messaging's serialized form
- * `{topic, body, headers, id}`: the same envelope as a live delivery.
+ * `{topic, body, headers, id}`: the same envelope as a live delivery. A row's `sent-at` is JSON,
+ * never an AMQP timestamp field (datanommer writes ISO text from its own timestamp when a message
+ * had none), so only the text and number forms are read here.
  */
 export function serializedToEnvelope(raw: Record<string, unknown>): Record<string, unknown> {
   const headers =

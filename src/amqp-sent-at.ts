@@ -1,6 +1,11 @@
 /**
  * fedora-messaging's `sent-at` header, the message's creation time: read from ISO-8601 text (or
- * a number of epoch seconds) as decodeDelivery and a datagrepper v2 row take it.
+ * a number of epoch seconds) as decodeDelivery and a datagrepper v2 row take it, and on a
+ * delivery also from an AMQP timestamp field, which another publisher may send.
+ *
+ * The AMQP `timestamp` property is never read, with or without `sent-at`: fedora-messaging does
+ * not set it and its consumers (the library's Message, datanommer) do not read it: a message
+ * without `sent-at` is dated by its arrival here, as datanommer dates it by its own.
  */
 import { noSuchDay } from './http/calendar-day.js';
 
@@ -37,6 +42,21 @@ export function isoPastUnits(value: unknown, seconds: number | null | undefined)
 }
 
 /**
+ * The epoch seconds of an AMQP 0-9-1 timestamp field (type 'T': unsigned 64-bit POSIX seconds),
+ * which amqplib reads as `{ '!': 'timestamp', value }`; undefined for any other value. Another
+ * client may send a field table of that shape: one whose value no 'T' field can hold (negative,
+ * fractional, not a number) or with other members is null, unreadable.
+ */
+function amqpTimestamp(value: unknown): number | null | undefined {
+  if (typeof value !== 'object' || value === null || (value as { '!'?: unknown })['!'] !== 'timestamp')
+    return undefined;
+  const seconds = (value as { value?: unknown }).value;
+  return Object.keys(value).length === 2 && typeof seconds === 'number' && Number.isInteger(seconds) && seconds >= 0
+    ? seconds
+    : null;
+}
+
+/**
  * Why a `sent-at` that is a number but no finite one (an AMQP float or double may hold Infinity
  * or NaN) names no time, or null. jsonSafe writes such a number as null, the form of a header
  * that is absent: the message took its arrival time instead of being refused as any other bad
@@ -62,11 +82,19 @@ export function deliverySentAt(
   const nonFinite = nonFiniteSentAt(rawHeaders);
   if (nonFinite !== null) return { reason: 'bad_timestamp', detail: nonFinite };
   const value = headers['sent-at'];
-  const seconds = parseSentAt(value);
+  const typed = amqpTimestamp(value);
+  const seconds = typed === undefined ? parseSentAt(value) : typed;
   if (seconds === null)
     return {
       reason: 'bad_timestamp',
-      detail: `sent-at ${JSON.stringify(value)?.slice(0, 80)} is not an ISO-8601 time`,
+      detail: `sent-at ${JSON.stringify(value)?.slice(0, 80)} is not an ISO-8601 time${typed === null ? ' nor an AMQP timestamp' : ''}`,
+    };
+  // A timestamp field is in seconds by its type, as ISO text by its form: epoch milliseconds
+  // written into one are not guessed back to seconds (checkTimestamp's unit rule), but refused.
+  if (typed !== undefined && typed !== null && typed >= 1e11)
+    return {
+      reason: 'future_timestamp',
+      detail: `sent-at timestamp ${typed} is past the year 5138, ahead of any clock`,
     };
   if (isoPastUnits(value, seconds))
     return {

@@ -47,7 +47,8 @@ export interface TestPublisher {
   publishRaw(
     topic: string,
     body: Buffer | string,
-    options?: { messageId?: string; headers?: Record<string, unknown> },
+    /** `timestamp`: the AMQP `timestamp` property (epoch seconds), which fedora-messaging never sets. */
+    options?: { messageId?: string; headers?: Record<string, unknown>; timestamp?: number },
   ): void;
   /** Resolves once the broker confirmed everything published so far. */
   confirmed(): Promise<void>;
@@ -63,6 +64,7 @@ export async function connectAmqpPublisher(url: string): Promise<TestPublisher> 
       contentType: 'application/json',
       contentEncoding: 'utf-8',
       ...(options.messageId ? { messageId: options.messageId } : {}),
+      ...(options.timestamp !== undefined ? { timestamp: options.timestamp } : {}),
       headers: options.headers ?? {},
     });
   };
