@@ -73,6 +73,10 @@ export function wsRoute<C>(
           ip,
         );
       }
+      // uWS answers the first subprotocol offered, though /ws speaks none by name (RFC 6455 4.2.2
+      // would send none). Kept: with none in the 101, Chromium and the `ws` package fail the
+      // connection of a client that offered one (the WHATWG WebSocket API requires the server to
+      // select one of them), where today it connects and works.
       res.upgrade(
         { ip },
         req.getHeader('sec-websocket-key'),
