@@ -6,7 +6,6 @@
 import { AppendWitness } from './append-witness.js';
 import { StoreCommits } from './store-commits.js';
 import { EMPTY } from './store-tables.js';
-import { WriteFailedError } from './store-write-errors.js';
 
 /** One journal record to append. */
 export interface JournalAppend {
@@ -55,8 +54,7 @@ export class StoreAppends extends StoreCommits {
   private confirmInFile(records: readonly JournalAppend[], witness: number | null): void {
     const absent = this.witness.absentSeq(records, witness);
     if (absent === undefined) return;
-    this.writeFailed = true;
-    throw new WriteFailedError(
+    throw this.failedInFile(
       `LMDB did not report the journal write of seqs ${String(records[0]?.seq)}-${String(records.at(-1)?.seq)} as failed, but seq ${String(absent)} is not in the file`,
     );
   }

@@ -12,6 +12,7 @@
  * opens the file and is the class the rest of statscache uses (DataStore).
  */
 import { AppendSettlement, PROBE_AFTER_MS } from './append-settlement.js';
+import { FlushWait } from './flush-wait.js';
 import { SnapshotCancelledError } from './snapshot-cancelled.js';
 import { UnencodableValueError } from './unencodable-value.js';
 import type { SnapshotKey } from './store-entry-keys.js';
@@ -54,6 +55,8 @@ export class StoreCommits {
   private readonly closeAfresh: StoreTables['closeAfresh'];
   /** The last write's commit failed (a full disk): close() cannot wait for LMDB then. */
   protected writeFailed = false;
+  /** close()'s wait for LMDB's flush, told each write's failure (flush-wait.ts). */
+  private readonly flushWait = new FlushWait();
   /** writeSnapshot() calls not yet settled: their transaction may be open across turns. */
   protected snapshotsWriting = 0;
   /** Journal appends whose outcome lmdb-js may never report (append-settlement.ts). */
@@ -152,7 +155,7 @@ export class StoreCommits {
   /** A write reported done (or settled by a later one) that the file shows did not land. */
   protected failedInFile(message: string): WriteFailedError {
     this.writeFailed = true;
-    return new WriteFailedError(message);
+    return this.flushWait.tell(new WriteFailedError(message));
   }
 
   /** `write`'s puts as one queued write, in order with every other: see appendJournal (store-appends.ts). */
@@ -182,20 +185,39 @@ export class StoreCommits {
     return this.root.flushed;
   }
 
-  async close(): Promise<void> {
+  /**
+   * Closes the handles once every write queued has reached the disk. Resolves with the failure
+   * that kept it from waiting when a write failed while it waited (a full disk), else null: one
+   * that failed before it was told to its writer then. Either way it settles, its handles closed.
+   */
+  async close(): Promise<WriteFailedError | null> {
     // First, before any wait: a failure handler resuming from here on reads nothing (store-panic.ts close()).
     this.panics.close();
     this.appends.stop();
     if (this.writeFailed) {
-      // After a failed commit lmdb-js settles neither `flushed` nor close() (both still pending
-      // 2 s later, measured): nothing more can reach the disk, and waiting would hang the stop.
-      void this.closeAfresh().catch(() => undefined);
-      void this.root.close().catch(() => undefined);
-      return;
+      this.closeUnflushed();
+      return null;
     }
-    await this.root.flushed;
+    const failure = await this.flushWait.wait(this.root.flushed);
+    if (failure !== null || this.writeFailed) {
+      // As after a failure before close(). Awaited, the flush's rejection (lmdb-js's bare "Commit
+      // failed") was close()'s, and the handles were left open.
+      this.closeUnflushed();
+      return failure ?? new WriteFailedError(`a write to ${this.file} failed while the store closed`);
+    }
     await this.closeAfresh();
     await this.root.close();
+    return null;
+  }
+
+  /**
+   * Closes the handles without waiting: after a failed commit nothing more reaches the disk, and
+   * lmdb-js 3.5.6 with overlapping sync settled neither `flushed` nor close() (both still pending
+   * 2 s later, measured), which hung the stop.
+   */
+  private closeUnflushed(): void {
+    void this.closeAfresh().catch(() => undefined);
+    void this.root.close().catch(() => undefined);
   }
 
   /**
@@ -218,7 +240,7 @@ export class StoreCommits {
         )
           throw err;
         this.writeFailed = true;
-        const failure = await writeFailure(err);
+        const failure = this.flushWait.tell(await writeFailure(err));
         // A commit whose meta-page write failed leaves the environment failed for good.
         throw this.panics.check(failure) ?? failure;
       },

@@ -80,12 +80,29 @@ export async function stopService(s: ServiceParts, service: Stoppable): Promise<
     await s.snapshots.close();
     // An admin snapshot's size walk (after its write, like the trim) read on from the closed store.
     await state.walks.close();
-    await s.store.close();
+    const unflushed = await s.store.close();
     // Last: a commit that settled while the store closed was applied, watched, before this.
     stopHangWatch(s);
     releaseDataDir(s);
     state.phase = 'stopped';
+    if (unflushed !== null) unflushedStop(s, unflushed);
   }
+}
+
+/**
+ * A write that failed while the store closed (a full disk): close() settles without waiting
+ * for LMDB then (store-commits.ts). Nothing writes between the final snapshot and the close
+ * today; should anything, what it held is gone with the process, and the stop says so and
+ * fails (exit 1) rather than end as a clean one. After a failure already thrown (the final
+ * snapshot's) the store closes without waiting, and this is not called.
+ */
+function unflushedStop(s: ServiceParts, failure: Error): never {
+  const unwritten = s.journal.backlog.status();
+  s.log.error(
+    { err: failure.message, held: unwritten?.held ?? 0, dropped: unwritten?.dropped ?? 0 },
+    'a write to the data file failed while it closed: what it held is not on disk, and is lost unless --datagrepper backfills it',
+  );
+  throw failure;
 }
 
 /**

@@ -39,10 +39,10 @@ describe('journal appends confirmed from the file', () => {
     if (path === undefined) cleanup.push(() => rmSync(where, { recursive: true, force: true }));
     const store = new DataStore(where);
     let closed = false;
-    const close = () => {
-      if (closed) return Promise.resolve();
+    const close = async () => {
+      if (closed) return;
       closed = true;
-      return store.close();
+      await store.close();
     };
     cleanup.push(close);
     return { store, path: where, close };

@@ -22,7 +22,9 @@ describe('DataStore.writesWaiting', () => {
     const store = new DataStore(dir.path, now ? { now } : {});
     cleanup.push(
       () => dir.remove(),
-      () => store.close(),
+      async () => {
+        await store.close();
+      },
     );
     return { dir, store };
   };
