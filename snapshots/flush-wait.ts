@@ -12,11 +12,12 @@ export class FlushWait {
   private waiting: ((failure: WriteFailedError) => void) | null = null;
 
   /** Null once `flushed` resolves; the failure, named, once it rejects or a write's failure is told. */
-  async wait(flushed: PromiseLike<unknown>): Promise<WriteFailedError | null> {
+  async wait(flushed: PromiseLike<unknown> | undefined): Promise<WriteFailedError | null> {
     try {
       return await new Promise<WriteFailedError | null>((resolve) => {
         this.waiting = resolve;
-        flushed.then(
+        // Adopted, not called: a read-only environment's is undefined (nothing to wait for).
+        Promise.resolve(flushed).then(
           () => resolve(null),
           (err: unknown) => void writeFailure(err).then(resolve),
         );

@@ -181,7 +181,7 @@ export class StoreCommits {
     };
   }
 
-  get flushed(): Promise<boolean> {
+  get flushed(): Promise<boolean> | undefined {
     return this.root.flushed;
   }
 

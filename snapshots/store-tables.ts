@@ -38,7 +38,8 @@ export interface StoreEnv {
   transactionSync<T>(action: () => T): T;
   batch(action: () => unknown): Promise<boolean>;
   getKeys(): Iterable<unknown>;
-  readonly flushed: Promise<boolean>;
+  /** Undefined on a read-only environment: lmdb-js sets up no writes for it. */
+  readonly flushed: Promise<boolean> | undefined;
   close(): Promise<void>;
 }
 

@@ -14,6 +14,10 @@ describe('FlushWait', () => {
     await expect(new FlushWait().wait(Promise.resolve(true))).resolves.toBeNull();
   });
 
+  it('settles with null at once for a read-only environment, whose `flushed` lmdb-js leaves undefined', async () => {
+    await expect(new FlushWait().wait(undefined)).resolves.toBeNull();
+  });
+
   it("names the cause of lmdb-js's bare commit failure", async () => {
     const cause = Object.assign(new Error('File too large'), { code: 27 });
     const bare = Object.assign(new Error('Commit failed (see commitError for details)'), {
