@@ -168,9 +168,12 @@ export async function closeService(s: ServiceParts, service: Stoppable): Promise
   await snapshotsEnded;
   await walksEnded;
   await s.journal.flush();
-  await s.store.close();
+  const unflushed = await s.store.close();
   releaseDataDir(s);
   state.phase = 'stopped';
+  // The flush above settles every write queued so far; one failing after it (none does today)
+  // is close()'s to reject with, as it rejected with lmdb-js's bare "Commit failed" before.
+  if (unflushed !== null) throw unflushed;
 }
 
 /**

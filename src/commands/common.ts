@@ -102,6 +102,16 @@ export async function writeOrFail<T>(dataDir: string, what: string, write: () =>
   }
 }
 
+/**
+ * Closes a command's store and its lock. A write failing while the store closes (store-commits.ts
+ * close(), which says which one rather than rejecting) fails the command, as the rejection did.
+ */
+export async function closeStoreAndLock(store: DataStore, lock: DataDirLock): Promise<void> {
+  const unflushed = await store.close();
+  lock.release();
+  if (unflushed !== null) throw unflushed;
+}
+
 /** Runs a command body and turns expected failures into one line on stderr and an exit code. */
 export async function runCommand(io: CommandIO, body: () => Promise<number | void> | number | void): Promise<number> {
   try {

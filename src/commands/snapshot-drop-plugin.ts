@@ -7,6 +7,7 @@ import { notLoadedAfterOf } from '../../snapshots/not-loaded.js';
 import { refuseNewerFormat, slotCandidates } from '../../snapshots/restore.js';
 import { pluginsForConfig } from '../plugin-loader.js';
 import {
+  closeStoreAndLock,
   type CommandIO,
   commandConfig,
   type DataDirOptions,
@@ -77,7 +78,6 @@ export async function runSnapshotDropPlugin(ident: string, opts: DataDirOptions,
     );
     return 0;
   } finally {
-    await store.close();
-    lock.release();
+    await closeStoreAndLock(store, lock);
   }
 }

@@ -8,6 +8,7 @@ import { Journal } from '../../snapshots/journal.js';
 import {
   type CommandIO,
   CommandError,
+  closeStoreAndLock,
   commandConfig,
   type DataDirOptions,
   lockForCommand,
@@ -211,7 +212,6 @@ export async function importPayload(
     );
     return 0;
   } finally {
-    await store.close();
-    lock.release();
+    await closeStoreAndLock(store, lock);
   }
 }
