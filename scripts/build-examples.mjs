@@ -9,7 +9,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const EXAMPLES = ['releng-dashboard', 'contribution-calendar', 'volume'];
 const out = join(root, 'dist', 'examples');
 
-rmSync(out, { recursive: true, force: true });
+// Only what this script writes is removed: tsc has already compiled the Node examples
+// (ws-client, whose watch.js README runs) into the same dist/examples.
+for (const name of [...EXAMPLES, 'index.html', 'style.css']) rmSync(join(out, name), { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 const result = await build({
   entryPoints: EXAMPLES.map((name) => ({ in: join(root, 'examples', name, 'main.ts'), out: `${name}/main` })),
