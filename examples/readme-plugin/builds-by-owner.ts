@@ -1,4 +1,4 @@
-// The complete example plugin of the README, kept compiling and tested (test/readme-plugin.test.ts).
+// The complete example plugin of the README, kept compiling and tested (test/core/readme-plugin.test.ts).
 import { definePlugin, rowsOf, store } from '../../actors/plugin-api.js';
 
 interface Row {
