@@ -43,16 +43,27 @@ export function lockHolder(dataDir: string): { pid: number; what: string } | nul
   return m ? { pid: Number(m[1]), what: m[2] ?? '' } : null;
 }
 
-/** Turns a failed mkdir/open under the data dir into an error that names the folder and the permission it lacks. */
-export function unwritableDataDir(dataDir: string, err: unknown): StatscacheError | null {
+/**
+ * Turns a failed mkdir/open under the data dir into an error that names the folder and the
+ * permission it lacks. `madeFolders`: the data dir was just made with mkdir -p, which makes every
+ * missing folder, so a missing path can only be a link's target (elsewhere a file may just be missing).
+ */
+export function unwritableDataDir(dataDir: string, err: unknown, madeFolders = false): StatscacheError | null {
   const e = err as NodeJS.ErrnoException;
   const why: Record<string, string> = {
+    ...(madeFolders
+      ? {
+          ENOENT: 'a symbolic link on the path leads to nothing (its target does not exist: a volume not mounted yet?)',
+        }
+      : {}),
     EACCES: 'permission denied: the user running statscache needs write and execute (search) permission on it',
     EPERM: 'operation not permitted: the user running statscache needs write permission on it',
     EROFS: 'it is on a read-only file system',
     ENOTDIR: 'a part of the path is a file, not a folder',
     EEXIST: 'it exists and is not a folder',
     ENOSPC: 'no space left on the device',
+    ELOOP: 'symbolic links on the path form a loop',
+    ENAMETOOLONG: 'the path, or a name in it, is too long',
   };
   const reason = e?.code ? why[e.code] : undefined;
   if (!reason) return null;
@@ -75,7 +86,7 @@ export function lockDataDir(dataDir: string, what: string): DataDirLock {
     mkdirSync(dataDir, { recursive: true });
     fd = openSync(path, 'a+');
   } catch (err) {
-    throw unwritableDataDir(dataDir, err) ?? err;
+    throw unwritableDataDir(dataDir, err, true) ?? err;
   }
   if (!tryLock(fd)) {
     const holder = lockHolder(dataDir);
