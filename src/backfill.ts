@@ -72,7 +72,7 @@ export const MAX_BACKFILL_PAGES = 100_000;
  * Paging ends at the first page that is not full, as datagrepper pages: the `pages` an answer
  * announces is not trusted either way (too low, a full last page would end the window early;
  * too high or growing, an empty page was asked for again and again, 1,200 a second).
- * A page that repeats the one before (a history that ignores `page=`) and the
+ * A page that repeats one read before (a history that ignores `page=`) and the
  * MAX_BACKFILL_PAGES-th page end it too; onCutShort names each such end.
  */
 export async function* backfillPages(window: BackfillWindow, options: BackfillOptions): AsyncGenerator<BackfillPage> {
@@ -80,7 +80,13 @@ export async function* backfillPages(window: BackfillWindow, options: BackfillOp
   const maxPages = options.maxPages ?? MAX_BACKFILL_PAGES;
   const sleep = backOff(options.sleep, options.signal);
   const maxBytes = pageByteBound(rowsPerPage, options.limits?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
-  let previous = '';
+  /**
+   * Each page's identity since paging last stepped back, and the page it was: a page equal to
+   * any of them was read before. Not only the one just before: a history that ignores page=
+   * behind a load balancer answers each backend's first page in turn (A, B, A, B…), read until
+   * the maxPages bound. A step back re-reads pages on purpose (what moved): it starts afresh.
+   */
+  const seen = new Map<string, number>();
   /** The window's size as the previous answer counted it, when it said. */
   let previousTotal: number | null = null;
   let page = 1;
@@ -134,11 +140,12 @@ export async function* backfillPages(window: BackfillWindow, options: BackfillOp
       if (page <= parsed.pages) options.onCutShort?.({ page, reason: `page ${page} was empty (${announced})` });
       return;
     }
-    if (page > 1 && parsed.identity !== '' && parsed.identity === previous) {
-      options.onCutShort?.({ page, reason: `page ${page} repeats page ${page - 1}: the history ignores page=` });
+    const before = parsed.identity === '' ? undefined : seen.get(parsed.identity);
+    if (before !== undefined) {
+      options.onCutShort?.({ page, reason: `page ${page} repeats page ${before}: the history ignores page=` });
       return;
     }
-    previous = parsed.identity;
+    if (parsed.identity !== '') seen.set(parsed.identity, page);
     const last = parsed.rows < parsed.pageSize;
     const pages = last ? page : Math.max(parsed.pages, page + 1);
     if (parsed.rows > 0)
@@ -150,6 +157,7 @@ export async function* backfillPages(window: BackfillWindow, options: BackfillOp
       // a word, by a replica filling from a peer trimming meanwhile). Step back over them, from
       // a short or empty last page too: what is read twice is a duplicate the journal drops.
       page = Math.max(0, page - Math.ceil(shrunk / parsed.pageSize) - 1);
+      seen.clear();
       options.onStepBack?.({ page: page + 1, shrunk });
       continue;
     }
