@@ -102,7 +102,9 @@ export interface ConfigSources {
  * setting and where it came from.
  */
 export function loadConfig(sources: ConfigSources): Config {
-  const origin: Partial<Record<string, string>> = {};
+  // No prototype, as `merged`: a "__proto__" key's origin read back Object.prototype, and the refusal
+  // said it came from "[object Object]".
+  const origin: Partial<Record<string, string>> = Object.create(null) as Partial<Record<string, string>>;
   // No prototype: a config file's "__proto__" key set the prototype of a plain object ({"__proto__":
   // {"port": 1}} gave port 1 and no unknown-key error); here it is an own key, refused as unknown.
   const merged: Record<string, unknown> = Object.create(null) as Record<string, unknown>;

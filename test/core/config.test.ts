@@ -110,6 +110,8 @@ describe('configuration', () => {
     // A "__proto__" key is an unknown setting, not the prototype of the merged settings.
     writeFileSync(file, '{"__proto__": {"port": 1}}');
     expect(() => loadConfig({ env: {}, file })).toThrow(/SC_CONFIG_INVALID/);
+    // Named by where it came from: it was "([object Object])", the prototype of the origins' map.
+    expect(() => loadConfig({ env: {}, file })).toThrow(`setting "__proto__" (config file ${file}): Unrecognized key`);
     // An empty environment variable (an EnvironmentFile line left blank) is unset, as the README says:
     // the config file's value applies; a blank one is a value, refused above.
     writeFileSync(file, '{"port": 1234}');
