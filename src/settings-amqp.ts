@@ -5,6 +5,24 @@ import { MAX_ENTRIES } from './setting-list-bounds.js';
 
 const amqpUrl = () => z.string().regex(/^amqps?:\/\/\S+$/, 'must be an AMQP URL like amqps://user:@host/%2Fvhost');
 
+/**
+ * A queue name or routing key: an AMQP short string, whose length goes in one byte. Bounded in
+ * characters, 200 × '€' (600 bytes) passed, and amqplib wrote a malformed frame the broker closed
+ * the connection for, on every reconnect, while the service said ready.
+ */
+const shortString = () =>
+  z
+    .string()
+    .min(1)
+    .superRefine((value, ctx) => {
+      const bytes = Buffer.byteLength(value);
+      if (bytes > 255)
+        ctx.addIssue({
+          code: 'custom',
+          message: `at most 255 bytes in UTF-8 (an AMQP short string), this is ${bytes}`,
+        });
+    });
+
 /** One input per `--amqp` URL, all sharing these. */
 export const AMQP = {
   amqp: {
@@ -16,13 +34,13 @@ export const AMQP = {
   },
   amqpBinding: {
     kind: 'list',
-    type: () => list(z.string().min(1).max(255), MAX_ENTRIES.amqpBinding).min(1),
+    type: () => list(shortString(), MAX_ENTRIES.amqpBinding).min(1),
     default: ['#'],
     flag: '<key>',
     help: 'routing key bound on `amq.topic` (`*` one word, `#` any number); backfill skips topics no binding (nor a `--topic` prefix of a ZeroMQ bus in use) routes. At most 256: each is bound at every (re)connect, and a backfilled topic is matched against each in turn',
   },
   amqpQueue: {
-    type: () => z.string().min(1).max(255).nullable(),
+    type: () => shortString().nullable(),
     default: null,
     flag: '<name>',
     help: 'a durable named queue (private brokers), so nothing is lost while statscache is down',
