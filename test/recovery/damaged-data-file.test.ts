@@ -32,6 +32,10 @@ const DATA = 'statscache.lmdb';
 type Damage = 'truncated' | 'meta-pages' | 'garbage';
 const DAMAGES: Damage[] = ['truncated', 'meta-pages', 'garbage'];
 
+// No bus thread: nothing is published to these services and no case reads the bus, so each of the
+// 8 starts would pay for a thread loading zeromq only to read an idle socket (still bound).
+const serve = (args: readonly string[]) => startService([...args, '--bus-thread', 'false']);
+
 /** A seeded generator: the same damage on every run. */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -114,7 +118,7 @@ describe('a damaged data file never kills a process silently', () => {
   it('the file check passes a sound file: serve starts without quarantining anything', async () => {
     const dir = join(root.path, 'sound');
     cpSync(pristine, dir, { recursive: true });
-    const svc = await startService(['--data-dir', dir, '--log-level', 'debug']);
+    const svc = await serve(['--data-dir', dir, '--log-level', 'debug']);
     await eventually(
       async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined),
       20_000,
@@ -132,7 +136,7 @@ describe('a damaged data file never kills a process silently', () => {
     cpSync(pristine, dir, { recursive: true });
     const leftover = join(dir, '.salvage-2026-12-03T09-49-23-687Z');
     cpSync(join(pristine, DATA), join(leftover, DATA));
-    const svc = await startService(['--data-dir', dir]);
+    const svc = await serve(['--data-dir', dir]);
     await eventually(
       async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined),
       20_000,
@@ -163,7 +167,7 @@ describe('a damaged data file never kills a process silently', () => {
     expect(check.ok ? '' : check.problem).toMatch(
       /the walk met \d+ records, the database records \d+ \(a damaged page\)/,
     );
-    const svc = await startService(['--data-dir', dir]);
+    const svc = await serve(['--data-dir', dir]);
     await eventually(
       async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined),
       30_000,
@@ -181,7 +185,7 @@ describe('a damaged data file never kills a process silently', () => {
     expect(replayed.code, replayed.stderr).toBe(0);
     const [q] = quarantined(dir);
     expect(q).toBeDefined();
-    const svc = await startService(['--data-dir', dir]);
+    const svc = await serve(['--data-dir', dir]);
     await eventually(
       async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined),
       20_000,
@@ -225,7 +229,7 @@ describe('a damaged data file never kills a process silently', () => {
     await service.stop();
     breakJournalSubtree(join(dir, DATA));
 
-    const svc = await startService(['--data-dir', dir]);
+    const svc = await serve(['--data-dir', dir]);
     await eventually(
       async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined),
       30_000,
@@ -295,7 +299,7 @@ describe('a damaged data file never kills a process silently', () => {
 
       it('serve quarantines it, logs the loss at error level, and answers /readyz and /metrics with it', async () => {
         const { dir, hash } = damagedCopy(kind);
-        const svc = await startService(['--data-dir', dir]);
+        const svc = await serve(['--data-dir', dir]);
         await eventually(
           async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined),
           20_000,
