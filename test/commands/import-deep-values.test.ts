@@ -14,6 +14,10 @@ import { eventually, getJson, startService, tempDir, type RunningService } from 
 import type { Sample } from '../history/feed.js';
 import { runCli } from './cli.js';
 
+// No bus thread: nothing is published to these services and no case reads the bus, so each of the
+// 2 starts would pay for a thread loading zeromq only to read an idle socket (still bound).
+const serve = (args: readonly string[]) => startService([...args, '--bus-thread', 'false']);
+
 const VOLUME = 'volume-by-category-1d';
 const PLACEHOLDER = 'deep-value-placeholder';
 
@@ -89,7 +93,7 @@ describe('snapshot import of an export whose plugin values nest too deep', () =>
       expect(imported.stderr).toMatch(/nothing was written/);
     }
 
-    const svc = await startService(['--data-dir', data]);
+    const svc = await serve(['--data-dir', data]);
     running.push(svc);
     await eventually(async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined));
     const served = (await servedViews(svc.base, [VOLUME])).get(VOLUME) as (Row & { volume?: number })[];
@@ -105,7 +109,7 @@ describe('snapshot import of an export whose plugin values nest too deep', () =>
     const data = join(dir.path, 'at-bound');
     const imported = await runCli(['snapshot', 'import', crafted, '--data-dir', data]);
     expect(imported.code, imported.stderr).toBe(0);
-    const svc = await startService(['--data-dir', data]);
+    const svc = await serve(['--data-dir', data]);
     running.push(svc);
     await eventually(async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined));
     expect((await getJson(`${svc.base}/api/${VOLUME}`)).status).toBe(200);

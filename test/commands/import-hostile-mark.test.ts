@@ -9,6 +9,10 @@ import { exportMeta } from '../helpers/export-meta.js';
 import { eventually, getJson, startService, tempDir, type RunningService } from '../helpers/service-process.js';
 import { runCli } from './cli.js';
 
+// No bus thread: nothing is published to these services and no case reads the bus, so each of the
+// 4 starts would pay for a thread loading zeromq only to read an idle socket (still bound).
+const serve = (args: readonly string[]) => startService([...args, '--bus-thread', 'false']);
+
 /**
  * An export is checked for its SHA-256, which whoever wrote it computes: a plugin record's
  * not-loaded mark (where its state stopped) is what the exporting side says. One dated past what
@@ -45,7 +49,7 @@ describe('an imported plugin record with a mark dated out of range', () => {
     const data = join(dir.path, `data-${name}`);
     const imported = await runCli(['snapshot', 'import', file, '--data-dir', data]);
     expect(imported.code, imported.stderr).toBe(0);
-    const svc = await startService(['--data-dir', data]);
+    const svc = await serve(['--data-dir', data]);
     running.push(svc);
     await eventually(async () => ((await getJson(`${svc.base}/readyz`)).status === 200 ? true : undefined));
     // The log reaches stdout on its own time: readyz may answer before the line is read.
@@ -54,7 +58,7 @@ describe('an imported plugin record with a mark dated out of range', () => {
     expect(line).toContain(`"stateThrough":"${String(newestTimestamp)}"`);
     // The generation written at the stop holds the record: the next start restores it too.
     expect(await svc.stop()).toBe(0);
-    const again = await startService(['--data-dir', data]);
+    const again = await serve(['--data-dir', data]);
     running.push(again);
     await eventually(async () => ((await getJson(`${again.base}/readyz`)).status === 200 ? true : undefined));
     // Loaded since, the mark is gone: nothing to say about it.
