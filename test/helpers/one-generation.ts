@@ -32,6 +32,9 @@ export function oneGeneration(plugin: AnyPluginDefinition): OneGeneration {
       port: 0,
       host: '127.0.0.1',
       bind: ['tcp://127.0.0.1:*'],
+      // Messages are taken in with accept(), never published: a bus thread per start would only
+      // load zeromq to read an idle socket (still bound).
+      busThread: false,
       snapshotGenerations: 1,
       journalMaxAge: '1h',
     },
