@@ -23,13 +23,17 @@ const NOW = 1_765_000_000;
 const reversed = (n: number) =>
   JSON.stringify(Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${n - i}`, i])));
 
-/** A service in this process, on a ManualClock at NOW, consuming one input bound to `prefix`.#. */
+/**
+ * A service in this process, on a ManualClock at NOW, consuming one input bound to `prefix`.#.
+ * No ZeroMQ bus thread: messages come over AMQP only, so each of the 6 starts would pay for a
+ * thread loading zeromq only to read an idle socket (still bound).
+ */
 const consumingService = (
   prefix: string,
   logger: Logger,
   flags: Partial<Config> = {},
   clock = new ManualClock(NOW * 1000),
-): Promise<Service> => suite.consumingService(prefix, logger, flags, clock);
+): Promise<Service> => suite.consumingService(prefix, logger, { busThread: false, ...flags }, clock);
 
 /** The degraded reason `path` (/readyz, /healthz) gives, or undefined. */
 function degraded(s: Service, path: '/readyz' | '/healthz'): string | undefined {
