@@ -2,12 +2,13 @@
  * The plugin runtime's base: one plugin's containers, change log, digests and lifecycle, built
  * from its registration, and the fields every layer above reads.
  *
- * The runtime is built in layers, each a module of one concern: this base, runtime-views.ts
- * (the custom view, its cache and its hang watch), runtime-reads.ts (change-log readers, stats,
- * digest, key counts), runtime-snapshots.ts (cut, load, what a restore enforces),
- * runtime-key-cap.ts (the key cap and the extra stores' undo scope), runtime-failures.ts (a
- * failing update's undo, report and quarantine), and plugin-runtime.ts, which applies messages
- * and is the class the rest of statscache uses (PluginRuntime).
+ * The runtime is built in layers, each a module of one concern: this base, runtime-view-watch.ts
+ * (the hang watch around the plugin's view code), runtime-views.ts (the custom view and its
+ * cache), runtime-reads.ts (change-log readers, stats, digest, key counts), runtime-snapshots.ts
+ * (cut, load, what a restore enforces), runtime-key-cap.ts (the key cap and the extra stores'
+ * undo scope), runtime-failures.ts (a failing update's undo, report and quarantine), and
+ * plugin-runtime.ts, which applies messages and is the class the rest of statscache uses
+ * (PluginRuntime).
  */
 import { ChangeLog, ROWS } from './change-log.js';
 import { createContainer, isTimed, pluginFacing, type TimedContainer } from './containers.js';

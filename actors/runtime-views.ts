@@ -1,11 +1,10 @@
-import { type ApplyBeacon, viewParamsText } from './apply-beacon.js';
 import { notPromise } from './hook-result.js';
 import type { ViewContext } from './plugin-api.js';
 import type { RegisteredPlugin } from './registry.js';
 import type { Row } from './row-store.js';
 import type { RuntimeOptions } from './runtime-options.js';
-import { RuntimeState } from './runtime-state.js';
-import { HUNG_PARAMS_BEFORE_WHOLE, type HungView, paramsKey, ViewCache, ViewHungBefore } from './view-cache.js';
+import { RuntimeViewWatch } from './runtime-view-watch.js';
+import { type HungView, paramsKey, ViewCache, ViewHungBefore } from './view-cache.js';
 import { ViewFailing, type ViewFailingNow } from './view-failing.js';
 import { queryRows, querySorted, type ViewPage, type ViewQuery } from './view-query.js';
 
@@ -24,26 +23,17 @@ function rowsDeclared(isRows: ErasedViewIsRows, params: Readonly<Record<string, 
 /**
  * The runtime's read side through the plugin's own `view()`: which queries it answers, its
  * answers cached per state and parameters (view-cache.ts), and the hang watch around every call
- * of plugin view code (apply-beacon.ts), refusing parameters it hung on in earlier runs.
+ * of plugin view code (runtime-view-watch.ts), refusing parameters it hung on in earlier runs.
  */
-export class RuntimeViews extends RuntimeState {
+export class RuntimeViews extends RuntimeViewWatch {
   protected readonly view: ErasedView | undefined;
   private readonly viewIsRows: ErasedViewIsRows | undefined;
   /** The custom view's rows per parameters, for the current state only (view-cache.ts). */
   private readonly views = new ViewCache({ begin: (key) => this.beginView(key), end: () => this.endView() });
-  /** Shared with the hang watch, and this plugin's index in it (watchViews()); null: not watched. */
-  private viewBeacon: ApplyBeacon | null = null;
-  private viewIndex = -1;
   /** viewIsRows' answers by parameters (paramsKey), or what it threw, when watched: see customView(). */
   private readonly rowsDeclared = new Map<string, boolean | { readonly error: unknown }>();
   /** Calls of viewIsRows that failed (threw, or gave a promise): failed views too (viewFailures). */
   private rowsFailures = 0;
-  /** Parameters (viewParamsText) the view hung on, or a run died in, in earlier runs; null when none. */
-  private hungViews: ReadonlyMap<string, HungView> | null = null;
-  /** Set when the view hung on HUNG_PARAMS_BEFORE_WHOLE parameter sets: the latest hang's time; every call is refused. */
-  private wholeViewHungAt: string | null = null;
-  /** Calls of the view refused for parameters it hung on in an earlier run. */
-  private refused = 0;
   /** Parameter sets whose latest answer failed (view-failing.ts: the rule /readyz reports by). */
   private readonly failing = new ViewFailing();
 
@@ -161,52 +151,14 @@ export class RuntimeViews extends RuntimeState {
     return this.views.failures + this.rowsFailures;
   }
 
-  /** Calls of the view refused for parameters it hung on in an earlier run (refuseHungViews()). */
-  get viewsRefused(): number {
-    return this.refused;
-  }
-
-  /**
-   * From now on, every call of the custom view is marked in `beacon` as plugin `index`'s, with its
-   * parameters (apply-beacon.ts), for the watch thread to catch one that never returns.
-   */
-  watchViews(beacon: ApplyBeacon, index: number): void {
-    this.viewBeacon = beacon;
-    this.viewIndex = index;
-  }
-
   /**
    * Parameters (viewParamsText) the view hung on in earlier runs, with when: calls with them
    * throw ViewHungBefore instead of calling it.
    */
-  refuseHungViews(hung: ReadonlyMap<string, HungView>): void {
+  override refuseHungViews(hung: ReadonlyMap<string, HungView>): void {
     // An answer kept would pass parameters now refused.
     this.rowsDeclared.clear();
-    this.hungViews = hung.size > 0 ? hung : null;
-    this.wholeViewHungAt =
-      hung.size >= HUNG_PARAMS_BEFORE_WHOLE
-        ? ([...hung.values()]
-            .map((h) => h.at)
-            .sort()
-            .at(-1) ?? null)
-        : null;
-  }
-
-  private beginView(key: string): void {
-    if (this.viewBeacon === null && this.hungViews === null) return;
-    const text = viewParamsText(key);
-    const hung = this.hungViews?.get(text);
-    if (hung !== undefined || this.wholeViewHungAt !== null) {
-      this.refused++;
-      throw hung !== undefined && this.wholeViewHungAt === null
-        ? new ViewHungBefore(this.ident, text, hung.at, false, hung.crashed)
-        : new ViewHungBefore(this.ident, text, this.wholeViewHungAt ?? hung?.at ?? '', true);
-    }
-    this.viewBeacon?.beginView(this.viewIndex, text);
-  }
-
-  private endView(): void {
-    this.viewBeacon?.endView();
+    super.refuseHungViews(hung);
   }
 
   /**

@@ -8,7 +8,7 @@ import { readRecordList, writeRecordFile } from './record-file.js';
  * `<data dir>/hung-views.json`: the (plugin, parameters) pairs a plugin's custom `view()` was
  * computing past --plugin-hang-timeout, written by the hang watch thread just before it ends the
  * process (src/hang-watch-worker.ts), read at the next start so that view refuses those
- * parameters (actors/runtime-views.ts, ViewHungBefore) instead of hanging the process again.
+ * parameters (actors/runtime-view-watch.ts, ViewHungBefore) instead of hanging the process again.
  * Also the pairs a run died on while the view computed past SLOW_APPLY_MS (out of memory: the
  * watch thread's mark, snapshots/applying-mark.ts), recorded by the next start (`crashed`). One
  * death is enough, unlike a message's two: a refused view loses no data, the record ages out,
