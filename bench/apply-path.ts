@@ -35,7 +35,8 @@ import { createPluginMessage } from '../src/message.js';
 import { deriveMeta } from '../src/meta/index.js';
 import { createRouter } from '../src/router.js';
 import { heapAllocatedBy } from './heap-allocated.js';
-import { breakdownTable, countRuns, pluginBreakdown } from './plugin-breakdown.js';
+import { countRuns, pluginBreakdown } from './plugin-breakdown.js';
+import { breakdownTable } from './plugin-breakdown-table.js';
 import { pluginScaling, scalingTable } from './plugin-scaling.js';
 import { countingPlugin } from './fixture-journal.js';
 
