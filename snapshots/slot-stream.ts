@@ -10,10 +10,11 @@
  *   E  {"entries"} (JSON)              every entry of the slot was read
  */
 import type { LoadedEntries, LoadedState } from '../actors/plugin-runtime.js';
-import { decodeSequence, SequenceWriter } from './codec.js';
+import { decodeSequence } from './codec.js';
 import { KeyShare } from './key-share.js';
 import type { DataStore, SlotSizes } from './lmdb-store.js';
 import { entryUnreadable, type Filling, type PrereadSlot, storedEntryProblem } from './restore.js';
+import { SequenceWriter } from './sequence-writer.js';
 
 /** Bytes of entries per B frame: a few pipe buffers, so neither side waits long on the other. */
 const BATCH_BYTES = 1 << 18;
