@@ -1,4 +1,3 @@
-import type { Worker } from 'node:worker_threads';
 import { StatscacheError } from '../actors/errors.js';
 import type { BusOptions, BusSubscription } from './bus.js';
 import { type BusThreadFlow, SharedCredit } from './bus-credit.js';
@@ -7,51 +6,19 @@ import { BUS_THREAD_SOURCE, unpackBatch } from './bus-thread-batch.js';
 import { busWorkerData, type ThreadedBusHooks, type ThreadOptions } from './bus-thread-options.js';
 import type { FromBusThread, PackedItems, ToBusThread } from './bus-thread-protocol.js';
 import { busWorker } from './bus-thread-ahead.js';
-import { loadedOf, trackThread, terminateWhenEndable } from './process-exit.js';
-import { type PulseBounds, type PulseStage, PulseWatch } from './thread-pulse.js';
+import { BusThreadHungError, endOnceLoaded, StartGivenUpError, startHung } from './bus-thread-failures.js';
+import { loadedOf, trackThread } from './process-exit.js';
+import { PulseWatch } from './thread-pulse.js';
 
 export type { BusThreadFlow } from './bus-credit.js';
 export { BUS_THREAD_SOURCE, type ThreadMessage } from './bus-thread-batch.js';
 export type { ThreadedBusHooks, ThreadOptions } from './bus-thread-options.js';
-
-/** The bus thread made no progress and took no turn of its event loop past --thread-hang-timeout. */
-export class BusThreadHungError extends Error {}
-
-/**
- * A start whose bus thread stopped beating before its sockets were open, or never beat at all
- * (stuck loading its modules): the start fails (exit 1 from serve).
- */
-function startHung(stillMs: number, stage: PulseStage, bounds: PulseBounds): StatscacheError {
-  const seconds = Math.round(stillMs / 1000);
-  return new StatscacheError(
-    'SC_BUS_THREAD_HUNG',
-    stage === 'loading'
-      ? `the bus thread gave no sign of life for ${seconds} s after it was created, loading its modules (--thread-start-timeout ${bounds.startMs / 1000} s): stuck, ended; the start fails`
-      : `the bus thread made no progress for ${seconds} s while opening its sockets (--thread-hang-timeout ${bounds.hangMs / 1000} s): stuck, ended; the start fails`,
-  );
-}
-
-/**
- * Ends a thread whose start failed or was given up, once it may be (process-exit.ts
- * terminateWhenEndable), however long that takes: terminate() while zeromq's addon loads in it aborts
- * the process (SIGABRT: a vitest worker died so, and `serve` would have instead of exiting 1),
- * and on a machine loaded to ~20 the load outlasted a one-second --thread-start-timeout, or the
- * second a given-up start used to wait. Let go (unref'd) meanwhile: given up before it began, it
- * opens nothing, and one that never loads must not keep the process alive.
- */
-function endOnceLoaded(worker: Worker): void {
-  worker.unref();
-  terminateWhenEndable(worker);
-}
 
 /** A subscription whose receiving is on the bus thread. */
 export interface ThreadedSubscription extends BusSubscription {
   /** What the thread has read and the main thread has taken in, and whether it waits for credit. */
   flow(): BusThreadFlow;
 }
-
-/** The service stopped while its bus thread had not begun: the thread was ended, nothing was opened. */
-export class StartGivenUpError extends Error {}
 
 /** How long a closing thread is waited for before it is ended, and then before it is let go. */
 const CLOSE_WAIT_MS = 2000;

@@ -2,7 +2,8 @@ import { type BusHooks, type BusOptions, type BusSubscription, HARD_FRAME_FACTOR
 import type { EndpointState, EndpointStatus } from './bus.js';
 import { threadLimits } from './bus-prepare.js';
 import { configBudget } from './bus-budget.js';
-import { BusThreadHungError, StartGivenUpError, subscribeThreaded } from './bus-thread.js';
+import { subscribeThreaded } from './bus-thread.js';
+import { BusThreadHungError, StartGivenUpError } from './bus-thread-failures.js';
 import { systemClock } from './clock.js';
 import { descriptorShortfall, openFilesLimit } from './descriptor-limit.js';
 import { watchHangs } from './hang-watch.js';
