@@ -12,16 +12,12 @@ import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DATA_FILE, DataStore } from '../../dist/snapshots/lmdb-store.js';
+import { journalRecords, watchReads } from './store-child.mjs';
 
 const BOUND_MS = 20_000;
 const [dir] = process.argv.slice(2);
 const store = new DataStore(dir);
-let seq = 0;
-const records = (count) =>
-  Array.from({ length: count }, () => {
-    seq++;
-    return { seq, id: `m-${seq}`, timestamp: 1_700_000_000 + seq, value: new Uint8Array(2000).fill(seq % 251) };
-  });
+const records = journalRecords();
 const described = (err) => (err === null || err === undefined ? err : { name: err.name, message: String(err.message) });
 
 /** `promise`'s outcome, or 'did not settle' once BOUND_MS passed without one. */
@@ -42,18 +38,7 @@ const size = statSync(join(dir, DATA_FILE)).size;
 execFileSync('prlimit', ['--pid', String(process.pid), `--fsize=${size}:unlimited`]);
 // 200 records of 2 kB: the file must grow, and cannot. Queued first, so close() waits on its commit.
 const append = bounded(store.appendJournal(records(200)));
-const panics = store.panics;
-const readAfresh = panics.readAfresh;
-const reads = [];
-panics.readAfresh = () => {
-  try {
-    readAfresh();
-    reads.push('read');
-  } catch (err) {
-    reads.push(`refused: ${err.message}`);
-    throw err;
-  }
-};
+const reads = watchReads(store);
 const close = await bounded(store.close());
 const status = store.root.status ?? 'open';
 process.stdout.write(`${JSON.stringify({ close, status, append: await append, reads })}\n`);

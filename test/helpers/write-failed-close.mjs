@@ -14,6 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DATA_FILE, DataStore } from '../../dist/snapshots/lmdb-store.js';
+import { journalRecords, watchReads } from './store-child.mjs';
 
 const [dir] = process.argv.slice(2);
 let watching = false;
@@ -31,12 +32,7 @@ createHook({
 }).enable();
 
 const store = new DataStore(dir);
-let seq = 0;
-const records = (count) =>
-  Array.from({ length: count }, () => {
-    seq++;
-    return { seq, id: `m-${seq}`, timestamp: 1_700_000_000 + seq, value: new Uint8Array(2000).fill(seq % 251) };
-  });
+const records = journalRecords();
 const failure = (err) => ({ name: err?.name, message: String(err?.message) });
 
 await store.appendJournal(records(10));
@@ -46,19 +42,7 @@ execFileSync('prlimit', ['--pid', String(process.pid), `--fsize=${size}:unlimite
 const first = await store.appendJournal(records(200)).then(() => null, failure);
 const late = store.appendJournal(records(200)).then(() => null, failure);
 // The store's own read (lmdb-store.ts readAfresh), counted on its way to LMDB while watching.
-const panics = store.panics;
-const readAfresh = panics.readAfresh;
-const reads = [];
-panics.readAfresh = () => {
-  if (!watching) return readAfresh();
-  try {
-    readAfresh();
-    reads.push('read');
-  } catch (err) {
-    reads.push(`refused: ${err.message}`);
-    throw err;
-  }
-};
+const reads = watchReads(store, () => watching);
 await store.close();
 watching = true;
 const second = await late;

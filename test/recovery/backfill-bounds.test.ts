@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type BackfillPage,
   backfillPages,
@@ -11,6 +11,8 @@ import {
 } from '../../src/backfill.js';
 import { FakeDatagrepper } from '../helpers/fake-datagrepper.js';
 import { freePort } from '../helpers/free-port.js';
+import { readAll as readAllAt } from '../helpers/backfill-read-all.js';
+import { serversClosedAfterEach } from '../helpers/closed-after-each.js';
 
 /** A history that answers every request with `handler`: the hostile or broken outside world. */
 async function history(
@@ -22,13 +24,7 @@ async function history(
 }
 
 const now = 1_800_000_000;
-const servers: Server[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) {
-    s.closeAllConnections();
-    await new Promise((r) => s.close(r));
-  }
-});
+const servers = serversClosedAfterEach();
 
 /** Reads the window until the first failed attempt; returns the pages read and that attempt's error. */
 async function firstFailure(url: string, rowsPerPage = 10, maxFrameBytes = 1024) {
@@ -165,29 +161,8 @@ describe('backfill: the bounds on what one history answer may be', () => {
   });
 });
 
-/** Reads the whole window (no failures expected); what was read, asked for, and why paging ended early. */
-async function readAll(url: string, rowsPerPage: number, maxPages?: number) {
-  const ids: string[] = [];
-  const cutShort: string[] = [];
-  let requests = 0;
-  for await (const page of backfillPages(
-    { start: now - 60, end: now },
-    {
-      url,
-      rowsPerPage,
-      nowSeconds: () => now,
-      sleep: async () => {},
-      ...(maxPages === undefined ? {} : { maxPages }),
-      onRequest: () => void requests++,
-      onRetry: (info) => {
-        throw new Error(`unexpected retry: ${info.error}`);
-      },
-      onCutShort: (info) => void cutShort.push(info.reason),
-    },
-  ))
-    ids.push(...page.envelopes.map((e) => e.msg_id as string));
-  return { ids, cutShort, requests };
-}
+/** The whole window read from `url` at this file's `now` (test/helpers/backfill-read-all.ts). */
+const readAll = (url: string, rowsPerPage: number, maxPages?: number) => readAllAt(url, rowsPerPage, now, maxPages);
 
 /** A history holding `held` messages whose answers say what `lie` makes of the true paging. */
 async function paging(

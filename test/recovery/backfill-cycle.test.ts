@@ -4,19 +4,14 @@
  * only at a page equal to the one just before, so pages A, B, A, B… were read until the
  * 100,000-page bound: about 50 requests a second for half an hour, for each backfilled window.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { backfillPages } from '../../src/backfill.js';
+import { describe, expect, it } from 'vitest';
+import { readAll } from '../helpers/backfill-read-all.js';
+import { serversClosedAfterEach } from '../helpers/closed-after-each.js';
 
 const now = 1_800_000_000;
-const servers: Server[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) {
-    s.closeAllConnections();
-    await new Promise((r) => s.close(r));
-  }
-});
+const servers = serversClosedAfterEach();
 
 const message = (n: number) => ({
   topic: 'org.fedoraproject.prod.x.y',
@@ -40,37 +35,14 @@ async function roundRobin(backends: number, rowsPerPage: number): Promise<string
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/raw`;
 }
 
-async function readAll(url: string, rowsPerPage: number) {
-  const ids: string[] = [];
-  const cutShort: string[] = [];
-  let requests = 0;
-  for await (const page of backfillPages(
-    { start: now - 60, end: now },
-    {
-      url,
-      rowsPerPage,
-      nowSeconds: () => now,
-      sleep: async () => {},
-      maxPages: 50,
-      onRequest: () => void requests++,
-      onRetry: (info) => {
-        throw new Error(`unexpected retry: ${info.error}`);
-      },
-      onCutShort: (info) => void cutShort.push(info.reason),
-    },
-  ))
-    ids.push(...page.envelopes.map((e) => e.msg_id as string));
-  return { ids, cutShort, requests };
-}
-
 describe('backfill: a history that ignores page= and answers its pages in turn', () => {
   it('stops at the first page that repeats any page read before, after feeding each once', async () => {
     const [two, three] = await Promise.all([roundRobin(2, 5), roundRobin(3, 5)]);
-    const r2 = await readAll(two, 5);
+    const r2 = await readAll(two, 5, now, 50);
     expect(r2.ids).toEqual(Array.from({ length: 10 }, (_, i) => `id-${i}`));
     expect(r2.cutShort).toEqual(['page 3 repeats page 1: the history ignores page=']);
     expect(r2.requests).toBe(3);
-    const r3 = await readAll(three, 5);
+    const r3 = await readAll(three, 5, now, 50);
     expect(r3.ids).toEqual(Array.from({ length: 15 }, (_, i) => `id-${i}`));
     expect(r3.cutShort).toEqual(['page 4 repeats page 1: the history ignores page=']);
     expect(r3.requests).toBe(4);

@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { childReport } from '../helpers/child-report.js';
 import { tempDir } from '../helpers/service-process.js';
 
 const CHILD = fileURLToPath(new URL('../helpers/close-during-failed-write.mjs', import.meta.url));
@@ -29,14 +29,11 @@ describe('close() while a write fails', () => {
   afterAll(() => dir.remove());
 
   it('resolves with the failure named, closes the environment, and the process exits by itself', async () => {
-    const child = spawn(process.execPath, [CHILD, dir.path], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => {
-      out += b.toString();
-    });
-    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    const { code, report } = await childReport<{ close: Outcome; status: string; append: Outcome; reads: string[] }>(
+      CHILD,
+      [dir.path],
+    );
     expect(code).toBe(0);
-    const report = JSON.parse(out.trim()) as { close: Outcome; status: string; append: Outcome; reads: string[] };
     expect(report.close.settled).toBe('resolved');
     expect(report.close.value?.name).toBe('WriteFailedError');
     expect(report.close.value?.message).toMatch(/File too large.*\(code 27\)/);

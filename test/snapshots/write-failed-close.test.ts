@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { childReport } from '../helpers/child-report.js';
 import { tempDir } from '../helpers/service-process.js';
 
 const CHILD = fileURLToPath(new URL('../helpers/write-failed-close.mjs', import.meta.url));
@@ -25,14 +25,8 @@ describe('a write that fails after close() returned', () => {
   afterAll(() => dir.remove());
 
   it('rejects as a WriteFailedError naming EFBIG, reads nothing, starts nothing, and the process exits by itself', async () => {
-    const child = spawn(process.execPath, [CHILD, dir.path], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => {
-      out += b.toString();
-    });
-    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    const { code, report } = await childReport<Report>(CHILD, [dir.path]);
     expect(code).toBe(0);
-    const report = JSON.parse(out.trim()) as Report;
     for (const failure of [report.first, report.second]) {
       expect(failure?.name).toBe('WriteFailedError');
       expect(failure?.message).toMatch(/File too large.*\(code 27\)/);
