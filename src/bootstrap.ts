@@ -221,7 +221,13 @@ export async function bootstrapFromPeer(
   const tooNew = stateTooNew(payload, registerPlugins(options.plugins ?? builtinPlugins()));
   if (tooNew !== null) return fail(`the peer's export from ${url} is refused: ${tooNew}`);
   const lines: string[] = [];
-  await importPayload(payload, url, config, { out: (s) => lines.push(s.trim()), err: (s) => lines.push(s.trim()) });
+  await importPayload(
+    payload,
+    url,
+    config,
+    { out: (s) => lines.push(s.trim()), err: (s) => lines.push(s.trim()) },
+    Date.now() / 1000,
+  );
   log.info(
     {
       peer: base,

@@ -19,6 +19,8 @@ import { decodeExport, ExportFileError, type ExportPayload } from './export-form
 import { readExportFile } from './export-read.js';
 import { coveredWithoutIds, ownMessagesNotIn } from './import-coverage.js';
 import type { Config } from '../config.js';
+import { aheadOfClock } from '../envelope-limits.js';
+import type { Envelope } from '../envelope.js';
 import { pluginsForConfig } from '../plugin-loader.js';
 import { registerPlugins, type RegisteredPlugin } from '../../actors/registry.js';
 import { nextGeneration } from './generations.js';
@@ -52,7 +54,7 @@ export async function runSnapshotImport(
   }
   const tooNew = stateTooNew(payload, registerPlugins(await pluginsForConfig(config, opts.config)));
   if (tooNew !== null) throw new CommandError(`refusing to import ${path}: ${tooNew}; nothing was written`);
-  return importPayload(payload, path, config, io);
+  return importPayload(payload, path, config, io, Date.now() / 1000);
 }
 
 /**
@@ -87,12 +89,27 @@ export function stateTooNew(payload: ExportPayload, plugins: readonly Registered
  * `--bootstrap` (src/bootstrap.ts); `source` names where the export came from.
  */
 export async function importPayload(
-  payload: ExportPayload,
+  given: ExportPayload,
   source: string,
-  config: Pick<Config, 'dataDir' | 'snapshotGenerations'>,
+  config: Pick<Config, 'dataDir' | 'snapshotGenerations' | 'maxClockSkew'>,
   io: CommandIO,
+  nowSeconds: number,
 ): Promise<number> {
   const path = source;
+  // Live intake refuses these (future_timestamp): journaled, one would move every plugin's
+  // retention to its date and evict all real history. The rest of the export is still taken.
+  const ahead = (e: Envelope) => aheadOfClock(e.timestamp, e.timestamp, null, nowSeconds, config.maxClockSkew) !== null;
+  const skipped = given.journalTail.filter(ahead).length;
+  const payload = skipped === 0 ? given : { ...given, journalTail: given.journalTail.filter((e) => !ahead(e)) };
+  // A start takes the state's time of writing as the clock it was dated by (clockFloor in
+  // src/core.ts), so rows dated up to then survive its drop of future rows, and every retention
+  // is then measured from them: said here, as the import cannot tell a wrong clock from a right one.
+  const takenAhead = given.meta.takenAt / 1000 - nowSeconds;
+  if (takenAhead > config.maxClockSkew)
+    io.err(
+      `warning: ${path} was taken ${Math.round(takenAhead)} s ahead of this machine's clock (at most ${config.maxClockSkew} s is allowed for messages): ` +
+        `a start keeps its rows dated up to then, and each plugin with a retention evicts rows older than that retention behind its newest one; check the exporting host's clock\n`,
+    );
   const lock = lockForCommand(config.dataDir, 'snapshot import');
 
   let store: DataStore;
@@ -208,6 +225,9 @@ export async function importPayload(
     io.out(
       `imported ${path} (exported generation ${payload.meta.generation}) as generation ${generation} in slot ${slot} of ${config.dataDir}: ` +
         `${Object.keys(payload.plugins).length} plugins, ${entries} entries, ${appended} journal messages added (${payload.journalTail.length - appended} already present); ` +
+        (skipped === 0
+          ? ''
+          : `${skipped} journal message${skipped === 1 ? '' : 's'} skipped: dated more than ${config.maxClockSkew} s ahead of this machine's clock (future_timestamp, as live intake refuses them); `) +
         `the next start restores it and replays ${moves.length} of this data dir's own messages the export lacks on top\n`,
     );
     return 0;
