@@ -99,8 +99,9 @@ export async function importPayload(
   // Live intake refuses these (future_timestamp): journaled, one would move every plugin's
   // retention to its date and evict all real history. The rest of the export is still taken.
   const ahead = (e: Envelope) => aheadOfClock(e.timestamp, e.timestamp, null, nowSeconds, config.maxClockSkew) !== null;
-  const skipped = given.journalTail.filter(ahead).length;
-  const payload = skipped === 0 ? given : { ...given, journalTail: given.journalTail.filter((e) => !ahead(e)) };
+  const kept = given.journalTail.filter((e) => !ahead(e));
+  const skipped = given.journalTail.length - kept.length;
+  const payload = skipped === 0 ? given : { ...given, journalTail: kept };
   // A start takes the state's time of writing as the clock it was dated by (clockFloor in
   // src/core.ts), so rows dated up to then survive its drop of future rows, and every retention
   // is then measured from them: said here, as the import cannot tell a wrong clock from a right one.
