@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { StatscacheError } from '../actors/errors.js';
 import { duplicateKey } from './json-duplicate-keys.js';
-import { readBoundedFile } from './bounded-read.js';
+import { readConfigFile } from './config-file.js';
 import { clipped, shown } from './config-shown.js';
 import { minimumBudget } from './bus-budget.js';
 import { BIND_PUBLISHERS } from './bus-queue.js';
@@ -196,36 +196,6 @@ function parseJsonEnv(name: string, raw: string): unknown {
       `environment ${name}: member ${clipped(JSON.stringify([...twice.path, twice.key].join('.')))} given twice; JSON keeps only the last, so say it once`,
     );
   return value;
-}
-
-function readConfigFile(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readBoundedFile(path).toString('utf8');
-  } catch (err) {
-    throw new StatscacheError('SC_CONFIG_INVALID', `setting "config": cannot read ${path}: ${(err as Error).message}`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new StatscacheError(
-      'SC_CONFIG_INVALID',
-      `setting "config": ${path} is not valid JSON: ${clipped((err as Error).message)}`,
-    );
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new StatscacheError('SC_CONFIG_INVALID', `setting "config": ${path} must hold a JSON object`);
-  }
-  const twice = duplicateKey(text);
-  if (twice !== null) {
-    const [setting, ...inner] = [...twice.path, twice.key];
-    throw new StatscacheError(
-      'SC_CONFIG_INVALID',
-      `setting "${clipped(setting ?? '')}" (config file ${path}): ${inner.length === 0 ? 'given twice' : `member ${clipped(JSON.stringify(inner.join('.')))} given twice`}; JSON keeps only the last, so say it once`,
-    );
-  }
-  return value as Record<string, unknown>;
 }
 
 /** Variables of this prefix that no setting reads: the tests' own (STATSCACHE_TEST_…). */
