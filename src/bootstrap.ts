@@ -26,6 +26,7 @@ import type { ExportTally } from './export-tally.js';
 import { importPayload, stateTooNew } from './commands/snapshot-import.js';
 import { registerPlugins } from '../actors/registry.js';
 import { builtinPlugins } from '../plugins/index.js';
+import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 
@@ -183,11 +184,12 @@ async function readExport(
  * Fills an empty data dir from the peer and returns the config the service runs with: the
  * peer's `/raw` as the history to backfill from when none is configured. A data dir that
  * already holds a snapshot (a restarted replica) is kept as it is: the bootstrap is skipped.
+ * `clock`: the service's (systemClock unless a test injects one); the journal tail is judged by it.
  */
 export async function bootstrapFromPeer(
   config: Config,
   log: Logger,
-  options: { maxBytes?: number; plugins?: readonly unknown[] } = {},
+  options: { maxBytes?: number; plugins?: readonly unknown[]; clock?: Clock } = {},
 ): Promise<Config> {
   const peer = config.bootstrap;
   if (peer === null) return config;
@@ -206,7 +208,8 @@ export async function bootstrapFromPeer(
       "--bootstrap pulls the peer's GET /admin/export, which needs the peer's admin token: set adminToken (STATSCACHE_ADMIN_TOKEN) to the same value as the peer's",
     );
   const url = `${base}/admin/export`;
-  const started = Date.now();
+  // A duration for the log, not a date: monotonic, so a wall clock stepped meanwhile (NTP) does not skew it.
+  const started = performance.now();
   const bytes = await download(url, config.adminToken, options.maxBytes ?? MAX_EXPORT_BYTES, {
     timeoutSeconds: config.exportTimeout,
     idleSeconds: config.bootstrapIdleTimeout,
@@ -226,7 +229,8 @@ export async function bootstrapFromPeer(
     url,
     config,
     { out: (s) => lines.push(s.trim()), err: (s) => lines.push(s.trim()) },
-    Date.now() / 1000,
+    // The clock the service then runs on: a tail message it would refuse as future_timestamp is not journaled.
+    (options.clock ?? systemClock).now() / 1000,
   );
   log.info(
     {
@@ -234,7 +238,7 @@ export async function bootstrapFromPeer(
       bytes: bytes.byteLength,
       generation: payload.meta.generation,
       journalTail: payload.journalTail.length,
-      ms: Date.now() - started,
+      ms: Math.round(performance.now() - started),
       detail: lines.join(' '),
       backfillFrom: withHistory.datagrepper,
     },
