@@ -19,7 +19,7 @@ import { decodeExport, ExportFileError, type ExportPayload } from './export-form
 import { readExportFile } from './export-read.js';
 import { coveredWithoutIds, ownMessagesNotIn } from './import-coverage.js';
 import type { Config } from '../config.js';
-import { aheadOfClock } from '../envelope-limits.js';
+import { checkTimestamp } from '../envelope-limits.js';
 import type { Envelope } from '../envelope.js';
 import { pluginsForConfig } from '../plugin-loader.js';
 import { registerPlugins, type RegisteredPlugin } from '../../actors/registry.js';
@@ -98,7 +98,9 @@ export async function importPayload(
   const path = source;
   // Live intake refuses these (future_timestamp): journaled, one would move every plugin's
   // retention to its date and evict all real history. The rest of the export is still taken.
-  const ahead = (e: Envelope) => aheadOfClock(e.timestamp, e.timestamp, null, nowSeconds, config.maxClockSkew) !== null;
+  // Read by intake's unit rule (milliseconds, microseconds): a journal an older statscache wrote
+  // holds such stamps as sent, and its replay converts them; read as seconds, they were skipped.
+  const ahead = (e: Envelope) => !checkTimestamp(e.timestamp, nowSeconds, config.maxClockSkew).ok;
   const kept = given.journalTail.filter((e) => !ahead(e));
   const skipped = given.journalTail.length - kept.length;
   const payload = skipped === 0 ? given : { ...given, journalTail: kept };

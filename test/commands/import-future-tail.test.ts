@@ -69,6 +69,39 @@ describe('snapshot import of an export whose journal tail holds a message dated 
     }
   }, 60_000);
 
+  it('reads a tail timestamp in milliseconds or microseconds as live intake and replay do, before judging it', async () => {
+    const payload = await backup();
+    const real = payload.journalTail.length;
+    const first = payload.journalTail[0] as unknown as Record<string, unknown>;
+    const seconds = first['timestamp'] as number;
+    // Intake converts these at every door (checkTimestamp); a journal an older statscache wrote
+    // holds them as sent, and its replay converts them. The import read them as seconds: skipped.
+    const inUnits = [
+      { ...first, msg_id: 'in-ms', timestamp: seconds * 1e3 },
+      { ...first, msg_id: 'in-us', timestamp: seconds * 1e6 },
+      // 2096 in milliseconds: ahead once converted, skipped as before.
+      { ...first, msg_id: 'ms-2096', timestamp: FUTURE * 1e3 },
+    ];
+    const file = join(dir.path, 'units.scx');
+    writeFileSync(file, encodeExport({ ...payload, journalTail: [...payload.journalTail, ...(inUnits as never[])] }));
+
+    const target = join(dir.path, 'target-units');
+    const imported = await runCli(['snapshot', 'import', file, '--data-dir', target]);
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stdout).toContain(`${real + 2} journal messages added (0 already present)`);
+    expect(imported.stdout).toMatch(/; 1 journal message skipped: dated more than 300 s ahead/);
+
+    const store = new DataStore(target, { readOnly: true });
+    try {
+      const journal = new Journal(store, { dedupeWindow: 1000, onWriteError: () => undefined });
+      const ids = [...journal.after(0, { remember: false })].map((e) => String(e.envelope.msg_id));
+      // Before the fix: neither in-ms nor in-us was journaled (3 skipped).
+      expect(ids.filter((id) => id.startsWith('in-') || id === 'ms-2096')).toEqual(['in-ms', 'in-us']);
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+
   it('warns, without refusing, when the state itself was taken far ahead of the clock', async () => {
     const payload = await backup();
     const ahead = join(dir.path, 'taken-ahead.scx');
