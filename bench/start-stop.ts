@@ -11,7 +11,9 @@
  * Data dirs: `empty` (a fresh one per run) and `fixtures` (a copy per run of one made here: the
  * 510 fixtures, a snapshot, then the 510 again with new ids, left in the journal).
  * At ready, the CPU each thread had used (from /proc/PID/task) is summed by thread name
- * (`main`: the main thread; `node`: the worker threads, V8's and libuv's).
+ * (`main`: the main thread; `node`: the worker threads, V8's and libuv's), and the process's
+ * own (/proc/PID/stat: threads already ended included) is taken: the stop's CPU is the run's
+ * less that, so a change to the start and one to the stop can be told apart.
  */
 import '../src/msgpack-strings.js';
 import { spawn } from 'node:child_process';
@@ -48,6 +50,13 @@ async function makeFixtures(dir: string): Promise<void> {
 }
 
 /** CPU seconds each thread of `pid` has used, summed by thread name (comm). */
+/** CPU seconds the process `pid` has used, its ended threads included (utime + stime). */
+function processCpu(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
 function threadCpu(pid: number): Record<string, number> {
   const out: Record<string, number> = {};
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
@@ -67,6 +76,8 @@ interface Run {
   readyS: number;
   wallS: number;
   cpuS: number;
+  /** The process's CPU from ready to its exit (SIGTERM, the stop, the exit itself). */
+  stopCpuS: number;
   threads: Record<string, number>;
 }
 
@@ -79,6 +90,7 @@ function once(dist: string, dataDir: string): Promise<Run> {
   });
   let readyS = Number.NaN;
   let threads: Record<string, number> = {};
+  let atReady = Number.NaN;
   let stderr = '';
   let buffered = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -89,6 +101,7 @@ function once(dist: string, dataDir: string): Promise<Run> {
     // /usr/bin/time's only child is node.
     const node = Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(' ')[0]);
     threads = threadCpu(node);
+    atReady = processCpu(node);
     process.kill(node, 'SIGTERM');
   });
   return new Promise((res, rej) =>
@@ -96,7 +109,8 @@ function once(dist: string, dataDir: string): Promise<Run> {
       const m = /TIME ([\d.]+) ([\d.]+) ([\d.]+)/.exec(stderr);
       if (code !== 0 || !m || Number.isNaN(readyS))
         return rej(new Error(`run failed (${code}):\n${stderr}\n${buffered.slice(-2000)}`));
-      res({ readyS, wallS: Number(m[1]), cpuS: Number(m[2]) + Number(m[3]), threads });
+      const cpuS = Number(m[2]) + Number(m[3]);
+      res({ readyS, wallS: Number(m[1]), cpuS, stopCpuS: +(cpuS - atReady).toFixed(2), threads });
     }),
   );
 }
@@ -131,11 +145,13 @@ try {
 } finally {
   rmSync(root, { recursive: true, force: true });
 }
-console.log('\ndata dir\tbuild\tmedian ready s\tmedian wall s\tmedian CPU s (user+sys)\tmedian CPU at ready by thread');
+console.log(
+  '\ndata dir\tbuild\tmedian ready s\tmedian wall s\tmedian CPU s (user+sys)\tmedian stop CPU s\tmedian CPU at ready by thread',
+);
 for (const [key, runs] of results) {
   const names = [...new Set(runs.flatMap((r) => Object.keys(r.threads)))];
   const byThread = Object.fromEntries(names.map((n) => [n, median(runs.map((r) => r.threads[n] ?? 0))]));
   console.log(
-    `${key}\t${median(runs.map((r) => r.readyS))}\t${median(runs.map((r) => r.wallS))}\t${median(runs.map((r) => r.cpuS))}\t${JSON.stringify(byThread)}`,
+    `${key}\t${median(runs.map((r) => r.readyS))}\t${median(runs.map((r) => r.wallS))}\t${median(runs.map((r) => r.cpuS))}\t${median(runs.map((r) => r.stopCpuS))}\t${JSON.stringify(byThread)}`,
   );
 }
