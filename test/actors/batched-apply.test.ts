@@ -3,6 +3,8 @@
  * every plugin must end exactly where dispatch() leaves it (state digest, rows, counters),
  * whatever the batch boundaries, and one runtime failing must not cost the others their messages.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { definePlugin } from '../../actors/plugin-api.js';
 import { PluginHost } from '../../actors/plugin-host.js';
@@ -126,5 +128,33 @@ describe('applying a batch plugin by plugin', () => {
     host.applyQueued();
     expect(seen).toEqual(['error at 100', 'quarantined at 100', 'restoring at 100']);
     expect(host.get('flaky')?.stats().counters).toMatchObject({ applied: 4, lastMessageAt: 210 });
+  });
+
+  it('keeps no row a batch replaced alive once the batch is applied (the undo slots are released)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const written: WeakRef<object>[] = [];
+    const keeper = definePlugin<{ timestamp: number; n: number; pad: string }>({
+      name: 'Keeper',
+      summary: 's',
+      description: 'd',
+      columns: ['n'],
+      key: ['timestamp'],
+      update(m, { rows }) {
+        const row = { timestamp: 100, n: m.timestamp, pad: 'x'.repeat(64) + m.timestamp };
+        written.push(new WeakRef(row));
+        rows.set('100', row);
+      },
+    });
+    const host = new PluginHost(registerPlugins([keeper]), () => {});
+    // Each message replaces the one row: the second's row is the third's undo entry.
+    for (const t of [1, 2, 3]) host.queue(createPluginMessage({ topic: 'a', timestamp: t, msg: {} }, deriveMeta), [0]);
+    host.applyQueued();
+    expect(host.get('keeper')?.stats().counters).toMatchObject({ applied: 3 });
+    // WeakRef targets are held until the current job ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    expect(written.map((w) => w.deref() !== undefined)).toEqual([false, false, true]);
+    host.stop();
   });
 });

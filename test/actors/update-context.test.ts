@@ -1,7 +1,9 @@
 import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
+import { bucketEnd } from '../../actors/interval.js';
 import { definePlugin, rowsOf } from '../../actors/plugin-api.js';
 import { PluginHost } from '../../actors/plugin-host.js';
+import { PluginRuntime } from '../../actors/plugin-runtime.js';
 import { registerPlugins } from '../../actors/registry.js';
 import { createPluginMessage } from '../../src/message.js';
 import { deriveMeta } from '../../src/meta/index.js';
@@ -10,6 +12,9 @@ import { deriveMeta } from '../../src/meta/index.js';
 // this test is about, and visible only through V8's own intrinsic.
 setFlagsFromString('--allow-natives-syntax');
 const isSmi = new Function('v', 'return %IsSmi(v)') as (v: unknown) => boolean;
+const prepare = new Function('f', '%PrepareFunctionForOptimization(f)') as (f: unknown) => void;
+const optimizeNext = new Function('f', '%OptimizeFunctionOnNextCall(f)') as (f: unknown) => void;
+const optimized = new Function('f', 'return (%GetOptimizationStatus(f) & 16) !== 0') as (f: unknown) => boolean;
 
 type Latest = { topic: string; timestamp: number };
 type Counted = { timestamp: number; topic: string; n: number };
@@ -66,5 +71,24 @@ describe('update context', () => {
     const stored = [...rt.inspect().rows.values()].map((r) => r.timestamp);
     expect(stored).toEqual([1_700_000_040, 1_700_000_100]);
     expect(stored.map(isSmi)).toEqual([true, true]);
+  });
+
+  it("gives a bucketed plugin bucketEnd()'s bucket, unboxed, from the runtime's optimized loop too", () => {
+    const host = new PluginHost(registerPlugins([counted]), (_, err) => {
+      throw err;
+    });
+    const rt = host.get('counted-1m');
+    if (!rt) throw new Error('not registered');
+    const applyAt = PluginRuntime.prototype.applyAt;
+    const times = [1_700_000_000.25, 1_700_000_039.999, 1_700_000_040, 1_700_000_059.5, 1_700_000_060, 1_700_003_599];
+    seen.length = 0;
+    prepare(applyAt);
+    for (const t of times.slice(0, 3)) rt.send(msg('a.b.c.d', t));
+    optimizeNext(applyAt);
+    for (const t of times.slice(3)) rt.send(msg('a.b.c.d', t));
+    expect(optimized(applyAt)).toBe(true);
+    expect(seen).toEqual(times.map((t) => bucketEnd(t, 60)));
+    expect(seen.map(isSmi)).toEqual(times.map(() => true));
+    host.stop();
   });
 });
