@@ -69,7 +69,10 @@ export interface BusSubscription {
   /** Endpoints actually bound (wildcard ports resolved), then those connected to. */
   readonly bound: readonly string[];
   readonly connected: readonly string[];
-  /** Resolves when every receive loop has ended (after close(), or on failure). */
+  /**
+   * Resolves when every receive loop has ended (after close(), or on failure) and libzmq has
+   * let go of each socket closed by then: its bound ports can be bound again (bus-release.ts).
+   */
   readonly done: Promise<void>;
   /** The state of each `--connect` endpoint, in configuration order. */
   endpoints(): EndpointStatus[];
@@ -94,6 +97,7 @@ export interface SocketHooks {
 
 export interface OpenSockets {
   readonly bound: readonly string[];
+  /** As BusSubscription's: the loops ended and the closed sockets released. */
   readonly done: Promise<void>;
   close(): void;
 }

@@ -214,7 +214,9 @@ if (sockets) {
       flush();
       // A receive loop waiting for credit would keep the thread alive after close.
       resume?.();
-      port.close();
+      // The thread's exit is what the main thread's close() waits for: not before libzmq has
+      // closed the bound ports (bus-release.ts), which it does on its own thread, after close().
+      void sockets.done.then(() => port.close());
     }
   });
   post({ type: 'ready', bound: [...sockets.bound] });

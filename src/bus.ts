@@ -20,6 +20,7 @@ import {
 } from './bus-options.js';
 import { bindQueue, HARD_FRAME_FACTOR } from './bus-queue.js';
 import { receiveLoop, subscriberOptions } from './bus-receive.js';
+import { allReleased, whenReleased } from './bus-release.js';
 import type { ProxyOptions } from './proxy-options.js';
 import { type BusProxy, runProxy } from './proxy-relay.js';
 
@@ -57,10 +58,17 @@ function newSocket(
 export async function openSockets(options: BusOptions, hooks: SocketHooks): Promise<OpenSockets> {
   const sockets: { sock: Subscriber; source: string }[] = [];
   let closing = false;
+  /** zmq_close() returns before libzmq has closed a listener's port (bus-release.ts). */
+  const releases: Promise<void>[] = [];
   const closeAll = () => {
     closing = true;
-    for (const { sock } of sockets) if (!sock.closed) sock.close();
+    for (const { sock } of sockets) {
+      if (sock.closed) continue;
+      releases.push(whenReleased(sock));
+      sock.close();
+    }
   };
+  const closedReleased = () => allReleased(releases);
   const bound: string[] = [];
   try {
     if (options.bind.length > 0) {
@@ -79,11 +87,14 @@ export async function openSockets(options: BusOptions, hooks: SocketHooks): Prom
     for (const { sock } of sockets) for (const prefix of options.topics) sock.subscribe(prefix);
   } catch (err) {
     closeAll();
+    // An endpoint bound before the one refused is free again when the start fails.
+    await closedReleased();
     throw err;
   }
 
+  // A socket still open (its loop failed, close() not called) is not waited for: it never would be.
   const done = Promise.all(sockets.map(({ sock, source }) => receiveLoop(sock, source, hooks, () => closing))).then(
-    () => undefined,
+    closedReleased,
   );
   return { bound, done, close: closeAll };
 }
