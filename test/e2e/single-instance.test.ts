@@ -58,8 +58,10 @@ describe('one instance per port and per data dir', () => {
 
   const dirs = [tempDir(), tempDir(), tempDir()];
   const running = new Set<RunningService>();
+  // Holders with the bus on the main thread: what they hold is the port and the data dir (the
+  // refused serves keep the default, and the --bind case tries both).
   const start = async (args: string[]) => {
-    const s = await startService(args);
+    const s = await startService([...args, '--bus-thread', 'false']);
     running.add(s);
     await eventually(
       async () => ((await getJson(`${s.base}/readyz`)).status === 200 ? true : undefined),
