@@ -152,7 +152,8 @@ describe.concurrent(`a bus message nested ${MAX_MESSAGE_DEPTH} deep under --max-
         );
         history.messages.push(JSON.parse(deepEnvelope(MAX_MESSAGE_DEPTH, kind, now, `2026-backfilled-deep-${kind}`)));
       }
-      const extra = ['--datagrepper', history.url];
+      // No bus message here: the bus thread, which decodes only ZeroMQ, would cost each start its worker.
+      const extra = ['--datagrepper', history.url, '--bus-thread', 'false'];
       const data = dir();
       const svc = await start(data, extra);
       const total = real.length + deep.length;
@@ -174,7 +175,8 @@ describe.concurrent(`a bus message nested ${MAX_MESSAGE_DEPTH} deep under --max-
     const broker = await sharedBroker();
     try {
       const topic = `org.test.statscache.deepmsg.${randomUUID().slice(0, 8)}`;
-      const extra = ['--amqp', broker.url, '--amqp-binding', topic];
+      // No ZeroMQ message here: the bus thread, which decodes only ZeroMQ, would cost each start its worker.
+      const extra = ['--amqp', broker.url, '--amqp-binding', topic, '--bus-thread', 'false'];
       const data = dir();
       const svc = await start(data, extra);
       await consumingInput(svc);
