@@ -16,7 +16,15 @@ import {
 } from '../helpers/browser.js';
 import type { RawEnvelope } from '../helpers/fixtures.js';
 import { freePort } from '../helpers/free-port.js';
-import { eventually, fat, perCategory, samplesBatch, startLive, type Live } from '../ws/harness.js';
+import { eventually, fat, perCategory, samplesBatch, startLive as harnessStartLive, type Live } from '../ws/harness.js';
+
+/**
+ * The services here with the bus on the main thread: the pages are under test, not how messages
+ * arrive, and the bus thread cost each of the nine in-process starts ~0.2 s of CPU and 1-2 s of
+ * wall on the loaded 2-core box (its worker loading ZeroMQ and the decoder).
+ */
+const startLive: typeof harnessStartLive = (flags = {}, opts = {}) =>
+  harnessStartLive({ busThread: false, ...flags }, opts);
 
 type VolumeRow = { timestamp: number; category: string; volume: number };
 type ReleaseRow = { timestamp: number; category: string; category_constraint: string; message: string };
