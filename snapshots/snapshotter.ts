@@ -6,10 +6,11 @@ import { FORMAT_VERSION, type PluginRecord, type SnapshotMeta } from './format.j
 import type { DataStore, SlotCut } from './lmdb-store.js';
 import type { NotLoadedMark } from './not-loaded.js';
 import type { RestoreReport } from './restore.js';
+import { nothingWritten, RestoredBaseline } from './restored-baseline.js';
 import { SnapshotCancelledError } from './snapshot-cancelled.js';
 import { Pacer } from './snapshot-pacer.js';
 import { encodedValue, recordOf } from './snapshot-record.js';
-import type { SnapshotReport, SnapshotterOptions } from './snapshotter-options.js';
+import type { Position, SnapshotReport, SnapshotterOptions } from './snapshotter-options.js';
 
 export { SnapshotCancelledError } from './snapshot-cancelled.js';
 export type { Position, SnapshotReport, SnapshotterOptions } from './snapshotter-options.js';
@@ -49,9 +50,11 @@ export class Snapshotter {
     runtimes: readonly PluginRuntime[],
     private readonly store: DataStore,
     private readonly options: SnapshotterOptions,
-    restored: Pick<RestoreReport, 'meta' | 'migrated' | 'retained' | 'retainedSlot'>,
+    restored: Pick<RestoreReport, 'meta' | 'migrated' | 'retained' | 'retainedSlot'> &
+      Partial<Pick<RestoreReport, 'restored'>>,
   ) {
     this.generation = restored.meta?.generation ?? 0;
+    this.baseline = RestoredBaseline.of(runtimes, restored, options.slots);
     // Other slots hold older generations (or nothing): their next write must be whole.
     const whole = (slot: number, ident: string) => slot !== restored.meta?.slot || restored.migrated.includes(ident);
     this.tracked = runtimes.map((runtime) => ({
@@ -87,6 +90,8 @@ export class Snapshotter {
    * after a stop meanwhile goes on from there.
    */
   private readonly behind = new Map<string, NotLoadedMark>();
+  /** The generation restored, while no snapshot of this run has been written (restored-baseline.ts). */
+  private readonly baseline: RestoredBaseline | null;
 
   /** Where a loaded plugin's state stops while it is caught up; null once it holds every record written. */
   hold(ident: string, mark: NotLoadedMark | null): void {
@@ -119,26 +124,21 @@ export class Snapshotter {
     this.cancelled = true;
   }
 
+  /** Nothing happened since the newest generation on disk (written or restored): it is still exact. */
+  private unchanged(position: Position): boolean {
+    if (this.baseline?.generation === this.generation)
+      return this.baseline.holds(this.tracked, position, this.retained, this.behind);
+    const sameCuts = this.tracked.every((t) => t.runtime.position === t.lastCut);
+    return this.generation > 0 && position.journalSeq === this.lastSeq && sameCuts;
+  }
+
   private async write(writeUnchanged?: () => boolean): Promise<SnapshotReport> {
     if (this.cancelled) throw new SnapshotCancelledError();
     const started = performance.now();
     const position = this.options.position();
-    // Nothing happened since the last snapshot: the newest generation on disk is still exact.
-    if (
-      this.generation > 0 &&
-      position.journalSeq === this.lastSeq &&
-      this.tracked.every((t) => t.runtime.position === t.lastCut) &&
-      writeUnchanged?.() !== true
-    ) {
-      return {
-        generation: this.generation,
-        slot: this.generation % this.options.slots,
-        journalSeq: position.journalSeq,
-        durationMs: 0,
-        written: 0,
-        removed: 0,
-        bytes: 0,
-      };
+    if (this.unchanged(position) && writeUnchanged?.() !== true) {
+      const restoredSlot = this.baseline?.generation === this.generation ? this.baseline.slot : null;
+      return nothingWritten(this.generation, restoredSlot ?? this.generation % this.options.slots, position);
     }
     const turnClock = this.options.turnClock ?? (() => performance.now());
     const cutStarted = turnClock();

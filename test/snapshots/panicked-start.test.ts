@@ -32,7 +32,7 @@ describe('a start on a data file that failed for good (MDB_PANIC)', () => {
     ])) as Record<string, Outcome | string[]>;
     expect(fault.fired()).toBeGreaterThan(0);
     expect(r['firstSettled']).toBe('ok');
-    expect(r['firstStop']).toBe('ok');
+    expect(r['firstClose']).toBe('ok');
     expect(r['snapshot']).toMatchObject({ name: 'DataFilePanicError', code: 'SC_DATA_FILE_PANIC' });
     const start = r['start'] as { name?: string; code?: string; message: string };
     expect(start).toMatchObject({ name: 'StatscacheError', code: 'SC_DATA_FILE_PANIC' });
