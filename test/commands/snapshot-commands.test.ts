@@ -464,7 +464,12 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
   });
 
   it('lists a damaged generation as unreadable and exports the previous good one', async () => {
+    // A second generation over the imported one: the start and stop above took nothing new in,
+    // so its stop wrote none (the generation restored is still the state).
+    const replayed = await runCli(['journal', 'replay', '--from', '0', '--data-dir', target.path]);
+    expect(replayed.code, replayed.stderr).toBe(0);
     const listed = await list(target.path);
+    expect(listed.generations.map((g) => g.generation)).toEqual([2, 1]);
     const [newest, previous] = listed.generations;
     expect(newest?.status).toBe('ok');
     expect(previous?.status).toBe('ok');
