@@ -42,6 +42,8 @@ export function releaseSlowPlugin(file: string): void {
 export const FLOOD_SEND_HWM = 8;
 
 export type Send = (topic: string, body: string) => Promise<void>;
+/** A Send that also takes a body already encoded. */
+export type SendBytes = (topic: string, body: string | Buffer) => Promise<void>;
 
 /** PUB/SUB drops what is sent before the subscription arrives: probe (counted and skipped) until the service has seen one. */
 const joinedBy = (pub: Publisher, svc: RunningService): Promise<void> =>
@@ -51,7 +53,7 @@ const joinedBy = (pub: Publisher, svc: RunningService): Promise<void> =>
 export async function relay(options: { sendHighWaterMark?: number } = {}): Promise<{
   endpoint: string;
   join(svc: RunningService): Promise<void>;
-  send: Send;
+  send: SendBytes;
   close(): void;
 }> {
   const pub = new Publisher({ linger: 0, ...options });
@@ -65,7 +67,7 @@ export async function relay(options: { sendHighWaterMark?: number } = {}): Promi
 }
 
 /** A publisher that --connects to a --bind service with a short queue of its own (FLOOD_SEND_HWM), joined once a probe gets through. */
-export async function floodPublisher(svc: RunningService): Promise<{ send: Send; close(): void }> {
+export async function floodPublisher(svc: RunningService): Promise<{ send: SendBytes; close(): void }> {
   const pub = new Publisher({ linger: 0, sendHighWaterMark: FLOOD_SEND_HWM });
   pub.connect(svc.bound);
   await joinedBy(pub, svc);
