@@ -267,8 +267,10 @@ export async function startBroker(
     startMs,
     ctl,
     restartApp: async () => {
-      await ctl('stop_app');
-      await ctl('start_app');
+      // stop_app and start_app are rabbit:stop() and rabbit:start() called over the Erlang
+      // distribution (rabbitmq-cli's StopAppCommand and StartAppCommand): one rabbitmqctl calls
+      // both, instead of an Erlang VM booted for each (~1.2 s of CPU and seconds of wall each).
+      await ctl('eval', 'ok = rabbit:stop(), ok = rabbit:start().');
       // The same signal as at start (untilAccepting above), not `rabbitmqctl await_startup`: one more
       // Erlang VM booted, 1.1 to 3 s per restart here, to learn what the handshake tells.
       const gone = () => child.exitCode !== null || child.signalCode !== null;
