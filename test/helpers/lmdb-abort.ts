@@ -1,4 +1,5 @@
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 
 /**
  * lmdb-js 3.5.6 may overrun its heap on a page write the file refused (README, runbook "Disk
@@ -92,4 +93,32 @@ export async function retryingLmdbEnds(
   throw new Error(
     `each of ${attempts} runs ended before its checks: ${ends.map((e, i) => `run ${i + 1}: ${LMDB_END_CAUSE[e]}`).join('; ')}`,
   );
+}
+
+/**
+ * The last stdout line of `node helper …args(attempt)`, parsed: a helper child that refuses
+ * LMDB writes to itself and reports as JSON. A child ended by lmdb-js's heap overrun (SIGABRT)
+ * is run again with the next attempt's arguments (a fresh seed), at most `attempts` times.
+ */
+export async function helperReport<T>(
+  helper: string,
+  args: (attempt: number) => string[],
+  timeoutMs: number,
+  attempts = 3,
+): Promise<T> {
+  let report: T | undefined;
+  await retryingLmdbEnds(attempts, async (attempt) => {
+    try {
+      const { stdout } = await promisify(execFile)(process.execPath, [helper, ...args(attempt)], {
+        timeout: timeoutMs,
+      });
+      report = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as T;
+      return 'done';
+    } catch (err) {
+      if ((err as { signal?: unknown }).signal === 'SIGABRT') return 'aborted';
+      throw err;
+    }
+  });
+  if (report === undefined) throw new Error(`${helper} reported nothing`);
+  return report;
 }

@@ -1,11 +1,9 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { retryingLmdbEnds } from '../helpers/lmdb-abort.js';
+import { helperReport } from '../helpers/lmdb-abort.js';
 
 const HELPER = fileURLToPath(new URL('../helpers/streamed-appends.mjs', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'statscache-misreported-append-'));
@@ -28,21 +26,11 @@ describe('single-message journal appends streamed onto a disk that starts refusi
     // refused page write is a chance of lmdb-js's own heap overrun (helpers/lmdb-abort.ts: the
     // child ends on SIGABRT, 'malloc(): invalid size', 2 children of 48 at load ~8): such a run
     // is made again with the next seed, and fails the test if every one ends so.
-    let report: Report | undefined;
-    await retryingLmdbEnds(3, async (attempt) => {
-      const seed = String(6 + attempt);
-      try {
-        const { stdout } = await promisify(execFile)(process.execPath, [HELPER, root, '1048576', '20', '6', seed], {
-          timeout: 60_000,
-        });
-        report = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Report;
-        return 'done';
-      } catch (err) {
-        if ((err as { signal?: unknown }).signal === 'SIGABRT') return 'aborted';
-        throw err;
-      }
-    });
-    if (report === undefined) throw new Error('no run of the helper reported');
+    const report = await helperReport<Report>(
+      HELPER,
+      (attempt) => [root, '1048576', '20', '6', String(6 + attempt)],
+      60_000,
+    );
     expect(report.dirs).toBe(20);
     expect(report.failed).toBeGreaterThan(0); // the limit was reached: commits did fail
     expect(report.appends - report.failed).toBeGreaterThan(20 * 200); // and most went in before it
