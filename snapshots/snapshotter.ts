@@ -6,7 +6,7 @@ import { FORMAT_VERSION, type PluginRecord, type SnapshotMeta } from './format.j
 import type { DataStore, SlotCut } from './lmdb-store.js';
 import type { NotLoadedMark } from './not-loaded.js';
 import type { RestoreReport } from './restore.js';
-import { nothingWritten, RestoredBaseline } from './restored-baseline.js';
+import { NewestGeneration, nothingWritten } from './newest-generation.js';
 import { SnapshotCancelledError } from './snapshot-cancelled.js';
 import { Pacer } from './snapshot-pacer.js';
 import { encodedValue, recordOf } from './snapshot-record.js';
@@ -37,12 +37,11 @@ export class Snapshotter {
    * whose next write is whole has none until that write's cut: a reader held from start-up
    * would make the log keep every write of the replay for a slot that never reads them.
    */
-  private readonly tracked: { runtime: PluginRuntime; slots: (ChangeCursor | null)[]; lastCut: number }[];
+  private readonly tracked: { runtime: PluginRuntime; slots: (ChangeCursor | null)[] }[];
   private generation: number;
   /** `${slot}\0${ident}` pairs that must be rewritten whole (stale or migrated). */
   private readonly rewrite = new Set<string>();
   private chain: Promise<unknown> = Promise.resolve();
-  private lastSeq = -1;
   /** Set by cancel(): no snapshot is written from now on. */
   private cancelled = false;
 
@@ -54,7 +53,7 @@ export class Snapshotter {
       Partial<Pick<RestoreReport, 'restored'>>,
   ) {
     this.generation = restored.meta?.generation ?? 0;
-    this.baseline = RestoredBaseline.of(runtimes, restored, options.slots);
+    this.newest = NewestGeneration.restored(runtimes, restored, options.slots);
     // Other slots hold older generations (or nothing): their next write must be whole.
     const whole = (slot: number, ident: string) => slot !== restored.meta?.slot || restored.migrated.includes(ident);
     this.tracked = runtimes.map((runtime) => ({
@@ -62,7 +61,6 @@ export class Snapshotter {
       slots: Array.from({ length: options.slots }, (_, slot) =>
         whole(slot, runtime.ident) ? null : runtime.openReader(),
       ),
-      lastCut: -1,
     }));
     for (let slot = 0; slot < options.slots; slot++) {
       for (const { runtime } of this.tracked)
@@ -90,8 +88,8 @@ export class Snapshotter {
    * after a stop meanwhile goes on from there.
    */
   private readonly behind = new Map<string, NotLoadedMark>();
-  /** The generation restored, while no snapshot of this run has been written (restored-baseline.ts). */
-  private readonly baseline: RestoredBaseline | null;
+  /** The newest generation on disk, restored or written, when it can still be exact (newest-generation.ts). */
+  private newest: NewestGeneration | null;
 
   /** Where a loaded plugin's state stops while it is caught up; null once it holds every record written. */
   hold(ident: string, mark: NotLoadedMark | null): void {
@@ -124,22 +122,19 @@ export class Snapshotter {
     this.cancelled = true;
   }
 
-  /** Nothing happened since the newest generation on disk (written or restored): it is still exact. */
-  private unchanged(position: Position): boolean {
-    if (this.baseline?.generation === this.generation)
-      return this.baseline.holds(this.tracked, position, this.retained, this.behind);
-    const sameCuts = this.tracked.every((t) => t.runtime.position === t.lastCut);
-    return this.generation > 0 && position.journalSeq === this.lastSeq && sameCuts;
+  /** The newest generation on disk (written or restored) when nothing happened since: it is still exact; else null. */
+  private unchanged(position: Position): NewestGeneration | null {
+    const newest = this.newest;
+    if (newest?.generation !== this.generation) return null;
+    return newest.holds(this.tracked, position, this.retained, this.behind) ? newest : null;
   }
 
   private async write(writeUnchanged?: () => boolean): Promise<SnapshotReport> {
     if (this.cancelled) throw new SnapshotCancelledError();
     const started = performance.now();
     const position = this.options.position();
-    if (this.unchanged(position) && writeUnchanged?.() !== true) {
-      const restoredSlot = this.baseline?.generation === this.generation ? this.baseline.slot : null;
-      return nothingWritten(this.generation, restoredSlot ?? this.generation % this.options.slots, position);
-    }
+    const exact = this.unchanged(position);
+    if (exact !== null && writeUnchanged?.() !== true) return nothingWritten(this.generation, exact.slot, position);
     const turnClock = this.options.turnClock ?? (() => performance.now());
     const cutStarted = turnClock();
     const generation = this.generation + 1;
@@ -161,6 +156,8 @@ export class Snapshotter {
     let written = 0;
     let removed = 0;
     let bytes = 0;
+    /** The meta this snapshot writes, once built: what the next one compares against once it is committed. */
+    const built: { meta?: SnapshotMeta } = {};
     const rewritten: string[] = [];
     const copyFrom = this.retainedFrom !== null && !this.retainedCopied.has(slot) ? this.retainedFrom : null;
     const pacer = new Pacer(this.options, () => this.cancelled);
@@ -213,6 +210,7 @@ export class Snapshotter {
           ...(position.keyBudget ? { keyBudget: position.keyBudget } : {}),
         };
         batch.putMeta(slot, encodeChecked(meta));
+        built.meta = meta;
         pacer.end();
       });
     } finally {
@@ -222,10 +220,10 @@ export class Snapshotter {
     for (const [i, t] of this.tracked.entries()) {
       const cut = (cuts[i] as { cut: SnapshotCut }).cut;
       t.runtime.advanceReader(t.slots[slot] as ChangeCursor, cut.position);
-      t.lastCut = cut.position;
     }
     this.generation = generation;
-    this.lastSeq = position.journalSeq;
+    const positions = cuts.map(({ cut }) => cut.position);
+    this.newest = built.meta === undefined ? null : NewestGeneration.written(built.meta, positions);
     for (const r of rewritten) this.rewrite.delete(r);
     if (copyFrom !== null) {
       this.retainedCopied.add(slot);
