@@ -1,5 +1,7 @@
 import {
+  accessSync,
   closeSync,
+  constants,
   fsyncSync,
   openSync,
   realpathSync,
@@ -24,13 +26,11 @@ import { CommandError } from './common.js';
  * what the command prints must then stay out of a stream that may be stdout.
  */
 export function writeExportFile(path: string, bytes: Uint8Array): 'replaced' | 'streamed' {
-  const target = existingTarget(path);
-  if (target?.isDirectory()) throw new CommandError(`${path} is a folder: name a file to export to`, 2);
-  if (target !== null && !target.isFile()) {
+  const real = replacedFile(path);
+  if (real === null) {
     writeInPlace(path, bytes);
     return 'streamed';
   }
-  const real = target === null ? path : realpathSync(path);
   const tmp = `${real}.tmp-${process.pid}`;
   let fd: number;
   try {
@@ -56,6 +56,32 @@ export function writeExportFile(path: string, bytes: Uint8Array): 'replaced' | '
     rmSync(tmp, { force: true });
     throw new CommandError(`could not write ${path}: ${codeOf(err)}; nothing was written there`, 1);
   }
+}
+
+/**
+ * The operator mistakes writeExportFile would refuse `path` for, with the same errors, found
+ * before the data dir is opened: the store check and the whole read came first, and only then
+ * was a mistyped destination refused. Creates and opens nothing (a pipe opened here would be
+ * taken for the whole export by its reader), so it asks for the permission the write needs; the
+ * write still says what went wrong should the place change in between.
+ */
+export function checkExportTarget(path: string): void {
+  const real = replacedFile(path);
+  // The temporary file is created in the folder (write and search); a stream is opened for writing.
+  const [where, mode] = real === null ? [path, constants.W_OK] : [dirname(real), constants.W_OK | constants.X_OK];
+  try {
+    accessSync(where, mode);
+  } catch (err) {
+    throw operatorError(err, where);
+  }
+}
+
+/** The file an export replaces (a symlink's target), or null for one written in place (a pipe, a device). */
+function replacedFile(path: string): string | null {
+  const target = existingTarget(path);
+  if (target?.isDirectory()) throw new CommandError(`${path} is a folder: name a file to export to`, 2);
+  if (target !== null && !target.isFile()) return null;
+  return target === null ? path : realpathSync(path);
 }
 
 function existingTarget(path: string): Stats | null {

@@ -5,7 +5,7 @@ import type { DataStore } from '../../snapshots/lmdb-store.js';
 import type { SnapshotMeta } from '../../snapshots/format.js';
 import { type CommandIO, CommandError, commandConfig, type DataDirOptions, openStore } from './common.js';
 import { isDecimal } from '../http/query-params.js';
-import { writeExportFile } from './export-file.js';
+import { checkExportTarget, writeExportFile } from './export-file.js';
 import { encodeExport } from './export-format.js';
 import { newestGood } from './generations.js';
 import { inSeqRanges } from '../../snapshots/replay-skip.js';
@@ -25,6 +25,9 @@ export function runSnapshotExport(
   // Decimal text only: Number("") is 0, which carried no journal at all.
   if ((opts.journalTail !== undefined && !isDecimal(opts.journalTail.trim())) || !Number.isFinite(tail) || tail < 0)
     throw new CommandError(`--journal-tail ${JSON.stringify(opts.journalTail)} must be a number of seconds >= 0`, 2);
+  const target = resolve(file);
+  // Refused before the store is checked (a child process) and read: the data is not the mistake.
+  checkExportTarget(target);
   const store = openStore(config.dataDir, { readOnly: true });
   try {
     const built = buildExport(store, new Journal(store, { dedupeWindow: 1000, onWriteError: () => undefined }), tail);
@@ -35,7 +38,6 @@ export function runSnapshotExport(
         `no readable snapshot generation in ${config.dataDir}; nothing to export: while the service runs, take one with \`statscache snapshot take\` (or wait for the next --snapshot-interval); with it stopped, \`statscache journal replay --from 0\` rebuilds one from the journal`,
       );
     const { bytes, meta, plugins, entries, journalMessages } = built.export;
-    const target = resolve(file);
     const how = writeExportFile(target, bytes);
     // Streamed (a pipe, /dev/stdout): the line goes to stderr, never into the export.
     (how === 'streamed' ? io.err : io.out)(

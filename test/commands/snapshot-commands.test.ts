@@ -241,20 +241,27 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
   it('export to a folder, a missing folder, a symlink or a pipe: a clear refusal, or the bytes where they were asked', async () => {
     const folder = join(scratch.path, 'a-folder');
     mkdirSync(folder);
-    const toFolder = await runCli(['snapshot', 'export', folder, '--data-dir', source.path]);
+    // The destination is refused before the data dir is opened: a data dir whose store check
+    // fails (a data file LMDB refuses), or one that does not exist, still gets the destination's
+    // refusal. Before, the store was checked (a child process) and read first: these failed
+    // with "is damaged" and "no statscache data", exit 1.
+    const damaged = join(scratch.path, 'damaged-data-dir');
+    mkdirSync(damaged);
+    writeFileSync(join(damaged, 'statscache.lmdb'), 'not an LMDB file');
+    const missing = join(scratch.path, 'no-data-dir');
+    const [toFolder, noFolder] = await Promise.all([
+      runCli(['snapshot', 'export', folder, '--data-dir', damaged]),
+      runCli(['snapshot', 'export', join(scratch.path, 'nope', 'x.scx'), '--data-dir', missing]),
+    ]);
     expect(toFolder.code).toBe(2);
     expect(toFolder.stderr).toMatch(/is a folder: name a file/);
     // Nothing left beside it (the rename failed after a full write, and the tmp file stayed).
     expect(readdirSync(scratch.path).filter((f) => f.includes('.tmp-'))).toEqual([]);
-    const noFolder = await runCli([
-      'snapshot',
-      'export',
-      join(scratch.path, 'nope', 'x.scx'),
-      '--data-dir',
-      source.path,
-    ]);
     expect(noFolder.code).toBe(2);
     expect(noFolder.stderr).toMatch(/folder .*nope does not exist/);
+    // Neither data dir was opened: LMDB's lock file is made by any open, read-only too.
+    expect(readdirSync(damaged)).toEqual(['statscache.lmdb']);
+    expect(existsSync(missing)).toBe(false);
     // A symlink: its target is replaced, the link stays a link.
     const real = join(scratch.path, 'real.scx');
     writeFileSync(real, 'old');
