@@ -26,9 +26,10 @@ export function runSnapshotInspect(
   limits: JsonStreamLimits = {},
 ): number {
   const config = commandConfig(opts);
+  // A usage error before the store is checked (a child process) and opened: the data is not the mistake.
+  const number = generationNumber(generation);
   const store = openStore(config.dataDir, { readOnly: true });
   try {
-    const number = generationNumber(generation);
     const slots = listSlots(store);
     const readable = slots.flatMap((s) => (s.ok ? [s] : []));
     const wanted = number === 'latest' ? readable[0] : readable.find((s) => s.meta.generation === number);

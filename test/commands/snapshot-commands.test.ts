@@ -220,8 +220,9 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
       runCli(['snapshot', 'inspect', '9999', '--data-dir', source.path]),
       // Leading zeros name the same generation (007 used to be "no readable generation 007", exit 1).
       inspect(source.path, `00${newest}`, 'volume-by-category-1d'),
-      // Past Number.MAX_SAFE_INTEGER no generation can be named: a usage error, not "not found".
-      runCli(['snapshot', 'inspect', '99999999999999999999', '--data-dir', source.path]),
+      // Past Number.MAX_SAFE_INTEGER no generation can be named: a usage error, not "not found",
+      // made before the data dir is opened (one that does not exist was "no statscache data", exit 1).
+      runCli(['snapshot', 'inspect', '99999999999999999999', '--data-dir', join(scratch.path, 'nothing-here')]),
     ]);
     expect(Object.keys(one.plugins)).toEqual(['volume-by-category-1d']);
     expect(sumVolume(one.plugins['volume-by-category-1d']?.rows ?? {})).toBe(kept.length);
