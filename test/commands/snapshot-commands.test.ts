@@ -16,7 +16,10 @@ import type { Row } from '../../actors/row-store.js';
 import type { PluginRecord } from '../../snapshots/format.js';
 import type { PluginShape } from '../../snapshots/plugin-shape.js';
 import { DataStore } from '../../snapshots/lmdb-store.js';
+import { type CommandIO, runCommand } from '../../src/commands/common.js';
 import { decodeExport, encodeExport } from '../../src/commands/export-format.js';
+import { runSnapshotInspect } from '../../src/commands/snapshot-inspect.js';
+import { runSnapshotList } from '../../src/commands/snapshot-list.js';
 import { recentSamples } from '../helpers/fixtures.js';
 import { referenceViews, servedViews } from '../helpers/reference.js';
 import { joinedPublisher } from '../helpers/probes.js';
@@ -51,6 +54,21 @@ const BUS_ON_MAIN = ['--bus-thread', 'false'];
 const sumVolume = (rows: Record<string, { volume?: number }>) =>
   Object.values(rows).reduce((n, r) => n + (r.volume ?? 0), 0);
 
+/**
+ * A read-only command run in this process as the CLI runs it (runCommand: the same exit code
+ * and stderr line), for the reads that check what another command left: those runs are not what
+ * is tested, and each CLI run is a node start-up of CPU (~0.2 s of the ~0.35 s a list costs).
+ * Never a writer: lmdb-js shares one environment per file within a process, and a store closed
+ * without waiting (as the read-only commands close theirs) may still be the one a later open here gets.
+ */
+const here = async (body: (io: CommandIO) => number): Promise<CliResult> => {
+  let stdout = '';
+  let stderr = '';
+  const io: CommandIO = { out: (t) => void (stdout += t), err: (t) => void (stderr += t) };
+  const code = await runCommand(io, () => body(io));
+  return { code, stdout, stderr };
+};
+
 // Each test runs the CLI three to ten times, and every run is a node start-up of about 0.5 s of
 // CPU: at a load of 20 on the 2-core box the seven of the inspect test took over 30 s (the
 // default timeout) whether run one after another or together.
@@ -79,23 +97,21 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
     expect(await s.stop('SIGTERM')).toBe(0);
     running.delete(s);
   };
-  const list = async (dir: string): Promise<Listed> => {
-    const r = await runCli(['snapshot', 'list', '--json', '--data-dir', dir]);
+  const parsed = <T>(r: CliResult): T => {
     expect(r.code, r.stderr).toBe(0);
-    return JSON.parse(r.stdout) as Listed;
+    return JSON.parse(r.stdout) as T;
   };
-  const inspect = async (dir: string, generation: string, plugin?: string): Promise<Inspected> => {
-    const r = await runCli([
-      'snapshot',
-      'inspect',
-      generation,
-      '--data-dir',
-      dir,
-      ...(plugin ? ['--plugin', plugin] : []),
-    ]);
-    expect(r.code, r.stderr).toBe(0);
-    return JSON.parse(r.stdout) as Inspected;
-  };
+  const list = async (dir: string): Promise<Listed> =>
+    parsed(await runCli(['snapshot', 'list', '--json', '--data-dir', dir]));
+  const inspect = async (dir: string, generation: string, plugin?: string): Promise<Inspected> =>
+    parsed(
+      await runCli(['snapshot', 'inspect', generation, '--data-dir', dir, ...(plugin ? ['--plugin', plugin] : [])]),
+    );
+  /** `list` and `inspect` in this process (here), where what is tested is the command that ran before. */
+  const listHere = async (dir: string): Promise<Listed> =>
+    parsed(await here((io) => runSnapshotList({ dataDir: dir, json: true }, io)));
+  const inspectHere = async (dir: string, generation: string, plugin?: string): Promise<Inspected> =>
+    parsed(await here((io) => runSnapshotInspect(generation, { dataDir: dir, plugin }, io)));
 
   /**
    * A data dir whose journal retention has emptied it: a service's own snapshots and its trim,
@@ -152,6 +168,23 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
       return { file, run: await runCli(['snapshot', 'export', file, '--data-dir', source.path]) };
     })();
     return exported;
+  };
+
+  /**
+   * `snapshot import` of that export into the fresh `target`, run once: the export → import test
+   * goes on with it, and the half-way import test takes the size of the data file it made (what
+   * the whole import writes) right after it, before anything else writes there.
+   */
+  let imported: Promise<{ run: CliResult; bytes: number }> | undefined;
+  const importOnce = () => {
+    imported ??= (async () => {
+      const { file, run: exportRun } = await exportOnce();
+      expect(exportRun.code, exportRun.stderr).toBe(0);
+      const run = await runCli(['snapshot', 'import', file, '--data-dir', target.path]);
+      const bytes = run.code === 0 ? statSync(join(target.path, 'statscache.lmdb')).size : Number.NaN;
+      return { run, bytes };
+    })();
+    return imported;
   };
 
   /**
@@ -294,7 +327,7 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
     const { file, run: exported } = await exportOnce();
     expect(exported.code, exported.stderr).toBe(0);
     expect(readFileSync(file).subarray(0, 8).toString()).toBe('SCEXPORT');
-    const imported = await runCli(['snapshot', 'import', file, '--data-dir', target.path]);
+    const { run: imported } = await importOnce();
     expect(imported.code, imported.stderr).toBe(0);
     expect(imported.stdout).toMatch(/as generation 1 /);
 
@@ -324,12 +357,11 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
     expect(exported.code, exported.stderr).toBe(0);
     const tail = decodeExport(readFileSync(file)).journalTail.length;
     expect(tail).toBeGreaterThan(0);
-    const whole = tempDir();
     const refused = tempDir();
     try {
-      const ok = await runCli(['snapshot', 'import', file, '--data-dir', whole.path]);
+      // The same import into a fresh data dir, whole: the size of what it writes.
+      const { run: ok, bytes: full } = await importOnce();
       expect(ok.code, ok.stderr).toBe(0);
-      const full = statSync(join(whole.path, 'statscache.lmdb')).size;
       // Room for about two thirds of what the import writes (a file size limit fails LMDB's
       // commit with EFBIG, as a full disk does). The tail and the generation used to be two
       // transactions: the tail fit, the generation did not, and a start served the tail alone.
@@ -373,7 +405,6 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
         await after.close();
       }
     } finally {
-      whole.remove();
       refused.remove();
     }
   });
@@ -508,10 +539,10 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
     expect(replay.code, replay.stderr).toBe(0);
     expect(replay.stdout).toContain(`replayed ${kept.length} messages`);
     expect(replay.stdout).toMatch(/\d+ msg\/s/);
-    const after = await list(source.path);
+    const after = await listHere(source.path);
     expect(after.generations[0]?.generation).toBe((before.generations[0]?.generation as number) + 1);
     expect(after.generations[0]?.journalSeq).toBe(kept.length);
-    const rebuilt = await inspect(source.path, 'latest');
+    const rebuilt = await inspectHere(source.path, 'latest');
     expect(rebuilt.meta.generation).toBe(after.generations[0]?.generation);
     expect(rebuilt.plugins).toEqual(live.plugins);
 
@@ -530,7 +561,7 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
       source.path,
     ]);
     expect(partial.code, partial.stderr).toBe(0);
-    const part = await inspect(source.path, 'latest', 'volume-by-category-1d');
+    const part = await inspectHere(source.path, 'latest', 'volume-by-category-1d');
     expect(sumVolume(part.plugins['volume-by-category-1d']?.rows ?? {})).toBe(
       kept.filter((e) => e.timestamp >= from).length,
     );
@@ -539,7 +570,7 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
     expect(badFrom.stderr).toMatch(/--from "last tuesday" must be epoch seconds or an ISO-8601 date/);
 
     // A --from no message reaches would write empty state as the newest generation: refused, nothing written.
-    const generations = await list(source.path);
+    const generations = await listHere(source.path);
     const ms = await runCli(['journal', 'replay', '--from', String(Date.now()), '--data-dir', source.path]);
     expect(ms.code).toBe(2);
     expect(ms.stderr).toMatch(/--from "\d+" is \d+ s ahead of the clock: no message is that new/);
@@ -554,17 +585,17 @@ describe('operator commands on real data dirs: list, inspect, export/import, jou
     ]);
     expect(past.code).toBe(2);
     expect(past.stderr).toMatch(/no journal message has a timestamp >= .*: nothing was written/);
-    expect(await list(source.path)).toEqual(generations);
+    expect(await listHere(source.path)).toEqual(generations);
   }, 90_000);
 
   it('journal replay on a dir whose journal retention has emptied refuses (exit 2) and writes nothing', async () => {
     const dir = await trimmed;
-    const generations = await list(dir);
+    const generations = await listHere(dir);
     const replay = await runCli(['journal', 'replay', '--from', '0', '--data-dir', dir]);
     // Before: exit 0 and a generation of 0 entries above the good one; the next start served nothing.
     expect(replay.code).toBe(2);
     expect(replay.stderr).toMatch(/retention trimmed all \d+ of them/);
     expect(replay.stderr).toMatch(/holds no message to replay .*holds state for .*volume-1m.*nothing was written/);
-    expect(await list(dir)).toEqual(generations);
+    expect(await listHere(dir)).toEqual(generations);
   }, 60_000);
 });
