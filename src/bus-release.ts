@@ -5,7 +5,8 @@
  * exit nor the end of its receive loops waits for that. Service.close() returned with the
  * `--bind` port still listening (a LISTEN socket of this very process, 23 of 40 closes with
  * libzmq's threads starved, 10 of 100 plain openSockets closes at load ~18): an embedder that
- * binds the same endpoint again right after (a restart in-process) met EADDRINUSE.
+ * binds the same endpoint again right after (a restart in-process) met EADDRINUSE. So did a
+ * restart of the proxy (its backend, and its ZAP handler's one inproc address) and of publisher().
  *
  * libzmq's monitor says MONITOR_STOPPED (zeromq.js: the observer's 'end') as it destroys the
  * socket, after each of its listeners has closed its descriptor and said CLOSED: that is the
@@ -32,6 +33,19 @@ export function whenReleased(sock: ReleasingSocket): Promise<void> {
   return new Promise((resolve) => {
     sock.events.on('end', () => resolve());
   });
+}
+
+/** A socket to close and then wait for (closeReleasing). */
+export interface ClosableSocket extends ReleasingSocket {
+  readonly closed: boolean;
+  close(): void;
+}
+
+/** Closes `sock` unless it is closed already, adding when libzmq has let go of it to `releases`. */
+export function closeReleasing(sock: ClosableSocket, releases: Promise<void>[]): void {
+  if (sock.closed) return;
+  releases.push(whenReleased(sock));
+  sock.close();
 }
 
 /** Settles once every one of `releases` has, or after `waitMs` whatever is left. */

@@ -20,7 +20,7 @@ import {
 } from './bus-options.js';
 import { bindQueue, HARD_FRAME_FACTOR } from './bus-queue.js';
 import { receiveLoop, subscriberOptions } from './bus-receive.js';
-import { allReleased, whenReleased } from './bus-release.js';
+import { allReleased, closeReleasing } from './bus-release.js';
 import type { ProxyOptions } from './proxy-options.js';
 import { type BusProxy, runProxy } from './proxy-relay.js';
 
@@ -62,11 +62,7 @@ export async function openSockets(options: BusOptions, hooks: SocketHooks): Prom
   const releases: Promise<void>[] = [];
   const closeAll = () => {
     closing = true;
-    for (const { sock } of sockets) {
-      if (sock.closed) continue;
-      releases.push(whenReleased(sock));
-      sock.close();
-    }
+    for (const { sock } of sockets) closeReleasing(sock, releases);
   };
   const closedReleased = () => allReleased(releases);
   const bound: string[] = [];
@@ -118,8 +114,14 @@ export async function subscribe(options: BusOptions, hooks: BusHooks): Promise<B
 }
 
 export interface BusPublisher {
+  /** The endpoint bound (a wildcard port resolved), none when it only connects. */
+  readonly bound: readonly string[];
   send(topic: string, body: string): Promise<void>;
-  close(): void;
+  /**
+   * Settles once libzmq has let go of the bound endpoint (bus-release.ts), so it can be bound
+   * again at once; at once when it only connects.
+   */
+  close(): Promise<void>;
 }
 
 /** A fedmsg-style publisher (used by the demo's traffic simulator). */
@@ -128,8 +130,14 @@ export async function publisher(endpoint: { connect?: string; bind?: string }): 
   if (endpoint.bind) await sock.bind(endpoint.bind);
   if (endpoint.connect) sock.connect(endpoint.connect);
   return {
+    bound: endpoint.bind && sock.lastEndpoint ? [sock.lastEndpoint] : [],
     send: (topic, body) => sock.send([topic, body]),
-    close: () => sock.close(),
+    close: () => {
+      const releases: Promise<void>[] = [];
+      if (endpoint.bind) closeReleasing(sock, releases);
+      else sock.close();
+      return allReleased(releases);
+    },
   };
 }
 

@@ -7,6 +7,7 @@ import { MONITORED } from './bus-connect.js';
 import { EndpointTracker, type EndpointStatus } from './bus-endpoints.js';
 import { HARD_FRAME_FACTOR } from './bus-queue.js';
 import { reconnectAfterRefusal } from './bus-refusal.js';
+import { allReleased, closeReleasing } from './bus-release.js';
 import { openFrom } from './peer-connections.js';
 import { ReplicaAdmission } from './proxy-admission.js';
 import { newProxyCounters, type ProxyCounters } from './proxy-counters.js';
@@ -30,7 +31,11 @@ export const REPLICA_MESSAGE_MAX_BYTES = 4096;
 export interface BusProxy {
   /** The backend endpoint actually bound (a wildcard port resolved). */
   readonly backend: string;
-  /** Resolves when the proxy has stopped (after close()). */
+  /**
+   * Resolves when the proxy has stopped (after close()) and libzmq has let go of the backend
+   * endpoint and the ZAP address (bus-release.ts): a proxy started again in this process can
+   * bind them at once.
+   */
   readonly done: Promise<void>;
   /** Its totals and replica connections (options.counters when given), updated as it relays. */
   readonly counters: Readonly<ProxyCounters>;
@@ -90,11 +95,25 @@ export async function runProxy(options: ProxyOptions, sockets: ProxySockets): Pr
   for (const type of MONITORED) front.events.on(type, () => upstream.event(type));
   back.events.on('accept', () => counters.replicaConnections++);
   back.events.on('disconnect', () => counters.replicaConnections--);
+  // Made here, so a start refused at its bind closes it too.
+  const zap = limit === undefined ? undefined : sockets.zap();
   let gate: Awaited<ReturnType<typeof startZapHandler>> | undefined;
+  /**
+   * zmq_close() leaves the backend's port listening, and the ZAP handler's inproc address taken,
+   * until libzmq's own threads get to them: a restart in this process met EADDRINUSE from this
+   * one's sockets (a LISTEN socket of its own after 11-15 of 100 closes at load ~12; 48 of 60
+   * restarts refused with libzmq's threads starved). The upstream socket only connects.
+   */
+  const releases: Promise<void>[] = [];
+  const closeSockets = () => {
+    if (!front.closed) front.close();
+    closeReleasing(back, releases);
+    if (zap !== undefined) closeReleasing(zap, releases);
+  };
   // The backend's TCP port once bound (null for ipc: its peers have no address to count by).
   let port: number | null = null;
   try {
-    if (limit !== undefined) {
+    if (zap !== undefined && limit !== undefined) {
       const perAddress = options.replicaMaxPerAddress;
       const admission = new ReplicaAdmission(
         limit,
@@ -104,7 +123,7 @@ export async function runProxy(options: ProxyOptions, sockets: ProxySockets): Pr
       );
       back.events.on('accept', () => admission.accept());
       back.events.on('disconnect', () => admission.disconnect());
-      gate = await startZapHandler(sockets.zap(), admission, (refusal, address) => {
+      gate = await startZapHandler(zap, admission, (refusal, address) => {
         counters.replicasRefused++;
         options.onReplicaRefused?.(refusal, address);
       });
@@ -114,9 +133,9 @@ export async function runProxy(options: ProxyOptions, sockets: ProxySockets): Pr
     port = bound?.[1] === undefined ? null : Number(bound[1]);
     front.connect(options.frontend);
   } catch (err) {
-    front.close();
-    back.close();
-    gate?.zap.close();
+    closeSockets();
+    // A start refused at the backend has let go of the ZAP address it bound before failing.
+    await allReleased(releases);
     throw err;
   }
   let closing = false;
@@ -203,14 +222,16 @@ export async function runProxy(options: ProxyOptions, sockets: ProxySockets): Pr
   const close = () => {
     closing = true;
     cancelReconnect();
-    if (!front.closed) front.close();
-    if (!back.closed) back.close();
-    if (gate !== undefined && !gate.zap.closed) gate.zap.close();
+    closeSockets();
   };
   const done = Promise.all([loop(down), loop(up), ...(gate === undefined ? [] : [loop(() => gate.done)])]).then(
-    close,
-    (err: unknown) => {
+    () => {
       close();
+      return allReleased(releases);
+    },
+    async (err: unknown) => {
+      close();
+      await allReleased(releases);
       throw err;
     },
   );

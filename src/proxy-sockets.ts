@@ -4,6 +4,7 @@
  */
 import type { MonitorEvent } from './bus-endpoints.js';
 import type { RefusableSocket } from './bus-refusal.js';
+import type { ReleasingSocket } from './bus-release.js';
 import type { ZapSocket } from './proxy-zap.js';
 
 /** The part of the upstream XSUB socket the relay uses. */
@@ -14,9 +15,9 @@ export interface UpstreamSocket extends RefusableSocket, AsyncIterable<Buffer[]>
   close(): void;
 }
 
-/** The part of the replicas' XPUB socket the relay uses. */
-export interface ReplicaSocket extends AsyncIterable<Buffer[]> {
-  readonly events: { on(type: 'accept' | 'disconnect', listener: () => void): unknown };
+/** The part of the replicas' XPUB socket the relay uses ('end': libzmq let go of it, bus-release.ts). */
+export interface ReplicaSocket extends AsyncIterable<Buffer[]>, ReleasingSocket {
+  readonly events: { on(type: 'accept' | 'disconnect' | 'end', listener: () => void): unknown };
   bind(endpoint: string): Promise<void>;
   readonly lastEndpoint: string | null;
   noDrop: boolean;

@@ -3,10 +3,11 @@
  * bound): it answers libzmq's handshake questions from ReplicaAdmission. Given its ROUTER socket
  * through ZapSocket: only bus.ts loads zeromq.
  */
+import type { ReleasingSocket } from './bus-release.js';
 import type { Refusal, ReplicaAdmission } from './proxy-admission.js';
 
-/** The part of a ROUTER socket the handler answers through. */
-export interface ZapSocket extends AsyncIterable<Buffer[]> {
+/** The part of a ROUTER socket the handler answers through (and its release is read from). */
+export interface ZapSocket extends AsyncIterable<Buffer[]>, ReleasingSocket {
   bind(endpoint: string): Promise<void>;
   send(frames: (Buffer | string)[]): Promise<void>;
   readonly closed: boolean;
