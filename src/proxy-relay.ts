@@ -14,7 +14,7 @@ import { newProxyCounters, type ProxyCounters } from './proxy-counters.js';
 import type { ProxyOptions } from './proxy-options.js';
 import { PROXY_HIGH_WATER_MARK, replicaQueue, upstreamQueue } from './proxy-queue.js';
 import type { ProxySockets } from './proxy-sockets.js';
-import { ForwardedSubscriptions, isSubscription } from './proxy-subscriptions.js';
+import { ForwardedSubscriptions, isSubscription, UPSTREAM_SUBSCRIPTION_QUEUE } from './proxy-subscriptions.js';
 import { PROXY_ZAP_DOMAIN, startZapHandler } from './proxy-zap.js';
 
 export type { ProxySockets, ReplicaSocket, UpstreamSocket } from './proxy-sockets.js';
@@ -65,6 +65,7 @@ export async function runProxy(options: ProxyOptions, sockets: ProxySockets): Pr
       options.upstreamQueueMaxBytes === undefined
         ? PROXY_HIGH_WATER_MARK
         : upstreamQueue(options.upstreamQueueMaxBytes, options.maxFrameBytes),
+    sendHighWaterMark: UPSTREAM_SUBSCRIPTION_QUEUE,
     reconnectInterval: 100,
     reconnectMaxInterval: 1000,
     tcpKeepalive: 1,

@@ -30,6 +30,7 @@ export interface ReplicaSocket extends AsyncIterable<Buffer[]>, ReleasingSocket 
 export interface ProxySockets {
   upstream(options: {
     receiveHighWaterMark: number;
+    sendHighWaterMark: number;
     reconnectInterval: number;
     reconnectMaxInterval: number;
     tcpKeepalive: number;

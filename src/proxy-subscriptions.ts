@@ -12,6 +12,26 @@
  */
 export const PROXY_SUBSCRIPTIONS_MAX = 4096;
 
+/**
+ * The upstream XSUB's send queue, in subscription changes (ZMQ_SNDHWM). XSUB sends never wait:
+ * libzmq drops, silently, a change for an upstream connection whose queue is full (xsub.cpp's
+ * xsend through dist_t; xhas_out is always true), and refuses its queue until the I/O thread
+ * has read half of it. At libzmq's default of 1000, an upstream that read nothing while a
+ * burst came up kept 1000 of 3000 (the rest never reached it: their replicas never got those
+ * topics), and on every new connection XSUB sent its whole table, up to
+ * PROXY_SUBSCRIPTIONS_MAX, into that queue before it could drain: 1000 kept again. Worse, after
+ * a drop the next connection got no change at all until another one (pipe.cpp's process_hiccup
+ * marks the pipe writable without telling dist_t, which left it out).
+ * Four tables' worth holds that resend plus a cancel and a subscribe of every prefix while the
+ * upstream reads nothing. It bounds the queue's memory: each change is at most
+ * REPLICA_MESSAGE_MAX_BYTES (4 KiB), so at most 64 MiB held for an upstream that stopped
+ * reading; fedmsg's prefixes (under 34 bytes) are held inside libzmq's 64-byte message, 1 MiB.
+ * libzmq tells nothing of how full the queue is, so changes beyond this while the upstream reads
+ * nothing are still dropped; the replicas cannot be held back instead, as the XPUB moves their
+ * subscriptions into its own unbounded list whether or not the relay reads them.
+ */
+export const UPSTREAM_SUBSCRIPTION_QUEUE = 4 * PROXY_SUBSCRIPTIONS_MAX;
+
 /** What the relay does with one subscription message from the backend. */
 export type SubscriptionVerdict = 'forward' | 'held' | 'refused';
 
