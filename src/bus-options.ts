@@ -93,6 +93,12 @@ export interface SocketHooks {
    * libzmq, so it is asked only when the hook wants to wait (at saturation, once per batch).
    */
   readonly idleWait?: () => Promise<void> | undefined;
+  /**
+   * Opened on a thread that ends once `done` settles (the bus thread): the monitors libzmq has
+   * not released by then are closed (bus-release.ts letGo), as a read still pending when the
+   * thread is ended aborts the whole process.
+   */
+  readonly endsThread?: boolean;
 }
 
 export interface OpenSockets {

@@ -16,9 +16,15 @@
  * of 'Napi::Error'": test/recovery/bus-thread-hang.test.ts, every run).
  */
 
+/** A socket's monitor (zeromq.js's Observer), as far as it is let go. */
+export interface Monitor {
+  readonly closed: boolean;
+  close(): void;
+}
+
 /** The part of a zeromq socket its release is read from. */
 export interface ReleasingSocket {
-  readonly events: { on(type: 'end', listener: () => void): unknown };
+  readonly events: Monitor & { on(type: 'end', listener: () => void): unknown };
 }
 
 /**
@@ -58,4 +64,36 @@ export function allReleased(releases: readonly Promise<void>[], waitMs = RELEASE
     timer.unref();
   });
   return Promise.race([Promise.all(releases).then(() => undefined), bound]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * zeromq.js's reason for a monitor's read pending as it was closed (lib/index.js's emitter loop,
+ * which nothing awaits): the read settles with the monitor socket gone.
+ */
+const CLOSED_READ = 'ENOTSOCK';
+let absorbing = false;
+
+/**
+ * Stops waiting for libzmq on a thread that is about to end (the bus thread): closes every
+ * monitor still reading. A monitor reads until libzmq says MONITOR_STOPPED, which its reaper
+ * thread says only once it has run; with libzmq's threads starved (no CPU for ~2 s) the bus
+ * thread outlived the main thread's CLOSE_WAIT_MS, was ended by terminate(), and the pending
+ * read aborted the whole process as the thread's environment was torn down (zeromq.js's
+ * ~Observer -> Close() settles the read, and creating its error throws Napi::Error there:
+ * "terminate called after throwing an instance of 'Napi::Error'", SIGABRT before the final
+ * snapshot, every stop so starved). Closed here, from JavaScript, the read settles at once,
+ * the thread's event loop empties, and it ends by itself: nothing is left for teardown.
+ *
+ * The reads settle as rejections nothing can await; those are taken here (this thread is ending,
+ * and they say only that the monitor closed), any other is thrown on as Node would.
+ */
+export function letGo(monitors: Iterable<Monitor>): void {
+  if (!absorbing) {
+    absorbing = true;
+    process.on('unhandledRejection', (reason) => {
+      if ((reason as { code?: unknown } | null)?.code === CLOSED_READ) return;
+      throw reason;
+    });
+  }
+  for (const monitor of monitors) if (!monitor.closed) monitor.close();
 }

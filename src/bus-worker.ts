@@ -191,6 +191,7 @@ while (openSpin) {}
 const sockets = await openSockets(data.options, {
   onFrames,
   onMonitor: (source, event) => post({ type: 'monitor', source, event }),
+  endsThread: true,
   ...(data.readThrough ? {} : { idleWait: () => linger.idleWait(items.count) }),
   onReceiveError: (err, source) =>
     post({ type: 'receive-error', source, message: String((err as Error)?.message ?? err) }),

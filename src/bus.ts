@@ -20,7 +20,7 @@ import {
 } from './bus-options.js';
 import { bindQueue, HARD_FRAME_FACTOR } from './bus-queue.js';
 import { receiveLoop, subscriberOptions } from './bus-receive.js';
-import { allReleased, closeReleasing } from './bus-release.js';
+import { allReleased, closeReleasing, letGo, type Monitor } from './bus-release.js';
 import type { ProxyOptions } from './proxy-options.js';
 import { type BusProxy, runProxy } from './proxy-relay.js';
 
@@ -60,11 +60,20 @@ export async function openSockets(options: BusOptions, hooks: SocketHooks): Prom
   let closing = false;
   /** zmq_close() returns before libzmq has closed a listener's port (bus-release.ts). */
   const releases: Promise<void>[] = [];
+  /** Every monitor made (a --connect socket's from its start, the others' as they close). */
+  const monitors: Monitor[] = [];
   const closeAll = () => {
     closing = true;
-    for (const { sock } of sockets) closeReleasing(sock, releases);
+    for (const { sock } of sockets) {
+      if (!sock.closed) monitors.push(sock.events);
+      closeReleasing(sock, releases);
+    }
   };
-  const closedReleased = () => allReleased(releases);
+  // On a thread that is ending, what libzmq has not said by the wait's bound is not waited for.
+  const closedReleased = () =>
+    allReleased(releases).then(() => {
+      if (hooks.endsThread) letGo(monitors);
+    });
   const bound: string[] = [];
   try {
     if (options.bind.length > 0) {
@@ -78,6 +87,7 @@ export async function openSockets(options: BusOptions, hooks: SocketHooks): Prom
       const sock = newSocket(options.maxMessageBytes, options.queueMax, options.keepaliveSeconds);
       sockets.push({ sock, source: endpoint });
       watchEndpoint(sock, endpoint, options.maxMessageBytes, hooks, () => closing);
+      monitors.push(sock.events);
       sock.connect(endpoint);
     }
     for (const { sock } of sockets) for (const prefix of options.topics) sock.subscribe(prefix);
