@@ -78,7 +78,12 @@ export type FromBusThread =
   | ({ readonly type: 'batch'; readonly buffer: ArrayBuffer; readonly bytes: number } & PackedItems)
   | { readonly type: 'monitor'; readonly source: string; readonly event: MonitorEvent }
   | { readonly type: 'receive-error'; readonly source: string; readonly message: string }
-  | { readonly type: 'loop-end'; readonly source: string; readonly message: string | null };
+  | { readonly type: 'loop-end'; readonly source: string; readonly message: string | null }
+  /**
+   * Closed: its sockets and their monitors (bus-release.ts letGo), nothing of zeromq's left
+   * reading, so ending it from now on cannot abort the process. It ends by itself right after.
+   */
+  | { readonly type: 'released' };
 
 /** Main thread → bus thread. */
 export type ToBusThread =

@@ -7,7 +7,7 @@ import { busWorkerData, type ThreadedBusHooks, type ThreadOptions } from './bus-
 import type { FromBusThread, PackedItems, ToBusThread } from './bus-thread-protocol.js';
 import { busWorker } from './bus-thread-ahead.js';
 import { BusThreadHungError, endOnceLoaded, StartGivenUpError, startHung } from './bus-thread-failures.js';
-import { loadedOf, trackThread } from './process-exit.js';
+import { endableAfter, loadedOf, trackThread } from './process-exit.js';
 import { PulseWatch } from './thread-pulse.js';
 
 export type { BusThreadFlow } from './bus-credit.js';
@@ -71,6 +71,16 @@ export async function subscribeThreaded(
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   let abandon: () => void = () => undefined;
   const abandoned = new Promise<void>((resolve) => (abandon = resolve));
+  /** Its zeromq reads are over ('released'), or it has exited: ending it cannot abort the process. */
+  let isReleased = false;
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((resolve) => {
+    release = () => {
+      isReleased = true;
+      resolve();
+    };
+  });
+  void exited.then(release);
   // Every batch the thread handed over is handled (journaled) before the subscription is done:
   // they were received, and ZeroMQ will not deliver them again. A thread stuck in a native call
   // never exits, and held the stop (final snapshot included) until --stop-timeout: it is
@@ -139,6 +149,9 @@ export async function subscribeThreaded(
         case 'loop-end':
           if (!closing) hooks.onLoopEnd(message.message === null ? null : new Error(message.message), message.source);
           return;
+        case 'released':
+          release();
+          return;
       }
     });
   })
@@ -166,18 +179,24 @@ export async function subscribeThreaded(
    */
   function endLoop(err: unknown, source: string, hung = false): void {
     if (closing) return;
-    shutdown(hung ? 0 : CLOSE_WAIT_MS);
+    shutdown(hung ? 0 : CLOSE_WAIT_MS, hung);
     hooks.onLoopEnd(err, source);
   }
 
-  function shutdown(closeWaitMs = CLOSE_WAIT_MS): void {
+  function shutdown(closeWaitMs = CLOSE_WAIT_MS, hung = false): void {
     closing = true;
     watch.stop();
     send({ type: 'close' });
     // A thread that does not end by itself (a socket that will not close) must not hold the
     // process; one stuck in a native call is not ended by terminate() either, and is let go.
+    // One that has not said 'released' has zeromq reads pending, and ended so it aborted the
+    // process ("terminate called after throwing an instance of 'Napi::Error'", SIGABRT before
+    // the final snapshot): it is starved (the whole process SCHED_IDLE beside CPU hogs, 2 stops
+    // in 14 past this wait) or stuck, and is let go instead, at the exit too (process-exit.ts
+    // leaves it behind). A hung one is ended regardless, as before: it will never close them.
+    endableAfter(worker, released);
     setTimeout(() => {
-      void worker.terminate();
+      if (hung || isReleased) void worker.terminate();
       setTimeout(abandon, CLOSE_WAIT_MS).unref();
     }, closeWaitMs).unref();
   }

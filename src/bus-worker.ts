@@ -95,6 +95,12 @@ const spinTopic = process.env['STATSCACHE_TEST_BUS_THREAD_SPIN_TOPIC'];
  * (test/recovery/bus-thread-native-hang.test.ts).
  */
 const blockFifo = process.env['STATSCACHE_TEST_BUS_THREAD_BLOCK_FIFO'];
+/**
+ * Tests only: a FIFO the thread blocks on (open(2)) as the close comes, its sockets closed and
+ * their monitors reading: a thread starved past the main thread's CLOSE_WAIT_MS
+ * (test/recovery/bus-thread-starved-stop.test.ts).
+ */
+const closeFifo = process.env['STATSCACHE_TEST_BUS_THREAD_CLOSE_FIFO'];
 /** Tests only: spin for good while opening the sockets (test/recovery/bus-thread-start-hang.test.ts). */
 const openSpin = process.env['STATSCACHE_TEST_BUS_THREAD_OPEN_SPIN'] === '1';
 
@@ -209,6 +215,7 @@ if (sockets) {
       awaitCredit();
     } else if (message.type === 'close') {
       sockets.close();
+      if (closeFifo !== undefined) readFileSync(closeFifo);
       // After close(): the loops it releases see that they are closing. The open batch goes
       // over, credit or not: it was received, and the main thread handles what it is handed
       // until the thread exits.
@@ -217,7 +224,10 @@ if (sockets) {
       resume?.();
       // The thread's exit is what the main thread's close() waits for: not before libzmq has
       // closed the bound ports (bus-release.ts), which it does on its own thread, after close().
-      void sockets.done.then(() => port.close());
+      void sockets.done.then(() => {
+        post({ type: 'released' });
+        port.close();
+      });
     }
   });
   post({ type: 'ready', bound: [...sockets.bound] });

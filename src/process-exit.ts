@@ -61,6 +61,16 @@ export function trackThread(worker: Worker, name: string, loaded?: Promise<unkno
 }
 
 /**
+ * `worker` may be ended only once `until` settles as well: a thread with a zeromq read pending
+ * aborts the whole process as terminate() tears it down (bus-release.ts). Not ended by then, it
+ * is left behind at the exit as one stuck in a native call is.
+ */
+export function endableAfter(worker: Worker, until: Promise<unknown>): void {
+  if (!live.has(worker)) return;
+  endable.set(worker, Promise.all([endable.get(worker), until]));
+}
+
+/**
  * Ends the process with `code`: at once without live threads (process.exit), else once they
  * have ended or THREAD_END_WAIT_MS has passed, whichever is first. Never returns normally.
  */

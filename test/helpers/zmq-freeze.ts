@@ -40,8 +40,13 @@ export function buildFreezer(dir: string): string {
 }
 
 /** Starts `statscache serve ARGV` (HTTP on a free port) as the freezer's child. */
-export function freezableService(freezer: string, argv: readonly string[]): FreezableService {
+export function freezableService(
+  freezer: string,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): FreezableService {
   const child = spawn(freezer, [process.execPath, CLI, 'serve', '--port', '0', ...argv], {
+    env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
   });
   let out = '';
