@@ -193,10 +193,14 @@ export async function subscribeThreaded(
     // process ("terminate called after throwing an instance of 'Napi::Error'", SIGABRT before
     // the final snapshot): it is starved (the whole process SCHED_IDLE beside CPU hogs, 2 stops
     // in 14 past this wait) or stuck, and is let go instead, at the exit too (process-exit.ts
-    // leaves it behind). A hung one is ended regardless, as before: it will never close them.
+    // leaves it behind). A hung one will never close them: it is ended only if it has none
+    // (--bind alone: that socket's monitor is made at the close, and its one receive is not
+    // pending while the thread spins in its handler). With --connect, a monitor reads all along
+    // and terminate() aborted the process, every hang: it is let go too, left spinning.
     endableAfter(worker, released);
+    const readsWhileHung = options.connect.length > 0;
     setTimeout(() => {
-      if (hung || isReleased) void worker.terminate();
+      if (isReleased || (hung && !readsWhileHung)) void worker.terminate();
       setTimeout(abandon, CLOSE_WAIT_MS).unref();
     }, closeWaitMs).unref();
   }
