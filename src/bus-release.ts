@@ -28,9 +28,9 @@ export interface ReleasingSocket {
 }
 
 /**
- * Bound on the wait for libzmq: an event it drops must not hold a stop for good. The bus thread
- * lives until its monitors have heard 'end' whatever this says (their reads hold its event
- * loop, as a --connect socket's always did): its own bound is the main thread's CLOSE_WAIT_MS.
+ * Bound on the wait for libzmq: an event it drops, or threads it gets no CPU for, must not hold a
+ * stop for good. Past it the bus thread closes the monitors still reading (letGo) and ends; on
+ * the main thread (--bus-thread false) they are left to the process's exit.
  */
 export const RELEASE_WAIT_MS = 1000;
 
