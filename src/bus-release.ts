@@ -24,7 +24,7 @@ export interface Monitor {
 
 /** The part of a zeromq socket its release is read from. */
 export interface ReleasingSocket {
-  readonly events: Monitor & { on(type: 'end', listener: () => void): unknown };
+  readonly events: { on(type: 'end', listener: () => void): unknown };
 }
 
 /**
