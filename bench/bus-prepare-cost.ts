@@ -14,7 +14,13 @@
  * without it V8's default (920) inlines more than the service does and the counts differ.
  *   PREPARE_DIST=/other/worktree/dist   the build measured (an A/B run)
  *   BENCH_SIGNED=1                      every sample signed, as production fedmsg signs them
+ *   BENCH_DIGEST=1                      also print a SHA-1 of every batch taken and of the last,
+ *                                       partial one (what the bus thread would hand over), with
+ *                                       the clock fixed (BENCH_NOW, epoch seconds; default
+ *                                       1_700_000_000): two builds that prepare the same bytes
+ *                                       print the same digest. Not for counting (it hashes each batch).
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { busBatchModules } from './bus-batch-modules.js';
 import { fixtureSamples, wire } from './fedmsg-wire.js';
@@ -27,7 +33,8 @@ const { prepareFrames, prepareFrameParts, threadLimits, unclocked, PairBatch, It
   await busBatchModules(dist);
 
 const samples = fixtureSamples(process.env['BENCH_SIGNED'] === '1');
-const now = Math.floor(Date.now() / 1000);
+const digest = process.env['BENCH_DIGEST'] === '1' ? createHash('sha1') : null;
+const now = digest === null ? Math.floor(Date.now() / 1000) : Number(process.env['BENCH_NOW'] ?? 1_700_000_000);
 const total = WARMUP + N;
 /**
  * Ten rounds of the samples, each message its own msg_id, cycled: building them is not what is
@@ -48,7 +55,7 @@ const frames = Array.from({ length: POOL }, (_, i) => {
 
 const config = loadConfig({ env: {}, flags: { port: 0 } });
 const limits = unclocked(threadLimits(config));
-const fill = () => Date.now() / 1000;
+const fill = digest === null ? () => Date.now() / 1000 : () => now;
 const items = new ItemBatch();
 const pairs = new PairBatch();
 let sink = 0;
@@ -70,10 +77,19 @@ function run(from: number, to: number): void {
         items.ready('bench', end, pairs.size, prepared.corrected, prepared.truncated, prepared.filled);
       } else sink++;
     }
-    if (items.count >= 512) {
-      pairs.take();
-      items.take();
-    }
+    if (items.count >= 512) take();
+  }
+}
+
+/** A batch as the bus thread sends it: its buffer and its items (what each message's bytes are). */
+function take(): void {
+  const size = pairs.size;
+  const buffer = pairs.take();
+  const batch = items.take();
+  if (digest !== null) {
+    digest.update(new Uint8Array(buffer, 0, size));
+    digest.update(new Uint8Array(batch.items));
+    digest.update(JSON.stringify([batch.count, batch.sources, batch.others]));
   }
 }
 
@@ -85,4 +101,12 @@ run(0, WARMUP);
 const c0 = cpuUs();
 run(WARMUP, total);
 const cpu = cpuUs() - c0;
-console.log(JSON.stringify({ messages: N, cpu_us_per_msg: +(cpu / N).toFixed(2), not_ready: sink }));
+if (digest !== null && items.count > 0) take();
+console.log(
+  JSON.stringify({
+    messages: N,
+    cpu_us_per_msg: +(cpu / N).toFixed(2),
+    not_ready: sink,
+    ...(digest === null ? {} : { digest: digest.digest('hex') }),
+  }),
+);
