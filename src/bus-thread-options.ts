@@ -60,13 +60,15 @@ export interface ThreadOptions {
 
 /**
  * What the bus thread (bus-worker.ts) is started with: the bus's options and the thread's, each
- * default filled in, and `pulse`, the buffer it beats on (thread-pulse.ts).
+ * default filled in, `pulse`, the buffer it beats on (thread-pulse.ts), and `released`, one
+ * Int32 it sets to 1 as it says 'released' (an exit that cannot wait for a message waits on it).
  */
 export function busWorkerData(
   options: BusOptions,
   thread: ThreadOptions,
   pulse: SharedArrayBuffer,
   credit: SharedArrayBuffer,
+  released: SharedArrayBuffer,
 ) {
   return {
     options: {
@@ -88,5 +90,6 @@ export function busWorkerData(
     fillTimestamps: thread.fillTimestamps ?? false,
     pulse,
     credit,
+    released,
   };
 }

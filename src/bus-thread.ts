@@ -7,7 +7,7 @@ import { busWorkerData, type ThreadedBusHooks, type ThreadOptions } from './bus-
 import type { FromBusThread, PackedItems, ToBusThread } from './bus-thread-protocol.js';
 import { busWorker } from './bus-thread-ahead.js';
 import { BusThreadHungError, endOnceLoaded, StartGivenUpError, startHung } from './bus-thread-failures.js';
-import { endableAfter, loadedOf, trackThread } from './process-exit.js';
+import { closeAtExit, endableAfter, loadedOf, trackThread } from './process-exit.js';
 import { PulseWatch } from './thread-pulse.js';
 
 export type { BusThreadFlow } from './bus-credit.js';
@@ -61,7 +61,10 @@ export async function subscribeThreaded(
     );
   });
   const credit = new SharedCredit();
-  const { worker, wasAhead } = busWorker(busWorkerData(options, thread, watch.buffer, credit.buffer));
+  const releasedFlag = new Int32Array(new SharedArrayBuffer(4));
+  const { worker, wasAhead } = busWorker(
+    busWorkerData(options, thread, watch.buffer, credit.buffer, releasedFlag.buffer as SharedArrayBuffer),
+  );
   // One created ahead is tracked already, with its own load watched from its creation.
   trackThread(worker, 'the bus thread', wasAhead ? undefined : loadedOf(worker));
   const endpoints = new EndpointSet(options.connect, hooks);
@@ -165,6 +168,15 @@ export async function subscribeThreaded(
     watch.stop();
     return subscribeThreaded(options, thread, hooks, stopping);
   }
+  // An exit that comes before the service's stop closed it (an uncaught exception, a failed
+  // demo simulator) closes it first: ended with its reads pending, it aborted the process.
+  closeAtExit(
+    worker,
+    () => {
+      if (!closing) shutdown();
+    },
+    releasedFlag,
+  );
   worker.on('error', (err) => {
     if (!closing) hooks.onLoopEnd(err, BUS_THREAD_SOURCE);
   });

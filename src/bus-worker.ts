@@ -45,6 +45,8 @@ interface BusWorkerData {
   readonly pulse: SharedArrayBuffer;
   /** What the main thread has taken in (bus-credit.ts). */
   readonly credit: SharedArrayBuffer;
+  /** Set to 1 with 'released': a bare process.exit() waits on it (process-exit.ts closeAtExit). */
+  readonly released: SharedArrayBuffer;
 }
 
 const port = parentPort;
@@ -225,6 +227,9 @@ if (sockets) {
       // The thread's exit is what the main thread's close() waits for: not before libzmq has
       // closed the bound ports (bus-release.ts), which it does on its own thread, after close().
       void sockets.done.then(() => {
+        const released = new Int32Array(data.released);
+        Atomics.store(released, 0, 1);
+        Atomics.notify(released, 0);
         post({ type: 'released' });
         port.close();
       });

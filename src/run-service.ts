@@ -6,9 +6,11 @@
  * ZeroMQ and XState.
  */
 import { type Config, unknownEnvNames } from './config.js';
-import { exitProcess } from './process-exit.js';
+import { exitOnUncaught, exitProcess } from './process-exit.js';
 
 export async function runService(config: Config, withSimulator: boolean, configFile?: string): Promise<void> {
+  // First: an uncaught exception from here on ends the process through exitProcess.
+  exitOnUncaught();
   const { createLogger, errorText, LogOutput } = await import('./logger.js');
   // Bounded: a stopped reader of stdout costs dropped lines (counted, told by /readyz), never a stopped service.
   const logOutput = new LogOutput({ maxBytes: config.logBufferBytes });
