@@ -13,6 +13,17 @@ import type { PulseBounds, PulseStage } from './thread-pulse.js';
 export class BusThreadHungError extends Error {}
 
 /**
+ * A running thread that hung: ended at once, or, with its zeromq reads pending (`letGo`: a
+ * --connect socket's monitor), let go (bus-thread.ts shutdown); the line said "ended" for both.
+ */
+export function threadHung(stillMs: number, hangMs: number, letGo: boolean): BusThreadHungError {
+  const fate = letGo ? 'let go (its zeromq reads pending: ending it would abort the process)' : 'ended';
+  return new BusThreadHungError(
+    `the bus thread made no progress for ${Math.round(stillMs / 1000)} s (--thread-hang-timeout ${hangMs / 1000} s): stuck, ${fate}`,
+  );
+}
+
+/**
  * A start whose bus thread stopped beating before its sockets were open, or never beat at all
  * (stuck loading its modules): the start fails (exit 1 from serve).
  */

@@ -6,8 +6,8 @@ import { BUS_THREAD_SOURCE, unpackBatch } from './bus-thread-batch.js';
 import { busWorkerData, type ThreadedBusHooks, type ThreadOptions } from './bus-thread-options.js';
 import type { FromBusThread, PackedItems, ToBusThread } from './bus-thread-protocol.js';
 import { busWorker } from './bus-thread-ahead.js';
-import { BusThreadHungError, endOnceLoaded, StartGivenUpError, startHung } from './bus-thread-failures.js';
-import { closeAtExit, endableAfter, loadedOf, trackThread } from './process-exit.js';
+import { endOnceLoaded, StartGivenUpError, startHung, threadHung } from './bus-thread-failures.js';
+import { closeAtExit, endableAfter, endThread, loadedOf, trackThread } from './process-exit.js';
 import { PulseWatch } from './thread-pulse.js';
 
 export type { BusThreadFlow } from './bus-credit.js';
@@ -51,14 +51,8 @@ export async function subscribeThreaded(
       endOnceLoaded(worker);
       return;
     }
-    // Stuck: it will not close its sockets when asked, so it is ended at once.
-    endLoop(
-      new BusThreadHungError(
-        `the bus thread made no progress for ${Math.round(stillMs / 1000)} s (--thread-hang-timeout ${hangTimeoutMs / 1000} s): stuck, ended`,
-      ),
-      BUS_THREAD_SOURCE,
-      true,
-    );
+    // Stuck: it will not close its sockets when asked, so it is ended at once (let go with --connect).
+    endLoop(threadHung(stillMs, hangTimeoutMs, options.connect.length > 0), BUS_THREAD_SOURCE, true);
   });
   const credit = new SharedCredit();
   const releasedFlag = new Int32Array(new SharedArrayBuffer(4));
@@ -168,8 +162,8 @@ export async function subscribeThreaded(
     watch.stop();
     return subscribeThreaded(options, thread, hooks, stopping);
   }
-  // An exit that comes before the service's stop closed it (an uncaught exception, a failed
-  // demo simulator) closes it first: ended with its reads pending, it aborted the process.
+  // An exit that comes before the service's stop closed it (an uncaught exception, a bare
+  // process.exit()) closes it first: ended with its reads pending, it aborted the process.
   closeAtExit(
     worker,
     () => {
@@ -212,7 +206,7 @@ export async function subscribeThreaded(
     endableAfter(worker, released);
     const readsWhileHung = options.connect.length > 0;
     setTimeout(() => {
-      if (isReleased || (hung && !readsWhileHung)) void worker.terminate();
+      if (isReleased || (hung && !readsWhileHung)) void endThread(worker);
       setTimeout(abandon, CLOSE_WAIT_MS).unref();
     }, closeWaitMs).unref();
   }

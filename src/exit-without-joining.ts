@@ -1,9 +1,47 @@
+import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 /**
- * C's exit() from JavaScript: the process ends with `code` without joining its worker threads
- * (process.exit() joins them: process-exit.ts says why that cannot always be waited for).
+ * The process's exit without joining its worker threads: process.exit() joins them, and
+ * process-exit.ts says why that cannot always be waited for. C's exit() from JavaScript.
  */
+
+/** Set once leave() has begun. */
+let leaving = false;
+
+/** Whether leave() has begun: the 'exit' it emits must not start another. */
+export function isLeaving(): boolean {
+  return leaving;
+}
+
+/** Ends the process with `code`, its 'exit' listeners run, without joining its worker threads. */
+export function leave(code: number): never {
+  leaving = true;
+  // What process.exit does before it joins: its listeners (lmdb syncs its files on 'exit') run.
+  process.exitCode = code;
+  try {
+    process.emit('exit', code);
+  } catch {
+    // A listener that throws must not keep the process.
+  }
+  try {
+    exitWithoutJoining(code);
+  } catch (err) {
+    say(`statscache: could not exit without joining (${(err as Error)?.message}): SIGKILL (status 137)\n`);
+  }
+  process.kill(process.pid, 'SIGKILL');
+  // SIGKILL is not delivered later than this; the type system does not know it.
+  throw new Error('unreachable');
+}
+
+/** Best effort: the log reader may be gone (EPIPE). */
+export function say(line: string): void {
+  try {
+    writeSync(2, line);
+  } catch {
+    // Nowhere to say it.
+  }
+}
 
 interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
@@ -15,7 +53,7 @@ interface WasmApi {
  * exit() when returnOnExit is false. Loaded here, not at the top: node:wasi warns that it is
  * experimental when loaded, on the next tick, which this process never reaches.
  */
-export function exitWithoutJoining(code: number): void {
+function exitWithoutJoining(code: number): void {
   const { WASI } = createRequire(import.meta.url)('node:wasi') as typeof import('node:wasi');
   const text = (s: string) => [s.length, ...Buffer.from(s)];
   const bytes = new Uint8Array([

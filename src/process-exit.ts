@@ -1,6 +1,5 @@
-import { writeSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
-import { exitWithoutJoining } from './exit-without-joining.js';
+import { isLeaving, leave, say } from './exit-without-joining.js';
 
 /**
  * The process's exit when worker threads may be stuck. process.exit() (and process.reallyExit)
@@ -25,10 +24,23 @@ let exiting = false;
  * How each thread that says so is asked to let go of what it holds before it is ended: the bus
  * thread's zeromq reads (a --connect socket's monitor reads all along). terminate() with one
  * pending aborted the whole process (SIGABRT, bus-release.ts), and so did every exit that came
- * without the service's stop having closed it first (a failed demo simulator, an uncaught
- * exception: 3 of 3 runs each).
+ * without the service's stop having closed it first (an uncaught exception, an unhandled
+ * rejection, a bare process.exit(): 3 of 3 runs each).
  */
 const closers = new Map<Worker, { readonly close: () => void; readonly released: Int32Array }>();
+
+/**
+ * Threads terminate() was called on: one of them still there at the exit is stuck in a native
+ * call; any other was never safe to end (its zeromq reads pending, an addon loading), which the
+ * exit's line said was a native call too, of a thread only starved of CPU or let go while hung.
+ */
+const told = new WeakSet<Worker>();
+
+/** worker.terminate(), remembered for the exit's line. */
+export function endThread(worker: Worker): Promise<number> {
+  told.add(worker);
+  return worker.terminate();
+}
 
 /**
  * When each thread may be ended (terminate()) without taking the process with it: a native addon
@@ -102,9 +114,9 @@ export function exitProcess(code: number): void {
   closeAll();
   const threads = [...live];
   void Promise.all(threads.map(([worker]) => endWithin(worker, THREAD_END_WAIT_MS))).then((ended) => {
-    const stuck = threads.filter((_, i) => !ended[i]).map(([, name]) => name);
-    if (stuck.length === 0) process.exit(code);
-    leaveWithout(stuck, code);
+    const left = threads.filter((_, i) => !ended[i]);
+    if (left.length === 0) process.exit(code);
+    leaveWithout(left, code);
   });
 }
 
@@ -119,7 +131,7 @@ function endWithin(worker: Worker, ms: number): Promise<boolean> {
     // lock while it holds it. Only a load stuck for the whole bound comes to that.)
     endableWithin(worker, ms).then((endable) => {
       if (!endable) return;
-      worker.terminate().then(
+      endThread(worker).then(
         () => {
           clearTimeout(timer);
           resolve(true);
@@ -135,7 +147,7 @@ function endWithin(worker: Worker, ms: number): Promise<boolean> {
  * takes: terminate() while a native addon loads in it aborts the process.
  */
 export function terminateWhenEndable(worker: Worker): void {
-  void (endable.get(worker) ?? Promise.resolve()).then(() => worker.terminate());
+  void (endable.get(worker) ?? Promise.resolve()).then(() => endThread(worker));
 }
 
 /** Whether `worker` may be ended (trackThread's `loaded` settled) within `ms`. */
@@ -149,34 +161,24 @@ function endableWithin(worker: Worker, ms: number): Promise<boolean> {
   return Promise.race([loaded.then(() => true), late]).finally(() => clearTimeout(timer));
 }
 
-function leaveWithout(stuck: readonly string[], code: number): never {
-  say(
-    `statscache: ${stuck.join(', ')} did not end within ${THREAD_END_WAIT_MS / 1000} s of being told to (stuck in a native call): exiting with status ${code} without waiting for ${stuck.length === 1 ? 'it' : 'them'}\n`,
-  );
+function leaveWithout(left: readonly (readonly [Worker, string])[], code: number): never {
+  const stuck = left.filter(([worker]) => told.has(worker)).map(([, name]) => name);
+  const unsafe = left.filter(([worker]) => !told.has(worker)).map(([, name]) => name);
+  const them = left.length === 1 ? 'it' : 'them';
+  const why = [
+    ...(stuck.length > 0
+      ? [
+          `${stuck.join(', ')} did not end within ${THREAD_END_WAIT_MS / 1000} s of being told to (stuck in a native call)`,
+        ]
+      : []),
+    ...(unsafe.length > 0
+      ? [
+          `${unsafe.join(', ')} could not be ended safely within ${THREAD_END_WAIT_MS / 1000} s (a zeromq read still pending or a native addon still loading: starved of CPU, or hung)`,
+        ]
+      : []),
+  ];
+  say(`statscache: ${why.join('; ')}: exiting with status ${code} without waiting for ${them}\n`);
   return leave(code);
-}
-
-/** Set once the process leaves without joining: the 'exit' it emits must not start another. */
-let leaving = false;
-
-/** Ends the process with `code`, its 'exit' listeners run, without joining its worker threads. */
-function leave(code: number): never {
-  leaving = true;
-  // What process.exit does before it joins: its listeners (lmdb syncs its files on 'exit') run.
-  process.exitCode = code;
-  try {
-    process.emit('exit', code);
-  } catch {
-    // A listener that throws must not keep the process.
-  }
-  try {
-    exitWithoutJoining(code);
-  } catch (err) {
-    say(`statscache: could not exit without joining (${(err as Error)?.message}): SIGKILL (status 137)\n`);
-  }
-  process.kill(process.pid, 'SIGKILL');
-  // SIGKILL is not delivered later than this; the type system does not know it.
-  throw new Error('unreachable');
 }
 
 /** Asks each thread that says how (closeAtExit) to let go of what ending it must not find. */
@@ -204,7 +206,7 @@ function leaveAtBareExit(): void {
   if (backstop) return;
   backstop = true;
   process.prependListener('exit', (code: number) => {
-    if (closers.size === 0 || leaving) return;
+    if (closers.size === 0 || isLeaving()) return;
     closeAll();
     const deadline = performance.now() + THREAD_END_WAIT_MS;
     for (const { released } of closers.values()) {
@@ -230,13 +232,4 @@ export function exitOnUncaught(): void {
     say(`statscache: ${what}: ${(err as Error)?.stack ?? String(err)}\n`);
     exitProcess(1);
   });
-}
-
-/** Best effort: the log reader may be gone (EPIPE). */
-function say(line: string): void {
-  try {
-    writeSync(2, line);
-  } catch {
-    // Nowhere to say it.
-  }
 }

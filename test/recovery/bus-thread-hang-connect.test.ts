@@ -39,7 +39,20 @@ describe('a bus thread that hangs with --connect', () => {
         ...exit,
         finalSnapshot: service.out().includes('"final snapshot written"'),
         aborted: service.out().includes('terminate called'),
-      }).toEqual({ code: 1, signal: 0, frozenAtExit: false, finalSnapshot: true, aborted: false });
+        // What happened to it, said as such: it was let go, never ended, nor stuck in a native call.
+        saidLetGo: service.out().includes(`${HUNG} for`) && service.out().includes('stuck, let go'),
+        saidUnsafe: /the bus thread could not be ended safely within \d+ s \(a zeromq read still pending/.test(
+          service.out(),
+        ),
+      }).toEqual({
+        code: 1,
+        signal: 0,
+        frozenAtExit: false,
+        finalSnapshot: true,
+        aborted: false,
+        saidLetGo: true,
+        saidUnsafe: true,
+      });
     } finally {
       pub.close();
     }
