@@ -214,6 +214,30 @@ export function hashEntry(container: number, key: string, value: unknown): void 
   finish();
 }
 
+/** hashEntry(container, units[0..n) + rest, value): a settle's walk hands a timestamp's head as units (entry-walk.ts). */
+export function hashEntryUnits(container: number, units: Int32Array, n: number, rest: string, value: unknown): void {
+  la = SEED_A;
+  lb = SEED_B;
+  mix(container);
+  const m = rest.length;
+  let x = Math.imul(la ^ (n + m), 2654435761);
+  let y = Math.imul(lb ^ (n + m), 1597334677);
+  for (let i = 0; i < n; i++) {
+    const c = units[i] as number;
+    x = Math.imul(x ^ c, 2654435761);
+    y = Math.imul(y ^ c, 1597334677);
+  }
+  for (let i = 0; i < m; i++) {
+    const c = rest.charCodeAt(i);
+    x = Math.imul(x ^ c, 2654435761);
+    y = Math.imul(y ^ c, 1597334677);
+  }
+  la = x;
+  lb = y;
+  feed(value);
+  finish();
+}
+
 /** hashEntry(container, head + rest, value), for a settle's walk. */
 export function hashEntryParts(container: number, head: string, rest: string, value: unknown): void {
   la = SEED_A;

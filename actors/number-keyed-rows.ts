@@ -1,4 +1,4 @@
-import { type EntryWalk, KeysWalk } from './entry-walk.js';
+import { type EntryWalk, headUnits, KeysWalk } from './entry-walk.js';
 import { SortedTimes } from './sorted-times.js';
 import type { Table } from './store-table.js';
 import { TimestampIndex } from './timestamp-index.js';
@@ -200,6 +200,8 @@ export class NumberKeyedRows<R extends Stamped> implements Table<R> {
 /** A digest's walk of the rows by number: each key made as `String(ts)`, the rest empty (entry-walk.ts). */
 class TimesWalk<R> implements EntryWalk {
   head = '';
+  headUnits = -1;
+  readonly units = new Int32Array(16);
   readonly rest = '';
   value: unknown = undefined;
   private readonly entries: Iterator<[number, R]>;
@@ -211,7 +213,9 @@ class TimesWalk<R> implements EntryWalk {
   step(): boolean {
     const next = this.entries.next();
     if (next.done === true) return false;
-    this.head = String(next.value[0]);
+    const ts = next.value[0];
+    this.headUnits = headUnits(ts, false, this.units);
+    if (this.headUnits < 0) this.head = String(ts);
     this.value = next.value[1];
     return true;
   }

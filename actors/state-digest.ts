@@ -11,7 +11,7 @@
  */
 
 import { DigestEpoch, FOLD_AFTER } from './digest-epoch.js';
-import { hashEntry, hashEntryParts, la, lb } from './digest-hash.js';
+import { hashEntry, hashEntryParts, hashEntryUnits, la, lb } from './digest-hash.js';
 import type { EntryWalk } from './entry-walk.js';
 
 /** The entries a deferred digest is rebuilt from: a walk of the container's own (entry-walk.ts). */
@@ -83,7 +83,8 @@ export class StateDigest extends DigestEpoch {
         return true;
       }
       if (walk.value === undefined) continue;
-      hashEntryParts(this.container, walk.head, walk.rest, walk.value);
+      if (walk.headUnits >= 0) hashEntryUnits(this.container, walk.units, walk.headUnits, walk.rest, walk.value);
+      else hashEntryParts(this.container, walk.head, walk.rest, walk.value);
       run.hi ^= lb;
       run.lo ^= la;
     }
