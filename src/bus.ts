@@ -60,12 +60,12 @@ export async function openSockets(options: BusOptions, hooks: SocketHooks): Prom
   let closing = false;
   /** zmq_close() returns before libzmq has closed a listener's port (bus-release.ts). */
   const releases: Promise<void>[] = [];
-  /** Every monitor made (a --connect socket's from its start, the others' as they close). */
-  const monitors: Monitor[] = [];
+  /** Every monitor made (a --connect socket's from its start, the others' as they close), once each. */
+  const monitors = new Set<Monitor>();
   const closeAll = () => {
     closing = true;
     for (const { sock } of sockets) {
-      if (!sock.closed) monitors.push(sock.events);
+      if (!sock.closed) monitors.add(sock.events);
       closeReleasing(sock, releases);
     }
   };
@@ -87,7 +87,7 @@ export async function openSockets(options: BusOptions, hooks: SocketHooks): Prom
       const sock = newSocket(options.maxMessageBytes, options.queueMax, options.keepaliveSeconds);
       sockets.push({ sock, source: endpoint });
       watchEndpoint(sock, endpoint, options.maxMessageBytes, hooks, () => closing);
-      monitors.push(sock.events);
+      monitors.add(sock.events);
       sock.connect(endpoint);
     }
     for (const { sock } of sockets) for (const prefix of options.topics) sock.subscribe(prefix);
