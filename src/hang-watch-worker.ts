@@ -9,7 +9,7 @@ import {
   sameView,
   type ViewReading,
 } from '../actors/apply-beacon.js';
-import { SLOW_APPLY_MS } from '../snapshots/applying-mark.js';
+import { REPLAY_POLL_MS, REPLAY_SLOW_APPLY_MS, SLOW_APPLY_MS } from '../snapshots/applying-mark.js';
 import { HangRecords, RECORD_WAIT_MS } from './hang-records.js';
 import type { HangWatchData } from './hang-watch.js';
 import { fatalLine, killFromThread } from './thread-kill.js';
@@ -41,6 +41,7 @@ if (process.env['STATSCACHE_TEST_HANG_WATCH_FAIL'] !== undefined) throw new Erro
 const records = new HangRecords(data.dataDir, new URL('./hang-record-writer.js', import.meta.url));
 const slots = new Float64Array(data.buffer, 0, BEACON_SLOTS);
 const heapShare = new Float64Array(data.heapShare);
+const replaying = new Int32Array(data.replaying);
 let seen: BeaconReading = readBeacon(slots);
 let since = performance.now();
 let viewSeen: ViewReading = readViewBeacon(slots);
@@ -49,7 +50,8 @@ let viewSince = since;
 let marked: 'message' | 'view' | null = null;
 const identOf = (reading: { readonly plugin: number }): string => data.idents[reading.plugin] ?? `#${reading.plugin}`;
 
-const timer = setInterval(() => {
+/** Looks at the beacon: `timer` always, `replayTimer` too while the start-up replay runs. */
+function look(): void {
   const now = performance.now();
   if (viewHung(now)) return;
   const reading = readBeacon(slots);
@@ -59,7 +61,8 @@ const timer = setInterval(() => {
     if (marked === 'message') unmark();
     return;
   }
-  if (marked === null && now - since >= SLOW_APPLY_MS && reading.seq > 0) {
+  const markAfter = Atomics.load(replaying, 0) === 1 ? REPLAY_SLOW_APPLY_MS : SLOW_APPLY_MS;
+  if (marked === null && now - since >= markAfter && reading.seq > 0) {
     const began = new Date(Date.now() - (now - since)).toISOString();
     const share = heapShare[0] as number;
     // Best effort: without it a death on this message is not recognised at the next start.
@@ -67,7 +70,7 @@ const timer = setInterval(() => {
     if (records.post({ kind: 'mark', mark })) marked = 'message';
   }
   if (now - since < data.timeoutMs) return;
-  clearInterval(timer);
+  stopLooking();
   // The hang is recorded as such; the mark would count it a second time, as a death.
   if (marked !== null) unmark();
   const ident = identOf(reading);
@@ -85,7 +88,18 @@ const timer = setInterval(() => {
         : `plugin "${ident}" has been applying journal seq ${reading.seq} for over --plugin-hang-timeout ${data.timeoutMs / 1000} s: ending the process; the hang could not be recorded within ${RECORD_WAIT_MS / 1000} s (the data dir's disk failed or hangs), so the next start gives that message to that plugin again`,
     }),
   );
-}, data.pollMs);
+}
+
+const timer = setInterval(look, data.pollMs);
+const replayTimer = setInterval(() => {
+  if (Atomics.load(replaying, 0) === 1) look();
+  else clearInterval(replayTimer);
+}, REPLAY_POLL_MS);
+
+function stopLooking(): void {
+  clearInterval(timer);
+  clearInterval(replayTimer);
+}
 
 /**
  * Whether a view has computed past the timeout; if so, records it and ends the process. Past
@@ -104,7 +118,7 @@ function viewHung(now: number): boolean {
   const params = readViewParams(data.buffer, reading);
   // It returned while this looked: the parameters read may be the next call's.
   if (params === null) return false;
-  clearInterval(timer);
+  stopLooking();
   // Recorded as a hang; the mark would count it again, as a death.
   if (marked !== null) unmark();
   const ident = identOf(reading);
@@ -169,7 +183,7 @@ function unmark(): void {
 
 parentPort?.on('message', (m: unknown) => {
   if (m === 'stop') {
-    clearInterval(timer);
+    stopLooking();
     // After a mark still on its way: the main thread's own clear may come before it is written.
     records.post({ kind: 'unmark' });
     records.stop();

@@ -5,6 +5,12 @@ import { clearApplying, SLOW_APPLY_MS } from '../snapshots/applying-mark.js';
 import { viewDigests } from './hung-report.js';
 import { trackThread } from './process-exit.js';
 
+/** The running watch: `live()` once the start-up replay is over, `stop()` at the service's stop. */
+export interface HangWatch {
+  live(): void;
+  stop(): void;
+}
+
 /** What the watch thread is given (hang-watch-worker.ts). */
 export interface HangWatchData {
   readonly buffer: SharedArrayBuffer;
@@ -16,6 +22,8 @@ export interface HangWatchData {
   readonly dataDir: string;
   /** HeapWatch.share: the heap's live share after the last full collection. */
   readonly heapShare: SharedArrayBuffer;
+  /** One Int32: 1 until the start-up replay is over (live()), then 0 (REPLAY_SLOW_APPLY_MS). */
+  readonly replaying: SharedArrayBuffer;
 }
 
 /** Under vitest the sources are TypeScript; the thread always runs the built file. */
@@ -42,8 +50,10 @@ export function watchHangs(
   timeoutSeconds: number,
   heapShare: Float64Array,
   onError: (err: unknown) => void,
-): { stop(): void } | null {
+): HangWatch | null {
   if (timeoutSeconds <= 0) return null;
+  const replaying = new Int32Array(new SharedArrayBuffer(4));
+  replaying[0] = 1;
   const beacon = new ApplyBeacon();
   const timeoutMs = timeoutSeconds * 1000;
   const digests = viewDigests(host);
@@ -55,6 +65,7 @@ export function watchHangs(
     pollMs: pollMsOf(timeoutMs),
     dataDir,
     heapShare: heapShare.buffer as SharedArrayBuffer,
+    replaying: replaying.buffer as SharedArrayBuffer,
   };
   const worker = new Worker(WORKER_URL, { workerData: data });
   // Its record writer thread, stuck on a hung disk, holds it (and so the process) at exit.
@@ -72,6 +83,9 @@ export function watchHangs(
   worker.unref();
   host.watchHangs(beacon);
   return {
+    live: () => {
+      Atomics.store(replaying, 0, 0);
+    },
     stop: () => {
       stopping = true;
       worker.postMessage('stop');

@@ -154,6 +154,8 @@ export async function startService(s: ServiceParts, service: Startable): Promise
     s.clock.every(config.snapshotInterval * 1000, () => void s.snapshots.periodic()?.catch(() => undefined)),
   );
   state.phase = 'running';
+  // Replay is over: a message held that briefly is no longer written down (applying-mark.ts).
+  state.hangWatch?.live();
   state.liveGate.open();
   s.missed.running();
   // In the background: until it is built, de-duplication reads the id index for every new id.

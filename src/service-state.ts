@@ -3,6 +3,7 @@ import type { BusSubscription } from './bus.js';
 import type { RunningServer } from './http/uws-server.js';
 import type { ReadinessView } from './readiness.js';
 import { StoreWalks } from './store-walks.js';
+import type { HangWatch } from './hang-watch.js';
 
 export type Phase = ReadinessView['phase'];
 
@@ -49,7 +50,7 @@ export class ServiceState {
   /** Bus threads taken for stuck (--thread-hang-timeout): intake stopped. */
   busThreadHangs = 0;
   /** The thread that ends the process when a plugin hangs (hang-watch.ts); null when off or not started. */
-  hangWatch: { stop(): void } | null = null;
+  hangWatch: HangWatch | null = null;
   /** Why the hang watch thread stopped watching before stop(), or null (the degraded reason). */
   hangWatchFailed: string | null = null;
 

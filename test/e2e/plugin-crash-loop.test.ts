@@ -15,7 +15,7 @@ import { eventually, getJson, type RunningService } from '../helpers/service-pro
  * start that finds it counts a death on that (plugin, message), and from the second the
  * message is skipped for that plugin only, named in /readyz as the hangs are.
  */
-const PLUGIN = `export default {
+const hoarder = (holdMs: number) => `export default {
   name: 'Hoards on odd', interval: '1d', summary: 's', description: 'd',
   columns: ['n'], key: ['timestamp'],
   update(message, { rows, bucket }) {
@@ -24,7 +24,7 @@ const PLUGIN = `export default {
       // fill of this 128 MiB heap aborts in ~0.15 s on a fast host, before the watch's 250 ms
       // mark (SLOW_APPLY_MS), which a death that soon does not get (README, "a message held
       // over 250 ms"). A test plugin may read the clock; the built-in ones never do.
-      for (const until = Date.now() + 600; Date.now() < until; );
+      for (const until = Date.now() + ${holdMs}; Date.now() < until; );
       const hoard = [];
       for (;;) hoard.push(new Array(512).fill(hoard.length));
     }
@@ -32,6 +32,7 @@ const PLUGIN = `export default {
     rows.put({ timestamp: bucket, n: (before?.n ?? 0) + 1 });
   },
 };`;
+const PLUGIN = hoarder(600);
 const IDENT = 'hoards-on-odd-1d';
 const TOPIC = 'org.fedoraproject.prod.buildsys.build.state.change';
 /**
@@ -113,5 +114,61 @@ describe('a plugin that makes the process die on one message (out of memory)', (
     expect(await third.stop('SIGTERM')).toBe(0);
     // A clean stop leaves no mark behind: the next start counts no death.
     expect(existsSync(join(dataDir, 'applying.json'))).toBe(false);
+  }, 120_000);
+});
+
+/**
+ * The same plugin without the hold: the heap fills and the process dies ~0.15 s into the
+ * message, sooner than the watch's 250 ms mark. Every start replayed it into the same death and
+ * none left a mark: a crash loop (5 of 5 runs died, none skipped it, on the build before). The
+ * watch now looks every 10 ms during the start-up replay and writes down a message held 20 ms
+ * there (REPLAY_SLOW_APPLY_MS): the loop ends at the third death at most.
+ */
+describe('a plugin that makes the process die on one message sooner than the 250 ms mark', () => {
+  const { dataDir, serve, spawn } = pluginService({ 'hoards.mjs': hoarder(0) }, { env: HEAP });
+  const applying = join(dataDir, 'applying.json');
+  const crashesOn = (): number => {
+    if (!existsSync(join(dataDir, 'hung-messages.json'))) return 0;
+    const hung = (JSON.parse(readFileSync(join(dataDir, 'hung-messages.json'), 'utf8')) as { hung: unknown[] })
+      .hung as { seq: number; plugin: string; crashes: number }[];
+    return hung.find((h) => h.seq === 2 && h.plugin === IDENT)?.crashes ?? 0;
+  };
+  /** The deaths the next start will have counted on (seq 2, IDENT): the record's, and a mark left. */
+  const countedAtNextStart = (): number => {
+    if (!existsSync(applying)) return crashesOn();
+    const mark = JSON.parse(readFileSync(applying, 'utf8')) as { seq: number; plugin: string };
+    return crashesOn() + (mark.seq === 2 && mark.plugin === IDENT ? 1 : 0);
+  };
+
+  it('is written down during the replay, and skipped for that plugin by the third death at most', async () => {
+    const first = await serve();
+    const pub = await joinedPublisher(first);
+    await pub.send(TOPIC, envelope(1, {}));
+    await eventually(async () => ((await rowsOf(first))[0]?.n === 1 ? true : undefined), 15_000, 'message 1');
+    const died = once(first.child, 'exit');
+    await pub.send(TOPIC, envelope(2, { hoard: true }));
+    const [code, signal] = (await died) as [number | null, NodeJS.Signals | null];
+    pub.close();
+    expect(code === 0 && signal === null).toBe(false);
+    expect(first.logs.join('\n')).toMatch(/heap out of memory/);
+
+    // Each start replays message 2 and dies on it until two deaths are counted; bounded, so a
+    // loop that never ends fails here rather than at the test's timeout.
+    let deaths = 1;
+    while (countedAtNextStart() < 2 && deaths < 5) {
+      const run = spawn();
+      const { code: runCode, sig } = await run.exit;
+      expect(runCode === 0 && sig === null).toBe(false);
+      expect(run.out()).toMatch(/heap out of memory/);
+      deaths++;
+    }
+    expect(deaths).toBeLessThanOrEqual(3);
+
+    const next = await serve();
+    await eventually(async () => ((await getJson(`${next.base}/readyz`)).status === 200 ? true : undefined));
+    expect(crashesOn()).toBe(2);
+    expect((await pluginInfo(next, IDENT))?.counters).toMatchObject({ received: 2, applied: 1, dropped: { hung: 1 } });
+    expect((await rowsOf(next))[0]?.n).toBe(1);
+    expect(await next.stop('SIGTERM')).toBe(0);
   }, 120_000);
 });
