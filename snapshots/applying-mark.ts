@@ -9,9 +9,10 @@ import { readRecordFile, writeRecordFile } from './record-file.js';
  * plugin moves on or the service stops. A process that dies inside a plugin (V8 aborts on a heap
  * that a plugin filled from one odd message) runs nothing more, and its restart replays the same
  * message into the same plugin: found at the next start, this file names the message it died on
- * (snapshots/hung-messages.ts counts it; at the second death on it, it is skipped). A death
- * sooner than SLOW_APPLY_MS after the message began leaves no mark: a bare fill of a 128 MiB heap
- * aborts in ~0.15-0.25 s on a fast host (a default heap of gigabytes takes seconds).
+ * (snapshots/hung-messages.ts counts it; at the second death on it, it is skipped). A death on
+ * a live message sooner than SLOW_APPLY_MS after it began leaves no mark (a bare fill of a 128 MiB
+ * heap aborts in ~0.15-0.25 s on a fast host; a default heap of gigabytes takes seconds): the
+ * start-up replay's closer look (REPLAY_SLOW_APPLY_MS) writes it down from the next run on.
  *
  * A plugin's custom view (or its `viewIsRows`) held past SLOW_APPLY_MS is written down the same
  * way, as (plugin, parameters, view digest): an HTTP client retrying the request that filled the
