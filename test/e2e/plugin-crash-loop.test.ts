@@ -54,6 +54,20 @@ const envelope = (i: number, body: Record<string, unknown>) =>
 const rowsOf = async (svc: RunningService): Promise<{ n: number }[]> =>
   (await getJson(`${svc.base}/api/${IDENT}`)).body as { n: number }[];
 
+/** A first run takes message 1, then dies on message 2 (the hoard) out of memory. */
+async function firstDeath(serve: () => Promise<RunningService>): Promise<void> {
+  const first = await serve();
+  const pub = await joinedPublisher(first);
+  await pub.send(TOPIC, envelope(1, {}));
+  await eventually(async () => ((await rowsOf(first))[0]?.n === 1 ? true : undefined), 15_000, 'message 1');
+  const died = once(first.child, 'exit');
+  await pub.send(TOPIC, envelope(2, { hoard: true }));
+  const [code, signal] = (await died) as [number | null, NodeJS.Signals | null];
+  pub.close();
+  expect(code === 0 && signal === null).toBe(false);
+  expect(first.logs.join('\n')).toMatch(/heap out of memory/);
+}
+
 describe('a plugin that makes the process die on one message (out of memory)', () => {
   const { dataDir, serve, spawn } = pluginService({ 'hoards.mjs': PLUGIN }, { env: HEAP });
   const marked = () =>
@@ -66,16 +80,7 @@ describe('a plugin that makes the process die on one message (out of memory)', (
     (JSON.parse(readFileSync(join(dataDir, 'hung-messages.json'), 'utf8')) as { hung: unknown[] }).hung;
 
   it('dies at most twice on it; the third start skips that message for that plugin only', async () => {
-    const first = await serve();
-    const pub = await joinedPublisher(first);
-    await pub.send(TOPIC, envelope(1, {}));
-    await eventually(async () => ((await rowsOf(first))[0]?.n === 1 ? true : undefined), 15_000, 'message 1');
-    const died = once(first.child, 'exit');
-    await pub.send(TOPIC, envelope(2, { hoard: true }));
-    const [code, signal] = (await died) as [number | null, NodeJS.Signals | null];
-    pub.close();
-    expect(code === 0 && signal === null).toBe(false);
-    expect(first.logs.join('\n')).toMatch(/heap out of memory/);
+    await firstDeath(serve);
     expect(marked()).toMatchObject({ seq: 2, plugin: IDENT });
     // The heap's live share before the message (0 before the first full collection): well short
     // of full, so the death is the plugin's.
@@ -141,16 +146,7 @@ describe('a plugin that makes the process die on one message sooner than the 250
   };
 
   it('is written down during the replay, and skipped for that plugin by the third death at most', async () => {
-    const first = await serve();
-    const pub = await joinedPublisher(first);
-    await pub.send(TOPIC, envelope(1, {}));
-    await eventually(async () => ((await rowsOf(first))[0]?.n === 1 ? true : undefined), 15_000, 'message 1');
-    const died = once(first.child, 'exit');
-    await pub.send(TOPIC, envelope(2, { hoard: true }));
-    const [code, signal] = (await died) as [number | null, NodeJS.Signals | null];
-    pub.close();
-    expect(code === 0 && signal === null).toBe(false);
-    expect(first.logs.join('\n')).toMatch(/heap out of memory/);
+    await firstDeath(serve);
 
     // Each start replays message 2 and dies on it until two deaths are counted; bounded, so a
     // loop that never ends fails here rather than at the test's timeout.
