@@ -18,8 +18,11 @@ export interface EntryWalk {
   value: unknown;
 }
 
+/** The most units headUnits() writes: a safe integer's 16 digits and the separator. */
+export const HEAD_UNITS_MAX = 17;
+
 /**
- * Writes the UTF-16 units of `String(ts)`, then U+001F if `sep`, into `into`; their count, or -1
+ * Writes the UTF-16 units of `String(ts)`, then U+001F if `sep`, into `into` (HEAD_UNITS_MAX long); their count, or -1
  * for a number whose String() is not plain digits. A settle walks rows by timestamp (every
  * bucket), and String() of a timestamp the number-string cache has lost is a runtime call of
  * ~600 instructions and a string: ~7 a replayed message at 20 k. Plain digits are String()'s
@@ -92,7 +95,7 @@ export class KeysWalk implements EntryWalk {
 export class GroupsWalk<R> implements EntryWalk {
   head = '';
   headUnits = -1;
-  readonly units = new Int32Array(17);
+  readonly units = new Int32Array(HEAD_UNITS_MAX);
   rest = '';
   value: unknown = undefined;
   private g = -1;

@@ -1,4 +1,4 @@
-import { type EntryWalk, headUnits, KeysWalk } from './entry-walk.js';
+import { type EntryWalk, HEAD_UNITS_MAX, headUnits, KeysWalk } from './entry-walk.js';
 import { SortedTimes } from './sorted-times.js';
 import type { Table } from './store-table.js';
 import { TimestampIndex } from './timestamp-index.js';
@@ -201,7 +201,7 @@ export class NumberKeyedRows<R extends Stamped> implements Table<R> {
 class TimesWalk<R> implements EntryWalk {
   head = '';
   headUnits = -1;
-  readonly units = new Int32Array(16);
+  readonly units = new Int32Array(HEAD_UNITS_MAX);
   readonly rest = '';
   value: unknown = undefined;
   private readonly entries: Iterator<[number, R]>;
